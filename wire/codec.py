@@ -1,0 +1,167 @@
+"""Messages to bytes and back: JSON objects with a "t" field naming the type.
+
+A message is encoded as a compact UTF-8 JSON object whose "t" is the type name and whose
+other keys are the dataclass fields; records inside it (table entries, stored messages)
+are JSON arrays in field order. Decoding checks every field's presence and type, so that a
+decoded message is always a valid instance; anything else raises DecodeError.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from wire.errors import DecodeError
+from wire.limits import MAX_DATAGRAM, MAX_ITEMS
+from wire.messages import MESSAGE_TYPES, RECORD_TYPES, Message
+
+_MAX_INT = 2**63 - 1
+
+Check = Callable[[Any], Any]
+
+
+def _check_int(value: Any) -> int:
+    if type(value) is not int or not -_MAX_INT <= value <= _MAX_INT:
+        raise DecodeError(f"expected an integer, got {type(value).__name__}")
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_str(value: Any) -> str:
+    if type(value) is not str:
+        raise DecodeError(f"expected a string, got {type(value).__name__}")
+    # JSON can spell lone surrogates ("\\ud800"); such a string could never be encoded again.
+    if not value.isascii() and _SURROGATE.search(value):
+        raise DecodeError("a string holds a lone surrogate")
+    return value
+
+
+def _check_bool(value: Any) -> bool:
+    if type(value) is not bool:
+        raise DecodeError(f"expected a boolean, got {type(value).__name__}")
+    return value
+
+
+def _record_checker(cls: type[Any]) -> Check:
+    fields = [(f.name, _checker(hints)) for f, hints in _field_types(cls)]
+
+    def check(value: Any) -> Any:
+        if type(value) is not list or len(value) != len(fields):
+            raise DecodeError(f"expected a {cls.__name__} of {len(fields)} fields")
+        return cls(*(chk(v) for (_, chk), v in zip(fields, value, strict=True)))
+
+    return check
+
+
+def _tuple_checker(item: Check) -> Check:
+    def check(value: Any) -> tuple[Any, ...]:
+        if type(value) is not list:
+            raise DecodeError("expected a list")
+        if len(value) > MAX_ITEMS:
+            raise DecodeError(f"a list has at most {MAX_ITEMS} items")
+        return tuple(item(v) for v in value)
+
+    return check
+
+
+def _checker(tp: Any) -> Check:
+    if tp is int:
+        return _check_int
+    if tp is str:
+        return _check_str
+    if tp is bool:
+        return _check_bool
+    if typing.get_origin(tp) is tuple:
+        return _tuple_checker(_checker(typing.get_args(tp)[0]))
+    if tp in RECORD_TYPES.values():
+        return _record_checker(tp)
+    raise TypeError(f"no wire form for field type {tp!r}")  # a programming error, at import
+
+
+def _field_types(cls: type[Any]) -> list[tuple[dataclasses.Field[Any], Any]]:
+    hints = typing.get_type_hints(cls)
+    return [(f, hints[f.name]) for f in dataclasses.fields(cls)]
+
+
+def _encoder(tp: Any) -> Callable[[Any], Any] | None:
+    """How to turn a field value into JSON, or None when it already is JSON."""
+    if typing.get_origin(tp) is tuple:
+        inner = _encoder(typing.get_args(tp)[0])
+        if inner is None:
+            return list
+        return lambda items: [inner(i) for i in items]
+    if tp in RECORD_TYPES.values():
+        names = [f.name for f in dataclasses.fields(tp)]
+        return lambda rec: [getattr(rec, n) for n in names]
+    return None
+
+
+_DECODERS: dict[str, tuple[type[Any], list[tuple[str, Check]]]] = {}
+_ENCODERS: dict[type[Any], tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]] = {}
+for _name, _cls in MESSAGE_TYPES.items():
+    _pairs = _field_types(_cls)
+    _DECODERS[_name] = (_cls, [(f.name, _checker(tp)) for f, tp in _pairs])
+    _ENCODERS[_cls] = (_name, [(f.name, _encoder(tp)) for f, tp in _pairs])
+
+
+def encode(message: Message) -> bytes:
+    """Encode one message to its JSON bytes (no framing)."""
+    name, fields = _ENCODERS[type(message)]
+    obj: dict[str, Any] = {"t": name}
+    for field, enc in fields:
+        value = getattr(message, field)
+        obj[field] = value if enc is None else enc(value)
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode(data: bytes) -> Message:
+    """Decode the JSON bytes of one message; raise DecodeError for anything that is not one."""
+    try:
+        obj = json.loads(data)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise DecodeError(f"not JSON: {exc}") from None
+    if type(obj) is not dict:
+        raise DecodeError("a message is a JSON object")
+    kind = obj.get("t")
+    if type(kind) is not str or kind not in _DECODERS:
+        raise DecodeError(f"unknown message type {kind!r}"[:100])
+    cls, fields = _DECODERS[kind]
+    if len(obj) != len(fields) + 1:
+        raise DecodeError(f"{kind} has {len(fields)} fields")
+    try:
+        values = [check(obj[field]) for field, check in fields]
+    except KeyError as exc:
+        raise DecodeError(f"{kind} lacks field {exc}") from None
+    except DecodeError as exc:
+        raise DecodeError(f"{kind}: {exc}") from None
+    message: Message = cls(*values)
+    return message
+
+
+def encode_datagram(message: Message) -> bytes:
+    """Encode a message as one datagram; raise ValueError if it exceeds MAX_DATAGRAM.
+
+    Callers that may have big messages check `fits_datagram` first and use TCP otherwise.
+    """
+    data = encode(message)
+    if len(data) > MAX_DATAGRAM:
+        raise ValueError(f"{type(message).__name__} is {len(data)} bytes, over {MAX_DATAGRAM}")
+    return data
+
+
+def fits_datagram(data: bytes) -> bool:
+    """Whether encoded bytes may travel as one datagram."""
+    return len(data) <= MAX_DATAGRAM
+
+
+def decode_datagram(data: bytes) -> Message:
+    """Decode one datagram; raise DecodeError for oversized or malformed ones."""
+    if len(data) > MAX_DATAGRAM:
+        raise DecodeError(f"datagram of {len(data)} bytes, over {MAX_DATAGRAM}")
+    return decode(data)

@@ -1,0 +1,28 @@
+"""Every size limit of the protocol, in one place, each with the reason for its value."""
+
+#: Largest datagram we send or accept. A UDP datagram this size fits in one Ethernet frame
+#: (1500 bytes MTU minus IP and UDP headers, with room for tunnels and VPNs), so it is never
+#: fragmented on a normal LAN; anything larger travels over TCP.
+MAX_DATAGRAM = 1200
+
+#: Largest TCP frame body. Big enough for a snapshot of 10,000 table entries or a full
+#: mailbox; small enough that a hostile length header cannot make us allocate much.
+MAX_FRAME = 4 * 1024 * 1024
+
+#: Bytes of the big-endian length header in front of every TCP frame.
+FRAME_HEADER = 4
+
+#: Longest chat text in UTF-8 bytes. Long texts go over TCP; this bounds a mailbox record.
+MAX_TEXT = 16 * 1024
+
+#: Longest message id. Ids are "<session>-<counter>", far shorter than this.
+MAX_ID = 64
+
+#: Longest name (of a peer or a room): DESIGN.md section 7.
+MAX_NAME = 32
+
+#: Longest free-text field that is not a chat text (reasons, tokens, passwords, stamps).
+MAX_SHORT = 256
+
+#: Most items in one list field (table entries, stored messages, ids).
+MAX_ITEMS = 20_000

@@ -1,0 +1,350 @@
+"""The closed set of ChatApp messages.
+
+Every message is a frozen dataclass with an `id` unique per sender. Replies name the
+request they answer in `reply_to`. The same types travel in both directions and over both
+transports (UDP datagrams and length-prefixed TCP frames); only the framing differs.
+
+Fields use "" for "none" (no token, no password) so that every field has one JSON type.
+`MESSAGE_TYPES` is the complete set; the codec refuses any other type name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+# -- records carried inside messages ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One row of the registry's table: a name, where it listens, and whether it is online."""
+
+    name: str
+    ip: str
+    port: int
+    online: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A message kept in a mailbox: `kind` is "direct" or "channel"; `stamp` is when it was saved."""
+
+    id: str
+    sender: str
+    text: str
+    stamp: str
+    kind: str
+
+
+# -- replies ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """The request or push `reply_to` arrived and was handled."""
+
+    id: str
+    reply_to: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The request `reply_to` was refused; `reason` is a sentence for the user."""
+
+    id: str
+    reply_to: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TooBig:
+    """The answer to `reply_to` does not fit a datagram: ask again over TCP (like DNS's TC bit)."""
+
+    id: str
+    reply_to: str
+
+
+# -- registration and the table -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    """Take `name` (first registration, `reg`, or a restart): `port` is the peer's client port.
+
+    `token` is the secret from an earlier Welcome ("" the first time); `password` is optional.
+    """
+
+    id: str
+    name: str
+    port: int
+    token: str
+    password: str
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome:
+    """Registration accepted: the token, the whole table, and the mailbox being handed over."""
+
+    id: str
+    reply_to: str
+    name: str
+    token: str
+    version: int
+    entries: tuple[Entry, ...]
+    mail: tuple[StoredMessage, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MailTaken:
+    """The peer has shown the stored messages `ids`: the registry may delete them now."""
+
+    id: str
+    name: str
+    token: str
+    ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Deregister:
+    """`name` goes offline (`dereg`); `farewell` is non-empty when the peer quits with one."""
+
+    id: str
+    name: str
+    token: str
+    farewell: str
+
+
+@dataclass(frozen=True, slots=True)
+class Keepalive:
+    """`name` is still here; answered with Alive carrying the table version."""
+
+    id: str
+    name: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Alive:
+    """Answer to Keepalive: the registry's current table version, to spot missed changes."""
+
+    id: str
+    reply_to: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class TableUpdate:
+    """Pushed to online peers: the rows that changed to make table version `version`."""
+
+    id: str
+    version: int
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TableRequest:
+    """Ask for the whole table (a peer that missed a change)."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TableSnapshot:
+    """The whole table at `version`; a reply to TableRequest, or pushed after Saved(delivered)."""
+
+    id: str
+    reply_to: str
+    version: int
+    entries: tuple[Entry, ...]
+
+
+# -- messages -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A direct message from `sender` to `to`, sent by the sender or delivered by the registry."""
+
+    id: str
+    sender: str
+    to: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SaveMessage:
+    """Ask the registry to deliver or store a direct message; `id` is the Chat's own id.
+
+    Answered at once with Ack (accepted), then with a Saved push carrying the outcome.
+    """
+
+    id: str
+    sender: str
+    token: str
+    to: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """Outcome of SaveMessage `reply_to`: delivered by the registry itself, or stored on disk."""
+
+    id: str
+    reply_to: str
+    to: str
+    delivered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelPost:
+    """`send_all`: relay `text` to every other registered peer."""
+
+    id: str
+    sender: str
+    token: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelMessage:
+    """A channel message relayed by the registry; `id` is the original post's id."""
+
+    id: str
+    sender: str
+    text: str
+
+
+# -- rooms and renames --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """Enter `room` (created on demand), leaving any other room."""
+
+    id: str
+    name: str
+    token: str
+    room: str
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    """Leave the current room."""
+
+    id: str
+    name: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoomPost:
+    """Say `text` in the sender's current room."""
+
+    id: str
+    sender: str
+    token: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoomMessage:
+    """A room message relayed to a member; `history` marks replays shown on joining."""
+
+    id: str
+    sender: str
+    room: str
+    text: str
+    stamp: str
+    history: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RoomNotice:
+    """A line about `room` for its members: joins, leaves, quits, renames."""
+
+    id: str
+    room: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoomsRequest:
+    """Ask for the list of rooms."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoomList:
+    """Answer to RoomsRequest: room names with their member counts, in the same order."""
+
+    id: str
+    reply_to: str
+    rooms: tuple[str, ...]
+    counts: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rename:
+    """Change `name` to `new_name`, keeping table entry, mailbox and room."""
+
+    id: str
+    name: str
+    token: str
+    new_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A line from the registry for the user (a quit announcement, a flood warning)."""
+
+    id: str
+    text: str
+
+
+Message = (
+    Ack
+    | Refused
+    | TooBig
+    | Register
+    | Welcome
+    | MailTaken
+    | Deregister
+    | Keepalive
+    | Alive
+    | TableUpdate
+    | TableRequest
+    | TableSnapshot
+    | Chat
+    | SaveMessage
+    | Saved
+    | ChannelPost
+    | ChannelMessage
+    | Join
+    | Leave
+    | RoomPost
+    | RoomMessage
+    | RoomNotice
+    | RoomsRequest
+    | RoomList
+    | Rename
+    | Notice
+)
+
+#: Every message type, by the name it travels under.
+MESSAGE_TYPES: dict[str, type[Message]] = {
+    cls.__name__: cls
+    for cls in (
+        Ack, Refused, TooBig, Register, Welcome, MailTaken, Deregister, Keepalive, Alive,
+        TableUpdate, TableRequest, TableSnapshot, Chat, SaveMessage, Saved, ChannelPost,
+        ChannelMessage, Join, Leave, RoomPost, RoomMessage, RoomNotice, RoomsRequest,
+        RoomList, Rename, Notice,
+    )
+}
+
+#: Records that appear inside messages.
+RECORD_TYPES: dict[str, type[Entry] | type[StoredMessage]] = {
+    "Entry": Entry,
+    "StoredMessage": StoredMessage,
+}

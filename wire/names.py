@@ -1,0 +1,28 @@
+"""The rules for names of peers and rooms (DESIGN.md section 7)."""
+
+import re
+
+from wire.limits import MAX_NAME
+
+_NAME = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,%d}" % (MAX_NAME - 1))
+
+
+def name_problem(name: str) -> str | None:
+    """Return why `name` is not a valid name, or None when it is valid.
+
+    Valid: 1 to 32 letters, digits, '_', '-', '.', not starting with '.'.
+    """
+    if not name:
+        return "a name cannot be empty"
+    if len(name) > MAX_NAME:
+        return f"a name has at most {MAX_NAME} characters"
+    if name.startswith("."):
+        return "a name cannot start with '.'"
+    if not _NAME.fullmatch(name) or not name.isascii():
+        return "a name may use only letters, digits, '_', '-' and '.'"
+    return None
+
+
+def name_key(name: str) -> str:
+    """The key under which a name is unique: names are unique ignoring case."""
+    return name.casefold()
