@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wire.desk import DeskMessage
 
 # -- records carried inside messages ------------------------------------------------------
 
@@ -330,6 +331,7 @@ Message = (
     | RoomList
     | Rename
     | Notice
+    | DeskMessage
 )
 
 #: Every message type, by the name it travels under.
@@ -348,3 +350,7 @@ RECORD_TYPES: dict[str, type[Entry] | type[StoredMessage]] = {
     "Entry": Entry,
     "StoredMessage": StoredMessage,
 }
+
+from wire.desk import DESK_TYPES  # noqa: E402  (desk messages join the closed set)
+
+MESSAGE_TYPES.update(DESK_TYPES)

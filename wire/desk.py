@@ -1,0 +1,280 @@
+"""The help desk's messages (issue 4, seed 000): a waiting room served by operators.
+
+A desk conversation is one TCP connection to the registry, framed like every other stream
+(DESIGN.md section 3). Its first frame says who connects: `DeskJoin` for a person asking
+for help, `DeskOperator` for an operator coming on duty. The registry answers with the
+messages below; the same types travel in both directions where that makes sense
+(`DeskLine`, `DeskLeave`, `DeskEnd`).
+
+Like `wire.messages`, every message is a frozen dataclass whose first field is `id`
+("" meaning none) and whose fields are str, int, bool or tuples of those, so the generic
+codec carries them. This module must not import `wire.messages`: that module imports this
+one to add `DESK_TYPES` to the closed set.
+
+Estimates travel as three flat fields rather than a record: `est_kind` is one of
+`EST_RANGE` (low..high seconds are meaningful), `EST_HISTORY` (fewer than three sessions
+served so far: no figure yet) or `EST_NOBODY` (no operator serves the topic right now).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: `est_kind` values: a range in seconds; not enough history yet; nobody on duty for it.
+EST_RANGE = "range"
+EST_HISTORY = "history"
+EST_NOBODY = "nobody"
+
+# -- first frames -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeskJoin:
+    """A person asks for help: join the waiting room, or take back a held place.
+
+    `phone` is the number as typed (the registry normalises and checks it); `topic` is
+    1..6; `description` is "" unless the topic asks for one. `token` is "" the first time,
+    or the token of an earlier `DeskQueued` to take that place back after a lost connection.
+    """
+
+    id: str
+    name: str
+    phone: str
+    topic: int
+    description: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeskOperator:
+    """An operator comes on duty under `name`, serving the topics listed (1..6)."""
+
+    id: str
+    name: str
+    topics: tuple[int, ...]
+
+
+# -- registry to person -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeskCrisis:
+    """The crisis notice, sent before anything else to a person who chose topic 1."""
+
+    id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeskQueued:
+    """Answer to `DeskJoin`: the person is in the waiting room.
+
+    `token` takes the place back after a lost connection within `grace` seconds;
+    `restored` is true when this answers a `DeskJoin` that did so. `operators` is how many
+    operators on duty serve the person's topic (0: nobody yet; the person may wait or leave).
+    """
+
+    id: str
+    reply_to: str
+    token: str
+    topic: int
+    position: int
+    operators: int
+    grace: int
+    restored: bool
+    est_kind: str
+    est_low: int
+    est_high: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeskPosition:
+    """Pushed when a waiting person's position or number of operators changes (at most
+    once a second). Position 1 means the person is next."""
+
+    id: str
+    position: int
+    operators: int
+    est_kind: str
+    est_low: int
+    est_high: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeskQueueInfo:
+    """Answer to `DeskQueueRequest` (`.queue`): people ahead, seconds waited, estimate."""
+
+    id: str
+    reply_to: str
+    ahead: int
+    waited: int
+    operators: int
+    est_kind: str
+    est_low: int
+    est_high: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeskServed:
+    """The person's turn has come: operator `operator` serves them from now on."""
+
+    id: str
+    operator: str
+
+
+# -- registry to operator -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeskOnDuty:
+    """Answer to `DeskOperator` and `DeskServe`: the operator serves `topics`; `waiting`
+    people are in the waiting room."""
+
+    id: str
+    reply_to: str
+    name: str
+    topics: tuple[int, ...]
+    waiting: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeskSession:
+    """The operator now serves this person. The full phone number travels only here."""
+
+    id: str
+    session: str
+    name: str
+    phone: str
+    topic: int
+    description: str
+    waited: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeskRoom:
+    """Answer to `DeskRoomRequest` (`.room`): the waiting room in order, as parallel
+    tuples. Phones are masked; `connected` is false for a place held after a lost
+    connection."""
+
+    id: str
+    reply_to: str
+    names: tuple[str, ...]
+    topics: tuple[int, ...]
+    phones: tuple[str, ...]
+    waited: tuple[int, ...]
+    connected: tuple[bool, ...]
+
+
+# -- either direction ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeskLine:
+    """A line of a session. From a client `sender` is ignored; the registry fills it in."""
+
+    id: str
+    sender: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeskEnd:
+    """End the current session (`.end`)."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeskEnded:
+    """A session ended, or the connection is about to close: `reason` is a sentence.
+
+    `requeued` is true when a person goes back to the front of the waiting room (their
+    operator's connection broke) instead of leaving.
+    """
+
+    id: str
+    reason: str
+    requeued: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeskLeave:
+    """A person gives up their place (`.quit`); an operator goes off duty."""
+
+    id: str
+
+
+# -- requests -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeskQueueRequest:
+    """A waiting person asks where they stand (`.queue`)."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeskServe:
+    """An operator changes the topics it serves (`.serve 1,3`)."""
+
+    id: str
+    topics: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeskRoomRequest:
+    """An operator asks for the waiting room (`.room`)."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeskRefused:
+    """A request was refused; `reason` is a sentence for the user. After a refused first
+    frame the registry closes the connection."""
+
+    id: str
+    reply_to: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeskNotice:
+    """A line of information from the desk (someone is waiting, a line was too long)."""
+
+    id: str
+    text: str
+
+
+DeskMessage = (
+    DeskJoin
+    | DeskOperator
+    | DeskCrisis
+    | DeskQueued
+    | DeskPosition
+    | DeskQueueInfo
+    | DeskServed
+    | DeskOnDuty
+    | DeskSession
+    | DeskRoom
+    | DeskLine
+    | DeskEnd
+    | DeskEnded
+    | DeskLeave
+    | DeskQueueRequest
+    | DeskServe
+    | DeskRoomRequest
+    | DeskRefused
+    | DeskNotice
+)
+
+#: Every desk message type by the name it travels under; joins `wire.messages.MESSAGE_TYPES`.
+DESK_TYPES: dict[str, type[DeskMessage]] = {
+    cls.__name__: cls
+    for cls in (
+        DeskJoin, DeskOperator, DeskCrisis, DeskQueued, DeskPosition, DeskQueueInfo,
+        DeskServed, DeskOnDuty, DeskSession, DeskRoom, DeskLine, DeskEnd, DeskEnded,
+        DeskLeave, DeskQueueRequest, DeskServe, DeskRoomRequest, DeskRefused, DeskNotice,
+    )
+}  # fmt: skip
