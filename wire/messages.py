@@ -19,7 +19,10 @@ from wire.desk import DeskMessage
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One row of the registry's table: a name, where it listens, and whether it is online."""
+    """One row of the registry's table: a name, where it listens, and whether it is online.
+
+    In a TableUpdate, port 0 means the name was released and the row is to be removed.
+    """
 
     name: str
     ip: str
@@ -29,7 +32,7 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
-    """A message kept in a mailbox: `kind` is "direct" or "channel"; `stamp` is when it was saved."""
+    """A message kept in a mailbox: `kind` is "direct" or "channel"; `stamp`: when it was saved."""
 
     id: str
     sender: str
@@ -108,11 +111,12 @@ class MailTaken:
 
 @dataclass(frozen=True, slots=True)
 class Deregister:
-    """`name` goes offline (`dereg`); `farewell` is non-empty when the peer quits with one."""
+    """`name` goes offline: `dereg`, or `/quit` (`quitting`, with an optional `farewell`)."""
 
     id: str
     name: str
     token: str
+    quitting: bool
     farewell: str
 
 
@@ -338,10 +342,32 @@ Message = (
 MESSAGE_TYPES: dict[str, type[Message]] = {
     cls.__name__: cls
     for cls in (
-        Ack, Refused, TooBig, Register, Welcome, MailTaken, Deregister, Keepalive, Alive,
-        TableUpdate, TableRequest, TableSnapshot, Chat, SaveMessage, Saved, ChannelPost,
-        ChannelMessage, Join, Leave, RoomPost, RoomMessage, RoomNotice, RoomsRequest,
-        RoomList, Rename, Notice,
+        Ack,
+        Refused,
+        TooBig,
+        Register,
+        Welcome,
+        MailTaken,
+        Deregister,
+        Keepalive,
+        Alive,
+        TableUpdate,
+        TableRequest,
+        TableSnapshot,
+        Chat,
+        SaveMessage,
+        Saved,
+        ChannelPost,
+        ChannelMessage,
+        Join,
+        Leave,
+        RoomPost,
+        RoomMessage,
+        RoomNotice,
+        RoomsRequest,
+        RoomList,
+        Rename,
+        Notice,
     )
 }
 

@@ -4,7 +4,7 @@ import re
 
 from wire.limits import MAX_NAME
 
-_NAME = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,%d}" % (MAX_NAME - 1))
+_NAME = re.compile(rf"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{{0,{MAX_NAME - 1}}}")
 
 
 def name_problem(name: str) -> str | None:

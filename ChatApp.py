@@ -1,0 +1,204 @@
+"""ChatApp's launcher: parse the command line, then start a registry, a peer, or a help-desk
+client. Nothing else lives here.
+
+    ChatApp -s <port>                                       a registry
+    ChatApp -c <name> <server-ip> <server-port> <client-port>   a peer
+    ChatApp -d <server-ip> <server-port>                    ask the help desk for help
+    ChatApp -o <name> <server-ip> <server-port>             serve at the help desk
+
+Mistakes on the command line give one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import ipaddress
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+#: The ports a user may choose: below 1024 needs root, above 65535 does not exist.
+PORT_RANGE = (1024, 65535)
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+
+
+class UsageProblem(Exception):
+    """A command-line mistake; its message is the one line the user sees."""
+
+
+def check_port(text: str, what: str) -> int:
+    """`text` as a port in PORT_RANGE, or UsageProblem saying what is wrong."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise UsageProblem(f"{what} must be a number, not {text!r}") from None
+    low, high = PORT_RANGE
+    if not low <= port <= high:
+        raise UsageProblem(f"{what} must be between {low} and {high}, not {port}")
+    return port
+
+
+def check_ip(text: str, what: str = "server-ip") -> str:
+    """`text` as an IP address ("localhost" is 127.0.0.1), or UsageProblem."""
+    if text == "localhost":
+        return "127.0.0.1"
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise UsageProblem(
+            f"{what} must be an IP address like 192.168.1.20, not {text!r}"
+        ) from None
+
+
+def check_name(text: str) -> str:
+    from wire.names import name_problem
+
+    problem = name_problem(text)
+    if problem:
+        raise UsageProblem(f"bad name {text!r}: {problem}")
+    return text
+
+
+@app.command(context_settings={"help_option_names": ["-h", "--help"]})
+def main_command(
+    server: Annotated[
+        str | None, typer.Option("-s", "--server", metavar="PORT", help="Start a registry on PORT.")
+    ] = None,
+    client: Annotated[
+        tuple[str, str, str, str] | None,
+        typer.Option(
+            "-c",
+            "--client",
+            metavar="NAME SERVER-IP SERVER-PORT CLIENT-PORT",
+            help="Start a peer called NAME listening on CLIENT-PORT.",
+        ),
+    ] = None,
+    desk: Annotated[
+        tuple[str, str] | None,
+        typer.Option("-d", "--desk", metavar="SERVER-IP SERVER-PORT", help="Ask the help desk."),
+    ] = None,
+    operator: Annotated[
+        tuple[str, str, str] | None,
+        typer.Option(
+            "-o", "--operator", metavar="NAME SERVER-IP SERVER-PORT", help="Serve at the help desk."
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Where to keep data (default: per-user; env CHATAPP_DATA_DIR overrides).",
+        ),
+    ] = None,
+    bind: Annotated[
+        str, typer.Option("--bind", help="Address to listen on (default: every interface).")
+    ] = "0.0.0.0",
+    keepalive: Annotated[
+        float, typer.Option("--keepalive", help="Peer: seconds between keepalives.", min=0.05)
+    ] = 10.0,
+    password: Annotated[
+        bool, typer.Option("--password", help="Peer: ask for a password that protects the name.")
+    ] = False,
+    bell: Annotated[bool, typer.Option("--bell", help="Peer: ring on messages to you.")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Log every message.")] = False,
+) -> None:
+    """ChatApp: a terminal chat for local networks."""
+    modes = [m for m in (server, client, desk, operator) if m is not None]
+    if len(modes) != 1:
+        raise UsageProblem("give exactly one of -s, -c, -d or -o (see --help)")
+    bind_ip = check_ip(bind, "--bind") if bind != "0.0.0.0" else bind
+    if server is not None:
+        from peer.state import default_dir
+        from registry.server import run_registry
+
+        port = check_port(server, "port")
+        code = _run(
+            run_registry(
+                port=port,
+                bind=bind_ip,
+                data_dir=data_dir or default_dir("registry"),
+                verbose=verbose,
+                out=_print_line,
+            )
+        )
+        raise typer.Exit(code)
+    if client is not None:
+        from peer.node import run_peer
+        from peer.state import default_dir
+
+        name = check_name(client[0])
+        server_addr = (check_ip(client[1]), check_port(client[2], "server-port"))
+        port = check_port(client[3], "client-port")
+        secret = ""
+        if password:
+            secret = getpass.getpass(f"Password for {name}: ")
+        code = _run(
+            run_peer(
+                name=name,
+                server=server_addr,
+                port=port,
+                bind=bind_ip,
+                data_dir=data_dir or default_dir("peer"),
+                keepalive=keepalive,
+                password=secret,
+                colour=not no_color,
+                bell=bell,
+                verbose=verbose,
+            )
+        )
+        raise typer.Exit(code)
+    if desk is not None:
+        from peer.desk_client import run_desk_client
+
+        ip, port = check_ip(desk[0]), check_port(desk[1], "server-port")
+        raise typer.Exit(_run(run_desk_client(ip, port, stdin_is_tty=sys.stdin.isatty())))
+    if operator is not None:
+        from peer.desk_operator import run_operator
+
+        name = check_name(operator[0])
+        ip, port = check_ip(operator[1]), check_port(operator[2], "server-port")
+        raise typer.Exit(_run(run_operator(name, ip, port, stdin_is_tty=sys.stdin.isatty())))
+
+
+def _print_line(line: str) -> None:
+    print(line, flush=True)
+
+
+def _run(coro: Coroutine[Any, Any, int]) -> int:
+    try:
+        result = asyncio.run(coro)
+    except KeyboardInterrupt:
+        return 130
+    return int(result)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `ChatApp` command; returns the exit status."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="ChatApp", standalone_mode=False)
+    except UsageProblem as exc:
+        print(f"ChatApp: error: {exc}", file=sys.stderr)
+        return 2
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        return 130
+    except Exception as exc:
+        # typer's usage errors (a vendored click's UsageError): one line, no traceback.
+        format_message = getattr(exc, "format_message", None)
+        if format_message is None:
+            raise
+        print(f"ChatApp: error: {format_message()} (see --help)", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""What the peer core asks its adapter to do, in order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wire.messages import Message
+
+Addr = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send `message` to `addr` (UDP, or TCP when it does not fit a datagram)."""
+
+    addr: Addr
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class SendStream:
+    """Send `message` to `addr` over TCP and feed the answers back (after a TooBig)."""
+
+    addr: Addr
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class Print:
+    """Show a line to the user. `style` is one of "system", "error", "info", "message",
+    "channel", "room"; `who` names the person the line is from, for colouring."""
+
+    text: str
+    style: str = "system"
+    who: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Remember:
+    """Keep `token` as the proof of owning `name`, for the next start."""
+
+    name: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Exit:
+    """Stop the peer with exit status `code`."""
+
+    code: int
+
+
+Action = Send | SendStream | Print | Remember | Exit

@@ -1,0 +1,232 @@
+"""The peer's command language (DESIGN.md section 8): one typed line in, one command out.
+
+A line starting with `/` is always a command. Outside a room the bare words work too
+(`send bob hi`, `send_all hi`, `who`, `join lobby`, `bob:hi`). Inside a room plain text goes
+to the room, and only `/` commands and the bare word `leave` are commands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wire.names import name_problem
+
+
+@dataclass(frozen=True)
+class Send:
+    to: str
+    text: str
+
+
+@dataclass(frozen=True)
+class SendAll:
+    text: str
+
+
+@dataclass(frozen=True)
+class AskMessage:
+    """`message`: ask for the recipient, then the text."""
+
+
+@dataclass(frozen=True)
+class Who:
+    long: bool = False
+
+
+@dataclass(frozen=True)
+class JoinRoom:
+    room: str
+
+
+@dataclass(frozen=True)
+class LeaveRoom:
+    pass
+
+
+@dataclass(frozen=True)
+class ListRooms:
+    pass
+
+
+@dataclass(frozen=True)
+class RoomSay:
+    text: str
+
+
+@dataclass(frozen=True)
+class Nick:
+    new: str
+
+
+@dataclass(frozen=True)
+class Dereg:
+    name: str
+
+
+@dataclass(frozen=True)
+class Reg:
+    name: str
+
+
+@dataclass(frozen=True)
+class Quit:
+    farewell: str = ""
+
+
+@dataclass(frozen=True)
+class Help:
+    topic: str = ""
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """Not a command, or a command used wrongly: `message` tells the user what to type."""
+
+    message: str
+
+
+Command = (
+    Send
+    | SendAll
+    | AskMessage
+    | Who
+    | JoinRoom
+    | LeaveRoom
+    | ListRooms
+    | RoomSay
+    | Nick
+    | Dereg
+    | Reg
+    | Quit
+    | Help
+    | Mistake
+)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One command for /help: its words, syntax and what it does."""
+
+    words: tuple[str, ...]
+    syntax: str
+    does: str
+
+
+SPECS: tuple[Spec, ...] = (
+    Spec(("send", "/send", "/dm"), "send <name> <text>", "message <name> directly"),
+    Spec(("<name>:<text>",), "<name>:<text>", "the same, shorter"),
+    Spec(("message",), "message", "asks for the recipient, then the text"),
+    Spec(("send_all", "/bm"), "send_all <text>", "message everyone on the channel"),
+    Spec(
+        ("who", "/who", "/users", "server:who"), "who [-l]", "who is registered; -l with addresses"
+    ),
+    Spec(("join", "/join"), "join <room>", "enter a room (made if new), leaving any other"),
+    Spec(("leave", "/leave", "/out"), "leave", "leave the room you are in"),
+    Spec(("rooms", "/rooms"), "rooms", "every room with its member count"),
+    Spec(("/nick", "/nickname"), "/nick <new>", "change your name"),
+    Spec(("dereg", "/dereg"), "dereg <your name>", "go offline; messages wait at the registry"),
+    Spec(("reg", "/reg"), "reg <your name>", "come back online and get waiting messages"),
+    Spec(("/quit", "server:exit", "exit"), "/quit [farewell]", "leave ChatApp, telling everyone"),
+    Spec(("/help",), "/help [command]", "this list, or one command"),
+)
+
+_BY_WORD = {word.lstrip("/"): spec for spec in SPECS for word in spec.words}
+
+
+def help_lines(topic: str = "") -> list[str]:
+    """The /help text: every command, or only the one named by `topic`."""
+    if topic:
+        spec = _BY_WORD.get(topic.strip().lstrip("/").lower())
+        if spec is None:
+            return [f"No command {topic!r}. /help lists them all."]
+        return [f"{spec.syntax}  ({', '.join(spec.words)}): {spec.does}"]
+    width = max(len(s.syntax) for s in SPECS)
+    return ["Commands (a leading / always works; bare words work outside a room):"] + [
+        f"  {s.syntax.ljust(width)}  {s.does}" + _aliases(s) for s in SPECS
+    ]
+
+
+def _aliases(spec: Spec) -> str:
+    others = [w for w in spec.words if w != spec.syntax.split()[0]]
+    return f"  [also {', '.join(others)}]" if others else ""
+
+
+def parse(line: str, *, in_room: bool = False) -> Command | None:
+    """Parse one typed line; None for an empty or blank line."""
+    text = line.strip()
+    if not text:
+        return None
+    if text.startswith("/"):
+        return _command(text[1:], slash=True)
+    if in_room:
+        if text.lower() == "leave":
+            return LeaveRoom()
+        return RoomSay(text)
+    lowered = text.lower()
+    if lowered == "server:who":
+        return Who()
+    if lowered == "server:exit":
+        return Quit()
+    command = _command(text, slash=False)
+    if command is not None:
+        return command
+    name, colon, rest = text.partition(":")
+    if colon and name_problem(name) is None:
+        if not rest.strip():
+            return Mistake(f"Nothing to send to {name}. Type {name}:<text>.")
+        return Send(name, rest.strip())
+    return Mistake(
+        f"Not a command: {_clip(text)}. To message someone: send <name> <text>; /help lists all."
+    )
+
+
+def _command(text: str, *, slash: bool) -> Command | None:
+    """The command spelled by `text` (without its /), or None when a bare line is no command."""
+    word, _, rest = text.partition(" ")
+    word = word.lower()
+    rest = rest.strip()
+    match word:
+        case "send" | "dm" if slash or word == "send":
+            to, _, body = rest.partition(" ")
+            body = body.strip()
+            if not to or not body:
+                return Mistake(f"Usage: {'/' if slash else ''}{word} <name> <text>")
+            return Send(to, body)
+        case "send_all" | "bm" if slash or word == "send_all":
+            if not rest:
+                return Mistake(f"Usage: {'/' if slash else ''}{word} <text>")
+            return SendAll(rest)
+        case "message":
+            return AskMessage()
+        case "who" | "users" if slash or word == "who":
+            return Who(long=rest == "-l")
+        case "join":
+            if not rest or " " in rest:
+                return Mistake("Usage: join <room>")
+            return JoinRoom(rest)
+        case "leave" | "out" if slash or word == "leave":
+            return LeaveRoom()
+        case "rooms":
+            return ListRooms()
+        case "nick" | "nickname" if slash:
+            if not rest or " " in rest:
+                return Mistake(f"Usage: /{word} <new name>")
+            return Nick(rest)
+        case "dereg" | "reg":
+            if not rest or " " in rest:
+                return Mistake(f"Usage: {word} <your name>")
+            return Dereg(rest) if word == "dereg" else Reg(rest)
+        case "quit" if slash:
+            return Quit(rest)
+        case "exit":
+            return Quit(rest)
+        case "help":
+            return Help(rest)
+        case _:
+            if slash:
+                return Mistake(f"Unknown command /{_clip(word)}. /help lists the commands.")
+            return None
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")

@@ -1,0 +1,568 @@
+"""The peer's protocol logic, sans-IO.
+
+`PeerCore` takes events (the user typed a line, a message arrived from an address, time
+passed) with `now` and returns actions (peer.actions) for its adapter: send this message
+there, print this line, remember this token, exit. Delivery follows DESIGN.md section 4:
+every request is sent at most 5 times, 500 ms apart; every message id is shown once.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from peer import commands as cmd
+from peer.actions import Action, Addr, Exit, Print, Remember, Send, SendStream
+from wire.limits import MAX_TEXT
+from wire.messages import (
+    Ack,
+    Alive,
+    ChannelMessage,
+    ChannelPost,
+    Chat,
+    Deregister,
+    Entry,
+    Keepalive,
+    MailTaken,
+    Message,
+    Notice,
+    Refused,
+    Register,
+    Saved,
+    SaveMessage,
+    StoredMessage,
+    TableRequest,
+    TableSnapshot,
+    TableUpdate,
+    TooBig,
+    Welcome,
+)
+from wire.names import name_key
+from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
+
+#: Seconds between keepalives (and outbox retries while the registry is away).
+KEEPALIVE = 10.0
+#: Seconds to wait for the outcome of an accepted save request before asking again.
+OUTCOME_WAIT = 10.0
+#: Seconds to wait for an answer fetched over TCP after a TooBig.
+STREAM_WAIT = 5.0
+#: Message ids remembered for showing each message once.
+SEEN_IDS = 50_000
+
+
+@dataclass
+class Request:
+    """A request to the registry waiting for its answer.
+
+    `quiet` requests are outbox retries: their failure is not announced again.
+    """
+
+    message: Message
+    quiet: bool = False
+
+
+@dataclass
+class PeerState:
+    """What the peer knows: its name and token, the table, and whether it is registered."""
+
+    name: str
+    port: int
+    token: str = ""
+    password: str = ""
+    registered: bool = False
+    version: int = -1
+    table: dict[str, Entry] = field(default_factory=dict)
+
+
+class PeerCore:
+    """One peer: its registration, its table, its direct chats and its outbox."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        port: int,
+        server: Addr,
+        session: str,
+        token: str = "",
+        password: str = "",
+        keepalive: float = KEEPALIVE,
+        timeout: float = TIMEOUT,
+        attempts: int = ATTEMPTS,
+    ) -> None:
+        """`server` is the registry's address; `token` the one kept from an earlier run."""
+        self.state = PeerState(name=name, port=port, token=token, password=password)
+        self.server = server
+        self.keepalive = keepalive
+        self._new_id = IdMaker(session)
+        self._requests: Retransmitter[Request] = Retransmitter(timeout, attempts)
+        self._chats: Retransmitter[Chat] = Retransmitter(timeout, attempts)
+        self._streamed: dict[str, tuple[Request, float]] = {}
+        self._outcomes: dict[str, tuple[SaveMessage, float]] = {}
+        self._outbox: list[Message] = []
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._next_keepalive: float | None = None
+        self._server_down = False
+        self._started = False
+        self._quitting = False
+        self.asking: str | None = None  # the recipient typed after `message`, awaiting text
+        self._asking_step = 0
+
+    # -- entry points -------------------------------------------------------------------
+
+    def start(self, now: float) -> list[Action]:
+        """Register with the registry (the first thing a peer does)."""
+        out: list[Action] = []
+        self._request(self._register_message(), now, out)
+        return out
+
+    def line(self, text: str, now: float) -> list[Action]:
+        """The user typed `text` (one line, without its newline)."""
+        out: list[Action] = []
+        if self._asking_step:
+            self._continue_asking(text, now, out)
+            return out
+        command = cmd.parse(text)
+        if command is None:
+            return out
+        offline = not self.state.registered and self._started
+        if offline and not isinstance(command, cmd.Reg | cmd.Help | cmd.Quit):
+            line = f"[You are offline. Type reg {self.state.name} to come back, or /quit.]"
+            out.append(Print(line, "error"))
+            return out
+        self._command(command, now, out)
+        return out
+
+    def end_of_input(self, now: float) -> list[Action]:
+        """Standard input ended (Ctrl-D, or the end of a script): quit."""
+        out: list[Action] = []
+        self._quit("", now, out)
+        return out
+
+    def receive(self, message: Message, addr: Addr, now: float) -> list[Action]:
+        """A message arrived from `addr`."""
+        out: list[Action] = []
+        from_server = addr == self.server
+        if from_server and self._server_down:
+            self._server_back(now, out)
+        match message:
+            case Ack() | Refused() | Welcome() | Alive() | TooBig():
+                self._answer(message, addr, now, out)
+            case TableSnapshot():
+                self._answer(message, addr, now, out)
+                self._apply_snapshot(message, out)
+            case Chat():
+                self._incoming_chat(message, addr, out)
+            case ChannelMessage():
+                if self._accept(message.sender, message.id, addr, out):
+                    out.append(
+                        Print(
+                            f"[Channel_Message {message.sender}: {message.text}]",
+                            "channel",
+                            message.sender,
+                        )
+                    )
+            case TableUpdate():
+                if self.state.registered:
+                    out.append(Send(addr, Ack(self._new_id(), message.id)))
+                    self._apply_update(message, now, out)
+            case Saved():
+                out.append(Send(addr, Ack(self._new_id(), message.id)))
+                self._save_outcome(message, now, out)
+            case Notice():
+                if self.state.registered:
+                    out.append(Send(addr, Ack(self._new_id(), message.id)))
+                    if self._accept("", message.id, addr, []):
+                        out.append(Print(f"[{message.text}]", "system"))
+            case _:
+                pass
+        return out
+
+    def tick(self, now: float) -> list[Action]:
+        """Time passed: retries, give-ups, keepalives and outbox retries."""
+        out: list[Action] = []
+        again, failed = self._chats.due(now)
+        for chat in again:
+            self._send_chat(chat, out)
+        for chat in failed:
+            out.append(Print(f"[No ACK from {chat.to}, message sent to server.]", "system"))
+            self._save(chat.to, chat.text, chat.id, now, out)
+        again_r, failed_r = self._requests.due(now)
+        for request in again_r:
+            out.append(Send(self.server, request.message))
+        for request in failed_r:
+            self._request_failed(request, now, out)
+        for key, (request, deadline) in list(self._streamed.items()):
+            if deadline <= now:
+                del self._streamed[key]
+                self._request_failed(request, now, out)
+        for key, (save, deadline) in list(self._outcomes.items()):
+            if deadline <= now:  # accepted but no outcome: ask again, the registry dedupes
+                del self._outcomes[key]
+                self._request(save, now, out, quiet=True)
+        if self._next_keepalive is not None and now >= self._next_keepalive:
+            self._next_keepalive = now + self.keepalive
+            self._keepalive(now, out)
+        return out
+
+    def next_wake(self) -> float | None:
+        """When `tick` next has work, or None."""
+        times = [
+            self._chats.next_wake(),
+            self._requests.next_wake(),
+            self._next_keepalive,
+            *(deadline for _, deadline in self._streamed.values()),
+            *(deadline for _, deadline in self._outcomes.values()),
+        ]
+        return min((t for t in times if t is not None), default=None)
+
+    @property
+    def outbox(self) -> tuple[Message, ...]:
+        """Messages held while the registry does not answer."""
+        return tuple(self._outbox)
+
+    # -- commands -----------------------------------------------------------------------
+
+    def _command(self, command: cmd.Command, now: float, out: list[Action]) -> None:
+        match command:
+            case cmd.Send(to, text):
+                self._send(to, text, now, out)
+            case cmd.SendAll(text):
+                if self._text_ok(text, out):
+                    post = ChannelPost(self._new_id(), self.state.name, self.state.token, text)
+                    self._request(post, now, out)
+            case cmd.AskMessage():
+                self._asking_step = 1
+                out.append(Print("[To whom?]", "system"))
+            case cmd.Who(long):
+                self._who(long, out)
+            case cmd.Dereg(name):
+                if self._is_me(name, "dereg", out):
+                    if not self.state.registered:
+                        out.append(Print("[You are already offline.]", "error"))
+                        return
+                    message = Deregister(
+                        self._new_id(), self.state.name, self.state.token, False, ""
+                    )
+                    self._request(message, now, out)
+            case cmd.Reg(name):
+                if self._is_me(name, "reg", out):
+                    if self.state.registered:
+                        out.append(Print("[You are already registered.]", "error"))
+                        return
+                    self._request(self._register_message(), now, out)
+            case cmd.Quit(farewell):
+                self._quit(farewell, now, out)
+            case cmd.Help(topic):
+                out.extend(Print(line, "info") for line in cmd.help_lines(topic))
+            case cmd.Mistake(message):
+                out.append(Print(f"[{message}]", "error"))
+            case cmd.JoinRoom() | cmd.LeaveRoom() | cmd.ListRooms() | cmd.RoomSay() | cmd.Nick():
+                out.append(Print("[Rooms and renames are not available in this version.]", "error"))
+
+    def _continue_asking(self, text: str, now: float, out: list[Action]) -> None:
+        text = text.strip()
+        if self._asking_step == 1:
+            if not text:
+                self._asking_step = 0
+                out.append(Print("[Cancelled.]", "system"))
+                return
+            self.asking = text
+            self._asking_step = 2
+            out.append(Print(f"[Message to {text}?]", "system"))
+            return
+        to, self.asking, self._asking_step = self.asking or "", None, 0
+        if not text:
+            out.append(Print("[Cancelled.]", "system"))
+            return
+        self._send(to, text, now, out)
+
+    def _is_me(self, name: str, verb: str, out: list[Action]) -> bool:
+        if name_key(name) != name_key(self.state.name):
+            out.append(
+                Print(f"[You can only {verb} yourself ({verb} {self.state.name}).]", "error")
+            )
+            return False
+        return True
+
+    def _text_ok(self, text: str, out: list[Action]) -> bool:
+        size = len(text.encode())
+        if size > MAX_TEXT:
+            out.append(
+                Print(f"[Message too long: {size} bytes, at most {MAX_TEXT}. Not sent.]", "error")
+            )
+            return False
+        return True
+
+    def _who(self, long: bool, out: list[Action]) -> None:
+        if not self.state.table:
+            out.append(Print("[The table is empty.]", "system"))
+            return
+        out.append(Print("[Registered names:]", "system"))
+        for entry in sorted(self.state.table.values(), key=lambda e: name_key(e.name)):
+            status = "online" if entry.online else "offline"
+            where = f"  {entry.ip}:{entry.port}" if long else ""
+            me = "  (you)" if name_key(entry.name) == name_key(self.state.name) else ""
+            out.append(Print(f"  {entry.name}  {status}{where}{me}", "info", entry.name))
+
+    def _quit(self, farewell: str, now: float, out: list[Action]) -> None:
+        self._quitting = True
+        if self.state.registered:
+            message = Deregister(self._new_id(), self.state.name, self.state.token, True, farewell)
+            self._request(message, now, out)
+        else:
+            out.append(Exit(0))
+
+    # -- direct messages ----------------------------------------------------------------
+
+    def _send(self, to: str, text: str, now: float, out: list[Action]) -> None:
+        if not self._text_ok(text, out):
+            return
+        entry = self.state.table.get(name_key(to))
+        if entry is None:
+            out.append(Print(f"[No user named {to}. Type who to see the names.]", "error"))
+            return
+        chat = Chat(self._new_id(), self.state.name, entry.name, text)
+        if entry.online:
+            self._chats.start(chat.id, chat, now)
+            self._send_chat(chat, out)
+        else:
+            self._save(entry.name, text, chat.id, now, out)
+
+    def _send_chat(self, chat: Chat, out: list[Action]) -> None:
+        entry = self.state.table.get(name_key(chat.to))
+        if entry is not None:
+            out.append(Send((entry.ip, entry.port), chat))
+
+    def _save(self, to: str, text: str, msg_id: str, now: float, out: list[Action]) -> None:
+        save = SaveMessage(msg_id, self.state.name, self.state.token, to, text)
+        self._request(save, now, out)
+
+    def _incoming_chat(self, chat: Chat, addr: Addr, out: list[Action]) -> None:
+        if name_key(chat.to) != name_key(self.state.name):
+            return  # meant for whoever had this address before; the sender will fall back
+        if self._accept(chat.sender, chat.id, addr, out):
+            out.append(Print(f"{chat.sender}: {chat.text}", "message", chat.sender))
+
+    def _accept(self, sender: str, msg_id: str, addr: Addr, out: list[Action]) -> bool:
+        """Ack every copy; True only for the first copy of (sender, id). A deregistered peer
+        answers nothing, so that senders fall back to the registry's mailbox."""
+        if not self.state.registered:
+            return False
+        out.append(Send(addr, Ack(self._new_id(), msg_id)))
+        return self._first_sight(sender, msg_id)
+
+    def _first_sight(self, sender: str, msg_id: str) -> bool:
+        key = (name_key(sender), msg_id)
+        if key in self._seen:
+            return False
+        self._seen[key] = None
+        while len(self._seen) > SEEN_IDS:
+            self._seen.popitem(last=False)
+        return True
+
+    # -- requests to the registry -------------------------------------------------------
+
+    def _register_message(self) -> Register:
+        return Register(
+            self._new_id(), self.state.name, self.state.port, self.state.token, self.state.password
+        )
+
+    def _request(
+        self, message: Message, now: float, out: list[Action], quiet: bool = False
+    ) -> None:
+        self._requests.start(message.id, Request(message, quiet), now)
+        out.append(Send(self.server, message))
+
+    def _take_request(self, reply_to: str) -> Request | None:
+        request = self._requests.answer(reply_to)
+        if request is None:
+            streamed = self._streamed.pop(reply_to, None)
+            request = streamed[0] if streamed else None
+        return request
+
+    def _answer(self, reply: Message, addr: Addr, now: float, out: list[Action]) -> None:
+        reply_to = getattr(reply, "reply_to", "")
+        if isinstance(reply, Ack) and self._chats.get(reply_to) is not None:
+            chat = self._chats.answer(reply_to)
+            if chat is not None:
+                out.append(Print(f"[Message received by {chat.to}.]", "system"))
+            return
+        if addr != self.server:
+            return
+        if isinstance(reply, TooBig):
+            request = self._requests.answer(reply_to)
+            if request is not None:
+                self._streamed[reply_to] = (request, now + STREAM_WAIT)
+                out.append(SendStream(self.server, request.message))
+            return
+        request = self._take_request(reply_to)
+        if request is None:
+            return
+        message = request.message
+        if isinstance(reply, Refused):
+            self._refused(message, reply.reason, now, out)
+            return
+        match message:
+            case Register():
+                if isinstance(reply, Welcome):
+                    self._welcome(reply, now, out)
+            case Deregister():
+                self.state.registered = False
+                self._next_keepalive = None
+                if message.quitting:
+                    out.append(Print("[You are Offline. Bye.]", "system"))
+                    out.append(Exit(0))
+                else:
+                    out.append(Print("[You are Offline. Bye.]", "system"))
+            case SaveMessage():
+                self._drop_from_outbox(message)
+                if message.id not in self._outcomes:
+                    self._outcomes[message.id] = (message, now + OUTCOME_WAIT)
+            case ChannelPost():
+                self._drop_from_outbox(message)
+                out.append(Print("[Message received by Server.]", "system"))
+            case Keepalive():
+                if isinstance(reply, Alive) and reply.version > self.state.version:
+                    self._request(TableRequest(self._new_id()), now, out, quiet=True)
+            case _:
+                pass
+
+    def _refused(self, message: Message, reason: str, now: float, out: list[Action]) -> None:
+        if isinstance(message, Keepalive):
+            # The registry no longer counts us as online (it gave up on us): come back.
+            self._request(self._register_message(), now, out, quiet=True)
+            return
+        out.append(Print(f"[{reason}]", "error"))
+        if isinstance(message, Register) and not self._started:
+            out.append(Exit(1))
+        if isinstance(message, Deregister) and message.quitting:
+            out.append(Exit(0))
+        if isinstance(message, SaveMessage | ChannelPost):
+            self._drop_from_outbox(message)
+
+    def _request_failed(self, request: Request, now: float, out: list[Action]) -> None:
+        message = request.message
+        if not request.quiet:
+            dot = "." if isinstance(message, ChannelPost) else ""
+            out.append(Print(f"[Server not responding{dot}]", "error"))
+        match message:
+            case Register() if not self._started:
+                out.append(Print("[Could not register; is the registry running?]", "error"))
+                out.append(Exit(1))
+            case Deregister():
+                out.append(Print("[Exiting]", "system"))
+                out.append(Exit(0))
+            case SaveMessage() | ChannelPost():
+                if message not in self._outbox:
+                    self._outbox.append(message)
+                    if not request.quiet:
+                        out.append(
+                            Print("[Kept in your outbox; sent when the server answers.]", "system")
+                        )
+                self._server_went_away(now)
+            case Keepalive():
+                if not self._server_down:
+                    out.append(Print("[Server not responding]", "error"))
+                self._server_went_away(now)
+            case _:
+                pass
+
+    def _server_went_away(self, now: float) -> None:
+        self._server_down = True
+        if self._next_keepalive is None and self._started:
+            self._next_keepalive = now + self.keepalive
+
+    def _server_back(self, now: float, out: list[Action]) -> None:
+        self._server_down = False
+        out.append(Print("[Server is back.]", "system"))
+        self._flush_outbox(now, out)
+
+    def _flush_outbox(self, now: float, out: list[Action]) -> None:
+        for message in self._outbox:
+            if self._requests.get(message.id) is None:
+                self._request(message, now, out, quiet=True)
+
+    def _drop_from_outbox(self, message: Message) -> None:
+        self._outbox = [m for m in self._outbox if m.id != message.id]
+
+    def _keepalive(self, now: float, out: list[Action]) -> None:
+        if not self.state.registered and not self._outbox:
+            return
+        if self._server_down:
+            self._flush_outbox(now, out)
+        if self.state.registered:
+            message = Keepalive(self._new_id(), self.state.name, self.state.token)
+            self._request(message, now, out, quiet=True)
+
+    # -- registration answers and the table ---------------------------------------------
+
+    def _welcome(self, welcome: Welcome, now: float, out: list[Action]) -> None:
+        first = not self._started
+        self._started = True
+        self.state.registered = True
+        if welcome.token != self.state.token or first:
+            self.state.token = welcome.token
+            out.append(Remember(self.state.name, welcome.token))
+        self.state.name = welcome.name
+        self._next_keepalive = now + self.keepalive
+        out.append(Print("[Welcome, You are registered.]", "system"))
+        self._replace_table(welcome.version, welcome.entries, out)
+        fresh = [m for m in welcome.mail if self._first_sight(m.sender, m.id)]
+        if fresh:
+            out.append(Print("[You have messages]", "system"))
+            out.extend(_mail_line(m) for m in fresh)
+        if welcome.mail:
+            taken = MailTaken(
+                self._new_id(),
+                self.state.name,
+                self.state.token,
+                tuple(m.id for m in welcome.mail),
+            )
+            self._request(taken, now, out, quiet=True)
+        self._flush_outbox(now, out)
+
+    def _apply_update(self, update: TableUpdate, now: float, out: list[Action]) -> None:
+        if update.version <= self.state.version:
+            return
+        if update.version > self.state.version + 1:
+            # we missed a change: fetch the whole table (over TCP if it does not fit)
+            if not any(isinstance(r.message, TableRequest) for r in self._requests.items()):
+                self._request(TableRequest(self._new_id()), now, out, quiet=True)
+            return
+        for entry in update.entries:
+            if entry.port == 0:  # the registry released this name
+                self.state.table.pop(name_key(entry.name), None)
+            else:
+                self.state.table[name_key(entry.name)] = entry
+        self.state.version = update.version
+        out.append(Print("[Client table updated.]", "system"))
+
+    def _apply_snapshot(self, snapshot: TableSnapshot, out: list[Action]) -> None:
+        if snapshot.version >= self.state.version:
+            self._replace_table(snapshot.version, snapshot.entries, out)
+
+    def _replace_table(self, version: int, entries: tuple[Entry, ...], out: list[Action]) -> None:
+        self.state.version = version
+        self.state.table = {name_key(e.name): e for e in entries}
+        out.append(Print("[Client table updated.]", "system"))
+
+    def _save_outcome(self, saved: Saved, now: float, out: list[Action]) -> None:
+        pending = self._outcomes.pop(saved.reply_to, None)
+        request = self._requests.answer(saved.reply_to)
+        if pending is None and request is None:
+            return  # a copy of an outcome already shown
+        if request is not None:
+            self._drop_from_outbox(request.message)
+        if saved.delivered:
+            out.append(Print(f"[Client {saved.to} exists!!]", "system"))
+            self._request(TableRequest(self._new_id()), now, out, quiet=True)
+        else:
+            out.append(Print("[Messages received by the server and saved]", "system"))
+
+
+def _mail_line(message: StoredMessage) -> Print:
+    prefix = "Channel_Message " if message.kind == "channel" else ""
+    return Print(
+        f"{prefix}{message.sender}: {message.stamp} {message.text}", "message", message.sender
+    )

@@ -1,0 +1,212 @@
+"""A ChatApp node's sockets: UDP and TCP on the same port number (DESIGN.md section 3).
+
+Used by the peer and by the registry alike: both are nodes of the same two transports.
+Every message that fits a datagram travels as one; a larger one travels as a length-prefixed
+TCP frame. A message received over a TCP connection is answered on that connection; a reply
+too big for a datagram to a UDP request becomes a TooBig, so the requester asks again over
+TCP (as DNS does). Bad datagrams are counted and dropped; a bad frame closes its connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Awaitable, Callable
+
+from wire.codec import decode_datagram, encode, fits_datagram
+from wire.errors import DecodeError
+from wire.framing import StreamDecoder, encode_frame
+from wire.limits import MAX_FRAME
+from wire.messages import Message, Notice, TooBig
+from wire.reliable import IdMaker
+
+Addr = tuple[str, int]
+OnMessage = Callable[[Message, Addr], None]
+#: Takes over a TCP connection whose first frame it claims (the help desk).
+Handoff = Callable[
+    [Message, StreamDecoder, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]
+]
+
+#: Seconds a TCP connection may sit idle before we close it.
+IDLE_CLOSE = 60.0
+#: Bytes asked of the kernel for the UDP receive buffer, so bursts of acks are not dropped.
+RECEIVE_BUFFER = 4 * 1024 * 1024
+#: Bytes read from a TCP connection at a time.
+READ_CHUNK = 64 * 1024
+
+
+class _Datagrams(asyncio.DatagramProtocol):
+    def __init__(self, endpoint: Endpoint) -> None:
+        self._endpoint = endpoint
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        self._endpoint._datagram(data, (str(addr[0]), int(str(addr[1]))))
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable and the like: the retry logic copes; nothing to do here.
+        self._endpoint.errors += 1
+
+
+class Endpoint:
+    """UDP and TCP on one port, turning bytes into messages for `on_message`."""
+
+    def __init__(
+        self,
+        on_message: OnMessage,
+        *,
+        session: str,
+        handoff: tuple[frozenset[str], Handoff] | None = None,
+        log: Callable[[str], None] = lambda line: None,
+    ) -> None:
+        """`handoff` names message types whose first frame on a TCP connection hands the
+        connection to a coroutine of its own; `log` receives one line per rejected input."""
+        self._on_message = on_message
+        self._handoff = handoff
+        self._log = log
+        self._new_id = IdMaker(session)
+        self._udp: asyncio.DatagramTransport | None = None
+        self._server: asyncio.Server | None = None
+        self._routes: dict[Addr, asyncio.StreamWriter] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.bad_datagrams = 0
+        self.bad_frames = 0
+        self.errors = 0
+        self.address: Addr = ("", 0)
+
+    async def open(self, host: str, port: int) -> Addr:
+        """Bind UDP and TCP on `host`:`port`; return the address bound. Raises OSError."""
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+            sock.bind((host, port))
+        except OSError:
+            sock.close()
+            raise
+        transport, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self), sock=sock)
+        self._udp = transport
+        self.address = sock.getsockname()[:2]
+        try:
+            self._server = await asyncio.start_server(
+                self._accepted, host, self.address[1], reuse_address=True
+            )
+        except OSError:
+            transport.close()
+            raise
+        return self.address
+
+    async def close(self) -> None:
+        """Close every socket and connection."""
+        if self._udp is not None:
+            self._udp.close()
+        if self._server is not None:
+            self._server.close()
+        for writer in list(self._routes.values()):
+            writer.close()
+        for task in list(self._tasks):
+            task.cancel()
+        self._routes.clear()
+
+    def send(self, addr: Addr, message: Message, *, stream: bool = False) -> None:
+        """Send `message` to `addr`: on the TCP connection it came from if there is one, as a
+        datagram if it fits (unless `stream`), else over a new TCP connection."""
+        writer = self._routes.get(addr)
+        if writer is not None and not writer.is_closing():
+            self._write(writer, message)
+            return
+        data = encode(message)
+        if not stream and fits_datagram(data):
+            if self._udp is not None:
+                self._udp.sendto(data, addr)
+            return
+        reply_to: object = getattr(message, "reply_to", "")
+        if not stream and reply_to:
+            # A reply that does not fit: say so in a small datagram; they ask again over TCP.
+            small = encode(TooBig(self._new_id(), str(reply_to)))
+            if self._udp is not None:
+                self._udp.sendto(small, addr)
+            return
+        self._spawn(self._connect_and_send(addr, message))
+
+    # -- receiving ----------------------------------------------------------------------
+
+    def _datagram(self, data: bytes, addr: Addr) -> None:
+        try:
+            message = decode_datagram(data)
+        except DecodeError as exc:
+            self.bad_datagrams += 1
+            if self.bad_datagrams <= 10 or self.bad_datagrams % 1000 == 0:
+                self._log(f"dropped bad datagram #{self.bad_datagrams} from {_fmt(addr)}: {exc}")
+            return
+        self._on_message(message, addr)
+
+    async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        addr: Addr = (str(peer[0]), int(peer[1])) if peer else ("?", 0)
+        await self._serve_stream(reader, writer, addr, accepted=True)
+
+    async def _connect_and_send(self, addr: Addr, message: Message) -> None:
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(*addr), 5.0)
+        except (OSError, TimeoutError) as exc:
+            self._log(f"could not connect to {_fmt(addr)} over TCP: {exc}")
+            return
+        self._routes[addr] = writer
+        self._write(writer, message)
+        await self._serve_stream(reader, writer, addr, accepted=False)
+
+    async def _serve_stream(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        addr: Addr,
+        *,
+        accepted: bool,
+    ) -> None:
+        decoder = StreamDecoder(MAX_FRAME)
+        first = accepted
+        try:
+            while True:
+                try:
+                    data = await asyncio.wait_for(reader.read(READ_CHUNK), IDLE_CLOSE)
+                except TimeoutError:
+                    break
+                if not data:
+                    break
+                try:
+                    messages = decoder.feed(data)
+                except DecodeError as exc:
+                    self.bad_frames += 1
+                    self._log(f"closed TCP connection from {_fmt(addr)}: {exc}")
+                    self._write(writer, Notice(self._new_id(), f"Closing: {exc}"[:200]))
+                    break
+                for message in messages:
+                    if first and self._handoff and type(message).__name__ in self._handoff[0]:
+                        await self._handoff[1](message, decoder, reader, writer)
+                        return
+                    first = False
+                    self._routes[addr] = writer
+                    self._on_message(message, addr)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            if self._routes.get(addr) is writer:
+                del self._routes[addr]
+            writer.close()
+
+    def _write(self, writer: asyncio.StreamWriter, message: Message) -> None:
+        try:
+            writer.write(encode_frame(message))
+        except (ValueError, ConnectionError, OSError) as exc:
+            self._log(f"could not send {type(message).__name__}: {exc}")
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _fmt(addr: Addr) -> str:
+    return f"{addr[0]}:{addr[1]}"

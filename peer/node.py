@@ -1,0 +1,181 @@
+"""The peer's asyncio adapter: sockets, clock, kept state and console around PeerCore."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+
+from peer.actions import Action, Addr, Exit, Print, Remember, Send, SendStream
+from peer.core import PeerCore
+from peer.endpoint import Endpoint
+from peer.state import PeerStateFile
+from peer.terminal import Console, PlainConsole, TerminalConsole
+from wire.messages import Message
+
+
+class PeerNode:
+    """One running peer."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        server: Addr,
+        port: int,
+        bind: str,
+        data_dir: Path,
+        keepalive: float,
+        password: str,
+        console: Console,
+        verbose: bool = False,
+    ) -> None:
+        self._state = PeerStateFile(data_dir, name)
+        self.core = PeerCore(
+            name=name,
+            port=port,
+            server=server,
+            session=secrets.token_hex(4),
+            token=self._state.load_token(),
+            password=password,
+            keepalive=keepalive,
+        )
+        self._bind = bind
+        self._port = port
+        self._console = console
+        self._verbose = verbose
+        self.endpoint = Endpoint(self._received, session=secrets.token_hex(4), log=self._debug)
+        self._timer: asyncio.TimerHandle | None = None
+        self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._interrupts = 0
+
+    async def run(self) -> int:
+        """Bind, register, and serve the user until they quit; return the exit status."""
+        try:
+            await self.endpoint.open(self._bind, self._port)
+        except OSError as exc:
+            self._console.show(
+                Print(f"[Cannot listen on port {self._port}: {exc.strerror or exc}.]", "error")
+            )
+            return 1
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self._interrupted)
+        self._console.start(self._typed, self._ended)
+        self._run(self.core.start(time.time()))
+        try:
+            return await self._done
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+            await self.endpoint.close()
+
+    def _interrupted(self) -> None:
+        # The first Ctrl-C quits politely (dereg); a second one leaves at once.
+        self._interrupts += 1
+        if self._interrupts > 1:
+            self._finish(130)
+        else:
+            self._ended()
+
+    def _typed(self, text: str) -> None:
+        self._run(self.core.line(text, time.time()))
+
+    def _ended(self) -> None:
+        self._run(self.core.end_of_input(time.time()))
+
+    def _received(self, message: Message, addr: Addr) -> None:
+        if self._verbose:
+            self._debug(f"<- {addr[0]}:{addr[1]} {message}")
+        self._run(self.core.receive(message, addr, time.time()))
+
+    def _tick(self) -> None:
+        self._timer = None
+        self._run(self.core.tick(time.time()))
+
+    def _run(self, actions: list[Action]) -> None:
+        for action in actions:
+            match action:
+                case Send(addr, message):
+                    if self._verbose:
+                        self._debug(f"-> {addr[0]}:{addr[1]} {message}")
+                    self.endpoint.send(addr, message)
+                case SendStream(addr, message):
+                    self.endpoint.send(addr, message, stream=True)
+                case Print():
+                    self._console.show(action)
+                case Remember(name, token):
+                    try:
+                        self._state.save_token(token)
+                    except OSError as exc:
+                        self._console.show(
+                            Print(f"[Could not keep your token for {name}: {exc}]", "error")
+                        )
+                case Exit(code):
+                    self._finish(code)
+        self._schedule()
+
+    def _finish(self, code: int) -> None:
+        if not self._done.done():
+            self._done.set_result(code)
+
+    def _schedule(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        wake = self.core.next_wake()
+        if wake is not None and not self._done.done():
+            self._timer = asyncio.get_running_loop().call_later(
+                max(0.0, wake - time.time()), self._tick
+            )
+
+    def _debug(self, line: str) -> None:
+        if self._verbose:
+            print(f"[debug] {line}", file=sys.stderr, flush=True)
+
+
+def make_console(*, colour: bool, bell: bool) -> Console:
+    """A terminal console when stdin and stdout are terminals, else the plain line console."""
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        use_colour = colour and "NO_COLOR" not in os.environ
+        return TerminalConsole(colour=use_colour, bell=bell)
+    return PlainConsole()
+
+
+async def run_peer(
+    *,
+    name: str,
+    server: Addr,
+    port: int,
+    bind: str,
+    data_dir: Path,
+    keepalive: float,
+    password: str,
+    colour: bool,
+    bell: bool,
+    verbose: bool,
+) -> int:
+    """Run a peer until the user quits; return the exit status."""
+    console = make_console(colour=colour, bell=bell)
+    node = PeerNode(
+        name=name,
+        server=server,
+        port=port,
+        bind=bind,
+        data_dir=data_dir,
+        keepalive=keepalive,
+        password=password,
+        console=console,
+        verbose=verbose,
+    )
+    if isinstance(console, TerminalConsole):
+        console.bind(
+            lambda: node.core.state.name, lambda: [e.name for e in node.core.state.table.values()]
+        )
+    return await node.run()

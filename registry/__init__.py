@@ -1,0 +1,1 @@
+"""The registry: the table of names, mailboxes, relays and the help desk."""

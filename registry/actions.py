@@ -1,0 +1,57 @@
+"""What the registry core asks its adapter to do. The adapter carries them out in order, so a
+store action listed before a send is durable before that send leaves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wire.messages import Message, StoredMessage
+
+Addr = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send `message` to `addr` (over UDP, or TCP when it does not fit or came over TCP)."""
+
+    addr: Addr
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class StoreMail:
+    """Append `message` to the mailbox of `owner` and make it durable."""
+
+    owner: str
+    message: StoredMessage
+
+
+@dataclass(frozen=True, slots=True)
+class DropMail:
+    """Remove the messages `ids` from the mailbox of `owner` (atomic replace)."""
+
+    owner: str
+    ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MoveMail:
+    """Rename the mailbox of `old` to `new` (a rename), merging with any messages there."""
+
+    old: str
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
+class SaveTable:
+    """Persist the table of known names (the adapter asks the core for its rows)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Log:
+    """One line for the registry's log."""
+
+    line: str
+
+
+Action = Send | StoreMail | DropMail | MoveMail | SaveTable | Log

@@ -1,0 +1,466 @@
+"""The registry's protocol logic, sans-IO.
+
+`RegistryCore` takes events (a message arrived from an address, time passed) together with
+`now` (seconds since the epoch, supplied by the caller) and returns actions (registry.actions)
+for its adapter to carry out in order. It never touches sockets, files or the clock, so every
+rule of DESIGN.md sections 4 and 7 can be tested with a fake clock and a simulated network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from registry.actions import Action, Addr, DropMail, Log, SaveTable, Send, StoreMail
+from registry.table import Record, Table
+from wire.limits import MAX_TEXT
+from wire.messages import (
+    Ack,
+    Alive,
+    ChannelMessage,
+    ChannelPost,
+    Chat,
+    Deregister,
+    Entry,
+    Keepalive,
+    MailTaken,
+    Message,
+    Notice,
+    Refused,
+    Register,
+    Saved,
+    SaveMessage,
+    StoredMessage,
+    TableRequest,
+    TableSnapshot,
+    TableUpdate,
+    Welcome,
+)
+from wire.names import name_key, name_problem
+from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
+
+#: How many finished save and channel ids are remembered, to answer late retransmissions
+#: without storing or relaying the message a second time.
+RECENT_IDS = 10_000
+
+V = TypeVar("V")
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """A message the registry sends to a peer and wants acknowledged.
+
+    `purpose` says what a missing ack means: "table" and "outcome" are just dropped;
+    "relay" (a channel message) and "probe" (a direct message the registry delivers itself)
+    mark the peer offline and store the message in its mailbox instead.
+    """
+
+    key: str
+    owner: str
+    addr: Addr
+    message: Message
+    purpose: str
+
+
+def stamp(now: float) -> str:
+    """The local time `now` as shown next to stored messages."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
+
+
+def hash_password(password: str, salt: bytes) -> str:
+    """A scrypt hash of `password` as "salt$hash" in hex."""
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"{salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    """Whether `password` matches a hash made by `hash_password`."""
+    salt_hex, _, digest_hex = stored.partition("$")
+    try:
+        salt = bytes.fromhex(salt_hex)
+    except ValueError:
+        return False
+    return hmac.compare_digest(hash_password(password, salt).partition("$")[2], digest_hex)
+
+
+class RegistryCore:
+    """The table, the mailboxes and the relays of one registry."""
+
+    def __init__(
+        self,
+        *,
+        session: str,
+        new_token: Callable[[], str],
+        table: Table | None = None,
+        mail: dict[str, list[StoredMessage]] | None = None,
+        timeout: float = TIMEOUT,
+        attempts: int = ATTEMPTS,
+    ) -> None:
+        """`session` prefixes this registry's message ids; `new_token` makes secret tokens;
+        `table` and `mail` are what the adapter loaded from disk."""
+        self.table = table if table is not None else Table()
+        self.mail: dict[str, list[StoredMessage]] = mail if mail is not None else {}
+        self._new_id = IdMaker(session)
+        self._new_token = new_token
+        self._pushes: Retransmitter[Push] = Retransmitter(timeout, attempts)
+        # save id -> the push probing the recipient, while a save is in progress
+        self._probing: dict[str, SaveMessage] = {}
+        # ids of saves and channel posts already handled -> outcome (for late copies)
+        self._done_saves: OrderedDict[str, Saved] = OrderedDict()
+        self._done_posts: OrderedDict[str, None] = OrderedDict()
+
+    # -- the two entry points -----------------------------------------------------------
+
+    def receive(self, message: Message, addr: Addr, now: float) -> list[Action]:
+        """A message arrived from `addr` (a datagram's source, or a TCP connection's peer)."""
+        out: list[Action] = []
+        match message:
+            case Register():
+                self._register(message, addr, now, out)
+            case Deregister():
+                self._deregister(message, addr, now, out)
+            case Keepalive():
+                self._keepalive(message, addr, now, out)
+            case SaveMessage():
+                self._save(message, addr, now, out)
+            case ChannelPost():
+                self._channel(message, addr, now, out)
+            case MailTaken():
+                self._mail_taken(message, addr, out)
+            case TableRequest():
+                out.append(Send(addr, self._snapshot(message.id)))
+            case Ack():
+                self._acked(message, addr, now, out)
+            case _:
+                out.append(Log(f"ignored {type(message).__name__} from {_fmt(addr)}"))
+        return out
+
+    def tick(self, now: float) -> list[Action]:
+        """Time passed: resend unacknowledged pushes, and act on those that gave up."""
+        out: list[Action] = []
+        again, failed = self._pushes.due(now)
+        for push in again:
+            out.append(Send(push.addr, push.message))
+        for push in failed:
+            self._push_failed(push, now, out)
+        return out
+
+    def next_wake(self) -> float | None:
+        """When `tick` next has work, or None."""
+        return self._pushes.next_wake()
+
+    # -- registration -------------------------------------------------------------------
+
+    def _register(self, msg: Register, addr: Addr, now: float, out: list[Action]) -> None:
+        problem = name_problem(msg.name)
+        if problem is None and not 1 <= msg.port <= 65535:
+            problem = f"port {msg.port} is not a valid port"
+        if problem:
+            self._refuse(msg.id, addr, f"{problem}.", f"registration of {msg.name!r}", out)
+            return
+        record = self.table.get(msg.name)
+        where = (addr[0], msg.port)
+        if record is None:
+            password = ""
+            if msg.password:
+                password = hash_password(msg.password, bytes.fromhex(self._new_token()[:32]))
+            # Created offline so that the shared path below announces it like any change.
+            record = Record(msg.name, where[0], where[1], False, self._new_token(), password)
+            self.table.records[name_key(msg.name)] = record
+            out.append(Log(f"registered {msg.name} at {_fmt(where)}"))
+        elif not self._owns(record, msg, where):
+            if record.online:
+                reason = f"The name {record.name} is in use by a peer that is online."
+            else:
+                reason = (
+                    f"The name {record.name} belongs to someone else; "
+                    "only its owner can take it back."
+                )
+            self._refuse(msg.id, addr, reason, f"registration of {msg.name} from {_fmt(addr)}", out)
+            return
+        else:
+            verb = "re-registered" if record.online else "registered again"
+            out.append(Log(f"{verb} {record.name} at {_fmt(where)}"))
+        record.last_register_id = msg.id
+        record.last_seen = now
+        if not record.online or record.addr != where:
+            record.online, record.ip, record.port = True, where[0], where[1]
+            self._changed(record, now, out)
+        mail = tuple(self.mail.get(name_key(record.name), ()))
+        out.append(
+            Send(
+                addr,
+                Welcome(
+                    self._new_id(),
+                    msg.id,
+                    record.name,
+                    record.token,
+                    self.table.version,
+                    self.table.entries(),
+                    mail,
+                ),
+            )
+        )
+
+    def _owns(self, record: Record, msg: Register, where: Addr) -> bool:
+        """Whether the sender of `msg` may take `record`: token, password, or a retransmission."""
+        if msg.token and hmac.compare_digest(msg.token, record.token):
+            return True
+        if msg.password and record.password and check_password(msg.password, record.password):
+            return True
+        # a copy of the registration that created the record, its Welcome having been lost
+        return msg.id == record.last_register_id and record.addr == where
+
+    def _deregister(self, msg: Deregister, addr: Addr, now: float, out: list[Action]) -> None:
+        record = self._authorised(msg.name, msg.token, addr, msg.id, "dereg", out)
+        if record is None:
+            return
+        if record.online:
+            record.online = False
+            record.last_seen = now
+            self._changed(record, now, out)
+            out.append(Log(f"deregistered {record.name}"))
+            if msg.quitting:
+                line = f"{record.name} has quit"
+                if msg.farewell:
+                    line += f" ({msg.farewell})"
+                for other in self.table.online():
+                    self._push(other, Notice(self._new_id(), line), "table", now, out)
+        out.append(Send(addr, Ack(self._new_id(), msg.id)))
+
+    def _keepalive(self, msg: Keepalive, addr: Addr, now: float, out: list[Action]) -> None:
+        record = self._authorised(msg.name, msg.token, addr, msg.id, "keepalive", out)
+        if record is None:
+            return
+        if not record.online:
+            # the registry gave up on this peer; it re-registers with its token on this answer
+            out.append(Send(addr, Refused(self._new_id(), msg.id, "You are not registered.")))
+            return
+        record.last_seen = now
+        out.append(Send(addr, Alive(self._new_id(), msg.id, self.table.version)))
+
+    def _mail_taken(self, msg: MailTaken, addr: Addr, out: list[Action]) -> None:
+        record = self._authorised(msg.name, msg.token, addr, msg.id, "mail hand-over", out)
+        if record is None:
+            return
+        box = self.mail.get(name_key(record.name), [])
+        taken = set(msg.ids)
+        gone = tuple(m.id for m in box if m.id in taken)
+        if gone:
+            self.mail[name_key(record.name)] = [m for m in box if m.id not in taken]
+            out.append(DropMail(name_key(record.name), gone))
+            out.append(Log(f"handed over {len(gone)} message(s) to {record.name}"))
+        out.append(Send(addr, Ack(self._new_id(), msg.id)))
+
+    def _authorised(
+        self, name: str, token: str, addr: Addr, reply_to: str, what: str, out: list[Action]
+    ) -> Record | None:
+        """The record for `name` if `token` is its token and comes from its owner's address."""
+        record = self.table.get(name)
+        if record is None:
+            self._refuse(reply_to, addr, f"No user named {name}.", f"{what} of unknown {name}", out)
+            return None
+        if not (token and hmac.compare_digest(token, record.token)):
+            self._refuse(
+                reply_to, addr, "Wrong token for that name.", f"{what} of {name}: wrong token", out
+            )
+            return None
+        if addr[0] != record.ip:
+            self._refuse(
+                reply_to,
+                addr,
+                "That name is registered from another address.",
+                f"{what} of {name} from {_fmt(addr)}: token from another address",
+                out,
+            )
+            return None
+        return record
+
+    # -- direct messages the sender could not deliver -----------------------------------
+
+    def _save(self, msg: SaveMessage, addr: Addr, now: float, out: list[Action]) -> None:
+        sender = self._authorised(msg.sender, msg.token, addr, msg.id, "save", out)
+        if sender is None:
+            return
+        done = self._done_saves.get(msg.id)
+        if done is not None:  # a late copy: answer again, store nothing twice
+            self._push(sender, done, "outcome", now, out)
+            return
+        if msg.id in self._probing:
+            out.append(Send(addr, Ack(self._new_id(), msg.id)))
+            return
+        recipient = self.table.get(msg.to)
+        if recipient is None:
+            self._refuse(
+                msg.id, addr, f"No user named {msg.to}.", f"save for unknown {msg.to}", out
+            )
+            return
+        if len(msg.text.encode()) > MAX_TEXT:
+            self._refuse(msg.id, addr, "Message too long.", f"save from {sender.name}", out)
+            return
+        if recipient.online:
+            # It may still be alive: deliver it ourselves; the probe's outcome decides.
+            self._probing[msg.id] = msg
+            chat = Chat(msg.id, sender.name, recipient.name, msg.text)
+            self._push(recipient, chat, "probe", now, out)
+            out.append(Send(addr, Ack(self._new_id(), msg.id)))
+            out.append(Log(f"probing {recipient.name} for a message from {sender.name}"))
+            return
+        self._store(recipient, msg.id, sender.name, msg.text, "direct", now, out)
+        out.append(Send(addr, Ack(self._new_id(), msg.id)))
+        self._finish_save(msg, sender, delivered=False, now=now, out=out)
+
+    def _finish_save(
+        self, msg: SaveMessage, sender: Record, *, delivered: bool, now: float, out: list[Action]
+    ) -> None:
+        outcome = Saved(self._new_id(), msg.id, msg.to, delivered)
+        _remember(self._done_saves, msg.id, outcome)
+        self._push(sender, outcome, "outcome", now, out)
+
+    def _store(
+        self,
+        owner: Record,
+        msg_id: str,
+        sender: str,
+        text: str,
+        kind: str,
+        now: float,
+        out: list[Action],
+    ) -> None:
+        box = self.mail.setdefault(name_key(owner.name), [])
+        if any(m.id == msg_id and m.sender == sender for m in box):
+            return
+        stored = StoredMessage(msg_id, sender, text, stamp(now), kind)
+        box.append(stored)
+        out.append(StoreMail(name_key(owner.name), stored))
+        out.append(Log(f"saved {kind} message from {sender} for {owner.name}"))
+
+    # -- the channel --------------------------------------------------------------------
+
+    def _channel(self, msg: ChannelPost, addr: Addr, now: float, out: list[Action]) -> None:
+        sender = self._authorised(msg.sender, msg.token, addr, msg.id, "send_all", out)
+        if sender is None:
+            return
+        if msg.id not in self._done_posts:
+            if len(msg.text.encode()) > MAX_TEXT:
+                self._refuse(msg.id, addr, "Message too long.", f"send_all from {sender.name}", out)
+                return
+            _remember(self._done_posts, msg.id, None)
+            relay = ChannelMessage(msg.id, sender.name, msg.text)
+            members = 0
+            for record in self.table.records.values():
+                if record is sender:
+                    continue
+                if record.online:
+                    self._push(record, relay, "relay", now, out)
+                    members += 1
+                else:
+                    self._store(record, msg.id, sender.name, msg.text, "channel", now, out)
+            out.append(Log(f"channel message from {sender.name} relayed to {members} online"))
+        out.append(Send(addr, Ack(self._new_id(), msg.id)))
+
+    # -- pushes and their acks ----------------------------------------------------------
+
+    def _push(
+        self, record: Record, message: Message, purpose: str, now: float, out: list[Action]
+    ) -> None:
+        push = Push(
+            _push_key(message.id, record.addr), name_key(record.name), record.addr, message, purpose
+        )
+        self._pushes.start(push.key, push, now)
+        out.append(Send(record.addr, message))
+
+    def _acked(self, msg: Ack, addr: Addr, now: float, out: list[Action]) -> None:
+        push = self._pushes.answer(_push_key(msg.reply_to, addr))
+        if push is None:
+            return
+        record = self.table.records.get(push.owner)
+        if record is not None:
+            record.last_seen = now
+        if push.purpose == "probe":
+            save = self._probing.pop(push.message.id, None)
+            sender = self.table.get(save.sender) if save else None
+            if save and sender:
+                out.append(Log(f"delivered message from {save.sender} to {save.to} itself"))
+                self._finish_save(save, sender, delivered=True, now=now, out=out)
+
+    def _push_failed(self, push: Push, now: float, out: list[Action]) -> None:
+        record = self.table.records.get(push.owner)
+        if record is None:
+            return
+        if push.purpose in ("probe", "relay") and record.online and record.addr == push.addr:
+            record.online = False
+            self._changed(record, now, out)
+            out.append(Log(f"{record.name} did not answer; marked offline"))
+        match push.message:
+            case Chat() as chat if push.purpose == "probe":
+                self._store(record, chat.id, chat.sender, chat.text, "direct", now, out)
+                save = self._probing.pop(chat.id, None)
+                sender = self.table.get(save.sender) if save else None
+                if save and sender:
+                    self._finish_save(save, sender, delivered=False, now=now, out=out)
+            case ChannelMessage() as relay:
+                self._store(record, relay.id, relay.sender, relay.text, "channel", now, out)
+            case _:
+                pass
+
+    # -- the table ----------------------------------------------------------------------
+
+    def _changed(
+        self, record: Record, now: float, out: list[Action], entry: Entry | None = None
+    ) -> None:
+        """`record` changed: bump the version, persist, and push the change (`entry`, or the
+        record's own row) to the other online peers; `record` learns it from its Welcome."""
+        self.table.version += 1
+        out.append(SaveTable())
+        update = TableUpdate(self._new_id(), self.table.version, (entry or record.entry(),))
+        for other in self.table.online():
+            if other is not record:
+                self._push(other, update, "table", now, out)
+
+    def release(self, name: str, now: float) -> list[Action]:
+        """The console releases `name`: forget its owner and mailbox, so anyone may take it.
+        Peers learn it as a row with port 0, which means "this name is gone"."""
+        out: list[Action] = []
+        record = self.table.get(name)
+        if record is None:
+            out.append(Log(f"no name {name} to release"))
+            return out
+        key = name_key(record.name)
+        del self.table.records[key]
+        box = self.mail.pop(key, [])
+        if box:
+            out.append(DropMail(key, tuple(m.id for m in box)))
+        self._changed(record, now, out, Entry(record.name, record.ip, 0, False))
+        out.append(Log(f"released {record.name} ({len(box)} stored messages deleted)"))
+        return out
+
+    def _snapshot(self, reply_to: str) -> TableSnapshot:
+        return TableSnapshot(self._new_id(), reply_to, self.table.version, self.table.entries())
+
+    def _refuse(self, reply_to: str, addr: Addr, reason: str, what: str, out: list[Action]) -> None:
+        out.append(Log(f"refused {what}: {reason}"))
+        out.append(Send(addr, Refused(self._new_id(), reply_to, reason)))
+
+    def entries(self) -> tuple[Entry, ...]:
+        """The table as peers see it."""
+        return self.table.entries()
+
+
+def _push_key(msg_id: str, addr: Addr) -> str:
+    return f"{msg_id}@{addr[0]}:{addr[1]}"
+
+
+def _remember(recent: OrderedDict[str, V], key: str, value: V) -> None:
+    recent[key] = value
+    while len(recent) > RECENT_IDS:
+        recent.popitem(last=False)
+
+
+def _fmt(addr: Addr) -> str:
+    return f"{addr[0]}:{addr[1]}"
