@@ -182,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ChatApp` command; returns the exit status."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="ChatApp", standalone_mode=False)
+        # Without standalone mode, click returns the code of a typer.Exit instead of raising.
+        result = command.main(args=argv, prog_name="ChatApp", standalone_mode=False)
     except UsageProblem as exc:
         print(f"ChatApp: error: {exc}", file=sys.stderr)
         return 2
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"ChatApp: error: {format_message()} (see --help)", file=sys.stderr)
         return 2
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

@@ -430,8 +430,10 @@ class PeerCore:
 
     def _refused(self, message: Message, reason: str, now: float, out: list[Action]) -> None:
         if isinstance(message, Keepalive):
-            # The registry no longer counts us as online (it gave up on us): come back.
-            self._request(self._register_message(), now, out, quiet=True)
+            # The registry no longer counts us as online (it gave up on us): come back,
+            # unless the user went offline meanwhile.
+            if self.state.registered:
+                self._request(self._register_message(), now, out, quiet=True)
             return
         out.append(Print(f"[{reason}]", "error"))
         if isinstance(message, Register) and not self._started:
@@ -491,7 +493,8 @@ class PeerCore:
             return
         if self._server_down:
             self._flush_outbox(now, out)
-        if self.state.registered:
+        in_flight = any(isinstance(r.message, Keepalive) for r in self._requests.items())
+        if self.state.registered and not in_flight:
             message = Keepalive(self._new_id(), self.state.name, self.state.token)
             self._request(message, now, out, quiet=True)
 

@@ -1,0 +1,238 @@
+"""A whole ChatApp on a simulated network and clock: one registry core, N peer cores.
+
+Everything is seeded: the network drops, duplicates, delays and reorders datagrams as told;
+messages too big for a datagram travel as a reliable "stream". Every datagram goes through
+the real wire codec. Processes can be killed and restarted: a peer keeps its token (its
+state file), the registry keeps what it had stored (its data directory), nothing else.
+"""
+
+from __future__ import annotations
+
+import copy
+import heapq
+import itertools
+import random
+from dataclasses import dataclass, field
+
+from peer import actions as pa
+from peer.core import PeerCore
+from registry import actions as ra
+from registry.core import RegistryCore
+from registry.table import Table
+from wire.codec import decode, encode, fits_datagram
+from wire.messages import Message, StoredMessage
+
+Addr = tuple[str, int]
+REGISTRY: Addr = ("127.0.0.1", 5000)
+
+
+@dataclass
+class Disk:
+    """What the registry has made durable: survives a registry restart."""
+
+    table: Table = field(default_factory=Table)
+    mail: dict[str, list[StoredMessage]] = field(default_factory=dict)
+
+
+@dataclass
+class Host:
+    """A peer process: its core while alive, and what survives it (the kept token)."""
+
+    name: str
+    port: int
+    core: PeerCore | None
+    token: str = ""
+    screen: list[str] = field(default_factory=list)
+    exit_code: int | None = None
+    life: int = 0
+
+    @property
+    def addr(self) -> Addr:
+        return ("127.0.0.1", self.port)
+
+
+class SimNet:
+    """The simulated world. Time only moves inside `run`."""
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        loss: float = 0.0,
+        duplicate: float = 0.0,
+        delay: tuple[float, float] = (0.0005, 0.002),
+        timeout: float = 0.5,
+        attempts: int = 5,
+        keepalive: float = 10.0,
+    ) -> None:
+        self.random = random.Random(seed)
+        self.loss = loss
+        self.duplicate = duplicate
+        self.delay = delay
+        self.timeout = timeout
+        self.attempts = attempts
+        self.keepalive = keepalive
+        self.now = 1_700_000_000.0
+        self.disk = Disk()
+        self.registry: RegistryCore | None = None
+        self.registry_life = 0
+        self.hosts: dict[str, Host] = {}
+        self._queue: list[tuple[float, int, Addr, Addr, bytes]] = []
+        self._seq = itertools.count()
+        self._tokens = itertools.count(1)
+        self.sent: list[tuple[float, Addr, Addr, Message]] = []
+        self.log: list[str] = []
+        self.start_registry()
+
+    # -- processes ----------------------------------------------------------------------
+
+    def start_registry(self) -> None:
+        self.registry_life += 1
+        self.registry = RegistryCore(
+            session=f"r{self.registry_life}",
+            new_token=lambda: f"{next(self._tokens):032x}",
+            table=copy.deepcopy(self.disk.table),
+            mail=copy.deepcopy(self.disk.mail),
+            timeout=self.timeout,
+            attempts=self.attempts,
+        )
+
+    def kill_registry(self) -> None:
+        self.registry = None
+
+    def add_peer(self, name: str, port: int) -> Host:
+        host = Host(name, port, None)
+        self.hosts[name] = host
+        self.start_peer(name)
+        return host
+
+    def start_peer(self, name: str) -> None:
+        host = self.hosts[name]
+        host.life += 1
+        host.exit_code = None
+        host.core = PeerCore(
+            name=name,
+            port=host.port,
+            server=REGISTRY,
+            session=f"{name}{host.life}",
+            token=host.token,
+            keepalive=self.keepalive,
+            timeout=self.timeout,
+            attempts=self.attempts,
+        )
+        self._peer_actions(host, host.core.start(self.now))
+
+    def kill_peer(self, name: str) -> None:
+        self.hosts[name].core = None
+
+    def type(self, name: str, line: str) -> None:
+        host = self.hosts[name]
+        assert host.core is not None, f"{name} is not running"
+        self._peer_actions(host, host.core.line(line, self.now))
+
+    # -- running ------------------------------------------------------------------------
+
+    def run(self, seconds: float) -> None:
+        """Let `seconds` of simulated time pass, delivering datagrams and firing timers."""
+        end = self.now + seconds
+        while True:
+            wake = self._next_wake()
+            arrival = self._queue[0][0] if self._queue else None
+            candidates = [t for t in (wake, arrival) if t is not None and t <= end]
+            if not candidates:
+                break
+            t = min(candidates)
+            self.now = max(self.now, t)
+            if arrival is not None and arrival == t:
+                _, _, src, dst, data = heapq.heappop(self._queue)
+                self._deliver(src, dst, data)
+            else:
+                self._tick_all()
+        self.now = end
+
+    def _next_wake(self) -> float | None:
+        wakes = []
+        if self.registry is not None:
+            wakes.append(self.registry.next_wake())
+        for host in self.hosts.values():
+            if host.core is not None and host.exit_code is None:
+                wakes.append(host.core.next_wake())
+        return min((w for w in wakes if w is not None), default=None)
+
+    def _tick_all(self) -> None:
+        if self.registry is not None:
+            wake = self.registry.next_wake()
+            if wake is not None and wake <= self.now:
+                self._registry_actions(self.registry.tick(self.now))
+        for host in list(self.hosts.values()):
+            if host.core is not None and host.exit_code is None:
+                wake = host.core.next_wake()
+                if wake is not None and wake <= self.now:
+                    self._peer_actions(host, host.core.tick(self.now))
+
+    def _send(self, src: Addr, dst: Addr, message: Message, stream: bool = False) -> None:
+        data = encode(message)
+        self.sent.append((self.now, src, dst, message))
+        if stream or not fits_datagram(data):
+            # A TCP stream: reliable and in order (here: no loss, no duplicates).
+            self._enqueue(self.delay[1], src, dst, data)
+            return
+        if self.random.random() < self.loss:
+            return
+        copies = 2 if self.random.random() < self.duplicate else 1
+        for _ in range(copies):
+            self._enqueue(self.random.uniform(*self.delay), src, dst, data)
+
+    def _enqueue(self, delay: float, src: Addr, dst: Addr, data: bytes) -> None:
+        heapq.heappush(self._queue, (self.now + delay, next(self._seq), src, dst, data))
+
+    def _deliver(self, src: Addr, dst: Addr, data: bytes) -> None:
+        message = decode(data)
+        if dst == REGISTRY:
+            if self.registry is not None:
+                self._registry_actions(self.registry.receive(message, src, self.now))
+            return
+        for host in self.hosts.values():
+            if host.addr == dst and host.core is not None and host.exit_code is None:
+                self._peer_actions(host, host.core.receive(message, src, self.now))
+
+    def _registry_actions(self, actions: list[ra.Action]) -> None:
+        assert self.registry is not None
+        for action in actions:
+            match action:
+                case ra.Send(addr, message):
+                    self._send(REGISTRY, addr, message)
+                case ra.StoreMail(owner, message):
+                    self.disk.mail.setdefault(owner, []).append(message)
+                case ra.DropMail(owner, ids):
+                    box = [m for m in self.disk.mail.get(owner, []) if m.id not in ids]
+                    self.disk.mail[owner] = box
+                case ra.MoveMail(old, new):
+                    moved = self.disk.mail.pop(old, [])
+                    self.disk.mail[new] = self.disk.mail.get(new, []) + moved
+                case ra.SaveTable():
+                    self.disk.table = copy.deepcopy(self.registry.table)
+                case ra.Log(line):
+                    self.log.append(line)
+
+    def _peer_actions(self, host: Host, actions: list[pa.Action]) -> None:
+        for action in actions:
+            match action:
+                case pa.Send(addr, message):
+                    self._send(host.addr, addr, message)
+                case pa.SendStream(addr, message):
+                    self._send(host.addr, addr, message, stream=True)
+                case pa.Print(text):
+                    host.screen.append(text)
+                case pa.Remember(_, token):
+                    host.token = token
+                case pa.Exit(code):
+                    host.exit_code = code
+
+    # -- looking --------------------------------------------------------------------------
+
+    def screen(self, name: str) -> list[str]:
+        return self.hosts[name].screen
+
+    def count(self, name: str, line: str) -> int:
+        return self.hosts[name].screen.count(line)

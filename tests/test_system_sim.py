@@ -1,0 +1,192 @@
+"""The cores together on a simulated network: delivery rules of DESIGN.md section 4."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.simulation import REGISTRY, SimNet
+from wire.messages import Chat, SaveMessage
+
+
+def three(**kwargs: object) -> SimNet:
+    net = SimNet(**kwargs)  # type: ignore[arg-type]
+    for i, name in enumerate("xyz"):
+        net.add_peer(name, 6001 + i)
+    net.run(3)
+    return net
+
+
+def test_register_three_and_every_pair_chats() -> None:
+    net = three()
+    for name in "xyz":
+        assert net.screen(name)[0] == "[Welcome, You are registered.]"
+        assert "[Client table updated.]" in net.screen(name)
+    for a in "xyz":
+        for b in "xyz":
+            net.type(a, f"send {b} hello {b} from {a}")
+    net.run(1)
+    for a in "xyz":
+        for b in "xyz":
+            assert net.count(b, f"{a}: hello {b} from {a}") == 1
+            assert net.count(a, f"[Message received by {b}.]") == 1
+
+
+def test_retries_at_500ms_then_gives_up_after_five_and_saves() -> None:
+    net = three()
+    net.kill_peer("z")
+    start = net.now
+    net.type("x", "send z are you there")
+    net.run(10)
+    tries = [
+        t - start for t, _, dst, m in net.sent if isinstance(m, Chat) and dst == ("127.0.0.1", 6003)
+    ]
+    # five from x (0, .5, 1, 1.5, 2), then five probes from the registry after x gives up
+    assert [round(t, 3) for t in tries[:5]] == [0.0, 0.5, 1.0, 1.5, 2.0]
+    assert len(tries) == 10
+    saves = [t - start for t, _, _, m in net.sent if isinstance(m, SaveMessage)]
+    assert saves and round(saves[0], 3) == 2.5
+    screen = net.screen("x")
+    no_ack = screen.index("[No ACK from z, message sent to server.]")
+    assert "[Messages received by the server and saved]" in screen[no_ack:]
+    assert [m.text for m in net.disk.mail["z"]] == ["are you there"]
+
+
+def test_registry_delivers_itself_when_the_recipient_is_alive() -> None:
+    net = three()
+    # z is alive but x cannot reach it directly: drop x -> z datagrams
+    original = net._send
+
+    def blocked(src, dst, message, stream=False):  # type: ignore[no-untyped-def]
+        if src == ("127.0.0.1", 6001) and dst == ("127.0.0.1", 6003):
+            return
+        original(src, dst, message, stream)
+
+    net._send = blocked  # type: ignore[method-assign]
+    net.type("x", "send z through the registry")
+    net.run(10)
+    assert "[Client z exists!!]" in net.screen("x")
+    assert net.count("z", "x: through the registry") == 1
+    assert "z" not in net.disk.mail or not net.disk.mail["z"]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_lossy_duplicating_network_shows_each_message_once(seed: int) -> None:
+    net = three(seed=seed, loss=0.2, duplicate=0.3)
+    net.run(5)
+    texts = [f"m{i}" for i in range(8)]
+    for i, text in enumerate(texts):
+        net.type("xyz"[i % 3], f"send {'yzx'[i % 3]} {text}")
+    net.run(30)
+    for i, text in enumerate(texts):
+        sender, receiver = "xyz"[i % 3], "yzx"[i % 3]
+        line = f"{sender}: {text}"
+        shown = net.count(receiver, line)
+        stored = [m for m in net.disk.mail.get(receiver, []) if m.text == text]
+        # delivered live exactly once, or (if the receiver was given up on) waiting in its mailbox
+        assert shown + len(stored) == 1, (seed, text, net.screen(sender), net.screen(receiver))
+
+
+def test_dereg_mailbox_and_reg_hand_over_in_order_once() -> None:
+    net = three()
+    net.type("x", "dereg x")
+    net.run(1)
+    assert net.screen("x")[-1] == "[You are Offline. Bye.]"
+    net.type("y", "send x first")
+    net.run(1)
+    net.type("z", "send x second")
+    net.run(1)
+    net.type("y", "send_all to all")
+    net.run(1)
+    assert net.screen("y")[-1] == "[Message received by Server.]"
+    assert net.count("z", "[Channel_Message y: to all]") == 1
+    assert net.count("y", "[Channel_Message y: to all]") == 0
+    net.type("x", "reg x")
+    net.run(2)
+    screen = net.screen("x")
+    at = screen.index("[You have messages]")
+    lines = screen[at + 1 : at + 4]
+    assert lines[0].startswith("y: ") and lines[0].endswith(" first")
+    assert lines[1].startswith("z: ") and lines[1].endswith(" second")
+    assert lines[2].startswith("Channel_Message y: ") and lines[2].endswith(" to all")
+    assert net.disk.mail["x"] == []  # deleted once x acknowledged the hand-over
+
+
+def test_mailbox_kept_until_the_hand_over_is_acknowledged() -> None:
+    net = three()
+    net.type("x", "dereg x")
+    net.run(1)
+    net.type("y", "send x keep me")
+    net.run(1)
+    # x comes back but everything x sends is lost: it shows the mail, its MailTaken never lands
+    original = net._send
+
+    def mute_x(src, dst, message, stream=False):  # type: ignore[no-untyped-def]
+        if src == ("127.0.0.1", 6001) and dst == REGISTRY and type(message).__name__ == "MailTaken":
+            return
+        original(src, dst, message, stream)
+
+    net._send = mute_x  # type: ignore[method-assign]
+    net.type("x", "reg x")
+    net.run(5)
+    assert any(line.endswith(" keep me") for line in net.screen("x"))
+    assert [m.text for m in net.disk.mail["x"]] == ["keep me"]
+    net._send = original  # type: ignore[method-assign]
+    net.type("x", "dereg x")
+    net.run(1)
+    net.type("x", "reg x")
+    net.run(2)
+    # shown again by the registry, but x shows each id once; now it is acknowledged
+    assert sum(line.endswith(" keep me") for line in net.screen("x")) == 1
+    assert net.disk.mail["x"] == []
+
+
+def test_registry_down_outbox_flushed_when_it_returns() -> None:
+    net = three(keepalive=1.0)
+    net.type("y", "dereg y")
+    net.run(1)
+    net.kill_registry()
+    net.type("x", "send y while the registry is down")
+    net.run(3)
+    assert "[Server not responding]" in net.screen("x")
+    assert net.hosts["x"].exit_code is None
+    net.type("x", "send z still direct")
+    net.run(1)
+    assert net.count("z", "x: still direct") == 1
+    net.start_registry()
+    net.run(5)
+    assert net.count("x", "[Messages received by the server and saved]") == 1
+    net.type("y", "reg y")
+    net.run(2)
+    assert any(line.endswith(" while the registry is down") for line in net.screen("y"))
+
+
+def test_dereg_with_the_registry_down_exits() -> None:
+    net = three()
+    net.kill_registry()
+    net.type("x", "dereg x")
+    net.run(5)
+    assert net.screen("x")[-2:] == ["[Server not responding]", "[Exiting]"]
+    assert net.hosts["x"].exit_code == 0
+
+
+def test_restarted_peer_takes_its_name_and_mail_back_a_stranger_cannot() -> None:
+    net = three()
+    net.kill_peer("z")
+    net.type("x", "send z for later")
+    net.run(10)
+    net.start_peer("z")  # same name, same kept token
+    net.run(2)
+    assert any(line.endswith(" for later") for line in net.screen("z"))
+    # a stranger (no token) asking for the online name y is refused and exits non-zero
+    stranger = net.add_peer("Y", 6009)
+    net.run(3)
+    assert stranger.exit_code == 1
+    assert any("in use" in line for line in stranger.screen)
+
+
+def test_no_one_can_dereg_someone_else() -> None:
+    net = three()
+    net.type("x", "dereg y")
+    net.run(1)
+    assert net.screen("x")[-1] == "[You can only dereg yourself (dereg x).]"
+    assert all(e.online for e in net.registry.table.entries())  # type: ignore[union-attr]
