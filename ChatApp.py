@@ -99,7 +99,12 @@ def main_command(
         str, typer.Option("--bind", help="Address to listen on (default: every interface).")
     ] = "0.0.0.0",
     keepalive: Annotated[
-        float, typer.Option("--keepalive", help="Peer: seconds between keepalives.", min=0.05)
+        float,
+        typer.Option(
+            "--keepalive",
+            help="Seconds between a peer's keepalives; a registry counts 3 silent ones as gone.",
+            min=0.05,
+        ),
     ] = 10.0,
     password: Annotated[
         bool, typer.Option("--password", help="Peer: ask for a password that protects the name.")
@@ -125,6 +130,7 @@ def main_command(
                 data_dir=data_dir or default_dir("registry"),
                 verbose=verbose,
                 out=_print_line,
+                keepalive=keepalive,
             )
         )
         raise typer.Exit(code)

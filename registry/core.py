@@ -48,6 +48,11 @@ from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
 #: without storing or relaying the message a second time.
 RECENT_IDS = 10_000
 
+#: Seconds between the keepalives peers send (their --keepalive must match).
+KEEPALIVE = 10.0
+#: Keepalive periods of silence after which a peer counts as gone.
+SILENT_PERIODS = 3
+
 V = TypeVar("V")
 
 
@@ -100,9 +105,11 @@ class RegistryCore:
         mail: dict[str, list[StoredMessage]] | None = None,
         timeout: float = TIMEOUT,
         attempts: int = ATTEMPTS,
+        keepalive: float = KEEPALIVE,
     ) -> None:
         """`session` prefixes this registry's message ids; `new_token` makes secret tokens;
-        `table` and `mail` are what the adapter loaded from disk."""
+        `table` and `mail` are what the adapter loaded from disk; a peer silent for
+        SILENT_PERIODS x `keepalive` seconds is marked offline."""
         self.table = table if table is not None else Table()
         self.mail: dict[str, list[StoredMessage]] = mail if mail is not None else {}
         self._new_id = IdMaker(session)
@@ -113,6 +120,8 @@ class RegistryCore:
         # ids of saves and channel posts already handled -> outcome (for late copies)
         self._done_saves: OrderedDict[str, Saved] = OrderedDict()
         self._done_posts: OrderedDict[str, None] = OrderedDict()
+        self.keepalive = keepalive
+        self._next_sweep: float | None = None
 
     # -- the two entry points -----------------------------------------------------------
 
@@ -143,6 +152,8 @@ class RegistryCore:
     def tick(self, now: float) -> list[Action]:
         """Time passed: resend unacknowledged pushes, and act on those that gave up."""
         out: list[Action] = []
+        if self._next_sweep is None or now >= self._next_sweep:
+            self._sweep(now, out)
         again, failed = self._pushes.due(now)
         for push in again:
             out.append(Send(push.addr, push.message))
@@ -152,7 +163,20 @@ class RegistryCore:
 
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""
-        return self._pushes.next_wake()
+        pushes = self._pushes.next_wake()
+        if self._next_sweep is None:
+            return pushes
+        return self._next_sweep if pushes is None else min(pushes, self._next_sweep)
+
+    def _sweep(self, now: float, out: list[Action]) -> None:
+        """Mark offline every online peer silent for too long (it stopped without dereg)."""
+        self._next_sweep = now + self.keepalive
+        limit = now - SILENT_PERIODS * self.keepalive
+        for record in self.table.online():
+            if record.last_seen < limit:
+                record.online = False
+                self._changed(record, now, out)
+                out.append(Log(f"{record.name} silent for {now - record.last_seen:.0f} s; offline"))
 
     # -- registration -------------------------------------------------------------------
 

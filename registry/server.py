@@ -29,6 +29,7 @@ class RegistryServer:
         port: int,
         out: Callable[[str], None],
         verbose: bool = False,
+        keepalive: float = 10.0,
         desk: object | None = None,
     ) -> None:
         """`out` prints one line on the registry's console (log lines included)."""
@@ -45,6 +46,7 @@ class RegistryServer:
             new_token=lambda: secrets.token_hex(16),
             table=self._storage.load_table(now),
             mail=self._storage.load_mail(),
+            keepalive=keepalive,
         )
         handoff: tuple[frozenset[str], Handoff] | None = None
         if desk is not None:
@@ -183,11 +185,19 @@ def _fmt(addr: Addr) -> str:
 
 
 async def run_registry(
-    *, port: int, bind: str, data_dir: Path, verbose: bool, out: Callable[[str], None]
+    *,
+    port: int,
+    bind: str,
+    data_dir: Path,
+    verbose: bool,
+    out: Callable[[str], None],
+    keepalive: float = 10.0,
 ) -> int:
     """Start a registry and serve until Ctrl-C, SIGTERM or `quit`; return the exit status."""
     try:
-        server = RegistryServer(data_dir=data_dir, bind=bind, port=port, out=out, verbose=verbose)
+        server = RegistryServer(
+            data_dir=data_dir, bind=bind, port=port, out=out, verbose=verbose, keepalive=keepalive
+        )
     except StorageError as exc:
         out(f"ChatApp: error: {exc}")
         return 1

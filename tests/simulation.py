@@ -95,6 +95,7 @@ class SimNet:
             mail=copy.deepcopy(self.disk.mail),
             timeout=self.timeout,
             attempts=self.attempts,
+            keepalive=self.keepalive,
         )
 
     def kill_registry(self) -> None:

@@ -190,3 +190,33 @@ def test_no_one_can_dereg_someone_else() -> None:
     net.run(1)
     assert net.screen("x")[-1] == "[You can only dereg yourself (dereg x).]"
     assert all(e.online for e in net.registry.table.entries())  # type: ignore[union-attr]
+
+
+def test_a_silent_peer_is_marked_offline_and_others_see_it() -> None:
+    net = three(keepalive=1.0)
+    net.kill_peer("z")
+    net.run(5)
+    assert not net.hosts["x"].core.state.table["z"].online  # type: ignore[union-attr]
+    assert net.hosts["x"].core.state.table["y"].online  # type: ignore[union-attr]
+    net.type("x", "send z later")
+    net.run(2)
+    assert net.screen("x")[-1] == "[Messages received by the server and saved]"
+
+
+def test_a_peer_the_registry_gave_up_on_comes_back_by_itself() -> None:
+    net = three(keepalive=1.0)
+    # x is cut off long enough to be marked offline, then the network heals
+    original = net._send
+
+    def cut(src, dst, message, stream=False):  # type: ignore[no-untyped-def]
+        if src == ("127.0.0.1", 6001) or dst == ("127.0.0.1", 6001):
+            return
+        original(src, dst, message, stream)
+
+    net._send = cut  # type: ignore[method-assign]
+    net.run(5)
+    assert not net.registry.table.get("x").online  # type: ignore[union-attr]
+    net._send = original  # type: ignore[method-assign]
+    net.run(5)
+    assert net.registry.table.get("x").online  # type: ignore[union-attr]
+    assert net.hosts["y"].core.state.table["x"].online  # type: ignore[union-attr]
