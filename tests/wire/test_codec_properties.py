@@ -1,0 +1,434 @@
+"""Properties of the JSON codec: every message survives a round trip, and any bytes at all
+decode to a valid message or raise DecodeError, nothing else (DESIGN.md section 2, 4)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, event, example, given, settings
+from hypothesis import strategies as st
+from wire_strategies import (
+    MAX_INT,
+    MESSAGE_STRATEGIES,
+    any_text,
+    assert_valid_message,
+    conforms,
+    dump_json,
+    field_types,
+    jsonish,
+    messages,
+    reference_decode,
+)
+
+from wire import (
+    MESSAGE_TYPES,
+    DecodeError,
+    Entry,
+    Message,
+    StoredMessage,
+    decode,
+    decode_datagram,
+    encode,
+    encode_datagram,
+    fits_datagram,
+)
+from wire.limits import MAX_DATAGRAM, MAX_ITEMS
+from wire.messages import Ack, Alive, Chat, MailTaken, Notice, RoomList, Saved, Welcome
+
+FAST = settings(max_examples=100, deadline=None)
+THOROUGH = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def decode_or_none(data: bytes, *, datagram: bool = False) -> Message | None:
+    """Decode untrusted bytes; fail the test if anything but a valid message or DecodeError."""
+    try:
+        message = decode_datagram(data) if datagram else decode(data)
+    except DecodeError as exc:
+        event("refused")
+        # The reason is logged and may be sent to the other end: it must be printable text.
+        str(exc).encode("utf-8")
+        return None
+    event("accepted")
+    assert_valid_message(message)
+    # What was accepted can always be sent on again unchanged.
+    assert decode(encode(message)) == message
+    return message
+
+
+def as_object(message: Message) -> dict[str, Any]:
+    obj = json.loads(encode(message))
+    assert type(obj) is dict
+    return obj
+
+
+# -- round trips --------------------------------------------------------------------------
+
+
+def test_every_message_type_has_a_strategy() -> None:
+    assert set(MESSAGE_STRATEGIES) == set(MESSAGE_TYPES)
+    # Generic: covers the help desk types that wire/desk.py adds to the closed set too.
+
+
+@pytest.mark.parametrize("name", sorted(MESSAGE_TYPES))
+@settings(max_examples=20, deadline=None)
+@given(data=st.data())
+def test_round_trip_each_type(name: str, data: st.DataObject) -> None:
+    message = data.draw(MESSAGE_STRATEGIES[name])
+    encoded = encode(message)
+    decoded = decode(encoded)
+    assert decoded == message
+    assert type(decoded) is MESSAGE_TYPES[name]
+    obj = json.loads(encoded)
+    assert obj["t"] == name
+    assert set(obj) == {"t"} | {f for f, _ in field_types(MESSAGE_TYPES[name])}
+
+
+@THOROUGH
+@given(messages)
+def test_round_trip_any_message(message: Message) -> None:
+    assert decode(encode(message)) == message
+    assert reference_decode(json.loads(encode(message))) == message
+
+
+@FAST
+@given(messages)
+def test_encoding_is_compact_utf8(message: Message) -> None:
+    encoded = encode(message)
+    text = encoded.decode("utf-8")
+    assert "\n" not in text
+    assert (
+        encoded == json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":")).encode()
+    )
+
+
+@pytest.mark.parametrize("value", [MAX_INT, -MAX_INT, 0, -1])
+def test_int_limits_accepted(value: int) -> None:
+    message = Alive(id="a", reply_to="b", version=value)
+    assert decode(encode(message)) == message
+
+
+@pytest.mark.parametrize("value", [MAX_INT + 1, -MAX_INT - 1, 2**64, 10**30])
+def test_int_beyond_limits_refused(value: int) -> None:
+    data = json.dumps({"t": "Alive", "id": "a", "reply_to": "b", "version": value}).encode()
+    with pytest.raises(DecodeError):
+        decode(data)
+
+
+@pytest.mark.parametrize("value", ["true", "1.0", "1e3", '"1"', "null", "NaN", "Infinity", "[1]"])
+def test_int_field_refuses_other_json_types(value: str) -> None:
+    data = b'{"t":"Alive","id":"a","reply_to":"b","version":%s}' % value.encode()
+    with pytest.raises(DecodeError):
+        decode(data)
+
+
+@pytest.mark.parametrize("value", ["1", "0", '"true"', "null", "[]"])
+def test_bool_field_refuses_other_json_types(value: str) -> None:
+    data = b'{"t":"Saved","id":"a","reply_to":"b","to":"c","delivered":%s}' % value.encode()
+    with pytest.raises(DecodeError):
+        decode(data)
+    good = Saved(id="a", reply_to="b", to="c", delivered=True)
+    assert decode(b'{"t":"Saved","id":"a","reply_to":"b","to":"c","delivered":true}') == good
+
+
+def test_huge_integer_literal_is_a_decode_error() -> None:
+    # Python refuses int literals over 4300 digits with a plain ValueError.
+    data = b'{"t":"Alive","id":"a","reply_to":"b","version":%s}' % (b"9" * 5000)
+    with pytest.raises(DecodeError):
+        decode(data)
+
+
+def test_list_limits() -> None:
+    ids = tuple(str(i) for i in range(MAX_ITEMS))
+    message = MailTaken(id="a", name="n", token="t", ids=ids)
+    assert decode(encode(message)) == message
+    too_many = as_object(message)
+    too_many["ids"].append("x")
+    with pytest.raises(DecodeError):
+        decode(json.dumps(too_many).encode())
+
+
+# -- datagrams ----------------------------------------------------------------------------
+
+
+def notice_of_size(size: int) -> Notice:
+    """A Notice whose encoding is exactly `size` bytes."""
+    overhead = len(encode(Notice(id="n", text="")))
+    message = Notice(id="n", text="x" * (size - overhead))
+    assert len(encode(message)) == size
+    return message
+
+
+def test_datagram_boundary() -> None:
+    largest = notice_of_size(MAX_DATAGRAM)
+    assert fits_datagram(encode(largest))
+    assert decode_datagram(encode_datagram(largest)) == largest
+
+    too_big = notice_of_size(MAX_DATAGRAM + 1)
+    data = encode(too_big)
+    assert not fits_datagram(data)
+    assert decode(data) == too_big  # a valid message: only its size is wrong
+    with pytest.raises(DecodeError):
+        decode_datagram(data)
+    with pytest.raises(ValueError):
+        encode_datagram(too_big)
+
+
+@FAST
+@given(message=messages, padding=st.text(min_size=1, max_size=400))
+def test_decode_datagram_refuses_oversized_messages(message: Message, padding: str) -> None:
+    # Grow a valid message past the limit with a long text, then check both directions.
+    big = Chat(id="x", sender="a", to="b", text=padding * (MAX_DATAGRAM // len(padding) + 1))
+    for candidate in (message, big):
+        data = encode(candidate)
+        if len(data) > MAX_DATAGRAM:
+            with pytest.raises(DecodeError):
+                decode_datagram(data)
+            with pytest.raises(ValueError):
+                encode_datagram(candidate)
+        else:
+            assert decode_datagram(data) == candidate
+            assert encode_datagram(candidate) == data
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.binary(min_size=MAX_DATAGRAM + 1, max_size=MAX_DATAGRAM + 100))
+def test_decode_datagram_refuses_oversized_bytes(data: bytes) -> None:
+    with pytest.raises(DecodeError):
+        decode_datagram(data)
+
+
+# -- untrusted input ----------------------------------------------------------------------
+
+
+@THOROUGH
+@given(st.binary(max_size=300))
+@example(b"")
+@example(b"\xff\xfe")
+@example(b"\xef\xbb\xbf{}")
+@example(b'{"t":"Notice","id":"a","text":"\xed\xa0\x80"}')
+@example(b"[" * 100_000)
+@example(b'{"t":' + b"[" * 5000 + b"]" * 5000 + b"}")
+@example(b'{"t":"Alive","id":"a","reply_to":"b","version":1' + b"0" * 5000 + b"}")
+def test_arbitrary_bytes_give_message_or_decode_error(data: bytes) -> None:
+    decode_or_none(data)
+    decode_or_none(data, datagram=True)
+
+
+@st.composite
+def byte_mutations(draw: st.DrawFn) -> bytes:
+    """A valid encoding with a few bytes replaced, deleted or inserted."""
+    data = bytearray(encode(draw(messages)))
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(data)))
+        op = draw(st.sampled_from(["replace", "delete", "insert"]))
+        byte = draw(st.sampled_from(b'"\\{}[]:,0aetu \x00\x80\xed\xff') | st.integers(0, 255))
+        if op == "insert" or at == len(data):
+            data.insert(at, byte)
+        elif op == "replace":
+            data[at] = byte
+        else:
+            del data[at]
+    return bytes(data)
+
+
+@THOROUGH
+@given(byte_mutations())
+def test_mutated_bytes_give_message_or_decode_error(data: bytes) -> None:
+    decode_or_none(data)
+
+
+@THOROUGH
+@given(value=jsonish, ascii_only=st.booleans())
+def test_arbitrary_json_matches_reference(value: Any, ascii_only: bool) -> None:
+    data = dump_json(value, ascii_only)
+    # The reference judges the parsed value: JSON parsing itself is Python's, and an escaped
+    # surrogate pair parses to one (valid) character.
+    assert decode_or_none(data) == reference_decode(json.loads(data))
+
+
+@st.composite
+def message_shaped(draw: st.DrawFn) -> dict[str, Any]:
+    """A JSON object close to a message: a known type, its fields, each maybe valid."""
+    name = draw(st.sampled_from(sorted(MESSAGE_TYPES)))
+    valid = as_object(draw(MESSAGE_STRATEGIES[name]))
+    obj: dict[str, Any] = {"t": name}
+    for field, value in valid.items():
+        if field == "t":
+            continue
+        choice = draw(st.integers(0, 5))
+        if choice == 0:
+            continue  # field missing
+        obj[field] = draw(jsonish) if choice == 1 else value
+    if draw(st.integers(0, 5)) == 0:
+        obj[draw(any_text)] = draw(jsonish)  # maybe an extra key
+    return obj
+
+
+@THOROUGH
+@given(obj=message_shaped(), ascii_only=st.booleans())
+def test_message_shaped_json_matches_reference(obj: dict[str, Any], ascii_only: bool) -> None:
+    data = dump_json(obj, ascii_only)
+    assert decode_or_none(data) == reference_decode(json.loads(data))
+
+
+# -- mutated valid encodings --------------------------------------------------------------
+
+
+@FAST
+@given(message=messages, data=st.data())
+def test_removed_field_is_refused(message: Message, data: st.DataObject) -> None:
+    obj = as_object(message)
+    del obj[data.draw(st.sampled_from(sorted(obj)))]
+    with pytest.raises(DecodeError):
+        decode(json.dumps(obj).encode())
+
+
+@FAST
+@given(message=messages, data=st.data())
+def test_wrong_type_is_refused(message: Message, data: st.DataObject) -> None:
+    fields = field_types(type(message))
+    field, tp = data.draw(st.sampled_from(fields))
+    # Judge the value as it parses: an escaped surrogate pair turns into one character.
+    wrong = data.draw(jsonish.filter(lambda v: not conforms(tp, json.loads(json.dumps(v)))))
+    obj = as_object(message)
+    obj[field] = wrong
+    with pytest.raises(DecodeError):
+        decode(dump_json(obj, ascii_only=True))
+
+
+@FAST
+@given(message=messages, key=any_text, value=jsonish)
+def test_extra_key_is_refused(message: Message, key: str, value: Any) -> None:
+    obj = as_object(message)
+    assume(key not in obj)
+    obj[key] = value
+    with pytest.raises(DecodeError):
+        decode(dump_json(obj, ascii_only=True))
+
+
+@FAST
+@given(message=messages, kind=any_text.filter(lambda k: k not in MESSAGE_TYPES))
+@example(message=Ack(id="a", reply_to="b"), kind="ack")
+@example(message=Ack(id="a", reply_to="b"), kind="Entry")
+@example(message=Ack(id="a", reply_to="b"), kind="Message")
+@example(message=Ack(id="a", reply_to="b"), kind="__class__")
+def test_unknown_type_is_refused(message: Message, kind: str) -> None:
+    obj = as_object(message)
+    obj["t"] = kind
+    with pytest.raises(DecodeError):
+        decode(dump_json(obj, ascii_only=True))
+
+
+@FAST
+@given(message=messages, kind=jsonish.filter(lambda k: type(k) is not str))
+def test_non_string_type_is_refused(message: Message, kind: Any) -> None:
+    obj = as_object(message)
+    obj["t"] = kind
+    with pytest.raises(DecodeError):
+        decode(dump_json(obj, ascii_only=True))
+
+
+def welcome() -> Welcome:
+    return Welcome(
+        id="w",
+        reply_to="r",
+        name="alice",
+        token="tok",
+        version=3,
+        entries=(Entry("alice", "10.0.0.1", 5000, True), Entry("bob", "10.0.0.2", 5001, False)),
+        mail=(StoredMessage("m1", "bob", "hi", "2024-01-01 10:00:00", "direct"),),
+    )
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda o: o["entries"][0].pop(),  # record too short
+        lambda o: o["entries"][0].append(1),  # record too long
+        lambda o: o["entries"].__setitem__(0, {"name": "alice"}),  # record as an object
+        lambda o: o["entries"][1].__setitem__(3, 0),  # online as an int
+        lambda o: o["entries"][1].__setitem__(2, "5001"),  # port as a string
+        lambda o: o["mail"][0].__setitem__(0, None),  # id as null
+        lambda o: o["mail"].append("m2"),  # a string where a record belongs
+        lambda o: o.__setitem__("entries", {}),  # an object where a list belongs
+        lambda o: o.__setitem__("mail", None),
+    ],
+)
+def test_broken_records_are_refused(mutate: Any) -> None:
+    obj = as_object(welcome())
+    assert decode(json.dumps(obj).encode()) == welcome()
+    mutate(obj)
+    with pytest.raises(DecodeError):
+        decode(json.dumps(obj).encode())
+
+
+@pytest.mark.parametrize("data", [b"[]", b'"Ack"', b"1", b"null", b"true", b'[{"t":"Ack"}]'])
+def test_top_level_must_be_an_object(data: bytes) -> None:
+    with pytest.raises(DecodeError):
+        decode(data)
+
+
+def test_room_list_counts_must_be_ints() -> None:
+    good = RoomList(id="a", reply_to="b", rooms=("lobby",), counts=(2,))
+    assert decode(encode(good)) == good
+    with pytest.raises(DecodeError):
+        decode(b'{"t":"RoomList","id":"a","reply_to":"b","rooms":["lobby"],"counts":[true]}')
+
+
+# -- lone surrogates ----------------------------------------------------------------------
+
+SURROGATE_SPELLINGS = [
+    r"\ud800",
+    r"\udfff",
+    r"\udc00",
+    r"a\ud800b",
+    r"\ud800\u0041",  # high surrogate not followed by a low one
+    r"\udc00\ud800",  # a pair in the wrong order
+    r"\ud83d",  # half an emoji
+]
+
+SURROGATE_TEMPLATES = [
+    '{"t":"Notice","id":"a","text":"%s"}',
+    '{"t":"Notice","id":"%s","text":"a"}',
+    '{"t":"MailTaken","id":"a","name":"n","token":"t","ids":["ok","%s"]}',
+    '{"t":"TableUpdate","id":"a","version":1,"entries":[["%s","10.0.0.1",1,true]]}',
+    '{"t":"Welcome","id":"a","reply_to":"b","name":"n","token":"t","version":1,'
+    '"entries":[],"mail":[["m","s","%s","stamp","direct"]]}',
+    '{"t":"Notice","id":"a","text":"b","%s":"c"}',  # an extra key
+    '{"t":"%s","id":"a","text":"b"}',  # the type name
+]
+
+
+@pytest.mark.parametrize("spelling", SURROGATE_SPELLINGS)
+@pytest.mark.parametrize("template", SURROGATE_TEMPLATES)
+def test_lone_surrogates_are_refused(template: str, spelling: str) -> None:
+    data = (template % spelling).encode("ascii")
+    with pytest.raises(DecodeError):
+        decode(data)
+
+
+@pytest.mark.parametrize("raw", [b"\xed\xa0\x80", b"\xed\xbf\xbf", b"a\xed\xb0\x80"])
+def test_raw_encoded_surrogates_are_refused(raw: bytes) -> None:
+    # json.loads decodes bytes with "surrogatepass", so CESU-8 bytes reach the checks.
+    with pytest.raises(DecodeError):
+        decode(b'{"t":"Notice","id":"a","text":"' + raw + b'"}')
+
+
+def test_surrogate_pair_spells_one_character() -> None:
+    message = decode(rb'{"t":"Notice","id":"a","text":"\ud83d\ude00"}')
+    assert message == Notice(id="a", text="\U0001f600")
+    assert decode(encode(message)) == message
+
+
+@FAST
+@given(text=st.text(), index=st.integers(0, 100), code=st.integers(0xD800, 0xDFFF))
+def test_any_lone_surrogate_in_any_string_is_refused(text: str, index: int, code: int) -> None:
+    index = min(index, len(text))
+    bad = text[:index] + chr(code) + text[index:]
+    obj = {"t": "Chat", "id": "a", "sender": "s", "to": "t", "text": bad}
+    with pytest.raises(DecodeError):
+        decode(dump_json(obj, ascii_only=True))
+    with pytest.raises(DecodeError):
+        decode(dump_json(obj, ascii_only=False))

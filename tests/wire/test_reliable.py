@@ -1,0 +1,301 @@
+"""The ack-and-retry bookkeeping: wait 500 ms, at most 5 copies in all (DESIGN.md section 4).
+
+Time is a parameter: every test drives a fake `now` and never sleeps.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
+
+
+def run_until(
+    rt: Retransmitter[str], times: list[float]
+) -> dict[float, tuple[list[str], list[str]]]:
+    """Call `due` at each time and record what it returned."""
+    return {t: rt.due(t) for t in times}
+
+
+def test_defaults_are_the_design_values() -> None:
+    assert TIMEOUT == 0.5
+    assert ATTEMPTS == 5
+    rt: Retransmitter[str] = Retransmitter()
+    assert (rt.timeout, rt.attempts) == (0.5, 5)
+
+
+def test_five_copies_then_give_up() -> None:
+    rt: Retransmitter[str] = Retransmitter()
+    rt.start("k", "request", now=0.0)  # the first copy, sent by the owner at t=0
+    assert rt.next_wake() == 0.5
+    assert rt.due(0.49) == ([], [])
+    copies = 1
+    for t in (0.5, 1.0, 1.5, 2.0):
+        assert rt.next_wake() == t
+        assert rt.due(t) == (["request"], [])
+        copies += 1
+        assert rt.due(t) == ([], [])  # asking twice at the same time sends nothing more
+    assert copies == 5
+    assert rt.next_wake() == 2.5
+    assert rt.due(2.49) == ([], [])
+    assert rt.due(2.5) == ([], ["request"])
+    assert len(rt) == 0
+    assert rt.next_wake() is None
+    assert rt.due(100.0) == ([], [])
+    assert rt.answer("k") is None  # a late answer for a given-up request is unknown
+
+
+def test_answer_stops_resending() -> None:
+    rt: Retransmitter[str] = Retransmitter()
+    rt.start("k", "request", now=0.0)
+    assert rt.due(0.5) == (["request"], [])
+    assert rt.get("k") == "request"
+    assert rt.answer("k") == "request"
+    assert rt.get("k") is None
+    assert len(rt) == 0
+    assert rt.next_wake() is None
+    assert run_until(rt, [1.0, 1.5, 2.0, 2.5, 10.0]) == {
+        t: ([], []) for t in [1.0, 1.5, 2.0, 2.5, 10.0]
+    }
+    assert rt.answer("k") is None  # a duplicate ack is harmless
+
+
+def test_answer_before_any_resend() -> None:
+    rt: Retransmitter[str] = Retransmitter()
+    rt.start("k", "request", now=3.0)
+    assert rt.answer("k") == "request"
+    assert rt.due(3.5) == ([], [])
+
+
+def test_unknown_answer_is_none() -> None:
+    rt: Retransmitter[str] = Retransmitter()
+    assert rt.answer("nobody") is None
+    rt.start("k", "request", now=0.0)
+    assert rt.answer("other") is None
+    assert len(rt) == 1
+
+
+def test_next_wake() -> None:
+    rt: Retransmitter[str] = Retransmitter()
+    assert rt.next_wake() is None
+    rt.start("a", "A", now=1.0)
+    assert rt.next_wake() == 1.5
+    rt.start("b", "B", now=1.25)
+    assert rt.next_wake() == 1.5
+    assert rt.due(1.5) == (["A"], [])
+    assert rt.next_wake() == 1.75  # b is now the earliest; a waits until 2.0
+    # A late wake-up resends once and counts the next wait from when it actually sent.
+    assert rt.due(1.9) == (["B"], [])
+    assert rt.next_wake() == 2.0
+    assert rt.due(2.1) == (["A"], [])
+    assert rt.next_wake() == pytest.approx(2.4)
+    rt.answer("b")
+    assert rt.next_wake() == pytest.approx(2.6)
+    rt.answer("a")
+    assert rt.next_wake() is None
+
+
+def test_a_late_wake_sends_one_copy_not_a_burst() -> None:
+    rt: Retransmitter[str] = Retransmitter()
+    rt.start("k", "request", now=0.0)
+    assert rt.due(60.0) == (["request"], [])
+    assert rt.next_wake() == 60.5
+
+
+def test_keys_are_independent() -> None:
+    rt: Retransmitter[str] = Retransmitter()
+    rt.start("a", "A", now=0.0)
+    rt.start("b", "B", now=0.25)
+    rt.start("c", "C", now=0.25)
+    assert rt.items() == ["A", "B", "C"]
+    assert rt.due(0.5) == (["A"], [])
+    assert rt.due(0.75) == (["B", "C"], [])
+    assert rt.answer("c") == "C"
+    for t in (1.0, 1.5, 2.0):
+        assert rt.due(t) == (["A"], [])
+        assert rt.due(t + 0.25) == (["B"], [])
+    assert rt.due(2.5) == ([], ["A"])
+    assert rt.items() == ["B"]
+    assert rt.get("b") == "B"
+    assert rt.due(2.75) == ([], ["B"])
+    assert len(rt) == 0
+
+
+@pytest.mark.parametrize(("timeout", "attempts"), [(0.5, 1), (0.1, 3), (2.0, 7)])
+def test_other_settings(timeout: float, attempts: int) -> None:
+    rt: Retransmitter[int] = Retransmitter(timeout=timeout, attempts=attempts)
+    rt.start("k", 42, now=0.0)
+    now = 0.0
+    copies = 1
+    while True:
+        wake = rt.next_wake()
+        assert wake is not None
+        assert wake == pytest.approx(now + timeout)
+        now = wake
+        again, failed = rt.due(now)
+        if failed:
+            assert (again, failed) == ([], [42])
+            break
+        assert again == [42]
+        copies += 1
+    assert copies == attempts
+    assert now == pytest.approx(attempts * timeout)
+
+
+@pytest.mark.parametrize(("timeout", "attempts"), [(0, 5), (-0.5, 5), (0.5, 0), (0.5, -1)])
+def test_bad_settings_are_refused(timeout: float, attempts: int) -> None:
+    with pytest.raises(ValueError):
+        Retransmitter(timeout=timeout, attempts=attempts)
+
+
+# -- a stateful model ---------------------------------------------------------------------
+
+
+class RetransmitterMachine(RuleBasedStateMachine):
+    """Starts, answers and the passing of time in any order, checked against a model.
+
+    The model remembers, per key, how many copies went out and when the last one did.
+    Items are the keys themselves, so `due`'s lists name the keys.
+    """
+
+    keys = Bundle("keys")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rt: Retransmitter[str] = Retransmitter()
+        self.ids = IdMaker("m")
+        self.now = 0.0
+        self.order: list[str] = []  # every started key, in start order
+        self.copies: dict[str, int] = {}
+        self.last_sent: dict[str, float] = {}
+        self.outcome: dict[str, str] = {}
+
+    @initialize(timeout=st.sampled_from([0.5, 0.1, 1.0]), attempts=st.integers(1, 6))
+    def configure(self, timeout: float, attempts: int) -> None:
+        self.rt = Retransmitter(timeout=timeout, attempts=attempts)
+
+    def waiting(self) -> list[str]:
+        return [k for k in self.order if k not in self.outcome]
+
+    def end(self, key: str, how: str) -> None:
+        assert key in self.copies, f"{key} ended but was never started"
+        assert key not in self.outcome, f"{key} ended twice: {self.outcome[key]} and {how}"
+        self.outcome[key] = how
+
+    def tick(self) -> None:
+        again, failed = self.rt.due(self.now)
+        assert len(set(again)) == len(again)
+        for key in again:
+            assert key not in self.outcome
+            assert self.now >= self.last_sent[key] + self.rt.timeout  # never early
+            self.copies[key] += 1
+            self.last_sent[key] = self.now
+            assert self.copies[key] <= self.rt.attempts
+        for key in failed:
+            assert self.copies[key] == self.rt.attempts  # gave up only after every copy
+            assert self.now >= self.last_sent[key] + self.rt.timeout  # and a last wait
+            self.end(key, "failed")
+        # Nothing overdue is left behind.
+        wake = self.rt.next_wake()
+        assert wake is None or wake > self.now
+
+    @rule(target=keys)
+    def start(self) -> str:
+        key = self.ids()
+        self.rt.start(key, key, self.now)
+        self.order.append(key)
+        self.copies[key] = 1
+        self.last_sent[key] = self.now
+        return key
+
+    @rule(key=keys)
+    def answer(self, key: str) -> None:
+        expected = None if key in self.outcome else key
+        assert self.rt.answer(key) == expected
+        if expected is not None:
+            self.end(key, "answered")
+
+    @rule(key=st.text(max_size=5))
+    def answer_unknown(self, key: str) -> None:
+        if key not in self.copies:
+            assert self.rt.answer(key) is None
+
+    @rule(dt=st.floats(min_value=0, max_value=3, allow_nan=False, allow_infinity=False))
+    def advance(self, dt: float) -> None:
+        self.now += dt
+        self.tick()
+
+    @precondition(lambda self: self.rt.next_wake() is not None)
+    @rule()
+    def wake(self) -> None:
+        wake = self.rt.next_wake()
+        assert wake is not None
+        self.now = max(self.now, wake)
+        self.tick()
+
+    @invariant()
+    def matches_model(self) -> None:
+        waiting = self.waiting()
+        assert len(self.rt) == len(waiting)
+        assert self.rt.items() == waiting  # oldest first
+        for key in waiting:
+            assert self.rt.get(key) == key
+            assert 1 <= self.copies[key] <= self.rt.attempts
+        expected_wake = min((self.last_sent[k] + self.rt.timeout for k in waiting), default=None)
+        assert self.rt.next_wake() == expected_wake
+
+    def teardown(self) -> None:
+        # Let time run out: every started key ends exactly once, answered or failed.
+        for _ in range(self.rt.attempts * (len(self.order) + 1)):
+            wake = self.rt.next_wake()
+            if wake is None:
+                break
+            self.now = max(self.now, wake)
+            self.tick()
+        assert self.rt.next_wake() is None
+        assert set(self.outcome) == set(self.order)
+
+
+TestRetransmitterMachine = RetransmitterMachine.TestCase
+TestRetransmitterMachine.settings = settings(
+    max_examples=100, stateful_step_count=30, deadline=None
+)
+
+
+# -- ids ----------------------------------------------------------------------------------
+
+
+def test_id_maker_is_unique_and_shaped() -> None:
+    make = IdMaker("s1")
+    ids = [make() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    assert ids[:3] == ["s1-1", "s1-2", "s1-3"]
+    assert all(re.fullmatch(r"s1-\d+", i) for i in ids)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    sessions=st.lists(
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8),
+        min_size=1,
+        max_size=4,
+        unique=True,
+    ),
+    calls=st.lists(st.integers(0, 3), max_size=60),
+)
+def test_id_makers_never_collide(sessions: list[str], calls: list[int]) -> None:
+    makers = [IdMaker(s) for s in sessions]
+    ids = [makers[i % len(makers)]() for i in calls]
+    assert len(set(ids)) == len(ids)

@@ -1,0 +1,187 @@
+"""Hypothesis strategies and a reference decoder shared by the wire tests.
+
+Everything here is derived generically from the dataclass fields of `wire.messages`, so
+a message type added to MESSAGE_TYPES is covered without touching the tests.
+
+`reference_decode` is an independent, deliberately simple restatement of the codec's
+rules (DESIGN.md section 2, principle 4): the tests compare the real decoder against it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from typing import Any
+
+from hypothesis import strategies as st
+
+from wire.limits import MAX_ITEMS
+from wire.messages import MESSAGE_TYPES, RECORD_TYPES, Message
+
+MAX_INT = 2**63 - 1
+
+#: Most items drawn for a tuple field; small keeps examples fast.
+MAX_DRAWN_ITEMS = 4
+
+
+def field_types(cls: type[Any]) -> list[tuple[str, Any]]:
+    """The (name, resolved type) of every field of a dataclass, in declaration order."""
+    hints = typing.get_type_hints(cls)
+    return [(f.name, hints[f.name]) for f in dataclasses.fields(cls)]
+
+
+def is_record(tp: Any) -> bool:
+    return any(tp is rec for rec in RECORD_TYPES.values())
+
+
+# -- valid values -------------------------------------------------------------------------
+
+
+def value_strategy(tp: Any) -> st.SearchStrategy[Any]:
+    """Every valid value of a field type (st.text() never draws lone surrogates)."""
+    if tp is str:
+        return st.text()
+    if tp is int:
+        return st.integers(min_value=-MAX_INT, max_value=MAX_INT)
+    if tp is bool:
+        return st.booleans()
+    if typing.get_origin(tp) is tuple:
+        (item,) = {a for a in typing.get_args(tp) if a is not Ellipsis}
+        return st.lists(value_strategy(item), max_size=MAX_DRAWN_ITEMS).map(tuple)
+    if is_record(tp):
+        return dataclass_strategy(tp)
+    raise TypeError(f"no strategy for field type {tp!r}")
+
+
+def dataclass_strategy(cls: type[Any]) -> st.SearchStrategy[Any]:
+    """Instances of a message or record type, every field drawn from its type."""
+    return st.builds(cls, **{name: value_strategy(tp) for name, tp in field_types(cls)})
+
+
+#: One strategy per message type name.
+MESSAGE_STRATEGIES: dict[str, st.SearchStrategy[Message]] = {
+    name: dataclass_strategy(cls) for name, cls in MESSAGE_TYPES.items()
+}
+
+#: Any message of any type.
+messages: st.SearchStrategy[Message] = st.one_of(*MESSAGE_STRATEGIES.values())
+
+
+# -- arbitrary JSON values ----------------------------------------------------------------
+
+_surrogates = st.characters(categories=["Cs"])
+
+#: Text that may also hold lone surrogates, which JSON can spell as "\ud800".
+any_text: st.SearchStrategy[str] = st.one_of(
+    st.text(max_size=12),
+    st.tuples(st.text(max_size=6), _surrogates, st.text(max_size=6)).map("".join),
+    st.text(_surrogates, max_size=4),
+)
+
+json_leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.sampled_from([MAX_INT, -MAX_INT, MAX_INT + 1, -MAX_INT - 1, 0, 1, -1])
+    | st.floats()
+    | any_text
+    | st.sampled_from(sorted(MESSAGE_TYPES))
+)
+
+#: Any value json.dumps can write: nested lists and objects of JSON scalars.
+jsonish: st.SearchStrategy[Any] = st.recursive(
+    json_leaves,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(any_text, children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def dump_json(value: Any, ascii_only: bool) -> bytes:
+    """JSON bytes for a value; lone surrogates either escaped or as raw CESU-8 bytes."""
+    if ascii_only:
+        return json.dumps(value).encode("ascii")
+    return json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+# -- the reference decoder ----------------------------------------------------------------
+
+
+def has_lone_surrogate(text: str) -> bool:
+    return any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+
+
+def conforms(tp: Any, value: Any) -> bool:
+    """Whether a parsed JSON value is a valid wire form of field type `tp`."""
+    if tp is int:
+        return type(value) is int and -MAX_INT <= value <= MAX_INT
+    if tp is str:
+        return type(value) is str and not has_lone_surrogate(value)
+    if tp is bool:
+        return type(value) is bool
+    if typing.get_origin(tp) is tuple:
+        (item,) = {a for a in typing.get_args(tp) if a is not Ellipsis}
+        return (
+            type(value) is list
+            and len(value) <= MAX_ITEMS
+            and all(conforms(item, v) for v in value)
+        )
+    if is_record(tp):
+        fields = field_types(tp)
+        return (
+            type(value) is list
+            and len(value) == len(fields)
+            and all(conforms(ftp, v) for (_, ftp), v in zip(fields, value, strict=True))
+        )
+    raise TypeError(f"no rule for field type {tp!r}")
+
+
+def convert(tp: Any, value: Any) -> Any:
+    """The Python value a conforming JSON value decodes to."""
+    if typing.get_origin(tp) is tuple:
+        (item,) = {a for a in typing.get_args(tp) if a is not Ellipsis}
+        return tuple(convert(item, v) for v in value)
+    if is_record(tp):
+        return tp(*(convert(ftp, v) for (_, ftp), v in zip(field_types(tp), value, strict=True)))
+    return value
+
+
+def reference_decode(obj: Any) -> Message | None:
+    """The message a parsed JSON value stands for, or None when it must be refused."""
+    if type(obj) is not dict:
+        return None
+    name = obj.get("t")
+    if type(name) is not str or name not in MESSAGE_TYPES:
+        return None
+    cls = MESSAGE_TYPES[name]
+    fields = field_types(cls)
+    if set(obj) != {"t"} | {f for f, _ in fields}:
+        return None
+    if not all(conforms(tp, obj[f]) for f, tp in fields):
+        return None
+    message: Message = cls(**{f: convert(tp, obj[f]) for f, tp in fields})
+    return message
+
+
+def assert_valid_message(message: object) -> None:
+    """A decoded value is an instance of a message type whose every field is valid."""
+    assert type(message) in MESSAGE_TYPES.values(), type(message)
+    for name, tp in field_types(type(message)):
+        value = getattr(message, name)
+        assert_valid_value(tp, value)
+
+
+def assert_valid_value(tp: Any, value: Any) -> None:
+    if typing.get_origin(tp) is tuple:
+        (item,) = {a for a in typing.get_args(tp) if a is not Ellipsis}
+        assert type(value) is tuple
+        for v in value:
+            assert_valid_value(item, v)
+    elif is_record(tp):
+        assert type(value) is tp
+        for name, ftp in field_types(tp):
+            assert_valid_value(ftp, getattr(value, name))
+    else:
+        assert conforms(tp, value), (tp, value)
