@@ -51,6 +51,10 @@ class PlainConsole:
         """Read stdin on a thread (it works for pipes, files and /dev/null alike)."""
         loop = asyncio.get_running_loop()
 
+        # A stray invalid byte becomes U+FFFD instead of ending the session.
+        if hasattr(sys.stdin, "reconfigure"):
+            sys.stdin.reconfigure(errors="replace")
+
         def reader() -> None:
             try:
                 for raw in sys.stdin:

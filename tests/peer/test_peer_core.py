@@ -1,0 +1,193 @@
+"""PeerCore alone: its reactions to typed lines, arrivals and time, with a fake clock."""
+
+from __future__ import annotations
+
+from peer import actions as pa
+from peer.core import PeerCore
+from wire.limits import MAX_TEXT
+from wire.messages import (
+    Ack,
+    Chat,
+    Entry,
+    Refused,
+    Register,
+    SaveMessage,
+    StoredMessage,
+    TableRequest,
+    TableUpdate,
+    TooBig,
+    Welcome,
+)
+
+SERVER = ("127.0.0.1", 5000)
+ME = ("127.0.0.1", 6001)
+BOB = ("127.0.0.1", 6002)
+T0 = 1_700_000_000.0
+
+
+def prints(actions: list[pa.Action]) -> list[str]:
+    return [a.text for a in actions if isinstance(a, pa.Print)]
+
+
+def sent(actions: list[pa.Action]) -> list[object]:
+    return [a.message for a in actions if isinstance(a, pa.Send)]
+
+
+def registered(mail: tuple[StoredMessage, ...] = ()) -> tuple[PeerCore, list[pa.Action]]:
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    [register] = sent(core.start(T0))
+    assert isinstance(register, Register)
+    entries = (
+        Entry("alice", *ME, True),
+        Entry("bob", *BOB, True),
+        Entry("carol", "127.0.0.1", 6003, False),
+    )
+    welcome = Welcome("r-1", register.id, "alice", "tok", 3, entries, mail)
+    return core, core.receive(welcome, SERVER, T0)
+
+
+def run_until(core: PeerCore, end: float) -> list[pa.Action]:
+    out: list[pa.Action] = []
+    while (wake := core.next_wake()) is not None and wake <= end:
+        out += core.tick(wake)
+    return out
+
+
+def test_welcome_keeps_the_token_and_shows_the_exact_lines() -> None:
+    _, out = registered()
+    assert pa.Remember("alice", "tok") in out
+    assert prints(out) == ["[Welcome, You are registered.]", "[Client table updated.]"]
+
+
+def test_no_registry_at_start_exits_non_zero_after_five_tries() -> None:
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    first = core.start(T0)
+    out = run_until(core, T0 + 10)
+    assert len(sent(first)) + len(sent(out)) == 5
+    assert "[Server not responding]" in prints(out)
+    assert pa.Exit(1) in out
+
+
+def test_a_refused_name_exits_non_zero() -> None:
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    [register] = sent(core.start(T0))
+    out = core.receive(Refused("r", register.id, "The name alice is in use."), SERVER, T0)  # type: ignore[attr-defined]
+    assert prints(out) == ["[The name alice is in use.]"] and pa.Exit(1) in out
+
+
+def test_every_copy_is_acked_but_shown_once() -> None:
+    core, _ = registered()
+    chat = Chat("b-1", "bob", "alice", "hi: there ☃")
+    first = core.receive(chat, BOB, T0)
+    second = core.receive(chat, BOB, T0 + 1)
+    assert prints(first) == ["bob: hi: there ☃"] and prints(second) == []
+    assert [type(m) for m in sent(first) + sent(second)] == [Ack, Ack]
+
+
+def test_a_deregistered_peer_answers_nothing() -> None:
+    core, _ = registered()
+    core.line("dereg alice", T0)
+    [dereg] = core._requests.items()
+    core.receive(Ack("r-2", dereg.message.id), SERVER, T0)
+    assert core.receive(Chat("b-2", "bob", "alice", "hello?"), BOB, T0) == []
+    assert "offline" in prints(core.line("send bob hi", T0))[0]
+
+
+def test_direct_message_ack_and_the_no_ack_fallback() -> None:
+    core, _ = registered()
+    [chat] = sent(core.line("send bob hello", T0))
+    assert isinstance(chat, Chat) and chat.to == "bob"
+    assert prints(core.receive(Ack("b-1", chat.id), BOB, T0 + 0.1)) == [
+        "[Message received by bob.]"
+    ]
+    [chat2] = sent(core.line("send bob anyone?", T0 + 1))
+    out = run_until(core, T0 + 3.6)
+    assert prints(out) == ["[No ACK from bob, message sent to server.]"]
+    saves = [m for m in sent(out) if isinstance(m, SaveMessage)]
+    assert saves[0].id == chat2.id and saves[0].to == "bob"  # type: ignore[attr-defined]
+
+
+def test_offline_recipient_goes_straight_to_the_registry() -> None:
+    core, _ = registered()
+    [save] = sent(core.line("send carol later", T0))
+    assert isinstance(save, SaveMessage) and save.to == "carol"
+
+
+def test_mistakes_get_one_clear_line_and_send_nothing() -> None:
+    core, _ = registered()
+    for line, expected in [
+        ("dereg bob", "[You can only dereg yourself (dereg alice).]"),
+        ("send nobody hi", "[No user named nobody. Type who to see the names.]"),
+        ("flibber", "Not a command"),
+    ]:
+        out = core.line(line, T0)
+        assert sent(out) == [] and expected in prints(out)[0]
+    out = core.line("send bob " + "x" * (MAX_TEXT + 1), T0)
+    assert sent(out) == [] and "too long" in prints(out)[0]
+
+
+def test_a_missed_table_change_fetches_the_whole_table() -> None:
+    core, _ = registered()
+    out = core.receive(TableUpdate("r-5", 5, (Entry("dave", "127.0.0.1", 6004, True),)), SERVER, T0)
+    assert any(isinstance(m, TableRequest) for m in sent(out))
+    assert "dave" not in core.state.table
+
+
+def test_too_big_answers_are_fetched_over_tcp() -> None:
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    [register] = sent(core.start(T0))
+    out = core.receive(TooBig("r-1", register.id), SERVER, T0)  # type: ignore[attr-defined]
+    assert out == [pa.SendStream(SERVER, register)]  # type: ignore[arg-type]
+
+
+def test_channel_post_kept_in_the_outbox_and_flushed_when_the_server_answers() -> None:
+    core, _ = registered()
+    [post] = sent(core.line("send_all hello", T0))
+    out = run_until(core, T0 + 3)
+    assert "[Server not responding.]" in prints(out)
+    assert core.outbox == (post,)
+    out = core.receive(TableUpdate("r-9", 4, ()), SERVER, T0 + 4)  # the registry is back
+    assert "[Server is back.]" in prints(out)
+    assert post in sent(out)
+    core.receive(Ack("r-10", post.id), SERVER, T0 + 4.1)  # type: ignore[attr-defined]
+    assert core.outbox == ()
+
+
+def test_mail_is_shown_in_order_once_then_acknowledged() -> None:
+    mail = (
+        StoredMessage("b-1", "bob", "first", "2026-11-21 10:00:00", "direct"),
+        StoredMessage("c-1", "carol", "second", "2026-11-21 10:00:01", "channel"),
+    )
+    core, out = registered(mail)
+    assert prints(out)[2:] == [
+        "[You have messages]",
+        "bob: 2026-11-21 10:00:00 first",
+        "Channel_Message carol: 2026-11-21 10:00:01 second",
+    ]
+    taken = [m for m in sent(out) if type(m).__name__ == "MailTaken"]
+    assert taken and taken[0].ids == ("b-1", "c-1")  # type: ignore[attr-defined]
+    # the same message arriving live afterwards is not shown again
+    assert prints(core.receive(Chat("b-1", "bob", "alice", "first"), BOB, T0)) == []
+
+
+def test_quit_deregisters_then_exits_zero() -> None:
+    core, _ = registered()
+    out = core.line("/quit see you", T0)
+    [dereg] = sent(out)
+    assert dereg.quitting and dereg.farewell == "see you"  # type: ignore[attr-defined]
+    out = core.receive(Ack("r-3", dereg.id), SERVER, T0)  # type: ignore[attr-defined]
+    assert pa.Exit(0) in out
+
+
+def test_message_command_asks_for_recipient_then_text() -> None:
+    core, _ = registered()
+    assert prints(core.line("message", T0)) == ["[To whom?]"]
+    assert prints(core.line("bob", T0)) == ["[Message to bob?]"]
+    [chat] = sent(core.line("hi from the dialogue", T0))
+    assert isinstance(chat, Chat) and chat.text == "hi from the dialogue"
+
+
+def test_registering_with_a_kept_token() -> None:
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", token="kept")
+    [register] = sent(core.start(T0))
+    assert isinstance(register, Register) and register.token == "kept"

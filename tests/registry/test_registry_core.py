@@ -1,0 +1,216 @@
+"""RegistryCore alone: each rule of DESIGN.md sections 4 and 7, event by event."""
+
+from __future__ import annotations
+
+import itertools
+
+from registry import actions as ra
+from registry.core import SILENT_PERIODS, RegistryCore, check_password, hash_password
+from wire.messages import (
+    Ack,
+    ChannelMessage,
+    ChannelPost,
+    Chat,
+    Deregister,
+    Keepalive,
+    MailTaken,
+    Refused,
+    Register,
+    Saved,
+    SaveMessage,
+    TableUpdate,
+    Welcome,
+)
+
+X, Y, Z = ("127.0.0.1", 6001), ("127.0.0.1", 6002), ("127.0.0.1", 6003)
+T0 = 1_700_000_000.0
+
+
+def core() -> RegistryCore:
+    tokens = itertools.count(1)
+    return RegistryCore(session="r", new_token=lambda: f"{next(tokens):032x}")
+
+
+def sends(actions: list[ra.Action]) -> list[tuple[tuple[str, int], object]]:
+    return [(a.addr, a.message) for a in actions if isinstance(a, ra.Send)]
+
+
+def register(reg: RegistryCore, name: str, addr: tuple[str, int], token: str = "") -> Welcome:
+    out = reg.receive(Register(f"{name}-reg", name, addr[1], token, ""), addr, T0)
+    welcome = [m for _, m in sends(out) if isinstance(m, Welcome)]
+    assert welcome, out
+    return welcome[0]
+
+
+def test_registration_gives_token_table_and_pushes_the_change() -> None:
+    reg = core()
+    wx = register(reg, "x", X)
+    assert wx.token and [e.name for e in wx.entries] == ["x"]
+    out = reg.receive(Register("y-1", "y", 6002, "", ""), Y, T0)
+    pushed = [(addr, m) for addr, m in sends(out) if isinstance(m, TableUpdate)]
+    assert [addr for addr, _ in pushed] == [X]  # to the others, not to y itself
+    assert pushed[0][1].version == reg.table.version  # type: ignore[attr-defined]
+    assert any(isinstance(a, ra.SaveTable) for a in out)
+    assert any(isinstance(a, ra.Log) and "registered y" in a.line for a in out)
+
+
+def test_names_are_unique_ignoring_case_and_owned_by_token() -> None:
+    reg = core()
+    wx = register(reg, "Alice", X)
+    out = reg.receive(Register("s-1", "alice", 7000, "", ""), ("127.0.0.1", 7000), T0)
+    [(_, refusal)] = sends(out)
+    assert isinstance(refusal, Refused) and "in use" in refusal.reason
+    # the owner, from anywhere, with the token: welcome back
+    again = register(reg, "alice", ("127.0.0.1", 7001), wx.token)
+    assert again.token == wx.token and again.name == "Alice"
+
+
+def test_a_retransmitted_registration_gets_the_same_answer() -> None:
+    reg = core()
+    first = register(reg, "x", X)
+    second = register(reg, "x", X)  # same request id, same address: the Welcome was lost
+    assert second.token == first.token
+
+
+def test_bad_names_and_ports_are_refused() -> None:
+    reg = core()
+    for name, port in [(".x", 6000), ("a b", 6000), ("x" * 33, 6000), ("ok", 0)]:
+        [(_, m)] = sends(reg.receive(Register("r", name, port, "", ""), X, T0))
+        assert isinstance(m, Refused)
+    assert not reg.table.records
+
+
+def test_dereg_needs_the_token_and_the_owners_address() -> None:
+    reg = core()
+    wx = register(reg, "x", X)
+    [(_, m)] = sends(reg.receive(Deregister("d1", "x", "wrong", False, ""), X, T0))
+    assert isinstance(m, Refused)
+    [(_, m)] = sends(
+        reg.receive(Deregister("d2", "x", wx.token, False, ""), ("10.9.9.9", 6001), T0)
+    )
+    assert isinstance(m, Refused) and reg.table.get("x").online  # type: ignore[union-attr]
+    out = reg.receive(Deregister("d3", "x", wx.token, False, ""), X, T0)
+    assert isinstance(sends(out)[-1][1], Ack)
+    assert not reg.table.get("x").online  # type: ignore[union-attr]
+
+
+def test_save_for_an_offline_peer_is_stored_before_the_ack() -> None:
+    reg = core()
+    wx = register(reg, "x", X)
+    wy = register(reg, "y", Y)
+    reg.receive(Deregister("d", "y", wy.token, False, ""), Y, T0)
+    out = reg.receive(SaveMessage("x-5", "x", wx.token, "y", "hello"), X, T0)
+    kinds = [type(a).__name__ for a in out]
+    store, ack = (
+        kinds.index("StoreMail"),
+        [i for i, a in enumerate(out) if isinstance(a, ra.Send) and isinstance(a.message, Ack)][0],
+    )
+    assert store < ack
+    outcome = [m for _, m in sends(out) if isinstance(m, Saved)]
+    assert outcome and not outcome[0].delivered
+    # a late copy of the same request stores nothing twice
+    out = reg.receive(SaveMessage("x-5", "x", wx.token, "y", "hello"), X, T0 + 1)
+    assert not any(isinstance(a, ra.StoreMail) for a in out)
+    assert len(reg.mail["y"]) == 1
+
+
+def test_save_for_an_online_peer_probes_and_delivers_itself() -> None:
+    reg = core()
+    wx = register(reg, "x", X)
+    register(reg, "y", Y)
+    out = reg.receive(SaveMessage("x-7", "x", wx.token, "y", "hi"), X, T0)
+    probe = [(a, m) for a, m in sends(out) if isinstance(m, Chat)]
+    assert probe == [(Y, Chat("x-7", "x", "y", "hi"))]
+    out = reg.receive(Ack("y-9", "x-7"), Y, T0 + 0.1)
+    [(addr, saved)] = [(a, m) for a, m in sends(out) if isinstance(m, Saved)]
+    assert addr == X and saved.delivered  # type: ignore[attr-defined]
+    assert "y" not in reg.mail
+
+
+def test_a_probe_that_is_never_answered_marks_offline_and_stores() -> None:
+    reg = core()
+    wx = register(reg, "x", X)
+    register(reg, "y", Y)
+    reg.receive(SaveMessage("x-7", "x", wx.token, "y", "hi"), X, T0)
+    times = []
+    now = T0
+    while (wake := reg.next_wake()) is not None and wake < T0 + 5:
+        now = wake
+        out = reg.tick(now)
+        if any(isinstance(m, Chat) for _, m in sends(out)):
+            times.append(round(now - T0, 3))
+        if any(isinstance(a, ra.StoreMail) for a in out):
+            break
+    assert times == [0.5, 1.0, 1.5, 2.0]  # 5 copies in all with the first
+    assert round(now - T0, 3) == 2.5
+    assert not reg.table.get("y").online  # type: ignore[union-attr]
+    assert [m.text for m in reg.mail["y"]] == ["hi"]
+
+
+def test_channel_relays_to_online_and_stores_for_offline() -> None:
+    reg = core()
+    wx = register(reg, "x", X)
+    register(reg, "y", Y)
+    wz = register(reg, "z", Z)
+    reg.receive(Deregister("d", "z", wz.token, False, ""), Z, T0)
+    out = reg.receive(ChannelPost("x-3", "x", wx.token, "all"), X, T0)
+    relays = [a for a, m in sends(out) if isinstance(m, ChannelMessage)]
+    assert relays == [Y]
+    assert [(m.text, m.kind) for m in reg.mail["z"]] == [("all", "channel")]
+    assert isinstance(sends(out)[-1][1], Ack)
+
+
+def test_mail_is_deleted_only_when_the_peer_says_it_took_it() -> None:
+    reg = core()
+    wx = register(reg, "x", X)
+    wy = register(reg, "y", Y)
+    reg.receive(Deregister("d", "y", wy.token, False, ""), Y, T0)
+    reg.receive(SaveMessage("x-1", "x", wx.token, "y", "one"), X, T0)
+    back = register(reg, "y", Y, wy.token)
+    assert [m.text for m in back.mail] == ["one"]
+    assert reg.mail["y"]  # handed over, not yet acknowledged
+    out = reg.receive(MailTaken("y-2", "y", wy.token, ("x-1",)), Y, T0)
+    assert ra.DropMail("y", ("x-1",)) in out
+    assert reg.mail["y"] == []
+
+
+def test_silent_peers_are_marked_offline_after_three_periods() -> None:
+    tokens = itertools.count(1)
+    reg = RegistryCore(session="r", new_token=lambda: f"{next(tokens):032x}", keepalive=1.0)
+    wx = register(reg, "x", X)
+    register(reg, "y", Y)
+    reg.tick(T0)
+    for second in range(1, SILENT_PERIODS + 2):
+        reg.receive(Keepalive(f"k{second}", "x", wx.token), X, T0 + second)
+        reg.tick(T0 + second)
+    assert reg.table.get("x").online  # type: ignore[union-attr]
+    assert not reg.table.get("y").online  # type: ignore[union-attr]
+
+
+def test_release_frees_a_name() -> None:
+    reg = core()
+    register(reg, "x", X)
+    out = reg.release("x", T0)
+    assert reg.table.get("x") is None
+    assert any(isinstance(a, ra.SaveTable) for a in out)
+    register(reg, "x", Y)  # anyone may take it now
+
+
+def test_password_hashes() -> None:
+    stored = hash_password("sesame", b"0123456789abcdef")
+    assert check_password("sesame", stored)
+    assert not check_password("Sesame", stored)
+    assert not check_password("sesame", "zz$00")
+
+
+def test_password_lets_the_owner_take_the_name_back_from_another_machine() -> None:
+    reg = core()
+    addr = ("127.0.0.1", 7000)
+    out = reg.receive(Register("p-1", "pat", 7000, "", "sesame"), addr, T0)
+    w = [m for _, m in sends(out) if isinstance(m, Welcome)][0]
+    reg.receive(Deregister("d", "pat", w.token, False, ""), addr, T0)
+    other = ("127.0.0.2", 7001)
+    [(_, m)] = sends(reg.receive(Register("q-1", "pat", 7001, "", "wrong"), other, T0))
+    assert isinstance(m, Refused)
+    out = reg.receive(Register("q-2", "pat", 7001, "", "sesame"), other, T0)
+    assert any(isinstance(m, Welcome) for _, m in sends(out))

@@ -1,0 +1,76 @@
+"""The registry's files: durable appends, atomic deletes, torn lines, names kept inside."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from registry.storage import Storage, StorageError
+from registry.table import Record, Table
+from wire.messages import StoredMessage
+
+
+def msg(i: int, text: str = "hi") -> StoredMessage:
+    return StoredMessage(f"id-{i}", "x", text, "2026-11-21 10:00:00", "direct")
+
+
+def test_mail_survives_a_restart_in_order(tmp_path: Path) -> None:
+    store = Storage(tmp_path)
+    for i in range(3):
+        store.append("bob", msg(i, f'm{i} üñí: "quoted"'))
+    assert [m.id for m in Storage(tmp_path).load_mail()["bob"]] == ["id-0", "id-1", "id-2"]
+
+
+def test_drop_removes_only_the_acknowledged_ones(tmp_path: Path) -> None:
+    store = Storage(tmp_path)
+    for i in range(3):
+        store.append("bob", msg(i))
+    store.drop("bob", ("id-0", "id-2"))
+    assert [m.id for m in store.load_mail()["bob"]] == ["id-1"]
+    store.drop("bob", ("id-1",))
+    assert "bob" not in store.load_mail()
+    assert not list((tmp_path / "mail").glob("*.tmp"))
+
+
+def test_a_torn_last_line_is_skipped(tmp_path: Path) -> None:
+    store = Storage(tmp_path)
+    store.append("bob", msg(1))
+    with open(tmp_path / "mail" / "bob.jsonl", "a") as f:
+        f.write('{"id": "id-2", "sender": "x", "te')  # killed in the middle of an append
+    assert [m.id for m in store.load_mail()["bob"]] == ["id-1"]
+    assert store.skipped_lines == 1
+
+
+def test_move_merges_mailboxes(tmp_path: Path) -> None:
+    store = Storage(tmp_path)
+    store.append("old", msg(1))
+    store.append("new", msg(2))
+    store.move("old", "new")
+    assert [m.id for m in store.load_mail()["new"]] == ["id-2", "id-1"]
+    assert "old" not in store.load_mail()
+
+
+@pytest.mark.parametrize("owner", ["../evil", "a/b", ".hidden", "", "UPPER"])
+def test_mailbox_names_cannot_leave_the_directory(tmp_path: Path, owner: str) -> None:
+    with pytest.raises(StorageError):
+        Storage(tmp_path).append(owner, msg(1))
+
+
+def test_table_round_trip_and_corrupt_table(tmp_path: Path) -> None:
+    store = Storage(tmp_path)
+    table = Table(version=7)
+    table.records["x"] = Record("X", "127.0.0.1", 6001, True, "t" * 32, "salt$hash")
+    store.save_table(table)
+    loaded = store.load_table(0.0)
+    assert loaded.version == 7 and loaded.get("x").token == "t" * 32  # type: ignore[union-attr]
+    (tmp_path / "table.json").write_text("{not json")
+    with pytest.raises(StorageError, match="cannot read"):
+        store.load_table(0.0)
+
+
+def test_unusable_data_directory(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(StorageError, match="cannot use data directory"):
+        Storage(blocker / "sub")
