@@ -1,0 +1,33 @@
+"""Command-line mistakes give a one-line error and exit status 2, never a traceback
+(DESIGN.md section 7)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .harness import ChatEnv
+
+BAD = {
+    "bad ip": ["-c", "x", "999.1.1.1", "5000", "6000"],
+    "server port 80": ["-c", "x", "127.0.0.1", "80", "6000"],
+    "client port 70000": ["-c", "x", "127.0.0.1", "5000", "70000"],
+    "missing client port": ["-c", "x", "127.0.0.1", "5000"],
+    "missing everything after -c": ["-c"],
+    "registry port 80": ["-s", "80"],
+    "registry port 70000": ["-s", "70000"],
+    "registry without port": ["-s"],
+}
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("args", list(BAD.values()), ids=list(BAD))
+def test_bad_command_line(chat: ChatEnv, args: list[str]) -> None:
+    proc = chat.spawn(*args, label="launcher")
+    proc.close_stdin()
+    status = proc.wait_exit(10)
+    output = proc.collect(5)
+    text = "\n".join(output)
+    assert status == 2, f"exit status {status} for {args}, output:\n{text}"
+    assert "Traceback" not in text, f"a traceback for {args}:\n{text}"
+    lines = [item for item in output if item.strip()]
+    assert len(lines) == 1, f"expected one line of error for {args}, got {len(lines)}:\n{text}"

@@ -1,0 +1,215 @@
+"""The core issue end to end: registration, direct chat, offline mail, the registry going
+down and coming back, channel messages, a dead peer. Real processes over loopback; each test
+has its own registry, peers and data directory (DESIGN.md sections 4 and 5)."""
+
+from __future__ import annotations
+
+import datetime
+import re
+import uuid
+
+import pytest
+
+from .harness import (
+    OFFLINE_BYE,
+    RECEIVED_BY_SERVER,
+    SAVED,
+    SERVER_NOT_RESPONDING,
+    STAMP,
+    TABLE_UPDATED,
+    WELCOME,
+    YOU_HAVE_MESSAGES,
+    ChatEnv,
+    Peer,
+    channel_line,
+    channel_mail_line,
+    chat_line,
+    direct,
+    line,
+    no_ack,
+    received_by,
+)
+
+
+def unique(label: str) -> str:
+    """A message text that appears nowhere else."""
+    return f"{label}-{uuid.uuid4().hex[:8]}"
+
+
+def parse_stamp(stamp: str) -> datetime.datetime:
+    return datetime.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S")
+
+
+def expect_mail(peer: Peer, expected: list[tuple[str, str]]) -> list[str]:
+    """After `[You have messages]`: the stored direct messages (sender, text) in this order.
+
+    Each mail line is read with a pattern matching any of them, so a wrong order fails at
+    once with a clear message instead of waiting for a line that was skipped. Return stamps.
+    """
+    any_mail = re.compile(rf"^>>> (\S+): ({STAMP}) (.*)$")
+    stamps: list[str] = []
+    for i, (sender, text) in enumerate(expected):
+        match = peer.expect(any_mail)
+        assert (match.group(1), match.group(3)) == (sender, text), (
+            f"{peer.name}: stored message {i + 1} should be {sender}: {text!r}, "
+            f"got line {match.group(0)!r}"
+        )
+        stamps.append(match.group(2))
+    return stamps
+
+
+def expect_reg(peer: Peer) -> None:
+    """`reg <own name>` or a restart: Welcome, the table line, then `[You have messages]`."""
+    peer.expect_line(WELCOME)
+    peer.expect_line(TABLE_UPDATED)
+    peer.expect_line(YOU_HAVE_MESSAGES)
+
+
+@pytest.mark.timeout(40)
+def test_chat_dereg_offline_mail_and_reg(chat: ChatEnv) -> None:
+    chat.start_registry()
+    x, y, z = chat.start_peers("x", "y", "z")
+    peers = {"x": x, "y": y, "z": z}
+
+    # Every ordered pair chats, x with itself too; each text is unique to its pair.
+    pairs = [(a, b) for a in "xyz" for b in "xyz" if a != b] + [("x", "x")]
+    for a, b in pairs:
+        direct(peers[a], peers[b], unique(f"hello-{a}-to-{b}"))
+
+    # x leaves; the others see the table change.
+    y.drain()
+    z.drain()
+    x.send("dereg x")
+    x.expect_line(OFFLINE_BYE)
+    y.expect_line(TABLE_UPDATED)
+    z.expect_line(TABLE_UPDATED)
+    assert x.alive, "a deregistered peer keeps running"
+
+    # y, then z, write to x: x is offline in their tables, so straight to the registry.
+    from_y, from_z = unique("mail-from-y"), unique("mail-from-z")
+    y.send(f"send x {from_y}")
+    y.expect_line(SAVED)
+    z.send(f"send x {from_z}")
+    z.expect_line(SAVED)
+
+    # x comes back and gets both, in the order sent, each with its timestamp.
+    y.drain()
+    x.send("reg x")
+    expect_reg(x)
+    stamp_y, stamp_z = expect_mail(x, [("y", from_y), ("z", from_z)])
+    assert parse_stamp(stamp_y) <= parse_stamp(stamp_z)
+
+    # A fresh direct message after the hand-over: every line before it has been read, so
+    # a duplicate of a stored message would now be in x's transcript.
+    y.expect_line(TABLE_UPDATED)  # x is online again in y's table
+    direct(y, x, unique("fresh-y-to-x"))
+    for sender, text in (("y", from_y), ("z", from_z)):
+        assert x.count(rf": (?:{STAMP} )?{re.escape(text)}$") == 1, f"{sender}'s mail shown twice"
+    assert x.count(line(YOU_HAVE_MESSAGES)) == 1
+    for proc in (x, y, z):
+        assert proc.count(r"Traceback") == 0
+
+
+@pytest.mark.timeout(40)
+def test_registry_down_and_back(chat: ChatEnv) -> None:
+    registry = chat.start_registry()
+    x, y, z = chat.start_peers("x", "y", "z")
+
+    y.send("dereg y")
+    y.expect_line(OFFLINE_BYE)
+    x.expect_line(TABLE_UPDATED)
+    z.expect_line(TABLE_UPDATED)
+
+    registry.kill()
+
+    # y is offline in x's table, so the message goes to the registry, which does not answer.
+    held = unique("held-for-y")
+    x.send(f"send y {held}")
+    x.expect_line(SERVER_NOT_RESPONDING)
+    assert x.alive, "a peer keeps running when the registry does not answer"
+
+    # Direct chat does not need the registry.
+    direct(x, z, unique("direct-while-down"))
+
+    # The registry comes back on the same port and data directory; x's outbox is flushed.
+    chat.start_registry()
+    x.expect_line(SAVED, timeout=15)
+
+    # y takes its name back and gets the message.
+    x.drain()
+    y.send("reg y")
+    expect_reg(y)
+    expect_mail(y, [("x", held)])
+    x.expect_line(TABLE_UPDATED)  # y is online again in x's table
+    direct(x, y, unique("after-the-restart"))
+    assert y.count(re.escape(held)) == 1
+
+
+@pytest.mark.timeout(40)
+def test_send_all_live_and_from_mailbox(chat: ChatEnv) -> None:
+    chat.start_registry()
+    x, y, z, w = chat.start_peers("x", "y", "z", "w")
+
+    w.send("dereg w")
+    w.expect_line(OFFLINE_BYE)
+    for peer in (x, y, z):
+        peer.expect_line(TABLE_UPDATED)
+
+    text = unique("to-everyone")
+    x.send(f"send_all {text}")
+    x.expect_line(RECEIVED_BY_SERVER)
+    y.expect(channel_line("x", text))
+    z.expect(channel_line("x", text))
+
+    # The deregistered w gets it from its mailbox, marked as a channel message.
+    w.send("reg w")
+    expect_reg(w)
+    match = w.expect(channel_mail_line("x", text))
+    parse_stamp(match.group(1))
+    x.expect_line(TABLE_UPDATED)  # w is online again in x's table
+
+    # Read every peer's output up to a later direct message, then count: the sender got
+    # no copy, the others exactly one each.
+    direct(y, x, unique("probe-y-to-x"))
+    direct(x, y, unique("probe-x-to-y"))
+    direct(x, z, unique("probe-x-to-z"))
+    direct(x, w, unique("probe-x-to-w"))
+    assert x.count(r"Channel_Message") == 0, "the sender of send_all got a copy"
+    assert y.count(re.escape(text)) == 1
+    assert z.count(re.escape(text)) == 1
+    assert w.count(re.escape(text)) == 1
+
+
+@pytest.mark.timeout(40)
+def test_killed_peer_gets_its_mail_on_restart(chat: ChatEnv) -> None:
+    chat.start_registry()
+    x, z = chat.start_peers("x", "z")
+
+    z.kill()
+
+    # z is still online in x's table: 5 direct tries, then the registry, which finds z dead.
+    text = unique("for-dead-z")
+    x.send(f"send z {text}")
+    x.expect_line(no_ack("z"))
+    x.expect_line(SAVED)
+
+    # z restarted with the same name, port and data directory takes its name and mail back.
+    z2 = chat.restart_peer(z, wait=False)
+    expect_reg(z2)
+    expect_mail(z2, [("x", text)])
+
+    # The registry pushed "z offline" before it acked the save, so this is "z back online".
+    x.expect_line(TABLE_UPDATED)
+    direct(x, z2, unique("welcome-back-z"))
+    direct(z2, x, unique("thanks-x"))
+    assert z2.count(re.escape(text)) == 1
+    assert x.count(re.escape(received_by("z"))) == 1  # the first message was not acked by z
+
+
+@pytest.mark.timeout(30)
+def test_self_send_when_alone(chat: ChatEnv) -> None:
+    chat.start_registry()
+    (x,) = chat.start_peers("x")
+    text = unique("note-to-self")
+    direct(x, x, text)
+    assert x.count(chat_line("x", text)) == 1
