@@ -224,7 +224,7 @@ def _command(text: str, *, slash: bool) -> Command | None:
             return Help(rest)
         case _:
             if slash:
-                return Mistake(f"Unknown command /{_clip(word)}. /help lists the commands.")
+                return Mistake(f"Unknown command /{word[:40]}. /help lists the commands.")
             return None
 
 
