@@ -8,11 +8,12 @@ every request is sent at most 5 times, 500 ms apart; every message id is shown o
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from peer import commands as cmd
-from peer.actions import Action, Addr, Exit, Print, Remember, Send, SendStream
+from peer.actions import Action, Addr, Exit, Print, Prompt, Remember, Send, SendStream
 from wire.limits import MAX_TEXT
 from wire.messages import (
     Ack,
@@ -22,12 +23,20 @@ from wire.messages import (
     Chat,
     Deregister,
     Entry,
+    Join,
     Keepalive,
+    Leave,
     MailTaken,
     Message,
     Notice,
     Refused,
     Register,
+    Rename,
+    RoomList,
+    RoomMessage,
+    RoomNotice,
+    RoomPost,
+    RoomsRequest,
     Saved,
     SaveMessage,
     StoredMessage,
@@ -37,7 +46,7 @@ from wire.messages import (
     TooBig,
     Welcome,
 )
-from wire.names import name_key
+from wire.names import name_key, name_problem
 from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
 
 #: Seconds between keepalives (and outbox retries while the registry is away).
@@ -48,6 +57,11 @@ OUTCOME_WAIT = 10.0
 STREAM_WAIT = 5.0
 #: Message ids remembered for showing each message once.
 SEEN_IDS = 50_000
+
+#: What a peer whose registry does not answer says about rooms.
+ROOMS_DOWN = (
+    "[Rooms are unavailable while the registry does not answer; direct messages still work.]"
+)
 
 
 @dataclass
@@ -72,6 +86,7 @@ class PeerState:
     registered: bool = False
     version: int = -1
     table: dict[str, Entry] = field(default_factory=dict)
+    room: str = ""
 
 
 class PeerCore:
@@ -107,6 +122,10 @@ class PeerCore:
         self._quitting = False
         self.asking: str | None = None  # the recipient typed after `message`, awaiting text
         self._asking_step = 0
+        self._former: set[str] = set()  # keys of names this peer had before a rename
+        self._renamed: dict[str, str] = {}  # others' old name keys -> their new names
+        self._rooms_seen: dict[str, str] = {}  # room keys -> names, for tab completion
+        self._prompt = ""
 
     # -- entry points -------------------------------------------------------------------
 
@@ -114,24 +133,29 @@ class PeerCore:
         """Register with the registry (the first thing a peer does)."""
         out: list[Action] = []
         self._request(self._register_message(), now, out)
+        self._update_prompt(out)
         return out
 
     def line(self, text: str, now: float) -> list[Action]:
         """The user typed `text` (one line, without its newline)."""
         out: list[Action] = []
+        self._line(text, now, out)
+        self._update_prompt(out)
+        return out
+
+    def _line(self, text: str, now: float, out: list[Action]) -> None:
         if self._asking_step:
             self._continue_asking(text, now, out)
-            return out
-        command = cmd.parse(text)
+            return
+        command = cmd.parse(text, in_room=bool(self.state.room))
         if command is None:
-            return out
+            return
         offline = not self.state.registered and self._started
         if offline and not isinstance(command, cmd.Reg | cmd.Help | cmd.Quit):
             line = f"[You are offline. Type reg {self.state.name} to come back, or /quit.]"
             out.append(Print(line, "error"))
-            return out
+            return
         self._command(command, now, out)
-        return out
 
     def end_of_input(self, now: float) -> list[Action]:
         """Standard input ended (Ctrl-D, or the end of a script): quit."""
@@ -142,11 +166,16 @@ class PeerCore:
     def receive(self, message: Message, addr: Addr, now: float) -> list[Action]:
         """A message arrived from `addr`."""
         out: list[Action] = []
+        self._receive(message, addr, now, out)
+        self._update_prompt(out)
+        return out
+
+    def _receive(self, message: Message, addr: Addr, now: float, out: list[Action]) -> None:
         from_server = addr == self.server
         if from_server and self._server_down:
             self._server_back(now, out)
         match message:
-            case Ack() | Refused() | Welcome() | Alive() | TooBig():
+            case Ack() | Refused() | Welcome() | Alive() | TooBig() | RoomList():
                 self._answer(message, addr, now, out)
             case TableSnapshot():
                 self._answer(message, addr, now, out)
@@ -174,13 +203,23 @@ class PeerCore:
                     out.append(Send(addr, Ack(self._new_id(), message.id)))
                     if self._accept("", message.id, addr, []):
                         out.append(Print(f"[{message.text}]", "system"))
+            case RoomMessage():
+                self._room_message(message, addr, now, out)
+            case RoomNotice():
+                if self._accept("", message.id, addr, out):
+                    self._seen_room(message.room)
+                    out.append(Print(f"[{message.text}]", "system"))
             case _:
                 pass
-        return out
 
     def tick(self, now: float) -> list[Action]:
         """Time passed: retries, give-ups, keepalives and outbox retries."""
         out: list[Action] = []
+        self._tick(now, out)
+        self._update_prompt(out)
+        return out
+
+    def _tick(self, now: float, out: list[Action]) -> None:
         again, failed = self._chats.due(now)
         for chat in again:
             self._send_chat(chat, out)
@@ -203,7 +242,6 @@ class PeerCore:
         if self._next_keepalive is not None and now >= self._next_keepalive:
             self._next_keepalive = now + self.keepalive
             self._keepalive(now, out)
-        return out
 
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""
@@ -220,6 +258,30 @@ class PeerCore:
     def outbox(self) -> tuple[Message, ...]:
         """Messages held while the registry does not answer."""
         return tuple(self._outbox)
+
+    def prompt(self) -> str:
+        """The input prompt: the name, and the room when in one (or the `message` question)."""
+        if self._asking_step == 1:
+            return "message to: "
+        if self._asking_step == 2:
+            return f"message to {self.asking}: "
+        if self.state.room:
+            return f"{self.state.name}@{self.state.room}> "
+        return f"{self.state.name}> "
+
+    def online_names(self) -> list[str]:
+        """The names online in the table, for tab completion."""
+        return sorted((e.name for e in self.state.table.values() if e.online), key=name_key)
+
+    def known_rooms(self) -> list[str]:
+        """Rooms this peer has heard of (joined, listed, or told about), for tab completion."""
+        return sorted(self._rooms_seen.values(), key=name_key)
+
+    def _update_prompt(self, out: list[Action]) -> None:
+        prompt = self.prompt()
+        if prompt != self._prompt:
+            self._prompt = prompt
+            out.append(Prompt(prompt))
 
     # -- commands -----------------------------------------------------------------------
 
@@ -257,8 +319,18 @@ class PeerCore:
                 out.extend(Print(line, "info") for line in cmd.help_lines(topic))
             case cmd.Mistake(message):
                 out.append(Print(f"[{message}]", "error"))
-            case cmd.JoinRoom() | cmd.LeaveRoom() | cmd.ListRooms() | cmd.RoomSay() | cmd.Nick():
-                out.append(Print("[Rooms and renames are not available in this version.]", "error"))
+            case cmd.JoinRoom(room):
+                self._join(room, now, out)
+            case cmd.LeaveRoom():
+                self._leave(now, out)
+            case cmd.ListRooms():
+                self._request(RoomsRequest(self._new_id()), now, out)
+            case cmd.RoomSay(text):
+                if self._text_ok(text, out):
+                    said = RoomPost(self._new_id(), self.state.name, self.state.token, text)
+                    self._request(said, now, out)
+            case cmd.Nick(new):
+                self._rename(new, now, out)
 
     def _continue_asking(self, text: str, now: float, out: list[Action]) -> None:
         text = text.strip()
@@ -313,15 +385,98 @@ class PeerCore:
         else:
             out.append(Exit(0))
 
+    # -- rooms and renames --------------------------------------------------------------
+
+    def _join(self, room: str, now: float, out: list[Action]) -> None:
+        problem = name_problem(room)
+        if problem:
+            line = f"[Cannot join {room!r}: {problem} (room names follow the name rules).]"
+            out.append(Print(line, "error"))
+            return
+        if self.state.room and name_key(room) == name_key(self.state.room):
+            out.append(Print(f"[You are already in {self.state.room}.]", "error"))
+            return
+        self._request(Join(self._new_id(), self.state.name, self.state.token, room), now, out)
+
+    def _leave(self, now: float, out: list[Action]) -> None:
+        """Leave at once here (what is typed next is no longer room text) and tell the
+        registry; if it does not answer, the Leave waits in the outbox like a message."""
+        if not self.state.room:
+            out.append(Print("[You are not in a room. join <room> enters one.]", "error"))
+            return
+        out.append(Print(f"[You left {self.state.room}.]", "system"))
+        self.state.room = ""
+        self._request(Leave(self._new_id(), self.state.name, self.state.token), now, out)
+
+    def _rename(self, new: str, now: float, out: list[Action]) -> None:
+        problem = name_problem(new)
+        if problem:
+            out.append(Print(f"[Cannot rename to {new!r}: {problem}.]", "error"))
+            return
+        if new == self.state.name:
+            out.append(Print(f"[You are already called {new}.]", "error"))
+            return
+        if any(isinstance(r.message, Rename) for r in self._requests.items()):
+            out.append(Print("[A rename is already on its way; wait for its answer.]", "error"))
+            return
+        rename = Rename(self._new_id(), self.state.name, self.state.token, new)
+        self._request(rename, now, out)
+
+    def _renamed_to(self, rename: Rename, out: list[Action]) -> None:
+        old = self.state.name
+        if rename.name != old:
+            return  # an answer to a copy of a rename already done
+        self.state.name = rename.new_name
+        self._former.add(name_key(old))
+        self._former.discard(name_key(rename.new_name))
+        out.append(Remember(rename.new_name, self.state.token))
+        out.append(Print(f"[You are now known as {rename.new_name}.]", "system"))
+
+    def _room_message(
+        self, message: RoomMessage, addr: Addr, now: float, out: list[Action]
+    ) -> None:
+        if not self._accept(message.sender, message.id, addr, out):
+            return
+        self._seen_room(message.room)
+        said = f"{message.sender} (in {message.room}): {message.text}"
+        if message.history:
+            out.append(
+                Print(f"[history {_when(message.stamp, now)}] {said}", "history", message.sender)
+            )
+        else:
+            out.append(Print(said, "room", message.sender))
+
+    def _seen_room(self, room: str) -> None:
+        """Remember `room` for completion; take the registry's spelling of our own room."""
+        self._rooms_seen[name_key(room)] = room
+        if self.state.room and name_key(room) == name_key(self.state.room):
+            self.state.room = room
+
+    def _list_rooms(self, rooms: RoomList, out: list[Action]) -> None:
+        self._rooms_seen = {name_key(r): r for r in rooms.rooms}
+        if self.state.room:
+            self._seen_room(self.state.room)
+        if not rooms.rooms:
+            out.append(Print("[No rooms yet. join <room> makes one.]", "system"))
+            return
+        out.append(Print("[Rooms:]", "system"))
+        width = max(len(r) for r in rooms.rooms)
+        for room, count in zip(rooms.rooms, rooms.counts, strict=False):
+            people = f"{count} member" + ("" if count == 1 else "s")
+            here = "  (you are here)" if name_key(room) == name_key(self.state.room) else ""
+            out.append(Print(f"  {room.ljust(width)}  {people}{here}", "info"))
+
     # -- direct messages ----------------------------------------------------------------
 
     def _send(self, to: str, text: str, now: float, out: list[Action]) -> None:
         if not self._text_ok(text, out):
             return
-        entry = self.state.table.get(name_key(to))
+        entry = self._entry(to)
         if entry is None:
             out.append(Print(f"[No user named {to}. Type who to see the names.]", "error"))
             return
+        if name_key(entry.name) != name_key(to):
+            out.append(Print(f"[{to} is now known as {entry.name}.]", "system"))
         chat = Chat(self._new_id(), self.state.name, entry.name, text)
         if entry.online:
             self._chats.start(chat.id, chat, now)
@@ -329,8 +484,18 @@ class PeerCore:
         else:
             self._save(entry.name, text, chat.id, now, out)
 
+    def _entry(self, name: str) -> Entry | None:
+        """The table row for `name`, or for the name it was recently renamed to."""
+        key = name_key(name)
+        for _ in range(8):  # follow a chain of renames, but never forever
+            entry = self.state.table.get(key)
+            if entry is not None or key not in self._renamed:
+                return entry
+            key = name_key(self._renamed[key])
+        return None
+
     def _send_chat(self, chat: Chat, out: list[Action]) -> None:
-        entry = self.state.table.get(name_key(chat.to))
+        entry = self._entry(chat.to)
         if entry is not None:
             out.append(Send((entry.ip, entry.port), chat))
 
@@ -339,7 +504,8 @@ class PeerCore:
         self._request(save, now, out)
 
     def _incoming_chat(self, chat: Chat, addr: Addr, out: list[Action]) -> None:
-        if name_key(chat.to) != name_key(self.state.name):
+        to = name_key(chat.to)
+        if to != name_key(self.state.name) and to not in self._former:
             return  # meant for whoever had this address before; the sender will fall back
         if self._accept(chat.sender, chat.id, addr, out):
             out.append(Print(f"{chat.sender}: {chat.text}", "message", chat.sender))
@@ -410,6 +576,9 @@ class PeerCore:
             case Deregister():
                 self.state.registered = False
                 self._next_keepalive = None
+                if self.state.room:
+                    out.append(Print(f"[You left {self.state.room}.]", "system"))
+                    self.state.room = ""
                 if message.quitting:
                     out.append(Print("[You are Offline. Bye.]", "system"))
                     out.append(Exit(0))
@@ -422,6 +591,16 @@ class PeerCore:
             case ChannelPost():
                 self._drop_from_outbox(message)
                 out.append(Print("[Message received by Server.]", "system"))
+            case Join():
+                self.state.room = message.room
+                self._seen_room(message.room)
+            case Leave() | RoomPost():
+                self._drop_from_outbox(message)
+            case RoomsRequest():
+                if isinstance(reply, RoomList):
+                    self._list_rooms(reply, out)
+            case Rename():
+                self._renamed_to(message, out)
             case Keepalive():
                 if isinstance(reply, Alive) and reply.version > self.state.version:
                     self._request(TableRequest(self._new_id()), now, out, quiet=True)
@@ -436,12 +615,21 @@ class PeerCore:
                 self._request(self._register_message(), now, out, quiet=True)
             return
         out.append(Print(f"[{reason}]", "error"))
-        if isinstance(message, Register) and not self._started:
-            out.append(Exit(1))
+        if isinstance(message, Register):
+            if not self._started:
+                out.append(Exit(1))
+            elif self.state.registered:  # a quiet re-registration was refused
+                self.state.registered = False
+                self._next_keepalive = None
+                out.append(Print(f"[You are offline. Type reg {self.state.name} to retry.]"))
         if isinstance(message, Deregister) and message.quitting:
             out.append(Exit(0))
-        if isinstance(message, SaveMessage | ChannelPost):
+        if isinstance(message, SaveMessage | ChannelPost | RoomPost | Leave):
             self._drop_from_outbox(message)
+        if isinstance(message, RoomPost) and self.state.room:
+            # the registry has no room for us (it restarted, or gave up on us meanwhile)
+            room, self.state.room = self.state.room, ""
+            out.append(Print(f"[You are no longer in {room}; /join {room} to go back.]", "error"))
 
     def _request_failed(self, request: Request, now: float, out: list[Action]) -> None:
         message = request.message
@@ -455,13 +643,22 @@ class PeerCore:
             case Deregister():
                 out.append(Print("[Exiting]", "system"))
                 out.append(Exit(0))
-            case SaveMessage() | ChannelPost():
+            case SaveMessage() | ChannelPost() | RoomPost() | Leave():
+                if not request.quiet and isinstance(message, RoomPost | Leave):
+                    out.append(Print(ROOMS_DOWN, "error"))
                 if message not in self._outbox:
                     self._outbox.append(message)
-                    if not request.quiet:
+                    if not request.quiet and not isinstance(message, Leave):
                         out.append(
                             Print("[Kept in your outbox; sent when the server answers.]", "system")
                         )
+                self._server_went_away(now)
+            case Join() | RoomsRequest():
+                out.append(Print(ROOMS_DOWN, "error"))
+                self._server_went_away(now)
+            case Rename():
+                line = f"[Renames need the registry; you are still {self.state.name}.]"
+                out.append(Print(line, "error"))
                 self._server_went_away(now)
             case Keepalive():
                 if not self._server_down:
@@ -510,6 +707,10 @@ class PeerCore:
         self.state.name = welcome.name
         self._next_keepalive = now + self.keepalive
         out.append(Print("[Welcome, You are registered.]", "system"))
+        if self.state.room:
+            # registered again after the registry gave up on us, which took us out of the room
+            room, self.state.room = self.state.room, ""
+            out.append(Print(f"[You are no longer in {room}; /join {room} to go back.]", "error"))
         self._replace_table(welcome.version, welcome.entries, out)
         fresh = [m for m in welcome.mail if self._first_sight(m.sender, m.id)]
         if fresh:
@@ -533,11 +734,18 @@ class PeerCore:
             if not any(isinstance(r.message, TableRequest) for r in self._requests.items()):
                 self._request(TableRequest(self._new_id()), now, out, quiet=True)
             return
+        gone: dict[Addr, str] = {}
         for entry in update.entries:
-            if entry.port == 0:  # the registry released this name
-                self.state.table.pop(name_key(entry.name), None)
+            if entry.port == 0:  # the registry released this name (or it was renamed)
+                old = self.state.table.pop(name_key(entry.name), None)
+                if old is not None:
+                    gone[(old.ip, old.port)] = old.name
             else:
                 self.state.table[name_key(entry.name)] = entry
+                old_name = gone.get((entry.ip, entry.port))
+                if old_name is not None and name_key(old_name) != name_key(entry.name):
+                    self._renamed[name_key(old_name)] = entry.name  # a rename
+                self._renamed.pop(name_key(entry.name), None)
         self.state.version = update.version
         out.append(Print("[Client table updated.]", "system"))
 
@@ -562,6 +770,12 @@ class PeerCore:
             self._request(TableRequest(self._new_id()), now, out, quiet=True)
         else:
             out.append(Print("[Messages received by the server and saved]", "system"))
+
+
+def _when(stamp: str, now: float) -> str:
+    """A stored message's stamp, shortened to the time of day when it is from today."""
+    today = time.strftime("%Y-%m-%d ", time.localtime(now))
+    return stamp[len(today) : len(today) + 5] if stamp.startswith(today) else stamp[:16]
 
 
 def _mail_line(message: StoredMessage) -> Print:

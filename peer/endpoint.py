@@ -58,13 +58,22 @@ class Endpoint:
         session: str,
         handoff: tuple[frozenset[str], Handoff] | None = None,
         log: Callable[[str], None] = lambda line: None,
+        verified: Callable[[Addr], bool] | None = None,
     ) -> None:
         """`handoff` names message types whose first frame on a TCP connection hands the
-        connection to a coroutine of its own; `log` receives one line per rejected input."""
+        connection to a coroutine of its own; `log` receives one line per rejected input.
+
+        With `verified` (the registry), a datagram reply to an address it does not vouch
+        for is never larger than the datagram that asked: a bigger answer becomes TooBig,
+        so a spoofed source address cannot be used to amplify traffic at a victim.
+        """
         self._on_message = on_message
         self._handoff = handoff
         self._log = log
         self._new_id = IdMaker(session)
+        self._verified = verified
+        # (source, size) of the datagram being handled, for the amplification rule
+        self._asking: tuple[Addr, int] | None = None
         self._udp: asyncio.DatagramTransport | None = None
         self._server: asyncio.Server | None = None
         self._routes: dict[Addr, asyncio.StreamWriter] = {}
@@ -117,11 +126,13 @@ class Endpoint:
             self._write(writer, message)
             return
         data = encode(message)
+        reply_to: object = getattr(message, "reply_to", "")
+        if not stream and reply_to and self._amplifies(addr, len(data)):
+            data = encode(TooBig(self._new_id(), str(reply_to)))
         if not stream and fits_datagram(data):
             if self._udp is not None:
                 self._udp.sendto(data, addr)
             return
-        reply_to: object = getattr(message, "reply_to", "")
         if not stream and reply_to:
             # A reply that does not fit: say so in a small datagram; they ask again over TCP.
             small = encode(TooBig(self._new_id(), str(reply_to)))
@@ -140,7 +151,16 @@ class Endpoint:
             if self.bad_datagrams <= 10 or self.bad_datagrams % 1000 == 0:
                 self._log(f"dropped bad datagram #{self.bad_datagrams} from {_fmt(addr)}: {exc}")
             return
-        self._on_message(message, addr)
+        self._asking = (addr, len(data))
+        try:
+            self._on_message(message, addr)
+        finally:
+            self._asking = None
+
+    def _amplifies(self, addr: Addr, size: int) -> bool:
+        if self._verified is None or self._asking is None or self._asking[0] != addr:
+            return False
+        return size > self._asking[1] and not self._verified(addr)
 
     async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")

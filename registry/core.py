@@ -16,7 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from registry.actions import Action, Addr, DropMail, Log, SaveTable, Send, StoreMail
+from registry.actions import Action, Addr, DropMail, Log, MoveMail, SaveTable, Send, StoreMail
+from registry.flood import FloodGate
+from registry.rooms import MAX_ROOMS, Room, Rooms
 from registry.table import Record, Table
 from wire.limits import MAX_TEXT
 from wire.messages import (
@@ -27,12 +29,20 @@ from wire.messages import (
     Chat,
     Deregister,
     Entry,
+    Join,
     Keepalive,
+    Leave,
     MailTaken,
     Message,
     Notice,
     Refused,
     Register,
+    Rename,
+    RoomList,
+    RoomMessage,
+    RoomNotice,
+    RoomPost,
+    RoomsRequest,
     Saved,
     SaveMessage,
     StoredMessage,
@@ -53,6 +63,17 @@ KEEPALIVE = 10.0
 #: Keepalive periods of silence after which a peer counts as gone.
 SILENT_PERIODS = 3
 
+#: Seconds a renamed peer's old name still leads to it, so that what was on its way to the
+#: old name (a direct message saved at the registry, the peer's own retransmissions) is not
+#: lost. Covers every retry and outcome wait several times over.
+RENAME_GRACE = 300.0
+
+#: Most names listed in the line a peer sees on joining a room.
+JOIN_NAMES_SHOWN = 10
+#: Keepalive periods within which a holder heard from counts as alive: its name is refused
+#: even to its owner's token from another address.
+HOLDER_ALIVE = 1.5
+
 V = TypeVar("V")
 
 
@@ -62,7 +83,8 @@ class Push:
 
     `purpose` says what a missing ack means: "table" and "outcome" are just dropped;
     "relay" (a channel message) and "probe" (a direct message the registry delivers itself)
-    mark the peer offline and store the message in its mailbox instead.
+    mark the peer offline and store the message in its mailbox instead; "room" (a room
+    message or notice) marks the peer offline, which takes it out of its room.
     """
 
     key: str
@@ -120,14 +142,27 @@ class RegistryCore:
         # ids of saves and channel posts already handled -> outcome (for late copies)
         self._done_saves: OrderedDict[str, Saved] = OrderedDict()
         self._done_posts: OrderedDict[str, None] = OrderedDict()
+        self._done_room_posts: OrderedDict[str, None] = OrderedDict()
+        self.rooms = Rooms()
+        # old name key -> (new name key, until when): see RENAME_GRACE
+        self._aliases: dict[str, tuple[str, float]] = {}
         self.keepalive = keepalive
         self._next_sweep: float | None = None
+        self.flood = FloodGate()
+        self._addr_index: tuple[int, dict[Addr, str]] = (-1, {})
 
     # -- the two entry points -----------------------------------------------------------
 
     def receive(self, message: Message, addr: Addr, now: float) -> list[Action]:
         """A message arrived from `addr` (a datagram's source, or a TCP connection's peer)."""
         out: list[Action] = []
+        admitted, warn = self.flood.admit(addr, now)
+        if not admitted:
+            if warn:
+                out.append(Log(f"flood from {_fmt(addr)}: slowed ({self.flood.dropped} dropped)"))
+                text = "You are sending too fast; the registry is dropping some of your messages."
+                out.append(Send(addr, Notice(self._new_id(), text)))
+            return out
         match message:
             case Register():
                 self._register(message, addr, now, out)
@@ -143,6 +178,18 @@ class RegistryCore:
                 self._mail_taken(message, addr, out)
             case TableRequest():
                 out.append(Send(addr, self._snapshot(message.id)))
+            case Join():
+                self._join(message, addr, now, out)
+            case Leave():
+                self._leave(message, addr, now, out)
+            case RoomPost():
+                self._room_post(message, addr, now, out)
+            case RoomsRequest():
+                rows = self.rooms.listing()
+                names, counts = tuple(n for n, _ in rows), tuple(c for _, c in rows)
+                out.append(Send(addr, RoomList(self._new_id(), message.id, names, counts)))
+            case Rename():
+                self._rename(message, addr, now, out)
             case Ack():
                 self._acked(message, addr, now, out)
             case _:
@@ -161,6 +208,14 @@ class RegistryCore:
             self._push_failed(push, now, out)
         return out
 
+    def knows(self, addr: Addr) -> bool:
+        """Whether `addr` is where an online peer registered (its address is verified)."""
+        version, index = self._addr_index
+        if version != self.table.version:
+            index = {r.addr: name_key(r.name) for r in self.table.online()}
+            self._addr_index = (self.table.version, index)
+        return addr in index
+
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""
         pushes = self._pushes.next_wake()
@@ -177,6 +232,10 @@ class RegistryCore:
                 record.online = False
                 self._changed(record, now, out)
                 out.append(Log(f"{record.name} silent for {now - record.last_seen:.0f} s; offline"))
+                self._leave_room(record, now, out, "not answering")
+        for old, (_, until) in list(self._aliases.items()):
+            if until <= now:
+                del self._aliases[old]
 
     # -- registration -------------------------------------------------------------------
 
@@ -196,7 +255,22 @@ class RegistryCore:
             # Created offline so that the shared path below announces it like any change.
             record = Record(msg.name, where[0], where[1], False, self._new_token(), password)
             self.table.records[name_key(msg.name)] = record
+            self._aliases.pop(name_key(msg.name), None)  # the name is someone else's now
             out.append(Log(f"registered {msg.name} at {_fmt(where)}"))
+        elif (
+            record.online
+            and record.addr != where
+            and now - record.last_seen < HOLDER_ALIVE * self.keepalive
+            and msg.id != record.last_register_id
+        ):
+            # The owner's token, but the holder at the old address was heard from recently:
+            # two processes must not share one name.
+            reason = (
+                f"The name {record.name} is in use by a peer that is online at "
+                f"{_fmt(record.addr)}. Stop it first, or wait a minute."
+            )
+            self._refuse(msg.id, addr, reason, f"registration of {msg.name} from {_fmt(addr)}", out)
+            return
         elif not self._owns(record, msg, where):
             if record.online:
                 reason = f"The name {record.name} is in use by a peer that is online."
@@ -210,6 +284,9 @@ class RegistryCore:
         else:
             verb = "re-registered" if record.online else "registered again"
             out.append(Log(f"{verb} {record.name} at {_fmt(where)}"))
+            if msg.id != record.last_register_id:
+                # a fresh start of the peer, which knows of no room
+                self._leave_room(record, now, out, "restarted")
         record.last_register_id = msg.id
         record.last_seen = now
         if not record.online or record.addr != where:
@@ -249,6 +326,8 @@ class RegistryCore:
             record.last_seen = now
             self._changed(record, now, out)
             out.append(Log(f"deregistered {record.name}"))
+            # Room members of someone quitting hear it from the Notice below, once.
+            self._leave_room(record, now, out, None if msg.quitting else "")
             if msg.quitting:
                 line = f"{record.name} has quit"
                 if msg.farewell:
@@ -284,8 +363,9 @@ class RegistryCore:
     def _authorised(
         self, name: str, token: str, addr: Addr, reply_to: str, what: str, out: list[Action]
     ) -> Record | None:
-        """The record for `name` if `token` is its token and comes from its owner's address."""
-        record = self.table.get(name)
+        """The record for `name` if `token` is its token and comes from its owner's address.
+        A name renamed within RENAME_GRACE still finds its record."""
+        record = self._lookup(name)
         if record is None:
             self._refuse(reply_to, addr, f"No user named {name}.", f"{what} of unknown {name}", out)
             return None
@@ -318,7 +398,7 @@ class RegistryCore:
         if msg.id in self._probing:
             out.append(Send(addr, Ack(self._new_id(), msg.id)))
             return
-        recipient = self.table.get(msg.to)
+        recipient = self._lookup(msg.to)
         if recipient is None:
             self._refuse(
                 msg.id, addr, f"No user named {msg.to}.", f"save for unknown {msg.to}", out
@@ -417,10 +497,15 @@ class RegistryCore:
         record = self.table.records.get(push.owner)
         if record is None:
             return
-        if push.purpose in ("probe", "relay") and record.online and record.addr == push.addr:
+        if (
+            push.purpose in ("probe", "relay", "room")
+            and record.online
+            and record.addr == push.addr
+        ):
             record.online = False
             self._changed(record, now, out)
             out.append(Log(f"{record.name} did not answer; marked offline"))
+            self._leave_room(record, now, out, "not answering")
         match push.message:
             case Chat() as chat if push.purpose == "probe":
                 self._store(record, chat.id, chat.sender, chat.text, "direct", now, out)
@@ -433,18 +518,167 @@ class RegistryCore:
             case _:
                 pass
 
+    # -- rooms and renames --------------------------------------------------------------
+
+    def _lookup(self, name: str) -> Record | None:
+        """The record for `name`, following a recent rename (RENAME_GRACE) to its new name."""
+        record = self.table.get(name)
+        key = name_key(name)
+        for _ in range(8):  # renames in quick succession chain; a loop cannot, but be sure
+            if record is not None or key not in self._aliases:
+                break
+            key = self._aliases[key][0]
+            record = self.table.records.get(key)
+        return record
+
+    def _member(
+        self, name: str, token: str, addr: Addr, reply_to: str, what: str, out: list[Action]
+    ) -> Record | None:
+        """Like `_authorised`, for room requests, which need the peer to be online."""
+        record = self._authorised(name, token, addr, reply_to, what, out)
+        if record is not None and not record.online:
+            self._refuse(reply_to, addr, "You are offline.", f"{what} of offline {name}", out)
+            return None
+        return record
+
+    def _join(self, msg: Join, addr: Addr, now: float, out: list[Action]) -> None:
+        record = self._member(msg.name, msg.token, addr, msg.id, "join", out)
+        if record is None:
+            return
+        problem = name_problem(msg.room)
+        if problem:
+            reason = f"Cannot join {msg.room!r}: {problem} (room names follow the name rules)."
+            self._refuse(msg.id, addr, reason, f"join by {record.name}", out)
+            return
+        current = self.rooms.of(record)
+        if current is not None and name_key(current.name) == name_key(msg.room):
+            out.append(Send(addr, Ack(self._new_id(), msg.id)))  # a copy, or already there
+            return
+        if self.rooms.get(msg.room) is None and self.rooms.full():
+            reason = f"There are already {MAX_ROOMS} rooms, the most there can be; join one."
+            self._refuse(msg.id, addr, reason, f"join by {record.name}", out)
+            return
+        left = self._leave_room(record, now, out, "")
+        room = self.rooms.enter(record, msg.room)
+        out.append(Send(addr, Ack(self._new_id(), msg.id)))
+        others = [m.name for m in room.others(record)]
+        shown = ", ".join(others[:JOIN_NAMES_SHOWN])
+        if len(others) > JOIN_NAMES_SHOWN:
+            shown += f" and {len(others) - JOIN_NAMES_SHOWN} more"
+        text = f"You joined {room.name}" + (f" with {shown}" if others else " (a new room)")
+        if left is not None:
+            text = f"You left {left.name} and joined" + text.removeprefix("You joined")
+        self._push(record, RoomNotice(self._new_id(), room.name, text), "room", now, out)
+        for old in room.history:
+            replay = RoomMessage(self._new_id(), old.sender, old.room, old.text, old.stamp, True)
+            self._push(record, replay, "room", now, out)
+        self._room_notice(room, record, f"{record.name} joined {room.name}", now, out)
+        out.append(Log(f"{record.name} joined room {room.name} ({len(room.members)} in it)"))
+
+    def _leave(self, msg: Leave, addr: Addr, now: float, out: list[Action]) -> None:
+        record = self._authorised(msg.name, msg.token, addr, msg.id, "leave", out)
+        if record is None:
+            return
+        self._leave_room(record, now, out, "")  # not in a room: a copy of the request; ack
+        out.append(Send(addr, Ack(self._new_id(), msg.id)))
+
+    def _leave_room(
+        self, record: Record, now: float, out: list[Action], why: str | None
+    ) -> Room | None:
+        """Take `record` out of its room; tell the members who stay "<name> left <room>",
+        followed by `why` in brackets if given, nothing when `why` is None."""
+        room = self.rooms.leave(record)
+        if room is None:
+            return None
+        if why is not None:
+            text = f"{record.name} left {room.name}" + (f" ({why})" if why else "")
+            self._room_notice(room, record, text, now, out)
+        out.append(Log(f"{record.name} left room {room.name} ({len(room.members)} in it)"))
+        return room
+
+    def _room_notice(
+        self, room: Room, about: Record, text: str, now: float, out: list[Action]
+    ) -> None:
+        """Push `text` about `room` to every member but `about`."""
+        for member in room.others(about):
+            self._push(member, RoomNotice(self._new_id(), room.name, text), "room", now, out)
+
+    def _room_post(self, msg: RoomPost, addr: Addr, now: float, out: list[Action]) -> None:
+        sender = self._member(msg.sender, msg.token, addr, msg.id, "room message", out)
+        if sender is None:
+            return
+        if msg.id not in self._done_room_posts:
+            room = self.rooms.of(sender)
+            if room is None:
+                reason = "You are not in a room."
+                self._refuse(msg.id, addr, reason, f"room message from {sender.name}", out)
+                return
+            if len(msg.text.encode()) > MAX_TEXT:
+                what = f"room message from {sender.name}"
+                self._refuse(msg.id, addr, "Message too long.", what, out)
+                return
+            _remember(self._done_room_posts, msg.id, None)
+            relay = RoomMessage(msg.id, sender.name, room.name, msg.text, stamp(now), False)
+            room.history.append(relay)
+            for member in room.others(sender):
+                self._push(member, relay, "room", now, out)
+        out.append(Send(addr, Ack(self._new_id(), msg.id)))
+
+    def _rename(self, msg: Rename, addr: Addr, now: float, out: list[Action]) -> None:
+        record = self._member(msg.name, msg.token, addr, msg.id, "rename", out)
+        if record is None:
+            return
+        if record.name == msg.new_name:  # done already (a copy of the request), or no change
+            out.append(Send(addr, Ack(self._new_id(), msg.id)))
+            return
+        problem = name_problem(msg.new_name)
+        if problem:
+            reason = f"Cannot rename to {msg.new_name!r}: {problem}."
+            self._refuse(msg.id, addr, reason, f"rename of {record.name}", out)
+            return
+        taken = self.table.get(msg.new_name)
+        if taken is not None and taken is not record:
+            reason = f"The name {taken.name} is taken."
+            self._refuse(msg.id, addr, reason, f"rename of {record.name}", out)
+            return
+        old, old_key, new_key = record.name, name_key(record.name), name_key(msg.new_name)
+        del self.table.records[old_key]
+        record.name = msg.new_name
+        self.table.records[new_key] = record
+        if old_key != new_key:
+            self._aliases[old_key] = (new_key, now + RENAME_GRACE)
+            self._aliases.pop(new_key, None)
+            box = self.mail.pop(old_key, None)
+            if box is not None:
+                self.mail[new_key] = self.mail.get(new_key, []) + box
+                out.append(MoveMail(old_key, new_key))
+        gone = Entry(old, record.ip, 0, False)
+        self._changed(record, now, out, rows=(gone, record.entry()))
+        room = self.rooms.of(record)
+        if room is not None:
+            self._room_notice(room, record, f"{old} is now known as {record.name}", now, out)
+        out.append(Log(f"renamed {old} to {record.name}"))
+        out.append(Send(addr, Ack(self._new_id(), msg.id)))
+
     # -- the table ----------------------------------------------------------------------
 
     def _changed(
-        self, record: Record, now: float, out: list[Action], entry: Entry | None = None
+        self,
+        record: Record,
+        now: float,
+        out: list[Action],
+        entry: Entry | None = None,
+        *,
+        rows: tuple[Entry, ...] = (),
     ) -> None:
-        """`record` changed: bump the version, persist, and push the change (`entry`, or the
-        record's own row) to the other online peers; `record` learns it from its Welcome."""
+        """`record` changed: bump the version, persist, and push the change (`rows`, else
+        `entry`, else the record's own row) to the other online peers; `record` learns it
+        from its Welcome, except for a rename (`rows`), which it is pushed too."""
         self.table.version += 1
         out.append(SaveTable())
-        update = TableUpdate(self._new_id(), self.table.version, (entry or record.entry(),))
+        update = TableUpdate(self._new_id(), self.table.version, rows or (entry or record.entry(),))
         for other in self.table.online():
-            if other is not record:
+            if other is not record or rows:
                 self._push(other, update, "table", now, out)
 
     def release(self, name: str, now: float) -> list[Action]:
@@ -456,6 +690,7 @@ class RegistryCore:
             out.append(Log(f"no name {name} to release"))
             return out
         key = name_key(record.name)
+        self._leave_room(record, now, out, "released")
         del self.table.records[key]
         box = self.mail.pop(key, [])
         if box:

@@ -54,7 +54,11 @@ class RegistryServer:
 
             handoff = (frozenset(DESK_TYPES), desk.handle_connection)  # type: ignore[attr-defined]
         self.endpoint = Endpoint(
-            self._received, session=secrets.token_hex(4), handoff=handoff, log=self.log
+            self._received,
+            session=secrets.token_hex(4),
+            handoff=handoff,
+            log=self.log,
+            verified=self.core.knows,
         )
         self._timer: asyncio.TimerHandle | None = None
         self._stopped = asyncio.Event()

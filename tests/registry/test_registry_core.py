@@ -60,8 +60,13 @@ def test_names_are_unique_ignoring_case_and_owned_by_token() -> None:
     out = reg.receive(Register("s-1", "alice", 7000, "", ""), ("127.0.0.1", 7000), T0)
     [(_, refusal)] = sends(out)
     assert isinstance(refusal, Refused) and "in use" in refusal.reason
-    # the owner, from anywhere, with the token: welcome back
-    again = register(reg, "alice", ("127.0.0.1", 7001), wx.token)
+    # the owner's token from another address, while the holder was just heard from: refused
+    out = reg.receive(Register("o-1", "alice", 7001, wx.token, ""), ("127.0.0.1", 7001), T0)
+    [(_, refusal)] = sends(out)
+    assert isinstance(refusal, Refused) and "in use" in refusal.reason
+    # once the holder has gone quiet, the owner takes the name back from anywhere
+    out = reg.receive(Register("o-2", "alice", 7001, wx.token, ""), ("127.0.0.1", 7001), T0 + 60)
+    [again] = [m for _, m in sends(out) if isinstance(m, Welcome)]
     assert again.token == wx.token and again.name == "Alice"
 
 
@@ -214,3 +219,20 @@ def test_password_lets_the_owner_take_the_name_back_from_another_machine() -> No
     assert isinstance(m, Refused)
     out = reg.receive(Register("q-2", "pat", 7001, "", "sesame"), other, T0)
     assert any(isinstance(m, Welcome) for _, m in sends(out))
+
+
+def test_a_flooding_address_is_slowed_and_told_once() -> None:
+    reg = core()
+    register(reg, "x", X)
+    attacker = ("127.0.0.1", 9999)
+    notices = 0
+    handled = 0
+    for i in range(3000):
+        out = reg.receive(Register(f"a{i}", ".bad", 9999, "", ""), attacker, T0)
+        notices += sum(1 for _, m in sends(out) if type(m).__name__ == "Notice")
+        handled += sum(1 for _, m in sends(out) if isinstance(m, Refused))
+    assert handled == reg.flood.burst  # the burst, then nothing within the same instant
+    assert notices == 1
+    # another address is unaffected
+    out = reg.receive(Keepalive("k", "x", reg.table.get("x").token), X, T0)  # type: ignore[union-attr]
+    assert sends(out) and type(sends(out)[0][1]).__name__ == "Alive"

@@ -1,0 +1,112 @@
+"""The asyncio endpoint over real loopback sockets: datagrams, TCP fallback, TooBig,
+the amplification rule, and junk."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from peer.endpoint import Endpoint
+from wire.codec import decode, encode
+from wire.framing import StreamDecoder, encode_frame
+from wire.messages import Ack, Chat, Entry, Message, TableRequest, TableSnapshot, TooBig
+
+pytestmark = pytest.mark.timeout(10)
+
+BIG = tuple(Entry(f"name{i}", "127.0.0.1", 6000 + i, True) for i in range(100))
+
+
+async def pair(
+    verified: bool | None = None,
+) -> tuple[Endpoint, list[tuple[Message, tuple[str, int]]]]:
+    got: list[tuple[Message, tuple[str, int]]] = []
+    server: Endpoint
+
+    def on_message(message: Message, addr: tuple[str, int]) -> None:
+        got.append((message, addr))
+        if isinstance(message, TableRequest):
+            server.send(addr, TableSnapshot("s-1", message.id, 1, BIG))
+
+    server = Endpoint(
+        on_message,
+        session="s",
+        verified=None if verified is None else (lambda addr: verified),
+    )
+    await server.open("127.0.0.1", 0)
+    return server, got
+
+
+async def udp_ask(port: int, message: Message) -> Message:
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    sock.bind(("127.0.0.1", 0))
+    try:
+        await loop.sock_sendto(sock, encode(message), ("127.0.0.1", port))
+        data = await asyncio.wait_for(loop.sock_recv(sock, 65536), 5)
+        return decode(data)
+    finally:
+        sock.close()
+
+
+def test_a_reply_too_big_for_a_datagram_becomes_toobig_then_comes_over_tcp() -> None:
+    async def main() -> None:
+        server, _ = await pair()
+        port = server.address[1]
+        answer = await udp_ask(port, TableRequest("q-1"))
+        assert answer == TooBig(answer.id, "q-1")  # type: ignore[union-attr]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(encode_frame(TableRequest("q-2")))
+        decoder = StreamDecoder()
+        messages: list[Message] = []
+        while not messages:
+            messages = decoder.feed(await reader.read(65536))
+        assert isinstance(messages[0], TableSnapshot) and messages[0].entries == BIG
+        writer.close()
+        await server.close()
+
+    asyncio.run(main())
+
+
+def test_no_amplification_towards_unverified_addresses() -> None:
+    async def main() -> None:
+        server, got = await pair(verified=False)
+
+        def reply(message: Message, addr: tuple[str, int]) -> None:
+            server.send(addr, Ack("s-9", "x" * 50))  # bigger than the request below
+
+        server._on_message = reply
+        answer = await udp_ask(server.address[1], TableRequest("q"))
+        assert isinstance(answer, TooBig)
+        await server.close()
+
+    asyncio.run(main())
+
+
+def test_junk_is_counted_and_dropped_and_a_bad_frame_closes_only_its_connection() -> None:
+    async def main() -> None:
+        server, got = await pair()
+        port = server.address[1]
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for junk in (b"", b"\x00" * 10, b"{", b'{"t":"Nope","id":"1"}', b"\xff" * 2000):
+            sock.sendto(junk, ("127.0.0.1", port))
+        sock.close()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write((10**9).to_bytes(4, "big"))  # a hostile length header
+        closing = await asyncio.wait_for(reader.read(), 5)  # the reason, then EOF
+        assert b"Closing" in closing and b"over" in closing
+        writer.close()
+        arrived = asyncio.Event()
+        server._on_message = lambda message, addr: (got.append((message, addr)), arrived.set())
+        chat = Chat("c-1", "a", "b", "still served")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.sendto(encode(chat), ("127.0.0.1", port))
+        sock.close()
+        await asyncio.wait_for(arrived.wait(), 5)
+        assert got[-1][0] == chat
+        assert server.bad_datagrams == 5 and server.bad_frames == 1
+        await server.close()
+
+    asyncio.run(main())
