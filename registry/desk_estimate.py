@@ -1,0 +1,125 @@
+"""The help desk's wait estimate (issue 4): pure arithmetic over served session lengths.
+
+Per topic, and over all topics, an exponentially weighted average of session lengths
+(weight ALPHA for the newest sample; the first sample seeds it) together with an equally
+weighted mean deviation, the way TCP smooths round-trip times (RFC 6298): the deviation
+gives the width of the range shown to the person.
+
+For a person with `a` people ahead and `k` operators able to serve them:
+
+    point  = remaining time of the session in progress + (a / k) * average
+    spread = deviation * (1 + a / k)
+    range  = [max(0, point - spread), point + spread]
+
+"Remaining time of the session in progress" is the soonest any of the k operators is
+expected to be free: zero for an idle operator, else the average length for the topic of
+the session it is in minus how long that session has lasted, never below zero.
+
+A topic with fewer than MIN_HISTORY sessions borrows the average over all topics; with
+fewer than MIN_HISTORY sessions in all there is no figure ("not enough history yet"), and
+with no operator for the topic there is none either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from wire.desk import EST_HISTORY, EST_NOBODY, EST_RANGE
+
+#: Weight of the newest session length in the moving average (the issue's 0.25).
+ALPHA = 0.25
+#: Sessions needed before an average is trusted ("not enough history yet" below this).
+MIN_HISTORY = 3
+
+
+@dataclass(slots=True)
+class Average:
+    """An exponentially weighted mean and mean deviation of session lengths, in seconds."""
+
+    count: int = 0
+    mean: float = 0.0
+    dev: float = 0.0
+
+    def add(self, sample: float, alpha: float = ALPHA) -> None:
+        """Fold in one session length. The first sample seeds the mean (and half of it the
+        deviation, as RFC 6298 does for its first measurement)."""
+        sample = max(0.0, sample)
+        if self.count == 0:
+            self.mean = sample
+            self.dev = sample / 2
+        else:
+            # The deviation is measured against the mean before this sample moves it.
+            self.dev = (1 - alpha) * self.dev + alpha * abs(sample - self.mean)
+            self.mean = (1 - alpha) * self.mean + alpha * sample
+        self.count += 1
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """A wait estimate: `kind` is EST_RANGE (low..high seconds), EST_HISTORY or EST_NOBODY."""
+
+    kind: str
+    low: float = 0.0
+    high: float = 0.0
+
+    def wire(self) -> tuple[str, int, int]:
+        """(est_kind, est_low, est_high) as the desk messages carry them: whole seconds,
+        the low end rounded down and the high end up, never negative."""
+        low = max(0, int(self.low))
+        high = max(low, int(-(-self.high // 1)))
+        return self.kind, low, high
+
+
+#: What an operator able to serve the person is doing: None when idle, else the topic of
+#: its session and how many seconds that session has lasted.
+Busy = tuple[int, float] | None
+
+
+class Estimator:
+    """Keeps the averages and turns a person's situation into an Estimate."""
+
+    def __init__(self, alpha: float = ALPHA, min_history: int = MIN_HISTORY) -> None:
+        if not 0 < alpha <= 1 or min_history < 1:
+            raise ValueError("alpha must be in (0, 1] and min_history at least 1")
+        self.alpha = alpha
+        self.min_history = min_history
+        self.overall = Average()
+        self.by_topic: dict[int, Average] = {}
+
+    def record(self, topic: int, seconds: float) -> None:
+        """A session of `topic` lasted `seconds`: update the topic's and the overall average."""
+        self.by_topic.setdefault(topic, Average()).add(seconds, self.alpha)
+        self.overall.add(seconds, self.alpha)
+
+    def average(self, topic: int) -> Average | None:
+        """The average to use for `topic`: its own with enough history, else the overall
+        one with enough history, else None."""
+        own = self.by_topic.get(topic)
+        if own is not None and own.count >= self.min_history:
+            return own
+        if self.overall.count >= self.min_history:
+            return self.overall
+        return None
+
+    def estimate(self, topic: int, ahead: int, operators: Sequence[Busy]) -> Estimate:
+        """The wait of a person of `topic` with `ahead` people before them, given one
+        entry per operator able to serve them (see Busy). Never negative."""
+        k = len(operators)
+        if k == 0:
+            return Estimate(EST_NOBODY)
+        average = self.average(topic)
+        if average is None:
+            return Estimate(EST_HISTORY)
+        remaining = min(self._remaining(busy, average) for busy in operators)
+        share = max(0, ahead) / k
+        point = remaining + share * average.mean
+        spread = average.dev * (1 + share)
+        return Estimate(EST_RANGE, max(0.0, point - spread), point + spread)
+
+    def _remaining(self, busy: Busy, fallback: Average) -> float:
+        if busy is None:
+            return 0.0
+        session_topic, elapsed = busy
+        average = self.average(session_topic) or fallback
+        return max(0.0, average.mean - elapsed)

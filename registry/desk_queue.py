@@ -1,0 +1,862 @@
+"""The help desk's waiting room as a sans-IO state machine (issue 4, seed 000).
+
+`DeskQueue` knows people waiting for help, operators on duty and the sessions between
+them. It never touches a socket, a clock or a file: every method takes an event with
+`now` (seconds on a monotonic clock) and returns the actions for the adapter to carry out
+in order: frames to send to a connection, connections to close, log lines, transcript
+records. `next_wake()` says when `timer(now)` must be called next (grace periods running
+out, position pushes held back by the once-a-second limit).
+
+Connections are named by opaque ids the adapter chooses. The first message of a
+connection says who it is: `DeskJoin` (a person) or `DeskOperator` (an operator). The
+registry's own console is an operator like any other, on a connection id of its own.
+
+Rules, as the issue states them and as decided where it was silent (docs/DESK.md):
+
+- The waiting room is one first-come-first-served list. When an operator is free, the
+  earliest connected person whose topic it serves goes to it; a person who could go to
+  several free operators goes to the one free the longest.
+- A person's position counts the people ahead who compete for the same operators: those
+  whose topic some operator serving this person's topic also serves. While nobody serves
+  the person's topic, everyone ahead counts. With operators that serve every topic (the
+  usual case) this is the plain place in the line.
+- A waiting person whose connection breaks keeps the place for `grace` seconds; a
+  `DeskJoin` carrying the token takes it back with the position unchanged. A held place
+  is skipped when serving (an operator never waits for someone who is not there), so the
+  person finds themselves still first, or served as soon as they are back.
+- A session ends when either side ends it or the person's connection breaks; both sides
+  are told and the operator takes the next person. When the operator's connection breaks
+  the person goes back to the front of the waiting room instead: it was not their doing.
+- Nobody is dropped silently: every refusal and every end is a message with a reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from registry.desk_estimate import Busy, Estimate, Estimator
+from wire.desk import (
+    DeskCrisis,
+    DeskEnd,
+    DeskEnded,
+    DeskJoin,
+    DeskLeave,
+    DeskLine,
+    DeskMessage,
+    DeskNotice,
+    DeskOnDuty,
+    DeskOperator,
+    DeskPosition,
+    DeskQueued,
+    DeskQueueInfo,
+    DeskQueueRequest,
+    DeskRefused,
+    DeskRoom,
+    DeskRoomRequest,
+    DeskServe,
+    DeskServed,
+    DeskSession,
+)
+from wire.desk_text import (
+    CRISIS_TOPICS,
+    DEFAULT_CRISIS_NOTICE,
+    MAX_DESCRIPTION,
+    MAX_DESK_LINE,
+    TOPICS,
+    clean,
+    format_duration,
+    format_estimate,
+    mask_phone,
+    name_problem,
+    normalise_phone,
+    phone_problem,
+    scrub_phone,
+    topic_label,
+    topics_text,
+)
+from wire.names import name_key
+from wire.names import name_problem as operator_name_problem
+
+ConnId = str
+
+#: Most people in the waiting room, places held after a lost connection included. A
+#: newcomer beyond it is refused with the reason and the current estimate; the bound keeps
+#: a flood of connections from growing the registry's memory and everyone's wait.
+MAX_WAITING = 50
+#: Seconds a waiting person's place is kept after their connection breaks.
+GRACE = 120.0
+#: Shortest time between two position pushes to one person ("at most once a second").
+PUSH_INTERVAL = 1.0
+
+
+# -- actions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send `message` on connection `conn`."""
+
+    conn: ConnId
+    message: DeskMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Close connection `conn` once what was sent before has gone; `reason` is for the log."""
+
+    conn: ConnId
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Log:
+    """A line for the registry's log; it never holds a full phone number."""
+
+    line: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStarted:
+    """A session began: start its transcript. `phone` is masked already."""
+
+    session: str
+    name: str
+    phone: str
+    topic: int
+    description: str
+    operator: str
+    waited: float
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLine:
+    """A line said in a session, already scrubbed of the person's phone number."""
+
+    session: str
+    sender: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded:
+    """A session ended after `length` seconds; `reason` says how."""
+
+    session: str
+    reason: str
+    length: float
+
+
+Action = Send | Close | Log | SessionStarted | SessionLine | SessionEnded
+
+
+# -- state --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True, eq=False)
+class Person:
+    """Someone asking for help, waiting or being served."""
+
+    token: str
+    name: str
+    phone: str  # normalised; leaves the core only towards the operator serving them
+    topic: int
+    description: str
+    joined: float
+    conn: ConnId | None
+    dropped: float | None = None  # when the connection broke, while the place is held
+    shown: tuple[int, int] | None = None  # (position, operators) the person last saw
+    pushed_at: float = float("-inf")
+    due: float | None = None  # when a push held back by PUSH_INTERVAL may go
+
+    @property
+    def masked(self) -> str:
+        return mask_phone(self.phone)
+
+
+@dataclass(slots=True, eq=False)
+class Operator:
+    """An operator on duty: serves `topics`, one person at a time."""
+
+    conn: ConnId
+    name: str
+    topics: frozenset[int]
+    free_since: float
+    order: int  # tie-break between operators free since the same moment
+    session: Session | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Session:
+    """An operator serving a person."""
+
+    id: str
+    person: Person
+    operator: Operator
+    started: float
+
+
+class DeskQueue:
+    """The waiting room, the operators and the sessions. See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        make_id: Callable[[], str],
+        make_token: Callable[[], str],
+        crisis_notice: str = DEFAULT_CRISIS_NOTICE,
+        grace: float = GRACE,
+        max_waiting: int = MAX_WAITING,
+        push_interval: float = PUSH_INTERVAL,
+        estimator: Estimator | None = None,
+    ) -> None:
+        if grace < 0 or max_waiting < 1 or push_interval < 0:
+            raise ValueError("grace and push_interval must be >= 0, max_waiting >= 1")
+        self._make_id = make_id
+        self._make_token = make_token
+        self.crisis_notice = crisis_notice
+        self.grace = grace
+        self.max_waiting = max_waiting
+        self.push_interval = push_interval
+        self.estimator = estimator or Estimator()
+        self._waiting: list[Person] = []
+        self._tokens: dict[str, Person] = {}
+        self._operators: dict[ConnId, Operator] = {}
+        self._conns: dict[ConnId, Person | Operator] = {}
+        self._order = itertools.count()
+
+    # -- read-only views (for the adapter, the console and tests) -------------------------
+
+    @property
+    def waiting(self) -> tuple[Person, ...]:
+        """The waiting room in order, held places included."""
+        return tuple(self._waiting)
+
+    @property
+    def operators(self) -> tuple[Operator, ...]:
+        """Operators on duty, in the order they came."""
+        return tuple(self._operators.values())
+
+    @property
+    def sessions(self) -> tuple[Session, ...]:
+        """Sessions in progress."""
+        return tuple(o.session for o in self._operators.values() if o.session is not None)
+
+    def knows(self, conn: ConnId) -> bool:
+        """Whether `conn` has said who it is and has not left."""
+        return conn in self._conns
+
+    def serving(self, conn: ConnId) -> bool:
+        """Whether operator `conn` is in a session now."""
+        entity = self._conns.get(conn)
+        return isinstance(entity, Operator) and entity.session is not None
+
+    def position(self, person: Person) -> tuple[int, int]:
+        """(position, operators able to serve) for a waiting person."""
+        for p, position, k in self._positions():
+            if p is person:
+                return position, k
+        raise ValueError("not waiting")
+
+    def next_wake(self) -> float | None:
+        """When `timer` must run next: a held place running out or a held-back push."""
+        times = [p.dropped + self.grace for p in self._waiting if p.dropped is not None]
+        times += [p.due for p in self._waiting if p.due is not None]
+        return min(times, default=None)
+
+    # -- events ---------------------------------------------------------------------------
+
+    def receive(self, conn: ConnId, message: DeskMessage, now: float) -> list[Action]:
+        """A message arrived on `conn`. The first one of a connection says who it is."""
+        entity = self._conns.get(conn)
+        if entity is None:
+            actions = self._first(conn, message, now)
+        elif isinstance(entity, Person):
+            actions = self._from_person(entity, message, now)
+        else:
+            actions = self._from_operator(entity, message, now)
+        return actions + self._settle(now)
+
+    def disconnected(
+        self, conn: ConnId, now: float, reason: str = "connection lost"
+    ) -> list[Action]:
+        """Connection `conn` is gone (closed, broken, or closed by us for bad frames)."""
+        entity = self._conns.pop(conn, None)
+        actions: list[Action] = []
+        if isinstance(entity, Person):
+            session = self._session_of(entity)
+            if session is not None:
+                name = clean(entity.name)
+                actions += self._end(
+                    session,
+                    now,
+                    to_person=None,
+                    to_operator=f"{name}'s connection was lost ({reason}); the session has ended.",
+                    why=f"person's connection lost ({reason})",
+                )
+            elif entity in self._waiting:
+                entity.conn = None
+                entity.dropped = now
+                entity.shown = None
+                entity.due = None
+                actions.append(
+                    self._log(
+                        f"desk: {name_for_log(entity)} lost the connection ({reason}); "
+                        f"place held for {format_duration(self.grace)}",
+                        entity,
+                    )
+                )
+        elif isinstance(entity, Operator):
+            actions += self._operator_gone(entity, now, f"connection lost ({reason})")
+        return actions + self._settle(now)
+
+    def timer(self, now: float) -> list[Action]:
+        """Time has passed: give up places held too long, send held-back position pushes."""
+        actions: list[Action] = []
+        for person in list(self._waiting):
+            if person.dropped is not None and now >= person.dropped + self.grace:
+                self._remove_waiting(person)
+                actions.append(
+                    self._log(
+                        f"desk: {name_for_log(person)} did not come back within "
+                        f"{format_duration(self.grace)}; place given up",
+                        person,
+                    )
+                )
+        return actions + self._settle(now)
+
+    def shutdown(self, now: float, reason: str = "The help desk is closing.") -> list[Action]:
+        """The registry stops: end every session, tell everyone why, close everything."""
+        actions: list[Action] = []
+        for operator in list(self._operators.values()):
+            if operator.session is not None:
+                # Operators hear the reason once, below, with everyone else.
+                actions += self._end(operator.session, now, reason, None, "registry closing")
+        for conn in list(self._conns):
+            actions.append(Send(conn, DeskEnded(self._make_id(), reason, False)))
+            actions.append(Close(conn, "registry closing"))
+        self._conns.clear()
+        self._operators.clear()
+        self._waiting.clear()
+        self._tokens.clear()
+        return actions
+
+    # -- first frames ---------------------------------------------------------------------
+
+    def _first(self, conn: ConnId, message: DeskMessage, now: float) -> list[Action]:
+        if isinstance(message, DeskJoin):
+            return self._join(conn, message, now)
+        if isinstance(message, DeskOperator):
+            return self._operator_on(conn, message, now)
+        return self._refuse(
+            conn, message.id, "A help-desk connection starts with DeskJoin or DeskOperator."
+        )
+
+    def _refuse(self, conn: ConnId, reply_to: str, reason: str) -> list[Action]:
+        return [
+            Send(conn, DeskRefused(self._make_id(), reply_to, reason)),
+            Close(conn, "refused: " + reason),
+        ]
+
+    def _join(self, conn: ConnId, msg: DeskJoin, now: float) -> list[Action]:
+        # The crisis notice comes first, whatever happens next: a refused person in crisis
+        # needs it most.
+        actions: list[Action] = []
+        if msg.topic in CRISIS_TOPICS:
+            actions.append(Send(conn, DeskCrisis(self._make_id(), self.crisis_notice)))
+        phone = normalise_phone(msg.phone)
+        problem = name_problem(msg.name) or (phone_problem(msg.phone) if phone is None else None)
+        if problem is None and msg.topic not in TOPICS:
+            problem = f"Topic {msg.topic} does not exist; topics are 1 to {len(TOPICS)}."
+        if problem is None and len(msg.description) > MAX_DESCRIPTION:
+            problem = f"A description has at most {MAX_DESCRIPTION} characters."
+        if problem is not None or phone is None:
+            return actions + self._refuse(conn, msg.id, problem or "Invalid request.")
+
+        held = self._tokens.get(msg.token) if msg.token else None
+        if held is not None and held.phone == phone:
+            return actions + self._restore(conn, held, msg, now)
+
+        same = self._with_phone(phone)
+        if same is not None:
+            if same.dropped is not None:
+                left = same.dropped + self.grace - now
+                reason = (
+                    "This number already holds a place after a lost connection. Restart "
+                    "ChatApp -d on the same computer to take it back (it is kept for "
+                    f"{format_duration(left)} more)."
+                )
+            else:
+                reason = "This number is already connected to the help desk."
+            return actions + self._refuse(conn, msg.id, reason)
+
+        if len(self._waiting) >= self.max_waiting:
+            estimate = self._estimate(msg.topic, len(self._waiting), now)
+            reason = (
+                f"The waiting room is full ({self.max_waiting} people); please try again "
+                f"later. The current estimated wait is "
+                f"{format_estimate(*estimate.wire())}."
+            )
+            actions.append(
+                Log(f"desk: waiting room full; refused a newcomer for topic {msg.topic}")
+            )
+            return actions + self._refuse(conn, msg.id, reason)
+
+        person = Person(
+            token=self._new_token(),
+            name=msg.name.strip(),
+            phone=phone,
+            topic=msg.topic,
+            description=msg.description.strip(),
+            joined=now,
+            conn=conn,
+        )
+        self._waiting.append(person)
+        self._tokens[person.token] = person
+        self._conns[conn] = person
+        actions.append(
+            self._log(
+                f"desk: {name_for_log(person)} joined for topic {topic_label(person.topic)}",
+                person,
+            )
+        )
+        # Served at once when an operator is free: position 0 tells the client to skip
+        # the waiting-room text. DeskQueued always answers the DeskJoin first.
+        served = self._dispatch(now)
+        actions.append(self._queued(person, msg.id, now, restored=False))
+        actions += served
+        if person in self._waiting:
+            actions += self._tell_busy_operators(person)
+        return actions
+
+    def _restore(self, conn: ConnId, person: Person, msg: DeskJoin, now: float) -> list[Action]:
+        actions: list[Action] = []
+        if person.conn is not None and person.conn != conn:
+            # The old connection may still look alive (a half-open socket): the token
+            # proves who this is, so the new connection wins.
+            old = person.conn
+            self._conns.pop(old, None)
+            actions.append(
+                Send(old, DeskEnded(self._make_id(), "Replaced by a new connection.", False))
+            )
+            actions.append(Close(old, "replaced by a reconnection"))
+        person.conn = conn
+        person.dropped = None
+        self._conns[conn] = person
+        actions.append(self._log(f"desk: {name_for_log(person)} took their place back", person))
+        served = self._dispatch(now)
+        actions.append(self._queued(person, msg.id, now, restored=True))
+        return actions + served
+
+    def _queued(self, person: Person, reply_to: str, now: float, *, restored: bool) -> Send:
+        assert person.conn is not None
+        if person in self._waiting:
+            position, k = self.position(person)
+            person.shown = (position, k)
+            person.pushed_at = now
+            person.due = None
+            est = self._estimate_for(person, position - 1, now)
+        else:  # served at once
+            position, k, est = 0, 1, Estimate("range")
+        kind, low, high = est.wire()
+        return Send(
+            person.conn,
+            DeskQueued(
+                self._make_id(),
+                reply_to,
+                person.token,
+                person.topic,
+                position,
+                k,
+                int(self.grace),
+                restored,
+                kind,
+                low,
+                high,
+            ),
+        )
+
+    def _operator_on(self, conn: ConnId, msg: DeskOperator, now: float) -> list[Action]:
+        problem = operator_name_problem(msg.name)
+        if problem is None and any(
+            name_key(o.name) == name_key(msg.name) for o in self._operators.values()
+        ):
+            problem = f"an operator named {msg.name} is already on duty"
+        if problem is None and not all(t in TOPICS for t in msg.topics):
+            problem = f"topics are 1 to {len(TOPICS)}"
+        if problem is not None:
+            return self._refuse(conn, msg.id, f"Cannot go on duty: {problem}.")
+        operator = Operator(
+            conn=conn,
+            name=msg.name,
+            topics=frozenset(msg.topics),
+            free_since=now,
+            order=next(self._order),
+        )
+        self._operators[conn] = operator
+        self._conns[conn] = operator
+        return [
+            Log(f"desk: operator {msg.name} on duty ({topics_text(_sorted(operator.topics))})"),
+            Send(conn, self._on_duty(operator, msg.id)),
+        ]
+
+    def _on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
+        return DeskOnDuty(
+            self._make_id(),
+            reply_to,
+            operator.name,
+            _sorted(operator.topics),
+            len(self._waiting),
+        )
+
+    # -- a person's messages --------------------------------------------------------------
+
+    def _from_person(self, person: Person, msg: DeskMessage, now: float) -> list[Action]:
+        assert person.conn is not None
+        conn = person.conn
+        session = self._session_of(person)
+        name = clean(person.name)
+        if isinstance(msg, DeskQueueRequest):
+            if session is not None:
+                return [self._notice(conn, f"You are being served by {session.operator.name}.")]
+            position, k = self.position(person)
+            kind, low, high = self._estimate_for(person, position - 1, now).wire()
+            info = DeskQueueInfo(
+                self._make_id(), msg.id, position - 1, int(now - person.joined), k, kind, low, high
+            )
+            return [Send(conn, info)]
+        if isinstance(msg, DeskLine):
+            if session is None:
+                return [
+                    self._notice(
+                        conn, "You are not being served yet; .queue shows where you stand."
+                    )
+                ]
+            return self._say(session, person.name, conn, session.operator.conn, msg.text)
+        if isinstance(msg, DeskEnd | DeskLeave):
+            if session is not None:
+                return self._end(
+                    session,
+                    now,
+                    to_person="You ended the session. Take care.",
+                    to_operator=f"{name} ended the session.",
+                    why="ended by the person",
+                )
+            self._remove_waiting(person)
+            self._conns.pop(conn, None)
+            return [
+                self._log(f"desk: {name_for_log(person)} left the waiting room", person),
+                Send(conn, DeskEnded(self._make_id(), "You left the waiting room.", False)),
+                Close(conn, "left the waiting room"),
+            ]
+        return [self._notice(conn, f"{type(msg).__name__} is not something a person can send.")]
+
+    # -- an operator's messages -----------------------------------------------------------
+
+    def _from_operator(self, operator: Operator, msg: DeskMessage, now: float) -> list[Action]:
+        conn = operator.conn
+        if isinstance(msg, DeskRoomRequest):
+            return [Send(conn, self._room(msg.id, now))]
+        if isinstance(msg, DeskLine):
+            if operator.session is None:
+                return [self._notice(conn, "You are not serving anyone; the line was not sent.")]
+            person_conn = operator.session.person.conn
+            assert person_conn is not None
+            return self._say(operator.session, operator.name, conn, person_conn, msg.text)
+        if isinstance(msg, DeskEnd):
+            if operator.session is None:
+                return [self._notice(conn, "You are not serving anyone.")]
+            person = operator.session.person
+            actions = self._end(
+                operator.session,
+                now,
+                to_person=f"{operator.name} ended the session. Take care.",
+                to_operator=f"Session with {clean(person.name)} ended.",
+                why="ended by the operator",
+            )
+            actions += self._dispatch(now)
+            if operator.session is None:
+                actions.append(self._notice(conn, "Nobody is waiting for you right now."))
+            return actions
+        if isinstance(msg, DeskServe):
+            if not all(t in TOPICS for t in msg.topics):
+                return [self._notice(conn, f"Topics are 1 to {len(TOPICS)}.")]
+            operator.topics = frozenset(msg.topics)
+            return [
+                Log(
+                    f"desk: operator {operator.name} now serves "
+                    f"{topics_text(_sorted(operator.topics))}"
+                ),
+                Send(conn, self._on_duty(operator, msg.id)),
+            ]
+        if isinstance(msg, DeskLeave):
+            actions = self._operator_gone(operator, now, "went off duty")
+            self._conns.pop(conn, None)
+            actions.append(Send(conn, DeskEnded(self._make_id(), "You are off duty.", False)))
+            actions.append(Close(conn, "operator off duty"))
+            return actions
+        return [self._notice(conn, f"{type(msg).__name__} is not something an operator can send.")]
+
+    def _operator_gone(self, operator: Operator, now: float, why: str) -> list[Action]:
+        """Take `operator` off duty. A deliberate leave ends its session; a lost connection
+        puts the person back at the front of the waiting room."""
+        actions: list[Action] = [Log(f"desk: operator {operator.name} {why}")]
+        session = operator.session
+        self._operators.pop(operator.conn, None)
+        if session is None:
+            return actions
+        if why == "went off duty":
+            return actions + self._end(
+                session,
+                now,
+                to_person=f"{operator.name} went off duty; the session has ended.",
+                to_operator=None,
+                why="operator went off duty",
+            )
+        person = session.person
+        actions += self._end(
+            session,
+            now,
+            to_person=(
+                f"{operator.name}'s connection was lost; you are back at the front of the "
+                "waiting room."
+            ),
+            to_operator=None,
+            why=f"operator {why}",
+            requeue=True,
+        )
+        served = self._dispatch(now)
+        actions.append(self._queued(person, "", now, restored=False))
+        return actions + served
+
+    # -- sessions -------------------------------------------------------------------------
+
+    def _dispatch(self, now: float) -> list[Action]:
+        """Give every free operator the earliest connected person it serves."""
+        actions: list[Action] = []
+        for person in list(self._waiting):
+            if person.conn is None:
+                continue
+            free = [
+                o
+                for o in self._operators.values()
+                if o.session is None and person.topic in o.topics
+            ]
+            if free:
+                operator = min(free, key=lambda o: (o.free_since, o.order))
+                actions += self._start(person, operator, now)
+        return actions
+
+    def _start(self, person: Person, operator: Operator, now: float) -> list[Action]:
+        assert person.conn is not None
+        self._remove_waiting(person)
+        session = Session(self._make_id(), person, operator, now)
+        operator.session = session
+        waited = now - person.joined
+        return [
+            Send(person.conn, DeskServed(self._make_id(), operator.name)),
+            Send(
+                operator.conn,
+                DeskSession(
+                    self._make_id(),
+                    session.id,
+                    person.name,
+                    person.phone,
+                    person.topic,
+                    person.description,
+                    int(waited),
+                ),
+            ),
+            SessionStarted(
+                session.id,
+                scrub_phone(clean(person.name), person.phone),
+                person.masked,
+                person.topic,
+                scrub_phone(clean(person.description), person.phone),
+                operator.name,
+                waited,
+            ),
+            self._log(
+                f"desk: {operator.name} serves {name_for_log(person)} "
+                f"(topic {person.topic}, waited {format_duration(waited)})",
+                person,
+            ),
+        ]
+
+    def _say(
+        self, session: Session, sender: str, source: ConnId, to: ConnId, text: str
+    ) -> list[Action]:
+        if len(text) > MAX_DESK_LINE:
+            return [self._notice(source, f"Line too long: at most {MAX_DESK_LINE} characters.")]
+        if not text.strip():
+            return []
+        return [
+            Send(to, DeskLine(self._make_id(), sender, text)),
+            SessionLine(
+                session.id,
+                scrub_phone(clean(sender), session.person.phone),
+                scrub_phone(clean(text), session.person.phone),
+            ),
+        ]
+
+    def _end(
+        self,
+        session: Session,
+        now: float,
+        to_person: str | None,
+        to_operator: str | None,
+        why: str,
+        *,
+        requeue: bool = False,
+    ) -> list[Action]:
+        """End `session`, telling each side that is still there. The person's connection
+        closes unless they go back to the waiting room."""
+        person, operator = session.person, session.operator
+        length = now - session.started
+        operator.session = None
+        operator.free_since = now
+        self.estimator.record(person.topic, length)
+        actions: list[Action] = [
+            SessionEnded(session.id, why, length),
+            self._log(
+                f"desk: session of {name_for_log(person)} with {operator.name} ended "
+                f"({why}; {format_duration(length)})",
+                person,
+            ),
+        ]
+        if to_operator is not None and operator.conn in self._conns:
+            actions.append(Send(operator.conn, DeskEnded(self._make_id(), to_operator, False)))
+        if person.conn is not None and person.conn in self._conns:
+            if to_person is not None:
+                actions.append(Send(person.conn, DeskEnded(self._make_id(), to_person, requeue)))
+            if requeue:
+                # Back to the front, with a fresh token (the old one left with the place).
+                person.token = self._new_token()
+                person.shown = None
+                self._tokens[person.token] = person
+                self._waiting.insert(0, person)
+            else:
+                actions.append(Close(person.conn, "session ended"))
+                self._conns.pop(person.conn, None)
+        return actions
+
+    # -- positions ------------------------------------------------------------------------
+
+    def _positions(self) -> list[tuple[Person, int, int]]:
+        """(person, position, operators able to serve) for everyone waiting, in order."""
+        reach: dict[int, frozenset[int]] = {}
+        able: dict[int, int] = {}
+        for topic in TOPICS:
+            serving = [o for o in self._operators.values() if topic in o.topics]
+            able[topic] = len(serving)
+            reach[topic] = frozenset().union(*(o.topics for o in serving))
+        before: dict[int, int] = dict.fromkeys(TOPICS, 0)
+        result = []
+        for index, person in enumerate(self._waiting):
+            competitors = reach.get(person.topic, frozenset())
+            ahead = sum(before[t] for t in competitors) if competitors else index
+            result.append((person, ahead + 1, able.get(person.topic, 0)))
+            before[person.topic] = before.get(person.topic, 0) + 1
+        return result
+
+    def _settle(self, now: float) -> list[Action]:
+        """After any change: serve who can be served, then push positions that changed,
+        each person at most once per push_interval."""
+        actions = self._dispatch(now)
+        for person, position, k in self._positions():
+            if person.conn is None:
+                continue
+            if person.shown == (position, k):
+                person.due = None
+                continue
+            if now < person.pushed_at + self.push_interval:
+                person.due = person.pushed_at + self.push_interval
+                continue
+            person.shown = (position, k)
+            person.pushed_at = now
+            person.due = None
+            kind, low, high = self._estimate_for(person, position - 1, now).wire()
+            actions.append(
+                Send(person.conn, DeskPosition(self._make_id(), position, k, kind, low, high))
+            )
+        return actions
+
+    def _estimate_for(self, person: Person, ahead: int, now: float) -> Estimate:
+        return self._estimate(person.topic, ahead, now)
+
+    def _estimate(self, topic: int, ahead: int, now: float) -> Estimate:
+        busy: list[Busy] = [
+            None if o.session is None else (o.session.person.topic, now - o.session.started)
+            for o in self._operators.values()
+            if topic in o.topics
+        ]
+        return self.estimator.estimate(topic, ahead, busy)
+
+    def _room(self, reply_to: str, now: float) -> DeskRoom:
+        people = self._waiting
+        return DeskRoom(
+            self._make_id(),
+            reply_to,
+            tuple(p.name for p in people),
+            tuple(p.topic for p in people),
+            tuple(p.masked for p in people),
+            tuple(int(now - p.joined) for p in people),
+            tuple(p.conn is not None for p in people),
+        )
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _tell_busy_operators(self, person: Person) -> list[Action]:
+        text = (
+            f"{clean(person.name)} is waiting ({topic_label(person.topic)}); "
+            f"{len(self._waiting)} waiting in all."
+        )
+        return [
+            self._notice(o.conn, text)
+            for o in self._operators.values()
+            if o.session is not None and person.topic in o.topics
+        ]
+
+    def _session_of(self, person: Person) -> Session | None:
+        for operator in self._operators.values():
+            if operator.session is not None and operator.session.person is person:
+                return operator.session
+        return None
+
+    def _with_phone(self, phone: str) -> Person | None:
+        for person in self._waiting:
+            if person.phone == phone:
+                return person
+        for session in self.sessions:
+            if session.person.phone == phone:
+                return session.person
+        return None
+
+    def _remove_waiting(self, person: Person) -> None:
+        if person in self._waiting:
+            self._waiting.remove(person)
+        self._tokens.pop(person.token, None)
+        person.due = None
+
+    def _new_token(self) -> str:
+        token = self._make_token()
+        while not token or token in self._tokens:
+            token = self._make_token()
+        return token
+
+    def _notice(self, conn: ConnId, text: str) -> Send:
+        return Send(conn, DeskNotice(self._make_id(), text))
+
+    def _log(self, line: str, person: Person) -> Log:
+        # A name or a description may hold the number itself: scrub whatever is logged.
+        return Log(scrub_phone(clean(line), person.phone))
+
+
+def name_for_log(person: Person) -> str:
+    """`Alice (phone *******45)`: how a person appears in logs."""
+    return f"{clean(person.name)} (phone {person.masked})"
+
+
+def _sorted(topics: frozenset[int]) -> tuple[int, ...]:
+    return tuple(sorted(topics))

@@ -1,0 +1,108 @@
+"""Help-desk transcripts on disk: one text file per session in the registry's data directory.
+
+The queue core hands over `SessionStarted`, `SessionLine` and `SessionEnded` records whose
+texts are already cleaned and scrubbed of the person's phone number (the core holds the
+number; this module never sees it). Each record is appended as it happens, so a registry
+killed mid-session still leaves the transcript up to that moment; the end is made durable
+with fsync.
+
+A file reads:
+
+    Help-desk session 3fa2-17
+    Person: Alice (phone *********23)
+    Topic: 3 Weak in Academics
+    Description: falling behind in maths
+    Operator: admin
+    Waited: 2 min 05 s
+    Started: 2024-05-01 14:03:11 +0200
+    [14:03:15] Alice: hello
+    [14:03:20] admin: hi Alice, how can I help?
+    Ended: 2024-05-01 14:10:02 +0200 (ended by the operator; length 6 min 51 s)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from registry.desk_queue import SessionEnded, SessionLine, SessionStarted
+from wire.desk_text import format_duration, topic_label
+
+#: The transcripts' folder inside the registry's data directory.
+TRANSCRIPT_DIR = "desk-transcripts"
+
+Record = SessionStarted | SessionLine | SessionEnded
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+class TranscriptStore:
+    """Appends session records to files under `data_dir / TRANSCRIPT_DIR`."""
+
+    def __init__(self, data_dir: Path, clock: Callable[[], float] = time.time) -> None:
+        self.directory = data_dir / TRANSCRIPT_DIR
+        self._clock = clock
+        self._paths: dict[str, Path] = {}
+
+    def path_of(self, session: str) -> Path | None:
+        """The file of a session this store has seen, if any."""
+        return self._paths.get(session)
+
+    def write(self, record: Record) -> None:
+        """Append one record to its session's file. Raises OSError when the disk refuses;
+        the caller logs it and carries on (a lost transcript must not stop the desk)."""
+        now = self._clock()
+        if isinstance(record, SessionStarted):
+            path = self._new_path(record.session, now)
+            lines = [
+                f"Help-desk session {record.session}",
+                f"Person: {record.name} (phone {record.phone})",
+                f"Topic: {topic_label(record.topic)}",
+            ]
+            if record.description:
+                lines.append(f"Description: {record.description}")
+            lines += [
+                f"Operator: {record.operator}",
+                f"Waited: {format_duration(record.waited)}",
+                f"Started: {_stamp(now)}",
+            ]
+            self._append(path, lines, durable=False)
+        elif isinstance(record, SessionLine):
+            path = self._path(record.session, now)
+            clock = time.strftime("%H:%M:%S", time.localtime(now))
+            self._append(path, [f"[{clock}] {record.sender}: {record.text}"], durable=False)
+        else:
+            path = self._path(record.session, now)
+            self._paths.pop(record.session, None)
+            line = (
+                f"Ended: {_stamp(now)} ({record.reason}; length {format_duration(record.length)})"
+            )
+            self._append(path, [line], durable=True)
+
+    def _new_path(self, session: str, now: float) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        # The session id comes from our own id maker, but a file name is no place to trust it.
+        stem = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + "-" + _UNSAFE.sub("_", session)
+        path = self.directory / f"{stem}.txt"
+        self._paths[session] = path
+        return path
+
+    def _path(self, session: str, now: float) -> Path:
+        # A record for a session whose start we did not see (it cannot happen through the
+        # queue, but a lost start must not lose the rest) gets a file of its own.
+        return self._paths.get(session) or self._new_path(session, now)
+
+    @staticmethod
+    def _append(path: Path, lines: list[str], *, durable: bool) -> None:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write("".join(line + "\n" for line in lines))
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+
+
+def _stamp(now: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(now))

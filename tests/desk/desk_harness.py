@@ -1,0 +1,157 @@
+"""A fake-clock driver for the help desk's sans-IO queue, shared by the desk unit tests.
+
+`Desk` wraps a `DeskQueue`, carries out its actions into plain lists (messages per
+connection, closed connections, log lines, transcript records) and moves a fake clock,
+running the timer at every wake-up the queue asks for, in order.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from typing import Any, TypeVar
+
+from registry.desk_queue import (
+    Action,
+    Close,
+    DeskQueue,
+    Log,
+    Send,
+    SessionEnded,
+    SessionLine,
+    SessionStarted,
+)
+from wire.desk import (
+    DeskEnd,
+    DeskJoin,
+    DeskLeave,
+    DeskLine,
+    DeskMessage,
+    DeskOperator,
+    DeskQueued,
+    DeskQueueRequest,
+    DeskRoomRequest,
+    DeskServe,
+)
+from wire.desk_text import ALL_TOPICS
+
+M = TypeVar("M")
+
+PHONES = {
+    "Alice": "+44 7700 900123",
+    "Bob": "0151-2345-6789",
+    "Carol": "+49 151 1234 5670",
+    "Dan": "555 0100 222",
+    "Eve": "+1 202 555 0199",
+    "Fay": "07911 123456",
+}
+
+
+class Desk:
+    """A DeskQueue on a fake clock, with everything it does recorded."""
+
+    def __init__(self, **options: Any) -> None:
+        ids = itertools.count(1)
+        tokens = itertools.count(1)
+        self.queue = DeskQueue(
+            make_id=lambda: f"r-{next(ids)}",
+            make_token=lambda: f"token-{next(tokens)}",
+            **options,
+        )
+        self.now = 0.0
+        self.inbox: dict[str, list[DeskMessage]] = defaultdict(list)
+        self.closed: list[str] = []
+        self.logs: list[str] = []
+        self.records: list[SessionStarted | SessionLine | SessionEnded] = []
+        self.sent_at: dict[str, list[tuple[float, DeskMessage]]] = defaultdict(list)
+        self._ids = itertools.count(1)
+
+    # -- carrying out actions -------------------------------------------------------------
+
+    def apply(self, actions: list[Action]) -> list[Action]:
+        for action in actions:
+            if isinstance(action, Send):
+                assert action.conn not in self.closed, f"sent on closed {action.conn}"
+                self.inbox[action.conn].append(action.message)
+                self.sent_at[action.conn].append((self.now, action.message))
+            elif isinstance(action, Close):
+                self.closed.append(action.conn)
+            elif isinstance(action, Log):
+                self.logs.append(action.line)
+            else:
+                self.records.append(action)
+        return actions
+
+    def mid(self) -> str:
+        return f"c-{next(self._ids)}"
+
+    # -- events ---------------------------------------------------------------------------
+
+    def send(self, conn: str, message: DeskMessage) -> list[Action]:
+        return self.apply(self.queue.receive(conn, message, self.now))
+
+    def join(
+        self,
+        conn: str,
+        name: str = "Alice",
+        *,
+        phone: str | None = None,
+        topic: int = 2,
+        description: str = "",
+        token: str = "",
+    ) -> list[Action]:
+        number = phone if phone is not None else PHONES.get(name, "+1 555 000 0000")
+        return self.send(conn, DeskJoin(self.mid(), name, number, topic, description, token))
+
+    def operator(self, conn: str, name: str, topics: tuple[int, ...] = ALL_TOPICS) -> list[Action]:
+        return self.send(conn, DeskOperator(self.mid(), name, topics))
+
+    def drop(self, conn: str, reason: str = "reset") -> list[Action]:
+        return self.apply(self.queue.disconnected(conn, self.now, reason))
+
+    def say(self, conn: str, text: str) -> list[Action]:
+        return self.send(conn, DeskLine(self.mid(), "", text))
+
+    def end(self, conn: str) -> list[Action]:
+        return self.send(conn, DeskEnd(self.mid()))
+
+    def leave(self, conn: str) -> list[Action]:
+        return self.send(conn, DeskLeave(self.mid()))
+
+    def ask(self, conn: str) -> list[Action]:
+        return self.send(conn, DeskQueueRequest(self.mid()))
+
+    def room(self, conn: str) -> list[Action]:
+        return self.send(conn, DeskRoomRequest(self.mid()))
+
+    def serve(self, conn: str, topics: tuple[int, ...]) -> list[Action]:
+        return self.send(conn, DeskServe(self.mid(), topics))
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock on, running the timer at each wake-up due on the way."""
+        target = self.now + seconds
+        while True:
+            wake = self.queue.next_wake()
+            if wake is None or wake > target:
+                break
+            self.now = max(self.now, wake)
+            self.apply(self.queue.timer(self.now))
+        self.now = target
+
+    # -- looking at what was sent ---------------------------------------------------------
+
+    def of(self, conn: str, kind: type[M]) -> list[M]:
+        return [m for m in self.inbox[conn] if isinstance(m, kind)]
+
+    def last(self, conn: str, kind: type[M]) -> M:
+        found = self.of(conn, kind)
+        assert found, f"{conn} got no {kind.__name__}: {self.inbox[conn]}"
+        return found[-1]
+
+    def take(self, conn: str) -> list[DeskMessage]:
+        messages = self.inbox[conn]
+        self.inbox[conn] = []
+        return messages
+
+    def token(self, conn: str) -> str:
+        return self.last(conn, DeskQueued).token

@@ -1,0 +1,142 @@
+"""The help desk's wait estimate (issue 4): moving averages and the range shown."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from registry.desk_estimate import ALPHA, MIN_HISTORY, Average, Estimate, Estimator
+from wire.desk import EST_HISTORY, EST_NOBODY, EST_RANGE
+
+
+def test_the_first_sample_seeds_the_average() -> None:
+    est = Estimator()
+    est.record(2, 100.0)
+    assert est.by_topic[2].mean == 100.0
+    assert est.overall.mean == 100.0
+    assert est.by_topic[2].dev == 50.0
+
+
+def test_the_newest_sample_weighs_a_quarter() -> None:
+    average = Average()
+    average.add(100.0)
+    average.add(200.0)
+    assert ALPHA == 0.25
+    assert average.mean == pytest.approx(0.75 * 100 + 0.25 * 200)
+    assert average.dev == pytest.approx(0.75 * 50 + 0.25 * 100)
+    assert average.count == 2
+
+
+def test_too_little_history_gives_no_figure() -> None:
+    est = Estimator()
+    assert est.estimate(2, 3, [None]).kind == EST_HISTORY
+    for _ in range(MIN_HISTORY - 1):
+        est.record(2, 60.0)
+    assert est.estimate(2, 3, [None]) == Estimate(EST_HISTORY)
+    est.record(2, 60.0)
+    assert est.estimate(2, 3, [None]).kind == EST_RANGE
+
+
+def test_a_topic_with_too_few_sessions_uses_the_overall_average() -> None:
+    est = Estimator()
+    for _ in range(3):
+        est.record(1, 120.0)
+    est.record(5, 600.0)  # one session of topic 5: not enough for its own average
+    average = est.average(5)
+    assert average is est.overall
+    for _ in range(2):
+        est.record(5, 600.0)
+    assert est.average(5) is est.by_topic[5]
+
+
+def test_nobody_on_duty_gives_no_figure() -> None:
+    est = Estimator()
+    for _ in range(3):
+        est.record(1, 60.0)
+    assert est.estimate(1, 0, []) == Estimate(EST_NOBODY)
+
+
+def steady(seconds: float) -> Estimator:
+    """An estimator whose sessions all lasted `seconds` (deviation decays towards 0)."""
+    est = Estimator()
+    for _ in range(60):
+        est.record(1, seconds)
+    return est
+
+
+def test_remaining_time_plus_people_ahead_over_operators() -> None:
+    est = steady(100.0)
+    # One operator 40 s into a session: 60 s left, then two people ahead of 100 s each.
+    result = est.estimate(1, 2, [(1, 40.0)])
+    assert result.low == pytest.approx(260.0, abs=0.01)
+    assert result.high == pytest.approx(260.0, abs=0.01)
+
+
+def test_k_operators_share_the_people_ahead() -> None:
+    est = steady(100.0)
+    one = est.estimate(1, 4, [(1, 0.0)])
+    two = est.estimate(1, 4, [(1, 0.0), (1, 50.0)])
+    assert one.low == pytest.approx(100 + 4 * 100, abs=0.01)
+    # The sooner-free operator has 50 s left; 4 people ahead over 2 operators = 2 sessions.
+    assert two.low == pytest.approx(50 + 2 * 100, abs=0.01)
+
+
+def test_an_idle_operator_means_no_remaining_time() -> None:
+    est = steady(100.0)
+    assert est.estimate(1, 0, [None, (1, 10.0)]).high == pytest.approx(0.0, abs=0.01)
+
+
+def test_a_session_past_the_average_is_clamped_at_zero() -> None:
+    est = steady(100.0)
+    result = est.estimate(1, 0, [(1, 1000.0)])
+    assert result.low == 0.0
+    assert result.high == pytest.approx(0.0, abs=0.01)
+
+
+def test_the_range_widens_with_the_deviation_and_never_goes_below_zero() -> None:
+    est = Estimator()
+    for seconds in (10.0, 300.0, 20.0, 400.0):
+        est.record(1, seconds)
+    result = est.estimate(1, 1, [(1, 1000.0)])
+    assert result.low == 0.0
+    assert result.high > result.low
+
+
+def test_the_wire_form_rounds_outwards_to_whole_seconds() -> None:
+    assert Estimate(EST_RANGE, 10.7, 20.2).wire() == (EST_RANGE, 10, 21)
+    assert Estimate(EST_RANGE, -5.0, -1.0).wire() == (EST_RANGE, 0, 0)
+    assert Estimate(EST_HISTORY).wire() == (EST_HISTORY, 0, 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    samples=st.lists(st.tuples(st.integers(1, 6), st.floats(0, 1e6, allow_nan=False)), max_size=20),
+    topic=st.integers(1, 6),
+    ahead=st.integers(0, 100),
+    busy=st.lists(
+        st.none() | st.tuples(st.integers(1, 6), st.floats(0, 1e7, allow_nan=False)),
+        max_size=5,
+    ),
+)
+def test_an_estimate_is_never_negative_and_low_is_at_most_high(
+    samples: list[tuple[int, float]],
+    topic: int,
+    ahead: int,
+    busy: list[tuple[int, float] | None],
+) -> None:
+    est = Estimator()
+    for t, seconds in samples:
+        est.record(t, seconds)
+    result = est.estimate(topic, ahead, busy)
+    kind, low, high = result.wire()
+    assert 0 <= low <= high
+    assert 0 <= result.low <= result.high
+    assert kind in (EST_RANGE, EST_HISTORY, EST_NOBODY)
+
+
+def test_bad_parameters_are_refused() -> None:
+    with pytest.raises(ValueError):
+        Estimator(alpha=0)
+    with pytest.raises(ValueError):
+        Estimator(min_history=0)

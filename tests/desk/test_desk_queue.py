@@ -1,0 +1,535 @@
+"""The help desk's waiting room as a sans-IO core on a fake clock (issue 4)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+from desk_harness import PHONES, Desk
+
+from registry.desk_queue import Close, SessionEnded, SessionLine, SessionStarted
+from wire.desk import (
+    EST_HISTORY,
+    EST_NOBODY,
+    EST_RANGE,
+    DeskCrisis,
+    DeskEnded,
+    DeskLine,
+    DeskNotice,
+    DeskOnDuty,
+    DeskPosition,
+    DeskQueued,
+    DeskQueueInfo,
+    DeskRefused,
+    DeskRoom,
+    DeskServed,
+    DeskSession,
+)
+from wire.desk_text import DEFAULT_CRISIS_NOTICE, mask_phone
+
+
+def busy_desk(**options: object) -> Desk:
+    """One operator serving everything, already busy with Zed."""
+    desk = Desk(**options)
+    desk.operator("op", "ann")
+    desk.join("z", "Zed", phone="+1 999 888 7777")
+    assert desk.of("z", DeskServed)
+    return desk
+
+
+def positions(desk: Desk, *conns: str) -> list[int]:
+    return [desk.queue.position(desk.queue._conns[c])[0] for c in conns]  # type: ignore[arg-type]
+
+
+def last_position(desk: Desk, conn: str) -> int:
+    """The position a person was last told, by DeskQueued or DeskPosition."""
+    for message in reversed(desk.inbox[conn]):
+        if isinstance(message, DeskQueued | DeskPosition):
+            return message.position
+    raise AssertionError(f"{conn} was never told a position")
+
+
+# -- positions under joins, leaves and drops -----------------------------------------------
+
+
+def test_joins_get_positions_one_two_three() -> None:
+    desk = busy_desk()
+    for conn, name in (("a", "Alice"), ("b", "Bob"), ("c", "Carol")):
+        desk.join(conn, name)
+    assert [desk.last(c, DeskQueued).position for c in "abc"] == [1, 2, 3]
+    assert all(desk.last(c, DeskQueued).operators == 1 for c in "abc")
+    assert positions(desk, "a", "b", "c") == [1, 2, 3]
+
+
+def test_first_person_is_served_at_once_when_an_operator_is_free() -> None:
+    desk = Desk()
+    desk.operator("op", "ann")
+    desk.join("a", "Alice")
+    queued = desk.last("a", DeskQueued)
+    assert queued.position == 0  # served at once: no waiting-room text
+    kinds = [type(m) for m in desk.inbox["a"]]
+    assert kinds == [DeskQueued, DeskServed]
+    session = desk.last("op", DeskSession)
+    assert session.name == "Alice" and session.phone == "+447700900123"
+
+
+def test_a_leave_moves_those_behind_up() -> None:
+    desk = busy_desk()
+    for conn, name in (("a", "Alice"), ("b", "Bob"), ("c", "Carol")):
+        desk.join(conn, name)
+    desk.advance(2)
+    desk.leave("b")
+    assert desk.last("b", DeskEnded).reason == "You left the waiting room."
+    assert "b" in desk.closed
+    assert desk.last("c", DeskPosition).position == 2
+    assert not desk.of("a", DeskPosition)  # Alice's place did not change: no push
+    assert positions(desk, "a", "c") == [1, 2]
+
+
+def test_a_drop_keeps_the_place_and_shows_in_the_room() -> None:
+    desk = busy_desk()
+    for conn, name in (("a", "Alice"), ("b", "Bob"), ("c", "Carol")):
+        desk.join(conn, name)
+    desk.advance(5)
+    desk.drop("b")
+    assert positions(desk, "a", "c") == [1, 3]
+    assert not desk.of("c", DeskPosition)
+    desk.room("op")
+    room = desk.last("op", DeskRoom)
+    assert room.names == ("Alice", "Bob", "Carol")
+    assert room.connected == (True, False, True)
+    assert room.phones[1] == mask_phone(PHONES["Bob"]) == "**********89"
+    assert room.waited == (5, 5, 5)
+
+
+def test_position_pushes_are_at_most_once_a_second() -> None:
+    desk = busy_desk()
+    for conn, name in (("a", "Alice"), ("b", "Bob"), ("c", "Carol"), ("d", "Dan")):
+        desk.join(conn, name)
+    desk.advance(0.2)
+    desk.leave("a")
+    # Dan joined 0.2 s ago: his new position must wait until a second after that push.
+    assert not desk.of("d", DeskPosition)
+    assert desk.queue.next_wake() == pytest.approx(1.0)
+    desk.advance(0.3)
+    desk.leave("b")
+    desk.advance(0.49)
+    assert not desk.of("d", DeskPosition)
+    desk.advance(0.02)
+    pushes = desk.of("d", DeskPosition)
+    assert [p.position for p in pushes] == [2]  # 4 -> 2 in one push, never the 3 between
+    times = [t for t, m in desk.sent_at["d"] if isinstance(m, DeskQueued | DeskPosition)]
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(times))
+
+
+def test_you_are_next_at_the_head() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice")
+    desk.join("b", "Bob")
+    desk.advance(1)
+    desk.end("op")  # Zed done; Alice served; Bob is next
+    assert desk.last("a", DeskServed).operator == "ann"
+    assert desk.last("b", DeskPosition).position == 1
+
+
+# -- grace: expiry and restore -------------------------------------------------------------
+
+
+def test_a_dropped_place_is_restored_with_the_token_and_the_same_position() -> None:
+    desk = busy_desk(grace=120.0)
+    for conn, name in (("a", "Alice"), ("b", "Bob"), ("c", "Carol")):
+        desk.join(conn, name)
+    token = desk.token("b")
+    desk.drop("b")
+    desk.advance(100)
+    desk.join("b2", "Bob", token=token)
+    queued = desk.last("b2", DeskQueued)
+    assert queued.restored and queued.position == 2 and queued.token == token
+    assert positions(desk, "a", "b2", "c") == [1, 2, 3]
+    assert desk.queue.next_wake() is None
+
+
+def test_a_dropped_place_is_given_up_after_the_grace_period() -> None:
+    desk = busy_desk(grace=120.0)
+    for conn, name in (("a", "Alice"), ("b", "Bob"), ("c", "Carol")):
+        desk.join(conn, name)
+    token = desk.token("b")
+    desk.drop("b")
+    assert desk.queue.next_wake() == pytest.approx(120.0)
+    desk.advance(119.9)
+    assert len(desk.queue.waiting) == 3
+    desk.advance(0.2)
+    assert [p.name for p in desk.queue.waiting] == ["Alice", "Carol"]
+    assert desk.last("c", DeskPosition).position == 2
+    assert any("place given up" in line for line in desk.logs)
+    # The token is worth nothing now: the person joins again at the end.
+    desk.join("b2", "Bob", token=token)
+    queued = desk.last("b2", DeskQueued)
+    assert not queued.restored and queued.position == 3
+
+
+def test_a_token_does_not_work_for_another_number() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice")
+    token = desk.token("a")
+    desk.drop("a")
+    desk.join("x", "Mallory", phone="+1 303 555 0100", token=token)
+    assert not desk.last("x", DeskQueued).restored
+    assert desk.last("x", DeskQueued).position == 2
+
+
+def test_a_reconnection_replaces_a_half_open_connection() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice")
+    token = desk.token("a")
+    desk.join("a2", "Alice", token=token)  # the old connection never reported a break
+    assert desk.last("a", DeskEnded).reason == "Replaced by a new connection."
+    assert "a" in desk.closed
+    assert desk.last("a2", DeskQueued).restored
+    desk.drop("a")  # the old connection's late close changes nothing
+    assert desk.queue.waiting[0].conn == "a2"
+
+
+def test_a_held_place_is_skipped_when_serving_and_first_again_on_return() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice")
+    desk.join("b", "Bob")
+    token = desk.token("a")
+    desk.drop("a")
+    desk.end("op")
+    assert desk.last("b", DeskServed)  # the operator does not wait for Alice
+    desk.join("a2", "Alice", token=token)
+    assert desk.last("a2", DeskQueued).position == 1
+    desk.end("op")
+    assert desk.last("a2", DeskServed)
+
+
+def test_the_same_number_cannot_join_twice() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice")
+    desk.join("a2", "Alice again", phone="+44-7700-900-123")
+    assert "already connected" in desk.last("a2", DeskRefused).reason
+    desk.drop("a")
+    desk.join("a3", "Alice", phone="+447700900123")
+    assert "holds a place" in desk.last("a3", DeskRefused).reason
+
+
+# -- sessions and handover -----------------------------------------------------------------
+
+
+def test_end_promotes_the_next_and_both_sides_are_told() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice")
+    desk.take("op")
+    desk.end("op")
+    assert desk.last("z", DeskEnded).reason == "ann ended the session. Take care."
+    assert "z" in desk.closed
+    op = desk.take("op")
+    assert isinstance(op[0], DeskEnded) and "Zed" in op[0].reason
+    assert isinstance(op[1], DeskSession) and op[1].name == "Alice"
+    assert desk.last("a", DeskServed).operator == "ann"
+
+
+def test_lines_go_between_the_two_sides_only() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice")
+    desk.say("op", "hello Zed")
+    desk.say("z", "hi ann")
+    assert desk.last("z", DeskLine) == DeskLine(desk.last("z", DeskLine).id, "ann", "hello Zed")
+    assert desk.last("op", DeskLine).text == "hi ann"
+    assert desk.last("op", DeskLine).sender == "Zed"
+    assert not desk.of("a", DeskLine)
+    desk.say("a", "anyone?")
+    assert "not being served" in desk.last("a", DeskNotice).text
+
+
+def test_the_served_persons_lost_connection_promotes_the_next() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice")
+    desk.drop("z")
+    assert "Zed's connection was lost" in desk.last("op", DeskEnded).reason
+    assert desk.last("a", DeskServed)
+    assert desk.last("op", DeskSession).name == "Alice"
+
+
+def test_the_person_ending_tells_the_operator() -> None:
+    desk = busy_desk()
+    desk.end("z")
+    assert desk.last("z", DeskEnded).reason == "You ended the session. Take care."
+    assert desk.last("op", DeskEnded).reason == "Zed ended the session."
+    assert "z" in desk.closed
+
+
+def test_an_operators_lost_connection_puts_the_person_back_in_front() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice")
+    desk.drop("op")
+    ended = desk.last("z", DeskEnded)
+    assert ended.requeued and "back at the front" in ended.reason
+    assert "z" not in desk.closed
+    assert desk.last("z", DeskQueued).position == 1
+    assert [p.name for p in desk.queue.waiting] == ["Zed", "Alice"]
+    assert desk.last("z", DeskQueued).operators == 0
+    desk.operator("op2", "bea")
+    assert desk.last("z", DeskServed).operator == "bea"
+
+
+def test_an_operator_going_off_duty_ends_its_session() -> None:
+    desk = busy_desk()
+    desk.leave("op")
+    assert "went off duty" in desk.last("z", DeskEnded).reason
+    assert desk.last("op", DeskEnded).reason == "You are off duty."
+    assert {"z", "op"} <= set(desk.closed)
+
+
+def test_nobody_waiting_after_end_is_said() -> None:
+    desk = busy_desk()
+    desk.end("op")
+    assert "Nobody is waiting" in desk.last("op", DeskNotice).text
+
+
+def test_busy_operators_hear_of_newcomers() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice", topic=4)
+    notice = desk.last("op", DeskNotice).text
+    assert "Alice is waiting (4 Suggestion for Abroad Studies)" in notice
+
+
+# -- no operator, crisis notice, refusals --------------------------------------------------
+
+
+def test_without_an_operator_the_person_is_told_and_keeps_the_place() -> None:
+    desk = Desk()
+    desk.join("a", "Alice")
+    desk.join("b", "Bob")
+    queued = desk.last("a", DeskQueued)
+    assert queued.operators == 0 and queued.est_kind == EST_NOBODY
+    desk.advance(1)
+    desk.operator("op", "ann")
+    assert desk.last("a", DeskServed)
+    position = desk.last("b", DeskPosition)
+    assert position.position == 1 and position.operators == 1
+
+
+def test_topic_one_gets_the_crisis_notice_before_anything_else() -> None:
+    desk = busy_desk(crisis_notice="Call 112 if you are in danger.")
+    desk.join("a", "Alice", topic=1)
+    first, second = desk.inbox["a"][:2]
+    assert first == DeskCrisis(first.id, "Call 112 if you are in danger.")
+    assert isinstance(second, DeskQueued)
+    desk.join("b", "Bob", topic=2)
+    assert not desk.of("b", DeskCrisis)
+
+
+def test_the_crisis_notice_comes_even_with_a_refusal() -> None:
+    desk = busy_desk(max_waiting=1)
+    desk.join("a", "Alice")
+    desk.join("b", "Bob", topic=1)
+    assert isinstance(desk.inbox["b"][0], DeskCrisis)
+    assert desk.inbox["b"][0].text == DEFAULT_CRISIS_NOTICE
+    assert isinstance(desk.inbox["b"][1], DeskRefused)
+
+
+def test_a_full_room_refuses_with_the_reason_and_the_estimate() -> None:
+    desk = busy_desk(max_waiting=2)
+    desk.join("a", "Alice")
+    desk.join("b", "Bob")
+    desk.join("c", "Carol")
+    refused = desk.last("c", DeskRefused)
+    assert "waiting room is full (2 people)" in refused.reason
+    assert "estimated wait is not enough history yet" in refused.reason
+    assert "c" in desk.closed
+    assert [p.name for p in desk.queue.waiting] == ["Alice", "Bob"]
+
+
+@pytest.mark.parametrize(
+    ("name", "phone", "topic", "why"),
+    [
+        ("", "+44 7700 900123", 2, "Please type your name."),
+        ("Alice", "12345", 2, "7 to 15 digits"),
+        ("Alice", "+44 7700 900123", 7, "Topic 7 does not exist"),
+        ("Al\x1bice", "+44 7700 900123", 2, "control characters"),
+    ],
+)
+def test_bad_joins_are_refused_with_a_reason(name: str, phone: str, topic: int, why: str) -> None:
+    desk = Desk()
+    desk.join("a", name, phone=phone, topic=topic)
+    assert why in desk.last("a", DeskRefused).reason
+    assert desk.closed == ["a"]
+    assert not desk.queue.waiting
+
+
+def test_a_connection_must_start_with_join_or_operator() -> None:
+    desk = Desk()
+    desk.say("x", "hello")
+    assert "starts with DeskJoin or DeskOperator" in desk.last("x", DeskRefused).reason
+    assert desk.closed == ["x"]
+
+
+def test_operator_names_are_checked_and_unique() -> None:
+    desk = Desk()
+    desk.operator("o1", "ann")
+    desk.operator("o2", "ANN")
+    assert "already on duty" in desk.last("o2", DeskRefused).reason
+    desk.operator("o3", "bad name")
+    assert "Cannot go on duty" in desk.last("o3", DeskRefused).reason
+
+
+# -- .queue and estimates ------------------------------------------------------------------
+
+
+def test_queue_answers_ahead_waited_and_estimate() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice")
+    desk.join("b", "Bob")
+    desk.advance(42)
+    desk.ask("b")
+    info = desk.last("b", DeskQueueInfo)
+    assert (info.ahead, info.waited, info.operators) == (1, 42, 1)
+    assert info.est_kind == EST_HISTORY
+
+
+def test_estimates_appear_after_three_sessions_and_update_as_the_queue_moves() -> None:
+    desk = Desk()
+    desk.operator("op", "ann")
+    for i in range(3):
+        desk.join(f"p{i}", f"P{i}", phone=f"+1 555 000 10{i}0")
+        desk.advance(60)
+        desk.end("op")
+    desk.join("s", "Sam", phone="+1 555 000 2000")  # served at once
+    desk.join("a", "Alice")
+    desk.join("b", "Bob")
+    desk.ask("b")
+    first = desk.last("b", DeskQueueInfo)
+    assert first.est_kind == EST_RANGE
+    # One ahead, one operator, sessions of 60 s: the current one (60 s left) + 1 x 60 s.
+    assert first.est_low <= 120 <= first.est_high
+    desk.advance(30)
+    desk.ask("b")
+    later = desk.last("b", DeskQueueInfo)
+    assert later.est_high < first.est_high  # the session in progress has 30 s less to go
+    desk.advance(40)  # the session runs past the average: its remaining time is 0, not < 0
+    desk.ask("b")
+    assert desk.last("b", DeskQueueInfo).est_low >= 0
+    desk.end("op")
+    desk.advance(1)
+    assert desk.last("b", DeskPosition).position == 1
+
+
+# -- topic-limited operators ---------------------------------------------------------------
+
+
+def test_operators_take_the_earliest_person_they_serve() -> None:
+    desk = Desk()
+    desk.join("a", "Alice", topic=2)
+    desk.join("b", "Bob", topic=1)
+    desk.join("c", "Carol", topic=2)
+    desk.operator("o1", "ann", (1,))
+    assert desk.last("b", DeskServed).operator == "ann"  # not Alice: ann does not serve 2
+    assert not desk.of("a", DeskServed)
+    desk.operator("o2", "bea", (2, 3))
+    assert desk.last("a", DeskServed).operator == "bea"
+    assert not desk.of("c", DeskServed)
+    desk.end("o1")  # ann is free but serves only topic 1: Carol keeps waiting for bea
+    assert not desk.of("c", DeskServed)
+    desk.end("o2")
+    assert desk.last("c", DeskServed).operator == "bea"
+
+
+def test_the_operator_free_longest_takes_the_next() -> None:
+    desk = Desk()
+    desk.operator("o1", "ann")
+    desk.advance(1)
+    desk.operator("o2", "bea")
+    desk.join("a", "Alice")
+    assert desk.last("a", DeskServed).operator == "ann"
+    desk.join("b", "Bob")
+    assert desk.last("b", DeskServed).operator == "bea"
+    desk.advance(1)
+    desk.end("o2")  # bea is free before ann now
+    desk.advance(1)
+    desk.end("o1")
+    desk.join("c", "Carol")
+    assert desk.last("c", DeskServed).operator == "bea"
+
+
+def test_positions_count_only_people_competing_for_the_same_operators() -> None:
+    desk = Desk()
+    desk.operator("o1", "ann", (1, 2))
+    desk.operator("o2", "bea", (3,))
+    desk.join("z1", "Zed", phone="+1 999 888 7777", topic=1)
+    desk.join("z2", "Zoe", phone="+1 999 888 6666", topic=3)
+    desk.join("x", "Xena", phone="+1 999 888 5555", topic=3)
+    desk.join("y", "Yan", phone="+1 999 888 4444", topic=1)
+    desk.join("w", "Walt", phone="+1 999 888 3333", topic=2)
+    assert desk.last("x", DeskQueued).position == 1
+    assert desk.last("y", DeskQueued).position == 1
+    assert desk.last("w", DeskQueued).position == 2  # Yan is ahead for ann; Xena is not
+    desk.advance(1)
+    desk.serve("o1", (2,))  # ann drops topic 1: Yan has nobody, Walt has nobody ahead
+    assert desk.last("o1", DeskOnDuty).topics == (2,)
+    assert desk.last("w", DeskPosition).position == 1
+    assert desk.last("y", DeskPosition).operators == 0
+
+
+def test_serve_none_takes_nobody() -> None:
+    desk = Desk()
+    desk.operator("o1", "ann", ())
+    desk.join("a", "Alice")
+    assert not desk.of("a", DeskServed)
+    desk.serve("o1", (1, 2, 3, 4, 5, 6))
+    assert desk.last("a", DeskServed)
+
+
+# -- privacy -------------------------------------------------------------------------------
+
+
+def test_records_and_logs_never_hold_a_full_phone_number() -> None:
+    desk = busy_desk()
+    phone = PHONES["Alice"]
+    desk.join("a", "Alice", topic=3, description="my number is 07700 900123, call me")
+    desk.join("b", "Bob")
+    desk.drop("b")
+    desk.end("op")
+    desk.say("a", f"reach me on {phone} or +447700900123")
+    desk.say("op", "thanks")
+    desk.end("op")
+    desk.advance(500)
+    started = [r for r in desk.records if isinstance(r, SessionStarted)]
+    lines = [r for r in desk.records if isinstance(r, SessionLine)]
+    assert started[-1].phone == "**********23"
+    assert "07700 900123" not in started[-1].description
+    assert lines[0].text == "reach me on **********23 or **********23"
+    assert "my number is *********23, call me" in started[-1].description
+    assert [r.reason for r in desk.records if isinstance(r, SessionEnded)] == [
+        "ended by the operator",
+        "ended by the operator",
+    ]
+    text = "\n".join(desk.logs) + "\n".join(map(repr, desk.records))
+    for number in (*PHONES.values(), "+1 999 888 7777"):
+        digits = re.sub(r"\D", "", number)
+        assert digits not in re.sub(r"\D", "", text.replace("\n", " ")) or len(digits) < 7, number
+    # The operator serving Alice did see the full number.
+    assert any(s.phone == "+447700900123" for s in desk.of("op", DeskSession))
+
+
+def test_shutdown_tells_everyone_and_closes_everything() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice")
+    desk.apply(desk.queue.shutdown(desk.now))
+    for conn in ("z", "a", "op"):
+        assert desk.last(conn, DeskEnded).reason == "The help desk is closing."
+    assert set(desk.closed) == {"z", "a", "op"}
+    assert len(desk.of("op", DeskEnded)) == 1
+    assert isinstance(desk.records[-1], SessionEnded)
+    assert not desk.queue.waiting and not desk.queue.operators
+
+
+def test_a_close_is_never_followed_by_a_send() -> None:
+    desk = busy_desk()
+    actions = desk.end("op")
+    closes = [i for i, a in enumerate(actions) if isinstance(a, Close) and a.conn == "z"]
+    assert closes and closes[-1] == max(
+        i for i, a in enumerate(actions) if getattr(a, "conn", None) == "z"
+    )

@@ -1,0 +1,233 @@
+"""A hypothesis state machine over the help desk's queue: random joins, drops, reconnections,
+leaves, ends, operators coming and going and changing topics, and time passing; after every
+step the waiting room's invariants must hold (issue 4; DESIGN.md section 9, h2's property
+test over every state and input)."""
+
+from __future__ import annotations
+
+import itertools
+
+from desk_harness import Desk
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from registry.desk_queue import Operator, Person
+from wire.desk import (
+    DeskEnded,
+    DeskMessage,
+    DeskPosition,
+    DeskQueued,
+    DeskQueueInfo,
+    DeskRefused,
+    DeskServed,
+)
+
+PEOPLE = [f"P{i}" for i in range(8)]
+PHONE = {name: f"+1 555 010 {i:04d}" for i, name in enumerate(PEOPLE)}
+topics_st = st.lists(st.integers(1, 6), max_size=6).map(lambda t: tuple(sorted(set(t))))
+
+MAX_WAITING = 5
+PUSH = 1.0
+
+
+class DeskMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.desk = Desk(grace=30.0, max_waiting=MAX_WAITING, push_interval=PUSH)
+        self.conns = itertools.count(1)
+        self.live: dict[str, str] = {}  # conn -> person or operator name, while open
+        self.tokens: dict[str, str] = {}  # person -> last token they were given
+        self.dropped: set[str] = set()  # connections we broke ourselves
+        self.seen = 0  # messages of desk.inbox already checked per conn
+        self.checked: dict[str, int] = {}
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def new_conn(self) -> str:
+        return f"k{next(self.conns)}"
+
+    def step(self, action: object) -> None:
+        """Run one event, checking first-come-first-served for whoever it served."""
+        queue = self.desk.queue
+        before = list(queue.waiting)
+        sessions_before = {id(s) for s in queue.sessions}
+        action()  # type: ignore[operator]
+        for session in queue.sessions:
+            if id(session) in sessions_before or session.person not in before:
+                continue
+            operator, person = session.operator, session.person
+            for earlier in before[: before.index(person)]:
+                assert not (
+                    earlier in queue.waiting
+                    and earlier.conn is not None
+                    and earlier.topic in operator.topics
+                ), f"{operator.name} took {person.name} before {earlier.name}"
+        self.forget_closed()
+        self.collect_tokens()
+
+    def forget_closed(self) -> None:
+        for conn in list(self.live):
+            if conn in self.desk.closed:
+                del self.live[conn]
+
+    def collect_tokens(self) -> None:
+        for conn, name in self.live.items():
+            for message in self.desk.inbox[conn]:
+                if isinstance(message, DeskQueued):
+                    self.tokens[name] = message.token
+
+    def person_conns(self) -> list[str]:
+        return sorted(c for c, n in self.live.items() if n in PHONE)
+
+    def operator_conns(self) -> list[str]:
+        return sorted(c for c, n in self.live.items() if n not in PHONE)
+
+    # -- rules ----------------------------------------------------------------------------
+
+    @rule(who=st.sampled_from(PEOPLE), topic=st.integers(1, 6))
+    def join(self, who: str, topic: int) -> None:
+        conn = self.new_conn()
+        self.live[conn] = who
+        full = len(self.desk.queue.waiting) >= MAX_WAITING
+        self.step(lambda: self.desk.join(conn, who, phone=PHONE[who], topic=topic))
+        if full:
+            # A full room refuses newcomers, with the reason (a person put back in front
+            # by a lost operator is not a newcomer and may take the room past the limit).
+            assert self.desk.of(conn, DeskRefused) and not self.desk.of(conn, DeskQueued)
+
+    @rule(who=st.sampled_from(PEOPLE), topic=st.integers(1, 6))
+    def come_back(self, who: str, topic: int) -> None:
+        token = self.tokens.get(who, "")
+        conn = self.new_conn()
+        self.live[conn] = who
+        self.step(lambda: self.desk.join(conn, who, phone=PHONE[who], topic=topic, token=token))
+
+    @rule(index=st.integers(0, 3), topics=topics_st)
+    def operator_on(self, index: int, topics: tuple[int, ...]) -> None:
+        conn = self.new_conn()
+        self.live[conn] = f"op{index}"
+        self.step(lambda: self.desk.operator(conn, f"op{index}", topics))
+
+    @precondition(lambda self: self.live)
+    @rule(data=st.data())
+    def drop(self, data: st.DataObject) -> None:
+        conn = data.draw(st.sampled_from(sorted(self.live)))
+        del self.live[conn]
+        self.dropped.add(conn)
+        self.step(lambda: self.desk.drop(conn))
+
+    @precondition(lambda self: self.live)
+    @rule(data=st.data())
+    def leave(self, data: st.DataObject) -> None:
+        conn = data.draw(st.sampled_from(sorted(self.live)))
+        self.step(lambda: self.desk.leave(conn))
+
+    @precondition(lambda self: self.live)
+    @rule(data=st.data())
+    def end(self, data: st.DataObject) -> None:
+        conn = data.draw(st.sampled_from(sorted(self.live)))
+        self.step(lambda: self.desk.end(conn))
+
+    @precondition(lambda self: self.live)
+    @rule(data=st.data(), text=st.sampled_from(["hi", "", "x" * 3000]))
+    def say(self, data: st.DataObject, text: str) -> None:
+        conn = data.draw(st.sampled_from(sorted(self.live)))
+        self.step(lambda: self.desk.say(conn, text))
+
+    @precondition(lambda self: self.person_conns())
+    @rule(data=st.data())
+    def ask(self, data: st.DataObject) -> None:
+        conn = data.draw(st.sampled_from(self.person_conns()))
+        self.step(lambda: self.desk.ask(conn))
+
+    @precondition(lambda self: self.operator_conns())
+    @rule(data=st.data(), topics=topics_st)
+    def serve(self, data: st.DataObject, topics: tuple[int, ...]) -> None:
+        conn = data.draw(st.sampled_from(self.operator_conns()))
+        self.step(lambda: self.desk.serve(conn, topics))
+
+    @rule(seconds=st.sampled_from([0.1, 0.5, 1.0, 5.0, 29.0, 31.0]))
+    def wait(self, seconds: float) -> None:
+        self.step(lambda: self.desk.advance(seconds))
+        wake = self.desk.queue.next_wake()
+        assert wake is None or wake > self.desk.now
+
+    # -- invariants -----------------------------------------------------------------------
+
+    @invariant()
+    def everyone_is_in_one_place(self) -> None:
+        queue = self.desk.queue
+        waiting = list(queue.waiting)
+        served = [s.person for s in queue.sessions]
+        assert len(set(map(id, waiting))) == len(waiting)
+        assert not set(map(id, waiting)) & set(map(id, served))
+        assert {p.token for p in waiting} == set(queue._tokens)
+        operators = [s.operator for s in queue.sessions]
+        assert len(set(map(id, operators))) == len(operators)
+        phones = [p.phone for p in waiting + served]
+        assert len(phones) == len(set(phones)), "one number, one place"
+
+    @invariant()
+    def no_free_operator_while_someone_it_serves_waits(self) -> None:
+        queue = self.desk.queue
+        for operator in queue.operators:
+            if operator.session is None:
+                for person in queue.waiting:
+                    assert person.conn is None or person.topic not in operator.topics
+
+    @invariant()
+    def positions_are_consistent(self) -> None:
+        queue = self.desk.queue
+        last: dict[int, int] = {}
+        for index, person in enumerate(queue.waiting):
+            position, k = queue.position(person)
+            assert 1 <= position <= index + 1
+            assert position > last.get(person.topic, 0), "same topic, strictly later"
+            last[person.topic] = position
+            assert k == sum(person.topic in o.topics for o in queue.operators)
+            if person.conn is not None and person.shown != (position, k):
+                assert person.due is not None and person.due <= self.desk.now + PUSH
+
+    @invariant()
+    def messages_are_sane(self) -> None:
+        for conn, timed in self.desk.sent_at.items():
+            last_push: float | None = None
+            for at, message in timed:
+                check_estimate(message)
+                if isinstance(message, DeskQueued):
+                    last_push = at
+                elif isinstance(message, DeskPosition):
+                    assert last_push is None or at - last_push >= PUSH - 1e-9, conn
+                    last_push = at
+
+    @invariant()
+    def nobody_is_dropped_silently(self) -> None:
+        queue = self.desk.queue
+        for conn in self.desk.closed:
+            if conn in self.dropped:
+                continue
+            last = self.desk.inbox[conn][-1] if self.desk.inbox[conn] else None
+            assert isinstance(last, DeskEnded | DeskRefused), (conn, last)
+        # A person the queue forgot was told why, or broke the connection themselves.
+        for conn in self.live:
+            entity = queue._conns.get(conn)
+            assert entity is None or isinstance(entity, Person | Operator)
+            if isinstance(entity, Person):
+                assert entity in queue.waiting or any(s.person is entity for s in queue.sessions)
+                if entity not in queue.waiting:
+                    assert self.desk.of(conn, DeskServed) or self.desk.of(conn, DeskQueued)
+
+
+def check_estimate(message: DeskMessage) -> None:
+    if isinstance(message, DeskQueued | DeskPosition | DeskQueueInfo):
+        assert 0 <= message.est_low <= message.est_high
+
+
+DeskMachine.TestCase.settings = settings(
+    max_examples=60,
+    stateful_step_count=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+test_desk_queue_state_machine = DeskMachine.TestCase

@@ -1,0 +1,182 @@
+"""What the help desk accepts and says: phone rules, masking, menu, operator commands."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from wire.desk import (
+    EST_HISTORY,
+    EST_NOBODY,
+    EST_RANGE,
+    DeskEnd,
+    DeskLine,
+    DeskPosition,
+    DeskQueued,
+    DeskRoom,
+    DeskRoomRequest,
+    DeskServe,
+    DeskSession,
+)
+from wire.desk_text import (
+    ALL_TOPICS,
+    clean,
+    format_duration,
+    format_estimate,
+    is_operator_command,
+    mask_phone,
+    menu_lines,
+    normalise_phone,
+    parse_operator_line,
+    parse_topics,
+    phone_problem,
+    render_operator,
+    render_person,
+    scrub_phone,
+    topic_problem,
+)
+
+
+@pytest.mark.parametrize(
+    ("typed", "normal"),
+    [
+        ("+44 7700 900123", "+447700900123"),
+        ("0151-2345-6789", "015123456789"),
+        ("1234567", "1234567"),
+        ("+123456789012345", "+123456789012345"),
+        ("  555 0100 222 ", "5550100222"),
+    ],
+)
+def test_valid_phone_numbers(typed: str, normal: str) -> None:
+    assert normalise_phone(typed) == normal
+    assert phone_problem(typed) is None
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "",
+        "123456",
+        "1234567890123456",
+        "+44 (0) 7700",
+        "7700 900123 ext 4",
+        "44+7700900123",
+        "++447700900123",
+        "٠١٢٣٤٥٦٧",
+        "-1234567",
+        "phone",
+    ],
+)
+def test_invalid_phone_numbers(typed: str) -> None:
+    assert normalise_phone(typed) is None
+    assert "7 to 15 digits" in (phone_problem(typed) or "")
+
+
+def test_masking_keeps_the_last_two_digits() -> None:
+    assert mask_phone("+447700900123") == "**********23"
+    assert mask_phone("1234567") == "*****67"
+
+
+def test_scrubbing_catches_the_number_in_any_spelling() -> None:
+    phone = "+447700900123"
+    text = "call +44 7700 900123, 07700-900-123 or 7700900123; exam on 2024-05-01, id 1234567"
+    scrubbed = scrub_phone(text, phone)
+    assert "900123" not in scrubbed
+    assert "2024-05-01" in scrubbed and "1234567" in scrubbed
+    assert scrub_phone("no digits here", phone) == "no digits here"
+
+
+def test_the_menu_has_the_seeds_six_topics() -> None:
+    lines = "\n".join(menu_lines())
+    for number, name in (
+        (1, "Depression"),
+        (2, "Getting Differentiated by School"),
+        (3, "Weak in Academics"),
+        (4, "Suggestion for Abroad Studies"),
+        (5, "Financial Suggestions"),
+        (6, "Other"),
+    ):
+        assert f"{number}. {name}" in lines
+
+
+@pytest.mark.parametrize("typed", ["0", "7", "x", "", "1.5", "٣", "-1"])
+def test_topic_choices_outside_the_menu(typed: str) -> None:
+    topic, why = topic_problem(typed)
+    assert topic is None and why is not None and "1 to 6" in why
+
+
+def test_a_topic_choice() -> None:
+    assert topic_problem(" 3 ") == (3, None)
+
+
+def test_durations_and_estimates_read_well() -> None:
+    assert format_duration(5.4) == "5 s"
+    assert format_duration(125) == "2 min 05 s"
+    assert format_duration(3725) == "1 h 02 min"
+    assert format_duration(-3) == "0 s"
+    assert format_estimate(EST_HISTORY, 0, 0) == "not enough history yet"
+    assert "operator" in format_estimate(EST_NOBODY, 0, 0)
+    assert format_estimate(EST_RANGE, 0, 30) == "less than a minute"
+    assert format_estimate(EST_RANGE, 130, 250) == "2-5 min"
+    assert format_estimate(EST_RANGE, 120, 180) == "2-3 min"
+
+
+def test_control_characters_cannot_reach_the_terminal() -> None:
+    assert clean("hi\x1b[2J\nthere") == "hi\ufffd[2J\ufffdthere"
+    assert render_operator(DeskLine("", "bob\r", "x\x07")) == ["bob\ufffd: x\ufffd"]
+
+
+def make_ids() -> object:
+    counter = itertools.count(1)
+    return lambda: f"i{next(counter)}"
+
+
+def parse(line: str) -> object:
+    counter = itertools.count(1)
+    return parse_operator_line(line, lambda: f"i{next(counter)}", ALL_TOPICS)
+
+
+def test_operator_commands() -> None:
+    assert parse(".room").message == DeskRoomRequest("i1")  # type: ignore[attr-defined]
+    assert parse(".end").message == DeskEnd("i1")  # type: ignore[attr-defined]
+    assert parse(".serve 1,3").message == DeskServe("i1", (1, 3))  # type: ignore[attr-defined]
+    assert parse(".serve all").message == DeskServe("i1", ALL_TOPICS)  # type: ignore[attr-defined]
+    assert parse(".serve none").message == DeskServe("i1", ())  # type: ignore[attr-defined]
+    assert "all topics" in parse(".serve").lines[0]  # type: ignore[attr-defined]
+    assert "Usage" in parse(".serve 9").lines[0]  # type: ignore[attr-defined]
+    assert ".room" in "\n".join(parse(".help").lines)  # type: ignore[attr-defined]
+    assert parse(".quit").quit  # type: ignore[attr-defined]
+    assert "Unknown command" in parse(".bogus").lines[0]  # type: ignore[attr-defined]
+    assert parse("hello").message == DeskLine("i1", "", "hello")  # type: ignore[attr-defined]
+    assert parse("..end").message == DeskLine("i1", "", ".end")  # type: ignore[attr-defined]
+    assert parse("   ").message is None  # type: ignore[attr-defined]
+    assert "too long" in parse("x" * 5000).lines[0]  # type: ignore[attr-defined]
+    assert is_operator_command(".room") and is_operator_command(".serve 1")
+    assert not is_operator_command("hello") and not is_operator_command(".quit")
+
+
+def test_parse_topics() -> None:
+    assert parse_topics("3, 1 3") == (1, 3)
+    assert parse_topics("0") is None
+    assert parse_topics("") is None
+
+
+def test_what_the_person_and_operator_see() -> None:
+    queued = DeskQueued("", "", "tok", 2, 2, 0, 120, False, EST_NOBODY, 0, 0)
+    lines = render_person(queued)
+    assert lines[0].startswith("[No operator is on duty")
+    assert "number 2 in the queue" in lines[1]
+    assert (
+        "number 1 in the queue: you are next"
+        in render_person(DeskPosition("", 1, 1, EST_HISTORY, 0, 0))[0]
+    )
+    session = DeskSession("", "s1", "Alice", "+447700900123", 3, "maths", 65)
+    shown = "\n".join(render_operator(session))
+    assert "+447700900123" in shown and "3 Weak in Academics" in shown and "maths" in shown
+    room = DeskRoom("", "", ("Alice", "Bob"), (1, 2), ("***23", "***45"), (5, 70), (True, False))
+    table = render_operator(room)
+    assert table[0] == "[Waiting room: 2 people]"
+    assert "1 Depression" in table[1] and "***23" in table[1]
+    assert "place held" in table[2] and "1 min 10 s" in table[2]
+    assert render_operator(DeskRoom("", "", (), (), (), (), ())) == ["[The waiting room is empty.]"]

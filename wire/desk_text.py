@@ -1,0 +1,400 @@
+"""What the help desk says and accepts, shared by the registry, the operator and the person.
+
+Pure functions over `wire.desk` messages: the topic menu, the rules for phone numbers and
+how they are masked, how durations and estimates read, how an operator's command line is
+parsed, and how each desk message is shown to an operator or to a person. The registry's
+console operator and `ChatApp -o` use the same parser and renderer, so they behave alike.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from wire.desk import (
+    EST_HISTORY,
+    EST_NOBODY,
+    DeskCrisis,
+    DeskEnd,
+    DeskEnded,
+    DeskLine,
+    DeskMessage,
+    DeskNotice,
+    DeskOnDuty,
+    DeskPosition,
+    DeskQueued,
+    DeskQueueInfo,
+    DeskRefused,
+    DeskRoom,
+    DeskRoomRequest,
+    DeskServe,
+    DeskServed,
+    DeskSession,
+)
+
+# -- the menu ------------------------------------------------------------------------------
+
+#: The seed's six topics, by the number the person types.
+TOPICS: dict[int, str] = {
+    1: "Depression",
+    2: "Getting Differentiated by School",
+    3: "Weak in Academics",
+    4: "Suggestion for Abroad Studies",
+    5: "Financial Suggestions",
+    6: "Other",
+}
+ALL_TOPICS: tuple[int, ...] = tuple(TOPICS)
+#: Topics after which the person is asked to describe the problem ("You May Need to Describe").
+DESCRIBE_TOPICS = frozenset({3})
+#: Topics that get the crisis notice before anything else.
+CRISIS_TOPICS = frozenset({1})
+#: Wrong menu choices allowed in all before the desk client closes (the seed closes at once;
+#: three tries forgive a typo without letting a script loop forever).
+MENU_TRIES = 3
+
+#: Shown to a person who picks topic 1; the registry's operator may replace it.
+DEFAULT_CRISIS_NOTICE = (
+    "If you are in danger or might hurt yourself right now, call your local emergency "
+    "number or go to the nearest emergency department. You do not have to wait here."
+)
+
+# -- limits (DESIGN.md section 7: every limit is a named constant) -------------------------
+
+#: Longest person's name: a full name ("Name: Your full name"), not a ChatApp peer name.
+MAX_PERSON_NAME = 64
+#: Longest topic description: "a short description", one line.
+MAX_DESCRIPTION = 300
+#: Longest line in a session; longer lines are refused with a message, nothing is cut.
+MAX_DESK_LINE = 2000
+#: Digits in a phone number: E.164 allows at most 15; 7 is the shortest local number.
+MIN_PHONE_DIGITS = 7
+MAX_PHONE_DIGITS = 15
+#: Longest crisis notice the registry accepts from its configuration.
+MAX_CRISIS_NOTICE = 1000
+
+
+def topic_label(topic: int) -> str:
+    """`3 Weak in Academics` for a known topic, `topic N` otherwise."""
+    name = TOPICS.get(topic)
+    return f"{topic} {name}" if name else f"topic {topic}"
+
+
+def menu_lines() -> list[str]:
+    """The topic menu as the person sees it."""
+    lines = ["Pick the topic that fits your problem best:"]
+    for number, name in TOPICS.items():
+        hint = " (you will be asked to describe it)" if number in DESCRIBE_TOPICS else ""
+        lines.append(f"  {number}. {name}{hint}")
+    return lines
+
+
+def topic_problem(text: str) -> tuple[int, None] | tuple[None, str]:
+    """Parse a menu choice: (topic, None) when valid, else (None, a sentence saying why)."""
+    choice = text.strip()
+    if not choice.isdigit() or not choice.isascii() or int(choice) not in TOPICS:
+        shown = clean(choice)[:20]
+        return None, f"'{shown}' is not a topic: type a number from 1 to {len(TOPICS)}."
+    return int(choice), None
+
+
+# -- text that comes from the network ------------------------------------------------------
+
+
+def clean(text: str) -> str:
+    """Replace control characters (escape sequences, bells, newlines) so that text from
+    someone else can never drive the terminal or forge a second line."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() or ch == " " else "\N{REPLACEMENT CHARACTER}" for ch in text
+    )
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` is not acceptable as a person's name, or None when it is."""
+    if not name.strip():
+        return "Please type your name."
+    if len(name) > MAX_PERSON_NAME:
+        return f"A name has at most {MAX_PERSON_NAME} characters."
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        return "A name cannot hold control characters."
+    return None
+
+
+# -- phone numbers -------------------------------------------------------------------------
+
+_PHONE_SHAPE = re.compile(r"\+?[0-9][0-9 \-]*")
+
+
+def normalise_phone(text: str) -> str | None:
+    """The number in canonical form (an optional '+' then digits only), or None if `text`
+    is not a valid number: 7-15 digits, an optional leading '+', spaces and dashes."""
+    stripped = text.strip()
+    if not stripped.isascii() or not _PHONE_SHAPE.fullmatch(stripped):
+        return None
+    digits = "".join(ch for ch in stripped if ch.isdigit())
+    if not MIN_PHONE_DIGITS <= len(digits) <= MAX_PHONE_DIGITS:
+        return None
+    return ("+" if stripped.startswith("+") else "") + digits
+
+
+def phone_problem(text: str) -> str | None:
+    """Why `text` is not a valid phone number (a sentence), or None when it is."""
+    if normalise_phone(text) is not None:
+        return None
+    return (
+        f"A mobile number has {MIN_PHONE_DIGITS} to {MAX_PHONE_DIGITS} digits, with an "
+        "optional leading '+'; spaces and dashes are allowed (e.g. +44 7700 900123)."
+    )
+
+
+def mask_phone(phone: str) -> str:
+    """The number with every digit but the last two hidden: `+44 7700 900123` -> `*********23`.
+
+    The length of the mask follows the number of digits; the '+' is dropped so that the
+    masked form is the same whichever way the number was typed.
+    """
+    digits = [ch for ch in phone if ch.isdigit()]
+    if len(digits) <= 2:
+        return "*" * len(digits)
+    return "*" * (len(digits) - 2) + "".join(digits[-2:])
+
+
+#: A run of at least MIN_PHONE_DIGITS digits, with spaces, dashes, dots or brackets between.
+_DIGIT_RUN = re.compile(r"\+?\d(?:[ \-.()/]*\d){%d,}" % (MIN_PHONE_DIGITS - 1))  # noqa: UP031
+
+
+def scrub_phone(text: str, phone: str) -> str:
+    """`text` with the person's own number masked wherever it appears.
+
+    A run of digits counts as the number when its last seven digits are the number's last
+    seven: that catches the number written with or without its country code or trunk '0'
+    and with any separators. Other digit runs (dates, marks) are left alone. Used for
+    everything written to logs and transcripts.
+    """
+    tail = "".join(ch for ch in phone if ch.isdigit())[-MIN_PHONE_DIGITS:]
+    if len(tail) < MIN_PHONE_DIGITS:
+        return text
+
+    def mask(match: re.Match[str]) -> str:
+        digits = "".join(ch for ch in match.group() if ch.isdigit())
+        return mask_phone(digits) if digits.endswith(tail) else match.group()
+
+    return _DIGIT_RUN.sub(mask, text)
+
+
+# -- durations and estimates ---------------------------------------------------------------
+
+
+def format_duration(seconds: float) -> str:
+    """`45 s`, `2 min 05 s` or `1 h 03 min`; negative values read as `0 s`."""
+    total = max(0, round(seconds))
+    if total < 60:
+        return f"{total} s"
+    if total < 3600:
+        return f"{total // 60} min {total % 60:02d} s"
+    return f"{total // 3600} h {total % 3600 // 60:02d} min"
+
+
+def format_estimate(kind: str, low: int, high: int) -> str:
+    """How an estimate reads: a range in minutes, or why there is no figure."""
+    if kind == EST_HISTORY:
+        return "not enough history yet"
+    if kind == EST_NOBODY:
+        return "unknown until an operator for this topic is on duty"
+    low, high = max(0, low), max(0, low, high)
+    if high < 60:
+        return "less than a minute"
+    low_min, high_min = low // 60, math.ceil(high / 60)
+    if low_min == high_min:
+        return f"about {low_min} min"
+    return f"{low_min}-{high_min} min"
+
+
+# -- the operator's command line -----------------------------------------------------------
+
+
+OPERATOR_HELP: tuple[str, ...] = (
+    "Help-desk operator commands:",
+    "  .room          list the waiting room (position, name, topic, masked phone, time waited)",
+    "  .end           end the current session and take the next person",
+    "  .serve 1,3     serve only these topics; .serve all, .serve none; .serve alone shows them",
+    "  .help          this list",
+    "  ..text         send a line that starts with '.'",
+    "  anything else  goes to the person you are serving",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorInput:
+    """What an operator's line means: a message to send, lines to print here, or leaving."""
+
+    message: DeskMessage | None = None
+    lines: tuple[str, ...] = ()
+    quit: bool = False
+
+
+def parse_topics(text: str) -> tuple[int, ...] | None:
+    """`1,3` / `1 3` / `all` / `none` as a sorted tuple of topics, or None when invalid."""
+    words = text.replace(",", " ").split()
+    if words == ["all"]:
+        return ALL_TOPICS
+    if words == ["none"]:
+        return ()
+    if not words or not all(w.isdigit() and w.isascii() and int(w) in TOPICS for w in words):
+        return None
+    return tuple(sorted({int(w) for w in words}))
+
+
+def topics_text(topics: tuple[int, ...]) -> str:
+    """`all topics`, `no topics`, or `topics 1 Depression, 3 Weak in Academics`."""
+    if not topics:
+        return "no topics"
+    if set(topics) >= set(TOPICS):
+        return "all topics"
+    return "topics " + ", ".join(topic_label(t) for t in topics)
+
+
+def parse_operator_line(
+    line: str, make_id: Callable[[], str], topics: tuple[int, ...]
+) -> OperatorInput:
+    """Turn one typed line into what to do. `topics` is what the operator serves now (for
+    a bare `.serve`). Never raises; a mistake gives lines explaining it."""
+    text = line.rstrip("\r\n")
+    if not text.startswith(".") or text.startswith(".."):
+        body = text[1:] if text.startswith("..") else text
+        if not body.strip():
+            return OperatorInput()
+        if len(body) > MAX_DESK_LINE:
+            return OperatorInput(lines=(f"[Line too long: at most {MAX_DESK_LINE} characters.]",))
+        return OperatorInput(message=DeskLine(make_id(), "", body))
+    word, _, rest = text.partition(" ")
+    command = word.lower()
+    if command == ".room":
+        return OperatorInput(message=DeskRoomRequest(make_id()))
+    if command == ".end":
+        return OperatorInput(message=DeskEnd(make_id()))
+    if command == ".help":
+        return OperatorInput(lines=OPERATOR_HELP)
+    if command in (".quit", ".exit"):
+        return OperatorInput(quit=True)
+    if command == ".serve":
+        if not rest.strip():
+            return OperatorInput(lines=(f"[You serve {topics_text(topics)}.]",))
+        chosen = parse_topics(rest)
+        if chosen is None:
+            return OperatorInput(
+                lines=("[Usage: .serve 1,3 (topic numbers 1 to 6), .serve all or .serve none.]",)
+            )
+        return OperatorInput(message=DeskServe(make_id(), chosen))
+    return OperatorInput(lines=(f"[Unknown command {clean(word)[:20]}: .help lists them.]",))
+
+
+def is_operator_command(line: str) -> bool:
+    """Whether `line` is one of the operator's desk commands (for the registry console,
+    which routes such lines to the desk)."""
+    word = line.strip().partition(" ")[0].lower()
+    return word in (".room", ".end", ".serve", ".help")
+
+
+# -- what each side sees -------------------------------------------------------------------
+
+
+def render_operator(message: DeskMessage) -> list[str]:
+    """The lines an operator sees for a message from the desk (none for unknown ones)."""
+    match message:
+        case DeskOnDuty(name=name, topics=topics, waiting=waiting):
+            lines = [
+                f"[On duty as {clean(name)}, serving {topics_text(topics)}; {waiting} waiting.]"
+            ]
+            if not topics:
+                lines.append("[You take nobody until you choose topics: .serve all or .serve 1,3.]")
+            return lines
+        case DeskSession() as s:
+            lines = [
+                f"[Now serving {clean(s.name)}, phone {clean(s.phone)}, topic "
+                f"{topic_label(s.topic)}; waited {format_duration(s.waited)}.]"
+            ]
+            if s.description:
+                lines.append(f"[Description: {clean(s.description)}]")
+            lines.append("[Type to talk to them; .end ends the session.]")
+            return lines
+        case DeskLine(sender=sender, text=text):
+            return [f"{clean(sender)}: {clean(text)}"]
+        case DeskRoom() as room:
+            return room_lines(room)
+        case DeskEnded(reason=reason) | DeskRefused(reason=reason) | DeskNotice(text=reason):
+            return [f"[{clean(reason)}]"]
+    return []
+
+
+def room_lines(room: DeskRoom) -> list[str]:
+    """The waiting room as a small table, in order."""
+    if not room.names:
+        return ["[The waiting room is empty.]"]
+    count = len(room.names)
+    lines = [f"[Waiting room: {count} {'person' if count == 1 else 'people'}]"]
+    width = max(len(clean(n)) for n in room.names)
+    rows = zip(room.names, room.topics, room.phones, room.waited, room.connected, strict=False)
+    for position, (name, topic, phone, waited, connected) in enumerate(rows, 1):
+        held = "" if connected else "  (connection lost, place held)"
+        lines.append(
+            f"  {position:>2}. {clean(name):<{width}}  {topic_label(topic):<36} "
+            f"{clean(phone):<16} waited {format_duration(waited)}{held}"
+        )
+    return lines
+
+
+def render_person(message: DeskMessage) -> list[str]:
+    """The lines a person asking for help sees for a message from the desk."""
+    match message:
+        case DeskCrisis(text=text):
+            return [f"!!! {clean(text)}"]
+        case DeskQueued() as q:
+            lines = []
+            if q.operators == 0:
+                lines.append(
+                    "[No operator is on duty for this topic right now. You may wait here and "
+                    "keep your place, or type .quit to leave.]"
+                )
+            where = f"number {q.position} in the queue" + (
+                ", you are next" if q.position == 1 else ""
+            )
+            if q.restored:
+                lines.append(f"[Welcome back: your place was kept; {where}.]")
+            else:
+                lines.append(f"[You are in the waiting room: {where}.]")
+            lines.append(f"[Estimated wait: {format_estimate(q.est_kind, q.est_low, q.est_high)}.]")
+            lines.append("[Type .queue to see where you stand, .quit to leave.]")
+            return lines
+        case DeskPosition() as p:
+            estimate = format_estimate(p.est_kind, p.est_low, p.est_high)
+            next_ = ": you are next" if p.position == 1 else ""
+            return [
+                f"[You are now number {p.position} in the queue{next_} (estimated wait: "
+                f"{estimate}).]"
+            ]
+        case DeskQueueInfo() as i:
+            ahead = (
+                "Nobody is"
+                if i.ahead == 0
+                else f"{i.ahead} {'person is' if i.ahead == 1 else 'people are'}"
+            )
+            estimate = format_estimate(i.est_kind, i.est_low, i.est_high)
+            return [
+                f"[{ahead} ahead of you; you have waited {format_duration(i.waited)}; "
+                f"estimated wait: {estimate}.]"
+            ]
+        case DeskServed(operator=operator):
+            return [
+                f"[It is your turn: you are talking to {clean(operator)}. Type a message and "
+                "press Enter; .end ends the session.]"
+            ]
+        case DeskLine(sender=sender, text=text):
+            return [f"{clean(sender)}: {clean(text)}"]
+        case DeskEnded(reason=reason) | DeskRefused(reason=reason) | DeskNotice(text=reason):
+            return [f"[{clean(reason)}]"]
+    return []
