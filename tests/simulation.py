@@ -20,7 +20,7 @@ from registry import actions as ra
 from registry.core import RegistryCore
 from registry.table import Table
 from wire.codec import decode, encode, fits_datagram
-from wire.messages import Message, StoredMessage
+from wire.messages import Ack, Message, Saved, StoredMessage
 
 Addr = tuple[str, int]
 REGISTRY: Addr = ("127.0.0.1", 5000)
@@ -45,6 +45,9 @@ class Host:
     screen: list[str] = field(default_factory=list)
     exit_code: int | None = None
     life: int = 0
+    prompt: str = ""
+    #: name -> token, as the peer's state files would hold them
+    files: dict[str, str] = field(default_factory=dict)
 
     @property
     def addr(self) -> Addr:
@@ -81,6 +84,7 @@ class SimNet:
         self._seq = itertools.count()
         self._tokens = itertools.count(1)
         self.sent: list[tuple[float, Addr, Addr, Message]] = []
+        self.confirmed: set[tuple[str, str]] = set()  # (sender, message id)
         self.log: list[str] = []
         self.start_registry()
 
@@ -195,7 +199,20 @@ class SimNet:
             return
         for host in self.hosts.values():
             if host.addr == dst and host.core is not None and host.exit_code is None:
+                self._note_confirmation(host, message)
                 self._peer_actions(host, host.core.receive(message, src, self.now))
+
+    def _note_confirmation(self, host: Host, message: Message) -> None:
+        """Record the ids of direct messages whose sender is about to be told that they
+        were received ([Message received by ...]) or saved or delivered by the registry."""
+        core = host.core
+        assert core is not None
+        if isinstance(message, Ack) and core._chats.get(message.reply_to) is not None:
+            self.confirmed.add((host.name, message.reply_to))
+        if isinstance(message, Saved) and (
+            message.reply_to in core._outcomes or core._requests.get(message.reply_to)
+        ):
+            self.confirmed.add((host.name, message.reply_to))
 
     def _registry_actions(self, actions: list[ra.Action]) -> None:
         assert self.registry is not None
@@ -225,8 +242,11 @@ class SimNet:
                     self._send(host.addr, addr, message, stream=True)
                 case pa.Print(text):
                     host.screen.append(text)
-                case pa.Remember(_, token):
+                case pa.Remember(name, token):
                     host.token = token
+                    host.files[name] = token
+                case pa.Prompt(text):
+                    host.prompt = text
                 case pa.Exit(code):
                     host.exit_code = code
 

@@ -1,0 +1,54 @@
+"""The registry killed with SIGKILL at random moments during a stream of save requests,
+then restarted on the same data directory: every acknowledged message is handed over, none
+twice (issue 5, "Real processes, real faults")."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from .harness import OFFLINE_BYE, SAVED, STAMP, YOU_HAVE_MESSAGES, ChatEnv
+
+COUNT = 30
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("seed", [1, 2])
+def test_registry_killed_during_saves_loses_and_repeats_nothing(chat: ChatEnv, seed: int) -> None:
+    rng = random.Random(seed)
+    registry = chat.start_registry()
+    x, y = chat.start_peers("x", "y")
+    y.send("dereg y")
+    y.expect_line(OFFLINE_BYE)
+    x.expect(r"Client table updated")
+    texts = [f"crash{seed}-{i:02d}" for i in range(COUNT)]
+    kills = sorted(rng.sample(range(1, COUNT), 3))
+    saved = 0
+    for i, text in enumerate(texts):
+        x.send(f"send y {text}")
+        if i in kills:
+            # let a random number of saves land first, then kill the registry mid-stream
+            for _ in range(rng.randint(0, 2)):
+                if saved < i:
+                    x.expect_line(SAVED, timeout=20)
+                    saved += 1
+            registry.kill()
+            registry = chat.start_registry()
+    # every message is eventually saved: those that failed wait in x's outbox and go again
+    while saved < COUNT:
+        x.expect_line(SAVED, timeout=30)
+        saved += 1
+    y.send("reg y")
+    y.expect_line(YOU_HAVE_MESSAGES, timeout=15)
+    shown = []
+    pattern = re.compile(rf"^>>> x: {STAMP} (crash{seed}-\d\d)$")
+    while len(shown) < COUNT:
+        match = y.expect(pattern, timeout=15)
+        shown.append(match.group(1))
+    assert sorted(shown) == texts, "a saved message was lost or shown twice"
+    # nothing more arrives afterwards: a fresh direct message is the next thing y shows
+    x.send("send y after-the-crashes")
+    y.expect(r"^>>> x: ")
+    assert y.transcript[-1] == ">>> x: after-the-crashes"

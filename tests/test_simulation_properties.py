@@ -1,0 +1,158 @@
+"""The whole system under loss, duplication, reordering and crashes (issue 5).
+
+Hypothesis draws scenarios: who sends what to whom, dereg and reg, peers and the registry
+killed and restarted, loss and duplication rates. Then the network heals, everything
+restarts and comes back online, and these must hold:
+
+- every direct message whose sender was told it was received or saved is shown to its
+  recipient exactly once (live, or from the mailbox at reg);
+- no message is shown twice, and none is shown that nobody sent;
+- every peer's table equals the registry's;
+- no core raises.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.simulation import SimNet
+
+NAMES = ("ann", "bob", "cy", "dee")
+LIVE = re.compile(r"^(?:\[Channel_Message )?(\w+): (?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d )?(m\d+)\]?$")
+STORED = re.compile(r"^(?:Channel_Message )?(\w+): \d{4}-\d\d-\d\d \d\d:\d\d:\d\d (m\d+)$")
+
+
+@dataclass(frozen=True)
+class Op:
+    kind: str
+    who: int = 0
+    to: int = 0
+    pause: float = 0.0
+
+
+_send = st.builds(Op, st.just("send"), st.integers(0, 3), st.integers(0, 3), st.floats(0, 1))
+ops = st.one_of(
+    _send,
+    _send,
+    _send,
+    st.builds(Op, st.just("send_all"), st.integers(0, 3), st.just(0), st.floats(0, 1)),
+    st.builds(Op, st.sampled_from(["dereg", "reg", "kill", "restart"]), st.integers(0, 3)),
+    st.builds(Op, st.sampled_from(["kill_registry", "restart_registry"])),
+    st.builds(Op, st.just("wait"), pause=st.floats(0.1, 6)),
+)
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> tuple[int, int, float, float, list[Op]]:
+    return (
+        draw(st.integers(0, 2**32)),
+        draw(st.integers(2, 4)),
+        draw(st.sampled_from([0.0, 0.05, 0.1, 0.2, 0.3])),
+        draw(st.sampled_from([0.0, 0.1, 0.3])),
+        draw(st.lists(ops, min_size=3, max_size=24)),
+    )
+
+
+def play(
+    seed: int, n: int, loss: float, dup: float, plan: list[Op]
+) -> tuple[SimNet, dict[str, str]]:
+    """Run one scenario to the end (healed); return the world and who sent each text."""
+    net = SimNet(seed=seed, loss=loss, duplicate=dup, keepalive=1.0)
+    names = NAMES[:n]
+    for i, name in enumerate(names):
+        net.add_peer(name, 6001 + i)
+    net.run(3)
+    author: dict[str, str] = {}
+    for k, op in enumerate(plan):
+        who, to = names[op.who % n], names[op.to % n]
+        host = net.hosts[who]
+        alive = host.core is not None and host.exit_code is None
+        match op.kind:
+            case "send" if alive:
+                author[f"m{k}"] = who
+                net.type(who, f"send {to} m{k}")
+            case "send_all" if alive:
+                author[f"m{k}"] = who
+                net.type(who, f"send_all m{k}")
+            case "dereg" | "reg" if alive:
+                net.type(who, f"{op.kind} {who}")
+            case "kill" if alive:
+                net.kill_peer(who)
+            case "restart" if not alive:
+                net.start_peer(who)
+            case "kill_registry" if net.registry is not None:
+                net.kill_registry()
+            case "restart_registry" if net.registry is None:
+                net.start_registry()
+            case _:
+                pass
+        net.run(op.pause + 0.05)
+    # heal: no more loss, everything running and registered again
+    net.loss = net.duplicate = 0.0
+    if net.registry is None:
+        net.start_registry()
+    net.run(15)  # outboxes flush, pending probes settle
+    for name in names:
+        host = net.hosts[name]
+        if host.core is None or host.exit_code is not None:
+            net.start_peer(name)
+    net.run(10)
+    for name in names:
+        host = net.hosts[name]
+        if host.core is not None and not host.core.state.registered:
+            net.type(name, f"reg {name}")
+    net.run(20)
+    return net, author
+
+
+def check(net: SimNet, author: dict[str, str]) -> None:
+    shown: Counter[tuple[str, str]] = Counter()
+    for name, host in net.hosts.items():
+        for line in host.screen:
+            match = LIVE.match(line) or STORED.match(line)
+            if match is None:
+                continue
+            sender, text = match.groups()
+            assert author.get(text) == sender, f"{name} shows {line!r} that {sender} never sent"
+            shown[(name, text)] += 1
+    twice = [key for key, count in shown.items() if count > 1]
+    assert not twice, f"shown more than once: {twice}"
+    # every confirmed direct message reached its recipient
+    for sender, msg_id in net.confirmed:
+        chats = [
+            m for _, _, _, m in net.sent if getattr(m, "id", None) == msg_id and hasattr(m, "to")
+        ]
+        assert chats, (sender, msg_id)
+        text, to = chats[0].text, chats[0].to  # type: ignore[attr-defined]
+        waiting = [m for m in net.disk.mail.get(to, []) if m.text == text]
+        assert shown[(to, text)] == 1 or waiting, f"confirmed {text} from {sender} to {to} lost"
+    # tables agree
+    assert net.registry is not None
+    truth = {e.name: (e.online, e.port) for e in net.registry.table.entries()}
+    for name, host in net.hosts.items():
+        if host.core is not None and host.core.state.registered:
+            mine = {e.name: (e.online, e.port) for e in host.core.state.table.values()}
+            assert mine == truth, f"{name}'s table differs from the registry's"
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(scenarios())
+def test_whole_system_keeps_its_promises(scenario: tuple[int, int, float, float, list[Op]]) -> None:
+    check(*play(*scenario))
+
+
+@pytest.mark.soak
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(scenarios())
+def test_soak_whole_system(scenario: tuple[int, int, float, float, list[Op]]) -> None:
+    check(*play(*scenario))
