@@ -431,6 +431,8 @@ class ChatEnv:
         self.env = child_env({"CHATAPP_DATA_DIR": str(root / "default")}, home=root)
         self.registry_port: int | None = None
         self.procs: list[ChatProc] = []
+        # Put in front of every ChatApp command, e.g. ["ip", "netns", "exec", NAME].
+        self.prefix: list[str] = []
 
     def spawn_argv(self, argv: Sequence[str], label: str) -> ChatProc:
         """Start any command (the harness's own tests use a fake child)."""
@@ -440,7 +442,7 @@ class ChatEnv:
 
     def spawn(self, *args: str, label: str = "chatapp") -> ChatProc:
         """Start `ChatApp.py <args>`."""
-        return self.spawn_argv([sys.executable, str(CHATAPP), *args], label)
+        return self.spawn_argv([*self.prefix, sys.executable, str(CHATAPP), *args], label)
 
     def start_registry(
         self, port: int | None = None, data_dir: Path | None = None, timeout: float = 10.0
@@ -476,7 +478,7 @@ class ChatEnv:
         data = data_dir if data_dir is not None else self.peer_dir
         data.mkdir(parents=True, exist_ok=True)
         argv = [
-            sys.executable, str(CHATAPP), "-c", name, HOST, str(server), str(port),
+            *self.prefix, sys.executable, str(CHATAPP), "-c", name, HOST, str(server), str(port),
             "--data-dir", str(data), "--keepalive", f"{keepalive:g}",
         ]  # fmt: skip
         peer = Peer(argv, name=name, port=port, data_dir=data, env=self.env)
