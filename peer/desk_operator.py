@@ -1,0 +1,174 @@
+"""`ChatApp -o <name> <server-ip> <server-port>`: serving at the help desk (issue 4).
+
+The operator comes on duty serving every topic and is given the next person as soon as
+one waits; `.serve 1,3` limits the topics, `.room` lists the waiting room, `.end` ends the
+session and takes the next person, `.help` lists the commands, `.quit` (or Ctrl-C, or the
+end of input) goes off duty. Any other line goes to the person being served. The parser
+and the way each desk message reads are shared with the registry's console operator
+(`wire.desk_text`), so both behave alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+
+from peer.desk_client import (
+    LEAVE_TIMEOUT,
+    EndOfInput,
+    Event,
+    Lost,
+    Received,
+    Terminal,
+    Typed,
+    close_writer,
+    connect,
+    read_frames,
+    send,
+    style_of,
+    unreachable,
+    use_colour,
+)
+from wire.desk import (
+    DeskEnded,
+    DeskLeave,
+    DeskMessage,
+    DeskOnDuty,
+    DeskOperator,
+    DeskRefused,
+    DeskSession,
+)
+from wire.desk_text import ALL_TOPICS, parse_operator_line, render_operator
+from wire.names import name_problem
+from wire.reliable import IdMaker
+
+
+class _Operator:
+    """One operator's run: on duty until they leave or the connection ends."""
+
+    def __init__(self, term: Terminal, name: str, ip: str, port: int) -> None:
+        self.term = term
+        self.events = term.events
+        self.name, self.ip, self.port = name, ip, port
+        self.new_id = IdMaker(os.urandom(4).hex())
+        self.topics: tuple[int, ...] = ALL_TOPICS
+        self.writer: asyncio.StreamWriter | None = None
+        self.on_duty = False
+
+    async def run(self) -> int:
+        problem = name_problem(self.name)
+        if problem is not None:
+            self.term.show(f"[Cannot go on duty as {self.name!r}: {problem}.]", "error")
+            return 1
+        try:
+            reader, self.writer = await connect(self.ip, self.port)
+        except (OSError, TimeoutError) as exc:
+            self.term.show(f"[{unreachable(self.ip, self.port, exc)}]", "error")
+            return 1
+        reading = asyncio.create_task(read_frames(reader, 1, self.events))
+        self.term.set_prompt("desk> ")
+        send(self.writer, DeskOperator(self.new_id(), self.name, self.topics))
+        try:
+            while True:
+                code = await self.handle(await self.events.get())
+                if code is not None:
+                    return code
+        finally:
+            close_writer(self.writer)
+            reading.cancel()
+
+    async def handle(self, event: Event) -> int | None:
+        if isinstance(event, Received):
+            return self.on_message(event.message)
+        if isinstance(event, Lost):
+            self.term.show(f"[The connection to the help desk was lost ({event.reason}).]", "error")
+            return 1
+        if isinstance(event, EndOfInput):
+            return await self.leave()
+        if isinstance(event, Typed):
+            parsed = parse_operator_line(event.text, self.new_id, self.topics)
+            for line in parsed.lines:
+                self.term.show(line)
+            if parsed.quit:
+                return await self.leave()
+            if parsed.message is not None and not send(self.writer, parsed.message):
+                self.term.show("[Not sent: the connection is gone.]", "error")
+        return None
+
+    def on_message(self, message: object) -> int | None:
+        if not isinstance(message, DeskMessage):
+            return None
+        for line in render_operator(message):
+            self.term.show(line, style_of(line))
+        if isinstance(message, DeskOnDuty):
+            self.topics = message.topics
+            if not self.on_duty:
+                self.on_duty = True
+                self.term.show("[.help lists the commands.]")
+        elif isinstance(message, DeskSession):
+            self.term.set_prompt(f"to {message.name}> ")
+        elif isinstance(message, DeskEnded):
+            self.term.set_prompt("desk> ")
+        elif isinstance(message, DeskRefused):
+            return 1
+        return None
+
+    async def leave(self) -> int:
+        """Go off duty (a session in progress ends; its person is told) and say so."""
+        if send(self.writer, DeskLeave(self.new_id())):
+            deadline = time.monotonic() + LEAVE_TIMEOUT
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    event = await asyncio.wait_for(self.events.get(), left)
+                except TimeoutError:
+                    break
+                if isinstance(event, Received) and isinstance(event.message, DeskEnded):
+                    self.on_message(event.message)
+                    return 0
+                if isinstance(event, Lost):
+                    break
+        self.term.show("[You are off duty.]")
+        return 0
+
+
+async def run_operator(
+    name: str,
+    server_ip: str,
+    server_port: int,
+    *,
+    stdin_is_tty: bool,
+    colour: bool | None = None,
+) -> int:
+    """`ChatApp -o <name> <server-ip> <server-port>`: serve at the help desk as `name`;
+    return the exit status (0 after going off duty, 1 when the desk could not be reached,
+    refused the name, or the connection was lost). Never raises."""
+    events: asyncio.Queue[Event] = asyncio.Queue()
+    term = Terminal(events, tty=stdin_is_tty, colour=use_colour(colour))
+    term.start()
+    try:
+        return await _Operator(term, name, server_ip, server_port).run()
+    except Exception as exc:  # no traceback ever reaches the user
+        term.show(f"[The operator client stopped on an unexpected error: {exc!r}]", "error")
+        return 1
+    finally:
+        term.close()
+
+
+def _main(argv: list[str]) -> int:
+    if len(argv) != 3 or not argv[2].isdigit():
+        print(
+            "usage: python -m peer.desk_operator <name> <server-ip> <server-port>", file=sys.stderr
+        )
+        return 2
+    try:
+        return asyncio.run(
+            run_operator(argv[0], argv[1], int(argv[2]), stdin_is_tty=sys.stdin.isatty())
+        )
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

@@ -1,0 +1,413 @@
+"""The help desk's asyncio adapter: TCP connections, the clock, transcripts and the console
+around the sans-IO `DeskQueue` (issue 4).
+
+The registry hands every TCP connection whose first frame is a desk message to
+`DeskService.handle_connection`, which owns it from then on. The registry's console is an
+operator too, once the registry calls `set_console_output`; its lines come in through
+`console_line` and are parsed exactly like those of `ChatApp -o`.
+
+Run as `python -m registry.desk_service --port 0 --data-dir DIR` for a standalone desk
+(tests and trials): it prints `desk listening on HOST:PORT` and serves until stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeGuard
+
+from registry.desk_queue import (
+    GRACE,
+    MAX_WAITING,
+    Action,
+    Close,
+    ConnId,
+    DeskQueue,
+    Log,
+    Send,
+    SessionEnded,
+    SessionLine,
+    SessionStarted,
+)
+from registry.desk_records import TranscriptStore
+from wire.desk import DESK_TYPES, DeskMessage, DeskNotice, DeskOperator
+from wire.desk_text import (
+    ALL_TOPICS,
+    DEFAULT_CRISIS_NOTICE,
+    MAX_CRISIS_NOTICE,
+    clean,
+    is_operator_command,
+    parse_operator_line,
+    render_operator,
+)
+from wire.errors import DecodeError
+from wire.framing import StreamDecoder, encode_frame
+from wire.messages import Message
+from wire.reliable import IdMaker
+
+#: The connection id of the registry's own console operator.
+CONSOLE: ConnId = "console"
+#: The name the registry console serves under.
+CONSOLE_NAME = "admin"
+#: Bytes read from a connection at a time.
+READ_CHUNK = 64 * 1024
+#: Bytes that may pile up unsent to one connection before it is closed as too slow: far
+#: more than a desk conversation ever queues, far less than memory to worry about.
+MAX_UNSENT = 256 * 1024
+#: TCP keepalive: a connection silent this long is probed, so that a vanished machine is
+#: noticed within about half a minute and its place enters the grace period.
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 15, 5, 3
+
+
+def enable_keepalive(writer: asyncio.StreamWriter) -> None:
+    """Turn on TCP keepalive probes for the connection behind `writer`, where the system
+    allows (a desk connection may stay silent for the whole wait)."""
+    sock = writer.get_extra_info("socket")
+    if sock is None:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_IDLE)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_COUNT)
+
+
+class DeskService:
+    """The help desk inside the registry: one DeskQueue, its connections and timers."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        log: Callable[[str], None],
+        crisis_notice: str | None = None,
+        grace: float = GRACE,
+        *,
+        max_waiting: int = MAX_WAITING,
+        console_name: str = CONSOLE_NAME,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`data_dir` is the registry's data directory (transcripts go in a folder of it);
+        `log` receives log lines, never holding a full phone number; `crisis_notice`
+        replaces the default text shown for topic 1; `grace` is how many seconds a waiting
+        person's place is kept after a lost connection. Nothing runs until `start`."""
+        notice = clean((crisis_notice or "").strip())[:MAX_CRISIS_NOTICE] or DEFAULT_CRISIS_NOTICE
+        self._new_id = IdMaker(secrets.token_hex(4))
+        self.queue = DeskQueue(
+            make_id=self._new_id,
+            make_token=lambda: secrets.token_urlsafe(18),
+            crisis_notice=notice,
+            grace=grace,
+            max_waiting=max_waiting,
+        )
+        self._records = TranscriptStore(data_dir)
+        self._log = log
+        self._clock = clock
+        self._console_name = console_name
+        self._console: Callable[[str], None] | None = None
+        self._writers: dict[ConnId, asyncio.StreamWriter] = {}
+        self._conn_ids = itertools.count(1)
+        self._wake: asyncio.Event | None = None
+        self._timer: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the timer that expires held places and sends held-back position pushes.
+        Await once, inside the registry's event loop."""
+        if self._timer is None:
+            self._wake = asyncio.Event()
+            self._timer = asyncio.create_task(self._run_timer(), name="desk-timer")
+
+    async def close(self) -> None:
+        """Tell everyone the desk is closing, end sessions (transcripts included), close
+        every connection and stop the timer. Safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        self._apply(self.queue.shutdown(self._clock()))
+        for conn in list(self._writers):
+            self._close(conn)
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+        # Let the transports flush their last frames before the loop goes away.
+        await asyncio.sleep(0)
+
+    # -- connections ----------------------------------------------------------------------
+
+    async def handle_connection(
+        self,
+        first: Message,
+        decoder: StreamDecoder,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        more: Sequence[Message] = (),
+    ) -> None:
+        """Own one desk connection until it ends. `first` is its first message (a desk
+        type); `decoder` is the stream decoder already used on it, possibly holding the
+        start of further frames; `more` are messages the caller decoded after `first` in the
+        same read, if any. Never raises, except CancelledError when the caller is
+        cancelled; bad or oversized frames close this connection only."""
+        conn: ConnId = f"t{next(self._conn_ids)}"
+        reason = "connection closed"
+        self._writers[conn] = writer
+        enable_keepalive(writer)
+        try:
+            if self._closed:
+                reason = "desk closing"
+                return
+            pending: list[Message] = [first, *more, *decoder.feed(b"")]
+            while conn in self._writers:
+                for message in pending:
+                    if conn not in self._writers:
+                        break
+                    if not _is_desk(message):
+                        reason = f"{type(message).__name__} on a help-desk connection"
+                        self._refuse_frame(conn, reason)
+                        break
+                    self._apply(self.queue.receive(conn, message, self._clock()))
+                if conn not in self._writers:
+                    break
+                data = await reader.read(READ_CHUNK)
+                if not data:
+                    break
+                try:
+                    pending = list(decoder.feed(data))
+                except DecodeError as exc:
+                    reason = f"bad frame: {exc}"
+                    self._refuse_frame(conn, reason)
+                    break
+        except (ConnectionError, OSError) as exc:
+            reason = f"connection error: {exc}"
+        except asyncio.CancelledError:
+            reason = "registry stopping"
+            raise
+        except Exception as exc:  # a bug must cost one connection, never the registry
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            self._log(f"desk: {reason}")
+        finally:
+            self._close(conn)
+            try:
+                self._apply(self.queue.disconnected(conn, self._clock(), reason[:200]))
+            except Exception as exc:  # pragma: no cover - defensive, as above
+                self._log(f"desk: internal error after a disconnection: {exc!r}")
+
+    def _refuse_frame(self, conn: ConnId, reason: str) -> None:
+        self._log(f"desk: closed connection {conn}: {reason}"[:300])
+        self._write(conn, DeskNotice(self._new_id(), f"Closing the connection: {reason}"[:300]))
+        self._close(conn)
+
+    # -- the console ----------------------------------------------------------------------
+
+    def set_console_output(self, print_fn: Callable[[str], None]) -> None:
+        """Make the registry's console an operator (serving every topic) that prints
+        through `print_fn`. Call once, when the registry runs on a terminal."""
+        self._console = print_fn
+        self._console_on_duty()
+
+    def console_line(self, line: str) -> None:
+        """A line the registry's admin typed: `.room`, `.end`, `.serve 1,3`, `.help`, or
+        text for the person the console serves. Never raises."""
+        if self._console is None:
+            return
+        try:
+            if not self.queue.knows(CONSOLE):
+                self._console_on_duty()
+                if not self.queue.knows(CONSOLE):
+                    return
+            topics = next(
+                (tuple(sorted(o.topics)) for o in self.queue.operators if o.conn == CONSOLE),
+                ALL_TOPICS,
+            )
+            parsed = parse_operator_line(line, self._new_id, topics)
+            for text in parsed.lines:
+                self._console_print(text)
+            if parsed.quit:
+                self._console_print(
+                    "[The console stays on duty; .serve none stops it taking people.]"
+                )
+            if parsed.message is not None:
+                self._apply(self.queue.receive(CONSOLE, parsed.message, self._clock()))
+        except Exception as exc:  # pragma: no cover - defensive
+            self._log(f"desk: internal error on a console line: {exc!r}")
+
+    def wants_console_line(self, line: str) -> bool:
+        """Whether a console line belongs to the desk: one of its commands, or any line
+        while the console is serving someone."""
+        return is_operator_command(line) or self.console_in_session
+
+    @property
+    def console_in_session(self) -> bool:
+        """Whether the console operator is serving someone right now."""
+        return self.queue.serving(CONSOLE)
+
+    def _console_on_duty(self) -> None:
+        message = DeskOperator(self._new_id(), self._console_name, ALL_TOPICS)
+        self._apply(self.queue.receive(CONSOLE, message, self._clock()))
+
+    def _console_print(self, text: str) -> None:
+        if self._console is not None:
+            self._console(f"desk: {text}")
+
+    # -- carrying out actions -------------------------------------------------------------
+
+    def _apply(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Send):
+                if action.conn == CONSOLE:
+                    for text in render_operator(action.message):
+                        self._console_print(text)
+                else:
+                    self._write(action.conn, action.message)
+            elif isinstance(action, Close):
+                if action.conn != CONSOLE:
+                    self._close(action.conn)
+            elif isinstance(action, Log):
+                self._log(action.line)
+            else:
+                self._record(action)
+        if self._wake is not None:
+            self._wake.set()  # the next wake-up may have moved
+
+    def _write(self, conn: ConnId, message: DeskMessage) -> None:
+        writer = self._writers.get(conn)
+        if writer is None or writer.is_closing():
+            return
+        try:
+            writer.write(encode_frame(message))
+        except (ValueError, ConnectionError, OSError) as exc:
+            self._log(f"desk: could not send {type(message).__name__} on {conn}: {exc}")
+            self._close(conn)
+            return
+        if writer.transport.get_write_buffer_size() > MAX_UNSENT:
+            self._log(f"desk: closed connection {conn}: it does not read what it is sent")
+            self._close(conn)
+
+    def _close(self, conn: ConnId) -> None:
+        writer = self._writers.pop(conn, None)
+        if writer is not None:
+            # close() sends what is buffered first; the reading side then sees the end.
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    def _record(self, record: SessionStarted | SessionLine | SessionEnded) -> None:
+        try:
+            self._records.write(record)
+        except OSError as exc:
+            self._log(f"desk: could not write the transcript of session {record.session}: {exc}")
+
+    async def _run_timer(self) -> None:
+        assert self._wake is not None
+        # The flag as well as the cancellation: a wake-up racing with close() must not
+        # leave the loop running (asyncio.wait_for in 3.11 can swallow a cancellation).
+        while not self._closed:
+            self._wake.clear()
+            wake = self.queue.next_wake()
+            timeout = None if wake is None else max(0.0, wake - self._clock())
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+            if self._closed:
+                return
+            try:
+                self._apply(self.queue.timer(self._clock()))
+            except Exception as exc:  # pragma: no cover - defensive
+                self._log(f"desk: internal error in the timer: {exc!r}")
+
+
+def _is_desk(message: Message) -> TypeGuard[DeskMessage]:
+    return type(message).__name__ in DESK_TYPES
+
+
+# -- standalone desk (tests and trials) ----------------------------------------------------
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    data_dir: Path = args.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "desk.log"
+
+    def log(line: str) -> None:
+        stamped = f"{time.strftime('%H:%M:%S')} {line}"
+        print(stamped, flush=True)
+        with contextlib.suppress(OSError), log_path.open("a", encoding="utf-8") as handle:
+            handle.write(stamped + "\n")
+
+    desk = DeskService(data_dir, log, args.crisis_notice, args.grace, max_waiting=args.max_waiting)
+    await desk.start()
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        decoder = StreamDecoder()
+        try:
+            messages: list[Message] = []
+            while not messages:
+                data = await reader.read(READ_CHUNK)
+                if not data:
+                    writer.close()
+                    return
+                messages = decoder.feed(data)
+        except (DecodeError, ConnectionError, OSError) as exc:
+            log(f"desk: closed a connection before its first frame: {exc}")
+            writer.close()
+            return
+        await desk.handle_connection(messages[0], decoder, reader, writer, more=messages[1:])
+
+    server = await asyncio.start_server(accept, args.bind, args.port)
+    host, port = server.sockets[0].getsockname()[:2]
+    print(f"desk listening on {host}:{port}", flush=True)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    if args.console:
+        desk.set_console_output(lambda text: print(text, flush=True))
+
+        def read_console() -> None:
+            for line in sys.stdin:
+                loop.call_soon_threadsafe(desk.console_line, line.rstrip("\n"))
+
+        threading.Thread(target=read_console, name="console", daemon=True).start()
+    await stop.wait()
+    server.close()
+    await desk.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m registry.desk_service`: a desk on its own, without the rest of the
+    registry, for tests and trials."""
+    parser = argparse.ArgumentParser(prog="python -m registry.desk_service")
+    parser.add_argument("--bind", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--grace", type=float, default=GRACE)
+    parser.add_argument("--max-waiting", type=int, default=MAX_WAITING)
+    parser.add_argument("--crisis-notice", default=None)
+    parser.add_argument("--console", action="store_true", help="the console is an operator")
+    args = parser.parse_args(argv)
+    try:
+        return asyncio.run(_serve(args))
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        print(f"desk: cannot start: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

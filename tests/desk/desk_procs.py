@@ -1,0 +1,146 @@
+"""Real processes for the help desk's end-to-end tests: a standalone desk, people and
+operators, driven through pipes. Output lines are read on a thread into a queue; tests
+wait for the line they expect with a timeout, never by sleeping."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Seconds to wait for an expected line before the test fails.
+WAIT = 8.0
+
+
+class Proc:
+    """One running process whose stdout lines can be awaited."""
+
+    def __init__(self, args: list[str], env: dict[str, str], name: str) -> None:
+        self.name = name
+        self.popen = subprocess.Popen(
+            [sys.executable, "-u", *args],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []  # every line consumed so far, in order
+        self.everything: list[str] = []  # every line read, consumed or not
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.popen.stdout is not None
+        for line in self.popen.stdout:
+            self.everything.append(line.rstrip("\n"))
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def send(self, *lines: str) -> None:
+        assert self.popen.stdin is not None
+        for line in lines:
+            self.popen.stdin.write(line + "\n")
+        self.popen.stdin.flush()
+
+    def expect(self, pattern: str, timeout: float = WAIT) -> re.Match[str]:
+        """Consume lines until one matches `pattern` (a regex searched in the line)."""
+        deadline = time.monotonic() + timeout
+        regex = re.compile(pattern)
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                line = self.lines.get(timeout=max(0.0, left))
+            except queue.Empty:
+                line = ""
+                left = -1
+            if left < 0 or line is None:
+                recent = "\n".join(self.everything[-25:])
+                why = "timed out" if left < 0 else "process ended"
+                raise AssertionError(f"{self.name}: {why} waiting for {pattern!r}; got:\n{recent}")
+            self.seen.append(line)
+            match = regex.search(line)
+            if match:
+                if os.environ.get("DESK_TRACE"):
+                    print(f"{time.monotonic():.2f} {self.name}: {line}")
+                return match
+
+    def kill(self) -> None:
+        """SIGKILL: the connection breaks the hard way."""
+        self.popen.kill()
+        self.popen.wait(timeout=WAIT)
+
+    def wait(self, timeout: float = WAIT) -> int:
+        return self.popen.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=WAIT)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        for stream in (self.popen.stdin, self.popen.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+
+class DeskWorld:
+    """A standalone desk on a free loopback port, and the clients started against it."""
+
+    def __init__(self, tmp: Path, *extra: str) -> None:
+        self.tmp = tmp
+        self.data_dir = tmp / "registry"
+        self.procs: list[Proc] = []
+        self.server = self.start(
+            [
+                "-m",
+                "registry.desk_service",
+                "--port",
+                "0",
+                "--data-dir",
+                str(self.data_dir),
+                *extra,
+            ],
+            "desk",
+        )
+        self.port = int(self.server.expect(r"desk listening on 127\.0\.0\.1:(\d+)").group(1))
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(ROOT)
+        env["CHATAPP_DATA_DIR"] = str(self.tmp / "state")  # where held places are kept
+        env["NO_COLOR"] = "1"
+        return env
+
+    def start(self, args: list[str], name: str) -> Proc:
+        proc = Proc(args, self.env(), name)
+        self.procs.append(proc)
+        return proc
+
+    def person(self, name: str, phone: str, topic: int | None, *more: str) -> Proc:
+        proc = self.start(["-m", "peer.desk_client", "127.0.0.1", str(self.port)], name)
+        lines = [name, phone] + ([str(topic)] if topic is not None else []) + list(more)
+        proc.send(*lines)
+        return proc
+
+    def operator(self, name: str) -> Proc:
+        return self.start(["-m", "peer.desk_operator", name, "127.0.0.1", str(self.port)], name)
+
+    def close(self) -> None:
+        for proc in reversed(self.procs):
+            proc.stop()

@@ -1,0 +1,178 @@
+"""The help desk end to end, with real processes on loopback (issue 4): a standalone desk
+(`python -m registry.desk_service`), people (`python -m peer.desk_client`) and an operator
+(`python -m peer.desk_operator`), all in line mode through pipes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from desk_procs import DeskWorld
+
+CRISIS = "CRISIS-NOTICE call 112 if you are in danger"
+PHONES = {
+    "Alice": "+44 7700 900123",
+    "Bob": "0151-2345-6789",
+    "Carol": "07911 123456",
+    "Dan": "+1 202 555 0147",
+    "Eve": "+49 151 2345 6701",
+}
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[DeskWorld]:
+    desk = DeskWorld(tmp_path, "--crisis-notice", CRISIS)
+    try:
+        yield desk
+    finally:
+        desk.close()
+
+
+def digit_runs(text: str) -> list[str]:
+    """Every run of digits in `text`, separators (space, dash, dot, brackets) removed."""
+    return [re.sub(r"\D", "", m) for m in re.findall(r"\+?\d[\d \-.()]*\d", text)]
+
+
+def test_a_day_at_the_help_desk(world: DeskWorld) -> None:
+    # Three people before any operator: positions 1, 2, 3, and told nobody is on duty.
+    alice = world.person("Alice", PHONES["Alice"], 1)
+    alice.expect(r"Topic \(1-6\):")
+    first_desk_line = alice.expect(r"^>>> (!!!|\[)").string
+    assert CRISIS in first_desk_line, "the crisis notice comes before any queue text"
+    alice.expect(r"No operator is on duty")
+    alice.expect(r"number 1 in the queue, you are next")
+
+    bob = world.person("Bob", PHONES["Bob"], 2)
+    bob.expect(r"number 2 in the queue")
+    carol = world.person("Carol", PHONES["Carol"], 3, f"behind in maths; call {PHONES['Carol']}")
+    carol.expect(r"Description:")
+    carol.expect(r"number 3 in the queue")
+    assert not any(CRISIS in line for line in bob.seen + carol.seen)
+
+    carol.send(".queue")
+    carol.expect(r"\[2 people are ahead of you; you have waited \d+ s; estimated wait: unknown")
+
+    # An operator comes: Alice is served; Bob is next; Carol moves to 2.
+    ann = world.operator("ann")
+    ann.expect(r"On duty as ann, serving all topics; 3 waiting")
+    ann.expect(r"Now serving Alice, phone \+447700900123, topic 1 Depression")
+    alice.expect(r"It is your turn: you are talking to ann")
+    bob.expect(r"An operator for your topic is on duty now")
+    bob.expect(r"number 1 in the queue: you are next")
+    carol.expect(r"number 2 in the queue")
+
+    ann.send("hello Alice")
+    alice.expect(r"^>>> ann: hello Alice$")
+    alice.send(f"hi, my number is {PHONES['Alice']}")
+    ann.expect(r"^>>> Alice: hi, my number is \+44 7700 900123$")
+
+    # .end: both sides are told and the next person is promoted.
+    ann.send(".end")
+    alice.expect(r"ann ended the session")
+    alice.expect(CRISIS)  # shown again on leaving
+    assert alice.wait() == 0
+    ann.expect(r"Session with Alice ended")
+    ann.expect(r"Now serving Bob")
+    bob.expect(r"It is your turn: you are talking to ann")
+    carol.expect(r"number 1 in the queue: you are next")
+
+    # The active person's connection dies: the operator is told and Carol is promoted.
+    bob.kill()
+    ann.expect(r"Bob's connection was lost")
+    ann.expect(r"Now serving Carol, phone \+?07911123456, topic 3 Weak in Academics")
+    ann.expect(r"Description: behind in maths")
+    carol.expect(r"It is your turn")
+
+    # Two more wait; Dan is killed while waiting and restarted: he gets his place back.
+    dan = world.person("Dan", PHONES["Dan"], 4)
+    dan.expect(r"number 1 in the queue, you are next")
+    eve = world.person("Eve", PHONES["Eve"], 5)
+    eve.expect(r"number 2 in the queue")
+    dan.kill()
+    ann.send(".room")
+    ann.expect(r"Waiting room: 2 people")
+    room_dan = ann.expect(r"1\. Dan .*4 Suggestion for Abroad Studies").string
+    assert "*********47" in room_dan and "place held" in room_dan
+    room_eve = ann.expect(r"2\. Eve .*5 Financial Suggestions").string
+    assert "place held" not in room_eve
+
+    dan2 = world.person("Dan", PHONES["Dan"], None)
+    dan2.expect(r"You had a place in the waiting room a moment ago")
+    dan2.expect(r"Welcome back: your place was kept; number 1 in the queue, you are next")
+    eve.send(".queue")
+    eve.expect(r"\[1 person is ahead of you")
+    assert not any("You are now number" in line for line in eve.seen)
+
+    ann.send(".end")
+    carol.expect(r"ann ended the session")
+    assert carol.wait() == 0
+    ann.expect(r"Now serving Dan")
+    dan2.expect(r"It is your turn")
+
+    eve.send(".quit")
+    eve.expect(r"You left the waiting room")
+    assert eve.wait() == 0
+    dan2.send("thanks, bye", ".end")
+    ann.expect(r"Dan: thanks, bye")
+    ann.expect(r"Dan ended the session")
+    dan2.expect(r"You ended the session")
+    assert dan2.wait() == 0
+    ann.send(".quit")
+    ann.expect(r"You are off duty")
+    assert ann.wait() == 0
+    world.server.stop()
+
+    # Records: a transcript per session with topic, times and wait; no full phone anywhere.
+    transcripts = sorted((world.data_dir / "desk-transcripts").glob("*.txt"))
+    assert len(transcripts) == 4
+    alice_record = next(p.read_text() for p in transcripts if "Person: Alice" in p.read_text())
+    for field in ("Topic: 1 Depression", "Waited: ", "Started: ", "Ended: ", "Operator: ann"):
+        assert field in alice_record
+    assert "Alice: hi, my number is **********23" in alice_record
+    written = [p.read_text() for p in world.data_dir.rglob("*") if p.is_file()]
+    written.append("\n".join(world.server.everything))
+    assert any("desk.log" in str(p) for p in world.data_dir.rglob("*"))
+    for text in written:
+        runs = digit_runs(text)
+        for name, phone in PHONES.items():
+            national = re.sub(r"\D", "", phone)[-9:]
+            assert not any(national in run for run in runs), f"{name}'s number was written"
+
+
+def test_the_menu_gives_three_tries_then_closes(world: DeskWorld) -> None:
+    person = world.person("Fay", "12-34", None, "+1 555 0100 999", "7", "x", "0")
+    person.expect(r"7 to 15 digits")
+    person.expect(r"'7' is not a topic: type a number from 1 to 6. 2 tries left")
+    person.expect(r"'x' is not a topic.*1 try left")
+    person.expect(r"'0' is not a topic")
+    person.expect(r"No valid topic after 3 tries, so the help desk client closes")
+    assert person.wait() == 1
+    assert not any("Traceback" in line for line in person.everything)
+
+
+def test_a_full_desk_refuses_with_the_reason(tmp_path: Path) -> None:
+    desk = DeskWorld(tmp_path, "--max-waiting", "1")
+    try:
+        first = desk.person("Alice", PHONES["Alice"], 2)
+        first.expect(r"number 1 in the queue")
+        second = desk.person("Bob", PHONES["Bob"], 1)
+        second.expect(r"!!! If you are in danger")
+        second.expect(r"The waiting room is full \(1 people\).*estimated wait is")
+        assert second.wait() == 1
+    finally:
+        desk.close()
+
+
+def test_no_desk_to_reach(tmp_path: Path) -> None:
+    desk = DeskWorld(tmp_path)
+    port = desk.port
+    desk.server.stop()
+    try:
+        person = desk.person("Alice", PHONES["Alice"], 1)
+        person.expect(rf"Cannot reach the help desk at 127\.0\.0\.1:{port}")
+        person.expect(r"!!! If you are in danger")
+        assert person.wait() == 1
+    finally:
+        desk.close()

@@ -1,0 +1,241 @@
+"""The desk's asyncio adapter over real loopback TCP, in one process: bad frames close one
+connection only, the registry console is an operator, and transcripts are written."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from registry.desk_service import READ_CHUNK, DeskService
+from wire.codec import encode
+from wire.desk import (
+    DeskEnded,
+    DeskJoin,
+    DeskLeave,
+    DeskLine,
+    DeskNotice,
+    DeskPosition,
+    DeskQueued,
+    DeskQueueInfo,
+    DeskQueueRequest,
+    DeskServed,
+)
+from wire.framing import StreamDecoder, encode_frame
+from wire.limits import MAX_FRAME
+from wire.messages import Chat, Message
+
+PHONE = "+44 7700 900123"
+
+
+class Client:
+    """A raw desk connection speaking frames."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.decoder = StreamDecoder()
+        self.inbox: list[Message] = []
+
+    def send(self, message: Message) -> None:
+        self.writer.write(encode_frame(message))
+
+    async def next(self, kind: type, timeout: float = 3.0) -> Message:
+        """The next message of `kind`, reading as needed."""
+
+        async def find() -> Message:
+            while True:
+                for i, message in enumerate(self.inbox):
+                    if isinstance(message, kind):
+                        return self.inbox.pop(i)
+                data = await self.reader.read(READ_CHUNK)
+                if not data:
+                    raise EOFError(f"closed while waiting for {kind.__name__}: {self.inbox}")
+                self.inbox += self.decoder.feed(data)
+
+        return await asyncio.wait_for(find(), timeout)
+
+    async def closed(self, timeout: float = 3.0) -> bool:
+        async def drain() -> bool:
+            while await self.reader.read(READ_CHUNK):
+                pass
+            return True
+
+        return await asyncio.wait_for(drain(), timeout)
+
+
+Connect = Callable[[], Awaitable[Client]]
+Scenario = Callable[[DeskService, Connect, list[str]], Awaitable[None]]
+
+
+def run(tmp_path: Path, scenario: Scenario, **options: object) -> list[str]:
+    """Serve a DeskService on a free loopback port and run `scenario` against it."""
+    logs: list[str] = []
+
+    async def main() -> None:
+        desk = DeskService(tmp_path, logs.append, **options)  # type: ignore[arg-type]
+        await desk.start()
+
+        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            decoder = StreamDecoder()
+            messages: list[Message] = []
+            while not messages:
+                data = await reader.read(READ_CHUNK)
+                if not data:
+                    writer.close()
+                    return
+                messages = decoder.feed(data)
+            await desk.handle_connection(messages[0], decoder, reader, writer, more=messages[1:])
+
+        server = await asyncio.start_server(accept, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+
+        async def connect() -> Client:
+            return Client(*await asyncio.open_connection("127.0.0.1", port))
+
+        try:
+            await scenario(desk, connect, logs)
+        finally:
+            server.close()
+            await desk.close()
+
+    asyncio.run(main())
+    return logs
+
+
+def join(name: str, phone: str = PHONE, topic: int = 2, token: str = "") -> DeskJoin:
+    return DeskJoin(f"j-{name}", name, phone, topic, "", token)
+
+
+def test_bad_frames_close_one_connection_and_the_queue_stays(tmp_path: Path) -> None:
+    async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        alice = await connect()
+        alice.send(join("Alice"))
+        assert (await alice.next(DeskQueued)).position == 1  # type: ignore[attr-defined]
+        bob = await connect()
+        bob.send(join("Bob", "+1 202 555 0147"))
+        assert (await bob.next(DeskQueued)).position == 2  # type: ignore[attr-defined]
+
+        # Malformed JSON in a well-formed frame: Bob's connection only is closed.
+        body = b'{"t":"DeskLine","id":1}'
+        bob.writer.write(len(body).to_bytes(4, "big") + body)
+        notice = await bob.next(DeskNotice)
+        assert "bad frame" in notice.text  # type: ignore[attr-defined]
+        assert await bob.closed()
+
+        # An oversized frame header closes that connection before any body is read.
+        carol = await connect()
+        carol.send(join("Carol", "+49 151 2345 6701"))
+        await carol.next(DeskQueued)
+        carol.writer.write((MAX_FRAME + 1).to_bytes(4, "big"))
+        assert await carol.closed()
+
+        # A message that is not a desk message on a desk connection.
+        dan = await connect()
+        dan.send(join("Dan", "+1 303 555 0100"))
+        await dan.next(DeskQueued)
+        dan.send(Chat("c1", "dan", "bob", "hi"))
+        assert "Chat on a help-desk connection" in (await dan.next(DeskNotice)).text  # type: ignore[attr-defined]
+
+        # Alice is still first; Bob's place is held (a broken connection, not a leave).
+        names = [p.name for p in desk.queue.waiting]
+        assert names[:3] == ["Alice", "Bob", "Carol"]
+        assert [p.conn is not None for p in desk.queue.waiting][:3] == [True, False, False]
+
+    logs = run(tmp_path, scenario)
+    assert any("bad frame" in line for line in logs)
+
+
+def test_first_frames_arriving_together_are_all_handled(tmp_path: Path) -> None:
+    async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        alice = await connect()
+        # The join and a .queue in one write: the second frame is not lost.
+        alice.writer.write(encode_frame(join("Alice")) + encode_frame(DeskQueueRequest("q1")))
+        await alice.next(DeskQueued)
+        info = await alice.next(DeskQueueInfo)
+        assert info.ahead == 0  # type: ignore[attr-defined]
+
+    run(tmp_path, scenario)
+
+
+def test_the_console_is_an_operator(tmp_path: Path) -> None:
+    printed: list[str] = []
+
+    async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        desk.set_console_output(printed.append)
+        assert printed[-1] == "desk: [On duty as admin, serving all topics; 0 waiting.]"
+        alice = await connect()
+        alice.send(join("Alice"))
+        served = await alice.next(DeskServed)
+        assert served.operator == "admin"  # type: ignore[attr-defined]
+        assert any("Now serving Alice, phone +447700900123" in line for line in printed)
+        assert desk.console_in_session and desk.wants_console_line("hello")
+        desk.console_line("hello Alice")
+        assert (await alice.next(DeskLine)).text == "hello Alice"  # type: ignore[attr-defined]
+        alice.send(DeskLine("l1", "", "thank you"))
+        for _ in range(50):
+            if "desk: Alice: thank you" in printed:
+                break
+            await asyncio.sleep(0.02)
+        assert "desk: Alice: thank you" in printed
+        bob = await connect()
+        bob.send(join("Bob", "+1 202 555 0147"))
+        await bob.next(DeskQueued)
+        desk.console_line(".room")
+        assert any("1. Bob" in line and "*********47" in line for line in printed)
+        desk.console_line(".quit")
+        assert "stays on duty" in printed[-1]
+        desk.console_line(".end")
+        assert "ended the session" in (await alice.next(DeskEnded)).reason  # type: ignore[attr-defined]
+        assert await alice.closed()
+        await bob.next(DeskServed)
+        desk.console_line(".serve 9")
+        assert "Usage" in printed[-1]
+        assert not desk.wants_console_line("who") or desk.console_in_session
+
+    run(tmp_path, scenario, crisis_notice="  ")
+    assert not any("Traceback" in line for line in printed)
+
+
+def test_closing_tells_everyone_and_saves_transcripts(tmp_path: Path) -> None:
+    async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        desk.set_console_output(lambda line: None)
+        alice = await connect()
+        alice.send(join("Alice", topic=1))
+        await alice.next(DeskServed)
+        alice.send(DeskLine("l1", "", f"call me on {PHONE}"))
+        bob = await connect()
+        bob.send(join("Bob", "+1 202 555 0147"))
+        await bob.next(DeskQueued)
+        await asyncio.sleep(0.05)
+        await desk.close()
+        assert "closing" in (await alice.next(DeskEnded)).reason  # type: ignore[attr-defined]
+        assert "closing" in (await bob.next(DeskEnded)).reason  # type: ignore[attr-defined]
+
+    logs = run(tmp_path, scenario)
+    files = list((tmp_path / "desk-transcripts").glob("*.txt"))
+    assert len(files) == 1
+    text = files[0].read_text()
+    assert "Topic: 1 Depression" in text and "call me on **********23" in text
+    assert "registry closing" in text
+    for blob in [text, *logs]:
+        assert "7700 900123" not in blob and "7700900123" not in blob
+
+
+def test_positions_are_pushed_by_the_timer(tmp_path: Path) -> None:
+    async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        people = []
+        for i, name in enumerate(("Alice", "Bob", "Carol")):
+            client = await connect()
+            client.send(join(name, f"+1 555 010 000{i}"))
+            await client.next(DeskQueued)
+            people.append(client)
+        people[0].send(DeskLeave("x"))
+        # Carol joined moments ago: her new position comes from the timer, within a second.
+        position = await people[2].next(DeskPosition, timeout=2.5)
+        assert position.position == 2  # type: ignore[attr-defined]
+
+    run(tmp_path, scenario)
+
+
+def test_encode_is_the_wire_format() -> None:
+    assert encode(join("Alice")).startswith(b'{"t":"DeskJoin"')
