@@ -28,7 +28,7 @@ class SendStream:
 @dataclass(frozen=True, slots=True)
 class Print:
     """Show a line to the user. `style` is one of "system", "error", "info", "message",
-    "channel", "room"; `who` names the person the line is from, for colouring."""
+    "channel", "room", "history"; `who` names the person the line is from, for colouring."""
 
     text: str
     style: str = "system"
@@ -44,10 +44,26 @@ class Remember:
 
 
 @dataclass(frozen=True, slots=True)
+class Prompt:
+    """The input prompt is now `text` (it shows the name, and the room one is in)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """Keep, before the line is printed, that message `id` from `sender` was shown, so that a
+    restarted peer never shows it again (it may come back from the registry's mailbox)."""
+
+    sender: str
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Exit:
     """Stop the peer with exit status `code`."""
 
     code: int
 
 
-Action = Send | SendStream | Print | Remember | Exit
+Action = Send | SendStream | Print | Remember | Prompt | Shown | Exit

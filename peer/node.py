@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from peer.actions import Action, Addr, Exit, Print, Remember, Send, SendStream
+from peer.actions import Action, Addr, Exit, Print, Prompt, Remember, Send, SendStream, Shown
 from peer.core import PeerCore
 from peer.endpoint import Endpoint
 from peer.state import PeerStateFile
@@ -35,6 +35,7 @@ class PeerNode:
         console: Console,
         verbose: bool = False,
     ) -> None:
+        self._data_dir = data_dir
         self._state = PeerStateFile(data_dir, name)
         self.core = PeerCore(
             name=name,
@@ -42,6 +43,7 @@ class PeerNode:
             server=server,
             session=secrets.token_hex(4),
             token=self._state.load_token(),
+            seen=self._state.load_seen(),
             password=password,
             keepalive=keepalive,
         )
@@ -111,15 +113,32 @@ class PeerNode:
                 case Print():
                     self._console.show(action)
                 case Remember(name, token):
+                    self._remember(name, token)
+                case Prompt(text):
+                    self._console.set_prompt(text)
+                case Shown(sender, msg_id):
                     try:
-                        self._state.save_token(token)
+                        self._state.add_seen(sender, msg_id)
                     except OSError as exc:
-                        self._console.show(
-                            Print(f"[Could not keep your token for {name}: {exc}]", "error")
-                        )
+                        self._debug(f"could not record a shown message: {exc}")
                 case Exit(code):
                     self._finish(code)
         self._schedule()
+
+    def _remember(self, name: str, token: str) -> None:
+        """Keep `token` in the state file of `name`; after a rename, the old name's file goes,
+        so that the token is kept once, under the name it belongs to."""
+        previous = self._state
+        state = PeerStateFile(self._data_dir, name)
+        try:
+            state.save_token(token)
+        except OSError as exc:
+            self._console.show(Print(f"[Could not keep your token for {name}: {exc}]", "error"))
+            return
+        self._state = state
+        if previous.path != state.path:
+            with contextlib.suppress(OSError):
+                previous.path.unlink()
 
     def _finish(self, code: int) -> None:
         if not self._done.done():

@@ -1,0 +1,82 @@
+"""The registry's rooms: who is in which room, and each room's recent messages.
+
+Pure data, in memory only (a restarted registry starts with no rooms; peers are told when
+they next speak in a room). The protocol rules that use it (acks, pushes, notices) live in
+registry.core. Members are the table's own Record objects, so a rename, which changes a
+record's name in place, keeps its room membership without any bookkeeping here.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from registry.table import Record
+from wire.messages import RoomMessage
+from wire.names import name_key
+
+#: Messages each room keeps for newcomers. Twenty is a screenful: enough to pick up the
+#: thread of a conversation, small enough to replay as separate datagrams on every join.
+ROOM_HISTORY = 20
+
+#: Rooms at most. Bounds the registry's memory (each room keeps ROOM_HISTORY messages of up
+#: to MAX_TEXT bytes) and keeps the answer to `rooms` to one frame.
+MAX_ROOMS = 100
+
+
+@dataclass
+class Room:
+    """One room: its name as first spelled, its members in joining order, its history."""
+
+    name: str
+    members: list[Record] = field(default_factory=list)
+    history: deque[RoomMessage] = field(default_factory=lambda: deque(maxlen=ROOM_HISTORY))
+
+    def others(self, record: Record) -> list[Record]:
+        """Every member but `record`."""
+        return [m for m in self.members if m is not record]
+
+
+class Rooms:
+    """Every room, by the case-insensitive key of its name."""
+
+    def __init__(self) -> None:
+        self.rooms: dict[str, Room] = {}
+
+    def get(self, name: str) -> Room | None:
+        return self.rooms.get(name_key(name))
+
+    def of(self, record: Record) -> Room | None:
+        """The room `record` is in, if any."""
+        return self.get(record.room) if record.room else None
+
+    def full(self) -> bool:
+        return len(self.rooms) >= MAX_ROOMS
+
+    def enter(self, record: Record, name: str) -> Room:
+        """Put `record` into room `name`, creating the room; the caller has left any other."""
+        room = self.get(name)
+        if room is None:
+            room = Room(name)
+            self.rooms[name_key(name)] = room
+        if not any(m is record for m in room.members):
+            room.members.append(record)
+        record.room = room.name
+        return room
+
+    def leave(self, record: Record) -> Room | None:
+        """Take `record` out of its room; remove the room when it is empty. Return the room
+        it left (None if it was in none)."""
+        room = self.of(record)
+        record.room = ""
+        if room is None:
+            return None
+        room.members = room.others(record)
+        if not room.members:
+            del self.rooms[name_key(room.name)]
+        return room
+
+    def listing(self) -> list[tuple[str, int]]:
+        """(name, member count) for every room, by name."""
+        rooms = sorted(self.rooms.values(), key=lambda r: name_key(r.name))
+        return [(r.name, len(r.members)) for r in rooms]

@@ -1,0 +1,598 @@
+"""Rooms and renames with the cores on a simulated network (issue 3): deterministic, no sleeps.
+
+Datagrams take a fixed time unless a test says otherwise, so what one peer sees arrives in
+the order the registry sent it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from registry.rooms import MAX_ROOMS, ROOM_HISTORY
+from tests.simulation import REGISTRY, SimNet
+from wire.messages import Chat, Message, RoomMessage, RoomNotice, SaveMessage
+
+Addr = tuple[str, int]
+
+
+def net_of(*names: str, **kwargs: object) -> SimNet:
+    kwargs.setdefault("delay", (0.001, 0.001))
+    net = SimNet(**kwargs)  # type: ignore[arg-type]
+    for i, name in enumerate(names):
+        net.add_peer(name, 6001 + i)
+    net.run(3)
+    return net
+
+
+def after(net: SimNet, name: str, mark: int) -> list[str]:
+    """What `name` printed since its screen had `mark` lines."""
+    return net.screen(name)[mark:]
+
+
+def marks(net: SimNet) -> dict[str, int]:
+    return {name: len(host.screen) for name, host in net.hosts.items()}
+
+
+def room_of(net: SimNet, name: str) -> str:
+    core = net.hosts[name].core
+    assert core is not None
+    return core.state.room
+
+
+def members(net: SimNet, room: str) -> list[str]:
+    assert net.registry is not None
+    found = net.registry.rooms.get(room)
+    return [] if found is None else [m.name for m in found.members]
+
+
+def block(net: SimNet, drop: object) -> None:
+    """Drop every datagram for which `drop(src, dst, message)` is true."""
+    original = net._send
+
+    def send(src: Addr, dst: Addr, message: Message, stream: bool = False) -> None:
+        if not drop(src, dst, message):  # type: ignore[operator]
+            original(src, dst, message, stream)
+
+    net._send = send  # type: ignore[method-assign]
+
+
+# -- rooms ------------------------------------------------------------------------------
+
+
+def test_seed_003_flow_join_talk_leave() -> None:
+    net = net_of("Alice", "Bob")
+    net.type("Alice", "join teamchat")
+    net.run(1)
+    assert room_of(net, "Alice") == "teamchat"
+    assert net.screen("Alice")[-1] == "[You joined teamchat (a new room)]"
+    assert net.hosts["Alice"].prompt == "Alice@teamchat> "
+    net.type("Bob", "/join teamchat")
+    net.run(1)
+    assert net.screen("Bob")[-1] == "[You joined teamchat with Alice]"
+    assert net.screen("Alice")[-1] == "[Bob joined teamchat]"
+    at = marks(net)
+    net.type("Alice", "Hello team!")
+    net.run(1)
+    assert after(net, "Bob", at["Bob"]) == ["Alice (in teamchat): Hello team!"]
+    assert after(net, "Alice", at["Alice"]) == []  # the sender sees their typed line only
+    net.type("Bob", "leave")
+    net.run(1)
+    assert net.screen("Bob")[-1] == "[You left teamchat.]"
+    assert net.hosts["Bob"].prompt == "Bob> "
+    assert net.screen("Alice")[-1] == "[Bob left teamchat]"
+    assert members(net, "teamchat") == ["Alice"]
+
+
+def test_room_is_created_on_first_join_and_removed_when_empty() -> None:
+    net = net_of("x", "y")
+    assert net.registry is not None
+    net.type("x", "join lobby")
+    net.run(1)
+    assert net.registry.rooms.listing() == [("lobby", 1)]
+    net.type("y", "join LOBBY")  # names of rooms ignore case, like names of peers
+    net.run(1)
+    assert net.registry.rooms.listing() == [("lobby", 2)]
+    assert room_of(net, "y") == "lobby"  # the registry's spelling wins
+    net.type("x", "leave")
+    net.type("y", "leave")
+    net.run(1)
+    assert net.registry.rooms.listing() == []
+    net.type("x", "rooms")
+    net.run(1)
+    assert net.screen("x")[-1] == "[No rooms yet. join <room> makes one.]"
+
+
+def test_rooms_lists_every_room_with_its_member_count() -> None:
+    net = net_of("x", "y", "z")
+    net.type("x", "join beta")
+    net.type("y", "join alpha")
+    net.type("z", "join beta")
+    net.run(1)
+    at = marks(net)
+    net.type("z", "/rooms")
+    net.run(1)
+    assert after(net, "z", at["z"]) == [
+        "[Rooms:]",
+        "  alpha  1 member",
+        "  beta   2 members  (you are here)",
+    ]
+
+
+def test_a_peer_is_in_one_room_at_a_time() -> None:
+    net = net_of("x", "y", "z")
+    net.type("x", "join one")
+    net.type("y", "join one")
+    net.type("z", "join two")
+    net.run(1)
+    net.type("x", "/join two")
+    net.run(1)
+    assert net.screen("x")[-1] == "[You left one and joined two with z]"
+    assert net.screen("y")[-1] == "[x left one]"
+    assert net.screen("z")[-1] == "[x joined two]"
+    assert members(net, "one") == ["y"] and members(net, "two") == ["z", "x"]
+    net.type("x", "/join two")
+    net.run(1)
+    assert net.screen("x")[-1] == "[You are already in two.]"
+
+
+def test_bad_room_names_are_refused_with_a_reason() -> None:
+    net = net_of("x")
+    net.type("x", "join .hidden")
+    net.type("x", "join " + "r" * 33)
+    net.type("x", "join a b")
+    net.type("x", "join")
+    assert net.screen("x")[-4:] == [
+        "[Cannot join '.hidden': a name cannot start with '.' (room names follow the name rules).]",
+        f"[Cannot join '{'r' * 33}': a name has at most 32 characters "
+        "(room names follow the name rules).]",
+        "[Usage: join <room>]",
+        "[Usage: join <room>]",
+    ]
+    net.run(1)
+    assert net.registry is not None and net.registry.rooms.listing() == []
+
+
+def test_inside_a_room_bare_words_are_room_text_and_slash_commands_work() -> None:
+    net = net_of("x", "y")
+    net.type("x", "join r")
+    net.type("y", "join r")
+    net.run(1)
+    at = marks(net)
+    for text in ("send y hi", "who", "exit", "join other", "y:colon text", "unicode ✓ ü"):
+        net.type("x", text)
+    net.run(1)
+    net.type("x", "/dm y direct")
+    net.run(1)
+    assert after(net, "y", at["y"]) == [
+        "x (in r): send y hi",
+        "x (in r): who",
+        "x (in r): exit",
+        "x (in r): join other",
+        "x (in r): y:colon text",
+        "x (in r): unicode ✓ ü",
+        "x: direct",
+    ]
+    assert net.hosts["x"].exit_code is None
+
+
+def test_history_of_the_last_20_is_replayed_to_a_newcomer_marked_as_history() -> None:
+    net = net_of("x", "y", "z")
+    net.type("x", "join r")
+    net.type("y", "join r")
+    net.run(1)
+    for i in range(ROOM_HISTORY + 5):
+        net.type("xy"[i % 2], f"line {i}")
+        net.run(0.01)
+    net.run(1)
+    at = marks(net)
+    net.type("z", "join r")
+    net.run(2)
+    seen = after(net, "z", at["z"])
+    assert seen[0] == "[You joined r with x, y]"
+    history = seen[1:]
+    assert len(history) == ROOM_HISTORY
+    for i, line in zip(range(5, ROOM_HISTORY + 5), history, strict=True):
+        sender = "xy"[i % 2]
+        assert line.startswith("[history ") and line.endswith(f"] {sender} (in r): line {i}")
+    # live messages after history are plain again
+    net.type("x", "now live")
+    net.run(1)
+    assert net.screen("z")[-1] == "x (in r): now live"
+
+
+def test_history_is_shown_again_to_someone_who_comes_back() -> None:
+    net = net_of("x", "y")
+    net.type("x", "join r")
+    net.type("y", "join r")
+    net.run(1)
+    net.type("x", "before")
+    net.run(1)
+    net.type("y", "leave")
+    net.run(1)
+    net.type("y", "join r")
+    net.run(1)
+    assert net.screen("y")[-1].endswith("] x (in r): before")
+    assert net.screen("y")[-1].startswith("[history ")
+
+
+def test_notices_for_join_leave_dereg_quit_and_rename() -> None:
+    net = net_of("w", "x", "y", "z")
+    for name in "wxyz":
+        net.type(name, "join r")
+        net.run(0.1)
+    net.run(1)
+    net.type("x", "dereg x")  # in a room, that is room text
+    net.run(1)
+    assert net.screen("w")[-1] == "x (in r): dereg x"
+    net.type("x", "/dereg x")
+    net.run(1)
+    assert net.screen("w")[-2:] == ["[Client table updated.]", "[x left r]"]
+    assert room_of(net, "x") == ""
+    assert net.screen("x")[-2:] == ["[You left r.]", "[You are Offline. Bye.]"]
+    net.type("y", "/quit see you")
+    net.run(1)
+    assert net.hosts["y"].exit_code == 0
+    assert net.screen("w")[-1] == "[y has quit (see you)]"
+    assert net.count("w", "[y left r]") == 0  # the quit line says it, once
+    net.type("z", "/nick zed")
+    net.run(1)
+    assert net.screen("z")[-1] == "[You are now known as zed.]"
+    assert net.screen("w")[-1] == "[z is now known as zed]"
+    assert members(net, "r") == ["w", "zed"]
+    # x (offline, not in the room) still sees the quit of y? no: offline peers hear nothing
+    assert net.count("x", "[y has quit (see you)]") == 0
+
+
+def test_quit_is_announced_to_everyone_online_in_or_out_of_rooms() -> None:
+    net = net_of("x", "y", "z")
+    net.type("y", "join r")
+    net.type("x", "join r")
+    net.run(1)
+    net.type("x", "/quit")
+    net.run(1)
+    assert net.hosts["x"].exit_code == 0
+    assert net.screen("y")[-1] == "[x has quit]"
+    assert net.screen("z")[-1] == "[x has quit]"
+    assert members(net, "r") == ["y"]
+
+
+def test_a_member_that_does_not_ack_is_marked_offline_and_leaves_the_room() -> None:
+    net = net_of("x", "y", "z")
+    for name in "xyz":
+        net.type(name, "join r")
+    net.run(1)
+    net.kill_peer("z")
+    net.type("x", "anyone?")
+    net.run(5)
+    assert net.registry is not None
+    z = net.registry.table.get("z")
+    assert z is not None and not z.online
+    assert members(net, "r") == ["x", "y"]
+    assert net.screen("y")[-3:] == [
+        "x (in r): anyone?",
+        "[Client table updated.]",
+        "[z left r (not answering)]",
+    ]
+    assert net.screen("x")[-2:] == ["[Client table updated.]", "[z left r (not answering)]"]
+    xcore = net.hosts["x"].core
+    assert xcore is not None and not xcore.state.table["z"].online
+    # retransmissions: z was tried five times, 500 ms apart
+    tries = [m for _, _, dst, m in net.sent if dst == ("127.0.0.1", 6003)]
+    assert sum(isinstance(m, RoomMessage) for m in tries) == 5
+
+
+def test_a_lost_room_ack_is_retried_and_the_message_shown_once() -> None:
+    net = net_of("x", "y")
+    net.type("x", "join r")
+    net.type("y", "join r")
+    net.run(1)
+    dropped: list[Message] = []
+
+    def first_ack_from_y(src: Addr, dst: Addr, message: Message) -> bool:
+        if src == ("127.0.0.1", 6002) and dst == REGISTRY and not dropped:
+            dropped.append(message)
+            return True
+        return False
+
+    block(net, first_ack_from_y)
+    net.type("x", "once")
+    net.run(3)
+    assert dropped
+    assert net.count("y", "x (in r): once") == 1
+    assert members(net, "r") == ["x", "y"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_rooms_over_a_lossy_duplicating_network(seed: int) -> None:
+    net = net_of("x", "y", "z", seed=seed, loss=0.1, duplicate=0.3, delay=(0.0005, 0.002))
+    for name in "xyz":
+        net.type(name, "join r")
+    net.run(5)
+    for i in range(6):
+        net.type("xyz"[i % 3], f"msg {i}")
+        net.run(0.5)
+    net.run(10)
+    for i in range(6):
+        sender = "xyz"[i % 3]
+        for name in "xyz":
+            if name != sender and room_of(net, name) == "r":
+                shown = net.count(name, f"{sender} (in r): msg {i}")
+                assert shown <= 1, (seed, name, net.screen(name))
+
+
+def test_room_text_with_the_registry_down_says_rooms_are_unavailable() -> None:
+    net = net_of("x", "y")
+    net.type("x", "join r")
+    net.type("y", "join r")
+    net.run(1)
+    net.kill_registry()
+    at = marks(net)
+    net.type("x", "anyone there")
+    net.run(3)
+    assert after(net, "x", at["x"]) == [
+        "[Server not responding]",
+        "[Rooms are unavailable while the registry does not answer; direct messages still work.]",
+        "[Kept in your outbox; sent when the server answers.]",
+    ]
+    net.type("x", "/dm y still works")
+    net.run(1)
+    assert net.screen("y")[-1] == "x: still works"
+    at = marks(net)
+    net.type("x", "/rooms")
+    net.run(3)
+    assert after(net, "x", at["x"])[-2:] == [
+        "[Server not responding]",
+        "[Rooms are unavailable while the registry does not answer; direct messages still work.]",
+    ]
+
+
+def test_a_restarted_registry_forgets_rooms_and_a_member_is_told() -> None:
+    net = net_of("x", "y", keepalive=1.0)
+    net.type("x", "join r")
+    net.type("y", "join r")
+    net.run(1)
+    net.kill_registry()
+    net.start_registry()
+    net.type("x", "hello?")
+    net.run(2)
+    assert net.screen("x")[-2:] == [
+        "[You are not in a room.]",
+        "[You are no longer in r; /join r to go back.]",
+    ]
+    assert room_of(net, "x") == ""
+
+
+def test_too_many_rooms_is_a_clear_refusal() -> None:
+    from registry.rooms import Room
+
+    net = net_of("x")
+    assert net.registry is not None
+    for i in range(MAX_ROOMS):  # as if MAX_ROOMS other peers had made a room each
+        net.registry.rooms.rooms[f"room-{i}"] = Room(f"room-{i}")
+    net.type("x", "join one-too-many")
+    net.run(1)
+    assert net.screen("x")[-1] == (
+        f"[There are already {MAX_ROOMS} rooms, the most there can be; join one.]"
+    )
+    net.type("x", "join room-7")  # an existing one is fine
+    net.run(1)
+    assert room_of(net, "x") == "room-7"
+
+
+def test_room_messages_go_through_the_registry_only_to_members() -> None:
+    net = net_of("x", "y", "z")
+    net.type("x", "join r")
+    net.type("y", "join r")
+    net.run(1)
+    start = len(net.sent)
+    net.type("x", "members only")
+    net.run(1)
+    relays = [(src, dst) for _, src, dst, m in net.sent[start:] if isinstance(m, RoomMessage)]
+    assert relays == [(REGISTRY, ("127.0.0.1", 6002))]
+    assert net.count("z", "x (in r): members only") == 0
+
+
+# -- renames ----------------------------------------------------------------------------
+
+
+def test_rename_moves_table_entry_and_keeps_the_token_under_the_new_name() -> None:
+    net = net_of("bob", "alice")
+    net.type("bob", "/nick robert")
+    net.run(1)
+    assert net.screen("bob")[-1] == "[You are now known as robert.]"
+    assert net.hosts["bob"].prompt == "robert> "
+    assert net.registry is not None
+    assert net.registry.table.get("bob") is None and net.registry.table.get("robert")
+    assert [r.name for r in net.disk.table.records.values()] == ["alice", "robert"]
+    host = net.hosts["bob"]
+    assert host.files["robert"] == host.token
+    for name in ("bob", "alice"):
+        core = net.hosts[name].core
+        assert core is not None
+        assert sorted(core.state.table) == ["alice", "robert"]
+    net.type("alice", "who")
+    assert net.screen("alice")[-3:] == [
+        "[Registered names:]",
+        "  alice  online  (you)",
+        "  robert  online",
+    ]
+    # the new name works both ways
+    net.type("alice", "send robert hi")
+    net.type("bob", "send alice hello")
+    net.run(1)
+    assert net.screen("bob")[-1] == "[Message received by alice.]"
+    assert "alice: hi" in net.screen("bob") and "robert: hello" in net.screen("alice")
+
+
+def test_rename_is_refused_for_a_taken_or_bad_name() -> None:
+    net = net_of("bob", "alice")
+    net.type("bob", "/nick ALICE")
+    net.run(1)
+    assert net.screen("bob")[-1] == "[The name alice is taken.]"
+    net.type("bob", "/nickname b@d")
+    assert net.screen("bob")[-1] == (
+        "[Cannot rename to 'b@d': a name may use only letters, digits, '_', '-' and '.'.]"
+    )
+    net.type("bob", "/nick bob")
+    assert net.screen("bob")[-1] == "[You are already called bob.]"
+    net.type("bob", "/nick Bob")  # a change of case only is a rename
+    net.run(1)
+    assert net.screen("bob")[-1] == "[You are now known as Bob.]"
+    alice = net.hosts["alice"].core
+    assert alice is not None and alice.state.table["bob"].name == "Bob"
+
+
+def test_only_the_owner_can_rename() -> None:
+    from wire.messages import Refused, Rename
+
+    net = net_of("bob", "alice")
+    assert net.registry is not None
+    # alice's address, bob's name, a guessed token
+    out = net.registry.receive(
+        Rename("evil-1", "bob", "0" * 32, "mallory"), ("127.0.0.1", 6002), net.now
+    )
+    refusals = [a.message for a in out if hasattr(a, "message") and isinstance(a.message, Refused)]
+    assert refusals and refusals[0].reason == "Wrong token for that name."
+    # the right token from another address is refused too
+    bob = net.registry.table.get("bob")
+    assert bob is not None
+    out = net.registry.receive(
+        Rename("evil-2", "bob", bob.token, "mallory"), ("10.0.0.9", 6002), net.now
+    )
+    refusals = [a.message for a in out if hasattr(a, "message") and isinstance(a.message, Refused)]
+    assert refusals and "another address" in refusals[0].reason
+    assert net.registry.table.get("bob") is not None and net.registry.table.get("mallory") is None
+
+
+def test_rename_moves_the_room_membership() -> None:
+    net = net_of("bob", "alice", "carol")
+    net.type("bob", "join r")
+    net.type("carol", "join r")
+    net.run(1)
+    net.type("bob", "/nick bobby")
+    net.run(1)
+    assert members(net, "r") == ["bobby", "carol"]
+    assert net.screen("carol")[-1] == "[bob is now known as bobby]"
+    assert net.hosts["bob"].prompt == "bobby@r> "
+    net.type("carol", "hi bobby")
+    net.run(1)
+    assert net.screen("bob")[-1] == "carol (in r): hi bobby"
+    net.type("bob", "hi carol")
+    net.run(1)
+    assert net.screen("carol")[-1] == "bobby (in r): hi carol"
+    assert net.count("alice", "[bob is now known as bobby]") == 0  # not in the room
+
+
+def test_stored_mail_follows_a_rename_while_offline_and_is_handed_over() -> None:
+    net = net_of("bob", "alice")
+    assert net.registry is not None
+    # mail waiting in bob's box when the rename happens (the hand-over ack was lost)
+    block(net, lambda src, dst, m: type(m).__name__ == "MailTaken")
+    net.type("bob", "dereg bob")
+    net.run(1)
+    net.type("alice", "send bob kept")
+    net.run(1)
+    net.type("bob", "reg bob")
+    net.run(1)
+    net.type("bob", "/nick robert")
+    net.run(1)
+    assert [m.text for m in net.disk.mail["robert"]] == ["kept"]
+    assert [m.text for m in net.registry.mail["robert"]] == ["kept"]
+    assert "bob" not in net.disk.mail
+
+
+def test_a_message_to_the_old_name_in_flight_is_not_lost() -> None:
+    net = net_of("bob", "alice")
+    # alice's direct datagrams to bob are lost, so her message goes through the registry,
+    # addressed to "bob", after bob has become robert
+    block(net, lambda src, dst, m: isinstance(m, Chat) and src == ("127.0.0.1", 6002))
+    net.type("alice", "send bob are you there")
+    net.run(0.2)
+    net.type("bob", "/nick robert")
+    net.run(10)
+    assert net.count("bob", "alice: are you there") == 1
+    saves = [m for _, _, _, m in net.sent if isinstance(m, SaveMessage)]
+    assert saves and saves[0].to == "bob"
+    assert "[Client robert exists!!]" in net.screen("alice") or (
+        "[Client bob exists!!]" in net.screen("alice")
+    )
+
+
+def test_a_save_to_the_old_name_lands_in_the_new_mailbox() -> None:
+    net = net_of("bob", "alice")
+    net.type("bob", "/nick robert")
+    net.run(1)
+    net.type("bob", "dereg robert")
+    net.run(1)
+    assert net.registry is not None
+    from wire.messages import SaveMessage as Save
+
+    alice = net.registry.table.get("alice")
+    assert alice is not None
+    out = net.registry.receive(
+        Save("late-1", "alice", alice.token, "bob", "late"), ("127.0.0.1", 6002), net.now
+    )
+    assert any(type(a).__name__ == "StoreMail" and a.owner == "robert" for a in out)  # type: ignore[union-attr]
+
+
+def test_a_chat_to_the_previous_name_is_accepted_and_new_sends_follow_the_rename() -> None:
+    net = net_of("bob", "alice")
+    net.type("bob", "/nick robert")
+    net.run(1)
+    bob = net.hosts["bob"].core
+    assert bob is not None
+    # a direct chat still addressed to bob, sent before alice knew
+    out = bob.receive(Chat("a-late", "alice", "bob", "old address"), ("127.0.0.1", 6002), net.now)
+    assert any(getattr(a, "text", "") == "alice: old address" for a in out)
+    # alice types the old name: told the new one, and the message goes there
+    net.type("alice", "send bob are you robert now")
+    net.run(1)
+    assert net.screen("alice")[-2:] == [
+        "[bob is now known as robert.]",
+        "[Message received by robert.]",
+    ]
+    assert net.screen("bob")[-1] == "alice: are you robert now"
+
+
+def test_a_copy_of_a_rename_is_answered_again_not_refused() -> None:
+    net = net_of("bob")
+    dropped: list[Message] = []
+
+    def first_ack_to_bob(src: Addr, dst: Addr, message: Message) -> bool:
+        if src == REGISTRY and type(message).__name__ == "Ack" and not dropped:
+            dropped.append(message)
+            return True
+        return False
+
+    block(net, first_ack_to_bob)
+    net.type("bob", "/nick robert")
+    net.run(3)
+    assert dropped
+    assert net.screen("bob")[-1] == "[You are now known as robert.]"
+    assert net.count("bob", "[You are now known as robert.]") == 1
+
+
+def test_rename_with_the_registry_down_keeps_the_name() -> None:
+    net = net_of("bob")
+    net.kill_registry()
+    net.type("bob", "/nick robert")
+    net.run(3)
+    assert net.screen("bob")[-2:] == [
+        "[Server not responding]",
+        "[Renames need the registry; you are still bob.]",
+    ]
+    assert net.hosts["bob"].prompt == "bob> "
+
+
+def test_join_notice_and_history_reach_the_joiner_before_live_messages() -> None:
+    net = net_of("x", "y")
+    net.type("x", "join r")
+    net.run(1)
+    net.type("x", "first")
+    net.run(1)
+    start = len(net.sent)
+    net.type("y", "join r")
+    net.run(1)
+    to_y = [m for _, src, dst, m in net.sent[start:] if dst == ("127.0.0.1", 6002)]
+    kinds = [type(m).__name__ for m in to_y if isinstance(m, RoomMessage | RoomNotice)]
+    assert kinds == ["RoomNotice", "RoomMessage"]
