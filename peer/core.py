@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from peer import commands as cmd
-from peer.actions import Action, Addr, Exit, Print, Prompt, Remember, Send, SendStream
+from peer.actions import Action, Addr, Exit, Print, Prompt, Remember, Send, SendStream, Shown
 from wire.limits import MAX_TEXT
 from wire.messages import (
     Ack,
@@ -104,8 +105,10 @@ class PeerCore:
         keepalive: float = KEEPALIVE,
         timeout: float = TIMEOUT,
         attempts: int = ATTEMPTS,
+        seen: Iterable[tuple[str, str]] = (),
     ) -> None:
-        """`server` is the registry's address; `token` the one kept from an earlier run."""
+        """`server` is the registry's address; `token` the one kept from an earlier run;
+        `seen` the (sender, id) pairs already shown in earlier runs (see Shown)."""
         self.state = PeerState(name=name, port=port, token=token, password=password)
         self.server = server
         self.keepalive = keepalive
@@ -115,7 +118,9 @@ class PeerCore:
         self._streamed: dict[str, tuple[Request, float]] = {}
         self._outcomes: dict[str, tuple[SaveMessage, float]] = {}
         self._outbox: list[Message] = []
-        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict(
+            ((name_key(sender), msg_id), None) for sender, msg_id in seen
+        )
         self._next_keepalive: float | None = None
         self._server_down = False
         self._started = False
@@ -516,13 +521,15 @@ class PeerCore:
         if not self.state.registered:
             return False
         out.append(Send(addr, Ack(self._new_id(), msg_id)))
-        return self._first_sight(sender, msg_id)
+        return self._first_sight(sender, msg_id, out)
 
-    def _first_sight(self, sender: str, msg_id: str) -> bool:
+    def _first_sight(self, sender: str, msg_id: str, out: list[Action]) -> bool:
+        """Whether (sender, id) is new; if so it is recorded, durably first (Shown)."""
         key = (name_key(sender), msg_id)
         if key in self._seen:
             return False
         self._seen[key] = None
+        out.append(Shown(key[0], msg_id))
         while len(self._seen) > SEEN_IDS:
             self._seen.popitem(last=False)
         return True
@@ -712,7 +719,7 @@ class PeerCore:
             room, self.state.room = self.state.room, ""
             out.append(Print(f"[You are no longer in {room}; /join {room} to go back.]", "error"))
         self._replace_table(welcome.version, welcome.entries, out)
-        fresh = [m for m in welcome.mail if self._first_sight(m.sender, m.id)]
+        fresh = [m for m in welcome.mail if self._first_sight(m.sender, m.id, out)]
         if fresh:
             out.append(Print("[You have messages]", "system"))
             out.extend(_mail_line(m) for m in fresh)

@@ -28,11 +28,18 @@ def default_dir(kind: str) -> Path:
     return Path(base) / "chatapp" / kind
 
 
+#: Shown message ids kept between runs; older ones are forgotten when the file is compacted.
+KEEP_SEEN = 20_000
+
+
 class PeerStateFile:
-    """The token that proves a peer owns its name, kept between runs (DESIGN.md section 7)."""
+    """What a peer keeps between runs: the token that proves it owns its name (DESIGN.md
+    section 7), and the ids of the messages it has shown, so it never shows one twice."""
 
     def __init__(self, root: Path, name: str) -> None:
         self.path = root / "peers" / f"{name_key(name)}.json"
+        self.seen_path = root / "peers" / f"{name_key(name)}.seen"
+        self._seen_lines = 0
 
     def load_token(self) -> str:
         """The kept token, or "" when there is none or the file is unreadable."""
@@ -53,3 +60,30 @@ class PeerStateFile:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
+
+    def load_seen(self) -> list[tuple[str, str]]:
+        """The (sender, id) pairs shown in earlier runs, oldest first; [] if none."""
+        try:
+            text = self.seen_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return []
+        pairs = []
+        for line in text.splitlines()[-KEEP_SEEN:]:
+            sender, tab, msg_id = line.partition("\t")
+            if tab:
+                pairs.append((sender, msg_id))
+        self._seen_lines = len(pairs)
+        return pairs
+
+    def add_seen(self, sender: str, msg_id: str) -> None:
+        """Record one shown message. A killed process keeps what it wrote (the kernel has
+        it), so no fsync: this guards against process crashes, the common case."""
+        self.seen_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.seen_path, "a", encoding="utf-8") as f:
+            f.write(f"{sender}\t{msg_id}\n")
+        self._seen_lines += 1
+        if self._seen_lines > 2 * KEEP_SEEN:
+            kept = self.load_seen()
+            tmp = self.seen_path.with_name(self.seen_path.name + ".tmp")
+            tmp.write_text("".join(f"{s}\t{i}\n" for s, i in kept), encoding="utf-8")
+            os.replace(tmp, self.seen_path)

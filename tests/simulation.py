@@ -45,6 +45,7 @@ class Host:
     screen: list[str] = field(default_factory=list)
     exit_code: int | None = None
     life: int = 0
+    seen: list[tuple[str, str]] = field(default_factory=list)
     prompt: str = ""
     #: name -> token, as the peer's state files would hold them
     files: dict[str, str] = field(default_factory=dict)
@@ -121,6 +122,7 @@ class SimNet:
             server=REGISTRY,
             session=f"{name}{host.life}",
             token=host.token,
+            seen=list(host.seen),
             keepalive=self.keepalive,
             timeout=self.timeout,
             attempts=self.attempts,
@@ -245,6 +247,8 @@ class SimNet:
                 case pa.Remember(name, token):
                     host.token = token
                     host.files[name] = token
+                case pa.Shown(sender, msg_id):
+                    host.seen.append((sender, msg_id))
                 case pa.Prompt(text):
                     host.prompt = text
                 case pa.Exit(code):

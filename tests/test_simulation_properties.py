@@ -156,3 +156,9 @@ def test_whole_system_keeps_its_promises(scenario: tuple[int, int, float, float,
 @given(scenarios())
 def test_soak_whole_system(scenario: tuple[int, int, float, float, list[Op]]) -> None:
     check(*play(*scenario))
+
+
+def test_shown_then_killed_before_the_ack_is_not_shown_again_from_the_mailbox() -> None:
+    """Found by the soak: bob shows m0, dies before his ack gets through, ann falls back to
+    the registry's mailbox, and the restarted bob must not show m0 a second time."""
+    check(*play(93, 2, 0.05, 0.3, [Op("send", 0, 1, 0.0), Op("kill", 1), Op("kill_registry")]))
