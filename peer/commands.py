@@ -118,7 +118,9 @@ SPECS: tuple[Spec, ...] = (
     Spec(("message",), "message", "asks for the recipient, then the text"),
     Spec(("send_all", "/bm"), "send_all <text>", "message everyone on the channel"),
     Spec(
-        ("who", "/who", "/users", "server:who"), "who [-l]", "who is registered; -l with addresses"
+        ("who", "/who", "/users", "server:who"),
+        "who [-l]",
+        "every name, online or not; -l adds addresses",
     ),
     Spec(("join", "/join"), "join <room>", "enter a room (made if new), leaving any other"),
     Spec(("leave", "/leave", "/out"), "leave", "leave the room you are in"),
@@ -126,11 +128,18 @@ SPECS: tuple[Spec, ...] = (
     Spec(("/nick", "/nickname"), "/nick <new>", "change your name"),
     Spec(("dereg", "/dereg"), "dereg <your name>", "go offline; messages wait at the registry"),
     Spec(("reg", "/reg"), "reg <your name>", "come back online and get waiting messages"),
-    Spec(("/quit", "server:exit", "exit"), "/quit [farewell]", "leave ChatApp, telling everyone"),
-    Spec(("/help",), "/help [command]", "this list, or one command"),
+    Spec(
+        ("/quit", "server:exit", "exit", "Ctrl-D", "Ctrl-C"),
+        "/quit [farewell]",
+        "leave ChatApp, telling everyone",
+    ),
+    Spec(("/help", "help"), "/help [command]", "this list, or one command"),
 )
 
-_BY_WORD = {word.lstrip("/"): spec for spec in SPECS for word in spec.words}
+#: The last line of /help: what changes inside a room.
+IN_A_ROOM = "In a room, plain text goes to the room; commands need their / (only leave works bare)."
+
+_BY_WORD = {word.lstrip("/").lower(): spec for spec in SPECS for word in spec.words}
 
 
 def help_lines(topic: str = "") -> list[str]:
@@ -141,8 +150,10 @@ def help_lines(topic: str = "") -> list[str]:
             return [f"No command {topic!r}. /help lists them all."]
         return [f"{spec.syntax}  ({', '.join(spec.words)}): {spec.does}"]
     width = max(len(s.syntax) for s in SPECS)
-    return ["Commands (a leading / always works; bare words work outside a room):"] + [
-        f"  {s.syntax.ljust(width)}  {s.does}" + _aliases(s) for s in SPECS
+    return [
+        "Commands (a leading / always works; bare words work outside a room):",
+        *(f"  {s.syntax.ljust(width)}  {s.does}" + _aliases(s) for s in SPECS),
+        IN_A_ROOM,
     ]
 
 
@@ -199,6 +210,8 @@ def _command(text: str, *, slash: bool) -> Command | None:
         case "message":
             return AskMessage()
         case "who" | "users" if slash or word == "who":
+            if rest not in ("", "-l"):
+                return Mistake(f"Usage: {'/' if slash else ''}{word} [-l]")
             return Who(long=rest == "-l")
         case "join":
             if not rest or " " in rest:
@@ -222,6 +235,8 @@ def _command(text: str, *, slash: bool) -> Command | None:
             return Quit(rest)
         case "help":
             return Help(rest)
+        case "" if slash:
+            return Mistake("A lone / is no command. /help lists the commands.")
         case _:
             if slash:
                 return Mistake(f"Unknown command /{word[:40]}. /help lists the commands.")

@@ -1,0 +1,235 @@
+"""The command language (DESIGN.md section 8, issue 3) as a table: typed line -> command."""
+
+from __future__ import annotations
+
+import pytest
+
+from peer import commands as cmd
+from peer.commands import (
+    AskMessage,
+    Command,
+    Dereg,
+    Help,
+    JoinRoom,
+    LeaveRoom,
+    ListRooms,
+    Mistake,
+    Nick,
+    Quit,
+    Reg,
+    RoomSay,
+    Send,
+    SendAll,
+    Who,
+    parse,
+)
+
+#: Outside a room: every alias in the issue's table, and then some.
+OUTSIDE: list[tuple[str, Command | None]] = [
+    # direct message
+    ("send bob hi there", Send("bob", "hi there")),
+    ("/send bob hi there", Send("bob", "hi there")),
+    ("/dm bob hi there", Send("bob", "hi there")),
+    ("bob:hi there", Send("bob", "hi there")),
+    ("bob: hi there", Send("bob", "hi there")),
+    ("SEND bob hi", Send("bob", "hi")),
+    ("/DM bob hi", Send("bob", "hi")),
+    ("message", AskMessage()),
+    ("/message", AskMessage()),
+    # the channel
+    ("send_all hello all", SendAll("hello all")),
+    ("/bm hello all", SendAll("hello all")),
+    # who
+    ("who", Who()),
+    ("/who", Who()),
+    ("/users", Who()),
+    ("server:who", Who()),
+    ("SERVER:WHO", Who()),
+    ("who -l", Who(long=True)),
+    ("/who -l", Who(long=True)),
+    ("/users -l", Who(long=True)),
+    # rooms
+    ("join teamchat", JoinRoom("teamchat")),
+    ("/join teamchat", JoinRoom("teamchat")),
+    ("leave", LeaveRoom()),
+    ("/leave", LeaveRoom()),
+    ("/out", LeaveRoom()),
+    ("rooms", ListRooms()),
+    ("/rooms", ListRooms()),
+    # rename
+    ("/nick robert", Nick("robert")),
+    ("/nickname robert", Nick("robert")),
+    # leave and come back
+    ("dereg bob", Dereg("bob")),
+    ("/dereg bob", Dereg("bob")),
+    ("reg bob", Reg("bob")),
+    ("/reg bob", Reg("bob")),
+    # quit
+    ("/quit", Quit()),
+    ("/quit see you all", Quit("see you all")),
+    ("server:exit", Quit()),
+    ("exit", Quit()),
+    ("/exit", Quit()),
+    # help
+    ("/help", Help()),
+    ("help", Help()),
+    ("/help dm", Help("dm")),
+    ("/help /nick", Help("/nick")),
+    # empty and blank lines are ignored
+    ("", None),
+    ("   ", None),
+    ("\t \t", None),
+    # text may hold anything: colons, unicode, quotes
+    ("send bob a:b:c", Send("bob", "a:b:c")),
+    ("bob:a:b:c", Send("bob", "a:b:c")),
+    ("send bob http://example.org/x?y=1", Send("bob", "http://example.org/x?y=1")),
+    ("send bob héllo wörld 👋 漢字", Send("bob", "héllo wörld 👋 漢字")),
+    ("send bob \"quoted\" and 'single'", Send("bob", "\"quoted\" and 'single'")),
+    ("/dm bob   spaced   out  ", Send("bob", "spaced   out")),
+    ("send_all ümlaut: ok", SendAll("ümlaut: ok")),
+    ("/quit bye: for now ✓", Quit("bye: for now ✓")),
+]
+
+#: Inside a room: plain text goes to the room, only / commands and bare `leave` are commands.
+INSIDE: list[tuple[str, Command | None]] = [
+    ("Hello team!", RoomSay("Hello team!")),
+    ("leave", LeaveRoom()),
+    ("LEAVE", LeaveRoom()),
+    ("  leave  ", LeaveRoom()),
+    ("leave now please", RoomSay("leave now please")),
+    ("/leave", LeaveRoom()),
+    ("/out", LeaveRoom()),
+    ("send x y", RoomSay("send x y")),
+    ("send_all everyone", RoomSay("send_all everyone")),
+    ("who", RoomSay("who")),
+    ("exit", RoomSay("exit")),
+    ("server:exit", RoomSay("server:exit")),
+    ("server:who", RoomSay("server:who")),
+    ("join other", RoomSay("join other")),
+    ("rooms", RoomSay("rooms")),
+    ("message", RoomSay("message")),
+    ("dereg bob", RoomSay("dereg bob")),
+    ("bob:hi", RoomSay("bob:hi")),
+    ("help", RoomSay("help")),
+    ("/dm bob psst", Send("bob", "psst")),
+    ("/send bob psst", Send("bob", "psst")),
+    ("/bm all of you", SendAll("all of you")),
+    ("/who", Who()),
+    ("/join other", JoinRoom("other")),
+    ("/rooms", ListRooms()),
+    ("/nick robert", Nick("robert")),
+    ("/dereg bob", Dereg("bob")),
+    ("/quit bye", Quit("bye")),
+    ("/help", Help()),
+    ("", None),
+    ("  ", None),
+    ("ünïcödé: ✓ «quotes» 'and' \"more\"", RoomSay("ünïcödé: ✓ «quotes» 'and' \"more\"")),
+    ("a:b:c", RoomSay("a:b:c")),
+]
+
+
+@pytest.mark.parametrize(("line", "expected"), OUTSIDE)
+def test_outside_a_room(line: str, expected: Command | None) -> None:
+    assert parse(line) == expected
+    assert parse(line, in_room=False) == expected
+
+
+@pytest.mark.parametrize(("line", "expected"), INSIDE)
+def test_inside_a_room(line: str, expected: Command | None) -> None:
+    assert parse(line, in_room=True) == expected
+
+
+#: Lines that are no command, or a command used wrongly: a one-line hint, never silence.
+MISTAKES: list[tuple[str, bool, str]] = [
+    ("hello there", False, "Not a command: 'hello there'."),
+    ("nick robert", False, "Not a command"),  # /nick only
+    ("dm bob hi", False, "Not a command"),  # /dm only
+    ("bm hi", False, "Not a command"),
+    ("out", False, "Not a command"),
+    ("quit", False, "Not a command"),
+    ("users", False, "Not a command"),
+    ("bøb:hi", False, "Not a command"),  # not a valid name before the colon
+    ("bob:", False, "Nothing to send to bob."),
+    ("bob:   ", False, "Nothing to send to bob."),
+    ("/frobnicate", False, "Unknown command /frobnicate."),
+    ("/frobnicate", True, "Unknown command /frobnicate."),
+    ("/", False, "A lone / is no command."),
+    ("/", True, "A lone / is no command."),
+    ("send", False, "Usage: send <name> <text>"),
+    ("send bob", False, "Usage: send <name> <text>"),
+    ("/dm bob", True, "Usage: /dm <name> <text>"),
+    ("send_all", False, "Usage: send_all <text>"),
+    ("/bm", True, "Usage: /bm <text>"),
+    ("join", False, "Usage: join <room>"),
+    ("join two words", False, "Usage: join <room>"),
+    ("/join", True, "Usage: join <room>"),
+    ("/nick", True, "Usage: /nick <new name>"),
+    ("/nickname a b", True, "Usage: /nickname <new name>"),
+    ("dereg", False, "Usage: dereg <your name>"),
+    ("reg", False, "Usage: reg <your name>"),
+    ("who everyone", False, "Usage: who [-l]"),
+    ("/users x", True, "Usage: /users [-l]"),
+]
+
+
+@pytest.mark.parametrize(("line", "in_room", "start"), MISTAKES)
+def test_mistakes_get_a_hint(line: str, in_room: bool, start: str) -> None:
+    result = parse(line, in_room=in_room)
+    assert isinstance(result, Mistake), result
+    assert result.message.startswith(start), result.message
+    assert "\n" not in result.message
+
+
+def test_a_long_unknown_line_is_clipped_in_the_hint() -> None:
+    result = parse("x" * 500)
+    assert isinstance(result, Mistake) and len(result.message) < 160
+
+
+def test_help_lists_every_alias_of_the_issue() -> None:
+    text = "\n".join(cmd.help_lines())
+    aliases = (
+        "send", "/send", "/dm", "<name>:<text>", "message", "send_all", "/bm", "who", "/who",
+        "/users", "server:who", "-l", "join", "/join", "leave", "/leave", "/out", "rooms",
+        "/rooms", "/nick", "/nickname", "dereg", "reg", "/quit", "server:exit", "exit",
+        "Ctrl-D", "Ctrl-C", "/help",
+    )  # fmt: skip
+    for alias in aliases:
+        assert alias in text, alias
+    assert cmd.help_lines()[-1] == cmd.IN_A_ROOM
+
+
+@pytest.mark.parametrize(
+    ("topic", "start"),
+    [
+        ("dm", "send <name> <text>"),
+        ("/dm", "send <name> <text>"),
+        ("server:who", "who [-l]"),
+        ("nickname", "/nick <new>"),
+        ("out", "leave"),
+        ("exit", "/quit [farewell]"),
+        ("JOIN", "join <room>"),
+        ("help", "/help [command]"),
+    ],
+)
+def test_help_for_one_command(topic: str, start: str) -> None:
+    (line,) = cmd.help_lines(topic)
+    assert line.startswith(start)
+
+
+def test_help_for_an_unknown_command() -> None:
+    assert cmd.help_lines("nope") == ["No command 'nope'. /help lists them all."]
+
+
+def test_every_command_word_in_help_parses_to_its_command() -> None:
+    """Each alias /help shows is understood outside a room (with arguments where needed)."""
+    samples = {
+        "send": "bob hi", "dm": "bob hi", "send_all": "hi", "bm": "hi", "join": "r",
+        "nick": "n", "nickname": "n", "dereg": "me", "reg": "me",
+    }  # fmt: skip
+    for spec in cmd.SPECS:
+        for word in spec.words:
+            if word.startswith(("<", "Ctrl-")):
+                continue
+            line = f"{word} {samples.get(word.lstrip('/'), '')}".strip()
+            result = parse(line)
+            assert result is not None and not isinstance(result, Mistake), (word, result)
