@@ -110,6 +110,13 @@ def main_command(
         bool, typer.Option("--password", help="Peer: ask for a password that protects the name.")
     ] = False,
     bell: Annotated[bool, typer.Option("--bell", help="Peer: ring on messages to you.")] = False,
+    crisis_notice: Annotated[
+        str | None,
+        typer.Option(
+            "--crisis-notice",
+            help="Registry: the text the help desk shows first to people who pick topic 1.",
+        ),
+    ] = None,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Log every message.")] = False,
 ) -> None:
@@ -131,6 +138,7 @@ def main_command(
                 verbose=verbose,
                 out=_print_line,
                 keepalive=keepalive,
+                crisis_notice=crisis_notice,
             )
         )
         raise typer.Exit(code)

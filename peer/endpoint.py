@@ -10,9 +10,11 @@ TCP (as DNS does). Bad datagrams are counted and dropped; a bad frame closes its
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 from wire.codec import decode_datagram, encode, fits_datagram
 from wire.errors import DecodeError
@@ -23,10 +25,23 @@ from wire.reliable import IdMaker
 
 Addr = tuple[str, int]
 OnMessage = Callable[[Message, Addr], None]
+
+
 #: Takes over a TCP connection whose first frame it claims (the help desk).
-Handoff = Callable[
-    [Message, StreamDecoder, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]
-]
+class Handoff(Protocol):
+    """Takes over a TCP connection: its first message, the decoder already used on it, the
+    streams, and any further messages decoded in the same read."""
+
+    def __call__(
+        self,
+        first: Message,
+        decoder: StreamDecoder,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        more: Sequence[Message] = (),
+    ) -> Awaitable[None]: ...
+
 
 #: Seconds a TCP connection may sit idle before we close it.
 IDLE_CLOSE = 60.0
@@ -34,6 +49,15 @@ IDLE_CLOSE = 60.0
 RECEIVE_BUFFER = 4 * 1024 * 1024
 #: Bytes read from a TCP connection at a time.
 READ_CHUNK = 64 * 1024
+#: Datagrams read per wake-up of the event loop. asyncio's DatagramProtocol reads one per
+#: loop pass, so a burst (the acks of a broadcast) overflows the kernel buffer; reading all
+#: that is waiting, up to this many, keeps up. Bounded so TCP and timers still get their turn.
+DRAIN_BATCH = 512
+#: Largest datagram read: above MAX_DATAGRAM, so an oversized one is seen and counted.
+RECV_SIZE = 65536
+#: Datagrams queued while the kernel's send buffer is full; beyond this they are dropped
+#: (the sender's retries cope, as for any lost datagram).
+SEND_QUEUE = 10_000
 
 
 class _Datagrams(asyncio.DatagramProtocol):
@@ -75,6 +99,8 @@ class Endpoint:
         # (source, size) of the datagram being handled, for the amplification rule
         self._asking: tuple[Addr, int] | None = None
         self._udp: asyncio.DatagramTransport | None = None
+        self._sock: socket.socket | None = None
+        self._unsent: collections.deque[tuple[bytes, Addr]] = collections.deque()
         self._server: asyncio.Server | None = None
         self._routes: dict[Addr, asyncio.StreamWriter] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -94,22 +120,39 @@ class Endpoint:
         except OSError:
             sock.close()
             raise
-        transport, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self), sock=sock)
-        self._udp = transport
+        sock.setblocking(False)
+        try:
+            # Read every waiting datagram per wake-up (see DRAIN_BATCH).
+            loop.add_reader(sock.fileno(), self._readable)
+            self._sock = sock
+        except NotImplementedError:  # a loop without add_reader (Windows' proactor)
+            transport, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self), sock=sock)
+            self._udp = transport
         self.address = sock.getsockname()[:2]
         try:
             self._server = await asyncio.start_server(
                 self._accepted, host, self.address[1], reuse_address=True
             )
         except OSError:
-            transport.close()
+            self._close_udp()
             raise
         return self.address
 
-    async def close(self) -> None:
-        """Close every socket and connection."""
+    def _close_udp(self) -> None:
         if self._udp is not None:
             self._udp.close()
+        if self._sock is not None:
+            loop = asyncio.get_running_loop()
+            loop.remove_reader(self._sock.fileno())
+            if self._unsent:
+                loop.remove_writer(self._sock.fileno())
+                self._unsent.clear()
+            self._sock.close()
+            self._sock = None
+
+    async def close(self) -> None:
+        """Close every socket and connection."""
+        self._close_udp()
         if self._server is not None:
             self._server.close()
         for writer in list(self._routes.values()):
@@ -130,18 +173,64 @@ class Endpoint:
         if not stream and reply_to and self._amplifies(addr, len(data)):
             data = encode(TooBig(self._new_id(), str(reply_to)))
         if not stream and fits_datagram(data):
-            if self._udp is not None:
-                self._udp.sendto(data, addr)
+            self._sendto(data, addr)
             return
         if not stream and reply_to:
             # A reply that does not fit: say so in a small datagram; they ask again over TCP.
-            small = encode(TooBig(self._new_id(), str(reply_to)))
-            if self._udp is not None:
-                self._udp.sendto(small, addr)
+            self._sendto(encode(TooBig(self._new_id(), str(reply_to))), addr)
             return
         self._spawn(self._connect_and_send(addr, message))
 
+    def _sendto(self, data: bytes, addr: Addr) -> None:
+        if self._udp is not None:
+            self._udp.sendto(data, addr)
+            return
+        if self._sock is None:
+            return
+        if not self._unsent:
+            try:
+                self._sock.sendto(data, addr)
+                return
+            except (BlockingIOError, InterruptedError):
+                asyncio.get_running_loop().add_writer(self._sock.fileno(), self._writable)
+            except OSError:
+                self.errors += 1
+                return
+        if len(self._unsent) < SEND_QUEUE:
+            self._unsent.append((data, addr))
+        else:
+            self.errors += 1
+
+    def _writable(self) -> None:
+        sock = self._sock
+        while self._unsent and sock is not None:
+            data, addr = self._unsent[0]
+            try:
+                sock.sendto(data, addr)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self.errors += 1
+            self._unsent.popleft()
+        if sock is not None:
+            asyncio.get_running_loop().remove_writer(sock.fileno())
+
     # -- receiving ----------------------------------------------------------------------
+
+    def _readable(self) -> None:
+        for _ in range(DRAIN_BATCH):
+            sock = self._sock
+            if sock is None:  # closed by a handler
+                return
+            try:
+                data, peer = sock.recvfrom(RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                # ICMP port unreachable and the like: the retry logic copes.
+                self.errors += 1
+                continue
+            self._datagram(data, (peer[0], peer[1]))
 
     def _datagram(self, data: bytes, addr: Addr) -> None:
         try:
@@ -173,7 +262,9 @@ class Endpoint:
         except (OSError, TimeoutError) as exc:
             self._log(f"could not connect to {_fmt(addr)} over TCP: {exc}")
             return
-        self._routes[addr] = writer
+        # Not a route: only what arrives on a connection we accepted is answered on it. Were
+        # this one a route, every later datagram-sized message to `addr` (acks included)
+        # would travel on it and reach `addr` from an ephemeral port it does not know.
         self._write(writer, message)
         await self._serve_stream(reader, writer, addr, accepted=False)
 
@@ -202,12 +293,14 @@ class Endpoint:
                     self._log(f"closed TCP connection from {_fmt(addr)}: {exc}")
                     self._write(writer, Notice(self._new_id(), f"Closing: {exc}"[:200]))
                     break
-                for message in messages:
+                for index, message in enumerate(messages):
                     if first and self._handoff and type(message).__name__ in self._handoff[0]:
-                        await self._handoff[1](message, decoder, reader, writer)
+                        more = messages[index + 1 :]
+                        await self._handoff[1](message, decoder, reader, writer, more=more)
                         return
                     first = False
-                    self._routes[addr] = writer
+                    if accepted:
+                        self._routes[addr] = writer
                     self._on_message(message, addr)
         except (ConnectionError, OSError):
             pass

@@ -14,7 +14,9 @@ from pathlib import Path
 from peer.endpoint import Endpoint, Handoff
 from registry.actions import Action, Addr, DropMail, Log, MoveMail, SaveTable, Send, StoreMail
 from registry.core import RegistryCore
+from registry.desk_service import DeskService
 from registry.storage import Storage, StorageError
+from wire.desk import DESK_TYPES
 from wire.messages import Message
 
 
@@ -30,16 +32,20 @@ class RegistryServer:
         out: Callable[[str], None],
         verbose: bool = False,
         keepalive: float = 10.0,
-        desk: object | None = None,
+        crisis_notice: str | None = None,
+        console_operator: bool = False,
     ) -> None:
-        """`out` prints one line on the registry's console (log lines included)."""
+        """`out` prints one line on the registry's console (log lines included);
+        `crisis_notice` replaces the desk's default text for topic 1; with
+        `console_operator` the console serves at the help desk."""
         self.data_dir = data_dir
         self.bind = bind
         self.port = port
         self._out = out
         self._verbose = verbose
-        self._desk = desk
         self._storage = Storage(data_dir)
+        self.desk = DeskService(data_dir, self.log, crisis_notice)
+        self._console_operator = console_operator
         now = time.time()
         self.core = RegistryCore(
             session=secrets.token_hex(4),
@@ -48,11 +54,11 @@ class RegistryServer:
             mail=self._storage.load_mail(),
             keepalive=keepalive,
         )
-        handoff: tuple[frozenset[str], Handoff] | None = None
-        if desk is not None:
-            from wire.desk import DESK_TYPES
-
-            handoff = (frozenset(DESK_TYPES), desk.handle_connection)  # type: ignore[attr-defined]
+        # A TCP connection whose first frame is a desk message belongs to the help desk.
+        handoff: tuple[frozenset[str], Handoff] = (
+            frozenset(DESK_TYPES),
+            self.desk.handle_connection,
+        )
         self.endpoint = Endpoint(
             self._received,
             session=secrets.token_hex(4),
@@ -62,6 +68,9 @@ class RegistryServer:
         )
         self._timer: asyncio.TimerHandle | None = None
         self._stopped = asyncio.Event()
+        # sends waiting for the group commit in progress (None: no commit open)
+        self._held: list[Send] | None = None
+        self._table_dirty = False
 
     def log(self, line: str) -> None:
         """One timestamped line on the console."""
@@ -70,6 +79,9 @@ class RegistryServer:
     async def start(self) -> Addr:
         """Bind the sockets; return the address bound."""
         addr = await self.endpoint.open(self.bind, self.port)
+        await self.desk.start()
+        if self._console_operator:
+            self.desk.set_console_output(self._out)
         boxes = sum(len(box) for box in self.core.mail.values())
         self._out(
             f"ChatApp registry listening on {addr[0]}:{addr[1]} (UDP and TCP); "
@@ -90,14 +102,20 @@ class RegistryServer:
         self._stopped.set()
 
     async def close(self) -> None:
+        if self._held is not None:
+            self._commit()
         if self._timer is not None:
             self._timer.cancel()
+        await self.desk.close()
         await self.endpoint.close()
 
     # -- the console --------------------------------------------------------------------
 
     def console_line(self, line: str) -> None:
         """A line typed on the registry's console."""
+        if self.desk.wants_console_line(line.rstrip("\n")):
+            self.desk.console_line(line.rstrip("\n"))
+            return
         words = line.split()
         if not words:
             return
@@ -121,6 +139,7 @@ class RegistryServer:
                 self._out("  release <name>   forget a name so that anyone may take it")
                 self._out("  stats            counters of rejected input")
                 self._out("  quit             stop the registry (Ctrl-C works too)")
+                self._out("  .help            the help-desk operator commands (.room, .end, ...)")
             case "quit" | "exit":
                 self.stop()
             case _:
@@ -157,22 +176,52 @@ class RegistryServer:
                 break
         self._schedule()
 
+    # Group commit: a mailbox append or a table change is written at once but made durable
+    # (fsync) only at the end of the current pass of the event loop, once for everything
+    # stored in that pass (every datagram the endpoint read in one wake-up). From the first
+    # such write until that fsync, every Send waits, in order, so an ack saying "saved"
+    # still leaves only after the fsync that covers it (DESIGN.md section 6).
+
     def _do(self, action: Action) -> None:
         match action:
             case Send(addr, message):
                 if self._verbose:
                     self.log(f"-> {_fmt(addr)} {message}")
-                self.endpoint.send(addr, message)
+                if self._held is not None:
+                    self._held.append(action)
+                else:
+                    self.endpoint.send(addr, message)
             case StoreMail(owner, message):
-                self._storage.append(owner, message)
+                self._open_commit()
+                self._storage.append(owner, message, sync=False)
+            case SaveTable():
+                self._open_commit()
+                self._table_dirty = True
             case DropMail(owner, ids):
                 self._storage.drop(owner, ids)
             case MoveMail(old, new):
                 self._storage.move(old, new)
-            case SaveTable():
-                self._storage.save_table(self.core.table)
             case Log(line):
                 self.log(line)
+
+    def _open_commit(self) -> None:
+        if self._held is None:
+            self._held = []
+            asyncio.get_running_loop().call_soon(self._commit)
+
+    def _commit(self) -> None:
+        """Make this pass's writes durable, then let the sends that waited for them go."""
+        held, self._held = self._held or [], None
+        try:
+            if self._table_dirty:
+                self._table_dirty = False
+                self._storage.save_table(self.core.table)
+            self._storage.sync()
+        except (OSError, StorageError) as exc:
+            self.log(f"ERROR storing data: {exc}; {len(held)} answers withheld")
+            return
+        for send in held:
+            self.endpoint.send(send.addr, send.message)
 
     def _schedule(self) -> None:
         wake = self.core.next_wake()
@@ -196,11 +245,20 @@ async def run_registry(
     verbose: bool,
     out: Callable[[str], None],
     keepalive: float = 10.0,
+    crisis_notice: str | None = None,
 ) -> int:
     """Start a registry and serve until Ctrl-C, SIGTERM or `quit`; return the exit status."""
     try:
         server = RegistryServer(
-            data_dir=data_dir, bind=bind, port=port, out=out, verbose=verbose, keepalive=keepalive
+            data_dir=data_dir,
+            bind=bind,
+            port=port,
+            out=out,
+            verbose=verbose,
+            keepalive=keepalive,
+            crisis_notice=crisis_notice,
+            # The seed: the administrator serves the active client from the server console.
+            console_operator=sys.stdin.isatty(),
         )
     except StorageError as exc:
         out(f"ChatApp: error: {exc}")

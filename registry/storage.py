@@ -38,6 +38,8 @@ class Storage:
         except OSError as exc:
             raise StorageError(f"cannot use data directory {root}: {exc.strerror}") from None
         self.skipped_lines = 0
+        self._unsynced: set[Path] = set()
+        self._new_files = False
 
     # -- the table ----------------------------------------------------------------------
 
@@ -73,13 +75,45 @@ class Storage:
                 boxes[owner] = messages
         return boxes
 
-    def append(self, owner: str, message: StoredMessage) -> None:
-        """Append one message to `owner`'s mailbox and fsync it."""
+    def append(self, owner: str, message: StoredMessage, *, sync: bool = True) -> None:
+        """Append one message to `owner`'s mailbox and fsync it.
+
+        With `sync=False` the line is written but not yet durable: the caller must call
+        `sync()` before anything that depends on it (the ack saying "saved") leaves. One
+        `sync()` then covers every append since the last one (group commit).
+        """
         line = json.dumps(_to_json(message), ensure_ascii=False) + "\n"
-        with open(self._box(owner), "a", encoding="utf-8") as f:
+        path = self._box(owner)
+        if not sync and not path.exists():
+            self._new_files = True  # its directory entry needs an fsync of the directory too
+        with open(path, "a", encoding="utf-8") as f:
             f.write(line)
             f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                os.fsync(f.fileno())
+            else:
+                self._unsynced.add(path)
+
+    def sync(self) -> None:
+        """Make every append made with `sync=False` durable (one fsync per mailbox file)."""
+        paths, self._unsynced = self._unsynced, set()
+        new_files, self._new_files = self._new_files, False
+        for path in paths:
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+            except FileNotFoundError:
+                continue  # handed over and dropped (or moved) since: that replace was durable
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        if new_files:
+            _fsync_dir(self.mail_dir)
+
+    @property
+    def unsynced(self) -> bool:
+        """Whether appends are waiting for `sync()`."""
+        return bool(self._unsynced)
 
     def drop(self, owner: str, ids: tuple[str, ...]) -> None:
         """Remove the messages `ids` from `owner`'s mailbox by atomic replace."""

@@ -152,6 +152,7 @@ def test_whole_system_keeps_its_promises(scenario: tuple[int, int, float, float,
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(1800)
 @settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(scenarios())
 def test_soak_whole_system(scenario: tuple[int, int, float, float, list[Op]]) -> None:

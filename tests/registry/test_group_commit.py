@@ -1,0 +1,106 @@
+"""Group commit in the registry adapter: an ack leaves only after the fsync that covers it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from registry import storage as storage_module
+from registry.actions import Send, StoreMail
+from registry.server import RegistryServer
+from registry.storage import Storage
+from wire.messages import Ack, StoredMessage
+
+PEER = ("127.0.0.1", 40001)
+
+
+def stored(i: int) -> StoredMessage:
+    return StoredMessage(f"s-{i}", "alice", f"text {i}", "2026-01-01 10:00:00", "direct")
+
+
+def test_appends_without_sync_become_durable_with_one_sync(tmp_path: Path) -> None:
+    store = Storage(tmp_path)
+    store.append("bob", stored(1), sync=False)
+    store.append("bob", stored(2), sync=False)
+    store.append("carol", stored(3), sync=False)
+    assert store.unsynced
+    store.sync()
+    assert not store.unsynced
+    assert store.load_mail() == {"bob": [stored(1), stored(2)], "carol": [stored(3)]}
+
+
+def test_sync_skips_a_mailbox_dropped_meanwhile(tmp_path: Path) -> None:
+    store = Storage(tmp_path)
+    store.append("bob", stored(1), sync=False)
+    store.drop("bob", ("s-1",))
+    store.sync()
+    assert store.load_mail() == {}
+
+
+def _server(tmp_path: Path, sent: list[object]) -> RegistryServer:
+    server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lambda line: None)
+    server.endpoint.send = lambda addr, message, **kw: sent.append(message)  # type: ignore[method-assign]
+    return server
+
+
+def test_ack_leaves_only_after_the_fsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[object] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        events.append("fsync")
+        real_fsync(fd)
+
+    monkeypatch.setattr(storage_module.os, "fsync", fsync)
+
+    async def scenario() -> None:
+        server = _server(tmp_path, events)
+        acks = [Ack(f"r-{i}", f"s-{i}") for i in range(3)]
+        for i, ack in enumerate(acks):  # three saves handled in the same loop pass
+            server._run([StoreMail("bob", stored(i)), Send(PEER, ack)])
+        assert events == []  # written, not yet durable: nothing may leave
+        await asyncio.sleep(0)  # the end of the pass: one commit for all three
+        assert "fsync" in events
+        last_fsync = max(i for i, e in enumerate(events) if e == "fsync")
+        assert events[last_fsync + 1 :] == acks
+        assert events.count("fsync") <= 2  # the mailbox, and its directory (a new file)
+        assert Storage(tmp_path).load_mail() == {"bob": [stored(0), stored(1), stored(2)]}
+        await server.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_failed_fsync_withholds_the_acks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: Storage) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(Storage, "sync", broken)
+    sent: list[object] = []
+
+    async def scenario() -> None:
+        server = _server(tmp_path, sent)
+        server._run([StoreMail("bob", stored(1)), Send(PEER, Ack("r-1", "s-1"))])
+        await asyncio.sleep(0)
+        assert sent == []
+        # and the next pass with nothing to store sends at once again
+        server._run([Send(PEER, Ack("r-2", "s-2"))])
+        assert sent == [Ack("r-2", "s-2")]
+
+    asyncio.run(scenario())
+
+
+def test_sends_before_any_store_leave_at_once(tmp_path: Path) -> None:
+    sent: list[object] = []
+
+    async def scenario() -> None:
+        server = _server(tmp_path, sent)
+        server._run([Send(PEER, Ack("r-1", "x-1")), StoreMail("bob", stored(1)),
+                     Send(PEER, Ack("r-2", "s-1"))])
+        assert sent == [Ack("r-1", "x-1")]
+        await asyncio.sleep(0)
+        assert sent == [Ack("r-1", "x-1"), Ack("r-2", "s-1")]
+
+    asyncio.run(scenario())
