@@ -170,6 +170,7 @@ class Terminal:
         self._stack = contextlib.ExitStack()
         self._task: asyncio.Task[None] | None = None
         self._sigint = False
+        self._session: Any = None  # the PromptSession on a terminal
 
     def start(self) -> None:
         """Begin reading standard input."""
@@ -198,10 +199,14 @@ class Terminal:
 
         threading.Thread(target=read, name="stdin", daemon=True).start()
 
-    def close(self) -> None:
-        """Stop reading; put the terminal back as it was."""
+    async def close(self) -> None:
+        """Stop reading; put the terminal back as it was, with every line printed."""
         if self._task is not None:
+            # The prompt must be gone before stdout is unpatched, or the last lines printed
+            # above it can be lost with it.
             self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
         if self._sigint:
             with contextlib.suppress(Exception):
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
@@ -214,6 +219,7 @@ class Terminal:
         from prompt_toolkit import PromptSession
 
         session: PromptSession[str] = PromptSession()
+        self._session = session
         while True:
             try:
                 line = await session.prompt_async(lambda: self._prompt)
@@ -228,13 +234,16 @@ class Terminal:
     def ask(self, question: str) -> None:
         """Show a question: as the prompt on a terminal, as a line otherwise."""
         if self.tty:
-            self._prompt = question + " "
+            self.set_prompt(question + " ")
         else:
             self.show(question, "prompt")
 
     def set_prompt(self, prompt: str) -> None:
         """The prompt shown on a terminal while chatting."""
         self._prompt = prompt
+        # The next prompt may already be on screen with the old text: redraw it.
+        if self._session is not None and self._session.app.is_running:
+            self._session.app.invalidate()
 
     def show(self, line: str, style: str = "system") -> None:
         """Print one line, prefixed with `>>> `."""
@@ -757,7 +766,7 @@ async def run_desk_client(
         term.show(f"[The help desk client stopped on an unexpected error: {exc!r}]", "error")
         return 1
     finally:
-        term.close()
+        await term.close()
 
 
 def _main(argv: list[str]) -> int:

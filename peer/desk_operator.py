@@ -153,7 +153,7 @@ async def run_operator(
         term.show(f"[The operator client stopped on an unexpected error: {exc!r}]", "error")
         return 1
     finally:
-        term.close()
+        await term.close()
 
 
 def _main(argv: list[str]) -> int:

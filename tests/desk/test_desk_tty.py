@@ -1,0 +1,72 @@
+"""The desk clients on a real terminal (a pty): prompt_toolkit prompts, a line being typed
+while a message arrives, Ctrl-C and Ctrl-D leaving cleanly (issue 4)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from desk_procs import ROOT, DeskWorld
+
+pexpect = pytest.importorskip("pexpect")
+
+
+def test_person_and_operator_on_a_terminal(tmp_path: Path) -> None:
+    world = DeskWorld(tmp_path)
+    env = world.env()
+    env["TERM"] = "xterm"
+    env.pop("NO_COLOR", None)
+    env["PROMPT_TOOLKIT_NO_CPR"] = "1"  # pexpect does not answer cursor-position requests
+
+    def spawn(*args: str) -> pexpect.spawn:
+        return pexpect.spawn(
+            sys.executable,
+            ["-m", *args],
+            cwd=str(ROOT),
+            env=env,
+            encoding="utf-8",
+            timeout=8,
+            dimensions=(40, 200),
+        )
+
+    port = str(world.port)
+    op = spawn("peer.desk_operator", "ann", "127.0.0.1", port)
+    person = spawn("peer.desk_client", "127.0.0.1", port)
+    try:
+        op.expect("On duty as ann")
+        person.expect("Name:")
+        person.sendline("Alice")
+        person.expect("mobile number:")
+        person.sendline("12")
+        person.expect("7 to 15 digits")
+        person.sendline("+44 7700 900123")
+        person.expect(r"Topic \(1-6\):")
+        person.sendline("1")
+        person.expect("!!!")
+        person.expect("talking to ann")
+        op.expect("Now serving Alice")
+        op.send("hel")  # half a line typed when Alice's message arrives
+        op.expect("hel")  # echoed: the keys are in the prompt's buffer
+        person.sendline("hi there")
+        op.expect("Alice: hi there")
+        op.sendline("lo")
+        person.expect("ann: hello")  # the half-typed line was kept whole
+        person.sendcontrol("c")
+        person.expect("You ended the session")
+        person.expect("!!!")  # the crisis notice again on leaving
+        person.expect(pexpect.EOF)
+        person.close()
+        assert person.exitstatus == 0
+        op.expect("Alice ended the session")
+        op.sendcontrol("d")
+        op.expect("off duty")
+        op.expect(pexpect.EOF)
+        op.close()
+        assert op.exitstatus == 0
+        assert "Traceback" not in (person.before or "") + (op.before or "")
+    finally:
+        for child in (person, op):
+            if child.isalive():
+                child.terminate(force=True)
+        world.close()
