@@ -12,9 +12,13 @@ from wire.names import name_key, name_problem
 Addr = tuple[str, int]
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
-    """One registered name. `token` proves ownership; `password` is a scrypt hash or ""."""
+    """One registered name. `token` proves ownership; `password` is a scrypt hash or "".
+
+    Slotted: a registry keeps one per name ever registered (10,000 and more), and a
+    __dict__ per record would be its largest part.
+    """
 
     name: str
     ip: str
