@@ -673,8 +673,10 @@ class _Person:
                 self.term.show("[You are being served now.]")
             elif self.phase == "waiting":
                 send(self.writer, DeskQueueRequest(self.new_id()))
-            else:
+            elif self.phase == "reconnecting":
                 self.term.show("[Reconnecting to the help desk; your place is kept.]")
+            else:
+                self.term.show("[One moment: joining the waiting room.]")
             return None
         if command == ".end":
             if self.phase == "served":

@@ -161,6 +161,8 @@ class DeskService:
         start of further frames; `more` are messages the caller decoded after `first` in the
         same read, if any. Never raises, except CancelledError when the caller is
         cancelled; bad or oversized frames close this connection only."""
+        if self._timer is None and not self._closed:
+            await self.start()  # in case the registry did not: held places must expire
         conn: ConnId = f"t{next(self._conn_ids)}"
         reason = "connection closed"
         self._writers[conn] = writer
