@@ -191,3 +191,11 @@ def test_registering_with_a_kept_token() -> None:
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a", token="kept")
     [register] = sent(core.start(T0))
     assert isinstance(register, Register) and register.token == "kept"
+
+
+def test_a_chat_from_an_address_that_is_not_the_senders_is_ignored() -> None:
+    core, _ = registered()
+    forged = Chat("f-1", "bob", "alice", "I am bob, honest")
+    assert core.receive(forged, ("10.0.0.66", 6002), T0) == []
+    # the registry delivering bob's message itself is fine
+    assert prints(core.receive(Chat("b-7", "bob", "alice", "via registry"), SERVER, T0))
