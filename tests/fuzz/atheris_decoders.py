@@ -1,0 +1,43 @@
+"""Coverage-guided fuzzing of the wire decoders with atheris (opt-in; not part of the suite).
+
+    pip install atheris
+    python tests/fuzz/atheris_decoders.py -atheris_runs=200000
+
+Any exception other than DecodeError from decode_datagram or StreamDecoder.feed, or a decoded
+message that does not encode again to something that decodes to itself, is a bug.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import atheris
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout's root
+
+with atheris.instrument_imports():
+    from wire.codec import decode, decode_datagram, encode
+    from wire.errors import DecodeError
+    from wire.framing import StreamDecoder
+
+
+def one_input(data: bytes) -> None:
+    try:
+        message = decode_datagram(data)
+    except DecodeError:
+        pass
+    else:
+        assert decode(encode(message)) == message
+    decoder = StreamDecoder()
+    cut = data[0] % (len(data) or 1) if data else 0
+    try:
+        decoder.feed(data[:cut])
+        decoder.feed(data[cut:])
+    except DecodeError:
+        pass
+
+
+if __name__ == "__main__":
+    atheris.Setup(sys.argv, one_input)
+    atheris.Fuzz()
