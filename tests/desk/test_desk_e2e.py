@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from desk_procs import DeskWorld
+from desk_procs import CuttableProxy, DeskWorld
 
 CRISIS = "CRISIS-NOTICE call 112 if you are in danger"
 PHONES = {
@@ -176,3 +176,27 @@ def test_no_desk_to_reach(tmp_path: Path) -> None:
         assert person.wait() == 1
     finally:
         desk.close()
+
+
+def test_a_dropped_connection_reconnects_by_itself_and_keeps_the_place(
+    world: DeskWorld,
+) -> None:
+    proxy = CuttableProxy(world.port)
+    try:
+        alice = world.start(["-m", "peer.desk_client", "127.0.0.1", str(proxy.port)], "Alice")
+        alice.send("Alice", PHONES["Alice"], "2")
+        alice.expect(r"number 1 in the queue, you are next")
+        bob = world.person("Bob", PHONES["Bob"], 2)
+        bob.expect(r"number 2 in the queue")
+        proxy.cut()
+        alice.expect(r"connection to the help desk was lost .*reconnecting.*kept for 120 s")
+        alice.expect(r"Connected again")
+        alice.expect(r"Welcome back: your place was kept; number 1 in the queue, you are next")
+        bob.send(".queue")
+        bob.expect(r"\[1 person is ahead of you")
+        assert not any("You are now number" in line for line in bob.seen)
+        alice.send(".quit")
+        alice.expect(r"You left the waiting room")
+        assert alice.wait() == 0
+    finally:
+        proxy.close()
