@@ -162,7 +162,8 @@ class PeerNode:
 def make_console(*, colour: bool, bell: bool) -> Console:
     """A terminal console when stdin and stdout are terminals, else the plain line console."""
     if sys.stdin.isatty() and sys.stdout.isatty():
-        use_colour = colour and "NO_COLOR" not in os.environ
+        # https://no-color.org: any non-empty NO_COLOR turns colour off; so does a dumb terminal
+        use_colour = colour and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
         return TerminalConsole(colour=use_colour, bell=bell)
     return PlainConsole()
 
@@ -194,7 +195,11 @@ async def run_peer(
         verbose=verbose,
     )
     if isinstance(console, TerminalConsole):
+        core = node.core
         console.bind(
-            lambda: node.core.state.name, lambda: [e.name for e in node.core.state.table.values()]
+            lambda: core.state.name,
+            core.online_names,
+            core.known_rooms,
+            lambda: bool(core.state.room),
         )
     return await node.run()

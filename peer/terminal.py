@@ -9,10 +9,11 @@ completion, and colour unless NO_COLOR is set or --no-color was given.
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import threading
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from peer.actions import Print
@@ -21,12 +22,109 @@ from peer.commands import SPECS
 PREFIX = ">>> "
 #: Colours for names: each name always gets the same one.
 NAME_COLOURS = ("ansicyan", "ansigreen", "ansiyellow", "ansimagenta", "ansiblue", "ansibrightred")
-STYLE_COLOURS = {"system": "ansibrightblack", "error": "ansired bold", "info": ""}
+#: Colours by the style of a line: system lines dimmed, errors red, the rest plain.
+STYLE_COLOURS = {
+    "system": "ansibrightblack",
+    "history": "ansibrightblack",
+    "error": "ansired bold",
+    "info": "",
+}
+
+#: Words tab completion offers at the start of a line (the key combinations are no words).
+COMMAND_WORDS = sorted(
+    {w for spec in SPECS for w in spec.words if w[0] == "/" or w[0].isalpha()}
+    - {"Ctrl-D", "Ctrl-C"}
+)
 
 
 def name_colour(name: str) -> str:
     """The stable colour of `name` (the same in every run and on every machine)."""
     return NAME_COLOURS[zlib.crc32(name.casefold().encode()) % len(NAME_COLOURS)]
+
+
+def completions(
+    before: str, *, in_room: bool, names: Sequence[str], rooms: Sequence[str], me: str
+) -> list[str]:
+    """What tab completion offers for the last word of `before` (the line up to the cursor):
+    command words first on a line (and `name:` outside a room), online names after send and
+    /dm, rooms after join, your own name after reg and dereg, commands after /help, and names
+    anywhere else (a mention in a room). A word that is followed by more gets its space."""
+    words = before.split(" ")
+    word = words[-1]
+    pool: list[str]
+    if len(words) == 1:
+        if in_room:
+            slashed = [w for w in COMMAND_WORDS if w.startswith("/")]
+            pool = [*(f"{w} " for w in slashed), "leave", *(f"{n} " for n in names)]
+        else:
+            pool = [*(f"{w} " for w in COMMAND_WORDS), *(f"{n}:" for n in names)]
+    else:
+        verb = words[0].lower()
+        command = verb.lstrip("/") if verb.startswith("/") or not in_room else ""
+        if len(words) == 2 and command == "join":
+            pool = list(rooms)
+        elif len(words) == 2 and command in ("send", "dm"):
+            pool = [f"{n} " for n in names]
+        elif len(words) == 2 and command in ("reg", "dereg"):
+            pool = [me]
+        elif len(words) == 2 and command == "help":
+            pool = sorted({w.lstrip("/") for w in COMMAND_WORDS})
+        else:
+            pool = [f"{n} " for n in names]
+    lowered = word.lower()
+    return [c for c in dict.fromkeys(pool) if c.lower().startswith(lowered) and c.rstrip() != word]
+
+
+def mentions(text: str, me: str) -> bool:
+    """Whether `text` names `me` as a word of its own, ignoring case."""
+    if not me:
+        return False
+    return re.search(rf"(?<![\w.-]){re.escape(me)}(?![\w-])", text, re.IGNORECASE) is not None
+
+
+def rings(line: Print, me: str) -> bool:
+    """Whether `line` rings the bell (with --bell): a direct message, or a live room message
+    that mentions your name in its text."""
+    if line.style == "message":
+        return True
+    if line.style == "room":
+        _, _, said = line.text.partition("): ")
+        return mentions(said, me)
+    return False
+
+
+def fragments(line: Print, colour: bool) -> list[tuple[str, str]]:
+    """`line` with its prefix as prompt_toolkit (style, text) pairs: the name of the person
+    it is from in that name's colour, the rest in the colour of the line's style."""
+    if not colour:
+        return [("", PREFIX + line.text)]
+    style = STYLE_COLOURS.get(line.style, "")
+    parts: list[tuple[str, str]] = [("ansibrightblack", PREFIX)]
+    text, who = line.text, line.who
+    at = _name_at(text, who)
+    if at < 0:
+        return [*parts, (style, text)]
+    before, after = text[:at], text[at + len(who) :]
+    if before:
+        parts.append((style, before))
+    parts.append((f"{name_colour(who)} bold", who))
+    if after:
+        parts.append((style, after))
+    return parts
+
+
+def _name_at(text: str, who: str) -> int:
+    """Where the sender's name stands in `text` (at the start, maybe indented, or after a
+    bracketed tag like "[history 10:15] " or "[Channel_Message "), or -1."""
+    if not who:
+        return -1
+    at = text.find(who)
+    tagged = text.startswith("[") and text[at - 1 : at] in (" ", "[")
+    if at >= 0 and (not text[:at].strip() or tagged):
+        end = at + len(who)
+        if end == len(text) or text[end] in ": ":
+            return at
+    return -1
 
 
 class Console(Protocol):
@@ -67,7 +165,12 @@ class PlainConsole:
 
 
 class TerminalConsole:
-    """prompt_toolkit on a terminal: a prompt that incoming lines never garble."""
+    """prompt_toolkit on a terminal: a prompt that incoming lines never garble.
+
+    Lines are printed with print_formatted_text, which prints above a running prompt and
+    redraws it with what was typed so far. Up and down walk the history; Tab completes
+    (see `completions`).
+    """
 
     def __init__(self, *, colour: bool, bell: bool) -> None:
         from prompt_toolkit import PromptSession
@@ -78,21 +181,24 @@ class TerminalConsole:
         self._colour = colour
         self._bell = bell
         self._me: Callable[[], str] = lambda: ""
-        self._words: Callable[[], Iterable[str]] = list
+        self._names: Callable[[], Sequence[str]] = list
+        self._rooms: Callable[[], Sequence[str]] = list
+        self._in_room: Callable[[], bool] = lambda: False
         self._prompt = "> "
         console = self
-        command_words = sorted({w for spec in SPECS for w in spec.words if not w.startswith("<")})
 
         class _Complete(Completer):
             def get_completions(self, document: Document, event: object) -> Iterable[Completion]:
                 before = document.text_before_cursor
                 word = before.split(" ")[-1]
-                pool = command_words if " " not in before.strip() else list(console._words())
-                if " " not in before.strip():
-                    pool = pool + list(console._words())
-                for candidate in pool:
-                    if candidate.lower().startswith(word.lower()) and candidate != word:
-                        yield Completion(candidate, start_position=-len(word))
+                for candidate in completions(
+                    before,
+                    in_room=console._in_room(),
+                    names=console._names(),
+                    rooms=console._rooms(),
+                    me=console._me(),
+                ):
+                    yield Completion(candidate, start_position=-len(word))
 
         self._session: PromptSession[str] = PromptSession(
             history=InMemoryHistory(), completer=_Complete(), complete_while_typing=False
@@ -101,30 +207,35 @@ class TerminalConsole:
 
     def set_prompt(self, text: str) -> None:
         self._prompt = text
+        app = self._session.app
+        if app.is_running:
+            app.invalidate()
 
-    def bind(self, me: Callable[[], str], words: Callable[[], Iterable[str]]) -> None:
-        """Where to find the user's own name (for the bell) and the names to complete."""
-        self._me, self._words = me, words
+    def bind(
+        self,
+        me: Callable[[], str],
+        names: Callable[[], Sequence[str]],
+        rooms: Callable[[], Sequence[str]] = list,
+        in_room: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """Where to find your own name (for the bell and the prompt's colour), the names
+        online and the rooms known (to complete), and whether you are in a room."""
+        self._me, self._names, self._rooms, self._in_room = me, names, rooms, in_room
 
     def show(self, line: Print) -> None:
         from prompt_toolkit import print_formatted_text
+        from prompt_toolkit.application import get_app_session
         from prompt_toolkit.formatted_text import FormattedText
 
-        parts: list[tuple[str, str]] = [("ansibrightblack" if self._colour else "", PREFIX)]
-        text = line.text
-        if self._colour and line.who and text.startswith(line.who):
-            parts.append((name_colour(line.who) + " bold", line.who))
-            text = text[len(line.who) :]
-        style = STYLE_COLOURS.get(line.style, "") if self._colour else ""
-        parts.append((style, text))
-        if self._bell and line.style in ("message", "room") and self._rings(line):
-            parts.append(("", "\a"))
-        print_formatted_text(FormattedText(parts))
+        print_formatted_text(FormattedText(fragments(line, self._colour)))
+        if self._bell and rings(line, self._me()):
+            output = get_app_session().output
+            output.bell()
+            output.flush()
 
-    def _rings(self, line: Print) -> bool:
-        if line.style == "message":
-            return True
-        return self._me().casefold() in line.text.casefold()
+    def _prompt_text(self) -> list[tuple[str, str]]:
+        style = f"{name_colour(self._me())} bold" if self._colour and self._me() else ""
+        return [(style, self._prompt)]
 
     def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
         from prompt_toolkit.patch_stdout import patch_stdout
@@ -133,7 +244,7 @@ class TerminalConsole:
             with patch_stdout(raw=True):
                 while True:
                     try:
-                        text = await self._session.prompt_async(lambda: self._prompt)
+                        text = await self._session.prompt_async(self._prompt_text)
                     except (EOFError, KeyboardInterrupt):
                         on_end()
                         return

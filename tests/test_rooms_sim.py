@@ -413,7 +413,7 @@ def test_rename_moves_table_entry_and_keeps_the_token_under_the_new_name() -> No
     net.type("alice", "who")
     assert net.screen("alice")[-3:] == [
         "[Registered names:]",
-        "  alice  online  (you)",
+        "  alice   online   (you)",
         "  robert  online",
     ]
     # the new name works both ways

@@ -1,0 +1,169 @@
+"""The peer on a real pseudo-terminal (issue 3): a message arriving while a line is half typed
+is printed above it, and the half line is redrawn intact below, ready to be finished.
+
+The peer runs under pexpect; what it writes goes through pyte, a terminal emulator, so the
+test reads the screen a person would see, not the escape sequences. Every wait is on the
+screen's content, with a deadline.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+import pexpect
+import pyte
+import pytest
+
+from .harness import CHATAPP, HOST, REPO, ChatEnv, free_port, line, received_by
+
+COLUMNS, ROWS = 100, 24
+
+
+class Terminal:
+    """A child process on a pseudo-terminal, with the screen it has drawn."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.screen = pyte.Screen(COLUMNS, ROWS)
+        self._stream = pyte.ByteStream(self.screen)
+        self.child = pexpect.spawn(
+            argv[0], argv[1:], cwd=str(REPO), env=env, dimensions=(ROWS, COLUMNS)
+        )
+
+    def lines(self) -> list[str]:
+        """The screen's non-blank rows, right-trimmed, top to bottom."""
+        return [row.rstrip() for row in self.screen.display if row.strip()]
+
+    def wait(self, what: str, ok: Callable[[list[str]], bool], timeout: float = 10.0) -> None:
+        """Feed output to the screen until `ok(lines)`; fail with the screen on timeout."""
+        deadline = time.monotonic() + timeout
+        while not ok(self.lines()):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                pytest.fail(f"screen never showed {what}:\n" + "\n".join(self.lines()))
+            try:
+                self._stream.feed(self.child.read_nonblocking(65536, timeout=min(left, 0.2)))
+            except pexpect.TIMEOUT:
+                continue
+            except pexpect.EOF:
+                pytest.fail(f"the peer ended before {what}:\n" + "\n".join(self.lines()))
+
+    def type(self, text: str) -> None:
+        self.child.send(text)
+
+    def close(self) -> None:
+        if self.child.isalive():
+            self.child.terminate(force=True)
+        self.child.close()
+
+
+@pytest.fixture
+def terminal_env(chat: ChatEnv) -> Iterator[tuple[ChatEnv, list[Terminal]]]:
+    terminals: list[Terminal] = []
+    try:
+        yield chat, terminals
+    finally:
+        for terminal in terminals:
+            terminal.close()
+
+
+def start_terminal_peer(
+    chat: ChatEnv, terminals: list[Terminal], name: str, *, colour: bool
+) -> Terminal:
+    assert chat.registry_port is not None
+    # pyte does not answer prompt_toolkit's cursor position request; say so instead of
+    # letting prompt_toolkit wait for it and print a warning
+    env = dict(chat.env, TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1")
+    if colour:
+        env.pop("NO_COLOR", None)
+    argv = [
+        sys.executable, str(CHATAPP), "-c", name, HOST, str(chat.registry_port),
+        str(free_port()), "--data-dir", str(chat.peer_dir), "--keepalive", "0.5",
+    ]  # fmt: skip
+    terminal = Terminal(argv, env)
+    terminals.append(terminal)
+    return terminal
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("colour", [False, True], ids=["no-colour", "colour"])
+def test_a_message_arriving_never_garbles_the_half_typed_line(
+    terminal_env: tuple[ChatEnv, list[Terminal]], colour: bool
+) -> None:
+    chat, terminals = terminal_env
+    chat.start_registry()
+    (bob,) = chat.start_peers("bob")
+    alice = start_terminal_peer(chat, terminals, "alice", colour=colour)
+    alice.wait("the prompt", lambda rows: bool(rows) and rows[-1] == "alice>")
+    bob.expect_line("[Client table updated.]")  # bob knows alice
+
+    half = "send bob the first half of a lo"
+    alice.type(half)
+    alice.wait("the half line", lambda rows: rows[-1] == f"alice> {half}")
+
+    bob.send("send alice a message arriving mid-line")
+    arrived = ">>> bob: a message arriving mid-line"
+    alice.wait(
+        "the message above the half line",
+        lambda rows: arrived in rows and rows[-1] == f"alice> {half}",
+    )
+    rows = alice.lines()
+    assert rows.index(arrived) == len(rows) - 2, rows  # right above the input line
+    if colour:
+        row = next(i for i, text in enumerate(alice.screen.display) if text.rstrip() == arrived)
+        cells = alice.screen.buffer[row]
+        name_start = len(">>> ")
+        assert cells[name_start].fg != "default", "the sender's name has a colour"
+        assert cells[name_start].bold
+
+    alice.type("ng line\r")
+    bob.expect(line("alice: the first half of a long line"))
+    alice.wait(
+        "the answer", lambda rows: f">>> {received_by('bob')}" in rows and rows[-1] == "alice>"
+    )
+    assert f"alice> {half}ng line" in alice.lines()  # the finished line stays on screen
+
+    alice.type("/quit\r")
+    alice.child.expect(pexpect.EOF, timeout=10)
+    alice.child.close()
+    assert alice.child.exitstatus == 0
+    bob.expect_line("[alice has quit]")
+
+
+@pytest.mark.timeout(30)
+def test_the_prompt_shows_the_room_and_tab_completes(
+    terminal_env: tuple[ChatEnv, list[Terminal]],
+) -> None:
+    chat, terminals = terminal_env
+    chat.start_registry()
+    (bob,) = chat.start_peers("bob")
+    bob.send("join teamchat")
+    bob.expect_line("[You joined teamchat (a new room)]")
+    alice = start_terminal_peer(chat, terminals, "alice", colour=False)
+    alice.wait("the prompt", lambda rows: bool(rows) and rows[-1] == "alice>")
+
+    alice.type("rooms\r")
+    alice.wait("the list of rooms", lambda rows: ">>>   teamchat  1 member" in rows)
+    alice.type("/jo\t")  # one candidate: completed at once, with its space
+    alice.wait("/join completed", lambda rows: rows[-1] == "alice> /join")
+    alice.type("tea\t")
+    alice.wait("the room completed", lambda rows: rows[-1] == "alice> /join teamchat")
+    alice.type("\r")
+    alice.wait("the room in the prompt", lambda rows: rows[-1] == "alice@teamchat>")
+    bob.expect_line("[alice joined teamchat]")
+
+    alice.type("hi b\t")  # a mention completes an online name
+    alice.wait("the name completed", lambda rows: rows[-1] == "alice@teamchat> hi bob")
+    alice.type("\r")
+    bob.expect_line("alice (in teamchat): hi bob")
+
+    alice.type("leave\r")
+    alice.wait("the prompt without the room", lambda rows: rows[-1] == "alice>")
+    alice.type("\x1b[A")  # up: the history brings back the last line
+    alice.wait("the last line again", lambda rows: rows[-1] == "alice> leave")
+    alice.type("\x04")  # Ctrl-D on a non-empty line deletes a character; clear first
+    alice.type("\x15\x04")  # Ctrl-U empties the line, then Ctrl-D quits
+    alice.child.expect(pexpect.EOF, timeout=10)
+    alice.child.close()
+    assert alice.child.exitstatus == 0

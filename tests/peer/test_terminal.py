@@ -1,0 +1,130 @@
+"""The terminal console's pure parts: tab completion, the bell rule, colours of a line."""
+
+from __future__ import annotations
+
+import pytest
+
+from peer.actions import Print
+from peer.terminal import NAME_COLOURS, PREFIX, completions, fragments, mentions, name_colour, rings
+
+NAMES = ["alice", "bob", "Bobby"]
+ROOMS = ["lobby", "teamchat"]
+
+
+def complete(before: str, in_room: bool = False) -> list[str]:
+    return completions(before, in_room=in_room, names=NAMES, rooms=ROOMS, me="carol")
+
+
+@pytest.mark.parametrize(
+    ("before", "in_room", "expected"),
+    [
+        ("/jo", False, ["/join "]),
+        ("se", False, ["send ", "send_all ", "server:exit ", "server:who "]),
+        ("/n", False, ["/nick ", "/nickname "]),
+        ("al", False, ["alice:"]),
+        ("b", False, ["bob:", "Bobby:"]),
+        ("send b", False, ["bob ", "Bobby "]),
+        ("/dm a", False, ["alice "]),
+        ("join t", False, ["teamchat"]),
+        ("/join ", False, ["lobby", "teamchat"]),
+        ("dereg ", False, ["carol"]),
+        ("/help ni", False, ["nick", "nickname"]),
+        ("send alice hello b", False, ["bob ", "Bobby "]),
+        # in a room: only / commands, leave and names (mentions)
+        ("/le", True, ["/leave "]),
+        ("le", True, ["leave"]),
+        ("se", True, []),
+        ("hey al", True, ["alice "]),
+        ("al", True, ["alice "]),
+        ("join t", True, []),  # room text, not a command
+        ("/join t", True, ["teamchat"]),
+        # nothing more to add
+        ("send ", False, ["alice ", "bob ", "Bobby "]),
+        ("zz", False, []),
+    ],
+)
+def test_completions(before: str, in_room: bool, expected: list[str]) -> None:
+    assert complete(before, in_room) == expected
+
+
+def test_a_word_already_complete_is_not_offered_again() -> None:
+    assert "send " not in complete("send")
+    assert complete("/join teamchat") == []
+
+
+@pytest.mark.parametrize(
+    ("line", "me", "expected"),
+    [
+        (Print("bob: hi", "message", "bob"), "carol", True),  # a direct message
+        (Print("bob: 2026-01-01 10:00:00 stored", "message", "bob"), "carol", True),
+        (Print("bob (in r): hi carol!", "room", "bob"), "carol", True),  # a mention
+        (Print("bob (in r): hi CAROL", "room", "bob"), "carol", True),
+        (Print("bob (in r): hi everyone", "room", "bob"), "carol", False),
+        (Print("bob (in r): caroline is here", "room", "bob"), "carol", False),
+        (Print("carol (in r): about me", "room", "carol"), "carol", False),  # name, not text
+        (Print("[history 10:00] bob (in r): hi carol", "history", "bob"), "carol", False),
+        (Print("[Channel_Message bob: hi carol]", "channel", "bob"), "carol", False),
+        (Print("[bob joined r]", "system"), "bob", False),
+    ],
+)
+def test_the_bell_rings_on_direct_messages_and_mentions_in_rooms(
+    line: Print, me: str, expected: bool
+) -> None:
+    assert rings(line, me) is expected
+
+
+def test_mentions_are_whole_words() -> None:
+    assert mentions("hi bob.", "bob") and mentions("@bob hi", "bob") and mentions("bob", "bob")
+    assert not mentions("bobby", "bob") and not mentions("jim-bob", "bob")
+    assert not mentions("anything", "")
+
+
+def test_each_name_has_a_stable_colour_of_its_own() -> None:
+    assert name_colour("alice") == name_colour("ALICE") == name_colour("alice")
+    assert name_colour("alice") in NAME_COLOURS
+    assert len({name_colour(n) for n in ("alice", "bob", "carol", "dave", "erin", "x")}) > 1
+
+
+def test_no_colour_is_the_plain_line() -> None:
+    line = Print("bob (in r): hi", "room", "bob")
+    assert fragments(line, colour=False) == [("", PREFIX + "bob (in r): hi")]
+
+
+@pytest.mark.parametrize(
+    ("line", "name_part"),
+    [
+        (Print("bob: hi", "message", "bob"), ("", "bob", ": hi")),
+        (Print("bob (in r): hi", "room", "bob"), ("", "bob", " (in r): hi")),
+        (
+            Print("[history 10:00] bob (in r): x", "history", "bob"),
+            ("[history 10:00] ", "bob", " (in r): x"),
+        ),
+        (
+            Print("[Channel_Message bob: hi]", "channel", "bob"),
+            ("[Channel_Message ", "bob", ": hi]"),
+        ),
+        (Print("  bob  online", "info", "bob"), ("  ", "bob", "  online")),
+    ],
+)
+def test_the_name_is_coloured_where_it_stands(line: Print, name_part: tuple[str, str, str]) -> None:
+    parts = fragments(line, colour=True)
+    assert parts[0] == ("ansibrightblack", PREFIX)
+    texts = [t for _, t in parts[1:]]
+    assert "".join(texts) == line.text
+    before, who, after = name_part
+    assert texts == [t for t in (before, who, after) if t]
+    coloured = [style for style, t in parts if t == who]
+    assert coloured == [f"{name_colour('bob')} bold"]
+
+
+def test_system_lines_are_dimmed_and_errors_red() -> None:
+    assert fragments(Print("[Client table updated.]", "system"), True)[1] == (
+        "ansibrightblack",
+        "[Client table updated.]",
+    )
+    assert fragments(Print("[No user named x.]", "error"), True)[1][0] == "ansired bold"
+
+
+def test_a_name_inside_the_text_is_not_taken_for_the_sender() -> None:
+    parts = fragments(Print("bobby: hi bob", "message", "bob"), colour=True)
+    assert [t for _, t in parts] == [PREFIX, "bobby: hi bob"]
