@@ -188,7 +188,9 @@ class PeerCore:
             case Chat():
                 self._incoming_chat(message, addr, out)
             case ChannelMessage():
-                if self._accept(message.sender, message.id, addr, out):
+                # only the registry relays the channel (a long one over TCP: another port)
+                from_registry = addr[0] == self.server[0]
+                if from_registry and self._accept(message.sender, message.id, addr, out):
                     out.append(
                         Print(
                             f"[Channel_Message {message.sender}: {message.text}]",
@@ -515,8 +517,19 @@ class PeerCore:
         to = name_key(chat.to)
         if to != name_key(self.state.name) and to not in self._former:
             return  # meant for whoever had this address before; the sender will fall back
+        if not self._plausible(chat.sender, addr):
+            return  # unanswered: a real sender falls back to the registry, which delivers
         if self._accept(chat.sender, chat.id, addr, out):
             out.append(Print(f"{chat.sender}: {chat.text}", "message", chat.sender))
+
+    def _plausible(self, sender: str, addr: Addr) -> bool:
+        """Whether a direct message claiming `sender` may come from `addr`: the sender's IP
+        in our table, or the registry's (it delivers messages itself). This stops forgeries
+        from other machines; processes on one machine share an IP and are not told apart."""
+        if addr[0] == self.server[0]:
+            return True
+        entry = self.state.table.get(name_key(sender))
+        return entry is not None and entry.ip == addr[0]
 
     def _accept(self, sender: str, msg_id: str, addr: Addr, out: list[Action]) -> bool:
         """Ack every copy; True only for the first copy of (sender, id). A deregistered peer
