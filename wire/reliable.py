@@ -7,6 +7,7 @@ again and what has used up its attempts.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -27,10 +28,18 @@ class Pending(Generic[T]):
     item: T
     sent: int
     deadline: float
+    #: order of first recording, so that `due` lists what is due oldest first
+    seq: int = 0
 
 
 class Retransmitter(Generic[T]):
-    """Tracks requests by key (the request's id) until answered or given up."""
+    """Tracks requests by key (the request's id) until answered or given up.
+
+    Deadlines are also kept in a heap, so that `next_wake` and `due` cost what is due, not
+    what is waiting: a registry pushing a table change to thousands of peers asks for its
+    next wake-up after every message it handles. An entry in the heap whose request was
+    answered or re-armed since is stale and skipped when it comes to the top.
+    """
 
     def __init__(self, timeout: float = TIMEOUT, attempts: int = ATTEMPTS) -> None:
         if timeout <= 0 or attempts < 1:
@@ -38,10 +47,29 @@ class Retransmitter(Generic[T]):
         self.timeout = timeout
         self.attempts = attempts
         self._pending: dict[str, Pending[T]] = {}
+        self._heap: list[tuple[float, int, Pending[T]]] = []
+        self._seq = itertools.count()
+
+    def _arm(self, pending: Pending[T]) -> None:
+        heapq.heappush(self._heap, (pending.deadline, next(self._seq), pending))
+        if len(self._heap) > 64 and len(self._heap) > 4 * len(self._pending):
+            self._rebuild()  # mostly stale: answered requests whose deadlines are far off
+
+    def _rebuild(self) -> None:
+        self._heap = [(p.deadline, next(self._seq), p) for p in self._pending.values()]
+        heapq.heapify(self._heap)
+
+    def _live(self, entry: tuple[float, int, Pending[T]]) -> bool:
+        deadline, _, pending = entry
+        return self._pending.get(pending.key) is pending and pending.deadline == deadline
 
     def start(self, key: str, item: T, now: float) -> None:
         """Record that the first copy of `item` was sent at `now`."""
-        self._pending[key] = Pending(key, item, 1, now + self.timeout)
+        old = self._pending.get(key)
+        seq = old.seq if old is not None else next(self._seq)
+        pending = Pending(key, item, 1, now + self.timeout, seq)
+        self._pending[key] = pending
+        self._arm(pending)
 
     def answer(self, key: str) -> T | None:
         """The answer for `key` arrived: forget it and return its item (None if unknown)."""
@@ -54,24 +82,34 @@ class Retransmitter(Generic[T]):
         return None if pending is None else pending.item
 
     def due(self, now: float) -> tuple[list[T], list[T]]:
-        """Return (to send again now, given up) for every deadline at or before `now`."""
+        """Return (to send again now, given up) for every deadline at or before `now`,
+        oldest request first."""
+        ready: list[Pending[T]] = []
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            entry = heapq.heappop(heap)
+            if self._live(entry):
+                ready.append(entry[2])
+        ready.sort(key=lambda p: p.seq)
         again: list[T] = []
         failed: list[T] = []
-        for key, pending in list(self._pending.items()):
-            if pending.deadline > now:
-                continue
+        for pending in ready:
             if pending.sent >= self.attempts:
-                del self._pending[key]
+                del self._pending[pending.key]
                 failed.append(pending.item)
             else:
                 pending.sent += 1
                 pending.deadline = now + self.timeout
+                self._arm(pending)
                 again.append(pending.item)
         return again, failed
 
     def next_wake(self) -> float | None:
         """The earliest deadline, or None when nothing waits."""
-        return min((p.deadline for p in self._pending.values()), default=None)
+        heap = self._heap
+        while heap and not self._live(heap[0]):
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
 
     def __len__(self) -> int:
         return len(self._pending)
