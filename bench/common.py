@@ -1,0 +1,251 @@
+"""Shared pieces of the benchmarks: event loops, tables, statistics, helper processes.
+
+Every benchmark talks to 127.0.0.1 only, sends a bounded number of datagrams, and stops by
+itself: helper processes exit when their parent closes their stdin or after `MAX_LIFE`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+#: Seconds a helper process lives at most, whatever its parent does.
+MAX_LIFE = 600.0
+
+T = TypeVar("T")
+
+
+# -- event loops ---------------------------------------------------------------------------
+
+
+def have_uvloop() -> bool:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def loops_to_run(choice: str) -> list[str]:
+    """`asyncio`, `uvloop` or `both` (uvloop only when it is installed)."""
+    if choice == "both":
+        return ["asyncio", "uvloop"] if have_uvloop() else ["asyncio"]
+    if choice == "uvloop" and not have_uvloop():
+        print("uvloop is not installed (pip install uvloop); using asyncio", file=sys.stderr)
+        return ["asyncio"]
+    return [choice]
+
+
+def new_loop(kind: str) -> asyncio.AbstractEventLoop:
+    if kind == "uvloop":
+        import uvloop
+
+        loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    else:
+        loop = asyncio.new_event_loop()
+    loop.set_exception_handler(_quiet_cancellations)
+    return loop
+
+
+def _quiet_cancellations(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    # At the end of a benchmark the loop cancels the TCP connection handlers still open;
+    # asyncio's streams then report each cancellation. Anything else is reported as usual.
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)
+
+
+def run(coro_fn: Callable[[], Awaitable[T]], loop: str = "asyncio") -> T:
+    """Run `coro_fn()` on a fresh loop of the kind asked for."""
+    with asyncio.Runner(loop_factory=lambda: new_loop(loop)) as runner:
+        return runner.run(coro_fn())  # type: ignore[arg-type]
+
+
+# -- numbers and tables --------------------------------------------------------------------
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    """The q-quantile (0..1) of `values`, nearest rank."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def us(seconds: float) -> str:
+    return f"{seconds * 1e6:,.0f} µs"
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:,.2f} ms"
+
+
+def rate(per_second: float) -> str:
+    if per_second != per_second:  # nan
+        return "n/a"
+    if per_second >= 1e6:
+        return f"{per_second / 1e6:,.2f}M/s"
+    if per_second >= 1e3:
+        return f"{per_second / 1e3:,.1f}k/s"
+    return f"{per_second:,.0f}/s"
+
+
+def ratio(ours: float, anchor: float, *, higher_is_better: bool = False) -> str:
+    """`ours / anchor` as "1.23x"; for throughputs (higher is better) it is still ours/anchor."""
+    if not anchor or anchor != anchor or ours != ours:
+        return "n/a"
+    return f"{ours / anchor:.2f}x"
+
+
+class Table:
+    """A markdown table, printed when complete; every table is also kept for run_all."""
+
+    printed: list[str] = []
+
+    def __init__(self, title: str, columns: Sequence[str]) -> None:
+        self.title = title
+        self.columns = list(columns)
+        self.rows: list[list[str]] = []
+        self.notes: list[str] = []
+
+    def add(self, *cells: object) -> None:
+        self.rows.append([str(c) for c in cells])
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def render(self) -> str:
+        widths = [len(c) for c in self.columns]
+        for row in self.rows:
+            for i, cell in enumerate(row):
+                widths[i] = max(widths[i], len(cell))
+
+        def line(cells: Iterable[str]) -> str:
+            return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)) + " |"
+
+        out = [f"### {self.title}", "", line(self.columns)]
+        out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+        out.extend(line(row) for row in self.rows)
+        out.extend(f"  {n}" for n in self.notes)
+        return "\n".join(out) + "\n"
+
+    def print(self) -> None:
+        text = self.render()
+        Table.printed.append(text)
+        print(text, flush=True)
+
+
+# -- sockets -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A port free for both UDP and TCP on 127.0.0.1 (as a ChatApp node needs)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind((HOST, 0))
+            port = u.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind((HOST, port))
+                except OSError:
+                    continue
+            return int(port)
+    raise RuntimeError("no free port")
+
+
+def udp_drops(port: int) -> int | None:
+    """Datagrams the kernel dropped on the UDP socket bound to `port` (from /proc/net/udp)."""
+    try:
+        lines = Path("/proc/net/udp").read_text().splitlines()[1:]
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split()
+        local = fields[1]
+        if int(local.split(":")[1], 16) == port:
+            return int(fields[-1])
+    return None
+
+
+def raise_fd_limit(wanted: int = 8192) -> None:
+    with contextlib.suppress(ValueError, OSError, ImportError):
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+
+
+# -- helper processes ----------------------------------------------------------------------
+
+
+class Helper:
+    """A `python -m bench.procs ...` child: it prints one JSON line when ready, answers one
+    JSON line per command line written to its stdin, and exits when stdin closes."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        cmd = [sys.executable, "-m", "bench.procs", *args]
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None,
+            text=True,
+            env={**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)},
+        )
+        self.ready = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"helper {self.proc.args} ended without answering")
+        result: dict[str, Any] = json.loads(line)
+        return result
+
+    def ask(self, command: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    async def ask_async(self, command: str) -> dict[str, Any]:
+        return await asyncio.get_running_loop().run_in_executor(None, self.ask, command)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def __enter__(self) -> Helper:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def elapsed_since(start: float) -> float:
+    return time.perf_counter() - start

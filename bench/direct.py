@@ -1,0 +1,183 @@
+"""Direct message, send to ack, between two real peers over real sockets, beside a raw UDP
+round trip on the same event loop measured in the same run.
+
+The sender is a real PeerNode (core, adapter, Endpoint) in this process; the receiver is a
+real PeerNode in its own process; a real registry (its own process) introduces them. The
+latency is from the typed line `send bob ...` until `[Message received by bob.]` is shown.
+
+    python -m bench.direct [--loop asyncio|uvloop|both] [--count N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import HOST, Helper, Table, loops_to_run, median, pct, rate, ratio, run, us
+from bench.harness import BenchPeer, start_registry
+from bench.udp_raw import pipelined, round_trip
+from peer.actions import Print
+from wire.messages import Ack, Chat, Message
+
+#: The issue's anchors for acknowledged messages: (one at a time, 32 in flight) per second.
+ACKED_ANCHOR = {"asyncio": (9.3e3, 30.7e3), "uvloop": (15.5e3, 137e3)}
+
+
+class Timing:
+    """Times each Chat from its typed line to the line saying bob received it."""
+
+    def __init__(self, peer: BenchPeer) -> None:
+        self.peer = peer
+        self.sent_at: dict[str, float] = {}
+        self.latencies: list[float] = []
+        self._typed_at = 0.0
+        self._acked = ""
+        self.on_done: list[asyncio.Future[None]] = []
+        endpoint = peer.node.endpoint
+        real_send, real_receive = endpoint.send, endpoint._on_message
+
+        def send(addr: tuple[str, int], message: Message, *, stream: bool = False) -> None:
+            if isinstance(message, Chat) and message.id not in self.sent_at:
+                self.sent_at[message.id] = self._typed_at
+            real_send(addr, message, stream=stream)
+
+        def receive(message: Message, addr: tuple[str, int]) -> None:
+            if isinstance(message, Ack):
+                self._acked = message.reply_to
+            real_receive(message, addr)
+
+        endpoint.send = send  # type: ignore[method-assign]
+        endpoint._on_message = receive
+        peer.listeners.append(self._shown)
+        self.callback = lambda: None
+
+    def type(self, text: str) -> None:
+        self._typed_at = time.perf_counter()
+        self.peer.line(text)
+
+    def _shown(self, peer: BenchPeer, line: Print) -> None:
+        if line.text.startswith("[Message received by"):
+            t0 = self.sent_at.pop(self._acked, None)
+            if t0 is not None:
+                self.latencies.append(time.perf_counter() - t0)
+                self.callback()
+
+
+async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, float]:
+    with start_registry(loop_kind) as reg:
+        server = (HOST, reg.ready["port"])
+        with Helper(
+            "peer", "--loop", loop_kind, "--name", "bob", "--server", f"{HOST}:{server[1]}"
+        ):
+            alice = BenchPeer("alice", server, Path(tempfile.mkdtemp(prefix="chatapp-bench-")))
+            await alice.open()
+            await alice.register()
+            timing = Timing(alice)
+            loop = asyncio.get_running_loop()
+            results: dict[str, float] = {}
+            for label, window, n in (("one", 1, count // 4), ("many", inflight, count)):
+                timing.latencies.clear()
+                done = loop.create_future()
+                state = {"typed": 0}
+
+                def more(done: asyncio.Future[None] = done, n: int = n) -> None:
+                    if len(timing.latencies) >= n:
+                        if not done.done():
+                            done.set_result(None)
+                    elif state["typed"] < n:
+                        state["typed"] += 1
+                        timing.type(f"send bob message {state['typed']}")
+
+                timing.callback = more
+                t0 = time.perf_counter()
+                for _ in range(window):
+                    more()
+                try:
+                    await asyncio.wait_for(done, 60.0)
+                except TimeoutError:
+                    pass
+                took = time.perf_counter() - t0
+                lat = timing.latencies[n // 10 :] if window == 1 else timing.latencies
+                results[f"{label}_median"] = median(lat)
+                results[f"{label}_p99"] = pct(lat, 0.99)
+                results[f"{label}_rate"] = len(timing.latencies) / took
+            await alice.close()
+            return results
+
+
+def measure(loop_kind: str, count: int, inflight: int) -> dict[str, float]:
+    return run(lambda: _measure(loop_kind, count, inflight), loop_kind)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--loop", default="both")
+    parser.add_argument("--count", type=int, default=8000, help="messages with 32 in flight")
+    parser.add_argument("--inflight", type=int, default=32)
+    args = parser.parse_args(argv)
+    table = Table(
+        "Direct message, send to ack (two real peers, real sockets) vs raw UDP on the same loop",
+        ["loop", "what", "ours", "raw UDP, same run", "ratio", "target", "issue anchor (raw)"],
+    )
+    for loop in loops_to_run(args.loop):
+        raw = round_trip(loop, 3000)
+        raw_rate = pipelined(loop, args.count, args.inflight)
+        ours = measure(loop, args.count, args.inflight)
+        raw_med = median(raw)
+        table.add(
+            loop,
+            "median, one at a time",
+            us(ours["one_median"]),
+            us(raw_med),
+            ratio(ours["one_median"], raw_med),
+            "<= 1.20x",
+            "",
+        )
+        table.add(
+            loop,
+            "p99, one at a time",
+            us(ours["one_p99"]),
+            us(pct(raw, 0.99)),
+            ratio(ours["one_p99"], pct(raw, 0.99)),
+            "",
+            "",
+        )
+        table.add(
+            loop,
+            "acked/s, one at a time",
+            rate(ours["one_rate"]),
+            rate(1 / raw_med),
+            ratio(ours["one_rate"], 1 / raw_med),
+            "",
+            rate(ACKED_ANCHOR[loop][0]),
+        )
+        table.add(
+            loop,
+            f"acked/s, {args.inflight} in flight",
+            rate(ours["many_rate"]),
+            rate(raw_rate),
+            ratio(ours["many_rate"], raw_rate),
+            "",
+            rate(ACKED_ANCHOR[loop][1]),
+        )
+        table.add(
+            loop,
+            f"median / p99, {args.inflight} in flight",
+            f"{us(ours['many_median'])} / {us(ours['many_p99'])}",
+            "",
+            "",
+            "",
+            "",
+        )
+    table.note(
+        "raw acked/s one at a time = 1 / raw median round trip; raw in flight = an echo "
+        "with the same window."
+    )
+    table.print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Real peers for the benchmarks: the `ChatApp -c` adapter (peer.node.PeerNode) with its real
+core and Endpoint, many of them in one event loop, each on its own sockets on 127.0.0.1.
+
+Only the console is replaced: instead of printing, it counts lines and calls listeners, so a
+benchmark can see "[Message received by bob.]" or a channel message the moment it is shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.common import HOST, Helper
+from peer.actions import Print
+from peer.node import PeerNode
+
+Addr = tuple[str, int]
+
+
+class _Console:
+    def __init__(self, peer: BenchPeer) -> None:
+        self._peer = peer
+
+    def show(self, line: Print) -> None:
+        self._peer._shown(line)
+
+    def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
+        pass
+
+    def set_prompt(self, text: str) -> None:
+        pass
+
+
+class BenchPeer:
+    """One peer: PeerNode (real core, real Endpoint), driven by `line`."""
+
+    def __init__(self, name: str, server: Addr, data_dir: Path, keepalive: float = 10.0) -> None:
+        self.name = name
+        self.node = PeerNode(
+            name=name,
+            server=server,
+            port=0,
+            bind=HOST,
+            data_dir=data_dir,
+            keepalive=keepalive,
+            password="",
+            console=_Console(self),
+        )
+        self.port = 0
+        self.shown = 0
+        self.listeners: list[Callable[[BenchPeer, Print], None]] = []
+        self.registered = asyncio.Event()
+
+    async def open(self) -> None:
+        """Bind UDP and TCP on a free port of 127.0.0.1 (before registering)."""
+        for attempt in range(50):
+            try:
+                addr = await self.node.endpoint.open(HOST, 0)
+                break
+            except OSError:
+                # the UDP port the kernel chose is taken for TCP (an outgoing connection's
+                # ephemeral port): choose again, as a user would pick another port
+                if attempt == 49:
+                    raise
+        self.port = addr[1]
+        self.node.core.state.port = self.port
+
+    def start(self) -> None:
+        """Send the registration (what PeerNode.run does after binding)."""
+        self.node._run(self.node.core.start(time.time()))
+
+    async def register(self, timeout: float = 20.0) -> None:
+        self.start()
+        await asyncio.wait_for(self.registered.wait(), timeout)
+
+    def line(self, text: str) -> None:
+        """The user typed `text`."""
+        self.node._run(self.node.core.line(text, time.time()))
+
+    def table_complete(self, names: int) -> bool:
+        table = self.node.core.state.table
+        return len(table) >= names and all(e.online for e in table.values())
+
+    def _shown(self, line: Print) -> None:
+        self.shown += 1
+        if line.text == "[Welcome, You are registered.]":
+            self.registered.set()
+        for listener in self.listeners:
+            listener(self, line)
+
+    async def close(self) -> None:
+        if self.node._timer is not None:
+            self.node._timer.cancel()
+            self.node._timer = None
+        self.node._finish(0)
+        await self.node.endpoint.close()
+
+
+def start_registry(loop: str, *, rcvbuf: int = 0, profile: str = "") -> Helper:
+    """A real registry (RegistryServer) in its own process, on its own core."""
+    profile = profile or os.environ.get("BENCH_PROFILE_REGISTRY", "")
+    args = ["registry", "--loop", loop]
+    if rcvbuf:
+        args += ["--rcvbuf", str(rcvbuf)]
+    if profile:
+        args += ["--profile", profile]
+    return Helper(*args)
+
+
+async def make_peers(
+    count: int,
+    server: Addr,
+    *,
+    prefix: str = "p",
+    batch: int = 25,
+    data_dir: Path | None = None,
+) -> list[BenchPeer]:
+    """`count` registered peers, registered `batch` at a time (a gentle start, not a storm)."""
+    root = data_dir or Path(tempfile.mkdtemp(prefix="chatapp-bench-peers-"))
+    peers = [BenchPeer(f"{prefix}{i}", server, root) for i in range(count)]
+    for peer in peers:
+        await peer.open()
+    for i in range(0, count, batch):
+        await asyncio.gather(*(p.register() for p in peers[i : i + batch]))
+    return peers
+
+
+async def close_all(peers: list[BenchPeer]) -> None:
+    for peer in peers:
+        await peer.close()

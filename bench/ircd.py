@@ -1,0 +1,290 @@
+"""ngircd, the C IRC server a user might pick instead, as the baseline of the relay benchmarks.
+
+`Ngircd` starts the Debian package's daemon in the foreground (`-n`) with its own generated
+configuration: 127.0.0.1 only, a free port, its own pid file, no DNS or ident look-ups, no
+connection limits, and flood penalties off (`MaxPenaltyTime = 0`). It runs as the current
+user and is stopped by its pid when the benchmark ends. The clients are plain asyncio TCP
+IRC clients (NICK/USER, JOIN #bench, PRIVMSG #bench), all in this process, just as the
+ChatApp peers they are compared with are.
+
+If ngircd is not installed, `unavailable()` says why and the tables say so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import HOST, free_port
+
+CHANNEL = b"#bench"
+
+
+def unavailable() -> str:
+    """Why ngircd cannot be run here, or "" when it can."""
+    exe = shutil.which("ngircd") or (
+        "/usr/sbin/ngircd" if Path("/usr/sbin/ngircd").exists() else ""
+    )
+    if not exe:
+        return "ngircd not installed (apt-get install ngircd)"
+    return ""
+
+
+def _exe() -> str:
+    return shutil.which("ngircd") or "/usr/sbin/ngircd"
+
+
+class Ngircd:
+    """A private ngircd on 127.0.0.1, for the length of a `with` block."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="chatapp-bench-ngircd-"))
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Ngircd:
+        conf = self.dir / "ngircd.conf"
+        conf.write_text(
+            "[Global]\n"
+            "Name = bench.irc.local\n"
+            "Info = ChatApp benchmark baseline\n"
+            f"Listen = {HOST}\n"
+            f"Ports = {self.port}\n"
+            f"PidFile = {self.dir / 'ngircd.pid'}\n"
+            "MotdPhrase = bench\n"
+            f"ServerUID = {os.getuid()}\n"
+            f"ServerGID = {os.getgid()}\n"
+            "AdminInfo1 = bench\nAdminInfo2 = bench\nAdminEMail = bench@localhost\n"
+            "[Limits]\n"
+            "MaxConnections = 0\n"
+            "MaxConnectionsIP = 0\n"
+            "MaxJoins = 0\n"
+            "MaxPenaltyTime = 0\n"
+            "PingTimeout = 600\n"
+            "PongTimeout = 600\n"
+            "[Options]\n"
+            "DNS = no\n"
+            "Ident = no\n"
+            "PAM = no\n"
+        )
+        self.proc = subprocess.Popen(
+            [_exe(), "-n", "-f", str(conf)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex((HOST, self.port)) == 0:
+                    return self
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"ngircd exited with {self.proc.returncode}")
+            time.sleep(0.05)
+        self.__exit__()
+        raise RuntimeError("ngircd did not start listening")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class IrcClient(asyncio.Protocol):
+    """A minimal IRC client: registers, joins #bench, counts what it is told."""
+
+    def __init__(self, nick: str) -> None:
+        self.nick = nick
+        self.transport: asyncio.Transport | None = None
+        self._buffer = b""
+        self.welcomed = asyncio.get_running_loop().create_future()
+        self.joined = asyncio.get_running_loop().create_future()
+        self.members: set[bytes] = set()
+        self.privmsgs = 0
+        self.on_privmsg = lambda client: None
+        self.on_member = lambda client: None
+        self.lost = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+
+    def send(self, *lines: bytes) -> None:
+        assert self.transport is not None
+        self.transport.write(b"".join(line + b"\r\n" for line in lines))
+
+    def data_received(self, data: bytes) -> None:
+        lines = (self._buffer + data).split(b"\r\n")
+        self._buffer = lines.pop()
+        for line in lines:
+            parts = line.split(b" ", 3)
+            if len(parts) < 2:
+                continue
+            if parts[0] == b"PING":
+                self.send(b"PONG " + parts[1])
+                continue
+            command = parts[1]
+            if command == b"PRIVMSG":
+                self.privmsgs += 1
+                self.on_privmsg(self)
+            elif command == b"JOIN":
+                self.members.add(parts[0][1:].split(b"!", 1)[0])
+                self.on_member(self)
+            elif command == b"353" and len(parts) == 4:  # NAMES: "me = #bench :a b @c"
+                names = parts[3].split(b":", 1)[-1].split()
+                self.members.update(n.lstrip(b"@+") for n in names)
+                self.on_member(self)
+            elif command == b"366" and not self.joined.done():
+                self.joined.set_result(None)
+            elif command == b"001" and not self.welcomed.done():
+                self.welcomed.set_result(None)
+
+
+async def connect(port: int, nick: str) -> IrcClient:
+    loop = asyncio.get_running_loop()
+    _, client = await loop.create_connection(lambda: IrcClient(nick), HOST, port)
+    return client
+
+
+async def register_and_join(port: int, nick: str) -> IrcClient:
+    client = await connect(port, nick)
+    client.send(b"NICK " + nick.encode(), b"USER " + nick.encode() + b" 0 * :bench")
+    await client.welcomed
+    client.send(b"JOIN " + CHANNEL)
+    await client.joined
+    return client
+
+
+async def clients(port: int, count: int, prefix: str = "u") -> list[IrcClient]:
+    """`count` clients registered and joined, 25 at a time (the set-up, not measured)."""
+    out: list[IrcClient] = []
+    for i in range(0, count, 25):
+        out += await asyncio.gather(
+            *(register_and_join(port, f"{prefix}{j}") for j in range(i, min(count, i + 25)))
+        )
+    return out
+
+
+def close(all_clients: list[IrcClient]) -> None:
+    for client in all_clients:
+        if client.transport is not None:
+            with contextlib.suppress(Exception):
+                client.send(b"QUIT :bye")
+            client.transport.close()
+
+
+# -- the workloads -------------------------------------------------------------------------
+
+
+async def broadcast(port: int, members: int, rounds: int) -> list[float]:
+    """Times from one PRIVMSG to #bench until all `members` others have it."""
+    everyone = await clients(port, members + 1)
+    sender, others = everyone[0], everyone[1:]
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
+    try:
+        for _ in range(rounds):
+            done = loop.create_future()
+            left = [members]
+
+            def got(
+                client: IrcClient, done: asyncio.Future[None] = done, left: list[int] = left
+            ) -> None:
+                left[0] -= 1
+                if left[0] == 0 and not done.done():
+                    done.set_result(None)
+
+            for c in others:
+                c.on_privmsg = got
+            t0 = time.perf_counter()
+            sender.send(b"PRIVMSG #bench :hello everyone, this is a broadcast")
+            await asyncio.wait_for(done, 10.0)
+            times.append(time.perf_counter() - t0)
+            await asyncio.sleep(0.005)
+    finally:
+        close(everyone)
+    return times
+
+
+async def burst(port: int, members: int, messages: int) -> tuple[float, int]:
+    """`messages` PRIVMSGs written at once; (deliveries per second, clients dropped)."""
+    everyone = await clients(port, members + 1, prefix="b")
+    sender, others = everyone[0], everyone[1:]
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    left = [members * messages]
+
+    def got(client: IrcClient) -> None:
+        left[0] -= 1
+        if left[0] == 0 and not done.done():
+            done.set_result(None)
+
+    for c in others:
+        c.on_privmsg = got
+    t0 = time.perf_counter()
+    sender.send(*(b"PRIVMSG #bench :burst message number %d" % i for i in range(messages)))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(done, 30.0)
+    took = time.perf_counter() - t0
+    delivered = members * messages - left[0]
+    lost = sum(1 for c in others if c.lost)
+    close(everyone)
+    return delivered / took, lost
+
+
+async def join_storm(port: int, count: int) -> tuple[float, float, int]:
+    """`count` clients connect, register and join at once: (seconds until all have joined,
+    seconds until every client knows every member, clients complete)."""
+    loop = asyncio.get_running_loop()
+    complete = loop.create_future()
+    done_clients: set[str] = set()
+
+    def member(client: IrcClient) -> None:
+        if len(client.members) >= count and client.nick not in done_clients:
+            done_clients.add(client.nick)
+            if len(done_clients) == count and not complete.done():
+                complete.set_result(time.perf_counter())
+
+    async def one(i: int) -> IrcClient:
+        client = await connect(port, f"j{i}")
+        client.on_member = member
+        nick = client.nick.encode()
+        client.send(b"NICK " + nick, b"USER " + nick + b" 0 * :bench")
+        await client.welcomed
+        client.send(b"JOIN " + CHANNEL)
+        await client.joined
+        return client
+
+    t0 = time.perf_counter()
+    tasks = [asyncio.ensure_future(one(i)) for i in range(count)]
+    joined_at = float("nan")
+    finished: list[IrcClient] = []
+    try:
+        finished = await asyncio.wait_for(asyncio.gather(*tasks), 60.0)
+        joined_at = time.perf_counter() - t0
+        complete_at = await asyncio.wait_for(complete, 60.0) - t0
+    except TimeoutError:
+        complete_at = float("nan")
+    finally:
+        for t in tasks:
+            t.cancel()
+        close(finished)
+    return joined_at, complete_at, len(done_clients)

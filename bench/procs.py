@@ -1,0 +1,262 @@
+"""Helper processes the benchmarks start: `python -m bench.procs KIND [options]`.
+
+Each prints one JSON line when ready (with the port it bound), then answers one JSON line for
+each command line on its stdin ("report", "reset"), and exits when stdin closes or after
+common.MAX_LIFE seconds. Everything binds 127.0.0.1.
+
+Kinds:
+  echo      UDP echo server (--mode protocol | drain | blocking)
+  sink      UDP datagram counter (--mode protocol | drain | blocking | endpoint)
+  registry  a real RegistryServer (the `ChatApp -s` adapter) in a temporary data directory
+  peer      a real PeerNode (the `ChatApp -c` adapter) that registers and then just answers
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.common import HOST, MAX_LIFE, free_port, new_loop, udp_drops
+
+#: Datagrams read per wake-up by the "drain" receivers.
+DRAIN_BATCH = 256
+RECV_SIZE = 2048
+
+
+def say(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def watch_stdin(on_command: Callable[[str], None], on_end: Callable[[], None]) -> None:
+    """Feed stdin lines to `on_command` on a thread; `on_end` at EOF or after MAX_LIFE."""
+
+    def reader() -> None:
+        for line in sys.stdin:
+            on_command(line.strip())
+        on_end()
+
+    threading.Thread(target=reader, daemon=True).start()
+    threading.Timer(MAX_LIFE, on_end).start()
+
+
+def udp_socket(rcvbuf: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.bind((HOST, 0))
+    return sock
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.count = 0
+        self.first = 0.0
+        self.last = 0.0
+
+    def hit(self) -> None:
+        now = time.perf_counter()
+        if not self.count:
+            self.first = now
+        self.last = now
+        self.count += 1
+
+    def report(self, port: int) -> dict[str, Any]:
+        span = self.last - self.first
+        out = {"count": self.count, "span": span, "drops": udp_drops(port)}
+        self.count = 0
+        return out
+
+
+# -- raw UDP: echo and sink ----------------------------------------------------------------
+
+
+def blocking(kind: str, rcvbuf: int) -> None:
+    sock = udp_socket(rcvbuf)
+    port = sock.getsockname()[1]
+    counter = Counter()
+    say({"port": port})
+
+    def on_command(cmd: str) -> None:
+        say(counter.report(port))
+
+    watch_stdin(on_command, lambda: os._exit(0))
+    while True:
+        data, addr = sock.recvfrom(RECV_SIZE)
+        if kind == "echo":
+            sock.sendto(data, addr)
+        else:
+            counter.hit()
+
+
+async def evented(kind: str, mode: str, rcvbuf: int) -> None:
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    counter = Counter()
+    sock = udp_socket(rcvbuf)
+    port = sock.getsockname()[1]
+    sock.setblocking(False)
+
+    if mode == "endpoint":
+        from peer.endpoint import Endpoint
+
+        sock.close()
+        endpoint = Endpoint(lambda m, a: counter.hit(), session="sink")
+        port = (await endpoint.open(HOST, 0))[1]
+    elif mode == "protocol":
+
+        class Proto(asyncio.DatagramProtocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                self.t: asyncio.DatagramTransport = transport  # type: ignore[assignment]
+
+            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+                if kind == "echo":
+                    self.t.sendto(data, addr)
+                else:
+                    counter.hit()
+
+        await loop.create_datagram_endpoint(Proto, sock=sock)
+    else:  # drain: one reader callback reads every datagram waiting, up to a batch
+
+        def readable() -> None:
+            for _ in range(DRAIN_BATCH):
+                try:
+                    data, addr = sock.recvfrom(RECV_SIZE)
+                except (BlockingIOError, InterruptedError):
+                    return
+                if kind == "echo":
+                    try:
+                        sock.sendto(data, addr)
+                    except BlockingIOError:
+                        pass
+                else:
+                    counter.hit()
+
+        loop.add_reader(sock.fileno(), readable)
+
+    def on_command(cmd: str) -> None:
+        loop.call_soon_threadsafe(lambda: say(counter.report(port)))
+
+    watch_stdin(on_command, lambda: loop.call_soon_threadsafe(done.set))
+    say({"port": port})
+    await done.wait()
+
+
+# -- the real registry and a real peer -----------------------------------------------------
+
+
+async def registry(args: argparse.Namespace) -> None:
+    import peer.endpoint
+    from registry.server import RegistryServer
+
+    if args.rcvbuf:
+        peer.endpoint.RECEIVE_BUFFER = args.rcvbuf  # type: ignore[misc]
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="chatapp-bench-reg-"))
+    port = args.port or free_port()
+    server = RegistryServer(
+        data_dir=data_dir, bind=HOST, port=port, out=lambda line: None, keepalive=args.keepalive
+    )
+    counter = Counter()
+    handle = server.endpoint._on_message
+
+    def counted(message: Any, addr: Any) -> None:
+        counter.hit()
+        handle(message, addr)
+
+    server.endpoint._on_message = counted
+    addr = await server.start()
+    profiler = None
+    if args.profile:
+        import pyinstrument
+
+        profiler = pyinstrument.Profiler(interval=0.0005, async_mode="disabled")
+        profiler.start()
+
+    def on_command(cmd: str) -> None:
+        def answer() -> None:
+            report = counter.report(addr[1])
+            report["online"] = len(server.core.table.online())
+            report["pending"] = len(server.core._pushes)
+            report["bad"] = server.endpoint.bad_datagrams
+            say(report)
+
+        loop.call_soon_threadsafe(answer)
+
+    watch_stdin(on_command, lambda: loop.call_soon_threadsafe(done.set))
+    say({"port": addr[1], "data_dir": str(data_dir)})
+    await done.wait()
+    if profiler is not None:
+        profiler.stop()
+        Path(args.profile).write_text(profiler.output_text(unicode=False, color=False))
+    await server.close()
+
+
+async def peer_node(args: argparse.Namespace) -> None:
+    from bench.harness import BenchPeer
+
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    host, _, port = args.server.partition(":")
+    data_dir = Path(tempfile.mkdtemp(prefix="chatapp-bench-peer-"))
+    peer = BenchPeer(args.name, (host, int(port)), data_dir)
+    await peer.open()
+    await peer.register()
+    profiler = None
+    if args.profile:
+        import pyinstrument
+
+        profiler = pyinstrument.Profiler(interval=0.0005, async_mode="disabled")
+        profiler.start()
+
+    def on_command(cmd: str) -> None:
+        loop.call_soon_threadsafe(lambda: say({"shown": peer.shown}))
+
+    watch_stdin(on_command, lambda: loop.call_soon_threadsafe(done.set))
+    say({"port": peer.port})
+    await done.wait()
+    if profiler is not None:
+        profiler.stop()
+        Path(args.profile).write_text(profiler.output_text(unicode=False, color=False))
+    await peer.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("kind", choices=["echo", "sink", "registry", "peer"])
+    parser.add_argument("--loop", default="asyncio")
+    parser.add_argument("--mode", default="protocol")
+    parser.add_argument("--rcvbuf", type=int, default=0)
+    parser.add_argument("--data-dir", default="")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--keepalive", type=float, default=10.0)
+    parser.add_argument("--name", default="bob")
+    parser.add_argument("--server", default="")
+    parser.add_argument("--profile", default="")
+    args = parser.parse_args()
+    if args.kind in ("echo", "sink") and args.mode == "blocking":
+        blocking(args.kind, args.rcvbuf)
+        return
+    with asyncio.Runner(loop_factory=lambda: new_loop(args.loop)) as runner:
+        if args.kind == "registry":
+            runner.run(registry(args))
+        elif args.kind == "peer":
+            runner.run(peer_node(args))
+        else:
+            runner.run(evented(args.kind, args.mode, args.rcvbuf))
+    os._exit(0)  # do not wait for the MAX_LIFE timer thread
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Every benchmark at modest sizes, one after the other, each table with its baseline from
+the same run; then all the tables again together. Takes a few minutes on 2 cores.
+
+    python -m bench.run_all [--loop asyncio|uvloop|both] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from bench import direct, mailbox, memory, relay, table_bytes, udp_raw
+from bench.common import Table, raise_fd_limit
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--loop", default="both", help="asyncio, uvloop or both (if installed)")
+    parser.add_argument("--quick", action="store_true", help="smaller counts, for a smoke run")
+    args = parser.parse_args(argv)
+    raise_fd_limit()
+    q = args.quick
+    started = time.perf_counter()
+    steps = [
+        (
+            "udp_raw",
+            lambda: udp_raw.main(
+                [
+                    "--loop",
+                    args.loop,
+                    "--count",
+                    "50000" if q else "150000",
+                    "--rtts",
+                    "1000" if q else "3000",
+                ]
+            ),
+        ),
+        ("direct", lambda: direct.main(["--loop", args.loop, "--count", "2000" if q else "8000"])),
+        (
+            "send_all",
+            lambda: relay.main(
+                [
+                    "send_all",
+                    "--loop",
+                    args.loop,
+                    "--sizes",
+                    "10,100" if q else "10,100,500",
+                    "--rounds",
+                    "10" if q else "30",
+                ]
+            ),
+        ),
+        (
+            "burst",
+            lambda: relay.main(["burst", "--loop", args.loop, "--burst", "50" if q else "200"]),
+        ),
+        (
+            "join",
+            lambda: relay.main(
+                ["join", "--loop", args.loop, "--join", "100" if q else "500", "--limit", "60"]
+            ),
+        ),
+        (
+            "table_bytes",
+            lambda: table_bytes.main(["--sizes", "10,100,1000" if q else "10,100,1000,5000"]),
+        ),
+        (
+            "mailbox",
+            lambda: mailbox.main(["--loop", args.loop, "--count", "2000" if q else "10000"]),
+        ),
+        ("memory", lambda: memory.main(["--peers", "2000" if q else "10000"])),
+    ]
+    for name, step in steps:
+        t0 = time.perf_counter()
+        print(f"## {name}", flush=True)
+        try:
+            step()
+        except Exception as exc:  # one failing benchmark must not hide the others
+            table = Table(f"{name}: FAILED", ["error"])
+            table.add(f"{type(exc).__name__}: {exc}")
+            table.print()
+        print(f"({name}: {time.perf_counter() - t0:.0f} s)\n", flush=True)
+    print("=" * 100)
+    print(f"# All tables ({time.perf_counter() - started:.0f} s in all)\n")
+    for text in Table.printed:
+        print(text)
+
+
+if __name__ == "__main__":
+    main()
