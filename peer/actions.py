@@ -60,10 +60,17 @@ class Shown:
 
 
 @dataclass(frozen=True, slots=True)
+class KeepOutbox:
+    """The outbox is now `messages`: keep them, so a restarted peer still sends them."""
+
+    messages: tuple[Message, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Exit:
     """Stop the peer with exit status `code`."""
 
     code: int
 
 
-Action = Send | SendStream | Print | Remember | Prompt | Shown | Exit
+Action = Send | SendStream | Print | Remember | Prompt | Shown | KeepOutbox | Exit

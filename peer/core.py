@@ -14,7 +14,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from peer import commands as cmd
-from peer.actions import Action, Addr, Exit, Print, Prompt, Remember, Send, SendStream, Shown
+from peer.actions import (
+    Action,
+    Addr,
+    Exit,
+    KeepOutbox,
+    Print,
+    Prompt,
+    Remember,
+    Send,
+    SendStream,
+    Shown,
+)
 from wire.limits import MAX_TEXT
 from wire.messages import (
     Ack,
@@ -106,9 +117,11 @@ class PeerCore:
         timeout: float = TIMEOUT,
         attempts: int = ATTEMPTS,
         seen: Iterable[tuple[str, str]] = (),
+        outbox: Iterable[Message] = (),
     ) -> None:
         """`server` is the registry's address; `token` the one kept from an earlier run;
-        `seen` the (sender, id) pairs already shown in earlier runs (see Shown)."""
+        `seen` the (sender, id) pairs already shown in earlier runs (see Shown);
+        `outbox` what an earlier run kept to send when the registry answers."""
         self.state = PeerState(name=name, port=port, token=token, password=password)
         self.server = server
         self.keepalive = keepalive
@@ -117,7 +130,10 @@ class PeerCore:
         self._chats: Retransmitter[Chat] = Retransmitter(timeout, attempts)
         self._streamed: dict[str, tuple[Request, float]] = {}
         self._outcomes: dict[str, tuple[SaveMessage, float]] = {}
-        self._outbox: list[Message] = []
+        # messages held while the registry does not answer, kept on disk (KeepOutbox) so
+        # that a peer killed meanwhile sends them after its restart
+        self._outbox: list[Message] = list(outbox)
+        self._kept_outbox: tuple[Message, ...] = tuple(outbox)
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict(
             ((name_key(sender), msg_id), None) for sender, msg_id in seen
         )
@@ -138,14 +154,14 @@ class PeerCore:
         """Register with the registry (the first thing a peer does)."""
         out: list[Action] = []
         self._request(self._register_message(), now, out)
-        self._update_prompt(out)
+        self._settle(out)
         return out
 
     def line(self, text: str, now: float) -> list[Action]:
         """The user typed `text` (one line, without its newline)."""
         out: list[Action] = []
         self._line(text, now, out)
-        self._update_prompt(out)
+        self._settle(out)
         return out
 
     def _line(self, text: str, now: float, out: list[Action]) -> None:
@@ -166,13 +182,14 @@ class PeerCore:
         """Standard input ended (Ctrl-D, or the end of a script): quit."""
         out: list[Action] = []
         self._quit("", now, out)
+        self._settle(out)
         return out
 
     def receive(self, message: Message, addr: Addr, now: float) -> list[Action]:
         """A message arrived from `addr`."""
         out: list[Action] = []
         self._receive(message, addr, now, out)
-        self._update_prompt(out)
+        self._settle(out)
         return out
 
     def _receive(self, message: Message, addr: Addr, now: float, out: list[Action]) -> None:
@@ -223,7 +240,7 @@ class PeerCore:
         """Time passed: retries, give-ups, keepalives and outbox retries."""
         out: list[Action] = []
         self._tick(now, out)
-        self._update_prompt(out)
+        self._settle(out)
         return out
 
     def _tick(self, now: float, out: list[Action]) -> None:
@@ -283,6 +300,17 @@ class PeerCore:
     def known_rooms(self) -> list[str]:
         """Rooms this peer has heard of (joined, listed, or told about), for tab completion."""
         return sorted(self._rooms_seen.values(), key=name_key)
+
+    def _settle(self, out: list[Action]) -> None:
+        """After every event: say if the prompt or the outbox changed."""
+        self._update_prompt(out)
+        self._keep_outbox(out)
+
+    def _keep_outbox(self, out: list[Action]) -> None:
+        outbox = tuple(self._outbox)
+        if outbox != self._kept_outbox:
+            self._kept_outbox = outbox
+            out.append(KeepOutbox(outbox))
 
     def _update_prompt(self, out: list[Action]) -> None:
         prompt = self.prompt()
@@ -671,6 +699,7 @@ class PeerCore:
                     out.append(Print(ROOMS_DOWN, "error"))
                 if message not in self._outbox:
                     self._outbox.append(message)
+                    self._keep_outbox(out)  # on disk before we say it is kept
                     if not request.quiet and not isinstance(message, Leave):
                         out.append(
                             Print("[Kept in your outbox; sent when the server answers.]", "system")

@@ -11,7 +11,18 @@ import sys
 import time
 from pathlib import Path
 
-from peer.actions import Action, Addr, Exit, Print, Prompt, Remember, Send, SendStream, Shown
+from peer.actions import (
+    Action,
+    Addr,
+    Exit,
+    KeepOutbox,
+    Print,
+    Prompt,
+    Remember,
+    Send,
+    SendStream,
+    Shown,
+)
 from peer.core import PeerCore
 from peer.endpoint import Endpoint
 from peer.state import PeerStateFile
@@ -44,6 +55,7 @@ class PeerNode:
             session=secrets.token_hex(4),
             token=self._state.load_token(),
             seen=self._state.load_seen(),
+            outbox=self._state.load_outbox(),
             password=password,
             keepalive=keepalive,
         )
@@ -76,6 +88,9 @@ class PeerNode:
         finally:
             if self._timer is not None:
                 self._timer.cancel()
+            stop = getattr(self._console, "stop", None)  # consoles of other callers may lack it
+            if stop is not None:
+                await stop()
             await self.endpoint.close()
 
     def _interrupted(self) -> None:
@@ -121,6 +136,13 @@ class PeerNode:
                         self._state.add_seen(sender, msg_id)
                     except OSError as exc:
                         self._debug(f"could not record a shown message: {exc}")
+                case KeepOutbox(messages):
+                    try:
+                        self._state.save_outbox(messages)
+                    except OSError as exc:
+                        self._console.show(
+                            Print(f"[Could not keep your outbox on disk: {exc}]", "error")
+                        )
                 case Exit(code):
                     self._finish(code)
         self._schedule()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
 
+from wire.codec import decode, encode
+from wire.errors import DecodeError
+from wire.messages import Message
 from wire.names import name_key
 
 #: Environment variable that overrides every default data directory.
@@ -39,6 +43,7 @@ class PeerStateFile:
     def __init__(self, root: Path, name: str) -> None:
         self.path = root / "peers" / f"{name_key(name)}.json"
         self.seen_path = root / "peers" / f"{name_key(name)}.seen"
+        self.outbox_path = root / "peers" / f"{name_key(name)}.outbox"
         self._seen_lines = 0
 
     def load_token(self) -> str:
@@ -87,3 +92,32 @@ class PeerStateFile:
             tmp = self.seen_path.with_name(self.seen_path.name + ".tmp")
             tmp.write_text("".join(f"{s}\t{i}\n" for s, i in kept), encoding="utf-8")
             os.replace(tmp, self.seen_path)
+
+    def load_outbox(self) -> list[Message]:
+        """The messages an earlier run kept to send; unreadable lines are skipped."""
+        try:
+            lines = self.outbox_path.read_bytes().splitlines()
+        except OSError:
+            return []
+        messages = []
+        for line in lines:
+            try:
+                messages.append(decode(line))
+            except DecodeError:
+                continue
+        return messages
+
+    def save_outbox(self, messages: tuple[Message, ...]) -> None:
+        """Replace the kept outbox atomically and durably (it holds unsent messages)."""
+        if not messages:
+            with contextlib.suppress(FileNotFoundError):
+                self.outbox_path.unlink()
+            return
+        self.outbox_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.outbox_path.with_name(self.outbox_path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(b"".join(encode(m) + b"\n" for m in messages))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.outbox_path)

@@ -46,6 +46,7 @@ class Host:
     exit_code: int | None = None
     life: int = 0
     seen: list[tuple[str, str]] = field(default_factory=list)
+    outbox: tuple[Message, ...] = ()
     prompt: str = ""
     #: name -> token, as the peer's state files would hold them
     files: dict[str, str] = field(default_factory=dict)
@@ -123,6 +124,7 @@ class SimNet:
             session=f"{name}{host.life}",
             token=host.token,
             seen=list(host.seen),
+            outbox=host.outbox,
             keepalive=self.keepalive,
             timeout=self.timeout,
             attempts=self.attempts,
@@ -247,6 +249,8 @@ class SimNet:
                 case pa.Remember(name, token):
                     host.token = token
                     host.files[name] = token
+                case pa.KeepOutbox(messages):
+                    host.outbox = messages
                 case pa.Shown(sender, msg_id):
                     host.seen.append((sender, msg_id))
                 case pa.Prompt(text):

@@ -250,3 +250,21 @@ def test_tables_converge_within_two_seconds_under_20_percent_loss() -> None:
                     late += 1
             net.run(8)  # settle before the next change
     assert on_time / (on_time + late) >= 0.97, (on_time, late)
+
+
+def test_outbox_survives_a_peer_restart() -> None:
+    net = three(keepalive=1.0)
+    net.type("y", "dereg y")
+    net.run(1)
+    net.kill_registry()
+    net.type("x", "send y kept across a restart")
+    net.run(3)
+    assert len(net.hosts["x"].outbox) == 1
+    net.kill_peer("x")
+    net.start_registry()
+    net.start_peer("x")  # the restarted x sends what its last life kept
+    net.run(5)
+    assert net.hosts["x"].outbox == ()
+    net.type("y", "reg y")
+    net.run(2)
+    assert any(line.endswith(" kept across a restart") for line in net.screen("y"))

@@ -52,3 +52,21 @@ def test_registry_killed_during_saves_loses_and_repeats_nothing(chat: ChatEnv, s
     x.send("send y after-the-crashes")
     y.expect(r"^>>> x: ")
     assert y.transcript[-1] == ">>> x: after-the-crashes"
+
+
+@pytest.mark.timeout(60)
+def test_a_peer_killed_while_holding_its_outbox_sends_it_after_restart(chat: ChatEnv) -> None:
+    registry = chat.start_registry()
+    x, y = chat.start_peers("x", "y")
+    y.send("dereg y")
+    y.expect_line(OFFLINE_BYE)
+    registry.kill()
+    x.send("send y held-through-two-crashes")
+    x.expect(r"Kept in your outbox", timeout=15)
+    x.kill()
+    chat.start_registry()
+    x = chat.restart_peer(x)
+    x.expect_line(SAVED, timeout=15)
+    y.send("reg y")
+    y.expect_line(YOU_HAVE_MESSAGES, timeout=15)
+    y.expect(rf"^>>> x: {STAMP} held-through-two-crashes$")

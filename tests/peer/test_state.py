@@ -28,3 +28,18 @@ def test_shown_ids_survive_and_are_compacted(tmp_path: Path, monkeypatch: object
         kept.add_seen("bob", f"b-{i}")
     again = PeerStateFile(tmp_path, "alice").load_seen()
     assert again[-1] == ("bob", "b-24") and len(again) <= 10
+
+
+def test_outbox_round_trip(tmp_path: Path) -> None:
+    from wire.messages import ChannelPost, SaveMessage
+
+    kept = PeerStateFile(tmp_path, "alice")
+    assert kept.load_outbox() == []
+    messages = (
+        SaveMessage("a-1", "alice", "t", "bob", "hi ☃"),
+        ChannelPost("a-2", "alice", "t", "all"),
+    )
+    kept.save_outbox(messages)
+    assert tuple(PeerStateFile(tmp_path, "alice").load_outbox()) == messages
+    kept.save_outbox(())
+    assert not kept.outbox_path.exists()
