@@ -9,17 +9,23 @@ completion, and colour unless NO_COLOR is set or --no-color was given.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sys
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from peer.actions import Print
 from peer.commands import SPECS
 
+if TYPE_CHECKING:
+    from prompt_toolkit.input import Input
+
 PREFIX = ">>> "
+#: Seconds the terminal console waits, when the peer stops, for lines still being printed.
+STOP_WAIT = 2.0
 #: Colours for names: each name always gets the same one.
 NAME_COLOURS = ("ansicyan", "ansigreen", "ansiyellow", "ansimagenta", "ansiblue", "ansibrightred")
 #: Colours by the style of a line: system lines dimmed, errors red, the rest plain.
@@ -134,6 +140,8 @@ class Console(Protocol):
 
     def set_prompt(self, text: str) -> None: ...
 
+    async def stop(self) -> None: ...
+
 
 class PlainConsole:
     """Lines in, lines out, for pipes, files and tests."""
@@ -143,6 +151,9 @@ class PlainConsole:
         sys.stdout.flush()
 
     def set_prompt(self, text: str) -> None:
+        pass
+
+    async def stop(self) -> None:
         pass
 
     def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
@@ -162,6 +173,26 @@ class PlainConsole:
             loop.call_soon_threadsafe(on_end)
 
         threading.Thread(target=reader, name="stdin", daemon=True).start()
+
+
+def _raw_input() -> Input | None:
+    """The terminal's input for prompt_toolkit, never switched back to cooked mode.
+
+    prompt_toolkit prints above a running prompt with run_in_terminal, which puts the
+    terminal in cooked mode while it prints, so that a key pressed at that moment is echoed
+    by the terminal itself into the middle of the incoming line. We never read input in
+    that moment, so the terminal may as well stay raw: keys wait in the terminal's buffer
+    and are read, unechoed, when the prompt is back.
+    """
+    if sys.platform == "win32" or not sys.stdin.isatty():
+        return None  # prompt_toolkit's own choice
+    from prompt_toolkit.input.vt100 import Vt100Input
+
+    class RawInput(Vt100Input):
+        def cooked_mode(self) -> contextlib.AbstractContextManager[None]:
+            return contextlib.nullcontext()
+
+    return RawInput(sys.stdin)
 
 
 class TerminalConsole:
@@ -201,9 +232,15 @@ class TerminalConsole:
                     yield Completion(candidate, start_position=-len(word))
 
         self._session: PromptSession[str] = PromptSession(
-            history=InMemoryHistory(), completer=_Complete(), complete_while_typing=False
+            history=InMemoryHistory(),
+            completer=_Complete(),
+            complete_while_typing=False,
+            erase_when_done=True,  # no dead prompt left under the last lines on leaving
+            input=_raw_input(),
         )
-        self._task: asyncio.Task[None] | None = None
+        self._task: asyncio.Future[None] | None = None
+        self._printing: set[asyncio.Future[None]] = set()
+        self._stopping = False
 
     def set_prompt(self, text: str) -> None:
         self._prompt = text
@@ -223,31 +260,74 @@ class TerminalConsole:
         self._me, self._names, self._rooms, self._in_room = me, names, rooms, in_room
 
     def show(self, line: Print) -> None:
-        from prompt_toolkit import print_formatted_text
-        from prompt_toolkit.application import get_app_session
-        from prompt_toolkit.formatted_text import FormattedText
-
-        print_formatted_text(FormattedText(fragments(line, self._colour)))
+        self._print_above(fragments(line, self._colour))
         if self._bell and rings(line, self._me()):
-            output = get_app_session().output
+            output = self._session.app.output
             output.bell()
             output.flush()
+
+    def _print_above(self, parts: list[tuple[str, str]]) -> None:
+        """Print a line above the prompt: prompt_toolkit erases the prompt, prints, and draws
+        it again below with what was typed so far (the terminal stays raw: see _raw_input)."""
+        from prompt_toolkit import print_formatted_text
+        from prompt_toolkit.application import run_in_terminal
+        from prompt_toolkit.formatted_text import FormattedText
+        from prompt_toolkit.renderer import print_formatted_text as render_text
+        from prompt_toolkit.styles import default_ui_style
+
+        app = self._session.app
+        if not app.is_running or app.is_done:
+            print_formatted_text(FormattedText(parts))
+            return
+
+        def render() -> None:
+            text = FormattedText([*parts, ("", "\n")])
+            render_text(app.output, text, default_ui_style())
+            app.output.flush()
+
+        printed = asyncio.ensure_future(run_in_terminal(render))
+        self._printing.add(printed)
+        printed.add_done_callback(self._printing.discard)
+
+    async def stop(self) -> None:
+        """Finish printing what is on its way, then end the prompt (the peer is leaving)."""
+        if self._printing:
+            await asyncio.wait(set(self._printing), timeout=STOP_WAIT)
+        self._stopping = True
+        app = self._session.app
+        if app.is_running and not app.is_done:
+            with contextlib.suppress(Exception):  # it may be ending by itself right now
+                app.exit()
+        if self._task is not None:
+            await asyncio.wait({self._task}, timeout=STOP_WAIT)
 
     def _prompt_text(self) -> list[tuple[str, str]]:
         style = f"{name_colour(self._me())} bold" if self._colour and self._me() else ""
         return [(style, self._prompt)]
 
     def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
+        """Run one prompt for the whole session. Enter does not end it: the line is printed
+        above (as a finished prompt would leave it), the input is emptied and `on_line` is
+        called. Between two prompts the terminal would be back in cooked mode for a moment
+        and echo a key typed then into the middle of incoming lines; one long prompt never
+        leaves raw mode. Ctrl-D on an empty line and Ctrl-C end it, and call `on_end`."""
+        from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
         from prompt_toolkit.patch_stdout import patch_stdout
 
+        keys = KeyBindings()
+
+        @keys.add("enter")
+        def _enter(event: KeyPressEvent) -> None:
+            buffer = event.current_buffer
+            text = buffer.text
+            self._print_above([*self._prompt_text(), ("", text)])
+            buffer.reset(append_to_history=bool(text.strip()))
+            on_line(text)
+
         async def loop() -> None:
-            with patch_stdout(raw=True):
-                while True:
-                    try:
-                        text = await self._session.prompt_async(self._prompt_text)
-                    except (EOFError, KeyboardInterrupt):
-                        on_end()
-                        return
-                    on_line(text)
+            with patch_stdout(raw=True), contextlib.suppress(EOFError, KeyboardInterrupt):
+                await self._session.prompt_async(self._prompt_text, key_bindings=keys)
+            if not self._stopping:
+                on_end()
 
         self._task = asyncio.ensure_future(loop())

@@ -8,6 +8,7 @@ screen's content, with a deadline.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -24,16 +25,18 @@ COLUMNS, ROWS = 100, 24
 class Terminal:
     """A child process on a pseudo-terminal, with the screen it has drawn."""
 
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
-        self.screen = pyte.Screen(COLUMNS, ROWS)
+    def __init__(self, argv: list[str], env: dict[str, str], rows: int = ROWS) -> None:
+        self.screen = pyte.Screen(COLUMNS, rows)
         self._stream = pyte.ByteStream(self.screen)
         self.child = pexpect.spawn(
-            argv[0], argv[1:], cwd=str(REPO), env=env, dimensions=(ROWS, COLUMNS)
+            argv[0], argv[1:], cwd=str(REPO), env=env, dimensions=(rows, COLUMNS)
         )
+        self.child.delaybeforesend = None  # pexpect sleeps 50 ms before each send otherwise
 
     def lines(self) -> list[str]:
-        """The screen's non-blank rows, right-trimmed, top to bottom."""
-        return [row.rstrip() for row in self.screen.display if row.strip()]
+        """The screen's non-blank rows, right-trimmed, top to bottom ([""] for a blank one,
+        as between erasing the prompt and drawing it again)."""
+        return [row.rstrip() for row in self.screen.display if row.strip()] or [""]
 
     def wait(self, what: str, ok: Callable[[list[str]], bool], timeout: float = 10.0) -> None:
         """Feed output to the screen until `ok(lines)`; fail with the screen on timeout."""
@@ -43,7 +46,7 @@ class Terminal:
             if left <= 0:
                 pytest.fail(f"screen never showed {what}:\n" + "\n".join(self.lines()))
             try:
-                self._stream.feed(self.child.read_nonblocking(65536, timeout=min(left, 0.2)))
+                self._feed(self.child.read_nonblocking(65536, timeout=min(left, 0.2)))
             except pexpect.TIMEOUT:
                 continue
             except pexpect.EOF:
@@ -51,6 +54,14 @@ class Terminal:
 
     def type(self, text: str) -> None:
         self.child.send(text)
+
+    def pump(self, timeout: float = 0.0) -> None:
+        """Feed the output there is to the screen, waiting at most `timeout` for some."""
+        with contextlib.suppress(pexpect.TIMEOUT):
+            self._feed(self.child.read_nonblocking(65536, timeout=timeout))
+
+    def _feed(self, data: bytes) -> None:
+        self._stream.feed(data)
 
     def close(self) -> None:
         if self.child.isalive():
@@ -69,11 +80,11 @@ def terminal_env(chat: ChatEnv) -> Iterator[tuple[ChatEnv, list[Terminal]]]:
 
 
 def start_terminal_peer(
-    chat: ChatEnv, terminals: list[Terminal], name: str, *, colour: bool
+    chat: ChatEnv, terminals: list[Terminal], name: str, *, colour: bool, rows: int = ROWS
 ) -> Terminal:
     assert chat.registry_port is not None
-    # pyte does not answer prompt_toolkit's cursor position request; say so instead of
-    # letting prompt_toolkit wait for it and print a warning
+    # pyte does not answer prompt_toolkit's cursor position requests: say so, instead of
+    # letting prompt_toolkit wait for the answers and print a warning
     env = dict(chat.env, TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1")
     if colour:
         env.pop("NO_COLOR", None)
@@ -81,7 +92,7 @@ def start_terminal_peer(
         sys.executable, str(CHATAPP), "-c", name, HOST, str(chat.registry_port),
         str(free_port()), "--data-dir", str(chat.peer_dir), "--keepalive", "0.5",
     ]  # fmt: skip
-    terminal = Terminal(argv, env)
+    terminal = Terminal(argv, env, rows)
     terminals.append(terminal)
     return terminal
 
@@ -95,7 +106,7 @@ def test_a_message_arriving_never_garbles_the_half_typed_line(
     chat.start_registry()
     (bob,) = chat.start_peers("bob")
     alice = start_terminal_peer(chat, terminals, "alice", colour=colour)
-    alice.wait("the prompt", lambda rows: bool(rows) and rows[-1] == "alice>")
+    alice.wait("the prompt", lambda rows: rows[-1] == "alice>")
     bob.expect_line("[Client table updated.]")  # bob knows alice
 
     half = "send bob the first half of a lo"
@@ -141,7 +152,7 @@ def test_the_prompt_shows_the_room_and_tab_completes(
     bob.send("join teamchat")
     bob.expect_line("[You joined teamchat (a new room)]")
     alice = start_terminal_peer(chat, terminals, "alice", colour=False)
-    alice.wait("the prompt", lambda rows: bool(rows) and rows[-1] == "alice>")
+    alice.wait("the prompt", lambda rows: rows[-1] == "alice>")
 
     alice.type("rooms\r")
     alice.wait("the list of rooms", lambda rows: ">>>   teamchat  1 member" in rows)
@@ -167,3 +178,46 @@ def test_the_prompt_shows_the_room_and_tab_completes(
     alice.child.expect(pexpect.EOF, timeout=10)
     alice.child.close()
     assert alice.child.exitstatus == 0
+
+
+@pytest.mark.timeout(30)
+def test_keys_typed_while_lines_stream_in_never_land_in_them(
+    terminal_env: tuple[ChatEnv, list[Terminal]],
+) -> None:
+    """Keys sent one by one, lines finished with Enter and the next begun at once, while
+    forty messages arrive: every key lands in its line and no incoming line is touched.
+    (prompt_toolkit prints above the prompt with the terminal in cooked mode, so that it
+    echoes a key pressed meanwhile into the incoming line: `n>>> bob: stream 0`. The
+    console keeps the terminal raw; without that, this test fails.)"""
+    chat, terminals = terminal_env
+    chat.start_registry()
+    (bob,) = chat.start_peers("bob")
+    alice = start_terminal_peer(chat, terminals, "alice", colour=False, rows=80)
+    alice.wait("the prompt", lambda rows: rows[-1] == "alice>")
+    bob.expect_line("[Client table updated.]")
+
+    count = 40
+    for i in range(count):
+        bob.send(f"send alice stream {i}")
+    lines = [f"send bob line {n} typed key by key" for n in range(4)]
+    for key in "".join(f"{text}\r" for text in lines):
+        alice.pump(timeout=0.01)  # each key as soon as more output came, or soon after
+        alice.type(key)
+    for n in range(4):
+        bob.expect_line(f"alice: line {n} typed key by key")
+    alice.wait(
+        "every message and every line",
+        lambda rows: (
+            rows[-1] == "alice>"
+            and sum(r.startswith(">>> bob: stream ") for r in rows) == count
+            and sum(r == "alice> " + text for r in rows for text in lines) == len(lines)
+        ),
+    )
+    expected = {f">>> bob: stream {i}" for i in range(count)} | {"alice> " + t for t in lines}
+    expected |= {
+        ">>> [Welcome, You are registered.]",
+        ">>> [Client table updated.]",
+        ">>> [Message received by bob.]",
+    }
+    stray = [r for r in alice.lines()[:-1] if r not in expected]
+    assert not stray, stray
