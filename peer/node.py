@@ -148,11 +148,19 @@ class PeerNode:
         self._schedule()
 
     def _remember(self, name: str, token: str) -> None:
-        """Keep `token` in the state file of `name`; after a rename, the old name's file goes,
-        so that the token is kept once, under the name it belongs to."""
+        """Keep `token` in the state file of `name`. After a rename the kept state (shown
+        ids, outbox) moves to the new name's files and the old token file goes, so that
+        `-c <new name>` finds everything and the token is kept once."""
         previous = self._state
         state = PeerStateFile(self._data_dir, name)
         try:
+            if previous.path != state.path:
+                for old, new in (
+                    (previous.seen_path, state.seen_path),
+                    (previous.outbox_path, state.outbox_path),
+                ):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.replace(old, new)
             state.save_token(token)
         except OSError as exc:
             self._console.show(Print(f"[Could not keep your token for {name}: {exc}]", "error"))
