@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -117,7 +117,7 @@ def ratio(ours: float, anchor: float, *, higher_is_better: bool = False) -> str:
 class Table:
     """A markdown table, printed when complete; every table is also kept for run_all."""
 
-    printed: list[str] = []
+    printed: ClassVar[list[str]] = []
 
     def __init__(self, title: str, columns: Sequence[str]) -> None:
         self.title = title

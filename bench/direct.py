@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import tempfile
 import time
 from pathlib import Path
@@ -83,7 +84,9 @@ async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, float
                 done = loop.create_future()
                 state = {"typed": 0}
 
-                def more(done: asyncio.Future[None] = done, n: int = n) -> None:
+                def more(
+                    done: asyncio.Future[None] = done, n: int = n, state: dict[str, int] = state
+                ) -> None:
                     if len(timing.latencies) >= n:
                         if not done.done():
                             done.set_result(None)
@@ -95,10 +98,8 @@ async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, float
                 t0 = time.perf_counter()
                 for _ in range(window):
                     more()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(done, 60.0)
-                except TimeoutError:
-                    pass
                 took = time.perf_counter() - t0
                 lat = timing.latencies[n // 10 :] if window == 1 else timing.latencies
                 results[f"{label}_median"] = median(lat)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -135,10 +136,8 @@ async def evented(kind: str, mode: str, rcvbuf: int) -> None:
                 except (BlockingIOError, InterruptedError):
                     return
                 if kind == "echo":
-                    try:
+                    with contextlib.suppress(BlockingIOError):
                         sock.sendto(data, addr)
-                    except BlockingIOError:
-                        pass
                 else:
                     counter.hit()
 

@@ -172,17 +172,17 @@ def send_all_table(loops: list[str], sizes: list[int], rounds: int) -> None:
         irc_med = float("nan")
         if not why:
             with ircd.Ngircd() as srv:
-                irc = run(lambda: ircd.broadcast(srv.port, 100, rounds), loop)
+                irc = run(lambda srv=srv: ircd.broadcast(srv.port, 100, rounds), loop)
             irc_med = median(irc)
         for n in sizes:
-            times, note = run(lambda n=n: chat_send_all(loop, n, rounds), loop)
+            times, note = run(lambda n=n, loop=loop: chat_send_all(loop, n, rounds), loop)
             target = "<= 1.00x at 100" if n == 100 else ""
             table.add(
                 loop,
                 n,
                 ms(median(times)),
                 ms(pct(times, 0.99)),
-                ms(irc_med) if not why else why,
+                why if why else ms(irc_med),
                 ratio(median(times), irc_med),
                 target,
             )
@@ -204,12 +204,12 @@ def burst_table(loops: list[str], members: int, messages: int) -> None:
         irc_rate, lost = float("nan"), 0
         if not why:
             with ircd.Ngircd() as srv:
-                irc_rate, lost = run(lambda: ircd.burst(srv.port, members, messages), loop)
-        ours, note = run(lambda: chat_burst(loop, members, messages), loop)
+                irc_rate, lost = run(lambda srv=srv: ircd.burst(srv.port, members, messages), loop)
+        ours, note = run(lambda loop=loop: chat_burst(loop, members, messages), loop)
         table.add(
             loop,
             rate(ours),
-            rate(irc_rate) if not why else why,
+            why if why else rate(irc_rate),
             ratio(ours, irc_rate),
             ">= 1.00x",
             rate(ANCHOR_BURST),
@@ -240,14 +240,14 @@ def join_table(loops: list[str], count: int, limit: float) -> None:
         joined = knows = float("nan")
         if not why:
             with ircd.Ngircd() as srv:
-                joined, knows, _ = run(lambda: ircd.join_storm(srv.port, count), loop)
-        took, complete, note = run(lambda: chat_join(loop, count, limit), loop)
+                joined, knows, _ = run(lambda srv=srv: ircd.join_storm(srv.port, count), loop)
+        took, complete, note = run(lambda loop=loop: chat_join(loop, count, limit), loop)
         shown = ms(took) if took == took else f"not complete in {limit:.0f} s"
         table.add(
             loop,
             shown,
             f"{complete}/{count}",
-            ms(joined) if not why else why,
+            why if why else ms(joined),
             ms(knows) if not why else "",
             ratio(took, knows),
             "<= 1.00x",

@@ -96,6 +96,8 @@ class Endpoint:
         self._log = log
         self._new_id = IdMaker(session)
         self._verified = verified
+        self._last_message: Message | None = None
+        self._last_data = b""
         # (source, size) of the datagram being handled, for the amplification rule
         self._asking: tuple[Addr, int] | None = None
         self._udp: asyncio.DatagramTransport | None = None
@@ -168,7 +170,7 @@ class Endpoint:
         if writer is not None and not writer.is_closing():
             self._write(writer, message)
             return
-        data = encode(message)
+        data = self._encode(message)
         reply_to: object = getattr(message, "reply_to", "")
         if not stream and reply_to and self._amplifies(addr, len(data)):
             data = encode(TooBig(self._new_id(), str(reply_to)))
@@ -180,6 +182,12 @@ class Endpoint:
             self._sendto(encode(TooBig(self._new_id(), str(reply_to))), addr)
             return
         self._spawn(self._connect_and_send(addr, message))
+
+    def _encode(self, message: Message) -> bytes:
+        # A relay sends one message object to every member in a row: encode it once.
+        if message is not self._last_message:
+            self._last_message, self._last_data = message, encode(message)
+        return self._last_data
 
     def _sendto(self, data: bytes, addr: Addr) -> None:
         if self._udp is not None:

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 from pathlib import Path
+from typing import TextIO
 
 from wire.codec import decode, encode
 from wire.errors import DecodeError
@@ -45,6 +46,7 @@ class PeerStateFile:
         self.seen_path = root / "peers" / f"{name_key(name)}.seen"
         self.outbox_path = root / "peers" / f"{name_key(name)}.outbox"
         self._seen_lines = 0
+        self._seen_file: TextIO | None = None
 
     def load_token(self) -> str:
         """The kept token, or "" when there is none or the file is unreadable."""
@@ -83,11 +85,16 @@ class PeerStateFile:
     def add_seen(self, sender: str, msg_id: str) -> None:
         """Record one shown message. A killed process keeps what it wrote (the kernel has
         it), so no fsync: this guards against process crashes, the common case."""
-        self.seen_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.seen_path, "a", encoding="utf-8") as f:
-            f.write(f"{sender}\t{msg_id}\n")
+        if self._seen_file is None:
+            self.seen_path.parent.mkdir(parents=True, exist_ok=True)
+            # kept open: one write per message rather than an open and a close
+            self._seen_file = open(self.seen_path, "a", encoding="utf-8")  # noqa: SIM115
+        self._seen_file.write(f"{sender}\t{msg_id}\n")
+        self._seen_file.flush()
         self._seen_lines += 1
         if self._seen_lines > 2 * KEEP_SEEN:
+            self._seen_file.close()
+            self._seen_file = None
             kept = self.load_seen()
             tmp = self.seen_path.with_name(self.seen_path.name + ".tmp")
             tmp.write_text("".join(f"{s}\t{i}\n" for s, i in kept), encoding="utf-8")

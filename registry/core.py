@@ -74,6 +74,14 @@ JOIN_NAMES_SHOWN = 10
 #: even to its owner's token from another address.
 HOLDER_ALIVE = 1.5
 
+#: How far a restarted registry moves its table version ahead (see __init__).
+RESTART_JUMP = 1000
+#: Seconds during which table changes are gathered into one push (a join storm, churn).
+COALESCE = 0.05
+#: Table rows per TableUpdate: a row is at most ~90 bytes (a 32-character name, an IPv6
+#: address, a port), so 12 rows and the message around them stay under MAX_DATAGRAM.
+ROWS_PER_UPDATE = 12
+
 V = TypeVar("V")
 
 
@@ -133,7 +141,12 @@ class RegistryCore:
         `table` and `mail` are what the adapter loaded from disk; a peer silent for
         SILENT_PERIODS x `keepalive` seconds is marked offline."""
         self.table = table if table is not None else Table()
+        if table is not None and table.records:
+            # Restarted: jump ahead, so that every peer sees a gap and fetches a snapshot,
+            # whatever it was told before the stop that may not have reached the disk.
+            self.table.version += RESTART_JUMP
         self.mail: dict[str, list[StoredMessage]] = mail if mail is not None else {}
+        self._mail_index: dict[str, tuple[list[StoredMessage], set[tuple[str, str]]]] = {}
         self._new_id = IdMaker(session)
         self._new_token = new_token
         self._pushes: Retransmitter[Push] = Retransmitter(timeout, attempts)
@@ -150,6 +163,10 @@ class RegistryCore:
         self._next_sweep: float | None = None
         self.flood = FloodGate()
         self._addr_index: tuple[int, dict[Addr, str]] = (-1, {})
+        self._generation = 0  # counts changes to the table, pushed or not yet
+        self._dirty: dict[str, Entry] = {}  # rows changed since the last push, by name key
+        self._flush_at: float | None = None
+        self._last_push = float("-inf")
 
     # -- the two entry points -----------------------------------------------------------
 
@@ -201,6 +218,8 @@ class RegistryCore:
         out: list[Action] = []
         if self._next_sweep is None or now >= self._next_sweep:
             self._sweep(now, out)
+        if self._flush_at is not None and now >= self._flush_at:
+            self._push_changes(now, out)
         again, failed = self._pushes.due(now)
         for push in again:
             out.append(Send(push.addr, push.message))
@@ -210,18 +229,16 @@ class RegistryCore:
 
     def knows(self, addr: Addr) -> bool:
         """Whether `addr` is where an online peer registered (its address is verified)."""
-        version, index = self._addr_index
-        if version != self.table.version:
+        generation, index = self._addr_index
+        if generation != self._generation:
             index = {r.addr: name_key(r.name) for r in self.table.online()}
-            self._addr_index = (self.table.version, index)
+            self._addr_index = (self._generation, index)
         return addr in index
 
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""
-        pushes = self._pushes.next_wake()
-        if self._next_sweep is None:
-            return pushes
-        return self._next_sweep if pushes is None else min(pushes, self._next_sweep)
+        times = (self._pushes.next_wake(), self._next_sweep, self._flush_at)
+        return min((t for t in times if t is not None), default=None)
 
     def _sweep(self, now: float, out: list[Action]) -> None:
         """Mark offline every online peer silent for too long (it stopped without dereg)."""
@@ -436,13 +453,25 @@ class RegistryCore:
         now: float,
         out: list[Action],
     ) -> None:
-        box = self.mail.setdefault(name_key(owner.name), [])
-        if any(m.id == msg_id and m.sender == sender for m in box):
-            return
+        key = name_key(owner.name)
+        box = self.mail.setdefault(key, [])
+        ids = self._box_ids(key, box)
+        if (sender, msg_id) in ids:
+            return  # a copy of one already stored (say, re-sent after a registry restart)
         stored = StoredMessage(msg_id, sender, text, stamp(now), kind)
         box.append(stored)
+        ids.add((sender, msg_id))
         out.append(StoreMail(name_key(owner.name), stored))
         out.append(Log(f"saved {kind} message from {sender} for {owner.name}"))
+
+    def _box_ids(self, key: str, box: list[StoredMessage]) -> set[tuple[str, str]]:
+        """The (sender, id) pairs in mailbox `key`, indexed so a save need not scan the box.
+        The index is rebuilt whenever the box was replaced (hand-over, rename, release)."""
+        cached = self._mail_index.get(key)
+        if cached is None or cached[0] is not box:
+            cached = (box, {(m.sender, m.id) for m in box})
+            self._mail_index[key] = cached
+        return cached[1]
 
     # -- the channel --------------------------------------------------------------------
 
@@ -671,14 +700,37 @@ class RegistryCore:
         *,
         rows: tuple[Entry, ...] = (),
     ) -> None:
-        """`record` changed: bump the version, persist, and push the change (`rows`, else
-        `entry`, else the record's own row) to the other online peers; `record` learns it
-        from its Welcome, except for a rename (`rows`), which it is pushed too."""
-        self.table.version += 1
+        """`record` changed: persist it, and push the changed rows (`rows`, else `entry`,
+        else the record's own row) to the online peers. When idle the push goes at once;
+        within COALESCE seconds of the last one, changes wait and go out together, so a burst
+        of registrations costs a few pushes rather than one per pair of peers."""
+        self._generation += 1
         out.append(SaveTable())
-        update = TableUpdate(self._new_id(), self.table.version, rows or (entry or record.entry(),))
+        for row in rows or (entry or record.entry(),):
+            self._dirty[name_key(row.name)] = row
+        if self._flush_at is None:
+            if now - self._last_push >= COALESCE:
+                self._push_changes(now, out)
+            else:
+                self._flush_at = self._last_push + COALESCE
+
+    def _push_changes(self, now: float, out: list[Action]) -> None:
+        """Push the queued rows to every online peer, as versioned updates that each fit a
+        datagram; a peer that registered meanwhile gets them too (they repeat its Welcome)."""
+        rows = list(self._dirty.values())
+        self._dirty.clear()
+        self._flush_at = None
+        self._last_push = now
+        updates = []
+        for start in range(0, len(rows), ROWS_PER_UPDATE):
+            self.table.version += 1
+            chunk = tuple(rows[start : start + ROWS_PER_UPDATE])
+            updates.append(TableUpdate(self._new_id(), self.table.version, chunk))
+        # The versions are on disk before any peer hears of them: a registry killed between
+        # the two must not hand out the same version again with other rows after a restart.
+        out.append(SaveTable())
         for other in self.table.online():
-            if other is not record or rows:
+            for update in updates:
                 self._push(other, update, "table", now, out)
 
     def release(self, name: str, now: float) -> list[Action]:

@@ -268,3 +268,16 @@ def test_outbox_survives_a_peer_restart() -> None:
     net.type("y", "reg y")
     net.run(2)
     assert any(line.endswith(" kept across a restart") for line in net.screen("y"))
+
+
+def test_a_restarted_registry_makes_every_peer_resync_its_table() -> None:
+    net = three()
+    net.kill_registry()
+    net.start_registry()
+    net.type("y", "dereg y")  # the first change after the restart
+    net.run(3)
+    truth = {e.name: e.online for e in net.registry.table.entries()}  # type: ignore[union-attr]
+    for name in "xz":
+        core = net.hosts[name].core
+        assert core is not None
+        assert {e.name: e.online for e in core.state.table.values()} == truth

@@ -72,7 +72,7 @@ def test_a_reply_too_big_for_a_datagram_becomes_toobig_then_comes_over_tcp() -> 
 
 def test_no_amplification_towards_unverified_addresses() -> None:
     async def main() -> None:
-        server, got = await pair(verified=False)
+        server, _got = await pair(verified=False)
 
         def reply(message: Message, addr: tuple[str, int]) -> None:
             server.send(addr, Ack("s-9", "x" * 50))  # bigger than the request below

@@ -97,8 +97,13 @@ def test_sends_before_any_store_leave_at_once(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         server = _server(tmp_path, sent)
-        server._run([Send(PEER, Ack("r-1", "x-1")), StoreMail("bob", stored(1)),
-                     Send(PEER, Ack("r-2", "s-1"))])
+        server._run(
+            [
+                Send(PEER, Ack("r-1", "x-1")),
+                StoreMail("bob", stored(1)),
+                Send(PEER, Ack("r-2", "s-1")),
+            ]
+        )
         assert sent == [Ack("r-1", "x-1")]
         await asyncio.sleep(0)
         assert sent == [Ack("r-1", "x-1"), Ack("r-2", "s-1")]

@@ -5,7 +5,15 @@ from __future__ import annotations
 import itertools
 
 from registry import actions as ra
-from registry.core import SILENT_PERIODS, RegistryCore, check_password, hash_password
+from registry.core import (
+    COALESCE,
+    SILENT_PERIODS,
+    RegistryCore,
+    check_password,
+    hash_password,
+)
+from wire.codec import encode
+from wire.limits import MAX_DATAGRAM
 from wire.messages import (
     Ack,
     ChannelMessage,
@@ -46,9 +54,9 @@ def test_registration_gives_token_table_and_pushes_the_change() -> None:
     reg = core()
     wx = register(reg, "x", X)
     assert wx.token and [e.name for e in wx.entries] == ["x"]
-    out = reg.receive(Register("y-1", "y", 6002, "", ""), Y, T0)
+    out = reg.receive(Register("y-1", "y", 6002, "", ""), Y, T0 + 1)
     pushed = [(addr, m) for addr, m in sends(out) if isinstance(m, TableUpdate)]
-    assert [addr for addr, _ in pushed] == [X]  # to the others, not to y itself
+    assert sorted(addr for addr, _ in pushed) == [X, Y]  # y's copy repeats its Welcome
     assert pushed[0][1].version == reg.table.version  # type: ignore[attr-defined]
     assert any(isinstance(a, ra.SaveTable) for a in out)
     assert any(isinstance(a, ra.Log) and "registered y" in a.line for a in out)
@@ -108,7 +116,7 @@ def test_save_for_an_offline_peer_is_stored_before_the_ack() -> None:
     kinds = [type(a).__name__ for a in out]
     store, ack = (
         kinds.index("StoreMail"),
-        [i for i, a in enumerate(out) if isinstance(a, ra.Send) and isinstance(a.message, Ack)][0],
+        next(i for i, a in enumerate(out) if isinstance(a, ra.Send) and isinstance(a.message, Ack)),
     )
     assert store < ack
     outcome = [m for _, m in sends(out) if isinstance(m, Saved)]
@@ -212,7 +220,7 @@ def test_password_lets_the_owner_take_the_name_back_from_another_machine() -> No
     reg = core()
     addr = ("127.0.0.1", 7000)
     out = reg.receive(Register("p-1", "pat", 7000, "", "sesame"), addr, T0)
-    w = [m for _, m in sends(out) if isinstance(m, Welcome)][0]
+    w = next(m for _, m in sends(out) if isinstance(m, Welcome))
     reg.receive(Deregister("d", "pat", w.token, False, ""), addr, T0)
     other = ("127.0.0.2", 7001)
     [(_, m)] = sends(reg.receive(Register("q-1", "pat", 7001, "", "wrong"), other, T0))
@@ -236,3 +244,22 @@ def test_a_flooding_address_is_slowed_and_told_once() -> None:
     # another address is unaffected
     out = reg.receive(Keepalive("k", "x", reg.table.get("x").token), X, T0)  # type: ignore[union-attr]
     assert sends(out) and type(sends(out)[0][1]).__name__ == "Alive"
+
+
+def test_a_join_storm_is_pushed_in_a_few_coalesced_updates() -> None:
+    reg = core()
+    register(reg, "first", ("127.0.0.1", 7000))
+    updates = []
+    for i in range(30):  # thirty registrations in the same instant
+        addr = ("127.0.0.1", 7001 + i)
+        out = reg.receive(Register(f"r{i}", f"p{i}", addr[1], "", ""), addr, T0)
+        updates += [m for _, m in sends(out) if isinstance(m, TableUpdate)]
+    assert updates == []  # within COALESCE of the first push: they wait
+    wake = reg.next_wake()
+    assert wake is not None and wake - T0 <= COALESCE
+    out = reg.tick(wake)
+    versions = {m.version: m for _, m in sends(out) if isinstance(m, TableUpdate)}
+    assert len(versions) == 3  # 30 rows, 12 per datagram
+    rows = {e.name for m in versions.values() for e in m.entries}
+    assert rows == {f"p{i}" for i in range(30)}
+    assert all(len(encode(m)) <= MAX_DATAGRAM for m in versions.values())
