@@ -665,6 +665,9 @@ class PeerCore:
             if self.state.registered:
                 self._request(self._register_message(), now, out, quiet=True)
             return
+        if isinstance(message, RoomPost):
+            self._room_post_refused(message, reason, out)
+            return
         out.append(Print(f"[{reason}]", "error"))
         if isinstance(message, Register):
             if not self._started:
@@ -675,11 +678,18 @@ class PeerCore:
                 out.append(Print(f"[You are offline. Type reg {self.state.name} to retry.]"))
         if isinstance(message, Deregister) and message.quitting:
             out.append(Exit(0))
-        if isinstance(message, SaveMessage | ChannelPost | RoomPost | Leave):
+        if isinstance(message, SaveMessage | ChannelPost | Leave):
             self._drop_from_outbox(message)
-        if isinstance(message, RoomPost) and self.state.room:
-            # the registry has no room for us (it restarted, or gave up on us meanwhile)
-            room, self.state.room = self.state.room, ""
+
+    def _room_post_refused(self, post: RoomPost, reason: str, out: list[Action]) -> None:
+        """Say which line was not sent and why; the registry has no room for us (it
+        restarted, or gave up on us meanwhile), so we are in none here either."""
+        self._drop_from_outbox(post)
+        text = post.text if len(post.text) <= 40 else post.text[:39] + "…"
+        room, self.state.room = self.state.room, ""
+        where = f" to {room}" if room else ""
+        out.append(Print(f'[Not sent{where} ("{text}"): {reason}]', "error"))
+        if room:
             out.append(Print(f"[You are no longer in {room}; /join {room} to go back.]", "error"))
 
     def _request_failed(self, request: Request, now: float, out: list[Action]) -> None:

@@ -357,7 +357,7 @@ def test_a_restarted_registry_forgets_rooms_and_a_member_is_told() -> None:
     net.run(2)
     told = [line for line in net.screen("x")[-3:] if line != "[Client table updated.]"]
     assert told == [
-        "[You are not in a room.]",
+        '[Not sent to r ("hello?"): You are not in a room.]',
         "[You are no longer in r; /join r to go back.]",
     ]
     assert room_of(net, "x") == ""

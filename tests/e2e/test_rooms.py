@@ -144,7 +144,7 @@ def test_registry_down_rooms_unavailable_direct_chat_goes_on(chat: ChatEnv) -> N
     # The registry comes back without its rooms (they live in memory): the kept room line
     # is refused, and alice is told she is no longer in the room.
     chat.start_registry()
-    alice.expect_line("[You are not in a room.]", timeout=15)
+    alice.expect_line('[Not sent to r ("anyone there?"): You are not in a room.]', timeout=15)
     alice.expect_line("[You are no longer in r; /join r to go back.]")
     alice.send("join r")
     alice.expect_line("[You joined r (a new room)]")
