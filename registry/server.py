@@ -124,9 +124,19 @@ class RegistryServer:
                 for r in sorted(self.core.table.records.values(), key=lambda r: r.name.casefold()):
                     status = "online" if r.online else "offline"
                     waiting = len(self.core.mail.get(r.name.casefold(), []))
-                    self._out(f"  {r.name:<20} {status:<8} {r.ip}:{r.port}  {waiting} waiting")
+                    room = f"  in {r.room}" if r.room else ""
+                    self._out(
+                        f"  {r.name:<20} {status:<8} {r.ip}:{r.port}  {waiting} waiting{room}"
+                    )
                 if not self.core.table.records:
                     self._out("  no names registered yet")
+            case "rooms":
+                rooms = sorted(self.core.rooms.rooms.values(), key=lambda r: r.name.casefold())
+                for each in rooms:
+                    names = ", ".join(m.name for m in each.members)
+                    self._out(f"  {each.name:<20} {len(each.members)} in it: {names}")
+                if not self.core.rooms.rooms:
+                    self._out("  no rooms")
             case "release" if len(words) == 2:
                 self._run(self.core.release(words[1], time.time()))
             case "stats":
@@ -135,7 +145,8 @@ class RegistryServer:
                     f"{self.endpoint.bad_frames}, table version {self.core.table.version}"
                 )
             case "help":
-                self._out("  who              every name, status, address and waiting mail")
+                self._out("  who              every name, status, address, waiting mail, room")
+                self._out("  rooms            every room with its members")
                 self._out("  release <name>   forget a name so that anyone may take it")
                 self._out("  stats            counters of rejected input")
                 self._out("  quit             stop the registry (Ctrl-C works too)")

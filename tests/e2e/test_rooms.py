@@ -26,7 +26,7 @@ ROOMS_DOWN = (
 def test_seed_003_flow(chat: ChatEnv) -> None:
     """Alice and Bob join teamchat; Alice's Hello team! reaches Bob; Bob leaves and Alice
     sees it; Alice messages Bob after he deregisters; Bob gets it when he registers again."""
-    chat.start_registry()
+    registry = chat.start_registry()
     alice, bob = chat.start_peers("Alice", "Bob")
 
     alice.send("join teamchat")
@@ -37,6 +37,8 @@ def test_seed_003_flow(chat: ChatEnv) -> None:
 
     alice.send("Hello team!")
     bob.expect_line("Alice (in teamchat): Hello team!")
+    registry.send("rooms")  # the registry's console lists rooms and members
+    registry.expect(r"^  teamchat\s+2 in it: Alice, Bob$")
 
     bob.send("leave")
     bob.expect_line("[You left teamchat.]")
