@@ -155,7 +155,8 @@ class RegistryCore:
         # ids of saves and channel posts already handled -> outcome (for late copies)
         self._done_saves: OrderedDict[str, Saved] = OrderedDict()
         self._done_posts: OrderedDict[str, None] = OrderedDict()
-        self._done_room_posts: OrderedDict[str, None] = OrderedDict()
+        # ids of room posts, joins, leaves and renames done: a late copy is only acked
+        self._done_room: OrderedDict[str, None] = OrderedDict()
         self.rooms = Rooms()
         # old name key -> (new name key, until when): see RENAME_GRACE
         self._aliases: dict[str, tuple[str, float]] = {}
@@ -572,7 +573,7 @@ class RegistryCore:
 
     def _join(self, msg: Join, addr: Addr, now: float, out: list[Action]) -> None:
         record = self._member(msg.name, msg.token, addr, msg.id, "join", out)
-        if record is None:
+        if record is None or self._copy(msg.id, addr, out):
             return
         problem = name_problem(msg.room)
         if problem:
@@ -589,6 +590,7 @@ class RegistryCore:
             return
         left = self._leave_room(record, now, out, "")
         room = self.rooms.enter(record, msg.room)
+        _remember(self._done_room, msg.id, None)
         out.append(Send(addr, Ack(self._new_id(), msg.id)))
         others = [m.name for m in room.others(record)]
         shown = ", ".join(others[:JOIN_NAMES_SHOWN])
@@ -606,10 +608,19 @@ class RegistryCore:
 
     def _leave(self, msg: Leave, addr: Addr, now: float, out: list[Action]) -> None:
         record = self._authorised(msg.name, msg.token, addr, msg.id, "leave", out)
-        if record is None:
+        if record is None or self._copy(msg.id, addr, out):
             return
-        self._leave_room(record, now, out, "")  # not in a room: a copy of the request; ack
+        self._leave_room(record, now, out, "")  # in no room (the registry restarted): ack
+        _remember(self._done_room, msg.id, None)
         out.append(Send(addr, Ack(self._new_id(), msg.id)))
+
+    def _copy(self, msg_id: str, addr: Addr, out: list[Action]) -> bool:
+        """Whether `msg_id` is a room request already done; if so, ack it again and no more
+        (a late copy of a leave must not take the peer out of the room it joined since)."""
+        if msg_id not in self._done_room:
+            return False
+        out.append(Send(addr, Ack(self._new_id(), msg_id)))
+        return True
 
     def _leave_room(
         self, record: Record, now: float, out: list[Action], why: str | None
@@ -636,7 +647,7 @@ class RegistryCore:
         sender = self._member(msg.sender, msg.token, addr, msg.id, "room message", out)
         if sender is None:
             return
-        if msg.id not in self._done_room_posts:
+        if msg.id not in self._done_room:
             room = self.rooms.of(sender)
             if room is None:
                 reason = "You are not in a room."
@@ -646,7 +657,7 @@ class RegistryCore:
                 what = f"room message from {sender.name}"
                 self._refuse(msg.id, addr, "Message too long.", what, out)
                 return
-            _remember(self._done_room_posts, msg.id, None)
+            _remember(self._done_room, msg.id, None)
             relay = RoomMessage(msg.id, sender.name, room.name, msg.text, stamp(now), False)
             room.history.append(relay)
             for member in room.others(sender):
@@ -655,9 +666,9 @@ class RegistryCore:
 
     def _rename(self, msg: Rename, addr: Addr, now: float, out: list[Action]) -> None:
         record = self._member(msg.name, msg.token, addr, msg.id, "rename", out)
-        if record is None:
+        if record is None or self._copy(msg.id, addr, out):
             return
-        if record.name == msg.new_name:  # done already (a copy of the request), or no change
+        if record.name == msg.new_name:  # no change
             out.append(Send(addr, Ack(self._new_id(), msg.id)))
             return
         problem = name_problem(msg.new_name)
@@ -687,6 +698,7 @@ class RegistryCore:
         if room is not None:
             self._room_notice(room, record, f"{old} is now known as {record.name}", now, out)
         out.append(Log(f"renamed {old} to {record.name}"))
+        _remember(self._done_room, msg.id, None)
         out.append(Send(addr, Ack(self._new_id(), msg.id)))
 
     # -- the table ----------------------------------------------------------------------

@@ -597,3 +597,30 @@ def test_join_notice_and_history_reach_the_joiner_before_live_messages() -> None
     to_y = [m for _, src, dst, m in net.sent[start:] if dst == ("127.0.0.1", 6002)]
     kinds = [type(m).__name__ for m in to_y if isinstance(m, RoomMessage | RoomNotice)]
     assert kinds == ["RoomNotice", "RoomMessage"]
+
+
+def test_late_copies_of_room_requests_change_nothing() -> None:
+    """A copy of a leave, join or rename that arrives after later requests (its ack was
+    lost, the network delayed it) is acked again and does nothing."""
+    from wire.messages import Ack, Join, Leave, Rename
+
+    net = net_of("x", "y")
+    assert net.registry is not None
+    x = net.registry.table.get("x")
+    assert x is not None
+    reg, at = net.registry, ("127.0.0.1", 6001)
+
+    def acked(message: Message) -> bool:
+        out = reg.receive(message, at, net.now)
+        return any(isinstance(getattr(a, "message", None), Ack) for a in out)
+
+    join_a = Join("c-1", "x", x.token, "a")
+    leave = Leave("c-2", "x", x.token)
+    assert acked(join_a) and acked(leave)
+    assert acked(Join("c-3", "x", x.token, "b"))
+    assert acked(leave) and acked(join_a)  # late copies
+    assert members(net, "b") == ["x"] and members(net, "a") == []
+    first = Rename("c-4", "x", x.token, "x2")
+    assert acked(first) and acked(Rename("c-5", "x2", x.token, "x3"))
+    assert acked(first)  # a late copy of the first rename, its old name now an alias
+    assert reg.table.get("x3") is x and reg.table.get("x2") is None
