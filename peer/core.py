@@ -284,13 +284,16 @@ class PeerCore:
         return tuple(self._outbox)
 
     def prompt(self) -> str:
-        """The input prompt: the name, and the room when in one (or the `message` question)."""
+        """The input prompt: the name, and the room when in one or "(offline)" after dereg
+        (or the question of the `message` command)."""
         if self._asking_step == 1:
             return "message to: "
         if self._asking_step == 2:
             return f"message to {self.asking}: "
         if self.state.room:
             return f"{self.state.name}@{self.state.room}> "
+        if self._started and not self.state.registered:
+            return f"{self.state.name} (offline)> "
         return f"{self.state.name}> "
 
     def online_names(self) -> list[str]:

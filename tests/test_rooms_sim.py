@@ -229,6 +229,7 @@ def test_notices_for_join_leave_dereg_quit_and_rename() -> None:
     assert net.screen("w")[-2:] == ["[Client table updated.]", "[x left r]"]
     assert room_of(net, "x") == ""
     assert net.screen("x")[-2:] == ["[You left r.]", "[You are Offline. Bye.]"]
+    assert net.hosts["x"].prompt == "x (offline)> "
     net.type("y", "/quit see you")
     net.run(1)
     assert net.hosts["y"].exit_code == 0
