@@ -47,6 +47,10 @@ class Handoff(Protocol):
 IDLE_CLOSE = 60.0
 #: Bytes asked of the kernel for the UDP receive buffer, so bursts of acks are not dropped.
 RECEIVE_BUFFER = 4 * 1024 * 1024
+#: Connections the kernel may queue before we accept them. asyncio's default, 100, is
+#: overflowed when a whole class registers at once and fetches its Welcome over TCP; the
+#: dropped connects then wait out SYN retries of 1, 3, 7 s. (The kernel caps it at somaxconn.)
+BACKLOG = 1024
 #: Bytes read from a TCP connection at a time.
 READ_CHUNK = 64 * 1024
 #: Datagrams read per wake-up of the event loop. asyncio's DatagramProtocol reads one per
@@ -133,7 +137,7 @@ class Endpoint:
         self.address = sock.getsockname()[:2]
         try:
             self._server = await asyncio.start_server(
-                self._accepted, host, self.address[1], reuse_address=True
+                self._accepted, host, self.address[1], reuse_address=True, backlog=BACKLOG
             )
         except OSError:
             self._close_udp()
