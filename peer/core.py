@@ -63,6 +63,8 @@ from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
 
 #: Seconds between keepalives (and outbox retries while the registry is away).
 KEEPALIVE = 10.0
+#: While the registry is away, keepalives back off up to this many keepalive periods.
+PROBE_BACKOFF = 4
 #: Seconds to wait for the outcome of an accepted save request before asking again.
 OUTCOME_WAIT = 10.0
 #: Seconds to wait for an answer fetched over TCP after a TooBig.
@@ -139,6 +141,7 @@ class PeerCore:
         )
         self._next_keepalive: float | None = None
         self._server_down = False
+        self._probe_every = keepalive
         self._started = False
         self._quitting = False
         self.asking: str | None = None  # the recipient typed after `message`, awaiting text
@@ -264,7 +267,12 @@ class PeerCore:
                 del self._outcomes[key]
                 self._request(save, now, out, quiet=True)
         if self._next_keepalive is not None and now >= self._next_keepalive:
-            self._next_keepalive = now + self.keepalive
+            if self._server_down:
+                # probe a registry that is away on a backoff: 1, 2, 4, 4, ... periods
+                self._next_keepalive = now + self._probe_every
+                self._probe_every = min(2 * self._probe_every, PROBE_BACKOFF * self.keepalive)
+            else:
+                self._next_keepalive = now + self.keepalive
             self._keepalive(now, out)
 
     def next_wake(self) -> float | None:
@@ -739,6 +747,7 @@ class PeerCore:
 
     def _server_back(self, now: float, out: list[Action]) -> None:
         self._server_down = False
+        self._probe_every = self.keepalive
         out.append(Print("[Server is back.]", "system"))
         self._flush_outbox(now, out)
 

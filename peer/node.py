@@ -167,6 +167,7 @@ class PeerNode:
             return
         self._state = state
         if previous.path != state.path:
+            previous.close()
             with contextlib.suppress(OSError):
                 previous.path.unlink()
 

@@ -100,6 +100,12 @@ class PeerStateFile:
             tmp.write_text("".join(f"{s}\t{i}\n" for s, i in kept), encoding="utf-8")
             os.replace(tmp, self.seen_path)
 
+    def close(self) -> None:
+        """Close the shown-ids file if it is open (after a rename, say)."""
+        if self._seen_file is not None:
+            self._seen_file.close()
+            self._seen_file = None
+
     def load_outbox(self) -> list[Message]:
         """The messages an earlier run kept to send; unreadable lines are skipped."""
         try:

@@ -281,3 +281,22 @@ def test_a_restarted_registry_makes_every_peer_resync_its_table() -> None:
         core = net.hosts[name].core
         assert core is not None
         assert {e.name: e.online for e in core.state.table.values()} == truth
+
+
+def test_a_registry_that_is_away_is_probed_on_a_backoff_and_found_again() -> None:
+    net = three(keepalive=10.0)
+    net.run(7)  # the last keepalive was answered; the next is due in a few seconds
+    net.kill_registry()
+    start = net.now
+    net.run(200)
+    first_copies: dict[str, float] = {}
+    for t, src, _, m in net.sent:
+        if src == ("127.0.0.1", 6001) and type(m).__name__ == "Keepalive" and t > start:
+            first_copies.setdefault(m.id, t)
+    times = sorted(first_copies.values())
+    gaps = [round(b - a) for a, b in zip(times, times[1:], strict=False)]
+    assert gaps[:5] == [10, 10, 20, 40, 40]  # one period, then doubling, capped at 4 periods
+    assert net.screen("x").count("[Server not responding]") == 1  # told once
+    net.start_registry()
+    net.run(45)
+    assert "[Server is back.]" in net.screen("x")
