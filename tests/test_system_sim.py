@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tests.simulation import REGISTRY, SimNet
@@ -294,7 +296,7 @@ def test_a_registry_that_is_away_is_probed_on_a_backoff_and_found_again() -> Non
         if src == ("127.0.0.1", 6001) and type(m).__name__ == "Keepalive" and t > start:
             first_copies.setdefault(m.id, t)
     times = sorted(first_copies.values())
-    gaps = [round(b - a) for a, b in zip(times, times[1:], strict=False)]
+    gaps = [round(b - a) for a, b in itertools.pairwise(times)]
     assert gaps[:5] == [10, 10, 20, 40, 40]  # one period, then doubling, capped at 4 periods
     assert net.screen("x").count("[Server not responding]") == 1  # told once
     net.start_registry()
