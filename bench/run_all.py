@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import direct, mailbox, memory, relay, table_bytes, udp_raw
+from bench import direct, flood, mailbox, memory, relay, table_bytes, udp_raw
 from bench.common import Table, raise_fd_limit
 
 
@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
             lambda: mailbox.main(["--loop", args.loop, "--count", "2000" if q else "10000"]),
         ),
         ("memory", lambda: memory.main(["--peers", "2000" if q else "10000"])),
+        ("flood", lambda: flood.main(["--seconds", "2" if q else "4"])),
     ]
     for name, step in steps:
         t0 = time.perf_counter()

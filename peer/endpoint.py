@@ -87,6 +87,7 @@ class Endpoint:
         handoff: tuple[frozenset[str], Handoff] | None = None,
         log: Callable[[str], None] = lambda line: None,
         verified: Callable[[Addr], bool] | None = None,
+        gate: Callable[[Addr], bool] | None = None,
     ) -> None:
         """`handoff` names message types whose first frame on a TCP connection hands the
         connection to a coroutine of its own; `log` receives one line per rejected input.
@@ -94,12 +95,15 @@ class Endpoint:
         With `verified` (the registry), a datagram reply to an address it does not vouch
         for is never larger than the datagram that asked: a bigger answer becomes TooBig,
         so a spoofed source address cannot be used to amplify traffic at a victim.
+        With `gate` (the registry's flood control), every datagram and frame is first
+        offered to it by source address, and dropped undecoded when it says no.
         """
         self._on_message = on_message
         self._handoff = handoff
         self._log = log
         self._new_id = IdMaker(session)
         self._verified = verified
+        self._gate = gate
         self._last_message: Message | None = None
         self._last_data = b""
         # (source, size) of the datagram being handled, for the amplification rule
@@ -245,6 +249,8 @@ class Endpoint:
             self._datagram(data, (peer[0], peer[1]))
 
     def _datagram(self, data: bytes, addr: Addr) -> None:
+        if self._gate is not None and not self._gate(addr):
+            return  # flood control: dropped before any work is spent on it
         try:
             message = decode_datagram(data)
         except DecodeError as exc:
@@ -313,6 +319,8 @@ class Endpoint:
                     first = False
                     if accepted:
                         self._routes[addr] = writer
+                    if self._gate is not None and not self._gate(addr):
+                        continue
                     self._on_message(message, addr)
         except (ConnectionError, OSError):
             pass

@@ -171,16 +171,22 @@ class RegistryCore:
 
     # -- the two entry points -----------------------------------------------------------
 
-    def receive(self, message: Message, addr: Addr, now: float) -> list[Action]:
-        """A message arrived from `addr` (a datagram's source, or a TCP connection's peer)."""
+    def admit(self, addr: Addr, now: float) -> tuple[bool, list[Action]]:
+        """Flood control: whether to handle what just came from `addr`, asked before it is
+        even decoded, so that a flood costs as little as possible; the actions tell a
+        flooding sender (at most once every few seconds) that it is being slowed."""
         out: list[Action] = []
         admitted, warn = self.flood.admit(addr, now)
-        if not admitted:
-            if warn:
-                out.append(Log(f"flood from {_fmt(addr)}: slowed ({self.flood.dropped} dropped)"))
-                text = "You are sending too fast; the registry is dropping some of your messages."
-                out.append(Send(addr, Notice(self._new_id(), text)))
-            return out
+        if warn:
+            out.append(Log(f"flood from {_fmt(addr)}: slowed ({self.flood.dropped} dropped)"))
+            text = "You are sending too fast; the registry is dropping some of your messages."
+            out.append(Send(addr, Notice(self._new_id(), text)))
+        return admitted, out
+
+    def receive(self, message: Message, addr: Addr, now: float) -> list[Action]:
+        """A message arrived from `addr` (a datagram's source, or a TCP connection's peer),
+        and `admit` let it in."""
+        out: list[Action] = []
         match message:
             case Register():
                 self._register(message, addr, now, out)

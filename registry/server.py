@@ -65,6 +65,7 @@ class RegistryServer:
             handoff=handoff,
             log=self.log,
             verified=self.core.knows,
+            gate=self._admit,
         )
         self._timer: asyncio.TimerHandle | None = None
         self._stopped = asyncio.Event()
@@ -142,7 +143,8 @@ class RegistryServer:
             case "stats":
                 self._out(
                     f"  bad datagrams {self.endpoint.bad_datagrams}, bad frames "
-                    f"{self.endpoint.bad_frames}, table version {self.core.table.version}"
+                    f"{self.endpoint.bad_frames}, flood drops {self.core.flood.dropped}, "
+                    f"table version {self.core.table.version}"
                 )
             case "help":
                 self._out("  who              every name, status, address, waiting mail, room")
@@ -167,6 +169,12 @@ class RegistryServer:
         threading.Thread(target=reader, name="console", daemon=True).start()
 
     # -- events -------------------------------------------------------------------------
+
+    def _admit(self, addr: Addr) -> bool:
+        admitted, actions = self.core.admit(addr, time.time())
+        if actions:
+            self._run(actions)
+        return admitted
 
     def _received(self, message: Message, addr: Addr) -> None:
         if self._verbose:

@@ -236,12 +236,15 @@ def test_a_flooding_address_is_slowed_and_told_once() -> None:
     notices = 0
     handled = 0
     for i in range(3000):
-        out = reg.receive(Register(f"a{i}", ".bad", 9999, "", ""), attacker, T0)
+        admitted, out = reg.admit(attacker, T0)
+        if admitted:
+            out += reg.receive(Register(f"a{i}", ".bad", 9999, "", ""), attacker, T0)
         notices += sum(1 for _, m in sends(out) if type(m).__name__ == "Notice")
         handled += sum(1 for _, m in sends(out) if isinstance(m, Refused))
     assert handled == reg.flood.burst  # the burst, then nothing within the same instant
     assert notices == 1
     # another address is unaffected
+    assert reg.admit(X, T0)[0]
     out = reg.receive(Keepalive("k", "x", reg.table.get("x").token), X, T0)  # type: ignore[union-attr]
     assert sends(out) and type(sends(out)[0][1]).__name__ == "Alive"
 
