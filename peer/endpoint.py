@@ -16,7 +16,7 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from wire.codec import decode_datagram, encode, fits_datagram
+from wire.codec import decode_datagram_batch, encode, fits_datagram, pack_datagrams
 from wire.errors import DecodeError
 from wire.framing import StreamDecoder, encode_frame
 from wire.limits import MAX_FRAME
@@ -104,6 +104,9 @@ class Endpoint:
         self._new_id = IdMaker(session)
         self._verified = verified
         self._gate = gate
+        # datagrams waiting for the end of this pass of the event loop, by destination
+        self._batches: dict[Addr, list[bytes]] = {}
+        self._flush_soon = False
         self._last_message: Message | None = None
         self._last_data = b""
         # (source, size) of the datagram being handled, for the amplification rule
@@ -161,7 +164,8 @@ class Endpoint:
             self._sock = None
 
     async def close(self) -> None:
-        """Close every socket and connection."""
+        """Send what waits for the end of this pass, then close every socket and connection."""
+        self._flush_batches()
         self._close_udp()
         if self._server is not None:
             self._server.close()
@@ -183,13 +187,34 @@ class Endpoint:
         if not stream and reply_to and self._amplifies(addr, len(data)):
             data = encode(TooBig(self._new_id(), str(reply_to)))
         if not stream and fits_datagram(data):
-            self._sendto(data, addr)
+            self._queue(data, addr)
             return
         if not stream and reply_to:
             # A reply that does not fit: say so in a small datagram; they ask again over TCP.
             self._sendto(encode(TooBig(self._new_id(), str(reply_to))), addr)
             return
         self._spawn(self._connect_and_send(addr, message))
+
+    def _queue(self, data: bytes, addr: Addr) -> None:
+        """Datagram batching: the first datagram to an address in a pass of the event loop
+        goes at once (an idle sender never waits); the ones that follow it in the same pass
+        wait for the end of the pass and share datagrams (pack_datagrams). Order is kept."""
+        waiting = self._batches.get(addr)
+        if waiting is None:
+            self._sendto(data, addr)
+            self._batches[addr] = []
+            if not self._flush_soon:
+                self._flush_soon = True
+                asyncio.get_running_loop().call_soon(self._flush_batches)
+        else:
+            waiting.append(data)
+
+    def _flush_batches(self) -> None:
+        self._flush_soon = False
+        batches, self._batches = self._batches, {}
+        for addr, waiting in batches.items():
+            for packet in pack_datagrams(waiting):
+                self._sendto(packet, addr)
 
     def _encode(self, message: Message) -> bytes:
         # A relay sends one message object to every member in a row: encode it once.
@@ -252,15 +277,19 @@ class Endpoint:
         if self._gate is not None and not self._gate(addr):
             return  # flood control: dropped before any work is spent on it
         try:
-            message = decode_datagram(data)
+            messages = decode_datagram_batch(data)
         except DecodeError as exc:
             self.bad_datagrams += 1
             if self.bad_datagrams <= 10 or self.bad_datagrams % 1000 == 0:
                 self._log(f"dropped bad datagram #{self.bad_datagrams} from {_fmt(addr)}: {exc}")
             return
-        self._asking = (addr, len(data))
+        # a reply may be as big as its share of the datagram that asked (no amplification)
+        self._asking = (addr, len(data) // len(messages))
         try:
-            self._on_message(message, addr)
+            for index, message in enumerate(messages):
+                if index and self._gate is not None and not self._gate(addr):
+                    return  # each message of a batch counts against the sender's allowance
+                self._on_message(message, addr)
         finally:
             self._asking = None
 

@@ -122,10 +122,18 @@ def encode(message: Message) -> bytes:
 
 def decode(data: bytes) -> Message:
     """Decode the JSON bytes of one message; raise DecodeError for anything that is not one."""
+    return _message(_json(data))
+
+
+def _json(data: bytes) -> Any:
     try:
-        obj = json.loads(data)
+        return json.loads(data)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise DecodeError(f"not JSON: {exc}") from None
+
+
+def _message(obj: Any) -> Message:
+    """The message a decoded JSON value spells, or DecodeError."""
     if type(obj) is not dict:
         raise DecodeError("a message is a JSON object")
     kind = obj.get("t")
@@ -161,7 +169,41 @@ def fits_datagram(data: bytes) -> bool:
 
 
 def decode_datagram(data: bytes) -> Message:
-    """Decode one datagram; raise DecodeError for oversized or malformed ones."""
+    """Decode a datagram of one message; raise DecodeError for oversized or malformed ones."""
     if len(data) > MAX_DATAGRAM:
         raise DecodeError(f"datagram of {len(data)} bytes, over {MAX_DATAGRAM}")
     return decode(data)
+
+
+def decode_datagram_batch(data: bytes) -> list[Message]:
+    """Decode a datagram of one message or of several (a JSON array of message objects,
+    made by `pack_datagrams`); raise DecodeError if it is not wholly valid."""
+    if len(data) > MAX_DATAGRAM:
+        raise DecodeError(f"datagram of {len(data)} bytes, over {MAX_DATAGRAM}")
+    obj = _json(data)
+    if type(obj) is not list:
+        return [_message(obj)]
+    if not obj:
+        raise DecodeError("an empty batch")
+    return [_message(item) for item in obj]
+
+
+def pack_datagrams(encoded: list[bytes]) -> list[bytes]:
+    """Pack encoded messages, in order, into as few datagrams as fit MAX_DATAGRAM: one message
+    alone as itself, several as a JSON array. Each item must fit a datagram by itself."""
+    packets: list[bytes] = []
+    group: list[bytes] = []
+    size = 1  # the closing bracket
+    for item in encoded:
+        if group and size + 1 + len(item) > MAX_DATAGRAM:
+            packets.append(_packet(group))
+            group, size = [], 1
+        group.append(item)
+        size += 1 + len(item)  # the opening bracket or a comma, then the item
+    if group:
+        packets.append(_packet(group))
+    return packets
+
+
+def _packet(group: list[bytes]) -> bytes:
+    return group[0] if len(group) == 1 else b"[" + b",".join(group) + b"]"

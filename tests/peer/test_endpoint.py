@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from peer.endpoint import Endpoint
-from wire.codec import decode, encode
+from wire.codec import decode, decode_datagram_batch, encode
 from wire.framing import StreamDecoder, encode_frame
 from wire.messages import Ack, Chat, Entry, Message, TableRequest, TableSnapshot, TooBig
 
@@ -108,5 +108,33 @@ def test_junk_is_counted_and_dropped_and_a_bad_frame_closes_only_its_connection(
         assert got[-1][0] == chat
         assert server.bad_datagrams == 5 and server.bad_frames == 1
         await server.close()
+
+    asyncio.run(main())
+
+
+def test_sends_in_one_pass_share_datagrams_in_order_and_an_idle_send_goes_at_once() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        sock.bind(("127.0.0.1", 0))
+        dest = sock.getsockname()
+        sender = Endpoint(lambda m, a: None, session="b")
+        await sender.open("127.0.0.1", 0)
+        sent = [Ack(f"b-{i}", f"r-{i}") for i in range(50)]
+        for message in sent:  # all in one pass of the loop
+            sender.send(dest, message)
+        first = await asyncio.wait_for(loop.sock_recv(sock, 65536), 5)
+        assert decode(first) == sent[0]  # the first went at once, alone
+        got: list[Message] = [sent[0]]
+        datagrams = 1
+        while len(got) < len(sent):
+            data = await asyncio.wait_for(loop.sock_recv(sock, 65536), 5)
+            got += decode_datagram_batch(data)
+            datagrams += 1
+        assert got == sent
+        assert datagrams <= 4  # 49 acks packed into a few datagrams, not 49
+        await sender.close()
+        sock.close()
 
     asyncio.run(main())
