@@ -27,6 +27,7 @@ from peer.core import PeerCore
 from peer.endpoint import Endpoint
 from peer.state import PeerStateFile
 from peer.terminal import Console, PlainConsole, TerminalConsole
+from peer.wake import WakeTimer
 from wire.messages import Message
 
 
@@ -64,7 +65,7 @@ class PeerNode:
         self._console = console
         self._verbose = verbose
         self.endpoint = Endpoint(self._received, session=secrets.token_hex(4), log=self._debug)
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer = WakeTimer(self._tick)
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._interrupts = 0
 
@@ -86,8 +87,7 @@ class PeerNode:
         try:
             return await self._done
         finally:
-            if self._timer is not None:
-                self._timer.cancel()
+            self._timer.cancel()
             stop = getattr(self._console, "stop", None)  # consoles of other callers may lack it
             if stop is not None:
                 await stop()
@@ -113,7 +113,6 @@ class PeerNode:
         self._run(self.core.receive(message, addr, time.time()))
 
     def _tick(self) -> None:
-        self._timer = None
         self._run(self.core.tick(time.time()))
 
     def _run(self, actions: list[Action]) -> None:
@@ -176,14 +175,7 @@ class PeerNode:
             self._done.set_result(code)
 
     def _schedule(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        wake = self.core.next_wake()
-        if wake is not None and not self._done.done():
-            self._timer = asyncio.get_running_loop().call_later(
-                max(0.0, wake - time.time()), self._tick
-            )
+        self._timer.set(None if self._done.done() else self.core.next_wake())
 
     def _debug(self, line: str) -> None:
         if self._verbose:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from peer.endpoint import Endpoint, Handoff
+from peer.wake import WakeTimer
 from registry.actions import Action, Addr, DropMail, Log, MoveMail, SaveTable, Send, StoreMail
 from registry.core import RegistryCore
 from registry.desk_service import DeskService
@@ -67,7 +68,7 @@ class RegistryServer:
             verified=self.core.knows,
             gate=self._admit,
         )
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer = WakeTimer(self._tick)
         self._stopped = asyncio.Event()
         # sends waiting for the group commit in progress (None: no commit open)
         self._held: list[Send] | None = None
@@ -105,8 +106,7 @@ class RegistryServer:
     async def close(self) -> None:
         if self._held is not None:
             self._commit()
-        if self._timer is not None:
-            self._timer.cancel()
+        self._timer.cancel()
         await self.desk.close()
         await self.endpoint.close()
 
@@ -182,7 +182,6 @@ class RegistryServer:
         self._run(self.core.receive(message, addr, time.time()))
 
     def _tick(self) -> None:
-        self._timer = None
         self._run(self.core.tick(time.time()))
 
     def _run(self, actions: list[Action]) -> None:
@@ -243,13 +242,7 @@ class RegistryServer:
             self.endpoint.send(send.addr, send.message)
 
     def _schedule(self) -> None:
-        wake = self.core.next_wake()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if wake is not None:
-            loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(max(0.0, wake - time.time()), self._tick)
+        self._timer.set(self.core.next_wake())
 
 
 def _fmt(addr: Addr) -> str:

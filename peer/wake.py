@@ -1,0 +1,41 @@
+"""Waking a sans-IO core at the time it asked for. Used by the peer's and the registry's
+adapters alike."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+
+class WakeTimer:
+    """Runs `tick` at the time a core's `next_wake()` names (seconds since the epoch, the
+    cores' clock). Call `set(core.next_wake())` after every event; an unchanged time keeps
+    the armed timer, so a busy adapter does not re-arm one per message."""
+
+    def __init__(self, tick: Callable[[], None]) -> None:
+        self._tick = tick
+        self._handle: asyncio.TimerHandle | None = None
+        self._at: float | None = None
+
+    def set(self, wake: float | None) -> None:
+        """Be woken at `wake`, or not at all for None."""
+        if wake == self._at and self._handle is not None:
+            return
+        self.cancel()
+        if wake is not None:
+            self._at = wake
+            delay = max(0.0, wake - time.time())
+            self._handle = asyncio.get_running_loop().call_later(delay, self._fire)
+
+    def cancel(self) -> None:
+        """Forget any wake-up."""
+        if self._handle is not None:
+            self._handle.cancel()
+        self._handle = None
+        self._at = None
+
+    def _fire(self) -> None:
+        self._handle = None
+        self._at = None
+        self._tick()

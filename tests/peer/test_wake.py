@@ -1,0 +1,44 @@
+"""The adapters' wake-up timer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from peer.wake import WakeTimer
+
+pytestmark = pytest.mark.timeout(10)
+
+
+def test_fires_once_at_the_time_asked_and_keeps_an_unchanged_timer() -> None:
+    async def main() -> None:
+        fired = asyncio.Event()
+        calls: list[float] = []
+        timer = WakeTimer(lambda: (calls.append(time.time()), fired.set()))
+        wake = time.time() + 0.05
+        timer.set(wake)
+        handle = timer._handle
+        timer.set(wake)  # unchanged: the same timer stays armed
+        assert timer._handle is handle
+        await asyncio.wait_for(fired.wait(), 5)
+        assert len(calls) == 1 and calls[0] >= wake - 0.01
+
+    asyncio.run(main())
+
+
+def test_none_and_cancel_forget_the_wake_up() -> None:
+    async def main() -> None:
+        calls: list[int] = []
+        timer = WakeTimer(lambda: calls.append(1))
+        timer.set(time.time())  # due now
+        timer.set(None)
+        timer.set(time.time())
+        timer.cancel()
+        done = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_later(0.05, done.set_result, None)
+        await done
+        assert calls == []
+
+    asyncio.run(main())
