@@ -161,7 +161,13 @@ def test_the_console_is_an_operator(tmp_path: Path) -> None:
     printed: list[str] = []
 
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
-        desk.set_console_output(printed.append)
+        shown = asyncio.Event()
+
+        def show(line: str) -> None:
+            printed.append(line)
+            shown.set()
+
+        desk.set_console_output(show)
         assert printed[-1] == "desk: [On duty as admin, serving all topics; 0 waiting.]"
         alice = await connect()
         alice.send(join("Alice"))
@@ -172,11 +178,9 @@ def test_the_console_is_an_operator(tmp_path: Path) -> None:
         desk.console_line("hello Alice")
         assert (await alice.next(DeskLine)).text == "hello Alice"  # type: ignore[attr-defined]
         alice.send(DeskLine("l1", "", "thank you"))
-        for _ in range(50):
-            if "desk: Alice: thank you" in printed:
-                break
-            await asyncio.sleep(0.02)
-        assert "desk: Alice: thank you" in printed
+        while "desk: Alice: thank you" not in printed:  # wait for the console to show it
+            shown.clear()
+            await asyncio.wait_for(shown.wait(), 5)
         bob = await connect()
         bob.send(join("Bob", "+1 202 555 0147"))
         await bob.next(DeskQueued)
@@ -198,15 +202,16 @@ def test_the_console_is_an_operator(tmp_path: Path) -> None:
 
 def test_closing_tells_everyone_and_saves_transcripts(tmp_path: Path) -> None:
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
-        desk.set_console_output(lambda line: None)
+        relayed = asyncio.Event()
+        desk.set_console_output(lambda line: relayed.set() if "Alice: call me" in line else None)
         alice = await connect()
         alice.send(join("Alice", topic=1))
         await alice.next(DeskServed)
         alice.send(DeskLine("l1", "", f"call me on {PHONE}"))
+        await asyncio.wait_for(relayed.wait(), 5)  # the line reached the operator
         bob = await connect()
         bob.send(join("Bob", "+1 202 555 0147"))
         await bob.next(DeskQueued)
-        await asyncio.sleep(0.05)
         await desk.close()
         assert "closing" in (await alice.next(DeskEnded)).reason  # type: ignore[attr-defined]
         assert "closing" in (await bob.next(DeskEnded)).reason  # type: ignore[attr-defined]
