@@ -27,10 +27,10 @@ Addr = tuple[str, int]
 OnMessage = Callable[[Message, Addr], None]
 
 
-#: Takes over a TCP connection whose first frame it claims (the help desk).
 class Handoff(Protocol):
-    """Takes over a TCP connection: its first message, the decoder already used on it, the
-    streams, and any further messages decoded in the same read."""
+    """Takes over a TCP connection whose first frame it claims (the help desk): its first
+    message, the decoder already used on it, the streams, and any further messages decoded
+    in the same read."""
 
     def __call__(
         self,

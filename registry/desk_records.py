@@ -47,10 +47,6 @@ class TranscriptStore:
         self._clock = clock
         self._paths: dict[str, Path] = {}
 
-    def path_of(self, session: str) -> Path | None:
-        """The file of a session this store has seen, if any."""
-        return self._paths.get(session)
-
     def write(self, record: Record) -> None:
         """Append one record to its session's file. Raises OSError when the disk refuses;
         the caller logs it and carries on (a lost transcript must not stop the desk)."""

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from wire.errors import DecodeError
-from wire.limits import MAX_DATAGRAM, MAX_ITEMS
+from wire.limits import MAX_DATAGRAM, MAX_ID, MAX_ITEMS
 from wire.messages import MESSAGE_TYPES, RECORD_TYPES, Message
 
 _MAX_INT = 2**63 - 1
@@ -104,9 +104,23 @@ def _encoder(tp: Any) -> Callable[[Any], Any] | None:
 
 _DECODERS: dict[str, tuple[type[Any], list[tuple[str, Check]]]] = {}
 _ENCODERS: dict[type[Any], tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]] = {}
+#: Fields naming a message id: bounded, since receivers remember ids to show each once.
+ID_FIELDS = frozenset({"id", "reply_to"})
+
+
+def _check_id(value: Any) -> str:
+    text = _check_str(value)
+    if len(text) > MAX_ID:
+        raise DecodeError(f"an id has at most {MAX_ID} characters")
+    return text
+
+
 for _name, _cls in MESSAGE_TYPES.items():
     _pairs = _field_types(_cls)
-    _DECODERS[_name] = (_cls, [(f.name, _checker(tp)) for f, tp in _pairs])
+    _DECODERS[_name] = (
+        _cls,
+        [(f.name, _check_id if f.name in ID_FIELDS else _checker(tp)) for f, tp in _pairs],
+    )
     _ENCODERS[_cls] = (_name, [(f.name, _encoder(tp)) for f, tp in _pairs])
 
 

@@ -15,14 +15,12 @@ FRAME_HEADER = 4
 #: Longest chat text in UTF-8 bytes. Long texts go over TCP; this bounds a mailbox record.
 MAX_TEXT = 16 * 1024
 
-#: Longest message id. Ids are "<session>-<counter>", far shorter than this.
+#: Longest message id. Ids are "<session>-<counter>", far shorter than this; the bound
+#: keeps the ids a receiver remembers (to show each message once) small.
 MAX_ID = 64
 
 #: Longest name (of a peer or a room): DESIGN.md section 7.
 MAX_NAME = 32
-
-#: Longest free-text field that is not a chat text (reasons, tokens, passwords, stamps).
-MAX_SHORT = 256
 
 #: Most items in one list field (table entries, stored messages, ids).
 MAX_ITEMS = 20_000

@@ -432,3 +432,13 @@ def test_any_lone_surrogate_in_any_string_is_refused(text: str, index: int, code
         decode(dump_json(obj, ascii_only=True))
     with pytest.raises(DecodeError):
         decode(dump_json(obj, ascii_only=False))
+
+
+def test_ids_longer_than_the_limit_are_refused() -> None:
+    from wire.limits import MAX_ID
+    from wire.messages import Ack
+
+    assert decode(encode(Ack("i" * MAX_ID, "r"))) == Ack("i" * MAX_ID, "r")
+    for too_long in (Ack("i" * (MAX_ID + 1), "r"), Ack("i", "r" * (MAX_ID + 1))):
+        with pytest.raises(DecodeError, match="an id has at most"):
+            decode(encode(too_long))

@@ -16,7 +16,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from wire.limits import MAX_ITEMS
+from wire.codec import ID_FIELDS
+from wire.limits import MAX_ID, MAX_ITEMS
 from wire.messages import MESSAGE_TYPES, RECORD_TYPES, Message
 
 MAX_INT = 2**63 - 1
@@ -56,7 +57,15 @@ def value_strategy(tp: Any) -> st.SearchStrategy[Any]:
 
 def dataclass_strategy(cls: type[Any]) -> st.SearchStrategy[Any]:
     """Instances of a message or record type, every field drawn from its type."""
-    return st.builds(cls, **{name: value_strategy(tp) for name, tp in field_types(cls)})
+    return st.builds(
+        cls,
+        **{
+            name: st.text(max_size=MAX_ID)
+            if name in ID_FIELDS and cls in MESSAGE_TYPES.values()
+            else value_strategy(tp)
+            for name, tp in field_types(cls)
+        },
+    )
 
 
 #: One strategy per message type name.
@@ -160,6 +169,8 @@ def reference_decode(obj: Any) -> Message | None:
     if set(obj) != {"t"} | {f for f, _ in fields}:
         return None
     if not all(conforms(tp, obj[f]) for f, tp in fields):
+        return None
+    if any(len(obj[f]) > MAX_ID for f, _ in fields if f in ID_FIELDS):
         return None
     message: Message = cls(**{f: convert(tp, obj[f]) for f, tp in fields})
     return message
