@@ -641,11 +641,9 @@ class PeerCore:
                 if self.state.room:
                     out.append(Print(f"[You left {self.state.room}.]", "system"))
                     self.state.room = ""
+                out.append(Print("[You are Offline. Bye.]", "system"))
                 if message.quitting:
-                    out.append(Print("[You are Offline. Bye.]", "system"))
                     out.append(Exit(0))
-                else:
-                    out.append(Print("[You are Offline. Bye.]", "system"))
             case SaveMessage():
                 self._drop_from_outbox(message)
                 if message.id not in self._outcomes:

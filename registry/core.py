@@ -714,17 +714,16 @@ class RegistryCore:
         record: Record,
         now: float,
         out: list[Action],
-        entry: Entry | None = None,
         *,
         rows: tuple[Entry, ...] = (),
     ) -> None:
-        """`record` changed: persist it, and push the changed rows (`rows`, else `entry`,
-        else the record's own row) to the online peers. When idle the push goes at once;
+        """`record` changed: persist it, and push the changed rows (`rows`, else the
+        record's own row) to the online peers. When idle the push goes at once;
         within COALESCE seconds of the last one, changes wait and go out together, so a burst
         of registrations costs a few pushes rather than one per pair of peers."""
         self._generation += 1
         out.append(SaveTable())
-        for row in rows or (entry or record.entry(),):
+        for row in rows or (record.entry(),):
             self._dirty[name_key(row.name)] = row
         if self._flush_at is None:
             if now - self._last_push >= COALESCE:
@@ -765,7 +764,7 @@ class RegistryCore:
         box = self.mail.pop(key, [])
         if box:
             out.append(DropMail(key, tuple(m.id for m in box)))
-        self._changed(record, now, out, Entry(record.name, record.ip, 0, False))
+        self._changed(record, now, out, rows=(Entry(record.name, record.ip, 0, False),))
         out.append(Log(f"released {record.name} ({len(box)} stored messages deleted)"))
         return out
 
