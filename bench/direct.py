@@ -20,51 +20,50 @@ from pathlib import Path
 from bench.common import HOST, Helper, Table, loops_to_run, median, pct, rate, ratio, run, us
 from bench.harness import BenchPeer, start_registry
 from bench.udp_raw import pipelined, round_trip
-from peer.actions import Print
-from wire.messages import Ack, Chat, Message
+from wire.messages import Ack, Acks, Chat, Message
 
 #: The issue's anchors for acknowledged messages: (one at a time, 32 in flight) per second.
 ACKED_ANCHOR = {"asyncio": (9.3e3, 30.7e3), "uvloop": (15.5e3, 137e3)}
 
 
 class Timing:
-    """Times each Chat from its typed line to the line saying bob received it."""
+    """Times each Chat from its typed line to the arrival of the ack that confirms it
+    (an Ack, or an Acks covering several), once the peer has handled that ack."""
 
     def __init__(self, peer: BenchPeer) -> None:
         self.peer = peer
         self.sent_at: dict[str, float] = {}
         self.latencies: list[float] = []
         self._typed_at = 0.0
-        self._acked = ""
-        self.on_done: list[asyncio.Future[None]] = []
         endpoint = peer.node.endpoint
-        real_send, real_receive = endpoint.send, endpoint._on_message
+        real_send, real_batch = endpoint.send, endpoint._on_batch
+        assert real_batch is not None
 
         def send(addr: tuple[str, int], message: Message, *, stream: bool = False) -> None:
             if isinstance(message, Chat) and message.id not in self.sent_at:
                 self.sent_at[message.id] = self._typed_at
             real_send(addr, message, stream=stream)
 
-        def receive(message: Message, addr: tuple[str, int]) -> None:
-            if isinstance(message, Ack):
-                self._acked = message.reply_to
-            real_receive(message, addr)
+        def receive(messages: list[Message], addr: tuple[str, int]) -> None:
+            real_batch(messages, addr)
+            now = time.perf_counter()
+            for message in messages:
+                replies = message.replies if isinstance(message, Acks) else ()
+                if isinstance(message, Ack):
+                    replies = (message.reply_to,)
+                for reply_to in replies:
+                    t0 = self.sent_at.pop(reply_to, None)
+                    if t0 is not None:
+                        self.latencies.append(now - t0)
+                        self.callback()
 
         endpoint.send = send  # type: ignore[method-assign]
-        endpoint._on_message = receive
-        peer.listeners.append(self._shown)
+        endpoint._on_batch = receive
         self.callback = lambda: None
 
     def type(self, text: str) -> None:
         self._typed_at = time.perf_counter()
         self.peer.line(text)
-
-    def _shown(self, peer: BenchPeer, line: Print) -> None:
-        if line.text.startswith("[Message received by"):
-            t0 = self.sent_at.pop(self._acked, None)
-            if t0 is not None:
-                self.latencies.append(time.perf_counter() - t0)
-                self.callback()
 
 
 async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, float]:

@@ -169,12 +169,20 @@ async def registry(args: argparse.Namespace) -> None:
     )
     counter = Counter()
     handle = server.endpoint._on_message
+    handle_batch = server.endpoint._on_batch
+    assert handle_batch is not None
 
     def counted(message: Any, addr: Any) -> None:
         counter.hit()
         handle(message, addr)
 
+    def counted_batch(messages: Any, addr: Any) -> None:
+        for _ in messages:
+            counter.hit()
+        handle_batch(messages, addr)
+
     server.endpoint._on_message = counted
+    server.endpoint._on_batch = counted_batch
     addr = await server.start()
     profiler = None
     if args.profile:

@@ -29,6 +29,7 @@ from peer.actions import (
 from wire.limits import MAX_TEXT
 from wire.messages import (
     Ack,
+    Acks,
     Alive,
     ChannelMessage,
     ChannelPost,
@@ -202,6 +203,9 @@ class PeerCore:
         match message:
             case Ack() | Refused() | Welcome() | Alive() | TooBig() | RoomList():
                 self._answer(message, addr, now, out)
+            case Acks():
+                for reply_to in message.replies:
+                    self._answer(Ack(message.id, reply_to), addr, now, out)
             case TableSnapshot():
                 self._answer(message, addr, now, out)
                 self._apply_snapshot(message, out)
@@ -652,8 +656,10 @@ class PeerCore:
                 self._drop_from_outbox(message)
                 out.append(Print("[Message received by Server.]", "system"))
             case Join():
-                self.state.room = message.room
-                self._seen_room(message.room)
+                # the room's notices may have overtaken this ack: keep the spelling they
+                # brought, the registry's, over the one typed
+                self.state.room = self._rooms_seen.get(name_key(message.room), message.room)
+                self._seen_room(self.state.room)
             case Leave() | RoomPost():
                 self._drop_from_outbox(message)
             case RoomsRequest():

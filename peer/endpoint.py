@@ -20,11 +20,12 @@ from wire.codec import decode_datagram_batch, encode, fits_datagram, pack_datagr
 from wire.errors import DecodeError
 from wire.framing import StreamDecoder, encode_frame
 from wire.limits import MAX_FRAME
-from wire.messages import Message, Notice, TooBig
+from wire.messages import Ack, Acks, Message, Notice, TooBig
 from wire.reliable import IdMaker
 
 Addr = tuple[str, int]
 OnMessage = Callable[[Message, Addr], None]
+OnBatch = Callable[[list[Message], Addr], None]
 
 
 class Handoff(Protocol):
@@ -88,6 +89,7 @@ class Endpoint:
         log: Callable[[str], None] = lambda line: None,
         verified: Callable[[Addr], bool] | None = None,
         gate: Callable[[Addr], bool] | None = None,
+        on_batch: OnBatch | None = None,
     ) -> None:
         """`handoff` names message types whose first frame on a TCP connection hands the
         connection to a coroutine of its own; `log` receives one line per rejected input.
@@ -97,8 +99,11 @@ class Endpoint:
         so a spoofed source address cannot be used to amplify traffic at a victim.
         With `gate` (the registry's flood control), every datagram and frame is first
         offered to it by source address, and dropped undecoded when it says no.
+        With `on_batch`, the messages of one datagram are handed over together, in order
+        (so the owner can record, show and answer them in one go); else one by one.
         """
         self._on_message = on_message
+        self._on_batch = on_batch
         self._handoff = handoff
         self._log = log
         self._new_id = IdMaker(session)
@@ -106,6 +111,8 @@ class Endpoint:
         self._gate = gate
         # datagrams waiting for the end of this pass of the event loop, by destination
         self._batches: dict[Addr, list[bytes]] = {}
+        # ids acked in this pass after the first datagram to the address left: one Acks
+        self._acks: dict[Addr, list[str]] = {}
         self._flush_soon = False
         self._last_message: Message | None = None
         self._last_data = b""
@@ -182,6 +189,9 @@ class Endpoint:
         if writer is not None and not writer.is_closing():
             self._write(writer, message)
             return
+        if type(message) is Ack and addr in self._batches and not stream:
+            self._acks.setdefault(addr, []).append(message.reply_to)
+            return
         data = self._encode(message)
         reply_to: object = getattr(message, "reply_to", "")
         if not stream and reply_to and self._amplifies(addr, len(data)):
@@ -198,7 +208,8 @@ class Endpoint:
     def _queue(self, data: bytes, addr: Addr) -> None:
         """Datagram batching: the first datagram to an address in a pass of the event loop
         goes at once (an idle sender never waits); the ones that follow it in the same pass
-        wait for the end of the pass and share datagrams (pack_datagrams). Order is kept."""
+        wait for the end of the pass and share datagrams (pack_datagrams). Order is kept,
+        except that acks which wait are merged into one Acks after the rest (see `send`)."""
         waiting = self._batches.get(addr)
         if waiting is None:
             self._sendto(data, addr)
@@ -212,9 +223,24 @@ class Endpoint:
     def _flush_batches(self) -> None:
         self._flush_soon = False
         batches, self._batches = self._batches, {}
+        acks, self._acks = self._acks, {}
+        for addr, replies in acks.items():
+            batches[addr].extend(self._merged_acks(replies))
         for addr, waiting in batches.items():
             for packet in pack_datagrams(waiting):
                 self._sendto(packet, addr)
+
+    def _merged_acks(self, replies: list[str]) -> list[bytes]:
+        """Acks queued for one address in one pass, as few datagram-sized messages as hold
+        them: one Ack alone, several in an Acks. An Acks is smaller than the requests it
+        answers together, so merging never amplifies."""
+        if len(replies) == 1:
+            return [encode(Ack(self._new_id(), replies[0]))]
+        data = encode(Acks(self._new_id(), tuple(replies)))
+        if fits_datagram(data):
+            return [data]
+        half = len(replies) // 2
+        return self._merged_acks(replies[:half]) + self._merged_acks(replies[half:])
 
     def _encode(self, message: Message) -> bytes:
         # A relay sends one message object to every member in a row: encode it once.
@@ -286,9 +312,15 @@ class Endpoint:
         # a reply may be as big as its share of the datagram that asked (no amplification)
         self._asking = (addr, len(data) // len(messages))
         try:
-            for index, message in enumerate(messages):
-                if index and self._gate is not None and not self._gate(addr):
-                    return  # each message of a batch counts against the sender's allowance
+            if self._gate is not None:
+                for index in range(1, len(messages)):
+                    if not self._gate(addr):  # each message counts against the allowance
+                        del messages[index:]
+                        break
+            if self._on_batch is not None:
+                self._on_batch(messages, addr)
+                return
+            for message in messages:
                 self._on_message(message, addr)
         finally:
             self._asking = None

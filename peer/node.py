@@ -64,7 +64,12 @@ class PeerNode:
         self._port = port
         self._console = console
         self._verbose = verbose
-        self.endpoint = Endpoint(self._received, session=secrets.token_hex(4), log=self._debug)
+        self.endpoint = Endpoint(
+            self._received,
+            session=secrets.token_hex(4),
+            log=self._debug,
+            on_batch=self._received_batch,
+        )
         self._timer = WakeTimer(self._tick)
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._interrupts = 0
@@ -112,10 +117,34 @@ class PeerNode:
             self._debug(f"<- {addr[0]}:{addr[1]} {message}")
         self._run(self.core.receive(message, addr, time.time()))
 
+    def _received_batch(self, messages: list[Message], addr: Addr) -> None:
+        # One datagram's messages are recorded as shown in one write, then shown, then
+        # acked (the endpoint merges the acks): see `_run`.
+        if len(messages) == 1:
+            self._received(messages[0], addr)
+            return
+        now = time.time()
+        actions: list[Action] = []
+        for message in messages:
+            if self._verbose:
+                self._debug(f"<- {addr[0]}:{addr[1]} {message}")
+            actions += self.core.receive(message, addr, now)
+        self._run(actions)
+
     def _tick(self) -> None:
         self._run(self.core.tick(time.time()))
 
     def _run(self, actions: list[Action]) -> None:
+        """Carry out the core's actions in order, except that every Shown among them is
+        written first, in one write: recording a message as shown must come before it is
+        shown or acked (so a killed peer never shows it twice), and writing the records of
+        a whole datagram ahead of the rest keeps that true at one write per datagram."""
+        shown = [(a.sender, a.id) for a in actions if type(a) is Shown]
+        if shown:
+            try:
+                self._state.add_seen(shown)
+            except OSError as exc:
+                self._debug(f"could not record a shown message: {exc}")
         for action in actions:
             match action:
                 case Send(addr, message):
@@ -130,11 +159,8 @@ class PeerNode:
                     self._remember(name, token)
                 case Prompt(text):
                     self._console.set_prompt(text)
-                case Shown(sender, msg_id):
-                    try:
-                        self._state.add_seen(sender, msg_id)
-                    except OSError as exc:
-                        self._debug(f"could not record a shown message: {exc}")
+                case Shown():
+                    pass  # written above
                 case KeepOutbox(messages):
                     try:
                         self._state.save_outbox(messages)

@@ -82,16 +82,17 @@ class PeerStateFile:
         self._seen_lines = len(pairs)
         return pairs
 
-    def add_seen(self, sender: str, msg_id: str) -> None:
-        """Record one shown message. A killed process keeps what it wrote (the kernel has
-        it), so no fsync: this guards against process crashes, the common case."""
+    def add_seen(self, shown: list[tuple[str, str]]) -> None:
+        """Record shown messages, (sender, id) each, in one write. A killed process keeps
+        what it wrote (the kernel has it), so no fsync: this guards against process
+        crashes, the common case."""
         if self._seen_file is None:
             self.seen_path.parent.mkdir(parents=True, exist_ok=True)
             # kept open: one write per message rather than an open and a close
             self._seen_file = open(self.seen_path, "a", encoding="utf-8")  # noqa: SIM115
-        self._seen_file.write(f"{sender}\t{msg_id}\n")
+        self._seen_file.write("".join(f"{sender}\t{msg_id}\n" for sender, msg_id in shown))
         self._seen_file.flush()
-        self._seen_lines += 1
+        self._seen_lines += len(shown)
         if self._seen_lines > 2 * KEEP_SEEN:
             self._seen_file.close()
             self._seen_file = None

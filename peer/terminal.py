@@ -311,6 +311,7 @@ class TerminalConsole:
         called. Between two prompts the terminal would be back in cooked mode for a moment
         and echo a key typed then into the middle of incoming lines; one long prompt never
         leaves raw mode. Ctrl-D on an empty line and Ctrl-C end it, and call `on_end`."""
+        from prompt_toolkit.formatted_text import FormattedText
         from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
         from prompt_toolkit.patch_stdout import patch_stdout
 
@@ -326,7 +327,9 @@ class TerminalConsole:
 
         async def loop() -> None:
             with patch_stdout(raw=True), contextlib.suppress(EOFError, KeyboardInterrupt):
-                await self._session.prompt_async(self._prompt_text, key_bindings=keys)
+                await self._session.prompt_async(
+                    lambda: FormattedText(self._prompt_text()), key_bindings=keys
+                )
             if not self._stopping:
                 on_end()
 

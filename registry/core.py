@@ -23,6 +23,7 @@ from registry.table import Record, Table
 from wire.limits import MAX_TEXT
 from wire.messages import (
     Ack,
+    Acks,
     Alive,
     ChannelMessage,
     ChannelPost,
@@ -215,7 +216,10 @@ class RegistryCore:
             case Rename():
                 self._rename(message, addr, now, out)
             case Ack():
-                self._acked(message, addr, now, out)
+                self._acked(message.reply_to, addr, now, out)
+            case Acks():
+                for reply_to in message.replies:
+                    self._acked(reply_to, addr, now, out)
             case _:
                 out.append(Log(f"ignored {type(message).__name__} from {_fmt(addr)}"))
         return out
@@ -515,8 +519,8 @@ class RegistryCore:
         self._pushes.start(push.key, push, now)
         out.append(Send(record.addr, message))
 
-    def _acked(self, msg: Ack, addr: Addr, now: float, out: list[Action]) -> None:
-        push = self._pushes.answer(_push_key(msg.reply_to, addr))
+    def _acked(self, reply_to: str, addr: Addr, now: float, out: list[Action]) -> None:
+        push = self._pushes.answer(_push_key(reply_to, addr))
         if push is None:
             return
         record = self.table.records.get(push.owner)

@@ -67,6 +67,7 @@ class RegistryServer:
             log=self.log,
             verified=self.core.knows,
             gate=self._admit,
+            on_batch=self._received_batch,
         )
         self._timer = WakeTimer(self._tick)
         self._stopped = asyncio.Event()
@@ -180,6 +181,17 @@ class RegistryServer:
         if self._verbose:
             self.log(f"<- {_fmt(addr)} {message}")
         self._run(self.core.receive(message, addr, time.time()))
+
+    def _received_batch(self, messages: list[Message], addr: Addr) -> None:
+        # A datagram's messages are handled in order, then their actions carried out in
+        # one go: one wake-up computed, and their acks merged by the endpoint.
+        now = time.time()
+        actions: list[Action] = []
+        for message in messages:
+            if self._verbose:
+                self.log(f"<- {_fmt(addr)} {message}")
+            actions += self.core.receive(message, addr, now)
+        self._run(actions)
 
     def _tick(self) -> None:
         self._run(self.core.tick(time.time()))

@@ -20,10 +20,12 @@ from registry import actions as ra
 from registry.core import RegistryCore
 from registry.table import Table
 from wire.codec import decode, encode, fits_datagram
-from wire.messages import Ack, Message, Saved, StoredMessage
+from wire.messages import Ack, Acks, Message, Saved, StoredMessage
 
 Addr = tuple[str, int]
 REGISTRY: Addr = ("127.0.0.1", 5000)
+#: Seconds an ack waits to leave with the others of its pass (the endpoint merges them).
+ACK_PASS = 0.001
 
 
 @dataclass
@@ -88,6 +90,8 @@ class SimNet:
         self.sent: list[tuple[float, Addr, Addr, Message]] = []
         self.confirmed: set[tuple[str, str]] = set()  # (sender, message id)
         self.log: list[str] = []
+        self._acks: dict[tuple[Addr, Addr], list[str]] = {}
+        self._acks_due: float | None = None
         self.start_registry()
 
     # -- processes ----------------------------------------------------------------------
@@ -106,6 +110,7 @@ class SimNet:
 
     def kill_registry(self) -> None:
         self.registry = None
+        self._drop_acks_of(REGISTRY)
 
     def add_peer(self, name: str, port: int) -> Host:
         host = Host(name, port, None)
@@ -133,6 +138,7 @@ class SimNet:
 
     def kill_peer(self, name: str) -> None:
         self.hosts[name].core = None
+        self._drop_acks_of(self.hosts[name].addr)
 
     def type(self, name: str, line: str) -> None:
         host = self.hosts[name]
@@ -160,7 +166,7 @@ class SimNet:
         self.now = end
 
     def _next_wake(self) -> float | None:
-        wakes = []
+        wakes = [self._acks_due]
         if self.registry is not None:
             wakes.append(self.registry.next_wake())
         for host in self.hosts.values():
@@ -169,6 +175,8 @@ class SimNet:
         return min((w for w in wakes if w is not None), default=None)
 
     def _tick_all(self) -> None:
+        if self._acks_due is not None and self._acks_due <= self.now:
+            self._flush_acks()
         if self.registry is not None:
             wake = self.registry.next_wake()
             if wake is not None and wake <= self.now:
@@ -211,17 +219,42 @@ class SimNet:
         were received ([Message received by ...]) or saved or delivered by the registry."""
         core = host.core
         assert core is not None
-        if isinstance(message, Ack) and core._chats.get(message.reply_to) is not None:
-            self.confirmed.add((host.name, message.reply_to))
+        acked = message.replies if isinstance(message, Acks) else ()
+        if isinstance(message, Ack):
+            acked = (message.reply_to,)
+        for reply_to in acked:
+            if core._chats.get(reply_to) is not None:
+                self.confirmed.add((host.name, reply_to))
         if isinstance(message, Saved) and (
             message.reply_to in core._outcomes or core._requests.get(message.reply_to)
         ):
             self.confirmed.add((host.name, message.reply_to))
 
+    def _hold_ack(self, src: Addr, dst: Addr, reply_to: str) -> None:
+        """Acks wait up to ACK_PASS and leave merged, one Ack or one Acks per (sender,
+        receiver), as the endpoint merges the acks of a busy pass of the event loop. A
+        process killed before they leave takes them with it."""
+        if not self._acks:
+            self._acks_due = self.now + ACK_PASS
+        self._acks.setdefault((src, dst), []).append(reply_to)
+
+    def _flush_acks(self) -> None:
+        acks, self._acks, self._acks_due = self._acks, {}, None
+        for (src, dst), replies in acks.items():
+            if len(replies) == 1:
+                self._send(src, dst, Ack(f"sim-{next(self._seq)}", replies[0]))
+            else:
+                self._send(src, dst, Acks(f"sim-{next(self._seq)}", tuple(replies)))
+
+    def _drop_acks_of(self, src: Addr) -> None:
+        self._acks = {key: v for key, v in self._acks.items() if key[0] != src}
+
     def _registry_actions(self, actions: list[ra.Action]) -> None:
         assert self.registry is not None
         for action in actions:
             match action:
+                case ra.Send(addr, Ack(_, reply_to)):
+                    self._hold_ack(REGISTRY, addr, reply_to)
                 case ra.Send(addr, message):
                     self._send(REGISTRY, addr, message)
                 case ra.StoreMail(owner, message):
@@ -240,6 +273,8 @@ class SimNet:
     def _peer_actions(self, host: Host, actions: list[pa.Action]) -> None:
         for action in actions:
             match action:
+                case pa.Send(addr, Ack(_, reply_to)):
+                    self._hold_ack(host.addr, addr, reply_to)
                 case pa.Send(addr, message):
                     self._send(host.addr, addr, message)
                 case pa.SendStream(addr, message):

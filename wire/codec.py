@@ -106,6 +106,8 @@ _DECODERS: dict[str, tuple[type[Any], list[tuple[str, Check]]]] = {}
 _ENCODERS: dict[type[Any], tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]] = {}
 #: Fields naming a message id: bounded, since receivers remember ids to show each once.
 ID_FIELDS = frozenset({"id", "reply_to"})
+#: Fields listing message ids (Acks): each item bounded like an id.
+ID_LIST_FIELDS = frozenset({"replies"})
 
 
 def _check_id(value: Any) -> str:
@@ -119,7 +121,17 @@ for _name, _cls in MESSAGE_TYPES.items():
     _pairs = _field_types(_cls)
     _DECODERS[_name] = (
         _cls,
-        [(f.name, _check_id if f.name in ID_FIELDS else _checker(tp)) for f, tp in _pairs],
+        [
+            (
+                f.name,
+                _check_id
+                if f.name in ID_FIELDS
+                else _tuple_checker(_check_id)
+                if f.name in ID_LIST_FIELDS
+                else _checker(tp),
+            )
+            for f, tp in _pairs
+        ],
     )
     _ENCODERS[_cls] = (_name, [(f.name, _encoder(tp)) for f, tp in _pairs])
 

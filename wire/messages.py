@@ -53,6 +53,17 @@ class Ack:
 
 
 @dataclass(frozen=True, slots=True)
+class Acks:
+    """Several requests or pushes, `replies`, arrived and were handled: one answer for the
+    messages that shared a datagram (or a pass of the sender's event loop), so a burst of
+    pushes costs one ack datagram, not one per message. Means exactly what an Ack for each
+    of `replies` would mean."""
+
+    id: str
+    replies: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Refused:
     """The request `reply_to` was refused; `reason` is a sentence for the user."""
 
@@ -310,6 +321,7 @@ class Notice:
 
 Message = (
     Ack
+    | Acks
     | Refused
     | TooBig
     | Register
@@ -343,6 +355,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
     cls.__name__: cls
     for cls in (
         Ack,
+        Acks,
         Refused,
         TooBig,
         Register,

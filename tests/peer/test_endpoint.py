@@ -11,7 +11,18 @@ import pytest
 from peer.endpoint import Endpoint
 from wire.codec import decode, decode_datagram_batch, encode
 from wire.framing import StreamDecoder, encode_frame
-from wire.messages import Ack, Chat, Entry, Message, TableRequest, TableSnapshot, TooBig
+from wire.limits import MAX_DATAGRAM
+from wire.messages import (
+    Ack,
+    Acks,
+    Chat,
+    Entry,
+    Message,
+    Notice,
+    TableRequest,
+    TableSnapshot,
+    TooBig,
+)
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -121,7 +132,7 @@ def test_sends_in_one_pass_share_datagrams_in_order_and_an_idle_send_goes_at_onc
         dest = sock.getsockname()
         sender = Endpoint(lambda m, a: None, session="b")
         await sender.open("127.0.0.1", 0)
-        sent = [Ack(f"b-{i}", f"r-{i}") for i in range(50)]
+        sent = [Notice(f"b-{i}", f"line {i}") for i in range(50)]
         for message in sent:  # all in one pass of the loop
             sender.send(dest, message)
         first = await asyncio.wait_for(loop.sock_recv(sock, 65536), 5)
@@ -133,7 +144,41 @@ def test_sends_in_one_pass_share_datagrams_in_order_and_an_idle_send_goes_at_onc
             got += decode_datagram_batch(data)
             datagrams += 1
         assert got == sent
-        assert datagrams <= 4  # 49 acks packed into a few datagrams, not 49
+        assert datagrams <= 6  # 49 notices packed into a few datagrams, not 49
+        await sender.close()
+        sock.close()
+
+    asyncio.run(main())
+
+
+def test_acks_that_wait_for_the_end_of_a_pass_travel_as_one_acks_after_the_rest() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        sock.bind(("127.0.0.1", 0))
+        dest = sock.getsockname()
+        sender = Endpoint(lambda m, a: None, session="b")
+        await sender.open("127.0.0.1", 0)
+        notices = [Notice(f"n-{i}", f"line {i}") for i in range(3)]
+        acked = [f"r-{i:02}-" + "x" * 58 for i in range(100)]  # long ids: several Acks
+        sender.send(dest, Ack("b-0", acked[0]))  # the first send of the pass goes at once
+        for i, reply_to in enumerate(acked[1:], start=1):
+            sender.send(dest, Ack(f"b-{i}", reply_to))
+            if i <= len(notices):
+                sender.send(dest, notices[i - 1])
+        assert decode(await asyncio.wait_for(loop.sock_recv(sock, 65536), 5)) == Ack(
+            "b-0", acked[0]
+        )
+        got: list[Message] = []
+        while sum(len(m.replies) for m in got if isinstance(m, Acks)) < len(acked) - 1:
+            data = await asyncio.wait_for(loop.sock_recv(sock, 65536), 5)
+            assert len(data) <= MAX_DATAGRAM
+            got += decode_datagram_batch(data)
+        assert got[:3] == notices  # the other messages keep their order, ahead of the acks
+        replies = [r for m in got[3:] if isinstance(m, Acks) for r in m.replies]
+        assert replies == acked[1:]
+        assert 2 <= len(got) - 3 <= 12  # 99 long ids need several Acks, far fewer than 99
         await sender.close()
         sock.close()
 

@@ -7,6 +7,7 @@ from peer.core import PeerCore
 from wire.limits import MAX_TEXT
 from wire.messages import (
     Ack,
+    Acks,
     Chat,
     Entry,
     Refused,
@@ -105,6 +106,15 @@ def test_direct_message_ack_and_the_no_ack_fallback() -> None:
     assert prints(out) == ["[No ACK from bob, message sent to server.]"]
     saves = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert saves[0].id == chat2.id and saves[0].to == "bob"  # type: ignore[attr-defined]
+
+
+def test_one_acks_confirms_every_direct_message_it_lists() -> None:
+    core, _ = registered()
+    chats = [sent(core.line(f"send bob hello {i}", T0))[0] for i in range(3)]
+    out = core.receive(Acks("b-1", tuple(c.id for c in chats[:2])), BOB, T0 + 0.1)  # type: ignore[attr-defined]
+    assert prints(out) == ["[Message received by bob.]"] * 2
+    out = run_until(core, T0 + 3.6)
+    assert prints(out) == ["[No ACK from bob, message sent to server.]"]  # only the third
 
 
 def test_offline_recipient_goes_straight_to_the_registry() -> None:

@@ -25,9 +25,10 @@ def test_shown_ids_survive_and_are_compacted(tmp_path: Path, monkeypatch: object
     monkeypatch.setattr(state, "KEEP_SEEN", 10)  # type: ignore[attr-defined]
     kept = PeerStateFile(tmp_path, "alice")
     for i in range(25):
-        kept.add_seen("bob", f"b-{i}")
+        kept.add_seen([("bob", f"b-{i}")])
+    kept.add_seen([("carol", "c-1"), ("bob", "b-25")])  # a datagram's worth, in one write
     again = PeerStateFile(tmp_path, "alice").load_seen()
-    assert again[-1] == ("bob", "b-24") and len(again) <= 10
+    assert again[-2:] == [("carol", "c-1"), ("bob", "b-25")] and len(again) <= 10
 
 
 def test_outbox_round_trip(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from wire.codec import encode
 from wire.limits import MAX_DATAGRAM
 from wire.messages import (
     Ack,
+    Acks,
     ChannelMessage,
     ChannelPost,
     Chat,
@@ -41,6 +42,13 @@ def core() -> RegistryCore:
 
 def sends(actions: list[ra.Action]) -> list[tuple[tuple[str, int], object]]:
     return [(a.addr, a.message) for a in actions if isinstance(a, ra.Send)]
+
+
+def run_until(reg: RegistryCore, end: float) -> list[ra.Action]:
+    out: list[ra.Action] = []
+    while (wake := reg.next_wake()) is not None and wake <= end:
+        out += reg.tick(wake)
+    return out
 
 
 def register(reg: RegistryCore, name: str, addr: tuple[str, int], token: str = "") -> Welcome:
@@ -171,6 +179,19 @@ def test_channel_relays_to_online_and_stores_for_offline() -> None:
     assert relays == [Y]
     assert [(m.text, m.kind) for m in reg.mail["z"]] == [("all", "channel")]
     assert isinstance(sends(out)[-1][1], Ack)
+
+
+def test_one_acks_answers_every_push_it_lists_and_no_other() -> None:
+    reg = core()
+    wx = register(reg, "x", X)
+    register(reg, "y", Y)
+    posts = [ChannelPost(f"x-{i}", "x", wx.token, f"all {i}") for i in range(3)]
+    relayed = [m for p in posts for a, m in sends(reg.receive(p, X, T0)) if a == Y]
+    assert [m.id for m in relayed if isinstance(m, ChannelMessage)] == ["x-0", "x-1", "x-2"]
+    reg.receive(Acks("y-9", ("x-0", "x-2", "never-sent")), Y, T0 + 0.1)
+    resent = [m for a, m in sends(run_until(reg, T0 + 0.7)) if a == Y]
+    assert [m.id for m in resent if isinstance(m, ChannelMessage)] == ["x-1"]
+    assert reg.table.get("y").online  # type: ignore[union-attr]
 
 
 def test_mail_is_deleted_only_when_the_peer_says_it_took_it() -> None:

@@ -442,3 +442,13 @@ def test_ids_longer_than_the_limit_are_refused() -> None:
     for too_long in (Ack("i" * (MAX_ID + 1), "r"), Ack("i", "r" * (MAX_ID + 1))):
         with pytest.raises(DecodeError, match="an id has at most"):
             decode(encode(too_long))
+
+
+def test_every_id_an_acks_lists_is_bounded_like_an_id() -> None:
+    from wire.limits import MAX_ID
+    from wire.messages import Acks
+
+    fine = Acks("a", ("r1", "r" * MAX_ID))
+    assert decode(encode(fine)) == fine
+    with pytest.raises(DecodeError, match="an id has at most"):
+        decode(encode(Acks("a", ("r1", "r" * (MAX_ID + 1)))))

@@ -16,7 +16,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from wire.codec import ID_FIELDS
+from wire.codec import ID_FIELDS, ID_LIST_FIELDS
 from wire.limits import MAX_ID, MAX_ITEMS
 from wire.messages import MESSAGE_TYPES, RECORD_TYPES, Message
 
@@ -62,6 +62,8 @@ def dataclass_strategy(cls: type[Any]) -> st.SearchStrategy[Any]:
         **{
             name: st.text(max_size=MAX_ID)
             if name in ID_FIELDS and cls in MESSAGE_TYPES.values()
+            else st.lists(st.text(max_size=MAX_ID), max_size=MAX_DRAWN_ITEMS).map(tuple)
+            if name in ID_LIST_FIELDS and cls in MESSAGE_TYPES.values()
             else value_strategy(tp)
             for name, tp in field_types(cls)
         },
@@ -171,6 +173,8 @@ def reference_decode(obj: Any) -> Message | None:
     if not all(conforms(tp, obj[f]) for f, tp in fields):
         return None
     if any(len(obj[f]) > MAX_ID for f, _ in fields if f in ID_FIELDS):
+        return None
+    if any(len(i) > MAX_ID for f, _ in fields if f in ID_LIST_FIELDS for i in obj[f]):
         return None
     message: Message = cls(**{f: convert(tp, obj[f]) for f, tp in fields})
     return message
