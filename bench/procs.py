@@ -195,7 +195,7 @@ async def registry(args: argparse.Namespace) -> None:
         def answer() -> None:
             report = counter.report(addr[1])
             report["online"] = len(server.core.table.online())
-            report["pending"] = len(server.core._pushes)
+            report["pending"] = server.core._pushes.in_flight() + server.core._pushes.queued()
             report["bad"] = server.endpoint.bad_datagrams
             say(report)
 

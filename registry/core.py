@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 from registry.actions import Action, Addr, DropMail, Log, MoveMail, SaveTable, Send, StoreMail
 from registry.flood import FloodGate
+from registry.pushes import Push, Pushes
 from registry.rooms import MAX_ROOMS, Room, Rooms
 from registry.table import Record, Table
 from wire.limits import MAX_TEXT
@@ -53,7 +54,7 @@ from wire.messages import (
     Welcome,
 )
 from wire.names import name_key, name_problem
-from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
+from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker
 
 #: How many finished save and channel ids are remembered, to answer late retransmissions
 #: without storing or relaying the message a second time.
@@ -84,23 +85,6 @@ COALESCE = 0.05
 ROWS_PER_UPDATE = 12
 
 V = TypeVar("V")
-
-
-@dataclass(frozen=True, slots=True)
-class Push:
-    """A message the registry sends to a peer and wants acknowledged.
-
-    `purpose` says what a missing ack means: "table" and "outcome" are just dropped;
-    "relay" (a channel message) and "probe" (a direct message the registry delivers itself)
-    mark the peer offline and store the message in its mailbox instead; "room" (a room
-    message or notice) marks the peer offline, which takes it out of its room.
-    """
-
-    key: str
-    owner: str
-    addr: Addr
-    message: Message
-    purpose: str
 
 
 def stamp(now: float) -> str:
@@ -150,7 +134,8 @@ class RegistryCore:
         self._mail_index: dict[str, tuple[list[StoredMessage], set[tuple[str, str]]]] = {}
         self._new_id = IdMaker(session)
         self._new_token = new_token
-        self._pushes: Retransmitter[Push] = Retransmitter(timeout, attempts)
+        self._pushes = Pushes(timeout, attempts)
+        self._push_seq = itertools.count()
         # save id -> the push probing the recipient, while a save is in progress
         self._probing: dict[str, SaveMessage] = {}
         # ids of saves and channel posts already handled -> outcome (for late copies)
@@ -231,11 +216,10 @@ class RegistryCore:
             self._sweep(now, out)
         if self._flush_at is not None and now >= self._flush_at:
             self._push_changes(now, out)
-        again, failed = self._pushes.due(now)
-        for push in again:
+        again, failed, released = self._pushes.due(now)
+        for push in again + released:
             out.append(Send(push.addr, push.message))
-        for push in failed:
-            self._push_failed(push, now, out)
+        self._fail_in_order(failed, now, out)
         return out
 
     def knows(self, addr: Addr) -> bool:
@@ -514,13 +498,20 @@ class RegistryCore:
         self, record: Record, message: Message, purpose: str, now: float, out: list[Action]
     ) -> None:
         push = Push(
-            _push_key(message.id, record.addr), name_key(record.name), record.addr, message, purpose
+            _push_key(message.id, record.addr),
+            name_key(record.name),
+            record.addr,
+            message,
+            purpose,
+            next(self._push_seq),
         )
-        self._pushes.start(push.key, push, now)
-        out.append(Send(record.addr, message))
+        if self._pushes.add(push, now):
+            out.append(Send(record.addr, message))
 
     def _acked(self, reply_to: str, addr: Addr, now: float, out: list[Action]) -> None:
-        push = self._pushes.answer(_push_key(reply_to, addr))
+        push, released = self._pushes.answer(_push_key(reply_to, addr), now)
+        for waiting in released:
+            out.append(Send(waiting.addr, waiting.message))
         if push is None:
             return
         record = self.table.records.get(push.owner)
@@ -533,15 +524,28 @@ class RegistryCore:
                 out.append(Log(f"delivered message from {save.sender} to {save.to} itself"))
                 self._finish_save(save, sender, delivered=True, now=now, out=out)
 
-    def _push_failed(self, push: Push, now: float, out: list[Action]) -> None:
+    def _fail_in_order(self, failed: list[Push], now: float, out: list[Action]) -> None:
+        """Act on pushes that used up their attempts, oldest push first. A peer found dead
+        takes everything else still pushed to it along (in flight or waiting for room in
+        its window): its channel messages reach its mailbox at once and in the order they
+        were sent, rather than each after a timeout of its own."""
+        pending = sorted(failed, key=_push_order)
+        while pending:
+            push = pending.pop(0)
+            if self._push_failed(push, now, out):
+                pending = sorted(pending + self._pushes.drop_all(push.addr), key=_push_order)
+
+    def _push_failed(self, push: Push, now: float, out: list[Action]) -> bool:
+        """Act on one push that got no ack; True if that marked its peer offline."""
         record = self.table.records.get(push.owner)
         if record is None:
-            return
-        if (
+            return False
+        dead = (
             push.purpose in ("probe", "relay", "room")
             and record.online
             and record.addr == push.addr
-        ):
+        )
+        if dead:
             record.online = False
             self._changed(record, now, out)
             out.append(Log(f"{record.name} did not answer; marked offline"))
@@ -557,6 +561,7 @@ class RegistryCore:
                 self._store(record, relay.id, relay.sender, relay.text, "channel", now, out)
             case _:
                 pass
+        return dead
 
     # -- rooms and renames --------------------------------------------------------------
 
@@ -782,6 +787,10 @@ class RegistryCore:
     def entries(self) -> tuple[Entry, ...]:
         """The table as peers see it."""
         return self.table.entries()
+
+
+def _push_order(push: Push) -> int:
+    return push.seq
 
 
 def _push_key(msg_id: str, addr: Addr) -> str:

@@ -12,6 +12,7 @@ from registry.core import (
     check_password,
     hash_password,
 )
+from registry.pushes import WINDOW
 from wire.codec import encode
 from wire.limits import MAX_DATAGRAM
 from wire.messages import (
@@ -192,6 +193,23 @@ def test_one_acks_answers_every_push_it_lists_and_no_other() -> None:
     resent = [m for a, m in sends(run_until(reg, T0 + 0.7)) if a == Y]
     assert [m.id for m in resent if isinstance(m, ChannelMessage)] == ["x-1"]
     assert reg.table.get("y").online  # type: ignore[union-attr]
+
+
+def test_a_burst_beyond_the_window_waits_its_turn_and_fails_in_order_to_the_mailbox() -> None:
+    reg = core()
+    wx = register(reg, "x", X)
+    register(reg, "y", Y)
+    burst = 3 * WINDOW  # more waits than fits one window: the order must still hold
+    relayed = []
+    for i in range(burst):
+        out = reg.receive(ChannelPost(f"x-{i}", "x", wx.token, f"all {i}"), X, T0)
+        relayed += [m for a, m in sends(out) if a == Y and isinstance(m, ChannelMessage)]
+    assert len(relayed) == WINDOW  # the rest wait in the registry, not in y's buffer
+    out = reg.receive(Acks("y-1", tuple(m.id for m in relayed[:4])), Y, T0 + 0.1)
+    assert [m.id for a, m in sends(out) if a == Y] == [f"x-{i}" for i in range(WINDOW, WINDOW + 4)]
+    run_until(reg, T0 + 5)  # y answers nothing more: marked offline, all of it kept for it
+    assert not reg.table.get("y").online  # type: ignore[union-attr]
+    assert [m.text for m in reg.mail["y"]] == [f"all {i}" for i in range(4, burst)]
 
 
 def test_mail_is_deleted_only_when_the_peer_says_it_took_it() -> None:
