@@ -60,6 +60,8 @@ READ_CHUNK = 64 * 1024
 DRAIN_BATCH = 512
 #: Largest datagram read: above MAX_DATAGRAM, so an oversized one is seen and counted.
 RECV_SIZE = 65536
+#: Encoded messages kept for sending again to other members (see `_encode`).
+ENCODED_KEPT = 4096
 #: Datagrams queued while the kernel's send buffer is full; beyond this they are dropped
 #: (the sender's retries cope, as for any lost datagram).
 SEND_QUEUE = 10_000
@@ -114,8 +116,9 @@ class Endpoint:
         # ids acked in this pass after the first datagram to the address left: one Acks
         self._acks: dict[Addr, list[str]] = {}
         self._flush_soon = False
-        self._last_message: Message | None = None
-        self._last_data = b""
+        # recent encodings by message object: a relay, or pushes let out of a window as
+        # acks come back, send one message object to many members
+        self._encoded: dict[int, tuple[Message, bytes]] = {}
         # (source, size) of the datagram being handled, for the amplification rule
         self._asking: tuple[Addr, int] | None = None
         self._udp: asyncio.DatagramTransport | None = None
@@ -243,10 +246,14 @@ class Endpoint:
         return self._merged_acks(replies[:half]) + self._merged_acks(replies[half:])
 
     def _encode(self, message: Message) -> bytes:
-        # A relay sends one message object to every member in a row: encode it once.
-        if message is not self._last_message:
-            self._last_message, self._last_data = message, encode(message)
-        return self._last_data
+        cached = self._encoded.get(id(message))
+        if cached is not None and cached[0] is message:
+            return cached[1]
+        if len(self._encoded) >= ENCODED_KEPT:
+            self._encoded.clear()
+        data = encode(message)
+        self._encoded[id(message)] = (message, data)  # holding it keeps its id unique
+        return data
 
     def _sendto(self, data: bytes, addr: Addr) -> None:
         if self._udp is not None:
