@@ -7,8 +7,8 @@ again and what has used up its attempts.
 
 from __future__ import annotations
 
-import heapq
 import itertools
+from collections import deque
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -35,10 +35,12 @@ class Pending(Generic[T]):
 class Retransmitter(Generic[T]):
     """Tracks requests by key (the request's id) until answered or given up.
 
-    Deadlines are also kept in a heap, so that `next_wake` and `due` cost what is due, not
-    what is waiting: a registry pushing a table change to thousands of peers asks for its
-    next wake-up after every message it handles. An entry in the heap whose request was
-    answered or re-armed since is stale and skipped when it comes to the top.
+    Deadlines are also kept in a queue, so that `next_wake` and `due` cost what is due, not
+    what is waiting: a registry pushing to thousands of peers asks for its next wake-up
+    after every datagram it handles. Every deadline is `now` plus the one timeout, so
+    deadlines are armed in order and a FIFO queue is already sorted (a clock stepped back
+    only delays retries to the last deadline armed). An entry whose request was answered or
+    re-armed since is stale and skipped when it comes to the front.
     """
 
     def __init__(self, timeout: float = TIMEOUT, attempts: int = ATTEMPTS) -> None:
@@ -47,20 +49,16 @@ class Retransmitter(Generic[T]):
         self.timeout = timeout
         self.attempts = attempts
         self._pending: dict[str, Pending[T]] = {}
-        self._heap: list[tuple[float, int, Pending[T]]] = []
+        self._queue: deque[tuple[float, Pending[T]]] = deque()
         self._seq = itertools.count()
 
     def _arm(self, pending: Pending[T]) -> None:
-        heapq.heappush(self._heap, (pending.deadline, next(self._seq), pending))
-        if len(self._heap) > 64 and len(self._heap) > 4 * len(self._pending):
-            self._rebuild()  # mostly stale: answered requests whose deadlines are far off
+        if self._queue and pending.deadline < self._queue[-1][0]:
+            pending.deadline = self._queue[-1][0]  # the clock stepped back: keep the order
+        self._queue.append((pending.deadline, pending))
 
-    def _rebuild(self) -> None:
-        self._heap = [(p.deadline, next(self._seq), p) for p in self._pending.values()]
-        heapq.heapify(self._heap)
-
-    def _live(self, entry: tuple[float, int, Pending[T]]) -> bool:
-        deadline, _, pending = entry
+    def _live(self, entry: tuple[float, Pending[T]]) -> bool:
+        deadline, pending = entry
         return self._pending.get(pending.key) is pending and pending.deadline == deadline
 
     def start(self, key: str, item: T, now: float) -> None:
@@ -85,11 +83,11 @@ class Retransmitter(Generic[T]):
         """Return (to send again now, given up) for every deadline at or before `now`,
         oldest request first."""
         ready: list[Pending[T]] = []
-        heap = self._heap
-        while heap and heap[0][0] <= now:
-            entry = heapq.heappop(heap)
+        queue = self._queue
+        while queue and queue[0][0] <= now:
+            entry = queue.popleft()
             if self._live(entry):
-                ready.append(entry[2])
+                ready.append(entry[1])
         ready.sort(key=lambda p: p.seq)
         again: list[T] = []
         failed: list[T] = []
@@ -106,10 +104,10 @@ class Retransmitter(Generic[T]):
 
     def next_wake(self) -> float | None:
         """The earliest deadline, or None when nothing waits."""
-        heap = self._heap
-        while heap and not self._live(heap[0]):
-            heapq.heappop(heap)
-        return heap[0][0] if heap else None
+        queue = self._queue
+        while queue and not self._live(queue[0]):
+            queue.popleft()
+        return queue[0][0] if queue else None
 
     def __len__(self) -> int:
         return len(self._pending)
