@@ -14,7 +14,11 @@ from __future__ import annotations
 import asyncio
 import getpass
 import ipaddress
+import os
 import sys
+import tempfile
+import time
+import traceback
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any
@@ -184,12 +188,38 @@ def _print_line(line: str) -> None:
     print(line, flush=True)
 
 
+#: Where an unexpected error's traceback goes, so that the terminal gets one line instead.
+ERROR_LOG = Path(tempfile.gettempdir()) / "chatapp-internal-errors.log"
+
+
 def _run(coro: Coroutine[Any, Any, int]) -> int:
+    async def guarded() -> int:
+        asyncio.get_running_loop().set_exception_handler(_internal_error)
+        return await coro
+
     try:
-        result = asyncio.run(coro)
+        result = asyncio.run(guarded())
     except KeyboardInterrupt:
         return 130
     return int(result)
+
+
+def _internal_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """An exception escaped a callback (a bug of ours): the event loop goes on, and the user
+    gets one line naming it and where its traceback was written, never the traceback."""
+    exc = context.get("exception")
+    what = f"{type(exc).__name__}: {exc}" if exc is not None else str(context.get("message"))
+    try:
+        with ERROR_LOG.open("a", encoding="utf-8") as log:
+            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()}\n")
+            if exc is not None:
+                log.writelines(traceback.format_exception(exc))
+            else:
+                log.write(f"{context}\n")
+        where = f"Traceback saved to {ERROR_LOG}"
+    except OSError:
+        where = "Traceback not saved"
+    print(f"[Internal error, please report it: {what[:200]}. {where}.]", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
