@@ -36,7 +36,7 @@ from bench.common import (
     ratio,
     run,
 )
-from bench.harness import BenchPeer, close_all, make_peers, start_registry
+from bench.harness import Addr, BenchPeer, close_all, make_peers, start_registry
 from bench.light import LightClient, light_clients
 from peer.actions import Print
 
@@ -48,152 +48,108 @@ ANCHOR_JOIN = 0.43  # ngircd, 500 clients register and join (issue)
 # -- ChatApp side --------------------------------------------------------------------------
 
 
-async def chat_send_all(loop: str, members: int, rounds: int) -> tuple[list[float], str]:
-    """Times from `send_all` typed on one peer until all `members` others have shown it."""
+class Countdown:
+    """A future that completes once `count` arrivals have been counted."""
+
+    def __init__(self, count: int) -> None:
+        self.left = count
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def hit(self, n: int = 1) -> None:
+        self.left -= n
+        if self.left <= 0 and not self.done.done():
+            self.done.set_result(None)
+
+
+class Members:
+    """The receiving side of a channel benchmark: `members` real PeerNodes, or as many
+    minimal clients (bench/light.py); the sender is a real PeerNode either way."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.sender: BenchPeer | None = None
+        self._peers: list[BenchPeer] = []
+        self._light: list[LightClient] = []
+
+    async def open(self, server: Addr, members: int, prefix: str) -> BenchPeer:
+        if self.kind == "PeerNodes":
+            self._peers = await make_peers(members + 1, server, prefix=prefix)
+        else:
+            self._light = await light_clients(members, server, prefix=prefix + "l")
+            self._peers = await make_peers(1, server, prefix=prefix)
+        self.sender = self._peers[0]
+        return self.sender
+
+    def count(self, countdown: Countdown, text: str) -> None:
+        """Count, on `countdown`, each channel line starting with `text` (PeerNodes) or
+        each new channel message (minimal clients)."""
+
+        def shown(peer: BenchPeer, line: Print) -> None:
+            if line.text.startswith(text):
+                countdown.hit()
+
+        for p in self._peers[1:]:
+            p.listeners[:] = [shown]
+        for c in self._light:
+            c.on_channel = lambda client, new: countdown.hit(new)
+
+    async def close(self) -> None:
+        await close_all(self._peers)
+        for c in self._light:
+            c.close()
+
+
+async def typed_until(sender: BenchPeer, lines: list[str], countdown: Countdown) -> float:
+    """Type `lines` on `sender` at once; seconds until `countdown` completes (at most 30)."""
+    t0 = time.perf_counter()
+    for line in lines:
+        sender.line(line)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(countdown.done), 30.0)
+    return time.perf_counter() - t0
+
+
+async def chat_send_all(
+    loop: str, members: int, rounds: int, kind: str = "PeerNodes"
+) -> tuple[list[float], str]:
+    """Times from `send_all` typed on one peer until all `members` others have it."""
     with start_registry(loop) as reg:
-        server = (HOST, reg.ready["port"])
-        peers = await make_peers(members + 1, server, prefix="s")
-        sender, others = peers[0], peers[1:]
+        group = Members(kind)
+        sender = await group.open((HOST, reg.ready["port"]), members, "s")
         times: list[float] = []
         try:
             for r in range(rounds):
-                done = asyncio.get_running_loop().create_future()
-                left = [members]
-                text = f"[Channel_Message s0: round {r} of the channel benchmark]"
-
-                def shown(
-                    peer: BenchPeer,
-                    line: Print,
-                    done: asyncio.Future[None] = done,
-                    left: list[int] = left,
-                    text: str = text,
-                ) -> None:
-                    if line.text == text:
-                        left[0] -= 1
-                        if left[0] == 0 and not done.done():
-                            done.set_result(None)
-
-                for p in others:
-                    p.listeners[:] = [shown]
-                t0 = time.perf_counter()
-                sender.line(f"send_all round {r} of the channel benchmark")
-                try:
-                    await asyncio.wait_for(done, 10.0)
-                except TimeoutError:
-                    return times, f"round {r}: {left[0]} of {members} never showed it"
-                times.append(time.perf_counter() - t0)
+                countdown = Countdown(members)
+                group.count(countdown, f"[Channel_Message s0: round {r} ")
+                took = await typed_until(sender, [f"send_all round {r} of the bench"], countdown)
+                if countdown.left > 0:
+                    return times, f"round {r}: {countdown.left} of {members} never had it"
+                times.append(took)
                 await asyncio.sleep(0.02)  # let the acks of this round reach the registry
             report = await reg.ask_async("report")
             note = f"registry: {report['pending']} pushes unacked, {report['drops']} kernel drops"
         finally:
-            await close_all(peers)
+            await group.close()
     return times, note
 
 
-async def chat_burst(loop: str, members: int, messages: int) -> tuple[float, str]:
+async def chat_burst(
+    loop: str, members: int, messages: int, kind: str = "PeerNodes"
+) -> tuple[float, str]:
     """`messages` send_all lines typed at once on one peer; deliveries/s to `members`."""
     with start_registry(loop) as reg:
-        server = (HOST, reg.ready["port"])
-        peers = await make_peers(members + 1, server, prefix="b")
-        sender, others = peers[0], peers[1:]
-        done = asyncio.get_running_loop().create_future()
-        left = [members * messages]
-
-        def shown(peer: BenchPeer, line: Print) -> None:
-            if line.text.startswith("[Channel_Message b0:"):
-                left[0] -= 1
-                if left[0] == 0 and not done.done():
-                    done.set_result(None)
-
-        for p in others:
-            p.listeners[:] = [shown]
-        t0 = time.perf_counter()
-        for i in range(messages):
-            sender.line(f"send_all burst message number {i}")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(done, 30.0)
-        took = time.perf_counter() - t0
-        delivered = members * messages - left[0]
+        group = Members(kind)
+        sender = await group.open((HOST, reg.ready["port"]), members, "b")
+        countdown = Countdown(members * messages)
+        group.count(countdown, "[Channel_Message b0:")
+        lines = [f"send_all burst message number {i}" for i in range(messages)]
+        took = await typed_until(sender, lines, countdown)
+        delivered = members * messages - max(countdown.left, 0)
         report = await reg.ask_async("report")
-        await close_all(peers)
+        await group.close()
     note = (
-        f"{delivered:,} of {members * messages:,} shown; registry kernel drops "
+        f"{delivered:,} of {members * messages:,} had it; registry kernel drops "
         f"{report['drops']}, {report['online']} online at the end"
-    )
-    return delivered / took, note
-
-
-async def light_send_all(loop: str, members: int, rounds: int) -> tuple[list[float], str]:
-    """As chat_send_all, to `members` minimal clients (bench/light.py) instead of PeerNodes."""
-    with start_registry(loop) as reg:
-        server = (HOST, reg.ready["port"])
-        others = await light_clients(members, server, prefix="l")
-        [sender] = await make_peers(1, server, prefix="ls")
-        times: list[float] = []
-        try:
-            for r in range(rounds):
-                done = asyncio.get_running_loop().create_future()
-                left = [members]
-
-                def got(
-                    client: LightClient,
-                    new: int,
-                    done: asyncio.Future[None] = done,
-                    left: list[int] = left,
-                ) -> None:
-                    left[0] -= new
-                    if left[0] <= 0 and not done.done():
-                        done.set_result(None)
-
-                for c in others:
-                    c.on_channel = got
-                t0 = time.perf_counter()
-                sender.line(f"send_all round {r} of the channel benchmark")
-                try:
-                    await asyncio.wait_for(done, 10.0)
-                except TimeoutError:
-                    return times, f"round {r}: {left[0]} of {members} never had it"
-                times.append(time.perf_counter() - t0)
-                await asyncio.sleep(0.02)
-            report = await reg.ask_async("report")
-            note = f"registry: {report['pending']} pushes unacked, {report['drops']} kernel drops"
-        finally:
-            await close_all([sender])
-            for c in others:
-                c.close()
-    return times, note
-
-
-async def light_burst(loop: str, members: int, messages: int) -> tuple[float, str]:
-    """As chat_burst, to `members` minimal clients (bench/light.py) instead of PeerNodes."""
-    with start_registry(loop) as reg:
-        server = (HOST, reg.ready["port"])
-        others = await light_clients(members, server, prefix="l")
-        [sender] = await make_peers(1, server, prefix="lb")
-        done = asyncio.get_running_loop().create_future()
-        left = [members * messages]
-
-        def got(client: LightClient, new: int) -> None:
-            left[0] -= new
-            if left[0] <= 0 and not done.done():
-                done.set_result(None)
-
-        for c in others:
-            c.on_channel = got
-        t0 = time.perf_counter()
-        for i in range(messages):
-            sender.line(f"send_all burst message number {i}")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(done, 30.0)
-        took = time.perf_counter() - t0
-        delivered = members * messages - left[0]
-        report = await reg.ask_async("report")
-        await close_all([sender])
-        for c in others:
-            c.close()
-    note = (
-        f"{delivered:,} of {members * messages:,} delivered; "
-        f"registry kernel drops {report['drops']}"
     )
     return delivered / took, note
 
@@ -250,11 +206,11 @@ def send_all_table(loops: list[str], sizes: list[int], rounds: int) -> None:
             with ircd.Ngircd() as srv:
                 irc = run(lambda srv=srv: ircd.broadcast(srv.port, 100, rounds), loop)
             irc_med = median(irc)
-        rows = [(n, "PeerNodes", chat_send_all) for n in sizes]
-        if 100 in sizes:
-            rows.append((100, "minimal", light_send_all))
-        for n, receivers, measure in rows:
-            times, note = run(lambda n=n, loop=loop, m=measure: m(loop, n, rounds), loop)
+        rows = [(n, "PeerNodes") for n in sizes] + ([(100, "minimal")] if 100 in sizes else [])
+        for n, receivers in rows:
+            times, note = run(
+                lambda n=n, loop=loop, k=receivers: chat_send_all(loop, n, rounds, k), loop
+            )
             table.add(
                 loop,
                 n,
@@ -290,8 +246,10 @@ def burst_table(loops: list[str], members: int, messages: int) -> None:
         if not why:
             with ircd.Ngircd() as srv:
                 irc_rate, lost = run(lambda srv=srv: ircd.burst(srv.port, members, messages), loop)
-        for receivers, measure in (("PeerNodes", chat_burst), ("minimal", light_burst)):
-            ours, note = run(lambda loop=loop, m=measure: m(loop, members, messages), loop)
+        for receivers in ("PeerNodes", "minimal"):
+            ours, note = run(
+                lambda loop=loop, k=receivers: chat_burst(loop, members, messages, k), loop
+            )
             table.add(
                 loop,
                 receivers,

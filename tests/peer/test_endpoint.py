@@ -123,15 +123,20 @@ def test_junk_is_counted_and_dropped_and_a_bad_frame_closes_only_its_connection(
     asyncio.run(main())
 
 
+async def sink_and_sender() -> tuple[socket.socket, tuple[str, int], Endpoint]:
+    """A plain UDP socket to receive on, its address, and an open Endpoint to send from."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    sock.bind(("127.0.0.1", 0))
+    sender = Endpoint(lambda m, a: None, session="b")
+    await sender.open("127.0.0.1", 0)
+    return sock, sock.getsockname(), sender
+
+
 def test_sends_in_one_pass_share_datagrams_in_order_and_an_idle_send_goes_at_once() -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.setblocking(False)
-        sock.bind(("127.0.0.1", 0))
-        dest = sock.getsockname()
-        sender = Endpoint(lambda m, a: None, session="b")
-        await sender.open("127.0.0.1", 0)
+        sock, dest, sender = await sink_and_sender()
         sent = [Notice(f"b-{i}", f"line {i}") for i in range(50)]
         for message in sent:  # all in one pass of the loop
             sender.send(dest, message)
@@ -154,12 +159,7 @@ def test_sends_in_one_pass_share_datagrams_in_order_and_an_idle_send_goes_at_onc
 def test_acks_that_wait_for_the_end_of_a_pass_travel_as_one_acks_after_the_rest() -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.setblocking(False)
-        sock.bind(("127.0.0.1", 0))
-        dest = sock.getsockname()
-        sender = Endpoint(lambda m, a: None, session="b")
-        await sender.open("127.0.0.1", 0)
+        sock, dest, sender = await sink_and_sender()
         notices = [Notice(f"n-{i}", f"line {i}") for i in range(3)]
         acked = [f"r-{i:02}-" + "x" * 58 for i in range(100)]  # long ids: several Acks
         sender.send(dest, Ack("b-0", acked[0]))  # the first send of the pass goes at once
