@@ -38,8 +38,8 @@ class Storage:
         except OSError as exc:
             raise StorageError(f"cannot use data directory {root}: {exc.strerror}") from None
         self.skipped_lines = 0
-        self._unsynced: set[Path] = set()
-        self._new_files = False
+        # lines appended with sync=False, not yet written: one write per file at `sync`
+        self._pending: dict[Path, list[str]] = {}
 
     # -- the table ----------------------------------------------------------------------
 
@@ -76,47 +76,60 @@ class Storage:
         return boxes
 
     def append(self, owner: str, message: StoredMessage, *, sync: bool = True) -> None:
-        """Append one message to `owner`'s mailbox and fsync it.
+        """Append one message to `owner`'s mailbox, durably.
 
-        With `sync=False` the line is written but not yet durable: the caller must call
-        `sync()` before anything that depends on it (the ack saying "saved") leaves. One
-        `sync()` then covers every append since the last one (group commit).
+        With `sync=False` the line is only kept in memory: the caller must call `sync()`
+        before anything that depends on it (the ack saying "saved") leaves. One `sync()`
+        then writes and fsyncs every append since the last one, one write and one fsync per
+        mailbox file (group commit). A crash before it loses only what nobody was told of.
         """
         line = json.dumps(_to_json(message), ensure_ascii=False) + "\n"
-        path = self._box(owner)
-        if not sync and not path.exists():
-            self._new_files = True  # its directory entry needs an fsync of the directory too
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(line)
-            f.flush()
-            if sync:
-                os.fsync(f.fileno())
-            else:
-                self._unsynced.add(path)
+        self._pending.setdefault(self._box(owner), []).append(line)
+        if sync:
+            self.sync()
 
     def sync(self) -> None:
-        """Make every append made with `sync=False` durable (one fsync per mailbox file)."""
-        paths, self._unsynced = self._unsynced, set()
-        new_files, self._new_files = self._new_files, False
-        for path in paths:
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_APPEND)
-            except FileNotFoundError:
-                continue  # handed over and dropped (or moved) since: that replace was durable
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        if new_files:
-            _fsync_dir(self.mail_dir)
+        """Write and fsync every append waiting since the last `sync` (see `append`). On an
+        error what was not made durable keeps waiting, so a later `sync` tries again."""
+        pending, self._pending = self._pending, {}
+        new_file = False
+        done: list[Path] = []
+        try:
+            for path, lines in pending.items():
+                new_file = new_file or not path.exists()
+                self._write(path, lines)
+                done.append(path)
+            if new_file:
+                _fsync_dir(self.mail_dir)  # a new file's directory entry must be durable too
+        except OSError:
+            for path, lines in pending.items():
+                if path in done and not new_file:
+                    continue
+                if path not in done:
+                    # the write may have stopped mid-line: a newline first keeps the torn
+                    # piece a line of its own, skipped when loading, and the copy whole
+                    lines = ["\n", *lines]
+                self._pending.setdefault(path, [])[:0] = lines
+            raise
+
+    def _write(self, path: Path, lines: list[str]) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            data = "".join(lines).encode()
+            while data:
+                data = data[os.write(fd, data) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     @property
     def unsynced(self) -> bool:
         """Whether appends are waiting for `sync()`."""
-        return bool(self._unsynced)
+        return bool(self._pending)
 
     def drop(self, owner: str, ids: tuple[str, ...]) -> None:
         """Remove the messages `ids` from `owner`'s mailbox by atomic replace."""
+        self.sync()  # what waits is part of the file being rewritten
         path = self._box(owner)
         gone = set(ids)
         keep = [m for m in self._read_box(path) if m.id not in gone]
@@ -130,6 +143,7 @@ class Storage:
 
     def move(self, old: str, new: str) -> None:
         """Move `old`'s mailbox to `new` (a rename), appending to any messages already there."""
+        self.sync()  # what waits is part of the files being rewritten
         src, dst = self._box(old), self._box(new)
         messages = self._read_box(dst) + self._read_box(src)
         if messages:
@@ -153,11 +167,20 @@ class Storage:
         except FileNotFoundError:
             return []
         messages = []
+        seen: set[tuple[str, str]] = set()
         for line in lines:
+            if not line.strip():
+                continue  # see `sync`: a newline written ahead of a retried write
             try:
-                messages.append(_from_json(json.loads(line)))
+                message = _from_json(json.loads(line))
             except (ValueError, KeyError, TypeError):
                 self.skipped_lines += 1  # a torn last line from a crash mid-append
+                continue
+            # a write retried after an error may have put a line down twice; a mailbox
+            # never holds one (sender, id) twice otherwise (the core refuses the copy)
+            if (message.sender, message.id) not in seen:
+                seen.add((message.sender, message.id))
+                messages.append(message)
         return messages
 
     def _replace(self, path: Path, text: str) -> None:

@@ -40,6 +40,37 @@ def test_sync_skips_a_mailbox_dropped_meanwhile(tmp_path: Path) -> None:
     assert store.load_mail() == {}
 
 
+def test_a_failed_write_keeps_everything_waiting_and_a_retry_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Storage(tmp_path)
+    store.append("bob", stored(0))
+    for i in (1, 2, 3):
+        store.append("bob", stored(i), sync=False)
+    real_write = os.write
+
+    def half_then_full_disk(fd: int, data: bytes) -> int:
+        monkeypatch.setattr(storage_module.os, "write", real_write)
+        real_write(fd, data[: len(data) // 2])  # stops mid-line
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(storage_module.os, "write", half_then_full_disk)
+    with pytest.raises(OSError):
+        store.sync()
+    assert store.unsynced  # nothing was reported durable, so nothing is forgotten
+    store.sync()
+    assert store.load_mail() == {"bob": [stored(i) for i in range(4)]}
+    assert store.skipped_lines == 1  # the torn half line, on a line of its own
+
+
+def test_a_drop_sees_appends_still_waiting(tmp_path: Path) -> None:
+    store = Storage(tmp_path)
+    store.append("bob", stored(1), sync=False)
+    store.append("bob", stored(2), sync=False)
+    store.drop("bob", ("s-1",))
+    assert store.load_mail() == {"bob": [stored(2)]}
+
+
 def _server(tmp_path: Path, sent: list[object]) -> RegistryServer:
     server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lambda line: None)
     server.endpoint.send = lambda addr, message, **kw: sent.append(message)  # type: ignore[method-assign]
