@@ -113,16 +113,11 @@ class PeerNode:
         self._run(self.core.end_of_input(time.time()))
 
     def _received(self, message: Message, addr: Addr) -> None:
-        if self._verbose:
-            self._debug(f"<- {addr[0]}:{addr[1]} {message}")
-        self._run(self.core.receive(message, addr, time.time()))
+        self._received_batch([message], addr)
 
     def _received_batch(self, messages: list[Message], addr: Addr) -> None:
         # One datagram's messages are recorded as shown in one write, then shown, then
         # acked (the endpoint merges the acks): see `_run`.
-        if len(messages) == 1:
-            self._received(messages[0], addr)
-            return
         now = time.time()
         actions: list[Action] = []
         for message in messages:

@@ -9,6 +9,7 @@ rule of DESIGN.md sections 4 and 7 can be tested with a fake clock and a simulat
 from __future__ import annotations
 
 import hashlib
+import heapq
 import hmac
 import itertools
 import time
@@ -529,11 +530,14 @@ class RegistryCore:
         takes everything else still pushed to it along (in flight or waiting for room in
         its window): its channel messages reach its mailbox at once and in the order they
         were sent, rather than each after a timeout of its own."""
-        pending = sorted(failed, key=_push_order)
+        # a heap by push order: a dead peer may add thousands more, each in O(log n)
+        pending = [(push.seq, push) for push in failed]
+        heapq.heapify(pending)
         while pending:
-            push = pending.pop(0)
+            _, push = heapq.heappop(pending)
             if self._push_failed(push, now, out):
-                pending = sorted(pending + self._pushes.drop_all(push.addr), key=_push_order)
+                for more in self._pushes.drop_all(push.addr):
+                    heapq.heappush(pending, (more.seq, more))
 
     def _push_failed(self, push: Push, now: float, out: list[Action]) -> bool:
         """Act on one push that got no ack; True if that marked its peer offline."""
@@ -787,10 +791,6 @@ class RegistryCore:
     def entries(self) -> tuple[Entry, ...]:
         """The table as peers see it."""
         return self.table.entries()
-
-
-def _push_order(push: Push) -> int:
-    return push.seq
 
 
 def _push_key(msg_id: str, addr: Addr) -> str:

@@ -178,9 +178,7 @@ class RegistryServer:
         return admitted
 
     def _received(self, message: Message, addr: Addr) -> None:
-        if self._verbose:
-            self.log(f"<- {_fmt(addr)} {message}")
-        self._run(self.core.receive(message, addr, time.time()))
+        self._received_batch([message], addr)
 
     def _received_batch(self, messages: list[Message], addr: Addr) -> None:
         # A datagram's messages are handled in order, then their actions carried out in

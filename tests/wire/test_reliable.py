@@ -114,6 +114,15 @@ def test_a_late_wake_sends_one_copy_not_a_burst() -> None:
     assert rt.next_wake() == 60.5
 
 
+def test_a_clock_stepped_back_delays_a_retry_but_never_loses_one() -> None:
+    rt: Retransmitter[str] = Retransmitter()
+    rt.start("a", "A", now=10.0)
+    rt.start("b", "B", now=5.0)  # the wall clock jumped back 5 s in between
+    assert rt.next_wake() == 10.5  # b waits for the last deadline armed, in order
+    assert rt.due(10.5) == (["A", "B"], [])
+    assert sorted(rt.items()) == ["A", "B"]
+
+
 def test_keys_are_independent() -> None:
     rt: Retransmitter[str] = Retransmitter()
     rt.start("a", "A", now=0.0)

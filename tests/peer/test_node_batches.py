@@ -1,0 +1,78 @@
+"""PeerNode, the peer's adapter, with a datagram of several messages: the shown ids of all
+of them are written in one write before any line is shown or any ack leaves, and the acks
+are handed to the endpoint after them (which merges them: tests/peer/test_endpoint.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from peer.actions import Print
+from peer.node import PeerNode
+from wire.messages import Ack, ChannelMessage, Entry, Message, Register, Welcome
+
+SERVER = ("127.0.0.1", 5000)
+
+
+class Recorder:
+    """A console that records what is shown, in one event list with the node's other I/O."""
+
+    def __init__(self, events: list[object]) -> None:
+        self.events = events
+
+    def show(self, line: Print) -> None:
+        self.events.append(("show", line.text))
+
+    def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
+        pass
+
+    def set_prompt(self, text: str) -> None:
+        pass
+
+
+def test_a_datagrams_messages_are_recorded_in_one_write_then_shown_then_acked(
+    tmp_path: Path,
+) -> None:
+    async def main() -> list[object]:
+        events: list[object] = []
+        node = PeerNode(
+            name="alice",
+            server=SERVER,
+            port=6001,
+            bind="127.0.0.1",
+            data_dir=tmp_path,
+            keepalive=10.0,
+            password="",
+            console=Recorder(events),
+        )
+
+        def send(addr: tuple[str, int], message: Message, *, stream: bool = False) -> None:
+            events.append(("send", message))
+
+        node.endpoint.send = send  # type: ignore[method-assign]
+        node._run(node.core.start(0.0))
+        [register] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
+        assert isinstance(register, Register)
+        entries = (Entry("alice", "127.0.0.1", 6001, True), Entry("bob", "127.0.0.1", 6002, True))
+        node._received(Welcome("r-1", register.id, "alice", "tok", 2, entries, ()), SERVER)
+        real_add_seen = node._state.add_seen
+
+        def add_seen(shown: list[tuple[str, str]]) -> None:
+            events.append(("seen", list(shown)))
+            real_add_seen(shown)
+
+        node._state.add_seen = add_seen  # type: ignore[method-assign]
+        events.clear()
+        batch: list[Message] = [ChannelMessage(f"b-{i}", "bob", f"hi {i}") for i in range(3)]
+        node._received_batch(batch, SERVER)
+        node._timer.cancel()
+        return events
+
+    events = asyncio.run(main())
+    assert events[0] == ("seen", [("bob", "b-0"), ("bob", "b-1"), ("bob", "b-2")])
+    shows = [e for e in events if e[0] == "show"]
+    assert [text for _, text in shows] == [f"[Channel_Message bob: hi {i}]" for i in range(3)]
+    acked = [m.reply_to for kind, m in events if kind == "send" and isinstance(m, Ack)]
+    assert acked == ["b-0", "b-1", "b-2"]  # the endpoint merges these into one Acks
+    assert (tmp_path / "peers" / "alice.seen").read_text().count("\n") == 3
