@@ -208,6 +208,22 @@ class Endpoint:
             return
         self._spawn(self._connect_and_send(addr, message))
 
+    def send_many(self, addrs: Sequence[Addr], message: Message) -> None:
+        """Send `message` to each of `addrs`, as `send` would to each, encoding it once."""
+        data = self._encode(message)
+        reply_to: object = getattr(message, "reply_to", "")
+        if reply_to or not fits_datagram(data):
+            for addr in addrs:
+                self.send(addr, message)
+            return
+        routes = self._routes
+        for addr in addrs:
+            writer = routes.get(addr) if routes else None
+            if writer is not None and not writer.is_closing():
+                self._write(writer, message)
+            else:
+                self._queue(data, addr)
+
     def _queue(self, data: bytes, addr: Addr) -> None:
         """Datagram batching: the first datagram to an address in a pass of the event loop
         goes at once (an idle sender never waits); the ones that follow it in the same pass

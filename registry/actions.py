@@ -19,6 +19,15 @@ class Send:
 
 
 @dataclass(frozen=True, slots=True)
+class SendMany:
+    """Send one `message` to each of `addrs`, as `Send` would to each (a relay's fan-out:
+    encoded once, sent in one tight loop)."""
+
+    addrs: tuple[Addr, ...]
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
 class StoreMail:
     """Append `message` to the mailbox of `owner` and make it durable."""
 
@@ -54,4 +63,4 @@ class Log:
     line: str
 
 
-Action = Send | StoreMail | DropMail | MoveMail | SaveTable | Log
+Action = Send | SendMany | StoreMail | DropMail | MoveMail | SaveTable | Log

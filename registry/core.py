@@ -14,10 +14,20 @@ import hmac
 import itertools
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from registry.actions import Action, Addr, DropMail, Log, MoveMail, SaveTable, Send, StoreMail
+from registry.actions import (
+    Action,
+    Addr,
+    DropMail,
+    Log,
+    MoveMail,
+    SaveTable,
+    Send,
+    SendMany,
+    StoreMail,
+)
 from registry.flood import FloodGate
 from registry.pushes import Push, Pushes
 from registry.rooms import MAX_ROOMS, Room, Rooms
@@ -175,6 +185,12 @@ class RegistryCore:
         and `admit` let it in."""
         out: list[Action] = []
         match message:
+            # acks first: a relay brings one back from every member
+            case Acks():
+                for reply_to in message.replies:
+                    self._acked(reply_to, addr, now, out)
+            case Ack():
+                self._acked(message.reply_to, addr, now, out)
             case Register():
                 self._register(message, addr, now, out)
             case Deregister():
@@ -201,11 +217,6 @@ class RegistryCore:
                 out.append(Send(addr, RoomList(self._new_id(), message.id, names, counts)))
             case Rename():
                 self._rename(message, addr, now, out)
-            case Ack():
-                self._acked(message.reply_to, addr, now, out)
-            case Acks():
-                for reply_to in message.replies:
-                    self._acked(reply_to, addr, now, out)
             case _:
                 out.append(Log(f"ignored {type(message).__name__} from {_fmt(addr)}"))
         return out
@@ -218,7 +229,9 @@ class RegistryCore:
         if self._flush_at is not None and now >= self._flush_at:
             self._push_changes(now, out)
         again, failed, released = self._pushes.due(now)
-        for push in again + released:
+        for addrs, message in again:
+            out.append(_send(addrs, message))
+        for push in released:
             out.append(Send(push.addr, push.message))
         self._fail_in_order(failed, now, out)
         return out
@@ -481,16 +494,16 @@ class RegistryCore:
                 return
             _remember(self._done_posts, msg.id, None)
             relay = ChannelMessage(msg.id, sender.name, msg.text)
-            members = 0
-            for record in self.table.records.values():
+            members: list[tuple[str, Addr]] = []
+            for key, record in self.table.records.items():
                 if record is sender:
                     continue
                 if record.online:
-                    self._push(record, relay, "relay", now, out)
-                    members += 1
+                    members.append((key, record.addr))
                 else:
                     self._store(record, msg.id, sender.name, msg.text, "channel", now, out)
-            out.append(Log(f"channel message from {sender.name} relayed to {members} online"))
+            self._push_to(members, relay, "relay", now, out)
+            out.append(Log(f"channel message from {sender.name} relayed to {len(members)} online"))
         out.append(Send(addr, Ack(self._new_id(), msg.id)))
 
     # -- pushes and their acks ----------------------------------------------------------
@@ -498,28 +511,43 @@ class RegistryCore:
     def _push(
         self, record: Record, message: Message, purpose: str, now: float, out: list[Action]
     ) -> None:
-        push = Push(
-            _push_key(message.id, record.addr),
-            name_key(record.name),
-            record.addr,
-            message,
-            purpose,
-            next(self._push_seq),
-        )
-        if self._pushes.add(push, now):
-            out.append(Send(record.addr, message))
+        self._push_to([(name_key(record.name), record.addr)], message, purpose, now, out)
+
+    def _pushes_to(
+        self,
+        records: Iterable[Record],
+        message: Message,
+        purpose: str,
+        now: float,
+        out: list[Action],
+    ) -> None:
+        targets = [(name_key(r.name), r.addr) for r in records]
+        self._push_to(targets, message, purpose, now, out)
+
+    def _push_to(
+        self,
+        targets: list[tuple[str, Addr]],
+        message: Message,
+        purpose: str,
+        now: float,
+        out: list[Action],
+    ) -> None:
+        """Push `message` to each (owner's name key, address) and track the acks."""
+        addrs = self._pushes.add(message, purpose, targets, now, next(self._push_seq))
+        if addrs:
+            out.append(_send(addrs, message))
 
     def _acked(self, reply_to: str, addr: Addr, now: float, out: list[Action]) -> None:
-        push, released = self._pushes.answer(_push_key(reply_to, addr), now)
+        flight, owner, released = self._pushes.answer(reply_to, addr, now)
         for waiting in released:
             out.append(Send(waiting.addr, waiting.message))
-        if push is None:
+        if flight is None:
             return
-        record = self.table.records.get(push.owner)
+        record = self.table.records.get(owner)
         if record is not None:
             record.last_seen = now
-        if push.purpose == "probe":
-            save = self._probing.pop(push.message.id, None)
+        if flight.purpose == "probe":
+            save = self._probing.pop(flight.message.id, None)
             sender = self.table.get(save.sender) if save else None
             if save and sender:
                 out.append(Log(f"delivered message from {save.sender} to {save.to} itself"))
@@ -531,13 +559,15 @@ class RegistryCore:
         its window): its channel messages reach its mailbox at once and in the order they
         were sent, rather than each after a timeout of its own."""
         # a heap by push order: a dead peer may add thousands more, each in O(log n)
-        pending = [(push.seq, push) for push in failed]
+        # (one message pushed to many shares its seq: the count breaks ties, in the order given)
+        count = itertools.count()
+        pending = [(push.seq, next(count), push) for push in failed]
         heapq.heapify(pending)
         while pending:
-            _, push = heapq.heappop(pending)
+            _, _, push = heapq.heappop(pending)
             if self._push_failed(push, now, out):
                 for more in self._pushes.drop_all(push.addr):
-                    heapq.heappush(pending, (more.seq, more))
+                    heapq.heappush(pending, (more.seq, next(count), more))
 
     def _push_failed(self, push: Push, now: float, out: list[Action]) -> bool:
         """Act on one push that got no ack; True if that marked its peer offline."""
@@ -679,8 +709,7 @@ class RegistryCore:
             _remember(self._done_room, msg.id, None)
             relay = RoomMessage(msg.id, sender.name, room.name, msg.text, stamp(now), False)
             room.history.append(relay)
-            for member in room.others(sender):
-                self._push(member, relay, "room", now, out)
+            self._pushes_to(room.others(sender), relay, "room", now, out)
         out.append(Send(addr, Ack(self._new_id(), msg.id)))
 
     def _rename(self, msg: Rename, addr: Addr, now: float, out: list[Action]) -> None:
@@ -759,9 +788,9 @@ class RegistryCore:
         # The versions are on disk before any peer hears of them: a registry killed between
         # the two must not hand out the same version again with other rows after a restart.
         out.append(SaveTable())
-        for other in self.table.online():
-            for update in updates:
-                self._push(other, update, "table", now, out)
+        online = self.table.online()
+        for update in updates:
+            self._pushes_to(online, update, "table", now, out)
 
     def release(self, name: str, now: float) -> list[Action]:
         """The console releases `name`: forget its owner and mailbox, so anyone may take it.
@@ -793,8 +822,8 @@ class RegistryCore:
         return self.table.entries()
 
 
-def _push_key(msg_id: str, addr: Addr) -> str:
-    return f"{msg_id}@{addr[0]}:{addr[1]}"
+def _send(addrs: list[Addr], message: Message) -> Send | SendMany:
+    return Send(addrs[0], message) if len(addrs) == 1 else SendMany(tuple(addrs), message)
 
 
 def _remember(recent: OrderedDict[str, V], key: str, value: V) -> None:

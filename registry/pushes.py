@@ -1,21 +1,27 @@
 """The registry's pushes to peers, waiting for their acks, with a window per peer.
 
-Pure: no clock, no sockets. A relay or a burst of table changes may queue thousands of
-pushes for one peer. Sent all at once, most of them would wait in the peer's socket
-buffer longer than the retry timeout, be sent again, and the copies would bury the peer
-in work it has already done (congestion collapse). So at most WINDOW pushes per address
-are in flight; the rest wait here, in order, and go out as acks make room. A push's
-retry timer starts when it is sent, not when it was queued.
+Pure: no clock, no sockets. One message pushed to many peers (a channel or room message,
+a table update) is one Flight: the message, and the addresses that still owe an ack. It
+has one retry deadline, so a relay to 100 members costs one timer and a few dict entries
+per member, not an object and a timer each; a retry resends to those still owing only.
+
+A relay or a burst of table changes may queue thousands of pushes for one peer. Sent all
+at once, most of them would wait in the peer's socket buffer longer than the retry
+timeout, be sent again, and the copies would bury the peer in work it has already done
+(congestion collapse). So at most WINDOW pushes per address are in flight; the rest wait
+here, in order, and go out as acks make room. A push's retry timer starts when it is
+sent, not when it was queued.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from registry.actions import Addr
 from wire.messages import Message
-from wire.reliable import ATTEMPTS, TIMEOUT, Retransmitter
+from wire.reliable import ATTEMPTS, TIMEOUT
 
 #: Pushes in flight to one address. Enough for a burst to fill several datagrams per
 #: round trip; few enough that a slow peer's buffer holds them well within TIMEOUT.
@@ -24,7 +30,8 @@ WINDOW = 128
 
 @dataclass(frozen=True, slots=True)
 class Push:
-    """A message the registry sends to a peer and wants acknowledged.
+    """A message pushed to one peer: what waits in a window's queue, and what a push
+    that ends without its ack (given up, or dropped with its peer) is reported as.
 
     `purpose` says what a missing ack means: "table" and "outcome" are just dropped;
     "relay" (a channel message) and "probe" (a direct message the registry delivers itself)
@@ -32,7 +39,6 @@ class Push:
     message or notice) marks the peer offline, which takes it out of its room.
     """
 
-    key: str
     owner: str
     addr: Addr
     message: Message
@@ -41,80 +47,156 @@ class Push:
     seq: int = 0
 
 
+@dataclass(slots=True, eq=False)
+class Flight:
+    """One message sent to `owners` (address -> owner's name key) that still owe an ack."""
+
+    message: Message
+    purpose: str
+    seq: int
+    sent: int
+    deadline: float
+    owners: dict[Addr, str] = field(default_factory=dict)
+
+
 class Pushes:
-    """Pushes by key, at most `window` in flight per address, the rest queued in order."""
+    """Pushes in flight by (message id, address), at most `window` per address; the rest
+    queued in order."""
 
     def __init__(
         self, timeout: float = TIMEOUT, attempts: int = ATTEMPTS, window: int = WINDOW
     ) -> None:
-        if window < 1:
-            raise ValueError("window must be at least 1")
-        self._retry: Retransmitter[Push] = Retransmitter(timeout, attempts)
+        if window < 1 or timeout <= 0 or attempts < 1:
+            raise ValueError("window and attempts must be at least 1, timeout positive")
+        self._timeout = timeout
+        self._attempts = attempts
         self._window = window
-        # keys in flight per address, in the order they were first sent
-        self._flying: dict[Addr, dict[str, None]] = {}
+        # per address, message id -> its flight, in the order first sent
+        self._flying: dict[Addr, dict[str, Flight]] = {}
         self._queued: dict[Addr, deque[Push]] = {}
+        # (deadline, flight) in the order armed; an entry whose flight has been answered
+        # or re-armed since is stale and skipped when it reaches the front
+        self._retry: deque[tuple[float, Flight]] = deque()
 
-    def add(self, push: Push, now: float) -> bool:
-        """Take `push`; True if it is to be sent now, False if it waits for room."""
-        flying = self._flying.setdefault(push.addr, {})
-        if push.key not in flying and (len(flying) >= self._window or push.addr in self._queued):
-            self._queued.setdefault(push.addr, deque()).append(push)
-            return False
-        flying[push.key] = None
-        self._retry.start(push.key, push, now)
-        return True
+    def add(
+        self,
+        message: Message,
+        purpose: str,
+        targets: Iterable[tuple[str, Addr]],
+        now: float,
+        seq: int = 0,
+    ) -> list[Addr]:
+        """Push `message` to each (owner, address) of `targets`; return the addresses to
+        send it to now. The others wait for room in their window; an address it is already
+        in flight to is left out (the ack that is coming answers both)."""
+        flight = Flight(message, purpose, seq, 1, now + self._timeout)
+        owners = flight.owners
+        msg_id = message.id
+        window = self._window
+        for owner, addr in targets:
+            flying = self._flying.get(addr)
+            if flying is None:
+                flying = self._flying[addr] = {}
+            elif msg_id in flying:
+                continue
+            elif len(flying) >= window or addr in self._queued:
+                self._queued.setdefault(addr, deque()).append(
+                    Push(owner, addr, message, purpose, seq)
+                )
+                continue
+            flying[msg_id] = flight
+            owners[addr] = owner
+        if owners:
+            self._arm(flight)
+        return list(owners)
 
-    def answer(self, key: str, now: float) -> tuple[Push | None, list[Push]]:
-        """The ack for `key` arrived: (the push it answers or None, pushes to send now)."""
-        push = self._retry.answer(key)
-        if push is None:
-            return None, []
-        return push, self._landed(push, now)
+    def answer(self, msg_id: str, addr: Addr, now: float) -> tuple[Flight | None, str, list[Push]]:
+        """The ack for `msg_id` came from `addr`: (the flight it answers or None, the
+        owner it came from, pushes let out of the window to send now)."""
+        flying = self._flying.get(addr)
+        flight = flying.pop(msg_id, None) if flying is not None else None
+        if flight is None:
+            return None, "", []
+        owner = flight.owners.pop(addr)
+        return flight, owner, self._landed(addr, now)
 
-    def due(self, now: float) -> tuple[list[Push], list[Push], list[Push]]:
-        """(to send again, given up, taken from the queue to send now) at `now`."""
-        again, failed = self._retry.due(now)
+    def due(self, now: float) -> tuple[list[tuple[list[Addr], Message]], list[Push], list[Push]]:
+        """At `now`: (messages to send again, each with the addresses still owing; pushes
+        given up; pushes let out of the window to send now), each oldest first."""
+        ready: list[Flight] = []
+        retry = self._retry
+        while retry and retry[0][0] <= now:
+            deadline, flight = retry.popleft()
+            if flight.owners and flight.deadline == deadline:
+                ready.append(flight)
+        ready.sort(key=lambda f: f.seq)
+        again: list[tuple[list[Addr], Message]] = []
+        failed: list[Push] = []
         released: list[Push] = []
-        for push in failed:
-            released += self._landed(push, now)
+        for flight in ready:
+            if flight.sent < self._attempts:
+                flight.sent += 1
+                flight.deadline = now + self._timeout
+                self._arm(flight)
+                again.append((list(flight.owners), flight.message))
+                continue
+            owners, flight.owners = flight.owners, {}
+            for addr, owner in owners.items():
+                self._flying[addr].pop(flight.message.id, None)
+                failed.append(Push(owner, addr, flight.message, flight.purpose, flight.seq))
+            for addr in owners:
+                released += self._landed(addr, now)
         return again, failed, released
 
     def drop_all(self, addr: Addr) -> list[Push]:
         """Forget and return every push to `addr`: those in flight, then those queued."""
         dropped: list[Push] = []
-        for key in self._flying.pop(addr, {}):
-            push = self._retry.answer(key)
-            if push is not None:
-                dropped.append(push)
+        for flight in self._flying.pop(addr, {}).values():
+            owner = flight.owners.pop(addr, None)
+            if owner is not None:
+                dropped.append(Push(owner, addr, flight.message, flight.purpose, flight.seq))
         dropped += self._queued.pop(addr, ())
         return dropped
 
     def next_wake(self) -> float | None:
         """The earliest retry deadline, or None."""
-        return self._retry.next_wake()
+        retry = self._retry
+        while retry and not (retry[0][1].owners and retry[0][1].deadline == retry[0][0]):
+            retry.popleft()
+        return retry[0][0] if retry else None
 
     def in_flight(self) -> int:
-        return len(self._retry)
+        """Pushes sent and not yet answered, given up or dropped."""
+        return sum(len(flying) for flying in self._flying.values())
 
     def queued(self) -> int:
+        """Pushes waiting for room in their window."""
         return sum(len(q) for q in self._queued.values())
 
-    def _landed(self, push: Push, now: float) -> list[Push]:
-        """`push` is no longer in flight: let the queue of its address move up."""
-        flying = self._flying.get(push.addr)
+    def _arm(self, flight: Flight) -> None:
+        if self._retry and flight.deadline < self._retry[-1][0]:
+            # the clock stepped back: keep the queue in order (the retry comes a bit late)
+            flight.deadline = self._retry[-1][0]
+        self._retry.append((flight.deadline, flight))
+
+    def _landed(self, addr: Addr, now: float) -> list[Push]:
+        """A push to `addr` is no longer in flight: let its queue move up."""
+        flying = self._flying.get(addr)
         if flying is None:
             return []
-        flying.pop(push.key, None)
-        queue = self._queued.get(push.addr)
+        queue = self._queued.get(addr)
         released: list[Push] = []
         while queue and len(flying) < self._window:
-            nxt = queue.popleft()
-            flying[nxt.key] = None
-            self._retry.start(nxt.key, nxt, now)
-            released.append(nxt)
+            push = queue.popleft()
+            if push.message.id in flying:
+                continue  # already on its way (see `add`)
+            flight = Flight(push.message, push.purpose, push.seq, 1, now + self._timeout)
+            flight.owners[addr] = push.owner
+            flying[push.message.id] = flight
+            self._arm(flight)
+            released.append(push)
         if not queue:
-            self._queued.pop(push.addr, None)
+            self._queued.pop(addr, None)
             if not flying:
-                del self._flying[push.addr]
+                del self._flying[addr]
         return released

@@ -13,7 +13,17 @@ from pathlib import Path
 
 from peer.endpoint import Endpoint, Handoff
 from peer.wake import WakeTimer
-from registry.actions import Action, Addr, DropMail, Log, MoveMail, SaveTable, Send, StoreMail
+from registry.actions import (
+    Action,
+    Addr,
+    DropMail,
+    Log,
+    MoveMail,
+    SaveTable,
+    Send,
+    SendMany,
+    StoreMail,
+)
 from registry.core import RegistryCore
 from registry.desk_service import DeskService
 from registry.storage import Storage, StorageError
@@ -72,7 +82,7 @@ class RegistryServer:
         self._timer = WakeTimer(self._tick)
         self._stopped = asyncio.Event()
         # sends waiting for the group commit in progress (None: no commit open)
-        self._held: list[Send] | None = None
+        self._held: list[Send | SendMany] | None = None
         self._table_dirty = False
 
     def log(self, line: str) -> None:
@@ -219,6 +229,13 @@ class RegistryServer:
                     self._held.append(action)
                 else:
                     self.endpoint.send(addr, message)
+            case SendMany(addrs, message):
+                if self._verbose:
+                    self.log(f"-> {len(addrs)} peers {message}")
+                if self._held is not None:
+                    self._held.append(action)
+                else:
+                    self.endpoint.send_many(addrs, message)
             case StoreMail(owner, message):
                 self._open_commit()
                 self._storage.append(owner, message, sync=False)
@@ -249,7 +266,10 @@ class RegistryServer:
             self.log(f"ERROR storing data: {exc}; {len(held)} answers withheld")
             return
         for send in held:
-            self.endpoint.send(send.addr, send.message)
+            if isinstance(send, SendMany):
+                self.endpoint.send_many(send.addrs, send.message)
+            else:
+                self.endpoint.send(send.addr, send.message)
 
     def _schedule(self) -> None:
         self._timer.set(self.core.next_wake())

@@ -257,6 +257,9 @@ class SimNet:
                     self._hold_ack(REGISTRY, addr, reply_to)
                 case ra.Send(addr, message):
                     self._send(REGISTRY, addr, message)
+                case ra.SendMany(addrs, message):
+                    for addr in addrs:
+                        self._send(REGISTRY, addr, message)
                 case ra.StoreMail(owner, message):
                     self.disk.mail.setdefault(owner, []).append(message)
                 case ra.DropMail(owner, ids):

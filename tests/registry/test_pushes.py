@@ -1,5 +1,5 @@
-"""registry.pushes alone: the window per peer, the queue's order, and that every push ends
-answered, given up or dropped, never lost in between."""
+"""registry.pushes alone: one flight per message, the window per peer, the queue's order,
+and that every push ends answered, given up or dropped, never lost in between."""
 
 from __future__ import annotations
 
@@ -7,51 +7,94 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from registry.pushes import Push, Pushes
-from wire.messages import Notice
+from wire.messages import Message, Notice
 
-A, B = ("127.0.0.1", 6001), ("127.0.0.1", 6002)
+A, B, C = ("127.0.0.1", 6001), ("127.0.0.1", 6002), ("127.0.0.1", 6003)
 T0 = 1_700_000_000.0
+Addr = tuple[str, int]
 
 
-def push(n: int, addr: tuple[str, int] = A) -> Push:
-    return Push(f"k{n}@{addr[1]}", "x", addr, Notice(f"r-{n}", "hi"), "relay")
+def note(n: int) -> Notice:
+    return Notice(f"r-{n}", "hi")
+
+
+def owner(addr: Addr) -> str:
+    return f"o{addr[1]}"
+
+
+def to(*addrs: Addr) -> list[tuple[str, Addr]]:
+    return [(owner(a), a) for a in addrs]
+
+
+def test_one_message_to_many_is_sent_to_all_at_once_and_resent_only_to_the_silent() -> None:
+    pushes = Pushes(timeout=0.5, attempts=2)
+    msg = note(1)
+    assert pushes.add(msg, "relay", to(A, B, C), T0, seq=7) == [A, B, C]
+    flight, who, released = pushes.answer("r-1", B, T0 + 0.1)
+    assert flight is not None and flight.message == msg and who == owner(B) and released == []
+    assert pushes.answer("r-1", B, T0 + 0.1)[0] is None  # a second copy of the ack
+    assert pushes.next_wake() == T0 + 0.5  # one timer for the whole message
+    again, failed, _ = pushes.due(T0 + 0.5)
+    assert again == [([A, C], msg)] and failed == []
+    pushes.answer("r-1", A, T0 + 0.6)
+    again, failed, _ = pushes.due(T0 + 1.0)
+    assert again == [] and failed == [Push(owner(C), C, msg, "relay", 7)]
+    assert pushes.next_wake() is None and pushes.in_flight() == 0
 
 
 def test_beyond_the_window_pushes_wait_and_go_in_order_as_acks_make_room() -> None:
     pushes = Pushes(timeout=0.5, attempts=2, window=2)
-    sent = [pushes.add(push(n), T0) for n in range(5)]
-    assert sent == [True, True, False, False, False]
-    assert pushes.add(push(9, B), T0)  # another peer has a window of its own
-    answered, released = pushes.answer("k1@6001", T0 + 0.1)
-    assert answered == push(1) and released == [push(2)]
+    sent = [pushes.add(note(n), "relay", to(A), T0, seq=n) for n in range(5)]
+    assert sent == [[A], [A], [], [], []]
+    assert pushes.add(note(9), "relay", to(B), T0) == [B]  # another peer has its own window
+    flight, _, released = pushes.answer("r-1", A, T0 + 0.1)
+    assert flight is not None and released == [Push(owner(A), A, note(2), "relay", 2)]
     assert pushes.in_flight() == 3 and pushes.queued() == 2
+
+
+def test_a_message_already_in_flight_to_a_peer_is_not_sent_to_it_twice() -> None:
+    pushes = Pushes()
+    pushes.add(note(1), "room", to(A), T0)
+    assert pushes.add(note(1), "room", to(A, B), T0) == [B]
+    assert pushes.in_flight() == 2
 
 
 def test_a_released_push_gets_its_full_timeout_from_when_it_is_sent() -> None:
     pushes = Pushes(timeout=0.5, attempts=1, window=1)
-    pushes.add(push(0), T0)
-    pushes.add(push(1), T0)
+    pushes.add(note(0), "relay", to(A), T0, seq=0)
+    pushes.add(note(1), "relay", to(A), T0, seq=1)
     again, failed, released = pushes.due(T0 + 0.5)
-    assert (again, failed, released) == ([], [push(0)], [push(1)])
+    assert again == [] and failed == [Push(owner(A), A, note(0), "relay", 0)]
+    assert released == [Push(owner(A), A, note(1), "relay", 1)]
     assert pushes.next_wake() == T0 + 1.0  # not T0 + 0.5: it waited, it was not in flight
+
+
+def test_a_clock_stepped_back_delays_a_retry_but_never_loses_it() -> None:
+    pushes = Pushes(timeout=0.5, attempts=2)
+    pushes.add(note(0), "relay", to(A), T0)
+    pushes.add(note(1), "relay", to(B), T0 - 10)  # the clock went back 10 s
+    assert pushes.next_wake() == T0 + 0.5
+    again, _, _ = pushes.due(T0 + 0.5)
+    assert [addrs for addrs, _ in again] == [[A], [B]]
 
 
 def test_dropping_a_peer_returns_what_is_in_flight_then_what_waits_in_order() -> None:
     pushes = Pushes(window=2)
     for n in range(4):
-        pushes.add(push(n), T0)
-    pushes.add(push(9, B), T0)
-    assert pushes.drop_all(A) == [push(0), push(1), push(2), push(3)]
+        pushes.add(note(n), "relay", to(A, B) if n == 0 else to(A), T0, seq=n)
+    dropped = pushes.drop_all(A)
+    assert [(p.message, p.seq) for p in dropped] == [(note(n), n) for n in range(4)]
     assert pushes.queued() == 0 and pushes.in_flight() == 1  # B's push is untouched
-    assert pushes.answer("k0@6001", T0) == (None, [])  # a late ack for a dropped push
+    assert pushes.answer("r-0", A, T0)[0] is None  # a late ack for a dropped push
+    assert pushes.answer("r-0", B, T0)[0] is not None
 
 
 ops = st.lists(
     st.one_of(
-        st.tuples(st.just("add"), st.sampled_from([A, B])),
-        st.tuples(st.just("ack"), st.integers(0, 40)),
+        st.tuples(st.just("add"), st.sets(st.sampled_from([A, B, C]), min_size=1)),
+        st.tuples(st.just("ack"), st.tuples(st.integers(0, 40), st.sampled_from([A, B, C]))),
         st.tuples(st.just("time"), st.floats(0.05, 1.0)),
-        st.tuples(st.just("drop"), st.sampled_from([A, B])),
+        st.tuples(st.just("drop"), st.sampled_from([A, B, C])),
     ),
     max_size=80,
 )
@@ -64,46 +107,59 @@ def test_every_push_ends_once_and_the_window_always_holds(
 ) -> None:
     pushes = Pushes(timeout=0.5, attempts=2, window=window)
     now = T0
-    added: list[Push] = []
-    on_wire: dict[str, int] = {}  # key -> copies sent
-    first_sent: dict[tuple[str, int], list[str]] = {A: [], B: []}
-    ended: list[str] = []
+    added: list[tuple[Message, Addr]] = []  # one per (message, address) pushed
+    on_wire: dict[tuple[str, Addr], int] = {}  # copies sent
+    first_sent: dict[Addr, list[str]] = {A: [], B: [], C: []}
+    ended: list[tuple[str, Addr]] = []
 
-    def sent(p: Push) -> None:
-        if p.key not in on_wire:
-            first_sent[p.addr].append(p.key)
-        on_wire[p.key] = on_wire.get(p.key, 0) + 1
+    def sent(msg: Message, addr: Addr) -> None:
+        if (msg.id, addr) not in on_wire:
+            first_sent[addr].append(msg.id)
+        on_wire[(msg.id, addr)] = on_wire.get((msg.id, addr), 0) + 1
 
+    def end(p: Push) -> None:
+        assert p.owner == owner(p.addr)
+        ended.append((p.message.id, p.addr))
+
+    messages = 0
     for kind, arg in steps:
         if kind == "add":
-            p = push(len(added), arg)  # type: ignore[arg-type]
-            added.append(p)
-            if pushes.add(p, now):
-                sent(p)
+            msg = note(messages)
+            targets = sorted(arg)  # type: ignore[call-overload]
+            for addr in pushes.add(msg, "relay", to(*targets), now, seq=messages):
+                sent(msg, addr)
+            added += [(msg, a) for a in targets]
+            messages += 1
         elif kind == "ack":
-            n = int(arg)  # type: ignore[call-overload]
-            if n < len(added) and added[n].key in on_wire:  # only what was sent is acked
-                answered, released = pushes.answer(added[n].key, now)
-                if answered is not None:
-                    ended.append(answered.key)
+            n, addr = arg  # type: ignore[misc]
+            if (f"r-{n}", addr) in on_wire:  # only what was sent is acked
+                flight, who, released = pushes.answer(f"r-{n}", addr, now)
+                if flight is not None:
+                    assert who == owner(addr) and flight.message.id == f"r-{n}"
+                    ended.append((f"r-{n}", addr))
                 for p in released:
-                    sent(p)
+                    sent(p.message, p.addr)
         elif kind == "time":
             now += float(arg)  # type: ignore[arg-type]
             while (wake := pushes.next_wake()) is not None and wake <= now:
                 again, failed, released = pushes.due(wake)
-                for p in again + released:
-                    sent(p)
-                ended += [p.key for p in failed]
+                for addrs, msg in again:
+                    for addr in addrs:
+                        sent(msg, addr)
+                for p in released:
+                    sent(p.message, p.addr)
+                for p in failed:
+                    end(p)
         else:
-            ended += [p.key for p in pushes.drop_all(arg)]  # type: ignore[arg-type]
+            for p in pushes.drop_all(arg):  # type: ignore[arg-type]
+                end(p)
         flying = {k for k in on_wire if k not in ended}
-        for addr in (A, B):
-            assert len([k for k in flying if k.endswith(f"@{addr[1]}")]) <= window
+        for addr in (A, B, C):
+            assert len([k for k in flying if k[1] == addr]) <= window
     assert len(ended) == len(set(ended))  # nothing ends twice
     assert all(copies <= 2 for copies in on_wire.values())  # never more than `attempts`
-    for addr in (A, B):  # first copies leave in the order the pushes were added
-        order = [p.key for p in added if p.addr == addr and p.key in first_sent[addr]]
+    for addr in (A, B, C):  # first copies leave in the order the messages were added
+        order = [m.id for m, a in added if a == addr and m.id in first_sent[addr]]
         assert first_sent[addr] == order
     waiting = len(added) - len(set(ended))
     assert waiting == pushes.in_flight() + pushes.queued()  # the rest is still held, none lost

@@ -42,7 +42,14 @@ def core() -> RegistryCore:
 
 
 def sends(actions: list[ra.Action]) -> list[tuple[tuple[str, int], object]]:
-    return [(a.addr, a.message) for a in actions if isinstance(a, ra.Send)]
+    """Every (address, message) the actions send, a SendMany as one Send per address."""
+    out: list[tuple[tuple[str, int], object]] = []
+    for a in actions:
+        if isinstance(a, ra.Send):
+            out.append((a.addr, a.message))
+        elif isinstance(a, ra.SendMany):
+            out += [(addr, a.message) for addr in a.addrs]
+    return out
 
 
 def run_until(reg: RegistryCore, end: float) -> list[ra.Action]:
