@@ -43,6 +43,8 @@ from peer.actions import Print
 ANCHOR_BROADCAST = 0.69e-3  # ngircd, 100 members (issue)
 ANCHOR_BURST = 1.28e6  # ngircd deliveries/s at 100 members (issue)
 ANCHOR_JOIN = 0.43  # ngircd, 500 clients register and join (issue)
+#: Who receives in the channel benchmarks (see Members).
+RECEIVERS = ["PeerNodes", "minimal"]
 
 
 # -- ChatApp side --------------------------------------------------------------------------
@@ -54,31 +56,40 @@ class Countdown:
     def __init__(self, count: int) -> None:
         self.left = count
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        #: perf_counter() at the last arrival (the waiting task resumes a loop pass later)
+        self.finished_at = float("nan")
 
     def hit(self, n: int = 1) -> None:
         self.left -= n
         if self.left <= 0 and not self.done.done():
+            self.finished_at = time.perf_counter()
             self.done.set_result(None)
 
 
 class Members:
-    """The receiving side of a channel benchmark: `members` real PeerNodes, or as many
-    minimal clients (bench/light.py); the sender is a real PeerNode either way."""
+    """The two sides of a channel benchmark: a sender and `members` receivers, all real
+    PeerNodes, or all minimal clients (bench/light.py), the counterpart of ngircd's
+    minimal IRC clients: the registry alone against ngircd."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
-        self.sender: BenchPeer | None = None
         self._peers: list[BenchPeer] = []
         self._light: list[LightClient] = []
 
-    async def open(self, server: Addr, members: int, prefix: str) -> BenchPeer:
+    async def open(self, server: Addr, members: int, prefix: str) -> None:
         if self.kind == "PeerNodes":
             self._peers = await make_peers(members + 1, server, prefix=prefix)
         else:
-            self._light = await light_clients(members, server, prefix=prefix + "l")
-            self._peers = await make_peers(1, server, prefix=prefix)
-        self.sender = self._peers[0]
-        return self.sender
+            self._light = await light_clients(members + 1, server, prefix=prefix)
+
+    def post(self, texts: list[str]) -> None:
+        """The sender sends each of `texts` to the channel at once (typed `send_all` lines
+        on a PeerNode)."""
+        if self._peers:
+            for text in texts:
+                self._peers[0].line(f"send_all {text}")
+        else:
+            self._light[0].post(texts)
 
     def count(self, countdown: Countdown, text: str) -> None:
         """Count, on `countdown`, each channel line starting with `text` (PeerNodes) or
@@ -90,7 +101,7 @@ class Members:
 
         for p in self._peers[1:]:
             p.listeners[:] = [shown]
-        for c in self._light:
+        for c in self._light[1:]:
             c.on_channel = lambda client, new: countdown.hit(new)
 
     async def close(self) -> None:
@@ -99,13 +110,14 @@ class Members:
             c.close()
 
 
-async def typed_until(sender: BenchPeer, lines: list[str], countdown: Countdown) -> float:
-    """Type `lines` on `sender` at once; seconds until `countdown` completes (at most 30)."""
+async def posted_until(group: Members, texts: list[str], countdown: Countdown) -> float:
+    """Post `texts` at once; seconds until `countdown` completes (at most 30)."""
     t0 = time.perf_counter()
-    for line in lines:
-        sender.line(line)
+    group.post(texts)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.shield(countdown.done), 30.0)
+    if countdown.done.done():
+        return countdown.finished_at - t0
     return time.perf_counter() - t0
 
 
@@ -115,17 +127,18 @@ async def chat_send_all(
     """Times from `send_all` typed on one peer until all `members` others have it."""
     with start_registry(loop) as reg:
         group = Members(kind)
-        sender = await group.open((HOST, reg.ready["port"]), members, "s")
+        await group.open((HOST, reg.ready["port"]), members, "s")
         times: list[float] = []
         try:
             for r in range(rounds):
                 countdown = Countdown(members)
                 group.count(countdown, f"[Channel_Message s0: round {r} ")
-                took = await typed_until(sender, [f"send_all round {r} of the bench"], countdown)
+                took = await posted_until(group, [f"round {r} of the bench"], countdown)
                 if countdown.left > 0:
                     return times, f"round {r}: {countdown.left} of {members} never had it"
                 times.append(took)
-                await asyncio.sleep(0.02)  # let the acks of this round reach the registry
+                await asyncio.sleep(ircd.ROUND_GAP)  # as between ngircd's rounds
+            await asyncio.sleep(0.5)  # the last acks reach the registry
             report = await reg.ask_async("report")
             note = f"registry: {report['pending']} pushes unacked, {report['drops']} kernel drops"
         finally:
@@ -139,11 +152,11 @@ async def chat_burst(
     """`messages` send_all lines typed at once on one peer; deliveries/s to `members`."""
     with start_registry(loop) as reg:
         group = Members(kind)
-        sender = await group.open((HOST, reg.ready["port"]), members, "b")
+        await group.open((HOST, reg.ready["port"]), members, "b")
         countdown = Countdown(members * messages)
         group.count(countdown, "[Channel_Message b0:")
-        lines = [f"send_all burst message number {i}" for i in range(messages)]
-        took = await typed_until(sender, lines, countdown)
+        texts = [f"burst message number {i}" for i in range(messages)]
+        took = await posted_until(group, texts, countdown)
         delivered = members * messages - max(countdown.left, 0)
         report = await reg.ask_async("report")
         await group.close()
@@ -194,7 +207,9 @@ async def chat_join(loop: str, count: int, limit: float) -> tuple[float, int, st
 # -- tables --------------------------------------------------------------------------------
 
 
-def send_all_table(loops: list[str], sizes: list[int], rounds: int) -> None:
+def send_all_table(
+    loops: list[str], sizes: list[int], rounds: int, kinds: list[str] = RECEIVERS
+) -> None:
     table = Table(
         "send_all: typed until every member has it (with acks) vs ngircd broadcast to 100",
         ["loop", "members", "receivers", "median", "p99", "ngircd, 100", "ratio", "target"],
@@ -206,7 +221,8 @@ def send_all_table(loops: list[str], sizes: list[int], rounds: int) -> None:
             with ircd.Ngircd() as srv:
                 irc = run(lambda srv=srv: ircd.broadcast(srv.port, 100, rounds), loop)
             irc_med = median(irc)
-        rows = [(n, "PeerNodes") for n in sizes] + ([(100, "minimal")] if 100 in sizes else [])
+        rows = [(n, "PeerNodes") for n in sizes if "PeerNodes" in kinds]
+        rows += [(100, "minimal")] if 100 in sizes and "minimal" in kinds else []
         for n, receivers in rows:
             times, note = run(
                 lambda n=n, loop=loop, k=receivers: chat_send_all(loop, n, rounds, k), loop
@@ -224,9 +240,9 @@ def send_all_table(loops: list[str], sizes: list[int], rounds: int) -> None:
             table.note(f"{loop}, {n} {receivers}: {note}")
     table.note(
         "PeerNodes: real peers (core, adapter, Endpoint), all in the bench process, each "
-        "decoding, recording, showing and acking. minimal: bench/light.py clients, which only "
-        "decode, count and ack each datagram, as ngircd's clients here only split lines and "
-        "count: the registry against ngircd, like for like."
+        "decoding, recording, showing and acking. minimal: bench/light.py clients, sender "
+        "included, which only decode, count and ack each datagram, as ngircd's clients here "
+        "only split lines and count: the registry against ngircd, like for like."
     )
     table.note(
         f"issue anchor: ngircd 0.69 ms to 100; UDP relay with acks 0.70 ms drained, "
@@ -235,7 +251,9 @@ def send_all_table(loops: list[str], sizes: list[int], rounds: int) -> None:
     table.print()
 
 
-def burst_table(loops: list[str], members: int, messages: int) -> None:
+def burst_table(
+    loops: list[str], members: int, messages: int, kinds: list[str] = RECEIVERS
+) -> None:
     table = Table(
         f"Burst channel fan-out: {messages} messages at once to {members} members",
         ["loop", "receivers", "ChatApp deliveries/s", "ngircd deliveries/s", "ratio", "target"],
@@ -246,7 +264,7 @@ def burst_table(loops: list[str], members: int, messages: int) -> None:
         if not why:
             with ircd.Ngircd() as srv:
                 irc_rate, lost = run(lambda srv=srv: ircd.burst(srv.port, members, messages), loop)
-        for receivers in ("PeerNodes", "minimal"):
+        for receivers in kinds:
             ours, note = run(
                 lambda loop=loop, k=receivers: chat_burst(loop, members, messages, k), loop
             )
@@ -313,14 +331,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--burst", type=int, default=200, help="messages in the burst")
     parser.add_argument("--join", type=int, default=500, help="peers in the join storm")
+    parser.add_argument(
+        "--receivers", default=",".join(RECEIVERS), help="PeerNodes, minimal or both"
+    )
     parser.add_argument("--limit", type=float, default=60.0, help="seconds the join storm may take")
     args = parser.parse_args(argv)
     raise_fd_limit()
     loops = loops_to_run(args.loop)
+    kinds = [k for k in RECEIVERS if k in args.receivers.split(",")]
     if args.what in ("send_all", "all"):
-        send_all_table(loops, [int(s) for s in args.sizes.split(",")], args.rounds)
+        send_all_table(loops, [int(s) for s in args.sizes.split(",")], args.rounds, kinds)
     if args.what in ("burst", "all"):
-        burst_table(loops, 100, args.burst)
+        burst_table(loops, 100, args.burst, kinds)
     if args.what in ("join", "all"):
         join_table(loops, args.join, args.limit)
 

@@ -246,8 +246,9 @@ class Endpoint:
         for addr, replies in acks.items():
             batches[addr].extend(self._merged_acks(replies))
         for addr, waiting in batches.items():
-            for packet in pack_datagrams(waiting):
-                self._sendto(packet, addr)
+            if waiting:
+                for packet in pack_datagrams(waiting):
+                    self._sendto(packet, addr)
 
     def _merged_acks(self, replies: list[str]) -> list[bytes]:
         """Acks queued for one address in one pass, as few datagram-sized messages as hold
