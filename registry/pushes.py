@@ -8,9 +8,15 @@ per member, not an object and a timer each; a retry resends to those still owing
 A relay or a burst of table changes may queue thousands of pushes for one peer. Sent all
 at once, most of them would wait in the peer's socket buffer longer than the retry
 timeout, be sent again, and the copies would bury the peer in work it has already done
-(congestion collapse). So at most WINDOW pushes per address are in flight; the rest wait
-here, in order, and go out as acks make room. A push's retry timer starts when it is
+(congestion collapse). So at most a window of pushes per address is in flight; the rest
+wait here, in order, and go out as acks make room. A push's retry timer starts when it is
 sent, not when it was queued.
+
+The window is as TCP's: WINDOW while a peer keeps up, halved (down to MIN_WINDOW) when
+retries are needed (at most once per timeout), one larger for each ack after that. A peer
+on a fast machine takes a burst of hundreds of messages as shared flights in one go (a
+burst released push by push costs the registry several times more per delivery); a slow
+one soon gets only what it can answer within the timeout.
 """
 
 from __future__ import annotations
@@ -23,9 +29,12 @@ from registry.actions import Addr
 from wire.messages import Message
 from wire.reliable import ATTEMPTS, TIMEOUT
 
-#: Pushes in flight to one address. Enough for a burst to fill several datagrams per
-#: round trip; few enough that a slow peer's buffer holds them well within TIMEOUT.
-WINDOW = 128
+#: Pushes in flight to one address that keeps up: a peer's share of 1024 channel messages
+#: is ~100 full datagrams and well under a second of its work; its 4 MiB socket buffer
+#: holds them.
+WINDOW = 1024
+#: The least a window shrinks to (a peer that needed retries).
+MIN_WINDOW = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +80,14 @@ class Pushes:
         self._timeout = timeout
         self._attempts = attempts
         self._window = window
+        self._min_window = min(MIN_WINDOW, window)
         # per address, message id -> its flight, in the order first sent
         self._flying: dict[Addr, dict[str, Flight]] = {}
         self._queued: dict[Addr, deque[Push]] = {}
+        # windows smaller than `window`, of peers that needed retries, and when each was
+        # last halved
+        self._shrunk: dict[Addr, int] = {}
+        self._halved: dict[Addr, float] = {}
         # (deadline, flight) in the order armed; an entry whose flight has been answered
         # or re-armed since is stale and skipped when it reaches the front
         self._retry: deque[tuple[float, Flight]] = deque()
@@ -92,17 +106,15 @@ class Pushes:
         flight = Flight(message, purpose, seq, 1, now + self._timeout)
         owners = flight.owners
         msg_id = message.id
-        window = self._window
+        window, queued, shrunk = self._window, self._queued, self._shrunk
         for owner, addr in targets:
             flying = self._flying.get(addr)
             if flying is None:
                 flying = self._flying[addr] = {}
             elif msg_id in flying:
                 continue
-            elif len(flying) >= window or addr in self._queued:
-                self._queued.setdefault(addr, deque()).append(
-                    Push(owner, addr, message, purpose, seq)
-                )
+            if addr in queued or len(flying) >= shrunk.get(addr, window):
+                queued.setdefault(addr, deque()).append(Push(owner, addr, message, purpose, seq))
                 continue
             flying[msg_id] = flight
             owners[addr] = owner
@@ -118,6 +130,12 @@ class Pushes:
         if flight is None:
             return None, "", []
         owner = flight.owners.pop(addr)
+        shrunk = self._shrunk.get(addr)
+        if shrunk is not None:
+            if shrunk + 1 >= self._window:
+                del self._shrunk[addr], self._halved[addr]
+            else:
+                self._shrunk[addr] = shrunk + 1
         return flight, owner, self._landed(addr, now)
 
     def due(self, now: float) -> tuple[list[tuple[list[Addr], Message]], list[Push], list[Push]]:
@@ -135,6 +153,8 @@ class Pushes:
         released: list[Push] = []
         for flight in ready:
             if flight.sent < self._attempts:
+                for addr in flight.owners:
+                    self._halve(addr, now)
                 flight.sent += 1
                 flight.deadline = now + self._timeout
                 self._arm(flight)
@@ -156,6 +176,8 @@ class Pushes:
             if owner is not None:
                 dropped.append(Push(owner, addr, flight.message, flight.purpose, flight.seq))
         dropped += self._queued.pop(addr, ())
+        self._shrunk.pop(addr, None)
+        self._halved.pop(addr, None)
         return dropped
 
     def next_wake(self) -> float | None:
@@ -179,6 +201,18 @@ class Pushes:
             flight.deadline = self._retry[-1][0]
         self._retry.append((flight.deadline, flight))
 
+    def window_of(self, addr: Addr) -> int:
+        """How many pushes may be in flight to `addr` now."""
+        return self._shrunk.get(addr, self._window)
+
+    def _halve(self, addr: Addr, now: float) -> None:
+        """`addr` needed a retry: halve its window, once per timeout (the retries of one
+        burst come due together and are one sign of one overload)."""
+        if now - self._halved.get(addr, float("-inf")) < self._timeout:
+            return
+        self._shrunk[addr] = max(self._min_window, self.window_of(addr) // 2)
+        self._halved[addr] = now
+
     def _landed(self, addr: Addr, now: float) -> list[Push]:
         """A push to `addr` is no longer in flight: let its queue move up."""
         flying = self._flying.get(addr)
@@ -186,7 +220,8 @@ class Pushes:
             return []
         queue = self._queued.get(addr)
         released: list[Push] = []
-        while queue and len(flying) < self._window:
+        limit = self._shrunk.get(addr, self._window)
+        while queue and len(flying) < limit:
             push = queue.popleft()
             if push.message.id in flying:
                 continue  # already on its way (see `add`)

@@ -101,7 +101,7 @@ ops = st.lists(
 
 
 @settings(max_examples=300, deadline=None)
-@given(ops, st.integers(1, 4))
+@given(ops, st.sampled_from([1, 2, 3, 4, 24]))  # 24 can shrink (to 16 at least)
 def test_every_push_ends_once_and_the_window_always_holds(
     steps: list[tuple[str, object]], window: int
 ) -> None:
@@ -163,3 +163,23 @@ def test_every_push_ends_once_and_the_window_always_holds(
         assert first_sent[addr] == order
     waiting = len(added) - len(set(ended))
     assert waiting == pushes.in_flight() + pushes.queued()  # the rest is still held, none lost
+
+
+def test_a_peer_that_needs_retries_gets_a_halved_window_that_grows_back_with_acks() -> None:
+    pushes = Pushes(timeout=0.5, attempts=5, window=64)
+    for n in range(70):
+        pushes.add(note(n), "relay", to(A), T0, seq=n)
+    assert pushes.in_flight() == 64 and pushes.queued() == 6
+    again, _, _ = pushes.due(T0 + 0.5)  # 64 retries, one overload: halved once
+    assert len(again) == 64 and pushes.window_of(A) == 32
+    assert pushes.window_of(B) == 64  # others keep theirs
+    released = []
+    for n in range(40):  # 40 acks: the window grows by one each, up to 32 + 40 > 64
+        released += pushes.answer(f"r-{n}", A, T0 + 0.6)[2]
+    # the queue moves once those in flight fall below the window growing back
+    assert [p.seq for p in released] == [64, 65, 66, 67, 68, 69]
+    assert pushes.window_of(A) == 64  # back to the full window
+    pushes.due(T0 + 1.0)  # the next retries, a timeout later: halved again
+    assert pushes.window_of(A) == 32
+    pushes.drop_all(A)
+    assert pushes.window_of(A) == 64  # a new peer at that address starts afresh
