@@ -130,13 +130,18 @@ class Pushes:
         if flight is None:
             return None, "", []
         owner = flight.owners.pop(addr)
-        shrunk = self._shrunk.get(addr)
-        if shrunk is not None:
-            if shrunk + 1 >= self._window:
-                del self._shrunk[addr], self._halved[addr]
-            else:
-                self._shrunk[addr] = shrunk + 1
-        return flight, owner, self._landed(addr, now)
+        if self._shrunk:
+            shrunk = self._shrunk.get(addr)
+            if shrunk is not None:
+                if shrunk + 1 >= self._window:
+                    del self._shrunk[addr], self._halved[addr]
+                else:
+                    self._shrunk[addr] = shrunk + 1
+        if addr in self._queued:
+            return flight, owner, self._landed(addr, now)
+        if not flying:
+            del self._flying[addr]
+        return flight, owner, []
 
     def due(self, now: float) -> tuple[list[tuple[list[Addr], Message]], list[Push], list[Push]]:
         """At `now`: (messages to send again, each with the addresses still owing; pushes
