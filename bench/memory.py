@@ -65,8 +65,10 @@ def through_core(n: int) -> float:
             for action in out:
                 message = getattr(action, "message", None)
                 if isinstance(message, TableUpdate):
-                    to = action.addr  # type: ignore[attr-defined]
-                    core.receive(Ack(f"ack{i}-{to[1]}", message.id), to, NOW)
+                    # a Send, or a SendMany to several
+                    addrs = getattr(action, "addrs", None) or (action.addr,)  # type: ignore[attr-defined]
+                    for to in addrs:
+                        core.receive(Ack(f"ack{i}-{to[1]}", message.id), to, NOW)
         return core
 
     # the core's fixed overhead is already allocated; the growth is per peer

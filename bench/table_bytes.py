@@ -40,11 +40,13 @@ def wire_bytes(core: RegistryCore, actions: list[object]) -> tuple[int, int, int
     for action in actions:
         message = getattr(action, "message", None)
         if isinstance(message, TableUpdate):
-            updates += 1
-            update_bytes += len(encode(message))
-            ack_bytes += len(encode(Ack("abcd1234-123456", message.id)))
-            addr = action.addr  # type: ignore[attr-defined]
-            per_peer[addr] = per_peer.get(addr, 0) + 1
+            # a Send, or a SendMany: one datagram to each of its addresses
+            addrs = getattr(action, "addrs", None) or (action.addr,)  # type: ignore[attr-defined]
+            updates += len(addrs)
+            update_bytes += len(encode(message)) * len(addrs)
+            ack_bytes += len(encode(Ack("abcd1234-123456", message.id))) * len(addrs)
+            for addr in addrs:
+                per_peer[addr] = per_peer.get(addr, 0) + 1
     return updates, update_bytes, ack_bytes, max(per_peer.values(), default=0)
 
 
