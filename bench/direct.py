@@ -74,30 +74,9 @@ class Timing:
 BLOCKS = 8
 
 
-async def _one_at_a_time(timing: Timing, n: int) -> list[float]:
-    """Latencies of `n` direct messages, each typed when the previous one's ack arrived."""
-    loop = asyncio.get_running_loop()
-    timing.latencies.clear()
-    done: asyncio.Future[None] = loop.create_future()
-    typed = [0]
-
-    def more() -> None:
-        if len(timing.latencies) >= n:
-            if not done.done():
-                done.set_result(None)
-        elif typed[0] < n:
-            typed[0] += 1
-            timing.type(f"send bob message {typed[0]}")
-
-    timing.callback = more
-    more()
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(done, 60.0)
-    return timing.latencies[n // 10 :]  # the first tenth warms up
-
-
-async def _in_flight(timing: Timing, n: int, window: int) -> tuple[list[float], float]:
-    """(latencies, acked per second) of `n` direct messages, `window` kept in flight."""
+async def _typed(timing: Timing, n: int, window: int) -> tuple[list[float], float]:
+    """(latencies, acked per second) of `n` direct messages, `window` kept in flight: each
+    ack lets the next line be typed."""
     loop = asyncio.get_running_loop()
     timing.latencies.clear()
     done: asyncio.Future[None] = loop.create_future()
@@ -137,8 +116,9 @@ async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
             block = max(count // 4 // BLOCKS, 20)
             for _ in range(BLOCKS):
                 raw += await _rtt_evented(echo.ready["port"], block)
-                ours += await _one_at_a_time(timing, block)
-            many, many_rate = await _in_flight(timing, count, inflight)
+                one, _ = await _typed(timing, block, 1)
+                ours += one[block // 10 :]  # the first tenth warms up
+            many, many_rate = await _typed(timing, count, inflight)
             await alice.close()
     return {"one": ours, "raw": raw, "many": many, "many_rate": many_rate}
 
