@@ -511,7 +511,7 @@ class RegistryCore:
     def _push(
         self, record: Record, message: Message, purpose: str, now: float, out: list[Action]
     ) -> None:
-        self._push_to([(name_key(record.name), record.addr)], message, purpose, now, out)
+        self._pushes_to((record,), message, purpose, now, out)
 
     def _pushes_to(
         self,

@@ -21,13 +21,14 @@ one soon gets only what it can answer within the timeout.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from registry.actions import Addr
 from wire.messages import Message
-from wire.reliable import ATTEMPTS, TIMEOUT
+from wire.reliable import ATTEMPTS, TIMEOUT, Retransmitter
 
 #: Pushes in flight to one address that keeps up: a peer's share of 1024 channel messages
 #: is ~100 full datagrams and well under a second of its work; its 4 MiB socket buffer
@@ -58,13 +59,13 @@ class Push:
 
 @dataclass(slots=True, eq=False)
 class Flight:
-    """One message sent to `owners` (address -> owner's name key) that still owe an ack."""
+    """One message sent to `owners` (address -> owner's name key) that still owe an ack;
+    `key` is its entry in the retry queue."""
 
     message: Message
     purpose: str
     seq: int
-    sent: int
-    deadline: float
+    key: str
     owners: dict[Addr, str] = field(default_factory=dict)
 
 
@@ -75,10 +76,12 @@ class Pushes:
     def __init__(
         self, timeout: float = TIMEOUT, attempts: int = ATTEMPTS, window: int = WINDOW
     ) -> None:
-        if window < 1 or timeout <= 0 or attempts < 1:
-            raise ValueError("window and attempts must be at least 1, timeout positive")
+        if window < 1:
+            raise ValueError("window must be at least 1")
+        # one retry entry per flight (wire/reliable.py: attempts, deadlines in FIFO order)
+        self._retry: Retransmitter[Flight] = Retransmitter(timeout, attempts)
+        self._keys = itertools.count()
         self._timeout = timeout
-        self._attempts = attempts
         self._window = window
         self._min_window = min(MIN_WINDOW, window)
         # per address, message id -> its flight, in the order first sent
@@ -88,9 +91,6 @@ class Pushes:
         # last halved
         self._shrunk: dict[Addr, int] = {}
         self._halved: dict[Addr, float] = {}
-        # (deadline, flight) in the order armed; an entry whose flight has been answered
-        # or re-armed since is stale and skipped when it reaches the front
-        self._retry: deque[tuple[float, Flight]] = deque()
 
     def add(
         self,
@@ -103,7 +103,7 @@ class Pushes:
         """Push `message` to each (owner, address) of `targets`; return the addresses to
         send it to now. The others wait for room in their window; an address it is already
         in flight to is left out (the ack that is coming answers both)."""
-        flight = Flight(message, purpose, seq, 1, now + self._timeout)
+        flight = Flight(message, purpose, seq, str(next(self._keys)))
         owners = flight.owners
         msg_id = message.id
         window, queued, shrunk = self._window, self._queued, self._shrunk
@@ -119,7 +119,7 @@ class Pushes:
             flying[msg_id] = flight
             owners[addr] = owner
         if owners:
-            self._arm(flight)
+            self._retry.start(flight.key, flight, now)
         return list(owners)
 
     def answer(self, msg_id: str, addr: Addr, now: float) -> tuple[Flight | None, str, list[Push]]:
@@ -129,7 +129,7 @@ class Pushes:
         flight = flying.pop(msg_id, None) if flying is not None else None
         if flight is None:
             return None, "", []
-        owner = flight.owners.pop(addr)
+        owner = self._take(flight, addr)
         if self._shrunk:
             shrunk = self._shrunk.get(addr)
             if shrunk is not None:
@@ -146,25 +146,15 @@ class Pushes:
     def due(self, now: float) -> tuple[list[tuple[list[Addr], Message]], list[Push], list[Push]]:
         """At `now`: (messages to send again, each with the addresses still owing; pushes
         given up; pushes let out of the window to send now), each oldest first."""
-        ready: list[Flight] = []
-        retry = self._retry
-        while retry and retry[0][0] <= now:
-            deadline, flight = retry.popleft()
-            if flight.owners and flight.deadline == deadline:
-                ready.append(flight)
-        ready.sort(key=lambda f: f.seq)
+        retry, given_up = self._retry.due(now)
         again: list[tuple[list[Addr], Message]] = []
+        for flight in retry:
+            for addr in flight.owners:
+                self._halve(addr, now)
+            again.append((list(flight.owners), flight.message))
         failed: list[Push] = []
         released: list[Push] = []
-        for flight in ready:
-            if flight.sent < self._attempts:
-                for addr in flight.owners:
-                    self._halve(addr, now)
-                flight.sent += 1
-                flight.deadline = now + self._timeout
-                self._arm(flight)
-                again.append((list(flight.owners), flight.message))
-                continue
+        for flight in given_up:
             owners, flight.owners = flight.owners, {}
             for addr, owner in owners.items():
                 self._flying[addr].pop(flight.message.id, None)
@@ -177,9 +167,8 @@ class Pushes:
         """Forget and return every push to `addr`: those in flight, then those queued."""
         dropped: list[Push] = []
         for flight in self._flying.pop(addr, {}).values():
-            owner = flight.owners.pop(addr, None)
-            if owner is not None:
-                dropped.append(Push(owner, addr, flight.message, flight.purpose, flight.seq))
+            owner = self._take(flight, addr)
+            dropped.append(Push(owner, addr, flight.message, flight.purpose, flight.seq))
         dropped += self._queued.pop(addr, ())
         self._shrunk.pop(addr, None)
         self._halved.pop(addr, None)
@@ -187,10 +176,7 @@ class Pushes:
 
     def next_wake(self) -> float | None:
         """The earliest retry deadline, or None."""
-        retry = self._retry
-        while retry and not (retry[0][1].owners and retry[0][1].deadline == retry[0][0]):
-            retry.popleft()
-        return retry[0][0] if retry else None
+        return self._retry.next_wake()
 
     def in_flight(self) -> int:
         """Pushes sent and not yet answered, given up or dropped."""
@@ -200,11 +186,12 @@ class Pushes:
         """Pushes waiting for room in their window."""
         return sum(len(q) for q in self._queued.values())
 
-    def _arm(self, flight: Flight) -> None:
-        if self._retry and flight.deadline < self._retry[-1][0]:
-            # the clock stepped back: keep the queue in order (the retry comes a bit late)
-            flight.deadline = self._retry[-1][0]
-        self._retry.append((flight.deadline, flight))
+    def _take(self, flight: Flight, addr: Addr) -> str:
+        """`addr` no longer owes `flight` an ack: its owner. A flight no one owes is done."""
+        owner = flight.owners.pop(addr)
+        if not flight.owners:
+            self._retry.answer(flight.key)
+        return owner
 
     def window_of(self, addr: Addr) -> int:
         """How many pushes may be in flight to `addr` now."""
@@ -230,10 +217,10 @@ class Pushes:
             push = queue.popleft()
             if push.message.id in flying:
                 continue  # already on its way (see `add`)
-            flight = Flight(push.message, push.purpose, push.seq, 1, now + self._timeout)
+            flight = Flight(push.message, push.purpose, push.seq, str(next(self._keys)))
             flight.owners[addr] = push.owner
             flying[push.message.id] = flight
-            self._arm(flight)
+            self._retry.start(flight.key, flight, now)
             released.append(push)
         if not queue:
             self._queued.pop(addr, None)
