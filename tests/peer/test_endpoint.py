@@ -183,3 +183,49 @@ def test_acks_that_wait_for_the_end_of_a_pass_travel_as_one_acks_after_the_rest(
         sock.close()
 
     asyncio.run(main())
+
+
+def test_send_many_sends_one_message_to_each_address_as_send_would() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        sinks = []
+        for _ in range(3):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.setblocking(False)
+            s.bind(("127.0.0.1", 0))
+            sinks.append(s)
+        sender = Endpoint(lambda message, addr: None, session="m")
+        await sender.open("127.0.0.1", 0)
+        addrs = [s.getsockname() for s in sinks]
+        relay, after = Notice("r-1", "to all"), Notice("r-2", "then this")
+        sender.send_many(addrs, relay)
+        sender.send(addrs[0], after)  # same pass: waits and follows, as after a send
+        for s in sinks:
+            assert decode(await asyncio.wait_for(loop.sock_recv(s, 65536), 5)) == relay
+        second = await asyncio.wait_for(loop.sock_recv(sinks[0], 65536), 5)
+        assert decode_datagram_batch(second) == [after]
+
+        # too big for a datagram: each address gets it over TCP, as `send` does
+        got: list[Message] = []
+        both: asyncio.Future[None] = loop.create_future()
+
+        def arrived(message: Message, addr: tuple[str, int]) -> None:
+            got.append(message)
+            if len(got) == 2:
+                both.set_result(None)
+
+        receivers = []
+        for _ in range(2):
+            r = Endpoint(arrived, session="x")
+            await r.open("127.0.0.1", 0)
+            receivers.append(r)
+        big = TableSnapshot("r-3", "", 1, BIG)
+        sender.send_many([r.address for r in receivers], big)
+        await asyncio.wait_for(both, 5)
+        assert got == [big, big]
+        for endpoint in [sender, *receivers]:
+            await endpoint.close()
+        for s in sinks:
+            s.close()
+
+    asyncio.run(main())
