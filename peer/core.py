@@ -9,7 +9,7 @@ every request is sent at most 5 times, 500 ms apart; every message id is shown o
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -70,6 +70,9 @@ PROBE_BACKOFF = 4
 OUTCOME_WAIT = 10.0
 #: Seconds to wait for an answer fetched over TCP after a TooBig.
 STREAM_WAIT = 5.0
+#: Table updates kept while our Welcome is on its way (older ones give way: a gap left by
+#: them is noticed when the rest are applied, and the whole table is fetched).
+EARLY_UPDATES = 64
 #: Message ids remembered for showing each message once.
 SEEN_IDS = 50_000
 
@@ -132,6 +135,7 @@ class PeerCore:
         self._requests: Retransmitter[Request] = Retransmitter(timeout, attempts)
         self._chats: Retransmitter[Chat] = Retransmitter(timeout, attempts)
         self._streamed: dict[str, tuple[Request, float]] = {}
+        self._early_updates: deque[TableUpdate] = deque(maxlen=EARLY_UPDATES)
         self._outcomes: dict[str, tuple[SaveMessage, float]] = {}
         # messages held while the registry does not answer, kept on disk (KeepOutbox) so
         # that a peer killed meanwhile sends them after its restart
@@ -223,9 +227,13 @@ class PeerCore:
                         )
                     )
             case TableUpdate():
+                out.append(Send(addr, Ack(self._new_id(), message.id)))
                 if self.state.registered:
-                    out.append(Send(addr, Ack(self._new_id(), message.id)))
                     self._apply_update(message, now, out)
+                else:
+                    # Our Welcome is still on its way (over TCP when the table is big): keep
+                    # the update for it rather than leave the registry resending it to us.
+                    self._early_updates.append(message)
             case Saved():
                 out.append(Send(addr, Ack(self._new_id(), message.id)))
                 self._save_outcome(message, now, out)
@@ -790,6 +798,10 @@ class PeerCore:
             room, self.state.room = self.state.room, ""
             out.append(Print(f"[You are no longer in {room}; /join {room} to go back.]", "error"))
         self._replace_table(welcome.version, welcome.entries, out)
+        early = sorted(self._early_updates, key=lambda update: update.version)
+        self._early_updates.clear()
+        for update in early:
+            self._apply_update(update, now, out)
         fresh = [m for m in welcome.mail if self._first_sight(m.sender, m.id, out)]
         if fresh:
             out.append(Print("[You have messages]", "system"))

@@ -150,6 +150,28 @@ def test_too_big_answers_are_fetched_over_tcp() -> None:
     assert out == [pa.SendStream(SERVER, register)]  # type: ignore[arg-type]
 
 
+def test_updates_before_the_welcome_are_acked_and_applied_after_it() -> None:
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    [register] = sent(core.start(T0))
+    core.receive(TooBig("r-1", register.id), SERVER, T0)  # type: ignore[attr-defined]
+    dave = Entry("dave", "127.0.0.1", 6004, True)
+    erin = Entry("erin", "127.0.0.1", 6005, True)
+    early = [
+        TableUpdate("r-3", 3, (Entry("bob", *BOB, True),)),  # the Welcome will hold it
+        TableUpdate("r-5", 5, (erin,)),  # arrives before the one it follows
+        TableUpdate("r-4", 4, (dave,)),
+    ]
+    for update in early:
+        out = core.receive(update, SERVER, T0 + 0.1)
+        assert sent(out) == [Ack(sent(out)[0].id, update.id)]  # type: ignore[attr-defined]
+        assert prints(out) == []
+    welcome = Welcome("r-2", register.id, "alice", "tok", 3, (Entry("alice", *ME, True),), ())
+    out = core.receive(welcome, SERVER, T0 + 0.2)
+    assert core.state.version == 5
+    assert core.state.table["dave"] == dave and core.state.table["erin"] == erin
+    assert not any(isinstance(m, TableRequest) for m in sent(out))
+
+
 def test_channel_post_kept_in_the_outbox_and_flushed_when_the_server_answers() -> None:
     core, _ = registered()
     [post] = sent(core.line("send_all hello", T0))
