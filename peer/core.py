@@ -684,8 +684,9 @@ class PeerCore:
     def _refused(self, message: Message, reason: str, now: float, out: list[Action]) -> None:
         if isinstance(message, Keepalive):
             # The registry no longer counts us as online (it gave up on us): come back,
-            # unless the user went offline meanwhile.
-            if self.state.registered:
+            # unless the user went offline meanwhile, or is going (the keepalive crossed
+            # the Deregister, whose ack may come after this refusal).
+            if self.state.registered and not self._deregistering():
                 self._request(self._register_message(), now, out, quiet=True)
             return
         if isinstance(message, RoomPost):
@@ -768,6 +769,9 @@ class PeerCore:
             if self._requests.get(message.id) is None:
                 self._request(message, now, out, quiet=True)
 
+    def _deregistering(self) -> bool:
+        return any(isinstance(r.message, Deregister) for r in self._requests.items())
+
     def _drop_from_outbox(self, message: Message) -> None:
         self._outbox = [m for m in self._outbox if m.id != message.id]
 
@@ -777,7 +781,7 @@ class PeerCore:
         if self._server_down:
             self._flush_outbox(now, out)
         in_flight = any(isinstance(r.message, Keepalive) for r in self._requests.items())
-        if self.state.registered and not in_flight:
+        if self.state.registered and not in_flight and not self._deregistering():
             message = Keepalive(self._new_id(), self.state.name, self.state.token)
             self._request(message, now, out, quiet=True)
 

@@ -9,7 +9,9 @@ from wire.messages import (
     Ack,
     Acks,
     Chat,
+    Deregister,
     Entry,
+    Keepalive,
     Refused,
     Register,
     SaveMessage,
@@ -92,6 +94,23 @@ def test_a_deregistered_peer_answers_nothing() -> None:
     core.receive(Ack("r-2", dereg.message.id), SERVER, T0)
     assert core.receive(Chat("b-2", "bob", "alice", "hello?"), BOB, T0) == []
     assert "offline" in prints(core.line("send bob hi", T0))[0]
+
+
+def test_a_keepalive_refused_while_deregistering_does_not_register_again() -> None:
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", keepalive=1.0)
+    [register] = sent(core.start(T0))
+    core.receive(Welcome("r-1", register.id, "alice", "tok", 1, (), ()), SERVER, T0)
+    [keepalive] = sent(run_until(core, T0 + 1))
+    assert isinstance(keepalive, Keepalive)
+    [dereg] = sent(core.line("dereg alice", T0 + 1))
+    # the registry handled the Deregister first: it refuses the keepalive that crossed it,
+    # and that refusal overtakes the (merged, later) ack of the Deregister
+    out = core.receive(Refused("r-2", keepalive.id, "Not registered."), SERVER, T0 + 1.01)  # type: ignore[attr-defined]
+    assert sent(out) == [] and prints(out) == []
+    assert sent(run_until(core, T0 + 1.4)) == []  # nor a keepalive while it is in flight
+    out = core.receive(Ack("r-3", dereg.id), SERVER, T0 + 1.02)
+    assert prints(out) == ["[You are Offline. Bye.]"]
+    assert [m for m in sent(run_until(core, T0 + 30)) if not isinstance(m, Deregister)] == []
 
 
 def test_direct_message_ack_and_the_no_ack_fallback() -> None:
