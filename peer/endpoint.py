@@ -316,12 +316,17 @@ class Endpoint:
             try:
                 data, peer = sock.recvfrom(RECV_SIZE)
             except (BlockingIOError, InterruptedError):
-                return
+                break
             except OSError:
                 # ICMP port unreachable and the like: the retry logic copes.
                 self.errors += 1
                 continue
             self._datagram(data, (peer[0], peer[1]))
+        # What answers this drain leaves now, not at the end of the loop's pass: a process
+        # serving many sockets (or busy with much else) would otherwise hold every ack back
+        # until all of them are done, and the senders would time out and resend.
+        if self._flush_soon:
+            self._flush_batches()
 
     def _datagram(self, data: bytes, addr: Addr) -> None:
         if self._gate is not None and not self._gate(addr):

@@ -4,6 +4,7 @@ the amplification rule, and junk."""
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
 
 import pytest
@@ -180,6 +181,37 @@ def test_acks_that_wait_for_the_end_of_a_pass_travel_as_one_acks_after_the_rest(
         assert replies == acked[1:]
         assert 2 <= len(got) - 3 <= 12  # 99 long ids need several Acks, far fewer than 99
         await sender.close()
+        sock.close()
+
+    asyncio.run(main())
+
+
+def test_the_answers_to_one_drain_leave_before_the_loop_moves_on() -> None:
+    """A process serving many sockets (or busy with other work) must not hold one socket's
+    acks back until the end of the loop's whole pass: they leave when its drain ends."""
+
+    async def main() -> None:
+        endpoint: Endpoint
+
+        def ack_it(message: Message, addr: tuple[str, int]) -> None:
+            endpoint.send(addr, Ack(f"a-{message.id}", message.id))
+
+        endpoint = Endpoint(ack_it, session="e")
+        port = (await endpoint.open("127.0.0.1", 0))[1]
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(5)
+        for i in range(5):
+            sock.sendto(encode(Notice(f"n-{i}", "hi")), ("127.0.0.1", port))
+        assert endpoint._sock is not None
+        select.select([endpoint._sock], [], [], 5)
+        endpoint._readable()  # the loop's turn for this socket; the loop itself does not run
+        replies: list[str] = []
+        while len(replies) < 5:
+            for message in decode_datagram_batch(sock.recv(65536)):
+                replies += message.replies if isinstance(message, Acks) else [message.reply_to]  # type: ignore[attr-defined]
+        assert replies == [f"n-{i}" for i in range(5)]
+        await endpoint.close()
         sock.close()
 
     asyncio.run(main())
