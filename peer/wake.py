@@ -9,9 +9,13 @@ from collections.abc import Callable
 
 
 class WakeTimer:
-    """Runs `tick` at the time a core's `next_wake()` names (seconds since the epoch, the
-    cores' clock). Call `set(core.next_wake())` after every event; an unchanged time keeps
-    the armed timer, so a busy adapter does not re-arm one per message."""
+    """Runs `tick` no later than the time a core's `next_wake()` names (seconds since the
+    epoch, the cores' clock). Call `set(core.next_wake())` after every event.
+
+    A timer already armed for an earlier time is kept: the cores' `tick` is harmless when
+    nothing is due, and re-arming costs more than the rare early wake-up (each direct
+    message would otherwise re-arm twice: its retry deadline, then the keepalive after
+    the ack)."""
 
     def __init__(self, tick: Callable[[], None]) -> None:
         self._tick = tick
@@ -19,8 +23,11 @@ class WakeTimer:
         self._at: float | None = None
 
     def set(self, wake: float | None) -> None:
-        """Be woken at `wake`, or not at all for None."""
-        if wake == self._at and self._handle is not None:
+        """Be woken at `wake` (or before it), or not at all for None."""
+        if self._handle is not None and self._at is not None:
+            if wake is not None and self._at <= wake:
+                return
+        elif wake is None:
             return
         self.cancel()
         if wake is not None:

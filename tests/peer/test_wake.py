@@ -42,3 +42,21 @@ def test_none_and_cancel_forget_the_wake_up() -> None:
         assert calls == []
 
     asyncio.run(main())
+
+
+def test_an_earlier_timer_is_kept_and_a_sooner_wake_up_re_arms() -> None:
+    async def main() -> None:
+        fired = asyncio.Event()
+        calls: list[float] = []
+        timer = WakeTimer(lambda: (calls.append(time.time()), fired.set()))
+        soon = time.time() + 0.05
+        timer.set(soon)
+        handle = timer._handle
+        timer.set(soon + 60)  # later: the armed timer fires early, and the tick is harmless
+        assert timer._handle is handle
+        timer.set(soon - 0.04)  # sooner: re-armed for it
+        assert timer._handle is not handle
+        await asyncio.wait_for(fired.wait(), 5)
+        assert len(calls) == 1 and calls[0] < soon
+
+    asyncio.run(main())
