@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 from pathlib import Path
-from typing import TextIO
 
 from wire.codec import decode, encode
 from wire.errors import DecodeError
@@ -46,7 +46,7 @@ class PeerStateFile:
         self.seen_path = root / "peers" / f"{name_key(name)}.seen"
         self.outbox_path = root / "peers" / f"{name_key(name)}.outbox"
         self._seen_lines = 0
-        self._seen_file: TextIO | None = None
+        self._seen_file: io.FileIO | None = None
 
     def load_token(self) -> str:
         """The kept token, or "" when there is none or the file is unreadable."""
@@ -88,10 +88,11 @@ class PeerStateFile:
         crashes, the common case."""
         if self._seen_file is None:
             self.seen_path.parent.mkdir(parents=True, exist_ok=True)
-            # kept open: one write per message rather than an open and a close
-            self._seen_file = open(self.seen_path, "a", encoding="utf-8")  # noqa: SIM115
-        self._seen_file.write("".join(f"{sender}\t{msg_id}\n" for sender, msg_id in shown))
-        self._seen_file.flush()
+            # kept open, unbuffered: one write(2) per datagram, no open, close or flush
+            self._seen_file = open(self.seen_path, "ab", buffering=0)  # noqa: SIM115
+        data = "".join(f"{sender}\t{msg_id}\n" for sender, msg_id in shown).encode()
+        while data:  # a regular file takes it all at once, short of a full disk
+            data = data[self._seen_file.write(data) :]
         self._seen_lines += len(shown)
         if self._seen_lines > 2 * KEEP_SEEN:
             self._seen_file.close()
