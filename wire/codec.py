@@ -161,6 +161,10 @@ for _name, _cls in MESSAGE_TYPES.items():
     _ENCODERS[_cls] = (_name, [(f.name, _encoder(tp)) for f, tp in _pairs])
 
 
+#: One encoder for all: json.dumps with options builds a new one per call.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def encode(message: Message) -> bytes:
     """Encode one message to its JSON bytes (no framing)."""
     name, fields = _ENCODERS[type(message)]
@@ -168,7 +172,7 @@ def encode(message: Message) -> bytes:
     for field, enc in fields:
         value = getattr(message, field)
         obj[field] = value if enc is None else enc(value)
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+    return _JSON.encode(obj).encode()
 
 
 def decode(data: bytes) -> Message:
@@ -176,9 +180,13 @@ def decode(data: bytes) -> Message:
     return _message(_json(data))
 
 
+#: Messages are UTF-8 (RFC 8259): decoded as such, without json.loads's guess at others.
+_PARSE = json.JSONDecoder().decode
+
+
 def _json(data: bytes) -> Any:
     try:
-        return json.loads(data)
+        return _PARSE(data.decode())
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise DecodeError(f"not JSON: {exc}") from None
 
