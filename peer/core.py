@@ -289,14 +289,17 @@ class PeerCore:
 
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""
-        times = [
-            self._chats.next_wake(),
-            self._requests.next_wake(),
-            self._next_keepalive,
-            *(deadline for _, deadline in self._streamed.values()),
-            *(deadline for _, deadline in self._outcomes.values()),
-        ]
-        return min((t for t in times if t is not None), default=None)
+        # called after every event: no lists built when only the usual few are set
+        wake = self._next_keepalive
+        for t in (self._chats.next_wake(), self._requests.next_wake()):
+            if t is not None and (wake is None or t < wake):
+                wake = t
+        for waiting in (self._streamed, self._outcomes):
+            if waiting:
+                t = min(deadline for _, deadline in waiting.values())
+                if wake is None or t < wake:
+                    wake = t
+        return wake
 
     @property
     def outbox(self) -> tuple[Message, ...]:
