@@ -32,7 +32,8 @@ from registry.flood import FloodGate
 from registry.pushes import Push, Pushes
 from registry.rooms import MAX_ROOMS, Room, Rooms
 from registry.table import Record, Table
-from wire.limits import MAX_TEXT
+from wire.codec import encode, record_size
+from wire.limits import MAX_DATAGRAM, MAX_ID, MAX_TEXT
 from wire.messages import (
     Ack,
     Acks,
@@ -91,11 +92,30 @@ HOLDER_ALIVE = 1.5
 RESTART_JUMP = 1000
 #: Seconds during which table changes are gathered into one push (a join storm, churn).
 COALESCE = 0.05
-#: Table rows per TableUpdate: a row is at most ~90 bytes (a 32-character name, an IPv6
-#: address, a port), so 12 rows and the message around them stay under MAX_DATAGRAM.
-ROWS_PER_UPDATE = 12
 
 V = TypeVar("V")
+
+
+#: Room in a datagram for a TableUpdate's rows: the message around them (its longest id and
+#: a 19-digit version) takes what is left.
+_ROWS_ROOM = MAX_DATAGRAM - len(encode(TableUpdate("x" * MAX_ID, -(10**18), ())))
+
+
+def _fitting(rows: list[Entry]) -> list[tuple[Entry, ...]]:
+    """`rows`, in order, cut into runs that each fit one TableUpdate datagram."""
+    chunks: list[tuple[Entry, ...]] = []
+    chunk: list[Entry] = []
+    used = 0
+    for row in rows:
+        size = record_size(row) + 1  # and the comma
+        if chunk and used + size > _ROWS_ROOM:
+            chunks.append(tuple(chunk))
+            chunk, used = [], 0
+        chunk.append(row)
+        used += size
+    if chunk:
+        chunks.append(tuple(chunk))
+    return chunks
 
 
 def stamp(now: float) -> str:
@@ -781,9 +801,10 @@ class RegistryCore:
         self._flush_at = None
         self._last_push = now
         updates = []
-        for start in range(0, len(rows), ROWS_PER_UPDATE):
+        # As many rows as fit a datagram: about 30 of a LAN's usual ~35-byte rows (a row
+        # with a 32-character name and an IPv6 address takes ~90)
+        for chunk in _fitting(rows):
             self.table.version += 1
-            chunk = tuple(rows[start : start + ROWS_PER_UPDATE])
             updates.append(TableUpdate(self._new_id(), self.table.version, chunk))
         # The versions are on disk before any peer hears of them: a registry killed between
         # the two must not hand out the same version again with other rows after a restart.

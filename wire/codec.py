@@ -127,6 +127,9 @@ def _encoder(tp: Any) -> Callable[[Any], Any] | None:
     return None
 
 
+_RECORD_ENCODERS: dict[type[Any], Callable[[Any], Any]] = {
+    cls: enc for cls in RECORD_TYPES.values() if (enc := _encoder(cls)) is not None
+}
 _DECODERS: dict[str, tuple[type[Any], list[tuple[str, Check]]]] = {}
 _ENCODERS: dict[type[Any], tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]] = {}
 #: Fields naming a message id: bounded, since receivers remember ids to show each once.
@@ -173,6 +176,11 @@ def encode(message: Message) -> bytes:
         value = getattr(message, field)
         obj[field] = value if enc is None else enc(value)
     return _JSON.encode(obj).encode()
+
+
+def record_size(record: Any) -> int:
+    """The bytes a record (a table Entry, a StoredMessage) takes inside an encoded message."""
+    return len(_JSON.encode(_RECORD_ENCODERS[type(record)](record)).encode())
 
 
 def decode(data: bytes) -> Message:

@@ -9,12 +9,13 @@ from registry.core import (
     COALESCE,
     SILENT_PERIODS,
     RegistryCore,
+    _fitting,
     check_password,
     hash_password,
 )
 from registry.pushes import WINDOW
 from wire.codec import encode
-from wire.limits import MAX_DATAGRAM
+from wire.limits import MAX_DATAGRAM, MAX_ID
 from wire.messages import (
     Ack,
     Acks,
@@ -22,6 +23,7 @@ from wire.messages import (
     ChannelPost,
     Chat,
     Deregister,
+    Entry,
     Keepalive,
     MailTaken,
     Refused,
@@ -299,7 +301,7 @@ def test_a_join_storm_is_pushed_in_a_few_coalesced_updates() -> None:
     reg = core()
     register(reg, "first", ("127.0.0.1", 7000))
     updates = []
-    for i in range(30):  # thirty registrations in the same instant
+    for i in range(60):  # sixty registrations in the same instant
         addr = ("127.0.0.1", 7001 + i)
         out = reg.receive(Register(f"r{i}", f"p{i}", addr[1], "", ""), addr, T0)
         updates += [m for _, m in sends(out) if isinstance(m, TableUpdate)]
@@ -308,7 +310,21 @@ def test_a_join_storm_is_pushed_in_a_few_coalesced_updates() -> None:
     assert wake is not None and wake - T0 <= COALESCE
     out = reg.tick(wake)
     versions = {m.version: m for _, m in sends(out) if isinstance(m, TableUpdate)}
-    assert len(versions) == 3  # 30 rows, 12 per datagram
-    rows = {e.name for m in versions.values() for e in m.entries}
-    assert rows == {f"p{i}" for i in range(30)}
+    assert len(versions) == 2  # 60 rows of ~30 bytes: as many per datagram as fit
+    rows = [e.name for v in sorted(versions) for e in versions[v].entries]
+    assert rows == [f"p{i}" for i in range(60)]  # each once, in the order they changed
     assert all(len(encode(m)) <= MAX_DATAGRAM for m in versions.values())
+
+
+def test_table_rows_are_cut_to_fit_a_datagram_whatever_their_size() -> None:
+    long_names = [Entry("ñ" * 32, "fe80::" + "a" * 33, 65535, True) for _ in range(40)]
+    short = [Entry(f"p{i}", "10.0.0.1", 7000 + i, False) for i in range(200)]
+    for rows in (long_names, short, long_names[:1], []):
+        chunks = _fitting(rows)
+        assert [r for chunk in chunks for r in chunk] == rows
+        for chunk in chunks:
+            update = TableUpdate("x" * MAX_ID, 2**63 - 1, chunk)
+            assert len(encode(update)) <= MAX_DATAGRAM
+        assert len(chunks) <= 1 + len(encode(TableUpdate("i", 1, tuple(rows)))) // (
+            MAX_DATAGRAM // 2
+        )  # not one row per datagram: each cut leaves less than a row's room unused
