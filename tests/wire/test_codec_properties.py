@@ -15,6 +15,7 @@ from wire_strategies import (
     any_text,
     assert_valid_message,
     conforms,
+    dataclass_strategy,
     dump_json,
     field_types,
     jsonish,
@@ -34,8 +35,19 @@ from wire import (
     encode_datagram,
     fits_datagram,
 )
+from wire.codec import record_size
 from wire.limits import MAX_DATAGRAM, MAX_ITEMS
-from wire.messages import Ack, Alive, Chat, MailTaken, Notice, RoomList, Saved, Welcome
+from wire.messages import (
+    Ack,
+    Alive,
+    Chat,
+    MailTaken,
+    Notice,
+    RoomList,
+    Saved,
+    TableUpdate,
+    Welcome,
+)
 
 FAST = settings(max_examples=100, deadline=None)
 THOROUGH = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -452,3 +464,13 @@ def test_every_id_an_acks_lists_is_bounded_like_an_id() -> None:
     assert decode(encode(fine)) == fine
     with pytest.raises(DecodeError, match="an id has at most"):
         decode(encode(Acks("a", ("r1", "r" * (MAX_ID + 1)))))
+
+
+@FAST
+@given(dataclass_strategy(Entry), dataclass_strategy(Entry))
+def test_record_size_is_what_a_record_adds_to_a_message(first: Entry, second: Entry) -> None:
+    one = len(encode(TableUpdate("u", 1, (first,))))
+    two = len(encode(TableUpdate("u", 1, (first, second))))
+    empty = len(encode(TableUpdate("u", 1, ())))
+    assert one - empty == record_size(first)
+    assert two - one == record_size(second) + 1  # and the comma
