@@ -24,16 +24,15 @@ class WakeTimer:
 
     def set(self, wake: float | None) -> None:
         """Be woken at `wake` (or before it), or not at all for None."""
-        if self._handle is not None and self._at is not None:
-            if wake is not None and self._at <= wake:
-                return
-        elif wake is None:
+        if wake is None:
+            self.cancel()
             return
+        if self._handle is not None and self._at is not None and self._at <= wake:
+            return  # armed for no later than that already
         self.cancel()
-        if wake is not None:
-            self._at = wake
-            delay = max(0.0, wake - time.time())
-            self._handle = asyncio.get_running_loop().call_later(delay, self._fire)
+        self._at = wake
+        delay = max(0.0, wake - time.time())
+        self._handle = asyncio.get_running_loop().call_later(delay, self._fire)
 
     def cancel(self) -> None:
         """Forget any wake-up."""

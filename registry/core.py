@@ -97,8 +97,8 @@ V = TypeVar("V")
 
 
 #: Room in a datagram for a TableUpdate's rows: the message around them (its longest id and
-#: a 19-digit version) takes what is left.
-_ROWS_ROOM = MAX_DATAGRAM - len(encode(TableUpdate("x" * MAX_ID, -(10**18), ())))
+#: the largest version the codec accepts) takes what is left.
+_ROWS_ROOM = MAX_DATAGRAM - len(encode(TableUpdate("x" * MAX_ID, 2**63 - 1, ())))
 
 
 def _fitting(rows: list[Entry]) -> list[tuple[Entry, ...]]:

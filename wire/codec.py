@@ -52,14 +52,8 @@ def _record_checker(cls: type[Any]) -> Check:
     checks = [_checker(hints) for _, hints in _field_types(cls)]
     count = len(checks)
     plain: dict[Check, type] = {_check_int: int, _check_str: str, _check_bool: bool}
-    if not all(chk in plain for chk in checks):  # a record inside a record: check field by field
-
-        def check_nested(value: Any) -> Any:
-            if type(value) is not list or len(value) != count:
-                raise DecodeError(f"expected a {cls.__name__} of {count} fields")
-            return cls(*[chk(v) for chk, v in zip(checks, value, strict=True)])
-
-        return check_nested
+    if not all(chk in plain for chk in checks):
+        raise TypeError(f"{cls.__name__}: a record's fields are int, str or bool")  # at import
     # Records arrive by the thousand (a table of 500 rows to each of 500 peers), so the usual
     # case, every field of the expected type, is tested at once; the rest are then checked
     # one by one, for the message of the first that is wrong.
