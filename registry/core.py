@@ -14,7 +14,7 @@ import hmac
 import itertools
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 from registry.actions import (
@@ -181,6 +181,7 @@ class RegistryCore:
         self._next_sweep: float | None = None
         self.flood = FloodGate()
         self._addr_index: tuple[int, dict[Addr, str]] = (-1, {})
+        self._roster_kept: tuple[int, list[tuple[str, Addr, Record]], list[Record]] = (-1, [], [])
         self._generation = 0  # counts changes to the table, pushed or not yet
         self._dirty: dict[str, Entry] = {}  # rows changed since the last push, by name key
         self._flush_at: float | None = None
@@ -207,10 +208,9 @@ class RegistryCore:
         match message:
             # acks first: a relay brings one back from every member
             case Acks():
-                for reply_to in message.replies:
-                    self._acked(reply_to, addr, now, out)
+                self._acked(message.replies, addr, now, out)
             case Ack():
-                self._acked(message.reply_to, addr, now, out)
+                self._acked((message.reply_to,), addr, now, out)
             case Register():
                 self._register(message, addr, now, out)
             case Deregister():
@@ -266,8 +266,26 @@ class RegistryCore:
 
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""
-        times = (self._pushes.next_wake(), self._next_sweep, self._flush_at)
-        return min((t for t in times if t is not None), default=None)
+        wake = self._pushes.next_wake()
+        for at in (self._next_sweep, self._flush_at):
+            if at is not None and (wake is None or at < wake):
+                wake = at
+        return wake
+
+    def _roster(self) -> tuple[list[tuple[str, Addr, Record]], list[Record]]:
+        """(online: (name key, address, record) each; offline records), in table order.
+        Kept until the table changes: a channel burst relays every message to the same
+        members."""
+        generation, online, offline = self._roster_kept
+        if generation != self._generation:
+            online, offline = [], []
+            for key, record in self.table.records.items():
+                if record.online:
+                    online.append((key, record.addr, record))
+                else:
+                    offline.append(record)
+            self._roster_kept = (self._generation, online, offline)
+        return online, offline
 
     def _sweep(self, now: float, out: list[Action]) -> None:
         """Mark offline every online peer silent for too long (it stopped without dereg)."""
@@ -514,13 +532,10 @@ class RegistryCore:
                 return
             _remember(self._done_posts, msg.id, None)
             relay = ChannelMessage(msg.id, sender.name, msg.text)
-            members: list[tuple[str, Addr]] = []
-            for key, record in self.table.records.items():
-                if record is sender:
-                    continue
-                if record.online:
-                    members.append((key, record.addr))
-                else:
+            online, offline = self._roster()
+            members = [(key, where) for key, where, record in online if record is not sender]
+            for record in offline:
+                if record is not sender:
                     self._store(record, msg.id, sender.name, msg.text, "channel", now, out)
             self._push_to(members, relay, "relay", now, out)
             out.append(Log(f"channel message from {sender.name} relayed to {len(members)} online"))
@@ -557,21 +572,24 @@ class RegistryCore:
         if addrs:
             out.append(_send(addrs, message))
 
-    def _acked(self, reply_to: str, addr: Addr, now: float, out: list[Action]) -> None:
-        flight, owner, released = self._pushes.answer(reply_to, addr, now)
+    def _acked(self, replies: Sequence[str], addr: Addr, now: float, out: list[Action]) -> None:
+        """`addr` acked each of `replies` (one Ack, or one Acks for a datagram of pushes)."""
+        answered, released = self._pushes.answer_all(replies, addr, now)
         for waiting in released:
             out.append(Send(waiting.addr, waiting.message))
-        if flight is None:
-            return
-        record = self.table.records.get(owner)
-        if record is not None:
-            record.last_seen = now
-        if flight.purpose == "probe":
-            save = self._probing.pop(flight.message.id, None)
-            sender = self.table.get(save.sender) if save else None
-            if save and sender:
-                out.append(Log(f"delivered message from {save.sender} to {save.to} itself"))
-                self._finish_save(save, sender, delivered=True, now=now, out=out)
+        heard = ""
+        for flight, owner in answered:
+            if owner != heard:  # a datagram's acks are all from one owner, but for a rename
+                heard = owner
+                record = self.table.records.get(owner)
+                if record is not None:
+                    record.last_seen = now
+            if flight.purpose == "probe":
+                save = self._probing.pop(flight.message.id, None)
+                sender = self.table.get(save.sender) if save else None
+                if save and sender:
+                    out.append(Log(f"delivered message from {save.sender} to {save.to} itself"))
+                    self._finish_save(save, sender, delivered=True, now=now, out=out)
 
     def _fail_in_order(self, failed: list[Push], now: float, out: list[Action]) -> None:
         """Act on pushes that used up their attempts, oldest push first. A peer found dead

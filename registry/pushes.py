@@ -125,23 +125,45 @@ class Pushes:
     def answer(self, msg_id: str, addr: Addr, now: float) -> tuple[Flight | None, str, list[Push]]:
         """The ack for `msg_id` came from `addr`: (the flight it answers or None, the
         owner it came from, pushes let out of the window to send now)."""
+        answered, released = self.answer_all((msg_id,), addr, now)
+        if not answered:
+            return None, "", released
+        flight, owner = answered[0]
+        return flight, owner, released
+
+    def answer_all(
+        self, msg_ids: Iterable[str], addr: Addr, now: float
+    ) -> tuple[list[tuple[Flight, str]], list[Push]]:
+        """Acks for each of `msg_ids` came from `addr` (one Acks answers a datagram of
+        pushes): ((flight, owner) for each id that answers a flight, in order; pushes let
+        out of the window to send now). Ids of nothing in flight to `addr` are ignored."""
         flying = self._flying.get(addr)
-        flight = flying.pop(msg_id, None) if flying is not None else None
-        if flight is None:
-            return None, "", []
-        owner = self._take(flight, addr)
+        if flying is None:
+            return [], []
+        answered: list[tuple[Flight, str]] = []
+        retry = self._retry
+        for msg_id in msg_ids:
+            flight = flying.pop(msg_id, None)
+            if flight is None:
+                continue
+            owners = flight.owners
+            answered.append((flight, owners.pop(addr)))
+            if not owners:
+                retry.answer(flight.key)
+        if not answered:
+            return answered, []
         if self._shrunk:
             shrunk = self._shrunk.get(addr)
             if shrunk is not None:
-                if shrunk + 1 >= self._window:
+                if shrunk + len(answered) >= self._window:
                     del self._shrunk[addr], self._halved[addr]
                 else:
-                    self._shrunk[addr] = shrunk + 1
+                    self._shrunk[addr] = shrunk + len(answered)
         if addr in self._queued:
-            return flight, owner, self._landed(addr, now)
+            return answered, self._landed(addr, now)
         if not flying:
             del self._flying[addr]
-        return flight, owner, []
+        return answered, []
 
     def due(self, now: float) -> tuple[list[tuple[list[Addr], Message]], list[Push], list[Push]]:
         """At `now`: (messages to send again, each with the addresses still owing; pushes

@@ -52,6 +52,18 @@ def test_beyond_the_window_pushes_wait_and_go_in_order_as_acks_make_room() -> No
     assert pushes.in_flight() == 3 and pushes.queued() == 2
 
 
+def test_one_acks_answers_each_flight_it_names_once_and_makes_room_for_all() -> None:
+    pushes = Pushes(timeout=0.5, attempts=2, window=3)
+    for n in range(6):
+        pushes.add(note(n), "relay", to(A, B), T0, seq=n)
+    answered, released = pushes.answer_all(["r-2", "r-0", "r-0", "r-9", "r-5"], A, T0 + 0.1)
+    # in the order listed; a copy, an id never sent and one still queued are ignored
+    assert [(f.message.id, who) for f, who in answered] == [("r-2", owner(A)), ("r-0", owner(A))]
+    assert [p.seq for p in released] == [3, 4]  # two answered, two let out
+    assert pushes.in_flight() == 3 + 3 and pushes.queued() == 1 + 3
+    assert pushes.answer_all(["r-1"], C, T0) == ([], [])  # nothing in flight to C
+
+
 def test_a_message_already_in_flight_to_a_peer_is_not_sent_to_it_twice() -> None:
     pushes = Pushes()
     pushes.add(note(1), "room", to(A), T0)

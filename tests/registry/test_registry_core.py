@@ -28,6 +28,7 @@ from wire.messages import (
     MailTaken,
     Refused,
     Register,
+    Rename,
     Saved,
     SaveMessage,
     TableUpdate,
@@ -189,6 +190,30 @@ def test_channel_relays_to_online_and_stores_for_offline() -> None:
     assert relays == [Y]
     assert [(m.text, m.kind) for m in reg.mail["z"]] == [("all", "channel")]
     assert isinstance(sends(out)[-1][1], Ack)
+
+
+def test_the_channel_follows_every_change_of_the_table() -> None:
+    """Members are worked out once per table change, not per message: each change shows."""
+    reg = core()
+    wx = register(reg, "x", X)
+
+    def post(n: int) -> list[tuple[str, int]]:
+        out = reg.receive(ChannelPost(f"x-{n}", "x", wx.token, f"all {n}"), X, T0)
+        return sorted(a for a, m in sends(out) if isinstance(m, ChannelMessage))
+
+    assert post(1) == []
+    wy = register(reg, "y", Y)
+    assert post(2) == [Y]
+    register(reg, "z", Z)
+    assert post(3) == [Y, Z]
+    reg.receive(Deregister("d", "z", reg.table.get("z").token, False, ""), Z, T0)  # type: ignore[union-attr]
+    assert post(4) == [Y]
+    assert [m.text for m in reg.mail["z"]] == ["all 4"]
+    reg.receive(Rename("r", "y", wy.token, "w"), Y, T0)
+    assert post(5) == [Y]
+    reg.release("w", T0)
+    assert post(6) == []
+    assert [m.text for m in reg.mail["z"]] == ["all 4", "all 5", "all 6"]
 
 
 def test_one_acks_answers_every_push_it_lists_and_no_other() -> None:
