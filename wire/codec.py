@@ -139,6 +139,23 @@ def _check_id(value: Any) -> str:
     return text
 
 
+def _check_ids(value: Any) -> tuple[str, ...]:
+    if type(value) is not list:
+        raise DecodeError("expected a list")
+    if len(value) > MAX_ITEMS:
+        raise DecodeError(f"a list has at most {MAX_ITEMS} items")
+    # An Acks answers a whole datagram of pushes: the usual list, short ASCII strings only,
+    # is checked at once; anything else id by id, to name what is wrong.
+    if value and (
+        set(map(type, value)) != {str}
+        or max(map(len, value)) > MAX_ID
+        or not "".join(value).isascii()
+    ):
+        for v in value:
+            _check_id(v)
+    return tuple(value)
+
+
 for _name, _cls in MESSAGE_TYPES.items():
     _pairs = _field_types(_cls)
     _DECODERS[_name] = (
@@ -148,7 +165,7 @@ for _name, _cls in MESSAGE_TYPES.items():
                 f.name,
                 _check_id
                 if f.name in ID_FIELDS
-                else _tuple_checker(_check_id)
+                else _check_ids
                 if f.name in ID_LIST_FIELDS
                 else _checker(tp),
             )

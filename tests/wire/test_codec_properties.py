@@ -39,6 +39,7 @@ from wire.codec import record_size
 from wire.limits import MAX_DATAGRAM, MAX_ITEMS
 from wire.messages import (
     Ack,
+    Acks,
     Alive,
     Chat,
     MailTaken,
@@ -458,7 +459,6 @@ def test_ids_longer_than_the_limit_are_refused() -> None:
 
 def test_every_id_an_acks_lists_is_bounded_like_an_id() -> None:
     from wire.limits import MAX_ID
-    from wire.messages import Acks
 
     fine = Acks("a", ("r1", "r" * MAX_ID))
     assert decode(encode(fine)) == fine
@@ -474,3 +474,25 @@ def test_record_size_is_what_a_record_adds_to_a_message(first: Entry, second: En
     empty = len(encode(TableUpdate("u", 1, ())))
     assert one - empty == record_size(first)
     assert two - one == record_size(second) + 1  # and the comma
+
+
+@FAST
+@given(st.lists(st.one_of(st.text(max_size=70), st.integers(), st.none()), max_size=30))
+@example(["ok", "\ud800"])  # a lone surrogate, which JSON can spell
+@example(["é" * 64, "ü"])
+def test_an_acks_decodes_exactly_when_every_item_is_an_id(items: list[Any]) -> None:
+    """The ids of an Acks are checked as a whole in the usual case: the verdict is still
+    the one checking each item as an id would give."""
+    from wire.limits import MAX_ID
+
+    def is_id(v: Any) -> bool:
+        return (
+            type(v) is str and len(v) <= MAX_ID and not any(0xD800 <= ord(c) <= 0xDFFF for c in v)
+        )
+
+    data = json.dumps({"t": "Acks", "id": "a", "replies": items}).encode()
+    if all(is_id(v) for v in items):
+        assert decode(data) == Acks("a", tuple(items))
+    else:
+        with pytest.raises(DecodeError):
+            decode(data)
