@@ -92,6 +92,7 @@ class Endpoint:
         verified: Callable[[Addr], bool] | None = None,
         gate: Callable[[Addr], bool] | None = None,
         on_batch: OnBatch | None = None,
+        coalesce_drains: bool = False,
     ) -> None:
         """`handoff` names message types whose first frame on a TCP connection hands the
         connection to a coroutine of its own; `log` receives one line per rejected input.
@@ -103,6 +104,10 @@ class Endpoint:
         offered to it by source address, and dropped undecoded when it says no.
         With `on_batch`, the messages of one datagram are handed over together, in order
         (so the owner can record, show and answer them in one go); else one by one.
+        With `coalesce_drains` (a relay), everything sent while handling one drain of the
+        socket waits for the end of the drain and leaves packed, acks merged; without it
+        (a peer, whose ack is what its sender waits for) the first datagram to an address
+        in a pass of the event loop leaves at once.
         """
         self._on_message = on_message
         self._on_batch = on_batch
@@ -113,9 +118,13 @@ class Endpoint:
         self._gate = gate
         # datagrams waiting for the end of this pass of the event loop, by destination
         self._batches: dict[Addr, list[bytes]] = {}
-        # ids acked in this pass after the first datagram to the address left: one Acks
+        # ids acked in this drain, or in this pass after the first datagram to the address
+        # left: merged into one Acks
         self._acks: dict[Addr, list[str]] = {}
         self._flush_soon = False
+        # handling datagrams read in one drain: sends wait for its end (see `_queue`)
+        self._draining = False
+        self._coalesce_drains = coalesce_drains
         # recent encodings by message object: a relay, or pushes let out of a window as
         # acks come back, send one message object to many members
         self._encoded: dict[int, tuple[Message, bytes]] = {}
@@ -192,7 +201,16 @@ class Endpoint:
         if writer is not None and not writer.is_closing():
             self._write(writer, message)
             return
-        if type(message) is Ack and addr in self._batches and not stream:
+        if (
+            type(message) is Ack
+            and not stream
+            and (
+                addr in self._batches
+                # the first ack of a drain is merged too, unless alone it is already a
+                # bigger answer than an unverified sender may get
+                or (self._draining and not self._amplifies(addr, len(encode(message))))
+            )
+        ):
             self._acks.setdefault(addr, []).append(message.reply_to)
             return
         data = self._encode(message)
@@ -227,27 +245,38 @@ class Endpoint:
     def _queue(self, data: bytes, addr: Addr) -> None:
         """Datagram batching: the first datagram to an address in a pass of the event loop
         goes at once (an idle sender never waits); the ones that follow it in the same pass
-        wait for the end of the pass and share datagrams (pack_datagrams). Order is kept,
-        except that acks which wait are merged into one Acks after the rest (see `send`)."""
+        wait for the end of the pass and share datagrams (pack_datagrams). With
+        `coalesce_drains`, while a drain of the socket is handled even the first waits for
+        the end of the drain: what answers datagrams that arrived together leaves together.
+        Order is kept, except that acks which wait are merged into one Acks after the rest
+        (see `send`)."""
         waiting = self._batches.get(addr)
-        if waiting is None:
+        if waiting is not None:
+            waiting.append(data)
+        elif self._draining:
+            self._batches[addr] = [data]  # `_readable` flushes at the end of the drain
+        else:
             self._sendto(data, addr)
             self._batches[addr] = []
             if not self._flush_soon:
                 self._flush_soon = True
                 asyncio.get_running_loop().call_soon(self._flush_batches)
-        else:
-            waiting.append(data)
 
     def _flush_batches(self) -> None:
         self._flush_soon = False
         batches, self._batches = self._batches, {}
         acks, self._acks = self._acks, {}
         for addr, replies in acks.items():
-            batches[addr].extend(self._merged_acks(replies))
+            batches.setdefault(addr, []).extend(self._merged_acks(replies))
+        # A relay queues the same messages for every member: the same list is packed once
+        # (the comparison is of the same bytes objects, so it costs little).
+        packed: list[bytes] = []
+        last: list[bytes] = []
         for addr, waiting in batches.items():
             if waiting:
-                for packet in pack_datagrams(waiting):
+                if waiting != last:
+                    packed, last = pack_datagrams(waiting), waiting
+                for packet in packed:
                     self._sendto(packet, addr)
 
     def _merged_acks(self, replies: list[str]) -> list[bytes]:
@@ -309,24 +338,28 @@ class Endpoint:
     # -- receiving ----------------------------------------------------------------------
 
     def _readable(self) -> None:
-        for _ in range(DRAIN_BATCH):
-            sock = self._sock
-            if sock is None:  # closed by a handler
-                return
-            try:
-                data, peer = sock.recvfrom(RECV_SIZE)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError:
-                # ICMP port unreachable and the like: the retry logic copes.
-                self.errors += 1
-                continue
-            self._datagram(data, (peer[0], peer[1]))
-        # What answers this drain leaves now, not at the end of the loop's pass: a process
-        # serving many sockets (or busy with much else) would otherwise hold every ack back
-        # until all of them are done, and the senders would time out and resend.
-        if self._flush_soon:
-            self._flush_batches()
+        self._draining = self._coalesce_drains
+        try:
+            for _ in range(DRAIN_BATCH):
+                sock = self._sock
+                if sock is None:  # closed by a handler
+                    return
+                try:
+                    data, peer = sock.recvfrom(RECV_SIZE)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:
+                    # ICMP port unreachable and the like: the retry logic copes.
+                    self.errors += 1
+                    continue
+                self._datagram(data, (peer[0], peer[1]))
+        finally:
+            self._draining = False
+            # What answers this drain leaves now, not at the end of the loop's pass: a
+            # process serving many sockets (or busy with much else) would otherwise hold
+            # every ack back until all of them are done, and the senders would time out.
+            if self._batches or self._acks:
+                self._flush_batches()
 
     def _datagram(self, data: bytes, addr: Addr) -> None:
         if self._gate is not None and not self._gate(addr):

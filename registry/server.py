@@ -78,6 +78,8 @@ class RegistryServer:
             verified=self.core.knows,
             gate=self._admit,
             on_batch=self._received_batch,
+            # a relay: what datagrams read together ask for leaves together, packed
+            coalesce_drains=True,
         )
         self._timer = WakeTimer(self._tick)
         self._stopped = asyncio.Event()

@@ -217,6 +217,78 @@ def test_the_answers_to_one_drain_leave_before_the_loop_moves_on() -> None:
     asyncio.run(main())
 
 
+async def one_drain(coalesce: bool) -> tuple[list[list[Message]], list[Message], list[int]]:
+    """Five posts arrive together; each is acked and relayed to three members, in one drain
+    read by hand (the loop does not run). Returns (what the poster had after each handler,
+    everything the poster got, datagrams each member got)."""
+    endpoint: Endpoint
+    members = []
+    for _ in range(3):
+        member = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        member.bind(("127.0.0.1", 0))
+        member.settimeout(5)
+        members.append(member)
+    addrs = [m.getsockname() for m in members]
+    poster = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    poster.bind(("127.0.0.1", 0))
+    poster.setblocking(False)
+    early: list[list[Message]] = []
+
+    def relay(message: Message, addr: tuple[str, int]) -> None:
+        endpoint.send(addr, Ack(f"a-{message.id}", message.id))
+        endpoint.send_many(addrs, Notice(f"r-{message.id}", "relayed"))
+        early.append(seen_by(poster))
+
+    endpoint = Endpoint(relay, session="e", coalesce_drains=coalesce)
+    port = (await endpoint.open("127.0.0.1", 0))[1]
+    for i in range(5):  # loopback queues each datagram as it is sent: one drain reads all
+        poster.sendto(encode(Notice(f"p-{i}", "post")), ("127.0.0.1", port))
+    assert endpoint._sock is not None
+    select.select([endpoint._sock], [], [], 5)
+    endpoint._readable()
+    acks = [m for got in early for m in got] + seen_by(poster)
+    replies = [r for m in acks for r in (m.replies if isinstance(m, Acks) else [m.reply_to])]  # type: ignore[attr-defined]
+    assert replies == [f"p-{i}" for i in range(5)]
+    datagrams = []
+    for member in members:
+        got: list[Message] = []
+        datagrams.append(0)
+        while len(got) < 5:
+            got += decode_datagram_batch(member.recv(65536))
+            datagrams[-1] += 1
+        assert got == [Notice(f"r-p-{i}", "relayed") for i in range(5)]
+        member.close()
+    await endpoint.close()
+    poster.close()
+    return early, acks, datagrams
+
+
+def test_a_relay_answers_a_drain_packed_once_it_ends() -> None:
+    """With coalesce_drains (the registry), what the datagrams of one drain ask for leaves
+    when the drain ends: each address's messages share datagrams, its acks one Acks."""
+    early, acks, datagrams = asyncio.run(one_drain(coalesce=True))
+    assert not any(early)  # nothing left before the drain ended
+    assert len(acks) == 1  # one Acks for the five posts
+    assert datagrams == [1, 1, 1]  # the five relays in one datagram to each member
+
+
+def test_a_peer_sends_the_first_answer_of_a_drain_at_once() -> None:
+    """Without it (a peer), the first ack leaves at once: its sender is waiting for it."""
+    early, _, datagrams = asyncio.run(one_drain(coalesce=False))
+    assert early[0] == [Ack("a-p-0", "p-0")]
+    assert datagrams == [2, 2, 2]  # the first relay alone, the rest at the end of the drain
+
+
+def seen_by(sock: socket.socket) -> list[Message]:
+    """Every message waiting on a non-blocking socket."""
+    got: list[Message] = []
+    while True:
+        try:
+            got += decode_datagram_batch(sock.recv(65536))
+        except BlockingIOError:
+            return got
+
+
 def test_send_many_sends_one_message_to_each_address_as_send_would() -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
