@@ -279,9 +279,10 @@ def burst_table(
             table.note(f"{loop}, {receivers}: {note}")
         table.note(f"{loop}: ngircd clients disconnected: {lost}")
     table.note(
-        "Messages queued for one member share datagrams, one Acks answers each datagram, "
-        "and at most 1024 pushes per member are in flight (halved for a member that needs "
-        "retries; the rest wait in the registry). "
+        "Messages queued for one member share datagrams (packed once for all members), "
+        "one Acks answers what a member read in one wake-up, and at most 1024 pushes per "
+        "member are in flight (halved for a member that needs retries; the rest wait in "
+        "the registry). "
         f"issue anchor: ngircd {rate(ANCHOR_BURST)}."
     )
     table.print()
