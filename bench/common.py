@@ -217,7 +217,7 @@ class Helper:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line:
-            raise RuntimeError(f"helper {self.proc.args} ended without answering")
+            raise RuntimeError(f"helper {self.proc.args!r} ended without answering")
         result: dict[str, Any] = json.loads(line)
         return result
 
