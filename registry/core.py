@@ -574,7 +574,7 @@ class RegistryCore:
 
     def _acked(self, replies: Sequence[str], addr: Addr, now: float, out: list[Action]) -> None:
         """`addr` acked each of `replies` (one Ack, or one Acks for a datagram of pushes)."""
-        answered, released = self._pushes.answer_all(replies, addr, now)
+        answered, released = self._pushes.answer(replies, addr, now)
         for waiting in released:
             out.append(Send(waiting.addr, waiting.message))
         heard = ""

@@ -122,16 +122,7 @@ class Pushes:
             self._retry.start(flight.key, flight, now)
         return list(owners)
 
-    def answer(self, msg_id: str, addr: Addr, now: float) -> tuple[Flight | None, str, list[Push]]:
-        """The ack for `msg_id` came from `addr`: (the flight it answers or None, the
-        owner it came from, pushes let out of the window to send now)."""
-        answered, released = self.answer_all((msg_id,), addr, now)
-        if not answered:
-            return None, "", released
-        flight, owner = answered[0]
-        return flight, owner, released
-
-    def answer_all(
+    def answer(
         self, msg_ids: Iterable[str], addr: Addr, now: float
     ) -> tuple[list[tuple[Flight, str]], list[Push]]:
         """Acks for each of `msg_ids` came from `addr` (one Acks answers a datagram of
@@ -141,15 +132,11 @@ class Pushes:
         if flying is None:
             return [], []
         answered: list[tuple[Flight, str]] = []
-        retry = self._retry
         for msg_id in msg_ids:
             flight = flying.pop(msg_id, None)
             if flight is None:
                 continue
-            owners = flight.owners
-            answered.append((flight, owners.pop(addr)))
-            if not owners:
-                retry.answer(flight.key)
+            answered.append((flight, self._take(flight, addr)))
         if not answered:
             return answered, []
         if self._shrunk:

@@ -139,21 +139,22 @@ def _check_id(value: Any) -> str:
     return text
 
 
+_check_each_id = _tuple_checker(_check_id)
+
+
 def _check_ids(value: Any) -> tuple[str, ...]:
-    if type(value) is not list:
-        raise DecodeError("expected a list")
-    if len(value) > MAX_ITEMS:
-        raise DecodeError(f"a list has at most {MAX_ITEMS} items")
     # An Acks answers a whole datagram of pushes: the usual list, short ASCII strings only,
     # is checked at once; anything else id by id, to name what is wrong.
-    if value and (
-        set(map(type, value)) != {str}
-        or max(map(len, value)) > MAX_ID
-        or not "".join(value).isascii()
+    if (
+        type(value) is list
+        and 0 < len(value) <= MAX_ITEMS
+        and set(map(type, value)) == {str}
+        and max(map(len, value)) <= MAX_ID
+        and "".join(value).isascii()
     ):
-        for v in value:
-            _check_id(v)
-    return tuple(value)
+        return tuple(value)
+    result: tuple[str, ...] = _check_each_id(value)
+    return result
 
 
 for _name, _cls in MESSAGE_TYPES.items():

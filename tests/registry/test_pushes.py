@@ -30,13 +30,13 @@ def test_one_message_to_many_is_sent_to_all_at_once_and_resent_only_to_the_silen
     pushes = Pushes(timeout=0.5, attempts=2)
     msg = note(1)
     assert pushes.add(msg, "relay", to(A, B, C), T0, seq=7) == [A, B, C]
-    flight, who, released = pushes.answer("r-1", B, T0 + 0.1)
-    assert flight is not None and flight.message == msg and who == owner(B) and released == []
-    assert pushes.answer("r-1", B, T0 + 0.1)[0] is None  # a second copy of the ack
+    answered, released = pushes.answer(["r-1"], B, T0 + 0.1)
+    assert [(f.message, who) for f, who in answered] == [(msg, owner(B))] and released == []
+    assert pushes.answer(["r-1"], B, T0 + 0.1) == ([], [])  # a second copy of the ack
     assert pushes.next_wake() == T0 + 0.5  # one timer for the whole message
     again, failed, _ = pushes.due(T0 + 0.5)
     assert again == [([A, C], msg)] and failed == []
-    pushes.answer("r-1", A, T0 + 0.6)
+    pushes.answer(["r-1"], A, T0 + 0.6)
     again, failed, _ = pushes.due(T0 + 1.0)
     assert again == [] and failed == [Push(owner(C), C, msg, "relay", 7)]
     assert pushes.next_wake() is None and pushes.in_flight() == 0
@@ -47,8 +47,8 @@ def test_beyond_the_window_pushes_wait_and_go_in_order_as_acks_make_room() -> No
     sent = [pushes.add(note(n), "relay", to(A), T0, seq=n) for n in range(5)]
     assert sent == [[A], [A], [], [], []]
     assert pushes.add(note(9), "relay", to(B), T0) == [B]  # another peer has its own window
-    flight, _, released = pushes.answer("r-1", A, T0 + 0.1)
-    assert flight is not None and released == [Push(owner(A), A, note(2), "relay", 2)]
+    answered, released = pushes.answer(["r-1"], A, T0 + 0.1)
+    assert answered and released == [Push(owner(A), A, note(2), "relay", 2)]
     assert pushes.in_flight() == 3 and pushes.queued() == 2
 
 
@@ -56,12 +56,12 @@ def test_one_acks_answers_each_flight_it_names_once_and_makes_room_for_all() -> 
     pushes = Pushes(timeout=0.5, attempts=2, window=3)
     for n in range(6):
         pushes.add(note(n), "relay", to(A, B), T0, seq=n)
-    answered, released = pushes.answer_all(["r-2", "r-0", "r-0", "r-9", "r-5"], A, T0 + 0.1)
+    answered, released = pushes.answer(["r-2", "r-0", "r-0", "r-9", "r-5"], A, T0 + 0.1)
     # in the order listed; a copy, an id never sent and one still queued are ignored
     assert [(f.message.id, who) for f, who in answered] == [("r-2", owner(A)), ("r-0", owner(A))]
     assert [p.seq for p in released] == [3, 4]  # two answered, two let out
     assert pushes.in_flight() == 3 + 3 and pushes.queued() == 1 + 3
-    assert pushes.answer_all(["r-1"], C, T0) == ([], [])  # nothing in flight to C
+    assert pushes.answer(["r-1"], C, T0) == ([], [])  # nothing in flight to C
 
 
 def test_a_message_already_in_flight_to_a_peer_is_not_sent_to_it_twice() -> None:
@@ -97,8 +97,8 @@ def test_dropping_a_peer_returns_what_is_in_flight_then_what_waits_in_order() ->
     dropped = pushes.drop_all(A)
     assert [(p.message, p.seq) for p in dropped] == [(note(n), n) for n in range(4)]
     assert pushes.queued() == 0 and pushes.in_flight() == 1  # B's push is untouched
-    assert pushes.answer("r-0", A, T0)[0] is None  # a late ack for a dropped push
-    assert pushes.answer("r-0", B, T0)[0] is not None
+    assert pushes.answer(["r-0"], A, T0)[0] == []  # a late ack for a dropped push
+    assert pushes.answer(["r-0"], B, T0)[0] != []
 
 
 ops = st.lists(
@@ -145,8 +145,8 @@ def test_every_push_ends_once_and_the_window_always_holds(
         elif kind == "ack":
             n, addr = arg  # type: ignore[misc]
             if (f"r-{n}", addr) in on_wire:  # only what was sent is acked
-                flight, who, released = pushes.answer(f"r-{n}", addr, now)
-                if flight is not None:
+                answered, released = pushes.answer([f"r-{n}"], addr, now)
+                for flight, who in answered:
                     assert who == owner(addr) and flight.message.id == f"r-{n}"
                     ended.append((f"r-{n}", addr))
                 for p in released:
@@ -187,7 +187,7 @@ def test_a_peer_that_needs_retries_gets_a_halved_window_that_grows_back_with_ack
     assert pushes.window_of(B) == 64  # others keep theirs
     released = []
     for n in range(40):  # 40 acks: the window grows by one each, up to 32 + 40 > 64
-        released += pushes.answer(f"r-{n}", A, T0 + 0.6)[2]
+        released += pushes.answer([f"r-{n}"], A, T0 + 0.6)[1]
     # the queue moves once those in flight fall below the window growing back
     assert [p.seq for p in released] == [64, 65, 66, 67, 68, 69]
     assert pushes.window_of(A) == 64  # back to the full window
