@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 import re
 import typing
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from wire.messages import MESSAGE_TYPES, RECORD_TYPES, Message
 _MAX_INT = 2**63 - 1
 
 Check = Callable[[Any], Any]
+#: A message's JSON text.
+Encode = Callable[[Any], str]
 
 
 def _check_int(value: Any) -> int:
@@ -121,11 +124,49 @@ def _encoder(tp: Any) -> Callable[[Any], Any] | None:
     return None
 
 
+#: One encoder for all: json.dumps with options builds a new one per call.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+#: A str as JSON text, exactly as _JSON writes it (non-ASCII kept, compact).
+_json_str: Callable[[str], str] = json.encoder.encode_basestring
+
+
+def _value_writer(tp: Any) -> Callable[[Any], str]:
+    """How _JSON writes a field value of type `tp`: written directly for the plain types."""
+    if tp is str:
+        return _json_str
+    if tp is bool:
+        return lambda value: "true" if value else "false"
+    if tp is int:
+        return int.__repr__
+    enc = _encoder(tp)
+    assert enc is not None  # every other field type is a tuple or a record
+    return lambda value: _JSON.encode(enc(value))
+
+
+def _message_encoder(name: str, pairs: list[tuple[dataclasses.Field[Any], Any]]) -> Encode:
+    """The encoder of one message type. It writes what `_JSON.encode` would write for
+    {"t": name, field: value, ...}, byte for byte, from a template made once per type:
+    direct messages and acks are encoded on every hop, and building a dict and walking it
+    cost three times as much."""
+    names = [f.name for f, _ in pairs]
+    template = "{" + ",".join([f'"t":{_json_str(name)}'] + [f'"{n}":%s' for n in names]) + "}"
+    writers = [_value_writer(tp) for _, tp in pairs]
+    if len(names) == 1:
+        only, write = names[0], writers[0]
+        return lambda message: template % write(getattr(message, only))
+    values = operator.attrgetter(*names)
+    if all(w is _json_str for w in writers):
+        return lambda message: template % tuple(map(_json_str, values(message)))
+    return lambda message: (
+        template % tuple([w(v) for w, v in zip(writers, values(message), strict=True)])
+    )
+
+
 _RECORD_ENCODERS: dict[type[Any], Callable[[Any], Any]] = {
     cls: enc for cls in RECORD_TYPES.values() if (enc := _encoder(cls)) is not None
 }
 _DECODERS: dict[str, tuple[type[Any], list[tuple[str, Check]]]] = {}
-_ENCODERS: dict[type[Any], tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]] = {}
+_ENCODERS: dict[type[Any], Encode] = {}
 #: Fields naming a message id: bounded, since receivers remember ids to show each once.
 ID_FIELDS = frozenset({"id", "reply_to"})
 #: Fields listing message ids (Acks): each item bounded like an id.
@@ -173,21 +214,12 @@ for _name, _cls in MESSAGE_TYPES.items():
             for f, tp in _pairs
         ],
     )
-    _ENCODERS[_cls] = (_name, [(f.name, _encoder(tp)) for f, tp in _pairs])
-
-
-#: One encoder for all: json.dumps with options builds a new one per call.
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+    _ENCODERS[_cls] = _message_encoder(_name, _pairs)
 
 
 def encode(message: Message) -> bytes:
     """Encode one message to its JSON bytes (no framing)."""
-    name, fields = _ENCODERS[type(message)]
-    obj: dict[str, Any] = {"t": name}
-    for field, enc in fields:
-        value = getattr(message, field)
-        obj[field] = value if enc is None else enc(value)
-    return _JSON.encode(obj).encode()
+    return _ENCODERS[type(message)](message).encode()
 
 
 def record_size(record: Any) -> int:
@@ -201,12 +233,24 @@ def decode(data: bytes) -> Message:
 
 
 #: Messages are UTF-8 (RFC 8259): decoded as such, without json.loads's guess at others.
-_PARSE = json.JSONDecoder().decode
+_DECODER = json.JSONDecoder()
+#: The parser inside _DECODER.decode (its C scanner, stable since Python 2.7 though not in
+#: typeshed), called directly: what we send has no whitespace around it, and decode's
+#: checks for it cost as much as parsing a small message.
+_scan: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def _json(data: bytes) -> Any:
     try:
-        return _PARSE(data.decode())
+        text = data.decode()
+        try:
+            value, end = _scan(text, 0)
+            if end == len(text):
+                return value
+        except StopIteration:  # no value at the start: whitespace first, say
+            pass
+        # whitespace, garbage after the value, or no value: the full parser judges
+        return _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise DecodeError(f"not JSON: {exc}") from None
 

@@ -3,6 +3,7 @@ decode to a valid message or raise DecodeError, nothing else (DESIGN.md section 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -114,6 +115,50 @@ def test_encoding_is_compact_utf8(message: Message) -> None:
     assert (
         encoded == json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":")).encode()
     )
+
+
+def reference_object(message: Message) -> dict[str, Any]:
+    """The JSON object a message is written as, built from the dataclass itself."""
+
+    def plain(value: Any) -> Any:
+        if dataclasses.is_dataclass(value):
+            return [plain(getattr(value, f.name)) for f in dataclasses.fields(value)]
+        if isinstance(value, tuple):
+            return [plain(v) for v in value]
+        return value
+
+    names = {cls: name for name, cls in MESSAGE_TYPES.items()}
+    obj: dict[str, Any] = {"t": names[type(message)]}
+    for f in dataclasses.fields(message):
+        obj[f.name] = plain(getattr(message, f.name))
+    return obj
+
+
+@pytest.mark.parametrize("name", sorted(MESSAGE_TYPES))
+@settings(max_examples=20, deadline=None)
+@given(data=st.data())
+def test_encoding_is_byte_for_byte_what_json_dumps_writes(name: str, data: st.DataObject) -> None:
+    # encode writes from a template per type; this is the dict it must spell
+    message = data.draw(MESSAGE_STRATEGIES[name])
+    expected = json.dumps(reference_object(message), ensure_ascii=False, separators=(",", ":"))
+    assert encode(message) == expected.encode()
+
+
+@FAST
+@given(
+    message=messages,
+    before=st.sampled_from(["", " ", "\n", " \t\r\n"]),
+    after=st.sampled_from(["", " ", "\r\n"]),
+)
+def test_whitespace_around_a_message_is_allowed(message: Message, before: str, after: str) -> None:
+    assert decode(before.encode() + encode(message) + after.encode()) == message
+
+
+@FAST
+@given(message=messages, junk=st.sampled_from(["x", "{}", "1", ",", "]", "\x00", " ,"]))
+def test_anything_after_a_message_is_refused(message: Message, junk: str) -> None:
+    with pytest.raises(DecodeError):
+        decode(encode(message) + junk.encode())
 
 
 @pytest.mark.parametrize("value", [MAX_INT, -MAX_INT, 0, -1])
