@@ -175,6 +175,7 @@ class PeerNode:
         state = PeerStateFile(self._data_dir, name)
         try:
             if previous.path != state.path:
+                previous.close()  # its shown-ids map: some systems cannot move a mapped file
                 for old, new in (
                     (previous.seen_path, state.seen_path),
                     (previous.outbox_path, state.outbox_path),

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import json
+import mmap
 import os
 from pathlib import Path
 
@@ -35,6 +35,20 @@ def default_dir(kind: str) -> Path:
 
 #: Shown message ids kept between runs; older ones are forgotten when the file is compacted.
 KEEP_SEEN = 20_000
+#: Bytes the shown-ids file grows by (it is NUL-padded to a whole number of them).
+SEEN_CHUNK = 64 * 1024
+
+
+def _chunks(size: int) -> int:
+    """`size` rounded up to whole SEEN_CHUNKs, and at least one."""
+    return max(1, -(-size // SEEN_CHUNK)) * SEEN_CHUNK
+
+
+def _complete_records(data: bytes) -> bytes:
+    """The shown-ids file up to the end of its last complete record: without the NUL
+    padding, and without a record cut short by a kill (one that lacks its newline; one cut
+    short with its newline written has NULs where bytes are missing, and is skipped)."""
+    return data[: data.rstrip(b"\0").rfind(b"\n") + 1]
 
 
 class PeerStateFile:
@@ -46,7 +60,8 @@ class PeerStateFile:
         self.seen_path = root / "peers" / f"{name_key(name)}.seen"
         self.outbox_path = root / "peers" / f"{name_key(name)}.outbox"
         self._seen_lines = 0
-        self._seen_file: io.FileIO | None = None
+        self._seen_map: mmap.mmap | None = None
+        self._seen_end = 0  # where the next shown record goes in the map
 
     def load_token(self) -> str:
         """The kept token, or "" when there is none or the file is unreadable."""
@@ -71,42 +86,67 @@ class PeerStateFile:
     def load_seen(self) -> list[tuple[str, str]]:
         """The (sender, id) pairs shown in earlier runs, oldest first; [] if none."""
         try:
-            text = self.seen_path.read_text(encoding="utf-8", errors="replace")
+            data = self.seen_path.read_bytes()
         except OSError:
             return []
         pairs = []
+        text = _complete_records(data).decode("utf-8", errors="replace")
         for line in text.splitlines()[-KEEP_SEEN:]:
             sender, tab, msg_id = line.partition("\t")
-            if tab:
+            if tab and "\0" not in line:
                 pairs.append((sender, msg_id))
         self._seen_lines = len(pairs)
         return pairs
 
     def add_seen(self, shown: list[tuple[str, str]]) -> None:
-        """Record shown messages, (sender, id) each, in one write. A killed process keeps
-        what it wrote (the kernel has it), so no fsync: this guards against process
-        crashes, the common case."""
-        if self._seen_file is None:
-            self.seen_path.parent.mkdir(parents=True, exist_ok=True)
-            # kept open, unbuffered: one write(2) per datagram, no open, close or flush
-            self._seen_file = open(self.seen_path, "ab", buffering=0)  # noqa: SIM115
+        """Record shown messages, (sender, id) each, in one go. Raises OSError.
+
+        The file is written through a shared memory map: what is stored in it is in the
+        kernel's page cache at once, so a killed process keeps it just as it keeps a
+        write(2), for a fraction of the cost (this runs before every direct message is
+        acked). No fsync: this guards against process crashes, the common case. The file is
+        NUL-padded to whole chunks; a record that a kill cut short was never acked, and is
+        dropped when the file is next read (see `_complete_records`)."""
         data = "".join(f"{sender}\t{msg_id}\n" for sender, msg_id in shown).encode()
-        while data:  # a regular file takes it all at once, short of a full disk
-            data = data[self._seen_file.write(data) :]
+        start = self._seen_end
+        end = start + len(data)
+        if self._seen_map is None or end > len(self._seen_map):
+            start = self._map_seen(len(data))
+            end = start + len(data)
+        assert self._seen_map is not None
+        self._seen_map[start:end] = data
+        self._seen_end = end
         self._seen_lines += len(shown)
         if self._seen_lines > 2 * KEEP_SEEN:
-            self._seen_file.close()
-            self._seen_file = None
+            self.close()
             kept = self.load_seen()
             tmp = self.seen_path.with_name(self.seen_path.name + ".tmp")
             tmp.write_text("".join(f"{s}\t{i}\n" for s, i in kept), encoding="utf-8")
             os.replace(tmp, self.seen_path)
 
+    def _map_seen(self, room: int) -> int:
+        """Map the shown-ids file, grown to hold `room` more bytes after its records;
+        return where the next record goes."""
+        if self._seen_map is not None:
+            self._seen_map.resize(_chunks(self._seen_end + room))
+            return self._seen_end
+        self.seen_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.seen_path, "a+b") as file:
+            file.seek(0)
+            old = file.read()
+            end = len(_complete_records(old))
+            if end < len(old):  # NUL padding, or a record cut short: cleared for new ones
+                file.truncate(end)
+            file.truncate(_chunks(end + room))  # grows it with NULs
+            self._seen_map = mmap.mmap(file.fileno(), 0)
+        self._seen_end = end
+        return end
+
     def close(self) -> None:
         """Close the shown-ids file if it is open (after a rename, say)."""
-        if self._seen_file is not None:
-            self._seen_file.close()
-            self._seen_file = None
+        if self._seen_map is not None:
+            self._seen_map.close()
+            self._seen_map = None
 
     def load_outbox(self) -> list[Message]:
         """The messages an earlier run kept to send; unreadable lines are skipped."""
