@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import tempfile
 import time
@@ -19,53 +20,70 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from bench.common import HOST, Helper, Table, loops_to_run, median, pct, rate, ratio, run, us
+from bench.common import (
+    HOST,
+    Helper,
+    Table,
+    loops_to_run,
+    median,
+    pct,
+    pin_to_cpu,
+    pinned,
+    rate,
+    ratio,
+    run,
+    us,
+)
 from bench.harness import BenchPeer, start_registry
 from bench.udp_raw import _rtt_evented, pipelined
-from wire.messages import Ack, Acks, Chat, Message
+from peer.actions import Print
+from wire.messages import Chat
 
 #: The issue's anchors for acknowledged messages: (one at a time, 32 in flight) per second.
 ACKED_ANCHOR = {"asyncio": (9.3e3, 30.7e3), "uvloop": (15.5e3, 137e3)}
 
 
 class Timing:
-    """Times each Chat from its typed line to the arrival of the ack that confirms it
-    (an Ack, or an Acks covering several), once the peer has handled that ack."""
+    """Times each direct message from its typed line until `[Message received by bob.]` is
+    shown for it. The peer's table of messages waiting for their ack says which message
+    each line is for: when a message is recorded there (typed) and when its ack takes it
+    out (the receipt line follows at once, in order)."""
 
     def __init__(self, peer: BenchPeer) -> None:
         self.peer = peer
-        self.sent_at: dict[str, float] = {}
+        self.typed_at: dict[str, float] = {}
         self.latencies: list[float] = []
-        self._typed_at = 0.0
-        endpoint = peer.node.endpoint
-        real_send, real_batch = endpoint.send, endpoint._on_batch
-        assert real_batch is not None
+        self._typed = 0.0
+        self._answered: collections.deque[str] = collections.deque()
+        chats = peer.node.core._chats
+        real_start, real_answer = chats.start, chats.answer
 
-        def send(addr: tuple[str, int], message: Message, *, stream: bool = False) -> None:
-            if isinstance(message, Chat) and message.id not in self.sent_at:
-                self.sent_at[message.id] = self._typed_at
-            real_send(addr, message, stream=stream)
+        def start(key: str, item: Chat, now: float) -> None:
+            self.typed_at[key] = self._typed
+            real_start(key, item, now)
 
-        def receive(messages: list[Message], addr: tuple[str, int]) -> None:
-            real_batch(messages, addr)
-            now = time.perf_counter()
-            for message in messages:
-                replies = message.replies if isinstance(message, Acks) else ()
-                if isinstance(message, Ack):
-                    replies = (message.reply_to,)
-                for reply_to in replies:
-                    t0 = self.sent_at.pop(reply_to, None)
-                    if t0 is not None:
-                        self.latencies.append(now - t0)
-                        self.callback()
+        def answer(key: str) -> Chat | None:
+            item = real_answer(key)
+            if item is not None:
+                self._answered.append(key)
+            return item
 
-        endpoint.send = send  # type: ignore[method-assign]
-        endpoint._on_batch = receive
+        chats.start = start  # type: ignore[method-assign]
+        chats.answer = answer  # type: ignore[method-assign]
+        peer.listeners.append(self._shown)
         self.callback = lambda: None
 
     def type(self, text: str) -> None:
-        self._typed_at = time.perf_counter()
+        self._typed = time.perf_counter()
         self.peer.line(text)
+
+    def _shown(self, peer: BenchPeer, line: Print) -> None:
+        if line.text.startswith("[Message received by ") and self._answered:
+            t0 = self.typed_at.pop(self._answered.popleft(), None)
+            if t0 is not None:
+                self.latencies.append(time.perf_counter() - t0)
+                # the next line is typed in a pass of its own, as from a terminal
+                asyncio.get_running_loop().call_soon(self.callback)
 
 
 #: The one-at-a-time latencies are measured in blocks that alternate with blocks of the raw
@@ -104,9 +122,16 @@ async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
     with start_registry(loop_kind) as reg:
         server = (HOST, reg.ready["port"])
         with (
-            Helper("peer", "--loop", loop_kind, "--name", "bob", "--server", f"{HOST}:{server[1]}"),
+            Helper(
+                "peer", "--loop", loop_kind, "--name", "bob", "--server", f"{HOST}:{server[1]}"
+            ) as bob,
             Helper("echo", "--loop", loop_kind, "--mode", "protocol") as echo,
+            pinned(0),
         ):
+            # Both far ends on the other CPU: left to the scheduler, which CPU each process
+            # woke on changed from run to run, and the ratio by a tenth with it.
+            pin_to_cpu(bob.proc.pid, 1)
+            pin_to_cpu(echo.proc.pid, 1)
             alice = BenchPeer("alice", server, Path(tempfile.mkdtemp(prefix="chatapp-bench-")))
             await alice.open()
             await alice.register()
