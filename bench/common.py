@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import gc
 import json
 import os
@@ -72,30 +71,10 @@ def _quiet_cancellations(loop: asyncio.AbstractEventLoop, context: dict[str, Any
 def run(coro_fn: Callable[[], Awaitable[T]], loop: str = "asyncio") -> T:
     """Run `coro_fn()` on a fresh loop of the kind asked for, after collecting what the
     previous measurement left (hundreds of closed peers would otherwise be traversed by the
-    collector during this one), with the heap kept steady (see `steady_heap`)."""
-    steady_heap()
+    collector during this one)."""
     gc.collect()
     with asyncio.Runner(loop_factory=lambda: new_loop(loop)) as runner:
         return runner.run(coro_fn())  # type: ignore[arg-type]
-
-
-#: Bytes of free memory glibc may keep at the top of the heap before it gives them back.
-TRIM_THRESHOLD = 64 << 20
-#: mallopt's parameter number for it (malloc.h).
-M_TRIM_THRESHOLD = -1
-
-
-def steady_heap() -> None:
-    """Have glibc keep freed heap memory in this process and in the helpers it starts, the
-    same for every program measured, instead of giving it back whenever enough is free at
-    the top. asyncio's datagram transport reads each datagram into a fresh 256 KiB buffer;
-    depending on how a process's heap happened to lie, glibc then shrank and regrew the
-    heap around every datagram, and the raw asyncio round trip measured 87 µs in some runs
-    and 108 µs in others. ChatApp's own figures did not move with this setting. It changes
-    nothing where the C library is not glibc."""
-    os.environ["MALLOC_TRIM_THRESHOLD_"] = str(TRIM_THRESHOLD)  # read by each child at start
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
 
 
 def pin_to_cpu(pid: int, cpu: int) -> None:

@@ -9,6 +9,8 @@ Kinds:
   sink      UDP datagram counter (--mode protocol | drain | blocking | endpoint)
   registry  a real RegistryServer (the `ChatApp -s` adapter) in a temporary data directory
   peer      a real PeerNode (the `ChatApp -c` adapter) that registers and then just answers
+  ping      a raw asyncio UDP round-trip client of the echo at --port: each command line N
+            runs N round trips (and a tenth more to warm up) and answers their times
 """
 
 from __future__ import annotations
@@ -151,6 +153,23 @@ async def evented(kind: str, mode: str, rcvbuf: int) -> None:
     await done.wait()
 
 
+async def ping(port: int) -> None:
+    from bench.udp_raw import _rtt_evented
+
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+
+    async def measure(count: int) -> None:
+        say({"times": await _rtt_evented(port, count)})
+
+    def on_command(cmd: str) -> None:
+        loop.call_soon_threadsafe(lambda: loop.create_task(measure(int(cmd))))
+
+    watch_stdin(on_command, lambda: loop.call_soon_threadsafe(done.set))
+    say({"port": port})
+    await done.wait()
+
+
 # -- the real registry and a real peer -----------------------------------------------------
 
 
@@ -241,7 +260,7 @@ async def peer_node(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("kind", choices=["echo", "sink", "registry", "peer"])
+    parser.add_argument("kind", choices=["echo", "sink", "registry", "peer", "ping"])
     parser.add_argument("--loop", default="asyncio")
     parser.add_argument("--mode", default="protocol")
     parser.add_argument("--rcvbuf", type=int, default=0)
@@ -260,6 +279,8 @@ def main() -> None:
             runner.run(registry(args))
         elif args.kind == "peer":
             runner.run(peer_node(args))
+        elif args.kind == "ping":
+            runner.run(ping(args.port))
         else:
             runner.run(evented(args.kind, args.mode, args.rcvbuf))
     os._exit(0)  # do not wait for the MAX_LIFE timer thread
