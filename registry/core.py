@@ -351,6 +351,7 @@ class RegistryCore:
             if msg.id != record.last_register_id:
                 # a fresh start of the peer, which knows of no room
                 self._leave_room(record, now, out, "restarted")
+                self._restarted(record, now, out)
         record.last_register_id = msg.id
         record.last_seen = now
         if not record.online or record.addr != where:
@@ -622,6 +623,23 @@ class RegistryCore:
             self._changed(record, now, out)
             out.append(Log(f"{record.name} did not answer; marked offline"))
             self._leave_room(record, now, out, "not answering")
+        self._undelivered(record, push, now, out)
+        return dead
+
+    def _restarted(self, record: Record, now: float, out: list[Action]) -> None:
+        """The peer of `record` registers afresh (a new process, or back after dereg): what
+        is still pushed to its address will not be acked by this start, and the give-up
+        of a probe would mark the new start offline. Those messages go to its mailbox now,
+        so that its Welcome carries them; the rest is dropped (the Welcome has the table)."""
+        for push in sorted(self._pushes.drop_all(record.addr), key=lambda p: p.seq):
+            owner = self.table.records.get(push.owner)
+            if owner is not None:
+                self._undelivered(owner, push, now, out)
+
+    def _undelivered(self, record: Record, push: Push, now: float, out: list[Action]) -> None:
+        """A push to `record` that will not be acked: a channel message or a probed direct
+        message goes to its mailbox (the direct message's sender hears it was saved);
+        anything else is dropped."""
         match push.message:
             case Chat() as chat if push.purpose == "probe":
                 self._store(record, chat.id, chat.sender, chat.text, "direct", now, out)
@@ -633,7 +651,6 @@ class RegistryCore:
                 self._store(record, relay.id, relay.sender, relay.text, "channel", now, out)
             case _:
                 pass
-        return dead
 
     # -- rooms and renames --------------------------------------------------------------
 

@@ -179,6 +179,24 @@ def test_a_probe_that_is_never_answered_marks_offline_and_stores() -> None:
     assert [m.text for m in reg.mail["y"]] == ["hi"]
 
 
+def test_a_peer_restarted_while_probed_gets_the_message_in_its_welcome_and_stays_online() -> None:
+    # y is killed while the registry delivers it a message; it starts again at the same
+    # address (a new registration id) before the registry gives up on the old process
+    reg = core()
+    wx = register(reg, "x", X)
+    wy = register(reg, "y", Y)
+    reg.receive(SaveMessage("x-7", "x", wx.token, "y", "hi"), X, T0)
+    run_until(reg, T0 + 1.6)  # four copies of the probe unanswered
+    out = reg.receive(Register("y-again", "y", Y[1], wy.token, ""), Y, T0 + 1.7)
+    [welcome] = [m for _, m in sends(out) if isinstance(m, Welcome)]
+    assert [m.text for m in welcome.mail] == ["hi"]
+    [(addr, saved)] = [(a, m) for a, m in sends(out) if isinstance(m, Saved)]
+    assert addr == X and not saved.delivered  # type: ignore[attr-defined]
+    later = run_until(reg, T0 + 10)
+    assert not any(isinstance(m, Chat) for _, m in sends(later))  # the old probe is over
+    assert reg.table.get("y").online  # type: ignore[union-attr]
+
+
 def test_channel_relays_to_online_and_stores_for_offline() -> None:
     reg = core()
     wx = register(reg, "x", X)
