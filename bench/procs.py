@@ -158,12 +158,18 @@ async def ping(port: int) -> None:
 
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
+    running: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
 
     async def measure(count: int) -> None:
         say({"times": await _rtt_evented(port, count)})
 
+    def start(count: int) -> None:
+        task = loop.create_task(measure(count))
+        running.add(task)
+        task.add_done_callback(running.discard)
+
     def on_command(cmd: str) -> None:
-        loop.call_soon_threadsafe(lambda: loop.create_task(measure(int(cmd))))
+        loop.call_soon_threadsafe(start, int(cmd))
 
     watch_stdin(on_command, lambda: loop.call_soon_threadsafe(done.set))
     say({"port": port})
