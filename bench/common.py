@@ -100,6 +100,36 @@ def pinned(cpu: int) -> Iterator[None]:
             os.sched_setaffinity(0, before)
 
 
+#: glibc's mallopt parameters, and its defaults (the static ones: setting either also stops
+#: glibc from moving the mmap threshold by itself, which is what makes runs differ).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_GLIBC_DEFAULT = 128 * 1024
+
+
+@contextlib.contextmanager
+def steady_heap() -> Iterator[None]:
+    """For the duration, glibc keeps buffers up to 4 MiB in its heap (as HEAP_ENV does for a
+    child process). asyncio's stream and datagram transports read into a fresh 256 KiB
+    buffer; with glibc's defaults that buffer is mapped and unmapped around every read until
+    glibc happens to raise its threshold, so the same clients ran at one of two speeds, 2.5 times
+    apart, depending on what the process had done before. A no-op without glibc."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (ImportError, OSError, AttributeError):
+        yield
+        return
+    mallopt(_M_MMAP_THRESHOLD, 4 << 20)
+    mallopt(_M_TRIM_THRESHOLD, 64 << 20)
+    try:
+        yield
+    finally:
+        mallopt(_M_MMAP_THRESHOLD, _GLIBC_DEFAULT)
+        mallopt(_M_TRIM_THRESHOLD, _GLIBC_DEFAULT)
+
+
 # -- numbers and tables --------------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import HOST, free_port
+from bench.common import HOST, free_port, pin_to_cpu
 
 CHANNEL = b"#bench"
 
@@ -45,10 +45,11 @@ def _exe() -> str:
 class Ngircd:
     """A private ngircd on 127.0.0.1, for the length of a `with` block."""
 
-    def __init__(self) -> None:
+    def __init__(self, cpu: int | None = None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="chatapp-bench-ngircd-"))
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self._cpu = cpu  # the CPU to keep it on, if any
 
     def __enter__(self) -> Ngircd:
         conf = self.dir / "ngircd.conf"
@@ -81,6 +82,8 @@ class Ngircd:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        if self._cpu is not None:
+            pin_to_cpu(self.proc.pid, self._cpu)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with socket.socket() as s:

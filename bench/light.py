@@ -115,6 +115,11 @@ class LightClient:
                     break
         finally:
             writer.close()
+        self.listen()
+
+    def listen(self) -> None:
+        """Read and count what arrives on the UDP socket (register() calls this; a client of
+        bench/bare_relay.py, which has no registration, calls it alone)."""
         asyncio.get_running_loop().add_reader(self.sock.fileno(), self._readable)
 
     def _readable(self) -> None:
@@ -174,11 +179,16 @@ class LightClient:
 
 
 async def light_clients(
-    count: int, server: Addr, prefix: str, batch: int = 50
+    count: int, server: Addr, prefix: str, batch: int = 50, register: bool = True
 ) -> list[LightClient]:
-    """`count` registered light clients, `batch` registering at a time."""
+    """`count` light clients, registered `batch` at a time (or only listening, for a server
+    without registration)."""
     acks = AckSender()
     clients = [LightClient(f"{prefix}{i}", server, acks) for i in range(count)]
+    if not register:
+        for c in clients:
+            c.listen()
+        return clients
     for i in range(0, count, batch):
         await asyncio.gather(*(c.register() for c in clients[i : i + batch]))
     return clients

@@ -9,6 +9,7 @@ Kinds:
   sink      UDP datagram counter (--mode protocol | drain | blocking | endpoint)
   registry  a real RegistryServer (the `ChatApp -s` adapter) in a temporary data directory
   peer      a real PeerNode (the `ChatApp -c` adapter) that registers and then just answers
+  relay     bench/bare_relay.py's bare UDP relay; "members PORT,PORT,..." sets its members
   ping      a raw asyncio UDP round-trip client of the echo at --port: each command line N
             runs N round trips (and a tenth more to warm up) and answers their times
 """
@@ -176,6 +177,41 @@ async def ping(port: int) -> None:
     await done.wait()
 
 
+async def bare_relay(rcvbuf: int) -> None:
+    from bench.bare_relay import BareRelay
+
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    sock = udp_socket(rcvbuf)
+    sock.setblocking(False)
+    port = sock.getsockname()[1]
+    relay = BareRelay(sock)
+    relay.serve()
+
+    def answer(cmd: str) -> None:
+        word, _, rest = cmd.partition(" ")
+        if word == "members":
+            relay.members = [(HOST, int(p)) for p in rest.split(",") if p]
+        owed = sum(len(owing) for _, owing, _ in relay.owed.values())
+        say(
+            {
+                "members": len(relay.members),
+                "relayed": relay.relayed,
+                "resent": relay.resent,
+                "owed": owed,
+                "drops": udp_drops(port),
+            }
+        )
+
+    watch_stdin(
+        lambda cmd: loop.call_soon_threadsafe(answer, cmd),
+        lambda: loop.call_soon_threadsafe(done.set),
+    )
+    say({"port": port})
+    await done.wait()
+    relay.close()
+
+
 # -- the real registry and a real peer -----------------------------------------------------
 
 
@@ -266,7 +302,7 @@ async def peer_node(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("kind", choices=["echo", "sink", "registry", "peer", "ping"])
+    parser.add_argument("kind", choices=["echo", "sink", "registry", "peer", "ping", "relay"])
     parser.add_argument("--loop", default="asyncio")
     parser.add_argument("--mode", default="protocol")
     parser.add_argument("--rcvbuf", type=int, default=0)
@@ -287,6 +323,8 @@ def main() -> None:
             runner.run(peer_node(args))
         elif args.kind == "ping":
             runner.run(ping(args.port))
+        elif args.kind == "relay":
+            runner.run(bare_relay(args.rcvbuf or 4 << 20))
         else:
             runner.run(evented(args.kind, args.mode, args.rcvbuf))
     os._exit(0)  # do not wait for the MAX_LIFE timer thread

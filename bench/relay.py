@@ -26,15 +26,19 @@ from pathlib import Path
 from bench import ircd
 from bench.common import (
     HOST,
+    Helper,
     Table,
     loops_to_run,
     median,
     ms,
     pct,
+    pin_to_cpu,
+    pinned,
     raise_fd_limit,
     rate,
     ratio,
     run,
+    steady_heap,
 )
 from bench.harness import Addr, BenchPeer, close_all, make_peers, start_registry
 from bench.light import LightClient, light_clients
@@ -43,8 +47,12 @@ from peer.actions import Print
 ANCHOR_BROADCAST = 0.69e-3  # ngircd, 100 members (issue)
 ANCHOR_BURST = 1.28e6  # ngircd deliveries/s at 100 members (issue)
 ANCHOR_JOIN = 0.43  # ngircd, 500 clients register and join (issue)
+#: The bench process (every client) on one CPU, the server on the other.
+BENCH_CPU, SERVER_CPU = 0, 1
 #: Who receives in the channel benchmarks (see Members).
 RECEIVERS = ["PeerNodes", "minimal"]
+#: The baseline row: minimal clients of bench/bare_relay.py instead of the registry.
+BARE = "minimal, bare relay"
 
 
 # -- ChatApp side --------------------------------------------------------------------------
@@ -80,7 +88,13 @@ class Members:
         if self.kind == "PeerNodes":
             self._peers = await make_peers(members + 1, server, prefix=prefix)
         else:
-            self._light = await light_clients(members + 1, server, prefix=prefix)
+            self._light = await light_clients(
+                members + 1, server, prefix=prefix, register=self.kind != BARE
+            )
+
+    def ports(self) -> str:
+        """The members' ports, as bench/bare_relay.py is told them."""
+        return ",".join(str(c.port) for c in self._light)
 
     def post(self, texts: list[str]) -> None:
         """The sender sends each of `texts` to the channel at once (typed `send_all` lines
@@ -121,13 +135,23 @@ async def posted_until(group: Members, texts: list[str], countdown: Countdown) -
     return time.perf_counter() - t0
 
 
+def _server(kind: str, loop: str) -> Helper:
+    """The registry (in a process of its own, on the CPU the bench does not use), or the bare
+    relay for the baseline row."""
+    server = Helper("relay", "--loop", loop) if kind == BARE else start_registry(loop)
+    pin_to_cpu(server.proc.pid, SERVER_CPU)
+    return server
+
+
 async def chat_send_all(
     loop: str, members: int, rounds: int, kind: str = "PeerNodes"
 ) -> tuple[list[float], str]:
     """Times from `send_all` typed on one peer until all `members` others have it."""
-    with start_registry(loop) as reg:
+    with _server(kind, loop) as reg:
         group = Members(kind)
         await group.open((HOST, reg.ready["port"]), members, "s")
+        if kind == BARE:
+            await reg.ask_async(f"members {group.ports()}")
         times: list[float] = []
         try:
             for r in range(rounds):
@@ -140,7 +164,11 @@ async def chat_send_all(
                 await asyncio.sleep(ircd.ROUND_GAP)  # as between ngircd's rounds
             await asyncio.sleep(0.5)  # the last acks reach the registry
             report = await reg.ask_async("report")
-            note = f"registry: {report['pending']} pushes unacked, {report['drops']} kernel drops"
+            if kind == BARE:
+                note = f"bare relay: {report['owed']} acks owed, {report['resent']} resent"
+            else:
+                note = f"registry: {report['pending']} pushes unacked"
+            note += f", {report['drops']} kernel drops"
         finally:
             await group.close()
     return times, note
@@ -150,7 +178,7 @@ async def chat_burst(
     loop: str, members: int, messages: int, kind: str = "PeerNodes"
 ) -> tuple[float, str]:
     """`messages` send_all lines typed at once on one peer; deliveries/s to `members`."""
-    with start_registry(loop) as reg:
+    with _server(kind, loop) as reg:
         group = Members(kind)
         await group.open((HOST, reg.ready["port"]), members, "b")
         countdown = Countdown(members * messages)
@@ -169,7 +197,7 @@ async def chat_burst(
 
 async def chat_join(loop: str, count: int, limit: float) -> tuple[float, int, str]:
     """`count` peers register at once; (seconds until every table is complete, complete)."""
-    with start_registry(loop) as reg:
+    with _server("PeerNodes", loop) as reg:
         server = (HOST, reg.ready["port"])
         root = Path(tempfile.mkdtemp(prefix="chatapp-bench-join-"))
         peers = [BenchPeer(f"j{i}", server, root) for i in range(count)]
@@ -218,11 +246,12 @@ def send_all_table(
     for loop in loops:
         irc_med = float("nan")
         if not why:
-            with ircd.Ngircd() as srv:
+            with ircd.Ngircd(SERVER_CPU) as srv:
                 irc = run(lambda srv=srv: ircd.broadcast(srv.port, 100, rounds), loop)
             irc_med = median(irc)
         rows = [(n, "PeerNodes") for n in sizes if "PeerNodes" in kinds]
-        rows += [(100, "minimal")] if 100 in sizes and "minimal" in kinds else []
+        if 100 in sizes and "minimal" in kinds:
+            rows += [(100, "minimal"), (100, BARE)]
         for n, receivers in rows:
             times, note = run(
                 lambda n=n, loop=loop, k=receivers: chat_send_all(loop, n, rounds, k), loop
@@ -242,7 +271,15 @@ def send_all_table(
         "PeerNodes: real peers (core, adapter, Endpoint), all in the bench process, each "
         "decoding, recording, showing and acking. minimal: bench/light.py clients, sender "
         "included, which only decode, count and ack each datagram, as ngircd's clients here "
-        "only split lines and count: the registry against ngircd, like for like."
+        "only split lines and count: the registry against ngircd, like for like. "
+        "minimal, bare relay: the same clients, and bench/bare_relay.py instead of the "
+        "registry: a UDP relay with per-member acks and nothing else, the floor on this loop."
+    )
+    table.note(
+        "The bench process (all clients) runs on CPU 0, the server (registry, bare relay or "
+        "ngircd) on CPU 1, and glibc keeps asyncio's 256 KiB read buffers in its heap "
+        "(common.steady_heap): without that, ngircd's clients ran at one of two speeds, "
+        "1.0 or 2.5 ms, from one run to the next."
     )
     table.note(
         f"issue anchor: ngircd 0.69 ms to 100; UDP relay with acks 0.70 ms drained, "
@@ -262,7 +299,7 @@ def burst_table(
     for loop in loops:
         irc_rate, lost = float("nan"), 0
         if not why:
-            with ircd.Ngircd() as srv:
+            with ircd.Ngircd(SERVER_CPU) as srv:
                 irc_rate, lost = run(lambda srv=srv: ircd.burst(srv.port, members, messages), loop)
         for receivers in kinds:
             ours, note = run(
@@ -305,7 +342,7 @@ def join_table(loops: list[str], count: int, limit: float) -> None:
     for loop in loops:
         joined = knows = float("nan")
         if not why:
-            with ircd.Ngircd() as srv:
+            with ircd.Ngircd(SERVER_CPU) as srv:
                 joined, knows, _ = run(lambda srv=srv: ircd.join_storm(srv.port, count), loop)
         took, complete, note = run(lambda loop=loop: chat_join(loop, count, limit), loop)
         shown = ms(took) if took == took else f"not complete in {limit:.0f} s"
@@ -341,12 +378,13 @@ def main(argv: list[str] | None = None) -> None:
     raise_fd_limit()
     loops = loops_to_run(args.loop)
     kinds = [k for k in RECEIVERS if k in args.receivers.split(",")]
-    if args.what in ("send_all", "all"):
-        send_all_table(loops, [int(s) for s in args.sizes.split(",")], args.rounds, kinds)
-    if args.what in ("burst", "all"):
-        burst_table(loops, 100, args.burst, kinds)
-    if args.what in ("join", "all"):
-        join_table(loops, args.join, args.limit)
+    with pinned(BENCH_CPU), steady_heap():
+        if args.what in ("send_all", "all"):
+            send_all_table(loops, [int(s) for s in args.sizes.split(",")], args.rounds, kinds)
+        if args.what in ("burst", "all"):
+            burst_table(loops, 100, args.burst, kinds)
+        if args.what in ("join", "all"):
+            join_table(loops, args.join, args.limit)
 
 
 if __name__ == "__main__":
