@@ -79,6 +79,28 @@ class _Datagrams(asyncio.DatagramProtocol):
         self._endpoint.errors += 1
 
 
+class _Relay:
+    """Datagram-sized messages for the same members (`addrs`), queued during one drain."""
+
+    __slots__ = ("_members", "addrs", "datas")
+
+    def __init__(self, addrs: Sequence[Addr], datas: list[bytes]) -> None:
+        self.addrs = addrs
+        self.datas = datas
+        self._members: set[Addr] | None = None
+
+    def _set(self) -> set[Addr]:
+        if self._members is None:
+            self._members = set(self.addrs)
+        return self._members
+
+    def includes(self, addr: Addr) -> bool:
+        return addr in self._set()
+
+    def excludes(self, addrs: dict[Addr, list[str]]) -> bool:
+        return self._set().isdisjoint(addrs)
+
+
 class Endpoint:
     """UDP and TCP on one port, turning bytes into messages for `on_message`."""
 
@@ -121,6 +143,9 @@ class Endpoint:
         # ids acked in this drain, or in this pass after the first datagram to the address
         # left: merged into one Acks
         self._acks: dict[Addr, list[str]] = {}
+        # with coalesce_drains: what a drain relays to the same members, kept as one entry
+        # rather than an entry per member (see `send_many`)
+        self._relay: _Relay | None = None
         self._flush_soon = False
         # handling datagrams read in one drain: sends wait for its end (see `_queue`)
         self._draining = False
@@ -235,12 +260,39 @@ class Endpoint:
                 self.send(addr, message)
             return
         routes = self._routes
+        if self._draining and not routes and self._relayed(addrs, data):
+            return
         for addr in addrs:
             writer = routes.get(addr) if routes else None
             if writer is not None and not writer.is_closing():
                 self._write(writer, message)
             else:
                 self._queue(data, addr)
+
+    def _relayed(self, addrs: Sequence[Addr], data: bytes) -> bool:
+        """During a drain, keep `data` for `addrs` as one relay entry if it can be: no entry
+        yet and nothing queued for any of them, or the entry is for the same members (a
+        burst). Otherwise the entry becomes per-address queues, and False."""
+        relay = self._relay
+        if relay is None:
+            if self._batches.keys().isdisjoint(addrs):
+                self._relay = _Relay(addrs, [data])
+                return True
+            return False
+        if relay.addrs == addrs:
+            relay.datas.append(data)
+            return True
+        self._unpack_relay()
+        return False
+
+    def _unpack_relay(self) -> None:
+        """The relay entry as per-address queues (before anything else queued for one of
+        its members, which must follow it)."""
+        relay, self._relay = self._relay, None
+        if relay is not None:
+            batches = self._batches
+            for addr in relay.addrs:
+                batches.setdefault(addr, []).extend(relay.datas)
 
     def _queue(self, data: bytes, addr: Addr) -> None:
         """Datagram batching: the first datagram to an address in a pass of the event loop
@@ -250,6 +302,8 @@ class Endpoint:
         the end of the drain: what answers datagrams that arrived together leaves together.
         Order is kept, except that acks which wait are merged into one Acks after the rest
         (see `send`)."""
+        if self._relay is not None and self._relay.includes(addr):
+            self._unpack_relay()
         waiting = self._batches.get(addr)
         if waiting is not None:
             waiting.append(data)
@@ -264,6 +318,14 @@ class Endpoint:
 
     def _flush_batches(self) -> None:
         self._flush_soon = False
+        relay = self._relay
+        if relay is not None:
+            if self._acks and not relay.excludes(self._acks):
+                self._unpack_relay()  # its members' acks follow its messages
+            else:
+                self._relay = None
+                for packet in pack_datagrams(relay.datas):
+                    self._sendto_all(packet, relay.addrs)
         batches, self._batches = self._batches, {}
         acks, self._acks = self._acks, {}
         for addr, replies in acks.items():
@@ -321,6 +383,24 @@ class Endpoint:
         else:
             self.errors += 1
 
+    def _sendto_all(self, data: bytes, addrs: Sequence[Addr]) -> None:
+        """`_sendto(data, addr)` for each of `addrs`, in a loop as tight as a relay's."""
+        sock = self._sock
+        if sock is None or self._udp is not None or self._unsent:
+            for addr in addrs:
+                self._sendto(data, addr)
+            return
+        sendto = sock.sendto
+        sent = 0
+        try:
+            for addr in addrs:
+                sendto(data, addr)
+                sent += 1
+        except OSError:
+            # a full send buffer or an error: the one that failed and the rest, one by one
+            for addr in addrs[sent:]:
+                self._sendto(data, addr)
+
     def _writable(self) -> None:
         sock = self._sock
         while self._unsent and sock is not None:
@@ -358,7 +438,7 @@ class Endpoint:
             # What answers this drain leaves now, not at the end of the loop's pass: a
             # process serving many sockets (or busy with much else) would otherwise hold
             # every ack back until all of them are done, and the senders would time out.
-            if self._batches or self._acks:
+            if self._batches or self._acks or self._relay is not None:
                 self._flush_batches()
 
     def _datagram(self, data: bytes, addr: Addr) -> None:

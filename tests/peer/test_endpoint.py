@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import select
 import socket
+from collections.abc import Callable
 
 import pytest
 
@@ -333,3 +334,121 @@ def test_send_many_sends_one_message_to_each_address_as_send_would() -> None:
             s.close()
 
     asyncio.run(main())
+
+
+Addr = tuple[str, int]
+Handler = Callable[[Endpoint, Message, Addr, list[Addr]], None]
+
+
+async def relay_drain(
+    handle: Handler,
+    posts: int,
+) -> tuple[list[list[Message]], list[Message]]:
+    """`posts` datagrams from a poster arrive together and are read in one drain (by hand,
+    the loop does not run) of a relay endpoint whose handler is `handle(endpoint, message,
+    addr, members)`. Returns (each member's messages, the poster's), the poster being the
+    last member."""
+    endpoint: Endpoint
+    socks = []
+    for _ in range(3):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        socks.append(sock)
+    members = [s.getsockname() for s in socks]
+    endpoint = Endpoint(
+        lambda m, a: handle(endpoint, m, a, members), session="e", coalesce_drains=True
+    )
+    port = (await endpoint.open("127.0.0.1", 0))[1]
+    for i in range(posts):
+        socks[-1].sendto(encode(Notice(f"p-{i}", "post")), ("127.0.0.1", port))
+    assert endpoint._sock is not None
+    select.select([endpoint._sock], [], [], 5)
+    endpoint._readable()
+    await endpoint.close()
+    got = []
+    for sock in socks:
+        select.select([sock], [], [], 5)
+        got.append(seen_by(sock))
+        sock.close()
+    return got, got[-1]
+
+
+def test_a_relay_to_the_same_members_keeps_each_members_order_with_other_sends() -> None:
+    """A drain's relays to the same members travel as one entry, packed once; a message of
+    its own to one member, or an ack to a member, still follows what was relayed before it."""
+
+    def handle(endpoint: Endpoint, message: Message, addr: Addr, members: list[Addr]) -> None:
+        everyone = tuple(members)
+        endpoint.send_many(everyone, Notice(f"r-{message.id}", "relayed"))
+        if message.id == "p-1":
+            endpoint.send(members[0], Notice("own-p-1", "to the first member only"))
+        endpoint.send(addr, Ack(f"a-{message.id}", message.id))
+
+    got, poster = asyncio.run(relay_drain(handle, 3))
+    relayed = [Notice(f"r-p-{i}", "relayed") for i in range(3)]
+    assert got[0] == [
+        relayed[0],
+        relayed[1],
+        Notice("own-p-1", "to the first member only"),
+        relayed[2],
+    ]
+    assert got[1] == relayed
+    assert poster[:3] == relayed  # the poster is a member too: its acks come after
+    assert [r for m in poster[3:] for r in m.replies] == ["p-0", "p-1", "p-2"]  # type: ignore[attr-defined]
+
+
+def test_relays_to_different_members_in_one_drain_each_reach_their_own() -> None:
+    def handle(endpoint: Endpoint, message: Message, addr: Addr, members: list[Addr]) -> None:
+        n = int(message.id[2:])
+        endpoint.send_many(tuple(members[: n + 1]), Notice(f"r-{message.id}", "relayed"))
+
+    got, _ = asyncio.run(relay_drain(handle, 3))
+    assert got[0] == [Notice(f"r-p-{i}", "relayed") for i in range(3)]
+    assert got[1] == [Notice(f"r-p-{i}", "relayed") for i in (1, 2)]
+    assert got[2] == [Notice("r-p-2", "relayed")]
+
+
+def test_a_relay_that_fills_the_send_buffer_reaches_every_member_later() -> None:
+    """The tight send loop of a relay hands what the kernel refused, and everything after
+    it, to the queue that waits for the socket to be writable."""
+
+    class Refusing:
+        def __init__(self, sock: socket.socket) -> None:
+            self.sock, self.calls = sock, 0
+
+        def sendto(self, data: bytes, addr: tuple[str, int]) -> int:
+            self.calls += 1
+            if self.calls == 2:
+                raise BlockingIOError
+            return self.sock.sendto(data, addr)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.sock, name)
+
+    async def main() -> list[list[Message]]:
+        endpoint = Endpoint(lambda m, a: None, session="e", coalesce_drains=True)
+        await endpoint.open("127.0.0.1", 0)
+        real = endpoint._sock
+        assert real is not None
+        endpoint._sock = Refusing(real)  # type: ignore[assignment]
+        socks = []
+        for _ in range(4):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind(("127.0.0.1", 0))
+            socks.append(sock)
+        addrs = tuple(s.getsockname() for s in socks)
+        endpoint._sendto_all(encode(Notice("r-1", "relayed")), addrs)
+        loop = asyncio.get_running_loop()
+        got = [
+            decode_datagram_batch(await asyncio.wait_for(loop.sock_recv(s, 65536), 5))
+            for s in socks
+        ]
+        endpoint._sock = real
+        await endpoint.close()
+        for s in socks:
+            s.close()
+        return got
+
+    for messages in asyncio.run(main()):
+        assert messages == [Notice("r-1", "relayed")]
