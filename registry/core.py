@@ -181,7 +181,7 @@ class RegistryCore:
         self._next_sweep: float | None = None
         self.flood = FloodGate()
         self._addr_index: tuple[int, dict[Addr, str]] = (-1, {})
-        self._roster_kept: tuple[int, list[tuple[str, Addr, Record]], list[Record]] = (-1, [], [])
+        self._roster_kept = Roster(-1, {})
         self._generation = 0  # counts changes to the table, pushed or not yet
         self._dirty: dict[str, Entry] = {}  # rows changed since the last push, by name key
         self._flush_at: float | None = None
@@ -272,20 +272,12 @@ class RegistryCore:
                 wake = at
         return wake
 
-    def _roster(self) -> tuple[list[tuple[str, Addr, Record]], list[Record]]:
-        """(online: (name key, address, record) each; offline records), in table order.
-        Kept until the table changes: a channel burst relays every message to the same
-        members."""
-        generation, online, offline = self._roster_kept
-        if generation != self._generation:
-            online, offline = [], []
-            for key, record in self.table.records.items():
-                if record.online:
-                    online.append((key, record.addr, record))
-                else:
-                    offline.append(record)
-            self._roster_kept = (self._generation, online, offline)
-        return online, offline
+    def _roster(self) -> Roster:
+        """The online and offline peers, kept until the table changes: a channel burst
+        relays every message to the same members."""
+        if self._roster_kept.generation != self._generation:
+            self._roster_kept = Roster(self._generation, self.table.records)
+        return self._roster_kept
 
     def _sweep(self, now: float, out: list[Action]) -> None:
         """Mark offline every online peer silent for too long (it stopped without dereg)."""
@@ -533,9 +525,9 @@ class RegistryCore:
                 return
             _remember(self._done_posts, msg.id, None)
             relay = ChannelMessage(msg.id, sender.name, msg.text)
-            online, offline = self._roster()
-            members = [(key, where) for key, where, record in online if record is not sender]
-            for record in offline:
+            roster = self._roster()
+            members = roster.online_but(sender)
+            for record in roster.offline:
                 if record is not sender:
                     self._store(record, msg.id, sender.name, msg.text, "channel", now, out)
             self._push_to(members, relay, "relay", now, out)
@@ -876,6 +868,35 @@ class RegistryCore:
     def entries(self) -> tuple[Entry, ...]:
         """The table as peers see it."""
         return self.table.entries()
+
+
+class Roster:
+    """The table's online peers as push targets (name key, address), and its offline
+    records, in table order, as of table change number `generation`."""
+
+    __slots__ = ("_at", "_online", "generation", "offline", "targets")
+
+    def __init__(self, generation: int, records: dict[str, Record]) -> None:
+        self.generation = generation
+        self.targets: list[tuple[str, Addr]] = []
+        self.offline: list[Record] = []
+        self._online: list[Record] = []  # holds them, so their ids in `_at` stay theirs
+        self._at: dict[int, int] = {}  # id of an online record -> its index in `targets`
+        for key, record in records.items():
+            if record.online:
+                self._at[id(record)] = len(self.targets)
+                self.targets.append((key, record.addr))
+                self._online.append(record)
+            else:
+                self.offline.append(record)
+
+    def online_but(self, record: Record) -> list[tuple[str, Addr]]:
+        """The targets, without `record`'s (without a loop in Python: a relay to hundreds
+        of members does this per message)."""
+        at = self._at.get(id(record))
+        if at is None:
+            return self.targets
+        return self.targets[:at] + self.targets[at + 1 :]
 
 
 def _send(addrs: list[Addr], message: Message) -> Send | SendMany:
