@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import errno
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
@@ -60,6 +61,8 @@ READ_CHUNK = 64 * 1024
 DRAIN_BATCH = 512
 #: Largest datagram read: above MAX_DATAGRAM, so an oversized one is seen and counted.
 RECV_SIZE = 65536
+#: Ports tried when any port will do (port 0), should the one UDP got be taken for TCP.
+ANY_PORT_TRIES = 20
 #: Encoded messages kept for sending again to other members (see `_encode`).
 ENCODED_KEPT = 4096
 #: Datagrams queued while the kernel's send buffer is full; beyond this they are dropped
@@ -167,7 +170,19 @@ class Endpoint:
         self.address: Addr = ("", 0)
 
     async def open(self, host: str, port: int) -> Addr:
-        """Bind UDP and TCP on `host`:`port`; return the address bound. Raises OSError."""
+        """Bind UDP and TCP on `host`:`port`; return the address bound. Raises OSError.
+        With port 0 the system picks the UDP port; when that number is taken for TCP (by
+        some connection's end, which UDP's choice cannot see), another one is picked."""
+        attempt = 1
+        while True:
+            try:
+                return await self._open(host, port)
+            except OSError as exc:
+                if port != 0 or exc.errno != errno.EADDRINUSE or attempt >= ANY_PORT_TRIES:
+                    raise
+                attempt += 1
+
+    async def _open(self, host: str, port: int) -> Addr:
         loop = asyncio.get_running_loop()
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
@@ -198,6 +213,7 @@ class Endpoint:
     def _close_udp(self) -> None:
         if self._udp is not None:
             self._udp.close()
+            self._udp = None
         if self._sock is not None:
             loop = asyncio.get_running_loop()
             loop.remove_reader(self._sock.fileno())

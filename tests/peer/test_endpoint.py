@@ -4,6 +4,7 @@ the amplification rule, and junk."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import select
 import socket
 from collections.abc import Callable
@@ -452,3 +453,38 @@ def test_a_relay_that_fills_the_send_buffer_reaches_every_member_later() -> None
 
     for messages in asyncio.run(main()):
         assert messages == [Notice("r-1", "relayed")]
+
+
+def test_any_port_is_tried_again_when_its_number_is_taken_for_tcp(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """UDP's pick for port 0 can be a number some TCP connection already uses; the endpoint
+    then picks again (a given port is not changed: that is an error for the user)."""
+    real_start_server = asyncio.start_server
+    refused: list[int] = []
+
+    async def taken_once(*args: object, **kwargs: object) -> asyncio.Server:
+        if not refused:
+            refused.append(int(str(args[2])))
+            raise OSError(errno.EADDRINUSE, "Address already in use")
+        return await real_start_server(*args, **kwargs)  # type: ignore[arg-type]
+
+    async def main() -> None:
+        monkeypatch.setattr(asyncio, "start_server", taken_once)
+        endpoint, got = await pair()
+        port = endpoint.address[1]
+        assert refused and port != refused[0]
+        answer = await udp_ask(port, TableRequest("q-1"))  # UDP on it: a TooBig, as usual
+        assert isinstance(answer, TooBig) and answer.reply_to == "q-1"
+        assert [m for m, _ in got] == [TableRequest("q-1")]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)  # TCP on the same port
+        writer.close()
+        await endpoint.close()
+
+        refused.clear()
+        fixed = Endpoint(lambda m, a: None, session="f")
+        with pytest.raises(OSError):
+            await fixed.open("127.0.0.1", port)
+        assert refused == [port]
+
+    asyncio.run(main())
