@@ -52,18 +52,20 @@ class BareRelay:
             except (BlockingIOError, InterruptedError):
                 return
             try:
-                obj = json.loads(data)
-            except ValueError:
-                continue
-            for item in obj if type(obj) is list else (obj,):
-                kind = item.get("t")
-                if kind == "ChannelPost":
-                    self._relay(item, addr)
-                elif kind == "Acks":
-                    for reply in item["replies"]:
-                        self._acked(reply, addr)
-                elif kind == "Ack":
-                    self._acked(item["reply_to"], addr)
+                self._datagram(json.loads(data), addr)
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue  # not what a client of this bench sends: dropped
+
+    def _datagram(self, obj: object, addr: Addr) -> None:
+        for item in obj if type(obj) is list else (obj,):
+            kind = item.get("t")
+            if kind == "ChannelPost":
+                self._relay(item, addr)
+            elif kind == "Acks":
+                for reply in item["replies"]:
+                    self._acked(reply, addr)
+            elif kind == "Ack":
+                self._acked(item["reply_to"], addr)
 
     def _relay(self, post: dict[str, str], addr: Addr) -> None:
         msg_id = post["id"]

@@ -526,7 +526,7 @@ class RegistryCore:
             _remember(self._done_posts, msg.id, None)
             relay = ChannelMessage(msg.id, sender.name, msg.text)
             roster = self._roster()
-            members = roster.online_but(sender)
+            members = roster.online_but(name_key(sender.name))
             for record in roster.offline:
                 if record is not sender:
                     self._store(record, msg.id, sender.name, msg.text, "channel", now, out)
@@ -874,26 +874,24 @@ class Roster:
     """The table's online peers as push targets (name key, address), and its offline
     records, in table order, as of table change number `generation`."""
 
-    __slots__ = ("_at", "_online", "generation", "offline", "targets")
+    __slots__ = ("_at", "generation", "offline", "targets")
 
     def __init__(self, generation: int, records: dict[str, Record]) -> None:
         self.generation = generation
         self.targets: list[tuple[str, Addr]] = []
         self.offline: list[Record] = []
-        self._online: list[Record] = []  # holds them, so their ids in `_at` stay theirs
-        self._at: dict[int, int] = {}  # id of an online record -> its index in `targets`
+        self._at: dict[str, int] = {}  # name key of an online peer -> its index in `targets`
         for key, record in records.items():
             if record.online:
-                self._at[id(record)] = len(self.targets)
+                self._at[key] = len(self.targets)
                 self.targets.append((key, record.addr))
-                self._online.append(record)
             else:
                 self.offline.append(record)
 
-    def online_but(self, record: Record) -> list[tuple[str, Addr]]:
-        """The targets, without `record`'s (without a loop in Python: a relay to hundreds
-        of members does this per message)."""
-        at = self._at.get(id(record))
+    def online_but(self, key: str) -> list[tuple[str, Addr]]:
+        """The targets, without that of the peer whose name key is `key` (sliced out, not
+        filtered in a Python loop: a relay to hundreds of members does this per message)."""
+        at = self._at.get(key)
         if at is None:
             return self.targets
         return self.targets[:at] + self.targets[at + 1 :]

@@ -107,35 +107,22 @@ class Pushes:
         owners = flight.owners
         msg_id = message.id
         window, queued, shrunk, all_flying = self._window, self._queued, self._shrunk, self._flying
-        if queued or shrunk:
-            for owner, addr in targets:
-                flying = all_flying.get(addr)
-                if flying is None:
-                    flying = all_flying[addr] = {}
-                elif msg_id in flying:
-                    continue
-                if addr in queued or len(flying) >= shrunk.get(addr, window):
-                    push = Push(owner, addr, message, purpose, seq)
-                    queued.setdefault(addr, deque()).append(push)
-                    continue
-                flying[msg_id] = flight
-                owners[addr] = owner
-        else:
-            # The usual case, a relay to members that keep up: nobody waits for room and
-            # every window is whole, so only a full window is checked (a loop per member).
-            for owner, addr in targets:
-                flying = all_flying.get(addr)
-                if flying is None:
-                    all_flying[addr] = {msg_id: flight}
-                elif msg_id in flying:
-                    continue
-                elif len(flying) >= window:
-                    push = Push(owner, addr, message, purpose, seq)
-                    queued.setdefault(addr, deque()).append(push)
-                    continue
-                else:
-                    flying[msg_id] = flight
-                owners[addr] = owner
+        # Usually (a relay to members that keep up) nobody waits for room and every window
+        # is whole: then only a full window needs checking, in this loop per member.
+        limited = bool(queued or shrunk)
+        for owner, addr in targets:
+            flying = all_flying.get(addr)
+            if flying is None:
+                flying = all_flying[addr] = {}
+            elif msg_id in flying:
+                continue
+            if len(flying) >= window or (
+                limited and (addr in queued or len(flying) >= shrunk.get(addr, window))
+            ):
+                queued.setdefault(addr, deque()).append(Push(owner, addr, message, purpose, seq))
+                continue
+            flying[msg_id] = flight
+            owners[addr] = owner
         if owners:
             self._retry.start(flight.key, flight, now)
         return list(owners)

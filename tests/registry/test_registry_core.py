@@ -210,6 +210,15 @@ def test_channel_relays_to_online_and_stores_for_offline() -> None:
     assert isinstance(sends(out)[-1][1], Ack)
 
 
+def test_a_member_posting_from_the_middle_of_the_table_reaches_all_others_in_order() -> None:
+    reg = core()
+    register(reg, "x", X)
+    wy = register(reg, "y", Y)
+    register(reg, "z", Z)
+    out = reg.receive(ChannelPost("y-1", "y", wy.token, "from the middle"), Y, T0)
+    assert [a for a, m in sends(out) if isinstance(m, ChannelMessage)] == [X, Z]
+
+
 def test_the_channel_follows_every_change_of_the_table() -> None:
     """Members are worked out once per table change, not per message: each change shows."""
     reg = core()
