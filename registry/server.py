@@ -53,6 +53,8 @@ class RegistryServer:
         self.bind = bind
         self.port = port
         self._out = out
+        # log lines waiting for the end of this pass (see `log`)
+        self._logs: list[str] = []
         self._verbose = verbose
         self._storage = Storage(data_dir)
         self.desk = DeskService(data_dir, self.log, crisis_notice)
@@ -88,8 +90,22 @@ class RegistryServer:
         self._table_dirty = False
 
     def log(self, line: str) -> None:
-        """One timestamped line on the console."""
-        self._out(f"{time.strftime('%H:%M:%S')} {line}")
+        """One timestamped line on the console, written in order at the end of this pass of
+        the event loop: a line about a request then follows the answers it caused out of the
+        door (a write to a terminal or a pipe costs as much as relaying a message)."""
+        self._logs.append(f"{time.strftime('%H:%M:%S')} {line}")
+        if len(self._logs) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self._write_logs)
+            except RuntimeError:  # no loop running: nothing to wait for
+                self._write_logs()
+
+    def _write_logs(self) -> None:
+        if self._held is not None:
+            return  # the commit in progress writes them after its sends (see `_commit`)
+        logs, self._logs = self._logs, []
+        for line in logs:
+            self._out(line)
 
     async def start(self) -> Addr:
         """Bind the sockets; return the address bound."""
@@ -122,6 +138,7 @@ class RegistryServer:
         self._timer.cancel()
         await self.desk.close()
         await self.endpoint.close()
+        self._write_logs()
 
     # -- the console --------------------------------------------------------------------
 
@@ -266,12 +283,13 @@ class RegistryServer:
             self._storage.sync()
         except (OSError, StorageError) as exc:
             self.log(f"ERROR storing data: {exc}; {len(held)} answers withheld")
-            return
+            held = []
         for send in held:
             if isinstance(send, SendMany):
                 self.endpoint.send_many(send.addrs, send.message)
             else:
                 self.endpoint.send(send.addr, send.message)
+        self._write_logs()
 
     def _schedule(self) -> None:
         self._timer.set(self.core.next_wake())
