@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from typing import Any
 
 from wire.codec import encode
 from wire.messages import Ack, ChannelMessage
@@ -56,7 +57,10 @@ class BareRelay:
             except (ValueError, KeyError, TypeError, AttributeError):
                 continue  # not what a client of this bench sends: dropped
 
-    def _datagram(self, obj: object, addr: Addr) -> None:
+    def _datagram(self, obj: Any, addr: Addr) -> None:
+        # `obj` is what json.loads made of a datagram: one message object or a list of them,
+        # as this bench's clients send; any other shape raises, and `_readable` drops it
+        item: dict[str, Any]
         for item in obj if type(obj) is list else (obj,):
             kind = item.get("t")
             if kind == "ChannelPost":

@@ -16,7 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -68,13 +68,13 @@ def _quiet_cancellations(loop: asyncio.AbstractEventLoop, context: dict[str, Any
     loop.default_exception_handler(context)
 
 
-def run(coro_fn: Callable[[], Awaitable[T]], loop: str = "asyncio") -> T:
+def run(coro_fn: Callable[[], Coroutine[Any, Any, T]], loop: str = "asyncio") -> T:
     """Run `coro_fn()` on a fresh loop of the kind asked for, after collecting what the
     previous measurement left (hundreds of closed peers would otherwise be traversed by the
     collector during this one)."""
     gc.collect()
     with asyncio.Runner(loop_factory=lambda: new_loop(loop)) as runner:
-        return runner.run(coro_fn())  # type: ignore[arg-type]
+        return runner.run(coro_fn())
 
 
 def pin_to_cpu(pid: int, cpu: int) -> None:

@@ -34,6 +34,9 @@ class _Console:
     def set_prompt(self, text: str) -> None:
         pass
 
+    async def stop(self) -> None:
+        pass
+
 
 class BenchPeer:
     """One peer: PeerNode (real core, real Endpoint), driven by `line`."""
@@ -93,9 +96,7 @@ class BenchPeer:
             listener(self, line)
 
     async def close(self) -> None:
-        if self.node._timer is not None:
-            self.node._timer.cancel()
-            self.node._timer = None
+        self.node._timer.cancel()
         self.node._finish(0)
         await self.node.endpoint.close()
 

@@ -21,6 +21,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.common import HOST, free_port, pin_to_cpu
@@ -113,12 +114,12 @@ class IrcClient(asyncio.Protocol):
         self.nick = nick
         self.transport: asyncio.Transport | None = None
         self._buffer = b""
-        self.welcomed = asyncio.get_running_loop().create_future()
-        self.joined = asyncio.get_running_loop().create_future()
+        self.welcomed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.joined: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.members: set[bytes] = set()
         self.privmsgs = 0
-        self.on_privmsg = lambda client: None
-        self.on_member = lambda client: None
+        self.on_privmsg: Callable[[IrcClient], None] = lambda client: None
+        self.on_member: Callable[[IrcClient], None] = lambda client: None
         self.lost = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -260,7 +261,7 @@ async def join_storm(port: int, count: int) -> tuple[float, float, int]:
     """`count` clients connect, register and join at once: (seconds until all have joined,
     seconds until every client knows every member, clients complete)."""
     loop = asyncio.get_running_loop()
-    complete = loop.create_future()
+    complete: asyncio.Future[float] = loop.create_future()
     done_clients: set[str] = set()
 
     def member(client: IrcClient) -> None:

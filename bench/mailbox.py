@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import os
 import tempfile
 import time
@@ -87,18 +88,17 @@ async def _end_to_end(loop: str, count: int, senders: int, window: int) -> tuple
         bob = BenchPeer("bob", server, root)
         await bob.open()
         await bob.register()
-        offline = asyncio.get_running_loop().create_future()
-        bob.listeners.append(
-            lambda p, line: (
-                line.text.startswith("[You are Offline")
-                and not offline.done()
-                and offline.set_result(None)
-            )
-        )
+        offline: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def went_offline(p: BenchPeer, line: Print) -> None:
+            if line.text.startswith("[You are Offline") and not offline.done():
+                offline.set_result(None)
+
+        bob.listeners.append(went_offline)
         bob.line("dereg bob")
         await asyncio.wait_for(offline, 10)
         alices = await make_peers(senders, server, prefix="alice")
-        done = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         state = {"typed": 0, "saved": 0}
 
         def more(peer: BenchPeer) -> None:
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     for loop in loops_to_run(args.loop):
         e2e, note = run(
-            lambda loop=loop: _end_to_end(loop, args.count, args.senders, args.window), loop
+            functools.partial(_end_to_end, loop, args.count, args.senders, args.window), loop
         )
         table.add(
             f"end to end, {args.senders} senders x {args.window} in flight ({loop})",

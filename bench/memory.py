@@ -20,9 +20,12 @@ import json
 import secrets
 import tempfile
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from bench.common import Table
+from registry.actions import Send, SendMany
 from registry.core import RegistryCore
 from registry.storage import Storage
 from registry.table import Record
@@ -32,8 +35,10 @@ from wire.names import name_key
 TARGET = 2048  # bytes per peer
 NOW = 1_700_000_000.0
 
+T = TypeVar("T")
 
-def _traced(build) -> tuple[int, object]:  # type: ignore[no-untyped-def]
+
+def _traced(build: Callable[[], T]) -> tuple[int, T]:
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
@@ -63,10 +68,10 @@ def through_core(n: int) -> float:
                 Register(f"abcd{i:04x}-1", f"peer{i:05d}", addr[1], "", ""), addr, NOW
             )
             for action in out:
-                message = getattr(action, "message", None)
-                if isinstance(message, TableUpdate):
+                if isinstance(action, Send | SendMany) and isinstance(action.message, TableUpdate):
+                    message = action.message
                     # a Send, or a SendMany to several
-                    addrs = getattr(action, "addrs", None) or (action.addr,)  # type: ignore[attr-defined]
+                    addrs = action.addrs if isinstance(action, SendMany) else (action.addr,)
                     for to in addrs:
                         core.receive(Ack(f"ack{i}-{to[1]}", message.id), to, NOW)
         return core

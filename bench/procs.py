@@ -42,7 +42,7 @@ def say(obj: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def watch_stdin(on_command: Callable[[str], None], on_end: Callable[[], None]) -> None:
+def watch_stdin(on_command: Callable[[str], object], on_end: Callable[[], object]) -> None:
     """Feed stdin lines to `on_command` on a thread; `on_end` at EOF or after MAX_LIFE."""
 
     def reader() -> None:
@@ -220,7 +220,7 @@ async def registry(args: argparse.Namespace) -> None:
     from registry.server import RegistryServer
 
     if args.rcvbuf:
-        peer.endpoint.RECEIVE_BUFFER = args.rcvbuf  # type: ignore[misc]
+        peer.endpoint.RECEIVE_BUFFER = args.rcvbuf
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="chatapp-bench-reg-"))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import tempfile
 import time
 from pathlib import Path
@@ -203,7 +204,7 @@ async def chat_join(loop: str, count: int, limit: float) -> tuple[float, int, st
         peers = [BenchPeer(f"j{i}", server, root) for i in range(count)]
         for p in peers:
             await p.open()  # binding sockets is not part of the storm
-        done = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         complete: set[str] = set()
 
         def shown(peer: BenchPeer, line: Print) -> None:
@@ -247,15 +248,13 @@ def send_all_table(
         irc_med = float("nan")
         if not why:
             with ircd.Ngircd(SERVER_CPU) as srv:
-                irc = run(lambda srv=srv: ircd.broadcast(srv.port, 100, rounds), loop)
+                irc = run(functools.partial(ircd.broadcast, srv.port, 100, rounds), loop)
             irc_med = median(irc)
         rows = [(n, "PeerNodes") for n in sizes if "PeerNodes" in kinds]
         if 100 in sizes and "minimal" in kinds:
             rows += [(100, "minimal"), (100, BARE)]
         for n, receivers in rows:
-            times, note = run(
-                lambda n=n, loop=loop, k=receivers: chat_send_all(loop, n, rounds, k), loop
-            )
+            times, note = run(functools.partial(chat_send_all, loop, n, rounds, receivers), loop)
             table.add(
                 loop,
                 n,
@@ -300,10 +299,12 @@ def burst_table(
         irc_rate, lost = float("nan"), 0
         if not why:
             with ircd.Ngircd(SERVER_CPU) as srv:
-                irc_rate, lost = run(lambda srv=srv: ircd.burst(srv.port, members, messages), loop)
+                irc_rate, lost = run(
+                    functools.partial(ircd.burst, srv.port, members, messages), loop
+                )
         for receivers in kinds:
             ours, note = run(
-                lambda loop=loop, k=receivers: chat_burst(loop, members, messages, k), loop
+                functools.partial(chat_burst, loop, members, messages, receivers), loop
             )
             table.add(
                 loop,
@@ -343,8 +344,8 @@ def join_table(loops: list[str], count: int, limit: float) -> None:
         joined = knows = float("nan")
         if not why:
             with ircd.Ngircd(SERVER_CPU) as srv:
-                joined, knows, _ = run(lambda srv=srv: ircd.join_storm(srv.port, count), loop)
-        took, complete, note = run(lambda loop=loop: chat_join(loop, count, limit), loop)
+                joined, knows, _ = run(functools.partial(ircd.join_storm, srv.port, count), loop)
+        took, complete, note = run(functools.partial(chat_join, loop, count, limit), loop)
         shown = ms(took) if took == took else f"not complete in {limit:.0f} s"
         table.add(
             loop,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 from bench import direct, flood, mailbox, memory, relay, table_bytes, udp_raw
 from bench.common import Table, raise_fd_limit
@@ -21,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     raise_fd_limit()
     q = args.quick
     started = time.perf_counter()
-    steps = [
+    steps: list[tuple[str, Callable[[], None]]] = [
         (
             "udp_raw",
             lambda: udp_raw.main(

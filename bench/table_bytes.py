@@ -11,8 +11,10 @@ registrations whose table pushes were all acknowledged).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 from bench.common import Table
+from registry.actions import Action, Addr, Send, SendMany
 from registry.core import RegistryCore
 from registry.table import Record
 from wire.codec import encode
@@ -33,15 +35,15 @@ def registry_with(n: int) -> RegistryCore:
     return core
 
 
-def wire_bytes(core: RegistryCore, actions: list[object]) -> tuple[int, int, int, int]:
+def wire_bytes(core: RegistryCore, actions: Sequence[Action]) -> tuple[int, int, int, int]:
     """(TableUpdate datagrams, their bytes, ack bytes back, updates per receiving peer max)."""
     updates = update_bytes = ack_bytes = 0
-    per_peer: dict[object, int] = {}
+    per_peer: dict[Addr, int] = {}
     for action in actions:
-        message = getattr(action, "message", None)
-        if isinstance(message, TableUpdate):
+        if isinstance(action, Send | SendMany) and isinstance(action.message, TableUpdate):
+            message = action.message
             # a Send, or a SendMany: one datagram to each of its addresses
-            addrs = getattr(action, "addrs", None) or (action.addr,)  # type: ignore[attr-defined]
+            addrs = action.addrs if isinstance(action, SendMany) else (action.addr,)
             updates += len(addrs)
             update_bytes += len(encode(message)) * len(addrs)
             ack_bytes += len(encode(Ack("abcd1234-123456", message.id))) * len(addrs)
@@ -58,7 +60,9 @@ def one_change(n: int) -> dict[str, float]:
     out = core.receive(Deregister("p0-1", r.name, r.token, False, ""), addr, NOW)
     out += core.receive(Register("p0-2", r.name, r.port, r.token, ""), addr, NOW)
     updates, ubytes, abytes, _ = wire_bytes(core, out)
-    welcome = next(a.message for a in out if isinstance(getattr(a, "message", None), Welcome))
+    welcome = next(
+        a.message for a in out if isinstance(a, Send | SendMany) and isinstance(a.message, Welcome)
+    )
     return {
         "updates": updates / 2,
         "per_update": ubytes / max(updates, 1),
@@ -70,7 +74,7 @@ def one_change(n: int) -> dict[str, float]:
 def churn(n: int, changes: int) -> dict[str, float]:
     """`changes` peers go offline in one burst (e.g. a switch reboots): what each peer gets."""
     core = registry_with(n)
-    out: list[object] = []
+    out: list[Action] = []
     for i in range(changes):
         r = core.table.records[name_key(f"peer{i:05d}")]
         out += core.receive(Deregister(f"p{i}-1", r.name, r.token, False, ""), (r.ip, r.port), NOW)

@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import socket
 import time
+from collections.abc import Callable
 
 from bench.common import (
     HOST,
@@ -166,6 +167,7 @@ def blast(port: int, count: int, *, per_second: float = 0.0, sources: int = 1) -
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * 1024 * 1024)
         sock.connect((HOST, port))
         socks.append(sock)
+    send: Callable[[bytes], int]
     if sources == 1:
         send = socks[0].send
     else:
