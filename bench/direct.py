@@ -138,27 +138,35 @@ async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
         echo = stack.enter_context(Helper("echo", *loop, "--mode", "protocol", env=HEAP_ENV))
         port = str(echo.ready["port"])
         ping = stack.enter_context(Helper("ping", *loop, "--port", port, env=HEAP_ENV))
+        bare_bob = stack.enter_context(Helper("echo", *loop, "--mode", "bare", env=HEAP_ENV))
+        bare_port = str(bare_bob.ready["port"])
+        bare = stack.enter_context(
+            Helper("ping", *loop, "--mode", "bare", "--port", bare_port, env=HEAP_ENV)
+        )
         # The senders (alice here, the raw client) on one CPU, both far ends on the other:
         # left to the scheduler, which CPU each process woke on changed from run to run,
         # and the ratio by a tenth with it.
         stack.enter_context(pinned(0))
-        pin_to_cpu(ping.proc.pid, 0)
-        pin_to_cpu(bob.proc.pid, 1)
-        pin_to_cpu(echo.proc.pid, 1)
+        for sender in (ping, bare):
+            pin_to_cpu(sender.proc.pid, 0)
+        for far_end in (bob, echo, bare_bob):
+            pin_to_cpu(far_end.proc.pid, 1)
         alice = BenchPeer("alice", server, Path(tempfile.mkdtemp(prefix="chatapp-bench-")))
         await alice.open()
         await alice.register()
         timing = Timing(alice)
         ours: list[float] = []
         raw: list[float] = []
+        floor: list[float] = []
         block = max(count // 4 // BLOCKS, 20)
         for _ in range(BLOCKS):
             raw += (await ping.ask_async(str(block)))["times"]
+            floor += (await bare.ask_async(str(block)))["times"]
             one, _ = await _typed(timing, block, 1)
             ours += one[block // 10 :]  # the first tenth warms up
         many, many_rate = await _typed(timing, count, inflight)
         await alice.close()
-    return {"one": ours, "raw": raw, "many": many, "many_rate": many_rate}
+    return {"one": ours, "raw": raw, "floor": floor, "many": many, "many_rate": many_rate}
 
 
 def measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
@@ -196,6 +204,16 @@ def main(argv: list[str] | None = None) -> None:
             us(raw_med),
             ratio(ours["one_median"], raw_med),
             "<= 1.20x",
+            "",
+        )
+        floor = measured["floor"]
+        table.add(
+            loop,
+            "median, bare JSON peers (floor)",
+            us(median(floor)),
+            us(raw_med),
+            ratio(median(floor), raw_med),
+            "",
             "",
         )
         table.add(
@@ -236,8 +254,10 @@ def main(argv: list[str] | None = None) -> None:
         )
     table.note(
         "raw acked/s one at a time = 1 / raw median round trip; raw in flight = an echo "
-        "with the same window. One at a time, ours and the raw round trip are measured in "
-        f"{BLOCKS} alternating blocks, both against the same moments of this machine."
+        "with the same window. One at a time, ours, the bare peers and the raw round trip "
+        f"are measured in {BLOCKS} alternating blocks, against the same moments of this "
+        "machine. Bare JSON peers (bench/bare_direct.py): the same Chat and Ack, one "
+        "json.loads each, the shown record, nothing else: the floor of a Python peer."
     )
     table.print()
 

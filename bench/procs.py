@@ -5,13 +5,15 @@ each command line on its stdin ("report", "reset"), and exits when stdin closes 
 common.MAX_LIFE seconds. Everything binds 127.0.0.1.
 
 Kinds:
-  echo      UDP echo server (--mode protocol | drain | blocking)
+  echo      UDP echo server (--mode protocol | drain | blocking), or with --mode bare
+            bench/bare_direct.py's receiving peer (shown records and acks)
   sink      UDP datagram counter (--mode protocol | drain | blocking | endpoint)
   registry  a real RegistryServer (the `ChatApp -s` adapter) in a temporary data directory
   peer      a real PeerNode (the `ChatApp -c` adapter) that registers and then just answers
   relay     bench/bare_relay.py's bare UDP relay; "members PORT,PORT,..." sets its members
   ping      a raw asyncio UDP round-trip client of the echo at --port: each command line N
-            runs N round trips (and a tenth more to warm up) and answers their times
+            runs N round trips (and a tenth more to warm up) and answers their times; with
+            --mode bare, bench/bare_direct.py's Chat-to-Ack exchanges with an echo --mode bare
 """
 
 from __future__ import annotations
@@ -111,7 +113,11 @@ async def evented(kind: str, mode: str, rcvbuf: int) -> None:
     port = sock.getsockname()[1]
     sock.setblocking(False)
 
-    if mode == "endpoint":
+    if mode == "bare":  # echo only: bench/bare_direct.py's receiving peer
+        from bench.bare_direct import BareReceiver
+
+        await loop.create_datagram_endpoint(BareReceiver, sock=sock)
+    elif mode == "endpoint":
         from peer.endpoint import Endpoint
 
         sock.close()
@@ -154,15 +160,18 @@ async def evented(kind: str, mode: str, rcvbuf: int) -> None:
     await done.wait()
 
 
-async def ping(port: int) -> None:
+async def ping(port: int, mode: str) -> None:
+    from bench.bare_direct import round_trips
     from bench.udp_raw import _rtt_evented
+
+    measured = round_trips if mode == "bare" else _rtt_evented
 
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
     running: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
 
     async def measure(count: int) -> None:
-        say({"times": await _rtt_evented(port, count)})
+        say({"times": await measured(port, count)})
 
     def start(count: int) -> None:
         task = loop.create_task(measure(count))
@@ -322,7 +331,7 @@ def main() -> None:
         elif args.kind == "peer":
             runner.run(peer_node(args))
         elif args.kind == "ping":
-            runner.run(ping(args.port))
+            runner.run(ping(args.port, args.mode))
         elif args.kind == "relay":
             runner.run(bare_relay(args.rcvbuf or 4 << 20))
         else:
