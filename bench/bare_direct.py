@@ -14,6 +14,7 @@ and how far this is from the raw round trip is what any Python peer costs.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import mmap
 import os
@@ -28,6 +29,9 @@ Addr = tuple[str, int]
 
 #: Bytes of the shown-ids map (far more than a bench run records).
 SEEN_MAP = 1 << 22
+#: Message numbers, unique across calls of `round_trips` (a repeated id would be a
+#: duplicate to the receiver, which acks it without recording it: less work).
+_numbers = itertools.count()
 
 
 class BareReceiver(asyncio.DatagramProtocol):
@@ -87,7 +91,7 @@ async def round_trips(port: int, count: int, host: str = "127.0.0.1") -> list[fl
     times: list[float] = []
     try:
         for i in range(count + count // 10):
-            msg_id = f"a-{i}"
+            msg_id = f"a-{next(_numbers)}"
             waiter: asyncio.Future[float] = loop.create_future()
             pending[msg_id] = waiter
             t0 = time.perf_counter()
