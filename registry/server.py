@@ -102,7 +102,7 @@ class RegistryServer:
 
     def _write_logs(self) -> None:
         if self._held is not None:
-            return  # the commit in progress writes them after its sends (see `_commit`)
+            return  # the commit in progress has them written after its sends (see `_commit`)
         logs, self._logs = self._logs, []
         for line in logs:
             self._out(line)
@@ -289,7 +289,9 @@ class RegistryServer:
                 self.endpoint.send_many(send.addrs, send.message)
             else:
                 self.endpoint.send(send.addr, send.message)
-        self._write_logs()
+        if self._logs:
+            # after the endpoint's end-of-pass flush, which these sends may have scheduled
+            asyncio.get_running_loop().call_soon(self._write_logs)
 
     def _schedule(self) -> None:
         self._timer.set(self.core.next_wake())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -15,33 +16,62 @@ from wire.messages import ChannelPost, Register, Welcome
 
 pytestmark = pytest.mark.timeout(20)
 
+Addr = tuple[str, int]
 
-async def _serve(tmp_path: Path, events: list[str]) -> tuple[RegistryServer, tuple[str, int]]:
-    server = RegistryServer(
-        data_dir=tmp_path, bind="127.0.0.1", port=0, out=lambda line: events.append(line)
-    )
+
+class Console:
+    """What the registry wrote, in order: its log lines, and "sent <datagram>" for each
+    datagram it sent, so that a test can see which came first."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self._changed = asyncio.Event()
+
+    def add(self, event: str) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    async def line(self, text: str) -> int:
+        """The index of the first event holding `text`, once there is one."""
+        while True:
+            found = [i for i, event in enumerate(self.events) if text in event]
+            if found:
+                return found[0]
+            self._changed.clear()
+            await asyncio.wait_for(self._changed.wait(), 5.0)
+
+    def first_send_of(self, kind: str) -> int:
+        return next(i for i, e in enumerate(self.events) if e.startswith("sent") and kind in e)
+
+
+async def _serve(tmp_path: Path, console: Console) -> tuple[RegistryServer, Addr]:
+    server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=console.add)
     addr = await server.start()
     endpoint = server.endpoint
     real_sendto, real_sendto_all = endpoint._sendto, endpoint._sendto_all
 
-    def sendto(data: bytes, to: tuple[str, int]) -> None:
-        events.append("sent")
+    def sendto(data: bytes, to: Addr) -> None:
+        console.add(f"sent {data.decode()}")
         real_sendto(data, to)
 
-    def sendto_all(data: bytes, to: list[tuple[str, int]]) -> None:
-        events.append("sent")
+    def sendto_all(data: bytes, to: Sequence[Addr]) -> None:
+        console.add(f"sent {data.decode()}")
         real_sendto_all(data, to)
 
     endpoint._sendto = sendto  # type: ignore[method-assign]
     endpoint._sendto_all = sendto_all  # type: ignore[method-assign]
-    events.clear()  # the banner
     return server, addr
 
 
-async def _answer(sock: socket.socket) -> list[object]:
+async def _register(sock: socket.socket, name: str, registry: Addr) -> str:
+    """Register `name` from `sock`; its token."""
     loop = asyncio.get_running_loop()
-    data = await asyncio.wait_for(loop.sock_recv(sock, 65536), 5.0)
-    return list(decode_datagram_batch(data))
+    sock.sendto(encode(Register(f"r-{name}", name, sock.getsockname()[1], "", "")), registry)
+    while True:
+        data = await asyncio.wait_for(loop.sock_recv(sock, 65536), 5.0)
+        for message in decode_datagram_batch(data):
+            if isinstance(message, Welcome):
+                return message.token
 
 
 def _peer() -> socket.socket:
@@ -52,45 +82,28 @@ def _peer() -> socket.socket:
 
 
 def test_a_registration_is_logged_after_its_welcome_left(tmp_path: Path) -> None:
-    events: list[str] = []
-
     async def scenario() -> None:
-        server, addr = await _serve(tmp_path, events)
+        console = Console()
+        server, addr = await _serve(tmp_path, console)
         with _peer() as sock:
-            port = sock.getsockname()[1]
-            sock.sendto(encode(Register("a-1", "alice", port, "", "")), addr)
-            while not any(isinstance(m, Welcome) for m in await _answer(sock)):
-                pass
-            await asyncio.sleep(0)  # the end of the registry's pass
-            logged = [i for i, e in enumerate(events) if "registered alice" in e]
-            assert logged, events
-            assert events.index("sent") < logged[0]
+            await _register(sock, "alice", addr)
+            logged = await console.line("registered alice")
+            assert console.first_send_of('"t":"Welcome"') < logged, console.events
         await server.close()
 
     asyncio.run(scenario())
 
 
 def test_a_channel_message_is_logged_after_its_relay_left(tmp_path: Path) -> None:
-    events: list[str] = []
-
     async def scenario() -> None:
-        server, addr = await _serve(tmp_path, events)
+        console = Console()
+        server, addr = await _serve(tmp_path, console)
         with _peer() as alice, _peer() as bob:
-            tokens = {}
-            for i, (name, sock) in enumerate((("alice", alice), ("bob", bob))):
-                port = sock.getsockname()[1]
-                sock.sendto(encode(Register(f"r-{i}", name, port, "", "")), addr)
-                while not tokens.get(name):
-                    for message in await _answer(sock):
-                        if isinstance(message, Welcome):
-                            tokens[name] = message.token
-            await asyncio.sleep(0.05)  # the table updates of the registrations are logged
-            events.clear()
-            alice.sendto(encode(ChannelPost("p-1", "alice", tokens["alice"], "hi all")), addr)
-            while not any("relayed" in e for e in events):
-                await asyncio.sleep(0.001)
-            logged = next(i for i, e in enumerate(events) if "relayed" in e)
-            assert "sent" in events[:logged], events
+            token = await _register(alice, "alice", addr)
+            await _register(bob, "bob", addr)
+            alice.sendto(encode(ChannelPost("p-1", "alice", token, "hi all")), addr)
+            logged = await console.line("channel message from alice relayed")
+            assert console.first_send_of('"t":"ChannelMessage"') < logged, console.events
         await server.close()
 
     asyncio.run(scenario())
@@ -100,13 +113,11 @@ def test_log_lines_keep_their_order_and_are_written_by_close(tmp_path: Path) -> 
     lines: list[str] = []
 
     async def scenario() -> None:
-        server = RegistryServer(
-            data_dir=tmp_path, bind="127.0.0.1", port=0, out=lambda line: lines.append(line)
-        )
+        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lines.append)
         server.log("first")
         server.log("second")
         assert lines == []  # written at the end of the pass
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # the end of this pass: nothing else to wait for
         assert [line.split(" ", 1)[1] for line in lines] == ["first", "second"]
         server.log("third")
         await server.close()
