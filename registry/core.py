@@ -526,12 +526,18 @@ class RegistryCore:
             _remember(self._done_posts, msg.id, None)
             relay = ChannelMessage(msg.id, sender.name, msg.text)
             roster = self._roster()
-            members = roster.online_but(name_key(sender.name))
+            keys, addrs = roster.online_but(name_key(sender.name))
             for record in roster.offline:
                 if record is not sender:
                     self._store(record, msg.id, sender.name, msg.text, "channel", now, out)
-            self._push_to(members, relay, "relay", now, out)
-            out.append(Log(f"channel message from {sender.name} relayed to {len(members)} online"))
+            seq = next(self._push_seq)
+            if roster.distinct:
+                sent = self._pushes.add_many(relay, "relay", keys, addrs, now, seq)
+            else:
+                sent = self._pushes.add(relay, "relay", zip(keys, addrs, strict=True), now, seq)
+            if sent:
+                out.append(_send(sent, relay))
+            out.append(Log(f"channel message from {sender.name} relayed to {len(addrs)} online"))
         out.append(Send(addr, Ack(self._new_id(), msg.id)))
 
     # -- pushes and their acks ----------------------------------------------------------
@@ -871,33 +877,40 @@ class RegistryCore:
 
 
 class Roster:
-    """The table's online peers as push targets (name key, address), and its offline
-    records, in table order, as of table change number `generation`."""
+    """The table's online peers as push targets, their name keys and their addresses in two
+    tuples, and its offline records, in table order, as of table change number
+    `generation`."""
 
-    __slots__ = ("_at", "generation", "offline", "targets")
+    __slots__ = ("_at", "addrs", "distinct", "generation", "keys", "offline")
 
     def __init__(self, generation: int, records: dict[str, Record]) -> None:
         self.generation = generation
-        self.targets: list[tuple[str, Addr]] = []
+        keys: list[str] = []
+        addrs: list[Addr] = []
         self.offline: list[Record] = []
-        self._at: dict[str, int] = {}  # name key of an online peer -> its index in `targets`
         for key, record in records.items():
             if record.online:
-                self._at[key] = len(self.targets)
-                self.targets.append((key, record.addr))
+                keys.append(key)
+                addrs.append(record.addr)
             else:
                 self.offline.append(record)
+        self.keys, self.addrs = tuple(keys), tuple(addrs)
+        self._at = {key: i for i, key in enumerate(keys)}  # name key -> index in both
+        #: whether no two online peers share an address (Pushes.add_many asks for it)
+        self.distinct = len(set(addrs)) == len(addrs)
 
-    def online_but(self, key: str) -> list[tuple[str, Addr]]:
-        """The targets, without that of the peer whose name key is `key` (sliced out, not
-        filtered in a Python loop: a relay to hundreds of members does this per message)."""
+    def online_but(self, key: str) -> tuple[tuple[str, ...], tuple[Addr, ...]]:
+        """The name keys and addresses of the online peers but the one whose name key is
+        `key` (sliced out, not filtered in a Python loop: a relay to hundreds of members
+        does this per message)."""
         at = self._at.get(key)
         if at is None:
-            return self.targets
-        return self.targets[:at] + self.targets[at + 1 :]
+            return self.keys, self.addrs
+        keys, addrs = self.keys, self.addrs
+        return keys[:at] + keys[at + 1 :], addrs[:at] + addrs[at + 1 :]
 
 
-def _send(addrs: list[Addr], message: Message) -> Send | SendMany:
+def _send(addrs: Sequence[Addr], message: Message) -> Send | SendMany:
     return Send(addrs[0], message) if len(addrs) == 1 else SendMany(tuple(addrs), message)
 
 

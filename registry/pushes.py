@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from registry.actions import Addr
@@ -67,6 +67,9 @@ class Flight:
     seq: int
     key: str
     owners: dict[Addr, str] = field(default_factory=dict)
+    #: (owners, their addresses) of a flight `add_many` started, until `_index` makes them
+    #: `owners`
+    targets: tuple[Sequence[str], Sequence[Addr]] | None = None
 
 
 class Pushes:
@@ -84,8 +87,12 @@ class Pushes:
         self._timeout = timeout
         self._window = window
         self._min_window = min(MIN_WINDOW, window)
-        # per address, message id -> its flight, in the order first sent
+        # per address, message id -> its flight, in the order first sent; the flights
+        # `add` started on its fast path are entered here only when next needed (_index)
         self._flying: dict[Addr, dict[str, Flight]] = {}
+        self._unindexed: list[Flight] = []
+        # message id -> how many flights of it are in flight (to any address)
+        self._live_ids: dict[str, int] = {}
         self._queued: dict[Addr, deque[Push]] = {}
         # windows smaller than `window`, of peers that needed retries, and when each was
         # last halved
@@ -104,11 +111,28 @@ class Pushes:
         send it to now. The others wait for room in their window; an address it is already
         in flight to is left out (the ack that is coming answers both)."""
         flight = Flight(message, purpose, seq, str(next(self._keys)))
-        owners = flight.owners
         msg_id = message.id
+        # The usual case, a relay to members that keep up: nobody waits for room, no window
+        # is shrunk, fewer flights are in flight than a window holds (so no address can be
+        # at its window), and this id is new. Then every target gets it, and the per-address
+        # bookkeeping waits until the next call: a relay's datagrams leave before it is done.
+        if (
+            not self._queued
+            and not self._shrunk
+            and len(self._retry) < self._window
+            and msg_id not in self._live_ids
+        ):
+            targets = list(targets)
+            owners = {addr: owner for owner, addr in targets}
+            if len(owners) == len(targets):  # (one address twice: the careful way below)
+                if owners:
+                    flight.owners = owners
+                    self._unindexed.append(flight)
+                    self._started(flight, now)
+                return list(owners)
+        self._index()
+        owners = flight.owners
         window, queued, shrunk, all_flying = self._window, self._queued, self._shrunk, self._flying
-        # Usually (a relay to members that keep up) nobody waits for room and every window
-        # is whole: then only a full window needs checking, in this loop per member.
         limited = bool(queued or shrunk)
         for owner, addr in targets:
             flying = all_flying.get(addr)
@@ -124,8 +148,34 @@ class Pushes:
             flying[msg_id] = flight
             owners[addr] = owner
         if owners:
-            self._retry.start(flight.key, flight, now)
+            self._started(flight, now)
         return list(owners)
+
+    def add_many(
+        self,
+        message: Message,
+        purpose: str,
+        owners: Sequence[str],
+        addrs: Sequence[Addr],
+        now: float,
+        seq: int = 0,
+    ) -> Sequence[Addr]:
+        """`add` for targets given as two sequences of the same length, owners and their
+        addresses, the addresses all different (a relay to a channel's members): on `add`'s
+        fast path even the owners wait to be recorded until the next call, so that nothing
+        per member is touched before the sends."""
+        if not (
+            addrs
+            and not self._queued
+            and not self._shrunk
+            and len(self._retry) < self._window
+            and message.id not in self._live_ids
+        ):
+            return self.add(message, purpose, zip(owners, addrs, strict=True), now, seq)
+        flight = Flight(message, purpose, seq, str(next(self._keys)), targets=(owners, addrs))
+        self._unindexed.append(flight)
+        self._started(flight, now)
+        return addrs
 
     def answer(
         self, msg_ids: Iterable[str], addr: Addr, now: float
@@ -133,6 +183,8 @@ class Pushes:
         """Acks for each of `msg_ids` came from `addr` (one Acks answers a datagram of
         pushes): ((flight, owner) for each id that answers a flight, in order; pushes let
         out of the window to send now). Ids of nothing in flight to `addr` are ignored."""
+        if self._unindexed:
+            self._index()
         flying = self._flying.get(addr)
         if flying is None:
             return [], []
@@ -160,6 +212,7 @@ class Pushes:
     def due(self, now: float) -> tuple[list[tuple[list[Addr], Message]], list[Push], list[Push]]:
         """At `now`: (messages to send again, each with the addresses still owing; pushes
         given up; pushes let out of the window to send now), each oldest first."""
+        self._index()
         retry, given_up = self._retry.due(now)
         again: list[tuple[list[Addr], Message]] = []
         for flight in retry:
@@ -169,6 +222,7 @@ class Pushes:
         failed: list[Push] = []
         released: list[Push] = []
         for flight in given_up:
+            self._ended(flight)
             owners, flight.owners = flight.owners, {}
             for addr, owner in owners.items():
                 self._flying[addr].pop(flight.message.id, None)
@@ -179,6 +233,7 @@ class Pushes:
 
     def drop_all(self, addr: Addr) -> list[Push]:
         """Forget and return every push to `addr`: those in flight, then those queued."""
+        self._index()
         dropped: list[Push] = []
         for flight in self._flying.pop(addr, {}).values():
             owner = self._take(flight, addr)
@@ -194,6 +249,7 @@ class Pushes:
 
     def in_flight(self) -> int:
         """Pushes sent and not yet answered, given up or dropped."""
+        self._index()
         return sum(len(flying) for flying in self._flying.values())
 
     def queued(self) -> int:
@@ -205,7 +261,37 @@ class Pushes:
         owner = flight.owners.pop(addr)
         if not flight.owners:
             self._retry.answer(flight.key)
+            self._ended(flight)
         return owner
+
+    def _started(self, flight: Flight, now: float) -> None:
+        """`flight` was sent to its owners at `now`."""
+        self._retry.start(flight.key, flight, now)
+        msg_id = flight.message.id
+        self._live_ids[msg_id] = self._live_ids.get(msg_id, 0) + 1
+
+    def _ended(self, flight: Flight) -> None:
+        """`flight` is over: every owner acked, it was given up, or its peers dropped."""
+        msg_id = flight.message.id
+        left = self._live_ids.pop(msg_id) - 1
+        if left:
+            self._live_ids[msg_id] = left
+
+    def _index(self) -> None:
+        """Enter the flights `add` started on its fast path in the per-address tables."""
+        unindexed, self._unindexed = self._unindexed, []
+        all_flying = self._flying
+        for flight in unindexed:
+            if flight.targets is not None:
+                owners, addrs = flight.targets
+                flight.owners, flight.targets = dict(zip(addrs, owners, strict=True)), None
+            msg_id = flight.message.id
+            for addr in flight.owners:
+                flying = all_flying.get(addr)
+                if flying is None:
+                    all_flying[addr] = {msg_id: flight}
+                else:
+                    flying[msg_id] = flight
 
     def window_of(self, addr: Addr) -> int:
         """How many pushes may be in flight to `addr` now."""
@@ -234,7 +320,7 @@ class Pushes:
             flight = Flight(push.message, push.purpose, push.seq, str(next(self._keys)))
             flight.owners[addr] = push.owner
             flying[push.message.id] = flight
-            self._retry.start(flight.key, flight, now)
+            self._started(flight, now)
             released.append(push)
         if not queue:
             self._queued.pop(addr, None)

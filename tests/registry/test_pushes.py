@@ -104,6 +104,7 @@ def test_dropping_a_peer_returns_what_is_in_flight_then_what_waits_in_order() ->
 ops = st.lists(
     st.one_of(
         st.tuples(st.just("add"), st.sets(st.sampled_from([A, B, C]), min_size=1)),
+        st.tuples(st.just("many"), st.sets(st.sampled_from([A, B, C]), min_size=1)),
         st.tuples(st.just("ack"), st.tuples(st.integers(0, 40), st.sampled_from([A, B, C]))),
         st.tuples(st.just("time"), st.floats(0.05, 1.0)),
         st.tuples(st.just("drop"), st.sampled_from([A, B, C])),
@@ -113,7 +114,7 @@ ops = st.lists(
 
 
 @settings(max_examples=300, deadline=None)
-@given(ops, st.sampled_from([1, 2, 3, 4, 24]))  # 24 can shrink (to 16 at least)
+@given(ops, st.sampled_from([1, 2, 3, 4, 24, 1024]))  # 24 can shrink (to 16 at least)
 def test_every_push_ends_once_and_the_window_always_holds(
     steps: list[tuple[str, object]], window: int
 ) -> None:
@@ -135,10 +136,15 @@ def test_every_push_ends_once_and_the_window_always_holds(
 
     messages = 0
     for kind, arg in steps:
-        if kind == "add":
+        if kind in ("add", "many"):
             msg = note(messages)
             targets = sorted(arg)  # type: ignore[call-overload]
-            for addr in pushes.add(msg, "relay", to(*targets), now, seq=messages):
+            if kind == "add":
+                now_to = pushes.add(msg, "relay", to(*targets), now, seq=messages)
+            else:
+                owners = [owner(a) for a in targets]
+                now_to = pushes.add_many(msg, "relay", owners, targets, now, seq=messages)
+            for addr in now_to:
                 sent(msg, addr)
             added += [(msg, a) for a in targets]
             messages += 1
