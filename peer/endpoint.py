@@ -130,7 +130,8 @@ class Endpoint:
         With `on_batch`, the messages of one datagram are handed over together, in order
         (so the owner can record, show and answer them in one go); else one by one.
         With `coalesce_drains` (a relay), everything sent while handling one drain of the
-        socket waits for the end of the drain and leaves packed, acks merged; without it
+        socket waits for the end of the drain and leaves packed, acks merged, except the
+        drain's first relay to many members (`send_many`), which leaves at once; without it
         (a peer, whose ack is what its sender waits for) the first datagram to an address
         in a pass of the event loop leaves at once.
         """
@@ -286,13 +287,18 @@ class Endpoint:
                 self._queue(data, addr)
 
     def _relayed(self, addrs: Sequence[Addr], data: bytes) -> bool:
-        """During a drain, keep `data` for `addrs` as one relay entry if it can be: no entry
-        yet and nothing queued for any of them, or the entry is for the same members (a
-        burst). Otherwise the entry becomes per-address queues, and False."""
+        """During a drain, relay `data` to `addrs` through the drain's relay entry if it can:
+        with no entry yet and nothing queued for any of them, it leaves now and the entry
+        is opened (empty) for what follows; an entry for the same members (a burst) keeps
+        it, to leave packed once the drain ends. Otherwise the entry becomes per-address
+        queues, and False."""
         relay = self._relay
         if relay is None:
             if self._batches.keys().isdisjoint(addrs):
-                self._relay = _Relay(addrs, [data])
+                # The first relay of a drain leaves at once, as a peer's first answer does:
+                # the members of an idle registry never wait for the rest of the drain.
+                self._sendto_all(data, addrs)
+                self._relay = _Relay(addrs, [])
                 return True
             return False
         if relay.addrs == addrs:
@@ -315,7 +321,8 @@ class Endpoint:
         goes at once (an idle sender never waits); the ones that follow it in the same pass
         wait for the end of the pass and share datagrams (pack_datagrams). With
         `coalesce_drains`, while a drain of the socket is handled even the first waits for
-        the end of the drain: what answers datagrams that arrived together leaves together.
+        the end of the drain: what answers datagrams that arrived together leaves together
+        (a relay's first message aside, see `_relayed`).
         Order is kept, except that acks which wait are merged into one Acks after the rest
         (see `send`)."""
         if self._relay is not None and self._relay.includes(addr):

@@ -267,11 +267,12 @@ async def one_drain(coalesce: bool) -> tuple[list[list[Message]], list[Message],
 
 def test_a_relay_answers_a_drain_packed_once_it_ends() -> None:
     """With coalesce_drains (the registry), what the datagrams of one drain ask for leaves
-    when the drain ends: each address's messages share datagrams, its acks one Acks."""
+    when the drain ends: each address's messages share datagrams, its acks one Acks; only
+    the first relay leaves at once, so that members of an idle registry never wait."""
     early, acks, datagrams = asyncio.run(one_drain(coalesce=True))
-    assert not any(early)  # nothing left before the drain ended
+    assert not any(early)  # no ack left before the drain ended
     assert len(acks) == 1  # one Acks for the five posts
-    assert datagrams == [1, 1, 1]  # the five relays in one datagram to each member
+    assert datagrams == [2, 2, 2]  # the first relay alone, the other four in one datagram
 
 
 def test_a_peer_sends_the_first_answer_of_a_drain_at_once() -> None:
@@ -397,6 +398,26 @@ def test_a_relay_to_the_same_members_keeps_each_members_order_with_other_sends()
     assert got[1] == relayed
     assert poster[:3] == relayed  # the poster is a member too: its acks come after
     assert [r for m in poster[3:] for r in m.replies] == ["p-0", "p-1", "p-2"]  # type: ignore[attr-defined]
+
+
+def test_the_first_relay_of_a_drain_leaves_before_the_drain_is_done() -> None:
+    """A relay's members do not wait for the rest of the drain (the other posts, the acks):
+    the first relay is on its way while the handler of its post is still running."""
+    on_the_way: list[list[Message]] = []
+    member = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    member.bind(("127.0.0.1", 0))
+    member.setblocking(False)
+
+    def handle(endpoint: Endpoint, message: Message, addr: Addr, members: list[Addr]) -> None:
+        endpoint.send_many((member.getsockname(), *members), Notice(f"r-{message.id}", "x"))
+        if not on_the_way:  # the first is awaited; the second must not have left at all
+            select.select([member], [], [], 5)
+        on_the_way.append(seen_by(member))
+
+    got, _ = asyncio.run(relay_drain(handle, 2))
+    member.close()
+    assert on_the_way == [[Notice("r-p-0", "x")], []]  # the second waits for the drain's end
+    assert got[0] == [Notice("r-p-0", "x"), Notice("r-p-1", "x")]
 
 
 def test_relays_to_different_members_in_one_drain_each_reach_their_own() -> None:
