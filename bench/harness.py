@@ -101,14 +101,17 @@ class BenchPeer:
         await self.node.endpoint.close()
 
 
-def start_registry(loop: str, *, rcvbuf: int = 0, profile: str = "") -> Helper:
-    """A real registry (RegistryServer) in its own process, on its own core."""
+def start_registry(loop: str, *, rcvbuf: int = 0, profile: str = "", count: bool = False) -> Helper:
+    """A real registry (RegistryServer) in its own process, on its own core; with `count`,
+    its report counts the messages it handled (a cost on every datagram)."""
     profile = profile or os.environ.get("BENCH_PROFILE_REGISTRY", "")
     args = ["registry", "--loop", loop]
     if rcvbuf:
         args += ["--rcvbuf", str(rcvbuf)]
     if profile:
         args += ["--profile", profile]
+    if count:
+        args.append("--count")
     return Helper(*args)
 
 

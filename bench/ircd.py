@@ -202,32 +202,48 @@ def close(all_clients: list[IrcClient]) -> None:
 ROUND_GAP = 0.005
 
 
+class Broadcaster:
+    """`members` + 1 clients joined to #bench on ngircd: one of them broadcasts, one round
+    at a time, to the others."""
+
+    def __init__(self) -> None:
+        self._everyone: list[IrcClient] = []
+
+    async def open(self, port: int, members: int) -> None:
+        self._everyone = await clients(port, members + 1)
+
+    async def round(self) -> float:
+        """Seconds from one PRIVMSG to #bench until every other member has it."""
+        sender, others = self._everyone[0], self._everyone[1:]
+        done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        left = [len(others)]
+
+        def got(client: IrcClient) -> None:
+            left[0] -= 1
+            if left[0] == 0 and not done.done():
+                done.set_result(time.perf_counter())  # the last arrival
+
+        for c in others:
+            c.on_privmsg = got
+        t0 = time.perf_counter()
+        sender.send(b"PRIVMSG #bench :hello everyone, this is a broadcast")
+        return await asyncio.wait_for(done, 10.0) - t0
+
+    def close(self) -> None:
+        close(self._everyone)
+
+
 async def broadcast(port: int, members: int, rounds: int) -> list[float]:
     """Times from one PRIVMSG to #bench until all `members` others have it."""
-    everyone = await clients(port, members + 1)
-    sender, others = everyone[0], everyone[1:]
-    loop = asyncio.get_running_loop()
+    rig = Broadcaster()
+    await rig.open(port, members)
     times: list[float] = []
     try:
         for _ in range(rounds):
-            done: asyncio.Future[float] = loop.create_future()
-            left = [members]
-
-            def got(
-                client: IrcClient, done: asyncio.Future[float] = done, left: list[int] = left
-            ) -> None:
-                left[0] -= 1
-                if left[0] == 0 and not done.done():
-                    done.set_result(time.perf_counter())  # the last arrival
-
-            for c in others:
-                c.on_privmsg = got
-            t0 = time.perf_counter()
-            sender.send(b"PRIVMSG #bench :hello everyone, this is a broadcast")
-            times.append(await asyncio.wait_for(done, 10.0) - t0)
+            times.append(await rig.round())
             await asyncio.sleep(ROUND_GAP)
     finally:
-        close(everyone)
+        rig.close()
     return times
 
 

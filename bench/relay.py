@@ -54,6 +54,8 @@ BENCH_CPU, SERVER_CPU = 0, 1
 RECEIVERS = ["PeerNodes", "minimal"]
 #: The baseline row: minimal clients of bench/bare_relay.py instead of the registry.
 BARE = "minimal, bare relay"
+#: ngircd, the registry and the bare relay take turns in this many blocks of send_all rounds.
+SIDE_BY_SIDE_BLOCKS = 5
 
 
 # -- ChatApp side --------------------------------------------------------------------------
@@ -136,6 +138,16 @@ async def posted_until(group: Members, texts: list[str], countdown: Countdown) -
     return time.perf_counter() - t0
 
 
+async def settled(reg: Helper) -> None:
+    """Wait (at most 5 s) until the registry has pushed the table changes of the members'
+    registration and had them acked: its coalesced last update would otherwise land in the
+    middle of the first rounds."""
+    for _ in range(250):
+        if (await reg.ask_async("report"))["idle"]:
+            return
+        await asyncio.sleep(0.02)
+
+
 def _server(kind: str, loop: str) -> Helper:
     """The registry (in a process of its own, on the CPU the bench does not use), or the bare
     relay for the baseline row."""
@@ -144,35 +156,118 @@ def _server(kind: str, loop: str) -> Helper:
     return server
 
 
+class SendAllRig:
+    """A server (the registry, or the bare relay for BARE) in its own process and its
+    members in this one, timed one `send_all` at a time."""
+
+    def __init__(self, kind: str, loop: str) -> None:
+        self.kind = kind
+        self._loop = loop
+        self._stack = contextlib.ExitStack()
+        self._server: Helper | None = None
+        self._group = Members(kind)
+        self._members = 0
+
+    async def open(self, members: int) -> None:
+        self._server = server = self._stack.enter_context(_server(self.kind, self._loop))
+        self._members = members
+        await self._group.open((HOST, server.ready["port"]), members, "s")
+        if self.kind == BARE:
+            await server.ask_async(f"members {self._group.ports()}")
+        else:
+            await settled(server)
+
+    async def round(self, r: int) -> float:
+        """Seconds from round `r`'s send_all until every member has it; NaN if one never
+        did (within 30 s)."""
+        countdown = Countdown(self._members)
+        self._group.count(countdown, f"[Channel_Message s0: round {r} ")
+        took = await posted_until(self._group, [f"round {r} of the bench"], countdown)
+        return took if countdown.left <= 0 else float("nan")
+
+    async def note(self) -> str:
+        """What the server says once the last acks are in: what it still waits for, and
+        what the kernel dropped."""
+        assert self._server is not None
+        await asyncio.sleep(0.5)  # the last acks reach the server
+        report = await self._server.ask_async("report")
+        if self.kind == BARE:
+            note = f"bare relay: {report['owed']} acks owed, {report['resent']} resent"
+        else:
+            note = f"registry: {report['pending']} pushes unacked"
+        return note + f", {report['drops']} kernel drops"
+
+    async def close(self) -> None:
+        await self._group.close()
+        self._stack.close()
+
+
 async def chat_send_all(
     loop: str, members: int, rounds: int, kind: str = "PeerNodes"
 ) -> tuple[list[float], str]:
     """Times from `send_all` typed on one peer until all `members` others have it."""
-    with _server(kind, loop) as reg:
-        group = Members(kind)
-        await group.open((HOST, reg.ready["port"]), members, "s")
-        if kind == BARE:
-            await reg.ask_async(f"members {group.ports()}")
+    rig = SendAllRig(kind, loop)
+    try:
+        await rig.open(members)
         times: list[float] = []
-        try:
-            for r in range(rounds):
-                countdown = Countdown(members)
-                group.count(countdown, f"[Channel_Message s0: round {r} ")
-                took = await posted_until(group, [f"round {r} of the bench"], countdown)
-                if countdown.left > 0:
-                    return times, f"round {r}: {countdown.left} of {members} never had it"
-                times.append(took)
-                await asyncio.sleep(ircd.ROUND_GAP)  # as between ngircd's rounds
-            await asyncio.sleep(0.5)  # the last acks reach the registry
-            report = await reg.ask_async("report")
-            if kind == BARE:
-                note = f"bare relay: {report['owed']} acks owed, {report['resent']} resent"
-            else:
-                note = f"registry: {report['pending']} pushes unacked"
-            note += f", {report['drops']} kernel drops"
-        finally:
-            await group.close()
-    return times, note
+        for r in range(rounds):
+            took = await rig.round(r)
+            if took != took:
+                return times, f"round {r}: not every one of {members} members had it"
+            times.append(took)
+            await asyncio.sleep(ircd.ROUND_GAP)  # as between ngircd's rounds
+        return times, await rig.note()
+    finally:
+        await rig.close()
+
+
+async def send_all_side_by_side(
+    loop: str, members: int, rounds: int, with_ngircd: bool
+) -> tuple[list[float], dict[str, tuple[list[float], str]]]:
+    """ngircd's broadcast (if `with_ngircd`) and `send_all` through the registry and through
+    the bare relay, all with minimal clients, measured in alternating blocks of rounds so
+    that all three see the same moments of this machine (a VM drifts by tens of percent
+    over seconds). Returns ngircd's times, and per kind (times of the complete rounds,
+    note)."""
+    rigs = [SendAllRig(kind, loop) for kind in ("minimal", BARE)]
+    irc: list[float] = []
+    ours: dict[str, list[float]] = {rig.kind: [] for rig in rigs}
+    async with contextlib.AsyncExitStack() as stack:
+        broadcaster = ircd.Broadcaster()
+        stack.callback(broadcaster.close)
+        if with_ngircd:
+            srv = stack.enter_context(ircd.Ngircd(SERVER_CPU))
+            await broadcaster.open(srv.port, members)
+        for rig in rigs:
+            stack.push_async_callback(rig.close)
+            await rig.open(members)
+        # In blocks, each opened by a round not counted: the three servers share one CPU,
+        # and the first round after another server's block finds its caches taken by that
+        # server (one round of each in turn made every round such a one), which no server
+        # meets when it has the machine to itself.
+        block = max(1, rounds // SIDE_BY_SIDE_BLOCKS)
+        for first in range(0, rounds, block):
+            these = range(first, min(rounds, first + block))
+            if with_ngircd:
+                for r in (-1, *these):
+                    took = await broadcaster.round()
+                    if r >= 0:
+                        irc.append(took)
+                    await asyncio.sleep(ircd.ROUND_GAP)
+            for rig in rigs:
+                for r in (-1 - first, *these):
+                    took = await rig.round(r)
+                    if r >= 0:
+                        ours[rig.kind].append(took)
+                    await asyncio.sleep(ircd.ROUND_GAP)
+        results: dict[str, tuple[list[float], str]] = {}
+        for rig in rigs:
+            times = [t for t in ours[rig.kind] if t == t]
+            note = await rig.note()
+            if len(times) < rounds:
+                note += f"; {rounds - len(times)} rounds where a member never had it"
+            results[rig.kind] = (times, note)
+    return irc, results
 
 
 async def chat_burst(
@@ -198,7 +293,8 @@ async def chat_burst(
 
 async def chat_join(loop: str, count: int, limit: float) -> tuple[float, int, str]:
     """`count` peers register at once; (seconds until every table is complete, complete)."""
-    with _server("PeerNodes", loop) as reg:
+    with start_registry(loop, count=True) as reg:
+        pin_to_cpu(reg.proc.pid, SERVER_CPU)
         server = (HOST, reg.ready["port"])
         root = Path(tempfile.mkdtemp(prefix="chatapp-bench-join-"))
         peers = [BenchPeer(f"j{i}", server, root) for i in range(count)]
@@ -245,16 +341,22 @@ def send_all_table(
     )
     why = ircd.unavailable()
     for loop in loops:
-        irc_med = float("nan")
-        if not why:
+        irc: list[float] = []
+        side: dict[str, tuple[list[float], str]] = {}
+        if 100 in sizes and "minimal" in kinds:
+            irc, side = run(
+                functools.partial(send_all_side_by_side, loop, 100, rounds, not why), loop
+            )
+        elif not why:
             with ircd.Ngircd(SERVER_CPU) as srv:
                 irc = run(functools.partial(ircd.broadcast, srv.port, 100, rounds), loop)
-            irc_med = median(irc)
-        rows = [(n, "PeerNodes") for n in sizes if "PeerNodes" in kinds]
-        if 100 in sizes and "minimal" in kinds:
-            rows += [(100, "minimal"), (100, BARE)]
-        for n, receivers in rows:
-            times, note = run(functools.partial(chat_send_all, loop, n, rounds, receivers), loop)
+        irc_med = median(irc) if irc else float("nan")
+        rows: list[tuple[int, str, list[float], str]] = []
+        for n in sizes if "PeerNodes" in kinds else []:
+            times, note = run(functools.partial(chat_send_all, loop, n, rounds), loop)
+            rows.append((n, "PeerNodes", times, note))
+        rows += [(100, kind, *side[kind]) for kind in side]
+        for n, receivers, times, note in rows:
             table.add(
                 loop,
                 n,
@@ -272,7 +374,11 @@ def send_all_table(
         "included, which only decode, count and ack each datagram, as ngircd's clients here "
         "only split lines and count: the registry against ngircd, like for like. "
         "minimal, bare relay: the same clients, and bench/bare_relay.py instead of the "
-        "registry: a UDP relay with per-member acks and nothing else, the floor on this loop."
+        "registry: a UDP relay with per-member acks and nothing else, the floor on this loop. "
+        f"ngircd, minimal and bare relay take turns in {SIDE_BY_SIDE_BLOCKS} blocks of rounds, "
+        "so that they meet the same moments of this machine, each block opened by one round "
+        "not counted (the first after another server's block finds the caches of the "
+        "server's CPU taken by that server); the PeerNodes rows after them."
     )
     table.note(
         "The bench process (all clients) runs on CPU 0, the server (registry, bare relay or "

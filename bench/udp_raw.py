@@ -254,7 +254,11 @@ def registry_rx_table(loops: list[str], count: int, per_second: float = 100_000)
     for loop in loops:
         for rcvbuf, label in ((212_992, "default 208 KiB"), (0, "Endpoint's own (4 MiB)")):
             with Helper(
-                "registry", "--loop", loop, *(["--rcvbuf", str(rcvbuf)] if rcvbuf else [])
+                "registry",
+                "--loop",
+                loop,
+                "--count",
+                *(["--rcvbuf", str(rcvbuf)] if rcvbuf else []),
             ) as reg:
                 port = reg.ready["port"]
                 before = reg.ask("report")["drops"] or 0
