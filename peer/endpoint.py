@@ -294,7 +294,7 @@ class Endpoint:
         queues, and False."""
         relay = self._relay
         if relay is None:
-            if self._batches.keys().isdisjoint(addrs):
+            if not self._batches or self._batches.keys().isdisjoint(addrs):
                 # The first relay of a drain leaves at once, as a peer's first answer does:
                 # the members of an idle registry never wait for the rest of the drain.
                 self._sendto_all(data, addrs)
