@@ -202,6 +202,22 @@ def close(all_clients: list[IrcClient]) -> None:
 ROUND_GAP = 0.005
 
 
+def last_arrival(receivers: list[IrcClient], count: int) -> tuple[asyncio.Future[float], list[int]]:
+    """Count the PRIVMSGs `receivers` get from now on: (a future set to perf_counter() at
+    the `count`th, [how many are still to come])."""
+    done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+    left = [count]
+
+    def got(client: IrcClient) -> None:
+        left[0] -= 1
+        if left[0] == 0 and not done.done():
+            done.set_result(time.perf_counter())
+
+    for c in receivers:
+        c.on_privmsg = got
+    return done, left
+
+
 class Broadcaster:
     """`members` + 1 clients joined to #bench on ngircd: one of them broadcasts, one round
     at a time, to the others."""
@@ -215,16 +231,7 @@ class Broadcaster:
     async def round(self) -> float:
         """Seconds from one PRIVMSG to #bench until every other member has it."""
         sender, others = self._everyone[0], self._everyone[1:]
-        done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        left = [len(others)]
-
-        def got(client: IrcClient) -> None:
-            left[0] -= 1
-            if left[0] == 0 and not done.done():
-                done.set_result(time.perf_counter())  # the last arrival
-
-        for c in others:
-            c.on_privmsg = got
+        done, _ = last_arrival(others, len(others))
         t0 = time.perf_counter()
         sender.send(b"PRIVMSG #bench :hello everyone, this is a broadcast")
         return await asyncio.wait_for(done, 10.0) - t0
@@ -251,17 +258,7 @@ async def burst(port: int, members: int, messages: int) -> tuple[float, int]:
     """`messages` PRIVMSGs written at once; (deliveries per second, clients dropped)."""
     everyone = await clients(port, members + 1, prefix="b")
     sender, others = everyone[0], everyone[1:]
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[float] = loop.create_future()
-    left = [members * messages]
-
-    def got(client: IrcClient) -> None:
-        left[0] -= 1
-        if left[0] == 0 and not done.done():
-            done.set_result(time.perf_counter())  # the last arrival
-
-    for c in others:
-        c.on_privmsg = got
+    done, left = last_arrival(others, members * messages)
     t0 = time.perf_counter()
     sender.send(*(b"PRIVMSG #bench :burst message number %d" % i for i in range(messages)))
     with contextlib.suppress(TimeoutError):
