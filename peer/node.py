@@ -23,6 +23,7 @@ from peer.actions import (
     SendStream,
     Shown,
 )
+from peer.batch import receive_batch
 from peer.core import PeerCore
 from peer.endpoint import Endpoint
 from peer.state import PeerStateFile
@@ -118,13 +119,8 @@ class PeerNode:
     def _received_batch(self, messages: list[Message], addr: Addr) -> None:
         # One datagram's messages are recorded as shown in one write, then shown, then
         # acked (the endpoint merges the acks): see `_run`.
-        now = time.time()
-        actions: list[Action] = []
-        for message in messages:
-            if self._verbose:
-                self._debug(f"<- {addr[0]}:{addr[1]} {message}")
-            actions += self.core.receive(message, addr, now)
-        self._run(actions)
+        trace = self._debug if self._verbose else None
+        self._run(receive_batch(self.core.receive, messages, addr, trace))
 
     def _tick(self) -> None:
         self._run(self.core.tick(time.time()))

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from peer.batch import receive_batch
 from peer.endpoint import Endpoint, Handoff
 from peer.wake import WakeTimer
 from registry.actions import (
@@ -210,15 +211,8 @@ class RegistryServer:
         self._received_batch([message], addr)
 
     def _received_batch(self, messages: list[Message], addr: Addr) -> None:
-        # A datagram's messages are handled in order, then their actions carried out in
-        # one go: one wake-up computed, and their acks merged by the endpoint.
-        now = time.time()
-        actions: list[Action] = []
-        for message in messages:
-            if self._verbose:
-                self.log(f"<- {_fmt(addr)} {message}")
-            actions += self.core.receive(message, addr, now)
-        self._run(actions)
+        trace = self.log if self._verbose else None
+        self._run(receive_batch(self.core.receive, messages, addr, trace))
 
     def _tick(self) -> None:
         self._run(self.core.tick(time.time()))
@@ -241,20 +235,11 @@ class RegistryServer:
 
     def _do(self, action: Action) -> None:
         match action:
-            case Send(addr, message):
-                if self._verbose:
-                    self.log(f"-> {_fmt(addr)} {message}")
+            case Send() | SendMany():
                 if self._held is not None:
                     self._held.append(action)
                 else:
-                    self.endpoint.send(addr, message)
-            case SendMany(addrs, message):
-                if self._verbose:
-                    self.log(f"-> {len(addrs)} peers {message}")
-                if self._held is not None:
-                    self._held.append(action)
-                else:
-                    self.endpoint.send_many(addrs, message)
+                    self._send(action)
             case StoreMail(owner, message):
                 self._open_commit()
                 self._storage.append(owner, message, sync=False)
@@ -267,6 +252,16 @@ class RegistryServer:
                 self._storage.move(old, new)
             case Log(line):
                 self.log(line)
+
+    def _send(self, action: Send | SendMany) -> None:
+        if isinstance(action, SendMany):
+            if self._verbose:
+                self.log(f"-> {len(action.addrs)} peers {action.message}")
+            self.endpoint.send_many(action.addrs, action.message)
+        else:
+            if self._verbose:
+                self.log(f"-> {_fmt(action.addr)} {action.message}")
+            self.endpoint.send(action.addr, action.message)
 
     def _open_commit(self) -> None:
         if self._held is None:
@@ -285,10 +280,7 @@ class RegistryServer:
             self.log(f"ERROR storing data: {exc}; {len(held)} answers withheld")
             held = []
         for send in held:
-            if isinstance(send, SendMany):
-                self.endpoint.send_many(send.addrs, send.message)
-            else:
-                self.endpoint.send(send.addr, send.message)
+            self._send(send)
         if self._logs:
             # after the endpoint's end-of-pass flush, which these sends may have scheduled
             asyncio.get_running_loop().call_soon(self._write_logs)
