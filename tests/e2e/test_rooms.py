@@ -3,9 +3,15 @@ with its own registry, peers and data directory."""
 
 from __future__ import annotations
 
+import contextlib
+import selectors
+import socket
+import threading
+
 import pytest
 
 from .harness import (
+    HOST,
     OFFLINE_BYE,
     SAVED,
     SERVER_NOT_RESPONDING,
@@ -16,6 +22,10 @@ from .harness import (
     ChatEnv,
     line,
 )
+
+from wire import codec  # isort: skip  (harness puts the repository on sys.path)
+from wire.framing import StreamDecoder, encode_frame  # isort: skip
+from wire.messages import Ack, Join, Message, Register, Welcome  # isort: skip
 
 ROOMS_DOWN = (
     "[Rooms are unavailable while the registry does not answer; direct messages still work.]"
@@ -150,3 +160,94 @@ def test_registry_down_rooms_unavailable_direct_chat_goes_on(chat: ChatEnv) -> N
     alice.expect_line("[You are no longer in r; /join r to go back.]")
     alice.send("join r")
     alice.expect_line("[You joined r (a new room)]")
+
+
+class _Members:
+    """Names registered from the test over their own sockets (any client of the protocol
+    may do so), each in a room of its own. A thread acks every push they get, as a peer
+    would, so that the registry keeps them online and in their rooms."""
+
+    def __init__(self, port: int, names: list[str]) -> None:
+        self.server = (HOST, port)
+        self.names = names
+        self.joined: set[str] = set()
+        self.all_joined = threading.Event()
+        self._selector = selectors.DefaultSelector()
+        self._tokens: list[str] = []
+        self._socks: list[socket.socket] = []
+        for name in names:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind((HOST, 0))
+            sock.setblocking(False)
+            self._socks.append(sock)
+            self._selector.register(sock, selectors.EVENT_READ)
+            self._tokens.append(self._register(name, sock.getsockname()[1]))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._ack_pushes, daemon=True)
+        self._thread.start()
+
+    def _register(self, name: str, udp_port: int) -> str:
+        with socket.create_connection(self.server, timeout=5) as conn:
+            conn.sendall(encode_frame(Register(f"{name}-reg", name, udp_port, "", "")))
+            decoder = StreamDecoder()
+            while True:
+                data = conn.recv(65536)
+                assert data, f"{name}: the registry closed before the Welcome"
+                for message in decoder.feed(data):
+                    if isinstance(message, Welcome):
+                        return message.token
+
+    def join(self, rooms: list[str]) -> None:
+        """Each member joins its room (the i-th of `rooms`); `all_joined` is set once the
+        registry has acked every join."""
+        for name, token, sock, room in zip(
+            self.names, self._tokens, self._socks, rooms, strict=True
+        ):
+            sock.sendto(codec.encode(Join(f"{name}-join", name, token, room)), self.server)
+
+    def _ack_pushes(self) -> None:
+        while not self._stop.is_set():
+            for key, _ in self._selector.select(0.05):
+                sock = key.fileobj
+                assert isinstance(sock, socket.socket)
+                with contextlib.suppress(BlockingIOError):
+                    data, addr = sock.recvfrom(65536)
+                    for message in codec.decode_datagram_batch(data):
+                        self._answer(sock, addr, message)
+
+    def _answer(self, sock: socket.socket, addr: tuple[str, int], message: Message) -> None:
+        if isinstance(message, Ack):
+            if message.reply_to.endswith("-join"):
+                self.joined.add(message.reply_to)
+                if len(self.joined) == len(self.names):
+                    self.all_joined.set()
+        else:
+            sock.sendto(codec.encode(Ack(f"ack-{message.id}", message.id)), addr)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._selector.close()
+        for sock in self._socks:
+            sock.close()
+
+
+@pytest.mark.timeout(40)
+def test_a_room_list_too_big_for_a_datagram_comes_over_tcp(chat: ChatEnv) -> None:
+    """40 rooms with 32-character names do not fit one datagram: the registry answers
+    TooBig, the peer asks again over TCP, and the user sees every room, in order."""
+    chat.start_registry()
+    assert chat.registry_port is not None
+    [alice] = chat.start_peers("alice")
+    names = [f"m{i:02d}" for i in range(40)]
+    rooms = [f"room-{i:02d}-".ljust(32, "x") for i in range(40)]
+    members = _Members(chat.registry_port, names)
+    try:
+        members.join(rooms)
+        assert members.all_joined.wait(15), f"joins acked: {len(members.joined)} of 40"
+        alice.send("rooms")
+        alice.expect_line("[Rooms:]")
+        for room in rooms:
+            alice.expect_line(f"  {room}  1 member")
+    finally:
+        members.close()
