@@ -102,15 +102,21 @@ _ROWS_ROOM = MAX_DATAGRAM - len(encode(TableUpdate("x" * MAX_ID, 2**63 - 1, ()))
 
 
 def _fitting(rows: list[Entry]) -> list[tuple[Entry, ...]]:
-    """`rows`, in order, cut into runs that each fit one TableUpdate datagram."""
+    """`rows`, in order, cut into runs that each fit one TableUpdate datagram. A removal
+    (port 0) is never cut from a row after it at the same IP: peers recognise a rename by
+    the two in one update."""
     chunks: list[tuple[Entry, ...]] = []
     chunk: list[Entry] = []
     used = 0
     for row in rows:
         size = record_size(row) + 1  # and the comma
         if chunk and used + size > _ROWS_ROOM:
+            last = chunk[-1]
+            carried = len(chunk) > 1 and last.port == 0 and last.ip == row.ip
+            if carried:
+                chunk.pop()
             chunks.append(tuple(chunk))
-            chunk, used = [], 0
+            chunk, used = ([last], record_size(last) + 1) if carried else ([], 0)
         chunk.append(row)
         used += size
     if chunk:
@@ -819,7 +825,10 @@ class RegistryCore:
         self._generation += 1
         out.append(SaveTable())
         for row in rows or (record.entry(),):
-            self._dirty[name_key(row.name)] = row
+            key = name_key(row.name)
+            # to the end: the rows of one change (a rename's two) stay next to each other
+            self._dirty.pop(key, None)
+            self._dirty[key] = row
         if self._flush_at is None:
             if now - self._last_push >= COALESCE:
                 self._push_changes(now, out)

@@ -243,6 +243,29 @@ def test_the_channel_follows_every_change_of_the_table() -> None:
     assert [m.text for m in reg.mail["z"]] == ["all 4", "all 5", "all 6"]
 
 
+def test_a_rename_travels_as_one_update_whatever_else_is_coalesced_with_it() -> None:
+    """A peer recognises a rename by the old name's removal followed, in the same update,
+    by a row at the same address: so the two rows are never cut apart, wherever the rows
+    coalesced before them put the end of a datagram."""
+    cuts = 0
+    for width, fillers in itertools.product(range(3, 33), (1, 17, 18, 19)):
+        reg = core()
+        register(reg, "x", X)
+        wb = register(reg, "bob", Y)  # bob's row is dirty first, long before the rename
+        for i in range(fillers):
+            register(reg, f"f{i:02d}".ljust(width, "f"), ("127.0.0.1", 7000 + i))
+        reg.receive(Rename("r", "bob", wb.token, "robert"), Y, T0)
+        updates = [m for a, m in sends(run_until(reg, T0 + COALESCE)) if a == X]
+        [together] = [
+            [(e.name, e.port) for e in u.entries]
+            for u in updates
+            if isinstance(u, TableUpdate) and any(e.name == "bob" for e in u.entries)
+        ]
+        assert together[-2:] == [("bob", 0), ("robert", Y[1])], (width, fillers)
+        cuts += together == [("bob", 0), ("robert", Y[1])]
+    assert cuts  # some of these put a datagram's end right after the removal
+
+
 def test_one_acks_answers_every_push_it_lists_and_no_other() -> None:
     reg = core()
     wx = register(reg, "x", X)
