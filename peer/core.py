@@ -579,10 +579,11 @@ class PeerCore:
     def _plausible(self, sender: str, addr: Addr) -> bool:
         """Whether a direct message claiming `sender` may come from `addr`: the sender's IP
         in our table, or the registry's (it delivers messages itself). This stops forgeries
-        from other machines; processes on one machine share an IP and are not told apart."""
+        from other machines; processes on one machine share an IP and are not told apart.
+        A name renamed since the message was sent is followed to its new row."""
         if addr[0] == self.server[0]:
             return True
-        entry = self.state.table.get(name_key(sender))
+        entry = self._entry(sender)
         return entry is not None and entry.ip == addr[0]
 
     def _accept(self, sender: str, msg_id: str, addr: Addr, out: list[Action]) -> bool:

@@ -250,3 +250,17 @@ def test_a_chat_from_an_address_that_is_not_the_senders_is_ignored() -> None:
     assert core.receive(forged, ("10.0.0.66", 6002), T0) == []
     # the registry delivering bob's message itself is fine
     assert prints(core.receive(Chat("b-7", "bob", "alice", "via registry"), SERVER, T0))
+
+
+def test_a_chat_sent_under_a_name_just_renamed_is_shown_and_acked() -> None:
+    """bob sends, then becomes robert; his message arrives after the table says so. It is
+    still his (the table row at his address follows the rename), so it is shown and acked
+    rather than left to time out and fall back to the registry."""
+    core, _ = registered()
+    elsewhere = ("10.0.0.2", 6002)  # another machine than the registry's
+    core.receive(TableUpdate("r-4", 4, (Entry("bob", *elsewhere, True),)), SERVER, T0)
+    rename = (Entry("bob", elsewhere[0], 0, False), Entry("robert", *elsewhere, True))
+    core.receive(TableUpdate("r-5", 5, rename), SERVER, T0)
+    out = core.receive(Chat("b-8", "bob", "alice", "sent before the rename"), elsewhere, T0)
+    assert prints(out) == ["bob: sent before the rename"]
+    assert [m.reply_to for m in sent(out) if isinstance(m, Ack)] == ["b-8"]
