@@ -41,6 +41,7 @@ from wire.messages import (
     Leave,
     MailTaken,
     Message,
+    MoreMail,
     Notice,
     Refused,
     Register,
@@ -136,6 +137,8 @@ class PeerCore:
         self._chats: Retransmitter[Chat] = Retransmitter(timeout, attempts)
         self._streamed: dict[str, tuple[Request, float]] = {}
         self._early_updates: deque[TableUpdate] = deque(maxlen=EARLY_UPDATES)
+        # whether "[You have messages]" was shown for the mailbox being handed over
+        self._mail_announced = False
         self._outcomes: dict[str, tuple[SaveMessage, float]] = {}
         # messages held while the registry does not answer, kept on disk (KeepOutbox) so
         # that a peer killed meanwhile sends them after its restart
@@ -205,7 +208,7 @@ class PeerCore:
         if from_server and self._server_down:
             self._server_back(now, out)
         match message:
-            case Ack() | Refused() | Welcome() | Alive() | TooBig() | RoomList():
+            case Ack() | Refused() | Welcome() | Alive() | TooBig() | RoomList() | MoreMail():
                 self._answer(message, addr, now, out)
             case Acks():
                 for reply_to in message.replies:
@@ -679,6 +682,9 @@ class PeerCore:
                     self._list_rooms(reply, out)
             case Rename():
                 self._renamed_to(message, out)
+            case MailTaken():
+                if isinstance(reply, MoreMail) and self.state.registered:
+                    self._take_mail(reply.mail, now, out)
             case Keepalive():
                 if isinstance(reply, Alive) and reply.version > self.state.version:
                     self._request(TableRequest(self._new_id()), now, out, quiet=True)
@@ -810,19 +816,22 @@ class PeerCore:
         self._early_updates.clear()
         for update in early:
             self._apply_update(update, now, out)
-        fresh = [m for m in welcome.mail if self._first_sight(m.sender, m.id, out)]
-        if fresh:
-            out.append(Print("[You have messages]", "system"))
-            out.extend(_mail_line(m) for m in fresh)
-        if welcome.mail:
-            taken = MailTaken(
-                self._new_id(),
-                self.state.name,
-                self.state.token,
-                tuple(m.id for m in welcome.mail),
-            )
-            self._request(taken, now, out, quiet=True)
+        self._mail_announced = False
+        self._take_mail(welcome.mail, now, out)
         self._flush_outbox(now, out)
+
+    def _take_mail(self, mail: tuple[StoredMessage, ...], now: float, out: list[Action]) -> None:
+        """Show the stored messages of a Welcome or MoreMail not shown before, then tell the
+        registry they were taken (it answers with the next part of the mailbox, if any)."""
+        fresh = [m for m in mail if self._first_sight(m.sender, m.id, out)]
+        if fresh and not self._mail_announced:
+            self._mail_announced = True
+            out.append(Print("[You have messages]", "system"))
+        out.extend(_mail_line(m) for m in fresh)
+        if mail:
+            ids = tuple(m.id for m in mail)
+            taken = MailTaken(self._new_id(), self.state.name, self.state.token, ids)
+            self._request(taken, now, out, quiet=True)
 
     def _apply_update(self, update: TableUpdate, now: float, out: list[Action]) -> None:
         if update.version <= self.state.version:

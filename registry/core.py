@@ -33,7 +33,7 @@ from registry.pushes import Push, Pushes
 from registry.rooms import MAX_ROOMS, Room, Rooms
 from registry.table import Record, Table
 from wire.codec import encode, record_size
-from wire.limits import MAX_DATAGRAM, MAX_ID, MAX_TEXT
+from wire.limits import MAX_DATAGRAM, MAX_ID, MAX_NAME, MAX_TEXT
 from wire.messages import (
     Ack,
     Acks,
@@ -48,6 +48,7 @@ from wire.messages import (
     Leave,
     MailTaken,
     Message,
+    MoreMail,
     Notice,
     Refused,
     Register,
@@ -92,6 +93,16 @@ HOLDER_ALIVE = 1.5
 RESTART_JUMP = 1000
 #: Seconds during which table changes are gathered into one push (a join storm, churn).
 COALESCE = 0.05
+
+#: Bytes of stored messages one Welcome or MoreMail carries at most. A mailbox is not
+#: bounded (a week of channel traffic, or a few hundred long messages, can outgrow any one
+#: message), so it is handed over in parts of this size, each shown and acknowledged
+#: before the next: far below MAX_FRAME even beside a table of MAX_ITEMS rows.
+MAIL_PART = 1024 * 1024
+#: Stored messages one part carries at most: below the codec's MAX_ITEMS per list.
+MAIL_PART_ITEMS = 5000
+#: Bytes a stored message's fields but its text can take in JSON, at most.
+_RECORD_ROOM = 6 * MAX_ID + 6 * MAX_NAME + 100
 
 V = TypeVar("V")
 
@@ -355,7 +366,7 @@ class RegistryCore:
         if not record.online or record.addr != where:
             record.online, record.ip, record.port = True, where[0], where[1]
             self._changed(record, now, out)
-        mail = tuple(self.mail.get(name_key(record.name), ()))
+        mail = _mail_part(self.mail.get(name_key(record.name), ()))
         out.append(
             Send(
                 addr,
@@ -421,7 +432,11 @@ class RegistryCore:
             self.mail[name_key(record.name)] = [m for m in box if m.id not in taken]
             out.append(DropMail(name_key(record.name), gone))
             out.append(Log(f"handed over {len(gone)} message(s) to {record.name}"))
-        out.append(Send(addr, Ack(self._new_id(), msg.id)))
+        rest = self.mail.get(name_key(record.name))
+        if rest:
+            out.append(Send(addr, MoreMail(self._new_id(), msg.id, _mail_part(rest))))
+        else:
+            out.append(Send(addr, Ack(self._new_id(), msg.id)))
 
     def _authorised(
         self, name: str, token: str, addr: Addr, reply_to: str, what: str, out: list[Action]
@@ -921,6 +936,25 @@ class Roster:
 
 def _send(addrs: Sequence[Addr], message: Message) -> Send | SendMany:
     return Send(addrs[0], message) if len(addrs) == 1 else SendMany(tuple(addrs), message)
+
+
+def _mail_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:
+    """The oldest messages of `box` that together fit MAIL_PART and MAIL_PART_ITEMS (at
+    least one: a single message is far smaller, its text being at most MAX_TEXT)."""
+    # The usual small box needs no record measured: a character takes at most 6 bytes in
+    # JSON (a control character, escaped), and all but the text of a record far less than
+    # _RECORD_ROOM (an id of MAX_ID escaped characters, a name, the stamp, the kind).
+    if (
+        len(box) <= MAIL_PART_ITEMS
+        and sum(6 * len(m.text) + _RECORD_ROOM for m in box) <= MAIL_PART
+    ):
+        return tuple(box)
+    size = 0
+    for count, message in enumerate(box[:MAIL_PART_ITEMS]):
+        size += record_size(message) + 1  # the comma between records
+        if size > MAIL_PART and count:
+            return tuple(box[:count])
+    return tuple(box[:MAIL_PART_ITEMS])
 
 
 def _remember(recent: OrderedDict[str, V], key: str, value: V) -> None:

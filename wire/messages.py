@@ -99,7 +99,8 @@ class Register:
 
 @dataclass(frozen=True, slots=True)
 class Welcome:
-    """Registration accepted: the token, the whole table, and the mailbox being handed over."""
+    """Registration accepted: the token, the whole table, and the mailbox being handed over,
+    or its first part when it is too big for one message (MoreMail brings the rest)."""
 
     id: str
     reply_to: str
@@ -118,6 +119,16 @@ class MailTaken:
     name: str
     token: str
     ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MoreMail:
+    """Answer to MailTaken while the mailbox holds more: its next part, in the order the
+    messages were saved. (With nothing left, the answer is an Ack.)"""
+
+    id: str
+    reply_to: str
+    mail: tuple[StoredMessage, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,6 +338,7 @@ Message = (
     | Register
     | Welcome
     | MailTaken
+    | MoreMail
     | Deregister
     | Keepalive
     | Alive
@@ -361,6 +373,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         Register,
         Welcome,
         MailTaken,
+        MoreMail,
         Deregister,
         Keepalive,
         Alive,

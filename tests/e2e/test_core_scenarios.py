@@ -213,3 +213,25 @@ def test_self_send_when_alone(chat: ChatEnv) -> None:
     text = unique("note-to-self")
     direct(x, x, text)
     assert x.count(chat_line("x", text)) == 1
+
+
+@pytest.mark.timeout(60)
+def test_a_mailbox_bigger_than_a_frame_is_handed_over_whole_in_order(chat: ChatEnv) -> None:
+    # Before: the Welcome carried the whole mailbox, and with more than a frame's worth
+    # (MAX_FRAME, 4 MiB) of stored messages the registry could not send it: x's `reg`
+    # ended in "[Server not responding]", for good.
+    chat.start_registry()
+    x, y = chat.start_peers("x", "y")
+    x.send("dereg x")
+    x.expect_line(OFFLINE_BYE)
+    y.expect_line(TABLE_UPDATED)
+    filler = "m" * 15_000  # near MAX_TEXT: 300 of them are more than a frame
+    texts = [f"{i:03d}-{filler}" for i in range(300)]
+    for text in texts:  # one at a time: each is stored before the next is sent
+        y.send(f"send x {text}")
+        y.expect_line(SAVED)
+    x.send("reg x")
+    expect_reg(x)
+    expect_mail(x, [("y", text) for text in texts])
+    direct(y, x, unique("after-the-mail"))
+    assert x.count(line(YOU_HAVE_MESSAGES)) == 1

@@ -12,6 +12,8 @@ from wire.messages import (
     Deregister,
     Entry,
     Keepalive,
+    MailTaken,
+    MoreMail,
     Refused,
     Register,
     SaveMessage,
@@ -219,6 +221,49 @@ def test_mail_is_shown_in_order_once_then_acknowledged() -> None:
     assert taken and taken[0].ids == ("b-1", "c-1")  # type: ignore[attr-defined]
     # the same message arriving live afterwards is not shown again
     assert prints(core.receive(Chat("b-1", "bob", "alice", "first"), BOB, T0)) == []
+
+
+def test_a_mailbox_in_parts_is_shown_whole_in_order_each_part_taken_in_turn() -> None:
+    def stored(i: int) -> StoredMessage:
+        return StoredMessage(f"b-{i}", "bob", f"m{i}", "2026-11-21 10:00:00", "direct")
+
+    core, out = registered((stored(0), stored(1)))
+    assert prints(out)[2:] == [
+        "[You have messages]",
+        "bob: 2026-11-21 10:00:00 m0",
+        "bob: 2026-11-21 10:00:00 m1",
+    ]
+    [taken] = [m for m in sent(out) if isinstance(m, MailTaken)]
+    assert taken.ids == ("b-0", "b-1")
+    # the next part: its lines follow, with no second "[You have messages]"; one of them
+    # was shown before (it also came live), so it is taken but not shown again
+    core.receive(Chat("b-3", "bob", "alice", "m3"), BOB, T0)
+    out = core.receive(MoreMail("r-2", taken.id, (stored(2), stored(3))), SERVER, T0 + 1)
+    assert prints(out) == ["bob: 2026-11-21 10:00:00 m2"]
+    [taken] = [m for m in sent(out) if isinstance(m, MailTaken)]
+    assert taken.ids == ("b-2", "b-3")
+    # a copy of that answer, or an answer to nothing asked, is ignored
+    assert sent(core.receive(MoreMail("r-2", "a-99", (stored(4),)), SERVER, T0 + 1)) == []
+    # the last part is answered with an Ack: nothing more is asked
+    out = core.receive(Ack("r-3", taken.id), SERVER, T0 + 2)
+    assert sent(out) == [] and prints(out) == []
+    assert not any(isinstance(m, MailTaken) for m in sent(run_until(core, T0 + 5)))
+
+
+def test_a_first_part_all_shown_before_keeps_the_header_for_the_next() -> None:
+    core, _ = registered()
+    core.receive(Chat("b-1", "bob", "alice", "seen"), BOB, T0)  # shown live
+    [dereg] = sent(core.line("dereg alice", T0))
+    core.receive(Ack("r-2", dereg.id), SERVER, T0)  # type: ignore[attr-defined]
+    [again] = sent(core.line("reg alice", T0))
+    first = StoredMessage("b-1", "bob", "seen", "2026-11-21 10:00:00", "direct")
+    welcome = Welcome("r-3", again.id, "alice", "tok", 3, (), (first,))  # type: ignore[attr-defined]
+    out = core.receive(welcome, SERVER, T0)
+    assert "[You have messages]" not in prints(out)
+    [taken] = [m for m in sent(out) if isinstance(m, MailTaken)]
+    new = StoredMessage("b-2", "bob", "new", "2026-11-21 10:00:01", "direct")
+    out = core.receive(MoreMail("r-4", taken.id, (new,)), SERVER, T0)
+    assert prints(out) == ["[You have messages]", "bob: 2026-11-21 10:00:01 new"]
 
 
 def test_quit_deregisters_then_exits_zero() -> None:

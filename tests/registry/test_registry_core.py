@@ -7,6 +7,8 @@ import itertools
 from registry import actions as ra
 from registry.core import (
     COALESCE,
+    MAIL_PART,
+    MAIL_PART_ITEMS,
     SILENT_PERIODS,
     RegistryCore,
     _fitting,
@@ -15,7 +17,7 @@ from registry.core import (
 )
 from registry.pushes import WINDOW
 from wire.codec import encode
-from wire.limits import MAX_DATAGRAM, MAX_ID
+from wire.limits import MAX_DATAGRAM, MAX_FRAME, MAX_ID, MAX_TEXT
 from wire.messages import (
     Ack,
     Acks,
@@ -26,6 +28,7 @@ from wire.messages import (
     Entry,
     Keepalive,
     MailTaken,
+    MoreMail,
     Refused,
     Register,
     Rename,
@@ -308,6 +311,57 @@ def test_mail_is_deleted_only_when_the_peer_says_it_took_it() -> None:
     out = reg.receive(MailTaken("y-2", "y", wy.token, ("x-1",)), Y, T0)
     assert ra.DropMail("y", ("x-1",)) in out
     assert reg.mail["y"] == []
+
+
+def _hand_over(reg: RegistryCore, name: str, addr: tuple[str, int], token: str) -> list[list[str]]:
+    """Register `name` again and take its mailbox part by part, as a peer does: the texts of
+    each part, in the order received. Every part must fit the largest frame."""
+    welcome = register(reg, name, addr, token)
+    parts, mail, n = [], welcome.mail, 0
+    assert len(encode(welcome)) <= MAX_FRAME
+    while mail:
+        assert len(mail) <= MAIL_PART_ITEMS
+        parts.append([m.text for m in mail])
+        n += 1
+        out = reg.receive(
+            MailTaken(f"{name}-t{n}", name, token, tuple(m.id for m in mail)), addr, T0
+        )
+        [(to, reply)] = [(a, m) for a, m in sends(out) if isinstance(m, Ack | MoreMail)]
+        assert to == addr and reply.reply_to == f"{name}-t{n}"
+        mail = reply.mail if isinstance(reply, MoreMail) else ()
+        if mail:
+            assert len(encode(reply)) <= MAX_FRAME
+    return parts
+
+
+def test_a_mailbox_too_big_for_one_message_is_handed_over_in_parts_in_order() -> None:
+    # Before: the Welcome carried the whole box, so 300 long messages made a Welcome over
+    # MAX_FRAME that was never sent, and the owner could not register any more.
+    reg = core()
+    wx = register(reg, "x", X)
+    wy = register(reg, "y", Y)
+    reg.receive(Deregister("d", "y", wy.token, False, ""), Y, T0)
+    long_text = "\x01" * (MAX_TEXT - 10)  # escaped in JSON: six bytes each
+    texts = [f"{i:04d}{long_text}" for i in range(40)] + [
+        f"short {i}" for i in range(3 * MAIL_PART_ITEMS)
+    ]
+    for i, text in enumerate(texts):
+        reg.receive(SaveMessage(f"x-{i}", "x", wx.token, "y", text), X, T0)
+    parts = _hand_over(reg, "y", Y, wy.token)
+    assert [t for part in parts for t in part] == texts
+    assert len(parts) > 4  # cut by size (the long ones) and by count (the short ones)
+    assert reg.mail["y"] == []
+
+
+def test_a_small_mailbox_comes_whole_in_the_welcome_and_its_taking_is_acked() -> None:
+    reg = core()
+    wx = register(reg, "x", X)
+    wy = register(reg, "y", Y)
+    reg.receive(Deregister("d", "y", wy.token, False, ""), Y, T0)
+    for i in range(3):
+        reg.receive(SaveMessage(f"x-{i}", "x", wx.token, "y", f"m{i}"), X, T0)
+    assert _hand_over(reg, "y", Y, wy.token) == [["m0", "m1", "m2"]]
+    assert MAIL_PART > 3 * MAX_TEXT
 
 
 def test_silent_peers_are_marked_offline_after_three_periods() -> None:
