@@ -26,6 +26,7 @@ from peer.actions import (
     SendStream,
     Shown,
 )
+from wire.codec import encode, fits_datagram
 from wire.limits import MAX_TEXT
 from wire.messages import (
     Ack,
@@ -135,6 +136,11 @@ class PeerCore:
         self._new_id = IdMaker(session)
         self._requests: Retransmitter[Request] = Retransmitter(timeout, attempts)
         self._chats: Retransmitter[Chat] = Retransmitter(timeout, attempts)
+        # per recipient (name key): the id of a direct message too long for a datagram,
+        # on its way over TCP, and the messages typed to them after it, held until it is
+        # acked or given up: they would otherwise arrive first (see `_send_in_order`)
+        self._long_chat: dict[str, str] = {}
+        self._behind: dict[str, list[Chat]] = {}
         self._streamed: dict[str, tuple[Request, float]] = {}
         self._early_updates: deque[TableUpdate] = deque(maxlen=EARLY_UPDATES)
         # whether "[You have messages]" was shown for the mailbox being handed over
@@ -268,6 +274,7 @@ class PeerCore:
         for chat in failed:
             out.append(Print(f"[No ACK from {chat.to}, message sent to server.]", "system"))
             self._save(chat.to, chat.text, chat.id, now, out)
+            self._chat_over(chat, now, out)
         again_r, failed_r = self._requests.due(now)
         for request in again_r:
             out.append(Send(self.server, request.message))
@@ -546,10 +553,33 @@ class PeerCore:
             out.append(Print(f"[{to} is now known as {entry.name}.]", "system"))
         chat = Chat(self._new_id(), self.state.name, entry.name, text)
         if entry.online:
-            self._chats.start(chat.id, chat, now)
-            self._send_chat(chat, out)
+            self._send_in_order(chat, now, out)
         else:
             self._save(entry.name, text, chat.id, now, out)
+
+    def _send_in_order(self, chat: Chat, now: float, out: list[Action]) -> None:
+        """Send `chat` unless a long message to the same person is still on its way: a
+        message too long for a datagram travels over TCP, which takes longer than a
+        datagram sent after it, so what follows it waits for its ack (or its give-up)."""
+        key = name_key(chat.to)
+        behind = self._behind.get(key)
+        if behind is not None:
+            behind.append(chat)
+            return
+        self._chats.start(chat.id, chat, now)
+        self._send_chat(chat, out)
+        if not _fits_datagram(chat):
+            self._long_chat[key] = chat.id
+            self._behind[key] = []
+
+    def _chat_over(self, chat: Chat, now: float, out: list[Action]) -> None:
+        """`chat` was acked or given up: send what waited behind it, in order."""
+        key = name_key(chat.to)
+        if self._long_chat.get(key) != chat.id:
+            return
+        del self._long_chat[key]
+        for waiting in self._behind.pop(key):
+            self._send_in_order(waiting, now, out)
 
     def _entry(self, name: str) -> Entry | None:
         """The table row for `name`, or for the name it was recently renamed to."""
@@ -634,6 +664,7 @@ class PeerCore:
             chat = self._chats.answer(reply_to)
             if chat is not None:
                 out.append(Print(f"[Message received by {chat.to}.]", "system"))
+                self._chat_over(chat, now, out)
             return
         if addr != self.server:
             return
@@ -883,6 +914,16 @@ def _when(stamp: str, now: float) -> str:
     """A stored message's stamp, shortened to the time of day when it is from today."""
     today = time.strftime("%Y-%m-%d ", time.localtime(now))
     return stamp[len(today) : len(today) + 5] if stamp.startswith(today) else stamp[:16]
+
+
+#: Texts up to this many characters always fit a datagram, whatever the message around
+#: them: JSON takes at most 6 bytes a character (an escaped control character).
+_SHORT_TEXT = 100
+
+
+def _fits_datagram(message: Chat | SaveMessage | ChannelPost | RoomPost) -> bool:
+    """Whether `message` travels as a datagram (else the endpoint sends it over TCP)."""
+    return len(message.text) <= _SHORT_TEXT or fits_datagram(encode(message))
 
 
 def _mail_line(message: StoredMessage) -> Print:

@@ -235,3 +235,20 @@ def test_a_mailbox_bigger_than_a_frame_is_handed_over_whole_in_order(chat: ChatE
     expect_mail(x, [("y", text) for text in texts])
     direct(y, x, unique("after-the-mail"))
     assert x.count(line(YOU_HAVE_MESSAGES)) == 1
+
+
+@pytest.mark.timeout(40)
+def test_a_long_message_and_the_short_one_typed_after_it_arrive_in_order(chat: ChatEnv) -> None:
+    # Before: the long one (over TCP) arrived after the short one (a datagram), every time.
+    chat.start_registry()
+    x, y = chat.start_peers("x", "y")
+    for round_ in range(3):
+        long_text = unique(f"long-{round_}") + " " + "p" * 3000
+        short = unique(f"short-{round_}")
+        x.send(f"send y {long_text}")
+        x.send(f"send y {short}")
+        first = y.expect(r"^>>> x: (long|short)-").group(1)
+        assert first == "long", f"round {round_}: the short message arrived first"
+        y.expect(chat_line("x", short))
+        x.expect_line(received_by("y"))
+        x.expect_line(received_by("y"))

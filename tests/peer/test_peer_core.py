@@ -309,3 +309,51 @@ def test_a_chat_sent_under_a_name_just_renamed_is_shown_and_acked() -> None:
     out = core.receive(Chat("b-8", "bob", "alice", "sent before the rename"), elsewhere, T0)
     assert prints(out) == ["bob: sent before the rename"]
     assert [m.reply_to for m in sent(out) if isinstance(m, Ack)] == ["b-8"]
+
+
+def chats_to(actions: list[pa.Action], addr: tuple[str, int]) -> list[str]:
+    return [
+        a.message.text
+        for a in actions
+        if isinstance(a, pa.Send) and a.addr == addr and isinstance(a.message, Chat)
+    ]
+
+
+def test_what_follows_a_long_message_waits_for_its_ack_so_it_arrives_after_it() -> None:
+    # A message too long for a datagram goes over TCP, slower than a datagram sent after it:
+    # before, bob saw "short" before the paragraph typed ahead of it, every time.
+    core, _ = registered()
+    long_text = "paragraph " + "x" * 3000
+    out = core.line(f"send bob {long_text}", T0)
+    out += core.line("send bob short", T0)
+    out += core.line("send carol elsewhere", T0)  # (offline: to the registry, not held)
+    assert chats_to(out, BOB) == [long_text]
+    [long_chat] = [a.message for a in out if isinstance(a, pa.Send) and a.addr == BOB]
+    out = core.receive(Ack("b-1", long_chat.id), BOB, T0 + 0.01)  # type: ignore[attr-defined]
+    assert prints(out) == ["[Message received by bob.]"]
+    assert chats_to(out, BOB) == ["short"]
+
+
+def test_short_messages_are_never_held_and_a_long_one_holds_only_its_recipient() -> None:
+    core, _ = registered()
+    out = [a for i in range(3) for a in core.line(f"send bob quick {i}", T0)]
+    assert chats_to(out, BOB) == ["quick 0", "quick 1", "quick 2"]  # all in flight at once
+    core.state.table["dave"] = Entry("dave", "127.0.0.1", 6004, True)
+    out = core.line("send bob " + "y" * 2000, T0) + core.line("send dave hi", T0)
+    assert chats_to(out, ("127.0.0.1", 6004)) == ["hi"]
+
+
+def test_when_a_long_message_is_given_up_what_waited_behind_it_goes_next() -> None:
+    core, _ = registered()
+    long_text = "z" * 2000
+    core.line(f"send bob {long_text}", T0)
+    core.line("send bob after it", T0)
+    out = run_until(core, T0 + 10)
+    texts = prints(out)
+    assert "[No ACK from bob, message sent to server.]" in texts
+    saves = [m for m in sent(out) if isinstance(m, SaveMessage)]
+    assert saves[0].text == long_text
+    assert chats_to(out, BOB).count("after it") >= 1
+    # and its own give-up follows in turn, saved after the long one (each save sent
+    # several times here: this registry never answers)
+    assert list(dict.fromkeys(m.text for m in saves)) == [long_text, "after it"]
