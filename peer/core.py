@@ -141,6 +141,10 @@ class PeerCore:
         # acked or given up: they would otherwise arrive first (see `_send_in_order`)
         self._long_chat: dict[str, str] = {}
         self._behind: dict[str, list[Chat]] = {}
+        # the same for what is typed to the registry (saves, channel and room posts): the
+        # id of a long one on its way, and the requests held behind it, by id
+        self._long_request: str | None = None
+        self._held: dict[str, tuple[Message, bool]] = {}
         self._streamed: dict[str, tuple[Request, float]] = {}
         self._early_updates: deque[TableUpdate] = deque(maxlen=EARLY_UPDATES)
         # whether "[You have messages]" was shown for the mailbox being handed over
@@ -648,8 +652,25 @@ class PeerCore:
     def _request(
         self, message: Message, now: float, out: list[Action], quiet: bool = False
     ) -> None:
+        if isinstance(message, SaveMessage | ChannelPost | RoomPost):
+            # what the user typed reaches the registry in the order typed (see
+            # `_send_in_order`): behind a long one on its way, it waits
+            if self._long_request is not None and message.id != self._long_request:
+                self._held.setdefault(message.id, (message, quiet))
+                return
+            if not _fits_datagram(message):
+                self._long_request = message.id
         self._requests.start(message.id, Request(message, quiet), now)
         out.append(Send(self.server, message))
+
+    def _request_over(self, message: Message, now: float, out: list[Action]) -> None:
+        """`message` was answered or given up: send what waited behind it, in order."""
+        if message.id != self._long_request:
+            return
+        self._long_request = None
+        held, self._held = self._held, {}
+        for waiting, quiet in held.values():
+            self._request(waiting, now, out, quiet)
 
     def _take_request(self, reply_to: str) -> Request | None:
         request = self._requests.answer(reply_to)
@@ -678,6 +699,7 @@ class PeerCore:
         if request is None:
             return
         message = request.message
+        self._request_over(message, now, out)
         if isinstance(reply, Refused):
             self._refused(message, reply.reason, now, out)
             return
@@ -759,6 +781,7 @@ class PeerCore:
 
     def _request_failed(self, request: Request, now: float, out: list[Action]) -> None:
         message = request.message
+        self._request_over(message, now, out)
         if not request.quiet:
             dot = "." if isinstance(message, ChannelPost) else ""
             out.append(Print(f"[Server not responding{dot}]", "error"))
@@ -901,8 +924,9 @@ class PeerCore:
         request = self._requests.answer(saved.reply_to)
         if pending is None and request is None:
             return  # a copy of an outcome already shown
-        if request is not None:
+        if request is not None:  # the outcome overtook the save's Ack
             self._drop_from_outbox(request.message)
+            self._request_over(request.message, now, out)
         if saved.delivered:
             out.append(Print(f"[Client {saved.to} exists!!]", "system"))
             self._request(TableRequest(self._new_id()), now, out, quiet=True)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from registry.actions import Addr
@@ -55,6 +55,8 @@ class Push:
     purpose: str
     #: order in which the registry made its pushes, so failures can be acted on in order
     seq: int = 0
+    #: whether it travels over TCP (too big for a datagram; see Pushes)
+    streamed: bool = False
 
 
 @dataclass(slots=True, eq=False)
@@ -77,8 +79,16 @@ class Pushes:
     queued in order."""
 
     def __init__(
-        self, timeout: float = TIMEOUT, attempts: int = ATTEMPTS, window: int = WINDOW
+        self,
+        timeout: float = TIMEOUT,
+        attempts: int = ATTEMPTS,
+        window: int = WINDOW,
+        streamed: Callable[[Message], bool] = lambda message: False,
     ) -> None:
+        """`streamed` says whether a message travels over TCP (too big for a datagram).
+        Such a push arrives after datagrams sent later, so while one is in flight to an
+        address, what follows it to that address waits for its ack (or its give-up):
+        members see a long channel message and the short one after it in that order."""
         if window < 1:
             raise ValueError("window must be at least 1")
         # one retry entry per flight (wire/reliable.py: attempts, deadlines in FIFO order)
@@ -98,6 +108,9 @@ class Pushes:
         # last halved
         self._shrunk: dict[Addr, int] = {}
         self._halved: dict[Addr, float] = {}
+        self._streamed = streamed
+        # addresses with a streamed push in flight: its message id
+        self._blocked: dict[Addr, str] = {}
 
     def add(
         self,
@@ -110,6 +123,17 @@ class Pushes:
         """Push `message` to each (owner, address) of `targets`; return the addresses to
         send it to now. The others wait for room in their window; an address it is already
         in flight to is left out (the ack that is coming answers both)."""
+        return self._add(message, purpose, targets, now, seq, self._streamed(message))
+
+    def _add(
+        self,
+        message: Message,
+        purpose: str,
+        targets: Iterable[tuple[str, Addr]],
+        now: float,
+        seq: int,
+        streamed: bool,
+    ) -> list[Addr]:
         flight = Flight(message, purpose, seq, str(next(self._keys)))
         msg_id = message.id
         # The usual case, a relay to members that keep up: nobody waits for room, no window
@@ -119,6 +143,8 @@ class Pushes:
         if (
             not self._queued
             and not self._shrunk
+            and not self._blocked
+            and not streamed
             and len(self._retry) < self._window
             and msg_id not in self._live_ids
         ):
@@ -133,7 +159,8 @@ class Pushes:
         self._index()
         owners = flight.owners
         window, queued, shrunk, all_flying = self._window, self._queued, self._shrunk, self._flying
-        limited = bool(queued or shrunk)
+        blocked = self._blocked
+        limited = bool(queued or shrunk or blocked)
         for owner, addr in targets:
             flying = all_flying.get(addr)
             if flying is None:
@@ -141,12 +168,16 @@ class Pushes:
             elif msg_id in flying:
                 continue
             if len(flying) >= window or (
-                limited and (addr in queued or len(flying) >= shrunk.get(addr, window))
+                limited
+                and (addr in queued or addr in blocked or len(flying) >= shrunk.get(addr, window))
             ):
-                queued.setdefault(addr, deque()).append(Push(owner, addr, message, purpose, seq))
+                push = Push(owner, addr, message, purpose, seq, streamed)
+                queued.setdefault(addr, deque()).append(push)
                 continue
             flying[msg_id] = flight
             owners[addr] = owner
+            if streamed:
+                blocked[addr] = msg_id
         if owners:
             self._started(flight, now)
         return list(owners)
@@ -164,14 +195,18 @@ class Pushes:
         addresses, the addresses all different (a relay to a channel's members): on `add`'s
         fast path even the owners wait to be recorded until the next call, so that nothing
         per member is touched before the sends."""
+        streamed = self._streamed(message)
         if not (
             addrs
             and not self._queued
             and not self._shrunk
+            and not self._blocked
+            and not streamed
             and len(self._retry) < self._window
             and message.id not in self._live_ids
         ):
-            return self.add(message, purpose, zip(owners, addrs, strict=True), now, seq)
+            targets = zip(owners, addrs, strict=True)
+            return self._add(message, purpose, targets, now, seq, streamed)
         flight = Flight(message, purpose, seq, str(next(self._keys)), targets=(owners, addrs))
         self._unindexed.append(flight)
         self._started(flight, now)
@@ -203,6 +238,8 @@ class Pushes:
                     del self._shrunk[addr], self._halved[addr]
                 else:
                     self._shrunk[addr] = shrunk + len(answered)
+        if addr in self._blocked:
+            self._unblock(addr)
         if addr in self._queued:
             return answered, self._landed(addr, now)
         if not flying:
@@ -239,6 +276,7 @@ class Pushes:
             owner = self._take(flight, addr)
             dropped.append(Push(owner, addr, flight.message, flight.purpose, flight.seq))
         dropped += self._queued.pop(addr, ())
+        self._blocked.pop(addr, None)
         self._shrunk.pop(addr, None)
         self._halved.pop(addr, None)
         return dropped
@@ -305,15 +343,23 @@ class Pushes:
         self._shrunk[addr] = max(self._min_window, self.window_of(addr) // 2)
         self._halved[addr] = now
 
+    def _unblock(self, addr: Addr) -> None:
+        """Let pushes go to `addr` again once its streamed push is no longer in flight."""
+        if self._blocked[addr] not in self._flying.get(addr, ()):
+            del self._blocked[addr]
+
     def _landed(self, addr: Addr, now: float) -> list[Push]:
-        """A push to `addr` is no longer in flight: let its queue move up."""
+        """A push to `addr` is no longer in flight: let its queue move up (up to and
+        including the next streamed push, which holds the rest back in turn)."""
+        if addr in self._blocked:
+            self._unblock(addr)
         flying = self._flying.get(addr)
         if flying is None:
             return []
         queue = self._queued.get(addr)
         released: list[Push] = []
         limit = self._shrunk.get(addr, self._window)
-        while queue and len(flying) < limit:
+        while queue and len(flying) < limit and addr not in self._blocked:
             push = queue.popleft()
             if push.message.id in flying:
                 continue  # already on its way (see `add`)
@@ -322,6 +368,8 @@ class Pushes:
             flying[push.message.id] = flight
             self._started(flight, now)
             released.append(push)
+            if push.streamed:
+                self._blocked[addr] = push.message.id
         if not queue:
             self._queued.pop(addr, None)
             if not flying:

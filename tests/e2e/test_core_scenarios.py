@@ -252,3 +252,24 @@ def test_a_long_message_and_the_short_one_typed_after_it_arrive_in_order(chat: C
         y.expect(chat_line("x", short))
         x.expect_line(received_by("y"))
         x.expect_line(received_by("y"))
+
+
+@pytest.mark.timeout(40)
+def test_a_long_channel_message_and_the_short_one_after_it_arrive_in_order(
+    chat: ChatEnv,
+) -> None:
+    # Two hops could swap them: the sender's long post (TCP) to the registry, and the
+    # registry's long relay (TCP) to each member. Before, they arrived swapped every time.
+    chat.start_registry()
+    x, y, z = chat.start_peers("x", "y", "z")
+    for round_ in range(3):
+        long_text = unique(f"long-{round_}") + " " + "c" * 3000
+        short = unique(f"short-{round_}")
+        x.send(f"send_all {long_text}")
+        x.send(f"send_all {short}")
+        for member in (y, z):
+            first = member.expect(r"^>>> \[Channel_Message x: (long|short)-").group(1)
+            assert first == "long", f"{member.name}, round {round_}: the short one came first"
+            member.expect(channel_line("x", short))
+        x.expect_line(RECEIVED_BY_SERVER)
+        x.expect_line(RECEIVED_BY_SERVER)

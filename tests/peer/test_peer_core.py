@@ -16,6 +16,7 @@ from wire.messages import (
     MoreMail,
     Refused,
     Register,
+    Saved,
     SaveMessage,
     StoredMessage,
     TableRequest,
@@ -357,3 +358,29 @@ def test_when_a_long_message_is_given_up_what_waited_behind_it_goes_next() -> No
     # and its own give-up follows in turn, saved after the long one (each save sent
     # several times here: this registry never answers)
     assert list(dict.fromkeys(m.text for m in saves)) == [long_text, "after it"]
+
+
+def test_what_follows_a_long_request_to_the_registry_waits_for_its_answer() -> None:
+    # send_all and messages to offline people go to the registry: a long one over TCP,
+    # which the short ones after it would overtake (the channel, a mailbox out of order)
+    core, _ = registered()
+    long_text = "q" * 3000
+    out = core.line(f"send_all {long_text}", T0)
+    out += core.line("send_all short", T0)
+    out += core.line("send carol to the mailbox", T0)  # carol is offline
+    [post] = sent(out)
+    assert post.text == long_text  # type: ignore[attr-defined]
+    out = core.receive(Ack("r-2", post.id), SERVER, T0 + 0.01)  # type: ignore[attr-defined]
+    assert [type(m).__name__ for m in sent(out)] == ["ChannelPost", "SaveMessage"]
+    assert [m.text for m in sent(out)] == ["short", "to the mailbox"]  # type: ignore[attr-defined]
+    # short requests are not held behind each other
+    assert len(sent(core.line("send_all a", T0) + core.line("send_all b", T0))) == 2
+
+
+def test_an_outcome_that_overtakes_the_ack_of_a_long_save_lets_the_next_go() -> None:
+    core, _ = registered()
+    [save] = sent(core.line("send carol " + "s" * 3000, T0))  # carol is offline
+    assert sent(core.line("send carol next", T0)) == []  # held behind the long one
+    out = core.receive(Saved("r-2", save.id, "carol", False), SERVER, T0 + 0.01)  # type: ignore[attr-defined]
+    assert "[Messages received by the server and saved]" in prints(out)
+    assert [m.text for m in sent(out) if isinstance(m, SaveMessage)] == ["next"]

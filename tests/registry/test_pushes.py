@@ -113,12 +113,17 @@ ops = st.lists(
 )
 
 
+def streamed(msg: Message) -> bool:
+    """Every third message of the property test is too big for a datagram."""
+    return int(msg.id[2:]) % 3 == 1
+
+
 @settings(max_examples=300, deadline=None)
 @given(ops, st.sampled_from([1, 2, 3, 4, 24, 1024]))  # 24 can shrink (to 16 at least)
 def test_every_push_ends_once_and_the_window_always_holds(
     steps: list[tuple[str, object]], window: int
 ) -> None:
-    pushes = Pushes(timeout=0.5, attempts=2, window=window)
+    pushes = Pushes(timeout=0.5, attempts=2, window=window, streamed=streamed)
     now = T0
     added: list[tuple[Message, Addr]] = []  # one per (message, address) pushed
     on_wire: dict[tuple[str, Addr], int] = {}  # copies sent
@@ -127,6 +132,10 @@ def test_every_push_ends_once_and_the_window_always_holds(
 
     def sent(msg: Message, addr: Addr) -> None:
         if (msg.id, addr) not in on_wire:
+            # nothing overtakes a streamed push: it goes out once that one has ended
+            for sid in first_sent[addr]:
+                if streamed(note(int(sid[2:]))):
+                    assert (sid, addr) in ended, f"{msg.id} sent to {addr} before {sid} ended"
             first_sent[addr].append(msg.id)
         on_wire[(msg.id, addr)] = on_wire.get((msg.id, addr), 0) + 1
 
@@ -164,10 +173,10 @@ def test_every_push_ends_once_and_the_window_always_holds(
                 for addrs, msg in again:
                     for addr in addrs:
                         sent(msg, addr)
+                for p in failed:  # (what they let out of the window is sent after)
+                    end(p)
                 for p in released:
                     sent(p.message, p.addr)
-                for p in failed:
-                    end(p)
         else:
             for p in pushes.drop_all(arg):  # type: ignore[arg-type]
                 end(p)
@@ -181,6 +190,15 @@ def test_every_push_ends_once_and_the_window_always_holds(
         assert first_sent[addr] == order
     waiting = len(added) - len(set(ended))
     assert waiting == pushes.in_flight() + pushes.queued()  # the rest is still held, none lost
+    # and nothing waits for ever: with no more acks, everything is given up in the end
+    while (wake := pushes.next_wake()) is not None:
+        _, failed, released = pushes.due(wake)
+        for p in failed:
+            end(p)
+        for p in released:
+            sent(p.message, p.addr)
+    assert pushes.in_flight() == pushes.queued() == 0
+    assert len(set(ended)) == len(added)
 
 
 def test_a_peer_that_needs_retries_gets_a_halved_window_that_grows_back_with_acks() -> None:
@@ -201,3 +219,31 @@ def test_a_peer_that_needs_retries_gets_a_halved_window_that_grows_back_with_ack
     assert pushes.window_of(A) == 32
     pushes.drop_all(A)
     assert pushes.window_of(A) == 64  # a new peer at that address starts afresh
+
+
+def test_what_follows_a_streamed_push_to_an_address_waits_until_it_ends() -> None:
+    # A push too big for a datagram goes over TCP and would arrive after the datagrams
+    # pushed after it: a long channel message and the short one after it, swapped.
+    pushes = Pushes(timeout=0.5, attempts=2, streamed=lambda m: m.id == "r-1")
+    assert pushes.add(note(1), "relay", to(A, B), T0, seq=1) == [A, B]
+    assert pushes.add_many(note(2), "relay", [owner(A), owner(B), owner(C)], [A, B, C], T0) == [C]
+    assert pushes.add(note(3), "relay", to(A), T0, seq=3) == []
+    _, released = pushes.answer(["r-1"], A, T0 + 0.1)  # A has the long one: the rest follow
+    assert [(p.message.id, p.addr) for p in released] == [("r-2", A), ("r-3", A)]
+    assert pushes.answer(["r-2"], C, T0 + 0.1)[1] == []  # C was never held
+    pushes.due(T0 + 0.5)  # sent again to B, which never answers the long one
+    _, failed, released = pushes.due(T0 + 1.0)  # given up
+    assert [(p.message.id, p.addr) for p in failed if p.message.id == "r-1"] == [("r-1", B)]
+    assert [(p.message.id, p.addr) for p in released] == [("r-2", B)]
+
+
+def test_a_streamed_push_let_out_of_a_queue_holds_back_the_rest_in_turn() -> None:
+    pushes = Pushes(timeout=0.5, attempts=2, streamed=lambda m: m.id in ("r-1", "r-2"))
+    pushes.add(note(1), "relay", to(A), T0)
+    pushes.add(note(2), "relay", to(A), T0)
+    pushes.add(note(3), "relay", to(A), T0)
+    _, released = pushes.answer(["r-1"], A, T0 + 0.1)
+    assert [p.message.id for p in released] == ["r-2"]  # and r-3 waits behind it
+    _, released = pushes.answer(["r-2"], A, T0 + 0.2)
+    assert [p.message.id for p in released] == ["r-3"]
+    assert pushes.drop_all(A) and pushes.add(note(4), "relay", to(A), T0 + 0.3) == [A]
