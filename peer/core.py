@@ -276,9 +276,8 @@ class PeerCore:
         for chat in again:
             self._send_chat(chat, out)
         for chat in failed:
-            out.append(Print(f"[No ACK from {chat.to}, message sent to server.]", "system"))
-            self._save(chat.to, chat.text, chat.id, now, out)
-            self._chat_over(chat, now, out)
+            self._no_ack(chat, now, out)
+            self._chat_over(chat, now, out, gave_up=True)
         again_r, failed_r = self._requests.due(now)
         for request in again_r:
             out.append(Send(self.server, request.message))
@@ -576,14 +575,24 @@ class PeerCore:
             self._long_chat[key] = chat.id
             self._behind[key] = []
 
-    def _chat_over(self, chat: Chat, now: float, out: list[Action]) -> None:
-        """`chat` was acked or given up: send what waited behind it, in order."""
+    def _chat_over(self, chat: Chat, now: float, out: list[Action], *, gave_up: bool) -> None:
+        """`chat` was acked or given up: send what waited behind it, in order. After a
+        give-up they go to the registry with it: the person did not answer for 2.5 s, and
+        trying each again in turn would save the last of them only after as many times
+        that (the registry keeps the order: see `_request`)."""
         key = name_key(chat.to)
         if self._long_chat.get(key) != chat.id:
             return
         del self._long_chat[key]
         for waiting in self._behind.pop(key):
-            self._send_in_order(waiting, now, out)
+            if gave_up:
+                self._no_ack(waiting, now, out)
+            else:
+                self._send_in_order(waiting, now, out)
+
+    def _no_ack(self, chat: Chat, now: float, out: list[Action]) -> None:
+        out.append(Print(f"[No ACK from {chat.to}, message sent to server.]", "system"))
+        self._save(chat.to, chat.text, chat.id, now, out)
 
     def _entry(self, name: str) -> Entry | None:
         """The table row for `name`, or for the name it was recently renamed to."""
@@ -685,7 +694,7 @@ class PeerCore:
             chat = self._chats.answer(reply_to)
             if chat is not None:
                 out.append(Print(f"[Message received by {chat.to}.]", "system"))
-                self._chat_over(chat, now, out)
+                self._chat_over(chat, now, out, gave_up=False)
             return
         if addr != self.server:
             return
