@@ -26,7 +26,7 @@ from peer.actions import (
     SendStream,
     Shown,
 )
-from wire.codec import encode, fits_datagram
+from wire.codec import travels_by_stream
 from wire.limits import MAX_TEXT
 from wire.messages import (
     Ack,
@@ -571,7 +571,7 @@ class PeerCore:
             return
         self._chats.start(chat.id, chat, now)
         self._send_chat(chat, out)
-        if not _fits_datagram(chat):
+        if travels_by_stream(chat):
             self._long_chat[key] = chat.id
             self._behind[key] = []
 
@@ -667,7 +667,7 @@ class PeerCore:
             if self._long_request is not None and message.id != self._long_request:
                 self._held.setdefault(message.id, (message, quiet))
                 return
-            if not _fits_datagram(message):
+            if travels_by_stream(message):
                 self._long_request = message.id
         self._requests.start(message.id, Request(message, quiet), now)
         out.append(Send(self.server, message))
@@ -947,16 +947,6 @@ def _when(stamp: str, now: float) -> str:
     """A stored message's stamp, shortened to the time of day when it is from today."""
     today = time.strftime("%Y-%m-%d ", time.localtime(now))
     return stamp[len(today) : len(today) + 5] if stamp.startswith(today) else stamp[:16]
-
-
-#: Texts up to this many characters always fit a datagram, whatever the message around
-#: them: JSON takes at most 6 bytes a character (an escaped control character).
-_SHORT_TEXT = 100
-
-
-def _fits_datagram(message: Chat | SaveMessage | ChannelPost | RoomPost) -> bool:
-    """Whether `message` travels as a datagram (else the endpoint sends it over TCP)."""
-    return len(message.text) <= _SHORT_TEXT or fits_datagram(encode(message))
 
 
 def _mail_line(message: StoredMessage) -> Print:

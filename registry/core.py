@@ -32,7 +32,7 @@ from registry.flood import FloodGate
 from registry.pushes import Push, Pushes
 from registry.rooms import MAX_ROOMS, Room, Rooms
 from registry.table import Record, Table
-from wire.codec import encode, fits_datagram, record_size
+from wire.codec import encode, record_size, travels_by_stream
 from wire.limits import MAX_DATAGRAM, MAX_ID, MAX_NAME, MAX_TEXT
 from wire.messages import (
     Ack,
@@ -182,7 +182,7 @@ class RegistryCore:
         self._mail_index: dict[str, tuple[list[StoredMessage], set[tuple[str, str]]]] = {}
         self._new_id = IdMaker(session)
         self._new_token = new_token
-        self._pushes = Pushes(timeout, attempts, streamed=_streamed)
+        self._pushes = Pushes(timeout, attempts, streamed=travels_by_stream)
         self._push_seq = itertools.count()
         # save id -> the push probing the recipient, while a save is in progress
         self._probing: dict[str, SaveMessage] = {}
@@ -936,19 +936,6 @@ class Roster:
 
 def _send(addrs: Sequence[Addr], message: Message) -> Send | SendMany:
     return Send(addrs[0], message) if len(addrs) == 1 else SendMany(tuple(addrs), message)
-
-
-#: Texts up to this many characters always fit a datagram, whatever the message around
-#: them: JSON takes at most 6 bytes a character (an escaped control character).
-_SHORT_TEXT = 100
-
-
-def _streamed(message: Message) -> bool:
-    """Whether `message` is too big for a datagram, so the endpoint sends it over TCP."""
-    text = getattr(message, "text", None)
-    if type(text) is str and len(text) <= _SHORT_TEXT and not isinstance(message, TableUpdate):
-        return False
-    return not fits_datagram(encode(message))
 
 
 def _mail_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:

@@ -18,7 +18,19 @@ from typing import Any
 
 from wire.errors import DecodeError
 from wire.limits import MAX_DATAGRAM, MAX_ID, MAX_ITEMS
-from wire.messages import MESSAGE_TYPES, RECORD_TYPES, Message
+from wire.messages import (
+    MESSAGE_TYPES,
+    RECORD_TYPES,
+    ChannelMessage,
+    ChannelPost,
+    Chat,
+    Message,
+    Notice,
+    RoomMessage,
+    RoomNotice,
+    RoomPost,
+    SaveMessage,
+)
 
 _MAX_INT = 2**63 - 1
 
@@ -289,6 +301,30 @@ def encode_datagram(message: Message) -> bytes:
 def fits_datagram(data: bytes) -> bool:
     """Whether encoded bytes may travel as one datagram."""
     return len(data) <= MAX_DATAGRAM
+
+
+#: A chat message whose text has at most this many characters always fits a datagram: JSON
+#: takes at most 6 bytes a character (an escaped control character), and its other fields
+#: (an id, names, a room, a token, a stamp) are short.
+SHORT_TEXT = 100
+_CHAT_TYPES = (
+    Chat,
+    SaveMessage,
+    ChannelPost,
+    ChannelMessage,
+    RoomPost,
+    RoomMessage,
+    RoomNotice,
+    Notice,
+)
+
+
+def travels_by_stream(message: Message) -> bool:
+    """Whether `message` is too big for a datagram, so that an endpoint sends it over TCP.
+    Free for the usual chat message with a short text; any other is encoded to tell."""
+    if isinstance(message, _CHAT_TYPES) and len(message.text) <= SHORT_TEXT:
+        return False
+    return not fits_datagram(encode(message))
 
 
 def decode_datagram(data: bytes) -> Message:

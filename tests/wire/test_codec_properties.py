@@ -36,7 +36,7 @@ from wire import (
     encode_datagram,
     fits_datagram,
 )
-from wire.codec import record_size
+from wire.codec import SHORT_TEXT, record_size, travels_by_stream
 from wire.limits import MAX_DATAGRAM, MAX_ITEMS
 from wire.messages import (
     Ack,
@@ -541,3 +541,41 @@ def test_an_acks_decodes_exactly_when_every_item_is_an_id(items: list[Any]) -> N
     else:
         with pytest.raises(DecodeError):
             decode(data)
+
+
+#: The fields of the chat messages as the protocol bounds them (the text aside).
+_CHAT_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "id": st.text(max_size=64),
+    "sender": st.from_regex(r"[A-Za-z0-9_.-]{1,32}", fullmatch=True),
+    "to": st.from_regex(r"[A-Za-z0-9_.-]{1,32}", fullmatch=True),
+    "room": st.from_regex(r"[A-Za-z0-9_.-]{1,32}", fullmatch=True),
+    "token": st.text(alphabet="0123456789abcdef", max_size=32),
+    "stamp": st.just("2026-11-21 10:00:00"),
+    "history": st.booleans(),
+}
+_CHAT_NAMES = sorted(
+    {"Chat", "SaveMessage", "ChannelPost", "ChannelMessage", "RoomPost", "RoomMessage"}
+    | {"RoomNotice", "Notice"}
+)
+
+
+def _chat(name: str, text: st.SearchStrategy[str]) -> st.SearchStrategy[Any]:
+    cls = MESSAGE_TYPES[name]
+    fields = {
+        f.name: text if f.name == "text" else _CHAT_FIELDS[f.name] for f in dataclasses.fields(cls)
+    }
+    return st.builds(cls, **fields)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(_CHAT_NAMES).flatmap(lambda n: _chat(n, st.text(max_size=3 * SHORT_TEXT))))
+def test_travels_by_stream_says_what_the_encoded_size_says(message: Any) -> None:
+    # its shortcut (a short text always fits) never lies, whatever the characters
+    assert travels_by_stream(message) == (not fits_datagram(encode(message)))
+    if len(message.text) <= SHORT_TEXT:
+        assert fits_datagram(encode(message))
+
+
+def test_a_long_text_travels_by_stream() -> None:
+    long = MESSAGE_TYPES["Chat"]("a-1", "alice", "bob", "\x01" * 300)  # type: ignore[call-arg]
+    assert travels_by_stream(long)
