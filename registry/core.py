@@ -191,7 +191,8 @@ class RegistryCore:
         self._done_posts: OrderedDict[str, None] = OrderedDict()
         # ids of room posts, joins, leaves and renames done: a late copy is only acked
         self._done_room: OrderedDict[str, None] = OrderedDict()
-        self.rooms = Rooms()
+        # who is in which room, as the table file kept it (the history is not kept)
+        self.rooms = Rooms.restore(self.table.records.values())
         # old name key -> (new name key, until when): see RENAME_GRACE
         self._aliases: dict[str, tuple[str, float]] = {}
         self.keepalive = keepalive
@@ -713,6 +714,7 @@ class RegistryCore:
             return
         left = self._leave_room(record, now, out, "")
         room = self.rooms.enter(record, msg.room)
+        out.append(SaveTable())  # rooms survive a restart; the ack waits for the disk
         _remember(self._done_room, msg.id, None)
         out.append(Send(addr, Ack(self._new_id(), msg.id)))
         others = [m.name for m in room.others(record)]
@@ -753,6 +755,7 @@ class RegistryCore:
         room = self.rooms.leave(record)
         if room is None:
             return None
+        out.append(SaveTable())
         if why is not None:
             text = f"{record.name} left {room.name}" + (f" ({why})" if why else "")
             self._room_notice(room, record, text, now, out)

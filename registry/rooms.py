@@ -1,14 +1,17 @@
 """The registry's rooms: who is in which room, and each room's recent messages.
 
-Pure data, in memory only (a restarted registry starts with no rooms; peers are told when
-they next speak in a room). The protocol rules that use it (acks, pushes, notices) live in
-registry.core. Members are the table's own Record objects, so a rename, which changes a
-record's name in place, keeps its room membership without any bookkeeping here.
+Pure data. Who is in which room survives a restart: each member's Record carries its room
+(`Record.room`), which the table file keeps, and `Rooms.restore` rebuilds the rooms from
+them. The history lives in memory only. The protocol rules that use it (acks, pushes,
+notices) live in registry.core. Members are the table's own Record objects, so a rename,
+which changes a record's name in place, keeps its room membership without any bookkeeping
+here.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from registry.table import Record
@@ -42,6 +45,19 @@ class Rooms:
 
     def __init__(self) -> None:
         self.rooms: dict[str, Room] = {}
+
+    @classmethod
+    def restore(cls, records: Iterable[Record]) -> Rooms:
+        """The rooms the `room` of each of `records` names (loaded from disk), members in
+        the order given. Beyond MAX_ROOMS rooms, the rest of the records are in none."""
+        rooms = cls()
+        for record in records:
+            if record.room:
+                if rooms.get(record.room) is None and rooms.full():
+                    record.room = ""
+                else:
+                    rooms.enter(record, record.room)
+        return rooms
 
     def get(self, name: str) -> Room | None:
         return self.rooms.get(name_key(name))

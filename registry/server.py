@@ -118,7 +118,7 @@ class RegistryServer:
         self._out(
             f"ChatApp registry listening on {addr[0]}:{addr[1]} (UDP and TCP); "
             f"data in {self.data_dir}; {len(self.core.table.records)} known names, "
-            f"{boxes} stored messages"
+            f"{boxes} stored messages" + _rooms_said(len(self.core.rooms.rooms))
         )
         if addr[0] in ("0.0.0.0", "::"):
             self._out(
@@ -287,6 +287,13 @@ class RegistryServer:
 
     def _schedule(self) -> None:
         self._timer.set(self.core.next_wake())
+
+
+def _rooms_said(count: int) -> str:
+    """The rooms a restarted registry kept, for its first line (nothing when none)."""
+    if not count:
+        return ""
+    return f", {count} room" + ("s" if count > 1 else "")
 
 
 def _fmt(addr: Addr) -> str:

@@ -1,7 +1,8 @@
 """The registry's files: the table of known names and one mailbox file per recipient.
 
 Layout under the data directory:
-    table.json            names, owners (token, password hash), addresses, online status
+    table.json            names, owners (token, password hash), addresses, online status,
+                          the room of each online peer in one
     mail/<name>.jsonl     one JSON line per stored message, in the order received
 
 Crash safety (DESIGN.md section 6): a mailbox append is written and fsynced before the

@@ -62,7 +62,8 @@ class Table:
         return tuple(r.entry() for r in self.records.values())
 
     def to_json(self) -> dict[str, Any]:
-        """The persistent form: names, owners and addresses (not the volatile liveness data)."""
+        """The persistent form: names, owners, addresses and rooms (not the volatile
+        liveness data). A room is written only for a record in one, in the room's spelling."""
         return {
             "version": self.version,
             "names": [
@@ -73,6 +74,7 @@ class Table:
                     "online": r.online,
                     "token": r.token,
                     "password": r.password,
+                    **({"room": r.room} if r.room else {}),
                 }
                 for r in self.records.values()
             ],
@@ -94,10 +96,13 @@ class Table:
                     token=str(row["token"]),
                     password=str(row.get("password", "")),
                     last_seen=now,
+                    room=str(row.get("room", "")),
                 )
             except (KeyError, TypeError, ValueError) as exc:
                 raise ValueError(f"bad table row {row!r}: {exc}") from None
             if name_problem(record.name):
                 raise ValueError(f"bad name in table: {record.name!r}")
+            if record.room and (name_problem(record.room) or not record.online):
+                record.room = ""  # not a room a peer could be in: forgotten, not fatal
             table.records[name_key(record.name)] = record
         return table

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import heapq
 import itertools
+import json
 import random
 from dataclasses import dataclass, field
 
@@ -101,7 +102,8 @@ class SimNet:
         self.registry = RegistryCore(
             session=f"r{self.registry_life}",
             new_token=lambda: f"{next(self._tokens):032x}",
-            table=copy.deepcopy(self.disk.table),
+            # through the table file's format, as a real restart reads it
+            table=Table.from_json(json.loads(json.dumps(self.disk.table.to_json())), self.now),
             mail=copy.deepcopy(self.disk.mail),
             timeout=self.timeout,
             attempts=self.attempts,

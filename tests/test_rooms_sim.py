@@ -347,12 +347,44 @@ def test_room_text_with_the_registry_down_says_rooms_are_unavailable() -> None:
     ]
 
 
-def test_a_restarted_registry_forgets_rooms_and_a_member_is_told() -> None:
+def test_a_restarted_registry_keeps_its_rooms() -> None:
+    net = net_of("x", "y", keepalive=1.0)
+    net.type("x", "join r")
+    net.type("y", "join R")
+    net.run(1)
+    net.kill_registry()
+    net.start_registry()
+    assert members(net, "r") == ["x", "y"]
+    net.type("x", "hello?")
+    net.run(2)
+    assert "x (in r): hello?" in net.screen("y")
+    assert not any("no longer in" in line for line in net.screen("x"))
+    assert room_of(net, "x") == room_of(net, "y") == "r"
+
+
+def test_a_member_who_left_while_the_registry_was_down_is_not_in_the_room_after() -> None:
     net = net_of("x", "y", keepalive=1.0)
     net.type("x", "join r")
     net.type("y", "join r")
     net.run(1)
     net.kill_registry()
+    net.type("y", "leave")  # kept in y's outbox, sent when the registry is back
+    net.run(5)
+    net.start_registry()
+    net.run(5)
+    assert members(net, "r") == ["x"]
+    assert "[y left r]" in net.screen("x")
+
+
+def test_a_room_member_is_told_when_the_registry_lost_the_room() -> None:
+    net = net_of("x", "y", keepalive=1.0)
+    net.type("x", "join r")
+    net.type("y", "join r")
+    net.run(1)
+    net.kill_registry()
+    assert net.registry is None
+    for record in net.disk.table.records.values():
+        record.room = ""  # a registry whose data directory lost the rooms
     net.start_registry()
     net.type("x", "hello?")
     net.run(2)

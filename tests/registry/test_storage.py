@@ -69,6 +69,21 @@ def test_table_round_trip_and_corrupt_table(tmp_path: Path) -> None:
         store.load_table(0.0)
 
 
+def test_the_table_keeps_rooms_of_online_members_only(tmp_path: Path) -> None:
+    store = Storage(tmp_path)
+    table = Table(version=1)
+    table.records["x"] = Record("x", "127.0.0.1", 6001, True, "t", room="TeamChat")
+    table.records["y"] = Record("y", "127.0.0.1", 6002, True, "t")
+    table.records["z"] = Record("z", "127.0.0.1", 6003, False, "t", room="TeamChat")
+    table.records["w"] = Record("w", "127.0.0.1", 6004, True, "t", room="../bad")
+    store.save_table(table)
+    loaded = store.load_table(0.0)
+    rooms = {key: record.room for key, record in loaded.records.items()}
+    # an offline member or a room name no peer could have joined: in no room, not an error
+    assert rooms == {"x": "TeamChat", "y": "", "z": "", "w": ""}
+    assert "room" not in (tmp_path / "table.json").read_text().split('"y"')[1].split("}")[0]
+
+
 def test_unusable_data_directory(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
