@@ -89,7 +89,10 @@ def main_command(
     operator: Annotated[
         tuple[str, str, str] | None,
         typer.Option(
-            "-o", "--operator", metavar="NAME SERVER-IP SERVER-PORT", help="Serve at the help desk."
+            "-o",
+            "--operator",
+            metavar="NAME SERVER-IP SERVER-PORT",
+            help="Serve at the help desk (with the operator key: $CHATAPP_DESK_KEY, or asked).",
         ),
     ] = None,
     data_dir: Annotated[
@@ -177,11 +180,15 @@ def main_command(
         ip, port = check_ip(desk[0]), check_port(desk[1], "server-port")
         raise typer.Exit(_run(run_desk_client(ip, port, stdin_is_tty=sys.stdin.isatty())))
     if operator is not None:
-        from peer.desk_operator import run_operator
+        from peer.desk_operator import NO_KEY, find_operator_key, run_operator
 
         name = check_name(operator[0])
         ip, port = check_ip(operator[1]), check_port(operator[2], "server-port")
-        raise typer.Exit(_run(run_operator(name, ip, port, stdin_is_tty=sys.stdin.isatty())))
+        tty = sys.stdin.isatty()
+        key = find_operator_key(tty)
+        if key is None:
+            raise UsageProblem(NO_KEY)
+        raise typer.Exit(_run(run_operator(name, ip, port, key=key, stdin_is_tty=tty)))
 
 
 def _print_line(line: str) -> None:

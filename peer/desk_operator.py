@@ -11,6 +11,8 @@ and the way each desk message reads are shared with the registry's console opera
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import getpass
 import os
 import sys
 import time
@@ -31,6 +33,8 @@ from peer.desk_client import (
     unreachable,
     use_colour,
 )
+from peer.state import default_dir
+from registry.desk_key import key_path, read_key
 from wire.desk import (
     DeskEnded,
     DeskLeave,
@@ -44,14 +48,18 @@ from wire.desk_text import ALL_TOPICS, parse_operator_line, render_operator
 from wire.names import name_problem
 from wire.reliable import IdMaker
 
+#: The environment variable that gives an operator the registry's operator key.
+KEY_ENV = "CHATAPP_DESK_KEY"
+
 
 class _Operator:
     """One operator's run: on duty until they leave or the connection ends."""
 
-    def __init__(self, term: Terminal, name: str, ip: str, port: int) -> None:
+    def __init__(self, term: Terminal, name: str, ip: str, port: int, key: str) -> None:
         self.term = term
         self.events = term.events
         self.name, self.ip, self.port = name, ip, port
+        self.key = key
         self.new_id = IdMaker(os.urandom(4).hex())
         self.topics: tuple[int, ...] = ALL_TOPICS
         self.writer: asyncio.StreamWriter | None = None
@@ -69,7 +77,7 @@ class _Operator:
             return 1
         reading = asyncio.create_task(read_frames(reader, 1, self.events))
         self.term.set_prompt("desk> ")
-        send(self.writer, DeskOperator(self.new_id(), self.name, self.topics))
+        send(self.writer, DeskOperator(self.new_id(), self.name, self.topics, self.key))
         try:
             while True:
                 code = await self.handle(await self.events.get())
@@ -133,22 +141,47 @@ class _Operator:
         return 0
 
 
+def find_operator_key(stdin_is_tty: bool) -> str | None:
+    """The operator key to go on duty with: $CHATAPP_DESK_KEY; else the key of a registry
+    of this user on this machine (its default data directory); else asked for, unechoed,
+    when standard input is a terminal. None when there is none of these."""
+    given = os.environ.get(KEY_ENV, "").strip()
+    if given:
+        return given
+    local = read_key(key_path(default_dir("registry")))
+    if local is not None:
+        return local
+    if stdin_is_tty:
+        with contextlib.suppress(EOFError, KeyboardInterrupt):
+            return getpass.getpass("Operator key: ").strip() or None
+    return None
+
+
+#: What an operator is told when no key was found (see `find_operator_key`).
+NO_KEY = (
+    f"an operator needs the registry's operator key: set {KEY_ENV}, or start on a terminal "
+    "to be asked for it (the registry keeps it in its data directory, file desk-key)"
+)
+
+
 async def run_operator(
     name: str,
     server_ip: str,
     server_port: int,
     *,
+    key: str,
     stdin_is_tty: bool,
     colour: bool | None = None,
 ) -> int:
-    """`ChatApp -o <name> <server-ip> <server-port>`: serve at the help desk as `name`;
-    return the exit status (0 after going off duty, 1 when the desk could not be reached,
-    refused the name, or the connection was lost). Never raises."""
+    """`ChatApp -o <name> <server-ip> <server-port>`: serve at the help desk as `name`, with
+    the operator `key`; return the exit status (0 after going off duty, 1 when the desk
+    could not be reached, refused the name or the key, or the connection was lost). Never
+    raises."""
     events: asyncio.Queue[Event] = asyncio.Queue()
     term = Terminal(events, tty=stdin_is_tty, colour=use_colour(colour))
     term.start()
     try:
-        return await _Operator(term, name, server_ip, server_port).run()
+        return await _Operator(term, name, server_ip, server_port, key).run()
     except Exception as exc:  # no traceback ever reaches the user
         term.show(f"[The operator client stopped on an unexpected error: {exc!r}]", "error")
         return 1
@@ -162,10 +195,13 @@ def _main(argv: list[str]) -> int:
             "usage: python -m peer.desk_operator <name> <server-ip> <server-port>", file=sys.stderr
         )
         return 2
+    tty = sys.stdin.isatty()
+    key = find_operator_key(tty)
+    if key is None:
+        print(f"python -m peer.desk_operator: {NO_KEY}", file=sys.stderr)
+        return 2
     try:
-        return asyncio.run(
-            run_operator(argv[0], argv[1], int(argv[2]), stdin_is_tty=sys.stdin.isatty())
-        )
+        return asyncio.run(run_operator(argv[0], argv[1], int(argv[2]), key=key, stdin_is_tty=tty))
     except KeyboardInterrupt:
         return 130
 

@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from registry.desk_estimate import Busy, Estimate, Estimator
+from registry.desk_key import key_matches
 from wire.desk import (
     DeskCrisis,
     DeskEnd,
@@ -89,6 +90,11 @@ MAX_WAITING = 50
 GRACE = 120.0
 #: Shortest time between two position pushes to one person ("at most once a second").
 PUSH_INTERVAL = 1.0
+#: Why an operator without the registry's operator key is refused.
+WRONG_KEY = (
+    "Cannot go on duty: wrong operator key (the registry keeps it in its data directory, "
+    "file desk-key)."
+)
 
 
 # -- actions ------------------------------------------------------------------------------
@@ -205,16 +211,20 @@ class DeskQueue:
         *,
         make_id: Callable[[], str],
         make_token: Callable[[], str],
+        operator_key: str,
         crisis_notice: str = DEFAULT_CRISIS_NOTICE,
         grace: float = GRACE,
         max_waiting: int = MAX_WAITING,
         push_interval: float = PUSH_INTERVAL,
         estimator: Estimator | None = None,
     ) -> None:
+        """Only a `DeskOperator` carrying `operator_key` goes on duty. Raises ValueError for
+        a negative `grace` or `push_interval`, or a `max_waiting` below 1."""
         if grace < 0 or max_waiting < 1 or push_interval < 0:
             raise ValueError("grace and push_interval must be >= 0, max_waiting >= 1")
         self._make_id = make_id
         self._make_token = make_token
+        self._operator_key = operator_key
         self.crisis_notice = crisis_notice
         self.grace = grace
         self.max_waiting = max_waiting
@@ -478,6 +488,12 @@ class DeskQueue:
         )
 
     def _operator_on(self, conn: ConnId, msg: DeskOperator, now: float) -> list[Action]:
+        if not key_matches(msg.key, self._operator_key):
+            # checked first: a caller without the key learns nothing (not even who is on duty)
+            return [
+                Log(f"desk: refused an operator calling itself {clean(msg.name)!r}: wrong key"),
+                *self._refuse(conn, msg.id, WRONG_KEY),
+            ]
         problem = operator_name_problem(msg.name)
         if problem is None and any(
             name_key(o.name) == name_key(msg.name) for o in self._operators.values()

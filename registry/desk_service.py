@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeGuard
 
+from registry.desk_key import key_path, load_or_create_key
 from registry.desk_queue import (
     GRACE,
     MAX_WAITING,
@@ -96,15 +97,20 @@ class DeskService:
         console_name: str = CONSOLE_NAME,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`data_dir` is the registry's data directory (transcripts go in a folder of it);
-        `log` receives log lines, never holding a full phone number; `crisis_notice`
-        replaces the default text shown for topic 1; `grace` is how many seconds a waiting
-        person's place is kept after a lost connection. Nothing runs until `start`."""
+        """`data_dir` is the registry's data directory (transcripts go in a folder of it,
+        and the operator key is kept there: see registry.desk_key); `log` receives log
+        lines, never holding a full phone number; `crisis_notice` replaces the default
+        text shown for topic 1; `grace` is how many seconds a waiting person's place is kept
+        after a lost connection. Nothing runs until `start`. Raises OSError or ValueError
+        when the operator key can be neither read nor made."""
         notice = clean((crisis_notice or "").strip())[:MAX_CRISIS_NOTICE] or DEFAULT_CRISIS_NOTICE
         self._new_id = IdMaker(secrets.token_hex(4))
+        self.key_path = key_path(data_dir)
+        self._key = load_or_create_key(data_dir)
         self.queue = DeskQueue(
             make_id=self._new_id,
             make_token=lambda: secrets.token_urlsafe(18),
+            operator_key=self._key,
             crisis_notice=notice,
             grace=grace,
             max_waiting=max_waiting,
@@ -257,7 +263,7 @@ class DeskService:
         return self.queue.serving(CONSOLE)
 
     def _console_on_duty(self) -> None:
-        message = DeskOperator(self._new_id(), self._console_name, ALL_TOPICS)
+        message = DeskOperator(self._new_id(), self._console_name, ALL_TOPICS, self._key)
         self._apply(self.queue.receive(CONSOLE, message, self._clock()))
 
     def _console_print(self, text: str) -> None:
@@ -369,7 +375,7 @@ async def _serve(args: argparse.Namespace) -> int:
 
     server = await asyncio.start_server(accept, args.bind, args.port)
     host, port = server.sockets[0].getsockname()[:2]
-    print(f"desk listening on {host}:{port}", flush=True)
+    print(f"desk listening on {host}:{port}; operator key in {desk.key_path}", flush=True)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -26,6 +26,7 @@ from registry.actions import (
     StoreMail,
 )
 from registry.core import RegistryCore
+from registry.desk_key import key_path
 from registry.desk_service import DeskService
 from registry.storage import Storage, StorageError
 from wire.desk import DESK_TYPES
@@ -58,7 +59,11 @@ class RegistryServer:
         self._logs: list[str] = []
         self._verbose = verbose
         self._storage = Storage(data_dir)
-        self.desk = DeskService(data_dir, self.log, crisis_notice)
+        try:
+            self.desk = DeskService(data_dir, self.log, crisis_notice)
+        except (OSError, ValueError) as exc:
+            where = key_path(data_dir)
+            raise StorageError(f"cannot use the help desk's operator key {where}: {exc}") from None
         self._console_operator = console_operator
         now = time.time()
         self.core = RegistryCore(
@@ -124,6 +129,7 @@ class RegistryServer:
             self._out(
                 "Peers on this machine reach it at 127.0.0.1; others at this machine's LAN address."
             )
+        self._out(f"Help-desk operators (ChatApp -o) need the key in {self.desk.key_path}")
         return addr
 
     async def serve_forever(self) -> None:

@@ -47,11 +47,15 @@ class DeskJoin:
 
 @dataclass(frozen=True, slots=True)
 class DeskOperator:
-    """An operator comes on duty under `name`, serving the topics listed (1..6)."""
+    """An operator comes on duty under `name`, serving the topics listed (1..6). `key` is
+    the registry's operator key (its data directory's `desk-key`): only those given it may
+    serve, since the person being served is shown to their operator with the full phone
+    number."""
 
     id: str
     name: str
     topics: tuple[int, ...]
+    key: str
 
 
 # -- registry to person -------------------------------------------------------------------

@@ -37,6 +37,9 @@ from wire.desk_text import ALL_TOPICS
 
 M = TypeVar("M")
 
+#: The operator key of the desks made here.
+KEY = "the-operator-key"
+
 PHONES = {
     "Alice": "+44 7700 900123",
     "Bob": "0151-2345-6789",
@@ -56,6 +59,7 @@ class Desk:
         self.queue = DeskQueue(
             make_id=lambda: f"r-{next(ids)}",
             make_token=lambda: f"token-{next(tokens)}",
+            operator_key=KEY,
             **options,
         )
         self.now = 0.0
@@ -103,8 +107,10 @@ class Desk:
         number = phone if phone is not None else PHONES.get(name, "+1 555 000 0000")
         return self.send(conn, DeskJoin(self.mid(), name, number, topic, description, token))
 
-    def operator(self, conn: str, name: str, topics: tuple[int, ...] = ALL_TOPICS) -> list[Action]:
-        return self.send(conn, DeskOperator(self.mid(), name, topics))
+    def operator(
+        self, conn: str, name: str, topics: tuple[int, ...] = ALL_TOPICS, key: str = ""
+    ) -> list[Action]:
+        return self.send(conn, DeskOperator(self.mid(), name, topics, key or KEY))
 
     def drop(self, conn: str, reason: str = "reset") -> list[Action]:
         return self.apply(self.queue.disconnected(conn, self.now, reason))

@@ -125,6 +125,9 @@ class DeskWorld:
         env["PYTHONPATH"] = str(ROOT)
         env["CHATAPP_DATA_DIR"] = str(self.tmp / "state")  # where held places are kept
         env["NO_COLOR"] = "1"
+        key = self.data_dir / "desk-key"  # made by the desk as it starts
+        if key.exists():
+            env["CHATAPP_DESK_KEY"] = key.read_text().strip()
         return env
 
     def start(self, args: list[str], name: str) -> Proc:

@@ -8,7 +8,7 @@ import re
 import pytest
 from desk_harness import PHONES, Desk
 
-from registry.desk_queue import Close, SessionEnded, SessionLine, SessionStarted
+from registry.desk_queue import WRONG_KEY, Close, SessionEnded, SessionLine, SessionStarted
 from wire.desk import (
     EST_HISTORY,
     EST_NOBODY,
@@ -365,6 +365,19 @@ def test_a_connection_must_start_with_join_or_operator() -> None:
     desk.say("x", "hello")
     assert "starts with DeskJoin or DeskOperator" in desk.last("x", DeskRefused).reason
     assert desk.closed == ["x"]
+
+
+def test_an_operator_without_the_key_is_refused_and_learns_nothing() -> None:
+    desk = Desk()
+    desk.operator("o1", "ann")
+    desk.join("a", "Alice")
+    desk.operator("x", "ann", key="guessed")  # ann's name is taken, but x is not told so
+    assert desk.last("x", DeskRefused).reason == WRONG_KEY  # not "the name is in use"
+    assert "wrong operator key" in WRONG_KEY and "desk-key" in WRONG_KEY
+    assert desk.closed == ["x"]
+    assert [o.name for o in desk.queue.operators] == ["ann"]
+    assert any("wrong key" in line for line in desk.logs)
+    assert not any(PHONES["Alice"] in str(m) for m in desk.inbox["x"])
 
 
 def test_operator_names_are_checked_and_unique() -> None:

@@ -18,6 +18,7 @@ def test_person_and_operator_on_a_terminal(tmp_path: Path) -> None:
     env["TERM"] = "xterm"
     env.pop("NO_COLOR", None)
     env["PROMPT_TOOLKIT_NO_CPR"] = "1"  # pexpect does not answer cursor-position requests
+    key = env.pop("CHATAPP_DESK_KEY")  # on a terminal the operator is asked for it
 
     def spawn(*args: str) -> pexpect.spawn:
         return pexpect.spawn(
@@ -34,6 +35,8 @@ def test_person_and_operator_on_a_terminal(tmp_path: Path) -> None:
     op = spawn("peer.desk_operator", "ann", "127.0.0.1", port)
     person = spawn("peer.desk_client", "127.0.0.1", port)
     try:
+        op.expect("Operator key: ")
+        op.sendline(key)
         op.expect("On duty as ann")
         person.expect("Name:")
         person.sendline("Alice")

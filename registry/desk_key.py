@@ -1,0 +1,69 @@
+"""The help desk's operator key: a secret kept in the registry's data directory.
+
+A person at the desk gives a name and a phone number, and the operator serving them sees
+the number in full, so not anyone on the network may go on duty: `ChatApp -o` must present
+this key. The registry makes one on its first start (random, readable by its owner only)
+and keeps it; whoever runs the registry hands it to the operators, or puts a key of their
+choosing in the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+#: The key's file in the registry's data directory.
+KEY_FILE = "desk-key"
+#: Random bytes in a new key (shown as 22 URL-safe characters): far beyond guessing.
+KEY_BYTES = 16
+
+
+def key_path(data_dir: Path) -> Path:
+    """Where the registry using `data_dir` keeps its operator key."""
+    return data_dir / KEY_FILE
+
+
+def load_or_create_key(data_dir: Path) -> str:
+    """The operator key kept in `data_dir` (its first line, blanks trimmed), made and
+    written first if there is none. Raises OSError if it can be neither read nor written,
+    and ValueError if the file holds no key."""
+    path = key_path(data_dir)
+    try:
+        return _read(path)
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(KEY_BYTES)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another start made it meanwhile: theirs counts
+        return _read(path)
+    try:
+        os.write(fd, (key + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return key
+
+
+def read_key(path: Path) -> str | None:
+    """The key in the file at `path`, or None when there is no readable key there."""
+    with contextlib.suppress(OSError, ValueError):
+        return _read(path)
+    return None
+
+
+def key_matches(given: str, key: str) -> bool:
+    """Whether `given` is `key`, compared in constant time."""
+    return hmac.compare_digest(given.encode(), key.encode())
+
+
+def _read(path: Path) -> str:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    key = lines[0].strip() if lines else ""
+    if not key:
+        raise ValueError(f"{path} holds no key")
+    return key

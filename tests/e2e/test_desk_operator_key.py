@@ -1,0 +1,50 @@
+"""Only operators with the registry's operator key go on duty at the help desk: the person
+being served is shown to their operator with the full phone number."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .harness import HOST, ChatEnv, ChatProc
+
+
+def _operator(chat: ChatEnv, **env: str) -> ChatProc:
+    """`ChatApp -o ann` against the env's registry, with `env` added to its environment."""
+    assert chat.registry_port is not None
+    saved = dict(chat.env)
+    chat.env.update(env)
+    try:
+        return chat.spawn("-o", "ann", HOST, str(chat.registry_port), label="operator")
+    finally:
+        chat.env.clear()
+        chat.env.update(saved)
+
+
+@pytest.mark.timeout(30)
+def test_the_key_lets_an_operator_on_duty_and_a_wrong_one_does_not(chat: ChatEnv) -> None:
+    registry = chat.start_registry()
+    key_file = chat.registry_dir / "desk-key"
+    registry.expect(rf"need the key in {re.escape(str(key_file))}$")
+    assert key_file.stat().st_mode & 0o077 == 0  # the registry's owner alone reads it
+    key = key_file.read_text().strip()
+    assert len(key) >= 20
+
+    intruder = _operator(chat, CHATAPP_DESK_KEY="guessed")
+    intruder.expect(r"wrong operator key")
+    assert intruder.wait_exit(10) == 1
+    registry.expect(r"desk: refused an operator calling itself 'ann': wrong key")
+
+    ann = _operator(chat, CHATAPP_DESK_KEY=key)
+    ann.expect(r"\[On duty as ann, serving all topics; 0 waiting\.\]")
+    registry.expect(r"desk: operator ann on duty")
+
+
+@pytest.mark.timeout(30)
+def test_an_operator_on_the_registrys_machine_finds_the_key(chat: ChatEnv) -> None:
+    """Run by the registry's user with its default data directory, `-o` needs nothing."""
+    chat.start_registry()
+    ann = _operator(chat, CHATAPP_DATA_DIR=str(chat.registry_dir))
+    ann.expect(r"\[On duty as ann, serving all topics; 0 waiting\.\]")
+    assert ann.count("Traceback") == 0
