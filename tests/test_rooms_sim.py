@@ -347,12 +347,18 @@ def test_room_text_with_the_registry_down_says_rooms_are_unavailable() -> None:
     ]
 
 
-def test_a_restarted_registry_keeps_its_rooms() -> None:
+def room_of_two_and_registry_down() -> SimNet:
+    """x and y in room r (y spelled it R), and then the registry killed."""
     net = net_of("x", "y", keepalive=1.0)
     net.type("x", "join r")
     net.type("y", "join R")
     net.run(1)
     net.kill_registry()
+    return net
+
+
+def test_a_restarted_registry_keeps_its_rooms() -> None:
+    net = room_of_two_and_registry_down()
     net.start_registry()
     assert members(net, "r") == ["x", "y"]
     net.type("x", "hello?")
@@ -363,11 +369,7 @@ def test_a_restarted_registry_keeps_its_rooms() -> None:
 
 
 def test_a_member_who_left_while_the_registry_was_down_is_not_in_the_room_after() -> None:
-    net = net_of("x", "y", keepalive=1.0)
-    net.type("x", "join r")
-    net.type("y", "join r")
-    net.run(1)
-    net.kill_registry()
+    net = room_of_two_and_registry_down()
     net.type("y", "leave")  # kept in y's outbox, sent when the registry is back
     net.run(5)
     net.start_registry()
@@ -377,12 +379,7 @@ def test_a_member_who_left_while_the_registry_was_down_is_not_in_the_room_after(
 
 
 def test_a_room_member_is_told_when_the_registry_lost_the_room() -> None:
-    net = net_of("x", "y", keepalive=1.0)
-    net.type("x", "join r")
-    net.type("y", "join r")
-    net.run(1)
-    net.kill_registry()
-    assert net.registry is None
+    net = room_of_two_and_registry_down()
     for record in net.disk.table.records.values():
         record.room = ""  # a registry whose data directory lost the rooms
     net.start_registry()
