@@ -64,6 +64,9 @@ from wire.messages import (
 from wire.names import name_key, name_problem
 from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
 
+#: What a quit waits for (see `PeerCore._delivering`): the requests that carry something
+#: the user sent.
+_DELIVERED = (SaveMessage, ChannelPost, RoomPost, Leave)
 #: Seconds between keepalives (and outbox retries while the registry is away).
 KEEPALIVE = 10.0
 #: While the registry is away, keepalives back off up to this many keepalive periods.
@@ -161,7 +164,9 @@ class PeerCore:
         self._server_down = False
         self._probe_every = keepalive
         self._started = False
-        self._quitting = False
+        # the farewell of a /quit (or end of input) waiting for what is on its way to be
+        # delivered before the Deregister goes; None when not quitting
+        self._farewell: str | None = None
         self.asking: str | None = None  # the recipient typed after `message`, awaiting text
         self._asking_step = 0
         self._former: set[str] = set()  # keys of names this peer had before a rename
@@ -175,14 +180,14 @@ class PeerCore:
         """Register with the registry (the first thing a peer does)."""
         out: list[Action] = []
         self._request(self._register_message(), now, out)
-        self._settle(out)
+        self._settle(now, out)
         return out
 
     def line(self, text: str, now: float) -> list[Action]:
         """The user typed `text` (one line, without its newline)."""
         out: list[Action] = []
         self._line(text, now, out)
-        self._settle(out)
+        self._settle(now, out)
         return out
 
     def _line(self, text: str, now: float, out: list[Action]) -> None:
@@ -203,14 +208,14 @@ class PeerCore:
         """Standard input ended (Ctrl-D, or the end of a script): quit."""
         out: list[Action] = []
         self._quit("", now, out)
-        self._settle(out)
+        self._settle(now, out)
         return out
 
     def receive(self, message: Message, addr: Addr, now: float) -> list[Action]:
         """A message arrived from `addr`."""
         out: list[Action] = []
         self._receive(message, addr, now, out)
-        self._settle(out)
+        self._settle(now, out)
         return out
 
     def _receive(self, message: Message, addr: Addr, now: float, out: list[Action]) -> None:
@@ -268,7 +273,7 @@ class PeerCore:
         """Time passed: retries, give-ups, keepalives and outbox retries."""
         out: list[Action] = []
         self._tick(now, out)
-        self._settle(out)
+        self._settle(now, out)
         return out
 
     def _tick(self, now: float, out: list[Action]) -> None:
@@ -340,8 +345,11 @@ class PeerCore:
         """Rooms this peer has heard of (joined, listed, or told about), for tab completion."""
         return sorted(self._rooms_seen.values(), key=name_key)
 
-    def _settle(self, out: list[Action]) -> None:
-        """After every event: say if the prompt or the outbox changed."""
+    def _settle(self, now: float, out: list[Action]) -> None:
+        """After every event: leave if a quit was waiting for that, and say if the prompt or
+        the outbox changed."""
+        if self._farewell is not None and not self._delivering():
+            self._deregister_and_quit(now, out)
         self._update_prompt(out)
         self._keep_outbox(out)
 
@@ -455,12 +463,42 @@ class PeerCore:
             out.append(Print(line, "info", entry.name))
 
     def _quit(self, farewell: str, now: float, out: list[Action]) -> None:
-        self._quitting = True
-        if self.state.registered:
-            message = Deregister(self._new_id(), self.state.name, self.state.token, True, farewell)
-            self._request(message, now, out)
-        else:
+        """Deregister and exit, but only once what was sent is delivered (acked, or handed
+        to the registry, or kept in the outbox when it does not answer): a message typed
+        just before quitting must not be dropped with the process. `_settle` sends the
+        Deregister as soon as nothing is on its way any more."""
+        if not self.state.registered:
             out.append(Exit(0))
+            return
+        if self._deregistering():
+            return  # already leaving
+        if self._farewell is None and self._delivering():
+            line = "[Quitting once what you sent is delivered; Ctrl-C quits at once.]"
+            out.append(Print(line, "system"))
+        if self._farewell is None or farewell:
+            self._farewell = farewell
+
+    def _deregister_and_quit(self, now: float, out: list[Action]) -> None:
+        farewell, self._farewell = self._farewell or "", None
+        if not self.state.registered:
+            out.append(Exit(0))
+            return
+        message = Deregister(self._new_id(), self.state.name, self.state.token, True, farewell)
+        self._request(message, now, out)
+
+    def _delivering(self) -> bool:
+        """Whether a message the user sent is still on its way: a direct one awaiting its
+        ack or held behind a long one, or one for the registry (a save, a channel or room
+        line, a leave) awaiting its answer or held, or a save awaiting its outcome (until
+        the registry says it is on disk or delivered, a crash of the registry could still
+        lose it, and this peer would send it again). Outbox retries do not count: what the
+        registry did not take is kept on disk for the next start."""
+        if self._chats or self._behind or self._held or self._outcomes:
+            return True
+        waiting = self._requests.items() + [request for request, _ in self._streamed.values()]
+        return any(
+            not request.quiet and isinstance(request.message, _DELIVERED) for request in waiting
+        )
 
     # -- rooms and renames --------------------------------------------------------------
 

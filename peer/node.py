@@ -73,7 +73,7 @@ class PeerNode:
         )
         self._timer = WakeTimer(self._tick)
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._interrupts = 0
+        self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)
 
     async def run(self) -> int:
         """Bind, register, and serve the user until they quit; return the exit status."""
@@ -84,10 +84,7 @@ class PeerNode:
                 Print(f"[Cannot listen on port {self._port}: {exc.strerror or exc}.]", "error")
             )
             return 1
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, self._interrupted)
+        self._catch_signals()
         self._console.start(self._typed, self._ended)
         self._run(self.core.start(time.time()))
         try:
@@ -99,10 +96,17 @@ class PeerNode:
                 await stop()
             await self.endpoint.close()
 
+    def _catch_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self._interrupted)
+
     def _interrupted(self) -> None:
-        # The first Ctrl-C quits politely (dereg); a second one leaves at once.
-        self._interrupts += 1
-        if self._interrupts > 1:
+        # The first Ctrl-C quits politely (once what was sent is delivered, then dereg); a
+        # Ctrl-C after that, or after the end of input, leaves at once. On a terminal the
+        # first Ctrl-C ends the prompt (`_ended`) and only later ones arrive as signals.
+        if self._ending:
             self._finish(130)
         else:
             self._ended()
@@ -111,6 +115,10 @@ class PeerNode:
         self._run(self.core.line(text, time.time()))
 
     def _ended(self) -> None:
+        self._ending = True
+        # A terminal prompt handles Ctrl-C itself while it runs, and takes the loop's SIGINT
+        # handler away when it ends: ours again, so that the next Ctrl-C leaves at once.
+        self._catch_signals()
         self._run(self.core.end_of_input(time.time()))
 
     def _received(self, message: Message, addr: Addr) -> None:

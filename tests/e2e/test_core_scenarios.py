@@ -206,6 +206,31 @@ def test_killed_peer_gets_its_mail_on_restart(chat: ChatEnv) -> None:
     assert x.count(re.escape(received_by("z"))) == 1  # the first message was not acked by z
 
 
+@pytest.mark.timeout(40)
+def test_a_script_that_ends_right_after_sending_loses_nothing(chat: ChatEnv) -> None:
+    """End of input quits, but only once what was sent is delivered: a long channel line
+    (over TCP) with a short one held behind it, and a message to a peer that died, which
+    goes to the registry after 5 tries and is saved there, all before the Deregister."""
+    chat.start_registry()
+    x, y, z = chat.start_peers("x", "y", "z")
+    z.kill()
+    long_text, short_text, for_z = "long" + " words" * 400, unique("short"), unique("for-z")
+    x.send(f"send_all {long_text}")
+    x.send(f"send_all {short_text}")
+    x.send(f"send z {for_z}")
+    x.close_stdin()
+    x.expect_line("[Quitting once what you sent is delivered; Ctrl-C quits at once.]")
+    y.expect(channel_line("x", long_text))
+    y.expect(channel_line("x", short_text))
+    x.expect_all([line(RECEIVED_BY_SERVER), line(RECEIVED_BY_SERVER), line(no_ack("z"))])
+    x.expect_line(SAVED)
+    x.expect_line(OFFLINE_BYE)
+    assert x.wait_exit(10) == 0
+    z2 = chat.restart_peer(z, wait=False)
+    expect_reg(z2)
+    expect_mail(z2, [("x", for_z)])
+
+
 @pytest.mark.timeout(30)
 def test_self_send_when_alone(chat: ChatEnv) -> None:
     chat.start_registry()

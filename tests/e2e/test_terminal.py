@@ -221,3 +221,25 @@ def test_keys_typed_while_lines_stream_in_never_land_in_them(
     }
     stray = [r for r in alice.lines()[:-1] if r not in expected]
     assert not stray, stray
+
+
+@pytest.mark.timeout(30)
+def test_ctrl_c_waits_for_a_message_on_its_way_and_a_second_ctrl_c_leaves_at_once(
+    terminal_env: tuple[ChatEnv, list[Terminal]],
+) -> None:
+    chat, terminals = terminal_env
+    chat.start_registry()
+    (bob,) = chat.start_peers("bob")
+    alice = start_terminal_peer(chat, terminals, "alice", colour=False)
+    alice.wait("the prompt", lambda rows: rows[-1] == "alice>")
+    bob.kill()  # still online in alice's table: her message waits out 5 tries
+
+    alice.type("send bob are you there?\r")
+    alice.child.sendcontrol("c")
+    waiting = ">>> [Quitting once what you sent is delivered; Ctrl-C quits at once.]"
+    alice.wait("that quitting waits", lambda rows: waiting in rows)
+    alice.child.sendcontrol("c")  # the prompt is gone: this one arrives as SIGINT
+    alice.child.expect(pexpect.EOF, timeout=10)
+    alice.child.close()
+    assert alice.child.exitstatus == 130  # at once: a polite quit would end with 0
+    assert not any("No ACK" in row for row in alice.lines())  # before the retries ran out

@@ -8,6 +8,7 @@ from wire.limits import MAX_TEXT
 from wire.messages import (
     Ack,
     Acks,
+    ChannelPost,
     Chat,
     Deregister,
     Entry,
@@ -274,6 +275,55 @@ def test_quit_deregisters_then_exits_zero() -> None:
     assert dereg.quitting and dereg.farewell == "see you"  # type: ignore[attr-defined]
     out = core.receive(Ack("r-3", dereg.id), SERVER, T0)  # type: ignore[attr-defined]
     assert pa.Exit(0) in out
+
+
+QUIT_WAITS = "[Quitting once what you sent is delivered; Ctrl-C quits at once.]"
+
+
+def test_quit_waits_for_a_direct_message_on_its_way() -> None:
+    core, _ = registered()
+    [chat] = sent(core.line("send bob typed just before quitting", T0))
+    out = core.end_of_input(T0)
+    assert sent(out) == [] and prints(out) == [QUIT_WAITS]
+    out = core.receive(Ack("b-1", chat.id), BOB, T0 + 0.001)  # type: ignore[attr-defined]
+    [dereg] = sent(out)
+    assert prints(out) == ["[Message received by bob.]"]
+    assert isinstance(dereg, Deregister) and dereg.quitting
+    assert pa.Exit(0) in core.receive(Ack("r-3", dereg.id), SERVER, T0 + 0.002)
+
+
+def test_quit_waits_until_an_unanswered_message_is_saved_and_keeps_the_farewell() -> None:
+    core, _ = registered()
+    core.line("send bob are you there?", T0)
+    core.line("/quit off to lunch", T0)
+    out = run_until(core, T0 + 2.6)  # bob never answers: 5 tries, then the registry
+    assert "[No ACK from bob, message sent to server.]" in prints(out)
+    [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
+    assert not any(isinstance(m, Deregister) for m in sent(out))
+    assert sent(core.receive(Ack("r-3", save.id), SERVER, T0 + 2.7)) == []  # accepted...
+    out = core.receive(Saved("r-4", save.id, "bob", False), SERVER, T0 + 5)  # ...and on disk
+    assert "[Messages received by the server and saved]" in prints(out)
+    [dereg] = [m for m in sent(out) if isinstance(m, Deregister)]
+    assert dereg.farewell == "off to lunch"
+
+
+def test_quit_does_not_wait_for_a_registry_that_is_down() -> None:
+    core, _ = registered()
+    core.line("send_all anyone?", T0)
+    core.end_of_input(T0)
+    out = run_until(core, T0 + 2.6)  # the registry does not answer: the post is kept
+    assert "[Kept in your outbox; sent when the server answers.]" in prints(out)
+    assert [m for m in core.outbox if isinstance(m, ChannelPost)]
+    assert any(isinstance(m, Deregister) for m in sent(out))
+    out = run_until(core, T0 + 6)
+    assert "[Exiting]" in prints(out) and pa.Exit(0) in out
+
+
+def test_quit_with_nothing_on_its_way_leaves_at_once_and_only_once() -> None:
+    core, _ = registered()
+    out = core.line("/quit", T0)
+    assert prints(out) == [] and [type(m) for m in sent(out)] == [Deregister]
+    assert sent(core.line("/quit", T0)) == []  # the Deregister is already on its way
 
 
 def test_message_command_asks_for_recipient_then_text() -> None:
