@@ -65,5 +65,5 @@ def _read(path: Path) -> str:
     lines = path.read_text(encoding="utf-8").splitlines()
     key = lines[0].strip() if lines else ""
     if not key:
-        raise ValueError(f"{path} holds no key")
+        raise ValueError("it holds no key")
     return key

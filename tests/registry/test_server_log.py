@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from registry.server import RegistryServer
+from registry.storage import StorageError
 from wire.codec import decode_datagram_batch, encode
 from wire.messages import ChannelPost, Register, Welcome
 
@@ -124,3 +125,13 @@ def test_log_lines_keep_their_order_and_are_written_by_close(tmp_path: Path) -> 
         assert lines[-1].endswith(" third")
 
     asyncio.run(scenario())
+
+
+def test_an_unusable_operator_key_file_stops_the_start_with_one_clear_line(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "desk-key").write_text("\n")  # emptied by hand
+    with pytest.raises(StorageError) as caught:
+        RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lambda line: None)
+    where = tmp_path / "desk-key"
+    assert str(caught.value) == f"cannot use the help desk's operator key {where}: it holds no key"
