@@ -25,6 +25,8 @@ from typing import Annotated, Any
 
 import typer
 
+from registry.mailbox import MAILBOX_MESSAGES
+
 #: The ports a user may choose: below 1024 needs root, above 65535 does not exist.
 PORT_RANGE = (1024, 65535)
 
@@ -124,6 +126,15 @@ def main_command(
             help="Registry: the text the help desk shows first to people who pick topic 1.",
         ),
     ] = None,
+    mailbox_limit: Annotated[
+        int,
+        typer.Option(
+            "--mailbox-limit",
+            help="Registry: messages one mailbox keeps (and 2 KiB of text each).",
+            min=1,
+            max=1_000_000,
+        ),
+    ] = MAILBOX_MESSAGES,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Log every message.")] = False,
 ) -> None:
@@ -146,6 +157,7 @@ def main_command(
                 out=_print_line,
                 keepalive=keepalive,
                 crisis_notice=crisis_notice,
+                mailbox_limit=mailbox_limit,
             )
         )
         raise typer.Exit(code)

@@ -101,9 +101,12 @@ class BenchPeer:
         await self.node.endpoint.close()
 
 
-def start_registry(loop: str, *, rcvbuf: int = 0, profile: str = "", count: bool = False) -> Helper:
+def start_registry(
+    loop: str, *, rcvbuf: int = 0, profile: str = "", count: bool = False, mailbox_limit: int = 0
+) -> Helper:
     """A real registry (RegistryServer) in its own process, on its own core; with `count`,
-    its report counts the messages it handled (a cost on every datagram)."""
+    its report counts the messages it handled (a cost on every datagram); `mailbox_limit`
+    replaces the usual limit on a mailbox's messages."""
     profile = profile or os.environ.get("BENCH_PROFILE_REGISTRY", "")
     args = ["registry", "--loop", loop]
     if rcvbuf:
@@ -112,6 +115,8 @@ def start_registry(loop: str, *, rcvbuf: int = 0, profile: str = "", count: bool
         args += ["--profile", profile]
     if count:
         args.append("--count")
+    if mailbox_limit:
+        args += ["--mailbox-limit", str(mailbox_limit)]
     return Helper(*args)
 
 

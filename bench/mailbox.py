@@ -82,7 +82,8 @@ def storage_append(count: int, boxes: int = 1) -> float:
 async def _end_to_end(loop: str, count: int, senders: int, window: int) -> tuple[float, str]:
     """`senders` peers each keep `window` saves in flight to one offline peer. Several senders,
     because the registry's flood gate lets one address send 500 messages/s on average."""
-    with start_registry(loop) as reg:
+    # one mailbox takes every message: its limit raised to hold them all
+    with start_registry(loop, mailbox_limit=2 * count) as reg:
         server = (HOST, reg.ready["port"])
         root = Path(tempfile.mkdtemp(prefix="chatapp-bench-mail-"))
         bob = BenchPeer("bob", server, root)

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import HOST, MAX_LIFE, free_port, new_loop, udp_drops
+from registry.mailbox import MAILBOX_MESSAGES
 
 #: Datagrams read per wake-up by the "drain" receivers.
 DRAIN_BATCH = 256
@@ -235,7 +236,12 @@ async def registry(args: argparse.Namespace) -> None:
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="chatapp-bench-reg-"))
     port = args.port or free_port()
     server = RegistryServer(
-        data_dir=data_dir, bind=HOST, port=port, out=lambda line: None, keepalive=args.keepalive
+        data_dir=data_dir,
+        bind=HOST,
+        port=port,
+        out=lambda line: None,
+        keepalive=args.keepalive,
+        mailbox_limit=args.mailbox_limit,
     )
     counter = Counter()
     if args.count:
@@ -326,6 +332,9 @@ def main() -> None:
     parser.add_argument("--server", default="")
     parser.add_argument("--profile", default="")
     parser.add_argument("--count", action="store_true", help="registry: count what it handles")
+    parser.add_argument(
+        "--mailbox-limit", type=int, default=MAILBOX_MESSAGES, help="registry: per mailbox"
+    )
     args = parser.parse_args()
     if args.kind in ("echo", "sink") and args.mode == "blocking":
         blocking(args.kind, args.rcvbuf)

@@ -29,6 +29,7 @@ from peer.actions import (
 from wire.codec import travels_by_stream
 from wire.limits import MAX_TEXT
 from wire.messages import (
+    NOTICE_KIND,
     Ack,
     Acks,
     Alive,
@@ -974,7 +975,9 @@ class PeerCore:
         if request is not None:  # the outcome overtook the save's Ack
             self._drop_from_outbox(request.message)
             self._request_over(request.message, now, out)
-        if saved.delivered:
+        if saved.refused:
+            out.append(Print(f"[{saved.refused}]", "error"))
+        elif saved.delivered:
             out.append(Print(f"[Client {saved.to} exists!!]", "system"))
             self._request(TableRequest(self._new_id()), now, out, quiet=True)
         else:
@@ -988,6 +991,8 @@ def _when(stamp: str, now: float) -> str:
 
 
 def _mail_line(message: StoredMessage) -> Print:
+    if message.kind == NOTICE_KIND:
+        return Print(f"[{message.text}]", "system")
     prefix = "Channel_Message " if message.kind == "channel" else ""
     return Print(
         f"{prefix}{message.sender}: {message.stamp} {message.text}", "message", message.sender

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
+from registry import mailbox
 from registry.actions import (
     Action,
     Addr,
@@ -94,9 +95,9 @@ RESTART_JUMP = 1000
 #: Seconds during which table changes are gathered into one push (a join storm, churn).
 COALESCE = 0.05
 
-#: Bytes of stored messages one Welcome or MoreMail carries at most. A mailbox is not
-#: bounded (a week of channel traffic, or a few hundred long messages, can outgrow any one
-#: message), so it is handed over in parts of this size, each shown and acknowledged
+#: Bytes of stored messages one Welcome or MoreMail carries at most. A full mailbox
+#: (registry/mailbox.py) outgrows any one message (its texts' JSON can take six bytes a
+#: character), so it is handed over in parts of this size, each shown and acknowledged
 #: before the next: far below MAX_FRAME even beside a table of MAX_ITEMS rows.
 MAIL_PART = 1024 * 1024
 #: Stored messages one part carries at most: below the codec's MAX_ITEMS per list.
@@ -169,17 +170,20 @@ class RegistryCore:
         timeout: float = TIMEOUT,
         attempts: int = ATTEMPTS,
         keepalive: float = KEEPALIVE,
+        mailbox_limit: int = mailbox.MAILBOX_MESSAGES,
     ) -> None:
         """`session` prefixes this registry's message ids; `new_token` makes secret tokens;
         `table` and `mail` are what the adapter loaded from disk; a peer silent for
-        SILENT_PERIODS x `keepalive` seconds is marked offline."""
+        SILENT_PERIODS x `keepalive` seconds is marked offline; a mailbox holds at most
+        `mailbox_limit` messages (registry/mailbox.py)."""
         self.table = table if table is not None else Table()
         if table is not None and table.records:
             # Restarted: jump ahead, so that every peer sees a gap and fetches a snapshot,
             # whatever it was told before the stop that may not have reached the disk.
             self.table.version += RESTART_JUMP
         self.mail: dict[str, list[StoredMessage]] = mail if mail is not None else {}
-        self._mail_index: dict[str, tuple[list[StoredMessage], set[tuple[str, str]]]] = {}
+        self._mail_index: dict[str, mailbox.BoxIndex] = {}
+        self.mailbox_limit = mailbox_limit
         self._new_id = IdMaker(session)
         self._new_token = new_token
         self._pushes = Pushes(timeout, attempts, streamed=travels_by_stream)
@@ -494,14 +498,25 @@ class RegistryCore:
             out.append(Send(addr, Ack(self._new_id(), msg.id)))
             out.append(Log(f"probing {recipient.name} for a message from {sender.name}"))
             return
-        self._store(recipient, msg.id, sender.name, msg.text, "direct", now, out)
+        if not self._store(recipient, msg.id, sender.name, msg.text, "direct", now, out):
+            reason = mailbox.refusal(recipient.name)
+            self._refuse(msg.id, addr, reason, f"save from {sender.name} for {msg.to}", out)
+            return
         out.append(Send(addr, Ack(self._new_id(), msg.id)))
         self._finish_save(msg, sender, delivered=False, now=now, out=out)
 
     def _finish_save(
-        self, msg: SaveMessage, sender: Record, *, delivered: bool, now: float, out: list[Action]
+        self,
+        msg: SaveMessage,
+        sender: Record,
+        *,
+        delivered: bool,
+        now: float,
+        out: list[Action],
+        refused: str = "",
     ) -> None:
-        outcome = Saved(self._new_id(), msg.id, msg.to, delivered)
+        """Tell the sender of `msg` what became of it (and remember that, for late copies)."""
+        outcome = Saved(self._new_id(), msg.id, msg.to, delivered, refused)
         _remember(self._done_saves, msg.id, outcome)
         self._push(sender, outcome, "outcome", now, out)
 
@@ -514,26 +529,45 @@ class RegistryCore:
         kind: str,
         now: float,
         out: list[Action],
-    ) -> None:
+    ) -> bool:
+        """Keep a message in the mailbox of `owner`; False if the box has no room for it
+        (see registry/mailbox.py: a channel message not kept leaves the full notice)."""
         key = name_key(owner.name)
         box = self.mail.setdefault(key, [])
-        ids = self._box_ids(key, box)
-        if (sender, msg_id) in ids:
-            return  # a copy of one already stored (say, re-sent after a registry restart)
-        stored = StoredMessage(msg_id, sender, text, stamp(now), kind)
-        box.append(stored)
-        ids.add((sender, msg_id))
-        out.append(StoreMail(name_key(owner.name), stored))
+        index = self._index(key, box)
+        if (sender, msg_id) in index.ids:
+            return True  # a copy of one already stored (say, re-sent after a registry restart)
+        size = len(text.encode())
+        if not index.has_room(size, kind, self.mailbox_limit):
+            if kind == "channel" and not index.noticed:
+                notice = mailbox.full_notice(stamp(now))
+                kept = StoredMessage(self._new_id(), "", notice, stamp(now), mailbox.NOTICE)
+                self._keep(key, index, kept, len(notice.encode()), out)
+                line = f"mailbox of {owner.name} is full; its channel messages are no longer kept"
+                out.append(Log(line))
+            return False
+        self._keep(key, index, StoredMessage(msg_id, sender, text, stamp(now), kind), size, out)
         out.append(Log(f"saved {kind} message from {sender} for {owner.name}"))
+        return True
 
-    def _box_ids(self, key: str, box: list[StoredMessage]) -> set[tuple[str, str]]:
-        """The (sender, id) pairs in mailbox `key`, indexed so a save need not scan the box.
-        The index is rebuilt whenever the box was replaced (hand-over, rename, release)."""
-        cached = self._mail_index.get(key)
-        if cached is None or cached[0] is not box:
-            cached = (box, {(m.sender, m.id) for m in box})
-            self._mail_index[key] = cached
-        return cached[1]
+    def _keep(
+        self,
+        key: str,
+        index: mailbox.BoxIndex,
+        stored: StoredMessage,
+        size: int,
+        out: list[Action],
+    ) -> None:
+        index.add(stored, size)
+        out.append(StoreMail(key, stored))
+
+    def _index(self, key: str, box: list[StoredMessage]) -> mailbox.BoxIndex:
+        """The index of mailbox `key`, so a save need not scan the box. It is rebuilt
+        whenever the box was replaced (hand-over, rename, release)."""
+        index = self._mail_index.get(key)
+        if index is None or index.box is not box:
+            index = self._mail_index[key] = mailbox.BoxIndex.of(box)
+        return index
 
     # -- the channel --------------------------------------------------------------------
 
@@ -662,11 +696,14 @@ class RegistryCore:
         anything else is dropped."""
         match push.message:
             case Chat() as chat if push.purpose == "probe":
-                self._store(record, chat.id, chat.sender, chat.text, "direct", now, out)
+                kept = self._store(record, chat.id, chat.sender, chat.text, "direct", now, out)
+                refused = "" if kept else mailbox.refusal(record.name)
                 save = self._probing.pop(chat.id, None)
                 sender = self.table.get(save.sender) if save else None
                 if save and sender:
-                    self._finish_save(save, sender, delivered=False, now=now, out=out)
+                    self._finish_save(
+                        save, sender, delivered=False, now=now, out=out, refused=refused
+                    )
             case ChannelMessage() as relay:
                 self._store(record, relay.id, relay.sender, relay.text, "channel", now, out)
             case _:

@@ -28,6 +28,7 @@ from registry.actions import (
 from registry.core import RegistryCore
 from registry.desk_key import key_path
 from registry.desk_service import DeskService
+from registry.mailbox import MAILBOX_MESSAGES
 from registry.storage import Storage, StorageError
 from wire.desk import DESK_TYPES
 from wire.messages import Message
@@ -47,10 +48,12 @@ class RegistryServer:
         keepalive: float = 10.0,
         crisis_notice: str | None = None,
         console_operator: bool = False,
+        mailbox_limit: int = MAILBOX_MESSAGES,
     ) -> None:
         """`out` prints one line on the registry's console (log lines included);
         `crisis_notice` replaces the desk's default text for topic 1; with
-        `console_operator` the console serves at the help desk."""
+        `console_operator` the console serves at the help desk; a mailbox holds at most
+        `mailbox_limit` messages."""
         self.data_dir = data_dir
         self.bind = bind
         self.port = port
@@ -72,6 +75,7 @@ class RegistryServer:
             table=self._storage.load_table(now),
             mail=self._storage.load_mail(),
             keepalive=keepalive,
+            mailbox_limit=mailbox_limit,
         )
         # A TCP connection whose first frame is a desk message belongs to the help desk.
         handoff: tuple[frozenset[str], Handoff] = (
@@ -315,6 +319,7 @@ async def run_registry(
     out: Callable[[str], None],
     keepalive: float = 10.0,
     crisis_notice: str | None = None,
+    mailbox_limit: int = MAILBOX_MESSAGES,
 ) -> int:
     """Start a registry and serve until Ctrl-C, SIGTERM or `quit`; return the exit status."""
     try:
@@ -326,6 +331,7 @@ async def run_registry(
             verbose=verbose,
             keepalive=keepalive,
             crisis_notice=crisis_notice,
+            mailbox_limit=mailbox_limit,
             # The seed: the administrator serves the active client from the server console.
             console_operator=sys.stdin.isatty(),
         )

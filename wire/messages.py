@@ -30,9 +30,14 @@ class Entry:
     online: bool
 
 
+#: The `kind` of a StoredMessage that is a line of the registry's own, not a message.
+NOTICE_KIND = "notice"
+
+
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
-    """A message kept in a mailbox: `kind` is "direct" or "channel"; `stamp`: when it was saved."""
+    """A message kept in a mailbox: `kind` is "direct" or "channel", or "notice" for a line of
+    the registry's own (sender ""); `stamp`: when it was saved."""
 
     id: str
     sender: str
@@ -215,12 +220,14 @@ class SaveMessage:
 
 @dataclass(frozen=True, slots=True)
 class Saved:
-    """Outcome of SaveMessage `reply_to`: delivered by the registry itself, or stored on disk."""
+    """Outcome of SaveMessage `reply_to`: delivered by the registry itself, or stored on disk,
+    or, with `refused` (a sentence for the user), neither: the recipient's mailbox is full."""
 
     id: str
     reply_to: str
     to: str
     delivered: bool
+    refused: str = ""
 
 
 @dataclass(frozen=True, slots=True)

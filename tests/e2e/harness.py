@@ -445,16 +445,20 @@ class ChatEnv:
         return self.spawn_argv([*self.prefix, sys.executable, str(CHATAPP), *args], label)
 
     def start_registry(
-        self, port: int | None = None, data_dir: Path | None = None, timeout: float = 10.0
+        self,
+        port: int | None = None,
+        data_dir: Path | None = None,
+        timeout: float = 10.0,
+        options: Sequence[str] = (),
     ) -> ChatProc:
-        """Start a registry (on the env's port by default, so a restart reuses it) and wait
-        until it says both sockets are bound."""
+        """Start a registry (on the env's port by default, so a restart reuses it), with
+        more command-line `options`, and wait until it says both sockets are bound."""
         if port is None:
             port = self.registry_port if self.registry_port is not None else free_port()
         self.registry_port = port
         proc = self.spawn(
             "-s", str(port), "--bind", HOST, "--data-dir", str(data_dir or self.registry_dir),
-            label=f"registry:{port}",
+            *options, label=f"registry:{port}",
         )  # fmt: skip
         proc.expect(rf"listening on {re.escape(HOST)}:{port}\b", timeout)
         return proc

@@ -6,6 +6,7 @@ from peer import actions as pa
 from peer.core import PeerCore
 from wire.limits import MAX_TEXT
 from wire.messages import (
+    NOTICE_KIND,
     Ack,
     Acks,
     ChannelPost,
@@ -223,6 +224,40 @@ def test_mail_is_shown_in_order_once_then_acknowledged() -> None:
     assert taken and taken[0].ids == ("b-1", "c-1")  # type: ignore[attr-defined]
     # the same message arriving live afterwards is not shown again
     assert prints(core.receive(Chat("b-1", "bob", "alice", "first"), BOB, T0)) == []
+
+
+def test_the_registrys_own_line_in_a_mailbox_is_shown_in_its_place() -> None:
+    full = "Your mailbox filled up at 2026-11-21 10:00:02; channel messages ... not kept."
+    mail = (
+        StoredMessage("c-1", "carol", "before", "2026-11-21 10:00:01", "channel"),
+        StoredMessage("r-1", "", full, "2026-11-21 10:00:02", NOTICE_KIND),
+        StoredMessage("b-1", "bob", "after", "2026-11-21 10:00:03", "direct"),
+    )
+    _, out = registered(mail)
+    assert prints(out)[3:] == [
+        "Channel_Message carol: 2026-11-21 10:00:01 before",
+        f"[{full}]",
+        "bob: 2026-11-21 10:00:03 after",
+    ]
+
+
+FULL = "bob's mailbox is full; your message was not saved."
+
+
+def test_a_message_the_registry_could_not_save_is_reported_not_saved() -> None:
+    core, _ = registered()
+    core.line("send bob are you there?", T0)
+    out = run_until(core, T0 + 2.6)  # bob never answers: the registry probes it
+    [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
+    core.receive(Ack("r-3", save.id), SERVER, T0 + 2.7)
+    out = core.receive(Saved("r-4", save.id, "bob", False, FULL), SERVER, T0 + 5)
+    assert prints(out) == [f"[{FULL}]"]
+    # refused at once (bob offline, its box full): the same line, and nothing kept to resend
+    core.line("send bob again?", T0 + 6)
+    out = run_until(core, T0 + 8.6)
+    [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
+    out = core.receive(Refused("r-5", save.id, FULL), SERVER, T0 + 8.7)
+    assert prints(out) == [f"[{FULL}]"] and core.outbox == ()
 
 
 def test_a_mailbox_in_parts_is_shown_whole_in_order_each_part_taken_in_turn() -> None:

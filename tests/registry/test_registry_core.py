@@ -16,6 +16,7 @@ from registry.core import (
     hash_password,
 )
 from registry.pushes import WINDOW
+from tests.registry.core_helpers import T0, X, Y, Z, core, register, run_until, sends
 from wire.codec import encode
 from wire.limits import MAX_DATAGRAM, MAX_FRAME, MAX_ID, MAX_TEXT
 from wire.messages import (
@@ -37,39 +38,6 @@ from wire.messages import (
     TableUpdate,
     Welcome,
 )
-
-X, Y, Z = ("127.0.0.1", 6001), ("127.0.0.1", 6002), ("127.0.0.1", 6003)
-T0 = 1_700_000_000.0
-
-
-def core() -> RegistryCore:
-    tokens = itertools.count(1)
-    return RegistryCore(session="r", new_token=lambda: f"{next(tokens):032x}")
-
-
-def sends(actions: list[ra.Action]) -> list[tuple[tuple[str, int], object]]:
-    """Every (address, message) the actions send, a SendMany as one Send per address."""
-    out: list[tuple[tuple[str, int], object]] = []
-    for a in actions:
-        if isinstance(a, ra.Send):
-            out.append((a.addr, a.message))
-        elif isinstance(a, ra.SendMany):
-            out += [(addr, a.message) for addr in a.addrs]
-    return out
-
-
-def run_until(reg: RegistryCore, end: float) -> list[ra.Action]:
-    out: list[ra.Action] = []
-    while (wake := reg.next_wake()) is not None and wake <= end:
-        out += reg.tick(wake)
-    return out
-
-
-def register(reg: RegistryCore, name: str, addr: tuple[str, int], token: str = "") -> Welcome:
-    out = reg.receive(Register(f"{name}-reg", name, addr[1], token, ""), addr, T0)
-    welcome = [m for _, m in sends(out) if isinstance(m, Welcome)]
-    assert welcome, out
-    return welcome[0]
 
 
 def test_registration_gives_token_table_and_pushes_the_change() -> None:
@@ -283,7 +251,7 @@ def test_one_acks_answers_every_push_it_lists_and_no_other() -> None:
 
 
 def test_a_burst_beyond_the_window_waits_its_turn_and_fails_in_order_to_the_mailbox() -> None:
-    reg = core()
+    reg = core(mailbox_limit=10 * WINDOW)  # the order, not the limit
     wx = register(reg, "x", X)
     register(reg, "y", Y)
     burst = 3 * WINDOW  # more waits than fits one window: the order must still hold
@@ -337,7 +305,8 @@ def _hand_over(reg: RegistryCore, name: str, addr: tuple[str, int], token: str) 
 def test_a_mailbox_too_big_for_one_message_is_handed_over_in_parts_in_order() -> None:
     # Before: the Welcome carried the whole box, so 300 long messages made a Welcome over
     # MAX_FRAME that was never sent, and the owner could not register any more.
-    reg = core()
+    # (The parts are cut by size and by count: the mailbox limit raised to reach both.)
+    reg = core(mailbox_limit=20 * MAIL_PART_ITEMS)
     wx = register(reg, "x", X)
     wy = register(reg, "y", Y)
     reg.receive(Deregister("d", "y", wy.token, False, ""), Y, T0)

@@ -22,6 +22,14 @@ def test_mail_survives_a_restart_in_order(tmp_path: Path) -> None:
     assert [m.id for m in Storage(tmp_path).load_mail()["bob"]] == ["id-0", "id-1", "id-2"]
 
 
+def test_the_registrys_own_notice_is_kept_like_a_message(tmp_path: Path) -> None:
+    notice = StoredMessage("r-1", "", "Your mailbox filled up", "2026-11-21 10:00:01", "notice")
+    store = Storage(tmp_path)
+    store.append("bob", msg(0))
+    store.append("bob", notice)
+    assert Storage(tmp_path).load_mail()["bob"] == [msg(0), notice]
+
+
 def test_drop_removes_only_the_acknowledged_ones(tmp_path: Path) -> None:
     store = Storage(tmp_path)
     for i in range(3):

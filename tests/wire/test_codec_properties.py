@@ -183,11 +183,11 @@ def test_int_field_refuses_other_json_types(value: str) -> None:
 
 @pytest.mark.parametrize("value", ["1", "0", '"true"', "null", "[]"])
 def test_bool_field_refuses_other_json_types(value: str) -> None:
-    data = b'{"t":"Saved","id":"a","reply_to":"b","to":"c","delivered":%s}' % value.encode()
+    start = b'{"t":"Saved","id":"a","reply_to":"b","to":"c","delivered":'
     with pytest.raises(DecodeError):
-        decode(data)
+        decode(start + value.encode() + b',"refused":""}')
     good = Saved(id="a", reply_to="b", to="c", delivered=True)
-    assert decode(b'{"t":"Saved","id":"a","reply_to":"b","to":"c","delivered":true}') == good
+    assert decode(start + b'true,"refused":""}') == good
 
 
 def test_huge_integer_literal_is_a_decode_error() -> None:

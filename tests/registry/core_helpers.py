@@ -1,0 +1,47 @@
+"""Driving a RegistryCore in tests: one made with predictable tokens, peers registered at
+fixed addresses, the messages its actions send, and its clock run forward."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from registry import actions as ra
+from registry.core import RegistryCore
+from wire.messages import Register, Welcome
+
+X, Y, Z = ("127.0.0.1", 6001), ("127.0.0.1", 6002), ("127.0.0.1", 6003)
+T0 = 1_700_000_000.0
+
+
+def core(**options: Any) -> RegistryCore:
+    """A registry core whose tokens are 1, 2, 3... in hex; `options` go to RegistryCore."""
+    tokens = itertools.count(1)
+    return RegistryCore(session="r", new_token=lambda: f"{next(tokens):032x}", **options)
+
+
+def sends(actions: list[ra.Action]) -> list[tuple[tuple[str, int], object]]:
+    """Every (address, message) the actions send, a SendMany as one Send per address."""
+    out: list[tuple[tuple[str, int], object]] = []
+    for a in actions:
+        if isinstance(a, ra.Send):
+            out.append((a.addr, a.message))
+        elif isinstance(a, ra.SendMany):
+            out += [(addr, a.message) for addr in a.addrs]
+    return out
+
+
+def run_until(reg: RegistryCore, end: float) -> list[ra.Action]:
+    """Every action of the core's wake-ups up to `end`, each at the time it asked for."""
+    out: list[ra.Action] = []
+    while (wake := reg.next_wake()) is not None and wake <= end:
+        out += reg.tick(wake)
+    return out
+
+
+def register(reg: RegistryCore, name: str, addr: tuple[str, int], token: str = "") -> Welcome:
+    """Register `name` from `addr` at T0; its Welcome."""
+    out = reg.receive(Register(f"{name}-reg", name, addr[1], token, ""), addr, T0)
+    welcome = [m for _, m in sends(out) if isinstance(m, Welcome)]
+    assert welcome, out
+    return welcome[0]

@@ -1,0 +1,146 @@
+"""A mailbox's limit (registry/mailbox.py): what fits, what is refused and who is told."""
+
+from __future__ import annotations
+
+from registry import actions as ra
+from registry.core import RegistryCore
+from registry.mailbox import MIN_BYTES, NOTICE, BoxIndex, byte_limit
+from tests.registry.core_helpers import T0, X, Y, core, register, run_until, sends
+from wire.limits import MAX_TEXT
+from wire.messages import (
+    ChannelPost,
+    Deregister,
+    MailTaken,
+    Refused,
+    Register,
+    Saved,
+    SaveMessage,
+    StoredMessage,
+    Welcome,
+)
+
+
+def with_y_offline(limit: int) -> tuple[RegistryCore, str]:
+    """A registry whose boxes hold `limit` messages, x online (its token returned) and y
+    registered but offline."""
+    reg = core(mailbox_limit=limit)
+    wx = register(reg, "x", X)
+    wy = register(reg, "y", Y)
+    reg.receive(Deregister("y-d", "y", wy.token, False, ""), Y, T0)
+    return reg, wx.token
+
+
+def save(reg: RegistryCore, token: str, n: int, text: str = "") -> list[object]:
+    """What x is sent for its save number `n` to y."""
+    out = reg.receive(SaveMessage(f"x-{n}", "x", token, "y", text or f"direct {n}"), X, T0)
+    return [m for a, m in sends(out) if a == X]
+
+
+def post(reg: RegistryCore, token: str, n: int) -> list[ra.Action]:
+    return reg.receive(ChannelPost(f"x-c{n}", "x", token, f"channel {n}"), X, T0)
+
+
+def test_a_direct_message_to_a_full_mailbox_is_refused_and_its_sender_told() -> None:
+    reg, token = with_y_offline(limit=10)
+    for n in range(10):
+        [_ack, outcome] = save(reg, token, n)
+        assert isinstance(outcome, Saved) and not outcome.refused
+    [refusal] = save(reg, token, 10)
+    assert isinstance(refusal, Refused) and refusal.reply_to == "x-10"
+    assert refusal.reason == "y's mailbox is full; your message was not saved."
+    assert [m.text for m in reg.mail["y"]] == [f"direct {n}" for n in range(10)]
+    # a copy of the refused save, sent again, is refused again: nothing stored
+    [again] = save(reg, token, 10)
+    assert isinstance(again, Refused) and len(reg.mail["y"]) == 10
+
+
+def test_the_limit_counts_bytes_too() -> None:
+    reg, token = with_y_offline(limit=1)  # one message, but MIN_BYTES of text
+    long_text = "é" * (MAX_TEXT // 2)  # MAX_TEXT bytes
+    fits = MIN_BYTES // MAX_TEXT
+    assert fits == 4
+    for n in range(fits):
+        reg.mailbox_limit = 1000  # the count is not what stops it
+        [_, outcome] = save(reg, token, n, long_text)
+        assert isinstance(outcome, Saved)
+    assert byte_limit(1000) > MIN_BYTES
+    reg.mailbox_limit = 1  # byte_limit(1) is MIN_BYTES, now reached
+    [refusal] = save(reg, token, fits, "x")
+    assert isinstance(refusal, Refused)
+
+
+def test_channel_messages_stop_short_of_full_leaving_one_notice_and_room_for_direct() -> None:
+    reg, token = with_y_offline(limit=10)
+    logs = []
+    for n in range(20):
+        logs += [a.line for a in post(reg, token, n) if isinstance(a, ra.Log)]
+    box = reg.mail["y"]
+    assert [m.text for m in box[:9]] == [f"channel {n}" for n in range(9)]  # 90% of 10
+    [notice] = box[9:]
+    assert notice.kind == NOTICE and notice.sender == ""
+    assert notice.text.startswith("Your mailbox filled up at ")
+    assert "channel messages sent after that were not kept" in notice.text
+    assert sum("mailbox of y is full" in line for line in logs) == 1  # said once
+    # the box is full for direct messages only once the notice's place is taken too
+    assert isinstance(save(reg, token, 0)[0], Refused)
+
+
+def test_direct_messages_keep_their_share_when_the_channel_is_busy() -> None:
+    reg, token = with_y_offline(limit=100)
+    for n in range(200):
+        post(reg, token, n)
+    assert len(reg.mail["y"]) == 91  # 90 channel messages and the notice
+    saved = [save(reg, token, n)[-1] for n in range(20)]
+    assert sum(isinstance(m, Saved) for m in saved) == 9  # up to 100
+    assert all(isinstance(m, Refused) for m in saved[9:])
+
+
+def test_a_probed_message_that_finds_the_mailbox_full_is_reported_not_saved() -> None:
+    reg = core(mailbox_limit=2)
+    wx = register(reg, "x", X)
+    register(reg, "y", Y)
+    reg.mail["y"] = [
+        StoredMessage(f"old-{n}", "z", "old", "2026-01-01 00:00:00", "direct") for n in range(2)
+    ]
+    reg.receive(SaveMessage("x-7", "x", wx.token, "y", "hi"), X, T0)  # y online: probed
+    out = run_until(reg, T0 + 3)  # y never answers
+    outcome = next(m for a, m in sends(out) if a == X and isinstance(m, Saved))
+    assert not outcome.delivered
+    assert outcome.refused == "y's mailbox is full; your message was not saved."
+    assert [m.id for m in reg.mail["y"]] == ["old-0", "old-1"]
+
+
+def test_taking_the_mail_makes_room_again() -> None:
+    reg, token = with_y_offline(limit=3)
+    for n in range(3):
+        save(reg, token, n)
+    assert isinstance(save(reg, token, 3)[0], Refused)
+    y_token = reg.table.records["y"].token
+    out = reg.receive(Register("y-again", "y", Y[1], y_token, ""), Y, T0 + 1)
+    [welcome] = [m for _, m in sends(out) if isinstance(m, Welcome)]
+    assert len(welcome.mail) == 3
+    reg.receive(MailTaken("y-t", "y", y_token, tuple(m.id for m in welcome.mail)), Y, T0 + 1)
+    assert reg.mail["y"] == []
+    reg.receive(Deregister("y-d2", "y", y_token, False, ""), Y, T0 + 2)
+    [_, outcome] = save(reg, token, 4)
+    assert isinstance(outcome, Saved) and not outcome.refused
+
+
+def test_a_restarted_registry_counts_the_mail_it_loaded() -> None:
+    old = "2026-01-01 00:00:00"
+    kept = {"y": [StoredMessage(f"m{n}", "x", "kept", old, "direct") for n in range(5)]}
+    reg = core(mailbox_limit=5, mail=kept)
+    wx = register(reg, "x", X)
+    wy = register(reg, "y", Y)
+    reg.receive(Deregister("y-d", "y", wy.token, False, ""), Y, T0)
+    assert isinstance(save(reg, wx.token, 0)[0], Refused)
+
+
+def test_box_index_follows_the_box_it_was_built_for() -> None:
+    box = [StoredMessage("a", "x", "héllo", "s", "direct")]
+    index = BoxIndex.of(box)
+    assert index.ids == {("x", "a")} and index.size == 6 and not index.noticed
+    assert index.has_room(10, "direct", 2) and not index.has_room(10, "direct", 1)
+    assert not index.has_room(10, "channel", 2)  # 2 of 2 is over 90%
+    index.add(StoredMessage("n", "", "full", "s", NOTICE), 4)
+    assert index.noticed and index.size == 10 and len(box) == 2
