@@ -15,6 +15,8 @@ import os
 import secrets
 from pathlib import Path
 
+from registry.storage import fsync_dir
+
 #: The key's file in the registry's data directory.
 KEY_FILE = "desk-key"
 #: Random bytes in a new key (shown as 22 URL-safe characters): far beyond guessing.
@@ -37,15 +39,25 @@ def load_or_create_key(data_dir: Path) -> str:
         pass
     data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(KEY_BYTES)
+    # Written whole under another name, then linked into place: a crash never leaves a
+    # file without a key, and a link, unlike a rename, does not replace a key another
+    # start made meanwhile.
+    tmp = path.with_name(f"{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another start made it meanwhile: theirs counts
-        return _read(path)
-    try:
-        os.write(fd, (key + "\n").encode())
-        os.fsync(fd)
+        try:
+            os.write(fd, (key + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:  # another start made it meanwhile: theirs counts
+            return _read(path)
+        fsync_dir(data_dir)
     finally:
-        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
     return key
 
 

@@ -101,7 +101,7 @@ class Storage:
                 self._write(path, lines)
                 done.append(path)
             if new_file:
-                _fsync_dir(self.mail_dir)  # a new file's directory entry must be durable too
+                fsync_dir(self.mail_dir)  # a new file's directory entry must be durable too
         except OSError:
             for path, lines in pending.items():
                 if path in done and not new_file:
@@ -140,7 +140,7 @@ class Storage:
         else:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-            _fsync_dir(self.mail_dir)
+            fsync_dir(self.mail_dir)
 
     def move(self, old: str, new: str) -> None:
         """Move `old`'s mailbox to `new` (a rename), appending to any messages already there."""
@@ -153,7 +153,7 @@ class Storage:
         if src != dst:
             with contextlib.suppress(FileNotFoundError):
                 src.unlink()
-        _fsync_dir(self.mail_dir)
+        fsync_dir(self.mail_dir)
 
     def _box(self, owner: str) -> Path:
         # Names are validated (letters, digits, _ - . and no leading dot), so a name can never
@@ -191,7 +191,7 @@ class Storage:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
 
 def _to_json(message: StoredMessage) -> dict[str, str]:
@@ -213,7 +213,8 @@ def _from_json(data: Any) -> StoredMessage:
     return StoredMessage(*fields)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make the entries of directory `path` (files made, renamed or removed) durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from registry import desk_key
 from registry.desk_key import key_matches, key_path, load_or_create_key, read_key
 
 
@@ -36,3 +38,23 @@ def test_key_matches_only_the_same_key() -> None:
     assert not key_matches("abd", "abc")
     assert not key_matches("", "abc")
     assert not key_matches("ü", "abc")  # any text, no exception
+
+
+def test_a_new_key_is_whole_in_place_and_leaves_nothing_else(tmp_path: Path) -> None:
+    key = load_or_create_key(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["desk-key"]
+    assert key_path(tmp_path).read_text() == key + "\n"
+
+
+def test_a_key_another_start_made_meanwhile_is_the_one_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_link = os.link
+
+    def theirs_first(src: str, dst: str) -> None:
+        key_path(tmp_path).write_text("theirs\n")  # the other start links first
+        real_link(src, dst)
+
+    monkeypatch.setattr(desk_key.os, "link", theirs_first)
+    assert load_or_create_key(tmp_path) == "theirs"
+    assert [p.name for p in tmp_path.iterdir()] == ["desk-key"]
