@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from peer.actions import Print
 from peer.commands import SPECS
+from wire.shown_text import clean
 
 if TYPE_CHECKING:
     from prompt_toolkit.input import Input
@@ -101,12 +102,13 @@ def rings(line: Print, me: str) -> bool:
 
 def fragments(line: Print, colour: bool) -> list[tuple[str, str]]:
     """`line` with its prefix as prompt_toolkit (style, text) pairs: the name of the person
-    it is from in that name's colour, the rest in the colour of the line's style."""
+    it is from in that name's colour, the rest in the colour of the line's style. Whatever
+    in it could drive the terminal is replaced (wire/shown_text.py)."""
+    text, who = clean(line.text), line.who
     if not colour:
-        return [("", PREFIX + line.text)]
+        return [("", PREFIX + text)]
     style = STYLE_COLOURS.get(line.style, "")
     parts: list[tuple[str, str]] = [("ansibrightblack", PREFIX)]
-    text, who = line.text, line.who
     at = _name_at(text, who)
     if at < 0:
         return [*parts, (style, text)]
@@ -147,7 +149,8 @@ class PlainConsole:
     """Lines in, lines out, for pipes, files and tests."""
 
     def show(self, line: Print) -> None:
-        sys.stdout.write(PREFIX + line.text + "\n")
+        # cleaned like the terminal's lines: the output of a pipe often ends up on one
+        sys.stdout.write(PREFIX + clean(line.text) + "\n")
         sys.stdout.flush()
 
     def set_prompt(self, text: str) -> None:

@@ -66,7 +66,6 @@ from wire.desk_text import (
     MAX_DESCRIPTION,
     MAX_DESK_LINE,
     TOPICS,
-    clean,
     format_duration,
     format_estimate,
     mask_phone,
@@ -79,6 +78,7 @@ from wire.desk_text import (
 )
 from wire.names import name_key
 from wire.names import name_problem as operator_name_problem
+from wire.shown_text import clean
 
 ConnId = str
 

@@ -46,7 +46,6 @@ from wire.desk_text import (
     ALL_TOPICS,
     DEFAULT_CRISIS_NOTICE,
     MAX_CRISIS_NOTICE,
-    clean,
     is_operator_command,
     parse_operator_line,
     render_operator,
@@ -55,6 +54,7 @@ from wire.errors import DecodeError
 from wire.framing import StreamDecoder, encode_frame
 from wire.messages import Message
 from wire.reliable import IdMaker
+from wire.shown_text import clean
 
 #: The connection id of the registry's own console operator.
 CONSOLE: ConnId = "console"

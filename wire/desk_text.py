@@ -34,6 +34,7 @@ from wire.desk import (
     DeskServed,
     DeskSession,
 )
+from wire.shown_text import clean
 
 # -- the menu ------------------------------------------------------------------------------
 
@@ -101,16 +102,6 @@ def topic_problem(text: str) -> tuple[int, None] | tuple[None, str]:
 
 
 # -- text that comes from the network ------------------------------------------------------
-
-
-def clean(text: str) -> str:
-    """Replace control characters (escape sequences, bells, newlines) so that text from
-    someone else can never drive the terminal or forge a second line."""
-    if text.isprintable():
-        return text
-    return "".join(
-        ch if ch.isprintable() or ch == " " else "\N{REPLACEMENT CHARACTER}" for ch in text
-    )
 
 
 def name_problem(name: str) -> str | None:

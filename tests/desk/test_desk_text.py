@@ -21,7 +21,6 @@ from wire.desk import (
 )
 from wire.desk_text import (
     ALL_TOPICS,
-    clean,
     format_duration,
     format_estimate,
     is_operator_command,
@@ -36,6 +35,7 @@ from wire.desk_text import (
     scrub_phone,
     topic_problem,
 )
+from wire.shown_text import clean
 
 
 @pytest.mark.parametrize(
@@ -125,6 +125,8 @@ def test_durations_and_estimates_read_well() -> None:
 def test_control_characters_cannot_reach_the_terminal() -> None:
     assert clean("hi\x1b[2J\nthere") == "hi\ufffd[2J\ufffdthere"
     assert render_operator(DeskLine("", "bob\r", "x\x07")) == ["bob\ufffd: x\ufffd"]
+    # Before: every invisible format character went too, breaking emoji sequences apart
+    assert render_operator(DeskLine("", "dana", "thanks 👨‍👩‍👧")) == ["dana: thanks 👨‍👩‍👧"]
 
 
 def make_ids() -> object:

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from peer.actions import Print
-from peer.terminal import NAME_COLOURS, PREFIX, completions, fragments, mentions, name_colour, rings
+from peer.terminal import (
+    NAME_COLOURS,
+    PREFIX,
+    PlainConsole,
+    completions,
+    fragments,
+    mentions,
+    name_colour,
+    rings,
+)
 
 NAMES = ["alice", "bob", "Bobby"]
 ROOMS = ["lobby", "teamchat"]
@@ -128,3 +137,15 @@ def test_system_lines_are_dimmed_and_errors_red() -> None:
 def test_a_name_inside_the_text_is_not_taken_for_the_sender() -> None:
     parts = fragments(Print("bobby: hi bob", "message", "bob"), colour=True)
     assert [t for _, t in parts] == [PREFIX, "bobby: hi bob"]
+
+
+@pytest.mark.parametrize("colour", [True, False])
+def test_what_could_drive_the_terminal_is_shown_as_a_replacement(colour: bool) -> None:
+    line = Print("bob: \x1b[2Jgone\rcarol: forged\x07", "message", "bob")
+    shown = "".join(t for _, t in fragments(line, colour))
+    assert shown == PREFIX + "bob: \ufffd[2Jgone\ufffdcarol: forged\ufffd"
+
+
+def test_the_plain_console_shows_the_same_cleaned_line(capsys: pytest.CaptureFixture[str]) -> None:
+    PlainConsole().show(Print("bob: one\nbob: two 👨‍👩‍👧", "message", "bob"))
+    assert capsys.readouterr().out == PREFIX + "bob: one\ufffdbob: two 👨‍👩‍👧\n"

@@ -1,0 +1,45 @@
+"""wire/shown_text.py: nothing that drives a terminal gets through; everything else does."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from wire.shown_text import REPLACEMENT, clean
+
+
+def test_escapes_returns_newlines_and_bells_are_replaced() -> None:
+    assert clean("hi\x1b[2J\nthere\r\x08\x07\x7f\x9b") == "hi\ufffd[2J\ufffdthere" + "\ufffd" * 5
+
+
+def test_a_tab_is_a_space() -> None:
+    assert clean("a\tb") == "a b"
+
+
+def test_bidi_overrides_are_replaced_and_the_marks_kept() -> None:
+    assert clean("abc\u202edcba") == "abc\ufffddcba"
+    arabic = "\u200f\u0645\u0631\u062d\u0628\u0627 \u200e"  # a greeting, between marks
+    assert clean(arabic) == arabic
+
+
+def test_emoji_sequences_and_combining_marks_are_untouched() -> None:
+    for text in ("👨‍👩‍👧", "🏳️‍🌈", "क्षि", "e\u0301", "日本語 ok"):
+        assert clean(text) == text
+
+
+@given(st.text())
+def test_no_character_that_drives_a_terminal_survives(text: str) -> None:
+    shown = clean(text)
+    assert len(shown) == len(text)  # one for one: nothing is dropped or added
+    for before, after in zip(text, shown, strict=True):
+        unsafe = unicodedata.category(before) in ("Cc", "Zl", "Zp") or before in (
+            "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+        )
+        if before == "\t":
+            assert after == " "
+        elif unsafe:
+            assert after == REPLACEMENT
+        else:
+            assert after == before
