@@ -110,13 +110,21 @@ def test_chat_dereg_offline_mail_and_reg(chat: ChatEnv) -> None:
         assert proc.count(r"Traceback") == 0
 
 
+def one_offline(chat: ChatEnv, *, mailbox_limit: int, offline: str) -> tuple[Peer, Peer]:
+    """A registry whose mailboxes keep `mailbox_limit` messages, and peers x and y, of
+    which `offline` has deregistered (and the other has seen it): (online, offline)."""
+    chat.start_registry(options=["--mailbox-limit", str(mailbox_limit)])
+    x, y = chat.start_peers("x", "y")
+    gone, there = (x, y) if offline == "x" else (y, x)
+    gone.send(f"dereg {gone.name}")
+    gone.expect_line(OFFLINE_BYE)
+    there.expect_line(TABLE_UPDATED)
+    return there, gone
+
+
 @pytest.mark.timeout(40)
 def test_a_full_mailbox_refuses_with_a_line_and_leaves_a_notice(chat: ChatEnv) -> None:
-    chat.start_registry(options=["--mailbox-limit", "3"])
-    x, y = chat.start_peers("x", "y")
-    y.send("dereg y")
-    y.expect_line(OFFLINE_BYE)
-    x.expect_line(TABLE_UPDATED)
+    x, y = one_offline(chat, mailbox_limit=3, offline="y")
     texts = [unique(f"kept-{i}") for i in range(3)]
     for text in texts:
         x.send(f"send y {text}")
@@ -271,11 +279,7 @@ def test_a_mailbox_bigger_than_a_frame_is_handed_over_whole_in_order(chat: ChatE
     # ended in "[Server not responding]", for good. (A full box of the usual limit can take
     # more than a frame too, in characters JSON escapes; plain ones, with the limit raised,
     # are simpler to check.)
-    chat.start_registry(options=["--mailbox-limit", "3000"])
-    x, y = chat.start_peers("x", "y")
-    x.send("dereg x")
-    x.expect_line(OFFLINE_BYE)
-    y.expect_line(TABLE_UPDATED)
+    y, x = one_offline(chat, mailbox_limit=3000, offline="x")
     filler = "m" * 15_000  # near MAX_TEXT: 300 of them are more than a frame
     texts = [f"{i:03d}-{filler}" for i in range(300)]
     for text in texts:  # one at a time: each is stored before the next is sent
