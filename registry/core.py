@@ -36,6 +36,7 @@ from registry.table import Record, Table
 from wire.codec import encode, record_size, travels_by_stream
 from wire.limits import MAX_DATAGRAM, MAX_ID, MAX_NAME, MAX_TEXT
 from wire.messages import (
+    NOTICE_KIND,
     Ack,
     Acks,
     Alive,
@@ -541,7 +542,7 @@ class RegistryCore:
         if not index.has_room(size, kind, self.mailbox_limit):
             if kind == "channel" and not index.noticed:
                 notice = mailbox.full_notice(stamp(now))
-                kept = StoredMessage(self._new_id(), "", notice, stamp(now), mailbox.NOTICE)
+                kept = StoredMessage(self._new_id(), "", notice, stamp(now), NOTICE_KIND)
                 self._keep(key, index, kept, len(notice.encode()), out)
                 line = f"mailbox of {owner.name} is full; its channel messages are no longer kept"
                 out.append(Log(line))

@@ -28,9 +28,6 @@ MIN_BYTES = 64 * 1024
 #: Channel messages are kept only while the box is below this share of both limits.
 CHANNEL_SHARE = 0.9
 
-#: The `kind` of the registry's own line in a mailbox (the others: "direct", "channel").
-NOTICE = NOTICE_KIND
-
 
 def byte_limit(limit: int) -> int:
     """The bytes of text a mailbox of at most `limit` messages holds."""
@@ -66,22 +63,19 @@ class BoxIndex:
             box,
             {(m.sender, m.id) for m in box},
             sum(len(m.text.encode()) for m in box),
-            any(m.kind == NOTICE for m in box),
+            any(m.kind == NOTICE_KIND for m in box),
         )
 
     def has_room(self, size: int, kind: str, limit: int) -> bool:
         """Whether a message of `kind` with `size` bytes of text may be added to a box that
         holds at most `limit` messages (and `byte_limit(limit)` bytes of text)."""
-        count, size = len(self.box) + 1, self.size + size
-        most, most_bytes = float(limit), float(byte_limit(limit))
-        if kind == "channel":
-            most, most_bytes = most * CHANNEL_SHARE, most_bytes * CHANNEL_SHARE
-        return count <= most and size <= most_bytes
+        share = CHANNEL_SHARE if kind == "channel" else 1.0
+        return len(self.box) + 1 <= limit * share and self.size + size <= byte_limit(limit) * share
 
     def add(self, message: StoredMessage, size: int) -> None:
         """Put `message`, whose text has `size` bytes, at the end of the box."""
         self.box.append(message)
         self.ids.add((message.sender, message.id))
         self.size += size
-        if message.kind == NOTICE:
+        if message.kind == NOTICE_KIND:
             self.noticed = True

@@ -227,7 +227,7 @@ class Saved:
     reply_to: str
     to: str
     delivered: bool
-    refused: str = ""
+    refused: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ BAD = {
     "registry port 80": ["-s", "80"],
     "registry port 70000": ["-s", "70000"],
     "registry without port": ["-s"],
+    "mailbox limit 0": ["-s", "5000", "--mailbox-limit", "0"],
     # no CHATAPP_DESK_KEY, no registry data of this user, not a terminal to ask on
     "operator without a key": ["-o", "ann", "127.0.0.1", "5000"],
 }

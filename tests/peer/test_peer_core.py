@@ -336,7 +336,7 @@ def test_quit_waits_until_an_unanswered_message_is_saved_and_keeps_the_farewell(
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert not any(isinstance(m, Deregister) for m in sent(out))
     assert sent(core.receive(Ack("r-3", save.id), SERVER, T0 + 2.7)) == []  # accepted...
-    out = core.receive(Saved("r-4", save.id, "bob", False), SERVER, T0 + 5)  # ...and on disk
+    out = core.receive(Saved("r-4", save.id, "bob", False, ""), SERVER, T0 + 5)  # ...and on disk
     assert "[Messages received by the server and saved]" in prints(out)
     [dereg] = [m for m in sent(out) if isinstance(m, Deregister)]
     assert dereg.farewell == "off to lunch"
@@ -466,6 +466,6 @@ def test_an_outcome_that_overtakes_the_ack_of_a_long_save_lets_the_next_go() -> 
     core, _ = registered()
     [save] = sent(core.line("send carol " + "s" * 3000, T0))  # carol is offline
     assert sent(core.line("send carol next", T0)) == []  # held behind the long one
-    out = core.receive(Saved("r-2", save.id, "carol", False), SERVER, T0 + 0.01)  # type: ignore[attr-defined]
+    out = core.receive(Saved("r-2", save.id, "carol", False, ""), SERVER, T0 + 0.01)  # type: ignore[attr-defined]
     assert "[Messages received by the server and saved]" in prints(out)
     assert [m.text for m in sent(out) if isinstance(m, SaveMessage)] == ["next"]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from registry import actions as ra
 from registry.core import RegistryCore
-from registry.mailbox import MIN_BYTES, NOTICE, BoxIndex, byte_limit
+from registry.mailbox import MIN_BYTES, BoxIndex, byte_limit
 from tests.registry.core_helpers import T0, X, Y, core, register, run_until, sends
 from wire.limits import MAX_TEXT
 from wire.messages import (
+    NOTICE_KIND,
     ChannelPost,
     Deregister,
     MailTaken,
@@ -55,17 +56,15 @@ def test_a_direct_message_to_a_full_mailbox_is_refused_and_its_sender_told() -> 
 
 
 def test_the_limit_counts_bytes_too() -> None:
-    reg, token = with_y_offline(limit=1)  # one message, but MIN_BYTES of text
+    limit = 20  # 20 messages, and MIN_BYTES of text (more than 20 x 2 KiB)
+    assert byte_limit(limit) == MIN_BYTES
+    reg, token = with_y_offline(limit)
     long_text = "é" * (MAX_TEXT // 2)  # MAX_TEXT bytes
     fits = MIN_BYTES // MAX_TEXT
-    assert fits == 4
     for n in range(fits):
-        reg.mailbox_limit = 1000  # the count is not what stops it
         [_, outcome] = save(reg, token, n, long_text)
         assert isinstance(outcome, Saved)
-    assert byte_limit(1000) > MIN_BYTES
-    reg.mailbox_limit = 1  # byte_limit(1) is MIN_BYTES, now reached
-    [refusal] = save(reg, token, fits, "x")
+    [refusal] = save(reg, token, fits, "x")  # the fifth message, one byte over
     assert isinstance(refusal, Refused)
 
 
@@ -77,7 +76,7 @@ def test_channel_messages_stop_short_of_full_leaving_one_notice_and_room_for_dir
     box = reg.mail["y"]
     assert [m.text for m in box[:9]] == [f"channel {n}" for n in range(9)]  # 90% of 10
     [notice] = box[9:]
-    assert notice.kind == NOTICE and notice.sender == ""
+    assert notice.kind == NOTICE_KIND and notice.sender == ""
     assert notice.text.startswith("Your mailbox filled up at ")
     assert "channel messages sent after that were not kept" in notice.text
     assert sum("mailbox of y is full" in line for line in logs) == 1  # said once
@@ -142,5 +141,5 @@ def test_box_index_follows_the_box_it_was_built_for() -> None:
     assert index.ids == {("x", "a")} and index.size == 6 and not index.noticed
     assert index.has_room(10, "direct", 2) and not index.has_room(10, "direct", 1)
     assert not index.has_room(10, "channel", 2)  # 2 of 2 is over 90%
-    index.add(StoredMessage("n", "", "full", "s", NOTICE), 4)
+    index.add(StoredMessage("n", "", "full", "s", NOTICE_KIND), 4)
     assert index.noticed and index.size == 10 and len(box) == 2

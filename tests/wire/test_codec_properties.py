@@ -186,7 +186,7 @@ def test_bool_field_refuses_other_json_types(value: str) -> None:
     start = b'{"t":"Saved","id":"a","reply_to":"b","to":"c","delivered":'
     with pytest.raises(DecodeError):
         decode(start + value.encode() + b',"refused":""}')
-    good = Saved(id="a", reply_to="b", to="c", delivered=True)
+    good = Saved(id="a", reply_to="b", to="c", delivered=True, refused="")
     assert decode(start + b'true,"refused":""}') == good
 
 
