@@ -735,6 +735,22 @@ class PeerCore:
                 out.append(Print(f"[Message received by {chat.to}.]", "system"))
                 self._chat_over(chat, now, out, gave_up=False)
             return
+        if isinstance(reply, Refused) and self._chats.get(reply_to) is not None:
+            # A peer refuses a direct message only when it cannot read it (another version
+            # of ChatApp: see wire.messages.version_refusal). Retrying cannot help; the
+            # registry's mailbox may (it hands over stored messages in another form).
+            chat = self._chats.answer(reply_to)
+            if chat is not None:
+                out.append(
+                    Print(
+                        f"[{chat.to} runs another version of ChatApp and could not read your "
+                        "message; message sent to server.]",
+                        "system",
+                    )
+                )
+                self._save(chat.to, chat.text, chat.id, now, out)
+                self._chat_over(chat, now, out, gave_up=True)
+            return
         if addr != self.server:
             return
         if isinstance(reply, TooBig):

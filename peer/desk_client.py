@@ -60,7 +60,7 @@ from wire.desk_text import (
     topic_label,
     topic_problem,
 )
-from wire.errors import DecodeError
+from wire.errors import DecodeError, OtherVersion
 from wire.framing import StreamDecoder, encode_frame
 from wire.messages import Message
 from wire.reliable import IdMaker
@@ -281,6 +281,8 @@ async def read_frames(reader: asyncio.StreamReader, gen: int, events: asyncio.Qu
                 break
             for message in decoder.feed(data):
                 events.put_nowait(Received(gen, message))
+    except OtherVersion as exc:
+        reason = f"the help desk runs another version of ChatApp ({exc})"
     except DecodeError as exc:
         reason = f"the help desk sent something unreadable ({exc})"
     except (ConnectionError, OSError) as exc:

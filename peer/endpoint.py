@@ -5,6 +5,8 @@ Every message that fits a datagram travels as one; a larger one travels as a len
 TCP frame. A message received over a TCP connection is answered on that connection; a reply
 too big for a datagram to a UDP request becomes a TooBig, so the requester asks again over
 TCP (as DNS does). Bad datagrams are counted and dropped; a bad frame closes its connection.
+A request from another version of ChatApp (a type we know, with fields we do not) is
+answered with a Refused that says so, so that its user is told rather than left waiting.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from wire.codec import decode_datagram_batch, encode, fits_datagram, pack_datagrams
-from wire.errors import DecodeError
+from wire.errors import DecodeError, OtherVersion
 from wire.framing import StreamDecoder, encode_frame
 from wire.limits import MAX_FRAME
-from wire.messages import Ack, Acks, Message, Notice, TooBig
+from wire.messages import Ack, Acks, Message, Notice, Refused, TooBig, version_refusal
 from wire.reliable import IdMaker
 
 Addr = tuple[str, int]
@@ -472,7 +474,15 @@ class Endpoint:
         except DecodeError as exc:
             self.bad_datagrams += 1
             if self.bad_datagrams <= 10 or self.bad_datagrams % 1000 == 0:
-                self._log(f"dropped bad datagram #{self.bad_datagrams} from {_fmt(addr)}: {exc}")
+                self._log(
+                    f"dropped bad datagram #{self.bad_datagrams} from {_fmt(addr)}: {_why(exc)}"
+                )
+            if isinstance(exc, OtherVersion) and exc.request_id:
+                self._asking = (addr, len(data))  # refused no bigger than asked (see send)
+                try:
+                    self.send(addr, self._version_refusal(exc))
+                finally:
+                    self._asking = None
             return
         # a reply may be as big as its share of the datagram that asked (no amplification)
         self._asking = (addr, len(data) // len(messages))
@@ -489,6 +499,11 @@ class Endpoint:
                 self._on_message(message, addr)
         finally:
             self._asking = None
+
+    def _version_refusal(self, exc: OtherVersion) -> Refused:
+        """The answer to a request of another version of ChatApp, which this one cannot read:
+        its sender is told why, rather than left to wait out its retries in silence."""
+        return Refused(self._new_id(), exc.request_id, version_refusal(exc.kind))
 
     def _amplifies(self, addr: Addr, size: int) -> bool:
         if self._verified is None or self._asking is None or self._asking[0] != addr:
@@ -534,8 +549,11 @@ class Endpoint:
                     messages = decoder.feed(data)
                 except DecodeError as exc:
                     self.bad_frames += 1
-                    self._log(f"closed TCP connection from {_fmt(addr)}: {exc}")
-                    self._write(writer, Notice(self._new_id(), f"Closing: {exc}"[:200]))
+                    self._log(f"closed TCP connection from {_fmt(addr)}: {_why(exc)}")
+                    if isinstance(exc, OtherVersion) and exc.request_id:
+                        self._write(writer, self._version_refusal(exc))
+                    else:
+                        self._write(writer, Notice(self._new_id(), f"Closing: {exc}"[:200]))
                     break
                 for index, message in enumerate(messages):
                     if first and self._handoff and type(message).__name__ in self._handoff[0]:
@@ -569,3 +587,10 @@ class Endpoint:
 
 def _fmt(addr: Addr) -> str:
     return f"{addr[0]}:{addr[1]}"
+
+
+def _why(exc: DecodeError) -> str:
+    """What was wrong with some input, for the log."""
+    if isinstance(exc, OtherVersion):
+        return f"{exc} (another version of ChatApp?)"
+    return str(exc)

@@ -260,6 +260,8 @@ class RegistryCore:
                 out.append(Send(addr, RoomList(self._new_id(), message.id, names, counts)))
             case Rename():
                 self._rename(message, addr, now, out)
+            case Refused():
+                self._push_refused(message, addr, now, out)
             case _:
                 out.append(Log(f"ignored {type(message).__name__} from {_fmt(addr)}"))
         return out
@@ -646,6 +648,26 @@ class RegistryCore:
                 if save and sender:
                     out.append(Log(f"delivered message from {save.sender} to {save.to} itself"))
                     self._finish_save(save, sender, delivered=True, now=now, out=out)
+
+    def _push_refused(self, refusal: Refused, addr: Addr, now: float, out: list[Action]) -> None:
+        """`addr` refused a push: it cannot read it (another version of ChatApp). The peer is
+        alive, and retrying cannot help: the push is undelivered at once (a probed direct
+        message or a channel message goes to its mailbox, whose records it may read), rather
+        than retried until its peer is marked offline."""
+        answered, released = self._pushes.answer((refusal.reply_to,), addr, now)
+        for waiting in released:
+            out.append(Send(waiting.addr, waiting.message))
+        if not answered:
+            out.append(Log(f"{_fmt(addr)} refused {refusal.reply_to}: {refusal.reason}"))
+        for flight, owner in answered:
+            record = self.table.records.get(owner)
+            if record is None:
+                continue
+            record.last_seen = now
+            what = type(flight.message).__name__
+            out.append(Log(f"{record.name} refused {what} {refusal.reply_to}: {refusal.reason}"))
+            push = Push(owner, addr, flight.message, flight.purpose, flight.seq)
+            self._undelivered(record, push, now, out)
 
     def _fail_in_order(self, failed: list[Push], now: float, out: list[Action]) -> None:
         """Act on pushes that used up their attempts, oldest push first. A peer found dead

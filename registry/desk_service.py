@@ -50,7 +50,7 @@ from wire.desk_text import (
     parse_operator_line,
     render_operator,
 )
-from wire.errors import DecodeError
+from wire.errors import DecodeError, OtherVersion
 from wire.framing import StreamDecoder, encode_frame
 from wire.messages import Message
 from wire.reliable import IdMaker
@@ -194,6 +194,10 @@ class DeskService:
                     break
                 try:
                     pending = list(decoder.feed(data))
+                except OtherVersion as exc:
+                    reason = f"ChatApp versions differ ({exc}); use one version on every machine"
+                    self._refuse_frame(conn, reason)
+                    break
                 except DecodeError as exc:
                     reason = f"bad frame: {exc}"
                     self._refuse_frame(conn, reason)

@@ -16,7 +16,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from wire.errors import DecodeError
+from wire.errors import DecodeError, OtherVersion
 from wire.limits import MAX_DATAGRAM, MAX_ID, MAX_ITEMS
 from wire.messages import (
     MESSAGE_TYPES,
@@ -276,15 +276,33 @@ def _message(obj: Any) -> Message:
         raise DecodeError(f"unknown message type {kind!r}"[:100])
     cls, fields = _DECODERS[kind]
     if len(obj) != len(fields) + 1:
-        raise DecodeError(f"{kind} has {len(fields)} fields")
+        raise _other_version(obj, kind, f"{kind} has {len(fields)} fields")
     try:
         values = [check(obj[field]) for field, check in fields]
     except KeyError as exc:
-        raise DecodeError(f"{kind} lacks field {exc}") from None
+        raise _other_version(obj, kind, f"{kind} lacks field {exc}") from None
     except DecodeError as exc:
-        raise DecodeError(f"{kind}: {exc}") from None
+        raise _other_version(obj, kind, f"{kind}: {exc}") from None
     message: Message = cls(*values)
     return message
+
+
+#: Message types that answer another (they name it in `reply_to` or `replies`): never
+#: refused in turn, or two versions could answer each other's refusals for ever.
+_ANSWERS = frozenset(
+    name
+    for name, cls in MESSAGE_TYPES.items()
+    if {f.name for f in dataclasses.fields(cls)} & (ID_FIELDS | ID_LIST_FIELDS) - {"id"}
+)
+
+
+def _other_version(obj: dict[str, Any], kind: str, detail: str) -> OtherVersion:
+    """The error for a `kind` message with other fields than ours, naming its id when it is
+    a request or push that can be refused."""
+    msg_id = obj.get("id")
+    if kind in _ANSWERS or type(msg_id) is not str or not 0 < len(msg_id) <= MAX_ID:
+        return OtherVersion(detail, kind, "")
+    return OtherVersion(detail, kind, "" if _SURROGATE.search(msg_id) else msg_id)
 
 
 def encode_datagram(message: Message) -> bytes:

@@ -77,6 +77,15 @@ class Refused:
     reason: str
 
 
+def version_refusal(kind: str) -> str:
+    """The reason of the Refused that answers a `kind` request this version cannot read (its
+    fields are another version's): what its sender's user is shown."""
+    return (
+        f"ChatApp versions differ: your {kind} could not be read here. "
+        "Use the same version of ChatApp on every machine."
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class TooBig:
     """The answer to `reply_to` does not fit a datagram: ask again over TCP (like DNS's TC bit)."""

@@ -116,7 +116,7 @@ def test_bad_frames_close_one_connection_and_the_queue_stays(tmp_path: Path) -> 
         assert (await bob.next(DeskQueued)).position == 2  # type: ignore[attr-defined]
 
         # Malformed JSON in a well-formed frame: Bob's connection only is closed.
-        body = b'{"t":"DeskLine","id":1}'
+        body = b'{"t":"DeskLine","id":'
         bob.writer.write(len(body).to_bytes(4, "big") + body)
         notice = await bob.next(DeskNotice)
         assert "bad frame" in notice.text  # type: ignore[attr-defined]
@@ -135,6 +135,15 @@ def test_bad_frames_close_one_connection_and_the_queue_stays(tmp_path: Path) -> 
         await dan.next(DeskQueued)
         dan.send(Chat("c1", "dan", "bob", "hi"))
         assert "Chat on a help-desk connection" in (await dan.next(DeskNotice)).text  # type: ignore[attr-defined]
+
+        # A desk message of another version of ChatApp (a field more): said so.
+        eve = await connect()
+        eve.send(join("Eve", "+1 404 555 0100"))
+        await eve.next(DeskQueued)
+        body = b'{"t":"DeskLine","id":"l-1","text":"hi","mood":"calm"}'
+        eve.writer.write(len(body).to_bytes(4, "big") + body)
+        assert "ChatApp versions differ" in (await eve.next(DeskNotice)).text  # type: ignore[attr-defined]
+        assert await eve.closed()
 
         # Alice is still first; Bob's place is held (a broken connection, not a leave).
         names = [p.name for p in desk.queue.waiting]

@@ -22,9 +22,11 @@ from wire.messages import (
     Entry,
     Message,
     Notice,
+    Refused,
     TableRequest,
     TableSnapshot,
     TooBig,
+    version_refusal,
 )
 
 pytestmark = pytest.mark.timeout(10)
@@ -121,6 +123,55 @@ def test_junk_is_counted_and_dropped_and_a_bad_frame_closes_only_its_connection(
         await asyncio.wait_for(arrived.wait(), 5)
         assert got[-1][0] == chat
         assert server.bad_datagrams == 5 and server.bad_frames == 1
+        await server.close()
+
+    asyncio.run(main())
+
+
+#: A Register of another version of ChatApp (one field more), and an Ack of one.
+OTHER_REGISTER = b'{"t":"Register","id":"r-1","name":"al","port":1,"token":"","password":"","v":2}'
+OTHER_ACK = b'{"t":"Ack","id":"k-1","reply_to":"x-1","v":2}'
+
+
+def test_a_request_of_another_version_is_refused_by_name_and_an_answer_is_not() -> None:
+    async def main() -> None:
+        server, got = await pair()
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        sock.bind(("127.0.0.1", 0))
+        for data in (OTHER_ACK, OTHER_REGISTER):  # the Ack gets no answer: the first is for r-1
+            await loop.sock_sendto(sock, data, server.address)
+        answer = decode(await asyncio.wait_for(loop.sock_recv(sock, 65536), 5))
+        sock.close()
+        assert isinstance(answer, Refused) and answer.reply_to == "r-1"
+        assert answer.reason == version_refusal("Register")
+        assert "ChatApp versions differ" in answer.reason and got == []
+        assert server.bad_datagrams == 2
+        await server.close()
+
+    asyncio.run(main())
+
+
+def test_another_versions_request_from_an_unverified_address_is_refused_over_tcp() -> None:
+    # The refusal is bigger than the Register: to an address the registry cannot vouch for,
+    # it says TooBig, and the Register asked again over TCP is refused on its connection.
+    async def main() -> None:
+        server, _ = await pair(verified=False)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        sock.bind(("127.0.0.1", 0))
+        loop = asyncio.get_running_loop()
+        await loop.sock_sendto(sock, OTHER_REGISTER, server.address)
+        answer = decode(await asyncio.wait_for(loop.sock_recv(sock, 65536), 5))
+        sock.close()
+        assert isinstance(answer, TooBig) and answer.reply_to == "r-1"
+        reader, writer = await asyncio.open_connection(*server.address)
+        writer.write(len(OTHER_REGISTER).to_bytes(4, "big") + OTHER_REGISTER)
+        received = await asyncio.wait_for(reader.read(), 5)  # the refusal, then EOF
+        writer.close()
+        (refused,) = StreamDecoder().feed(received)
+        assert refused == Refused(refused.id, "r-1", version_refusal("Register"))
         await server.close()
 
     asyncio.run(main())

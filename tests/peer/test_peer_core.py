@@ -25,6 +25,7 @@ from wire.messages import (
     TableUpdate,
     TooBig,
     Welcome,
+    version_refusal,
 )
 
 SERVER = ("127.0.0.1", 5000)
@@ -130,6 +131,21 @@ def test_direct_message_ack_and_the_no_ack_fallback() -> None:
     assert prints(out) == ["[No ACK from bob, message sent to server.]"]
     saves = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert saves[0].id == chat2.id and saves[0].to == "bob"  # type: ignore[attr-defined]
+
+
+def test_a_direct_message_another_version_cannot_read_goes_to_the_server_at_once() -> None:
+    core, _ = registered()
+    [chat] = sent(core.line("send bob hello from the future", T0))
+    refusal = Refused("b-1", chat.id, version_refusal("Chat"))  # type: ignore[attr-defined]
+    out = core.receive(refusal, BOB, T0 + 0.01)
+    assert prints(out) == [
+        "[bob runs another version of ChatApp and could not read your message; "
+        "message sent to server.]"
+    ]
+    [save] = sent(out)
+    assert isinstance(save, SaveMessage) and (save.id, save.to) == (chat.id, "bob")
+    # no retries to bob after that, and no "No ACK" later
+    assert [m for m in sent(run_until(core, T0 + 3.6)) if isinstance(m, Chat)] == []
 
 
 def test_one_acks_confirms_every_direct_message_it_lists() -> None:

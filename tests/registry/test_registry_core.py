@@ -37,6 +37,7 @@ from wire.messages import (
     SaveMessage,
     TableUpdate,
     Welcome,
+    version_refusal,
 )
 
 
@@ -248,6 +249,43 @@ def test_one_acks_answers_every_push_it_lists_and_no_other() -> None:
     resent = [m for a, m in sends(run_until(reg, T0 + 0.7)) if a == Y]
     assert [m.id for m in resent if isinstance(m, ChannelMessage)] == ["x-1"]
     assert reg.table.get("y").online  # type: ignore[union-attr]
+
+
+def test_a_channel_message_a_peer_refuses_goes_to_its_mailbox_and_it_stays_online() -> None:
+    # a peer of another version cannot read it: retrying cannot help, nor marking it offline
+    reg = core()
+    wx = register(reg, "x", X)
+    register(reg, "y", Y)
+    reg.receive(ChannelPost("x-1", "x", wx.token, "hello"), X, T0)
+    reason = version_refusal("ChannelMessage")
+    out = reg.receive(Refused("y-9", "x-1", reason), Y, T0 + 0.1)
+    assert [a.line for a in out if isinstance(a, ra.Log)] == [
+        f"y refused ChannelMessage x-1: {reason}",
+        "saved channel message from x for y",
+    ]
+    assert [(m.text, m.kind) for m in reg.mail["y"]] == [("hello", "channel")]
+    resent = [m for a, m in sends(run_until(reg, T0 + 3)) if a == Y]
+    assert [m for m in resent if isinstance(m, ChannelMessage)] == []
+    assert reg.table.get("y").online  # type: ignore[union-attr]
+
+
+def test_a_probed_message_the_peer_refuses_is_stored_at_once_and_its_sender_told() -> None:
+    reg = core()
+    wx = register(reg, "x", X)
+    register(reg, "y", Y)
+    reg.receive(SaveMessage("x-7", "x", wx.token, "y", "hi"), X, T0)
+    out = reg.receive(Refused("y-9", "x-7", version_refusal("Chat")), Y, T0 + 0.1)
+    [(addr, saved)] = [(a, m) for a, m in sends(out) if isinstance(m, Saved)]
+    assert addr == X and not saved.delivered and saved.refused == ""  # type: ignore[attr-defined]
+    assert [(m.text, m.kind) for m in reg.mail["y"]] == [("hi", "direct")]
+    assert reg.table.get("y").online  # type: ignore[union-attr]
+
+
+def test_a_refusal_of_nothing_in_flight_is_only_logged() -> None:
+    reg = core()
+    register(reg, "y", Y)
+    out = reg.receive(Refused("y-9", "never-sent", "No."), Y, T0)
+    assert out == [ra.Log("127.0.0.1:6002 refused never-sent: No.")]
 
 
 def test_a_burst_beyond_the_window_waits_its_turn_and_fails_in_order_to_the_mailbox() -> None:

@@ -37,6 +37,7 @@ from wire import (
     fits_datagram,
 )
 from wire.codec import SHORT_TEXT, record_size, travels_by_stream
+from wire.errors import OtherVersion
 from wire.limits import MAX_DATAGRAM, MAX_ITEMS
 from wire.messages import (
     Ack,
@@ -579,3 +580,60 @@ def test_travels_by_stream_says_what_the_encoded_size_says(message: Any) -> None
 def test_a_long_text_travels_by_stream() -> None:
     long = MESSAGE_TYPES["Chat"]("a-1", "alice", "bob", "\x01" * 300)  # type: ignore[call-arg]
     assert travels_by_stream(long)
+
+
+# -- another version's messages ----------------------------------------------------------
+
+
+def _answers(name: str) -> bool:
+    return bool({f.name for f in dataclasses.fields(MESSAGE_TYPES[name])} & {"reply_to", "replies"})
+
+
+@FAST
+@given(
+    message=messages, extra=st.sampled_from(["format", "colour", "priority"]), drop=st.booleans()
+)
+def test_another_versions_message_names_its_type_and_the_id_to_refuse(
+    message: Message, extra: str, drop: bool
+) -> None:
+    # A field more (a newer version) or one fewer (an older one): the error says which type
+    # it was, and gives its id when it is a request or push, never when it is an answer.
+    obj = as_object(message)
+    kind = obj["t"]
+    droppable = [k for k in obj if k not in ("t", "id")]
+    if drop and droppable:
+        del obj[droppable[0]]
+    else:
+        obj[extra] = 1
+    with pytest.raises(OtherVersion) as caught:
+        decode(json.dumps(obj).encode())
+    assert caught.value.kind == kind
+    expected = "" if _answers(kind) or not obj["id"] else obj["id"]
+    assert caught.value.request_id == expected
+
+
+def test_a_field_of_another_type_is_another_version_too() -> None:
+    with pytest.raises(OtherVersion) as caught:
+        decode(b'{"t":"Chat","id":"a-1","sender":"alice","to":"bob","text":["rich","text"]}')
+    assert (caught.value.kind, caught.value.request_id) == ("Chat", "a-1")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"t":"Register","id":7,"name":"x","port":1,"token":"","password":""}',
+        b'{"t":"Register","name":"x","port":1,"token":"","password":"","v":2}',
+        b'{"t":"Register","id":"' + b"i" * 65 + b'","name":"x","port":1,"v":2}',
+        b'{"t":"Ack","id":"a-1","reply_to":"b-1","v":2}',
+    ],
+)
+def test_no_id_to_refuse_without_a_usable_one_or_for_an_answer(data: bytes) -> None:
+    with pytest.raises(OtherVersion) as caught:
+        decode(data)
+    assert caught.value.request_id == ""
+
+
+def test_an_unknown_type_is_not_another_version() -> None:
+    with pytest.raises(DecodeError) as caught:
+        decode(b'{"t":"Hologram","id":"a-1"}')
+    assert not isinstance(caught.value, OtherVersion)

@@ -1,0 +1,69 @@
+"""Another version of ChatApp meets this one (its messages have other fields): the real
+registry and a real peer refuse its requests by name, with a reason its user is shown,
+instead of leaving it to retry in silence; and they go on serving everyone else."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from .harness import HOST, ChatEnv, direct
+
+from wire.codec import decode  # isort: skip  (harness puts the repository on sys.path)
+from wire.framing import StreamDecoder  # isort: skip
+from wire.limits import FRAME_HEADER  # isort: skip
+from wire.messages import Refused, TooBig, version_refusal  # isort: skip
+
+#: What a version with one field more in Register and Chat would send.
+OTHER_REGISTER = (
+    b'{"t":"Register","id":"v2-1","name":"newer","port":9,"token":"","password":"","v":2}'
+)
+OTHER_CHAT = b'{"t":"Chat","id":"v2-2","sender":"newer","to":"alice","text":"hi","v":2}'
+
+
+def ask(port: int, data: bytes) -> object:
+    """One datagram to `port` from a fresh socket, and the message it is answered with."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((HOST, 0))
+        sock.settimeout(5.0)
+        sock.sendto(data, (HOST, port))
+        return decode(sock.recv(65535))
+
+
+def ask_over_tcp(port: int, data: bytes) -> list[object]:
+    """One frame to `port` over a new connection, and what comes back before it closes."""
+    with socket.create_connection((HOST, port), timeout=5.0) as sock:
+        sock.sendall(len(data).to_bytes(FRAME_HEADER, "big") + data)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    return list(StreamDecoder().feed(received))
+
+
+@pytest.mark.timeout(30)
+def test_another_versions_register_is_refused_with_a_reason_and_the_registry_serves_on(
+    chat: ChatEnv,
+) -> None:
+    registry = chat.start_registry()
+    assert chat.registry_port is not None
+    # the refusal is bigger than the request, to an address not yet vouched for: TooBig
+    # first, as for any big answer, then the refusal over TCP
+    answer = ask(chat.registry_port, OTHER_REGISTER)
+    assert isinstance(answer, TooBig) and answer.reply_to == "v2-1"
+    (refused,) = ask_over_tcp(chat.registry_port, OTHER_REGISTER)
+    assert isinstance(refused, Refused) and refused.reply_to == "v2-1"
+    assert refused.reason == version_refusal("Register")
+    registry.expect(r"Register has 5 fields")
+    alice, bob = chat.start_peers("alice", "bob")
+    direct(alice, bob, "the registry is fine")
+
+
+@pytest.mark.timeout(30)
+def test_a_peer_refuses_another_versions_direct_message_and_serves_on(chat: ChatEnv) -> None:
+    chat.start_registry()
+    alice, bob = chat.start_peers("alice", "bob")
+    answer = ask(alice.port, OTHER_CHAT)
+    assert answer == Refused(answer.id, "v2-2", version_refusal("Chat"))  # type: ignore[attr-defined]
+    direct(bob, alice, "alice is fine")
+    assert alice.count(r"\bhi\b") == 0
