@@ -34,7 +34,7 @@ from wire.desk import (
     DeskServed,
     DeskSession,
 )
-from wire.shown_text import clean
+from wire.shown_text import clean, unsafe
 
 # -- the menu ------------------------------------------------------------------------------
 
@@ -106,13 +106,21 @@ def topic_problem(text: str) -> tuple[int, None] | tuple[None, str]:
 
 def name_problem(name: str) -> str | None:
     """Why `name` is not acceptable as a person's name, or None when it is."""
-    if not name.strip():
+    # The joiners and marks some scripts need inside a name (Persian's zero-width non-joiner,
+    # a right-to-left mark) are allowed; what could drive a terminal is not, nor a name of
+    # nothing but invisible characters.
+    if not any(unicodedata.category(ch)[0] in _VISIBLE for ch in name):
         return "Please type your name."
     if len(name) > MAX_PERSON_NAME:
         return f"A name has at most {MAX_PERSON_NAME} characters."
-    if any(unicodedata.category(ch).startswith("C") for ch in name):
+    if any(unsafe(ch) or unicodedata.category(ch) == "Cs" for ch in name):
         return "A name cannot hold control characters."
     return None
+
+
+#: Unicode major categories that show something by themselves: letters, numbers, punctuation,
+#: symbols.
+_VISIBLE = frozenset("LNPS")
 
 
 # -- phone numbers -------------------------------------------------------------------------

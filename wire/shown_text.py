@@ -23,7 +23,8 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 
 
-def _unsafe(ch: str) -> bool:
+def unsafe(ch: str) -> bool:
+    """Whether the character `ch` could drive a terminal (`clean` replaces it)."""
     return ch in _BIDI_CONTROLS or unicodedata.category(ch) in _UNSAFE_CATEGORIES
 
 
@@ -33,4 +34,4 @@ def clean(text: str) -> str:
     if text.isprintable():
         return text  # the usual case: no control, format or separator character at all
     text = text.replace("\t", " ")
-    return "".join(REPLACEMENT if _unsafe(ch) else ch for ch in text)
+    return "".join(REPLACEMENT if unsafe(ch) else ch for ch in text)

@@ -350,6 +350,9 @@ def test_a_full_room_refuses_with_the_reason_and_the_estimate() -> None:
         ("Alice", "12345", 2, "7 to 15 digits"),
         ("Alice", "+44 7700 900123", 7, "Topic 7 does not exist"),
         ("Al\x1bice", "+44 7700 900123", 2, "control characters"),
+        ("Al\tice", "+44 7700 900123", 2, "control characters"),
+        ("Alice\u202e", "+44 7700 900123", 2, "control characters"),
+        ("\u200c\u200f ", "+44 7700 900123", 2, "Please type your name."),
     ],
 )
 def test_bad_joins_are_refused_with_a_reason(name: str, phone: str, topic: int, why: str) -> None:
@@ -358,6 +361,20 @@ def test_bad_joins_are_refused_with_a_reason(name: str, phone: str, topic: int, 
     assert why in desk.last("a", DeskRefused).reason
     assert desk.closed == ["a"]
     assert not desk.queue.waiting
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627",  # Persian, with a zero-width non-joiner
+        "\u200f\u05d3\u05e0\u05d4",  # Hebrew after a right-to-left mark
+        "Zo\u00eb \U0001f469\u200d\U0001f4bb",  # an emoji sequence joined by a ZWJ
+    ],
+)
+def test_names_that_need_joiners_and_marks_are_welcome(name: str) -> None:
+    desk = Desk()
+    desk.join("a", name)
+    assert [p.name for p in desk.queue.waiting] == [name]
 
 
 def test_a_connection_must_start_with_join_or_operator() -> None:
