@@ -306,6 +306,13 @@ class PeerCore:
                 self._next_keepalive = now + self.keepalive
             self._keepalive(now, out)
 
+    def knows(self, addr: Addr) -> bool:
+        """Whether `addr` is the registry's or a peer's in our table: an address we may answer
+        with more bytes than it sent (no amplification towards anyone else)."""
+        if addr == self.server:
+            return True
+        return any(e.port == addr[1] and e.ip == addr[0] for e in self.state.table.values())
+
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""
         # called after every event: no lists built when only the usual few are set

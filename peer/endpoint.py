@@ -124,9 +124,10 @@ class Endpoint:
         """`handoff` names message types whose first frame on a TCP connection hands the
         connection to a coroutine of its own; `log` receives one line per rejected input.
 
-        With `verified` (the registry), a datagram reply to an address it does not vouch
-        for is never larger than the datagram that asked: a bigger answer becomes TooBig,
-        so a spoofed source address cannot be used to amplify traffic at a victim.
+        With `verified` (the registry: its online peers; a peer: the registry and its
+        table), a datagram reply to an address it does not vouch for is never larger than
+        the datagram that asked: a bigger answer becomes TooBig, so a spoofed source address
+        cannot be used to amplify traffic at a victim.
         With `gate` (the registry's flood control), every datagram and frame is first
         offered to it by source address, and dropped undecoded when it says no.
         With `on_batch`, the messages of one datagram are handed over together, in order

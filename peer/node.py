@@ -69,6 +69,7 @@ class PeerNode:
             self._received,
             session=secrets.token_hex(4),
             log=self._debug,
+            verified=self.core.knows,
             on_batch=self._received_batch,
         )
         self._timer = WakeTimer(self._tick)

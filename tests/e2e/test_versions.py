@@ -8,12 +8,12 @@ import socket
 
 import pytest
 
-from .harness import HOST, ChatEnv, direct
+from .harness import HOST, TABLE_UPDATED, ChatEnv, direct
 
-from wire.codec import decode  # isort: skip  (harness puts the repository on sys.path)
+from wire.codec import decode, encode  # isort: skip  (harness puts the repository on sys.path)
 from wire.framing import StreamDecoder  # isort: skip
 from wire.limits import FRAME_HEADER  # isort: skip
-from wire.messages import Refused, TooBig, version_refusal  # isort: skip
+from wire.messages import Refused, Register, TooBig, Welcome, version_refusal  # isort: skip
 
 #: What a version with one field more in Register and Chat would send.
 OTHER_REGISTER = (
@@ -59,11 +59,41 @@ def test_another_versions_register_is_refused_with_a_reason_and_the_registry_ser
     direct(alice, bob, "the registry is fine")
 
 
+def register_over_tcp(registry_port: int, name: str, udp_port: int) -> None:
+    """Register `name` at `udp_port` (a current Register, over TCP as a big table needs), and
+    wait for the Welcome: the peers' tables then list that address."""
+    register = encode(Register(f"{name}-reg", name, udp_port, "", ""))
+    with socket.create_connection((HOST, registry_port), timeout=5.0) as sock:
+        sock.sendall(len(register).to_bytes(FRAME_HEADER, "big") + register)
+        decoder = StreamDecoder()
+        while not any(isinstance(m, Welcome) for m in decoder.feed(sock.recv(65536))):
+            pass
+
+
 @pytest.mark.timeout(30)
 def test_a_peer_refuses_another_versions_direct_message_and_serves_on(chat: ChatEnv) -> None:
     chat.start_registry()
+    assert chat.registry_port is not None
     alice, bob = chat.start_peers("alice", "bob")
-    answer = ask(alice.port, OTHER_CHAT)
-    assert answer == Refused(answer.id, "v2-2", version_refusal("Chat"))  # type: ignore[attr-defined]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as newer:
+        newer.bind((HOST, 0))
+        newer.settimeout(5.0)
+        register_over_tcp(chat.registry_port, "newer", newer.getsockname()[1])
+        alice.expect_line(TABLE_UPDATED)  # alice knows newer's address: answers may be big
+        newer.sendto(OTHER_CHAT, (HOST, alice.port))
+        answers = []
+        while not any(isinstance(m, Refused) for m in answers):
+            answers.append(decode(newer.recv(65535)))  # the registry's pushes come here too
+    refused = next(m for m in answers if isinstance(m, Refused))
+    assert (refused.reply_to, refused.reason) == ("v2-2", version_refusal("Chat"))
     direct(bob, alice, "alice is fine")
     assert alice.count(r"\bhi\b") == 0
+
+
+@pytest.mark.timeout(30)
+def test_a_peer_never_answers_an_unknown_address_with_more_than_it_sent(chat: ChatEnv) -> None:
+    # a spoofed source address must not turn a peer into an amplifier
+    chat.start_registry()
+    (alice,) = chat.start_peers("alice")
+    answer = ask(alice.port, OTHER_CHAT)
+    assert isinstance(answer, TooBig) and answer.reply_to == "v2-2"
