@@ -158,6 +158,10 @@ class PeerCore:
         # that a peer killed meanwhile sends them after its restart
         self._outbox: list[Message] = list(outbox)
         self._kept_outbox: tuple[Message, ...] = tuple(outbox)
+        # direct messages still unanswered after their first try, as the saves they become
+        # if never answered: kept on disk with the outbox, so that a peer killed during the
+        # retries sends them to the registry after its restart instead of losing them
+        self._unanswered: dict[str, SaveMessage] = {}
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict(
             ((name_key(sender), msg_id), None) for sender, msg_id in seen
         )
@@ -180,6 +184,11 @@ class PeerCore:
     def start(self, now: float) -> list[Action]:
         """Register with the registry (the first thing a peer does)."""
         out: list[Action] = []
+        if self._outbox:
+            count = len(self._outbox)
+            what = "message" if count == 1 else "messages"
+            line = f"[{count} {what} kept from your last session; sent once the server answers.]"
+            out.append(Print(line, "system"))
         self._request(self._register_message(), now, out)
         self._settle(now, out)
         return out
@@ -281,8 +290,11 @@ class PeerCore:
         again, failed = self._chats.due(now)
         for chat in again:
             self._send_chat(chat, out)
+            if chat.id not in self._unanswered:
+                # not answered at once, as nearly every message is: worth a write to disk
+                self._unanswered[chat.id] = self._save_message(chat.to, chat.text, chat.id)
         for chat in failed:
-            self._no_ack(chat, now, out)
+            self._no_ack(chat, now, out)  # its save stays kept until the registry takes it
             self._chat_over(chat, now, out, gave_up=True)
         again_r, failed_r = self._requests.due(now)
         for request in again_r:
@@ -362,7 +374,7 @@ class PeerCore:
         self._keep_outbox(out)
 
     def _keep_outbox(self, out: list[Action]) -> None:
-        outbox = tuple(self._outbox)
+        outbox = (*self._outbox, *self._unanswered.values())
         if outbox != self._kept_outbox:
             self._kept_outbox = outbox
             out.append(KeepOutbox(outbox))
@@ -656,8 +668,10 @@ class PeerCore:
             out.append(Send((entry.ip, entry.port), chat))
 
     def _save(self, to: str, text: str, msg_id: str, now: float, out: list[Action]) -> None:
-        save = SaveMessage(msg_id, self.state.name, self.state.token, to, text)
-        self._request(save, now, out)
+        self._request(self._save_message(to, text, msg_id), now, out)
+
+    def _save_message(self, to: str, text: str, msg_id: str) -> SaveMessage:
+        return SaveMessage(msg_id, self.state.name, self.state.token, to, text)
 
     def _incoming_chat(self, chat: Chat, addr: Addr, out: list[Action]) -> None:
         to = name_key(chat.to)
@@ -739,6 +753,7 @@ class PeerCore:
         if isinstance(reply, Ack) and self._chats.get(reply_to) is not None:
             chat = self._chats.answer(reply_to)
             if chat is not None:
+                self._unanswered.pop(chat.id, None)
                 out.append(Print(f"[Message received by {chat.to}.]", "system"))
                 self._chat_over(chat, now, out, gave_up=False)
             return
@@ -866,6 +881,7 @@ class PeerCore:
             case SaveMessage() | ChannelPost() | RoomPost() | Leave():
                 if not request.quiet and isinstance(message, RoomPost | Leave):
                     out.append(Print(ROOMS_DOWN, "error"))
+                self._unanswered.pop(message.id, None)  # kept as an outbox entry from now
                 if message not in self._outbox:
                     self._outbox.append(message)
                     self._keep_outbox(out)  # on disk before we say it is kept
@@ -909,6 +925,7 @@ class PeerCore:
 
     def _drop_from_outbox(self, message: Message) -> None:
         self._outbox = [m for m in self._outbox if m.id != message.id]
+        self._unanswered.pop(message.id, None)
 
     def _keepalive(self, now: float, out: list[Action]) -> None:
         if not self.state.registered and not self._outbox:

@@ -50,6 +50,8 @@ class Host:
     life: int = 0
     seen: list[tuple[str, str]] = field(default_factory=list)
     outbox: tuple[Message, ...] = ()
+    #: every outbox the peer wrote to disk, in order
+    outbox_writes: list[tuple[Message, ...]] = field(default_factory=list)
     prompt: str = ""
     #: name -> token, as the peer's state files would hold them
     files: dict[str, str] = field(default_factory=dict)
@@ -291,6 +293,7 @@ class SimNet:
                     host.files[name] = token
                 case pa.KeepOutbox(messages):
                     host.outbox = messages
+                    host.outbox_writes.append(messages)
                 case pa.Shown(sender, msg_id):
                     host.seen.append((sender, msg_id))
                 case pa.Prompt(text):

@@ -272,6 +272,30 @@ def test_outbox_survives_a_peer_restart() -> None:
     assert any(line.endswith(" kept across a restart") for line in net.screen("y"))
 
 
+def test_a_direct_message_unanswered_when_its_sender_is_killed_is_not_lost() -> None:
+    net = three()
+    net.kill_peer("y")  # gone without a word: still online in every table
+    net.type("x", "send y sent just before x was killed")
+    net.run(0.7)  # the first try went unanswered; the retries are on their way
+    assert [m.to for m in net.hosts["x"].outbox] == ["y"]  # type: ignore[attr-defined]
+    net.kill_peer("x")
+    net.start_peer("x")  # the restarted x saves it at the registry, which finds y gone
+    net.run(10)
+    assert net.hosts["x"].outbox == ()
+    net.start_peer("y")
+    net.run(2)
+    assert any(line.endswith(" sent just before x was killed") for line in net.screen("y"))
+
+
+def test_a_direct_message_answered_at_once_is_never_written_to_disk() -> None:
+    net = three()
+    writes = len(net.hosts["x"].outbox_writes)
+    net.type("x", "send y hello")
+    net.run(1)
+    assert "[Message received by y.]" in net.screen("x")
+    assert len(net.hosts["x"].outbox_writes) == writes
+
+
 def test_a_restarted_registry_makes_every_peer_resync_its_table() -> None:
     net = three()
     net.kill_registry()

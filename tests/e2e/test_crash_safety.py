@@ -1,11 +1,14 @@
 """The registry killed with SIGKILL at random moments during a stream of save requests,
 then restarted on the same data directory: every acknowledged message is handed over, none
-twice (issue 5, "Real processes, real faults")."""
+twice (issue 5, "Real processes, real faults"). A peer killed while it holds messages
+(in its outbox, or awaiting a direct message's ack) sends them after its restart."""
 
 from __future__ import annotations
 
 import random
 import re
+import time
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +73,28 @@ def test_a_peer_killed_while_holding_its_outbox_sends_it_after_restart(chat: Cha
     y.send("reg y")
     y.expect_line(YOU_HAVE_MESSAGES, timeout=15)
     y.expect(rf"^>>> x: {STAMP} held-through-two-crashes$")
+
+
+def wait_for_file(path: Path, timeout: float) -> None:
+    """Return once `path` exists (another process writes it; nothing to await but the file)."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} did not appear within {timeout} s"
+        time.sleep(0.01)
+
+
+@pytest.mark.timeout(60)
+def test_a_peer_killed_while_a_direct_message_awaits_its_ack_delivers_it_after_restart(
+    chat: ChatEnv,
+) -> None:
+    chat.start_registry()
+    x, y = chat.start_peers("x", "y")
+    y.kill()  # gone without a word: every table still says y is online
+    x.send("send y sent-while-x-was-dying")
+    # unanswered after its first try, it is kept on disk; x dies during the retries
+    wait_for_file(x.data_dir / "peers" / "x.outbox", timeout=10)
+    x.kill()
+    x = chat.restart_peer(x)
+    x.expect_line(SAVED, timeout=15)  # the registry found y gone and stored it
+    y = chat.restart_peer(y)
+    y.expect(rf"^>>> x: {STAMP} sent-while-x-was-dying$")

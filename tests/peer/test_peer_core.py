@@ -154,6 +154,39 @@ def test_a_peer_vouches_for_the_registry_and_its_table_only() -> None:
     assert not core.knows(("127.0.0.1", 6099)) and not core.knows(("10.0.0.9", 6002))
 
 
+def kept(actions: list[pa.Action]) -> list[tuple[object, ...]]:
+    return [a.messages for a in actions if isinstance(a, pa.KeepOutbox)]
+
+
+def test_a_direct_message_unanswered_after_its_first_try_is_kept_on_disk_until_answered() -> None:
+    core, _ = registered()
+    [chat] = sent(core.line("send bob are you there?", T0))
+    assert kept(run_until(core, T0 + 0.4)) == []  # answered at once, it would cost no write
+    [[save]] = kept(run_until(core, T0 + 0.6))  # the first retry: kept as the save it becomes
+    assert isinstance(save, SaveMessage) and (save.id, save.to) == (chat.id, "bob")
+    assert save.text == "are you there?" and save.token == core.state.token
+    assert kept(core.receive(Ack("b-1", chat.id), BOB, T0 + 0.7)) == [()]  # type: ignore[attr-defined]
+
+
+def test_a_start_with_a_kept_outbox_says_so() -> None:
+    save = SaveMessage("a-1", "alice", "tok", "bob", "from my last session")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=(save,))
+    assert prints(core.start(T0)) == [
+        "[1 message kept from your last session; sent once the server answers.]"
+    ]
+
+
+def test_a_direct_message_given_up_stays_kept_until_the_registry_takes_its_save() -> None:
+    core, _ = registered()
+    [chat] = sent(core.line("send bob are you there?", T0))
+    run_until(core, T0 + 0.6)
+    out = run_until(core, T0 + 2.6)  # no answer from bob: saved at the registry
+    [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
+    assert save.id == chat.id  # type: ignore[attr-defined]
+    assert kept(out) == []  # still on disk, as the same save
+    assert kept(core.receive(Ack("r-9", save.id), SERVER, T0 + 2.7)) == [()]  # type: ignore[attr-defined]
+
+
 def test_one_acks_confirms_every_direct_message_it_lists() -> None:
     core, _ = registered()
     chats = [sent(core.line(f"send bob hello {i}", T0))[0] for i in range(3)]
