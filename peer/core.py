@@ -874,6 +874,8 @@ class PeerCore:
         match message:
             case Register() if not self._started:
                 out.append(Print("[Could not register; is the registry running?]", "error"))
+                if self._outbox or self._unanswered:
+                    out.append(Print("[Your kept messages stay on disk for the next start.]"))
                 out.append(Exit(1))
             case Deregister():
                 out.append(Print("[Exiting]", "system"))

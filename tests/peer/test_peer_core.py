@@ -174,6 +174,12 @@ def test_a_start_with_a_kept_outbox_says_so() -> None:
     assert prints(core.start(T0)) == [
         "[1 message kept from your last session; sent once the server answers.]"
     ]
+    out = run_until(core, T0 + 3)  # no registry: the peer leaves, the message stays kept
+    assert prints(out)[-2:] == [
+        "[Could not register; is the registry running?]",
+        "[Your kept messages stay on disk for the next start.]",
+    ]
+    assert pa.Exit(1) in out and core.outbox == (save,)
 
 
 def test_a_direct_message_given_up_stays_kept_until_the_registry_takes_its_save() -> None:
