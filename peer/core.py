@@ -649,7 +649,12 @@ class PeerCore:
                 self._send_in_order(waiting, now, out)
 
     def _no_ack(self, chat: Chat, now: float, out: list[Action]) -> None:
-        out.append(Print(f"[No ACK from {chat.to}, message sent to server.]", "system"))
+        self._to_registry(chat, f"[No ACK from {chat.to}, message sent to server.]", now, out)
+
+    def _to_registry(self, chat: Chat, line: str, now: float, out: list[Action]) -> None:
+        """Show `line`, saying why `chat` did not reach its recipient, and save it at the
+        registry instead."""
+        out.append(Print(line, "system"))
         self._save(chat.to, chat.text, chat.id, now, out)
 
     def _entry(self, name: str) -> Entry | None:
@@ -763,14 +768,11 @@ class PeerCore:
             # registry's mailbox may (it hands over stored messages in another form).
             chat = self._chats.answer(reply_to)
             if chat is not None:
-                out.append(
-                    Print(
-                        f"[{chat.to} runs another version of ChatApp and could not read your "
-                        "message; message sent to server.]",
-                        "system",
-                    )
+                line = (
+                    f"[{chat.to} runs another version of ChatApp and could not read your "
+                    "message; message sent to server.]"
                 )
-                self._save(chat.to, chat.text, chat.id, now, out)
+                self._to_registry(chat, line, now, out)
                 self._chat_over(chat, now, out, gave_up=True)
             return
         if addr != self.server:
