@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import importlib.metadata
 import ipaddress
 import os
 import sys
@@ -137,8 +138,14 @@ def main_command(
     ] = MAILBOX_MESSAGES,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Log every message.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", help="Say which version this is, and its wire.")
+    ] = False,
 ) -> None:
     """ChatApp: a terminal chat for local networks."""
+    if version:
+        print(version_line())
+        raise typer.Exit(0)
     modes = [m for m in (server, client, desk, operator) if m is not None]
     if len(modes) != 1:
         raise UsageProblem("give exactly one of -s, -c, -d or -o (see --help)")
@@ -201,6 +208,18 @@ def main_command(
         if key is None:
             raise UsageProblem(NO_KEY)
         raise typer.Exit(_run(run_operator(name, ip, port, key=key, stdin_is_tty=tty)))
+
+
+def version_line() -> str:
+    """What `ChatApp --version` prints: the release, and the wire version that decides
+    which other ChatApps this one can talk to (see wire/version.py)."""
+    from wire.version import WIRE_VERSION
+
+    try:
+        release = importlib.metadata.version("chatapp")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout, not installed
+        release = "(not installed)"
+    return f"ChatApp {release}, wire {WIRE_VERSION}"
 
 
 def _print_line(line: str) -> None:

@@ -30,6 +30,7 @@ from bench.common import HOST
 from wire.codec import encode, pack_datagrams
 from wire.framing import StreamDecoder, encode_frame
 from wire.messages import Acks, ChannelPost, Register, Welcome
+from wire.version import WIRE_VERSION
 
 Addr = tuple[str, int]
 
@@ -102,7 +103,9 @@ class LightClient:
     async def register(self) -> None:
         """Register over TCP and wait for the Welcome; then listen on UDP."""
         reader, writer = await asyncio.open_connection(*self.server)
-        writer.write(encode_frame(Register(f"{self.name}-reg", self.name, self.port, "", "")))
+        writer.write(
+            encode_frame(Register(f"{self.name}-reg", self.name, self.port, "", "", WIRE_VERSION))
+        )
         decoder = StreamDecoder()
         try:
             while True:

@@ -31,6 +31,7 @@ from registry.storage import Storage
 from registry.table import Record
 from wire.messages import Ack, Register, TableUpdate
 from wire.names import name_key
+from wire.version import WIRE_VERSION
 
 TARGET = 2048  # bytes per peer
 NOW = 1_700_000_000.0
@@ -65,7 +66,7 @@ def through_core(n: int) -> float:
         for i in range(n):
             addr = _addr(i)
             out = core.receive(
-                Register(f"abcd{i:04x}-1", f"peer{i:05d}", addr[1], "", ""), addr, NOW
+                Register(f"abcd{i:04x}-1", f"peer{i:05d}", addr[1], "", "", WIRE_VERSION), addr, NOW
             )
             for action in out:
                 if isinstance(action, Send | SendMany) and isinstance(action.message, TableUpdate):

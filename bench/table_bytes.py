@@ -20,6 +20,7 @@ from registry.table import Record
 from wire.codec import encode
 from wire.messages import Ack, Deregister, Register, TableUpdate, Welcome
 from wire.names import name_key
+from wire.version import WIRE_VERSION
 
 NOW = 1_700_000_000.0
 
@@ -58,7 +59,7 @@ def one_change(n: int) -> dict[str, float]:
     r = core.table.records[name_key("peer00000")]
     addr = (r.ip, r.port)
     out = core.receive(Deregister("p0-1", r.name, r.token, False, ""), addr, NOW)
-    out += core.receive(Register("p0-2", r.name, r.port, r.token, ""), addr, NOW)
+    out += core.receive(Register("p0-2", r.name, r.port, r.token, "", WIRE_VERSION), addr, NOW)
     updates, ubytes, abytes, _ = wire_bytes(core, out)
     welcome = next(
         a.message for a in out if isinstance(a, Send | SendMany) and isinstance(a.message, Welcome)

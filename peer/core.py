@@ -64,6 +64,7 @@ from wire.messages import (
 )
 from wire.names import name_key, name_problem
 from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
+from wire.version import WIRE_VERSION
 
 #: What a quit waits for (see `PeerCore._delivering`): the requests that carry something
 #: the user sent.
@@ -720,7 +721,12 @@ class PeerCore:
 
     def _register_message(self) -> Register:
         return Register(
-            self._new_id(), self.state.name, self.state.port, self.state.token, self.state.password
+            self._new_id(),
+            self.state.name,
+            self.state.port,
+            self.state.token,
+            self.state.password,
+            WIRE_VERSION,
         )
 
     def _request(

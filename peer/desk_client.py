@@ -64,6 +64,7 @@ from wire.errors import DecodeError, OtherVersion
 from wire.framing import StreamDecoder, encode_frame
 from wire.messages import Message
 from wire.reliable import IdMaker
+from wire.version import WIRE_VERSION
 
 #: Seconds to wait for the desk to accept a TCP connection.
 CONNECT_TIMEOUT = 5.0
@@ -537,7 +538,13 @@ class _Person:
         send(
             writer,
             DeskJoin(
-                self.new_id(), self.name, self.phone, self.topic, self.description, self.token
+                self.new_id(),
+                self.name,
+                self.phone,
+                self.topic,
+                self.description,
+                self.token,
+                WIRE_VERSION,
             ),
         )
 

@@ -47,6 +47,7 @@ from wire.desk import (
 from wire.desk_text import ALL_TOPICS, parse_operator_line, render_operator
 from wire.names import name_problem
 from wire.reliable import IdMaker
+from wire.version import WIRE_VERSION
 
 #: The environment variable that gives an operator the registry's operator key.
 KEY_ENV = "CHATAPP_DESK_KEY"
@@ -77,7 +78,9 @@ class _Operator:
             return 1
         reading = asyncio.create_task(read_frames(reader, 1, self.events))
         self.term.set_prompt("desk> ")
-        send(self.writer, DeskOperator(self.new_id(), self.name, self.topics, self.key))
+        send(
+            self.writer, DeskOperator(self.new_id(), self.name, self.topics, self.key, WIRE_VERSION)
+        )
         try:
             while True:
                 code = await self.handle(await self.events.get())

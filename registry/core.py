@@ -70,6 +70,7 @@ from wire.messages import (
 )
 from wire.names import name_key, name_problem
 from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker
+from wire.version import WIRE_VERSION, wire_refusal
 
 #: How many finished save and channel ids are remembered, to answer late retransmissions
 #: without storing or relaying the message a second time.
@@ -321,6 +322,11 @@ class RegistryCore:
     # -- registration -------------------------------------------------------------------
 
     def _register(self, msg: Register, addr: Addr, now: float, out: list[Action]) -> None:
+        if msg.wire != WIRE_VERSION:
+            # checked first: the rest of its messages could not be read here either
+            reason = wire_refusal(msg.wire, "peer")
+            self._refuse(msg.id, addr, reason, f"registration from {_fmt(addr)}", out)
+            return
         problem = name_problem(msg.name)
         if problem is None and not 1 <= msg.port <= 65535:
             problem = f"port {msg.port} is not a valid port"

@@ -79,6 +79,7 @@ from wire.desk_text import (
 from wire.names import name_key
 from wire.names import name_problem as operator_name_problem
 from wire.shown_text import clean
+from wire.version import WIRE_VERSION, wire_refusal
 
 ConnId = str
 
@@ -369,12 +370,21 @@ class DeskQueue:
             Close(conn, "refused: " + reason),
         ]
 
+    def _other_wire(self, conn: ConnId, msg: DeskJoin | DeskOperator, what: str) -> list[Action]:
+        reason = wire_refusal(msg.wire, what)
+        return [
+            Log(f"desk: refused {clean(msg.name)!r}: {reason}"),
+            *self._refuse(conn, msg.id, reason),
+        ]
+
     def _join(self, conn: ConnId, msg: DeskJoin, now: float) -> list[Action]:
         # The crisis notice comes first, whatever happens next: a refused person in crisis
         # needs it most.
         actions: list[Action] = []
         if msg.topic in CRISIS_TOPICS:
             actions.append(Send(conn, DeskCrisis(self._make_id(), self.crisis_notice)))
+        if msg.wire != WIRE_VERSION:
+            return actions + self._other_wire(conn, msg, "desk client")
         phone = normalise_phone(msg.phone)
         problem = name_problem(msg.name) or (phone_problem(msg.phone) if phone is None else None)
         if problem is None and msg.topic not in TOPICS:
@@ -494,6 +504,8 @@ class DeskQueue:
                 Log(f"desk: refused an operator calling itself {clean(msg.name)!r}: wrong key"),
                 *self._refuse(conn, msg.id, WRONG_KEY),
             ]
+        if msg.wire != WIRE_VERSION:
+            return self._other_wire(conn, msg, "operator client")
         problem = operator_name_problem(msg.name)
         if problem is None and any(
             name_key(o.name) == name_key(msg.name) for o in self._operators.values()

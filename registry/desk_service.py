@@ -55,6 +55,7 @@ from wire.framing import StreamDecoder, encode_frame
 from wire.messages import Message
 from wire.reliable import IdMaker
 from wire.shown_text import clean
+from wire.version import WIRE_VERSION
 
 #: The connection id of the registry's own console operator.
 CONSOLE: ConnId = "console"
@@ -267,7 +268,9 @@ class DeskService:
         return self.queue.serving(CONSOLE)
 
     def _console_on_duty(self) -> None:
-        message = DeskOperator(self._new_id(), self._console_name, ALL_TOPICS, self._key)
+        message = DeskOperator(
+            self._new_id(), self._console_name, ALL_TOPICS, self._key, WIRE_VERSION
+        )
         self._apply(self.queue.receive(CONSOLE, message, self._clock()))
 
     def _console_print(self, text: str) -> None:

@@ -35,6 +35,7 @@ class DeskJoin:
     `phone` is the number as typed (the registry normalises and checks it); `topic` is
     1..6; `description` is "" unless the topic asks for one. `token` is "" the first time,
     or the token of an earlier `DeskQueued` to take that place back after a lost connection.
+    `wire` is the sender's `wire.version.WIRE_VERSION`: the registry refuses another.
     """
 
     id: str
@@ -43,6 +44,7 @@ class DeskJoin:
     topic: int
     description: str
     token: str
+    wire: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +52,13 @@ class DeskOperator:
     """An operator comes on duty under `name`, serving the topics listed (1..6). `key` is
     the registry's operator key (its data directory's `desk-key`): only those given it may
     serve, since the person being served is shown to their operator with the full phone
-    number."""
+    number. `wire` is the sender's `wire.version.WIRE_VERSION`: the registry refuses another."""
 
     id: str
     name: str
     topics: tuple[int, ...]
     key: str
+    wire: str
 
 
 # -- registry to person -------------------------------------------------------------------

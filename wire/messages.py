@@ -102,6 +102,7 @@ class Register:
     """Take `name` (first registration, `reg`, or a restart): `port` is the peer's client port.
 
     `token` is the secret from an earlier Welcome ("" the first time); `password` is optional.
+    `wire` is the sender's `wire.version.WIRE_VERSION`: the registry refuses another.
     """
 
     id: str
@@ -109,6 +110,7 @@ class Register:
     port: int
     token: str
     password: str
+    wire: str
 
 
 @dataclass(frozen=True, slots=True)

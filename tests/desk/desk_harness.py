@@ -34,6 +34,7 @@ from wire.desk import (
     DeskServe,
 )
 from wire.desk_text import ALL_TOPICS
+from wire.version import WIRE_VERSION
 
 M = TypeVar("M")
 
@@ -103,14 +104,20 @@ class Desk:
         topic: int = 2,
         description: str = "",
         token: str = "",
+        wire: str = WIRE_VERSION,
     ) -> list[Action]:
         number = phone if phone is not None else PHONES.get(name, "+1 555 000 0000")
-        return self.send(conn, DeskJoin(self.mid(), name, number, topic, description, token))
+        return self.send(conn, DeskJoin(self.mid(), name, number, topic, description, token, wire))
 
     def operator(
-        self, conn: str, name: str, topics: tuple[int, ...] = ALL_TOPICS, key: str = ""
+        self,
+        conn: str,
+        name: str,
+        topics: tuple[int, ...] = ALL_TOPICS,
+        key: str = "",
+        wire: str = WIRE_VERSION,
     ) -> list[Action]:
-        return self.send(conn, DeskOperator(self.mid(), name, topics, key or KEY))
+        return self.send(conn, DeskOperator(self.mid(), name, topics, key or KEY, wire))
 
     def drop(self, conn: str, reason: str = "reset") -> list[Action]:
         return self.apply(self.queue.disconnected(conn, self.now, reason))

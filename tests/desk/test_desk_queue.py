@@ -27,6 +27,7 @@ from wire.desk import (
     DeskSession,
 )
 from wire.desk_text import DEFAULT_CRISIS_NOTICE, mask_phone
+from wire.version import wire_refusal
 
 
 def busy_desk(**options: object) -> Desk:
@@ -382,6 +383,27 @@ def test_a_connection_must_start_with_join_or_operator() -> None:
     desk.say("x", "hello")
     assert "starts with DeskJoin or DeskOperator" in desk.last("x", DeskRefused).reason
     assert desk.closed == ["x"]
+
+
+def test_a_person_or_operator_of_another_wire_is_refused_with_both_wires() -> None:
+    desk = Desk()
+    desk.operator("o1", "ann")
+    desk.join("a", "Alice", wire="0badc0de")
+    assert desk.last("a", DeskRefused).reason == wire_refusal("0badc0de", "desk client")
+    desk.operator("o2", "bo", wire="0badc0de")
+    assert desk.last("o2", DeskRefused).reason == wire_refusal("0badc0de", "operator client")
+    assert desk.closed == ["a", "o2"]
+    assert [line for line in desk.logs if "versions differ" in line] == [
+        f"desk: refused 'Alice': {wire_refusal('0badc0de', 'desk client')}",
+        f"desk: refused 'bo': {wire_refusal('0badc0de', 'operator client')}",
+    ]
+    assert not desk.queue.waiting and [o.name for o in desk.queue.operators] == ["ann"]
+
+
+def test_a_person_in_crisis_of_another_wire_still_sees_the_crisis_notice_first() -> None:
+    desk = Desk()
+    desk.join("a", "Alice", topic=1, wire="0badc0de")
+    assert [type(m).__name__ for m in desk.inbox["a"]] == ["DeskCrisis", "DeskRefused"]
 
 
 def test_an_operator_without_the_key_is_refused_and_learns_nothing() -> None:

@@ -24,6 +24,7 @@ from wire.desk import (
 from wire.framing import StreamDecoder, encode_frame
 from wire.limits import MAX_FRAME
 from wire.messages import Chat, Message
+from wire.version import WIRE_VERSION
 
 PHONE = "+44 7700 900123"
 
@@ -103,7 +104,7 @@ def run(tmp_path: Path, scenario: Scenario, **options: object) -> list[str]:
 
 
 def join(name: str, phone: str = PHONE, topic: int = 2, token: str = "") -> DeskJoin:
-    return DeskJoin(f"j-{name}", name, phone, topic, "", token)
+    return DeskJoin(f"j-{name}", name, phone, topic, "", token, WIRE_VERSION)
 
 
 def test_bad_frames_close_one_connection_and_the_queue_stays(tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from wire.version import WIRE_VERSION
+
 from .harness import ChatEnv
 
 BAD = {
@@ -34,3 +36,13 @@ def test_bad_command_line(chat: ChatEnv, args: list[str]) -> None:
     assert "Traceback" not in text, f"a traceback for {args}:\n{text}"
     lines = [item for item in output if item.strip()]
     assert len(lines) == 1, f"expected one line of error for {args}, got {len(lines)}:\n{text}"
+
+
+@pytest.mark.timeout(20)
+def test_version_names_the_release_and_the_wire(chat: ChatEnv) -> None:
+    # what a user compares between two machines when the registry says the versions differ
+    proc = chat.spawn("--version", label="launcher")
+    proc.close_stdin()
+    assert proc.wait_exit(10) == 0
+    (line,) = [item for item in proc.collect(5) if item.strip()]
+    assert line.startswith("ChatApp ") and line.endswith(f", wire {WIRE_VERSION}")

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from wire.codec import encode
 from wire.messages import MESSAGE_TYPES, Ack, Chat, Deregister, Register
+from wire.version import WIRE_VERSION
 
 from .harness import HOST, ChatEnv, ChatProc, Peer, direct
 
@@ -58,7 +59,7 @@ valid_shaped = st.sampled_from(sorted(MESSAGE_TYPES)).flatmap(
 )
 forged = st.sampled_from(
     [
-        Register("f-1", "x", 6000, "wrong-token", ""),
+        Register("f-1", "x", 6000, "wrong-token", "", WIRE_VERSION),
         Deregister("f-2", "y", "wrong", False, ""),
         Ack("f-3", "nothing"),
         Chat("f-4", "nobody", "x", "forged"),

@@ -10,6 +10,8 @@ import threading
 
 import pytest
 
+from wire.version import WIRE_VERSION
+
 from .harness import (
     HOST,
     OFFLINE_BYE,
@@ -192,7 +194,9 @@ class _Members:
 
     def _register(self, name: str, udp_port: int) -> str:
         with socket.create_connection(self.server, timeout=5) as conn:
-            conn.sendall(encode_frame(Register(f"{name}-reg", name, udp_port, "", "")))
+            conn.sendall(
+                encode_frame(Register(f"{name}-reg", name, udp_port, "", "", WIRE_VERSION))
+            )
             decoder = StreamDecoder()
             while True:
                 data = conn.recv(65536)

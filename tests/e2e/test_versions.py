@@ -1,12 +1,15 @@
-"""Another version of ChatApp meets this one (its messages have other fields): the real
-registry and a real peer refuse its requests by name, with a reason its user is shown,
-instead of leaving it to retry in silence; and they go on serving everyone else."""
+"""Another version of ChatApp meets this one (its messages have other fields, or it speaks
+another wire): the real registry and a real peer refuse its requests by name, with a reason
+its user is shown, instead of leaving it to retry in silence; and they go on serving
+everyone else."""
 
 from __future__ import annotations
 
 import socket
 
 import pytest
+
+from wire.version import WIRE_VERSION, wire_refusal
 
 from .harness import HOST, TABLE_UPDATED, ChatEnv, direct
 
@@ -15,10 +18,9 @@ from wire.framing import StreamDecoder  # isort: skip
 from wire.limits import FRAME_HEADER  # isort: skip
 from wire.messages import Refused, Register, TooBig, Welcome, version_refusal  # isort: skip
 
-#: What a version with one field more in Register and Chat would send.
-OTHER_REGISTER = (
-    b'{"t":"Register","id":"v2-1","name":"newer","port":9,"token":"","password":"","v":2}'
-)
+#: What the versions before the wire version was sent register with (a field fewer).
+OLDER_REGISTER = b'{"t":"Register","id":"v2-1","name":"older","port":9,"token":"","password":""}'
+#: What a version with one field more in Chat would send.
 OTHER_CHAT = b'{"t":"Chat","id":"v2-2","sender":"newer","to":"alice","text":"hi","v":2}'
 
 
@@ -32,13 +34,15 @@ def ask(port: int, data: bytes) -> object:
 
 
 def ask_over_tcp(port: int, data: bytes) -> list[object]:
-    """One frame to `port` over a new connection, and what comes back before it closes."""
+    """One frame to `port` over a new connection, and what comes back until it closes or
+    refuses the frame."""
     with socket.create_connection((HOST, port), timeout=5.0) as sock:
         sock.sendall(len(data).to_bytes(FRAME_HEADER, "big") + data)
-        received = b""
-        while chunk := sock.recv(65536):
-            received += chunk
-    return list(StreamDecoder().feed(received))
+        decoder = StreamDecoder()
+        answers: list[object] = []
+        while not any(isinstance(m, Refused) for m in answers) and (chunk := sock.recv(65536)):
+            answers += decoder.feed(chunk)
+    return answers
 
 
 @pytest.mark.timeout(30)
@@ -49,20 +53,37 @@ def test_another_versions_register_is_refused_with_a_reason_and_the_registry_ser
     assert chat.registry_port is not None
     # the refusal is bigger than the request, to an address not yet vouched for: TooBig
     # first, as for any big answer, then the refusal over TCP
-    answer = ask(chat.registry_port, OTHER_REGISTER)
+    answer = ask(chat.registry_port, OLDER_REGISTER)
     assert isinstance(answer, TooBig) and answer.reply_to == "v2-1"
-    (refused,) = ask_over_tcp(chat.registry_port, OTHER_REGISTER)
+    (refused,) = ask_over_tcp(chat.registry_port, OLDER_REGISTER)
     assert isinstance(refused, Refused) and refused.reply_to == "v2-1"
     assert refused.reason == version_refusal("Register")
-    registry.expect(r"Register has 5 fields")
+    registry.expect(r"Register has 6 fields")
     alice, bob = chat.start_peers("alice", "bob")
     direct(alice, bob, "the registry is fine")
+
+
+@pytest.mark.timeout(30)
+def test_a_register_of_another_wire_is_refused_at_once_with_both_wires(chat: ChatEnv) -> None:
+    # a version whose Register reads the same but whose other messages may not: refused
+    # before it takes a name, rather than registered and then failing message by message
+    registry = chat.start_registry()
+    assert chat.registry_port is not None
+    other = encode(Register("w-1", "other", 9, "", "", "0badc0de"))
+    (refused,) = ask_over_tcp(chat.registry_port, other)
+    assert isinstance(refused, Refused) and refused.reply_to == "w-1"
+    assert refused.reason == wire_refusal("0badc0de", "peer")
+    assert "0badc0de" in refused.reason and WIRE_VERSION in refused.reason
+    registry.expect(r"refused registration from .*: ChatApp versions differ")
+    # it never took the name: a peer of this version can
+    alice, other = chat.start_peers("alice", "other")
+    direct(alice, other, "the registry is fine")
 
 
 def register_over_tcp(registry_port: int, name: str, udp_port: int) -> None:
     """Register `name` at `udp_port` (a current Register, over TCP as a big table needs), and
     wait for the Welcome: the peers' tables then list that address."""
-    register = encode(Register(f"{name}-reg", name, udp_port, "", ""))
+    register = encode(Register(f"{name}-reg", name, udp_port, "", "", WIRE_VERSION))
     with socket.create_connection((HOST, registry_port), timeout=5.0) as sock:
         sock.sendall(len(register).to_bytes(FRAME_HEADER, "big") + register)
         decoder = StreamDecoder()

@@ -9,6 +9,7 @@ from typing import Any
 from registry import actions as ra
 from registry.core import RegistryCore
 from wire.messages import Register, Welcome
+from wire.version import WIRE_VERSION
 
 X, Y, Z = ("127.0.0.1", 6001), ("127.0.0.1", 6002), ("127.0.0.1", 6003)
 T0 = 1_700_000_000.0
@@ -41,7 +42,7 @@ def run_until(reg: RegistryCore, end: float) -> list[ra.Action]:
 
 def register(reg: RegistryCore, name: str, addr: tuple[str, int], token: str = "") -> Welcome:
     """Register `name` from `addr` at T0; its Welcome."""
-    out = reg.receive(Register(f"{name}-reg", name, addr[1], token, ""), addr, T0)
+    out = reg.receive(Register(f"{name}-reg", name, addr[1], token, "", WIRE_VERSION), addr, T0)
     welcome = [m for _, m in sends(out) if isinstance(m, Welcome)]
     assert welcome, out
     return welcome[0]

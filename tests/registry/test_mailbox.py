@@ -19,6 +19,7 @@ from wire.messages import (
     StoredMessage,
     Welcome,
 )
+from wire.version import WIRE_VERSION
 
 
 def with_y_offline(limit: int) -> tuple[RegistryCore, str]:
@@ -115,7 +116,7 @@ def test_taking_the_mail_makes_room_again() -> None:
         save(reg, token, n)
     assert isinstance(save(reg, token, 3)[0], Refused)
     y_token = reg.table.records["y"].token
-    out = reg.receive(Register("y-again", "y", Y[1], y_token, ""), Y, T0 + 1)
+    out = reg.receive(Register("y-again", "y", Y[1], y_token, "", WIRE_VERSION), Y, T0 + 1)
     [welcome] = [m for _, m in sends(out) if isinstance(m, Welcome)]
     assert len(welcome.mail) == 3
     reg.receive(MailTaken("y-t", "y", y_token, tuple(m.id for m in welcome.mail)), Y, T0 + 1)

@@ -39,13 +39,14 @@ from wire.messages import (
     Welcome,
     version_refusal,
 )
+from wire.version import WIRE_VERSION, wire_refusal
 
 
 def test_registration_gives_token_table_and_pushes_the_change() -> None:
     reg = core()
     wx = register(reg, "x", X)
     assert wx.token and [e.name for e in wx.entries] == ["x"]
-    out = reg.receive(Register("y-1", "y", 6002, "", ""), Y, T0 + 1)
+    out = reg.receive(Register("y-1", "y", 6002, "", "", WIRE_VERSION), Y, T0 + 1)
     pushed = [(addr, m) for addr, m in sends(out) if isinstance(m, TableUpdate)]
     assert sorted(addr for addr, _ in pushed) == [X, Y]  # y's copy repeats its Welcome
     assert pushed[0][1].version == reg.table.version  # type: ignore[attr-defined]
@@ -53,18 +54,33 @@ def test_registration_gives_token_table_and_pushes_the_change() -> None:
     assert any(isinstance(a, ra.Log) and "registered y" in a.line for a in out)
 
 
+def test_a_peer_of_another_wire_is_refused_before_it_takes_a_name() -> None:
+    reg = core()
+    register(reg, "x", X)
+    out = reg.receive(Register("y-1", "y", 6002, "", "", "0badc0de"), Y, T0 + 1)
+    [(addr, refused)] = sends(out)
+    assert addr == Y and isinstance(refused, Refused) and refused.reply_to == "y-1"
+    assert refused.reason == wire_refusal("0badc0de", "peer")
+    assert "y" not in reg.table.records and not any(isinstance(a, ra.SaveTable) for a in out)
+    assert any(isinstance(a, ra.Log) and "versions differ" in a.line for a in out)
+
+
 def test_names_are_unique_ignoring_case_and_owned_by_token() -> None:
     reg = core()
     wx = register(reg, "Alice", X)
-    out = reg.receive(Register("s-1", "alice", 7000, "", ""), ("127.0.0.1", 7000), T0)
+    out = reg.receive(Register("s-1", "alice", 7000, "", "", WIRE_VERSION), ("127.0.0.1", 7000), T0)
     [(_, refusal)] = sends(out)
     assert isinstance(refusal, Refused) and "in use" in refusal.reason
     # the owner's token from another address, while the holder was just heard from: refused
-    out = reg.receive(Register("o-1", "alice", 7001, wx.token, ""), ("127.0.0.1", 7001), T0)
+    out = reg.receive(
+        Register("o-1", "alice", 7001, wx.token, "", WIRE_VERSION), ("127.0.0.1", 7001), T0
+    )
     [(_, refusal)] = sends(out)
     assert isinstance(refusal, Refused) and "in use" in refusal.reason
     # once the holder has gone quiet, the owner takes the name back from anywhere
-    out = reg.receive(Register("o-2", "alice", 7001, wx.token, ""), ("127.0.0.1", 7001), T0 + 60)
+    out = reg.receive(
+        Register("o-2", "alice", 7001, wx.token, "", WIRE_VERSION), ("127.0.0.1", 7001), T0 + 60
+    )
     [again] = [m for _, m in sends(out) if isinstance(m, Welcome)]
     assert again.token == wx.token and again.name == "Alice"
 
@@ -79,7 +95,7 @@ def test_a_retransmitted_registration_gets_the_same_answer() -> None:
 def test_bad_names_and_ports_are_refused() -> None:
     reg = core()
     for name, port in [(".x", 6000), ("a b", 6000), ("x" * 33, 6000), ("ok", 0)]:
-        [(_, m)] = sends(reg.receive(Register("r", name, port, "", ""), X, T0))
+        [(_, m)] = sends(reg.receive(Register("r", name, port, "", "", WIRE_VERSION), X, T0))
         assert isinstance(m, Refused)
     assert not reg.table.records
 
@@ -159,7 +175,7 @@ def test_a_peer_restarted_while_probed_gets_the_message_in_its_welcome_and_stays
     wy = register(reg, "y", Y)
     reg.receive(SaveMessage("x-7", "x", wx.token, "y", "hi"), X, T0)
     run_until(reg, T0 + 1.6)  # four copies of the probe unanswered
-    out = reg.receive(Register("y-again", "y", Y[1], wy.token, ""), Y, T0 + 1.7)
+    out = reg.receive(Register("y-again", "y", Y[1], wy.token, "", WIRE_VERSION), Y, T0 + 1.7)
     [welcome] = [m for _, m in sends(out) if isinstance(m, Welcome)]
     assert [m.text for m in welcome.mail] == ["hi"]
     [(addr, saved)] = [(a, m) for a, m in sends(out) if isinstance(m, Saved)]
@@ -403,13 +419,15 @@ def test_password_hashes() -> None:
 def test_password_lets_the_owner_take_the_name_back_from_another_machine() -> None:
     reg = core()
     addr = ("127.0.0.1", 7000)
-    out = reg.receive(Register("p-1", "pat", 7000, "", "sesame"), addr, T0)
+    out = reg.receive(Register("p-1", "pat", 7000, "", "sesame", WIRE_VERSION), addr, T0)
     w = next(m for _, m in sends(out) if isinstance(m, Welcome))
     reg.receive(Deregister("d", "pat", w.token, False, ""), addr, T0)
     other = ("127.0.0.2", 7001)
-    [(_, m)] = sends(reg.receive(Register("q-1", "pat", 7001, "", "wrong"), other, T0))
+    [(_, m)] = sends(
+        reg.receive(Register("q-1", "pat", 7001, "", "wrong", WIRE_VERSION), other, T0)
+    )
     assert isinstance(m, Refused)
-    out = reg.receive(Register("q-2", "pat", 7001, "", "sesame"), other, T0)
+    out = reg.receive(Register("q-2", "pat", 7001, "", "sesame", WIRE_VERSION), other, T0)
     assert any(isinstance(m, Welcome) for _, m in sends(out))
 
 
@@ -422,7 +440,7 @@ def test_a_flooding_address_is_slowed_and_told_once() -> None:
     for i in range(3000):
         admitted, out = reg.admit(attacker, T0)
         if admitted:
-            out += reg.receive(Register(f"a{i}", ".bad", 9999, "", ""), attacker, T0)
+            out += reg.receive(Register(f"a{i}", ".bad", 9999, "", "", WIRE_VERSION), attacker, T0)
         notices += sum(1 for _, m in sends(out) if type(m).__name__ == "Notice")
         handled += sum(1 for _, m in sends(out) if isinstance(m, Refused))
     assert handled == reg.flood.burst  # the burst, then nothing within the same instant
@@ -439,7 +457,7 @@ def test_a_join_storm_is_pushed_in_a_few_coalesced_updates() -> None:
     updates = []
     for i in range(60):  # sixty registrations in the same instant
         addr = ("127.0.0.1", 7001 + i)
-        out = reg.receive(Register(f"r{i}", f"p{i}", addr[1], "", ""), addr, T0)
+        out = reg.receive(Register(f"r{i}", f"p{i}", addr[1], "", "", WIRE_VERSION), addr, T0)
         updates += [m for _, m in sends(out) if isinstance(m, TableUpdate)]
     assert updates == []  # within COALESCE of the first push: they wait
     wake = reg.next_wake()

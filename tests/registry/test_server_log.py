@@ -14,6 +14,7 @@ from registry.server import RegistryServer
 from registry.storage import StorageError
 from wire.codec import decode_datagram_batch, encode
 from wire.messages import ChannelPost, Register, Welcome
+from wire.version import WIRE_VERSION
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -67,7 +68,9 @@ async def _serve(tmp_path: Path, console: Console) -> tuple[RegistryServer, Addr
 async def _register(sock: socket.socket, name: str, registry: Addr) -> str:
     """Register `name` from `sock`; its token."""
     loop = asyncio.get_running_loop()
-    sock.sendto(encode(Register(f"r-{name}", name, sock.getsockname()[1], "", "")), registry)
+    sock.sendto(
+        encode(Register(f"r-{name}", name, sock.getsockname()[1], "", "", WIRE_VERSION)), registry
+    )
     while True:
         data = await asyncio.wait_for(loop.sock_recv(sock, 65536), 5.0)
         for message in decode_datagram_batch(data):

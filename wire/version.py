@@ -1,0 +1,57 @@
+"""Which version of the wire a build of ChatApp speaks.
+
+`WIRE_VERSION` is a fingerprint of every message and record type: their names, and the name
+and type of each field, in order. A change to any of them is a new wire version without
+anyone having to remember to bump a number; two builds with the same fingerprint read each
+other's messages, whatever else differs between them. `REVISION` is for the one change the
+fingerprint cannot see: a field whose meaning changes while its name and type stay.
+
+The opening messages (`Register`, `DeskJoin`, `DeskOperator`) carry it, so that the
+registry can tell a peer, person or operator of another version why it is refused at once,
+rather than let it register and then fail message by message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from collections.abc import Iterable
+from types import ModuleType
+
+from wire import desk, messages
+
+#: Raise by one when a field's meaning changes but its name and type do not.
+REVISION = 1
+
+
+def fingerprint(modules: Iterable[ModuleType], revision: int = REVISION) -> str:
+    """Eight hex digits naming the shape of every dataclass defined in `modules`: the same
+    for the same names, fields and field types (in field order) and `revision`, whatever
+    the order of definition; different, in practice, for any other."""
+    shapes = []
+    for module in modules:
+        for name, obj in vars(module).items():
+            if dataclasses.is_dataclass(obj) and obj.__module__ == module.__name__:
+                fields = ",".join(f"{f.name}:{f.type}" for f in dataclasses.fields(obj))
+                shapes.append(f"{name}({fields})")
+    text = f"{revision};" + ";".join(sorted(shapes))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+WIRE_VERSION = fingerprint([messages, desk])
+
+_FINGERPRINT = re.compile("[0-9a-f]{8}")
+
+
+def wire_refusal(theirs: str, what: str) -> str:
+    """The reason given to `what` ("peer", "desk client", ...) whose opening message says it
+    speaks wire `theirs`, not ours: what its user is shown."""
+    if _FINGERPRINT.fullmatch(theirs):  # anything else could be made to drive a terminal
+        which = f"wire {theirs}, this registry wire {WIRE_VERSION}"
+    else:
+        which = f"another wire than this registry (wire {WIRE_VERSION})"
+    return (
+        f"ChatApp versions differ: your {what} speaks {which}. "
+        "Use the same version of ChatApp on every machine."
+    )
