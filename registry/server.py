@@ -33,6 +33,9 @@ from registry.storage import Storage, StorageError
 from wire.desk import DESK_TYPES
 from wire.messages import Message
 
+#: While data cannot be stored, the error is logged again at most this often (seconds).
+FAILING_LOG_EVERY = 30.0
+
 
 class RegistryServer:
     """One running registry: binds, loads its data directory, and serves until stopped."""
@@ -98,6 +101,9 @@ class RegistryServer:
         # sends waiting for the group commit in progress (None: no commit open)
         self._held: list[Send | SendMany] | None = None
         self._table_dirty = False
+        # while data cannot be stored: (the error, when it was last logged, answers withheld
+        # since), see `_storage_failed`
+        self._failing: tuple[str, float, int] | None = None
 
     def log(self, line: str) -> None:
         """One timestamped line on the console, written in order at the end of this pass of
@@ -242,10 +248,17 @@ class RegistryServer:
     # stored in that pass (every datagram the endpoint read in one wake-up). From the first
     # such write until that fsync, every Send waits, in order, so an ack saying "saved"
     # still leaves only after the fsync that covers it (DESIGN.md section 6).
+    # A commit that fails leaves its data waiting in memory, and the core has moved on: a
+    # retried request would be answered from that state ("saved") with nothing new to
+    # store. So while anything waits to be made durable, every Send waits for a commit
+    # that tries again: the registry falls silent (its peers say "Server not responding"
+    # and keep their messages) rather than claim what is not on disk.
 
     def _do(self, action: Action) -> None:
         match action:
             case Send() | SendMany():
+                if self._held is None and (self._table_dirty or self._storage.unsynced):
+                    self._open_commit()
                 if self._held is not None:
                     self._held.append(action)
                 else:
@@ -283,17 +296,37 @@ class RegistryServer:
         held, self._held = self._held or [], None
         try:
             if self._table_dirty:
-                self._table_dirty = False
                 self._storage.save_table(self.core.table)
+                self._table_dirty = False
             self._storage.sync()
         except (OSError, StorageError) as exc:
-            self.log(f"ERROR storing data: {exc}; {len(held)} answers withheld")
+            self._storage_failed(str(exc), len(held))
             held = []
+        else:
+            if self._failing is not None:
+                self.log("storing data works again: what waited is on disk; answering again")
+                self._failing = None
         for send in held:
             self._send(send)
         if self._logs:
             # after the endpoint's end-of-pass flush, which these sends may have scheduled
             asyncio.get_running_loop().call_soon(self._write_logs)
+
+    def _storage_failed(self, error: str, withheld: int) -> None:
+        """Say that data cannot be made durable: at once when it starts or the error
+        changes, then once every FAILING_LOG_EVERY seconds (senders retry twice a second)."""
+        now = time.monotonic()
+        if self._failing is not None and self._failing[0] == error:
+            self._failing = (error, self._failing[1], self._failing[2] + withheld)
+            if now - self._failing[1] < FAILING_LOG_EVERY:
+                return
+        else:
+            self._failing = (error, now, withheld)
+        self.log(
+            f"ERROR storing data: {error}; {self._failing[2]} answers withheld. Nothing is "
+            "answered until it can be stored; senders keep their messages and retry."
+        )
+        self._failing = (error, now, 0)
 
     def _schedule(self) -> None:
         self._timer.set(self.core.next_wake())

@@ -105,21 +105,48 @@ def test_ack_leaves_only_after_the_fsync(tmp_path: Path, monkeypatch: pytest.Mon
     asyncio.run(scenario())
 
 
-def test_a_failed_fsync_withholds_the_acks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(self: Storage) -> None:
-        raise OSError(5, "Input/output error")
+def test_while_a_failed_commit_waits_nothing_is_answered_until_it_is_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The core has recorded the save when its commit fails; the sender's retry is answered
+    # from that record with nothing new to store. It must not leave before the data is on
+    # disk: a registry killed then would have said "saved" of a message it lost.
+    disk_broken = [True]
+    real_fsync = os.fsync
 
-    monkeypatch.setattr(Storage, "sync", broken)
+    def fsync(fd: int) -> None:
+        if disk_broken[0]:
+            raise OSError(5, "Input/output error")
+        real_fsync(fd)
+
     sent: list[object] = []
+    logs: list[str] = []
 
     async def scenario() -> None:
         server = _server(tmp_path, sent)
+        server._out = logs.append
+        monkeypatch.setattr(storage_module.os, "fsync", fsync)
         server._run([StoreMail("bob", stored(1)), Send(PEER, Ack("r-1", "s-1"))])
         await asyncio.sleep(0)
         assert sent == []
-        # and the next pass with nothing to store sends at once again
-        server._run([Send(PEER, Ack("r-2", "s-2"))])
-        assert sent == [Ack("r-2", "s-2")]
+        for retry in range(3):  # the sender's retries, each answered from the core's record
+            server._run([Send(PEER, Ack(f"r-{retry + 2}", "s-1"))])
+            await asyncio.sleep(0)
+        assert sent == []
+        await asyncio.sleep(0)  # log lines are written after the pass's sends
+        errors = [line for line in logs if "ERROR storing data" in line]
+        assert len(errors) == 1 and "Input/output error" in errors[0]  # said once, not per retry
+        disk_broken[0] = False
+        server._run([Send(PEER, Ack("r-9", "s-1"))])
+        assert sent == []  # not before the commit that makes it durable
+        await asyncio.sleep(0)
+        assert sent == [Ack("r-9", "s-1")]
+        await asyncio.sleep(0)
+        assert Storage(tmp_path).load_mail() == {"bob": [stored(1)]}
+        assert any("storing data works again" in line for line in logs)
+        server._run([Send(PEER, Ack("r-10", "x-1"))])  # nothing waits: at once again
+        assert sent[-1] == Ack("r-10", "x-1")
+        await server.close()
 
     asyncio.run(scenario())
 
