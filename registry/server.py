@@ -64,7 +64,7 @@ class RegistryServer:
         # log lines waiting for the end of this pass (see `log`)
         self._logs: list[str] = []
         self._verbose = verbose
-        self._storage = Storage(data_dir)
+        self._storage = Storage(data_dir, self.log)
         try:
             self.desk = DeskService(data_dir, self.log, crisis_notice)
         except (OSError, ValueError) as exc:

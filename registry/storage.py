@@ -8,7 +8,9 @@ Layout under the data directory:
 Crash safety (DESIGN.md section 6): a mailbox append is written and fsynced before the
 registry acknowledges it; a deletion after hand-over rewrites the file into a temporary and
 renames it over the old one, so a crash leaves either the old or the new file, never half.
-A torn last line (a crash in the middle of an append) is skipped when loading.
+A line that is not a stored message (torn by a crash in the middle of an append, or
+damaged) is never dropped in silence: it is moved to `mail/<name>.jsonl.unreadable`, for
+someone to look at, and logged.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +31,26 @@ class StorageError(Exception):
     """The data directory cannot be used (unreadable, not ours, corrupt table)."""
 
 
+#: Where the lines of a mailbox file that are not messages are kept: its name plus this.
+UNREADABLE = ".unreadable"
+
+
 class Storage:
     """Reads and writes the registry's data directory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, log: Callable[[str], None] = lambda line: None) -> None:
+        """`log` is told of every line of a mailbox that was moved aside (see `_read_box`)."""
         self.root = root
         self.mail_dir = root / "mail"
         try:
             self.mail_dir.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise StorageError(
+                f"cannot use data directory {root}: {self.mail_dir} is not a directory"
+            ) from None
         except OSError as exc:
             raise StorageError(f"cannot use data directory {root}: {exc.strerror}") from None
+        self._log = log
         self.skipped_lines = 0
         # lines appended with sync=False, not yet written: one write per file at `sync`
         self._pending: dict[Path, list[str]] = {}
@@ -65,13 +78,18 @@ class Storage:
     # -- mailboxes ----------------------------------------------------------------------
 
     def load_mail(self) -> dict[str, list[StoredMessage]]:
-        """Every mailbox, by owner key."""
+        """Every mailbox, by owner key. A box holding lines that are not messages is
+        rewritten without them once they are kept aside (see `_read_box`). Raises
+        StorageError for a mailbox that cannot be read at all."""
         boxes: dict[str, list[StoredMessage]] = {}
         for path in sorted(self.mail_dir.glob("*.jsonl")):
             owner = path.stem
             if name_problem(owner):
                 continue
-            messages = self._read_box(path)
+            try:
+                messages = self._read_box(path, tidy=True)
+            except OSError as exc:
+                raise StorageError(f"cannot read mailbox {path}: {exc.strerror}") from None
             if messages:
                 boxes[owner] = messages
         return boxes
@@ -135,8 +153,7 @@ class Storage:
         gone = set(ids)
         keep = [m for m in self._read_box(path) if m.id not in gone]
         if keep:
-            text = "".join(json.dumps(_to_json(m), ensure_ascii=False) + "\n" for m in keep)
-            self._replace(path, text)
+            self._replace(path, _lines(keep))
         else:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
@@ -148,8 +165,7 @@ class Storage:
         src, dst = self._box(old), self._box(new)
         messages = self._read_box(dst) + self._read_box(src)
         if messages:
-            text = "".join(json.dumps(_to_json(m), ensure_ascii=False) + "\n" for m in messages)
-            self._replace(dst, text)
+            self._replace(dst, _lines(messages))
         if src != dst:
             with contextlib.suppress(FileNotFoundError):
                 src.unlink()
@@ -162,12 +178,17 @@ class Storage:
             raise StorageError(f"refusing mailbox name {owner!r}")
         return self.mail_dir / f"{owner}.jsonl"
 
-    def _read_box(self, path: Path) -> list[StoredMessage]:
+    def _read_box(self, path: Path, *, tidy: bool = False) -> list[StoredMessage]:
+        """The messages of the mailbox file `path` ([] when there is none). Its lines that
+        are not messages are first appended, durably, to `<path>.unreadable` and logged, so
+        that no rewrite of the box loses them; with `tidy` the box is then rewritten
+        without them. Raises OSError."""
         try:
             lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
         except FileNotFoundError:
             return []
         messages = []
+        unreadable: list[str] = []
         seen: set[tuple[str, str]] = set()
         for line in lines:
             if not line.strip():
@@ -175,14 +196,32 @@ class Storage:
             try:
                 message = _from_json(json.loads(line))
             except (ValueError, KeyError, TypeError):
-                self.skipped_lines += 1  # a torn last line from a crash mid-append
+                unreadable.append(line + "\n")
                 continue
             # a write retried after an error may have put a line down twice; a mailbox
             # never holds one (sender, id) twice otherwise (the core refuses the copy)
             if (message.sender, message.id) not in seen:
                 seen.add((message.sender, message.id))
                 messages.append(message)
+        if unreadable:
+            self._set_aside(path, unreadable)
+            if tidy:
+                self._replace(path, _lines(messages))
         return messages
+
+    def _set_aside(self, path: Path, lines: list[str]) -> None:
+        aside = path.with_name(path.name + UNREADABLE)
+        self._write(aside, lines)
+        self.skipped_lines += len(lines)
+        some = (
+            "1 line that is not a message"
+            if len(lines) == 1
+            else (f"{len(lines)} lines that are not messages")
+        )
+        self._log(
+            f"{path}: {some} (a crash in the middle of a write leaves one; damage more) "
+            f"moved to {aside.name}"
+        )
 
     def _replace(self, path: Path, text: str) -> None:
         tmp = path.with_name(path.name + ".tmp")
@@ -192,6 +231,11 @@ class Storage:
             os.fsync(f.fileno())
         os.replace(tmp, path)
         fsync_dir(path.parent)
+
+
+def _lines(messages: list[StoredMessage]) -> str:
+    """`messages` as the text of a mailbox file."""
+    return "".join(json.dumps(_to_json(m), ensure_ascii=False) + "\n" for m in messages)
 
 
 def _to_json(message: StoredMessage) -> dict[str, str]:

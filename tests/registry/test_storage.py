@@ -50,6 +50,53 @@ def test_a_torn_last_line_is_skipped(tmp_path: Path) -> None:
     assert store.skipped_lines == 1
 
 
+def test_damaged_lines_anywhere_are_moved_aside_said_and_never_lost(tmp_path: Path) -> None:
+    store = Storage(tmp_path)
+    for i in range(3):
+        store.append("bob", msg(i))
+    box = tmp_path / "mail" / "bob.jsonl"
+    lines = box.read_text().splitlines(keepends=True)
+    damaged = ['{"id": "id-9", "sender": "x", "text": "hi", "stamp": 5}\n', "\x00garbage\n"]
+    box.write_text(lines[0] + damaged[0] + lines[1] + damaged[1] + lines[2])
+    logs: list[str] = []
+    assert Storage(tmp_path, logs.append).load_mail()["bob"] == [msg(0), msg(1), msg(2)]
+    aside = tmp_path / "mail" / "bob.jsonl.unreadable"
+    assert aside.read_text() == "".join(damaged)
+    assert len(logs) == 1 and "2 lines that are not messages" in logs[0]
+    assert "bob.jsonl.unreadable" in logs[0]
+    # the box no longer holds them, so the next start neither copies nor says them again
+    assert box.read_text() == "".join(lines)
+    logs.clear()
+    assert Storage(tmp_path, logs.append).load_mail()["bob"] == [msg(0), msg(1), msg(2)]
+    assert logs == [] and aside.read_text() == "".join(damaged)
+
+
+def test_a_drop_keeps_damaged_lines_aside_before_it_rewrites_the_box(tmp_path: Path) -> None:
+    store = Storage(tmp_path)
+    store.append("bob", msg(1))
+    store.append("bob", msg(2))
+    box = tmp_path / "mail" / "bob.jsonl"
+    with open(box, "a") as f:
+        f.write("damaged while running\n")
+    store.drop("bob", ("id-1",))
+    assert store.load_mail()["bob"] == [msg(2)]
+    assert (tmp_path / "mail" / "bob.jsonl.unreadable").read_text() == "damaged while running\n"
+
+
+def test_a_mailbox_that_cannot_be_read_stops_the_load_with_one_clear_error(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "mail" / "dave.jsonl").mkdir(parents=True)
+    with pytest.raises(StorageError, match=r"cannot read mailbox .*dave\.jsonl: Is a directory"):
+        Storage(tmp_path).load_mail()
+
+
+def test_a_mail_directory_that_is_a_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / "mail").write_text("")
+    with pytest.raises(StorageError, match=r"mail is not a directory"):
+        Storage(tmp_path)
+
+
 def test_move_merges_mailboxes(tmp_path: Path) -> None:
     store = Storage(tmp_path)
     store.append("old", msg(1))
