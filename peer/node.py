@@ -75,6 +75,7 @@ class PeerNode:
         self._timer = WakeTimer(self._tick)
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)
+        self._seen_failed = False
 
     async def run(self) -> int:
         """Bind, register, and serve the user until they quit; return the exit status."""
@@ -87,6 +88,8 @@ class PeerNode:
             return 1
         self._catch_signals()
         self._console.start(self._typed, self._ended)
+        for problem in self._state.problems:
+            self._console.show(Print(f"[{problem}]", "error"))
         self._run(self.core.start(time.time()))
         try:
             return await self._done
@@ -144,7 +147,15 @@ class PeerNode:
             try:
                 self._state.add_seen(shown)
             except OSError as exc:
-                self._debug(f"could not record a shown message: {exc}")
+                if not self._seen_failed:  # once: it would fail for every message
+                    self._seen_failed = True
+                    self._console.show(
+                        Print(
+                            f"[Could not record which messages were shown ({exc}); after a "
+                            "restart some may be shown again.]",
+                            "error",
+                        )
+                    )
         for action in actions:
             match action:
                 case Send(addr, message):

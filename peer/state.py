@@ -62,32 +62,46 @@ class PeerStateFile:
         self._seen_lines = 0
         self._seen_map: mmap.mmap | None = None
         self._seen_end = 0  # where the next shown record goes in the map
+        #: What the loads found wrong with the files, one line each for the user.
+        self.problems: list[str] = []
 
     def load_token(self) -> str:
-        """The kept token, or "" when there is none or the file is unreadable."""
+        """The kept token, or "" when there is none or the file cannot be read (said in
+        `problems`: the registry will then take the name only with its password)."""
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except FileNotFoundError:
             return ""
+        except (OSError, ValueError) as exc:
+            return self._token_problem(_why(exc))
         token = data.get("token") if isinstance(data, dict) else None
-        return token if isinstance(token, str) else ""
+        if not isinstance(token, str) or not token:
+            return self._token_problem("it holds no token")
+        return token
+
+    def _token_problem(self, why: str) -> str:
+        self.problems.append(
+            f"Could not read your token file {self.path} ({why}); starting without it."
+        )
+        return ""
 
     def save_token(self, token: str) -> None:
         """Keep `token`, readable only by this user, replacing the file atomically."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"token": token}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        _replace_durably(self.path, json.dumps({"token": token}).encode())
 
     def load_seen(self) -> list[tuple[str, str]]:
-        """The (sender, id) pairs shown in earlier runs, oldest first; [] if none."""
+        """The (sender, id) pairs shown in earlier runs, oldest first; [] if none, or if the
+        file cannot be read (said in `problems`)."""
         try:
             data = self.seen_path.read_bytes()
-        except OSError:
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            self.problems.append(
+                f"Could not read {self.seen_path} ({_why(exc)}): a message shown before this "
+                "start may be shown again."
+            )
             return []
         pairs = []
         text = _complete_records(data).decode("utf-8", errors="replace")
@@ -149,17 +163,47 @@ class PeerStateFile:
             self._seen_map = None
 
     def load_outbox(self) -> list[Message]:
-        """The messages an earlier run kept to send; unreadable lines are skipped."""
+        """The messages an earlier run kept to send. Lines that are not messages (damage,
+        or another version's) are moved to `<outbox>.unreadable` first, durably, and the
+        outbox rewritten without them; that, and an outbox that cannot be read at all, is
+        said in `problems`. Nothing kept is ever dropped in silence."""
         try:
             lines = self.outbox_path.read_bytes().splitlines()
-        except OSError:
+        except FileNotFoundError:
             return []
-        messages = []
+        except OSError as exc:
+            self.problems.append(
+                f"Could not read your outbox {self.outbox_path} ({_why(exc)}); what it holds "
+                "was not sent."
+            )
+            return []
+        messages: list[Message] = []
+        good: list[bytes] = []
+        bad: list[bytes] = []
         for line in lines:
+            if not line.strip():
+                continue
             try:
                 messages.append(decode(line))
+                good.append(line + b"\n")
             except DecodeError:
-                continue
+                bad.append(line + b"\n")
+        if bad:
+            aside = self.outbox_path.with_name(self.outbox_path.name + ".unreadable")
+            try:
+                _append_durably(aside, b"".join(bad))
+                _replace_durably(self.outbox_path, b"".join(good))
+            except OSError as exc:
+                self.problems.append(
+                    f"Could not set aside what your outbox {self.outbox_path} holds that is not "
+                    f"a message ({_why(exc)}); it stays there."
+                )
+                return messages
+            some = "1 line" if len(bad) == 1 else f"{len(bad)} lines"
+            self.problems.append(
+                f"{some} of your outbox could not be read (damaged, or from another version "
+                f"of ChatApp) and did not go out; kept in {aside}."
+            )
         return messages
 
     def save_outbox(self, messages: tuple[Message, ...]) -> None:
@@ -169,10 +213,32 @@ class PeerStateFile:
                 self.outbox_path.unlink()
             return
         self.outbox_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.outbox_path.with_name(self.outbox_path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(b"".join(encode(m) + b"\n" for m in messages))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.outbox_path)
+        _replace_durably(self.outbox_path, b"".join(encode(m) + b"\n" for m in messages))
+
+
+def _replace_durably(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` (readable by this user only), atomically and durably."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _append_durably(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _why(exc: OSError | ValueError) -> str:
+    """A short reason for a file that could not be read."""
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return "it is not what ChatApp writes there"

@@ -17,11 +17,35 @@ def test_token_round_trip_private_file(tmp_path: Path) -> None:
     assert (kept.path.stat().st_mode & 0o777) == 0o600
 
 
-def test_corrupt_token_file_reads_as_none(tmp_path: Path) -> None:
+def test_a_token_file_that_cannot_be_read_is_none_and_said(tmp_path: Path) -> None:
     kept = PeerStateFile(tmp_path, "alice")
     kept.path.parent.mkdir(parents=True)
-    kept.path.write_text("{not json")
-    assert kept.load_token() == ""
+    assert kept.load_token() == "" and kept.problems == []  # none yet: nothing to say
+    for content, why in [
+        ("{not json", "it is not what ChatApp writes there"),
+        ('{"token": 5}', "it holds no token"),
+        ("[]", "it holds no token"),
+    ]:
+        kept.problems.clear()
+        kept.path.write_text(content)
+        assert kept.load_token() == ""
+        assert kept.problems == [
+            f"Could not read your token file {kept.path} ({why}); starting without it."
+        ]
+    kept.path.unlink()
+    kept.path.mkdir()
+    kept.problems.clear()
+    assert kept.load_token() == "" and "(Is a directory)" in kept.problems[0]
+
+
+def test_a_shown_ids_file_that_cannot_be_read_is_said(tmp_path: Path) -> None:
+    kept = PeerStateFile(tmp_path, "alice")
+    kept.seen_path.mkdir(parents=True)
+    assert kept.load_seen() == []
+    assert kept.problems == [
+        f"Could not read {kept.seen_path} (Is a directory): a message shown before this start "
+        "may be shown again."
+    ]
 
 
 def test_shown_ids_survive_and_are_compacted(tmp_path: Path, monkeypatch: object) -> None:
@@ -47,6 +71,48 @@ def test_outbox_round_trip(tmp_path: Path) -> None:
     assert tuple(PeerStateFile(tmp_path, "alice").load_outbox()) == messages
     kept.save_outbox(())
     assert not kept.outbox_path.exists()
+    assert kept.problems == []
+
+
+def test_outbox_lines_that_are_not_messages_are_kept_aside_and_said(tmp_path: Path) -> None:
+    from wire.codec import encode
+    from wire.messages import SaveMessage
+
+    kept = PeerStateFile(tmp_path, "alice")
+    good = [SaveMessage(f"a-{i}", "alice", "t", "bob", f"hi {i}") for i in range(2)]
+    damaged = [encode(good[0])[:-1] + b"\n", b"\xff\xfegarbage\n"]
+    kept.outbox_path.parent.mkdir(parents=True)
+    kept.outbox_path.write_bytes(
+        damaged[0] + encode(good[0]) + b"\n" + damaged[1] + encode(good[1]) + b"\n"
+    )
+    first = PeerStateFile(tmp_path, "alice")
+    assert first.load_outbox() == good
+    assert len(first.problems) == 1 and first.problems[0].startswith("2 lines of your outbox")
+    aside = kept.outbox_path.with_name("alice.outbox.unreadable")
+    assert aside.read_bytes() == b"".join(damaged)
+    again = PeerStateFile(tmp_path, "alice")
+    assert again.load_outbox() == good and again.problems == []  # said, and set aside, once
+    assert aside.read_bytes() == b"".join(damaged)
+
+
+def test_the_problem_with_an_outbox_is_said(tmp_path: Path) -> None:
+    kept = PeerStateFile(tmp_path, "alice")
+    kept.outbox_path.parent.mkdir(parents=True)
+    kept.outbox_path.write_bytes(b"garbage\n")
+    assert kept.load_outbox() == []
+    aside = kept.outbox_path.with_name("alice.outbox.unreadable")
+    assert kept.problems == [
+        "1 line of your outbox could not be read (damaged, or from another version of "
+        f"ChatApp) and did not go out; kept in {aside}."
+    ]
+    kept.outbox_path.unlink()
+    kept.outbox_path.mkdir()
+    kept.problems.clear()
+    assert kept.load_outbox() == []
+    assert kept.problems == [
+        f"Could not read your outbox {kept.outbox_path} (Is a directory); what it holds was "
+        "not sent."
+    ]
 
 
 def test_shown_ids_grow_past_one_chunk_and_survive(tmp_path: Path) -> None:
