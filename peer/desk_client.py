@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from peer.prompt_keys import stray_escapes
 from registry.desk_service import enable_keepalive
 from wire.desk import (
     DeskCrisis,
@@ -223,7 +224,9 @@ class Terminal:
         self._session = session
         while True:
             try:
-                line = await session.prompt_async(lambda: self._prompt)
+                line = await session.prompt_async(
+                    lambda: self._prompt, key_bindings=stray_escapes()
+                )
             except KeyboardInterrupt:
                 self.events.put_nowait(EndOfInput(True))
                 continue

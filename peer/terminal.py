@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from peer.actions import Print
 from peer.commands import SPECS
+from peer.prompt_keys import stray_escapes
 from wire.shown_text import clean
 
 if TYPE_CHECKING:
@@ -315,7 +316,7 @@ class TerminalConsole:
         and echo a key typed then into the middle of incoming lines; one long prompt never
         leaves raw mode. Ctrl-D on an empty line and Ctrl-C end it, and call `on_end`."""
         from prompt_toolkit.formatted_text import FormattedText
-        from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+        from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent, merge_key_bindings
         from prompt_toolkit.patch_stdout import patch_stdout
 
         keys = KeyBindings()
@@ -331,7 +332,8 @@ class TerminalConsole:
         async def loop() -> None:
             with patch_stdout(raw=True), contextlib.suppress(EOFError, KeyboardInterrupt):
                 await self._session.prompt_async(
-                    lambda: FormattedText(self._prompt_text()), key_bindings=keys
+                    lambda: FormattedText(self._prompt_text()),
+                    key_bindings=merge_key_bindings([keys, stray_escapes()]),
                 )
             if not self._stopping:
                 on_end()
