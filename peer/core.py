@@ -27,7 +27,7 @@ from peer.actions import (
     Shown,
 )
 from wire.codec import travels_by_stream
-from wire.limits import MAX_TEXT
+from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
     Ack,
@@ -493,6 +493,13 @@ class PeerCore:
             return
         if self._deregistering():
             return  # already leaving
+        if len(farewell) > MAX_FAREWELL:
+            line = (
+                f"[A farewell has at most {MAX_FAREWELL} characters; yours has {len(farewell)}. "
+                "Not quitting.]"
+            )
+            out.append(Print(line, "error"))
+            return
         if self._farewell is None and self._delivering():
             line = "[Quitting once what you sent is delivered; Ctrl-C quits at once.]"
             out.append(Print(line, "system"))

@@ -34,7 +34,7 @@ from registry.pushes import Push, Pushes
 from registry.rooms import MAX_ROOMS, Room, Rooms
 from registry.table import Record, Table
 from wire.codec import encode, record_size, travels_by_stream
-from wire.limits import MAX_DATAGRAM, MAX_ID, MAX_NAME, MAX_TEXT
+from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_ID, MAX_NAME, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
     Ack,
@@ -419,7 +419,9 @@ class RegistryCore:
             if msg.quitting:
                 line = f"{record.name} has quit"
                 if msg.farewell:
-                    line += f" ({msg.farewell})"
+                    # a peer of ours never sends a longer one; what another sends is cut
+                    farewell = msg.farewell[:MAX_FAREWELL]
+                    line += f" ({farewell}{'…' if farewell != msg.farewell else ''})"
                 for other in self.table.online():
                     self._push(other, Notice(self._new_id(), line), "table", now, out)
         out.append(Send(addr, Ack(self._new_id(), msg.id)))

@@ -15,6 +15,10 @@ FRAME_HEADER = 4
 #: Longest chat text in UTF-8 bytes. Long texts go over TCP; this bounds a mailbox record.
 MAX_TEXT = 16 * 1024
 
+#: Longest farewell of a /quit, in characters. Every online peer is shown it, in one line
+#: ("<name> has quit (<farewell>)"), unasked: a line of a terminal, not a message's worth.
+MAX_FAREWELL = 200
+
 #: Longest message id. Ids are "<session>-<counter>", far shorter than this; the bound
 #: keeps the ids a receiver remembers (to show each message once) small.
 MAX_ID = 64

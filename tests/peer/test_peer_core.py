@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from peer import actions as pa
 from peer.core import PeerCore
-from wire.limits import MAX_TEXT
+from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
     Ack,
@@ -371,6 +371,18 @@ def test_quit_deregisters_then_exits_zero() -> None:
     assert dereg.quitting and dereg.farewell == "see you"  # type: ignore[attr-defined]
     out = core.receive(Ack("r-3", dereg.id), SERVER, T0)  # type: ignore[attr-defined]
     assert pa.Exit(0) in out
+
+
+def test_a_farewell_over_the_limit_is_refused_and_the_peer_stays() -> None:
+    core, _ = registered()
+    out = core.line("/quit " + "g" * (MAX_FAREWELL + 1), T0)
+    assert sent(out) == [] and pa.Exit(0) not in out
+    assert prints(out) == [
+        f"[A farewell has at most {MAX_FAREWELL} characters; yours has {MAX_FAREWELL + 1}. "
+        "Not quitting.]"
+    ]
+    [dereg] = sent(core.line("/quit " + "g" * MAX_FAREWELL, T0))
+    assert dereg.farewell == "g" * MAX_FAREWELL  # type: ignore[attr-defined]
 
 
 QUIT_WAITS = "[Quitting once what you sent is delivered; Ctrl-C quits at once.]"

@@ -18,7 +18,7 @@ from registry.core import (
 from registry.pushes import WINDOW
 from tests.registry.core_helpers import T0, X, Y, Z, core, register, run_until, sends
 from wire.codec import encode
-from wire.limits import MAX_DATAGRAM, MAX_FRAME, MAX_ID, MAX_TEXT
+from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_FRAME, MAX_ID, MAX_TEXT
 from wire.messages import (
     Ack,
     Acks,
@@ -30,6 +30,7 @@ from wire.messages import (
     Keepalive,
     MailTaken,
     MoreMail,
+    Notice,
     Refused,
     Register,
     Rename,
@@ -63,6 +64,15 @@ def test_a_peer_of_another_wire_is_refused_before_it_takes_a_name() -> None:
     assert refused.reason == wire_refusal("0badc0de", "peer")
     assert "y" not in reg.table.records and not any(isinstance(a, ra.SaveTable) for a in out)
     assert any(isinstance(a, ra.Log) and "versions differ" in a.line for a in out)
+
+
+def test_a_farewell_from_another_peer_is_cut_to_the_limit() -> None:
+    reg = core()
+    register(reg, "x", X)
+    wy = register(reg, "y", Y)
+    out = reg.receive(Deregister("d-1", "y", wy.token, True, "g" * 10_000), Y, T0 + 1)
+    [notice] = [m for addr, m in sends(out) if addr == X and isinstance(m, Notice)]
+    assert notice.text == f"y has quit ({'g' * MAX_FAREWELL}…)"
 
 
 def test_names_are_unique_ignoring_case_and_owned_by_token() -> None:
