@@ -249,6 +249,16 @@ class Terminal:
         if self._session is not None and self._session.app.is_running:
             self._session.app.invalidate()
 
+    def take_typed(self) -> str:
+        """Empty the line being typed on a terminal and return what it held ("" when not a
+        terminal: a line is read whole)."""
+        if self._session is None or not self._session.app.is_running:
+            return ""
+        buffer = self._session.default_buffer
+        text: str = buffer.text
+        buffer.reset()
+        return text
+
     def show(self, line: str, style: str = "system") -> None:
         """Print one line, prefixed with `>>> `."""
         text = ">>> " + line
@@ -692,7 +702,7 @@ class _Person:
             return None
         if command == ".end":
             if self.phase == "served":
-                send(self.writer, DeskEnd(self.new_id()))
+                send(self.writer, DeskEnd(self.new_id(), ""))
             else:
                 self.term.show("[You are not being served yet; .quit leaves the waiting room.]")
             return None
@@ -711,7 +721,7 @@ class _Person:
         if len(line) > MAX_DESK_LINE:
             self.term.show(f"[Line too long: at most {MAX_DESK_LINE} characters.]", "error")
             return None
-        send(self.writer, DeskLine(self.new_id(), "", line))
+        send(self.writer, DeskLine(self.new_id(), "", line, ""))
         return None
 
     async def leave(self) -> int:

@@ -47,6 +47,7 @@ from wire.desk import (
 from wire.desk_text import ALL_TOPICS, parse_operator_line, render_operator
 from wire.names import name_problem
 from wire.reliable import IdMaker
+from wire.shown_text import clean
 from wire.version import WIRE_VERSION
 
 #: The environment variable that gives an operator the registry's operator key.
@@ -65,6 +66,7 @@ class _Operator:
         self.topics: tuple[int, ...] = ALL_TOPICS
         self.writer: asyncio.StreamWriter | None = None
         self.on_duty = False
+        self.session = ""  # the session being served: its lines and `.end` name it
 
     async def run(self) -> int:
         problem = name_problem(self.name)
@@ -99,7 +101,7 @@ class _Operator:
         if isinstance(event, EndOfInput):
             return await self.leave()
         if isinstance(event, Typed):
-            parsed = parse_operator_line(event.text, self.new_id, self.topics)
+            parsed = parse_operator_line(event.text, self.new_id, self.topics, self.session)
             for line in parsed.lines:
                 self.term.show(line)
             if parsed.quit:
@@ -119,12 +121,21 @@ class _Operator:
                 self.on_duty = True
                 self.term.show("[.help lists the commands.]")
         elif isinstance(message, DeskSession):
-            self.term.set_prompt(f"to {message.name}> ")
+            self._switch(message.session, f"to {message.name}> ")
         elif isinstance(message, DeskEnded):
-            self.term.set_prompt("desk> ")
+            self._switch("", "desk> ")
         elif isinstance(message, DeskRefused):
             return 1
         return None
+
+    def _switch(self, session: str, prompt: str) -> None:
+        """Another session (or none) from now on: what was typed for the last one is not
+        sent to the next person, but shown, unsent."""
+        self.session = session
+        typed = self.term.take_typed()
+        if typed.strip():
+            self.term.show(f"[Not sent (typed for the session before): {clean(typed)}]", "error")
+        self.term.set_prompt(prompt)
 
     async def leave(self) -> int:
         """Go off duty (a session in progress ends; its person is told) and say so."""

@@ -589,12 +589,29 @@ class DeskQueue:
         if isinstance(msg, DeskLine):
             if operator.session is None:
                 return [self._notice(conn, "You are not serving anyone; the line was not sent.")]
+            if msg.session != operator.session.id:
+                serving = clean(operator.session.person.name)
+                return [
+                    self._notice(
+                        conn,
+                        "Not sent: the session it was typed in is over; you now serve "
+                        f"{serving}. The line was: {msg.text[:MAX_DESK_LINE]}",
+                    )
+                ]
             person_conn = operator.session.person.conn
             assert person_conn is not None
             return self._say(operator.session, operator.name, conn, person_conn, msg.text)
         if isinstance(msg, DeskEnd):
             if operator.session is None:
                 return [self._notice(conn, "You are not serving anyone.")]
+            if msg.session != operator.session.id:
+                serving = clean(operator.session.person.name)
+                return [
+                    self._notice(
+                        conn,
+                        f"That session was already over; your session with {serving} goes on.",
+                    )
+                ]
             person = operator.session.person
             actions = self._end(
                 operator.session,
@@ -626,30 +643,29 @@ class DeskQueue:
             return actions
         return [self._notice(conn, f"{type(msg).__name__} is not something an operator can send.")]
 
+    def session_of(self, conn: ConnId) -> str:
+        """The id of the session the operator on `conn` is in, or "" (none, or no operator)."""
+        operator = self._operators.get(conn)
+        return operator.session.id if operator is not None and operator.session else ""
+
     def _operator_gone(self, operator: Operator, now: float, why: str) -> list[Action]:
-        """Take `operator` off duty. A deliberate leave ends its session; a lost connection
-        puts the person back at the front of the waiting room."""
+        """Take `operator` off duty. Its person, if any, goes back to the front of the
+        waiting room: leaving them was not their doing, whether the operator went off duty
+        or lost the connection (they may `.quit` if they were done)."""
         actions: list[Action] = [Log(f"desk: operator {operator.name} {why}")]
         session = operator.session
         self._operators.pop(operator.conn, None)
         if session is None:
             return actions
-        if why == "went off duty":
-            return actions + self._end(
-                session,
-                now,
-                to_person=f"{operator.name} went off duty; the session has ended.",
-                to_operator=None,
-                why="operator went off duty",
-            )
         person = session.person
+        if why == "went off duty":
+            gone = f"{operator.name} went off duty"
+        else:
+            gone = f"{operator.name}'s connection was lost"
         actions += self._end(
             session,
             now,
-            to_person=(
-                f"{operator.name}'s connection was lost; you are back at the front of the "
-                "waiting room."
-            ),
+            to_person=f"{gone}; you are back at the front of the waiting room.",
             to_operator=None,
             why=f"operator {why}",
             requeue=True,
@@ -720,7 +736,7 @@ class DeskQueue:
         if not text.strip():
             return []
         return [
-            Send(to, DeskLine(self._make_id(), sender, text)),
+            Send(to, DeskLine(self._make_id(), sender, text, session.id)),
             SessionLine(
                 session.id,
                 scrub_phone(clean(sender), session.person.phone),
@@ -744,7 +760,8 @@ class DeskQueue:
         length = now - session.started
         operator.session = None
         operator.free_since = now
-        self.estimator.record(person.topic, length)
+        if not requeue:  # a session cut short by its operator is no measure of service
+            self.estimator.record(person.topic, length)
         actions: list[Action] = [
             SessionEnded(session.id, why, length),
             self._log(

@@ -245,7 +245,7 @@ class DeskService:
                 (tuple(sorted(o.topics)) for o in self.queue.operators if o.conn == CONSOLE),
                 ALL_TOPICS,
             )
-            parsed = parse_operator_line(line, self._new_id, topics)
+            parsed = parse_operator_line(line, self._new_id, topics, self.queue.session_of(CONSOLE))
             for text in parsed.lines:
                 self._console_print(text)
             if parsed.quit:

@@ -177,18 +177,26 @@ class DeskRoom:
 
 @dataclass(frozen=True, slots=True)
 class DeskLine:
-    """A line of a session. From a client `sender` is ignored; the registry fills it in."""
+    """A line of a session. From a client `sender` is ignored; the registry fills it in.
+
+    `session` is the session it belongs to. An operator's line names the one it was typed
+    in, and the registry passes on no line for a session that is over: it could otherwise
+    reach the next person. A person's is "" (they are in one session at most).
+    """
 
     id: str
     sender: str
     text: str
+    session: str
 
 
 @dataclass(frozen=True, slots=True)
 class DeskEnd:
-    """End the current session (`.end`)."""
+    """End the session `session` (`.end`; see DeskLine): an operator's `.end` for a session
+    that is already over ends nothing, not the next one."""
 
     id: str
+    session: str
 
 
 @dataclass(frozen=True, slots=True)

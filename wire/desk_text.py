@@ -258,10 +258,11 @@ def topics_text(topics: tuple[int, ...]) -> str:
 
 
 def parse_operator_line(
-    line: str, make_id: Callable[[], str], topics: tuple[int, ...]
+    line: str, make_id: Callable[[], str], topics: tuple[int, ...], session: str
 ) -> OperatorInput:
     """Turn one typed line into what to do. `topics` is what the operator serves now (for
-    a bare `.serve`). Never raises; a mistake gives lines explaining it."""
+    a bare `.serve`); `session`, the session shown when it was typed ("" for none), which
+    a line or `.end` names. Never raises; a mistake gives lines explaining it."""
     text = line.rstrip("\r\n")
     if not text.startswith(".") or text.startswith(".."):
         body = text[1:] if text.startswith("..") else text
@@ -269,13 +270,13 @@ def parse_operator_line(
             return OperatorInput()
         if len(body) > MAX_DESK_LINE:
             return OperatorInput(lines=(f"[Line too long: at most {MAX_DESK_LINE} characters.]",))
-        return OperatorInput(message=DeskLine(make_id(), "", body))
+        return OperatorInput(message=DeskLine(make_id(), "", body, session))
     word, _, rest = text.partition(" ")
     command = word.lower()
     if command == ".room":
         return OperatorInput(message=DeskRoomRequest(make_id()))
     if command == ".end":
-        return OperatorInput(message=DeskEnd(make_id()))
+        return OperatorInput(message=DeskEnd(make_id(), session))
     if command == ".help":
         return OperatorInput(lines=OPERATOR_HELP)
     if command in (".quit", ".exit"):

@@ -122,11 +122,14 @@ class Desk:
     def drop(self, conn: str, reason: str = "reset") -> list[Action]:
         return self.apply(self.queue.disconnected(conn, self.now, reason))
 
-    def say(self, conn: str, text: str) -> list[Action]:
-        return self.send(conn, DeskLine(self.mid(), "", text))
+    def say(self, conn: str, text: str, session: str | None = None) -> list[Action]:
+        """A line from `conn`: an operator's names its current session unless `session`."""
+        current = self.queue.session_of(conn) if session is None else session
+        return self.send(conn, DeskLine(self.mid(), "", text, current))
 
-    def end(self, conn: str) -> list[Action]:
-        return self.send(conn, DeskEnd(self.mid()))
+    def end(self, conn: str, session: str | None = None) -> list[Action]:
+        current = self.queue.session_of(conn) if session is None else session
+        return self.send(conn, DeskEnd(self.mid(), current))
 
     def leave(self, conn: str) -> list[Action]:
         return self.send(conn, DeskLeave(self.mid()))

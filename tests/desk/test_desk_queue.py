@@ -237,7 +237,8 @@ def test_lines_go_between_the_two_sides_only() -> None:
     desk.join("a", "Alice")
     desk.say("op", "hello Zed")
     desk.say("z", "hi ann")
-    assert desk.last("z", DeskLine) == DeskLine(desk.last("z", DeskLine).id, "ann", "hello Zed")
+    line = desk.last("z", DeskLine)
+    assert line == DeskLine(line.id, "ann", "hello Zed", desk.queue.session_of("op"))
     assert desk.last("op", DeskLine).text == "hi ann"
     assert desk.last("op", DeskLine).sender == "Zed"
     assert not desk.of("a", DeskLine)
@@ -276,12 +277,19 @@ def test_an_operators_lost_connection_puts_the_person_back_in_front() -> None:
     assert desk.last("z", DeskServed).operator == "bea"
 
 
-def test_an_operator_going_off_duty_ends_its_session() -> None:
+def test_an_operator_going_off_duty_puts_its_person_back_at_the_front() -> None:
+    # leaving them was not their doing: they keep their turn for the next operator
     desk = busy_desk()
+    desk.join("a", "Alice")
     desk.leave("op")
-    assert "went off duty" in desk.last("z", DeskEnded).reason
+    ended = desk.last("z", DeskEnded)
+    assert ended.reason == "ann went off duty; you are back at the front of the waiting room."
+    assert ended.requeued
     assert desk.last("op", DeskEnded).reason == "You are off duty."
-    assert {"z", "op"} <= set(desk.closed)
+    assert desk.closed == ["op"]
+    assert [p.name for p in desk.queue.waiting] == ["Zed", "Alice"]
+    desk.operator("op2", "bo")
+    assert desk.last("op2", DeskSession).name == "Zed"
 
 
 def test_nobody_waiting_after_end_is_said() -> None:
@@ -383,6 +391,29 @@ def test_a_connection_must_start_with_join_or_operator() -> None:
     desk.say("x", "hello")
     assert "starts with DeskJoin or DeskOperator" in desk.last("x", DeskRefused).reason
     assert desk.closed == ["x"]
+
+
+def test_what_an_operator_typed_for_a_session_that_is_over_reaches_nobody_else() -> None:
+    # The person says bye and leaves while their operator types bye or `.end`: the next
+    # person, served at once, must not get that line, nor have their session ended.
+    desk = busy_desk()
+    desk.join("a", "Alice")
+    with_zed = desk.queue.session_of("op")
+    desk.end("z")  # Zed ends it; ann serves Alice at once
+    with_alice = desk.queue.session_of("op")
+    assert with_alice not in ("", with_zed)
+    desk.say("op", "bye Zed", session=with_zed)
+    assert desk.of("a", DeskLine) == []
+    assert desk.last("op", DeskNotice).text == (
+        "Not sent: the session it was typed in is over; you now serve Alice. The line was: bye Zed"
+    )
+    desk.end("op", session=with_zed)
+    assert desk.queue.session_of("op") == with_alice and desk.of("a", DeskEnded) == []
+    assert desk.last("op", DeskNotice).text == (
+        "That session was already over; your session with Alice goes on."
+    )
+    desk.say("op", "hello Alice")
+    assert [m.text for m in desk.of("a", DeskLine)] == ["hello Alice"]
 
 
 def test_a_person_or_operator_of_another_wire_is_refused_with_both_wires() -> None:

@@ -124,9 +124,9 @@ def test_durations_and_estimates_read_well() -> None:
 
 def test_control_characters_cannot_reach_the_terminal() -> None:
     assert clean("hi\x1b[2J\nthere") == "hi\ufffd[2J\ufffdthere"
-    assert render_operator(DeskLine("", "bob\r", "x\x07")) == ["bob\ufffd: x\ufffd"]
+    assert render_operator(DeskLine("", "bob\r", "x\x07", "s")) == ["bob\ufffd: x\ufffd"]
     # Before: every invisible format character went too, breaking emoji sequences apart
-    assert render_operator(DeskLine("", "dana", "thanks 👨‍👩‍👧")) == ["dana: thanks 👨‍👩‍👧"]
+    assert render_operator(DeskLine("", "dana", "thanks 👨‍👩‍👧", "s")) == ["dana: thanks 👨‍👩‍👧"]
 
 
 def make_ids() -> object:
@@ -136,12 +136,12 @@ def make_ids() -> object:
 
 def parse(line: str) -> object:
     counter = itertools.count(1)
-    return parse_operator_line(line, lambda: f"i{next(counter)}", ALL_TOPICS)
+    return parse_operator_line(line, lambda: f"i{next(counter)}", ALL_TOPICS, "s-1")
 
 
 def test_operator_commands() -> None:
     assert parse(".room").message == DeskRoomRequest("i1")  # type: ignore[attr-defined]
-    assert parse(".end").message == DeskEnd("i1")  # type: ignore[attr-defined]
+    assert parse(".end").message == DeskEnd("i1", "s-1")  # type: ignore[attr-defined]
     assert parse(".serve 1,3").message == DeskServe("i1", (1, 3))  # type: ignore[attr-defined]
     assert parse(".serve all").message == DeskServe("i1", ALL_TOPICS)  # type: ignore[attr-defined]
     assert parse(".serve none").message == DeskServe("i1", ())  # type: ignore[attr-defined]
@@ -150,8 +150,8 @@ def test_operator_commands() -> None:
     assert ".room" in "\n".join(parse(".help").lines)  # type: ignore[attr-defined]
     assert parse(".quit").quit  # type: ignore[attr-defined]
     assert "Unknown command" in parse(".bogus").lines[0]  # type: ignore[attr-defined]
-    assert parse("hello").message == DeskLine("i1", "", "hello")  # type: ignore[attr-defined]
-    assert parse("..end").message == DeskLine("i1", "", ".end")  # type: ignore[attr-defined]
+    assert parse("hello").message == DeskLine("i1", "", "hello", "s-1")  # type: ignore[attr-defined]
+    assert parse("..end").message == DeskLine("i1", "", ".end", "s-1")  # type: ignore[attr-defined]
     assert parse("   ").message is None  # type: ignore[attr-defined]
     assert "too long" in parse("x" * 5000).lines[0]  # type: ignore[attr-defined]
     assert is_operator_command(".room") and is_operator_command(".serve 1")
