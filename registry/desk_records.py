@@ -79,7 +79,10 @@ class TranscriptStore:
             self._append(path, [line], durable=True)
 
     def _new_path(self, session: str, now: float) -> Path:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        # Transcripts hold names, topics and whole conversations: this user's only, like the
+        # operator key (an existing directory is narrowed too).
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.directory.chmod(0o700)
         # The session id comes from our own id maker, but a file name is no place to trust it.
         stem = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + "-" + _UNSAFE.sub("_", session)
         path = self.directory / f"{stem}.txt"
@@ -93,7 +96,8 @@ class TranscriptStore:
 
     @staticmethod
     def _append(path: Path, lines: list[str], *, durable: bool) -> None:
-        with path.open("a", encoding="utf-8") as handle:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with open(fd, "a", encoding="utf-8") as handle:
             handle.write("".join(line + "\n" for line in lines))
             if durable:
                 handle.flush()

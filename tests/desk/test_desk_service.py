@@ -229,6 +229,9 @@ def test_closing_tells_everyone_and_saves_transcripts(tmp_path: Path) -> None:
     logs = run(tmp_path, scenario)
     files = list((tmp_path / "desk-transcripts").glob("*.txt"))
     assert len(files) == 1
+    # names, topics, conversations: for the registry's user only
+    assert (tmp_path / "desk-transcripts").stat().st_mode & 0o777 == 0o700
+    assert files[0].stat().st_mode & 0o777 == 0o600
     text = files[0].read_text()
     assert "Topic: 1 Depression" in text and "call me on **********23" in text
     assert "registry closing" in text
