@@ -170,6 +170,9 @@ class PeerCore:
         self._server_down = False
         self._probe_every = keepalive
         self._started = False
+        # lines typed before the first registration was answered, in order (None: the end
+        # of input): carried out once it is, since each may need the table or the token
+        self._early: list[str | None] = []
         # the farewell of a /quit (or end of input) waiting for what is on its way to be
         # delivered before the Deregister goes; None when not quitting
         self._farewell: str | None = None
@@ -202,6 +205,9 @@ class PeerCore:
         return out
 
     def _line(self, text: str, now: float, out: list[Action]) -> None:
+        if not self._started:
+            self._early.append(text)
+            return
         if self._asking_step:
             self._continue_asking(text, now, out)
             return
@@ -216,8 +222,15 @@ class PeerCore:
         self._command(command, now, out)
 
     def end_of_input(self, now: float) -> list[Action]:
-        """Standard input ended (Ctrl-D, or the end of a script): quit."""
+        """Standard input ended (Ctrl-D, or the end of a script): quit (once the lines before
+        it are carried out, when it comes before the registration is answered)."""
         out: list[Action] = []
+        if not self._started:
+            if None not in self._early:
+                self._early.append(None)
+                line = "[Quitting once the registry has answered; Ctrl-C quits at once.]"
+                out.append(Print(line, "system"))
+            return out
         self._quit("", now, out)
         self._settle(now, out)
         return out
@@ -859,7 +872,7 @@ class PeerCore:
         out.append(Print(f"[{reason}]", "error"))
         if isinstance(message, Register):
             if not self._started:
-                out.append(Exit(1))
+                self._never_started(out)
             elif self.state.registered:  # a quiet re-registration was refused
                 self.state.registered = False
                 self._next_keepalive = None
@@ -891,7 +904,7 @@ class PeerCore:
                 out.append(Print("[Could not register; is the registry running?]", "error"))
                 if self._outbox or self._unanswered:
                     out.append(Print("[Your kept messages stay on disk for the next start.]"))
-                out.append(Exit(1))
+                self._never_started(out)
             case Deregister():
                 out.append(Print("[Exiting]", "system"))
                 out.append(Exit(0))
@@ -978,6 +991,21 @@ class PeerCore:
         self._mail_announced = False
         self._take_mail(welcome.mail, now, out)
         self._flush_outbox(now, out)
+        typed, self._early = self._early, []
+        for text in typed:
+            if text is None:
+                self._quit("", now, out)
+            else:
+                self._line(text, now, out)
+
+    def _never_started(self, out: list[Action]) -> None:
+        """The first registration failed and the peer exits: say which typed lines were
+        not carried out, so that nothing typed is lost in silence."""
+        for text in self._early:
+            if text is not None and text.strip():
+                out.append(Print(f"[Not carried out, as you are not registered: {text}]", "error"))
+        self._early.clear()
+        out.append(Exit(1))
 
     def _take_mail(self, mail: tuple[StoredMessage, ...], now: float, out: list[Action]) -> None:
         """Show the stored messages of a Welcome or MoreMail not shown before, then tell the

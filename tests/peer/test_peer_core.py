@@ -77,6 +77,42 @@ def test_no_registry_at_start_exits_non_zero_after_five_tries() -> None:
     assert pa.Exit(1) in out
 
 
+ENTRIES = (Entry("alice", *ME, True), Entry("bob", *BOB, True))
+
+
+def test_lines_typed_before_the_welcome_are_carried_out_after_it_in_order() -> None:
+    # a script's lines arrive at once: they need the table and the token of the Welcome
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    [register] = sent(core.start(T0))
+    assert core.line("send bob first", T0) == [] and core.line("send_all second", T0) == []
+    out = core.end_of_input(T0)
+    assert prints(out) == ["[Quitting once the registry has answered; Ctrl-C quits at once.]"]
+    assert sent(out) == [] and pa.Exit(0) not in out
+    welcome = Welcome("r-1", register.id, "alice", "tok", 3, ENTRIES, ())
+    out = core.receive(welcome, SERVER, T0)
+    chat, post = [m for m in sent(out) if isinstance(m, Chat | ChannelPost)]
+    assert isinstance(chat, Chat) and (chat.to, chat.text) == ("bob", "first")
+    assert isinstance(post, ChannelPost) and post.token == "tok" and post.text == "second"
+    assert not any("No user named" in line for line in prints(out))
+    out = core.receive(Ack("b-1", chat.id), BOB, T0) + core.receive(Ack("r-2", post.id), SERVER, T0)
+    [dereg] = [m for m in sent(out) if isinstance(m, Deregister)]  # then the end of input
+    assert dereg.quitting
+
+
+def test_lines_typed_before_a_registration_that_fails_are_said_not_carried_out() -> None:
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    core.start(T0)
+    core.line("send_all hello everyone", T0)
+    core.line("", T0)
+    out = run_until(core, T0 + 10)
+    assert prints(out)[-2:] == [
+        "[Could not register; is the registry running?]",
+        "[Not carried out, as you are not registered: send_all hello everyone]",
+    ]
+    assert pa.Exit(1) in out
+    assert not any(isinstance(m, ChannelPost) for m in sent(out))
+
+
 def test_a_refused_name_exits_non_zero() -> None:
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
     [register] = sent(core.start(T0))
