@@ -80,6 +80,9 @@ STREAM_WAIT = 5.0
 #: Table updates kept while our Welcome is on its way (older ones give way: a gap left by
 #: them is noticed when the rest are applied, and the whole table is fetched).
 EARLY_UPDATES = 64
+#: Requests given up on whose late answer is still taken: the last few are plenty, as only
+#: registrations, joins and renames are kept, and each is typed by the user.
+GIVEN_UP_KEPT = 16
 #: Message ids remembered for showing each message once.
 SEEN_IDS = 50_000
 
@@ -173,6 +176,8 @@ class PeerCore:
         # lines typed before the first registration was answered, in order (None: the end
         # of input): carried out once it is, since each may need the table or the token
         self._early: list[str | None] = []
+        # registrations, joins and renames given up on, by id, for their late answers
+        self._given_up: dict[str, Register | Join | Rename] = {}
         # the farewell of a /quit (or end of input) waiting for what is on its way to be
         # delivered before the Deregister goes; None when not quitting
         self._farewell: str | None = None
@@ -810,10 +815,16 @@ class PeerCore:
                 out.append(SendStream(self.server, request.message))
             return
         request = self._take_request(reply_to)
-        if request is None:
-            return
-        message = request.message
-        self._request_over(message, now, out)
+        if request is not None:
+            message = request.message
+            self._request_over(message, now, out)
+        else:
+            late = self._given_up.pop(reply_to, None)
+            if late is None or isinstance(reply, Refused | TooBig):
+                return  # a copy, or a refusal of what was already said to have failed
+            # Done after all (the registry was slow, or the answers were lost): what the
+            # registry did is what counts, or this peer and the table disagree for good.
+            message = late
         if isinstance(reply, Refused):
             self._refused(message, reply.reason, now, out)
             return
@@ -896,6 +907,12 @@ class PeerCore:
     def _request_failed(self, request: Request, now: float, out: list[Action]) -> None:
         message = request.message
         self._request_over(message, now, out)
+        if self._started and isinstance(message, Register | Join | Rename):
+            # said to have failed; should the registry have done it anyway, its late
+            # answer is taken (see `_answer`)
+            self._given_up[message.id] = message
+            while len(self._given_up) > GIVEN_UP_KEPT:
+                del self._given_up[next(iter(self._given_up))]
         if not request.quiet:
             dot = "." if isinstance(message, ChannelPost) else ""
             out.append(Print(f"[Server not responding{dot}]", "error"))

@@ -55,7 +55,7 @@ class PeerNode:
             port=port,
             server=server,
             session=secrets.token_hex(4),
-            token=self._state.load_token(),
+            token=self._own_token(),
             seen=self._state.load_seen(),
             outbox=self._state.load_outbox(),
             password=password,
@@ -76,6 +76,17 @@ class PeerNode:
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)
         self._seen_failed = False
+
+    def _own_token(self) -> str:
+        """The kept token; the first time, a new one, kept before the registration is sent:
+        a registration the registry carries out after this peer gave up on it (or whose
+        answer was lost) then still leaves the name to this peer at its next start."""
+        token = self._state.load_token()
+        if not token:
+            token = secrets.token_hex(16)
+            with contextlib.suppress(OSError):  # the Welcome's Remember tries again, and says
+                self._state.save_token(token)
+        return token
 
     async def run(self) -> int:
         """Bind, register, and serve the user until they quit; return the exit status."""

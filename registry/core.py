@@ -67,6 +67,7 @@ from wire.messages import (
     TableSnapshot,
     TableUpdate,
     Welcome,
+    is_token,
 )
 from wire.names import name_key, name_problem
 from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker
@@ -340,7 +341,9 @@ class RegistryCore:
             if msg.password:
                 password = hash_password(msg.password, bytes.fromhex(self._new_token()[:32]))
             # Created offline so that the shared path below announces it like any change.
-            record = Record(msg.name, where[0], where[1], False, self._new_token(), password)
+            # the peer's own token when it proposes one (see Register): it has kept it already
+            token = msg.token if is_token(msg.token) else self._new_token()
+            record = Record(msg.name, where[0], where[1], False, token, password)
             self.table.records[name_key(msg.name)] = record
             self._aliases.pop(name_key(msg.name), None)  # the name is someone else's now
             out.append(Log(f"registered {msg.name} at {_fmt(where)}"))

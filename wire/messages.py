@@ -97,12 +97,21 @@ class TooBig:
 # -- registration and the table -----------------------------------------------------------
 
 
+def is_token(text: str) -> bool:
+    """Whether `text` has the shape of a token: 32 lowercase hex digits (128 random bits),
+    what `secrets.token_hex(16)` makes."""
+    return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
+
+
 @dataclass(frozen=True, slots=True)
 class Register:
     """Take `name` (first registration, `reg`, or a restart): `port` is the peer's client port.
 
-    `token` is the secret from an earlier Welcome ("" the first time); `password` is optional.
-    `wire` is the sender's `wire.version.WIRE_VERSION`: the registry refuses another.
+    `token` is the secret from an earlier Welcome. The first time it is one the peer made
+    and kept before asking (`is_token`), which a new record takes: should the answer be
+    lost, or come after the peer gave up, the name is still its own at the next start.
+    `password` is optional. `wire` is the sender's `wire.version.WIRE_VERSION`: the
+    registry refuses another.
     """
 
     id: str

@@ -578,3 +578,22 @@ def test_an_outcome_that_overtakes_the_ack_of_a_long_save_lets_the_next_go() -> 
     out = core.receive(Saved("r-2", save.id, "carol", False, ""), SERVER, T0 + 0.01)  # type: ignore[attr-defined]
     assert "[Messages received by the server and saved]" in prints(out)
     assert [m.text for m in sent(out) if isinstance(m, SaveMessage)] == ["next"]
+
+
+def test_a_join_or_rename_said_to_have_failed_is_taken_when_its_answer_comes_late() -> None:
+    # the registry was slow (or every answer was lost): it did join and rename us, so this
+    # peer must follow, or it and the table disagree for good
+    core, _ = registered()
+    [join] = sent(core.line("/join late", T0))
+    [rename] = sent(core.line("/nick alicia", T0))
+    out = run_until(core, T0 + 3)
+    assert "[Renames need the registry; you are still alice.]" in prints(out)
+    assert core.state.room == "" and core.state.name == "alice"
+    out = core.receive(Ack("r-8", join.id), SERVER, T0 + 4)  # type: ignore[attr-defined]
+    assert core.state.room == "late"
+    out = core.receive(Ack("r-9", rename.id), SERVER, T0 + 4)  # type: ignore[attr-defined]
+    assert core.state.name == "alicia"
+    assert "[You are now known as alicia.]" in prints(out)
+    # a late refusal changes nothing: failure was already said
+    again = core.receive(Refused("r-10", join.id, "no"), SERVER, T0 + 5)  # type: ignore[attr-defined]
+    assert prints(again) == [] and core.state.room == "late"

@@ -75,6 +75,18 @@ def test_a_farewell_from_another_peer_is_cut_to_the_limit() -> None:
     assert notice.text == f"y has quit ({'g' * MAX_FAREWELL}…)"
 
 
+def test_a_new_name_keeps_the_token_its_peer_proposed_and_a_malformed_one_is_replaced() -> None:
+    reg = core()
+    mine = "0123456789abcdef" * 2
+    out = reg.receive(Register("y-1", "y", 6002, mine, "", WIRE_VERSION), Y, T0)
+    [welcome] = [m for _, m in sends(out) if isinstance(m, Welcome)]
+    assert welcome.token == mine
+    for i, odd in enumerate(["short", mine.upper(), mine + "0", "\x1b" * 32]):
+        out = reg.receive(Register(f"z-{i}", f"z{i}", 6003, odd, "", WIRE_VERSION), Z, T0)
+        [welcome] = [m for _, m in sends(out) if isinstance(m, Welcome)]
+        assert welcome.token != odd
+
+
 def test_names_are_unique_ignoring_case_and_owned_by_token() -> None:
     reg = core()
     wx = register(reg, "Alice", X)

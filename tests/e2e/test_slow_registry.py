@@ -1,0 +1,48 @@
+"""A registry that answers late (stopped with SIGSTOP, as a busy or swapping machine would
+be): what the peer said had failed but the registry did after all does not leave the two
+disagreeing."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from .harness import TABLE_UPDATED, WELCOME, ChatEnv
+
+
+@pytest.mark.timeout(40)
+def test_a_first_registration_done_after_the_peer_gave_up_leaves_it_the_name(
+    chat: ChatEnv,
+) -> None:
+    registry = chat.start_registry()
+    os.kill(registry.pid, signal.SIGSTOP)
+    try:
+        hank = chat.start_peer("hank", wait=False)
+        hank.expect_line("[Could not register; is the registry running?]")
+        assert hank.wait_exit() == 1
+    finally:
+        os.kill(registry.pid, signal.SIGCONT)
+    registry.expect(r"registered hank")  # the Register waited in its socket
+    # hank kept the token it registered with, so the name is still hank's
+    again = chat.restart_peer(hank, wait=False)
+    again.expect_line(WELCOME)
+    again.expect_line(TABLE_UPDATED)
+
+
+@pytest.mark.timeout(40)
+def test_a_join_said_to_have_failed_but_done_late_is_taken(chat: ChatEnv) -> None:
+    registry = chat.start_registry()
+    ida, bob = chat.start_peers("ida", "bob")
+    bob.send("join late")
+    bob.expect(r"\[You joined late")
+    os.kill(registry.pid, signal.SIGSTOP)
+    try:
+        ida.send("join late")
+        ida.expect(r"\[Rooms are unavailable while the registry does not answer")
+    finally:
+        os.kill(registry.pid, signal.SIGCONT)
+    ida.expect(r"\[You joined late with bob\]")
+    ida.send("hello late room")  # plain text goes to the room only if ida is in it
+    bob.expect(r"ida \(in late\): hello late room")
