@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import re
 import sys
 import threading
@@ -164,9 +165,12 @@ class PlainConsole:
         """Read stdin on a thread (it works for pipes, files and /dev/null alike)."""
         loop = asyncio.get_running_loop()
 
-        # A stray invalid byte becomes U+FFFD instead of ending the session.
+        # A stray invalid byte becomes U+FFFD instead of ending the session. Not possible
+        # once something has read stdin (getpass does, for --password without a terminal):
+        # the reader thread then copes with a bad byte itself, below.
         if hasattr(sys.stdin, "reconfigure"):
-            sys.stdin.reconfigure(errors="replace")
+            with contextlib.suppress(io.UnsupportedOperation):
+                sys.stdin.reconfigure(errors="replace")
 
         def reader() -> None:
             try:

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from wire.version import WIRE_VERSION
 
-from .harness import ChatEnv
+from .harness import CHATAPP, HOST, WELCOME, ChatEnv, free_port
 
 BAD = {
     "bad ip": ["-c", "x", "999.1.1.1", "5000", "6000"],
@@ -46,3 +49,25 @@ def test_version_names_the_release_and_the_wire(chat: ChatEnv) -> None:
     assert proc.wait_exit(10) == 0
     (line,) = [item for item in proc.collect(5) if item.strip()]
     assert line.startswith("ChatApp ") and line.endswith(f", wire {WIRE_VERSION}")
+
+
+@pytest.mark.timeout(30)
+def test_a_password_read_without_a_terminal_does_not_stop_the_peer(chat: ChatEnv) -> None:
+    # cron, CI or ssh without -t: no controlling terminal, so getpass reads the password
+    # from standard input before the peer reads its commands from it
+    chat.start_registry()
+    argv = [
+        sys.executable, str(CHATAPP), "-c", "pw", HOST, str(chat.registry_port), str(free_port()),
+        "--data-dir", str(chat.peer_dir), "--password",
+    ]  # fmt: skip
+    done = subprocess.run(
+        argv,
+        input="secret\nwho\n",
+        capture_output=True,
+        text=True,
+        timeout=20,
+        start_new_session=True,  # no controlling terminal
+    )
+    assert "Traceback" not in done.stdout + done.stderr
+    assert f">>> {WELCOME}" in done.stdout.splitlines()
+    assert done.returncode == 0
