@@ -98,10 +98,11 @@ def main_command(
             help="Serve at the help desk (with the operator key: $CHATAPP_DESK_KEY, or asked).",
         ),
     ] = None,
-    data_dir: Annotated[
-        Path | None,
+    data_dir_text: Annotated[
+        str | None,
         typer.Option(
             "--data-dir",
+            metavar="DIR",
             help="Where to keep data (default: per-user; env CHATAPP_DATA_DIR overrides).",
         ),
     ] = None,
@@ -149,6 +150,10 @@ def main_command(
     modes = [m for m in (server, client, desk, operator) if m is not None]
     if len(modes) != 1:
         raise UsageProblem("give exactly one of -s, -c, -d or -o (see --help)")
+    if data_dir_text is not None and not data_dir_text.strip():
+        # Path("") is the current directory: never what someone typing --data-dir "" meant
+        raise UsageProblem("--data-dir needs a directory, not an empty name")
+    data_dir = Path(data_dir_text).expanduser() if data_dir_text is not None else None
     bind_ip = check_ip(bind, "--bind") if bind != "0.0.0.0" else bind
     if server is not None:
         from peer.state import default_dir
@@ -197,14 +202,15 @@ def main_command(
         from peer.desk_client import run_desk_client
 
         ip, port = check_ip(desk[0]), check_port(desk[1], "server-port")
-        raise typer.Exit(_run(run_desk_client(ip, port, stdin_is_tty=sys.stdin.isatty())))
+        tty = sys.stdin.isatty()
+        raise typer.Exit(_run(run_desk_client(ip, port, stdin_is_tty=tty, state_dir=data_dir)))
     if operator is not None:
         from peer.desk_operator import NO_KEY, find_operator_key, run_operator
 
         name = check_name(operator[0])
         ip, port = check_ip(operator[1]), check_port(operator[2], "server-port")
         tty = sys.stdin.isatty()
-        key = find_operator_key(tty)
+        key = find_operator_key(tty, data_dir)
         if key is None:
             raise UsageProblem(NO_KEY)
         raise typer.Exit(_run(run_operator(name, ip, port, key=key, stdin_is_tty=tty)))

@@ -16,6 +16,7 @@ import getpass
 import os
 import sys
 import time
+from pathlib import Path
 
 from peer.desk_client import (
     LEAVE_TIMEOUT,
@@ -149,20 +150,24 @@ class _Operator:
                 if isinstance(event, Received) and isinstance(event.message, DeskEnded):
                     self.on_message(event.message)
                     return 0
+                if isinstance(event, Received) and isinstance(event.message, DeskRefused):
+                    self.on_message(event.message)  # never on duty: a wrong key, say
+                    return 1
                 if isinstance(event, Lost):
                     break
         self.term.show("[You are off duty.]")
         return 0
 
 
-def find_operator_key(stdin_is_tty: bool) -> str | None:
+def find_operator_key(stdin_is_tty: bool, registry_dir: Path | None = None) -> str | None:
     """The operator key to go on duty with: $CHATAPP_DESK_KEY; else the key of a registry
-    of this user on this machine (its default data directory); else asked for, unechoed,
-    when standard input is a terminal. None when there is none of these."""
+    of this user on this machine (in `registry_dir`, the `--data-dir` given, else its
+    default data directory); else asked for, unechoed, when standard input is a terminal.
+    None when there is none of these."""
     given = os.environ.get(KEY_ENV, "").strip()
     if given:
         return given
-    local = read_key(key_path(default_dir("registry")))
+    local = read_key(key_path(registry_dir or default_dir("registry")))
     if local is not None:
         return local
     if stdin_is_tty:

@@ -22,6 +22,7 @@ BAD = {
     "registry port 70000": ["-s", "70000"],
     "registry without port": ["-s"],
     "mailbox limit 0": ["-s", "5000", "--mailbox-limit", "0"],
+    "empty data dir": ["-s", "5000", "--data-dir", ""],
     # no CHATAPP_DESK_KEY, no registry data of this user, not a terminal to ask on
     "operator without a key": ["-o", "ann", "127.0.0.1", "5000"],
 }

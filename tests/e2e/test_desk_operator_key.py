@@ -48,3 +48,25 @@ def test_an_operator_on_the_registrys_machine_finds_the_key(chat: ChatEnv) -> No
     ann = _operator(chat, CHATAPP_DATA_DIR=str(chat.registry_dir))
     ann.expect(r"\[On duty as ann, serving all topics; 0 waiting\.\]")
     assert ann.count("Traceback") == 0
+
+
+@pytest.mark.timeout(30)
+def test_a_wrong_key_is_said_even_when_input_ends_at_once(chat: ChatEnv) -> None:
+    # a script whose input is empty: going off duty must not hide the refusal
+    chat.start_registry()
+    intruder = _operator(chat, CHATAPP_DESK_KEY="guessed")
+    intruder.close_stdin()
+    intruder.expect(r"wrong operator key")
+    assert intruder.wait_exit(10) == 1
+    assert intruder.count(r"You are off duty") == 0
+
+
+@pytest.mark.timeout(30)
+def test_an_operator_finds_the_key_in_the_data_dir_it_is_given(chat: ChatEnv) -> None:
+    chat.start_registry()
+    assert chat.registry_port is not None
+    ann = chat.spawn(
+        "-o", "ann", HOST, str(chat.registry_port), "--data-dir", str(chat.registry_dir),
+        label="operator",
+    )  # fmt: skip
+    ann.expect(r"\[On duty as ann, serving all topics; 0 waiting\.\]")
