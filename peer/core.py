@@ -987,10 +987,9 @@ class PeerCore:
     # -- registration answers and the table ---------------------------------------------
 
     def _welcome(self, welcome: Welcome, now: float, out: list[Action]) -> None:
-        first = not self._started
         self._started = True
         self.state.registered = True
-        if welcome.token != self.state.token or first:
+        if welcome.token != self.state.token:  # the one we came with is kept already
             self.state.token = welcome.token
             out.append(Remember(self.state.name, welcome.token))
         self.state.name = welcome.name

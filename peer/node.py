@@ -49,6 +49,7 @@ class PeerNode:
         verbose: bool = False,
     ) -> None:
         self._data_dir = data_dir
+        self._name = name
         self._state = PeerStateFile(data_dir, name)
         self.core = PeerCore(
             name=name,
@@ -84,8 +85,10 @@ class PeerNode:
         token = self._state.load_token()
         if not token:
             token = secrets.token_hex(16)
-            with contextlib.suppress(OSError):  # the Welcome's Remember tries again, and says
+            try:
                 self._state.save_token(token)
+            except OSError as exc:
+                self._state.problems.append(f"Could not keep your token for {self._name}: {exc}")
         return token
 
     async def run(self) -> int:
