@@ -81,9 +81,10 @@ class PeerNode:
     def _own_token(self) -> str:
         """The kept token; the first time, a new one, kept before the registration is sent:
         a registration the registry carries out after this peer gave up on it (or whose
-        answer was lost) then still leaves the name to this peer at its next start."""
+        answer was lost) then still leaves the name to this peer at its next start. A token
+        file that is there but cannot be read is left as it is, for its owner to mend."""
         token = self._state.load_token()
-        if not token:
+        if not token and not self._state.path.exists():
             token = secrets.token_hex(16)
             try:
                 self._state.save_token(token)

@@ -213,11 +213,10 @@ class Storage:
         aside = path.with_name(path.name + UNREADABLE)
         self._write(aside, lines)
         self.skipped_lines += len(lines)
-        some = (
-            "1 line that is not a message"
-            if len(lines) == 1
-            else (f"{len(lines)} lines that are not messages")
-        )
+        if len(lines) == 1:
+            some = "1 line that is not a message"
+        else:
+            some = f"{len(lines)} lines that are not messages"
         self._log(
             f"{path}: {some} (a crash in the middle of a write leaves one; damage more) "
             f"moved to {aside.name}"

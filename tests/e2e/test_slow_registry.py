@@ -1,6 +1,6 @@
 """A registry that answers late (stopped with SIGSTOP, as a busy or swapping machine would
 be): what the peer said had failed but the registry did after all does not leave the two
-disagreeing."""
+disagreeing. And what goes wrong with a peer's own files is said before anything else."""
 
 from __future__ import annotations
 
@@ -46,3 +46,23 @@ def test_a_join_said_to_have_failed_but_done_late_is_taken(chat: ChatEnv) -> Non
     ida.expect(r"\[You joined late with bob\]")
     ida.send("hello late room")  # plain text goes to the room only if ida is in it
     bob.expect(r"ida \(in late\): hello late room")
+
+
+@pytest.mark.timeout(40)
+def test_a_peer_whose_token_file_is_damaged_says_so_before_the_registry_answers(
+    chat: ChatEnv,
+) -> None:
+    chat.start_registry()
+    (alice,) = chat.start_peers("alice")
+    alice.send("/quit")
+    assert alice.wait_exit() == 0
+    token_file = alice.data_dir / "peers" / "alice.json"
+    token_file.write_text("{damaged")
+    again = chat.restart_peer(alice, wait=False)
+    again.expect_line(
+        f"[Could not read your token file {token_file} (it is not what ChatApp writes there); "
+        "starting without it.]"
+    )
+    again.expect_line("[The name alice belongs to someone else; only its owner can take it back.]")
+    assert again.wait_exit() == 1
+    assert token_file.read_text() == "{damaged"  # left for its owner to mend

@@ -68,6 +68,17 @@ def test_welcome_keeps_the_token_and_shows_the_exact_lines() -> None:
     assert prints(out) == ["[Welcome, You are registered.]", "[Client table updated.]"]
 
 
+def test_a_welcome_with_the_token_the_peer_came_with_writes_nothing() -> None:
+    # the adapter keeps a first token before registering (PeerNode._own_token)
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", token="mine")
+    [register] = sent(core.start(T0))
+    assert register.token == "mine"  # type: ignore[attr-defined]
+    welcome = Welcome("r-1", register.id, "alice", "mine", 3, (), ())  # type: ignore[attr-defined]
+    out = core.receive(welcome, SERVER, T0)
+    assert not any(isinstance(a, pa.Remember) for a in out)
+    assert "[Welcome, You are registered.]" in prints(out)
+
+
 def test_no_registry_at_start_exits_non_zero_after_five_tries() -> None:
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
     first = core.start(T0)
