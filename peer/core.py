@@ -186,6 +186,9 @@ class PeerCore:
         self._former: set[str] = set()  # keys of names this peer had before a rename
         self._renamed: dict[str, str] = {}  # others' old name keys -> their new names
         self._rooms_seen: dict[str, str] = {}  # room keys -> names, for tab completion
+        # the room joined again for kept lines typed in it, which the registry took us out
+        # of (see `_rejoin_for_kept`); room requests in the outbox wait for it
+        self._rejoining: str | None = None
         self._prompt = ""
 
     # -- entry points -------------------------------------------------------------------
@@ -448,7 +451,9 @@ class PeerCore:
                 self._request(RoomsRequest(self._new_id()), now, out)
             case cmd.RoomSay(text):
                 if self._text_ok(text, out):
-                    said = RoomPost(self._new_id(), self.state.name, self.state.token, text)
+                    said = RoomPost(
+                        self._new_id(), self.state.name, self.state.token, self.state.room, text
+                    )
                     self._request(said, now, out)
             case cmd.Nick(new):
                 self._rename(new, now, out)
@@ -853,6 +858,7 @@ class PeerCore:
                 # brought, the registry's, over the one typed
                 self.state.room = self._rooms_seen.get(name_key(message.room), message.room)
                 self._seen_room(self.state.room)
+                self._rejoined(message, now, out)
             case Leave() | RoomPost():
                 self._drop_from_outbox(message)
             case RoomsRequest():
@@ -881,6 +887,8 @@ class PeerCore:
             self._room_post_refused(message, reason, out)
             return
         out.append(Print(f"[{reason}]", "error"))
+        if isinstance(message, Join):
+            self._rejoin_refused(message, reason, out)
         if isinstance(message, Register):
             if not self._started:
                 self._never_started(out)
@@ -894,15 +902,15 @@ class PeerCore:
             self._drop_from_outbox(message)
 
     def _room_post_refused(self, post: RoomPost, reason: str, out: list[Action]) -> None:
-        """Say which line was not sent and why; the registry has no room for us (it
-        restarted, or gave up on us meanwhile), so we are in none here either."""
+        """Say which line was not sent, in full (it may have waited in the outbox: nothing
+        else has it), and why. Refused as not in its room: we are in none here either."""
         self._drop_from_outbox(post)
-        text = post.text if len(post.text) <= 40 else post.text[:39] + "…"
-        room, self.state.room = self.state.room, ""
-        where = f" to {room}" if room else ""
-        out.append(Print(f'[Not sent{where} ("{text}"): {reason}]', "error"))
-        if room:
-            out.append(Print(f"[You are no longer in {room}; /join {room} to go back.]", "error"))
+        out.append(Print(f"[Not sent to {post.room}: {reason}]", "error"))
+        out.append(Print(f"[Your line: {post.text}]", "error"))
+        if self.state.room and name_key(self.state.room) == name_key(post.room):
+            self.state.room = ""
+            line = f"[You are no longer in {post.room}; /join {post.room} to go back.]"
+            out.append(Print(line, "error"))
 
     def _request_failed(self, request: Request, now: float, out: list[Action]) -> None:
         message = request.message
@@ -963,9 +971,58 @@ class PeerCore:
         self._flush_outbox(now, out)
 
     def _flush_outbox(self, now: float, out: list[Action]) -> None:
+        rejoining = self._rejoining
+        if rejoining is not None and not self._joining():
+            # the join for kept lines went unanswered: ask again
+            self._request(
+                Join(self._new_id(), self.state.name, self.state.token, rejoining),
+                now,
+                out,
+                quiet=True,
+            )
         for message in self._outbox:
+            if rejoining is not None and isinstance(message, RoomPost | Leave):
+                continue  # sent once the room is joined again
             if self._requests.get(message.id) is None:
                 self._request(message, now, out, quiet=True)
+
+    def _joining(self) -> bool:
+        return any(isinstance(r.message, Join) for r in self._requests.items())
+
+    def _rejoin_for_kept(self, now: float, out: list[Action]) -> None:
+        """Kept lines typed in a room we are no longer in (this peer restarted, or the
+        registry gave up on it, and either takes a peer out of its room): join that room
+        again before sending them, so that they reach it and no other."""
+        if self.state.room or self._rejoining is not None:
+            return
+        room = next((m.room for m in self._outbox if isinstance(m, RoomPost)), "")
+        if not room:
+            return
+        self._rejoining = room
+        line = f"[Joining {room} again to send the lines you typed there.]"
+        out.append(Print(line, "system"))
+        self._request(Join(self._new_id(), self.state.name, self.state.token, room), now, out)
+
+    def _rejoined(self, join: Join, now: float, out: list[Action]) -> None:
+        """The answer to a join: if it was the one for kept lines, send them now; a kept
+        /leave after them takes us out again (as typed)."""
+        if self._rejoining is None or name_key(join.room) != name_key(self._rejoining):
+            return
+        self._rejoining = None
+        if any(isinstance(m, Leave) for m in self._outbox):
+            self.state.room = ""
+        self._flush_outbox(now, out)
+
+    def _rejoin_refused(self, join: Join, reason: str, out: list[Action]) -> None:
+        """The join for kept lines was refused: say each of them in full, as not sent."""
+        if self._rejoining is None or name_key(join.room) != name_key(self._rejoining):
+            return
+        self._rejoining = None
+        for message in list(self._outbox):
+            if isinstance(message, RoomPost):
+                self._room_post_refused(message, reason, out)
+            elif isinstance(message, Leave):
+                self._drop_from_outbox(message)  # in no room already
 
     def _deregistering(self) -> bool:
         return any(isinstance(r.message, Deregister) for r in self._requests.items())
@@ -1006,6 +1063,7 @@ class PeerCore:
             self._apply_update(update, now, out)
         self._mail_announced = False
         self._take_mail(welcome.mail, now, out)
+        self._rejoin_for_kept(now, out)
         self._flush_outbox(now, out)
         typed, self._early = self._early, []
         for text in typed:

@@ -846,8 +846,11 @@ class RegistryCore:
             return
         if msg.id not in self._done_room:
             room = self.rooms.of(sender)
-            if room is None:
-                reason = "You are not in a room."
+            if room is None or name_key(room.name) != name_key(msg.room):
+                # typed in a room the sender has left since (a restart, or a give-up, took
+                # it out): refused rather than said in another room
+                where = "that room" if name_problem(msg.room) else msg.room
+                reason = f"You are not in {where}."
                 self._refuse(msg.id, addr, reason, f"room message from {sender.name}", out)
                 return
             if len(msg.text.encode()) > MAX_TEXT:

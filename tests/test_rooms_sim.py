@@ -385,9 +385,10 @@ def test_a_room_member_is_told_when_the_registry_lost_the_room() -> None:
     net.start_registry()
     net.type("x", "hello?")
     net.run(2)
-    told = [line for line in net.screen("x")[-3:] if line != "[Client table updated.]"]
+    told = [line for line in net.screen("x")[-4:] if line != "[Client table updated.]"]
     assert told == [
-        '[Not sent to r ("hello?"): You are not in a room.]',
+        "[Not sent to r: You are not in r.]",
+        "[Your line: hello?]",
         "[You are no longer in r; /join r to go back.]",
     ]
     assert room_of(net, "x") == ""
@@ -654,3 +655,83 @@ def test_late_copies_of_room_requests_change_nothing() -> None:
     assert acked(first) and acked(Rename("c-5", "x2", x.token, "x3"))
     assert acked(first)  # a late copy of the first rename, its old name now an alias
     assert reg.table.get("x3") is x and reg.table.get("x2") is None
+
+
+def kept_room_line_and_restart(line: str) -> SimNet:
+    """x typed `line` in room r while the registry was down, x was killed, the registry
+    came back, and x was started again (a restart takes a peer out of its room)."""
+    net = room_of_two_and_registry_down()
+    net.type("x", line)
+    net.run(3)
+    assert "[Kept in your outbox; sent when the server answers.]" in net.screen("x")
+    net.kill_peer("x")
+    net.start_registry()
+    net.start_peer("x")
+    return net
+
+
+def test_a_kept_room_line_reaches_its_room_after_a_restart() -> None:
+    text = "a line long enough that the old refusal would have cut it short, kept whole"
+    net = kept_room_line_and_restart(text)
+    at = marks(net)
+    net.run(3)
+    assert "[Joining r again to send the lines you typed there.]" in after(net, "x", at["x"])
+    assert f"x (in r): {text}" in net.screen("y")
+    assert room_of(net, "x") == "r"
+    assert members(net, "r") == ["y", "x"]
+    assert net.hosts["x"].outbox == ()
+
+
+def test_a_kept_room_line_then_a_kept_leave_is_said_and_the_peer_leaves() -> None:
+    net = room_of_two_and_registry_down()
+    net.type("x", "last words")
+    net.type("x", "leave")
+    net.run(3)
+    net.kill_peer("x")
+    net.start_registry()
+    net.start_peer("x")
+    net.run(3)
+    assert "x (in r): last words" in net.screen("y")
+    assert members(net, "r") == ["y"]
+    assert room_of(net, "x") == ""
+
+
+def test_a_kept_room_line_whose_room_cannot_be_joined_is_shown_in_full() -> None:
+    text = "typed in r, which is full by the time this peer is back " * 2
+    net = kept_room_line_and_restart(text.strip())
+    full = net.registry
+    assert full is not None
+    room = full.rooms.get("r")
+    assert room is not None
+    # the registry refuses the join (here: as if the room had filled up meanwhile)
+    original = full._join
+
+    def refuse(msg, addr, now, out):  # type: ignore[no-untyped-def]
+        full._refuse(msg.id, addr, "That room is full.", "join", out)
+
+    full._join = refuse  # type: ignore[method-assign]
+    net.run(3)
+    full._join = original  # type: ignore[method-assign]
+    shown = net.screen("x")
+    assert "[Not sent to r: That room is full.]" in shown
+    assert f"[Your line: {text.strip()}]" in shown
+    assert net.hosts["x"].outbox == ()
+    assert not any(text.strip() in line for line in net.screen("y"))
+
+
+def test_a_line_kept_for_one_room_is_not_said_in_another() -> None:
+    net = room_of_two_and_registry_down()
+    net.type("x", "meant for r")
+    net.run(3)
+    net.start_registry()
+    registry = net.registry
+    assert registry is not None
+    # meanwhile the registry has x in another room (the line's room is what counts)
+    record = registry.table.get("x")
+    assert record is not None
+    registry.rooms.leave(record)
+    registry.rooms.enter(record, "elsewhere")
+    net.run(12)
+    assert not any("meant for r" in line for line in net.screen("y"))
+    assert "[Not sent to r: You are not in r.]" in net.screen("x")
+    assert "[Your line: meant for r]" in net.screen("x")

@@ -293,11 +293,13 @@ class Leave:
 
 @dataclass(frozen=True, slots=True)
 class RoomPost:
-    """Say `text` in the sender's current room."""
+    """Say `text` in `room`, the room the sender typed it in: refused unless the sender is
+    in that room (a line kept while the registry was away never lands in another room)."""
 
     id: str
     sender: str
     token: str
+    room: str
     text: str
 
 
