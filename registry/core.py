@@ -347,6 +347,20 @@ class RegistryCore:
             self.table.records[name_key(msg.name)] = record
             self._aliases.pop(name_key(msg.name), None)  # the name is someone else's now
             out.append(Log(f"registered {msg.name} at {_fmt(where)}"))
+        elif not self._owns(record, msg, where):
+            # ownership first: what follows (where the holder runs, that waiting helps) is
+            # for the owner only
+            if record.online:
+                reason = f"The name {record.name} is in use by a peer that is online."
+            elif msg.password and record.password:
+                reason = f"Wrong password for {record.name}."
+            else:
+                reason = (
+                    f"The name {record.name} belongs to someone else; "
+                    "only its owner can take it back."
+                )
+            self._refuse(msg.id, addr, reason, f"registration of {msg.name} from {_fmt(addr)}", out)
+            return
         elif (
             record.online
             and record.addr != where
@@ -359,16 +373,6 @@ class RegistryCore:
                 f"The name {record.name} is in use by a peer that is online at "
                 f"{_fmt(record.addr)}. Stop it first, or wait a minute."
             )
-            self._refuse(msg.id, addr, reason, f"registration of {msg.name} from {_fmt(addr)}", out)
-            return
-        elif not self._owns(record, msg, where):
-            if record.online:
-                reason = f"The name {record.name} is in use by a peer that is online."
-            else:
-                reason = (
-                    f"The name {record.name} belongs to someone else; "
-                    "only its owner can take it back."
-                )
             self._refuse(msg.id, addr, reason, f"registration of {msg.name} from {_fmt(addr)}", out)
             return
         else:

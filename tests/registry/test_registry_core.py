@@ -448,9 +448,26 @@ def test_password_lets_the_owner_take_the_name_back_from_another_machine() -> No
     [(_, m)] = sends(
         reg.receive(Register("q-1", "pat", 7001, "", "wrong", WIRE_VERSION), other, T0)
     )
-    assert isinstance(m, Refused)
+    assert isinstance(m, Refused) and m.reason == "Wrong password for pat."
     out = reg.receive(Register("q-2", "pat", 7001, "", "sesame", WIRE_VERSION), other, T0)
     assert any(isinstance(m, Welcome) for _, m in sends(out))
+
+
+def test_a_stranger_is_not_told_where_the_holder_runs_nor_to_wait() -> None:
+    reg = core()
+    wx = register(reg, "x", X)
+    stranger = ("127.0.0.9", 7009)
+    [(_, refused)] = sends(
+        reg.receive(Register("s-1", "x", 7009, "", "", WIRE_VERSION), stranger, T0 + 1)
+    )
+    assert isinstance(refused, Refused)
+    assert refused.reason == "The name x is in use by a peer that is online."
+    # the owner, from a second process, is told where the first one runs
+    [(_, told)] = sends(
+        reg.receive(Register("x-2", "x", 7010, wx.token, "", WIRE_VERSION), stranger, T0 + 1)
+    )
+    assert isinstance(told, Refused) and "online at 127.0.0.1:6001" in told.reason
+    assert "wait a minute" in told.reason
 
 
 def test_a_flooding_address_is_slowed_and_told_once() -> None:
