@@ -19,6 +19,8 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from peer.listener import Listener
+from peer.stream_slots import Closable
 from wire.codec import decode_datagram_batch, encode, fits_datagram, pack_datagrams
 from wire.errors import DecodeError, OtherVersion
 from wire.framing import StreamDecoder, encode_frame
@@ -51,10 +53,6 @@ class Handoff(Protocol):
 IDLE_CLOSE = 60.0
 #: Bytes asked of the kernel for the UDP receive buffer, so bursts of acks are not dropped.
 RECEIVE_BUFFER = 4 * 1024 * 1024
-#: Connections the kernel may queue before we accept them. asyncio's default, 100, is
-#: overflowed when a whole class registers at once and fetches its Welcome over TCP; the
-#: dropped connects then wait out SYN retries of 1, 3, 7 s. (The kernel caps it at somaxconn.)
-BACKLOG = 1024
 #: Bytes read from a TCP connection at a time.
 READ_CHUNK = 64 * 1024
 #: Datagrams read per wake-up of the event loop. asyncio's DatagramProtocol reads one per
@@ -165,9 +163,10 @@ class Endpoint:
         self._udp: asyncio.DatagramTransport | None = None
         self._sock: socket.socket | None = None
         self._unsent: collections.deque[tuple[bytes, Addr]] = collections.deque()
-        self._server: asyncio.Server | None = None
         self._routes: dict[Addr, asyncio.StreamWriter] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # accepted connections, bounded so that they leave file descriptors for files
+        self._listener = Listener(self._serve_accepted, self._spawn, log)
         self.bad_datagrams = 0
         self.bad_frames = 0
         self.errors = 0
@@ -206,9 +205,7 @@ class Endpoint:
             self._udp = transport
         self.address = sock.getsockname()[:2]
         try:
-            self._server = await asyncio.start_server(
-                self._accepted, host, self.address[1], reuse_address=True, backlog=BACKLOG
-            )
+            await self._listener.open(host, self.address[1])
         except OSError:
             self._close_udp()
             raise
@@ -231,8 +228,7 @@ class Endpoint:
         """Send what waits for the end of this pass, then close every socket and connection."""
         self._flush_batches()
         self._close_udp()
-        if self._server is not None:
-            self._server.close()
+        self._listener.close()
         for writer in list(self._routes.values()):
             writer.close()
         for task in list(self._tasks):
@@ -511,10 +507,14 @@ class Endpoint:
             return False
         return size > self._asking[1] and not self._verified(addr)
 
-    async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
-        addr: Addr = (str(peer[0]), int(peer[1])) if peer else ("?", 0)
-        await self._serve_stream(reader, writer, addr, accepted=True)
+    async def _serve_accepted(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        addr: Addr,
+        slot: Closable,
+    ) -> None:
+        await self._serve_stream(reader, writer, addr, slot=slot)
 
     async def _connect_and_send(self, addr: Addr, message: Message) -> None:
         try:
@@ -526,7 +526,7 @@ class Endpoint:
         # this one a route, every later datagram-sized message to `addr` (acks included)
         # would travel on it and reach `addr` from an ephemeral port it does not know.
         self._write(writer, message)
-        await self._serve_stream(reader, writer, addr, accepted=False)
+        await self._serve_stream(reader, writer, addr)
 
     async def _serve_stream(
         self,
@@ -534,9 +534,12 @@ class Endpoint:
         writer: asyncio.StreamWriter,
         addr: Addr,
         *,
-        accepted: bool,
+        slot: Closable | None = None,
     ) -> None:
+        """Read frames from a connection until it ends; `slot` (an accepted connection's
+        place among the listener's, None for one we made) is told of its activity."""
         decoder = StreamDecoder(MAX_FRAME)
+        accepted = slot is not None
         first = accepted
         try:
             while True:
@@ -546,6 +549,8 @@ class Endpoint:
                     break
                 if not data:
                     break
+                if slot is not None:
+                    self._listener.slots.heard(slot)
                 try:
                     messages = decoder.feed(data)
                 except DecodeError as exc:
@@ -559,6 +564,8 @@ class Endpoint:
                 for index, message in enumerate(messages):
                     if first and self._handoff and type(message).__name__ in self._handoff[0]:
                         more = messages[index + 1 :]
+                        if slot is not None:
+                            self._listener.slots.settle(slot)
                         await self._handoff[1](message, decoder, reader, writer, more=more)
                         return
                     first = False

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from peer.endpoint import Endpoint
+from peer.listener import Listener
 from wire.codec import decode, decode_datagram_batch, encode
 from wire.framing import StreamDecoder, encode_frame
 from wire.limits import MAX_DATAGRAM
@@ -532,17 +533,17 @@ def test_any_port_is_tried_again_when_its_number_is_taken_for_tcp(
 ) -> None:
     """UDP's pick for port 0 can be a number some TCP connection already uses; the endpoint
     then picks again (a given port is not changed: that is an error for the user)."""
-    real_start_server = asyncio.start_server
+    real_open = Listener.open
     refused: list[int] = []
 
-    async def taken_once(*args: object, **kwargs: object) -> asyncio.Server:
+    async def taken_once(self: Listener, host: str, port: int) -> None:
         if not refused:
-            refused.append(int(str(args[2])))
+            refused.append(port)
             raise OSError(errno.EADDRINUSE, "Address already in use")
-        return await real_start_server(*args, **kwargs)  # type: ignore[arg-type]
+        await real_open(self, host, port)
 
     async def main() -> None:
-        monkeypatch.setattr(asyncio, "start_server", taken_once)
+        monkeypatch.setattr(Listener, "open", taken_once)
         endpoint, got = await pair()
         port = endpoint.address[1]
         assert refused and port != refused[0]

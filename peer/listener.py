@@ -1,0 +1,172 @@
+"""A node's TCP listening socket: accepts connections within the limit of StreamSlots and
+hands each to a coroutine with its streams.
+
+The accept loop is our own rather than asyncio.start_server's: that one accepts up to its
+backlog (1024 here) connections per wake-up before any of them is looked at, so a burst of
+connections could take every file descriptor before the limit was checked. Here each
+connection is admitted or closed the moment it is accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Awaitable, Callable
+
+from peer.stream_slots import Closable, StreamSlots, stream_limit
+
+Addr = tuple[str, int]
+#: Connections the kernel may queue before we accept them. asyncio's default, 100, is
+#: overflowed when a whole class registers at once and fetches its Welcome over TCP.
+BACKLOG = 1024
+#: Connections accepted per wake-up, so that a burst of them does not hold up datagrams.
+ACCEPT_BATCH = 64
+#: Seconds accepting pauses when the system has no descriptor to give (as asyncio does).
+PAUSE_ON_EXHAUSTION = 1.0
+
+Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter, Addr, Closable], Awaitable[None]]
+
+
+class Accepted:
+    """One accepted connection: its socket until its streams exist, then its writer (which
+    closing must go through, or the descriptor could be reused under the transport)."""
+
+    __slots__ = ("sock", "writer")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.writer: asyncio.StreamWriter | None = None
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        else:
+            self.sock.close()
+
+
+class Listener:
+    """Accepts TCP connections on one address and serves each with `serve(reader, writer,
+    addr, slot)`, `slot` being what to tell `slots` about (heard, settle)."""
+
+    def __init__(
+        self,
+        serve: Serve,
+        spawn: Callable[[Awaitable[None]], None],
+        log: Callable[[str], None],
+    ) -> None:
+        self.slots = StreamSlots(stream_limit())
+        self._serve = serve
+        self._spawn = spawn
+        self._log = log
+        self._sock: socket.socket | None = None
+        self._server: asyncio.Server | None = None
+        self.errors = 0
+
+    async def open(self, host: str, port: int) -> None:
+        """Listen on `host`:`port`. Raises OSError."""
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            sock.listen(BACKLOG)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        try:
+            loop.add_reader(sock.fileno(), self._acceptable)
+            self._sock = sock
+        except NotImplementedError:  # a loop without add_reader (Windows' proactor)
+            self._server = await asyncio.start_server(self._accepted, sock=sock)
+
+    def close(self) -> None:
+        """Stop listening (the connections being served are the caller's to end)."""
+        if self._sock is not None:
+            asyncio.get_running_loop().remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+    def _acceptable(self) -> None:
+        listener = self._sock
+        for _ in range(ACCEPT_BATCH):
+            if listener is None:
+                return
+            try:
+                conn, peer = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                # out of descriptors (something else holds them) or the like: try again
+                # in a while rather than spin on a socket that stays readable
+                self.errors += 1
+                if self.errors == 1 or self.errors % 100 == 0:
+                    self._log(f"could not accept a TCP connection (#{self.errors}): {exc}")
+                self._pause(listener)
+                return
+            addr: Addr = (str(peer[0]), int(peer[1]))
+            accepted = Accepted(conn)
+            if not self._admit(accepted, addr):
+                conn.close()
+                continue
+            conn.setblocking(False)
+            self._spawn(self._streams(accepted, addr))
+
+    def _pause(self, listener: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(listener.fileno())
+
+        def resume() -> None:
+            if self._sock is listener:
+                loop.add_reader(listener.fileno(), self._acceptable)
+
+        loop.call_later(PAUSE_ON_EXHAUSTION, resume)
+
+    def _admit(self, slot: Closable, addr: Addr) -> bool:
+        slots = self.slots
+        evicted = slots.evicted
+        if not slots.admit(slot):
+            if slots.turned_away == 1 or slots.turned_away % 1000 == 0:
+                self._log(
+                    f"turned away TCP connection #{slots.turned_away} from {_fmt(addr)}: "
+                    f"{len(slots)} connections open, the most this process can serve"
+                )
+            return False
+        if slots.evicted != evicted and (slots.evicted == 1 or slots.evicted % 1000 == 0):
+            self._log(
+                f"closed an idle TCP connection to make room for one from {_fmt(addr)} "
+                f"(#{slots.evicted}; {len(slots)} open, the most this process can serve)"
+            )
+        return True
+
+    async def _streams(self, accepted: Accepted, addr: Addr) -> None:
+        try:
+            try:
+                reader, writer = await asyncio.open_connection(sock=accepted.sock)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    accepted.sock.close()
+                return
+            accepted.writer = writer
+            await self._serve(reader, writer, addr, accepted)
+        finally:
+            self.slots.release(accepted)
+
+    async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        addr: Addr = (str(peer[0]), int(peer[1])) if peer else ("?", 0)
+        if not self._admit(writer, addr):
+            writer.close()
+            return
+        try:
+            await self._serve(reader, writer, addr, writer)
+        finally:
+            self.slots.release(writer)
+
+
+def _fmt(addr: Addr) -> str:
+    return f"{addr[0]}:{addr[1]}"

@@ -1,0 +1,92 @@
+"""How many accepted TCP connections a node serves at once, so that they never take the file
+descriptors its files need.
+
+Each connection is a file descriptor. Left unbounded, a client that opens connections and
+leaves them idle (a bug, or a flood) runs the process out of descriptors within the idle
+timeout: a registry could then neither accept anyone nor open a mailbox to save a message.
+So connections are counted against the process's open-file limit, with SPARE_FDS left for
+files. At the limit, the connection silent the longest makes room for the new one if it has
+been silent EVICT_IDLE seconds (honest connections carry a request and its answer and
+close); otherwise the new one is turned away. Connections handed to a session of their own
+(the help desk, where waiting in silence is the point) are counted but never evicted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+#: File descriptors left for everything but accepted connections: the UDP socket, the
+#: listening socket, the table and mailbox files, logs, outgoing connections.
+SPARE_FDS = 64
+#: Seconds a connection must have been silent to be closed for a newcomer at the limit.
+EVICT_IDLE = 2.0
+#: The limit when the open-file limit cannot be read (no `resource` module) or is unlimited.
+DEFAULT_LIMIT = 1000
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+def stream_limit() -> int:
+    """Accepted connections to serve at once: the open-file limit less SPARE_FDS, at least
+    16 (DEFAULT_LIMIT where the limit cannot be read or has none)."""
+    try:
+        import resource
+    except ImportError:  # not on this system (Windows)
+        return DEFAULT_LIMIT
+    try:
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (OSError, ValueError):
+        return DEFAULT_LIMIT
+    if soft == resource.RLIM_INFINITY:
+        return DEFAULT_LIMIT
+    return max(16, soft - SPARE_FDS)
+
+
+class StreamSlots:
+    """The accepted connections being served, each with when it was last heard from."""
+
+    def __init__(self, limit: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self._clock = clock
+        # evictable connections with when each was last heard from, longest silent first
+        self._heard: dict[Closable, float] = {}
+        self._sessions: set[Closable] = set()  # never evicted
+        self.turned_away = 0
+        self.evicted = 0
+
+    def __len__(self) -> int:
+        return len(self._heard) + len(self._sessions)
+
+    def admit(self, stream: Closable) -> bool:
+        """Take a new connection in, closing the longest-silent one to make room if need be;
+        False (and counted) when there is no room: the caller closes it."""
+        now = self._clock()
+        if len(self) >= self.limit:
+            oldest = next(iter(self._heard), None)  # kept in order of activity
+            if oldest is None or now - self._heard[oldest] < EVICT_IDLE:
+                self.turned_away += 1
+                return False
+            del self._heard[oldest]
+            self.evicted += 1
+            oldest.close()
+        self._heard[stream] = now
+        return True
+
+    def heard(self, stream: Closable) -> None:
+        """`stream` brought bytes: it is in use."""
+        if self._heard.pop(stream, None) is not None:
+            self._heard[stream] = self._clock()  # to the end: the order is of activity
+
+    def settle(self, stream: Closable) -> None:
+        """`stream` now serves a session of its own: never evicted."""
+        if self._heard.pop(stream, None) is not None:
+            self._sessions.add(stream)
+
+    def release(self, stream: Closable) -> None:
+        """`stream` is closed."""
+        self._heard.pop(stream, None)
+        self._sessions.discard(stream)

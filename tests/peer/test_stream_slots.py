@@ -1,0 +1,102 @@
+"""StreamSlots alone: the limit on accepted connections, and who makes room at it."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from peer.stream_slots import EVICT_IDLE, SPARE_FDS, StreamSlots, stream_limit
+
+
+class Conn:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_at_the_limit_a_newcomer_is_turned_away_until_someone_has_been_silent() -> None:
+    clock = Clock()
+    slots = StreamSlots(2, clock)
+    a, b, c = Conn("a"), Conn("b"), Conn("c")
+    assert slots.admit(a) and slots.admit(b)
+    assert not slots.admit(c) and slots.turned_away == 1
+    clock.now += EVICT_IDLE
+    slots.heard(a)  # a is in use: b is the one silent the longest
+    assert slots.admit(c)
+    assert b.closed and not a.closed and slots.evicted == 1 and len(slots) == 2
+
+
+def test_a_session_counts_but_is_never_closed_for_a_newcomer() -> None:
+    clock = Clock()
+    slots = StreamSlots(1, clock)
+    desk = Conn("desk")
+    assert slots.admit(desk)
+    slots.settle(desk)
+    clock.now += 3600
+    assert not slots.admit(Conn("late")) and not desk.closed
+    slots.release(desk)
+    assert slots.admit(Conn("next")) and len(slots) == 1
+
+
+def test_the_limit_leaves_descriptors_for_files() -> None:
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY:
+        assert stream_limit() == max(16, soft - SPARE_FDS)
+
+
+ops = st.lists(
+    st.tuples(st.sampled_from(["admit", "heard", "settle", "release", "wait"]), st.integers(0, 7)),
+    max_size=60,
+)
+
+
+@given(ops, st.integers(1, 5))
+def test_any_sequence_keeps_the_limit_and_closes_only_the_long_silent(
+    steps: list[tuple[str, int]], limit: int
+) -> None:
+    clock = Clock()
+    slots = StreamSlots(limit, clock)
+    conns = [Conn(str(i)) for i in range(8)]
+    inside: dict[int, float] = {}  # index -> last heard, for evictable ones
+    sessions: set[int] = set()
+    for op, i in steps:
+        conn = conns[i]
+        if op == "wait":
+            clock.now += i * 0.5
+        elif op == "admit" and i not in inside and i not in sessions and not conn.closed:
+            before = {j for j in inside if not conns[j].closed}
+            if slots.admit(conn):
+                inside[i] = clock.now
+                for j in before:
+                    if conns[j].closed:  # evicted: silent long enough, and the longest
+                        assert clock.now - inside[j] >= EVICT_IDLE
+                        assert inside[j] == min(inside[k] for k in before)
+                        del inside[j]
+            else:
+                assert len(inside) + len(sessions) >= limit
+        elif op == "heard" and i in inside:
+            slots.heard(conn)
+            inside[i] = clock.now
+        elif op == "settle" and i in inside:
+            slots.settle(conn)
+            del inside[i]
+            sessions.add(i)
+        elif op == "release" and (i in inside or i in sessions):
+            slots.release(conn)
+            inside.pop(i, None)
+            sessions.discard(i)
+        assert len(slots) == len(inside) + len(sessions) <= limit
+        assert not any(conns[j].closed for j in sessions)
