@@ -3,6 +3,7 @@ online. Pure data with its own persistence format (a JSON-able dict)."""
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,9 @@ from wire.messages import Entry
 from wire.names import name_key, name_problem
 
 Addr = tuple[str, int]
+#: The highest table version a saved table may carry: far beyond any real count of changes,
+#: and within what every peer reads (the wire's integers are 64-bit).
+MAX_VERSION = 2**62
 
 
 @dataclass(slots=True)
@@ -82,27 +86,71 @@ class Table:
 
     @classmethod
     def from_json(cls, data: Any, now: float) -> Table:
-        """Rebuild a table saved by `to_json`; raise ValueError if it is not one."""
-        if not isinstance(data, dict) or not isinstance(data.get("version"), int):
+        """Rebuild a table saved by `to_json`; raise ValueError, naming the row and what is
+        wrong with it, if it is not one. Every row is checked as the registry would have
+        written it: a table edited by hand (or damaged) would otherwise have the registry
+        push an address that is not one, or keep one of two names that differ only in
+        case and drop the other's owner in silence."""
+        if not isinstance(data, dict) or type(data.get("version")) is not int:
             raise ValueError("not a ChatApp table")
+        if not 0 <= data["version"] <= MAX_VERSION:
+            raise ValueError(f"version {data['version']} is out of range")
+        rows = data.get("names", [])
+        if not isinstance(rows, list):
+            raise ValueError('"names" is not a list')
         table = cls(version=data["version"])
-        for row in data.get("names", []):
-            try:
-                record = Record(
-                    name=str(row["name"]),
-                    ip=str(row["ip"]),
-                    port=int(row["port"]),
-                    online=bool(row["online"]),
-                    token=str(row["token"]),
-                    password=str(row.get("password", "")),
-                    last_seen=now,
-                    room=str(row.get("room", "")),
-                )
-            except (KeyError, TypeError, ValueError) as exc:
-                raise ValueError(f"bad table row {row!r}: {exc}") from None
-            if name_problem(record.name):
-                raise ValueError(f"bad name in table: {record.name!r}")
-            if record.room and (name_problem(record.room) or not record.online):
-                record.room = ""  # not a room a peer could be in: forgotten, not fatal
-            table.records[name_key(record.name)] = record
+        for row in rows:
+            record = _record(row, now)
+            key = name_key(record.name)
+            if key in table.records:
+                first = table.records[key].name
+                raise ValueError(f"{first!r} and {record.name!r} are one name (case is ignored)")
+            table.records[key] = record
         return table
+
+
+def _record(row: Any, now: float) -> Record:
+    """The Record a saved row spells, or ValueError naming the row."""
+    if not isinstance(row, dict):
+        raise ValueError(f"bad table row {row!r}"[:300])
+    problem = _row_problem(row)
+    if problem:
+        raise ValueError(f"bad table row for {str(row.get('name'))[:40]!r}: {problem}")
+    record = Record(
+        name=row["name"],
+        ip=row["ip"],
+        port=row["port"],
+        online=row["online"],
+        token=row["token"],
+        password=row.get("password", ""),
+        last_seen=now,
+        room=row.get("room", ""),
+    )
+    if record.room and (name_problem(record.room) or not record.online):
+        record.room = ""  # not a room a peer could be in: forgotten, not fatal
+    return record
+
+
+def _row_problem(row: dict[str, Any]) -> str:
+    """What is wrong with a saved row, or ""."""
+    for key, kind, what in (
+        ("name", str, "a string"),
+        ("ip", str, "a string"),
+        ("port", int, "a whole number"),
+        ("online", bool, "true or false"),
+    ):
+        if type(row.get(key)) is not kind:
+            return f"{key} is missing or not {what}"
+    for key in ("token", "password", "room"):
+        if type(row.get(key, "")) is not str:
+            return f"{key} is not a string"
+    problem = name_problem(row["name"])
+    if problem:
+        return f"bad name ({problem})"
+    try:
+        ipaddress.IPv4Address(row["ip"])
+    except ValueError:
+        return f"{row['ip'][:60]!r} is not an IPv4 address"
+    if not 1 <= row["port"] <= 65535:
+        return f"port {row['port']} is not a valid port"
+    return ""

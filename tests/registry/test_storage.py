@@ -144,3 +144,60 @@ def test_unusable_data_directory(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(StorageError, match="cannot use data directory"):
         Storage(blocker / "sub")
+
+
+def saved_table(tmp_path: Path, rows: list[object], version: object = 3) -> Path:
+    import json
+
+    path = tmp_path / "table.json"
+    path.write_text(json.dumps({"version": version, "names": rows}))
+    return path
+
+
+def row(name: str = "bob", **changes: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "name": name,
+        "ip": "127.0.0.1",
+        "port": 6001,
+        "online": False,
+        "token": "t" * 32,
+        "password": "",
+    }
+    base.update(changes)
+    return base
+
+
+@pytest.mark.parametrize(
+    ("rows", "version", "said"),
+    [
+        ([row("Bob"), row("bob", port=6002)], 3, "'Bob' and 'bob' are one name"),
+        ([row(ip="example.com")], 3, "'example.com' is not an IPv4 address"),
+        ([row(ip="::1")], 3, "is not an IPv4 address"),
+        ([row(port=0)], 3, "port 0 is not a valid port"),
+        ([row(port="6001")], 3, "port is missing or not a whole number"),
+        ([row(online="false")], 3, "online is missing or not true or false"),
+        ([row(token=None)], 3, "token is not a string"),
+        ([row("../etc")], 3, "bad name"),
+        (["bob"], 3, "bad table row 'bob'"),
+        ([row()], -1, "version -1 is out of range"),
+        ([row()], 2**70, "out of range"),
+        ([row()], True, "not a ChatApp table"),
+    ],
+)
+def test_a_table_that_the_registry_could_not_have_written_is_refused_by_row(
+    tmp_path: Path, rows: list[object], version: object, said: str
+) -> None:
+    path = saved_table(tmp_path, rows, version)
+    with pytest.raises(StorageError) as caught:
+        Storage(tmp_path).load_table(0.0)
+    assert said in str(caught.value) and str(path) in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_table_as_written_loads_whole(tmp_path: Path) -> None:
+    saved_table(tmp_path, [row("alice", online=True, room="lobby"), row("bob", port=6002)])
+    table = Storage(tmp_path).load_table(0.0)
+    assert [(r.name, r.port, r.online, r.room) for r in table.records.values()] == [
+        ("alice", 6001, True, "lobby"),
+        ("bob", 6002, False, ""),
+    ]
