@@ -37,6 +37,10 @@ from wire.messages import Message
 FAILING_LOG_EVERY = 30.0
 
 
+#: The registry console's own commands (see `RegistryServer.console_line`).
+CONSOLE_COMMANDS = frozenset({"who", "rooms", "release", "stats", "help", "quit", "exit"})
+
+
 class RegistryServer:
     """One running registry: binds, loads its data directory, and serves until stopped."""
 
@@ -160,13 +164,20 @@ class RegistryServer:
     # -- the console --------------------------------------------------------------------
 
     def console_line(self, line: str) -> None:
-        """A line typed on the registry's console."""
+        """A line typed on the registry's console: a registry command, or the help desk's
+        (its commands, and any line while the console serves someone). A registry command
+        written with a "/" (`/who`) is the registry's even then."""
+        words = line.split()
+        if words and words[0].startswith("/") and words[0][1:].lower() in CONSOLE_COMMANDS:
+            self._console_command([words[0][1:], *words[1:]])
+            return
         if self.desk.wants_console_line(line.rstrip("\n")):
             self.desk.console_line(line.rstrip("\n"))
             return
-        words = line.split()
-        if not words:
-            return
+        if words:
+            self._console_command(words)
+
+    def _console_command(self, words: list[str]) -> None:
         match words[0].lower():
             case "who":
                 for r in sorted(self.core.table.records.values(), key=lambda r: r.name.casefold()):
@@ -200,6 +211,9 @@ class RegistryServer:
                 self._out("  stats            counters of rejected input")
                 self._out("  quit             stop the registry (Ctrl-C works too)")
                 self._out("  .help            the help-desk operator commands (.room, .end, ...)")
+                self._out("  While the console serves someone at the help desk, what you type goes")
+                self._out("  to them; /who, /rooms, /release, /stats, /help and /quit still reach")
+                self._out("  the registry (any of these works with a / at any time).")
             case "quit" | "exit":
                 self.stop()
             case _:

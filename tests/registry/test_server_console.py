@@ -1,0 +1,64 @@
+"""The registry console over a real registry: its commands, and how they reach the registry
+while the console serves someone at the help desk."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from registry.server import RegistryServer
+from tests.desk.test_desk_service import Client, join
+from wire.desk import DeskLine, DeskServed
+
+pytestmark = pytest.mark.timeout(10)
+
+
+def test_registry_commands_with_a_slash_reach_the_registry_while_serving(
+    tmp_path: Path,
+) -> None:
+    printed: list[str] = []
+
+    async def scenario() -> None:
+        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=printed.append)
+        host, port = await server.start()
+        server.desk.set_console_output(printed.append)
+        reader, writer = await asyncio.open_connection(host, port)
+        alice = Client(reader, writer)
+        alice.send(join("Alice"))
+        await alice.next(DeskServed)
+        # a bare word is text for the person served, as any line while serving
+        server.console_line("who\n")
+        assert (await alice.next(DeskLine)).text == "who"  # type: ignore[attr-defined]
+        # with a slash it is the registry's
+        server.console_line("/who\n")
+        assert printed[-1] == "  no names registered yet"
+        server.console_line("/stats\n")
+        assert printed[-1].startswith("  bad datagrams 0")
+        server.console_line("/etc/hosts is where that lives\n")  # not a command: for Alice
+        line = await alice.next(DeskLine)
+        assert line.text == "/etc/hosts is where that lives"  # type: ignore[attr-defined]
+        server.console_line("/QUIT\n")
+        await asyncio.wait_for(server.serve_forever(), 2)
+        writer.close()
+        await server.close()
+
+    asyncio.run(scenario())
+
+
+def test_outside_a_session_both_spellings_work(tmp_path: Path) -> None:
+    printed: list[str] = []
+
+    async def scenario() -> None:
+        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=printed.append)
+        await server.start()
+        server.console_line("rooms\n")
+        assert printed[-1] == "  no rooms"
+        server.console_line("/rooms\n")
+        assert printed[-1] == "  no rooms"
+        server.console_line("help\n")
+        assert any("/who, /rooms" in line for line in printed)
+        await server.close()
+
+    asyncio.run(scenario())
