@@ -26,7 +26,7 @@ from peer.actions import (
 from peer.batch import receive_batch
 from peer.core import PeerCore
 from peer.endpoint import Endpoint
-from peer.state import PeerStateFile
+from peer.state import PeerStateFile, follow_renames
 from peer.terminal import Console, PlainConsole, TerminalConsole
 from peer.wake import WakeTimer
 from wire.messages import Message
@@ -49,6 +49,13 @@ class PeerNode:
         verbose: bool = False,
     ) -> None:
         self._data_dir = data_dir
+        # what to say before registering (a start under a name given up by a rename)
+        self._start_lines: list[Print] = []
+        current = follow_renames(data_dir, name)
+        if current != name:
+            line = f"[You renamed {name} to {current}; starting as {current}.]"
+            self._start_lines.append(Print(line, "system"))
+            name = current
         self._name = name
         self._state = PeerStateFile(data_dir, name)
         self.core = PeerCore(
@@ -84,7 +91,7 @@ class PeerNode:
         answer was lost) then still leaves the name to this peer at its next start. A token
         file that is there but cannot be read is left as it is, for its owner to mend."""
         token = self._state.load_token()
-        if not token and not self._state.path.exists():
+        if not token and (not self._state.path.exists() or self._state.renamed_to()):
             token = secrets.token_hex(16)
             try:
                 self._state.save_token(token)
@@ -103,6 +110,8 @@ class PeerNode:
             return 1
         self._catch_signals()
         self._console.start(self._typed, self._ended)
+        for line in self._start_lines:
+            self._console.show(line)
         for problem in self._state.problems:
             self._console.show(Print(f"[{problem}]", "error"))
         self._run(self.core.start(time.time()))
@@ -220,8 +229,11 @@ class PeerNode:
         self._state = state
         if previous.path != state.path:
             previous.close()
-            with contextlib.suppress(OSError):
-                previous.path.unlink()
+            try:
+                previous.save_renamed(name)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    previous.path.unlink()  # the token must not stay under both names
 
     def _finish(self, code: int) -> None:
         if not self._done.done():

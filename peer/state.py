@@ -74,6 +74,8 @@ class PeerStateFile:
             return ""
         except (OSError, ValueError) as exc:
             return self._token_problem(_why(exc))
+        if self._renamed_to(data):
+            return ""  # a name given up by a rename: no longer ours
         token = data.get("token") if isinstance(data, dict) else None
         if not isinstance(token, str) or not token:
             return self._token_problem("it holds no token")
@@ -84,6 +86,26 @@ class PeerStateFile:
             f"Could not read your token file {self.path} ({why}); starting without it."
         )
         return ""
+
+    def renamed_to(self) -> str:
+        """The name this one was renamed to (see `save_renamed`), or ""."""
+        try:
+            return self._renamed_to(json.loads(self.path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return ""
+
+    @staticmethod
+    def _renamed_to(data: object) -> str:
+        if not isinstance(data, dict) or "token" in data:
+            return ""
+        new = data.get("renamed_to")
+        return new if isinstance(new, str) and new else ""
+
+    def save_renamed(self, new_name: str) -> None:
+        """In place of the token: the name was given up by a rename to `new_name`, so that a
+        start under the old name can find the new one (see `follow_renames`)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _replace_durably(self.path, json.dumps({"renamed_to": new_name}).encode())
 
     def save_token(self, token: str) -> None:
         """Keep `token`, readable only by this user, replacing the file atomically."""
@@ -214,6 +236,26 @@ class PeerStateFile:
             return
         self.outbox_path.parent.mkdir(parents=True, exist_ok=True)
         _replace_durably(self.outbox_path, b"".join(encode(m) + b"\n" for m in messages))
+
+
+#: Renames followed at start, at most (a chain of renames; a loop cannot last longer).
+MAX_RENAMES_FOLLOWED = 8
+
+
+def follow_renames(root: Path, name: str) -> str:
+    """The name to start as for `-c <name>`: `name`, or, when this user renamed it, the
+    name it was renamed to (following further renames) whose token is kept here. A start
+    under the old name by habit then takes back the new name and its mailbox, rather than
+    register the old one afresh as a second, empty account."""
+    current = name
+    for _ in range(MAX_RENAMES_FOLLOWED):
+        new = PeerStateFile(root, current).renamed_to()
+        if not new or name_key(new) == name_key(name):
+            break
+        current = new
+    if current != name and PeerStateFile(root, current).load_token():
+        return current
+    return name
 
 
 def _replace_durably(path: Path, data: bytes) -> None:

@@ -4,6 +4,7 @@ with its own registry, peers and data directory."""
 from __future__ import annotations
 
 import contextlib
+import json
 import selectors
 import socket
 import threading
@@ -111,7 +112,9 @@ def test_history_rename_and_quit_seen_by_everyone(chat: ChatEnv) -> None:
     assert names == ["alice", "bob", "caroline", "dave"]
     kept = carol.data_dir / "peers"
     assert (kept / "caroline.json").exists() and (kept / "caroline.seen").exists()
-    assert not (kept / "carol.json").exists() and not (kept / "carol.seen").exists()
+    assert not (kept / "carol.seen").exists()
+    # the old name's file only says where the name went (no token under two names)
+    assert json.loads((kept / "carol.json").read_text()) == {"renamed_to": "caroline"}
     dave.send("send carol to the old name")  # told the new name, and sent there
     dave.expect_line("[carol is now known as caroline.]")
     dave.expect_line("[Message received by caroline.]")
@@ -259,3 +262,31 @@ def test_a_room_list_too_big_for_a_datagram_comes_over_tcp(chat: ChatEnv) -> Non
             alice.expect_line(f"  {room}  1 member")
     finally:
         members.close()
+
+
+@pytest.mark.timeout(40)
+def test_a_start_under_the_name_given_up_by_a_rename_starts_as_the_new_one(
+    chat: ChatEnv,
+) -> None:
+    """By habit, `-c alice` after `/nick alicia`: the peer starts as alicia, with alicia's
+    mailbox, rather than register alice afresh as a second, empty account."""
+    chat.start_registry()
+    alice, bob = chat.start_peers("alice", "bob")
+    alice.send("/nick alicia")
+    alice.expect_line("[You are now known as alicia.]")
+    bob.expect_line(TABLE_UPDATED)
+    alice.send("/quit")
+    alice.expect_line(OFFLINE_BYE)
+    assert alice.wait_exit() == 0
+    bob.expect_line(TABLE_UPDATED)
+    bob.send("send alicia while you were away")
+    bob.expect_line(SAVED)
+    again = chat.start_peer("alice", port=alice.port, data_dir=alice.data_dir, wait=False)
+    again.expect_line("[You renamed alice to alicia; starting as alicia.]")
+    again.expect_line(WELCOME)
+    again.expect_line(YOU_HAVE_MESSAGES)
+    again.expect(rf"^>>> bob: {STAMP} while you were away$")
+    again.send("who")
+    again.expect_line("[Registered names:]")
+    names = [again.expect(r"^>>>   (\S+)\s").group(1) for _ in range(2)]
+    assert names == ["alicia", "bob"]

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from peer import state
-from peer.state import PeerStateFile
+from peer.state import PeerStateFile, follow_renames
 
 
 def test_token_round_trip_private_file(tmp_path: Path) -> None:
@@ -167,3 +167,29 @@ def test_shown_ids_survive_a_killed_process(tmp_path: Path) -> None:
         ("carol", "c-1"),
         ("bob", "b-2"),
     ]
+
+
+def test_a_start_under_a_renamed_name_follows_the_renames_to_a_kept_token(
+    tmp_path: Path,
+) -> None:
+    PeerStateFile(tmp_path, "al").save_renamed("alice")
+    PeerStateFile(tmp_path, "alice").save_renamed("alicia")
+    PeerStateFile(tmp_path, "alicia").save_token("t" * 32)
+    assert follow_renames(tmp_path, "al") == "alicia"
+    assert follow_renames(tmp_path, "AL") == "alicia"  # names ignore case
+    assert follow_renames(tmp_path, "alicia") == "alicia"
+    assert PeerStateFile(tmp_path, "alice").load_token() == ""  # no longer ours
+    assert PeerStateFile(tmp_path, "alice").problems == []
+
+
+def test_renames_that_lead_nowhere_or_in_a_loop_start_as_typed(tmp_path: Path) -> None:
+    PeerStateFile(tmp_path, "x").save_renamed("y")  # y's token is gone
+    assert follow_renames(tmp_path, "x") == "x"
+    PeerStateFile(tmp_path, "a").save_renamed("b")
+    PeerStateFile(tmp_path, "b").save_renamed("a")
+    assert follow_renames(tmp_path, "a") == "a"
+    assert follow_renames(tmp_path, "nobody") == "nobody"
+    # renamed back: the token is written over the marker, and wins
+    PeerStateFile(tmp_path, "x").save_token("u" * 32)
+    assert PeerStateFile(tmp_path, "x").renamed_to() == ""
+    assert follow_renames(tmp_path, "x") == "x"
