@@ -576,7 +576,12 @@ class _Person:
         elif isinstance(event, GaveUp):
             self.term.show(f"[{event.reason}]", "error")
             return self.finish(1)
-        elif isinstance(event, Tick) and self.phase == "waiting" and self.held and self.token:
+        elif (
+            isinstance(event, Tick)
+            and self.phase in ("waiting", "served")
+            and self.held
+            and self.token
+        ):
             # Refresh the held-place file: it tells a restarted client the place is alive.
             self.held.save(self.token, self.topic, self.description, self.grace)
         return None
@@ -594,9 +599,9 @@ class _Person:
         elif isinstance(message, DeskPosition):
             self.on_position(message)
         elif isinstance(message, DeskServed):
+            # the held-place file stays: should the connection break during the session,
+            # a place at the front is held for this token (see `on_lost`)
             self.phase = "served"
-            if self.held is not None:
-                self.held.clear()
             self.show_rendered(message)
         elif isinstance(message, DeskEnded):
             self.show_rendered(message)
@@ -642,6 +647,18 @@ class _Person:
         self.writer = None
         if self.phase == "leaving":
             return self.finish(0)
+        if self.phase == "served" and self.token:
+            # the desk keeps a place at the front for us, as for a lost connection while
+            # waiting: a blip of the network is not the end of the call
+            self.lost_at = time.monotonic()
+            self.term.show(
+                f"[The connection to the help desk was lost ({reason}); the session has ended. "
+                f"Reconnecting: you keep a place at the front for {int(self.grace)} s.]",
+                "error",
+            )
+            self.phase = "reconnecting"
+            self.spawn(self.reconnect())
+            return None
         if self.phase == "served":
             self.term.show(
                 f"[The connection to the help desk was lost ({reason}); the session has ended.]",

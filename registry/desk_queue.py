@@ -25,8 +25,11 @@ Rules, as the issue states them and as decided where it was silent (docs/DESK.md
   is skipped when serving (an operator never waits for someone who is not there), so the
   person finds themselves still first, or served as soon as they are back.
 - A session ends when either side ends it or the person's connection breaks; both sides
-  are told and the operator takes the next person. When the operator's connection breaks
-  the person goes back to the front of the waiting room instead: it was not their doing.
+  are told and the operator takes the next person. A person whose connection broke while
+  being served keeps a place at the front for `grace` seconds, taken back with the token
+  like any held place (a blip of the network is not the end of their call). When the
+  operator's connection breaks the person goes back to the front of the waiting room
+  instead: it was not their doing.
 - Nobody is dropped silently: every refusal and every end is a message with a reason.
 """
 
@@ -303,9 +306,15 @@ class DeskQueue:
                     session,
                     now,
                     to_person=None,
-                    to_operator=f"{name}'s connection was lost ({reason}); the session has ended.",
+                    to_operator=(
+                        f"{name}'s connection was lost ({reason}); the session has ended. "
+                        f"They keep a place at the front of the waiting room for "
+                        f"{format_duration(self.grace)}."
+                    ),
                     why=f"person's connection lost ({reason})",
+                    requeue=True,
                 )
+                actions.append(self._hold_at_front(entity, now))
             elif entity in self._waiting:
                 entity.conn = None
                 entity.dropped = now
@@ -321,6 +330,21 @@ class DeskQueue:
         elif isinstance(entity, Operator):
             actions += self._operator_gone(entity, now, f"connection lost ({reason})")
         return actions + self._settle(now)
+
+    def _hold_at_front(self, person: Person, now: float) -> Action:
+        """`person`, whose connection broke while being served, waits first in line without
+        a connection: the place is held (for `grace`) for their token."""
+        person.conn = None
+        person.dropped = now
+        person.shown = None
+        person.due = None
+        self._tokens[person.token] = person
+        self._waiting.insert(0, person)
+        return self._log(
+            f"desk: {name_for_log(person)} lost the connection while being served; place at "
+            f"the front held for {format_duration(self.grace)}",
+            person,
+        )
 
     def timer(self, now: float) -> list[Action]:
         """Time has passed: give up places held too long, send held-back position pushes."""

@@ -84,6 +84,13 @@ def test_a_day_at_the_help_desk(world: DeskWorld) -> None:
     ann.expect(r"Now serving Carol, phone \+?07911123456, topic 3 Weak in Academics")
     ann.expect(r"Description: behind in maths")
     carol.expect(r"It is your turn")
+    # Bob keeps a place at the front: restarted, he takes it back (and then leaves).
+    bob2 = world.person("Bob", PHONES["Bob"], None)
+    bob2.expect(r"You had a place in the waiting room a moment ago")
+    bob2.expect(r"Welcome back: your place was kept; number 1 in the queue, you are next")
+    bob2.send(".quit")
+    bob2.expect(r"You left the waiting room")
+    assert bob2.wait() == 0
 
     # Two more wait; Dan is killed while waiting and restarted: he gets his place back.
     dan = world.person("Dan", PHONES["Dan"], 4)
@@ -197,6 +204,35 @@ def test_a_dropped_connection_reconnects_by_itself_and_keeps_the_place(
         assert not any("You are now number" in line for line in bob.seen)
         alice.send(".quit")
         alice.expect(r"You left the waiting room")
+        assert alice.wait() == 0
+    finally:
+        proxy.close()
+
+
+def test_a_connection_dropped_while_served_reconnects_to_a_place_at_the_front(
+    world: DeskWorld,
+) -> None:
+    proxy = CuttableProxy(world.port)
+    try:
+        ann = world.operator("ann")
+        ann.expect(r"On duty as ann")
+        alice = world.start(["-m", "peer.desk_client", "127.0.0.1", str(proxy.port)], "Alice")
+        alice.send("Alice", PHONES["Alice"], "2")
+        alice.expect(r"It is your turn: you are talking to ann")
+        ann.expect(r"Now serving Alice")
+        bob = world.person("Bob", PHONES["Bob"], 2)
+        bob.expect(r"number 1 in the queue, you are next")
+        proxy.cut()
+        alice.expect(r"connection to the help desk was lost .*keep a place at the front for 120 s")
+        ann.expect(r"Alice's connection was lost .*keep a place at the front")
+        ann.expect(r"Now serving Bob")  # the operator is not kept waiting
+        alice.expect(r"Connected again")
+        alice.expect(r"Welcome back: your place was kept; number 1 in the queue, you are next")
+        ann.send(".end")
+        ann.expect(r"Now serving Alice")
+        alice.expect(r"It is your turn: you are talking to ann")
+        alice.send(".end")
+        alice.expect(r"You ended the session")
         assert alice.wait() == 0
     finally:
         proxy.close()

@@ -255,6 +255,37 @@ def test_the_served_persons_lost_connection_promotes_the_next() -> None:
     assert desk.last("op", DeskSession).name == "Alice"
 
 
+def test_a_served_person_whose_connection_breaks_keeps_a_place_at_the_front() -> None:
+    desk = busy_desk(grace=120.0)
+    token = desk.token("z")
+    desk.join("a", "Alice")
+    desk.join("b", "Bob")
+    desk.drop("z")
+    assert "keep a place at the front of the waiting room for 2 min" in (
+        desk.last("op", DeskEnded).reason
+    )
+    # the operator is not left waiting for someone who is not there: Alice is served
+    assert desk.last("op", DeskSession).name == "Alice"
+    assert [p.name for p in desk.queue.waiting] == ["Zed", "Bob"]
+    assert positions(desk, "b") == [2]  # a held place counts, as any
+    assert any("lost the connection while being served" in line for line in desk.logs)
+    desk.advance(30)
+    desk.join("z2", "Zed", phone="+1 999 888 7777", token=token)
+    back = desk.last("z2", DeskQueued)
+    assert back.restored and back.position == 1
+    desk.end("op")  # Alice's session ends: Zed, first in line, is next
+    assert desk.last("z2", DeskServed).operator == "ann"
+    assert desk.last("op", DeskSession).name == "Zed"
+
+
+def test_a_served_persons_place_is_given_up_after_the_grace_period() -> None:
+    desk = busy_desk(grace=60.0)
+    desk.drop("z")
+    desk.advance(61)
+    assert desk.queue.waiting == ()
+    assert any("did not come back" in line for line in desk.logs)
+
+
 def test_the_person_ending_tells_the_operator() -> None:
     desk = busy_desk()
     desk.end("z")
