@@ -647,15 +647,21 @@ class _Person:
         self.writer = None
         if self.phase == "leaving":
             return self.finish(0)
-        if self.phase == "served" and self.token:
-            # the desk keeps a place at the front for us, as for a lost connection while
-            # waiting: a blip of the network is not the end of the call
-            self.lost_at = time.monotonic()
-            self.term.show(
-                f"[The connection to the help desk was lost ({reason}); the session has ended. "
-                f"Reconnecting: you keep a place at the front for {int(self.grace)} s.]",
-                "error",
-            )
+        if self.token and self.phase in ("served", "waiting", "joining", "reconnecting"):
+            # a place is held for our token, at the front when we were being served: a
+            # blip of the network is not the end of the call
+            if self.phase != "reconnecting":
+                self.lost_at = time.monotonic()
+                kept = (
+                    "the session has ended. Reconnecting: you keep a place at the front"
+                    if self.phase == "served"
+                    else "reconnecting. Your place is kept"
+                )
+                self.term.show(
+                    f"[The connection to the help desk was lost ({reason}); {kept} for "
+                    f"{int(self.grace)} s.]",
+                    "error",
+                )
             self.phase = "reconnecting"
             self.spawn(self.reconnect())
             return None
@@ -665,17 +671,6 @@ class _Person:
                 "error",
             )
             return self.finish(1)
-        if self.token and self.phase in ("waiting", "joining", "reconnecting"):
-            if self.phase != "reconnecting":
-                self.lost_at = time.monotonic()
-                self.term.show(
-                    f"[The connection to the help desk was lost ({reason}); reconnecting. "
-                    f"Your place is kept for {int(self.grace)} s.]",
-                    "error",
-                )
-            self.phase = "reconnecting"
-            self.spawn(self.reconnect())
-            return None
         self.term.show(f"[The help desk closed the connection ({reason}).]", "error")
         return self.finish(1)
 
