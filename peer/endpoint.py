@@ -166,7 +166,7 @@ class Endpoint:
         self._routes: dict[Addr, asyncio.StreamWriter] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # accepted connections, bounded so that they leave file descriptors for files
-        self._listener = Listener(self._serve_accepted, self._spawn, log)
+        self._listener = Listener(self._serve_stream, self._spawn, log)
         self.bad_datagrams = 0
         self.bad_frames = 0
         self.errors = 0
@@ -507,15 +507,6 @@ class Endpoint:
             return False
         return size > self._asking[1] and not self._verified(addr)
 
-    async def _serve_accepted(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        addr: Addr,
-        slot: Closable,
-    ) -> None:
-        await self._serve_stream(reader, writer, addr, slot=slot)
-
     async def _connect_and_send(self, addr: Addr, message: Message) -> None:
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(*addr), 5.0)
@@ -533,7 +524,6 @@ class Endpoint:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         addr: Addr,
-        *,
         slot: Closable | None = None,
     ) -> None:
         """Read frames from a connection until it ends; `slot` (an accepted connection's

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import socket
 from collections.abc import Awaitable, Callable
 
@@ -24,6 +25,8 @@ BACKLOG = 1024
 ACCEPT_BATCH = 64
 #: Seconds accepting pauses when the system has no descriptor to give (as asyncio does).
 PAUSE_ON_EXHAUSTION = 1.0
+#: accept() errors that say the system is out of something: wait before trying again.
+EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter, Addr, Closable], Awaitable[None]]
 
@@ -100,13 +103,16 @@ class Listener:
                 conn, peer = listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
+            except ConnectionAbortedError:
+                continue  # reset by the client before we took it: the rest are fine
             except OSError as exc:
-                # out of descriptors (something else holds them) or the like: try again
-                # in a while rather than spin on a socket that stays readable
                 self.errors += 1
                 if self.errors == 1 or self.errors % 100 == 0:
                     self._log(f"could not accept a TCP connection (#{self.errors}): {exc}")
-                self._pause(listener)
+                if exc.errno in EXHAUSTED:
+                    # out of descriptors (something else holds them) or memory: try again
+                    # in a while rather than spin on a socket that stays readable
+                    self._pause(listener)
                 return
             addr: Addr = (str(peer[0]), int(peer[1]))
             accepted = Accepted(conn)

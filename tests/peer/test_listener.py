@@ -4,15 +4,20 @@ over it is closed at once, and an idle one makes room for a newcomer."""
 from __future__ import annotations
 
 import asyncio
+import errno
 
 import pytest
 
+from peer import listener as listener_module
 from peer.endpoint import Endpoint
+from peer.listener import Listener
 from peer.stream_slots import EVICT_IDLE
 from wire.framing import StreamDecoder, encode_frame
-from wire.messages import Message, Notice, TableRequest, TableSnapshot
+from wire.messages import Message, TableRequest, TableSnapshot
 
 pytestmark = pytest.mark.timeout(10)
+
+Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 class Clock:
@@ -23,22 +28,44 @@ class Clock:
         return self.now
 
 
-async def ask(port: int, message: Message) -> list[Message]:
-    """Send `message` in a frame on a new connection; the frames that come back until the
-    connection closes or a second passes."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(encode_frame(message))
+async def answering_endpoint(
+    limit: int, logs: list[str] | None = None
+) -> tuple[Endpoint, int, Clock]:
+    """An endpoint that answers a TableRequest, with room for `limit` accepted connections
+    and a clock of our own for how long they have been silent."""
+    endpoint: Endpoint
+
+    def on_message(message: Message, addr: tuple[str, int]) -> None:
+        if isinstance(message, TableRequest):
+            endpoint.send(addr, TableSnapshot("s-1", message.id, 1, ()))
+
+    endpoint = Endpoint(on_message, session="s", log=(logs if logs is not None else []).append)
+    port = (await endpoint.open("127.0.0.1", 0))[1]
+    clock = Clock()
+    slots = endpoint._listener.slots
+    slots.limit, slots._clock = limit, clock
+    return endpoint, port, clock
+
+
+async def served(port: int, request_id: str) -> Streams:
+    """A connection that has been accepted and answered once, and is then left open (its
+    answer proves the listener has taken it in)."""
+    streams = await asyncio.open_connection("127.0.0.1", port)
+    await ask_on(streams, request_id)
+    return streams
+
+
+async def ask_on(streams: Streams, request_id: str) -> None:
+    """A TableRequest on an open connection, and its answer."""
+    reader, writer = streams
+    writer.write(encode_frame(TableRequest(request_id)))
     decoder = StreamDecoder(1 << 20)
     got: list[Message] = []
-    try:
-        while not got:
-            data = await asyncio.wait_for(reader.read(65536), 1.0)
-            if not data:
-                break
-            got += decoder.feed(data)
-    finally:
-        writer.close()
-    return got
+    while not got:
+        data = await asyncio.wait_for(reader.read(65536), 2.0)
+        assert data, f"{request_id}: closed before its answer"
+        got += decoder.feed(data)
+    assert isinstance(got[0], TableSnapshot) and got[0].reply_to == request_id
 
 
 async def closed_by_the_other_end(reader: asyncio.StreamReader) -> bool:
@@ -51,34 +78,23 @@ async def closed_by_the_other_end(reader: asyncio.StreamReader) -> bool:
 def test_connections_over_the_limit_are_turned_away_and_idle_ones_make_room() -> None:
     async def main() -> None:
         logs: list[str] = []
-        endpoint: Endpoint
-
-        def on_message(message: Message, addr: tuple[str, int]) -> None:
-            if isinstance(message, TableRequest):
-                endpoint.send(addr, TableSnapshot("s-1", message.id, 1, ()))
-
-        endpoint = Endpoint(on_message, session="s", log=logs.append)
-        port = (await endpoint.open("127.0.0.1", 0))[1]
-        clock = Clock()
+        endpoint, port, clock = await answering_endpoint(3, logs)
         slots = endpoint._listener.slots
-        slots.limit, slots._clock = 3, clock
-        idle = [await asyncio.open_connection("127.0.0.1", port) for _ in range(3)]
-        while len(slots) < 3:
-            await asyncio.sleep(0.01)  # accepted in the listener's own time
+        idle = [await served(port, f"q-{i}") for i in range(3)]
         # a fourth, with every other one recently heard from: closed at once, said once
         over_reader, over_writer = await asyncio.open_connection("127.0.0.1", port)
         assert await closed_by_the_other_end(over_reader)
         over_writer.close()
         assert slots.turned_away == 1
         assert any("turned away TCP connection #1" in line for line in logs)
-        # once the first has been silent long enough, a newcomer takes its place and is served
+        # once they have been silent long enough, a newcomer takes the place of the one
+        # silent longest, and is served
         clock.now += EVICT_IDLE
-        [answer] = await ask(port, TableRequest("q-1"))
-        assert isinstance(answer, TableSnapshot) and answer.reply_to == "q-1"
+        newcomer = await served(port, "q-new")
         assert await closed_by_the_other_end(idle[0][0])
         assert slots.evicted == 1
         assert any("closed an idle TCP connection" in line for line in logs)
-        for _, writer in idle:
+        for _, writer in (*idle, newcomer):
             writer.close()
         await endpoint.close()
 
@@ -87,26 +103,51 @@ def test_connections_over_the_limit_are_turned_away_and_idle_ones_make_room() ->
 
 def test_a_connection_that_keeps_talking_is_not_the_one_closed() -> None:
     async def main() -> None:
-        heard = asyncio.Event()
-        endpoint = Endpoint(lambda m, a: heard.set(), session="s")
-        port = (await endpoint.open("127.0.0.1", 0))[1]
-        clock = Clock()
-        slots = endpoint._listener.slots
-        slots.limit, slots._clock = 2, clock
-        talker = await asyncio.open_connection("127.0.0.1", port)
-        while len(slots) < 1:
-            await asyncio.sleep(0.01)
-        quiet = await asyncio.open_connection("127.0.0.1", port)
-        while len(slots) < 2:
-            await asyncio.sleep(0.01)
+        endpoint, port, clock = await answering_endpoint(2)
+        talker = await served(port, "t-1")
+        quiet = await served(port, "q-1")
         clock.now += EVICT_IDLE
-        talker[1].write(encode_frame(Notice("n-1", "still here")))
-        await asyncio.wait_for(heard.wait(), 2.0)
-        newcomer = await asyncio.open_connection("127.0.0.1", port)
+        await ask_on(talker, "t-2")  # heard from again: the other is now silent longest
+        newcomer = await served(port, "n-1")
         assert await closed_by_the_other_end(quiet[0])
-        assert not await closed_by_the_other_end(talker[0])
+        await ask_on(talker, "t-3")  # still served
         for _, writer in (talker, quiet, newcomer):
             writer.close()
         await endpoint.close()
+
+    asyncio.run(main())
+
+
+class Refusing:
+    """A listening socket whose accept() fails with `errors` in turn, then has nothing."""
+
+    def __init__(self, *errors: OSError) -> None:
+        self.errors = list(errors)
+
+    def accept(self) -> None:
+        if self.errors:
+            raise self.errors.pop(0)
+        raise BlockingIOError
+
+    def fileno(self) -> int:
+        return 99_999
+
+
+def test_a_connection_reset_before_accept_does_not_pause_accepting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def main() -> None:
+        paused: list[object] = []
+        monkeypatch.setattr(Listener, "_pause", lambda self, sock: paused.append(sock))
+        logs: list[str] = []
+        listener = Listener(lambda *args: asyncio.sleep(0), lambda coro: None, logs.append)
+        listener._sock = Refusing(ConnectionAbortedError())  # type: ignore[assignment]
+        listener._acceptable()
+        assert paused == [] and listener.errors == 0 and logs == []
+        listener._sock = Refusing(OSError(errno.EMFILE, "Too many open files"))  # type: ignore[assignment]
+        listener._acceptable()
+        assert len(paused) == 1 and listener.errors == 1
+        assert "could not accept a TCP connection (#1): [Errno 24]" in logs[0]
+        assert listener_module.PAUSE_ON_EXHAUSTION > 0
 
     asyncio.run(main())
