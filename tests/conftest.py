@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# The suite runs in three workers on as few as two cores (pyproject.toml): an example may
+# then wait for a CPU longer than hypothesis' default 200 ms deadline. Speed is measured in
+# bench/, not here.
+settings.register_profile("chatapp", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("chatapp")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

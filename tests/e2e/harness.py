@@ -100,6 +100,9 @@ def channel_mail_line(sender: str, text: str) -> str:
 # -- ports ----------------------------------------------------------------------------------
 
 _handed_out: set[int] = set()
+#: This test worker and how many there are ("gw2", 3 under pytest-xdist; else one).
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_WORKERS = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
 _port_lock = threading.Lock()
 
 
@@ -107,14 +110,16 @@ def free_port(host: str = HOST) -> int:
     """A port in 1024-65535 that is free on `host` for both TCP and UDP right now.
 
     The kernel picks a free TCP port; it is kept only if UDP can bind the same number
-    while the TCP socket still holds it. A port is never handed out twice in one session.
+    while the TCP socket still holds it. A port is never handed out twice in one session,
+    nor by two test workers (pytest-xdist): each keeps to the ports of its own remainder
+    modulo their number.
     """
     with _port_lock:
         for _ in range(200):
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
                 tcp.bind((host, 0))
                 port: int = tcp.getsockname()[1]
-                if port < 1024 or port in _handed_out:
+                if port < 1024 or port in _handed_out or port % _WORKERS != _WORKER:
                     continue
                 try:
                     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
