@@ -243,6 +243,44 @@ class PeerCore:
         self._settle(now, out)
         return out
 
+    def leave_now(self) -> list[Action]:
+        """The user leaves at once (a second Ctrl-C, or the terminal closed), without
+        waiting for what is on its way. Whatever they sent that is not known delivered is
+        kept in the outbox on disk, so that the next start sends it on (to the registry,
+        which delivers or saves it; its id keeps it from being shown twice), and the
+        registry is told, once and without waiting for an answer, that this peer is gone.
+        The caller exits once these actions are carried out."""
+        out: list[Action] = []
+        undelivered = self._undelivered()
+        if undelivered != self._kept_outbox:
+            self._kept_outbox = undelivered
+            out.append(KeepOutbox(undelivered))
+        if undelivered:
+            count = f"{len(undelivered)} message" + ("" if len(undelivered) == 1 else "s")
+            line = f"[{count} not yet delivered kept; sent at your next start.]"
+            out.append(Print(line, "system"))
+        if self.state.registered:
+            farewell = self._farewell or ""
+            dereg = Deregister(self._new_id(), self.state.name, self.state.token, True, farewell)
+            out.append(Send(self.server, dereg))
+        return out
+
+    def _undelivered(self) -> tuple[Message, ...]:
+        """The outbox, then everything else sent and not known delivered, roughly in the
+        order typed, each once: direct messages as the saves they would become."""
+        chats = [*self._chats.items(), *(c for waiting in self._behind.values() for c in waiting)]
+        requests = [*self._requests.items(), *(r for r, _ in self._streamed.values())]
+        found: dict[str, Message] = {m.id: m for m in self._outbox}
+        for message in (
+            *self._unanswered.values(),
+            *(self._save_message(c.to, c.text, c.id) for c in chats),
+            *(r.message for r in requests if isinstance(r.message, _DELIVERED)),
+            *(m for m, _ in self._held.values()),
+            *(save for save, _ in self._outcomes.values()),
+        ):
+            found.setdefault(message.id, message)
+        return tuple(found.values())
+
     def receive(self, message: Message, addr: Addr, now: float) -> list[Action]:
         """A message arrived from `addr`."""
         out: list[Action] = []

@@ -129,15 +129,29 @@ class PeerNode:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self._interrupted)
+        # the terminal was closed: nobody is left to wait for, or to read what is shown
+        with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+            loop.add_signal_handler(signal.SIGHUP, self._hung_up)
 
     def _interrupted(self) -> None:
         # The first Ctrl-C quits politely (once what was sent is delivered, then dereg); a
         # Ctrl-C after that, or after the end of input, leaves at once. On a terminal the
         # first Ctrl-C ends the prompt (`_ended`) and only later ones arrive as signals.
         if self._ending:
-            self._finish(130)
+            self._leave_now(128 + signal.SIGINT)
         else:
             self._ended()
+
+    def _hung_up(self) -> None:
+        self._leave_now(128 + signal.SIGHUP, show=False)  # no terminal to show anything on
+
+    def _leave_now(self, code: int, *, show: bool = True) -> None:
+        """Exit with `code` without waiting for anything on its way: the core keeps it in
+        the outbox on disk for the next start (see `PeerCore.leave_now`)."""
+        if not self._done.done():
+            actions = self.core.leave_now()
+            self._run(actions if show else [a for a in actions if not isinstance(a, Print)])
+        self._finish(code)
 
     def _typed(self, text: str) -> None:
         self._run(self.core.line(text, time.time()))

@@ -5,8 +5,10 @@ twice (issue 5, "Real processes, real faults"). A peer killed while it holds mes
 
 from __future__ import annotations
 
+import os
 import random
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -84,6 +86,24 @@ def wait_for_file(path: Path, timeout: float) -> None:
 
 
 @pytest.mark.timeout(60)
+def test_a_peer_whose_terminal_closes_right_after_a_send_delivers_it_after_restart(
+    chat: ChatEnv,
+) -> None:
+    chat.start_registry()
+    x, y = chat.start_peers("x", "y")
+    y.kill()  # every table still says y is online: x sends to it directly, unanswered
+    x.send("send y typed-just-before-the-terminal-closed")
+    x.send("who")  # answered once the send is on its way, well before its first retry
+    x.expect(r"^>>>\s+y\s+online")
+    os.kill(x.pid, signal.SIGHUP)
+    assert x.wait_exit() == 128 + signal.SIGHUP
+    assert (x.data_dir / "peers" / "x.outbox").exists()
+    x = chat.restart_peer(x)
+    x.expect_line(SAVED, timeout=15)  # the registry found y gone and stored it
+    y = chat.restart_peer(y)
+    y.expect(rf"^>>> x: {STAMP} typed-just-before-the-terminal-closed$")
+
+
 def test_a_peer_killed_while_a_direct_message_awaits_its_ack_delivers_it_after_restart(
     chat: ChatEnv,
 ) -> None:

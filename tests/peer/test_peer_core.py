@@ -215,6 +215,39 @@ def test_a_direct_message_unanswered_after_its_first_try_is_kept_on_disk_until_a
     assert kept(core.receive(Ack("b-1", chat.id), BOB, T0 + 0.7)) == [()]  # type: ignore[attr-defined]
 
 
+def test_leaving_at_once_keeps_everything_on_its_way_and_tells_the_registry() -> None:
+    core, _ = registered()
+    [chat] = sent(core.line("send bob are you there?", T0))  # no ack yet: not on disk
+    [post] = sent(core.line("send_all hello all", T0))  # the registry has not answered
+    [offline] = sent(core.line("send carol for later", T0))  # a save not yet answered
+    out = core.leave_now()
+    [[*undelivered]] = kept(out)
+    assert [m.id for m in undelivered] == [chat.id, post.id, offline.id]  # type: ignore[attr-defined]
+    assert isinstance(undelivered[0], SaveMessage) and undelivered[0].to == "bob"
+    assert undelivered[0].text == "are you there?" and undelivered[1] == post
+    [dereg] = sent(out)
+    assert isinstance(dereg, Deregister) and dereg.token == "tok"
+    assert prints(out) == ["[3 messages not yet delivered kept; sent at your next start.]"]
+
+
+def test_leaving_at_once_with_nothing_on_its_way_writes_nothing() -> None:
+    core, _ = registered()
+    [chat] = sent(core.line("send bob hi", T0))
+    core.receive(Ack("b-1", chat.id), BOB, T0 + 0.001)  # type: ignore[attr-defined]
+    out = core.leave_now()
+    assert kept(out) == [] and prints(out) == [] and [type(m) for m in sent(out)] == [Deregister]
+
+
+def test_leaving_at_once_keeps_the_outbox_before_what_is_on_its_way() -> None:
+    core, _ = registered()
+    [first] = sent(core.line("send_all kept while the registry is away", T0))
+    run_until(core, T0 + 2.6)  # five tries: kept in the outbox
+    assert core.outbox == (first,)
+    [chat] = sent(core.line("send bob still typing", T0 + 3))
+    [[*undelivered]] = kept(core.leave_now())
+    assert [m.id for m in undelivered] == [first.id, chat.id]  # type: ignore[attr-defined]
+
+
 def test_a_start_with_a_kept_outbox_says_so() -> None:
     save = SaveMessage("a-1", "alice", "tok", "bob", "from my last session")
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=(save,))
