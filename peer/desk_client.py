@@ -53,6 +53,7 @@ from wire.desk_text import (
     MAX_DESCRIPTION,
     MAX_DESK_LINE,
     MENU_TRIES,
+    crisis_lines,
     menu_lines,
     name_problem,
     normalise_phone,
@@ -764,7 +765,8 @@ class _Person:
         if self.held is not None:
             self.held.clear()
         if self.topic in CRISIS_TOPICS:
-            self.term.show("!!! " + (self.crisis or DEFAULT_CRISIS_NOTICE), "alert")
+            for line in crisis_lines(self.crisis or DEFAULT_CRISIS_NOTICE):
+                self.term.show(line, "alert")
         return code
 
     def bye(self) -> int:

@@ -75,6 +75,25 @@ MIN_PHONE_DIGITS = 7
 MAX_PHONE_DIGITS = 15
 #: Longest crisis notice the registry accepts from its configuration.
 MAX_CRISIS_NOTICE = 1000
+#: Most lines of a crisis notice shown (a notice is a few lines: whom to call, and when).
+MAX_CRISIS_LINES = 12
+
+
+def crisis_notice(text: str) -> str:
+    """The crisis notice the registry sends for `text` from its configuration: each line
+    made safe to show and stripped, empty lines dropped, at most MAX_CRISIS_LINES lines and
+    MAX_CRISIS_NOTICE characters; empty when nothing is left (the default applies then)."""
+    lines = [clean(line.strip()) for line in text.splitlines()]
+    return "\n".join([line for line in lines if line][:MAX_CRISIS_LINES])[:MAX_CRISIS_NOTICE]
+
+
+def crisis_lines(text: str) -> list[str]:
+    """The lines a person is shown for a crisis notice: one per line of it (a notice's
+    line breaks are its author's, unlike those in a chat line), each marked `!!! `, so
+    that no line of it can pass for anything else. An empty notice shows the default."""
+    lines = [clean(line) for line in text.splitlines() if line.strip()]
+    lines = lines or DEFAULT_CRISIS_NOTICE.splitlines()
+    return [f"!!! {line}" for line in lines[:MAX_CRISIS_LINES]]
 
 
 def topic_label(topic: int) -> str:
@@ -352,7 +371,7 @@ def render_person(message: DeskMessage) -> list[str]:
     """The lines a person asking for help sees for a message from the desk."""
     match message:
         case DeskCrisis(text=text):
-            return [f"!!! {clean(text)}"]
+            return crisis_lines(text)
         case DeskQueued() as q:
             lines = []
             if q.operators == 0:
