@@ -3,7 +3,8 @@
 The operator comes on duty serving every topic and is given the next person as soon as
 one waits; `.serve 1,3` limits the topics, `.room` lists the waiting room, `.end` ends the
 session and takes the next person, `.help` lists the commands, `.quit` (or Ctrl-C, or the
-end of input) goes off duty. Any other line goes to the person being served. The parser
+end of input) goes off duty. Any other line goes to the person being served. A connection
+lost while on duty is made again by itself (see `_Operator`). The parser
 and the way each desk message reads are shared with the registry's console operator
 (`wire.desk_text`), so both behave alike.
 """
@@ -20,10 +21,13 @@ from pathlib import Path
 
 from peer.desk_client import (
     LEAVE_TIMEOUT,
+    RETRY_FIRST,
+    RETRY_MAX,
     EndOfInput,
     Event,
     Lost,
     Received,
+    Reconnected,
     Terminal,
     Typed,
     close_writer,
@@ -45,7 +49,7 @@ from wire.desk import (
     DeskRefused,
     DeskSession,
 )
-from wire.desk_text import ALL_TOPICS, parse_operator_line, render_operator
+from wire.desk_text import ALL_TOPICS, ALREADY_ON_DUTY, parse_operator_line, render_operator
 from wire.names import name_problem
 from wire.reliable import IdMaker
 from wire.shown_text import clean
@@ -56,7 +60,10 @@ KEY_ENV = "CHATAPP_DESK_KEY"
 
 
 class _Operator:
-    """One operator's run: on duty until they leave or the connection ends."""
+    """One operator's run: on duty until they leave. A connection lost while on duty is
+    made again and again (the registry restarted, or the network blinked) until the
+    operator is back on duty or leaves: the session in progress ends (its person goes back
+    to the front of the waiting room), and the operator comes back serving the same topics."""
 
     def __init__(self, term: Terminal, name: str, ip: str, port: int, key: str) -> None:
         self.term = term
@@ -66,7 +73,12 @@ class _Operator:
         self.new_id = IdMaker(os.urandom(4).hex())
         self.topics: tuple[int, ...] = ALL_TOPICS
         self.writer: asyncio.StreamWriter | None = None
-        self.on_duty = False
+        self.gen = 0  # the number of the current connection: events of older ones are stale
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.on_duty = False  # went on duty in this run (the first DeskOnDuty came)
+        self.reconnecting = False
+        self.retry = RETRY_FIRST
+        self.refusal = ""  # the last refusal shown while reconnecting (shown once)
         self.session = ""  # the session being served: its lines and `.end` name it
 
     async def run(self) -> int:
@@ -75,15 +87,12 @@ class _Operator:
             self.term.show(f"[Cannot go on duty as {self.name!r}: {problem}.]", "error")
             return 1
         try:
-            reader, self.writer = await connect(self.ip, self.port)
+            reader, writer = await connect(self.ip, self.port)
         except (OSError, TimeoutError) as exc:
             self.term.show(f"[{unreachable(self.ip, self.port, exc)}]", "error")
             return 1
-        reading = asyncio.create_task(read_frames(reader, 1, self.events))
         self.term.set_prompt("desk> ")
-        send(
-            self.writer, DeskOperator(self.new_id(), self.name, self.topics, self.key, WIRE_VERSION)
-        )
+        self.start_connection(reader, writer)
         try:
             while True:
                 code = await self.handle(await self.events.get())
@@ -91,14 +100,25 @@ class _Operator:
                     return code
         finally:
             close_writer(self.writer)
-            reading.cancel()
+            for task in self.tasks:
+                task.cancel()
+
+    def start_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.gen += 1
+        self.writer = writer
+        task = asyncio.create_task(read_frames(reader, self.gen, self.events))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        send(writer, DeskOperator(self.new_id(), self.name, self.topics, self.key, WIRE_VERSION))
 
     async def handle(self, event: Event) -> int | None:
         if isinstance(event, Received):
-            return self.on_message(event.message)
+            return self.on_message(event.message) if event.gen == self.gen else None
         if isinstance(event, Lost):
-            self.term.show(f"[The connection to the help desk was lost ({event.reason}).]", "error")
-            return 1
+            return self.on_lost(event.reason) if event.gen == self.gen else None
+        if isinstance(event, Reconnected):
+            self.start_connection(event.reader, event.writer)
+            return None
         if isinstance(event, EndOfInput):
             return await self.leave()
         if isinstance(event, Typed):
@@ -108,11 +128,57 @@ class _Operator:
             if parsed.quit:
                 return await self.leave()
             if parsed.message is not None and not send(self.writer, parsed.message):
-                self.term.show("[Not sent: the connection is gone.]", "error")
+                why = "reconnecting to the help desk" if self.reconnecting else "no connection"
+                self.term.show(f"[Not sent: {why}.]", "error")
         return None
+
+    def on_lost(self, reason: str) -> int | None:
+        close_writer(self.writer)
+        self.writer = None
+        if not self.on_duty:  # refused, or never answered: nothing to come back to
+            self.term.show(f"[The connection to the help desk was lost ({reason}).]", "error")
+            return 1
+        if not self.reconnecting:
+            self.reconnecting = True
+            ended = ""
+            if self.session:
+                ended = "; the session has ended and the person waits first in line again"
+                self._switch("", "desk> ")
+            self.term.show(
+                f"[The connection to the help desk was lost ({reason}){ended}. Reconnecting; "
+                "you are back on duty as soon as it answers (.quit leaves).]",
+                "error",
+            )
+        task = asyncio.create_task(self.reconnect())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return None
+
+    async def reconnect(self) -> None:
+        """Wait, then try to connect until it works, waiting longer after each failure."""
+        while True:
+            await asyncio.sleep(self.retry)
+            self.retry = min(self.retry * 2, RETRY_MAX)
+            try:
+                reader, writer = await connect(self.ip, self.port)
+            except (OSError, TimeoutError):
+                continue
+            self.events.put_nowait(Reconnected(reader, writer))
+            return
 
     def on_message(self, message: object) -> int | None:
         if not isinstance(message, DeskMessage):
+            return None
+        if (
+            isinstance(message, DeskRefused)
+            and self.reconnecting
+            and ALREADY_ON_DUTY in (message.reason)
+        ):
+            # the desk has not yet seen our old connection end (it checks it is alive):
+            # the refusal closes this one, and the next try comes after it (`on_lost`)
+            if message.reason != self.refusal:
+                self.refusal = message.reason
+                self.term.show(f"[{clean(message.reason)} Trying again.]", "error")
             return None
         for line in render_operator(message):
             self.term.show(line, style_of(line))
@@ -121,6 +187,7 @@ class _Operator:
             if not self.on_duty:
                 self.on_duty = True
                 self.term.show("[.help lists the commands.]")
+            self.reconnecting, self.retry, self.refusal = False, RETRY_FIRST, ""
         elif isinstance(message, DeskSession):
             self._switch(message.session, f"to {message.name}> ")
         elif isinstance(message, DeskEnded):
@@ -194,8 +261,8 @@ async def run_operator(
 ) -> int:
     """`ChatApp -o <name> <server-ip> <server-port>`: serve at the help desk as `name`, with
     the operator `key`; return the exit status (0 after going off duty, 1 when the desk
-    could not be reached, refused the name or the key, or the connection was lost). Never
-    raises."""
+    could not be reached, refused the name or the key, or the connection was lost before
+    going on duty). Never raises."""
     events: asyncio.Queue[Event] = asyncio.Queue()
     term = Terminal(events, tty=stdin_is_tty, colour=use_colour(colour))
     term.start()

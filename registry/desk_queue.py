@@ -64,6 +64,7 @@ from wire.desk import (
     DeskSession,
 )
 from wire.desk_text import (
+    ALREADY_ON_DUTY,
     CRISIS_TOPICS,
     DEFAULT_CRISIS_NOTICE,
     MAX_DESCRIPTION,
@@ -534,7 +535,7 @@ class DeskQueue:
         if problem is None and any(
             name_key(o.name) == name_key(msg.name) for o in self._operators.values()
         ):
-            problem = f"an operator named {msg.name} is already on duty"
+            problem = f"an operator named {msg.name} {ALREADY_ON_DUTY}"
         if problem is None and not all(t in TOPICS for t in msg.topics):
             problem = f"topics are 1 to {len(TOPICS)}"
         if problem is not None:

@@ -50,6 +50,9 @@ TOPICS: dict[int, str] = {
 ALL_TOPICS: tuple[int, ...] = tuple(TOPICS)
 #: Topics after which the person is asked to describe the problem ("You May Need to Describe").
 DESCRIBE_TOPICS = frozenset({3})
+#: How a refusal says an operator of that name is on duty already (an operator client that
+#: lost its connection tries again on this one: the desk has not yet seen the old one end).
+ALREADY_ON_DUTY = "is already on duty"
 #: Topics that get the crisis notice before anything else.
 CRISIS_TOPICS = frozenset({1})
 #: Wrong menu choices allowed in all before the desk client closes (the seed closes at once;

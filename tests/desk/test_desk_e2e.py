@@ -236,3 +236,32 @@ def test_a_connection_dropped_while_served_reconnects_to_a_place_at_the_front(
         assert alice.wait() == 0
     finally:
         proxy.close()
+
+
+def test_an_operator_whose_connection_drops_comes_back_on_duty_by_itself(
+    world: DeskWorld,
+) -> None:
+    proxy = CuttableProxy(world.port)
+    try:
+        ann = world.start(["-m", "peer.desk_operator", "ann", "127.0.0.1", str(proxy.port)], "ann")
+        ann.expect(r"On duty as ann, serving all topics")
+        ann.send(".serve 2,3")
+        ann.expect(r"serving topics 2 .*, 3 ")
+        alice = world.person("Alice", PHONES["Alice"], 2)
+        alice.expect(r"It is your turn: you are talking to ann")
+        ann.expect(r"Now serving Alice")
+        proxy.cut()
+        ann.expect(r"connection to the help desk was lost .*the person waits first in line again")
+        alice.expect(r"ann's connection was lost; you are back at the front of the waiting room")
+        ann.send("typed while away")
+        ann.expect(r"Not sent: reconnecting to the help desk")
+        # back on duty for the same topics, and given the person who waits first
+        ann.expect(r"On duty as ann, serving topics 2 .*, 3 ")
+        ann.expect(r"Now serving Alice")
+        alice.expect(r"It is your turn: you are talking to ann")
+        ann.send("welcome back")
+        alice.expect(r"ann: welcome back")
+        ann.send(".quit")
+        assert ann.wait() == 0
+    finally:
+        proxy.close()

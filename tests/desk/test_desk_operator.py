@@ -1,0 +1,102 @@
+"""The operator client (`ChatApp -o`) against a scripted desk on loopback: what it does when
+its connection drops while on duty."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import peer.desk_operator as desk_operator
+from peer.desk_client import EndOfInput, Event
+from wire.desk import DeskEnded, DeskLeave, DeskOnDuty, DeskOperator, DeskRefused
+from wire.framing import StreamDecoder, encode_frame
+from wire.messages import Message
+
+ALREADY = "Cannot go on duty: an operator named ann is already on duty."
+
+
+class FakeTerm:
+    """The operator's terminal: lines shown are kept; input is put on `events` by the test."""
+
+    def __init__(self) -> None:
+        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self.lines: list[str] = []
+        self.shown = asyncio.Event()
+
+    def show(self, line: str, style: str | None = None) -> None:
+        self.lines.append(line)
+        self.shown.set()
+
+    def set_prompt(self, prompt: str) -> None:
+        pass
+
+    def take_typed(self) -> str:
+        return ""
+
+    async def until(self, text: str, times: int = 1) -> None:
+        """Wait until `times` lines shown hold `text`."""
+        while sum(text in line for line in self.lines) < times:
+            self.shown.clear()
+            await self.shown.wait()
+
+
+async def _first_frame(reader: asyncio.StreamReader, decoder: StreamDecoder) -> Message:
+    while True:
+        frames = decoder.feed(await reader.read(4096))
+        if frames:
+            return frames[0]
+
+
+async def _scripted_desk(answers: list[str]) -> tuple[asyncio.Server, list[Message]]:
+    """A desk answering each connection's DeskOperator with the next of `answers`: "duty"
+    (on duty, then the connection breaks), "refused" (already on duty, closed), "stay" (on
+    duty, kept, and a DeskLeave is answered)."""
+    received: list[Message] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        decoder = StreamDecoder()
+        hello = await _first_frame(reader, decoder)
+        received.append(hello)
+        assert isinstance(hello, DeskOperator)
+        answer = answers.pop(0)
+        if answer == "refused":
+            writer.write(encode_frame(DeskRefused("d", hello.id, ALREADY)))
+        else:
+            writer.write(encode_frame(DeskOnDuty("d", hello.id, hello.name, hello.topics, 0)))
+        if answer == "stay":
+            leave = await _first_frame(reader, decoder)
+            assert isinstance(leave, DeskLeave)
+            writer.write(encode_frame(DeskEnded("d", "You went off duty.", False)))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    return server, received
+
+
+@pytest.mark.timeout(10)
+def test_an_operator_refused_as_already_on_duty_while_reconnecting_tries_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(desk_operator, "RETRY_FIRST", 0.01)
+    monkeypatch.setattr(desk_operator, "RETRY_MAX", 0.02)
+
+    async def scenario() -> tuple[int, list[str], list[Message]]:
+        server, received = await _scripted_desk(["duty", "refused", "refused", "stay"])
+        port = server.sockets[0].getsockname()[1]
+        term = FakeTerm()
+        operator = desk_operator._Operator(term, "ann", "127.0.0.1", port, "key")  # type: ignore[arg-type]
+        run = asyncio.create_task(operator.run())
+        await asyncio.wait_for(term.until("On duty as ann", times=2), 5)
+        term.events.put_nowait(EndOfInput(interrupted=False))
+        code = await asyncio.wait_for(run, 5)
+        server.close()
+        return code, term.lines, received
+
+    code, lines, received = asyncio.run(scenario())
+    assert code == 0
+    assert len(received) == 4  # one connection on duty, two refused, one on duty again
+    assert sum("already on duty" in line for line in lines) == 1  # said once, not per try
+    assert any("already on duty. Trying again." in line for line in lines)
+    assert sum("On duty as ann" in line for line in lines) == 2
