@@ -35,6 +35,7 @@ Rules, as the issue states them and as decided where it was silent (docs/DESK.md
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,6 +92,10 @@ ConnId = str
 #: newcomer beyond it is refused with the reason and the current estimate; the bound keeps
 #: a flood of connections from growing the registry's memory and everyone's wait.
 MAX_WAITING = 50
+#: Most places in the waiting room held from one address (held places included): a script
+#: on one computer cannot fill the room of MAX_WAITING and keep everyone else out.
+#: Loopback is exempt: whoever runs it shares the registry's own machine (and tests do).
+MAX_PER_ADDRESS = 5
 #: Seconds a waiting person's place is kept after their connection breaks.
 GRACE = 120.0
 #: Shortest time between two position pushes to one person ("at most once a second").
@@ -176,6 +181,7 @@ class Person:
     description: str
     joined: float
     conn: ConnId | None
+    address: str = ""  # the IP the person joined from (MAX_PER_ADDRESS), "" if unknown
     dropped: float | None = None  # when the connection broke, while the place is held
     shown: tuple[int, int] | None = None  # (position, operators) the person last saw
     pushed_at: float = float("-inf")
@@ -220,25 +226,30 @@ class DeskQueue:
         crisis_notice: str = DEFAULT_CRISIS_NOTICE,
         grace: float = GRACE,
         max_waiting: int = MAX_WAITING,
+        max_per_address: int = MAX_PER_ADDRESS,
         push_interval: float = PUSH_INTERVAL,
         estimator: Estimator | None = None,
     ) -> None:
         """Only a `DeskOperator` carrying `operator_key` goes on duty. Raises ValueError for
         a negative `grace` or `push_interval`, or a `max_waiting` below 1."""
-        if grace < 0 or max_waiting < 1 or push_interval < 0:
-            raise ValueError("grace and push_interval must be >= 0, max_waiting >= 1")
+        if grace < 0 or max_waiting < 1 or max_per_address < 1 or push_interval < 0:
+            raise ValueError(
+                "grace and push_interval must be >= 0, max_waiting and max_per_address >= 1"
+            )
         self._make_id = make_id
         self._make_token = make_token
         self._operator_key = operator_key
         self.crisis_notice = crisis_notice
         self.grace = grace
         self.max_waiting = max_waiting
+        self.max_per_address = max_per_address
         self.push_interval = push_interval
         self.estimator = estimator or Estimator()
         self._waiting: list[Person] = []
         self._tokens: dict[str, Person] = {}
         self._operators: dict[ConnId, Operator] = {}
         self._conns: dict[ConnId, Person | Operator] = {}
+        self._addresses: dict[ConnId, str] = {}  # where each connection comes from, if told
         self._order = itertools.count()
 
     # -- read-only views (for the adapter, the console and tests) -------------------------
@@ -282,6 +293,12 @@ class DeskQueue:
 
     # -- events ---------------------------------------------------------------------------
 
+    def opened(self, conn: ConnId, address: str) -> None:
+        """Connection `conn` comes from IP `address`: a person joining on it counts against
+        that address's places (MAX_PER_ADDRESS). A connection never said to come from
+        anywhere (the registry's console) is not limited."""
+        self._addresses[conn] = address
+
     def receive(self, conn: ConnId, message: DeskMessage, now: float) -> list[Action]:
         """A message arrived on `conn`. The first one of a connection says who it is."""
         entity = self._conns.get(conn)
@@ -298,6 +315,7 @@ class DeskQueue:
     ) -> list[Action]:
         """Connection `conn` is gone (closed, broken, or closed by us for bad frames)."""
         entity = self._conns.pop(conn, None)
+        self._addresses.pop(conn, None)
         actions: list[Action] = []
         if isinstance(entity, Person):
             session = self._session_of(entity)
@@ -373,6 +391,7 @@ class DeskQueue:
             actions.append(Send(conn, DeskEnded(self._make_id(), reason, False)))
             actions.append(Close(conn, "registry closing"))
         self._conns.clear()
+        self._addresses.clear()
         self._operators.clear()
         self._waiting.clear()
         self._tokens.clear()
@@ -436,6 +455,18 @@ class DeskQueue:
                 reason = "This number is already connected to the help desk."
             return actions + self._refuse(conn, msg.id, reason)
 
+        address = self._addresses.get(conn, "")
+        if address and not _is_loopback(address):
+            places = sum(1 for p in self._waiting if p.address == address)
+            if places >= self.max_per_address:
+                reason = (
+                    f"This computer ({address}) already holds {places} places in the waiting "
+                    "room, the most one address may hold; please try again once one of them "
+                    "has been served."
+                )
+                actions.append(Log(f"desk: {address} holds {places} places; refused another"))
+                return actions + self._refuse(conn, msg.id, reason)
+
         if len(self._waiting) >= self.max_waiting:
             estimate = self._estimate(msg.topic, len(self._waiting), now)
             reason = (
@@ -456,6 +487,7 @@ class DeskQueue:
             description=msg.description.strip(),
             joined=now,
             conn=conn,
+            address=address,
         )
         self._waiting.append(person)
         self._tokens[person.token] = person
@@ -930,3 +962,10 @@ def name_for_log(person: Person) -> str:
 
 def _sorted(topics: frozenset[int]) -> tuple[int, ...]:
     return tuple(sorted(topics))
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False

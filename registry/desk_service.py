@@ -174,6 +174,9 @@ class DeskService:
         conn: ConnId = f"t{next(self._conn_ids)}"
         reason = "connection closed"
         self._writers[conn] = writer
+        peer = writer.get_extra_info("peername")
+        if isinstance(peer, tuple) and peer:
+            self.queue.opened(conn, str(peer[0]))
         enable_keepalive(writer)
         try:
             if self._closed:

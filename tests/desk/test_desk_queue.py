@@ -383,6 +383,39 @@ def test_a_full_room_refuses_with_the_reason_and_the_estimate() -> None:
     assert [p.name for p in desk.queue.waiting] == ["Alice", "Bob"]
 
 
+def test_one_address_holds_at_most_its_share_of_the_room_held_places_included() -> None:
+    desk = busy_desk(max_per_address=2)
+    for conn, name, phone, address in (
+        ("a", "Alice", "+44 7700 900001", "192.168.1.7"),
+        ("b", "Bob", "+44 7700 900002", "192.168.1.7"),
+        ("c", "Carol", "+44 7700 900003", "192.168.1.7"),
+        ("d", "Dan", "+44 7700 900004", "192.168.1.8"),
+    ):
+        desk.queue.opened(conn, address)
+        desk.join(conn, name, phone=phone)
+    refused = desk.last("c", DeskRefused)
+    assert "This computer (192.168.1.7) already holds 2 places" in refused.reason
+    assert "c" in desk.closed
+    assert "desk: 192.168.1.7 holds 2 places; refused another" in desk.logs
+    assert [p.name for p in desk.queue.waiting] == ["Alice", "Bob", "Dan"]
+    desk.drop("b")  # Bob's place is held for his token: it still counts
+    desk.queue.opened("c2", "192.168.1.7")
+    desk.join("c2", "Carol", phone="+44 7700 900003")
+    assert "c2" in desk.closed
+    desk.queue.opened("b2", "192.168.1.7")
+    desk.join("b2", "Bob", phone="+44 7700 900002", token=desk.token("b"))  # his own place back
+    assert "b2" not in desk.closed
+
+
+def test_loopback_and_connections_from_nowhere_are_not_limited_per_address() -> None:
+    desk = busy_desk(max_per_address=1)
+    for conn, name in (("a", "Alice"), ("b", "Bob")):
+        desk.queue.opened(conn, "127.0.0.1")
+        desk.join(conn, name)
+    desk.join("c", "Carol")  # never said where it comes from
+    assert [p.name for p in desk.queue.waiting] == ["Alice", "Bob", "Carol"]
+
+
 @pytest.mark.parametrize(
     ("name", "phone", "topic", "why"),
     [

@@ -257,3 +257,14 @@ def test_positions_are_pushed_by_the_timer(tmp_path: Path) -> None:
 
 def test_encode_is_the_wire_format() -> None:
     assert encode(join("Alice")).startswith(b'{"t":"DeskJoin"')
+
+
+def test_each_person_is_known_by_the_address_they_joined_from(tmp_path: Path) -> None:
+    # the per-address limit (registry.desk_queue.MAX_PER_ADDRESS) counts what this records
+    async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        alice = await connect()
+        alice.send(join("Alice"))
+        await alice.next(DeskQueued)
+        assert [p.address for p in desk.queue.waiting] == ["127.0.0.1"]
+
+    run(tmp_path, scenario)
