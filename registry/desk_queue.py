@@ -442,7 +442,11 @@ class DeskQueue:
         if held is not None and held.phone == phone:
             return actions + self._restore(conn, held, msg, now)
 
-        same = self._with_phone(phone)
+        # Only a join from the same address learns that its number is here already: one
+        # from anywhere else is admitted like any other, so that nobody can find out whether
+        # someone is at the help desk by trying their number from another computer.
+        address = self._addresses.get(conn, "")
+        same = self._with_phone(phone, address)
         if same is not None:
             if same.dropped is not None:
                 left = same.dropped + self.grace - now
@@ -455,7 +459,6 @@ class DeskQueue:
                 reason = "This number is already connected to the help desk."
             return actions + self._refuse(conn, msg.id, reason)
 
-        address = self._addresses.get(conn, "")
         if address and not _is_loopback(address):
             places = sum(1 for p in self._waiting if p.address == address)
             if places >= self.max_per_address:
@@ -926,12 +929,13 @@ class DeskQueue:
                 return operator.session
         return None
 
-    def _with_phone(self, phone: str) -> Person | None:
+    def _with_phone(self, phone: str, address: str) -> Person | None:
+        """The person waiting or served with `phone` who joined from `address`, if any."""
         for person in self._waiting:
-            if person.phone == phone:
+            if person.phone == phone and person.address == address:
                 return person
         for session in self.sessions:
-            if session.person.phone == phone:
+            if session.person.phone == phone and session.person.address == address:
                 return session.person
         return None
 

@@ -216,6 +216,19 @@ def test_the_same_number_cannot_join_twice() -> None:
     assert "holds a place" in desk.last("a3", DeskRefused).reason
 
 
+def test_a_number_tried_from_another_computer_reveals_nothing() -> None:
+    # whether someone is at the desk must not be learnt by trying their number elsewhere
+    desk = busy_desk()
+    desk.queue.opened("a", "192.168.1.7")
+    desk.join("a", "Alice")
+    desk.queue.opened("x", "192.168.1.66")
+    desk.join("x", "Mallory", phone=PHONES["Alice"])
+    assert desk.last("x", DeskQueued).position == 2 and "x" not in desk.closed
+    desk.queue.opened("a2", "192.168.1.7")  # Alice's second terminal is still refused
+    desk.join("a2", "Alice")
+    assert "already connected" in desk.last("a2", DeskRefused).reason
+
+
 # -- sessions and handover -----------------------------------------------------------------
 
 
