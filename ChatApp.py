@@ -137,6 +137,13 @@ def main_command(
             max=1_000_000,
         ),
     ] = MAILBOX_MESSAGES,
+    desk_console: Annotated[
+        bool,
+        typer.Option(
+            "--desk-console/--no-desk-console",
+            help="Registry: whether its console serves at the help desk (on a terminal).",
+        ),
+    ] = True,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Log every message.")] = False,
     version: Annotated[
@@ -170,6 +177,7 @@ def main_command(
                 keepalive=keepalive,
                 crisis_notice=crisis_notice,
                 mailbox_limit=mailbox_limit,
+                desk_console=desk_console,
             )
         )
         raise typer.Exit(code)

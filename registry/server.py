@@ -144,6 +144,11 @@ class RegistryServer:
                 "Peers on this machine reach it at 127.0.0.1; others at this machine's LAN address."
             )
         self._out(f"Help-desk operators (ChatApp -o) need the key in {self.desk.key_path}")
+        if self._console_operator:
+            self._out(
+                "This console serves at the help desk too: .serve none pauses it; "
+                "--no-desk-console starts without."
+            )
         return addr
 
     async def serve_forever(self) -> None:
@@ -367,8 +372,11 @@ async def run_registry(
     keepalive: float = 10.0,
     crisis_notice: str | None = None,
     mailbox_limit: int = MAILBOX_MESSAGES,
+    desk_console: bool = True,
 ) -> int:
-    """Start a registry and serve until Ctrl-C, SIGTERM or `quit`; return the exit status."""
+    """Start a registry and serve until Ctrl-C, SIGTERM or `quit`; return the exit status.
+    The console serves at the help desk when it is a terminal, unless `desk_console` is
+    false (nobody may be at it: people would be given to an operator who never answers)."""
     try:
         server = RegistryServer(
             data_dir=data_dir,
@@ -380,7 +388,7 @@ async def run_registry(
             crisis_notice=crisis_notice,
             mailbox_limit=mailbox_limit,
             # The seed: the administrator serves the active client from the server console.
-            console_operator=sys.stdin.isatty(),
+            console_operator=desk_console and sys.stdin.isatty(),
         )
     except StorageError as exc:
         out(f"ChatApp: error: {exc}")

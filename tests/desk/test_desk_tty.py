@@ -73,3 +73,39 @@ def test_person_and_operator_on_a_terminal(tmp_path: Path) -> None:
             if child.isalive():
                 child.terminate(force=True)
         world.close()
+
+
+@pytest.mark.parametrize("serves", [True, False])
+def test_the_registry_console_serves_unless_started_with_no_desk_console(
+    tmp_path: Path, serves: bool
+) -> None:
+    from tests.e2e.harness import free_port
+
+    port = str(free_port())
+    world = DeskWorld(tmp_path)  # for the person's environment; the registry's desk serves
+    env = world.env()
+    env["TERM"] = "xterm"
+    env["PROMPT_TOOLKIT_NO_CPR"] = "1"
+    option = [] if serves else ["--no-desk-console"]
+    argv = ["ChatApp.py", "-s", port, "--bind", "127.0.0.1", "--data-dir", str(tmp_path / "r")]
+    registry = pexpect.spawn(
+        sys.executable, argv + option, cwd=str(ROOT), env=env, encoding="utf-8", timeout=8
+    )
+    try:
+        registry.expect("need the key in")
+        person = world.start(["-m", "peer.desk_client", "127.0.0.1", port], "Alice")
+        person.send("Alice", "+44 7700 900123", "2")
+        if serves:
+            registry.expect("This console serves at the help desk too")
+            person.expect(r"It is your turn: you are talking to admin")
+            registry.expect("Now serving Alice")
+        else:
+            person.expect(r"No operator is on duty")
+            person.expect(r"number 1 in the queue")
+            assert "admin" not in (registry.before or "")
+        registry.sendline("/quit")
+        registry.expect(pexpect.EOF)
+    finally:
+        if registry.isalive():
+            registry.terminate(force=True)
+        world.close()
