@@ -25,7 +25,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -316,6 +316,33 @@ def send(writer: asyncio.StreamWriter | None, message: DeskMessage) -> bool:
     return True
 
 
+class Background:
+    """The tasks a client's run starts beside its event loop (reading a connection,
+    reconnecting, ticking): all cancelled together when the run ends."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def cancel(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+
+
+async def handle_events(
+    events: asyncio.Queue[Event], handle: Callable[[Event], Awaitable[int | None]]
+) -> int:
+    """Hand each event to `handle` until it returns an exit status; return that."""
+    while True:
+        code = await handle(await events.get())
+        if code is not None:
+            return code
+
+
 def close_writer(writer: asyncio.StreamWriter | None) -> None:
     """Close a connection, ignoring one that is already broken."""
     if writer is not None:
@@ -420,7 +447,7 @@ class _Person:
         self.phase = "form"  # form, joining, waiting, served, reconnecting, leaving
         self.gen = 0
         self.writer: asyncio.StreamWriter | None = None
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.background = Background()
         self.held: HeldPlace | None = None
         self.position = -1
         self.operators = -1
@@ -519,24 +546,16 @@ class _Person:
         except (OSError, TimeoutError) as exc:
             self.term.show(f"[{unreachable(self.ip, self.port, exc)}]", "error")
             if self.topic in CRISIS_TOPICS:
-                self.term.show("!!! " + DEFAULT_CRISIS_NOTICE, "alert")
+                for line in crisis_lines(DEFAULT_CRISIS_NOTICE):
+                    self.term.show(line, "alert")
             return 1
         self.start_connection(reader, writer)
-        self.spawn(self.ticker())
+        self.background.spawn(self.ticker())
         try:
-            while True:
-                code = await self.handle(await self.events.get())
-                if code is not None:
-                    return code
+            return await handle_events(self.events, self.handle)
         finally:
             close_writer(self.writer)
-            for task in self.tasks:
-                task.cancel()
-
-    def spawn(self, coro: Any) -> None:
-        task = asyncio.create_task(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+            self.background.cancel()
 
     async def ticker(self) -> None:
         while True:
@@ -548,7 +567,7 @@ class _Person:
         self.writer = writer
         self.phase = "joining"
         self.sent_token = self.token
-        self.spawn(read_frames(reader, self.gen, self.events))
+        self.background.spawn(read_frames(reader, self.gen, self.events))
         send(
             writer,
             DeskJoin(
@@ -664,7 +683,7 @@ class _Person:
                     "error",
                 )
             self.phase = "reconnecting"
-            self.spawn(self.reconnect())
+            self.background.spawn(self.reconnect())
             return None
         if self.phase == "served":
             self.term.show(

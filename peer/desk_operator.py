@@ -23,6 +23,7 @@ from peer.desk_client import (
     LEAVE_TIMEOUT,
     RETRY_FIRST,
     RETRY_MAX,
+    Background,
     EndOfInput,
     Event,
     Lost,
@@ -32,6 +33,7 @@ from peer.desk_client import (
     Typed,
     close_writer,
     connect,
+    handle_events,
     read_frames,
     send,
     style_of,
@@ -74,7 +76,7 @@ class _Operator:
         self.topics: tuple[int, ...] = ALL_TOPICS
         self.writer: asyncio.StreamWriter | None = None
         self.gen = 0  # the number of the current connection: events of older ones are stale
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.background = Background()
         self.on_duty = False  # went on duty in this run (the first DeskOnDuty came)
         self.reconnecting = False
         self.retry = RETRY_FIRST
@@ -94,21 +96,15 @@ class _Operator:
         self.term.set_prompt("desk> ")
         self.start_connection(reader, writer)
         try:
-            while True:
-                code = await self.handle(await self.events.get())
-                if code is not None:
-                    return code
+            return await handle_events(self.events, self.handle)
         finally:
             close_writer(self.writer)
-            for task in self.tasks:
-                task.cancel()
+            self.background.cancel()
 
     def start_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.gen += 1
         self.writer = writer
-        task = asyncio.create_task(read_frames(reader, self.gen, self.events))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.background.spawn(read_frames(reader, self.gen, self.events))
         send(writer, DeskOperator(self.new_id(), self.name, self.topics, self.key, WIRE_VERSION))
 
     async def handle(self, event: Event) -> int | None:
@@ -149,9 +145,7 @@ class _Operator:
                 "you are back on duty as soon as it answers (.quit leaves).]",
                 "error",
             )
-        task = asyncio.create_task(self.reconnect())
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.background.spawn(self.reconnect())
         return None
 
     async def reconnect(self) -> None:
