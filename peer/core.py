@@ -1141,6 +1141,7 @@ class PeerCore:
                 self._request(TableRequest(self._new_id()), now, out, quiet=True)
             return
         gone: dict[Addr, str] = {}
+        renamed_to = ""  # our own new name, when the update renames us
         for entry in update.entries:
             if entry.port == 0:  # the registry released this name (or it was renamed)
                 old = self.state.table.pop(name_key(entry.name), None)
@@ -1151,9 +1152,25 @@ class PeerCore:
                 old_name = gone.get((entry.ip, entry.port))
                 if old_name is not None and name_key(old_name) != name_key(entry.name):
                     self._renamed[name_key(old_name)] = entry.name  # a rename
+                    if name_key(old_name) == name_key(self.state.name):
+                        renamed_to = entry.name
                 self._renamed.pop(name_key(entry.name), None)
         self.state.version = update.version
         out.append(Print("[Client table updated.]", "system"))
+        if renamed_to:
+            self._own_rename_seen(renamed_to, out)
+
+    def _own_rename_seen(self, new_name: str, out: list[Action]) -> None:
+        """The table says our name became `new_name`: a rename we asked for was done, though
+        its answer has not come (lost, or still on its way) or we gave up on it. Take it as
+        done, or this peer would go on under a name that is no longer its own."""
+        asked = [r.message for r in self._requests.items()] + list(self._given_up.values())
+        for rename in asked:
+            if isinstance(rename, Rename) and name_key(rename.new_name) == name_key(new_name):
+                self._requests.answer(rename.id)
+                self._given_up.pop(rename.id, None)
+                self._renamed_to(rename, out)
+                return
 
     def _apply_snapshot(self, snapshot: TableSnapshot, out: list[Action]) -> None:
         if snapshot.version >= self.state.version:

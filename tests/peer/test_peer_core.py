@@ -624,6 +624,42 @@ def test_an_outcome_that_overtakes_the_ack_of_a_long_save_lets_the_next_go() -> 
     assert [m.text for m in sent(out) if isinstance(m, SaveMessage)] == ["next"]
 
 
+def test_a_rename_whose_every_answer_was_lost_is_taken_from_the_table_update() -> None:
+    core, _ = registered()
+    sent(core.line("/nick alicia", T0))
+    out = run_until(core, T0 + 3)  # five tries, no answer: said to have failed
+    assert "[Renames need the registry; you are still alice.]" in prints(out)
+    # ... but the registry did it, and pushes the change to everyone
+    update = TableUpdate(
+        "r-9", 4, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
+    )
+    out = core.receive(update, SERVER, T0 + 4)
+    assert core.state.name == "alicia"
+    assert "[You are now known as alicia.]" in prints(out)
+    assert pa.Remember("alicia", "tok") in out
+
+
+def test_a_rename_seen_in_the_table_before_its_answer_is_taken_once() -> None:
+    core, _ = registered()
+    [rename] = sent(core.line("/nick alicia", T0))
+    update = TableUpdate(
+        "r-9", 4, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
+    )
+    assert "[You are now known as alicia.]" in prints(core.receive(update, SERVER, T0 + 0.1))
+    out = core.receive(Ack("r-10", rename.id), SERVER, T0 + 0.2)  # type: ignore[attr-defined]
+    assert prints(out) == [] and core.state.name == "alicia"
+    assert "Server not responding" not in " ".join(prints(run_until(core, T0 + 3)))
+
+
+def test_someone_else_renamed_from_a_name_like_ours_does_not_rename_us() -> None:
+    core, _ = registered()
+    update = TableUpdate(
+        "r-9", 4, (Entry("bob", "127.0.0.1", 0, False), Entry("robert", *BOB, True))
+    )
+    core.receive(update, SERVER, T0 + 0.1)
+    assert core.state.name == "alice"
+
+
 def test_a_join_or_rename_said_to_have_failed_is_taken_when_its_answer_comes_late() -> None:
     # the registry was slow (or every answer was lost): it did join and rename us, so this
     # peer must follow, or it and the table disagree for good
