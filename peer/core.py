@@ -189,6 +189,9 @@ class PeerCore:
         # the room joined again for kept lines typed in it, which the registry took us out
         # of (see `_rejoin_for_kept`); room requests in the outbox wait for it
         self._rejoining: str | None = None
+        # a /join typed meanwhile: it goes once the kept lines have reached their room, as
+        # they were typed before it (see `_settle`)
+        self._join_after_kept: Join | None = None
         self._prompt = ""
 
     # -- entry points -------------------------------------------------------------------
@@ -430,6 +433,10 @@ class PeerCore:
         the outbox changed."""
         if self._farewell is not None and not self._delivering():
             self._deregister_and_quit(now, out)
+        join = self._join_after_kept
+        if join is not None and self._rejoining is None and not self._room_lines_kept():
+            self._join_after_kept = None
+            self._request(join, now, out)
         self._update_prompt(out)
         self._keep_outbox(out)
 
@@ -600,7 +607,13 @@ class PeerCore:
         if self.state.room and name_key(room) == name_key(self.state.room):
             out.append(Print(f"[You are already in {self.state.room}.]", "error"))
             return
-        self._request(Join(self._new_id(), self.state.name, self.state.token, room), now, out)
+        join = Join(self._new_id(), self.state.name, self.state.token, room)
+        if self._rejoining is not None:
+            self._join_after_kept = join
+            line = f"[Joining {room} once the lines you typed in {self._rejoining} are sent.]"
+            out.append(Print(line, "system"))
+            return
+        self._request(join, now, out)
 
     def _leave(self, now: float, out: list[Action]) -> None:
         """Leave at once here (what is typed next is no longer room text) and tell the
@@ -1023,6 +1036,9 @@ class PeerCore:
                 continue  # sent once the room is joined again
             if self._requests.get(message.id) is None:
                 self._request(message, now, out, quiet=True)
+
+    def _room_lines_kept(self) -> bool:
+        return any(isinstance(m, RoomPost | Leave) for m in self._outbox)
 
     def _joining(self) -> bool:
         return any(isinstance(r.message, Join) for r in self._requests.items())

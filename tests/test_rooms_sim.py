@@ -182,7 +182,7 @@ def test_history_of_the_last_20_is_replayed_to_a_newcomer_marked_as_history() ->
     net.run(1)
     for i in range(ROOM_HISTORY + 5):
         net.type("xy"[i % 2], f"line {i}")
-        net.run(0.01)
+        net.run(0.0001)
     net.run(1)
     at = marks(net)
     net.type("z", "join r")
@@ -735,3 +735,18 @@ def test_a_line_kept_for_one_room_is_not_said_in_another() -> None:
     assert not any("meant for r" in line for line in net.screen("y"))
     assert "[Not sent to r: You are not in r.]" in net.screen("x")
     assert "[Your line: meant for r]" in net.screen("x")
+
+
+def test_a_join_typed_while_kept_lines_rejoin_their_room_goes_after_them() -> None:
+    net = kept_room_line_and_restart("for r, typed before the join")
+    for _ in range(30000):  # until the join for the kept line is on its way, not answered
+        if "[Joining r again to send the lines you typed there.]" in net.screen("x"):
+            break
+        net.run(0.0001)
+    net.type("x", "/join other")
+    assert net.screen("x")[-1] == ("[Joining other once the lines you typed in r are sent.]")
+    net.run(3)
+    assert "x (in r): for r, typed before the join" in net.screen("y")
+    assert room_of(net, "x") == "other"  # the user's choice, not the rejoin's
+    assert members(net, "r") == ["y"] and members(net, "other") == ["x"]
+    assert net.hosts["x"].outbox == ()
