@@ -1175,6 +1175,26 @@ class PeerCore:
         out.append(Print("[Client table updated.]", "system"))
         if renamed_to:
             self._own_rename_seen(renamed_to, out)
+        elif self.state.registered and name_key(self.state.name) in {
+            name_key(e.name) for e in update.entries if e.port == 0
+        }:
+            self._released(out)
+
+    def _released(self, out: list[Action]) -> None:
+        """The registry's console released our name (gone from the table, not renamed):
+        say so and go offline, rather than take the name back unseen with the next
+        keepalive, which would undo what the registry's administrator did."""
+        self.state.registered = False
+        self._next_keepalive = None
+        if self.state.room:
+            out.append(Print(f"[You are no longer in {self.state.room}.]", "system"))
+            self.state.room = ""
+        name = self.state.name
+        line = (
+            f"[The registry released the name {name}: you are offline. "
+            f"Type reg {name} to register it again.]"
+        )
+        out.append(Print(line, "error"))
 
     def _own_rename_seen(self, new_name: str, out: list[Action]) -> None:
         """The table says our name became `new_name`: a rename we asked for was done, though

@@ -210,6 +210,9 @@ class RegistryCore:
         self._generation = 0  # counts changes to the table, pushed or not yet
         self._dirty: dict[str, Entry] = {}  # rows changed since the last push, by name key
         self._flush_at: float | None = None
+        # released names whose peers were online: they hear of it with the next push, so
+        # that they go offline rather than take the name back with their next keepalive
+        self._released_online: list[Record] = []
         self._last_push = float("-inf")
 
     # -- the two entry points -----------------------------------------------------------
@@ -947,7 +950,8 @@ class RegistryCore:
         # The versions are on disk before any peer hears of them: a registry killed between
         # the two must not hand out the same version again with other rows after a restart.
         out.append(SaveTable())
-        online = self.table.online()
+        online = [*self.table.online(), *self._released_online]
+        self._released_online.clear()
         for update in updates:
             self._pushes_to(online, update, "table", now, out)
 
@@ -965,6 +969,8 @@ class RegistryCore:
         box = self.mail.pop(key, [])
         if box:
             out.append(DropMail(key, tuple(m.id for m in box)))
+        if record.online:
+            self._released_online.append(record)
         self._changed(record, now, out, rows=(Entry(record.name, record.ip, 0, False),))
         out.append(Log(f"released {record.name} ({len(box)} stored messages deleted)"))
         return out

@@ -750,3 +750,21 @@ def test_a_join_typed_while_kept_lines_rejoin_their_room_goes_after_them() -> No
     assert room_of(net, "x") == "other"  # the user's choice, not the rejoin's
     assert members(net, "r") == ["y"] and members(net, "other") == ["x"]
     assert net.hosts["x"].outbox == ()
+
+
+def test_a_name_released_on_the_registry_console_goes_offline_and_stays_released() -> None:
+    net = net_of("x", "y", keepalive=1.0)
+    net.type("x", "join r")
+    net.run(1)
+    assert net.registry is not None
+    net._registry_actions(net.registry.release("x", net.now))
+    net.run(5)  # several keepalive periods: x must not take the name back by itself
+    assert net.screen("x")[-2:] == [
+        "[You are no longer in r.]",
+        "[The registry released the name x: you are offline. Type reg x to register it again.]",
+    ]
+    assert net.registry.table.get("x") is None
+    net.type("x", "reg x")  # the user may ask for it again, and has it while it is free
+    net.run(2)
+    record = net.registry.table.get("x")
+    assert record is not None and record.online
