@@ -1175,9 +1175,12 @@ class PeerCore:
         out.append(Print("[Client table updated.]", "system"))
         if renamed_to:
             self._own_rename_seen(renamed_to, out)
-        elif self.state.registered and name_key(self.state.name) in {
-            name_key(e.name) for e in update.entries if e.port == 0
-        }:
+        elif (
+            self.state.registered
+            and not self._renames_asked()  # a rename's two rows may come in two updates
+            and name_key(self.state.name)
+            in {name_key(e.name) for e in update.entries if not e.port}
+        ):
             self._released(out)
 
     def _released(self, out: list[Action]) -> None:
@@ -1196,13 +1199,17 @@ class PeerCore:
         )
         out.append(Print(line, "error"))
 
+    def _renames_asked(self) -> list[Rename]:
+        """Renames we asked for that are on their way, or were given up on lately."""
+        asked = [r.message for r in self._requests.items()] + list(self._given_up.values())
+        return [m for m in asked if isinstance(m, Rename)]
+
     def _own_rename_seen(self, new_name: str, out: list[Action]) -> None:
         """The table says our name became `new_name`: a rename we asked for was done, though
         its answer has not come (lost, or still on its way) or we gave up on it. Take it as
         done, or this peer would go on under a name that is no longer its own."""
-        asked = [r.message for r in self._requests.items()] + list(self._given_up.values())
-        for rename in asked:
-            if isinstance(rename, Rename) and name_key(rename.new_name) == name_key(new_name):
+        for rename in self._renames_asked():
+            if name_key(rename.new_name) == name_key(new_name):
                 self._requests.answer(rename.id)
                 self._given_up.pop(rename.id, None)
                 self._renamed_to(rename, out)

@@ -677,3 +677,24 @@ def test_a_join_or_rename_said_to_have_failed_is_taken_when_its_answer_comes_lat
     # a late refusal changes nothing: failure was already said
     again = core.receive(Refused("r-10", join.id, "no"), SERVER, T0 + 5)  # type: ignore[attr-defined]
     assert prints(again) == [] and core.state.room == "late"
+
+
+def test_our_name_gone_from_the_table_while_we_rename_is_not_a_release() -> None:
+    # a rename's two rows (old gone, new at our address) can come in two table updates
+    core, _ = registered()
+    [rename] = sent(core.line("/nick alicia", T0))
+    out = core.receive(TableUpdate("r-9", 4, (Entry("alice", "127.0.0.1", 0, False),)), SERVER, T0)
+    assert core.state.registered and "released" not in " ".join(prints(out))
+    core.receive(Ack("r-10", rename.id), SERVER, T0 + 0.1)  # type: ignore[attr-defined]
+    assert core.state.name == "alicia"
+
+
+def test_our_name_released_on_the_registry_console_takes_us_offline() -> None:
+    core, _ = registered()
+    out = core.receive(TableUpdate("r-9", 4, (Entry("alice", "127.0.0.1", 0, False),)), SERVER, T0)
+    assert prints(out)[-1] == (
+        "[The registry released the name alice: you are offline. "
+        "Type reg alice to register it again.]"
+    )
+    assert not core.state.registered
+    assert [m for m in sent(run_until(core, T0 + 30)) if isinstance(m, Keepalive)] == []
