@@ -163,16 +163,13 @@ class _Operator:
     def on_message(self, message: object) -> int | None:
         if not isinstance(message, DeskMessage):
             return None
-        if (
-            isinstance(message, DeskRefused)
-            and self.reconnecting
-            and ALREADY_ON_DUTY in (message.reason)
-        ):
+        refused = message.reason if isinstance(message, DeskRefused) else ""
+        if self.reconnecting and ALREADY_ON_DUTY in refused:
             # the desk has not yet seen our old connection end (it checks it is alive):
             # the refusal closes this one, and the next try comes after it (`on_lost`)
-            if message.reason != self.refusal:
-                self.refusal = message.reason
-                self.term.show(f"[{clean(message.reason)} Trying again.]", "error")
+            if refused != self.refusal:
+                self.refusal = refused
+                self.term.show(f"[{clean(refused)} Trying again.]", "error")
             return None
         for line in render_operator(message):
             self.term.show(line, style_of(line))

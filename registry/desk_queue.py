@@ -231,7 +231,8 @@ class DeskQueue:
         estimator: Estimator | None = None,
     ) -> None:
         """Only a `DeskOperator` carrying `operator_key` goes on duty. Raises ValueError for
-        a negative `grace` or `push_interval`, or a `max_waiting` below 1."""
+        a negative `grace` or `push_interval`, or a `max_waiting` or `max_per_address`
+        below 1."""
         if grace < 0 or max_waiting < 1 or max_per_address < 1 or push_interval < 0:
             raise ValueError(
                 "grace and push_interval must be >= 0, max_waiting and max_per_address >= 1"

@@ -45,12 +45,10 @@ from wire.desk import DESK_TYPES, DeskMessage, DeskNotice, DeskOperator
 from wire.desk_text import (
     ALL_TOPICS,
     DEFAULT_CRISIS_NOTICE,
+    clean_crisis_notice,
     is_operator_command,
     parse_operator_line,
     render_operator,
-)
-from wire.desk_text import (
-    crisis_notice as crisis_notice_text,
 )
 from wire.errors import DecodeError, OtherVersion
 from wire.framing import StreamDecoder, encode_frame
@@ -105,7 +103,7 @@ class DeskService:
         text shown for topic 1; `grace` is how many seconds a waiting person's place is kept
         after a lost connection. Nothing runs until `start`. Raises OSError or ValueError
         when the operator key can be neither read nor made."""
-        notice = crisis_notice_text(crisis_notice or "") or DEFAULT_CRISIS_NOTICE
+        notice = clean_crisis_notice(crisis_notice or "") or DEFAULT_CRISIS_NOTICE
         self._new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
         self._key = load_or_create_key(data_dir)

@@ -253,6 +253,10 @@ class SimNet:
     def _drop_acks_of(self, src: Addr) -> None:
         self._acks = {key: v for key, v in self._acks.items() if key[0] != src}
 
+    def registry_console(self, actions: list[ra.Action]) -> None:
+        """Carry out what the registry's console made it do (`RegistryCore.release`)."""
+        self._registry_actions(actions)
+
     def _registry_actions(self, actions: list[ra.Action]) -> None:
         assert self.registry is not None
         for action in actions:

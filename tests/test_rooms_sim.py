@@ -757,7 +757,7 @@ def test_a_name_released_on_the_registry_console_goes_offline_and_stays_released
     net.type("x", "join r")
     net.run(1)
     assert net.registry is not None
-    net._registry_actions(net.registry.release("x", net.now))
+    net.registry_console(net.registry.release("x", net.now))
     net.run(5)  # several keepalive periods: x must not take the name back by itself
     assert net.screen("x")[-2:] == [
         "[You are no longer in r.]",

@@ -82,7 +82,7 @@ MAX_CRISIS_NOTICE = 1000
 MAX_CRISIS_LINES = 12
 
 
-def crisis_notice(text: str) -> str:
+def clean_crisis_notice(text: str) -> str:
     """The crisis notice the registry sends for `text` from its configuration: each line
     made safe to show and stripped, empty lines dropped, at most MAX_CRISIS_LINES lines and
     MAX_CRISIS_NOTICE characters; empty when nothing is left (the default applies then)."""

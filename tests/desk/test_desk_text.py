@@ -25,8 +25,8 @@ from wire.desk_text import (
     DEFAULT_CRISIS_NOTICE,
     MAX_CRISIS_LINES,
     MAX_CRISIS_NOTICE,
+    clean_crisis_notice,
     crisis_lines,
-    crisis_notice,
     format_duration,
     format_estimate,
     is_operator_command,
@@ -192,7 +192,7 @@ def test_what_the_person_and_operator_see() -> None:
 
 def test_a_crisis_notice_of_several_lines_shows_each_line_marked() -> None:
     configured = "  If you are in danger now, call 999.  \r\n\n\tSamaritans: 116 123\x1b[2J\n"
-    notice = crisis_notice(configured)
+    notice = clean_crisis_notice(configured)
     assert notice == "If you are in danger now, call 999.\nSamaritans: 116 123\ufffd[2J"
     assert render_person(DeskCrisis("c-1", notice)) == [
         "!!! If you are in danger now, call 999.",
@@ -202,9 +202,9 @@ def test_a_crisis_notice_of_several_lines_shows_each_line_marked() -> None:
 
 def test_a_crisis_notice_is_bounded_and_an_empty_one_shows_the_default() -> None:
     many = "\n".join(f"line {i}" for i in range(50))
-    assert len(crisis_notice(many).splitlines()) == MAX_CRISIS_LINES
-    assert len(crisis_notice("x" * 5000)) == MAX_CRISIS_NOTICE
-    assert crisis_notice(" \n \n") == ""
+    assert len(clean_crisis_notice(many).splitlines()) == MAX_CRISIS_LINES
+    assert len(clean_crisis_notice("x" * 5000)) == MAX_CRISIS_NOTICE
+    assert clean_crisis_notice(" \n \n") == ""
     assert crisis_lines("") == [f"!!! {line}" for line in DEFAULT_CRISIS_NOTICE.splitlines()]
     # a notice from the wire is shown line by line too, and never longer
     assert len(crisis_lines(many)) == MAX_CRISIS_LINES

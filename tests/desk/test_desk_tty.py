@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from desk_procs import ROOT, DeskWorld
 
+from tests.e2e.harness import free_port
+
 pexpect = pytest.importorskip("pexpect")
 
 
@@ -79,8 +81,6 @@ def test_person_and_operator_on_a_terminal(tmp_path: Path) -> None:
 def test_the_registry_console_serves_unless_started_with_no_desk_console(
     tmp_path: Path, serves: bool
 ) -> None:
-    from tests.e2e.harness import free_port
-
     port = str(free_port())
     world = DeskWorld(tmp_path)  # for the person's environment; the registry's desk serves
     env = world.env()
