@@ -67,10 +67,18 @@ class KeepOutbox:
 
 
 @dataclass(frozen=True, slots=True)
+class KeepRoom:
+    """The room this peer is in is now `room` ("" for none): keep it, so that the next start
+    goes back to it."""
+
+    room: str
+
+
+@dataclass(frozen=True, slots=True)
 class Exit:
     """Stop the peer with exit status `code`."""
 
     code: int
 
 
-Action = Send | SendStream | Print | Remember | Prompt | Shown | KeepOutbox | Exit
+Action = Send | SendStream | Print | Remember | Prompt | Shown | KeepOutbox | KeepRoom | Exit

@@ -19,6 +19,7 @@ from peer.actions import (
     Addr,
     Exit,
     KeepOutbox,
+    KeepRoom,
     Print,
     Prompt,
     Remember,
@@ -134,10 +135,12 @@ class PeerCore:
         attempts: int = ATTEMPTS,
         seen: Iterable[tuple[str, str]] = (),
         outbox: Iterable[Message] = (),
+        room: str = "",
     ) -> None:
         """`server` is the registry's address; `token` the one kept from an earlier run;
         `seen` the (sender, id) pairs already shown in earlier runs (see Shown);
-        `outbox` what an earlier run kept to send when the registry answers."""
+        `outbox` what an earlier run kept to send when the registry answers; `room` the
+        room an earlier run was in (see KeepRoom), joined again once registered."""
         self.state = PeerState(name=name, port=port, token=token, password=password)
         self.server = server
         self.keepalive = keepalive
@@ -192,6 +195,15 @@ class PeerCore:
         # a /join typed meanwhile: it goes once the kept lines have reached their room, as
         # they were typed before it (see `_settle`)
         self._join_after_kept: Join | None = None
+        # the room kept on disk (KeepRoom); the room we were in after the last event; and
+        # the room an earlier run was in, to go back to at the first Welcome (a fresh start
+        # takes a peer out of its room), None once that is done
+        self._kept_room = room
+        self._room_was = ""
+        self._back_to: str | None = room
+        # leaving for good (a quit, or leave_now): the room left on the way out stays kept,
+        # so the next start goes back to it
+        self._quitting = False
         self._prompt = ""
 
     # -- entry points -------------------------------------------------------------------
@@ -254,6 +266,7 @@ class PeerCore:
         registry is told, once and without waiting for an answer, that this peer is gone.
         The caller exits once these actions are carried out."""
         out: list[Action] = []
+        self._quitting = True
         undelivered = self._undelivered()
         if undelivered != self._kept_outbox:
             self._kept_outbox = undelivered
@@ -439,6 +452,18 @@ class PeerCore:
             self._request(join, now, out)
         self._update_prompt(out)
         self._keep_outbox(out)
+        self._keep_room(out)
+
+    def _keep_room(self, out: list[Action]) -> None:
+        # kept when the room we are in changes, not merely because we are in none yet: a
+        # start that has not got back to its room (killed first, or the registry did not
+        # answer) leaves the room to go back to as it was
+        if self._quitting or self.state.room == self._room_was:
+            return
+        self._room_was = self.state.room
+        if self.state.room != self._kept_room:
+            self._kept_room = self.state.room
+            out.append(KeepRoom(self.state.room))
 
     def _keep_outbox(self, out: list[Action]) -> None:
         outbox = (*self._outbox, *self._unanswered.values())
@@ -576,6 +601,7 @@ class PeerCore:
 
     def _deregister_and_quit(self, now: float, out: list[Action]) -> None:
         farewell, self._farewell = self._farewell or "", None
+        self._quitting = True
         if not self.state.registered:
             out.append(Exit(0))
             return
@@ -1057,6 +1083,15 @@ class PeerCore:
         out.append(Print(line, "system"))
         self._request(Join(self._new_id(), self.state.name, self.state.token, room), now, out)
 
+    def _go_back_to_room(self, now: float, out: list[Action]) -> None:
+        """At the first Welcome, join the room an earlier run was in: the registry took
+        this peer out of it as it started afresh. Kept lines rejoin their room themselves."""
+        room, self._back_to = self._back_to, None
+        if not room or self._rejoining is not None or self.state.room:
+            return
+        out.append(Print(f"[Back to {room}, the room you were in.]", "system"))
+        self._request(Join(self._new_id(), self.state.name, self.state.token, room), now, out)
+
     def _rejoined(self, join: Join, now: float, out: list[Action]) -> None:
         """The answer to a join: if it was the one for kept lines, send them now; a kept
         /leave after them takes us out again (as typed)."""
@@ -1118,6 +1153,7 @@ class PeerCore:
         self._mail_announced = False
         self._take_mail(welcome.mail, now, out)
         self._rejoin_for_kept(now, out)
+        self._go_back_to_room(now, out)
         self._flush_outbox(now, out)
         typed, self._early = self._early, []
         for text in typed:

@@ -16,6 +16,7 @@ from peer.actions import (
     Addr,
     Exit,
     KeepOutbox,
+    KeepRoom,
     Print,
     Prompt,
     Remember,
@@ -66,6 +67,7 @@ class PeerNode:
             token=self._own_token(),
             seen=self._state.load_seen(),
             outbox=self._state.load_outbox(),
+            room=self._state.load_room(),
             password=password,
             keepalive=keepalive,
         )
@@ -217,6 +219,13 @@ class PeerNode:
                         self._console.show(
                             Print(f"[Could not keep your outbox on disk: {exc}]", "error")
                         )
+                case KeepRoom(room):
+                    try:
+                        self._state.save_room(room)
+                    except OSError as exc:
+                        self._console.show(
+                            Print(f"[Could not keep the room you are in on disk: {exc}]", "error")
+                        )
                 case Exit(code):
                     self._finish(code)
         self._schedule()
@@ -233,6 +242,7 @@ class PeerNode:
                 for old, new in (
                     (previous.seen_path, state.seen_path),
                     (previous.outbox_path, state.outbox_path),
+                    (previous.room_path, state.room_path),
                 ):
                     with contextlib.suppress(FileNotFoundError):
                         os.replace(old, new)

@@ -1,4 +1,5 @@
-"""Where ChatApp keeps its files, and the peer's own kept state (its registration token)."""
+"""Where ChatApp keeps its files, and the peer's own kept state: its registration token, the
+ids of the messages it has shown, its outbox, and the room it is in."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.messages import Message
-from wire.names import name_key
+from wire.names import name_key, name_problem
 
 #: Environment variable that overrides every default data directory.
 DATA_DIR_ENV = "CHATAPP_DATA_DIR"
@@ -59,6 +60,7 @@ class PeerStateFile:
         self.path = root / "peers" / f"{name_key(name)}.json"
         self.seen_path = root / "peers" / f"{name_key(name)}.seen"
         self.outbox_path = root / "peers" / f"{name_key(name)}.outbox"
+        self.room_path = root / "peers" / f"{name_key(name)}.room"
         self._seen_lines = 0
         self._seen_map: mmap.mmap | None = None
         self._seen_end = 0  # where the next shown record goes in the map
@@ -227,6 +229,32 @@ class PeerStateFile:
                 f"of ChatApp) and did not go out; kept in {aside}."
             )
         return messages
+
+    def load_room(self) -> str:
+        """The room the last run was in, or "" when none (or the file cannot be read or
+        holds no room name, said in `problems`: the peer then starts in no room)."""
+        try:
+            room = self.room_path.read_text(encoding="utf-8").strip()
+            if name_problem(room):
+                raise ValueError(room)
+        except FileNotFoundError:
+            return ""
+        except (OSError, ValueError) as exc:
+            self.problems.append(
+                f"Could not read {self.room_path} ({_why(exc)}); starting in no room."
+            )
+            return ""
+        return room
+
+    def save_room(self, room: str) -> None:
+        """Keep `room` ("" for none) as the room to go back to at the next start. Raises
+        OSError."""
+        if not room:
+            with contextlib.suppress(FileNotFoundError):
+                self.room_path.unlink()
+            return
+        self.room_path.parent.mkdir(parents=True, exist_ok=True)
+        _replace_durably(self.room_path, room.encode())
 
     def save_outbox(self, messages: tuple[Message, ...]) -> None:
         """Replace the kept outbox atomically and durably (it holds unsent messages)."""

@@ -50,6 +50,8 @@ class Host:
     life: int = 0
     seen: list[tuple[str, str]] = field(default_factory=list)
     outbox: tuple[Message, ...] = ()
+    #: the room kept on disk (KeepRoom)
+    room: str = ""
     #: every outbox the peer wrote to disk, in order
     outbox_writes: list[tuple[Message, ...]] = field(default_factory=list)
     prompt: str = ""
@@ -134,6 +136,7 @@ class SimNet:
             token=host.token,
             seen=list(host.seen),
             outbox=host.outbox,
+            room=host.room,
             keepalive=self.keepalive,
             timeout=self.timeout,
             attempts=self.attempts,
@@ -298,6 +301,8 @@ class SimNet:
                 case pa.KeepOutbox(messages):
                     host.outbox = messages
                     host.outbox_writes.append(messages)
+                case pa.KeepRoom(room):
+                    host.room = room
                 case pa.Shown(sender, msg_id):
                     host.seen.append((sender, msg_id))
                 case pa.Prompt(text):

@@ -10,7 +10,7 @@ import pytest
 
 from registry.rooms import MAX_ROOMS, ROOM_HISTORY
 from tests.simulation import REGISTRY, SimNet
-from wire.messages import Chat, Message, RoomMessage, RoomNotice, SaveMessage
+from wire.messages import Chat, Join, Message, RoomMessage, RoomNotice, SaveMessage
 
 Addr = tuple[str, int]
 
@@ -345,6 +345,88 @@ def test_room_text_with_the_registry_down_says_rooms_are_unavailable() -> None:
         "[Server not responding]",
         "[Rooms are unavailable while the registry does not answer; direct messages still work.]",
     ]
+
+
+# -- a restarted peer goes back to its room ------------------------------------------
+
+
+def room_of_two() -> SimNet:
+    """x and y in room r."""
+    net = net_of("x", "y")
+    net.type("x", "join r")
+    net.type("y", "join r")
+    net.run(1)
+    return net
+
+
+def test_a_restarted_peer_goes_back_to_its_room_and_sees_what_it_missed() -> None:
+    net = room_of_two()
+    assert net.hosts["x"].room == "r"
+    net.kill_peer("x")
+    net.type("y", "said while x was away")
+    net.run(5)
+    at = marks(net)
+    net.start_peer("x")
+    net.run(1)
+    seen = after(net, "x", at["x"])
+    assert seen[0] == "[Welcome, You are registered.]"
+    assert seen[seen.index("[Back to r, the room you were in.]") + 1] == "[You joined r with y]"
+    assert any(
+        line.startswith("[history ") and line.endswith("y (in r): said while x was away")
+        for line in seen
+    )
+    assert room_of(net, "x") == "r" and members(net, "r") == ["y", "x"]
+    assert "[x left r (not answering)]" in net.screen("y")  # the line x missed
+    assert after(net, "y", at["y"])[-1] == "[x joined r]"
+    net.type("x", "back")
+    net.run(1)
+    assert net.screen("y")[-1] == "x (in r): back"
+
+
+def test_a_peer_that_quit_goes_back_to_its_room_at_its_next_start() -> None:
+    net = room_of_two()
+    net.type("x", "/quit bye")
+    net.run(2)
+    assert net.hosts["x"].exit_code == 0
+    assert net.hosts["x"].room == "r"  # leaving on the way out is not leaving the room
+    net.start_peer("x")
+    net.run(1)
+    assert room_of(net, "x") == "r" and members(net, "r") == ["y", "x"]
+
+
+def test_a_peer_that_left_its_room_or_went_offline_starts_in_none() -> None:
+    for how in ("leave", "/dereg x"):
+        net = room_of_two()
+        net.type("x", how)
+        net.run(2)
+        assert net.hosts["x"].room == ""
+        net.kill_peer("x")
+        net.start_peer("x")
+        net.run(1)
+        assert room_of(net, "x") == "" and members(net, "r") == ["y"]
+        assert not any("Back to" in line for line in net.screen("x"))
+
+
+def test_the_room_kept_is_the_last_one_joined() -> None:
+    net = room_of_two()
+    net.type("x", "/join other")
+    net.run(1)
+    assert net.hosts["x"].room == "other"
+    net.kill_peer("x")
+    net.start_peer("x")
+    net.run(1)
+    assert room_of(net, "x") == "other" and members(net, "r") == ["y"]
+
+
+def test_a_peer_killed_before_it_is_back_in_its_room_still_goes_back_next_time() -> None:
+    net = room_of_two()
+    net.kill_peer("x")
+    net.start_peer("x")
+    block(net, lambda src, dst, message: isinstance(message, Join))
+    net.run(5)  # the join is given up on: the registry does not answer it
+    assert room_of(net, "x") == ""
+    net.kill_peer("x")
+    assert net.hosts["x"].room == "r"
 
 
 def room_of_two_and_registry_down() -> SimNet:

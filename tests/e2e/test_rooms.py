@@ -290,3 +290,38 @@ def test_a_start_under_the_name_given_up_by_a_rename_starts_as_the_new_one(
     again.expect_line("[Registered names:]")
     names = [again.expect(r"^>>>   (\S+)\s").group(1) for _ in range(2)]
     assert names == ["alicia", "bob"]
+
+
+@pytest.mark.timeout(40)
+def test_a_restarted_peer_goes_back_to_its_room_under_its_new_name(chat: ChatEnv) -> None:
+    """The room a peer is in is kept in its state files, and moves with them on a rename:
+    killed and started again (by habit under its old name), it is back in its room and
+    sees what was said there meanwhile."""
+    chat.start_registry()
+    alice, bob = chat.start_peers("alice", "bob")
+    alice.send("join teamchat")
+    alice.expect_line("[You joined teamchat (a new room)]")
+    bob.send("join teamchat")
+    alice.expect_line("[bob joined teamchat]")
+    alice.send("/nick alicia")
+    alice.expect_line("[You are now known as alicia.]")
+    bob.expect_line("[alice is now known as alicia]")
+    alice.kill()
+    again = chat.start_peer("alice", port=alice.port, data_dir=alice.data_dir, wait=False)
+    again.expect_line("[You renamed alice to alicia; starting as alicia.]")
+    again.expect_line(WELCOME)
+    again.expect_line("[Back to teamchat, the room you were in.]")
+    again.expect_line("[You joined teamchat with bob]")
+    bob.expect_line("[alicia left teamchat (restarted)]")
+    bob.expect_line("[alicia joined teamchat]")
+    bob.send("welcome back")
+    again.expect_line("bob (in teamchat): welcome back")
+    again.send("/leave")
+    again.expect_line("[You left teamchat.]")
+    again.send("/quit")
+    assert again.wait_exit() == 0
+    third = chat.start_peer("alicia", port=alice.port, data_dir=alice.data_dir, wait=False)
+    third.expect_line(WELCOME)
+    third.send("who")
+    third.expect_line("[Registered names:]")
+    assert third.count(r"Back to") == 0

@@ -74,6 +74,30 @@ def test_outbox_round_trip(tmp_path: Path) -> None:
     assert kept.problems == []
 
 
+def test_room_round_trip(tmp_path: Path) -> None:
+    kept = PeerStateFile(tmp_path, "alice")
+    assert kept.load_room() == ""
+    kept.save_room("TeamChat")
+    assert PeerStateFile(tmp_path, "alice").load_room() == "TeamChat"
+    kept.save_room("")
+    assert not kept.room_path.exists()
+    kept.save_room("")  # none kept already
+    assert kept.load_room() == "" and kept.problems == []
+
+
+def test_a_room_file_that_holds_no_room_is_said_and_starts_in_none(tmp_path: Path) -> None:
+    kept = PeerStateFile(tmp_path, "alice")
+    kept.room_path.parent.mkdir(parents=True)
+    for damage in (b"../../etc", b"\xff\xfe", b""):
+        kept.room_path.write_bytes(damage)
+        kept.problems.clear()
+        assert kept.load_room() == ""
+        assert kept.problems == [
+            f"Could not read {kept.room_path} (it is not what ChatApp writes there); "
+            "starting in no room."
+        ]
+
+
 def test_outbox_lines_that_are_not_messages_are_kept_aside_and_said(tmp_path: Path) -> None:
     from wire.codec import encode
     from wire.messages import SaveMessage
