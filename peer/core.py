@@ -1252,8 +1252,20 @@ class PeerCore:
                 return
 
     def _apply_snapshot(self, snapshot: TableSnapshot, out: list[Action]) -> None:
-        if snapshot.version >= self.state.version:
-            self._replace_table(snapshot.version, snapshot.entries, out)
+        """A whole table (asked for when updates were missed). Our name missing from it is
+        the news the missed updates carried: a rename we asked for, when the new name is
+        in it, or else a release by the registry's console."""
+        if snapshot.version < self.state.version:
+            return
+        self._replace_table(snapshot.version, snapshot.entries, out)
+        if not self.state.registered or name_key(self.state.name) in self.state.table:
+            return
+        asked = self._renames_asked()
+        new = next((r.new_name for r in asked if name_key(r.new_name) in self.state.table), "")
+        if new:
+            self._own_rename_seen(new, out)
+        elif not asked:
+            self._released(out)
 
     def _replace_table(self, version: int, entries: tuple[Entry, ...], out: list[Action]) -> None:
         self.state.version = version

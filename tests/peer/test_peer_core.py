@@ -22,6 +22,7 @@ from wire.messages import (
     SaveMessage,
     StoredMessage,
     TableRequest,
+    TableSnapshot,
     TableUpdate,
     TooBig,
     Welcome,
@@ -698,3 +699,21 @@ def test_our_name_released_on_the_registry_console_takes_us_offline() -> None:
     )
     assert not core.state.registered
     assert [m for m in sent(run_until(core, T0 + 30)) if isinstance(m, Keepalive)] == []
+
+
+def test_our_name_missing_from_a_whole_table_is_a_release_or_our_rename() -> None:
+    # a peer that missed updates fetches the whole table: the news it missed may be ours
+    bob = Entry("bob", *BOB, True)
+    core, _ = registered()
+    out = core.receive(TableSnapshot("r-9", "x", 5, (bob,)), SERVER, T0)
+    assert prints(out)[-1].startswith("[The registry released the name alice: you are offline.")
+    assert not core.state.registered
+    core, _ = registered()
+    sent(core.line("/nick alicia", T0))
+    out = core.receive(TableSnapshot("r-9", "x", 5, (bob, Entry("alicia", *ME, True))), SERVER, T0)
+    assert "[You are now known as alicia.]" in prints(out)
+    assert core.state.registered and core.state.name == "alicia"
+    core, _ = registered()
+    sent(core.line("/nick alicia", T0))  # asked, not yet in the table: wait for its answer
+    out = core.receive(TableSnapshot("r-9", "x", 5, (bob,)), SERVER, T0)
+    assert core.state.registered and "released" not in " ".join(prints(out))
