@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from peer.prompt_keys import stray_escapes
+from peer.state import os_reason
 from registry.desk_service import enable_keepalive
 from wire.desk import (
     DeskCrisis,
@@ -301,7 +302,7 @@ async def read_frames(reader: asyncio.StreamReader, gen: int, events: asyncio.Qu
     except DecodeError as exc:
         reason = f"the help desk sent something unreadable ({exc})"
     except (ConnectionError, OSError) as exc:
-        reason = str(exc) or type(exc).__name__
+        reason = os_reason(exc)
     events.put_nowait(Lost(gen, reason))
 
 
@@ -352,9 +353,7 @@ def close_writer(writer: asyncio.StreamWriter | None) -> None:
 
 def unreachable(ip: str, port: int, exc: BaseException) -> str:
     """Why the desk could not be reached, as a sentence."""
-    why = (
-        "no answer" if isinstance(exc, TimeoutError) else (getattr(exc, "strerror", "") or str(exc))
-    )
+    why = "no answer" if isinstance(exc, TimeoutError) else os_reason(exc)
     return f"Cannot reach the help desk at {ip}:{port} ({why})."
 
 

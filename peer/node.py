@@ -9,6 +9,7 @@ import secrets
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from peer.actions import (
@@ -27,7 +28,7 @@ from peer.actions import (
 from peer.batch import receive_batch
 from peer.core import PeerCore
 from peer.endpoint import Endpoint
-from peer.state import PeerStateFile, follow_renames
+from peer.state import PeerStateFile, follow_renames, os_reason
 from peer.terminal import Console, PlainConsole, TerminalConsole
 from peer.wake import WakeTimer
 from wire.messages import Message
@@ -98,7 +99,8 @@ class PeerNode:
             try:
                 self._state.save_token(token)
             except OSError as exc:
-                self._state.problems.append(f"Could not keep your token for {self._name}: {exc}")
+                why = os_reason(exc)
+                self._state.problems.append(f"Could not keep your token for {self._name}: {why}")
         return token
 
     async def run(self) -> int:
@@ -191,7 +193,8 @@ class PeerNode:
                     self._seen_failed = True
                     self._console.show(
                         Print(
-                            f"[Could not record which messages were shown ({exc}); after a "
+                            f"[Could not record which messages were shown ({os_reason(exc)}); "
+                            "after a "
                             "restart some may be shown again.]",
                             "error",
                         )
@@ -213,22 +216,19 @@ class PeerNode:
                 case Shown():
                     pass  # written above
                 case KeepOutbox(messages):
-                    try:
-                        self._state.save_outbox(messages)
-                    except OSError as exc:
-                        self._console.show(
-                            Print(f"[Could not keep your outbox on disk: {exc}]", "error")
-                        )
+                    self._on_disk("your outbox", lambda: self._state.save_outbox(messages))
                 case KeepRoom(room):
-                    try:
-                        self._state.save_room(room)
-                    except OSError as exc:
-                        self._console.show(
-                            Print(f"[Could not keep the room you are in on disk: {exc}]", "error")
-                        )
+                    self._on_disk("the room you are in", lambda: self._state.save_room(room))
                 case Exit(code):
                     self._finish(code)
         self._schedule()
+
+    def _on_disk(self, what: str, write: Callable[[], None]) -> None:
+        """Carry out `write`, a write of kept state; when it fails, say what was not kept."""
+        try:
+            write()
+        except OSError as exc:
+            self._console.show(Print(f"[Could not keep {what} on disk: {os_reason(exc)}]", "error"))
 
     def _remember(self, name: str, token: str) -> None:
         """Keep `token` in the state file of `name`. After a rename the kept state (shown
@@ -248,7 +248,8 @@ class PeerNode:
                         os.replace(old, new)
             state.save_token(token)
         except OSError as exc:
-            self._console.show(Print(f"[Could not keep your token for {name}: {exc}]", "error"))
+            why = os_reason(exc)
+            self._console.show(Print(f"[Could not keep your token for {name}: {why}]", "error"))
             return
         self._state = state
         if previous.path != state.path:

@@ -307,6 +307,15 @@ def _append_durably(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
+def os_reason(exc: BaseException) -> str:
+    """Why a file or socket operation failed, for a line the user reads: the system's
+    wording without its errno number ("Permission denied: /x/y", "Connection reset by
+    peer")."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return str(exc) or type(exc).__name__
+
+
 def _why(exc: OSError | ValueError) -> str:
     """A short reason for a file that could not be read."""
     if isinstance(exc, OSError):

@@ -217,3 +217,15 @@ def test_renames_that_lead_nowhere_or_in_a_loop_start_as_typed(tmp_path: Path) -
     PeerStateFile(tmp_path, "x").save_token("u" * 32)
     assert PeerStateFile(tmp_path, "x").renamed_to() == ""
     assert follow_renames(tmp_path, "x") == "x"
+
+
+def test_os_reason_is_the_systems_wording_without_the_errno_number() -> None:
+    import errno
+
+    assert state.os_reason(ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")) == (
+        "Connection reset by peer"
+    )
+    full = OSError(errno.ENOSPC, "No space left on device", "/data/alice.outbox.tmp")
+    assert state.os_reason(full) == "No space left on device: /data/alice.outbox.tmp"
+    assert state.os_reason(ConnectionError()) == "ConnectionError"
+    assert state.os_reason(OSError("odd")) == "odd"
