@@ -230,8 +230,9 @@ class Terminal:
                     lambda: self._prompt, key_bindings=stray_escapes()
                 )
             except KeyboardInterrupt:
+                # Ctrl-C always ends the run: no fresh prompt under the lines of leaving
                 self.events.put_nowait(EndOfInput(True))
-                continue
+                return
             except EOFError:
                 self.events.put_nowait(EndOfInput(False))
                 return

@@ -77,6 +77,35 @@ def test_person_and_operator_on_a_terminal(tmp_path: Path) -> None:
         world.close()
 
 
+def test_ctrl_c_at_a_question_leaves_without_asking_again(tmp_path: Path) -> None:
+    world = DeskWorld(tmp_path)
+    env = world.env()
+    env["TERM"] = "xterm"
+    env["PROMPT_TOOLKIT_NO_CPR"] = "1"
+    person = pexpect.spawn(
+        sys.executable,
+        ["-m", "peer.desk_client", "127.0.0.1", str(world.port)],
+        cwd=str(ROOT),
+        env=env,
+        encoding="utf-8",
+        timeout=8,
+        dimensions=(40, 200),
+    )
+    try:
+        person.expect("Name:")
+        person.sendcontrol("c")
+        person.expect(r"\[Bye\.\]")
+        # the question's last drawing, as answered, and no fresh one under it
+        assert (person.before or "").count("Name:") == 1
+        person.expect(pexpect.EOF)
+        person.close()
+        assert person.exitstatus == 0
+    finally:
+        if person.isalive():
+            person.terminate(force=True)
+        world.close()
+
+
 @pytest.mark.parametrize("serves", [True, False])
 def test_the_registry_console_serves_unless_started_with_no_desk_console(
     tmp_path: Path, serves: bool
