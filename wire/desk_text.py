@@ -34,7 +34,7 @@ from wire.desk import (
     DeskServed,
     DeskSession,
 )
-from wire.shown_text import clean, unsafe
+from wire.shown_text import clean, pad, unsafe, width
 
 # -- the menu ------------------------------------------------------------------------------
 
@@ -359,13 +359,15 @@ def room_lines(room: DeskRoom) -> list[str]:
         return ["[The waiting room is empty.]"]
     count = len(room.names)
     lines = [f"[Waiting room: {count} {'person' if count == 1 else 'people'}]"]
-    width = max(len(clean(n)) for n in room.names)
-    rows = zip(room.names, room.topics, room.phones, room.waited, room.connected, strict=False)
+    # columns, not characters: a name in Chinese or with an emoji is wider than its length
+    names = [clean(n) for n in room.names]
+    columns = max(width(n) for n in names)
+    rows = zip(names, room.topics, room.phones, room.waited, room.connected, strict=False)
     for position, (name, topic, phone, waited, connected) in enumerate(rows, 1):
         held = "" if connected else "  (connection lost, place held)"
         lines.append(
-            f"  {position:>2}. {clean(name):<{width}}  {topic_label(topic):<36} "
-            f"{clean(phone):<16} waited {format_duration(waited)}{held}"
+            f"  {position:>2}. {pad(name, columns)}  {topic_label(topic):<36} "
+            f"{pad(clean(phone), 16)} waited {format_duration(waited)}{held}"
         )
     return lines
 

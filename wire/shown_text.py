@@ -1,4 +1,4 @@
-"""Text from someone else, made safe to show on a terminal.
+"""Text from someone else, made safe to show on a terminal, and how wide it shows.
 
 A message's text is the sender's to choose, and a terminal obeys what it is sent: an
 escape sequence can clear the screen or recolour it, a carriage return or a backspace can
@@ -35,3 +35,30 @@ def clean(text: str) -> str:
         return text  # the usual case: no control, format or separator character at all
     text = text.replace("\t", " ")
     return "".join(REPLACEMENT if unsafe(ch) else ch for ch in text)
+
+
+#: East Asian widths a terminal gives two columns: wide (CJK, most emoji) and fullwidth.
+_WIDE = frozenset({"W", "F"})
+#: Categories a terminal gives no column: combining marks and invisible format characters.
+_ZERO_WIDTH = frozenset({"Mn", "Me", "Cf"})
+
+
+def width(text: str) -> int:
+    """The columns `text` takes on a terminal: two for each wide or fullwidth character,
+    none for a combining mark or an invisible format character, one for the rest. (An
+    emoji sequence joined by U+200D may show narrower on some terminals.)"""
+    if text.isascii():
+        return len(text)
+    return sum(
+        0
+        if unicodedata.category(ch) in _ZERO_WIDTH
+        else 2
+        if unicodedata.east_asian_width(ch) in _WIDE
+        else 1
+        for ch in text
+    )
+
+
+def pad(text: str, columns: int) -> str:
+    """`text` with spaces after it to fill `columns` columns (as it is when wider)."""
+    return text + " " * (columns - width(text))

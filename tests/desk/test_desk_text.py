@@ -39,9 +39,10 @@ from wire.desk_text import (
     render_operator,
     render_person,
     scrub_phone,
+    topic_label,
     topic_problem,
 )
-from wire.shown_text import clean
+from wire.shown_text import clean, width
 
 
 @pytest.mark.parametrize(
@@ -208,3 +209,14 @@ def test_a_crisis_notice_is_bounded_and_an_empty_one_shows_the_default() -> None
     assert crisis_lines("") == [f"!!! {line}" for line in DEFAULT_CRISIS_NOTICE.splitlines()]
     # a notice from the wire is shown line by line too, and never longer
     assert len(crisis_lines(many)) == MAX_CRISIS_LINES
+
+
+def test_the_waiting_room_lines_up_on_a_terminal_whatever_script_names_are_in() -> None:
+    names = ("王小明", "Bob", "José", "😀 Kim")
+    room = DeskRoom("", "", names, (1, 2, 3, 4), ("***23",) * 4, (5,) * 4, (True,) * 4)
+    rows = render_operator(room)[1:]
+    labels = [topic_label(t) for t in (1, 2, 3, 4)]
+    assert (
+        len({width(row[: row.index(label)]) for row, label in zip(rows, labels, strict=True)}) == 1
+    )
+    assert len({width(row[: row.index("waited")]) for row in rows}) == 1

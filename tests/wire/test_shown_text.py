@@ -7,7 +7,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wire.shown_text import REPLACEMENT, clean
+from wire.shown_text import REPLACEMENT, clean, pad, width
 
 
 def test_escapes_returns_newlines_and_bells_are_replaced() -> None:
@@ -43,3 +43,13 @@ def test_no_character_that_drives_a_terminal_survives(text: str) -> None:
             assert after == REPLACEMENT
         else:
             assert after == before
+
+
+def test_width_counts_terminal_columns() -> None:
+    assert width("Alice") == 5
+    assert width("王小明") == 6  # wide
+    assert width("\uff21\uff22") == 4  # fullwidth A and B
+    assert width("e\u0301") == 1  # a combining accent takes no column
+    assert width("😀 ok") == 5
+    assert width("a\u200bb") == 2  # an invisible format character neither
+    assert pad("王", 4) == "王  " and pad("Alice", 3) == "Alice"
