@@ -394,27 +394,30 @@ def test_a_peer_that_quit_goes_back_to_its_room_at_its_next_start() -> None:
     assert room_of(net, "x") == "r" and members(net, "r") == ["y", "x"]
 
 
+def restarted_after(line: str) -> tuple[SimNet, str]:
+    """x and y in room r; x types `line` and is killed and started again. Returns the net
+    and the room x had kept on disk when it was killed."""
+    net = room_of_two()
+    net.type("x", line)
+    net.run(2)
+    kept = net.hosts["x"].room
+    net.kill_peer("x")
+    net.start_peer("x")
+    net.run(1)
+    return net, kept
+
+
 def test_a_peer_that_left_its_room_or_went_offline_starts_in_none() -> None:
     for how in ("leave", "/dereg x"):
-        net = room_of_two()
-        net.type("x", how)
-        net.run(2)
-        assert net.hosts["x"].room == ""
-        net.kill_peer("x")
-        net.start_peer("x")
-        net.run(1)
+        net, kept = restarted_after(how)
+        assert kept == ""
         assert room_of(net, "x") == "" and members(net, "r") == ["y"]
         assert not any("Back to" in line for line in net.screen("x"))
 
 
 def test_the_room_kept_is_the_last_one_joined() -> None:
-    net = room_of_two()
-    net.type("x", "/join other")
-    net.run(1)
-    assert net.hosts["x"].room == "other"
-    net.kill_peer("x")
-    net.start_peer("x")
-    net.run(1)
+    net, kept = restarted_after("/join other")
+    assert kept == "other"
     assert room_of(net, "x") == "other" and members(net, "r") == ["y"]
 
 
