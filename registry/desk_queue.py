@@ -98,6 +98,11 @@ MAX_WAITING = 50
 MAX_PER_ADDRESS = 5
 #: Seconds a waiting person's place is kept after their connection breaks.
 GRACE = 120.0
+#: Seconds, at most, a restarted desk waits for the people whose places it kept (see
+#: `restore`) to reconnect before it serves anyone. Their clients all lost the connection
+#: at the same moment and retry on the same backoff (up to 4 s apart), so who reconnects
+#: first is chance; serving whoever did would let them pass the people ahead of them.
+RESTART_SETTLE = 5.0
 #: Shortest time between two position pushes to one person ("at most once a second").
 PUSH_INTERVAL = 1.0
 #: Why an operator without the registry's operator key is refused.
@@ -164,7 +169,31 @@ class SessionEnded:
     length: float
 
 
-Action = Send | Close | Log | SessionStarted | SessionLine | SessionEnded
+@dataclass(frozen=True, slots=True)
+class KeptPlace:
+    """A place in the waiting room as kept on disk: whose (the token that takes it back and
+    the normalised phone it must come with), for what, from where, and since when
+    (`joined`, on the queue's clock)."""
+
+    token: str
+    name: str
+    phone: str
+    topic: int
+    description: str
+    address: str
+    joined: float
+
+
+@dataclass(frozen=True, slots=True)
+class KeepPlaces:
+    """Keep `places` on disk in place of what was kept: should the registry stop without
+    closing the desk (a crash, a power cut), its next start holds them (`restore`). In
+    order: the people being served, who would be held at the front, then the waiting room."""
+
+    places: tuple[KeptPlace, ...]
+
+
+Action = Send | Close | Log | SessionStarted | SessionLine | SessionEnded | KeepPlaces
 
 
 # -- state --------------------------------------------------------------------------------
@@ -252,6 +281,11 @@ class DeskQueue:
         self._conns: dict[ConnId, Person | Operator] = {}
         self._addresses: dict[ConnId, str] = {}  # where each connection comes from, if told
         self._order = itertools.count()
+        self._kept: tuple[KeptPlace, ...] = ()  # the places on disk (KeepPlaces)
+        # after `restore`: tokens of kept places not yet taken back, and until when nobody
+        # is served while some are (RESTART_SETTLE)
+        self._restored: set[str] = set()
+        self._settle_until = float("-inf")
 
     # -- read-only views (for the adapter, the console and tests) -------------------------
 
@@ -290,6 +324,8 @@ class DeskQueue:
         """When `timer` must run next: a held place running out or a held-back push."""
         times = [p.dropped + self.grace for p in self._waiting if p.dropped is not None]
         times += [p.due for p in self._waiting if p.due is not None]
+        if self._restored:
+            times.append(self._settle_until)
         return min(times, default=None)
 
     # -- events ---------------------------------------------------------------------------
@@ -309,7 +345,7 @@ class DeskQueue:
             actions = self._from_person(entity, message, now)
         else:
             actions = self._from_operator(entity, message, now)
-        return actions + self._settle(now)
+        return actions + self._settle(now) + self._keep()
 
     def disconnected(
         self, conn: ConnId, now: float, reason: str = "connection lost"
@@ -349,7 +385,7 @@ class DeskQueue:
                 )
         elif isinstance(entity, Operator):
             actions += self._operator_gone(entity, now, f"connection lost ({reason})")
-        return actions + self._settle(now)
+        return actions + self._settle(now) + self._keep()
 
     def _hold_at_front(self, person: Person, now: float) -> Action:
         """`person`, whose connection broke while being served, waits first in line without
@@ -379,7 +415,40 @@ class DeskQueue:
                         person,
                     )
                 )
-        return actions + self._settle(now)
+        return actions + self._settle(now) + self._keep()
+
+    def restore(self, places: list[KeptPlace], now: float) -> list[Action]:
+        """Hold `places`, kept on disk by the run before (see KeepPlaces), as places whose
+        connection broke just now: each is kept for `grace` for its token, in the order
+        given, and given up like any held place if nobody comes back for it. Call before
+        any connection; beyond `max_waiting` the rest are not held."""
+        for place in places[: self.max_waiting]:
+            person = Person(
+                token=place.token,
+                name=place.name,
+                phone=place.phone,
+                topic=place.topic,
+                description=place.description,
+                joined=min(place.joined, now),
+                conn=None,
+                address=place.address,
+                dropped=now,
+            )
+            self._waiting.append(person)
+            self._tokens[person.token] = person
+            self._restored.add(person.token)
+        self._settle_until = now + RESTART_SETTLE
+        self._kept = self._places()
+        count = len(self._waiting)
+        if not count:
+            return []
+        places_text = "1 place" if count == 1 else f"{count} places"
+        line = (
+            f"desk: {places_text} kept from before the registry stopped, held for "
+            f"{format_duration(self.grace)} for their people to come back; nobody is "
+            f"served for up to {format_duration(RESTART_SETTLE)} while they reconnect"
+        )
+        return [Log(line)]
 
     def shutdown(self, now: float, reason: str = "The help desk is closing.") -> list[Action]:
         """The registry stops: end every session, tell everyone why, close everything."""
@@ -396,7 +465,8 @@ class DeskQueue:
         self._operators.clear()
         self._waiting.clear()
         self._tokens.clear()
-        return actions
+        # everyone was told the desk is closing, and their clients end: nobody comes back
+        return actions + self._keep()
 
     # -- first frames ---------------------------------------------------------------------
 
@@ -525,6 +595,7 @@ class DeskQueue:
         person.conn = conn
         person.dropped = None
         self._conns[conn] = person
+        self._restored.discard(person.token)
         actions.append(self._log(f"desk: {name_for_log(person)} took their place back", person))
         served = self._dispatch(now)
         actions.append(self._queued(person, msg.id, now, restored=True))
@@ -738,7 +809,12 @@ class DeskQueue:
     # -- sessions -------------------------------------------------------------------------
 
     def _dispatch(self, now: float) -> list[Action]:
-        """Give every free operator the earliest connected person it serves."""
+        """Give every free operator the earliest connected person it serves; just after
+        a restart, once the people whose places were kept are back (see RESTART_SETTLE)."""
+        if self._restored:
+            if now < self._settle_until:
+                return []
+            self._restored.clear()
         actions: list[Action] = []
         for person in list(self._waiting):
             if person.conn is None:
@@ -940,10 +1016,26 @@ class DeskQueue:
                 return session.person
         return None
 
+    def _places(self) -> tuple[KeptPlace, ...]:
+        served = sorted(self.sessions, key=lambda session: session.started)
+        return tuple(
+            KeptPlace(p.token, p.name, p.phone, p.topic, p.description, p.address, p.joined)
+            for p in [s.person for s in served] + self._waiting
+        )
+
+    def _keep(self) -> list[Action]:
+        """A KeepPlaces when who holds a place has changed since the last one."""
+        places = self._places()
+        if places == self._kept:
+            return []
+        self._kept = places
+        return [KeepPlaces(places)]
+
     def _remove_waiting(self, person: Person) -> None:
         if person in self._waiting:
             self._waiting.remove(person)
         self._tokens.pop(person.token, None)
+        self._restored.discard(person.token)
         person.due = None
 
     def _new_token(self) -> str:

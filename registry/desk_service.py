@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TypeGuard
 
 from registry.desk_key import key_path, load_or_create_key
+from registry.desk_places import PlacesFile
 from registry.desk_queue import (
     GRACE,
     MAX_WAITING,
@@ -34,6 +35,7 @@ from registry.desk_queue import (
     Close,
     ConnId,
     DeskQueue,
+    KeepPlaces,
     Log,
     Send,
     SessionEnded,
@@ -116,6 +118,7 @@ class DeskService:
             max_waiting=max_waiting,
         )
         self._records = TranscriptStore(data_dir)
+        self._places = PlacesFile(data_dir, clock)
         self._log = log
         self._clock = clock
         self._console_name = console_name
@@ -129,9 +132,14 @@ class DeskService:
     # -- life cycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the timer that expires held places and sends held-back position pushes.
-        Await once, inside the registry's event loop."""
+        """Hold the places kept by a run that stopped without closing the desk, and start
+        the timer that expires held places and sends held-back position pushes. Await once,
+        inside the registry's event loop, before any connection."""
         if self._timer is None:
+            places, problem = self._places.load()
+            if problem:
+                self._log(problem)
+            self._apply(self.queue.restore(places, self._clock()))
             self._wake = asyncio.Event()
             self._timer = asyncio.create_task(self._run_timer(), name="desk-timer")
 
@@ -282,6 +290,11 @@ class DeskService:
     # -- carrying out actions -------------------------------------------------------------
 
     def _apply(self, actions: list[Action]) -> None:
+        # The places go on disk before anyone is told theirs: a crash just after a person
+        # saw "number 2 in the queue" must not lose that place.
+        kept = [action for action in actions if isinstance(action, KeepPlaces)]
+        if kept:
+            self._keep(kept[-1])
         for action in actions:
             if isinstance(action, Send):
                 if action.conn == CONSOLE:
@@ -294,6 +307,8 @@ class DeskService:
                     self._close(action.conn)
             elif isinstance(action, Log):
                 self._log(action.line)
+            elif isinstance(action, KeepPlaces):
+                pass  # kept above
             else:
                 self._record(action)
         if self._wake is not None:
@@ -319,6 +334,15 @@ class DeskService:
             # close() sends what is buffered first; the reading side then sees the end.
             with contextlib.suppress(Exception):
                 writer.close()
+
+    def _keep(self, action: KeepPlaces) -> None:
+        try:
+            self._places.save(action.places)
+        except OSError as exc:
+            self._log(
+                f"desk: could not keep the waiting room on disk ({exc.strerror or exc}); "
+                "should the registry stop, its places would be lost"
+            )
 
     def _record(self, record: SessionStarted | SessionLine | SessionEnded) -> None:
         try:

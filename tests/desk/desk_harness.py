@@ -15,6 +15,8 @@ from registry.desk_queue import (
     Action,
     Close,
     DeskQueue,
+    KeepPlaces,
+    KeptPlace,
     Log,
     Send,
     SessionEnded,
@@ -68,6 +70,8 @@ class Desk:
         self.closed: list[str] = []
         self.logs: list[str] = []
         self.records: list[SessionStarted | SessionLine | SessionEnded] = []
+        #: the places last kept on disk (KeepPlaces)
+        self.kept: tuple[KeptPlace, ...] = ()
         self.sent_at: dict[str, list[tuple[float, DeskMessage]]] = defaultdict(list)
         self._ids = itertools.count(1)
 
@@ -83,6 +87,8 @@ class Desk:
                 self.closed.append(action.conn)
             elif isinstance(action, Log):
                 self.logs.append(action.line)
+            elif isinstance(action, KeepPlaces):
+                self.kept = action.places
             else:
                 self.records.append(action)
         return actions

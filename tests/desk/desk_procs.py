@@ -106,19 +106,21 @@ class DeskWorld:
         self.tmp = tmp
         self.data_dir = tmp / "registry"
         self.procs: list[Proc] = []
-        self.server = self.start(
-            [
-                "-m",
-                "registry.desk_service",
-                "--port",
-                "0",
-                "--data-dir",
-                str(self.data_dir),
-                *extra,
-            ],
-            "desk",
-        )
-        self.port = int(self.server.expect(r"desk listening on 127\.0\.0\.1:(\d+)").group(1))
+        self._extra = extra
+        self.port = 0
+        self.server = self._start_server()
+
+    def _start_server(self) -> Proc:
+        args = ["-m", "registry.desk_service", "--port", str(self.port)]
+        server = self.start([*args, "--data-dir", str(self.data_dir), *self._extra], "desk")
+        self.port = int(server.expect(r"desk listening on 127\.0\.0\.1:(\d+)").group(1))
+        return server
+
+    def crash_and_restart(self) -> None:
+        """SIGKILL the desk, as a crash or a power cut would stop it, and start it again
+        on the same port and data directory."""
+        self.server.kill()
+        self.server = self._start_server()
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)

@@ -265,3 +265,24 @@ def test_an_operator_whose_connection_drops_comes_back_on_duty_by_itself(
         assert ann.wait() == 0
     finally:
         proxy.close()
+
+
+def test_a_registry_that_crashed_keeps_everyones_place(world: DeskWorld) -> None:
+    """The promise made as a connection breaks ("your place is kept") holds when the
+    registry itself went down: the places are on disk, held for their tokens."""
+    alice = world.person("Alice", PHONES["Alice"], 2)
+    alice.expect(r"number 1 in the queue, you are next")
+    bob = world.person("Bob", PHONES["Bob"], 2)
+    bob.expect(r"number 2 in the queue")
+    world.crash_and_restart()
+    said = "desk: 2 places kept from before the registry stopped"
+    assert any(said in line for line in world.server.seen)  # said as it starts
+    for person in (alice, bob):
+        person.expect(r"connection to the help desk was lost .*Your place is kept for 120 s")
+    alice.expect(r"Welcome back: your place was kept; number 1 in the queue, you are next")
+    bob.expect(r"Welcome back: your place was kept; number 2 in the queue")
+    ann = world.operator("ann")
+    ann.expect(r"On duty as ann")
+    ann.expect(r"Now serving Alice")
+    alice.expect(r"It is your turn: you are talking to ann")
+    assert not any("could not be kept" in line for line in alice.everything + bob.everything)

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import replace
 
 import pytest
 from desk_harness import PHONES, Desk
 
-from registry.desk_queue import WRONG_KEY, Close, SessionEnded, SessionLine, SessionStarted
+from registry.desk_queue import (
+    GRACE,
+    RESTART_SETTLE,
+    WRONG_KEY,
+    Close,
+    SessionEnded,
+    SessionLine,
+    SessionStarted,
+)
 from wire.desk import (
     EST_HISTORY,
     EST_NOBODY,
@@ -693,3 +702,83 @@ def test_a_close_is_never_followed_by_a_send() -> None:
     assert closes and closes[-1] == max(
         i for i, a in enumerate(actions) if getattr(a, "conn", None) == "z"
     )
+
+
+# -- the waiting room kept across a registry that stopped without closing -----------------
+
+
+def test_the_places_kept_follow_who_is_served_and_who_waits() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice", topic=3, description="maths")
+    desk.join("b", "Bob")
+    assert [p.name for p in desk.kept] == ["Zed", "Alice", "Bob"]  # the one served first
+    alice = desk.kept[1]
+    assert (alice.phone, alice.topic, alice.description) == ("+447700900123", 3, "maths")
+    assert alice.token == desk.token("a")
+    desk.drop("b")
+    assert [p.name for p in desk.kept] == ["Zed", "Alice", "Bob"]  # held: still kept
+    desk.leave("a")
+    desk.end("op")  # Zed's session ends; nobody connected is left to serve
+    assert [p.name for p in desk.kept] == ["Bob"]
+    desk.advance(GRACE + 1)  # Bob never came back
+    assert desk.kept == ()
+    desk.join("c", "Carol")
+    desk.apply(desk.queue.shutdown(desk.now))  # closed on purpose: everyone was told
+    assert desk.kept == ()
+
+
+def restarted(names: tuple[str, ...]) -> tuple[Desk, dict[str, str]]:
+    """A desk whose run before stopped with Zed served and `names` waiting, in order; and
+    everyone's tokens. The new run's clock reads 5000 (10 s after the stop on the old
+    run's clock)."""
+    before = busy_desk()
+    for name in names:
+        before.join(name[0].lower(), name)
+    tokens = {name: before.token(name[0].lower()) for name in ("Zed", *names)}
+    after = Desk()
+    after.now = 5000.0
+    kept = [replace(p, joined=p.joined + 4990) for p in before.kept]
+    after.apply(after.queue.restore(kept, after.now))
+    return after, tokens
+
+
+def test_a_restarted_desk_holds_the_kept_places_in_order_for_their_tokens() -> None:
+    after, tokens = restarted(("Alice", "Bob"))
+    assert after.logs == [
+        "desk: 3 places kept from before the registry stopped, held for 2 min 00 s for their "
+        "people to come back; nobody is served for up to 5 s while they reconnect"
+    ]
+    assert [p.name for p in after.queue.waiting] == ["Zed", "Alice", "Bob"]
+    assert all(p.conn is None for p in after.queue.waiting)
+    after.join("b2", "Bob", token=tokens["Bob"])  # Bob is back first
+    queued = after.last("b2", DeskQueued)
+    assert queued.restored and queued.position == 3 and queued.token == tokens["Bob"]
+    after.operator("op", "ann")
+    assert not after.of("b2", DeskServed)  # not before the people ahead had their chance
+    after.join("a2", "Alice", token=tokens["Alice"])
+    assert after.last("a2", DeskQueued).restored
+    after.advance(RESTART_SETTLE)
+    assert after.of("a2", DeskServed)  # Alice was ahead of Bob; Zed did not come back
+    assert after.last("op", DeskSession).waited == 15  # her wait went on counting
+    after.advance(GRACE)
+    assert [p.name for p in after.queue.waiting] == ["Bob"]  # Zed's place ran out
+
+
+def test_a_restarted_desk_serves_at_once_when_everyone_is_back() -> None:
+    after, tokens = restarted(("Alice",))
+    after.operator("op", "ann")
+    after.join("a2", "Alice", token=tokens["Alice"])
+    assert not after.of("a2", DeskServed)
+    after.join("z2", "Zed", phone="+1 999 888 7777", token=tokens["Zed"])
+    assert after.of("z2", DeskServed)  # the last one back: no need to wait any longer
+    assert after.now == 5000.0
+
+
+def test_a_kept_place_is_taken_back_only_with_its_phone() -> None:
+    before = busy_desk()
+    before.join("a", "Alice")
+    token = before.token("a")
+    after = Desk()
+    after.apply(after.queue.restore(list(before.kept), 0.0))
+    after.join("x", "Alice", phone=PHONES["Bob"], token=token)
+    assert not after.last("x", DeskQueued).restored

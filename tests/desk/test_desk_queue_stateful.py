@@ -190,6 +190,15 @@ class DeskMachine(RuleBasedStateMachine):
                 assert person.due is not None and person.due <= self.desk.now + PUSH
 
     @invariant()
+    def the_places_kept_on_disk_are_everyone_with_a_place(self) -> None:
+        # what a registry stopped at this moment would hold at its next start: everyone
+        # served (held at the front) and then the waiting room, in order
+        queue = self.desk.queue
+        served = sorted(queue.sessions, key=lambda session: session.started)
+        people = [s.person for s in served] + list(queue.waiting)
+        assert [p.token for p in self.desk.kept] == [p.token for p in people]
+
+    @invariant()
     def messages_are_sane(self) -> None:
         for conn, timed in self.desk.sent_at.items():
             last_push: float | None = None

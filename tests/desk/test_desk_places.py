@@ -1,0 +1,67 @@
+"""registry/desk_places.py: the waiting room kept on disk across a registry that stopped."""
+
+from __future__ import annotations
+
+import json
+import stat
+from dataclasses import replace
+from pathlib import Path
+
+from registry.desk_places import PLACES_FILE, PlacesFile
+from registry.desk_queue import KeptPlace
+
+PLACES = (
+    KeptPlace("t1", "王小明", "+447700900123", 1, "", "10.0.0.7", 100.0),
+    KeptPlace("t2", "Bob", "01512345678", 3, "maths, chapter 2", "", 130.5),
+)
+
+
+def places_file(root: Path, monotonic: float, wall: float) -> PlacesFile:
+    """The file as a run sees it whose clocks read `monotonic` and `wall`."""
+    return PlacesFile(root, clock=lambda: monotonic, wall=lambda: wall)
+
+
+def test_places_round_trip_across_clocks_and_the_file_is_private(tmp_path: Path) -> None:
+    places_file(tmp_path, 200.0, 1_700_000_000.0).save(PLACES)
+    path = tmp_path / PLACES_FILE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # phone numbers in it
+    # the next run: its monotonic clock starts again, an hour of the day later
+    loaded, problem = places_file(tmp_path, 5.0, 1_700_003_600.0).load()
+    assert problem == ""
+    assert [replace(p, joined=0) for p in loaded] == [replace(p, joined=0) for p in PLACES]
+    # waited 100 s before the stop, and the hour since: 3700 s
+    assert 5.0 - loaded[0].joined == 3700.0
+    assert 5.0 - loaded[1].joined == 3669.5
+
+
+def test_no_places_is_no_file(tmp_path: Path) -> None:
+    kept = PlacesFile(tmp_path)
+    assert kept.load() == ([], "")
+    kept.save(PLACES)
+    kept.save(())
+    assert not (tmp_path / PLACES_FILE).exists()
+    kept.save(())  # none kept already
+    assert kept.load() == ([], "")
+
+
+def test_a_damaged_file_is_set_aside_and_said(tmp_path: Path) -> None:
+    path = tmp_path / PLACES_FILE
+    for damage in (
+        "{not json",
+        json.dumps({"places": [{"token": "t"}]}),
+        json.dumps({"places": "x"}),
+        json.dumps([1]),
+    ):
+        path.write_text(damage)
+        places, problem = PlacesFile(tmp_path).load()
+        assert places == []
+        assert problem.startswith(f"desk: the kept waiting room {path} is damaged; moved to")
+        assert (tmp_path / (PLACES_FILE + ".unreadable")).read_text() == damage
+        assert not path.exists()
+
+
+def test_a_file_that_cannot_be_read_is_said_and_left(tmp_path: Path) -> None:
+    (tmp_path / PLACES_FILE).mkdir()
+    places, problem = PlacesFile(tmp_path).load()
+    assert places == [] and "Is a directory" in problem
+    assert (tmp_path / PLACES_FILE).is_dir()
