@@ -194,8 +194,7 @@ class PeerNode:
                     self._console.show(
                         Print(
                             f"[Could not record which messages were shown ({os_reason(exc)}); "
-                            "after a "
-                            "restart some may be shown again.]",
+                            "after a restart some may be shown again.]",
                             "error",
                         )
                     )
@@ -232,7 +231,7 @@ class PeerNode:
 
     def _remember(self, name: str, token: str) -> None:
         """Keep `token` in the state file of `name`. After a rename the kept state (shown
-        ids, outbox) moves to the new name's files and the old token file goes, so that
+        ids, outbox, room) moves to the new name's files and the old token file goes, so that
         `-c <new name>` finds everything and the token is kept once."""
         previous = self._state
         state = PeerStateFile(self._data_dir, name)

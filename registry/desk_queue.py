@@ -422,7 +422,9 @@ class DeskQueue:
         connection broke just now: each is kept for `grace` for its token, in the order
         given, and given up like any held place if nobody comes back for it. Call before
         any connection; beyond `max_waiting` the rest are not held."""
-        for place in places[: self.max_waiting]:
+        for place in places:
+            if len(self._waiting) >= self.max_waiting or place.token in self._tokens:
+                continue  # a copy of a place cannot be a second one
             person = Person(
                 token=place.token,
                 name=place.name,

@@ -782,3 +782,15 @@ def test_a_kept_place_is_taken_back_only_with_its_phone() -> None:
     after.apply(after.queue.restore(list(before.kept), 0.0))
     after.join("x", "Alice", phone=PHONES["Bob"], token=token)
     assert not after.last("x", DeskQueued).restored
+
+
+def test_a_restore_holds_each_token_once_and_no_more_than_the_room_holds() -> None:
+    before = busy_desk()
+    before.join("a", "Alice")
+    kept = list(before.kept)
+    after = Desk(max_waiting=2)
+    after.apply(after.queue.restore([kept[1], kept[1], kept[0], kept[0]], 0.0))
+    assert [p.name for p in after.queue.waiting] == ["Alice", "Zed"]
+    after = Desk(max_waiting=1)
+    after.apply(after.queue.restore(kept, 0.0))
+    assert [p.name for p in after.queue.waiting] == ["Zed"]
