@@ -848,7 +848,7 @@ class DeskQueue:
                     person.phone,
                     person.topic,
                     person.description,
-                    int(waited),
+                    round(waited),
                 ),
             ),
             SessionStarted(

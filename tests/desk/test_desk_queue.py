@@ -794,3 +794,12 @@ def test_a_restore_holds_each_token_once_and_no_more_than_the_room_holds() -> No
     after = Desk(max_waiting=1)
     after.apply(after.queue.restore(kept, 0.0))
     assert [p.name for p in after.queue.waiting] == ["Zed"]
+
+
+def test_the_operator_and_the_log_give_the_same_wait() -> None:
+    desk = Desk()
+    desk.join("a", "Alice")
+    desk.advance(3.6)
+    desk.operator("op", "ann")
+    assert desk.last("op", DeskSession).waited == 4
+    assert desk.logs[-1].endswith("(topic 2, waited 4 s)")
