@@ -195,10 +195,9 @@ class PeerCore:
         # a /join typed meanwhile: it goes once the kept lines have reached their room, as
         # they were typed before it (see `_settle`)
         self._join_after_kept: Join | None = None
-        # the room kept on disk (KeepRoom); the room we were in after the last event; and
-        # the room an earlier run was in, to go back to at the first Welcome (a fresh start
-        # takes a peer out of its room), None once that is done
-        self._kept_room = room
+        # the room we were in after the last event (a change is kept on disk: KeepRoom),
+        # and the room an earlier run was in, to go back to at the first Welcome (a fresh
+        # start takes a peer out of its room), None once that is done
         self._room_was = ""
         self._back_to: str | None = room
         # leaving for good (a quit, or leave_now): the room left on the way out stays kept,
@@ -461,9 +460,7 @@ class PeerCore:
         if self._quitting or self.state.room == self._room_was:
             return
         self._room_was = self.state.room
-        if self.state.room != self._kept_room:
-            self._kept_room = self.state.room
-            out.append(KeepRoom(self.state.room))
+        out.append(KeepRoom(self.state.room))
 
     def _keep_outbox(self, out: list[Action]) -> None:
         outbox = (*self._outbox, *self._unanswered.values())
@@ -633,7 +630,7 @@ class PeerCore:
         if self.state.room and name_key(room) == name_key(self.state.room):
             out.append(Print(f"[You are already in {self.state.room}.]", "error"))
             return
-        join = Join(self._new_id(), self.state.name, self.state.token, room)
+        join = self._join_message(room)
         if self._rejoining is not None:
             self._join_after_kept = join
             line = f"[Joining {room} once the lines you typed in {self._rejoining} are sent.]"
@@ -1051,12 +1048,7 @@ class PeerCore:
         rejoining = self._rejoining
         if rejoining is not None and not self._joining():
             # the join for kept lines went unanswered: ask again
-            self._request(
-                Join(self._new_id(), self.state.name, self.state.token, rejoining),
-                now,
-                out,
-                quiet=True,
-            )
+            self._request(self._join_message(rejoining), now, out, quiet=True)
         for message in self._outbox:
             if rejoining is not None and isinstance(message, RoomPost | Leave):
                 continue  # sent once the room is joined again
@@ -1081,16 +1073,19 @@ class PeerCore:
         self._rejoining = room
         line = f"[Joining {room} again to send the lines you typed there.]"
         out.append(Print(line, "system"))
-        self._request(Join(self._new_id(), self.state.name, self.state.token, room), now, out)
+        self._request(self._join_message(room), now, out)
 
     def _go_back_to_room(self, now: float, out: list[Action]) -> None:
         """At the first Welcome, join the room an earlier run was in: the registry took
         this peer out of it as it started afresh. Kept lines rejoin their room themselves."""
         room, self._back_to = self._back_to, None
-        if not room or self._rejoining is not None or self.state.room:
+        if not room or self._rejoining is not None:
             return
         out.append(Print(f"[Back to {room}, the room you were in.]", "system"))
-        self._request(Join(self._new_id(), self.state.name, self.state.token, room), now, out)
+        self._request(self._join_message(room), now, out)
+
+    def _join_message(self, room: str) -> Join:
+        return Join(self._new_id(), self.state.name, self.state.token, room)
 
     def _rejoined(self, join: Join, now: float, out: list[Action]) -> None:
         """The answer to a join: if it was the one for kept lines, send them now; a kept

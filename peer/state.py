@@ -1,5 +1,6 @@
-"""Where ChatApp keeps its files, and the peer's own kept state: its registration token, the
-ids of the messages it has shown, its outbox, and the room it is in."""
+"""Where ChatApp keeps its files and how it writes them durably, and the peer's own kept
+state: its registration token, the ids of the messages it has shown, its outbox, and the
+room it is in."""
 
 from __future__ import annotations
 
@@ -107,12 +108,12 @@ class PeerStateFile:
         """In place of the token: the name was given up by a rename to `new_name`, so that a
         start under the old name can find the new one (see `follow_renames`)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        _replace_durably(self.path, json.dumps({"renamed_to": new_name}).encode())
+        replace_durably(self.path, json.dumps({"renamed_to": new_name}).encode())
 
     def save_token(self, token: str) -> None:
         """Keep `token`, readable only by this user, replacing the file atomically."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        _replace_durably(self.path, json.dumps({"token": token}).encode())
+        replace_durably(self.path, json.dumps({"token": token}).encode())
 
     def load_seen(self) -> list[tuple[str, str]]:
         """The (sender, id) pairs shown in earlier runs, oldest first; [] if none, or if the
@@ -215,8 +216,8 @@ class PeerStateFile:
         if bad:
             aside = self.outbox_path.with_name(self.outbox_path.name + ".unreadable")
             try:
-                _append_durably(aside, b"".join(bad))
-                _replace_durably(self.outbox_path, b"".join(good))
+                append_durably(aside, b"".join(bad))
+                replace_durably(self.outbox_path, b"".join(good))
             except OSError as exc:
                 self.problems.append(
                     f"Could not set aside what your outbox {self.outbox_path} holds that is not "
@@ -254,7 +255,7 @@ class PeerStateFile:
                 self.room_path.unlink()
             return
         self.room_path.parent.mkdir(parents=True, exist_ok=True)
-        _replace_durably(self.room_path, room.encode())
+        replace_durably(self.room_path, room.encode())
 
     def save_outbox(self, messages: tuple[Message, ...]) -> None:
         """Replace the kept outbox atomically and durably (it holds unsent messages)."""
@@ -263,7 +264,7 @@ class PeerStateFile:
                 self.outbox_path.unlink()
             return
         self.outbox_path.parent.mkdir(parents=True, exist_ok=True)
-        _replace_durably(self.outbox_path, b"".join(encode(m) + b"\n" for m in messages))
+        replace_durably(self.outbox_path, b"".join(encode(m) + b"\n" for m in messages))
 
 
 #: Renames followed at start, at most (a chain of renames; a loop cannot last longer).
@@ -286,8 +287,10 @@ def follow_renames(root: Path, name: str) -> str:
     return name
 
 
-def _replace_durably(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` (readable by this user only), atomically and durably."""
+def replace_durably(path: Path, data: bytes) -> None:
+    """Replace `path` with `data`, atomically and durably (the file, then the directory
+    entry of the rename), readable by this user only: ChatApp's files hold tokens, messages
+    and phone numbers. Raises OSError."""
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
@@ -295,13 +298,25 @@ def _replace_durably(path: Path, data: bytes) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+    fsync_dir(path.parent)
 
 
-def _append_durably(path: Path, data: bytes) -> None:
+def append_durably(path: Path, data: bytes) -> None:
+    """Append `data` to `path` (made readable by this user only when new) and fsync it.
+    Raises OSError."""
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         while data:
             data = data[os.write(fd, data) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make the entries of directory `path` (files made, renamed or removed) durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
         os.fsync(fd)
     finally:
         os.close(fd)

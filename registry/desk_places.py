@@ -21,8 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from peer.state import replace_durably
 from registry.desk_queue import KeptPlace
-from registry.storage import fsync_dir
 
 #: The file in the registry's data directory.
 PLACES_FILE = "desk-places.json"
@@ -104,11 +104,4 @@ class PlacesFile:
             for p in places
         ]
         text = json.dumps({"places": entries}, ensure_ascii=False, indent=1)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
-        fsync_dir(self.path.parent)
+        replace_durably(self.path, text.encode())

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from peer.state import append_durably, fsync_dir, replace_durably
 from registry.table import Table
 from wire.messages import StoredMessage
 from wire.names import name_problem
@@ -132,14 +132,7 @@ class Storage:
             raise
 
     def _write(self, path: Path, lines: list[str]) -> None:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            data = "".join(lines).encode()
-            while data:
-                data = data[os.write(fd, data) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_durably(path, "".join(lines).encode())
 
     @property
     def unsynced(self) -> bool:
@@ -223,13 +216,7 @@ class Storage:
         )
 
     def _replace(self, path: Path, text: str) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
+        replace_durably(path, text.encode())
 
 
 def _lines(messages: list[StoredMessage]) -> str:
@@ -254,12 +241,3 @@ def _from_json(data: Any) -> StoredMessage:
     if not all(isinstance(v, str) for v in fields):
         raise ValueError("not a stored message")
     return StoredMessage(*fields)
-
-
-def fsync_dir(path: Path) -> None:
-    """Make the entries of directory `path` (files made, renamed or removed) durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from registry import storage as storage_module
 from registry.actions import Send, StoreMail
 from registry.server import RegistryServer
 from registry.storage import Storage
@@ -50,11 +49,11 @@ def test_a_failed_write_keeps_everything_waiting_and_a_retry_loses_nothing(
     real_write = os.write
 
     def half_then_full_disk(fd: int, data: bytes) -> int:
-        monkeypatch.setattr(storage_module.os, "write", real_write)
+        monkeypatch.setattr(os, "write", real_write)
         real_write(fd, data[: len(data) // 2])  # stops mid-line
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(storage_module.os, "write", half_then_full_disk)
+    monkeypatch.setattr(os, "write", half_then_full_disk)
     with pytest.raises(OSError):
         store.sync()
     assert store.unsynced  # nothing was reported durable, so nothing is forgotten
@@ -85,7 +84,7 @@ def test_ack_leaves_only_after_the_fsync(tmp_path: Path, monkeypatch: pytest.Mon
         events.append("fsync")
         real_fsync(fd)
 
-    monkeypatch.setattr(storage_module.os, "fsync", fsync)
+    monkeypatch.setattr(os, "fsync", fsync)
 
     async def scenario() -> None:
         server = _server(tmp_path, events)
@@ -125,7 +124,7 @@ def test_while_a_failed_commit_waits_nothing_is_answered_until_it_is_on_disk(
     async def scenario() -> None:
         server = _server(tmp_path, sent)
         server._out = logs.append
-        monkeypatch.setattr(storage_module.os, "fsync", fsync)
+        monkeypatch.setattr(os, "fsync", fsync)
         server._run([StoreMail("bob", stored(1)), Send(PEER, Ack("r-1", "s-1"))])
         await asyncio.sleep(0)
         assert sent == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,14 @@ def test_a_table_as_written_loads_whole(tmp_path: Path) -> None:
         ("alice", 6001, True, "lobby"),
         ("bob", 6002, False, ""),
     ]
+
+
+def test_the_table_and_mailboxes_are_readable_by_the_registrys_user_only(tmp_path: Path) -> None:
+    # they hold every name's token and people's messages
+    store = Storage(tmp_path)
+    table = Table()
+    table.records["x"] = Record("x", "127.0.0.1", 6001, True, "t" * 32)
+    store.save_table(table)
+    store.append("bob", msg(0))
+    for path in (tmp_path / "table.json", *(tmp_path / "mail").iterdir()):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
