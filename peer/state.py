@@ -159,9 +159,7 @@ class PeerStateFile:
         if self._seen_lines > 2 * KEEP_SEEN:
             self.close()
             kept = self.load_seen()
-            tmp = self.seen_path.with_name(self.seen_path.name + ".tmp")
-            tmp.write_text("".join(f"{s}\t{i}\n" for s, i in kept), encoding="utf-8")
-            os.replace(tmp, self.seen_path)
+            replace_durably(self.seen_path, "".join(f"{s}\t{i}\n" for s, i in kept).encode())
 
     def _map_seen(self, room: int) -> int:
         """Map the shown-ids file, grown to hold `room` more bytes after its records;
@@ -170,7 +168,9 @@ class PeerStateFile:
             self._seen_map.resize(_chunks(self._seen_end + room))
             return self._seen_end
         self.seen_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.seen_path, "a+b") as file:
+        # who talked to whom: readable by this user only, like the other state files
+        fd = os.open(self.seen_path, os.O_RDWR | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "r+b") as file:
             file.seek(0)
             old = file.read()
             end = len(_complete_records(old))

@@ -1,6 +1,7 @@
 """The peer's kept state: its token and the ids it has shown."""
 
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +57,7 @@ def test_shown_ids_survive_and_are_compacted(tmp_path: Path, monkeypatch: object
     kept.add_seen([("carol", "c-1"), ("bob", "b-25")])  # a datagram's worth, in one write
     again = PeerStateFile(tmp_path, "alice").load_seen()
     assert again[-2:] == [("carol", "c-1"), ("bob", "b-25")] and len(again) <= 10
+    assert stat.S_IMODE(kept.seen_path.stat().st_mode) == 0o600  # who talked to whom
 
 
 def test_outbox_round_trip(tmp_path: Path) -> None:
