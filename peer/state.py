@@ -168,8 +168,10 @@ class PeerStateFile:
             self._seen_map.resize(_chunks(self._seen_end + room))
             return self._seen_end
         self.seen_path.parent.mkdir(parents=True, exist_ok=True)
-        # who talked to whom: readable by this user only, like the other state files
+        # who talked to whom: readable by this user only, like the other state files (a
+        # file from an earlier version, made 0644, is made private too)
         fd = os.open(self.seen_path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.fchmod(fd, 0o600)
         with os.fdopen(fd, "r+b") as file:
             file.seek(0)
             old = file.read()
