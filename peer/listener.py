@@ -27,6 +27,23 @@ ACCEPT_BATCH = 64
 PAUSE_ON_EXHAUSTION = 1.0
 #: accept() errors that say the system is out of something: wait before trying again.
 EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+#: TCP keepalive: a connection silent this long is probed, so that a vanished machine is
+#: noticed within about half a minute (a help-desk place then enters its grace period).
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 15, 5, 3
+
+
+def enable_keepalive(writer: asyncio.StreamWriter) -> None:
+    """Turn on TCP keepalive probes for the connection behind `writer`, where the system
+    allows (a desk connection may stay silent for the whole wait)."""
+    sock = writer.get_extra_info("socket")
+    if sock is None:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_IDLE)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_COUNT)
+
 
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter, Addr, Closable], Awaitable[None]]
 

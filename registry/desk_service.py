@@ -18,7 +18,6 @@ import contextlib
 import itertools
 import secrets
 import signal
-import socket
 import sys
 import threading
 import time
@@ -26,6 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeGuard
 
+from peer.listener import enable_keepalive
 from registry.desk_key import key_path, load_or_create_key
 from registry.desk_places import PlacesFile
 from registry.desk_queue import (
@@ -67,22 +67,6 @@ READ_CHUNK = 64 * 1024
 #: Bytes that may pile up unsent to one connection before it is closed as too slow: far
 #: more than a desk conversation ever queues, far less than memory to worry about.
 MAX_UNSENT = 256 * 1024
-#: TCP keepalive: a connection silent this long is probed, so that a vanished machine is
-#: noticed within about half a minute and its place enters the grace period.
-KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 15, 5, 3
-
-
-def enable_keepalive(writer: asyncio.StreamWriter) -> None:
-    """Turn on TCP keepalive probes for the connection behind `writer`, where the system
-    allows (a desk connection may stay silent for the whole wait)."""
-    sock = writer.get_extra_info("socket")
-    if sock is None:
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_IDLE)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_COUNT)
 
 
 class DeskService:

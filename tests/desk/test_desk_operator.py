@@ -1,5 +1,5 @@
-"""The operator client (`ChatApp -o`) against a scripted desk on loopback: what it does when
-its connection drops while on duty."""
+"""The operator client (`ChatApp -o`: OperatorCore run by the DeskRunner) against a scripted
+desk on loopback: what it does when its connection drops while on duty."""
 
 from __future__ import annotations
 
@@ -7,22 +7,33 @@ import asyncio
 
 import pytest
 
-import peer.desk_operator as desk_operator
-from peer.desk_client import EndOfInput, Event
+from peer.desk_duty import OperatorCore
+from peer.desk_runner import DeskRunner
+from peer.desk_terminal import EndOfInput
 from wire.desk import DeskEnded, DeskLeave, DeskOnDuty, DeskOperator, DeskRefused
 from wire.framing import StreamDecoder, encode_frame
 from wire.messages import Message
+from wire.reliable import IdMaker
 
 ALREADY = "Cannot go on duty: an operator named ann is already on duty."
 
 
-class FakeTerm:
-    """The operator's terminal: lines shown are kept; input is put on `events` by the test."""
+class FakeScreen:
+    """The operator's terminal: lines shown are kept; input is put on the runner's `events`
+    by the test."""
 
     def __init__(self) -> None:
-        self.events: asyncio.Queue[Event] = asyncio.Queue()
         self.lines: list[str] = []
         self.shown = asyncio.Event()
+
+    def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    def ask(self, question: str) -> None:
+        self.show(question)
 
     def show(self, line: str, style: str | None = None) -> None:
         self.lines.append(line)
@@ -76,20 +87,16 @@ async def _scripted_desk(answers: list[str]) -> tuple[asyncio.Server, list[Messa
 
 
 @pytest.mark.timeout(10)
-def test_an_operator_refused_as_already_on_duty_while_reconnecting_tries_again(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(desk_operator, "RETRY_FIRST", 0.01)
-    monkeypatch.setattr(desk_operator, "RETRY_MAX", 0.02)
-
+def test_an_operator_refused_as_already_on_duty_while_reconnecting_tries_again() -> None:
     async def scenario() -> tuple[int, list[str], list[Message]]:
         server, received = await _scripted_desk(["duty", "refused", "refused", "stay"])
         port = server.sockets[0].getsockname()[1]
-        term = FakeTerm()
-        operator = desk_operator._Operator(term, "ann", "127.0.0.1", port, "key")  # type: ignore[arg-type]
-        run = asyncio.create_task(operator.run())
+        term = FakeScreen()
+        core = OperatorCore("ann", "127.0.0.1", port, "key", IdMaker("t"), retry=(0.01, 0.02))
+        runner = DeskRunner(core, client="operator client", tty=False, colour=False, screen=term)
+        run = asyncio.create_task(runner.run())
         await asyncio.wait_for(term.until("On duty as ann", times=2), 5)
-        term.events.put_nowait(EndOfInput(interrupted=False))
+        runner.events.put_nowait(EndOfInput(interrupted=False))
         code = await asyncio.wait_for(run, 5)
         server.close()
         return code, term.lines, received

@@ -1,0 +1,174 @@
+"""What the help-desk clients' cores ask for, and the events they are driven by.
+
+`peer.desk_person.PersonCore` (`ChatApp -d`) and `peer.desk_duty.OperatorCore`
+(`ChatApp -o`) are sans-IO state machines, like the peer's and the registry's cores
+(DESIGN.md section 2): each method takes one event with `now` (monotonic seconds) and
+returns the actions to carry out, in order. `peer.desk_runner` carries them out over a
+real terminal, TCP connection and clock; the tests drive the cores directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wire.desk import DeskMessage
+from wire.reliable import IdMaker
+
+#: Seconds to wait for the desk to confirm a `.quit` before closing anyway.
+LEAVE_TIMEOUT = 2.0
+#: Seconds between reconnection attempts: doubling from the first to the last.
+RETRY_FIRST, RETRY_MAX = 0.5, 4.0
+
+
+@dataclass(frozen=True, slots=True)
+class Show:
+    """Print a line (`>>> ` before it), in a style: system, chat, error, alert or prompt."""
+
+    line: str
+    style: str = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """Ask a question: the prompt on a terminal, a line otherwise."""
+
+    question: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetPrompt:
+    """The prompt shown on a terminal from now on."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Connect:
+    """Open a new connection to the desk (closing any other); answered by `connected` or
+    `not_connected`. Events of an older connection are not handed to the core again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Write one frame on the connection (lost without a word when it is broken: `lost`
+    follows)."""
+
+    message: DeskMessage
+
+
+@dataclass(frozen=True, slots=True)
+class TakeTyped:
+    """Empty the line being typed on a terminal; answered by `typed_aside` with what it
+    held."""
+
+
+@dataclass(frozen=True, slots=True)
+class FindPlace:
+    """Look for a place this phone number held at this desk in an earlier run; answered
+    by `place_found`."""
+
+    phone: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeepPlace:
+    """Keep the place (token, topic, description, grace period) in the held-place file,
+    or refresh the time it was last known alive."""
+
+    token: str
+    topic: int
+    description: str
+    grace: float
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetPlace:
+    """Remove the held-place file: the place is left, served, refused or given up."""
+
+
+@dataclass(frozen=True, slots=True)
+class Exit:
+    """The run ends with this exit status."""
+
+    code: int
+
+
+Action = (
+    Show | Ask | SetPrompt | Connect | Send | TakeTyped | FindPlace | KeepPlace | ForgetPlace | Exit
+)
+
+
+@dataclass(frozen=True, slots=True)
+class KeptPlace:
+    """A place held in an earlier run, as read from its file."""
+
+    token: str
+    topic: int
+    description: str
+    grace: float
+
+
+def unreachable(ip: str, port: int, why: str) -> str:
+    """The line said when the desk at `ip`:`port` cannot be reached, `why` being the
+    system's reason."""
+    return f"[Cannot reach the help desk at {ip}:{port} ({why}).]"
+
+
+def style_of(line: str) -> str:
+    """How a rendered desk line is shown: bracketed lines are the desk's own."""
+    if line.startswith("!!!"):
+        return "alert"
+    return "system" if line.startswith("[") else "chat"
+
+
+class DeskClientCore:
+    """What `peer.desk_runner` drives: one method per event, each returning actions. The
+    events that only one of the clients expects answer nothing here."""
+
+    def __init__(self, ip: str, port: int, new_id: IdMaker) -> None:
+        self.ip, self.port = ip, port
+        self.new_id = new_id
+
+    def start(self, now: float) -> list[Action]:
+        """The run begins."""
+        raise NotImplementedError
+
+    def typed(self, text: str, now: float) -> list[Action]:
+        """The user typed a line."""
+        raise NotImplementedError
+
+    def end_of_input(self, now: float) -> list[Action]:
+        """Input ended, or the user pressed Ctrl-C."""
+        raise NotImplementedError
+
+    def connected(self, now: float) -> list[Action]:
+        """The connection asked for by `Connect` is up."""
+        raise NotImplementedError
+
+    def not_connected(self, why: str, now: float) -> list[Action]:
+        """The connection asked for by `Connect` could not be made, for the reason `why`."""
+        raise NotImplementedError
+
+    def received(self, message: DeskMessage, now: float) -> list[Action]:
+        """The desk sent `message`."""
+        raise NotImplementedError
+
+    def lost(self, reason: str, now: float) -> list[Action]:
+        """The connection ended, for `reason`."""
+        raise NotImplementedError
+
+    def tick(self, now: float) -> list[Action]:
+        """`next_wake` has come."""
+        raise NotImplementedError
+
+    def next_wake(self) -> float | None:
+        """When `tick` is next due (monotonic seconds), or None."""
+        raise NotImplementedError
+
+    def typed_aside(self, text: str, now: float) -> list[Action]:
+        """What `TakeTyped` took from the line being typed."""
+        return []
+
+    def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
+        """What `FindPlace` found."""
+        return []

@@ -1,0 +1,78 @@
+"""The held-place file of `ChatApp -d`: the token of a place in the help desk's waiting
+room, kept so that a client started again within the grace period takes the place back."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+from peer.desk_actions import KeptPlace
+from peer.state import default_dir
+
+
+class HeldPlace:
+    """The token of a place in the waiting room, kept in a file so that a restarted client
+    takes the place back. One file per desk address and phone number, named by a hash of
+    both (the file name never shows the number); readable only by this user."""
+
+    def __init__(self, root: Path, ip: str, port: int, phone: str) -> None:
+        digest = hashlib.sha256(f"{ip}:{port}|{phone}".encode()).hexdigest()[:32]
+        self.path = root / "desk" / f"{digest}.json"
+
+    def load(self) -> KeptPlace | None:
+        """The kept place, if there is one that may still be held; None otherwise (stale
+        or damaged files are removed)."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict):
+            return None
+        token, topic, grace, alive = (data.get(k) for k in ("token", "topic", "grace", "alive"))
+        description = data.get("description", "")
+        if not (
+            isinstance(token, str)
+            and token
+            and isinstance(topic, int)
+            and isinstance(description, str)
+            and isinstance(grace, int | float)
+            and isinstance(alive, int | float)
+        ):
+            self.clear()
+            return None
+        if time.time() > alive + grace:
+            self.clear()  # the desk has given the place up by now
+            return None
+        return KeptPlace(token, topic, description, float(grace))
+
+    def save(self, token: str, topic: int, description: str, grace: float) -> None:
+        """Keep the place (or refresh the time it was last known alive). Best effort: a
+        read-only home only costs the restart feature."""
+        data = {
+            "token": token,
+            "topic": topic,
+            "description": description,
+            "grace": grace,
+            "alive": time.time(),
+        }
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle)
+            os.replace(tmp, self.path)
+
+    def clear(self) -> None:
+        """Forget the place (left, served, refused or given up)."""
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+
+def state_root() -> Path:
+    """The per-user directory the held-place files go under ($CHATAPP_DATA_DIR overrides)."""
+    return default_dir("desk")

@@ -1,0 +1,501 @@
+"""The person at the help desk (`ChatApp -d`, issue 4, seed 000): a sans-IO state machine.
+
+The person types a name and a registered mobile number, picks a topic from the menu (and
+describes the problem for some topics), and waits in the registry's waiting room until an
+operator serves them. While waiting they see their position (pushed when it changes);
+`.queue` asks how many are ahead and the estimated wait; `.quit` or Ctrl-C leaves. A
+connection lost while the desk holds a place for the person's token is made again by
+itself until the grace period is over; the token is kept in a file (`KeepPlace`) so that a
+restarted client takes the place back (`FindPlace`).
+
+Phases: form, connecting (the first connection), joining, waiting, served, reconnecting,
+leaving, done. Events and actions: peer.desk_actions; the adapter: peer.desk_runner.
+"""
+
+from __future__ import annotations
+
+from peer.desk_actions import (
+    LEAVE_TIMEOUT,
+    RETRY_FIRST,
+    RETRY_MAX,
+    Action,
+    Ask,
+    Connect,
+    DeskClientCore,
+    Exit,
+    FindPlace,
+    ForgetPlace,
+    KeepPlace,
+    KeptPlace,
+    Send,
+    SetPrompt,
+    Show,
+    style_of,
+    unreachable,
+)
+from wire.desk import (
+    DeskCrisis,
+    DeskEnd,
+    DeskEnded,
+    DeskJoin,
+    DeskLeave,
+    DeskLine,
+    DeskMessage,
+    DeskPosition,
+    DeskQueued,
+    DeskQueueRequest,
+    DeskRefused,
+    DeskServed,
+)
+from wire.desk_text import (
+    CRISIS_TOPICS,
+    DEFAULT_CRISIS_NOTICE,
+    DESCRIBE_TOPICS,
+    MAX_DESCRIPTION,
+    MAX_DESK_LINE,
+    MENU_TRIES,
+    crisis_lines,
+    menu_lines,
+    name_problem,
+    normalise_phone,
+    phone_problem,
+    render_person,
+    topic_label,
+    topic_problem,
+)
+from wire.reliable import IdMaker
+from wire.version import WIRE_VERSION
+
+#: Seconds between refreshes of the held-place file while waiting or served: it tells a
+#: restarted client whether the place can still be held.
+REFRESH = 5.0
+
+PERSON_HELP = (
+    "[.queue shows how many are ahead and the estimated wait; .quit (or Ctrl-C) leaves;",
+    " once you are served, type a message and press Enter; .end ends the session.]",
+)
+
+#: The questions of the form, by step.
+QUESTIONS = {
+    "name": "Name:",
+    "phone": "Registered mobile number:",
+    "topic": "Topic (1-6):",
+    "description": "Description:",
+}
+QUITS = (".quit", ".exit")
+
+
+class PersonCore(DeskClientCore):
+    """One run of the desk client: the form, then the wait, then the session."""
+
+    def __init__(
+        self,
+        ip: str,
+        port: int,
+        new_id: IdMaker,
+        *,
+        retry: tuple[float, float] = (RETRY_FIRST, RETRY_MAX),
+        leave_timeout: float = LEAVE_TIMEOUT,
+    ) -> None:
+        """`retry`: the first and the longest wait between reconnection attempts;
+        `leave_timeout`: how long a `.quit` waits for the desk's goodbye."""
+        super().__init__(ip, port, new_id)
+        self._retry_first, self._retry_max = retry
+        self._leave_timeout = leave_timeout
+        self.phase = "form"
+        self._step = "name"  # of the form: name, phone, place (looked up), topic, description
+        self._tries = 0  # of the topic menu
+        self.name = self.phone = self.description = ""
+        self.topic = 0
+        self.token = ""
+        self.grace = 0.0
+        self._crisis = ""
+        self._connected = False
+        self._sent_token = ""  # the token of the last DeskJoin: a place asked back
+        self._position = -1
+        self._operators = -1
+        # lines typed (None: the end of input) before the first connection is up
+        self._early: list[str | None] = []
+        self._refresh_at: float | None = None
+        self._leave_by: float | None = None
+        # reconnecting: when the place is given up, the wait before the next attempt and
+        # when it is due (None while an attempt is under way)
+        self._give_up_at = 0.0
+        self._delay = self._retry_first
+        self._retry_at: float | None = None
+
+    # -- events ---------------------------------------------------------------------------
+
+    def start(self, now: float) -> list[Action]:
+        return [
+            Show(f"[ChatApp help desk at {self.ip}:{self.port}. Type .quit at any time to leave.]"),
+            Ask(QUESTIONS["name"]),
+        ]
+
+    def typed(self, text: str, now: float) -> list[Action]:
+        out: list[Action] = []
+        if self.phase == "form":
+            self._form_answer(text, out)
+        elif self.phase == "connecting":
+            self._early.append(text)
+        elif self.phase not in ("leaving", "done"):
+            self._line(text, now, out)
+        return out
+
+    def end_of_input(self, now: float) -> list[Action]:
+        out: list[Action] = []
+        if self.phase == "form":
+            self._bye(out)
+        elif self.phase == "connecting":
+            self._early.append(None)
+        elif self.phase not in ("leaving", "done"):
+            self._leave(now, out)
+        return out
+
+    def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
+        out: list[Action] = []
+        if self.phase != "form" or self._step != "place":
+            return out
+        if kept is None:
+            self._step = "topic"
+            out.extend(Show(line) for line in menu_lines())
+            out.append(Ask(QUESTIONS["topic"]))
+            return out
+        self.token, self.topic, self.description = kept.token, kept.topic, kept.description
+        self.grace = kept.grace
+        out.append(
+            Show(
+                f"[You had a place in the waiting room a moment ago ({topic_label(self.topic)}); "
+                "taking it back.]"
+            )
+        )
+        self._connect_first(out)
+        return out
+
+    def connected(self, now: float) -> list[Action]:
+        out: list[Action] = []
+        if self.phase == "reconnecting":
+            out.append(Show("[Connected again.]"))
+        elif self.phase != "connecting":
+            return out
+        self._connected = True
+        self.phase = "joining"
+        self._sent_token = self.token
+        if self._refresh_at is None:
+            self._refresh_at = now + REFRESH
+        join = DeskJoin(
+            self.new_id(),
+            self.name,
+            self.phone,
+            self.topic,
+            self.description,
+            self.token,
+            WIRE_VERSION,
+        )
+        out.append(Send(join))
+        early, self._early = self._early, []
+        for line in early:
+            out.extend(self.end_of_input(now) if line is None else self.typed(line, now))
+        return out
+
+    def not_connected(self, why: str, now: float) -> list[Action]:
+        out: list[Action] = []
+        if self.phase == "connecting":
+            out.append(Show(unreachable(self.ip, self.port, why), "error"))
+            self._crisis_notice(out)
+            self._end(1, out)
+        elif self.phase == "reconnecting":
+            self._delay = min(self._delay * 2, self._retry_max)
+            self._retry_at = now + min(self._delay, max(0.0, self._give_up_at - now))
+        return out
+
+    def received(self, message: DeskMessage, now: float) -> list[Action]:
+        out: list[Action] = []
+        if self.phase == "leaving":
+            # only the desk's goodbye matters now (it says the place is given up)
+            if isinstance(message, DeskEnded | DeskRefused):
+                self._show_rendered(message, out)
+                self._finish(0, out)
+        elif self.phase not in ("form", "done"):
+            self._message(message, out)
+        return out
+
+    def lost(self, reason: str, now: float) -> list[Action]:
+        out: list[Action] = []
+        self._connected = False
+        if self.phase == "leaving":
+            self._left(out)
+        elif self.phase == "reconnecting":
+            pass  # not from a connection of ours: the runner drops the older ones' events
+        elif self.token and self.phase in ("served", "waiting", "joining"):
+            # a place is held for our token, at the front when we were being served: a
+            # blip of the network is not the end of the call
+            kept = (
+                "the session has ended. Reconnecting: you keep a place at the front"
+                if self.phase == "served"
+                else "reconnecting. Your place is kept"
+            )
+            out.append(
+                Show(
+                    f"[The connection to the help desk was lost ({reason}); {kept} for "
+                    f"{int(self.grace)} s.]",
+                    "error",
+                )
+            )
+            self.phase = "reconnecting"
+            self._give_up_at = now + self.grace
+            self._delay = self._retry_first
+            self._retry_at = now + min(self._delay, self.grace)
+        elif self.phase == "served":
+            out.append(
+                Show(
+                    f"[The connection to the help desk was lost ({reason}); the session has "
+                    "ended.]",
+                    "error",
+                )
+            )
+            self._finish(1, out)
+        elif self.phase not in ("form", "done"):
+            out.append(Show(f"[The help desk closed the connection ({reason}).]", "error"))
+            self._finish(1, out)
+        return out
+
+    def tick(self, now: float) -> list[Action]:
+        out: list[Action] = []
+        if self.phase == "leaving" and self._leave_by is not None and now >= self._leave_by:
+            self._left(out)
+            return out
+        if self.phase == "reconnecting" and self._retry_at is not None and now >= self._retry_at:
+            if now >= self._give_up_at:
+                line = "[Could not reach the help desk in time; your place was given up.]"
+                out.append(Show(line, "error"))
+                self._finish(1, out)
+                return out
+            self._retry_at = None
+            out.append(Connect())
+        if self._refresh_at is not None and now >= self._refresh_at:
+            self._refresh_at = now + REFRESH
+            if self.phase in ("waiting", "served") and self.token:
+                out.append(self._keep_place())
+        return out
+
+    def next_wake(self) -> float | None:
+        if self.phase == "leaving":
+            return self._leave_by
+        if self.phase in ("form", "connecting", "done"):
+            return None
+        # while a reconnection attempt is under way its outcome comes as an event
+        wakes = [t for t in (self._refresh_at, self._retry_at) if t is not None]
+        return min(wakes) if wakes else None
+
+    # -- the form -------------------------------------------------------------------------
+
+    def _form_answer(self, text: str, out: list[Action]) -> None:
+        answer = text.strip()
+        if answer in QUITS:
+            self._bye(out)
+            return
+        step = self._step
+        if step == "name":
+            why = name_problem(answer)
+            if why is None:
+                self.name = answer
+                self._step = "phone"
+        elif step == "phone":
+            why = phone_problem(answer)
+            if why is None:
+                self.phone = normalise_phone(answer) or answer
+                self._step = "place"
+                out.append(FindPlace(self.phone))
+                return
+        elif step == "topic":
+            self._topic_answer(text, out)
+            return
+        elif step == "description":
+            why = _description_problem(answer)
+            if why is None:
+                self.description = answer
+                self._connect_first(out)
+                return
+        else:
+            return  # the held place is being looked up
+        if why is not None:
+            out.append(Show(f"[{why}]", "error"))
+        out.append(Ask(QUESTIONS[self._step]))
+
+    def _topic_answer(self, text: str, out: list[Action]) -> None:
+        topic, why = topic_problem(text)
+        if topic is None:
+            self._tries += 1
+            left = MENU_TRIES - self._tries
+            more = f" {left} {'try' if left == 1 else 'tries'} left." if left else ""
+            out.append(Show(f"[{why}{more}]", "error"))
+            if left:
+                out.append(Ask(QUESTIONS["topic"]))
+            else:
+                line = (
+                    f"[No valid topic after {MENU_TRIES} tries, so the help desk client "
+                    "closes. Start it again and type a number from 1 to 6.]"
+                )
+                out.append(Show(line, "error"))
+                self._end(1, out)
+            return
+        self.topic = topic
+        if topic in DESCRIBE_TOPICS:
+            self._step = "description"
+            out.append(Show("[Please describe your problem in a sentence or two.]"))
+            out.append(Ask(QUESTIONS["description"]))
+        else:
+            self._connect_first(out)
+
+    def _connect_first(self, out: list[Action]) -> None:
+        self.phase = "connecting"
+        out.append(SetPrompt("> "))
+        out.append(Connect())
+
+    # -- waiting and being served -----------------------------------------------------------
+
+    def _line(self, raw: str, now: float, out: list[Action]) -> None:
+        text = raw.strip()
+        command = text.lower()
+        if command in QUITS:
+            self._leave(now, out)
+        elif command == ".help":
+            out.extend(Show(line) for line in PERSON_HELP)
+        elif command == ".queue":
+            if self.phase == "served":
+                out.append(Show("[You are being served now.]"))
+            elif self.phase == "waiting":
+                out.append(Send(DeskQueueRequest(self.new_id())))
+            elif self.phase == "reconnecting":
+                out.append(Show("[Reconnecting to the help desk; your place is kept.]"))
+            else:
+                out.append(Show("[One moment: joining the waiting room.]"))
+        elif command == ".end":
+            if self.phase == "served":
+                out.append(Send(DeskEnd(self.new_id(), "")))
+            else:
+                line = "[You are not being served yet; .quit leaves the waiting room.]"
+                out.append(Show(line))
+        elif text.startswith(".") and not text.startswith(".."):
+            out.append(Show(f"[Unknown command {text.split()[0][:20]}; .help lists them.]"))
+        else:
+            self._chat(raw[1:] if text.startswith("..") else raw, out)
+
+    def _chat(self, line: str, out: list[Action]) -> None:
+        if not line.strip():
+            return
+        if self.phase != "served":
+            out.append(
+                Show(
+                    "[You are not being served yet, so the line was not sent; .queue shows "
+                    "where you stand.]"
+                )
+            )
+        elif len(line) > MAX_DESK_LINE:
+            out.append(Show(f"[Line too long: at most {MAX_DESK_LINE} characters.]", "error"))
+        else:
+            out.append(Send(DeskLine(self.new_id(), "", line, "")))
+
+    def _message(self, message: DeskMessage, out: list[Action]) -> None:
+        if isinstance(message, DeskCrisis):
+            self._crisis = message.text
+            self._show_rendered(message, out)
+        elif isinstance(message, DeskQueued):
+            self._queued(message, out)
+        elif isinstance(message, DeskPosition):
+            self._position_changed(message, out)
+        elif isinstance(message, DeskServed):
+            # the held-place file stays: should the connection break during the session,
+            # a place at the front is held for this token (see `lost`)
+            self.phase = "served"
+            self._show_rendered(message, out)
+        elif isinstance(message, DeskEnded):
+            self._show_rendered(message, out)
+            if message.requeued:
+                self.phase = "joining"  # a DeskQueued with the new place follows
+                self._position = -1
+            else:
+                self._finish(0 if self.phase == "served" else 1, out)
+        elif isinstance(message, DeskRefused):
+            self._show_rendered(message, out)
+            self._finish(1, out)
+        else:
+            self._show_rendered(message, out)
+
+    def _queued(self, queued: DeskQueued, out: list[Action]) -> None:
+        self.token = queued.token
+        self.grace = float(queued.grace)
+        self.phase = "waiting"
+        out.append(self._keep_place())
+        if self._sent_token and not queued.restored:
+            line = "[Your earlier place could not be kept, so you join the waiting room again.]"
+            out.append(Show(line))
+        self._operators = queued.operators
+        self._position = queued.position
+        if queued.position > 0:
+            self._show_rendered(queued, out)
+
+    def _position_changed(self, update: DeskPosition, out: list[Action]) -> None:
+        if self._operators == 0 and update.operators > 0:
+            out.append(Show("[An operator for your topic is on duty now.]"))
+        elif self._operators > 0 and update.operators == 0:
+            line = "[No operator for your topic is on duty any more; you keep your place.]"
+            out.append(Show(line))
+        self._operators = update.operators
+        if update.position != self._position:
+            self._position = update.position
+            self._show_rendered(update, out)
+
+    # -- leaving ----------------------------------------------------------------------------
+
+    def _leave(self, now: float, out: list[Action]) -> None:
+        """`.quit`, Ctrl-C or the end of input: give the place up and say so. With a
+        connection, the desk's goodbye is waited for (a while), so that the leave is not lost
+        in a reset connection."""
+        if not self._connected or self.phase == "reconnecting":
+            self._left(out)
+            return
+        out.append(Send(DeskLeave(self.new_id())))
+        self.phase = "leaving"
+        self._leave_by = now + self._leave_timeout
+
+    def _left(self, out: list[Action]) -> None:
+        out.append(Show("[You left the help desk.]"))
+        self._finish(0, out)
+
+    def _finish(self, code: int, out: list[Action]) -> None:
+        """The run ends: forget the place, and show the crisis notice again to whoever
+        came for topic 1."""
+        out.append(ForgetPlace())
+        self._crisis_notice(out)
+        self._end(code, out)
+
+    def _bye(self, out: list[Action]) -> None:
+        out.append(Show("[Bye.]"))
+        self._end(0, out)
+
+    def _end(self, code: int, out: list[Action]) -> None:
+        self.phase = "done"
+        out.append(Exit(code))
+
+    def _crisis_notice(self, out: list[Action]) -> None:
+        if self.topic in CRISIS_TOPICS:
+            out.extend(
+                Show(line, "alert") for line in crisis_lines(self._crisis or DEFAULT_CRISIS_NOTICE)
+            )
+
+    def _keep_place(self) -> KeepPlace:
+        return KeepPlace(self.token, self.topic, self.description, self.grace)
+
+    @staticmethod
+    def _show_rendered(message: DeskMessage, out: list[Action]) -> None:
+        out.extend(Show(line, style_of(line)) for line in render_person(message))
+
+
+def _description_problem(text: str) -> str | None:
+    if not text:
+        return "Please write a few words."
+    if len(text) > MAX_DESCRIPTION:
+        return f"Please keep it under {MAX_DESCRIPTION} characters."
+    return None

@@ -1,0 +1,242 @@
+"""The asyncio adapter of the help-desk clients: it drives a `DeskClientCore` (the person's
+or the operator's) with a real terminal, TCP connection, clock and held-place file.
+
+Everything arrives as one stream of events on a queue, handled one at a time: what the
+user types (from `peer.desk_terminal`), the frames of the current connection, that
+connection ending, a connection attempt's outcome. Each connection has a number; events of
+an older one are dropped, so the core only ever hears of the connection it asked for last.
+Time passing is the core's `next_wake`, handed over as `tick`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from peer.desk_actions import (
+    Action,
+    Ask,
+    Connect,
+    DeskClientCore,
+    Exit,
+    FindPlace,
+    ForgetPlace,
+    KeepPlace,
+    Send,
+    SetPrompt,
+    Show,
+    TakeTyped,
+)
+from peer.desk_held_place import HeldPlace
+from peer.desk_terminal import EndOfInput, Screen, Terminal, Typed
+from peer.listener import enable_keepalive
+from peer.state import os_reason
+from wire.desk import DeskMessage
+from wire.errors import DecodeError, OtherVersion
+from wire.framing import StreamDecoder, encode_frame
+from wire.messages import Message
+
+#: Seconds to wait for the desk to accept a TCP connection.
+CONNECT_TIMEOUT = 5.0
+READ_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A message arrived on connection number `gen`."""
+
+    gen: int
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class Lost:
+    """Connection number `gen` ended."""
+
+    gen: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """Connection number `gen` is up."""
+
+    gen: int
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+
+
+@dataclass(frozen=True, slots=True)
+class NotConnected:
+    """Connection number `gen` could not be made."""
+
+    gen: int
+    why: str
+
+
+Event = Typed | EndOfInput | Received | Lost | Connected | NotConnected
+
+
+class DeskRunner:
+    """Runs one core until it exits. `client` names the program in the line shown should it
+    fail; `places` is the directory of held-place files (the person's client; the
+    operator's keeps none)."""
+
+    def __init__(
+        self,
+        core: DeskClientCore,
+        *,
+        client: str,
+        tty: bool,
+        colour: bool,
+        places: Path | None = None,
+        screen: Screen | None = None,
+    ) -> None:
+        """`screen` stands in for the terminal (tests put what is typed on `events`)."""
+        self.core = core
+        self._client = client
+        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self.term: Screen = screen or Terminal(self.events.put_nowait, tty=tty, colour=colour)
+        self._places = places
+        self._place: HeldPlace | None = None
+        self._gen = 0  # the number of the current connection
+        self._writer: asyncio.StreamWriter | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._code: int | None = None
+
+    async def run(self) -> int:
+        """Carry out the core's actions until it exits; return its exit status. Never
+        raises: an unexpected error is shown and ends the run with status 1."""
+        self.term.start()
+        try:
+            self._apply(self.core.start(time.monotonic()))
+            while self._code is None:
+                wake = self.core.next_wake()
+                timeout = None if wake is None else max(0.0, wake - time.monotonic())
+                try:
+                    event = await asyncio.wait_for(self.events.get(), timeout)
+                except TimeoutError:
+                    self._apply(self.core.tick(time.monotonic()))
+                else:
+                    self._apply(self._handle(event, time.monotonic()))
+            return self._code
+        except Exception as exc:  # no traceback ever reaches the user
+            self.term.show(f"[The {self._client} stopped on an unexpected error: {exc!r}]", "error")
+            return 1
+        finally:
+            self._close()
+            for task in list(self._tasks):
+                task.cancel()
+            await self.term.close()
+
+    def _handle(self, event: Event, now: float) -> list[Action]:
+        core = self.core
+        if isinstance(event, Typed):
+            return core.typed(event.text, now)
+        if isinstance(event, EndOfInput):
+            return core.end_of_input(now)
+        if event.gen != self._gen:
+            if isinstance(event, Connected):
+                event.writer.close()  # asked for before a newer one: not wanted
+            return []
+        if isinstance(event, Received):
+            if isinstance(event.message, DeskMessage):
+                return core.received(event.message, now)
+            return []
+        if isinstance(event, Lost):
+            self._close()
+            return core.lost(event.reason, now)
+        if isinstance(event, Connected):
+            self._writer = event.writer
+            self._spawn(self._read(event.reader, event.gen))
+            return core.connected(now)
+        return core.not_connected(event.why, now)
+
+    def _apply(self, actions: list[Action]) -> None:
+        for action in actions:
+            if self._code is not None:
+                return  # the core exited in an answer to an earlier action
+            match action:
+                case Show(line, style):
+                    self.term.show(line, style)
+                case Ask(question):
+                    self.term.ask(question)
+                case SetPrompt(text):
+                    self.term.set_prompt(text)
+                case Send(message):
+                    self._send(message)
+                case Connect():
+                    self._close()
+                    self._gen += 1
+                    self._spawn(self._connect(self._gen))
+                case TakeTyped():
+                    self._apply(self.core.typed_aside(self.term.take_typed(), time.monotonic()))
+                case FindPlace(phone):
+                    if self._places is not None:
+                        self._place = HeldPlace(self._places, self.core.ip, self.core.port, phone)
+                    kept = self._place.load() if self._place is not None else None
+                    self._apply(self.core.place_found(kept, time.monotonic()))
+                case KeepPlace(token, topic, description, grace):
+                    if self._place is not None:
+                        self._place.save(token, topic, description, grace)
+                case ForgetPlace():
+                    if self._place is not None:
+                        self._place.clear()
+                case Exit(code):
+                    self._code = code
+
+    # -- the connection ---------------------------------------------------------------------
+
+    async def _connect(self, gen: int) -> None:
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(self.core.ip, self.core.port), CONNECT_TIMEOUT
+            )
+        except (OSError, TimeoutError) as exc:
+            why = "no answer" if isinstance(exc, TimeoutError) else os_reason(exc)
+            self.events.put_nowait(NotConnected(gen, why))
+            return
+        enable_keepalive(writer)
+        self.events.put_nowait(Connected(gen, reader, writer))
+
+    async def _read(self, reader: asyncio.StreamReader, gen: int) -> None:
+        """Turn the frames of connection `gen` into Received events, then one Lost event."""
+        decoder = StreamDecoder()
+        reason = "the help desk closed the connection"
+        try:
+            while True:
+                data = await reader.read(READ_CHUNK)
+                if not data:
+                    break
+                for message in decoder.feed(data):
+                    self.events.put_nowait(Received(gen, message))
+        except OtherVersion as exc:
+            reason = f"the help desk runs another version of ChatApp ({exc})"
+        except DecodeError as exc:
+            reason = f"the help desk sent something unreadable ({exc})"
+        except (ConnectionError, OSError) as exc:
+            reason = os_reason(exc)
+        self.events.put_nowait(Lost(gen, reason))
+
+    def _send(self, message: DeskMessage) -> None:
+        writer = self._writer
+        if writer is None or writer.is_closing():
+            return  # the connection is gone: its Lost event is on its way
+        with contextlib.suppress(ConnectionError, OSError, ValueError):
+            writer.write(encode_frame(message))
+
+    def _close(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            with contextlib.suppress(Exception):  # already broken: nothing to tell
+                writer.close()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

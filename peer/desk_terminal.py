@@ -1,0 +1,181 @@
+"""The help-desk clients' terminal (`ChatApp -d` and `ChatApp -o`): lines in, lines out.
+
+On a terminal prompt_toolkit keeps the line being typed below whatever is printed, so an
+incoming line never garbles it; otherwise standard input is read a line at a time on a
+thread and every line printed is flushed at once (DESIGN.md section 5). What the user types
+arrives as `Typed` and `EndOfInput`, handed to the callback the terminal is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from peer.prompt_keys import stray_escapes
+
+
+@dataclass(frozen=True, slots=True)
+class Typed:
+    """The user typed a line."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class EndOfInput:
+    """Standard input ended (Ctrl-D, end of a pipe) or the user pressed Ctrl-C."""
+
+    interrupted: bool
+
+
+_STYLES = {
+    "system": "\x1b[36m",  # cyan: the desk's own lines
+    "alert": "\x1b[1;31m",  # bold red: the crisis notice
+    "error": "\x1b[31m",
+    "chat": "\x1b[1m",
+    "prompt": "\x1b[1m",
+}
+
+
+def use_colour(requested: bool | None = None) -> bool:
+    """Colour only on a terminal, never with NO_COLOR set (DESIGN.md section 5)."""
+    if requested is False or "NO_COLOR" in os.environ:
+        return False
+    return sys.stdout.isatty()
+
+
+class Screen(Protocol):
+    """What the help-desk clients need of a terminal."""
+
+    def start(self) -> None: ...
+    async def close(self) -> None: ...
+    def show(self, line: str, style: str = "system") -> None: ...
+    def ask(self, question: str) -> None: ...
+    def set_prompt(self, prompt: str) -> None: ...
+    def take_typed(self) -> str: ...
+
+
+class Terminal:
+    """Lines in, lines out. On a terminal it uses prompt_toolkit, so incoming lines never
+    garble the line being typed; otherwise it reads one line per input on a thread and
+    prints plain lines, flushed at once (DESIGN.md section 5). Every line printed starts
+    with `>>> `. What is typed is handed to `on_input` as Typed and EndOfInput."""
+
+    def __init__(
+        self, on_input: Callable[[Typed | EndOfInput], None], *, tty: bool, colour: bool
+    ) -> None:
+        self._on_input = on_input
+        self.tty = tty
+        self.colour = colour
+        self._prompt = "> "
+        self._stack = contextlib.ExitStack()
+        self._task: asyncio.Task[None] | None = None
+        self._sigint = False
+        self._session: Any = None  # the PromptSession on a terminal
+
+    def start(self) -> None:
+        """Begin reading standard input."""
+        for stream in (sys.stdout, sys.stdin):
+            with contextlib.suppress(AttributeError, ValueError):
+                stream.reconfigure(errors="replace")  # type: ignore[union-attr]
+        loop = asyncio.get_running_loop()
+        if self.tty:
+            from prompt_toolkit.patch_stdout import patch_stdout
+
+            self._stack.enter_context(patch_stdout(raw=True))
+            self._task = asyncio.create_task(self._prompt_loop())
+            return
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGINT, self._interrupted)
+            self._sigint = True
+
+        def read() -> None:
+            try:
+                for line in sys.stdin:
+                    loop.call_soon_threadsafe(self._on_input, Typed(line.rstrip("\r\n")))
+            except (OSError, ValueError):
+                pass
+            with contextlib.suppress(RuntimeError):  # the loop may be gone already
+                loop.call_soon_threadsafe(self._on_input, EndOfInput(False))
+
+        threading.Thread(target=read, name="stdin", daemon=True).start()
+
+    async def close(self) -> None:
+        """Stop reading; put the terminal back as it was, with every line printed."""
+        if self._task is not None:
+            # The prompt must be gone before stdout is unpatched, or the last lines printed
+            # above it can be lost with it.
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self._sigint:
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+        self._stack.close()
+
+    def _interrupted(self) -> None:
+        self._on_input(EndOfInput(True))
+
+    async def _prompt_loop(self) -> None:
+        from prompt_toolkit import PromptSession
+
+        session: PromptSession[str] = PromptSession()
+        self._session = session
+        while True:
+            try:
+                line = await session.prompt_async(
+                    lambda: self._prompt, key_bindings=stray_escapes()
+                )
+            except KeyboardInterrupt:
+                # Ctrl-C always ends the run: no fresh prompt under the lines of leaving
+                self._on_input(EndOfInput(True))
+                return
+            except EOFError:
+                self._on_input(EndOfInput(False))
+                return
+            self._on_input(Typed(line))
+
+    def ask(self, question: str) -> None:
+        """Show a question: as the prompt on a terminal, as a line otherwise."""
+        if self.tty:
+            self.set_prompt(question + " ")
+        else:
+            self.show(question, "prompt")
+
+    def set_prompt(self, prompt: str) -> None:
+        """The prompt shown on a terminal while chatting."""
+        self._prompt = prompt
+        # The next prompt may already be on screen with the old text: redraw it.
+        if self._session is not None and self._session.app.is_running:
+            self._session.app.invalidate()
+
+    def take_typed(self) -> str:
+        """Empty the line being typed on a terminal and return what it held ("" when not a
+        terminal: a line is read whole)."""
+        if self._session is None or not self._session.app.is_running:
+            return ""
+        buffer = self._session.default_buffer
+        text: str = buffer.text
+        buffer.reset()
+        return text
+
+    def show(self, line: str, style: str = "system") -> None:
+        """Print one line, prefixed with `>>> `."""
+        text = ">>> " + line
+        if self.colour and style in _STYLES:
+            text = f"{_STYLES[style]}{text}\x1b[0m"
+        print(text, flush=True)
+
+
+def style_of(line: str) -> str:
+    """How a rendered desk line is shown: bracketed lines are the desk's own."""
+    if line.startswith("!!!"):
+        return "alert"
+    return "system" if line.startswith("[") else "chat"
