@@ -1,0 +1,176 @@
+"""Whatever happens, in any order, the help-desk clients' cores stay sound: they never raise,
+send only on a connection that is up, never ask for a connection while one is up, end at
+most once (and are silent after), and never ask to be woken at a time already past, so the
+runner cannot spin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from peer.desk_actions import (
+    Action,
+    Connect,
+    DeskClientCore,
+    Exit,
+    FindPlace,
+    KeptPlace,
+    Send,
+    TakeTyped,
+)
+from peer.desk_duty import OperatorCore
+from peer.desk_person import PersonCore
+from wire.desk import (
+    DeskCrisis,
+    DeskEnded,
+    DeskLine,
+    DeskMessage,
+    DeskNotice,
+    DeskOnDuty,
+    DeskPosition,
+    DeskQueued,
+    DeskQueueInfo,
+    DeskRefused,
+    DeskServed,
+    DeskSession,
+)
+from wire.desk_text import ALL_TOPICS, EST_HISTORY
+from wire.reliable import IdMaker
+
+LINES = [
+    "Maria",
+    "07700 900606",
+    "1",
+    "3",
+    "5",
+    "9",
+    "a problem",
+    "",
+    ".queue",
+    ".quit",
+    ".end",
+    ".help",
+    ".room",
+    ".serve 1,3",
+    ".x",
+    "..dots",
+    "hello",
+    "x" * 600,
+]
+TO_PERSON: list[DeskMessage] = [
+    DeskCrisis("d", "Call 116 123."),
+    DeskQueued("d", "p", "tok", 5, 2, 1, 3, False, EST_HISTORY, 0, 0),
+    DeskQueued("d", "p", "tok", 5, 0, 0, 120, True, EST_HISTORY, 0, 0),
+    DeskPosition("d", 1, 0, EST_HISTORY, 0, 0),
+    DeskPosition("d", 1, 2, EST_HISTORY, 0, 0),
+    DeskQueueInfo("d", "p", 1, 30, 1, EST_HISTORY, 0, 0),
+    DeskServed("d", "ann"),
+    DeskLine("d", "ann", "hello", "s"),
+    DeskEnded("d", "Take care.", False),
+    DeskEnded("d", "ann went off duty.", True),
+    DeskRefused("d", "p", "The waiting room is full."),
+    DeskNotice("d", "The desk closes soon."),
+]
+TO_OPERATOR: list[DeskMessage] = [
+    DeskOnDuty("d", "o", "ann", ALL_TOPICS, 0),
+    DeskSession("d", "s", "Tom", "07700900606", 5, "", 3),
+    DeskLine("d", "Tom", "hi", "s"),
+    DeskEnded("d", "Tom ended the session.", False),
+    DeskRefused("d", "o", "Cannot go on duty: an operator named ann is already on duty."),
+    DeskRefused("d", "o", "Wrong operator key."),
+    DeskNotice("d", "notice"),
+]
+
+
+@dataclass
+class World:
+    """What the runner would know: whether a connection is up or asked for."""
+
+    core: DeskClientCore
+    now: float = 0.0
+    up: bool = False
+    asked: bool = False
+    place_asked: bool = False
+    ended: bool = False
+
+    def apply(self, actions: list[Action]) -> None:
+        assert not self.ended or actions == [], actions
+        for index, action in enumerate(actions):
+            if isinstance(action, Send):
+                assert self.up, action
+            elif isinstance(action, Connect):
+                assert not self.up
+                self.asked = True
+            elif isinstance(action, FindPlace):
+                self.place_asked = True
+            elif isinstance(action, TakeTyped):
+                self.apply(self.core.typed_aside("typed", self.now))
+            elif isinstance(action, Exit):
+                assert action.code in (0, 1)
+                assert index == len(actions) - 1
+                self.ended = True
+
+
+def steps(world: World) -> list[str]:
+    """What may happen next, as the runner would see it."""
+    possible = ["type", "type", "end", "wait"]
+    if world.asked:
+        possible += ["connected", "not_connected"]
+    if world.up:
+        possible += ["receive", "receive", "lose"]
+    if world.place_asked:
+        possible.append("place")
+    return possible
+
+
+def play(world: World, data: st.DataObject, messages: list[DeskMessage]) -> None:
+    core = world.core
+    world.apply(core.start(world.now))
+    for _ in range(data.draw(st.integers(5, 80))):
+        step = data.draw(st.sampled_from(steps(world)))
+        if step == "type":
+            world.apply(core.typed(data.draw(st.sampled_from(LINES)), world.now))
+        elif step == "end":
+            world.apply(core.end_of_input(world.now))
+        elif step == "connected":
+            world.asked, world.up = False, True
+            world.apply(core.connected(world.now))
+        elif step == "not_connected":
+            world.asked = False
+            world.apply(core.not_connected("refused", world.now))
+        elif step == "receive":
+            world.apply(core.received(data.draw(st.sampled_from(messages)), world.now))
+        elif step == "lose":
+            world.up = False
+            world.apply(core.lost("reset", world.now))
+        elif step == "wait":
+            wake = core.next_wake()
+            world.now = wake if wake is not None else world.now + data.draw(st.floats(0.1, 10))
+            world.apply(core.tick(world.now))
+            after = core.next_wake()
+            assert after is None or after > world.now, (after, world.now)
+        elif step == "place":
+            world.place_asked = False
+            kept = data.draw(st.sampled_from([None, KeptPlace("old", 2, "", 120.0)]))
+            world.apply(core.place_found(kept, world.now))
+        if world.ended:
+            assert core.typed("more", world.now) == []
+            assert core.tick(world.now + 100) == []
+            assert core.next_wake() is None
+            return
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_the_person_core_stays_sound(data: st.DataObject) -> None:
+    core = PersonCore("127.0.0.1", 4000, IdMaker("p"))
+    play(World(core), data, TO_PERSON)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_the_operator_core_stays_sound(data: st.DataObject) -> None:
+    core = OperatorCore("ann", "127.0.0.1", 4000, "key", IdMaker("o"))
+    play(World(core), data, TO_OPERATOR)

@@ -1,0 +1,288 @@
+"""PersonCore (`ChatApp -d`) on its own: events in, actions out, time as a number."""
+
+from __future__ import annotations
+
+from peer.desk_actions import (
+    Action,
+    Ask,
+    Connect,
+    Exit,
+    FindPlace,
+    ForgetPlace,
+    KeepPlace,
+    KeptPlace,
+    Send,
+    SetPrompt,
+    Show,
+)
+from peer.desk_person import REFRESH, PersonCore
+from wire.desk import (
+    DeskCrisis,
+    DeskEnded,
+    DeskJoin,
+    DeskLeave,
+    DeskLine,
+    DeskPosition,
+    DeskQueued,
+    DeskQueueRequest,
+    DeskRefused,
+    DeskServed,
+)
+from wire.desk_text import EST_HISTORY, MAX_DESK_LINE
+from wire.reliable import IdMaker
+
+PHONE = "07700900606"
+
+
+def shown(actions: list[Action]) -> list[str]:
+    return [a.line for a in actions if isinstance(a, Show)]
+
+
+def sent(actions: list[Action]) -> list[object]:
+    return [a.message for a in actions if isinstance(a, Send)]
+
+
+def person() -> PersonCore:
+    return PersonCore("127.0.0.1", 4000, IdMaker("p"), retry=(0.5, 4.0), leave_timeout=2.0)
+
+
+def through_form(core: PersonCore, topic: str = "5", kept: KeptPlace | None = None) -> None:
+    core.start(0.0)
+    core.typed("Maria", 0.0)
+    assert core.typed("07700 900606", 0.0) == [FindPlace(PHONE)]
+    core.place_found(kept, 0.0)
+    if kept is None:
+        core.typed(topic, 0.0)
+
+
+def queued(position: int = 2, *, restored: bool = False, grace: int = 120) -> DeskQueued:
+    return DeskQueued("d1", "p-1", "tok", 5, position, 1, grace, restored, EST_HISTORY, 0, 0)
+
+
+def waiting(now: float = 0.0) -> PersonCore:
+    core = person()
+    through_form(core)
+    core.connected(now)
+    core.received(queued(), now)
+    assert core.phase == "waiting"
+    return core
+
+
+def test_the_form_asks_name_number_and_topic_then_joins() -> None:
+    core = person()
+    start = core.start(0.0)
+    assert "help desk at 127.0.0.1:4000" in shown(start)[0]
+    assert start[-1] == Ask("Name:")
+    assert core.typed("  Maria ", 0.0) == [Ask("Registered mobile number:")]
+    assert core.typed("07700 900606", 0.0) == [FindPlace(PHONE)]
+    menu = core.place_found(None, 0.0)
+    assert any("5. Financial Suggestions" in line for line in shown(menu))
+    assert menu[-1] == Ask("Topic (1-6):")
+    assert core.typed("5", 0.0) == [SetPrompt("> "), Connect()]
+    assert core.next_wake() is None
+    [join] = sent(core.connected(0.0))
+    assert join == DeskJoin("p-1", "Maria", PHONE, 5, "", "", join.wire)  # type: ignore[attr-defined]
+
+
+def test_a_wrong_answer_is_said_and_the_question_asked_again() -> None:
+    core = person()
+    core.start(0.0)
+    bad_name = core.typed("", 0.0)
+    assert len(shown(bad_name)) == 1 and bad_name[-1] == Ask("Name:")
+    core.typed("Maria", 0.0)
+    bad_phone = core.typed("12ab", 0.0)
+    assert "digits" in shown(bad_phone)[0] and bad_phone[-1] == Ask("Registered mobile number:")
+
+
+def test_three_wrong_topics_close_the_client() -> None:
+    core = person()
+    through_form(core, topic="9")
+    second = core.typed("x", 0.0)
+    assert shown(second)[0].endswith("1 try left.]") and second[-1] == Ask("Topic (1-6):")
+    third = core.typed("0", 0.0)
+    assert "No valid topic after 3 tries" in shown(third)[-1]
+    assert third[-1] == Exit(1)
+    assert core.typed("5", 0.0) == []  # the run is over
+
+
+def test_topic_3_asks_for_a_description() -> None:
+    core = person()
+    through_form(core, topic="3")
+    assert core.typed("", 0.0)[-1] == Ask("Description:")
+    assert core.typed("Maths is hard", 0.0) == [SetPrompt("> "), Connect()]
+    [join] = sent(core.connected(0.0))
+    assert isinstance(join, DeskJoin) and join.description == "Maths is hard"
+
+
+def test_quit_during_the_form_says_bye() -> None:
+    core = person()
+    core.start(0.0)
+    assert core.typed(".quit", 0.0) == [Show("[Bye.]"), Exit(0)]
+    other = person()
+    other.start(0.0)
+    assert other.end_of_input(0.0) == [Show("[Bye.]"), Exit(0)]
+
+
+def test_a_kept_place_is_asked_back_with_its_token() -> None:
+    core = person()
+    through_form(core, kept=KeptPlace("old-token", 2, "", 120.0))
+    [join] = sent(core.connected(0.0))
+    assert isinstance(join, DeskJoin) and (join.token, join.topic) == ("old-token", 2)
+    again = core.received(queued(restored=False), 0.0)
+    assert "[Your earlier place could not be kept, so you join the waiting room again.]" in (
+        shown(again)
+    )
+    assert KeepPlace("tok", 2, "", 120.0) in again  # the new token for the kept topic
+
+
+def test_an_unreachable_desk_ends_the_run_with_the_crisis_notice_for_topic_1() -> None:
+    core = person()
+    through_form(core, topic="1")
+    out = core.not_connected("Connection refused", 0.0)
+    unreachable = "[Cannot reach the help desk at 127.0.0.1:4000 (Connection refused).]"
+    assert out[0] == Show(unreachable, "error")
+    assert any(isinstance(a, Show) and a.style == "alert" for a in out)
+    assert out[-1] == Exit(1)
+
+
+def test_lines_before_being_served_are_not_sent() -> None:
+    core = waiting()
+    assert sent(core.typed("hello?", 0.0)) == []
+    assert sent(core.typed(".queue", 0.0)) == [DeskQueueRequest("p-2")]
+    assert "Unknown command .dance" in shown(core.typed(".dance", 0.0))[0]
+    core.received(DeskServed("d2", "ann"), 0.0)
+    assert sent(core.typed("hello", 0.0)) == [DeskLine("p-3", "", "hello", "")]
+    assert sent(core.typed("..dots", 0.0)) == [DeskLine("p-4", "", ".dots", "")]
+    assert sent(core.typed("x" * (MAX_DESK_LINE + 1), 0.0)) == []
+    assert shown(core.typed(".queue", 0.0)) == ["[You are being served now.]"]
+
+
+def test_the_position_is_shown_when_it_changes_and_operators_coming_and_going() -> None:
+    core = waiting()
+    assert shown(core.received(DeskPosition("d", 2, 1, EST_HISTORY, 0, 0), 0.0)) == []
+    gone = shown(core.received(DeskPosition("d", 2, 0, EST_HISTORY, 0, 0), 0.0))
+    assert gone == ["[No operator for your topic is on duty any more; you keep your place.]"]
+    back = shown(core.received(DeskPosition("d", 1, 1, EST_HISTORY, 0, 0), 0.0))
+    assert back[0] == "[An operator for your topic is on duty now.]" and len(back) > 1
+
+
+def test_the_held_place_is_refreshed_while_waiting() -> None:
+    core = waiting(now=0.0)
+    assert core.next_wake() == REFRESH
+    assert core.tick(REFRESH) == [KeepPlace("tok", 5, "", 120.0)]
+    assert core.next_wake() == 2 * REFRESH
+
+
+def test_a_lost_connection_reconnects_with_the_token_and_backs_off() -> None:
+    core = waiting()
+    lost = core.lost("reset", 1.0)
+    assert "reconnecting. Your place is kept for 120 s" in shown(lost)[0]
+    kept = "[Reconnecting to the help desk; your place is kept.]"
+    assert shown(core.typed(".queue", 1.0)) == [kept]
+    assert core.next_wake() == 1.5
+    assert core.tick(1.5) == [Connect()]
+    core.not_connected("refused", 1.6)
+    assert core.next_wake() == 2.6  # 1 s after the failed try
+    assert core.tick(2.6) == [Connect()]
+    again = core.connected(2.7)
+    assert shown(again) == ["[Connected again.]"]
+    [join] = sent(again)
+    assert isinstance(join, DeskJoin) and join.token == "tok"
+
+
+def test_reconnecting_gives_up_when_the_grace_period_is_over() -> None:
+    core = person()
+    through_form(core)
+    core.connected(0.0)
+    core.received(queued(grace=3), 0.0)
+    core.lost("reset", 0.0)
+    now = 0.0
+    while core.phase == "reconnecting":
+        wake = core.next_wake()
+        assert wake is not None and wake > now
+        now = wake
+        for action in core.tick(now):
+            if action == Connect():
+                core.not_connected("refused", now)
+    assert now == 3.0
+    assert core.tick(now) == []
+
+
+def test_given_up_is_said_forgotten_and_exits_1() -> None:
+    core = person()
+    through_form(core)
+    core.connected(0.0)
+    core.received(queued(grace=1), 0.0)
+    core.lost("reset", 0.0)
+    core.tick(0.5)
+    core.not_connected("refused", 0.5)
+    out = core.tick(1.0)
+    assert shown(out) == ["[Could not reach the help desk in time; your place was given up.]"]
+    assert out[-2:] == [ForgetPlace(), Exit(1)]
+
+
+def test_a_connection_lost_while_served_keeps_a_place_at_the_front() -> None:
+    core = waiting()
+    core.received(DeskServed("d2", "ann"), 0.0)
+    assert "you keep a place at the front" in shown(core.lost("reset", 1.0))[0]
+
+
+def test_a_connection_closed_before_any_place_ends_the_run() -> None:
+    core = person()
+    through_form(core)
+    core.connected(0.0)
+    out = core.lost("the help desk closed the connection", 0.0)
+    assert out[0].style == "error"  # type: ignore[union-attr]
+    assert out[-2:] == [ForgetPlace(), Exit(1)]
+
+
+def test_leaving_waits_for_the_desks_goodbye() -> None:
+    core = waiting()
+    out = core.typed(".quit", 1.0)
+    assert sent(out) == [DeskLeave("p-2")]
+    assert core.next_wake() == 3.0
+    assert sent(core.typed("more", 1.5)) == []  # typed while leaving: nothing happens
+    bye = core.received(DeskEnded("d", "You left the waiting room.", False), 1.5)
+    assert bye[-2:] == [ForgetPlace(), Exit(0)]
+
+
+def test_leaving_closes_anyway_when_the_desk_does_not_answer() -> None:
+    core = waiting()
+    core.end_of_input(1.0)
+    assert core.tick(2.9) == []
+    assert core.tick(3.0) == [Show("[You left the help desk.]"), ForgetPlace(), Exit(0)]
+
+
+def test_leaving_while_reconnecting_needs_no_answer() -> None:
+    core = waiting()
+    core.lost("reset", 1.0)
+    assert core.typed(".quit", 1.1) == [Show("[You left the help desk.]"), ForgetPlace(), Exit(0)]
+
+
+def test_what_is_typed_while_the_first_connection_is_made_waits_for_it() -> None:
+    core = person()
+    through_form(core)
+    assert core.end_of_input(0.0) == []
+    out = core.connected(0.1)
+    assert [type(m) for m in sent(out)] == [DeskJoin, DeskLeave]
+
+
+def test_a_refusal_ends_the_run_and_the_crisis_notice_comes_again() -> None:
+    core = person()
+    through_form(core, topic="1")
+    core.connected(0.0)
+    core.received(DeskCrisis("d", "Call 116 123."), 0.0)
+    out = core.received(DeskRefused("d", "p-1", "The waiting room is full."), 0.0)
+    assert out.index(ForgetPlace()) < len(out) - 2  # then the notice again, then the end
+    assert "Call 116 123." in shown(out)[-1]
+    assert out[-1] == Exit(1)
+
+
+def test_a_session_ended_by_the_operator_exits_0_and_a_requeue_goes_on() -> None:
+    core = waiting()
+    core.received(DeskServed("d2", "ann"), 0.0)
+    requeued = core.received(DeskEnded("d", "ann went off duty.", True), 0.0)
+    assert Exit(0) not in requeued and core.phase == "joining"
+    core.received(queued(position=1, restored=True), 0.0)
+    core.received(DeskServed("d3", "bob"), 0.0)
+    assert core.received(DeskEnded("d", "Take care.", False), 0.0)[-1] == Exit(0)
