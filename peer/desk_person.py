@@ -295,6 +295,19 @@ class PersonCore(DeskClientCore):
         if answer in QUITS:
             self._bye(out)
             return
+        if self._step == "place":
+            return  # the held place is being looked up: no question is open
+        if answer.startswith(".") and not answer.startswith(".."):
+            # .queue, .help and the like mean nothing yet: not an answer, and not a try
+            command = answer.split()[0][:20]
+            line = (
+                f"[{command} works once you are waiting; answer the question first (.quit leaves).]"
+            )
+            out.append(Show(line, "error"))
+            out.append(Ask(QUESTIONS[self._step]))
+            return
+        if answer.startswith(".."):
+            answer, text = answer[1:], text.replace("..", ".", 1)  # a dot of the answer's own
         step = self._step
         if step == "name":
             why = name_problem(answer)
@@ -311,14 +324,12 @@ class PersonCore(DeskClientCore):
         elif step == "topic":
             self._topic_answer(text, out)
             return
-        elif step == "description":
+        else:  # the description
             why = _description_problem(answer)
             if why is None:
                 self.description = answer
                 self._connect_first(out)
                 return
-        else:
-            return  # the held place is being looked up
         if why is not None:
             out.append(Show(f"[{why}]", "error"))
         out.append(Ask(QUESTIONS[self._step]))

@@ -286,3 +286,19 @@ def test_a_session_ended_by_the_operator_exits_0_and_a_requeue_goes_on() -> None
     core.received(queued(position=1, restored=True), 0.0)
     core.received(DeskServed("d3", "bob"), 0.0)
     assert core.received(DeskEnded("d", "Take care.", False), 0.0)[-1] == Exit(0)
+
+
+def test_a_command_during_the_form_is_neither_an_answer_nor_a_try() -> None:
+    core = person()
+    through_form(core, topic=".queue")
+    assert core._tries == 0
+    assert core.typed(".help", 0.0)[-1] == Ask("Topic (1-6):")
+    core.typed("3", 0.0)
+    out = core.typed(".queue", 0.0)
+    assert shown(out) == [
+        "[.queue works once you are waiting; answer the question first (.quit leaves).]"
+    ]
+    assert out[-1] == Ask("Description:")
+    core.typed("..NET will not install", 0.0)  # two dots: an answer that starts with one
+    [join] = sent(core.connected(0.0))
+    assert isinstance(join, DeskJoin) and join.description == ".NET will not install"
