@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wire.desk import DeskMessage
+from wire.desk import DeskLeave, DeskMessage
 from wire.reliable import IdMaker
 
 #: Seconds to wait for the desk to confirm a `.quit` before closing anyway.
@@ -125,9 +125,16 @@ class DeskClientCore:
     """What `peer.desk_runner` drives: one method per event, each returning actions. The
     events that only one of the clients expects answer nothing here."""
 
-    def __init__(self, ip: str, port: int, new_id: IdMaker) -> None:
+    def __init__(self, ip: str, port: int, new_id: IdMaker, leave_timeout: float) -> None:
+        """`leave_timeout`: how long a leave waits for the desk to confirm it."""
         self.ip, self.port = ip, port
         self.new_id = new_id
+        self.phase = ""  # each client's own; "leaving" and "done" are common to both
+        self._connected = False
+        # lines typed (None: the end of input) before the first connection is up
+        self._early: list[str | None] = []
+        self._leave_timeout = leave_timeout
+        self._leave_by: float | None = None
 
     def start(self, now: float) -> list[Action]:
         """The run begins."""
@@ -172,3 +179,32 @@ class DeskClientCore:
     def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
         """What `FindPlace` found."""
         return []
+
+    # -- what both clients do alike ----------------------------------------------------------
+
+    def _hold(self, line: str | None) -> None:
+        """Keep a typed line (None: the end of input) until the first connection is up."""
+        self._early.append(line)
+
+    def _replay(self, now: float) -> list[Action]:
+        """The held lines, handled now that the connection is up."""
+        out: list[Action] = []
+        early, self._early = self._early, []
+        for line in early:
+            out.extend(self.end_of_input(now) if line is None else self.typed(line, now))
+        return out
+
+    def _start_leaving(self, now: float, out: list[Action]) -> None:
+        """Tell the desk we leave and wait (`_leave_timeout` at most) for it to confirm, so
+        that the leave is not lost in a reset connection."""
+        out.append(Send(DeskLeave(self.new_id())))
+        self.phase = "leaving"
+        self._leave_by = now + self._leave_timeout
+
+    def _leaving_due(self, now: float) -> bool:
+        """Whether the wait for the desk to confirm a leave is over."""
+        return self.phase == "leaving" and self._leave_by is not None and now >= self._leave_by
+
+    def _end(self, code: int, out: list[Action]) -> None:
+        self.phase = "done"
+        out.append(Exit(code))

@@ -33,7 +33,6 @@ from peer.desk_actions import (
 )
 from wire.desk import (
     DeskEnded,
-    DeskLeave,
     DeskMessage,
     DeskOnDuty,
     DeskOperator,
@@ -70,23 +69,18 @@ class OperatorCore(DeskClientCore):
         """`key` is the registry's operator key; `retry` the first and the longest wait
         between reconnection attempts; `leave_timeout` how long a `.quit` waits for the
         desk to confirm."""
-        super().__init__(ip, port, new_id)
+        super().__init__(ip, port, new_id, leave_timeout)
         self.name = name
         self._key = key
         self._retry_first, self._retry_max = retry
-        self._leave_timeout = leave_timeout
         self.phase = "connecting"
         self.topics: tuple[int, ...] = ALL_TOPICS
-        self._connected = False
         self.on_duty = False  # went on duty in this run (the first DeskOnDuty came)
         self.reconnecting = False
         self._retry = self._retry_first
         self._retry_at: float | None = None
         self._refusal = ""  # the last refusal shown while reconnecting (shown once)
         self.session = ""  # the session being served: its lines and `.end` name it
-        self._leave_by: float | None = None
-        # lines typed (None: the end of input) before the first connection is up
-        self._early: list[str | None] = []
 
     # -- events ---------------------------------------------------------------------------
 
@@ -99,7 +93,7 @@ class OperatorCore(DeskClientCore):
     def typed(self, text: str, now: float) -> list[Action]:
         out: list[Action] = []
         if self.phase == "connecting":
-            self._early.append(text)
+            self._hold(text)
         elif self.phase == "duty":
             parsed = parse_operator_line(text, self.new_id, self.topics, self.session)
             out.extend(Show(line) for line in parsed.lines)
@@ -116,7 +110,7 @@ class OperatorCore(DeskClientCore):
     def end_of_input(self, now: float) -> list[Action]:
         out: list[Action] = []
         if self.phase == "connecting":
-            self._early.append(None)
+            self._hold(None)
         elif self.phase == "duty":
             self._leave(now, out)
         return out
@@ -132,9 +126,7 @@ class OperatorCore(DeskClientCore):
         out.append(
             Send(DeskOperator(self.new_id(), self.name, self.topics, self._key, WIRE_VERSION))
         )
-        early, self._early = self._early, []
-        for line in early:
-            out.extend(self.end_of_input(now) if line is None else self.typed(line, now))
+        out.extend(self._replay(now))
         return out
 
     def not_connected(self, why: str, now: float) -> list[Action]:
@@ -187,7 +179,7 @@ class OperatorCore(DeskClientCore):
 
     def tick(self, now: float) -> list[Action]:
         out: list[Action] = []
-        if self.phase == "leaving" and self._leave_by is not None and now >= self._leave_by:
+        if self._leaving_due(now):
             self._off_duty(out)
         elif self.phase == "duty" and self._retry_at is not None and now >= self._retry_at:
             self._retry_at = None
@@ -244,17 +236,11 @@ class OperatorCore(DeskClientCore):
 
     def _leave(self, now: float, out: list[Action]) -> None:
         """Go off duty (a session in progress ends; its person is told) and say so."""
-        if not self._connected:
+        if self._connected:
+            self._start_leaving(now, out)
+        else:
             self._off_duty(out)
-            return
-        out.append(Send(DeskLeave(self.new_id())))
-        self.phase = "leaving"
-        self._leave_by = now + self._leave_timeout
 
     def _off_duty(self, out: list[Action]) -> None:
         out.append(Show("[You are off duty.]"))
         self._end(0, out)
-
-    def _end(self, code: int, out: list[Action]) -> None:
-        self.phase = "done"
-        out.append(Exit(code))

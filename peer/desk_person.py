@@ -22,7 +22,6 @@ from peer.desk_actions import (
     Ask,
     Connect,
     DeskClientCore,
-    Exit,
     FindPlace,
     ForgetPlace,
     KeepPlace,
@@ -38,7 +37,6 @@ from wire.desk import (
     DeskEnd,
     DeskEnded,
     DeskJoin,
-    DeskLeave,
     DeskLine,
     DeskMessage,
     DeskPosition,
@@ -99,9 +97,8 @@ class PersonCore(DeskClientCore):
     ) -> None:
         """`retry`: the first and the longest wait between reconnection attempts;
         `leave_timeout`: how long a `.quit` waits for the desk's goodbye."""
-        super().__init__(ip, port, new_id)
+        super().__init__(ip, port, new_id, leave_timeout)
         self._retry_first, self._retry_max = retry
-        self._leave_timeout = leave_timeout
         self.phase = "form"
         self._step = "name"  # of the form: name, phone, place (looked up), topic, description
         self._tries = 0  # of the topic menu
@@ -110,14 +107,10 @@ class PersonCore(DeskClientCore):
         self.token = ""
         self.grace = 0.0
         self._crisis = ""
-        self._connected = False
         self._sent_token = ""  # the token of the last DeskJoin: a place asked back
         self._position = -1
         self._operators = -1
-        # lines typed (None: the end of input) before the first connection is up
-        self._early: list[str | None] = []
         self._refresh_at: float | None = None
-        self._leave_by: float | None = None
         # reconnecting: when the place is given up, the wait before the next attempt and
         # when it is due (None while an attempt is under way)
         self._give_up_at = 0.0
@@ -137,7 +130,7 @@ class PersonCore(DeskClientCore):
         if self.phase == "form":
             self._form_answer(text, out)
         elif self.phase == "connecting":
-            self._early.append(text)
+            self._hold(text)
         elif self.phase not in ("leaving", "done"):
             self._line(text, now, out)
         return out
@@ -147,7 +140,7 @@ class PersonCore(DeskClientCore):
         if self.phase == "form":
             self._bye(out)
         elif self.phase == "connecting":
-            self._early.append(None)
+            self._hold(None)
         elif self.phase not in ("leaving", "done"):
             self._leave(now, out)
         return out
@@ -193,9 +186,7 @@ class PersonCore(DeskClientCore):
             WIRE_VERSION,
         )
         out.append(Send(join))
-        early, self._early = self._early, []
-        for line in early:
-            out.extend(self.end_of_input(now) if line is None else self.typed(line, now))
+        out.extend(self._replay(now))
         return out
 
     def not_connected(self, why: str, now: float) -> list[Action]:
@@ -262,7 +253,7 @@ class PersonCore(DeskClientCore):
 
     def tick(self, now: float) -> list[Action]:
         out: list[Action] = []
-        if self.phase == "leaving" and self._leave_by is not None and now >= self._leave_by:
+        if self._leaving_due(now):
             self._left(out)
             return out
         if self.phase == "reconnecting" and self._retry_at is not None and now >= self._retry_at:
@@ -461,15 +452,12 @@ class PersonCore(DeskClientCore):
     # -- leaving ----------------------------------------------------------------------------
 
     def _leave(self, now: float, out: list[Action]) -> None:
-        """`.quit`, Ctrl-C or the end of input: give the place up and say so. With a
-        connection, the desk's goodbye is waited for (a while), so that the leave is not lost
-        in a reset connection."""
+        """`.quit`, Ctrl-C or the end of input: give the place up and say so (once the
+        desk has confirmed, when there is a connection to tell it on)."""
         if not self._connected or self.phase == "reconnecting":
             self._left(out)
-            return
-        out.append(Send(DeskLeave(self.new_id())))
-        self.phase = "leaving"
-        self._leave_by = now + self._leave_timeout
+        else:
+            self._start_leaving(now, out)
 
     def _left(self, out: list[Action]) -> None:
         out.append(Show("[You left the help desk.]"))
@@ -485,10 +473,6 @@ class PersonCore(DeskClientCore):
     def _bye(self, out: list[Action]) -> None:
         out.append(Show("[Bye.]"))
         self._end(0, out)
-
-    def _end(self, code: int, out: list[Action]) -> None:
-        self.phase = "done"
-        out.append(Exit(code))
 
     def _crisis_notice(self, out: list[Action]) -> None:
         if self.topic in CRISIS_TOPICS:
