@@ -6,12 +6,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 
 from peer.desk_actions import KeptPlace
-from peer.state import default_dir
+from peer.state import default_dir, replace_durably
 
 
 class HeldPlace:
@@ -28,9 +27,12 @@ class HeldPlace:
         or damaged files are removed)."""
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except OSError:
             return None
+        except ValueError:
+            data = None
         if not isinstance(data, dict):
+            self.clear()
             return None
         token, topic, grace, alive = (data.get(k) for k in ("token", "topic", "grace", "alive"))
         description = data.get("description", "")
@@ -61,11 +63,7 @@ class HeldPlace:
         }
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle)
-            os.replace(tmp, self.path)
+            replace_durably(self.path, json.dumps(data).encode())
 
     def clear(self) -> None:
         """Forget the place (left, served, refused or given up)."""

@@ -1,0 +1,59 @@
+"""The held-place file of `ChatApp -d`: what a restarted client reads back, and when not."""
+
+from __future__ import annotations
+
+import json
+import stat
+import time
+from pathlib import Path
+
+from peer.desk_actions import KeptPlace
+from peer.desk_held_place import HeldPlace
+
+
+def test_a_saved_place_is_read_back_and_private(tmp_path: Path) -> None:
+    place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
+    place.save("tok", 3, "Maths", 120.0)
+    assert place.load() == KeptPlace("tok", 3, "Maths", 120.0)
+    assert stat.S_IMODE(place.path.stat().st_mode) == 0o600
+    assert "07700900606" not in str(place.path)  # the name does not show the number
+
+
+def test_each_desk_and_number_has_its_own_place(tmp_path: Path) -> None:
+    HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606").save("tok", 3, "", 120.0)
+    assert HeldPlace(tmp_path, "127.0.0.1", 4001, "07700900606").load() is None
+    assert HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900607").load() is None
+
+
+def test_a_place_past_its_grace_period_is_gone(tmp_path: Path) -> None:
+    place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
+    place.path.parent.mkdir(parents=True)
+    old = {"token": "tok", "topic": 3, "description": "", "grace": 120, "alive": time.time() - 121}
+    place.path.write_text(json.dumps(old))
+    assert place.load() is None
+    assert not place.path.exists()
+
+
+def test_a_damaged_file_is_no_place_and_is_removed(tmp_path: Path) -> None:
+    place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
+    place.path.parent.mkdir(parents=True)
+    for damage in ("{not json", "[1, 2]", json.dumps({"token": 7, "topic": 3})):
+        place.path.write_text(damage)
+        assert place.load() is None
+        assert not place.path.exists()
+
+
+def test_cleared_is_gone_and_a_missing_file_is_no_place(tmp_path: Path) -> None:
+    place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
+    assert place.load() is None
+    place.save("tok", 3, "", 120.0)
+    place.clear()
+    assert place.load() is None
+    place.clear()  # twice is fine
+
+
+def test_a_place_that_cannot_be_written_costs_only_the_restart(tmp_path: Path) -> None:
+    (tmp_path / "desk").write_text("a file where the directory should be")
+    place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
+    place.save("tok", 3, "", 120.0)  # no exception: the wait goes on without it
+    assert place.load() is None

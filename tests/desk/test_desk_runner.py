@@ -1,0 +1,151 @@
+"""The DeskRunner's own rules, with a core that records what it is handed: events of an older
+connection never reach the core, and the held-place actions go to the held-place file."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from peer.desk_actions import (
+    Action,
+    DeskClientCore,
+    Exit,
+    FindPlace,
+    ForgetPlace,
+    KeepPlace,
+    KeptPlace,
+    Show,
+    TakeTyped,
+)
+from peer.desk_held_place import HeldPlace
+from peer.desk_runner import Connected, DeskRunner, Lost, NotConnected, Received
+from wire.desk import DeskNotice
+from wire.messages import Ack
+from wire.reliable import IdMaker
+
+PHONE = "07700900606"
+
+
+class Screen:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.typed = ""
+
+    def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    def show(self, line: str, style: str = "system") -> None:
+        self.lines.append(line)
+
+    def ask(self, question: str) -> None:
+        pass
+
+    def set_prompt(self, prompt: str) -> None:
+        pass
+
+    def take_typed(self) -> str:
+        typed, self.typed = self.typed, ""
+        return typed
+
+
+class Recorder(DeskClientCore):
+    """Records each event it is handed; answers what the test puts in `answers`."""
+
+    def __init__(self) -> None:
+        super().__init__("127.0.0.1", 4000, IdMaker("r"), 2.0)
+        self.heard: list[tuple[str, object]] = []
+        self.answers: list[Action] = []
+
+    def _note(self, event: str, detail: object = None) -> list[Action]:
+        self.heard.append((event, detail))
+        answers, self.answers = self.answers, []
+        return answers
+
+    def received(self, message: object, now: float) -> list[Action]:  # type: ignore[override]
+        return self._note("received", message)
+
+    def lost(self, reason: str, now: float) -> list[Action]:
+        return self._note("lost", reason)
+
+    def connected(self, now: float) -> list[Action]:
+        return self._note("connected")
+
+    def not_connected(self, why: str, now: float) -> list[Action]:
+        return self._note("not_connected", why)
+
+    def typed_aside(self, text: str, now: float) -> list[Action]:
+        return self._note("typed_aside", text)
+
+    def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
+        return self._note("place_found", kept)
+
+
+class Writer:
+    def __init__(self) -> None:
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def runner(core: Recorder, places: Path | None = None) -> DeskRunner:
+    return DeskRunner(core, client="test", tty=False, colour=False, places=places, screen=Screen())
+
+
+def test_events_of_an_older_connection_never_reach_the_core() -> None:
+    async def scenario() -> tuple[Recorder, Writer]:
+        core = Recorder()
+        run = runner(core)
+        run._gen = 2  # two Connects so far: connection 1 is an older one
+        stale = Writer()
+        notice = DeskNotice("d", "hello")
+        for event in (
+            Received(1, notice),
+            Lost(1, "reset"),
+            NotConnected(1, "refused"),
+            Connected(1, asyncio.StreamReader(), stale),  # type: ignore[arg-type]
+        ):
+            assert run._handle(event, 0.0) == []
+        run._handle(Received(2, notice), 0.0)
+        run._handle(Received(2, Ack("a", "b")), 0.0)  # not a desk message: dropped
+        run._handle(Lost(2, "reset"), 0.0)
+        return core, stale
+
+    core, stale = asyncio.run(scenario())
+    assert core.heard == [("received", DeskNotice("d", "hello")), ("lost", "reset")]
+    assert stale.closed  # a connection made for an older Connect is closed, not kept
+
+
+def test_the_held_place_actions_go_to_the_file(tmp_path: Path) -> None:
+    core = Recorder()
+    run = runner(core, places=tmp_path)
+    HeldPlace(tmp_path, "127.0.0.1", 4000, PHONE).save("tok", 3, "Maths", 120.0)
+    run._apply([FindPlace(PHONE)])
+    assert core.heard == [("place_found", KeptPlace("tok", 3, "Maths", 120.0))]
+    run._apply([KeepPlace("new", 5, "", 60.0)])
+    assert HeldPlace(tmp_path, "127.0.0.1", 4000, PHONE).load() == KeptPlace("new", 5, "", 60.0)
+    run._apply([ForgetPlace()])
+    assert HeldPlace(tmp_path, "127.0.0.1", 4000, PHONE).load() is None
+
+
+def test_the_operators_runner_keeps_no_place(tmp_path: Path) -> None:
+    core = Recorder()
+    run = runner(core)  # no places directory
+    run._apply([FindPlace(PHONE), KeepPlace("tok", 3, "", 120.0), ForgetPlace()])
+    assert core.heard == [("place_found", None)]
+    assert not list(tmp_path.iterdir())
+
+
+def test_taken_typing_goes_back_to_the_core_and_an_exit_ends_the_actions() -> None:
+    core = Recorder()
+    run = runner(core)
+    screen = run.term
+    assert isinstance(screen, Screen)
+    screen.typed = "half a line"
+    core.answers = [Show("answer"), Exit(0)]
+    run._apply([TakeTyped(), Show("never shown")])
+    assert core.heard == [("typed_aside", "half a line")]
+    assert screen.lines == ["answer"] and run._code == 0
