@@ -163,7 +163,7 @@ def main_command(
     data_dir = Path(data_dir_text).expanduser() if data_dir_text is not None else None
     bind_ip = check_ip(bind, "--bind") if bind != "0.0.0.0" else bind
     if server is not None:
-        from peer.state import default_dir
+        from peer.files import default_dir
         from registry.server import run_registry
 
         port = check_port(server, "port")
@@ -182,8 +182,8 @@ def main_command(
         )
         raise typer.Exit(code)
     if client is not None:
+        from peer.files import default_dir
         from peer.node import run_peer
-        from peer.state import default_dir
 
         name = check_name(client[0])
         server_addr = (check_ip(client[1]), check_port(client[2], "server-port"))

@@ -60,6 +60,24 @@ class Shown:
 
 
 @dataclass(frozen=True, slots=True)
+class Sending:
+    """`message`, typed by the user, is about to be sent for the first time (it may have to
+    wait its turn): keep it, before the Send that follows, until it is Settled, so that a
+    peer killed meanwhile sends it on at its next start. A direct message is kept as
+    the Chat it is sent as; the restart sends it to the registry as a save."""
+
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """The message `id` (see Sending) needs no keeping any more: it was delivered, saved
+    by the registry, or refused and the user told."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
 class KeepOutbox:
     """The outbox is now `messages`: keep them, so a restarted peer still sends them."""
 
@@ -81,4 +99,16 @@ class Exit:
     code: int
 
 
-Action = Send | SendStream | Print | Remember | Prompt | Shown | KeepOutbox | KeepRoom | Exit
+Action = (
+    Send
+    | SendStream
+    | Print
+    | Remember
+    | Prompt
+    | Shown
+    | Sending
+    | Settled
+    | KeepOutbox
+    | KeepRoom
+    | Exit
+)

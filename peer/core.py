@@ -24,7 +24,9 @@ from peer.actions import (
     Prompt,
     Remember,
     Send,
+    Sending,
     SendStream,
+    Settled,
     Shown,
 )
 from wire.codec import travels_by_stream
@@ -169,6 +171,11 @@ class PeerCore:
         # if never answered: kept on disk with the outbox, so that a peer killed during the
         # retries sends them to the registry after its restart instead of losing them
         self._unanswered: dict[str, SaveMessage] = {}
+        # what the user sent and is not known delivered, kept by the adapter (Sending) so
+        # that a peer killed even before a first retry loses nothing; and the ids that an
+        # answer of this event may have settled (checked in `_settle`)
+        self._sending: set[str] = set()
+        self._maybe_settled: list[str] = []
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict(
             ((name_key(sender), msg_id), None) for sender, msg_id in seen
         )
@@ -452,6 +459,35 @@ class PeerCore:
         self._update_prompt(out)
         self._keep_outbox(out)
         self._keep_room(out)
+        if self._maybe_settled:
+            for msg_id in self._maybe_settled:
+                if msg_id in self._sending and not self._on_its_way(msg_id):
+                    self._sending.discard(msg_id)
+                    out.append(Settled(msg_id))
+            self._maybe_settled.clear()
+
+    def _keep_sending(self, message: Message, out: list[Action]) -> None:
+        """Have `message`, just typed, kept until it is settled (see Sending)."""
+        self._sending.add(message.id)
+        out.append(Sending(message))
+
+    def _on_its_way(self, msg_id: str) -> bool:
+        """Whether message `msg_id`, sent by this peer, is still between being typed and
+        being known delivered: the places `_undelivered` looks in."""
+        if (
+            self._chats.get(msg_id) is not None
+            or self._requests.get(msg_id) is not None
+            or msg_id in self._streamed
+            or msg_id in self._held
+            or msg_id in self._outcomes
+            or msg_id in self._unanswered
+        ):
+            return True
+        if self._outbox and any(m.id == msg_id for m in self._outbox):
+            return True
+        return bool(self._behind) and any(
+            c.id == msg_id for waiting in self._behind.values() for c in waiting
+        )
 
     def _keep_room(self, out: list[Action]) -> None:
         # kept when the room we are in changes, not merely because we are in none yet: a
@@ -483,6 +519,7 @@ class PeerCore:
             case cmd.SendAll(text):
                 if self._text_ok(text, out):
                     post = ChannelPost(self._new_id(), self.state.name, self.state.token, text)
+                    self._keep_sending(post, out)
                     self._request(post, now, out)
             case cmd.AskMessage():
                 self._asking_step = 1
@@ -521,6 +558,7 @@ class PeerCore:
                     said = RoomPost(
                         self._new_id(), self.state.name, self.state.token, self.state.room, text
                     )
+                    self._keep_sending(said, out)
                     self._request(said, now, out)
             case cmd.Nick(new):
                 self._rename(new, now, out)
@@ -718,6 +756,7 @@ class PeerCore:
         if name_key(entry.name) != name_key(to):
             out.append(Print(f"[{to} is now known as {entry.name}.]", "system"))
         chat = Chat(self._new_id(), self.state.name, entry.name, text)
+        self._keep_sending(chat, out)
         if entry.online:
             self._send_in_order(chat, now, out)
         else:
@@ -865,6 +904,8 @@ class PeerCore:
 
     def _answer(self, reply: Message, addr: Addr, now: float, out: list[Action]) -> None:
         reply_to = getattr(reply, "reply_to", "")
+        if reply_to in self._sending:
+            self._maybe_settled.append(reply_to)
         if isinstance(reply, Ack) and self._chats.get(reply_to) is not None:
             chat = self._chats.answer(reply_to)
             if chat is not None:
@@ -1112,6 +1153,8 @@ class PeerCore:
         return any(isinstance(r.message, Deregister) for r in self._requests.items())
 
     def _drop_from_outbox(self, message: Message) -> None:
+        if message.id in self._sending:
+            self._maybe_settled.append(message.id)
         self._outbox = [m for m in self._outbox if m.id != message.id]
         self._unanswered.pop(message.id, None)
 
@@ -1268,6 +1311,8 @@ class PeerCore:
         out.append(Print("[Client table updated.]", "system"))
 
     def _save_outcome(self, saved: Saved, now: float, out: list[Action]) -> None:
+        if saved.reply_to in self._sending:
+            self._maybe_settled.append(saved.reply_to)
         pending = self._outcomes.pop(saved.reply_to, None)
         request = self._requests.answer(saved.reply_to)
         if pending is None and request is None:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from peer.desk_actions import KeptPlace
-from peer.state import default_dir, replace_durably
+from peer.files import default_dir, replace_durably
 
 
 class HeldPlace:

@@ -17,7 +17,7 @@ from pathlib import Path
 from peer.desk_duty import OperatorCore
 from peer.desk_runner import DeskRunner
 from peer.desk_terminal import use_colour
-from peer.state import default_dir
+from peer.files import default_dir
 from registry.desk_key import key_path, read_key
 from wire.reliable import IdMaker
 

@@ -63,7 +63,7 @@ DRAIN_BATCH = 512
 RECV_SIZE = 65536
 #: Ports tried when any port will do (port 0), should the one UDP got be taken for TCP.
 ANY_PORT_TRIES = 20
-#: Encoded messages kept for sending again to other members (see `_encode`).
+#: Encoded messages kept for sending again to other members (see `encoded`).
 ENCODED_KEPT = 4096
 #: Datagrams queued while the kernel's send buffer is full; beyond this they are dropped
 #: (the sender's retries cope, as for any lost datagram).
@@ -254,7 +254,7 @@ class Endpoint:
         ):
             self._acks.setdefault(addr, []).append(message.reply_to)
             return
-        data = self._encode(message)
+        data = self.encoded(message)
         reply_to: object = getattr(message, "reply_to", "")
         if not stream and reply_to and self._amplifies(addr, len(data)):
             data = encode(TooBig(self._new_id(), str(reply_to)))
@@ -269,7 +269,7 @@ class Endpoint:
 
     def send_many(self, addrs: Sequence[Addr], message: Message) -> None:
         """Send `message` to each of `addrs`, as `send` would to each, encoding it once."""
-        data = self._encode(message)
+        data = self.encoded(message)
         reply_to: object = getattr(message, "reply_to", "")
         if reply_to or not fits_datagram(data):
             for addr in addrs:
@@ -375,7 +375,9 @@ class Endpoint:
         half = len(replies) // 2
         return self._merged_acks(replies[:half]) + self._merged_acks(replies[half:])
 
-    def _encode(self, message: Message) -> bytes:
+    def encoded(self, message: Message) -> bytes:
+        """`message` as `send` sends it (the same bytes, kept a while: sending it after this,
+        or to other members, encodes it no second time)."""
         cached = self._encoded.get(id(message))
         if cached is not None and cached[0] is message:
             return cached[1]

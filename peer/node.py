@@ -22,13 +22,16 @@ from peer.actions import (
     Prompt,
     Remember,
     Send,
+    Sending,
     SendStream,
+    Settled,
     Shown,
 )
 from peer.batch import receive_batch
 from peer.core import PeerCore
 from peer.endpoint import Endpoint
-from peer.state import PeerStateFile, follow_renames, os_reason
+from peer.files import os_reason
+from peer.state import PeerStateFile, follow_renames
 from peer.terminal import Console, PlainConsole, TerminalConsole
 from peer.wake import WakeTimer
 from wire.messages import Message
@@ -60,14 +63,15 @@ class PeerNode:
             name = current
         self._name = name
         self._state = PeerStateFile(data_dir, name)
+        token = self._own_token()
         self.core = PeerCore(
             name=name,
             port=port,
             server=server,
             session=secrets.token_hex(4),
-            token=self._own_token(),
+            token=token,
             seen=self._state.load_seen(),
-            outbox=self._state.load_outbox(),
+            outbox=self._state.load_outbox(token),
             room=self._state.load_room(),
             password=password,
             keepalive=keepalive,
@@ -87,6 +91,7 @@ class PeerNode:
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)
         self._seen_failed = False
+        self._sending_failed = False
 
     def _own_token(self) -> str:
         """The kept token; the first time, a new one, kept before the registration is sent:
@@ -214,6 +219,12 @@ class PeerNode:
                     self._console.set_prompt(text)
                 case Shown():
                     pass  # written above
+                case Sending(message):
+                    self._kept_while_sending(
+                        lambda: self._state.sending.sent(message.id, self.endpoint.encoded(message))
+                    )
+                case Settled(msg_id):
+                    self._kept_while_sending(lambda: self._state.sending.settled(msg_id))
                 case KeepOutbox(messages):
                     self._on_disk("your outbox", lambda: self._state.save_outbox(messages))
                 case KeepRoom(room):
@@ -221,6 +232,20 @@ class PeerNode:
                 case Exit(code):
                     self._finish(code)
         self._schedule()
+
+    def _kept_while_sending(self, write: Callable[[], None]) -> None:
+        """Carry out `write`, a write to the sending log; say once if it fails (it would
+        for every message, and each is still sent: only a kill would lose it)."""
+        try:
+            write()
+        except OSError as exc:
+            if not self._sending_failed:
+                self._sending_failed = True
+                line = (
+                    f"[Could not keep what you send until it is delivered ({os_reason(exc)}); "
+                    "a message on its way when ChatApp is killed may be lost.]"
+                )
+                self._console.show(Print(line, "error"))
 
     def _on_disk(self, what: str, write: Callable[[], None]) -> None:
         """Carry out `write`, a write of kept state; when it fails, say what was not kept."""
@@ -237,11 +262,12 @@ class PeerNode:
         state = PeerStateFile(self._data_dir, name)
         try:
             if previous.path != state.path:
-                previous.close()  # its shown-ids map: some systems cannot move a mapped file
+                previous.close()  # its memory maps: some systems cannot move a mapped file
                 for old, new in (
                     (previous.seen_path, state.seen_path),
                     (previous.outbox_path, state.outbox_path),
                     (previous.room_path, state.room_path),
+                    (previous.sending_path, state.sending_path),
                 ):
                     with contextlib.suppress(FileNotFoundError):
                         os.replace(old, new)

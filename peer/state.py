@@ -1,56 +1,22 @@
-"""Where ChatApp keeps its files and how it writes them durably, and the peer's own kept
-state: its registration token, the ids of the messages it has shown, its outbox, and the
-room it is in."""
+"""The peer's own kept state: its registration token, the ids of the messages it has
+shown, what it has sent and not seen delivered, its outbox, and the room it is in."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import mmap
-import os
 from pathlib import Path
 
+from peer.files import append_durably, replace_durably
+from peer.mapped_log import MappedLog
+from peer.sending_log import SendingLog, outbox_after_a_kill
 from wire.codec import decode, encode
 from wire.errors import DecodeError
 from wire.messages import Message
 from wire.names import name_key, name_problem
 
-#: Environment variable that overrides every default data directory.
-DATA_DIR_ENV = "CHATAPP_DATA_DIR"
-
-
-def default_dir(kind: str) -> Path:
-    """The per-user directory for `kind` ("registry" or "peer"), unless overridden.
-
-    Order: $CHATAPP_DATA_DIR; else $XDG_DATA_HOME/chatapp/<kind> for the registry and
-    $XDG_STATE_HOME/chatapp/<kind> for a peer; else the same under ~/.local/share or state.
-    """
-    override = os.environ.get(DATA_DIR_ENV)
-    if override:
-        return Path(override).expanduser()
-    if kind == "registry":
-        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    else:
-        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "chatapp" / kind
-
-
 #: Shown message ids kept between runs; older ones are forgotten when the file is compacted.
 KEEP_SEEN = 20_000
-#: Bytes the shown-ids file grows by (it is NUL-padded to a whole number of them).
-SEEN_CHUNK = 64 * 1024
-
-
-def _chunks(size: int) -> int:
-    """`size` rounded up to whole SEEN_CHUNKs, and at least one."""
-    return max(1, -(-size // SEEN_CHUNK)) * SEEN_CHUNK
-
-
-def _complete_records(data: bytes) -> bytes:
-    """The shown-ids file up to the end of its last complete record: without the NUL
-    padding, and without a record cut short by a kill (one that lacks its newline; one cut
-    short with its newline written has NULs where bytes are missing, and is skipped)."""
-    return data[: data.rstrip(b"\0").rfind(b"\n") + 1]
 
 
 class PeerStateFile:
@@ -62,9 +28,11 @@ class PeerStateFile:
         self.seen_path = root / "peers" / f"{name_key(name)}.seen"
         self.outbox_path = root / "peers" / f"{name_key(name)}.outbox"
         self.room_path = root / "peers" / f"{name_key(name)}.room"
+        self.sending_path = root / "peers" / f"{name_key(name)}.sending"
         self._seen_lines = 0
-        self._seen_map: mmap.mmap | None = None
-        self._seen_end = 0  # where the next shown record goes in the map
+        self._seen = MappedLog(self.seen_path)
+        #: What was sent and not yet seen delivered (see SendingLog).
+        self.sending = SendingLog(self.sending_path)
         #: What the loads found wrong with the files, one line each for the user.
         self.problems: list[str] = []
 
@@ -119,9 +87,7 @@ class PeerStateFile:
         """The (sender, id) pairs shown in earlier runs, oldest first; [] if none, or if the
         file cannot be read (said in `problems`)."""
         try:
-            data = self.seen_path.read_bytes()
-        except FileNotFoundError:
-            return []
+            records = self._seen.read()
         except OSError as exc:
             self.problems.append(
                 f"Could not read {self.seen_path} ({_why(exc)}): a message shown before this "
@@ -129,10 +95,9 @@ class PeerStateFile:
             )
             return []
         pairs = []
-        text = _complete_records(data).decode("utf-8", errors="replace")
-        for line in text.splitlines()[-KEEP_SEEN:]:
-            sender, tab, msg_id = line.partition("\t")
-            if tab and "\0" not in line:
+        for record in records[-KEEP_SEEN:]:
+            sender, tab, msg_id = record.decode("utf-8", errors="replace").partition("\t")
+            if tab:
                 pairs.append((sender, msg_id))
         self._seen_lines = len(pairs)
         return pairs
@@ -140,56 +105,57 @@ class PeerStateFile:
     def add_seen(self, shown: list[tuple[str, str]]) -> None:
         """Record shown messages, (sender, id) each, in one go. Raises OSError.
 
-        The file is written through a shared memory map: what is stored in it is in the
-        kernel's page cache at once, so a killed process keeps it just as it keeps a
-        write(2), for a fraction of the cost (this runs before every direct message is
-        acked). No fsync: this guards against process crashes, the common case. The file is
-        NUL-padded to whole chunks; a record that a kill cut short was never acked, and is
-        dropped when the file is next read (see `_complete_records`)."""
-        data = "".join(f"{sender}\t{msg_id}\n" for sender, msg_id in shown).encode()
-        start = self._seen_end
-        end = start + len(data)
-        if self._seen_map is None or end > len(self._seen_map):
-            start = self._map_seen(len(data))
-            end = start + len(data)
-        assert self._seen_map is not None
-        self._seen_map[start:end] = data
-        self._seen_end = end
+        Written through a `MappedLog`, at the cost of a copy into memory (this runs before
+        every direct message is acked): it guards against the peer being killed, the common
+        case, not against a power cut. A record that a kill cut short was never acked."""
+        self._seen.append("".join(f"{sender}\t{msg_id}\n" for sender, msg_id in shown).encode())
         self._seen_lines += len(shown)
         if self._seen_lines > 2 * KEEP_SEEN:
-            self.close()
             kept = self.load_seen()
-            replace_durably(self.seen_path, "".join(f"{s}\t{i}\n" for s, i in kept).encode())
-
-    def _map_seen(self, room: int) -> int:
-        """Map the shown-ids file, grown to hold `room` more bytes after its records;
-        return where the next record goes."""
-        if self._seen_map is not None:
-            self._seen_map.resize(_chunks(self._seen_end + room))
-            return self._seen_end
-        self.seen_path.parent.mkdir(parents=True, exist_ok=True)
-        # who talked to whom: readable by this user only, like the other state files (a
-        # file from an earlier version, made 0644, is made private too)
-        fd = os.open(self.seen_path, os.O_RDWR | os.O_CREAT, 0o600)
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "r+b") as file:
-            file.seek(0)
-            old = file.read()
-            end = len(_complete_records(old))
-            if end < len(old):  # NUL padding, or a record cut short: cleared for new ones
-                file.truncate(end)
-            file.truncate(_chunks(end + room))  # grows it with NULs
-            self._seen_map = mmap.mmap(file.fileno(), 0)
-        self._seen_end = end
-        return end
+            self._seen.replace("".join(f"{s}\t{i}\n" for s, i in kept).encode())
 
     def close(self) -> None:
-        """Close the shown-ids file if it is open (after a rename, say)."""
-        if self._seen_map is not None:
-            self._seen_map.close()
-            self._seen_map = None
+        """Unmap the files written through memory maps (before a rename moves them)."""
+        self._seen.close()
+        self.sending.close()
 
-    def load_outbox(self) -> list[Message]:
+    def load_outbox(self, token: str) -> list[Message]:
+        """What an earlier run left to send, each once: the messages it kept in its outbox
+        (see `_load_kept_outbox`), then those it had sent and not seen delivered when it
+        was killed (its `SendingLog`; direct messages as the saves they become, with
+        `token`). The latter are written to the outbox file, durably, before the log is
+        emptied. What cannot be read or written is said in `problems`."""
+        messages = self._load_kept_outbox()
+        try:
+            sent, unreadable = self.sending.earlier()
+        except OSError as exc:
+            self.problems.append(
+                f"Could not read {self.sending_path} ({_why(exc)}): a message sent just before "
+                "your last session ended may not have gone out."
+            )
+            return messages
+        if not sent and not unreadable:
+            return messages
+        messages = outbox_after_a_kill(messages, sent, token)
+        try:
+            if unreadable:
+                aside = self.sending_path.with_name(self.sending_path.name + ".unreadable")
+                append_durably(aside, b"".join(unreadable))
+                some = "1 record" if len(unreadable) == 1 else f"{len(unreadable)} records"
+                self.problems.append(
+                    f"{some} of what your last session sent could not be read (damaged, or "
+                    f"from another version of ChatApp) and did not go out; kept in {aside}."
+                )
+            self.save_outbox(tuple(messages))
+            self.sending.forget()
+        except OSError as exc:
+            self.problems.append(
+                f"Could not move what your last session sent into your outbox ({_why(exc)}); "
+                f"it is sent in this session, and kept in {self.sending_path} meanwhile."
+            )
+        return messages
+
+    def _load_kept_outbox(self) -> list[Message]:
         """The messages an earlier run kept to send. Lines that are not messages (damage,
         or another version's) are moved to `<outbox>.unreadable` first, durably, and the
         outbox rewritten without them; that, and an outbox that cannot be read at all, is
@@ -287,50 +253,6 @@ def follow_renames(root: Path, name: str) -> str:
     if current != name and PeerStateFile(root, current).load_token():
         return current
     return name
-
-
-def replace_durably(path: Path, data: bytes) -> None:
-    """Replace `path` with `data`, atomically and durably (the file, then the directory
-    entry of the rename), readable by this user only: ChatApp's files hold tokens, messages
-    and phone numbers. Raises OSError."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
-def append_durably(path: Path, data: bytes) -> None:
-    """Append `data` to `path` (made readable by this user only when new) and fsync it.
-    Raises OSError."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        while data:
-            data = data[os.write(fd, data) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_dir(path: Path) -> None:
-    """Make the entries of directory `path` (files made, renamed or removed) durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def os_reason(exc: BaseException) -> str:
-    """Why a file or socket operation failed, for a line the user reads: the system's
-    wording without its errno number ("Permission denied: /x/y", "Connection reset by
-    peer")."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
-    return str(exc) or type(exc).__name__
 
 
 def _why(exc: OSError | ValueError) -> str:

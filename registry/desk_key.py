@@ -15,7 +15,7 @@ import os
 import secrets
 from pathlib import Path
 
-from peer.state import fsync_dir
+from peer.files import fsync_dir
 
 #: The key's file in the registry's data directory.
 KEY_FILE = "desk-key"

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from peer.state import replace_durably
+from peer.files import replace_durably
 from registry.desk_queue import KeptPlace
 
 #: The file in the registry's data directory.

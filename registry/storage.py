@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from peer.state import append_durably, fsync_dir, replace_durably
+from peer.files import append_durably, fsync_dir, replace_durably
 from registry.table import Table
 from wire.messages import StoredMessage
 from wire.names import name_problem

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from peer import actions as pa
 from peer.core import PeerCore
+from peer.sending_log import outbox_after_a_kill
 from registry import actions as ra
 from registry.core import RegistryCore
 from registry.table import Table
@@ -54,6 +55,8 @@ class Host:
     room: str = ""
     #: every outbox the peer wrote to disk, in order
     outbox_writes: list[tuple[Message, ...]] = field(default_factory=list)
+    #: the sending log: what was sent and not settled, by id (survives a kill)
+    sending: dict[str, Message] = field(default_factory=dict)
     prompt: str = ""
     #: name -> token, as the peer's state files would hold them
     files: dict[str, str] = field(default_factory=dict)
@@ -94,6 +97,8 @@ class SimNet:
         self._tokens = itertools.count(1)
         self.sent: list[tuple[float, Addr, Addr, Message]] = []
         self.confirmed: set[tuple[str, str]] = set()  # (sender, message id)
+        #: every message a peer set out to send (its Sending action): id -> (who, message)
+        self.typed: dict[str, tuple[str, Message]] = {}
         self.log: list[str] = []
         self._acks: dict[tuple[Addr, Addr], list[str]] = {}
         self._acks_due: float | None = None
@@ -128,6 +133,11 @@ class SimNet:
         host = self.hosts[name]
         host.life += 1
         host.exit_code = None
+        if host.sending:  # as PeerStateFile.load_outbox does
+            host.outbox = tuple(
+                outbox_after_a_kill(list(host.outbox), [*host.sending.values()], host.token)
+            )
+            host.sending = {}
         host.core = PeerCore(
             name=name,
             port=host.port,
@@ -303,6 +313,11 @@ class SimNet:
                     host.outbox_writes.append(messages)
                 case pa.KeepRoom(room):
                     host.room = room
+                case pa.Sending(message):
+                    host.sending[message.id] = message
+                    self.typed[message.id] = (host.name, message)
+                case pa.Settled(msg_id):
+                    del host.sending[msg_id]
                 case pa.Shown(sender, msg_id):
                     host.seen.append((sender, msg_id))
                 case pa.Prompt(text):

@@ -5,7 +5,8 @@ killed and restarted, loss and duplication rates. Then the network heals, everyt
 restarts and comes back online, and these must hold:
 
 - every direct message whose sender was told it was received or saved is shown to its
-  recipient exactly once (live, or from the mailbox at reg);
+  recipient exactly once (live, or from the mailbox at reg); and so is every one a peer
+  set out to send, told or not: a sender killed at once loses nothing either;
 - no message is shown twice, and none is shown that nobody sent;
 - every peer's table equals the registry's;
 - no core raises.
@@ -22,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.simulation import SimNet
+from wire.messages import Chat
 
 NAMES = ("ann", "bob", "cy", "dee")
 LIVE = re.compile(r"^(?:\[Channel_Message )?(\w+): (?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d )?(m\d+)\]?$")
@@ -132,6 +134,13 @@ def check(net: SimNet, author: dict[str, str]) -> None:
         text, to = chats[0].text, chats[0].to  # type: ignore[attr-defined]
         waiting = [m for m in net.disk.mail.get(to, []) if m.text == text]
         assert shown[(to, text)] == 1 or waiting, f"confirmed {text} from {sender} to {to} lost"
+    # every direct message a peer set out to send reached its recipient or waits for it,
+    # confirmed or not: even one whose sender was killed at once is not lost
+    for sender, message in net.typed.values():
+        if isinstance(message, Chat):
+            waiting = [m for m in net.disk.mail.get(message.to, []) if m.text == message.text]
+            reached = shown[(message.to, message.text)] == 1 or waiting
+            assert reached, f"{message.text} from {sender} to {message.to} lost"
     # tables agree
     assert net.registry is not None
     truth = {e.name: (e.online, e.port) for e in net.registry.table.entries()}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import OFFLINE_BYE, SAVED, STAMP, YOU_HAVE_MESSAGES, ChatEnv
+from .harness import OFFLINE_BYE, SAVED, STAMP, YOU_HAVE_MESSAGES, ChatEnv, Peer
 
 COUNT = 30
 
@@ -118,3 +118,45 @@ def test_a_peer_killed_while_a_direct_message_awaits_its_ack_delivers_it_after_r
     x.expect_line(SAVED, timeout=15)  # the registry found y gone and stored it
     y = chat.restart_peer(y)
     y.expect(rf"^>>> x: {STAMP} sent-while-x-was-dying$")
+
+
+def kill_before_any_retry(peer: Peer) -> None:
+    """SIGKILL `peer` once the line typed last is on its way (`who` is answered after it,
+    from memory). Its outbox file is then removed: a first retry may have kept the message
+    there when this machine is slow, and what is tested is that the sending log alone
+    keeps it."""
+    peer.send("who")
+    peer.expect(r"^>>>\s+\S+\s+(?:online|offline)")
+    peer.kill()
+    (peer.data_dir / "peers" / f"{peer.name}.outbox").unlink(missing_ok=True)
+
+
+@pytest.mark.timeout(60)
+def test_a_peer_killed_right_after_a_direct_message_delivers_it_after_restart(
+    chat: ChatEnv,
+) -> None:
+    chat.start_registry()
+    x, y = chat.start_peers("x", "y")
+    y.kill()  # every table still says y is online: x sends to it directly, unanswered
+    x.send("send y typed-a-moment-before-the-kill")
+    kill_before_any_retry(x)
+    x = chat.restart_peer(x)
+    assert any("1 message kept from your last session" in line for line in x.transcript)
+    x.expect_line(SAVED, timeout=15)  # the registry found y gone and stored it
+    y = chat.restart_peer(y)
+    y.expect(rf"^>>> x: {STAMP} typed-a-moment-before-the-kill$")
+
+
+@pytest.mark.timeout(60)
+def test_a_peer_killed_right_after_send_all_to_an_absent_registry_sends_it_after_restart(
+    chat: ChatEnv,
+) -> None:
+    registry = chat.start_registry()
+    x, y = chat.start_peers("x", "y")
+    registry.kill()
+    x.send("send_all said-while-the-registry-was-down")
+    kill_before_any_retry(x)  # long before the five tries end and it goes to the outbox
+    chat.start_registry()
+    x = chat.restart_peer(x)
+    assert any("1 message kept from your last session" in line for line in x.transcript)
+    y.expect(r"^>>> \[Channel_Message x: said-while-the-registry-was-down\]$", timeout=15)

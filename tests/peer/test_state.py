@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from peer import state
+from peer import files, mapped_log, state
 from peer.state import PeerStateFile, follow_renames
 
 
@@ -64,16 +64,53 @@ def test_outbox_round_trip(tmp_path: Path) -> None:
     from wire.messages import ChannelPost, SaveMessage
 
     kept = PeerStateFile(tmp_path, "alice")
-    assert kept.load_outbox() == []
+    assert kept.load_outbox("tok") == []
     messages = (
         SaveMessage("a-1", "alice", "t", "bob", "hi ☃"),
         ChannelPost("a-2", "alice", "t", "all"),
     )
     kept.save_outbox(messages)
-    assert tuple(PeerStateFile(tmp_path, "alice").load_outbox()) == messages
+    assert tuple(PeerStateFile(tmp_path, "alice").load_outbox("tok")) == messages
     kept.save_outbox(())
     assert not kept.outbox_path.exists()
     assert kept.problems == []
+
+
+def test_what_a_killed_run_sent_joins_the_outbox_once_as_saves(tmp_path: Path) -> None:
+    from wire.codec import encode
+    from wire.messages import ChannelPost, Chat, SaveMessage
+
+    kept = PeerStateFile(tmp_path, "alice")
+    held = SaveMessage("a-1", "alice", "old", "bob", "held while the registry was away")
+    kept.save_outbox((held,))
+    chat = Chat("a-2", "alice", "bob", "sent just before the kill")
+    post = ChannelPost("a-3", "alice", "old", "to all")
+    for message in (held, chat, post):  # the held one was in both: it goes once
+        kept.sending.sent(message.id, encode(message))
+    kept.close()  # as a kill leaves it, but for the map
+    expected = [held, SaveMessage("a-2", "alice", "tok", "bob", chat.text), post]
+    again = PeerStateFile(tmp_path, "alice")
+    assert again.load_outbox("tok") == expected and again.problems == []
+    # moved into the outbox file, durably, and gone from the log: nothing is sent twice
+    assert PeerStateFile(tmp_path, "alice").load_outbox("tok") == expected
+    assert again.sending.earlier() == ([], [])
+
+
+def test_records_of_the_sending_log_that_are_not_messages_are_kept_aside(
+    tmp_path: Path,
+) -> None:
+    kept = PeerStateFile(tmp_path, "alice")
+    kept.sending_path.parent.mkdir(parents=True)
+    kept.sending_path.write_bytes(b"+garbage\n")
+    assert kept.load_outbox("tok") == []
+    aside = kept.sending_path.with_name("alice.sending.unreadable")
+    assert aside.read_bytes() == b"+garbage\n"
+    assert kept.problems == [
+        "1 record of what your last session sent could not be read (damaged, or from "
+        f"another version of ChatApp) and did not go out; kept in {aside}."
+    ]
+    again = PeerStateFile(tmp_path, "alice")
+    assert again.load_outbox("tok") == [] and again.problems == []  # said once
 
 
 def test_room_round_trip(tmp_path: Path) -> None:
@@ -112,12 +149,12 @@ def test_outbox_lines_that_are_not_messages_are_kept_aside_and_said(tmp_path: Pa
         damaged[0] + encode(good[0]) + b"\n" + damaged[1] + encode(good[1]) + b"\n"
     )
     first = PeerStateFile(tmp_path, "alice")
-    assert first.load_outbox() == good
+    assert first.load_outbox("tok") == good
     assert len(first.problems) == 1 and first.problems[0].startswith("2 lines of your outbox")
     aside = kept.outbox_path.with_name("alice.outbox.unreadable")
     assert aside.read_bytes() == b"".join(damaged)
     again = PeerStateFile(tmp_path, "alice")
-    assert again.load_outbox() == good and again.problems == []  # said, and set aside, once
+    assert again.load_outbox("tok") == good and again.problems == []  # said, and set aside, once
     assert aside.read_bytes() == b"".join(damaged)
 
 
@@ -125,7 +162,7 @@ def test_the_problem_with_an_outbox_is_said(tmp_path: Path) -> None:
     kept = PeerStateFile(tmp_path, "alice")
     kept.outbox_path.parent.mkdir(parents=True)
     kept.outbox_path.write_bytes(b"garbage\n")
-    assert kept.load_outbox() == []
+    assert kept.load_outbox("tok") == []
     aside = kept.outbox_path.with_name("alice.outbox.unreadable")
     assert kept.problems == [
         "1 line of your outbox could not be read (damaged, or from another version of "
@@ -134,7 +171,7 @@ def test_the_problem_with_an_outbox_is_said(tmp_path: Path) -> None:
     kept.outbox_path.unlink()
     kept.outbox_path.mkdir()
     kept.problems.clear()
-    assert kept.load_outbox() == []
+    assert kept.load_outbox("tok") == []
     assert kept.problems == [
         f"Could not read your outbox {kept.outbox_path} (Is a directory); what it holds was "
         "not sent."
@@ -143,13 +180,13 @@ def test_the_problem_with_an_outbox_is_said(tmp_path: Path) -> None:
 
 def test_shown_ids_grow_past_one_chunk_and_survive(tmp_path: Path) -> None:
     kept = PeerStateFile(tmp_path, "alice")
-    records = [("bob", f"session-{i:08d}") for i in range(3 * state.SEEN_CHUNK // 20)]
+    records = [("bob", f"session-{i:08d}") for i in range(3 * mapped_log.CHUNK // 20)]
     for i in range(0, len(records), 7):  # datagrams of up to seven
         kept.add_seen(records[i : i + 7])
     kept.close()
     assert PeerStateFile(tmp_path, "alice").load_seen() == records[-state.KEEP_SEEN :]
     # the file is padded to whole chunks, and the padding is not read as records
-    assert kept.seen_path.stat().st_size % state.SEEN_CHUNK == 0
+    assert kept.seen_path.stat().st_size % mapped_log.CHUNK == 0
 
 
 def test_a_record_cut_short_by_a_kill_is_dropped(tmp_path: Path) -> None:
@@ -224,10 +261,10 @@ def test_renames_that_lead_nowhere_or_in_a_loop_start_as_typed(tmp_path: Path) -
 def test_os_reason_is_the_systems_wording_without_the_errno_number() -> None:
     import errno
 
-    assert state.os_reason(ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")) == (
+    assert files.os_reason(ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")) == (
         "Connection reset by peer"
     )
     full = OSError(errno.ENOSPC, "No space left on device", "/data/alice.outbox.tmp")
-    assert state.os_reason(full) == "No space left on device: /data/alice.outbox.tmp"
-    assert state.os_reason(ConnectionError()) == "ConnectionError"
-    assert state.os_reason(OSError("odd")) == "odd"
+    assert files.os_reason(full) == "No space left on device: /data/alice.outbox.tmp"
+    assert files.os_reason(ConnectionError()) == "ConnectionError"
+    assert files.os_reason(OSError("odd")) == "odd"

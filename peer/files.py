@@ -1,0 +1,70 @@
+"""Where ChatApp keeps its files, and how it writes them so that a crash or a power cut
+leaves either the old content or the new, never a mix (DESIGN.md section 6)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Environment variable that overrides every default data directory.
+DATA_DIR_ENV = "CHATAPP_DATA_DIR"
+
+
+def default_dir(kind: str) -> Path:
+    """The per-user directory for `kind` ("registry" or "peer"), unless overridden.
+
+    Order: $CHATAPP_DATA_DIR; else $XDG_DATA_HOME/chatapp/<kind> for the registry and
+    $XDG_STATE_HOME/chatapp/<kind> for a peer; else the same under ~/.local/share or state.
+    """
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override).expanduser()
+    if kind == "registry":
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    else:
+        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "chatapp" / kind
+
+
+def replace_durably(path: Path, data: bytes) -> None:
+    """Replace `path` with `data`, atomically and durably (the file, then the directory
+    entry of the rename), readable by this user only: ChatApp's files hold tokens, messages
+    and phone numbers. Raises OSError."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def append_durably(path: Path, data: bytes) -> None:
+    """Append `data` to `path` (made readable by this user only when new) and fsync it.
+    Raises OSError."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make the entries of directory `path` (files made, renamed or removed) durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def os_reason(exc: BaseException) -> str:
+    """Why a file or socket operation failed, for a line the user reads: the system's
+    wording without its errno number ("Permission denied: /x/y", "Connection reset by
+    peer")."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return str(exc) or type(exc).__name__

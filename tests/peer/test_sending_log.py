@@ -1,0 +1,113 @@
+"""The sending log: what a peer sent and has not seen delivered, kept through a kill."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from peer import sending_log
+from peer.sending_log import SendingLog
+from wire.codec import encode
+from wire.messages import ChannelPost, Chat, Message, RoomPost
+
+CHATS = [Chat(f"s-{i}", "alice", "bob", f"hello {i}") for i in range(1, 6)]
+
+
+def sent(log: SendingLog, *messages: Message) -> None:
+    for message in messages:
+        log.sent(message.id, encode(message))
+
+
+def test_what_is_settled_is_not_there_after_a_restart(tmp_path: Path) -> None:
+    log = SendingLog(tmp_path / "a.sending")
+    sent(log, *CHATS[:3])
+    log.settled("s-2")
+    log.close()
+    assert SendingLog(log.path).earlier() == ([CHATS[0], CHATS[2]], [])
+
+
+def test_the_log_is_emptied_whenever_nothing_is_open(tmp_path: Path) -> None:
+    log = SendingLog(tmp_path / "a.sending")
+    for chat in CHATS:  # one at a time, as a person types
+        sent(log, chat)
+        log.settled(chat.id)
+    assert log.path.read_bytes().strip(b"\0") == b""
+    log.settled("never-sent")  # a settle of what it never kept is nothing
+    assert SendingLog(log.path).earlier() == ([], [])
+
+
+def test_every_kind_the_core_keeps_round_trips(tmp_path: Path) -> None:
+    log = SendingLog(tmp_path / "a.sending")
+    post = ChannelPost("s-7", "alice", "tok", "to all\nwith a newline")
+    said = RoomPost("s-8", "alice", "tok", "lobby", "in the room \u2028 é")
+    sent(log, CHATS[0], post, said)
+    assert SendingLog(log.path).earlier() == ([CHATS[0], post, said], [])
+
+
+def test_a_log_that_grows_while_messages_stay_open_is_compacted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sending_log, "COMPACT_AT", 2000)
+    log = SendingLog(tmp_path / "a.sending")
+    sent(log, CHATS[0])  # open the whole time: the log is never empty
+    for i in range(200):
+        chat = Chat(f"t-{i}", "alice", "bob", "x" * 40)
+        sent(log, chat)
+        log.settled(chat.id)
+    assert len(log.path.read_bytes().rstrip(b"\0")) < 4000  # 200 records would be 20 KB
+    assert SendingLog(log.path).earlier() == ([CHATS[0]], [])
+
+
+def test_forget_drops_every_record(tmp_path: Path) -> None:
+    log = SendingLog(tmp_path / "a.sending")
+    sent(log, *CHATS[:2])
+    log.forget()
+    assert SendingLog(log.path).earlier() == ([], [])
+    sent(log, CHATS[2])
+    assert SendingLog(log.path).earlier() == ([CHATS[2]], [])
+
+
+def test_records_moved_with_the_file_stay_open(tmp_path: Path) -> None:
+    # a rename moves the file; the log at the new path still settles what was open
+    log = SendingLog(tmp_path / "a.sending")
+    sent(log, *CHATS[:2])
+    log.close()
+    os.replace(log.path, tmp_path / "b.sending")
+    moved = SendingLog(tmp_path / "b.sending")
+    sent(moved, CHATS[2])
+    moved.settled("s-1")
+    assert SendingLog(moved.path).earlier() == ([CHATS[1], CHATS[2]], [])
+
+
+def test_a_record_that_is_not_a_message_is_given_back_as_unreadable(tmp_path: Path) -> None:
+    path = tmp_path / "a.sending"
+    good = b"+" + encode(CHATS[0]) + b"\n"
+    path.write_bytes(good + b'+{"t": "Nonsense"}\n?what\n-s-9\n' + bytes(10))
+    messages, unreadable = SendingLog(path).earlier()
+    assert messages == [CHATS[0]]
+    assert unreadable == [b'+{"t": "Nonsense"}\n', b"?what\n"]
+
+
+def test_what_was_sent_survives_a_killed_process(tmp_path: Path) -> None:
+    # no close, no flush, no exit handlers: what was kept is the kernel's already
+    code = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from peer.sending_log import SendingLog\n"
+        "from wire.codec import encode\n"
+        "from wire.messages import Chat\n"
+        "log = SendingLog(Path(sys.argv[1]))\n"
+        "for i in (1, 2):\n"
+        "    chat = Chat(f's-{i}', 'alice', 'bob', f'hello {i}')\n"
+        "    log.sent(chat.id, encode(chat))\n"
+        "log.settled('s-1')\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    path = tmp_path / "a.sending"
+    done = subprocess.run([sys.executable, "-c", code, str(path)], cwd=root, timeout=30)
+    assert done.returncode == -signal.SIGKILL
+    assert SendingLog(path).earlier() == ([CHATS[1]], [])
