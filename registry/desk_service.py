@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TypeGuard
 
 from peer.listener import enable_keepalive
+from registry.desk_console_topics import ConsoleTopics
 from registry.desk_key import key_path, load_or_create_key
 from registry.desk_places import PlacesFile
 from registry.desk_queue import (
@@ -107,6 +108,8 @@ class DeskService:
         self._clock = clock
         self._console_name = console_name
         self._console: Callable[[str], None] | None = None
+        self._console_topics = ConsoleTopics(data_dir)
+        self._console_kept = ALL_TOPICS  # what `.serve` chose, as kept on disk
         self._writers: dict[ConnId, asyncio.StreamWriter] = {}
         self._conn_ids = itertools.count(1)
         self._wake: asyncio.Event | None = None
@@ -223,7 +226,16 @@ class DeskService:
         """Make the registry's console an operator (serving every topic) that prints
         through `print_fn`. Call once, when the registry runs on a terminal."""
         self._console = print_fn
+        topics, problem = self._console_topics.load()
+        if problem:
+            self._log(problem)
+        self._console_kept = topics
         self._console_on_duty()
+        if topics != ALL_TOPICS:
+            self._console_print(
+                "[Serving what .serve chose before the registry restarted; .serve all takes "
+                "every topic.]"
+            )
 
     def console_line(self, line: str) -> None:
         """A line the registry's admin typed: `.room`, `.end`, `.serve 1,3`, `.help`, or
@@ -248,6 +260,7 @@ class DeskService:
                 )
             if parsed.message is not None:
                 self._apply(self.queue.receive(CONSOLE, parsed.message, self._clock()))
+                self._keep_console_topics()
         except Exception as exc:  # pragma: no cover - defensive
             self._log(f"desk: internal error on a console line: {exc!r}")
 
@@ -263,9 +276,20 @@ class DeskService:
 
     def _console_on_duty(self) -> None:
         message = DeskOperator(
-            self._new_id(), self._console_name, ALL_TOPICS, self._key, WIRE_VERSION
+            self._new_id(), self._console_name, self._console_kept, self._key, WIRE_VERSION
         )
         self._apply(self.queue.receive(CONSOLE, message, self._clock()))
+
+    def _keep_console_topics(self) -> None:
+        """After a console line: keep what the console serves, when `.serve` changed it."""
+        topics = next(
+            (tuple(sorted(o.topics)) for o in self.queue.operators if o.conn == CONSOLE), None
+        )
+        if topics is not None and topics != self._console_kept:
+            self._console_kept = topics
+            problem = self._console_topics.save(topics)
+            if problem:
+                self._log(problem)
 
     def _console_print(self, text: str) -> None:
         if self._console is not None:

@@ -210,6 +210,59 @@ def test_the_console_is_an_operator(tmp_path: Path) -> None:
     assert not any("Traceback" in line for line in printed)
 
 
+def test_what_the_console_serves_is_kept_across_a_restart(tmp_path: Path) -> None:
+    def on_duty(desk: DeskService) -> list[str]:
+        printed: list[str] = []
+        desk.set_console_output(printed.append)
+        return printed
+
+    async def paused(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        printed = on_duty(desk)
+        desk.console_line(".serve none")  # the admin walks away
+        assert "serving no topics" in printed[-2]
+
+    async def restarted(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        printed = on_duty(desk)
+        assert printed == [
+            "desk: [On duty as admin, serving no topics; 0 waiting.]",
+            "desk: [You take nobody until you choose topics: .serve all or .serve 1,3.]",
+            "desk: [Serving what .serve chose before the registry restarted; .serve all "
+            "takes every topic.]",
+        ]
+        alice = await connect()
+        alice.send(join("Alice"))
+        await alice.next(DeskQueued)  # not handed to a console nobody watches
+        desk.console_line(".serve 2")
+        await alice.next(DeskServed)
+
+    async def serving_topic_2(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        printed = on_duty(desk)
+        assert printed[0].startswith("desk: [On duty as admin, serving topics 2 ")
+        desk.console_line(".serve all")
+
+    async def serving_all(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        assert on_duty(desk) == ["desk: [On duty as admin, serving all topics; 0 waiting.]"]
+
+    for life in (paused, restarted, serving_topic_2):
+        run(tmp_path, life)
+    assert not (tmp_path / "desk-console.json").exists()  # every topic: the default again
+    run(tmp_path, serving_all)
+
+
+def test_an_unreadable_console_topics_file_means_every_topic_and_is_logged(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "desk-console.json").write_text('{"topics": [9]}')
+
+    async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        printed: list[str] = []
+        desk.set_console_output(printed.append)
+        assert printed == ["desk: [On duty as admin, serving all topics; 0 waiting.]"]
+
+    logs = run(tmp_path, scenario)
+    assert any("desk-console.json (it holds no list of topics)" in line for line in logs)
+
+
 def test_closing_tells_everyone_and_saves_transcripts(tmp_path: Path) -> None:
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
         relayed = asyncio.Event()
