@@ -433,6 +433,9 @@ class PersonCore(DeskClientCore):
         if self._sent_token and not queued.restored:
             line = "[Your earlier place could not be kept, so you join the waiting room again.]"
             out.append(Show(line))
+        # answered: a later DeskQueued (back in the queue when an operator leaves) is not
+        # the answer to a place asked back
+        self._sent_token = ""
         self._operators = queued.operators
         self._position = queued.position
         if queued.position > 0:

@@ -302,3 +302,16 @@ def test_a_command_during_the_form_is_neither_an_answer_nor_a_try() -> None:
     core.typed("..NET will not install", 0.0)  # two dots: an answer that starts with one
     [join] = sent(core.connected(0.0))
     assert isinstance(join, DeskJoin) and join.description == ".NET will not install"
+
+
+def test_a_place_taken_back_and_then_requeued_is_not_said_to_be_lost() -> None:
+    # found in use: the kept place came back, the operator then went off duty
+    core = person()
+    through_form(core, kept=KeptPlace("old-token", 2, "", 120.0))
+    core.connected(0.0)
+    core.received(queued(restored=True), 0.0)
+    core.received(DeskServed("d2", "pat"), 1.0)
+    core.received(DeskEnded("d3", "pat went off duty.", True), 2.0)
+    again = core.received(queued(position=1, restored=False), 2.0)
+    assert not any("could not be kept" in line for line in shown(again))
+    assert core.phase == "waiting"
