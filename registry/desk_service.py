@@ -44,7 +44,7 @@ from registry.desk_queue import (
     SessionStarted,
 )
 from registry.desk_records import TranscriptStore
-from wire.desk import DESK_TYPES, DeskMessage, DeskNotice, DeskOperator
+from wire.desk import DESK_TYPES, DeskLeave, DeskMessage, DeskNotice, DeskOperator
 from wire.desk_text import (
     ALL_TOPICS,
     DEFAULT_CRISIS_NOTICE,
@@ -57,12 +57,18 @@ from wire.errors import DecodeError, OtherVersion
 from wire.framing import StreamDecoder, encode_frame
 from wire.messages import Message
 from wire.reliable import IdMaker
+from wire.shown_text import clean
 from wire.version import WIRE_VERSION
 
 #: The connection id of the registry's own console operator.
 CONSOLE: ConnId = "console"
 #: The name the registry console serves under.
 CONSOLE_NAME = "admin"
+#: Seconds after the console's session begins or ends in which a line of text is taken as
+#: typed before the admin could see the change (the console reads whole lines, so when the
+#: typing began is unknown): it is shown unsent rather than given to the next person, or
+#: run as a registry command. Reading "[Now serving ...]" and typing a reply takes longer.
+SWITCH_GUARD = 1.5
 #: Bytes read from a connection at a time.
 READ_CHUNK = 64 * 1024
 #: Bytes that may pile up unsent to one connection before it is closed as too slow: far
@@ -83,12 +89,14 @@ class DeskService:
         max_waiting: int = MAX_WAITING,
         console_name: str = CONSOLE_NAME,
         clock: Callable[[], float] = time.monotonic,
+        switch_guard: float = SWITCH_GUARD,
     ) -> None:
         """`data_dir` is the registry's data directory (transcripts go in a folder of it,
         and the operator key is kept there: see registry.desk_key); `log` receives log
         lines, never holding a full phone number; `crisis_notice` replaces the default
         text shown for topic 1; `grace` is how many seconds a waiting person's place is kept
-        after a lost connection. Nothing runs until `start`. Raises OSError or ValueError
+        after a lost connection; `switch_guard` is SWITCH_GUARD (tests that type at once set 0).
+        Nothing runs until `start`. Raises OSError or ValueError
         when the operator key can be neither read nor made."""
         notice = clean_crisis_notice(crisis_notice or "") or DEFAULT_CRISIS_NOTICE
         self._new_id = IdMaker(secrets.token_hex(4))
@@ -110,6 +118,10 @@ class DeskService:
         self._console: Callable[[str], None] | None = None
         self._console_topics = ConsoleTopics(data_dir)
         self._console_kept = ALL_TOPICS  # what `.serve` chose, as kept on disk
+        # the console's session, and when it last changed (see SWITCH_GUARD)
+        self._console_session = ""
+        self._console_switched = float("-inf")
+        self.switch_guard = switch_guard
         self._writers: dict[ConnId, asyncio.StreamWriter] = {}
         self._conn_ids = itertools.count(1)
         self._wake: asyncio.Event | None = None
@@ -243,6 +255,10 @@ class DeskService:
         if self._console is None:
             return
         try:
+            if self._just_switched() and not is_operator_command(line):
+                if line.strip():
+                    self._console_print(f"[Not sent (typed for the session before): {clean(line)}]")
+                return
             if not self.queue.knows(CONSOLE):
                 self._console_on_duty()
                 if not self.queue.knows(CONSOLE):
@@ -265,9 +281,23 @@ class DeskService:
             self._log(f"desk: internal error on a console line: {exc!r}")
 
     def wants_console_line(self, line: str) -> bool:
-        """Whether a console line belongs to the desk: one of its commands, or any line
-        while the console is serving someone."""
-        return is_operator_command(line) or self.console_in_session
+        """Whether a console line belongs to the desk: one of its commands, any line while
+        the console is serving someone, or one that comes just after its session ended (it
+        was meant for that person: see SWITCH_GUARD)."""
+        return is_operator_command(line) or self.console_in_session or self._just_switched()
+
+    def console_ended(self) -> None:
+        """The console's input ended (Ctrl-D): nobody can answer there any more, so it goes
+        off duty (the person it served goes back to the front of the waiting room)."""
+        if self._console is None or not self.queue.knows(CONSOLE):
+            return
+        self._apply(self.queue.receive(CONSOLE, DeskLeave(self._new_id()), self._clock()))
+        self._console = None
+
+    def _just_switched(self) -> bool:
+        return self._console is not None and (
+            self._clock() - self._console_switched < self.switch_guard
+        )
 
     @property
     def console_in_session(self) -> bool:
@@ -319,6 +349,11 @@ class DeskService:
                 pass  # kept above
             else:
                 self._record(action)
+        if self._console is not None:
+            session = self.queue.session_of(CONSOLE)
+            if session != self._console_session:
+                self._console_session = session
+                self._console_switched = self._clock()
         if self._wake is not None:
             self._wake.set()  # the next wake-up may have moved
 
@@ -429,6 +464,7 @@ async def _serve(args: argparse.Namespace) -> int:
         def read_console() -> None:
             for line in sys.stdin:
                 loop.call_soon_threadsafe(desk.console_line, line.rstrip("\n"))
+            loop.call_soon_threadsafe(desk.console_ended)
 
         threading.Thread(target=read_console, name="console", daemon=True).start()
     await stop.wait()

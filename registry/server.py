@@ -182,6 +182,16 @@ class RegistryServer:
         if words:
             self._console_command(words)
 
+    def console_ended(self) -> None:
+        """The console's input ended. On a terminal (Ctrl-D) that is said, and the console
+        goes off duty at the help desk; the registry keeps running either way."""
+        if self._console_operator:
+            self.desk.console_ended()
+            self._out(
+                "Console input ended; the registry keeps running (Ctrl-C stops it). The console "
+                "is off duty at the help desk."
+            )
+
     def _console_command(self, words: list[str]) -> None:
         match words[0].lower():
             case "who":
@@ -231,6 +241,7 @@ class RegistryServer:
         def reader() -> None:
             for line in sys.stdin:
                 loop.call_soon_threadsafe(self.console_line, line)
+            loop.call_soon_threadsafe(self.console_ended)
 
         threading.Thread(target=reader, name="console", daemon=True).start()
 

@@ -206,8 +206,68 @@ def test_the_console_is_an_operator(tmp_path: Path) -> None:
         assert "Usage" in printed[-1]
         assert not desk.wants_console_line("who") or desk.console_in_session
 
-    run(tmp_path, scenario, crisis_notice="  ")
+    run(tmp_path, scenario, crisis_notice="  ", switch_guard=0.0)  # it types at once
     assert not any("Traceback" in line for line in printed)
+
+
+def test_a_console_line_typed_as_the_session_changed_is_not_sent_on(tmp_path: Path) -> None:
+    # the console reads whole lines: one that comes just after its person left was meant
+    # for them, not for the next person, nor a command for the registry
+    now = [1000.0]
+    printed: list[str] = []
+
+    async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        desk.set_console_output(printed.append)
+        gus = await connect()
+        gus.send(join("Gus"))
+        await gus.next(DeskServed)
+        now[0] += 5
+        desk.console_line("hello Gus")
+        assert (await gus.next(DeskLine)).text == "hello Gus"  # type: ignore[attr-defined]
+        ann = await connect()
+        ann.send(join("Ann", "+1 202 555 0147"))
+        await ann.next(DeskQueued)
+        gus.send(DeskLeave("g2"))
+        await ann.next(DeskServed)  # Ann's session begins the moment Gus leaves
+        assert desk.wants_console_line("ok Gus, see above")
+        desk.console_line("ok Gus, see above")
+        assert printed[-1] == "desk: [Not sent (typed for the session before): ok Gus, see above]"
+        desk.console_line(".room")  # commands are not held back
+        assert "Not sent" not in printed[-1]
+        now[0] += 2
+        desk.console_line("hello Ann")
+        assert (await ann.next(DeskLine)).text == "hello Ann"  # type: ignore[attr-defined]
+        desk.console_line(".end")
+        assert desk.wants_console_line("quit smoking, it helps")  # meant for Ann: held
+        desk.console_line("quit smoking, it helps")
+        assert printed[-1].startswith("desk: [Not sent (typed for the session before): quit")
+        now[0] += 2
+        assert not desk.wants_console_line("who")  # the registry's again
+
+    run(tmp_path, scenario, clock=lambda: now[0])
+
+
+def test_the_console_goes_off_duty_when_its_input_ends(tmp_path: Path) -> None:
+    printed: list[str] = []
+
+    async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        desk.set_console_output(printed.append)
+        dan = await connect()
+        dan.send(join("Dan"))
+        await dan.next(DeskQueued)  # at 0: served at once
+        await dan.next(DeskServed)
+        desk.console_ended()  # Ctrl-D: nobody can answer Dan there any more
+        ended = await dan.next(DeskEnded)
+        assert ended.requeued  # type: ignore[attr-defined]
+        assert (await dan.next(DeskQueued)).position == 1  # type: ignore[attr-defined]
+        assert printed[-1] == "desk: [You are off duty.]"
+        zed = await connect()
+        zed.send(join("Zed", "+1 202 555 0147"))
+        assert (await zed.next(DeskQueued)).position == 2  # type: ignore[attr-defined]
+        desk.console_line(".serve all")  # no console any more: nothing happens
+        assert printed[-1] == "desk: [You are off duty.]"
+
+    run(tmp_path, scenario)
 
 
 def test_what_the_console_serves_is_kept_across_a_restart(tmp_path: Path) -> None:
