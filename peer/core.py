@@ -186,6 +186,9 @@ class PeerCore:
         # lines typed before the first registration was answered, in order (None: the end
         # of input): carried out once it is, since each may need the table or the token
         self._early: list[str | None] = []
+        # lines typed (None: the end of input) while a change they may depend on is on its
+        # way (see `_changing`): carried out in order once it is answered or given up
+        self._after_change: deque[str | None] = deque()
         # registrations, joins and renames given up on, by id, for their late answers
         self._given_up: dict[str, Register | Join | Rename] = {}
         # the farewell of a /quit (or end of input) waiting for what is on its way to be
@@ -237,6 +240,12 @@ class PeerCore:
         if not self._started:
             self._early.append(text)
             return
+        if self._after_change or self._changing():
+            self._after_change.append(text)
+            return
+        self._carry_out(text, now, out)
+
+    def _carry_out(self, text: str, now: float, out: list[Action]) -> None:
         if self._asking_step:
             self._continue_asking(text, now, out)
             return
@@ -260,9 +269,32 @@ class PeerCore:
                 line = "[Quitting once the registry has answered; Ctrl-C quits at once.]"
                 out.append(Print(line, "system"))
             return out
-        self._quit("", now, out)
+        if self._after_change or self._changing():
+            self._after_change.append(None)
+        else:
+            self._quit("", now, out)
         self._settle(now, out)
         return out
+
+    def _changing(self) -> bool:
+        """Whether a change that the meaning of the next typed line depends on is on its
+        way: a join (is a line room text?), a rename (who sends?), a dereg or a reg (may
+        it be sent at all?). Lines typed meanwhile, by a quick hand or a script, wait
+        for its answer, so that they are carried out in the order typed."""
+        changes = Join | Rename | Deregister | Register
+        return any(isinstance(r.message, changes) for r in self._requests.items()) or any(
+            isinstance(r.message, changes) for r, _ in self._streamed.values()
+        )
+
+    def _carry_out_waiting(self, now: float, out: list[Action]) -> None:
+        """Carry out the lines that waited for a change, in order, until one of them
+        starts another change (the rest wait for that one)."""
+        while self._after_change and not self._changing():
+            text = self._after_change.popleft()
+            if text is None:
+                self._quit("", now, out)
+            else:
+                self._carry_out(text, now, out)
 
     def leave_now(self) -> list[Action]:
         """The user leaves at once (a second Ctrl-C, or the terminal closed), without
@@ -448,8 +480,10 @@ class PeerCore:
         return sorted(self._rooms_seen.values(), key=name_key)
 
     def _settle(self, now: float, out: list[Action]) -> None:
-        """After every event: leave if a quit was waiting for that, and say if the prompt or
-        the outbox changed."""
+        """After every event: carry out the lines that waited for a change, leave if a quit
+        was waiting for that, and say if the prompt or the outbox changed."""
+        if self._after_change and not self._changing():
+            self._carry_out_waiting(now, out)
         if self._farewell is not None and not self._delivering():
             self._deregister_and_quit(now, out)
         join = self._join_after_kept

@@ -325,3 +325,26 @@ def test_a_restarted_peer_goes_back_to_its_room_under_its_new_name(chat: ChatEnv
     third.send("who")
     third.expect_line("[Registered names:]")
     assert third.count(r"Back to") == 0
+
+
+@pytest.mark.timeout(40)
+def test_lines_written_right_after_join_go_to_the_room_and_dereg_then_eof_exits(
+    chat: ChatEnv,
+) -> None:
+    """A script writes its lines at once: those after `join` are room lines, as typed, and
+    a script that ends with `dereg` exits once offline (found by trying it with a pipe)."""
+    chat.start_registry()
+    alice, piper = chat.start_peers("alice", "piper")
+    alice.send("join fastroom")
+    alice.expect_line("[You joined fastroom (a new room)]")
+    piper.send("join fastroom")
+    piper.send("line one in room")
+    piper.send("line two in room")
+    piper.send("leave")
+    piper.send("dereg piper")
+    piper.close_stdin()
+    alice.expect_line("piper (in fastroom): line one in room")
+    alice.expect_line("piper (in fastroom): line two in room")
+    piper.expect_line(OFFLINE_BYE)
+    assert piper.wait_exit() == 0
+    assert not any("Not a command" in text for text in piper.transcript)

@@ -18,6 +18,7 @@ from wire.messages import (
     MoreMail,
     Refused,
     Register,
+    Rename,
     Saved,
     SaveMessage,
     StoredMessage,
@@ -666,17 +667,20 @@ def test_a_join_or_rename_said_to_have_failed_is_taken_when_its_answer_comes_lat
     # peer must follow, or it and the table disagree for good
     core, _ = registered()
     [join] = sent(core.line("/join late", T0))
-    [rename] = sent(core.line("/nick alicia", T0))
+    # typed at once, the rename waits for the join's answer (here: its give-up)
+    assert sent(core.line("/nick alicia", T0)) == []
     out = run_until(core, T0 + 3)
+    rename = next(m for m in sent(out) if isinstance(m, Rename))
+    out += run_until(core, T0 + 6)
     assert "[Renames need the registry; you are still alice.]" in prints(out)
     assert core.state.room == "" and core.state.name == "alice"
-    out = core.receive(Ack("r-8", join.id), SERVER, T0 + 4)  # type: ignore[attr-defined]
+    out = core.receive(Ack("r-8", join.id), SERVER, T0 + 7)  # type: ignore[attr-defined]
     assert core.state.room == "late"
-    out = core.receive(Ack("r-9", rename.id), SERVER, T0 + 4)  # type: ignore[attr-defined]
+    out = core.receive(Ack("r-9", rename.id), SERVER, T0 + 7)
     assert core.state.name == "alicia"
     assert "[You are now known as alicia.]" in prints(out)
     # a late refusal changes nothing: failure was already said
-    again = core.receive(Refused("r-10", join.id, "no"), SERVER, T0 + 5)  # type: ignore[attr-defined]
+    again = core.receive(Refused("r-10", join.id, "no"), SERVER, T0 + 8)  # type: ignore[attr-defined]
     assert prints(again) == [] and core.state.room == "late"
 
 

@@ -1,0 +1,74 @@
+"""PeerCore carries out typed lines in the order typed, even when one changes what the next
+means (a join, a rename, a dereg or a reg) and the next comes before the registry answers:
+a quick hand, or a script piped in."""
+
+from __future__ import annotations
+
+from peer import actions as pa
+from tests.peer.test_peer_core import BOB, SERVER, T0, prints, registered, run_until, sent
+from wire.messages import (
+    Ack,
+    Chat,
+    Deregister,
+    Join,
+    Register,
+    Rename,
+    RoomPost,
+    Welcome,
+)
+
+
+def test_a_line_typed_right_after_join_is_said_in_the_room() -> None:
+    core, _ = registered()
+    [join] = sent(core.line("join fastroom", T0))
+    assert isinstance(join, Join)
+    out = core.line("typed right after join", T0)
+    assert sent(out) == [] and prints(out) == []  # not "Not a command": it waits
+    out = core.receive(Ack("r-5", join.id), SERVER, T0 + 0.001)
+    [post] = sent(out)
+    assert isinstance(post, RoomPost) and (post.room, post.text) == (
+        "fastroom",
+        "typed right after join",
+    )
+
+
+def test_dereg_then_the_end_of_input_exits_once_offline() -> None:
+    core, _ = registered()
+    [dereg] = sent(core.line("dereg alice", T0))
+    assert isinstance(dereg, Deregister) and not dereg.quitting
+    assert pa.Exit(0) not in core.end_of_input(T0)
+    out = core.receive(Ack("r-5", dereg.id), SERVER, T0 + 0.001)
+    assert "[You are Offline. Bye.]" in prints(out)
+    assert pa.Exit(0) in out
+
+
+def test_a_script_of_dereg_reg_send_and_nick_runs_in_order() -> None:
+    core, _ = registered()
+    [dereg] = sent(core.line("dereg alice", T0))
+    for line in ("reg alice", "send bob after reg", "/nick alicia", "send bob after nick"):
+        assert sent(core.line(line, T0)) == []
+    out = core.receive(Ack("r-5", dereg.id), SERVER, T0 + 0.01)
+    [register] = sent(out)
+    assert isinstance(register, Register)
+    assert "[You are already registered.]" not in prints(out)
+    welcome = Welcome("r-6", register.id, "alice", "tok", 4, (), ())
+    out = core.receive(welcome, SERVER, T0 + 0.02)
+    # the table of this Welcome is empty: bob is unknown, which is said in order
+    assert "[No user named bob. Type who to see the names.]" in prints(out)
+    [rename] = [m for m in sent(out) if isinstance(m, Rename)]
+    out = core.receive(Ack("r-7", rename.id), SERVER, T0 + 0.03)
+    assert "[You are now known as alicia.]" in prints(out)
+    assert prints(out).index("[You are now known as alicia.]") < prints(out).index(
+        "[No user named bob. Type who to see the names.]"
+    )
+
+
+def test_lines_wait_no_longer_than_the_change_does() -> None:
+    core, _ = registered()
+    core.line("join lobby", T0)  # the registry does not answer
+    out = core.line("send bob still goes", T0)
+    assert sent(out) == []
+    out = run_until(core, T0 + 2.6)  # the join is given up after five tries
+    [chat] = [m for m in sent(out) if isinstance(m, Chat)]
+    assert chat.text == "still goes"
+    assert "[Message received by bob.]" in prints(core.receive(Ack("b-1", chat.id), BOB, T0 + 3))
