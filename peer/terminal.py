@@ -331,7 +331,10 @@ class TerminalConsole:
             text = buffer.text
             self._print_above([*self._prompt_text(), ("", text)])
             buffer.reset(append_to_history=bool(text.strip()))
-            on_line(text)
+            # a paste of several lines is several lines, each carried out as if typed: sent
+            # as one, its line breaks would reach the others as unreadable characters
+            for each in text.splitlines() or [text]:
+                on_line(each)
 
         async def loop() -> None:
             with patch_stdout(raw=True), contextlib.suppress(EOFError, KeyboardInterrupt):

@@ -247,3 +247,24 @@ def test_ctrl_c_waits_for_a_message_on_its_way_and_a_second_ctrl_c_leaves_at_onc
     assert alice.child.exitstatus == 130  # at once: a polite quit would end with 0
     assert not any("No ACK" in row for row in alice.lines())  # before the retries ran out
     assert "are you there?" in (chat.peer_dir / "peers" / "alice.outbox").read_text()
+
+
+@pytest.mark.timeout(30)
+def test_a_pasted_block_of_lines_is_carried_out_line_by_line(
+    terminal_env: tuple[ChatEnv, list[Terminal]],
+) -> None:
+    # found by trying it: a bracketed paste of three lines went out as one message, its
+    # line breaks shown to the others as unreadable characters
+    chat, terminals = terminal_env
+    chat.start_registry()
+    (bob,) = chat.start_peers("bob")
+    alice = start_terminal_peer(chat, terminals, "alice", colour=False)
+    alice.wait("the prompt", lambda rows: rows[-1] == "alice>")
+    paste = "send bob first pasted line\rsend bob second pasted line\rsend_all third"
+    alice.type(f"\x1b[200~{paste}\x1b[201~")
+    alice.type("\r")
+    first, second = line("alice: first pasted line"), line("alice: second pasted line")
+    bob.expect_all([first, second, line("[Channel_Message alice: third]")])  # two paths
+    assert bob.transcript.index(">>> alice: first pasted line") < bob.transcript.index(
+        ">>> alice: second pasted line"
+    )
