@@ -78,6 +78,7 @@ from wire.desk_text import (
     normalise_phone,
     phone_problem,
     scrub_phone,
+    speaks_of_crisis,
     topic_label,
     topics_text,
 )
@@ -498,7 +499,7 @@ class DeskQueue:
         # The crisis notice comes first, whatever happens next: a refused person in crisis
         # needs it most.
         actions: list[Action] = []
-        if msg.topic in CRISIS_TOPICS:
+        if msg.topic in CRISIS_TOPICS or speaks_of_crisis(msg.description):
             actions.append(Send(conn, DeskCrisis(self._make_id(), self.crisis_notice)))
         if msg.wire != WIRE_VERSION:
             return actions + self._other_wire(conn, msg, "desk client")

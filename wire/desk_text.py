@@ -55,6 +55,21 @@ DESCRIBE_TOPICS = frozenset({3})
 ALREADY_ON_DUTY = "is already on duty"
 #: Topics that get the crisis notice before anything else.
 CRISIS_TOPICS = frozenset({1})
+#: Words in a description that get the crisis notice too, whatever the topic: someone in
+#: crisis may pick "Weak in Academics" and say the rest in the description.
+CRISIS_WORDS = re.compile(
+    r"\b(?:suicid\w*|kill(?:ing)? myself|end(?:ing)? my life|take my (?:own )?life|"
+    r"self[- ]?harm\w*|(?:hurt|harm|cut)(?:ting)? myself|(?:want to|wanna|going to) die|"
+    r"don'?t want to (?:live|be alive)|overdos\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def speaks_of_crisis(text: str) -> bool:
+    """Whether `text` (a description) holds words of someone who may be in danger."""
+    return CRISIS_WORDS.search(text) is not None
+
+
 #: Wrong menu choices allowed in all before the desk client closes (the seed closes at once;
 #: three tries forgive a typo without letting a script loop forever).
 MENU_TRIES = 3

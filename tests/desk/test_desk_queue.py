@@ -384,6 +384,16 @@ def test_topic_one_gets_the_crisis_notice_before_anything_else() -> None:
     assert not desk.of("b", DeskCrisis)
 
 
+def test_crisis_words_in_a_description_get_the_crisis_notice_whatever_the_topic() -> None:
+    # found by trying the desk: topic 3 with "I want to kill myself" got nothing
+    desk = busy_desk(crisis_notice="Call 112 if you are in danger.")
+    desk.join("a", "Alice", topic=3, description="failing everything, I want to kill myself")
+    assert isinstance(desk.inbox["a"][0], DeskCrisis)
+    assert isinstance(desk.inbox["a"][1], DeskQueued)
+    desk.join("b", "Bob", topic=3, description="weak in maths, killing time before exams")
+    assert not desk.of("b", DeskCrisis)
+
+
 def test_the_crisis_notice_comes_even_with_a_refusal() -> None:
     desk = busy_desk(max_waiting=1)
     desk.join("a", "Alice")

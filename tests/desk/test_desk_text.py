@@ -39,6 +39,7 @@ from wire.desk_text import (
     render_operator,
     render_person,
     scrub_phone,
+    speaks_of_crisis,
     topic_label,
     topic_problem,
 )
@@ -220,3 +221,29 @@ def test_the_waiting_room_lines_up_on_a_terminal_whatever_script_names_are_in() 
         len({width(row[: row.index(label)]) for row, label in zip(rows, labels, strict=True)}) == 1
     )
     assert len({width(row[: row.index("waited")]) for row in rows}) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to kill myself",
+        "thinking about SUICIDE",
+        "i feel suicidal lately",
+        "I might end my life",
+        "self-harm again",
+        "I keep cutting myself",
+        "I just wanna die",
+        "I don't want to live anymore",
+        "took an overdose",
+    ],
+)
+def test_words_of_someone_in_danger_are_recognised(text: str) -> None:
+    assert speaks_of_crisis(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "weak in maths", "killing time before exams", "my life is busy", "diet plans", "harmless"],
+)
+def test_ordinary_descriptions_are_not_taken_for_a_crisis(text: str) -> None:
+    assert not speaks_of_crisis(text)
