@@ -147,7 +147,7 @@ def help_lines(topic: str = "") -> list[str]:
     if topic:
         spec = _BY_WORD.get(topic.strip().lstrip("/").lower())
         if spec is None:
-            return [f"No command {topic!r}. /help lists them all."]
+            return [f"[No command {topic!r}. /help lists them all.]"]
         return [f"{spec.syntax}  ({', '.join(spec.words)}): {spec.does}"]
     width = max(len(s.syntax) for s in SPECS)
     return [

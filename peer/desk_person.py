@@ -495,5 +495,5 @@ def _description_problem(text: str) -> str | None:
     if not text:
         return "Please write a few words."
     if len(text) > MAX_DESCRIPTION:
-        return f"Please keep it under {MAX_DESCRIPTION} characters."
+        return f"Please keep it to {MAX_DESCRIPTION} characters at most; yours has {len(text)}."
     return None

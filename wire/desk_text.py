@@ -162,15 +162,19 @@ _VISIBLE = frozenset("LNPS")
 
 # -- phone numbers -------------------------------------------------------------------------
 
-_PHONE_SHAPE = re.compile(r"\+?[0-9][0-9 \-]*")
+_PHONE_SHAPE = re.compile(r"\+?[0-9(][0-9 \-.()]*")
+_TRUNK_ZERO = re.compile(r"^(\+\d{1,3})\s*\(0\)")
 
 
 def normalise_phone(text: str) -> str | None:
     """The number in canonical form (an optional '+' then digits only), or None if `text`
-    is not a valid number: 7-15 digits, an optional leading '+', spaces and dashes."""
+    is not a valid number: 7-15 digits, an optional leading '+', and spaces, dashes, dots or
+    brackets between them (`+1 (202) 555-0147`, `202.555.0147`). A trunk `(0)` after the
+    country code (`+44 (0) 7700 900123`) is not dialled from abroad, so it is not kept."""
     stripped = text.strip()
     if not stripped.isascii() or not _PHONE_SHAPE.fullmatch(stripped):
         return None
+    stripped = _TRUNK_ZERO.sub(r"\1", stripped)
     digits = "".join(ch for ch in stripped if ch.isdigit())
     if not MIN_PHONE_DIGITS <= len(digits) <= MAX_PHONE_DIGITS:
         return None
@@ -183,7 +187,8 @@ def phone_problem(text: str) -> str | None:
         return None
     return (
         f"A mobile number has {MIN_PHONE_DIGITS} to {MAX_PHONE_DIGITS} digits, with an "
-        "optional leading '+'; spaces and dashes are allowed (e.g. +44 7700 900123)."
+        "optional leading '+'; spaces, dashes, dots and brackets are allowed (e.g. +44 7700 "
+        "900123)."
     )
 
 
@@ -259,6 +264,7 @@ OPERATOR_HELP: tuple[str, ...] = (
     "  .end           end the current session and take the next person",
     "  .serve 1,3     serve only these topics; .serve all, .serve none; .serve alone shows them",
     "  .help          this list",
+    "  .quit          go off duty (on the registry console: .serve none)",
     "  ..text         send a line that starts with '.'",
     "  anything else  goes to the person you are serving",
 )

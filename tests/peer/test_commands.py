@@ -217,7 +217,7 @@ def test_help_for_one_command(topic: str, start: str) -> None:
 
 
 def test_help_for_an_unknown_command() -> None:
-    assert cmd.help_lines("nope") == ["No command 'nope'. /help lists them all."]
+    assert cmd.help_lines("nope") == ["[No command 'nope'. /help lists them all.]"]
 
 
 def test_every_command_word_in_help_parses_to_its_command() -> None:
