@@ -305,6 +305,10 @@ class PeerCore:
         The caller exits once these actions are carried out."""
         out: list[Action] = []
         self._quitting = True
+        for text in self._after_change:  # typed after a change that was still on its way
+            if text is not None and text.strip():
+                out.append(Print(f"[Not carried out, as you left at once: {text}]", "error"))
+        self._after_change.clear()
         undelivered = self._undelivered()
         if undelivered != self._kept_outbox:
             self._kept_outbox = undelivered

@@ -72,3 +72,10 @@ def test_lines_wait_no_longer_than_the_change_does() -> None:
     [chat] = [m for m in sent(out) if isinstance(m, Chat)]
     assert chat.text == "still goes"
     assert "[Message received by bob.]" in prints(core.receive(Ack("b-1", chat.id), BOB, T0 + 3))
+
+
+def test_lines_still_waiting_when_the_user_leaves_at_once_are_named() -> None:
+    core, _ = registered()
+    core.line("join lobby", T0)
+    core.line("hello lobby", T0)
+    assert "[Not carried out, as you left at once: hello lobby]" in prints(core.leave_now())
