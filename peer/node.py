@@ -90,8 +90,7 @@ class PeerNode:
         self._timer = WakeTimer(self._tick)
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)
-        self._seen_failed = False
-        self._sending_failed = False
+        self._failed_writes: set[str] = set()  # see `_on_disk`
 
     def _own_token(self) -> str:
         """The kept token; the first time, a new one, kept before the registration is sent:
@@ -191,18 +190,11 @@ class PeerNode:
         a whole datagram ahead of the rest keeps that true at one write per datagram."""
         shown = [(a.sender, a.id) for a in actions if type(a) is Shown]
         if shown:
-            try:
-                self._state.add_seen(shown)
-            except OSError as exc:
-                if not self._seen_failed:  # once: it would fail for every message
-                    self._seen_failed = True
-                    self._console.show(
-                        Print(
-                            f"[Could not record which messages were shown ({os_reason(exc)}); "
-                            "after a restart some may be shown again.]",
-                            "error",
-                        )
-                    )
+            self._on_disk(
+                "the list of messages shown",
+                lambda: self._state.add_seen(shown),
+                then="after a restart some may be shown again",
+            )
         for action in actions:
             match action:
                 case Send(addr, message):
@@ -220,11 +212,19 @@ class PeerNode:
                 case Shown():
                     pass  # written above
                 case Sending(message):
-                    self._kept_while_sending(
-                        lambda: self._state.sending.sent(message.id, self.endpoint.encoded(message))
+                    self._on_disk(
+                        "the messages you send",
+                        lambda: self._state.sending.sent(
+                            message.id, self.endpoint.encoded(message)
+                        ),
+                        then="a message on its way when ChatApp is killed may be lost",
                     )
                 case Settled(msg_id):
-                    self._kept_while_sending(lambda: self._state.sending.settled(msg_id))
+                    self._on_disk(
+                        "the messages you send",
+                        lambda: self._state.sending.settled(msg_id),
+                        then="a message on its way when ChatApp is killed may be lost",
+                    )
                 case KeepOutbox(messages):
                     self._on_disk("your outbox", lambda: self._state.save_outbox(messages))
                 case KeepRoom(room):
@@ -233,26 +233,19 @@ class PeerNode:
                     self._finish(code)
         self._schedule()
 
-    def _kept_while_sending(self, write: Callable[[], None]) -> None:
-        """Carry out `write`, a write to the sending log; say once if it fails (it would
-        for every message, and each is still sent: only a kill would lose it)."""
+    def _on_disk(self, what: str, write: Callable[[], None], *, then: str = "") -> None:
+        """Carry out `write`, a write of kept state; when it fails, say what was not kept.
+        `then` says what that costs, for the writes made for every message: those are said
+        once only, as they would fail for every message, which still goes out."""
         try:
             write()
         except OSError as exc:
-            if not self._sending_failed:
-                self._sending_failed = True
-                line = (
-                    f"[Could not keep what you send until it is delivered ({os_reason(exc)}); "
-                    "a message on its way when ChatApp is killed may be lost.]"
-                )
-                self._console.show(Print(line, "error"))
-
-    def _on_disk(self, what: str, write: Callable[[], None]) -> None:
-        """Carry out `write`, a write of kept state; when it fails, say what was not kept."""
-        try:
-            write()
-        except OSError as exc:
-            self._console.show(Print(f"[Could not keep {what} on disk: {os_reason(exc)}]", "error"))
+            if then and what in self._failed_writes:
+                return
+            self._failed_writes.add(what)
+            cost = f"; {then}" if then else ""
+            line = f"[Could not keep {what} on disk: {os_reason(exc)}{cost}]"
+            self._console.show(Print(line, "error"))
 
     def _remember(self, name: str, token: str) -> None:
         """Keep `token` in the state file of `name`. After a rename the kept state (shown

@@ -95,9 +95,9 @@ class DeskService:
         and the operator key is kept there: see registry.desk_key); `log` receives log
         lines, never holding a full phone number; `crisis_notice` replaces the default
         text shown for topic 1; `grace` is how many seconds a waiting person's place is kept
-        after a lost connection; `switch_guard` is SWITCH_GUARD (tests that type at once set 0).
-        Nothing runs until `start`. Raises OSError or ValueError
-        when the operator key can be neither read nor made."""
+        after a lost connection; `switch_guard` is SWITCH_GUARD (tests that type at once set
+        0). Nothing runs until `start`. Raises OSError or ValueError when the operator key
+        can be neither read nor made."""
         notice = clean_crisis_notice(crisis_notice or "") or DEFAULT_CRISIS_NOTICE
         self._new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
@@ -235,8 +235,9 @@ class DeskService:
     # -- the console ----------------------------------------------------------------------
 
     def set_console_output(self, print_fn: Callable[[str], None]) -> None:
-        """Make the registry's console an operator (serving every topic) that prints
-        through `print_fn`. Call once, when the registry runs on a terminal."""
+        """Make the registry's console an operator that prints through `print_fn`, serving
+        every topic, or what `.serve` chose before a restart (kept in desk-console.json).
+        Call once, when the registry runs on a terminal."""
         self._console = print_fn
         topics, problem = self._console_topics.load()
         if problem:
@@ -263,10 +264,8 @@ class DeskService:
                 self._console_on_duty()
                 if not self.queue.knows(CONSOLE):
                     return
-            topics = next(
-                (tuple(sorted(o.topics)) for o in self.queue.operators if o.conn == CONSOLE),
-                ALL_TOPICS,
-            )
+            serves = self._console_serves()
+            topics = ALL_TOPICS if serves is None else serves
             parsed = parse_operator_line(line, self._new_id, topics, self.queue.session_of(CONSOLE))
             for text in parsed.lines:
                 self._console_print(text)
@@ -312,14 +311,18 @@ class DeskService:
 
     def _keep_console_topics(self) -> None:
         """After a console line: keep what the console serves, when `.serve` changed it."""
-        topics = next(
-            (tuple(sorted(o.topics)) for o in self.queue.operators if o.conn == CONSOLE), None
-        )
+        topics = self._console_serves()
         if topics is not None and topics != self._console_kept:
             self._console_kept = topics
             problem = self._console_topics.save(topics)
             if problem:
                 self._log(problem)
+
+    def _console_serves(self) -> tuple[int, ...] | None:
+        """The topics the console serves, sorted; None when it is not on duty."""
+        return next(
+            (tuple(sorted(o.topics)) for o in self.queue.operators if o.conn == CONSOLE), None
+        )
 
     def _console_print(self, text: str) -> None:
         if self._console is not None:

@@ -318,6 +318,10 @@ class SimNet:
                     self.typed[message.id] = (host.name, message)
                 case pa.Settled(msg_id):
                     del host.sending[msg_id]
+                    # settled means delivered: the core's two views of that must agree
+                    assert host.core is not None
+                    undelivered = {m.id for m in host.core._undelivered()}
+                    assert msg_id not in undelivered, f"{msg_id} settled while on its way"
                 case pa.Shown(sender, msg_id):
                     host.seen.append((sender, msg_id))
                 case pa.Prompt(text):

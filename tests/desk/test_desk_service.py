@@ -280,6 +280,8 @@ def test_what_the_console_serves_is_kept_across_a_restart(tmp_path: Path) -> Non
         printed = on_duty(desk)
         desk.console_line(".serve none")  # the admin walks away
         assert "serving no topics" in printed[-2]
+        desk.console_line(".serve")  # alone: shows what the console serves
+        assert "no topics" in printed[-1]
 
     async def restarted(desk: DeskService, connect: Connect, _: list[str]) -> None:
         printed = on_duty(desk)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from peer.actions import Print
 from peer.node import PeerNode
-from wire.messages import Ack, ChannelMessage, Entry, Message, Register, Welcome
+from wire.messages import Ack, ChannelMessage, Chat, Entry, Message, Register, Welcome
 
 SERVER = ("127.0.0.1", 5000)
 
@@ -76,3 +76,62 @@ def test_a_datagrams_messages_are_recorded_in_one_write_then_shown_then_acked(
     acked = [m.reply_to for kind, m in events if kind == "send" and isinstance(m, Ack)]
     assert acked == ["b-0", "b-1", "b-2"]  # the endpoint merges these into one Acks
     assert (tmp_path / "peers" / "alice.seen").read_text().count("\n") == 3
+
+
+def test_a_failing_write_made_for_every_message_is_said_once_and_the_message_goes(
+    tmp_path: Path,
+) -> None:
+    async def main() -> list[object]:
+        events: list[object] = []
+        node = PeerNode(
+            name="alice",
+            server=SERVER,
+            port=6001,
+            bind="127.0.0.1",
+            data_dir=tmp_path,
+            keepalive=10.0,
+            password="",
+            console=Recorder(events),
+        )
+
+        def send(addr: tuple[str, int], message: Message, *, stream: bool = False) -> None:
+            events.append(("send", message))
+
+        def full(*_: object) -> None:
+            raise OSError(28, "No space left on device")
+
+        node.endpoint.send = send  # type: ignore[method-assign]
+        node._run(node.core.start(0.0))
+        [register] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
+        entries = (Entry("alice", "127.0.0.1", 6001, True), Entry("bob", "127.0.0.1", 6002, True))
+        node._received(Welcome("r-1", register.id, "alice", "tok", 2, entries, ()), SERVER)
+        node._state.sending.sent = full  # type: ignore[method-assign]
+        node._state.add_seen = full  # type: ignore[method-assign]
+        events.clear()
+        node._typed("send bob one")
+        node._typed("send bob two")
+        node._received_batch(
+            [ChannelMessage("b-1", "bob", "hi"), ChannelMessage("b-2", "bob", "again")], SERVER
+        )
+        node._timer.cancel()
+        return events
+
+    events = asyncio.run(main())
+    shown = [text for kind, text in events if kind == "show"]
+    assert (
+        shown.count(
+            "[Could not keep the messages you send on disk: No space left on device; "
+            "a message on its way when ChatApp is killed may be lost]"
+        )
+        == 1
+    )
+    assert (
+        shown.count(
+            "[Could not keep the list of messages shown on disk: No space left on device; "
+            "after a restart some may be shown again]"
+        )
+        == 1
+    )
+    chats = [m for kind, m in events if kind == "send" and isinstance(m, Chat)]
+    assert [c.text for c in chats] == ["one", "two"]  # still sent
+    assert "[Channel_Message bob: again]" in shown  # still shown

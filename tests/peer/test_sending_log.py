@@ -77,9 +77,12 @@ def test_records_moved_with_the_file_stay_open(tmp_path: Path) -> None:
     log.close()
     os.replace(log.path, tmp_path / "b.sending")
     moved = SendingLog(tmp_path / "b.sending")
+    moved.settled("s-1")  # before anything else is sent under the new name
     sent(moved, CHATS[2])
-    moved.settled("s-1")
     assert SendingLog(moved.path).earlier() == ([CHATS[1], CHATS[2]], [])
+    moved.settled("s-2")
+    moved.settled("s-3")
+    assert moved.path.read_bytes().strip(b"\0") == b""  # nothing open: cleared
 
 
 def test_a_record_that_is_not_a_message_is_given_back_as_unreadable(tmp_path: Path) -> None:
