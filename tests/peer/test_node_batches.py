@@ -31,31 +31,38 @@ class Recorder:
         pass
 
 
+def registered_node(tmp_path: Path, events: list[object]) -> PeerNode:
+    """A PeerNode (inside a running loop) that records what it shows and sends in
+    `events`, registered with bob in its table."""
+    node = PeerNode(
+        name="alice",
+        server=SERVER,
+        port=6001,
+        bind="127.0.0.1",
+        data_dir=tmp_path,
+        keepalive=10.0,
+        password="",
+        console=Recorder(events),
+    )
+
+    def send(addr: tuple[str, int], message: Message, *, stream: bool = False) -> None:
+        events.append(("send", message))
+
+    node.endpoint.send = send  # type: ignore[method-assign]
+    node._run(node.core.start(0.0))
+    [register] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
+    assert isinstance(register, Register)
+    entries = (Entry("alice", "127.0.0.1", 6001, True), Entry("bob", "127.0.0.1", 6002, True))
+    node._received(Welcome("r-1", register.id, "alice", "tok", 2, entries, ()), SERVER)
+    return node
+
+
 def test_a_datagrams_messages_are_recorded_in_one_write_then_shown_then_acked(
     tmp_path: Path,
 ) -> None:
     async def main() -> list[object]:
         events: list[object] = []
-        node = PeerNode(
-            name="alice",
-            server=SERVER,
-            port=6001,
-            bind="127.0.0.1",
-            data_dir=tmp_path,
-            keepalive=10.0,
-            password="",
-            console=Recorder(events),
-        )
-
-        def send(addr: tuple[str, int], message: Message, *, stream: bool = False) -> None:
-            events.append(("send", message))
-
-        node.endpoint.send = send  # type: ignore[method-assign]
-        node._run(node.core.start(0.0))
-        [register] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
-        assert isinstance(register, Register)
-        entries = (Entry("alice", "127.0.0.1", 6001, True), Entry("bob", "127.0.0.1", 6002, True))
-        node._received(Welcome("r-1", register.id, "alice", "tok", 2, entries, ()), SERVER)
+        node = registered_node(tmp_path, events)
         real_add_seen = node._state.add_seen
 
         def add_seen(shown: list[tuple[str, str]]) -> None:
@@ -82,29 +89,11 @@ def test_a_failing_write_made_for_every_message_is_said_once_and_the_message_goe
     tmp_path: Path,
 ) -> None:
     async def main() -> list[object]:
-        events: list[object] = []
-        node = PeerNode(
-            name="alice",
-            server=SERVER,
-            port=6001,
-            bind="127.0.0.1",
-            data_dir=tmp_path,
-            keepalive=10.0,
-            password="",
-            console=Recorder(events),
-        )
-
-        def send(addr: tuple[str, int], message: Message, *, stream: bool = False) -> None:
-            events.append(("send", message))
-
         def full(*_: object) -> None:
             raise OSError(28, "No space left on device")
 
-        node.endpoint.send = send  # type: ignore[method-assign]
-        node._run(node.core.start(0.0))
-        [register] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
-        entries = (Entry("alice", "127.0.0.1", 6001, True), Entry("bob", "127.0.0.1", 6002, True))
-        node._received(Welcome("r-1", register.id, "alice", "tok", 2, entries, ()), SERVER)
+        events: list[object] = []
+        node = registered_node(tmp_path, events)
         node._state.sending.sent = full  # type: ignore[method-assign]
         node._state.add_seen = full  # type: ignore[method-assign]
         events.clear()
