@@ -163,29 +163,35 @@ def _aliases(spec: Spec) -> str:
 
 
 def parse(line: str, *, in_room: bool = False) -> Command | None:
-    """Parse one typed line; None for an empty or blank line."""
+    """Parse one typed line; None for an empty or blank line.
+
+    The text of a message keeps its leading spaces (an indented line of code stays
+    indented): only the one space that separates it from the command and name before it is
+    taken off. Trailing spaces, unseen and mostly left by a completion, are dropped."""
+    line = line.rstrip()
     text = line.strip()
     if not text:
         return None
-    if text.startswith("/"):
-        return _command(text[1:], slash=True)
+    typed = line.lstrip()
+    if typed.startswith("/"):
+        return _command(typed[1:], slash=True)
     if in_room:
         if text.lower() == "leave":
             return LeaveRoom()
-        return RoomSay(text)
+        return RoomSay(line)
     lowered = text.lower()
     if lowered == "server:who":
         return Who()
     if lowered == "server:exit":
         return Quit()
-    command = _command(text, slash=False)
+    command = _command(typed, slash=False)
     if command is not None:
         return command
-    name, colon, rest = text.partition(":")
+    name, colon, rest = typed.partition(":")
     if colon and name_problem(name) is None:
         if not rest.strip():
             return Mistake(f"Nothing to send to {name}. Type {name}:<text>.")
-        return Send(name, rest.strip())
+        return Send(name, rest.removeprefix(" "))
     return Mistake(
         f"Not a command: {_clip(text)}. To message someone: send <name> <text>; /help lists all."
     )
@@ -193,20 +199,19 @@ def parse(line: str, *, in_room: bool = False) -> Command | None:
 
 def _command(text: str, *, slash: bool) -> Command | None:
     """The command spelled by `text` (without its /), or None when a bare line is no command."""
-    word, _, rest = text.partition(" ")
+    word, _, said = text.partition(" ")  # `said`: the rest as typed, for a message's text
     word = word.lower()
-    rest = rest.strip()
+    rest = said.strip()
     match word:
         case "send" | "dm" if slash or word == "send":
-            to, _, body = rest.partition(" ")
-            body = body.strip()
-            if not to or not body:
+            to, _, body = said.lstrip(" ").partition(" ")
+            if not to or not body.strip():
                 return Mistake(f"Usage: {'/' if slash else ''}{word} <name> <text>")
             return Send(to, body)
         case "send_all" | "bm" if slash or word == "send_all":
             if not rest:
                 return Mistake(f"Usage: {'/' if slash else ''}{word} <text>")
-            return SendAll(rest)
+            return SendAll(said)
         case "message":
             return AskMessage()
         case "who" | "users" if slash or word == "who":

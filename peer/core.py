@@ -602,17 +602,18 @@ class PeerCore:
                 self._rename(new, now, out)
 
     def _continue_asking(self, text: str, now: float, out: list[Action]) -> None:
-        text = text.strip()
         if self._asking_step == 1:
-            if not text:
+            name = text.strip()
+            if not name:
                 self._asking_step = 0
                 out.append(Print("[Cancelled.]", "system"))
                 return
-            self.asking = text
+            self.asking = name
             self._asking_step = 2
-            out.append(Print(f"[Message to {text}?]", "system"))
+            out.append(Print(f"[Message to {name}?]", "system"))
             return
         to, self.asking, self._asking_step = self.asking or "", None, 0
+        text = text.rstrip()  # leading spaces are the user's, as in `send` (commands.parse)
         if not text:
             out.append(Print("[Cancelled.]", "system"))
             return

@@ -85,7 +85,15 @@ OUTSIDE: list[tuple[str, Command | None]] = [
     ("send bob http://example.org/x?y=1", Send("bob", "http://example.org/x?y=1")),
     ("send bob héllo wörld 👋 漢字", Send("bob", "héllo wörld 👋 漢字")),
     ("send bob \"quoted\" and 'single'", Send("bob", "\"quoted\" and 'single'")),
-    ("/dm bob   spaced   out  ", Send("bob", "spaced   out")),
+    # a message's text keeps its leading spaces: only the one space before it separates
+    ("/dm bob   spaced   out  ", Send("bob", "  spaced   out")),
+    ("  send  bob     indented()", Send("bob", "    indented()")),
+    ("send bob \t tabbed", Send("bob", "\t tabbed")),
+    ("bob:  two", Send("bob", " two")),
+    ("bob: one", Send("bob", "one")),
+    ("send_all    x = 1", SendAll("   x = 1")),
+    ("send bob hi\r\n", Send("bob", "hi")),
+    ("send bob    ", Mistake("Usage: send <name> <text>")),
     ("send_all ümlaut: ok", SendAll("ümlaut: ok")),
     ("/quit bye: for now ✓", Quit("bye: for now ✓")),
 ]
@@ -125,6 +133,7 @@ INSIDE: list[tuple[str, Command | None]] = [
     ("  ", None),
     ("ünïcödé: ✓ «quotes» 'and' \"more\"", RoomSay("ünïcödé: ✓ «quotes» 'and' \"more\"")),
     ("a:b:c", RoomSay("a:b:c")),
+    ("    return x  ", RoomSay("    return x")),
 ]
 
 

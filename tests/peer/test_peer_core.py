@@ -524,6 +524,14 @@ def test_message_command_asks_for_recipient_then_text() -> None:
     assert isinstance(chat, Chat) and chat.text == "hi from the dialogue"
 
 
+def test_message_command_keeps_the_text_as_typed() -> None:
+    core, _ = registered()
+    core.line("message", T0)
+    core.line("  bob ", T0)
+    [chat] = sent(core.line("    indented line  ", T0))
+    assert isinstance(chat, Chat) and chat.to == "bob" and chat.text == "    indented line"
+
+
 def test_registering_with_a_kept_token() -> None:
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a", token="kept")
     [register] = sent(core.start(T0))
