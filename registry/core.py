@@ -12,6 +12,7 @@ import hashlib
 import heapq
 import hmac
 import itertools
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -339,6 +340,11 @@ class RegistryCore:
             return
         record = self.table.get(msg.name)
         where = (addr[0], msg.port)
+        if record is None and (reserved := self._reserved(msg.name, None, now)):
+            self._refuse(
+                msg.id, addr, reserved, f"registration of {msg.name} from {_fmt(addr)}", out
+            )
+            return
         if record is None:
             password = ""
             if msg.password:
@@ -763,6 +769,24 @@ class RegistryCore:
             record = self.table.records.get(key)
         return record
 
+    def _reserved(self, name: str, asker: Record | None, now: float) -> str:
+        """Why `name`, free in the table, cannot be taken by `asker` (None for a newcomer):
+        it was given up by a rename within RENAME_GRACE and still leads to the peer that
+        renamed, so that what was on its way to it reaches that peer, never a newcomer who
+        took the name. Empty when it can be taken (by that peer itself, say)."""
+        holder = self._lookup(name)
+        if holder is None or holder is asker:
+            return ""
+        _, until = self._aliases[name_key(name)]
+        if until <= now:  # over, though the sweep has not yet dropped it
+            return ""
+        minutes = max(1, math.ceil((until - now) / 60))
+        return (
+            f"{name} was renamed {holder.name} just now; the name stays theirs for "
+            f"{minutes} more minute{'s' if minutes > 1 else ''}, so that messages on their "
+            f"way to {name} still reach them. Choose another name, or try again then."
+        )
+
     def _member(
         self, name: str, token: str, addr: Addr, reply_to: str, what: str, out: list[Action]
     ) -> Record | None:
@@ -886,6 +910,9 @@ class RegistryCore:
         if taken is not None and taken is not record:
             reason = f"The name {taken.name} is taken."
             self._refuse(msg.id, addr, reason, f"rename of {record.name}", out)
+            return
+        if taken is None and (reserved := self._reserved(msg.new_name, record, now)):
+            self._refuse(msg.id, addr, reserved, f"rename of {record.name}", out)
             return
         old, old_key, new_key = record.name, name_key(record.name), name_key(msg.new_name)
         del self.table.records[old_key]

@@ -852,3 +852,45 @@ def test_a_name_released_on_the_registry_console_goes_offline_and_stays_released
     net.run(2)
     record = net.registry.table.get("x")
     assert record is not None and record.online
+
+
+def test_a_name_given_up_by_a_rename_stays_its_renamers_for_a_while() -> None:
+    """Nobody else takes bob's old name inside the window in which it still leads to him:
+    what was on its way to "bob" must reach robert, never a newcomer called bob."""
+    from registry.core import RENAME_GRACE
+    from wire.messages import Refused, Register
+    from wire.version import WIRE_VERSION
+
+    net = net_of("bob", "alice")
+    net.type("bob", "/nick robert")
+    net.run(1)
+    assert net.registry is not None
+
+    def register_bob(msg_id: str) -> list[str]:
+        assert net.registry is not None
+        asked = Register(msg_id, "bob", 7000, "", "", WIRE_VERSION)
+        out = net.registry.receive(asked, ("10.0.0.9", 7000), net.now)
+        return [
+            a.message.reason
+            for a in out
+            if isinstance(getattr(a, "message", None), Refused)  # type: ignore[union-attr]
+        ]
+
+    assert register_bob("eve-1") == [
+        "bob was renamed robert just now; the name stays theirs for 5 more minutes, so that "
+        "messages on their way to bob still reach them. Choose another name, or try again then."
+    ]
+    net.type("alice", "/nick bob")
+    net.run(1)
+    assert "the name stays theirs for 5 more minutes" in net.screen("alice")[-1]
+    assert net.hosts["alice"].prompt == "alice> "
+    # robert may have his old name back at any time
+    net.type("bob", "/nick bob")
+    net.run(1)
+    assert net.screen("bob")[-1] == "[You are now known as bob.]"
+    net.type("bob", "/nick robert")
+    net.run(RENAME_GRACE - 59)
+    assert "for 1 more minute, so" in register_bob("eve-2")[0]
+    net.run(60)  # the window is over: the name is free
+    assert register_bob("eve-3") == []
+    assert net.registry.table.get("bob") is not None
