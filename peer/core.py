@@ -67,6 +67,7 @@ from wire.messages import (
 )
 from wire.names import name_key, name_problem
 from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
+from wire.shown_text import clean
 from wire.version import WIRE_VERSION
 
 #: What a quit waits for (see `PeerCore._delivering`): the requests that carry something
@@ -163,6 +164,7 @@ class PeerCore:
         # whether "[You have messages]" was shown for the mailbox being handed over
         self._mail_announced = False
         self._outcomes: dict[str, tuple[SaveMessage, float]] = {}
+        self._kept_saves: set[str] = set()  # ids of outcomes awaited for outbox messages
         # messages held while the registry does not answer, kept on disk (KeepOutbox) so
         # that a peer killed meanwhile sends them after its restart
         self._outbox: list[Message] = list(outbox)
@@ -1001,20 +1003,28 @@ class PeerCore:
                 if message.quitting:
                     out.append(Exit(0))
             case SaveMessage():
-                self._drop_from_outbox(message)
+                if self._drop_from_outbox(message):
+                    self._kept_saves.add(message.id)
                 if message.id not in self._outcomes:
                     self._outcomes[message.id] = (message, now + OUTCOME_WAIT)
             case ChannelPost():
-                self._drop_from_outbox(message)
-                out.append(Print("[Message received by Server.]", "system"))
+                if self._drop_from_outbox(message):
+                    line = f"[Kept message received by Server: {_quoted(message.text)}]"
+                    out.append(Print(line, "system"))
+                else:
+                    out.append(Print("[Message received by Server.]", "system"))
             case Join():
                 # the room's notices may have overtaken this ack: keep the spelling they
                 # brought, the registry's, over the one typed
                 self.state.room = self._rooms_seen.get(name_key(message.room), message.room)
                 self._seen_room(self.state.room)
                 self._rejoined(message, now, out)
-            case Leave() | RoomPost():
+            case Leave():
                 self._drop_from_outbox(message)
+            case RoomPost():
+                if self._drop_from_outbox(message):
+                    line = f"[Kept line said in {message.room}: {_quoted(message.text)}]"
+                    out.append(Print(line, "system"))
             case RoomsRequest():
                 if isinstance(reply, RoomList):
                     self._list_rooms(reply, out)
@@ -1191,11 +1201,15 @@ class PeerCore:
     def _deregistering(self) -> bool:
         return any(isinstance(r.message, Deregister) for r in self._requests.items())
 
-    def _drop_from_outbox(self, message: Message) -> None:
+    def _drop_from_outbox(self, message: Message) -> bool:
+        """`message` is answered: forget it. True when it was kept in the outbox, so that
+        its confirmation, coming late and unprompted, says which message it is for."""
         if message.id in self._sending:
             self._maybe_settled.append(message.id)
+        kept = len(self._outbox)
         self._outbox = [m for m in self._outbox if m.id != message.id]
         self._unanswered.pop(message.id, None)
+        return len(self._outbox) != kept
 
     def _keepalive(self, now: float, out: list[Action]) -> None:
         if not self.state.registered and not self._outbox:
@@ -1356,16 +1370,33 @@ class PeerCore:
         request = self._requests.answer(saved.reply_to)
         if pending is None and request is None:
             return  # a copy of an outcome already shown
+        kept = saved.reply_to in self._kept_saves
+        self._kept_saves.discard(saved.reply_to)
         if request is not None:  # the outcome overtook the save's Ack
-            self._drop_from_outbox(request.message)
+            kept = self._drop_from_outbox(request.message) or kept
             self._request_over(request.message, now, out)
+        save = pending[0] if pending is not None else request.message if request else None
+        text = save.text if kept and isinstance(save, SaveMessage) else None
         if saved.refused:
-            out.append(Print(f"[{saved.refused}]", "error"))
+            which = "" if text is None else f" (kept message: {_quoted(text)})"
+            out.append(Print(f"[{saved.refused}{which}]", "error"))
         elif saved.delivered:
-            out.append(Print(f"[Client {saved.to} exists!!]", "system"))
+            if text is None:
+                line = f"[Client {saved.to} exists!!]"
+            else:
+                line = f"[Kept message delivered to {saved.to}: {_quoted(text)}]"
+            out.append(Print(line, "system"))
             self._request(TableRequest(self._new_id()), now, out, quiet=True)
+        elif text is not None:
+            line = f"[Kept message for {saved.to} saved at the server: {_quoted(text)}]"
+            out.append(Print(line, "system"))
         else:
             out.append(Print("[Messages received by the server and saved]", "system"))
+
+
+def _quoted(text: str, limit: int = 40) -> str:
+    """A message's text in quotes, cut to `limit` characters, to say which one is meant."""
+    return f"“{clean(text if len(text) <= limit else text[: limit - 1] + '…')}”"
 
 
 def _when(stamp: str, now: float) -> str:

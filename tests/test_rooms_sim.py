@@ -347,6 +347,35 @@ def test_room_text_with_the_registry_down_says_rooms_are_unavailable() -> None:
     ]
 
 
+def test_what_waited_in_the_outbox_is_confirmed_by_name_when_the_registry_returns() -> None:
+    """Confirmations that come late and unprompted say which message they are for; the
+    lines for what was sent with the registry up stay as they are."""
+    net = net_of("x", "y", "z")
+    net.type("x", "join r")
+    net.type("y", "join r")
+    net.type("z", "dereg z")
+    net.run(1)
+    net.kill_registry()
+    net.type("x", "/bm anyone?")
+    net.type("x", "  still here")
+    net.type("x", "/dm z " + "long " * 20)
+    net.run(3)
+    net.start_registry()
+    at = marks(net)
+    net.run(30)
+    shown = after(net, "x", at["x"])
+    assert "[Kept message received by Server: “anyone?”]" in shown
+    assert "[Kept line said in r: “  still here”]" in shown
+    kept = "[Kept message for z saved at the server: “long long long long long long long long…”]"
+    assert kept in shown
+    assert "[Message received by Server.]" not in shown
+    assert "[Messages received by the server and saved]" not in shown
+    at = marks(net)
+    net.type("x", "/bm and now?")
+    net.run(1)
+    assert after(net, "x", at["x"]) == ["[Message received by Server.]"]
+
+
 # -- a restarted peer goes back to its room ------------------------------------------
 
 

@@ -156,7 +156,8 @@ def test_registry_down_outbox_flushed_when_it_returns() -> None:
     assert net.count("z", "x: still direct") == 1
     net.start_registry()
     net.run(5)
-    assert net.count("x", "[Messages received by the server and saved]") == 1
+    line = "[Kept message for y saved at the server: “while the registry is down”]"
+    assert net.count("x", line) == 1
     net.type("y", "reg y")
     net.run(2)
     assert any(line.endswith(" while the registry is down") for line in net.screen("y"))

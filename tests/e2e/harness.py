@@ -53,6 +53,18 @@ _EOF = object()  # the reader thread's last item: the child closed its output
 WELCOME = "[Welcome, You are registered.]"
 TABLE_UPDATED = "[Client table updated.]"
 SAVED = "[Messages received by the server and saved]"
+#: SAVED, or the line that says the same of a message that waited in the outbox
+SAVED_EVEN_IF_KEPT = (
+    r"^>>> \[(Messages received by the server and saved"
+    r"|Kept message for \S+ saved at the server: “.*”)\]$"
+)
+
+
+def kept_saved(to: str, text: str) -> str:
+    """The line that confirms that a message to `to` kept in the outbox is saved."""
+    return f"[Kept message for {to} saved at the server: “{text}”]"
+
+
 YOU_HAVE_MESSAGES = "[You have messages]"
 OFFLINE_BYE = "[You are Offline. Bye.]"
 SERVER_NOT_RESPONDING = "[Server not responding]"

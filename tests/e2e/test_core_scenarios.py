@@ -25,6 +25,7 @@ from .harness import (
     channel_mail_line,
     chat_line,
     direct,
+    kept_saved,
     line,
     no_ack,
     received_by,
@@ -178,7 +179,7 @@ def test_registry_down_and_back(chat: ChatEnv) -> None:
 
     # The registry comes back on the same port and data directory; x's outbox is flushed.
     chat.start_registry()
-    x.expect_line(SAVED, timeout=15)
+    x.expect_line(kept_saved("y", held), timeout=15)
 
     # y takes its name back and gets the message.
     x.drain()

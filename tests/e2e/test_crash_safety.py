@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from .harness import OFFLINE_BYE, SAVED, STAMP, YOU_HAVE_MESSAGES, ChatEnv, Peer
+from .harness import (
+    OFFLINE_BYE,
+    SAVED_EVEN_IF_KEPT,
+    STAMP,
+    YOU_HAVE_MESSAGES,
+    ChatEnv,
+    Peer,
+    kept_saved,
+)
 
 COUNT = 30
 
@@ -37,13 +45,13 @@ def test_registry_killed_during_saves_loses_and_repeats_nothing(chat: ChatEnv, s
             # let a random number of saves land first, then kill the registry mid-stream
             for _ in range(rng.randint(0, 2)):
                 if saved < i:
-                    x.expect_line(SAVED, timeout=20)
+                    x.expect(SAVED_EVEN_IF_KEPT, timeout=20)
                     saved += 1
             registry.kill()
             registry = chat.start_registry()
     # every message is eventually saved: those that failed wait in x's outbox and go again
     while saved < COUNT:
-        x.expect_line(SAVED, timeout=30)
+        x.expect(SAVED_EVEN_IF_KEPT, timeout=30)
         saved += 1
     y.send("reg y")
     y.expect_line(YOU_HAVE_MESSAGES, timeout=15)
@@ -71,7 +79,7 @@ def test_a_peer_killed_while_holding_its_outbox_sends_it_after_restart(chat: Cha
     x.kill()
     chat.start_registry()
     x = chat.restart_peer(x)
-    x.expect_line(SAVED, timeout=15)
+    x.expect_line(kept_saved("y", "held-through-two-crashes"), timeout=15)
     y.send("reg y")
     y.expect_line(YOU_HAVE_MESSAGES, timeout=15)
     y.expect(rf"^>>> x: {STAMP} held-through-two-crashes$")
@@ -99,7 +107,7 @@ def test_a_peer_whose_terminal_closes_right_after_a_send_delivers_it_after_resta
     assert x.wait_exit() == 128 + signal.SIGHUP
     assert (x.data_dir / "peers" / "x.outbox").exists()
     x = chat.restart_peer(x)
-    x.expect_line(SAVED, timeout=15)  # the registry found y gone and stored it
+    x.expect_line(kept_saved("y", "typed-just-before-the-terminal-closed"), timeout=15)
     y = chat.restart_peer(y)
     y.expect(rf"^>>> x: {STAMP} typed-just-before-the-terminal-closed$")
 
@@ -115,7 +123,7 @@ def test_a_peer_killed_while_a_direct_message_awaits_its_ack_delivers_it_after_r
     wait_for_file(x.data_dir / "peers" / "x.outbox", timeout=10)
     x.kill()
     x = chat.restart_peer(x)
-    x.expect_line(SAVED, timeout=15)  # the registry found y gone and stored it
+    x.expect_line(kept_saved("y", "sent-while-x-was-dying"), timeout=15)
     y = chat.restart_peer(y)
     y.expect(rf"^>>> x: {STAMP} sent-while-x-was-dying$")
 
@@ -142,7 +150,7 @@ def test_a_peer_killed_right_after_a_direct_message_delivers_it_after_restart(
     kill_before_any_retry(x)
     x = chat.restart_peer(x)
     assert any("1 message kept from your last session" in line for line in x.transcript)
-    x.expect_line(SAVED, timeout=15)  # the registry found y gone and stored it
+    x.expect_line(kept_saved("y", "typed-a-moment-before-the-kill"), timeout=15)
     y = chat.restart_peer(y)
     y.expect(rf"^>>> x: {STAMP} typed-a-moment-before-the-kill$")
 
