@@ -610,6 +610,10 @@ class PeerCore:
                 self._asking_step = 0
                 out.append(Print("[Cancelled.]", "system"))
                 return
+            if self._entry(name) is None:  # said now, not after the text is typed
+                self._asking_step = 0
+                out.append(Print(f"[No user named {name}. Type who to see the names.]", "error"))
+                return
             self.asking = name
             self._asking_step = 2
             out.append(Print(f"[Message to {name}?]", "system"))

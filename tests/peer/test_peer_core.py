@@ -524,6 +524,14 @@ def test_message_command_asks_for_recipient_then_text() -> None:
     assert isinstance(chat, Chat) and chat.text == "hi from the dialogue"
 
 
+def test_message_command_says_at_once_that_there_is_no_such_name() -> None:
+    core, _ = registered()
+    core.line("message", T0)
+    assert prints(core.line("nobody", T0)) == ["[No user named nobody. Type who to see the names.]"]
+    assert sent(core.line("hello", T0)) == []  # the next line is no longer the text
+    assert core.asking is None
+
+
 def test_message_command_keeps_the_text_as_typed() -> None:
     core, _ = registered()
     core.line("message", T0)
