@@ -1000,7 +1000,11 @@ class PeerCore:
             case Deregister():
                 self.state.registered = False
                 self._next_keepalive = None
-                if self.state.room:
+                if self.state.room and message.quitting:  # its room file is kept
+                    line = f"[You left {self.state.room}; your next start goes back to it.]"
+                    out.append(Print(line, "system"))
+                    self.state.room = ""
+                elif self.state.room:
                     out.append(Print(f"[You left {self.state.room}.]", "system"))
                     self.state.room = ""
                 out.append(Print("[You are Offline. Bye.]", "system"))

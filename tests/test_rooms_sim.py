@@ -233,6 +233,10 @@ def test_notices_for_join_leave_dereg_quit_and_rename() -> None:
     net.type("y", "/quit see you")
     net.run(1)
     assert net.hosts["y"].exit_code == 0
+    assert net.screen("y")[-2:] == [
+        "[You left r; your next start goes back to it.]",
+        "[You are Offline. Bye.]",
+    ]
     assert net.screen("w")[-1] == "[y has quit (see you)]"
     assert net.count("w", "[y left r]") == 0  # the quit line says it, once
     net.type("z", "/nick zed")
