@@ -49,6 +49,13 @@ class Connect:
 
 
 @dataclass(frozen=True, slots=True)
+class Probe:
+    """See whether the desk can be reached, with a connection closed at once (it takes no
+    place): answered by `probe_failed` only when it cannot. The person's form takes a while
+    to fill in, and a desk that is down is better said before it than after."""
+
+
+@dataclass(frozen=True, slots=True)
 class Send:
     """Write one frame on the connection (lost without a word when it is broken: `lost`
     follows)."""
@@ -94,7 +101,17 @@ class Exit:
 
 
 Action = (
-    Show | Ask | SetPrompt | Connect | Send | TakeTyped | FindPlace | KeepPlace | ForgetPlace | Exit
+    Show
+    | Ask
+    | SetPrompt
+    | Connect
+    | Probe
+    | Send
+    | TakeTyped
+    | FindPlace
+    | KeepPlace
+    | ForgetPlace
+    | Exit
 )
 
 
@@ -159,6 +176,10 @@ class DeskClientCore:
     def received(self, message: DeskMessage, now: float) -> list[Action]:
         """The desk sent `message`."""
         raise NotImplementedError
+
+    def probe_failed(self, why: str, now: float) -> list[Action]:
+        """The connection of a `Probe` could not be made, for the reason `why`."""
+        return []
 
     def lost(self, reason: str, now: float) -> list[Action]:
         """The connection ended, for `reason`."""

@@ -26,6 +26,7 @@ from peer.desk_actions import (
     ForgetPlace,
     KeepPlace,
     KeptPlace,
+    Probe,
     Send,
     SetPrompt,
     Show,
@@ -123,6 +124,7 @@ class PersonCore(DeskClientCore):
         return [
             Show(f"[ChatApp help desk at {self.ip}:{self.port}. Type .quit at any time to leave.]"),
             Ask(QUESTIONS["name"]),
+            Probe(),
         ]
 
     def typed(self, text: str, now: float) -> list[Action]:
@@ -198,6 +200,15 @@ class PersonCore(DeskClientCore):
         elif self.phase == "reconnecting":
             self._delay = min(self._delay * 2, self._retry_max)
             self._retry_at = now + min(self._delay, max(0.0, self._give_up_at - now))
+        return out
+
+    def probe_failed(self, why: str, now: float) -> list[Action]:
+        out: list[Action] = []
+        if self.phase == "form":  # said before the form is filled in for nothing
+            out.append(Show(unreachable(self.ip, self.port, why), "error"))
+            out.append(Show("[Start ChatApp -d again once the help desk is running.]", "error"))
+            out.extend(Show(line, "alert") for line in crisis_lines(DEFAULT_CRISIS_NOTICE))
+            self._end(1, out)
         return out
 
     def received(self, message: DeskMessage, now: float) -> list[Action]:

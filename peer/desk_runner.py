@@ -27,6 +27,7 @@ from peer.desk_actions import (
     FindPlace,
     ForgetPlace,
     KeepPlace,
+    Probe,
     Send,
     SetPrompt,
     Show,
@@ -79,7 +80,14 @@ class NotConnected:
     why: str
 
 
-Event = Typed | EndOfInput | Received | Lost | Connected | NotConnected
+@dataclass(frozen=True, slots=True)
+class Unreachable:
+    """The connection of a `Probe` could not be made."""
+
+    why: str
+
+
+Event = Typed | EndOfInput | Received | Lost | Connected | NotConnected | Unreachable
 
 
 class DeskRunner:
@@ -140,6 +148,8 @@ class DeskRunner:
             return core.typed(event.text, now)
         if isinstance(event, EndOfInput):
             return core.end_of_input(now)
+        if isinstance(event, Unreachable):
+            return core.probe_failed(event.why, now)
         if event.gen != self._gen:
             if isinstance(event, Connected):
                 event.writer.close()  # asked for before a newer one: not wanted
@@ -174,6 +184,8 @@ class DeskRunner:
                     self._close()
                     self._gen += 1
                     self._spawn(self._connect(self._gen))
+                case Probe():
+                    self._spawn(self._probe())
                 case TakeTyped():
                     self._apply(self.core.typed_aside(self.term.take_typed(), time.monotonic()))
                 case FindPlace(phone):
@@ -203,6 +215,17 @@ class DeskRunner:
             return
         enable_keepalive(writer)
         self.events.put_nowait(Connected(gen, reader, writer))
+
+    async def _probe(self) -> None:
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(self.core.ip, self.core.port), CONNECT_TIMEOUT
+            )
+        except (OSError, TimeoutError) as exc:
+            why = "no answer" if isinstance(exc, TimeoutError) else os_reason(exc)
+            self.events.put_nowait(Unreachable(why))
+            return
+        writer.close()
 
     async def _read(self, reader: asyncio.StreamReader, gen: int) -> None:
         """Turn the frames of connection `gen` into Received events, then one Lost event."""

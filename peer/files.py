@@ -66,5 +66,7 @@ def os_reason(exc: BaseException) -> str:
     wording without its errno number ("Permission denied: /x/y", "Connection reset by
     peer")."""
     if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+        # asyncio's connect puts its own words in strerror ("Connect call failed (...)")
+        said = os.strerror(exc.errno) if exc.errno else exc.strerror
+        return f"{said}: {exc.filename}" if exc.filename else said
     return str(exc) or type(exc).__name__

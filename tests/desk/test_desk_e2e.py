@@ -185,6 +185,20 @@ def test_no_desk_to_reach(tmp_path: Path) -> None:
         desk.close()
 
 
+def test_no_desk_to_reach_is_said_before_the_form(tmp_path: Path) -> None:
+    desk = DeskWorld(tmp_path)
+    port = desk.port
+    desk.server.stop()
+    try:
+        person = desk.start(["-m", "peer.desk_client", "127.0.0.1", str(port)], "Alice")
+        person.expect(rf"Cannot reach the help desk at 127\.0\.0\.1:{port}")  # nothing typed
+        person.expect(r"Start ChatApp -d again once the help desk is running")
+        person.expect(r"!!! If you are in danger")
+        assert person.wait() == 1
+    finally:
+        desk.close()
+
+
 def test_a_dropped_connection_reconnects_by_itself_and_keeps_the_place(
     world: DeskWorld,
 ) -> None:

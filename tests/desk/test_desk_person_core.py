@@ -11,6 +11,7 @@ from peer.desk_actions import (
     ForgetPlace,
     KeepPlace,
     KeptPlace,
+    Probe,
     Send,
     SetPrompt,
     Show,
@@ -72,7 +73,7 @@ def test_the_form_asks_name_number_and_topic_then_joins() -> None:
     core = person()
     start = core.start(0.0)
     assert "help desk at 127.0.0.1:4000" in shown(start)[0]
-    assert start[-1] == Ask("Name:")
+    assert start[-2:] == [Ask("Name:"), Probe()]
     assert core.typed("  Maria ", 0.0) == [Ask("Registered mobile number:")]
     assert core.typed("07700 900606", 0.0) == [FindPlace(PHONE)]
     menu = core.place_found(None, 0.0)
@@ -143,6 +144,26 @@ def test_an_unreachable_desk_ends_the_run_with_the_crisis_notice_for_topic_1() -
     assert out[0] == Show(unreachable, "error")
     assert any(isinstance(a, Show) and a.style == "alert" for a in out)
     assert out[-1] == Exit(1)
+
+
+def test_a_desk_found_unreachable_at_the_start_is_said_before_the_form() -> None:
+    core = person()
+    core.start(0.0)
+    core.typed("Maria", 0.0)
+    out = core.probe_failed("Connection refused", 0.0)
+    unreachable = "[Cannot reach the help desk at 127.0.0.1:4000 (Connection refused).]"
+    assert out[:2] == [
+        Show(unreachable, "error"),
+        Show("[Start ChatApp -d again once the help desk is running.]", "error"),
+    ]
+    assert any(isinstance(a, Show) and a.style == "alert" for a in out)  # topic unknown yet
+    assert out[-1] == Exit(1)
+
+
+def test_a_failed_probe_after_the_form_changes_nothing() -> None:
+    core = person()
+    through_form(core)
+    assert core.probe_failed("Connection refused", 0.0) == []  # the connection says it
 
 
 def test_lines_before_being_served_are_not_sent() -> None:

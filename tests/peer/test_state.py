@@ -268,3 +268,6 @@ def test_os_reason_is_the_systems_wording_without_the_errno_number() -> None:
     assert files.os_reason(full) == "No space left on device: /data/alice.outbox.tmp"
     assert files.os_reason(ConnectionError()) == "ConnectionError"
     assert files.os_reason(OSError("odd")) == "odd"
+    # as asyncio's open_connection raises it
+    refused = OSError(errno.ECONNREFUSED, "Connect call failed ('127.0.0.1', 9)")
+    assert files.os_reason(refused) == "Connection refused"
