@@ -771,9 +771,13 @@ class DeskQueue:
                 Send(conn, self._on_duty(operator, msg.id)),
             ]
         if isinstance(msg, DeskLeave):
+            said = "You are off duty."
+            if operator.session is not None:  # that person is put back, and ought to be known
+                name = clean(operator.session.person.name)
+                said = f"You are off duty; {name} is back at the front of the waiting room."
             actions = self._operator_gone(operator, now, "went off duty")
             self._conns.pop(conn, None)
-            actions.append(Send(conn, DeskEnded(self._make_id(), "You are off duty.", False)))
+            actions.append(Send(conn, DeskEnded(self._make_id(), said, False)))
             actions.append(Close(conn, "operator off duty"))
             return actions
         return [self._notice(conn, f"{type(msg).__name__} is not something an operator can send.")]

@@ -338,7 +338,8 @@ def test_an_operator_going_off_duty_puts_its_person_back_at_the_front() -> None:
     ended = desk.last("z", DeskEnded)
     assert ended.reason == "ann went off duty; you are back at the front of the waiting room."
     assert ended.requeued
-    assert desk.last("op", DeskEnded).reason == "You are off duty."
+    said = "You are off duty; Zed is back at the front of the waiting room."
+    assert desk.last("op", DeskEnded).reason == said
     assert desk.closed == ["op"]
     assert [p.name for p in desk.queue.waiting] == ["Zed", "Alice"]
     desk.operator("op2", "bo")

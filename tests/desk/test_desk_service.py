@@ -260,12 +260,13 @@ def test_the_console_goes_off_duty_when_its_input_ends(tmp_path: Path) -> None:
         ended = await dan.next(DeskEnded)
         assert ended.requeued  # type: ignore[attr-defined]
         assert (await dan.next(DeskQueued)).position == 1  # type: ignore[attr-defined]
-        assert printed[-1] == "desk: [You are off duty.]"
+        off = "desk: [You are off duty; Dan is back at the front of the waiting room.]"
+        assert printed[-1] == off
         zed = await connect()
         zed.send(join("Zed", "+1 202 555 0147"))
         assert (await zed.next(DeskQueued)).position == 2  # type: ignore[attr-defined]
         desk.console_line(".serve all")  # no console any more: nothing happens
-        assert printed[-1] == "desk: [You are off duty.]"
+        assert printed[-1] == off
 
     run(tmp_path, scenario)
 
