@@ -110,6 +110,11 @@ class OperatorCore(DeskClientCore):
     def end_of_input(self, now: float) -> list[Action]:
         out: list[Action] = []
         if self.phase == "connecting":
+            if not self._early:
+                # nothing to do on duty (`ChatApp -o ... </dev/null`, Ctrl-C at once): on
+                # duty for no topic, the key is still checked, but nobody is taken only to
+                # be left at once
+                self.topics = ()
             self._hold(None)
         elif self.phase == "duty":
             self._leave(now, out)

@@ -11,6 +11,7 @@ from wire.desk import (
     DeskOnDuty,
     DeskOperator,
     DeskRefused,
+    DeskRoomRequest,
     DeskSession,
 )
 from wire.desk_text import ALL_TOPICS
@@ -155,6 +156,15 @@ def test_going_off_duty_waits_for_the_desk() -> None:
     assert bye[-1] == Exit(0)
 
 
+def test_input_ending_with_nothing_typed_goes_on_duty_for_no_topic_and_leaves() -> None:
+    core = operator()
+    core.start(0.0)
+    assert core.end_of_input(0.0) == []
+    on, leave = sent(core.connected(0.1))
+    # the key is checked, but no person is taken only to be left at once
+    assert isinstance(on, DeskOperator) and on.topics == () and isinstance(leave, DeskLeave)
+
+
 def test_going_off_duty_without_an_answer_or_a_connection() -> None:
     core = on_duty()
     core.end_of_input(1.0)
@@ -167,8 +177,9 @@ def test_going_off_duty_without_an_answer_or_a_connection() -> None:
 def test_input_ending_before_the_connection_is_up_leaves_once_it_is() -> None:
     core = operator()
     core.start(0.0)
+    assert core.typed(".room", 0.0) == []
     assert core.end_of_input(0.0) == []
     out = core.connected(0.1)
-    assert [type(m) for m in sent(out)] == [DeskOperator, DeskLeave]
+    assert [type(m) for m in sent(out)] == [DeskOperator, DeskRoomRequest, DeskLeave]
     refused = core.received(DeskRefused("d", "o-1", "Wrong operator key."), 0.2)
     assert refused[-1] == Exit(1)  # the wrong key is said, not just "off duty"
