@@ -456,12 +456,15 @@ class DeskQueue:
     def shutdown(self, now: float, reason: str = "The help desk is closing.") -> list[Action]:
         """The registry stops: end every session, tell everyone why, close everything."""
         actions: list[Action] = []
+        # a person's place is not kept: they are told what they can do
+        to_person = f"{reason.rstrip('.')}; please try again later."
         for operator in list(self._operators.values()):
             if operator.session is not None:
                 # Operators hear the reason once, below, with everyone else.
-                actions += self._end(operator.session, now, reason, None, "registry closing")
+                actions += self._end(operator.session, now, to_person, None, "registry closing")
         for conn in list(self._conns):
-            actions.append(Send(conn, DeskEnded(self._make_id(), reason, False)))
+            said = reason if conn in self._operators else to_person
+            actions.append(Send(conn, DeskEnded(self._make_id(), said, False)))
             actions.append(Close(conn, "registry closing"))
         self._conns.clear()
         self._addresses.clear()

@@ -698,10 +698,13 @@ def test_shutdown_tells_everyone_and_closes_everything() -> None:
     desk = busy_desk()
     desk.join("a", "Alice")
     desk.apply(desk.queue.shutdown(desk.now))
-    for conn in ("z", "a", "op"):
-        assert desk.last(conn, DeskEnded).reason == "The help desk is closing."
+    for conn in ("z", "a"):  # their places are not kept
+        said = "The help desk is closing; please try again later."
+        assert desk.last(conn, DeskEnded).reason == said
+    assert desk.last("op", DeskEnded).reason == "The help desk is closing."
     assert set(desk.closed) == {"z", "a", "op"}
     assert len(desk.of("op", DeskEnded)) == 1
+    assert len(desk.of("z", DeskEnded)) == 1
     assert isinstance(desk.records[-1], SessionEnded)
     assert not desk.queue.waiting and not desk.queue.operators
 
