@@ -11,15 +11,17 @@ from pathlib import Path
 
 from peer.desk_actions import KeptPlace
 from peer.files import default_dir, replace_durably
+from wire.desk_text import phone_key
 
 
 class HeldPlace:
     """The token of a place in the waiting room, kept in a file so that a restarted client
-    takes the place back. One file per desk address and phone number, named by a hash of
-    both (the file name never shows the number); readable only by this user."""
+    takes the place back. One file per desk address and phone number (however it is
+    written: `phone_key`), named by a hash of both (the file name never shows the number);
+    readable only by this user."""
 
     def __init__(self, root: Path, ip: str, port: int, phone: str) -> None:
-        digest = hashlib.sha256(f"{ip}:{port}|{phone}".encode()).hexdigest()[:32]
+        digest = hashlib.sha256(f"{ip}:{port}|{phone_key(phone)}".encode()).hexdigest()[:32]
         self.path = root / "desk" / f"{digest}.json"
 
     def load(self) -> KeptPlace | None:

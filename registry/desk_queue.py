@@ -76,6 +76,7 @@ from wire.desk_text import (
     mask_phone,
     name_problem,
     normalise_phone,
+    phone_key,
     phone_problem,
     scrub_phone,
     speaks_of_crisis,
@@ -516,7 +517,7 @@ class DeskQueue:
             return actions + self._refuse(conn, msg.id, problem or "Invalid request.")
 
         held = self._tokens.get(msg.token) if msg.token else None
-        if held is not None and held.phone == phone:
+        if held is not None and phone_key(held.phone) == phone_key(phone):
             return actions + self._restore(conn, held, msg, now)
 
         # Only a join from the same address learns that its number is here already: one
@@ -1017,12 +1018,14 @@ class DeskQueue:
         return None
 
     def _with_phone(self, phone: str, address: str) -> Person | None:
-        """The person waiting or served with `phone` who joined from `address`, if any."""
+        """The person waiting or served with `phone` (however it is written: `phone_key`)
+        who joined from `address`, if any."""
+        key = phone_key(phone)
         for person in self._waiting:
-            if person.phone == phone and person.address == address:
+            if phone_key(person.phone) == key and person.address == address:
                 return person
         for session in self.sessions:
-            if session.person.phone == phone and session.person.address == address:
+            if phone_key(session.person.phone) == key and session.person.address == address:
                 return session.person
         return None
 

@@ -181,6 +181,18 @@ def normalise_phone(text: str) -> str | None:
     return ("+" if stripped.startswith("+") else "") + digits
 
 
+#: Trailing digits that make two numbers the same number (see `phone_key`).
+PHONE_KEY_DIGITS = 9
+
+
+def phone_key(phone: str) -> str:
+    """What makes two spellings of a number (each as `normalise_phone` gives it) one number:
+    its last PHONE_KEY_DIGITS digits, or all of them when it has fewer. `+44 7700 900006`
+    and `07700 900006` are one number: the country code and the trunk 0 differ only in how
+    far away the caller dials from, never in the last nine digits."""
+    return "".join(ch for ch in phone if ch.isdigit())[-PHONE_KEY_DIGITS:]
+
+
 def phone_problem(text: str) -> str | None:
     """Why `text` is not a valid phone number (a sentence), or None when it is."""
     if normalise_phone(text) is not None:

@@ -25,6 +25,12 @@ def test_each_desk_and_number_has_its_own_place(tmp_path: Path) -> None:
     assert HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900607").load() is None
 
 
+def test_a_number_written_another_way_finds_its_place(tmp_path: Path) -> None:
+    HeldPlace(tmp_path, "127.0.0.1", 4000, "+447700900606").save("tok", 3, "", 120.0)
+    kept = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606").load()
+    assert kept is not None and kept.token == "tok"
+
+
 def test_a_place_past_its_grace_period_is_gone(tmp_path: Path) -> None:
     place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
     place.path.parent.mkdir(parents=True)

@@ -223,6 +223,8 @@ def test_the_same_number_cannot_join_twice() -> None:
     desk.drop("a")
     desk.join("a3", "Alice", phone="+447700900123")
     assert "holds a place" in desk.last("a3", DeskRefused).reason
+    desk.join("a4", "Alice", phone="07700 900123")  # the same number, dialled from home
+    assert "holds a place" in desk.last("a4", DeskRefused).reason
 
 
 def test_a_number_tried_from_another_computer_reveals_nothing() -> None:

@@ -35,6 +35,7 @@ from wire.desk_text import (
     normalise_phone,
     parse_operator_line,
     parse_topics,
+    phone_key,
     phone_problem,
     render_operator,
     render_person,
@@ -82,6 +83,21 @@ def test_valid_phone_numbers(typed: str, normal: str) -> None:
 def test_invalid_phone_numbers(typed: str) -> None:
     assert normalise_phone(typed) is None
     assert "7 to 15 digits" in (phone_problem(typed) or "")
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        ("+447700900123", "07700900123", True),
+        ("+447700900123", "447700900123", True),
+        ("+12025550147", "2025550147", True),
+        ("5550147", "5550147", True),
+        ("+447700900123", "07700900124", False),
+        ("5550147", "2025550147", False),
+    ],
+)
+def test_one_number_however_it_is_written(one: str, other: str, same: bool) -> None:
+    assert (phone_key(one) == phone_key(other)) is same
 
 
 def test_masking_keeps_the_last_two_digits() -> None:
