@@ -74,6 +74,9 @@ PERSON_HELP = (
     " once you are served, type a message and press Enter; .end ends the session.]",
 )
 
+#: The commands of a person who is waiting or served (.quit works at any time).
+WAITING_COMMANDS = frozenset({".queue", ".help", ".end"})
+
 #: The questions of the form, by step.
 QUESTIONS = {
     "name": "Name:",
@@ -302,10 +305,11 @@ class PersonCore(DeskClientCore):
         if answer.startswith(".") and not answer.startswith(".."):
             # .queue, .help and the like mean nothing yet: not an answer, and not a try
             command = answer.split()[0][:20]
-            line = (
-                f"[{command} works once you are waiting; answer the question first (.quit leaves).]"
-            )
-            out.append(Show(line, "error"))
+            if command.lower() in WAITING_COMMANDS:
+                line = f"[{command} works once you are waiting; answer the question first"
+            else:  # a typo, or an answer that starts with a dot
+                line = f"[{command} is no command; to answer with it, type .{command}"
+            out.append(Show(line + " (.quit leaves).]", "error"))
             out.append(Ask(QUESTIONS[self._step]))
             return
         if answer.startswith(".."):

@@ -320,6 +320,9 @@ def test_a_command_during_the_form_is_neither_an_answer_nor_a_try() -> None:
         "[.queue works once you are waiting; answer the question first (.quit leaves).]"
     ]
     assert out[-1] == Ask("Description:")
+    assert shown(core.typed(".NET will not install", 0.0)) == [
+        "[.NET is no command; to answer with it, type ..NET (.quit leaves).]"
+    ]
     core.typed("..NET will not install", 0.0)  # two dots: an answer that starts with one
     [join] = sent(core.connected(0.0))
     assert isinstance(join, DeskJoin) and join.description == ".NET will not install"
