@@ -529,9 +529,10 @@ class DeskQueue:
             if same.dropped is not None:
                 left = same.dropped + self.grace - now
                 reason = (
-                    "This number already holds a place after a lost connection. Restart "
-                    "ChatApp -d on the same computer to take it back (it is kept for "
-                    f"{format_duration(left)} more)."
+                    "This number already holds a place after a lost connection, kept for "
+                    f"{format_duration(left)} more. Only the ChatApp -d that held it takes it "
+                    "back (run again by the same user on this computer, it does so by "
+                    "itself); or join anew once that time is over."
                 )
             else:
                 reason = "This number is already connected to the help desk."
