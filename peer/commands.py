@@ -197,6 +197,13 @@ def parse(line: str, *, in_room: bool = False) -> Command | None:
     )
 
 
+def spelled_as_command(text: str) -> bool:
+    """Whether `text`, said in a room, is also a whole command outside one (`join other`,
+    `who`): the user may have meant it as one, and is told how commands go in a room."""
+    command = _command(text.strip(), slash=False)
+    return command is not None and not isinstance(command, Mistake)
+
+
 def _command(text: str, *, slash: bool) -> Command | None:
     """The command spelled by `text` (without its /), or None when a bare line is no command."""
     word, _, said = text.partition(" ")  # `said`: the rest as typed, for a message's text

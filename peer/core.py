@@ -600,6 +600,12 @@ class PeerCore:
                     )
                     self._keep_sending(said, out)
                     self._request(said, now, out)
+                    if cmd.spelled_as_command(text):
+                        line = (
+                            f"[Said in {self.state.room} as text; in a room, commands need "
+                            f"their /: /{text.split()[0].lower()}]"
+                        )
+                        out.append(Print(line, "system"))
             case cmd.Nick(new):
                 self._rename(new, now, out)
 

@@ -351,6 +351,18 @@ def test_room_text_with_the_registry_down_says_rooms_are_unavailable() -> None:
     ]
 
 
+def test_a_command_said_bare_in_a_room_goes_to_the_room_with_a_hint() -> None:
+    net = room_of_two()
+    at = marks(net)
+    net.type("x", "join other")
+    net.type("x", "joining you all later")  # only a whole command gets the hint
+    net.run(1)
+    assert after(net, "y", at["y"]) == ["x (in r): join other", "x (in r): joining you all later"]
+    assert after(net, "x", at["x"]) == [
+        "[Said in r as text; in a room, commands need their /: /join]"
+    ]
+
+
 def test_what_waited_in_the_outbox_is_confirmed_by_name_when_the_registry_returns() -> None:
     """Confirmations that come late and unprompted say which message they are for; the
     lines for what was sent with the registry up stay as they are."""

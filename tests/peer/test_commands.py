@@ -242,3 +242,20 @@ def test_every_command_word_in_help_parses_to_its_command() -> None:
             line = f"{word} {samples.get(word.lstrip('/'), '')}".strip()
             result = parse(line)
             assert result is not None and not isinstance(result, Mistake), (word, result)
+
+
+@pytest.mark.parametrize(
+    ("text", "spelled"),
+    [
+        ("join other", True),
+        ("who", True),
+        ("send bob hi", True),
+        ("exit", True),
+        ("join", False),  # a usage mistake outside a room too: plain talk
+        ("joining later", False),
+        ("hello there", False),
+        ("bob:hi", False),  # a message, not a command
+    ],
+)
+def test_a_room_line_spelled_as_a_command(text: str, spelled: bool) -> None:
+    assert cmd.spelled_as_command(text) is spelled
