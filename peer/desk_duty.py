@@ -32,14 +32,22 @@ from peer.desk_actions import (
     unreachable,
 )
 from wire.desk import (
+    DeskEnd,
     DeskEnded,
+    DeskLine,
     DeskMessage,
     DeskOnDuty,
     DeskOperator,
     DeskRefused,
     DeskSession,
 )
-from wire.desk_text import ALL_TOPICS, ALREADY_ON_DUTY, parse_operator_line, render_operator
+from wire.desk_text import (
+    ALL_TOPICS,
+    ALREADY_ON_DUTY,
+    SWITCH_GUARD,
+    parse_operator_line,
+    render_operator,
+)
 from wire.names import name_problem
 from wire.reliable import IdMaker
 from wire.shown_text import clean
@@ -81,6 +89,8 @@ class OperatorCore(DeskClientCore):
         self._retry_at: float | None = None
         self._refusal = ""  # the last refusal shown while reconnecting (shown once)
         self.session = ""  # the session being served: its lines and `.end` name it
+        # when a change of session took a half-typed line aside (see `_interrupted`)
+        self._taken_aside_at: float | None = None
 
     # -- events ---------------------------------------------------------------------------
 
@@ -100,7 +110,9 @@ class OperatorCore(DeskClientCore):
             if parsed.quit:
                 self._leave(now, out)
             elif parsed.message is not None:
-                if self._connected:
+                if isinstance(parsed.message, DeskLine | DeskEnd) and self._interrupted(now):
+                    out.append(Show(_typed_before(parsed.message, text), "error"))
+                elif self._connected:
                     out.append(Send(parsed.message))
                 else:
                     why = "reconnecting to the help desk" if self.reconnecting else "no connection"
@@ -200,7 +212,17 @@ class OperatorCore(DeskClientCore):
     def typed_aside(self, text: str, now: float) -> list[Action]:
         if not text.strip():
             return []
+        self._taken_aside_at = now
         return [Show(f"[Not sent (typed for the session before): {clean(text)}]", "error")]
+
+    def _interrupted(self, now: float) -> bool:
+        """Whether a line finished now may be the end of one whose start a change of session
+        took aside: the operator was typing when it came, and keys typed before they could
+        see it went on into the emptied prompt (`.end` too). Within SWITCH_GUARD it is shown
+        unsent rather than given to the next person. (A change that comes while nothing is
+        typed arms no guard: the next line is typed for the new session.)"""
+        at = self._taken_aside_at
+        return at is not None and now - at < SWITCH_GUARD
 
     # -- on duty ----------------------------------------------------------------------------
 
@@ -249,3 +271,10 @@ class OperatorCore(DeskClientCore):
     def _off_duty(self, out: list[Action]) -> None:
         out.append(Show("[You are off duty.]"))
         self._end(0, out)
+
+
+def _typed_before(message: DeskLine | DeskEnd, text: str) -> str:
+    """What is said of a line or `.end` held back by `OperatorCore._interrupted`."""
+    if isinstance(message, DeskEnd):
+        return "[.end not carried out: the session changed just now; .end again ends this one.]"
+    return f"[Not sent (typed for the session before): {clean(text)}]"

@@ -48,6 +48,7 @@ from wire.desk import DESK_TYPES, DeskLeave, DeskMessage, DeskNotice, DeskOperat
 from wire.desk_text import (
     ALL_TOPICS,
     DEFAULT_CRISIS_NOTICE,
+    SWITCH_GUARD,
     clean_crisis_notice,
     is_operator_command,
     parse_operator_line,
@@ -64,11 +65,6 @@ from wire.version import WIRE_VERSION
 CONSOLE: ConnId = "console"
 #: The name the registry console serves under.
 CONSOLE_NAME = "admin"
-#: Seconds after the console's session begins or ends in which a line of text is taken as
-#: typed before the admin could see the change (the console reads whole lines, so when the
-#: typing began is unknown): it is shown unsent rather than given to the next person, or
-#: run as a registry command. Reading "[Now serving ...]" and typing a reply takes longer.
-SWITCH_GUARD = 1.5
 #: Bytes read from a connection at a time.
 READ_CHUNK = 64 * 1024
 #: Bytes that may pile up unsent to one connection before it is closed as too slow: far

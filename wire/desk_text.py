@@ -312,6 +312,13 @@ def topics_text(topics: tuple[int, ...]) -> str:
     return "topics " + ", ".join(topic_label(t) for t in topics)
 
 
+#: Seconds after an operator's session begins or ends in which a line of text (or `.end`)
+#: is taken as typed before the operator could see the change: it is shown unsent rather
+#: than given to the next person (on the registry console, rather than run as a registry
+#: command too). Reading "[Now serving ...]" and typing a reply takes longer.
+SWITCH_GUARD = 1.5
+
+
 def parse_operator_line(
     line: str, make_id: Callable[[], str], topics: tuple[int, ...], session: str
 ) -> OperatorInput:

@@ -94,6 +94,32 @@ def test_what_was_typed_for_the_last_session_is_shown_unsent() -> None:
     ]
 
 
+def test_the_rest_of_a_line_cut_by_a_change_of_session_is_not_given_to_the_next_person() -> None:
+    # found by trying it: ann typed "thanks, " for Te, Te left, Ua was handed over, and the
+    # "bye" ann went on typing before she could see it, then Enter, went to Ua
+    core = serving()
+    core.received(DeskEnded("d", "Tom ended the session.", False), 10.0)
+    core.typed_aside("thanks, ", 10.0)
+    core.received(DeskSession("d", "s2", "Ua", "07700900607", 5, "", 3), 10.0)
+    out = core.typed("bye", 10.4)
+    assert shown(out) == ["[Not sent (typed for the session before): bye]"] and not sent(out)
+    out = core.typed(".end", 10.6)
+    assert not sent(out)
+    assert shown(out) == [
+        "[.end not carried out: the session changed just now; .end again ends this one.]"
+    ]
+    assert sent(core.typed(".room", 10.7))  # commands that name no session go on
+    assert sent(core.typed("hello Ua", 11.6)) == [DeskLine("o-5", "", "hello Ua", "s2")]
+
+
+def test_a_change_of_session_while_nothing_is_typed_holds_nothing_back() -> None:
+    core = serving()
+    core.received(DeskEnded("d", "Tom ended the session.", False), 10.0)
+    assert core.typed_aside("", 10.0) == []
+    core.received(DeskSession("d", "s2", "Ua", "07700900607", 5, "", 3), 10.0)
+    assert sent(core.typed("hi Ua", 10.1)) == [DeskLine("o-2", "", "hi Ua", "s2")]
+
+
 def test_a_connection_lost_before_going_on_duty_ends_the_run() -> None:
     core = operator()
     core.start(0.0)
