@@ -525,17 +525,14 @@ class DeskQueue:
         # someone is at the help desk by trying their number from another computer.
         address = self._addresses.get(conn, "")
         same = self._with_phone(phone, address)
+        if same is not None and same.dropped is not None:
+            # The same number from the same computer while its place is only held: its
+            # client lost the token (it gave up waiting, its file is gone, another user
+            # account), and a refusal would lock its person out of their own place.
+            same.name, same.topic, same.description = msg.name, msg.topic, msg.description
+            return actions + self._restore(conn, same, msg, now)
         if same is not None:
-            if same.dropped is not None:
-                left = same.dropped + self.grace - now
-                reason = (
-                    "This number already holds a place after a lost connection, kept for "
-                    f"{format_duration(left)} more. Only the ChatApp -d that held it takes it "
-                    "back (run again by the same user on this computer, it does so by "
-                    "itself); or join anew once that time is over."
-                )
-            else:
-                reason = "This number is already connected to the help desk."
+            reason = "This number is already connected to the help desk."
             return actions + self._refuse(conn, msg.id, reason)
 
         if address and not _is_loopback(address):

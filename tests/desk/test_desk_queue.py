@@ -220,11 +220,22 @@ def test_the_same_number_cannot_join_twice() -> None:
     desk.join("a", "Alice")
     desk.join("a2", "Alice again", phone="+44-7700-900-123")
     assert "already connected" in desk.last("a2", DeskRefused).reason
+
+
+def test_the_same_number_from_the_same_computer_takes_a_held_place_back_without_its_token() -> None:
+    # its client gave up waiting (and forgot the token), or its file is gone: a refusal
+    # would lock its person out of their own place
+    desk = busy_desk()
+    desk.join("a", "Alice")
+    desk.join("b", "Bob")
     desk.drop("a")
-    desk.join("a3", "Alice", phone="+447700900123")
-    assert "holds a place" in desk.last("a3", DeskRefused).reason
-    desk.join("a4", "Alice", phone="07700 900123")  # the same number, dialled from home
-    assert "holds a place" in desk.last("a4", DeskRefused).reason
+    desk.join("a2", "Alice", phone="07700 900123", topic=4)  # the number dialled from home
+    queued = desk.last("a2", DeskQueued)
+    assert queued.restored and queued.position == 1
+    assert [p.name for p in desk.queue.waiting] == ["Alice", "Bob"]
+    assert desk.queue.waiting[0].topic == 4  # what was asked now
+    desk.join("a3", "Alice", phone="+447700900123")  # and a second terminal is refused
+    assert "already connected" in desk.last("a3", DeskRefused).reason
 
 
 def test_a_number_tried_from_another_computer_reveals_nothing() -> None:

@@ -22,6 +22,7 @@ from wire.desk import (
     DeskRefused,
     DeskServed,
 )
+from wire.desk_text import phone_key
 
 PEOPLE = [f"P{i}" for i in range(8)]
 PHONE = {name: f"+1 555 010 {i:04d}" for i, name in enumerate(PEOPLE)}
@@ -90,11 +91,17 @@ class DeskMachine(RuleBasedStateMachine):
         conn = self.new_conn()
         self.live[conn] = who
         full = len(self.desk.queue.waiting) >= MAX_WAITING
+        held = any(  # the same number from the same computer takes its held place back
+            p.dropped is not None and phone_key(p.phone) == phone_key(PHONE[who])
+            for p in self.desk.queue.waiting
+        )
         self.step(lambda: self.desk.join(conn, who, phone=PHONE[who], topic=topic))
-        if full:
+        if full and not held:
             # A full room refuses newcomers, with the reason (a person put back in front
             # by a lost operator is not a newcomer and may take the room past the limit).
             assert self.desk.of(conn, DeskRefused) and not self.desk.of(conn, DeskQueued)
+        if held:
+            assert self.desk.last(conn, DeskQueued).restored
 
     @rule(who=st.sampled_from(PEOPLE), topic=st.integers(1, 6))
     def come_back(self, who: str, topic: int) -> None:
