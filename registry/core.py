@@ -272,6 +272,11 @@ class RegistryCore:
                 out.append(Log(f"ignored {type(message).__name__} from {_fmt(addr)}"))
         return out
 
+    def start(self, now: float) -> list[Action]:
+        """The registry starts: the peers of a table read from disk are swept for from
+        now on (a registration starts the sweeps too)."""
+        return self.tick(now)
+
     def tick(self, now: float) -> list[Action]:
         """Time passed: resend unacknowledged pushes, and act on those that gave up."""
         out: list[Action] = []
@@ -327,6 +332,8 @@ class RegistryCore:
     # -- registration -------------------------------------------------------------------
 
     def _register(self, msg: Register, addr: Addr, now: float, out: list[Action]) -> None:
+        if self._next_sweep is None:  # the first peer to sweep for (see `start`)
+            self._next_sweep = now + self.keepalive
         if msg.wire != WIRE_VERSION:
             # checked first: the rest of its messages could not be read here either
             reason = wire_refusal(msg.wire, "peer")

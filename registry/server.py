@@ -130,6 +130,7 @@ class RegistryServer:
     async def start(self) -> Addr:
         """Bind the sockets; return the address bound."""
         addr = await self.endpoint.open(self.bind, self.port)
+        self._run(self.core.start(time.time()))  # sweeps for the peers of the table read
         await self.desk.start()
         if self._console_operator:
             self.desk.set_console_output(self._out)

@@ -345,3 +345,14 @@ def test_a_long_channel_message_and_the_short_one_after_it_arrive_in_order(
             member.expect(channel_line("x", short))
         x.expect_line(RECEIVED_BY_SERVER)
         x.expect_line(RECEIVED_BY_SERVER)
+
+
+@pytest.mark.timeout(30)
+def test_a_peer_killed_without_a_word_is_marked_offline_by_the_registry(chat: ChatEnv) -> None:
+    # nothing else happens meanwhile: only the registry's own sweep can notice
+    chat.start_registry(options=("--keepalive", "0.5"))
+    x, y = chat.start_peers("x", "y")
+    y.kill()
+    x.expect_line(TABLE_UPDATED, timeout=10)  # 3 silent periods of 0.5 s, then the sweep
+    x.send("who")
+    x.expect(r"^>>>\s+y\s+offline\b")

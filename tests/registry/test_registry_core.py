@@ -422,6 +422,15 @@ def test_silent_peers_are_marked_offline_after_three_periods() -> None:
     assert not reg.table.get("y").online  # type: ignore[union-attr]
 
 
+def test_the_sweep_asks_to_be_woken_from_the_start() -> None:
+    """The adapter wakes the core only when `next_wake` says: a registry with nothing to
+    push must still sweep, or a peer killed without a word stays online for ever."""
+    reg = RegistryCore(session="r", new_token=lambda: "0" * 32, keepalive=1.0)
+    reg.start(T0)  # the peers of a table read from disk
+    assert reg.next_wake() == T0 + 1.0
+    # (a registration starts the sweeps too: tests/e2e/test_core_scenarios.py)
+
+
 def test_release_frees_a_name() -> None:
     reg = core()
     register(reg, "x", X)
