@@ -271,12 +271,16 @@ class PeerCore:
                 line = "[Quitting once the registry has answered; Ctrl-C quits at once.]"
                 out.append(Print(line, "system"))
             return out
+        self._input_ended(now, out)
+        self._settle(now, out)
+        return out
+
+    def _input_ended(self, now: float, out: list[Action]) -> None:
+        """Quit, once the lines that wait for a change are carried out (`_changing`)."""
         if self._after_change or self._changing():
             self._after_change.append(None)
         else:
             self._quit("", now, out)
-        self._settle(now, out)
-        return out
 
     def _changing(self) -> bool:
         """Whether a change that the meaning of the next typed line depends on is on its
@@ -1263,7 +1267,7 @@ class PeerCore:
         typed, self._early = self._early, []
         for text in typed:
             if text is None:
-                self._quit("", now, out)
+                self._input_ended(now, out)
             else:
                 self._line(text, now, out)
 

@@ -5,11 +5,13 @@ a quick hand, or a script piped in."""
 from __future__ import annotations
 
 from peer import actions as pa
+from peer.core import PeerCore
 from tests.peer.test_peer_core import BOB, SERVER, T0, prints, registered, run_until, sent
 from wire.messages import (
     Ack,
     Chat,
     Deregister,
+    Entry,
     Join,
     Register,
     Rename,
@@ -79,3 +81,50 @@ def test_lines_still_waiting_when_the_user_leaves_at_once_are_named() -> None:
     core.line("join lobby", T0)
     core.line("hello lobby", T0)
     assert "[Not carried out, as you left at once: hello lobby]" in prints(core.leave_now())
+
+
+def started_with_a_script(*lines: str, room: str = "") -> tuple[PeerCore, list[pa.Action]]:
+    """A peer whose whole input (`lines`, then its end) came before its Welcome, as a
+    script piped in does; `room` is the room it was in when it last stopped."""
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", room=room)
+    [register] = sent(core.start(T0))
+    for line in lines:
+        core.line(line, T0)
+    core.end_of_input(T0)
+    entries = (Entry("alice", "127.0.0.1", 6001, True), Entry("bob", *BOB, True))
+    welcome = Welcome("r-1", register.id, "alice", "tok", 3, entries, ())
+    return core, core.receive(welcome, SERVER, T0 + 0.01)
+
+
+def test_a_script_of_only_dereg_exits_once_offline() -> None:
+    # found by trying it: `printf 'dereg zed\n' | ChatApp -c zed ...` never exited
+    core, out = started_with_a_script("dereg alice")
+    [dereg] = sent(out)
+    assert isinstance(dereg, Deregister) and not dereg.quitting
+    out = core.receive(Ack("r-5", dereg.id), SERVER, T0 + 0.02)
+    assert "[You are Offline. Bye.]" in prints(out) and pa.Exit(0) in out
+
+
+def test_a_script_after_a_rename_runs_before_it_quits() -> None:
+    core, out = started_with_a_script("/nick alicia", "send bob after nick")
+    [rename] = sent(out)
+    assert isinstance(rename, Rename)
+    out = core.receive(Ack("r-5", rename.id), SERVER, T0 + 0.02)
+    [chat] = sent(out)  # sent under the new name; the quit waits for its ack
+    assert isinstance(chat, Chat) and (chat.sender, chat.text) == ("alicia", "after nick")
+    out = core.receive(Ack("b-1", chat.id), BOB, T0 + 0.03)
+    [dereg] = sent(out)
+    assert isinstance(dereg, Deregister) and dereg.quitting
+
+
+def test_a_script_run_by_a_peer_going_back_to_its_room_waits_for_the_room() -> None:
+    # found by trying it: a peer whose last run ended in a room went back to it, quit
+    # before the join was answered, and its script's lines were "You are offline"
+    core, out = started_with_a_script("/dm bob from a script", "said in the room", room="team")
+    [join] = sent(out)
+    assert isinstance(join, Join) and join.room == "team"
+    out = core.receive(Ack("r-5", join.id), SERVER, T0 + 0.02)
+    chat, post = sent(out)
+    assert isinstance(chat, Chat) and chat.text == "from a script"
+    assert isinstance(post, RoomPost) and (post.room, post.text) == ("team", "said in the room")
+    assert not any("offline" in line for line in prints(out))
