@@ -33,6 +33,7 @@ from wire.codec import travels_by_stream
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
+    OFFLINE_REFUSAL,
     Ack,
     Acks,
     Alive,
@@ -1062,15 +1063,14 @@ class PeerCore:
             # The registry no longer counts us as online (it gave up on us): come back,
             # unless the user went offline meanwhile, or is going (the keepalive crossed
             # the Deregister, whose ack may come after this refusal).
-            if self.state.registered and not self._deregistering():
-                self._request(self._register_message(), now, out, quiet=True)
+            self._come_back(now, out)
             return
         if isinstance(message, RoomPost):
-            self._room_post_refused(message, reason, out)
+            self._room_post_refused(message, reason, now, out)
             return
         out.append(Print(f"[{reason}]", "error"))
         if isinstance(message, Join):
-            self._rejoin_refused(message, reason, out)
+            self._rejoin_refused(message, reason, now, out)
         if isinstance(message, Register):
             if not self._started:
                 self._never_started(out)
@@ -1083,9 +1083,29 @@ class PeerCore:
         if isinstance(message, SaveMessage | ChannelPost | Leave):
             self._drop_from_outbox(message)
 
-    def _room_post_refused(self, post: RoomPost, reason: str, out: list[Action]) -> None:
+    def _come_back(self, now: float, out: list[Action]) -> None:
+        """The registry no longer counts us as online: it gave up on us, silent too long
+        (a laptop asleep, say). Register again, quietly, unless the user went offline
+        meanwhile, or is going (a refusal may cross the Deregister, whose ack comes after
+        it), or a registration is on its way already. Its Welcome takes us back to our room."""
+        if not self.state.registered or self._deregistering():
+            return
+        if not any(isinstance(r.message, Register) for r in self._requests.items()):
+            self._request(self._register_message(), now, out, quiet=True)
+
+    def _room_post_refused(
+        self, post: RoomPost, reason: str, now: float, out: list[Action]
+    ) -> None:
         """Say which line was not sent, in full (it may have waited in the outbox: nothing
-        else has it), and why. Refused as not in its room: we are in none here either."""
+        else has it), and why. Refused as not in its room: we are in none here either.
+        Refused as offline: the registry gave up on us, which took us out of the room; the
+        line is kept, as one typed while the registry was down, and said in the room once
+        we are back in it."""
+        if reason == OFFLINE_REFUSAL and self.state.registered and not self._deregistering():
+            if post not in self._outbox:
+                self._outbox.append(post)
+            self._come_back(now, out)
+            return
         self._drop_from_outbox(post)
         out.append(Print(f"[Not sent to {post.room}: {reason}]", "error"))
         out.append(Print(f"[Your line: {post.text}]", "error"))
@@ -1205,14 +1225,14 @@ class PeerCore:
             self.state.room = ""
         self._flush_outbox(now, out)
 
-    def _rejoin_refused(self, join: Join, reason: str, out: list[Action]) -> None:
+    def _rejoin_refused(self, join: Join, reason: str, now: float, out: list[Action]) -> None:
         """The join for kept lines was refused: say each of them in full, as not sent."""
         if self._rejoining is None or name_key(join.room) != name_key(self._rejoining):
             return
         self._rejoining = None
         for message in list(self._outbox):
             if isinstance(message, RoomPost):
-                self._room_post_refused(message, reason, out)
+                self._room_post_refused(message, reason, now, out)
             elif isinstance(message, Leave):
                 self._drop_from_outbox(message)  # in no room already
 
@@ -1251,9 +1271,9 @@ class PeerCore:
         self._next_keepalive = now + self.keepalive
         out.append(Print("[Welcome, You are registered.]", "system"))
         if self.state.room:
-            # registered again after the registry gave up on us, which took us out of the room
-            room, self.state.room = self.state.room, ""
-            out.append(Print(f"[You are no longer in {room}; /join {room} to go back.]", "error"))
+            # registered again after the registry gave up on us, which took us out of the
+            # room: back to it, as a restarted peer goes back (`_go_back_to_room`)
+            self._back_to, self.state.room = self.state.room, ""
         self._replace_table(welcome.version, welcome.entries, out)
         early = sorted(self._early_updates, key=lambda update: update.version)
         self._early_updates.clear()

@@ -38,6 +38,7 @@ from wire.codec import encode, record_size, travels_by_stream
 from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_ID, MAX_NAME, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
+    OFFLINE_REFUSAL,
     Ack,
     Acks,
     Alive,
@@ -800,7 +801,8 @@ class RegistryCore:
         """Like `_authorised`, for room requests, which need the peer to be online."""
         record = self._authorised(name, token, addr, reply_to, what, out)
         if record is not None and not record.online:
-            self._refuse(reply_to, addr, "You are offline.", f"{what} of offline {name}", out)
+            what = f"{what} of offline {name}"
+            self._refuse(reply_to, addr, OFFLINE_REFUSAL, what, out)
             return None
         return record
 

@@ -939,3 +939,51 @@ def test_a_name_given_up_by_a_rename_stays_its_renamers_for_a_while() -> None:
     net.run(60)  # the window is over: the name is free
     assert register_bob("eve-3") == []
     assert net.registry.table.get("bob") is not None
+
+
+def test_a_member_the_registry_gave_up_on_goes_back_to_its_room_and_its_line_is_said() -> None:
+    """Found by trying it: a member frozen (a laptop asleep) long enough for the registry to
+    give up on it typed a room line as it woke. It was refused ("You are offline"), and the
+    member was told to /join again; the line now waits, the member comes back and rejoins."""
+    net = net_of("x", "y", keepalive=1.0)
+    net.type("x", "join r")
+    net.type("y", "join r")
+    net.run(1)
+    original = net._send
+
+    def frozen(src, dst, message, stream=False):  # type: ignore[no-untyped-def]
+        if ("127.0.0.1", 6001) in (src, dst):
+            return
+        original(src, dst, message, stream)
+
+    net._send = frozen  # type: ignore[method-assign]
+    net.run(5)
+    assert members(net, "r") == ["y"]  # given up on: out of the room
+    net._send = original  # type: ignore[method-assign]
+    at = marks(net)
+    net.type("x", "typed as I woke")  # before any keepalive of x tells it anything
+    net.run(3)
+    assert net.count("y", "x (in r): typed as I woke") == 1
+    assert sorted(members(net, "r")) == ["x", "y"]
+    assert net.hosts["x"].prompt == "x@r> "
+    assert not any("offline" in line or "Not sent" in line for line in after(net, "x", at["x"]))
+
+
+def test_a_member_the_registry_gave_up_on_is_taken_back_to_its_room_when_it_comes_back() -> None:
+    net = net_of("x", "y", keepalive=1.0)
+    net.type("x", "join r")
+    net.type("y", "join r")
+    net.run(1)
+    original = net._send
+
+    def cut(src, dst, message, stream=False):  # type: ignore[no-untyped-def]
+        if ("127.0.0.1", 6001) in (src, dst):
+            return
+        original(src, dst, message, stream)
+
+    net._send = cut  # type: ignore[method-assign]
+    net.run(5)
+    net._send = original  # type: ignore[method-assign]
+    net.run(5)  # its keepalive is refused: it registers again
+    assert sorted(members(net, "r")) == ["x", "y"]
+    assert "[Back to r, the room you were in.]" in net.screen("x")

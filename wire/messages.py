@@ -33,6 +33,10 @@ class Entry:
 #: The `kind` of a StoredMessage that is a line of the registry's own, not a message.
 NOTICE_KIND = "notice"
 
+#: The reason of the Refused that answers a room request from a peer the registry counts
+#: as offline: one it gave up on, as it was silent too long, says so to come back.
+OFFLINE_REFUSAL = "You are offline."
+
 
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
