@@ -274,10 +274,39 @@ def _internal_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) ->
     print(f"[Internal error, please report it: {what[:200]}. {where}.]", file=sys.stderr)
 
 
+#: The values each mode's option takes, named as --help names them.
+MODE_VALUES = {
+    ("-s", "--server"): "PORT",
+    ("-c", "--client"): "NAME SERVER-IP SERVER-PORT CLIENT-PORT",
+    ("-d", "--desk"): "SERVER-IP SERVER-PORT",
+    ("-o", "--operator"): "NAME SERVER-IP SERVER-PORT",
+}
+
+
+def check_mode_values(argv: list[str]) -> None:
+    """UsageProblem when a mode's option is followed by fewer values than it takes before
+    the next option: click would take that option as a value (`-c bob 10.0.0.1 5000
+    --bind ...` would make `--bind` the client port) and blame something else."""
+    for at, word in enumerate(argv):
+        for spellings, values in MODE_VALUES.items():
+            if word not in spellings:
+                continue
+            wanted = values.split()
+            given = []
+            for value in argv[at + 1 : at + 1 + len(wanted)]:
+                if value.startswith("-") and not value.lstrip("-").isdigit():
+                    break
+                given.append(value)
+            if len(given) < len(wanted):
+                got = f"got {len(given)}: {' '.join(given)}" if given else "got none"
+                raise UsageProblem(f"{word} needs {values} ({got})")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ChatApp` command; returns the exit status."""
     command = typer.main.get_command(app)
     try:
+        check_mode_values(sys.argv[1:] if argv is None else argv)
         # Without standalone mode, click returns the code of a typer.Exit instead of raising.
         result = command.main(args=argv, prog_name="ChatApp", standalone_mode=False)
     except UsageProblem as exc:
