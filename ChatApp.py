@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any
@@ -188,9 +189,7 @@ def main_command(
         name = check_name(client[0])
         server_addr = (check_ip(client[1]), check_port(client[2], "server-port"))
         port = check_port(client[3], "client-port")
-        secret = ""
-        if password:
-            secret = getpass.getpass(f"Password for {name}: ")
+        secret = read_password(name) if password else ""
         code = _run(
             run_peer(
                 name=name,
@@ -222,6 +221,23 @@ def main_command(
         if key is None:
             raise UsageProblem(NO_KEY)
         raise typer.Exit(_run(run_operator(name, ip, port, key=key, stdin_is_tty=tty)))
+
+
+def read_password(name: str) -> str:
+    """The password for `name`, asked on the terminal (without a terminal, getpass reads
+    the first line of standard input and says it may be echoed). UsageProblem if empty:
+    a name protected by no password is not protected at all."""
+    with warnings.catch_warnings():
+        # without a terminal: getpass says so in a line of its own; Python's warning with
+        # its file and line number is not for the user
+        warnings.simplefilter("ignore", getpass.GetPassWarning)
+        try:
+            secret = getpass.getpass(f"Password for {name}: ")
+        except EOFError:
+            secret = ""
+    if not secret:
+        raise UsageProblem("--password needs a password: an empty one protects nothing")
+    return secret
 
 
 def version_line() -> str:

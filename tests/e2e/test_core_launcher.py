@@ -70,5 +70,21 @@ def test_a_password_read_without_a_terminal_does_not_stop_the_peer(chat: ChatEnv
         start_new_session=True,  # no controlling terminal
     )
     assert "Traceback" not in done.stdout + done.stderr
+    assert "GetPassWarning" not in done.stderr  # Python's own warning is not for the user
     assert f">>> {WELCOME}" in done.stdout.splitlines()
     assert done.returncode == 0
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("given", ["\nwho\n", ""], ids=["empty line", "no input"])
+def test_an_empty_password_is_refused_not_taken_as_no_protection(chat: ChatEnv, given: str) -> None:
+    argv = [
+        sys.executable, str(CHATAPP), "-c", "pw", HOST, "5000", str(free_port()),
+        "--data-dir", str(chat.peer_dir), "--password",
+    ]  # fmt: skip
+    done = subprocess.run(
+        argv, input=given, capture_output=True, text=True, timeout=20, start_new_session=True
+    )
+    assert done.returncode == 2
+    assert "ChatApp: error: --password needs a password" in done.stderr
+    assert "GetPassWarning" not in done.stderr and "Traceback" not in done.stderr
