@@ -201,6 +201,7 @@ class PeerCore:
         self._asking_step = 0
         self._former: set[str] = set()  # keys of names this peer had before a rename
         self._renamed: dict[str, str] = {}  # others' old name keys -> their new names
+        self._told_renamed: set[tuple[str, str]] = set()  # (old, new) keys said on a send
         self._rooms_seen: dict[str, str] = {}  # room keys -> names, for tab completion
         # the room joined again for kept lines typed in it, which the registry took us out
         # of (see `_rejoin_for_kept`); room requests in the outbox wait for it
@@ -809,7 +810,9 @@ class PeerCore:
         if entry is None:
             out.append(Print(f"[No user named {to}. Type who to see the names.]", "error"))
             return
-        if name_key(entry.name) != name_key(to):
+        renamed = (name_key(to), name_key(entry.name))
+        if renamed[0] != renamed[1] and renamed not in self._told_renamed:
+            self._told_renamed.add(renamed)  # once: a burst to the old name is no list of it
             out.append(Print(f"[{to} is now known as {entry.name}.]", "system"))
         chat = Chat(self._new_id(), self.state.name, entry.name, text)
         self._keep_sending(chat, out)

@@ -84,6 +84,14 @@ KEEPALIVE = 10.0
 #: Keepalive periods of silence after which a peer counts as gone.
 SILENT_PERIODS = 3
 
+#: The name no peer may take: `server:who` and `server:exit` are commands, and the lines
+#: about the registry call it Server.
+SERVER_NAME = "server"
+SERVER_NAME_TAKEN = (
+    "The name server is the registry's: server:who and server:exit are commands. "
+    "Choose another name."
+)
+
 #: Seconds a renamed peer's old name still leads to it, so that what was on its way to the
 #: old name (a direct message saved at the registry, the peer's own retransmissions) is not
 #: lost. Covers every retry and outcome wait several times over.
@@ -348,6 +356,10 @@ class RegistryCore:
             return
         record = self.table.get(msg.name)
         where = (addr[0], msg.port)
+        if name_key(msg.name) == name_key(SERVER_NAME):
+            what = f"registration of {msg.name} from {_fmt(addr)}"
+            self._refuse(msg.id, addr, SERVER_NAME_TAKEN, what, out)
+            return
         if record is None and (reserved := self._reserved(msg.name, None, now)):
             self._refuse(
                 msg.id, addr, reserved, f"registration of {msg.name} from {_fmt(addr)}", out
@@ -919,6 +931,9 @@ class RegistryCore:
         if taken is not None and taken is not record:
             reason = f"The name {taken.name} is taken."
             self._refuse(msg.id, addr, reason, f"rename of {record.name}", out)
+            return
+        if name_key(msg.new_name) == name_key(SERVER_NAME):
+            self._refuse(msg.id, addr, SERVER_NAME_TAKEN, f"rename of {record.name}", out)
             return
         if taken is None and (reserved := self._reserved(msg.new_name, record, now)):
             self._refuse(msg.id, addr, reserved, f"rename of {record.name}", out)

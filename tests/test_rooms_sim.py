@@ -593,7 +593,8 @@ def test_rename_is_refused_for_a_taken_or_bad_name() -> None:
     assert net.screen("bob")[-1] == "[The name alice is taken.]"
     net.type("bob", "/nickname b@d")
     assert net.screen("bob")[-1] == (
-        "[Cannot rename to 'b@d': a name may use only letters, digits, '_', '-' and '.'.]"
+        "[Cannot rename to 'b@d': a name may use only the letters a-z and A-Z, digits, "
+        "'_', '-' and '.'.]"
     )
     net.type("bob", "/nick bob")
     assert net.screen("bob")[-1] == "[You are already called bob.]"
@@ -714,6 +715,10 @@ def test_a_chat_to_the_previous_name_is_accepted_and_new_sends_follow_the_rename
         "[Message received by robert.]",
     ]
     assert net.screen("bob")[-1] == "alice: are you robert now"
+    net.type("alice", "send bob and again")  # said once, not for every message
+    net.run(1)
+    assert net.screen("alice")[-1] == "[Message received by robert.]"
+    assert net.count("alice", "[bob is now known as robert.]") == 1
 
 
 def test_a_copy_of_a_rename_is_answered_again_not_refused() -> None:

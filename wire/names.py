@@ -10,7 +10,7 @@ _NAME = re.compile(rf"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{{0,{MAX_NAME - 1}}}")
 def name_problem(name: str) -> str | None:
     """Return why `name` is not a valid name, or None when it is valid.
 
-    Valid: 1 to 32 letters, digits, '_', '-', '.', not starting with '.'.
+    Valid: 1 to 32 ASCII letters, digits, '_', '-', '.', not starting with '.'.
     """
     if not name:
         return "a name cannot be empty"
@@ -19,7 +19,7 @@ def name_problem(name: str) -> str | None:
     if name.startswith("."):
         return "a name cannot start with '.'"
     if not _NAME.fullmatch(name) or not name.isascii():
-        return "a name may use only letters, digits, '_', '-' and '.'"
+        return "a name may use only the letters a-z and A-Z, digits, '_', '-' and '.'"
     return None
 
 

@@ -122,6 +122,20 @@ def test_bad_names_and_ports_are_refused() -> None:
     assert not reg.table.records
 
 
+def test_nobody_takes_the_name_server() -> None:
+    # `server:hello` would message them, while `server:who` stays a command
+    reg = core()
+    for name in ("server", "SERVER"):
+        [(_, m)] = sends(
+            reg.receive(Register(f"r-{name}", name, 6000, "", "", WIRE_VERSION), X, T0)
+        )
+        assert isinstance(m, Refused) and m.reason.startswith("The name server is the registry's")
+    welcome = register(reg, "x", X)
+    [(_, m)] = sends(reg.receive(Rename("n", "x", welcome.token, "Server"), X, T0))
+    assert isinstance(m, Refused) and "server:who" in m.reason
+    assert [r.name for r in reg.table.records.values()] == ["x"]
+
+
 def test_dereg_needs_the_token_and_the_owners_address() -> None:
     reg = core()
     wx = register(reg, "x", X)
