@@ -810,7 +810,7 @@ class PeerCore:
         if entry is None:
             out.append(Print(f"[No user named {to}. Type who to see the names.]", "error"))
             return
-        renamed = (name_key(to), name_key(entry.name))
+        renamed = (name_key(to), name_key(entry.name)) if entry.name != to else ("", "")
         if renamed[0] != renamed[1] and renamed not in self._told_renamed:
             self._told_renamed.add(renamed)  # once: a burst to the old name is no list of it
             out.append(Print(f"[{to} is now known as {entry.name}.]", "system"))

@@ -59,6 +59,7 @@ from wire.desk_text import (
     normalise_phone,
     phone_problem,
     render_person,
+    speaks_of_crisis,
     topic_label,
     topic_problem,
 )
@@ -409,6 +410,9 @@ class PersonCore(DeskClientCore):
                     "where you stand.]"
                 )
             )
+            if speaks_of_crisis(line):  # nobody reads it yet: the notice is for now
+                self._crisis = self._crisis or DEFAULT_CRISIS_NOTICE
+                self._crisis_notice(out)
         elif len(line) > MAX_DESK_LINE:
             out.append(Show(f"[Line too long: at most {MAX_DESK_LINE} characters.]", "error"))
         else:
@@ -493,7 +497,9 @@ class PersonCore(DeskClientCore):
         self._end(0, out)
 
     def _crisis_notice(self, out: list[Action]) -> None:
-        if self.topic in CRISIS_TOPICS:
+        """The crisis notice, for someone who may be in danger: topic 1, or words that
+        say so (in the description, or a line typed while waiting)."""
+        if self.topic in CRISIS_TOPICS or self._crisis or speaks_of_crisis(self.description):
             out.extend(
                 Show(line, "alert") for line in crisis_lines(self._crisis or DEFAULT_CRISIS_NOTICE)
             )

@@ -58,9 +58,10 @@ CRISIS_TOPICS = frozenset({1})
 #: Words in a description that get the crisis notice too, whatever the topic: someone in
 #: crisis may pick "Weak in Academics" and say the rest in the description.
 CRISIS_WORDS = re.compile(
-    r"\b(?:suicid\w*|kill(?:ing)? myself|end(?:ing)? my life|take my (?:own )?life|"
-    r"self[- ]?harm\w*|(?:hurt|harm|cut)(?:ting)? myself|(?:want to|wanna|going to) die|"
-    r"don'?t want to (?:live|be alive)|overdos\w*)\b",
+    r"\b(?:suicid\w*|kill(?:ing)? myself|kms|end(?:ing)? (?:my life|it all)|"
+    r"take my (?:own )?life|self[- ]?harm\w*|(?:hurt|harm|cut)(?:ting)? myself|"
+    r"(?:want to|wanna|going to) die|(?:don'?t|do not) want to (?:live|be alive)|"
+    r"better off dead|no reason to live|overdos\w*)\b",
     re.IGNORECASE,
 )
 

@@ -136,6 +136,27 @@ def test_a_kept_place_is_asked_back_with_its_token() -> None:
     assert KeepPlace("tok", 2, "", 120.0) in again  # the new token for the kept topic
 
 
+def test_words_of_danger_in_the_description_bring_the_notice_at_every_exit_too() -> None:
+    # found by the desk tester: only topic 1 got it again on leaving or an unreachable desk
+    core = person()
+    through_form(core, topic="3")
+    out = core.typed("exams are hard and I want to die", 0.0)
+    assert out[-1] == Connect()
+    out = core.not_connected("Connection refused", 0.0)
+    assert any(isinstance(a, Show) and a.style == "alert" for a in out)
+    assert out[-1] == Exit(1)
+
+
+def test_words_of_danger_typed_while_waiting_bring_the_notice_at_once() -> None:
+    core = waiting()
+    out = core.typed("I feel like I want to DIE, honestly", 0.0)
+    assert "not being served yet" in shown(out)[0]
+    assert any(isinstance(a, Show) and a.style == "alert" for a in out)
+    out = core.typed(".quit", 1.0)
+    out += core.received(DeskEnded("d", "You left.", False), 1.1)
+    assert any(isinstance(a, Show) and a.style == "alert" for a in out)  # and on leaving
+
+
 def test_an_unreachable_desk_ends_the_run_with_the_crisis_notice_for_topic_1() -> None:
     core = person()
     through_form(core, topic="1")

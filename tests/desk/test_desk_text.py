@@ -254,6 +254,12 @@ def test_the_waiting_room_lines_up_on_a_terminal_whatever_script_names_are_in() 
         "I just wanna die",
         "I don't want to live anymore",
         "took an overdose",
+        # found by the desk tester
+        "I do not want to live anymore",
+        "everyone would be better off dead",
+        "there is no reason to live",
+        "kms lol exams",
+        "I want to end it all",
     ],
 )
 def test_words_of_someone_in_danger_are_recognised(text: str) -> None:
@@ -262,7 +268,15 @@ def test_words_of_someone_in_danger_are_recognised(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "weak in maths", "killing time before exams", "my life is busy", "diet plans", "harmless"],
+    [
+        "",
+        "weak in maths",
+        "killing time before exams",
+        "my life is busy",
+        "diet plans",
+        "harmless",
+        "the end of it all is near: exams",
+    ],
 )
 def test_ordinary_descriptions_are_not_taken_for_a_crisis(text: str) -> None:
     assert not speaks_of_crisis(text)
