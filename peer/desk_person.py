@@ -342,6 +342,9 @@ class PersonCore(DeskClientCore):
         out.append(Ask(QUESTIONS[self._step]))
 
     def _topic_answer(self, text: str, out: list[Action]) -> None:
+        if not text.strip():  # as at the other questions: asked again, and no try used
+            out.append(Ask(QUESTIONS["topic"]))
+            return
         topic, why = topic_problem(text)
         if topic is None:
             self._tries += 1

@@ -294,7 +294,7 @@ class OperatorInput:
 
 def parse_topics(text: str) -> tuple[int, ...] | None:
     """`1,3` / `1 3` / `all` / `none` as a sorted tuple of topics, or None when invalid."""
-    words = text.replace(",", " ").split()
+    words = text.replace(",", " ").lower().split()
     if words == ["all"]:
         return ALL_TOPICS
     if words == ["none"]:

@@ -98,6 +98,7 @@ def test_a_wrong_answer_is_said_and_the_question_asked_again() -> None:
 def test_three_wrong_topics_close_the_client() -> None:
     core = person()
     through_form(core, topic="9")
+    assert core.typed("  ", 0.0) == [Ask("Topic (1-6):")]  # an empty Enter is no try
     second = core.typed("x", 0.0)
     assert shown(second)[0].endswith("1 try left.]") and second[-1] == Ask("Topic (1-6):")
     third = core.typed("0", 0.0)

@@ -189,6 +189,7 @@ def test_parse_topics() -> None:
     assert parse_topics("3, 1 3") == (1, 3)
     assert parse_topics("0") is None
     assert parse_topics("") is None
+    assert parse_topics("ALL") == parse_topics("all") and parse_topics("None") == ()
 
 
 def test_what_the_person_and_operator_see() -> None:
