@@ -168,6 +168,12 @@ def main_command(
         from registry.server import run_registry
 
         port = check_port(server, "port")
+        if crisis_notice is not None:
+            from wire.desk_text import crisis_notice_problem
+
+            problem = crisis_notice_problem(crisis_notice)
+            if problem:  # cut short, it could end in the middle of a number to call
+                raise UsageProblem(f"--crisis-notice {problem}")
         code = _run(
             run_registry(
                 port=port,

@@ -1,5 +1,6 @@
-"""The launcher names the mode whose values are missing, even when an option follows it
-(click would take that option as one of the values and blame something else)."""
+"""Command-line mistakes the launcher finds before click or a registry would: a mode missing
+values before an option (click would take that option as one of them and blame something
+else), and a crisis notice too long to show whole."""
 
 from __future__ import annotations
 
@@ -36,3 +37,18 @@ def test_a_negative_number_is_a_value_to_check_not_an_option(
 ) -> None:
     assert ChatApp.main(["-c", "bob", "127.0.0.1", "-5", "6000"]) == 2
     assert "server-port must be between" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("notice", "said"),
+    [
+        ("x" * 990 + " CALL 116 123 NOW", "has at most 1000 characters; yours has 1007"),
+        ("\n".join(f"line {i}" for i in range(14)), "has at most 12 lines; yours has 14"),
+    ],
+)
+def test_a_crisis_notice_that_would_be_cut_stops_the_start(
+    notice: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # cut short, it could end in the middle of the number to call
+    assert ChatApp.main(["-s", "5000", "--crisis-notice", notice]) == 2
+    assert capsys.readouterr().err == f"ChatApp: error: --crisis-notice {said}\n"

@@ -106,6 +106,18 @@ def clean_crisis_notice(text: str) -> str:
     return "\n".join([line for line in lines if line][:MAX_CRISIS_LINES])[:MAX_CRISIS_NOTICE]
 
 
+def crisis_notice_problem(text: str) -> str | None:
+    """Why `text` cannot be the crisis notice whole (`clean_crisis_notice` would cut it,
+    and a cut could fall in the middle of a phone number), or None when it can."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) > MAX_CRISIS_LINES:
+        return f"has at most {MAX_CRISIS_LINES} lines; yours has {len(lines)}"
+    size = len("\n".join(clean(line.strip()) for line in lines))
+    if size > MAX_CRISIS_NOTICE:
+        return f"has at most {MAX_CRISIS_NOTICE} characters; yours has {size}"
+    return None
+
+
 def crisis_lines(text: str) -> list[str]:
     """The lines a person is shown for a crisis notice: one per line of it (a notice's
     line breaks are its author's, unlike those in a chat line), each marked `!!! `, so
