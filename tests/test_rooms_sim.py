@@ -6,6 +6,8 @@ the order the registry sent it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from registry.rooms import MAX_ROOMS, ROOM_HISTORY
@@ -45,8 +47,9 @@ def members(net: SimNet, room: str) -> list[str]:
     return [] if found is None else [m.name for m in found.members]
 
 
-def block(net: SimNet, drop: object) -> None:
-    """Drop every datagram for which `drop(src, dst, message)` is true."""
+def block(net: SimNet, drop: object) -> Callable[[], None]:
+    """Drop every datagram for which `drop(src, dst, message)` is true; return what
+    lifts that."""
     original = net._send
 
     def send(src: Addr, dst: Addr, message: Message, stream: bool = False) -> None:
@@ -54,6 +57,25 @@ def block(net: SimNet, drop: object) -> None:
             original(src, dst, message, stream)
 
     net._send = send  # type: ignore[method-assign]
+
+    def lift() -> None:
+        net._send = original  # type: ignore[method-assign]
+
+    return lift
+
+
+def in_room_r_then_given_up_on() -> SimNet:
+    """x and y in room r; x then silent (frozen: a laptop asleep) until the registry gave
+    up on it and took it out of r, and awake again, though it has not heard so yet."""
+    net = net_of("x", "y", keepalive=1.0)
+    net.type("x", "join r")
+    net.type("y", "join r")
+    net.run(1)
+    wake = block(net, lambda src, dst, m: ("127.0.0.1", 6001) in (src, dst))
+    net.run(5)
+    assert members(net, "r") == ["y"]
+    wake()
+    return net
 
 
 # -- rooms ------------------------------------------------------------------------------
@@ -947,24 +969,10 @@ def test_a_name_given_up_by_a_rename_stays_its_renamers_for_a_while() -> None:
 
 
 def test_a_member_the_registry_gave_up_on_goes_back_to_its_room_and_its_line_is_said() -> None:
-    """Found by trying it: a member frozen (a laptop asleep) long enough for the registry to
-    give up on it typed a room line as it woke. It was refused ("You are offline"), and the
-    member was told to /join again; the line now waits, the member comes back and rejoins."""
-    net = net_of("x", "y", keepalive=1.0)
-    net.type("x", "join r")
-    net.type("y", "join r")
-    net.run(1)
-    original = net._send
-
-    def frozen(src, dst, message, stream=False):  # type: ignore[no-untyped-def]
-        if ("127.0.0.1", 6001) in (src, dst):
-            return
-        original(src, dst, message, stream)
-
-    net._send = frozen  # type: ignore[method-assign]
-    net.run(5)
-    assert members(net, "r") == ["y"]  # given up on: out of the room
-    net._send = original  # type: ignore[method-assign]
+    """Found by trying it: a member frozen long enough for the registry to give up on it
+    typed a room line as it woke. It was refused ("You are offline"), and the member was
+    told to /join again; the line now waits, the member comes back and rejoins."""
+    net = in_room_r_then_given_up_on()
     at = marks(net)
     net.type("x", "typed as I woke")  # before any keepalive of x tells it anything
     net.run(3)
@@ -975,20 +983,7 @@ def test_a_member_the_registry_gave_up_on_goes_back_to_its_room_and_its_line_is_
 
 
 def test_a_member_the_registry_gave_up_on_is_taken_back_to_its_room_when_it_comes_back() -> None:
-    net = net_of("x", "y", keepalive=1.0)
-    net.type("x", "join r")
-    net.type("y", "join r")
-    net.run(1)
-    original = net._send
-
-    def cut(src, dst, message, stream=False):  # type: ignore[no-untyped-def]
-        if ("127.0.0.1", 6001) in (src, dst):
-            return
-        original(src, dst, message, stream)
-
-    net._send = cut  # type: ignore[method-assign]
-    net.run(5)
-    net._send = original  # type: ignore[method-assign]
+    net = in_room_r_then_given_up_on()
     net.run(5)  # its keepalive is refused: it registers again
     assert sorted(members(net, "r")) == ["x", "y"]
     assert "[Back to r, the room you were in.]" in net.screen("x")
