@@ -68,7 +68,6 @@ from wire.messages import (
 )
 from wire.names import name_key, name_problem
 from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
-from wire.shown_text import clean
 from wire.version import WIRE_VERSION
 
 #: What a quit waits for (see `PeerCore._delivering`): the requests that carry something
@@ -494,8 +493,7 @@ class PeerCore:
     def _settle(self, now: float, out: list[Action]) -> None:
         """After every event: carry out the lines that waited for a change, leave if a quit
         was waiting for that, and say if the prompt or the outbox changed."""
-        if self._after_change and not self._changing():
-            self._carry_out_waiting(now, out)
+        self._carry_out_waiting(now, out)
         if self._farewell is not None and not self._delivering():
             self._deregister_and_quit(now, out)
         join = self._join_after_kept
@@ -1436,8 +1434,9 @@ class PeerCore:
 
 
 def _quoted(text: str, limit: int = 40) -> str:
-    """A message's text in quotes, cut to `limit` characters, to say which one is meant."""
-    return f"“{clean(text if len(text) <= limit else text[: limit - 1] + '…')}”"
+    """A message's text in quotes, cut to `limit` characters, to say which one is meant
+    (made safe to show where every Print is: peer.terminal)."""
+    return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
 
 
 def _when(stamp: str, now: float) -> str:

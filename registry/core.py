@@ -356,14 +356,14 @@ class RegistryCore:
             return
         record = self.table.get(msg.name)
         where = (addr[0], msg.port)
-        if name_key(msg.name) == name_key(SERVER_NAME):
-            what = f"registration of {msg.name} from {_fmt(addr)}"
+        what = f"registration of {msg.name} from {_fmt(addr)}"
+        # a name free in the table, but not to be taken: the registry's own, or one given up
+        # by a rename a moment ago (a "server" registered before it was kept stays its owner's)
+        if record is None and name_key(msg.name) == name_key(SERVER_NAME):
             self._refuse(msg.id, addr, SERVER_NAME_TAKEN, what, out)
             return
         if record is None and (reserved := self._reserved(msg.name, None, now)):
-            self._refuse(
-                msg.id, addr, reserved, f"registration of {msg.name} from {_fmt(addr)}", out
-            )
+            self._refuse(msg.id, addr, reserved, what, out)
             return
         if record is None:
             password = ""
@@ -388,7 +388,7 @@ class RegistryCore:
                     f"The name {record.name} belongs to someone else; "
                     "only its owner can take it back."
                 )
-            self._refuse(msg.id, addr, reason, f"registration of {msg.name} from {_fmt(addr)}", out)
+            self._refuse(msg.id, addr, reason, what, out)
             return
         elif (
             record.online
@@ -402,7 +402,7 @@ class RegistryCore:
                 f"The name {record.name} is in use by a peer that is online at "
                 f"{_fmt(record.addr)}. Stop it first, or wait a minute."
             )
-            self._refuse(msg.id, addr, reason, f"registration of {msg.name} from {_fmt(addr)}", out)
+            self._refuse(msg.id, addr, reason, what, out)
             return
         else:
             verb = "re-registered" if record.online else "registered again"

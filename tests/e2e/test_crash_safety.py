@@ -107,9 +107,7 @@ def test_a_peer_whose_terminal_closes_right_after_a_send_delivers_it_after_resta
     assert x.wait_exit() == 128 + signal.SIGHUP
     assert (x.data_dir / "peers" / "x.outbox").exists()
     x = chat.restart_peer(x)
-    x.expect_line(kept_saved("y", "typed-just-before-the-terminal-closed"), timeout=15)
-    y = chat.restart_peer(y)
-    y.expect(rf"^>>> x: {STAMP} typed-just-before-the-terminal-closed$")
+    saved_then_shown_to_y(chat, x, y, "typed-just-before-the-terminal-closed")
 
 
 def test_a_peer_killed_while_a_direct_message_awaits_its_ack_delivers_it_after_restart(
@@ -123,9 +121,15 @@ def test_a_peer_killed_while_a_direct_message_awaits_its_ack_delivers_it_after_r
     wait_for_file(x.data_dir / "peers" / "x.outbox", timeout=10)
     x.kill()
     x = chat.restart_peer(x)
-    x.expect_line(kept_saved("y", "sent-while-x-was-dying"), timeout=15)
+    saved_then_shown_to_y(chat, x, y, "sent-while-x-was-dying")
+
+
+def saved_then_shown_to_y(chat: ChatEnv, x: Peer, y: Peer, text: str) -> None:
+    """x, restarted, says that its kept message to y (which was killed) is saved at the
+    registry; y, restarted, shows it, stamped, once."""
+    x.expect_line(kept_saved("y", text), timeout=15)
     y = chat.restart_peer(y)
-    y.expect(rf"^>>> x: {STAMP} sent-while-x-was-dying$")
+    y.expect(rf"^>>> x: {STAMP} {re.escape(text)}$")
 
 
 def kill_before_any_retry(peer: Peer) -> None:
@@ -150,9 +154,7 @@ def test_a_peer_killed_right_after_a_direct_message_delivers_it_after_restart(
     kill_before_any_retry(x)
     x = chat.restart_peer(x)
     assert any("1 message kept from your last session" in line for line in x.transcript)
-    x.expect_line(kept_saved("y", "typed-a-moment-before-the-kill"), timeout=15)
-    y = chat.restart_peer(y)
-    y.expect(rf"^>>> x: {STAMP} typed-a-moment-before-the-kill$")
+    saved_then_shown_to_y(chat, x, y, "typed-a-moment-before-the-kill")
 
 
 @pytest.mark.timeout(60)

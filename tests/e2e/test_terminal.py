@@ -17,7 +17,7 @@ import pexpect
 import pyte
 import pytest
 
-from .harness import CHATAPP, HOST, REPO, ChatEnv, free_port, line, received_by
+from .harness import CHATAPP, HOST, REPO, ChatEnv, Peer, free_port, line, received_by
 
 COLUMNS, ROWS = 100, 24
 
@@ -97,16 +97,24 @@ def start_terminal_peer(
     return terminal
 
 
+def bob_and_alice_at_a_terminal(
+    terminal_env: tuple[ChatEnv, list[Terminal]], *, colour: bool = False, rows: int = ROWS
+) -> tuple[Peer, Terminal]:
+    """A registry, bob piped, and alice at a terminal showing her prompt."""
+    chat, terminals = terminal_env
+    chat.start_registry()
+    (bob,) = chat.start_peers("bob")
+    alice = start_terminal_peer(chat, terminals, "alice", colour=colour, rows=rows)
+    alice.wait("the prompt", lambda rows: rows[-1] == "alice>")
+    return bob, alice
+
+
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("colour", [False, True], ids=["no-colour", "colour"])
 def test_a_message_arriving_never_garbles_the_half_typed_line(
     terminal_env: tuple[ChatEnv, list[Terminal]], colour: bool
 ) -> None:
-    chat, terminals = terminal_env
-    chat.start_registry()
-    (bob,) = chat.start_peers("bob")
-    alice = start_terminal_peer(chat, terminals, "alice", colour=colour)
-    alice.wait("the prompt", lambda rows: rows[-1] == "alice>")
+    bob, alice = bob_and_alice_at_a_terminal(terminal_env, colour=colour)
     bob.expect_line("[Client table updated.]")  # bob knows alice
 
     half = "send bob the first half of a lo"
@@ -189,11 +197,7 @@ def test_keys_typed_while_lines_stream_in_never_land_in_them(
     (prompt_toolkit prints above the prompt with the terminal in cooked mode, so that it
     echoes a key pressed meanwhile into the incoming line: `n>>> bob: stream 0`. The
     console keeps the terminal raw; without that, this test fails.)"""
-    chat, terminals = terminal_env
-    chat.start_registry()
-    (bob,) = chat.start_peers("bob")
-    alice = start_terminal_peer(chat, terminals, "alice", colour=False, rows=80)
-    alice.wait("the prompt", lambda rows: rows[-1] == "alice>")
+    bob, alice = bob_and_alice_at_a_terminal(terminal_env, rows=80)
     bob.expect_line("[Client table updated.]")
 
     count = 40
@@ -227,11 +231,7 @@ def test_keys_typed_while_lines_stream_in_never_land_in_them(
 def test_ctrl_c_waits_for_a_message_on_its_way_and_a_second_ctrl_c_leaves_at_once(
     terminal_env: tuple[ChatEnv, list[Terminal]],
 ) -> None:
-    chat, terminals = terminal_env
-    chat.start_registry()
-    (bob,) = chat.start_peers("bob")
-    alice = start_terminal_peer(chat, terminals, "alice", colour=False)
-    alice.wait("the prompt", lambda rows: rows[-1] == "alice>")
+    bob, alice = bob_and_alice_at_a_terminal(terminal_env)
     bob.kill()  # still online in alice's table: her message waits out 5 tries
 
     alice.type("send bob are you there?\r")
@@ -246,7 +246,7 @@ def test_ctrl_c_waits_for_a_message_on_its_way_and_a_second_ctrl_c_leaves_at_onc
     alice.child.close()
     assert alice.child.exitstatus == 130  # at once: a polite quit would end with 0
     assert not any("No ACK" in row for row in alice.lines())  # before the retries ran out
-    assert "are you there?" in (chat.peer_dir / "peers" / "alice.outbox").read_text()
+    assert "are you there?" in (terminal_env[0].peer_dir / "peers" / "alice.outbox").read_text()
 
 
 @pytest.mark.timeout(30)
@@ -255,11 +255,7 @@ def test_a_pasted_block_of_lines_is_carried_out_line_by_line(
 ) -> None:
     # found by trying it: a bracketed paste of three lines went out as one message, its
     # line breaks shown to the others as unreadable characters
-    chat, terminals = terminal_env
-    chat.start_registry()
-    (bob,) = chat.start_peers("bob")
-    alice = start_terminal_peer(chat, terminals, "alice", colour=False)
-    alice.wait("the prompt", lambda rows: rows[-1] == "alice>")
+    bob, alice = bob_and_alice_at_a_terminal(terminal_env)
     paste = "send bob first pasted line\rsend bob second pasted line\rsend_all third"
     alice.type(f"\x1b[200~{paste}\x1b[201~")
     alice.type("\r")

@@ -16,6 +16,7 @@ from registry.core import (
     hash_password,
 )
 from registry.pushes import WINDOW
+from registry.table import Record
 from tests.registry.core_helpers import T0, X, Y, Z, core, register, run_until, sends
 from wire.codec import encode
 from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_FRAME, MAX_ID, MAX_TEXT
@@ -134,6 +135,10 @@ def test_nobody_takes_the_name_server() -> None:
     [(_, m)] = sends(reg.receive(Rename("n", "x", welcome.token, "Server"), X, T0))
     assert isinstance(m, Refused) and "server:who" in m.reason
     assert [r.name for r in reg.table.records.values()] == ["x"]
+    # a "server" registered before the name was kept stays its owner's
+    reg.table.records["server"] = Record("server", X[0], 6009, False, "5" * 32, "")
+    out = reg.receive(Register("r-own", "server", 6009, "5" * 32, "", WIRE_VERSION), X, T0)
+    assert any(isinstance(m, Welcome) for _, m in sends(out))
 
 
 def test_dereg_needs_the_token_and_the_owners_address() -> None:
