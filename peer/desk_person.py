@@ -115,6 +115,8 @@ class PersonCore(DeskClientCore):
         self._sent_token = ""  # the token of the last DeskJoin: a place asked back
         self._position = -1
         self._operators = -1
+        self._session = ""  # the session being served in (DeskServed), named by each line
+        self._said: list[str] = []  # the lines sent in it, to tell which did not arrive
         self._refresh_at: float | None = None
         # reconnecting: when the place is given up, the wait before the next attempt and
         # when it is due (None while an attempt is under way)
@@ -394,7 +396,7 @@ class PersonCore(DeskClientCore):
                 out.append(Show("[One moment: joining the waiting room.]"))
         elif command == ".end":
             if self.phase == "served":
-                out.append(Send(DeskEnd(self.new_id(), "")))
+                out.append(Send(DeskEnd(self.new_id(), self._session)))
             else:
                 line = "[You are not being served yet; .quit leaves the waiting room.]"
                 out.append(Show(line))
@@ -419,7 +421,8 @@ class PersonCore(DeskClientCore):
         elif len(line) > MAX_DESK_LINE:
             out.append(Show(f"[Line too long: at most {MAX_DESK_LINE} characters.]", "error"))
         else:
-            out.append(Send(DeskLine(self.new_id(), "", line, "")))
+            self._said.append(line)
+            out.append(Send(DeskLine(self.new_id(), "", line, self._session)))
 
     def _message(self, message: DeskMessage, out: list[Action]) -> None:
         if isinstance(message, DeskCrisis):
@@ -433,9 +436,15 @@ class PersonCore(DeskClientCore):
             # the held-place file stays: should the connection break during the session,
             # a place at the front is held for this token (see `lost`)
             self.phase = "served"
+            self._session, self._said = message.session, []
             self._show_rendered(message, out)
         elif isinstance(message, DeskEnded):
             self._show_rendered(message, out)
+            if self.phase == "served" and message.heard >= 0:
+                # they crossed the end on their way, and the connection is closing
+                for line in self._said[message.heard :]:
+                    said = "the session ended before this line reached the help desk"
+                    out.append(Show(f"[Not sent: {said}: “{line}”]", "error"))
             if message.requeued:
                 self.phase = "joining"  # a DeskQueued with the new place follows
                 self._position = -1

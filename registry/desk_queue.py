@@ -243,6 +243,7 @@ class Session:
     person: Person
     operator: Operator
     started: float
+    heard: int = 0  # the person's lines received in the session (DeskEnded.heard)
 
 
 class DeskQueue:
@@ -465,7 +466,7 @@ class DeskQueue:
                 actions += self._end(operator.session, now, to_person, None, "registry closing")
         for conn in list(self._conns):
             said = reason if conn in self._operators else to_person
-            actions.append(Send(conn, DeskEnded(self._make_id(), said, False)))
+            actions.append(Send(conn, DeskEnded(self._make_id(), said, False, -1)))
             actions.append(Close(conn, "registry closing"))
         self._conns.clear()
         self._addresses.clear()
@@ -594,7 +595,7 @@ class DeskQueue:
             old = person.conn
             self._conns.pop(old, None)
             actions.append(
-                Send(old, DeskEnded(self._make_id(), "Replaced by a new connection.", False))
+                Send(old, DeskEnded(self._make_id(), "Replaced by a new connection.", False, -1))
             )
             actions.append(Close(old, "replaced by a reconnection"))
         person.conn = conn
@@ -692,13 +693,31 @@ class DeskQueue:
             )
             return [Send(conn, info)]
         if isinstance(msg, DeskLine):
-            if session is None:
+            if session is None and not msg.session:
                 return [
                     self._notice(
                         conn, "You are not being served yet; .queue shows where you stand."
                     )
                 ]
+            if session is None or msg.session != session.id:
+                # It crossed the end of its session on its way: it is not for whoever
+                # serves the person next.
+                return [
+                    self._notice(
+                        conn,
+                        "Not sent: your session had ended before this line reached the help "
+                        f"desk. The line was: {msg.text[:MAX_DESK_LINE]}",
+                    )
+                ]
+            session.heard += 1
             return self._say(session, person.name, conn, session.operator.conn, msg.text)
+        if isinstance(msg, DeskEnd) and session is not None and msg.session != session.id:
+            serving = session.operator.name
+            return [
+                self._notice(
+                    conn, f"That session was already over; your session with {serving} goes on."
+                )
+            ]
         if isinstance(msg, DeskEnd | DeskLeave):
             if session is not None:
                 return self._end(
@@ -712,7 +731,7 @@ class DeskQueue:
             self._conns.pop(conn, None)
             return [
                 self._log(f"desk: {name_for_log(person)} left the waiting room", person),
-                Send(conn, DeskEnded(self._make_id(), "You left the waiting room.", False)),
+                Send(conn, DeskEnded(self._make_id(), "You left the waiting room.", False, -1)),
                 Close(conn, "left the waiting room"),
             ]
         return [self._notice(conn, f"{type(msg).__name__} is not something a person can send.")]
@@ -725,7 +744,13 @@ class DeskQueue:
             return [Send(conn, self._room(msg.id, now))]
         if isinstance(msg, DeskLine):
             if operator.session is None:
-                return [self._notice(conn, "You are not serving anyone; the line was not sent.")]
+                # most often it crossed the person's .end on its way
+                said = msg.text[:MAX_DESK_LINE]
+                return [
+                    self._notice(
+                        conn, f"Not sent: you are not serving anyone now. The line was: {said}"
+                    )
+                ]
             if msg.session != operator.session.id:
                 serving = clean(operator.session.person.name)
                 return [
@@ -779,15 +804,19 @@ class DeskQueue:
                 said = f"You are off duty; {name} is back at the front of the waiting room."
             actions = self._operator_gone(operator, now, "went off duty")
             self._conns.pop(conn, None)
-            actions.append(Send(conn, DeskEnded(self._make_id(), said, False)))
+            actions.append(Send(conn, DeskEnded(self._make_id(), said, False, -1)))
             actions.append(Close(conn, "operator off duty"))
             return actions
         return [self._notice(conn, f"{type(msg).__name__} is not something an operator can send.")]
 
     def session_of(self, conn: ConnId) -> str:
-        """The id of the session the operator on `conn` is in, or "" (none, or no operator)."""
+        """The id of the session the operator or person on `conn` is in, or "" (none)."""
         operator = self._operators.get(conn)
-        return operator.session.id if operator is not None and operator.session else ""
+        if operator is not None:
+            return operator.session.id if operator.session else ""
+        person = self._conns.get(conn)
+        session = self._session_of(person) if isinstance(person, Person) else None
+        return session.id if session else ""
 
     def _operator_gone(self, operator: Operator, now: float, why: str) -> list[Action]:
         """Take `operator` off duty. Its person, if any, goes back to the front of the
@@ -845,7 +874,7 @@ class DeskQueue:
         operator.session = session
         waited = now - person.joined
         return [
-            Send(person.conn, DeskServed(self._make_id(), operator.name)),
+            Send(person.conn, DeskServed(self._make_id(), operator.name, session.id)),
             Send(
                 operator.conn,
                 DeskSession(
@@ -917,10 +946,15 @@ class DeskQueue:
             ),
         ]
         if to_operator is not None and operator.conn in self._conns:
-            actions.append(Send(operator.conn, DeskEnded(self._make_id(), to_operator, False)))
+            actions.append(Send(operator.conn, DeskEnded(self._make_id(), to_operator, False, -1)))
         if person.conn is not None and person.conn in self._conns:
             if to_person is not None:
-                actions.append(Send(person.conn, DeskEnded(self._make_id(), to_person, requeue)))
+                # Lines that cross the end are counted for a connection about to close;
+                # one that stays is answered line by line (see _from_person).
+                heard = -1 if requeue else session.heard
+                actions.append(
+                    Send(person.conn, DeskEnded(self._make_id(), to_person, requeue, heard))
+                )
             if requeue:
                 # Back to the front, with a fresh token (the old one left with the place).
                 person.token = self._new_token()

@@ -123,10 +123,12 @@ class DeskQueueInfo:
 
 @dataclass(frozen=True, slots=True)
 class DeskServed:
-    """The person's turn has come: operator `operator` serves them from now on."""
+    """The person's turn has come: operator `operator` serves them from now on, in the
+    session `session` (which the person's lines name, like an operator's)."""
 
     id: str
     operator: str
+    session: str
 
 
 # -- registry to operator -----------------------------------------------------------------
@@ -179,9 +181,9 @@ class DeskRoom:
 class DeskLine:
     """A line of a session. From a client `sender` is ignored; the registry fills it in.
 
-    `session` is the session it belongs to. An operator's line names the one it was typed
-    in, and the registry passes on no line for a session that is over: it could otherwise
-    reach the next person. A person's is "" (they are in one session at most).
+    `session` is the session it belongs to: a line names the one it was typed in, and the
+    registry passes on no line for a session that is over. An operator's could otherwise
+    reach the next person, and a person's, sent back to the waiting room, the next operator.
     """
 
     id: str
@@ -204,12 +206,16 @@ class DeskEnded:
     """A session ended, or the connection is about to close: `reason` is a sentence.
 
     `requeued` is true when a person goes back to the front of the waiting room (their
-    operator's connection broke) instead of leaving.
+    operator's connection broke) instead of leaving. `heard`, to a person whose session
+    ended, is how many of their lines of that session reached the registry before the end:
+    a line that crossed the `.end` on its way is not lost without a word, since the client
+    knows which of its last lines were not heard. It is -1 in every other DeskEnded.
     """
 
     id: str
     reason: str
     requeued: bool
+    heard: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,7 +129,7 @@ class Desk:
         return self.apply(self.queue.disconnected(conn, self.now, reason))
 
     def say(self, conn: str, text: str, session: str | None = None) -> list[Action]:
-        """A line from `conn`: an operator's names its current session unless `session`."""
+        """A line from `conn`: it names the current session of `conn` unless `session`."""
         current = self.queue.session_of(conn) if session is None else session
         return self.send(conn, DeskLine(self.mid(), "", text, current))
 

@@ -82,7 +82,7 @@ def test_lines_go_to_the_person_served_and_the_prompt_names_them() -> None:
     session = core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3), 0.0)
     assert session[-2:] == [TakeTyped(), SetPrompt("to Tom> ")]
     assert sent(core.typed("hello Tom", 0.0)) == [DeskLine("o-2", "", "hello Tom", "s1")]
-    ended = core.received(DeskEnded("d", "Tom ended the session.", False), 0.0)
+    ended = core.received(DeskEnded("d", "Tom ended the session.", False, -1), 0.0)
     assert ended[-2:] == [TakeTyped(), SetPrompt("desk> ")]
 
 
@@ -98,7 +98,7 @@ def test_the_rest_of_a_line_cut_by_a_change_of_session_is_not_given_to_the_next_
     # found by trying it: ann typed "thanks, " for Te, Te left, Ua was handed over, and the
     # "bye" ann went on typing before she could see it, then Enter, went to Ua
     core = serving()
-    core.received(DeskEnded("d", "Tom ended the session.", False), 10.0)
+    core.received(DeskEnded("d", "Tom ended the session.", False, -1), 10.0)
     core.typed_aside("thanks, ", 10.0)
     core.received(DeskSession("d", "s2", "Ua", "07700900607", 5, "", 3), 10.0)
     out = core.typed("bye", 10.4)
@@ -114,7 +114,7 @@ def test_the_rest_of_a_line_cut_by_a_change_of_session_is_not_given_to_the_next_
 
 def test_a_change_of_session_while_nothing_is_typed_holds_nothing_back() -> None:
     core = serving()
-    core.received(DeskEnded("d", "Tom ended the session.", False), 10.0)
+    core.received(DeskEnded("d", "Tom ended the session.", False, -1), 10.0)
     assert core.typed_aside("", 10.0) == []
     core.received(DeskSession("d", "s2", "Ua", "07700900607", 5, "", 3), 10.0)
     assert sent(core.typed("hi Ua", 10.1)) == [DeskLine("o-2", "", "hi Ua", "s2")]
@@ -178,7 +178,7 @@ def test_going_off_duty_waits_for_the_desk() -> None:
     out = core.typed(".quit", 1.0)
     assert sent(out) == [DeskLeave("o-2")]
     assert core.next_wake() == 3.0
-    bye = core.received(DeskEnded("d", "You went off duty.", False), 1.2)
+    bye = core.received(DeskEnded("d", "You went off duty.", False, -1), 1.2)
     assert bye[-1] == Exit(0)
 
 

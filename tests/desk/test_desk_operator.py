@@ -78,7 +78,7 @@ async def _scripted_desk(answers: list[str]) -> tuple[asyncio.Server, list[Messa
         if answer == "stay":
             leave = await _first_frame(reader, decoder)
             assert isinstance(leave, DeskLeave)
-            writer.write(encode_frame(DeskEnded("d", "You went off duty.", False)))
+            writer.write(encode_frame(DeskEnded("d", "You went off duty.", False, -1)))
         await writer.drain()
         writer.close()
 

@@ -154,7 +154,7 @@ def test_words_of_danger_typed_while_waiting_bring_the_notice_at_once() -> None:
     assert "not being served yet" in shown(out)[0]
     assert any(isinstance(a, Show) and a.style == "alert" for a in out)
     out = core.typed(".quit", 1.0)
-    out += core.received(DeskEnded("d", "You left.", False), 1.1)
+    out += core.received(DeskEnded("d", "You left.", False, -1), 1.1)
     assert any(isinstance(a, Show) and a.style == "alert" for a in out)  # and on leaving
 
 
@@ -193,9 +193,9 @@ def test_lines_before_being_served_are_not_sent() -> None:
     assert sent(core.typed("hello?", 0.0)) == []
     assert sent(core.typed(".queue", 0.0)) == [DeskQueueRequest("p-2")]
     assert "Unknown command .dance" in shown(core.typed(".dance", 0.0))[0]
-    core.received(DeskServed("d2", "ann"), 0.0)
-    assert sent(core.typed("hello", 0.0)) == [DeskLine("p-3", "", "hello", "")]
-    assert sent(core.typed("..dots", 0.0)) == [DeskLine("p-4", "", ".dots", "")]
+    core.received(DeskServed("d2", "ann", "s"), 0.0)
+    assert sent(core.typed("hello", 0.0)) == [DeskLine("p-3", "", "hello", "s")]
+    assert sent(core.typed("..dots", 0.0)) == [DeskLine("p-4", "", ".dots", "s")]
     assert sent(core.typed("x" * (MAX_DESK_LINE + 1), 0.0)) == []
     assert shown(core.typed(".queue", 0.0)) == ["[You are being served now.]"]
 
@@ -266,7 +266,7 @@ def test_given_up_is_said_forgotten_and_exits_1() -> None:
 
 def test_a_connection_lost_while_served_keeps_a_place_at_the_front() -> None:
     core = waiting()
-    core.received(DeskServed("d2", "ann"), 0.0)
+    core.received(DeskServed("d2", "ann", "s"), 0.0)
     assert "you keep a place at the front" in shown(core.lost("reset", 1.0))[0]
 
 
@@ -285,7 +285,7 @@ def test_leaving_waits_for_the_desks_goodbye() -> None:
     assert sent(out) == [DeskLeave("p-2")]
     assert core.next_wake() == 3.0
     assert sent(core.typed("more", 1.5)) == []  # typed while leaving: nothing happens
-    bye = core.received(DeskEnded("d", "You left the waiting room.", False), 1.5)
+    bye = core.received(DeskEnded("d", "You left the waiting room.", False, -1), 1.5)
     assert bye[-2:] == [ForgetPlace(), Exit(0)]
 
 
@@ -323,12 +323,39 @@ def test_a_refusal_ends_the_run_and_the_crisis_notice_comes_again() -> None:
 
 def test_a_session_ended_by_the_operator_exits_0_and_a_requeue_goes_on() -> None:
     core = waiting()
-    core.received(DeskServed("d2", "ann"), 0.0)
-    requeued = core.received(DeskEnded("d", "ann went off duty.", True), 0.0)
+    core.received(DeskServed("d2", "ann", "s"), 0.0)
+    requeued = core.received(DeskEnded("d", "ann went off duty.", True, -1), 0.0)
     assert Exit(0) not in requeued and core.phase == "joining"
     core.received(queued(position=1, restored=True), 0.0)
-    core.received(DeskServed("d3", "bob"), 0.0)
-    assert core.received(DeskEnded("d", "Take care.", False), 0.0)[-1] == Exit(0)
+    core.received(DeskServed("d3", "bob", "s"), 0.0)
+    assert core.received(DeskEnded("d", "Take care.", False, -1), 0.0)[-1] == Exit(0)
+
+
+def test_lines_that_crossed_the_operators_end_are_shown_back_unsent() -> None:
+    core = waiting()
+    core.received(DeskServed("d2", "ann", "s-1"), 0.0)
+    assert sent(core.typed("hello", 0.0)) == [DeskLine("p-2", "", "hello", "s-1")]
+    core.typed("my router", 0.0)
+    core.typed("still blinks", 0.0)
+    out = core.received(DeskEnded("d", "ann ended the session. Take care.", False, 1), 0.0)
+    assert shown(out)[:3] == [
+        "[ann ended the session. Take care.]",
+        "[Not sent: the session ended before this line reached the help desk: “my router”]",
+        "[Not sent: the session ended before this line reached the help desk: “still blinks”]",
+    ]
+    assert out[-1] == Exit(0)
+
+
+def test_a_new_session_names_itself_and_counts_afresh() -> None:
+    core = waiting()
+    core.received(DeskServed("d2", "ann", "s-1"), 0.0)
+    core.typed("for ann", 0.0)
+    core.received(DeskEnded("d", "ann went off duty.", True, -1), 0.0)
+    core.received(queued(position=0, restored=True), 0.0)
+    core.received(DeskServed("d3", "bea", "s-2"), 0.0)
+    assert sent(core.typed(".end", 0.0))[0].session == "s-2"  # type: ignore[attr-defined]
+    out = core.received(DeskEnded("d", "You ended the session. Take care.", False, 0), 0.0)
+    assert not any("Not sent" in line for line in shown(out))
 
 
 def test_a_command_during_the_form_is_neither_an_answer_nor_a_try() -> None:
@@ -356,8 +383,8 @@ def test_a_place_taken_back_and_then_requeued_is_not_said_to_be_lost() -> None:
     through_form(core, kept=KeptPlace("old-token", 2, "", 120.0))
     core.connected(0.0)
     core.received(queued(restored=True), 0.0)
-    core.received(DeskServed("d2", "pat"), 1.0)
-    core.received(DeskEnded("d3", "pat went off duty.", True), 2.0)
+    core.received(DeskServed("d2", "pat", "s"), 1.0)
+    core.received(DeskEnded("d3", "pat went off duty.", True, -1), 2.0)
     again = core.received(queued(position=1, restored=False), 2.0)
     assert not any("could not be kept" in line for line in shown(again))
     assert core.phase == "waiting"

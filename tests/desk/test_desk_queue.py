@@ -526,6 +526,51 @@ def test_what_an_operator_typed_for_a_session_that_is_over_reaches_nobody_else()
     assert [m.text for m in desk.of("a", DeskLine)] == ["hello Alice"]
 
 
+def test_a_persons_lines_that_cross_the_operators_end_are_counted_for_the_person() -> None:
+    # The connection closes with the DeskEnded: the person's client can tell which of its
+    # last lines never arrived only from how many did.
+    desk = busy_desk()
+    desk.say("z", "one")
+    desk.say("z", "two")
+    desk.end("op")
+    ended = desk.last("z", DeskEnded)
+    assert ended.heard == 2 and not ended.requeued and "z" in desk.closed
+    assert desk.last("op", DeskEnded).heard == -1
+
+
+def test_a_persons_line_for_a_session_that_is_over_reaches_no_other_operator() -> None:
+    # ann's connection breaks while Zed types; bea takes Zed at once: Zed's line, typed
+    # for ann, is answered, not passed to bea out of the blue.
+    desk = busy_desk()
+    desk.operator("op2", "bea")
+    with_ann = desk.queue.session_of("z")
+    desk.drop("op")
+    assert desk.last("z", DeskEnded).heard == -1  # the connection stays: lines are answered
+    assert desk.last("z", DeskServed).operator == "bea"
+    desk.say("z", "as I was saying", session=with_ann)
+    assert desk.of("op2", DeskLine) == []
+    assert desk.last("z", DeskNotice).text == (
+        "Not sent: your session had ended before this line reached the help desk. "
+        "The line was: as I was saying"
+    )
+    desk.end("z", session=with_ann)  # nor does an .end typed for ann end bea's session
+    assert desk.last("z", DeskNotice).text == (
+        "That session was already over; your session with bea goes on."
+    )
+    desk.say("z", "hello bea")
+    assert [m.text for m in desk.of("op2", DeskLine)] == ["hello bea"]
+
+
+def test_an_operators_line_after_the_persons_end_is_shown_back_unsent() -> None:
+    desk = busy_desk()
+    with_zed = desk.queue.session_of("op")
+    desk.end("z")
+    desk.say("op", "one more thing", session=with_zed)
+    assert desk.last("op", DeskNotice).text == (
+        "Not sent: you are not serving anyone now. The line was: one more thing"
+    )
+
+
 def test_a_person_or_operator_of_another_wire_is_refused_with_both_wires() -> None:
     desk = Desk()
     desk.operator("o1", "ann")

@@ -187,7 +187,7 @@ def test_the_console_is_an_operator(tmp_path: Path) -> None:
         assert desk.console_in_session and desk.wants_console_line("hello")
         desk.console_line("hello Alice")
         assert (await alice.next(DeskLine)).text == "hello Alice"  # type: ignore[attr-defined]
-        alice.send(DeskLine("l1", "", "thank you", ""))
+        alice.send(DeskLine("l1", "", "thank you", served.session))  # type: ignore[attr-defined]
         while "desk: Alice: thank you" not in printed:  # wait for the console to show it
             shown.clear()
             await asyncio.wait_for(shown.wait(), 5)
@@ -332,8 +332,9 @@ def test_closing_tells_everyone_and_saves_transcripts(tmp_path: Path) -> None:
         desk.set_console_output(lambda line: relayed.set() if "Alice: call me" in line else None)
         alice = await connect()
         alice.send(join("Alice", topic=1))
-        await alice.next(DeskServed)
-        alice.send(DeskLine("l1", "", f"call me on {PHONE}", ""))
+        served = await alice.next(DeskServed)
+        said = f"call me on {PHONE}"
+        alice.send(DeskLine("l1", "", said, served.session))  # type: ignore[attr-defined]
         await asyncio.wait_for(relayed.wait(), 5)  # the line reached the operator
         bob = await connect()
         bob.send(join("Bob", "+1 202 555 0147"))
