@@ -530,7 +530,8 @@ class DeskQueue:
             # The same number from the same computer while its place is only held: its
             # client lost the token (it gave up waiting, its file is gone, another user
             # account), and a refusal would lock its person out of their own place.
-            same.name, same.topic, same.description = msg.name, msg.topic, msg.description
+            same.name = _name_without(phone, msg.name)
+            same.topic, same.description = msg.topic, msg.description
             return actions + self._restore(conn, same, msg, now)
         if same is not None:
             reason = "This number is already connected to the help desk."
@@ -561,7 +562,7 @@ class DeskQueue:
 
         person = Person(
             token=self._new_token(),
-            name=msg.name.strip(),
+            name=_name_without(phone, msg.name),
             phone=phone,
             topic=msg.topic,
             description=msg.description.strip(),
@@ -1111,3 +1112,10 @@ def _is_loopback(address: str) -> bool:
         return ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False
+
+
+def _name_without(phone: str, name: str) -> str:
+    """The name a person gave, with their own number masked should they have typed it in
+    there too: the name is shown to every operator (`.room`, "... is waiting"), and the full
+    number only to the one who serves them."""
+    return scrub_phone(name.strip(), phone)
