@@ -189,7 +189,7 @@ def normalise_phone(text: str) -> str | None:
         return None
     stripped = _TRUNK_ZERO.sub(r"\1", stripped)
     digits = "".join(ch for ch in stripped if ch.isdigit())
-    if not MIN_PHONE_DIGITS <= len(digits) <= MAX_PHONE_DIGITS:
+    if not MIN_PHONE_DIGITS <= len(digits) <= MAX_PHONE_DIGITS or _placeholder(digits):
         return None
     return ("+" if stripped.startswith("+") else "") + digits
 
@@ -206,10 +206,19 @@ def phone_key(phone: str) -> str:
     return "".join(ch for ch in phone if ch.isdigit())[-PHONE_KEY_DIGITS:]
 
 
+def _placeholder(digits: str) -> bool:
+    """One digit over and over (`0000000`): typed to get past the question, and no number
+    an operator could call back, nor one that tells two people apart."""
+    return len(set(digits)) == 1
+
+
 def phone_problem(text: str) -> str | None:
     """Why `text` is not a valid phone number (a sentence), or None when it is."""
     if normalise_phone(text) is not None:
         return None
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if text.strip().isascii() and _PHONE_SHAPE.fullmatch(text.strip()) and _placeholder(digits):
+        return "Please give your real mobile number: the operator may need to call you back."
     return (
         f"A mobile number has {MIN_PHONE_DIGITS} to {MAX_PHONE_DIGITS} digits, with an "
         "optional leading '+'; spaces, dashes, dots and brackets are allowed (e.g. +44 7700 "

@@ -85,6 +85,12 @@ def test_invalid_phone_numbers(typed: str) -> None:
     assert "7 to 15 digits" in (phone_problem(typed) or "")
 
 
+@pytest.mark.parametrize("typed", ["0000000", "+1 111 111 1111", "9999-9999"])
+def test_one_digit_over_and_over_is_no_number(typed: str) -> None:
+    assert normalise_phone(typed) is None
+    assert "real mobile number" in (phone_problem(typed) or "")
+
+
 @pytest.mark.parametrize(
     ("one", "other", "same"),
     [
