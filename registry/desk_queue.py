@@ -38,7 +38,7 @@ from __future__ import annotations
 import ipaddress
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from registry.desk_estimate import Busy, Estimate, Estimator
 from registry.desk_key import key_matches
@@ -107,6 +107,12 @@ GRACE = 120.0
 RESTART_SETTLE = 5.0
 #: Shortest time between two position pushes to one person ("at most once a second").
 PUSH_INTERVAL = 1.0
+#: Shortest time between two "... is waiting" notices to an operator in a session: the
+#: arrivals in between are told in one line at its end, not a line each (a burst of fifty
+#: would bury what the person being served says).
+ARRIVALS_INTERVAL = 30.0
+#: Names at most in that one line; the rest are counted.
+ARRIVALS_NAMED = 3
 #: Why an operator without the registry's operator key is refused.
 WRONG_KEY = (
     "Cannot go on duty: wrong operator key (the registry keeps it in its data directory, "
@@ -233,6 +239,8 @@ class Operator:
     free_since: float
     order: int  # tie-break between operators free since the same moment
     session: Session | None = None
+    told_at: float = float("-inf")  # the last "... is waiting" notice
+    untold: list[Person] = field(default_factory=list)  # arrivals held back since
 
 
 @dataclass(slots=True, eq=False)
@@ -327,6 +335,7 @@ class DeskQueue:
         """When `timer` must run next: a held place running out or a held-back push."""
         times = [p.dropped + self.grace for p in self._waiting if p.dropped is not None]
         times += [p.due for p in self._waiting if p.due is not None]
+        times += [o.told_at + ARRIVALS_INTERVAL for o in self._operators.values() if o.untold]
         if self._restored:
             times.append(self._settle_until)
         return min(times, default=None)
@@ -418,7 +427,7 @@ class DeskQueue:
                         person,
                     )
                 )
-        return actions + self._settle(now) + self._keep()
+        return actions + self._settle(now) + self._tell_held_back_arrivals(now) + self._keep()
 
     def restore(self, places: list[KeptPlace], now: float) -> list[Action]:
         """Hold `places`, kept on disk by the run before (see KeepPlaces), as places whose
@@ -585,7 +594,7 @@ class DeskQueue:
         actions.append(self._queued(person, msg.id, now, restored=False))
         actions += served
         if person in self._waiting:
-            actions += self._tell_busy_operators(person)
+            actions += self._tell_busy_operators(person, now)
         return actions
 
     def _restore(self, conn: ConnId, person: Person, msg: DeskJoin, now: float) -> list[Action]:
@@ -1033,16 +1042,45 @@ class DeskQueue:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _tell_busy_operators(self, person: Person) -> list[Action]:
+    def _tell_busy_operators(self, person: Person, now: float) -> list[Action]:
+        """Tell the operators in a session who could serve `person` that they arrived: at
+        once, or with the others who arrive within ARRIVALS_INTERVAL of the last notice."""
         text = (
             f"{clean(person.name)} is waiting ({topic_label(person.topic)}); "
             f"{len(self._waiting)} waiting in all."
         )
-        return [
-            self._notice(o.conn, text)
-            for o in self._operators.values()
-            if o.session is not None and person.topic in o.topics
-        ]
+        actions: list[Action] = []
+        for operator in self._operators.values():
+            if operator.session is None or person.topic not in operator.topics:
+                continue
+            if now < operator.told_at + ARRIVALS_INTERVAL:
+                operator.untold.append(person)
+            else:
+                operator.told_at = now
+                actions.append(self._notice(operator.conn, text))
+        return actions
+
+    def _tell_held_back_arrivals(self, now: float) -> list[Action]:
+        """The arrivals held back by ARRIVALS_INTERVAL, in one line to each operator, of
+        those still waiting; none to an operator no longer in a session (they are serving
+        the next person already)."""
+        actions: list[Action] = []
+        for operator in self._operators.values():
+            if not operator.untold or now < operator.told_at + ARRIVALS_INTERVAL:
+                continue
+            arrived = [p for p in operator.untold if p in self._waiting]
+            operator.untold = []
+            if operator.session is None or not arrived:
+                continue
+            operator.told_at = now
+            names = [clean(p.name) for p in arrived[:ARRIVALS_NAMED]]
+            if len(arrived) > ARRIVALS_NAMED:
+                names.append(f"{len(arrived) - ARRIVALS_NAMED} more")
+            who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            verb = "is" if len(arrived) == 1 else "are"
+            text = f"{who} {verb} waiting too; {len(self._waiting)} waiting in all."
+            actions.append(self._notice(operator.conn, text))
+        return actions
 
     def _session_of(self, person: Person) -> Session | None:
         for operator in self._operators.values():

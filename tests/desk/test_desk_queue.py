@@ -10,6 +10,7 @@ import pytest
 from desk_harness import PHONES, Desk
 
 from registry.desk_queue import (
+    ARRIVALS_INTERVAL,
     GRACE,
     RESTART_SETTLE,
     WRONG_KEY,
@@ -166,8 +167,10 @@ def test_a_dropped_place_is_given_up_after_the_grace_period() -> None:
         desk.join(conn, name)
     token = desk.token("b")
     desk.drop("b")
+    assert desk.queue.next_wake() == pytest.approx(ARRIVALS_INTERVAL)  # ann hears of Bob, Carol
+    desk.advance(ARRIVALS_INTERVAL)
     assert desk.queue.next_wake() == pytest.approx(120.0)
-    desk.advance(119.9)
+    desk.advance(119.9 - ARRIVALS_INTERVAL)
     assert len(desk.queue.waiting) == 3
     desk.advance(0.2)
     assert [p.name for p in desk.queue.waiting] == ["Alice", "Carol"]
@@ -370,6 +373,34 @@ def test_busy_operators_hear_of_newcomers() -> None:
     desk.join("a", "Alice", topic=4)
     notice = desk.last("op", DeskNotice).text
     assert "Alice is waiting (4 Suggestion for Abroad Studies)" in notice
+
+
+def test_a_burst_of_newcomers_is_told_in_one_line_not_a_line_each() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice")
+    names = ["Bob", "Carol", "Dan", "Eve", "Fay"]
+    for index, name in enumerate(names):
+        desk.join(f"p{index}", name, phone=f"+1 555 000 010{index}")
+    assert len(desk.of("op", DeskNotice)) == 1  # Alice's, at once
+    desk.leave("p4")  # Fay gives up: she is not told of
+    desk.advance(ARRIVALS_INTERVAL)
+    notices = [n.text for n in desk.of("op", DeskNotice)]
+    assert notices[1:] == ["Bob, Carol, Dan and 1 more are waiting too; 5 waiting in all."]
+    desk.join("g", "Gus", phone="+1 555 000 0200")  # within the interval of that line
+    assert len(desk.of("op", DeskNotice)) == 2
+    desk.advance(ARRIVALS_INTERVAL)
+    assert desk.last("op", DeskNotice).text == "Gus is waiting too; 6 waiting in all."
+
+
+def test_arrivals_held_back_are_not_told_to_an_operator_who_is_free_again() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice")
+    desk.join("b", "Bob")
+    desk.drop("b")  # his place is held: nobody serves it until he is back
+    desk.end("op")
+    desk.end("op")  # Alice's session: ann is free, with Bob's place held
+    desk.advance(ARRIVALS_INTERVAL)
+    assert not any("Bob" in n.text for n in desk.of("op", DeskNotice))
 
 
 # -- no operator, crisis notice, refusals --------------------------------------------------
