@@ -25,7 +25,10 @@ class SendAll:
 
 @dataclass(frozen=True)
 class AskMessage:
-    """`message`: ask for the recipient, then the text."""
+    """`message` or `message <name>`: ask for what is missing, the recipient and the text
+    (`message <name> <text>` is a `Send`)."""
+
+    to: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,11 @@ class Spec:
 SPECS: tuple[Spec, ...] = (
     Spec(("send", "/send", "/dm"), "send <name> <text>", "message <name> directly"),
     Spec(("<name>:<text>",), "<name>:<text>", "the same, shorter"),
-    Spec(("message",), "message", "asks for the recipient, then the text"),
+    Spec(
+        ("message", "/message"),
+        "message [<name>]",
+        "asks for what is missing: the recipient, then the text",
+    ),
     Spec(("send_all", "/bm"), "send_all <text>", "message everyone on the channel"),
     Spec(
         ("who", "/who", "/users", "server:who"),
@@ -220,7 +227,8 @@ def _command(text: str, *, slash: bool) -> Command | None:
                 return Mistake(f"Usage: {'/' if slash else ''}{word} <text>")
             return SendAll(said)
         case "message":
-            return AskMessage()
+            to, _, body = said.lstrip(" ").partition(" ")
+            return Send(to, body) if body.strip() else AskMessage(to)
         case "who" | "users" if slash or word == "who":
             if rest not in ("", "-l"):
                 return Mistake(f"Usage: {'/' if slash else ''}{word} [-l]")
@@ -230,8 +238,12 @@ def _command(text: str, *, slash: bool) -> Command | None:
                 return Mistake("Usage: join <room>")
             return JoinRoom(rest)
         case "leave" | "out" if slash or word == "leave":
+            if rest:  # as with who: a word more is a slip, not to be guessed at
+                return Mistake(f"Usage: {'/' if slash else ''}{word} (it takes nothing more)")
             return LeaveRoom()
         case "rooms":
+            if rest:
+                return Mistake(f"Usage: {'/' if slash else ''}rooms (it takes nothing more)")
             return ListRooms()
         case "nick" | "nickname" if slash:
             if not rest or " " in rest:

@@ -565,9 +565,12 @@ class PeerCore:
                     post = ChannelPost(self._new_id(), self.state.name, self.state.token, text)
                     self._keep_sending(post, out)
                     self._request(post, now, out)
-            case cmd.AskMessage():
+            case cmd.AskMessage(to):
                 self._asking_step = 1
-                out.append(Print("[To whom?]", "system"))
+                if to:
+                    self._continue_asking(to, now, out)
+                else:
+                    out.append(Print("[To whom?]", "system"))
             case cmd.Who(long):
                 self._who(long, out)
             case cmd.Dereg(name):

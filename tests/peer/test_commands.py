@@ -36,6 +36,8 @@ OUTSIDE: list[tuple[str, Command | None]] = [
     ("/DM bob hi", Send("bob", "hi")),
     ("message", AskMessage()),
     ("/message", AskMessage()),
+    ("message bob", AskMessage("bob")),  # the text is asked for
+    ("message bob hi there", Send("bob", "hi there")),  # nothing to ask
     # the channel
     ("send_all hello all", SendAll("hello all")),
     ("/bm hello all", SendAll("hello all")),
@@ -178,6 +180,9 @@ MISTAKES: list[tuple[str, bool, str]] = [
     ("reg", False, "Usage: reg <your name>"),
     ("who everyone", False, "Usage: who [-l]"),
     ("/users x", True, "Usage: /users [-l]"),
+    ("rooms all", False, "Usage: rooms (it takes nothing more)"),
+    ("/leave now", True, "Usage: /leave (it takes nothing more)"),
+    ("leave now", False, "Usage: leave (it takes nothing more)"),
 ]
 
 

@@ -524,6 +524,17 @@ def test_message_command_asks_for_recipient_then_text() -> None:
     assert isinstance(chat, Chat) and chat.text == "hi from the dialogue"
 
 
+def test_message_with_a_name_asks_only_for_the_text() -> None:
+    core, _ = registered()
+    assert prints(core.line("message bob", T0)) == ["[Message to bob?]"]
+    [chat] = sent(core.line("hi", T0))
+    assert isinstance(chat, Chat) and chat.to == "bob" and chat.text == "hi"
+    assert prints(core.line("message nobody", T0)) == [
+        "[No user named nobody. Type who to see the names.]"
+    ]
+    assert core.asking is None
+
+
 def test_message_command_says_at_once_that_there_is_no_such_name() -> None:
     core, _ = registered()
     core.line("message", T0)
