@@ -54,6 +54,7 @@ from wire.desk_text import (
     MAX_DESK_LINE,
     MENU_TRIES,
     crisis_lines,
+    format_estimate,
     menu_lines,
     name_problem,
     normalise_phone,
@@ -474,7 +475,11 @@ class PersonCore(DeskClientCore):
 
     def _position_changed(self, update: DeskPosition, out: list[Action]) -> None:
         if self._operators == 0 and update.operators > 0:
-            out.append(Show("[An operator for your topic is on duty now.]"))
+            line = "[An operator for your topic is on duty now.]"
+            if update.position == self._position:  # else the new position says it
+                estimate = format_estimate(update.est_kind, update.est_low, update.est_high)
+                line = f"[An operator for your topic is on duty now; estimated wait: {estimate}.]"
+            out.append(Show(line))
         elif self._operators > 0 and update.operators == 0:
             line = "[No operator for your topic is on duty any more; you keep your place.]"
             out.append(Show(line))

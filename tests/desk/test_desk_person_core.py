@@ -18,6 +18,7 @@ from peer.desk_actions import (
 )
 from peer.desk_person import REFRESH, PersonCore
 from wire.desk import (
+    EST_RANGE,
     DeskCrisis,
     DeskEnded,
     DeskJoin,
@@ -207,6 +208,10 @@ def test_the_position_is_shown_when_it_changes_and_operators_coming_and_going() 
     assert gone == ["[No operator for your topic is on duty any more; you keep your place.]"]
     back = shown(core.received(DeskPosition("d", 1, 1, EST_HISTORY, 0, 0), 0.0))
     assert back[0] == "[An operator for your topic is on duty now.]" and len(back) > 1
+    core.received(DeskPosition("d", 1, 0, EST_HISTORY, 0, 0), 0.0)
+    # the position stays: the on-duty line itself gives the new estimate
+    back = shown(core.received(DeskPosition("d", 1, 1, EST_RANGE, 120, 300), 0.0))
+    assert back == ["[An operator for your topic is on duty now; estimated wait: 2-5 min.]"]
 
 
 def test_the_held_place_is_refreshed_while_waiting() -> None:
