@@ -132,8 +132,6 @@ class RegistryServer:
         addr = await self.endpoint.open(self.bind, self.port)
         self._run(self.core.start(time.time()))  # sweeps for the peers of the table read
         await self.desk.start()
-        if self._console_operator:
-            self.desk.set_console_output(self._out)
         boxes = sum(len(box) for box in self.core.mail.values())
         self._out(
             f"ChatApp registry listening on {addr[0]}:{addr[1]} (UDP and TCP); "
@@ -150,6 +148,9 @@ class RegistryServer:
                 "This console serves at the help desk too: .serve none pauses it; "
                 "--no-desk-console starts without."
             )
+            # on duty after the lines above, so that what it says (maybe a person served
+            # at once) comes under them
+            self.desk.set_console_output(self._out)
         return addr
 
     async def serve_forever(self) -> None:
