@@ -539,7 +539,6 @@ class DeskQueue:
             # The same number from the same computer while its place is only held: its
             # client lost the token (it gave up waiting, its file is gone, another user
             # account), and a refusal would lock its person out of their own place.
-            same.name = _name_without(phone, msg.name)
             same.topic, same.description = msg.topic, msg.description
             return actions + self._restore(conn, same, msg, now)
         if same is not None:
@@ -608,6 +607,8 @@ class DeskQueue:
                 Send(old, DeskEnded(self._make_id(), "Replaced by a new connection.", False, -1))
             )
             actions.append(Close(old, "replaced by a reconnection"))
+        if person in self._waiting:  # the name as given now (a slip put right, say)
+            person.name = _name_without(person.phone, msg.name)
         person.conn = conn
         person.dropped = None
         self._conns[conn] = person

@@ -161,6 +161,16 @@ def test_a_dropped_place_is_restored_with_the_token_and_the_same_position() -> N
     assert desk.queue.next_wake() is None
 
 
+def test_a_place_taken_back_goes_by_the_name_given_now() -> None:
+    desk = busy_desk()
+    desk.join("b", "Bbo", phone=PHONES["Bob"])
+    token = desk.token("b")
+    desk.drop("b")
+    desk.join("b2", "Bob", token=token)  # the client started again, the slip put right
+    desk.room("op")
+    assert desk.last("op", DeskRoom).names == ("Bob",)
+
+
 def test_a_dropped_place_is_given_up_after_the_grace_period() -> None:
     desk = busy_desk(grace=120.0)
     for conn, name in (("a", "Alice"), ("b", "Bob"), ("c", "Carol")):
