@@ -1063,8 +1063,8 @@ class DeskQueue:
 
     def _tell_held_back_arrivals(self, now: float) -> list[Action]:
         """The arrivals held back by ARRIVALS_INTERVAL, in one line to each operator, of
-        those still waiting; none to an operator no longer in a session (they are serving
-        the next person already)."""
+        those still waiting; none to an operator no longer in a session (one who is free
+        has nobody waiting they could serve)."""
         actions: list[Action] = []
         for operator in self._operators.values():
             if not operator.untold or now < operator.told_at + ARRIVALS_INTERVAL:
