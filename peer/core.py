@@ -36,6 +36,7 @@ from wire.messages import (
     OFFLINE_REFUSAL,
     Ack,
     Acks,
+    Alias,
     Alive,
     ChannelMessage,
     ChannelPost,
@@ -1278,7 +1279,7 @@ class PeerCore:
             # registered again after the registry gave up on us, which took us out of the
             # room: back to it, as a restarted peer goes back (`_go_back_to_room`)
             self._back_to, self.state.room = self.state.room, ""
-        self._replace_table(welcome.version, welcome.entries, out)
+        self._replace_table(welcome.version, welcome.entries, welcome.aliases, out)
         early = sorted(self._early_updates, key=lambda update: update.version)
         self._early_updates.clear()
         for update in early:
@@ -1390,7 +1391,7 @@ class PeerCore:
         in it, or else a release by the registry's console."""
         if snapshot.version < self.state.version:
             return
-        self._replace_table(snapshot.version, snapshot.entries, out)
+        self._replace_table(snapshot.version, snapshot.entries, snapshot.aliases, out)
         if not self.state.registered or name_key(self.state.name) in self.state.table:
             return
         asked = self._renames_asked()
@@ -1400,9 +1401,18 @@ class PeerCore:
         elif not asked:
             self._released(out)
 
-    def _replace_table(self, version: int, entries: tuple[Entry, ...], out: list[Action]) -> None:
+    def _replace_table(
+        self,
+        version: int,
+        entries: tuple[Entry, ...],
+        aliases: tuple[Alias, ...],
+        out: list[Action],
+    ) -> None:
         self.state.version = version
         self.state.table = {name_key(e.name): e for e in entries}
+        for alias in aliases:  # renames made before we started, or while we were away
+            if name_key(alias.old) not in self.state.table:
+                self._renamed[name_key(alias.old)] = alias.new
         out.append(Print("[Client table updated.]", "system"))
 
     def _save_outcome(self, saved: Saved, now: float, out: list[Action]) -> None:

@@ -41,6 +41,7 @@ from wire.messages import (
     OFFLINE_REFUSAL,
     Ack,
     Acks,
+    Alias,
     Alive,
     ChannelMessage,
     ChannelPost,
@@ -428,6 +429,7 @@ class RegistryCore:
                     self.table.version,
                     self.table.entries(),
                     mail,
+                    self._alias_rows(),
                 ),
             )
         )
@@ -1027,7 +1029,19 @@ class RegistryCore:
         return out
 
     def _snapshot(self, reply_to: str) -> TableSnapshot:
-        return TableSnapshot(self._new_id(), reply_to, self.table.version, self.table.entries())
+        return TableSnapshot(
+            self._new_id(), reply_to, self.table.version, self.table.entries(), self._alias_rows()
+        )
+
+    def _alias_rows(self) -> tuple[Alias, ...]:
+        """The names given up by renames within RENAME_GRACE, each with the name it leads
+        to (the end of a chain of renames), for peers that start with the whole table."""
+        rows = []
+        for old in self._aliases:
+            record = self._lookup(old)
+            if record is not None and name_key(record.name) != old:
+                rows.append(Alias(old, record.name))
+        return tuple(rows)
 
     def _refuse(self, reply_to: str, addr: Addr, reason: str, what: str, out: list[Action]) -> None:
         out.append(Log(f"refused {what}: {reason}"))

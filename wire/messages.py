@@ -30,6 +30,16 @@ class Entry:
     online: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """A name given up by a rename a moment ago (the registry's RENAME_GRACE), and the name
+    it leads to now: a peer that never saw the rename (it started since) can still reach
+    the one who renamed under the name it knows."""
+
+    old: str
+    new: str
+
+
 #: The `kind` of a StoredMessage that is a line of the registry's own, not a message.
 NOTICE_KIND = "notice"
 
@@ -138,6 +148,7 @@ class Welcome:
     version: int
     entries: tuple[Entry, ...]
     mail: tuple[StoredMessage, ...]
+    aliases: tuple[Alias, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,12 +218,14 @@ class TableRequest:
 
 @dataclass(frozen=True, slots=True)
 class TableSnapshot:
-    """The whole table at `version`; a reply to TableRequest, or pushed after Saved(delivered)."""
+    """The whole table at `version`, with the names recently given up by renames; a reply to
+    TableRequest, or pushed after Saved(delivered)."""
 
     id: str
     reply_to: str
     version: int
     entries: tuple[Entry, ...]
+    aliases: tuple[Alias, ...]
 
 
 # -- messages -----------------------------------------------------------------------------
@@ -431,9 +444,10 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
 }
 
 #: Records that appear inside messages.
-RECORD_TYPES: dict[str, type[Entry] | type[StoredMessage]] = {
+RECORD_TYPES: dict[str, type[Entry] | type[StoredMessage] | type[Alias]] = {
     "Entry": Entry,
     "StoredMessage": StoredMessage,
+    "Alias": Alias,
 }
 
 from wire.desk import DESK_TYPES  # noqa: E402  (desk messages join the closed set)

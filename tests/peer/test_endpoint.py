@@ -44,7 +44,7 @@ async def pair(
     def on_message(message: Message, addr: tuple[str, int]) -> None:
         got.append((message, addr))
         if isinstance(message, TableRequest):
-            server.send(addr, TableSnapshot("s-1", message.id, 1, BIG))
+            server.send(addr, TableSnapshot("s-1", message.id, 1, BIG, ()))
 
     server = Endpoint(
         on_message,
@@ -378,7 +378,7 @@ def test_send_many_sends_one_message_to_each_address_as_send_would() -> None:
             r = Endpoint(arrived, session="x")
             await r.open("127.0.0.1", 0)
             receivers.append(r)
-        big = TableSnapshot("r-3", "", 1, BIG)
+        big = TableSnapshot("r-3", "", 1, BIG, ())
         sender.send_many([r.address for r in receivers], big)
         await asyncio.wait_for(both, 5)
         assert got == [big, big]

@@ -37,7 +37,7 @@ async def answering_endpoint(
 
     def on_message(message: Message, addr: tuple[str, int]) -> None:
         if isinstance(message, TableRequest):
-            endpoint.send(addr, TableSnapshot("s-1", message.id, 1, ()))
+            endpoint.send(addr, TableSnapshot("s-1", message.id, 1, (), ()))
 
     endpoint = Endpoint(on_message, session="s", log=(logs if logs is not None else []).append)
     port = (await endpoint.open("127.0.0.1", 0))[1]

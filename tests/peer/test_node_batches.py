@@ -53,7 +53,7 @@ def registered_node(tmp_path: Path, events: list[object]) -> PeerNode:
     [register] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
     assert isinstance(register, Register)
     entries = (Entry("alice", "127.0.0.1", 6001, True), Entry("bob", "127.0.0.1", 6002, True))
-    node._received(Welcome("r-1", register.id, "alice", "tok", 2, entries, ()), SERVER)
+    node._received(Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ()), SERVER)
     return node
 
 

@@ -9,6 +9,7 @@ from wire.messages import (
     NOTICE_KIND,
     Ack,
     Acks,
+    Alias,
     ChannelPost,
     Chat,
     Deregister,
@@ -53,7 +54,7 @@ def registered(mail: tuple[StoredMessage, ...] = ()) -> tuple[PeerCore, list[pa.
         Entry("bob", *BOB, True),
         Entry("carol", "127.0.0.1", 6003, False),
     )
-    welcome = Welcome("r-1", register.id, "alice", "tok", 3, entries, mail)
+    welcome = Welcome("r-1", register.id, "alice", "tok", 3, entries, mail, ())
     return core, core.receive(welcome, SERVER, T0)
 
 
@@ -75,7 +76,7 @@ def test_a_welcome_with_the_token_the_peer_came_with_writes_nothing() -> None:
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a", token="mine")
     [register] = sent(core.start(T0))
     assert register.token == "mine"  # type: ignore[attr-defined]
-    welcome = Welcome("r-1", register.id, "alice", "mine", 3, (), ())  # type: ignore[attr-defined]
+    welcome = Welcome("r-1", register.id, "alice", "mine", 3, (), (), ())  # type: ignore[attr-defined]
     out = core.receive(welcome, SERVER, T0)
     assert not any(isinstance(a, pa.Remember) for a in out)
     assert "[Welcome, You are registered.]" in prints(out)
@@ -101,7 +102,7 @@ def test_lines_typed_before_the_welcome_are_carried_out_after_it_in_order() -> N
     out = core.end_of_input(T0)
     assert prints(out) == ["[Quitting once the registry has answered; Ctrl-C quits at once.]"]
     assert sent(out) == [] and pa.Exit(0) not in out
-    welcome = Welcome("r-1", register.id, "alice", "tok", 3, ENTRIES, ())
+    welcome = Welcome("r-1", register.id, "alice", "tok", 3, ENTRIES, (), ())
     out = core.receive(welcome, SERVER, T0)
     chat, post = [m for m in sent(out) if isinstance(m, Chat | ChannelPost)]
     assert isinstance(chat, Chat) and (chat.to, chat.text) == ("bob", "first")
@@ -154,7 +155,7 @@ def test_a_deregistered_peer_answers_nothing() -> None:
 def test_a_keepalive_refused_while_deregistering_does_not_register_again() -> None:
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a", keepalive=1.0)
     [register] = sent(core.start(T0))
-    core.receive(Welcome("r-1", register.id, "alice", "tok", 1, (), ()), SERVER, T0)
+    core.receive(Welcome("r-1", register.id, "alice", "tok", 1, (), (), ()), SERVER, T0)
     [keepalive] = sent(run_until(core, T0 + 1))
     assert isinstance(keepalive, Keepalive)
     [dereg] = sent(core.line("dereg alice", T0 + 1))
@@ -332,7 +333,7 @@ def test_updates_before_the_welcome_are_acked_and_applied_after_it() -> None:
         out = core.receive(update, SERVER, T0 + 0.1)
         assert sent(out) == [Ack(sent(out)[0].id, update.id)]  # type: ignore[attr-defined]
         assert prints(out) == []
-    welcome = Welcome("r-2", register.id, "alice", "tok", 3, (Entry("alice", *ME, True),), ())
+    welcome = Welcome("r-2", register.id, "alice", "tok", 3, (Entry("alice", *ME, True),), (), ())
     out = core.receive(welcome, SERVER, T0 + 0.2)
     assert core.state.version == 5
     assert core.state.table["dave"] == dave and core.state.table["erin"] == erin
@@ -437,7 +438,7 @@ def test_a_first_part_all_shown_before_keeps_the_header_for_the_next() -> None:
     core.receive(Ack("r-2", dereg.id), SERVER, T0)  # type: ignore[attr-defined]
     [again] = sent(core.line("reg alice", T0))
     first = StoredMessage("b-1", "bob", "seen", "2026-11-21 10:00:00", "direct")
-    welcome = Welcome("r-3", again.id, "alice", "tok", 3, (), (first,))  # type: ignore[attr-defined]
+    welcome = Welcome("r-3", again.id, "alice", "tok", 3, (), (first,), ())  # type: ignore[attr-defined]
     out = core.receive(welcome, SERVER, T0)
     assert "[You have messages]" not in prints(out)
     [taken] = [m for m in sent(out) if isinstance(m, MailTaken)]
@@ -680,6 +681,20 @@ def test_a_rename_seen_in_the_table_before_its_answer_is_taken_once() -> None:
     assert "Server not responding" not in " ".join(prints(run_until(core, T0 + 3)))
 
 
+def test_a_name_renamed_before_we_started_still_leads_to_its_peer() -> None:
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    [register] = sent(core.start(T0))
+    robert = Entry("robert", "127.0.0.1", 6002, True)
+    welcome = Welcome(
+        "r-1", register.id, "alice", "tok", 3, (robert,), (), (Alias("bob", "robert"),)
+    )
+    core.receive(welcome, SERVER, T0)
+    out = core.line("send bob hi", T0)
+    [chat] = sent(out)
+    assert isinstance(chat, Chat) and chat.to == "robert"
+    assert "[bob is now known as robert.]" in prints(out)
+
+
 def test_someone_else_renamed_from_a_name_like_ours_does_not_rename_us() -> None:
     core, _ = registered()
     update = TableUpdate(
@@ -736,15 +751,17 @@ def test_our_name_missing_from_a_whole_table_is_a_release_or_our_rename() -> Non
     # a peer that missed updates fetches the whole table: the news it missed may be ours
     bob = Entry("bob", *BOB, True)
     core, _ = registered()
-    out = core.receive(TableSnapshot("r-9", "x", 5, (bob,)), SERVER, T0)
+    out = core.receive(TableSnapshot("r-9", "x", 5, (bob,), ()), SERVER, T0)
     assert prints(out)[-1].startswith("[The registry released the name alice: you are offline.")
     assert not core.state.registered
     core, _ = registered()
     sent(core.line("/nick alicia", T0))
-    out = core.receive(TableSnapshot("r-9", "x", 5, (bob, Entry("alicia", *ME, True))), SERVER, T0)
+    out = core.receive(
+        TableSnapshot("r-9", "x", 5, (bob, Entry("alicia", *ME, True)), ()), SERVER, T0
+    )
     assert "[You are now known as alicia.]" in prints(out)
     assert core.state.registered and core.state.name == "alicia"
     core, _ = registered()
     sent(core.line("/nick alicia", T0))  # asked, not yet in the table: wait for its answer
-    out = core.receive(TableSnapshot("r-9", "x", 5, (bob,)), SERVER, T0)
+    out = core.receive(TableSnapshot("r-9", "x", 5, (bob,), ()), SERVER, T0)
     assert core.state.registered and "released" not in " ".join(prints(out))

@@ -53,7 +53,7 @@ def test_a_script_of_dereg_reg_send_and_nick_runs_in_order() -> None:
     [register] = sent(out)
     assert isinstance(register, Register)
     assert "[You are already registered.]" not in prints(out)
-    welcome = Welcome("r-6", register.id, "alice", "tok", 4, (), ())
+    welcome = Welcome("r-6", register.id, "alice", "tok", 4, (), (), ())
     out = core.receive(welcome, SERVER, T0 + 0.02)
     # the table of this Welcome is empty: bob is unknown, which is said in order
     assert "[No user named bob. Type who to see the names.]" in prints(out)
@@ -92,7 +92,7 @@ def started_with_a_script(*lines: str, room: str = "") -> tuple[PeerCore, list[p
         core.line(line, T0)
     core.end_of_input(T0)
     entries = (Entry("alice", "127.0.0.1", 6001, True), Entry("bob", *BOB, True))
-    welcome = Welcome("r-1", register.id, "alice", "tok", 3, entries, ())
+    welcome = Welcome("r-1", register.id, "alice", "tok", 3, entries, (), ())
     return core, core.receive(welcome, SERVER, T0 + 0.01)
 
 

@@ -23,6 +23,7 @@ from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_FRAME, MAX_ID, MAX_TEXT
 from wire.messages import (
     Ack,
     Acks,
+    Alias,
     ChannelMessage,
     ChannelPost,
     Chat,
@@ -293,6 +294,15 @@ def test_a_rename_travels_as_one_update_whatever_else_is_coalesced_with_it() -> 
         assert together[-2:] == [("bob", 0), ("robert", Y[1])], (width, fillers)
         cuts += together == [("bob", 0), ("robert", Y[1])]
     assert cuts  # some of these put a datagram's end right after the removal
+
+
+def test_a_peer_that_starts_after_a_rename_learns_where_the_old_name_leads() -> None:
+    reg = core()
+    wb = register(reg, "bob", Y)
+    reg.receive(Rename("r", "bob", wb.token, "robert"), Y, T0)
+    reg.receive(Rename("r2", "robert", wb.token, "rob"), Y, T0)  # a chain ends at rob
+    welcome = register(reg, "x", X)
+    assert set(welcome.aliases) == {Alias("bob", "rob"), Alias("robert", "rob")}
 
 
 def test_one_acks_answers_every_push_it_lists_and_no_other() -> None:

@@ -42,6 +42,7 @@ from wire.limits import MAX_DATAGRAM, MAX_ITEMS
 from wire.messages import (
     Ack,
     Acks,
+    Alias,
     Alive,
     Chat,
     MailTaken,
@@ -398,6 +399,7 @@ def welcome() -> Welcome:
         version=3,
         entries=(Entry("alice", "10.0.0.1", 5000, True), Entry("bob", "10.0.0.2", 5001, False)),
         mail=(StoredMessage("m1", "bob", "hi", "2024-01-01 10:00:00", "direct"),),
+        aliases=(Alias("robert", "bob"),),
     )
 
 
