@@ -370,9 +370,9 @@ class PeerCore:
             case Chat():
                 self._incoming_chat(message, addr, out)
             case ChannelMessage():
-                # only the registry relays the channel (a long one over TCP: another port)
-                from_registry = addr[0] == self.server[0]
-                if from_registry and self._accept(message.sender, message.id, addr, out):
+                if self._from_registry(addr) and self._accept(
+                    message.sender, message.id, addr, out
+                ):
                     out.append(
                         Print(
                             f"[Channel_Message {message.sender}: {message.text}]",
@@ -380,6 +380,10 @@ class PeerCore:
                             message.sender,
                         )
                     )
+            case TableUpdate() | Saved() | Notice() | RoomMessage() | RoomNotice() if (
+                not self._from_registry(addr)
+            ):
+                pass  # a forgery: it could point a name at another port, or speak for the registry
             case TableUpdate():
                 out.append(Send(addr, Ack(self._new_id(), message.id)))
                 if self.state.registered:
@@ -889,8 +893,18 @@ class PeerCore:
             return  # meant for whoever had this address before; the sender will fall back
         if not self._plausible(chat.sender, addr):
             return  # unanswered: a real sender falls back to the registry, which delivers
+        if name_problem(chat.sender) is not None or (
+            len(chat.text) > MAX_TEXT // 4 and len(chat.text.encode()) > MAX_TEXT
+        ):
+            return  # no peer of ours sends such a thing: a name that is none, or a flood
         if self._accept(chat.sender, chat.id, addr, out):
             out.append(Print(f"{chat.sender}: {chat.text}", "message", chat.sender))
+
+    def _from_registry(self, addr: Addr) -> bool:
+        """Whether what came from `addr` may be the registry's: from its IP (a long message
+        comes over a TCP connection of its own, from another port). As with `_plausible`,
+        this stops forgeries from other machines, not from processes on the registry's."""
+        return addr[0] == self.server[0]
 
     def _plausible(self, sender: str, addr: Addr) -> bool:
         """Whether a direct message claiming `sender` may come from `addr`: the sender's IP

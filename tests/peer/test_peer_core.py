@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from peer import actions as pa
 from peer.core import PeerCore
 from wire.limits import MAX_FAREWELL, MAX_TEXT
@@ -17,9 +19,12 @@ from wire.messages import (
     Keepalive,
     MailTaken,
     MoreMail,
+    Notice,
     Refused,
     Register,
     Rename,
+    RoomMessage,
+    RoomNotice,
     Saved,
     SaveMessage,
     StoredMessage,
@@ -309,6 +314,35 @@ def test_a_missed_table_change_fetches_the_whole_table() -> None:
     out = core.receive(TableUpdate("r-5", 5, (Entry("dave", "127.0.0.1", 6004, True),)), SERVER, T0)
     assert any(isinstance(m, TableRequest) for m in sent(out))
     assert "dave" not in core.state.table
+
+
+def test_what_only_the_registry_says_is_not_taken_from_another_machine() -> None:
+    # found by trying it: a forged update pointed bob at the forger's port, and alice's
+    # next message to bob went there ("[Message received by bob.]")
+    core, _ = registered()
+    version = core.state.version
+    forger = ("10.0.0.66", 5000)
+    for forged in (
+        TableUpdate("f-1", version + 1, (Entry("bob", *forger, True),)),
+        Notice("f-2", "The registry released the name alice"),
+        RoomNotice("f-3", "teamchat", "bob has quit (forged)"),
+        RoomMessage("f-4", "bob", "secret", "forged line", False, ""),
+    ):
+        assert core.receive(forged, forger, T0) == []
+    assert core.state.version == version and core.state.table["bob"].ip == BOB[0]
+
+
+@pytest.mark.parametrize(
+    "chat",
+    [
+        Chat("c-1", "", "alice", "no sender"),
+        Chat("c-2", "[Client table updated.]", "alice", "a line of ours"),
+        Chat("c-3", "bob", "alice", "x" * (MAX_TEXT + 1)),
+    ],
+)
+def test_a_direct_message_no_peer_of_ours_could_send_is_not_shown(chat: Chat) -> None:
+    core, _ = registered()
+    assert prints(core.receive(chat, BOB, T0)) == []
 
 
 def test_too_big_answers_are_fetched_over_tcp() -> None:
