@@ -1188,6 +1188,10 @@ class PeerCore:
     def _server_back(self, now: float, out: list[Action]) -> None:
         self._server_down = False
         self._probe_every = self.keepalive
+        if self._next_keepalive is not None:
+            # back to the usual period at once: the next probe of the backoff could come
+            # later than a restarted registry waits before it counts us as gone
+            self._next_keepalive = min(self._next_keepalive, now + self.keepalive)
         out.append(Print("[Server is back.]", "system"))
         self._flush_outbox(now, out)
 

@@ -84,6 +84,11 @@ RECENT_IDS = 10_000
 KEEPALIVE = 10.0
 #: Keepalive periods of silence after which a peer counts as gone.
 SILENT_PERIODS = 3
+#: Keepalive periods nobody is judged silent after the registry was away (it started, or
+#: its sweep came late: it was stopped or starved): peers that found it away probe it on a
+#: backoff, up to one probe every 4 periods (peer.core.PROBE_BACKOFF), and their silence
+#: meanwhile was the registry's, not theirs.
+AWAY_GRACE_PERIODS = 5
 
 #: The name no peer may take: `server:who` and `server:exit` are commands, and the lines
 #: about the registry call it Server.
@@ -215,6 +220,7 @@ class RegistryCore:
         self._aliases: dict[str, tuple[str, float]] = {}
         self.keepalive = keepalive
         self._next_sweep: float | None = None
+        self._judge_from = float("-inf")  # no peer is marked silent before (AWAY_GRACE_PERIODS)
         self.flood = FloodGate()
         self._addr_index: tuple[int, dict[Addr, str]] = (-1, {})
         self._roster_kept = Roster(-1, {})
@@ -284,7 +290,9 @@ class RegistryCore:
 
     def start(self, now: float) -> list[Action]:
         """The registry starts: the peers of a table read from disk are swept for from
-        now on (a registration starts the sweeps too)."""
+        now on (a registration starts the sweeps too), once they have had
+        AWAY_GRACE_PERIODS to find that it is back."""
+        self._judge_from = now + AWAY_GRACE_PERIODS * self.keepalive
         return self.tick(now)
 
     def tick(self, now: float) -> list[Action]:
@@ -327,9 +335,13 @@ class RegistryCore:
 
     def _sweep(self, now: float, out: list[Action]) -> None:
         """Mark offline every online peer silent for too long (it stopped without dereg)."""
+        if self._next_sweep is not None and now - self._next_sweep > self.keepalive:
+            # A period late: the registry was stopped or starved. Their keepalives may be
+            # waiting to be read, and their probes backed off while it did not answer.
+            self._judge_from = max(self._judge_from, now + AWAY_GRACE_PERIODS * self.keepalive)
         self._next_sweep = now + self.keepalive
         limit = now - SILENT_PERIODS * self.keepalive
-        for record in self.table.online():
+        for record in self.table.online() if now >= self._judge_from else ():
             if record.last_seen < limit:
                 record.online = False
                 self._changed(record, now, out)

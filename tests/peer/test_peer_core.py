@@ -387,6 +387,14 @@ def test_channel_post_kept_in_the_outbox_and_flushed_when_the_server_answers() -
     assert core.outbox == ()
 
 
+def test_keepalives_go_back_to_their_period_once_the_registry_answers() -> None:
+    core, _ = registered()
+    run_until(core, T0 + 100)  # the registry is away: probes back off to 4 periods
+    out = core.receive(TableUpdate("r-9", 4, ()), SERVER, T0 + 100.5)
+    assert "[Server is back.]" in prints(out)
+    assert core.next_wake() is not None and core.next_wake() <= T0 + 100.5 + core.keepalive
+
+
 def test_mail_is_shown_in_order_once_then_acknowledged() -> None:
     mail = (
         StoredMessage("b-1", "bob", "first", "2026-11-21 10:00:00", "direct"),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 
+from peer.core import PROBE_BACKOFF
 from registry import actions as ra
 from registry.core import (
+    AWAY_GRACE_PERIODS,
     COALESCE,
     MAIL_PART,
     MAIL_PART_ITEMS,
@@ -458,6 +460,34 @@ def test_the_sweep_asks_to_be_woken_from_the_start() -> None:
     reg.start(T0)  # the peers of a table read from disk
     assert reg.next_wake() == T0 + 1.0
     # (a registration starts the sweeps too: tests/e2e/test_core_scenarios.py)
+
+
+def test_a_registry_that_was_away_judges_nobody_before_their_probes_can_come() -> None:
+    # Found by trying it: a registry stopped for 10 s (SIGSTOP, a starved machine) marked
+    # every peer offline the moment it ran again, and emptied their rooms, though their
+    # keepalives were waiting in its socket; and a restarted one did so to peers whose
+    # probes had backed off while it was down.
+    tokens = itertools.count(1)
+    reg = RegistryCore(session="r", new_token=lambda: f"{next(tokens):032x}", keepalive=1.0)
+    wx = register(reg, "x", X)
+    reg.tick(T0 + 1)
+    reg.tick(T0 + 11)  # ten periods late
+    assert reg.table.get("x").online  # type: ignore[union-attr]
+    reg.receive(Keepalive("k1", "x", wx.token), X, T0 + 11)  # read once it runs again
+    for second in range(12, 12 + AWAY_GRACE_PERIODS + SILENT_PERIODS):
+        reg.tick(T0 + second)
+    assert not reg.table.get("x").online  # type: ignore[union-attr]  # silent since
+
+
+def test_a_restarted_registry_waits_for_the_backed_off_probes() -> None:
+    reg = RegistryCore(session="r", new_token=lambda: "0" * 32, keepalive=1.0)
+    wx = register(reg, "x", X)
+    reg.start(T0 + 1)  # (as a registry that read x from its table)
+    for second in range(2, 1 + AWAY_GRACE_PERIODS):  # up to the grace's end
+        reg.tick(T0 + second)
+    assert reg.table.get("x").online  # type: ignore[union-attr]
+    assert AWAY_GRACE_PERIODS > PROBE_BACKOFF  # a peer's probes come this often at worst
+    del wx
 
 
 def test_release_frees_a_name() -> None:
