@@ -34,6 +34,9 @@ class _Console:
     def set_prompt(self, text: str) -> None:
         pass
 
+    def after_printed(self, then: Callable[[], None]) -> None:
+        then()
+
     async def stop(self) -> None:
         pass
 

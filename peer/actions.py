@@ -99,6 +99,16 @@ class Exit:
     code: int
 
 
+@dataclass(frozen=True, slots=True)
+class OnceShown:
+    """Carry out `then` once every line printed before it is on the screen, not merely on
+    its way there: a terminal prints in the background. Stored messages are recorded as
+    shown, and their mailbox emptied, only then: a peer killed while printing them gets
+    them again at its next start rather than never."""
+
+    then: tuple[Action, ...]
+
+
 Action = (
     Send
     | SendStream
@@ -111,4 +121,5 @@ Action = (
     | KeepOutbox
     | KeepRoom
     | Exit
+    | OnceShown
 )

@@ -20,6 +20,7 @@ from peer.actions import (
     Exit,
     KeepOutbox,
     KeepRoom,
+    OnceShown,
     Print,
     Prompt,
     Remember,
@@ -1326,7 +1327,8 @@ class PeerCore:
     def _take_mail(self, mail: tuple[StoredMessage, ...], now: float, out: list[Action]) -> None:
         """Show the stored messages of a Welcome or MoreMail not shown before, then tell the
         registry they were taken (it answers with the next part of the mailbox, if any)."""
-        fresh = [m for m in mail if self._first_sight(m.sender, m.id, out)]
+        then: list[Action] = []  # once the lines are on the screen (see OnceShown)
+        fresh = [m for m in mail if self._first_sight(m.sender, m.id, then)]
         if fresh and not self._mail_announced:
             self._mail_announced = True
             out.append(Print("[You have messages]", "system"))
@@ -1334,7 +1336,9 @@ class PeerCore:
         if mail:
             ids = tuple(m.id for m in mail)
             taken = MailTaken(self._new_id(), self.state.name, self.state.token, ids)
-            self._request(taken, now, out, quiet=True)
+            self._request(taken, now, then, quiet=True)
+        if then:
+            out.append(OnceShown(tuple(then)))
 
     def _apply_update(self, update: TableUpdate, now: float, out: list[Action]) -> None:
         if update.version <= self.state.version:

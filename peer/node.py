@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import contextlib
 import os
 import secrets
@@ -18,6 +19,7 @@ from peer.actions import (
     Exit,
     KeepOutbox,
     KeepRoom,
+    OnceShown,
     Print,
     Prompt,
     Remember,
@@ -34,7 +36,7 @@ from peer.files import os_reason
 from peer.state import PeerStateFile, follow_renames
 from peer.terminal import Console, PlainConsole, TerminalConsole
 from peer.wake import WakeTimer
-from wire.messages import Message
+from wire.messages import MailTaken, Message
 
 
 class PeerNode:
@@ -197,10 +199,13 @@ class PeerNode:
             )
         for action in actions:
             match action:
+                case Send(addr, MailTaken() as message):
+                    # a retry too: the registry empties the mailbox on it (see OnceShown)
+                    self._console.after_printed(functools.partial(self._send, addr, message))
                 case Send(addr, message):
-                    if self._verbose:
-                        self._debug(f"-> {addr[0]}:{addr[1]} {message}")
-                    self.endpoint.send(addr, message)
+                    self._send(addr, message)
+                case OnceShown(then):
+                    self._console.after_printed(functools.partial(self._run, list(then)))
                 case SendStream(addr, message):
                     self.endpoint.send(addr, message, stream=True)
                 case Print():
@@ -232,6 +237,11 @@ class PeerNode:
                 case Exit(code):
                     self._finish(code)
         self._schedule()
+
+    def _send(self, addr: Addr, message: Message) -> None:
+        if self._verbose:
+            self._debug(f"-> {addr[0]}:{addr[1]} {message}")
+        self.endpoint.send(addr, message)
 
     def _on_disk(self, what: str, write: Callable[[], None], *, then: str = "") -> None:
         """Carry out `write`, a write of kept state; when it fails, say what was not kept.

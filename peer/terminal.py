@@ -140,6 +140,9 @@ def _name_at(text: str, who: str) -> int:
 class Console(Protocol):
     def show(self, line: Print) -> None: ...
 
+    def after_printed(self, then: Callable[[], None]) -> None:
+        """Call `then` once every line shown so far is on the screen (at once if it is)."""
+
     def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None: ...
 
     def set_prompt(self, text: str) -> None: ...
@@ -157,6 +160,9 @@ class PlainConsole:
 
     def set_prompt(self, text: str) -> None:
         pass
+
+    def after_printed(self, then: Callable[[], None]) -> None:
+        then()  # each line is flushed as it is shown
 
     async def stop(self) -> None:
         pass
@@ -296,6 +302,20 @@ class TerminalConsole:
         printed = asyncio.ensure_future(run_in_terminal(render))
         self._printing.add(printed)
         printed.add_done_callback(self._printing.discard)
+
+    def after_printed(self, then: Callable[[], None]) -> None:
+        pending = set(self._printing)
+        if not pending:
+            then()
+            return
+
+        async def when_printed() -> None:
+            await asyncio.wait(pending)
+            then()
+
+        waiting = asyncio.ensure_future(when_printed())
+        self._printing.add(waiting)  # kept, and waited for by `stop` like a print
+        waiting.add_done_callback(self._printing.discard)
 
     async def stop(self) -> None:
         """Finish printing what is on its way, then end the prompt (the peer is leaving)."""

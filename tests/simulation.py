@@ -326,6 +326,8 @@ class SimNet:
                     host.seen.append((sender, msg_id))
                 case pa.Prompt(text):
                     host.prompt = text
+                case pa.OnceShown(then):  # a simulated screen shows each line at once
+                    self._peer_actions(host, list(then))
                 case pa.Exit(code):
                     host.exit_code = code
 

@@ -10,7 +10,17 @@ from pathlib import Path
 
 from peer.actions import Print
 from peer.node import PeerNode
-from wire.messages import Ack, ChannelMessage, Chat, Entry, Message, Register, Welcome
+from wire.messages import (
+    Ack,
+    ChannelMessage,
+    Chat,
+    Entry,
+    MailTaken,
+    Message,
+    Register,
+    StoredMessage,
+    Welcome,
+)
 
 SERVER = ("127.0.0.1", 5000)
 
@@ -20,6 +30,8 @@ class Recorder:
 
     def __init__(self, events: list[object]) -> None:
         self.events = events
+        self.slow = False
+        self.waiting: list[Callable[[], None]] = []
 
     def show(self, line: Print) -> None:
         self.events.append(("show", line.text))
@@ -29,6 +41,17 @@ class Recorder:
 
     def set_prompt(self, text: str) -> None:
         pass
+
+    def after_printed(self, then: Callable[[], None]) -> None:
+        if self.slow:  # a terminal still printing: `then` waits for `printed`
+            self.waiting.append(then)
+        else:
+            then()
+
+    def printed(self) -> None:
+        self.events.append(("printed", ""))
+        while self.waiting:
+            self.waiting.pop(0)()
 
 
 def registered_node(tmp_path: Path, events: list[object]) -> PeerNode:
@@ -82,6 +105,47 @@ def test_a_datagrams_messages_are_recorded_in_one_write_then_shown_then_acked(
     assert [text for _, text in shows] == [f"[Channel_Message bob: hi {i}]" for i in range(3)]
     acked = [m.reply_to for kind, m in events if kind == "send" and isinstance(m, Ack)]
     assert acked == ["b-0", "b-1", "b-2"]  # the endpoint merges these into one Acks
+    assert (tmp_path / "peers" / "alice.seen").read_text().count("\n") == 3
+
+
+def test_stored_messages_count_as_taken_only_once_they_are_on_the_screen(
+    tmp_path: Path,
+) -> None:
+    # Found by trying it: a peer killed 30 ms after `reg` had shown 15 of its 30 stored
+    # messages, but had recorded all 30 as shown and told the registry, which deleted them.
+    async def main() -> list[object]:
+        events: list[object] = []
+        node = PeerNode(
+            name="alice",
+            server=SERVER,
+            port=6001,
+            bind="127.0.0.1",
+            data_dir=tmp_path,
+            keepalive=10.0,
+            password="",
+            console=(console := Recorder(events)),
+        )
+        node.endpoint.send = lambda addr, message, stream=False: events.append(  # type: ignore[method-assign]
+            ("send", message)
+        )
+        console.slow = True
+        node._run(node.core.start(0.0))
+        [register] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
+        mail = tuple(
+            StoredMessage(f"b-{i}", "bob", f"m{i}", "2026-11-21 10:00:00", "direct")
+            for i in range(3)
+        )
+        welcome = Welcome("r-1", register.id, "alice", "tok", 2, (), mail, ())  # type: ignore[attr-defined]
+        node._received(welcome, SERVER)
+        assert not (tmp_path / "peers" / "alice.seen").exists()
+        console.printed()
+        node._timer.cancel()
+        return events
+
+    events = asyncio.run(main())
+    kinds = [kind for kind, _ in events]  # type: ignore[misc]
+    taken = next(i for i, (kind, m) in enumerate(events) if isinstance(m, MailTaken))  # type: ignore[misc]
+    assert kinds.index("printed") < taken
     assert (tmp_path / "peers" / "alice.seen").read_text().count("\n") == 3
 
 

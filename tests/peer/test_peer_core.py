@@ -47,7 +47,16 @@ def prints(actions: list[pa.Action]) -> list[str]:
 
 
 def sent(actions: list[pa.Action]) -> list[object]:
-    return [a.message for a in actions if isinstance(a, pa.Send)]
+    """What is sent, once what is printed is on the screen too (OnceShown)."""
+    return [a.message for a in flat(actions) if isinstance(a, pa.Send)]
+
+
+def flat(actions: list[pa.Action]) -> list[pa.Action]:
+    """`actions` with those a OnceShown holds in its place."""
+    out: list[pa.Action] = []
+    for action in actions:
+        out.extend(flat(list(action.then)) if isinstance(action, pa.OnceShown) else [action])
+    return out
 
 
 def registered(mail: tuple[StoredMessage, ...] = ()) -> tuple[PeerCore, list[pa.Action]]:
