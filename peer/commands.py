@@ -1,8 +1,9 @@
 """The peer's command language (DESIGN.md section 8): one typed line in, one command out.
 
-A line starting with `/` is always a command. Outside a room the bare words work too
+Outside a room a line starting with `/` is a command, and the bare words work too
 (`send bob hi`, `send_all hi`, `who`, `join lobby`, `bob:hi`). Inside a room plain text goes
-to the room, and only `/` commands and the bare word `leave` are commands.
+to the room, and only `/` commands (a `/` then a letter, as the line's first characters) and
+the bare word `leave` are commands: an indented `// comment` of pasted code is text.
 """
 
 from __future__ import annotations
@@ -180,12 +181,21 @@ def parse(line: str, *, in_room: bool = False) -> Command | None:
     if not text:
         return None
     typed = line.lstrip()
-    if typed.startswith("/"):
-        return _command(typed[1:], slash=True)
     if in_room:
+        # Only a / then a letter, at the very start, makes a command here: pasted code
+        # keeps its indented `// comment` lines, `/* ... */` and `/1`, as said.
+        if line.startswith("/") and (line[1:2].isalpha() or not line[1:].strip()):
+            command = _command(line[1:], slash=True)
+            if isinstance(command, Mistake) and command.message.startswith("Unknown command"):
+                return Mistake(
+                    command.message + " To say a line that starts with /, type a space first."
+                )
+            return command
         if text.lower() == "leave":
             return LeaveRoom()
         return RoomSay(line)
+    if typed.startswith("/"):
+        return _command(typed[1:], slash=True)
     lowered = text.lower()
     if lowered == "server:who":
         return Who()

@@ -1306,9 +1306,16 @@ class PeerCore:
         self._mail_announced = False
         self._take_mail(welcome.mail, now, out)
         self._rejoin_for_kept(now, out)
+        typed, self._early = self._early, []
+        if self._back_to and any(text is not None and text.strip() for text in typed):
+            # Lines typed before this answer (a script's, all of them) were meant for where
+            # the user stood when typing: in no room, not the one they are taken back to.
+            room, self._back_to = self._back_to, None
+            out.append(KeepRoom(""))
+            line = f"[You were in {room} when you left; /join {room} goes back there.]"
+            out.append(Print(line, "system"))
         self._go_back_to_room(now, out)
         self._flush_outbox(now, out)
-        typed, self._early = self._early, []
         for text in typed:
             if text is None:
                 self._input_ended(now, out)

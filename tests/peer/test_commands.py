@@ -136,6 +136,12 @@ INSIDE: list[tuple[str, Command | None]] = [
     ("ünïcödé: ✓ «quotes» 'and' \"more\"", RoomSay("ünïcödé: ✓ «quotes» 'and' \"more\"")),
     ("a:b:c", RoomSay("a:b:c")),
     ("    return x  ", RoomSay("    return x")),
+    # pasted code: only a / then a letter, as the line's first characters, is a command
+    ("    // say hello", RoomSay("    // say hello")),
+    ("/* end */", RoomSay("/* end */")),
+    ("//etc/hosts is odd", RoomSay("//etc/hosts is odd")),
+    ("    /who is here", RoomSay("    /who is here")),
+    ("/1 of 3", RoomSay("/1 of 3")),
 ]
 
 
@@ -192,6 +198,12 @@ def test_mistakes_get_a_hint(line: str, in_room: bool, start: str) -> None:
     assert isinstance(result, Mistake), result
     assert result.message.startswith(start), result.message
     assert "\n" not in result.message
+
+
+def test_an_unknown_command_in_a_room_says_how_to_say_the_line() -> None:
+    result = parse("/etc/hosts is broken", in_room=True)
+    assert isinstance(result, Mistake)
+    assert result.message.endswith("To say a line that starts with /, type a space first.")
 
 
 def test_a_long_unknown_line_is_clipped_in_the_hint() -> None:

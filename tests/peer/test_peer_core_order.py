@@ -117,14 +117,15 @@ def test_a_script_after_a_rename_runs_before_it_quits() -> None:
     assert isinstance(dereg, Deregister) and dereg.quitting
 
 
-def test_a_script_run_by_a_peer_going_back_to_its_room_waits_for_the_room() -> None:
-    # found by trying it: a peer whose last run ended in a room went back to it, quit
-    # before the join was answered, and its script's lines were "You are offline"
-    core, out = started_with_a_script("/dm bob from a script", "said in the room", room="team")
-    [join] = sent(out)
-    assert isinstance(join, Join) and join.room == "team"
-    out = core.receive(Ack("r-5", join.id), SERVER, T0 + 0.02)
-    chat, post = sent(out)
+def test_a_script_run_by_a_peer_whose_last_run_ended_in_a_room_runs_outside_it() -> None:
+    # Found by trying it: the same script did other things on its second run, as its peer
+    # went back to the room the first run ended in, and `send dan ...`, a private line,
+    # was said to the whole room. Lines typed before the Welcome were typed in no room.
+    _, out = started_with_a_script("/dm bob from a script", "send bob private", room="team")
+    assert not any(isinstance(m, Join) for m in sent(out))
+    assert "[You were in team when you left; /join team goes back there.]" in prints(out)
+    assert pa.KeepRoom("") in out
+    chat, private = sent(out)
     assert isinstance(chat, Chat) and chat.text == "from a script"
-    assert isinstance(post, RoomPost) and (post.room, post.text) == ("team", "said in the room")
-    assert not any("offline" in line for line in prints(out))
+    assert isinstance(private, Chat) and private.text == "private"
+    assert not any(isinstance(m, RoomPost) for m in sent(out))
