@@ -251,6 +251,10 @@ class PeerCore:
         self._carry_out(text, now, out)
 
     def _carry_out(self, text: str, now: float, out: list[Action]) -> None:
+        if (self._farewell is not None or self._quitting) and text.strip():
+            # typed, or pasted, after /quit: the user is leaving, and said so first
+            out.append(Print(f"[Not carried out, as you are quitting: {text}]", "error"))
+            return
         if self._asking_step:
             self._continue_asking(text, now, out)
             return
@@ -713,13 +717,14 @@ class PeerCore:
         line, a leave) awaiting its answer or held, or a save awaiting its outcome (until
         the registry says it is on disk or delivered, a crash of the registry could still
         lose it, and this peer would send it again). Outbox retries do not count: what the
-        registry did not take is kept on disk for the next start."""
+        registry did not take is kept on disk for the next start. A `rooms` awaiting its
+        answer counts too."""
         if self._chats or self._behind or self._held or self._outcomes:
             return True
         waiting = self._requests.items() + [request for request, _ in self._streamed.values()]
-        return any(
-            not request.quiet and isinstance(request.message, _DELIVERED) for request in waiting
-        )
+        # `rooms` too: the user asked, and a script ending with it would quit unanswered
+        asked = (*_DELIVERED, RoomsRequest)
+        return any(not request.quiet and isinstance(request.message, asked) for request in waiting)
 
     # -- rooms and renames --------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from wire.messages import (
     Refused,
     Register,
     Rename,
+    RoomList,
     RoomMessage,
     RoomNotice,
     Saved,
@@ -566,6 +567,29 @@ def test_quit_with_nothing_on_its_way_leaves_at_once_and_only_once() -> None:
     out = core.line("/quit", T0)
     assert prints(out) == [] and [type(m) for m in sent(out)] == [Deregister]
     assert sent(core.line("/quit", T0)) == []  # the Deregister is already on its way
+
+
+def test_lines_after_quit_are_not_carried_out() -> None:
+    # found by trying it: a paste of `send dan before` / `/quit` / `send dan AFTER`
+    # delivered both messages, the second after the user had said they were leaving
+    core, _ = registered()
+    assert len(sent(core.line("send bob before", T0))) == 1
+    assert prints(core.line("/quit", T0)) == [
+        "[Quitting once what you sent is delivered; Ctrl-C quits at once.]"
+    ]
+    out = core.line("send bob AFTER", T0)
+    assert sent(out) == []
+    assert prints(out) == ["[Not carried out, as you are quitting: send bob AFTER]"]
+
+
+def test_the_end_of_a_script_waits_for_the_rooms_it_asked_for() -> None:
+    # found by trying it: `printf 'rooms\n' | ChatApp -c ...` listed the rooms half the time
+    core, _ = registered()
+    [ask] = sent(core.line("rooms", T0))
+    assert not any(isinstance(m, Deregister) for m in sent(core.end_of_input(T0)))
+    out = core.receive(RoomList("r-7", ask.id, ("team",), (2,)), SERVER, T0 + 0.01)  # type: ignore[attr-defined]
+    assert any("team" in line for line in prints(out))
+    assert any(isinstance(m, Deregister) for m in sent(out))
 
 
 def test_message_command_asks_for_recipient_then_text() -> None:
