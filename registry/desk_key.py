@@ -74,7 +74,7 @@ def key_matches(given: str, key: str) -> bool:
 
 
 def _read(path: Path) -> str:
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines: see storage
     key = lines[0].strip() if lines else ""
     if not key:
         raise ValueError("it holds no key")
