@@ -69,8 +69,11 @@ def read_key(path: Path) -> str | None:
 
 
 def key_matches(given: str, key: str) -> bool:
-    """Whether `given` is `key`, compared in constant time."""
-    return hmac.compare_digest(given.encode(), key.encode())
+    """Whether `given` is `key`, compared in constant time (as bytes: compare_digest
+    refuses str holding anything but ASCII)."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), key.encode("utf-8", "surrogatepass")
+    )
 
 
 def _read(path: Path) -> str:
