@@ -32,6 +32,7 @@ from registry.mailbox import MAILBOX_MESSAGES
 from registry.storage import Storage, StorageError
 from wire.desk import DESK_TYPES
 from wire.messages import Message
+from wire.shown_text import clean
 
 #: While data cannot be stored, the error is logged again at most this often (seconds).
 FAILING_LOG_EVERY = 30.0
@@ -64,7 +65,7 @@ class RegistryServer:
         self.data_dir = data_dir
         self.bind = bind
         self.port = port
-        self._out = out
+        self._out = printable(out)
         # log lines waiting for the end of this pass (see `log`)
         self._logs: list[str] = []
         self._verbose = verbose
@@ -364,6 +365,18 @@ class RegistryServer:
         self._timer.set(self.core.next_wake())
 
 
+def printable(out: Callable[[str], None]) -> Callable[[str], None]:
+    """`out`, made to print every line cleaned (see `wire.shown_text.clean`). Log lines
+    quote what came from the network (a Refused's reason, a name that is not registered,
+    a help-desk person's words): an escape sequence could clear the operator's screen, a
+    carriage return or newline forge a log line of its own."""
+
+    def cleaned(line: str) -> None:
+        out(clean(line))
+
+    return cleaned
+
+
 def _rooms_said(count: int) -> str:
     """The rooms a restarted registry kept, for its first line (nothing when none)."""
     if not count:
@@ -390,6 +403,7 @@ async def run_registry(
     """Start a registry and serve until Ctrl-C, SIGTERM or `quit`; return the exit status.
     The console serves at the help desk when it is a terminal, unless `desk_console` is
     false (nobody may be at it: people would be given to an operator who never answers)."""
+    out = printable(out)
     try:
         server = RegistryServer(
             data_dir=data_dir,
