@@ -64,11 +64,11 @@ class Storage:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return Table()
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise StorageError(f"cannot read {path}: {exc}") from None
         try:
             return Table.from_json(data, now)
-        except ValueError as exc:
+        except (ValueError, KeyError, TypeError) as exc:
             raise StorageError(f"{path} is not a ChatApp table: {exc}") from None
 
     def save_table(self, table: Table) -> None:
