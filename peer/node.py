@@ -30,11 +30,12 @@ from peer.actions import (
 from peer.batch import receive_batch
 from peer.core import PeerCore
 from peer.endpoint import Endpoint
-from peer.files import os_reason
+from peer.files import InUse, hold_lock, os_reason
 from peer.state import PeerStateFile, follow_renames
 from peer.terminal import Console, PlainConsole, TerminalConsole
 from peer.wake import WakeTimer
 from wire.messages import Message
+from wire.names import name_key
 
 
 class PeerNode:
@@ -62,7 +63,26 @@ class PeerNode:
             self._start_lines.append(Print(line, "system"))
             name = current
         self._name = name
-        self._state = PeerStateFile(data_dir, name)
+        self._locks = [_lock(data_dir, name)]
+        try:
+            self._state = PeerStateFile(data_dir, name)
+            self._start(name, server, port, bind, keepalive, password, console, verbose)
+        except BaseException:
+            self._unlock()
+            raise
+
+    def _start(
+        self,
+        name: str,
+        server: Addr,
+        port: int,
+        bind: str,
+        keepalive: float,
+        password: str,
+        console: Console,
+        verbose: bool,
+    ) -> None:
+        """The rest of `__init__`, once the name's files are this peer's alone."""
         token = self._own_token()
         self.core = PeerCore(
             name=name,
@@ -131,6 +151,13 @@ class PeerNode:
             if stop is not None:
                 await stop()
             await self.endpoint.close()
+            self._unlock()
+
+    def _unlock(self) -> None:
+        """Let another start use this name's files (the kernel does it at exit anyway)."""
+        for fd in self._locks:
+            os.close(fd)
+        self._locks = []
 
     def _catch_signals(self) -> None:
         loop = asyncio.get_running_loop()
@@ -271,6 +298,10 @@ class PeerNode:
             return
         self._state = state
         if previous.path != state.path:
+            # the new name's files are this peer's too (best effort: the registry gave it
+            # the name, so no other start of it should run)
+            with contextlib.suppress(OSError, StartRefused):
+                self._locks.append(_lock(self._data_dir, name))
             previous.close()
             try:
                 previous.save_renamed(name)
@@ -288,6 +319,32 @@ class PeerNode:
     def _debug(self, line: str) -> None:
         if self._verbose:
             print(f"[debug] {line}", file=sys.stderr, flush=True)
+
+
+class StartRefused(Exception):
+    """The peer cannot start (its line for the user is the message)."""
+
+
+def _lock(data_dir: Path, name: str) -> int:
+    """Lock `name`'s files in `data_dir` for this peer (see `hold_lock`): a second start
+    of the same name would take the name from the first, which is never told, and both
+    would write the same outbox and lists. StartRefused when that is so, or when the
+    directory cannot be used (its token could not be kept either)."""
+    path = data_dir / "peers" / f"{name_key(name)}.lock"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return hold_lock(path)
+    except InUse as busy:
+        pid = f" (pid {busy.pid})" if busy.pid else ""
+        raise StartRefused(
+            f"[{name} is already running with the data directory {data_dir}{pid}; "
+            "quit it first, or use another name.]"
+        ) from None
+    except OSError as exc:
+        raise StartRefused(
+            f"[Cannot use the data directory {data_dir}: {os_reason(exc)}. Without it your "
+            "name's token could not be kept; give another with --data-dir.]"
+        ) from None
 
 
 def make_console(*, colour: bool, bell: bool) -> Console:
@@ -314,17 +371,21 @@ async def run_peer(
 ) -> int:
     """Run a peer until the user quits; return the exit status."""
     console = make_console(colour=colour, bell=bell)
-    node = PeerNode(
-        name=name,
-        server=server,
-        port=port,
-        bind=bind,
-        data_dir=data_dir,
-        keepalive=keepalive,
-        password=password,
-        console=console,
-        verbose=verbose,
-    )
+    try:
+        node = PeerNode(
+            name=name,
+            server=server,
+            port=port,
+            bind=bind,
+            data_dir=data_dir,
+            keepalive=keepalive,
+            password=password,
+            console=console,
+            verbose=verbose,
+        )
+    except StartRefused as refused:
+        console.show(Print(str(refused), "error"))
+        return 1
     if isinstance(console, TerminalConsole):
         core = node.core
         console.bind(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
 import sys
 import threading
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from peer.batch import receive_batch
 from peer.endpoint import Endpoint, Handoff
+from peer.files import InUse, hold_lock, os_reason
 from peer.wake import WakeTimer
 from registry.actions import (
     Action,
@@ -70,12 +72,23 @@ class RegistryServer:
         self._logs: list[str] = []
         self._verbose = verbose
         self._storage = Storage(data_dir, self.log)
+        self._lock = _lock(data_dir)
+        try:
+            self._load(data_dir, keepalive, crisis_notice, mailbox_limit)
+        except BaseException:
+            os.close(self._lock)
+            raise
+        self._console_operator = console_operator
+
+    def _load(
+        self, data_dir: Path, keepalive: float, crisis_notice: str | None, mailbox_limit: int
+    ) -> None:
+        """The rest of `__init__`, once the data directory is this registry's alone."""
         try:
             self.desk = DeskService(data_dir, self.log, crisis_notice)
         except (OSError, ValueError) as exc:
             where = key_path(data_dir)
             raise StorageError(f"cannot use the help desk's operator key {where}: {exc}") from None
-        self._console_operator = console_operator
         now = time.time()
         self.core = RegistryCore(
             session=secrets.token_hex(4),
@@ -168,6 +181,9 @@ class RegistryServer:
         await self.desk.close()
         await self.endpoint.close()
         self._write_logs()
+        if self._lock >= 0:
+            os.close(self._lock)  # another registry may use the data directory now
+            self._lock = -1
 
     # -- the console --------------------------------------------------------------------
 
@@ -363,6 +379,26 @@ class RegistryServer:
 
     def _schedule(self) -> None:
         self._timer.set(self.core.next_wake())
+
+
+#: The file in the data directory that a running registry holds locked.
+LOCK_FILE = "registry.lock"
+
+
+def _lock(data_dir: Path) -> int:
+    """Lock the data directory for this registry (see `hold_lock`): two registries on one
+    directory would each take the other's mailbox lines for damage and move them aside,
+    and answer for names the other holds. StorageError when another one runs there."""
+    path = data_dir / LOCK_FILE
+    try:
+        return hold_lock(path)
+    except InUse as busy:
+        pid = f" (pid {busy.pid})" if busy.pid else ""
+        raise StorageError(
+            f"the data directory {data_dir} is in use by another running registry{pid}"
+        ) from None
+    except OSError as exc:
+        raise StorageError(f"cannot lock the data directory: {os_reason(exc)}") from None
 
 
 def printable(out: Callable[[str], None]) -> Callable[[str], None]:
