@@ -116,15 +116,20 @@ class PeerNode:
         """The kept token; the first time, a new one, kept before the registration is sent:
         a registration the registry carries out after this peer gave up on it (or whose
         answer was lost) then still leaves the name to this peer at its next start. A token
-        file that is there but cannot be read is left as it is, for its owner to mend."""
+        file that is there but cannot be read is left as it is, for its owner to mend.
+        StartRefused when a new token cannot be kept: registering with it would make the
+        name someone else's for every later start."""
         token = self._state.load_token()
         if not token and (not self._state.path.exists() or self._state.renamed_to()):
             token = secrets.token_hex(16)
             try:
                 self._state.save_token(token)
             except OSError as exc:
-                why = os_reason(exc)
-                self._state.problems.append(f"Could not keep your token for {self._name}: {why}")
+                raise StartRefused(
+                    f"[Could not keep your token for {self._name} ({os_reason(exc)}), so the "
+                    "name would be lost at your next start; not registering. Mend it, or give "
+                    "another directory with --data-dir.]"
+                ) from None
         return token
 
     async def run(self) -> int:

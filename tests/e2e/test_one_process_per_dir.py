@@ -63,3 +63,17 @@ def test_a_peer_whose_data_directory_is_a_file_does_not_start(chat: ChatEnv) -> 
     text = "\n".join(peer.collect(5))
     assert f"[Cannot use the data directory {plain}" in text, text
     assert WELCOME not in text and "Traceback" not in text
+
+
+@pytest.mark.timeout(30)
+def test_a_peer_that_cannot_keep_its_token_does_not_register(chat: ChatEnv) -> None:
+    chat.start_registry()
+    (chat.peer_dir / "peers" / "dave.json.tmp").mkdir(parents=True)  # the token's write fails
+    peer = chat.start_peer("dave", wait=False)
+    peer.close_stdin()
+    assert peer.wait_exit(10) == 1
+    text = "\n".join(peer.collect(5))
+    assert "[Could not keep your token for dave (" in text and "not registering" in text, text
+    assert WELCOME not in text and "Traceback" not in text
+    (chat.peer_dir / "peers" / "dave.json.tmp").rmdir()
+    chat.start_peer("dave")  # the name was not lost
