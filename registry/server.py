@@ -232,6 +232,8 @@ class RegistryServer:
                     self._out("  no rooms")
             case "release" if len(words) == 2:
                 self._run(self.core.release(words[1], time.time()))
+            case "release":
+                self._out("  usage: release <name>   (forget one name so that anyone may take it)")
             case "stats":
                 self._out(
                     f"  bad datagrams {self.endpoint.bad_datagrams}, bad frames "
