@@ -15,6 +15,7 @@ import asyncio
 import getpass
 import importlib.metadata
 import ipaddress
+import math
 import os
 import sys
 import tempfile
@@ -161,6 +162,13 @@ def main_command(
     if data_dir_text is not None and not data_dir_text.strip():
         # Path("") is the current directory: never what someone typing --data-dir "" meant
         raise UsageProblem("--data-dir needs a directory, not an empty name")
+    env_dir = os.environ.get("CHATAPP_DATA_DIR")
+    if data_dir_text is None and env_dir and not env_dir.strip():
+        # a directory named by spaces alone is a slip (a variable quoted but left unset)
+        raise UsageProblem("CHATAPP_DATA_DIR needs a directory, not blank space")
+    if not math.isfinite(keepalive):
+        # a registry would never count a silent peer as gone; a peer never send one
+        raise UsageProblem(f"--keepalive needs a number of seconds, not {keepalive}")
     data_dir = Path(data_dir_text).expanduser() if data_dir_text is not None else None
     bind_ip = check_ip(bind, "--bind") if bind != "0.0.0.0" else bind
     if server is not None:

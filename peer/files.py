@@ -3,7 +3,9 @@ leaves either the old content or the new, never a mix (DESIGN.md section 6)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import stat
 from pathlib import Path
 
 #: Environment variable that overrides every default data directory.
@@ -59,6 +61,45 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class InUse(Exception):
+    """Another running process holds the lock (see `hold_lock`): `pid` is its process id,
+    0 when it could not be read."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(f"locked by pid {pid}")
+        self.pid = pid
+
+
+def hold_lock(path: Path) -> int:
+    """Lock `path` (made if missing, readable by this user only) for as long as the
+    returned descriptor stays open, and write this process's id in it. The kernel lets go
+    of an flock when the process ends however it ends (kill -9, a crash, a power cut), so
+    a lock is never left behind. Raises InUse when another process (or another descriptor
+    of this one) holds it, OSError when it cannot be taken."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK, 0o600)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file", str(path))
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InUse(_pid_in(fd)) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _pid_in(fd: int) -> int:
+    """The process id a lock file holds, or 0 (not written yet, or damaged)."""
+    try:
+        return int(os.pread(fd, 32, 0).decode("ascii").strip() or 0)
+    except (OSError, ValueError):
+        return 0
 
 
 def os_reason(exc: BaseException) -> str:

@@ -32,11 +32,12 @@ from peer.actions import (
 from peer.batch import receive_batch
 from peer.core import PeerCore
 from peer.endpoint import Endpoint
-from peer.files import os_reason
+from peer.files import InUse, hold_lock, os_reason
 from peer.state import PeerStateFile, follow_renames
 from peer.terminal import Console, PlainConsole, TerminalConsole
 from peer.wake import WakeTimer
 from wire.messages import MailTaken, Message
+from wire.names import name_key
 
 
 class PeerNode:
@@ -64,7 +65,26 @@ class PeerNode:
             self._start_lines.append(Print(line, "system"))
             name = current
         self._name = name
-        self._state = PeerStateFile(data_dir, name)
+        self._locks = [_lock(data_dir, name)]
+        try:
+            self._state = PeerStateFile(data_dir, name)
+            self._start(name, server, port, bind, keepalive, password, console, verbose)
+        except BaseException:
+            self._unlock()
+            raise
+
+    def _start(
+        self,
+        name: str,
+        server: Addr,
+        port: int,
+        bind: str,
+        keepalive: float,
+        password: str,
+        console: Console,
+        verbose: bool,
+    ) -> None:
+        """The rest of `__init__`, once the name's files are this peer's alone."""
         token = self._own_token()
         self.core = PeerCore(
             name=name,
@@ -98,15 +118,20 @@ class PeerNode:
         """The kept token; the first time, a new one, kept before the registration is sent:
         a registration the registry carries out after this peer gave up on it (or whose
         answer was lost) then still leaves the name to this peer at its next start. A token
-        file that is there but cannot be read is left as it is, for its owner to mend."""
+        file that is there but cannot be read is left as it is, for its owner to mend.
+        StartRefused when a new token cannot be kept: registering with it would make the
+        name someone else's for every later start."""
         token = self._state.load_token()
         if not token and (not self._state.path.exists() or self._state.renamed_to()):
             token = secrets.token_hex(16)
             try:
                 self._state.save_token(token)
             except OSError as exc:
-                why = os_reason(exc)
-                self._state.problems.append(f"Could not keep your token for {self._name}: {why}")
+                raise StartRefused(
+                    f"[Could not keep your token for {self._name} ({os_reason(exc)}), so the "
+                    "name would be lost at your next start; not registering. Mend it, or give "
+                    "another directory with --data-dir.]"
+                ) from None
         return token
 
     async def run(self) -> int:
@@ -133,6 +158,13 @@ class PeerNode:
             if stop is not None:
                 await stop()
             await self.endpoint.close()
+            self._unlock()
+
+    def _unlock(self) -> None:
+        """Let another start use this name's files (the kernel does it at exit anyway)."""
+        for fd in self._locks:
+            os.close(fd)
+        self._locks = []
 
     def _catch_signals(self) -> None:
         loop = asyncio.get_running_loop()
@@ -281,6 +313,10 @@ class PeerNode:
             return
         self._state = state
         if previous.path != state.path:
+            # the new name's files are this peer's too (best effort: the registry gave it
+            # the name, so no other start of it should run)
+            with contextlib.suppress(OSError, StartRefused):
+                self._locks.append(_lock(self._data_dir, name))
             previous.close()
             try:
                 previous.save_renamed(name)
@@ -298,6 +334,32 @@ class PeerNode:
     def _debug(self, line: str) -> None:
         if self._verbose:
             print(f"[debug] {line}", file=sys.stderr, flush=True)
+
+
+class StartRefused(Exception):
+    """The peer cannot start (its line for the user is the message)."""
+
+
+def _lock(data_dir: Path, name: str) -> int:
+    """Lock `name`'s files in `data_dir` for this peer (see `hold_lock`): a second start
+    of the same name would take the name from the first, which is never told, and both
+    would write the same outbox and lists. StartRefused when that is so, or when the
+    directory cannot be used (its token could not be kept either)."""
+    path = data_dir / "peers" / f"{name_key(name)}.lock"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return hold_lock(path)
+    except InUse as busy:
+        pid = f" (pid {busy.pid})" if busy.pid else ""
+        raise StartRefused(
+            f"[{name} is already running with the data directory {data_dir}{pid}; "
+            "quit it first, or use another name.]"
+        ) from None
+    except OSError as exc:
+        raise StartRefused(
+            f"[Cannot use the data directory {data_dir}: {os_reason(exc)}. Without it your "
+            "name's token could not be kept; give another with --data-dir.]"
+        ) from None
 
 
 def make_console(*, colour: bool, bell: bool) -> Console:
@@ -324,17 +386,21 @@ async def run_peer(
 ) -> int:
     """Run a peer until the user quits; return the exit status."""
     console = make_console(colour=colour, bell=bell)
-    node = PeerNode(
-        name=name,
-        server=server,
-        port=port,
-        bind=bind,
-        data_dir=data_dir,
-        keepalive=keepalive,
-        password=password,
-        console=console,
-        verbose=verbose,
-    )
+    try:
+        node = PeerNode(
+            name=name,
+            server=server,
+            port=port,
+            bind=bind,
+            data_dir=data_dir,
+            keepalive=keepalive,
+            password=password,
+            console=console,
+            verbose=verbose,
+        )
+    except StartRefused as refused:
+        console.show(Print(str(refused), "error"))
+        return 1
     if isinstance(console, TerminalConsole):
         core = node.core
         console.bind(

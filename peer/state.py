@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from pathlib import Path
 
 from peer.files import append_durably, replace_durably
@@ -98,7 +99,7 @@ class PeerStateFile:
         for record in records[-KEEP_SEEN:]:
             sender, tab, msg_id = record.decode("utf-8", errors="replace").partition("\t")
             if tab:
-                pairs.append((sender, msg_id))
+                pairs.append((_unescape(sender), _unescape(msg_id)))
         self._seen_lines = len(pairs)
         return pairs
 
@@ -108,11 +109,10 @@ class PeerStateFile:
         Written through a `MappedLog`, at the cost of a copy into memory (this runs before
         every direct message is acked): it guards against the peer being killed, the common
         case, not against a power cut. A record that a kill cut short was never acked."""
-        self._seen.append("".join(f"{sender}\t{msg_id}\n" for sender, msg_id in shown).encode())
+        self._seen.append(_seen_records(shown))
         self._seen_lines += len(shown)
         if self._seen_lines > 2 * KEEP_SEEN:
-            kept = self.load_seen()
-            self._seen.replace("".join(f"{s}\t{i}\n" for s, i in kept).encode())
+            self._seen.replace(_seen_records(self.load_seen()))
 
     def close(self) -> None:
         """Unmap the files written through memory maps (before a rename moves them)."""
@@ -161,7 +161,7 @@ class PeerStateFile:
         outbox rewritten without them; that, and an outbox that cannot be read at all, is
         said in `problems`. Nothing kept is ever dropped in silence."""
         try:
-            lines = self.outbox_path.read_bytes().splitlines()
+            lines = self.outbox_path.read_bytes().split(b"\n")
         except FileNotFoundError:
             return []
         except OSError as exc:
@@ -253,6 +253,31 @@ def follow_renames(root: Path, name: str) -> str:
     if current != name and PeerStateFile(root, current).load_token():
         return current
     return name
+
+
+def _seen_records(shown: list[tuple[str, str]]) -> bytes:
+    """(sender, id) pairs as records of the file of shown ids: `sender<TAB>id<LF>` each."""
+    return "".join(f"{_escape(s)}\t{_escape(i)}\n" for s, i in shown).encode()
+
+
+#: A sender or id comes from the network and may hold anything: a tab or newline would cut
+#: its record in two (and show the message again after a restart), a NUL would make it
+#: look cut short by a kill. Those, and the backslash that escapes them, are written as
+#: two characters; ordinary names and ids are written as they are.
+_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\0": "\\0", "\r": "\\r"}
+_UNESCAPES = {v[1]: k for k, v in _ESCAPES.items()}
+_ESCAPE = str.maketrans(_ESCAPES)
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _escape(value: str) -> str:
+    return value.translate(_ESCAPE)
+
+
+def _unescape(value: str) -> str:
+    if "\\" not in value:
+        return value
+    return _ESCAPED.sub(lambda m: _UNESCAPES.get(m[1], m[1]), value)
 
 
 def _why(exc: OSError | ValueError) -> str:

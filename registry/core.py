@@ -173,7 +173,16 @@ def check_password(password: str, stored: str) -> bool:
         salt = bytes.fromhex(salt_hex)
     except ValueError:
         return False
-    return hmac.compare_digest(hash_password(password, salt).partition("$")[2], digest_hex)
+    return same_secret(hash_password(password, salt).partition("$")[2], digest_hex)
+
+
+def same_secret(given: str, kept: str) -> bool:
+    """Whether `given` is `kept`, compared in constant time. As bytes: compare_digest
+    refuses str holding anything but ASCII (a TypeError), and `given` comes from the
+    network (a token), `kept` from a file a person may have edited."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), kept.encode("utf-8", "surrogatepass")
+    )
 
 
 class RegistryCore:
@@ -448,7 +457,7 @@ class RegistryCore:
 
     def _owns(self, record: Record, msg: Register, where: Addr) -> bool:
         """Whether the sender of `msg` may take `record`: token, password, or a retransmission."""
-        if msg.token and hmac.compare_digest(msg.token, record.token):
+        if msg.token and same_secret(msg.token, record.token):
             return True
         if msg.password and record.password and check_password(msg.password, record.password):
             return True
@@ -513,7 +522,7 @@ class RegistryCore:
         if record is None:
             self._refuse(reply_to, addr, f"No user named {name}.", f"{what} of unknown {name}", out)
             return None
-        if not (token and hmac.compare_digest(token, record.token)):
+        if not (token and same_secret(token, record.token)):
             self._refuse(
                 reply_to, addr, "Wrong token for that name.", f"{what} of {name}: wrong token", out
             )

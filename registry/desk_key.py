@@ -69,12 +69,15 @@ def read_key(path: Path) -> str | None:
 
 
 def key_matches(given: str, key: str) -> bool:
-    """Whether `given` is `key`, compared in constant time."""
-    return hmac.compare_digest(given.encode(), key.encode())
+    """Whether `given` is `key`, compared in constant time (as bytes: compare_digest
+    refuses str holding anything but ASCII)."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), key.encode("utf-8", "surrogatepass")
+    )
 
 
 def _read(path: Path) -> str:
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines: see storage
     key = lines[0].strip() if lines else ""
     if not key:
         raise ValueError("it holds no key")

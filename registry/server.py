@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
 import sys
 import threading
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from peer.batch import receive_batch
 from peer.endpoint import Endpoint, Handoff
+from peer.files import InUse, hold_lock, os_reason
 from peer.wake import WakeTimer
 from registry.actions import (
     Action,
@@ -32,6 +34,7 @@ from registry.mailbox import MAILBOX_MESSAGES
 from registry.storage import Storage, StorageError
 from wire.desk import DESK_TYPES
 from wire.messages import Message
+from wire.shown_text import clean
 
 #: While data cannot be stored, the error is logged again at most this often (seconds).
 FAILING_LOG_EVERY = 30.0
@@ -64,17 +67,28 @@ class RegistryServer:
         self.data_dir = data_dir
         self.bind = bind
         self.port = port
-        self._out = out
+        self._out = printable(out)
         # log lines waiting for the end of this pass (see `log`)
         self._logs: list[str] = []
         self._verbose = verbose
         self._storage = Storage(data_dir, self.log)
+        self._lock = _lock(data_dir)
+        try:
+            self._load(data_dir, keepalive, crisis_notice, mailbox_limit)
+        except BaseException:
+            os.close(self._lock)
+            raise
+        self._console_operator = console_operator
+
+    def _load(
+        self, data_dir: Path, keepalive: float, crisis_notice: str | None, mailbox_limit: int
+    ) -> None:
+        """The rest of `__init__`, once the data directory is this registry's alone."""
         try:
             self.desk = DeskService(data_dir, self.log, crisis_notice)
         except (OSError, ValueError) as exc:
             where = key_path(data_dir)
             raise StorageError(f"cannot use the help desk's operator key {where}: {exc}") from None
-        self._console_operator = console_operator
         now = time.time()
         self.core = RegistryCore(
             session=secrets.token_hex(4),
@@ -167,6 +181,9 @@ class RegistryServer:
         await self.desk.close()
         await self.endpoint.close()
         self._write_logs()
+        if self._lock >= 0:
+            os.close(self._lock)  # another registry may use the data directory now
+            self._lock = -1
 
     # -- the console --------------------------------------------------------------------
 
@@ -215,6 +232,8 @@ class RegistryServer:
                     self._out("  no rooms")
             case "release" if len(words) == 2:
                 self._run(self.core.release(words[1], time.time()))
+            case "release":
+                self._out("  usage: release <name>   (forget one name so that anyone may take it)")
             case "stats":
                 self._out(
                     f"  bad datagrams {self.endpoint.bad_datagrams}, bad frames "
@@ -364,6 +383,38 @@ class RegistryServer:
         self._timer.set(self.core.next_wake())
 
 
+#: The file in the data directory that a running registry holds locked.
+LOCK_FILE = "registry.lock"
+
+
+def _lock(data_dir: Path) -> int:
+    """Lock the data directory for this registry (see `hold_lock`): two registries on one
+    directory would each take the other's mailbox lines for damage and move them aside,
+    and answer for names the other holds. StorageError when another one runs there."""
+    path = data_dir / LOCK_FILE
+    try:
+        return hold_lock(path)
+    except InUse as busy:
+        pid = f" (pid {busy.pid})" if busy.pid else ""
+        raise StorageError(
+            f"the data directory {data_dir} is in use by another running registry{pid}"
+        ) from None
+    except OSError as exc:
+        raise StorageError(f"cannot lock the data directory: {os_reason(exc)}") from None
+
+
+def printable(out: Callable[[str], None]) -> Callable[[str], None]:
+    """`out`, made to print every line cleaned (see `wire.shown_text.clean`). Log lines
+    quote what came from the network (a Refused's reason, a name that is not registered,
+    a help-desk person's words): an escape sequence could clear the operator's screen, a
+    carriage return or newline forge a log line of its own."""
+
+    def cleaned(line: str) -> None:
+        out(clean(line))
+
+    return cleaned
+
+
 def _rooms_said(count: int) -> str:
     """The rooms a restarted registry kept, for its first line (nothing when none)."""
     if not count:
@@ -390,6 +441,7 @@ async def run_registry(
     """Start a registry and serve until Ctrl-C, SIGTERM or `quit`; return the exit status.
     The console serves at the help desk when it is a terminal, unless `desk_console` is
     false (nobody may be at it: people would be given to an operator who never answers)."""
+    out = printable(out)
     try:
         server = RegistryServer(
             data_dir=data_dir,

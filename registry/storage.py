@@ -64,11 +64,11 @@ class Storage:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return Table()
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise StorageError(f"cannot read {path}: {exc}") from None
         try:
             return Table.from_json(data, now)
-        except ValueError as exc:
+        except (ValueError, KeyError, TypeError) as exc:
             raise StorageError(f"{path} is not a ChatApp table: {exc}") from None
 
     def save_table(self, table: Table) -> None:
@@ -102,7 +102,7 @@ class Storage:
         then writes and fsyncs every append since the last one, one write and one fsync per
         mailbox file (group commit). A crash before it loses only what nobody was told of.
         """
-        line = json.dumps(_to_json(message), ensure_ascii=False) + "\n"
+        line = _line(message)
         self._pending.setdefault(self._box(owner), []).append(line)
         if sync:
             self.sync()
@@ -177,7 +177,9 @@ class Storage:
         that no rewrite of the box loses them; with `tidy` the box is then rewritten
         without them. Raises OSError."""
         try:
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            # split at "\n" only: str.splitlines() also breaks at U+2028, U+0085 and the
+            # like, which a message may hold (files written before `_line` escaped them)
+            lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
         except FileNotFoundError:
             return []
         messages = []
@@ -221,7 +223,18 @@ class Storage:
 
 def _lines(messages: list[StoredMessage]) -> str:
     """`messages` as the text of a mailbox file."""
-    return "".join(json.dumps(_to_json(m), ensure_ascii=False) + "\n" for m in messages)
+    return "".join(_line(m) for m in messages)
+
+
+#: Characters that some line splitters (str.splitlines, editors, `less`) take for a line
+#: break and json.dumps leaves raw: written as JSON escapes, so that a mailbox line is one
+#: line to every reader. The file stays UTF-8 otherwise, readable by a person.
+_LINE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
+
+
+def _line(message: StoredMessage) -> str:
+    """`message` as one line of a mailbox file, its newline included."""
+    return json.dumps(_to_json(message), ensure_ascii=False).translate(_LINE_BREAKS) + "\n"
 
 
 def _to_json(message: StoredMessage) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,8 @@ BAD = {
     "registry without port": ["-s"],
     "mailbox limit 0": ["-s", "5000", "--mailbox-limit", "0"],
     "empty data dir": ["-s", "5000", "--data-dir", ""],
+    "keepalive inf": ["-s", "5000", "--keepalive", "inf"],
+    "keepalive nan": ["-c", "x", "127.0.0.1", "5000", "6000", "--keepalive", "nan"],
     # no CHATAPP_DESK_KEY, no registry data of this user, not a terminal to ask on
     "operator without a key": ["-o", "ann", "127.0.0.1", "5000"],
 }
@@ -88,3 +91,15 @@ def test_an_empty_password_is_refused_not_taken_as_no_protection(chat: ChatEnv, 
     assert done.returncode == 2
     assert "ChatApp: error: --password needs a password" in done.stderr
     assert "GetPassWarning" not in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("args", [["-s", "5000"], ["-c", "x", "127.0.0.1", "5000", "6000"]])
+def test_a_blank_chatapp_data_dir_is_refused(chat: ChatEnv, args: list[str]) -> None:
+    chat.env["CHATAPP_DATA_DIR"] = "  "
+    proc = chat.spawn(*args, label="launcher")
+    proc.close_stdin()
+    assert proc.wait_exit(10) == 2
+    output = [item for item in proc.collect(5) if item.strip()]
+    assert output == ["ChatApp: error: CHATAPP_DATA_DIR needs a directory, not blank space"]
+    assert not (chat.root.parent / "  ").exists() and not Path("  ").exists()

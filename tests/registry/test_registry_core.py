@@ -17,6 +17,7 @@ from registry.core import (
     check_password,
     hash_password,
 )
+from registry.desk_key import key_matches
 from registry.pushes import WINDOW
 from registry.table import Record
 from tests.registry.core_helpers import T0, X, Y, Z, core, register, run_until, sends
@@ -156,6 +157,26 @@ def test_dereg_needs_the_token_and_the_owners_address() -> None:
     out = reg.receive(Deregister("d3", "x", wx.token, False, ""), X, T0)
     assert isinstance(sends(out)[-1][1], Ack)
     assert not reg.table.get("x").online  # type: ignore[union-attr]
+
+
+def test_a_token_holding_any_character_is_refused_with_an_answer() -> None:
+    """Tokens come from the network: one holding a non-ASCII character is a wrong token
+    like any other (compare_digest on str raised a TypeError, and nothing was answered)."""
+    reg = core()
+    register(reg, "x", X)
+    for token in ("é", "\u2028", "0" * 31 + "é", "😀"):
+        for request in (
+            Deregister("d", "x", token, False, ""),
+            Keepalive("k", "x", token),
+            SaveMessage("s", "x", token, "x", "hi"),
+        ):
+            [(_, m)] = sends(reg.receive(request, X, T0))
+            assert isinstance(m, Refused) and "Wrong token" in m.reason, (request, m)
+        [(_, m)] = sends(reg.receive(Register("r", "x", 7000, token, "", WIRE_VERSION), Z, T0))
+        assert isinstance(m, Refused), m
+    # a password hash hand-edited into something else is no match, not an error
+    assert not check_password("pw", "00$é")
+    assert not key_matches("é", "key") and key_matches("clé", "clé")
 
 
 def test_save_for_an_offline_peer_is_stored_before_the_ack() -> None:

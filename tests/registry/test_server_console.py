@@ -63,3 +63,17 @@ def test_outside_a_session_both_spellings_work(tmp_path: Path) -> None:
         await server.close()
 
     asyncio.run(scenario())
+
+
+def test_release_without_a_name_gives_its_usage(tmp_path: Path) -> None:
+    printed: list[str] = []
+
+    async def scenario() -> None:
+        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=printed.append)
+        await server.start()
+        for typed in ("release\n", "/release\n", "release a b\n"):
+            server.console_line(typed)
+            assert printed[-1].startswith("  usage: release <name>"), printed[-1]
+        await server.close()
+
+    asyncio.run(scenario())

@@ -13,7 +13,7 @@ import pytest
 from registry.server import RegistryServer
 from registry.storage import StorageError
 from wire.codec import decode_datagram_batch, encode
-from wire.messages import ChannelPost, Register, Welcome
+from wire.messages import ChannelPost, Deregister, Keepalive, Refused, Register, Welcome
 from wire.version import WIRE_VERSION
 
 pytestmark = pytest.mark.timeout(20)
@@ -138,3 +138,29 @@ def test_an_unusable_operator_key_file_stops_the_start_with_one_clear_line(
         RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lambda line: None)
     where = tmp_path / "desk-key"
     assert str(caught.value) == f"cannot use the help desk's operator key {where}: it holds no key"
+
+
+def test_text_from_the_network_reaches_the_console_cleaned(tmp_path: Path) -> None:
+    """A datagram cannot clear the operator's screen, recolour it or forge a log line:
+    escapes, carriage returns, newlines and bidi overrides are shown replaced."""
+    evil = "\x1b[41m\x1b[2J\r\nforged 12:00:00 registered mallory\u202e\x85\u2028"
+
+    async def scenario() -> None:
+        console = Console()
+        server, addr = await _serve(tmp_path, console)
+        with _peer() as sock:
+            for message in (
+                Refused("z-1", "nothing-here", evil),
+                Deregister("z-2", "EVIL" + evil, "", False, ""),
+                Keepalive("z-3", "bob" + evil, "x"),
+            ):
+                sock.sendto(encode(message), addr)
+            await _register(sock, "after", addr)  # answered after the three
+            await console.line("registered after")
+        await server.close()
+        logged = [event for event in console.events if not event.startswith("sent")]
+        assert any("forged" in line for line in logged), logged
+        for line in logged:
+            assert line.isprintable(), repr(line)
+
+    asyncio.run(scenario())

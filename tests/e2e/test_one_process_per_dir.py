@@ -1,0 +1,79 @@
+"""One registry per data directory, one peer per name and data directory: a second start
+is refused with one clear line and exit status 1, and leaves the first alone (two
+registries moved each other's live mailbox lines aside; a second peer took the name from
+the first, which was never told). The lock goes with the process, however it ends."""
+
+from __future__ import annotations
+
+import pytest
+
+from .harness import WELCOME, ChatEnv, free_port
+
+
+@pytest.mark.timeout(40)
+def test_a_second_registry_on_the_same_data_directory_is_refused(chat: ChatEnv) -> None:
+    first = chat.start_registry()
+    second = chat.spawn(
+        "-s", str(free_port()), "--bind", "127.0.0.1", "--data-dir", str(chat.registry_dir),
+        "--no-desk-console", label="second registry",
+    )  # fmt: skip
+    second.close_stdin()
+    assert second.wait_exit(10) == 1
+    text = "\n".join(second.collect(5))
+    assert f"is in use by another running registry (pid {first.popen.pid})" in text, text
+    assert "Traceback" not in text
+    assert first.alive
+    alice = chat.start_peer("alice")  # the first serves on
+    alice.send("who")
+    alice.expect("alice")
+    first.kill()  # kill -9: the kernel lets go of the lock
+    chat.start_registry()
+
+
+@pytest.mark.timeout(40)
+def test_a_second_peer_of_the_same_name_and_data_directory_is_refused(chat: ChatEnv) -> None:
+    chat.start_registry()
+    first = chat.start_peer("alice")
+    second = chat.start_peer("Alice", wait=False)
+    second.close_stdin()
+    assert second.wait_exit(10) == 1
+    text = "\n".join(second.collect(5))
+    assert f"[Alice is already running with the data directory {chat.peer_dir} " in text, text
+    assert f"(pid {first.popen.pid})" in text and "Traceback" not in text
+    assert WELCOME not in text
+    first.send("send alice still mine")
+    first.expect_line("[Message received by alice.]")
+    # another name in the same directory starts, and so does alice once the first is gone
+    chat.start_peer("bob")
+    first.kill()
+    chat.restart_peer(first)  # welcomed: the kernel let go of the lock
+
+
+@pytest.mark.timeout(30)
+def test_a_peer_whose_data_directory_is_a_file_does_not_start(chat: ChatEnv) -> None:
+    chat.start_registry()
+    plain = chat.root / "a-file"
+    plain.write_text("not a directory\n")
+    peer = chat.spawn(
+        "-c", "carol", "127.0.0.1", str(chat.registry_port), str(free_port()),
+        "--data-dir", str(plain), label="peer carol",
+    )  # fmt: skip
+    peer.close_stdin()
+    assert peer.wait_exit(10) == 1
+    text = "\n".join(peer.collect(5))
+    assert f"[Cannot use the data directory {plain}" in text, text
+    assert WELCOME not in text and "Traceback" not in text
+
+
+@pytest.mark.timeout(30)
+def test_a_peer_that_cannot_keep_its_token_does_not_register(chat: ChatEnv) -> None:
+    chat.start_registry()
+    (chat.peer_dir / "peers" / "dave.json.tmp").mkdir(parents=True)  # the token's write fails
+    peer = chat.start_peer("dave", wait=False)
+    peer.close_stdin()
+    assert peer.wait_exit(10) == 1
+    text = "\n".join(peer.collect(5))
+    assert "[Could not keep your token for dave (" in text and "not registering" in text, text
+    assert WELCOME not in text and "Traceback" not in text
+    (chat.peer_dir / "peers" / "dave.json.tmp").rmdir()
+    chat.start_peer("dave")  # the name was not lost
