@@ -64,9 +64,17 @@ class Send:
 
 
 @dataclass(frozen=True, slots=True)
-class TakeTyped:
-    """Empty the line being typed on a terminal; answered by `typed_aside` with what it
-    held."""
+class PeekTyped:
+    """Look at the line being typed on a terminal, leaving it as it is; answered by
+    `being_typed` with what it holds ("" when not a terminal: lines are read whole)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PutTyped:
+    """Put `text` back into the prompt on a terminal, where Enter sends it again (nothing
+    when not a terminal, or when something new is being typed there already)."""
+
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +115,8 @@ Action = (
     | Connect
     | Probe
     | Send
-    | TakeTyped
+    | PeekTyped
+    | PutTyped
     | FindPlace
     | KeepPlace
     | ForgetPlace
@@ -193,8 +202,8 @@ class DeskClientCore:
         """When `tick` is next due (monotonic seconds), or None."""
         raise NotImplementedError
 
-    def typed_aside(self, text: str, now: float) -> list[Action]:
-        """What `TakeTyped` took from the line being typed."""
+    def being_typed(self, text: str, now: float) -> list[Action]:
+        """What `PeekTyped` saw in the line being typed."""
         return []
 
     def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
