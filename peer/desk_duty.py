@@ -40,6 +40,7 @@ from wire.desk import (
     DeskOnDuty,
     DeskOperator,
     DeskRefused,
+    DeskServe,
     DeskSession,
 )
 from wire.desk_text import (
@@ -118,7 +119,9 @@ class OperatorCore(DeskClientCore):
                 self._leave(now, out)
             elif parsed.message is not None:
                 message = parsed.message
-                if isinstance(message, DeskLine | DeskEnd) and self._held_back(now):
+                if isinstance(message, DeskLine | DeskEnd) and not self.on_duty:
+                    out.append(Show(_before_duty(message, text), "error"))
+                elif isinstance(message, DeskLine | DeskEnd) and self._held_back(now):
                     out.append(Show(self._held_line(message), "error"))
                     if isinstance(message, DeskLine) and self._prompt:
                         out.append(PutTyped(text))
@@ -132,11 +135,6 @@ class OperatorCore(DeskClientCore):
     def end_of_input(self, now: float) -> list[Action]:
         out: list[Action] = []
         if self.phase == "connecting":
-            if not self._early:
-                # nothing to do on duty (`ChatApp -o ... </dev/null`, Ctrl-C at once): on
-                # duty for no topic, the key is still checked, but nobody is taken only to
-                # be left at once
-                self.topics = ()
             self._hold(None)
         elif self.phase == "duty":
             self._leave(now, out)
@@ -150,6 +148,7 @@ class OperatorCore(DeskClientCore):
             return out
         self.phase = "duty"
         self._connected = True
+        out.extend(self._early_topics())
         out.append(
             Send(DeskOperator(self.new_id(), self.name, self.topics, self._key, WIRE_VERSION))
         )
@@ -172,6 +171,8 @@ class OperatorCore(DeskClientCore):
                 self._end(0, out)
             elif isinstance(message, DeskRefused):
                 self._message(message, now, out)  # never on duty: a wrong key, say
+            elif not isinstance(message, DeskOnDuty):  # the answer to a `.room`, say
+                out.extend(Show(line, style_of(line)) for line in render_operator(message))
         elif self.phase == "duty":
             self._message(message, now, out)
         return out
@@ -223,6 +224,36 @@ class OperatorCore(DeskClientCore):
         if text.strip() and self._switched_at is not None:
             self._begun_before = True  # that line was begun for the session before
         return []
+
+    def _early_topics(self) -> list[Action]:
+        """Before going on duty: the topics chosen with `.serve` in the lines typed before
+        (taken out of them), so that nobody of another topic is handed over first. When
+        input ended before (`ChatApp -o ... </dev/null`, a script, Ctrl-C at once), on duty
+        for no topic: the key is still checked, and what was typed carried out, but nobody
+        is taken only to be left at once (and seen with their full number)."""
+        out: list[Action] = []
+        ended = None in self._early
+        kept: list[str | None] = []
+        for line in self._early:
+            parsed = (
+                None if line is None else parse_operator_line(line, lambda: "", self.topics, "")
+            )
+            if parsed is None or not isinstance(parsed.message, DeskServe):
+                kept.append(line)
+            elif ended:
+                out.append(
+                    Show(
+                        f"[Not carried out: {clean(line or '')} (input ended before you were "
+                        "on duty).]",
+                        "error",
+                    )
+                )
+            else:
+                self.topics = parsed.message.topics
+        self._early = kept
+        if ended:
+            self.topics = ()
+        return out
 
     def _held_back(self, now: float) -> bool:
         """Whether a line or `.end` finished now is held back rather than carried out, as
@@ -307,3 +338,11 @@ class OperatorCore(DeskClientCore):
     def _off_duty(self, out: list[Action]) -> None:
         out.append(Show("[You are off duty.]"))
         self._end(0, out)
+
+
+def _before_duty(message: DeskLine | DeskEnd, text: str) -> str:
+    """What is said of a line or `.end` typed before the operator was on duty: it was
+    meant for nobody they could have seen."""
+    if isinstance(message, DeskEnd):
+        return "[.end not carried out: it was typed before you were on duty.]"
+    return f"[Not sent: it was typed before you were on duty, to nobody: {clean(text)}]"

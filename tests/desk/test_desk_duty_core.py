@@ -21,6 +21,7 @@ from wire.desk import (
     DeskOnDuty,
     DeskOperator,
     DeskRefused,
+    DeskRoom,
     DeskRoomRequest,
     DeskSession,
 )
@@ -261,3 +262,38 @@ def test_input_ending_before_the_connection_is_up_leaves_once_it_is() -> None:
     assert [type(m) for m in sent(out)] == [DeskOperator, DeskRoomRequest, DeskLeave]
     refused = core.received(DeskRefused("d", "o-1", "Wrong operator key."), 0.2)
     assert refused[-1] == Exit(1)  # the wrong key is said, not just "off duty"
+
+
+def test_serve_typed_before_going_on_duty_chooses_the_topics_gone_on_duty_for() -> None:
+    # found by trying it: `.serve 5` typed as `ChatApp -o` started took effect only after
+    # someone of another topic had been handed over (with their full number)
+    core = operator()
+    core.start(0.0)
+    assert core.typed(".serve 5", 0.0) == []
+    out = core.connected(0.1)
+    [hello] = sent(out)  # no DeskServe after it: the choice went with going on duty
+    assert isinstance(hello, DeskOperator) and hello.topics == (5,)
+
+
+def test_lines_piped_before_going_on_duty_are_each_carried_out_or_said_not_to_be() -> None:
+    # found by trying it: `printf '.room\nhello nobody\n.end\n' | ChatApp -o ...` printed
+    # nothing of any of them
+    core = operator()
+    core.start(0.0)
+    for line in (".room", "hello nobody", ".end", ".serve 5"):
+        assert core.typed(line, 0.0) == []
+    assert core.end_of_input(0.0) == []
+    out = core.connected(0.1)
+    on, room, leave = sent(out)
+    # on duty for no topic: nobody is handed over only to be left at once
+    assert isinstance(on, DeskOperator) and on.topics == ()
+    assert isinstance(room, DeskRoomRequest) and isinstance(leave, DeskLeave)
+    assert shown(out) == [
+        "[Not carried out: .serve 5 (input ended before you were on duty).]",
+        "[Not sent: it was typed before you were on duty, to nobody: hello nobody]",
+        "[.end not carried out: it was typed before you were on duty.]",
+    ]
+    core.received(DeskOnDuty("d", on.id, "ann", (), 0), 0.2)
+    answer = core.received(DeskRoom("d", room.id, (), (), (), (), ()), 0.2)
+    assert shown(answer) == ["[The waiting room is empty.]"]  # shown though leaving
+    assert core.received(DeskEnded("d", "You are off duty.", False, -1), 0.3)[-1] == Exit(0)
