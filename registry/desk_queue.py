@@ -223,6 +223,7 @@ class Person:
     shown: tuple[int, int] | None = None  # (position, operators) the person last saw
     pushed_at: float = float("-inf")
     due: float | None = None  # when a push held back by PUSH_INTERVAL may go
+    back: bool = False  # put back at the front (see DeskQueue._to_front)
 
     @property
     def masked(self) -> str:
@@ -407,7 +408,7 @@ class DeskQueue:
         person.shown = None
         person.due = None
         self._tokens[person.token] = person
-        self._waiting.insert(0, person)
+        self._to_front(person)
         return self._log(
             f"desk: {name_for_log(person)} lost the connection while being served; place at "
             f"the front held for {format_duration(self.grace)}",
@@ -971,11 +972,24 @@ class DeskQueue:
                 person.token = self._new_token()
                 person.shown = None
                 self._tokens[person.token] = person
-                self._waiting.insert(0, person)
+                self._to_front(person)
             else:
                 actions.append(Close(person.conn, "session ended"))
                 self._conns.pop(person.conn, None)
         return actions
+
+    def _to_front(self, person: Person) -> None:
+        """Put `person`, whose session was cut short (their operator left, or their
+        connection broke), back at the front of the waiting room: before everyone else, but
+        among the others put back so, in the order they joined, so that of two people put
+        back the one who has waited longer goes first."""
+        person.back = True
+        waiting, index = self._waiting, 0
+        while (
+            index < len(waiting) and waiting[index].back and waiting[index].joined <= person.joined
+        ):
+            index += 1
+        waiting.insert(index, person)
 
     # -- positions ------------------------------------------------------------------------
 
@@ -1102,10 +1116,14 @@ class DeskQueue:
         return None
 
     def _places(self) -> tuple[KeptPlace, ...]:
-        served = sorted(self.sessions, key=lambda session: session.started)
+        # those being served would be put back at the front: with the others put back, in
+        # the order they joined (see _to_front)
+        front = [s.person for s in self.sessions] + [p for p in self._waiting if p.back]
+        front.sort(key=lambda person: person.joined)
+        rest = [p for p in self._waiting if not p.back]
         return tuple(
             KeptPlace(p.token, p.name, p.phone, p.topic, p.description, p.address, p.joined)
-            for p in [s.person for s in served] + self._waiting
+            for p in front + rest
         )
 
     def _keep(self) -> list[Action]:
