@@ -963,3 +963,25 @@ def test_a_broken_connection_puts_back_in_the_order_of_joining_too() -> None:
     assert [p.name for p in desk.queue.waiting] == ["Alice", "Bob", "Dan"]
     # as kept for a restart: Carol, being served, would be put back too, after them
     assert [p.name for p in desk.kept] == ["Alice", "Bob", "Carol", "Dan"]
+
+
+def test_the_wait_shown_leaves_out_time_spent_being_served() -> None:
+    # found by trying it: a person served for 10 minutes, then put back, was shown to the
+    # next operator as having waited 10 minutes more than they had
+    desk = Desk()
+    desk.join("a", "Alice")
+    desk.advance(30)
+    desk.operator("op1", "ann")
+    assert desk.last("op1", DeskSession).waited == 30
+    desk.advance(600)  # served for 10 minutes
+    desk.leave("op1")
+    desk.advance(20)
+    desk.ask("a")
+    assert desk.last("a", DeskQueueInfo).waited == 50  # `.queue`
+    # kept on disk so that a restarted desk goes on counting from 50 s
+    assert desk.now - desk.kept[0].joined == 50
+    desk.operator("op2", "bo")
+    assert desk.last("op2", DeskSession).waited == 50
+    assert desk.logs[-1].endswith("(topic 2, waited 50 s)")
+    started = [r for r in desk.records if isinstance(r, SessionStarted)]
+    assert round(started[-1].waited) == 50
