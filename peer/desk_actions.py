@@ -18,6 +18,10 @@ from wire.reliable import IdMaker
 LEAVE_TIMEOUT = 2.0
 #: Seconds between reconnection attempts: doubling from the first to the last.
 RETRY_FIRST, RETRY_MAX = 0.5, 4.0
+#: Seconds the desk has to answer the first message on a connection (a join, an operator's
+#: hello): a registry answers at once, so what is silent that long is not one (a chat
+#: peer's port, another server that accepts connections) or is stuck.
+ANSWER_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +144,14 @@ def unreachable(ip: str, port: int, why: str) -> str:
     return f"[Cannot reach the help desk at {ip}:{port} ({why}).]"
 
 
+def no_answer(ip: str, port: int) -> str:
+    """The line said when what listens at `ip`:`port` never answers (see ANSWER_TIMEOUT)."""
+    return (
+        f"[No answer from the help desk at {ip}:{port} in {int(ANSWER_TIMEOUT)} s: is that "
+        "the address and port of a ChatApp registry?]"
+    )
+
+
 def style_of(line: str) -> str:
     """How a rendered desk line is shown: bracketed lines are the desk's own."""
     if line.startswith("!!!"):
@@ -161,6 +173,9 @@ class DeskClientCore:
         self._early: list[str | None] = []
         self._leave_timeout = leave_timeout
         self._leave_by: float | None = None
+        # when the desk must have answered the connection's first message (ANSWER_TIMEOUT)
+        self._answer_by: float | None = None
+        self._answered = False  # the desk has answered in this run
 
     def start(self, now: float) -> list[Action]:
         """The run begins."""

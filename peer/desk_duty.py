@@ -17,6 +17,7 @@ peer.desk_runner.
 from __future__ import annotations
 
 from peer.desk_actions import (
+    ANSWER_TIMEOUT,
     LEAVE_TIMEOUT,
     RETRY_FIRST,
     RETRY_MAX,
@@ -29,6 +30,7 @@ from peer.desk_actions import (
     Send,
     SetPrompt,
     Show,
+    no_answer,
     style_of,
     unreachable,
 )
@@ -152,6 +154,7 @@ class OperatorCore(DeskClientCore):
         out.append(
             Send(DeskOperator(self.new_id(), self.name, self.topics, self._key, WIRE_VERSION))
         )
+        self._answer_by = now + ANSWER_TIMEOUT
         out.extend(self._replay(now))
         return out
 
@@ -165,6 +168,8 @@ class OperatorCore(DeskClientCore):
 
     def received(self, message: DeskMessage, now: float) -> list[Action]:
         out: list[Action] = []
+        self._answer_by = None
+        self._answered = True
         if self.phase == "leaving":
             if isinstance(message, DeskEnded):
                 self._message(message, now, out)
@@ -180,6 +185,7 @@ class OperatorCore(DeskClientCore):
     def lost(self, reason: str, now: float) -> list[Action]:
         out: list[Action] = []
         self._connected = False
+        self._answer_by = None
         if self.phase == "leaving":
             self._off_duty(out)
         elif self.phase != "duty":
@@ -209,6 +215,13 @@ class OperatorCore(DeskClientCore):
         out: list[Action] = []
         if self._leaving_due(now):
             self._off_duty(out)
+        elif self.phase == "duty" and self._answer_by is not None and now >= self._answer_by:
+            self._answer_by = None
+            if not self._answered:  # not a help desk, it seems: nothing to come back to
+                out.append(Show(no_answer(self.ip, self.port), "error"))
+                self._end(1, out)
+            else:  # it answered before in this run: a desk stuck now, as a connection lost
+                out.extend(self.lost(f"no answer in {int(ANSWER_TIMEOUT)} s", now))
         elif self.phase == "duty" and self._retry_at is not None and now >= self._retry_at:
             self._retry_at = None
             self._retry = min(self._retry * 2, self._retry_max)
@@ -218,7 +231,10 @@ class OperatorCore(DeskClientCore):
     def next_wake(self) -> float | None:
         if self.phase == "leaving":
             return self._leave_by
-        return self._retry_at if self.phase == "duty" else None
+        if self.phase != "duty":
+            return None
+        wakes = [t for t in (self._retry_at, self._answer_by) if t is not None]
+        return min(wakes) if wakes else None
 
     def being_typed(self, text: str, now: float) -> list[Action]:
         if text.strip() and self._switched_at is not None:

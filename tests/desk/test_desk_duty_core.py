@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from peer.desk_actions import (
+    ANSWER_TIMEOUT,
     Action,
     Connect,
     Exit,
@@ -297,3 +298,32 @@ def test_lines_piped_before_going_on_duty_are_each_carried_out_or_said_not_to_be
     answer = core.received(DeskRoom("d", room.id, (), (), (), (), ()), 0.2)
     assert shown(answer) == ["[The waiting room is empty.]"]  # shown though leaving
     assert core.received(DeskEnded("d", "You are off duty.", False, -1), 0.3)[-1] == Exit(0)
+
+
+def test_an_operator_given_no_answer_gives_up() -> None:
+    # found by trying it: `ChatApp -o` pointed at something that is not a registry waited
+    # silently for ever
+    core = operator()
+    core.start(0.0)
+    core.connected(1.0)
+    assert core.next_wake() == 1.0 + ANSWER_TIMEOUT
+    out = core.tick(1.0 + ANSWER_TIMEOUT)
+    assert out == [
+        Show(
+            "[No answer from the help desk at 127.0.0.1:4000 in 10 s: is that the address "
+            "and port of a ChatApp registry?]",
+            "error",
+        ),
+        Exit(1),
+    ]
+
+
+def test_an_operator_reconnecting_to_a_silent_desk_tries_again() -> None:
+    core = on_duty()
+    assert core.tick(ANSWER_TIMEOUT) == []  # it answered
+    core.lost("reset", 20.0)
+    assert core.tick(20.5) == [Connect()]
+    core.connected(20.6)
+    out = core.tick(20.6 + ANSWER_TIMEOUT)
+    assert Exit(1) not in out and core.next_wake() is not None
+    assert core.tick(core.next_wake() or 0.0) == [Connect()]
