@@ -18,6 +18,10 @@ from wire.reliable import IdMaker
 LEAVE_TIMEOUT = 2.0
 #: Seconds between reconnection attempts: doubling from the first to the last.
 RETRY_FIRST, RETRY_MAX = 0.5, 4.0
+#: Seconds the desk has to answer the first message on a connection (a join, an operator's
+#: hello): a registry answers at once, so what is silent that long is not one (a chat
+#: peer's port, another server that accepts connections) or is stuck.
+ANSWER_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +68,17 @@ class Send:
 
 
 @dataclass(frozen=True, slots=True)
-class TakeTyped:
-    """Empty the line being typed on a terminal; answered by `typed_aside` with what it
-    held."""
+class PeekTyped:
+    """Look at the line being typed on a terminal, leaving it as it is; answered by
+    `being_typed` with what it holds ("" when not a terminal: lines are read whole)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PutTyped:
+    """Put `text` back into the prompt on a terminal, where Enter sends it again (nothing
+    when not a terminal, or when something new is being typed there already)."""
+
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +119,8 @@ Action = (
     | Connect
     | Probe
     | Send
-    | TakeTyped
+    | PeekTyped
+    | PutTyped
     | FindPlace
     | KeepPlace
     | ForgetPlace
@@ -131,6 +144,14 @@ def unreachable(ip: str, port: int, why: str) -> str:
     return f"[Cannot reach the help desk at {ip}:{port} ({why}).]"
 
 
+def no_answer(ip: str, port: int) -> str:
+    """The line said when what listens at `ip`:`port` never answers (see ANSWER_TIMEOUT)."""
+    return (
+        f"[No answer from the help desk at {ip}:{port} in {int(ANSWER_TIMEOUT)} s: is that "
+        "the address and port of a ChatApp registry?]"
+    )
+
+
 def style_of(line: str) -> str:
     """How a rendered desk line is shown: bracketed lines are the desk's own."""
     if line.startswith("!!!"):
@@ -152,6 +173,9 @@ class DeskClientCore:
         self._early: list[str | None] = []
         self._leave_timeout = leave_timeout
         self._leave_by: float | None = None
+        # when the desk must have answered the connection's first message (ANSWER_TIMEOUT)
+        self._answer_by: float | None = None
+        self._answered = False  # the desk has answered in this run
 
     def start(self, now: float) -> list[Action]:
         """The run begins."""
@@ -193,8 +217,8 @@ class DeskClientCore:
         """When `tick` is next due (monotonic seconds), or None."""
         raise NotImplementedError
 
-    def typed_aside(self, text: str, now: float) -> list[Action]:
-        """What `TakeTyped` took from the line being typed."""
+    def being_typed(self, text: str, now: float) -> list[Action]:
+        """What `PeekTyped` saw in the line being typed."""
         return []
 
     def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:

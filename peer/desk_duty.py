@@ -17,6 +17,7 @@ peer.desk_runner.
 from __future__ import annotations
 
 from peer.desk_actions import (
+    ANSWER_TIMEOUT,
     LEAVE_TIMEOUT,
     RETRY_FIRST,
     RETRY_MAX,
@@ -24,10 +25,12 @@ from peer.desk_actions import (
     Connect,
     DeskClientCore,
     Exit,
+    PeekTyped,
+    PutTyped,
     Send,
     SetPrompt,
     Show,
-    TakeTyped,
+    no_answer,
     style_of,
     unreachable,
 )
@@ -39,6 +42,7 @@ from wire.desk import (
     DeskOnDuty,
     DeskOperator,
     DeskRefused,
+    DeskServe,
     DeskSession,
 )
 from wire.desk_text import (
@@ -73,10 +77,12 @@ class OperatorCore(DeskClientCore):
         *,
         retry: tuple[float, float] = (RETRY_FIRST, RETRY_MAX),
         leave_timeout: float = LEAVE_TIMEOUT,
+        prompt: bool = False,
     ) -> None:
         """`key` is the registry's operator key; `retry` the first and the longest wait
         between reconnection attempts; `leave_timeout` how long a `.quit` waits for the
-        desk to confirm."""
+        desk to confirm; `prompt` whether lines are typed at a prompt (a terminal), into
+        which a line held back by the switch guard is put back (see `_held_back`)."""
         super().__init__(ip, port, new_id, leave_timeout)
         self.name = name
         self._key = key
@@ -89,8 +95,12 @@ class OperatorCore(DeskClientCore):
         self._retry_at: float | None = None
         self._refusal = ""  # the last refusal shown while reconnecting (shown once)
         self.session = ""  # the session being served: its lines and `.end` name it
-        # when a change of session took a half-typed line aside (see `_interrupted`)
-        self._taken_aside_at: float | None = None
+        self.serving = ""  # the name of the person served, "" for none
+        self._prompt = prompt
+        # The switch guard (see `_held_back`): when the session last changed, and whether
+        # a line was being typed then; None once a line or `.end` has been through it.
+        self._switched_at: float | None = None
+        self._begun_before = False
 
     # -- events ---------------------------------------------------------------------------
 
@@ -110,8 +120,13 @@ class OperatorCore(DeskClientCore):
             if parsed.quit:
                 self._leave(now, out)
             elif parsed.message is not None:
-                if isinstance(parsed.message, DeskLine | DeskEnd) and self._interrupted(now):
-                    out.append(Show(_typed_before(parsed.message, text), "error"))
+                message = parsed.message
+                if isinstance(message, DeskLine | DeskEnd) and not self.on_duty:
+                    out.append(Show(_before_duty(message, text), "error"))
+                elif isinstance(message, DeskLine | DeskEnd) and self._held_back(now):
+                    out.append(Show(self._held_line(message), "error"))
+                    if isinstance(message, DeskLine) and self._prompt:
+                        out.append(PutTyped(text))
                 elif self._connected:
                     out.append(Send(parsed.message))
                 else:
@@ -122,11 +137,6 @@ class OperatorCore(DeskClientCore):
     def end_of_input(self, now: float) -> list[Action]:
         out: list[Action] = []
         if self.phase == "connecting":
-            if not self._early:
-                # nothing to do on duty (`ChatApp -o ... </dev/null`, Ctrl-C at once): on
-                # duty for no topic, the key is still checked, but nobody is taken only to
-                # be left at once
-                self.topics = ()
             self._hold(None)
         elif self.phase == "duty":
             self._leave(now, out)
@@ -140,9 +150,11 @@ class OperatorCore(DeskClientCore):
             return out
         self.phase = "duty"
         self._connected = True
+        out.extend(self._early_topics())
         out.append(
             Send(DeskOperator(self.new_id(), self.name, self.topics, self._key, WIRE_VERSION))
         )
+        self._answer_by = now + ANSWER_TIMEOUT
         out.extend(self._replay(now))
         return out
 
@@ -156,19 +168,24 @@ class OperatorCore(DeskClientCore):
 
     def received(self, message: DeskMessage, now: float) -> list[Action]:
         out: list[Action] = []
+        self._answer_by = None
+        self._answered = True
         if self.phase == "leaving":
             if isinstance(message, DeskEnded):
-                self._message(message, out)
+                self._message(message, now, out)
                 self._end(0, out)
             elif isinstance(message, DeskRefused):
-                self._message(message, out)  # never on duty: a wrong key, say
+                self._message(message, now, out)  # never on duty: a wrong key, say
+            elif not isinstance(message, DeskOnDuty):  # the answer to a `.room`, say
+                out.extend(Show(line, style_of(line)) for line in render_operator(message))
         elif self.phase == "duty":
-            self._message(message, out)
+            self._message(message, now, out)
         return out
 
     def lost(self, reason: str, now: float) -> list[Action]:
         out: list[Action] = []
         self._connected = False
+        self._answer_by = None
         if self.phase == "leaving":
             self._off_duty(out)
         elif self.phase != "duty":
@@ -182,7 +199,7 @@ class OperatorCore(DeskClientCore):
                 ended = ""
                 if self.session:
                     ended = "; the session has ended and the person waits first in line again"
-                    self._switch("", IDLE_PROMPT, out)
+                    self._switch("", "", IDLE_PROMPT, now, out)
                 out.append(
                     Show(
                         f"[The connection to the help desk was lost ({reason}){ended}. "
@@ -198,6 +215,13 @@ class OperatorCore(DeskClientCore):
         out: list[Action] = []
         if self._leaving_due(now):
             self._off_duty(out)
+        elif self.phase == "duty" and self._answer_by is not None and now >= self._answer_by:
+            self._answer_by = None
+            if not self._answered:  # not a help desk, it seems: nothing to come back to
+                out.append(Show(no_answer(self.ip, self.port), "error"))
+                self._end(1, out)
+            else:  # it answered before in this run: a desk stuck now, as a connection lost
+                out.extend(self.lost(f"no answer in {int(ANSWER_TIMEOUT)} s", now))
         elif self.phase == "duty" and self._retry_at is not None and now >= self._retry_at:
             self._retry_at = None
             self._retry = min(self._retry * 2, self._retry_max)
@@ -207,26 +231,82 @@ class OperatorCore(DeskClientCore):
     def next_wake(self) -> float | None:
         if self.phase == "leaving":
             return self._leave_by
-        return self._retry_at if self.phase == "duty" else None
+        if self.phase != "duty":
+            return None
+        wakes = [t for t in (self._retry_at, self._answer_by) if t is not None]
+        return min(wakes) if wakes else None
 
-    def typed_aside(self, text: str, now: float) -> list[Action]:
-        if not text.strip():
-            return []
-        self._taken_aside_at = now
-        return [Show(f"[Not sent (typed for the session before): {clean(text)}]", "error")]
+    def being_typed(self, text: str, now: float) -> list[Action]:
+        if text.strip() and self._switched_at is not None:
+            self._begun_before = True  # that line was begun for the session before
+        return []
 
-    def _interrupted(self, now: float) -> bool:
-        """Whether a line finished now may be the end of one whose start a change of session
-        took aside: the operator was typing when it came, and keys typed before they could
-        see it went on into the emptied prompt (`.end` too). Within SWITCH_GUARD it is shown
-        unsent rather than given to the next person. (A change that comes while nothing is
-        typed arms no guard: the next line is typed for the new session.)"""
-        at = self._taken_aside_at
-        return at is not None and now - at < SWITCH_GUARD
+    def _early_topics(self) -> list[Action]:
+        """Before going on duty: the topics chosen with `.serve` in the lines typed before
+        (taken out of them), so that nobody of another topic is handed over first. When
+        input ended before (`ChatApp -o ... </dev/null`, a script, Ctrl-C at once), on duty
+        for no topic: the key is still checked, and what was typed carried out, but nobody
+        is taken only to be left at once (and seen with their full number)."""
+        out: list[Action] = []
+        ended = None in self._early
+        kept: list[str | None] = []
+        for line in self._early:
+            parsed = (
+                None if line is None else parse_operator_line(line, lambda: "", self.topics, "")
+            )
+            if parsed is None or not isinstance(parsed.message, DeskServe):
+                kept.append(line)
+            elif ended:
+                out.append(
+                    Show(
+                        f"[Not carried out: {clean(line or '')} (input ended before you were "
+                        "on duty).]",
+                        "error",
+                    )
+                )
+            else:
+                self.topics = parsed.message.topics
+        self._early = kept
+        if ended:
+            self.topics = ()
+        return out
+
+    def _held_back(self, now: float) -> bool:
+        """Whether a line or `.end` finished now is held back rather than carried out, as
+        maybe begun before the operator could see that the session changed: keys and Enter
+        typed then arrive after the change, and would name the new session. After a change
+        to a new person, the first such line or `.end` is held back when a line was being
+        typed at the change (however long it took to finish), or when it comes within
+        SWITCH_GUARD of the change (Enter pressed just before it, or keys typed ahead).
+        Only the first: the notice it gets names the new person, so what is typed after it
+        is meant for them. A change to nobody holds nothing back: a line then names no
+        session, and the desk sends it to nobody (and says so)."""
+        at, self._switched_at = self._switched_at, None
+        if at is None or not self.session:
+            return False
+        return self._begun_before or now - at < SWITCH_GUARD
+
+    def _held_line(self, message: DeskLine | DeskEnd) -> str:
+        """What is said of a line or `.end` held back by `_held_back`."""
+        who = clean(self.serving)
+        if isinstance(message, DeskEnd):
+            return (
+                f"[.end not carried out: {who} was handed over to you as you typed it. "
+                f".end again ends the session with {who}.]"
+            )
+        if self._prompt:
+            return (
+                f"[Not sent: you began this line before {who} was handed over to you. It is "
+                f"back in the prompt: Enter sends it to {who}, or clear it.]"
+            )
+        return (
+            f"[Not sent: this line came as {who} was handed over to you; type it again to send "
+            f"it to {who}. The line was: {clean(message.text)}]"
+        )
 
     # -- on duty ----------------------------------------------------------------------------
 
-    def _message(self, message: DeskMessage, out: list[Action]) -> None:
+    def _message(self, message: DeskMessage, now: float, out: list[Action]) -> None:
         refused = message.reason if isinstance(message, DeskRefused) else ""
         if self.reconnecting and ALREADY_ON_DUTY in refused:
             # the desk has not yet seen our old connection end (it checks it is alive):
@@ -243,17 +323,20 @@ class OperatorCore(DeskClientCore):
                 out.append(Show("[.help lists the commands.]"))
             self.reconnecting, self._retry, self._refusal = False, self._retry_first, ""
         elif isinstance(message, DeskSession):
-            self._switch(message.session, f"to {message.name}> ", out)
+            self._switch(message.session, message.name, f"to {message.name}> ", now, out)
         elif isinstance(message, DeskEnded):
-            self._switch("", IDLE_PROMPT, out)
+            self._switch("", "", IDLE_PROMPT, now, out)
         elif isinstance(message, DeskRefused):
             self._end(1, out)
 
-    def _switch(self, session: str, prompt: str, out: list[Action]) -> None:
-        """Another session (or none) from now on: what was typed for the last one is not
-        sent to the next person, but shown, unsent (see `typed_aside`)."""
-        self.session = session
-        out.append(TakeTyped())
+    def _switch(self, session: str, name: str, prompt: str, now: float, out: list[Action]) -> None:
+        """Another session (or none) from now on, with `name`: the switch guard is armed,
+        and the line being typed looked at (see `_held_back`)."""
+        if session == self.session:
+            return
+        self.session, self.serving = session, name
+        self._switched_at, self._begun_before = now, False
+        out.append(PeekTyped())
         out.append(SetPrompt(prompt))
 
     def _retry_later(self, now: float) -> None:
@@ -273,8 +356,9 @@ class OperatorCore(DeskClientCore):
         self._end(0, out)
 
 
-def _typed_before(message: DeskLine | DeskEnd, text: str) -> str:
-    """What is said of a line or `.end` held back by `OperatorCore._interrupted`."""
+def _before_duty(message: DeskLine | DeskEnd, text: str) -> str:
+    """What is said of a line or `.end` typed before the operator was on duty: it was
+    meant for nobody they could have seen."""
     if isinstance(message, DeskEnd):
-        return "[.end not carried out: the session changed just now; .end again ends this one.]"
-    return f"[Not sent (typed for the session before): {clean(text)}]"
+        return "[.end not carried out: it was typed before you were on duty.]"
+    return f"[Not sent: it was typed before you were on duty, to nobody: {clean(text)}]"

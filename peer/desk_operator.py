@@ -62,7 +62,9 @@ async def run_operator(
     the operator `key`; return the exit status (0 after going off duty, 1 when the desk
     could not be reached, refused the name or the key, or the connection was lost before
     going on duty). Never raises."""
-    core = OperatorCore(name, server_ip, server_port, key, IdMaker(os.urandom(4).hex()))
+    core = OperatorCore(
+        name, server_ip, server_port, key, IdMaker(os.urandom(4).hex()), prompt=stdin_is_tty
+    )
     runner = DeskRunner(core, client="operator client", tty=stdin_is_tty, colour=use_colour(colour))
     return await runner.run()
 

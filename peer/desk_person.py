@@ -15,6 +15,7 @@ leaving, done. Events and actions: peer.desk_actions; the adapter: peer.desk_run
 from __future__ import annotations
 
 from peer.desk_actions import (
+    ANSWER_TIMEOUT,
     LEAVE_TIMEOUT,
     RETRY_FIRST,
     RETRY_MAX,
@@ -30,6 +31,7 @@ from peer.desk_actions import (
     Send,
     SetPrompt,
     Show,
+    no_answer,
     style_of,
     unreachable,
 )
@@ -195,6 +197,7 @@ class PersonCore(DeskClientCore):
             WIRE_VERSION,
         )
         out.append(Send(join))
+        self._answer_by = now + ANSWER_TIMEOUT
         out.extend(self._replay(now))
         return out
 
@@ -220,6 +223,8 @@ class PersonCore(DeskClientCore):
 
     def received(self, message: DeskMessage, now: float) -> list[Action]:
         out: list[Action] = []
+        self._answer_by = None
+        self._answered = True
         if self.phase == "leaving":
             # only the desk's goodbye matters now (it says the place is given up)
             if isinstance(message, DeskEnded | DeskRefused):
@@ -232,6 +237,7 @@ class PersonCore(DeskClientCore):
     def lost(self, reason: str, now: float) -> list[Action]:
         out: list[Action] = []
         self._connected = False
+        self._answer_by = None
         if self.phase == "leaving":
             self._left(out)
         elif self.phase == "reconnecting":
@@ -274,6 +280,15 @@ class PersonCore(DeskClientCore):
         if self._leaving_due(now):
             self._left(out)
             return out
+        if self.phase == "joining" and self._answer_by is not None and now >= self._answer_by:
+            self._answer_by = None
+            if not self._answered:  # not a help desk, it seems: nothing to come back to
+                out.append(Show(no_answer(self.ip, self.port), "error"))
+                self._crisis_notice(out)
+                self._finish(1, out)
+                return out
+            # it answered before in this run: a desk stuck now, as a connection lost
+            return self.lost(f"no answer in {int(ANSWER_TIMEOUT)} s", now)
         if self.phase == "reconnecting" and self._retry_at is not None and now >= self._retry_at:
             if now >= self._give_up_at:
                 line = "[Could not reach the help desk in time; your place was given up.]"
@@ -294,7 +309,8 @@ class PersonCore(DeskClientCore):
         if self.phase in ("form", "connecting", "done"):
             return None
         # while a reconnection attempt is under way its outcome comes as an event
-        wakes = [t for t in (self._refresh_at, self._retry_at) if t is not None]
+        answer_by = self._answer_by if self.phase == "joining" else None
+        wakes = [t for t in (self._refresh_at, self._retry_at, answer_by) if t is not None]
         return min(wakes) if wakes else None
 
     # -- the form -------------------------------------------------------------------------

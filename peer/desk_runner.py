@@ -27,11 +27,12 @@ from peer.desk_actions import (
     FindPlace,
     ForgetPlace,
     KeepPlace,
+    PeekTyped,
     Probe,
+    PutTyped,
     Send,
     SetPrompt,
     Show,
-    TakeTyped,
 )
 from peer.desk_held_place import HeldPlace
 from peer.desk_terminal import EndOfInput, Screen, Terminal, Typed
@@ -186,8 +187,10 @@ class DeskRunner:
                     self._spawn(self._connect(self._gen))
                 case Probe():
                     self._spawn(self._probe())
-                case TakeTyped():
-                    self._apply(self.core.typed_aside(self.term.take_typed(), time.monotonic()))
+                case PeekTyped():
+                    self._apply(self.core.being_typed(self.term.peek_typed(), time.monotonic()))
+                case PutTyped(text):
+                    self.term.put_typed(text)
                 case FindPlace(phone):
                     if self._places is not None:
                         self._place = HeldPlace(self._places, self.core.ip, self.core.port, phone)

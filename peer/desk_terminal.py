@@ -59,7 +59,8 @@ class Screen(Protocol):
     def show(self, line: str, style: str = "system") -> None: ...
     def ask(self, question: str) -> None: ...
     def set_prompt(self, prompt: str) -> None: ...
-    def take_typed(self) -> str: ...
+    def peek_typed(self) -> str: ...
+    def put_typed(self, text: str) -> None: ...
 
 
 class Terminal:
@@ -79,6 +80,7 @@ class Terminal:
         self._task: asyncio.Task[None] | None = None
         self._sigint = False
         self._session: Any = None  # the PromptSession on a terminal
+        self._put_back = ""  # a line to start the next prompt with (see `put_typed`)
 
     def start(self) -> None:
         """Begin reading standard input."""
@@ -131,7 +133,7 @@ class Terminal:
         while True:
             try:
                 line = await session.prompt_async(
-                    lambda: self._prompt, key_bindings=stray_escapes()
+                    lambda: self._prompt, key_bindings=stray_escapes(), pre_run=self._put_pending
                 )
             except KeyboardInterrupt:
                 # Ctrl-C always ends the run: no fresh prompt under the lines of leaving
@@ -156,15 +158,30 @@ class Terminal:
         if self._session is not None and self._session.app.is_running:
             self._session.app.invalidate()
 
-    def take_typed(self) -> str:
-        """Empty the line being typed on a terminal and return what it held ("" when not a
+    def peek_typed(self) -> str:
+        """What the line being typed on a terminal holds, left as it is ("" when not a
         terminal: a line is read whole)."""
         if self._session is None or not self._session.app.is_running:
             return ""
-        buffer = self._session.default_buffer
-        text: str = buffer.text
-        buffer.reset()
+        text: str = self._session.default_buffer.text
         return text
+
+    def put_typed(self, text: str) -> None:
+        """Put `text` into the prompt on a terminal, cursor at its end, for Enter to send
+        again. The line it was has just been read, so the next prompt may not be up yet:
+        then it starts with `text`. Nothing happens when something new is typed there
+        already (the line it would replace is the operator's too), or when not a terminal."""
+        if not self.tty:
+            return
+        self._put_back = text
+        if self._session is not None and self._session.app.is_running:
+            self._put_pending()
+
+    def _put_pending(self) -> None:
+        text, self._put_back = self._put_back, ""
+        buffer = self._session.default_buffer if self._session is not None else None
+        if text and buffer is not None and not buffer.text:
+            buffer.insert_text(text)
 
     def show(self, line: str, style: str = "system") -> None:
         """Print one line, prefixed with `>>> `."""

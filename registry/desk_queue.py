@@ -223,10 +223,16 @@ class Person:
     shown: tuple[int, int] | None = None  # (position, operators) the person last saw
     pushed_at: float = float("-inf")
     due: float | None = None  # when a push held back by PUSH_INTERVAL may go
+    served: float = 0.0  # seconds spent being served since joining: not waiting
+    back: bool = False  # put back at the front (see DeskQueue._to_front)
 
     @property
     def masked(self) -> str:
         return mask_phone(self.phone)
+
+    def waited(self, now: float) -> float:
+        """Seconds spent waiting since joining: time being served does not count."""
+        return max(0.0, now - self.joined - self.served)
 
 
 @dataclass(slots=True, eq=False)
@@ -407,7 +413,7 @@ class DeskQueue:
         person.shown = None
         person.due = None
         self._tokens[person.token] = person
-        self._waiting.insert(0, person)
+        self._to_front(person)
         return self._log(
             f"desk: {name_for_log(person)} lost the connection while being served; place at "
             f"the front held for {format_duration(self.grace)}",
@@ -700,7 +706,7 @@ class DeskQueue:
             position, k = self.position(person)
             kind, low, high = self._estimate_for(person, position - 1, now).wire()
             info = DeskQueueInfo(
-                self._make_id(), msg.id, position - 1, int(now - person.joined), k, kind, low, high
+                self._make_id(), msg.id, position - 1, int(person.waited(now)), k, kind, low, high
             )
             return [Send(conn, info)]
         if isinstance(msg, DeskLine):
@@ -883,7 +889,7 @@ class DeskQueue:
         self._remove_waiting(person)
         session = Session(self._make_id(), person, operator, now)
         operator.session = session
-        waited = now - person.joined
+        waited = person.waited(now)
         return [
             Send(person.conn, DeskServed(self._make_id(), operator.name, session.id)),
             Send(
@@ -946,6 +952,7 @@ class DeskQueue:
         length = now - session.started
         operator.session = None
         operator.free_since = now
+        person.served += length
         if not requeue:  # a session cut short by its operator is no measure of service
             self.estimator.record(person.topic, length)
         actions: list[Action] = [
@@ -971,11 +978,24 @@ class DeskQueue:
                 person.token = self._new_token()
                 person.shown = None
                 self._tokens[person.token] = person
-                self._waiting.insert(0, person)
+                self._to_front(person)
             else:
                 actions.append(Close(person.conn, "session ended"))
                 self._conns.pop(person.conn, None)
         return actions
+
+    def _to_front(self, person: Person) -> None:
+        """Put `person`, whose session was cut short (their operator left, or their
+        connection broke), back at the front of the waiting room: before everyone else, but
+        among the others put back so, in the order they joined, so that of two people put
+        back the one who has waited longer goes first."""
+        person.back = True
+        waiting, index = self._waiting, 0
+        while (
+            index < len(waiting) and waiting[index].back and waiting[index].joined <= person.joined
+        ):
+            index += 1
+        waiting.insert(index, person)
 
     # -- positions ------------------------------------------------------------------------
 
@@ -1037,7 +1057,7 @@ class DeskQueue:
             tuple(p.name for p in people),
             tuple(p.topic for p in people),
             tuple(p.masked for p in people),
-            tuple(int(now - p.joined) for p in people),
+            tuple(int(p.waited(now)) for p in people),
             tuple(p.conn is not None for p in people),
         )
 
@@ -1102,10 +1122,17 @@ class DeskQueue:
         return None
 
     def _places(self) -> tuple[KeptPlace, ...]:
-        served = sorted(self.sessions, key=lambda session: session.started)
+        # those being served would be put back at the front: with the others put back, in
+        # the order they joined (see _to_front); `joined` as kept leaves out time served,
+        # so that waits go on counting right after a restart
+        front = [s.person for s in self.sessions] + [p for p in self._waiting if p.back]
+        front.sort(key=lambda person: person.joined)
+        rest = [p for p in self._waiting if not p.back]
         return tuple(
-            KeptPlace(p.token, p.name, p.phone, p.topic, p.description, p.address, p.joined)
-            for p in [s.person for s in served] + self._waiting
+            KeptPlace(
+                p.token, p.name, p.phone, p.topic, p.description, p.address, p.joined + p.served
+            )
+            for p in front + rest
         )
 
     def _keep(self) -> list[Action]:

@@ -44,7 +44,15 @@ from registry.desk_queue import (
     SessionStarted,
 )
 from registry.desk_records import TranscriptStore
-from wire.desk import DESK_TYPES, DeskLeave, DeskMessage, DeskNotice, DeskOperator
+from wire.desk import (
+    DESK_TYPES,
+    DeskEnd,
+    DeskLeave,
+    DeskLine,
+    DeskMessage,
+    DeskNotice,
+    DeskOperator,
+)
 from wire.desk_text import (
     ALL_TOPICS,
     DEFAULT_CRISIS_NOTICE,
@@ -67,6 +75,13 @@ CONSOLE: ConnId = "console"
 CONSOLE_NAME = "admin"
 #: Bytes read from a connection at a time.
 READ_CHUNK = 64 * 1024
+#: Seconds after the console is handed a person in which its first line of text (or `.end`)
+#: is held back, as maybe begun for the person before: the console reads whole lines, so
+#: unlike `ChatApp -o` it cannot see whether a line was being typed at the change, and a
+#: line begun just before it can take this long to finish. `.send` sends the line held.
+CONSOLE_SWITCH_GUARD = 20.0
+#: The console's command that sends the line held back (see CONSOLE_SWITCH_GUARD).
+SEND_HELD = ".send"
 #: Bytes that may pile up unsent to one connection before it is closed as too slow: far
 #: more than a desk conversation ever queues, far less than memory to worry about.
 MAX_UNSENT = 256 * 1024
@@ -85,14 +100,14 @@ class DeskService:
         max_waiting: int = MAX_WAITING,
         console_name: str = CONSOLE_NAME,
         clock: Callable[[], float] = time.monotonic,
-        switch_guard: float = SWITCH_GUARD,
+        switch_guard: float = CONSOLE_SWITCH_GUARD,
     ) -> None:
         """`data_dir` is the registry's data directory (transcripts go in a folder of it,
         and the operator key is kept there: see registry.desk_key); `log` receives log
         lines, never holding a full phone number; `crisis_notice` replaces the default
         text shown for topic 1; `grace` is how many seconds a waiting person's place is kept
-        after a lost connection; `switch_guard` is SWITCH_GUARD (tests that type at once set
-        0). Nothing runs until `start`. Raises OSError or ValueError when the operator key
+        after a lost connection; `switch_guard` is CONSOLE_SWITCH_GUARD (tests that type at
+        once set 0). Nothing runs until `start`. Raises OSError or ValueError when the operator key
         can be neither read nor made."""
         notice = clean_crisis_notice(crisis_notice or "") or DEFAULT_CRISIS_NOTICE
         self._new_id = IdMaker(secrets.token_hex(4))
@@ -114,9 +129,12 @@ class DeskService:
         self._console: Callable[[str], None] | None = None
         self._console_topics = ConsoleTopics(data_dir)
         self._console_kept = ALL_TOPICS  # what `.serve` chose, as kept on disk
-        # the console's session, and when it last changed (see SWITCH_GUARD)
+        # the console's session, when it last changed, whether a line or `.end` has come
+        # since, and the line held back then (see CONSOLE_SWITCH_GUARD)
         self._console_session = ""
         self._console_switched = float("-inf")
+        self._console_armed = False
+        self._console_held = ""
         self.switch_guard = switch_guard
         self._writers: dict[ConnId, asyncio.StreamWriter] = {}
         self._conn_ids = itertools.count(1)
@@ -252,9 +270,12 @@ class DeskService:
         if self._console is None:
             return
         try:
-            if self._just_switched() and not is_operator_command(line):
+            if self._just_ended() and not self._is_desk_command(line):
                 if line.strip():
                     self._console_print(f"[Not sent (typed for the session before): {clean(line)}]")
+                return
+            if line.strip().lower() == SEND_HELD:
+                self._send_held()
                 return
             if not self.queue.knows(CONSOLE):
                 self._console_on_duty()
@@ -265,6 +286,9 @@ class DeskService:
             parsed = parse_operator_line(line, self._new_id, topics, self.queue.session_of(CONSOLE))
             for text in parsed.lines:
                 self._console_print(text)
+            if isinstance(parsed.message, DeskLine | DeskEnd) and self._console_holds():
+                self._hold_console_line(parsed.message)
+                return
             if parsed.quit:
                 self._console_print(
                     "[The console stays on duty; .serve none stops it taking people.]"
@@ -279,7 +303,7 @@ class DeskService:
         """Whether a console line belongs to the desk: one of its commands, any line while
         the console is serving someone, or one that comes just after its session ended (it
         was meant for that person: see SWITCH_GUARD)."""
-        return is_operator_command(line) or self.console_in_session or self._just_switched()
+        return self._is_desk_command(line) or self.console_in_session or self._just_ended()
 
     def console_ended(self) -> None:
         """The console's input ended (Ctrl-D): nobody can answer there any more, so it goes
@@ -289,10 +313,65 @@ class DeskService:
         self._apply(self.queue.receive(CONSOLE, DeskLeave(self._new_id()), self._clock()))
         self._console = None
 
-    def _just_switched(self) -> bool:
-        return self._console is not None and (
-            self._clock() - self._console_switched < self.switch_guard
+    @staticmethod
+    def _is_desk_command(line: str) -> bool:
+        return is_operator_command(line) or line.strip().lower() == SEND_HELD
+
+    def _just_ended(self) -> bool:
+        """Whether the console's session ended (with nobody next) within SWITCH_GUARD: a
+        line then was meant for the person gone, and is not run as a registry command."""
+        guard = min(SWITCH_GUARD, self.switch_guard)
+        return (
+            self._console is not None
+            and not self._console_session
+            and self._clock() - self._console_switched < guard
         )
+
+    def _console_holds(self) -> bool:
+        """Whether the console's line or `.end` is held back: the first after it was handed
+        a person, within CONSOLE_SWITCH_GUARD (the console cannot see whether it was begun
+        before the change). Only the first: the notice names the new person."""
+        armed, self._console_armed = self._console_armed, False
+        return (
+            armed
+            and bool(self._console_session)
+            and self._clock() - self._console_switched < self.switch_guard
+        )
+
+    def _hold_console_line(self, message: DeskLine | DeskEnd) -> None:
+        who = self._console_person()
+        seconds = round(self._clock() - self._console_switched)
+        before = "as" if seconds < 1 else f"{seconds} s before"
+        if isinstance(message, DeskEnd):
+            self._console_print(
+                f"[.end not carried out: {who} was handed over to you {before} it came. .end "
+                f"again ends the session with {who}.]"
+            )
+            return
+        self._console_held = message.text
+        self._console_print(
+            f"[Not sent: {who} was handed over to you {before} this line came, and it may "
+            f"have been begun for the person before. {SEND_HELD} sends it to {who}. The line "
+            f"was: {clean(message.text)}]"
+        )
+
+    def _send_held(self) -> None:
+        """`.send`: the line held back as this session began goes to its person."""
+        text, self._console_held = self._console_held, ""
+        if not text or not self._console_session:
+            self._console_print(
+                f"[No line is held back; {SEND_HELD} sends one held as a session began.]"
+            )
+            return
+        message = DeskLine(self._new_id(), "", text, self._console_session)
+        self._apply(self.queue.receive(CONSOLE, message, self._clock()))
+
+    def _console_person(self) -> str:
+        """The name of the person the console serves ("" for none), as shown."""
+        for session in self.queue.sessions:
+            if session.operator.conn == CONSOLE:
+                return clean(session.person.name)
+        return ""
 
     @property
     def console_in_session(self) -> bool:
@@ -353,6 +432,7 @@ class DeskService:
             if session != self._console_session:
                 self._console_session = session
                 self._console_switched = self._clock()
+                self._console_armed, self._console_held = True, ""
         if self._wake is not None:
             self._wake.set()  # the next wake-up may have moved
 

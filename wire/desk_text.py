@@ -334,10 +334,11 @@ def topics_text(topics: tuple[int, ...]) -> str:
     return "topics " + ", ".join(topic_label(t) for t in topics)
 
 
-#: Seconds after an operator's session begins or ends in which a line of text (or `.end`)
-#: is taken as typed before the operator could see the change: it is shown unsent rather
-#: than given to the next person (on the registry console, rather than run as a registry
-#: command too). Reading "[Now serving ...]" and typing a reply takes longer.
+#: Seconds after an operator is handed a new person in which the first line of text (or
+#: `.end`) is taken as typed before the operator could see the change, and held back rather
+#: than given to that person (peer.desk_duty.OperatorCore._held_back); after a session ends
+#: with nobody next, a registry console line this soon is meant for the person gone, not a
+#: registry command. Reading "[Now serving ...]" and typing a reply takes longer.
 SWITCH_GUARD = 1.5
 
 

@@ -99,6 +99,16 @@ class Proc:
                     stream.close()
 
 
+def to_new_person(operator: Proc, name: str, *lines: str) -> None:
+    """Type `lines` for `name`, whom `operator` was handed a moment ago. The first line (or
+    `.end`) typed this soon after the change is held back, as maybe meant for the person
+    before (see peer.desk_duty.OperatorCore._held_back), with a notice naming `name`; once
+    that notice is out, the lines are typed again and go to `name`."""
+    operator.send(lines[0])
+    operator.expect(rf"(Not sent|not carried out): .*\b{name} was handed over to you")
+    operator.send(*lines)
+
+
 class DeskWorld:
     """A standalone desk on a free loopback port, and the clients started against it."""
 

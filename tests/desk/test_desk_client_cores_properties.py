@@ -17,8 +17,8 @@ from peer.desk_actions import (
     Exit,
     FindPlace,
     KeptPlace,
+    PeekTyped,
     Send,
-    TakeTyped,
 )
 from peer.desk_duty import OperatorCore
 from peer.desk_person import PersonCore
@@ -105,8 +105,8 @@ class World:
                 self.asked = True
             elif isinstance(action, FindPlace):
                 self.place_asked = True
-            elif isinstance(action, TakeTyped):
-                self.apply(self.core.typed_aside("typed", self.now))
+            elif isinstance(action, PeekTyped):
+                self.apply(self.core.being_typed("typed", self.now))
             elif isinstance(action, Exit):
                 assert action.code in (0, 1)
                 assert index == len(actions) - 1

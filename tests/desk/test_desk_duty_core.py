@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from peer.desk_actions import Action, Connect, Exit, Send, SetPrompt, Show, TakeTyped
+from peer.desk_actions import (
+    ANSWER_TIMEOUT,
+    Action,
+    Connect,
+    Exit,
+    PeekTyped,
+    PutTyped,
+    Send,
+    SetPrompt,
+    Show,
+)
 from peer.desk_duty import OperatorCore
 from wire.desk import (
+    DeskEnd,
     DeskEnded,
     DeskLeave,
     DeskLine,
     DeskOnDuty,
     DeskOperator,
     DeskRefused,
+    DeskRoom,
     DeskRoomRequest,
     DeskSession,
 )
-from wire.desk_text import ALL_TOPICS
+from wire.desk_text import ALL_TOPICS, SWITCH_GUARD
 from wire.reliable import IdMaker
 
 ALREADY = "Cannot go on duty: an operator named ann is already on duty."
@@ -28,20 +40,27 @@ def sent(actions: list[Action]) -> list[object]:
     return [a.message for a in actions if isinstance(a, Send)]
 
 
-def operator(name: str = "ann") -> OperatorCore:
-    return OperatorCore(name, "127.0.0.1", 4000, "key", IdMaker("o"), leave_timeout=2.0)
+def operator(name: str = "ann", *, prompt: bool = False) -> OperatorCore:
+    return OperatorCore(
+        name, "127.0.0.1", 4000, "key", IdMaker("o"), leave_timeout=2.0, prompt=prompt
+    )
 
 
-def on_duty(now: float = 0.0) -> OperatorCore:
-    core = operator()
+def lines(actions: list[Action]) -> list[tuple[str, str]]:
+    """The text and session of each DeskLine sent."""
+    return [(m.text, m.session) for m in sent(actions) if isinstance(m, DeskLine)]
+
+
+def on_duty(now: float = 0.0, *, prompt: bool = False) -> OperatorCore:
+    core = operator(prompt=prompt)
     core.start(now)
     core.connected(now)
     core.received(DeskOnDuty("d", "o-1", "ann", ALL_TOPICS, 0), now)
     return core
 
 
-def serving(now: float = 0.0) -> OperatorCore:
-    core = on_duty(now)
+def serving(now: float = 0.0, *, prompt: bool = False) -> OperatorCore:
+    core = on_duty(now, prompt=prompt)
     core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3), now)
     return core
 
@@ -80,44 +99,79 @@ def test_going_on_duty() -> None:
 def test_lines_go_to_the_person_served_and_the_prompt_names_them() -> None:
     core = on_duty()
     session = core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3), 0.0)
-    assert session[-2:] == [TakeTyped(), SetPrompt("to Tom> ")]
-    assert sent(core.typed("hello Tom", 0.0)) == [DeskLine("o-2", "", "hello Tom", "s1")]
-    ended = core.received(DeskEnded("d", "Tom ended the session.", False, -1), 0.0)
-    assert ended[-2:] == [TakeTyped(), SetPrompt("desk> ")]
+    assert session[-2:] == [PeekTyped(), SetPrompt("to Tom> ")]
+    assert sent(core.typed("hello Tom", 2.0)) == [DeskLine("o-2", "", "hello Tom", "s1")]
+    ended = core.received(DeskEnded("d", "Tom ended the session.", False, -1), 3.0)
+    assert ended[-2:] == [PeekTyped(), SetPrompt("desk> ")]
 
 
-def test_what_was_typed_for_the_last_session_is_shown_unsent() -> None:
-    core = serving()
-    assert core.typed_aside("  ", 0.0) == []
-    assert shown(core.typed_aside("half a thought", 0.0)) == [
-        "[Not sent (typed for the session before): half a thought]"
-    ]
+def hand_over(core: OperatorCore, now: float, typing: str = "") -> None:
+    """Tom leaves and Ua is handed over at `now`, while `typing` is in the prompt."""
+    core.received(DeskEnded("d", "Tom ended the session.", False, -1), now)
+    core.being_typed(typing, now)
+    core.received(DeskSession("d", "s2", "Ua", "07700900607", 5, "", 3), now)
+    core.being_typed(typing, now)
 
 
-def test_the_rest_of_a_line_cut_by_a_change_of_session_is_not_given_to_the_next_person() -> None:
-    # found by trying it: ann typed "thanks, " for Te, Te left, Ua was handed over, and the
-    # "bye" ann went on typing before she could see it, then Enter, went to Ua
-    core = serving()
-    core.received(DeskEnded("d", "Tom ended the session.", False, -1), 10.0)
-    core.typed_aside("thanks, ", 10.0)
-    core.received(DeskSession("d", "s2", "Ua", "07700900607", 5, "", 3), 10.0)
-    out = core.typed("bye", 10.4)
-    assert shown(out) == ["[Not sent (typed for the session before): bye]"] and not sent(out)
-    out = core.typed(".end", 10.6)
+def test_a_line_begun_for_the_person_before_is_held_however_long_it_takes_to_finish() -> None:
+    # found by trying it: ann typed "thanks, " for Tom, Tom left, Ua was handed over, and
+    # ann went on typing the rest of the sentence for 2.8 s, then Enter: it reached Ua
+    core = serving(prompt=True)
+    hand_over(core, 10.0, typing="thanks, ")
+    out = core.typed("thanks, and good luck with it all", 12.8)
     assert not sent(out)
     assert shown(out) == [
-        "[.end not carried out: the session changed just now; .end again ends this one.]"
+        "[Not sent: you began this line before Ua was handed over to you. It is back in the "
+        "prompt: Enter sends it to Ua, or clear it.]"
     ]
-    assert sent(core.typed(".room", 10.7))  # commands that name no session go on
-    assert sent(core.typed("hello Ua", 11.6)) == [DeskLine("o-5", "", "hello Ua", "s2")]
+    assert PutTyped("thanks, and good luck with it all") in out
+    # the notice named Ua: Enter again sends it to Ua, and what follows goes too
+    again = core.typed("thanks, and good luck with it all", 14.0)
+    assert lines(again) == [("thanks, and good luck with it all", "s2")]
+    assert lines(core.typed("hello Ua", 14.1)) == [("hello Ua", "s2")]
 
 
-def test_a_change_of_session_while_nothing_is_typed_holds_nothing_back() -> None:
+def test_enter_pressed_just_before_the_change_is_held_though_nothing_was_being_typed() -> None:
+    # found by trying it: the line was typed whole before Ua came, Enter 5-15 ms after it;
+    # the prompt was already empty, so nothing showed that a line was on its way
+    core = serving()
+    hand_over(core, 10.0)
+    out = core.typed("bye Tom", 10.01)
+    assert not sent(out) and PutTyped("bye Tom") not in out  # not a terminal: not put back
+    assert shown(out) == [
+        "[Not sent: this line came as Ua was handed over to you; type it again to send it "
+        "to Ua. The line was: bye Tom]"
+    ]
+    assert lines(core.typed("hi Ua", 10.5)) == [("hi Ua", "s2")]
+
+
+def test_an_end_crossing_the_persons_quit_does_not_end_the_next_session() -> None:
+    # found by trying it: ann's .end crossed Tom's .quit and ended Ua's session, who had
+    # waited for minutes
+    core = serving()
+    hand_over(core, 10.0)
+    out = core.typed(".end", 10.2)
+    assert not sent(out) and PutTyped(".end") not in out
+    assert shown(out) == [
+        "[.end not carried out: Ua was handed over to you as you typed it. .end again ends "
+        "the session with Ua.]"
+    ]
+    assert sent(core.typed(".room", 10.3))  # commands that name no session go on
+    assert [type(m) for m in sent(core.typed(".end", 10.4))] == [DeskEnd]
+
+
+def test_a_first_line_typed_after_the_guard_with_nothing_typed_at_the_change_is_sent() -> None:
+    core = serving()
+    hand_over(core, 10.0)
+    assert lines(core.typed("hi Ua", 10.0 + SWITCH_GUARD)) == [("hi Ua", "s2")]
+
+
+def test_a_session_ending_with_nobody_next_holds_nothing_back() -> None:
+    # the line names no session: the desk says it reached nobody
     core = serving()
     core.received(DeskEnded("d", "Tom ended the session.", False, -1), 10.0)
-    assert core.typed_aside("", 10.0) == []
-    core.received(DeskSession("d", "s2", "Ua", "07700900607", 5, "", 3), 10.0)
-    assert sent(core.typed("hi Ua", 10.1)) == [DeskLine("o-2", "", "hi Ua", "s2")]
+    core.being_typed("thanks, ", 10.0)
+    assert lines(core.typed("thanks, bye", 10.1)) == [("thanks, bye", "")]
 
 
 def test_a_connection_lost_before_going_on_duty_ends_the_run() -> None:
@@ -131,7 +185,7 @@ def test_a_connection_lost_before_going_on_duty_ends_the_run() -> None:
 def test_a_connection_lost_on_duty_ends_the_session_and_reconnects_with_backoff() -> None:
     core = serving()
     out = core.lost("reset", 10.0)
-    assert out[:2] == [TakeTyped(), SetPrompt("desk> ")]
+    assert out[:2] == [PeekTyped(), SetPrompt("desk> ")]
     assert "the session has ended and the person waits first in line again" in shown(out)[0]
     assert shown(core.typed("still there?", 10.1)) == ["[Not sent: reconnecting to the help desk.]"]
     times = []
@@ -209,3 +263,67 @@ def test_input_ending_before_the_connection_is_up_leaves_once_it_is() -> None:
     assert [type(m) for m in sent(out)] == [DeskOperator, DeskRoomRequest, DeskLeave]
     refused = core.received(DeskRefused("d", "o-1", "Wrong operator key."), 0.2)
     assert refused[-1] == Exit(1)  # the wrong key is said, not just "off duty"
+
+
+def test_serve_typed_before_going_on_duty_chooses_the_topics_gone_on_duty_for() -> None:
+    # found by trying it: `.serve 5` typed as `ChatApp -o` started took effect only after
+    # someone of another topic had been handed over (with their full number)
+    core = operator()
+    core.start(0.0)
+    assert core.typed(".serve 5", 0.0) == []
+    out = core.connected(0.1)
+    [hello] = sent(out)  # no DeskServe after it: the choice went with going on duty
+    assert isinstance(hello, DeskOperator) and hello.topics == (5,)
+
+
+def test_lines_piped_before_going_on_duty_are_each_carried_out_or_said_not_to_be() -> None:
+    # found by trying it: `printf '.room\nhello nobody\n.end\n' | ChatApp -o ...` printed
+    # nothing of any of them
+    core = operator()
+    core.start(0.0)
+    for line in (".room", "hello nobody", ".end", ".serve 5"):
+        assert core.typed(line, 0.0) == []
+    assert core.end_of_input(0.0) == []
+    out = core.connected(0.1)
+    on, room, leave = sent(out)
+    # on duty for no topic: nobody is handed over only to be left at once
+    assert isinstance(on, DeskOperator) and on.topics == ()
+    assert isinstance(room, DeskRoomRequest) and isinstance(leave, DeskLeave)
+    assert shown(out) == [
+        "[Not carried out: .serve 5 (input ended before you were on duty).]",
+        "[Not sent: it was typed before you were on duty, to nobody: hello nobody]",
+        "[.end not carried out: it was typed before you were on duty.]",
+    ]
+    core.received(DeskOnDuty("d", on.id, "ann", (), 0), 0.2)
+    answer = core.received(DeskRoom("d", room.id, (), (), (), (), ()), 0.2)
+    assert shown(answer) == ["[The waiting room is empty.]"]  # shown though leaving
+    assert core.received(DeskEnded("d", "You are off duty.", False, -1), 0.3)[-1] == Exit(0)
+
+
+def test_an_operator_given_no_answer_gives_up() -> None:
+    # found by trying it: `ChatApp -o` pointed at something that is not a registry waited
+    # silently for ever
+    core = operator()
+    core.start(0.0)
+    core.connected(1.0)
+    assert core.next_wake() == 1.0 + ANSWER_TIMEOUT
+    out = core.tick(1.0 + ANSWER_TIMEOUT)
+    assert out == [
+        Show(
+            "[No answer from the help desk at 127.0.0.1:4000 in 10 s: is that the address "
+            "and port of a ChatApp registry?]",
+            "error",
+        ),
+        Exit(1),
+    ]
+
+
+def test_an_operator_reconnecting_to_a_silent_desk_tries_again() -> None:
+    core = on_duty()
+    assert core.tick(ANSWER_TIMEOUT) == []  # it answered
+    core.lost("reset", 20.0)
+    assert core.tick(20.5) == [Connect()]
+    core.connected(20.6)
+    out = core.tick(20.6 + ANSWER_TIMEOUT)
+    assert Exit(1) not in out and core.next_wake() is not None
+    assert core.tick(core.next_wake() or 0.0) == [Connect()]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from desk_procs import CuttableProxy, DeskWorld
+from desk_procs import CuttableProxy, DeskWorld, to_new_person
 
 CRISIS = "CRISIS-NOTICE call 112 if you are in danger"
 PHONES = {
@@ -63,8 +63,9 @@ def test_a_day_at_the_help_desk(world: DeskWorld) -> None:
     bob.expect(r"number 1 in the queue: you are next")
     carol.expect(r"number 2 in the queue")
 
-    ann.send("hello Alice")
+    to_new_person(ann, "Alice", "hello Alice")
     alice.expect(r"^>>> ann: hello Alice$")
+    assert not any("hello Alice" in line for line in bob.everything + carol.everything)
     alice.send(f"hi, my number is {PHONES['Alice']}")
     ann.expect(r"^>>> Alice: hi, my number is \+44 7700 900123$")
 
@@ -84,6 +85,8 @@ def test_a_day_at_the_help_desk(world: DeskWorld) -> None:
     ann.expect(r"Now serving Carol, phone \+?07911123456, topic 3 Weak in Academics")
     ann.expect(r"Description: behind in maths")
     carol.expect(r"It is your turn")
+    to_new_person(ann, "Carol", "hello Carol")
+    carol.expect(r"^>>> ann: hello Carol$")
     # Bob keeps a place at the front: restarted, he takes it back (and then leaves).
     bob2 = world.person("Bob", PHONES["Bob"], None)
     bob2.expect(r"You had a place in the waiting room a moment ago")
@@ -240,6 +243,8 @@ def test_a_connection_dropped_while_served_reconnects_to_a_place_at_the_front(
         alice.expect(r"connection to the help desk was lost .*keep a place at the front for 120 s")
         ann.expect(r"Alice's connection was lost .*keep a place at the front")
         ann.expect(r"Now serving Bob")  # the operator is not kept waiting
+        to_new_person(ann, "Bob", "hello Bob")
+        bob.expect(r"ann: hello Bob")
         alice.expect(r"Connected again")
         alice.expect(r"Welcome back: your place was kept; number 1 in the queue, you are next")
         ann.send(".end")
@@ -273,7 +278,7 @@ def test_an_operator_whose_connection_drops_comes_back_on_duty_by_itself(
         ann.expect(r"On duty as ann, serving topics 2 .*, 3 ")
         ann.expect(r"Now serving Alice")
         alice.expect(r"It is your turn: you are talking to ann")
-        ann.send("welcome back")
+        to_new_person(ann, "Alice", "welcome back")
         alice.expect(r"ann: welcome back")
         ann.send(".quit")
         assert ann.wait() == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from peer.desk_actions import (
+    ANSWER_TIMEOUT,
     Action,
     Ask,
     Connect,
@@ -393,3 +394,43 @@ def test_a_place_taken_back_and_then_requeued_is_not_said_to_be_lost() -> None:
     again = core.received(queued(position=1, restored=False), 2.0)
     assert not any("could not be kept" in line for line in shown(again))
     assert core.phase == "waiting"
+
+
+NO_ANSWER = (
+    "[No answer from the help desk at 127.0.0.1:4000 in 10 s: is that the address and port "
+    "of a ChatApp registry?]"
+)
+
+
+def test_something_that_never_answers_the_join_is_given_up_on() -> None:
+    # found by trying it: `ChatApp -d` pointed at a chat peer's port waited silently for ever
+    core = person()
+    through_form(core, topic="1")
+    core.connected(1.0)
+    wake = core.next_wake()
+    while wake is not None and wake < 1.0 + ANSWER_TIMEOUT:  # the held-place refreshes
+        assert Exit(1) not in core.tick(wake)
+        wake = core.next_wake()
+    assert wake == 1.0 + ANSWER_TIMEOUT
+    out = core.tick(wake)
+    assert out[0] == Show(NO_ANSWER, "error")
+    assert any(isinstance(a, Show) and a.style == "alert" for a in out)  # the crisis notice
+    assert out[-1] == Exit(1)
+
+
+def test_a_desk_that_answers_in_time_is_not_given_up_on() -> None:
+    core = waiting(1.0)
+    assert not shown(core.tick(1.0 + ANSWER_TIMEOUT))
+    assert core.phase == "waiting"
+
+
+def test_a_desk_that_answered_before_and_is_silent_after_reconnecting_is_a_lost_connection() -> (
+    None
+):
+    core = waiting(1.0)
+    core.lost("reset", 2.0)
+    assert core.tick(2.5) == [Connect()]
+    core.connected(2.6)
+    out = core.tick(2.6 + ANSWER_TIMEOUT)
+    assert "no answer in 10 s" in shown(out)[0] and core.phase == "reconnecting"
+    assert Exit(1) not in out

@@ -926,3 +926,62 @@ def test_the_operator_and_the_log_give_the_same_wait() -> None:
     desk.operator("op", "ann")
     assert desk.last("op", DeskSession).waited == 4
     assert desk.logs[-1].endswith("(topic 2, waited 4 s)")
+
+
+def alice_and_bob_served_carol_waiting() -> Desk:
+    desk = Desk()
+    desk.operator("op1", "ann")
+    desk.operator("op2", "bo")
+    desk.join("a", "Alice")  # to ann, who has been free the longest
+    desk.advance(5)
+    desk.join("b", "Bob")  # to bo
+    desk.advance(1)
+    desk.join("c", "Carol")  # waits
+    assert desk.last("op1", DeskSession).name == "Alice"
+    assert desk.last("op2", DeskSession).name == "Bob"
+    return desk
+
+
+def test_people_put_back_at_the_front_go_in_the_order_they_joined() -> None:
+    # found by trying it: two operators left one after the other, and the person who had
+    # joined later was served first (each put back went before the one put back earlier)
+    desk = alice_and_bob_served_carol_waiting()
+    desk.drop("op1")  # Alice is put back at the front...
+    desk.leave("op2")  # ...then Bob, who joined after her: he goes after her
+    assert [p.name for p in desk.queue.waiting] == ["Alice", "Bob", "Carol"]
+    desk.join("d", "Dan")
+    desk.operator("op3", "cy")
+    assert desk.last("op3", DeskSession).name == "Alice"
+
+
+def test_a_broken_connection_puts_back_in_the_order_of_joining_too() -> None:
+    desk = alice_and_bob_served_carol_waiting()
+    desk.drop("b")  # Bob's connection breaks while served: his place is held at the front
+    assert desk.last("op2", DeskSession).name == "Carol"
+    desk.leave("op1")  # Alice, who joined before Bob, is put back before him
+    desk.join("d", "Dan")
+    assert [p.name for p in desk.queue.waiting] == ["Alice", "Bob", "Dan"]
+    # as kept for a restart: Carol, being served, would be put back too, after them
+    assert [p.name for p in desk.kept] == ["Alice", "Bob", "Carol", "Dan"]
+
+
+def test_the_wait_shown_leaves_out_time_spent_being_served() -> None:
+    # found by trying it: a person served for 10 minutes, then put back, was shown to the
+    # next operator as having waited 10 minutes more than they had
+    desk = Desk()
+    desk.join("a", "Alice")
+    desk.advance(30)
+    desk.operator("op1", "ann")
+    assert desk.last("op1", DeskSession).waited == 30
+    desk.advance(600)  # served for 10 minutes
+    desk.leave("op1")
+    desk.advance(20)
+    desk.ask("a")
+    assert desk.last("a", DeskQueueInfo).waited == 50  # `.queue`
+    # kept on disk so that a restarted desk goes on counting from 50 s
+    assert desk.now - desk.kept[0].joined == 50
+    desk.operator("op2", "bo")
+    assert desk.last("op2", DeskSession).waited == 50
+    assert desk.logs[-1].endswith("(topic 2, waited 50 s)")
+    started = [r for r in desk.records if isinstance(r, SessionStarted)]
+    assert round(started[-1].waited) == 50

@@ -199,11 +199,21 @@ class DeskMachine(RuleBasedStateMachine):
     @invariant()
     def the_places_kept_on_disk_are_everyone_with_a_place(self) -> None:
         # what a registry stopped at this moment would hold at its next start: everyone
-        # served (held at the front) and then the waiting room, in order
+        # served (who would be put back at the front) with those put back already, in the
+        # order they joined, then the rest of the waiting room, in order
         queue = self.desk.queue
-        served = sorted(queue.sessions, key=lambda session: session.started)
-        people = [s.person for s in served] + list(queue.waiting)
+        waiting = list(queue.waiting)
+        front = [s.person for s in queue.sessions] + [p for p in waiting if p.back]
+        front.sort(key=lambda person: person.joined)
+        people = front + [p for p in waiting if not p.back]
         assert [p.token for p in self.desk.kept] == [p.token for p in people]
+
+    @invariant()
+    def people_put_back_wait_first_in_the_order_they_joined(self) -> None:
+        waiting = list(self.desk.queue.waiting)
+        back = [p for p in waiting if p.back]
+        assert waiting[: len(back)] == back
+        assert [p.joined for p in back] == sorted(p.joined for p in back)
 
     @invariant()
     def messages_are_sane(self) -> None:

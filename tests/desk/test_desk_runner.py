@@ -14,8 +14,9 @@ from peer.desk_actions import (
     ForgetPlace,
     KeepPlace,
     KeptPlace,
+    PeekTyped,
+    PutTyped,
     Show,
-    TakeTyped,
 )
 from peer.desk_held_place import HeldPlace
 from peer.desk_runner import Connected, DeskRunner, Lost, NotConnected, Received
@@ -46,9 +47,11 @@ class Screen:
     def set_prompt(self, prompt: str) -> None:
         pass
 
-    def take_typed(self) -> str:
-        typed, self.typed = self.typed, ""
-        return typed
+    def peek_typed(self) -> str:
+        return self.typed
+
+    def put_typed(self, text: str) -> None:
+        self.typed = text
 
 
 class Recorder(DeskClientCore):
@@ -76,8 +79,8 @@ class Recorder(DeskClientCore):
     def not_connected(self, why: str, now: float) -> list[Action]:
         return self._note("not_connected", why)
 
-    def typed_aside(self, text: str, now: float) -> list[Action]:
-        return self._note("typed_aside", text)
+    def being_typed(self, text: str, now: float) -> list[Action]:
+        return self._note("being_typed", text)
 
     def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
         return self._note("place_found", kept)
@@ -139,13 +142,21 @@ def test_the_operators_runner_keeps_no_place(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())
 
 
-def test_taken_typing_goes_back_to_the_core_and_an_exit_ends_the_actions() -> None:
+def test_what_is_being_typed_goes_to_the_core_and_an_exit_ends_the_actions() -> None:
     core = Recorder()
     run = runner(core)
     screen = run.term
     assert isinstance(screen, Screen)
     screen.typed = "half a line"
     core.answers = [Show("answer"), Exit(0)]
-    run._apply([TakeTyped(), Show("never shown")])
-    assert core.heard == [("typed_aside", "half a line")]
+    run._apply([PeekTyped(), Show("never shown")])
+    assert core.heard == [("being_typed", "half a line")]
     assert screen.lines == ["answer"] and run._code == 0
+
+
+def test_a_held_line_is_put_back_where_it_is_typed() -> None:
+    run = runner(Recorder())
+    screen = run.term
+    assert isinstance(screen, Screen)
+    run._apply([PutTyped("thanks, bye")])
+    assert screen.typed == "thanks, bye"

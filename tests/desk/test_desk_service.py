@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from registry.desk_service import READ_CHUNK, DeskService
+from registry.desk_service import CONSOLE_SWITCH_GUARD, READ_CHUNK, DeskService
 from wire.codec import encode
 from wire.desk import (
     DeskEnded,
@@ -221,7 +221,7 @@ def test_a_console_line_typed_as_the_session_changed_is_not_sent_on(tmp_path: Pa
         gus = await connect()
         gus.send(join("Gus"))
         await gus.next(DeskServed)
-        now[0] += 5
+        now[0] += CONSOLE_SWITCH_GUARD  # the first line after it would be held (see below)
         desk.console_line("hello Gus")
         assert (await gus.next(DeskLine)).text == "hello Gus"  # type: ignore[attr-defined]
         ann = await connect()
@@ -231,11 +231,14 @@ def test_a_console_line_typed_as_the_session_changed_is_not_sent_on(tmp_path: Pa
         await ann.next(DeskServed)  # Ann's session begins the moment Gus leaves
         assert desk.wants_console_line("ok Gus, see above")
         desk.console_line("ok Gus, see above")
-        assert printed[-1] == "desk: [Not sent (typed for the session before): ok Gus, see above]"
+        assert printed[-1] == (
+            "desk: [Not sent: Ann was handed over to you as this line came, and it may have "
+            "been begun for the person before. .send sends it to Ann. The line was: ok Gus, "
+            "see above]"
+        )
         desk.console_line(".room")  # commands are not held back
         assert "Not sent" not in printed[-1]
-        now[0] += 2
-        desk.console_line("hello Ann")
+        desk.console_line("hello Ann")  # the notice named Ann: this one is for her
         assert (await ann.next(DeskLine)).text == "hello Ann"  # type: ignore[attr-defined]
         desk.console_line(".end")
         assert desk.wants_console_line("quit smoking, it helps")  # meant for Ann: held
@@ -243,6 +246,55 @@ def test_a_console_line_typed_as_the_session_changed_is_not_sent_on(tmp_path: Pa
         assert printed[-1].startswith("desk: [Not sent (typed for the session before): quit")
         now[0] += 2
         assert not desk.wants_console_line("who")  # the registry's again
+
+    run(tmp_path, scenario, clock=lambda: now[0])
+
+
+def test_a_console_line_finished_seconds_after_a_new_person_came_is_held_for_send(
+    tmp_path: Path,
+) -> None:
+    # found by trying it: a line begun for Gus and finished 2 s after Ann was handed over
+    # went to Ann; so did an .end crossing Gus's .quit
+    now = [1000.0]
+    printed: list[str] = []
+
+    async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        desk.set_console_output(printed.append)
+        gus = await connect()
+        gus.send(join("Gus"))
+        await gus.next(DeskServed)
+        ann = await connect()
+        ann.send(join("Ann", "+1 202 555 0147"))
+        await ann.next(DeskQueued)
+        gus.send(DeskLeave("g2"))
+        await ann.next(DeskServed)
+        now[0] += 2
+        desk.console_line("see you next week then")
+        assert printed[-1] == (
+            "desk: [Not sent: Ann was handed over to you 2 s before this line came, and it may "
+            "have been begun for the person before. .send sends it to Ann. The line was: see "
+            "you next week then]"
+        )
+        assert desk.wants_console_line(".send")
+        desk.console_line(".send")
+        assert (await ann.next(DeskLine)).text == "see you next week then"  # type: ignore[attr-defined]
+        desk.console_line(".send")
+        assert "No line is held back" in printed[-1]
+        # an .end as the next person comes is not carried out either
+        bob = await connect()
+        bob.send(join("Bob", "+1 202 555 0148"))
+        await bob.next(DeskQueued)
+        ann.send(DeskLeave("a2"))
+        await bob.next(DeskServed)
+        now[0] += 1
+        desk.console_line(".end")
+        assert printed[-1] == (
+            "desk: [.end not carried out: Bob was handed over to you 1 s before it came. .end "
+            "again ends the session with Bob.]"
+        )
+        assert desk.console_in_session
+        desk.console_line("hello Bob")  # the notice named Bob: what follows is for him
+        assert (await bob.next(DeskLine)).text == "hello Bob"  # type: ignore[attr-defined]
 
     run(tmp_path, scenario, clock=lambda: now[0])
 

@@ -40,6 +40,11 @@ def test_person_and_operator_on_a_terminal(tmp_path: Path) -> None:
         op.expect("Operator key: ")
         op.sendline(key)
         op.expect("On duty as ann")
+        # half a line typed before Alice is handed over: it goes on being typed while her
+        # message arrives, and is not sent when finished, as it was begun before ann
+        # could see who she serves
+        op.send("hel")
+        op.expect("hel")  # echoed: the keys are in the prompt's buffer
         person.expect("Name:")
         person.sendline("Alice")
         person.expect("mobile number:")
@@ -51,11 +56,12 @@ def test_person_and_operator_on_a_terminal(tmp_path: Path) -> None:
         person.expect("!!!")
         person.expect("talking to ann")
         op.expect("Now serving Alice")
-        op.send("hel")  # half a line typed when Alice's message arrives
-        op.expect("hel")  # echoed: the keys are in the prompt's buffer
         person.sendline("hi there")
         op.expect("Alice: hi there")
         op.sendline("lo")
+        # held back, and put back into the prompt, where Enter sends it to Alice
+        op.expect("Not sent: you began this line before Alice was handed over to you")
+        op.sendline("")
         person.expect("ann: hello")  # the half-typed line was kept whole
         person.sendcontrol("c")
         person.expect("You ended the session")
