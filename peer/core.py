@@ -75,6 +75,8 @@ from wire.version import WIRE_VERSION
 #: What a quit waits for (see `PeerCore._delivering`): the requests that carry something
 #: the user sent.
 _DELIVERED = (SaveMessage, ChannelPost, RoomPost, Leave)
+#: What reaches the registry in the order typed, behind a long line on its way over TCP.
+_IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister)
 #: Seconds between keepalives (and outbox retries while the registry is away).
 KEEPALIVE = 10.0
 #: While the registry is away, keepalives back off up to this many keepalive periods.
@@ -295,8 +297,10 @@ class PeerCore:
         it be sent at all?). Lines typed meanwhile, by a quick hand or a script, wait
         for its answer, so that they are carried out in the order typed."""
         changes = Join | Rename | Deregister | Register
-        return any(isinstance(r.message, changes) for r in self._requests.items()) or any(
-            isinstance(r.message, changes) for r, _ in self._streamed.values()
+        return (
+            any(isinstance(r.message, changes) for r in self._requests.items())
+            or any(isinstance(r.message, changes) for r, _ in self._streamed.values())
+            or any(isinstance(m, changes) for m, _ in self._held.values())
         )
 
     def _carry_out_waiting(self, now: float, out: list[Action]) -> None:
@@ -956,13 +960,16 @@ class PeerCore:
     def _request(
         self, message: Message, now: float, out: list[Action], quiet: bool = False
     ) -> None:
-        if isinstance(message, SaveMessage | ChannelPost | RoomPost):
+        if isinstance(message, _IN_ORDER):
             # what the user typed reaches the registry in the order typed (see
-            # `_send_in_order`): behind a long one on its way, it waits
+            # `_send_in_order`): behind a long one on its way, it waits; so does a leave,
+            # join, rename or dereg, which would take effect before the long line arrived
             if self._long_request is not None and message.id != self._long_request:
                 self._held.setdefault(message.id, (message, quiet))
                 return
-            if travels_by_stream(message):
+            if isinstance(message, SaveMessage | ChannelPost | RoomPost) and travels_by_stream(
+                message
+            ):
                 self._long_request = message.id
         self._requests.start(message.id, Request(message, quiet), now)
         out.append(Send(self.server, message))
@@ -1216,7 +1223,9 @@ class PeerCore:
         return any(isinstance(m, RoomPost | Leave) for m in self._outbox)
 
     def _joining(self) -> bool:
-        return any(isinstance(r.message, Join) for r in self._requests.items())
+        return any(isinstance(r.message, Join) for r in self._requests.items()) or any(
+            isinstance(m, Join) for m, _ in self._held.values()
+        )
 
     def _rejoin_for_kept(self, now: float, out: list[Action]) -> None:
         """Kept lines typed in a room we are no longer in (this peer restarted, or the

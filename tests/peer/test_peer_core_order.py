@@ -129,3 +129,25 @@ def test_a_script_run_by_a_peer_whose_last_run_ended_in_a_room_runs_outside_it()
     assert isinstance(chat, Chat) and chat.text == "from a script"
     assert isinstance(private, Chat) and private.text == "private"
     assert not any(isinstance(m, RoomPost) for m in sent(out))
+
+
+def test_a_leave_join_or_dereg_typed_after_a_long_room_line_waits_for_it() -> None:
+    # Found by trying it: two pasted 1500-character lines then /leave: the leave, a small
+    # datagram, overtook the lines (over TCP), which the registry then refused as "You
+    # are not in teamchat". The same with /join or dereg after a long line.
+    core, _ = registered()
+    [join] = sent(core.line("join team", T0))
+    core.receive(Ack("r-5", join.id), SERVER, T0 + 0.001)
+    long_line = "y" * 1500
+    [post] = sent(core.line(long_line, T0 + 1))
+    assert isinstance(post, RoomPost) and post.text == long_line
+    for line in ("/leave", "join other", "/dereg alice"):
+        assert not any(
+            isinstance(m, Join | Deregister) or type(m).__name__ == "Leave"
+            for m in sent(core.line(line, T0 + 1))
+        ), line
+    out = core.receive(Ack("r-6", post.id), SERVER, T0 + 1.1)
+    leave, join = sent(out)  # now, in order; the dereg waits for the join's answer
+    assert type(leave).__name__ == "Leave" and isinstance(join, Join) and join.room == "other"
+    [dereg] = sent(core.receive(Ack("r-7", join.id), SERVER, T0 + 1.2))
+    assert isinstance(dereg, Deregister)
