@@ -742,9 +742,14 @@ class PeerCore:
             out.append(Print(f"[You are already in {self.state.room}.]", "error"))
             return
         join = self._join_message(room)
-        if self._rejoining is not None:
+        kept_in = self._rejoining or next(
+            (m.room for m in self._outbox if isinstance(m, RoomPost)), ""
+        )
+        if kept_in:
+            # lines kept while the registry was away go to their room first: sent after
+            # this join, they would reach the registry once we are out of that room
             self._join_after_kept = join
-            line = f"[Joining {room} once the lines you typed in {self._rejoining} are sent.]"
+            line = f"[Joining {room} once the lines you typed in {kept_in} are sent.]"
             out.append(Print(line, "system"))
             return
         self._request(join, now, out)

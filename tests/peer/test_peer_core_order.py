@@ -151,3 +151,21 @@ def test_a_leave_join_or_dereg_typed_after_a_long_room_line_waits_for_it() -> No
     assert type(leave).__name__ == "Leave" and isinstance(join, Join) and join.room == "other"
     [dereg] = sent(core.receive(Ack("r-7", join.id), SERVER, T0 + 1.2))
     assert isinstance(dereg, Deregister)
+
+
+def test_a_join_typed_as_the_registry_comes_back_waits_for_the_lines_kept_meanwhile() -> None:
+    # Found by trying it: a room line kept while the registry was down, then /join Lobby
+    # typed just after it came back: the join went first and the kept line was refused
+    # ("You are not in teamchat").
+    core, _ = registered()
+    [join] = sent(core.line("join team", T0))
+    core.receive(Ack("r-5", join.id), SERVER, T0 + 0.001)
+    [post] = sent(core.line("kept line", T0 + 1))
+    run_until(core, T0 + 5)  # no answer: kept in the outbox
+    assert post in core.outbox
+    out = core.line("/join lobby", T0 + 5)
+    assert "[Joining lobby once the lines you typed in team are sent.]" in prints(out)
+    assert not any(isinstance(m, Join) for m in sent(out))
+    out = core.receive(Ack("r-6", post.id), SERVER, T0 + 5.1)  # the registry is back
+    [lobby] = [m for m in sent(out) if isinstance(m, Join)]
+    assert lobby.room == "lobby"
