@@ -212,6 +212,9 @@ class PeerCore:
         # a /join typed meanwhile: it goes once the kept lines have reached their room, as
         # they were typed before it (see `_settle`)
         self._join_after_kept: Join | None = None
+        # whether room history already seen is shown again: after a join the user typed,
+        # not after one we made by ourselves to go back (see `_room_message`)
+        self._history_again = True
         # the room we were in after the last event (a change is kept on disk: KeepRoom),
         # and the room an earlier run was in, to go back to at the first Welcome (a fresh
         # start takes a peer out of its room), None once that is done
@@ -741,6 +744,7 @@ class PeerCore:
         if self.state.room and name_key(room) == name_key(self.state.room):
             out.append(Print(f"[You are already in {self.state.room}.]", "error"))
             return
+        self._history_again = True  # a join the user typed shows the room's last lines
         join = self._join_message(room)
         kept_in = self._rejoining or next(
             (m.room for m in self._outbox if isinstance(m, RoomPost)), ""
@@ -791,7 +795,10 @@ class PeerCore:
     def _room_message(
         self, message: RoomMessage, addr: Addr, now: float, out: list[Action]
     ) -> None:
-        if not self._accept(message.sender, message.id, addr, out):
+        first = self._accept(message.sender, message.id, addr, out)
+        if not first and not (message.history and self._history_again and self.state.registered):
+            # seen already: a copy, or history replayed as we came back by ourselves
+            # (after a pause or a restart, only what was said meanwhile is news)
             return
         self._seen_room(message.room)
         said = f"{message.sender} (in {message.room}): {message.text}"
@@ -1081,6 +1088,8 @@ class PeerCore:
                 if self._drop_from_outbox(message):
                     line = f"[Kept line said in {message.room}: {_quoted(message.text)}]"
                     out.append(Print(line, "system"))
+                # our own line, under its id: not shown again when the room's history is
+                self._first_sight(message.sender, message.id, out)
             case RoomsRequest():
                 if isinstance(reply, RoomList):
                     self._list_rooms(reply, out)
@@ -1242,6 +1251,7 @@ class PeerCore:
         if not room:
             return
         self._rejoining = room
+        self._history_again = False
         line = f"[Joining {room} again to send the lines you typed there.]"
         out.append(Print(line, "system"))
         self._request(self._join_message(room), now, out)
@@ -1253,6 +1263,7 @@ class PeerCore:
         if not room or self._rejoining is not None:
             return
         out.append(Print(f"[Back to {room}, the room you were in.]", "system"))
+        self._history_again = False
         self._request(self._join_message(room), now, out)
 
     def _join_message(self, room: str) -> Join:

@@ -872,7 +872,9 @@ class RegistryCore:
             text = f"You left {left.name} and joined" + text.removeprefix("You joined")
         self._push(record, RoomNotice(self._new_id(), room.name, text), "room", now, out)
         for old in room.history:
-            replay = RoomMessage(self._new_id(), old.sender, old.room, old.text, old.stamp, True)
+            # under the line's own id: a member who saw it (back after a pause, or a
+            # restart) is shown it once only, as for any message
+            replay = RoomMessage(old.id, old.sender, old.room, old.text, old.stamp, True)
             self._push(record, replay, "room", now, out)
         self._room_notice(room, record, f"{record.name} joined {room.name}", now, out)
         out.append(Log(f"{record.name} joined room {room.name} ({len(room.members)} in it)"))

@@ -982,6 +982,30 @@ def test_a_member_the_registry_gave_up_on_goes_back_to_its_room_and_its_line_is_
     assert not any("offline" in line or "Not sent" in line for line in after(net, "x", at["x"]))
 
 
+def test_coming_back_by_itself_shows_only_what_was_said_meanwhile() -> None:
+    # Found by trying it: a member paused for 3 s came back to its room and was shown the
+    # whole history again, its own lines and the ones it had just seen live included.
+    net = net_of("x", "y", keepalive=1.0)
+    net.type("x", "join r")
+    net.type("y", "join r")
+    net.run(1)
+    net.type("x", "mine")
+    net.type("y", "yours")
+    net.run(1)
+    wake = block(net, lambda src, dst, m: ("127.0.0.1", 6001) in (src, dst))
+    net.run(5)
+    net.type("y", "meanwhile")
+    net.run(1)
+    wake()
+    at = marks(net)
+    net.run(5)  # x's keepalive is refused: it registers again and goes back to r
+    assert sorted(members(net, "r")) == ["x", "y"]
+    back = after(net, "x", at["x"])
+    assert [line.split("] ", 1)[1] for line in back if line.startswith("[history ")] == [
+        "y (in r): meanwhile"
+    ]
+
+
 def test_a_member_the_registry_gave_up_on_is_taken_back_to_its_room_when_it_comes_back() -> None:
     net = in_room_r_then_given_up_on()
     net.run(5)  # its keepalive is refused: it registers again
