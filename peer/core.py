@@ -1318,9 +1318,19 @@ class PeerCore:
     def _welcome(self, welcome: Welcome, now: float, out: list[Action]) -> None:
         self._started = True
         self.state.registered = True
-        if welcome.token != self.state.token:  # the one we came with is kept already
+        renamed = name_key(welcome.name) != name_key(self.state.name)
+        if welcome.token != self.state.token or renamed:  # else kept already
             self.state.token = welcome.token
-            out.append(Remember(self.state.name, welcome.token))
+            out.append(Remember(welcome.name, welcome.token))
+        if renamed:
+            # our rename was done as we stopped, before we could keep it: the registry
+            # welcomes us under the new name (see RegistryCore._register)
+            self._former.add(name_key(self.state.name))
+            line = (
+                f"[{self.state.name} was renamed {welcome.name} as ChatApp stopped; "
+                f"you are {welcome.name}.]"
+            )
+            out.append(Print(line, "system"))
         self.state.name = welcome.name
         self._next_keepalive = now + self.keepalive
         out.append(Print("[Welcome, You are registered.]", "system"))

@@ -8,6 +8,7 @@ rule of DESIGN.md sections 4 and 7 can be tested with a fake clock and a simulat
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import heapq
 import hmac
@@ -384,6 +385,14 @@ class RegistryCore:
         if record is None and name_key(msg.name) == name_key(SERVER_NAME):
             self._refuse(msg.id, addr, SERVER_NAME_TAKEN, what, out)
             return
+        holder = self._lookup(msg.name) if record is None and msg.token else None
+        if holder is not None and same_secret(holder.token, msg.token):
+            # The peer that renamed, started under its old name: its rename was done as
+            # it stopped (killed, its terminal closed), so its files still say the old
+            # one. It is welcomed under the new name, which its Welcome tells it.
+            what = f"registration of {holder.name} (asked as {msg.name}) from {_fmt(addr)}"
+            record = holder
+            msg = dataclasses.replace(msg, name=holder.name)
         if record is None and (reserved := self._reserved(msg.name, None, now)):
             self._refuse(msg.id, addr, reserved, what, out)
             return

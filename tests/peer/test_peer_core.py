@@ -770,6 +770,15 @@ def test_a_name_renamed_before_we_started_still_leads_to_its_peer() -> None:
     assert "[bob is now known as robert.]" in prints(out)
 
 
+def test_a_welcome_under_our_new_name_keeps_the_rename_we_missed() -> None:
+    core = PeerCore(name="bobby", port=6001, server=SERVER, session="a", token="tok")
+    [register] = sent(core.start(T0))
+    out = core.receive(Welcome("r-1", register.id, "bert", "tok", 3, (), (), ()), SERVER, T0)
+    assert pa.Remember("bert", "tok") in out
+    assert "[bobby was renamed bert as ChatApp stopped; you are bert.]" in prints(out)
+    assert core.state.name == "bert"
+
+
 def test_someone_else_renamed_from_a_name_like_ours_does_not_rename_us() -> None:
     core, _ = registered()
     update = TableUpdate(

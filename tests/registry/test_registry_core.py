@@ -328,6 +328,21 @@ def test_a_peer_that_starts_after_a_rename_learns_where_the_old_name_leads() -> 
     assert set(welcome.aliases) == {Alias("bob", "rob"), Alias("robert", "rob")}
 
 
+def test_a_peer_killed_as_its_rename_was_done_comes_back_under_the_new_name() -> None:
+    # Found by trying it: /nick bert, then the peer killed before the answer came; its
+    # files still said bobby, and `-c bobby` was refused as "renamed bert just now".
+    reg = core()
+    wb = register(reg, "bobby", Y)
+    reg.receive(Rename("r", "bobby", wb.token, "bert"), Y, T0)
+    out = reg.receive(Register("again", "bobby", Y[1], wb.token, "", WIRE_VERSION), Y, T0 + 1)
+    [welcome] = [m for _, m in sends(out) if isinstance(m, Welcome)]
+    assert welcome.name == "bert" and welcome.token == wb.token
+    assert reg.table.get("bobby") is None and reg.table.get("bert").online  # type: ignore[union-attr]
+    # without the token it is still refused, as the name is kept for bert
+    out = reg.receive(Register("other", "bobby", Z[1], "", "", WIRE_VERSION), Z, T0 + 2)
+    assert any(isinstance(m, Refused) for _, m in sends(out))
+
+
 def test_one_acks_answers_every_push_it_lists_and_no_other() -> None:
     reg = core()
     wx = register(reg, "x", X)
