@@ -54,9 +54,12 @@ class Recorder:
             self.waiting.pop(0)()
 
 
-def registered_node(tmp_path: Path, events: list[object]) -> PeerNode:
+def started_node(tmp_path: Path, events: list[object], *, slow: bool = False) -> PeerNode:
     """A PeerNode (inside a running loop) that records what it shows and sends in
-    `events`, registered with bob in its table."""
+    `events`, its Register sent; `slow`: its console prints in the background, until
+    `printed` is called."""
+    console = Recorder(events)
+    console.slow = slow
     node = PeerNode(
         name="alice",
         server=SERVER,
@@ -65,7 +68,7 @@ def registered_node(tmp_path: Path, events: list[object]) -> PeerNode:
         data_dir=tmp_path,
         keepalive=10.0,
         password="",
-        console=Recorder(events),
+        console=console,
     )
 
     def send(addr: tuple[str, int], message: Message, *, stream: bool = False) -> None:
@@ -73,6 +76,12 @@ def registered_node(tmp_path: Path, events: list[object]) -> PeerNode:
 
     node.endpoint.send = send  # type: ignore[method-assign]
     node._run(node.core.start(0.0))
+    return node
+
+
+def registered_node(tmp_path: Path, events: list[object]) -> PeerNode:
+    """A started_node registered with bob in its table."""
+    node = started_node(tmp_path, events)
     [register] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
     assert isinstance(register, Register)
     entries = (Entry("alice", "127.0.0.1", 6001, True), Entry("bob", "127.0.0.1", 6002, True))
@@ -115,21 +124,7 @@ def test_stored_messages_count_as_taken_only_once_they_are_on_the_screen(
     # messages, but had recorded all 30 as shown and told the registry, which deleted them.
     async def main() -> list[object]:
         events: list[object] = []
-        node = PeerNode(
-            name="alice",
-            server=SERVER,
-            port=6001,
-            bind="127.0.0.1",
-            data_dir=tmp_path,
-            keepalive=10.0,
-            password="",
-            console=(console := Recorder(events)),
-        )
-        node.endpoint.send = lambda addr, message, stream=False: events.append(  # type: ignore[method-assign]
-            ("send", message)
-        )
-        console.slow = True
-        node._run(node.core.start(0.0))
+        node = started_node(tmp_path, events, slow=True)
         [register] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
         mail = tuple(
             StoredMessage(f"b-{i}", "bob", f"m{i}", "2026-11-21 10:00:00", "direct")
@@ -138,7 +133,7 @@ def test_stored_messages_count_as_taken_only_once_they_are_on_the_screen(
         welcome = Welcome("r-1", register.id, "alice", "tok", 2, (), mail, ())  # type: ignore[attr-defined]
         node._received(welcome, SERVER)
         assert not (tmp_path / "peers" / "alice.seen").exists()
-        console.printed()
+        node._console.printed()  # type: ignore[attr-defined]
         node._timer.cancel()
         return events
 
