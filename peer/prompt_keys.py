@@ -9,11 +9,12 @@ if TYPE_CHECKING:
 
 
 def stray_escapes() -> KeyBindings:
-    """Bindings that take a typed or pasted colour code such as `ESC [ 3 1 m` as the text it
-    is. prompt_toolkit's input parser reads one as a mouse event, whose handler then fails
-    on it and stops the prompt with a traceback; our prompts never turn mouse reporting on,
-    so no real mouse event can arrive. Added after prompt_toolkit's own bindings (as a
-    prompt's `key_bindings` are), these win."""
+    """Bindings for stray keys: Ctrl-Z does nothing (see below), and a typed or pasted
+    colour code such as `ESC [ 3 1 m` is taken as the text it is. prompt_toolkit's input
+    parser reads one as a mouse event, whose handler then fails on it and stops the prompt
+    with a traceback; our prompts never turn mouse reporting on, so no real mouse event can
+    arrive. Added after prompt_toolkit's own bindings (as a prompt's `key_bindings` are),
+    these win."""
     from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
     from prompt_toolkit.keys import Keys
 
@@ -22,5 +23,12 @@ def stray_escapes() -> KeyBindings:
     @keys.add(Keys.Vt100MouseEvent)
     def _as_text(event: KeyPressEvent) -> None:
         event.current_buffer.insert_text(event.data)
+
+    @keys.add("c-z")
+    def _nothing(event: KeyPressEvent) -> None:
+        # Suspending would leave the terminal raw under the shell (see _raw_input), and
+        # prompt_toolkit's default inserts the key as a control character into the line,
+        # which the others then got as an unreadable one.
+        pass
 
     return keys

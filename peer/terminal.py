@@ -353,7 +353,8 @@ class TerminalConsole:
             buffer.reset(append_to_history=bool(text.strip()))
             # a paste of several lines is several lines, each carried out as if typed: sent
             # as one, its line breaks would reach the others as unreadable characters
-            for each in text.splitlines() or [text]:
+            # (only CR and LF break it: str.splitlines would break at U+2028 and the like)
+            for each in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
                 on_line(each)
 
         async def loop() -> None:

@@ -264,3 +264,15 @@ def test_a_pasted_block_of_lines_is_carried_out_line_by_line(
     assert bob.transcript.index(">>> alice: first pasted line") < bob.transcript.index(
         ">>> alice: second pasted line"
     )
+
+
+@pytest.mark.timeout(30)
+def test_ctrl_z_puts_nothing_into_the_line(
+    terminal_env: tuple[ChatEnv, list[Terminal]],
+) -> None:
+    # found by trying it: send bob partial, Ctrl-Z, then fg: bob saw "partial\ufffdfg"
+    bob, alice = bob_and_alice_at_a_terminal(terminal_env)
+    alice.type("send bob partial")
+    alice.child.sendcontrol("z")
+    alice.type(" and the rest\r")
+    bob.expect_all([line("alice: partial and the rest")])
