@@ -73,6 +73,7 @@ from wire.desk_text import (
     TOPICS,
     format_duration,
     format_estimate,
+    mask_numbers,
     mask_phone,
     name_problem,
     normalise_phone,
@@ -576,7 +577,7 @@ class DeskQueue:
 
         person = Person(
             token=self._new_token(),
-            name=_name_without(phone, msg.name),
+            name=_masked_name(msg.name),
             phone=phone,
             topic=msg.topic,
             description=msg.description.strip(),
@@ -614,7 +615,7 @@ class DeskQueue:
             )
             actions.append(Close(old, "replaced by a reconnection"))
         if person in self._waiting:  # the name as given now (a slip put right, say)
-            person.name = _name_without(person.phone, msg.name)
+            person.name = _masked_name(msg.name)
         person.conn = conn
         person.dropped = None
         self._conns[conn] = person
@@ -1180,8 +1181,8 @@ def _is_loopback(address: str) -> bool:
         return False
 
 
-def _name_without(phone: str, name: str) -> str:
-    """The name a person gave, with their own number masked should they have typed it in
-    there too: the name is shown to every operator (`.room`, "... is waiting"), and the full
-    number only to the one who serves them."""
-    return scrub_phone(name.strip(), phone)
+def _masked_name(name: str) -> str:
+    """The name a person gave, with any phone number in it masked (`mask_numbers`): the
+    name is shown to every operator (`.room`, "... is waiting"), and a full number only to
+    the one who serves its person."""
+    return mask_numbers(name.strip())

@@ -242,6 +242,13 @@ def mask_phone(phone: str) -> str:
 _DIGIT_RUN = re.compile(r"\+?\d(?:[ \-.()/]*\d){%d,}" % (MIN_PHONE_DIGITS - 1))  # noqa: UP031
 
 
+def mask_numbers(text: str) -> str:
+    """`text` with every run of MIN_PHONE_DIGITS or more digits masked as `mask_phone`
+    masks a number: for a person's name, which every operator sees, and which has no
+    business holding a phone number, theirs or anyone's."""
+    return _DIGIT_RUN.sub(lambda match: mask_phone(match.group()), text)
+
+
 def scrub_phone(text: str, phone: str) -> str:
     """`text` with the person's own number masked wherever it appears.
 

@@ -764,7 +764,7 @@ def test_serve_none_takes_nobody() -> None:
 # -- privacy -------------------------------------------------------------------------------
 
 
-def test_a_number_typed_into_the_name_is_masked_for_every_operator() -> None:
+def test_a_number_typed_into_a_name_is_masked_for_every_operator() -> None:
     desk = busy_desk()
     desk.join("a", f"Alice {PHONES['Alice']}", phone=PHONES["Alice"])
     desk.room("op")
@@ -772,6 +772,9 @@ def test_a_number_typed_into_the_name_is_masked_for_every_operator() -> None:
     assert desk.last("op", DeskNotice).text.startswith("Alice **********23 is waiting")
     desk.end("op")
     assert desk.last("op", DeskSession).name == "Alice **********23"
+    desk.join("b", "Bob 07700 900606", phone=PHONES["Bob"])  # someone else's number
+    desk.room("op")
+    assert desk.last("op", DeskRoom).names == ("Bob *********06",)
 
 
 def test_records_and_logs_never_hold_a_full_phone_number() -> None:
