@@ -303,7 +303,11 @@ def _internal_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) ->
     exc = context.get("exception")
     what = f"{type(exc).__name__}: {exc}" if exc is not None else str(context.get("message"))
     try:
-        with ERROR_LOG.open("a", encoding="utf-8") as log:
+        from peer.files import open_regular
+
+        # not a plain open: in a shared directory, a named pipe put there would hang us
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        with os.fdopen(open_regular(ERROR_LOG, flags), "a", encoding="utf-8") as log:
             log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()}\n")
             if exc is not None:
                 log.writelines(traceback.format_exception(exc))
