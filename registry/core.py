@@ -30,7 +30,7 @@ from registry.actions import (
     SendMany,
     StoreMail,
 )
-from registry.flood import FloodGate
+from registry.flood import FloodGate, PasswordBudget
 from registry.pushes import Push, Pushes
 from registry.rooms import MAX_ROOMS, Room, Rooms
 from registry.table import Record, Table
@@ -108,6 +108,8 @@ JOIN_NAMES_SHOWN = 10
 #: Keepalive periods within which a holder heard from counts as alive: its name is refused
 #: even to its owner's token from another address.
 HOLDER_ALIVE = 1.5
+#: Registrations refused for too many password attempts are logged one in this many.
+LOG_PASSWORDS_EVERY = 100
 
 #: How far a restarted registry moves its table version ahead (see __init__).
 RESTART_JUMP = 1000
@@ -231,6 +233,7 @@ class RegistryCore:
         self._next_sweep: float | None = None
         self._judge_from = float("-inf")  # no peer is marked silent before (AWAY_GRACE_PERIODS)
         self.flood = FloodGate()
+        self.passwords = PasswordBudget()
         self._addr_index: tuple[int, dict[Addr, str]] = (-1, {})
         self._roster_kept = Roster(-1, {})
         self._generation = 0  # counts changes to the table, pushed or not yet
@@ -387,9 +390,17 @@ class RegistryCore:
         if record is None and (reserved := self._reserved(msg.name, None, now)):
             self._refuse(msg.id, addr, reserved, what, out)
             return
+        owned = record is not None and self._owns_without_password(record, msg, where)
+        if record is not None and not owned and msg.password and record.password:
+            # checked last, as the one costly check, and only so often (see PasswordBudget)
+            if self._too_many_passwords(msg, addr, what, now, out):
+                return
+            owned = check_password(msg.password, record.password)
         if record is None:
             password = ""
             if msg.password:
+                if self._too_many_passwords(msg, addr, what, now, out):
+                    return
                 password = hash_password(msg.password, bytes.fromhex(self._new_token()[:32]))
             # Created offline so that the shared path below announces it like any change.
             # the peer's own token when it proposes one (see Register): it has kept it already
@@ -398,7 +409,7 @@ class RegistryCore:
             self.table.records[name_key(msg.name)] = record
             self._aliases.pop(name_key(msg.name), None)  # the name is someone else's now
             out.append(Log(f"registered {msg.name} at {_fmt(where)}"))
-        elif not self._owns(record, msg, where):
+        elif not owned:
             # ownership first: what follows (where the holder runs, that waiting helps) is
             # for the owner only
             if record.online:
@@ -455,14 +466,30 @@ class RegistryCore:
             )
         )
 
-    def _owns(self, record: Record, msg: Register, where: Addr) -> bool:
-        """Whether the sender of `msg` may take `record`: token, password, or a retransmission."""
+    def _owns_without_password(self, record: Record, msg: Register, where: Addr) -> bool:
+        """Whether the sender of `msg` may take `record` by its token, or as a retransmission
+        (the password, costly to check, is the caller's to check after these)."""
         if msg.token and same_secret(msg.token, record.token):
-            return True
-        if msg.password and record.password and check_password(msg.password, record.password):
             return True
         # a copy of the registration that created the record, its Welcome having been lost
         return msg.id == record.last_register_id and record.addr == where
+
+    def _too_many_passwords(
+        self, msg: Register, addr: Addr, what: str, now: float, out: list[Action]
+    ) -> bool:
+        """Whether `msg`'s password may not be hashed now, as its address (or everyone)
+        asked for too many lately (see PasswordBudget); if so, it is refused saying when to
+        try again. Logged the first time, then once in LOG_PASSWORDS_EVERY: a guesser's
+        flood would fill the log."""
+        wait = self.passwords.take(addr[0], now)
+        if not wait:
+            return False
+        reason = f"Too many password attempts; try again in {math.ceil(wait)} s."
+        if self.passwords.refused % LOG_PASSWORDS_EVERY == 1:
+            count = self.passwords.refused
+            out.append(Log(f"refused {what}: {reason} ({count} refused so far)"))
+        out.append(Send(addr, Refused(self._new_id(), msg.id, reason)))
+        return True
 
     def _deregister(self, msg: Deregister, addr: Addr, now: float, out: list[Action]) -> None:
         record = self._authorised(msg.name, msg.token, addr, msg.id, "dereg", out)

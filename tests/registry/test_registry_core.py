@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from peer.core import PROBE_BACKOFF
 from registry import actions as ra
+from registry import core as registry_core
 from registry.core import (
     AWAY_GRACE_PERIODS,
     COALESCE,
@@ -539,6 +542,45 @@ def test_password_lets_the_owner_take_the_name_back_from_another_machine() -> No
     )
     assert isinstance(m, Refused) and m.reason == "Wrong password for pat."
     out = reg.receive(Register("q-2", "pat", 7001, "", "sesame", WIRE_VERSION), other, T0)
+    assert any(isinstance(m, Welcome) for _, m in sends(out))
+
+
+def test_wrong_passwords_cost_the_registry_a_bounded_number_of_hashes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # each check is a scrypt on the registry's only thread: 200 wrong passwords stalled it
+    # for seconds and every peer saw "Server not responding"
+    hashed: list[str] = []
+    real = registry_core.hash_password
+
+    def counted(password: str, salt: bytes) -> str:
+        hashed.append(password)
+        return real(password, salt)
+
+    monkeypatch.setattr(registry_core, "hash_password", counted)
+    reg = core()
+    owner = ("127.0.0.1", 7000)
+    out = reg.receive(Register("p-1", "pat", 7000, "", "sesame", WIRE_VERSION), owner, T0)
+    w = next(m for _, m in sends(out) if isinstance(m, Welcome))
+    reg.receive(Deregister("d", "pat", w.token, False, ""), owner, T0)
+    hashed.clear()
+    reasons = []
+    for n in range(200):
+        guesser = ("127.0.0.5", 30180 + n % 10)
+        msg = Register(f"g-{n}", "pat", 7001, "", f"wrong{n}", WIRE_VERSION)
+        [(_, refused)] = sends(reg.receive(msg, guesser, T0 + n / 100))
+        assert isinstance(refused, Refused)
+        reasons.append(refused.reason)
+    assert len(hashed) <= 6
+    assert reasons[0] == "Wrong password for pat."
+    assert reasons[-1].startswith("Too many password attempts; try again in ")
+    # new names with a password count too: they are hashed as well
+    for n in range(50):
+        msg = Register(f"n-{n}", f"new{n}", 7002, "", "pw", WIRE_VERSION)
+        reg.receive(msg, ("127.0.0.6", 7002), T0 + 2)
+    assert len(hashed) <= 6 + 6
+    # the owner, later, from another machine, gets in
+    out = reg.receive(Register("q-2", "pat", 7003, "", "sesame", WIRE_VERSION), X, T0 + 60)
     assert any(isinstance(m, Welcome) for _, m in sends(out))
 
 
