@@ -70,8 +70,11 @@ DRAIN_BATCH = 512
 RECV_SIZE = 65536
 #: Ports tried when any port will do (port 0), should the one UDP got be taken for TCP.
 ANY_PORT_TRIES = 20
-#: Encoded messages kept for sending again to other members (see `encoded`).
+#: Encoded messages kept for sending again to other members (see `encoded`), and the bytes
+#: they may take in all: a Welcome carries the whole table, and 4096 of them (a flood of
+#: registrations) once took hundreds of megabytes.
 ENCODED_KEPT = 4096
+ENCODED_BYTES = 8 * 1024 * 1024
 #: Datagrams queued while the kernel's send buffer is full; beyond this they are dropped
 #: (the sender's retries cope, as for any lost datagram).
 SEND_QUEUE = 10_000
@@ -165,6 +168,7 @@ class Endpoint:
         # recent encodings by message object: a relay, or pushes let out of a window as
         # acks come back, send one message object to many members
         self._encoded: dict[int, tuple[Message, bytes]] = {}
+        self._encoded_bytes = 0  # their size in all (ENCODED_BYTES)
         # (source, size) of the datagram being handled, for the amplification rule
         self._asking: tuple[Addr, int] | None = None
         self._udp: asyncio.DatagramTransport | None = None
@@ -389,10 +393,12 @@ class Endpoint:
         cached = self._encoded.get(id(message))
         if cached is not None and cached[0] is message:
             return cached[1]
-        if len(self._encoded) >= ENCODED_KEPT:
-            self._encoded.clear()
         data = encode(message)
+        if len(self._encoded) >= ENCODED_KEPT or self._encoded_bytes + len(data) > ENCODED_BYTES:
+            self._encoded.clear()
+            self._encoded_bytes = 0
         self._encoded[id(message)] = (message, data)  # holding it keeps its id unique
+        self._encoded_bytes += len(data)
         return data
 
     def _sendto(self, data: bytes, addr: Addr) -> None:

@@ -324,11 +324,7 @@ class RegistryCore:
 
     def knows(self, addr: Addr) -> bool:
         """Whether `addr` is where an online peer registered (its address is verified)."""
-        generation, index = self._addr_index
-        if generation != self._generation:
-            index = {r.addr: name_key(r.name) for r in self.table.online()}
-            self._addr_index = (self._generation, index)
-        return addr in index
+        return bool(self._online_at(addr))
 
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""
@@ -447,6 +443,7 @@ class RegistryCore:
         record.last_register_id = msg.id
         record.last_seen = now
         if not record.online or record.addr != where:
+            self._take_over(where, record, now, out)
             record.online, record.ip, record.port = True, where[0], where[1]
             self._changed(record, now, out)
         mail = _mail_part(self.mail.get(name_key(record.name), ()))
@@ -796,6 +793,37 @@ class RegistryCore:
             self._leave_room(record, now, out, "not answering")
         self._undelivered(record, push, now, out)
         return dead
+
+    def _take_over(self, where: Addr, record: Record, now: float, out: list[Action]) -> None:
+        """`record` comes online at `where`: another name online there goes offline. One
+        address is one peer process, so that one is gone (a peer restarted on its port under
+        another name, without dereg). Without this, one address registering name after
+        name would keep them all online: every change pushed to each of them, unacked, in
+        memory that grew with the square of their number."""
+        for other in self._online_at(where):
+            if other is record:
+                continue
+            other.online = False
+            other.last_seen = now
+            self._changed(other, now, out)
+            out.append(Log(f"{other.name} offline: {record.name} registered at its address"))
+            self._leave_room(other, now, out, "not answering")
+            self._restarted(other, now, out)  # what was pushed to it goes to its mailbox
+
+    def _online_at(self, where: Addr) -> list[Record]:
+        """The online records at `where`: at most one, since `_take_over` (a table kept by
+        an earlier version may hold more)."""
+        generation, index = self._addr_index
+        if generation != self._generation:
+            index = {r.addr: name_key(r.name) for r in self.table.online()}
+            self._addr_index = (self._generation, index)
+        key = index.get(where)
+        if key is None:
+            return []
+        found = self.table.records.get(key)
+        if found is None or not found.online or found.addr != where:
+            return [r for r in self.table.online() if r.addr == where]
+        return [found]
 
     def _restarted(self, record: Record, now: float, out: list[Action]) -> None:
         """The peer of `record` registers afresh (a new process, or back after dereg): what

@@ -652,3 +652,26 @@ def test_table_rows_are_cut_to_fit_a_datagram_whatever_their_size() -> None:
         assert len(chunks) <= 1 + len(encode(TableUpdate("i", 1, tuple(rows)))) // (
             MAX_DATAGRAM // 2
         )  # not one row per datagram: each cut leaves less than a row's room unused
+
+
+def test_one_address_is_one_peer_a_new_name_there_takes_it_over() -> None:
+    # a flood of names from one address kept them all online: each change pushed to every
+    # one of them, never acked, in memory that grew with the square of their number
+    reg = core()
+    alice = register(reg, "alice", X)
+    flooder = ("127.0.0.1", 30155)  # every Register declares the same port: one address
+    for n in range(300):
+        msg = Register(f"j-{n}", f"junk{n:03d}", 30199, "", "", WIRE_VERSION)
+        reg.receive(msg, flooder, T0 + n / 100)
+        run_until(reg, T0 + n / 100)
+    online = [r.name for r in reg.table.online()]
+    assert sorted(online) == ["alice", "junk299"]
+    assert reg._pushes.in_flight() + reg._pushes.queued() <= 2 * 300
+    # a peer restarted on its port under another name: the old name is gone
+    out = reg.receive(Register("b-1", "bob", X[1], "", "", WIRE_VERSION), X, T0 + 10)
+    assert not reg.table.records["alice"].online and reg.table.records["bob"].online
+    assert any("alice offline: bob registered at its address" in str(a) for a in out)
+    # and alice, back elsewhere with her token, is welcome
+    out = reg.receive(Register("a-2", "alice", Y[1], alice.token, "", WIRE_VERSION), Y, T0 + 11)
+    assert any(isinstance(m, Welcome) for _, m in sends(out))
+    assert reg.table.records["bob"].online
