@@ -22,7 +22,7 @@ import tempfile
 import time
 import traceback
 import warnings
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -188,7 +188,7 @@ def main_command(
                 bind=bind_ip,
                 data_dir=data_dir or default_dir("registry"),
                 verbose=verbose,
-                out=_print_line,
+                out=_registry_output(),
                 keepalive=keepalive,
                 crisis_notice=crisis_notice,
                 mailbox_limit=mailbox_limit,
@@ -266,8 +266,19 @@ def version_line() -> str:
     return f"ChatApp {release}, wire {WIRE_VERSION}"
 
 
-def _print_line(line: str) -> None:
-    print(line, flush=True)
+def _registry_output() -> Callable[[str], None]:
+    """Where a registry prints its lines: standard output, until that is closed (`ChatApp
+    -s ... | head`). The registry then goes on serving, says so once on standard error, and
+    writes no more lines: each would fail again."""
+    from peer.output import StdoutLines, say_on_stderr
+
+    def gone(reason: str) -> None:
+        say_on_stderr(
+            f"ChatApp: standard output is closed ({reason}); the registry goes on serving "
+            "without printing its log."
+        )
+
+    return StdoutLines(gone).write
 
 
 #: Where an unexpected error's traceback goes, so that the terminal gets one line instead.
@@ -292,7 +303,11 @@ def _internal_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) ->
     exc = context.get("exception")
     what = f"{type(exc).__name__}: {exc}" if exc is not None else str(context.get("message"))
     try:
-        with ERROR_LOG.open("a", encoding="utf-8") as log:
+        from peer.files import open_regular
+
+        # not a plain open: in a shared directory, a named pipe put there would hang us
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        with os.fdopen(open_regular(ERROR_LOG, flags), "a", encoding="utf-8") as log:
             log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()}\n")
             if exc is not None:
                 log.writelines(traceback.format_exception(exc))

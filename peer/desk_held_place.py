@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from peer.desk_actions import KeptPlace
-from peer.files import default_dir, replace_durably
+from peer.files import default_dir, read_text, replace_durably
 from wire.desk_text import phone_key
 
 
@@ -28,7 +28,7 @@ class HeldPlace:
         """The kept place, if there is one that may still be held; None otherwise (stale
         or damaged files are removed)."""
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(read_text(self.path))
         except OSError:
             return None
         except ValueError:

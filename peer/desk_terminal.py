@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from peer.output import StdoutLines
 from peer.prompt_keys import stray_escapes
 
 
@@ -81,6 +82,9 @@ class Terminal:
         self._sigint = False
         self._session: Any = None  # the PromptSession on a terminal
         self._put_back = ""  # a line to start the next prompt with (see `put_typed`)
+        # a pipe whose reader left (`ChatApp -d ... | head`): taken as the end of the input
+        self._out = StdoutLines(lambda reason: self._output_gone())
+        self._input_ended = False
 
     def start(self) -> None:
         """Begin reading standard input."""
@@ -101,11 +105,11 @@ class Terminal:
         def read() -> None:
             try:
                 for line in sys.stdin:
-                    loop.call_soon_threadsafe(self._on_input, Typed(line.rstrip("\r\n")))
+                    loop.call_soon_threadsafe(self._typed, Typed(line.rstrip("\r\n")))
             except (OSError, ValueError):
                 pass
             with contextlib.suppress(RuntimeError):  # the loop may be gone already
-                loop.call_soon_threadsafe(self._on_input, EndOfInput(False))
+                loop.call_soon_threadsafe(self._end_of_input)
 
         threading.Thread(target=read, name="stdin", daemon=True).start()
 
@@ -124,6 +128,23 @@ class Terminal:
 
     def _interrupted(self) -> None:
         self._on_input(EndOfInput(True))
+
+    def _typed(self, typed: Typed) -> None:
+        if not self._input_ended:  # nothing read after the output went away is carried out
+            self._on_input(typed)
+
+    def _end_of_input(self) -> None:
+        """EndOfInput(False), once: the end of the input and the output gone both end it."""
+        if not self._input_ended:
+            self._input_ended = True
+            self._on_input(EndOfInput(False))
+
+    def _output_gone(self) -> None:
+        # The client leaves as at the end of its input (there is nobody to show anything
+        # to), soon rather than now: `show` is called while the core's actions are
+        # carried out, which must all be carried out before the core hears of anything new.
+        with contextlib.suppress(RuntimeError):  # no loop: nothing is running to end
+            asyncio.get_running_loop().call_soon(self._end_of_input)
 
     async def _prompt_loop(self) -> None:
         from prompt_toolkit import PromptSession
@@ -188,7 +209,7 @@ class Terminal:
         text = ">>> " + line
         if self.colour and style in _STYLES:
             text = f"{_STYLES[style]}{text}\x1b[0m"
-        print(text, flush=True)
+        self._out.write(text)
 
 
 def style_of(line: str) -> str:

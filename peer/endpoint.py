@@ -49,8 +49,15 @@ class Handoff(Protocol):
     ) -> Awaitable[None]: ...
 
 
-#: Seconds a TCP connection may sit idle before we close it.
+#: Seconds a TCP connection may sit idle between frames before we close it.
 IDLE_CLOSE = 60.0
+#: Seconds a frame may take from its first byte to its last (and an accepted connection
+#: to its first frame): the largest frame, MAX_FRAME, takes well under a second on a LAN.
+#: A sender that trickles bytes without ever finishing a frame (slowloris) would otherwise
+#: hold its connection, and its place among the listener's, for ever.
+FRAME_DEADLINE = 10.0
+#: Connections closed for FRAME_DEADLINE are logged this many first, then one in LOG_EVERY.
+LOG_FIRST, LOG_EVERY = 10, 1000
 #: Bytes asked of the kernel for the UDP receive buffer, so bursts of acks are not dropped.
 RECEIVE_BUFFER = 4 * 1024 * 1024
 #: Bytes read from a TCP connection at a time.
@@ -63,8 +70,11 @@ DRAIN_BATCH = 512
 RECV_SIZE = 65536
 #: Ports tried when any port will do (port 0), should the one UDP got be taken for TCP.
 ANY_PORT_TRIES = 20
-#: Encoded messages kept for sending again to other members (see `encoded`).
+#: Encoded messages kept for sending again to other members (see `encoded`), and the bytes
+#: they may take in all: a Welcome carries the whole table, and 4096 of them (a flood of
+#: registrations) once took hundreds of megabytes.
 ENCODED_KEPT = 4096
+ENCODED_BYTES = 8 * 1024 * 1024
 #: Datagrams queued while the kernel's send buffer is full; beyond this they are dropped
 #: (the sender's retries cope, as for any lost datagram).
 SEND_QUEUE = 10_000
@@ -158,6 +168,7 @@ class Endpoint:
         # recent encodings by message object: a relay, or pushes let out of a window as
         # acks come back, send one message object to many members
         self._encoded: dict[int, tuple[Message, bytes]] = {}
+        self._encoded_bytes = 0  # their size in all (ENCODED_BYTES)
         # (source, size) of the datagram being handled, for the amplification rule
         self._asking: tuple[Addr, int] | None = None
         self._udp: asyncio.DatagramTransport | None = None
@@ -169,6 +180,7 @@ class Endpoint:
         self._listener = Listener(self._serve_stream, self._spawn, log)
         self.bad_datagrams = 0
         self.bad_frames = 0
+        self.slow_frames = 0  # connections closed for FRAME_DEADLINE
         self.errors = 0
         self.address: Addr = ("", 0)
 
@@ -381,10 +393,12 @@ class Endpoint:
         cached = self._encoded.get(id(message))
         if cached is not None and cached[0] is message:
             return cached[1]
-        if len(self._encoded) >= ENCODED_KEPT:
-            self._encoded.clear()
         data = encode(message)
+        if len(self._encoded) >= ENCODED_KEPT or self._encoded_bytes + len(data) > ENCODED_BYTES:
+            self._encoded.clear()
+            self._encoded_bytes = 0
         self._encoded[id(message)] = (message, data)  # holding it keeps its id unique
+        self._encoded_bytes += len(data)
         return data
 
     def _sendto(self, data: bytes, addr: Addr) -> None:
@@ -529,20 +543,30 @@ class Endpoint:
         slot: Closable | None = None,
     ) -> None:
         """Read frames from a connection until it ends; `slot` (an accepted connection's
-        place among the listener's, None for one we made) is told of its activity."""
+        place among the listener's, None for one we made) is told of each whole frame.
+        A connection is closed when idle for IDLE_CLOSE between frames, or when a frame
+        (an accepted connection's first one counted from the accept) takes longer than
+        FRAME_DEADLINE: bytes that trickle in without making a frame are not activity."""
         decoder = StreamDecoder(MAX_FRAME)
         accepted = slot is not None
         first = accepted
+        clock = asyncio.get_running_loop().time
+        # when the frame being waited for began (None: between frames, idle)
+        frame_began: float | None = clock() if accepted else None
         try:
             while True:
+                if frame_began is None:
+                    wait = IDLE_CLOSE
+                else:
+                    wait = max(0.0, frame_began + FRAME_DEADLINE - clock())
                 try:
-                    data = await asyncio.wait_for(reader.read(READ_CHUNK), IDLE_CLOSE)
+                    data = await asyncio.wait_for(reader.read(READ_CHUNK), wait)
                 except TimeoutError:
+                    if frame_began is not None:
+                        self._too_slow(addr)
                     break
                 if not data:
                     break
-                if slot is not None:
-                    self._listener.slots.heard(slot)
                 try:
                     messages = decoder.feed(data)
                 except DecodeError as exc:
@@ -553,6 +577,12 @@ class Endpoint:
                     else:
                         self._write(writer, Notice(self._new_id(), f"Closing: {exc}"[:200]))
                     break
+                if messages:
+                    if slot is not None:
+                        self._listener.slots.heard(slot)
+                    frame_began = clock() if decoder.pending else None
+                elif frame_began is None:
+                    frame_began = clock()  # the first bytes of a frame
                 for index, message in enumerate(messages):
                     if first and self._handoff and type(message).__name__ in self._handoff[0]:
                         more = messages[index + 1 :]
@@ -572,6 +602,15 @@ class Endpoint:
             if self._routes.get(addr) is writer:
                 del self._routes[addr]
             writer.close()
+
+    def _too_slow(self, addr: Addr) -> None:
+        self.slow_frames += 1
+        count = self.slow_frames
+        if count <= LOG_FIRST or count % LOG_EVERY == 0:
+            self._log(
+                f"closed TCP connection from {_fmt(addr)} (#{count}): no whole frame within "
+                f"{FRAME_DEADLINE:g} s"
+            )
 
     def _write(self, writer: asyncio.StreamWriter, message: Message) -> None:
         try:

@@ -3,6 +3,8 @@ leaves either the old content or the new, never a mix (DESIGN.md section 6)."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import os
 import stat
@@ -28,12 +30,81 @@ def default_dir(kind: str) -> Path:
     return Path(base) / "chatapp" / kind
 
 
+class NotRegularFile(OSError):
+    """A data file is something other than a regular file or a directory (a named pipe, a
+    device, a socket): refused, for opening a named pipe or reading it waits for a
+    writer forever, and a device would be read as nonsense."""
+
+    def __init__(self, path: Path | str, mode: int) -> None:
+        # errno 0: `os_reason` then says the words below, not the system's for an errno
+        super().__init__(0, f"not a regular file ({_kind(mode)})", str(path))
+
+    def __str__(self) -> str:
+        return str(self.strerror)  # not "[Errno 0] ...": the callers name the file
+
+
+def _kind(mode: int) -> str:
+    for test, kind in (
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return kind
+    return "of an unknown kind"
+
+
+def open_regular(path: Path, flags: int, mode: int = 0o600) -> int:
+    """`os.open(path, flags, mode)` for a data file, refused unless it is a regular file:
+    opened without waiting (O_NONBLOCK: opening a named pipe waits for its other end) and
+    checked before anything is read or written. Raises NotRegularFile, IsADirectoryError
+    for a directory, or OSError."""
+    try:
+        fd = os.open(path, flags | os.O_NONBLOCK, mode)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            # a named pipe nobody reads cannot be opened for writing without waiting: say
+            # what it is rather than "No such device or address"
+            found = 0
+            with contextlib.suppress(OSError):
+                found = os.stat(path).st_mode
+            if found and not stat.S_ISREG(found):
+                raise NotRegularFile(path, found) from None
+        raise
+    try:
+        found = os.fstat(fd).st_mode
+        if stat.S_ISDIR(found):  # said as the system says it when opened for writing
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(found):
+            raise NotRegularFile(path, found)
+        # back to blocking: for a regular file it changes nothing, but says what we expect
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_bytes(path: Path) -> bytes:
+    """The content of the data file `path`, refused unless it is a regular file (see
+    `open_regular`). Raises FileNotFoundError when there is none, NotRegularFile, OSError."""
+    with os.fdopen(open_regular(path, os.O_RDONLY), "rb") as f:
+        return f.read()
+
+
+def read_text(path: Path, errors: str = "strict") -> str:
+    """`read_bytes(path)` as UTF-8 text. Raises as `read_bytes`, and ValueError
+    (UnicodeDecodeError) for text that is not UTF-8 unless `errors` says otherwise."""
+    return read_bytes(path).decode("utf-8", errors)
+
+
 def replace_durably(path: Path, data: bytes) -> None:
     """Replace `path` with `data`, atomically and durably (the file, then the directory
     entry of the rename), readable by this user only: ChatApp's files hold tokens, messages
     and phone numbers. Raises OSError."""
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = open_regular(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
         f.flush()
@@ -45,7 +116,7 @@ def replace_durably(path: Path, data: bytes) -> None:
 def append_durably(path: Path, data: bytes) -> None:
     """Append `data` to `path` (made readable by this user only when new) and fsync it.
     Raises OSError."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     try:
         while data:
             data = data[os.write(fd, data) :]
@@ -78,10 +149,8 @@ def hold_lock(path: Path) -> int:
     of an flock when the process ends however it ends (kill -9, a crash, a power cut), so
     a lock is never left behind. Raises InUse when another process (or another descriptor
     of this one) holds it, OSError when it cannot be taken."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK, 0o600)
+    fd = open_regular(path, os.O_RDWR | os.O_CREAT)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(0, "not a regular file", str(path))
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

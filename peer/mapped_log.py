@@ -8,7 +8,7 @@ import mmap
 import os
 from pathlib import Path
 
-from peer.files import replace_durably
+from peer.files import open_regular, read_bytes, replace_durably
 
 #: Bytes a log grows by: its file is NUL-padded to a whole number of them.
 CHUNK = 64 * 1024
@@ -50,7 +50,7 @@ class MappedLog:
         """The complete records in the file, oldest first, without their newlines; [] when
         there is no file. Raises OSError."""
         try:
-            data = self.path.read_bytes()
+            data = read_bytes(self.path)
         except FileNotFoundError:
             return []
         lines = complete_records(data).split(b"\n")[:-1]
@@ -96,7 +96,7 @@ class MappedLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # readable by this user only (a file from an earlier version, made 0644, is made
         # private too): it says who talked to whom
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = open_regular(self.path, os.O_RDWR | os.O_CREAT)
         try:
             os.fchmod(fd, 0o600)
             if not growing:

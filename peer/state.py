@@ -8,7 +8,7 @@ import json
 import re
 from pathlib import Path
 
-from peer.files import append_durably, replace_durably
+from peer.files import append_durably, read_bytes, read_text, replace_durably
 from peer.mapped_log import MappedLog
 from peer.sending_log import SendingLog, outbox_after_a_kill
 from wire.codec import decode, encode
@@ -41,7 +41,7 @@ class PeerStateFile:
         """The kept token, or "" when there is none or the file cannot be read (said in
         `problems`: the registry will then take the name only with its password)."""
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(read_text(self.path))
         except FileNotFoundError:
             return ""
         except (OSError, ValueError) as exc:
@@ -62,7 +62,7 @@ class PeerStateFile:
     def renamed_to(self) -> str:
         """The name this one was renamed to (see `save_renamed`), or ""."""
         try:
-            return self._renamed_to(json.loads(self.path.read_text(encoding="utf-8")))
+            return self._renamed_to(json.loads(read_text(self.path)))
         except (OSError, ValueError):
             return ""
 
@@ -161,7 +161,7 @@ class PeerStateFile:
         outbox rewritten without them; that, and an outbox that cannot be read at all, is
         said in `problems`. Nothing kept is ever dropped in silence."""
         try:
-            lines = self.outbox_path.read_bytes().split(b"\n")
+            lines = read_bytes(self.outbox_path).split(b"\n")
         except FileNotFoundError:
             return []
         except OSError as exc:
@@ -203,7 +203,7 @@ class PeerStateFile:
         """The room the last run was in, or "" when none (or the file cannot be read or
         holds no room name, said in `problems`: the peer then starts in no room)."""
         try:
-            room = self.room_path.read_text(encoding="utf-8").strip()
+            room = read_text(self.room_path).strip()
             if name_problem(room):
                 raise ValueError(room)
         except FileNotFoundError:

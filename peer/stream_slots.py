@@ -5,9 +5,12 @@ Each connection is a file descriptor. Left unbounded, a client that opens connec
 leaves them idle (a bug, or a flood) runs the process out of descriptors within the idle
 timeout: a registry could then neither accept anyone nor open a mailbox to save a message.
 So connections are counted against the process's open-file limit, with SPARE_FDS left for
-files. At the limit, the connection silent the longest makes room for the new one if it has
-been silent EVICT_IDLE seconds (honest connections carry a request and its answer and
-close); otherwise the new one is turned away. Connections handed to a session of their own
+files. At the limit, the connection that has gone the longest without a whole frame makes
+room for the new one if that has been EVICT_IDLE seconds (honest connections carry a request
+and its answer and close); otherwise the new one is turned away. Bytes that trickle in
+without completing a frame do not count (a slowloris sender, one byte every half second,
+would otherwise keep its place for ever); the endpoint closes such a connection anyway once
+its frame is late (FRAME_DEADLINE in peer/endpoint.py). Connections handed to a session of their own
 (the help desk, where waiting in silence is the point) are counted but never evicted.
 """
 
@@ -20,7 +23,8 @@ from typing import Protocol
 #: File descriptors left for everything but accepted connections: the UDP socket, the
 #: listening socket, the table and mailbox files, logs, outgoing connections.
 SPARE_FDS = 64
-#: Seconds a connection must have been silent to be closed for a newcomer at the limit.
+#: Seconds a connection must have gone without a whole frame to be closed for a newcomer
+#: at the limit.
 EVICT_IDLE = 2.0
 #: The limit when the open-file limit cannot be read (no `resource` module) or is unlimited.
 DEFAULT_LIMIT = 1000
@@ -47,7 +51,8 @@ def stream_limit() -> int:
 
 
 class StreamSlots:
-    """The accepted connections being served, each with when it was last heard from."""
+    """The accepted connections being served, each with when it last brought a whole frame
+    (or was accepted)."""
 
     def __init__(self, limit: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
@@ -77,7 +82,7 @@ class StreamSlots:
         return True
 
     def heard(self, stream: Closable) -> None:
-        """`stream` brought bytes: it is in use."""
+        """`stream` brought a whole frame: it is in use."""
         if self._heard.pop(stream, None) is not None:
             self._heard[stream] = self._clock()  # to the end: the order is of activity
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from peer.actions import Print
 from peer.commands import SPECS
+from peer.output import StdoutLines
 from peer.prompt_keys import stray_escapes
 from wire.shown_text import clean
 
@@ -151,12 +152,33 @@ class Console(Protocol):
 
 
 class PlainConsole:
-    """Lines in, lines out, for pipes, files and tests."""
+    """Lines in, lines out, for pipes, files and tests.
+
+    When the output goes away (the reader of the pipe left: `ChatApp -c ... | head -1`),
+    that is taken as the end of the input, as for any command-line tool whose output is
+    gone: the peer leaves politely (what is on its way is delivered, then it deregisters)
+    with nothing more shown, and no line read after that is carried out."""
+
+    def __init__(self) -> None:
+        self._out = StdoutLines(lambda reason: self._output_gone())
+        self._on_end: Callable[[], None] | None = None  # until `start`, and once called
+        self._ended = False
 
     def show(self, line: Print) -> None:
         # cleaned like the terminal's lines: the output of a pipe often ends up on one
-        sys.stdout.write(PREFIX + clean(line.text) + "\n")
-        sys.stdout.flush()
+        self._out.write(PREFIX + clean(line.text))
+
+    def _output_gone(self) -> None:
+        # Soon rather than now: `show` is called in the middle of carrying out the core's
+        # actions, which must all be carried out before the core is told anything new.
+        if self._on_end is not None:
+            asyncio.get_running_loop().call_soon(self._end)
+
+    def _end(self) -> None:
+        """`on_end`, once only (the output gone and the input ended may both call it)."""
+        if not self._ended and self._on_end is not None:
+            self._ended = True
+            self._on_end()
 
     def set_prompt(self, text: str) -> None:
         pass
@@ -178,13 +200,22 @@ class PlainConsole:
             with contextlib.suppress(io.UnsupportedOperation):
                 sys.stdin.reconfigure(errors="replace")
 
+        self._on_end = on_end
+        if self._out.gone:  # gone before the start (a line shown while starting)
+            loop.call_soon(self._end)
+
+        def typed(text: str) -> None:
+            if not self._ended:  # after the output went away, nothing more is carried out
+                on_line(text)
+
         def reader() -> None:
             try:
                 for raw in sys.stdin:
-                    loop.call_soon_threadsafe(on_line, raw.rstrip("\r\n"))
+                    loop.call_soon_threadsafe(typed, raw.rstrip("\r\n"))
             except (OSError, ValueError, UnicodeDecodeError):
                 pass
-            loop.call_soon_threadsafe(on_end)
+            with contextlib.suppress(RuntimeError):  # the loop may be closed already
+                loop.call_soon_threadsafe(self._end)
 
         threading.Thread(target=reader, name="stdin", daemon=True).start()
 

@@ -31,7 +31,7 @@ from registry.actions import (
     SendMany,
     StoreMail,
 )
-from registry.flood import FloodGate
+from registry.flood import FloodGate, PasswordBudget
 from registry.pushes import Push, Pushes
 from registry.rooms import MAX_ROOMS, Room, Rooms
 from registry.table import Record, Table
@@ -109,6 +109,8 @@ JOIN_NAMES_SHOWN = 10
 #: Keepalive periods within which a holder heard from counts as alive: its name is refused
 #: even to its owner's token from another address.
 HOLDER_ALIVE = 1.5
+#: Registrations refused for too many password attempts are logged one in this many.
+LOG_PASSWORDS_EVERY = 100
 
 #: How far a restarted registry moves its table version ahead (see __init__).
 RESTART_JUMP = 1000
@@ -232,6 +234,7 @@ class RegistryCore:
         self._next_sweep: float | None = None
         self._judge_from = float("-inf")  # no peer is marked silent before (AWAY_GRACE_PERIODS)
         self.flood = FloodGate()
+        self.passwords = PasswordBudget()
         self._addr_index: tuple[int, dict[Addr, str]] = (-1, {})
         self._roster_kept = Roster(-1, {})
         self._generation = 0  # counts changes to the table, pushed or not yet
@@ -322,11 +325,7 @@ class RegistryCore:
 
     def knows(self, addr: Addr) -> bool:
         """Whether `addr` is where an online peer registered (its address is verified)."""
-        generation, index = self._addr_index
-        if generation != self._generation:
-            index = {r.addr: name_key(r.name) for r in self.table.online()}
-            self._addr_index = (self._generation, index)
-        return addr in index
+        return bool(self._online_at(addr))
 
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""
@@ -396,9 +395,17 @@ class RegistryCore:
         if record is None and (reserved := self._reserved(msg.name, None, now)):
             self._refuse(msg.id, addr, reserved, what, out)
             return
+        owned = record is not None and self._owns_without_password(record, msg, where)
+        if record is not None and not owned and msg.password and record.password:
+            # checked last, as the one costly check, and only so often (see PasswordBudget)
+            if self._too_many_passwords(msg, addr, what, now, out):
+                return
+            owned = check_password(msg.password, record.password)
         if record is None:
             password = ""
             if msg.password:
+                if self._too_many_passwords(msg, addr, what, now, out):
+                    return
                 password = hash_password(msg.password, bytes.fromhex(self._new_token()[:32]))
             # Created offline so that the shared path below announces it like any change.
             # the peer's own token when it proposes one (see Register): it has kept it already
@@ -407,7 +414,7 @@ class RegistryCore:
             self.table.records[name_key(msg.name)] = record
             self._aliases.pop(name_key(msg.name), None)  # the name is someone else's now
             out.append(Log(f"registered {msg.name} at {_fmt(where)}"))
-        elif not self._owns(record, msg, where):
+        elif not owned:
             # ownership first: what follows (where the holder runs, that waiting helps) is
             # for the owner only
             if record.online:
@@ -445,6 +452,7 @@ class RegistryCore:
         record.last_register_id = msg.id
         record.last_seen = now
         if not record.online or record.addr != where:
+            self._take_over(where, record, now, out)
             record.online, record.ip, record.port = True, where[0], where[1]
             self._changed(record, now, out)
         mail = _mail_part(self.mail.get(name_key(record.name), ()))
@@ -464,14 +472,30 @@ class RegistryCore:
             )
         )
 
-    def _owns(self, record: Record, msg: Register, where: Addr) -> bool:
-        """Whether the sender of `msg` may take `record`: token, password, or a retransmission."""
+    def _owns_without_password(self, record: Record, msg: Register, where: Addr) -> bool:
+        """Whether the sender of `msg` may take `record` by its token, or as a retransmission
+        (the password, costly to check, is the caller's to check after these)."""
         if msg.token and same_secret(msg.token, record.token):
-            return True
-        if msg.password and record.password and check_password(msg.password, record.password):
             return True
         # a copy of the registration that created the record, its Welcome having been lost
         return msg.id == record.last_register_id and record.addr == where
+
+    def _too_many_passwords(
+        self, msg: Register, addr: Addr, what: str, now: float, out: list[Action]
+    ) -> bool:
+        """Whether `msg`'s password may not be hashed now, as its address (or everyone)
+        asked for too many lately (see PasswordBudget); if so, it is refused saying when to
+        try again. Logged the first time, then once in LOG_PASSWORDS_EVERY: a guesser's
+        flood would fill the log."""
+        wait = self.passwords.take(addr[0], now)
+        if not wait:
+            return False
+        reason = f"Too many password attempts; try again in {math.ceil(wait)} s."
+        if self.passwords.refused % LOG_PASSWORDS_EVERY == 1:
+            count = self.passwords.refused
+            out.append(Log(f"refused {what}: {reason} ({count} refused so far)"))
+        out.append(Send(addr, Refused(self._new_id(), msg.id, reason)))
+        return True
 
     def _deregister(self, msg: Deregister, addr: Addr, now: float, out: list[Action]) -> None:
         record = self._authorised(msg.name, msg.token, addr, msg.id, "dereg", out)
@@ -778,6 +802,37 @@ class RegistryCore:
             self._leave_room(record, now, out, "not answering")
         self._undelivered(record, push, now, out)
         return dead
+
+    def _take_over(self, where: Addr, record: Record, now: float, out: list[Action]) -> None:
+        """`record` comes online at `where`: another name online there goes offline. One
+        address is one peer process, so that one is gone (a peer restarted on its port under
+        another name, without dereg). Without this, one address registering name after
+        name would keep them all online: every change pushed to each of them, unacked, in
+        memory that grew with the square of their number."""
+        for other in self._online_at(where):
+            if other is record:
+                continue
+            other.online = False
+            other.last_seen = now
+            self._changed(other, now, out)
+            out.append(Log(f"{other.name} offline: {record.name} registered at its address"))
+            self._leave_room(other, now, out, "not answering")
+            self._restarted(other, now, out)  # what was pushed to it goes to its mailbox
+
+    def _online_at(self, where: Addr) -> list[Record]:
+        """The online records at `where`: at most one, since `_take_over` (a table kept by
+        an earlier version may hold more)."""
+        generation, index = self._addr_index
+        if generation != self._generation:
+            index = {r.addr: name_key(r.name) for r in self.table.online()}
+            self._addr_index = (self._generation, index)
+        key = index.get(where)
+        if key is None:
+            return []
+        found = self.table.records.get(key)
+        if found is None or not found.online or found.addr != where:
+            return [r for r in self.table.online() if r.addr == where]
+        return [found]
 
     def _restarted(self, record: Record, now: float, out: list[Action]) -> None:
         """The peer of `record` registers afresh (a new process, or back after dereg): what

@@ -8,7 +8,7 @@ import contextlib
 import json
 from pathlib import Path
 
-from peer.files import os_reason, replace_durably
+from peer.files import os_reason, read_text, replace_durably
 from wire.desk_text import ALL_TOPICS, TOPICS
 
 #: The file in the registry's data directory.
@@ -27,7 +27,7 @@ class ConsoleTopics:
         could not be read ("" otherwise); an unreadable file means every topic, as before
         `.serve` was ever typed."""
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(read_text(self.path))
         except FileNotFoundError:
             return ALL_TOPICS, ""
         except (OSError, ValueError) as exc:

@@ -15,7 +15,7 @@ import os
 import secrets
 from pathlib import Path
 
-from peer.files import fsync_dir
+from peer.files import fsync_dir, read_text
 
 #: The key's file in the registry's data directory.
 KEY_FILE = "desk-key"
@@ -77,7 +77,7 @@ def key_matches(given: str, key: str) -> bool:
 
 
 def _read(path: Path) -> str:
-    lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines: see storage
+    lines = read_text(path).split("\n")  # not splitlines: see storage
     key = lines[0].strip() if lines else ""
     if not key:
         raise ValueError("it holds no key")

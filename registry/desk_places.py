@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from peer.files import replace_durably
+from peer.files import read_text, replace_durably
 from registry.desk_queue import KeptPlace
 
 #: The file in the registry's data directory.
@@ -49,7 +49,7 @@ class PlacesFile:
         none). No place is held from a file that cannot be read; a damaged one is renamed
         aside with the suffix `.unreadable`, so that what it held is not lost unseen."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = read_text(self.path)
         except FileNotFoundError:
             return [], ""
         except (OSError, ValueError) as exc:

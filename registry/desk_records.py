@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from peer.files import open_regular
 from registry.desk_queue import SessionEnded, SessionLine, SessionStarted
 from wire.desk_text import format_duration, topic_label
 
@@ -96,7 +97,7 @@ class TranscriptStore:
 
     @staticmethod
     def _append(path: Path, lines: list[str], *, durable: bool) -> None:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         with open(fd, "a", encoding="utf-8") as handle:
             handle.write("".join(line + "\n" for line in lines))
             if durable:

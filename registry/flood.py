@@ -7,6 +7,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 Addr = tuple[str, int]
+Key = tuple[str, int] | str  # an address, or an IP alone
 
 #: Messages per second one address may send the registry, on average.
 RATE = 500.0
@@ -33,12 +34,34 @@ class FloodGate:
     def __init__(self, rate: float = RATE, burst: float = BURST) -> None:
         self.rate = rate
         self.burst = burst
-        self._buckets: OrderedDict[Addr, _Bucket] = OrderedDict()
+        self._buckets: OrderedDict[Key, _Bucket] = OrderedDict()
         self.dropped = 0
 
-    def admit(self, addr: Addr, now: float) -> tuple[bool, bool]:
+    def admit(self, addr: Key, now: float) -> tuple[bool, bool]:
         """Return (admitted, warn): whether to handle this message, and whether to tell the
         sender now that it is being slowed (at most once per WARN_EVERY seconds)."""
+        bucket = self._bucket(addr, now)
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return True, False
+        bucket.dropped += 1
+        self.dropped += 1
+        warn = now - bucket.warned >= WARN_EVERY
+        if warn:
+            bucket.warned = now
+        return False, warn
+
+    def wait(self, key: Key, now: float) -> float:
+        """0 when `key` is within its rate (and this use is counted); else the seconds until
+        it will be, and nothing is counted."""
+        bucket = self._bucket(key, now)
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return 0.0
+        return (1.0 - bucket.tokens) / self.rate
+
+    def _bucket(self, addr: Key, now: float) -> _Bucket:
+        """`addr`'s bucket, filled up to `now`."""
         bucket = self._buckets.get(addr)
         if bucket is None:
             bucket = _Bucket(self.burst, now)
@@ -49,12 +72,56 @@ class FloodGate:
             self._buckets.move_to_end(addr)
             bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) * self.rate)
             bucket.at = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return True, False
-        bucket.dropped += 1
-        self.dropped += 1
-        warn = now - bucket.warned >= WARN_EVERY
-        if warn:
-            bucket.warned = now
-        return False, warn
+        return bucket
+
+
+#: Password checks (or hashes of a new name's password) one IP address may ask for in a
+#: burst, and then one every PASSWORD_EVERY seconds: enough for a person who mistypes,
+#: too few to guess with.
+PASSWORD_BURST = 5.0
+PASSWORD_EVERY = 5.0
+#: Password checks the registry does in all, per second on average and in a burst. Each is
+#: a scrypt of some 40 ms on the registry's only thread: at this rate they take at most
+#: about a sixth of it, however many addresses (spoofed ones included) ask, and a burst
+#: delays everything else by a fraction of the 500 ms that peers wait for an answer.
+PASSWORD_RATE = 4.0
+PASSWORD_GLOBAL_BURST = 6.0
+
+
+class PasswordBudget:
+    """How many password checks the registry does: a token bucket per IP address (a
+    guesser's ports share one allowance) and one for all, so that registrations carrying
+    passwords can never keep the registry's thread busy hashing (a stalled registry
+    answers nobody). Pure: the caller supplies `now`."""
+
+    def __init__(
+        self,
+        *,
+        burst: float = PASSWORD_BURST,
+        every: float = PASSWORD_EVERY,
+        rate: float = PASSWORD_RATE,
+        global_burst: float = PASSWORD_GLOBAL_BURST,
+    ) -> None:
+        self._per_ip = FloodGate(rate=1.0 / every, burst=burst)
+        self._all = _Bucket(global_burst, float("-inf"))
+        self._rate = rate
+        self._global_burst = global_burst
+        self.refused = 0
+
+    def take(self, ip: str, now: float) -> float:
+        """0 when a check for `ip` may be done now (and it is counted); else the seconds
+        until one may, at least 1, and nothing is counted."""
+        everyone = self._all
+        everyone.tokens = min(
+            self._global_burst, everyone.tokens + (now - everyone.at) * self._rate
+        )
+        everyone.at = now
+        if everyone.tokens < 1.0:
+            self.refused += 1
+            return max(1.0, (1.0 - everyone.tokens) / self._rate)
+        mine = self._per_ip.wait(ip, now)
+        if mine > 0:
+            self.refused += 1
+            return max(1.0, mine)
+        everyone.tokens -= 1.0
+        return 0.0

@@ -237,7 +237,8 @@ class RegistryServer:
             case "stats":
                 self._out(
                     f"  bad datagrams {self.endpoint.bad_datagrams}, bad frames "
-                    f"{self.endpoint.bad_frames}, flood drops {self.core.flood.dropped}, "
+                    f"{self.endpoint.bad_frames}, frames too slow {self.endpoint.slow_frames}, "
+                    f"flood drops {self.core.flood.dropped}, "
                     f"table version {self.core.table.version}"
                 )
             case "help":

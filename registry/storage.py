@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from peer.files import append_durably, fsync_dir, replace_durably
+from peer.files import append_durably, fsync_dir, read_text, replace_durably
 from registry.table import Table
 from wire.messages import StoredMessage
 from wire.names import name_problem
@@ -61,7 +61,7 @@ class Storage:
         """The saved table, or an empty one if there is none yet."""
         path = self.root / "table.json"
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_text(path))
         except FileNotFoundError:
             return Table()
         except (OSError, ValueError, RecursionError) as exc:
@@ -179,7 +179,7 @@ class Storage:
         try:
             # split at "\n" only: str.splitlines() also breaks at U+2028, U+0085 and the
             # like, which a message may hold (files written before `_line` escaped them)
-            lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
+            lines = read_text(path, errors="replace").split("\n")
         except FileNotFoundError:
             return []
         messages = []

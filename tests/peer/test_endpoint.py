@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
+from peer import endpoint as endpoint_module
 from peer.endpoint import Endpoint
 from peer.listener import Listener
 from wire.codec import decode, decode_datagram_batch, encode
@@ -561,3 +562,13 @@ def test_any_port_is_tried_again_when_its_number_is_taken_for_tcp(
         assert refused == [port]
 
     asyncio.run(main())
+
+
+def test_the_kept_encodings_are_bounded_in_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # every Welcome carries the whole table: 4096 of them kept took hundreds of megabytes
+    monkeypatch.setattr(endpoint_module, "ENCODED_BYTES", 10_000)
+    endpoint = Endpoint(lambda message, addr: None, session="s")
+    for n in range(100):
+        endpoint.encoded(Notice(f"n-{n}", "x" * 1000))
+    assert endpoint._encoded_bytes <= 10_000
+    assert len(endpoint._encoded) <= 10

@@ -8,6 +8,7 @@ import errno
 
 import pytest
 
+from peer import endpoint as endpoint_module
 from peer import listener as listener_module
 from peer.endpoint import Endpoint
 from peer.listener import Listener
@@ -149,5 +150,62 @@ def test_a_connection_reset_before_accept_does_not_pause_accepting(
         assert len(paused) == 1 and listener.errors == 1
         assert "could not accept a TCP connection (#1): [Errno 24]" in logs[0]
         assert listener_module.PAUSE_ON_EXHAUSTION > 0
+
+    asyncio.run(main())
+
+
+async def trickle(writer: asyncio.StreamWriter, data: bytes, every: float) -> None:
+    """Send `data` a byte at a time, `every` seconds apart (a slowloris sender)."""
+    for byte in data:
+        writer.write(bytes([byte]))
+        await asyncio.sleep(every)
+
+
+def test_a_frame_that_trickles_in_is_cut_off_at_its_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(endpoint_module, "FRAME_DEADLINE", 0.5)
+
+    async def main() -> None:
+        logs: list[str] = []
+        endpoint, port, _ = await answering_endpoint(10, logs)
+        honest = await served(port, "h-1")  # a whole frame, then idle: kept
+        slow_reader, slow_writer = await asyncio.open_connection("127.0.0.1", port)
+        # a header for a small frame, then a byte every 50 ms: never finished in time
+        frame = encode_frame(TableRequest("s-1" + "x" * 200))
+        sending = asyncio.ensure_future(trickle(slow_writer, frame, 0.05))
+        mute_reader, mute_writer = await asyncio.open_connection("127.0.0.1", port)
+        assert await asyncio.wait_for(slow_reader.read(1), 3.0) == b""
+        assert await asyncio.wait_for(mute_reader.read(1), 3.0) == b""  # never began one
+        sending.cancel()
+        assert endpoint.slow_frames == 2
+        assert any("no whole frame within 0.5 s" in line for line in logs)
+        await ask_on(honest, "h-2")  # idle between frames is not late
+        for writer in (honest[1], slow_writer, mute_writer):
+            writer.close()
+        await endpoint.close()
+
+    asyncio.run(main())
+
+
+def test_bytes_without_a_whole_frame_do_not_keep_a_place_at_the_limit() -> None:
+    async def main() -> None:
+        endpoint, port, clock = await answering_endpoint(2)
+        talker = await served(port, "t-1")
+        clock.now += EVICT_IDLE
+        slow_reader, slow_writer = await asyncio.open_connection("127.0.0.1", port)
+        slow_writer.write(b"\x00\x00")  # half a header, then more bytes, never a frame
+        await slow_writer.drain()
+        await ask_on(talker, "t-2")  # a whole frame: in use
+        slow_writer.write(b"\x01")
+        await slow_writer.drain()
+        clock.now += EVICT_IDLE
+        await ask_on(talker, "t-3")
+        newcomer = await served(port, "n-1")  # the trickler makes room, not the talker
+        assert await closed_by_the_other_end(slow_reader)
+        await ask_on(talker, "t-4")
+        for writer in (talker[1], slow_writer, newcomer[1]):
+            writer.close()
+        await endpoint.close()
 
     asyncio.run(main())

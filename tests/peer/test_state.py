@@ -1,10 +1,13 @@
 """The peer's kept state: its token and the ids it has shown."""
 
+import os
 import signal
 import stat
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from peer import files, mapped_log, state
 from peer.state import PeerStateFile, follow_renames
@@ -271,3 +274,20 @@ def test_os_reason_is_the_systems_wording_without_the_errno_number() -> None:
     # as asyncio's open_connection raises it
     refused = OSError(errno.ECONNREFUSED, "Connect call failed ('127.0.0.1', 9)")
     assert files.os_reason(refused) == "Connection refused"
+
+
+@pytest.mark.timeout(10)
+def test_state_files_that_are_named_pipes_are_said_and_never_waited_for(tmp_path: Path) -> None:
+    kept = PeerStateFile(tmp_path, "alice")
+    kept.path.parent.mkdir(parents=True)
+    paths = [kept.path, kept.seen_path, kept.outbox_path, kept.room_path, kept.sending_path]
+    for path in paths:
+        os.mkfifo(path)
+    assert kept.load_token() == ""
+    assert kept.load_seen() == []
+    assert kept.load_outbox("token") == []
+    assert kept.load_room() == ""
+    assert len(kept.problems) == len(paths)
+    assert all("(not a regular file (a named pipe))" in line for line in kept.problems)
+    with pytest.raises(files.NotRegularFile):
+        kept.add_seen([("bob", "m1")])  # said by the node as a line, once

@@ -1,6 +1,6 @@
 """The per-address token bucket."""
 
-from registry.flood import MAX_TRACKED, WARN_EVERY, FloodGate
+from registry.flood import MAX_TRACKED, WARN_EVERY, FloodGate, PasswordBudget
 
 
 def test_burst_then_rate() -> None:
@@ -26,3 +26,24 @@ def test_tracked_addresses_are_bounded() -> None:
     for port in range(MAX_TRACKED + 50):
         gate.admit(("10.0.0.1", port), 0.0)
     assert len(gate._buckets) == MAX_TRACKED
+
+
+def test_password_checks_per_ip_share_one_allowance_and_say_how_long_to_wait() -> None:
+    budget = PasswordBudget(burst=3, every=5.0, rate=100.0, global_burst=100.0)
+    assert [budget.take("10.0.0.1", 0.0) for _ in range(3)] == [0.0] * 3
+    wait = budget.take("10.0.0.1", 0.0)  # any port of that IP: the same allowance
+    assert wait == 5.0 and budget.refused == 1
+    assert budget.take("10.0.0.2", 0.0) == 0.0  # another machine has its own
+    assert budget.take("10.0.0.1", 5.0) == 0.0  # one back every 5 s
+    assert budget.take("10.0.0.1", 5.0) > 0
+
+
+def test_password_checks_in_all_are_bounded_whatever_the_addresses() -> None:
+    budget = PasswordBudget(burst=5, every=5.0, rate=4.0, global_burst=6.0)
+    allowed = [budget.take(f"10.0.{n // 250}.{n % 250}", 0.0) == 0.0 for n in range(1000)]
+    assert allowed.count(True) == 6  # spoofed addresses are no way round it
+    waits = [budget.take(f"10.1.0.{n}", 0.0) for n in range(3)]
+    assert all(wait >= 1.0 for wait in waits)
+    # in ten seconds at most the burst and four a second were hashed
+    checks = sum(budget.take(f"10.2.0.{n % 250}", n / 100) == 0.0 for n in range(1000))
+    assert checks <= 4 * 10 + 1

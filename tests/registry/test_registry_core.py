@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from peer.core import PROBE_BACKOFF
 from registry import actions as ra
+from registry import core as registry_core
 from registry.core import (
     AWAY_GRACE_PERIODS,
     COALESCE,
@@ -557,6 +560,45 @@ def test_password_lets_the_owner_take_the_name_back_from_another_machine() -> No
     assert any(isinstance(m, Welcome) for _, m in sends(out))
 
 
+def test_wrong_passwords_cost_the_registry_a_bounded_number_of_hashes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # each check is a scrypt on the registry's only thread: 200 wrong passwords stalled it
+    # for seconds and every peer saw "Server not responding"
+    hashed: list[str] = []
+    real = registry_core.hash_password
+
+    def counted(password: str, salt: bytes) -> str:
+        hashed.append(password)
+        return real(password, salt)
+
+    monkeypatch.setattr(registry_core, "hash_password", counted)
+    reg = core()
+    owner = ("127.0.0.1", 7000)
+    out = reg.receive(Register("p-1", "pat", 7000, "", "sesame", WIRE_VERSION), owner, T0)
+    w = next(m for _, m in sends(out) if isinstance(m, Welcome))
+    reg.receive(Deregister("d", "pat", w.token, False, ""), owner, T0)
+    hashed.clear()
+    reasons = []
+    for n in range(200):
+        guesser = ("127.0.0.5", 30180 + n % 10)
+        msg = Register(f"g-{n}", "pat", 7001, "", f"wrong{n}", WIRE_VERSION)
+        [(_, refused)] = sends(reg.receive(msg, guesser, T0 + n / 100))
+        assert isinstance(refused, Refused)
+        reasons.append(refused.reason)
+    assert len(hashed) <= 6
+    assert reasons[0] == "Wrong password for pat."
+    assert reasons[-1].startswith("Too many password attempts; try again in ")
+    # new names with a password count too: they are hashed as well
+    for n in range(50):
+        msg = Register(f"n-{n}", f"new{n}", 7002, "", "pw", WIRE_VERSION)
+        reg.receive(msg, ("127.0.0.6", 7002), T0 + 2)
+    assert len(hashed) <= 6 + 6
+    # the owner, later, from another machine, gets in
+    out = reg.receive(Register("q-2", "pat", 7003, "", "sesame", WIRE_VERSION), X, T0 + 60)
+    assert any(isinstance(m, Welcome) for _, m in sends(out))
+
+
 def test_a_stranger_is_not_told_where_the_holder_runs_nor_to_wait() -> None:
     reg = core()
     wx = register(reg, "x", X)
@@ -625,3 +667,26 @@ def test_table_rows_are_cut_to_fit_a_datagram_whatever_their_size() -> None:
         assert len(chunks) <= 1 + len(encode(TableUpdate("i", 1, tuple(rows)))) // (
             MAX_DATAGRAM // 2
         )  # not one row per datagram: each cut leaves less than a row's room unused
+
+
+def test_one_address_is_one_peer_a_new_name_there_takes_it_over() -> None:
+    # a flood of names from one address kept them all online: each change pushed to every
+    # one of them, never acked, in memory that grew with the square of their number
+    reg = core()
+    alice = register(reg, "alice", X)
+    flooder = ("127.0.0.1", 30155)  # every Register declares the same port: one address
+    for n in range(300):
+        msg = Register(f"j-{n}", f"junk{n:03d}", 30199, "", "", WIRE_VERSION)
+        reg.receive(msg, flooder, T0 + n / 100)
+        run_until(reg, T0 + n / 100)
+    online = [r.name for r in reg.table.online()]
+    assert sorted(online) == ["alice", "junk299"]
+    assert reg._pushes.in_flight() + reg._pushes.queued() <= 2 * 300
+    # a peer restarted on its port under another name: the old name is gone
+    out = reg.receive(Register("b-1", "bob", X[1], "", "", WIRE_VERSION), X, T0 + 10)
+    assert not reg.table.records["alice"].online and reg.table.records["bob"].online
+    assert any("alice offline: bob registered at its address" in str(a) for a in out)
+    # and alice, back elsewhere with her token, is welcome
+    out = reg.receive(Register("a-2", "alice", Y[1], alice.token, "", WIRE_VERSION), Y, T0 + 11)
+    assert any(isinstance(m, Welcome) for _, m in sends(out))
+    assert reg.table.records["bob"].online

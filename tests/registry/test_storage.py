@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -90,6 +91,17 @@ def test_a_mailbox_that_cannot_be_read_stops_the_load_with_one_clear_error(
     (tmp_path / "mail" / "dave.jsonl").mkdir(parents=True)
     with pytest.raises(StorageError, match=r"cannot read mailbox .*dave\.jsonl: Is a directory"):
         Storage(tmp_path).load_mail()
+
+
+@pytest.mark.timeout(10)
+def test_a_mailbox_or_table_that_is_a_named_pipe_stops_the_load_at_once(tmp_path: Path) -> None:
+    (tmp_path / "mail").mkdir()
+    os.mkfifo(tmp_path / "mail" / "zz.jsonl")
+    with pytest.raises(StorageError, match=r"zz\.jsonl: not a regular file \(a named pipe\)$"):
+        Storage(tmp_path).load_mail()
+    os.mkfifo(tmp_path / "table.json")
+    with pytest.raises(StorageError, match=r"table\.json: not a regular file \(a named pipe\)$"):
+        Storage(tmp_path).load_table(0.0)
 
 
 def test_a_mail_directory_that_is_a_file_is_named(tmp_path: Path) -> None:

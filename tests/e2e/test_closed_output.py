@@ -1,0 +1,99 @@
+"""A closed standard output (`ChatApp ... | head -1`): no internal error, nothing hangs.
+
+A peer or a help-desk client whose reader left leaves as at the end of its input; a
+registry goes on serving, says so once on stderr and prints nothing more.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from .harness import CHATAPP, HOST, WELCOME, ChatEnv, free_port
+
+#: Seconds a process gets to leave once its output is gone.
+LEAVE_WITHIN = 10.0
+
+
+def _popen(chat: ChatEnv, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(CHATAPP), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=chat.env,
+        text=True,
+        encoding="utf-8",
+        bufsize=1,
+    )
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(5)
+
+
+@pytest.mark.timeout(30)
+def test_a_peer_whose_output_is_closed_leaves_politely(chat: ChatEnv) -> None:
+    registry = chat.start_registry()
+    peer = _popen(
+        chat, "-c", "pipey", HOST, str(chat.registry_port), str(free_port()),
+        "--data-dir", str(chat.peer_dir), "--keepalive", "0.5",
+    )  # fmt: skip
+    try:
+        assert peer.stdout is not None and peer.stdin is not None
+        assert peer.stdout.readline().rstrip("\n") == ">>> " + WELCOME
+        peer.stdout.close()  # `| head -1`
+        peer.stdin.write("who\n")  # its answer meets the closed pipe; input stays open
+        peer.stdin.flush()
+        status = peer.wait(LEAVE_WITHIN)
+        assert status == 0
+        assert peer.stderr is not None
+        assert "Internal error" not in peer.stderr.read()
+        registry.expect(r"deregistered pipey")
+    finally:
+        _stop(peer)
+
+
+@pytest.mark.timeout(30)
+def test_a_registry_whose_output_is_closed_says_so_once_and_serves_on(chat: ChatEnv) -> None:
+    port = free_port()
+    registry = _popen(chat, "-s", str(port), "--bind", HOST, "--data-dir", str(chat.registry_dir))
+    chat.registry_port = port
+    try:
+        assert registry.stdout is not None and registry.stderr is not None
+        assert "listening on" in registry.stdout.readline()
+        registry.stdout.close()
+        for name in ("ann", "bob", "cat"):  # each logs lines that meet the closed pipe
+            peer = chat.start_peer(name)
+            peer.close_stdin()
+            assert peer.wait_exit(LEAVE_WITHIN) == 0
+        registry.send_signal(signal.SIGINT)
+        assert registry.wait(LEAVE_WITHIN) == 0
+        lines = registry.stderr.read().splitlines()
+        assert len(lines) == 1, lines
+        assert "standard output is closed" in lines[0]
+        assert "goes on serving" in lines[0]
+    finally:
+        _stop(registry)
+
+
+@pytest.mark.timeout(30)
+def test_a_desk_client_whose_output_is_closed_leaves(chat: ChatEnv) -> None:
+    chat.start_registry()
+    person = _popen(chat, "-d", HOST, str(chat.registry_port), "--data-dir", str(chat.root / "d"))
+    try:
+        assert person.stdout is not None and person.stdin is not None
+        assert "help desk" in person.stdout.readline()
+        person.stdout.close()
+        person.stdin.write("Ann\n")  # what it says next meets the closed pipe
+        person.stdin.flush()
+        assert person.wait(LEAVE_WITHIN) == 0  # it failed with status 1 before
+        assert person.stderr is not None
+        assert "Internal error" not in person.stderr.read()
+    finally:
+        _stop(person)

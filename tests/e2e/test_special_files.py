@@ -1,0 +1,42 @@
+"""A named pipe where a data file should be (`mkfifo`) is refused with one clear line: the
+start neither hangs nor ignores Ctrl-C waiting for a writer that never comes."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from .harness import WELCOME, ChatEnv, free_port
+
+NAMED_PIPE = "not a regular file (a named pipe)"
+
+
+@pytest.mark.timeout(30)
+def test_a_registry_with_a_named_pipe_for_a_mailbox_refuses_to_start(chat: ChatEnv) -> None:
+    (chat.registry_dir / "mail").mkdir()
+    os.mkfifo(chat.registry_dir / "mail" / "zz.jsonl")
+    registry = chat.spawn(
+        "-s", str(free_port()), "--bind", "127.0.0.1", "--data-dir", str(chat.registry_dir),
+        "--no-desk-console", label="registry",
+    )  # fmt: skip
+    registry.close_stdin()
+    assert registry.wait_exit(10) == 1
+    (line,) = [each for each in registry.collect(5) if each.strip()]
+    assert line.endswith(f"zz.jsonl: {NAMED_PIPE}"), line
+
+
+@pytest.mark.timeout(30)
+def test_a_peer_with_a_named_pipe_for_its_shown_list_says_so_and_chats(chat: ChatEnv) -> None:
+    chat.start_registry()
+    peers = chat.peer_dir / "peers"
+    peers.mkdir()
+    os.mkfifo(peers / "alice.seen")
+    alice = chat.start_peer("alice", wait=False)
+    alice.expect(
+        rf"Could not read .*alice\.seen \({NAMED_PIPE.replace('(', '.').replace(')', '.')}\)"
+    )
+    alice.expect_line(WELCOME)
+    alice.send("send alice hi")
+    alice.expect(rf"Could not keep the list of messages shown on disk: {NAMED_PIPE[:18]}")
+    alice.expect("alice: hi")

@@ -1,0 +1,77 @@
+"""Data files that are not regular files (a named pipe, a directory) are refused at once,
+with a reason that names what they are: never a start that waits forever."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from peer.files import (
+    NotRegularFile,
+    append_durably,
+    hold_lock,
+    open_regular,
+    os_reason,
+    read_bytes,
+    read_text,
+    replace_durably,
+)
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "x.seen"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.timeout(10)
+def test_a_named_pipe_is_refused_for_reading_without_waiting(fifo: Path) -> None:
+    with pytest.raises(NotRegularFile) as refused:
+        read_bytes(fifo)
+    assert str(refused.value) == "not a regular file (a named pipe)"
+    assert os_reason(refused.value) == f"not a regular file (a named pipe): {fifo}"
+    with pytest.raises(NotRegularFile):
+        read_text(fifo)
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda path: append_durably(path, b"x\n"),
+        lambda path: hold_lock(path),
+        lambda path: os.close(open_regular(path, os.O_RDWR | os.O_CREAT)),
+    ],
+    ids=["append", "lock", "read-write"],
+)
+def test_a_named_pipe_is_refused_for_writing_without_waiting(fifo: Path, write: object) -> None:
+    assert callable(write)
+    with pytest.raises(NotRegularFile, match="a named pipe"):
+        write(fifo)
+
+
+@pytest.mark.timeout(10)
+def test_a_replace_refuses_a_named_pipe_in_place_of_its_temporary(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "table.json.tmp")
+    with pytest.raises(NotRegularFile, match="a named pipe"):
+        replace_durably(tmp_path / "table.json", b"{}")
+
+
+def test_a_directory_is_named_as_one(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    with pytest.raises(IsADirectoryError, match="Is a directory"):
+        read_bytes(tmp_path / "d")
+    with pytest.raises(IsADirectoryError, match="Is a directory"):
+        append_durably(tmp_path / "d", b"x")
+
+
+def test_regular_files_read_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    append_durably(path, "é\n".encode())
+    assert read_bytes(path) == "é\n".encode()
+    assert read_text(path) == "é\n"
+    with pytest.raises(FileNotFoundError):
+        read_bytes(tmp_path / "missing")

@@ -1,0 +1,51 @@
+"""StdoutLines: a closed output stops the writing once, quietly, and is said once."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from peer.output import StdoutLines
+
+
+@pytest.fixture
+def pipe() -> Iterator[tuple[int, int]]:
+    read, write = os.pipe()
+    yield read, write
+    for fd in (read, write):
+        with contextlib.suppress(OSError):  # closed by the test already
+            os.close(fd)
+
+
+@pytest.mark.timeout(10)
+def test_a_closed_pipe_is_said_once_and_later_lines_are_dropped(pipe: tuple[int, int]) -> None:
+    read, write = pipe
+    stream = os.fdopen(os.dup(write), "w", encoding="utf-8")
+    said: list[str] = []
+    lines = StdoutLines(said.append, stream=stream)
+    lines.write("first")
+    assert os.read(read, 100) == b"first\n"
+    os.close(read)  # the reader left (`| head -1`)
+    for n in range(5):
+        lines.write(f"line {n}")  # never raises
+    assert lines.gone
+    assert said == ["Broken pipe"]
+    # the descriptor now leads to the null device: the interpreter's last flush is quiet
+    stream.write("more\n")
+    stream.flush()
+    stream.close()
+
+
+@pytest.mark.timeout(10)
+def test_a_closed_stream_counts_as_gone(pipe: tuple[int, int]) -> None:
+    _, write = pipe
+    stream = os.fdopen(os.dup(write), "w", encoding="utf-8")
+    stream.close()
+    said: list[str] = []
+    lines = StdoutLines(said.append, stream=stream)
+    lines.write("x")
+    lines.write("y")
+    assert lines.gone and len(said) == 1
