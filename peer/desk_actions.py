@@ -9,6 +9,7 @@ real terminal, TCP connection and clock; the tests drive the cores directly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from wire.desk import DeskLeave, DeskMessage
@@ -226,6 +227,28 @@ class DeskClientCore:
         return []
 
     # -- what both clients do alike ----------------------------------------------------------
+
+    def _heard(self) -> None:
+        """The desk sent something: it answers (see `_unanswered`)."""
+        self._answer_by = None
+        self._answered = True
+
+    def _unanswered(
+        self, now: float, out: list[Action], give_up: Callable[[list[Action]], None]
+    ) -> bool:
+        """Whether the desk's answer to the connection's first message is overdue
+        (ANSWER_TIMEOUT). If so: when it never answered in this run, what listens there is
+        no help desk, said before `give_up` ends the run; when it did, it is stuck now, and
+        taken as a lost connection (`lost`)."""
+        if self._answer_by is None or now < self._answer_by:
+            return False
+        self._answer_by = None
+        if self._answered:
+            out.extend(self.lost(f"no answer in {int(ANSWER_TIMEOUT)} s", now))
+        else:
+            out.append(Show(no_answer(self.ip, self.port), "error"))
+            give_up(out)
+        return True
 
     def _hold(self, line: str | None) -> None:
         """Keep a typed line (None: the end of input) until the first connection is up."""

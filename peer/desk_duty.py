@@ -30,7 +30,6 @@ from peer.desk_actions import (
     Send,
     SetPrompt,
     Show,
-    no_answer,
     style_of,
     unreachable,
 )
@@ -168,8 +167,7 @@ class OperatorCore(DeskClientCore):
 
     def received(self, message: DeskMessage, now: float) -> list[Action]:
         out: list[Action] = []
-        self._answer_by = None
-        self._answered = True
+        self._heard()
         if self.phase == "leaving":
             if isinstance(message, DeskEnded):
                 self._message(message, now, out)
@@ -215,14 +213,9 @@ class OperatorCore(DeskClientCore):
         out: list[Action] = []
         if self._leaving_due(now):
             self._off_duty(out)
-        elif self.phase == "duty" and self._answer_by is not None and now >= self._answer_by:
-            self._answer_by = None
-            if not self._answered:  # not a help desk, it seems: nothing to come back to
-                out.append(Show(no_answer(self.ip, self.port), "error"))
-                self._end(1, out)
-            else:  # it answered before in this run: a desk stuck now, as a connection lost
-                out.extend(self.lost(f"no answer in {int(ANSWER_TIMEOUT)} s", now))
-        elif self.phase == "duty" and self._retry_at is not None and now >= self._retry_at:
+        elif self.phase != "duty" or self._unanswered(now, out, lambda o: self._end(1, o)):
+            pass  # (the answer overdue ends the run, or is taken as a lost connection)
+        elif self._retry_at is not None and now >= self._retry_at:
             self._retry_at = None
             self._retry = min(self._retry * 2, self._retry_max)
             out.append(Connect())

@@ -31,7 +31,6 @@ from peer.desk_actions import (
     Send,
     SetPrompt,
     Show,
-    no_answer,
     style_of,
     unreachable,
 )
@@ -223,8 +222,7 @@ class PersonCore(DeskClientCore):
 
     def received(self, message: DeskMessage, now: float) -> list[Action]:
         out: list[Action] = []
-        self._answer_by = None
-        self._answered = True
+        self._heard()
         if self.phase == "leaving":
             # only the desk's goodbye matters now (it says the place is given up)
             if isinstance(message, DeskEnded | DeskRefused):
@@ -280,15 +278,8 @@ class PersonCore(DeskClientCore):
         if self._leaving_due(now):
             self._left(out)
             return out
-        if self.phase == "joining" and self._answer_by is not None and now >= self._answer_by:
-            self._answer_by = None
-            if not self._answered:  # not a help desk, it seems: nothing to come back to
-                out.append(Show(no_answer(self.ip, self.port), "error"))
-                self._crisis_notice(out)
-                self._finish(1, out)
-                return out
-            # it answered before in this run: a desk stuck now, as a connection lost
-            return self.lost(f"no answer in {int(ANSWER_TIMEOUT)} s", now)
+        if self.phase == "joining" and self._unanswered(now, out, lambda o: self._finish(1, o)):
+            return out
         if self.phase == "reconnecting" and self._retry_at is not None and now >= self._retry_at:
             if now >= self._give_up_at:
                 line = "[Could not reach the help desk in time; your place was given up.]"

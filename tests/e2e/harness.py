@@ -480,6 +480,17 @@ class ChatEnv:
         proc.expect(rf"listening on {re.escape(HOST)}:{port}\b", timeout)
         return proc
 
+    def refused_registry(self, label: str = "registry") -> list[str]:
+        """Start a registry on the env's data directory that must refuse to start (exit 1
+        at once, with nothing read from its console); what it printed."""
+        proc = self.spawn(
+            "-s", str(free_port()), "--bind", HOST, "--data-dir", str(self.registry_dir),
+            "--no-desk-console", label=label,
+        )  # fmt: skip
+        proc.close_stdin()
+        assert proc.wait_exit(10) == 1
+        return proc.collect(5)
+
     def start_peer(
         self,
         name: str,

@@ -13,13 +13,7 @@ from .harness import WELCOME, ChatEnv, free_port
 @pytest.mark.timeout(40)
 def test_a_second_registry_on_the_same_data_directory_is_refused(chat: ChatEnv) -> None:
     first = chat.start_registry()
-    second = chat.spawn(
-        "-s", str(free_port()), "--bind", "127.0.0.1", "--data-dir", str(chat.registry_dir),
-        "--no-desk-console", label="second registry",
-    )  # fmt: skip
-    second.close_stdin()
-    assert second.wait_exit(10) == 1
-    text = "\n".join(second.collect(5))
+    text = "\n".join(chat.refused_registry("second registry"))
     assert f"is in use by another running registry (pid {first.popen.pid})" in text, text
     assert "Traceback" not in text
     assert first.alive

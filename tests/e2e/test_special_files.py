@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from .harness import WELCOME, ChatEnv, free_port
+from .harness import WELCOME, ChatEnv
 
 NAMED_PIPE = "not a regular file (a named pipe)"
 
@@ -16,13 +16,7 @@ NAMED_PIPE = "not a regular file (a named pipe)"
 def test_a_registry_with_a_named_pipe_for_a_mailbox_refuses_to_start(chat: ChatEnv) -> None:
     (chat.registry_dir / "mail").mkdir()
     os.mkfifo(chat.registry_dir / "mail" / "zz.jsonl")
-    registry = chat.spawn(
-        "-s", str(free_port()), "--bind", "127.0.0.1", "--data-dir", str(chat.registry_dir),
-        "--no-desk-console", label="registry",
-    )  # fmt: skip
-    registry.close_stdin()
-    assert registry.wait_exit(10) == 1
-    (line,) = [each for each in registry.collect(5) if each.strip()]
+    (line,) = [each for each in chat.refused_registry() if each.strip()]
     assert line.endswith(f"zz.jsonl: {NAMED_PIPE}"), line
 
 
