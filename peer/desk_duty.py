@@ -34,6 +34,7 @@ from peer.desk_actions import (
     unreachable,
 )
 from wire.desk import (
+    HEARTBEAT,
     DeskEnd,
     DeskEnded,
     DeskLine,
@@ -77,12 +78,14 @@ class OperatorCore(DeskClientCore):
         retry: tuple[float, float] = (RETRY_FIRST, RETRY_MAX),
         leave_timeout: float = LEAVE_TIMEOUT,
         prompt: bool = False,
+        heartbeat: float = HEARTBEAT,
     ) -> None:
         """`key` is the registry's operator key; `retry` the first and the longest wait
         between reconnection attempts; `leave_timeout` how long a `.quit` waits for the
         desk to confirm; `prompt` whether lines are typed at a prompt (a terminal), into
-        which a line held back by the switch guard is put back (see `_held_back`)."""
-        super().__init__(ip, port, new_id, leave_timeout)
+        which a line held back by the switch guard is put back (see `_held_back`);
+        `heartbeat`: see `DeskClientCore`."""
+        super().__init__(ip, port, new_id, leave_timeout, heartbeat)
         self.name = name
         self._key = key
         self._retry_first, self._retry_max = retry
@@ -149,6 +152,7 @@ class OperatorCore(DeskClientCore):
             return out
         self.phase = "duty"
         self._connected = True
+        self._heard_at, self._pinged = None, False  # the answer to DeskOperator comes first
         out.extend(self._early_topics())
         out.append(
             Send(DeskOperator(self.new_id(), self.name, self.topics, self._key, WIRE_VERSION))
@@ -167,8 +171,9 @@ class OperatorCore(DeskClientCore):
 
     def received(self, message: DeskMessage, now: float) -> list[Action]:
         out: list[Action] = []
-        self._heard()
-        if self.phase == "leaving":
+        if self._heard(message, now, out):
+            pass  # a sign of life
+        elif self.phase == "leaving":
             if isinstance(message, DeskEnded):
                 self._message(message, now, out)
                 self._end(0, out)
@@ -213,8 +218,12 @@ class OperatorCore(DeskClientCore):
         out: list[Action] = []
         if self._leaving_due(now):
             self._off_duty(out)
-        elif self.phase != "duty" or self._unanswered(now, out, lambda o: self._end(1, o)):
-            pass  # (the answer overdue ends the run, or is taken as a lost connection)
+        elif (
+            self.phase != "duty"
+            or self._unanswered(now, out, lambda o: self._end(1, o))
+            or self._beat(now, out)
+        ):
+            pass  # (an answer overdue ends the run, or is taken as a lost connection)
         elif self._retry_at is not None and now >= self._retry_at:
             self._retry_at = None
             self._retry = min(self._retry * 2, self._retry_max)
@@ -226,7 +235,7 @@ class OperatorCore(DeskClientCore):
             return self._leave_by
         if self.phase != "duty":
             return None
-        wakes = [t for t in (self._retry_at, self._answer_by) if t is not None]
+        wakes = [t for t in (self._retry_at, self._answer_by, self._beat_due()) if t is not None]
         return min(wakes) if wakes else None
 
     def being_typed(self, text: str, now: float) -> list[Action]:

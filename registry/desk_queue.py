@@ -31,6 +31,9 @@ Rules, as the issue states them and as decided where it was silent (docs/DESK.md
   operator's connection breaks the person goes back to the front of the waiting room
   instead: it was not their doing.
 - Nobody is dropped silently: every refusal and every end is a message with a reason.
+- A connection is alive only while it answers: one silent for `heartbeat` seconds is asked
+  for a sign of life (`DeskPing`), and one silent for twice as long is closed and taken as
+  lost, exactly as if it had broken (a stopped process keeps its TCP connection open).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from dataclasses import dataclass, field
 from registry.desk_estimate import Busy, Estimate, Estimator
 from registry.desk_key import key_matches
 from wire.desk import (
+    HEARTBEAT,
     DeskCrisis,
     DeskEnd,
     DeskEnded,
@@ -53,6 +57,8 @@ from wire.desk import (
     DeskNotice,
     DeskOnDuty,
     DeskOperator,
+    DeskPing,
+    DeskPong,
     DeskPosition,
     DeskQueued,
     DeskQueueInfo,
@@ -276,14 +282,19 @@ class DeskQueue:
         max_per_address: int = MAX_PER_ADDRESS,
         push_interval: float = PUSH_INTERVAL,
         estimator: Estimator | None = None,
+        heartbeat: float = HEARTBEAT,
     ) -> None:
-        """Only a `DeskOperator` carrying `operator_key` goes on duty. Raises ValueError for
-        a negative `grace` or `push_interval`, or a `max_waiting` or `max_per_address`
-        below 1."""
+        """Only a `DeskOperator` carrying `operator_key` goes on duty. The connections told
+        of by `opened` are asked for a sign of life after `heartbeat` seconds of silence,
+        and taken as lost after twice that. Raises ValueError for a negative `grace` or
+        `push_interval`, a `heartbeat` not above 0, or a `max_waiting` or
+        `max_per_address` below 1."""
         if grace < 0 or max_waiting < 1 or max_per_address < 1 or push_interval < 0:
             raise ValueError(
                 "grace and push_interval must be >= 0, max_waiting and max_per_address >= 1"
             )
+        if not heartbeat > 0:
+            raise ValueError("heartbeat must be > 0")
         self._make_id = make_id
         self._make_token = make_token
         self._operator_key = operator_key
@@ -293,6 +304,11 @@ class DeskQueue:
         self.max_per_address = max_per_address
         self.push_interval = push_interval
         self.estimator = estimator or Estimator()
+        self.heartbeat = heartbeat
+        # the connections watched for silence: when each was last heard from, and those
+        # asked for a sign of life since (see `_heartbeats`)
+        self._heard: dict[ConnId, float] = {}
+        self._pinged: set[ConnId] = set()
         self._waiting: list[Person] = []
         self._tokens: dict[str, Person] = {}
         self._operators: dict[ConnId, Operator] = {}
@@ -345,19 +361,29 @@ class DeskQueue:
         times += [o.told_at + ARRIVALS_INTERVAL for o in self._operators.values() if o.untold]
         if self._restored:
             times.append(self._settle_until)
+        times += [self._beat_due(conn) for conn in self._heard if conn in self._conns]
         return min(times, default=None)
 
     # -- events ---------------------------------------------------------------------------
 
     def opened(self, conn: ConnId, address: str) -> None:
         """Connection `conn` comes from IP `address`: a person joining on it counts against
-        that address's places (MAX_PER_ADDRESS). A connection never said to come from
-        anywhere (the registry's console) is not limited."""
+        that address's places (MAX_PER_ADDRESS; "" when unknown), and is watched for
+        silence once it says who it is (see `heartbeat`). A connection never opened (the
+        registry's console) is neither limited nor watched."""
         self._addresses[conn] = address
 
     def receive(self, conn: ConnId, message: DeskMessage, now: float) -> list[Action]:
         """A message arrived on `conn`. The first one of a connection says who it is."""
         entity = self._conns.get(conn)
+        if conn in self._addresses:
+            self._heard[conn] = now  # anything at all is a sign of life
+            self._pinged.discard(conn)
+        if entity is not None and isinstance(message, DeskPing):
+            # answered at once, and changes nothing else: a sign of life only
+            return [Send(conn, DeskPong(self._make_id(), message.id))]
+        if entity is not None and isinstance(message, DeskPong):
+            return []
         if entity is None:
             actions = self._first(conn, message, now)
         elif isinstance(entity, Person):
@@ -372,6 +398,8 @@ class DeskQueue:
         """Connection `conn` is gone (closed, broken, or closed by us for bad frames)."""
         entity = self._conns.pop(conn, None)
         self._addresses.pop(conn, None)
+        self._heard.pop(conn, None)
+        self._pinged.discard(conn)
         actions: list[Action] = []
         if isinstance(entity, Person):
             session = self._session_of(entity)
@@ -422,8 +450,9 @@ class DeskQueue:
         )
 
     def timer(self, now: float) -> list[Action]:
-        """Time has passed: give up places held too long, send held-back position pushes."""
-        actions: list[Action] = []
+        """Time has passed: give up places held too long, send held-back position pushes,
+        ask quiet connections for a sign of life and drop those silent too long."""
+        actions = self._heartbeats(now)
         for person in list(self._waiting):
             if person.dropped is not None and now >= person.dropped + self.grace:
                 self._remove_waiting(person)
@@ -435,6 +464,46 @@ class DeskQueue:
                     )
                 )
         return actions + self._settle(now) + self._tell_held_back_arrivals(now) + self._keep()
+
+    def _beat_due(self, conn: ConnId) -> float:
+        """When silent `conn` is next to be asked for a sign of life, or taken as lost."""
+        periods = 2 if conn in self._pinged else 1
+        return self._heard[conn] + periods * self.heartbeat
+
+    def _heartbeats(self, now: float) -> list[Action]:
+        """A DeskPing to each connection silent for `heartbeat`; each silent for twice as
+        long (it did not answer) is closed, with a notice for when its process runs again,
+        and taken as lost (`disconnected`)."""
+        actions: list[Action] = []
+        for conn in list(self._heard):
+            if conn not in self._conns:  # left, refused or closed: nothing to watch
+                self._heard.pop(conn)
+                self._pinged.discard(conn)
+                continue
+            due = self._beat_due(conn)
+            if now < due:
+                continue
+            if now - due > self.heartbeat:
+                # A period late: the registry itself was stopped or starved, and what the
+                # connection sent meanwhile may be waiting to be read. Its silence was not
+                # its own: ask it now, and give it a period to answer.
+                self._heard[conn] = now - self.heartbeat
+                self._pinged.discard(conn)
+            if conn not in self._pinged:
+                self._pinged.add(conn)
+                actions.append(Send(conn, DeskPing(self._make_id())))
+                continue
+            silent = format_duration(now - self._heard[conn])
+            actions += [
+                self._notice(
+                    conn,
+                    f"No sign of life from your client for {silent}, so the help desk took "
+                    "your connection as lost and closed it.",
+                ),
+                Close(conn, f"no sign of life for {silent}"),
+                *self.disconnected(conn, now, f"no sign of life for {silent}"),
+            ]
+        return actions
 
     def restore(self, places: list[KeptPlace], now: float) -> list[Action]:
         """Hold `places`, kept on disk by the run before (see KeepPlaces), as places whose

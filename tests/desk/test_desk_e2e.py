@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import re
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -305,3 +307,34 @@ def test_a_registry_that_crashed_keeps_everyones_place(world: DeskWorld) -> None
     ann.expect(r"Now serving Alice")
     alice.expect(r"It is your turn: you are talking to ann")
     assert not any("could not be kept" in line for line in alice.everything + bob.everything)
+
+
+def test_a_stopped_operator_is_noticed_and_comes_back_when_it_runs_again(tmp_path: Path) -> None:
+    """SIGSTOP keeps the operator's connection open; the heartbeat (shortened here to 1 s:
+    lost after 2 s of silence) notices, and its person goes to the idle operator."""
+    world = DeskWorld(tmp_path, "--heartbeat", "1")
+    try:
+        ann = world.operator("ann")
+        ann.expect(r"On duty as ann")
+        dan = world.person("Dan", PHONES["Dan"], 2)
+        dan.expect(r"It is your turn: you are talking to ann")
+        ann.expect(r"Now serving Dan")
+        bob = world.operator("bob")
+        bob.expect(r"On duty as bob")
+        ann.popen.send_signal(signal.SIGSTOP)
+        try:
+            stopped = time.monotonic()
+            dan.expect(r"ann's connection was lost; you are back at the front", timeout=6.0)
+            assert time.monotonic() - stopped < 6.0
+            dan.expect(r"It is your turn: you are talking to bob")
+            bob.expect(r"Now serving Dan")
+        finally:
+            ann.popen.send_signal(signal.SIGCONT)
+        # running again: it is told why, and goes through the reconnection
+        ann.expect(r"No sign of life from your client for \d+ s, so the help desk took")
+        ann.expect(r"connection to the help desk was lost .*Reconnecting")
+        ann.expect(r"On duty as ann")
+        ann.send(".quit")
+        assert ann.wait() == 0
+    finally:
+        world.close()
