@@ -188,7 +188,7 @@ class SessionEnded:
 class KeptPlace:
     """A place in the waiting room as kept on disk: whose (the token that takes it back and
     the normalised phone it must come with), for what, from where, and since when
-    (`joined`, on the queue's clock)."""
+    (`joined`, on the queue's clock), and the operator who was serving them, if any."""
 
     token: str
     name: str
@@ -197,6 +197,7 @@ class KeptPlace:
     description: str
     address: str
     joined: float
+    operator: str = ""  # who was serving them, "" for nobody (see DeskQueue.restore)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +233,10 @@ class Person:
     due: float | None = None  # when a push held back by PUSH_INTERVAL may go
     served: float = 0.0  # seconds spent being served since joining: not waiting
     back: bool = False  # put back at the front (see DeskQueue._to_front)
+    # after a restart: the name of the operator who was serving them, and until when the
+    # two are kept for each other (see DeskQueue.restore)
+    awaits: str = ""
+    awaits_until: float = 0.0
 
     @property
     def masked(self) -> str:
@@ -362,6 +367,7 @@ class DeskQueue:
         if self._restored:
             times.append(self._settle_until)
         times += [self._beat_due(conn) for conn in self._heard if conn in self._conns]
+        times += [p.awaits_until for p in self._waiting if p.awaits]
         return min(times, default=None)
 
     # -- events ---------------------------------------------------------------------------
@@ -456,6 +462,9 @@ class DeskQueue:
         for person in list(self._waiting):
             if person.dropped is not None and now >= person.dropped + self.grace:
                 self._remove_waiting(person)
+                actions += self._tell_kept_operator(
+                    person, f"{clean(person.name)} did not come back; you take the next person."
+                )
                 actions.append(
                     self._log(
                         f"desk: {name_for_log(person)} did not come back within "
@@ -463,7 +472,48 @@ class DeskQueue:
                         person,
                     )
                 )
+        actions += self._stop_awaiting(now)  # after the places given up: they say more
         return actions + self._settle(now) + self._tell_held_back_arrivals(now) + self._keep()
+
+    def _kept_operator(self, person: Person) -> Operator | None:
+        """The operator on duty kept for `person` after a restart (see `restore`), if any."""
+        if not person.awaits:
+            return None
+        key = name_key(person.awaits)
+        return next((o for o in self._operators.values() if name_key(o.name) == key), None)
+
+    def _tell_kept_operator(self, person: Person, text: str) -> list[Action]:
+        """`text` to the operator kept for `person`, when it is on duty."""
+        operator = self._kept_operator(person)
+        return [] if operator is None else [self._notice(operator.conn, text)]
+
+    def _stop_awaiting(self, now: float) -> list[Action]:
+        """The operator and person kept for each other after a restart who are not
+        together again within the grace period: each is free for anyone, and told so."""
+        actions: list[Action] = []
+        for person in self._waiting:
+            if not person.awaits or now < person.awaits_until:
+                continue
+            name = clean(person.name)
+            actions += self._tell_kept_operator(
+                person, f"{name} is not back yet; you take the next person."
+            )
+            if person.conn is not None:
+                actions.append(
+                    self._notice(
+                        person.conn,
+                        f"{person.awaits} is not back; the next free operator will serve you.",
+                    )
+                )
+            actions.append(
+                self._log(
+                    f"desk: {name_for_log(person)} and {person.awaits} were not together "
+                    "again in time; no longer kept for each other",
+                    person,
+                )
+            )
+            person.awaits = ""
+        return actions
 
     def _beat_due(self, conn: ConnId) -> float:
         """When silent `conn` is next to be asked for a sign of life, or taken as lost."""
@@ -509,7 +559,14 @@ class DeskQueue:
         """Hold `places`, kept on disk by the run before (see KeepPlaces), as places whose
         connection broke just now: each is kept for `grace` for its token, in the order
         given, and given up like any held place if nobody comes back for it. Call before
-        any connection; beyond `max_waiting` the rest are not held."""
+        any connection; beyond `max_waiting` the rest are not held.
+
+        A place whose person was being served names their operator: for `grace`, the two
+        are kept for each other, so that the conversation resumes with the same operator
+        when both are back (the line is not reshuffled by who reconnects first). The person
+        goes to nobody else meanwhile, and the operator takes nobody else while the person
+        may come back; once the person's place is given up, or `grace` is over, the usual
+        rules apply."""
         for place in places:
             if len(self._waiting) >= self.max_waiting or place.token in self._tokens:
                 continue  # a copy of a place cannot be a second one
@@ -523,6 +580,8 @@ class DeskQueue:
                 conn=None,
                 address=place.address,
                 dropped=now,
+                awaits=place.operator,
+                awaits_until=now + self.grace if place.operator else 0.0,
             )
             self._waiting.append(person)
             self._tokens[person.token] = person
@@ -692,6 +751,15 @@ class DeskQueue:
         actions.append(self._log(f"desk: {name_for_log(person)} took their place back", person))
         served = self._dispatch(now)
         actions.append(self._queued(person, msg.id, now, restored=True))
+        if person.awaits and person in self._waiting:
+            who = person.awaits
+            actions.append(
+                self._notice(
+                    conn,
+                    f"The help desk was restarted; your conversation with {who} resumes as "
+                    f"soon as {who} is back.",
+                )
+            )
         return actions + served
 
     def _queued(self, person: Person, reply_to: str, now: float, *, restored: bool) -> Send:
@@ -749,10 +817,23 @@ class DeskQueue:
         )
         self._operators[conn] = operator
         self._conns[conn] = operator
-        return [
+        actions: list[Action] = [
             Log(f"desk: operator {msg.name} on duty ({topics_text(_sorted(operator.topics))})"),
             Send(conn, self._on_duty(operator, msg.id)),
         ]
+        for person in self._waiting:
+            if person.conn is None and self._kept_operator(person) is operator:
+                name = clean(person.name)
+                left = format_duration(person.awaits_until - now)
+                actions.append(
+                    self._notice(
+                        conn,
+                        f"The help desk was restarted while you served {name}; your "
+                        f"conversation resumes as soon as {name} is back (you take nobody "
+                        f"else until then, for up to {left}).",
+                    )
+                )
+        return actions
 
     def _on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
         return DeskOnDuty(
@@ -941,13 +1022,21 @@ class DeskQueue:
                 return []
             self._restored.clear()
         actions: list[Action] = []
+        # operators kept for someone after a restart (see `restore`) take nobody else
+        kept_for = {name_key(p.awaits) for p in self._waiting if p.awaits}
         for person in list(self._waiting):
             if person.conn is None:
                 continue
             free = [
                 o
                 for o in self._operators.values()
-                if o.session is None and person.topic in o.topics
+                if o.session is None
+                and person.topic in o.topics
+                and (
+                    name_key(o.name) == name_key(person.awaits)
+                    if person.awaits
+                    else name_key(o.name) not in kept_for
+                )
             ]
             if free:
                 operator = min(free, key=lambda o: (o.free_since, o.order))
@@ -956,11 +1045,26 @@ class DeskQueue:
 
     def _start(self, person: Person, operator: Operator, now: float) -> list[Action]:
         assert person.conn is not None
+        actions: list[Action] = []
+        if person.awaits:  # the two were kept for each other after a restart
+            person.awaits = ""
+            name = clean(person.name)
+            actions += [
+                self._notice(
+                    person.conn,
+                    f"The help desk was restarted; your conversation with {operator.name} resumes.",
+                ),
+                self._notice(
+                    operator.conn,
+                    f"The help desk was restarted; your conversation with {name} resumes.",
+                ),
+            ]
         self._remove_waiting(person)
         session = Session(self._make_id(), person, operator, now)
         operator.session = session
         waited = person.waited(now)
         return [
+            *actions,
             Send(person.conn, DeskServed(self._make_id(), operator.name, session.id)),
             Send(
                 operator.conn,
@@ -1198,9 +1302,17 @@ class DeskQueue:
         front = [s.person for s in self.sessions] + [p for p in self._waiting if p.back]
         front.sort(key=lambda person: person.joined)
         rest = [p for p in self._waiting if not p.back]
+        serving = {s.person: s.operator.name for s in self.sessions}
         return tuple(
             KeptPlace(
-                p.token, p.name, p.phone, p.topic, p.description, p.address, p.joined + p.served
+                p.token,
+                p.name,
+                p.phone,
+                p.topic,
+                p.description,
+                p.address,
+                p.joined + p.served,
+                serving.get(p, p.awaits),
             )
             for p in front + rest
         )

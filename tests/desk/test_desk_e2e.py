@@ -338,3 +338,25 @@ def test_a_stopped_operator_is_noticed_and_comes_back_when_it_runs_again(tmp_pat
         assert ann.wait() == 0
     finally:
         world.close()
+
+
+def test_after_a_crash_each_conversation_resumes_with_its_operator(world: DeskWorld) -> None:
+    ann = world.operator("ann")
+    ann.expect(r"On duty as ann")
+    dan = world.person("Dan", PHONES["Dan"], 2)
+    dan.expect(r"It is your turn: you are talking to ann")
+    bob = world.operator("bob")
+    bob.expect(r"On duty as bob")
+    eve = world.person("Eve", PHONES["Eve"], 2)
+    eve.expect(r"It is your turn: you are talking to bob")
+    world.crash_and_restart()
+    dan.expect(r"The help desk was restarted; your conversation with ann resumes\.")
+    dan.expect(r"It is your turn: you are talking to ann")
+    eve.expect(r"The help desk was restarted; your conversation with bob resumes\.")
+    eve.expect(r"It is your turn: you are talking to bob")
+    ann.expect(r"The help desk was restarted; your conversation with Dan resumes\.")
+    ann.expect(r"Now serving Dan")
+    bob.expect(r"The help desk was restarted; your conversation with Eve resumes\.")
+    bob.expect(r"Now serving Eve")
+    to_new_person(ann, "Dan", "where were we")
+    dan.expect(r"ann: where were we")
