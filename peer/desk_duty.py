@@ -78,12 +78,15 @@ class OperatorCore(DeskClientCore):
         retry: tuple[float, float] = (RETRY_FIRST, RETRY_MAX),
         leave_timeout: float = LEAVE_TIMEOUT,
         prompt: bool = False,
+        serve_when_asked: bool = False,
         heartbeat: float = HEARTBEAT,
     ) -> None:
         """`key` is the registry's operator key; `retry` the first and the longest wait
         between reconnection attempts; `leave_timeout` how long a `.quit` waits for the
         desk to confirm; `prompt` whether lines are typed at a prompt (a terminal), into
         which a line held back by the switch guard is put back (see `_held_back`);
+        `serve_when_asked` whether it goes on duty for no topic unless the lines typed
+        before say `.serve` (input that is not a terminal: see `_early_topics`);
         `heartbeat`: see `DeskClientCore`."""
         super().__init__(ip, port, new_id, leave_timeout, heartbeat)
         self.name = name
@@ -99,6 +102,7 @@ class OperatorCore(DeskClientCore):
         self.session = ""  # the session being served: its lines and `.end` name it
         self.serving = ""  # the name of the person served, "" for none
         self._prompt = prompt
+        self._serve_when_asked = serve_when_asked
         # The switch guard (see `_held_back`): when the session last changed, and whether
         # a line was being typed then; None once a line or `.end` has been through it.
         self._switched_at: float | None = None
@@ -248,9 +252,14 @@ class OperatorCore(DeskClientCore):
         (taken out of them), so that nobody of another topic is handed over first. When
         input ended before (`ChatApp -o ... </dev/null`, a script, Ctrl-C at once), on duty
         for no topic: the key is still checked, and what was typed carried out, but nobody
-        is taken only to be left at once (and seen with their full number)."""
+        is taken only to be left at once (and seen with their full number). With
+        `serve_when_asked` (input from a pipe or a file), on duty for no topic too unless a
+        `.serve` came before: such input may end at any moment, unseen, and a person handed
+        over just before it does would be left at once, their full number seen by a script.
+        Only once its input asks to serve does such an operator take anyone."""
         out: list[Action] = []
         ended = None in self._early
+        asked = False
         kept: list[str | None] = []
         for line in self._early:
             parsed = (
@@ -268,9 +277,18 @@ class OperatorCore(DeskClientCore):
                 )
             else:
                 self.topics = parsed.message.topics
+                asked = True
         self._early = kept
         if ended:
             self.topics = ()
+        elif self._serve_when_asked and not asked and not self.on_duty:
+            self.topics = ()
+            out.append(
+                Show(
+                    "[Your input is not a terminal, so you take nobody until it says which "
+                    "topics to serve: .serve all, or .serve 1,3.]"
+                )
+            )
         return out
 
     def _held_back(self, now: float) -> bool:

@@ -264,7 +264,7 @@ def test_an_operator_whose_connection_drops_comes_back_on_duty_by_itself(
 ) -> None:
     proxy = CuttableProxy(world.port)
     try:
-        ann = world.start(["-m", "peer.desk_operator", "ann", "127.0.0.1", str(proxy.port)], "ann")
+        ann = world.operator("ann", proxy.port)
         ann.expect(r"On duty as ann, serving all topics")
         ann.send(".serve 2,3")
         ann.expect(r"serving topics 2 .*, 3 ")
@@ -360,3 +360,21 @@ def test_after_a_crash_each_conversation_resumes_with_its_operator(world: DeskWo
     bob.expect(r"Now serving Eve")
     to_new_person(ann, "Dan", "where were we")
     dan.expect(r"ann: where were we")
+
+
+def test_a_piped_operator_takes_nobody_until_its_input_says_serve(world: DeskWorld) -> None:
+    alice = world.person("Alice", PHONES["Alice"], 2)
+    alice.expect(r"number 1 in the queue, you are next")
+    script = world.start(["-m", "peer.desk_operator", "ann", "127.0.0.1", str(world.port)], "ann")
+    script.send(".room")
+    script.expect(r"Your input is not a terminal, so you take nobody until it says")
+    script.expect(r"On duty as ann, serving no topics; 1 waiting")
+    script.expect(r"1\. Alice ")  # the answer to .room: nobody was handed over before it
+    assert script.popen.stdin is not None
+    script.popen.stdin.close()  # the end of the script
+    script.expect(r"You are off duty")
+    assert script.wait() == 0
+    assert not any("Now serving" in line for line in script.everything)
+    alice.send(".queue")
+    alice.expect(r"Nobody is ahead of you")
+    assert not any("It is your turn" in line for line in alice.everything)
