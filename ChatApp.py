@@ -115,7 +115,8 @@ def main_command(
         float,
         typer.Option(
             "--keepalive",
-            help="Seconds between a peer's keepalives; a registry counts 3 silent ones as gone.",
+            help="Seconds between a peer's keepalives; a registry counts 3 silent ones as gone, "
+            "and a help-desk connection silent for 2 as gone.",
             min=0.05,
         ),
     ] = 10.0,

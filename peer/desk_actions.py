@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from wire.desk import DeskLeave, DeskMessage
+from wire.desk import HEARTBEAT, DeskLeave, DeskMessage, DeskPing, DeskPong
+from wire.desk_text import format_duration
 from wire.reliable import IdMaker
 
 #: Seconds to wait for the desk to confirm a `.quit` before closing anyway.
@@ -51,6 +52,12 @@ class SetPrompt:
 class Connect:
     """Open a new connection to the desk (closing any other); answered by `connected` or
     `not_connected`. Events of an older connection are not handed to the core again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """Close the connection, which the core has given up on (it stopped answering): its
+    events, should any still come, are not handed to the core."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +125,7 @@ Action = (
     | Ask
     | SetPrompt
     | Connect
+    | Drop
     | Probe
     | Send
     | PeekTyped
@@ -164,8 +172,17 @@ class DeskClientCore:
     """What `peer.desk_runner` drives: one method per event, each returning actions. The
     events that only one of the clients expects answer nothing here."""
 
-    def __init__(self, ip: str, port: int, new_id: IdMaker, leave_timeout: float) -> None:
-        """`leave_timeout`: how long a leave waits for the desk to confirm it."""
+    def __init__(
+        self,
+        ip: str,
+        port: int,
+        new_id: IdMaker,
+        leave_timeout: float,
+        heartbeat: float = HEARTBEAT,
+    ) -> None:
+        """`leave_timeout`: how long a leave waits for the desk to confirm it; `heartbeat`:
+        the seconds of silence after which the desk is asked for a sign of life (and taken
+        as lost after twice that: see `_beat`)."""
         self.ip, self.port = ip, port
         self.new_id = new_id
         self.phase = ""  # each client's own; "leaving" and "done" are common to both
@@ -177,6 +194,11 @@ class DeskClientCore:
         # when the desk must have answered the connection's first message (ANSWER_TIMEOUT)
         self._answer_by: float | None = None
         self._answered = False  # the desk has answered in this run
+        self.heartbeat = heartbeat
+        # when the desk was last heard from on this connection (None: not yet, or no
+        # connection), and whether it was asked for a sign of life since
+        self._heard_at: float | None = None
+        self._pinged = False
 
     def start(self, now: float) -> list[Action]:
         """The run begins."""
@@ -228,10 +250,49 @@ class DeskClientCore:
 
     # -- what both clients do alike ----------------------------------------------------------
 
-    def _heard(self) -> None:
-        """The desk sent something: it answers (see `_unanswered`)."""
+    def _heard(self, message: DeskMessage, now: float, out: list[Action]) -> bool:
+        """The desk sent `message`: it answers (see `_unanswered` and `_beat`). A DeskPing
+        is answered at once; True when `message` was only a sign of life (a ping or its
+        answer), which the client has no more to do with."""
         self._answer_by = None
         self._answered = True
+        self._heard_at, self._pinged = now, False
+        if isinstance(message, DeskPing):
+            if self._connected:
+                out.append(Send(DeskPong(self.new_id(), message.id)))
+            return True
+        return isinstance(message, DeskPong)
+
+    def _beat_due(self) -> float | None:
+        """When the heartbeat has work (see `_beat`), or None when it does not run."""
+        if self._heard_at is None or not self._connected:
+            return None
+        return self._heard_at + (2 if self._pinged else 1) * self.heartbeat
+
+    def _beat(self, now: float, out: list[Action]) -> bool:
+        """The heartbeat, once the desk has answered on this connection: after `heartbeat`
+        seconds without a word from it, ask it for a sign of life; after twice as long,
+        drop the connection and take it as lost (`lost`), as when it breaks. True when it
+        was taken as lost. A registry stopped (SIGSTOP) or cut off keeps the connection
+        open, and nothing else would notice."""
+        due = self._beat_due()
+        if due is None or now < due:
+            return False
+        assert self._heard_at is not None
+        if now - due > self.heartbeat:
+            # A period late: this process was not running (stopped, or the machine was
+            # asleep), and what the desk sent meanwhile may be waiting to be read. The
+            # silence was ours: ask now, and give the desk a period to answer.
+            self._heard_at, self._pinged = now - self.heartbeat, False
+        if not self._pinged:
+            self._pinged = True
+            out.append(Send(DeskPing(self.new_id())))
+            return False
+        silent = format_duration(now - self._heard_at)
+        self._heard_at = None
+        out.append(Drop())
+        out.extend(self.lost(f"no answer from the help desk for {silent}", now))
+        return True
 
     def _unanswered(
         self, now: float, out: list[Action], give_up: Callable[[list[Action]], None]
@@ -244,6 +305,7 @@ class DeskClientCore:
             return False
         self._answer_by = None
         if self._answered:
+            out.append(Drop())
             out.extend(self.lost(f"no answer in {int(ANSWER_TIMEOUT)} s", now))
         else:
             out.append(Show(no_answer(self.ip, self.port), "error"))

@@ -34,6 +34,7 @@ from peer.desk_actions import (
     unreachable,
 )
 from wire.desk import (
+    HEARTBEAT,
     DeskEnd,
     DeskEnded,
     DeskLine,
@@ -77,12 +78,17 @@ class OperatorCore(DeskClientCore):
         retry: tuple[float, float] = (RETRY_FIRST, RETRY_MAX),
         leave_timeout: float = LEAVE_TIMEOUT,
         prompt: bool = False,
+        serve_when_asked: bool = False,
+        heartbeat: float = HEARTBEAT,
     ) -> None:
         """`key` is the registry's operator key; `retry` the first and the longest wait
         between reconnection attempts; `leave_timeout` how long a `.quit` waits for the
         desk to confirm; `prompt` whether lines are typed at a prompt (a terminal), into
-        which a line held back by the switch guard is put back (see `_held_back`)."""
-        super().__init__(ip, port, new_id, leave_timeout)
+        which a line held back by the switch guard is put back (see `_held_back`);
+        `serve_when_asked` whether it goes on duty for no topic unless the lines typed
+        before say `.serve` (input that is not a terminal: see `_early_topics`);
+        `heartbeat`: see `DeskClientCore`."""
+        super().__init__(ip, port, new_id, leave_timeout, heartbeat)
         self.name = name
         self._key = key
         self._retry_first, self._retry_max = retry
@@ -96,6 +102,7 @@ class OperatorCore(DeskClientCore):
         self.session = ""  # the session being served: its lines and `.end` name it
         self.serving = ""  # the name of the person served, "" for none
         self._prompt = prompt
+        self._serve_when_asked = serve_when_asked
         # The switch guard (see `_held_back`): when the session last changed, and whether
         # a line was being typed then; None once a line or `.end` has been through it.
         self._switched_at: float | None = None
@@ -149,6 +156,7 @@ class OperatorCore(DeskClientCore):
             return out
         self.phase = "duty"
         self._connected = True
+        self._heard_at, self._pinged = None, False  # the answer to DeskOperator comes first
         out.extend(self._early_topics())
         out.append(
             Send(DeskOperator(self.new_id(), self.name, self.topics, self._key, WIRE_VERSION))
@@ -167,8 +175,9 @@ class OperatorCore(DeskClientCore):
 
     def received(self, message: DeskMessage, now: float) -> list[Action]:
         out: list[Action] = []
-        self._heard()
-        if self.phase == "leaving":
+        if self._heard(message, now, out):
+            pass  # a sign of life
+        elif self.phase == "leaving":
             if isinstance(message, DeskEnded):
                 self._message(message, now, out)
                 self._end(0, out)
@@ -213,8 +222,12 @@ class OperatorCore(DeskClientCore):
         out: list[Action] = []
         if self._leaving_due(now):
             self._off_duty(out)
-        elif self.phase != "duty" or self._unanswered(now, out, lambda o: self._end(1, o)):
-            pass  # (the answer overdue ends the run, or is taken as a lost connection)
+        elif (
+            self.phase != "duty"
+            or self._unanswered(now, out, lambda o: self._end(1, o))
+            or self._beat(now, out)
+        ):
+            pass  # (an answer overdue ends the run, or is taken as a lost connection)
         elif self._retry_at is not None and now >= self._retry_at:
             self._retry_at = None
             self._retry = min(self._retry * 2, self._retry_max)
@@ -226,7 +239,7 @@ class OperatorCore(DeskClientCore):
             return self._leave_by
         if self.phase != "duty":
             return None
-        wakes = [t for t in (self._retry_at, self._answer_by) if t is not None]
+        wakes = [t for t in (self._retry_at, self._answer_by, self._beat_due()) if t is not None]
         return min(wakes) if wakes else None
 
     def being_typed(self, text: str, now: float) -> list[Action]:
@@ -239,9 +252,14 @@ class OperatorCore(DeskClientCore):
         (taken out of them), so that nobody of another topic is handed over first. When
         input ended before (`ChatApp -o ... </dev/null`, a script, Ctrl-C at once), on duty
         for no topic: the key is still checked, and what was typed carried out, but nobody
-        is taken only to be left at once (and seen with their full number)."""
+        is taken only to be left at once (and seen with their full number). With
+        `serve_when_asked` (input from a pipe or a file), on duty for no topic too unless a
+        `.serve` came before: such input may end at any moment, unseen, and a person handed
+        over just before it does would be left at once, their full number seen by a script.
+        Only once its input asks to serve does such an operator take anyone."""
         out: list[Action] = []
         ended = None in self._early
+        asked = False
         kept: list[str | None] = []
         for line in self._early:
             parsed = (
@@ -259,9 +277,18 @@ class OperatorCore(DeskClientCore):
                 )
             else:
                 self.topics = parsed.message.topics
+                asked = True
         self._early = kept
         if ended:
             self.topics = ()
+        elif self._serve_when_asked and not asked and not self.on_duty:
+            self.topics = ()
+            out.append(
+                Show(
+                    "[Your input is not a terminal, so you take nobody until it says which "
+                    "topics to serve: .serve all, or .serve 1,3.]"
+                )
+            )
         return out
 
     def _held_back(self, now: float) -> bool:

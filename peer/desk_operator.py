@@ -63,7 +63,13 @@ async def run_operator(
     could not be reached, refused the name or the key, or the connection was lost before
     going on duty). Never raises."""
     core = OperatorCore(
-        name, server_ip, server_port, key, IdMaker(os.urandom(4).hex()), prompt=stdin_is_tty
+        name,
+        server_ip,
+        server_port,
+        key,
+        IdMaker(os.urandom(4).hex()),
+        prompt=stdin_is_tty,
+        serve_when_asked=not stdin_is_tty,  # a script says when it serves: see _early_topics
     )
     runner = DeskRunner(core, client="operator client", tty=stdin_is_tty, colour=use_colour(colour))
     return await runner.run()

@@ -35,6 +35,7 @@ from peer.desk_actions import (
     unreachable,
 )
 from wire.desk import (
+    HEARTBEAT,
     DeskCrisis,
     DeskEnd,
     DeskEnded,
@@ -101,10 +102,12 @@ class PersonCore(DeskClientCore):
         *,
         retry: tuple[float, float] = (RETRY_FIRST, RETRY_MAX),
         leave_timeout: float = LEAVE_TIMEOUT,
+        heartbeat: float = HEARTBEAT,
     ) -> None:
         """`retry`: the first and the longest wait between reconnection attempts;
-        `leave_timeout`: how long a `.quit` waits for the desk's goodbye."""
-        super().__init__(ip, port, new_id, leave_timeout)
+        `leave_timeout`: how long a `.quit` waits for the desk's goodbye; `heartbeat`: see
+        `DeskClientCore`."""
+        super().__init__(ip, port, new_id, leave_timeout, heartbeat)
         self._retry_first, self._retry_max = retry
         self.phase = "form"
         self._step = "name"  # of the form: name, phone, place (looked up), topic, description
@@ -182,6 +185,7 @@ class PersonCore(DeskClientCore):
         elif self.phase != "connecting":
             return out
         self._connected = True
+        self._heard_at, self._pinged = None, False  # the join's answer is awaited first
         self.phase = "joining"
         self._sent_token = self.token
         if self._refresh_at is None:
@@ -222,8 +226,9 @@ class PersonCore(DeskClientCore):
 
     def received(self, message: DeskMessage, now: float) -> list[Action]:
         out: list[Action] = []
-        self._heard()
-        if self.phase == "leaving":
+        if self._heard(message, now, out):
+            pass  # a sign of life
+        elif self.phase == "leaving":
             # only the desk's goodbye matters now (it says the place is given up)
             if isinstance(message, DeskEnded | DeskRefused):
                 self._show_rendered(message, out)
@@ -280,6 +285,8 @@ class PersonCore(DeskClientCore):
             return out
         if self.phase == "joining" and self._unanswered(now, out, lambda o: self._finish(1, o)):
             return out
+        if self.phase in ("joining", "waiting", "served") and self._beat(now, out):
+            return out  # taken as lost: reconnecting
         if self.phase == "reconnecting" and self._retry_at is not None and now >= self._retry_at:
             if now >= self._give_up_at:
                 line = "[Could not reach the help desk in time; your place was given up.]"
@@ -301,7 +308,8 @@ class PersonCore(DeskClientCore):
             return None
         # while a reconnection attempt is under way its outcome comes as an event
         answer_by = self._answer_by if self.phase == "joining" else None
-        wakes = [t for t in (self._refresh_at, self._retry_at, answer_by) if t is not None]
+        beat = self._beat_due() if self.phase in ("joining", "waiting", "served") else None
+        wakes = [t for t in (self._refresh_at, self._retry_at, answer_by, beat) if t is not None]
         return min(wakes) if wakes else None
 
     # -- the form -------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from peer.desk_actions import (
     Ask,
     Connect,
     DeskClientCore,
+    Drop,
     Exit,
     FindPlace,
     ForgetPlace,
@@ -185,6 +186,9 @@ class DeskRunner:
                     self._close()
                     self._gen += 1
                     self._spawn(self._connect(self._gen))
+                case Drop():
+                    self._close()
+                    self._gen += 1  # whatever it still brings is not handed over
                 case Probe():
                     self._spawn(self._probe())
                 case PeekTyped():

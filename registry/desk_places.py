@@ -28,6 +28,9 @@ from registry.desk_queue import KeptPlace
 PLACES_FILE = "desk-places.json"
 
 _FIELDS = ("token", "name", "phone", "topic", "description", "address", "joined_at")
+#: Fields a kept place may lack (a file written before they were kept): "operator", who
+#: was serving the person ("" for nobody).
+_OPTIONAL = ("operator",)
 
 
 class PlacesFile:
@@ -72,7 +75,10 @@ class PlacesFile:
 
     @staticmethod
     def _place(entry: Any, offset: float) -> KeptPlace:
-        if not isinstance(entry, dict) or set(entry) != set(_FIELDS):
+        if not isinstance(entry, dict) or not set(_FIELDS) <= set(entry) <= {*_FIELDS, *_OPTIONAL}:
+            raise ValueError("not a kept place")
+        operator = entry.get("operator", "")
+        if not isinstance(operator, str):
             raise ValueError("not a kept place")
         strings = [entry[k] for k in ("token", "name", "phone", "description", "address")]
         topic, joined_at = entry["topic"], entry["joined_at"]
@@ -81,7 +87,9 @@ class PlacesFile:
         if not isinstance(topic, int) or not isinstance(joined_at, int | float):
             raise ValueError("not a kept place")
         token, name, phone, description, address = strings
-        return KeptPlace(token, name, phone, topic, description, address, joined_at - offset)
+        return KeptPlace(
+            token, name, phone, topic, description, address, joined_at - offset, operator
+        )
 
     def save(self, places: tuple[KeptPlace, ...]) -> None:
         """Replace the kept places with `places`, atomically and durably; with none, remove
@@ -100,6 +108,7 @@ class PlacesFile:
                 "description": p.description,
                 "address": p.address,
                 "joined_at": p.joined + offset,
+                "operator": p.operator,
             }
             for p in places
         ]

@@ -31,6 +31,9 @@ Rules, as the issue states them and as decided where it was silent (docs/DESK.md
   operator's connection breaks the person goes back to the front of the waiting room
   instead: it was not their doing.
 - Nobody is dropped silently: every refusal and every end is a message with a reason.
+- A connection is alive only while it answers: one silent for `heartbeat` seconds is asked
+  for a sign of life (`DeskPing`), and one silent for twice as long is closed and taken as
+  lost, exactly as if it had broken (a stopped process keeps its TCP connection open).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from dataclasses import dataclass, field
 from registry.desk_estimate import Busy, Estimate, Estimator
 from registry.desk_key import key_matches
 from wire.desk import (
+    HEARTBEAT,
     DeskCrisis,
     DeskEnd,
     DeskEnded,
@@ -53,6 +57,8 @@ from wire.desk import (
     DeskNotice,
     DeskOnDuty,
     DeskOperator,
+    DeskPing,
+    DeskPong,
     DeskPosition,
     DeskQueued,
     DeskQueueInfo,
@@ -182,7 +188,7 @@ class SessionEnded:
 class KeptPlace:
     """A place in the waiting room as kept on disk: whose (the token that takes it back and
     the normalised phone it must come with), for what, from where, and since when
-    (`joined`, on the queue's clock)."""
+    (`joined`, on the queue's clock), and the operator who was serving them, if any."""
 
     token: str
     name: str
@@ -191,6 +197,7 @@ class KeptPlace:
     description: str
     address: str
     joined: float
+    operator: str = ""  # who was serving them, "" for nobody (see DeskQueue.restore)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +233,10 @@ class Person:
     due: float | None = None  # when a push held back by PUSH_INTERVAL may go
     served: float = 0.0  # seconds spent being served since joining: not waiting
     back: bool = False  # put back at the front (see DeskQueue._to_front)
+    # after a restart: the name of the operator who was serving them, and until when the
+    # two are kept for each other (see DeskQueue.restore)
+    awaits: str = ""
+    awaits_until: float = 0.0
 
     @property
     def masked(self) -> str:
@@ -276,14 +287,19 @@ class DeskQueue:
         max_per_address: int = MAX_PER_ADDRESS,
         push_interval: float = PUSH_INTERVAL,
         estimator: Estimator | None = None,
+        heartbeat: float = HEARTBEAT,
     ) -> None:
-        """Only a `DeskOperator` carrying `operator_key` goes on duty. Raises ValueError for
-        a negative `grace` or `push_interval`, or a `max_waiting` or `max_per_address`
-        below 1."""
+        """Only a `DeskOperator` carrying `operator_key` goes on duty. The connections told
+        of by `opened` are asked for a sign of life after `heartbeat` seconds of silence,
+        and taken as lost after twice that. Raises ValueError for a negative `grace` or
+        `push_interval`, a `heartbeat` not above 0, or a `max_waiting` or
+        `max_per_address` below 1."""
         if grace < 0 or max_waiting < 1 or max_per_address < 1 or push_interval < 0:
             raise ValueError(
                 "grace and push_interval must be >= 0, max_waiting and max_per_address >= 1"
             )
+        if not heartbeat > 0:
+            raise ValueError("heartbeat must be > 0")
         self._make_id = make_id
         self._make_token = make_token
         self._operator_key = operator_key
@@ -293,6 +309,11 @@ class DeskQueue:
         self.max_per_address = max_per_address
         self.push_interval = push_interval
         self.estimator = estimator or Estimator()
+        self.heartbeat = heartbeat
+        # the connections watched for silence: when each was last heard from, and those
+        # asked for a sign of life since (see `_heartbeats`)
+        self._heard: dict[ConnId, float] = {}
+        self._pinged: set[ConnId] = set()
         self._waiting: list[Person] = []
         self._tokens: dict[str, Person] = {}
         self._operators: dict[ConnId, Operator] = {}
@@ -345,19 +366,30 @@ class DeskQueue:
         times += [o.told_at + ARRIVALS_INTERVAL for o in self._operators.values() if o.untold]
         if self._restored:
             times.append(self._settle_until)
+        times += [self._beat_due(conn) for conn in self._heard if conn in self._conns]
+        times += [p.awaits_until for p in self._waiting if p.awaits]
         return min(times, default=None)
 
     # -- events ---------------------------------------------------------------------------
 
     def opened(self, conn: ConnId, address: str) -> None:
         """Connection `conn` comes from IP `address`: a person joining on it counts against
-        that address's places (MAX_PER_ADDRESS). A connection never said to come from
-        anywhere (the registry's console) is not limited."""
+        that address's places (MAX_PER_ADDRESS; "" when unknown), and is watched for
+        silence once it says who it is (see `heartbeat`). A connection never opened (the
+        registry's console) is neither limited nor watched."""
         self._addresses[conn] = address
 
     def receive(self, conn: ConnId, message: DeskMessage, now: float) -> list[Action]:
         """A message arrived on `conn`. The first one of a connection says who it is."""
         entity = self._conns.get(conn)
+        if conn in self._addresses:
+            self._heard[conn] = now  # anything at all is a sign of life
+            self._pinged.discard(conn)
+        if entity is not None and isinstance(message, DeskPing):
+            # answered at once, and changes nothing else: a sign of life only
+            return [Send(conn, DeskPong(self._make_id(), message.id))]
+        if entity is not None and isinstance(message, DeskPong):
+            return []
         if entity is None:
             actions = self._first(conn, message, now)
         elif isinstance(entity, Person):
@@ -372,6 +404,8 @@ class DeskQueue:
         """Connection `conn` is gone (closed, broken, or closed by us for bad frames)."""
         entity = self._conns.pop(conn, None)
         self._addresses.pop(conn, None)
+        self._heard.pop(conn, None)
+        self._pinged.discard(conn)
         actions: list[Action] = []
         if isinstance(entity, Person):
             session = self._session_of(entity)
@@ -422,11 +456,15 @@ class DeskQueue:
         )
 
     def timer(self, now: float) -> list[Action]:
-        """Time has passed: give up places held too long, send held-back position pushes."""
-        actions: list[Action] = []
+        """Time has passed: give up places held too long, send held-back position pushes,
+        ask quiet connections for a sign of life and drop those silent too long."""
+        actions = self._heartbeats(now)
         for person in list(self._waiting):
             if person.dropped is not None and now >= person.dropped + self.grace:
                 self._remove_waiting(person)
+                actions += self._tell_kept_operator(
+                    person, f"{clean(person.name)} did not come back; you take the next person."
+                )
                 actions.append(
                     self._log(
                         f"desk: {name_for_log(person)} did not come back within "
@@ -434,13 +472,101 @@ class DeskQueue:
                         person,
                     )
                 )
+        actions += self._stop_awaiting(now)  # after the places given up: they say more
         return actions + self._settle(now) + self._tell_held_back_arrivals(now) + self._keep()
+
+    def _kept_operator(self, person: Person) -> Operator | None:
+        """The operator on duty kept for `person` after a restart (see `restore`), if any."""
+        if not person.awaits:
+            return None
+        key = name_key(person.awaits)
+        return next((o for o in self._operators.values() if name_key(o.name) == key), None)
+
+    def _tell_kept_operator(self, person: Person, text: str) -> list[Action]:
+        """`text` to the operator kept for `person`, when it is on duty."""
+        operator = self._kept_operator(person)
+        return [] if operator is None else [self._notice(operator.conn, text)]
+
+    def _stop_awaiting(self, now: float) -> list[Action]:
+        """The operator and person kept for each other after a restart who are not
+        together again within the grace period: each is free for anyone, and told so."""
+        actions: list[Action] = []
+        for person in self._waiting:
+            if not person.awaits or now < person.awaits_until:
+                continue
+            name = clean(person.name)
+            actions += self._tell_kept_operator(
+                person, f"{name} is not back yet; you take the next person."
+            )
+            if person.conn is not None:
+                actions.append(
+                    self._notice(
+                        person.conn,
+                        f"{person.awaits} is not back; the next free operator will serve you.",
+                    )
+                )
+            actions.append(
+                self._log(
+                    f"desk: {name_for_log(person)} and {person.awaits} were not together "
+                    "again in time; no longer kept for each other",
+                    person,
+                )
+            )
+            person.awaits = ""
+        return actions
+
+    def _beat_due(self, conn: ConnId) -> float:
+        """When silent `conn` is next to be asked for a sign of life, or taken as lost."""
+        periods = 2 if conn in self._pinged else 1
+        return self._heard[conn] + periods * self.heartbeat
+
+    def _heartbeats(self, now: float) -> list[Action]:
+        """A DeskPing to each connection silent for `heartbeat`; each silent for twice as
+        long (it did not answer) is closed, with a notice for when its process runs again,
+        and taken as lost (`disconnected`)."""
+        actions: list[Action] = []
+        for conn in list(self._heard):
+            if conn not in self._conns:  # left, refused or closed: nothing to watch
+                self._heard.pop(conn)
+                self._pinged.discard(conn)
+                continue
+            due = self._beat_due(conn)
+            if now < due:
+                continue
+            if now - due > self.heartbeat:
+                # A period late: the registry itself was stopped or starved, and what the
+                # connection sent meanwhile may be waiting to be read. Its silence was not
+                # its own: ask it now, and give it a period to answer.
+                self._heard[conn] = now - self.heartbeat
+                self._pinged.discard(conn)
+            if conn not in self._pinged:
+                self._pinged.add(conn)
+                actions.append(Send(conn, DeskPing(self._make_id())))
+                continue
+            silent = format_duration(now - self._heard[conn])
+            actions += [
+                self._notice(
+                    conn,
+                    f"No sign of life from your client for {silent}, so the help desk took "
+                    "your connection as lost and closed it.",
+                ),
+                Close(conn, f"no sign of life for {silent}"),
+                *self.disconnected(conn, now, f"no sign of life for {silent}"),
+            ]
+        return actions
 
     def restore(self, places: list[KeptPlace], now: float) -> list[Action]:
         """Hold `places`, kept on disk by the run before (see KeepPlaces), as places whose
         connection broke just now: each is kept for `grace` for its token, in the order
         given, and given up like any held place if nobody comes back for it. Call before
-        any connection; beyond `max_waiting` the rest are not held."""
+        any connection; beyond `max_waiting` the rest are not held.
+
+        A place whose person was being served names their operator: for `grace`, the two
+        are kept for each other, so that the conversation resumes with the same operator
+        when both are back (the line is not reshuffled by who reconnects first). The person
+        goes to nobody else meanwhile, and the operator takes nobody else while the person
+        may come back; once the person's place is given up, or `grace` is over, the usual
+        rules apply."""
         for place in places:
             if len(self._waiting) >= self.max_waiting or place.token in self._tokens:
                 continue  # a copy of a place cannot be a second one
@@ -454,6 +580,8 @@ class DeskQueue:
                 conn=None,
                 address=place.address,
                 dropped=now,
+                awaits=place.operator,
+                awaits_until=now + self.grace if place.operator else 0.0,
             )
             self._waiting.append(person)
             self._tokens[person.token] = person
@@ -623,6 +751,15 @@ class DeskQueue:
         actions.append(self._log(f"desk: {name_for_log(person)} took their place back", person))
         served = self._dispatch(now)
         actions.append(self._queued(person, msg.id, now, restored=True))
+        if person.awaits and person in self._waiting:
+            who = person.awaits
+            actions.append(
+                self._notice(
+                    conn,
+                    f"The help desk was restarted; your conversation with {who} resumes as "
+                    f"soon as {who} is back.",
+                )
+            )
         return actions + served
 
     def _queued(self, person: Person, reply_to: str, now: float, *, restored: bool) -> Send:
@@ -680,10 +817,23 @@ class DeskQueue:
         )
         self._operators[conn] = operator
         self._conns[conn] = operator
-        return [
+        actions: list[Action] = [
             Log(f"desk: operator {msg.name} on duty ({topics_text(_sorted(operator.topics))})"),
             Send(conn, self._on_duty(operator, msg.id)),
         ]
+        for person in self._waiting:
+            if person.conn is None and self._kept_operator(person) is operator:
+                name = clean(person.name)
+                left = format_duration(person.awaits_until - now)
+                actions.append(
+                    self._notice(
+                        conn,
+                        f"The help desk was restarted while you served {name}; your "
+                        f"conversation resumes as soon as {name} is back (you take nobody "
+                        f"else until then, for up to {left}).",
+                    )
+                )
+        return actions
 
     def _on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
         return DeskOnDuty(
@@ -872,13 +1022,21 @@ class DeskQueue:
                 return []
             self._restored.clear()
         actions: list[Action] = []
+        # operators kept for someone after a restart (see `restore`) take nobody else
+        kept_for = {name_key(p.awaits) for p in self._waiting if p.awaits}
         for person in list(self._waiting):
             if person.conn is None:
                 continue
             free = [
                 o
                 for o in self._operators.values()
-                if o.session is None and person.topic in o.topics
+                if o.session is None
+                and person.topic in o.topics
+                and (
+                    name_key(o.name) == name_key(person.awaits)
+                    if person.awaits
+                    else name_key(o.name) not in kept_for
+                )
             ]
             if free:
                 operator = min(free, key=lambda o: (o.free_since, o.order))
@@ -887,11 +1045,26 @@ class DeskQueue:
 
     def _start(self, person: Person, operator: Operator, now: float) -> list[Action]:
         assert person.conn is not None
+        actions: list[Action] = []
+        if person.awaits:  # the two were kept for each other after a restart
+            person.awaits = ""
+            name = clean(person.name)
+            actions += [
+                self._notice(
+                    person.conn,
+                    f"The help desk was restarted; your conversation with {operator.name} resumes.",
+                ),
+                self._notice(
+                    operator.conn,
+                    f"The help desk was restarted; your conversation with {name} resumes.",
+                ),
+            ]
         self._remove_waiting(person)
         session = Session(self._make_id(), person, operator, now)
         operator.session = session
         waited = person.waited(now)
         return [
+            *actions,
             Send(person.conn, DeskServed(self._make_id(), operator.name, session.id)),
             Send(
                 operator.conn,
@@ -1129,9 +1302,17 @@ class DeskQueue:
         front = [s.person for s in self.sessions] + [p for p in self._waiting if p.back]
         front.sort(key=lambda person: person.joined)
         rest = [p for p in self._waiting if not p.back]
+        serving = {s.person: s.operator.name for s in self.sessions}
         return tuple(
             KeptPlace(
-                p.token, p.name, p.phone, p.topic, p.description, p.address, p.joined + p.served
+                p.token,
+                p.name,
+                p.phone,
+                p.topic,
+                p.description,
+                p.address,
+                p.joined + p.served,
+                serving.get(p, p.awaits),
             )
             for p in front + rest
         )

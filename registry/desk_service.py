@@ -46,6 +46,7 @@ from registry.desk_queue import (
 from registry.desk_records import TranscriptStore
 from wire.desk import (
     DESK_TYPES,
+    HEARTBEAT,
     DeskEnd,
     DeskLeave,
     DeskLine,
@@ -101,14 +102,17 @@ class DeskService:
         console_name: str = CONSOLE_NAME,
         clock: Callable[[], float] = time.monotonic,
         switch_guard: float = CONSOLE_SWITCH_GUARD,
+        heartbeat: float = HEARTBEAT,
     ) -> None:
         """`data_dir` is the registry's data directory (transcripts go in a folder of it,
         and the operator key is kept there: see registry.desk_key); `log` receives log
         lines, never holding a full phone number; `crisis_notice` replaces the default
         text shown for topic 1; `grace` is how many seconds a waiting person's place is kept
         after a lost connection; `switch_guard` is CONSOLE_SWITCH_GUARD (tests that type at
-        once set 0). Nothing runs until `start`. Raises OSError or ValueError when the operator key
-        can be neither read nor made."""
+        once set 0); `heartbeat` the seconds of silence after which a connection is asked for
+        a sign of life (taken as lost after twice that: `wire.desk.HEARTBEAT`). Nothing runs
+        until `start`. Raises OSError or ValueError when the operator key can be neither
+        read nor made, or ValueError for a `heartbeat` not above 0."""
         notice = clean_crisis_notice(crisis_notice or "") or DEFAULT_CRISIS_NOTICE
         self._new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
@@ -120,6 +124,7 @@ class DeskService:
             crisis_notice=notice,
             grace=grace,
             max_waiting=max_waiting,
+            heartbeat=heartbeat,
         )
         self._records = TranscriptStore(data_dir)
         self._places = PlacesFile(data_dir, clock)
@@ -194,8 +199,8 @@ class DeskService:
         reason = "connection closed"
         self._writers[conn] = writer
         peer = writer.get_extra_info("peername")
-        if isinstance(peer, tuple) and peer:
-            self.queue.opened(conn, str(peer[0]))
+        # every connection is opened, with or without an address: it is watched for silence
+        self.queue.opened(conn, str(peer[0]) if isinstance(peer, tuple) and peer else "")
         enable_keepalive(writer)
         try:
             if self._closed:
@@ -509,7 +514,14 @@ async def _serve(args: argparse.Namespace) -> int:
         with contextlib.suppress(OSError), log_path.open("a", encoding="utf-8") as handle:
             handle.write(stamped + "\n")
 
-    desk = DeskService(data_dir, log, args.crisis_notice, args.grace, max_waiting=args.max_waiting)
+    desk = DeskService(
+        data_dir,
+        log,
+        args.crisis_notice,
+        args.grace,
+        max_waiting=args.max_waiting,
+        heartbeat=args.heartbeat,
+    )
     await desk.start()
 
     async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -561,6 +573,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--grace", type=float, default=GRACE)
     parser.add_argument("--max-waiting", type=int, default=MAX_WAITING)
+    parser.add_argument(
+        "--heartbeat",
+        type=float,
+        default=HEARTBEAT,
+        help="seconds of silence before a connection is asked for a sign of life (lost "
+        "after twice that); tests shorten it",
+    )
     parser.add_argument("--crisis-notice", default=None)
     parser.add_argument("--console", action="store_true", help="the console is an operator")
     args = parser.parse_args(argv)
@@ -568,7 +587,7 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_serve(args))
     except KeyboardInterrupt:
         return 130
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         print(f"desk: cannot start: {exc}", file=sys.stderr)
         return 1
 

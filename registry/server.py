@@ -85,7 +85,8 @@ class RegistryServer:
     ) -> None:
         """The rest of `__init__`, once the data directory is this registry's alone."""
         try:
-            self.desk = DeskService(data_dir, self.log, crisis_notice)
+            # the desk's connections are watched on the same period as the peers (HEARTBEAT)
+            self.desk = DeskService(data_dir, self.log, crisis_notice, heartbeat=keepalive)
         except (OSError, ValueError) as exc:
             where = key_path(data_dir)
             raise StorageError(f"cannot use the help desk's operator key {where}: {exc}") from None

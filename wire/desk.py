@@ -25,6 +25,17 @@ EST_RANGE = "range"
 EST_HISTORY = "history"
 EST_NOBODY = "nobody"
 
+#: Seconds of silence on a desk connection after which either end asks the other for a
+#: sign of life (`DeskPing`); as long again with nothing heard, and that end takes the
+#: connection as lost. A process stopped with SIGSTOP (or a machine gone from the LAN
+#: without a word) keeps its TCP connection open, and TCP's own keepalive cannot tell; a
+#: living one answers in milliseconds, so 10 s leaves room for a loaded machine and a
+#: slow network while a frozen operator or person is noticed within 20 s, as a user would
+#: expect of a conversation that went quiet. One tiny frame per quiet connection per
+#: period costs nothing. The same period as a chat peer's keepalive (`--keepalive`, which
+#: also sets the registry's).
+HEARTBEAT = 10.0
+
 # -- first frames -------------------------------------------------------------------------
 
 
@@ -219,6 +230,22 @@ class DeskEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class DeskPing:
+    """Either end asks the other for a sign of life after `HEARTBEAT` seconds of silence;
+    the other answers at once with `DeskPong`. Nothing else follows from it."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeskPong:
+    """The sign of life that answers the `DeskPing` whose id is `reply_to`."""
+
+    id: str
+    reply_to: str
+
+
+@dataclass(frozen=True, slots=True)
 class DeskLeave:
     """A person gives up their place (`.quit`); an operator goes off duty."""
 
@@ -288,6 +315,8 @@ DeskMessage = (
     | DeskRoomRequest
     | DeskRefused
     | DeskNotice
+    | DeskPing
+    | DeskPong
 )
 
 #: Every desk message type by the name it travels under; joins `wire.messages.MESSAGE_TYPES`.
@@ -297,5 +326,6 @@ DESK_TYPES: dict[str, type[DeskMessage]] = {
         DeskJoin, DeskOperator, DeskCrisis, DeskQueued, DeskPosition, DeskQueueInfo,
         DeskServed, DeskOnDuty, DeskSession, DeskRoom, DeskLine, DeskEnd, DeskEnded,
         DeskLeave, DeskQueueRequest, DeskServe, DeskRoomRequest, DeskRefused, DeskNotice,
+        DeskPing, DeskPong,
     )
 }  # fmt: skip

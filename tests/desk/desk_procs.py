@@ -153,8 +153,13 @@ class DeskWorld:
         proc.send(*lines)
         return proc
 
-    def operator(self, name: str) -> Proc:
-        return self.start(["-m", "peer.desk_operator", name, "127.0.0.1", str(self.port)], name)
+    def operator(self, name: str, port: int | None = None) -> Proc:
+        """An operator serving every topic (at `port`, the desk's unless given): its input
+        is a pipe, so it takes nobody until it says `.serve` (docs/DESK.md)."""
+        args = ["-m", "peer.desk_operator", name, "127.0.0.1", str(port or self.port)]
+        proc = self.start(args, name)
+        proc.send(".serve all")
+        return proc
 
     def close(self) -> None:
         for proc in reversed(self.procs):

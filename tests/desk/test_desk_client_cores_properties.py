@@ -14,6 +14,7 @@ from peer.desk_actions import (
     Action,
     Connect,
     DeskClientCore,
+    Drop,
     Exit,
     FindPlace,
     KeptPlace,
@@ -29,6 +30,8 @@ from wire.desk import (
     DeskMessage,
     DeskNotice,
     DeskOnDuty,
+    DeskPing,
+    DeskPong,
     DeskPosition,
     DeskQueued,
     DeskQueueInfo,
@@ -72,6 +75,8 @@ TO_PERSON: list[DeskMessage] = [
     DeskEnded("d", "ann went off duty.", True, -1),
     DeskRefused("d", "p", "The waiting room is full."),
     DeskNotice("d", "The desk closes soon."),
+    DeskPing("d"),
+    DeskPong("d", "p-9"),
 ]
 TO_OPERATOR: list[DeskMessage] = [
     DeskOnDuty("d", "o", "ann", ALL_TOPICS, 0),
@@ -81,6 +86,8 @@ TO_OPERATOR: list[DeskMessage] = [
     DeskRefused("d", "o", "Cannot go on duty: an operator named ann is already on duty."),
     DeskRefused("d", "o", "Wrong operator key."),
     DeskNotice("d", "notice"),
+    DeskPing("d"),
+    DeskPong("d", "o-9"),
 ]
 
 
@@ -103,6 +110,9 @@ class World:
             elif isinstance(action, Connect):
                 assert not self.up
                 self.asked = True
+            elif isinstance(action, Drop):
+                assert self.up, action
+                self.up = False
             elif isinstance(action, FindPlace):
                 self.place_asked = True
             elif isinstance(action, PeekTyped):

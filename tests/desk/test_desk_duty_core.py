@@ -24,6 +24,7 @@ from wire.desk import (
     DeskRefused,
     DeskRoom,
     DeskRoomRequest,
+    DeskServe,
     DeskSession,
 )
 from wire.desk_text import ALL_TOPICS, SWITCH_GUARD
@@ -276,6 +277,47 @@ def test_serve_typed_before_going_on_duty_chooses_the_topics_gone_on_duty_for() 
     assert isinstance(hello, DeskOperator) and hello.topics == (5,)
 
 
+def piped() -> OperatorCore:
+    """An operator whose input is a pipe or a file (`ChatApp -o ... < script`)."""
+    core = OperatorCore("ann", "127.0.0.1", 4000, "key", IdMaker("o"), serve_when_asked=True)
+    core.start(0.0)
+    return core
+
+
+def test_a_piped_operator_takes_nobody_until_its_input_says_serve() -> None:
+    # found by trying it: `printf '.room\n' | ChatApp -o ann ...` that connected before its
+    # input ended was handed a person (full number and all) and left them at once
+    core = piped()
+    core.typed(".room", 0.0)
+    out = core.connected(0.1)
+    on, room = sent(out)
+    assert isinstance(on, DeskOperator) and on.topics == ()
+    assert isinstance(room, DeskRoomRequest)
+    assert shown(out) == [
+        "[Your input is not a terminal, so you take nobody until it says which topics to "
+        "serve: .serve all, or .serve 1,3.]"
+    ]
+    core.received(DeskOnDuty("d", on.id, "ann", (), 0), 0.2)
+    [serve] = sent(core.typed(".serve all", 0.3))  # asked: it serves from now on
+    assert isinstance(serve, DeskServe) and serve.topics == ALL_TOPICS
+    core.received(DeskOnDuty("d", serve.id, "ann", ALL_TOPICS, 0), 0.4)
+    # a lost connection comes back on duty for what it chose, without a word of the rule
+    core.lost("reset", 1.0)
+    core.tick(core.next_wake() or 0.0)
+    again = core.connected(2.0)
+    [hello] = sent(again)
+    assert isinstance(hello, DeskOperator) and hello.topics == ALL_TOPICS
+    assert not shown(again)
+
+
+def test_a_piped_operator_whose_input_says_serve_first_goes_on_duty_for_it() -> None:
+    core = piped()
+    core.typed(".serve 2,3", 0.0)
+    out = core.connected(0.1)
+    [hello] = sent(out)
+    assert isinstance(hello, DeskOperator) and hello.topics == (2, 3) and not shown(out)
+
+
 def test_lines_piped_before_going_on_duty_are_each_carried_out_or_said_not_to_be() -> None:
     # found by trying it: `printf '.room\nhello nobody\n.end\n' | ChatApp -o ...` printed
     # nothing of any of them
@@ -320,7 +362,7 @@ def test_an_operator_given_no_answer_gives_up() -> None:
 
 def test_an_operator_reconnecting_to_a_silent_desk_tries_again() -> None:
     core = on_duty()
-    assert core.tick(ANSWER_TIMEOUT) == []  # it answered
+    assert core.tick(ANSWER_TIMEOUT - 1) == []  # it answered (and is not silent yet)
     core.lost("reset", 20.0)
     assert core.tick(20.5) == [Connect()]
     core.connected(20.6)

@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import re
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -262,7 +264,7 @@ def test_an_operator_whose_connection_drops_comes_back_on_duty_by_itself(
 ) -> None:
     proxy = CuttableProxy(world.port)
     try:
-        ann = world.start(["-m", "peer.desk_operator", "ann", "127.0.0.1", str(proxy.port)], "ann")
+        ann = world.operator("ann", proxy.port)
         ann.expect(r"On duty as ann, serving all topics")
         ann.send(".serve 2,3")
         ann.expect(r"serving topics 2 .*, 3 ")
@@ -305,3 +307,74 @@ def test_a_registry_that_crashed_keeps_everyones_place(world: DeskWorld) -> None
     ann.expect(r"Now serving Alice")
     alice.expect(r"It is your turn: you are talking to ann")
     assert not any("could not be kept" in line for line in alice.everything + bob.everything)
+
+
+def test_a_stopped_operator_is_noticed_and_comes_back_when_it_runs_again(tmp_path: Path) -> None:
+    """SIGSTOP keeps the operator's connection open; the heartbeat (shortened here to 1 s:
+    lost after 2 s of silence) notices, and its person goes to the idle operator."""
+    world = DeskWorld(tmp_path, "--heartbeat", "1")
+    try:
+        ann = world.operator("ann")
+        ann.expect(r"On duty as ann")
+        dan = world.person("Dan", PHONES["Dan"], 2)
+        dan.expect(r"It is your turn: you are talking to ann")
+        ann.expect(r"Now serving Dan")
+        bob = world.operator("bob")
+        bob.expect(r"On duty as bob")
+        ann.popen.send_signal(signal.SIGSTOP)
+        try:
+            stopped = time.monotonic()
+            dan.expect(r"ann's connection was lost; you are back at the front", timeout=6.0)
+            assert time.monotonic() - stopped < 6.0
+            dan.expect(r"It is your turn: you are talking to bob")
+            bob.expect(r"Now serving Dan")
+        finally:
+            ann.popen.send_signal(signal.SIGCONT)
+        # running again: it is told why, and goes through the reconnection
+        ann.expect(r"No sign of life from your client for \d+ s, so the help desk took")
+        ann.expect(r"connection to the help desk was lost .*Reconnecting")
+        ann.expect(r"On duty as ann")
+        ann.send(".quit")
+        assert ann.wait() == 0
+    finally:
+        world.close()
+
+
+def test_after_a_crash_each_conversation_resumes_with_its_operator(world: DeskWorld) -> None:
+    ann = world.operator("ann")
+    ann.expect(r"On duty as ann")
+    dan = world.person("Dan", PHONES["Dan"], 2)
+    dan.expect(r"It is your turn: you are talking to ann")
+    bob = world.operator("bob")
+    bob.expect(r"On duty as bob")
+    eve = world.person("Eve", PHONES["Eve"], 2)
+    eve.expect(r"It is your turn: you are talking to bob")
+    world.crash_and_restart()
+    dan.expect(r"The help desk was restarted; your conversation with ann resumes\.")
+    dan.expect(r"It is your turn: you are talking to ann")
+    eve.expect(r"The help desk was restarted; your conversation with bob resumes\.")
+    eve.expect(r"It is your turn: you are talking to bob")
+    ann.expect(r"The help desk was restarted; your conversation with Dan resumes\.")
+    ann.expect(r"Now serving Dan")
+    bob.expect(r"The help desk was restarted; your conversation with Eve resumes\.")
+    bob.expect(r"Now serving Eve")
+    to_new_person(ann, "Dan", "where were we")
+    dan.expect(r"ann: where were we")
+
+
+def test_a_piped_operator_takes_nobody_until_its_input_says_serve(world: DeskWorld) -> None:
+    alice = world.person("Alice", PHONES["Alice"], 2)
+    alice.expect(r"number 1 in the queue, you are next")
+    script = world.start(["-m", "peer.desk_operator", "ann", "127.0.0.1", str(world.port)], "ann")
+    script.send(".room")
+    script.expect(r"Your input is not a terminal, so you take nobody until it says")
+    script.expect(r"On duty as ann, serving no topics; 1 waiting")
+    script.expect(r"1\. Alice ")  # the answer to .room: nobody was handed over before it
+    assert script.popen.stdin is not None
+    script.popen.stdin.close()  # the end of the script
+    script.expect(r"You are off duty")
+    assert script.wait() == 0
+    assert not any("Now serving" in line for line in script.everything)
+    alice.send(".queue")
+    alice.expect(r"Nobody is ahead of you")
+    assert not any("It is your turn" in line for line in alice.everything)

@@ -11,7 +11,7 @@ from registry.desk_places import PLACES_FILE, PlacesFile
 from registry.desk_queue import KeptPlace
 
 PLACES = (
-    KeptPlace("t1", "王小明", "+447700900123", 1, "", "10.0.0.7", 100.0),
+    KeptPlace("t1", "王小明", "+447700900123", 1, "", "10.0.0.7", 100.0, "ann"),
     KeptPlace("t2", "Bob", "01512345678", 3, "maths, chapter 2", "", 130.5),
 )
 
@@ -58,6 +58,17 @@ def test_a_damaged_file_is_set_aside_and_said(tmp_path: Path) -> None:
         assert problem.startswith(f"desk: the kept waiting room {path} is damaged; moved to")
         assert (tmp_path / (PLACES_FILE + ".unreadable")).read_text() == damage
         assert not path.exists()
+
+
+def test_a_file_kept_before_operators_were_kept_still_reads(tmp_path: Path) -> None:
+    entry = {"token": "t", "name": "Bob", "phone": "01512345678", "topic": 3}
+    entry |= {"description": "", "address": "", "joined_at": 10.0}
+    (tmp_path / PLACES_FILE).write_text(json.dumps({"places": [entry]}))
+    [place], problem = PlacesFile(tmp_path).load()
+    assert problem == "" and place.operator == ""
+    entry["operator"] = 7  # not a name
+    (tmp_path / PLACES_FILE).write_text(json.dumps({"places": [entry]}))
+    assert PlacesFile(tmp_path).load()[1].startswith("desk: the kept waiting room")
 
 
 def test_a_file_that_cannot_be_read_is_said_and_left(tmp_path: Path) -> None:

@@ -1,0 +1,132 @@
+"""After a registry restart, each conversation resumes with the operator who was serving it
+(docs/DESK.md, "A registry that stops without closing the desk"): the places kept on disk
+name that operator, and the two are kept for each other for the grace period."""
+
+from __future__ import annotations
+
+from desk_harness import Desk
+
+from registry.desk_queue import GRACE, RESTART_SETTLE
+from wire.desk import DeskNotice, DeskQueued, DeskServed, DeskSession
+
+
+def two_sessions() -> tuple[Desk, dict[str, str]]:
+    """ann serving Dan and bob serving Eve, Carol waiting; and their tokens."""
+    desk = Desk()
+    desk.operator("ann", "ann")
+    desk.join("dan", "Dan")
+    desk.operator("bob", "bob")
+    desk.join("eve", "Eve")
+    desk.join("carol", "Carol")
+    assert desk.last("ann", DeskSession).name == "Dan"
+    assert desk.last("bob", DeskSession).name == "Eve"
+    return desk, {c: desk.token(c) for c in ("dan", "eve", "carol")}
+
+
+def restarted(before: Desk) -> Desk:
+    """The desk started again after `before` stopped without closing (kill -9)."""
+    after = Desk()
+    after.apply(after.queue.restore(list(before.kept), after.now))
+    return after
+
+
+def back(desk: Desk, conn: str, name: str, token: str) -> None:
+    desk.join(conn, name, token=token)
+    assert desk.last(conn, DeskQueued).restored
+
+
+def notices(desk: Desk, conn: str) -> list[str]:
+    return [m.text for m in desk.of(conn, DeskNotice)]
+
+
+def test_the_places_kept_name_who_was_serving() -> None:
+    before, _ = two_sessions()
+    assert [(p.name, p.operator) for p in before.kept] == [
+        ("Dan", "ann"),
+        ("Eve", "bob"),
+        ("Carol", ""),
+    ]
+
+
+def test_each_conversation_resumes_with_its_operator_whoever_is_back_first() -> None:
+    before, tokens = two_sessions()
+    after = restarted(before)
+    # bob is back first and dan before eve: the line alone would hand dan to bob
+    after.operator("bob", "bob")
+    back(after, "dan", "Dan", tokens["dan"])
+    back(after, "eve", "Eve", tokens["eve"])
+    assert notices(after, "dan") == [
+        "The help desk was restarted; your conversation with ann resumes as soon as ann is back."
+    ]
+    back(after, "carol", "Carol", tokens["carol"])
+    assert after.last("eve", DeskServed).operator == "bob"
+    assert not after.of("dan", DeskServed) and not after.of("carol", DeskServed)
+    after.operator("ann", "ann")
+    assert after.last("dan", DeskServed).operator == "ann"
+    assert after.last("ann", DeskSession).name == "Dan"
+    assert notices(after, "ann") == [
+        "The help desk was restarted; your conversation with Dan resumes."
+    ]
+    assert (
+        notices(after, "dan")[-1]
+        == "The help desk was restarted; your conversation with ann resumes."
+    )
+    assert notices(after, "bob")[-1] == (
+        "The help desk was restarted; your conversation with Eve resumes."
+    )
+    # told before the session itself
+    kinds = [type(m) for m in after.inbox["ann"]]
+    assert kinds.index(DeskNotice) < kinds.index(DeskSession)
+    assert [p.name for p in after.queue.waiting] == ["Carol"]
+
+
+def test_an_operator_back_first_takes_nobody_else_while_its_person_may_come_back() -> None:
+    before, tokens = two_sessions()
+    after = restarted(before)
+    after.operator("ann", "ann")
+    assert notices(after, "ann") == [
+        "The help desk was restarted while you served Dan; your conversation resumes as soon "
+        "as Dan is back (you take nobody else until then, for up to 2 min 00 s)."
+    ]
+    back(after, "carol", "Carol", tokens["carol"])
+    after.advance(RESTART_SETTLE + 30)
+    assert not after.of("ann", DeskSession) and not after.of("carol", DeskServed)
+    back(after, "dan", "Dan", tokens["dan"])
+    assert after.last("ann", DeskSession).name == "Dan"
+    after.end("ann")
+    assert after.last("ann", DeskSession).name == "Carol"  # then the usual rules
+
+
+def test_a_person_who_never_comes_back_frees_their_operator_after_the_grace() -> None:
+    before, tokens = two_sessions()
+    after = restarted(before)
+    after.operator("ann", "ann")
+    back(after, "carol", "Carol", tokens["carol"])
+    after.advance(GRACE)
+    assert "Dan did not come back; you take the next person." in notices(after, "ann")
+    assert after.last("ann", DeskSession).name == "Carol"
+
+
+def test_a_person_whose_operator_never_comes_back_goes_to_the_next_after_the_grace() -> None:
+    before, tokens = two_sessions()
+    after = restarted(before)
+    after.operator("cy", "cy")
+    back(after, "dan", "Dan", tokens["dan"])
+    after.advance(GRACE - 1)
+    assert not after.of("dan", DeskServed)
+    after.advance(1)
+    assert "ann is not back; the next free operator will serve you." in notices(after, "dan")
+    assert after.last("dan", DeskServed).operator == "cy"
+    assert after.last("cy", DeskSession).name == "Dan"
+
+
+def test_who_was_serving_is_kept_across_a_second_restart() -> None:
+    before, tokens = two_sessions()
+    after = restarted(before)
+    after.join("fay", "Fay")  # a change of who holds a place: kept again
+    assert [(p.name, p.operator) for p in after.kept][:2] == [("Dan", "ann"), ("Eve", "bob")]
+    again = restarted(after)
+    again.operator("ann", "ann")
+    back(again, "dan", "Dan", tokens["dan"])
+    again.advance(RESTART_SETTLE)  # the others kept may come back first
+    assert again.last("dan", DeskServed).operator == "ann"
