@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from peer.desk_actions import KeptPlace
-from peer.files import default_dir, read_text, replace_durably
-from wire.desk_text import phone_key
+from peer.files import default_dir, is_finite_number, parse_json, read_text, replace_durably
+from wire.desk_text import TOPICS, phone_key
 
 
 class HeldPlace:
@@ -28,10 +28,10 @@ class HeldPlace:
         """The kept place, if there is one that may still be held; None otherwise (stale
         or damaged files are removed)."""
         try:
-            data = json.loads(read_text(self.path))
+            data = parse_json(read_text(self.path))
         except OSError:
             return None
-        except ValueError:
+        except (ValueError, RecursionError):  # damaged, or NaN where a time should be
             data = None
         if not isinstance(data, dict):
             self.clear()
@@ -41,10 +41,12 @@ class HeldPlace:
         if not (
             isinstance(token, str)
             and token
-            and isinstance(topic, int)
+            and type(topic) is int
+            and topic in TOPICS
             and isinstance(description, str)
-            and isinstance(grace, int | float)
-            and isinstance(alive, int | float)
+            and is_finite_number(grace)
+            and grace >= 0
+            and is_finite_number(alive)
         ):
             self.clear()
             return None

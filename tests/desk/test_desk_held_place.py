@@ -63,3 +63,25 @@ def test_a_place_that_cannot_be_written_costs_only_the_restart(tmp_path: Path) -
     place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
     place.save("tok", 3, "", 120.0)  # no exception: the wait goes on without it
     assert place.load() is None
+
+
+def test_a_time_that_is_no_number_or_a_topic_that_is_none_is_no_place(tmp_path: Path) -> None:
+    # Python's json reads NaN and Infinity: a place alive at NaN was never stale, and a
+    # grace of NaN stopped the client when its connection broke
+    place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
+    place.path.parent.mkdir(parents=True)
+    now = time.time()
+    good = f'"token": "tok", "description": "", "alive": {now}'
+    for damage in (
+        "{" + good + ', "topic": 3, "grace": NaN}',
+        "{" + good + ', "topic": 3, "grace": Infinity}',
+        "{" + good + ', "topic": 3, "grace": -1}',
+        '{"token": "tok", "topic": 3, "grace": 120, "alive": NaN}',
+        '{"token": "tok", "topic": 3, "grace": 120, "alive": 1e999}',
+        "{" + good + ', "topic": 99, "grace": 120}',
+        "{" + good + ', "topic": true, "grace": 120}',
+        "[" * 100_000,
+    ):
+        place.path.write_text(damage)
+        assert place.load() is None
+        assert not place.path.exists()
