@@ -29,6 +29,9 @@ from wire.desk_text import TOPICS, normalise_phone
 PLACES_FILE = "desk-places.json"
 
 _FIELDS = ("token", "name", "phone", "topic", "description", "address", "joined_at")
+#: Fields a file written before they were kept may lack: `back` (at the front, put back when
+#: a session was cut short), `served` (seconds spent being served, left out of the wait).
+_LATER_FIELDS = ("back", "served")
 
 
 class _Damage(ValueError):
@@ -89,7 +92,10 @@ class PlacesFile:
     @staticmethod
     def _place(number: int, entry: Any, offset: float) -> KeptPlace:
         """The place `entry` spells; _Damage naming place `number` and what is wrong."""
-        if not isinstance(entry, dict) or set(entry) != set(_FIELDS):
+        if not isinstance(entry, dict) or not set(_FIELDS) <= set(entry) <= {
+            *_FIELDS,
+            *_LATER_FIELDS,
+        }:
             raise _Damage(f"place {number} is not a kept place")
         strings = [entry[k] for k in ("token", "name", "phone", "description", "address")]
         topic, joined_at = entry["topic"], entry["joined_at"]
@@ -101,8 +107,15 @@ class PlacesFile:
             raise _Damage(f"place {number}: the phone is not a number")
         if not is_finite_number(joined_at):
             raise _Damage(f"place {number}: joined_at is not a time")
+        back, served = entry.get("back", False), entry.get("served", 0)
+        if type(back) is not bool:
+            raise _Damage(f"place {number}: back is not true or false")
+        if not is_finite_number(served) or served < 0:
+            raise _Damage(f"place {number}: served is not a length of time")
         token, name, phone, description, address = strings
-        return KeptPlace(token, name, phone, topic, description, address, joined_at - offset)
+        return KeptPlace(
+            token, name, phone, topic, description, address, joined_at - offset, back, served
+        )
 
     def save(self, places: tuple[KeptPlace, ...]) -> None:
         """Replace the kept places with `places`, atomically and durably; with none, remove
@@ -121,6 +134,8 @@ class PlacesFile:
                 "description": p.description,
                 "address": p.address,
                 "joined_at": p.joined + offset,
+                "back": p.back,
+                "served": p.served,
             }
             for p in places
         ]

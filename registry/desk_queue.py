@@ -181,8 +181,10 @@ class SessionEnded:
 @dataclass(frozen=True, slots=True)
 class KeptPlace:
     """A place in the waiting room as kept on disk: whose (the token that takes it back and
-    the normalised phone it must come with), for what, from where, and since when
-    (`joined`, on the queue's clock)."""
+    the normalised phone it must come with), for what, from where, and since when its wait
+    counts (`joined`, on the queue's clock, later by the time spent being served: `served`).
+    `back`: at the front, as put back when a session was cut short (or in a session, to be
+    put back so): those wait there among themselves in the order they joined."""
 
     token: str
     name: str
@@ -191,6 +193,8 @@ class KeptPlace:
     description: str
     address: str
     joined: float
+    back: bool = False
+    served: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,21 +443,25 @@ class DeskQueue:
     def restore(self, places: list[KeptPlace], now: float) -> list[Action]:
         """Hold `places`, kept on disk by the run before (see KeepPlaces), as places whose
         connection broke just now: each is kept for `grace` for its token, in the order
-        given, and given up like any held place if nobody comes back for it. Call before
-        any connection; beyond `max_waiting` the rest are not held."""
-        for place in places:
+        given (those `back` first, as they were), and given up like any held place if nobody
+        comes back for it. Call before any connection; beyond `max_waiting` the rest are not
+        held."""
+        for place in sorted(places, key=lambda place: not place.back):
             if len(self._waiting) >= self.max_waiting or place.token in self._tokens:
                 continue  # a copy of a place cannot be a second one
+            served = max(0.0, place.served)
             person = Person(
                 token=place.token,
                 name=place.name,
                 phone=place.phone,
                 topic=place.topic,
                 description=place.description,
-                joined=min(place.joined, now),
+                joined=min(place.joined, now) - served,
                 conn=None,
                 address=place.address,
                 dropped=now,
+                served=served,
+                back=place.back,
             )
             self._waiting.append(person)
             self._tokens[person.token] = person
@@ -1125,15 +1133,24 @@ class DeskQueue:
     def _places(self) -> tuple[KeptPlace, ...]:
         # those being served would be put back at the front: with the others put back, in
         # the order they joined (see _to_front); `joined` as kept leaves out time served,
-        # so that waits go on counting right after a restart
+        # so that waits go on counting right after a restart, and `served` with `back`
+        # keeps their order among themselves when more are put back after it
         front = [s.person for s in self.sessions] + [p for p in self._waiting if p.back]
         front.sort(key=lambda person: person.joined)
         rest = [p for p in self._waiting if not p.back]
         return tuple(
             KeptPlace(
-                p.token, p.name, p.phone, p.topic, p.description, p.address, p.joined + p.served
+                p.token,
+                p.name,
+                p.phone,
+                p.topic,
+                p.description,
+                p.address,
+                p.joined + p.served,
+                back=index < len(front),
+                served=p.served,
             )
-            for p in front + rest
+            for index, p in enumerate(front + rest)
         )
 
     def _keep(self) -> list[Action]:

@@ -11,7 +11,7 @@ from registry.desk_places import _FIELDS, PLACES_FILE, PlacesFile
 from registry.desk_queue import KeptPlace
 
 PLACES = (
-    KeptPlace("t1", "王小明", "+447700900123", 1, "", "10.0.0.7", 100.0),
+    KeptPlace("t1", "王小明", "+447700900123", 1, "", "10.0.0.7", 100.0, back=True, served=12.5),
     KeptPlace("t2", "Bob", "01512345678", 3, "maths, chapter 2", "", 130.5),
 )
 
@@ -103,3 +103,19 @@ def test_a_time_that_is_no_number_or_a_bad_topic_is_damage_said_in_one_line(
         assert PlacesFile(tmp_path).load()[1].endswith(f"no place held ({why})")
     path.write_text("[" * 100_000)
     assert PlacesFile(tmp_path).load()[1].endswith("no place held (it is nested too deep)")
+
+
+def test_a_file_from_before_back_and_served_were_kept_is_read(tmp_path: Path) -> None:
+    entry = dict(zip(_FIELDS, ("t", "Al", "+447700900123", 2, "", "", 5.0), strict=True))
+    (tmp_path / PLACES_FILE).write_text(json.dumps({"places": [entry]}))
+    places, problem = PlacesFile(tmp_path, clock=lambda: 0.0, wall=lambda: 0.0).load()
+    assert problem == ""
+    assert places == [KeptPlace("t", "Al", "+447700900123", 2, "", "", 5.0, False, 0.0)]
+    for field, value, why in (
+        ("back", 1, "place 1: back is not true or false"),
+        ("served", -1, "place 1: served is not a length of time"),
+        ("served", "NaN", "place 1: served is not a length of time"),
+        ("later", 1, "place 1 is not a kept place"),
+    ):
+        (tmp_path / PLACES_FILE).write_text(json.dumps({"places": [{**entry, field: value}]}))
+        assert PlacesFile(tmp_path).load()[1].endswith(f"no place held ({why})")

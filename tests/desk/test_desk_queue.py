@@ -916,10 +916,48 @@ def test_a_restore_holds_each_token_once_and_no_more_than_the_room_holds() -> No
     kept = list(before.kept)
     after = Desk(max_waiting=2)
     after.apply(after.queue.restore([kept[1], kept[1], kept[0], kept[0]], 0.0))
-    assert [p.name for p in after.queue.waiting] == ["Alice", "Zed"]
+    # Zed, who was being served, is held at the front, as one put back
+    assert [p.name for p in after.queue.waiting] == ["Zed", "Alice"]
     after = Desk(max_waiting=1)
     after.apply(after.queue.restore(kept, 0.0))
     assert [p.name for p in after.queue.waiting] == ["Zed"]
+
+
+def test_people_put_back_keep_their_order_across_a_restart() -> None:
+    # found by trying it: after a registry restart, the next person put back went before
+    # those put back before the stop, who had joined before them
+    before = Desk()
+    before.operator("op1", "ann")
+    before.join("a", "Alice")  # to ann at once
+    before.advance(5)
+    before.operator("op2", "bo", topics=(3,))
+    before.join("b", "Bob", topic=3)  # to bo
+    before.advance(1)
+    before.join("c", "Carol")  # waits
+    before.advance(4)
+    before.leave("op1")  # Alice is put back at the front, served 10 s
+    tokens = {name: before.token(name[0].lower()) for name in ("Alice", "Bob", "Carol")}
+    kept = before.kept
+    assert [(p.name, p.back, p.served) for p in kept] == [
+        ("Alice", True, 10.0),
+        ("Bob", True, 0.0),  # being served: would be put back
+        ("Carol", False, 0.0),
+    ]
+    after = Desk()
+    after.now = 1000.0
+    after.apply(after.queue.restore([replace(p, joined=p.joined + 990) for p in kept], 1000.0))
+    assert [p.back for p in after.queue.waiting] == [True, True, False]
+    for name in ("Alice", "Bob", "Carol"):
+        after.join(name[0].lower(), name, topic=3 if name == "Bob" else 2, token=tokens[name])
+    after.operator("op3", "cy", topics=(3,))
+    assert after.last("op3", DeskSession).name == "Bob"
+    after.leave("op3")  # Bob put back again: still after Alice, who joined before him
+    assert [p.name for p in after.queue.waiting] == ["Alice", "Bob", "Carol"]
+    after.advance(2)
+    after.ask("a")  # her 10 s with ann still do not count as waiting
+    assert after.last("a", DeskQueueInfo).waited == 2
+    after.ask("c")  # Carol joined 4 s before the stop
+    assert after.last("c", DeskQueueInfo).waited == 6
 
 
 def test_the_operator_and_the_log_give_the_same_wait() -> None:
