@@ -106,6 +106,16 @@ GRACE = 120.0
 #: at the same moment and retry on the same backoff (up to 4 s apart), so who reconnects
 #: first is chance; serving whoever did would let them pass the people ahead of them.
 RESTART_SETTLE = 5.0
+#: Seconds after a restart within which a place kept on disk must be taken back, or it is
+#: given up (see `restore`). A client still running reconnects by itself: it tries again at
+#: most 4 s after a failed attempt (peer.desk_actions.RETRY_MAX), and an attempt that gets
+#: no answer at all (the registry's machine still coming up) fails after 5 s
+#: (peer.desk_runner.CONNECT_TIMEOUT); so it is back within 9 s of the desk listening, and
+#: 15 s leaves room for a loaded machine and the join's round trip. A place nobody takes
+#: back by then belongs to someone who gave up while the registry was down (closed the
+#: client, or typed `.quit` and the desk never heard): held for the whole grace period, it
+#: would be counted ahead of every newcomer, in positions and estimates, for nothing.
+RECLAIM_WINDOW = 15.0
 #: Shortest time between two position pushes to one person ("at most once a second").
 PUSH_INTERVAL = 1.0
 #: Shortest time between two "... is waiting" notices to an operator in a session: the
@@ -279,6 +289,7 @@ class DeskQueue:
         max_waiting: int = MAX_WAITING,
         max_per_address: int = MAX_PER_ADDRESS,
         push_interval: float = PUSH_INTERVAL,
+        reclaim_window: float = RECLAIM_WINDOW,
         estimator: Estimator | None = None,
     ) -> None:
         """Only a `DeskOperator` carrying `operator_key` goes on duty. Raises ValueError for
@@ -296,6 +307,7 @@ class DeskQueue:
         self.max_waiting = max_waiting
         self.max_per_address = max_per_address
         self.push_interval = push_interval
+        self.reclaim_window = reclaim_window  # RECLAIM_WINDOW; tests shorten it
         self.estimator = estimator or Estimator()
         self._waiting: list[Person] = []
         self._tokens: dict[str, Person] = {}
@@ -304,10 +316,12 @@ class DeskQueue:
         self._addresses: dict[ConnId, str] = {}  # where each connection comes from, if told
         self._order = itertools.count()
         self._kept: tuple[KeptPlace, ...] = ()  # the places on disk (KeepPlaces)
-        # after `restore`: tokens of kept places not yet taken back, and until when nobody
-        # is served while some are (RESTART_SETTLE)
+        # after `restore`: tokens of kept places not yet taken back, until when nobody is
+        # served while some are (RESTART_SETTLE), and when those are given up
+        # (RECLAIM_WINDOW)
         self._restored: set[str] = set()
         self._settle_until = float("-inf")
+        self._reclaim_by = float("-inf")
 
     # -- read-only views (for the adapter, the console and tests) -------------------------
 
@@ -348,7 +362,9 @@ class DeskQueue:
         times += [p.due for p in self._waiting if p.due is not None]
         times += [o.told_at + ARRIVALS_INTERVAL for o in self._operators.values() if o.untold]
         if self._restored:
-            times.append(self._settle_until)
+            times.append(self._reclaim_by)
+            if self._settle_until > float("-inf"):
+                times.append(self._settle_until)
         return min(times, default=None)
 
     # -- events ---------------------------------------------------------------------------
@@ -426,8 +442,13 @@ class DeskQueue:
         )
 
     def timer(self, now: float) -> list[Action]:
-        """Time has passed: give up places held too long, send held-back position pushes."""
+        """Time has passed: give up places held too long (or, after a restart, not taken
+        back within RECLAIM_WINDOW), send held-back position pushes."""
         actions: list[Action] = []
+        if now >= self._settle_until:
+            self._settle_until = float("-inf")  # settled: nothing more to wake for
+        if self._restored and now >= self._reclaim_by:
+            actions += self._give_up_unclaimed()
         for person in list(self._waiting):
             if person.dropped is not None and now >= person.dropped + self.grace:
                 self._remove_waiting(person)
@@ -440,12 +461,29 @@ class DeskQueue:
                 )
         return actions + self._settle(now) + self._tell_held_back_arrivals(now) + self._keep()
 
+    def _give_up_unclaimed(self) -> list[Action]:
+        """Give up the places kept across a restart that nobody took back in time."""
+        actions: list[Action] = []
+        for person in list(self._waiting):
+            if person.token in self._restored and person.conn is None:
+                self._remove_waiting(person)
+                actions.append(
+                    self._log(
+                        f"desk: {name_for_log(person)} did not come back within "
+                        f"{format_duration(self.reclaim_window)} of the restart; place given "
+                        "up",
+                        person,
+                    )
+                )
+        self._restored.clear()
+        return actions
+
     def restore(self, places: list[KeptPlace], now: float) -> list[Action]:
         """Hold `places`, kept on disk by the run before (see KeepPlaces), as places whose
-        connection broke just now: each is kept for `grace` for its token, in the order
-        given (those `back` first, as they were), and given up like any held place if nobody
-        comes back for it. Call before any connection; beyond `max_waiting` the rest are not
-        held."""
+        connection broke just now: each is kept for its token, in the order given (those
+        `back` first, as they were), and given up if nobody takes it back within
+        RECLAIM_WINDOW (or `grace`, if shorter). Call before any connection; beyond
+        `max_waiting` the rest are not held."""
         for place in sorted(places, key=lambda place: not place.back):
             if len(self._waiting) >= self.max_waiting or place.token in self._tokens:
                 continue  # a copy of a place cannot be a second one
@@ -467,6 +505,7 @@ class DeskQueue:
             self._tokens[person.token] = person
             self._restored.add(person.token)
         self._settle_until = now + RESTART_SETTLE
+        self._reclaim_by = now + self.reclaim_window
         self._kept = self._places()
         count = len(self._waiting)
         if not count:
@@ -474,8 +513,9 @@ class DeskQueue:
         places_text = "1 place" if count == 1 else f"{count} places"
         line = (
             f"desk: {places_text} kept from before the registry stopped, held for "
-            f"{format_duration(self.grace)} for their people to come back; nobody is "
-            f"served for up to {format_duration(RESTART_SETTLE)} while they reconnect"
+            f"{format_duration(min(self.grace, self.reclaim_window))} for their people to come "
+            f"back; nobody is served for up to {format_duration(RESTART_SETTLE)} while they "
+            "reconnect"
         )
         return [Log(line)]
 
@@ -875,10 +915,8 @@ class DeskQueue:
     def _dispatch(self, now: float) -> list[Action]:
         """Give every free operator the earliest connected person it serves; just after
         a restart, once the people whose places were kept are back (see RESTART_SETTLE)."""
-        if self._restored:
-            if now < self._settle_until:
-                return []
-            self._restored.clear()
+        if self._restored and now < self._settle_until:
+            return []
         actions: list[Action] = []
         for person in list(self._waiting):
             if person.conn is None:

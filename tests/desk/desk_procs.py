@@ -130,6 +130,11 @@ class DeskWorld:
         """SIGKILL the desk, as a crash or a power cut would stop it, and start it again
         on the same port and data directory."""
         self.server.kill()
+        self.restart()
+
+    def restart(self) -> None:
+        """Start the desk again (after `self.server.kill()`) on the same port and data
+        directory."""
         self.server = self._start_server()
 
     def env(self) -> dict[str, str]:

@@ -305,3 +305,32 @@ def test_a_registry_that_crashed_keeps_everyones_place(world: DeskWorld) -> None
     ann.expect(r"Now serving Alice")
     alice.expect(r"It is your turn: you are talking to ann")
     assert not any("could not be kept" in line for line in alice.everything + bob.everything)
+
+
+def test_a_place_given_up_while_the_registry_was_down_soon_stops_counting(
+    tmp_path: Path,
+) -> None:
+    """Found by trying it: a person who gave up while the registry was down (`.quit` there
+    reaches nobody) kept a place counted ahead of every newcomer for the whole grace
+    period after the restart. A place nobody takes back within the reconnect window
+    (shortened here) is given up; a client still running is back well within it."""
+    world = DeskWorld(tmp_path, "--reclaim-window", "4")
+    try:
+        alice = world.person("Alice", PHONES["Alice"], 2)
+        alice.expect(r"number 1 in the queue, you are next")
+        bob = world.person("Bob", PHONES["Bob"], 2)
+        bob.expect(r"number 2 in the queue")
+        world.server.kill()
+        bob.expect(r"connection to the help desk was lost")
+        bob.send(".quit")
+        bob.expect(r"You left the help desk")
+        assert bob.wait() == 0
+        world.restart()
+        alice.expect(r"Welcome back: your place was kept; number 1 in the queue")
+        carol = world.person("Carol", PHONES["Carol"], 2)
+        carol.expect(r"number 3 in the queue")  # Bob's place, kept on disk, is ahead
+        carol.expect(r"number 2 in the queue")  # ...until the window is over
+        world.server.expect(r"Bob \(phone \**89\) did not come back within 4 s of the restart")
+        assert not any("number 2" in line for line in alice.everything)
+    finally:
+        world.close()

@@ -12,6 +12,7 @@ from desk_harness import PHONES, Desk
 from registry.desk_queue import (
     ARRIVALS_INTERVAL,
     GRACE,
+    RECLAIM_WINDOW,
     RESTART_SETTLE,
     WRONG_KEY,
     Close,
@@ -871,7 +872,7 @@ def restarted(names: tuple[str, ...]) -> tuple[Desk, dict[str, str]]:
 def test_a_restarted_desk_holds_the_kept_places_in_order_for_their_tokens() -> None:
     after, tokens = restarted(("Alice", "Bob"))
     assert after.logs == [
-        "desk: 3 places kept from before the registry stopped, held for 2 min 00 s for their "
+        "desk: 3 places kept from before the registry stopped, held for 15 s for their "
         "people to come back; nobody is served for up to 5 s while they reconnect"
     ]
     assert [p.name for p in after.queue.waiting] == ["Zed", "Alice", "Bob"]
@@ -888,6 +889,47 @@ def test_a_restarted_desk_holds_the_kept_places_in_order_for_their_tokens() -> N
     assert after.last("op", DeskSession).waited == 15  # her wait went on counting
     after.advance(GRACE)
     assert [p.name for p in after.queue.waiting] == ["Bob"]  # Zed's place ran out
+
+
+def test_kept_places_nobody_takes_back_soon_after_a_restart_are_given_up() -> None:
+    # found by trying it: after a long outage, the places of people who had given up
+    # meanwhile were counted ahead of every newcomer for the whole grace period
+    after, tokens = restarted(("Alice", "Bob", "Carol"))
+    assert RECLAIM_WINDOW < GRACE
+    after.advance(RESTART_SETTLE + 1)
+    after.join("b2", "Bob", token=tokens["Bob"])  # Bob's client is still running
+    after.join("d", "Dan")  # a newcomer: behind all four kept places for now
+    assert after.last("d", DeskQueued).position == 5
+    after.advance(RECLAIM_WINDOW - RESTART_SETTLE - 1.01)
+    assert len(after.queue.waiting) == 5
+    after.advance(0.02)  # the window is over: Zed, Alice and Carol gave up
+    assert [p.name for p in after.queue.waiting] == ["Bob", "Dan"]
+    assert after.logs[-3:] == [
+        f"desk: {name} (phone {mask_phone(phone)}) did not come back within 15 s of the "
+        "restart; place given up"
+        for name, phone in (
+            ("Zed", "+19998887777"),
+            ("Alice", PHONES["Alice"]),
+            ("Carol", PHONES["Carol"]),
+        )
+    ]
+    assert after.last("d", DeskPosition).position == 2
+    assert after.last("b2", DeskPosition).position == 1
+    assert [p.name for p in after.kept] == ["Bob", "Dan"]
+    after.join("a2", "Alice", token=tokens["Alice"])  # too late: a place of her own
+    assert not after.last("a2", DeskQueued).restored
+    assert after.last("a2", DeskQueued).position == 3
+    assert after.queue.next_wake() is None or after.queue.next_wake() > after.now
+
+
+def test_a_place_taken_back_after_a_restart_is_held_by_the_usual_rules_again() -> None:
+    after, tokens = restarted(("Alice",))
+    after.join("a2", "Alice", token=tokens["Alice"])
+    after.drop("a2")  # lost again within the window: held for the grace period, as ever
+    after.advance(RECLAIM_WINDOW + 1)
+    assert [p.name for p in after.queue.waiting] == ["Alice"]
+    after.advance(GRACE)
+    assert after.queue.waiting == ()
 
 
 def test_a_restarted_desk_serves_at_once_when_everyone_is_back() -> None:
