@@ -46,6 +46,7 @@ from wire.desk import (
     DeskCrisis,
     DeskEnd,
     DeskEnded,
+    DeskGiveUp,
     DeskJoin,
     DeskLeave,
     DeskLine,
@@ -547,9 +548,45 @@ class DeskQueue:
             return self._join(conn, message, now)
         if isinstance(message, DeskOperator):
             return self._operator_on(conn, message, now)
+        if isinstance(message, DeskGiveUp):
+            return self._give_up(conn, message)
         return self._refuse(
             conn, message.id, "A help-desk connection starts with DeskJoin or DeskOperator."
         )
+
+    def _give_up(self, conn: ConnId, msg: DeskGiveUp) -> list[Action]:
+        """A person who left while their connection was lost gives up the place held for
+        their token: those behind move up now, not at the end of the grace period (or of
+        RECLAIM_WINDOW, after a restart)."""
+        if msg.wire != WIRE_VERSION:
+            return self._refuse(conn, msg.id, wire_refusal(msg.wire, "desk client"))
+        held = self._tokens.get(msg.token) if msg.token else None
+        phone = normalise_phone(msg.phone)
+        actions: list[Action] = []
+        said = "You left the help desk; no place was held for you any more."
+        if (
+            held is not None
+            and held in self._waiting
+            and phone is not None
+            and phone_key(held.phone) == phone_key(phone)
+        ):
+            if held.conn is not None:  # a half-open connection of the client that gave up
+                self._conns.pop(held.conn, None)
+                actions.append(Close(held.conn, "the place was given up"))
+            self._remove_waiting(held)
+            actions.append(
+                self._log(
+                    f"desk: {name_for_log(held)} left the waiting room (said once the "
+                    "connection was lost)",
+                    held,
+                )
+            )
+            said = "You left the waiting room."
+        return [
+            *actions,
+            Send(conn, DeskEnded(self._make_id(), said, False, -1)),
+            Close(conn, "gave up a place"),
+        ]
 
     def _refuse(self, conn: ConnId, reply_to: str, reason: str) -> list[Action]:
         return [

@@ -26,6 +26,7 @@ from wire.desk import (
     EST_RANGE,
     DeskCrisis,
     DeskEnded,
+    DeskGiveUp,
     DeskLine,
     DeskNotice,
     DeskOnDuty,
@@ -38,7 +39,7 @@ from wire.desk import (
     DeskSession,
 )
 from wire.desk_text import DEFAULT_CRISIS_NOTICE, mask_phone
-from wire.version import wire_refusal
+from wire.version import WIRE_VERSION, wire_refusal
 
 
 def busy_desk(**options: object) -> Desk:
@@ -930,6 +931,43 @@ def test_a_place_taken_back_after_a_restart_is_held_by_the_usual_rules_again() -
     assert [p.name for p in after.queue.waiting] == ["Alice"]
     after.advance(GRACE)
     assert after.queue.waiting == ()
+
+
+def test_a_place_whose_person_left_while_away_is_given_up_when_told() -> None:
+    desk = busy_desk()
+    for conn, name in (("a", "Alice"), ("b", "Bob"), ("c", "Carol")):
+        desk.join(conn, name)
+    alice = desk.token("a")
+    desk.drop("a")
+    desk.advance(2)
+    # a stranger with the token but another number, or a wrong token: nothing happens
+    for phone, token in ((PHONES["Bob"], alice), (PHONES["Alice"], "guess")):
+        desk.send("x", DeskGiveUp(desk.mid(), phone, token, WIRE_VERSION))
+        said = desk.last("x", DeskEnded).reason
+        assert said == "You left the help desk; no place was held for you any more."
+        assert "x" in desk.closed and len(desk.queue.waiting) == 3
+        desk.drop("x")
+        desk.closed.remove("x")
+    desk.send("a2", DeskGiveUp(desk.mid(), "+447700900123", alice, WIRE_VERSION))
+    assert desk.last("a2", DeskEnded).reason == "You left the waiting room."
+    assert "a2" in desk.closed and not desk.queue.knows("a2")
+    assert [p.name for p in desk.queue.waiting] == ["Bob", "Carol"]
+    assert desk.logs[-1] == (
+        "desk: Alice (phone **********23) left the waiting room (said once the connection was lost)"
+    )
+    assert [p.name for p in desk.kept] == ["Zed", "Bob", "Carol"]
+    desk.advance(1)
+    assert desk.last("b", DeskPosition).position == 1  # at once, not after the grace period
+    desk.send("a3", DeskGiveUp(desk.mid(), PHONES["Alice"], alice, "0badc0de"))
+    assert "0badc0de" in desk.last("a3", DeskRefused).reason
+
+
+def test_a_kept_place_given_up_after_a_restart_goes_at_once() -> None:
+    after, tokens = restarted(("Alice", "Bob"))
+    after.send("a", DeskGiveUp(after.mid(), PHONES["Alice"], tokens["Alice"], WIRE_VERSION))
+    assert [p.name for p in after.queue.waiting] == ["Zed", "Bob"]
+    after.join("b", "Bob", token=tokens["Bob"])
+    assert after.last("b", DeskQueued).position == 2
 
 
 def test_a_restarted_desk_serves_at_once_when_everyone_is_back() -> None:
