@@ -923,6 +923,16 @@ def test_kept_places_nobody_takes_back_soon_after_a_restart_are_given_up() -> No
     assert after.queue.next_wake() is None or after.queue.next_wake() > after.now
 
 
+def test_the_reconnect_window_leaves_room_for_the_clients_backoff() -> None:
+    # a living client is back at most RETRY_MAX after a refused attempt, or CONNECT_TIMEOUT
+    # plus RETRY_MAX after one nobody answered; the window must hold that with room to spare
+    from peer.desk_actions import RETRY_MAX
+    from peer.desk_runner import CONNECT_TIMEOUT
+
+    assert RECLAIM_WINDOW >= 1.5 * (CONNECT_TIMEOUT + RETRY_MAX)
+    assert RESTART_SETTLE < RECLAIM_WINDOW < GRACE
+
+
 def test_a_place_taken_back_after_a_restart_is_held_by_the_usual_rules_again() -> None:
     after, tokens = restarted(("Alice",))
     after.join("a2", "Alice", token=tokens["Alice"])
