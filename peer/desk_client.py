@@ -13,10 +13,11 @@ import os
 import sys
 from pathlib import Path
 
-from peer.desk_held_place import state_root
+from peer.desk_held_place import PERSON_LOCK, hold_client_lock, state_root
 from peer.desk_person import PersonCore
 from peer.desk_runner import DeskRunner
 from peer.desk_terminal import use_colour
+from peer.files import InUse
 from wire.reliable import IdMaker
 
 
@@ -30,17 +31,30 @@ async def run_desk_client(
 ) -> int:
     """`ChatApp -d <server-ip> <server-port>`: ask the help desk for help; return the exit
     status (0 after leaving or a finished session, 1 when the desk could not be reached,
-    refused, was lost while being served, or no valid topic was chosen). Reads standard
-    input as lines (a terminal gets an editable prompt); never raises."""
+    refused, was lost while being served, or no valid topic was chosen, or another one runs
+    with the same `state_dir`: see `hold_client_lock`). Reads standard input as lines (a
+    terminal gets an editable prompt); never raises."""
+    root = state_dir or state_root()
+    try:
+        lock = hold_client_lock(root, PERSON_LOCK)
+    except InUse as busy:
+        pid = f" (pid {busy.pid})" if busy.pid else ""
+        print(
+            f">>> [Another help desk client is already running with the data directory "
+            f"{root}{pid}; the two would share the places they hold. Quit it first, or give "
+            "this one a directory of its own with --data-dir.]",
+            flush=True,
+        )
+        return 1
     core = PersonCore(server_ip, server_port, IdMaker(os.urandom(4).hex()))
     runner = DeskRunner(
-        core,
-        client="help desk client",
-        tty=stdin_is_tty,
-        colour=use_colour(colour),
-        places=state_dir or state_root(),
+        core, client="help desk client", tty=stdin_is_tty, colour=use_colour(colour), places=root
     )
-    return await runner.run()
+    try:
+        return await runner.run()
+    finally:
+        if lock is not None:
+            os.close(lock)
 
 
 def _main(argv: list[str]) -> int:

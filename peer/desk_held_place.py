@@ -10,8 +10,17 @@ import time
 from pathlib import Path
 
 from peer.desk_actions import KeptPlace
-from peer.files import default_dir, read_text, replace_durably
-from wire.desk_text import phone_key
+from peer.files import (
+    InUse,
+    default_dir,
+    hold_lock,
+    is_finite_number,
+    parse_json,
+    read_text,
+    replace_durably,
+)
+from wire.desk_text import TOPICS, phone_key
+from wire.names import name_key
 
 
 class HeldPlace:
@@ -28,10 +37,10 @@ class HeldPlace:
         """The kept place, if there is one that may still be held; None otherwise (stale
         or damaged files are removed)."""
         try:
-            data = json.loads(read_text(self.path))
+            data = parse_json(read_text(self.path))
         except OSError:
             return None
-        except ValueError:
+        except (ValueError, RecursionError):  # damaged, or NaN where a time should be
             data = None
         if not isinstance(data, dict):
             self.clear()
@@ -41,10 +50,12 @@ class HeldPlace:
         if not (
             isinstance(token, str)
             and token
-            and isinstance(topic, int)
+            and type(topic) is int
+            and topic in TOPICS
             and isinstance(description, str)
-            and isinstance(grace, int | float)
-            and isinstance(alive, int | float)
+            and is_finite_number(grace)
+            and grace >= 0
+            and is_finite_number(alive)
         ):
             self.clear()
             return None
@@ -76,3 +87,30 @@ class HeldPlace:
 def state_root() -> Path:
     """The per-user directory the held-place files go under ($CHATAPP_DATA_DIR overrides)."""
     return default_dir("desk")
+
+
+#: The lock a person's client (`ChatApp -d`) holds in its state directory: one at a time,
+#: since two would share the held-place files, and each take back the other's place.
+PERSON_LOCK = "person.lock"
+
+
+def operator_lock(name: str) -> str:
+    """The lock an operator's client (`ChatApp -o <name>`) holds in its state directory:
+    one per name, since two of one name would each be refused as already on duty whenever
+    the other holds it, and take turns at the desk."""
+    return f"operator-{name_key(name)}.lock"
+
+
+def hold_client_lock(root: Path, lock: str) -> int | None:
+    """Lock `<root>/desk/<lock>` for as long as the returned descriptor stays open (see
+    `peer.files.hold_lock`: it goes with the process, however it ends). Raises InUse when
+    another running process holds it. None when the directory cannot be used: the client
+    then runs without the lock, as it runs without its held-place files there."""
+    path = root / "desk" / lock
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return hold_lock(path)
+    except InUse:
+        raise
+    except OSError:
+        return None

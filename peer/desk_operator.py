@@ -15,9 +15,10 @@ import sys
 from pathlib import Path
 
 from peer.desk_duty import OperatorCore
+from peer.desk_held_place import hold_client_lock, operator_lock, state_root
 from peer.desk_runner import DeskRunner
 from peer.desk_terminal import use_colour
-from peer.files import default_dir
+from peer.files import InUse, default_dir
 from registry.desk_key import key_path, read_key
 from wire.reliable import IdMaker
 
@@ -61,7 +62,20 @@ async def run_operator(
     """`ChatApp -o <name> <server-ip> <server-port>`: serve at the help desk as `name`, with
     the operator `key`; return the exit status (0 after going off duty, 1 when the desk
     could not be reached, refused the name or the key, or the connection was lost before
-    going on duty). Never raises."""
+    going on duty, or an operator client for `name` runs already with the same state
+    directory, $CHATAPP_DATA_DIR or the per-user default: see `hold_client_lock`). Never
+    raises."""
+    root = state_root()
+    try:
+        lock = hold_client_lock(root, operator_lock(name))
+    except InUse as busy:
+        pid = f" (pid {busy.pid})" if busy.pid else ""
+        print(
+            f">>> [An operator client for {name} is already running with the data directory "
+            f"{root}{pid}; quit it first, or go on duty under another name.]",
+            flush=True,
+        )
+        return 1
     core = OperatorCore(
         name,
         server_ip,
@@ -72,7 +86,11 @@ async def run_operator(
         serve_when_asked=not stdin_is_tty,  # a script says when it serves: see _early_topics
     )
     runner = DeskRunner(core, client="operator client", tty=stdin_is_tty, colour=use_colour(colour))
-    return await runner.run()
+    try:
+        return await runner.run()
+    finally:
+        if lock is not None:
+            os.close(lock)
 
 
 def _main(argv: list[str]) -> int:

@@ -39,6 +39,7 @@ from wire.desk import (
     DeskCrisis,
     DeskEnd,
     DeskEnded,
+    DeskGiveUp,
     DeskJoin,
     DeskLine,
     DeskMessage,
@@ -128,6 +129,8 @@ class PersonCore(DeskClientCore):
         self._give_up_at = 0.0
         self._delay = self._retry_first
         self._retry_at: float | None = None
+        # leaving while reconnecting: a connection is made only to give the place up
+        self._giving_up = False
 
     # -- events ---------------------------------------------------------------------------
 
@@ -180,6 +183,10 @@ class PersonCore(DeskClientCore):
 
     def connected(self, now: float) -> list[Action]:
         out: list[Action] = []
+        if self.phase == "leaving" and self._giving_up:
+            self._connected = True
+            out.append(Send(DeskGiveUp(self.new_id(), self.phone, self.token, WIRE_VERSION)))
+            return out
         if self.phase == "reconnecting":
             out.append(Show("[Connected again.]"))
         elif self.phase != "connecting":
@@ -213,6 +220,8 @@ class PersonCore(DeskClientCore):
         elif self.phase == "reconnecting":
             self._delay = min(self._delay * 2, self._retry_max)
             self._retry_at = now + min(self._delay, max(0.0, self._give_up_at - now))
+        elif self.phase == "leaving" and self._giving_up:
+            self._left(out)
         return out
 
     def probe_failed(self, why: str, now: float) -> list[Action]:
@@ -507,14 +516,30 @@ class PersonCore(DeskClientCore):
 
     def _leave(self, now: float, out: list[Action]) -> None:
         """`.quit`, Ctrl-C or the end of input: give the place up and say so (once the
-        desk has confirmed, when there is a connection to tell it on)."""
-        if not self._connected or self.phase == "reconnecting":
+        desk has confirmed, when there is a connection to tell it on). While reconnecting,
+        one more connection is tried, for `_leave_timeout` at most, only to give the place
+        up (`DeskGiveUp`): held for nobody, it would count ahead of everyone behind it
+        until the desk gave it up by itself."""
+        if self.phase == "reconnecting" and self.token:
+            self.phase = "leaving"
+            self._giving_up = True
+            self._retry_at = None
+            self._leave_by = now + self._leave_timeout
+            out.append(Connect())
+        elif not self._connected or self.phase == "reconnecting":
             self._left(out)
         else:
             self._start_leaving(now, out)
 
     def _left(self, out: list[Action]) -> None:
-        out.append(Show("[You left the help desk.]"))
+        if self._giving_up:  # the desk could not be reached to be told
+            line = (
+                "[You left the help desk. It could not be told now, and gives your place up "
+                "by itself.]"
+            )
+        else:
+            line = "[You left the help desk.]"
+        out.append(Show(line))
         self._finish(0, out)
 
     def _finish(self, code: int, out: list[Action]) -> None:

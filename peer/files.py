@@ -6,9 +6,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import json
+import math
 import os
 import stat
 from pathlib import Path
+from typing import Any, TypeGuard
 
 #: Environment variable that overrides every default data directory.
 DATA_DIR_ENV = "CHATAPP_DATA_DIR"
@@ -97,6 +100,38 @@ def read_text(path: Path, errors: str = "strict") -> str:
     """`read_bytes(path)` as UTF-8 text. Raises as `read_bytes`, and ValueError
     (UnicodeDecodeError) for text that is not UTF-8 unless `errors` says otherwise."""
     return read_bytes(path).decode("utf-8", errors)
+
+
+def parse_json(text: str) -> Any:
+    """`json.loads(text)` for a file ChatApp wrote, refusing what it never writes: `NaN`,
+    `Infinity` and `-Infinity` (which Python's json reads as numbers) and numbers too large
+    for a float (`1e999` reads as infinity). A time or a period that is not a finite number
+    breaks every comparison and sum it enters, so a hand-edited or damaged file holding
+    one is refused as not JSON. Raises ValueError (json.JSONDecodeError for bad syntax),
+    RecursionError for nesting too deep."""
+    return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number ChatApp writes")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is too large a number")
+    return value
+
+
+def is_finite_number(value: object) -> TypeGuard[float]:
+    """Whether `value`, read by `parse_json`, is a number fit for a time or a period: an int
+    or a float (not a bool), and finite (an int too large for a float is not)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def replace_durably(path: Path, data: bytes) -> None:

@@ -8,7 +8,7 @@ import json
 import re
 from pathlib import Path
 
-from peer.files import append_durably, read_bytes, read_text, replace_durably
+from peer.files import append_durably, parse_json, read_bytes, read_text, replace_durably
 from peer.mapped_log import MappedLog
 from peer.sending_log import SendingLog, outbox_after_a_kill
 from wire.codec import decode, encode
@@ -41,10 +41,10 @@ class PeerStateFile:
         """The kept token, or "" when there is none or the file cannot be read (said in
         `problems`: the registry will then take the name only with its password)."""
         try:
-            data = json.loads(read_text(self.path))
+            data = parse_json(read_text(self.path))
         except FileNotFoundError:
             return ""
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             return self._token_problem(_why(exc))
         if self._renamed_to(data):
             return ""  # a name given up by a rename: no longer ours
@@ -62,8 +62,8 @@ class PeerStateFile:
     def renamed_to(self) -> str:
         """The name this one was renamed to (see `save_renamed`), or ""."""
         try:
-            return self._renamed_to(json.loads(read_text(self.path)))
-        except (OSError, ValueError):
+            return self._renamed_to(parse_json(read_text(self.path)))
+        except (OSError, ValueError, RecursionError):
             return ""
 
     @staticmethod
@@ -280,7 +280,7 @@ def _unescape(value: str) -> str:
     return _ESCAPED.sub(lambda m: _UNESCAPES.get(m[1], m[1]), value)
 
 
-def _why(exc: OSError | ValueError) -> str:
+def _why(exc: OSError | ValueError | RecursionError) -> str:
     """A short reason for a file that could not be read."""
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)

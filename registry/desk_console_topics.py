@@ -8,7 +8,7 @@ import contextlib
 import json
 from pathlib import Path
 
-from peer.files import os_reason, read_text, replace_durably
+from peer.files import os_reason, parse_json, read_text, replace_durably
 from wire.desk_text import ALL_TOPICS, TOPICS
 
 #: The file in the registry's data directory.
@@ -27,10 +27,10 @@ class ConsoleTopics:
         could not be read ("" otherwise); an unreadable file means every topic, as before
         `.serve` was ever typed."""
         try:
-            data = json.loads(read_text(self.path))
+            data = parse_json(read_text(self.path))
         except FileNotFoundError:
             return ALL_TOPICS, ""
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             why = os_reason(exc) if isinstance(exc, OSError) else "it is not JSON"
             return ALL_TOPICS, self._unreadable(why)
         topics = data.get("topics") if isinstance(data, dict) else None

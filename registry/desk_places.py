@@ -21,16 +21,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from peer.files import read_text, replace_durably
+from peer.files import is_finite_number, parse_json, read_text, replace_durably
 from registry.desk_queue import KeptPlace
+from wire.desk_text import TOPICS, normalise_phone
 
 #: The file in the registry's data directory.
 PLACES_FILE = "desk-places.json"
 
 _FIELDS = ("token", "name", "phone", "topic", "description", "address", "joined_at")
-#: Fields a kept place may lack (a file written before they were kept): "operator", who
-#: was serving the person ("" for nobody).
-_OPTIONAL = ("operator",)
+#: Fields a file written before they were kept may lack: `operator` (who was serving the
+#: person, "" for nobody), `back` (at the front, put back when a session was cut short),
+#: `served` (seconds spent being served, left out of the wait).
+_LATER_FIELDS = ("operator", "back", "served")
+
+
+class _Damage(ValueError):
+    """What makes a kept waiting room unusable, in words for the log."""
 
 
 class PlacesFile:
@@ -63,32 +69,65 @@ class PlacesFile:
             )
         try:
             offset = self._wall() - self._clock()
-            return [self._place(entry, offset) for entry in json.loads(text)["places"]], ""
-        except (ValueError, KeyError, TypeError):
-            aside = self.path.with_name(self.path.name + ".unreadable")
-            with contextlib.suppress(OSError):
-                os.replace(self.path, aside)
-            return [], (
-                f"desk: the kept waiting room {self.path} is damaged; moved to {aside.name}, "
-                "no place held"
-            )
+            data = parse_json(text)
+            entries = data["places"] if isinstance(data, dict) else None
+            if not isinstance(entries, list):
+                raise ValueError("it holds no list of places")
+            return [self._place(n, entry, offset) for n, entry in enumerate(entries, 1)], ""
+        except json.JSONDecodeError:
+            why = "it is not JSON"
+        except RecursionError:
+            why = "it is nested too deep"
+        except ValueError as exc:  # _Damage, or a number parse_json refused
+            why = str(exc)
+        except KeyError:
+            why = "it holds no list of places"
+        aside = self.path.with_name(self.path.name + ".unreadable")
+        with contextlib.suppress(OSError):
+            os.replace(self.path, aside)
+        return [], (
+            f"desk: the kept waiting room {self.path} is damaged; moved to {aside.name}, "
+            f"no place held ({why})"
+        )
 
     @staticmethod
-    def _place(entry: Any, offset: float) -> KeptPlace:
-        if not isinstance(entry, dict) or not set(_FIELDS) <= set(entry) <= {*_FIELDS, *_OPTIONAL}:
-            raise ValueError("not a kept place")
+    def _place(number: int, entry: Any, offset: float) -> KeptPlace:
+        """The place `entry` spells; _Damage naming place `number` and what is wrong."""
+        if not isinstance(entry, dict) or not set(_FIELDS) <= set(entry) <= {
+            *_FIELDS,
+            *_LATER_FIELDS,
+        }:
+            raise _Damage(f"place {number} is not a kept place")
         operator = entry.get("operator", "")
         if not isinstance(operator, str):
-            raise ValueError("not a kept place")
+            raise _Damage(f"place {number}: operator is not a name")
         strings = [entry[k] for k in ("token", "name", "phone", "description", "address")]
         topic, joined_at = entry["topic"], entry["joined_at"]
         if not all(isinstance(v, str) for v in strings) or not strings[0]:
-            raise ValueError("not a kept place")
-        if not isinstance(topic, int) or not isinstance(joined_at, int | float):
-            raise ValueError("not a kept place")
+            raise _Damage(f"place {number} is not a kept place")
+        if type(topic) is not int or topic not in TOPICS:
+            raise _Damage(f"place {number}: topic {str(topic)[:20]} is not a topic")
+        if normalise_phone(strings[2]) != strings[2]:
+            raise _Damage(f"place {number}: the phone is not a number")
+        if not is_finite_number(joined_at):
+            raise _Damage(f"place {number}: joined_at is not a time")
+        back, served = entry.get("back", False), entry.get("served", 0)
+        if type(back) is not bool:
+            raise _Damage(f"place {number}: back is not true or false")
+        if not is_finite_number(served) or served < 0:
+            raise _Damage(f"place {number}: served is not a length of time")
         token, name, phone, description, address = strings
         return KeptPlace(
-            token, name, phone, topic, description, address, joined_at - offset, operator
+            token,
+            name,
+            phone,
+            topic,
+            description,
+            address,
+            joined_at - offset,
+            operator,
+            back,
+            served,
         )
 
     def save(self, places: tuple[KeptPlace, ...]) -> None:
@@ -109,6 +148,8 @@ class PlacesFile:
                 "address": p.address,
                 "joined_at": p.joined + offset,
                 "operator": p.operator,
+                "back": p.back,
+                "served": p.served,
             }
             for p in places
         ]

@@ -50,6 +50,7 @@ from wire.desk import (
     DeskCrisis,
     DeskEnd,
     DeskEnded,
+    DeskGiveUp,
     DeskJoin,
     DeskLeave,
     DeskLine,
@@ -112,6 +113,16 @@ GRACE = 120.0
 #: at the same moment and retry on the same backoff (up to 4 s apart), so who reconnects
 #: first is chance; serving whoever did would let them pass the people ahead of them.
 RESTART_SETTLE = 5.0
+#: Seconds after a restart within which a place kept on disk must be taken back, or it is
+#: given up (see `restore`). A client still running reconnects by itself: it tries again at
+#: most 4 s after a failed attempt (peer.desk_actions.RETRY_MAX), and an attempt that gets
+#: no answer at all (the registry's machine still coming up) fails after 5 s
+#: (peer.desk_runner.CONNECT_TIMEOUT); so it is back within 9 s of the desk listening, and
+#: 15 s leaves room for a loaded machine and the join's round trip. A place nobody takes
+#: back by then belongs to someone who gave up while the registry was down (closed the
+#: client, or typed `.quit` and the desk never heard): held for the whole grace period, it
+#: would be counted ahead of every newcomer, in positions and estimates, for nothing.
+RECLAIM_WINDOW = 15.0
 #: Shortest time between two position pushes to one person ("at most once a second").
 PUSH_INTERVAL = 1.0
 #: Shortest time between two "... is waiting" notices to an operator in a session: the
@@ -187,8 +198,11 @@ class SessionEnded:
 @dataclass(frozen=True, slots=True)
 class KeptPlace:
     """A place in the waiting room as kept on disk: whose (the token that takes it back and
-    the normalised phone it must come with), for what, from where, and since when
-    (`joined`, on the queue's clock), and the operator who was serving them, if any."""
+    the normalised phone it must come with), for what, from where, and since when its wait
+    counts (`joined`, on the queue's clock, later by the time spent being served: `served`).
+    `back`: at the front, as put back when a session was cut short (or in a session, to be
+    put back so): those wait there among themselves in the order they joined. `operator`:
+    who was serving them, if anyone."""
 
     token: str
     name: str
@@ -198,6 +212,8 @@ class KeptPlace:
     address: str
     joined: float
     operator: str = ""  # who was serving them, "" for nobody (see DeskQueue.restore)
+    back: bool = False
+    served: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +302,7 @@ class DeskQueue:
         max_waiting: int = MAX_WAITING,
         max_per_address: int = MAX_PER_ADDRESS,
         push_interval: float = PUSH_INTERVAL,
+        reclaim_window: float = RECLAIM_WINDOW,
         estimator: Estimator | None = None,
         heartbeat: float = HEARTBEAT,
     ) -> None:
@@ -308,6 +325,7 @@ class DeskQueue:
         self.max_waiting = max_waiting
         self.max_per_address = max_per_address
         self.push_interval = push_interval
+        self.reclaim_window = reclaim_window  # RECLAIM_WINDOW; tests shorten it
         self.estimator = estimator or Estimator()
         self.heartbeat = heartbeat
         # the connections watched for silence: when each was last heard from, and those
@@ -321,10 +339,12 @@ class DeskQueue:
         self._addresses: dict[ConnId, str] = {}  # where each connection comes from, if told
         self._order = itertools.count()
         self._kept: tuple[KeptPlace, ...] = ()  # the places on disk (KeepPlaces)
-        # after `restore`: tokens of kept places not yet taken back, and until when nobody
-        # is served while some are (RESTART_SETTLE)
+        # after `restore`: tokens of kept places not yet taken back, until when nobody is
+        # served while some are (RESTART_SETTLE), and when those are given up
+        # (RECLAIM_WINDOW)
         self._restored: set[str] = set()
         self._settle_until = float("-inf")
+        self._reclaim_by = float("-inf")
 
     # -- read-only views (for the adapter, the console and tests) -------------------------
 
@@ -365,7 +385,9 @@ class DeskQueue:
         times += [p.due for p in self._waiting if p.due is not None]
         times += [o.told_at + ARRIVALS_INTERVAL for o in self._operators.values() if o.untold]
         if self._restored:
-            times.append(self._settle_until)
+            times.append(self._reclaim_by)
+            if self._settle_until > float("-inf"):
+                times.append(self._settle_until)
         times += [self._beat_due(conn) for conn in self._heard if conn in self._conns]
         times += [p.awaits_until for p in self._waiting if p.awaits]
         return min(times, default=None)
@@ -456,9 +478,14 @@ class DeskQueue:
         )
 
     def timer(self, now: float) -> list[Action]:
-        """Time has passed: give up places held too long, send held-back position pushes,
-        ask quiet connections for a sign of life and drop those silent too long."""
+        """Time has passed: give up places held too long (or, after a restart, not taken
+        back within RECLAIM_WINDOW), send held-back position pushes, ask quiet connections
+        for a sign of life and drop those silent too long."""
         actions = self._heartbeats(now)
+        if now >= self._settle_until:
+            self._settle_until = float("-inf")  # settled: nothing more to wake for
+        if self._restored and now >= self._reclaim_by:
+            actions += self._give_up_unclaimed()
         for person in list(self._waiting):
             if person.dropped is not None and now >= person.dropped + self.grace:
                 self._remove_waiting(person)
@@ -555,11 +582,32 @@ class DeskQueue:
             ]
         return actions
 
+    def _give_up_unclaimed(self) -> list[Action]:
+        """Give up the places kept across a restart that nobody took back in time."""
+        actions: list[Action] = []
+        for person in list(self._waiting):
+            if person.token in self._restored and person.conn is None:
+                self._remove_waiting(person)
+                actions += self._tell_kept_operator(
+                    person, f"{clean(person.name)} did not come back; you take the next person."
+                )
+                actions.append(
+                    self._log(
+                        f"desk: {name_for_log(person)} did not come back within "
+                        f"{format_duration(self.reclaim_window)} of the restart; place given "
+                        "up",
+                        person,
+                    )
+                )
+        self._restored.clear()
+        return actions
+
     def restore(self, places: list[KeptPlace], now: float) -> list[Action]:
         """Hold `places`, kept on disk by the run before (see KeepPlaces), as places whose
-        connection broke just now: each is kept for `grace` for its token, in the order
-        given, and given up like any held place if nobody comes back for it. Call before
-        any connection; beyond `max_waiting` the rest are not held.
+        connection broke just now: each is kept for its token, in the order given (those
+        `back` first, as they were), and given up if nobody takes it back within
+        RECLAIM_WINDOW (or `grace`, if shorter). Call before any connection; beyond
+        `max_waiting` the rest are not held.
 
         A place whose person was being served names their operator: for `grace`, the two
         are kept for each other, so that the conversation resumes with the same operator
@@ -567,26 +615,30 @@ class DeskQueue:
         goes to nobody else meanwhile, and the operator takes nobody else while the person
         may come back; once the person's place is given up, or `grace` is over, the usual
         rules apply."""
-        for place in places:
+        for place in sorted(places, key=lambda place: not place.back):
             if len(self._waiting) >= self.max_waiting or place.token in self._tokens:
                 continue  # a copy of a place cannot be a second one
+            served = max(0.0, place.served)
             person = Person(
                 token=place.token,
                 name=place.name,
                 phone=place.phone,
                 topic=place.topic,
                 description=place.description,
-                joined=min(place.joined, now),
+                joined=min(place.joined, now) - served,
                 conn=None,
                 address=place.address,
                 dropped=now,
                 awaits=place.operator,
                 awaits_until=now + self.grace if place.operator else 0.0,
+                served=served,
+                back=place.back,
             )
             self._waiting.append(person)
             self._tokens[person.token] = person
             self._restored.add(person.token)
         self._settle_until = now + RESTART_SETTLE
+        self._reclaim_by = now + self.reclaim_window
         self._kept = self._places()
         count = len(self._waiting)
         if not count:
@@ -594,8 +646,9 @@ class DeskQueue:
         places_text = "1 place" if count == 1 else f"{count} places"
         line = (
             f"desk: {places_text} kept from before the registry stopped, held for "
-            f"{format_duration(self.grace)} for their people to come back; nobody is "
-            f"served for up to {format_duration(RESTART_SETTLE)} while they reconnect"
+            f"{format_duration(min(self.grace, self.reclaim_window))} for their people to come "
+            f"back; nobody is served for up to {format_duration(RESTART_SETTLE)} while they "
+            "reconnect"
         )
         return [Log(line)]
 
@@ -627,9 +680,45 @@ class DeskQueue:
             return self._join(conn, message, now)
         if isinstance(message, DeskOperator):
             return self._operator_on(conn, message, now)
+        if isinstance(message, DeskGiveUp):
+            return self._give_up(conn, message)
         return self._refuse(
             conn, message.id, "A help-desk connection starts with DeskJoin or DeskOperator."
         )
+
+    def _give_up(self, conn: ConnId, msg: DeskGiveUp) -> list[Action]:
+        """A person who left while their connection was lost gives up the place held for
+        their token: those behind move up now, not at the end of the grace period (or of
+        RECLAIM_WINDOW, after a restart)."""
+        if msg.wire != WIRE_VERSION:
+            return self._refuse(conn, msg.id, wire_refusal(msg.wire, "desk client"))
+        held = self._tokens.get(msg.token) if msg.token else None
+        phone = normalise_phone(msg.phone)
+        actions: list[Action] = []
+        said = "You left the help desk; no place was held for you any more."
+        if (
+            held is not None
+            and held in self._waiting
+            and phone is not None
+            and phone_key(held.phone) == phone_key(phone)
+        ):
+            if held.conn is not None:  # a half-open connection of the client that gave up
+                self._conns.pop(held.conn, None)
+                actions.append(Close(held.conn, "the place was given up"))
+            self._remove_waiting(held)
+            actions.append(
+                self._log(
+                    f"desk: {name_for_log(held)} left the waiting room (said once the "
+                    "connection was lost)",
+                    held,
+                )
+            )
+            said = "You left the waiting room."
+        return [
+            *actions,
+            Send(conn, DeskEnded(self._make_id(), said, False, -1)),
+            Close(conn, "gave up a place"),
+        ]
 
     def _refuse(self, conn: ConnId, reply_to: str, reason: str) -> list[Action]:
         return [
@@ -824,7 +913,11 @@ class DeskQueue:
         for person in self._waiting:
             if person.conn is None and self._kept_operator(person) is operator:
                 name = clean(person.name)
-                left = format_duration(person.awaits_until - now)
+                # their place may run out first: after a restart within RECLAIM_WINDOW
+                held = self._reclaim_by if person.token in self._restored else float("inf")
+                if person.dropped is not None:
+                    held = min(held, person.dropped + self.grace)
+                left = format_duration(min(person.awaits_until, held) - now)
                 actions.append(
                     self._notice(
                         conn,
@@ -1017,10 +1110,8 @@ class DeskQueue:
     def _dispatch(self, now: float) -> list[Action]:
         """Give every free operator the earliest connected person it serves; just after
         a restart, once the people whose places were kept are back (see RESTART_SETTLE)."""
-        if self._restored:
-            if now < self._settle_until:
-                return []
-            self._restored.clear()
+        if self._restored and now < self._settle_until:
+            return []
         actions: list[Action] = []
         # operators kept for someone after a restart (see `restore`) take nobody else
         kept_for = {name_key(p.awaits) for p in self._waiting if p.awaits}
@@ -1298,7 +1389,8 @@ class DeskQueue:
     def _places(self) -> tuple[KeptPlace, ...]:
         # those being served would be put back at the front: with the others put back, in
         # the order they joined (see _to_front); `joined` as kept leaves out time served,
-        # so that waits go on counting right after a restart
+        # so that waits go on counting right after a restart, and `served` with `back`
+        # keeps their order among themselves when more are put back after it
         front = [s.person for s in self.sessions] + [p for p in self._waiting if p.back]
         front.sort(key=lambda person: person.joined)
         rest = [p for p in self._waiting if not p.back]
@@ -1312,9 +1404,11 @@ class DeskQueue:
                 p.description,
                 p.address,
                 p.joined + p.served,
-                serving.get(p, p.awaits),
+                operator=serving.get(p, p.awaits),
+                back=index < len(front),
+                served=p.served,
             )
-            for p in front + rest
+            for index, p in enumerate(front + rest)
         )
 
     def _keep(self) -> list[Action]:

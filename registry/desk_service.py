@@ -32,6 +32,7 @@ from registry.desk_places import PlacesFile
 from registry.desk_queue import (
     GRACE,
     MAX_WAITING,
+    RECLAIM_WINDOW,
     Action,
     Close,
     ConnId,
@@ -522,6 +523,7 @@ async def _serve(args: argparse.Namespace) -> int:
         max_waiting=args.max_waiting,
         heartbeat=args.heartbeat,
     )
+    desk.queue.reclaim_window = args.reclaim_window
     await desk.start()
 
     async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -572,6 +574,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--grace", type=float, default=GRACE)
+    parser.add_argument(
+        "--reclaim-window",
+        type=float,
+        default=RECLAIM_WINDOW,
+        help="seconds after a restart to take a kept place back (tests shorten it)",
+    )
     parser.add_argument("--max-waiting", type=int, default=MAX_WAITING)
     parser.add_argument(
         "--heartbeat",

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from peer.files import append_durably, fsync_dir, read_text, replace_durably
+from peer.files import append_durably, fsync_dir, parse_json, read_text, replace_durably
 from registry.table import Table
 from wire.messages import StoredMessage
 from wire.names import name_problem
@@ -61,7 +61,7 @@ class Storage:
         """The saved table, or an empty one if there is none yet."""
         path = self.root / "table.json"
         try:
-            data = json.loads(read_text(path))
+            data = parse_json(read_text(path))
         except FileNotFoundError:
             return Table()
         except (OSError, ValueError, RecursionError) as exc:
@@ -189,8 +189,8 @@ class Storage:
             if not line.strip():
                 continue  # see `sync`: a newline written ahead of a retried write
             try:
-                message = _from_json(json.loads(line))
-            except (ValueError, KeyError, TypeError):
+                message = _from_json(parse_json(line))
+            except (ValueError, KeyError, TypeError, RecursionError):
                 unreadable.append(line + "\n")
                 continue
             # a write retried after an error may have put a line down twice; a mailbox

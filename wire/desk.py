@@ -4,7 +4,8 @@ A desk conversation is one TCP connection to the registry, framed like every oth
 (DESIGN.md section 3). Its first frame says who connects: `DeskJoin` for a person asking
 for help, `DeskOperator` for an operator coming on duty. The registry answers with the
 messages below; the same types travel in both directions where that makes sense
-(`DeskLine`, `DeskLeave`, `DeskEnd`).
+(`DeskLine`, `DeskLeave`, `DeskEnd`). A client that lost its connection and whose person
+left meanwhile opens one to give the place up: `DeskGiveUp`.
 
 Like `wire.messages`, every message is a frozen dataclass whose first field is `id`
 ("" meaning none) and whose fields are str, int, bool or tuples of those, so the generic
@@ -69,6 +70,19 @@ class DeskOperator:
     name: str
     topics: tuple[int, ...]
     key: str
+    wire: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeskGiveUp:
+    """A person who left (`.quit`) while their connection was lost gives up the place held
+    for `token`, which must have come with the same `phone` (as typed). The registry
+    answers `DeskEnded` and closes, whether it still held the place or not: nothing else
+    happens on this connection. `wire` as in `DeskJoin`."""
+
+    id: str
+    phone: str
+    token: str
     wire: str
 
 
@@ -317,6 +331,7 @@ DeskMessage = (
     | DeskNotice
     | DeskPing
     | DeskPong
+    | DeskGiveUp
 )
 
 #: Every desk message type by the name it travels under; joins `wire.messages.MESSAGE_TYPES`.
@@ -327,5 +342,6 @@ DESK_TYPES: dict[str, type[DeskMessage]] = {
         DeskServed, DeskOnDuty, DeskSession, DeskRoom, DeskLine, DeskEnd, DeskEnded,
         DeskLeave, DeskQueueRequest, DeskServe, DeskRoomRequest, DeskRefused, DeskNotice,
         DeskPing, DeskPong,
+        DeskGiveUp,
     )
 }  # fmt: skip

@@ -130,6 +130,11 @@ class DeskWorld:
         """SIGKILL the desk, as a crash or a power cut would stop it, and start it again
         on the same port and data directory."""
         self.server.kill()
+        self.restart()
+
+    def restart(self) -> None:
+        """Start the desk again (after `self.server.kill()`) on the same port and data
+        directory."""
         self.server = self._start_server()
 
     def env(self) -> dict[str, str]:
@@ -142,13 +147,18 @@ class DeskWorld:
             env["CHATAPP_DESK_KEY"] = key.read_text().strip()
         return env
 
-    def start(self, args: list[str], name: str) -> Proc:
-        proc = Proc(args, self.env(), name)
+    def start(self, args: list[str], name: str, **env: str) -> Proc:
+        """`args` run with `env` added to the world's environment (see `env`)."""
+        proc = Proc(args, self.env() | env, name)
         self.procs.append(proc)
         return proc
 
     def person(self, name: str, phone: str, topic: int | None, *more: str) -> Proc:
-        proc = self.start(["-m", "peer.desk_client", "127.0.0.1", str(self.port)], name)
+        """`ChatApp -d` typing `name`, `phone`, `topic` (None: none, a kept place is taken
+        back) and `more`. Each person has a state directory of their own, as people on
+        computers of their own do (one client runs per directory), kept across restarts."""
+        args = ["-m", "peer.desk_client", "127.0.0.1", str(self.port)]
+        proc = self.start(args, name, CHATAPP_DATA_DIR=str(self.tmp / "state" / name))
         lines = [name, phone] + ([str(topic)] if topic is not None else []) + list(more)
         proc.send(*lines)
         return proc

@@ -340,6 +340,35 @@ def test_a_stopped_operator_is_noticed_and_comes_back_when_it_runs_again(tmp_pat
         world.close()
 
 
+def test_a_place_given_up_while_the_registry_was_down_soon_stops_counting(
+    tmp_path: Path,
+) -> None:
+    """Found by trying it: a person who gave up while the registry was down (`.quit` there
+    reaches nobody) kept a place counted ahead of every newcomer for the whole grace
+    period after the restart. A place nobody takes back within the reconnect window
+    (shortened here) is given up; a client still running is back well within it."""
+    world = DeskWorld(tmp_path, "--reclaim-window", "4")
+    try:
+        alice = world.person("Alice", PHONES["Alice"], 2)
+        alice.expect(r"number 1 in the queue, you are next")
+        bob = world.person("Bob", PHONES["Bob"], 2)
+        bob.expect(r"number 2 in the queue")
+        world.server.kill()
+        bob.expect(r"connection to the help desk was lost")
+        bob.send(".quit")  # one more try, to give the place up: nobody answers
+        bob.expect(r"You left the help desk\. It could not be told now, and gives your place up")
+        assert bob.wait() == 0
+        world.restart()
+        alice.expect(r"Welcome back: your place was kept; number 1 in the queue")
+        carol = world.person("Carol", PHONES["Carol"], 2)
+        carol.expect(r"number 3 in the queue")  # Bob's place, kept on disk, is ahead
+        carol.expect(r"number 2 in the queue")  # ...until the window is over
+        world.server.expect(r"Bob \(phone \**89\) did not come back within 4 s of the restart")
+        assert not any("number 2" in line for line in alice.everything)
+    finally:
+        world.close()
+
+
 def test_after_a_crash_each_conversation_resumes_with_its_operator(world: DeskWorld) -> None:
     ann = world.operator("ann")
     ann.expect(r"On duty as ann")
@@ -378,3 +407,39 @@ def test_a_piped_operator_takes_nobody_until_its_input_says_serve(world: DeskWor
     alice.send(".queue")
     alice.expect(r"Nobody is ahead of you")
     assert not any("It is your turn" in line for line in alice.everything)
+
+
+def test_one_desk_client_per_data_directory_and_one_operator_per_name(world: DeskWorld) -> None:
+    """Two `ChatApp -d` on one data directory shared the held-place files, and each could
+    take back the other's place; two operators of one name took turns at the desk. The
+    second start is refused with one line naming the first, which goes on."""
+    shared = str(world.tmp / "state" / "shared")
+    args = ["-m", "peer.desk_client", "127.0.0.1", str(world.port)]
+    first = world.start(args, "first", CHATAPP_DATA_DIR=shared)
+    first.send("Alice", PHONES["Alice"], "2")
+    first.expect(r"number 1 in the queue")
+    second = world.start(args, "second", CHATAPP_DATA_DIR=shared)
+    second.expect(
+        r"^>>> \[Another help desk client is already running with the data directory "
+        rf"{re.escape(shared)} \(pid {first.popen.pid}\); the two would share the places they "
+        r"hold\. Quit it first, or give this one a directory of its own with --data-dir\.\]$"
+    )
+    assert second.wait() == 1
+    assert not any("Traceback" in line for line in second.everything)
+
+    ann = world.operator("ann")
+    ann.expect(r"Now serving Alice")
+    first.expect(r"It is your turn: you are talking to ann")
+    ann2 = world.operator("ANN")  # names are one ignoring case
+    ann2.expect(r"^>>> \[An operator client for ANN is already running with the data directory ")
+    assert ann2.wait() == 1
+    bo = world.operator("bo")  # another name goes on duty
+    bo.expect(r"On duty as bo")
+    to_new_person(ann, "Alice", "still here")
+    first.expect(r"^>>> ann: still here$")  # the first ones were left alone
+
+    first.send(".quit")
+    assert first.wait() == 0
+    again = world.start(args, "again", CHATAPP_DATA_DIR=shared)  # the lock went with it
+    again.send("Alice", PHONES["Alice"], "2")
+    again.expect(r"number 1 in the queue|It is your turn")

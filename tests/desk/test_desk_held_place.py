@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 import time
 from pathlib import Path
 
+import pytest
+
 from peer.desk_actions import KeptPlace
-from peer.desk_held_place import HeldPlace
+from peer.desk_held_place import PERSON_LOCK, HeldPlace, hold_client_lock, operator_lock
+from peer.files import InUse
 
 
 def test_a_saved_place_is_read_back_and_private(tmp_path: Path) -> None:
@@ -63,3 +67,46 @@ def test_a_place_that_cannot_be_written_costs_only_the_restart(tmp_path: Path) -
     place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
     place.save("tok", 3, "", 120.0)  # no exception: the wait goes on without it
     assert place.load() is None
+
+
+def test_a_time_that_is_no_number_or_a_topic_that_is_none_is_no_place(tmp_path: Path) -> None:
+    # Python's json reads NaN and Infinity: a place alive at NaN was never stale, and a
+    # grace of NaN stopped the client when its connection broke
+    place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
+    place.path.parent.mkdir(parents=True)
+    now = time.time()
+    good = f'"token": "tok", "description": "", "alive": {now}'
+    for damage in (
+        "{" + good + ', "topic": 3, "grace": NaN}',
+        "{" + good + ', "topic": 3, "grace": Infinity}',
+        "{" + good + ', "topic": 3, "grace": -1}',
+        '{"token": "tok", "topic": 3, "grace": 120, "alive": NaN}',
+        '{"token": "tok", "topic": 3, "grace": 120, "alive": 1e999}',
+        "{" + good + ', "topic": 99, "grace": 120}',
+        "{" + good + ', "topic": true, "grace": 120}',
+        "[" * 100_000,
+    ):
+        place.path.write_text(damage)
+        assert place.load() is None
+        assert not place.path.exists()
+
+
+def test_one_client_per_directory_and_one_operator_per_name(tmp_path: Path) -> None:
+    person = hold_client_lock(tmp_path, PERSON_LOCK)
+    assert person is not None
+    with pytest.raises(InUse) as busy:
+        hold_client_lock(tmp_path, PERSON_LOCK)
+    assert busy.value.pid == os.getpid()
+    ann = hold_client_lock(tmp_path, operator_lock("ann"))
+    assert ann is not None
+    with pytest.raises(InUse):
+        hold_client_lock(tmp_path, operator_lock("ANN"))  # one name, whatever the case
+    bo = hold_client_lock(tmp_path, operator_lock("bo"))
+    assert bo is not None
+    for fd in (person, ann, bo):
+        os.close(fd)
+    again = hold_client_lock(tmp_path, PERSON_LOCK)  # let go with its holder
+    assert again is not None
+    os.close(again)
+    (tmp_path / "plain").write_text("a file where the directory should be")
+    assert hold_client_lock(tmp_path / "plain", PERSON_LOCK) is None  # runs without it

@@ -22,6 +22,7 @@ from wire.desk import (
     EST_RANGE,
     DeskCrisis,
     DeskEnded,
+    DeskGiveUp,
     DeskJoin,
     DeskLeave,
     DeskLine,
@@ -302,10 +303,43 @@ def test_leaving_closes_anyway_when_the_desk_does_not_answer() -> None:
     assert core.tick(3.0) == [Show("[You left the help desk.]"), ForgetPlace(), Exit(0)]
 
 
-def test_leaving_while_reconnecting_needs_no_answer() -> None:
+UNTOLD = "[You left the help desk. It could not be told now, and gives your place up by itself.]"
+
+
+def test_leaving_while_reconnecting_gives_the_place_up_on_a_connection_of_its_own() -> None:
+    # a place held for nobody counted ahead of everyone behind it for the grace period
     core = waiting()
     core.lost("reset", 1.0)
-    assert core.typed(".quit", 1.1) == [Show("[You left the help desk.]"), ForgetPlace(), Exit(0)]
+    assert core.typed(".quit", 1.1) == [Connect()]
+    assert core.typed(".queue", 1.2) == []  # leaving: nothing more is done
+    [give_up] = sent(core.connected(1.3))
+    assert give_up == DeskGiveUp(give_up.id, PHONE, "tok", give_up.wire)  # type: ignore[attr-defined]
+    bye = core.received(DeskEnded("d", "You left the waiting room.", False, -1), 1.4)
+    assert shown(bye) == ["[You left the waiting room.]"]
+    assert bye[-2:] == [ForgetPlace(), Exit(0)]
+    assert core.lost("closed", 1.5) == []
+
+
+def test_leaving_while_the_desk_cannot_be_reached_ends_at_once_or_in_2_s() -> None:
+    refused = waiting()
+    refused.lost("reset", 1.0)
+    refused.typed(".quit", 1.1)
+    assert refused.not_connected("Connection refused", 1.1) == [
+        Show(UNTOLD),
+        ForgetPlace(),  # so that a later start asks for a new place, not this one
+        Exit(0),
+    ]
+    silent = waiting()
+    silent.lost("reset", 1.0)
+    silent.end_of_input(1.1)  # Ctrl-C
+    assert silent.next_wake() == 3.1
+    assert silent.tick(3.0) == []
+    assert silent.tick(3.1) == [Show(UNTOLD), ForgetPlace(), Exit(0)]
+    lost = waiting()
+    lost.lost("reset", 1.0)
+    lost.typed(".quit", 1.1)
+    lost.connected(1.2)
+    assert lost.lost("reset", 1.3) == [Show(UNTOLD), ForgetPlace(), Exit(0)]
 
 
 def test_what_is_typed_while_the_first_connection_is_made_waits_for_it() -> None:

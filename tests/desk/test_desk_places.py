@@ -7,11 +7,13 @@ import stat
 from dataclasses import replace
 from pathlib import Path
 
-from registry.desk_places import PLACES_FILE, PlacesFile
+from registry.desk_places import _FIELDS, PLACES_FILE, PlacesFile
 from registry.desk_queue import KeptPlace
 
 PLACES = (
-    KeptPlace("t1", "王小明", "+447700900123", 1, "", "10.0.0.7", 100.0, "ann"),
+    KeptPlace(
+        "t1", "王小明", "+447700900123", 1, "", "10.0.0.7", 100.0, "ann", back=True, served=12.5
+    ),
     KeptPlace("t2", "Bob", "01512345678", 3, "maths, chapter 2", "", 130.5),
 )
 
@@ -76,3 +78,57 @@ def test_a_file_that_cannot_be_read_is_said_and_left(tmp_path: Path) -> None:
     places, problem = PlacesFile(tmp_path).load()
     assert places == [] and "Is a directory" in problem
     assert (tmp_path / PLACES_FILE).is_dir()
+
+
+def test_a_time_that_is_no_number_or_a_bad_topic_is_damage_said_in_one_line(
+    tmp_path: Path,
+) -> None:
+    # found by trying it: Python's json reads NaN and Infinity, and a place joined at NaN
+    # broke the order of the waiting room and every estimate
+    path = tmp_path / PLACES_FILE
+    good = json.loads(
+        json.dumps(dict(zip(_FIELDS, ("t", "Al", "+447700900123", 2, "", "", 5.0), strict=True)))
+    )
+    for joined_at, why in (
+        ("NaN", "NaN is not a number ChatApp writes"),
+        ("Infinity", "Infinity is not a number ChatApp writes"),
+        ("-Infinity", "-Infinity is not a number ChatApp writes"),
+        ("1e999", "1e999 is too large a number"),
+        ("1" + "0" * 400, "place 2: joined_at is not a time"),
+        ("true", "place 2: joined_at is not a time"),
+        ('"5"', "place 2: joined_at is not a time"),
+    ):
+        text = json.dumps({"places": [good, {**good, "token": "u", "joined_at": 0}]})
+        path.write_text(text.replace('"joined_at": 0', f'"joined_at": {joined_at}'))
+        places, problem = PlacesFile(tmp_path).load()
+        assert places == []
+        assert problem == (
+            f"desk: the kept waiting room {path} is damaged; moved to "
+            f"{PLACES_FILE}.unreadable, no place held ({why})"
+        )
+        assert "\n" not in problem and not path.exists()
+    for field, value, why in (
+        ("topic", 9, "place 1: topic 9 is not a topic"),
+        ("topic", True, "place 1: topic True is not a topic"),
+        ("phone", "call me", "place 1: the phone is not a number"),
+    ):
+        path.write_text(json.dumps({"places": [{**good, field: value}]}))
+        assert PlacesFile(tmp_path).load()[1].endswith(f"no place held ({why})")
+    path.write_text("[" * 100_000)
+    assert PlacesFile(tmp_path).load()[1].endswith("no place held (it is nested too deep)")
+
+
+def test_a_file_from_before_back_and_served_were_kept_is_read(tmp_path: Path) -> None:
+    entry = dict(zip(_FIELDS, ("t", "Al", "+447700900123", 2, "", "", 5.0), strict=True))
+    (tmp_path / PLACES_FILE).write_text(json.dumps({"places": [entry]}))
+    places, problem = PlacesFile(tmp_path, clock=lambda: 0.0, wall=lambda: 0.0).load()
+    assert problem == ""
+    assert places == [KeptPlace("t", "Al", "+447700900123", 2, "", "", 5.0, "", False, 0.0)]
+    for field, value, why in (
+        ("back", 1, "place 1: back is not true or false"),
+        ("served", -1, "place 1: served is not a length of time"),
+        ("served", "NaN", "place 1: served is not a length of time"),
+        ("later", 1, "place 1 is not a kept place"),
+    ):
+        (tmp_path / PLACES_FILE).write_text(json.dumps({"places": [{**entry, field: value}]}))
+        assert PlacesFile(tmp_path).load()[1].endswith(f"no place held ({why})")

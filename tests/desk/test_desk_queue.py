@@ -12,6 +12,7 @@ from desk_harness import PHONES, Desk
 from registry.desk_queue import (
     ARRIVALS_INTERVAL,
     GRACE,
+    RECLAIM_WINDOW,
     RESTART_SETTLE,
     WRONG_KEY,
     Close,
@@ -25,6 +26,7 @@ from wire.desk import (
     EST_RANGE,
     DeskCrisis,
     DeskEnded,
+    DeskGiveUp,
     DeskLine,
     DeskNotice,
     DeskOnDuty,
@@ -37,7 +39,7 @@ from wire.desk import (
     DeskSession,
 )
 from wire.desk_text import DEFAULT_CRISIS_NOTICE, mask_phone
-from wire.version import wire_refusal
+from wire.version import WIRE_VERSION, wire_refusal
 
 
 def busy_desk(**options: object) -> Desk:
@@ -871,7 +873,7 @@ def restarted(names: tuple[str, ...]) -> tuple[Desk, dict[str, str]]:
 def test_a_restarted_desk_holds_the_kept_places_in_order_for_their_tokens() -> None:
     after, tokens = restarted(("Alice", "Bob"))
     assert after.logs == [
-        "desk: 3 places kept from before the registry stopped, held for 2 min 00 s for their "
+        "desk: 3 places kept from before the registry stopped, held for 15 s for their "
         "people to come back; nobody is served for up to 5 s while they reconnect"
     ]
     assert [p.name for p in after.queue.waiting] == ["Zed", "Alice", "Bob"]
@@ -888,6 +890,94 @@ def test_a_restarted_desk_holds_the_kept_places_in_order_for_their_tokens() -> N
     assert after.last("op", DeskSession).waited == 15  # her wait went on counting
     after.advance(GRACE)
     assert [p.name for p in after.queue.waiting] == ["Bob"]  # Zed's place ran out
+
+
+def test_kept_places_nobody_takes_back_soon_after_a_restart_are_given_up() -> None:
+    # found by trying it: after a long outage, the places of people who had given up
+    # meanwhile were counted ahead of every newcomer for the whole grace period
+    after, tokens = restarted(("Alice", "Bob", "Carol"))
+    assert RECLAIM_WINDOW < GRACE
+    after.advance(RESTART_SETTLE + 1)
+    after.join("b2", "Bob", token=tokens["Bob"])  # Bob's client is still running
+    after.join("d", "Dan")  # a newcomer: behind all four kept places for now
+    assert after.last("d", DeskQueued).position == 5
+    after.advance(RECLAIM_WINDOW - RESTART_SETTLE - 1.01)
+    assert len(after.queue.waiting) == 5
+    after.advance(0.02)  # the window is over: Zed, Alice and Carol gave up
+    assert [p.name for p in after.queue.waiting] == ["Bob", "Dan"]
+    assert after.logs[-3:] == [
+        f"desk: {name} (phone {mask_phone(phone)}) did not come back within 15 s of the "
+        "restart; place given up"
+        for name, phone in (
+            ("Zed", "+19998887777"),
+            ("Alice", PHONES["Alice"]),
+            ("Carol", PHONES["Carol"]),
+        )
+    ]
+    assert after.last("d", DeskPosition).position == 2
+    assert after.last("b2", DeskPosition).position == 1
+    assert [p.name for p in after.kept] == ["Bob", "Dan"]
+    after.join("a2", "Alice", token=tokens["Alice"])  # too late: a place of her own
+    assert not after.last("a2", DeskQueued).restored
+    assert after.last("a2", DeskQueued).position == 3
+    assert after.queue.next_wake() is None or after.queue.next_wake() > after.now
+
+
+def test_the_reconnect_window_leaves_room_for_the_clients_backoff() -> None:
+    # a living client is back at most RETRY_MAX after a refused attempt, or CONNECT_TIMEOUT
+    # plus RETRY_MAX after one nobody answered; the window must hold that with room to spare
+    from peer.desk_actions import RETRY_MAX
+    from peer.desk_runner import CONNECT_TIMEOUT
+
+    assert RECLAIM_WINDOW >= 1.5 * (CONNECT_TIMEOUT + RETRY_MAX)
+    assert RESTART_SETTLE < RECLAIM_WINDOW < GRACE
+
+
+def test_a_place_taken_back_after_a_restart_is_held_by_the_usual_rules_again() -> None:
+    after, tokens = restarted(("Alice",))
+    after.join("a2", "Alice", token=tokens["Alice"])
+    after.drop("a2")  # lost again within the window: held for the grace period, as ever
+    after.advance(RECLAIM_WINDOW + 1)
+    assert [p.name for p in after.queue.waiting] == ["Alice"]
+    after.advance(GRACE)
+    assert after.queue.waiting == ()
+
+
+def test_a_place_whose_person_left_while_away_is_given_up_when_told() -> None:
+    desk = busy_desk()
+    for conn, name in (("a", "Alice"), ("b", "Bob"), ("c", "Carol")):
+        desk.join(conn, name)
+    alice = desk.token("a")
+    desk.drop("a")
+    desk.advance(2)
+    # a stranger with the token but another number, or a wrong token: nothing happens
+    for phone, token in ((PHONES["Bob"], alice), (PHONES["Alice"], "guess")):
+        desk.send("x", DeskGiveUp(desk.mid(), phone, token, WIRE_VERSION))
+        said = desk.last("x", DeskEnded).reason
+        assert said == "You left the help desk; no place was held for you any more."
+        assert "x" in desk.closed and len(desk.queue.waiting) == 3
+        desk.drop("x")
+        desk.closed.remove("x")
+    desk.send("a2", DeskGiveUp(desk.mid(), "+447700900123", alice, WIRE_VERSION))
+    assert desk.last("a2", DeskEnded).reason == "You left the waiting room."
+    assert "a2" in desk.closed and not desk.queue.knows("a2")
+    assert [p.name for p in desk.queue.waiting] == ["Bob", "Carol"]
+    assert desk.logs[-1] == (
+        "desk: Alice (phone **********23) left the waiting room (said once the connection was lost)"
+    )
+    assert [p.name for p in desk.kept] == ["Zed", "Bob", "Carol"]
+    desk.advance(1)
+    assert desk.last("b", DeskPosition).position == 1  # at once, not after the grace period
+    desk.send("a3", DeskGiveUp(desk.mid(), PHONES["Alice"], alice, "0badc0de"))
+    assert "0badc0de" in desk.last("a3", DeskRefused).reason
+
+
+def test_a_kept_place_given_up_after_a_restart_goes_at_once() -> None:
+    after, tokens = restarted(("Alice", "Bob"))
+    after.send("a", DeskGiveUp(after.mid(), PHONES["Alice"], tokens["Alice"], WIRE_VERSION))
+    assert [p.name for p in after.queue.waiting] == ["Zed", "Bob"]
+    after.join("b", "Bob", token=tokens["Bob"])
+    assert after.last("b", DeskQueued).position == 2
 
 
 def test_a_restarted_desk_serves_at_once_when_everyone_is_back() -> None:
@@ -916,10 +1006,48 @@ def test_a_restore_holds_each_token_once_and_no_more_than_the_room_holds() -> No
     kept = list(before.kept)
     after = Desk(max_waiting=2)
     after.apply(after.queue.restore([kept[1], kept[1], kept[0], kept[0]], 0.0))
-    assert [p.name for p in after.queue.waiting] == ["Alice", "Zed"]
+    # Zed, who was being served, is held at the front, as one put back
+    assert [p.name for p in after.queue.waiting] == ["Zed", "Alice"]
     after = Desk(max_waiting=1)
     after.apply(after.queue.restore(kept, 0.0))
     assert [p.name for p in after.queue.waiting] == ["Zed"]
+
+
+def test_people_put_back_keep_their_order_across_a_restart() -> None:
+    # found by trying it: after a registry restart, the next person put back went before
+    # those put back before the stop, who had joined before them
+    before = Desk()
+    before.operator("op1", "ann")
+    before.join("a", "Alice")  # to ann at once
+    before.advance(5)
+    before.operator("op2", "bo", topics=(3,))
+    before.join("b", "Bob", topic=3)  # to bo
+    before.advance(1)
+    before.join("c", "Carol")  # waits
+    before.advance(4)
+    before.leave("op1")  # Alice is put back at the front, served 10 s
+    tokens = {name: before.token(name[0].lower()) for name in ("Alice", "Bob", "Carol")}
+    kept = before.kept
+    assert [(p.name, p.back, p.served) for p in kept] == [
+        ("Alice", True, 10.0),
+        ("Bob", True, 0.0),  # being served: would be put back
+        ("Carol", False, 0.0),
+    ]
+    after = Desk()
+    after.now = 1000.0
+    after.apply(after.queue.restore([replace(p, joined=p.joined + 990) for p in kept], 1000.0))
+    assert [p.back for p in after.queue.waiting] == [True, True, False]
+    for name in ("Alice", "Bob", "Carol"):
+        after.join(name[0].lower(), name, topic=3 if name == "Bob" else 2, token=tokens[name])
+    after.operator("op3", "bo", topics=(3,))  # Bob's conversation resumes with bo
+    assert after.last("op3", DeskSession).name == "Bob"
+    after.leave("op3")  # Bob put back again: still after Alice, who joined before him
+    assert [p.name for p in after.queue.waiting] == ["Alice", "Bob", "Carol"]
+    after.advance(2)
+    after.ask("a")  # her 10 s with ann still do not count as waiting
+    assert after.last("a", DeskQueueInfo).waited == 2
+    after.ask("c")  # Carol joined 4 s before the stop
+    assert after.last("c", DeskQueueInfo).waited == 6
 
 
 def test_the_operator_and_the_log_give_the_same_wait() -> None:

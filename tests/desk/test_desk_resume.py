@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from desk_harness import Desk
 
-from registry.desk_queue import GRACE, RESTART_SETTLE
+from registry.desk_queue import GRACE, RECLAIM_WINDOW, RESTART_SETTLE
 from wire.desk import DeskNotice, DeskQueued, DeskServed, DeskSession
 
 
@@ -86,10 +86,10 @@ def test_an_operator_back_first_takes_nobody_else_while_its_person_may_come_back
     after.operator("ann", "ann")
     assert notices(after, "ann") == [
         "The help desk was restarted while you served Dan; your conversation resumes as soon "
-        "as Dan is back (you take nobody else until then, for up to 2 min 00 s)."
+        "as Dan is back (you take nobody else until then, for up to 15 s)."
     ]
     back(after, "carol", "Carol", tokens["carol"])
-    after.advance(RESTART_SETTLE + 30)
+    after.advance(RESTART_SETTLE + 5)  # Dan's place is kept for RECLAIM_WINDOW
     assert not after.of("ann", DeskSession) and not after.of("carol", DeskServed)
     back(after, "dan", "Dan", tokens["dan"])
     assert after.last("ann", DeskSession).name == "Dan"
@@ -97,12 +97,15 @@ def test_an_operator_back_first_takes_nobody_else_while_its_person_may_come_back
     assert after.last("ann", DeskSession).name == "Carol"  # then the usual rules
 
 
-def test_a_person_who_never_comes_back_frees_their_operator_after_the_grace() -> None:
+def test_a_person_who_never_comes_back_frees_their_operator_once_their_place_is_given_up() -> None:
+    # a place kept across a restart is given up when nobody takes it back in RECLAIM_WINDOW
     before, tokens = two_sessions()
     after = restarted(before)
     after.operator("ann", "ann")
     back(after, "carol", "Carol", tokens["carol"])
-    after.advance(GRACE)
+    after.advance(RECLAIM_WINDOW - 1)
+    assert not after.of("ann", DeskSession)
+    after.advance(1)
     assert "Dan did not come back; you take the next person." in notices(after, "ann")
     assert after.last("ann", DeskSession).name == "Carol"
 

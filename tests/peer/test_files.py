@@ -75,3 +75,23 @@ def test_regular_files_read_as_before(tmp_path: Path) -> None:
     assert read_text(path) == "é\n"
     with pytest.raises(FileNotFoundError):
         read_bytes(tmp_path / "missing")
+
+
+def test_parse_json_refuses_numbers_chatapp_never_writes() -> None:
+    # Python's json reads NaN and the infinities; a time that is one breaks every ordering
+    from peer.files import is_finite_number, parse_json
+
+    assert parse_json('{"a": [1, 2.5, "NaN"]}') == {"a": [1, 2.5, "NaN"]}
+    for text, said in (
+        ("NaN", "NaN is not a number ChatApp writes"),
+        ('{"t": Infinity}', "Infinity is not a number ChatApp writes"),
+        ("[-Infinity]", "-Infinity is not a number ChatApp writes"),
+        ('{"t": 1e999}', "1e999 is too large a number"),
+    ):
+        with pytest.raises(ValueError, match=said):
+            parse_json(text)
+    with pytest.raises(RecursionError):
+        parse_json("[" * 100_000)
+    assert is_finite_number(1) and is_finite_number(-2.5)
+    for value in (True, 10**400, float("nan"), float("inf"), "1", None):
+        assert not is_finite_number(value)

@@ -27,6 +27,8 @@ def test_a_token_file_that_cannot_be_read_is_none_and_said(tmp_path: Path) -> No
     assert kept.load_token() == "" and kept.problems == []  # none yet: nothing to say
     for content, why in [
         ("{not json", "it is not what ChatApp writes there"),
+        ('{"token": NaN}', "it is not what ChatApp writes there"),
+        ("[" * 100_000, "it is not what ChatApp writes there"),
         ('{"token": 5}', "it holds no token"),
         ("[]", "it holds no token"),
     ]:

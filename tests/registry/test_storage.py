@@ -227,3 +227,21 @@ def test_the_table_and_mailboxes_are_readable_by_the_registrys_user_only(tmp_pat
     store.append("bob", msg(0))
     for path in (tmp_path / "table.json", *(tmp_path / "mail").iterdir()):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_a_table_or_mailbox_line_with_numbers_chatapp_never_writes_is_refused(
+    tmp_path: Path,
+) -> None:
+    store = Storage(tmp_path)
+    (tmp_path / "table.json").write_text('{"version": NaN, "names": []}')
+    with pytest.raises(StorageError, match="NaN is not a number ChatApp writes"):
+        store.load_table(0.0)
+    (tmp_path / "table.json").write_text("[" * 100_000)
+    with pytest.raises(StorageError, match="cannot read"):
+        store.load_table(0.0)
+    store.append("bob", msg(1))
+    box = next((tmp_path / "mail").iterdir())
+    with box.open("a") as f:
+        f.write('{"id": Infinity}\n' + "[" * 100_000 + "\n")
+    assert [m.id for m in store.load_mail()["bob"]] == [msg(1).id]
+    assert store.skipped_lines == 2
