@@ -239,13 +239,30 @@ def test_a_crisis_notice_is_bounded_and_an_empty_one_shows_the_default() -> None
 
 
 def test_the_waiting_room_lines_up_on_a_terminal_whatever_script_names_are_in() -> None:
-    names = ("王小明", "Bob", "José", "😀 Kim")
-    room = DeskRoom("", "", names, (1, 2, 3, 4), ("***23",) * 4, (5,) * 4, (True,) * 4)
+    # each name with the columns a terminal gives it (counted by hand, not by `width`):
+    # wide (CJK, fullwidth), accented, and emoji sequences drawn as one picture
+    columns = {
+        "王小明": 6,
+        "Bob": 3,
+        "José": 4,
+        "😀 Kim": 6,
+        "👩\u200d💻 Ana": 6,
+        "❤️ Lu": 5,
+        "👍🏽ok": 4,
+        "\uff46\uff55\uff4c\uff4c": 8,
+    }
+    names = tuple(columns)
+    count = len(names)
+    topics = tuple(1 + i % 6 for i in range(count))
+    room = DeskRoom("", "", names, topics, ("***23",) * count, (5,) * count, (True,) * count)
     rows = render_operator(room)[1:]
-    labels = [topic_label(t) for t in (1, 2, 3, 4)]
-    assert (
-        len({width(row[: row.index(label)]) for row, label in zip(rows, labels, strict=True)}) == 1
-    )
+    labels = [topic_label(t) for t in topics]
+    # where each row's topic starts, in columns: the same for every row
+    starts = {
+        row.index(label) - len(name) + columns[name]
+        for row, label, name in zip(rows, labels, names, strict=True)
+    }
+    assert len(starts) == 1
     assert len({width(row[: row.index("waited")]) for row in rows}) == 1
 
 
