@@ -56,6 +56,7 @@ from wire.desk import (
 from wire.desk_text import (
     ALL_TOPICS,
     DEFAULT_CRISIS_NOTICE,
+    OPERATOR_HELP,
     SWITCH_GUARD,
     clean_crisis_notice,
     is_operator_command,
@@ -82,6 +83,12 @@ READ_CHUNK = 64 * 1024
 CONSOLE_SWITCH_GUARD = 20.0
 #: The console's command that sends the line held back (see CONSOLE_SWITCH_GUARD).
 SEND_HELD = ".send"
+#: `.help` on the registry console: the operator's commands and the console's own.
+CONSOLE_HELP: tuple[str, ...] = (
+    *OPERATOR_HELP[:3],
+    f"  {SEND_HELD:<14} send the line held back as a new person was handed over to you",
+    *OPERATOR_HELP[3:],
+)
 #: Bytes that may pile up unsent to one connection before it is closed as too slow: far
 #: more than a desk conversation ever queues, far less than memory to worry about.
 MAX_UNSENT = 256 * 1024
@@ -283,7 +290,13 @@ class DeskService:
                     return
             serves = self._console_serves()
             topics = ALL_TOPICS if serves is None else serves
-            parsed = parse_operator_line(line, self._new_id, topics, self.queue.session_of(CONSOLE))
+            parsed = parse_operator_line(
+                line,
+                self._new_id,
+                topics,
+                self.queue.session_of(CONSOLE),
+                help_lines=CONSOLE_HELP,
+            )
             for text in parsed.lines:
                 self._console_print(text)
             if isinstance(parsed.message, DeskLine | DeskEnd) and self._console_holds():

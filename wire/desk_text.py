@@ -350,11 +350,17 @@ SWITCH_GUARD = 1.5
 
 
 def parse_operator_line(
-    line: str, make_id: Callable[[], str], topics: tuple[int, ...], session: str
+    line: str,
+    make_id: Callable[[], str],
+    topics: tuple[int, ...],
+    session: str,
+    *,
+    help_lines: tuple[str, ...] = OPERATOR_HELP,
 ) -> OperatorInput:
     """Turn one typed line into what to do. `topics` is what the operator serves now (for
     a bare `.serve`); `session`, the session shown when it was typed ("" for none), which
-    a line or `.end` names. Never raises; a mistake gives lines explaining it."""
+    a line or `.end` names; `help_lines`, what `.help` shows (the registry console has a
+    command of its own). Never raises; a mistake gives lines explaining it."""
     text = line.rstrip("\r\n")
     if not text.startswith(".") or text.startswith(".."):
         body = text[1:] if text.startswith("..") else text
@@ -370,7 +376,7 @@ def parse_operator_line(
     if command == ".end":
         return OperatorInput(message=DeskEnd(make_id(), session))
     if command == ".help":
-        return OperatorInput(lines=OPERATOR_HELP)
+        return OperatorInput(lines=help_lines)
     if command in (".quit", ".exit"):
         return OperatorInput(quit=True)
     if command == ".serve":

@@ -205,6 +205,11 @@ def test_the_console_is_an_operator(tmp_path: Path) -> None:
         desk.console_line(".serve 9")
         assert "Usage" in printed[-1]
         assert not desk.wants_console_line("who") or desk.console_in_session
+        printed.clear()
+        desk.console_line(".help")  # the console's own command is listed with the others
+        assert printed[0] == "desk: Help-desk operator commands:"
+        assert any(line.startswith("desk:   .send ") for line in printed)
+        assert any(line.startswith("desk:   .room ") for line in printed)
 
     run(tmp_path, scenario, crisis_notice="  ", switch_guard=0.0)  # it types at once
     assert not any("Traceback" in line for line in printed)
