@@ -686,12 +686,15 @@ class DeskQueue:
         ]
 
     def _on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
+        # what the operator can be given: people here for its topics, not held places
+        yours = sum(1 for p in self._waiting if p.conn is not None and p.topic in operator.topics)
         return DeskOnDuty(
             self._make_id(),
             reply_to,
             operator.name,
             _sorted(operator.topics),
             len(self._waiting),
+            yours,
         )
 
     # -- a person's messages --------------------------------------------------------------

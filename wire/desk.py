@@ -137,13 +137,15 @@ class DeskServed:
 @dataclass(frozen=True, slots=True)
 class DeskOnDuty:
     """Answer to `DeskOperator` and `DeskServe`: the operator serves `topics`; `waiting`
-    people are in the waiting room."""
+    people are in the waiting room, held places and other topics included, of whom
+    `yours` are there (connected) for one of `topics`: those the operator may be given."""
 
     id: str
     reply_to: str
     name: str
     topics: tuple[int, ...]
     waiting: int
+    yours: int
 
 
 @dataclass(frozen=True, slots=True)

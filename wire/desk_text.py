@@ -404,9 +404,10 @@ def is_operator_command(line: str) -> bool:
 def render_operator(message: DeskMessage) -> list[str]:
     """The lines an operator sees for a message from the desk (none for unknown ones)."""
     match message:
-        case DeskOnDuty(name=name, topics=topics, waiting=waiting):
+        case DeskOnDuty(name=name, topics=topics, waiting=waiting, yours=yours):
+            serving = topics_text(topics)
             lines = [
-                f"[On duty as {clean(name)}, serving {topics_text(topics)}; {waiting} waiting.]"
+                f"[On duty as {clean(name)}, serving {serving}; {_waiting_for(yours, waiting)}.]"
             ]
             if not topics:
                 lines.append("[You take nobody until you choose topics: .serve all or .serve 1,3.]")
@@ -427,6 +428,14 @@ def render_operator(message: DeskMessage) -> list[str]:
         case DeskEnded(reason=reason) | DeskRefused(reason=reason) | DeskNotice(text=reason):
             return [f"[{clean(reason)}]"]
     return []
+
+
+def _waiting_for(yours: int, waiting: int) -> str:
+    """`3 waiting` when all those waiting may be given to the operator, else both
+    figures: those for its topics who are here, and everyone in the waiting room."""
+    if yours == waiting:
+        return f"{waiting} waiting"
+    return f"{yours} waiting for you, {waiting} in the waiting room in all"
 
 
 def room_lines(room: DeskRoom) -> list[str]:

@@ -74,7 +74,7 @@ TO_PERSON: list[DeskMessage] = [
     DeskNotice("d", "The desk closes soon."),
 ]
 TO_OPERATOR: list[DeskMessage] = [
-    DeskOnDuty("d", "o", "ann", ALL_TOPICS, 0),
+    DeskOnDuty("d", "o", "ann", ALL_TOPICS, 0, 0),
     DeskSession("d", "s", "Tom", "07700900606", 5, "", 3),
     DeskLine("d", "Tom", "hi", "s"),
     DeskEnded("d", "Tom ended the session.", False, -1),

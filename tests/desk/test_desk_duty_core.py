@@ -55,7 +55,7 @@ def on_duty(now: float = 0.0, *, prompt: bool = False) -> OperatorCore:
     core = operator(prompt=prompt)
     core.start(now)
     core.connected(now)
-    core.received(DeskOnDuty("d", "o-1", "ann", ALL_TOPICS, 0), now)
+    core.received(DeskOnDuty("d", "o-1", "ann", ALL_TOPICS, 0, 0), now)
     return core
 
 
@@ -91,7 +91,7 @@ def test_going_on_duty() -> None:
         ALL_TOPICS,
         "key",
     )
-    first = shown(core.received(DeskOnDuty("d", "o-1", "ann", (1, 3), 0), 0.0))
+    first = shown(core.received(DeskOnDuty("d", "o-1", "ann", (1, 3), 0, 0), 0.0))
     assert first[-1] == "[.help lists the commands.]"
     assert core.topics == (1, 3)
 
@@ -200,7 +200,7 @@ def test_a_connection_lost_on_duty_ends_the_session_and_reconnects_with_backoff(
     assert times == [0.5, 1.0, 2.0, 4.0, 4.0]
     [hello] = sent(core.connected(now))
     assert isinstance(hello, DeskOperator)
-    back = core.received(DeskOnDuty("d", hello.id, "ann", ALL_TOPICS, 0), now)
+    back = core.received(DeskOnDuty("d", hello.id, "ann", ALL_TOPICS, 0, 0), now)
     assert "[.help lists the commands.]" not in shown(back)  # said once per run
     core.lost("reset", now)
     assert core.next_wake() == now + 0.5  # on duty again: the backoff starts afresh
@@ -294,7 +294,7 @@ def test_lines_piped_before_going_on_duty_are_each_carried_out_or_said_not_to_be
         "[Not sent: it was typed before you were on duty, to nobody: hello nobody]",
         "[.end not carried out: it was typed before you were on duty.]",
     ]
-    core.received(DeskOnDuty("d", on.id, "ann", (), 0), 0.2)
+    core.received(DeskOnDuty("d", on.id, "ann", (), 0, 0), 0.2)
     answer = core.received(DeskRoom("d", room.id, (), (), (), (), ()), 0.2)
     assert shown(answer) == ["[The waiting room is empty.]"]  # shown though leaving
     assert core.received(DeskEnded("d", "You are off duty.", False, -1), 0.3)[-1] == Exit(0)
