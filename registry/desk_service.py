@@ -27,6 +27,7 @@ from typing import TypeGuard
 
 from peer.listener import enable_keepalive
 from registry.desk_console_topics import ConsoleTopics
+from registry.desk_history import History, HistoryFile
 from registry.desk_key import key_path, load_or_create_key
 from registry.desk_places import PlacesFile
 from registry.desk_queue import (
@@ -130,6 +131,8 @@ class DeskService:
         )
         self._records = TranscriptStore(data_dir)
         self._places = PlacesFile(data_dir, clock)
+        self._history = HistoryFile(data_dir)
+        self._history_kept: History | None = None  # as last kept on disk
         self._log = log
         self._clock = clock
         self._console_name = console_name
@@ -156,6 +159,12 @@ class DeskService:
         the timer that expires held places and sends held-back position pushes. Await once,
         inside the registry's event loop, before any connection."""
         if self._timer is None:
+            history, problem = self._history.load()
+            if problem:
+                self._log(problem)
+            if history is not None:
+                self.queue.estimator.restore_history(*history)
+            self._history_kept = self.queue.estimator.history()
             places, problem = self._places.load()
             if problem:
                 self._log(problem)
@@ -440,6 +449,8 @@ class DeskService:
                 pass  # kept above
             else:
                 self._record(action)
+        if any(isinstance(action, SessionEnded) for action in actions):
+            self._keep_history()
         if self._console is not None:
             session = self.queue.session_of(CONSOLE)
             if session != self._console_session:
@@ -478,6 +489,16 @@ class DeskService:
                 f"desk: could not keep the waiting room on disk ({exc.strerror or exc}); "
                 "should the registry stop, its places would be lost"
             )
+
+    def _keep_history(self) -> None:
+        """After a session ended: keep the session lengths learnt, if they changed (a
+        session cut short by its operator teaches nothing)."""
+        history = self.queue.estimator.history()
+        if history != self._history_kept:
+            self._history_kept = history
+            problem = self._history.save(history)
+            if problem:
+                self._log(problem)
 
     def _record(self, record: SessionStarted | SessionLine | SessionEnded) -> None:
         try:

@@ -282,7 +282,10 @@ def format_duration(seconds: float) -> str:
 
 
 def format_estimate(kind: str, low: int, high: int) -> str:
-    """How an estimate reads: a range in minutes, or why there is no figure."""
+    """How an estimate reads: a range in minutes, or why there is no figure. Each end is
+    rounded to the nearest minute (rounding outwards would read 4 min 59 s to 5 min 01 s
+    as "4-6 min"); a later end never reads less than an earlier one, so an estimate
+    that grows never reads shorter."""
     if kind == EST_HISTORY:
         return "not enough history yet"
     if kind == EST_NOBODY:
@@ -290,10 +293,17 @@ def format_estimate(kind: str, low: int, high: int) -> str:
     low, high = max(0, low), max(0, low, high)
     if high < 60:
         return "less than a minute"
-    low_min, high_min = low // 60, math.ceil(high / 60)
+    low_min = _whole_minutes(low)
+    high_min = max(low_min, _whole_minutes(high), 1)
     if low_min == high_min:
         return f"about {low_min} min"
     return f"{low_min}-{high_min} min"
+
+
+def _whole_minutes(seconds: int) -> int:
+    """`seconds` to the nearest minute, halves up (so that rounding never goes down as
+    the seconds go up, as banker's rounding would)."""
+    return math.floor(seconds / 60 + 0.5)
 
 
 # -- the operator's command line -----------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wire.desk import (
     EST_HISTORY,
@@ -151,8 +153,12 @@ def test_durations_and_estimates_read_well() -> None:
     assert format_estimate(EST_HISTORY, 0, 0) == "not enough history yet"
     assert "operator" in format_estimate(EST_NOBODY, 0, 0)
     assert format_estimate(EST_RANGE, 0, 30) == "less than a minute"
-    assert format_estimate(EST_RANGE, 130, 250) == "2-5 min"
+    assert format_estimate(EST_RANGE, 130, 250) == "2-4 min"  # to the nearest minute
     assert format_estimate(EST_RANGE, 120, 180) == "2-3 min"
+    assert format_estimate(EST_RANGE, 299, 301) == "about 5 min"
+    assert format_estimate(EST_RANGE, 20, 70) == "0-1 min"
+    assert format_estimate(EST_RANGE, 0, 60) == "0-1 min"
+    assert format_estimate(EST_RANGE, 150, 210) == "3-4 min"  # halves up
 
 
 def test_control_characters_cannot_reach_the_terminal() -> None:
@@ -304,3 +310,30 @@ def test_words_of_someone_in_danger_are_recognised(text: str) -> None:
 )
 def test_ordinary_descriptions_are_not_taken_for_a_crisis(text: str) -> None:
     assert not speaks_of_crisis(text)
+
+
+def _read_minutes(text: str) -> tuple[int, int]:
+    """(low, high) minutes as an estimate reads to a person."""
+    if text == "less than a minute":
+        return 0, 0
+    if text.startswith("about "):
+        minutes = int(text.split()[1])
+        return minutes, minutes
+    low, high = text.removesuffix(" min").split("-")
+    return int(low), int(high)
+
+
+@given(
+    st.integers(0, 10_000),
+    st.integers(0, 10_000),
+    st.integers(0, 600),
+    st.integers(0, 600),
+)
+def test_an_estimate_that_grows_never_reads_shorter(
+    low: int, high: int, more_low: int, more_high: int
+) -> None:
+    high = max(low, high)
+    before = _read_minutes(format_estimate(EST_RANGE, low, high))
+    after = _read_minutes(format_estimate(EST_RANGE, low + more_low, high + more_low + more_high))
+    assert before[0] <= before[1] and after[0] <= after[1]
+    assert after[0] >= before[0] and after[1] >= before[1]
