@@ -61,7 +61,7 @@ def on_duty(now: float = 0.0, *, prompt: bool = False) -> OperatorCore:
 
 def serving(now: float = 0.0, *, prompt: bool = False) -> OperatorCore:
     core = on_duty(now, prompt=prompt)
-    core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3), now)
+    core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ""), now)
     return core
 
 
@@ -98,7 +98,7 @@ def test_going_on_duty() -> None:
 
 def test_lines_go_to_the_person_served_and_the_prompt_names_them() -> None:
     core = on_duty()
-    session = core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3), 0.0)
+    session = core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ""), 0.0)
     assert session[-2:] == [PeekTyped(), SetPrompt("to Tom> ")]
     assert sent(core.typed("hello Tom", 2.0)) == [DeskLine("o-2", "", "hello Tom", "s1")]
     ended = core.received(DeskEnded("d", "Tom ended the session.", False, -1), 3.0)
@@ -109,7 +109,7 @@ def hand_over(core: OperatorCore, now: float, typing: str = "") -> None:
     """Tom leaves and Ua is handed over at `now`, while `typing` is in the prompt."""
     core.received(DeskEnded("d", "Tom ended the session.", False, -1), now)
     core.being_typed(typing, now)
-    core.received(DeskSession("d", "s2", "Ua", "07700900607", 5, "", 3), now)
+    core.received(DeskSession("d", "s2", "Ua", "07700900607", 5, "", 3, "", ""), now)
     core.being_typed(typing, now)
 
 
@@ -295,7 +295,7 @@ def test_lines_piped_before_going_on_duty_are_each_carried_out_or_said_not_to_be
         "[.end not carried out: it was typed before you were on duty.]",
     ]
     core.received(DeskOnDuty("d", on.id, "ann", (), 0, 0), 0.2)
-    answer = core.received(DeskRoom("d", room.id, (), (), (), (), ()), 0.2)
+    answer = core.received(DeskRoom("d", room.id, (), (), (), (), (), ()), 0.2)
     assert shown(answer) == ["[The waiting room is empty.]"]  # shown though leaving
     assert core.received(DeskEnded("d", "You are off duty.", False, -1), 0.3)[-1] == Exit(0)
 

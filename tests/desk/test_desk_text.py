@@ -14,6 +14,7 @@ from wire.desk import (
     EST_RANGE,
     DeskCrisis,
     DeskEnd,
+    DeskFirst,
     DeskLine,
     DeskPosition,
     DeskQueued,
@@ -195,6 +196,11 @@ def test_operator_commands() -> None:
     assert "too long" in parse("x" * 5000).lines[0]  # type: ignore[attr-defined]
     assert is_operator_command(".room") and is_operator_command(".serve 1")
     assert not is_operator_command("hello") and not is_operator_command(".quit")
+    assert parse(".first 3").message == DeskFirst("i1", 3)  # type: ignore[attr-defined]
+    for wrong in (".first", ".first 0", ".first two", ".first -1", ".first \uff13"):
+        assert "Usage: .first 3" in parse(wrong).lines[0]  # type: ignore[attr-defined]
+    assert is_operator_command(".first 2")  # the registry console's too
+    assert ".first 3" in "\n".join(parse(".help").lines)  # type: ignore[attr-defined]
 
 
 def test_parse_topics() -> None:
@@ -213,15 +219,19 @@ def test_what_the_person_and_operator_see() -> None:
         "number 1 in the queue: you are next"
         in render_person(DeskPosition("", 1, 1, EST_HISTORY, 0, 0))[0]
     )
-    session = DeskSession("", "s1", "Alice", "+447700900123", 3, "maths", 65)
+    session = DeskSession("", "s1", "Alice", "+447700900123", 3, "maths", 65, "", "")
     shown = "\n".join(render_operator(session))
     assert "+447700900123" in shown and "3 Weak in Academics" in shown and "maths" in shown
-    room = DeskRoom("", "", ("Alice", "Bob"), (1, 2), ("***23", "***45"), (5, 70), (True, False))
+    room = DeskRoom(
+        "", "", ("Alice", "Bob"), (1, 2), ("***23", "***45"), (5, 70), (True, False), ("", "")
+    )
     table = render_operator(room)
     assert table[0] == "[Waiting room: 2 people]"
     assert "1 Depression" in table[1] and "***23" in table[1]
     assert "place held" in table[2] and "1 min 10 s" in table[2]
-    assert render_operator(DeskRoom("", "", (), (), (), (), ())) == ["[The waiting room is empty.]"]
+    assert render_operator(DeskRoom("", "", (), (), (), (), (), ())) == [
+        "[The waiting room is empty.]"
+    ]
 
 
 def test_a_crisis_notice_of_several_lines_shows_each_line_marked() -> None:
@@ -260,7 +270,9 @@ def test_the_waiting_room_lines_up_on_a_terminal_whatever_script_names_are_in() 
     names = tuple(columns)
     count = len(names)
     topics = tuple(1 + i % 6 for i in range(count))
-    room = DeskRoom("", "", names, topics, ("***23",) * count, (5,) * count, (True,) * count)
+    room = DeskRoom(
+        "", "", names, topics, ("***23",) * count, (5,) * count, (True,) * count, ("",) * count
+    )
     rows = render_operator(room)[1:]
     labels = [topic_label(t) for t in topics]
     # where each row's topic starts, in columns: the same for every row
