@@ -507,7 +507,7 @@ def room_lines(room: DeskRoom) -> list[str]:
         held = "" if connected else "  (connection lost, place held)"
         # the mark first, where the eye starts a row; the reason last, as "held" is
         mark = DANGER_MARK if danger else " " * len(DANGER_MARK)
-        why = f"  ({DANGER_MARK} may be in danger: {_danger(danger)})" if danger else ""
+        why = f"  (may be in danger: {_danger(danger)})" if danger else ""
         lines.append(
             f"{mark} {position:>2}. {pad(name, columns)}  {topic_label(topic):<36} "
             f"{pad(clean(phone), 16)} waited {format_duration(waited)}{held}{why}"
