@@ -118,6 +118,7 @@ class PersonCore(DeskClientCore):
         self.token = ""
         self.grace = 0.0
         self._crisis = ""
+        self._unsent_crisis = ""  # words of crisis typed while no place was held yet
         self._sent_token = ""  # the token of the last DeskJoin: a place asked back
         self._position = -1
         self._operators = -1
@@ -433,16 +434,27 @@ class PersonCore(DeskClientCore):
     def _chat(self, line: str, out: list[Action]) -> None:
         if not line.strip():
             return
-        if self.phase != "served":
+        if self.phase != "served" and speaks_of_crisis(line):
+            # nobody reads it yet: the notice is for now, and the desk tells its operators
+            self._crisis = self._crisis or DEFAULT_CRISIS_NOTICE
+            self._crisis_notice(out)
+            out.append(
+                Show(
+                    "[Nobody is serving you yet, so this line is not a message to anyone; the "
+                    "help desk is told that you may need help urgently.]"
+                )
+            )
+            if self.phase == "waiting":
+                out.append(Send(DeskLine(self.new_id(), "", line[:MAX_DESK_LINE], "")))
+            else:  # joining, or reconnecting: said once the place is known
+                self._unsent_crisis = line[:MAX_DESK_LINE]
+        elif self.phase != "served":
             out.append(
                 Show(
                     "[You are not being served yet, so the line was not sent; .queue shows "
                     "where you stand.]"
                 )
             )
-            if speaks_of_crisis(line):  # nobody reads it yet: the notice is for now
-                self._crisis = self._crisis or DEFAULT_CRISIS_NOTICE
-                self._crisis_notice(out)
         elif len(line) > MAX_DESK_LINE:
             out.append(Show(f"[Line too long: at most {MAX_DESK_LINE} characters.]", "error"))
         else:
@@ -451,8 +463,9 @@ class PersonCore(DeskClientCore):
 
     def _message(self, message: DeskMessage, out: list[Action]) -> None:
         if isinstance(message, DeskCrisis):
+            if message.text != self._crisis:  # not again what was shown a moment ago
+                self._show_rendered(message, out)
             self._crisis = message.text
-            self._show_rendered(message, out)
         elif isinstance(message, DeskQueued):
             self._queued(message, out)
         elif isinstance(message, DeskPosition):
@@ -496,6 +509,9 @@ class PersonCore(DeskClientCore):
         self._position = queued.position
         if queued.position > 0:
             self._show_rendered(queued, out)
+            if self._unsent_crisis:
+                out.append(Send(DeskLine(self.new_id(), "", self._unsent_crisis, "")))
+        self._unsent_crisis = ""
 
     def _position_changed(self, update: DeskPosition, out: list[Action]) -> None:
         if self._operators == 0 and update.operators > 0:

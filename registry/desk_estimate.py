@@ -8,16 +8,23 @@ gives the width of the range shown to the person.
 For a person with `a` people ahead and `k` operators able to serve them:
 
     point  = remaining time of the session in progress + (a / k) * average
-    spread = deviation * (1 + a / k)
+    spread = deviation + (a / k) * min(deviation, average)
     range  = [max(0, point - spread), point + spread]
 
 "Remaining time of the session in progress" is the soonest any of the k operators is
-expected to be free: zero for an idle operator, else the average length for the topic of
-the session it is in minus how long that session has lasted, never below zero.
+expected to be free: zero for an idle operator, else for a session that has lasted `e`
+so far, the average length for its topic minus `e`, but never less than OVERRUN * e:
+a session that has gone on past its average is not about to end (lengths of talks have
+a long tail: see OVERRUN).
+
+Each person ahead adds their share of an average session, and at most that much to the
+uncertainty, so both ends of the range grow with every person ahead: nobody further back
+is shown a shorter wait than someone before them, however wide the deviation.
 
 A topic with fewer than MIN_HISTORY sessions borrows the average over all topics; with
 fewer than MIN_HISTORY sessions in all there is no figure ("not enough history yet"), and
-with no operator for the topic there is none either.
+with no operator for the topic there is none either. The averages are the whole history
+an estimator needs: `history` and `restore_history` carry them across a restart.
 """
 
 from __future__ import annotations
@@ -31,6 +38,11 @@ from wire.desk import EST_HISTORY, EST_NOBODY, EST_RANGE
 ALPHA = 0.25
 #: Sessions needed before an average is trusted ("not enough history yet" below this).
 MIN_HISTORY = 3
+#: What is left of a session that has lasted `e`, at least: OVERRUN * e. The time still to
+#: go of lengths with a long tail (a Pareto law of shape 3, a fair model of how long talks
+#: and calls last) is half the time already spent, once past the usual length: a session
+#: ten minutes long when most take one is likely to take minutes more, not seconds.
+OVERRUN = 0.5
 
 
 @dataclass(slots=True)
@@ -114,7 +126,9 @@ class Estimator:
         remaining = min(self._remaining(busy, average) for busy in operators)
         share = max(0, ahead) / k
         point = remaining + share * average.mean
-        spread = average.dev * (1 + share)
+        # each person ahead adds no more doubt than their session's length: a deviation
+        # wider than the mean must not pull the low end below that of someone ahead
+        spread = average.dev + share * min(average.dev, average.mean)
         return Estimate(EST_RANGE, max(0.0, point - spread), point + spread)
 
     def _remaining(self, busy: Busy, fallback: Average) -> float:
@@ -122,4 +136,19 @@ class Estimator:
             return 0.0
         session_topic, elapsed = busy
         average = self.average(session_topic) or fallback
-        return max(0.0, average.mean - elapsed)
+        elapsed = max(0.0, elapsed)
+        return max(average.mean - elapsed, OVERRUN * elapsed)
+
+    def history(self) -> tuple[Average, dict[int, Average]]:
+        """Copies of the overall average and those of each topic: all an estimator
+        learnt, to be kept (see restore_history)."""
+        return _copy(self.overall), {t: _copy(a) for t, a in sorted(self.by_topic.items())}
+
+    def restore_history(self, overall: Average, by_topic: dict[int, Average]) -> None:
+        """Take up what `history` gave, from a run before: later sessions fold into it."""
+        self.overall = _copy(overall)
+        self.by_topic = {t: _copy(a) for t, a in by_topic.items()}
+
+
+def _copy(average: Average) -> Average:
+    return Average(average.count, average.mean, average.dev)

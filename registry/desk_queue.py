@@ -46,10 +46,12 @@ from dataclasses import dataclass, field
 from registry.desk_estimate import Busy, Estimate, Estimator
 from registry.desk_key import key_matches
 from wire.desk import (
+    CRISIS_WAITING,
     HEARTBEAT,
     DeskCrisis,
     DeskEnd,
     DeskEnded,
+    DeskFirst,
     DeskGiveUp,
     DeskJoin,
     DeskLeave,
@@ -73,11 +75,13 @@ from wire.desk import (
 )
 from wire.desk_text import (
     ALREADY_ON_DUTY,
-    CRISIS_TOPICS,
+    CRISIS_REASONS,
+    DANGER_MARK,
     DEFAULT_CRISIS_NOTICE,
     MAX_DESCRIPTION,
     MAX_DESK_LINE,
     TOPICS,
+    crisis_reason,
     format_duration,
     format_estimate,
     mask_numbers,
@@ -88,6 +92,7 @@ from wire.desk_text import (
     phone_problem,
     scrub_phone,
     speaks_of_crisis,
+    stronger_crisis,
     topic_label,
     topics_text,
 )
@@ -253,6 +258,9 @@ class Person:
     # two are kept for each other (see DeskQueue.restore)
     awaits: str = ""
     awaits_until: float = 0.0
+    crisis: str = ""  # why they may be in danger (wire.desk CRISIS_*), "" if nothing says so
+    said: str = ""  # the last line of crisis they typed while waiting, for their operator
+    alerted_at: float = float("-inf")  # when operators were last told of their words
 
     @property
     def masked(self) -> str:
@@ -633,6 +641,7 @@ class DeskQueue:
                 awaits_until=now + self.grace if place.operator else 0.0,
                 served=served,
                 back=place.back,
+                crisis=crisis_reason(place.topic, place.description),
             )
             self._waiting.append(person)
             self._tokens[person.token] = person
@@ -737,7 +746,8 @@ class DeskQueue:
         # The crisis notice comes first, whatever happens next: a refused person in crisis
         # needs it most.
         actions: list[Action] = []
-        if msg.topic in CRISIS_TOPICS or speaks_of_crisis(msg.description):
+        crisis = crisis_reason(msg.topic, msg.description)
+        if crisis:
             actions.append(Send(conn, DeskCrisis(self._make_id(), self.crisis_notice)))
         if msg.wire != WIRE_VERSION:
             return actions + self._other_wire(conn, msg, "desk client")
@@ -764,6 +774,7 @@ class DeskQueue:
             # client lost the token (it gave up waiting, its file is gone, another user
             # account), and a refusal would lock its person out of their own place.
             same.topic, same.description = msg.topic, msg.description
+            same.crisis = stronger_crisis(same.crisis, crisis)
             return actions + self._restore(conn, same, msg, now)
         if same is not None:
             reason = "This number is already connected to the help desk."
@@ -801,13 +812,16 @@ class DeskQueue:
             joined=now,
             conn=conn,
             address=address,
+            crisis=crisis,
         )
         self._waiting.append(person)
         self._tokens[person.token] = person
         self._conns[conn] = person
+        danger = f"; {DANGER_MARK} may be in danger: {CRISIS_REASONS[crisis]}" if crisis else ""
         actions.append(
             self._log(
-                f"desk: {name_for_log(person)} joined for topic {topic_label(person.topic)}",
+                f"desk: {name_for_log(person)} joined for topic "
+                f"{topic_label(person.topic)}{danger}",
                 person,
             )
         )
@@ -817,7 +831,11 @@ class DeskQueue:
         actions.append(self._queued(person, msg.id, now, restored=False))
         actions += served
         if person in self._waiting:
-            actions += self._tell_busy_operators(person, now)
+            if speaks_of_crisis(person.description):
+                # words of danger are told at once, to every operator who could act
+                actions += self._alert(person, now, "their description speaks of it")[0]
+            else:
+                actions += self._tell_busy_operators(person, now)
         return actions
 
     def _restore(self, conn: ConnId, person: Person, msg: DeskJoin, now: float) -> list[Action]:
@@ -929,12 +947,15 @@ class DeskQueue:
         return actions
 
     def _on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
+        # what the operator can be given: people here for its topics, not held places
+        yours = sum(1 for p in self._waiting if p.conn is not None and p.topic in operator.topics)
         return DeskOnDuty(
             self._make_id(),
             reply_to,
             operator.name,
             _sorted(operator.topics),
             len(self._waiting),
+            yours,
         )
 
     # -- a person's messages --------------------------------------------------------------
@@ -954,6 +975,8 @@ class DeskQueue:
             )
             return [Send(conn, info)]
         if isinstance(msg, DeskLine):
+            if session is None and not msg.session and speaks_of_crisis(msg.text):
+                return self._words_of_crisis(person, msg.text[:MAX_DESK_LINE], now)
             if session is None and not msg.session:
                 return [
                     self._notice(
@@ -1003,6 +1026,8 @@ class DeskQueue:
         conn = operator.conn
         if isinstance(msg, DeskRoomRequest):
             return [Send(conn, self._room(msg.id, now))]
+        if isinstance(msg, DeskFirst):
+            return self._put_first(operator, msg.position)
         if isinstance(msg, DeskLine):
             if operator.session is None:
                 # most often it crossed the person's .end on its way
@@ -1167,6 +1192,8 @@ class DeskQueue:
                     person.topic,
                     person.description,
                     round(waited),
+                    person.crisis,
+                    person.said,
                 ),
             ),
             SessionStarted(
@@ -1324,9 +1351,106 @@ class DeskQueue:
             tuple(p.masked for p in people),
             tuple(int(p.waited(now)) for p in people),
             tuple(p.conn is not None for p in people),
+            tuple(p.crisis for p in people),
         )
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _words_of_crisis(self, person: Person, text: str, now: float) -> list[Action]:
+        """`person`, waiting, typed `text`, which holds words of someone in danger: nobody
+        reads it yet, so the operators who could take them are told at once (at most once
+        every ARRIVALS_INTERVAL per person), whoever serves them will see the line, and the
+        person is told what became of it."""
+        assert person.conn is not None
+        actions: list[Action] = []
+        if not person.crisis:
+            # the client showed a notice of its own; this one is the registry's (local
+            # numbers to call, say)
+            actions.append(Send(person.conn, DeskCrisis(self._make_id(), self.crisis_notice)))
+        person.crisis = CRISIS_WAITING
+        person.said = text
+        actions.append(
+            self._log(f"desk: {name_for_log(person)} wrote words of crisis while waiting", person)
+        )
+        if now < person.alerted_at + ARRIVALS_INTERVAL:
+            told = True  # told already, a moment ago: once is enough to act on
+        else:
+            alerts, told = self._alert(person, now, "they wrote of it while waiting")
+            actions += alerts
+        if told:
+            said = (
+                "The operators on duty have been told that you may need help urgently; the "
+                "one who serves you will see what you wrote."
+            )
+        else:
+            said = (
+                "No operator is on duty to be told yet; the one who serves you will see what "
+                "you wrote. If you are in danger now, do not wait here: see the notice above."
+            )
+        return [*actions, self._notice(person.conn, said)]
+
+    def _alert(self, person: Person, now: float, why: str) -> tuple[list[Action], bool]:
+        """Tell the operators who serve `person`'s topic (all on duty, if none does) that
+        they may be in danger, and how to take them next. Also whether anyone was told."""
+        person.alerted_at = now
+        number = self._waiting.index(person) + 1
+        serving = [o for o in self._operators.values() if person.topic in o.topics]
+        text = (
+            f"{DANGER_MARK} {clean(person.name)}, number {number} in the waiting room "
+            f"({topic_label(person.topic)}), may be in danger: {why}."
+        )
+        if serving:
+            text += f" .first {number} puts them at the front of the line."
+        else:
+            text += (
+                f" Nobody on duty serves topic {person.topic}: add it to yours with .serve "
+                f"to take them."
+            )
+        told = serving or list(self._operators.values())
+        for operator in told:
+            # this arrival needs no second word among the others held back
+            operator.untold = [p for p in operator.untold if p is not person]
+        return [self._notice(operator.conn, text) for operator in told], bool(told)
+
+    def _put_first(self, operator: Operator, number: int) -> list[Action]:
+        """`.first N`: the person at `number` of the waiting room (as `.room` numbers it)
+        goes to its front, among the others put back there (see _to_front). An operator's
+        judgement, not a rule: see docs/DESK.md, "Someone who may be in danger"."""
+        if not 1 <= number <= len(self._waiting):
+            count = len(self._waiting)
+            people = "person" if count == 1 else "people"
+            return [
+                self._notice(
+                    operator.conn,
+                    f"There is no number {number} in the waiting room ({count} {people}); "
+                    ".room lists them.",
+                )
+            ]
+        person = self._waiting[number - 1]
+        self._waiting.remove(person)
+        self._to_front(person)
+        name = clean(person.name)
+        now_at = self._waiting.index(person) + 1
+        label = topic_label(person.topic)
+        if any(person.topic in o.topics for o in self._operators.values()):
+            who = f"the next operator free for {label} takes them"
+        else:
+            who = f"nobody on duty serves {label} yet"
+        actions: list[Action] = [
+            self._log(
+                f"desk: operator {operator.name} put {name_for_log(person)} at the front of the "
+                f"waiting room (from number {number})",
+                person,
+            ),
+            self._notice(
+                operator.conn, f"{name} is now number {now_at} in the waiting room; {who}."
+            ),
+        ]
+        if person.conn is not None and now_at < number:
+            actions.append(
+                self._notice(person.conn, "An operator has moved you to the front of the line.")
+            )
+        return actions
 
     def _tell_busy_operators(self, person: Person, now: float) -> list[Action]:
         """Tell the operators in a session who could serve `person` that they arrived: at

@@ -27,6 +27,7 @@ from typing import TypeGuard
 
 from peer.listener import enable_keepalive
 from registry.desk_console_topics import ConsoleTopics
+from registry.desk_history import History, HistoryFile
 from registry.desk_key import key_path, load_or_create_key
 from registry.desk_places import PlacesFile
 from registry.desk_queue import (
@@ -58,6 +59,7 @@ from wire.desk import (
 from wire.desk_text import (
     ALL_TOPICS,
     DEFAULT_CRISIS_NOTICE,
+    OPERATOR_HELP,
     SWITCH_GUARD,
     clean_crisis_notice,
     is_operator_command,
@@ -84,6 +86,12 @@ READ_CHUNK = 64 * 1024
 CONSOLE_SWITCH_GUARD = 20.0
 #: The console's command that sends the line held back (see CONSOLE_SWITCH_GUARD).
 SEND_HELD = ".send"
+#: `.help` on the registry console: the operator's commands and the console's own.
+CONSOLE_HELP: tuple[str, ...] = (
+    *OPERATOR_HELP[:3],
+    f"  {SEND_HELD:<14} send the line held back as a new person was handed over to you",
+    *OPERATOR_HELP[3:],
+)
 #: Bytes that may pile up unsent to one connection before it is closed as too slow: far
 #: more than a desk conversation ever queues, far less than memory to worry about.
 MAX_UNSENT = 256 * 1024
@@ -129,6 +137,8 @@ class DeskService:
         )
         self._records = TranscriptStore(data_dir)
         self._places = PlacesFile(data_dir, clock)
+        self._history = HistoryFile(data_dir)
+        self._history_kept: History | None = None  # as last kept on disk
         self._log = log
         self._clock = clock
         self._console_name = console_name
@@ -155,6 +165,12 @@ class DeskService:
         the timer that expires held places and sends held-back position pushes. Await once,
         inside the registry's event loop, before any connection."""
         if self._timer is None:
+            history, problem = self._history.load()
+            if problem:
+                self._log(problem)
+            if history is not None:
+                self.queue.estimator.restore_history(*history)
+            self._history_kept = self.queue.estimator.history()
             places, problem = self._places.load()
             if problem:
                 self._log(problem)
@@ -289,7 +305,13 @@ class DeskService:
                     return
             serves = self._console_serves()
             topics = ALL_TOPICS if serves is None else serves
-            parsed = parse_operator_line(line, self._new_id, topics, self.queue.session_of(CONSOLE))
+            parsed = parse_operator_line(
+                line,
+                self._new_id,
+                topics,
+                self.queue.session_of(CONSOLE),
+                help_lines=CONSOLE_HELP,
+            )
             for text in parsed.lines:
                 self._console_print(text)
             if isinstance(parsed.message, DeskLine | DeskEnd) and self._console_holds():
@@ -433,6 +455,8 @@ class DeskService:
                 pass  # kept above
             else:
                 self._record(action)
+        if any(isinstance(action, SessionEnded) for action in actions):
+            self._keep_history()
         if self._console is not None:
             session = self.queue.session_of(CONSOLE)
             if session != self._console_session:
@@ -471,6 +495,16 @@ class DeskService:
                 f"desk: could not keep the waiting room on disk ({exc.strerror or exc}); "
                 "should the registry stop, its places would be lost"
             )
+
+    def _keep_history(self) -> None:
+        """After a session ended: keep the session lengths learnt, if they changed (a
+        session cut short by its operator teaches nothing)."""
+        history = self.queue.estimator.history()
+        if history != self._history_kept:
+            self._history_kept = history
+            problem = self._history.save(history)
+            if problem:
+                self._log(problem)
 
     def _record(self, record: SessionStarted | SessionLine | SessionEnded) -> None:
         try:

@@ -37,6 +37,13 @@ EST_NOBODY = "nobody"
 #: also sets the registry's).
 HEARTBEAT = 10.0
 
+#: Why a person may be in danger (`DeskSession.crisis`, `DeskRoom.crisis`; "" for nothing
+#: said so): they chose a crisis topic, their description holds words of crisis, or they
+#: typed such words while waiting. The latter ones say more, and win.
+CRISIS_TOPIC = "topic"
+CRISIS_DESCRIPTION = "description"
+CRISIS_WAITING = "waiting"
+
 # -- first frames -------------------------------------------------------------------------
 
 
@@ -162,18 +169,22 @@ class DeskServed:
 @dataclass(frozen=True, slots=True)
 class DeskOnDuty:
     """Answer to `DeskOperator` and `DeskServe`: the operator serves `topics`; `waiting`
-    people are in the waiting room."""
+    people are in the waiting room, held places and other topics included, of whom
+    `yours` are there (connected) for one of `topics`: those the operator may be given."""
 
     id: str
     reply_to: str
     name: str
     topics: tuple[int, ...]
     waiting: int
+    yours: int
 
 
 @dataclass(frozen=True, slots=True)
 class DeskSession:
-    """The operator now serves this person. The full phone number travels only here."""
+    """The operator now serves this person. The full phone number travels only here, and so
+    do the description and `said`, the last line with words of crisis the person typed
+    while waiting ("" for none). `crisis` says why they may be in danger (CRISIS_*, "")."""
 
     id: str
     session: str
@@ -182,13 +193,15 @@ class DeskSession:
     topic: int
     description: str
     waited: int
+    crisis: str
+    said: str
 
 
 @dataclass(frozen=True, slots=True)
 class DeskRoom:
     """Answer to `DeskRoomRequest` (`.room`): the waiting room in order, as parallel
     tuples. Phones are masked; `connected` is false for a place held after a lost
-    connection."""
+    connection; `crisis` says why someone may be in danger (CRISIS_*, "" for nothing)."""
 
     id: str
     reply_to: str
@@ -197,6 +210,7 @@ class DeskRoom:
     phones: tuple[str, ...]
     waited: tuple[int, ...]
     connected: tuple[bool, ...]
+    crisis: tuple[str, ...]
 
 
 # -- either direction ---------------------------------------------------------------------
@@ -292,6 +306,15 @@ class DeskRoomRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class DeskFirst:
+    """An operator puts the person at `position` of the waiting room (as `.room` numbers
+    it, from 1) at its front (`.first 3`): someone who may be in danger, say."""
+
+    id: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
 class DeskRefused:
     """A request was refused; `reason` is a sentence for the user. After a refused first
     frame the registry closes the connection."""
@@ -327,6 +350,7 @@ DeskMessage = (
     | DeskQueueRequest
     | DeskServe
     | DeskRoomRequest
+    | DeskFirst
     | DeskRefused
     | DeskNotice
     | DeskPing
@@ -340,8 +364,7 @@ DESK_TYPES: dict[str, type[DeskMessage]] = {
     for cls in (
         DeskJoin, DeskOperator, DeskCrisis, DeskQueued, DeskPosition, DeskQueueInfo,
         DeskServed, DeskOnDuty, DeskSession, DeskRoom, DeskLine, DeskEnd, DeskEnded,
-        DeskLeave, DeskQueueRequest, DeskServe, DeskRoomRequest, DeskRefused, DeskNotice,
-        DeskPing, DeskPong,
-        DeskGiveUp,
+        DeskLeave, DeskQueueRequest, DeskServe, DeskRoomRequest, DeskFirst, DeskRefused,
+        DeskNotice, DeskPing, DeskPong, DeskGiveUp,
     )
 }  # fmt: skip

@@ -15,11 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from wire.desk import (
+    CRISIS_DESCRIPTION,
+    CRISIS_TOPIC,
+    CRISIS_WAITING,
     EST_HISTORY,
     EST_NOBODY,
     DeskCrisis,
     DeskEnd,
     DeskEnded,
+    DeskFirst,
     DeskLine,
     DeskMessage,
     DeskNotice,
@@ -69,6 +73,32 @@ CRISIS_WORDS = re.compile(
 def speaks_of_crisis(text: str) -> bool:
     """Whether `text` (a description) holds words of someone who may be in danger."""
     return CRISIS_WORDS.search(text) is not None
+
+
+#: Why someone may be in danger, as an operator reads it (wire.desk CRISIS_*).
+CRISIS_REASONS: dict[str, str] = {
+    CRISIS_TOPIC: "chose topic 1",
+    CRISIS_DESCRIPTION: "their description speaks of it",
+    CRISIS_WAITING: "they wrote of it while waiting",
+}
+#: How a line about someone who may be in danger starts, to stand out among the others.
+DANGER_MARK = "!!!"
+
+
+def crisis_reason(topic: int, description: str) -> str:
+    """Why a person joining for `topic` with `description` may be in danger (CRISIS_*),
+    or "" when nothing says so: the description's words say more than the topic."""
+    if speaks_of_crisis(description):
+        return CRISIS_DESCRIPTION
+    return CRISIS_TOPIC if topic in CRISIS_TOPICS else ""
+
+
+def stronger_crisis(first: str, second: str) -> str:
+    """Of two CRISIS_* reasons ("" for none), the one that says more: words typed while
+    waiting, then a description, then a topic."""
+    order = ("", CRISIS_TOPIC, CRISIS_DESCRIPTION, CRISIS_WAITING)
+    rank = {reason: index for index, reason in enumerate(order)}
+    return max(first, second, key=lambda reason: rank.get(reason, 0))
 
 
 #: Wrong menu choices allowed in all before the desk client closes (the seed closes at once;
@@ -282,7 +312,10 @@ def format_duration(seconds: float) -> str:
 
 
 def format_estimate(kind: str, low: int, high: int) -> str:
-    """How an estimate reads: a range in minutes, or why there is no figure."""
+    """How an estimate reads: a range in minutes, or why there is no figure. Each end is
+    rounded to the nearest minute (rounding outwards would read 4 min 59 s to 5 min 01 s
+    as "4-6 min"); a later end never reads less than an earlier one, so an estimate
+    that grows never reads shorter."""
     if kind == EST_HISTORY:
         return "not enough history yet"
     if kind == EST_NOBODY:
@@ -290,10 +323,17 @@ def format_estimate(kind: str, low: int, high: int) -> str:
     low, high = max(0, low), max(0, low, high)
     if high < 60:
         return "less than a minute"
-    low_min, high_min = low // 60, math.ceil(high / 60)
+    low_min = _whole_minutes(low)
+    high_min = max(low_min, _whole_minutes(high), 1)
     if low_min == high_min:
         return f"about {low_min} min"
     return f"{low_min}-{high_min} min"
+
+
+def _whole_minutes(seconds: int) -> int:
+    """`seconds` to the nearest minute, halves up (so that rounding never goes down as
+    the seconds go up, as banker's rounding would)."""
+    return math.floor(seconds / 60 + 0.5)
 
 
 # -- the operator's command line -----------------------------------------------------------
@@ -304,6 +344,7 @@ OPERATOR_HELP: tuple[str, ...] = (
     "  .room          list the waiting room (position, name, topic, masked phone, time waited)",
     "  .end           end the current session and take the next person",
     "  .serve 1,3     serve only these topics; .serve all, .serve none; .serve alone shows them",
+    "  .first 3       put number 3 of .room at the front of the line (someone in danger, say)",
     "  .help          this list",
     "  .quit          go off duty (on the registry console: .serve none)",
     "  ..text         send a line that starts with '.'",
@@ -350,11 +391,17 @@ SWITCH_GUARD = 1.5
 
 
 def parse_operator_line(
-    line: str, make_id: Callable[[], str], topics: tuple[int, ...], session: str
+    line: str,
+    make_id: Callable[[], str],
+    topics: tuple[int, ...],
+    session: str,
+    *,
+    help_lines: tuple[str, ...] = OPERATOR_HELP,
 ) -> OperatorInput:
     """Turn one typed line into what to do. `topics` is what the operator serves now (for
     a bare `.serve`); `session`, the session shown when it was typed ("" for none), which
-    a line or `.end` names. Never raises; a mistake gives lines explaining it."""
+    a line or `.end` names; `help_lines`, what `.help` shows (the registry console has a
+    command of its own). Never raises; a mistake gives lines explaining it."""
     text = line.rstrip("\r\n")
     if not text.startswith(".") or text.startswith(".."):
         body = text[1:] if text.startswith("..") else text
@@ -370,9 +417,14 @@ def parse_operator_line(
     if command == ".end":
         return OperatorInput(message=DeskEnd(make_id(), session))
     if command == ".help":
-        return OperatorInput(lines=OPERATOR_HELP)
+        return OperatorInput(lines=help_lines)
     if command in (".quit", ".exit"):
         return OperatorInput(quit=True)
+    if command == ".first":
+        number = rest.strip()
+        if not (number.isdigit() and number.isascii()) or int(number) < 1:
+            return OperatorInput(lines=("[Usage: .first 3 (a number from the list .room shows).]",))
+        return OperatorInput(message=DeskFirst(make_id(), int(number)))
     if command == ".serve":
         if not rest.strip():
             return OperatorInput(lines=(f"[You serve {topics_text(topics)}.]",))
@@ -389,7 +441,7 @@ def is_operator_command(line: str) -> bool:
     """Whether `line` is one of the operator's desk commands (for the registry console,
     which routes such lines to the desk)."""
     word = line.strip().partition(" ")[0].lower()
-    return word in (".room", ".end", ".serve", ".help")
+    return word in (".room", ".end", ".serve", ".first", ".help")
 
 
 # -- what each side sees -------------------------------------------------------------------
@@ -398,9 +450,10 @@ def is_operator_command(line: str) -> bool:
 def render_operator(message: DeskMessage) -> list[str]:
     """The lines an operator sees for a message from the desk (none for unknown ones)."""
     match message:
-        case DeskOnDuty(name=name, topics=topics, waiting=waiting):
+        case DeskOnDuty(name=name, topics=topics, waiting=waiting, yours=yours):
+            serving = topics_text(topics)
             lines = [
-                f"[On duty as {clean(name)}, serving {topics_text(topics)}; {waiting} waiting.]"
+                f"[On duty as {clean(name)}, serving {serving}; {_waiting_for(yours, waiting)}.]"
             ]
             if not topics:
                 lines.append("[You take nobody until you choose topics: .serve all or .serve 1,3.]")
@@ -410,8 +463,16 @@ def render_operator(message: DeskMessage) -> list[str]:
                 f"[Now serving {clean(s.name)}, phone {clean(s.phone)}, topic "
                 f"{topic_label(s.topic)}; waited {format_duration(s.waited)}.]"
             ]
+            if s.crisis:
+                why = CRISIS_REASONS.get(s.crisis, "words of crisis")
+                lines.append(
+                    f"[{DANGER_MARK} They may be in danger: {why}. They were shown the crisis "
+                    "notice.]"
+                )
             if s.description:
                 lines.append(f"[Description: {clean(s.description)}]")
+            if s.said:
+                lines.append(f"[{DANGER_MARK} They wrote while waiting: {clean(s.said)}]")
             lines.append("[Type to talk to them; .end ends the session.]")
             return lines
         case DeskLine(sender=sender, text=text):
@@ -423,6 +484,14 @@ def render_operator(message: DeskMessage) -> list[str]:
     return []
 
 
+def _waiting_for(yours: int, waiting: int) -> str:
+    """`3 waiting` when all those waiting may be given to the operator, else both
+    figures: those for its topics who are here, and everyone in the waiting room."""
+    if yours == waiting:
+        return f"{waiting} waiting"
+    return f"{yours} waiting for you, {waiting} in the waiting room in all"
+
+
 def room_lines(room: DeskRoom) -> list[str]:
     """The waiting room as a small table, in order."""
     if not room.names:
@@ -432,14 +501,27 @@ def room_lines(room: DeskRoom) -> list[str]:
     # columns, not characters: a name in Chinese or with an emoji is wider than its length
     names = [clean(n) for n in room.names]
     columns = max(width(n) for n in names)
-    rows = zip(names, room.topics, room.phones, room.waited, room.connected, strict=False)
-    for position, (name, topic, phone, waited, connected) in enumerate(rows, 1):
+    crisis = room.crisis + ("",) * (len(names) - len(room.crisis))
+    rows = zip(names, room.topics, room.phones, room.waited, room.connected, crisis, strict=False)
+    for position, (name, topic, phone, waited, connected, danger) in enumerate(rows, 1):
         held = "" if connected else "  (connection lost, place held)"
+        # the mark first, where the eye starts a row; the reason last, as "held" is
+        mark = DANGER_MARK if danger else " " * len(DANGER_MARK)
+        why = f"  (may be in danger: {_danger(danger)})" if danger else ""
         lines.append(
-            f"  {position:>2}. {pad(name, columns)}  {topic_label(topic):<36} "
-            f"{pad(clean(phone), 16)} waited {format_duration(waited)}{held}"
+            f"{mark} {position:>2}. {pad(name, columns)}  {topic_label(topic):<36} "
+            f"{pad(clean(phone), 16)} waited {format_duration(waited)}{held}{why}"
         )
     return lines
+
+
+def _danger(reason: str) -> str:
+    """A CRISIS_* reason in a few words, for a row of `.room`."""
+    return {
+        CRISIS_TOPIC: "topic 1",
+        CRISIS_DESCRIPTION: "description",
+        CRISIS_WAITING: "wrote of it while waiting",
+    }.get(reason, "words of crisis")
 
 
 def render_person(message: DeskMessage) -> list[str]:

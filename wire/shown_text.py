@@ -41,22 +41,49 @@ def clean(text: str) -> str:
 _WIDE = frozenset({"W", "F"})
 #: Categories a terminal gives no column: combining marks and invisible format characters.
 _ZERO_WIDTH = frozenset({"Mn", "Me", "Cf"})
+#: Joins two emoji into one picture (a family, a profession, a rainbow flag).
+_ZWJ = "\u200d"
+#: Asks for the emoji picture of the character before it (`❤️`), two columns wide.
+_EMOJI_PRESENTATION = "\ufe0f"
+#: The skin tones (Fitzpatrick modifiers): they change the emoji before them, in its place.
+_SKIN_TONES = range(0x1F3FB, 0x1F400)
+#: Hangul medial vowels and final consonants: drawn into the syllable before them.
+_HANGUL_JAMO_TAIL = range(0x1160, 0x1200)
 
 
 def width(text: str) -> int:
     """The columns `text` takes on a terminal: two for each wide or fullwidth character,
-    none for a combining mark or an invisible format character, one for the rest. (An
-    emoji sequence joined by U+200D may show narrower on some terminals.)"""
+    none for a combining mark or an invisible format character, one for the rest; an
+    emoji sequence counts as the one picture a terminal draws for it (two columns): a
+    skin tone and what a zero-width joiner joins to an emoji add nothing, and `❤️` (a
+    character asked to show as an emoji) takes two. Ambiguous-width characters count one
+    column, as terminals outside East Asian locales show them."""
     if text.isascii():
         return len(text)
-    return sum(
-        0
-        if unicodedata.category(ch) in _ZERO_WIDTH
-        else 2
-        if unicodedata.east_asian_width(ch) in _WIDE
-        else 1
-        for ch in text
-    )
+    total = 0
+    last = 0  # columns of the last character that took any: what a sequence extends
+    joined = False  # the character before was a zero-width joiner
+    for ch in text:
+        code = ord(ch)
+        wide = unicodedata.east_asian_width(ch) in _WIDE
+        if ch == _ZWJ:
+            joined = True
+            continue
+        if joined and last == 2 and (wide or unicodedata.category(ch) == "So"):
+            joined = False  # one more emoji drawn into the picture before it
+            continue
+        joined = False
+        if ch == _EMOJI_PRESENTATION:
+            if last == 1:
+                total, last = total + 1, 2
+            continue
+        if (code in _SKIN_TONES and last == 2) or code in _HANGUL_JAMO_TAIL:
+            continue
+        if unicodedata.category(ch) in _ZERO_WIDTH:
+            continue
+        last = 2 if wide else 1
+        total += last
+    return total
 
 
 def pad(text: str, columns: int) -> str:

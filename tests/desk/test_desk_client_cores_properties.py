@@ -79,8 +79,8 @@ TO_PERSON: list[DeskMessage] = [
     DeskPong("d", "p-9"),
 ]
 TO_OPERATOR: list[DeskMessage] = [
-    DeskOnDuty("d", "o", "ann", ALL_TOPICS, 0),
-    DeskSession("d", "s", "Tom", "07700900606", 5, "", 3),
+    DeskOnDuty("d", "o", "ann", ALL_TOPICS, 0, 0),
+    DeskSession("d", "s", "Tom", "07700900606", 5, "", 3, "", ""),
     DeskLine("d", "Tom", "hi", "s"),
     DeskEnded("d", "Tom ended the session.", False, -1),
     DeskRefused("d", "o", "Cannot go on duty: an operator named ann is already on duty."),

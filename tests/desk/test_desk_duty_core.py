@@ -56,13 +56,13 @@ def on_duty(now: float = 0.0, *, prompt: bool = False) -> OperatorCore:
     core = operator(prompt=prompt)
     core.start(now)
     core.connected(now)
-    core.received(DeskOnDuty("d", "o-1", "ann", ALL_TOPICS, 0), now)
+    core.received(DeskOnDuty("d", "o-1", "ann", ALL_TOPICS, 0, 0), now)
     return core
 
 
 def serving(now: float = 0.0, *, prompt: bool = False) -> OperatorCore:
     core = on_duty(now, prompt=prompt)
-    core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3), now)
+    core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ""), now)
     return core
 
 
@@ -92,14 +92,14 @@ def test_going_on_duty() -> None:
         ALL_TOPICS,
         "key",
     )
-    first = shown(core.received(DeskOnDuty("d", "o-1", "ann", (1, 3), 0), 0.0))
+    first = shown(core.received(DeskOnDuty("d", "o-1", "ann", (1, 3), 0, 0), 0.0))
     assert first[-1] == "[.help lists the commands.]"
     assert core.topics == (1, 3)
 
 
 def test_lines_go_to_the_person_served_and_the_prompt_names_them() -> None:
     core = on_duty()
-    session = core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3), 0.0)
+    session = core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ""), 0.0)
     assert session[-2:] == [PeekTyped(), SetPrompt("to Tom> ")]
     assert sent(core.typed("hello Tom", 2.0)) == [DeskLine("o-2", "", "hello Tom", "s1")]
     ended = core.received(DeskEnded("d", "Tom ended the session.", False, -1), 3.0)
@@ -110,7 +110,7 @@ def hand_over(core: OperatorCore, now: float, typing: str = "") -> None:
     """Tom leaves and Ua is handed over at `now`, while `typing` is in the prompt."""
     core.received(DeskEnded("d", "Tom ended the session.", False, -1), now)
     core.being_typed(typing, now)
-    core.received(DeskSession("d", "s2", "Ua", "07700900607", 5, "", 3), now)
+    core.received(DeskSession("d", "s2", "Ua", "07700900607", 5, "", 3, "", ""), now)
     core.being_typed(typing, now)
 
 
@@ -201,7 +201,7 @@ def test_a_connection_lost_on_duty_ends_the_session_and_reconnects_with_backoff(
     assert times == [0.5, 1.0, 2.0, 4.0, 4.0]
     [hello] = sent(core.connected(now))
     assert isinstance(hello, DeskOperator)
-    back = core.received(DeskOnDuty("d", hello.id, "ann", ALL_TOPICS, 0), now)
+    back = core.received(DeskOnDuty("d", hello.id, "ann", ALL_TOPICS, 0, 0), now)
     assert "[.help lists the commands.]" not in shown(back)  # said once per run
     core.lost("reset", now)
     assert core.next_wake() == now + 0.5  # on duty again: the backoff starts afresh
@@ -297,10 +297,10 @@ def test_a_piped_operator_takes_nobody_until_its_input_says_serve() -> None:
         "[Your input is not a terminal, so you take nobody until it says which topics to "
         "serve: .serve all, or .serve 1,3.]"
     ]
-    core.received(DeskOnDuty("d", on.id, "ann", (), 0), 0.2)
+    core.received(DeskOnDuty("d", on.id, "ann", (), 0, 0), 0.2)
     [serve] = sent(core.typed(".serve all", 0.3))  # asked: it serves from now on
     assert isinstance(serve, DeskServe) and serve.topics == ALL_TOPICS
-    core.received(DeskOnDuty("d", serve.id, "ann", ALL_TOPICS, 0), 0.4)
+    core.received(DeskOnDuty("d", serve.id, "ann", ALL_TOPICS, 0, 0), 0.4)
     # a lost connection comes back on duty for what it chose, without a word of the rule
     core.lost("reset", 1.0)
     core.tick(core.next_wake() or 0.0)
@@ -336,8 +336,8 @@ def test_lines_piped_before_going_on_duty_are_each_carried_out_or_said_not_to_be
         "[Not sent: it was typed before you were on duty, to nobody: hello nobody]",
         "[.end not carried out: it was typed before you were on duty.]",
     ]
-    core.received(DeskOnDuty("d", on.id, "ann", (), 0), 0.2)
-    answer = core.received(DeskRoom("d", room.id, (), (), (), (), ()), 0.2)
+    core.received(DeskOnDuty("d", on.id, "ann", (), 0, 0), 0.2)
+    answer = core.received(DeskRoom("d", room.id, (), (), (), (), (), ()), 0.2)
     assert shown(answer) == ["[The waiting room is empty.]"]  # shown though leaving
     assert core.received(DeskEnded("d", "You are off duty.", False, -1), 0.3)[-1] == Exit(0)
 

@@ -153,6 +153,46 @@ def test_a_day_at_the_help_desk(world: DeskWorld) -> None:
             assert not any(national in run for run in runs), f"{name}'s number was written"
 
 
+def test_someone_in_danger_while_waiting_is_told_to_the_operator(world: DeskWorld) -> None:
+    ann = world.operator("ann")
+    ann.expect(r"On duty as ann, serving all topics; 0 waiting")
+    dan = world.person("Dan", PHONES["Dan"], 2)
+    ann.expect(r"Now serving Dan")
+    to_new_person(ann, "Dan", "hello Dan")
+    dan.expect(r"ann: hello Dan")
+    eve = world.person("Eve", PHONES["Eve"], 5)
+    eve.expect(r"number 1 in the queue")
+    maria = world.person("Maria", PHONES["Carol"], 3, "maths")
+    maria.expect(r"number 2 in the queue")
+
+    # words of crisis typed while waiting: the notice at once, and the operator is told
+    maria.send("nobody answers, I want to kill myself")
+    maria.expect(r"the help desk is told that you may need help urgently")
+    maria.expect(CRISIS)  # the desk's own notice, after the built-in one shown at once
+    maria.expect(r"The operators on duty have been told")
+    ann.expect(
+        r"!!! Maria, number 2 in the waiting room \(3 Weak in Academics\), may be in "
+        r"danger: they wrote of it while waiting\. \.first 2 puts them at the front"
+    )
+    ann.send(".room")
+    row = ann.expect(r"2\. Maria ").string
+    assert row.startswith(">>> !!!") and "may be in danger: wrote of it while waiting" in row
+
+    # the operator's judgement: Maria next, before Eve
+    ann.send(".first 2")
+    ann.expect(r"Maria is now number 1 in the waiting room")
+    maria.expect(r"An operator has moved you to the front of the line")
+    maria.expect(r"You are now number 1 in the queue")
+    eve.expect(r"You are now number 2 in the queue")
+    ann.send(".end")
+    ann.expect(r"Now serving Maria, phone \+?07911123456, topic 3 Weak in Academics")
+    ann.expect(r"!!! They may be in danger: they wrote of it while waiting")
+    ann.expect(r"Description: maths")
+    ann.expect(r"!!! They wrote while waiting: nobody answers, I want to kill myself")
+    maria.expect(r"It is your turn")
+    assert not any("kill myself" in line for line in eve.everything + dan.everything)
+
+
 def test_the_menu_gives_three_tries_then_closes(world: DeskWorld) -> None:
     person = world.person("Fay", "12-34", None, "+1 555 0100 999", "7", "x", "0")
     person.expect(r"7 to 15 digits")
@@ -397,7 +437,9 @@ def test_a_piped_operator_takes_nobody_until_its_input_says_serve(world: DeskWor
     script = world.start(["-m", "peer.desk_operator", "ann", "127.0.0.1", str(world.port)], "ann")
     script.send(".room")
     script.expect(r"Your input is not a terminal, so you take nobody until it says")
-    script.expect(r"On duty as ann, serving no topics; 1 waiting")
+    script.expect(
+        r"On duty as ann, serving no topics; 0 waiting for you, 1 in the waiting room in all"
+    )
     script.expect(r"1\. Alice ")  # the answer to .room: nobody was handed over before it
     assert script.popen.stdin is not None
     script.popen.stdin.close()  # the end of the script

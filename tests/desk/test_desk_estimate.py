@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from registry.desk_estimate import ALPHA, MIN_HISTORY, Average, Estimate, Estimator
 from wire.desk import EST_HISTORY, EST_NOBODY, EST_RANGE
+from wire.desk_text import format_estimate
 
 
 def test_the_first_sample_seeds_the_average() -> None:
@@ -87,18 +88,23 @@ def test_an_idle_operator_means_no_remaining_time() -> None:
     assert est.estimate(1, 0, [None, (1, 10.0)]).high == pytest.approx(0.0, abs=0.01)
 
 
-def test_a_session_past_the_average_is_clamped_at_zero() -> None:
-    est = steady(100.0)
-    result = est.estimate(1, 0, [(1, 1000.0)])
-    assert result.low == 0.0
-    assert result.high == pytest.approx(0.0, abs=0.01)
+def test_a_session_past_its_average_is_not_about_to_end() -> None:
+    est = steady(60.0)
+    # ten minutes into a session when most take one: half as long again, not 0 s
+    result = est.estimate(1, 0, [(1, 600.0)])
+    assert result.low == pytest.approx(300.0, abs=0.01)
+    assert format_estimate(*result.wire()) == "about 5 min"
+    # and it goes on growing while the session does
+    assert est.estimate(1, 0, [(1, 1200.0)]).low > result.low
+    # before two thirds of the average, what is left of the average counts
+    assert est.estimate(1, 0, [(1, 30.0)]).low == pytest.approx(30.0, abs=0.01)
 
 
 def test_the_range_widens_with_the_deviation_and_never_goes_below_zero() -> None:
     est = Estimator()
     for seconds in (10.0, 300.0, 20.0, 400.0):
         est.record(1, seconds)
-    result = est.estimate(1, 1, [(1, 1000.0)])
+    result = est.estimate(1, 1, [None])
     assert result.low == 0.0
     assert result.high > result.low
 
@@ -140,3 +146,45 @@ def test_bad_parameters_are_refused() -> None:
         Estimator(alpha=0)
     with pytest.raises(ValueError):
         Estimator(min_history=0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    samples=st.lists(
+        st.tuples(st.integers(1, 6), st.floats(0, 1e5, allow_nan=False)), min_size=3, max_size=20
+    ),
+    topic=st.integers(1, 6),
+    ahead=st.integers(0, 60),
+    busy=st.lists(
+        st.none() | st.tuples(st.integers(1, 6), st.floats(0, 1e5, allow_nan=False)),
+        min_size=1,
+        max_size=5,
+    ),
+)
+def test_nobody_further_back_is_shown_a_shorter_wait(
+    samples: list[tuple[int, float]],
+    topic: int,
+    ahead: int,
+    busy: list[tuple[int, float] | None],
+) -> None:
+    est = Estimator()
+    for t, seconds in samples:
+        est.record(t, seconds)
+    before = est.estimate(topic, ahead, busy)
+    after = est.estimate(topic, ahead + 1, busy)
+    assert after.low >= before.low - 1e-6  # however wide the deviation
+    assert after.high >= before.high
+    low, high = before.wire()[1:]
+    later_low, later_high = after.wire()[1:]
+    assert later_low >= low and later_high >= high
+
+
+def test_the_history_is_carried_over_whole() -> None:
+    est = steady(100.0)
+    est.record(3, 50.0)
+    overall, by_topic = est.history()
+    again = Estimator()
+    again.restore_history(overall, by_topic)
+    assert again.estimate(1, 2, [(3, 10.0)]) == est.estimate(1, 2, [(3, 10.0)])
+    again.record(3, 70.0)  # later sessions fold into it; the copy given is left alone
+    assert by_topic[3].count == 1 and again.by_topic[3].count == 2

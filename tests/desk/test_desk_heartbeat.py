@@ -174,8 +174,8 @@ def operator_on_duty() -> OperatorCore:
     core = OperatorCore("ann", "127.0.0.1", 4000, "key", IdMaker("o"))
     core.start(0.0)
     core.connected(0.0)
-    core.received(DeskOnDuty("d", "o-1", "ann", ALL_TOPICS, 0), 0.0)
-    core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3), 0.0)
+    core.received(DeskOnDuty("d", "o-1", "ann", ALL_TOPICS, 0, 0), 0.0)
+    core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ""), 0.0)
     return core
 
 

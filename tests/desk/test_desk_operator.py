@@ -74,7 +74,7 @@ async def _scripted_desk(answers: list[str]) -> tuple[asyncio.Server, list[Messa
         if answer == "refused":
             writer.write(encode_frame(DeskRefused("d", hello.id, ALREADY)))
         else:
-            writer.write(encode_frame(DeskOnDuty("d", hello.id, hello.name, hello.topics, 0)))
+            writer.write(encode_frame(DeskOnDuty("d", hello.id, hello.name, hello.topics, 0, 0)))
         if answer == "stay":
             leave = await _first_frame(reader, decoder)
             assert isinstance(leave, DeskLeave)

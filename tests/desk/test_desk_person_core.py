@@ -32,7 +32,7 @@ from wire.desk import (
     DeskRefused,
     DeskServed,
 )
-from wire.desk_text import EST_HISTORY, MAX_DESK_LINE
+from wire.desk_text import DEFAULT_CRISIS_NOTICE, EST_HISTORY, MAX_DESK_LINE
 from wire.reliable import IdMaker
 
 PHONE = "07700900606"
@@ -154,7 +154,7 @@ def test_words_of_danger_in_the_description_bring_the_notice_at_every_exit_too()
 def test_words_of_danger_typed_while_waiting_bring_the_notice_at_once() -> None:
     core = waiting()
     out = core.typed("I feel like I want to DIE, honestly", 0.0)
-    assert "not being served yet" in shown(out)[0]
+    assert "Nobody is serving you yet" in shown(out)[-1]
     assert any(isinstance(a, Show) and a.style == "alert" for a in out)
     out = core.typed(".quit", 1.0)
     out += core.received(DeskEnded("d", "You left.", False, -1), 1.1)
@@ -468,3 +468,39 @@ def test_a_desk_that_answered_before_and_is_silent_after_reconnecting_is_a_lost_
     out = core.tick(2.6 + ANSWER_TIMEOUT)
     assert "no answer in 10 s" in shown(out)[0] and core.phase == "reconnecting"
     assert Exit(1) not in out
+
+
+def test_words_of_crisis_typed_while_waiting_go_to_the_desk_and_nothing_else_does() -> None:
+    core = waiting()
+    out = core.typed("I just want to die", 1.0)
+    assert any(isinstance(a, Show) and a.style == "alert" for a in out)  # the notice, now
+    assert "the help desk is told that you may need help urgently" in shown(out)[-1]
+    assert sent(out) == [DeskLine("p-2", "", "I just want to die", "")]  # names no session
+    # any other line typed while waiting stays here, as before
+    other = core.typed("how long now?", 1.0)
+    assert sent(other) == [] and "not being served yet" in shown(other)[0]
+
+
+def test_words_of_crisis_typed_while_reconnecting_are_told_once_the_place_is_back() -> None:
+    core = waiting()
+    core.lost("reset", 1.0)
+    out = core.typed("thinking of ending it all", 1.2)
+    assert sent(out) == [] and "help desk is told" in shown(out)[-1]
+    core.tick(1.5)
+    core.connected(1.6)
+    back = core.received(queued(restored=True), 1.7)
+    [line] = [m for m in sent(back) if isinstance(m, DeskLine)]
+    assert line.text == "thinking of ending it all" and line.session == ""
+    # said once
+    assert not [
+        m for m in sent(core.received(queued(restored=True), 2.0)) if isinstance(m, DeskLine)
+    ]
+
+
+def test_the_desks_own_crisis_notice_is_shown_unless_it_is_the_one_just_shown() -> None:
+    core = waiting()
+    core.typed("I just want to die", 1.0)  # the built-in notice, at once
+    same = core.received(DeskCrisis("d", DEFAULT_CRISIS_NOTICE), 1.1)
+    assert shown(same) == []
+    local = core.received(DeskCrisis("d", "Call 112 or the Samaritans: 116 123"), 1.2)
+    assert shown(local) == ["!!! Call 112 or the Samaritans: 116 123"]

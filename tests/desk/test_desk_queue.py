@@ -38,7 +38,7 @@ from wire.desk import (
     DeskServed,
     DeskSession,
 )
-from wire.desk_text import DEFAULT_CRISIS_NOTICE, mask_phone
+from wire.desk_text import DEFAULT_CRISIS_NOTICE, mask_phone, render_operator
 from wire.version import WIRE_VERSION, wire_refusal
 
 
@@ -752,6 +752,29 @@ def test_positions_count_only_people_competing_for_the_same_operators() -> None:
     assert desk.last("o1", DeskOnDuty).topics == (2,)
     assert desk.last("w", DeskPosition).position == 1
     assert desk.last("y", DeskPosition).operators == 0
+
+
+def test_on_duty_counts_whom_the_operator_can_take_apart_from_the_room() -> None:
+    desk = busy_desk()  # ann serves everything and is busy with Zed
+    desk.join("a", "Alice", topic=2)
+    desk.join("b", "Bob", topic=3)
+    desk.join("c", "Carol", topic=2)
+    desk.drop("c")  # Carol's place is held: nobody can be given her now
+    desk.operator("o2", "bea", (2,))  # takes Alice at once
+    on_duty = desk.last("o2", DeskOnDuty)
+    assert (on_duty.waiting, on_duty.yours) == (3, 1)
+    assert render_operator(on_duty) == [
+        "[On duty as bea, serving topics 2 Getting Differentiated by School; 1 waiting for "
+        "you, 3 in the waiting room in all.]"
+    ]
+    desk.serve("op", (1, 2, 3, 4, 5, 6))
+    on_duty = desk.last("op", DeskOnDuty)
+    assert (on_duty.waiting, on_duty.yours) == (2, 1)  # Bob, and Carol's held place
+    desk.join("c", "Carol", topic=2, token=desk.token("c"))
+    desk.serve("op", (1, 2, 3, 4, 5, 6))
+    assert render_operator(desk.last("op", DeskOnDuty)) == [
+        "[On duty as ann, serving all topics; 2 waiting.]"
+    ]
 
 
 def test_serve_none_takes_nobody() -> None:

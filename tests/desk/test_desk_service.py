@@ -4,12 +4,16 @@ connection only, the registry console is an operator, and transcripts are writte
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from registry.desk_history import HISTORY_FILE
 from registry.desk_service import CONSOLE_SWITCH_GUARD, READ_CHUNK, DeskService
 from wire.codec import encode
 from wire.desk import (
+    EST_HISTORY,
+    EST_RANGE,
     DeskEnded,
     DeskJoin,
     DeskLeave,
@@ -205,6 +209,11 @@ def test_the_console_is_an_operator(tmp_path: Path) -> None:
         desk.console_line(".serve 9")
         assert "Usage" in printed[-1]
         assert not desk.wants_console_line("who") or desk.console_in_session
+        printed.clear()
+        desk.console_line(".help")  # the console's own command is listed with the others
+        assert printed[0] == "desk: Help-desk operator commands:"
+        assert any(line.startswith("desk:   .send ") for line in printed)
+        assert any(line.startswith("desk:   .room ") for line in printed)
 
     run(tmp_path, scenario, crisis_notice="  ", switch_guard=0.0)  # it types at once
     assert not any("Traceback" in line for line in printed)
@@ -437,3 +446,48 @@ def test_each_person_is_known_by_the_address_they_joined_from(tmp_path: Path) ->
         assert [p.address for p in desk.queue.waiting] == ["127.0.0.1"]
 
     run(tmp_path, scenario)
+
+
+def test_the_history_of_session_lengths_survives_a_restart(tmp_path: Path) -> None:
+    phones = ("+1 202 555 0101", "+1 202 555 0102", "+1 202 555 0103", "+1 202 555 0104")
+
+    async def serve_three(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        desk.set_console_output(lambda _line: None)
+        for number, phone in enumerate(phones[:3]):
+            person = await connect()
+            person.send(join(f"P{number}", phone))
+            await person.next(DeskServed)
+            desk.console_line(".end")
+            await person.next(DeskEnded)
+
+    async def after_restart(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        desk.set_console_output(lambda _line: None)
+        first, second = await connect(), await connect()
+        first.send(join("First", phones[0]))
+        await first.next(DeskServed)
+        second.send(join("Second", phones[3]))
+        queued = await second.next(DeskQueued)
+        assert queued.est_kind == EST_RANGE  # type: ignore[attr-defined]
+
+    run(tmp_path, serve_three, switch_guard=0.0)
+    kept = json.loads((tmp_path / HISTORY_FILE).read_text())
+    assert kept["overall"]["count"] == 3
+    logs = run(tmp_path, after_restart, switch_guard=0.0)
+    assert not any("history" in line for line in logs)
+
+
+def test_a_damaged_history_is_one_log_line_and_the_desk_runs(tmp_path: Path) -> None:
+    (tmp_path / HISTORY_FILE).write_text("{damaged")
+
+    async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        desk.set_console_output(lambda _line: None)
+        alice = await connect()
+        alice.send(join("Alice"))
+        await alice.next(DeskServed)
+        bob = await connect()
+        bob.send(join("Bob", "+1 202 555 0147"))
+        assert (await bob.next(DeskQueued)).est_kind == EST_HISTORY  # type: ignore[attr-defined]
+
+    logs = run(tmp_path, scenario)
+    said = [line for line in logs if HISTORY_FILE in line]
+    assert len(said) == 1 and "wait estimates start with no history" in said[0]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wire.desk import (
     EST_HISTORY,
@@ -12,6 +14,7 @@ from wire.desk import (
     EST_RANGE,
     DeskCrisis,
     DeskEnd,
+    DeskFirst,
     DeskLine,
     DeskPosition,
     DeskQueued,
@@ -151,8 +154,12 @@ def test_durations_and_estimates_read_well() -> None:
     assert format_estimate(EST_HISTORY, 0, 0) == "not enough history yet"
     assert "operator" in format_estimate(EST_NOBODY, 0, 0)
     assert format_estimate(EST_RANGE, 0, 30) == "less than a minute"
-    assert format_estimate(EST_RANGE, 130, 250) == "2-5 min"
+    assert format_estimate(EST_RANGE, 130, 250) == "2-4 min"  # to the nearest minute
     assert format_estimate(EST_RANGE, 120, 180) == "2-3 min"
+    assert format_estimate(EST_RANGE, 299, 301) == "about 5 min"
+    assert format_estimate(EST_RANGE, 20, 70) == "0-1 min"
+    assert format_estimate(EST_RANGE, 0, 60) == "0-1 min"
+    assert format_estimate(EST_RANGE, 150, 210) == "3-4 min"  # halves up
 
 
 def test_control_characters_cannot_reach_the_terminal() -> None:
@@ -189,6 +196,11 @@ def test_operator_commands() -> None:
     assert "too long" in parse("x" * 5000).lines[0]  # type: ignore[attr-defined]
     assert is_operator_command(".room") and is_operator_command(".serve 1")
     assert not is_operator_command("hello") and not is_operator_command(".quit")
+    assert parse(".first 3").message == DeskFirst("i1", 3)  # type: ignore[attr-defined]
+    for wrong in (".first", ".first 0", ".first two", ".first -1", ".first \uff13"):
+        assert "Usage: .first 3" in parse(wrong).lines[0]  # type: ignore[attr-defined]
+    assert is_operator_command(".first 2")  # the registry console's too
+    assert ".first 3" in "\n".join(parse(".help").lines)  # type: ignore[attr-defined]
 
 
 def test_parse_topics() -> None:
@@ -207,15 +219,19 @@ def test_what_the_person_and_operator_see() -> None:
         "number 1 in the queue: you are next"
         in render_person(DeskPosition("", 1, 1, EST_HISTORY, 0, 0))[0]
     )
-    session = DeskSession("", "s1", "Alice", "+447700900123", 3, "maths", 65)
+    session = DeskSession("", "s1", "Alice", "+447700900123", 3, "maths", 65, "", "")
     shown = "\n".join(render_operator(session))
     assert "+447700900123" in shown and "3 Weak in Academics" in shown and "maths" in shown
-    room = DeskRoom("", "", ("Alice", "Bob"), (1, 2), ("***23", "***45"), (5, 70), (True, False))
+    room = DeskRoom(
+        "", "", ("Alice", "Bob"), (1, 2), ("***23", "***45"), (5, 70), (True, False), ("", "")
+    )
     table = render_operator(room)
     assert table[0] == "[Waiting room: 2 people]"
     assert "1 Depression" in table[1] and "***23" in table[1]
     assert "place held" in table[2] and "1 min 10 s" in table[2]
-    assert render_operator(DeskRoom("", "", (), (), (), (), ())) == ["[The waiting room is empty.]"]
+    assert render_operator(DeskRoom("", "", (), (), (), (), (), ())) == [
+        "[The waiting room is empty.]"
+    ]
 
 
 def test_a_crisis_notice_of_several_lines_shows_each_line_marked() -> None:
@@ -239,13 +255,32 @@ def test_a_crisis_notice_is_bounded_and_an_empty_one_shows_the_default() -> None
 
 
 def test_the_waiting_room_lines_up_on_a_terminal_whatever_script_names_are_in() -> None:
-    names = ("王小明", "Bob", "José", "😀 Kim")
-    room = DeskRoom("", "", names, (1, 2, 3, 4), ("***23",) * 4, (5,) * 4, (True,) * 4)
-    rows = render_operator(room)[1:]
-    labels = [topic_label(t) for t in (1, 2, 3, 4)]
-    assert (
-        len({width(row[: row.index(label)]) for row, label in zip(rows, labels, strict=True)}) == 1
+    # each name with the columns a terminal gives it (counted by hand, not by `width`):
+    # wide (CJK, fullwidth), accented, and emoji sequences drawn as one picture
+    columns = {
+        "王小明": 6,
+        "Bob": 3,
+        "José": 4,
+        "😀 Kim": 6,
+        "👩\u200d💻 Ana": 6,
+        "❤️ Lu": 5,
+        "👍🏽ok": 4,
+        "\uff46\uff55\uff4c\uff4c": 8,
+    }
+    names = tuple(columns)
+    count = len(names)
+    topics = tuple(1 + i % 6 for i in range(count))
+    room = DeskRoom(
+        "", "", names, topics, ("***23",) * count, (5,) * count, (True,) * count, ("",) * count
     )
+    rows = render_operator(room)[1:]
+    labels = [topic_label(t) for t in topics]
+    # where each row's topic starts, in columns: the same for every row
+    starts = {
+        row.index(label) - len(name) + columns[name]
+        for row, label, name in zip(rows, labels, names, strict=True)
+    }
+    assert len(starts) == 1
     assert len({width(row[: row.index("waited")]) for row in rows}) == 1
 
 
@@ -287,3 +322,30 @@ def test_words_of_someone_in_danger_are_recognised(text: str) -> None:
 )
 def test_ordinary_descriptions_are_not_taken_for_a_crisis(text: str) -> None:
     assert not speaks_of_crisis(text)
+
+
+def _read_minutes(text: str) -> tuple[int, int]:
+    """(low, high) minutes as an estimate reads to a person."""
+    if text == "less than a minute":
+        return 0, 0
+    if text.startswith("about "):
+        minutes = int(text.split()[1])
+        return minutes, minutes
+    low, high = text.removesuffix(" min").split("-")
+    return int(low), int(high)
+
+
+@given(
+    st.integers(0, 10_000),
+    st.integers(0, 10_000),
+    st.integers(0, 600),
+    st.integers(0, 600),
+)
+def test_an_estimate_that_grows_never_reads_shorter(
+    low: int, high: int, more_low: int, more_high: int
+) -> None:
+    high = max(low, high)
+    before = _read_minutes(format_estimate(EST_RANGE, low, high))
+    after = _read_minutes(format_estimate(EST_RANGE, low + more_low, high + more_low + more_high))
+    assert before[0] <= before[1] and after[0] <= after[1]
+    assert after[0] >= before[0] and after[1] >= before[1]

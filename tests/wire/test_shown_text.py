@@ -53,3 +53,19 @@ def test_width_counts_terminal_columns() -> None:
     assert width("😀 ok") == 5
     assert width("a\u200bb") == 2  # an invisible format character neither
     assert pad("王", 4) == "王  " and pad("Alice", 3) == "Alice"
+
+
+def test_an_emoji_sequence_takes_the_two_columns_of_the_one_picture_shown() -> None:
+    assert width("👩\u200d💻") == 2  # woman + joiner + laptop: one technologist
+    assert width("👨\u200d👩\u200d👧") == 2  # a family
+    assert width("🏳️\u200d🌈") == 2  # a rainbow flag
+    assert width("👍🏽") == 2  # a skin tone changes the emoji, in its place
+    assert width("❤️ Lu") == 5  # a heart asked to show as an emoji is two columns
+    assert width("1️⃣") == 2  # a keycap
+    assert width("🇬🇧 Bo") == 5  # a flag: two regional indicators, one column each
+
+
+def test_a_joiner_inside_a_word_of_letters_joins_nothing_away() -> None:
+    assert width("क्\u200dष") == 2  # Devanagari: the joiner shapes the letters, both drawn
+    assert width("a\u200db") == 2
+    assert width("\u1100\u1161") == 2  # a Hangul syllable spelled in jamo: one wide block

@@ -1,0 +1,196 @@
+"""Someone who may be in danger, in the desk's core on a fake clock: operators are told,
+`.room` and the handover say so, and `.first` lets an operator take them next."""
+
+from __future__ import annotations
+
+from desk_harness import Desk
+
+from registry.desk_queue import ARRIVALS_INTERVAL, KeptPlace
+from wire.desk import (
+    CRISIS_DESCRIPTION,
+    CRISIS_TOPIC,
+    CRISIS_WAITING,
+    DeskCrisis,
+    DeskFirst,
+    DeskNotice,
+    DeskPosition,
+    DeskRoom,
+    DeskServed,
+    DeskSession,
+)
+from wire.desk_text import render_operator
+
+
+def busy_desk() -> Desk:
+    """ann serves every topic, bea topic 3 only; both busy."""
+    desk = Desk()
+    desk.operator("op", "ann")
+    desk.operator("op3", "bea", (3,))
+    desk.join("z", "Zed", phone="+1 999 888 7777", topic=2)
+    desk.join("y", "Yan", phone="+1 999 888 6666", topic=3)
+    assert desk.of("z", DeskServed) and desk.of("y", DeskServed)
+    desk.advance(ARRIVALS_INTERVAL)  # past any "is waiting" notice
+    desk.take("op")
+    desk.take("op3")
+    return desk
+
+
+def notices(desk: Desk, conn: str) -> list[str]:
+    return [m.text for m in desk.take(conn) if isinstance(m, DeskNotice)]
+
+
+def test_words_of_crisis_in_the_description_are_told_at_once_and_marked() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice", topic=2)  # told as usual: "Alice is waiting"
+    desk.advance(1)
+    desk.take("op")
+    desk.join("m", "Maria", topic=3, description="maths, and I want to die")
+    assert isinstance(desk.inbox["m"][0], DeskCrisis)
+    # within 30 s of the last newcomer, yet told at once, to both who serve topic 3
+    alert = (
+        "!!! Maria, number 2 in the waiting room (3 Weak in Academics), may be in danger: "
+        "their description speaks of it. .first 2 puts them at the front of the line."
+    )
+    assert notices(desk, "op") == [alert]
+    assert notices(desk, "op3") == [alert]
+    desk.room("op")
+    room = desk.last("op", DeskRoom)
+    assert room.crisis == ("", CRISIS_DESCRIPTION)
+    rows = render_operator(room)
+    assert rows[1].startswith("     1. Alice")
+    assert rows[2].startswith("!!!  2. Maria") and rows[2].endswith(
+        "may be in danger: description)"
+    )
+    assert any("may be in danger: their description speaks of it" in line for line in desk.logs)
+
+
+def test_the_handover_says_why_they_may_be_in_danger_and_what_they_wrote() -> None:
+    desk = busy_desk()
+    desk.join("m", "Maria", topic=3)
+    desk.say("m", "nobody is answering and I want to kill myself")
+    desk.end("op3")  # bea takes Maria
+    session = desk.last("op3", DeskSession)
+    assert session.crisis == CRISIS_WAITING
+    assert session.said == "nobody is answering and I want to kill myself"
+    lines = render_operator(session)
+    assert lines[1] == (
+        "[!!! They may be in danger: they wrote of it while waiting. They were shown the "
+        "crisis notice.]"
+    )
+    assert (
+        lines[2] == "[!!! They wrote while waiting: nobody is answering and I want to kill myself]"
+    )
+
+
+def test_topic_1_is_marked_but_not_an_alarm() -> None:
+    desk = busy_desk()
+    desk.join("d", "Dora", topic=1)
+    assert notices(desk, "op") == [
+        "Dora is waiting (1 Depression); 1 waiting in all."
+    ]  # the usual notice
+    desk.room("op")
+    assert desk.last("op", DeskRoom).crisis == (CRISIS_TOPIC,)
+    desk.end("op")
+    session = desk.last("op", DeskSession)
+    assert session.crisis == CRISIS_TOPIC and session.said == ""
+    assert "chose topic 1" in render_operator(session)[1]
+
+
+def test_a_line_of_crisis_while_waiting_tells_the_operators_of_the_topic() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice", topic=2)
+    desk.join("m", "Maria", topic=2)
+    desk.take("m")
+    notices(desk, "op")
+    desk.say("m", "I am going to hurt myself")
+    assert isinstance(desk.inbox["m"][0], DeskCrisis)  # the registry's own notice, once
+    assert notices(desk, "m") == [
+        "The operators on duty have been told that you may need help urgently; the one who "
+        "serves you will see what you wrote."
+    ]
+    assert notices(desk, "op") == [
+        "!!! Maria, number 2 in the waiting room (2 Getting Differentiated by School), may "
+        "be in danger: they wrote of it while waiting. .first 2 puts them at the front of "
+        "the line."
+    ]
+    assert notices(desk, "op3") == []  # bea does not serve topic 2
+    assert any("Maria" in line and "words of crisis while waiting" in line for line in desk.logs)
+    desk.advance(5)
+    desk.say("m", "I am going to hurt myself, please")
+    assert not desk.of("m", DeskCrisis)
+    assert notices(desk, "op") == []  # told a moment ago: once is enough to act on
+    assert len(notices(desk, "m")) == 1  # the person is answered every time
+    desk.advance(ARRIVALS_INTERVAL)
+    desk.say("m", "still here, suicidal")
+    assert len(notices(desk, "op")) == 1
+    notices(desk, "m")
+    # a line with no such words is answered as before, and nobody is told
+    desk.say("m", "how long now?")
+    assert notices(desk, "m") == ["You are not being served yet; .queue shows where you stand."]
+    assert notices(desk, "op") == []
+
+
+def test_when_nobody_serves_the_topic_everyone_on_duty_is_told() -> None:
+    desk = busy_desk()
+    desk.serve("op", (2,))
+    desk.take("op")
+    desk.join("m", "Maria", topic=5)
+    desk.say("m", "i want to end it all")
+    hint = "Nobody on duty serves topic 5: add it to yours with .serve to take them."
+    assert notices(desk, "op")[0].endswith(hint)
+    assert notices(desk, "op3")[0].endswith(hint)
+    desk.send("op", DeskFirst(desk.mid(), 1))
+    assert notices(desk, "op") == [
+        "Maria is now number 1 in the waiting room; nobody on duty serves 5 Financial "
+        "Suggestions yet."
+    ]
+
+
+def test_with_nobody_on_duty_the_person_is_told_so() -> None:
+    desk = Desk()
+    desk.join("m", "Maria", topic=5)
+    desk.say("m", "i want to end it all")
+    [said] = notices(desk, "m")
+    assert said.startswith("No operator is on duty to be told yet")
+
+
+def test_first_puts_someone_at_the_front_by_an_operators_choice() -> None:
+    desk = busy_desk()
+    for conn, name in (("a", "Alice"), ("b", "Bob"), ("c", "Carol")):
+        desk.join(conn, name, topic=2)
+    desk.advance(2)
+    desk.take("c")
+    notices(desk, "op")
+    desk.send("op", DeskFirst(desk.mid(), 3))
+    assert notices(desk, "op") == [
+        "Carol is now number 1 in the waiting room; the next operator free for 2 Getting "
+        "Differentiated by School takes them."
+    ]
+    assert desk.last("c", DeskPosition).position == 1
+    assert notices(desk, "c") == ["An operator has moved you to the front of the line."]
+    assert desk.last("a", DeskPosition).position == 2
+    assert any("operator ann put Carol" in line and "from number 3" in line for line in desk.logs)
+    assert [p.name for p in desk.kept][-3:] == ["Carol", "Alice", "Bob"]  # kept so on disk
+    desk.end("op")
+    assert desk.last("c", DeskServed).operator == "ann"
+
+
+def test_first_with_a_number_not_in_the_room_says_so() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice", topic=2)
+    notices(desk, "op")
+    desk.send("op", DeskFirst(desk.mid(), 4))
+    assert notices(desk, "op") == [
+        "There is no number 4 in the waiting room (1 person); .room lists them."
+    ]
+    desk.send("op", DeskFirst(desk.mid(), 1))  # first already: nobody else moves
+    assert notices(desk, "a") == []
+
+
+def test_a_kept_place_after_a_restart_is_marked_from_its_description() -> None:
+    desk = Desk()
+    place = KeptPlace("t1", "Maria", "+447700900123", 3, "self-harm", "", 0.0)
+    desk.apply(desk.queue.restore([place], 0.0))
+    desk.operator("op", "ann", ())
+    desk.room("op")
+    assert desk.last("op", DeskRoom).crisis == (CRISIS_DESCRIPTION,)
