@@ -123,15 +123,15 @@ def free_port(host: str = HOST) -> int:
 
     The kernel picks a free TCP port; it is kept only if UDP can bind the same number
     while the TCP socket still holds it. A port is never handed out twice in one session,
-    nor by two test workers (pytest-xdist): each keeps to the ports of its own remainder
-    modulo their number.
+    nor by two test workers (pytest-xdist): each keeps to the ports whose half, modulo their
+    number, is its own (the half, because Linux hands out ports of one parity to `bind`).
     """
     with _port_lock:
         for _ in range(200):
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
                 tcp.bind((host, 0))
                 port: int = tcp.getsockname()[1]
-                if port < 1024 or port in _handed_out or port % _WORKERS != _WORKER:
+                if port < 1024 or port in _handed_out or (port // 2) % _WORKERS != _WORKER:
                     continue
                 try:
                     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
