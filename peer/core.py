@@ -94,6 +94,15 @@ GIVEN_UP_KEPT = 16
 #: Message ids remembered for showing each message once.
 SEEN_IDS = 50_000
 
+#: "[Client table updated.]" lines shown as they come, in a burst; beyond that, changes
+#: that come meanwhile are said in one line each TABLE_LINE_EVERY seconds. A join storm,
+#: or a flood of names, would otherwise print a line per change (hundreds), while a
+#: person starting or stopping now and then is still told at once.
+TABLE_LINES_BURST = 3
+TABLE_LINE_EVERY = 1.0
+#: The line that says the table changed (DESIGN.md section 5).
+TABLE_UPDATED = "[Client table updated.]"
+
 #: What a peer whose registry does not answer says about rooms.
 ROOMS_DOWN = (
     "[Rooms are unavailable while the registry does not answer; direct messages still work.]"
@@ -224,6 +233,11 @@ class PeerCore:
         # so the next start goes back to it
         self._quitting = False
         self._prompt = ""
+        # the burst of "[Client table updated.]" lines left (see TABLE_LINES_BURST), when
+        # it was last filled, and when the line for changes held back is due (or None)
+        self._table_lines = float(TABLE_LINES_BURST)
+        self._table_lines_at = float("-inf")
+        self._table_line_due: float | None = None
 
     # -- entry points -------------------------------------------------------------------
 
@@ -378,7 +392,7 @@ class PeerCore:
                     self._answer(Ack(message.id, reply_to), addr, now, out)
             case TableSnapshot():
                 self._answer(message, addr, now, out)
-                self._apply_snapshot(message, out)
+                self._apply_snapshot(message, now, out)
             case Chat():
                 self._incoming_chat(message, addr, out)
             case ChannelMessage():
@@ -429,6 +443,11 @@ class PeerCore:
         return out
 
     def _tick(self, now: float, out: list[Action]) -> None:
+        if self._table_line_due is not None and now >= self._table_line_due:
+            # the changes held back since the last line, said in one
+            self._table_line_due = None
+            self._table_lines, self._table_lines_at = 0.0, now
+            out.append(Print(TABLE_UPDATED, "system"))
         again, failed = self._chats.due(now)
         for chat in again:
             self._send_chat(chat, out)
@@ -471,7 +490,7 @@ class PeerCore:
         """When `tick` next has work, or None."""
         # called after every event: no lists built when only the usual few are set
         wake = self._next_keepalive
-        for t in (self._chats.next_wake(), self._requests.next_wake()):
+        for t in (self._chats.next_wake(), self._requests.next_wake(), self._table_line_due):
             if t is not None and (wake is None or t < wake):
                 wake = t
         for waiting in (self._streamed, self._outcomes):
@@ -1338,7 +1357,7 @@ class PeerCore:
             # registered again after the registry gave up on us, which took us out of the
             # room: back to it, as a restarted peer goes back (`_go_back_to_room`)
             self._back_to, self.state.room = self.state.room, ""
-        self._replace_table(welcome.version, welcome.entries, welcome.aliases, out)
+        self._replace_table(welcome.version, welcome.entries, welcome.aliases, now, out)
         early = sorted(self._early_updates, key=lambda update: update.version)
         self._early_updates.clear()
         for update in early:
@@ -1411,7 +1430,7 @@ class PeerCore:
                         renamed_to = entry.name
                 self._renamed.pop(name_key(entry.name), None)
         self.state.version = update.version
-        out.append(Print("[Client table updated.]", "system"))
+        self._table_changed(now, out)
         if renamed_to:
             self._own_rename_seen(renamed_to, out)
         elif (
@@ -1454,13 +1473,13 @@ class PeerCore:
                 self._renamed_to(rename, out)
                 return
 
-    def _apply_snapshot(self, snapshot: TableSnapshot, out: list[Action]) -> None:
+    def _apply_snapshot(self, snapshot: TableSnapshot, now: float, out: list[Action]) -> None:
         """A whole table (asked for when updates were missed). Our name missing from it is
         the news the missed updates carried: a rename we asked for, when the new name is
         in it, or else a release by the registry's console."""
         if snapshot.version < self.state.version:
             return
-        self._replace_table(snapshot.version, snapshot.entries, snapshot.aliases, out)
+        self._replace_table(snapshot.version, snapshot.entries, snapshot.aliases, now, out)
         if not self.state.registered or name_key(self.state.name) in self.state.table:
             return
         asked = self._renames_asked()
@@ -1475,6 +1494,7 @@ class PeerCore:
         version: int,
         entries: tuple[Entry, ...],
         aliases: tuple[Alias, ...],
+        now: float,
         out: list[Action],
     ) -> None:
         self.state.version = version
@@ -1482,7 +1502,24 @@ class PeerCore:
         for alias in aliases:  # renames made before we started, or while we were away
             if name_key(alias.old) not in self.state.table:
                 self._renamed[name_key(alias.old)] = alias.new
-        out.append(Print("[Client table updated.]", "system"))
+        self._table_changed(now, out)
+
+    def _table_changed(self, now: float, out: list[Action]) -> None:
+        """Say that the table changed: at once while within TABLE_LINES_BURST, else in one
+        line at the end of the wait, for every change that comes meanwhile."""
+        if self._table_line_due is not None:
+            return  # said by the line already due
+        self._table_lines = min(
+            TABLE_LINES_BURST,
+            # a clock set back fills nothing (it must not hold the line back for long)
+            self._table_lines + max(0.0, now - self._table_lines_at) / TABLE_LINE_EVERY,
+        )
+        self._table_lines_at = now
+        if self._table_lines >= 1.0:
+            self._table_lines -= 1.0
+            out.append(Print(TABLE_UPDATED, "system"))
+        else:
+            self._table_line_due = now + (1.0 - self._table_lines) * TABLE_LINE_EVERY
 
     def _save_outcome(self, saved: Saved, now: float, out: list[Action]) -> None:
         if saved.reply_to in self._sending:

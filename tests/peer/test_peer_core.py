@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from peer import actions as pa
-from peer.core import PeerCore
+from peer.core import TABLE_LINE_EVERY, TABLE_LINES_BURST, TABLE_UPDATED, PeerCore
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
@@ -324,6 +324,27 @@ def test_a_missed_table_change_fetches_the_whole_table() -> None:
     out = core.receive(TableUpdate("r-5", 5, (Entry("dave", "127.0.0.1", 6004, True),)), SERVER, T0)
     assert any(isinstance(m, TableRequest) for m in sent(out))
     assert "dave" not in core.state.table
+
+
+def test_a_burst_of_table_changes_is_said_in_a_few_lines_not_one_per_change() -> None:
+    # a flood of names printed 560 "[Client table updated.]" lines at every online peer
+    core, _ = registered()  # the Welcome's line is the first of the burst
+    lines: list[str] = []
+    for n in range(200):
+        row = (Entry(f"junk{n:03d}", "127.0.0.1", 30199, True),)
+        now = T0 + n / 100
+        out = run_until(core, now) + core.receive(TableUpdate(f"u-{n}", 4 + n, row), SERVER, now)
+        lines += prints(out)
+    lines += prints(run_until(core, T0 + 3))
+    assert set(lines) == {TABLE_UPDATED}
+    # the rest of the burst, then one a second over the two seconds of changes
+    assert len(lines) == TABLE_LINES_BURST - 1 + 2 / TABLE_LINE_EVERY, lines
+    assert len(core.state.table) == 203  # every change applied at once, only said later
+    # quiet again: the next change is said at once
+    later = T0 + 6  # (before the first keepalive)
+    run_until(core, later)
+    update = TableUpdate("u-x", 204, (Entry("dave", "127.0.0.1", 6004, True),))
+    assert prints(core.receive(update, SERVER, later)) == [TABLE_UPDATED]
 
 
 def test_what_only_the_registry_says_is_not_taken_from_another_machine() -> None:
