@@ -1133,6 +1133,9 @@ class PeerCore:
         if isinstance(message, RoomPost):
             self._room_post_refused(message, reason, now, out)
             return
+        if isinstance(message, SaveMessage | ChannelPost) and self._drop_from_outbox(message):
+            self._kept_refused(message, reason, out)
+            return
         out.append(Print(f"[{reason}]", "error"))
         if isinstance(message, Join):
             self._rejoin_refused(message, reason, now, out)
@@ -1147,6 +1150,17 @@ class PeerCore:
             out.append(Exit(0))
         if isinstance(message, SaveMessage | ChannelPost | Leave):
             self._drop_from_outbox(message)
+
+    def _kept_refused(
+        self, message: SaveMessage | ChannelPost, reason: str, out: list[Action]
+    ) -> None:
+        """A message kept in the outbox (typed while the registry did not answer, or in an
+        earlier session) was refused as it went out: say which, in full (nothing else has
+        it, and it was typed long before), and why. A reason alone, coming out of the blue
+        when the registry is back, would not say which message was lost."""
+        where = f"for {message.to}" if isinstance(message, SaveMessage) else "to the channel"
+        out.append(Print(f"[Kept message {where} not delivered: {reason}]", "error"))
+        out.append(Print(f"[Your message: {message.text}]", "error"))
 
     def _come_back(self, now: float, out: list[Action]) -> None:
         """The registry no longer counts us as online: it gave up on us, silent too long

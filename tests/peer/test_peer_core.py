@@ -583,6 +583,36 @@ def test_quit_does_not_wait_for_a_registry_that_is_down() -> None:
     assert "[Exiting]" in prints(out) and pa.Exit(0) in out
 
 
+def test_a_kept_message_the_registry_refuses_is_named_in_full_with_the_reason() -> None:
+    # found by trying it: a kept message refused when the registry came back (a wrong
+    # token, after a hand-edited state file) was dropped with a bare "[Wrong token ...]"
+    long_text = "the minutes of today's meeting, " * 3
+    kept = (
+        SaveMessage("old-1", "alice", "stale", "bob", long_text),
+        ChannelPost("old-2", "alice", "stale", "hello all"),
+    )
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=kept)
+    [register] = sent(core.start(T0))
+    welcome = Welcome("r-1", register.id, "alice", "tok", 3, (Entry("bob", *BOB, False),), (), ())
+    out = core.receive(welcome, SERVER, T0)
+    assert {m.id for m in sent(out)} >= {"old-1", "old-2"}  # sent once registered
+    out = core.receive(Refused("r-2", "old-1", "Wrong token for that name."), SERVER, T0 + 0.1)
+    out += core.receive(Refused("r-3", "old-2", "Wrong token for that name."), SERVER, T0 + 0.1)
+    assert prints(out) == [
+        "[Kept message for bob not delivered: Wrong token for that name.]",
+        f"[Your message: {long_text}]",
+        "[Kept message to the channel not delivered: Wrong token for that name.]",
+        "[Your message: hello all]",
+    ]
+    assert core.outbox == ()
+    assert pa.KeepOutbox(()) in out
+    # a message just typed is refused as before: the user still has it on screen
+    [save] = sent(core.line("send bob hi", T0 + 1))  # bob is offline: to the registry
+    assert isinstance(save, SaveMessage)
+    out = core.receive(Refused("r-4", save.id, "bob's mailbox is full."), SERVER, T0 + 1.1)
+    assert prints(out) == ["[bob's mailbox is full.]"]
+
+
 def test_quit_with_nothing_on_its_way_leaves_at_once_and_only_once() -> None:
     core, _ = registered()
     out = core.line("/quit", T0)
