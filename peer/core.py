@@ -244,11 +244,6 @@ class PeerCore:
     def start(self, now: float) -> list[Action]:
         """Register with the registry (the first thing a peer does)."""
         out: list[Action] = []
-        if self._outbox:
-            count = len(self._outbox)
-            what = "message" if count == 1 else "messages"
-            line = f"[{count} {what} kept from your last session; sent once the server answers.]"
-            out.append(Print(line, "system"))
         self._request(self._register_message(), now, out)
         self._settle(now, out)
         return out
@@ -1349,6 +1344,7 @@ class PeerCore:
     # -- registration answers and the table ---------------------------------------------
 
     def _welcome(self, welcome: Welcome, now: float, out: list[Action]) -> None:
+        first = not self._started
         self._started = True
         self.state.registered = True
         renamed = name_key(welcome.name) != name_key(self.state.name)
@@ -1367,6 +1363,13 @@ class PeerCore:
         self.state.name = welcome.name
         self._next_keepalive = now + self.keepalive
         out.append(Print("[Welcome, You are registered.]", "system"))
+        if first and self._outbox:
+            # said once the name is ours: a start that is refused (the name in use by
+            # another start) says only why, and its kept messages stay for the next
+            count = len(self._outbox)
+            what = "message" if count == 1 else "messages"
+            line = f"[{count} {what} kept from your last session; sending now.]"
+            out.append(Print(line, "system"))
         if self.state.room:
             # registered again after the registry gave up on us, which took us out of the
             # room: back to it, as a restarted peer goes back (`_go_back_to_room`)

@@ -266,12 +266,34 @@ def test_leaving_at_once_keeps_the_outbox_before_what_is_on_its_way() -> None:
     assert [m.id for m in undelivered] == [first.id, chat.id]  # type: ignore[attr-defined]
 
 
-def test_a_start_with_a_kept_outbox_says_so() -> None:
+def test_a_start_with_a_kept_outbox_says_so_once_registered() -> None:
     save = SaveMessage("a-1", "alice", "tok", "bob", "from my last session")
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=(save,))
-    assert prints(core.start(T0)) == [
-        "[1 message kept from your last session; sent once the server answers.]"
+    [register] = sent(core.start(T0))
+    out = core.receive(Welcome("r-1", register.id, "alice", "tok", 3, (), (), ()), SERVER, T0)
+    assert prints(out)[:2] == [
+        "[Welcome, You are registered.]",
+        "[1 message kept from your last session; sending now.]",
     ]
+    assert save in sent(out)
+
+
+def test_a_refused_start_says_only_why_and_keeps_the_outbox() -> None:
+    # found by trying it: a second start of alice printed its outbox count, as if it were
+    # to be sent, and then that the name was in use
+    save = SaveMessage("a-1", "alice", "tok", "bob", "from my last session")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=(save,))
+    [register] = sent(core.start(T0))
+    reason = "The name alice is in use by a peer that is online at 127.0.0.1:6009."
+    out = core.receive(Refused("r-1", register.id, reason), SERVER, T0)
+    assert prints(out) == [f"[{reason}]"]
+    assert pa.Exit(1) in out and core.outbox == (save,)
+
+
+def test_a_start_the_registry_never_answers_keeps_the_outbox() -> None:
+    save = SaveMessage("a-1", "alice", "tok", "bob", "from my last session")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=(save,))
+    assert prints(core.start(T0)) == []
     out = run_until(core, T0 + 3)  # no registry: the peer leaves, the message stays kept
     assert prints(out)[-2:] == [
         "[Could not register; is the registry running?]",
