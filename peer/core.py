@@ -647,6 +647,18 @@ class PeerCore:
             case cmd.Nick(new):
                 self._rename(new, now, out)
 
+    def cancel_question(self) -> list[Action]:
+        """The user pressed Ctrl-C: at a question of the `message` command (the recipient,
+        or the text) it cancels that message, as an empty answer does, and the usual prompt
+        is back; the actions say so. Anywhere else there is nothing to cancel: no actions,
+        and the caller quits as Ctrl-C does."""
+        if not self._asking_step:
+            return []
+        self.asking, self._asking_step = None, 0
+        out: list[Action] = [Print("[Cancelled.]", "system")]
+        self._update_prompt(out)
+        return out
+
     def _continue_asking(self, text: str, now: float, out: list[Action]) -> None:
         if self._asking_step == 1:
             name = text.strip()

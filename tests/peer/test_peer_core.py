@@ -692,6 +692,20 @@ def test_message_command_says_at_once_that_there_is_no_such_name() -> None:
     assert core.asking is None
 
 
+def test_ctrl_c_cancels_a_question_of_message_and_nothing_else() -> None:
+    core, _ = registered()
+    assert core.cancel_question() == []  # at the usual prompt: nothing to cancel (it quits)
+    core.line("message", T0)
+    assert core.prompt() == "message to: "
+    out = core.cancel_question()
+    assert prints(out) == ["[Cancelled.]"] and pa.Prompt("alice> ") in out
+    core.line("message bob", T0)
+    assert prints(core.cancel_question()) == ["[Cancelled.]"]
+    assert core.asking is None and core.cancel_question() == []
+    [chat] = sent(core.line("send bob hi", T0))  # the next line is a command again
+    assert isinstance(chat, Chat) and chat.text == "hi"
+
+
 def test_message_command_keeps_the_text_as_typed() -> None:
     core, _ = registered()
     core.line("message", T0)
