@@ -238,6 +238,8 @@ class PeerCore:
         self._table_lines = float(TABLE_LINES_BURST)
         self._table_lines_at = float("-inf")
         self._table_line_due: float | None = None
+        # whether ROOMS_DOWN was said since the registry last answered
+        self._rooms_down_said = False
 
     # -- entry points -------------------------------------------------------------------
 
@@ -1223,7 +1225,11 @@ class PeerCore:
                 out.append(Exit(0))
             case SaveMessage() | ChannelPost() | RoomPost() | Leave():
                 if not request.quiet and isinstance(message, RoomPost | Leave):
-                    out.append(Print(ROOMS_DOWN, "error"))
+                    # once an outage: a burst of lines typed in a room fails line by line,
+                    # and each is said kept below
+                    if not self._rooms_down_said:
+                        out.append(Print(ROOMS_DOWN, "error"))
+                    self._rooms_down_said = True
                 self._unanswered.pop(message.id, None)  # kept as an outbox entry from now
                 if message not in self._outbox:
                     self._outbox.append(message)
@@ -1234,7 +1240,8 @@ class PeerCore:
                         )
                 self._server_went_away(now)
             case Join() | RoomsRequest():
-                out.append(Print(ROOMS_DOWN, "error"))
+                out.append(Print(ROOMS_DOWN, "error"))  # asked for: said every time
+                self._rooms_down_said = True
                 self._server_went_away(now)
             case Rename():
                 line = f"[Renames need the registry; you are still {self.state.name}.]"
@@ -1254,6 +1261,7 @@ class PeerCore:
 
     def _server_back(self, now: float, out: list[Action]) -> None:
         self._server_down = False
+        self._rooms_down_said = False
         self._probe_every = self.keepalive
         if self._next_keepalive is not None:
             # back to the usual period at once: the next probe of the backoff could come
