@@ -279,7 +279,8 @@ class PeerCore:
             return
         offline = not self.state.registered and self._started
         if offline and not isinstance(command, cmd.Reg | cmd.Help | cmd.Quit):
-            line = f"[You are offline. Type reg {self.state.name} to come back, or /quit.]"
+            reg = self._typed(f"reg {self.state.name}")
+            line = f"[You are offline. Type {reg} to come back, or /quit.]"
             out.append(Print(line, "error"))
             return
         self._command(command, now, out)
@@ -624,7 +625,8 @@ class PeerCore:
             case cmd.Quit(farewell):
                 self._quit(farewell, now, out)
             case cmd.Help(topic):
-                out.extend(Print(line, "info") for line in cmd.help_lines(topic))
+                in_room = bool(self.state.room)
+                out.extend(Print(line, "info") for line in cmd.help_lines(topic, in_room=in_room))
             case cmd.Mistake(message):
                 out.append(Print(f"[{message}]", "error"))
             case cmd.JoinRoom(room):
@@ -670,7 +672,8 @@ class PeerCore:
                 return
             if self._entry(name) is None:  # said now, not after the text is typed
                 self._asking_step = 0
-                out.append(Print(f"[No user named {name}. Type who to see the names.]", "error"))
+                who = self._typed("who")
+                out.append(Print(f"[No user named {name}. Type {who} to see the names.]", "error"))
                 return
             self.asking = name
             self._asking_step = 2
@@ -685,11 +688,14 @@ class PeerCore:
 
     def _is_me(self, name: str, verb: str, out: list[Action]) -> bool:
         if name_key(name) != name_key(self.state.name):
-            out.append(
-                Print(f"[You can only {verb} yourself ({verb} {self.state.name}).]", "error")
-            )
+            mine = self._typed(f"{verb} {self.state.name}")
+            out.append(Print(f"[You can only {verb} yourself ({mine}).]", "error"))
             return False
         return True
+
+    def _typed(self, command: str) -> str:
+        """`command` as a hint shows it: with its / when in a room (cmd.typed)."""
+        return cmd.typed(command, in_room=bool(self.state.room))
 
     def _text_ok(self, text: str, out: list[Action]) -> bool:
         size = len(text.encode())
@@ -848,7 +854,8 @@ class PeerCore:
         if self.state.room:
             self._seen_room(self.state.room)
         if not rooms.rooms:
-            out.append(Print("[No rooms yet. join <room> makes one.]", "system"))
+            line = f"[No rooms yet. {self._typed('join <room>')} makes one.]"
+            out.append(Print(line, "system"))
             return
         out.append(Print("[Rooms:]", "system"))
         width = max(len(r) for r in rooms.rooms)
@@ -864,7 +871,8 @@ class PeerCore:
             return
         entry = self._entry(to)
         if entry is None:
-            out.append(Print(f"[No user named {to}. Type who to see the names.]", "error"))
+            who = self._typed("who")
+            out.append(Print(f"[No user named {to}. Type {who} to see the names.]", "error"))
             return
         renamed = (name_key(to), name_key(entry.name)) if entry.name != to else ("", "")
         if renamed[0] != renamed[1] and renamed not in self._told_renamed:
@@ -1154,7 +1162,8 @@ class PeerCore:
             elif self.state.registered:  # a quiet re-registration was refused
                 self.state.registered = False
                 self._next_keepalive = None
-                out.append(Print(f"[You are offline. Type reg {self.state.name} to retry.]"))
+                reg = self._typed(f"reg {self.state.name}")
+                out.append(Print(f"[You are offline. Type {reg} to retry.]"))
         if isinstance(message, Deregister) and message.quitting:
             out.append(Exit(0))
         if isinstance(message, SaveMessage | ChannelPost | Leave):

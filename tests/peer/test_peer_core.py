@@ -706,6 +706,29 @@ def test_ctrl_c_cancels_a_question_of_message_and_nothing_else() -> None:
     assert isinstance(chat, Chat) and chat.text == "hi"
 
 
+def test_hints_in_a_room_show_commands_with_their_slash() -> None:
+    # found by trying it: in a room a hint said "Type who", which there says "who" to the room
+    core, _ = registered()
+    [join] = sent(core.line("join r", T0))
+    core.receive(Ack("r-2", join.id), SERVER, T0)  # type: ignore[attr-defined]
+    assert core.state.room == "r"
+    assert prints(core.line("/send nobody hi", T0)) == [
+        "[No user named nobody. Type /who to see the names.]"
+    ]
+    assert prints(core.line("/dereg bob", T0)) == ["[You can only dereg yourself (/dereg alice).]"]
+    core.line("/message", T0)
+    assert prints(core.line("nobody", T0)) == [
+        "[No user named nobody. Type /who to see the names.]"
+    ]
+    assert prints(core.line("/help who", T0))[0].startswith("/who [-l]")
+    # and outside a room, the bare words
+    [leave] = sent(core.line("leave", T0))
+    core.receive(Ack("r-3", leave.id), SERVER, T0)  # type: ignore[attr-defined]
+    assert prints(core.line("send nobody hi", T0)) == [
+        "[No user named nobody. Type who to see the names.]"
+    ]
+
+
 def test_message_command_keeps_the_text_as_typed() -> None:
     core, _ = registered()
     core.line("message", T0)
