@@ -28,6 +28,7 @@ from typing import Annotated, Any
 
 import typer
 
+from registry.flood import NEW_NAMES
 from registry.mailbox import MAILBOX_MESSAGES
 
 #: The ports a user may choose: below 1024 needs root, above 65535 does not exist.
@@ -140,6 +141,15 @@ def main_command(
             max=1_000_000,
         ),
     ] = MAILBOX_MESSAGES,
+    new_names: Annotated[
+        int,
+        typer.Option(
+            "--new-names",
+            help="Registry: new names one IP address may register per hour.",
+            min=1,
+            max=1_000_000_000,
+        ),
+    ] = NEW_NAMES,
     desk_console: Annotated[
         bool,
         typer.Option(
@@ -193,6 +203,7 @@ def main_command(
                 keepalive=keepalive,
                 crisis_notice=crisis_notice,
                 mailbox_limit=mailbox_limit,
+                new_names=new_names,
                 desk_console=desk_console,
             )
         )

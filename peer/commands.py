@@ -150,24 +150,40 @@ IN_A_ROOM = "In a room, plain text goes to the room; commands need their / (only
 _BY_WORD = {word.lstrip("/").lower(): spec for spec in SPECS for word in spec.words}
 
 
-def help_lines(topic: str = "") -> list[str]:
-    """The /help text: every command, or only the one named by `topic`."""
+def help_lines(topic: str = "", *, in_room: bool = False) -> list[str]:
+    """The /help text: every command, or only the one named by `topic`. In a room each
+    is shown as it works there, with its / (a bare word there is said to the room)."""
     if topic:
         spec = _BY_WORD.get(topic.strip().lstrip("/").lower())
         if spec is None:
             return [f"[No command {topic!r}. /help lists them all.]"]
-        return [f"{spec.syntax}  ({', '.join(spec.words)}): {spec.does}"]
-    width = max(len(s.syntax) for s in SPECS)
+        return [f"{_syntax(spec, in_room)}  ({', '.join(spec.words)}): {spec.does}"]
+    width = max(len(_syntax(s, in_room)) for s in SPECS)
     return [
         "Commands (a leading / always works; bare words work outside a room):",
-        *(f"  {s.syntax.ljust(width)}  {s.does}" + _aliases(s) for s in SPECS),
+        *(f"  {_syntax(s, in_room).ljust(width)}  {s.does}" + _aliases(s) for s in SPECS),
         IN_A_ROOM,
     ]
+
+
+def _syntax(spec: Spec, in_room: bool) -> str:
+    """How `spec` is typed: in a room, with its / (and `<name>:<text>` only outside one)."""
+    if not in_room:
+        return spec.syntax
+    if spec.syntax[0] == "<":
+        return f"{spec.syntax} (outside a room)"
+    return spec.syntax if spec.syntax[0] == "/" else "/" + spec.syntax
 
 
 def _aliases(spec: Spec) -> str:
     others = [w for w in spec.words if w != spec.syntax.split()[0]]
     return f"  [also {', '.join(others)}]" if others else ""
+
+
+def typed(command: str, *, in_room: bool) -> str:
+    """`command` (its words, say "who" or "reg alice") as the user types it where they
+    are: with its / in a room, where a bare word would be said to the room."""
+    return f"/{command}" if in_room else command
 
 
 def parse(line: str, *, in_room: bool = False) -> Command | None:
@@ -245,7 +261,7 @@ def _command(text: str, *, slash: bool) -> Command | None:
             return Who(long=rest == "-l")
         case "join":
             if not rest or " " in rest:
-                return Mistake("Usage: join <room>")
+                return Mistake(f"Usage: {'/' if slash else ''}join <room>")
             return JoinRoom(rest)
         case "leave" | "out" if slash or word == "leave":
             if rest:  # as with who: a word more is a slip, not to be guessed at
@@ -261,7 +277,7 @@ def _command(text: str, *, slash: bool) -> Command | None:
             return Nick(rest)
         case "dereg" | "reg":
             if not rest or " " in rest:
-                return Mistake(f"Usage: {word} <your name>")
+                return Mistake(f"Usage: {'/' if slash else ''}{word} <your name>")
             return Dereg(rest) if word == "dereg" else Reg(rest)
         case "quit" if slash:
             return Quit(rest)

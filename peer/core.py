@@ -94,6 +94,15 @@ GIVEN_UP_KEPT = 16
 #: Message ids remembered for showing each message once.
 SEEN_IDS = 50_000
 
+#: "[Client table updated.]" lines shown as they come, in a burst; beyond that, changes
+#: that come meanwhile are said in one line each TABLE_LINE_EVERY seconds. A join storm,
+#: or a flood of names, would otherwise print a line per change (hundreds), while a
+#: person starting or stopping now and then is still told at once.
+TABLE_LINES_BURST = 3
+TABLE_LINE_EVERY = 1.0
+#: The line that says the table changed (DESIGN.md section 5).
+TABLE_UPDATED = "[Client table updated.]"
+
 #: What a peer whose registry does not answer says about rooms.
 ROOMS_DOWN = (
     "[Rooms are unavailable while the registry does not answer; direct messages still work.]"
@@ -224,17 +233,19 @@ class PeerCore:
         # so the next start goes back to it
         self._quitting = False
         self._prompt = ""
+        # the burst of "[Client table updated.]" lines left (see TABLE_LINES_BURST), when
+        # it was last filled, and when the line for changes held back is due (or None)
+        self._table_lines = float(TABLE_LINES_BURST)
+        self._table_lines_at = float("-inf")
+        self._table_line_due: float | None = None
+        # whether ROOMS_DOWN was said since the registry last answered
+        self._rooms_down_said = False
 
     # -- entry points -------------------------------------------------------------------
 
     def start(self, now: float) -> list[Action]:
         """Register with the registry (the first thing a peer does)."""
         out: list[Action] = []
-        if self._outbox:
-            count = len(self._outbox)
-            what = "message" if count == 1 else "messages"
-            line = f"[{count} {what} kept from your last session; sent once the server answers.]"
-            out.append(Print(line, "system"))
         self._request(self._register_message(), now, out)
         self._settle(now, out)
         return out
@@ -268,7 +279,8 @@ class PeerCore:
             return
         offline = not self.state.registered and self._started
         if offline and not isinstance(command, cmd.Reg | cmd.Help | cmd.Quit):
-            line = f"[You are offline. Type reg {self.state.name} to come back, or /quit.]"
+            reg = self._typed(f"reg {self.state.name}")
+            line = f"[You are offline. Type {reg} to come back, or /quit.]"
             out.append(Print(line, "error"))
             return
         self._command(command, now, out)
@@ -378,7 +390,7 @@ class PeerCore:
                     self._answer(Ack(message.id, reply_to), addr, now, out)
             case TableSnapshot():
                 self._answer(message, addr, now, out)
-                self._apply_snapshot(message, out)
+                self._apply_snapshot(message, now, out)
             case Chat():
                 self._incoming_chat(message, addr, out)
             case ChannelMessage():
@@ -429,6 +441,11 @@ class PeerCore:
         return out
 
     def _tick(self, now: float, out: list[Action]) -> None:
+        if self._table_line_due is not None and now >= self._table_line_due:
+            # the changes held back since the last line, said in one
+            self._table_line_due = None
+            self._table_lines, self._table_lines_at = 0.0, now
+            out.append(Print(TABLE_UPDATED, "system"))
         again, failed = self._chats.due(now)
         for chat in again:
             self._send_chat(chat, out)
@@ -471,7 +488,7 @@ class PeerCore:
         """When `tick` next has work, or None."""
         # called after every event: no lists built when only the usual few are set
         wake = self._next_keepalive
-        for t in (self._chats.next_wake(), self._requests.next_wake()):
+        for t in (self._chats.next_wake(), self._requests.next_wake(), self._table_line_due):
             if t is not None and (wake is None or t < wake):
                 wake = t
         for waiting in (self._streamed, self._outcomes):
@@ -608,7 +625,8 @@ class PeerCore:
             case cmd.Quit(farewell):
                 self._quit(farewell, now, out)
             case cmd.Help(topic):
-                out.extend(Print(line, "info") for line in cmd.help_lines(topic))
+                in_room = bool(self.state.room)
+                out.extend(Print(line, "info") for line in cmd.help_lines(topic, in_room=in_room))
             case cmd.Mistake(message):
                 out.append(Print(f"[{message}]", "error"))
             case cmd.JoinRoom(room):
@@ -633,6 +651,18 @@ class PeerCore:
             case cmd.Nick(new):
                 self._rename(new, now, out)
 
+    def cancel_question(self) -> list[Action]:
+        """The user pressed Ctrl-C: at a question of the `message` command (the recipient,
+        or the text) it cancels that message, as an empty answer does, and the usual prompt
+        is back; the actions say so. Anywhere else there is nothing to cancel: no actions,
+        and the caller quits as Ctrl-C does."""
+        if not self._asking_step:
+            return []
+        self.asking, self._asking_step = None, 0
+        out: list[Action] = [Print("[Cancelled.]", "system")]
+        self._update_prompt(out)
+        return out
+
     def _continue_asking(self, text: str, now: float, out: list[Action]) -> None:
         if self._asking_step == 1:
             name = text.strip()
@@ -642,7 +672,8 @@ class PeerCore:
                 return
             if self._entry(name) is None:  # said now, not after the text is typed
                 self._asking_step = 0
-                out.append(Print(f"[No user named {name}. Type who to see the names.]", "error"))
+                who = self._typed("who")
+                out.append(Print(f"[No user named {name}. Type {who} to see the names.]", "error"))
                 return
             self.asking = name
             self._asking_step = 2
@@ -657,11 +688,14 @@ class PeerCore:
 
     def _is_me(self, name: str, verb: str, out: list[Action]) -> bool:
         if name_key(name) != name_key(self.state.name):
-            out.append(
-                Print(f"[You can only {verb} yourself ({verb} {self.state.name}).]", "error")
-            )
+            mine = self._typed(f"{verb} {self.state.name}")
+            out.append(Print(f"[You can only {verb} yourself ({mine}).]", "error"))
             return False
         return True
+
+    def _typed(self, command: str) -> str:
+        """`command` as a hint shows it: with its / when in a room (cmd.typed)."""
+        return cmd.typed(command, in_room=bool(self.state.room))
 
     def _text_ok(self, text: str, out: list[Action]) -> bool:
         size = len(text.encode())
@@ -820,7 +854,8 @@ class PeerCore:
         if self.state.room:
             self._seen_room(self.state.room)
         if not rooms.rooms:
-            out.append(Print("[No rooms yet. join <room> makes one.]", "system"))
+            line = f"[No rooms yet. {self._typed('join <room>')} makes one.]"
+            out.append(Print(line, "system"))
             return
         out.append(Print("[Rooms:]", "system"))
         width = max(len(r) for r in rooms.rooms)
@@ -836,7 +871,8 @@ class PeerCore:
             return
         entry = self._entry(to)
         if entry is None:
-            out.append(Print(f"[No user named {to}. Type who to see the names.]", "error"))
+            who = self._typed("who")
+            out.append(Print(f"[No user named {to}. Type {who} to see the names.]", "error"))
             return
         renamed = (name_key(to), name_key(entry.name)) if entry.name != to else ("", "")
         if renamed[0] != renamed[1] and renamed not in self._told_renamed:
@@ -1114,6 +1150,9 @@ class PeerCore:
         if isinstance(message, RoomPost):
             self._room_post_refused(message, reason, now, out)
             return
+        if isinstance(message, SaveMessage | ChannelPost) and self._drop_from_outbox(message):
+            self._kept_refused(message, reason, out)
+            return
         out.append(Print(f"[{reason}]", "error"))
         if isinstance(message, Join):
             self._rejoin_refused(message, reason, now, out)
@@ -1123,11 +1162,23 @@ class PeerCore:
             elif self.state.registered:  # a quiet re-registration was refused
                 self.state.registered = False
                 self._next_keepalive = None
-                out.append(Print(f"[You are offline. Type reg {self.state.name} to retry.]"))
+                reg = self._typed(f"reg {self.state.name}")
+                out.append(Print(f"[You are offline. Type {reg} to retry.]"))
         if isinstance(message, Deregister) and message.quitting:
             out.append(Exit(0))
         if isinstance(message, SaveMessage | ChannelPost | Leave):
             self._drop_from_outbox(message)
+
+    def _kept_refused(
+        self, message: SaveMessage | ChannelPost, reason: str, out: list[Action]
+    ) -> None:
+        """A message kept in the outbox (typed while the registry did not answer, or in an
+        earlier session) was refused as it went out: say which, in full (nothing else has
+        it, and it was typed long before), and why. A reason alone, coming out of the blue
+        when the registry is back, would not say which message was lost."""
+        where = f"for {message.to}" if isinstance(message, SaveMessage) else "to the channel"
+        out.append(Print(f"[Kept message {where} not delivered: {reason}]", "error"))
+        out.append(Print(f"[Your message: {message.text}]", "error"))
 
     def _come_back(self, now: float, out: list[Action]) -> None:
         """The registry no longer counts us as online: it gave up on us, silent too long
@@ -1183,7 +1234,11 @@ class PeerCore:
                 out.append(Exit(0))
             case SaveMessage() | ChannelPost() | RoomPost() | Leave():
                 if not request.quiet and isinstance(message, RoomPost | Leave):
-                    out.append(Print(ROOMS_DOWN, "error"))
+                    # once an outage: a burst of lines typed in a room fails line by line,
+                    # and each is said kept below
+                    if not self._rooms_down_said:
+                        out.append(Print(ROOMS_DOWN, "error"))
+                    self._rooms_down_said = True
                 self._unanswered.pop(message.id, None)  # kept as an outbox entry from now
                 if message not in self._outbox:
                     self._outbox.append(message)
@@ -1194,7 +1249,8 @@ class PeerCore:
                         )
                 self._server_went_away(now)
             case Join() | RoomsRequest():
-                out.append(Print(ROOMS_DOWN, "error"))
+                out.append(Print(ROOMS_DOWN, "error"))  # asked for: said every time
+                self._rooms_down_said = True
                 self._server_went_away(now)
             case Rename():
                 line = f"[Renames need the registry; you are still {self.state.name}.]"
@@ -1214,6 +1270,7 @@ class PeerCore:
 
     def _server_back(self, now: float, out: list[Action]) -> None:
         self._server_down = False
+        self._rooms_down_said = False
         self._probe_every = self.keepalive
         if self._next_keepalive is not None:
             # back to the usual period at once: the next probe of the backoff could come
@@ -1316,6 +1373,7 @@ class PeerCore:
     # -- registration answers and the table ---------------------------------------------
 
     def _welcome(self, welcome: Welcome, now: float, out: list[Action]) -> None:
+        first = not self._started
         self._started = True
         self.state.registered = True
         renamed = name_key(welcome.name) != name_key(self.state.name)
@@ -1334,11 +1392,18 @@ class PeerCore:
         self.state.name = welcome.name
         self._next_keepalive = now + self.keepalive
         out.append(Print("[Welcome, You are registered.]", "system"))
+        if first and self._outbox:
+            # said once the name is ours: a start that is refused (the name in use by
+            # another start) says only why, and its kept messages stay for the next
+            count = len(self._outbox)
+            what = "message" if count == 1 else "messages"
+            line = f"[{count} {what} kept from your last session; sending now.]"
+            out.append(Print(line, "system"))
         if self.state.room:
             # registered again after the registry gave up on us, which took us out of the
             # room: back to it, as a restarted peer goes back (`_go_back_to_room`)
             self._back_to, self.state.room = self.state.room, ""
-        self._replace_table(welcome.version, welcome.entries, welcome.aliases, out)
+        self._replace_table(welcome.version, welcome.entries, welcome.aliases, now, out)
         early = sorted(self._early_updates, key=lambda update: update.version)
         self._early_updates.clear()
         for update in early:
@@ -1411,7 +1476,7 @@ class PeerCore:
                         renamed_to = entry.name
                 self._renamed.pop(name_key(entry.name), None)
         self.state.version = update.version
-        out.append(Print("[Client table updated.]", "system"))
+        self._table_changed(now, out)
         if renamed_to:
             self._own_rename_seen(renamed_to, out)
         elif (
@@ -1454,13 +1519,13 @@ class PeerCore:
                 self._renamed_to(rename, out)
                 return
 
-    def _apply_snapshot(self, snapshot: TableSnapshot, out: list[Action]) -> None:
+    def _apply_snapshot(self, snapshot: TableSnapshot, now: float, out: list[Action]) -> None:
         """A whole table (asked for when updates were missed). Our name missing from it is
         the news the missed updates carried: a rename we asked for, when the new name is
         in it, or else a release by the registry's console."""
         if snapshot.version < self.state.version:
             return
-        self._replace_table(snapshot.version, snapshot.entries, snapshot.aliases, out)
+        self._replace_table(snapshot.version, snapshot.entries, snapshot.aliases, now, out)
         if not self.state.registered or name_key(self.state.name) in self.state.table:
             return
         asked = self._renames_asked()
@@ -1475,6 +1540,7 @@ class PeerCore:
         version: int,
         entries: tuple[Entry, ...],
         aliases: tuple[Alias, ...],
+        now: float,
         out: list[Action],
     ) -> None:
         self.state.version = version
@@ -1482,7 +1548,24 @@ class PeerCore:
         for alias in aliases:  # renames made before we started, or while we were away
             if name_key(alias.old) not in self.state.table:
                 self._renamed[name_key(alias.old)] = alias.new
-        out.append(Print("[Client table updated.]", "system"))
+        self._table_changed(now, out)
+
+    def _table_changed(self, now: float, out: list[Action]) -> None:
+        """Say that the table changed: at once while within TABLE_LINES_BURST, else in one
+        line at the end of the wait, for every change that comes meanwhile."""
+        if self._table_line_due is not None:
+            return  # said by the line already due
+        self._table_lines = min(
+            TABLE_LINES_BURST,
+            # a clock set back fills nothing (it must not hold the line back for long)
+            self._table_lines + max(0.0, now - self._table_lines_at) / TABLE_LINE_EVERY,
+        )
+        self._table_lines_at = now
+        if self._table_lines >= 1.0:
+            self._table_lines -= 1.0
+            out.append(Print(TABLE_UPDATED, "system"))
+        else:
+            self._table_line_due = now + (1.0 - self._table_lines) * TABLE_LINE_EVERY
 
     def _save_outcome(self, saved: Saved, now: float, out: list[Action]) -> None:
         if saved.reply_to in self._sending:

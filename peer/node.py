@@ -195,6 +195,15 @@ class PeerNode:
             self._run(actions if show else [a for a in actions if not isinstance(a, Print)])
         self._finish(code)
 
+    def cancel_question(self) -> bool:
+        """Ctrl-C on the terminal: whether it cancelled a question of the `message` command
+        (see `PeerCore.cancel_question`); if not, the console quits as for any Ctrl-C."""
+        actions = self.core.cancel_question()
+        if not actions:
+            return False
+        self._run(actions)
+        return True
+
     def _typed(self, text: str) -> None:
         self._run(self.core.line(text, time.time()))
 
@@ -408,5 +417,6 @@ async def run_peer(
             core.online_names,
             core.known_rooms,
             lambda: bool(core.state.room),
+            node.cancel_question,
         )
     return await node.run()

@@ -260,6 +260,7 @@ class TerminalConsole:
         self._names: Callable[[], Sequence[str]] = list
         self._rooms: Callable[[], Sequence[str]] = list
         self._in_room: Callable[[], bool] = lambda: False
+        self._cancel: Callable[[], bool] = lambda: False
         self._prompt = "> "
         console = self
 
@@ -299,10 +300,13 @@ class TerminalConsole:
         names: Callable[[], Sequence[str]],
         rooms: Callable[[], Sequence[str]] = list,
         in_room: Callable[[], bool] = lambda: False,
+        cancel: Callable[[], bool] = lambda: False,
     ) -> None:
         """Where to find your own name (for the bell and the prompt's colour), the names
-        online and the rooms known (to complete), and whether you are in a room."""
+        online and the rooms known (to complete), and whether you are in a room; `cancel`
+        is called on Ctrl-C and says whether it cancelled a question (see `start`)."""
         self._me, self._names, self._rooms, self._in_room = me, names, rooms, in_room
+        self._cancel = cancel
 
     def show(self, line: Print) -> None:
         self._print_above(fragments(line, self._colour))
@@ -369,7 +373,9 @@ class TerminalConsole:
         above (as a finished prompt would leave it), the input is emptied and `on_line` is
         called. Between two prompts the terminal would be back in cooked mode for a moment
         and echo a key typed then into the middle of incoming lines; one long prompt never
-        leaves raw mode. Ctrl-D on an empty line and Ctrl-C end it, and call `on_end`."""
+        leaves raw mode. Ctrl-D on an empty line and Ctrl-C end it, and call `on_end`;
+        but Ctrl-C at a question (`message` asking for the recipient or the text) only
+        cancels that, when `cancel` (see `bind`) says it did, and the prompt goes on."""
         from prompt_toolkit.formatted_text import FormattedText
         from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent, merge_key_bindings
         from prompt_toolkit.patch_stdout import patch_stdout
@@ -387,6 +393,14 @@ class TerminalConsole:
             # (only CR and LF break it: str.splitlines would break at U+2028 and the like)
             for each in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
                 on_line(each)
+
+        @keys.add("c-c")
+        def _interrupt(event: KeyPressEvent) -> None:
+            if self._cancel():
+                event.current_buffer.reset()  # what was typed of the cancelled answer
+                return
+            # as prompt_toolkit's own Ctrl-C: the prompt ends, and the peer quits
+            event.app.exit(exception=KeyboardInterrupt, style="class:aborting")
 
         async def loop() -> None:
             with patch_stdout(raw=True), contextlib.suppress(EOFError, KeyboardInterrupt):

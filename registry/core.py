@@ -31,7 +31,7 @@ from registry.actions import (
     SendMany,
     StoreMail,
 )
-from registry.flood import FloodGate, PasswordBudget
+from registry.flood import NEW_NAMES, FloodGate, NameBudget, PasswordBudget
 from registry.pushes import Push, Pushes
 from registry.rooms import MAX_ROOMS, Room, Rooms
 from registry.table import Record, Table
@@ -202,11 +202,13 @@ class RegistryCore:
         attempts: int = ATTEMPTS,
         keepalive: float = KEEPALIVE,
         mailbox_limit: int = mailbox.MAILBOX_MESSAGES,
+        new_names: int = NEW_NAMES,
     ) -> None:
         """`session` prefixes this registry's message ids; `new_token` makes secret tokens;
         `table` and `mail` are what the adapter loaded from disk; a peer silent for
         SILENT_PERIODS x `keepalive` seconds is marked offline; a mailbox holds at most
-        `mailbox_limit` messages (registry/mailbox.py)."""
+        `mailbox_limit` messages (registry/mailbox.py); one IP address registers at most
+        `new_names` new names an hour (registry/flood.py)."""
         self.table = table if table is not None else Table()
         if table is not None and table.records:
             # Restarted: jump ahead, so that every peer sees a gap and fetches a snapshot,
@@ -235,6 +237,7 @@ class RegistryCore:
         self._judge_from = float("-inf")  # no peer is marked silent before (AWAY_GRACE_PERIODS)
         self.flood = FloodGate()
         self.passwords = PasswordBudget()
+        self.names = NameBudget(new_names)
         self._addr_index: tuple[int, dict[Addr, str]] = (-1, {})
         self._roster_kept = Roster(-1, {})
         self._generation = 0  # counts changes to the table, pushed or not yet
@@ -402,6 +405,8 @@ class RegistryCore:
                 return
             owned = check_password(msg.password, record.password)
         if record is None:
+            if self._too_many_names(msg, addr, what, now, out):
+                return
             password = ""
             if msg.password:
                 if self._too_many_passwords(msg, addr, what, now, out):
@@ -479,6 +484,28 @@ class RegistryCore:
             return True
         # a copy of the registration that created the record, its Welcome having been lost
         return msg.id == record.last_register_id and record.addr == where
+
+    def _too_many_names(
+        self, msg: Register, addr: Addr, what: str, now: float, out: list[Action]
+    ) -> bool:
+        """Whether `msg` would be one new name too many from its IP address lately (see
+        NameBudget); if so, it is refused saying when to try again and that a name one
+        has is still taken back. Logged the first time, then once in LOG_PASSWORDS_EVERY:
+        a flood of names would fill the log."""
+        wait = self.names.take(addr[0], now)
+        if not wait:
+            return False
+        minutes = math.ceil(wait / 60)
+        reason = (
+            f"Too many new names registered from {addr[0]} lately (at most "
+            f"{self.names.per_window} an hour); try again in {minutes} min, or start with a "
+            "name you registered before."
+        )
+        if self.names.refused % LOG_PASSWORDS_EVERY == 1:
+            count = self.names.refused
+            out.append(Log(f"refused {what}: too many new names ({count} refused so far)"))
+        out.append(Send(addr, Refused(self._new_id(), msg.id, reason)))
+        return True
 
     def _too_many_passwords(
         self, msg: Register, addr: Addr, what: str, now: float, out: list[Action]

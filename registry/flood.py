@@ -125,3 +125,35 @@ class PasswordBudget:
             return max(1.0, mine)
         everyone.tokens -= 1.0
         return 0.0
+
+
+#: New names one IP address may register per hour (a token bucket: this many at once, then
+#: one each NEW_NAMES_WINDOW / NEW_NAMES seconds). A LAN machine has few people: even a
+#: lab computer shared by a whole class in turn registers a few dozen names in an hour,
+#: while a script registering name after name would leave thousands of offline names in
+#: the table (each one pushed to every online peer, kept in the table file for good).
+#: Taking back a name one has (its token, or its password) is never counted; the
+#: registry's --new-names raises it (peers behind one NAT address, a benchmark).
+NEW_NAMES = 50
+NEW_NAMES_WINDOW = 3600.0
+
+
+class NameBudget:
+    """How many new names each IP address may register: a token bucket per IP (its ports
+    share one allowance), so that one machine cannot fill the table with names. Pure:
+    the caller supplies `now`."""
+
+    def __init__(self, per_window: int = NEW_NAMES, window: float = NEW_NAMES_WINDOW) -> None:
+        """`per_window` names at once, then that many per `window` seconds."""
+        self.per_window = per_window
+        self._gate = FloodGate(rate=per_window / window, burst=float(per_window))
+        self.refused = 0
+
+    def take(self, ip: str, now: float) -> float:
+        """0 when `ip` may register a new name now (and it is counted); else the seconds
+        until it may, at least 1, and nothing is counted."""
+        wait = self._gate.wait(ip, now)
+        if wait > 0:
+            self.refused += 1
+            return max(1.0, wait)
+        return 0.0

@@ -30,6 +30,7 @@ from registry.actions import (
 from registry.core import RegistryCore
 from registry.desk_key import key_path
 from registry.desk_service import DeskService
+from registry.flood import NEW_NAMES
 from registry.mailbox import MAILBOX_MESSAGES
 from registry.storage import Storage, StorageError
 from wire.desk import DESK_TYPES
@@ -59,11 +60,13 @@ class RegistryServer:
         crisis_notice: str | None = None,
         console_operator: bool = False,
         mailbox_limit: int = MAILBOX_MESSAGES,
+        new_names: int = NEW_NAMES,
     ) -> None:
         """`out` prints one line on the registry's console (log lines included);
         `crisis_notice` replaces the desk's default text for topic 1; with
         `console_operator` the console serves at the help desk; a mailbox holds at most
-        `mailbox_limit` messages."""
+        `mailbox_limit` messages; one IP address registers at most `new_names` new names
+        an hour."""
         self.data_dir = data_dir
         self.bind = bind
         self.port = port
@@ -74,14 +77,19 @@ class RegistryServer:
         self._storage = Storage(data_dir, self.log)
         self._lock = _lock(data_dir)
         try:
-            self._load(data_dir, keepalive, crisis_notice, mailbox_limit)
+            self._load(data_dir, keepalive, crisis_notice, mailbox_limit, new_names)
         except BaseException:
             os.close(self._lock)
             raise
         self._console_operator = console_operator
 
     def _load(
-        self, data_dir: Path, keepalive: float, crisis_notice: str | None, mailbox_limit: int
+        self,
+        data_dir: Path,
+        keepalive: float,
+        crisis_notice: str | None,
+        mailbox_limit: int,
+        new_names: int,
     ) -> None:
         """The rest of `__init__`, once the data directory is this registry's alone."""
         try:
@@ -98,6 +106,7 @@ class RegistryServer:
             mail=self._storage.load_mail(),
             keepalive=keepalive,
             mailbox_limit=mailbox_limit,
+            new_names=new_names,
         )
         # A TCP connection whose first frame is a desk message belongs to the help desk.
         handoff: tuple[frozenset[str], Handoff] = (
@@ -439,6 +448,7 @@ async def run_registry(
     crisis_notice: str | None = None,
     mailbox_limit: int = MAILBOX_MESSAGES,
     desk_console: bool = True,
+    new_names: int = NEW_NAMES,
 ) -> int:
     """Start a registry and serve until Ctrl-C, SIGTERM or `quit`; return the exit status.
     The console serves at the help desk when it is a terminal, unless `desk_console` is
@@ -454,6 +464,7 @@ async def run_registry(
             keepalive=keepalive,
             crisis_notice=crisis_notice,
             mailbox_limit=mailbox_limit,
+            new_names=new_names,
             # The seed: the administrator serves the active client from the server console.
             console_operator=desk_console and sys.stdin.isatty(),
         )

@@ -361,6 +361,14 @@ def test_room_text_with_the_registry_down_says_rooms_are_unavailable() -> None:
         "[Rooms are unavailable while the registry does not answer; direct messages still work.]",
         "[Kept in your outbox; sent when the server answers.]",
     ]
+    # found by trying it: a burst of lines said it once per line; it is said once an
+    # outage, and each line still that it is kept
+    at = marks(net)
+    for i in range(4):
+        net.type("x", f"line {i} while away")
+    net.run(3)
+    each = ["[Server not responding]", "[Kept in your outbox; sent when the server answers.]"]
+    assert after(net, "x", at["x"]) == each * 4
     net.type("x", "/dm y still works")
     net.run(1)
     assert net.screen("y")[-1] == "x: still works"
@@ -371,6 +379,18 @@ def test_room_text_with_the_registry_down_says_rooms_are_unavailable() -> None:
         "[Server not responding]",
         "[Rooms are unavailable while the registry does not answer; direct messages still work.]",
     ]
+    # the next outage says it again
+    net.start_registry()
+    net.run(60)
+    assert net.count("y", "x (in r): line 3 while away") == 1
+    net.kill_registry()
+    at = marks(net)
+    net.type("x", "and again")
+    net.run(3)
+    assert (
+        "[Rooms are unavailable while the registry does not answer; direct messages still work.]"
+        in after(net, "x", at["x"])
+    )
 
 
 def test_a_command_said_bare_in_a_room_goes_to_the_room_with_a_hint() -> None:

@@ -86,6 +86,30 @@ def test_names_are_owned(chat: ChatEnv) -> None:
     assert y.alive
 
 
+@pytest.mark.timeout(40)
+def test_one_machine_registers_a_bounded_number_of_new_names(chat: ChatEnv) -> None:
+    # a flood of names from one IP left thousands of offline names in the table, and every
+    # online peer printed a line per change
+    registry = chat.start_registry(options=["--new-names", "3"])
+    alice, bob = chat.start_peers("alice", "bob")
+    carol = chat.start_peer("carol", data_dir=chat.root / "carol")
+    carol.send("/quit")
+    assert carol.wait_exit() == 0
+    dave = chat.start_peer("dave", data_dir=chat.root / "dave", wait=False)
+    dave.close_stdin()
+    assert dave.wait_exit() == 1
+    text = "\n".join(dave.collect(5))
+    assert (
+        f">>> [Too many new names registered from {HOST} lately (at most 3 an hour); try "
+        "again in 20 min, or start with a name you registered before.]"
+    ) in text, text
+    assert "Traceback" not in text and "Welcome" not in text
+    registry.expect(r"refused registration of dave .*too many new names \(1 refused so far\)")
+    # a name one has is always taken back: carol's, by its kept token
+    chat.start_peer("carol", data_dir=chat.root / "carol")
+    direct(alice, bob, unique("still-served"))
+
+
 # -- junk -------------------------------------------------------------------------------------
 
 

@@ -5,6 +5,8 @@ the first, which was never told). The lock goes with the process, however it end
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from .harness import WELCOME, ChatEnv, free_port
@@ -41,6 +43,34 @@ def test_a_second_peer_of_the_same_name_and_data_directory_is_refused(chat: Chat
     chat.start_peer("bob")
     first.kill()
     chat.restart_peer(first)  # welcomed: the kernel let go of the lock
+
+
+@pytest.mark.timeout(60)
+def test_a_refused_second_start_says_why_first_and_alone(chat: ChatEnv) -> None:
+    # found by trying it: a second alice said how many messages she had kept, as if they
+    # were to be sent, before saying that she could not start
+    registry = chat.start_registry()
+    first = chat.start_peer("alice")
+    registry.kill()
+    first.send("send_all kept-while-away")
+    first.expect_line("[Server not responding.]")  # (send_all's)
+    first.expect(r"Kept in your outbox")
+    copy = chat.root / "copied"
+    shutil.copytree(chat.peer_dir, copy, ignore=shutil.ignore_patterns("*.lock"))
+    # the same directory: refused by its lock, before anything else is said
+    second = chat.start_peer("alice", wait=False)
+    second.close_stdin()
+    assert second.wait_exit(10) == 1
+    [said] = second.collect(5)
+    assert said.startswith(">>> [alice is already running with the data directory "), said
+    # a copy of it elsewhere: refused by the registry, and only that is said
+    chat.start_registry()
+    first.expect(r"Kept message received by Server", timeout=50)
+    third = chat.start_peer("alice", data_dir=copy, wait=False)  # its input left open
+    assert third.wait_exit(10) == 1
+    said_by_third = third.collect(5)
+    assert len(said_by_third) == 1 and "The name alice is in use" in said_by_third[0], said_by_third
+    assert (copy / "peers" / "alice.outbox").exists()  # kept for its next start
 
 
 @pytest.mark.timeout(30)

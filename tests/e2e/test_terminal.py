@@ -276,3 +276,30 @@ def test_ctrl_z_puts_nothing_into_the_line(
     alice.child.sendcontrol("z")
     alice.type(" and the rest\r")
     bob.expect_all([line("alice: partial and the rest")])
+
+
+@pytest.mark.timeout(30)
+def test_ctrl_c_at_a_question_of_message_cancels_it_and_the_prompt_goes_on(
+    terminal_env: tuple[ChatEnv, list[Terminal]],
+) -> None:
+    # found by trying it: Ctrl-C at "message to:" quit the peer
+    bob, alice = bob_and_alice_at_a_terminal(terminal_env)
+    alice.type("message\r")
+    alice.wait("the question", lambda rows: rows[-1] == "message to:")
+    alice.type("bo")
+    alice.child.sendcontrol("c")
+    alice.wait("the usual prompt", lambda rows: rows[-2:] == [">>> [Cancelled.]", "alice>"])
+    alice.type("message bob\r")
+    alice.wait("the second question", lambda rows: rows[-1] == "message to bob:")
+    alice.type("never to be sent")
+    alice.child.sendcontrol("c")
+    alice.wait("the prompt again", lambda rows: rows[-1] == "alice>")
+    assert alice.lines().count(">>> [Cancelled.]") == 2
+    alice.type("send bob still here\r")
+    bob.expect_all([line("alice: still here")])
+    assert not any("never to be sent" in row for row in bob.transcript)
+    # at the usual prompt Ctrl-C quits, as before
+    alice.child.sendcontrol("c")
+    alice.child.expect(pexpect.EOF, timeout=10)
+    alice.child.close()
+    assert alice.child.exitstatus == 0

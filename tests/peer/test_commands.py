@@ -179,7 +179,9 @@ MISTAKES: list[tuple[str, bool, str]] = [
     ("/bm", True, "Usage: /bm <text>"),
     ("join", False, "Usage: join <room>"),
     ("join two words", False, "Usage: join <room>"),
-    ("/join", True, "Usage: join <room>"),
+    ("/join", True, "Usage: /join <room>"),
+    ("/dereg", True, "Usage: /dereg <your name>"),
+    ("/reg a b", True, "Usage: /reg <your name>"),
     ("/nick", True, "Usage: /nick <new name>"),
     ("/nickname a b", True, "Usage: /nickname <new name>"),
     ("dereg", False, "Usage: dereg <your name>"),
@@ -240,6 +242,16 @@ def test_help_lists_every_alias_of_the_issue() -> None:
 def test_help_for_one_command(topic: str, start: str) -> None:
     (line,) = cmd.help_lines(topic)
     assert line.startswith(start)
+
+
+def test_help_in_a_room_shows_each_command_as_it_works_there() -> None:
+    # found by trying it: /help in a room showed `send <name> <text>`, said to the room there
+    lines = cmd.help_lines(in_room=True)
+    for syntax in ("/send <name> <text>", "/who [-l]", "/join <room>", "/leave", "/quit"):
+        assert any(line.startswith(f"  {syntax}") for line in lines), syntax
+    assert any("<name>:<text> (outside a room)" in line for line in lines)
+    assert not any(line.startswith(("  send ", "  who ", "  join ")) for line in lines)
+    assert cmd.help_lines("dm", in_room=True)[0].startswith("/send <name> <text>  (")
 
 
 def test_help_for_an_unknown_command() -> None:

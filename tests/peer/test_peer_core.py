@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from peer import actions as pa
-from peer.core import PeerCore
+from peer.core import TABLE_LINE_EVERY, TABLE_LINES_BURST, TABLE_UPDATED, PeerCore
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
@@ -266,12 +266,34 @@ def test_leaving_at_once_keeps_the_outbox_before_what_is_on_its_way() -> None:
     assert [m.id for m in undelivered] == [first.id, chat.id]  # type: ignore[attr-defined]
 
 
-def test_a_start_with_a_kept_outbox_says_so() -> None:
+def test_a_start_with_a_kept_outbox_says_so_once_registered() -> None:
     save = SaveMessage("a-1", "alice", "tok", "bob", "from my last session")
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=(save,))
-    assert prints(core.start(T0)) == [
-        "[1 message kept from your last session; sent once the server answers.]"
+    [register] = sent(core.start(T0))
+    out = core.receive(Welcome("r-1", register.id, "alice", "tok", 3, (), (), ()), SERVER, T0)
+    assert prints(out)[:2] == [
+        "[Welcome, You are registered.]",
+        "[1 message kept from your last session; sending now.]",
     ]
+    assert save in sent(out)
+
+
+def test_a_refused_start_says_only_why_and_keeps_the_outbox() -> None:
+    # found by trying it: a second start of alice printed its outbox count, as if it were
+    # to be sent, and then that the name was in use
+    save = SaveMessage("a-1", "alice", "tok", "bob", "from my last session")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=(save,))
+    [register] = sent(core.start(T0))
+    reason = "The name alice is in use by a peer that is online at 127.0.0.1:6009."
+    out = core.receive(Refused("r-1", register.id, reason), SERVER, T0)
+    assert prints(out) == [f"[{reason}]"]
+    assert pa.Exit(1) in out and core.outbox == (save,)
+
+
+def test_a_start_the_registry_never_answers_keeps_the_outbox() -> None:
+    save = SaveMessage("a-1", "alice", "tok", "bob", "from my last session")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=(save,))
+    assert prints(core.start(T0)) == []
     out = run_until(core, T0 + 3)  # no registry: the peer leaves, the message stays kept
     assert prints(out)[-2:] == [
         "[Could not register; is the registry running?]",
@@ -324,6 +346,27 @@ def test_a_missed_table_change_fetches_the_whole_table() -> None:
     out = core.receive(TableUpdate("r-5", 5, (Entry("dave", "127.0.0.1", 6004, True),)), SERVER, T0)
     assert any(isinstance(m, TableRequest) for m in sent(out))
     assert "dave" not in core.state.table
+
+
+def test_a_burst_of_table_changes_is_said_in_a_few_lines_not_one_per_change() -> None:
+    # a flood of names printed 560 "[Client table updated.]" lines at every online peer
+    core, _ = registered()  # the Welcome's line is the first of the burst
+    lines: list[str] = []
+    for n in range(200):
+        row = (Entry(f"junk{n:03d}", "127.0.0.1", 30199, True),)
+        now = T0 + n / 100
+        out = run_until(core, now) + core.receive(TableUpdate(f"u-{n}", 4 + n, row), SERVER, now)
+        lines += prints(out)
+    lines += prints(run_until(core, T0 + 3))
+    assert set(lines) == {TABLE_UPDATED}
+    # the rest of the burst, then one a second over the two seconds of changes
+    assert len(lines) == TABLE_LINES_BURST - 1 + 2 / TABLE_LINE_EVERY, lines
+    assert len(core.state.table) == 203  # every change applied at once, only said later
+    # quiet again: the next change is said at once
+    later = T0 + 6  # (before the first keepalive)
+    run_until(core, later)
+    update = TableUpdate("u-x", 204, (Entry("dave", "127.0.0.1", 6004, True),))
+    assert prints(core.receive(update, SERVER, later)) == [TABLE_UPDATED]
 
 
 def test_what_only_the_registry_says_is_not_taken_from_another_machine() -> None:
@@ -562,6 +605,36 @@ def test_quit_does_not_wait_for_a_registry_that_is_down() -> None:
     assert "[Exiting]" in prints(out) and pa.Exit(0) in out
 
 
+def test_a_kept_message_the_registry_refuses_is_named_in_full_with_the_reason() -> None:
+    # found by trying it: a kept message refused when the registry came back (a wrong
+    # token, after a hand-edited state file) was dropped with a bare "[Wrong token ...]"
+    long_text = "the minutes of today's meeting, " * 3
+    kept = (
+        SaveMessage("old-1", "alice", "stale", "bob", long_text),
+        ChannelPost("old-2", "alice", "stale", "hello all"),
+    )
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=kept)
+    [register] = sent(core.start(T0))
+    welcome = Welcome("r-1", register.id, "alice", "tok", 3, (Entry("bob", *BOB, False),), (), ())
+    out = core.receive(welcome, SERVER, T0)
+    assert {m.id for m in sent(out)} >= {"old-1", "old-2"}  # sent once registered
+    out = core.receive(Refused("r-2", "old-1", "Wrong token for that name."), SERVER, T0 + 0.1)
+    out += core.receive(Refused("r-3", "old-2", "Wrong token for that name."), SERVER, T0 + 0.1)
+    assert prints(out) == [
+        "[Kept message for bob not delivered: Wrong token for that name.]",
+        f"[Your message: {long_text}]",
+        "[Kept message to the channel not delivered: Wrong token for that name.]",
+        "[Your message: hello all]",
+    ]
+    assert core.outbox == ()
+    assert pa.KeepOutbox(()) in out
+    # a message just typed is refused as before: the user still has it on screen
+    [save] = sent(core.line("send bob hi", T0 + 1))  # bob is offline: to the registry
+    assert isinstance(save, SaveMessage)
+    out = core.receive(Refused("r-4", save.id, "bob's mailbox is full."), SERVER, T0 + 1.1)
+    assert prints(out) == ["[bob's mailbox is full.]"]
+
+
 def test_quit_with_nothing_on_its_way_leaves_at_once_and_only_once() -> None:
     core, _ = registered()
     out = core.line("/quit", T0)
@@ -617,6 +690,43 @@ def test_message_command_says_at_once_that_there_is_no_such_name() -> None:
     assert prints(core.line("nobody", T0)) == ["[No user named nobody. Type who to see the names.]"]
     assert sent(core.line("hello", T0)) == []  # the next line is no longer the text
     assert core.asking is None
+
+
+def test_ctrl_c_cancels_a_question_of_message_and_nothing_else() -> None:
+    core, _ = registered()
+    assert core.cancel_question() == []  # at the usual prompt: nothing to cancel (it quits)
+    core.line("message", T0)
+    assert core.prompt() == "message to: "
+    out = core.cancel_question()
+    assert prints(out) == ["[Cancelled.]"] and pa.Prompt("alice> ") in out
+    core.line("message bob", T0)
+    assert prints(core.cancel_question()) == ["[Cancelled.]"]
+    assert core.asking is None and core.cancel_question() == []
+    [chat] = sent(core.line("send bob hi", T0))  # the next line is a command again
+    assert isinstance(chat, Chat) and chat.text == "hi"
+
+
+def test_hints_in_a_room_show_commands_with_their_slash() -> None:
+    # found by trying it: in a room a hint said "Type who", which there says "who" to the room
+    core, _ = registered()
+    [join] = sent(core.line("join r", T0))
+    core.receive(Ack("r-2", join.id), SERVER, T0)  # type: ignore[attr-defined]
+    assert core.state.room == "r"
+    assert prints(core.line("/send nobody hi", T0)) == [
+        "[No user named nobody. Type /who to see the names.]"
+    ]
+    assert prints(core.line("/dereg bob", T0)) == ["[You can only dereg yourself (/dereg alice).]"]
+    core.line("/message", T0)
+    assert prints(core.line("nobody", T0)) == [
+        "[No user named nobody. Type /who to see the names.]"
+    ]
+    assert prints(core.line("/help who", T0))[0].startswith("/who [-l]")
+    # and outside a room, the bare words
+    [leave] = sent(core.line("leave", T0))
+    core.receive(Ack("r-3", leave.id), SERVER, T0)  # type: ignore[attr-defined]
+    assert prints(core.line("send nobody hi", T0)) == [
+        "[No user named nobody. Type who to see the names.]"
+    ]
 
 
 def test_message_command_keeps_the_text_as_typed() -> None:

@@ -95,9 +95,7 @@ def test_a_sender_killed_before_the_first_retry_delivers_after_its_restart() -> 
     assert net.hosts["ann"].outbox == ()
     net.start_peer("ann")
     net.run(5)
-    assert "[1 message kept from your last session; sent once the server answers.]" in (
-        net.screen("ann")
-    )
+    assert "[1 message kept from your last session; sending now.]" in net.screen("ann")
     net.start_peer("bob")
     net.run(5)
     shown = [line for line in net.screen("bob") if line.endswith("typed-just-before-the-kill")]

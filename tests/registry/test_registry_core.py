@@ -640,8 +640,8 @@ def test_a_join_storm_is_pushed_in_a_few_coalesced_updates() -> None:
     reg = core()
     register(reg, "first", ("127.0.0.1", 7000))
     updates = []
-    for i in range(60):  # sixty registrations in the same instant
-        addr = ("127.0.0.1", 7001 + i)
+    for i in range(60):  # sixty machines registering in the same instant
+        addr = (f"10.0.0.{i + 1}", 7001 + i)
         out = reg.receive(Register(f"r{i}", f"p{i}", addr[1], "", "", WIRE_VERSION), addr, T0)
         updates += [m for _, m in sends(out) if isinstance(m, TableUpdate)]
     assert updates == []  # within COALESCE of the first push: they wait
@@ -672,7 +672,7 @@ def test_table_rows_are_cut_to_fit_a_datagram_whatever_their_size() -> None:
 def test_one_address_is_one_peer_a_new_name_there_takes_it_over() -> None:
     # a flood of names from one address kept them all online: each change pushed to every
     # one of them, never acked, in memory that grew with the square of their number
-    reg = core()
+    reg = core(new_names=1000)  # its flood of names is not cut short (see the next test)
     alice = register(reg, "alice", X)
     flooder = ("127.0.0.1", 30155)  # every Register declares the same port: one address
     for n in range(300):
@@ -690,3 +690,39 @@ def test_one_address_is_one_peer_a_new_name_there_takes_it_over() -> None:
     out = reg.receive(Register("a-2", "alice", Y[1], alice.token, "", WIRE_VERSION), Y, T0 + 11)
     assert any(isinstance(m, Welcome) for _, m in sends(out))
     assert reg.table.records["bob"].online
+
+
+def test_one_ip_registers_a_bounded_number_of_new_names_and_its_own_always() -> None:
+    # a flood of new names from one IP (one port or many) left thousands of offline names
+    # in the table, each change pushed to every online peer
+    reg = core(new_names=5)
+    own = register(reg, "alice", X)  # one of the five
+    refusals: list[str] = []
+    for n in range(40):
+        port = 31000 + n % 3  # one IP, a few ports
+        msg = Register(f"j-{n}", f"junk{n:02d}", port, "", "", WIRE_VERSION)
+        out = reg.receive(msg, ("127.0.0.1", port), T0 + n / 100)
+        refusals += [m.reason for _, m in sends(out) if isinstance(m, Refused)]
+    assert len(reg.table.records) == 5  # alice and four junk names
+    assert len(refusals) == 36
+    assert refusals[0] == (
+        "Too many new names registered from 127.0.0.1 lately (at most 5 an hour); "
+        "try again in 12 min, or start with a name you registered before."
+    )
+    logs = [a.line for a in out if isinstance(a, ra.Log)]
+    assert not logs  # the first refusal was logged, not every one
+    # taking back a name one has, by its token, is never refused; a retransmission of the
+    # registration that made a name neither
+    out = reg.receive(Register("a-2", "alice", Y[1], own.token, "", WIRE_VERSION), Y, T0 + 60)
+    assert any(isinstance(m, Welcome) for _, m in sends(out))
+    again = Register("j-0", "junk00", 31000, "", "", WIRE_VERSION)
+    out = reg.receive(again, ("127.0.0.1", 31000), T0 + 61)
+    assert any(isinstance(m, Welcome) for _, m in sends(out))
+    # another IP is not held back by this one; this one may add a name again later
+    out = reg.receive(
+        Register("o-1", "other", 7000, "", "", WIRE_VERSION), ("10.0.0.9", 7000), T0 + 62
+    )
+    assert any(isinstance(m, Welcome) for _, m in sends(out))
+    later = T0 + 3600 / 5 + 1
+    out = reg.receive(Register("l-1", "late", 31000, "", "", WIRE_VERSION), X, later)
+    assert any(isinstance(m, Welcome) for _, m in sends(out))
