@@ -1403,7 +1403,11 @@ class PeerCore:
             # registered again after the registry gave up on us, which took us out of the
             # room: back to it, as a restarted peer goes back (`_go_back_to_room`)
             self._back_to, self.state.room = self.state.room, ""
-        self._replace_table(welcome.version, welcome.entries, welcome.aliases, now, out)
+        # said at once, whatever came just before: the line between the Welcome and the
+        # mail is part of what registering looks like (DESIGN.md section 4, "Mailbox")
+        self._replace_table(
+            welcome.version, welcome.entries, welcome.aliases, now, out, at_once=True
+        )
         early = sorted(self._early_updates, key=lambda update: update.version)
         self._early_updates.clear()
         for update in early:
@@ -1542,13 +1546,19 @@ class PeerCore:
         aliases: tuple[Alias, ...],
         now: float,
         out: list[Action],
+        *,
+        at_once: bool = False,
     ) -> None:
         self.state.version = version
         self.state.table = {name_key(e.name): e for e in entries}
         for alias in aliases:  # renames made before we started, or while we were away
             if name_key(alias.old) not in self.state.table:
                 self._renamed[name_key(alias.old)] = alias.new
-        self._table_changed(now, out)
+        if at_once:
+            self._table_line_due = None  # the whole table: it covers what was held back
+            out.append(Print(TABLE_UPDATED, "system"))
+        else:
+            self._table_changed(now, out)
 
     def _table_changed(self, now: float, out: list[Action]) -> None:
         """Say that the table changed: at once while within TABLE_LINES_BURST, else in one
