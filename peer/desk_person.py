@@ -23,6 +23,7 @@ from peer.desk_actions import (
     Ask,
     Connect,
     DeskClientCore,
+    Drop,
     FindPlace,
     ForgetPlace,
     KeepPlace,
@@ -130,6 +131,11 @@ class PersonCore(DeskClientCore):
         self._give_up_at = 0.0
         self._delay = self._retry_first
         self._retry_at: float | None = None
+        # a reconnection is up but the desk has not answered its join yet: a desk that
+        # accepts connections without answering (the registry stopped, its kernel still
+        # accepting) is not back, and the grace period still runs from the first loss
+        self._rejoining = False
+        self._silence_told = False  # said once per loss that the desk accepts but is silent
         # leaving while reconnecting: a connection is made only to give the place up
         self._giving_up = False
 
@@ -189,7 +195,7 @@ class PersonCore(DeskClientCore):
             out.append(Send(DeskGiveUp(self.new_id(), self.phone, self.token, WIRE_VERSION)))
             return out
         if self.phase == "reconnecting":
-            out.append(Show("[Connected again.]"))
+            self._rejoining = True  # "Connected again" once the desk answers the join
         elif self.phase != "connecting":
             return out
         self._connected = True
@@ -219,8 +225,7 @@ class PersonCore(DeskClientCore):
             self._crisis_notice(out)
             self._end(1, out)
         elif self.phase == "reconnecting":
-            self._delay = min(self._delay * 2, self._retry_max)
-            self._retry_at = now + min(self._delay, max(0.0, self._give_up_at - now))
+            self._retry_later(now)
         elif self.phase == "leaving" and self._giving_up:
             self._left(out)
         return out
@@ -244,6 +249,10 @@ class PersonCore(DeskClientCore):
                 self._show_rendered(message, out)
                 self._finish(0, out)
         elif self.phase not in ("form", "done"):
+            if self._rejoining:
+                self._rejoining = False
+                if not isinstance(message, DeskRefused | DeskEnded):  # those say it all
+                    out.append(Show("[Connected again.]"))
             self._message(message, out)
         return out
 
@@ -255,6 +264,22 @@ class PersonCore(DeskClientCore):
             self._left(out)
         elif self.phase == "reconnecting":
             pass  # not from a connection of ours: the runner drops the older ones' events
+        elif self._rejoining:
+            # a reconnection the desk never answered: still the same loss, so the grace
+            # period is not started again, and the person was told of it already
+            self._rejoining = False
+            self.phase = "reconnecting"
+            self._retry_later(now)
+            if not self._silence_told:
+                self._silence_told = True
+                left = max(0, int(self._give_up_at - now))
+                out.append(
+                    Show(
+                        f"[The help desk accepts the connection but does not answer ({reason}); "
+                        f"still trying. Your place is kept for {left} s more.]",
+                        "error",
+                    )
+                )
         elif self.token and self.phase in ("served", "waiting", "joining"):
             # a place is held for our token, at the front when we were being served: a
             # blip of the network is not the end of the call
@@ -274,6 +299,7 @@ class PersonCore(DeskClientCore):
             self._give_up_at = now + self.grace
             self._delay = self._retry_first
             self._retry_at = now + min(self._delay, self.grace)
+            self._silence_told = False
         elif self.phase == "served":
             out.append(
                 Show(
@@ -293,15 +319,18 @@ class PersonCore(DeskClientCore):
         if self._leaving_due(now):
             self._left(out)
             return out
+        if self._rejoining and now >= self._give_up_at:
+            out.append(Drop())  # the desk never answered: the place is given up by now
+            self._rejoining = False
+            self._given_up(out)
+            return out
         if self.phase == "joining" and self._unanswered(now, out, lambda o: self._finish(1, o)):
             return out
         if self.phase in ("joining", "waiting", "served") and self._beat(now, out):
             return out  # taken as lost: reconnecting
         if self.phase == "reconnecting" and self._retry_at is not None and now >= self._retry_at:
             if now >= self._give_up_at:
-                line = "[Could not reach the help desk in time; your place was given up.]"
-                out.append(Show(line, "error"))
-                self._finish(1, out)
+                self._given_up(out)
                 return out
             self._retry_at = None
             out.append(Connect())
@@ -319,7 +348,10 @@ class PersonCore(DeskClientCore):
         # while a reconnection attempt is under way its outcome comes as an event
         answer_by = self._answer_by if self.phase == "joining" else None
         beat = self._beat_due() if self.phase in ("joining", "waiting", "served") else None
-        wakes = [t for t in (self._refresh_at, self._retry_at, answer_by, beat) if t is not None]
+        give_up = self._give_up_at if self._rejoining else None
+        wakes = [
+            t for t in (self._refresh_at, self._retry_at, answer_by, beat, give_up) if t is not None
+        ]
         return min(wakes) if wakes else None
 
     # -- the form -------------------------------------------------------------------------
@@ -416,7 +448,7 @@ class PersonCore(DeskClientCore):
                 out.append(Show("[You are being served now.]"))
             elif self.phase == "waiting":
                 out.append(Send(DeskQueueRequest(self.new_id())))
-            elif self.phase == "reconnecting":
+            elif self.phase == "reconnecting" or self._rejoining:
                 out.append(Show("[Reconnecting to the help desk; your place is kept.]"))
             else:
                 out.append(Show("[One moment: joining the waiting room.]"))
@@ -536,7 +568,10 @@ class PersonCore(DeskClientCore):
         one more connection is tried, for `_leave_timeout` at most, only to give the place
         up (`DeskGiveUp`): held for nobody, it would count ahead of everyone behind it
         until the desk gave it up by itself."""
-        if self.phase == "reconnecting" and self.token:
+        if (self.phase == "reconnecting" or self._rejoining) and self.token:
+            # (a desk that has not answered the rejoin may not be running: a goodbye on
+            # that connection could wait for nothing; DeskGiveUp goes on a new one)
+            self._rejoining = False
             self.phase = "leaving"
             self._giving_up = True
             self._retry_at = None
@@ -546,6 +581,17 @@ class PersonCore(DeskClientCore):
             self._left(out)
         else:
             self._start_leaving(now, out)
+
+    def _retry_later(self, now: float) -> None:
+        """The next reconnection attempt, after a wait twice the last (RETRY_MAX at most),
+        and never after the place is given up."""
+        self._delay = min(self._delay * 2, self._retry_max)
+        self._retry_at = now + min(self._delay, max(0.0, self._give_up_at - now))
+
+    def _given_up(self, out: list[Action]) -> None:
+        line = "[Could not reach the help desk in time; your place was given up.]"
+        out.append(Show(line, "error"))
+        self._finish(1, out)
 
     def _left(self, out: list[Action]) -> None:
         if self._giving_up:  # the desk could not be reached to be told

@@ -235,9 +235,11 @@ def test_a_lost_connection_reconnects_with_the_token_and_backs_off() -> None:
     assert core.next_wake() == 2.6  # 1 s after the failed try
     assert core.tick(2.6) == [Connect()]
     again = core.connected(2.7)
-    assert shown(again) == ["[Connected again.]"]
+    assert shown(again) == []  # said once the desk answers: it may accept and be silent
     [join] = sent(again)
     assert isinstance(join, DeskJoin) and join.token == "tok"
+    back = core.received(queued(restored=True), 2.8)
+    assert shown(back)[0] == "[Connected again.]"
 
 
 def test_reconnecting_gives_up_when_the_grace_period_is_over() -> None:
@@ -504,3 +506,58 @@ def test_the_desks_own_crisis_notice_is_shown_unless_it_is_the_one_just_shown() 
     assert shown(same) == []
     local = core.received(DeskCrisis("d", "Call 112 or the Samaritans: 116 123"), 1.2)
     assert shown(local) == ["!!! Call 112 or the Samaritans: 116 123"]
+
+
+def test_a_frozen_desk_that_accepts_but_never_answers_is_given_up_on_from_the_first_loss() -> None:
+    # found with the registry stopped (SIGSTOP): its kernel accepts each reconnection, the
+    # join gets no answer, and each round started the grace period again, for ever
+    core = waiting(0.0)
+    core.lost("no answer from the help desk for 20 s", 10.0)
+    now, said = 10.0, []
+    for _ in range(1000):
+        if core.phase == "done":
+            break
+        wake = core.next_wake()
+        assert wake is not None
+        now = max(now, wake)  # (the held-place refresh, due before the loss)
+        out = core.tick(now)
+        said += shown(out)
+        if Connect() in out:
+            said += shown(core.connected(now))
+    assert now == 130.0  # the grace period, from the first loss
+    assert "[Connected again.]" not in said
+    silent = [line for line in said if "accepts the connection but does not answer" in line]
+    assert len(silent) == 1 and "kept for 10" in silent[0]  # said once, with what is left
+    assert said[-1] == "[Could not reach the help desk in time; your place was given up.]"
+
+
+def test_a_desk_that_answers_a_later_rejoin_is_connected_again_and_the_grace_starts_anew() -> None:
+    core = waiting(0.0)
+    core.lost("reset", 10.0)
+    assert core.tick(10.5) == [Connect()]
+    core.connected(10.5)
+    core.tick(10.5 + ANSWER_TIMEOUT)  # no answer: still the same loss
+    assert core.phase == "reconnecting"
+    while Connect() not in core.tick(wake := core.next_wake() or 0.0):
+        pass  # (a held-place refresh came first)
+    assert wake <= 10.5 + ANSWER_TIMEOUT + 4.0
+    core.connected(wake)
+    assert "[Connected again.]" in shown(core.received(queued(restored=True), wake + 0.1))
+    assert core.phase == "waiting"
+    # lost again later: a new loss, with the whole grace period
+    assert "kept for 120 s" in shown(core.lost("reset", 200.0))[0]
+    assert core.tick(200.5) == [Connect()]
+
+
+def test_quit_while_a_rejoin_is_unanswered_gives_the_place_up_on_a_new_connection() -> None:
+    core = waiting(0.0)
+    core.lost("reset", 1.0)
+    core.tick(1.5)
+    core.connected(1.5)
+    assert shown(core.typed(".queue", 2.0)) == [
+        "[Reconnecting to the help desk; your place is kept.]"
+    ]
+    out = core.typed(".quit", 2.0)
+    assert out == [Connect()] and core.phase == "leaving"
+    bye = core.tick(4.0)
+    assert "could not be told now" in shown(bye)[0] and bye[-1] == Exit(0)
