@@ -23,7 +23,7 @@ from typing import Any
 
 from peer.files import is_finite_number, parse_json, read_text, replace_durably
 from registry.desk_queue import KeptPlace
-from wire.desk_text import TOPICS, normalise_phone
+from wire.desk_text import CRISIS_REASONS, TOPICS, normalise_phone
 
 #: The file in the registry's data directory.
 PLACES_FILE = "desk-places.json"
@@ -31,8 +31,12 @@ PLACES_FILE = "desk-places.json"
 _FIELDS = ("token", "name", "phone", "topic", "description", "address", "joined_at")
 #: Fields a file written before they were kept may lack: `operator` (who was serving the
 #: person, "" for nobody), `back` (at the front, put back when a session was cut short),
-#: `served` (seconds spent being served, left out of the wait).
-_LATER_FIELDS = ("operator", "back", "served")
+#: `served` (seconds spent being served, left out of the wait), `serving_at` (the time of
+#: day the session they are in began, null for none), `crisis` and `said` (the danger mark
+#: and the words of crisis typed while waiting).
+_LATER_FIELDS = ("operator", "back", "served", "serving_at", "crisis", "said")
+#: What `crisis` may hold.
+_CRISIS = frozenset({"", *CRISIS_REASONS})
 
 
 class _Damage(ValueError):
@@ -116,6 +120,14 @@ class PlacesFile:
             raise _Damage(f"place {number}: back is not true or false")
         if not is_finite_number(served) or served < 0:
             raise _Damage(f"place {number}: served is not a length of time")
+        serving_at = entry.get("serving_at")
+        if serving_at is not None and not is_finite_number(serving_at):
+            raise _Damage(f"place {number}: serving_at is not a time")
+        crisis, said = entry.get("crisis", ""), entry.get("said", "")
+        if not isinstance(crisis, str) or crisis not in _CRISIS:
+            raise _Damage(f"place {number}: crisis is not a reason")
+        if not isinstance(said, str):
+            raise _Damage(f"place {number}: said is not a line")
         token, name, phone, description, address = strings
         return KeptPlace(
             token,
@@ -128,6 +140,9 @@ class PlacesFile:
             operator,
             back,
             served,
+            None if serving_at is None else serving_at - offset,
+            crisis,
+            said,
         )
 
     def save(self, places: tuple[KeptPlace, ...]) -> None:
@@ -150,6 +165,9 @@ class PlacesFile:
                 "operator": p.operator,
                 "back": p.back,
                 "served": p.served,
+                "serving_at": None if p.serving_since is None else p.serving_since + offset,
+                "crisis": p.crisis,
+                "said": p.said,
             }
             for p in places
         ]

@@ -207,7 +207,9 @@ class KeptPlace:
     counts (`joined`, on the queue's clock, later by the time spent being served: `served`).
     `back`: at the front, as put back when a session was cut short (or in a session, to be
     put back so): those wait there among themselves in the order they joined. `operator`:
-    who was serving them, if anyone."""
+    who was serving them, if anyone; `serving_since`: when the session they are in began
+    (on the queue's clock), None when not in one. `crisis` and `said`: the danger mark and
+    the words of crisis typed while waiting (see Person)."""
 
     token: str
     name: str
@@ -219,6 +221,9 @@ class KeptPlace:
     operator: str = ""  # who was serving them, "" for nobody (see DeskQueue.restore)
     back: bool = False
     served: float = 0.0
+    serving_since: float | None = None
+    crisis: str = ""
+    said: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -622,11 +627,19 @@ class DeskQueue:
         when both are back (the line is not reshuffled by who reconnects first). The person
         goes to nobody else meanwhile, and the operator takes nobody else while the person
         may come back; once the person's place is given up, or `grace` is over, the usual
-        rules apply."""
+        rules apply.
+
+        The session a place was in when the run before stopped counts as time served up to
+        now: nothing tells when in it the registry stopped, and a wait shown longer than it
+        was would count talking to an operator as waiting (it also keeps that session out
+        of the estimate, as any session cut short)."""
         for place in sorted(places, key=lambda place: not place.back):
             if len(self._waiting) >= self.max_waiting or place.token in self._tokens:
                 continue  # a copy of a place cannot be a second one
             served = max(0.0, place.served)
+            in_session = 0.0
+            if place.serving_since is not None:
+                in_session = max(0.0, now - place.serving_since)
             person = Person(
                 token=place.token,
                 name=place.name,
@@ -639,9 +652,12 @@ class DeskQueue:
                 dropped=now,
                 awaits=place.operator,
                 awaits_until=now + self.grace if place.operator else 0.0,
-                served=served,
+                served=served + in_session,
                 back=place.back,
-                crisis=crisis_reason(place.topic, place.description),
+                crisis=stronger_crisis(
+                    place.crisis, crisis_reason(place.topic, place.description)
+                ),
+                said=place.said,
             )
             self._waiting.append(person)
             self._tokens[person.token] = person
@@ -1518,7 +1534,7 @@ class DeskQueue:
         front = [s.person for s in self.sessions] + [p for p in self._waiting if p.back]
         front.sort(key=lambda person: person.joined)
         rest = [p for p in self._waiting if not p.back]
-        serving = {s.person: s.operator.name for s in self.sessions}
+        sessions = {s.person: s for s in self.sessions}
         return tuple(
             KeptPlace(
                 p.token,
@@ -1528,9 +1544,12 @@ class DeskQueue:
                 p.description,
                 p.address,
                 p.joined + p.served,
-                operator=serving.get(p, p.awaits),
+                operator=sessions[p].operator.name if p in sessions else p.awaits,
                 back=index < len(front),
                 served=p.served,
+                serving_since=sessions[p].started if p in sessions else None,
+                crisis=p.crisis,
+                said=p.said,
             )
             for index, p in enumerate(front + rest)
         )

@@ -194,3 +194,26 @@ def test_a_kept_place_after_a_restart_is_marked_from_its_description() -> None:
     desk.operator("op", "ann", ())
     desk.room("op")
     assert desk.last("op", DeskRoom).crisis == (CRISIS_DESCRIPTION,)
+
+
+def test_words_of_crisis_typed_while_waiting_keep_their_mark_across_a_restart() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice", topic=2)
+    token = desk.token("a")
+    desk.say("a", "I want to die")
+    [_, _, alice] = desk.kept
+    assert (alice.crisis, alice.said) == (CRISIS_WAITING, "I want to die")
+    after = Desk()
+    after.apply(after.queue.restore(list(desk.kept), 0.0))
+    after.join("a", "Alice", topic=2, token=token)
+    after.operator("op", "ann", ())
+    after.room("op")
+    assert after.last("op", DeskRoom).crisis == ("", "", CRISIS_WAITING)
+    after.advance(20)  # Zed and Yan gave up; Alice goes to the next operator
+    after.operator("op2", "bea")
+    session = after.last("op2", DeskSession)
+    assert (session.name, session.crisis, session.said) == (
+        "Alice",
+        CRISIS_WAITING,
+        "I want to die",
+    )

@@ -14,7 +14,19 @@ PLACES = (
     KeptPlace(
         "t1", "王小明", "+447700900123", 1, "", "10.0.0.7", 100.0, "ann", back=True, served=12.5
     ),
-    KeptPlace("t2", "Bob", "01512345678", 3, "maths, chapter 2", "", 130.5),
+    KeptPlace(
+        "t2",
+        "Bob",
+        "01512345678",
+        3,
+        "maths, chapter 2",
+        "",
+        130.5,
+        "bo",
+        serving_since=150.0,
+        crisis="waiting",
+        said="I want to die",
+    ),
 )
 
 
@@ -30,10 +42,16 @@ def test_places_round_trip_across_clocks_and_the_file_is_private(tmp_path: Path)
     # the next run: its monotonic clock starts again, an hour of the day later
     loaded, problem = places_file(tmp_path, 5.0, 1_700_003_600.0).load()
     assert problem == ""
-    assert [replace(p, joined=0) for p in loaded] == [replace(p, joined=0) for p in PLACES]
+
+    def timeless(place: KeptPlace) -> KeptPlace:
+        return replace(place, joined=0, serving_since=place.serving_since and 0)
+
+    assert [timeless(p) for p in loaded] == [timeless(p) for p in PLACES]
     # waited 100 s before the stop, and the hour since: 3700 s
     assert 5.0 - loaded[0].joined == 3700.0
     assert 5.0 - loaded[1].joined == 3669.5
+    assert loaded[0].serving_since is None
+    assert 5.0 - (loaded[1].serving_since or 0) == 3650.0  # in a session for 50 s, and the hour
 
 
 def test_no_places_is_no_file(tmp_path: Path) -> None:
@@ -132,3 +150,19 @@ def test_a_file_from_before_back_and_served_were_kept_is_read(tmp_path: Path) ->
     ):
         (tmp_path / PLACES_FILE).write_text(json.dumps({"places": [{**entry, field: value}]}))
         assert PlacesFile(tmp_path).load()[1].endswith(f"no place held ({why})")
+
+
+def test_a_damaged_session_start_or_mark_is_damage(tmp_path: Path) -> None:
+    entry = {"token": "t", "name": "Bob", "phone": "01512345678", "topic": 3}
+    entry |= {"description": "", "address": "", "joined_at": 10.0}
+    for key, value, why in (
+        ("serving_at", "soon", "serving_at is not a time"),
+        ("crisis", "bored", "crisis is not a reason"),
+        ("said", 3, "said is not a line"),
+    ):
+        (tmp_path / PLACES_FILE).write_text(json.dumps({"places": [entry | {key: value}]}))
+        places, problem = PlacesFile(tmp_path).load()
+        assert places == [] and problem.endswith(f"(place 1: {why})")
+    (tmp_path / PLACES_FILE).write_text(json.dumps({"places": [entry | {"serving_at": None}]}))
+    [place], problem = PlacesFile(tmp_path).load()
+    assert problem == "" and place.serving_since is None and place.crisis == ""

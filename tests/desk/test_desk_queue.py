@@ -16,6 +16,7 @@ from registry.desk_queue import (
     RESTART_SETTLE,
     WRONG_KEY,
     Close,
+    KeptPlace,
     SessionEnded,
     SessionLine,
     SessionStarted,
@@ -878,6 +879,16 @@ def test_the_places_kept_follow_who_is_served_and_who_waits() -> None:
     assert desk.kept == ()
 
 
+def shifted(place: KeptPlace, seconds: float) -> KeptPlace:
+    """`place` as read by a run whose clock reads `seconds` more than the run before's."""
+    since = place.serving_since
+    return replace(
+        place,
+        joined=place.joined + seconds,
+        serving_since=None if since is None else since + seconds,
+    )
+
+
 def restarted(names: tuple[str, ...]) -> tuple[Desk, dict[str, str]]:
     """A desk whose run before stopped with Zed served and `names` waiting, in order; and
     everyone's tokens. The new run's clock reads 5000 (10 s after the stop on the old
@@ -888,7 +899,7 @@ def restarted(names: tuple[str, ...]) -> tuple[Desk, dict[str, str]]:
     tokens = {name: before.token(name[0].lower()) for name in ("Zed", *names)}
     after = Desk()
     after.now = 5000.0
-    kept = [replace(p, joined=p.joined + 4990) for p in before.kept]
+    kept = [shifted(p, 4990) for p in before.kept]
     after.apply(after.queue.restore(kept, after.now))
     return after, tokens
 
@@ -1058,7 +1069,7 @@ def test_people_put_back_keep_their_order_across_a_restart() -> None:
     ]
     after = Desk()
     after.now = 1000.0
-    after.apply(after.queue.restore([replace(p, joined=p.joined + 990) for p in kept], 1000.0))
+    after.apply(after.queue.restore([shifted(p, 990) for p in kept], 1000.0))
     assert [p.back for p in after.queue.waiting] == [True, True, False]
     for name in ("Alice", "Bob", "Carol"):
         after.join(name[0].lower(), name, topic=3 if name == "Bob" else 2, token=tokens[name])

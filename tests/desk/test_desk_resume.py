@@ -23,9 +23,11 @@ def two_sessions() -> tuple[Desk, dict[str, str]]:
     return desk, {c: desk.token(c) for c in ("dan", "eve", "carol")}
 
 
-def restarted(before: Desk) -> Desk:
-    """The desk started again after `before` stopped without closing (kill -9)."""
+def restarted(before: Desk, later: float = 0.0) -> Desk:
+    """The desk started again after `before` stopped without closing (kill -9), `later`
+    seconds after the stop (its clock reads as `before`'s did then)."""
     after = Desk()
+    after.now = before.now + later
     after.apply(after.queue.restore(list(before.kept), after.now))
     return after
 
@@ -133,3 +135,23 @@ def test_who_was_serving_is_kept_across_a_second_restart() -> None:
     back(again, "dan", "Dan", tokens["dan"])
     again.advance(RESTART_SETTLE)  # the others kept may come back first
     assert again.last("dan", DeskServed).operator == "ann"
+
+
+def test_the_session_cut_short_by_the_stop_counts_as_served_not_waited() -> None:
+    # found by trying it: dan, served for 15 s when the registry crashed, was shown to ann
+    # after the restart as having waited 22 s
+    desk = Desk()
+    desk.join("dan", "Dan")
+    desk.advance(7)  # waits 7 s
+    desk.operator("ann", "ann")
+    assert desk.last("ann", DeskSession).waited == 7
+    token = desk.token("dan")
+    desk.advance(15)  # served 15 s, then kill -9
+    [kept] = desk.kept
+    assert kept.serving_since == 7.0
+    after = restarted(desk, later=3)
+    back(after, "dan", "Dan", token)
+    after.advance(2)
+    after.operator("ann", "ann")
+    assert after.last("ann", DeskSession).waited == 9  # 7 s before, 2 s after the restart
+    assert after.logs[-1].endswith("(topic 2, waited 9 s)")
