@@ -205,7 +205,14 @@ class OperatorCore(DeskClientCore):
                 self.reconnecting = True
                 ended = ""
                 if self.session:
-                    ended = "; the session has ended and the person waits first in line again"
+                    # Only the desk knows what became of the person: put back at the front,
+                    # then maybe handed to another operator at once (or kept for this one,
+                    # after a restart). Nothing here may claim more than that.
+                    who = clean(self.serving)
+                    ended = (
+                        f"; your session with {who} has ended, and {who} goes to the next free "
+                        "operator"
+                    )
                     self._switch("", "", IDLE_PROMPT, now, out)
                 out.append(
                     Show(

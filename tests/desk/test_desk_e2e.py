@@ -312,7 +312,10 @@ def test_an_operator_whose_connection_drops_comes_back_on_duty_by_itself(
         alice.expect(r"It is your turn: you are talking to ann")
         ann.expect(r"Now serving Alice")
         proxy.cut()
-        ann.expect(r"connection to the help desk was lost .*the person waits first in line again")
+        ann.expect(
+            r"connection to the help desk was lost .*session with Alice has ended, and Alice goes "
+            r"to the next free operator"
+        )
         alice.expect(r"ann's connection was lost; you are back at the front of the waiting room")
         ann.send("typed while away")
         ann.expect(r"Not sent: reconnecting to the help desk")

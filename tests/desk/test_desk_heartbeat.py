@@ -210,8 +210,8 @@ def test_an_operator_takes_a_silent_desk_as_lost_and_reconnects() -> None:
     assert out[0] == Drop()
     assert shown(out) == [
         "[The connection to the help desk was lost (no answer from the help desk for 20 s); "
-        "the session has ended and the person waits first in line again. Reconnecting; you "
-        "are back on duty as soon as it answers (.quit leaves).]"
+        "your session with Tom has ended, and Tom goes to the next free operator. Reconnecting; "
+        "you are back on duty as soon as it answers (.quit leaves).]"
     ]
     assert core.session == "" and core.reconnecting
     assert core.tick(core.next_wake() or 0.0) == [Connect()]
