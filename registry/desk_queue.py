@@ -527,6 +527,40 @@ class DeskQueue:
         operator = self._kept_operator(person)
         return [] if operator is None else [self._notice(operator.conn, text)]
 
+    def _release_dropped_topics(self, operator: Operator) -> list[Action]:
+        """After a restart, the people kept for `operator` (see `restore`) whose topic it no
+        longer serves: it cannot take them, so they go to the next free operator at once,
+        rather than both waiting for each other until the grace period is over."""
+        actions: list[Action] = []
+        for person in self._waiting:
+            if self._kept_operator(person) is not operator or person.topic in operator.topics:
+                continue
+            person.awaits = ""
+            name, label = clean(person.name), topic_label(person.topic)
+            actions.append(
+                self._notice(
+                    operator.conn,
+                    f"You no longer serve {label}, so your conversation with {name} does not "
+                    f"resume; the next free operator for it serves {name}.",
+                )
+            )
+            if person.conn is not None:
+                actions.append(
+                    self._notice(
+                        person.conn,
+                        f"{operator.name} can no longer serve your topic; the next free "
+                        "operator will serve you.",
+                    )
+                )
+            actions.append(
+                self._log(
+                    f"desk: {operator.name} no longer serves topic {person.topic}; "
+                    f"{name_for_log(person)} is no longer kept for them",
+                    person,
+                )
+            )
+        return actions
+
     def _stop_awaiting(self, now: float) -> list[Action]:
         """The operator and person kept for each other after a restart who are not
         together again within the grace period: each is free for anyone, and told so."""
@@ -654,9 +688,7 @@ class DeskQueue:
                 awaits_until=now + self.grace if place.operator else 0.0,
                 served=served + in_session,
                 back=place.back,
-                crisis=stronger_crisis(
-                    place.crisis, crisis_reason(place.topic, place.description)
-                ),
+                crisis=stronger_crisis(place.crisis, crisis_reason(place.topic, place.description)),
                 said=place.said,
             )
             self._waiting.append(person)
@@ -944,6 +976,7 @@ class DeskQueue:
             Log(f"desk: operator {msg.name} on duty ({topics_text(_sorted(operator.topics))})"),
             Send(conn, self._on_duty(operator, msg.id)),
         ]
+        actions += self._release_dropped_topics(operator)
         for person in self._waiting:
             if person.conn is None and self._kept_operator(person) is operator:
                 name = clean(person.name)
@@ -1098,6 +1131,7 @@ class DeskQueue:
                     f"{topics_text(_sorted(operator.topics))}"
                 ),
                 Send(conn, self._on_duty(operator, msg.id)),
+                *self._release_dropped_topics(operator),
             ]
         if isinstance(msg, DeskLeave):
             said = "You are off duty."

@@ -155,3 +155,52 @@ def test_the_session_cut_short_by_the_stop_counts_as_served_not_waited() -> None
     after.operator("ann", "ann")
     assert after.last("ann", DeskSession).waited == 9  # 7 s before, 2 s after the restart
     assert after.logs[-1].endswith("(topic 2, waited 9 s)")
+
+
+def test_a_kept_operator_that_stops_serving_the_topic_lets_its_person_go() -> None:
+    # found by trying it: ann, kept for Dan after a restart, typed `.serve 3`; both sat idle
+    # until the grace period ran out
+    before, tokens = two_sessions()
+    after = restarted(before)
+    after.operator("ann", "ann")
+    back(after, "eve", "Eve", tokens["eve"])
+    back(after, "carol", "Carol", tokens["carol"])
+    after.operator("cy", "cy")
+    after.advance(RESTART_SETTLE)
+    assert after.last("cy", DeskSession).name == "Carol"
+    after.serve("ann", (3,))  # while Dan's client is still reconnecting
+    assert notices(after, "ann")[-1] == (
+        "You no longer serve 2 Getting Differentiated by School, so your conversation with Dan "
+        "does not resume; the next free operator for it serves Dan."
+    )
+    assert any("is no longer kept for them" in line for line in after.logs)
+    after.end("cy")
+    back(after, "dan", "Dan", tokens["dan"])
+    assert after.last("dan", DeskServed).operator == "cy"  # not kept for ann any more
+    assert not any("resumes" in text for text in notices(after, "dan"))
+
+
+def test_a_person_kept_for_an_operator_back_for_other_topics_is_told_and_served() -> None:
+    before, tokens = two_sessions()
+    after = restarted(before)
+    back(after, "dan", "Dan", tokens["dan"])
+    after.operator("cy", "cy")
+    after.advance(RESTART_SETTLE)
+    assert not after.of("dan", DeskServed)  # kept for ann
+    after.operator("ann", "ann", (3,))  # back, but for topic 3 only
+    assert notices(after, "dan")[-1] == (
+        "ann can no longer serve your topic; the next free operator will serve you."
+    )
+    assert after.last("dan", DeskServed).operator == "cy"
+    assert "does not resume" in notices(after, "ann")[-1]
+
+
+def test_a_kept_operator_changing_topics_but_keeping_its_persons_goes_on_waiting() -> None:
+    before, tokens = two_sessions()
+    after = restarted(before)
+    after.operator("ann", "ann")
+    after.serve("ann", (2, 3))  # Dan's topic is 2: still kept for each other
+    assert not any("no longer serve" in line for line in notices(after, "ann"))
+    back(after, "dan", "Dan", tokens["dan"])
+    after.advance(RESTART_SETTLE)
+    assert after.last("dan", DeskServed).operator == "ann"
