@@ -74,6 +74,10 @@ from wire.version import WIRE_VERSION
 #: Seconds between refreshes of the held-place file while waiting or served: it tells a
 #: restarted client whether the place can still be held.
 REFRESH = 5.0
+#: Seconds a person who typed words of crisis while waiting waits for the desk's own crisis
+#: notice (it answers at once) before the built-in one is shown instead: one notice, the
+#: registry's, with its local numbers, and never none.
+CRISIS_NOTICE_WAIT = 2.0
 
 PERSON_HELP = (
     "[.queue shows how many are ahead and the estimated wait; .quit (or Ctrl-C) leaves;",
@@ -118,7 +122,9 @@ class PersonCore(DeskClientCore):
         self.topic = 0
         self.token = ""
         self.grace = 0.0
-        self._crisis = ""
+        self._crisis = ""  # the crisis notice shown (the desk's, or the built-in one)
+        self._desk_notice = False  # whether `_crisis` is the desk's own notice
+        self._crisis_due: float | None = None  # the desk's notice is awaited until then
         self._unsent_crisis = ""  # words of crisis typed while no place was held yet
         self._sent_token = ""  # the token of the last DeskJoin: a place asked back
         self._position = -1
@@ -316,6 +322,8 @@ class PersonCore(DeskClientCore):
 
     def tick(self, now: float) -> list[Action]:
         out: list[Action] = []
+        if self._crisis_due is not None and now >= self._crisis_due:
+            self._owed_notice(out)
         if self._leaving_due(now):
             self._left(out)
             return out
@@ -349,9 +357,8 @@ class PersonCore(DeskClientCore):
         answer_by = self._answer_by if self.phase == "joining" else None
         beat = self._beat_due() if self.phase in ("joining", "waiting", "served") else None
         give_up = self._give_up_at if self._rejoining else None
-        wakes = [
-            t for t in (self._refresh_at, self._retry_at, answer_by, beat, give_up) if t is not None
-        ]
+        times = (self._refresh_at, self._retry_at, answer_by, beat, give_up, self._crisis_due)
+        wakes = [t for t in times if t is not None]
         return min(wakes) if wakes else None
 
     # -- the form -------------------------------------------------------------------------
@@ -461,15 +468,20 @@ class PersonCore(DeskClientCore):
         elif text.startswith(".") and not text.startswith(".."):
             out.append(Show(f"[Unknown command {text.split()[0][:20]}; .help lists them.]"))
         else:
-            self._chat(raw[1:] if text.startswith("..") else raw, out)
+            self._chat(raw[1:] if text.startswith("..") else raw, now, out)
 
-    def _chat(self, line: str, out: list[Action]) -> None:
+    def _chat(self, line: str, now: float, out: list[Action]) -> None:
         if not line.strip():
             return
         if self.phase != "served" and speaks_of_crisis(line):
-            # nobody reads it yet: the notice is for now, and the desk tells its operators
-            self._crisis = self._crisis or DEFAULT_CRISIS_NOTICE
-            self._crisis_notice(out)
+            # Nobody reads it yet: the notice is for now, and the desk tells its operators.
+            # A desk whose notice is not known here yet sends it in answer (it may differ
+            # from the built-in one): that one is shown, unless it is slow to come.
+            if self.phase == "waiting" and self._connected and not self._desk_notice:
+                self._crisis_due = now + CRISIS_NOTICE_WAIT
+            else:
+                self._crisis = self._crisis or DEFAULT_CRISIS_NOTICE
+                self._crisis_notice(out)
             out.append(
                 Show(
                     "[Nobody is serving you yet, so this line is not a message to anyone; the "
@@ -497,7 +509,7 @@ class PersonCore(DeskClientCore):
         if isinstance(message, DeskCrisis):
             if message.text != self._crisis:  # not again what was shown a moment ago
                 self._show_rendered(message, out)
-            self._crisis = message.text
+            self._crisis, self._desk_notice, self._crisis_due = message.text, True, None
         elif isinstance(message, DeskQueued):
             self._queued(message, out)
         elif isinstance(message, DeskPosition):
@@ -607,6 +619,9 @@ class PersonCore(DeskClientCore):
     def _finish(self, code: int, out: list[Action]) -> None:
         """The run ends: forget the place, and show the crisis notice again to whoever
         came for topic 1."""
+        if self._crisis_due is not None:  # the desk's notice did not come: this is the one
+            self._crisis_due = None
+            self._crisis = self._crisis or DEFAULT_CRISIS_NOTICE
         out.append(ForgetPlace())
         self._crisis_notice(out)
         self._end(code, out)
@@ -622,6 +637,13 @@ class PersonCore(DeskClientCore):
             out.extend(
                 Show(line, "alert") for line in crisis_lines(self._crisis or DEFAULT_CRISIS_NOTICE)
             )
+
+    def _owed_notice(self, out: list[Action]) -> None:
+        """The built-in crisis notice, when the desk's was awaited and has not come."""
+        if self._crisis_due is not None:
+            self._crisis_due = None
+            self._crisis = self._crisis or DEFAULT_CRISIS_NOTICE
+            self._crisis_notice(out)
 
     def _keep_place(self) -> KeepPlace:
         return KeepPlace(self.token, self.topic, self.description, self.grace)

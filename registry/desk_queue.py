@@ -266,6 +266,7 @@ class Person:
     crisis: str = ""  # why they may be in danger (wire.desk CRISIS_*), "" if nothing says so
     said: str = ""  # the last line of crisis they typed while waiting, for their operator
     alerted_at: float = float("-inf")  # when operators were last told of their words
+    noticed_on: ConnId | None = None  # the connection the crisis notice was last sent on
 
     @property
     def masked(self) -> str:
@@ -861,6 +862,7 @@ class DeskQueue:
             conn=conn,
             address=address,
             crisis=crisis,
+            noticed_on=conn if crisis else None,
         )
         self._waiting.append(person)
         self._tokens[person.token] = person
@@ -901,6 +903,8 @@ class DeskQueue:
             person.name = _masked_name(msg.name)
         person.conn = conn
         person.dropped = None
+        if crisis_reason(msg.topic, msg.description):
+            person.noticed_on = conn  # with the join's answer (see _join)
         self._conns[conn] = person
         self._restored.discard(person.token)
         actions.append(self._log(f"desk: {name_for_log(person)} took their place back", person))
@@ -1413,9 +1417,12 @@ class DeskQueue:
         person is told what became of it."""
         assert person.conn is not None
         actions: list[Action] = []
-        if not person.crisis:
-            # the client showed a notice of its own; this one is the registry's (local
-            # numbers to call, say)
+        if person.noticed_on != person.conn:
+            # The registry's notice (local numbers to call, say), once per connection: a
+            # client that has not seen it on this connection (none was due at the join, or
+            # it was started again since) waits for it rather than show a notice of its own
+            # first, so that the person reads one notice, not two.
+            person.noticed_on = person.conn
             actions.append(Send(person.conn, DeskCrisis(self._make_id(), self.crisis_notice)))
         person.crisis = CRISIS_WAITING
         person.said = text
