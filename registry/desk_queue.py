@@ -300,6 +300,7 @@ class Session:
     operator: Operator
     started: float
     heard: int = 0  # the person's lines received in the session (DeskEnded.heard)
+    resumed: bool = False  # a conversation resumed after a restart: only its tail
 
 
 class DeskQueue:
@@ -718,7 +719,9 @@ class DeskQueue:
         for operator in list(self._operators.values()):
             if operator.session is not None:
                 # Operators hear the reason once, below, with everyone else.
-                actions += self._end(operator.session, now, to_person, None, "registry closing")
+                actions += self._end(
+                    operator.session, now, to_person, None, "registry closing", measure=False
+                )
         for conn in list(self._conns):
             said = reason if conn in self._operators else to_person
             actions.append(Send(conn, DeskEnded(self._make_id(), said, False, -1)))
@@ -1216,6 +1219,7 @@ class DeskQueue:
     def _start(self, person: Person, operator: Operator, now: float) -> list[Action]:
         assert person.conn is not None
         actions: list[Action] = []
+        resumed = bool(person.awaits)
         if person.awaits:  # the two were kept for each other after a restart
             person.awaits = ""
             name = clean(person.name)
@@ -1230,7 +1234,7 @@ class DeskQueue:
                 ),
             ]
         self._remove_waiting(person)
-        session = Session(self._make_id(), person, operator, now)
+        session = Session(self._make_id(), person, operator, now, resumed=resumed)
         operator.session = session
         waited = person.waited(now)
         return [
@@ -1291,15 +1295,21 @@ class DeskQueue:
         why: str,
         *,
         requeue: bool = False,
+        measure: bool = True,
     ) -> list[Action]:
         """End `session`, telling each side that is still there. The person's connection
-        closes unless they go back to the waiting room."""
+        closes unless they go back to the waiting room. Its length counts in the estimate
+        only when it ended as sessions do (`measure`, and the person not put back): one cut
+        short by the desk closing or an operator leaving says nothing of how long help
+        takes, and would pull the averages down."""
         person, operator = session.person, session.operator
         length = now - session.started
         operator.session = None
         operator.free_since = now
         person.served += length
-        if not requeue:  # a session cut short by its operator is no measure of service
+        if measure and not requeue and not session.resumed:
+            # (a resumed conversation's start was in the run before: its length here is
+            # only the tail of one)
             self.estimator.record(person.topic, length)
         actions: list[Action] = [
             SessionEnded(session.id, why, length),

@@ -1150,3 +1150,46 @@ def test_the_wait_shown_leaves_out_time_spent_being_served() -> None:
     assert desk.logs[-1].endswith("(topic 2, waited 50 s)")
     started = [r for r in desk.records if isinstance(r, SessionStarted)]
     assert round(started[-1].waited) == 50
+
+
+def sessions_measured(desk: Desk) -> int:
+    return desk.queue.estimator.overall.count
+
+
+def test_only_sessions_that_ended_as_sessions_do_count_in_the_estimate() -> None:
+    # found by trying it: sessions cut off by the registry closing counted in the averages
+    desk = Desk()
+    desk.operator("op", "ann")
+    desk.join("a", "Alice")
+    desk.advance(60)
+    desk.end("op")  # ended by the operator: counts
+    desk.join("b", "Bob")
+    desk.advance(60)
+    desk.leave("b")  # the person's .quit: counts
+    assert sessions_measured(desk) == 2
+    desk.join("c", "Carol")
+    desk.advance(5)
+    desk.apply(desk.queue.shutdown(desk.now))  # the desk closing cut Carol's off
+    assert sessions_measured(desk) == 2
+    assert any(isinstance(r, SessionEnded) and r.reason == "registry closing" for r in desk.records)
+
+
+def test_a_conversation_resumed_after_a_restart_is_not_measured_from_its_tail() -> None:
+    before = Desk()
+    before.operator("op", "ann")
+    before.join("d", "Dan")
+    token = before.token("d")
+    before.advance(300)  # kill -9 five minutes into the session
+    after = Desk()
+    after.now = before.now
+    after.apply(after.queue.restore(list(before.kept), after.now))
+    after.operator("op", "ann")
+    after.join("d", "Dan", phone=PHONES["Dan"], token=token)
+    assert after.of("d", DeskServed)
+    after.advance(10)
+    after.end("op")  # 10 s of a 310 s conversation: no measure of one
+    assert sessions_measured(after) == 0
+    after.join("e", "Eve")
+    after.advance(10)
+    after.end("op")
+    assert sessions_measured(after) == 1
