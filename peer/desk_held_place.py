@@ -22,6 +22,12 @@ from peer.files import (
 from wire.desk_text import TOPICS, phone_key
 from wire.names import name_key
 
+#: Seconds a held-place file's "last alive" time may lie ahead of the clock: the clock may
+#: have been set back a little since it was written (NTP). A time further ahead is damage
+#: (a clock that was far ahead, or a file written by hand), and would hold the place for
+#: ever: the file could never grow stale.
+CLOCK_SKEW = 60.0
+
 
 class HeldPlace:
     """The token of a place in the waiting room, kept in a file so that a restarted client
@@ -59,8 +65,9 @@ class HeldPlace:
         ):
             self.clear()
             return None
-        if time.time() > alive + grace:
-            self.clear()  # the desk has given the place up by now
+        now = time.time()
+        if now > alive + grace or alive > now + CLOCK_SKEW:
+            self.clear()  # the desk has given the place up by now, or the time is damage
             return None
         return KeptPlace(token, topic, description, float(grace))
 

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from peer.desk_actions import KeptPlace
-from peer.desk_held_place import PERSON_LOCK, HeldPlace, hold_client_lock, operator_lock
+from peer.desk_held_place import (
+    CLOCK_SKEW,
+    PERSON_LOCK,
+    HeldPlace,
+    hold_client_lock,
+    operator_lock,
+)
 from peer.files import InUse
 
 
@@ -42,6 +48,20 @@ def test_a_place_past_its_grace_period_is_gone(tmp_path: Path) -> None:
     place.path.write_text(json.dumps(old))
     assert place.load() is None
     assert not place.path.exists()
+
+
+def test_a_last_alive_time_far_in_the_future_is_damage(tmp_path: Path) -> None:
+    # found by trying it: a file "alive" next year never went stale, and its place was
+    # asked back at every start, long after the desk had given it up
+    place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
+    place.path.parent.mkdir(parents=True)
+    ahead = {"token": "tok", "topic": 3, "description": "", "grace": 120}
+    place.path.write_text(json.dumps(ahead | {"alive": time.time() + 365 * 86400}))
+    assert place.load() is None
+    assert not place.path.exists()
+    # a clock set back a little since the file was written is no damage
+    place.path.write_text(json.dumps(ahead | {"alive": time.time() + CLOCK_SKEW / 2}))
+    assert place.load() == KeptPlace("tok", 3, "", 120.0)
 
 
 def test_a_damaged_file_is_no_place_and_is_removed(tmp_path: Path) -> None:
