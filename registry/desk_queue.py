@@ -1466,18 +1466,21 @@ class DeskQueue:
             f"{DANGER_MARK} {clean(person.name)}, number {number} in the waiting room "
             f"({topic_label(person.topic)}), may be in danger: {why}."
         )
-        if serving:
-            text += f" .first {number} puts them at the front of the line."
-        else:
-            text += (
-                f" Nobody on duty serves topic {person.topic}: add it to yours with .serve "
-                f"to take them."
-            )
         told = serving or list(self._operators.values())
+        actions: list[Action] = []
         for operator in told:
             # this arrival needs no second word among the others held back
             operator.untold = [p for p in operator.untold if p is not person]
-        return [self._notice(operator.conn, text) for operator in told], bool(told)
+            if serving:
+                hint = f" .first {number} puts them at the front of the line."
+            else:  # `.serve` replaces the topics served: the command that adds this one
+                hint = (
+                    f" Nobody on duty serves topic {person.topic}: "
+                    f"{_serve_adding(operator.topics, person.topic)} adds it to yours, to take "
+                    "them."
+                )
+            actions.append(self._notice(operator.conn, text + hint))
+        return actions, bool(told)
 
     def _put_first(self, operator: Operator, number: int) -> list[Action]:
         """`.first N`: the person at `number` of the waiting room (as `.room` numbers it)
@@ -1641,6 +1644,15 @@ def name_for_log(person: Person) -> str:
 
 def _sorted(topics: frozenset[int]) -> tuple[int, ...]:
     return tuple(sorted(topics))
+
+
+def _serve_adding(topics: frozenset[int], topic: int) -> str:
+    """The `.serve` command that serves `topics` and `topic` too (`.serve` replaces the
+    topics served, so it must name them all)."""
+    chosen = topics | {topic}
+    if chosen >= set(TOPICS):
+        return ".serve all"
+    return ".serve " + ",".join(str(t) for t in sorted(chosen))
 
 
 def _is_loopback(address: str) -> bool:

@@ -136,9 +136,10 @@ def test_when_nobody_serves_the_topic_everyone_on_duty_is_told() -> None:
     desk.take("op")
     desk.join("m", "Maria", topic=5)
     desk.say("m", "i want to end it all")
-    hint = "Nobody on duty serves topic 5: add it to yours with .serve to take them."
-    assert notices(desk, "op")[0].endswith(hint)
-    assert notices(desk, "op3")[0].endswith(hint)
+    # `.serve` replaces the topics served: each is given the command that adds topic 5
+    hint = "Nobody on duty serves topic 5: .serve {} adds it to yours, to take them."
+    assert notices(desk, "op")[0].endswith(hint.format("2,5"))
+    assert notices(desk, "op3")[0].endswith(hint.format("3,5"))
     desk.send("op", DeskFirst(desk.mid(), 1))
     assert notices(desk, "op") == [
         "Maria is now number 1 in the waiting room; nobody on duty serves 5 Financial "
@@ -217,3 +218,15 @@ def test_words_of_crisis_typed_while_waiting_keep_their_mark_across_a_restart() 
         CRISIS_WAITING,
         "I want to die",
     )
+
+
+def test_the_command_that_adds_the_topic_is_serve_all_when_it_completes_them() -> None:
+    desk = busy_desk()
+    desk.serve("op", (1, 2, 3, 4, 6))
+    desk.serve("op3", ())
+    desk.take("op")
+    desk.take("op3")
+    desk.join("m", "Maria", topic=5)
+    desk.say("m", "i want to end it all")
+    assert ".serve all adds it to yours" in notices(desk, "op")[0]
+    assert ".serve 5 adds it to yours" in notices(desk, "op3")[0]
