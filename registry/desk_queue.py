@@ -1459,7 +1459,8 @@ class DeskQueue:
     def _alert(self, person: Person, now: float, why: str) -> tuple[list[Action], bool]:
         """Tell the operators who serve `person`'s topic (all on duty, if none does) that
         they may be in danger, and how to take them next. Also whether anyone was told."""
-        person.alerted_at = now
+        if self._operators:  # (with nobody told, the next line may still tell someone)
+            person.alerted_at = now
         number = self._waiting.index(person) + 1
         serving = [o for o in self._operators.values() if person.topic in o.topics]
         text = (

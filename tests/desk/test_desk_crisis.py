@@ -153,6 +153,16 @@ def test_with_nobody_on_duty_the_person_is_told_so() -> None:
     desk.say("m", "i want to end it all")
     [said] = notices(desk, "m")
     assert said.startswith("No operator is on duty to be told yet")
+    # found by trying it: a second line soon after was said to have been told to operators
+    desk.advance(1)
+    desk.say("m", "i want to end it all, really")
+    [said] = notices(desk, "m")
+    assert said.startswith("No operator is on duty to be told yet")
+    desk.operator("op", "ann", ())  # on duty, though not for topic 5: told at once
+    desk.advance(1)
+    desk.say("m", "please, i want to end it all")
+    assert notices(desk, "m")[0].startswith("The operators on duty have been told")
+    assert "may be in danger" in notices(desk, "op")[-1]
 
 
 def test_first_puts_someone_at_the_front_by_an_operators_choice() -> None:
