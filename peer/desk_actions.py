@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from wire.desk import HEARTBEAT, DeskLeave, DeskMessage, DeskPing, DeskPong
 from wire.desk_text import format_duration
+from wire.heartbeat import Beat, Heartbeat
 from wire.reliable import IdMaker
 
 #: Seconds to wait for the desk to confirm a `.quit` before closing anyway.
@@ -195,10 +196,8 @@ class DeskClientCore:
         self._answer_by: float | None = None
         self._answered = False  # the desk has answered in this run
         self.heartbeat = heartbeat
-        # when the desk was last heard from on this connection (None: not yet, or no
-        # connection), and whether it was asked for a sign of life since
-        self._heard_at: float | None = None
-        self._pinged = False
+        # the desk's silence on this connection (None: not answered yet, or no connection)
+        self._liveness: Heartbeat | None = None
 
     def start(self, now: float) -> list[Action]:
         """The run begins."""
@@ -256,7 +255,10 @@ class DeskClientCore:
         answer), which the client has no more to do with."""
         self._answer_by = None
         self._answered = True
-        self._heard_at, self._pinged = now, False
+        if self._liveness is None:
+            self._liveness = Heartbeat(now, self.heartbeat)
+        else:
+            self._liveness.heard(now)
         if isinstance(message, DeskPing):
             if self._connected:
                 out.append(Send(DeskPong(self.new_id(), message.id)))
@@ -265,9 +267,9 @@ class DeskClientCore:
 
     def _beat_due(self) -> float | None:
         """When the heartbeat has work (see `_beat`), or None when it does not run."""
-        if self._heard_at is None or not self._connected:
+        if self._liveness is None or not self._connected:
             return None
-        return self._heard_at + (2 if self._pinged else 1) * self.heartbeat
+        return self._liveness.due()
 
     def _beat(self, now: float, out: list[Action]) -> bool:
         """The heartbeat, once the desk has answered on this connection: after `heartbeat`
@@ -275,21 +277,16 @@ class DeskClientCore:
         drop the connection and take it as lost (`lost`), as when it breaks. True when it
         was taken as lost. A registry stopped (SIGSTOP) or cut off keeps the connection
         open, and nothing else would notice."""
-        due = self._beat_due()
-        if due is None or now < due:
+        if self._liveness is None or not self._connected:
             return False
-        assert self._heard_at is not None
-        if now - due > self.heartbeat:
-            # A period late: this process was not running (stopped, or the machine was
-            # asleep), and what the desk sent meanwhile may be waiting to be read. The
-            # silence was ours: ask now, and give the desk a period to answer.
-            self._heard_at, self._pinged = now - self.heartbeat, False
-        if not self._pinged:
-            self._pinged = True
-            out.append(Send(DeskPing(self.new_id())))
-            return False
-        silent = format_duration(now - self._heard_at)
-        self._heard_at = None
+        match self._liveness.check(now):
+            case Beat.WAIT:
+                return False
+            case Beat.PING:
+                out.append(Send(DeskPing(self.new_id())))
+                return False
+        silent = format_duration(self._liveness.silent_for(now))
+        self._liveness = None
         out.append(Drop())
         out.extend(self.lost(f"no answer from the help desk for {silent}", now))
         return True

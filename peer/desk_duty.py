@@ -156,7 +156,7 @@ class OperatorCore(DeskClientCore):
             return out
         self.phase = "duty"
         self._connected = True
-        self._heard_at, self._pinged = None, False  # the answer to DeskOperator comes first
+        self._liveness = None  # the answer to DeskOperator comes first
         out.extend(self._early_topics())
         out.append(
             Send(DeskOperator(self.new_id(), self.name, self.topics, self._key, WIRE_VERSION))

@@ -205,7 +205,7 @@ class PersonCore(DeskClientCore):
         elif self.phase != "connecting":
             return out
         self._connected = True
-        self._heard_at, self._pinged = None, False  # the join's answer is awaited first
+        self._liveness = None  # the join's answer is awaited first
         self.phase = "joining"
         self._sent_token = self.token
         if self._refresh_at is None:

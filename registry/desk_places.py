@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from peer.files import is_finite_number, parse_json, read_text, replace_durably
-from registry.desk_queue import KeptPlace
+from registry.desk_actions import KeptPlace
 from wire.desk_text import CRISIS_REASONS, TOPICS, normalise_phone
 
 #: The file in the registry's data directory.

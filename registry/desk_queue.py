@@ -43,6 +43,18 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from registry.desk_actions import (
+    Action,
+    Close,
+    ConnId,
+    KeepPlaces,
+    KeptPlace,
+    Log,
+    Send,
+    SessionEnded,
+    SessionLine,
+    SessionStarted,
+)
 from registry.desk_estimate import Busy, Estimate, Estimator
 from registry.desk_key import key_matches
 from wire.desk import (
@@ -96,12 +108,11 @@ from wire.desk_text import (
     topic_label,
     topics_text,
 )
+from wire.heartbeat import Beat, Heartbeat
 from wire.names import name_key
 from wire.names import name_problem as operator_name_problem
 from wire.shown_text import clean
 from wire.version import WIRE_VERSION, wire_refusal
-
-ConnId = str
 
 #: Most people in the waiting room, places held after a lost connection included. A
 #: newcomer beyond it is refused with the reason and the current estimate; the bound keeps
@@ -141,101 +152,6 @@ WRONG_KEY = (
     "Cannot go on duty: wrong operator key (the registry keeps it in its data directory, "
     "file desk-key)."
 )
-
-
-# -- actions ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    """Send `message` on connection `conn`."""
-
-    conn: ConnId
-    message: DeskMessage
-
-
-@dataclass(frozen=True, slots=True)
-class Close:
-    """Close connection `conn` once what was sent before has gone; `reason` is for the log."""
-
-    conn: ConnId
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Log:
-    """A line for the registry's log; it never holds a full phone number."""
-
-    line: str
-
-
-@dataclass(frozen=True, slots=True)
-class SessionStarted:
-    """A session began: start its transcript. `phone` is masked already."""
-
-    session: str
-    name: str
-    phone: str
-    topic: int
-    description: str
-    operator: str
-    waited: float
-
-
-@dataclass(frozen=True, slots=True)
-class SessionLine:
-    """A line said in a session, already scrubbed of the person's phone number."""
-
-    session: str
-    sender: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class SessionEnded:
-    """A session ended after `length` seconds; `reason` says how."""
-
-    session: str
-    reason: str
-    length: float
-
-
-@dataclass(frozen=True, slots=True)
-class KeptPlace:
-    """A place in the waiting room as kept on disk: whose (the token that takes it back and
-    the normalised phone it must come with), for what, from where, and since when its wait
-    counts (`joined`, on the queue's clock, later by the time spent being served: `served`).
-    `back`: at the front, as put back when a session was cut short (or in a session, to be
-    put back so): those wait there among themselves in the order they joined. `operator`:
-    who was serving them, if anyone; `serving_since`: when the session they are in began
-    (on the queue's clock), None when not in one. `crisis` and `said`: the danger mark and
-    the words of crisis typed while waiting (see Person)."""
-
-    token: str
-    name: str
-    phone: str
-    topic: int
-    description: str
-    address: str
-    joined: float
-    operator: str = ""  # who was serving them, "" for nobody (see DeskQueue.restore)
-    back: bool = False
-    served: float = 0.0
-    serving_since: float | None = None
-    crisis: str = ""
-    said: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class KeepPlaces:
-    """Keep `places` on disk in place of what was kept: should the registry stop without
-    closing the desk (a crash, a power cut), its next start holds them (`restore`). In
-    order: the people being served, who would be held at the front, then the waiting room."""
-
-    places: tuple[KeptPlace, ...]
-
-
-Action = Send | Close | Log | SessionStarted | SessionLine | SessionEnded | KeepPlaces
 
 
 # -- state --------------------------------------------------------------------------------
@@ -343,10 +259,8 @@ class DeskQueue:
         self.reclaim_window = reclaim_window  # RECLAIM_WINDOW; tests shorten it
         self.estimator = estimator or Estimator()
         self.heartbeat = heartbeat
-        # the connections watched for silence: when each was last heard from, and those
-        # asked for a sign of life since (see `_heartbeats`)
-        self._heard: dict[ConnId, float] = {}
-        self._pinged: set[ConnId] = set()
+        # the connections watched for silence (see `_heartbeats`)
+        self._beats: dict[ConnId, Heartbeat] = {}
         self._waiting: list[Person] = []
         self._tokens: dict[str, Person] = {}
         self._operators: dict[ConnId, Operator] = {}
@@ -403,7 +317,7 @@ class DeskQueue:
             times.append(self._reclaim_by)
             if self._settle_until > float("-inf"):
                 times.append(self._settle_until)
-        times += [self._beat_due(conn) for conn in self._heard if conn in self._conns]
+        times += [beat.due() for conn, beat in self._beats.items() if conn in self._conns]
         times += [p.awaits_until for p in self._waiting if p.awaits]
         return min(times, default=None)
 
@@ -420,8 +334,11 @@ class DeskQueue:
         """A message arrived on `conn`. The first one of a connection says who it is."""
         entity = self._conns.get(conn)
         if conn in self._addresses:
-            self._heard[conn] = now  # anything at all is a sign of life
-            self._pinged.discard(conn)
+            beat = self._beats.get(conn)
+            if beat is None:
+                self._beats[conn] = Heartbeat(now, self.heartbeat)
+            else:
+                beat.heard(now)
         if entity is not None and isinstance(message, DeskPing):
             # answered at once, and changes nothing else: a sign of life only
             return [Send(conn, DeskPong(self._make_id(), message.id))]
@@ -441,8 +358,7 @@ class DeskQueue:
         """Connection `conn` is gone (closed, broken, or closed by us for bad frames)."""
         entity = self._conns.pop(conn, None)
         self._addresses.pop(conn, None)
-        self._heard.pop(conn, None)
-        self._pinged.discard(conn)
+        self._beats.pop(conn, None)
         actions: list[Action] = []
         if isinstance(entity, Person):
             session = self._session_of(entity)
@@ -591,44 +507,29 @@ class DeskQueue:
             person.awaits = ""
         return actions
 
-    def _beat_due(self, conn: ConnId) -> float:
-        """When silent `conn` is next to be asked for a sign of life, or taken as lost."""
-        periods = 2 if conn in self._pinged else 1
-        return self._heard[conn] + periods * self.heartbeat
-
     def _heartbeats(self, now: float) -> list[Action]:
         """A DeskPing to each connection silent for `heartbeat`; each silent for twice as
         long (it did not answer) is closed, with a notice for when its process runs again,
         and taken as lost (`disconnected`)."""
         actions: list[Action] = []
-        for conn in list(self._heard):
+        for conn, beat in list(self._beats.items()):
             if conn not in self._conns:  # left, refused or closed: nothing to watch
-                self._heard.pop(conn)
-                self._pinged.discard(conn)
+                del self._beats[conn]
                 continue
-            due = self._beat_due(conn)
-            if now < due:
-                continue
-            if now - due > self.heartbeat:
-                # A period late: the registry itself was stopped or starved, and what the
-                # connection sent meanwhile may be waiting to be read. Its silence was not
-                # its own: ask it now, and give it a period to answer.
-                self._heard[conn] = now - self.heartbeat
-                self._pinged.discard(conn)
-            if conn not in self._pinged:
-                self._pinged.add(conn)
-                actions.append(Send(conn, DeskPing(self._make_id())))
-                continue
-            silent = format_duration(now - self._heard[conn])
-            actions += [
-                self._notice(
-                    conn,
-                    f"No sign of life from your client for {silent}, so the help desk took "
-                    "your connection as lost and closed it.",
-                ),
-                Close(conn, f"no sign of life for {silent}"),
-                *self.disconnected(conn, now, f"no sign of life for {silent}"),
-            ]
+            match beat.check(now):
+                case Beat.PING:
+                    actions.append(Send(conn, DeskPing(self._make_id())))
+                case Beat.LOST:
+                    silent = format_duration(beat.silent_for(now))
+                    actions += [
+                        self._notice(
+                            conn,
+                            f"No sign of life from your client for {silent}, so the help "
+                            "desk took your connection as lost and closed it.",
+                        ),
+                        Close(conn, f"no sign of life for {silent}"),
+                        *self.disconnected(conn, now, f"no sign of life for {silent}"),
+                    ]
         return actions
 
     def _give_up_unclaimed(self) -> list[Action]:

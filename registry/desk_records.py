@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from peer.files import open_regular
-from registry.desk_queue import SessionEnded, SessionLine, SessionStarted
+from registry.desk_actions import SessionEnded, SessionLine, SessionStarted
 from wire.desk_text import format_duration, topic_label
 
 #: The transcripts' folder inside the registry's data directory.

@@ -26,18 +26,10 @@ from pathlib import Path
 from typing import TypeGuard
 
 from peer.listener import enable_keepalive
-from registry.desk_console_topics import ConsoleTopics
-from registry.desk_history import History, HistoryFile
-from registry.desk_key import key_path, load_or_create_key
-from registry.desk_places import PlacesFile
-from registry.desk_queue import (
-    GRACE,
-    MAX_WAITING,
-    RECLAIM_WINDOW,
+from registry.desk_actions import (
     Action,
     Close,
     ConnId,
-    DeskQueue,
     KeepPlaces,
     Log,
     Send,
@@ -45,6 +37,11 @@ from registry.desk_queue import (
     SessionLine,
     SessionStarted,
 )
+from registry.desk_console_topics import ConsoleTopics
+from registry.desk_history import History, HistoryFile
+from registry.desk_key import key_path, load_or_create_key
+from registry.desk_places import PlacesFile
+from registry.desk_queue import GRACE, MAX_WAITING, RECLAIM_WINDOW, DeskQueue
 from registry.desk_records import TranscriptStore
 from wire.desk import (
     DESK_TYPES,

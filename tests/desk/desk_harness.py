@@ -11,10 +11,9 @@ import itertools
 from collections import defaultdict
 from typing import Any, TypeVar
 
-from registry.desk_queue import (
+from registry.desk_actions import (
     Action,
     Close,
-    DeskQueue,
     KeepPlaces,
     KeptPlace,
     Log,
@@ -23,6 +22,7 @@ from registry.desk_queue import (
     SessionLine,
     SessionStarted,
 )
+from registry.desk_queue import DeskQueue
 from wire.desk import (
     DeskEnd,
     DeskJoin,

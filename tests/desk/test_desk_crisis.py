@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from desk_harness import Desk
 
-from registry.desk_queue import ARRIVALS_INTERVAL, KeptPlace
+from registry.desk_actions import KeptPlace
+from registry.desk_queue import ARRIVALS_INTERVAL
 from wire.desk import (
     CRISIS_DESCRIPTION,
     CRISIS_TOPIC,

@@ -9,8 +9,8 @@ from desk_harness import Desk
 from peer.desk_actions import Action, Connect, Drop, Send, Show
 from peer.desk_duty import OperatorCore
 from peer.desk_person import PersonCore
+from registry.desk_actions import Send as DeskSend
 from registry.desk_queue import GRACE
-from registry.desk_queue import Send as DeskSend
 from wire.desk import (
     EST_HISTORY,
     HEARTBEAT,

@@ -7,8 +7,8 @@ import stat
 from dataclasses import replace
 from pathlib import Path
 
+from registry.desk_actions import KeptPlace
 from registry.desk_places import _FIELDS, PLACES_FILE, PlacesFile
-from registry.desk_queue import KeptPlace
 
 PLACES = (
     KeptPlace(

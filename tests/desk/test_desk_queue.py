@@ -9,18 +9,8 @@ from dataclasses import replace
 import pytest
 from desk_harness import PHONES, Desk
 
-from registry.desk_queue import (
-    ARRIVALS_INTERVAL,
-    GRACE,
-    RECLAIM_WINDOW,
-    RESTART_SETTLE,
-    WRONG_KEY,
-    Close,
-    KeptPlace,
-    SessionEnded,
-    SessionLine,
-    SessionStarted,
-)
+from registry.desk_actions import Close, KeptPlace, SessionEnded, SessionLine, SessionStarted
+from registry.desk_queue import ARRIVALS_INTERVAL, GRACE, RECLAIM_WINDOW, RESTART_SETTLE, WRONG_KEY
 from wire.desk import (
     EST_HISTORY,
     EST_NOBODY,

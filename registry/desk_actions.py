@@ -1,0 +1,106 @@
+"""What the help desk's core (`registry.desk_queue.DeskQueue`) asks its adapter to do.
+
+Frozen dataclasses, one per kind of action: frames to send to a connection, connections to
+close, log lines, transcript records, and the waiting room to keep on disk. Connections are
+named by the opaque ids the adapter chooses (`ConnId`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wire.desk import DeskMessage
+
+ConnId = str
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send `message` on connection `conn`."""
+
+    conn: ConnId
+    message: DeskMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Close connection `conn` once what was sent before has gone; `reason` is for the log."""
+
+    conn: ConnId
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Log:
+    """A line for the registry's log; it never holds a full phone number."""
+
+    line: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStarted:
+    """A session began: start its transcript. `phone` is masked already."""
+
+    session: str
+    name: str
+    phone: str
+    topic: int
+    description: str
+    operator: str
+    waited: float
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLine:
+    """A line said in a session, already scrubbed of the person's phone number."""
+
+    session: str
+    sender: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded:
+    """A session ended after `length` seconds; `reason` says how."""
+
+    session: str
+    reason: str
+    length: float
+
+
+@dataclass(frozen=True, slots=True)
+class KeptPlace:
+    """A place in the waiting room as kept on disk: whose (the token that takes it back and
+    the normalised phone it must come with), for what, from where, and since when its wait
+    counts (`joined`, on the queue's clock, later by the time spent being served: `served`).
+    `back`: at the front, as put back when a session was cut short (or in a session, to be
+    put back so): those wait there among themselves in the order they joined. `operator`:
+    who was serving them, if anyone; `serving_since`: when the session they are in began
+    (on the queue's clock), None when not in one. `crisis` and `said`: the danger mark and
+    the words of crisis typed while waiting (see Person)."""
+
+    token: str
+    name: str
+    phone: str
+    topic: int
+    description: str
+    address: str
+    joined: float
+    operator: str = ""  # who was serving them, "" for nobody (see DeskQueue.restore)
+    back: bool = False
+    served: float = 0.0
+    serving_since: float | None = None
+    crisis: str = ""
+    said: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class KeepPlaces:
+    """Keep `places` on disk in place of what was kept: should the registry stop without
+    closing the desk (a crash, a power cut), its next start holds them (`restore`). In
+    order: the people being served, who would be held at the front, then the waiting room."""
+
+    places: tuple[KeptPlace, ...]
+
+
+Action = Send | Close | Log | SessionStarted | SessionLine | SessionEnded | KeepPlaces
