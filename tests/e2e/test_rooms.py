@@ -293,6 +293,43 @@ def test_a_start_under_the_name_given_up_by_a_rename_starts_as_the_new_one(
 
 
 @pytest.mark.timeout(40)
+def test_a_peer_killed_during_its_rename_is_known_by_its_token_after_a_registry_restart(
+    chat: ChatEnv,
+) -> None:
+    """A peer killed while its /nick was done: the registry renamed it, its files still
+    say the old name. Once the registry restarted (its aliases gone), `-c bobby` with the
+    kept token is welcomed as bert, with bert's mail, rather than as a new, empty bobby
+    (the former names are kept with the table)."""
+    registry = chat.start_registry()
+    bobby, carol = chat.start_peers("bobby", "carol")
+    peers = bobby.data_dir / "peers"
+    before = {f.name: f.read_bytes() for f in peers.iterdir() if f.name.startswith("bobby.")}
+    bobby.send("/nick bert")
+    bobby.expect_line("[You are now known as bert.]")
+    carol.expect_line(TABLE_UPDATED)
+    bobby.kill()
+    for f in peers.iterdir():  # as if killed before it could write down the new name
+        if f.name.startswith(("bobby.", "bert.")):
+            f.unlink()
+    for file_name, data in before.items():
+        (peers / file_name).write_bytes(data)
+    registry.kill()
+    chat.start_registry()
+    carol.send("send bert kept while you were away")
+    carol.expect_line(SAVED, timeout=15)
+    again = chat.start_peer("bobby", port=bobby.port, data_dir=bobby.data_dir, wait=False)
+    again.expect_line("[bobby was renamed bert as ChatApp stopped; you are bert.]")
+    again.expect_line(YOU_HAVE_MESSAGES)
+    again.expect(rf"^>>> carol: {STAMP} kept while you were away$")
+    again.send("who")
+    again.expect_line("[Registered names:]")
+    names = [again.expect(r"^>>>   (\S+)\s").group(1) for _ in range(2)]
+    assert names == ["bert", "carol"]
+    table = json.loads((chat.registry_dir / "table.json").read_text())
+    assert sorted(row["name"] for row in table["names"]) == ["bert", "carol"]
+
+
+@pytest.mark.timeout(40)
 def test_a_restarted_peer_goes_back_to_its_room_under_its_new_name(chat: ChatEnv) -> None:
     """The room a peer is in is kept in its state files, and moves with them on a rename:
     killed and started again (by habit under its old name), it is back in its room and
