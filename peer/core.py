@@ -1162,6 +1162,11 @@ class PeerCore:
             elif self.state.registered:  # a quiet re-registration was refused
                 self.state.registered = False
                 self._next_keepalive = None
+                if self.state.room:
+                    # the registry took us out of it as it gave up on us; offline, we are
+                    # in no room here either (the prompt says so)
+                    out.append(Print(f"[You are no longer in {self.state.room}.]", "system"))
+                    self.state.room = ""
                 reg = self._typed(f"reg {self.state.name}")
                 out.append(Print(f"[You are offline. Type {reg} to retry.]"))
         if isinstance(message, Deregister) and message.quitting:

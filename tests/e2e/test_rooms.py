@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import selectors
+import signal
 import socket
 import threading
 
@@ -327,6 +329,30 @@ def test_a_peer_killed_during_its_rename_is_known_by_its_token_after_a_registry_
     assert names == ["bert", "carol"]
     table = json.loads((chat.registry_dir / "table.json").read_text())
     assert sorted(row["name"] for row in table["names"]) == ["bert", "carol"]
+
+
+@pytest.mark.timeout(40)
+def test_a_member_whose_name_was_taken_while_it_was_away_leaves_its_room(
+    chat: ChatEnv,
+) -> None:
+    """kim, in a room, stopped until the registry gave up on it; its name released on the
+    registry's console and taken by another. Back, its quiet registration is refused: it
+    says so, and that it is in no room (it stayed in it, offline, before)."""
+    registry = chat.start_registry(options=["--keepalive", "0.5"])
+    (kim,) = chat.start_peers("kim")
+    kim.send("join r")
+    kim.expect_line("[You joined r (a new room)]")
+    os.kill(kim.pid, signal.SIGSTOP)
+    try:
+        registry.expect(r"kim silent for \d+ s; offline", timeout=15)
+        registry.send("release kim")
+        registry.expect(r"released kim")
+        chat.start_peer("kim", data_dir=chat.root / "other")
+    finally:
+        os.kill(kim.pid, signal.SIGCONT)
+    kim.expect_line("[The name kim is in use by a peer that is online.]", timeout=15)
+    kim.expect_line("[You are no longer in r.]")
+    kim.expect_line("[You are offline. Type reg kim to retry.]")
 
 
 @pytest.mark.timeout(40)
