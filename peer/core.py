@@ -201,6 +201,8 @@ class PeerCore:
         # lines typed before the first registration was answered, in order (None: the end
         # of input): carried out once it is, since each may need the table or the token
         self._early: list[str | None] = []
+        # the first registration was sent again: its answer is late (see `end_of_input`)
+        self._register_late = False
         # lines typed (None: the end of input) while a change they may depend on is on its
         # way (see `_changing`): carried out in order once it is answered or given up
         self._after_change: deque[str | None] = deque()
@@ -292,12 +294,20 @@ class PeerCore:
         if not self._started:
             if None not in self._early:
                 self._early.append(None)
-                line = "[Quitting once the registry has answered; Ctrl-C quits at once.]"
-                out.append(Print(line, "system"))
+                if self._register_late:
+                    self._say_quitting_later(out)
             return out
         self._input_ended(now, out)
         self._settle(now, out)
         return out
+
+    def _say_quitting_later(self, out: list[Action]) -> None:
+        """Say that the end of input waits for the registry's answer: only once that answer
+        is late (the registration was sent again), as the wait is then worth knowing of. An
+        answer that comes at once is said first, refusal or Welcome, not after this line
+        (a script's input nearly always ends before its registration is answered)."""
+        line = "[Quitting once the registry has answered; Ctrl-C quits at once.]"
+        out.append(Print(line, "system"))
 
     def _input_ended(self, now: float, out: list[Action]) -> None:
         """Quit, once the lines that wait for a change are carried out (`_changing`)."""
@@ -458,6 +468,10 @@ class PeerCore:
         again_r, failed_r = self._requests.due(now)
         for request in again_r:
             out.append(Send(self.server, request.message))
+            if isinstance(request.message, Register) and not self._started:
+                if not self._register_late and None in self._early:
+                    self._say_quitting_later(out)
+                self._register_late = True
         for request in failed_r:
             self._request_failed(request, now, out)
         for key, (request, deadline) in list(self._streamed.items()):
