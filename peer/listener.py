@@ -151,9 +151,16 @@ class Listener:
 
     def _admit(self, slot: Closable, addr: Addr) -> bool:
         slots = self.slots
-        evicted = slots.evicted
-        if not slots.admit(slot):
-            if slots.turned_away == 1 or slots.turned_away % 1000 == 0:
+        evicted, over = slots.evicted, slots.turned_away_address
+        if not slots.admit(slot, addr[0]):
+            if slots.turned_away_address != over:
+                if over == 0 or slots.turned_away_address % 1000 == 0:
+                    self._log(
+                        f"turned away TCP connection #{slots.turned_away} from {_fmt(addr)}: "
+                        f"{slots.open_from(addr[0])} connections open from {addr[0]}, the "
+                        "most one address may hold at once (others are still let in)"
+                    )
+            elif slots.turned_away == 1 or slots.turned_away % 1000 == 0:
                 self._log(
                     f"turned away TCP connection #{slots.turned_away} from {_fmt(addr)}: "
                     f"{len(slots)} connections open, the most this process can serve"

@@ -12,6 +12,11 @@ without completing a frame do not count (a slowloris sender, one byte every half
 would otherwise keep its place for ever); the endpoint closes such a connection anyway once
 its frame is late (FRAME_DEADLINE in peer/endpoint.py). Connections handed to a session of their own
 (the help desk, where waiting in silence is the point) are counted but never evicted.
+
+One address holds at most `per_address` of them (MAX_STREAMS_PER_ADDRESS, and never more
+than half the limit): a flood of connections from one machine, kept alive with a frame now
+and then or settled as desk sessions, would otherwise take every place and turn everyone
+else away. Its next connection is turned away, whatever the others do.
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ SPARE_FDS = 64
 EVICT_IDLE = 2.0
 #: The limit when the open-file limit cannot be read (no `resource` module) or is unlimited.
 DEFAULT_LIMIT = 1000
+#: Accepted connections one IP address may hold open at once (at most half the limit): far
+#: more than one machine's honest use (a connection carries a request and its answer, or
+#: one person's desk session), far fewer than the places everyone shares.
+MAX_STREAMS_PER_ADDRESS = 128
 
 
 class Closable(Protocol):
@@ -54,32 +63,65 @@ class StreamSlots:
     """The accepted connections being served, each with when it last brought a whole frame
     (or was accepted)."""
 
-    def __init__(self, limit: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limit: int,
+        clock: Callable[[], float] = time.monotonic,
+        per_address: int = MAX_STREAMS_PER_ADDRESS,
+    ) -> None:
+        """At most `limit` connections in all, `per_address` of them (capped at half the
+        limit, at least 1) from one address."""
         self.limit = limit
+        self.per_address = max(1, min(per_address, limit // 2))
         self._clock = clock
         # evictable connections with when each was last heard from, longest silent first
         self._heard: dict[Closable, float] = {}
         self._sessions: set[Closable] = set()  # never evicted
+        self._address: dict[Closable, str] = {}  # the address of each, those given one
+        self._from: dict[str, int] = {}  # connections open per address
         self.turned_away = 0
+        self.turned_away_address = 0  # of `turned_away`, those over `per_address`
         self.evicted = 0
 
     def __len__(self) -> int:
         return len(self._heard) + len(self._sessions)
 
-    def admit(self, stream: Closable) -> bool:
-        """Take a new connection in, closing the longest-silent one to make room if need be;
-        False (and counted) when there is no room: the caller closes it."""
+    def admit(self, stream: Closable, address: str = "") -> bool:
+        """Take a new connection from `address` (an IP; "" for unknown, never capped) in,
+        closing the longest-silent one to make room if need be; False (and counted) when
+        there is no room, or its address holds `per_address` already: the caller closes it."""
         now = self._clock()
+        if address and self._from.get(address, 0) >= self.per_address:
+            self.turned_away += 1
+            self.turned_away_address += 1
+            return False
         if len(self) >= self.limit:
             oldest = next(iter(self._heard), None)  # kept in order of activity
             if oldest is None or now - self._heard[oldest] < EVICT_IDLE:
                 self.turned_away += 1
                 return False
             del self._heard[oldest]
+            self._forget_address(oldest)
             self.evicted += 1
             oldest.close()
         self._heard[stream] = now
+        if address:
+            self._address[stream] = address
+            self._from[address] = self._from.get(address, 0) + 1
         return True
+
+    def open_from(self, address: str) -> int:
+        """Connections open from `address`."""
+        return self._from.get(address, 0)
+
+    def _forget_address(self, stream: Closable) -> None:
+        address = self._address.pop(stream, None)
+        if address is not None:
+            left = self._from[address] - 1
+            if left:
+                self._from[address] = left
+            else:
+                del self._from[address]
 
     def heard(self, stream: Closable) -> None:
         """`stream` brought a whole frame: it is in use."""
@@ -95,3 +137,4 @@ class StreamSlots:
         """`stream` is closed."""
         self._heard.pop(stream, None)
         self._sessions.discard(stream)
+        self._forget_address(stream)

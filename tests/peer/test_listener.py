@@ -209,3 +209,28 @@ def test_bytes_without_a_whole_frame_do_not_keep_a_place_at_the_limit() -> None:
         await endpoint.close()
 
     asyncio.run(main())
+
+
+def test_one_address_cannot_take_every_place_and_is_said_once() -> None:
+    async def main() -> None:
+        logs: list[str] = []
+        endpoint, port, _ = await answering_endpoint(10, logs)
+        slots = endpoint._listener.slots
+        slots.per_address = 2
+        kept = [await served(port, f"k-{i}") for i in range(2)]
+        for _ in range(2):
+            over_reader, over_writer = await asyncio.open_connection("127.0.0.1", port)
+            assert await closed_by_the_other_end(over_reader)
+            over_writer.close()
+        assert slots.turned_away_address == 2
+        said = [line for line in logs if "the most one address may hold" in line]
+        assert said == [
+            said[0].split(": ")[0] + ": 2 connections open from 127.0.0.1, the most one "
+            "address may hold at once (others are still let in)"
+        ]
+        await ask_on(kept[0], "k-again")  # those it holds are served on
+        for _, writer in kept:
+            writer.close()
+        await endpoint.close()
+
+    asyncio.run(main())

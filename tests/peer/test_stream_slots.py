@@ -100,3 +100,33 @@ def test_any_sequence_keeps_the_limit_and_closes_only_the_long_silent(
             sessions.discard(i)
         assert len(slots) == len(inside) + len(sessions) <= limit
         assert not any(conns[j].closed for j in sessions)
+
+
+def test_one_address_holds_at_most_its_share_and_the_others_still_come_in() -> None:
+    clock = Clock()
+    slots = StreamSlots(10, clock, per_address=2)
+    a1, a2, a3, b1 = Conn("a1"), Conn("a2"), Conn("a3"), Conn("b1")
+    assert slots.admit(a1, "10.0.0.1") and slots.admit(a2, "10.0.0.1")
+    slots.settle(a2)  # a desk session counts too
+    clock.now += 3600  # however long they have been silent: not the others' places
+    assert not slots.admit(a3, "10.0.0.1")
+    assert slots.turned_away == slots.turned_away_address == 1
+    assert slots.admit(b1, "10.0.0.2") and slots.open_from("10.0.0.1") == 2
+    slots.release(a2)
+    assert slots.admit(a3, "10.0.0.1") and slots.open_from("10.0.0.1") == 2
+
+
+def test_the_share_of_one_address_is_at_most_half_the_limit_and_eviction_frees_it() -> None:
+    clock = Clock()
+    slots = StreamSlots(4, clock)
+    assert slots.per_address == 2
+    a1, a2, b1, b2, c1 = (Conn(n) for n in ("a1", "a2", "b1", "b2", "c1"))
+    for conn, address in ((a1, "a"), (a2, "a"), (b1, "b"), (b2, "b")):
+        assert slots.admit(conn, address)
+    clock.now += EVICT_IDLE
+    assert slots.admit(c1, "c")  # the limit: a1, silent longest, makes room
+    assert a1.closed and slots.open_from("a") == 1
+    slots.release(a1)  # its coroutine ends later: counted once only
+    assert slots.open_from("a") == 1 and len(slots) == 4
+    assert slots.admit(Conn("a3"), "a")  # a2, silent longest now, makes room
+    assert a2.closed and slots.open_from("a") == 1
