@@ -959,7 +959,6 @@ class RegistryCore:
         room = self.rooms.enter(record, msg.room)
         out.append(SaveTable())  # rooms survive a restart; the ack waits for the disk
         _remember(self._done_room, msg.id, None)
-        out.append(Send(addr, Ack(self._new_id(), msg.id)))
         others = [m.name for m in room.others(record)]
         shown = ", ".join(others[:JOIN_NAMES_SHOWN])
         if len(others) > JOIN_NAMES_SHOWN:
@@ -973,6 +972,10 @@ class RegistryCore:
             # restart) is shown it once only, as for any message
             replay = RoomMessage(old.id, old.sender, old.room, old.text, old.stamp, True)
             self._push(record, replay, "room", now, out)
+        # The ack after "You joined" and the history: the peer carries out the lines typed
+        # after the join on the ack (a script's `join lobby` then `/who`), and they must
+        # be shown after the join they followed, not before it.
+        out.append(Send(addr, Ack(self._new_id(), msg.id)))
         self._room_notice(room, record, f"{record.name} joined {room.name}", now, out)
         out.append(Log(f"{record.name} joined room {room.name} ({len(room.members)} in it)"))
 

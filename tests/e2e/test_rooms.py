@@ -391,6 +391,21 @@ def test_a_restarted_peer_goes_back_to_its_room_under_its_new_name(chat: ChatEnv
 
 
 @pytest.mark.timeout(40)
+def test_a_scripts_lines_are_answered_in_the_order_written(chat: ChatEnv) -> None:
+    """`join lobby` then `/who`, written before the registry answered the start: the join
+    is said before the list (the registry acks a join after its notice)."""
+    chat.start_registry()
+    script = chat.start_peer("script", wait=False)
+    script.send("join lobby")
+    script.send("/who")
+    script.close_stdin()
+    said = [text for text in script.collect() if text.startswith(">>> [")]
+    assert script.wait_exit() == 0
+    joined = said.index(">>> [You joined lobby (a new room)]")
+    assert joined < said.index(">>> [Registered names:]")
+
+
+@pytest.mark.timeout(40)
 def test_lines_written_right_after_join_go_to_the_room_and_dereg_then_eof_exits(
     chat: ChatEnv,
 ) -> None:

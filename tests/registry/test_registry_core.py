@@ -36,6 +36,7 @@ from wire.messages import (
     Chat,
     Deregister,
     Entry,
+    Join,
     Keepalive,
     MailTaken,
     MoreMail,
@@ -43,6 +44,7 @@ from wire.messages import (
     Refused,
     Register,
     Rename,
+    RoomPost,
     Saved,
     SaveMessage,
     TableUpdate,
@@ -418,6 +420,19 @@ def test_former_names_follow_renames_stay_few_and_go_with_their_record() -> None
     assert "b4" not in reg.table.former and reg.table.former["x"] == "b4"
     reg.release("b5", later)
     assert reg.table.former == {"x": "b4"}
+
+
+def test_a_join_is_acked_after_the_joiners_notice_and_the_rooms_history() -> None:
+    """Issue: a script's `join lobby` then `/who` showed /who's answer before `[You joined
+    lobby]`: the peer carries out the lines after a join on its ack, which went first."""
+    reg = core()
+    wx, wy = register(reg, "x", X), register(reg, "y", Y)
+    reg.receive(Join("y-j", "y", wy.token, "lobby"), Y, T0)
+    reg.receive(RoomPost("y-1", "y", wy.token, "lobby", "said before"), Y, T0)
+    out = reg.receive(Join("x-j", "x", wx.token, "lobby"), X, T0)
+    to_x = [m for a, m in sends(out) if a == X]
+    assert [type(m).__name__ for m in to_x] == ["RoomNotice", "RoomMessage", "Ack"]
+    assert to_x[0].text == "You joined lobby with y"  # type: ignore[attr-defined]
 
 
 def test_one_acks_answers_every_push_it_lists_and_no_other() -> None:
