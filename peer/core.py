@@ -584,8 +584,11 @@ class PeerCore:
     def _keep_room(self, out: list[Action]) -> None:
         # kept when the room we are in changes, not merely because we are in none yet: a
         # start that has not got back to its room (killed first, or the registry did not
-        # answer) leaves the room to go back to as it was
-        if self._quitting or self.state.room == self._room_was:
+        # answer) leaves the room to go back to as it was. Leaving for good keeps the room
+        # left on the way out, but not one joined as it began: a script's `join lobby` is
+        # acked in the pass that starts its quit, and "your next start goes back to it"
+        # must be true of it too.
+        if self.state.room == self._room_was or (self._quitting and not self.state.room):
             return
         self._room_was = self.state.room
         out.append(KeepRoom(self.state.room))
