@@ -218,18 +218,18 @@ def test_one_address_cannot_take_every_place_and_is_said_once() -> None:
         slots = endpoint._listener.slots
         slots.per_address = 2
         kept = [await served(port, f"k-{i}") for i in range(2)]
-        for _ in range(2):
-            over_reader, over_writer = await asyncio.open_connection("127.0.0.1", port)
-            assert await closed_by_the_other_end(over_reader)
-            over_writer.close()
-        assert slots.turned_away_address == 2
+        await ask_on(kept[1], "k-1-again")  # in use: k-0 is the one silent longest
+        newer = [await served(port, f"n-{i}") for i in range(2)]
+        assert await closed_by_the_other_end(kept[0][0])
+        assert slots.evicted_address == 2 and slots.open_from("127.0.0.1") == 2
         said = [line for line in logs if "the most one address may hold" in line]
         assert said == [
-            said[0].split(": ")[0] + ": 2 connections open from 127.0.0.1, the most one "
-            "address may hold at once (others are still let in)"
+            "closed the longest-silent TCP connection from 127.0.0.1 to make room for one "
+            "more from it (#1): 2 connections open from 127.0.0.1, the most one address may "
+            "hold"
         ]
-        await ask_on(kept[0], "k-again")  # those it holds are served on
-        for _, writer in kept:
+        await ask_on(newer[1], "n-again")  # the newest are served on
+        for _, writer in (*kept, *newer):
             writer.close()
         await endpoint.close()
 
