@@ -201,6 +201,8 @@ class PeerCore:
         # lines typed before the first registration was answered, in order (None: the end
         # of input): carried out once it is, since each may need the table or the token
         self._early: list[str | None] = []
+        # the first registration was sent again: its answer is late (see `end_of_input`)
+        self._register_late = False
         # lines typed (None: the end of input) while a change they may depend on is on its
         # way (see `_changing`): carried out in order once it is answered or given up
         self._after_change: deque[str | None] = deque()
@@ -292,12 +294,20 @@ class PeerCore:
         if not self._started:
             if None not in self._early:
                 self._early.append(None)
-                line = "[Quitting once the registry has answered; Ctrl-C quits at once.]"
-                out.append(Print(line, "system"))
+                if self._register_late:
+                    self._say_quitting_later(out)
             return out
         self._input_ended(now, out)
         self._settle(now, out)
         return out
+
+    def _say_quitting_later(self, out: list[Action]) -> None:
+        """Say that the end of input waits for the registry's answer: only once that answer
+        is late (the registration was sent again), as the wait is then worth knowing of. An
+        answer that comes at once is said first, refusal or Welcome, not after this line
+        (a script's input nearly always ends before its registration is answered)."""
+        line = "[Quitting once the registry has answered; Ctrl-C quits at once.]"
+        out.append(Print(line, "system"))
 
     def _input_ended(self, now: float, out: list[Action]) -> None:
         """Quit, once the lines that wait for a change are carried out (`_changing`)."""
@@ -458,6 +468,10 @@ class PeerCore:
         again_r, failed_r = self._requests.due(now)
         for request in again_r:
             out.append(Send(self.server, request.message))
+            if isinstance(request.message, Register) and not self._started:
+                if not self._register_late and None in self._early:
+                    self._say_quitting_later(out)
+                self._register_late = True
         for request in failed_r:
             self._request_failed(request, now, out)
         for key, (request, deadline) in list(self._streamed.items()):
@@ -570,8 +584,11 @@ class PeerCore:
     def _keep_room(self, out: list[Action]) -> None:
         # kept when the room we are in changes, not merely because we are in none yet: a
         # start that has not got back to its room (killed first, or the registry did not
-        # answer) leaves the room to go back to as it was
-        if self._quitting or self.state.room == self._room_was:
+        # answer) leaves the room to go back to as it was. Leaving for good keeps the room
+        # left on the way out, but not one joined as it began: a script's `join lobby` is
+        # acked in the pass that starts its quit, and "your next start goes back to it"
+        # must be true of it too.
+        if self.state.room == self._room_was or (self._quitting and not self.state.room):
             return
         self._room_was = self.state.room
         out.append(KeepRoom(self.state.room))
@@ -1162,6 +1179,11 @@ class PeerCore:
             elif self.state.registered:  # a quiet re-registration was refused
                 self.state.registered = False
                 self._next_keepalive = None
+                if self.state.room:
+                    # the registry took us out of it as it gave up on us; offline, we are
+                    # in no room here either (the prompt says so)
+                    out.append(Print(f"[You are no longer in {self.state.room}.]", "system"))
+                    self.state.room = ""
                 reg = self._typed(f"reg {self.state.name}")
                 out.append(Print(f"[You are offline. Type {reg} to retry.]"))
         if isinstance(message, Deregister) and message.quitting:

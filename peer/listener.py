@@ -151,15 +151,27 @@ class Listener:
 
     def _admit(self, slot: Closable, addr: Addr) -> bool:
         slots = self.slots
-        evicted = slots.evicted
-        if not slots.admit(slot):
-            if slots.turned_away == 1 or slots.turned_away % 1000 == 0:
+        evicted, over, own = slots.evicted, slots.turned_away_address, slots.evicted_address
+        if not slots.admit(slot, addr[0]):
+            if slots.turned_away_address != over:
+                if over == 0 or slots.turned_away_address % 1000 == 0:
+                    self._log(
+                        f"turned away TCP connection #{slots.turned_away} from {_fmt(addr)}: "
+                        f"{_share(slots, addr)}, all of them help-desk sessions"
+                    )
+            elif slots.turned_away == 1 or slots.turned_away % 1000 == 0:
                 self._log(
                     f"turned away TCP connection #{slots.turned_away} from {_fmt(addr)}: "
                     f"{len(slots)} connections open, the most this process can serve"
                 )
             return False
-        if slots.evicted != evicted and (slots.evicted == 1 or slots.evicted % 1000 == 0):
+        if slots.evicted_address != own:
+            if own == 0 or slots.evicted_address % 1000 == 0:
+                self._log(
+                    f"closed the longest-silent TCP connection from {addr[0]} to make room "
+                    f"for one more from it (#{slots.evicted_address}): {_share(slots, addr)}"
+                )
+        elif slots.evicted != evicted and (slots.evicted == 1 or slots.evicted % 1000 == 0):
             self._log(
                 f"closed an idle TCP connection to make room for one from {_fmt(addr)} "
                 f"(#{slots.evicted}; {len(slots)} open, the most this process can serve)"
@@ -189,6 +201,10 @@ class Listener:
             await self._serve(reader, writer, addr, writer)
         finally:
             self.slots.release(writer)
+
+
+def _share(slots: StreamSlots, addr: Addr) -> str:
+    return f"{slots.per_address} connections open from {addr[0]}, the most one address may hold"
 
 
 def _fmt(addr: Addr) -> str:

@@ -12,6 +12,13 @@ without completing a frame do not count (a slowloris sender, one byte every half
 would otherwise keep its place for ever); the endpoint closes such a connection anyway once
 its frame is late (FRAME_DEADLINE in peer/endpoint.py). Connections handed to a session of their own
 (the help desk, where waiting in silence is the point) are counted but never evicted.
+
+One address holds at most `per_address` of them (MAX_STREAMS_PER_ADDRESS, and never more
+than half the limit): a flood of connections from one machine, kept alive with a frame now
+and then or settled as desk sessions, would otherwise take every place and turn everyone
+else away. Its next connection closes its own longest-silent one to make room (an address
+only ever makes room for itself: a peer that sends many long messages leaves a connection
+open for each), or is turned away when all it holds are desk sessions.
 """
 
 from __future__ import annotations
@@ -28,6 +35,10 @@ SPARE_FDS = 64
 EVICT_IDLE = 2.0
 #: The limit when the open-file limit cannot be read (no `resource` module) or is unlimited.
 DEFAULT_LIMIT = 1000
+#: Accepted connections one IP address may hold open at once (at most half the limit): far
+#: more than one machine's honest use (a connection carries a request and its answer, or
+#: one person's desk session), far fewer than the places everyone shares.
+MAX_STREAMS_PER_ADDRESS = 128
 
 
 class Closable(Protocol):
@@ -54,44 +65,109 @@ class StreamSlots:
     """The accepted connections being served, each with when it last brought a whole frame
     (or was accepted)."""
 
-    def __init__(self, limit: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limit: int,
+        clock: Callable[[], float] = time.monotonic,
+        per_address: int = MAX_STREAMS_PER_ADDRESS,
+    ) -> None:
+        """At most `limit` connections in all, `per_address` of them (capped at half the
+        limit, at least 1) from one address."""
         self.limit = limit
+        self.per_address = max(1, min(per_address, limit // 2))
         self._clock = clock
         # evictable connections with when each was last heard from, longest silent first
         self._heard: dict[Closable, float] = {}
         self._sessions: set[Closable] = set()  # never evicted
+        self._address: dict[Closable, str] = {}  # the address of each, those given one
+        self._from: dict[str, int] = {}  # connections open per address, sessions included
+        # each address's evictable connections, longest silent first (as in `_heard`)
+        self._idle_from: dict[str, dict[Closable, None]] = {}
         self.turned_away = 0
+        self.turned_away_address = 0  # of `turned_away`, those over `per_address`
         self.evicted = 0
+        self.evicted_address = 0  # of `evicted`, those for another of the same address
 
     def __len__(self) -> int:
         return len(self._heard) + len(self._sessions)
 
-    def admit(self, stream: Closable) -> bool:
-        """Take a new connection in, closing the longest-silent one to make room if need be;
-        False (and counted) when there is no room: the caller closes it."""
+    def admit(self, stream: Closable, address: str = "") -> bool:
+        """Take a new connection from `address` (an IP; "" for unknown, never capped) in,
+        closing one to make room if need be: when its address holds `per_address` already,
+        that address's longest-silent one (an address only ever makes room for itself), else
+        at the limit the longest-silent one if silent for EVICT_IDLE. False (and counted)
+        when there is no room: the caller closes it."""
         now = self._clock()
-        if len(self) >= self.limit:
+        if address and self._from.get(address, 0) >= self.per_address:
+            own = next(iter(self._idle_from.get(address, ())), None)
+            if own is None:  # all of them sessions: those are never closed for another
+                self.turned_away += 1
+                self.turned_away_address += 1
+                return False
+            self._evict(own)
+            self.evicted_address += 1
+        elif len(self) >= self.limit:
             oldest = next(iter(self._heard), None)  # kept in order of activity
             if oldest is None or now - self._heard[oldest] < EVICT_IDLE:
                 self.turned_away += 1
                 return False
-            del self._heard[oldest]
-            self.evicted += 1
-            oldest.close()
+            self._evict(oldest)
         self._heard[stream] = now
+        if address:
+            self._address[stream] = address
+            self._from[address] = self._from.get(address, 0) + 1
+            self._idle_from.setdefault(address, {})[stream] = None
         return True
+
+    def open_from(self, address: str) -> int:
+        """Connections open from `address`."""
+        return self._from.get(address, 0)
+
+    def _evict(self, stream: Closable) -> None:
+        del self._heard[stream]
+        self._forget_address(stream)
+        self.evicted += 1
+        stream.close()
+
+    def _forget_address(self, stream: Closable) -> None:
+        address = self._address.pop(stream, None)
+        if address is None:
+            return
+        left = self._from[address] - 1
+        if left:
+            self._from[address] = left
+        else:
+            del self._from[address]
+        self._not_idle(stream, address)
+
+    def _not_idle(self, stream: Closable, address: str) -> None:
+        idle = self._idle_from.get(address)
+        if idle is None:
+            return
+        idle.pop(stream, None)
+        if not idle:
+            del self._idle_from[address]
 
     def heard(self, stream: Closable) -> None:
         """`stream` brought a whole frame: it is in use."""
         if self._heard.pop(stream, None) is not None:
             self._heard[stream] = self._clock()  # to the end: the order is of activity
+            address = self._address.get(stream)
+            if address is not None:
+                idle = self._idle_from[address]
+                del idle[stream]
+                idle[stream] = None
 
     def settle(self, stream: Closable) -> None:
         """`stream` now serves a session of its own: never evicted."""
         if self._heard.pop(stream, None) is not None:
             self._sessions.add(stream)
+            address = self._address.get(stream)
+            if address is not None:
+                self._not_idle(stream, address)
 
     def release(self, stream: Closable) -> None:
         """`stream` is closed."""
         self._heard.pop(stream, None)
         self._sessions.discard(stream)
+        self._forget_address(stream)

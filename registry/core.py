@@ -387,11 +387,16 @@ class RegistryCore:
         if record is None and name_key(msg.name) == name_key(SERVER_NAME):
             self._refuse(msg.id, addr, SERVER_NAME_TAKEN, what, out)
             return
-        holder = self._lookup(msg.name) if record is None and msg.token else None
+        holder = None
+        if record is None and msg.token:
+            holder = self._lookup(msg.name) or self.table.renamed_from(msg.name)
         if holder is not None and same_secret(holder.token, msg.token):
             # The peer that renamed, started under its old name: its rename was done as
             # it stopped (killed, its terminal closed), so its files still say the old
-            # one. It is welcomed under the new name, which its Welcome tells it.
+            # one. It is welcomed under the new name, which its Welcome tells it. Known
+            # by the table's former names as long as nobody took the old one, after the
+            # alias window and across restarts too: else it would make a second, empty
+            # record with the same token, and the mail would stay with the new name.
             what = f"registration of {holder.name} (asked as {msg.name}) from {_fmt(addr)}"
             record = holder
             msg = dataclasses.replace(msg, name=holder.name)
@@ -418,6 +423,7 @@ class RegistryCore:
             record = Record(msg.name, where[0], where[1], False, token, password)
             self.table.records[name_key(msg.name)] = record
             self._aliases.pop(name_key(msg.name), None)  # the name is someone else's now
+            self.table.name_taken(name_key(msg.name))
             out.append(Log(f"registered {msg.name} at {_fmt(where)}"))
         elif not owned:
             # ownership first: what follows (where the holder runs, that waiting helps) is
@@ -953,7 +959,6 @@ class RegistryCore:
         room = self.rooms.enter(record, msg.room)
         out.append(SaveTable())  # rooms survive a restart; the ack waits for the disk
         _remember(self._done_room, msg.id, None)
-        out.append(Send(addr, Ack(self._new_id(), msg.id)))
         others = [m.name for m in room.others(record)]
         shown = ", ".join(others[:JOIN_NAMES_SHOWN])
         if len(others) > JOIN_NAMES_SHOWN:
@@ -967,6 +972,10 @@ class RegistryCore:
             # restart) is shown it once only, as for any message
             replay = RoomMessage(old.id, old.sender, old.room, old.text, old.stamp, True)
             self._push(record, replay, "room", now, out)
+        # The ack after "You joined" and the history: the peer carries out the lines typed
+        # after the join on the ack (a script's `join lobby` then `/who`), and they must
+        # be shown after the join they followed, not before it.
+        out.append(Send(addr, Ack(self._new_id(), msg.id)))
         self._room_notice(room, record, f"{record.name} joined {room.name}", now, out)
         out.append(Log(f"{record.name} joined room {room.name} ({len(room.members)} in it)"))
 
@@ -1061,6 +1070,7 @@ class RegistryCore:
         if old_key != new_key:
             self._aliases[old_key] = (new_key, now + RENAME_GRACE)
             self._aliases.pop(new_key, None)
+            self.table.note_rename(old_key, new_key)
             box = self.mail.pop(old_key, None)
             if box is not None:
                 self.mail[new_key] = self.mail.get(new_key, []) + box
@@ -1133,6 +1143,7 @@ class RegistryCore:
         key = name_key(record.name)
         self._leave_room(record, now, out, "released")
         del self.table.records[key]
+        self.table.forget_former(key)
         box = self.mail.pop(key, [])
         if box:
             out.append(DropMail(key, tuple(m.id for m in box)))

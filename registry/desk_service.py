@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeGuard
 
+from peer.endpoint import FRAME_DEADLINE
 from peer.listener import enable_keepalive
 from registry.desk_actions import (
     Action,
@@ -221,6 +222,11 @@ class DeskService:
                 reason = "desk closing"
                 return
             pending: list[Message] = [first, *more, *decoder.feed(b"")]
+            clock = asyncio.get_running_loop().time
+            # when the frame being read began (None: between frames, where waiting in
+            # silence is the point): it must be whole within FRAME_DEADLINE, or a sender
+            # trickling a byte now and then would hold the connection for ever
+            began: float | None = clock() if decoder.pending else None
             while conn in self._writers:
                 for message in pending:
                     if conn not in self._writers:
@@ -232,11 +238,24 @@ class DeskService:
                     self._apply(self.queue.receive(conn, message, self._clock()))
                 if conn not in self._writers:
                     break
-                data = await reader.read(READ_CHUNK)
+                if began is None:
+                    data = await reader.read(READ_CHUNK)
+                else:
+                    wait = max(0.0, began + FRAME_DEADLINE - clock())
+                    try:
+                        data = await asyncio.wait_for(reader.read(READ_CHUNK), wait)
+                    except TimeoutError:
+                        reason = f"no whole frame within {FRAME_DEADLINE:g} s"
+                        self._refuse_frame(conn, reason)
+                        break
                 if not data:
                     break
                 try:
                     pending = list(decoder.feed(data))
+                    if not decoder.pending:
+                        began = None
+                    elif began is None or pending:
+                        began = clock()  # a frame began in this read
                 except OtherVersion as exc:
                     reason = f"ChatApp versions differ ({exc}); use one version on every machine"
                     self._refuse_frame(conn, reason)

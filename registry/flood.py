@@ -60,6 +60,14 @@ class FloodGate:
             return 0.0
         return (1.0 - bucket.tokens) / self.rate
 
+    def level(self, key: Key, now: float) -> float:
+        """The uses `key` has in hand at `now` (its whole burst when it has not been heard
+        from lately); nothing is counted."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return self.burst
+        return min(self.burst, bucket.tokens + (now - bucket.at) * self.rate)
+
     def _bucket(self, addr: Key, now: float) -> _Bucket:
         """`addr`'s bucket, filled up to `now`."""
         bucket = self._buckets.get(addr)
@@ -86,13 +94,20 @@ PASSWORD_EVERY = 5.0
 #: delays everything else by a fraction of the 500 ms that peers wait for an answer.
 PASSWORD_RATE = 4.0
 PASSWORD_GLOBAL_BURST = 6.0
+#: The part of the checks in all kept for addresses that have asked for none lately: an
+#: address that has (a guesser, once past its first) takes a check only while more than
+#: this part of the global burst is left, so that one address flooding wrong passwords
+#: cannot spend what honest users need, and they never wait for it.
+PASSWORD_RESERVED = 0.5
 
 
 class PasswordBudget:
     """How many password checks the registry does: a token bucket per IP address (a
     guesser's ports share one allowance) and one for all, so that registrations carrying
     passwords can never keep the registry's thread busy hashing (a stalled registry
-    answers nobody). Pure: the caller supplies `now`."""
+    answers nobody). The per-address limit is asked first, and an address that asked
+    lately may not take the global budget's last PASSWORD_RESERVED: what one address
+    floods costs others nothing. Pure: the caller supplies `now`."""
 
     def __init__(
         self,
@@ -101,28 +116,33 @@ class PasswordBudget:
         every: float = PASSWORD_EVERY,
         rate: float = PASSWORD_RATE,
         global_burst: float = PASSWORD_GLOBAL_BURST,
+        reserved: float = PASSWORD_RESERVED,
     ) -> None:
         self._per_ip = FloodGate(rate=1.0 / every, burst=burst)
         self._all = _Bucket(global_burst, float("-inf"))
         self._rate = rate
         self._global_burst = global_burst
+        self._reserved = reserved * global_burst
         self.refused = 0
 
     def take(self, ip: str, now: float) -> float:
         """0 when a check for `ip` may be done now (and it is counted); else the seconds
         until one may, at least 1, and nothing is counted."""
+        mine = self._per_ip.level(ip, now)
+        if mine < 1.0:  # its own limit first: a guesser waits for itself, not for others
+            self.refused += 1
+            return max(1.0, (1.0 - mine) / self._per_ip.rate)
         everyone = self._all
         everyone.tokens = min(
             self._global_burst, everyone.tokens + (now - everyone.at) * self._rate
         )
         everyone.at = now
-        if everyone.tokens < 1.0:
+        # an address that asked lately (its allowance not whole) leaves the reserve alone
+        floor = 1.0 if mine >= self._per_ip.burst else 1.0 + self._reserved
+        if everyone.tokens < floor:
             self.refused += 1
-            return max(1.0, (1.0 - everyone.tokens) / self._rate)
-        mine = self._per_ip.wait(ip, now)
-        if mine > 0:
-            self.refused += 1
-            return max(1.0, mine)
+            return max(1.0, (floor - everyone.tokens) / self._rate)
+        self._per_ip.wait(ip, now)  # counted
         everyone.tokens -= 1.0
         return 0.0
 

@@ -14,6 +14,10 @@ Addr = tuple[str, int]
 #: The highest table version a saved table may carry: far beyond any real count of changes,
 #: and within what every peer reads (the wire's integers are 64-bit).
 MAX_VERSION = 2**62
+#: Former names kept per renamed record (the latest ones): enough for a peer killed during
+#: a rename, or a few in a row, to be known by the name its files still say; few enough
+#: that renaming on and on does not grow the table.
+MAX_FORMER_NAMES = 8
 
 
 @dataclass(slots=True)
@@ -44,13 +48,53 @@ class Record:
 
 @dataclass
 class Table:
-    """Names by their case-insensitive key, with a version that grows on every change."""
+    """Names by their case-insensitive key, with a version that grows on every change.
+
+    `former` maps the key of a name given up by a rename to the key of the record that
+    holds it now, oldest first, while nobody else has taken the name: a peer killed as its
+    rename was done restarts under the old name its files still say, and is known by its
+    token (RegistryCore._register). Kept here rather than in Record so that only renamed
+    records cost memory.
+    """
 
     records: dict[str, Record] = field(default_factory=dict)
     version: int = 0
+    former: dict[str, str] = field(default_factory=dict)
 
     def get(self, name: str) -> Record | None:
         return self.records.get(name_key(name))
+
+    def renamed_from(self, name: str) -> Record | None:
+        """The record that gave up the free name `name` in a rename, if nobody took it since."""
+        key = self.former.get(name_key(name))
+        return None if key is None else self.records.get(key)
+
+    def note_rename(self, old_key: str, new_key: str) -> None:
+        """The record keyed `old_key` is now keyed `new_key`: its former names, `old_key`
+        among them, lead to `new_key`; at most MAX_FORMER_NAMES of them, the latest."""
+        if old_key == new_key:
+            return
+        self.former.pop(new_key, None)  # its own again, or someone else's no more
+        mine = []
+        for key, holder in self.former.items():
+            if holder == old_key:
+                self.former[key] = new_key
+                mine.append(key)
+            elif holder == new_key:
+                mine.append(key)
+        self.former[old_key] = new_key
+        for key in mine[: max(0, len(mine) + 1 - MAX_FORMER_NAMES)]:
+            del self.former[key]
+
+    def name_taken(self, key: str) -> None:
+        """Someone (a newcomer, another peer's rename) took the name keyed `key`: it is no
+        longer a former name of anyone."""
+        self.former.pop(key, None)
+
+    def forget_former(self, key: str) -> None:
+        """The record keyed `key` is gone (released): its former names lead nowhere."""
+        for old in [old for old, holder in self.former.items() if holder == key]:
+            del self.former[old]
 
     def at(self, addr: Addr) -> Record | None:
         """The online record listening at `addr`, if any."""
@@ -66,8 +110,12 @@ class Table:
         return tuple(r.entry() for r in self.records.values())
 
     def to_json(self) -> dict[str, Any]:
-        """The persistent form: names, owners, addresses and rooms (not the volatile
-        liveness data). A room is written only for a record in one, in the room's spelling."""
+        """The persistent form: names, owners, addresses, rooms and former names (not the
+        volatile liveness data). A room is written only for a record in one, in the room's
+        spelling; former names only for a renamed record, oldest first."""
+        formers: dict[str, list[str]] = {}
+        for old, holder in self.former.items():
+            formers.setdefault(holder, []).append(old)
         return {
             "version": self.version,
             "names": [
@@ -79,8 +127,9 @@ class Table:
                     "token": r.token,
                     "password": r.password,
                     **({"room": r.room} if r.room else {}),
+                    **({"former": formers[key]} if key in formers else {}),
                 }
-                for r in self.records.values()
+                for key, r in self.records.items()
             ],
         }
 
@@ -106,6 +155,10 @@ class Table:
                 first = table.records[key].name
                 raise ValueError(f"{first!r} and {record.name!r} are one name (case is ignored)")
             table.records[key] = record
+            for old in row.get("former", []):
+                table.former[name_key(old)] = key
+        for old in [old for old in table.former if old in table.records or name_problem(old)]:
+            del table.former[old]  # taken since, or not a name: forgotten, not fatal
         return table
 
 
@@ -145,6 +198,9 @@ def _row_problem(row: dict[str, Any]) -> str:
     for key in ("password", "room"):
         if type(row.get(key, "")) is not str:
             return f"{key} is not a string"
+    former = row.get("former", [])
+    if type(former) is not list or not all(type(old) is str for old in former):
+        return "former is not a list of names"
     problem = name_problem(row["name"])
     if problem:
         return f"bad name ({problem})"

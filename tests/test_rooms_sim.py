@@ -946,6 +946,36 @@ def test_a_name_released_on_the_registry_console_goes_offline_and_stays_released
     assert record is not None and record.online
 
 
+def test_a_member_whose_quiet_registration_is_refused_leaves_its_room_and_says_so() -> None:
+    """Issue: x, given up on while in r, came back to find its name released and taken;
+    its quiet re-registration was refused, and it stayed in r, offline, its prompt x@r>."""
+    from wire.messages import Register
+    from wire.version import WIRE_VERSION
+
+    net = net_of("x", "y", keepalive=1.0)
+    net.type("x", "join r")
+    net.type("y", "join r")
+    net.run(1)
+    wake = block(net, lambda src, dst, m: ("127.0.0.1", 6001) in (src, dst))
+    net.run(5)
+    assert net.registry is not None and members(net, "r") == ["y"]
+    net.registry_console(net.registry.release("x", net.now))
+    eve = Register("eve-1", "x", 7000, "", "", WIRE_VERSION)
+    net.registry.receive(eve, ("10.0.0.9", 7000), net.now)
+    net.run(0.5)
+    wake()
+    at = marks(net)
+    net.run(5)
+    assert [line for line in after(net, "x", at["x"]) if "table" not in line] == [
+        "[Server is back.]",  # its keepalives went unanswered while it was away
+        "[The name x is in use by a peer that is online.]",
+        "[You are no longer in r.]",
+        "[You are offline. Type reg x to retry.]",
+    ]
+    assert room_of(net, "x") == "" and net.hosts["x"].prompt == "x (offline)> "
+    assert members(net, "r") == ["y"]
+
+
 def test_a_name_given_up_by_a_rename_stays_its_renamers_for_a_while() -> None:
     """Nobody else takes bob's old name inside the window in which it still leads to him:
     what was on its way to "bob" must reach robert, never a newcomer called bob."""

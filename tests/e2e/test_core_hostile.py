@@ -78,8 +78,13 @@ def test_names_are_owned(chat: ChatEnv) -> None:
     assert registry.count(r"deregistered y\b") == 0
 
     # A second process asking for the name y, held by a peer that answers, is refused.
+    # As a script: its lines are said not carried out, after the reason (the line saying
+    # it quits once the registry answers only comes if that answer is late).
     intruder = chat.start_peer("y", data_dir=chat.root / "intruder", wait=False)
+    intruder.send("join lobby")
+    intruder.close_stdin()
     intruder.expect(r"^>>> \[.*in use")
+    intruder.expect_line("[Not carried out, as you are not registered: join lobby]")
     assert intruder.wait_exit() != 0
     assert intruder.count(r"Traceback") == 0
     direct(x, y, unique("still-mine"))

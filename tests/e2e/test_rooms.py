@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import selectors
+import signal
 import socket
 import threading
 
@@ -293,6 +295,67 @@ def test_a_start_under_the_name_given_up_by_a_rename_starts_as_the_new_one(
 
 
 @pytest.mark.timeout(40)
+def test_a_peer_killed_during_its_rename_is_known_by_its_token_after_a_registry_restart(
+    chat: ChatEnv,
+) -> None:
+    """A peer killed while its /nick was done: the registry renamed it, its files still
+    say the old name. Once the registry restarted (its aliases gone), `-c bobby` with the
+    kept token is welcomed as bert, with bert's mail, rather than as a new, empty bobby
+    (the former names are kept with the table)."""
+    registry = chat.start_registry()
+    bobby, carol = chat.start_peers("bobby", "carol")
+    peers = bobby.data_dir / "peers"
+    before = {f.name: f.read_bytes() for f in peers.iterdir() if f.name.startswith("bobby.")}
+    bobby.send("/nick bert")
+    bobby.expect_line("[You are now known as bert.]")
+    carol.expect_line(TABLE_UPDATED)
+    bobby.kill()
+    for f in peers.iterdir():  # as if killed before it could write down the new name
+        if f.name.startswith(("bobby.", "bert.")):
+            f.unlink()
+    for file_name, data in before.items():
+        (peers / file_name).write_bytes(data)
+    registry.kill()
+    chat.start_registry()
+    carol.send("send bert kept while you were away")
+    carol.expect_line(SAVED, timeout=15)
+    again = chat.start_peer("bobby", port=bobby.port, data_dir=bobby.data_dir, wait=False)
+    again.expect_line("[bobby was renamed bert as ChatApp stopped; you are bert.]")
+    again.expect_line(YOU_HAVE_MESSAGES)
+    again.expect(rf"^>>> carol: {STAMP} kept while you were away$")
+    again.send("who")
+    again.expect_line("[Registered names:]")
+    names = [again.expect(r"^>>>   (\S+)\s").group(1) for _ in range(2)]
+    assert names == ["bert", "carol"]
+    table = json.loads((chat.registry_dir / "table.json").read_text())
+    assert sorted(row["name"] for row in table["names"]) == ["bert", "carol"]
+
+
+@pytest.mark.timeout(40)
+def test_a_member_whose_name_was_taken_while_it_was_away_leaves_its_room(
+    chat: ChatEnv,
+) -> None:
+    """kim, in a room, stopped until the registry gave up on it; its name released on the
+    registry's console and taken by another. Back, its quiet registration is refused: it
+    says so, and that it is in no room (it stayed in it, offline, before)."""
+    registry = chat.start_registry(options=["--keepalive", "0.5"])
+    (kim,) = chat.start_peers("kim")
+    kim.send("join r")
+    kim.expect_line("[You joined r (a new room)]")
+    os.kill(kim.pid, signal.SIGSTOP)
+    try:
+        registry.expect(r"kim silent for \d+ s; offline", timeout=15)
+        registry.send("release kim")
+        registry.expect(r"released kim")
+        chat.start_peer("kim", data_dir=chat.root / "other")
+    finally:
+        os.kill(kim.pid, signal.SIGCONT)
+    kim.expect_line("[The name kim is in use by a peer that is online.]", timeout=15)
+    kim.expect_line("[You are no longer in r.]")
+    kim.expect_line("[You are offline. Type reg kim to retry.]")
+
+
+@pytest.mark.timeout(40)
 def test_a_restarted_peer_goes_back_to_its_room_under_its_new_name(chat: ChatEnv) -> None:
     """The room a peer is in is kept in its state files, and moves with them on a rename:
     killed and started again (by habit under its old name), it is back in its room and
@@ -325,6 +388,21 @@ def test_a_restarted_peer_goes_back_to_its_room_under_its_new_name(chat: ChatEnv
     third.send("who")
     third.expect_line("[Registered names:]")
     assert third.count(r"Back to") == 0
+
+
+@pytest.mark.timeout(40)
+def test_a_scripts_lines_are_answered_in_the_order_written(chat: ChatEnv) -> None:
+    """`join lobby` then `/who`, written before the registry answered the start: the join
+    is said before the list (the registry acks a join after its notice)."""
+    chat.start_registry()
+    script = chat.start_peer("script", wait=False)
+    script.send("join lobby")
+    script.send("/who")
+    script.close_stdin()
+    said = [text for text in script.collect() if text.startswith(">>> [")]
+    assert script.wait_exit() == 0
+    joined = said.index(">>> [You joined lobby (a new room)]")
+    assert joined < said.index(">>> [Registered names:]")
 
 
 @pytest.mark.timeout(40)

@@ -209,3 +209,28 @@ def test_bytes_without_a_whole_frame_do_not_keep_a_place_at_the_limit() -> None:
         await endpoint.close()
 
     asyncio.run(main())
+
+
+def test_one_address_cannot_take_every_place_and_is_said_once() -> None:
+    async def main() -> None:
+        logs: list[str] = []
+        endpoint, port, _ = await answering_endpoint(10, logs)
+        slots = endpoint._listener.slots
+        slots.per_address = 2
+        kept = [await served(port, f"k-{i}") for i in range(2)]
+        await ask_on(kept[1], "k-1-again")  # in use: k-0 is the one silent longest
+        newer = [await served(port, f"n-{i}") for i in range(2)]
+        assert await closed_by_the_other_end(kept[0][0])
+        assert slots.evicted_address == 2 and slots.open_from("127.0.0.1") == 2
+        said = [line for line in logs if "the most one address may hold" in line]
+        assert said == [
+            "closed the longest-silent TCP connection from 127.0.0.1 to make room for one "
+            "more from it (#1): 2 connections open from 127.0.0.1, the most one address may "
+            "hold"
+        ]
+        await ask_on(newer[1], "n-again")  # the newest are served on
+        for _, writer in (*kept, *newer):
+            writer.close()
+        await endpoint.close()
+
+    asyncio.run(main())

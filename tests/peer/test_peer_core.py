@@ -115,8 +115,7 @@ def test_lines_typed_before_the_welcome_are_carried_out_after_it_in_order() -> N
     [register] = sent(core.start(T0))
     assert core.line("send bob first", T0) == [] and core.line("send_all second", T0) == []
     out = core.end_of_input(T0)
-    assert prints(out) == ["[Quitting once the registry has answered; Ctrl-C quits at once.]"]
-    assert sent(out) == [] and pa.Exit(0) not in out
+    assert prints(out) == [] and sent(out) == [] and pa.Exit(0) not in out
     welcome = Welcome("r-1", register.id, "alice", "tok", 3, ENTRIES, (), ())
     out = core.receive(welcome, SERVER, T0)
     chat, post = [m for m in sent(out) if isinstance(m, Chat | ChannelPost)]
@@ -140,6 +139,43 @@ def test_lines_typed_before_a_registration_that_fails_are_said_not_carried_out()
     ]
     assert pa.Exit(1) in out
     assert not any(isinstance(m, ChannelPost) for m in sent(out))
+
+
+QUIT_AFTER_ANSWER = "[Quitting once the registry has answered; Ctrl-C quits at once.]"
+
+
+def test_a_script_whose_registration_is_refused_at_once_is_told_why_first() -> None:
+    # Issue: the quitting line came before the refusal, as if the peer quit for the end of
+    # its input rather than for the refusal
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    [register] = sent(core.start(T0))
+    core.line("join lobby", T0)
+    assert prints(core.end_of_input(T0)) == []
+    reason = "The name alice is in use by a peer that is online."
+    out = core.receive(Refused("r", register.id, reason), SERVER, T0 + 0.1)  # type: ignore[attr-defined]
+    assert prints(out) == [
+        f"[{reason}]",
+        "[Not carried out, as you are not registered: join lobby]",
+    ]
+    assert pa.Exit(1) in out
+
+
+def test_the_end_of_input_says_it_waits_once_the_registrys_answer_is_late() -> None:
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    [register] = sent(core.start(T0))
+    assert prints(core.end_of_input(T0 + 0.1)) == []
+    out = run_until(core, T0 + 0.6)  # the registration is sent again: the answer is late
+    assert [type(m) for m in sent(out)] == [Register]
+    assert prints(out) == [QUIT_AFTER_ANSWER]
+    assert prints(run_until(core, T0 + 1.1)) == []  # said once
+    out = core.receive(Refused("r", register.id, "No."), SERVER, T0 + 1.2)  # type: ignore[attr-defined]
+    assert prints(out) == ["[No.]"] and pa.Exit(1) in out
+    # input that ends once the answer is late already says so at once
+    late = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    late.start(T0)
+    assert prints(run_until(late, T0 + 0.6)) == []
+    assert prints(late.end_of_input(T0 + 0.7)) == [QUIT_AFTER_ANSWER]
+    assert prints(late.end_of_input(T0 + 0.8)) == []
 
 
 def test_a_refused_name_exits_non_zero() -> None:

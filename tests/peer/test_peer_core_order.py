@@ -169,3 +169,19 @@ def test_a_join_typed_as_the_registry_comes_back_waits_for_the_lines_kept_meanwh
     out = core.receive(Ack("r-6", post.id), SERVER, T0 + 5.1)  # the registry is back
     [lobby] = [m for m in sent(out) if isinstance(m, Join)]
     assert lobby.room == "lobby"
+
+
+def test_a_scripts_join_is_kept_for_the_next_start_whatever_follows_it() -> None:
+    # Found by trying it: `printf 'join lobby\n' | ChatApp -c s ...` said "[You left lobby;
+    # your next start goes back to it.]", but the join's ack came in the pass that began
+    # the quit, the room was never kept, and the next start went back to no room.
+    core, out = started_with_a_script("join lobby")
+    [join] = sent(out)
+    assert isinstance(join, Join)
+    out = core.receive(Ack("r-5", join.id), SERVER, T0 + 0.02)
+    [dereg] = sent(out)
+    assert isinstance(dereg, Deregister) and dereg.quitting
+    assert pa.KeepRoom("lobby") in out
+    out = core.receive(Ack("r-6", dereg.id), SERVER, T0 + 0.03)
+    assert "[You left lobby; your next start goes back to it.]" in prints(out)
+    assert not any(isinstance(a, pa.KeepRoom) for a in out) and pa.Exit(0) in out

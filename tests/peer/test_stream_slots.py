@@ -100,3 +100,76 @@ def test_any_sequence_keeps_the_limit_and_closes_only_the_long_silent(
             sessions.discard(i)
         assert len(slots) == len(inside) + len(sessions) <= limit
         assert not any(conns[j].closed for j in sessions)
+
+
+def test_one_address_holds_at_most_its_share_and_makes_room_only_for_itself() -> None:
+    clock = Clock()
+    slots = StreamSlots(10, clock, per_address=2)
+    a1, a2, a3, a4, b1 = Conn("a1"), Conn("a2"), Conn("a3"), Conn("a4"), Conn("b1")
+    assert slots.admit(b1, "10.0.0.2")
+    assert slots.admit(a1, "10.0.0.1") and slots.admit(a2, "10.0.0.1")
+    slots.heard(a1)  # in use: a2 is the one of its address silent the longest
+    # its next one closes its own longest-silent one, at once, never another's
+    assert slots.admit(a3, "10.0.0.1")
+    assert a2.closed and not a1.closed and not b1.closed
+    assert slots.evicted == slots.evicted_address == 1 and slots.open_from("10.0.0.1") == 2
+    slots.release(a2)  # its coroutine ends later: counted once only
+    assert slots.open_from("10.0.0.1") == 2
+    # desk sessions are never closed for another: with only those, it is turned away
+    slots.settle(a1)
+    slots.settle(a3)
+    assert not slots.admit(a4, "10.0.0.1")
+    assert slots.turned_away == slots.turned_away_address == 1
+    assert slots.admit(Conn("b2"), "10.0.0.2")  # another address still comes in
+    slots.release(a3)
+    assert slots.admit(a4, "10.0.0.1") and slots.open_from("10.0.0.1") == 2
+
+
+def test_the_share_of_one_address_is_at_most_half_the_limit_and_eviction_frees_it() -> None:
+    clock = Clock()
+    slots = StreamSlots(4, clock)
+    assert slots.per_address == 2
+    a1, a2, b1, b2, c1 = (Conn(n) for n in ("a1", "a2", "b1", "b2", "c1"))
+    for conn, address in ((a1, "a"), (a2, "a"), (b1, "b"), (b2, "b")):
+        assert slots.admit(conn, address)
+    clock.now += EVICT_IDLE
+    assert slots.admit(c1, "c")  # the limit: a1, silent longest, makes room
+    assert a1.closed and slots.open_from("a") == 1 and slots.evicted_address == 0
+    slots.release(a1)
+    assert slots.open_from("a") == 1 and len(slots) == 4
+
+
+@given(ops, st.integers(2, 8), st.integers(1, 3))
+def test_any_sequence_keeps_each_address_within_its_share_and_spares_sessions(
+    steps: list[tuple[str, int]], limit: int, per_address: int
+) -> None:
+    clock = Clock()
+    slots = StreamSlots(limit, clock, per_address=per_address)
+    conns = [Conn(str(i)) for i in range(8)]
+    inside: set[int] = set()
+    sessions: set[int] = set()
+    for op, i in steps:
+        conn, address = conns[i], f"10.0.0.{i % 3}"
+        if op == "wait":
+            clock.now += i * 0.5
+        elif op == "admit" and i not in inside and not conn.closed:
+            if slots.admit(conn, address):
+                inside.add(i)
+        elif op == "heard" and i in inside:
+            slots.heard(conn)
+        elif op == "settle" and i in inside and i not in sessions:
+            slots.settle(conn)
+            sessions.add(i)
+        elif op == "release" and i in inside:
+            slots.release(conn)
+            inside.discard(i)
+            sessions.discard(i)
+        for j in list(inside):
+            if conns[j].closed:  # evicted: its coroutine releases it
+                assert j not in sessions
+                slots.release(conns[j])
+                inside.discard(j)
+        for k in range(3):
+            held = sum(1 for j in inside if j % 3 == k)
+            assert slots.open_from(f"10.0.0.{k}") == held <= slots.per_address
+        assert len(slots) == len(inside) <= limit

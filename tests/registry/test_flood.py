@@ -1,6 +1,13 @@
 """The per-address token bucket."""
 
-from registry.flood import MAX_TRACKED, WARN_EVERY, FloodGate, PasswordBudget
+from registry.flood import (
+    MAX_TRACKED,
+    PASSWORD_BURST,
+    PASSWORD_EVERY,
+    WARN_EVERY,
+    FloodGate,
+    PasswordBudget,
+)
 
 
 def test_burst_then_rate() -> None:
@@ -47,3 +54,27 @@ def test_password_checks_in_all_are_bounded_whatever_the_addresses() -> None:
     # in ten seconds at most the burst and four a second were hashed
     checks = sum(budget.take(f"10.2.0.{n % 250}", n / 100) == 0.0 for n in range(1000))
     assert checks <= 4 * 10 + 1
+
+
+def test_one_address_flooding_wrong_passwords_never_makes_others_wait() -> None:
+    # Issue: a flood from one address spent the checks in all, and honest users waited
+    budget = PasswordBudget()
+    others = []
+    got = 0
+    for second in range(40):
+        # every second a burst of ten from one guesser, and then three people, each from
+        # a machine of their own, typing their password at that moment
+        got += sum(budget.take("10.9.9.9", second) == 0.0 for _ in range(10))
+        others += [budget.take(f"10.0.{second}.{n}", second + 0.01) for n in range(3)]
+    assert others == [0.0] * len(others)
+    # the guesser got a part of its burst, and then one every PASSWORD_EVERY at most
+    assert got <= PASSWORD_BURST + 40 / PASSWORD_EVERY
+
+
+def test_a_guesser_is_told_its_own_wait_and_spends_nothing_of_the_others() -> None:
+    budget = PasswordBudget(burst=5, every=5.0, rate=4.0, global_burst=6.0)
+    assert [budget.take("10.9.9.9", 0.0) for _ in range(3)] == [0.0] * 3
+    # the global budget's reserve (3 of 6) is kept for addresses that have not asked
+    assert budget.take("10.9.9.9", 0.0) == 1.0
+    assert [budget.take(f"10.0.0.{n}", 0.0) for n in range(3)] == [0.0] * 3
+    assert budget.take("10.0.0.9", 0.0) >= 1.0  # the budget in all still holds

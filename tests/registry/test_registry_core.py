@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 
@@ -22,7 +23,7 @@ from registry.core import (
 )
 from registry.desk_key import key_matches
 from registry.pushes import WINDOW
-from registry.table import Record
+from registry.table import Record, Table
 from tests.registry.core_helpers import T0, X, Y, Z, core, register, run_until, sends
 from wire.codec import encode
 from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_FRAME, MAX_ID, MAX_TEXT
@@ -35,6 +36,7 @@ from wire.messages import (
     Chat,
     Deregister,
     Entry,
+    Join,
     Keepalive,
     MailTaken,
     MoreMail,
@@ -42,6 +44,7 @@ from wire.messages import (
     Refused,
     Register,
     Rename,
+    RoomPost,
     Saved,
     SaveMessage,
     TableUpdate,
@@ -344,6 +347,92 @@ def test_a_peer_killed_as_its_rename_was_done_comes_back_under_the_new_name() ->
     # without the token it is still refused, as the name is kept for bert
     out = reg.receive(Register("other", "bobby", Z[1], "", "", WIRE_VERSION), Z, T0 + 2)
     assert any(isinstance(m, Refused) for _, m in sends(out))
+
+
+def renamed_bobby_killed(reg: RegistryCore) -> Welcome:
+    """bobby, with a message in its mailbox, renamed to bert; its peer is killed as the
+    rename is done (its files still say bobby) and the registry gives up on it. bobby's
+    Welcome."""
+    wb = register(reg, "bobby", Y)
+    wx = register(reg, "x", X)
+    reg.receive(Deregister("d", "bobby", wb.token, False, ""), Y, T0)
+    reg.receive(SaveMessage("x-1", "x", wx.token, "bobby", "kept for you"), X, T0)
+    reg.receive(Register("back", "bobby", Y[1], wb.token, "", WIRE_VERSION), Y, T0)
+    reg.receive(Rename("r", "bobby", wb.token, "bert"), Y, T0 + 1)
+    return wb
+
+
+def test_a_peer_killed_during_its_rename_is_known_by_its_token_long_after() -> None:
+    """Issue: after the alias window (RENAME_GRACE), `-c bobby` with bobby's token made a
+    second, empty bobby with the same token while bert kept the mail."""
+    reg = core()
+    wb = renamed_bobby_killed(reg)
+    later = T0 + registry_core.RENAME_GRACE + 3600
+    run_until(reg, later)
+    assert not reg.table.get("bert").online  # type: ignore[union-attr]
+    out = reg.receive(Register("again", "bobby", Y[1], wb.token, "", WIRE_VERSION), Y, later)
+    [welcome] = [m for _, m in sends(out) if isinstance(m, Welcome)]
+    assert (welcome.name, welcome.token) == ("bert", wb.token)
+    assert [m.text for m in welcome.mail] == ["kept for you"]
+    assert reg.table.get("bobby") is None and reg.table.get("bert").online  # type: ignore[union-attr]
+    # anyone else may take the free name now, and then it is theirs, not bert's
+    out = reg.receive(Register("eve", "bobby", Z[1], "", "", WIRE_VERSION), Z, later + 1)
+    [welcome] = [m for _, m in sends(out) if isinstance(m, Welcome)]
+    assert welcome.name == "bobby" and welcome.token != wb.token
+    assert reg.table.former == {}
+    out = reg.receive(Register("again2", "bobby", Y[1], wb.token, "", WIRE_VERSION), Y, later + 2)
+    assert [m.reason for _, m in sends(out) if isinstance(m, Refused)] == [
+        "The name bobby is in use by a peer that is online."
+    ]
+
+
+def test_a_peer_killed_during_its_rename_is_known_by_its_token_after_a_restart() -> None:
+    """The former names are in the table file: a restarted registry, which has no alias,
+    still welcomes the token holder under the name it has now."""
+    reg = core()
+    wb = renamed_bobby_killed(reg)
+    table = Table.from_json(json.loads(json.dumps(reg.table.to_json())), T0 + 2)
+    again = RegistryCore(session="r2", new_token=lambda: "f" * 32, table=table, mail=reg.mail)
+    out = again.receive(Register("again", "bobby", Y[1], wb.token, "", WIRE_VERSION), Y, T0 + 3)
+    [welcome] = [m for _, m in sends(out) if isinstance(m, Welcome)]
+    assert (welcome.name, welcome.token) == ("bert", wb.token)
+    assert [m.text for m in welcome.mail] == ["kept for you"]
+    assert again.table.get("bobby") is None
+    # without the token, the free name is a newcomer's
+    out = again.receive(Register("eve", "bobby", Z[1], "", "", WIRE_VERSION), Z, T0 + 4)
+    [welcome] = [m for _, m in sends(out) if isinstance(m, Welcome)]
+    assert welcome.name == "bobby" and welcome.token != wb.token
+
+
+def test_former_names_follow_renames_stay_few_and_go_with_their_record() -> None:
+    reg = core()
+    wb = register(reg, "bobby", Y)
+    wx = register(reg, "x", X)
+    names = ["bobby", *[f"b{i}" for i in range(12)]]
+    for i, (old, new) in enumerate(itertools.pairwise(names)):
+        reg.receive(Rename(f"r{i}", old, wb.token, new), Y, T0)
+    # the latest MAX_FORMER_NAMES lead to the current name; the oldest are forgotten
+    assert reg.table.former == {f"b{i}": "b11" for i in range(3, 11)}
+    reg.receive(Rename("back", "b11", wb.token, "b5"), Y, T0)  # one of its own again
+    assert "b5" not in reg.table.former and reg.table.former["b11"] == "b5"
+    later = T0 + registry_core.RENAME_GRACE + 1  # b4 is free to others then
+    reg.receive(Rename("x-r", "x", wx.token, "b4"), X, later)  # taken by another: not b5's
+    assert "b4" not in reg.table.former and reg.table.former["x"] == "b4"
+    reg.release("b5", later)
+    assert reg.table.former == {"x": "b4"}
+
+
+def test_a_join_is_acked_after_the_joiners_notice_and_the_rooms_history() -> None:
+    """Issue: a script's `join lobby` then `/who` showed /who's answer before `[You joined
+    lobby]`: the peer carries out the lines after a join on its ack, which went first."""
+    reg = core()
+    wx, wy = register(reg, "x", X), register(reg, "y", Y)
+    reg.receive(Join("y-j", "y", wy.token, "lobby"), Y, T0)
+    reg.receive(RoomPost("y-1", "y", wy.token, "lobby", "said before"), Y, T0)
+    out = reg.receive(Join("x-j", "x", wx.token, "lobby"), X, T0)
+    to_x = [m for a, m in sends(out) if a == X]
+    assert [type(m).__name__ for m in to_x] == ["RoomNotice", "RoomMessage", "Ack"]
+    assert to_x[0].text == "You joined lobby with y"  # type: ignore[attr-defined]
 
 
 def test_one_acks_answers_every_push_it_lists_and_no_other() -> None:

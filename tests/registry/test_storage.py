@@ -193,6 +193,8 @@ def row(name: str = "bob", **changes: object) -> dict[str, object]:
         ([{k: v for k, v in row().items() if k != "token"}], 3, "'bob': token is missing"),
         ([{k: v for k, v in row().items() if k != "name"}], 3, "name is missing"),
         ([row("../etc")], 3, "bad name"),
+        ([row(former="bobby")], 3, "former is not a list of names"),
+        ([row(former=[1])], 3, "former is not a list of names"),
         (["bob"], 3, "bad table row 'bob'"),
         ([row()], -1, "version -1 is out of range"),
         ([row()], 2**70, "out of range"),
@@ -245,3 +247,23 @@ def test_a_table_or_mailbox_line_with_numbers_chatapp_never_writes_is_refused(
         f.write('{"id": Infinity}\n' + "[" * 100_000 + "\n")
     assert [m.id for m in store.load_mail()["bob"]] == [msg(1).id]
     assert store.skipped_lines == 2
+
+
+def test_the_former_names_of_a_renamed_record_are_kept_and_forgotten_once_taken(
+    tmp_path: Path,
+) -> None:
+    store = Storage(tmp_path)
+    table = Table(version=1)
+    table.records["bert"] = Record("bert", "127.0.0.1", 6001, False, "t" * 32)
+    table.records["y"] = Record("y", "127.0.0.1", 6002, True, "u" * 32)
+    table.note_rename("bobby", "bert")
+    table.note_rename("rob", "bert")
+    store.save_table(table)
+    assert '"y"' in (text := (tmp_path / "table.json").read_text())
+    assert "former" not in text.split('"y"')[1]  # only renamed records carry them
+    loaded = store.load_table(0.0)
+    assert loaded.former == {"bobby": "bert", "rob": "bert"}
+    assert loaded.renamed_from("BOBBY") is loaded.records["bert"]
+    # a former name that is someone's name (a table edited by hand), or no name: forgotten
+    saved_table(tmp_path, [row("bert", former=["y", "../x", "bobby"]), row("y", port=6002)])
+    assert Storage(tmp_path).load_table(0.0).former == {"bobby": "bert"}
