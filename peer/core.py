@@ -93,6 +93,11 @@ EARLY_UPDATES = 64
 GIVEN_UP_KEPT = 16
 #: Message ids remembered for showing each message once.
 SEEN_IDS = 50_000
+#: Stored messages recorded as shown together, once their lines are on the screen (see
+#: `_take_mail`): at most this many are shown again after a kill in the middle of a
+#: mailbox. A record per line would wait on the terminal once per line, and a mailbox part
+#: holds up to thousands.
+MAIL_SHOWN_EVERY = 4
 
 #: "[Client table updated.]" lines shown as they come, in a burst; beyond that, changes
 #: that come meanwhile are said in one line each TABLE_LINE_EVERY seconds. A join storm,
@@ -1464,13 +1469,23 @@ class PeerCore:
 
     def _take_mail(self, mail: tuple[StoredMessage, ...], now: float, out: list[Action]) -> None:
         """Show the stored messages of a Welcome or MoreMail not shown before, then tell the
-        registry they were taken (it answers with the next part of the mailbox, if any)."""
-        then: list[Action] = []  # once the lines are on the screen (see OnceShown)
-        fresh = [m for m in mail if self._first_sight(m.sender, m.id, then)]
-        if fresh and not self._mail_announced:
-            self._mail_announced = True
-            out.append(Print("[You have messages]", "system"))
-        out.extend(_mail_line(m) for m in fresh)
+        registry they were taken (it answers with the next part of the mailbox, if any).
+
+        Each MAIL_SHOWN_EVERY lines are recorded as shown once they are on the screen, and
+        the registry told (it deletes them) once all are: a peer killed while printing them
+        shows at its next start only the lines it had not shown yet, and loses none."""
+        shown: list[Action] = []  # the records of the lines printed since the last batch
+        for message in mail:
+            if not self._first_sight(message.sender, message.id, shown):
+                continue
+            if not self._mail_announced:
+                self._mail_announced = True
+                out.append(Print("[You have messages]", "system"))
+            out.append(_mail_line(message))
+            if len(shown) >= MAIL_SHOWN_EVERY:
+                out.append(OnceShown(tuple(shown)))
+                shown = []
+        then: list[Action] = shown  # once the last lines are on the screen too
         if mail:
             ids = tuple(m.id for m in mail)
             taken = MailTaken(self._new_id(), self.state.name, self.state.token, ids)

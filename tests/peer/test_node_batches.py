@@ -183,3 +183,47 @@ def test_a_failing_write_made_for_every_message_is_said_once_and_the_message_goe
     chats = [m for kind, m in events if kind == "send" and isinstance(m, Chat)]
     assert [c.text for c in chats] == ["one", "two"]  # still sent
     assert "[Channel_Message bob: again]" in shown  # still shown
+
+
+def test_a_peer_killed_while_printing_its_mail_shows_only_the_rest_at_its_next_start(
+    tmp_path: Path,
+) -> None:
+    # Found by a tester: bob killed 0.2 s after `reg`, 86 of 300 lines shown; at his next
+    # start he showed all 300 again. Lines are recorded as shown in small batches as they
+    # reach the screen; the registry still deletes nothing until every line has.
+    mail = tuple(
+        StoredMessage(f"b-{i}", "bob", f"m{i}", "2026-11-21 10:00:00", "direct") for i in range(10)
+    )
+
+    def welcomed(events: list[object]) -> PeerNode:
+        node = started_node(tmp_path, events, slow=True)
+        [register] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
+        node._received(Welcome("r-1", register.id, "alice", "tok", 2, (), mail, ()), SERVER)  # type: ignore[attr-defined]
+        return node
+
+    async def first_run() -> list[object]:
+        events: list[object] = []
+        node = welcomed(events)
+        console = node._console
+        assert isinstance(console, Recorder)
+        for _ in range(2):  # the terminal has printed two batches when the kill comes
+            console.waiting.pop(0)()
+        node._timer.cancel()
+        node._state.close()
+        node._unlock()  # as the kernel does for a killed process
+        return events
+
+    async def second_run() -> list[object]:
+        events: list[object] = []
+        node = welcomed(events)
+        node._console.printed()  # type: ignore[attr-defined]
+        node._timer.cancel()
+        return events
+
+    events = asyncio.run(first_run())
+    assert not any(isinstance(m, MailTaken) for _, m in events)  # type: ignore[misc]
+    events = asyncio.run(second_run())
+    shown = [text for kind, text in events if kind == "show" and text.startswith("bob:")]  # type: ignore[misc]
+    assert shown == [f"bob: 2026-11-21 10:00:00 m{i}" for i in (8, 9)]
+    [taken] = [m for _, m in events if isinstance(m, MailTaken)]  # type: ignore[misc]
+    assert taken.ids == tuple(f"b-{i}" for i in range(10))

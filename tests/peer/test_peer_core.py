@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from peer import actions as pa
-from peer.core import TABLE_LINE_EVERY, TABLE_LINES_BURST, TABLE_UPDATED, PeerCore
+from peer.core import MAIL_SHOWN_EVERY, TABLE_LINE_EVERY, TABLE_LINES_BURST, TABLE_UPDATED, PeerCore
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
@@ -521,6 +521,29 @@ def test_mail_is_shown_in_order_once_then_acknowledged() -> None:
     assert taken and taken[0].ids == ("b-1", "c-1")  # type: ignore[attr-defined]
     # the same message arriving live afterwards is not shown again
     assert prints(core.receive(Chat("b-1", "bob", "alice", "first"), BOB, T0)) == []
+
+
+def test_stored_lines_are_recorded_shown_in_small_batches_and_taken_once_all_are() -> None:
+    # A peer killed while printing a long mailbox showed it all again at its next start:
+    # the ids were recorded as shown only once the whole part was on the screen.
+    mail = tuple(
+        StoredMessage(f"b-{i}", "bob", f"m{i}", "2026-11-21 10:00:00", "direct") for i in range(10)
+    )
+    _, out = registered(mail)
+    start = next(i for i, a in enumerate(out) if prints([a]) == ["[You have messages]"])
+    batches: list[list[str]] = []  # the ids each OnceShown records, after the lines it follows
+    printed = 0
+    for action in out[start + 1 :]:
+        if isinstance(action, pa.Print):
+            printed += 1
+        elif isinstance(action, pa.OnceShown):
+            ids = [a.id for a in action.then if isinstance(a, pa.Shown)]
+            assert ids == [f"b-{i}" for i in range(printed - len(ids), printed)]
+            batches.append(ids)
+    assert [len(b) for b in batches] == [MAIL_SHOWN_EVERY] * 2 + [10 - 2 * MAIL_SHOWN_EVERY]
+    # the registry is told (and deletes them) only with the last batch, once all are shown
+    last = [a for a in out if isinstance(a, pa.OnceShown)]
+    assert [any(isinstance(t, pa.Send) for t in o.then) for o in last] == [False, False, True]
 
 
 def test_the_registrys_own_line_in_a_mailbox_is_shown_in_its_place() -> None:
