@@ -446,10 +446,15 @@ class RegistryCore:
             and msg.id != record.last_register_id
         ):
             # The owner's token, but the holder at the old address was heard from recently:
-            # two processes must not share one name.
+            # two processes must not share one name. Nothing was asked of the holder, so
+            # the refusal says what is known (when it was heard from), and when a holder
+            # that is gone no longer stands in the way (DESIGN.md section 7).
+            ago = max(0, math.floor(now - record.last_seen))
+            wait = max(1, math.ceil(record.last_seen + HOLDER_ALIVE * self.keepalive - now))
             reason = (
-                f"The name {record.name} is in use by a peer that is online at "
-                f"{_fmt(record.addr)}. Stop it first, or wait a minute."
+                f"The name {record.name} is in use by a peer at {_fmt(record.addr)}, heard "
+                f"from {ago} s ago. Stop it first; if it is stopped already, try again in "
+                f"{wait} s."
             )
             self._refuse(msg.id, addr, reason, what, out)
             return
