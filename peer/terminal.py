@@ -339,16 +339,16 @@ class TerminalConsole:
         printed.add_done_callback(self._printing.discard)
 
     def after_printed(self, then: Callable[[], None]) -> None:
-        pending = set(self._printing)
-        if not pending:
+        if not self._printing:
             then()
             return
+        from prompt_toolkit.application import run_in_terminal
 
-        async def when_printed() -> None:
-            await asyncio.wait(pending)
-            then()
-
-        waiting = asyncio.ensure_future(when_printed())
+        # Queued as the prints are, so that `then` runs right after the lines shown before
+        # it and before those shown after it: the prints of one batch of lines all run in
+        # one turn of the loop, and a task awaiting them would run only after the last
+        # one (the shown records of a long mailbox all written at its end: see OnceShown).
+        waiting = asyncio.ensure_future(run_in_terminal(then))
         self._printing.add(waiting)  # kept, and waited for by `stop` like a print
         waiting.add_done_callback(self._printing.discard)
 
