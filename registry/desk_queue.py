@@ -445,40 +445,6 @@ class DeskQueue:
         operator = self._kept_operator(person)
         return [] if operator is None else [self._notice(operator.conn, text)]
 
-    def _release_dropped_topics(self, operator: Operator) -> list[Action]:
-        """After a restart, the people kept for `operator` (see `restore`) whose topic it no
-        longer serves: it cannot take them, so they go to the next free operator at once,
-        rather than both waiting for each other until the grace period is over."""
-        actions: list[Action] = []
-        for person in self._waiting:
-            if self._kept_operator(person) is not operator or person.topic in operator.topics:
-                continue
-            person.awaits = ""
-            name, label = clean(person.name), topic_label(person.topic)
-            actions.append(
-                self._notice(
-                    operator.conn,
-                    f"You no longer serve {label}, so your conversation with {name} does not "
-                    f"resume; the next free operator for it serves {name}.",
-                )
-            )
-            if person.conn is not None:
-                actions.append(
-                    self._notice(
-                        person.conn,
-                        f"{operator.name} can no longer serve your topic; the next free "
-                        "operator will serve you.",
-                    )
-                )
-            actions.append(
-                self._log(
-                    f"desk: {operator.name} no longer serves topic {person.topic}; "
-                    f"{name_for_log(person)} is no longer kept for them",
-                    person,
-                )
-            )
-        return actions
-
     def _stop_awaiting(self, now: float) -> list[Action]:
         """The operator and person kept for each other after a restart who are not
         together again within the grace period: each is free for anyone, and told so."""
@@ -563,8 +529,9 @@ class DeskQueue:
         are kept for each other, so that the conversation resumes with the same operator
         when both are back (the line is not reshuffled by who reconnects first). The person
         goes to nobody else meanwhile, and the operator takes nobody else while the person
-        may come back; once the person's place is given up, or `grace` is over, the usual
-        rules apply.
+        may come back, whatever topics it serves now (it was serving them, and `.serve`
+        chooses who is taken next, not whether a conversation goes on); once the person's
+        place is given up, or `grace` is over, the usual rules apply.
 
         The session a place was in when the run before stopped counts as time served up to
         now: nothing tells when in it the registry stopped, and a wait shown longer than it
@@ -884,7 +851,6 @@ class DeskQueue:
             Log(f"desk: operator {msg.name} on duty ({topics_text(_sorted(operator.topics))})"),
             Send(conn, self._on_duty(operator, msg.id)),
         ]
-        actions += self._release_dropped_topics(operator)
         for person in self._waiting:
             if person.conn is None and self._kept_operator(person) is operator:
                 name = clean(person.name)
@@ -1039,7 +1005,6 @@ class DeskQueue:
                     f"{topics_text(_sorted(operator.topics))}"
                 ),
                 Send(conn, self._on_duty(operator, msg.id)),
-                *self._release_dropped_topics(operator),
             ]
         if isinstance(msg, DeskLeave):
             said = "You are off duty."
@@ -1101,15 +1066,16 @@ class DeskQueue:
         for person in list(self._waiting):
             if person.conn is None:
                 continue
+            # A conversation cut by the restart resumes whatever its operator now serves:
+            # `.serve` chooses who is taken next, never ends a conversation in progress.
             free = [
                 o
                 for o in self._operators.values()
                 if o.session is None
-                and person.topic in o.topics
                 and (
                     name_key(o.name) == name_key(person.awaits)
                     if person.awaits
-                    else name_key(o.name) not in kept_for
+                    else person.topic in o.topics and name_key(o.name) not in kept_for
                 )
             ]
             if free:

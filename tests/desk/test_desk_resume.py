@@ -157,9 +157,9 @@ def test_the_session_cut_short_by_the_stop_counts_as_served_not_waited() -> None
     assert after.logs[-1].endswith("(topic 2, waited 9 s)")
 
 
-def test_a_kept_operator_that_stops_serving_the_topic_lets_its_person_go() -> None:
-    # found by trying it: ann, kept for Dan after a restart, typed `.serve 3`; both sat idle
-    # until the grace period ran out
+def test_a_kept_operator_that_stops_serving_the_topic_still_resumes_its_conversation() -> None:
+    # `.serve` chooses who is taken next; it never ends a conversation in progress, nor one
+    # the restart cut
     before, tokens = two_sessions()
     after = restarted(before)
     after.operator("ann", "ann")
@@ -169,18 +169,35 @@ def test_a_kept_operator_that_stops_serving_the_topic_lets_its_person_go() -> No
     after.advance(RESTART_SETTLE)
     assert after.last("cy", DeskSession).name == "Carol"
     after.serve("ann", (3,))  # while Dan's client is still reconnecting
-    assert notices(after, "ann")[-1] == (
-        "You no longer serve 2 Getting Differentiated by School, so your conversation with Dan "
-        "does not resume; the next free operator for it serves Dan."
-    )
-    assert any("is no longer kept for them" in line for line in after.logs)
+    assert not any("resume" in text and "not" in text for text in notices(after, "ann"))
     after.end("cy")
     back(after, "dan", "Dan", tokens["dan"])
-    assert after.last("dan", DeskServed).operator == "cy"  # not kept for ann any more
-    assert not any("resumes" in text for text in notices(after, "dan"))
+    assert after.last("dan", DeskServed).operator == "ann"
+    assert after.last("ann", DeskSession).name == "Dan"
 
 
-def test_a_person_kept_for_an_operator_back_for_other_topics_is_told_and_served() -> None:
+def test_an_operator_back_serving_no_topics_resumes_the_conversation_it_was_in() -> None:
+    # found by trying it: ann typed `.serve none` while serving Dan (to take nobody after
+    # him); the registry was killed; both came back, and waited for each other in vain
+    before, tokens = two_sessions()
+    before.serve("ann", ())
+    after = restarted(before)
+    after.operator("ann", "ann", ())  # the client comes back with what `.serve` chose
+    assert "resumes as soon as Dan is back" in notices(after, "ann")[-1]
+    back(after, "dan", "Dan", tokens["dan"])
+    after.advance(RESTART_SETTLE)
+    assert after.last("dan", DeskServed).operator == "ann"
+    assert notices(after, "dan")[-1] == (
+        "The help desk was restarted; your conversation with ann resumes."
+    )
+    # and once it ends, ann takes nobody: it serves no topic
+    back(after, "carol", "Carol", tokens["carol"])
+    after.end("ann")
+    assert not after.of("carol", DeskServed)
+    assert not any("is not back" in text for text in notices(after, "dan"))
+
+
+def test_a_person_kept_for_an_operator_back_for_other_topics_is_served_by_it() -> None:
     before, tokens = two_sessions()
     after = restarted(before)
     back(after, "dan", "Dan", tokens["dan"])
@@ -188,11 +205,7 @@ def test_a_person_kept_for_an_operator_back_for_other_topics_is_told_and_served(
     after.advance(RESTART_SETTLE)
     assert not after.of("dan", DeskServed)  # kept for ann
     after.operator("ann", "ann", (3,))  # back, but for topic 3 only
-    assert notices(after, "dan")[-1] == (
-        "ann can no longer serve your topic; the next free operator will serve you."
-    )
-    assert after.last("dan", DeskServed).operator == "cy"
-    assert "does not resume" in notices(after, "ann")[-1]
+    assert after.last("dan", DeskServed).operator == "ann"
 
 
 def test_a_kept_operator_changing_topics_but_keeping_its_persons_goes_on_waiting() -> None:
