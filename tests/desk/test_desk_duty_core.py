@@ -313,12 +313,45 @@ def test_a_piped_operator_takes_nobody_until_its_input_says_serve() -> None:
     assert not shown(again)
 
 
-def test_a_piped_operator_whose_input_says_serve_first_goes_on_duty_for_it() -> None:
+def test_a_piped_operator_whose_input_says_serve_first_serves_once_on_duty() -> None:
     core = piped()
     core.typed(".serve 2,3", 0.0)
     out = core.connected(0.1)
-    [hello] = sent(out)
-    assert isinstance(hello, DeskOperator) and hello.topics == (2, 3) and not shown(out)
+    [hello] = sent(out)  # nobody can be handed over before the desk says it is on duty
+    assert isinstance(hello, DeskOperator) and hello.topics == () and not shown(out)
+    duty = core.received(DeskOnDuty("d", hello.id, "ann", (), 0, 0), 0.2)
+    [serve] = sent(duty)
+    assert isinstance(serve, DeskServe) and serve.topics == (2, 3)
+    # the answer to the `.serve` says what it serves; "you take nobody" would be untrue
+    assert shown(duty) == []
+    assert shown(core.received(DeskOnDuty("d", serve.id, "ann", (2, 3), 0, 0), 0.3)) == [
+        "[On duty as ann, serving topics 2 Getting Differentiated by School, 3 Weak in "
+        "Academics; 0 waiting.]",
+        "[.help lists the commands.]",
+    ]
+
+
+def test_a_piped_operator_whose_input_ends_before_on_duty_serves_nobody_in_any_race() -> None:
+    # found by trying it: `printf '.serve all\nhello Hal\n' | ChatApp -o xo ...` took Hal
+    # and dropped him at once in 2 runs of 3: the lines came after the connection was up,
+    # the end of input after the `.serve` had gone
+    for serve_early in (True, False):
+        core = piped()
+        if serve_early:
+            core.typed(".serve all", 0.0)
+        out = core.connected(0.1)
+        if not serve_early:
+            out += core.typed(".serve all", 0.15)
+        out += core.typed("hello Hal", 0.15)
+        [hello] = sent(out)
+        assert isinstance(hello, DeskOperator) and hello.topics == ()
+        ended = core.end_of_input(0.16)
+        assert [type(m) for m in sent(ended)] == [DeskLeave]
+        assert shown(ended) == [
+            "[Not carried out: .serve all (input ended before you were on duty).]"
+        ]
+        # the desk's answer to the DeskOperator comes after: no DeskServe goes
+        assert not sent(core.received(DeskOnDuty("d", hello.id, "xo", (), 1, 1), 0.2))
 
 
 def test_lines_piped_before_going_on_duty_are_each_carried_out_or_said_not_to_be() -> None:
