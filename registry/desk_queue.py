@@ -92,6 +92,7 @@ from wire.desk_text import (
     DEFAULT_CRISIS_NOTICE,
     MAX_DESCRIPTION,
     MAX_DESK_LINE,
+    MAX_PERSON_NAME,
     TOPICS,
     crisis_reason,
     format_duration,
@@ -950,7 +951,7 @@ class DeskQueue:
         if isinstance(msg, DeskRoomRequest):
             return [Send(conn, self._room(msg.id, now))]
         if isinstance(msg, DeskFirst):
-            return self._put_first(operator, msg.position)
+            return self._put_first(operator, msg)
         if isinstance(msg, DeskLine):
             if operator.session is None:
                 # most often it crossed the person's .end on its way
@@ -1336,11 +1337,12 @@ class DeskQueue:
         )
         told = serving or list(self._operators.values())
         actions: list[Action] = []
+        first = self._first_hint(person)
         for operator in told:
             # this arrival needs no second word among the others held back
             operator.untold = [p for p in operator.untold if p is not person]
             if serving:
-                hint = f" .first {number} puts them at the front of the line."
+                hint = f" {first} puts them at the front of the line."
             else:  # `.serve` replaces the topics served: the command that adds this one
                 hint = (
                     f" Nobody on duty serves topic {person.topic}: "
@@ -1350,10 +1352,47 @@ class DeskQueue:
             actions.append(self._notice(operator.conn, text + hint))
         return actions, bool(told)
 
-    def _put_first(self, operator: Operator, number: int) -> list[Action]:
-        """`.first N`: the person at `number` of the waiting room (as `.room` numbers it)
-        goes to its front, among the others put back there (see _to_front). An operator's
-        judgement, not a rule: see docs/DESK.md, "Someone who may be in danger"."""
+    def _named(self, operator: Operator, name: str) -> int | Send:
+        """The `.room` number of the one person waiting under `name` (ignoring case), or
+        what the operator is told when nobody or more than one person is."""
+        key = _name_match(name)
+        numbers = [i for i, p in enumerate(self._waiting, 1) if _name_match(p.name) == key]
+        if len(numbers) == 1:
+            return numbers[0]
+        shown = clean(name.strip())
+        if not numbers:
+            return self._notice(
+                operator.conn, f"Nobody called {shown} is waiting; .room lists who is."
+            )
+        listed = ", ".join(str(n) for n in numbers[:-1]) + f" and {numbers[-1]}"
+        return self._notice(
+            operator.conn,
+            f"{len(numbers)} people called {shown} are waiting: numbers {listed} in .room; "
+            f".first {numbers[0]} (say) takes the one you mean.",
+        )
+
+    def _first_hint(self, person: Person) -> str:
+        """The `.first` command that names `person` beyond doubt: their name when nobody
+        else waits under it (a number goes stale as people leave and join), else their
+        number in the waiting room now."""
+        key = _name_match(person.name)
+        alike = sum(1 for p in self._waiting if _name_match(p.name) == key)
+        name = clean(person.name).strip()
+        if alike == 1 and name and not name.isdigit() and len(name) <= MAX_PERSON_NAME:
+            return f".first {name}"
+        return f".first {self._waiting.index(person) + 1}"
+
+    def _put_first(self, operator: Operator, msg: DeskFirst) -> list[Action]:
+        """`.first N` or `.first Name`: the person at `N` of the waiting room (as `.room`
+        numbers it), or the one waiting under that name, goes to its front, among the
+        others put back there (see _to_front). An operator's judgement, not a rule: see
+        docs/DESK.md, "Someone who may be in danger"."""
+        number = msg.position
+        if msg.name:
+            found = self._named(operator, msg.name)
+            if isinstance(found, Send):
+                return [found]
+            number = found
         if not 1 <= number <= len(self._waiting):
             count = len(self._waiting)
             people = "person" if count == 1 else "people"
@@ -1374,6 +1413,14 @@ class DeskQueue:
             who = f"the next operator free for {label} takes them"
         else:
             who = f"nobody on duty serves {label} yet"
+        if now_at == number:  # nobody moved: saying "now" would claim something was done
+            where = (
+                "first in the waiting room"
+                if now_at == 1
+                else f"number {now_at}, behind only people put back at the front after a "
+                "session cut short"
+            )
+            return [self._notice(operator.conn, f"{name} is already {where}; {who}.")]
         actions: list[Action] = [
             self._log(
                 f"desk: operator {operator.name} put {name_for_log(person)} at the front of the "
@@ -1521,6 +1568,12 @@ def _serve_adding(topics: frozenset[int], topic: int) -> str:
     if chosen >= set(TOPICS):
         return ".serve all"
     return ".serve " + ",".join(str(t) for t in sorted(chosen))
+
+
+def _name_match(name: str) -> str:
+    """A person's name as `.first Name` matches it: as shown, ignoring case and spaces
+    around and between words."""
+    return " ".join(clean(name).split()).casefold()
 
 
 def _is_loopback(address: str) -> bool:

@@ -308,10 +308,13 @@ class DeskRoomRequest:
 @dataclass(frozen=True, slots=True)
 class DeskFirst:
     """An operator puts the person at `position` of the waiting room (as `.room` numbers
-    it, from 1) at its front (`.first 3`): someone who may be in danger, say."""
+    it, from 1) at its front (`.first 3`): someone who may be in danger, say. When `name`
+    is not empty, it names the person instead (`.first Maria`, ignoring case), and
+    `position` is 0: a number goes stale as people leave and join, a name does not."""
 
     id: str
     position: int
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

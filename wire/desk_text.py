@@ -344,7 +344,8 @@ OPERATOR_HELP: tuple[str, ...] = (
     "  .room          list the waiting room (position, name, topic, masked phone, time waited)",
     "  .end           end the current session and take the next person",
     "  .serve 1,3     serve only these topics; .serve all, .serve none; .serve alone shows them",
-    "  .first 3       put number 3 of .room at the front of the line (someone in danger, say)",
+    "  .first 3       put number 3 of .room at the front of the line (someone in danger, say);",
+    "                 .first Maria puts the person of that name there",
     "  .help          this list",
     "  .quit          go off duty (on the registry console: .serve none)",
     "  ..text         send a line that starts with '.'",
@@ -421,10 +422,14 @@ def parse_operator_line(
     if command in (".quit", ".exit"):
         return OperatorInput(quit=True)
     if command == ".first":
-        number = rest.strip()
-        if not (number.isdigit() and number.isascii()) or int(number) < 1:
-            return OperatorInput(lines=("[Usage: .first 3 (a number from the list .room shows).]",))
-        return OperatorInput(message=DeskFirst(make_id(), int(number)))
+        who = rest.strip()
+        if who.isdigit() and who.isascii() and int(who) >= 1:
+            return OperatorInput(message=DeskFirst(make_id(), int(who)))
+        if not who or who.lstrip("+-").isdigit() or len(who) > MAX_PERSON_NAME:
+            return OperatorInput(
+                lines=("[Usage: .first 3 (a number from the list .room shows) or .first Maria.]",)
+            )
+        return OperatorInput(message=DeskFirst(make_id(), 0, who))
     if command == ".serve":
         if not rest.strip():
             return OperatorInput(lines=(f"[You serve {topics_text(topics)}.]",))

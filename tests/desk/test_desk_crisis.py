@@ -50,7 +50,7 @@ def test_words_of_crisis_in_the_description_are_told_at_once_and_marked() -> Non
     # within 30 s of the last newcomer, yet told at once, to both who serve topic 3
     alert = (
         "!!! Maria, number 2 in the waiting room (3 Weak in Academics), may be in danger: "
-        "their description speaks of it. .first 2 puts them at the front of the line."
+        "their description speaks of it. .first Maria puts them at the front of the line."
     )
     assert notices(desk, "op") == [alert]
     assert notices(desk, "op3") == [alert]
@@ -111,7 +111,7 @@ def test_a_line_of_crisis_while_waiting_tells_the_operators_of_the_topic() -> No
     ]
     assert notices(desk, "op") == [
         "!!! Maria, number 2 in the waiting room (2 Getting Differentiated by School), may "
-        "be in danger: they wrote of it while waiting. .first 2 puts them at the front of "
+        "be in danger: they wrote of it while waiting. .first Maria puts them at the front of "
         "the line."
     ]
     assert notices(desk, "op3") == []  # bea does not serve topic 2
@@ -143,7 +143,7 @@ def test_when_nobody_serves_the_topic_everyone_on_duty_is_told() -> None:
     assert notices(desk, "op3")[0].endswith(hint.format("3,5"))
     desk.send("op", DeskFirst(desk.mid(), 1))
     assert notices(desk, "op") == [
-        "Maria is now number 1 in the waiting room; nobody on duty serves 5 Financial "
+        "Maria is already first in the waiting room; nobody on duty serves 5 Financial "
         "Suggestions yet."
     ]
 
@@ -197,6 +197,48 @@ def test_first_with_a_number_not_in_the_room_says_so() -> None:
     ]
     desk.send("op", DeskFirst(desk.mid(), 1))  # first already: nobody else moves
     assert notices(desk, "a") == []
+    # found by trying it: told Alice "is now number 1", as if something had been done
+    assert notices(desk, "op") == [
+        "Alice is already first in the waiting room; the next operator free for 2 Getting "
+        "Differentiated by School takes them."
+    ]
+
+
+def test_the_alert_names_the_person_so_that_its_command_still_takes_them_later() -> None:
+    # found by trying it: the alert said `.first 4`; someone ahead left and someone else
+    # joined, and `.first 4` copied from it moved another person
+    desk = busy_desk()
+    for conn, name in (("a", "Alice"), ("b", "Bob"), ("c", "Carol")):
+        desk.join(conn, name, topic=2)
+    desk.join("m", "Maria", topic=2)
+    notices(desk, "op")
+    desk.say("m", "i want to end it all")
+    assert notices(desk, "op")[-1].endswith(" .first Maria puts them at the front of the line.")
+    desk.leave("a")
+    desk.join("f", "Fay", topic=2)
+    notices(desk, "m")
+    desk.send("op", DeskFirst(desk.mid(), 0, "  maria "))
+    assert notices(desk, "op")[-1].startswith("Maria is now number 1 in the waiting room")
+    assert notices(desk, "m") == ["An operator has moved you to the front of the line."]
+    desk.send("op", DeskFirst(desk.mid(), 0, "Zed"))
+    assert notices(desk, "op")[-1] == "Nobody called Zed is waiting; .room lists who is."
+
+
+def test_first_by_a_name_two_people_share_gives_their_numbers_to_choose_from() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice", topic=2)
+    desk.join("m1", "Maria", topic=2, phone="+44 7700 900001")
+    desk.join("m2", "maria", topic=2, phone="+44 7700 900002")
+    notices(desk, "op")
+    desk.say("m2", "i want to end it all")
+    # the name would not say which: the alert gives the number as it is now
+    assert notices(desk, "op")[-1].endswith(" .first 3 puts them at the front of the line.")
+    desk.send("op", DeskFirst(desk.mid(), 0, "MARIA"))
+    assert notices(desk, "op") == [
+        "2 people called MARIA are waiting: numbers 2 and 3 in .room; .first 2 (say) takes "
+        "the one you mean."
+    ]
+    assert [p.name for p in desk.queue.waiting] == ["Alice", "Maria", "maria"]  # unmoved
 
 
 def test_a_kept_place_after_a_restart_is_marked_from_its_description() -> None:

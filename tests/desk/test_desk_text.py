@@ -197,7 +197,10 @@ def test_operator_commands() -> None:
     assert is_operator_command(".room") and is_operator_command(".serve 1")
     assert not is_operator_command("hello") and not is_operator_command(".quit")
     assert parse(".first 3").message == DeskFirst("i1", 3)  # type: ignore[attr-defined]
-    for wrong in (".first", ".first 0", ".first two", ".first -1", ".first \uff13"):
+    assert parse(".first  Maria Lopez ").message == DeskFirst(  # type: ignore[attr-defined]
+        "i1", 0, "Maria Lopez"
+    )
+    for wrong in (".first", ".first 0", ".first -1", ".first \uff13", ".first " + "x" * 65):
         assert "Usage: .first 3" in parse(wrong).lines[0]  # type: ignore[attr-defined]
     assert is_operator_command(".first 2")  # the registry console's too
     assert ".first 3" in "\n".join(parse(".help").lines)  # type: ignore[attr-defined]
