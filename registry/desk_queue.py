@@ -97,6 +97,7 @@ from wire.desk_text import (
     crisis_reason,
     format_duration,
     format_estimate,
+    keep_said,
     mask_numbers,
     mask_phone,
     name_problem,
@@ -181,7 +182,8 @@ class Person:
     awaits: str = ""
     awaits_until: float = 0.0
     crisis: str = ""  # why they may be in danger (wire.desk CRISIS_*), "" if nothing says so
-    said: str = ""  # the last line of crisis they typed while waiting, for their operator
+    # the lines of crisis typed while waiting (keep_said), for their operator
+    said: tuple[str, ...] = ()
     alerted_at: float = float("-inf")  # when operators were last told of their words
     noticed_on: ConnId | None = None  # the connection the crisis notice was last sent on
 
@@ -1130,6 +1132,8 @@ class DeskQueue:
                 scrub_phone(clean(person.description), person.phone),
                 operator.name,
                 waited,
+                person.crisis,
+                tuple(scrub_phone(clean(line), person.phone) for line in person.said),
             ),
             self._log(
                 f"desk: {operator.name} serves {name_for_log(person)} "
@@ -1303,7 +1307,7 @@ class DeskQueue:
             person.noticed_on = person.conn
             actions.append(Send(person.conn, DeskCrisis(self._make_id(), self.crisis_notice)))
         person.crisis = CRISIS_WAITING
-        person.said = text
+        person.said = keep_said(person.said, text)
         actions.append(
             self._log(f"desk: {name_for_log(person)} wrote words of crisis while waiting", person)
         )

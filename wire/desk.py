@@ -183,8 +183,9 @@ class DeskOnDuty:
 @dataclass(frozen=True, slots=True)
 class DeskSession:
     """The operator now serves this person. The full phone number travels only here, and so
-    do the description and `said`, the last line with words of crisis the person typed
-    while waiting ("" for none). `crisis` says why they may be in danger (CRISIS_*, "")."""
+    do the description and `said`, the lines with words of crisis the person typed while
+    waiting, earliest first (see wire.desk_text.keep_said). `crisis` says why they may be
+    in danger (CRISIS_*, "")."""
 
     id: str
     session: str
@@ -194,7 +195,7 @@ class DeskSession:
     description: str
     waited: int
     crisis: str
-    said: str
+    said: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

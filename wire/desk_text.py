@@ -119,6 +119,12 @@ MAX_PERSON_NAME = 64
 MAX_DESCRIPTION = 300
 #: Longest line in a session; longer lines are refused with a message, nothing is cut.
 MAX_DESK_LINE = 2000
+#: Most lines of crisis typed while waiting that are kept for the operator who serves the
+#: person, and most characters in all: the earliest are kept (they raised the alarm), and
+#: the bound keeps someone typing on and on from growing the registry's memory, its file of
+#: places and the operator's screen.
+MAX_SAID_LINES = 10
+MAX_SAID_CHARS = 4000
 #: Digits in a phone number: E.164 allows at most 15; 7 is the shortest local number.
 MIN_PHONE_DIGITS = 7
 MAX_PHONE_DIGITS = 15
@@ -336,6 +342,15 @@ def _whole_minutes(seconds: int) -> int:
     return math.floor(seconds / 60 + 0.5)
 
 
+def keep_said(said: tuple[str, ...], line: str) -> tuple[str, ...]:
+    """The lines of crisis typed while waiting, `said`, with `line` after them when it fits
+    within MAX_SAID_LINES and MAX_SAID_CHARS; the earliest are kept, a later one that does
+    not fit is left out (its words are in the alert and the log already)."""
+    if len(said) >= MAX_SAID_LINES or sum(map(len, said)) + len(line) > MAX_SAID_CHARS:
+        return said
+    return (*said, line)
+
+
 # -- the operator's command line -----------------------------------------------------------
 
 
@@ -476,8 +491,9 @@ def render_operator(message: DeskMessage) -> list[str]:
                 )
             if s.description:
                 lines.append(f"[Description: {clean(s.description)}]")
-            if s.said:
-                lines.append(f"[{DANGER_MARK} They wrote while waiting: {clean(s.said)}]")
+            for index, said in enumerate(s.said):
+                lead = "They wrote while waiting" if index == 0 else "Then"
+                lines.append(f"[{DANGER_MARK} {lead}: {clean(said)}]")
             lines.append("[Type to talk to them; .end ends the session.]")
             return lines
         case DeskLine(sender=sender, text=text):

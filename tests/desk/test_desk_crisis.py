@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from desk_harness import Desk
 
-from registry.desk_actions import KeptPlace
+from registry.desk_actions import KeptPlace, SessionStarted
 from registry.desk_queue import ARRIVALS_INTERVAL
 from wire.desk import (
     CRISIS_DESCRIPTION,
@@ -19,7 +19,7 @@ from wire.desk import (
     DeskServed,
     DeskSession,
 )
-from wire.desk_text import render_operator
+from wire.desk_text import MAX_SAID_CHARS, MAX_SAID_LINES, keep_said, render_operator
 
 
 def busy_desk() -> Desk:
@@ -72,7 +72,7 @@ def test_the_handover_says_why_they_may_be_in_danger_and_what_they_wrote() -> No
     desk.end("op3")  # bea takes Maria
     session = desk.last("op3", DeskSession)
     assert session.crisis == CRISIS_WAITING
-    assert session.said == "nobody is answering and I want to kill myself"
+    assert session.said == ("nobody is answering and I want to kill myself",)
     lines = render_operator(session)
     assert lines[1] == (
         "[!!! They may be in danger: they wrote of it while waiting. They were shown the "
@@ -81,6 +81,44 @@ def test_the_handover_says_why_they_may_be_in_danger_and_what_they_wrote() -> No
     assert (
         lines[2] == "[!!! They wrote while waiting: nobody is answering and I want to kill myself]"
     )
+
+
+def test_every_line_of_crisis_typed_while_waiting_reaches_the_operator() -> None:
+    # found by trying it: "I might kill myself tonight" then "please, I am suicidal"; the
+    # operator saw only the second
+    desk = busy_desk()
+    desk.join("m", "Maria", topic=3)
+    desk.say("m", "I might kill myself tonight")
+    desk.say("m", "please, I am suicidal")
+    desk.end("op3")
+    session = desk.last("op3", DeskSession)
+    assert session.said == ("I might kill myself tonight", "please, I am suicidal")
+    assert render_operator(session)[2:4] == [
+        "[!!! They wrote while waiting: I might kill myself tonight]",
+        "[!!! Then: please, I am suicidal]",
+    ]
+    # the transcript begins with them too, and the mark; the number scrubbed, as elsewhere
+    [started] = [r for r in desk.records if isinstance(r, SessionStarted) and r.name == "Maria"]
+    assert started.crisis == CRISIS_WAITING
+    assert started.said == session.said
+    desk.join("f", "Fay", topic=3)  # phone 07911 123456
+    desk.say("f", "I want to die, call me on 07911 123456")
+    desk.end("op3")
+    [started] = [r for r in desk.records if isinstance(r, SessionStarted) and r.name == "Fay"]
+    assert started.said == ("I want to die, call me on *********56",)
+    assert desk.last("op3", DeskSession).said == ("I want to die, call me on 07911 123456",)
+
+
+def test_the_lines_kept_are_bounded_the_earliest_first() -> None:
+    desk = busy_desk()
+    desk.join("m", "Maria", topic=3)
+    for n in range(MAX_SAID_LINES + 3):
+        desk.say("m", f"I want to die {n}")
+    said = desk.queue.waiting[-1].said
+    assert said == tuple(f"I want to die {n}" for n in range(MAX_SAID_LINES))
+    long = "suicidal " + "x" * (MAX_SAID_CHARS // 2)
+    assert keep_said(("a",), long) == ("a", long)
+    assert keep_said(("a", long), long) == ("a", long)  # over MAX_SAID_CHARS in all
 
 
 def test_topic_1_is_marked_but_not_an_alarm() -> None:
@@ -93,7 +131,7 @@ def test_topic_1_is_marked_but_not_an_alarm() -> None:
     assert desk.last("op", DeskRoom).crisis == (CRISIS_TOPIC,)
     desk.end("op")
     session = desk.last("op", DeskSession)
-    assert session.crisis == CRISIS_TOPIC and session.said == ""
+    assert session.crisis == CRISIS_TOPIC and session.said == ()
     assert "chose topic 1" in render_operator(session)[1]
 
 
@@ -256,7 +294,11 @@ def test_words_of_crisis_typed_while_waiting_keep_their_mark_across_a_restart() 
     token = desk.token("a")
     desk.say("a", "I want to die")
     [_, _, alice] = desk.kept
-    assert (alice.crisis, alice.said) == (CRISIS_WAITING, "I want to die")
+    assert (alice.crisis, alice.said) == (CRISIS_WAITING, ("I want to die",))
+    desk.advance(1)
+    desk.say("a", "please, I am suicidal")
+    [_, _, alice] = desk.kept
+    assert alice.said == ("I want to die", "please, I am suicidal")
     after = Desk()
     after.apply(after.queue.restore(list(desk.kept), 0.0))
     after.join("a", "Alice", topic=2, token=token)
@@ -269,7 +311,7 @@ def test_words_of_crisis_typed_while_waiting_keep_their_mark_across_a_restart() 
     assert (session.name, session.crisis, session.said) == (
         "Alice",
         CRISIS_WAITING,
-        "I want to die",
+        ("I want to die", "please, I am suicidal"),
     )
 
 

@@ -62,7 +62,7 @@ def on_duty(now: float = 0.0, *, prompt: bool = False) -> OperatorCore:
 
 def serving(now: float = 0.0, *, prompt: bool = False) -> OperatorCore:
     core = on_duty(now, prompt=prompt)
-    core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ""), now)
+    core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ()), now)
     return core
 
 
@@ -99,7 +99,7 @@ def test_going_on_duty() -> None:
 
 def test_lines_go_to_the_person_served_and_the_prompt_names_them() -> None:
     core = on_duty()
-    session = core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ""), 0.0)
+    session = core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ()), 0.0)
     assert session[-2:] == [PeekTyped(), SetPrompt("to Tom> ")]
     assert sent(core.typed("hello Tom", 2.0)) == [DeskLine("o-2", "", "hello Tom", "s1")]
     ended = core.received(DeskEnded("d", "Tom ended the session.", False, -1), 3.0)
@@ -110,7 +110,7 @@ def hand_over(core: OperatorCore, now: float, typing: str = "") -> None:
     """Tom leaves and Ua is handed over at `now`, while `typing` is in the prompt."""
     core.received(DeskEnded("d", "Tom ended the session.", False, -1), now)
     core.being_typed(typing, now)
-    core.received(DeskSession("d", "s2", "Ua", "07700900607", 5, "", 3, "", ""), now)
+    core.received(DeskSession("d", "s2", "Ua", "07700900607", 5, "", 3, "", ()), now)
     core.being_typed(typing, now)
 
 

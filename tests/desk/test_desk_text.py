@@ -222,7 +222,7 @@ def test_what_the_person_and_operator_see() -> None:
         "number 1 in the queue: you are next"
         in render_person(DeskPosition("", 1, 1, EST_HISTORY, 0, 0))[0]
     )
-    session = DeskSession("", "s1", "Alice", "+447700900123", 3, "maths", 65, "", "")
+    session = DeskSession("", "s1", "Alice", "+447700900123", 3, "maths", 65, "", ())
     shown = "\n".join(render_operator(session))
     assert "+447700900123" in shown and "3 Weak in Academics" in shown and "maths" in shown
     room = DeskRoom(
