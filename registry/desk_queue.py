@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -59,6 +60,7 @@ from registry.desk_estimate import Busy, Estimate, Estimator
 from registry.desk_key import key_matches
 from wire.desk import (
     CRISIS_WAITING,
+    EST_KEPT,
     HEARTBEAT,
     DeskCrisis,
     DeskEnd,
@@ -473,7 +475,7 @@ class DeskQueue:
                     person,
                 )
             )
-            person.awaits = ""
+            person.awaits, person.shown = "", None  # a push with the usual figures
         return actions
 
     def _heartbeats(self, now: float) -> list[Action]:
@@ -873,8 +875,18 @@ class DeskQueue:
         return actions
 
     def _on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
-        # what the operator can be given: people here for its topics, not held places
-        yours = sum(1 for p in self._waiting if p.conn is not None and p.topic in operator.topics)
+        # what the operator can be given: people here for its topics, not held places, nor
+        # those kept for another operator after a restart; those kept for it, whatever topic
+        yours = sum(
+            1
+            for p in self._waiting
+            if p.conn is not None
+            and (
+                name_key(p.awaits) == name_key(operator.name)
+                if p.awaits
+                else p.topic in operator.topics
+            )
+        )
         return DeskOnDuty(
             self._make_id(),
             reply_to,
@@ -1240,7 +1252,11 @@ class DeskQueue:
         for index, person in enumerate(self._waiting):
             competitors = reach.get(person.topic, frozenset())
             ahead = sum(before[t] for t in competitors) if competitors else index
-            result.append((person, ahead + 1, able.get(person.topic, 0)))
+            # kept for one operator after a restart: that one serves them, nobody else
+            # (they still count ahead of the others: should it not be back in time, they
+            # go to the next free operator from where they are)
+            able_now = 1 if person.awaits else able.get(person.topic, 0)
+            result.append((person, ahead + 1, able_now))
             before[person.topic] = before.get(person.topic, 0) + 1
         return result
 
@@ -1267,6 +1283,8 @@ class DeskQueue:
         return actions
 
     def _estimate_for(self, person: Person, ahead: int, now: float) -> Estimate:
+        if person.awaits:  # kept for their operator: what they wait for is its return
+            return Estimate(EST_KEPT, 0.0, max(0.0, person.awaits_until - now))
         return self._estimate(person.topic, ahead, now)
 
     def _estimate(self, topic: int, ahead: int, now: float) -> Estimate:
@@ -1279,6 +1297,7 @@ class DeskQueue:
 
     def _room(self, reply_to: str, now: float) -> DeskRoom:
         people = self._waiting
+        kept_left = [max(0.0, p.awaits_until - now) if p.awaits else 0.0 for p in people]
         return DeskRoom(
             self._make_id(),
             reply_to,
@@ -1288,6 +1307,8 @@ class DeskQueue:
             tuple(int(p.waited(now)) for p in people),
             tuple(p.conn is not None for p in people),
             tuple(p.crisis for p in people),
+            tuple(p.awaits for p in people),
+            tuple(math.ceil(left) for left in kept_left),
         )
 
     # -- helpers --------------------------------------------------------------------------

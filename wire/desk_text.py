@@ -19,6 +19,7 @@ from wire.desk import (
     CRISIS_TOPIC,
     CRISIS_WAITING,
     EST_HISTORY,
+    EST_KEPT,
     EST_NOBODY,
     DeskCrisis,
     DeskEnd,
@@ -326,6 +327,11 @@ def format_estimate(kind: str, low: int, high: int) -> str:
         return "not enough history yet"
     if kind == EST_NOBODY:
         return "unknown until an operator for this topic is on duty"
+    if kind == EST_KEPT:
+        return (
+            "your conversation resumes as soon as the operator who was serving you is back "
+            f"(kept for you for up to {format_duration(max(0, high))})"
+        )
     low, high = max(0, low), max(0, low, high)
     if high < 60:
         return "less than a minute"
@@ -523,9 +529,15 @@ def room_lines(room: DeskRoom) -> list[str]:
     names = [clean(n) for n in room.names]
     columns = max(width(n) for n in names)
     crisis = room.crisis + ("",) * (len(names) - len(room.crisis))
+    kept_for = room.kept_for + ("",) * (len(names) - len(room.kept_for))
+    kept_left = room.kept_left + (0,) * (len(names) - len(room.kept_left))
     rows = zip(names, room.topics, room.phones, room.waited, room.connected, crisis, strict=False)
     for position, (name, topic, phone, waited, connected, danger) in enumerate(rows, 1):
         held = "" if connected else "  (connection lost, place held)"
+        if kept_for[position - 1]:
+            # after a restart: nobody else takes them meanwhile, nor counts them as theirs
+            operator, left = clean(kept_for[position - 1]), kept_left[position - 1]
+            held += f"  (kept for {operator}, up to {format_duration(left)})"
         # the mark first, where the eye starts a row; the reason last, as "held" is
         mark = DANGER_MARK if danger else " " * len(DANGER_MARK)
         why = f"  (may be in danger: {_danger(danger)})" if danger else ""

@@ -7,7 +7,17 @@ from __future__ import annotations
 from desk_harness import Desk
 
 from registry.desk_queue import GRACE, RECLAIM_WINDOW, RESTART_SETTLE
-from wire.desk import DeskNotice, DeskQueued, DeskServed, DeskSession
+from wire.desk import (
+    EST_KEPT,
+    DeskNotice,
+    DeskOnDuty,
+    DeskPosition,
+    DeskQueued,
+    DeskRoom,
+    DeskServed,
+    DeskSession,
+)
+from wire.desk_text import format_estimate, render_operator
 
 
 def two_sessions() -> tuple[Desk, dict[str, str]]:
@@ -217,3 +227,44 @@ def test_a_kept_operator_changing_topics_but_keeping_its_persons_goes_on_waiting
     back(after, "dan", "Dan", tokens["dan"])
     after.advance(RESTART_SETTLE)
     assert after.last("dan", DeskServed).operator == "ann"
+
+
+def test_places_kept_for_an_absent_operator_are_not_counted_shown_or_estimated_as_free() -> None:
+    # found by trying it: cat came on duty and was told "2 waiting" though both were kept
+    # for other operators; `.room` did not say so; Dan was told "An operator for your topic
+    # is on duty now; estimated wait: 0-2 min"
+    before, tokens = two_sessions()
+    after = restarted(before)
+    back(after, "dan", "Dan", tokens["dan"])
+    back(after, "eve", "Eve", tokens["eve"])
+    queued = after.last("dan", DeskQueued)
+    assert (queued.operators, queued.est_kind, queued.est_high) == (1, EST_KEPT, int(GRACE))
+    assert format_estimate(queued.est_kind, queued.est_low, queued.est_high) == (
+        "your conversation resumes as soon as the operator who was serving you is back "
+        "(kept for you for up to 2 min 00 s)"
+    )
+    after.advance(10)
+    after.operator("cy", "cy")
+    on = after.last("cy", DeskOnDuty)
+    assert (on.waiting, on.yours) == (3, 0)  # Carol's place is held, the others kept
+    assert not after.of("dan", DeskPosition)  # nothing new for Dan: cy will not serve him
+    after.room("cy")
+    room = after.last("cy", DeskRoom)
+    assert room.kept_for == ("ann", "bob", "")
+    assert room.kept_left == (int(GRACE) - 10, int(GRACE) - 10, 0)
+    rows = render_operator(room)
+    assert rows[1].endswith("(kept for ann, up to 1 min 50 s)")
+    # ann, back, counts Dan as hers
+    after.operator("ann", "ann", (3,))
+    assert after.last("dan", DeskServed).operator == "ann"
+
+
+def test_once_its_operator_is_not_back_in_time_a_kept_person_is_counted_as_anyone() -> None:
+    before, tokens = two_sessions()
+    after = restarted(before)
+    back(after, "dan", "Dan", tokens["dan"])
+    after.operator("cy", "cy", (3,))
+    after.advance(GRACE)
+    assert notices(after, "dan")[-1] == "ann is not back; the next free operator will serve you."
+    after.serve("cy", (2, 3))
+    assert after.last("dan", DeskServed).operator == "cy"
