@@ -51,6 +51,7 @@ from wire.desk_text import (
     SWITCH_GUARD,
     parse_operator_line,
     render_operator,
+    too_long_line,
 )
 from wire.names import name_problem
 from wire.reliable import IdMaker
@@ -127,7 +128,13 @@ class OperatorCore(DeskClientCore):
             self._hold(text)
         elif self.phase == "duty":
             parsed = parse_operator_line(text, self.new_id, self.topics, self.session)
-            out.extend(Show(line) for line in parsed.lines)
+            if parsed.too_long and self._prompt:  # to shorten, not to type again
+                out.append(Show(too_long_line(text, in_prompt=True), "error"))
+                out.append(PutTyped(text))
+            else:
+                out.extend(
+                    Show(line, "error" if parsed.too_long else "system") for line in parsed.lines
+                )
             if parsed.quit:
                 self._leave(now, out)
             elif parsed.message is not None:

@@ -126,6 +126,9 @@ MAX_DESK_LINE = 2000
 #: places and the operator's screen.
 MAX_SAID_LINES = 10
 MAX_SAID_CHARS = 4000
+#: Characters of a line too long to send quoted when it cannot be put back in the prompt:
+#: enough to find it again in what was typed or piped.
+TOO_LONG_QUOTE = 60
 #: Digits in a phone number: E.164 allows at most 15; 7 is the shortest local number.
 MIN_PHONE_DIGITS = 7
 MAX_PHONE_DIGITS = 15
@@ -348,6 +351,17 @@ def _whole_minutes(seconds: int) -> int:
     return math.floor(seconds / 60 + 0.5)
 
 
+def too_long_line(text: str, *, in_prompt: bool) -> str:
+    """What is said of a line over MAX_DESK_LINE, which is not sent (nothing is cut: a cut
+    could end mid-sentence, or mid-number). On a terminal (`in_prompt`) it is put back
+    into the prompt, to be shortened or split rather than typed again; otherwise its start
+    is quoted, to find it in what was typed or piped."""
+    said = f"[Not sent: the line has {len(text)} characters, and at most {MAX_DESK_LINE} go in one."
+    if in_prompt:
+        return f"{said} It is back in the prompt: shorten or split it, then press Enter.]"
+    return f"{said} It began: {clean(text[:TOO_LONG_QUOTE])}...]"
+
+
 def keep_said(said: tuple[str, ...], line: str) -> tuple[str, ...]:
     """The lines of crisis typed while waiting, `said`, with `line` after them when it fits
     within MAX_SAID_LINES and MAX_SAID_CHARS; the earliest are kept, a later one that does
@@ -380,6 +394,7 @@ class OperatorInput:
 
     message: DeskMessage | None = None
     lines: tuple[str, ...] = ()
+    too_long: bool = False  # a line over MAX_DESK_LINE, not sent (see `too_long_line`)
     quit: bool = False
 
 
@@ -430,7 +445,7 @@ def parse_operator_line(
         if not body.strip():
             return OperatorInput()
         if len(body) > MAX_DESK_LINE:
-            return OperatorInput(lines=(f"[Line too long: at most {MAX_DESK_LINE} characters.]",))
+            return OperatorInput(lines=(too_long_line(body, in_prompt=False),), too_long=True)
         return OperatorInput(message=DeskLine(make_id(), "", body, session))
     word, _, rest = text.partition(" ")
     command = word.lower()

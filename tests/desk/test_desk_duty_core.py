@@ -280,6 +280,25 @@ def test_serve_typed_before_going_on_duty_chooses_the_topics_gone_on_duty_for() 
     assert isinstance(hello, DeskOperator) and hello.topics == (5,)
 
 
+def test_a_line_too_long_is_put_back_in_the_prompt_or_quoted() -> None:
+    # found by trying it: a line over 2000 characters was refused and thrown away
+    long = "x" * 2500
+    for prompt in (True, False):
+        core = on_duty(prompt=prompt)
+        core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ()), 0.0)
+        out = core.typed(long, 5.0)
+        assert not sent(out)
+        if prompt:
+            assert out[-1] == PutTyped(long)
+            assert shown(out) == [
+                "[Not sent: the line has 2500 characters, and at most 2000 go in one. It is "
+                "back in the prompt: shorten or split it, then press Enter.]"
+            ]
+        else:
+            assert PutTyped not in map(type, out)
+            assert shown(out)[0].endswith(f"It began: {'x' * 60}...]")
+
+
 def piped() -> OperatorCore:
     """An operator whose input is a pipe or a file (`ChatApp -o ... < script`)."""
     core = OperatorCore("ann", "127.0.0.1", 4000, "key", IdMaker("o"), serve_when_asked=True)

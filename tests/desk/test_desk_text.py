@@ -193,7 +193,7 @@ def test_operator_commands() -> None:
     assert parse("hello").message == DeskLine("i1", "", "hello", "s-1")  # type: ignore[attr-defined]
     assert parse("..end").message == DeskLine("i1", "", ".end", "s-1")  # type: ignore[attr-defined]
     assert parse("   ").message is None  # type: ignore[attr-defined]
-    assert "too long" in parse("x" * 5000).lines[0]  # type: ignore[attr-defined]
+    assert "at most 2000 go in one" in parse("x" * 5000).lines[0]  # type: ignore[attr-defined]
     assert is_operator_command(".room") and is_operator_command(".serve 1")
     assert not is_operator_command("hello") and not is_operator_command(".quit")
     assert parse(".first 3").message == DeskFirst("i1", 3)  # type: ignore[attr-defined]
