@@ -835,10 +835,12 @@ class DeskQueue:
         if msg.wire != WIRE_VERSION:
             return self._other_wire(conn, msg, "operator client")
         problem = operator_name_problem(msg.name)
-        if problem is None and any(
-            name_key(o.name) == name_key(msg.name) for o in self._operators.values()
-        ):
-            problem = f"an operator named {msg.name} {ALREADY_ON_DUTY}"
+        same = next(
+            (o for o in self._operators.values() if name_key(o.name) == name_key(msg.name)), None
+        )
+        if problem is None and same is not None:
+            # the name as it is on duty: `-o ANN` is refused because of ann
+            problem = f"an operator named {same.name} {ALREADY_ON_DUTY}"
         if problem is None and not all(t in TOPICS for t in msg.topics):
             problem = f"topics are 1 to {len(TOPICS)}"
         if problem is not None:
@@ -853,7 +855,7 @@ class DeskQueue:
         self._operators[conn] = operator
         self._conns[conn] = operator
         actions: list[Action] = [
-            Log(f"desk: operator {msg.name} on duty ({topics_text(_sorted(operator.topics))})"),
+            *self._log_operator(operator, f"on duty ({topics_text(_sorted(operator.topics))})"),
             Send(conn, self._on_duty(operator, msg.id)),
         ]
         for person in self._waiting:
@@ -872,6 +874,34 @@ class DeskQueue:
                         f"else until then, for up to {left}).",
                     )
                 )
+        # whoever it takes at once first; then those still waiting who may be in danger
+        served = self._dispatch(now)
+        return actions + served + self._danger_waiting(operator)
+
+    def _log_operator(self, operator: Operator, what: str) -> list[Action]:
+        """`desk: operator ann <what>` for the log, but for the registry's console (on a
+        connection never `opened`): the log is printed on that same console, just after
+        the DeskOnDuty that says the same, and twice is once too many."""
+        if operator.conn not in self._addresses:
+            return []
+        return [Log(f"desk: operator {operator.name} {what}")]
+
+    def _danger_waiting(self, operator: Operator) -> list[Action]:
+        """Tell `operator`, just on duty, of those waiting for its topics who may be in
+        danger: the alerts went out before it was there, and `.room` is not read first."""
+        actions: list[Action] = []
+        for number, person in enumerate(self._waiting, 1):
+            if not person.crisis or person.topic not in operator.topics or person.awaits:
+                continue
+            why = CRISIS_REASONS.get(person.crisis, "words of crisis")
+            actions.append(
+                self._notice(
+                    operator.conn,
+                    f"{DANGER_MARK} {clean(person.name)}, number {number} in the waiting room "
+                    f"({topic_label(person.topic)}), may be in danger: {why}. "
+                    f"{self._first_hint(person)} puts them at the front of the line.",
+                )
+            )
         return actions
 
     def _on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
@@ -1015,9 +1045,8 @@ class DeskQueue:
                 return [self._notice(conn, f"Topics are 1 to {len(TOPICS)}.")]
             operator.topics = frozenset(msg.topics)
             return [
-                Log(
-                    f"desk: operator {operator.name} now serves "
-                    f"{topics_text(_sorted(operator.topics))}"
+                *self._log_operator(
+                    operator, f"now serves {topics_text(_sorted(operator.topics))}"
                 ),
                 Send(conn, self._on_duty(operator, msg.id)),
             ]

@@ -121,6 +121,43 @@ def test_the_lines_kept_are_bounded_the_earliest_first() -> None:
     assert keep_said(("a", long), long) == ("a", long)  # over MAX_SAID_CHARS in all
 
 
+def test_an_operator_coming_on_duty_is_told_who_waiting_may_be_in_danger() -> None:
+    # found by trying it: going on duty while someone marked !!! waited said nothing
+    desk = busy_desk()
+    desk.join("a", "Alice", topic=2)
+    desk.join("m", "Maria", topic=2)
+    desk.say("m", "I want to die")
+    desk.join("d", "Dora", topic=1, phone="+44 7700 900777")
+    desk.operator("cy", "cy", (1, 2))
+    [serving] = [m.name for m in desk.of("cy", DeskSession)]
+    assert serving == "Alice"  # taken at once: the first in line
+    assert notices(desk, "cy") == [
+        "!!! Maria, number 1 in the waiting room (2 Getting Differentiated by School), may be "
+        "in danger: they wrote of it while waiting. .first Maria puts them at the front of the "
+        "line.",
+        "!!! Dora, number 2 in the waiting room (1 Depression), may be in danger: chose topic "
+        "1. .first Dora puts them at the front of the line.",
+    ]
+    desk.operator("cz", "cz", (5,))  # nobody of its topics: nothing to say
+    assert notices(desk, "cz") == []
+
+
+def test_the_consoles_own_duty_is_not_logged_again_under_what_it_printed() -> None:
+    # found by trying it: `.serve all` on the registry console printed that admin serves
+    # all topics twice (its DeskOnDuty, then the log on the same console)
+    desk = Desk()
+    desk.operator("console", "admin")  # never `opened`: the registry's console
+    desk.serve("console", (2,))
+    assert not any("operator admin" in line for line in desk.logs)
+    desk.queue.opened("o", "10.0.0.7")
+    desk.operator("o", "ann")
+    desk.serve("o", (2,))
+    assert [line for line in desk.logs if "operator ann" in line] == [
+        "desk: operator ann on duty (all topics)",
+        "desk: operator ann now serves topics 2 Getting Differentiated by School",
+    ]
+
+
 def test_topic_1_is_marked_but_not_an_alarm() -> None:
     desk = busy_desk()
     desk.join("d", "Dora", topic=1)
