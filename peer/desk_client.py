@@ -46,7 +46,7 @@ async def run_desk_client(
             flush=True,
         )
         return 1
-    core = PersonCore(server_ip, server_port, IdMaker(os.urandom(4).hex()))
+    core = PersonCore(server_ip, server_port, IdMaker(os.urandom(4).hex()), prompt=stdin_is_tty)
     runner = DeskRunner(
         core, client="help desk client", tty=stdin_is_tty, colour=use_colour(colour), places=root
     )

@@ -51,6 +51,7 @@ from wire.desk_text import (
     SWITCH_GUARD,
     parse_operator_line,
     render_operator,
+    too_long_line,
 )
 from wire.names import name_problem
 from wire.reliable import IdMaker
@@ -107,6 +108,11 @@ class OperatorCore(DeskClientCore):
         # a line was being typed then; None once a line or `.end` has been through it.
         self._switched_at: float | None = None
         self._begun_before = False
+        # With `serve_when_asked`: the `.serve` typed before on duty (its line and
+        # message), sent only once on duty and only if input has not ended by then (see
+        # `_early_topics`).
+        self._pending: tuple[str, DeskServe] | None = None
+        self._hint_due = False  # "[.help lists the commands.]" not said yet
 
     # -- events ---------------------------------------------------------------------------
 
@@ -122,13 +128,21 @@ class OperatorCore(DeskClientCore):
             self._hold(text)
         elif self.phase == "duty":
             parsed = parse_operator_line(text, self.new_id, self.topics, self.session)
-            out.extend(Show(line) for line in parsed.lines)
+            if parsed.too_long and self._prompt:  # to shorten, not to type again
+                out.append(Show(too_long_line(text, in_prompt=True), "error"))
+                out.append(PutTyped(text))
+            else:
+                out.extend(
+                    Show(line, "error" if parsed.too_long else "system") for line in parsed.lines
+                )
             if parsed.quit:
                 self._leave(now, out)
             elif parsed.message is not None:
                 message = parsed.message
                 if isinstance(message, DeskLine | DeskEnd) and not self.on_duty:
                     out.append(Show(_before_duty(message, text), "error"))
+                elif isinstance(message, DeskServe) and self._defers_serve():
+                    self._pending = (text, message)
                 elif isinstance(message, DeskLine | DeskEnd) and self._held_back(now):
                     out.append(Show(self._held_line(message), "error"))
                     if isinstance(message, DeskLine) and self._prompt:
@@ -145,6 +159,7 @@ class OperatorCore(DeskClientCore):
         if self.phase == "connecting":
             self._hold(None)
         elif self.phase == "duty":
+            self._drop_pending(out)
             self._leave(now, out)
         return out
 
@@ -260,10 +275,11 @@ class OperatorCore(DeskClientCore):
         input ended before (`ChatApp -o ... </dev/null`, a script, Ctrl-C at once), on duty
         for no topic: the key is still checked, and what was typed carried out, but nobody
         is taken only to be left at once (and seen with their full number). With
-        `serve_when_asked` (input from a pipe or a file), on duty for no topic too unless a
-        `.serve` came before: such input may end at any moment, unseen, and a person handed
-        over just before it does would be left at once, their full number seen by a script.
-        Only once its input asks to serve does such an operator take anyone."""
+        `serve_when_asked` (input from a pipe or a file), on duty for no topic: such input
+        may end at any moment, unseen, and a person handed over just before it does would
+        be left at once, their full number seen by a script. Only once its input asks to
+        serve does such an operator take anyone, and a `.serve` typed before it is on duty
+        is sent once it is, if input has not ended by then (see `_defers_serve`)."""
         out: list[Action] = []
         ended = None in self._early
         asked = False
@@ -282,21 +298,45 @@ class OperatorCore(DeskClientCore):
                         "error",
                     )
                 )
+            elif self._defers_serve():
+                self._pending = (line or "", parsed.message)
+                asked = True
             else:
                 self.topics = parsed.message.topics
                 asked = True
         self._early = kept
         if ended:
             self.topics = ()
-        elif self._serve_when_asked and not asked and not self.on_duty:
-            self.topics = ()
+        elif self._defers_serve():
+            self.topics = ()  # until the `.serve` is sent, once on duty
+            if not asked:
+                out.append(
+                    Show(
+                        "[Your input is not a terminal, so you take nobody until it says "
+                        "which topics to serve: .serve all, or .serve 1,3.]"
+                    )
+                )
+        return out
+
+    def _defers_serve(self) -> bool:
+        """Whether a `.serve` typed now waits to be sent until the operator is on duty.
+        Input that is not a terminal may end at any moment, unseen: a `.serve` sent with
+        (or just after) the `DeskOperator` would have someone handed over before an end
+        of input that came meanwhile is known, only to be left. Sent once the desk says
+        the operator is on duty (and input has not ended by then), nobody is handed over
+        to input that ended before that."""
+        return self._serve_when_asked and not self.on_duty
+
+    def _drop_pending(self, out: list[Action]) -> None:
+        """Input ended before on duty: the `.serve` waiting to be sent is not carried out."""
+        if self._pending is not None:
+            line, self._pending = self._pending[0], None
             out.append(
                 Show(
-                    "[Your input is not a terminal, so you take nobody until it says which "
-                    "topics to serve: .serve all, or .serve 1,3.]"
+                    f"[Not carried out: {clean(line)} (input ended before you were on duty).]",
+                    "error",
                 )
             )
-        return out
 
     def _held_back(self, now: float) -> bool:
         """Whether a line or `.end` finished now is held back rather than carried out, as
@@ -342,11 +382,17 @@ class OperatorCore(DeskClientCore):
                 self._refusal = refused
                 out.append(Show(f"[{clean(refused)} Trying again.]", "error"))
             return
-        out.extend(Show(line, style_of(line)) for line in render_operator(message))
+        pending = isinstance(message, DeskOnDuty) and self._pending is not None
+        if not pending:  # (else the answer to the `.serve` sent now says what is served)
+            out.extend(Show(line, style_of(line)) for line in render_operator(message))
         if isinstance(message, DeskOnDuty):
             self.topics = message.topics
-            if not self.on_duty:
-                self.on_duty = True
+            hint = not self.on_duty or self._hint_due
+            self.on_duty, self._hint_due = True, False
+            if self._pending is not None:
+                out.append(Send(self._pending[1]))
+                self._pending, self._hint_due = None, hint  # after the `.serve`'s answer
+            elif hint:
                 out.append(Show("[.help lists the commands.]"))
             self.reconnecting, self._retry, self._refusal = False, self._retry_first, ""
         elif isinstance(message, DeskSession):

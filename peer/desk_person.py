@@ -29,6 +29,7 @@ from peer.desk_actions import (
     KeepPlace,
     KeptPlace,
     Probe,
+    PutTyped,
     Send,
     SetPrompt,
     Show,
@@ -65,6 +66,7 @@ from wire.desk_text import (
     phone_problem,
     render_person,
     speaks_of_crisis,
+    too_long_line,
     topic_label,
     topic_problem,
 )
@@ -109,11 +111,14 @@ class PersonCore(DeskClientCore):
         retry: tuple[float, float] = (RETRY_FIRST, RETRY_MAX),
         leave_timeout: float = LEAVE_TIMEOUT,
         heartbeat: float = HEARTBEAT,
+        prompt: bool = False,
     ) -> None:
         """`retry`: the first and the longest wait between reconnection attempts;
         `leave_timeout`: how long a `.quit` waits for the desk's goodbye; `heartbeat`: see
-        `DeskClientCore`."""
+        `DeskClientCore`; `prompt`: whether lines are typed at a prompt (a terminal), into
+        which a line too long to send is put back."""
         super().__init__(ip, port, new_id, leave_timeout, heartbeat)
+        self._prompt = prompt
         self._retry_first, self._retry_max = retry
         self.phase = "form"
         self._step = "name"  # of the form: name, phone, place (looked up), topic, description
@@ -468,9 +473,11 @@ class PersonCore(DeskClientCore):
         elif text.startswith(".") and not text.startswith(".."):
             out.append(Show(f"[Unknown command {text.split()[0][:20]}; .help lists them.]"))
         else:
-            self._chat(raw[1:] if text.startswith("..") else raw, now, out)
+            self._chat(raw[1:] if text.startswith("..") else raw, now, out, raw)
 
-    def _chat(self, line: str, now: float, out: list[Action]) -> None:
+    def _chat(self, line: str, now: float, out: list[Action], typed: str = "") -> None:
+        """`line`, typed as `typed` (with its leading `..`), is chat: sent to the operator
+        when served, else said not to be (words of crisis go to the desk)."""
         if not line.strip():
             return
         if self.phase != "served" and speaks_of_crisis(line):
@@ -500,7 +507,9 @@ class PersonCore(DeskClientCore):
                 )
             )
         elif len(line) > MAX_DESK_LINE:
-            out.append(Show(f"[Line too long: at most {MAX_DESK_LINE} characters.]", "error"))
+            out.append(Show(too_long_line(line, in_prompt=self._prompt), "error"))
+            if self._prompt:  # to shorten, not to type again
+                out.append(PutTyped(typed or line))
         else:
             self._said.append(line)
             out.append(Send(DeskLine(self.new_id(), "", line, self._session)))

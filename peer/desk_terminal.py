@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from peer.output import StdoutLines
 from peer.prompt_keys import stray_escapes
+from peer.prompt_resume import redrawn_on_continue
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,19 +152,22 @@ class Terminal:
 
         session: PromptSession[str] = PromptSession()
         self._session = session
-        while True:
-            try:
-                line = await session.prompt_async(
-                    lambda: self._prompt, key_bindings=stray_escapes(), pre_run=self._put_pending
-                )
-            except KeyboardInterrupt:
-                # Ctrl-C always ends the run: no fresh prompt under the lines of leaving
-                self._on_input(EndOfInput(True))
-                return
-            except EOFError:
-                self._on_input(EndOfInput(False))
-                return
-            self._on_input(Typed(line))
+        with redrawn_on_continue(lambda: session.app):  # after kill -STOP and fg
+            while True:
+                try:
+                    line = await session.prompt_async(
+                        lambda: self._prompt,
+                        key_bindings=stray_escapes(),
+                        pre_run=self._put_pending,
+                    )
+                except KeyboardInterrupt:
+                    # Ctrl-C always ends the run: no fresh prompt under the lines of leaving
+                    self._on_input(EndOfInput(True))
+                    return
+                except EOFError:
+                    self._on_input(EndOfInput(False))
+                    return
+                self._on_input(Typed(line))
 
     def ask(self, question: str) -> None:
         """Show a question: as the prompt on a terminal, as a line otherwise."""

@@ -22,6 +22,7 @@ from peer.actions import Print
 from peer.commands import SPECS
 from peer.output import StdoutLines
 from peer.prompt_keys import stray_escapes
+from peer.prompt_resume import redrawn_on_continue
 from wire.shown_text import clean
 
 if TYPE_CHECKING:
@@ -403,7 +404,11 @@ class TerminalConsole:
             event.app.exit(exception=KeyboardInterrupt, style="class:aborting")
 
         async def loop() -> None:
-            with patch_stdout(raw=True), contextlib.suppress(EOFError, KeyboardInterrupt):
+            with (
+                patch_stdout(raw=True),
+                redrawn_on_continue(lambda: self._session.app),  # after kill -STOP and fg
+                contextlib.suppress(EOFError, KeyboardInterrupt),
+            ):
                 await self._session.prompt_async(
                     lambda: FormattedText(self._prompt_text()),
                     key_bindings=merge_key_bindings([keys, stray_escapes()]),

@@ -39,7 +39,9 @@ class Log:
 
 @dataclass(frozen=True, slots=True)
 class SessionStarted:
-    """A session began: start its transcript. `phone` is masked already."""
+    """A session began: start its transcript. `phone` is masked already, and `said` (the
+    lines of crisis typed while waiting) scrubbed of the number; `crisis` is why the person
+    may be in danger (wire.desk CRISIS_*, "" if nothing says so)."""
 
     session: str
     name: str
@@ -48,6 +50,8 @@ class SessionStarted:
     description: str
     operator: str
     waited: float
+    crisis: str = ""
+    said: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +95,7 @@ class KeptPlace:
     served: float = 0.0
     serving_since: float | None = None
     crisis: str = ""
-    said: str = ""
+    said: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from typing import Any
 
 from peer.files import is_finite_number, parse_json, read_text, replace_durably
 from registry.desk_actions import KeptPlace
-from wire.desk_text import CRISIS_REASONS, TOPICS, normalise_phone
+from wire.desk_text import CRISIS_REASONS, TOPICS, keep_said, normalise_phone
 
 #: The file in the registry's data directory.
 PLACES_FILE = "desk-places.json"
@@ -33,7 +33,8 @@ _FIELDS = ("token", "name", "phone", "topic", "description", "address", "joined_
 #: person, "" for nobody), `back` (at the front, put back when a session was cut short),
 #: `served` (seconds spent being served, left out of the wait), `serving_at` (the time of
 #: day the session they are in began, null for none), `crisis` and `said` (the danger mark
-#: and the words of crisis typed while waiting).
+#: and the lines of crisis typed while waiting; a string, the last line only, in files
+#: written before every line was kept).
 _LATER_FIELDS = ("operator", "back", "served", "serving_at", "crisis", "said")
 #: What `crisis` may hold.
 _CRISIS = frozenset({"", *CRISIS_REASONS})
@@ -126,8 +127,13 @@ class PlacesFile:
         crisis, said = entry.get("crisis", ""), entry.get("said", "")
         if not isinstance(crisis, str) or crisis not in _CRISIS:
             raise _Damage(f"place {number}: crisis is not a reason")
-        if not isinstance(said, str):
-            raise _Damage(f"place {number}: said is not a line")
+        if isinstance(said, str):  # as written before every line was kept: the last one
+            said = [said] if said else []
+        if not isinstance(said, list) or not all(isinstance(line, str) for line in said):
+            raise _Damage(f"place {number}: said is not a list of lines")
+        kept: tuple[str, ...] = ()
+        for line in said:  # within the bounds, whatever the file holds
+            kept = keep_said(kept, line)
         token, name, phone, description, address = strings
         return KeptPlace(
             token,
@@ -142,7 +148,7 @@ class PlacesFile:
             served,
             None if serving_at is None else serving_at - offset,
             crisis,
-            said,
+            kept,
         )
 
     def save(self, places: tuple[KeptPlace, ...]) -> None:
@@ -167,7 +173,7 @@ class PlacesFile:
                 "served": p.served,
                 "serving_at": None if p.serving_since is None else p.serving_since + offset,
                 "crisis": p.crisis,
-                "said": p.said,
+                "said": list(p.said),
             }
             for p in places
         ]

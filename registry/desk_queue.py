@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -59,6 +60,7 @@ from registry.desk_estimate import Busy, Estimate, Estimator
 from registry.desk_key import key_matches
 from wire.desk import (
     CRISIS_WAITING,
+    EST_KEPT,
     HEARTBEAT,
     DeskCrisis,
     DeskEnd,
@@ -92,10 +94,12 @@ from wire.desk_text import (
     DEFAULT_CRISIS_NOTICE,
     MAX_DESCRIPTION,
     MAX_DESK_LINE,
+    MAX_PERSON_NAME,
     TOPICS,
     crisis_reason,
     format_duration,
     format_estimate,
+    keep_said,
     mask_numbers,
     mask_phone,
     name_problem,
@@ -180,7 +184,8 @@ class Person:
     awaits: str = ""
     awaits_until: float = 0.0
     crisis: str = ""  # why they may be in danger (wire.desk CRISIS_*), "" if nothing says so
-    said: str = ""  # the last line of crisis they typed while waiting, for their operator
+    # the lines of crisis typed while waiting (keep_said), for their operator
+    said: tuple[str, ...] = ()
     alerted_at: float = float("-inf")  # when operators were last told of their words
     noticed_on: ConnId | None = None  # the connection the crisis notice was last sent on
 
@@ -445,40 +450,6 @@ class DeskQueue:
         operator = self._kept_operator(person)
         return [] if operator is None else [self._notice(operator.conn, text)]
 
-    def _release_dropped_topics(self, operator: Operator) -> list[Action]:
-        """After a restart, the people kept for `operator` (see `restore`) whose topic it no
-        longer serves: it cannot take them, so they go to the next free operator at once,
-        rather than both waiting for each other until the grace period is over."""
-        actions: list[Action] = []
-        for person in self._waiting:
-            if self._kept_operator(person) is not operator or person.topic in operator.topics:
-                continue
-            person.awaits = ""
-            name, label = clean(person.name), topic_label(person.topic)
-            actions.append(
-                self._notice(
-                    operator.conn,
-                    f"You no longer serve {label}, so your conversation with {name} does not "
-                    f"resume; the next free operator for it serves {name}.",
-                )
-            )
-            if person.conn is not None:
-                actions.append(
-                    self._notice(
-                        person.conn,
-                        f"{operator.name} can no longer serve your topic; the next free "
-                        "operator will serve you.",
-                    )
-                )
-            actions.append(
-                self._log(
-                    f"desk: {operator.name} no longer serves topic {person.topic}; "
-                    f"{name_for_log(person)} is no longer kept for them",
-                    person,
-                )
-            )
-        return actions
-
     def _stop_awaiting(self, now: float) -> list[Action]:
         """The operator and person kept for each other after a restart who are not
         together again within the grace period: each is free for anyone, and told so."""
@@ -504,7 +475,7 @@ class DeskQueue:
                     person,
                 )
             )
-            person.awaits = ""
+            person.awaits, person.shown = "", None  # a push with the usual figures
         return actions
 
     def _heartbeats(self, now: float) -> list[Action]:
@@ -563,8 +534,9 @@ class DeskQueue:
         are kept for each other, so that the conversation resumes with the same operator
         when both are back (the line is not reshuffled by who reconnects first). The person
         goes to nobody else meanwhile, and the operator takes nobody else while the person
-        may come back; once the person's place is given up, or `grace` is over, the usual
-        rules apply.
+        may come back, whatever topics it serves now (it was serving them, and `.serve`
+        chooses who is taken next, not whether a conversation goes on); once the person's
+        place is given up, or `grace` is over, the usual rules apply.
 
         The session a place was in when the run before stopped counts as time served up to
         now: nothing tells when in it the registry stopped, and a wait shown longer than it
@@ -863,10 +835,12 @@ class DeskQueue:
         if msg.wire != WIRE_VERSION:
             return self._other_wire(conn, msg, "operator client")
         problem = operator_name_problem(msg.name)
-        if problem is None and any(
-            name_key(o.name) == name_key(msg.name) for o in self._operators.values()
-        ):
-            problem = f"an operator named {msg.name} {ALREADY_ON_DUTY}"
+        same = next(
+            (o for o in self._operators.values() if name_key(o.name) == name_key(msg.name)), None
+        )
+        if problem is None and same is not None:
+            # the name as it is on duty: `-o ANN` is refused because of ann
+            problem = f"an operator named {same.name} {ALREADY_ON_DUTY}"
         if problem is None and not all(t in TOPICS for t in msg.topics):
             problem = f"topics are 1 to {len(TOPICS)}"
         if problem is not None:
@@ -881,10 +855,9 @@ class DeskQueue:
         self._operators[conn] = operator
         self._conns[conn] = operator
         actions: list[Action] = [
-            Log(f"desk: operator {msg.name} on duty ({topics_text(_sorted(operator.topics))})"),
+            *self._log_operator(operator, f"on duty ({topics_text(_sorted(operator.topics))})"),
             Send(conn, self._on_duty(operator, msg.id)),
         ]
-        actions += self._release_dropped_topics(operator)
         for person in self._waiting:
             if person.conn is None and self._kept_operator(person) is operator:
                 name = clean(person.name)
@@ -901,11 +874,49 @@ class DeskQueue:
                         f"else until then, for up to {left}).",
                     )
                 )
+        # whoever it takes at once first; then those still waiting who may be in danger
+        served = self._dispatch(now)
+        return actions + served + self._danger_waiting(operator)
+
+    def _log_operator(self, operator: Operator, what: str) -> list[Action]:
+        """`desk: operator ann <what>` for the log, but for the registry's console (on a
+        connection never `opened`): the log is printed on that same console, just after
+        the DeskOnDuty that says the same, and twice is once too many."""
+        if operator.conn not in self._addresses:
+            return []
+        return [Log(f"desk: operator {operator.name} {what}")]
+
+    def _danger_waiting(self, operator: Operator) -> list[Action]:
+        """Tell `operator`, just on duty, of those waiting for its topics who may be in
+        danger: the alerts went out before it was there, and `.room` is not read first."""
+        actions: list[Action] = []
+        for number, person in enumerate(self._waiting, 1):
+            if not person.crisis or person.topic not in operator.topics or person.awaits:
+                continue
+            why = CRISIS_REASONS.get(person.crisis, "words of crisis")
+            actions.append(
+                self._notice(
+                    operator.conn,
+                    f"{DANGER_MARK} {clean(person.name)}, number {number} in the waiting room "
+                    f"({topic_label(person.topic)}), may be in danger: {why}. "
+                    f"{self._first_hint(person)} puts them at the front of the line.",
+                )
+            )
         return actions
 
     def _on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
-        # what the operator can be given: people here for its topics, not held places
-        yours = sum(1 for p in self._waiting if p.conn is not None and p.topic in operator.topics)
+        # what the operator can be given: people here for its topics, not held places, nor
+        # those kept for another operator after a restart; those kept for it, whatever topic
+        yours = sum(
+            1
+            for p in self._waiting
+            if p.conn is not None
+            and (
+                name_key(p.awaits) == name_key(operator.name)
+                if p.awaits
+                else p.topic in operator.topics
+            )
+        )
         return DeskOnDuty(
             self._make_id(),
             reply_to,
@@ -984,7 +995,7 @@ class DeskQueue:
         if isinstance(msg, DeskRoomRequest):
             return [Send(conn, self._room(msg.id, now))]
         if isinstance(msg, DeskFirst):
-            return self._put_first(operator, msg.position)
+            return self._put_first(operator, msg)
         if isinstance(msg, DeskLine):
             if operator.session is None:
                 # most often it crossed the person's .end on its way
@@ -1034,12 +1045,10 @@ class DeskQueue:
                 return [self._notice(conn, f"Topics are 1 to {len(TOPICS)}.")]
             operator.topics = frozenset(msg.topics)
             return [
-                Log(
-                    f"desk: operator {operator.name} now serves "
-                    f"{topics_text(_sorted(operator.topics))}"
+                *self._log_operator(
+                    operator, f"now serves {topics_text(_sorted(operator.topics))}"
                 ),
                 Send(conn, self._on_duty(operator, msg.id)),
-                *self._release_dropped_topics(operator),
             ]
         if isinstance(msg, DeskLeave):
             said = "You are off duty."
@@ -1101,15 +1110,16 @@ class DeskQueue:
         for person in list(self._waiting):
             if person.conn is None:
                 continue
+            # A conversation cut by the restart resumes whatever its operator now serves:
+            # `.serve` chooses who is taken next, never ends a conversation in progress.
             free = [
                 o
                 for o in self._operators.values()
                 if o.session is None
-                and person.topic in o.topics
                 and (
                     name_key(o.name) == name_key(person.awaits)
                     if person.awaits
-                    else name_key(o.name) not in kept_for
+                    else person.topic in o.topics and name_key(o.name) not in kept_for
                 )
             ]
             if free:
@@ -1163,6 +1173,8 @@ class DeskQueue:
                 scrub_phone(clean(person.description), person.phone),
                 operator.name,
                 waited,
+                person.crisis,
+                tuple(scrub_phone(clean(line), person.phone) for line in person.said),
             ),
             self._log(
                 f"desk: {operator.name} serves {name_for_log(person)} "
@@ -1269,7 +1281,11 @@ class DeskQueue:
         for index, person in enumerate(self._waiting):
             competitors = reach.get(person.topic, frozenset())
             ahead = sum(before[t] for t in competitors) if competitors else index
-            result.append((person, ahead + 1, able.get(person.topic, 0)))
+            # kept for one operator after a restart: that one serves them, nobody else
+            # (they still count ahead of the others: should it not be back in time, they
+            # go to the next free operator from where they are)
+            able_now = 1 if person.awaits else able.get(person.topic, 0)
+            result.append((person, ahead + 1, able_now))
             before[person.topic] = before.get(person.topic, 0) + 1
         return result
 
@@ -1296,6 +1312,8 @@ class DeskQueue:
         return actions
 
     def _estimate_for(self, person: Person, ahead: int, now: float) -> Estimate:
+        if person.awaits:  # kept for their operator: what they wait for is its return
+            return Estimate(EST_KEPT, 0.0, max(0.0, person.awaits_until - now))
         return self._estimate(person.topic, ahead, now)
 
     def _estimate(self, topic: int, ahead: int, now: float) -> Estimate:
@@ -1308,6 +1326,7 @@ class DeskQueue:
 
     def _room(self, reply_to: str, now: float) -> DeskRoom:
         people = self._waiting
+        kept_left = [max(0.0, p.awaits_until - now) if p.awaits else 0.0 for p in people]
         return DeskRoom(
             self._make_id(),
             reply_to,
@@ -1317,6 +1336,8 @@ class DeskQueue:
             tuple(int(p.waited(now)) for p in people),
             tuple(p.conn is not None for p in people),
             tuple(p.crisis for p in people),
+            tuple(p.awaits for p in people),
+            tuple(math.ceil(left) for left in kept_left),
         )
 
     # -- helpers --------------------------------------------------------------------------
@@ -1336,7 +1357,7 @@ class DeskQueue:
             person.noticed_on = person.conn
             actions.append(Send(person.conn, DeskCrisis(self._make_id(), self.crisis_notice)))
         person.crisis = CRISIS_WAITING
-        person.said = text
+        person.said = keep_said(person.said, text)
         actions.append(
             self._log(f"desk: {name_for_log(person)} wrote words of crisis while waiting", person)
         )
@@ -1370,11 +1391,12 @@ class DeskQueue:
         )
         told = serving or list(self._operators.values())
         actions: list[Action] = []
+        first = self._first_hint(person)
         for operator in told:
             # this arrival needs no second word among the others held back
             operator.untold = [p for p in operator.untold if p is not person]
             if serving:
-                hint = f" .first {number} puts them at the front of the line."
+                hint = f" {first} puts them at the front of the line."
             else:  # `.serve` replaces the topics served: the command that adds this one
                 hint = (
                     f" Nobody on duty serves topic {person.topic}: "
@@ -1384,10 +1406,47 @@ class DeskQueue:
             actions.append(self._notice(operator.conn, text + hint))
         return actions, bool(told)
 
-    def _put_first(self, operator: Operator, number: int) -> list[Action]:
-        """`.first N`: the person at `number` of the waiting room (as `.room` numbers it)
-        goes to its front, among the others put back there (see _to_front). An operator's
-        judgement, not a rule: see docs/DESK.md, "Someone who may be in danger"."""
+    def _named(self, operator: Operator, name: str) -> int | Send:
+        """The `.room` number of the one person waiting under `name` (ignoring case), or
+        what the operator is told when nobody or more than one person is."""
+        key = _name_match(name)
+        numbers = [i for i, p in enumerate(self._waiting, 1) if _name_match(p.name) == key]
+        if len(numbers) == 1:
+            return numbers[0]
+        shown = clean(name.strip())
+        if not numbers:
+            return self._notice(
+                operator.conn, f"Nobody called {shown} is waiting; .room lists who is."
+            )
+        listed = ", ".join(str(n) for n in numbers[:-1]) + f" and {numbers[-1]}"
+        return self._notice(
+            operator.conn,
+            f"{len(numbers)} people called {shown} are waiting: numbers {listed} in .room; "
+            f".first {numbers[0]} (say) takes the one you mean.",
+        )
+
+    def _first_hint(self, person: Person) -> str:
+        """The `.first` command that names `person` beyond doubt: their name when nobody
+        else waits under it (a number goes stale as people leave and join), else their
+        number in the waiting room now."""
+        key = _name_match(person.name)
+        alike = sum(1 for p in self._waiting if _name_match(p.name) == key)
+        name = clean(person.name).strip()
+        if alike == 1 and name and not name.isdigit() and len(name) <= MAX_PERSON_NAME:
+            return f".first {name}"
+        return f".first {self._waiting.index(person) + 1}"
+
+    def _put_first(self, operator: Operator, msg: DeskFirst) -> list[Action]:
+        """`.first N` or `.first Name`: the person at `N` of the waiting room (as `.room`
+        numbers it), or the one waiting under that name, goes to its front, among the
+        others put back there (see _to_front). An operator's judgement, not a rule: see
+        docs/DESK.md, "Someone who may be in danger"."""
+        number = msg.position
+        if msg.name:
+            found = self._named(operator, msg.name)
+            if isinstance(found, Send):
+                return [found]
+            number = found
         if not 1 <= number <= len(self._waiting):
             count = len(self._waiting)
             people = "person" if count == 1 else "people"
@@ -1408,6 +1467,14 @@ class DeskQueue:
             who = f"the next operator free for {label} takes them"
         else:
             who = f"nobody on duty serves {label} yet"
+        if now_at == number:  # nobody moved: saying "now" would claim something was done
+            where = (
+                "first in the waiting room"
+                if now_at == 1
+                else f"number {now_at}, behind only people put back at the front after a "
+                "session cut short"
+            )
+            return [self._notice(operator.conn, f"{name} is already {where}; {who}.")]
         actions: list[Action] = [
             self._log(
                 f"desk: operator {operator.name} put {name_for_log(person)} at the front of the "
@@ -1555,6 +1622,12 @@ def _serve_adding(topics: frozenset[int], topic: int) -> str:
     if chosen >= set(TOPICS):
         return ".serve all"
     return ".serve " + ",".join(str(t) for t in sorted(chosen))
+
+
+def _name_match(name: str) -> str:
+    """A person's name as `.first Name` matches it: as shown, ignoring case and spaces
+    around and between words."""
+    return " ".join(clean(name).split()).casefold()
 
 
 def _is_loopback(address: str) -> bool:

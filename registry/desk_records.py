@@ -4,7 +4,8 @@ The queue core hands over `SessionStarted`, `SessionLine` and `SessionEnded` rec
 texts are already cleaned and scrubbed of the person's phone number (the core holds the
 number; this module never sees it). Each record is appended as it happens, so a registry
 killed mid-session still leaves the transcript up to that moment; the end is made durable
-with fsync.
+with fsync. The danger mark and the lines of crisis typed while waiting, when there are
+any, come before the conversation: the operator saw them as it began.
 
 A file reads:
 
@@ -12,6 +13,8 @@ A file reads:
     Person: Alice (phone *********23)
     Topic: 3 Weak in Academics
     Description: falling behind in maths
+    !!! May be in danger: they wrote of it while waiting
+    !!! Wrote while waiting: I cannot go on like this
     Operator: admin
     Waited: 2 min 05 s
     Started: 2024-05-01 14:03:11 +0200
@@ -30,7 +33,7 @@ from pathlib import Path
 
 from peer.files import open_regular
 from registry.desk_actions import SessionEnded, SessionLine, SessionStarted
-from wire.desk_text import format_duration, topic_label
+from wire.desk_text import CRISIS_REASONS, DANGER_MARK, format_duration, topic_label
 
 #: The transcripts' folder inside the registry's data directory.
 TRANSCRIPT_DIR = "desk-transcripts"
@@ -61,6 +64,10 @@ class TranscriptStore:
             ]
             if record.description:
                 lines.append(f"Description: {record.description}")
+            if record.crisis:
+                why = CRISIS_REASONS.get(record.crisis, "words of crisis")
+                lines.append(f"{DANGER_MARK} May be in danger: {why}")
+            lines += [f"{DANGER_MARK} Wrote while waiting: {line}" for line in record.said]
             lines += [
                 f"Operator: {record.operator}",
                 f"Waited: {format_duration(record.waited)}",

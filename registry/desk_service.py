@@ -408,7 +408,12 @@ class DeskService:
             )
             return
         message = DeskLine(self._new_id(), "", text, self._console_session)
-        self._apply(self.queue.receive(CONSOLE, message, self._clock()))
+        who = self._console_person()
+        actions = self.queue.receive(CONSOLE, message, self._clock())
+        self._apply(actions)
+        if any(isinstance(action, SessionLine) for action in actions):
+            # a line typed on the console is on the screen already; this one was not
+            self._console_print(f"[Sent to {who}: {clean(text)}]")
 
     def _console_person(self) -> str:
         """The name of the person the console serves ("" for none), as shown."""

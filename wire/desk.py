@@ -14,17 +14,21 @@ one to add `DESK_TYPES` to the closed set.
 
 Estimates travel as three flat fields rather than a record: `est_kind` is one of
 `EST_RANGE` (low..high seconds are meaningful), `EST_HISTORY` (fewer than three sessions
-served so far: no figure yet) or `EST_NOBODY` (no operator serves the topic right now).
+served so far: no figure yet), `EST_NOBODY` (no operator serves the topic right now) or
+`EST_KEPT` (kept for the operator who was serving them, up to `est_high` seconds).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: `est_kind` values: a range in seconds; not enough history yet; nobody on duty for it.
+#: `est_kind` values: a range in seconds; not enough history yet; nobody on duty for it;
+#: kept after a restart for the operator who was serving the person, for up to `est_high`
+#: seconds more (they resume as soon as it is back; after that, the next free operator).
 EST_RANGE = "range"
 EST_HISTORY = "history"
 EST_NOBODY = "nobody"
+EST_KEPT = "kept"
 
 #: Seconds of silence on a desk connection after which either end asks the other for a
 #: sign of life (`DeskPing`); as long again with nothing heard, and that end takes the
@@ -183,8 +187,9 @@ class DeskOnDuty:
 @dataclass(frozen=True, slots=True)
 class DeskSession:
     """The operator now serves this person. The full phone number travels only here, and so
-    do the description and `said`, the last line with words of crisis the person typed
-    while waiting ("" for none). `crisis` says why they may be in danger (CRISIS_*, "")."""
+    do the description and `said`, the lines with words of crisis the person typed while
+    waiting, earliest first (see wire.desk_text.keep_said). `crisis` says why they may be
+    in danger (CRISIS_*, "")."""
 
     id: str
     session: str
@@ -194,7 +199,7 @@ class DeskSession:
     description: str
     waited: int
     crisis: str
-    said: str
+    said: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +216,10 @@ class DeskRoom:
     waited: tuple[int, ...]
     connected: tuple[bool, ...]
     crisis: tuple[str, ...]
+    #: after a restart, the operator each person is kept for ("" for none: see
+    #: registry.desk_queue.DeskQueue.restore), and for how many seconds more at most
+    kept_for: tuple[str, ...] = ()
+    kept_left: tuple[int, ...] = ()
 
 
 # -- either direction ---------------------------------------------------------------------
@@ -308,10 +317,13 @@ class DeskRoomRequest:
 @dataclass(frozen=True, slots=True)
 class DeskFirst:
     """An operator puts the person at `position` of the waiting room (as `.room` numbers
-    it, from 1) at its front (`.first 3`): someone who may be in danger, say."""
+    it, from 1) at its front (`.first 3`): someone who may be in danger, say. When `name`
+    is not empty, it names the person instead (`.first Maria`, ignoring case), and
+    `position` is 0: a number goes stale as people leave and join, a name does not."""
 
     id: str
     position: int
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

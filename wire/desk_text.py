@@ -19,6 +19,7 @@ from wire.desk import (
     CRISIS_TOPIC,
     CRISIS_WAITING,
     EST_HISTORY,
+    EST_KEPT,
     EST_NOBODY,
     DeskCrisis,
     DeskEnd,
@@ -119,6 +120,15 @@ MAX_PERSON_NAME = 64
 MAX_DESCRIPTION = 300
 #: Longest line in a session; longer lines are refused with a message, nothing is cut.
 MAX_DESK_LINE = 2000
+#: Most lines of crisis typed while waiting that are kept for the operator who serves the
+#: person, and most characters in all: the earliest are kept (they raised the alarm), and
+#: the bound keeps someone typing on and on from growing the registry's memory, its file of
+#: places and the operator's screen.
+MAX_SAID_LINES = 10
+MAX_SAID_CHARS = 4000
+#: Characters of a line too long to send quoted when it cannot be put back in the prompt:
+#: enough to find it again in what was typed or piped.
+TOO_LONG_QUOTE = 60
 #: Digits in a phone number: E.164 allows at most 15; 7 is the shortest local number.
 MIN_PHONE_DIGITS = 7
 MAX_PHONE_DIGITS = 15
@@ -320,6 +330,11 @@ def format_estimate(kind: str, low: int, high: int) -> str:
         return "not enough history yet"
     if kind == EST_NOBODY:
         return "unknown until an operator for this topic is on duty"
+    if kind == EST_KEPT:
+        return (
+            "your conversation resumes as soon as the operator who was serving you is back "
+            f"(kept for you for up to {format_duration(max(0, high))})"
+        )
     low, high = max(0, low), max(0, low, high)
     if high < 60:
         return "less than a minute"
@@ -336,6 +351,26 @@ def _whole_minutes(seconds: int) -> int:
     return math.floor(seconds / 60 + 0.5)
 
 
+def too_long_line(text: str, *, in_prompt: bool) -> str:
+    """What is said of a line over MAX_DESK_LINE, which is not sent (nothing is cut: a cut
+    could end mid-sentence, or mid-number). On a terminal (`in_prompt`) it is put back
+    into the prompt, to be shortened or split rather than typed again; otherwise its start
+    is quoted, to find it in what was typed or piped."""
+    said = f"[Not sent: the line has {len(text)} characters, and at most {MAX_DESK_LINE} go in one."
+    if in_prompt:
+        return f"{said} It is back in the prompt: shorten or split it, then press Enter.]"
+    return f"{said} It began: {clean(text[:TOO_LONG_QUOTE])}...]"
+
+
+def keep_said(said: tuple[str, ...], line: str) -> tuple[str, ...]:
+    """The lines of crisis typed while waiting, `said`, with `line` after them when it fits
+    within MAX_SAID_LINES and MAX_SAID_CHARS; the earliest are kept, a later one that does
+    not fit is left out (its words are in the alert and the log already)."""
+    if len(said) >= MAX_SAID_LINES or sum(map(len, said)) + len(line) > MAX_SAID_CHARS:
+        return said
+    return (*said, line)
+
+
 # -- the operator's command line -----------------------------------------------------------
 
 
@@ -344,7 +379,8 @@ OPERATOR_HELP: tuple[str, ...] = (
     "  .room          list the waiting room (position, name, topic, masked phone, time waited)",
     "  .end           end the current session and take the next person",
     "  .serve 1,3     serve only these topics; .serve all, .serve none; .serve alone shows them",
-    "  .first 3       put number 3 of .room at the front of the line (someone in danger, say)",
+    "  .first 3       put number 3 of .room at the front of the line (someone in danger, say);",
+    "                 .first Maria puts the person of that name there",
     "  .help          this list",
     "  .quit          go off duty (on the registry console: .serve none)",
     "  ..text         send a line that starts with '.'",
@@ -358,6 +394,7 @@ class OperatorInput:
 
     message: DeskMessage | None = None
     lines: tuple[str, ...] = ()
+    too_long: bool = False  # a line over MAX_DESK_LINE, not sent (see `too_long_line`)
     quit: bool = False
 
 
@@ -408,7 +445,7 @@ def parse_operator_line(
         if not body.strip():
             return OperatorInput()
         if len(body) > MAX_DESK_LINE:
-            return OperatorInput(lines=(f"[Line too long: at most {MAX_DESK_LINE} characters.]",))
+            return OperatorInput(lines=(too_long_line(body, in_prompt=False),), too_long=True)
         return OperatorInput(message=DeskLine(make_id(), "", body, session))
     word, _, rest = text.partition(" ")
     command = word.lower()
@@ -421,10 +458,14 @@ def parse_operator_line(
     if command in (".quit", ".exit"):
         return OperatorInput(quit=True)
     if command == ".first":
-        number = rest.strip()
-        if not (number.isdigit() and number.isascii()) or int(number) < 1:
-            return OperatorInput(lines=("[Usage: .first 3 (a number from the list .room shows).]",))
-        return OperatorInput(message=DeskFirst(make_id(), int(number)))
+        who = rest.strip()
+        if who.isdigit() and who.isascii() and int(who) >= 1:
+            return OperatorInput(message=DeskFirst(make_id(), int(who)))
+        if not who or who.lstrip("+-").isdigit() or len(who) > MAX_PERSON_NAME:
+            return OperatorInput(
+                lines=("[Usage: .first 3 (a number from the list .room shows) or .first Maria.]",)
+            )
+        return OperatorInput(message=DeskFirst(make_id(), 0, who))
     if command == ".serve":
         if not rest.strip():
             return OperatorInput(lines=(f"[You serve {topics_text(topics)}.]",))
@@ -471,8 +512,9 @@ def render_operator(message: DeskMessage) -> list[str]:
                 )
             if s.description:
                 lines.append(f"[Description: {clean(s.description)}]")
-            if s.said:
-                lines.append(f"[{DANGER_MARK} They wrote while waiting: {clean(s.said)}]")
+            for index, said in enumerate(s.said):
+                lead = "They wrote while waiting" if index == 0 else "Then"
+                lines.append(f"[{DANGER_MARK} {lead}: {clean(said)}]")
             lines.append("[Type to talk to them; .end ends the session.]")
             return lines
         case DeskLine(sender=sender, text=text):
@@ -502,9 +544,15 @@ def room_lines(room: DeskRoom) -> list[str]:
     names = [clean(n) for n in room.names]
     columns = max(width(n) for n in names)
     crisis = room.crisis + ("",) * (len(names) - len(room.crisis))
+    kept_for = room.kept_for + ("",) * (len(names) - len(room.kept_for))
+    kept_left = room.kept_left + (0,) * (len(names) - len(room.kept_left))
     rows = zip(names, room.topics, room.phones, room.waited, room.connected, crisis, strict=False)
     for position, (name, topic, phone, waited, connected, danger) in enumerate(rows, 1):
         held = "" if connected else "  (connection lost, place held)"
+        if kept_for[position - 1]:
+            # after a restart: nobody else takes them meanwhile, nor counts them as theirs
+            operator, left = clean(kept_for[position - 1]), kept_left[position - 1]
+            held += f"  (kept for {operator}, up to {format_duration(left)})"
         # the mark first, where the eye starts a row; the reason last, as "held" is
         mark = DANGER_MARK if danger else " " * len(DANGER_MARK)
         why = f"  (may be in danger: {_danger(danger)})" if danger else ""

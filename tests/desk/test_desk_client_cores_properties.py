@@ -80,7 +80,7 @@ TO_PERSON: list[DeskMessage] = [
 ]
 TO_OPERATOR: list[DeskMessage] = [
     DeskOnDuty("d", "o", "ann", ALL_TOPICS, 0, 0),
-    DeskSession("d", "s", "Tom", "07700900606", 5, "", 3, "", ""),
+    DeskSession("d", "s", "Tom", "07700900606", 5, "", 3, "", ()),
     DeskLine("d", "Tom", "hi", "s"),
     DeskEnded("d", "Tom ended the session.", False, -1),
     DeskRefused("d", "o", "Cannot go on duty: an operator named ann is already on duty."),
@@ -108,7 +108,9 @@ class World:
             if isinstance(action, Send):
                 assert self.up, action
             elif isinstance(action, Connect):
-                assert not self.up
+                # a new connection, closing any other (see Connect): a person leaving while
+                # the desk has not answered their rejoin gives the place up on a new one
+                self.up = False
                 self.asked = True
             elif isinstance(action, Drop):
                 assert self.up, action

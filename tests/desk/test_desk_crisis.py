@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from desk_harness import Desk
 
-from registry.desk_actions import KeptPlace
+from registry.desk_actions import KeptPlace, SessionStarted
 from registry.desk_queue import ARRIVALS_INTERVAL
 from wire.desk import (
     CRISIS_DESCRIPTION,
@@ -19,7 +19,7 @@ from wire.desk import (
     DeskServed,
     DeskSession,
 )
-from wire.desk_text import render_operator
+from wire.desk_text import MAX_SAID_CHARS, MAX_SAID_LINES, keep_said, render_operator
 
 
 def busy_desk() -> Desk:
@@ -50,7 +50,7 @@ def test_words_of_crisis_in_the_description_are_told_at_once_and_marked() -> Non
     # within 30 s of the last newcomer, yet told at once, to both who serve topic 3
     alert = (
         "!!! Maria, number 2 in the waiting room (3 Weak in Academics), may be in danger: "
-        "their description speaks of it. .first 2 puts them at the front of the line."
+        "their description speaks of it. .first Maria puts them at the front of the line."
     )
     assert notices(desk, "op") == [alert]
     assert notices(desk, "op3") == [alert]
@@ -72,7 +72,7 @@ def test_the_handover_says_why_they_may_be_in_danger_and_what_they_wrote() -> No
     desk.end("op3")  # bea takes Maria
     session = desk.last("op3", DeskSession)
     assert session.crisis == CRISIS_WAITING
-    assert session.said == "nobody is answering and I want to kill myself"
+    assert session.said == ("nobody is answering and I want to kill myself",)
     lines = render_operator(session)
     assert lines[1] == (
         "[!!! They may be in danger: they wrote of it while waiting. They were shown the "
@@ -81,6 +81,81 @@ def test_the_handover_says_why_they_may_be_in_danger_and_what_they_wrote() -> No
     assert (
         lines[2] == "[!!! They wrote while waiting: nobody is answering and I want to kill myself]"
     )
+
+
+def test_every_line_of_crisis_typed_while_waiting_reaches_the_operator() -> None:
+    # found by trying it: "I might kill myself tonight" then "please, I am suicidal"; the
+    # operator saw only the second
+    desk = busy_desk()
+    desk.join("m", "Maria", topic=3)
+    desk.say("m", "I might kill myself tonight")
+    desk.say("m", "please, I am suicidal")
+    desk.end("op3")
+    session = desk.last("op3", DeskSession)
+    assert session.said == ("I might kill myself tonight", "please, I am suicidal")
+    assert render_operator(session)[2:4] == [
+        "[!!! They wrote while waiting: I might kill myself tonight]",
+        "[!!! Then: please, I am suicidal]",
+    ]
+    # the transcript begins with them too, and the mark; the number scrubbed, as elsewhere
+    [started] = [r for r in desk.records if isinstance(r, SessionStarted) and r.name == "Maria"]
+    assert started.crisis == CRISIS_WAITING
+    assert started.said == session.said
+    desk.join("f", "Fay", topic=3)  # phone 07911 123456
+    desk.say("f", "I want to die, call me on 07911 123456")
+    desk.end("op3")
+    [started] = [r for r in desk.records if isinstance(r, SessionStarted) and r.name == "Fay"]
+    assert started.said == ("I want to die, call me on *********56",)
+    assert desk.last("op3", DeskSession).said == ("I want to die, call me on 07911 123456",)
+
+
+def test_the_lines_kept_are_bounded_the_earliest_first() -> None:
+    desk = busy_desk()
+    desk.join("m", "Maria", topic=3)
+    for n in range(MAX_SAID_LINES + 3):
+        desk.say("m", f"I want to die {n}")
+    said = desk.queue.waiting[-1].said
+    assert said == tuple(f"I want to die {n}" for n in range(MAX_SAID_LINES))
+    long = "suicidal " + "x" * (MAX_SAID_CHARS // 2)
+    assert keep_said(("a",), long) == ("a", long)
+    assert keep_said(("a", long), long) == ("a", long)  # over MAX_SAID_CHARS in all
+
+
+def test_an_operator_coming_on_duty_is_told_who_waiting_may_be_in_danger() -> None:
+    # found by trying it: going on duty while someone marked !!! waited said nothing
+    desk = busy_desk()
+    desk.join("a", "Alice", topic=2)
+    desk.join("m", "Maria", topic=2)
+    desk.say("m", "I want to die")
+    desk.join("d", "Dora", topic=1, phone="+44 7700 900777")
+    desk.operator("cy", "cy", (1, 2))
+    [serving] = [m.name for m in desk.of("cy", DeskSession)]
+    assert serving == "Alice"  # taken at once: the first in line
+    assert notices(desk, "cy") == [
+        "!!! Maria, number 1 in the waiting room (2 Getting Differentiated by School), may be "
+        "in danger: they wrote of it while waiting. .first Maria puts them at the front of the "
+        "line.",
+        "!!! Dora, number 2 in the waiting room (1 Depression), may be in danger: chose topic "
+        "1. .first Dora puts them at the front of the line.",
+    ]
+    desk.operator("cz", "cz", (5,))  # nobody of its topics: nothing to say
+    assert notices(desk, "cz") == []
+
+
+def test_the_consoles_own_duty_is_not_logged_again_under_what_it_printed() -> None:
+    # found by trying it: `.serve all` on the registry console printed that admin serves
+    # all topics twice (its DeskOnDuty, then the log on the same console)
+    desk = Desk()
+    desk.operator("console", "admin")  # never `opened`: the registry's console
+    desk.serve("console", (2,))
+    assert not any("operator admin" in line for line in desk.logs)
+    desk.queue.opened("o", "10.0.0.7")
+    desk.operator("o", "ann")
+    desk.serve("o", (2,))
+    assert [line for line in desk.logs if "operator ann" in line] == [
+        "desk: operator ann on duty (all topics)",
+        "desk: operator ann now serves topics 2 Getting Differentiated by School",
+    ]
 
 
 def test_topic_1_is_marked_but_not_an_alarm() -> None:
@@ -93,7 +168,7 @@ def test_topic_1_is_marked_but_not_an_alarm() -> None:
     assert desk.last("op", DeskRoom).crisis == (CRISIS_TOPIC,)
     desk.end("op")
     session = desk.last("op", DeskSession)
-    assert session.crisis == CRISIS_TOPIC and session.said == ""
+    assert session.crisis == CRISIS_TOPIC and session.said == ()
     assert "chose topic 1" in render_operator(session)[1]
 
 
@@ -111,7 +186,7 @@ def test_a_line_of_crisis_while_waiting_tells_the_operators_of_the_topic() -> No
     ]
     assert notices(desk, "op") == [
         "!!! Maria, number 2 in the waiting room (2 Getting Differentiated by School), may "
-        "be in danger: they wrote of it while waiting. .first 2 puts them at the front of "
+        "be in danger: they wrote of it while waiting. .first Maria puts them at the front of "
         "the line."
     ]
     assert notices(desk, "op3") == []  # bea does not serve topic 2
@@ -143,7 +218,7 @@ def test_when_nobody_serves_the_topic_everyone_on_duty_is_told() -> None:
     assert notices(desk, "op3")[0].endswith(hint.format("3,5"))
     desk.send("op", DeskFirst(desk.mid(), 1))
     assert notices(desk, "op") == [
-        "Maria is now number 1 in the waiting room; nobody on duty serves 5 Financial "
+        "Maria is already first in the waiting room; nobody on duty serves 5 Financial "
         "Suggestions yet."
     ]
 
@@ -197,6 +272,48 @@ def test_first_with_a_number_not_in_the_room_says_so() -> None:
     ]
     desk.send("op", DeskFirst(desk.mid(), 1))  # first already: nobody else moves
     assert notices(desk, "a") == []
+    # found by trying it: told Alice "is now number 1", as if something had been done
+    assert notices(desk, "op") == [
+        "Alice is already first in the waiting room; the next operator free for 2 Getting "
+        "Differentiated by School takes them."
+    ]
+
+
+def test_the_alert_names_the_person_so_that_its_command_still_takes_them_later() -> None:
+    # found by trying it: the alert said `.first 4`; someone ahead left and someone else
+    # joined, and `.first 4` copied from it moved another person
+    desk = busy_desk()
+    for conn, name in (("a", "Alice"), ("b", "Bob"), ("c", "Carol")):
+        desk.join(conn, name, topic=2)
+    desk.join("m", "Maria", topic=2)
+    notices(desk, "op")
+    desk.say("m", "i want to end it all")
+    assert notices(desk, "op")[-1].endswith(" .first Maria puts them at the front of the line.")
+    desk.leave("a")
+    desk.join("f", "Fay", topic=2)
+    notices(desk, "m")
+    desk.send("op", DeskFirst(desk.mid(), 0, "  maria "))
+    assert notices(desk, "op")[-1].startswith("Maria is now number 1 in the waiting room")
+    assert notices(desk, "m") == ["An operator has moved you to the front of the line."]
+    desk.send("op", DeskFirst(desk.mid(), 0, "Zed"))
+    assert notices(desk, "op")[-1] == "Nobody called Zed is waiting; .room lists who is."
+
+
+def test_first_by_a_name_two_people_share_gives_their_numbers_to_choose_from() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice", topic=2)
+    desk.join("m1", "Maria", topic=2, phone="+44 7700 900001")
+    desk.join("m2", "maria", topic=2, phone="+44 7700 900002")
+    notices(desk, "op")
+    desk.say("m2", "i want to end it all")
+    # the name would not say which: the alert gives the number as it is now
+    assert notices(desk, "op")[-1].endswith(" .first 3 puts them at the front of the line.")
+    desk.send("op", DeskFirst(desk.mid(), 0, "MARIA"))
+    assert notices(desk, "op") == [
+        "2 people called MARIA are waiting: numbers 2 and 3 in .room; .first 2 (say) takes "
+        "the one you mean."
+    ]
+    assert [p.name for p in desk.queue.waiting] == ["Alice", "Maria", "maria"]  # unmoved
 
 
 def test_a_kept_place_after_a_restart_is_marked_from_its_description() -> None:
@@ -214,7 +331,11 @@ def test_words_of_crisis_typed_while_waiting_keep_their_mark_across_a_restart() 
     token = desk.token("a")
     desk.say("a", "I want to die")
     [_, _, alice] = desk.kept
-    assert (alice.crisis, alice.said) == (CRISIS_WAITING, "I want to die")
+    assert (alice.crisis, alice.said) == (CRISIS_WAITING, ("I want to die",))
+    desk.advance(1)
+    desk.say("a", "please, I am suicidal")
+    [_, _, alice] = desk.kept
+    assert alice.said == ("I want to die", "please, I am suicidal")
     after = Desk()
     after.apply(after.queue.restore(list(desk.kept), 0.0))
     after.join("a", "Alice", topic=2, token=token)
@@ -227,7 +348,7 @@ def test_words_of_crisis_typed_while_waiting_keep_their_mark_across_a_restart() 
     assert (session.name, session.crisis, session.said) == (
         "Alice",
         CRISIS_WAITING,
-        "I want to die",
+        ("I want to die", "please, I am suicidal"),
     )
 
 

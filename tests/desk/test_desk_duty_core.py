@@ -62,7 +62,7 @@ def on_duty(now: float = 0.0, *, prompt: bool = False) -> OperatorCore:
 
 def serving(now: float = 0.0, *, prompt: bool = False) -> OperatorCore:
     core = on_duty(now, prompt=prompt)
-    core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ""), now)
+    core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ()), now)
     return core
 
 
@@ -99,7 +99,7 @@ def test_going_on_duty() -> None:
 
 def test_lines_go_to_the_person_served_and_the_prompt_names_them() -> None:
     core = on_duty()
-    session = core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ""), 0.0)
+    session = core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ()), 0.0)
     assert session[-2:] == [PeekTyped(), SetPrompt("to Tom> ")]
     assert sent(core.typed("hello Tom", 2.0)) == [DeskLine("o-2", "", "hello Tom", "s1")]
     ended = core.received(DeskEnded("d", "Tom ended the session.", False, -1), 3.0)
@@ -110,7 +110,7 @@ def hand_over(core: OperatorCore, now: float, typing: str = "") -> None:
     """Tom leaves and Ua is handed over at `now`, while `typing` is in the prompt."""
     core.received(DeskEnded("d", "Tom ended the session.", False, -1), now)
     core.being_typed(typing, now)
-    core.received(DeskSession("d", "s2", "Ua", "07700900607", 5, "", 3, "", ""), now)
+    core.received(DeskSession("d", "s2", "Ua", "07700900607", 5, "", 3, "", ()), now)
     core.being_typed(typing, now)
 
 
@@ -280,6 +280,25 @@ def test_serve_typed_before_going_on_duty_chooses_the_topics_gone_on_duty_for() 
     assert isinstance(hello, DeskOperator) and hello.topics == (5,)
 
 
+def test_a_line_too_long_is_put_back_in_the_prompt_or_quoted() -> None:
+    # found by trying it: a line over 2000 characters was refused and thrown away
+    long = "x" * 2500
+    for prompt in (True, False):
+        core = on_duty(prompt=prompt)
+        core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ()), 0.0)
+        out = core.typed(long, 5.0)
+        assert not sent(out)
+        if prompt:
+            assert out[-1] == PutTyped(long)
+            assert shown(out) == [
+                "[Not sent: the line has 2500 characters, and at most 2000 go in one. It is "
+                "back in the prompt: shorten or split it, then press Enter.]"
+            ]
+        else:
+            assert PutTyped not in map(type, out)
+            assert shown(out)[0].endswith(f"It began: {'x' * 60}...]")
+
+
 def piped() -> OperatorCore:
     """An operator whose input is a pipe or a file (`ChatApp -o ... < script`)."""
     core = OperatorCore("ann", "127.0.0.1", 4000, "key", IdMaker("o"), serve_when_asked=True)
@@ -313,12 +332,45 @@ def test_a_piped_operator_takes_nobody_until_its_input_says_serve() -> None:
     assert not shown(again)
 
 
-def test_a_piped_operator_whose_input_says_serve_first_goes_on_duty_for_it() -> None:
+def test_a_piped_operator_whose_input_says_serve_first_serves_once_on_duty() -> None:
     core = piped()
     core.typed(".serve 2,3", 0.0)
     out = core.connected(0.1)
-    [hello] = sent(out)
-    assert isinstance(hello, DeskOperator) and hello.topics == (2, 3) and not shown(out)
+    [hello] = sent(out)  # nobody can be handed over before the desk says it is on duty
+    assert isinstance(hello, DeskOperator) and hello.topics == () and not shown(out)
+    duty = core.received(DeskOnDuty("d", hello.id, "ann", (), 0, 0), 0.2)
+    [serve] = sent(duty)
+    assert isinstance(serve, DeskServe) and serve.topics == (2, 3)
+    # the answer to the `.serve` says what it serves; "you take nobody" would be untrue
+    assert shown(duty) == []
+    assert shown(core.received(DeskOnDuty("d", serve.id, "ann", (2, 3), 0, 0), 0.3)) == [
+        "[On duty as ann, serving topics 2 Getting Differentiated by School, 3 Weak in "
+        "Academics; 0 waiting.]",
+        "[.help lists the commands.]",
+    ]
+
+
+def test_a_piped_operator_whose_input_ends_before_on_duty_serves_nobody_in_any_race() -> None:
+    # found by trying it: `printf '.serve all\nhello Hal\n' | ChatApp -o xo ...` took Hal
+    # and dropped him at once in 2 runs of 3: the lines came after the connection was up,
+    # the end of input after the `.serve` had gone
+    for serve_early in (True, False):
+        core = piped()
+        if serve_early:
+            core.typed(".serve all", 0.0)
+        out = core.connected(0.1)
+        if not serve_early:
+            out += core.typed(".serve all", 0.15)
+        out += core.typed("hello Hal", 0.15)
+        [hello] = sent(out)
+        assert isinstance(hello, DeskOperator) and hello.topics == ()
+        ended = core.end_of_input(0.16)
+        assert [type(m) for m in sent(ended)] == [DeskLeave]
+        assert shown(ended) == [
+            "[Not carried out: .serve all (input ended before you were on duty).]"
+        ]
+        # the desk's answer to the DeskOperator comes after: no DeskServe goes
+        assert not sent(core.received(DeskOnDuty("d", hello.id, "xo", (), 1, 1), 0.2))
 
 
 def test_lines_piped_before_going_on_duty_are_each_carried_out_or_said_not_to_be() -> None:

@@ -174,7 +174,7 @@ def test_someone_in_danger_while_waiting_is_told_to_the_operator(world: DeskWorl
     assert not any("!!!" in line and CRISIS not in line for line in maria.everything)
     ann.expect(
         r"!!! Maria, number 2 in the waiting room \(3 Weak in Academics\), may be in "
-        r"danger: they wrote of it while waiting\. \.first 2 puts them at the front"
+        r"danger: they wrote of it while waiting\. \.first Maria puts them at the front"
     )
     ann.send(".room")
     row = ann.expect(r"2\. Maria ").string

@@ -175,7 +175,7 @@ def operator_on_duty() -> OperatorCore:
     core.start(0.0)
     core.connected(0.0)
     core.received(DeskOnDuty("d", "o-1", "ann", ALL_TOPICS, 0, 0), 0.0)
-    core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ""), 0.0)
+    core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ()), 0.0)
     return core
 
 

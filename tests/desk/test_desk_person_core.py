@@ -13,6 +13,7 @@ from peer.desk_actions import (
     KeepPlace,
     KeptPlace,
     Probe,
+    PutTyped,
     Send,
     SetPrompt,
     Show,
@@ -207,6 +208,27 @@ def test_lines_before_being_served_are_not_sent() -> None:
     assert sent(core.typed("..dots", 0.0)) == [DeskLine("p-4", "", ".dots", "s")]
     assert sent(core.typed("x" * (MAX_DESK_LINE + 1), 0.0)) == []
     assert shown(core.typed(".queue", 0.0)) == ["[You are being served now.]"]
+
+
+def test_a_line_too_long_is_put_back_in_the_prompt_or_quoted() -> None:
+    # found by trying it: a line over 2000 characters was refused and thrown away
+    long = "I have been trying " + "very " * 500
+    core = waiting()
+    core.received(DeskServed("d2", "ann", "s"), 0.0)
+    out = core.typed(long, 0.0)
+    assert not sent(out) and PutTyped not in map(type, out)
+    assert shown(out) == [
+        f"[Not sent: the line has {len(long)} characters, and at most 2000 go in one. It "
+        "began: I have been trying very very very very very very very very v...]"
+    ]
+    on_terminal = PersonCore("127.0.0.1", 4000, IdMaker("p"), prompt=True)
+    through_form(on_terminal)
+    on_terminal.connected(0.0)
+    on_terminal.received(queued(), 0.0)
+    on_terminal.received(DeskServed("d2", "ann", "s"), 0.0)
+    out = on_terminal.typed(".." + long, 0.0)
+    assert out[-1] == PutTyped(".." + long)  # as typed, to shorten
+    assert "It is back in the prompt" in shown(out)[0] and not sent(out)
 
 
 def test_the_position_is_shown_when_it_changes_and_operators_coming_and_going() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from registry.desk_actions import KeptPlace
 from registry.desk_places import _FIELDS, PLACES_FILE, PlacesFile
+from wire.desk_text import MAX_SAID_LINES
 
 PLACES = (
     KeptPlace(
@@ -25,7 +26,7 @@ PLACES = (
         "bo",
         serving_since=150.0,
         crisis="waiting",
-        said="I want to die",
+        said=("I want to die", "please, I am suicidal"),
     ),
 )
 
@@ -158,7 +159,8 @@ def test_a_damaged_session_start_or_mark_is_damage(tmp_path: Path) -> None:
     for key, value, why in (
         ("serving_at", "soon", "serving_at is not a time"),
         ("crisis", "bored", "crisis is not a reason"),
-        ("said", 3, "said is not a line"),
+        ("said", 3, "said is not a list of lines"),
+        ("said", ["ok", 3], "said is not a list of lines"),
     ):
         (tmp_path / PLACES_FILE).write_text(json.dumps({"places": [entry | {key: value}]}))
         places, problem = PlacesFile(tmp_path).load()
@@ -166,3 +168,12 @@ def test_a_damaged_session_start_or_mark_is_damage(tmp_path: Path) -> None:
     (tmp_path / PLACES_FILE).write_text(json.dumps({"places": [entry | {"serving_at": None}]}))
     [place], problem = PlacesFile(tmp_path).load()
     assert problem == "" and place.serving_since is None and place.crisis == ""
+    # a file written when only the last line was kept, as a string
+    (tmp_path / PLACES_FILE).write_text(json.dumps({"places": [entry | {"said": "I want to die"}]}))
+    [place], problem = PlacesFile(tmp_path).load()
+    assert problem == "" and place.said == ("I want to die",)
+    # more lines than are kept: the earliest, within the bound
+    many = [f"line {n}" for n in range(MAX_SAID_LINES + 5)]
+    (tmp_path / PLACES_FILE).write_text(json.dumps({"places": [entry | {"said": many}]}))
+    [place], problem = PlacesFile(tmp_path).load()
+    assert place.said == tuple(many[:MAX_SAID_LINES])

@@ -643,7 +643,10 @@ def test_operator_names_are_checked_and_unique() -> None:
     desk = Desk()
     desk.operator("o1", "ann")
     desk.operator("o2", "ANN")
-    assert "already on duty" in desk.last("o2", DeskRefused).reason
+    # found by trying it: "an operator named ANN is already on duty", when ann was
+    assert desk.last("o2", DeskRefused).reason == (
+        "Cannot go on duty: an operator named ann is already on duty."
+    )
     desk.operator("o3", "bad name")
     assert "Cannot go on duty" in desk.last("o3", DeskRefused).reason
 

@@ -287,6 +287,8 @@ def test_a_console_line_finished_seconds_after_a_new_person_came_is_held_for_sen
         assert desk.wants_console_line(".send")
         desk.console_line(".send")
         assert (await ann.next(DeskLine)).text == "see you next week then"  # type: ignore[attr-defined]
+        # found by trying it: nothing on the console said it had gone
+        assert printed[-1] == "desk: [Sent to Ann: see you next week then]"
         desk.console_line(".send")
         assert "No line is held back" in printed[-1]
         # an .end as the next person comes is not carried out either

@@ -193,11 +193,14 @@ def test_operator_commands() -> None:
     assert parse("hello").message == DeskLine("i1", "", "hello", "s-1")  # type: ignore[attr-defined]
     assert parse("..end").message == DeskLine("i1", "", ".end", "s-1")  # type: ignore[attr-defined]
     assert parse("   ").message is None  # type: ignore[attr-defined]
-    assert "too long" in parse("x" * 5000).lines[0]  # type: ignore[attr-defined]
+    assert "at most 2000 go in one" in parse("x" * 5000).lines[0]  # type: ignore[attr-defined]
     assert is_operator_command(".room") and is_operator_command(".serve 1")
     assert not is_operator_command("hello") and not is_operator_command(".quit")
     assert parse(".first 3").message == DeskFirst("i1", 3)  # type: ignore[attr-defined]
-    for wrong in (".first", ".first 0", ".first two", ".first -1", ".first \uff13"):
+    assert parse(".first  Maria Lopez ").message == DeskFirst(  # type: ignore[attr-defined]
+        "i1", 0, "Maria Lopez"
+    )
+    for wrong in (".first", ".first 0", ".first -1", ".first \uff13", ".first " + "x" * 65):
         assert "Usage: .first 3" in parse(wrong).lines[0]  # type: ignore[attr-defined]
     assert is_operator_command(".first 2")  # the registry console's too
     assert ".first 3" in "\n".join(parse(".help").lines)  # type: ignore[attr-defined]
@@ -219,7 +222,7 @@ def test_what_the_person_and_operator_see() -> None:
         "number 1 in the queue: you are next"
         in render_person(DeskPosition("", 1, 1, EST_HISTORY, 0, 0))[0]
     )
-    session = DeskSession("", "s1", "Alice", "+447700900123", 3, "maths", 65, "", "")
+    session = DeskSession("", "s1", "Alice", "+447700900123", 3, "maths", 65, "", ())
     shown = "\n".join(render_operator(session))
     assert "+447700900123" in shown and "3 Weak in Academics" in shown and "maths" in shown
     room = DeskRoom(

@@ -144,3 +144,49 @@ def test_the_registry_console_serves_unless_started_with_no_desk_console(
         if registry.isalive():
             registry.terminate(force=True)
         world.close()
+
+
+def test_a_client_stopped_and_continued_puts_its_terminal_back(tmp_path: Path) -> None:
+    # found by trying it: after `kill -STOP` and `fg` the shell had left the terminal in
+    # its own mode; every line typed was echoed twice and the prompt never came back
+    import os
+    import signal
+    import termios
+
+    world = DeskWorld(tmp_path)
+    env = world.env()
+    env["TERM"] = "xterm"
+    env["PROMPT_TOOLKIT_NO_CPR"] = "1"
+    person = pexpect.spawn(
+        sys.executable,
+        ["-m", "peer.desk_client", "127.0.0.1", str(world.port)],
+        cwd=str(ROOT),
+        env=env,
+        encoding="utf-8",
+        timeout=8,
+        dimensions=(40, 200),
+    )
+    try:
+        person.expect("Name:")
+        os.kill(person.pid, signal.SIGSTOP)
+        # what the shell does meanwhile: its own mode, echo and whole lines
+        attrs = termios.tcgetattr(person.child_fd)
+        attrs[3] |= termios.ECHO | termios.ICANON
+        termios.tcsetattr(person.child_fd, termios.TCSANOW, attrs)
+        os.kill(person.pid, signal.SIGCONT)
+        person.expect("Name:")  # drawn again
+        deadline = 50
+        while termios.tcgetattr(person.child_fd)[3] & (termios.ECHO | termios.ICANON):
+            deadline -= 1
+            assert deadline, "the terminal was not put back in raw mode"
+            person.expect([pexpect.TIMEOUT], timeout=0.1)
+        person.sendline("Alice")
+        person.expect("mobile number:")
+        # typed once: by the prompt, not also by the terminal
+        assert (person.before or "").count("Alice") == 1
+        person.sendcontrol("c")
+        person.expect(pexpect.EOF)
+    finally:
+        if person.isalive():
+            person.terminate(force=True)
+        world.close()

@@ -294,6 +294,32 @@ def test_ctrl_z_puts_nothing_into_the_line(
 
 
 @pytest.mark.timeout(30)
+def test_a_peer_stopped_and_continued_puts_its_terminal_back(
+    terminal_env: tuple[ChatEnv, list[Terminal]],
+) -> None:
+    # found by trying it on the desk clients, built the same way: after `kill -STOP` and
+    # `fg` the shell had left the terminal in its own mode, and keys were echoed twice
+    import os
+    import signal
+    import termios
+
+    bob, alice = bob_and_alice_at_a_terminal(terminal_env)
+    os.kill(alice.child.pid, signal.SIGSTOP)
+    attrs = termios.tcgetattr(alice.child.child_fd)  # what the shell does meanwhile
+    attrs[3] |= termios.ECHO | termios.ICANON
+    termios.tcsetattr(alice.child.child_fd, termios.TCSANOW, attrs)
+    os.kill(alice.child.pid, signal.SIGCONT)
+    deadline = time.monotonic() + 10
+    while termios.tcgetattr(alice.child.child_fd)[3] & (termios.ECHO | termios.ICANON):
+        assert time.monotonic() < deadline, "the terminal was not put back in raw mode"
+        alice.pump(0.1)
+    alice.type("send bob back")
+    alice.wait("the line typed once", lambda rows: rows[-1] == "alice> send bob back")
+    alice.type("\r")
+    bob.expect_all([line("alice: back")])
+
+
+@pytest.mark.timeout(30)
 def test_ctrl_c_at_a_question_of_message_cancels_it_and_the_prompt_goes_on(
     terminal_env: tuple[ChatEnv, list[Terminal]],
 ) -> None:

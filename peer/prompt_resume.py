@@ -1,0 +1,60 @@
+"""A running prompt put back after its process was stopped and continued.
+
+A client stopped from outside (`kill -STOP`, or SIGTSTP sent by another program) while its
+prompt_toolkit prompt runs has no say in what happens to the terminal meanwhile: the shell
+takes it back and leaves it in the line-editing mode the shell wants. After `fg` (SIGCONT)
+the terminal stays so: every key is echoed by the terminal itself, lines arrive only on
+Enter and are shown twice, and the answers to the prompt's cursor-position requests
+(`^[[23;1R`) are printed as text. Continued, the prompt puts the terminal back in the mode
+it needs and draws itself anew. Shared by the chat peer's terminal (peer.terminal) and the
+help-desk clients' (peer.desk_terminal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from prompt_toolkit.application import Application
+
+
+@contextlib.contextmanager
+def redrawn_on_continue(app: Callable[[], Application[Any] | None]) -> Iterator[None]:
+    """While inside: on SIGCONT, the running application `app()` returns (None or not
+    running: nothing to do) gets its terminal back in raw mode and is drawn again from
+    scratch. Must be entered in the running event loop; does nothing where SIGCONT does not
+    exist or the loop cannot watch signals."""
+    sigcont = getattr(signal, "SIGCONT", None)
+    loop = asyncio.get_running_loop()
+    watching = False
+    if sigcont is not None:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sigcont, lambda: _continued(app()))
+            watching = True
+    try:
+        yield
+    finally:
+        if watching and sigcont is not None:
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sigcont)
+
+
+def _continued(app: Application[Any] | None) -> None:
+    """The process runs again after a stop: raw mode back, and the prompt redrawn where the
+    cursor is now (below whatever the shell printed meanwhile)."""
+    if app is None or not app.is_running:
+        return
+    import termios
+
+    from prompt_toolkit.input.vt100 import raw_mode
+
+    with contextlib.suppress(OSError, ValueError, termios.error, NotImplementedError):
+        # Entered and never left: the prompt's own raw mode, entered as it started, puts
+        # back the modes of before the prompt as it ends, which is what is wanted then.
+        raw_mode(app.input.fileno()).__enter__()
+    app.renderer.reset()
+    app.invalidate()

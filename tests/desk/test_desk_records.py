@@ -1,0 +1,38 @@
+"""Transcripts on disk (registry/desk_records.py): what a file reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from registry.desk_actions import SessionEnded, SessionLine, SessionStarted
+from registry.desk_records import TRANSCRIPT_DIR, TranscriptStore
+from wire.desk import CRISIS_WAITING
+
+
+def test_a_transcript_begins_with_the_danger_mark_and_what_was_typed_while_waiting(
+    tmp_path: Path,
+) -> None:
+    # found by trying it: the transcript left both out, though the operator saw them
+    store = TranscriptStore(tmp_path, clock=lambda: 1_700_000_000.0)
+    said = ("I might kill myself tonight", "call me on ********56")
+    store.write(
+        SessionStarted("s1", "Maria", "********56", 3, "", "ann", 65.0, CRISIS_WAITING, said)
+    )
+    store.write(SessionLine("s1", "ann", "I am here"))
+    store.write(SessionEnded("s1", "ended by the operator", 30.0))
+    [path] = (tmp_path / TRANSCRIPT_DIR).glob("*.txt")
+    lines = path.read_text().splitlines()
+    assert lines[3:6] == [
+        "!!! May be in danger: they wrote of it while waiting",
+        "!!! Wrote while waiting: I might kill myself tonight",
+        "!!! Wrote while waiting: call me on ********56",
+    ]
+    assert lines[6] == "Operator: ann"
+    assert lines[-2].endswith("] ann: I am here")
+
+
+def test_a_transcript_without_a_mark_has_no_such_lines(tmp_path: Path) -> None:
+    store = TranscriptStore(tmp_path, clock=lambda: 1_700_000_000.0)
+    store.write(SessionStarted("s1", "Bob", "********56", 2, "", "ann", 5.0))
+    [path] = (tmp_path / TRANSCRIPT_DIR).glob("*.txt")
+    assert "!!!" not in path.read_text()
