@@ -44,8 +44,8 @@ def redrawn_on_continue(app: Callable[[], Application[Any] | None]) -> Iterator[
 
 
 def _continued(app: Application[Any] | None) -> None:
-    """The process runs again after a stop: raw mode back, and the prompt redrawn where the
-    cursor is now (below whatever the shell printed meanwhile)."""
+    """The process runs again after a stop: raw mode back, and the prompt redrawn on the
+    cursor's line (below whatever the shell printed meanwhile)."""
     if app is None or not app.is_running:
         return
     import termios
@@ -56,5 +56,10 @@ def _continued(app: Application[Any] | None) -> None:
         # Entered and never left: the prompt's own raw mode, entered as it started, puts
         # back the modes of before the prompt as it ends, which is what is wanted then.
         raw_mode(app.input.fileno()).__enter__()
+    # Drawn anew from the start of the cursor's line, cleared: the cursor is where the
+    # prompt left it (after the prompt's text) unless the shell printed a line meanwhile.
+    app.output.write_raw("\r")
+    app.output.erase_end_of_line()
+    app.output.flush()
     app.renderer.reset()
     app.invalidate()
