@@ -23,6 +23,7 @@ open for each), or is turned away when all it holds are desk sessions.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -96,8 +97,12 @@ class StreamSlots:
         closing one to make room if need be: when its address holds `per_address` already,
         that address's longest-silent one (an address only ever makes room for itself), else
         at the limit the longest-silent one if silent for EVICT_IDLE. False (and counted)
-        when there is no room: the caller closes it."""
+        when there is no room: the caller closes it. Loopback is never capped: whoever
+        connects from it shares this machine (many peers of one host, a benchmark's
+        hundreds joining at once) and could exhaust it by other means anyway."""
         now = self._clock()
+        if _is_loopback(address):
+            address = ""
         if address and self._from.get(address, 0) >= self.per_address:
             own = next(iter(self._idle_from.get(address, ())), None)
             if own is None:  # all of them sessions: those are never closed for another
@@ -171,3 +176,10 @@ class StreamSlots:
         self._heard.pop(stream, None)
         self._sessions.discard(stream)
         self._forget_address(stream)
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
