@@ -424,17 +424,7 @@ class DeskQueue:
             actions += self._give_up_unclaimed()
         for person in list(self._waiting):
             if person.dropped is not None and now >= person.dropped + self.grace:
-                self._remove_waiting(person)
-                actions += self._tell_kept_operator(
-                    person, f"{clean(person.name)} did not come back; you take the next person."
-                )
-                actions.append(
-                    self._log(
-                        f"desk: {name_for_log(person)} did not come back within "
-                        f"{format_duration(self.grace)}; place given up",
-                        person,
-                    )
-                )
+                actions += self._give_up_place(person, format_duration(self.grace))
         actions += self._stop_awaiting(now)  # after the places given up: they say more
         return actions + self._settle(now) + self._tell_held_back_arrivals(now) + self._keep()
 
@@ -508,20 +498,20 @@ class DeskQueue:
         actions: list[Action] = []
         for person in list(self._waiting):
             if person.token in self._restored and person.conn is None:
-                self._remove_waiting(person)
-                actions += self._tell_kept_operator(
-                    person, f"{clean(person.name)} did not come back; you take the next person."
-                )
-                actions.append(
-                    self._log(
-                        f"desk: {name_for_log(person)} did not come back within "
-                        f"{format_duration(self.reclaim_window)} of the restart; place given "
-                        "up",
-                        person,
-                    )
-                )
+                within = f"{format_duration(self.reclaim_window)} of the restart"
+                actions += self._give_up_place(person, within)
         self._restored.clear()
         return actions
+
+    def _give_up_place(self, person: Person, within: str) -> list[Action]:
+        """Give up the place of `person`, who did not come back `within` (how long, said
+        in the log); an operator kept for them is told it takes the next person."""
+        self._remove_waiting(person)
+        actions = self._tell_kept_operator(
+            person, f"{clean(person.name)} did not come back; you take the next person."
+        )
+        line = f"desk: {name_for_log(person)} did not come back within {within}; place given up"
+        return [*actions, self._log(line, person)]
 
     def restore(self, places: list[KeptPlace], now: float) -> list[Action]:
         """Hold `places`, kept on disk by the run before (see KeepPlaces), as places whose
