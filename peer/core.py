@@ -445,6 +445,7 @@ class PeerCore:
                 if self._accept("", message.id, addr, out):
                     self._seen_room(message.room)
                     out.append(Print(f"[{message.text}]", "system"))
+                    self._joined_by_notice(message.room, addr, now, out)
             case _:
                 pass
 
@@ -1059,6 +1060,21 @@ class PeerCore:
             streamed = self._streamed.pop(reply_to, None)
             request = streamed[0] if streamed else None
         return request
+
+    def _joined_by_notice(self, room: str, addr: Addr, now: float, out: list[Action]) -> None:
+        """A notice about `room` while our join of it waits for its ack: the registry
+        tells a room's members only, so the join is done, and is taken as answered. The
+        ack comes after the notice and the history (so that a script's next lines print
+        after them); were it lost with a registry killed in between, the peer would say the
+        join failed and take its next lines as outside the room the registry has it in."""
+        key = name_key(room)
+        waiting = [r.message for r in self._requests.items()]
+        waiting += [r.message for r, _ in self._streamed.values()]
+        waiting += list(self._given_up.values())
+        for join in waiting:
+            if isinstance(join, Join) and name_key(join.room) == key:
+                self._answer(Ack(self._new_id(), join.id), addr, now, out)
+                return
 
     def _answer(self, reply: Message, addr: Addr, now: float, out: list[Action]) -> None:
         reply_to = getattr(reply, "reply_to", "")

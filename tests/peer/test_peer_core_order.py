@@ -15,6 +15,7 @@ from wire.messages import (
     Join,
     Register,
     Rename,
+    RoomNotice,
     RoomPost,
     Welcome,
 )
@@ -32,6 +33,22 @@ def test_a_line_typed_right_after_join_is_said_in_the_room() -> None:
         "fastroom",
         "typed right after join",
     )
+
+
+def test_a_join_whose_ack_is_lost_is_done_by_the_rooms_notice() -> None:
+    # found by the e2e suite under load: the registry, killed just after its notice "You
+    # joined r" and before the join's ack, left the peer saying the join failed and taking
+    # the next line as a command, while the restarted registry had it in the room
+    core, _ = registered()
+    [join] = sent(core.line("join r", T0))
+    notice = RoomNotice("r-5", "r", "You joined r with bob")
+    assert prints(core.receive(notice, SERVER, T0 + 0.001)) == ["[You joined r with bob]"]
+    assert core.state.room == "r"
+    out = run_until(core, T0 + 5)  # the ack never comes: no retries run out, nothing said
+    assert not any("not responding" in line or "unavailable" in line for line in prints(out))
+    [post] = sent(core.line("still in r", T0 + 5))
+    assert isinstance(post, RoomPost) and post.room == "r"
+    assert sent(core.receive(Ack("r-6", join.id), SERVER, T0 + 5.1)) == []  # late: a copy
 
 
 def test_dereg_then_the_end_of_input_exits_once_offline() -> None:
