@@ -19,7 +19,7 @@ from peer.desk_held_place import hold_client_lock, operator_lock, state_root
 from peer.desk_runner import DeskRunner
 from peer.desk_terminal import use_colour
 from peer.files import InUse, default_dir
-from registry.desk_key import key_path, read_key
+from peer.operator_key import key_path, read_key
 from wire.reliable import IdMaker
 
 #: The environment variable that gives an operator the registry's operator key.

@@ -15,17 +15,11 @@ import os
 import secrets
 from pathlib import Path
 
-from peer.files import fsync_dir, read_text
+from peer.files import fsync_dir
+from peer.operator_key import KEY_FILE, key_path, read_key_strictly
 
-#: The key's file in the registry's data directory.
-KEY_FILE = "desk-key"
 #: Random bytes in a new key (shown as 22 URL-safe characters): far beyond guessing.
 KEY_BYTES = 16
-
-
-def key_path(data_dir: Path) -> Path:
-    """Where the registry using `data_dir` keeps its operator key."""
-    return data_dir / KEY_FILE
 
 
 def load_or_create_key(data_dir: Path) -> str:
@@ -34,7 +28,7 @@ def load_or_create_key(data_dir: Path) -> str:
     and ValueError if the file holds no key."""
     path = key_path(data_dir)
     try:
-        return _read(path)
+        return read_key_strictly(path)
     except FileNotFoundError:
         pass
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -53,19 +47,12 @@ def load_or_create_key(data_dir: Path) -> str:
         try:
             os.link(tmp, path)
         except FileExistsError:  # another start made it meanwhile: theirs counts
-            return _read(path)
+            return read_key_strictly(path)
         fsync_dir(data_dir)
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
     return key
-
-
-def read_key(path: Path) -> str | None:
-    """The key in the file at `path`, or None when there is no readable key there."""
-    with contextlib.suppress(OSError, ValueError):
-        return _read(path)
-    return None
 
 
 def key_matches(given: str, key: str) -> bool:
@@ -74,11 +61,3 @@ def key_matches(given: str, key: str) -> bool:
     return hmac.compare_digest(
         given.encode("utf-8", "surrogatepass"), key.encode("utf-8", "surrogatepass")
     )
-
-
-def _read(path: Path) -> str:
-    lines = read_text(path).split("\n")  # not splitlines: see storage
-    key = lines[0].strip() if lines else ""
-    if not key:
-        raise ValueError("it holds no key")
-    return key

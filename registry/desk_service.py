@@ -27,6 +27,7 @@ from typing import TypeGuard
 
 from peer.endpoint import FRAME_DEADLINE
 from peer.listener import enable_keepalive
+from peer.operator_key import key_path
 from registry.desk_actions import (
     Action,
     Close,
@@ -40,7 +41,7 @@ from registry.desk_actions import (
 )
 from registry.desk_console_topics import ConsoleTopics
 from registry.desk_history import History, HistoryFile
-from registry.desk_key import key_path, load_or_create_key
+from registry.desk_key import load_or_create_key
 from registry.desk_places import PlacesFile
 from registry.desk_queue import GRACE, MAX_WAITING, RECLAIM_WINDOW, DeskQueue
 from registry.desk_records import TranscriptStore

@@ -15,6 +15,7 @@ from pathlib import Path
 from peer.batch import receive_batch
 from peer.endpoint import Endpoint, Handoff
 from peer.files import InUse, hold_lock, os_reason
+from peer.operator_key import key_path
 from peer.wake import WakeTimer
 from registry.actions import (
     Action,
@@ -28,7 +29,6 @@ from registry.actions import (
     StoreMail,
 )
 from registry.core import RegistryCore
-from registry.desk_key import key_path
 from registry.desk_service import DeskService
 from registry.flood import NEW_NAMES
 from registry.mailbox import MAILBOX_MESSAGES

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from peer.operator_key import key_path, read_key
 from registry import desk_key
-from registry.desk_key import key_matches, key_path, load_or_create_key, read_key
+from registry.desk_key import key_matches, load_or_create_key
 
 
 def test_a_key_is_made_once_private_and_kept(tmp_path: Path) -> None:
