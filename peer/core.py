@@ -35,6 +35,7 @@ from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
     OFFLINE_REFUSAL,
+    REPLACED_REFUSAL,
     Ack,
     Acks,
     Alias,
@@ -247,6 +248,8 @@ class PeerCore:
         self._table_line_due: float | None = None
         # whether ROOMS_DOWN was said since the registry last answered
         self._rooms_down_said = False
+        # whether this start was told that another start holds its name (see `_replaced`)
+        self._replaced_said = False
 
     # -- entry points -------------------------------------------------------------------
 
@@ -1179,6 +1182,9 @@ class PeerCore:
                 pass
 
     def _refused(self, message: Message, reason: str, now: float, out: list[Action]) -> None:
+        if reason.startswith(REPLACED_REFUSAL):
+            self._replaced(reason, out)
+            return
         if isinstance(message, Keepalive):
             # The registry no longer counts us as online (it gave up on us): come back,
             # unless the user went offline meanwhile, or is going (the keepalive crossed
@@ -1211,6 +1217,36 @@ class PeerCore:
             out.append(Exit(0))
         if isinstance(message, SaveMessage | ChannelPost | Leave):
             self._drop_from_outbox(message)
+
+    def _replaced(self, reason: str, out: list[Action]) -> None:
+        """Another start of this peer took its name over while this one was stopped (kill
+        -STOP, a laptop asleep): everything for the name goes there now. Say so, keep what
+        this start sent and is not known delivered in the outbox on disk (sent by the next
+        start with this data directory), send nothing more, and exit 1. No Deregister: the
+        name is the other start's, which would be taken offline by it."""
+        if self._replaced_said:
+            return  # said already (several requests may be refused in one datagram)
+        self._replaced_said = True
+        self._quitting = True
+        self._farewell = None  # a /quit waiting: its Deregister would reach the other start
+        self._after_change.clear()
+        self._join_after_kept = None
+        self.state.registered = False
+        self._next_keepalive = None
+        name = self.state.name
+        out.append(Print(f"[{reason} This start stops: it no longer sends as {name}.]", "error"))
+        undelivered = self._undelivered()
+        # all of it as the outbox, so that what is kept after this event (`_settle`) is it
+        self._outbox = list(undelivered)
+        self._unanswered.clear()
+        self._keep_outbox(out)
+        if undelivered:
+            count = f"{len(undelivered)} message" + ("" if len(undelivered) == 1 else "s")
+            line = (
+                f"[{count} not yet delivered kept in this data directory; sent at its next start.]"
+            )
+            out.append(Print(line, "system"))
+        out.append(Exit(1))
 
     def _kept_refused(
         self, message: SaveMessage | ChannelPost, reason: str, out: list[Action]
