@@ -1309,6 +1309,7 @@ class PeerCore:
                     out.append(Print("[Your kept messages stay on disk for the next start.]"))
                 self._never_started(out)
             case Deregister():
+                self._leaving_unheard(message, out)
                 out.append(Print("[Exiting]", "system"))
                 out.append(Exit(0))
             case SaveMessage() | ChannelPost() | RoomPost() | Leave():
@@ -1341,6 +1342,33 @@ class PeerCore:
                 self._server_went_away(now)
             case _:
                 pass
+
+    def _leaving_unheard(self, dereg: Deregister, out: list[Action]) -> None:
+        """A `dereg` or quit the registry did not answer: the peer exits all the same (the
+        user wanted to leave). Say what the next start finds, as nothing else will: the
+        messages kept in the outbox (sent then), and for a `dereg` that the room is left
+        (the registry takes this peer out of it once it finds it gone; the next start does
+        not go back, as after a `dereg` it heard). Room lines kept for that room are still
+        said there at the next start, then a kept `leave` takes it out again, as typed."""
+        room = self.state.room
+        if room and not dereg.quitting:
+            if any(isinstance(m, RoomPost) for m in self._outbox) and not any(
+                isinstance(m, Leave) for m in self._outbox
+            ):
+                self._outbox.append(Leave(self._new_id(), self.state.name, self.state.token))
+            self.state.room = ""  # kept by `_settle`: the next start is in no room
+            out.append(Print(f"[You left {room}; your next start is in no room.]", "system"))
+        elif room:
+            out.append(Print(f"[You left {room}; your next start goes back to it.]", "system"))
+        kept = self._undelivered()
+        self._outbox = list(kept)  # all of it kept on disk, by `_settle`
+        self._unanswered.clear()
+        said = [m for m in kept if not isinstance(m, Leave)]  # a leave is no message
+        if said:
+            count = f"{len(said)} message" + ("" if len(said) == 1 else "s")
+            where = " (room lines included)" if any(isinstance(m, RoomPost) for m in kept) else ""
+            line = f"[{count} kept in your outbox{where}; sent at your next start.]"
+            out.append(Print(line, "system"))
 
     def _server_went_away(self, now: float) -> None:
         self._server_down = True
@@ -1471,10 +1499,10 @@ class PeerCore:
         self.state.name = welcome.name
         self._next_keepalive = now + self.keepalive
         out.append(Print("[Welcome, You are registered.]", "system"))
-        if first and self._outbox:
+        count = sum(1 for m in self._outbox if not isinstance(m, Leave))  # a leave is no message
+        if first and count:
             # said once the name is ours: a start that is refused (the name in use by
             # another start) says only why, and its kept messages stay for the next
-            count = len(self._outbox)
             what = "message" if count == 1 else "messages"
             line = f"[{count} {what} kept from your last session; sending now.]"
             out.append(Print(line, "system"))
