@@ -35,6 +35,7 @@ from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
     OFFLINE_REFUSAL,
+    REPLACED_REFUSAL,
     Ack,
     Acks,
     Alias,
@@ -247,6 +248,8 @@ class PeerCore:
         self._table_line_due: float | None = None
         # whether ROOMS_DOWN was said since the registry last answered
         self._rooms_down_said = False
+        # whether this start was told that another start holds its name (see `_replaced`)
+        self._replaced_said = False
 
     # -- entry points -------------------------------------------------------------------
 
@@ -1179,6 +1182,9 @@ class PeerCore:
                 pass
 
     def _refused(self, message: Message, reason: str, now: float, out: list[Action]) -> None:
+        if reason.startswith(REPLACED_REFUSAL):
+            self._replaced(reason, out)
+            return
         if isinstance(message, Keepalive):
             # The registry no longer counts us as online (it gave up on us): come back,
             # unless the user went offline meanwhile, or is going (the keepalive crossed
@@ -1211,6 +1217,36 @@ class PeerCore:
             out.append(Exit(0))
         if isinstance(message, SaveMessage | ChannelPost | Leave):
             self._drop_from_outbox(message)
+
+    def _replaced(self, reason: str, out: list[Action]) -> None:
+        """Another start of this peer took its name over while this one was stopped (kill
+        -STOP, a laptop asleep): everything for the name goes there now. Say so, keep what
+        this start sent and is not known delivered in the outbox on disk (sent by the next
+        start with this data directory), send nothing more, and exit 1. No Deregister: the
+        name is the other start's, which would be taken offline by it."""
+        if self._replaced_said:
+            return  # said already (several requests may be refused in one datagram)
+        self._replaced_said = True
+        self._quitting = True
+        self._farewell = None  # a /quit waiting: its Deregister would reach the other start
+        self._after_change.clear()
+        self._join_after_kept = None
+        self.state.registered = False
+        self._next_keepalive = None
+        name = self.state.name
+        out.append(Print(f"[{reason} This start stops: it no longer sends as {name}.]", "error"))
+        undelivered = self._undelivered()
+        # all of it as the outbox, so that what is kept after this event (`_settle`) is it
+        self._outbox = list(undelivered)
+        self._unanswered.clear()
+        self._keep_outbox(out)
+        if undelivered:
+            count = f"{len(undelivered)} message" + ("" if len(undelivered) == 1 else "s")
+            line = (
+                f"[{count} not yet delivered kept in this data directory; sent at its next start.]"
+            )
+            out.append(Print(line, "system"))
+        out.append(Exit(1))
 
     def _kept_refused(
         self, message: SaveMessage | ChannelPost, reason: str, out: list[Action]
@@ -1273,6 +1309,7 @@ class PeerCore:
                     out.append(Print("[Your kept messages stay on disk for the next start.]"))
                 self._never_started(out)
             case Deregister():
+                self._leaving_unheard(message, out)
                 out.append(Print("[Exiting]", "system"))
                 out.append(Exit(0))
             case SaveMessage() | ChannelPost() | RoomPost() | Leave():
@@ -1305,6 +1342,33 @@ class PeerCore:
                 self._server_went_away(now)
             case _:
                 pass
+
+    def _leaving_unheard(self, dereg: Deregister, out: list[Action]) -> None:
+        """A `dereg` or quit the registry did not answer: the peer exits all the same (the
+        user wanted to leave). Say what the next start finds, as nothing else will: the
+        messages kept in the outbox (sent then), and for a `dereg` that the room is left
+        (the registry takes this peer out of it once it finds it gone; the next start does
+        not go back, as after a `dereg` it heard). Room lines kept for that room are still
+        said there at the next start, then a kept `leave` takes it out again, as typed."""
+        room = self.state.room
+        if room and not dereg.quitting:
+            if any(isinstance(m, RoomPost) for m in self._outbox) and not any(
+                isinstance(m, Leave) for m in self._outbox
+            ):
+                self._outbox.append(Leave(self._new_id(), self.state.name, self.state.token))
+            self.state.room = ""  # kept by `_settle`: the next start is in no room
+            out.append(Print(f"[You left {room}; your next start is in no room.]", "system"))
+        elif room:
+            out.append(Print(f"[You left {room}; your next start goes back to it.]", "system"))
+        kept = self._undelivered()
+        self._outbox = list(kept)  # all of it kept on disk, by `_settle`
+        self._unanswered.clear()
+        said = [m for m in kept if not isinstance(m, Leave)]  # a leave is no message
+        if said:
+            count = f"{len(said)} message" + ("" if len(said) == 1 else "s")
+            where = " (room lines included)" if any(isinstance(m, RoomPost) for m in kept) else ""
+            line = f"[{count} kept in your outbox{where}; sent at your next start.]"
+            out.append(Print(line, "system"))
 
     def _server_went_away(self, now: float) -> None:
         self._server_down = True
@@ -1435,10 +1499,10 @@ class PeerCore:
         self.state.name = welcome.name
         self._next_keepalive = now + self.keepalive
         out.append(Print("[Welcome, You are registered.]", "system"))
-        if first and self._outbox:
+        count = sum(1 for m in self._outbox if not isinstance(m, Leave))  # a leave is no message
+        if first and count:
             # said once the name is ours: a start that is refused (the name in use by
             # another start) says only why, and its kept messages stay for the next
-            count = len(self._outbox)
             what = "message" if count == 1 else "messages"
             line = f"[{count} {what} kept from your last session; sending now.]"
             out.append(Print(line, "system"))

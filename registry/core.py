@@ -40,6 +40,7 @@ from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_ID, MAX_NAME, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
     OFFLINE_REFUSAL,
+    REPLACED_REFUSAL,
     Ack,
     Acks,
     Alias,
@@ -74,7 +75,7 @@ from wire.messages import (
     is_token,
 )
 from wire.names import name_key, name_problem
-from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker
+from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
 from wire.version import WIRE_VERSION, wire_refusal
 
 #: How many finished save and channel ids are remembered, to answer late retransmissions
@@ -106,9 +107,10 @@ RENAME_GRACE = 300.0
 
 #: Most names listed in the line a peer sees on joining a room.
 JOIN_NAMES_SHOWN = 10
-#: Keepalive periods within which a holder heard from counts as alive: its name is refused
-#: even to its owner's token from another address.
-HOLDER_ALIVE = 1.5
+#: Copies of a liveness probe (see `RegistryCore._probe`) sent in all, TIMEOUT apart: the
+#: holder of a name another start asks for is judged within 1.5 s, well inside the 2.5 s a
+#: start waits for the answer to its registration.
+PROBE_ATTEMPTS = 3
 #: Registrations refused for too many password attempts are logged one in this many.
 LOG_PASSWORDS_EVERY = 100
 
@@ -188,6 +190,19 @@ def same_secret(given: str, kept: str) -> bool:
     )
 
 
+@dataclasses.dataclass(slots=True)
+class Probe:
+    """A liveness probe (`ping`, sent first at `since`) in flight to the peer holding the
+    name keyed `owner` at `addr`, and the registrations of another start of that name
+    waiting for its outcome, by id (each with the address its answer goes to)."""
+
+    owner: str
+    addr: Addr
+    ping: TableUpdate
+    since: float
+    waiting: dict[str, tuple[Register, Addr]] = dataclasses.field(default_factory=dict)
+
+
 class RegistryCore:
     """The table, the mailboxes and the relays of one registry."""
 
@@ -220,6 +235,11 @@ class RegistryCore:
         self._new_id = IdMaker(session)
         self._new_token = new_token
         self._pushes = Pushes(timeout, attempts, streamed=travels_by_stream)
+        # liveness probes in flight, by the probe's message id; and that id by owner key
+        self._probes: Retransmitter[Probe] = Retransmitter(timeout, min(attempts, PROBE_ATTEMPTS))
+        self._probing_owner: dict[str, str] = {}
+        # names whose peer answered a probe after a silence (logged once each: see `_sweep`)
+        self._slow_keepalive: set[str] = set()
         self._push_seq = itertools.count()
         # save id -> the push probing the recipient, while a save is in progress
         self._probing: dict[str, SaveMessage] = {}
@@ -324,6 +344,11 @@ class RegistryCore:
         for push in released:
             out.append(Send(push.addr, push.message))
         self._fail_in_order(failed, now, out)
+        probes_again, probes_failed = self._probes.due(now)
+        for probe in probes_again:
+            out.append(Send(probe.addr, probe.ping))
+        for probe in probes_failed:
+            self._probe_failed(probe, now, out)
         return out
 
     def knows(self, addr: Addr) -> bool:
@@ -333,7 +358,7 @@ class RegistryCore:
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""
         wake = self._pushes.next_wake()
-        for at in (self._next_sweep, self._flush_at):
+        for at in (self._next_sweep, self._flush_at, self._probes.next_wake()):
             if at is not None and (wake is None or at < wake):
                 wake = at
         return wake
@@ -355,13 +380,93 @@ class RegistryCore:
         limit = now - SILENT_PERIODS * self.keepalive
         for record in self.table.online() if now >= self._judge_from else ():
             if record.last_seen < limit:
-                record.online = False
-                self._changed(record, now, out)
-                out.append(Log(f"{record.name} silent for {now - record.last_seen:.0f} s; offline"))
-                self._leave_room(record, now, out, "not answering")
+                # Asked before it is marked offline: a peer whose --keepalive is longer
+                # than ours is silent that long between keepalives, yet running. Marked
+                # offline at once, it came back at its next keepalive, and so on every
+                # period, with nothing said to anyone.
+                self._probe(record, now, out)
         for old, (_, until) in list(self._aliases.items()):
             if until <= now:
                 del self._aliases[old]
+
+    # -- liveness probes ----------------------------------------------------------------
+
+    def _probe(
+        self,
+        record: Record,
+        now: float,
+        out: list[Action],
+        register: tuple[Register, Addr] | None = None,
+    ) -> None:
+        """Ask the peer of `record` whether it still runs, before the registry acts as if
+        it did not (marks it offline, or gives its name to another start): one ping,
+        TIMEOUT apart and PROBE_ATTEMPTS times at most, which any peer acks and ignores
+        (a TableUpdate of version 0 and no rows: every peer has a later version). Its
+        outcome decides `register`, a registration waiting for it, if given. One probe
+        per name at a time: a second asker waits for the same one."""
+        key = name_key(record.name)
+        probe_id = self._probing_owner.get(key)
+        probe = self._probes.get(probe_id) if probe_id is not None else None
+        if probe is None or probe.addr != record.addr:
+            ping = TableUpdate(self._new_id(), 0, ())
+            probe = Probe(key, record.addr, ping, now)
+            self._probes.start(ping.id, probe, now)
+            self._probing_owner[key] = ping.id
+            out.append(Send(record.addr, ping))
+        if register is not None:
+            probe.waiting[register[0].id] = register
+
+    def _probe_over(self, probe: Probe) -> Record | None:
+        """`probe` is answered or given up: forget it; the record it asked about, if that
+        still listens where it was asked."""
+        if self._probing_owner.get(probe.owner) == probe.ping.id:
+            del self._probing_owner[probe.owner]
+        record = self.table.records.get(probe.owner)
+        return record if record is not None and record.addr == probe.addr else None
+
+    def _probe_answered(self, probe: Probe, now: float, out: list[Action]) -> None:
+        """The probed peer answered: it runs. Registrations of another start that waited
+        are refused, saying so."""
+        record = self._probe_over(probe)
+        if record is None:
+            return
+        silent, record.last_seen = now - record.last_seen, now
+        if not probe.waiting and record.name not in self._slow_keepalive:
+            self._slow_keepalive.add(record.name)  # said once: it would be every period
+            out.append(
+                Log(
+                    f"{record.name} was silent for {silent:.0f} s but answered a probe; kept "
+                    f"online (its --keepalive may be longer than this registry's "
+                    f"{self.keepalive:g} s)"
+                )
+            )
+        for msg, asker in probe.waiting.values():
+            reason = (
+                f"The name {record.name} is in use by a peer at {_fmt(record.addr)}, which "
+                "answered just now. Stop it first, or choose another name."
+            )
+            what = f"registration of {record.name} from {_fmt(asker)}"
+            self._refuse(msg.id, asker, reason, what, out)
+
+    def _probe_failed(self, probe: Probe, now: float, out: list[Action]) -> None:
+        """The probed peer did not answer: it is gone, unless it was heard from since the
+        probe began (its acks lost, its keepalive not). Gone, it is marked offline (out of
+        its room, what was pushed to it in its mailbox), and the registrations that waited
+        are carried out: the name is theirs at once."""
+        record = self._probe_over(probe)
+        if record is not None and record.online and record.last_seen < probe.since:
+            record.online = False
+            self._changed(record, now, out)
+            silent = now - record.last_seen
+            line = f"{record.name} silent for {silent:.0f} s; offline (it did not answer a probe)"
+            out.append(Log(line))
+            self._leave_room(record, now, out, "not answering")
+            self._fail_in_order(list(self._pushes.drop_all(record.addr)), now, out)
+        elif record is not None and record.online and probe.waiting:
+            self._probe_answered(probe, now, out)
+            return
+        for msg, asker in probe.waiting.values():
+            self._register(msg, asker, now, out)
 
     # -- registration -------------------------------------------------------------------
 
@@ -439,24 +544,14 @@ class RegistryCore:
                 )
             self._refuse(msg.id, addr, reason, what, out)
             return
-        elif (
-            record.online
-            and record.addr != where
-            and now - record.last_seen < HOLDER_ALIVE * self.keepalive
-            and msg.id != record.last_register_id
-        ):
-            # The owner's token, but the holder at the old address was heard from recently:
-            # two processes must not share one name. Nothing was asked of the holder, so
-            # the refusal says what is known (when it was heard from), and when a holder
-            # that is gone no longer stands in the way (DESIGN.md section 7).
-            ago = max(0, math.floor(now - record.last_seen))
-            wait = max(1, math.ceil(record.last_seen + HOLDER_ALIVE * self.keepalive - now))
-            reason = (
-                f"The name {record.name} is in use by a peer at {_fmt(record.addr)}, heard "
-                f"from {ago} s ago. Stop it first; if it is stopped already, try again in "
-                f"{wait} s."
-            )
-            self._refuse(msg.id, addr, reason, what, out)
+        elif record.online and record.addr != where and msg.id != record.last_register_id:
+            # The owner's token, but the name is held online at another address: two
+            # processes must not share one name, yet one killed a moment ago must not keep
+            # it until its silence runs out. The holder is asked (DESIGN.md section 7);
+            # the answer to this registration (and its copies) waits for the outcome.
+            if name_key(record.name) not in self._probing_owner:
+                out.append(Log(f"{what}: asking {record.name} at {_fmt(record.addr)} first"))
+            self._probe(record, now, out, (msg, addr))
             return
         else:
             verb = "re-registered" if record.online else "registered again"
@@ -536,7 +631,7 @@ class RegistryCore:
         return True
 
     def _deregister(self, msg: Deregister, addr: Addr, now: float, out: list[Action]) -> None:
-        record = self._authorised(msg.name, msg.token, addr, msg.id, "dereg", out)
+        record = self._authorised(msg.name, msg.token, addr, msg.id, "dereg", out, fresh=True)
         if record is None:
             return
         if record.online:
@@ -557,7 +652,7 @@ class RegistryCore:
         out.append(Send(addr, Ack(self._new_id(), msg.id)))
 
     def _keepalive(self, msg: Keepalive, addr: Addr, now: float, out: list[Action]) -> None:
-        record = self._authorised(msg.name, msg.token, addr, msg.id, "keepalive", out)
+        record = self._authorised(msg.name, msg.token, addr, msg.id, "keepalive", out, fresh=True)
         if record is None:
             return
         if not record.online:
@@ -568,7 +663,9 @@ class RegistryCore:
         out.append(Send(addr, Alive(self._new_id(), msg.id, self.table.version)))
 
     def _mail_taken(self, msg: MailTaken, addr: Addr, out: list[Action]) -> None:
-        record = self._authorised(msg.name, msg.token, addr, msg.id, "mail hand-over", out)
+        record = self._authorised(
+            msg.name, msg.token, addr, msg.id, "mail hand-over", out, fresh=True
+        )
         if record is None:
             return
         box = self.mail.get(name_key(record.name), [])
@@ -585,10 +682,21 @@ class RegistryCore:
             out.append(Send(addr, Ack(self._new_id(), msg.id)))
 
     def _authorised(
-        self, name: str, token: str, addr: Addr, reply_to: str, what: str, out: list[Action]
+        self,
+        name: str,
+        token: str,
+        addr: Addr,
+        reply_to: str,
+        what: str,
+        out: list[Action],
+        *,
+        fresh: bool = False,
     ) -> Record | None:
         """The record for `name` if `token` is its token and comes from its owner's address.
-        A name renamed within RENAME_GRACE still finds its record."""
+        A name renamed within RENAME_GRACE still finds its record. A `fresh` request (one a
+        peer makes anew in each process, never kept for a later start: a keepalive, dereg,
+        join, rename, mail hand-over) must also come from the start that holds the name:
+        one from another start is refused with REPLACED_REFUSAL."""
         record = self._lookup(name)
         if record is None:
             self._refuse(reply_to, addr, f"No user named {name}.", f"{what} of unknown {name}", out)
@@ -606,6 +714,17 @@ class RegistryCore:
                 f"{what} of {name} from {_fmt(addr)}: token from another address",
                 out,
             )
+            return None
+        held_by = _session(record.last_register_id)
+        if fresh and held_by and _session(reply_to) and _session(reply_to) != held_by:
+            # The owner's token, from a start of the peer other than the one that last
+            # registered the name (a message id's prefix is its process's session): a start
+            # stopped (kill -STOP, a laptop asleep) while another took the name over. It is
+            # told, rather than answered as if it held the name, which left it looking online
+            # to itself while everything for the name went to the other. (A kept message, an
+            # outbox's, keeps the id of the start that typed it: not checked.)
+            reason = f"{REPLACED_REFUSAL} {record.name}, at {_fmt(record.addr)}."
+            self._refuse(reply_to, addr, reason, f"{what} of {name} from an earlier start", out)
             return None
         return record
 
@@ -770,6 +889,12 @@ class RegistryCore:
 
     def _acked(self, replies: Sequence[str], addr: Addr, now: float, out: list[Action]) -> None:
         """`addr` acked each of `replies` (one Ack, or one Acks for a datagram of pushes)."""
+        if self._probing_owner:
+            for reply in replies:
+                probe = self._probes.get(reply)
+                if probe is not None and probe.addr[0] == addr[0]:
+                    self._probes.answer(reply)
+                    self._probe_answered(probe, now, out)
         answered, released = self._pushes.answer(replies, addr, now)
         for waiting in released:
             out.append(Send(waiting.addr, waiting.message))
@@ -933,10 +1058,18 @@ class RegistryCore:
         )
 
     def _member(
-        self, name: str, token: str, addr: Addr, reply_to: str, what: str, out: list[Action]
+        self,
+        name: str,
+        token: str,
+        addr: Addr,
+        reply_to: str,
+        what: str,
+        out: list[Action],
+        *,
+        fresh: bool = False,
     ) -> Record | None:
         """Like `_authorised`, for room requests, which need the peer to be online."""
-        record = self._authorised(name, token, addr, reply_to, what, out)
+        record = self._authorised(name, token, addr, reply_to, what, out, fresh=fresh)
         if record is not None and not record.online:
             what = f"{what} of offline {name}"
             self._refuse(reply_to, addr, OFFLINE_REFUSAL, what, out)
@@ -944,7 +1077,7 @@ class RegistryCore:
         return record
 
     def _join(self, msg: Join, addr: Addr, now: float, out: list[Action]) -> None:
-        record = self._member(msg.name, msg.token, addr, msg.id, "join", out)
+        record = self._member(msg.name, msg.token, addr, msg.id, "join", out, fresh=True)
         if record is None or self._copy(msg.id, addr, out):
             return
         problem = name_problem(msg.room)
@@ -1046,7 +1179,7 @@ class RegistryCore:
         out.append(Send(addr, Ack(self._new_id(), msg.id)))
 
     def _rename(self, msg: Rename, addr: Addr, now: float, out: list[Action]) -> None:
-        record = self._member(msg.name, msg.token, addr, msg.id, "rename", out)
+        record = self._member(msg.name, msg.token, addr, msg.id, "rename", out, fresh=True)
         if record is None or self._copy(msg.id, addr, out):
             return
         if record.name == msg.new_name:  # no change
@@ -1243,6 +1376,12 @@ def _remember(recent: OrderedDict[str, V], key: str, value: V) -> None:
     recent[key] = value
     while len(recent) > RECENT_IDS:
         recent.popitem(last=False)
+
+
+def _session(msg_id: str) -> str:
+    """The session a message id was made in (`<session>-<counter>`: wire.reliable.IdMaker),
+    which names the process that sent it; "" for an id of another shape."""
+    return msg_id.rpartition("-")[0]
 
 
 def _fmt(addr: Addr) -> str:

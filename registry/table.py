@@ -110,9 +110,10 @@ class Table:
         return tuple(r.entry() for r in self.records.values())
 
     def to_json(self) -> dict[str, Any]:
-        """The persistent form: names, owners, addresses, rooms and former names (not the
-        volatile liveness data). A room is written only for a record in one, in the room's
-        spelling; former names only for a renamed record, oldest first."""
+        """The persistent form: names, owners, addresses, rooms, former names and the id of
+        the registration that holds each name (not the volatile liveness data). A room is
+        written only for a record in one, in the room's spelling; former names only for a
+        renamed record, oldest first."""
         formers: dict[str, list[str]] = {}
         for old, holder in self.former.items():
             formers.setdefault(holder, []).append(old)
@@ -127,6 +128,9 @@ class Table:
                     "token": r.token,
                     "password": r.password,
                     **({"room": r.room} if r.room else {}),
+                    # which start of the peer holds the name (its session): one stopped
+                    # while another took over is told so, across a registry restart too
+                    **({"register_id": r.last_register_id} if r.last_register_id else {}),
                     **({"former": formers[key]} if key in formers else {}),
                 }
                 for key, r in self.records.items()
@@ -177,6 +181,7 @@ def _record(row: Any, now: float) -> Record:
         token=row["token"],
         password=row.get("password", ""),
         last_seen=now,
+        last_register_id=row.get("register_id", ""),
         room=row.get("room", ""),
     )
     if record.room and (name_problem(record.room) or not record.online):
@@ -195,7 +200,7 @@ def _row_problem(row: dict[str, Any]) -> str:
     ):
         if type(row.get(key)) is not kind:
             return f"{key} is missing or not {what}"
-    for key in ("password", "room"):
+    for key in ("password", "room", "register_id"):
         if type(row.get(key, "")) is not str:
             return f"{key} is not a string"
     former = row.get("former", [])

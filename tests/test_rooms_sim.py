@@ -817,19 +817,21 @@ def test_late_copies_of_room_requests_change_nothing() -> None:
     x = net.registry.table.get("x")
     assert x is not None
     reg, at = net.registry, ("127.0.0.1", 6001)
+    # ids of the start of x that holds the name (see RegistryCore._authorised)
+    c = x.last_register_id.rpartition("-")[0] + "-c"
 
     def acked(message: Message) -> bool:
         out = reg.receive(message, at, net.now)
         return any(isinstance(getattr(a, "message", None), Ack) for a in out)
 
-    join_a = Join("c-1", "x", x.token, "a")
-    leave = Leave("c-2", "x", x.token)
+    join_a = Join(f"{c}1", "x", x.token, "a")
+    leave = Leave(f"{c}2", "x", x.token)
     assert acked(join_a) and acked(leave)
-    assert acked(Join("c-3", "x", x.token, "b"))
+    assert acked(Join(f"{c}3", "x", x.token, "b"))
     assert acked(leave) and acked(join_a)  # late copies
     assert members(net, "b") == ["x"] and members(net, "a") == []
-    first = Rename("c-4", "x", x.token, "x2")
-    assert acked(first) and acked(Rename("c-5", "x2", x.token, "x3"))
+    first = Rename(f"{c}4", "x", x.token, "x2")
+    assert acked(first) and acked(Rename(f"{c}5", "x2", x.token, "x3"))
     assert acked(first)  # a late copy of the first rename, its old name now an alias
     assert reg.table.get("x3") is x and reg.table.get("x2") is None
 
@@ -1061,3 +1063,63 @@ def test_a_member_the_registry_gave_up_on_is_taken_back_to_its_room_when_it_come
     net.run(5)  # its keepalive is refused: it registers again
     assert sorted(members(net, "r")) == ["x", "y"]
     assert "[Back to r, the room you were in.]" in net.screen("x")
+
+
+def test_a_dereg_while_the_registry_is_down_is_a_leave_the_next_start_keeps() -> None:
+    """dereg with the registry down exits (the user wanted to leave) and says what the next
+    start finds: in no room, as after a dereg the registry heard."""
+    net = room_of_two_and_registry_down()
+    net.type("x", "/dereg x")
+    net.run(4)
+    assert net.screen("x")[-3:] == [
+        "[Server not responding]",
+        "[You left r; your next start is in no room.]",
+        "[Exiting]",
+    ]
+    assert net.hosts["x"].exit_code == 0
+    net.start_registry()
+    net.start_peer("x")
+    net.run(3)
+    assert not any("Back to r" in line for line in net.screen("x"))
+    assert room_of(net, "x") == ""
+    assert members(net, "r") == ["y"]  # the registry took the fresh start out of it
+
+
+def test_a_dereg_while_down_says_its_kept_lines_which_reach_the_room_before_it_leaves() -> None:
+    net = room_of_two_and_registry_down()
+    net.type("x", "last words")
+    net.run(3)
+    net.type("x", "/dereg x")
+    net.run(4)
+    assert net.screen("x")[-4:] == [
+        "[Server not responding]",
+        "[You left r; your next start is in no room.]",
+        "[1 message kept in your outbox (room lines included); sent at your next start.]",
+        "[Exiting]",
+    ]
+    net.start_registry()
+    net.start_peer("x")
+    net.run(4)
+    assert "x (in r): last words" in net.screen("y")
+    assert room_of(net, "x") == ""
+    assert members(net, "r") == ["y"]
+    assert net.hosts["x"].outbox == ()
+
+
+def test_a_quit_while_the_registry_is_down_says_what_is_kept_for_the_next_start() -> None:
+    net = room_of_two_and_registry_down()
+    net.type("x", "last words")
+    net.type("x", "/dm y direct still works")
+    net.run(3)
+    net.type("x", "/bm to everyone")
+    net.run(3)
+    net.type("x", "/quit")
+    net.run(4)
+    assert net.screen("x")[-4:] == [
+        "[Server not responding]",
+        "[You left r; your next start goes back to it.]",
+        "[2 messages kept in your outbox (room lines included); sent at your next start.]",
+        "[Exiting]",
+    ]
+    assert net.hosts["x"].exit_code == 0
+    assert len(net.hosts["x"].outbox) == 2

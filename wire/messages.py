@@ -47,6 +47,12 @@ NOTICE_KIND = "notice"
 #: as offline: one it gave up on, as it was silent too long, says so to come back.
 OFFLINE_REFUSAL = "You are offline."
 
+#: How the reason of the Refused begins that answers a request signed with a name's token
+#: from a start of the peer other than the one that holds the name now (it was stopped
+#: while another start took the name over). The reason goes on with the name and the
+#: address of that other start: "... holds the name alice, at 10.0.0.5:6001."
+REPLACED_REFUSAL = "Another start of ChatApp now holds the name"
+
 
 @dataclass(frozen=True, slots=True)
 class StoredMessage:

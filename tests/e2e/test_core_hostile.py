@@ -9,6 +9,8 @@ import dataclasses
 import json
 import os
 import random
+import shutil
+import signal
 import socket
 import struct
 import typing
@@ -18,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from .harness import HOST, OFFLINE_BYE, ChatEnv, direct, free_port, line
+from .harness import HOST, OFFLINE_BYE, ChatEnv, chat_line, direct, free_port, line
 
 from wire import codec, messages  # isort: skip  (harness puts the repository on sys.path)
 from wire.errors import DecodeError  # isort: skip
@@ -89,6 +91,65 @@ def test_names_are_owned(chat: ChatEnv) -> None:
     assert intruder.count(r"Traceback") == 0
     direct(x, y, unique("still-mine"))
     assert y.alive
+
+
+@pytest.mark.timeout(40)
+def test_a_killed_holder_is_asked_and_its_name_given_to_the_next_start_at_once(
+    chat: ChatEnv,
+) -> None:
+    """x is killed (-9) and started again on another port with its data directory: the
+    registry asks the old x, gets no answer, and welcomes the new one at once, not once its
+    silence has run out. A third start of x, while the second answers, is refused."""
+    registry = chat.start_registry(options=("--keepalive", "30"))  # a silence of 90 s
+    x, y = chat.start_peers("x", "y")
+    x.kill()
+    x2 = chat.start_peer("x", data_dir=x.data_dir, timeout=5)  # 1.5 s of probe
+    registry.expect(r"x silent for \d+ s; offline \(it did not answer a probe\)")
+    text = unique("to-the-new-x")
+    y.send(f"send x {text}")
+    x2.expect(chat_line("y", text))
+    elsewhere = chat.root / "x-third"
+    (elsewhere / "peers").mkdir(parents=True)
+    shutil.copy(x.data_dir / "peers" / "x.json", elsewhere / "peers" / "x.json")
+    x3 = chat.start_peer("x", data_dir=elsewhere, wait=False)
+    x3.expect_line(
+        f"[The name x is in use by a peer at {HOST}:{x2.port}, which answered just now. "
+        "Stop it first, or choose another name.]"
+    )
+    assert x3.wait_exit() == 1
+    direct(x2, y, unique("still-x"))
+
+
+@pytest.mark.timeout(40)
+def test_a_start_stopped_while_its_name_was_taken_over_is_told_and_exits(chat: ChatEnv) -> None:
+    """x is stopped (kill -STOP); its owner starts x again elsewhere (the token copied to
+    another data directory). The registry asks the first x, which does not answer, and
+    gives the name to the second at once. Continued, the first is told who holds the name
+    and exits 1, without taking it from the second."""
+    registry = chat.start_registry()
+    x, y = chat.start_peers("x", "y")
+    os.kill(x.pid, signal.SIGSTOP)
+    try:
+        elsewhere = chat.root / "x-elsewhere"
+        (elsewhere / "peers").mkdir(parents=True)
+        shutil.copy(x.data_dir / "peers" / "x.json", elsewhere / "peers" / "x.json")
+        x2 = chat.start_peer("x", data_dir=elsewhere, timeout=5)  # 1.5 s of probe, no more
+        registry.expect(r"x silent for \d+ s; offline \(it did not answer a probe\)")
+        first = unique("to-the-second")
+        y.send(f"send x {first}")  # directly, or through the registry if y's table is behind
+        x2.expect(chat_line("y", first))
+    finally:
+        os.kill(x.pid, signal.SIGCONT)
+    x.expect_line(
+        f"[{messages.REPLACED_REFUSAL} x, at {HOST}:{x2.port}. This start stops: it no longer "
+        "sends as x.]"
+    )
+    assert x.wait_exit() == 1
+    direct(y, x2, unique("still-the-second"))
+    direct(x2, y, unique("from-the-second"))
+    registry.drain()
+    assert registry.count(r"deregistered x\b") == 0
+    assert x.count(r"Traceback") == 0
 
 
 @pytest.mark.timeout(40)

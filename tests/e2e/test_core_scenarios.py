@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from .harness import (
+    EXITING,
     OFFLINE_BYE,
     RECEIVED_BY_SERVER,
     SAVED,
@@ -189,6 +190,28 @@ def test_registry_down_and_back(chat: ChatEnv) -> None:
     until_online(x, "y")
     direct(x, y, unique("after-the-restart"))
     assert y.count(re.escape(held)) == 1
+
+
+@pytest.mark.timeout(40)
+def test_quitting_while_the_registry_is_down_says_what_is_kept(chat: ChatEnv) -> None:
+    registry = chat.start_registry()
+    x, y = chat.start_peers("x", "y")
+    y.send("dereg y")
+    y.expect_line(OFFLINE_BYE)
+    x.expect_line(TABLE_UPDATED)
+    registry.kill()
+    held = unique("held-for-y")
+    x.send(f"send y {held}")
+    x.expect_line(SERVER_NOT_RESPONDING)
+    x.close_stdin()  # quit: its dereg is not answered either
+    x.expect_line(SERVER_NOT_RESPONDING)
+    x.expect_line("[1 message kept in your outbox; sent at your next start.]")
+    x.expect_line(EXITING)
+    assert x.wait_exit() == 0
+    chat.start_registry()
+    x2 = chat.restart_peer(x, wait=False)
+    x2.expect_line("[1 message kept from your last session; sending now.]")
+    x2.expect_line(kept_saved("y", held))
 
 
 @pytest.mark.timeout(40)

@@ -9,6 +9,7 @@ from peer.core import MAIL_SHOWN_EVERY, TABLE_LINE_EVERY, TABLE_LINES_BURST, TAB
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
+    REPLACED_REFUSAL,
     Ack,
     Acks,
     Alias,
@@ -218,6 +219,31 @@ def test_a_keepalive_refused_while_deregistering_does_not_register_again() -> No
     out = core.receive(Ack("r-3", dereg.id), SERVER, T0 + 1.02)
     assert prints(out) == ["[You are Offline. Bye.]"]
     assert [m for m in sent(run_until(core, T0 + 30)) if not isinstance(m, Deregister)] == []
+
+
+def test_a_start_whose_name_another_start_took_says_so_keeps_its_messages_and_exits() -> None:
+    """Stopped (kill -STOP) while another start of the same name took it over, the first
+    learns it at its next keepalive: it says who holds the name, keeps what it had not
+    delivered, sends nothing more (no Deregister, which would reach the other) and exits 1."""
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", keepalive=1.0)
+    [register] = sent(core.start(T0))
+    core.receive(Welcome("r-1", register.id, "alice", "tok", 1, ENTRIES, (), ()), SERVER, T0)
+    [chat] = sent(core.line("send bob are you there?", T0 + 0.1))  # bob does not answer yet
+    [post] = sent(core.line("send_all hello", T0 + 0.2))
+    keepalive = next(m for m in sent(run_until(core, T0 + 1)) if isinstance(m, Keepalive))
+    reason = f"{REPLACED_REFUSAL} alice, at 127.0.0.1:6009."
+    out = core.receive(Refused("r-2", keepalive.id, reason), SERVER, T0 + 1.01)
+    assert prints(out) == [
+        f"[{reason} This start stops: it no longer sends as alice.]",
+        "[2 messages not yet delivered kept in this data directory; sent at its next start.]",
+    ]
+    [kept] = [a.messages for a in out if isinstance(a, pa.KeepOutbox)]
+    assert [type(m) for m in kept] == [SaveMessage, ChannelPost]
+    assert kept[0].id == chat.id  # type: ignore[attr-defined]
+    assert pa.Exit(1) in out and not any(isinstance(m, Deregister) for m in sent(out))
+    # the other requests refused in the same way say nothing more
+    out = core.receive(Refused("r-3", post.id, reason), SERVER, T0 + 1.02)  # type: ignore[attr-defined]
+    assert prints(out) == [] and pa.Exit(1) not in out
 
 
 def test_direct_message_ack_and_the_no_ack_fallback() -> None:

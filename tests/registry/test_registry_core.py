@@ -15,6 +15,7 @@ from registry.core import (
     COALESCE,
     MAIL_PART,
     MAIL_PART_ITEMS,
+    PROBE_ATTEMPTS,
     SILENT_PERIODS,
     RegistryCore,
     _fitting,
@@ -28,9 +29,11 @@ from tests.registry.core_helpers import T0, X, Y, Z, core, register, run_until, 
 from wire.codec import encode
 from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_FRAME, MAX_ID, MAX_TEXT
 from wire.messages import (
+    REPLACED_REFUSAL,
     Ack,
     Acks,
     Alias,
+    Alive,
     ChannelMessage,
     ChannelPost,
     Chat,
@@ -81,7 +84,7 @@ def test_a_farewell_from_another_peer_is_cut_to_the_limit() -> None:
     reg = core()
     register(reg, "x", X)
     wy = register(reg, "y", Y)
-    out = reg.receive(Deregister("d-1", "y", wy.token, True, "g" * 10_000), Y, T0 + 1)
+    out = reg.receive(Deregister("y-1", "y", wy.token, True, "g" * 10_000), Y, T0 + 1)
     [notice] = [m for addr, m in sends(out) if addr == X and isinstance(m, Notice)]
     assert notice.text == f"y has quit ({'g' * MAX_FAREWELL}…)"
 
@@ -104,16 +107,19 @@ def test_names_are_unique_ignoring_case_and_owned_by_token() -> None:
     out = reg.receive(Register("s-1", "alice", 7000, "", "", WIRE_VERSION), ("127.0.0.1", 7000), T0)
     [(_, refusal)] = sends(out)
     assert isinstance(refusal, Refused) and "in use" in refusal.reason
-    # the owner's token from another address, while the holder was just heard from: refused
+    # the owner's token from another address, while the holder answers: refused
     out = reg.receive(
         Register("o-1", "alice", 7001, wx.token, "", WIRE_VERSION), ("127.0.0.1", 7001), T0
     )
-    [(_, refusal)] = sends(out)
+    [(to, ping)] = sends(out)
+    assert to == X and isinstance(ping, TableUpdate)
+    [(_, refusal)] = sends(reg.receive(Ack("a-1", ping.id), X, T0 + 0.1))
     assert isinstance(refusal, Refused) and "in use" in refusal.reason
     # once the holder has gone quiet, the owner takes the name back from anywhere
     out = reg.receive(
-        Register("o-2", "alice", 7001, wx.token, "", WIRE_VERSION), ("127.0.0.1", 7001), T0 + 60
+        Register("o-2", "alice", 7001, wx.token, "", WIRE_VERSION), ("127.0.0.1", 7001), T0 + 1
     )
+    out += run_until(reg, T0 + 3)
     [again] = [m for _, m in sends(out) if isinstance(m, Welcome)]
     assert again.token == wx.token and again.name == "Alice"
 
@@ -575,8 +581,13 @@ def test_silent_peers_are_marked_offline_after_three_periods() -> None:
     register(reg, "y", Y)
     reg.tick(T0)
     for second in range(1, SILENT_PERIODS + 2):
-        reg.receive(Keepalive(f"k{second}", "x", wx.token), X, T0 + second)
+        reg.receive(Keepalive(f"x-k{second}", "x", wx.token), X, T0 + second)
         reg.tick(T0 + second)
+    # y is asked first (a probe of PROBE_ATTEMPTS pings), and marked offline when it does
+    # not answer
+    assert reg.table.get("y").online  # type: ignore[union-attr]
+    out = run_until(reg, T0 + SILENT_PERIODS + 1 + PROBE_ATTEMPTS * 0.5)
+    assert [m for a, m in sends(out) if a == Y and isinstance(m, TableUpdate) and not m.version]
     assert reg.table.get("x").online  # type: ignore[union-attr]
     assert not reg.table.get("y").online  # type: ignore[union-attr]
 
@@ -697,15 +708,16 @@ def test_a_stranger_is_not_told_where_the_holder_runs_nor_to_wait() -> None:
     )
     assert isinstance(refused, Refused)
     assert refused.reason == "The name x is in use by a peer that is online."
-    # the owner, from a second process, is told where the first one runs
-    [(_, told)] = sends(
+    # the owner, from a second process, is told where the first one runs, once the first
+    # has answered whether it still does
+    [(_, ping)] = sends(
         reg.receive(Register("x-2", "x", 7010, wx.token, "", WIRE_VERSION), stranger, T0 + 1)
     )
+    [(_, told)] = sends(reg.receive(Ack("a-1", ping.id), X, T0 + 1.1))  # type: ignore[attr-defined]
     assert isinstance(told, Refused)
-    # nothing asked the holder whether it is there: the refusal says what is known
     assert told.reason == (
-        "The name x is in use by a peer at 127.0.0.1:6001, heard from 1 s ago. "
-        "Stop it first; if it is stopped already, try again in 14 s."
+        "The name x is in use by a peer at 127.0.0.1:6001, which answered just now. "
+        "Stop it first, or choose another name."
     )
 
 
@@ -806,7 +818,7 @@ def test_one_ip_registers_a_bounded_number_of_new_names_and_its_own_always() -> 
     assert not logs  # the first refusal was logged, not every one
     # taking back a name one has, by its token, is never refused; a retransmission of the
     # registration that made a name neither
-    out = reg.receive(Register("a-2", "alice", Y[1], own.token, "", WIRE_VERSION), Y, T0 + 60)
+    out = reg.receive(Register("a-2", "alice", X[1], own.token, "", WIRE_VERSION), X, T0 + 60)
     assert any(isinstance(m, Welcome) for _, m in sends(out))
     again = Register("j-0", "junk00", 31000, "", "", WIRE_VERSION)
     out = reg.receive(again, ("127.0.0.1", 31000), T0 + 61)
@@ -819,3 +831,98 @@ def test_one_ip_registers_a_bounded_number_of_new_names_and_its_own_always() -> 
     later = T0 + 3600 / 5 + 1
     out = reg.receive(Register("l-1", "late", 31000, "", "", WIRE_VERSION), X, later)
     assert any(isinstance(m, Welcome) for _, m in sends(out))
+
+
+def ping_to(out: list[ra.Action], addr: tuple[str, int]) -> TableUpdate:
+    """The liveness probe among `out` sent to `addr`: a TableUpdate of version 0, no rows."""
+    [ping] = [m for a, m in sends(out) if a == addr and isinstance(m, TableUpdate)]
+    assert ping.version == 0 and ping.entries == ()
+    return ping
+
+
+def test_a_killed_holder_loses_its_name_to_a_new_start_after_a_short_probe() -> None:
+    reg = core()
+    wx = register(reg, "x", X)  # its start's ids are x-...
+    out = reg.receive(Register("n-1", "x", Y[1], wx.token, "", WIRE_VERSION), Y, T0 + 1)
+    ping_to(out, X)
+    assert not [m for a, m in sends(out) if a == Y]  # the answer waits for the probe
+    # a copy of the registration meanwhile neither starts a second probe nor is answered
+    assert (
+        sends(reg.receive(Register("n-1", "x", Y[1], wx.token, "", WIRE_VERSION), Y, T0 + 1.2))
+        == []
+    )
+    out = run_until(reg, T0 + 1 + PROBE_ATTEMPTS * 0.5)
+    pings = [m for a, m in sends(out) if a == X and isinstance(m, TableUpdate) and not m.version]
+    assert len(pings) == PROBE_ATTEMPTS - 1  # sent again, 500 ms apart
+    [welcome] = [m for a, m in sends(out) if a == Y and isinstance(m, Welcome)]
+    assert welcome.token == wx.token
+    assert reg.table.get("x").addr == Y and reg.table.get("x").online  # type: ignore[union-attr]
+
+
+def test_a_start_replaced_while_stopped_is_told_who_holds_its_name() -> None:
+    reg = core()
+    wx = register(reg, "x", X)
+    reg.receive(Register("n-1", "x", Y[1], wx.token, "", WIRE_VERSION), Y, T0 + 1)
+    run_until(reg, T0 + 3)  # the first start was stopped: it did not answer the probe
+    # continued, the first start's keepalive and dereg are refused, saying who has the name
+    for late in (Keepalive("x-7", "x", wx.token), Deregister("x-8", "x", wx.token, True, "")):
+        [(to, refused)] = sends(reg.receive(late, X, T0 + 4))
+        assert to == X and isinstance(refused, Refused)
+        assert refused.reason == f"{REPLACED_REFUSAL} x, at 127.0.0.1:6002."
+    record = reg.table.get("x")
+    assert record is not None and record.online and record.addr == Y  # the dereg did nothing
+    # the new start is answered as the holder, and so is what its outbox kept from an
+    # earlier start (a kept message keeps the id it was typed with)
+    [(_, alive)] = sends(reg.receive(Keepalive("n-2", "x", wx.token), Y, T0 + 4))
+    assert isinstance(alive, Alive)
+    out = reg.receive(SaveMessage("x-3", "x", wx.token, "x", "kept"), Y, T0 + 4)
+    assert not [m for _, m in sends(out) if isinstance(m, Refused)]
+
+
+def test_the_holder_of_a_name_is_kept_across_a_registry_restart() -> None:
+    reg = core()
+    wx = register(reg, "x", X)
+    table = Table.from_json(json.loads(json.dumps(reg.table.to_json())), T0 + 5)
+    again = RegistryCore(session="r2", new_token=lambda: "0" * 32, table=table)
+    [(_, refused)] = sends(again.receive(Keepalive("old-1", "x", wx.token), X, T0 + 6))
+    assert isinstance(refused, Refused) and refused.reason.startswith(REPLACED_REFUSAL)
+    [(_, alive)] = sends(again.receive(Keepalive("x-2", "x", wx.token), X, T0 + 6))
+    assert isinstance(alive, Alive)
+
+
+def test_a_holder_that_answers_the_probe_keeps_its_name_and_the_refusal_says_so() -> None:
+    reg = core()
+    wx = register(reg, "x", X)
+    ping = ping_to(reg.receive(Register("n-1", "x", Y[1], wx.token, "", WIRE_VERSION), Y, T0), X)
+    [(to, refused)] = sends(reg.receive(Ack("x-2", ping.id), X, T0 + 0.3))
+    assert to == Y and isinstance(refused, Refused)
+    assert "127.0.0.1:6001, which answered just now" in refused.reason
+    assert reg.table.get("x").addr == X  # type: ignore[union-attr]
+    assert not [m for _, m in sends(run_until(reg, T0 + 5)) if isinstance(m, Welcome)]
+
+
+def test_a_peer_keeping_alive_less_often_than_the_registry_does_not_flap() -> None:
+    """A registry started with a shorter --keepalive than its peers asks a peer silent for
+    its three periods before marking it offline; one that answers stays online, and no
+    table change is pushed about it."""
+    reg = core(keepalive=1.0)
+    wx = register(reg, "x", X)
+    register(reg, "y", Y)
+    logs: list[str] = []
+    for second in range(1, 31):
+        now = T0 + second
+        out = reg.tick(now)
+        for a, m in sends(out):
+            if a == X and isinstance(m, TableUpdate) and m.version == 0:
+                out += reg.receive(Ack(f"x-a{second}", m.id), X, now + 0.01)  # alive
+            elif isinstance(m, TableUpdate) and m.version == 0:
+                out += reg.receive(Ack(f"y-a{second}", m.id), Y, now + 0.01)
+        if second % 10 == 0:  # the peers' own keepalives, every 10 s
+            out += reg.receive(Keepalive(f"x-k{second}", "x", wx.token), X, now)
+        updates = [m for _, m in sends(out) if isinstance(m, TableUpdate)]
+        assert not [e for m in updates for e in m.entries if not e.online]
+        out += run_until(reg, now + 0.9)
+        logs += [a.line for a in out if isinstance(a, ra.Log)]
+    assert reg.table.get("x").online and reg.table.get("y").online  # type: ignore[union-attr]
+    said = [line for line in logs if line.startswith("x was silent for")]
+    assert len(said) == 1 and "but answered a probe" in said[0]  # logged once
