@@ -536,6 +536,12 @@ class PeerCore:
             return f"{self.state.name} (offline)> "
         return f"{self.state.name}> "
 
+    def question(self) -> str:
+        """Which question of the `message` command the next line answers: "recipient",
+        "text", or "" when it is a command (the terminal completes and keeps its history
+        by this: an answer is no command to recall or complete)."""
+        return {1: "recipient", 2: "text"}.get(self._asking_step, "")
+
     def online_names(self) -> list[str]:
         """The names online in the table, for tab completion."""
         return sorted((e.name for e in self.state.table.values() if e.online), key=name_key)

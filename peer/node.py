@@ -418,5 +418,6 @@ async def run_peer(
             core.known_rooms,
             lambda: bool(core.state.room),
             node.cancel_question,
+            core.question,
         )
     return await node.run()

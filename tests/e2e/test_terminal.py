@@ -346,6 +346,34 @@ def test_ctrl_c_at_a_question_of_message_cancels_it_and_the_prompt_goes_on(
     assert alice.child.exitstatus == 0
 
 
+@pytest.mark.timeout(30)
+def test_the_questions_of_message_complete_a_name_and_keep_their_own_history(
+    terminal_env: tuple[ChatEnv, list[Terminal]],
+) -> None:
+    # found by trying it: at "message to:" Tab completed "bob:" (the command line's form), and
+    # Up at the usual prompt then brought back "bob" and the text as if they were commands
+    bob, alice = bob_and_alice_at_a_terminal(terminal_env)
+    bob.expect_line("[Client table updated.]")
+    alice.type("message\r")
+    alice.wait("the question", lambda rows: rows[-1] == "message to:")
+    alice.type("b\t")
+    alice.wait("the name alone", lambda rows: rows[-1] == "message to: bob")
+    alice.type("\r")
+    alice.wait("the second question", lambda rows: rows[-1] == "message to bob:")
+    alice.type("the text\r")
+    bob.expect_all([line("alice: the text")])
+    alice.wait("the usual prompt", lambda rows: rows[-1] == "alice>")
+    alice.type("\x1b[A")  # up: the last command, not the answers after it
+    alice.wait("the last command", lambda rows: rows[-1] == "alice> message")
+    alice.type("\x1b[A")  # nothing before it: it stays
+    alice.type("\r")
+    alice.wait("the question again", lambda rows: rows[-1] == "message to:")
+    alice.type("\x1b[A")  # at the question, the names answered before
+    alice.wait("the name answered before", lambda rows: rows[-1] == "message to: bob")
+    alice.child.sendcontrol("c")
+    alice.wait("the usual prompt again", lambda rows: rows[-1] == "alice>")
+
+
 def _mail_numbers(data: bytes) -> list[int]:
     """The numbers of the stored lines `alice: <stamp> j<n>x` in a terminal's raw output."""
     return [int(n) for n in re.findall(rb"j(\d+)x", data)]

@@ -754,6 +754,22 @@ def test_message_command_asks_for_recipient_then_text() -> None:
     assert isinstance(chat, Chat) and chat.text == "hi from the dialogue"
 
 
+def test_the_core_says_which_question_the_next_line_answers() -> None:
+    # the terminal completes a name alone, and keeps answers out of the command history, by it
+    core, _ = registered()
+    assert core.question() == ""
+    core.line("message", T0)
+    assert core.question() == "recipient"
+    core.line("bob", T0)
+    assert core.question() == "text"
+    core.line("hi", T0)
+    assert core.question() == ""
+    core.line("message bob", T0)
+    assert core.question() == "text"
+    core.cancel_question()
+    assert core.question() == ""
+
+
 def test_message_with_a_name_asks_only_for_the_text() -> None:
     core, _ = registered()
     assert prints(core.line("message bob", T0)) == ["[Message to bob?]"]
