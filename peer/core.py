@@ -658,6 +658,11 @@ class PeerCore:
                 out.extend(Print(line, "info") for line in cmd.help_lines(topic, in_room=in_room))
             case cmd.Mistake(message):
                 out.append(Print(f"[{message}]", "error"))
+            case cmd.ForServer(instead):
+                line = (
+                    f"[Not said in {self.state.room}; in a room, commands need their /: {instead}]"
+                )
+                out.append(Print(line, "error"))
             case cmd.JoinRoom(room):
                 self._join(room, now, out)
             case cmd.LeaveRoom():

@@ -50,8 +50,14 @@ def test_seed_003_flow(chat: ChatEnv) -> None:
     bob.expect_line("[You joined teamchat with Alice]")
     alice.expect_line("[Bob joined teamchat]")
 
+    # addressed to the server, not said to the room (found by trying it: they were)
+    alice.send("server:who")
+    alice.expect_line("[Not said in teamchat; in a room, commands need their /: /who]")
+    alice.send("/help")  # what it shows in a room works in a room
+    alice.expect(r"^>>>   /quit \[farewell\] +leave ChatApp, .*  \[also /exit, Ctrl-D, Ctrl-C\]$")
     alice.send("Hello team!")
     bob.expect_line("Alice (in teamchat): Hello team!")
+    assert not any("server:who" in row for row in bob.transcript)  # the room keeps order
     registry.send("rooms")  # the registry's console lists rooms and members
     registry.expect(r"^  teamchat\s+2 in it: Alice, Bob$")
 

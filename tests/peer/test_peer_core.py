@@ -818,6 +818,13 @@ def test_hints_in_a_room_show_commands_with_their_slash() -> None:
         "[No user named nobody. Type /who to see the names.]"
     ]
     assert prints(core.line("/help who", T0))[0].startswith("/who [-l]")
+    # found by trying it: server:who and server:exit were said to the room, unexplained
+    out = core.line("server:who -l", T0)
+    assert sent(out) == []
+    assert prints(out) == ["[Not said in r; in a room, commands need their /: /who -l]"]
+    out = core.line("server:exit", T0)
+    assert sent(out) == [] and not any(isinstance(a, pa.Exit) for a in out)
+    assert prints(out) == ["[Not said in r; in a room, commands need their /: /quit]"]
     # and outside a room, the bare words
     [leave] = sent(core.line("leave", T0))
     core.receive(Ack("r-3", leave.id), SERVER, T0)  # type: ignore[attr-defined]
