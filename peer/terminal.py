@@ -16,7 +16,7 @@ import sys
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from peer.actions import Print
 from peer.commands import SPECS
@@ -306,6 +306,7 @@ class TerminalConsole:
         self._task: asyncio.Future[None] | None = None
         self._printing: set[asyncio.Future[None]] = set()
         self._stopping = False
+        self._echoing: list[Any] | None = None  # the terminal's modes, while echo is off
 
     def _history(self) -> InMemoryHistory:
         """The history of what the next line is: commands, or an answer to a question."""
@@ -391,6 +392,37 @@ class TerminalConsole:
                 app.exit()
         if self._task is not None:
             await asyncio.wait({self._task}, timeout=STOP_WAIT)
+        self._echo_again()
+
+    def _echo_off(self) -> None:
+        """The prompt has ended (Ctrl-C, Ctrl-D) but the peer runs on, delivering what was
+        sent: the terminal, back in its usual mode, would echo what is typed meanwhile in
+        the middle of the lines still coming, and a second Ctrl-C as `^C` with the next
+        line joined to it (`^C>>> [...]`). Nothing typed now is carried out, so nothing is
+        echoed; Ctrl-C still interrupts. `_echo_again` puts the modes back."""
+        try:
+            import termios
+        except ImportError:  # no such terminal modes here (Windows)
+            return
+        try:
+            fd = sys.stdin.fileno()
+            modes = termios.tcgetattr(fd)
+            quiet = termios.tcgetattr(fd)
+            quiet[3] &= ~termios.ECHO
+            termios.tcsetattr(fd, termios.TCSANOW, quiet)
+        except (termios.error, OSError, ValueError):  # no terminal any more
+            return
+        self._echoing = modes
+
+    def _echo_again(self) -> None:
+        """The terminal's modes as they were before `_echo_off` (if it turned echo off)."""
+        if self._echoing is None:
+            return
+        import termios
+
+        with contextlib.suppress(termios.error, OSError, ValueError):
+            termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, self._echoing)
+        self._echoing = None
 
     def _next_line(self, buffer: Buffer) -> None:
         """Empty the input for the next line, with the history of what that line is (Up
@@ -453,6 +485,7 @@ class TerminalConsole:
                     key_bindings=merge_key_bindings([keys, stray_escapes()]),
                 )
             if not self._stopping:
+                self._echo_off()
                 on_end()
 
         self._task = asyncio.ensure_future(loop())

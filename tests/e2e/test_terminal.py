@@ -253,10 +253,13 @@ def test_ctrl_c_waits_for_a_message_on_its_way_and_a_second_ctrl_c_leaves_at_onc
     alice.child.sendcontrol("c")
     waiting = ">>> [Quitting once what you sent is delivered; Ctrl-C quits at once.]"
     alice.wait("that quitting waits", lambda rows: waiting in rows)
+    alice.type("typed meanwhile")  # nothing typed now is carried out, nor echoed
     alice.child.sendcontrol("c")  # the prompt is gone: this one arrives as SIGINT
-    # ... and the message is not lost: kept on disk, for the next start to send
+    # ... and the message is not lost: kept on disk, for the next start to send; on a line
+    # of its own (found by trying it: the terminal echoed "^C" and the line joined it)
     kept = ">>> [1 message not yet delivered kept; sent at your next start.]"
-    alice.wait("that the message is kept", lambda rows: any(r.endswith(kept) for r in rows))
+    alice.wait("that the message is kept", lambda rows: kept in rows)
+    assert not any("^C" in row or "typed meanwhile" in row for row in alice.lines())
     alice.child.expect(pexpect.EOF, timeout=10)
     alice.child.close()
     assert alice.child.exitstatus == 130  # at once: a polite quit would end with 0
