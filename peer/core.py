@@ -704,11 +704,14 @@ class PeerCore:
                 self._asking_step = 0
                 out.append(Print("[Cancelled.]", "system"))
                 return
-            if self._entry(name) is None:  # said now, not after the text is typed
+            entry = self._entry(name)
+            if entry is None:  # said now, not after the text is typed
                 self._asking_step = 0
                 who = self._typed("who")
                 out.append(Print(f"[No user named {name}. Type {who} to see the names.]", "error"))
                 return
+            if name_key(entry.name) == name_key(name):  # the name as the table spells it
+                name = entry.name
             self.asking = name
             self._asking_step = 2
             out.append(Print(f"[Message to {name}?]", "system"))

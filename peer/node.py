@@ -315,7 +315,7 @@ class PeerNode:
                 ):
                     with contextlib.suppress(FileNotFoundError):
                         os.replace(old, new)
-            state.save_token(token)
+            state.save_token(token, name)
         except OSError as exc:
             why = os_reason(exc)
             self._console.show(Print(f"[Could not keep your token for {name}: {why}]", "error"))

@@ -283,6 +283,9 @@ def test_a_start_under_the_name_given_up_by_a_rename_starts_as_the_new_one(
     alice.send("/nick alicia")
     alice.expect_line("[You are now known as alicia.]")
     bob.expect_line(TABLE_UPDATED)
+    alice.send("/nick Alicia")  # a change of case only: one spelling everywhere after it
+    alice.expect_line("[You are now known as Alicia.]")
+    bob.expect_line(TABLE_UPDATED)
     alice.send("/quit")
     alice.expect_line(OFFLINE_BYE)
     assert alice.wait_exit() == 0
@@ -290,14 +293,14 @@ def test_a_start_under_the_name_given_up_by_a_rename_starts_as_the_new_one(
     bob.send("send alicia while you were away")
     bob.expect_line(SAVED)
     again = chat.start_peer("alice", port=alice.port, data_dir=alice.data_dir, wait=False)
-    again.expect_line("[You renamed alice to alicia; starting as alicia.]")
+    again.expect_line("[You renamed alice to Alicia; starting as Alicia.]")
     again.expect_line(WELCOME)
     again.expect_line(YOU_HAVE_MESSAGES)
     again.expect(rf"^>>> bob: {STAMP} while you were away$")
     again.send("who")
     again.expect_line("[Registered names:]")
     names = [again.expect(r"^>>>   (\S+)\s").group(1) for _ in range(2)]
-    assert names == ["alicia", "bob"]
+    assert names == ["Alicia", "bob"]
 
 
 @pytest.mark.timeout(40)

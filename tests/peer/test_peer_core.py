@@ -770,6 +770,17 @@ def test_the_core_says_which_question_the_next_line_answers() -> None:
     assert core.question() == ""
 
 
+def test_message_names_the_recipient_as_the_table_spells_it() -> None:
+    # names ignore case: what is shown of one is the table's spelling, not the typed one
+    core, _ = registered()
+    core.line("message", T0)
+    assert prints(core.line("BOB", T0)) == ["[Message to bob?]"]
+    assert core.prompt() == "message to bob: "
+    [chat] = sent(core.line("hi", T0))
+    assert isinstance(chat, Chat) and chat.to == "bob"
+    assert prints(core.line("message Bob", T0)) == ["[Message to bob?]"]
+
+
 def test_message_with_a_name_asks_only_for_the_text() -> None:
     core, _ = registered()
     assert prints(core.line("message bob", T0)) == ["[Message to bob?]"]
