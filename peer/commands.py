@@ -83,6 +83,14 @@ class Help:
 
 
 @dataclass(frozen=True)
+class ForServer:
+    """`server:who` or `server:exit` typed in a room: addressed to the server, not to the
+    people there, so it is not said; `instead` is the command that does it in a room."""
+
+    instead: str
+
+
+@dataclass(frozen=True)
 class Mistake:
     """Not a command, or a command used wrongly: `message` tells the user what to type."""
 
@@ -103,6 +111,7 @@ Command = (
     | Reg
     | Quit
     | Help
+    | ForServer
     | Mistake
 )
 
@@ -157,26 +166,44 @@ def help_lines(topic: str = "", *, in_room: bool = False) -> list[str]:
         spec = _BY_WORD.get(topic.strip().lstrip("/").lower())
         if spec is None:
             return [f"[No command {topic!r}. /help lists them all.]"]
-        return [f"{_syntax(spec, in_room)}  ({', '.join(spec.words)}): {spec.does}"]
-    width = max(len(_syntax(s, in_room)) for s in SPECS)
+        words = _words(spec, in_room)
+        if not words:
+            return [f"[{spec.syntax} works outside a room only; here it is said to the room.]"]
+        return [f"{_syntax(spec, in_room)}  ({', '.join(words)}): {spec.does}"]
+    specs = [s for s in SPECS if _words(s, in_room)]
+    width = max(len(_syntax(s, in_room)) for s in specs)
     return [
         "Commands (a leading / always works; bare words work outside a room):",
-        *(f"  {_syntax(s, in_room).ljust(width)}  {s.does}" + _aliases(s) for s in SPECS),
+        *(f"  {_syntax(s, in_room).ljust(width)}  {s.does}" + _aliases(s, in_room) for s in specs),
         IN_A_ROOM,
     ]
 
 
-def _syntax(spec: Spec, in_room: bool) -> str:
-    """How `spec` is typed: in a room, with its / (and `<name>:<text>` only outside one)."""
+def _words(spec: Spec, in_room: bool) -> list[str]:
+    """The words that give `spec`, as typed where the user is. In a room that is only what
+    works there, exactly as shown: each word with its / (a bare one is said to the room),
+    bare `leave`, and the keys; not `<name>:<text>`, `server:who` or `server:exit`."""
     if not in_room:
+        return list(spec.words)
+    words: list[str] = []
+    for word in spec.words:
+        if word.startswith(("/", "Ctrl-")) or word == "leave":
+            words.append(word)
+        if word.isidentifier():  # a bare command word: it works with its /
+            words.append("/" + word)
+    return list(dict.fromkeys(words))
+
+
+def _syntax(spec: Spec, in_room: bool) -> str:
+    """How `spec` is typed: in a room, with its /."""
+    if not in_room or spec.syntax[0] == "/":
         return spec.syntax
-    if spec.syntax[0] == "<":
-        return f"{spec.syntax} (outside a room)"
-    return spec.syntax if spec.syntax[0] == "/" else "/" + spec.syntax
+    return "/" + spec.syntax
 
 
-def _aliases(spec: Spec) -> str:
-    others = [w for w in spec.words if w != spec.syntax.split()[0]]
+def _aliases(spec: Spec, in_room: bool) -> str:
+    first = _syntax(spec, in_room).split()[0]
+    others = [w for w in _words(spec, in_room) if w != first]
     return f"  [also {', '.join(others)}]" if others else ""
 
 
@@ -209,14 +236,21 @@ def parse(line: str, *, in_room: bool = False) -> Command | None:
             return command
         if text.lower() == "leave":
             return LeaveRoom()
+        server = _server_command(line)
+        if server is not None:
+            word, _, rest = server.partition(" ")
+            return ForServer(" ".join(("/quit" if word == "exit" else "/who", rest)).rstrip())
         return RoomSay(line)
     if typed.startswith("/"):
         return _command(typed[1:], slash=True)
-    lowered = text.lower()
-    if lowered == "server:who":
-        return Who()
-    if lowered == "server:exit":
-        return Quit()
+    server = _server_command(typed)
+    if server is not None:
+        word, _, rest = server.partition(" ")
+        if word == "exit":
+            return Quit(rest.strip())
+        if rest.strip() not in ("", "-l"):
+            return Mistake("Usage: server:who [-l]")
+        return Who(long=rest.strip() == "-l")
     command = _command(typed, slash=False)
     if command is not None:
         return command
@@ -228,6 +262,18 @@ def parse(line: str, *, in_room: bool = False) -> Command | None:
     return Mistake(
         f"Not a command: {_clip(text)}. To message someone: send <name> <text>; /help lists all."
     )
+
+
+def _server_command(line: str) -> str | None:
+    """For a line that is `server:who` or `server:exit` (any case), then maybe more after a
+    space: the word ("who" or "exit") and what follows it; else None."""
+    head, colon, rest = line.partition(":")
+    if not colon or head.lower() != "server":
+        return None
+    word, space, more = rest.partition(" ")
+    if word.lower() not in ("who", "exit"):
+        return None
+    return word.lower() + space + more
 
 
 def spelled_as_command(text: str) -> bool:

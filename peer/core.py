@@ -539,6 +539,12 @@ class PeerCore:
             return f"{self.state.name} (offline)> "
         return f"{self.state.name}> "
 
+    def question(self) -> str:
+        """Which question of the `message` command the next line answers: "recipient",
+        "text", or "" when it is a command (the terminal completes and keeps its history
+        by this: an answer is no command to recall or complete)."""
+        return {1: "recipient", 2: "text"}.get(self._asking_step, "")
+
     def online_names(self) -> list[str]:
         """The names online in the table, for tab completion."""
         return sorted((e.name for e in self.state.table.values() if e.online), key=name_key)
@@ -655,6 +661,11 @@ class PeerCore:
                 out.extend(Print(line, "info") for line in cmd.help_lines(topic, in_room=in_room))
             case cmd.Mistake(message):
                 out.append(Print(f"[{message}]", "error"))
+            case cmd.ForServer(instead):
+                line = (
+                    f"[Not said in {self.state.room}; in a room, commands need their /: {instead}]"
+                )
+                out.append(Print(line, "error"))
             case cmd.JoinRoom(room):
                 self._join(room, now, out)
             case cmd.LeaveRoom():
@@ -696,11 +707,14 @@ class PeerCore:
                 self._asking_step = 0
                 out.append(Print("[Cancelled.]", "system"))
                 return
-            if self._entry(name) is None:  # said now, not after the text is typed
+            entry = self._entry(name)
+            if entry is None:  # said now, not after the text is typed
                 self._asking_step = 0
                 who = self._typed("who")
                 out.append(Print(f"[No user named {name}. Type {who} to see the names.]", "error"))
                 return
+            if name_key(entry.name) == name_key(name):  # the name as the table spells it
+                name = entry.name
             self.asking = name
             self._asking_step = 2
             out.append(Print(f"[Message to {name}?]", "system"))

@@ -315,7 +315,7 @@ class PeerNode:
                 ):
                     with contextlib.suppress(FileNotFoundError):
                         os.replace(old, new)
-            state.save_token(token)
+            state.save_token(token, name)
         except OSError as exc:
             why = os_reason(exc)
             self._console.show(Print(f"[Could not keep your token for {name}: {why}]", "error"))
@@ -418,5 +418,6 @@ async def run_peer(
             core.known_rooms,
             lambda: bool(core.state.room),
             node.cancel_question,
+            core.question,
         )
     return await node.run()

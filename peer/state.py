@@ -79,10 +79,22 @@ class PeerStateFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         replace_durably(self.path, json.dumps({"renamed_to": new_name}).encode())
 
-    def save_token(self, token: str) -> None:
-        """Keep `token`, readable only by this user, replacing the file atomically."""
+    def save_token(self, token: str, name: str = "") -> None:
+        """Keep `token`, readable only by this user, replacing the file atomically; with
+        `name`, the name's spelling as the registry has it (see `spelling`)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        replace_durably(self.path, json.dumps({"token": token}).encode())
+        kept = {"token": token, "name": name} if name else {"token": token}
+        replace_durably(self.path, json.dumps(kept).encode())
+
+    def spelling(self) -> str:
+        """The name's spelling kept with its token (the registry's, which a rename that
+        changes only its case changes too), or "" when none is kept."""
+        try:
+            data = parse_json(read_text(self.path))
+        except (OSError, ValueError, RecursionError):
+            return ""
+        name = data.get("name") if isinstance(data, dict) and "token" in data else None
+        return name if isinstance(name, str) else ""
 
     def load_seen(self) -> list[tuple[str, str]]:
         """The (sender, id) pairs shown in earlier runs, oldest first; [] if none, or if the
@@ -250,8 +262,12 @@ def follow_renames(root: Path, name: str) -> str:
         if not new or name_key(new) == name_key(name):
             break
         current = new
-    if current != name and PeerStateFile(root, current).load_token():
-        return current
+    kept = PeerStateFile(root, current)
+    if current != name and kept.load_token():
+        # as spelled now: a later rename may have changed only its case (`-c` a new
+        # name by its old file would otherwise say a spelling the table no longer has)
+        spelled = kept.spelling()
+        return spelled if name_key(spelled) == name_key(current) else current
     return name
 
 

@@ -16,7 +16,7 @@ import sys
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from peer.actions import Print
 from peer.commands import SPECS
@@ -26,6 +26,8 @@ from peer.prompt_resume import redrawn_on_continue
 from wire.shown_text import clean
 
 if TYPE_CHECKING:
+    from prompt_toolkit.buffer import Buffer
+    from prompt_toolkit.history import InMemoryHistory
     from prompt_toolkit.input import Input
 
 PREFIX = ">>> "
@@ -54,16 +56,28 @@ def name_colour(name: str) -> str:
 
 
 def completions(
-    before: str, *, in_room: bool, names: Sequence[str], rooms: Sequence[str], me: str
+    before: str,
+    *,
+    in_room: bool,
+    names: Sequence[str],
+    rooms: Sequence[str],
+    me: str,
+    question: str = "",
 ) -> list[str]:
     """What tab completion offers for the last word of `before` (the line up to the cursor):
     command words first on a line (and `name:` outside a room), online names after send and
     /dm, rooms after join, your own name after reg and dereg, commands after /help, and names
-    anywhere else (a mention in a room). A word that is followed by more gets its space."""
+    anywhere else (a mention in a room). A word that is followed by more gets its space.
+    At a question of the `message` command (`question`, see PeerCore.question) the line is
+    no command: the recipient's is a name alone, the text's has names anywhere (mentions)."""
     words = before.split(" ")
     word = words[-1]
     pool: list[str]
-    if len(words) == 1:
+    if question == "recipient":
+        pool = list(names) if len(words) == 1 else []
+    elif question:
+        pool = [f"{n} " for n in names]
+    elif len(words) == 1:
         if in_room:
             slashed = [w for w in COMMAND_WORDS if w.startswith("/")]
             pool = [*(f"{w} " for w in slashed), "leave", *(f"{n} " for n in names)]
@@ -253,7 +267,6 @@ class TerminalConsole:
         from prompt_toolkit import PromptSession
         from prompt_toolkit.completion import Completer, Completion
         from prompt_toolkit.document import Document
-        from prompt_toolkit.history import InMemoryHistory
 
         self._colour = colour
         self._bell = bell
@@ -262,6 +275,10 @@ class TerminalConsole:
         self._rooms: Callable[[], Sequence[str]] = list
         self._in_room: Callable[[], bool] = lambda: False
         self._cancel: Callable[[], bool] = lambda: False
+        self._question: Callable[[], str] = str
+        # One history for commands, one for each question of `message`: Up at the usual
+        # prompt recalls commands only, and at `message to:` the names answered before.
+        self._histories: dict[str, InMemoryHistory] = {}
         self._prompt = "> "
         console = self
 
@@ -275,11 +292,12 @@ class TerminalConsole:
                     names=console._names(),
                     rooms=console._rooms(),
                     me=console._me(),
+                    question=console._question(),
                 ):
                     yield Completion(candidate, start_position=-len(word))
 
         self._session: PromptSession[str] = PromptSession(
-            history=InMemoryHistory(),
+            history=self._history(),
             completer=_Complete(),
             complete_while_typing=False,
             erase_when_done=True,  # no dead prompt left under the last lines on leaving
@@ -288,6 +306,13 @@ class TerminalConsole:
         self._task: asyncio.Future[None] | None = None
         self._printing: set[asyncio.Future[None]] = set()
         self._stopping = False
+        self._echoing: list[Any] | None = None  # the terminal's modes, while echo is off
+
+    def _history(self) -> InMemoryHistory:
+        """The history of what the next line is: commands, or an answer to a question."""
+        from prompt_toolkit.history import InMemoryHistory
+
+        return self._histories.setdefault(self._question(), InMemoryHistory())
 
     def set_prompt(self, text: str) -> None:
         self._prompt = text
@@ -302,12 +327,15 @@ class TerminalConsole:
         rooms: Callable[[], Sequence[str]] = list,
         in_room: Callable[[], bool] = lambda: False,
         cancel: Callable[[], bool] = lambda: False,
+        question: Callable[[], str] = str,
     ) -> None:
         """Where to find your own name (for the bell and the prompt's colour), the names
         online and the rooms known (to complete), and whether you are in a room; `cancel`
-        is called on Ctrl-C and says whether it cancelled a question (see `start`)."""
+        is called on Ctrl-C and says whether it cancelled a question (see `start`), and
+        `question` says which question the next line answers ("" for a command: see
+        PeerCore.question), for completion and history."""
         self._me, self._names, self._rooms, self._in_room = me, names, rooms, in_room
-        self._cancel = cancel
+        self._cancel, self._question = cancel, question
 
     def show(self, line: Print) -> None:
         self._print_above(fragments(line, self._colour))
@@ -364,6 +392,43 @@ class TerminalConsole:
                 app.exit()
         if self._task is not None:
             await asyncio.wait({self._task}, timeout=STOP_WAIT)
+        self._echo_again()
+
+    def _echo_off(self) -> None:
+        """The prompt has ended (Ctrl-C, Ctrl-D) but the peer runs on, delivering what was
+        sent: the terminal, back in its usual mode, would echo what is typed meanwhile in
+        the middle of the lines still coming, and a second Ctrl-C as `^C` with the next
+        line joined to it (`^C>>> [...]`). Nothing typed now is carried out, so nothing is
+        echoed; Ctrl-C still interrupts. `_echo_again` puts the modes back."""
+        try:
+            import termios
+        except ImportError:  # no such terminal modes here (Windows)
+            return
+        try:
+            fd = sys.stdin.fileno()
+            modes = termios.tcgetattr(fd)
+            quiet = termios.tcgetattr(fd)
+            quiet[3] &= ~termios.ECHO
+            termios.tcsetattr(fd, termios.TCSANOW, quiet)
+        except (termios.error, OSError, ValueError):  # no terminal any more
+            return
+        self._echoing = modes
+
+    def _echo_again(self) -> None:
+        """The terminal's modes as they were before `_echo_off` (if it turned echo off)."""
+        if self._echoing is None:
+            return
+        import termios
+
+        with contextlib.suppress(termios.error, OSError, ValueError):
+            termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, self._echoing)
+        self._echoing = None
+
+    def _next_line(self, buffer: Buffer) -> None:
+        """Empty the input for the next line, with the history of what that line is (Up
+        walks it; it is loaded into the buffer anew as the buffer is reset)."""
+        buffer.history = self._history()
+        buffer.reset()
 
     def _prompt_text(self) -> list[tuple[str, str]]:
         style = f"{name_colour(self._me())} bold" if self._colour and self._me() else ""
@@ -388,17 +453,23 @@ class TerminalConsole:
             buffer = event.current_buffer
             text = buffer.text
             self._print_above([*self._prompt_text(), ("", text)])
-            buffer.reset(append_to_history=bool(text.strip()))
+            if text.strip():
+                # kept in the history of what it answers (a command, or a question's
+                # answer), whichever history the buffer had loaded
+                history = self._history()
+                if history.get_strings()[-1:] != [text]:
+                    history.append_string(text)
             # a paste of several lines is several lines, each carried out as if typed: sent
             # as one, its line breaks would reach the others as unreadable characters
             # (only CR and LF break it: str.splitlines would break at U+2028 and the like)
             for each in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
                 on_line(each)
+            self._next_line(buffer)
 
         @keys.add("c-c")
         def _interrupt(event: KeyPressEvent) -> None:
             if self._cancel():
-                event.current_buffer.reset()  # what was typed of the cancelled answer
+                self._next_line(event.current_buffer)  # what was typed of the answer goes
                 return
             # as prompt_toolkit's own Ctrl-C: the prompt ends, and the peer quits
             event.app.exit(exception=KeyboardInterrupt, style="class:aborting")
@@ -414,6 +485,7 @@ class TerminalConsole:
                     key_bindings=merge_key_bindings([keys, stray_escapes()]),
                 )
             if not self._stopping:
+                self._echo_off()
                 on_end()
 
         self._task = asyncio.ensure_future(loop())

@@ -50,8 +50,14 @@ def test_seed_003_flow(chat: ChatEnv) -> None:
     bob.expect_line("[You joined teamchat with Alice]")
     alice.expect_line("[Bob joined teamchat]")
 
+    # addressed to the server, not said to the room (found by trying it: they were)
+    alice.send("server:who")
+    alice.expect_line("[Not said in teamchat; in a room, commands need their /: /who]")
+    alice.send("/help")  # what it shows in a room works in a room
+    alice.expect(r"^>>>   /quit \[farewell\] +leave ChatApp, .*  \[also /exit, Ctrl-D, Ctrl-C\]$")
     alice.send("Hello team!")
     bob.expect_line("Alice (in teamchat): Hello team!")
+    assert not any("server:who" in row for row in bob.transcript)  # the room keeps order
     registry.send("rooms")  # the registry's console lists rooms and members
     registry.expect(r"^  teamchat\s+2 in it: Alice, Bob$")
 
@@ -277,6 +283,9 @@ def test_a_start_under_the_name_given_up_by_a_rename_starts_as_the_new_one(
     alice.send("/nick alicia")
     alice.expect_line("[You are now known as alicia.]")
     bob.expect_line(TABLE_UPDATED)
+    alice.send("/nick Alicia")  # a change of case only: one spelling everywhere after it
+    alice.expect_line("[You are now known as Alicia.]")
+    bob.expect_line(TABLE_UPDATED)
     alice.send("/quit")
     alice.expect_line(OFFLINE_BYE)
     assert alice.wait_exit() == 0
@@ -284,14 +293,14 @@ def test_a_start_under_the_name_given_up_by_a_rename_starts_as_the_new_one(
     bob.send("send alicia while you were away")
     bob.expect_line(SAVED)
     again = chat.start_peer("alice", port=alice.port, data_dir=alice.data_dir, wait=False)
-    again.expect_line("[You renamed alice to alicia; starting as alicia.]")
+    again.expect_line("[You renamed alice to Alicia; starting as Alicia.]")
     again.expect_line(WELCOME)
     again.expect_line(YOU_HAVE_MESSAGES)
     again.expect(rf"^>>> bob: {STAMP} while you were away$")
     again.send("who")
     again.expect_line("[Registered names:]")
     names = [again.expect(r"^>>>   (\S+)\s").group(1) for _ in range(2)]
-    assert names == ["alicia", "bob"]
+    assert names == ["Alicia", "bob"]
 
 
 @pytest.mark.timeout(40)

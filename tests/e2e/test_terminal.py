@@ -253,10 +253,13 @@ def test_ctrl_c_waits_for_a_message_on_its_way_and_a_second_ctrl_c_leaves_at_onc
     alice.child.sendcontrol("c")
     waiting = ">>> [Quitting once what you sent is delivered; Ctrl-C quits at once.]"
     alice.wait("that quitting waits", lambda rows: waiting in rows)
+    alice.type("typed meanwhile")  # nothing typed now is carried out, nor echoed
     alice.child.sendcontrol("c")  # the prompt is gone: this one arrives as SIGINT
-    # ... and the message is not lost: kept on disk, for the next start to send
+    # ... and the message is not lost: kept on disk, for the next start to send; on a line
+    # of its own (found by trying it: the terminal echoed "^C" and the line joined it)
     kept = ">>> [1 message not yet delivered kept; sent at your next start.]"
-    alice.wait("that the message is kept", lambda rows: any(r.endswith(kept) for r in rows))
+    alice.wait("that the message is kept", lambda rows: kept in rows)
+    assert not any("^C" in row or "typed meanwhile" in row for row in alice.lines())
     alice.child.expect(pexpect.EOF, timeout=10)
     alice.child.close()
     assert alice.child.exitstatus == 130  # at once: a polite quit would end with 0
@@ -334,8 +337,11 @@ def test_ctrl_c_at_a_question_of_message_cancels_it_and_the_prompt_goes_on(
     alice.wait("the second question", lambda rows: rows[-1] == "message to bob:")
     alice.type("never to be sent")
     alice.child.sendcontrol("c")
-    alice.wait("the prompt again", lambda rows: rows[-1] == "alice>")
-    assert alice.lines().count(">>> [Cancelled.]") == 2
+    # both at once: the prompt may be drawn again a moment before the line above it
+    alice.wait(
+        "the prompt again, after the second [Cancelled.]",
+        lambda rows: rows[-1] == "alice>" and rows.count(">>> [Cancelled.]") == 2,
+    )
     alice.type("send bob still here\r")
     bob.expect_all([line("alice: still here")])
     assert not any("never to be sent" in row for row in bob.transcript)
@@ -344,6 +350,34 @@ def test_ctrl_c_at_a_question_of_message_cancels_it_and_the_prompt_goes_on(
     alice.child.expect(pexpect.EOF, timeout=10)
     alice.child.close()
     assert alice.child.exitstatus == 0
+
+
+@pytest.mark.timeout(30)
+def test_the_questions_of_message_complete_a_name_and_keep_their_own_history(
+    terminal_env: tuple[ChatEnv, list[Terminal]],
+) -> None:
+    # found by trying it: at "message to:" Tab completed "bob:" (the command line's form), and
+    # Up at the usual prompt then brought back "bob" and the text as if they were commands
+    bob, alice = bob_and_alice_at_a_terminal(terminal_env)
+    bob.expect_line("[Client table updated.]")
+    alice.type("message\r")
+    alice.wait("the question", lambda rows: rows[-1] == "message to:")
+    alice.type("b\t")
+    alice.wait("the name alone", lambda rows: rows[-1] == "message to: bob")
+    alice.type("\r")
+    alice.wait("the second question", lambda rows: rows[-1] == "message to bob:")
+    alice.type("the text\r")
+    bob.expect_all([line("alice: the text")])
+    alice.wait("the usual prompt", lambda rows: rows[-1] == "alice>")
+    alice.type("\x1b[A")  # up: the last command, not the answers after it
+    alice.wait("the last command", lambda rows: rows[-1] == "alice> message")
+    alice.type("\x1b[A")  # nothing before it: it stays
+    alice.type("\r")
+    alice.wait("the question again", lambda rows: rows[-1] == "message to:")
+    alice.type("\x1b[A")  # at the question, the names answered before
+    alice.wait("the name answered before", lambda rows: rows[-1] == "message to: bob")
+    alice.child.sendcontrol("c")
+    alice.wait("the usual prompt again", lambda rows: rows[-1] == "alice>")
 
 
 def _mail_numbers(data: bytes) -> list[int]:

@@ -9,6 +9,7 @@ from peer.commands import (
     AskMessage,
     Command,
     Dereg,
+    ForServer,
     Help,
     JoinRoom,
     LeaveRoom,
@@ -47,6 +48,8 @@ OUTSIDE: list[tuple[str, Command | None]] = [
     ("/users", Who()),
     ("server:who", Who()),
     ("SERVER:WHO", Who()),
+    ("server:who -l", Who(long=True)),  # found by trying it: "No user named server"
+    ("  server:who -l", Who(long=True)),
     ("who -l", Who(long=True)),
     ("/who -l", Who(long=True)),
     ("/users -l", Who(long=True)),
@@ -70,6 +73,8 @@ OUTSIDE: list[tuple[str, Command | None]] = [
     ("/quit", Quit()),
     ("/quit see you all", Quit("see you all")),
     ("server:exit", Quit()),
+    ("server:exit see you", Quit("see you")),
+    ("server:whom it may concern", Send("server", "whom it may concern")),  # an old peer's
     ("exit", Quit()),
     ("/exit", Quit()),
     # help
@@ -113,8 +118,13 @@ INSIDE: list[tuple[str, Command | None]] = [
     ("send_all everyone", RoomSay("send_all everyone")),
     ("who", RoomSay("who")),
     ("exit", RoomSay("exit")),
-    ("server:exit", RoomSay("server:exit")),
-    ("server:who", RoomSay("server:who")),
+    # addressed to the server, not to the room: not said, and the hint says what works
+    ("server:exit", ForServer("/quit")),
+    ("server:exit bye all", ForServer("/quit bye all")),
+    ("server:who", ForServer("/who")),
+    ("Server:Who -l", ForServer("/who -l")),
+    (" server:who", RoomSay(" server:who")),  # a space first says it, as for a /
+    ("server: is down again", RoomSay("server: is down again")),
     ("join other", RoomSay("join other")),
     ("rooms", RoomSay("rooms")),
     ("message", RoomSay("message")),
@@ -187,6 +197,7 @@ MISTAKES: list[tuple[str, bool, str]] = [
     ("dereg", False, "Usage: dereg <your name>"),
     ("reg", False, "Usage: reg <your name>"),
     ("who everyone", False, "Usage: who [-l]"),
+    ("server:who everyone", False, "Usage: server:who [-l]"),
     ("/users x", True, "Usage: /users [-l]"),
     ("rooms all", False, "Usage: rooms (it takes nothing more)"),
     ("/leave now", True, "Usage: /leave (it takes nothing more)"),
@@ -249,9 +260,48 @@ def test_help_in_a_room_shows_each_command_as_it_works_there() -> None:
     lines = cmd.help_lines(in_room=True)
     for syntax in ("/send <name> <text>", "/who [-l]", "/join <room>", "/leave", "/quit"):
         assert any(line.startswith(f"  {syntax}") for line in lines), syntax
-    assert any("<name>:<text> (outside a room)" in line for line in lines)
-    assert not any(line.startswith(("  send ", "  who ", "  join ")) for line in lines)
-    assert cmd.help_lines("dm", in_room=True)[0].startswith("/send <name> <text>  (")
+    assert not any(line.startswith(("  send ", "  who ", "  join ", "  <name>")) for line in lines)
+    assert cmd.help_lines("dm", in_room=True) == [
+        "/send <name> <text>  (/send, /dm): " + "message <name> directly"
+    ]
+    assert cmd.help_lines("<name>:<text>", in_room=True) == [
+        "[<name>:<text> works outside a room only; here it is said to the room.]"
+    ]
+
+
+def _shown_words(line: str) -> list[str]:
+    """The commands and aliases a line of /help shows: its first word, and those in
+    `[also ...]` (or, for /help <command>, in its parentheses)."""
+    head = line.split("  [also ")
+    words = [head[0].split()[0]]
+    if len(head) > 1:
+        words += head[1].rstrip("]").split(", ")
+    return words
+
+
+@pytest.mark.parametrize("in_room", [False, True], ids=["outside", "in-a-room"])
+def test_every_word_help_shows_works_where_it_is_shown(in_room: bool) -> None:
+    """Found by trying it: /help in a room listed `[also server:exit, exit, ...]` and
+    `/leave [also /leave, /out]`, and server:exit was then said to the room."""
+    samples = {
+        "send": "bob hi", "dm": "bob hi", "send_all": "hi", "bm": "hi", "join": "r",
+        "nick": "n", "nickname": "n", "dereg": "me", "reg": "me", "server:who": "-l",
+    }  # fmt: skip
+    lines = cmd.help_lines(in_room=in_room)[1:-1]
+    shown = [word for line in lines for word in _shown_words(line)]
+    for line in lines:
+        first = line.split()[0]
+        assert _shown_words(line).count(first) == 1, line  # not repeated as its own alias
+    for word in shown:
+        if word.startswith(("<", "Ctrl-")):
+            assert not in_room or word.startswith("Ctrl-"), word
+            continue
+        typed = f"{word} {samples.get(word.lstrip('/'), '')}".strip()
+        result = parse(typed, in_room=in_room)
+        assert result is not None, word
+        assert not isinstance(result, Mistake | RoomSay | ForServer), (word, result)
+    if in_room:
+        assert not any(w.startswith("server:") or w in ("exit", "help") for w in shown), shown
 
 
 def test_help_for_an_unknown_command() -> None:

@@ -780,6 +780,33 @@ def test_message_command_asks_for_recipient_then_text() -> None:
     assert isinstance(chat, Chat) and chat.text == "hi from the dialogue"
 
 
+def test_the_core_says_which_question_the_next_line_answers() -> None:
+    # the terminal completes a name alone, and keeps answers out of the command history, by it
+    core, _ = registered()
+    assert core.question() == ""
+    core.line("message", T0)
+    assert core.question() == "recipient"
+    core.line("bob", T0)
+    assert core.question() == "text"
+    core.line("hi", T0)
+    assert core.question() == ""
+    core.line("message bob", T0)
+    assert core.question() == "text"
+    core.cancel_question()
+    assert core.question() == ""
+
+
+def test_message_names_the_recipient_as_the_table_spells_it() -> None:
+    # names ignore case: what is shown of one is the table's spelling, not the typed one
+    core, _ = registered()
+    core.line("message", T0)
+    assert prints(core.line("BOB", T0)) == ["[Message to bob?]"]
+    assert core.prompt() == "message to bob: "
+    [chat] = sent(core.line("hi", T0))
+    assert isinstance(chat, Chat) and chat.to == "bob"
+    assert prints(core.line("message Bob", T0)) == ["[Message to bob?]"]
+
+
 def test_message_with_a_name_asks_only_for_the_text() -> None:
     core, _ = registered()
     assert prints(core.line("message bob", T0)) == ["[Message to bob?]"]
@@ -828,6 +855,13 @@ def test_hints_in_a_room_show_commands_with_their_slash() -> None:
         "[No user named nobody. Type /who to see the names.]"
     ]
     assert prints(core.line("/help who", T0))[0].startswith("/who [-l]")
+    # found by trying it: server:who and server:exit were said to the room, unexplained
+    out = core.line("server:who -l", T0)
+    assert sent(out) == []
+    assert prints(out) == ["[Not said in r; in a room, commands need their /: /who -l]"]
+    out = core.line("server:exit", T0)
+    assert sent(out) == [] and not any(isinstance(a, pa.Exit) for a in out)
+    assert prints(out) == ["[Not said in r; in a room, commands need their /: /quit]"]
     # and outside a room, the bare words
     [leave] = sent(core.line("leave", T0))
     core.receive(Ack("r-3", leave.id), SERVER, T0)  # type: ignore[attr-defined]

@@ -250,6 +250,19 @@ def test_a_start_under_a_renamed_name_follows_the_renames_to_a_kept_token(
     assert PeerStateFile(tmp_path, "alice").problems == []
 
 
+def test_a_start_under_a_renamed_name_says_the_new_name_as_last_spelled(
+    tmp_path: Path,
+) -> None:
+    # alice renamed to alicia, then /nick ALICIA (a change of case only: the same files)
+    PeerStateFile(tmp_path, "alice").save_renamed("alicia")
+    PeerStateFile(tmp_path, "alicia").save_token("t" * 32, "ALICIA")
+    assert follow_renames(tmp_path, "alice") == "ALICIA"
+    assert PeerStateFile(tmp_path, "alicia").load_token() == "t" * 32
+    assert PeerStateFile(tmp_path, "alicia").spelling() == "ALICIA"
+    PeerStateFile(tmp_path, "alicia").save_token("t" * 32)  # kept by an older ChatApp
+    assert follow_renames(tmp_path, "alice") == "alicia"
+
+
 def test_renames_that_lead_nowhere_or_in_a_loop_start_as_typed(tmp_path: Path) -> None:
     PeerStateFile(tmp_path, "x").save_renamed("y")  # y's token is gone
     assert follow_renames(tmp_path, "x") == "x"

@@ -56,6 +56,29 @@ def test_completions(before: str, in_room: bool, expected: list[str]) -> None:
     assert complete(before, in_room) == expected
 
 
+@pytest.mark.parametrize(
+    ("before", "question", "expected"),
+    [
+        # found by trying it: at `message to:` Tab gave `bob:`, the command line's form
+        ("b", "recipient", ["bob", "Bobby"]),
+        ("", "recipient", ["alice", "bob", "Bobby"]),
+        ("se", "recipient", []),  # no command words: the answer is a name
+        ("bob al", "recipient", []),  # a name is one word
+        ("se", "text", []),
+        ("hi b", "text", ["bob ", "Bobby "]),  # the text: names as mentions
+        ("b", "text", ["bob ", "Bobby "]),
+    ],
+)
+def test_at_a_question_of_message_only_names_complete(
+    before: str, question: str, expected: list[str]
+) -> None:
+    for in_room in (False, True):
+        got = completions(
+            before, in_room=in_room, names=NAMES, rooms=ROOMS, me="carol", question=question
+        )
+        assert got == expected
+
+
 def test_a_word_already_complete_is_not_offered_again() -> None:
     assert "send " not in complete("send")
     assert complete("/join teamchat") == []
