@@ -289,19 +289,19 @@ def _command(text: str, *, slash: bool) -> Command | None:
     word = word.lower()
     rest = said.strip()
     match word:
-        case "send" | "dm" if slash or word == "send":
+        case "send" | "dm":
             to, _, body = said.lstrip(" ").partition(" ")
             if not to or not body.strip():
                 return Mistake(f"Usage: {'/' if slash else ''}{word} <name> <text>")
             return Send(to, body)
-        case "send_all" | "bm" if slash or word == "send_all":
+        case "send_all" | "bm":
             if not rest:
                 return Mistake(f"Usage: {'/' if slash else ''}{word} <text>")
             return SendAll(said)
         case "message":
             to, _, body = said.lstrip(" ").partition(" ")
             return Send(to, body) if body.strip() else AskMessage(to)
-        case "who" | "users" if slash or word == "who":
+        case "who" | "users":
             if rest not in ("", "-l"):
                 return Mistake(f"Usage: {'/' if slash else ''}{word} [-l]")
             return Who(long=rest == "-l")
@@ -309,7 +309,7 @@ def _command(text: str, *, slash: bool) -> Command | None:
             if not rest or " " in rest:
                 return Mistake(f"Usage: {'/' if slash else ''}join <room>")
             return JoinRoom(rest)
-        case "leave" | "out" if slash or word == "leave":
+        case "leave" | "out":
             if rest:  # as with who: a word more is a slip, not to be guessed at
                 return Mistake(f"Usage: {'/' if slash else ''}{word} (it takes nothing more)")
             return LeaveRoom()
@@ -317,17 +317,15 @@ def _command(text: str, *, slash: bool) -> Command | None:
             if rest:
                 return Mistake(f"Usage: {'/' if slash else ''}rooms (it takes nothing more)")
             return ListRooms()
-        case "nick" | "nickname" if slash:
+        case "nick" | "nickname":
             if not rest or " " in rest:
-                return Mistake(f"Usage: /{word} <new name>")
+                return Mistake(f"Usage: {'/' if slash else ''}{word} <new name>")
             return Nick(rest)
         case "dereg" | "reg":
             if not rest or " " in rest:
                 return Mistake(f"Usage: {'/' if slash else ''}{word} <your name>")
             return Dereg(rest) if word == "dereg" else Reg(rest)
-        case "quit" if slash:
-            return Quit(rest)
-        case "exit":
+        case "quit" | "exit":
             return Quit(rest)
         case "help":
             return Help(rest)

@@ -27,6 +27,15 @@ from peer.commands import (
 
 #: Outside a room: every alias in the issue's table, and then some.
 OUTSIDE: list[tuple[str, Command | None]] = [
+    # every alias works bare outside a room, as its seed's slash form does
+    ("dm bob hi", Send("bob", "hi")),
+    ("bm hi", SendAll("hi")),
+    ("users", Who()),
+    ("out", LeaveRoom()),
+    ("nick robert", Nick("robert")),
+    ("nickname robert", Nick("robert")),
+    ("quit", Quit("")),
+    ("quit see you", Quit("see you")),
     # direct message
     ("send bob hi there", Send("bob", "hi there")),
     ("/send bob hi there", Send("bob", "hi there")),
@@ -169,12 +178,7 @@ def test_inside_a_room(line: str, expected: Command | None) -> None:
 #: Lines that are no command, or a command used wrongly: a one-line hint, never silence.
 MISTAKES: list[tuple[str, bool, str]] = [
     ("hello there", False, "Not a command: 'hello there'."),
-    ("nick robert", False, "Not a command"),  # /nick only
-    ("dm bob hi", False, "Not a command"),  # /dm only
-    ("bm hi", False, "Not a command"),
-    ("out", False, "Not a command"),
-    ("quit", False, "Not a command"),
-    ("users", False, "Not a command"),
+    ("nick", False, "Usage: nick <new name>"),
     ("bøb:hi", False, "Not a command"),  # not a valid name before the colon
     ("bob:", False, "Nothing to send to bob."),
     ("bob:   ", False, "Nothing to send to bob."),
