@@ -1191,6 +1191,10 @@ class PeerCore:
         if isinstance(message, SaveMessage | ChannelPost) and self._drop_from_outbox(message):
             self._kept_refused(message, reason, out)
             return
+        if isinstance(message, SaveMessage):
+            # it may come seconds after the send, with more typed since: say which one
+            out.append(Print(_not_saved(message, reason, kept=False), "error"))
+            return
         out.append(Print(f"[{reason}]", "error"))
         if isinstance(message, Join):
             self._rejoin_refused(message, reason, now, out)
@@ -1645,8 +1649,10 @@ class PeerCore:
         save = pending[0] if pending is not None else request.message if request else None
         text = save.text if kept and isinstance(save, SaveMessage) else None
         if saved.refused:
-            which = "" if text is None else f" (kept message: {_quoted(text)})"
-            out.append(Print(f"[{saved.refused}{which}]", "error"))
+            if isinstance(save, SaveMessage):
+                out.append(Print(_not_saved(save, saved.refused, kept=kept), "error"))
+            else:
+                out.append(Print(f"[{saved.refused}]", "error"))
         elif saved.delivered:
             if text is None:
                 line = f"[Client {saved.to} exists!!]"
@@ -1665,6 +1671,14 @@ def _quoted(text: str, limit: int = 40) -> str:
     """A message's text in quotes, cut to `limit` characters, to say which one is meant
     (made safe to show where every Print is: peer.terminal)."""
     return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
+
+
+def _not_saved(save: SaveMessage, reason: str, *, kept: bool) -> str:
+    """The line for `save`, refused by the registry (its recipient's mailbox is full, say):
+    to whom, why, and which message, quoted, as an answer that comes a while after the
+    send, with other lines typed since, must say (see `_quoted`)."""
+    what = "Kept message" if kept else "Message"
+    return f"[{what} for {save.to} not saved ({reason.rstrip('.')}): {_quoted(save.text)}]"
 
 
 def _when(stamp: str, now: float) -> str:

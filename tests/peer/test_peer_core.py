@@ -561,23 +561,28 @@ def test_the_registrys_own_line_in_a_mailbox_is_shown_in_its_place() -> None:
     ]
 
 
-FULL = "bob's mailbox is full; your message was not saved."
+FULL = "bob's mailbox is full."
 
 
-def test_a_message_the_registry_could_not_save_is_reported_not_saved() -> None:
+def test_a_message_the_registry_could_not_save_is_named_with_its_recipient() -> None:
+    # Issue: "[bob's mailbox is full; your message was not saved.]" came 2.5 s after the
+    # send, with other lines typed since, and did not say which message it was
     core, _ = registered()
     core.line("send bob are you there?", T0)
     out = run_until(core, T0 + 2.6)  # bob never answers: the registry probes it
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
     core.receive(Ack("r-3", save.id), SERVER, T0 + 2.7)
     out = core.receive(Saved("r-4", save.id, "bob", False, FULL), SERVER, T0 + 5)
-    assert prints(out) == [f"[{FULL}]"]
+    assert prints(out) == ["[Message for bob not saved (bob's mailbox is full): “are you there?”]"]
     # refused at once (bob offline, its box full): the same line, and nothing kept to resend
-    core.line("send bob again?", T0 + 6)
+    long_text = "the minutes of today's meeting, " * 3
+    core.line(f"send bob {long_text}", T0 + 6)
     out = run_until(core, T0 + 8.6)
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
     out = core.receive(Refused("r-5", save.id, FULL), SERVER, T0 + 8.7)
-    assert prints(out) == [f"[{FULL}]"] and core.outbox == ()
+    cut = long_text[:39] + "…"  # cut as the other lines that name a message are
+    assert prints(out) == [f"[Message for bob not saved (bob's mailbox is full): “{cut}”]"]
+    assert core.outbox == ()
 
 
 def test_a_mailbox_in_parts_is_shown_whole_in_order_each_part_taken_in_turn() -> None:
@@ -709,11 +714,11 @@ def test_a_kept_message_the_registry_refuses_is_named_in_full_with_the_reason() 
     ]
     assert core.outbox == ()
     assert pa.KeepOutbox(()) in out
-    # a message just typed is refused as before: the user still has it on screen
+    # a message just typed is named in one line: the user still has it on screen
     [save] = sent(core.line("send bob hi", T0 + 1))  # bob is offline: to the registry
     assert isinstance(save, SaveMessage)
     out = core.receive(Refused("r-4", save.id, "bob's mailbox is full."), SERVER, T0 + 1.1)
-    assert prints(out) == ["[bob's mailbox is full.]"]
+    assert prints(out) == ["[Message for bob not saved (bob's mailbox is full): “hi”]"]
 
 
 def test_quit_with_nothing_on_its_way_leaves_at_once_and_only_once() -> None:
@@ -1040,3 +1045,15 @@ def test_our_name_missing_from_a_whole_table_is_a_release_or_our_rename() -> Non
     sent(core.line("/nick alicia", T0))  # asked, not yet in the table: wait for its answer
     out = core.receive(TableSnapshot("r-9", "x", 5, (bob,), ()), SERVER, T0)
     assert core.state.registered and "released" not in " ".join(prints(out))
+
+
+def test_a_kept_message_the_registry_could_not_save_is_named_as_kept() -> None:
+    kept = (SaveMessage("old-1", "alice", "tok", "bob", "see you later"),)
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=kept)
+    [register] = sent(core.start(T0))
+    welcome = Welcome("r-1", register.id, "alice", "tok", 3, (Entry("bob", *BOB, False),), (), ())
+    core.receive(welcome, SERVER, T0)
+    core.receive(Ack("r-2", "old-1"), SERVER, T0 + 0.1)  # taken, then found no room
+    out = core.receive(Saved("r-3", "old-1", "bob", False, FULL), SERVER, T0 + 3)
+    line = "[Kept message for bob not saved (bob's mailbox is full): “see you later”]"
+    assert prints(out) == [line]
