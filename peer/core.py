@@ -67,6 +67,7 @@ from wire.messages import (
     TableUpdate,
     TooBig,
     Welcome,
+    unknown_name,
 )
 from wire.names import name_key, name_problem
 from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
@@ -1179,6 +1180,18 @@ class PeerCore:
                 pass
 
     def _refused(self, message: Message, reason: str, now: float, out: list[Action]) -> None:
+        if (
+            reason == unknown_name(self.state.name)
+            and not isinstance(message, Register)
+            and not self._renames_asked()
+        ):
+            # The registry no longer knows our name: its console released it. Said first,
+            # before what became of the kept messages this refusal may be one of (the
+            # table change that says it may come later: after a gap, the whole table is
+            # fetched); and said as that, not as a name the user never typed.
+            if self.state.registered and self._started:
+                self._released(out)
+            reason = f"the registry released the name {self.state.name}."
         if isinstance(message, Keepalive):
             # The registry no longer counts us as online (it gave up on us): come back,
             # unless the user went offline meanwhile, or is going (the keepalive crossed

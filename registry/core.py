@@ -72,6 +72,7 @@ from wire.messages import (
     TableUpdate,
     Welcome,
     is_token,
+    unknown_name,
 )
 from wire.names import name_key, name_problem
 from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker
@@ -591,7 +592,7 @@ class RegistryCore:
         A name renamed within RENAME_GRACE still finds its record."""
         record = self._lookup(name)
         if record is None:
-            self._refuse(reply_to, addr, f"No user named {name}.", f"{what} of unknown {name}", out)
+            self._refuse(reply_to, addr, unknown_name(name), f"{what} of unknown {name}", out)
             return None
         if not (token and same_secret(token, record.token)):
             self._refuse(
@@ -624,9 +625,7 @@ class RegistryCore:
             return
         recipient = self._lookup(msg.to)
         if recipient is None:
-            self._refuse(
-                msg.id, addr, f"No user named {msg.to}.", f"save for unknown {msg.to}", out
-            )
+            self._refuse(msg.id, addr, unknown_name(msg.to), f"save for unknown {msg.to}", out)
             return
         if len(msg.text.encode()) > MAX_TEXT:
             self._refuse(msg.id, addr, "Message too long.", f"save from {sender.name}", out)

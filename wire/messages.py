@@ -48,6 +48,13 @@ NOTICE_KIND = "notice"
 OFFLINE_REFUSAL = "You are offline."
 
 
+def unknown_name(name: str) -> str:
+    """The reason of the Refused that answers a request made for (or to) `name`, a name
+    the registry does not know. Made for the peer's own name, it means the name was
+    released on the registry's console (or lost with its data): the peer says that first."""
+    return f"No user named {name}."
+
+
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
     """A message kept in a mailbox: `kind` is "direct" or "channel", or "notice" for a line of

@@ -1057,3 +1057,51 @@ def test_a_kept_message_the_registry_could_not_save_is_named_as_kept() -> None:
     out = core.receive(Saved("r-3", "old-1", "bob", False, FULL), SERVER, T0 + 3)
     line = "[Kept message for bob not saved (bob's mailbox is full): “see you later”]"
     assert prints(out) == [line]
+
+
+RELEASED = (
+    "[The registry released the name alice: you are offline. Type reg alice to register it again.]"
+)
+
+
+def test_a_release_is_said_before_what_became_of_the_kept_messages() -> None:
+    # Issue: after `release alice` on the registry's console, the kept messages' refusals
+    # ("No user named alice.") came before the line saying the name was released: the
+    # table change that says it had a gap before it, and the whole table came after them
+    kept = (
+        SaveMessage("old-1", "alice", "tok", "bob", "see you later"),
+        ChannelPost("old-2", "alice", "tok", "hello all"),
+    )
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=kept)
+    [register] = sent(core.start(T0))
+    welcome = Welcome("r-1", register.id, "alice", "tok", 3, (Entry("bob", *BOB, False),), (), ())
+    core.receive(welcome, SERVER, T0)
+    gone = TableUpdate(
+        "r-2", 9, (Entry("alice", *ME, False), Entry("alice", "127.0.0.1", 0, False))
+    )
+    out = core.receive(gone, SERVER, T0 + 1)
+    assert prints(out) == [] and any(isinstance(m, TableRequest) for m in sent(out))
+    out = core.receive(Refused("r-3", "old-1", "No user named alice."), SERVER, T0 + 1.1)
+    out += core.receive(Refused("r-4", "old-2", "No user named alice."), SERVER, T0 + 1.1)
+    assert prints(out) == [
+        RELEASED,
+        "[Kept message for bob not delivered: the registry released the name alice.]",
+        "[Your message: see you later]",
+        "[Kept message to the channel not delivered: the registry released the name alice.]",
+        "[Your message: hello all]",
+    ]
+    assert not core.state.registered and core.outbox == ()
+    # the whole table, when it comes, does not say it again
+    out = core.receive(
+        TableSnapshot("r-5", "x", 9, (Entry("bob", *BOB, False),), ()), SERVER, T0 + 2
+    )
+    assert prints(out) == [TABLE_UPDATED]
+
+
+def test_a_keepalive_refused_for_a_released_name_does_not_take_it_back() -> None:
+    core, _ = registered()
+    out = run_until(core, T0 + 10.1)
+    [keepalive] = [m for m in sent(out) if isinstance(m, Keepalive)]
+    out = core.receive(Refused("r-9", keepalive.id, "No user named alice."), SERVER, T0 + 10.2)
+    assert prints(out) == [RELEASED]
+    assert not any(isinstance(m, Register) for m in sent(out)) and not core.state.registered
