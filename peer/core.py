@@ -30,6 +30,7 @@ from peer.actions import (
     Settled,
     Shown,
 )
+from peer.line_budget import LineBudget
 from wire.codec import travels_by_stream
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
@@ -103,9 +104,15 @@ MAIL_SHOWN_EVERY = 4
 #: "[Client table updated.]" lines shown as they come, in a burst; beyond that, changes
 #: that come meanwhile are said in one line each TABLE_LINE_EVERY seconds. A join storm,
 #: or a flood of names, would otherwise print a line per change (hundreds), while a
-#: person starting or stopping now and then is still told at once.
+#: person starting or stopping now and then is still told at once (see LineBudget).
 TABLE_LINES_BURST = 3
 TABLE_LINE_EVERY = 1.0
+#: The same for "[<name> has quit]": a class of scripted peers ending together would fill
+#: every screen. Beyond the burst, one line each QUIT_LINE_EVERY seconds names those who
+#: quit meanwhile (the first QUIT_NAMES_SHOWN of them: `who` lists everyone).
+QUIT_LINES_BURST = 3
+QUIT_LINE_EVERY = 1.0
+QUIT_NAMES_SHOWN = 8
 #: The line that says the table changed (DESIGN.md section 5).
 TABLE_UPDATED = "[Client table updated.]"
 
@@ -241,11 +248,11 @@ class PeerCore:
         # so the next start goes back to it
         self._quitting = False
         self._prompt = ""
-        # the burst of "[Client table updated.]" lines left (see TABLE_LINES_BURST), when
-        # it was last filled, and when the line for changes held back is due (or None)
-        self._table_lines = float(TABLE_LINES_BURST)
-        self._table_lines_at = float("-inf")
-        self._table_line_due: float | None = None
+        # how often "[Client table updated.]" and "[<name> has quit]" are said, and the
+        # quits held back for the next line (name, line for it alone)
+        self._table_lines = LineBudget(TABLE_LINES_BURST, TABLE_LINE_EVERY)
+        self._quit_lines = LineBudget(QUIT_LINES_BURST, QUIT_LINE_EVERY)
+        self._quits_held: list[tuple[str, str]] = []
         # whether ROOMS_DOWN was said since the registry last answered
         self._rooms_down_said = False
 
@@ -439,7 +446,10 @@ class PeerCore:
                 if self.state.registered:
                     out.append(Send(addr, Ack(self._new_id(), message.id)))
                     if self._accept("", message.id, addr, []):
-                        out.append(Print(f"[{message.text}]", "system"))
+                        if message.quitter:
+                            self._someone_quit(message, now, out)
+                        else:
+                            out.append(Print(f"[{message.text}]", "system"))
             case RoomMessage():
                 self._room_message(message, addr, now, out)
             case RoomNotice():
@@ -458,11 +468,11 @@ class PeerCore:
         return out
 
     def _tick(self, now: float, out: list[Action]) -> None:
-        if self._table_line_due is not None and now >= self._table_line_due:
+        if self._table_lines.fire(now):
             # the changes held back since the last line, said in one
-            self._table_line_due = None
-            self._table_lines, self._table_lines_at = 0.0, now
             out.append(Print(TABLE_UPDATED, "system"))
+        if self._quit_lines.fire(now):
+            self._say_quits_held(out)
         again, failed = self._chats.due(now)
         for chat in again:
             self._send_chat(chat, out)
@@ -509,7 +519,12 @@ class PeerCore:
         """When `tick` next has work, or None."""
         # called after every event: no lists built when only the usual few are set
         wake = self._next_keepalive
-        for t in (self._chats.next_wake(), self._requests.next_wake(), self._table_line_due):
+        for t in (
+            self._chats.next_wake(),
+            self._requests.next_wake(),
+            self._table_lines.due,
+            self._quit_lines.due,
+        ):
             if t is not None and (wake is None or t < wake):
                 wake = t
         for waiting in (self._streamed, self._outcomes):
@@ -1625,7 +1640,7 @@ class PeerCore:
             if name_key(alias.old) not in self.state.table:
                 self._renamed[name_key(alias.old)] = alias.new
         if at_once:
-            self._table_line_due = None  # the whole table: it covers what was held back
+            self._table_lines.cancel()  # the whole table: it covers what was held back
             out.append(Print(TABLE_UPDATED, "system"))
         else:
             self._table_changed(now, out)
@@ -1633,19 +1648,28 @@ class PeerCore:
     def _table_changed(self, now: float, out: list[Action]) -> None:
         """Say that the table changed: at once while within TABLE_LINES_BURST, else in one
         line at the end of the wait, for every change that comes meanwhile."""
-        if self._table_line_due is not None:
-            return  # said by the line already due
-        self._table_lines = min(
-            TABLE_LINES_BURST,
-            # a clock set back fills nothing (it must not hold the line back for long)
-            self._table_lines + max(0.0, now - self._table_lines_at) / TABLE_LINE_EVERY,
-        )
-        self._table_lines_at = now
-        if self._table_lines >= 1.0:
-            self._table_lines -= 1.0
+        if self._table_lines.take(now):
             out.append(Print(TABLE_UPDATED, "system"))
+
+    def _someone_quit(self, notice: Notice, now: float, out: list[Action]) -> None:
+        """`notice` says someone quit: said at once while within QUIT_LINES_BURST, else
+        held for one line at the end of the wait, with every quit that comes meanwhile."""
+        if self._quit_lines.take(now):
+            out.append(Print(f"[{notice.text}]", "system"))
         else:
-            self._table_line_due = now + (1.0 - self._table_lines) * TABLE_LINE_EVERY
+            self._quits_held.append((notice.quitter, notice.text))
+
+    def _say_quits_held(self, out: list[Action]) -> None:
+        """The quits held back since the last line: one alone as it came (farewell and all),
+        several in one line naming the first QUIT_NAMES_SHOWN of them."""
+        held, self._quits_held = self._quits_held, []
+        if len(held) == 1:
+            out.append(Print(f"[{held[0][1]}]", "system"))
+        elif held:
+            names = [name for name, _ in held[:QUIT_NAMES_SHOWN]]
+            if len(held) > QUIT_NAMES_SHOWN:
+                names.append("…")
+            out.append(Print(f"[{len(held)} more have quit: {', '.join(names)}]", "system"))
 
     def _save_outcome(self, saved: Saved, now: float, out: list[Action]) -> None:
         if saved.reply_to in self._sending:

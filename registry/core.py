@@ -554,7 +554,7 @@ class RegistryCore:
                     farewell = msg.farewell[:MAX_FAREWELL]
                     line += f" ({farewell}{'…' if farewell != msg.farewell else ''})"
                 for other in self.table.online():
-                    self._push(other, Notice(self._new_id(), line), "table", now, out)
+                    self._push(other, Notice(self._new_id(), line, record.name), "table", now, out)
         out.append(Send(addr, Ack(self._new_id(), msg.id)))
 
     def _keepalive(self, msg: Keepalive, addr: Addr, now: float, out: list[Action]) -> None:

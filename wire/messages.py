@@ -377,10 +377,13 @@ class Rename:
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """A line from the registry for the user (a quit announcement, a flood warning)."""
+    """A line from the registry for the user (a quit announcement, a flood warning).
+    `quitter` is the name that quit when it is a quit announcement, else "": a peer folds
+    a burst of those into one line."""
 
     id: str
     text: str
+    quitter: str = ""
 
 
 Message = (

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from peer import actions as pa
-from peer.core import MAIL_SHOWN_EVERY, TABLE_LINE_EVERY, TABLE_LINES_BURST, TABLE_UPDATED, PeerCore
+from peer.core import (
+    MAIL_SHOWN_EVERY,
+    QUIT_LINE_EVERY,
+    QUIT_LINES_BURST,
+    TABLE_LINE_EVERY,
+    TABLE_LINES_BURST,
+    TABLE_UPDATED,
+    PeerCore,
+)
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
@@ -403,6 +411,43 @@ def test_a_burst_of_table_changes_is_said_in_a_few_lines_not_one_per_change() ->
     run_until(core, later)
     update = TableUpdate("u-x", 204, (Entry("dave", "127.0.0.1", 6004, True),))
     assert prints(core.receive(update, SERVER, later)) == [TABLE_UPDATED]
+
+
+def quit_notice(n: int, name: str, farewell: str = "") -> Notice:
+    text = f"{name} has quit" + (f" ({farewell})" if farewell else "")
+    return Notice(f"q-{n}", text, name)
+
+
+def test_a_burst_of_quits_is_said_in_a_few_lines_naming_who_quit() -> None:
+    # Issue: 30 scripted peers ending together printed 30 "[<name> has quit]" lines on
+    # every screen; the table's line was folded already
+    core, _ = registered()
+    out = [a for n in range(30) for a in core.receive(quit_notice(n, f"p{n:02d}"), SERVER, T0)]
+    out += run_until(core, T0 + 3)
+    first = [f"[p{n:02d} has quit]" for n in range(QUIT_LINES_BURST)]
+    names = ", ".join(f"p{n:02d}" for n in range(QUIT_LINES_BURST, QUIT_LINES_BURST + 8))
+    assert prints(out) == [*first, f"[{30 - QUIT_LINES_BURST} more have quit: {names}, …]"]
+    # quiet again: the next is said at once, farewell and all
+    out = core.receive(quit_notice(99, "bob", "off to lunch"), SERVER, T0 + 6)
+    assert prints(out) == ["[bob has quit (off to lunch)]"]
+    # a copy of a notice already shown is not shown again
+    assert prints(core.receive(quit_notice(99, "bob", "off to lunch"), SERVER, T0 + 6)) == []
+
+
+def test_one_quit_held_back_is_said_as_it_came_and_a_few_are_all_named() -> None:
+    core, _ = registered()
+    for n in range(QUIT_LINES_BURST):
+        core.receive(quit_notice(n, f"p{n}"), SERVER, T0)
+    out = core.receive(quit_notice(9, "dan", "bye all"), SERVER, T0 + 0.1)
+    assert prints(out) == []  # held for the line due a second after the burst
+    assert core.next_wake() == pytest.approx(T0 + QUIT_LINE_EVERY)
+    assert prints(run_until(core, T0 + 1.5)) == ["[dan has quit (bye all)]"]
+    core.receive(quit_notice(10, "erin"), SERVER, T0 + 1.6)
+    core.receive(quit_notice(11, "fay"), SERVER, T0 + 1.7)
+    assert prints(run_until(core, T0 + 3)) == ["[2 more have quit: erin, fay]"]
+    # other notices are not held
+    out = core.receive(Notice("n-1", "You are sending too fast."), SERVER, T0 + 3)
+    assert prints(out) == ["[You are sending too fast.]"]
 
 
 def test_the_welcomes_table_line_comes_at_once_between_it_and_the_mail() -> None:
