@@ -8,6 +8,7 @@ every request is sent at most 5 times, 500 ms apart; every message id is shown o
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import OrderedDict, deque
 from collections.abc import Iterable
@@ -195,6 +196,12 @@ class PeerCore:
         # that a peer killed meanwhile sends them after its restart
         self._outbox: list[Message] = list(outbox)
         self._kept_outbox: tuple[Message, ...] = tuple(outbox)
+        # the order in which what the user sent was typed, by id: what waits for the
+        # registry goes out in that order (see `_add_to_outbox`); an earlier run's outbox
+        # was typed before anything of this one
+        # (until it is settled, or answered for a leave)
+        self._typed_order: dict[str, int] = {m.id: n for n, m in enumerate(self._outbox)}
+        self._typed_count = itertools.count(len(self._outbox))
         # direct messages still unanswered after their first try, as the saves they become
         # if never answered: kept on disk with the outbox, so that a peer killed during the
         # retries sends them to the registry after its restart instead of losing them
@@ -392,7 +399,7 @@ class PeerCore:
             *(save for save, _ in self._outcomes.values()),
         ):
             found.setdefault(message.id, message)
-        return tuple(found.values())
+        return tuple(sorted(found.values(), key=self._typed_at))
 
     def receive(self, message: Message, addr: Addr, now: float) -> list[Action]:
         """A message arrived from `addr`."""
@@ -577,13 +584,35 @@ class PeerCore:
             for msg_id in self._maybe_settled:
                 if msg_id in self._sending and not self._on_its_way(msg_id):
                     self._sending.discard(msg_id)
+                    self._typed_order.pop(msg_id, None)
                     out.append(Settled(msg_id))
             self._maybe_settled.clear()
 
     def _keep_sending(self, message: Message, out: list[Action]) -> None:
         """Have `message`, just typed, kept until it is settled (see Sending)."""
+        self._note_typed(message)
         self._sending.add(message.id)
         out.append(Sending(message))
+
+    def _note_typed(self, message: Message) -> None:
+        """Note that `message` was typed now, after every message noted before it."""
+        if message.id not in self._typed_order:
+            self._typed_order[message.id] = next(self._typed_count)
+
+    def _typed_at(self, message: Message) -> float:
+        """Where `message` comes in the order typed (not typed: after all the others)."""
+        return self._typed_order.get(message.id, float("inf"))
+
+    def _add_to_outbox(self, message: Message) -> None:
+        """Keep `message` in the outbox, in the order typed: one typed earlier may reach it
+        later (a direct message goes to the registry only after its 5 tries, and then has
+        5 more), and the outbox goes out in its order."""
+        at = self._typed_at(message)
+        index = next(
+            (i for i, kept in enumerate(self._outbox) if self._typed_at(kept) > at),
+            len(self._outbox),
+        )
+        self._outbox.insert(index, message)
 
     def _on_its_way(self, msg_id: str) -> bool:
         """Whether message `msg_id`, sent by this peer, is still between being typed and
@@ -616,7 +645,7 @@ class PeerCore:
         out.append(KeepRoom(self.state.room))
 
     def _keep_outbox(self, out: list[Action]) -> None:
-        outbox = (*self._outbox, *self._unanswered.values())
+        outbox = tuple(sorted((*self._outbox, *self._unanswered.values()), key=self._typed_at))
         if outbox != self._kept_outbox:
             self._kept_outbox = outbox
             out.append(KeepOutbox(outbox))
@@ -839,7 +868,9 @@ class PeerCore:
             return
         out.append(Print(f"[You left {self.state.room}.]", "system"))
         self.state.room = ""
-        self._request(Leave(self._new_id(), self.state.name, self.state.token), now, out)
+        leave = Leave(self._new_id(), self.state.name, self.state.token)
+        self._note_typed(leave)  # it may wait in the outbox, after lines typed in the room
+        self._request(leave, now, out)
 
     def _rename(self, new: str, now: float, out: list[Action]) -> None:
         problem = name_problem(new)
@@ -1275,7 +1306,7 @@ class PeerCore:
         we are back in it."""
         if reason == OFFLINE_REFUSAL and self.state.registered and not self._deregistering():
             if post not in self._outbox:
-                self._outbox.append(post)
+                self._add_to_outbox(post)
             self._come_back(now, out)
             return
         self._drop_from_outbox(post)
@@ -1316,7 +1347,7 @@ class PeerCore:
                     self._rooms_down_said = True
                 self._unanswered.pop(message.id, None)  # kept as an outbox entry from now
                 if message not in self._outbox:
-                    self._outbox.append(message)
+                    self._add_to_outbox(message)
                     self._keep_outbox(out)  # on disk before we say it is kept
                     if not request.quiet and not isinstance(message, Leave):
                         out.append(
@@ -1361,7 +1392,8 @@ class PeerCore:
             self._request(self._join_message(rejoining), now, out, quiet=True)
         for message in self._outbox:
             if rejoining is not None and isinstance(message, RoomPost | Leave):
-                continue  # sent once the room is joined again
+                # sent once the room is joined again, and so is all typed after it
+                break
             if self._requests.get(message.id) is None:
                 self._request(message, now, out, quiet=True)
 
@@ -1430,6 +1462,8 @@ class PeerCore:
         its confirmation, coming late and unprompted, says which message it is for."""
         if message.id in self._sending:
             self._maybe_settled.append(message.id)
+        if isinstance(message, Leave):  # settled here: not kept by Sending
+            self._typed_order.pop(message.id, None)
         kept = len(self._outbox)
         self._outbox = [m for m in self._outbox if m.id != message.id]
         self._unanswered.pop(message.id, None)
