@@ -8,6 +8,7 @@ every request is sent at most 5 times, 500 ms apart; every message id is shown o
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import OrderedDict, deque
 from collections.abc import Iterable
@@ -30,6 +31,7 @@ from peer.actions import (
     Settled,
     Shown,
 )
+from peer.line_budget import LineBudget
 from wire.codec import travels_by_stream
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
@@ -68,6 +70,7 @@ from wire.messages import (
     TableUpdate,
     TooBig,
     Welcome,
+    unknown_name,
 )
 from wire.names import name_key, name_problem
 from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
@@ -103,9 +106,15 @@ MAIL_SHOWN_EVERY = 4
 #: "[Client table updated.]" lines shown as they come, in a burst; beyond that, changes
 #: that come meanwhile are said in one line each TABLE_LINE_EVERY seconds. A join storm,
 #: or a flood of names, would otherwise print a line per change (hundreds), while a
-#: person starting or stopping now and then is still told at once.
+#: person starting or stopping now and then is still told at once (see LineBudget).
 TABLE_LINES_BURST = 3
 TABLE_LINE_EVERY = 1.0
+#: The same for "[<name> has quit]": a class of scripted peers ending together would fill
+#: every screen. Beyond the burst, one line each QUIT_LINE_EVERY seconds names those who
+#: quit meanwhile (the first QUIT_NAMES_SHOWN of them: `who` lists everyone).
+QUIT_LINES_BURST = 3
+QUIT_LINE_EVERY = 1.0
+QUIT_NAMES_SHOWN = 8
 #: The line that says the table changed (DESIGN.md section 5).
 TABLE_UPDATED = "[Client table updated.]"
 
@@ -188,6 +197,12 @@ class PeerCore:
         # that a peer killed meanwhile sends them after its restart
         self._outbox: list[Message] = list(outbox)
         self._kept_outbox: tuple[Message, ...] = tuple(outbox)
+        # the order in which what the user sent was typed, by id: what waits for the
+        # registry goes out in that order (see `_add_to_outbox`); an earlier run's outbox
+        # was typed before anything of this one
+        # (until it is settled, or answered for a leave)
+        self._typed_order: dict[str, int] = {m.id: n for n, m in enumerate(self._outbox)}
+        self._typed_count = itertools.count(len(self._outbox))
         # direct messages still unanswered after their first try, as the saves they become
         # if never answered: kept on disk with the outbox, so that a peer killed during the
         # retries sends them to the registry after its restart instead of losing them
@@ -241,11 +256,11 @@ class PeerCore:
         # so the next start goes back to it
         self._quitting = False
         self._prompt = ""
-        # the burst of "[Client table updated.]" lines left (see TABLE_LINES_BURST), when
-        # it was last filled, and when the line for changes held back is due (or None)
-        self._table_lines = float(TABLE_LINES_BURST)
-        self._table_lines_at = float("-inf")
-        self._table_line_due: float | None = None
+        # how often "[Client table updated.]" and "[<name> has quit]" are said, and the
+        # quits held back for the next line (name, line for it alone)
+        self._table_lines = LineBudget(TABLE_LINES_BURST, TABLE_LINE_EVERY)
+        self._quit_lines = LineBudget(QUIT_LINES_BURST, QUIT_LINE_EVERY)
+        self._quits_held: list[tuple[str, str]] = []
         # whether ROOMS_DOWN was said since the registry last answered
         self._rooms_down_said = False
         # whether this start was told that another start holds its name (see `_replaced`)
@@ -387,7 +402,7 @@ class PeerCore:
             *(save for save, _ in self._outcomes.values()),
         ):
             found.setdefault(message.id, message)
-        return tuple(found.values())
+        return tuple(sorted(found.values(), key=self._typed_at))
 
     def receive(self, message: Message, addr: Addr, now: float) -> list[Action]:
         """A message arrived from `addr`."""
@@ -441,7 +456,10 @@ class PeerCore:
                 if self.state.registered:
                     out.append(Send(addr, Ack(self._new_id(), message.id)))
                     if self._accept("", message.id, addr, []):
-                        out.append(Print(f"[{message.text}]", "system"))
+                        if message.quitter:
+                            self._someone_quit(message, now, out)
+                        else:
+                            out.append(Print(f"[{message.text}]", "system"))
             case RoomMessage():
                 self._room_message(message, addr, now, out)
             case RoomNotice():
@@ -460,11 +478,11 @@ class PeerCore:
         return out
 
     def _tick(self, now: float, out: list[Action]) -> None:
-        if self._table_line_due is not None and now >= self._table_line_due:
+        if self._table_lines.fire(now):
             # the changes held back since the last line, said in one
-            self._table_line_due = None
-            self._table_lines, self._table_lines_at = 0.0, now
             out.append(Print(TABLE_UPDATED, "system"))
+        if self._quit_lines.fire(now):
+            self._say_quits_held(out)
         again, failed = self._chats.due(now)
         for chat in again:
             self._send_chat(chat, out)
@@ -511,7 +529,12 @@ class PeerCore:
         """When `tick` next has work, or None."""
         # called after every event: no lists built when only the usual few are set
         wake = self._next_keepalive
-        for t in (self._chats.next_wake(), self._requests.next_wake(), self._table_line_due):
+        for t in (
+            self._chats.next_wake(),
+            self._requests.next_wake(),
+            self._table_lines.due,
+            self._quit_lines.due,
+        ):
             if t is not None and (wake is None or t < wake):
                 wake = t
         for waiting in (self._streamed, self._outcomes):
@@ -570,13 +593,35 @@ class PeerCore:
             for msg_id in self._maybe_settled:
                 if msg_id in self._sending and not self._on_its_way(msg_id):
                     self._sending.discard(msg_id)
+                    self._typed_order.pop(msg_id, None)
                     out.append(Settled(msg_id))
             self._maybe_settled.clear()
 
     def _keep_sending(self, message: Message, out: list[Action]) -> None:
         """Have `message`, just typed, kept until it is settled (see Sending)."""
+        self._note_typed(message)
         self._sending.add(message.id)
         out.append(Sending(message))
+
+    def _note_typed(self, message: Message) -> None:
+        """Note that `message` was typed now, after every message noted before it."""
+        if message.id not in self._typed_order:
+            self._typed_order[message.id] = next(self._typed_count)
+
+    def _typed_at(self, message: Message) -> float:
+        """Where `message` comes in the order typed (not typed: after all the others)."""
+        return self._typed_order.get(message.id, float("inf"))
+
+    def _add_to_outbox(self, message: Message) -> None:
+        """Keep `message` in the outbox, in the order typed: one typed earlier may reach it
+        later (a direct message goes to the registry only after its 5 tries, and then has
+        5 more), and the outbox goes out in its order."""
+        at = self._typed_at(message)
+        index = next(
+            (i for i, kept in enumerate(self._outbox) if self._typed_at(kept) > at),
+            len(self._outbox),
+        )
+        self._outbox.insert(index, message)
 
     def _on_its_way(self, msg_id: str) -> bool:
         """Whether message `msg_id`, sent by this peer, is still between being typed and
@@ -609,7 +654,7 @@ class PeerCore:
         out.append(KeepRoom(self.state.room))
 
     def _keep_outbox(self, out: list[Action]) -> None:
-        outbox = (*self._outbox, *self._unanswered.values())
+        outbox = tuple(sorted((*self._outbox, *self._unanswered.values()), key=self._typed_at))
         if outbox != self._kept_outbox:
             self._kept_outbox = outbox
             out.append(KeepOutbox(outbox))
@@ -840,7 +885,9 @@ class PeerCore:
             return
         out.append(Print(f"[You left {self.state.room}.]", "system"))
         self.state.room = ""
-        self._request(Leave(self._new_id(), self.state.name, self.state.token), now, out)
+        leave = Leave(self._new_id(), self.state.name, self.state.token)
+        self._note_typed(leave)  # it may wait in the outbox, after lines typed in the room
+        self._request(leave, now, out)
 
     def _rename(self, new: str, now: float, out: list[Action]) -> None:
         problem = name_problem(new)
@@ -1199,6 +1246,18 @@ class PeerCore:
         if reason.startswith(REPLACED_REFUSAL):
             self._replaced(reason, out)
             return
+        if (
+            reason == unknown_name(self.state.name)
+            and not isinstance(message, Register)
+            and not self._renames_asked()
+        ):
+            # The registry no longer knows our name: its console released it. Said first,
+            # before what became of the kept messages this refusal may be one of (the
+            # table change that says it may come later: after a gap, the whole table is
+            # fetched); and said as that, not as a name the user never typed.
+            if self.state.registered and self._started:
+                self._released(out)
+            reason = f"the registry released the name {self.state.name}."
         if isinstance(message, Keepalive):
             # The registry no longer counts us as online (it gave up on us): come back,
             # unless the user went offline meanwhile, or is going (the keepalive crossed
@@ -1210,6 +1269,10 @@ class PeerCore:
             return
         if isinstance(message, SaveMessage | ChannelPost) and self._drop_from_outbox(message):
             self._kept_refused(message, reason, out)
+            return
+        if isinstance(message, SaveMessage):
+            # it may come seconds after the send, with more typed since: say which one
+            out.append(Print(_not_saved(message, reason, kept=False), "error"))
             return
         out.append(Print(f"[{reason}]", "error"))
         if isinstance(message, Join):
@@ -1293,7 +1356,7 @@ class PeerCore:
         we are back in it."""
         if reason == OFFLINE_REFUSAL and self.state.registered and not self._deregistering():
             if post not in self._outbox:
-                self._outbox.append(post)
+                self._add_to_outbox(post)
             self._come_back(now, out)
             return
         self._drop_from_outbox(post)
@@ -1335,7 +1398,7 @@ class PeerCore:
                     self._rooms_down_said = True
                 self._unanswered.pop(message.id, None)  # kept as an outbox entry from now
                 if message not in self._outbox:
-                    self._outbox.append(message)
+                    self._add_to_outbox(message)
                     self._keep_outbox(out)  # on disk before we say it is kept
                     if not request.quiet and not isinstance(message, Leave):
                         out.append(
@@ -1407,7 +1470,8 @@ class PeerCore:
             self._request(self._join_message(rejoining), now, out, quiet=True)
         for message in self._outbox:
             if rejoining is not None and isinstance(message, RoomPost | Leave):
-                continue  # sent once the room is joined again
+                # sent once the room is joined again, and so is all typed after it
+                break
             if self._requests.get(message.id) is None:
                 self._request(message, now, out, quiet=True)
 
@@ -1476,6 +1540,8 @@ class PeerCore:
         its confirmation, coming late and unprompted, says which message it is for."""
         if message.id in self._sending:
             self._maybe_settled.append(message.id)
+        if isinstance(message, Leave):  # settled here: not kept by Sending
+            self._typed_order.pop(message.id, None)
         kept = len(self._outbox)
         self._outbox = [m for m in self._outbox if m.id != message.id]
         self._unanswered.pop(message.id, None)
@@ -1686,7 +1752,7 @@ class PeerCore:
             if name_key(alias.old) not in self.state.table:
                 self._renamed[name_key(alias.old)] = alias.new
         if at_once:
-            self._table_line_due = None  # the whole table: it covers what was held back
+            self._table_lines.cancel()  # the whole table: it covers what was held back
             out.append(Print(TABLE_UPDATED, "system"))
         else:
             self._table_changed(now, out)
@@ -1694,19 +1760,28 @@ class PeerCore:
     def _table_changed(self, now: float, out: list[Action]) -> None:
         """Say that the table changed: at once while within TABLE_LINES_BURST, else in one
         line at the end of the wait, for every change that comes meanwhile."""
-        if self._table_line_due is not None:
-            return  # said by the line already due
-        self._table_lines = min(
-            TABLE_LINES_BURST,
-            # a clock set back fills nothing (it must not hold the line back for long)
-            self._table_lines + max(0.0, now - self._table_lines_at) / TABLE_LINE_EVERY,
-        )
-        self._table_lines_at = now
-        if self._table_lines >= 1.0:
-            self._table_lines -= 1.0
+        if self._table_lines.take(now):
             out.append(Print(TABLE_UPDATED, "system"))
+
+    def _someone_quit(self, notice: Notice, now: float, out: list[Action]) -> None:
+        """`notice` says someone quit: said at once while within QUIT_LINES_BURST, else
+        held for one line at the end of the wait, with every quit that comes meanwhile."""
+        if self._quit_lines.take(now):
+            out.append(Print(f"[{notice.text}]", "system"))
         else:
-            self._table_line_due = now + (1.0 - self._table_lines) * TABLE_LINE_EVERY
+            self._quits_held.append((notice.quitter, notice.text))
+
+    def _say_quits_held(self, out: list[Action]) -> None:
+        """The quits held back since the last line: one alone as it came (farewell and all),
+        several in one line naming the first QUIT_NAMES_SHOWN of them."""
+        held, self._quits_held = self._quits_held, []
+        if len(held) == 1:
+            out.append(Print(f"[{held[0][1]}]", "system"))
+        elif held:
+            names = [name for name, _ in held[:QUIT_NAMES_SHOWN]]
+            if len(held) > QUIT_NAMES_SHOWN:
+                names.append("…")
+            out.append(Print(f"[{len(held)} more have quit: {', '.join(names)}]", "system"))
 
     def _save_outcome(self, saved: Saved, now: float, out: list[Action]) -> None:
         if saved.reply_to in self._sending:
@@ -1723,8 +1798,10 @@ class PeerCore:
         save = pending[0] if pending is not None else request.message if request else None
         text = save.text if kept and isinstance(save, SaveMessage) else None
         if saved.refused:
-            which = "" if text is None else f" (kept message: {_quoted(text)})"
-            out.append(Print(f"[{saved.refused}{which}]", "error"))
+            if isinstance(save, SaveMessage):
+                out.append(Print(_not_saved(save, saved.refused, kept=kept), "error"))
+            else:
+                out.append(Print(f"[{saved.refused}]", "error"))
         elif saved.delivered:
             if text is None:
                 line = f"[Client {saved.to} exists!!]"
@@ -1743,6 +1820,14 @@ def _quoted(text: str, limit: int = 40) -> str:
     """A message's text in quotes, cut to `limit` characters, to say which one is meant
     (made safe to show where every Print is: peer.terminal)."""
     return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
+
+
+def _not_saved(save: SaveMessage, reason: str, *, kept: bool) -> str:
+    """The line for `save`, refused by the registry (its recipient's mailbox is full, say):
+    to whom, why, and which message, quoted, as an answer that comes a while after the
+    send, with other lines typed since, must say (see `_quoted`)."""
+    what = "Kept message" if kept else "Message"
+    return f"[{what} for {save.to} not saved ({reason.rstrip('.')}): {_quoted(save.text)}]"
 
 
 def _when(stamp: str, now: float) -> str:

@@ -51,6 +51,11 @@ class Handoff(Protocol):
 
 #: Seconds a TCP connection may sit idle between frames before we close it.
 IDLE_CLOSE = 60.0
+#: ...one we made to send one message (too long for a datagram): it is closed as soon as
+#: the answer to that message is in, and otherwise once idle this long. The answer comes
+#: within moments, or never (a retry opens a connection of its own): kept open for
+#: IDLE_CLOSE, each of many long messages would hold a socket at both ends for a minute.
+SENT_IDLE_CLOSE = 5.0
 #: Seconds a frame may take from its first byte to its last (and an accepted connection
 #: to its first frame): the largest frame, MAX_FRAME, takes well under a second on a LAN.
 #: A sender that trickles bytes without ever finishing a frame (slowloris) would otherwise
@@ -533,7 +538,7 @@ class Endpoint:
         # this one a route, every later datagram-sized message to `addr` (acks included)
         # would travel on it and reach `addr` from an ephemeral port it does not know.
         self._write(writer, message)
-        await self._serve_stream(reader, writer, addr)
+        await self._serve_stream(reader, writer, addr, answer_to=message.id)
 
     async def _serve_stream(
         self,
@@ -541,22 +546,26 @@ class Endpoint:
         writer: asyncio.StreamWriter,
         addr: Addr,
         slot: Closable | None = None,
+        answer_to: str = "",
     ) -> None:
         """Read frames from a connection until it ends; `slot` (an accepted connection's
         place among the listener's, None for one we made) is told of each whole frame.
         A connection is closed when idle for IDLE_CLOSE between frames, or when a frame
         (an accepted connection's first one counted from the accept) takes longer than
-        FRAME_DEADLINE: bytes that trickle in without making a frame are not activity."""
+        FRAME_DEADLINE: bytes that trickle in without making a frame are not activity.
+        One we made to send the message `answer_to` is closed once its answer is handled,
+        and when idle for SENT_IDLE_CLOSE."""
         decoder = StreamDecoder(MAX_FRAME)
         accepted = slot is not None
         first = accepted
         clock = asyncio.get_running_loop().time
         # when the frame being waited for began (None: between frames, idle)
         frame_began: float | None = clock() if accepted else None
+        answered = False
         try:
             while True:
                 if frame_began is None:
-                    wait = IDLE_CLOSE
+                    wait = SENT_IDLE_CLOSE if answer_to else IDLE_CLOSE
                 else:
                     wait = max(0.0, frame_began + FRAME_DEADLINE - clock())
                 try:
@@ -596,6 +605,10 @@ class Endpoint:
                     if self._gate is not None and not self._gate(addr):
                         continue
                     self._on_message(message, addr)
+                    if answer_to and _answers(message, answer_to):
+                        answered = True
+                if answered:
+                    break  # what came with the answer is handled; nothing else is awaited
         except (ConnectionError, OSError):
             pass
         finally:
@@ -622,6 +635,13 @@ class Endpoint:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _answers(message: Message, msg_id: str) -> bool:
+    """Whether `message` answers the message `msg_id`."""
+    if isinstance(message, Acks):
+        return msg_id in message.replies
+    return getattr(message, "reply_to", None) == msg_id
 
 
 def _fmt(addr: Addr) -> str:

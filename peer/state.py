@@ -108,12 +108,38 @@ class PeerStateFile:
             )
             return []
         pairs = []
-        for record in records[-KEEP_SEEN:]:
-            sender, tab, msg_id = record.decode("utf-8", errors="replace").partition("\t")
-            if tab:
+        damaged = 0
+        for record in records:
+            try:
+                sender, tab, msg_id = record.decode("utf-8").partition("\t")
+            except UnicodeDecodeError:
+                tab = ""
+            if tab:  # a notice's sender is "": "\tid" is a record
                 pairs.append((_unescape(sender), _unescape(msg_id)))
+            else:
+                damaged += 1
+        pairs = pairs[-KEEP_SEEN:]
         self._seen_lines = len(pairs)
+        if damaged:
+            self._drop_damaged_seen(damaged, pairs)
         return pairs
+
+    def _drop_damaged_seen(self, damaged: int, pairs: list[tuple[str, str]]) -> None:
+        """`damaged` lines of the file of shown ids are not records ChatApp writes (a
+        record cut short by a kill is not one of them: `MappedLog.read` leaves it out):
+        say so, once, and rewrite the file with the good `pairs` only. The lines hold only
+        ids, which nobody can use elsewhere; losing them can show a message again."""
+        some = "1 line" if damaged == 1 else f"{damaged} lines"
+        try:
+            self._seen.replace(_seen_records(pairs))
+        except OSError as exc:
+            done = f"they stay there ({_why(exc)})"
+        else:
+            done = "it was dropped" if damaged == 1 else "they were dropped"
+        self.problems.append(
+            f"{some} of {self.seen_path} could not be read (damaged); {done}: a message shown "
+            "before this start may be shown again."
+        )
 
     def add_seen(self, shown: list[tuple[str, str]]) -> None:
         """Record shown messages, (sender, id) each, in one go. Raises OSError.

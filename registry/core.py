@@ -73,6 +73,7 @@ from wire.messages import (
     TableUpdate,
     Welcome,
     is_token,
+    unknown_name,
 )
 from wire.names import name_key, name_problem
 from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
@@ -648,7 +649,7 @@ class RegistryCore:
                     farewell = msg.farewell[:MAX_FAREWELL]
                     line += f" ({farewell}{'…' if farewell != msg.farewell else ''})"
                 for other in self.table.online():
-                    self._push(other, Notice(self._new_id(), line), "table", now, out)
+                    self._push(other, Notice(self._new_id(), line, record.name), "table", now, out)
         out.append(Send(addr, Ack(self._new_id(), msg.id)))
 
     def _keepalive(self, msg: Keepalive, addr: Addr, now: float, out: list[Action]) -> None:
@@ -699,7 +700,7 @@ class RegistryCore:
         one from another start is refused with REPLACED_REFUSAL."""
         record = self._lookup(name)
         if record is None:
-            self._refuse(reply_to, addr, f"No user named {name}.", f"{what} of unknown {name}", out)
+            self._refuse(reply_to, addr, unknown_name(name), f"{what} of unknown {name}", out)
             return None
         if not (token and same_secret(token, record.token)):
             self._refuse(
@@ -743,9 +744,7 @@ class RegistryCore:
             return
         recipient = self._lookup(msg.to)
         if recipient is None:
-            self._refuse(
-                msg.id, addr, f"No user named {msg.to}.", f"save for unknown {msg.to}", out
-            )
+            self._refuse(msg.id, addr, unknown_name(msg.to), f"save for unknown {msg.to}", out)
             return
         if len(msg.text.encode()) > MAX_TEXT:
             self._refuse(msg.id, addr, "Message too long.", f"save from {sender.name}", out)

@@ -40,8 +40,9 @@ def full_notice(stamp: str) -> str:
 
 
 def refusal(owner: str) -> str:
-    """What the sender of a direct message that does not fit is told."""
-    return f"{owner}'s mailbox is full; your message was not saved."
+    """Why a direct message that does not fit was refused: its sender's peer says which
+    message it was, and that it was not saved."""
+    return f"{owner}'s mailbox is full."
 
 
 @dataclass(slots=True)

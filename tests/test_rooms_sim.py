@@ -283,6 +283,24 @@ def test_quit_is_announced_to_everyone_online_in_or_out_of_rooms() -> None:
     assert members(net, "r") == ["y"]
 
 
+def test_a_burst_of_quits_is_folded_on_every_screen() -> None:
+    # Issue: many scripted peers ending together filled every screen with a line each
+    names = [f"p{n:02d}" for n in range(12)]
+    net = net_of("w", *names)
+    mark = len(net.screen("w"))
+    for name in names:
+        net.type(name, "/quit")
+    net.run(3)
+    quits = [line for line in after(net, "w", mark) if "quit" in line]
+    assert len(quits) <= 3 + 3, quits  # the burst, then about one line a second
+    assert len(quits[:3]) == 3 and all(line.endswith(" has quit]") for line in quits[:3])
+    folded = quits[3:]
+    assert folded and all(" more have quit: " in line for line in folded), folded
+    # nothing lost: the lines together count everyone who quit
+    said = len(quits[:3]) + sum(int(line[1:].split(" ")[0]) for line in folded)
+    assert said == len(names)
+
+
 def test_a_member_that_does_not_ack_is_marked_offline_and_leaves_the_room() -> None:
     net = net_of("x", "y", "z")
     for name in "xyz":

@@ -54,6 +54,13 @@ OFFLINE_REFUSAL = "You are offline."
 REPLACED_REFUSAL = "Another start of ChatApp now holds the name"
 
 
+def unknown_name(name: str) -> str:
+    """The reason of the Refused that answers a request made for (or to) `name`, a name
+    the registry does not know. Made for the peer's own name, it means the name was
+    released on the registry's console (or lost with its data): the peer says that first."""
+    return f"No user named {name}."
+
+
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
     """A message kept in a mailbox: `kind` is "direct" or "channel", or "notice" for a line of
@@ -376,10 +383,13 @@ class Rename:
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """A line from the registry for the user (a quit announcement, a flood warning)."""
+    """A line from the registry for the user (a quit announcement, a flood warning).
+    `quitter` is the name that quit when it is a quit announcement, else "": a peer folds
+    a burst of those into one line."""
 
     id: str
     text: str
+    quitter: str = ""
 
 
 Message = (

@@ -144,8 +144,9 @@ def test_a_full_mailbox_refuses_with_a_line_and_leaves_a_notice(chat: ChatEnv) -
     for text in texts:
         x.send(f"send y {text}")
         x.expect_line(SAVED)
-    x.send(f"send y {unique('refused')}")
-    x.expect_line("[y's mailbox is full; your message was not saved.]")
+    refused = unique("refused")
+    x.send(f"send y {refused}")
+    x.expect_line(f"[Message for y not saved (y's mailbox is full): “{refused}”]")
     x.send("send_all for everyone")  # not kept for y: the box is full
     x.expect_line(RECEIVED_BY_SERVER)
     y.send("reg y")

@@ -572,3 +572,52 @@ def test_the_kept_encodings_are_bounded_in_bytes(monkeypatch: pytest.MonkeyPatch
         endpoint.encoded(Notice(f"n-{n}", "x" * 1000))
     assert endpoint._encoded_bytes <= 10_000
     assert len(endpoint._encoded) <= 10
+
+
+async def long_chat_sent(answer: bool) -> tuple[Endpoint, Endpoint, list[Message]]:
+    """A client endpoint that has sent a Chat too long for a datagram to a server endpoint
+    (over TCP), which acks it on that connection when `answer`; what the client got."""
+    got: list[Message] = []
+    server: Endpoint
+
+    def on_message(message: Message, addr: tuple[str, int]) -> None:
+        if answer and isinstance(message, Chat):
+            server.send(addr, Ack("s-1", message.id))
+
+    server = Endpoint(on_message, session="s")
+    await server.open("127.0.0.1", 0)
+    client = Endpoint(lambda message, addr: got.append(message), session="c")
+    await client.open("127.0.0.1", 0)
+    client.send(server.address, Chat("c-1", "alice", "bob", "x" * 2000))
+    return server, client, got
+
+
+def test_a_connection_made_for_a_long_message_closes_once_its_answer_is_in() -> None:
+    # Issue: each long message kept its connection open for 60 s idle, at both ends
+    async def main() -> None:
+        server, client, got = await long_chat_sent(answer=True)
+        # closed at once, well within SENT_IDLE_CLOSE: the connection's task ends
+        await asyncio.wait_for(asyncio.gather(*client._tasks), 2.0)
+        assert got == [Ack("s-1", "c-1")]
+        # and its far end sees it close: its place among the listener's is free again
+        await asyncio.wait_for(asyncio.gather(*server._tasks), 2.0)
+        assert len(server._listener.slots) == 0 and not server._routes
+        await client.close()
+        await server.close()
+
+    asyncio.run(main())
+
+
+def test_a_connection_made_for_a_long_message_closes_when_idle_unanswered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(endpoint_module, "SENT_IDLE_CLOSE", 0.2)
+
+    async def main() -> None:
+        server, client, got = await long_chat_sent(answer=False)
+        await asyncio.wait_for(asyncio.gather(*client._tasks), 3.0)
+        assert got == []
+        await client.close()
+        await server.close()
+
+    asyncio.run(main())

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from peer import actions as pa
-from peer.core import MAIL_SHOWN_EVERY, TABLE_LINE_EVERY, TABLE_LINES_BURST, TABLE_UPDATED, PeerCore
+from peer.core import (
+    MAIL_SHOWN_EVERY,
+    QUIT_LINE_EVERY,
+    QUIT_LINES_BURST,
+    TABLE_LINE_EVERY,
+    TABLE_LINES_BURST,
+    TABLE_UPDATED,
+    PeerCore,
+)
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
@@ -431,6 +439,43 @@ def test_a_burst_of_table_changes_is_said_in_a_few_lines_not_one_per_change() ->
     assert prints(core.receive(update, SERVER, later)) == [TABLE_UPDATED]
 
 
+def quit_notice(n: int, name: str, farewell: str = "") -> Notice:
+    text = f"{name} has quit" + (f" ({farewell})" if farewell else "")
+    return Notice(f"q-{n}", text, name)
+
+
+def test_a_burst_of_quits_is_said_in_a_few_lines_naming_who_quit() -> None:
+    # Issue: 30 scripted peers ending together printed 30 "[<name> has quit]" lines on
+    # every screen; the table's line was folded already
+    core, _ = registered()
+    out = [a for n in range(30) for a in core.receive(quit_notice(n, f"p{n:02d}"), SERVER, T0)]
+    out += run_until(core, T0 + 3)
+    first = [f"[p{n:02d} has quit]" for n in range(QUIT_LINES_BURST)]
+    names = ", ".join(f"p{n:02d}" for n in range(QUIT_LINES_BURST, QUIT_LINES_BURST + 8))
+    assert prints(out) == [*first, f"[{30 - QUIT_LINES_BURST} more have quit: {names}, …]"]
+    # quiet again: the next is said at once, farewell and all
+    out = core.receive(quit_notice(99, "bob", "off to lunch"), SERVER, T0 + 6)
+    assert prints(out) == ["[bob has quit (off to lunch)]"]
+    # a copy of a notice already shown is not shown again
+    assert prints(core.receive(quit_notice(99, "bob", "off to lunch"), SERVER, T0 + 6)) == []
+
+
+def test_one_quit_held_back_is_said_as_it_came_and_a_few_are_all_named() -> None:
+    core, _ = registered()
+    for n in range(QUIT_LINES_BURST):
+        core.receive(quit_notice(n, f"p{n}"), SERVER, T0)
+    out = core.receive(quit_notice(9, "dan", "bye all"), SERVER, T0 + 0.1)
+    assert prints(out) == []  # held for the line due a second after the burst
+    assert core.next_wake() == pytest.approx(T0 + QUIT_LINE_EVERY)
+    assert prints(run_until(core, T0 + 1.5)) == ["[dan has quit (bye all)]"]
+    core.receive(quit_notice(10, "erin"), SERVER, T0 + 1.6)
+    core.receive(quit_notice(11, "fay"), SERVER, T0 + 1.7)
+    assert prints(run_until(core, T0 + 3)) == ["[2 more have quit: erin, fay]"]
+    # other notices are not held
+    out = core.receive(Notice("n-1", "You are sending too fast."), SERVER, T0 + 3)
+    assert prints(out) == ["[You are sending too fast.]"]
+
+
 def test_the_welcomes_table_line_comes_at_once_between_it_and_the_mail() -> None:
     # found by the e2e scenario: after a burst of changes, `reg` showed the mail first and
     # "[Client table updated.]" after it
@@ -587,23 +632,28 @@ def test_the_registrys_own_line_in_a_mailbox_is_shown_in_its_place() -> None:
     ]
 
 
-FULL = "bob's mailbox is full; your message was not saved."
+FULL = "bob's mailbox is full."
 
 
-def test_a_message_the_registry_could_not_save_is_reported_not_saved() -> None:
+def test_a_message_the_registry_could_not_save_is_named_with_its_recipient() -> None:
+    # Issue: "[bob's mailbox is full; your message was not saved.]" came 2.5 s after the
+    # send, with other lines typed since, and did not say which message it was
     core, _ = registered()
     core.line("send bob are you there?", T0)
     out = run_until(core, T0 + 2.6)  # bob never answers: the registry probes it
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
     core.receive(Ack("r-3", save.id), SERVER, T0 + 2.7)
     out = core.receive(Saved("r-4", save.id, "bob", False, FULL), SERVER, T0 + 5)
-    assert prints(out) == [f"[{FULL}]"]
+    assert prints(out) == ["[Message for bob not saved (bob's mailbox is full): “are you there?”]"]
     # refused at once (bob offline, its box full): the same line, and nothing kept to resend
-    core.line("send bob again?", T0 + 6)
+    long_text = "the minutes of today's meeting, " * 3
+    core.line(f"send bob {long_text}", T0 + 6)
     out = run_until(core, T0 + 8.6)
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
     out = core.receive(Refused("r-5", save.id, FULL), SERVER, T0 + 8.7)
-    assert prints(out) == [f"[{FULL}]"] and core.outbox == ()
+    cut = long_text[:39] + "…"  # cut as the other lines that name a message are
+    assert prints(out) == [f"[Message for bob not saved (bob's mailbox is full): “{cut}”]"]
+    assert core.outbox == ()
 
 
 def test_a_mailbox_in_parts_is_shown_whole_in_order_each_part_taken_in_turn() -> None:
@@ -735,11 +785,11 @@ def test_a_kept_message_the_registry_refuses_is_named_in_full_with_the_reason() 
     ]
     assert core.outbox == ()
     assert pa.KeepOutbox(()) in out
-    # a message just typed is refused as before: the user still has it on screen
+    # a message just typed is named in one line: the user still has it on screen
     [save] = sent(core.line("send bob hi", T0 + 1))  # bob is offline: to the registry
     assert isinstance(save, SaveMessage)
     out = core.receive(Refused("r-4", save.id, "bob's mailbox is full."), SERVER, T0 + 1.1)
-    assert prints(out) == ["[bob's mailbox is full.]"]
+    assert prints(out) == ["[Message for bob not saved (bob's mailbox is full): “hi”]"]
 
 
 def test_quit_with_nothing_on_its_way_leaves_at_once_and_only_once() -> None:
@@ -1100,3 +1150,63 @@ def test_our_name_missing_from_a_whole_table_is_a_release_or_our_rename() -> Non
     sent(core.line("/nick alicia", T0))  # asked, not yet in the table: wait for its answer
     out = core.receive(TableSnapshot("r-9", "x", 5, (bob,), ()), SERVER, T0)
     assert core.state.registered and "released" not in " ".join(prints(out))
+
+
+def test_a_kept_message_the_registry_could_not_save_is_named_as_kept() -> None:
+    kept = (SaveMessage("old-1", "alice", "tok", "bob", "see you later"),)
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=kept)
+    [register] = sent(core.start(T0))
+    welcome = Welcome("r-1", register.id, "alice", "tok", 3, (Entry("bob", *BOB, False),), (), ())
+    core.receive(welcome, SERVER, T0)
+    core.receive(Ack("r-2", "old-1"), SERVER, T0 + 0.1)  # taken, then found no room
+    out = core.receive(Saved("r-3", "old-1", "bob", False, FULL), SERVER, T0 + 3)
+    line = "[Kept message for bob not saved (bob's mailbox is full): “see you later”]"
+    assert prints(out) == [line]
+
+
+RELEASED = (
+    "[The registry released the name alice: you are offline. Type reg alice to register it again.]"
+)
+
+
+def test_a_release_is_said_before_what_became_of_the_kept_messages() -> None:
+    # Issue: after `release alice` on the registry's console, the kept messages' refusals
+    # ("No user named alice.") came before the line saying the name was released: the
+    # table change that says it had a gap before it, and the whole table came after them
+    kept = (
+        SaveMessage("old-1", "alice", "tok", "bob", "see you later"),
+        ChannelPost("old-2", "alice", "tok", "hello all"),
+    )
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=kept)
+    [register] = sent(core.start(T0))
+    welcome = Welcome("r-1", register.id, "alice", "tok", 3, (Entry("bob", *BOB, False),), (), ())
+    core.receive(welcome, SERVER, T0)
+    gone = TableUpdate(
+        "r-2", 9, (Entry("alice", *ME, False), Entry("alice", "127.0.0.1", 0, False))
+    )
+    out = core.receive(gone, SERVER, T0 + 1)
+    assert prints(out) == [] and any(isinstance(m, TableRequest) for m in sent(out))
+    out = core.receive(Refused("r-3", "old-1", "No user named alice."), SERVER, T0 + 1.1)
+    out += core.receive(Refused("r-4", "old-2", "No user named alice."), SERVER, T0 + 1.1)
+    assert prints(out) == [
+        RELEASED,
+        "[Kept message for bob not delivered: the registry released the name alice.]",
+        "[Your message: see you later]",
+        "[Kept message to the channel not delivered: the registry released the name alice.]",
+        "[Your message: hello all]",
+    ]
+    assert not core.state.registered and core.outbox == ()
+    # the whole table, when it comes, does not say it again
+    out = core.receive(
+        TableSnapshot("r-5", "x", 9, (Entry("bob", *BOB, False),), ()), SERVER, T0 + 2
+    )
+    assert prints(out) == [TABLE_UPDATED]
+
+
+def test_a_keepalive_refused_for_a_released_name_does_not_take_it_back() -> None:
+    core, _ = registered()
+    out = run_until(core, T0 + 10.1)
+    [keepalive] = [m for m in sent(out) if isinstance(m, Keepalive)]
+    out = core.receive(Refused("r-9", keepalive.id, "No user named alice."), SERVER, T0 + 10.2)
+    assert prints(out) == [RELEASED]
+    assert not any(isinstance(m, Register) for m in sent(out)) and not core.state.registered

@@ -9,6 +9,7 @@ from peer.core import PeerCore
 from tests.peer.test_peer_core import BOB, SERVER, T0, prints, registered, run_until, sent
 from wire.messages import (
     Ack,
+    ChannelPost,
     Chat,
     Deregister,
     Entry,
@@ -202,3 +203,43 @@ def test_a_scripts_join_is_kept_for_the_next_start_whatever_follows_it() -> None
     out = core.receive(Ack("r-6", dereg.id), SERVER, T0 + 0.03)
     assert "[You left lobby; your next start goes back to it.]" in prints(out)
     assert not any(isinstance(a, pa.KeepRoom) for a in out) and pa.Exit(0) in out
+
+
+def test_kept_lines_go_out_in_the_order_typed_after_a_restart() -> None:
+    # Issue: kept in a room while the registry was down, "line one", "/bm channel two",
+    # "line three" reached the others after the restart as channel two, line one, line
+    # three: the channel message went at once, the room lines once the room was joined
+    kept = (
+        RoomPost("old-1", "alice", "tok", "team", "line one"),
+        ChannelPost("old-2", "alice", "tok", "channel two"),
+        RoomPost("old-3", "alice", "tok", "team", "line three"),
+    )
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=kept, room="team")
+    [register] = sent(core.start(T0))
+    welcome = Welcome("r-1", register.id, "alice", "tok", 3, (Entry("bob", *BOB, True),), (), ())
+    out = core.receive(welcome, SERVER, T0)
+    [join] = sent(out)  # only the join: nothing typed after a kept room line goes before it
+    assert isinstance(join, Join) and join.room == "team"
+    out = core.receive(Ack("r-2", join.id), SERVER, T0 + 0.01)
+    assert [m.id for m in sent(out)] == ["old-1", "old-2", "old-3"]
+
+
+def test_what_waits_for_the_registry_is_kept_in_the_order_typed() -> None:
+    # a direct message to someone gone goes to the registry only after its 5 tries: a
+    # channel line typed after it reached the outbox first, and went out first, after a
+    # restart (its file) as after the registry came back
+    core, _ = registered()
+    core.line("send bob are you there?", T0)  # bob is gone, and so is the registry
+    core.line("send_all anyone?", T0 + 0.1)
+    out = run_until(core, T0 + 6)
+    assert "[Kept in your outbox; sent when the server answers.]" in prints(out)
+    assert [m.text for m in core.outbox] == ["are you there?", "anyone?"]  # type: ignore[attr-defined]
+    [kept] = [a for a in out if isinstance(a, pa.KeepOutbox)][-1:]
+    assert [m.text for m in kept.messages] == ["are you there?", "anyone?"]  # type: ignore[attr-defined]
+    # and so does a peer that leaves at once meanwhile
+    core, _ = registered()
+    core.line("send bob are you there?", T0)
+    core.line("send_all anyone?", T0 + 0.1)
+    run_until(core, T0 + 1)
+    [kept] = [a for a in core.leave_now() if isinstance(a, pa.KeepOutbox)]
+    assert [m.text for m in kept.messages] == ["are you there?", "anyone?"]  # type: ignore[attr-defined]

@@ -208,12 +208,30 @@ def test_a_record_cut_short_by_a_kill_is_dropped(tmp_path: Path) -> None:
     ]
 
 
+def test_damaged_lines_of_the_shown_ids_are_said_once_and_dropped(tmp_path: Path) -> None:
+    # Issue: a .seen file with lines ChatApp never writes was read in silence, while every
+    # other damaged file is said at start with what is done about it
+    kept = PeerStateFile(tmp_path, "alice")
+    kept.seen_path.parent.mkdir(parents=True)
+    kept.seen_path.write_bytes(b"bob\tb-1\ngarbage\n\tnotice-1\nmore \xff\xfe\tjunk\n")
+    assert kept.load_seen() == [("bob", "b-1"), ("", "notice-1")]  # a notice has no sender
+    assert kept.problems == [
+        f"2 lines of {kept.seen_path} could not be read (damaged); they were dropped: a "
+        "message shown before this start may be shown again."
+    ]
+    kept.add_seen([("bob", "b-2")])
+    again = PeerStateFile(tmp_path, "alice")
+    assert again.load_seen() == [("bob", "b-1"), ("", "notice-1"), ("bob", "b-2")]
+    assert again.problems == []  # said once: the file was rewritten without them
+
+
 def test_a_record_with_bytes_missing_is_skipped(tmp_path: Path) -> None:
     kept = PeerStateFile(tmp_path, "alice")
     kept.seen_path.parent.mkdir(parents=True)
     # a copy that wrote the newline before the middle: the missing bytes are still NULs
     kept.seen_path.write_bytes(b"bob\tb-1\nbob\tb\0\0\0\n" + bytes(50))
     assert kept.load_seen() == [("bob", "b-1")]
+    assert kept.problems == []  # a kill leaves such a record: no damage to speak of
     kept.add_seen([("bob", "b-2")])
     assert PeerStateFile(tmp_path, "alice").load_seen() == [("bob", "b-1"), ("bob", "b-2")]
 

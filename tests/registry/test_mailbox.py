@@ -49,7 +49,7 @@ def test_a_direct_message_to_a_full_mailbox_is_refused_and_its_sender_told() -> 
         assert isinstance(outcome, Saved) and not outcome.refused
     [refusal] = save(reg, token, 10)
     assert isinstance(refusal, Refused) and refusal.reply_to == "x-10"
-    assert refusal.reason == "y's mailbox is full; your message was not saved."
+    assert refusal.reason == "y's mailbox is full."
     assert [m.text for m in reg.mail["y"]] == [f"direct {n}" for n in range(10)]
     # a copy of the refused save, sent again, is refused again: nothing stored
     [again] = save(reg, token, 10)
@@ -106,7 +106,7 @@ def test_a_probed_message_that_finds_the_mailbox_full_is_reported_not_saved() ->
     out = run_until(reg, T0 + 3)  # y never answers
     outcome = next(m for a, m in sends(out) if a == X and isinstance(m, Saved))
     assert not outcome.delivered
-    assert outcome.refused == "y's mailbox is full; your message was not saved."
+    assert outcome.refused == "y's mailbox is full."
     assert [m.id for m in reg.mail["y"]] == ["old-0", "old-1"]
 
 

@@ -87,6 +87,7 @@ def test_a_farewell_from_another_peer_is_cut_to_the_limit() -> None:
     out = reg.receive(Deregister("y-1", "y", wy.token, True, "g" * 10_000), Y, T0 + 1)
     [notice] = [m for addr, m in sends(out) if addr == X and isinstance(m, Notice)]
     assert notice.text == f"y has quit ({'g' * MAX_FAREWELL}…)"
+    assert notice.quitter == "y"  # so that peers fold a burst of quits into one line
 
 
 def test_a_new_name_keeps_the_token_its_peer_proposed_and_a_malformed_one_is_replaced() -> None:

@@ -267,7 +267,7 @@ def test_decode_datagram_refuses_oversized_bytes(data: bytes) -> None:
 @example(b"")
 @example(b"\xff\xfe")
 @example(b"\xef\xbb\xbf{}")
-@example(b'{"t":"Notice","id":"a","text":"\xed\xa0\x80"}')
+@example(b'{"t":"Notice","id":"a","text":"\xed\xa0\x80","quitter":""}')
 @example(b"[" * 100_000)
 @example(b'{"t":' + b"[" * 5000 + b"]" * 5000 + b"}")
 @example(b'{"t":"Alive","id":"a","reply_to":"b","version":1' + b"0" * 5000 + b"}")
@@ -451,13 +451,13 @@ SURROGATE_SPELLINGS = [
 ]
 
 SURROGATE_TEMPLATES = [
-    '{"t":"Notice","id":"a","text":"%s"}',
-    '{"t":"Notice","id":"%s","text":"a"}',
+    '{"t":"Notice","id":"a","text":"%s","quitter":""}',
+    '{"t":"Notice","id":"%s","text":"a","quitter":""}',
     '{"t":"MailTaken","id":"a","name":"n","token":"t","ids":["ok","%s"]}',
     '{"t":"TableUpdate","id":"a","version":1,"entries":[["%s","10.0.0.1",1,true]]}',
     '{"t":"Welcome","id":"a","reply_to":"b","name":"n","token":"t","version":1,'
     '"entries":[],"mail":[["m","s","%s","stamp","direct"]]}',
-    '{"t":"Notice","id":"a","text":"b","%s":"c"}',  # an extra key
+    '{"t":"Notice","id":"a","text":"b","quitter":"","%s":"c"}',  # an extra key
     '{"t":"%s","id":"a","text":"b"}',  # the type name
 ]
 
@@ -474,11 +474,11 @@ def test_lone_surrogates_are_refused(template: str, spelling: str) -> None:
 def test_raw_encoded_surrogates_are_refused(raw: bytes) -> None:
     # json.loads decodes bytes with "surrogatepass", so CESU-8 bytes reach the checks.
     with pytest.raises(DecodeError):
-        decode(b'{"t":"Notice","id":"a","text":"' + raw + b'"}')
+        decode(b'{"t":"Notice","id":"a","text":"' + raw + b'","quitter":""}')
 
 
 def test_surrogate_pair_spells_one_character() -> None:
-    message = decode(rb'{"t":"Notice","id":"a","text":"\ud83d\ude00"}')
+    message = decode(rb'{"t":"Notice","id":"a","text":"\ud83d\ude00","quitter":""}')
     assert message == Notice(id="a", text="\U0001f600")
     assert decode(encode(message)) == message
 
@@ -551,6 +551,7 @@ _CHAT_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "id": st.text(max_size=64),
     "sender": st.from_regex(r"[A-Za-z0-9_.-]{1,32}", fullmatch=True),
     "to": st.from_regex(r"[A-Za-z0-9_.-]{1,32}", fullmatch=True),
+    "quitter": st.from_regex(r"[A-Za-z0-9_.-]{0,32}", fullmatch=True),
     "room": st.from_regex(r"[A-Za-z0-9_.-]{1,32}", fullmatch=True),
     "token": st.text(alphabet="0123456789abcdef", max_size=32),
     "stamp": st.just("2026-11-21 10:00:00"),
