@@ -952,7 +952,19 @@ class DeskQueue:
                     )
                 ]
             session.heard += 1
-            return self._say(session, person.name, conn, session.operator.conn, msg.text)
+            # Words of crisis are marked for the operator (render_operator) and in the
+            # transcript; the person is told nothing more: someone who can help reads them.
+            crisis = speaks_of_crisis(msg.text)
+            said = self._say(
+                session, person.name, conn, session.operator.conn, msg.text, crisis=crisis
+            )
+            if crisis and any(isinstance(action, SessionLine) for action in said):
+                line = (
+                    f"desk: {name_for_log(person)} wrote words of crisis in their session "
+                    f"with {session.operator.name}"
+                )
+                said.append(self._log(line, person))
+            return said
         if isinstance(msg, DeskEnd) and session is not None and msg.session != session.id:
             serving = session.operator.name
             return [
@@ -1174,7 +1186,14 @@ class DeskQueue:
         ]
 
     def _say(
-        self, session: Session, sender: str, source: ConnId, to: ConnId, text: str
+        self,
+        session: Session,
+        sender: str,
+        source: ConnId,
+        to: ConnId,
+        text: str,
+        *,
+        crisis: bool = False,
     ) -> list[Action]:
         if len(text) > MAX_DESK_LINE:
             return [self._notice(source, f"Line too long: at most {MAX_DESK_LINE} characters.")]
@@ -1186,6 +1205,7 @@ class DeskQueue:
                 session.id,
                 scrub_phone(clean(sender), session.person.phone),
                 scrub_phone(clean(text), session.person.phone),
+                crisis,
             ),
         ]
 

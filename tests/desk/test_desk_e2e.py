@@ -194,6 +194,13 @@ def test_someone_in_danger_while_waiting_is_told_to_the_operator(world: DeskWorl
     maria.expect(r"It is your turn")
     assert not any("kill myself" in line for line in eve.everything + dan.everything)
 
+    # in the session, such words stand out for the operator; the person reads no more
+    maria.send("thanks. honestly I feel suicidal")
+    ann.expect(r"^>>> !!! Maria: thanks\. honestly I feel suicidal")
+    maria.send("bye")
+    ann.expect(r"^>>> Maria: bye")
+    assert sum("The operators on duty have been told" in line for line in maria.everything) == 1
+
 
 def test_the_menu_gives_three_tries_then_closes(world: DeskWorld) -> None:
     person = world.person("Fay", "12-34", None, "+1 555 0100 999", "7", "x", "0")
