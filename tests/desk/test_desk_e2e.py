@@ -322,8 +322,9 @@ def test_an_operator_whose_connection_drops_comes_back_on_duty_by_itself(
         ann.expect(r"Now serving Alice")
         proxy.cut()
         ann.expect(
-            r"connection to the help desk was lost .*session with Alice has ended, and Alice goes "
-            r"to the next free operator"
+            r"connection to the help desk was lost .*session with Alice was cut short\. If the "
+            r"help desk stopped, Alice is kept for you .*; if not, Alice is back at the front of "
+            r"the waiting room, for the next free operator"
         )
         alice.expect(r"ann's connection was lost; you are back at the front of the waiting room")
         ann.send("typed while away")
@@ -435,6 +436,8 @@ def test_after_a_crash_each_conversation_resumes_with_its_operator(world: DeskWo
     dan.expect(r"It is your turn: you are talking to ann")
     eve.expect(r"The help desk was restarted; your conversation with bob resumes\.")
     eve.expect(r"It is your turn: you are talking to bob")
+    # what the operator read as the connection was lost is what happened
+    ann.expect(r"session with Dan was cut short\. If the help desk stopped, Dan is kept for you")
     ann.expect(r"The help desk was restarted; your conversation with Dan resumes\.")
     ann.expect(r"Now serving Dan")
     bob.expect(r"The help desk was restarted; your conversation with Eve resumes\.")
