@@ -235,3 +235,34 @@ def test_one_address_cannot_take_every_place_and_is_said_once() -> None:
         await endpoint.close()
 
     asyncio.run(main())
+
+
+def test_a_connection_waiting_for_its_answer_is_not_closed_for_one_more_from_its_address() -> None:
+    async def main() -> None:
+        asked: asyncio.Queue[tuple[Message, tuple[str, int]]] = asyncio.Queue()
+        endpoint = Endpoint(lambda m, a: asked.put_nowait((m, a)), session="s", log=[].append)
+        port = (await endpoint.open("127.0.0.1", 0))[1]
+        slots = endpoint._listener.slots
+        slots._clock = Clock()  # one moment: the order is that of activity alone
+        slots.per_address = 2
+        slots.exempt_loopback = False  # the test's one address is loopback
+        waiting = await asyncio.open_connection("127.0.0.1", port)
+        waiting[1].write(encode_frame(TableRequest("w-1")))
+        _, waiting_addr = await asked.get()  # heard; its answer is not sent yet
+        answered = await asyncio.open_connection("127.0.0.1", port)
+        answered[1].write(encode_frame(TableRequest("a-1")))
+        request, addr = await asked.get()
+        endpoint.send(addr, TableSnapshot("s-1", request.id, 1, (), ()))
+        decoder = StreamDecoder(1 << 20)
+        assert decoder.feed(await asyncio.wait_for(answered[0].read(65536), 2.0))
+        # the one waiting is the longest silent, but the answered one makes room
+        newcomer = await asyncio.open_connection("127.0.0.1", port)
+        assert await closed_by_the_other_end(answered[0])
+        endpoint.send(waiting_addr, TableSnapshot("s-2", "w-1", 1, (), ()))
+        [answer] = StreamDecoder(1 << 20).feed(await asyncio.wait_for(waiting[0].read(65536), 2.0))
+        assert isinstance(answer, TableSnapshot) and answer.reply_to == "w-1"
+        for _, writer in (waiting, answered, newcomer):
+            writer.close()
+        await endpoint.close()
+
+    asyncio.run(main())
