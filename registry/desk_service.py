@@ -41,8 +41,9 @@ from registry.desk_actions import (
 from registry.desk_console_topics import ConsoleTopics
 from registry.desk_history import History, HistoryFile
 from registry.desk_key import key_path, load_or_create_key
+from registry.desk_limits import GRACE, MAX_WAITING, RECLAIM_WINDOW
 from registry.desk_places import PlacesFile
-from registry.desk_queue import GRACE, MAX_WAITING, RECLAIM_WINDOW, DeskQueue
+from registry.desk_queue import DeskQueue
 from registry.desk_records import TranscriptStore
 from wire.desk import (
     DESK_TYPES,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from desk_harness import Desk
 
 from registry.desk_actions import KeptPlace, SessionLine, SessionStarted
-from registry.desk_queue import ARRIVALS_INTERVAL
+from registry.desk_limits import ARRIVALS_INTERVAL
 from wire.desk import (
     CRISIS_DESCRIPTION,
     CRISIS_TOPIC,

@@ -10,7 +10,7 @@ from peer.desk_actions import Action, Connect, Drop, Send, Show
 from peer.desk_duty import OperatorCore, cut_short
 from peer.desk_person import PersonCore
 from registry.desk_actions import Send as DeskSend
-from registry.desk_queue import GRACE
+from registry.desk_limits import GRACE
 from wire.desk import (
     EST_HISTORY,
     HEARTBEAT,

@@ -442,7 +442,7 @@ def test_encode_is_the_wire_format() -> None:
 
 
 def test_each_person_is_known_by_the_address_they_joined_from(tmp_path: Path) -> None:
-    # the per-address limit (registry.desk_queue.MAX_PER_ADDRESS) counts what this records
+    # the per-address limit (registry.desk_limits.MAX_PER_ADDRESS) counts what this records
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
         alice = await connect()
         alice.send(join("Alice"))
