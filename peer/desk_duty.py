@@ -220,14 +220,7 @@ class OperatorCore(DeskClientCore):
                 self.reconnecting = True
                 ended = ""
                 if self.session:
-                    # Only the desk knows what became of the person: put back at the front,
-                    # then maybe handed to another operator at once (or kept for this one,
-                    # after a restart). Nothing here may claim more than that.
-                    who = clean(self.serving)
-                    ended = (
-                        f"; your session with {who} has ended, and {who} goes to the next free "
-                        "operator"
-                    )
+                    ended = "; " + cut_short(clean(self.serving))
                     self._switch("", "", IDLE_PROMPT, now, out)
                 out.append(
                     Show(
@@ -427,6 +420,22 @@ class OperatorCore(DeskClientCore):
     def _off_duty(self, out: list[Action]) -> None:
         out.append(Show("[You are off duty.]"))
         self._end(0, out)
+
+
+def cut_short(who: str) -> str:
+    """What an operator whose connection was lost is told of `who`, the person it served.
+    Only the desk knows what becomes of them, and the client cannot tell which case this
+    is: a desk that is still running (the network blinked, or this client was stopped)
+    puts them back at the front, where the next free operator takes them, maybe another
+    at once; a desk that stopped (a crash, a power cut) keeps them for this operator once
+    it is restarted, and the conversation resumes (docs/DESK.md, "A registry that stops
+    without closing the desk"). So both are said, each as what happens in its case; the
+    desk says which it was once the operator is back."""
+    return (
+        f"your session with {who} was cut short. If the help desk stopped, {who} is kept for "
+        f"you once it is restarted, and your conversation resumes when you are both back; if "
+        f"not, {who} is back at the front of the waiting room, for the next free operator"
+    )
 
 
 def _before_duty(message: DeskLine | DeskEnd, text: str) -> str:

@@ -180,6 +180,8 @@ class Endpoint:
         self._sock: socket.socket | None = None
         self._unsent: collections.deque[tuple[bytes, Addr]] = collections.deque()
         self._routes: dict[Addr, asyncio.StreamWriter] = {}
+        # each accepted connection's place among the listener's, told when it is answered
+        self._slot_of: dict[asyncio.StreamWriter, Closable] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # accepted connections, bounded so that they leave file descriptors for files
         self._listener = Listener(self._serve_stream, self._spawn, log)
@@ -557,6 +559,8 @@ class Endpoint:
         and when idle for SENT_IDLE_CLOSE."""
         decoder = StreamDecoder(MAX_FRAME)
         accepted = slot is not None
+        if slot is not None:
+            self._slot_of[writer] = slot
         first = accepted
         clock = asyncio.get_running_loop().time
         # when the frame being waited for began (None: between frames, idle)
@@ -595,6 +599,7 @@ class Endpoint:
                 for index, message in enumerate(messages):
                     if first and self._handoff and type(message).__name__ in self._handoff[0]:
                         more = messages[index + 1 :]
+                        self._slot_of.pop(writer, None)  # its own session writes from now
                         if slot is not None:
                             self._listener.slots.settle(slot)
                         await self._handoff[1](message, decoder, reader, writer, more=more)
@@ -612,6 +617,7 @@ class Endpoint:
         except (ConnectionError, OSError):
             pass
         finally:
+            self._slot_of.pop(writer, None)
             if self._routes.get(addr) is writer:
                 del self._routes[addr]
             writer.close()
@@ -630,6 +636,10 @@ class Endpoint:
             writer.write(encode_frame(message))
         except (ValueError, ConnectionError, OSError) as exc:
             self._log(f"could not send {type(message).__name__}: {exc}")
+            return
+        slot = self._slot_of.get(writer)
+        if slot is not None:  # an accepted connection, answered: it waits for nothing now
+            self._listener.slots.answered(slot)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)

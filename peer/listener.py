@@ -45,6 +45,27 @@ def enable_keepalive(writer: asyncio.StreamWriter) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_COUNT)
 
 
+def has_hung_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    """Whether the other end has closed (or reset) the connection already, whatever it
+    sent before that may still be unread: its client is gone, and answers reach nobody.
+    False when it cannot be told (the system cannot look without reading)."""
+    if reader.at_eof():
+        return True
+    sock = writer.get_extra_info("socket")
+    dontwait = getattr(socket, "MSG_DONTWAIT", 0)
+    if sock is None or not dontwait:
+        return False
+    try:
+        # a look at the kernel's queue on a copy of the descriptor, leaving it as it was
+        # for the transport: an end of stream is b"" whatever came before it was read
+        with socket.fromfd(sock.fileno(), sock.family, sock.type) as look:
+            return look.recv(1, socket.MSG_PEEK | dontwait) == b""
+    except (BlockingIOError, InterruptedError):
+        return False  # nothing more has come: it is there, waiting
+    except OSError:
+        return True  # reset
+
+
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter, Addr, Closable], Awaitable[None]]
 
 

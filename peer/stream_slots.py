@@ -7,7 +7,10 @@ timeout: a registry could then neither accept anyone nor open a mailbox to save 
 So connections are counted against the process's open-file limit, with SPARE_FDS left for
 files. At the limit, the connection that has gone the longest without a whole frame makes
 room for the new one if that has been EVICT_IDLE seconds (honest connections carry a request
-and its answer and close); otherwise the new one is turned away. Bytes that trickle in
+and its answer and close); otherwise the new one is turned away. A connection whose last
+frame has not been answered yet (its request is being worked on: a mailbox to read, a
+receiver to probe) is closed only when no other would do: closing it would lose work
+already done, and its client would ask again from the start. Bytes that trickle in
 without completing a frame do not count (a slowloris sender, one byte every half second,
 would otherwise keep its place for ever); the endpoint closes such a connection anyway once
 its frame is late (FRAME_DEADLINE in peer/endpoint.py). Connections handed to a session of their own
@@ -18,14 +21,16 @@ than half the limit): a flood of connections from one machine, kept alive with a
 and then or settled as desk sessions, would otherwise take every place and turn everyone
 else away. Its next connection closes its own longest-silent one to make room (an address
 only ever makes room for itself: a peer that sends many long messages leaves a connection
-open for each), or is turned away when all it holds are desk sessions.
+open for each), one not waiting for an answer first, or is turned away when all it holds are
+desk sessions.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 #: File descriptors left for everything but accepted connections: the UDP socket, the
@@ -85,6 +90,8 @@ class StreamSlots:
         self._from: dict[str, int] = {}  # connections open per address, sessions included
         # each address's evictable connections, longest silent first (as in `_heard`)
         self._idle_from: dict[str, dict[Closable, None]] = {}
+        # evictable connections whose last frame has not been answered yet
+        self._awaiting: set[Closable] = set()
         self.turned_away = 0
         self.turned_away_address = 0  # of `turned_away`, those over `per_address`
         self.evicted = 0
@@ -105,7 +112,7 @@ class StreamSlots:
         if self.exempt_loopback and _is_loopback(address):
             address = ""
         if address and self._from.get(address, 0) >= self.per_address:
-            own = next(iter(self._idle_from.get(address, ())), None)
+            own = self._choose(self._idle_from.get(address, {}))
             if own is None:  # all of them sessions: those are never closed for another
                 self.turned_away += 1
                 self.turned_away_address += 1
@@ -113,8 +120,10 @@ class StreamSlots:
             self._evict(own)
             self.evicted_address += 1
         elif len(self) >= self.limit:
-            oldest = next(iter(self._heard), None)  # kept in order of activity
-            if oldest is None or now - self._heard[oldest] < EVICT_IDLE:
+            # kept in order of activity: those silent for EVICT_IDLE come first
+            silent = itertools.takewhile(lambda c: now - self._heard[c] >= EVICT_IDLE, self._heard)
+            oldest = self._choose(silent)
+            if oldest is None:
                 self.turned_away += 1
                 return False
             self._evict(oldest)
@@ -125,12 +134,24 @@ class StreamSlots:
             self._idle_from.setdefault(address, {})[stream] = None
         return True
 
+    def _choose(self, candidates: Iterable[Closable]) -> Closable | None:
+        """Of `candidates` (longest silent first), the one to close for a newcomer: the
+        longest silent of those not waiting for an answer, else the longest silent."""
+        first = None
+        for stream in candidates:
+            if stream not in self._awaiting:
+                return stream
+            if first is None:
+                first = stream
+        return first
+
     def open_from(self, address: str) -> int:
         """Connections open from `address`."""
         return self._from.get(address, 0)
 
     def _evict(self, stream: Closable) -> None:
         del self._heard[stream]
+        self._awaiting.discard(stream)
         self._forget_address(stream)
         self.evicted += 1
         stream.close()
@@ -155,17 +176,25 @@ class StreamSlots:
             del self._idle_from[address]
 
     def heard(self, stream: Closable) -> None:
-        """`stream` brought a whole frame: it is in use."""
+        """`stream` brought a whole frame: it is in use, and waits for an answer until
+        `answered`."""
         if self._heard.pop(stream, None) is not None:
             self._heard[stream] = self._clock()  # to the end: the order is of activity
+            self._awaiting.add(stream)
             address = self._address.get(stream)
             if address is not None:
                 idle = self._idle_from[address]
                 del idle[stream]
                 idle[stream] = None
 
+    def answered(self, stream: Closable) -> None:
+        """Something was sent back on `stream`: it waits for nothing now, and may be
+        closed for a newcomer before those that still do."""
+        self._awaiting.discard(stream)
+
     def settle(self, stream: Closable) -> None:
         """`stream` now serves a session of its own: never evicted."""
+        self._awaiting.discard(stream)
         if self._heard.pop(stream, None) is not None:
             self._sessions.add(stream)
             address = self._address.get(stream)
@@ -176,6 +205,7 @@ class StreamSlots:
         """`stream` is closed."""
         self._heard.pop(stream, None)
         self._sessions.discard(stream)
+        self._awaiting.discard(stream)
         self._forget_address(stream)
 
 

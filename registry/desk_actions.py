@@ -56,11 +56,14 @@ class SessionStarted:
 
 @dataclass(frozen=True, slots=True)
 class SessionLine:
-    """A line said in a session, already scrubbed of the person's phone number."""
+    """A line said in a session, already scrubbed of the person's phone number; `crisis`
+    when it is the person's and holds words of someone in danger (marked in the
+    transcript as for the operator)."""
 
     session: str
     sender: str
     text: str
+    crisis: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,7 +77,9 @@ class TranscriptStore:
         elif isinstance(record, SessionLine):
             path = self._path(record.session, now)
             clock = time.strftime("%H:%M:%S", time.localtime(now))
-            self._append(path, [f"[{clock}] {record.sender}: {record.text}"], durable=False)
+            mark = f"{DANGER_MARK} " if record.crisis else ""
+            line = f"[{clock}] {mark}{record.sender}: {record.text}"
+            self._append(path, [line], durable=False)
         else:
             path = self._path(record.session, now)
             self._paths.pop(record.session, None)

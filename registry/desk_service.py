@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TypeGuard
 
 from peer.endpoint import FRAME_DEADLINE
-from peer.listener import enable_keepalive
+from peer.listener import enable_keepalive, has_hung_up
 from peer.operator_key import key_path
 from registry.desk_actions import (
     Action,
@@ -42,13 +42,15 @@ from registry.desk_actions import (
 from registry.desk_console_topics import ConsoleTopics
 from registry.desk_history import History, HistoryFile
 from registry.desk_key import load_or_create_key
+from registry.desk_limits import GRACE, MAX_WAITING, RECLAIM_WINDOW
 from registry.desk_places import PlacesFile
-from registry.desk_queue import GRACE, MAX_WAITING, RECLAIM_WINDOW, DeskQueue
+from registry.desk_queue import DeskQueue
 from registry.desk_records import TranscriptStore
 from wire.desk import (
     DESK_TYPES,
     HEARTBEAT,
     DeskEnd,
+    DeskJoin,
     DeskLeave,
     DeskLine,
     DeskMessage,
@@ -221,6 +223,15 @@ class DeskService:
         try:
             if self._closed:
                 reason = "desk closing"
+                return
+            if isinstance(first, DeskJoin | DeskOperator) and has_hung_up(reader, writer):
+                # An attempt its client gave up on before we read it (a registry stopped
+                # with SIGSTOP still accepts connections, and a client tries again every
+                # few seconds): acted on, it would take a place back or go on duty only to
+                # be lost at once, and fill the log with both; a person could even be handed
+                # to an operator who is not there. A DeskGiveUp is still carried out: its
+                # client said it and left, as it should.
+                reason = "its client had left before its first message was read"
                 return
             pending: list[Message] = [first, *more, *decoder.feed(b"")]
             clock = asyncio.get_running_loop().time

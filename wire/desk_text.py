@@ -518,7 +518,11 @@ def render_operator(message: DeskMessage) -> list[str]:
             lines.append("[Type to talk to them; .end ends the session.]")
             return lines
         case DeskLine(sender=sender, text=text):
-            return [f"{clean(sender)}: {clean(text)}"]
+            # the person's words of crisis stand out among their lines (see docs/DESK.md,
+            # "Someone who may be in danger"): the operator reads them, but in a long
+            # conversation a line can be read past
+            line = f"{clean(sender)}: {clean(text)}"
+            return [f"{DANGER_MARK} {line}" if speaks_of_crisis(text) else line]
         case DeskRoom() as room:
             return room_lines(room)
         case DeskEnded(reason=reason) | DeskRefused(reason=reason) | DeskNotice(text=reason):

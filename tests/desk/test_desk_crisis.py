@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from desk_harness import Desk
 
-from registry.desk_actions import KeptPlace, SessionStarted
-from registry.desk_queue import ARRIVALS_INTERVAL
+from registry.desk_actions import KeptPlace, SessionLine, SessionStarted
+from registry.desk_limits import ARRIVALS_INTERVAL
 from wire.desk import (
     CRISIS_DESCRIPTION,
     CRISIS_TOPIC,
     CRISIS_WAITING,
     DeskCrisis,
     DeskFirst,
+    DeskLine,
     DeskNotice,
     DeskPosition,
     DeskRoom,
@@ -362,3 +363,31 @@ def test_the_command_that_adds_the_topic_is_serve_all_when_it_completes_them() -
     desk.say("m", "i want to end it all")
     assert ".serve all adds it to yours" in notices(desk, "op")[0]
     assert ".serve 5 adds it to yours" in notices(desk, "op3")[0]
+
+
+def test_words_of_crisis_in_a_session_stand_out_for_the_operator_alone() -> None:
+    # found by trying it: "I want to die" typed to the operator read like any other line
+    desk = busy_desk()
+    desk.take("y")
+    desk.say("y", "maths is hard")
+    desk.say("y", "some days I want to die")
+    lines = [m for m in desk.take("op3") if isinstance(m, DeskLine)]
+    assert [row for m in lines for row in render_operator(m)] == [
+        "Yan: maths is hard",
+        "!!! Yan: some days I want to die",
+    ]
+    # nothing more for the person: no notice, no crisis notice
+    assert desk.take("y") == []
+    said = [r for r in desk.records if isinstance(r, SessionLine)]
+    assert [(r.text, r.crisis) for r in said] == [
+        ("maths is hard", False),
+        ("some days I want to die", True),
+    ]
+    assert desk.logs[-1] == (
+        "desk: Yan (phone *********66) wrote words of crisis in their session with bea"
+    )
+    # the operator's own words are not the person's: nothing is marked, nothing logged
+    logged = len(desk.logs)
+    desk.say("op3", "do you want to die?")
+    assert [r.crisis for r in desk.records if isinstance(r, SessionLine)][-1] is False
+    assert len(desk.logs) == logged

@@ -194,6 +194,13 @@ def test_someone_in_danger_while_waiting_is_told_to_the_operator(world: DeskWorl
     maria.expect(r"It is your turn")
     assert not any("kill myself" in line for line in eve.everything + dan.everything)
 
+    # in the session, such words stand out for the operator; the person reads no more
+    maria.send("thanks. honestly I feel suicidal")
+    ann.expect(r"^>>> !!! Maria: thanks\. honestly I feel suicidal")
+    maria.send("bye")
+    ann.expect(r"^>>> Maria: bye")
+    assert sum("The operators on duty have been told" in line for line in maria.everything) == 1
+
 
 def test_the_menu_gives_three_tries_then_closes(world: DeskWorld) -> None:
     person = world.person("Fay", "12-34", None, "+1 555 0100 999", "7", "x", "0")
@@ -315,8 +322,9 @@ def test_an_operator_whose_connection_drops_comes_back_on_duty_by_itself(
         ann.expect(r"Now serving Alice")
         proxy.cut()
         ann.expect(
-            r"connection to the help desk was lost .*session with Alice has ended, and Alice goes "
-            r"to the next free operator"
+            r"connection to the help desk was lost .*session with Alice was cut short\. If the "
+            r"help desk stopped, Alice is kept for you .*; if not, Alice is back at the front of "
+            r"the waiting room, for the next free operator"
         )
         alice.expect(r"ann's connection was lost; you are back at the front of the waiting room")
         ann.send("typed while away")
@@ -428,6 +436,8 @@ def test_after_a_crash_each_conversation_resumes_with_its_operator(world: DeskWo
     dan.expect(r"It is your turn: you are talking to ann")
     eve.expect(r"The help desk was restarted; your conversation with bob resumes\.")
     eve.expect(r"It is your turn: you are talking to bob")
+    # what the operator read as the connection was lost is what happened
+    ann.expect(r"session with Dan was cut short\. If the help desk stopped, Dan is kept for you")
     ann.expect(r"The help desk was restarted; your conversation with Dan resumes\.")
     ann.expect(r"Now serving Dan")
     bob.expect(r"The help desk was restarted; your conversation with Eve resumes\.")

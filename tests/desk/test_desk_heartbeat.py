@@ -7,10 +7,10 @@ from __future__ import annotations
 from desk_harness import Desk
 
 from peer.desk_actions import Action, Connect, Drop, Send, Show
-from peer.desk_duty import OperatorCore
+from peer.desk_duty import OperatorCore, cut_short
 from peer.desk_person import PersonCore
 from registry.desk_actions import Send as DeskSend
-from registry.desk_queue import GRACE
+from registry.desk_limits import GRACE
 from wire.desk import (
     EST_HISTORY,
     HEARTBEAT,
@@ -210,8 +210,8 @@ def test_an_operator_takes_a_silent_desk_as_lost_and_reconnects() -> None:
     assert out[0] == Drop()
     assert shown(out) == [
         "[The connection to the help desk was lost (no answer from the help desk for 20 s); "
-        "your session with Tom has ended, and Tom goes to the next free operator. Reconnecting; "
-        "you are back on duty as soon as it answers (.quit leaves).]"
+        f"{cut_short('Tom')}. Reconnecting; you are back on duty as soon as it answers (.quit "
+        "leaves).]"
     ]
     assert core.session == "" and core.reconnecting
     assert core.tick(core.next_wake() or 0.0) == [Connect()]

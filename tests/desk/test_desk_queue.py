@@ -10,7 +10,8 @@ import pytest
 from desk_harness import PHONES, Desk
 
 from registry.desk_actions import Close, KeptPlace, SessionEnded, SessionLine, SessionStarted
-from registry.desk_queue import ARRIVALS_INTERVAL, GRACE, RECLAIM_WINDOW, RESTART_SETTLE, WRONG_KEY
+from registry.desk_limits import ARRIVALS_INTERVAL, GRACE, RECLAIM_WINDOW, RESTART_SETTLE
+from registry.desk_queue import WRONG_KEY
 from wire.desk import (
     EST_HISTORY,
     EST_NOBODY,

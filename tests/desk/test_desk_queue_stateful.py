@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from registry.desk_queue import Operator, Person
+from registry.desk_people import Operator, Person
 from wire.desk import (
     DeskEnded,
     DeskMessage,

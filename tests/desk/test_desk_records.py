@@ -36,3 +36,14 @@ def test_a_transcript_without_a_mark_has_no_such_lines(tmp_path: Path) -> None:
     store.write(SessionStarted("s1", "Bob", "********56", 2, "", "ann", 5.0))
     [path] = (tmp_path / TRANSCRIPT_DIR).glob("*.txt")
     assert "!!!" not in path.read_text()
+
+
+def test_a_line_of_crisis_in_a_session_is_marked_in_the_transcript(tmp_path: Path) -> None:
+    store = TranscriptStore(tmp_path, clock=lambda: 1_700_000_000.0)
+    store.write(SessionStarted("s1", "Maria", "********56", 3, "", "ann", 5.0))
+    store.write(SessionLine("s1", "Maria", "some days I want to die", crisis=True))
+    store.write(SessionLine("s1", "Maria", "but not today"))
+    [path] = (tmp_path / TRANSCRIPT_DIR).glob("*.txt")
+    lines = path.read_text().splitlines()
+    assert lines[-2].endswith("] !!! Maria: some days I want to die")
+    assert lines[-1].endswith("] Maria: but not today")

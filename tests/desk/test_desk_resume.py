@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from desk_harness import Desk
 
-from registry.desk_queue import GRACE, RECLAIM_WINDOW, RESTART_SETTLE
+from registry.desk_limits import GRACE, RECLAIM_WINDOW, RESTART_SETTLE
 from wire.desk import (
     EST_KEPT,
     DeskNotice,

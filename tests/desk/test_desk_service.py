@@ -15,10 +15,12 @@ from wire.desk import (
     EST_HISTORY,
     EST_RANGE,
     DeskEnded,
+    DeskGiveUp,
     DeskJoin,
     DeskLeave,
     DeskLine,
     DeskNotice,
+    DeskOperator,
     DeskPosition,
     DeskQueued,
     DeskQueueInfo,
@@ -440,7 +442,7 @@ def test_encode_is_the_wire_format() -> None:
 
 
 def test_each_person_is_known_by_the_address_they_joined_from(tmp_path: Path) -> None:
-    # the per-address limit (registry.desk_queue.MAX_PER_ADDRESS) counts what this records
+    # the per-address limit (registry.desk_limits.MAX_PER_ADDRESS) counts what this records
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
         alice = await connect()
         alice.send(join("Alice"))
@@ -493,3 +495,84 @@ def test_a_damaged_history_is_one_log_line_and_the_desk_runs(tmp_path: Path) -> 
     logs = run(tmp_path, scenario)
     said = [line for line in logs if HISTORY_FILE in line]
     assert len(said) == 1 and "wait estimates start with no history" in said[0]
+
+
+def test_attempts_their_clients_gave_up_on_before_they_were_read_change_nothing(
+    tmp_path: Path,
+) -> None:
+    """A registry stopped with SIGSTOP still accepts connections, and its clients try again
+    every few seconds, each attempt given up after a while: once it runs again, those are
+    read only after their clients closed them. Found by trying it: each took the place back
+    and lost it again (or went on duty and was lost), a burst of log lines, and every
+    one started the person's grace period again."""
+    logs: list[str] = []
+
+    async def main() -> None:
+        desk = DeskService(tmp_path, logs.append)
+        await desk.start()
+        running = asyncio.Event()
+        running.set()
+        handled: asyncio.Queue[None] = asyncio.Queue()
+
+        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await running.wait()  # while "stopped", accepted by the kernel, read by nobody
+            decoder = StreamDecoder()
+            messages: list[Message] = []
+            while not messages:
+                data = await reader.read(READ_CHUNK)
+                if not data:
+                    writer.close()
+                    return
+                messages = decoder.feed(data)
+            await desk.handle_connection(messages[0], decoder, reader, writer, more=messages[1:])
+            handled.put_nowait(None)
+
+        server = await asyncio.start_server(accept, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+
+        async def connect() -> Client:
+            return Client(*await asyncio.open_connection("127.0.0.1", port))
+
+        async def given_up(message: Message) -> None:
+            client = await connect()
+            client.send(message)
+            await client.writer.drain()
+            client.writer.close()
+            await client.writer.wait_closed()
+
+        try:
+            tokens = {}
+            for name, phone in (("Alice", PHONE), ("Carol", "+1 202 555 0147")):
+                client = await connect()
+                client.send(join(name, phone))
+                tokens[name] = (await client.next(DeskQueued)).token  # type: ignore[attr-defined]
+                client.writer.close()
+            for _ in range(2):
+                await handled.get()  # both lost: their places held
+            [alice, carol] = desk.queue.waiting
+            lost_at = alice.dropped
+            assert lost_at is not None and carol.dropped is not None
+            before = len(logs)
+
+            running.clear()
+            await given_up(join("Alice", PHONE, token=tokens["Alice"]))
+            await given_up(DeskOperator("o-1", "ann", (1, 2, 3, 4, 5, 6), desk._key, WIRE_VERSION))
+            await given_up(join("Bob", "+49 151 1234 5670"))
+            await given_up(DeskGiveUp("g-1", "+1 202 555 0147", tokens["Carol"], WIRE_VERSION))
+            running.set()
+            for _ in range(4):
+                await handled.get()
+
+            # Carol said she left: carried out. Nothing else happened, nor was logged.
+            assert [line for line in logs[before:]] == [
+                "desk: Carol (phone *********47) left the waiting room (said once the "
+                "connection was lost)"
+            ]
+            assert desk.queue.waiting == (alice,) and alice.conn is None
+            assert alice.dropped == lost_at  # its grace period was not started again
+            assert desk.queue.operators == ()
+        finally:
+            server.close()
+            await desk.close()
+
+    asyncio.run(main())

@@ -11,7 +11,7 @@ import pytest
 from peer import endpoint as endpoint_module
 from peer import listener as listener_module
 from peer.endpoint import Endpoint
-from peer.listener import Listener
+from peer.listener import Listener, has_hung_up
 from peer.stream_slots import EVICT_IDLE
 from wire.framing import StreamDecoder, encode_frame
 from wire.messages import Message, TableRequest, TableSnapshot
@@ -233,5 +233,67 @@ def test_one_address_cannot_take_every_place_and_is_said_once() -> None:
         for _, writer in (*kept, *newer):
             writer.close()
         await endpoint.close()
+
+    asyncio.run(main())
+
+
+def test_a_connection_waiting_for_its_answer_is_not_closed_for_one_more_from_its_address() -> None:
+    async def main() -> None:
+        asked: asyncio.Queue[tuple[Message, tuple[str, int]]] = asyncio.Queue()
+        endpoint = Endpoint(lambda m, a: asked.put_nowait((m, a)), session="s", log=[].append)
+        port = (await endpoint.open("127.0.0.1", 0))[1]
+        slots = endpoint._listener.slots
+        slots._clock = Clock()  # one moment: the order is that of activity alone
+        slots.per_address = 2
+        slots.exempt_loopback = False  # the test's one address is loopback
+        waiting = await asyncio.open_connection("127.0.0.1", port)
+        waiting[1].write(encode_frame(TableRequest("w-1")))
+        _, waiting_addr = await asked.get()  # heard; its answer is not sent yet
+        answered = await asyncio.open_connection("127.0.0.1", port)
+        answered[1].write(encode_frame(TableRequest("a-1")))
+        request, addr = await asked.get()
+        endpoint.send(addr, TableSnapshot("s-1", request.id, 1, (), ()))
+        decoder = StreamDecoder(1 << 20)
+        assert decoder.feed(await asyncio.wait_for(answered[0].read(65536), 2.0))
+        # the one waiting is the longest silent, but the answered one makes room
+        newcomer = await asyncio.open_connection("127.0.0.1", port)
+        assert await closed_by_the_other_end(answered[0])
+        endpoint.send(waiting_addr, TableSnapshot("s-2", "w-1", 1, (), ()))
+        [answer] = StreamDecoder(1 << 20).feed(await asyncio.wait_for(waiting[0].read(65536), 2.0))
+        assert isinstance(answer, TableSnapshot) and answer.reply_to == "w-1"
+        for _, writer in (waiting, answered, newcomer):
+            writer.close()
+        await endpoint.close()
+
+    asyncio.run(main())
+
+
+def test_a_connection_whose_client_has_hung_up_is_told_from_one_still_there() -> None:
+    async def main() -> None:
+        accepted: asyncio.Queue[Streams] = asyncio.Queue()
+
+        async def on_accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            accepted.put_nowait((reader, writer))
+
+        server = await asyncio.start_server(on_accept, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        there = await asyncio.open_connection("127.0.0.1", port)
+        there[1].write(b"hello")
+        gone = await asyncio.open_connection("127.0.0.1", port)
+        gone[1].write(b"hello")
+        await gone[1].drain()
+        gone[1].close()
+        await gone[1].wait_closed()
+        served_there, served_gone = await accepted.get(), await accepted.get()
+        assert await served_there[0].readexactly(5) == b"hello"
+        assert await served_gone[0].readexactly(5) == b"hello"
+        assert not has_hung_up(*served_there)
+        # told by the kernel's queue, whether or not the transport has read the end yet
+        unread = asyncio.StreamReader()
+        assert has_hung_up(unread, served_gone[1])
+        assert not has_hung_up(unread, served_there[1])
+        for writer in (there[1], served_there[1], served_gone[1]):
+            writer.close()
+        server.close()
 
     asyncio.run(main())

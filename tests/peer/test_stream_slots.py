@@ -58,7 +58,10 @@ def test_the_limit_leaves_descriptors_for_files() -> None:
 
 
 ops = st.lists(
-    st.tuples(st.sampled_from(["admit", "heard", "settle", "release", "wait"]), st.integers(0, 7)),
+    st.tuples(
+        st.sampled_from(["admit", "heard", "answered", "settle", "release", "wait"]),
+        st.integers(0, 7),
+    ),
     max_size=60,
 )
 
@@ -72,6 +75,7 @@ def test_any_sequence_keeps_the_limit_and_closes_only_the_long_silent(
     conns = [Conn(str(i)) for i in range(8)]
     inside: dict[int, float] = {}  # index -> last heard, for evictable ones
     sessions: set[int] = set()
+    awaiting: set[int] = set()  # heard, not answered since
     for op, i in steps:
         conn = conns[i]
         if op == "wait":
@@ -81,22 +85,32 @@ def test_any_sequence_keeps_the_limit_and_closes_only_the_long_silent(
             if slots.admit(conn):
                 inside[i] = clock.now
                 for j in before:
-                    if conns[j].closed:  # evicted: silent long enough, and the longest
+                    if conns[j].closed:  # evicted: silent long enough, and the longest of
+                        # those silent so long that wait for nothing (of all, if each waits)
                         assert clock.now - inside[j] >= EVICT_IDLE
-                        assert inside[j] == min(inside[k] for k in before)
+                        silent = {k for k in before if clock.now - inside[k] >= EVICT_IDLE}
+                        free = (silent - awaiting) or silent
+                        assert j in free and inside[j] == min(inside[k] for k in free)
                         del inside[j]
+                        awaiting.discard(j)
             else:
                 assert len(inside) + len(sessions) >= limit
         elif op == "heard" and i in inside:
             slots.heard(conn)
             inside[i] = clock.now
+            awaiting.add(i)
+        elif op == "answered" and i in inside:
+            slots.answered(conn)
+            awaiting.discard(i)
         elif op == "settle" and i in inside:
             slots.settle(conn)
             del inside[i]
+            awaiting.discard(i)
             sessions.add(i)
         elif op == "release" and (i in inside or i in sessions):
             slots.release(conn)
             inside.pop(i, None)
+            awaiting.discard(i)
             sessions.discard(i)
         assert len(slots) == len(inside) + len(sessions) <= limit
         assert not any(conns[j].closed for j in sessions)
@@ -123,6 +137,59 @@ def test_one_address_holds_at_most_its_share_and_makes_room_only_for_itself() ->
     assert slots.admit(Conn("b2"), "10.0.0.2")  # another address still comes in
     slots.release(a3)
     assert slots.admit(a4, "10.0.0.1") and slots.open_from("10.0.0.1") == 2
+
+
+def test_an_address_at_its_share_closes_one_not_waiting_for_an_answer_first() -> None:
+    # found by reading it: the longest-silent one may be a client that sent its request
+    # and waits for the answer (a mailbox being read, a receiver being probed)
+    clock = Clock()
+    slots = StreamSlots(10, clock, per_address=3)
+    asking, answered, fresh, newcomer = Conn("asking"), Conn("answered"), Conn("f"), Conn("n")
+    for conn in (asking, answered, fresh):
+        assert slots.admit(conn, "10.0.0.1")
+        clock.now += 1
+    slots.heard(asking)  # its request came; no answer yet
+    clock.now += 1
+    slots.heard(answered)
+    slots.answered(answered)
+    clock.now += 1
+    # fresh is the longest silent (no frame since its accept), and waits for nothing
+    assert slots.admit(newcomer, "10.0.0.1") and fresh.closed
+    slots.release(fresh)
+    # now asking is the longest silent, but it waits: answered goes instead
+    assert slots.admit(Conn("n2"), "10.0.0.1")
+    assert answered.closed and not asking.closed
+    slots.release(answered)
+
+
+def test_when_every_connection_waits_for_an_answer_the_longest_silent_goes() -> None:
+    clock = Clock()
+    slots = StreamSlots(10, clock, per_address=2)
+    a, b = Conn("a"), Conn("b")
+    assert slots.admit(a, "10.0.0.1") and slots.admit(b, "10.0.0.1")
+    slots.heard(a)
+    clock.now += 1
+    slots.heard(b)
+    assert slots.admit(Conn("c"), "10.0.0.1") and a.closed and not b.closed
+
+
+def test_at_the_limit_a_silent_one_not_waiting_for_an_answer_goes_first() -> None:
+    clock = Clock()
+    slots = StreamSlots(3, clock)
+    asking, answered, recent = Conn("asking"), Conn("answered"), Conn("recent")
+    assert slots.admit(asking) and slots.admit(answered)
+    slots.heard(asking)
+    slots.heard(answered)
+    slots.answered(answered)
+    clock.now += EVICT_IDLE
+    assert slots.admit(recent)
+    slots.heard(recent)
+    slots.answered(recent)
+    # asking is the longest silent; answered, silent long enough too, waits for nothing
+    assert slots.admit(Conn("newcomer")) and answered.closed and not asking.closed
+    slots.release(answered)
+    # recent waits for nothing but has not been silent for EVICT_IDLE: asking goes
+    assert slots.admit(Conn("next")) and asking.closed and not recent.closed
 
 
 def test_loopback_is_never_capped_by_address() -> None:
@@ -167,6 +234,8 @@ def test_any_sequence_keeps_each_address_within_its_share_and_spares_sessions(
                 inside.add(i)
         elif op == "heard" and i in inside:
             slots.heard(conn)
+        elif op == "answered" and i in inside:
+            slots.answered(conn)
         elif op == "settle" and i in inside and i not in sessions:
             slots.settle(conn)
             sessions.add(i)

@@ -1,0 +1,38 @@
+"""The help desk's limits and timings (docs/DESK.md): named, with why each is what it
+is."""
+
+from __future__ import annotations
+
+#: Most people in the waiting room, places held after a lost connection included. A
+#: newcomer beyond it is refused with the reason and the current estimate; the bound keeps
+#: a flood of connections from growing the registry's memory and everyone's wait.
+MAX_WAITING = 50
+#: Most places in the waiting room held from one address (held places included): a script
+#: on one computer cannot fill the room of MAX_WAITING and keep everyone else out.
+#: Loopback is exempt: whoever runs it shares the registry's own machine (and tests do).
+MAX_PER_ADDRESS = 5
+#: Seconds a waiting person's place is kept after their connection breaks.
+GRACE = 120.0
+#: Seconds, at most, a restarted desk waits for the people whose places it kept (see
+#: `restore`) to reconnect before it serves anyone. Their clients all lost the connection
+#: at the same moment and retry on the same backoff (up to 4 s apart), so who reconnects
+#: first is chance; serving whoever did would let them pass the people ahead of them.
+RESTART_SETTLE = 5.0
+#: Seconds after a restart within which a place kept on disk must be taken back, or it is
+#: given up (see `restore`). A client still running reconnects by itself: it tries again at
+#: most 4 s after a failed attempt (peer.desk_actions.RETRY_MAX), and an attempt that gets
+#: no answer at all (the registry's machine still coming up) fails after 5 s
+#: (peer.desk_runner.CONNECT_TIMEOUT); so it is back within 9 s of the desk listening, and
+#: 15 s leaves room for a loaded machine and the join's round trip. A place nobody takes
+#: back by then belongs to someone who gave up while the registry was down (closed the
+#: client, or typed `.quit` and the desk never heard): held for the whole grace period, it
+#: would be counted ahead of every newcomer, in positions and estimates, for nothing.
+RECLAIM_WINDOW = 15.0
+#: Shortest time between two position pushes to one person ("at most once a second").
+PUSH_INTERVAL = 1.0
+#: Shortest time between two "... is waiting" notices to an operator in a session: the
+#: arrivals in between are told in one line at its end, not a line each (a burst of fifty
+#: would bury what the person being served says).
+ARRIVALS_INTERVAL = 30.0
+#: Names at most in that one line; the rest are counted.
+ARRIVALS_NAMED = 3

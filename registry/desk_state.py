@@ -1,0 +1,200 @@
+"""The state of the help desk's core and what every part of it shares: who is waiting,
+on duty and connected, the places to keep on disk, and how a line is logged or noticed.
+The parts are layers over it (`registry.desk_line`, `desk_sessions`, `desk_restart`,
+`desk_danger`), joined in `registry.desk_queue.DeskQueue`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+from registry.desk_actions import Action, ConnId, KeepPlaces, KeptPlace, Log, Send
+from registry.desk_estimate import Estimator
+from registry.desk_limits import GRACE, MAX_PER_ADDRESS, MAX_WAITING, PUSH_INTERVAL, RECLAIM_WINDOW
+from registry.desk_people import Operator, Person, Session
+from wire.desk import HEARTBEAT, DeskNotice
+from wire.desk_text import DEFAULT_CRISIS_NOTICE, phone_key, scrub_phone
+from wire.heartbeat import Heartbeat
+from wire.shown_text import clean
+
+
+class DeskState:
+    """The desk's state, and the helpers every layer uses."""
+
+    def __init__(
+        self,
+        *,
+        make_id: Callable[[], str],
+        make_token: Callable[[], str],
+        operator_key: str,
+        crisis_notice: str = DEFAULT_CRISIS_NOTICE,
+        grace: float = GRACE,
+        max_waiting: int = MAX_WAITING,
+        max_per_address: int = MAX_PER_ADDRESS,
+        push_interval: float = PUSH_INTERVAL,
+        reclaim_window: float = RECLAIM_WINDOW,
+        estimator: Estimator | None = None,
+        heartbeat: float = HEARTBEAT,
+    ) -> None:
+        """Only a `DeskOperator` carrying `operator_key` goes on duty. The connections told
+        of by `opened` are asked for a sign of life after `heartbeat` seconds of silence,
+        and taken as lost after twice that. Raises ValueError for a negative `grace` or
+        `push_interval`, a `heartbeat` not above 0, or a `max_waiting` or
+        `max_per_address` below 1."""
+        if grace < 0 or max_waiting < 1 or max_per_address < 1 or push_interval < 0:
+            raise ValueError(
+                "grace and push_interval must be >= 0, max_waiting and max_per_address >= 1"
+            )
+        if not heartbeat > 0:
+            raise ValueError("heartbeat must be > 0")
+        self._make_id = make_id
+        self._make_token = make_token
+        self._operator_key = operator_key
+        self.crisis_notice = crisis_notice
+        self.grace = grace
+        self.max_waiting = max_waiting
+        self.max_per_address = max_per_address
+        self.push_interval = push_interval
+        self.reclaim_window = reclaim_window  # RECLAIM_WINDOW; tests shorten it
+        self.estimator = estimator or Estimator()
+        self.heartbeat = heartbeat
+        # the connections watched for silence (see `_heartbeats`)
+        self._beats: dict[ConnId, Heartbeat] = {}
+        self._waiting: list[Person] = []
+        self._tokens: dict[str, Person] = {}
+        self._operators: dict[ConnId, Operator] = {}
+        self._conns: dict[ConnId, Person | Operator] = {}
+        self._addresses: dict[ConnId, str] = {}  # where each connection comes from, if told
+        self._order = itertools.count()
+        self._kept: tuple[KeptPlace, ...] = ()  # the places on disk (KeepPlaces)
+        # after `restore`: tokens of kept places not yet taken back, until when nobody is
+        # served while some are (RESTART_SETTLE), and when those are given up
+        # (RECLAIM_WINDOW)
+        self._restored: set[str] = set()
+        self._settle_until = float("-inf")
+        self._reclaim_by = float("-inf")
+
+    # -- read-only views (for the adapter, the console and tests) --------------------------
+
+    @property
+    def waiting(self) -> tuple[Person, ...]:
+        """The waiting room in order, held places included."""
+        return tuple(self._waiting)
+
+    @property
+    def operators(self) -> tuple[Operator, ...]:
+        """Operators on duty, in the order they came."""
+        return tuple(self._operators.values())
+
+    @property
+    def sessions(self) -> tuple[Session, ...]:
+        """Sessions in progress."""
+        return tuple(o.session for o in self._operators.values() if o.session is not None)
+
+    def knows(self, conn: ConnId) -> bool:
+        """Whether `conn` has said who it is and has not left."""
+        return conn in self._conns
+
+    def serving(self, conn: ConnId) -> bool:
+        """Whether operator `conn` is in a session now."""
+        entity = self._conns.get(conn)
+        return isinstance(entity, Operator) and entity.session is not None
+
+    def opened(self, conn: ConnId, address: str) -> None:
+        """Connection `conn` comes from IP `address`: a person joining on it counts against
+        that address's places (MAX_PER_ADDRESS; "" when unknown), and is watched for
+        silence once it says who it is (see `heartbeat`). A connection never opened (the
+        registry's console) is neither limited nor watched."""
+        self._addresses[conn] = address
+
+    def session_of(self, conn: ConnId) -> str:
+        """The id of the session the operator or person on `conn` is in, or "" (none)."""
+        operator = self._operators.get(conn)
+        if operator is not None:
+            return operator.session.id if operator.session else ""
+        person = self._conns.get(conn)
+        session = self._session_of(person) if isinstance(person, Person) else None
+        return session.id if session else ""
+
+    def _session_of(self, person: Person) -> Session | None:
+        for operator in self._operators.values():
+            if operator.session is not None and operator.session.person is person:
+                return operator.session
+        return None
+
+    def _with_phone(self, phone: str, address: str) -> Person | None:
+        """The person waiting or served with `phone` (however it is written: `phone_key`)
+        who joined from `address`, if any."""
+        key = phone_key(phone)
+        for person in self._waiting:
+            if phone_key(person.phone) == key and person.address == address:
+                return person
+        for session in self.sessions:
+            if phone_key(session.person.phone) == key and session.person.address == address:
+                return session.person
+        return None
+
+    def _places(self) -> tuple[KeptPlace, ...]:
+        # those being served would be put back at the front: with the others put back, in
+        # the order they joined (see _to_front); `joined` as kept leaves out time served,
+        # so that waits go on counting right after a restart, and `served` with `back`
+        # keeps their order among themselves when more are put back after it
+        front = [s.person for s in self.sessions] + [p for p in self._waiting if p.back]
+        front.sort(key=lambda person: person.joined)
+        rest = [p for p in self._waiting if not p.back]
+        sessions = {s.person: s for s in self.sessions}
+        return tuple(
+            KeptPlace(
+                p.token,
+                p.name,
+                p.phone,
+                p.topic,
+                p.description,
+                p.address,
+                p.joined + p.served,
+                operator=sessions[p].operator.name if p in sessions else p.awaits,
+                back=index < len(front),
+                served=p.served,
+                serving_since=sessions[p].started if p in sessions else None,
+                crisis=p.crisis,
+                said=p.said,
+            )
+            for index, p in enumerate(front + rest)
+        )
+
+    def _keep(self) -> list[Action]:
+        """A KeepPlaces when who holds a place has changed since the last one."""
+        places = self._places()
+        if places == self._kept:
+            return []
+        self._kept = places
+        return [KeepPlaces(places)]
+
+    def _remove_waiting(self, person: Person) -> None:
+        if person in self._waiting:
+            self._waiting.remove(person)
+        self._tokens.pop(person.token, None)
+        self._restored.discard(person.token)
+        person.due = None
+
+    def _new_token(self) -> str:
+        token = self._make_token()
+        while not token or token in self._tokens:
+            token = self._make_token()
+        return token
+
+    def _notice(self, conn: ConnId, text: str) -> Send:
+        return Send(conn, DeskNotice(self._make_id(), text))
+
+    def _log(self, line: str, person: Person) -> Log:
+        # A name or a description may hold the number itself: scrub whatever is logged.
+        return Log(scrub_phone(clean(line), person.phone))
+
+    def _log_operator(self, operator: Operator, what: str) -> list[Action]:
+        """`desk: operator ann <what>` for the log, but for the registry's console (on a
+        connection never `opened`): the log is printed on that same console, just after
+        the DeskOnDuty that says the same, and twice is once too many."""
+        if operator.conn not in self._addresses:
+            return []
+        return [Log(f"desk: operator {operator.name} {what}")]
