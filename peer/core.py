@@ -31,7 +31,7 @@ from peer.actions import (
     Settled,
     Shown,
 )
-from peer.line_budget import LineBudget
+from peer.change_lines import ChangeLines
 from wire.codec import travels_by_stream
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
@@ -102,21 +102,6 @@ SEEN_IDS = 50_000
 #: mailbox. A record per line would wait on the terminal once per line, and a mailbox part
 #: holds up to thousands.
 MAIL_SHOWN_EVERY = 4
-
-#: "[Client table updated.]" lines shown as they come, in a burst; beyond that, changes
-#: that come meanwhile are said in one line each TABLE_LINE_EVERY seconds. A join storm,
-#: or a flood of names, would otherwise print a line per change (hundreds), while a
-#: person starting or stopping now and then is still told at once (see LineBudget).
-TABLE_LINES_BURST = 3
-TABLE_LINE_EVERY = 1.0
-#: The same for "[<name> has quit]": a class of scripted peers ending together would fill
-#: every screen. Beyond the burst, one line each QUIT_LINE_EVERY seconds names those who
-#: quit meanwhile (the first QUIT_NAMES_SHOWN of them: `who` lists everyone).
-QUIT_LINES_BURST = 3
-QUIT_LINE_EVERY = 1.0
-QUIT_NAMES_SHOWN = 8
-#: The line that says the table changed (DESIGN.md section 5).
-TABLE_UPDATED = "[Client table updated.]"
 
 #: What a peer whose registry does not answer says about rooms.
 ROOMS_DOWN = (
@@ -256,11 +241,8 @@ class PeerCore:
         # so the next start goes back to it
         self._quitting = False
         self._prompt = ""
-        # how often "[Client table updated.]" and "[<name> has quit]" are said, and the
-        # quits held back for the next line (name, line for it alone)
-        self._table_lines = LineBudget(TABLE_LINES_BURST, TABLE_LINE_EVERY)
-        self._quit_lines = LineBudget(QUIT_LINES_BURST, QUIT_LINE_EVERY)
-        self._quits_held: list[tuple[str, str]] = []
+        # how often "[Client table updated.]" and "[<name> has quit]" are said
+        self._change_lines = ChangeLines()
         # whether ROOMS_DOWN was said since the registry last answered
         self._rooms_down_said = False
         # whether this start was told that another start holds its name (see `_replaced`)
@@ -457,7 +439,7 @@ class PeerCore:
                     out.append(Send(addr, Ack(self._new_id(), message.id)))
                     if self._accept("", message.id, addr, []):
                         if message.quitter:
-                            self._someone_quit(message, now, out)
+                            self._change_lines.someone_quit(message, now, out)
                         else:
                             out.append(Print(f"[{message.text}]", "system"))
             case RoomMessage():
@@ -478,11 +460,7 @@ class PeerCore:
         return out
 
     def _tick(self, now: float, out: list[Action]) -> None:
-        if self._table_lines.fire(now):
-            # the changes held back since the last line, said in one
-            out.append(Print(TABLE_UPDATED, "system"))
-        if self._quit_lines.fire(now):
-            self._say_quits_held(out)
+        self._change_lines.tick(now, out)
         again, failed = self._chats.due(now)
         for chat in again:
             self._send_chat(chat, out)
@@ -532,8 +510,7 @@ class PeerCore:
         for t in (
             self._chats.next_wake(),
             self._requests.next_wake(),
-            self._table_lines.due,
-            self._quit_lines.due,
+            self._change_lines.next_wake(),
         ):
             if t is not None and (wake is None or t < wake):
                 wake = t
@@ -1677,7 +1654,7 @@ class PeerCore:
                         renamed_to = entry.name
                 self._renamed.pop(name_key(entry.name), None)
         self.state.version = update.version
-        self._table_changed(now, out)
+        self._change_lines.table_changed(now, out)
         if renamed_to:
             self._own_rename_seen(renamed_to, out)
         elif (
@@ -1752,36 +1729,9 @@ class PeerCore:
             if name_key(alias.old) not in self.state.table:
                 self._renamed[name_key(alias.old)] = alias.new
         if at_once:
-            self._table_lines.cancel()  # the whole table: it covers what was held back
-            out.append(Print(TABLE_UPDATED, "system"))
+            self._change_lines.table_replaced(out)
         else:
-            self._table_changed(now, out)
-
-    def _table_changed(self, now: float, out: list[Action]) -> None:
-        """Say that the table changed: at once while within TABLE_LINES_BURST, else in one
-        line at the end of the wait, for every change that comes meanwhile."""
-        if self._table_lines.take(now):
-            out.append(Print(TABLE_UPDATED, "system"))
-
-    def _someone_quit(self, notice: Notice, now: float, out: list[Action]) -> None:
-        """`notice` says someone quit: said at once while within QUIT_LINES_BURST, else
-        held for one line at the end of the wait, with every quit that comes meanwhile."""
-        if self._quit_lines.take(now):
-            out.append(Print(f"[{notice.text}]", "system"))
-        else:
-            self._quits_held.append((notice.quitter, notice.text))
-
-    def _say_quits_held(self, out: list[Action]) -> None:
-        """The quits held back since the last line: one alone as it came (farewell and all),
-        several in one line naming the first QUIT_NAMES_SHOWN of them."""
-        held, self._quits_held = self._quits_held, []
-        if len(held) == 1:
-            out.append(Print(f"[{held[0][1]}]", "system"))
-        elif held:
-            names = [name for name, _ in held[:QUIT_NAMES_SHOWN]]
-            if len(held) > QUIT_NAMES_SHOWN:
-                names.append("…")
-            out.append(Print(f"[{len(held)} more have quit: {', '.join(names)}]", "system"))
+            self._change_lines.table_changed(now, out)
 
     def _save_outcome(self, saved: Saved, now: float, out: list[Action]) -> None:
         if saved.reply_to in self._sending:
