@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -29,9 +29,9 @@ from peer.actions import (
     Sending,
     SendStream,
     Settled,
-    Shown,
 )
 from peer.change_lines import ChangeLines
+from peer.seen_ids import SeenIds
 from wire.codec import travels_by_stream
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
@@ -95,8 +95,6 @@ EARLY_UPDATES = 64
 #: Requests given up on whose late answer is still taken: the last few are plenty, as only
 #: registrations, joins and renames are kept, and each is typed by the user.
 GIVEN_UP_KEPT = 16
-#: Message ids remembered for showing each message once.
-SEEN_IDS = 50_000
 #: Stored messages recorded as shown together, once their lines are on the screen (see
 #: `_take_mail`): at most this many are shown again after a kill in the middle of a
 #: mailbox. A record per line would wait on the terminal once per line, and a mailbox part
@@ -197,9 +195,7 @@ class PeerCore:
         # answer of this event may have settled (checked in `_settle`)
         self._sending: set[str] = set()
         self._maybe_settled: list[str] = []
-        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict(
-            ((name_key(sender), msg_id), None) for sender, msg_id in seen
-        )
+        self._seen = SeenIds(seen)
         self._next_keepalive: float | None = None
         self._server_down = False
         self._probe_every = keepalive
@@ -1044,18 +1040,7 @@ class PeerCore:
         if not self.state.registered:
             return False
         out.append(Send(addr, Ack(self._new_id(), msg_id)))
-        return self._first_sight(sender, msg_id, out)
-
-    def _first_sight(self, sender: str, msg_id: str, out: list[Action]) -> bool:
-        """Whether (sender, id) is new; if so it is recorded, durably first (Shown)."""
-        key = (name_key(sender), msg_id)
-        if key in self._seen:
-            return False
-        self._seen[key] = None
-        out.append(Shown(key[0], msg_id))
-        while len(self._seen) > SEEN_IDS:
-            self._seen.popitem(last=False)
-        return True
+        return self._seen.first_sight(sender, msg_id, out)
 
     # -- requests to the registry -------------------------------------------------------
 
@@ -1204,7 +1189,7 @@ class PeerCore:
                     line = f"[Kept line said in {message.room}: {_quoted(message.text)}]"
                     out.append(Print(line, "system"))
                 # our own line, under its id: not shown again when the room's history is
-                self._first_sight(message.sender, message.id, out)
+                self._seen.first_sight(message.sender, message.id, out)
             case RoomsRequest():
                 if isinstance(reply, RoomList):
                     self._list_rooms(reply, out)
@@ -1613,7 +1598,7 @@ class PeerCore:
         shows at its next start only the lines it had not shown yet, and loses none."""
         shown: list[Action] = []  # the records of the lines printed since the last batch
         for message in mail:
-            if not self._first_sight(message.sender, message.id, shown):
+            if not self._seen.first_sight(message.sender, message.id, shown):
                 continue
             if not self._mail_announced:
                 self._mail_announced = True
