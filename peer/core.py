@@ -31,11 +31,11 @@ from peer.actions import (
     Settled,
 )
 from peer.change_lines import ChangeLines
+from peer.mail_lines import MailLines
 from peer.seen_ids import SeenIds
 from wire.codec import travels_by_stream
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
-    NOTICE_KIND,
     OFFLINE_REFUSAL,
     REPLACED_REFUSAL,
     Ack,
@@ -95,11 +95,6 @@ EARLY_UPDATES = 64
 #: Requests given up on whose late answer is still taken: the last few are plenty, as only
 #: registrations, joins and renames are kept, and each is typed by the user.
 GIVEN_UP_KEPT = 16
-#: Stored messages recorded as shown together, once their lines are on the screen (see
-#: `_take_mail`): at most this many are shown again after a kill in the middle of a
-#: mailbox. A record per line would wait on the terminal once per line, and a mailbox part
-#: holds up to thousands.
-MAIL_SHOWN_EVERY = 4
 
 #: What a peer whose registry does not answer says about rooms.
 ROOMS_DOWN = (
@@ -172,8 +167,6 @@ class PeerCore:
         self._held: dict[str, tuple[Message, bool]] = {}
         self._streamed: dict[str, tuple[Request, float]] = {}
         self._early_updates: deque[TableUpdate] = deque(maxlen=EARLY_UPDATES)
-        # whether "[You have messages]" was shown for the mailbox being handed over
-        self._mail_announced = False
         self._outcomes: dict[str, tuple[SaveMessage, float]] = {}
         self._kept_saves: set[str] = set()  # ids of outcomes awaited for outbox messages
         # messages held while the registry does not answer, kept on disk (KeepOutbox) so
@@ -196,6 +189,7 @@ class PeerCore:
         self._sending: set[str] = set()
         self._maybe_settled: list[str] = []
         self._seen = SeenIds(seen)
+        self._mail = MailLines(self._seen)
         self._next_keepalive: float | None = None
         self._server_down = False
         self._probe_every = keepalive
@@ -1561,7 +1555,7 @@ class PeerCore:
         self._early_updates.clear()
         for update in early:
             self._apply_update(update, now, out)
-        self._mail_announced = False
+        self._mail.begin()
         self._take_mail(welcome.mail, now, out)
         self._rejoin_for_kept(now, out)
         typed, self._early = self._early, []
@@ -1590,24 +1584,10 @@ class PeerCore:
         out.append(Exit(1))
 
     def _take_mail(self, mail: tuple[StoredMessage, ...], now: float, out: list[Action]) -> None:
-        """Show the stored messages of a Welcome or MoreMail not shown before, then tell the
-        registry they were taken (it answers with the next part of the mailbox, if any).
-
-        Each MAIL_SHOWN_EVERY lines are recorded as shown once they are on the screen, and
-        the registry told (it deletes them) once all are: a peer killed while printing them
-        shows at its next start only the lines it had not shown yet, and loses none."""
-        shown: list[Action] = []  # the records of the lines printed since the last batch
-        for message in mail:
-            if not self._seen.first_sight(message.sender, message.id, shown):
-                continue
-            if not self._mail_announced:
-                self._mail_announced = True
-                out.append(Print("[You have messages]", "system"))
-            out.append(_mail_line(message))
-            if len(shown) >= MAIL_SHOWN_EVERY:
-                out.append(OnceShown(tuple(shown)))
-                shown = []
-        then: list[Action] = shown  # once the last lines are on the screen too
+        """Show the stored messages of a Welcome or MoreMail not shown before (MailLines),
+        then tell the registry they were taken (it answers with the next part of the
+        mailbox, if any, and deletes them), once the last lines are on the screen too."""
+        then = self._mail.show(mail, out)
         if mail:
             ids = tuple(m.id for m in mail)
             taken = MailTaken(self._new_id(), self.state.name, self.state.token, ids)
@@ -1769,12 +1749,3 @@ def _when(stamp: str, now: float) -> str:
     """A stored message's stamp, shortened to the time of day when it is from today."""
     today = time.strftime("%Y-%m-%d ", time.localtime(now))
     return stamp[len(today) : len(today) + 5] if stamp.startswith(today) else stamp[:16]
-
-
-def _mail_line(message: StoredMessage) -> Print:
-    if message.kind == NOTICE_KIND:
-        return Print(f"[{message.text}]", "system")
-    prefix = "Channel_Message " if message.kind == "channel" else ""
-    return Print(
-        f"{prefix}{message.sender}: {message.stamp} {message.text}", "message", message.sender
-    )

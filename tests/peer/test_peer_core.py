@@ -12,7 +12,8 @@ from peer.change_lines import (
     TABLE_LINES_BURST,
     TABLE_UPDATED,
 )
-from peer.core import MAIL_SHOWN_EVERY, PeerCore
+from peer.core import PeerCore
+from peer.mail_lines import MAIL_SHOWN_EVERY
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
