@@ -32,6 +32,7 @@ from peer.actions import (
 )
 from peer.change_lines import ChangeLines
 from peer.mail_lines import MailLines
+from peer.registry_watch import KEEPALIVE, RegistryWatch
 from peer.seen_ids import SeenIds
 from wire.codec import travels_by_stream
 from wire.limits import MAX_FAREWELL, MAX_TEXT
@@ -81,10 +82,6 @@ from wire.version import WIRE_VERSION
 _DELIVERED = (SaveMessage, ChannelPost, RoomPost, Leave)
 #: What reaches the registry in the order typed, behind a long line on its way over TCP.
 _IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister)
-#: Seconds between keepalives (and outbox retries while the registry is away).
-KEEPALIVE = 10.0
-#: While the registry is away, keepalives back off up to this many keepalive periods.
-PROBE_BACKOFF = 4
 #: Seconds to wait for the outcome of an accepted save request before asking again.
 OUTCOME_WAIT = 10.0
 #: Seconds to wait for an answer fetched over TCP after a TooBig.
@@ -153,6 +150,7 @@ class PeerCore:
         self.state = PeerState(name=name, port=port, token=token, password=password)
         self.server = server
         self.keepalive = keepalive
+        self._watch = RegistryWatch(keepalive)
         self._new_id = IdMaker(session)
         self._requests: Retransmitter[Request] = Retransmitter(timeout, attempts)
         self._chats: Retransmitter[Chat] = Retransmitter(timeout, attempts)
@@ -190,9 +188,6 @@ class PeerCore:
         self._maybe_settled: list[str] = []
         self._seen = SeenIds(seen)
         self._mail = MailLines(self._seen)
-        self._next_keepalive: float | None = None
-        self._server_down = False
-        self._probe_every = keepalive
         self._started = False
         # lines typed before the first registration was answered, in order (None: the end
         # of input): carried out once it is, since each may need the table or the token
@@ -233,8 +228,6 @@ class PeerCore:
         self._prompt = ""
         # how often "[Client table updated.]" and "[<name> has quit]" are said
         self._change_lines = ChangeLines()
-        # whether ROOMS_DOWN was said since the registry last answered
-        self._rooms_down_said = False
         # whether this start was told that another start holds its name (see `_replaced`)
         self._replaced_said = False
 
@@ -385,7 +378,7 @@ class PeerCore:
 
     def _receive(self, message: Message, addr: Addr, now: float, out: list[Action]) -> None:
         from_server = addr == self.server
-        if from_server and self._server_down:
+        if from_server and self._watch.down:
             self._server_back(now, out)
         match message:
             case Ack() | Refused() | Welcome() | Alive() | TooBig() | RoomList() | MoreMail():
@@ -477,13 +470,7 @@ class PeerCore:
             if deadline <= now:  # accepted but no outcome: ask again, the registry dedupes
                 del self._outcomes[key]
                 self._request(save, now, out, quiet=True)
-        if self._next_keepalive is not None and now >= self._next_keepalive:
-            if self._server_down:
-                # probe a registry that is away on a backoff: 1, 2, 4, 4, ... periods
-                self._next_keepalive = now + self._probe_every
-                self._probe_every = min(2 * self._probe_every, PROBE_BACKOFF * self.keepalive)
-            else:
-                self._next_keepalive = now + self.keepalive
+        if self._watch.keepalive_due(now):
             self._keepalive(now, out)
 
     def knows(self, addr: Addr) -> bool:
@@ -496,7 +483,7 @@ class PeerCore:
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""
         # called after every event: no lists built when only the usual few are set
-        wake = self._next_keepalive
+        wake = self._watch.next_keepalive
         for t in (
             self._chats.next_wake(),
             self._requests.next_wake(),
@@ -1148,7 +1135,7 @@ class PeerCore:
                     self._welcome(reply, now, out)
             case Deregister():
                 self.state.registered = False
-                self._next_keepalive = None
+                self._watch.offline()
                 if self.state.room and message.quitting:  # its room file is kept
                     line = f"[You left {self.state.room}; your next start goes back to it.]"
                     out.append(Print(line, "system"))
@@ -1238,7 +1225,7 @@ class PeerCore:
                 self._never_started(out)
             elif self.state.registered:  # a quiet re-registration was refused
                 self.state.registered = False
-                self._next_keepalive = None
+                self._watch.offline()
                 if self.state.room:
                     # the registry took us out of it as it gave up on us; offline, we are
                     # in no room here either (the prompt says so)
@@ -1265,7 +1252,7 @@ class PeerCore:
         self._after_change.clear()
         self._join_after_kept = None
         self.state.registered = False
-        self._next_keepalive = None
+        self._watch.offline()
         name = self.state.name
         out.append(Print(f"[{reason} This start stops: it no longer sends as {name}.]", "error"))
         undelivered = self._undelivered()
@@ -1349,9 +1336,9 @@ class PeerCore:
                 if not request.quiet and isinstance(message, RoomPost | Leave):
                     # once an outage: a burst of lines typed in a room fails line by line,
                     # and each is said kept below
-                    if not self._rooms_down_said:
+                    if not self._watch.rooms_down_said:
                         out.append(Print(ROOMS_DOWN, "error"))
-                    self._rooms_down_said = True
+                    self._watch.rooms_down_said = True
                 self._unanswered.pop(message.id, None)  # kept as an outbox entry from now
                 if message not in self._outbox:
                     self._add_to_outbox(message)
@@ -1363,14 +1350,14 @@ class PeerCore:
                 self._server_went_away(now)
             case Join() | RoomsRequest():
                 out.append(Print(ROOMS_DOWN, "error"))  # asked for: said every time
-                self._rooms_down_said = True
+                self._watch.rooms_down_said = True
                 self._server_went_away(now)
             case Rename():
                 line = f"[Renames need the registry; you are still {self.state.name}.]"
                 out.append(Print(line, "error"))
                 self._server_went_away(now)
             case Keepalive():
-                if not self._server_down:
+                if not self._watch.down:
                     out.append(Print("[Server not responding]", "error"))
                 self._server_went_away(now)
             case _:
@@ -1404,18 +1391,10 @@ class PeerCore:
             out.append(Print(line, "system"))
 
     def _server_went_away(self, now: float) -> None:
-        self._server_down = True
-        if self._next_keepalive is None and self._started:
-            self._next_keepalive = now + self.keepalive
+        self._watch.went_away(now, started=self._started)
 
     def _server_back(self, now: float, out: list[Action]) -> None:
-        self._server_down = False
-        self._rooms_down_said = False
-        self._probe_every = self.keepalive
-        if self._next_keepalive is not None:
-            # back to the usual period at once: the next probe of the backoff could come
-            # later than a restarted registry waits before it counts us as gone
-            self._next_keepalive = min(self._next_keepalive, now + self.keepalive)
+        self._watch.came_back(now)
         out.append(Print("[Server is back.]", "system"))
         self._flush_outbox(now, out)
 
@@ -1506,7 +1485,7 @@ class PeerCore:
     def _keepalive(self, now: float, out: list[Action]) -> None:
         if not self.state.registered and not self._outbox:
             return
-        if self._server_down:
+        if self._watch.down:
             self._flush_outbox(now, out)
         in_flight = any(isinstance(r.message, Keepalive) for r in self._requests.items())
         if self.state.registered and not in_flight and not self._deregistering():
@@ -1533,7 +1512,7 @@ class PeerCore:
             )
             out.append(Print(line, "system"))
         self.state.name = welcome.name
-        self._next_keepalive = now + self.keepalive
+        self._watch.registered(now)
         out.append(Print("[Welcome, You are registered.]", "system"))
         count = sum(1 for m in self._outbox if not isinstance(m, Leave))  # a leave is no message
         if first and count:
@@ -1635,7 +1614,7 @@ class PeerCore:
         say so and go offline, rather than take the name back unseen with the next
         keepalive, which would undo what the registry's administrator did."""
         self.state.registered = False
-        self._next_keepalive = None
+        self._watch.offline()
         if self.state.room:
             out.append(Print(f"[You are no longer in {self.state.room}.]", "system"))
             self.state.room = ""
