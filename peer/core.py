@@ -8,7 +8,6 @@ every request is sent at most 5 times, 500 ms apart; every message id is shown o
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -19,7 +18,6 @@ from peer.actions import (
     Action,
     Addr,
     Exit,
-    KeepOutbox,
     KeepRoom,
     OnceShown,
     Print,
@@ -32,6 +30,7 @@ from peer.actions import (
 )
 from peer.change_lines import ChangeLines
 from peer.mail_lines import MailLines
+from peer.outbox import Outbox
 from peer.registry_watch import KEEPALIVE, RegistryWatch
 from peer.seen_ids import SeenIds
 from wire.codec import travels_by_stream
@@ -167,20 +166,9 @@ class PeerCore:
         self._early_updates: deque[TableUpdate] = deque(maxlen=EARLY_UPDATES)
         self._outcomes: dict[str, tuple[SaveMessage, float]] = {}
         self._kept_saves: set[str] = set()  # ids of outcomes awaited for outbox messages
-        # messages held while the registry does not answer, kept on disk (KeepOutbox) so
-        # that a peer killed meanwhile sends them after its restart
-        self._outbox: list[Message] = list(outbox)
-        self._kept_outbox: tuple[Message, ...] = tuple(outbox)
-        # the order in which what the user sent was typed, by id: what waits for the
-        # registry goes out in that order (see `_add_to_outbox`); an earlier run's outbox
-        # was typed before anything of this one
-        # (until it is settled, or answered for a leave)
-        self._typed_order: dict[str, int] = {m.id: n for n, m in enumerate(self._outbox)}
-        self._typed_count = itertools.count(len(self._outbox))
-        # direct messages still unanswered after their first try, as the saves they become
-        # if never answered: kept on disk with the outbox, so that a peer killed during the
-        # retries sends them to the registry after its restart instead of losing them
-        self._unanswered: dict[str, SaveMessage] = {}
+        # messages held while the registry does not answer, in the order typed, and
+        # direct messages unanswered after their first try, kept on disk (KeepOutbox)
+        self._outbox = Outbox(outbox)
         # what the user sent and is not known delivered, kept by the adapter (Sending) so
         # that a peer killed even before a first retry loses nothing; and the ids that an
         # answer of this event may have settled (checked in `_settle`)
@@ -340,9 +328,7 @@ class PeerCore:
                 out.append(Print(f"[Not carried out, as you left at once: {text}]", "error"))
         self._after_change.clear()
         undelivered = self._undelivered()
-        if undelivered != self._kept_outbox:
-            self._kept_outbox = undelivered
-            out.append(KeepOutbox(undelivered))
+        self._outbox.keep(out, undelivered)
         if undelivered:
             count = f"{len(undelivered)} message" + ("" if len(undelivered) == 1 else "s")
             line = f"[{count} not yet delivered kept; sent at your next start.]"
@@ -360,14 +346,14 @@ class PeerCore:
         requests = [*self._requests.items(), *(r for r, _ in self._streamed.values())]
         found: dict[str, Message] = {m.id: m for m in self._outbox}
         for message in (
-            *self._unanswered.values(),
+            *self._outbox.unanswered.values(),
             *(self._save_message(c.to, c.text, c.id) for c in chats),
             *(r.message for r in requests if isinstance(r.message, _DELIVERED)),
             *(m for m, _ in self._held.values()),
             *(save for save, _ in self._outcomes.values()),
         ):
             found.setdefault(message.id, message)
-        return tuple(sorted(found.values(), key=self._typed_at))
+        return tuple(sorted(found.values(), key=self._outbox.typed_at))
 
     def receive(self, message: Message, addr: Addr, now: float) -> list[Action]:
         """A message arrived from `addr`."""
@@ -447,9 +433,9 @@ class PeerCore:
         again, failed = self._chats.due(now)
         for chat in again:
             self._send_chat(chat, out)
-            if chat.id not in self._unanswered:
+            if chat.id not in self._outbox.unanswered:
                 # not answered at once, as nearly every message is: worth a write to disk
-                self._unanswered[chat.id] = self._save_message(chat.to, chat.text, chat.id)
+                self._outbox.unanswered[chat.id] = self._save_message(chat.to, chat.text, chat.id)
         for chat in failed:
             self._no_ack(chat, now, out)  # its save stays kept until the registry takes it
             self._chat_over(chat, now, out, gave_up=True)
@@ -541,41 +527,21 @@ class PeerCore:
             self._join_after_kept = None
             self._request(join, now, out)
         self._update_prompt(out)
-        self._keep_outbox(out)
+        self._outbox.keep(out)
         self._keep_room(out)
         if self._maybe_settled:
             for msg_id in self._maybe_settled:
                 if msg_id in self._sending and not self._on_its_way(msg_id):
                     self._sending.discard(msg_id)
-                    self._typed_order.pop(msg_id, None)
+                    self._outbox.forget_typed(msg_id)
                     out.append(Settled(msg_id))
             self._maybe_settled.clear()
 
     def _keep_sending(self, message: Message, out: list[Action]) -> None:
         """Have `message`, just typed, kept until it is settled (see Sending)."""
-        self._note_typed(message)
+        self._outbox.note_typed(message)
         self._sending.add(message.id)
         out.append(Sending(message))
-
-    def _note_typed(self, message: Message) -> None:
-        """Note that `message` was typed now, after every message noted before it."""
-        if message.id not in self._typed_order:
-            self._typed_order[message.id] = next(self._typed_count)
-
-    def _typed_at(self, message: Message) -> float:
-        """Where `message` comes in the order typed (not typed: after all the others)."""
-        return self._typed_order.get(message.id, float("inf"))
-
-    def _add_to_outbox(self, message: Message) -> None:
-        """Keep `message` in the outbox, in the order typed: one typed earlier may reach it
-        later (a direct message goes to the registry only after its 5 tries, and then has
-        5 more), and the outbox goes out in its order."""
-        at = self._typed_at(message)
-        index = next(
-            (i for i, kept in enumerate(self._outbox) if self._typed_at(kept) > at),
-            len(self._outbox),
-        )
-        self._outbox.insert(index, message)
 
     def _on_its_way(self, msg_id: str) -> bool:
         """Whether message `msg_id`, sent by this peer, is still between being typed and
@@ -586,7 +552,7 @@ class PeerCore:
             or msg_id in self._streamed
             or msg_id in self._held
             or msg_id in self._outcomes
-            or msg_id in self._unanswered
+            or msg_id in self._outbox.unanswered
         ):
             return True
         if self._outbox and any(m.id == msg_id for m in self._outbox):
@@ -606,12 +572,6 @@ class PeerCore:
             return
         self._room_was = self.state.room
         out.append(KeepRoom(self.state.room))
-
-    def _keep_outbox(self, out: list[Action]) -> None:
-        outbox = tuple(sorted((*self._outbox, *self._unanswered.values()), key=self._typed_at))
-        if outbox != self._kept_outbox:
-            self._kept_outbox = outbox
-            out.append(KeepOutbox(outbox))
 
     def _update_prompt(self, out: list[Action]) -> None:
         prompt = self.prompt()
@@ -840,7 +800,7 @@ class PeerCore:
         out.append(Print(f"[You left {self.state.room}.]", "system"))
         self.state.room = ""
         leave = Leave(self._new_id(), self.state.name, self.state.token)
-        self._note_typed(leave)  # it may wait in the outbox, after lines typed in the room
+        self._outbox.note_typed(leave)  # it may wait in the outbox, after lines typed in the room
         self._request(leave, now, out)
 
     def _rename(self, new: str, now: float, out: list[Action]) -> None:
@@ -1090,7 +1050,7 @@ class PeerCore:
         if isinstance(reply, Ack) and self._chats.get(reply_to) is not None:
             chat = self._chats.answer(reply_to)
             if chat is not None:
-                self._unanswered.pop(chat.id, None)
+                self._outbox.unanswered.pop(chat.id, None)
                 out.append(Print(f"[Message received by {chat.to}.]", "system"))
                 self._chat_over(chat, now, out, gave_up=False)
             return
@@ -1257,9 +1217,8 @@ class PeerCore:
         out.append(Print(f"[{reason} This start stops: it no longer sends as {name}.]", "error"))
         undelivered = self._undelivered()
         # all of it as the outbox, so that what is kept after this event (`_settle`) is it
-        self._outbox = list(undelivered)
-        self._unanswered.clear()
-        self._keep_outbox(out)
+        self._outbox.replace(undelivered)
+        self._outbox.keep(out)
         if undelivered:
             count = f"{len(undelivered)} message" + ("" if len(undelivered) == 1 else "s")
             line = (
@@ -1299,7 +1258,7 @@ class PeerCore:
         we are back in it."""
         if reason == OFFLINE_REFUSAL and self.state.registered and not self._deregistering():
             if post not in self._outbox:
-                self._add_to_outbox(post)
+                self._outbox.add(post)
             self._come_back(now, out)
             return
         self._drop_from_outbox(post)
@@ -1325,7 +1284,7 @@ class PeerCore:
         match message:
             case Register() if not self._started:
                 out.append(Print("[Could not register; is the registry running?]", "error"))
-                if self._outbox or self._unanswered:
+                if self._outbox or self._outbox.unanswered:
                     out.append(Print("[Your kept messages stay on disk for the next start.]"))
                 self._never_started(out)
             case Deregister():
@@ -1339,10 +1298,10 @@ class PeerCore:
                     if not self._watch.rooms_down_said:
                         out.append(Print(ROOMS_DOWN, "error"))
                     self._watch.rooms_down_said = True
-                self._unanswered.pop(message.id, None)  # kept as an outbox entry from now
+                self._outbox.unanswered.pop(message.id, None)  # kept as an outbox entry from now
                 if message not in self._outbox:
-                    self._add_to_outbox(message)
-                    self._keep_outbox(out)  # on disk before we say it is kept
+                    self._outbox.add(message)
+                    self._outbox.keep(out)  # on disk before we say it is kept
                     if not request.quiet and not isinstance(message, Leave):
                         out.append(
                             Print("[Kept in your outbox; sent when the server answers.]", "system")
@@ -1375,14 +1334,13 @@ class PeerCore:
             if any(isinstance(m, RoomPost) for m in self._outbox) and not any(
                 isinstance(m, Leave) for m in self._outbox
             ):
-                self._outbox.append(Leave(self._new_id(), self.state.name, self.state.token))
+                self._outbox.add(Leave(self._new_id(), self.state.name, self.state.token))
             self.state.room = ""  # kept by `_settle`: the next start is in no room
             out.append(Print(f"[You left {room}; your next start is in no room.]", "system"))
         elif room:
             out.append(Print(f"[You left {room}; your next start goes back to it.]", "system"))
         kept = self._undelivered()
-        self._outbox = list(kept)  # all of it kept on disk, by `_settle`
-        self._unanswered.clear()
+        self._outbox.replace(kept)  # all of it kept on disk, by `_settle`
         said = [m for m in kept if not isinstance(m, Leave)]  # a leave is no message
         if said:
             count = f"{len(said)} message" + ("" if len(said) == 1 else "s")
@@ -1476,11 +1434,8 @@ class PeerCore:
         if message.id in self._sending:
             self._maybe_settled.append(message.id)
         if isinstance(message, Leave):  # settled here: not kept by Sending
-            self._typed_order.pop(message.id, None)
-        kept = len(self._outbox)
-        self._outbox = [m for m in self._outbox if m.id != message.id]
-        self._unanswered.pop(message.id, None)
-        return len(self._outbox) != kept
+            self._outbox.forget_typed(message.id)
+        return self._outbox.drop(message.id)
 
     def _keepalive(self, now: float, out: list[Action]) -> None:
         if not self.state.registered and not self._outbox:
