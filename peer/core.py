@@ -8,9 +8,8 @@ every request is sent at most 5 times, 500 ms apart; every message id is shown o
 
 from __future__ import annotations
 
-import itertools
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -19,7 +18,6 @@ from peer.actions import (
     Action,
     Addr,
     Exit,
-    KeepOutbox,
     KeepRoom,
     OnceShown,
     Print,
@@ -29,13 +27,15 @@ from peer.actions import (
     Sending,
     SendStream,
     Settled,
-    Shown,
 )
-from peer.line_budget import LineBudget
+from peer.change_lines import ChangeLines
+from peer.mail_lines import MailLines
+from peer.outbox import Outbox
+from peer.registry_watch import KEEPALIVE, RegistryWatch
+from peer.seen_ids import SeenIds
 from wire.codec import travels_by_stream
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
-    NOTICE_KIND,
     OFFLINE_REFUSAL,
     REPLACED_REFUSAL,
     Ack,
@@ -81,10 +81,6 @@ from wire.version import WIRE_VERSION
 _DELIVERED = (SaveMessage, ChannelPost, RoomPost, Leave)
 #: What reaches the registry in the order typed, behind a long line on its way over TCP.
 _IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister)
-#: Seconds between keepalives (and outbox retries while the registry is away).
-KEEPALIVE = 10.0
-#: While the registry is away, keepalives back off up to this many keepalive periods.
-PROBE_BACKOFF = 4
 #: Seconds to wait for the outcome of an accepted save request before asking again.
 OUTCOME_WAIT = 10.0
 #: Seconds to wait for an answer fetched over TCP after a TooBig.
@@ -95,28 +91,6 @@ EARLY_UPDATES = 64
 #: Requests given up on whose late answer is still taken: the last few are plenty, as only
 #: registrations, joins and renames are kept, and each is typed by the user.
 GIVEN_UP_KEPT = 16
-#: Message ids remembered for showing each message once.
-SEEN_IDS = 50_000
-#: Stored messages recorded as shown together, once their lines are on the screen (see
-#: `_take_mail`): at most this many are shown again after a kill in the middle of a
-#: mailbox. A record per line would wait on the terminal once per line, and a mailbox part
-#: holds up to thousands.
-MAIL_SHOWN_EVERY = 4
-
-#: "[Client table updated.]" lines shown as they come, in a burst; beyond that, changes
-#: that come meanwhile are said in one line each TABLE_LINE_EVERY seconds. A join storm,
-#: or a flood of names, would otherwise print a line per change (hundreds), while a
-#: person starting or stopping now and then is still told at once (see LineBudget).
-TABLE_LINES_BURST = 3
-TABLE_LINE_EVERY = 1.0
-#: The same for "[<name> has quit]": a class of scripted peers ending together would fill
-#: every screen. Beyond the burst, one line each QUIT_LINE_EVERY seconds names those who
-#: quit meanwhile (the first QUIT_NAMES_SHOWN of them: `who` lists everyone).
-QUIT_LINES_BURST = 3
-QUIT_LINE_EVERY = 1.0
-QUIT_NAMES_SHOWN = 8
-#: The line that says the table changed (DESIGN.md section 5).
-TABLE_UPDATED = "[Client table updated.]"
 
 #: What a peer whose registry does not answer says about rooms.
 ROOMS_DOWN = (
@@ -175,6 +149,7 @@ class PeerCore:
         self.state = PeerState(name=name, port=port, token=token, password=password)
         self.server = server
         self.keepalive = keepalive
+        self._watch = RegistryWatch(keepalive)
         self._new_id = IdMaker(session)
         self._requests: Retransmitter[Request] = Retransmitter(timeout, attempts)
         self._chats: Retransmitter[Chat] = Retransmitter(timeout, attempts)
@@ -189,35 +164,18 @@ class PeerCore:
         self._held: dict[str, tuple[Message, bool]] = {}
         self._streamed: dict[str, tuple[Request, float]] = {}
         self._early_updates: deque[TableUpdate] = deque(maxlen=EARLY_UPDATES)
-        # whether "[You have messages]" was shown for the mailbox being handed over
-        self._mail_announced = False
         self._outcomes: dict[str, tuple[SaveMessage, float]] = {}
         self._kept_saves: set[str] = set()  # ids of outcomes awaited for outbox messages
-        # messages held while the registry does not answer, kept on disk (KeepOutbox) so
-        # that a peer killed meanwhile sends them after its restart
-        self._outbox: list[Message] = list(outbox)
-        self._kept_outbox: tuple[Message, ...] = tuple(outbox)
-        # the order in which what the user sent was typed, by id: what waits for the
-        # registry goes out in that order (see `_add_to_outbox`); an earlier run's outbox
-        # was typed before anything of this one
-        # (until it is settled, or answered for a leave)
-        self._typed_order: dict[str, int] = {m.id: n for n, m in enumerate(self._outbox)}
-        self._typed_count = itertools.count(len(self._outbox))
-        # direct messages still unanswered after their first try, as the saves they become
-        # if never answered: kept on disk with the outbox, so that a peer killed during the
-        # retries sends them to the registry after its restart instead of losing them
-        self._unanswered: dict[str, SaveMessage] = {}
+        # messages held while the registry does not answer, in the order typed, and
+        # direct messages unanswered after their first try, kept on disk (KeepOutbox)
+        self._outbox = Outbox(outbox)
         # what the user sent and is not known delivered, kept by the adapter (Sending) so
         # that a peer killed even before a first retry loses nothing; and the ids that an
         # answer of this event may have settled (checked in `_settle`)
         self._sending: set[str] = set()
         self._maybe_settled: list[str] = []
-        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict(
-            ((name_key(sender), msg_id), None) for sender, msg_id in seen
-        )
-        self._next_keepalive: float | None = None
-        self._server_down = False
-        self._probe_every = keepalive
+        self._seen = SeenIds(seen)
+        self._mail = MailLines(self._seen)
         self._started = False
         # lines typed before the first registration was answered, in order (None: the end
         # of input): carried out once it is, since each may need the table or the token
@@ -256,13 +214,8 @@ class PeerCore:
         # so the next start goes back to it
         self._quitting = False
         self._prompt = ""
-        # how often "[Client table updated.]" and "[<name> has quit]" are said, and the
-        # quits held back for the next line (name, line for it alone)
-        self._table_lines = LineBudget(TABLE_LINES_BURST, TABLE_LINE_EVERY)
-        self._quit_lines = LineBudget(QUIT_LINES_BURST, QUIT_LINE_EVERY)
-        self._quits_held: list[tuple[str, str]] = []
-        # whether ROOMS_DOWN was said since the registry last answered
-        self._rooms_down_said = False
+        # how often "[Client table updated.]" and "[<name> has quit]" are said
+        self._change_lines = ChangeLines()
         # whether this start was told that another start holds its name (see `_replaced`)
         self._replaced_said = False
 
@@ -375,9 +328,7 @@ class PeerCore:
                 out.append(Print(f"[Not carried out, as you left at once: {text}]", "error"))
         self._after_change.clear()
         undelivered = self._undelivered()
-        if undelivered != self._kept_outbox:
-            self._kept_outbox = undelivered
-            out.append(KeepOutbox(undelivered))
+        self._outbox.keep(out, undelivered)
         if undelivered:
             count = f"{len(undelivered)} message" + ("" if len(undelivered) == 1 else "s")
             line = f"[{count} not yet delivered kept; sent at your next start.]"
@@ -395,14 +346,14 @@ class PeerCore:
         requests = [*self._requests.items(), *(r for r, _ in self._streamed.values())]
         found: dict[str, Message] = {m.id: m for m in self._outbox}
         for message in (
-            *self._unanswered.values(),
+            *self._outbox.unanswered.values(),
             *(self._save_message(c.to, c.text, c.id) for c in chats),
             *(r.message for r in requests if isinstance(r.message, _DELIVERED)),
             *(m for m, _ in self._held.values()),
             *(save for save, _ in self._outcomes.values()),
         ):
             found.setdefault(message.id, message)
-        return tuple(sorted(found.values(), key=self._typed_at))
+        return tuple(sorted(found.values(), key=self._outbox.typed_at))
 
     def receive(self, message: Message, addr: Addr, now: float) -> list[Action]:
         """A message arrived from `addr`."""
@@ -413,7 +364,7 @@ class PeerCore:
 
     def _receive(self, message: Message, addr: Addr, now: float, out: list[Action]) -> None:
         from_server = addr == self.server
-        if from_server and self._server_down:
+        if from_server and self._watch.down:
             self._server_back(now, out)
         match message:
             case Ack() | Refused() | Welcome() | Alive() | TooBig() | RoomList() | MoreMail():
@@ -457,7 +408,7 @@ class PeerCore:
                     out.append(Send(addr, Ack(self._new_id(), message.id)))
                     if self._accept("", message.id, addr, []):
                         if message.quitter:
-                            self._someone_quit(message, now, out)
+                            self._change_lines.someone_quit(message, now, out)
                         else:
                             out.append(Print(f"[{message.text}]", "system"))
             case RoomMessage():
@@ -478,17 +429,13 @@ class PeerCore:
         return out
 
     def _tick(self, now: float, out: list[Action]) -> None:
-        if self._table_lines.fire(now):
-            # the changes held back since the last line, said in one
-            out.append(Print(TABLE_UPDATED, "system"))
-        if self._quit_lines.fire(now):
-            self._say_quits_held(out)
+        self._change_lines.tick(now, out)
         again, failed = self._chats.due(now)
         for chat in again:
             self._send_chat(chat, out)
-            if chat.id not in self._unanswered:
+            if chat.id not in self._outbox.unanswered:
                 # not answered at once, as nearly every message is: worth a write to disk
-                self._unanswered[chat.id] = self._save_message(chat.to, chat.text, chat.id)
+                self._outbox.unanswered[chat.id] = self._save_message(chat.to, chat.text, chat.id)
         for chat in failed:
             self._no_ack(chat, now, out)  # its save stays kept until the registry takes it
             self._chat_over(chat, now, out, gave_up=True)
@@ -509,13 +456,7 @@ class PeerCore:
             if deadline <= now:  # accepted but no outcome: ask again, the registry dedupes
                 del self._outcomes[key]
                 self._request(save, now, out, quiet=True)
-        if self._next_keepalive is not None and now >= self._next_keepalive:
-            if self._server_down:
-                # probe a registry that is away on a backoff: 1, 2, 4, 4, ... periods
-                self._next_keepalive = now + self._probe_every
-                self._probe_every = min(2 * self._probe_every, PROBE_BACKOFF * self.keepalive)
-            else:
-                self._next_keepalive = now + self.keepalive
+        if self._watch.keepalive_due(now):
             self._keepalive(now, out)
 
     def knows(self, addr: Addr) -> bool:
@@ -528,12 +469,11 @@ class PeerCore:
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""
         # called after every event: no lists built when only the usual few are set
-        wake = self._next_keepalive
+        wake = self._watch.next_keepalive
         for t in (
             self._chats.next_wake(),
             self._requests.next_wake(),
-            self._table_lines.due,
-            self._quit_lines.due,
+            self._change_lines.next_wake(),
         ):
             if t is not None and (wake is None or t < wake):
                 wake = t
@@ -587,41 +527,21 @@ class PeerCore:
             self._join_after_kept = None
             self._request(join, now, out)
         self._update_prompt(out)
-        self._keep_outbox(out)
+        self._outbox.keep(out)
         self._keep_room(out)
         if self._maybe_settled:
             for msg_id in self._maybe_settled:
                 if msg_id in self._sending and not self._on_its_way(msg_id):
                     self._sending.discard(msg_id)
-                    self._typed_order.pop(msg_id, None)
+                    self._outbox.forget_typed(msg_id)
                     out.append(Settled(msg_id))
             self._maybe_settled.clear()
 
     def _keep_sending(self, message: Message, out: list[Action]) -> None:
         """Have `message`, just typed, kept until it is settled (see Sending)."""
-        self._note_typed(message)
+        self._outbox.note_typed(message)
         self._sending.add(message.id)
         out.append(Sending(message))
-
-    def _note_typed(self, message: Message) -> None:
-        """Note that `message` was typed now, after every message noted before it."""
-        if message.id not in self._typed_order:
-            self._typed_order[message.id] = next(self._typed_count)
-
-    def _typed_at(self, message: Message) -> float:
-        """Where `message` comes in the order typed (not typed: after all the others)."""
-        return self._typed_order.get(message.id, float("inf"))
-
-    def _add_to_outbox(self, message: Message) -> None:
-        """Keep `message` in the outbox, in the order typed: one typed earlier may reach it
-        later (a direct message goes to the registry only after its 5 tries, and then has
-        5 more), and the outbox goes out in its order."""
-        at = self._typed_at(message)
-        index = next(
-            (i for i, kept in enumerate(self._outbox) if self._typed_at(kept) > at),
-            len(self._outbox),
-        )
-        self._outbox.insert(index, message)
 
     def _on_its_way(self, msg_id: str) -> bool:
         """Whether message `msg_id`, sent by this peer, is still between being typed and
@@ -632,7 +552,7 @@ class PeerCore:
             or msg_id in self._streamed
             or msg_id in self._held
             or msg_id in self._outcomes
-            or msg_id in self._unanswered
+            or msg_id in self._outbox.unanswered
         ):
             return True
         if self._outbox and any(m.id == msg_id for m in self._outbox):
@@ -652,12 +572,6 @@ class PeerCore:
             return
         self._room_was = self.state.room
         out.append(KeepRoom(self.state.room))
-
-    def _keep_outbox(self, out: list[Action]) -> None:
-        outbox = tuple(sorted((*self._outbox, *self._unanswered.values()), key=self._typed_at))
-        if outbox != self._kept_outbox:
-            self._kept_outbox = outbox
-            out.append(KeepOutbox(outbox))
 
     def _update_prompt(self, out: list[Action]) -> None:
         prompt = self.prompt()
@@ -886,7 +800,7 @@ class PeerCore:
         out.append(Print(f"[You left {self.state.room}.]", "system"))
         self.state.room = ""
         leave = Leave(self._new_id(), self.state.name, self.state.token)
-        self._note_typed(leave)  # it may wait in the outbox, after lines typed in the room
+        self._outbox.note_typed(leave)  # it may wait in the outbox, after lines typed in the room
         self._request(leave, now, out)
 
     def _rename(self, new: str, now: float, out: list[Action]) -> None:
@@ -1067,18 +981,7 @@ class PeerCore:
         if not self.state.registered:
             return False
         out.append(Send(addr, Ack(self._new_id(), msg_id)))
-        return self._first_sight(sender, msg_id, out)
-
-    def _first_sight(self, sender: str, msg_id: str, out: list[Action]) -> bool:
-        """Whether (sender, id) is new; if so it is recorded, durably first (Shown)."""
-        key = (name_key(sender), msg_id)
-        if key in self._seen:
-            return False
-        self._seen[key] = None
-        out.append(Shown(key[0], msg_id))
-        while len(self._seen) > SEEN_IDS:
-            self._seen.popitem(last=False)
-        return True
+        return self._seen.first_sight(sender, msg_id, out)
 
     # -- requests to the registry -------------------------------------------------------
 
@@ -1147,7 +1050,7 @@ class PeerCore:
         if isinstance(reply, Ack) and self._chats.get(reply_to) is not None:
             chat = self._chats.answer(reply_to)
             if chat is not None:
-                self._unanswered.pop(chat.id, None)
+                self._outbox.unanswered.pop(chat.id, None)
                 out.append(Print(f"[Message received by {chat.to}.]", "system"))
                 self._chat_over(chat, now, out, gave_up=False)
             return
@@ -1192,7 +1095,7 @@ class PeerCore:
                     self._welcome(reply, now, out)
             case Deregister():
                 self.state.registered = False
-                self._next_keepalive = None
+                self._watch.offline()
                 if self.state.room and message.quitting:  # its room file is kept
                     line = f"[You left {self.state.room}; your next start goes back to it.]"
                     out.append(Print(line, "system"))
@@ -1227,7 +1130,7 @@ class PeerCore:
                     line = f"[Kept line said in {message.room}: {_quoted(message.text)}]"
                     out.append(Print(line, "system"))
                 # our own line, under its id: not shown again when the room's history is
-                self._first_sight(message.sender, message.id, out)
+                self._seen.first_sight(message.sender, message.id, out)
             case RoomsRequest():
                 if isinstance(reply, RoomList):
                     self._list_rooms(reply, out)
@@ -1282,7 +1185,7 @@ class PeerCore:
                 self._never_started(out)
             elif self.state.registered:  # a quiet re-registration was refused
                 self.state.registered = False
-                self._next_keepalive = None
+                self._watch.offline()
                 if self.state.room:
                     # the registry took us out of it as it gave up on us; offline, we are
                     # in no room here either (the prompt says so)
@@ -1309,14 +1212,13 @@ class PeerCore:
         self._after_change.clear()
         self._join_after_kept = None
         self.state.registered = False
-        self._next_keepalive = None
+        self._watch.offline()
         name = self.state.name
         out.append(Print(f"[{reason} This start stops: it no longer sends as {name}.]", "error"))
         undelivered = self._undelivered()
         # all of it as the outbox, so that what is kept after this event (`_settle`) is it
-        self._outbox = list(undelivered)
-        self._unanswered.clear()
-        self._keep_outbox(out)
+        self._outbox.replace(undelivered)
+        self._outbox.keep(out)
         if undelivered:
             count = f"{len(undelivered)} message" + ("" if len(undelivered) == 1 else "s")
             line = (
@@ -1356,7 +1258,7 @@ class PeerCore:
         we are back in it."""
         if reason == OFFLINE_REFUSAL and self.state.registered and not self._deregistering():
             if post not in self._outbox:
-                self._add_to_outbox(post)
+                self._outbox.add(post)
             self._come_back(now, out)
             return
         self._drop_from_outbox(post)
@@ -1382,7 +1284,7 @@ class PeerCore:
         match message:
             case Register() if not self._started:
                 out.append(Print("[Could not register; is the registry running?]", "error"))
-                if self._outbox or self._unanswered:
+                if self._outbox or self._outbox.unanswered:
                     out.append(Print("[Your kept messages stay on disk for the next start.]"))
                 self._never_started(out)
             case Deregister():
@@ -1393,13 +1295,13 @@ class PeerCore:
                 if not request.quiet and isinstance(message, RoomPost | Leave):
                     # once an outage: a burst of lines typed in a room fails line by line,
                     # and each is said kept below
-                    if not self._rooms_down_said:
+                    if not self._watch.rooms_down_said:
                         out.append(Print(ROOMS_DOWN, "error"))
-                    self._rooms_down_said = True
-                self._unanswered.pop(message.id, None)  # kept as an outbox entry from now
+                    self._watch.rooms_down_said = True
+                self._outbox.unanswered.pop(message.id, None)  # kept as an outbox entry from now
                 if message not in self._outbox:
-                    self._add_to_outbox(message)
-                    self._keep_outbox(out)  # on disk before we say it is kept
+                    self._outbox.add(message)
+                    self._outbox.keep(out)  # on disk before we say it is kept
                     if not request.quiet and not isinstance(message, Leave):
                         out.append(
                             Print("[Kept in your outbox; sent when the server answers.]", "system")
@@ -1407,14 +1309,14 @@ class PeerCore:
                 self._server_went_away(now)
             case Join() | RoomsRequest():
                 out.append(Print(ROOMS_DOWN, "error"))  # asked for: said every time
-                self._rooms_down_said = True
+                self._watch.rooms_down_said = True
                 self._server_went_away(now)
             case Rename():
                 line = f"[Renames need the registry; you are still {self.state.name}.]"
                 out.append(Print(line, "error"))
                 self._server_went_away(now)
             case Keepalive():
-                if not self._server_down:
+                if not self._watch.down:
                     out.append(Print("[Server not responding]", "error"))
                 self._server_went_away(now)
             case _:
@@ -1432,14 +1334,13 @@ class PeerCore:
             if any(isinstance(m, RoomPost) for m in self._outbox) and not any(
                 isinstance(m, Leave) for m in self._outbox
             ):
-                self._outbox.append(Leave(self._new_id(), self.state.name, self.state.token))
+                self._outbox.add(Leave(self._new_id(), self.state.name, self.state.token))
             self.state.room = ""  # kept by `_settle`: the next start is in no room
             out.append(Print(f"[You left {room}; your next start is in no room.]", "system"))
         elif room:
             out.append(Print(f"[You left {room}; your next start goes back to it.]", "system"))
         kept = self._undelivered()
-        self._outbox = list(kept)  # all of it kept on disk, by `_settle`
-        self._unanswered.clear()
+        self._outbox.replace(kept)  # all of it kept on disk, by `_settle`
         said = [m for m in kept if not isinstance(m, Leave)]  # a leave is no message
         if said:
             count = f"{len(said)} message" + ("" if len(said) == 1 else "s")
@@ -1448,18 +1349,10 @@ class PeerCore:
             out.append(Print(line, "system"))
 
     def _server_went_away(self, now: float) -> None:
-        self._server_down = True
-        if self._next_keepalive is None and self._started:
-            self._next_keepalive = now + self.keepalive
+        self._watch.went_away(now, started=self._started)
 
     def _server_back(self, now: float, out: list[Action]) -> None:
-        self._server_down = False
-        self._rooms_down_said = False
-        self._probe_every = self.keepalive
-        if self._next_keepalive is not None:
-            # back to the usual period at once: the next probe of the backoff could come
-            # later than a restarted registry waits before it counts us as gone
-            self._next_keepalive = min(self._next_keepalive, now + self.keepalive)
+        self._watch.came_back(now)
         out.append(Print("[Server is back.]", "system"))
         self._flush_outbox(now, out)
 
@@ -1541,16 +1434,13 @@ class PeerCore:
         if message.id in self._sending:
             self._maybe_settled.append(message.id)
         if isinstance(message, Leave):  # settled here: not kept by Sending
-            self._typed_order.pop(message.id, None)
-        kept = len(self._outbox)
-        self._outbox = [m for m in self._outbox if m.id != message.id]
-        self._unanswered.pop(message.id, None)
-        return len(self._outbox) != kept
+            self._outbox.forget_typed(message.id)
+        return self._outbox.drop(message.id)
 
     def _keepalive(self, now: float, out: list[Action]) -> None:
         if not self.state.registered and not self._outbox:
             return
-        if self._server_down:
+        if self._watch.down:
             self._flush_outbox(now, out)
         in_flight = any(isinstance(r.message, Keepalive) for r in self._requests.items())
         if self.state.registered and not in_flight and not self._deregistering():
@@ -1577,7 +1467,7 @@ class PeerCore:
             )
             out.append(Print(line, "system"))
         self.state.name = welcome.name
-        self._next_keepalive = now + self.keepalive
+        self._watch.registered(now)
         out.append(Print("[Welcome, You are registered.]", "system"))
         count = sum(1 for m in self._outbox if not isinstance(m, Leave))  # a leave is no message
         if first and count:
@@ -1599,7 +1489,7 @@ class PeerCore:
         self._early_updates.clear()
         for update in early:
             self._apply_update(update, now, out)
-        self._mail_announced = False
+        self._mail.begin()
         self._take_mail(welcome.mail, now, out)
         self._rejoin_for_kept(now, out)
         typed, self._early = self._early, []
@@ -1628,24 +1518,10 @@ class PeerCore:
         out.append(Exit(1))
 
     def _take_mail(self, mail: tuple[StoredMessage, ...], now: float, out: list[Action]) -> None:
-        """Show the stored messages of a Welcome or MoreMail not shown before, then tell the
-        registry they were taken (it answers with the next part of the mailbox, if any).
-
-        Each MAIL_SHOWN_EVERY lines are recorded as shown once they are on the screen, and
-        the registry told (it deletes them) once all are: a peer killed while printing them
-        shows at its next start only the lines it had not shown yet, and loses none."""
-        shown: list[Action] = []  # the records of the lines printed since the last batch
-        for message in mail:
-            if not self._first_sight(message.sender, message.id, shown):
-                continue
-            if not self._mail_announced:
-                self._mail_announced = True
-                out.append(Print("[You have messages]", "system"))
-            out.append(_mail_line(message))
-            if len(shown) >= MAIL_SHOWN_EVERY:
-                out.append(OnceShown(tuple(shown)))
-                shown = []
-        then: list[Action] = shown  # once the last lines are on the screen too
+        """Show the stored messages of a Welcome or MoreMail not shown before (MailLines),
+        then tell the registry they were taken (it answers with the next part of the
+        mailbox, if any, and deletes them), once the last lines are on the screen too."""
+        then = self._mail.show(mail, out)
         if mail:
             ids = tuple(m.id for m in mail)
             taken = MailTaken(self._new_id(), self.state.name, self.state.token, ids)
@@ -1677,7 +1553,7 @@ class PeerCore:
                         renamed_to = entry.name
                 self._renamed.pop(name_key(entry.name), None)
         self.state.version = update.version
-        self._table_changed(now, out)
+        self._change_lines.table_changed(now, out)
         if renamed_to:
             self._own_rename_seen(renamed_to, out)
         elif (
@@ -1693,7 +1569,7 @@ class PeerCore:
         say so and go offline, rather than take the name back unseen with the next
         keepalive, which would undo what the registry's administrator did."""
         self.state.registered = False
-        self._next_keepalive = None
+        self._watch.offline()
         if self.state.room:
             out.append(Print(f"[You are no longer in {self.state.room}.]", "system"))
             self.state.room = ""
@@ -1752,36 +1628,9 @@ class PeerCore:
             if name_key(alias.old) not in self.state.table:
                 self._renamed[name_key(alias.old)] = alias.new
         if at_once:
-            self._table_lines.cancel()  # the whole table: it covers what was held back
-            out.append(Print(TABLE_UPDATED, "system"))
+            self._change_lines.table_replaced(out)
         else:
-            self._table_changed(now, out)
-
-    def _table_changed(self, now: float, out: list[Action]) -> None:
-        """Say that the table changed: at once while within TABLE_LINES_BURST, else in one
-        line at the end of the wait, for every change that comes meanwhile."""
-        if self._table_lines.take(now):
-            out.append(Print(TABLE_UPDATED, "system"))
-
-    def _someone_quit(self, notice: Notice, now: float, out: list[Action]) -> None:
-        """`notice` says someone quit: said at once while within QUIT_LINES_BURST, else
-        held for one line at the end of the wait, with every quit that comes meanwhile."""
-        if self._quit_lines.take(now):
-            out.append(Print(f"[{notice.text}]", "system"))
-        else:
-            self._quits_held.append((notice.quitter, notice.text))
-
-    def _say_quits_held(self, out: list[Action]) -> None:
-        """The quits held back since the last line: one alone as it came (farewell and all),
-        several in one line naming the first QUIT_NAMES_SHOWN of them."""
-        held, self._quits_held = self._quits_held, []
-        if len(held) == 1:
-            out.append(Print(f"[{held[0][1]}]", "system"))
-        elif held:
-            names = [name for name, _ in held[:QUIT_NAMES_SHOWN]]
-            if len(held) > QUIT_NAMES_SHOWN:
-                names.append("…")
-            out.append(Print(f"[{len(held)} more have quit: {', '.join(names)}]", "system"))
+            self._change_lines.table_changed(now, out)
 
     def _save_outcome(self, saved: Saved, now: float, out: list[Action]) -> None:
         if saved.reply_to in self._sending:
@@ -1834,12 +1683,3 @@ def _when(stamp: str, now: float) -> str:
     """A stored message's stamp, shortened to the time of day when it is from today."""
     today = time.strftime("%Y-%m-%d ", time.localtime(now))
     return stamp[len(today) : len(today) + 5] if stamp.startswith(today) else stamp[:16]
-
-
-def _mail_line(message: StoredMessage) -> Print:
-    if message.kind == NOTICE_KIND:
-        return Print(f"[{message.text}]", "system")
-    prefix = "Channel_Message " if message.kind == "channel" else ""
-    return Print(
-        f"{prefix}{message.sender}: {message.stamp} {message.text}", "message", message.sender
-    )

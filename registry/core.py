@@ -89,7 +89,7 @@ KEEPALIVE = 10.0
 SILENT_PERIODS = 3
 #: Keepalive periods nobody is judged silent after the registry was away (it started, or
 #: its sweep came late: it was stopped or starved): peers that found it away probe it on a
-#: backoff, up to one probe every 4 periods (peer.core.PROBE_BACKOFF), and their silence
+#: backoff, up to one probe every 4 periods (peer.registry_watch.PROBE_BACKOFF), and their silence
 #: meanwhile was the registry's, not theirs.
 AWAY_GRACE_PERIODS = 5
 

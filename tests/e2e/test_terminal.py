@@ -19,7 +19,7 @@ import pexpect
 import pyte
 import pytest
 
-from peer.core import MAIL_SHOWN_EVERY
+from peer.mail_lines import MAIL_SHOWN_EVERY
 
 from .harness import (
     CHATAPP,

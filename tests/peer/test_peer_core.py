@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 from peer import actions as pa
-from peer.core import (
-    MAIL_SHOWN_EVERY,
+from peer.change_lines import (
     QUIT_LINE_EVERY,
     QUIT_LINES_BURST,
     TABLE_LINE_EVERY,
     TABLE_LINES_BURST,
     TABLE_UPDATED,
-    PeerCore,
 )
+from peer.core import PeerCore
+from peer.mail_lines import MAIL_SHOWN_EVERY
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,

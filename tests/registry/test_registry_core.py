@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from peer.core import PROBE_BACKOFF
+from peer.registry_watch import PROBE_BACKOFF
 from registry import actions as ra
 from registry import core as registry_core
 from registry.core import (

@@ -1,0 +1,82 @@
+"""The lines that tell of others' changes, "[Client table updated.]" and "[<name> has quit]",
+folded when they come in bursts (see peer.line_budget). Sans-IO: the caller passes `now`,
+gets Print actions appended, and wakes at `next_wake`.
+"""
+
+from __future__ import annotations
+
+from peer.actions import Action, Print
+from peer.line_budget import LineBudget
+from wire.messages import Notice
+
+#: "[Client table updated.]" lines shown as they come, in a burst; beyond that, changes
+#: that come meanwhile are said in one line each TABLE_LINE_EVERY seconds. A join storm,
+#: or a flood of names, would otherwise print a line per change (hundreds), while a
+#: person starting or stopping now and then is still told at once (see LineBudget).
+TABLE_LINES_BURST = 3
+TABLE_LINE_EVERY = 1.0
+#: The same for "[<name> has quit]": a class of scripted peers ending together would fill
+#: every screen. Beyond the burst, one line each QUIT_LINE_EVERY seconds names those who
+#: quit meanwhile (the first QUIT_NAMES_SHOWN of them: `who` lists everyone).
+QUIT_LINES_BURST = 3
+QUIT_LINE_EVERY = 1.0
+QUIT_NAMES_SHOWN = 8
+#: The line that says the table changed (DESIGN.md section 5).
+TABLE_UPDATED = "[Client table updated.]"
+
+
+class ChangeLines:
+    """How often the table's changes and others' quits are said, and the quits held back
+    for the next line."""
+
+    def __init__(self) -> None:
+        self._table_lines = LineBudget(TABLE_LINES_BURST, TABLE_LINE_EVERY)
+        self._quit_lines = LineBudget(QUIT_LINES_BURST, QUIT_LINE_EVERY)
+        # the quits held back for the next line: (name, line for it alone)
+        self._quits_held: list[tuple[str, str]] = []
+
+    def table_changed(self, now: float, out: list[Action]) -> None:
+        """Say that the table changed: at once while within TABLE_LINES_BURST, else in one
+        line at the end of the wait, for every change that comes meanwhile."""
+        if self._table_lines.take(now):
+            out.append(Print(TABLE_UPDATED, "system"))
+
+    def table_replaced(self, out: list[Action]) -> None:
+        """Say at once that the whole table came: it covers the changes held back."""
+        self._table_lines.cancel()
+        out.append(Print(TABLE_UPDATED, "system"))
+
+    def someone_quit(self, notice: Notice, now: float, out: list[Action]) -> None:
+        """`notice` says someone quit: said at once while within QUIT_LINES_BURST, else
+        held for one line at the end of the wait, with every quit that comes meanwhile."""
+        if self._quit_lines.take(now):
+            out.append(Print(f"[{notice.text}]", "system"))
+        else:
+            self._quits_held.append((notice.quitter, notice.text))
+
+    def tick(self, now: float, out: list[Action]) -> None:
+        """Say the lines held back whose wait is over at `now`."""
+        if self._table_lines.fire(now):
+            # the changes held back since the last line, said in one
+            out.append(Print(TABLE_UPDATED, "system"))
+        if self._quit_lines.fire(now):
+            self._say_quits_held(out)
+
+    def next_wake(self) -> float | None:
+        """When `tick` next has a line to say, or None."""
+        table, quits = self._table_lines.due, self._quit_lines.due
+        if table is None or (quits is not None and quits < table):
+            return quits
+        return table
+
+    def _say_quits_held(self, out: list[Action]) -> None:
+        """The quits held back since the last line: one alone as it came (farewell and all),
+        several in one line naming the first QUIT_NAMES_SHOWN of them."""
+        held, self._quits_held = self._quits_held, []
+        if len(held) == 1:
+            out.append(Print(f"[{held[0][1]}]", "system"))
+        elif held:
+            names = [name for name, _ in held[:QUIT_NAMES_SHOWN]]
+            if len(held) > QUIT_NAMES_SHOWN:
+                names.append("…")
+            out.append(Print(f"[{len(held)} more have quit: {', '.join(names)}]", "system"))

@@ -1,0 +1,48 @@
+"""Outbox alone: held in the order typed, and written to disk only when it changed."""
+
+from __future__ import annotations
+
+from peer.actions import Action, KeepOutbox
+from peer.outbox import Outbox
+from wire.messages import ChannelPost, SaveMessage
+
+
+def _save(msg_id: str) -> SaveMessage:
+    return SaveMessage(msg_id, "alice", "token", "bob", f"text {msg_id}")
+
+
+def test_a_message_typed_earlier_goes_before_those_typed_after_it() -> None:
+    first, second, third = _save("a-1"), ChannelPost("a-2", "alice", "token", "hi"), _save("a-3")
+    outbox = Outbox()
+    for message in (first, second, third):
+        outbox.note_typed(message)
+    outbox.add(third)
+    outbox.add(first)  # its 5 tries took longer: it reaches the outbox last
+    outbox.add(second)
+    assert list(outbox) == [first, second, third]
+    assert outbox.drop("a-2") and not outbox.drop("a-2")
+    assert list(outbox) == [first, third]
+
+
+def test_an_earlier_runs_outbox_comes_before_anything_typed_now() -> None:
+    kept = _save("old-1")
+    outbox = Outbox([kept])
+    now = _save("a-1")
+    outbox.note_typed(now)
+    outbox.add(now)
+    assert list(outbox) == [kept, now]
+
+
+def test_it_is_kept_on_disk_only_when_it_changed_unanswered_ones_included() -> None:
+    kept, unanswered = _save("a-1"), _save("a-2")
+    outbox, out = Outbox([kept]), list[Action]()
+    outbox.keep(out)
+    assert out == []  # what the earlier run wrote
+    outbox.note_typed(unanswered)
+    outbox.unanswered[unanswered.id] = unanswered
+    outbox.keep(out)
+    assert out == [KeepOutbox((kept, unanswered))]
+    outbox.replace([unanswered])
+    assert list(outbox) == [unanswered] and not outbox.unanswered
+    outbox.keep(out, (kept,))  # leaving at once: exactly what is given
+    assert out[-1] == KeepOutbox((kept,))
