@@ -435,6 +435,12 @@ class DeskService:
         return ""
 
     @property
+    def console_on_duty(self) -> bool:
+        """Whether the registry's console serves at the help desk (`set_console_output`
+        was called, and its input has not ended since)."""
+        return self._console is not None
+
+    @property
     def console_in_session(self) -> bool:
         """Whether the console operator is serving someone right now."""
         return self.queue.serving(CONSOLE)

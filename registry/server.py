@@ -7,10 +7,10 @@ import contextlib
 import os
 import secrets
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from peer.batch import receive_batch
 from peer.endpoint import Endpoint, Handoff
@@ -28,6 +28,7 @@ from registry.actions import (
     SendMany,
     StoreMail,
 )
+from registry.console import read_lines, typed_ahead
 from registry.core import RegistryCore
 from registry.desk_service import DeskService
 from registry.flood import NEW_NAMES
@@ -206,10 +207,21 @@ class RegistryServer:
             self._console_command([words[0][1:], *words[1:]])
             return
         if self.desk.wants_console_line(line.rstrip("\n")):
+            if not self.desk.console_on_duty:
+                self._say(
+                    f"  {words[0]} is a help-desk command, and this console does not serve at "
+                    f"the help desk ({self._why_no_desk()}); ChatApp -o serves there"
+                )
+                return
             self.desk.console_line(line.rstrip("\n"))
             return
         if words:
             self._console_command(words)
+
+    def _why_no_desk(self) -> str:
+        if not self._console_operator:
+            return "its input is not a terminal, or --no-desk-console was given"
+        return "its input ended"
 
     def console_ended(self) -> None:
         """The console's input ended. On a terminal (Ctrl-D) that is said, and the console
@@ -228,54 +240,70 @@ class RegistryServer:
                     status = "online" if r.online else "offline"
                     waiting = len(self.core.mail.get(r.name.casefold(), []))
                     room = f"  in {r.room}" if r.room else ""
-                    self._out(
+                    self._say(
                         f"  {r.name:<20} {status:<8} {r.ip}:{r.port}  {waiting} waiting{room}"
                     )
                 if not self.core.table.records:
-                    self._out("  no names registered yet")
+                    self._say("  no names registered yet")
             case "rooms":
                 rooms = sorted(self.core.rooms.rooms.values(), key=lambda r: r.name.casefold())
                 for each in rooms:
                     names = ", ".join(m.name for m in each.members)
-                    self._out(f"  {each.name:<20} {len(each.members)} in it: {names}")
+                    self._say(f"  {each.name:<20} {len(each.members)} in it: {names}")
                 if not self.core.rooms.rooms:
-                    self._out("  no rooms")
+                    self._say("  no rooms")
             case "release" if len(words) == 2:
                 self._run(self.core.release(words[1], time.time()))
             case "release":
-                self._out("  usage: release <name>   (forget one name so that anyone may take it)")
+                self._say("  usage: release <name>   (forget one name so that anyone may take it)")
             case "stats":
-                self._out(
+                self._say(
                     f"  bad datagrams {self.endpoint.bad_datagrams}, bad frames "
                     f"{self.endpoint.bad_frames}, frames too slow {self.endpoint.slow_frames}, "
                     f"flood drops {self.core.flood.dropped}, "
                     f"table version {self.core.table.version}"
                 )
             case "help":
-                self._out("  who              every name, status, address, waiting mail, room")
-                self._out("  rooms            every room with its members")
-                self._out("  release <name>   forget a name so that anyone may take it")
-                self._out("  stats            counters of rejected input")
-                self._out("  quit             stop the registry (Ctrl-C works too)")
-                self._out("  .help            the help-desk operator commands (.room, .end, ...)")
-                self._out("  While the console serves someone at the help desk, what you type goes")
-                self._out("  to them; /who, /rooms, /release, /stats, /help and /quit still reach")
-                self._out("  the registry (any of these works with a / at any time).")
+                self._say("  who              every name, status, address, waiting mail, room")
+                self._say("  rooms            every room with its members")
+                self._say("  release <name>   forget a name so that anyone may take it")
+                self._say("  stats            counters of rejected input")
+                self._say("  quit             stop the registry (Ctrl-C works too)")
+                self._say("  .help            the help-desk operator commands (.room, .end, ...)")
+                self._say("  While the console serves someone at the help desk, what you type goes")
+                self._say("  to them; /who, /rooms, /release, /stats, /help and /quit still reach")
+                self._say("  the registry (any of these works with a / at any time).")
             case "quit" | "exit":
                 self.stop()
             case _:
-                self._out(f"  unknown command {words[0]!r}; type help")
+                self._say(f"  unknown command {words[0]!r}; type help")
 
-    def read_console(self) -> None:
-        """Read console lines on a thread (works for terminals, pipes and /dev/null alike)."""
-        loop = asyncio.get_running_loop()
+    def read_console(self, stdin: TextIO | None = None) -> None:
+        """Carry out the console's lines from now on, in order (standard input unless
+        `stdin`; a terminal, a pipe and /dev/null alike): first what was typed while the
+        registry started, each line shown as it is carried out (typed ahead in the shell,
+        it was never shown: see registry.console), then each line as it comes."""
+        stdin = stdin if stdin is not None else sys.stdin
+        lines, pending = typed_ahead(stdin)
+        for line in lines:
+            if line.strip():
+                self._say(f"Typed as the registry started, carried out now: {line}")
+            self.console_line(line)
+        read_lines(stdin, pending, self.console_line, self.console_ended)
 
-        def reader() -> None:
-            for line in sys.stdin:
-                loop.call_soon_threadsafe(self.console_line, line)
-            loop.call_soon_threadsafe(self.console_ended)
-
-        threading.Thread(target=reader, name="console", daemon=True).start()
+    def _say(self, line: str) -> None:
+        """One line of the console's answer, after the log lines still to be written: a
+        `who` typed after `release alice` answers below the line saying alice was released
+        (that line waits for the end of the pass, or for the table to be on disk)."""
+        if not self._logs and self._held is None:
+            self._out(line)
+            return
+        self._logs.append(line)
+        if len(self._logs) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self._write_logs)
+            except RuntimeError:  # no loop running: nothing to wait for
+                self._write_logs()
 
     # -- events -------------------------------------------------------------------------
 
@@ -426,6 +454,15 @@ def printable(out: Callable[[str], None]) -> Callable[[str], None]:
     return cleaned
 
 
+def _not_carried_out(out: Callable[[str], None]) -> None:
+    """The registry did not start: what was typed on its terminal meanwhile is said not to
+    be carried out, rather than left for the shell to run as commands once it exits."""
+    lines, pending = typed_ahead(sys.stdin)
+    for line in [*lines, pending]:
+        if line.strip():
+            out(f"Not carried out, since the registry did not start: {line}")
+
+
 def _rooms_said(count: int) -> str:
     """The rooms a restarted registry kept, for its first line (nothing when none)."""
     if not count:
@@ -470,11 +507,13 @@ async def run_registry(
         )
     except StorageError as exc:
         out(f"ChatApp: error: {exc}")
+        _not_carried_out(out)
         return 1
     try:
         await server.start()
     except OSError as exc:
         out(f"ChatApp: error: cannot listen on {bind}:{port}: {exc.strerror or exc}")
+        _not_carried_out(out)
         return 1
     loop = asyncio.get_running_loop()
     import signal
