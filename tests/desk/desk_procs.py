@@ -99,14 +99,27 @@ class Proc:
                     stream.close()
 
 
+#: The first line of the operator's answer to `.help` (wire.desk_text.OPERATOR_HELP).
+HELP_FIRST_LINE = "Help-desk operator commands:"
+
+
 def to_new_person(operator: Proc, name: str, *lines: str) -> None:
-    """Type `lines` for `name`, whom `operator` was handed a moment ago. The first line (or
-    `.end`) typed this soon after the change is held back, as maybe meant for the person
-    before (see peer.desk_duty.OperatorCore._held_back), with a notice naming `name`; once
-    that notice is out, the lines are typed again and go to `name`."""
-    operator.send(lines[0])
-    operator.expect(rf"(Not sent|not carried out): .*\b{name} was handed over to you")
-    operator.send(*lines)
+    """Type `lines` for `name`, whom `operator` was handed a moment ago, so that `name` gets
+    each of them once, in order.
+
+    The first line typed after the change is held back, as maybe meant for the person
+    before, when it comes within SWITCH_GUARD of it (peer.desk_duty.OperatorCore._held_back),
+    with a notice naming `name`; on a busy machine the steps between the change and this
+    line can take longer, and then it goes to `name` at once. Which of the two happened is
+    told by `.help`, typed right after the line: the operator deals with its input in order,
+    so a notice comes before the help text or not at all. Held back, every line is typed
+    again; sent, the rest are."""
+    operator.send(lines[0], ".help")
+    held = rf"(Not sent|not carried out): .*\b{re.escape(name)} was handed over to you"
+    if operator.expect(rf"{held}|{re.escape(HELP_FIRST_LINE)}").group(1):
+        operator.send(*lines)
+    else:
+        operator.send(*lines[1:])
 
 
 class DeskWorld:
