@@ -7,14 +7,17 @@ itself: helper processes exit when their parent closes their stdin or after `MAX
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import gc
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -26,6 +29,26 @@ HOST = "127.0.0.1"
 MAX_LIFE = 600.0
 
 T = TypeVar("T")
+
+
+#: The environment variable that marks a run's scratch folder (see `scratch_folder`).
+SCRATCH_ENV = "CHATAPP_BENCH_SCRATCH"
+
+
+def scratch_folder() -> Path:
+    """One folder for every temporary file and folder of this run, removed when it exits.
+
+    The registries, peers and data directories a benchmark makes go under it (tempfile's
+    default folder, and TMPDIR for the processes it starts), so that a run leaves nothing
+    in /tmp, even when a helper process is killed. A benchmark started by another (run_all)
+    uses its parent's folder."""
+    given = os.environ.get(SCRATCH_ENV)
+    if given and Path(given).is_dir():
+        return Path(given)
+    folder = Path(tempfile.mkdtemp(prefix="chatapp-bench-"))
+    os.environ[SCRATCH_ENV] = os.environ["TMPDIR"] = tempfile.tempdir = str(folder)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 # -- event loops ---------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from bench.common import (
     rate,
     ratio,
     run,
+    scratch_folder,
     us,
 )
 from bench.harness import BenchPeer, start_registry
@@ -174,6 +175,7 @@ def measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    scratch_folder()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--loop", default="both")
     parser.add_argument("--count", type=int, default=8000, help="messages with 32 in flight")

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from bench.common import ROOT, Table, free_port, median, pct, us
+from bench.common import ROOT, Table, free_port, median, pct, scratch_folder, us
 from wire.codec import encode
 from wire.messages import TableRequest
 
@@ -64,6 +64,7 @@ def round_trips(port: int, samples: int) -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    scratch_folder()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--samples", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=4.0)

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import HOST, Table, loops_to_run, rate, ratio, run
+from bench.common import HOST, Table, loops_to_run, rate, ratio, run, scratch_folder
 from bench.harness import BenchPeer, close_all, make_peers, start_registry
 from peer.actions import Print
 from registry.storage import Storage
@@ -130,6 +130,7 @@ async def _end_to_end(loop: str, count: int, senders: int, window: int) -> tuple
 
 
 def main(argv: list[str] | None = None) -> None:
+    scratch_folder()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--senders", type=int, default=40, help="peers saving at once")

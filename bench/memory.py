@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from bench.common import Table
+from bench.common import Table, scratch_folder
 from registry.actions import Send, SendMany
 from registry.core import RegistryCore
 from registry.storage import Storage
@@ -120,6 +120,7 @@ def loaded(n: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
+    scratch_folder()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--peers", type=int, default=10_000)
     parser.add_argument("--core-peers", type=int, default=300)

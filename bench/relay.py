@@ -39,6 +39,7 @@ from bench.common import (
     rate,
     ratio,
     run,
+    scratch_folder,
     steady_heap,
 )
 from bench.harness import Addr, BenchPeer, close_all, make_peers, start_registry
@@ -492,6 +493,7 @@ def join_table(loops: list[str], count: int, limit: float, rounds: int = JOIN_RO
 
 
 def main(argv: list[str] | None = None) -> None:
+    scratch_folder()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "what", nargs="?", default="all", choices=["send_all", "burst", "join", "all"]

@@ -11,10 +11,11 @@ import time
 from collections.abc import Callable
 
 from bench import direct, flood, mailbox, memory, relay, table_bytes, udp_raw
-from bench.common import Table, raise_fd_limit
+from bench.common import Table, raise_fd_limit, scratch_folder
 
 
 def main(argv: list[str] | None = None) -> None:
+    scratch_folder()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--loop", default="both", help="asyncio, uvloop or both (if installed)")
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a smoke run")

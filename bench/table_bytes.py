@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from bench.common import Table
+from bench.common import Table, scratch_folder
 from registry.actions import Action, Addr, Send, SendMany
 from registry.core import RegistryCore
 from registry.table import Record
@@ -84,6 +84,7 @@ def churn(n: int, changes: int) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    scratch_folder()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10,100,1000,5000")
     parser.add_argument("--churn", type=int, default=50, help="changes in one burst")

@@ -25,6 +25,7 @@ from bench.common import (
     rate,
     ratio,
     run,
+    scratch_folder,
     us,
 )
 from wire.codec import encode
@@ -279,6 +280,7 @@ def registry_rx_table(loops: list[str], count: int, per_second: float = 100_000)
 
 
 def main(argv: list[str] | None = None) -> None:
+    scratch_folder()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--loop", default="both")
     parser.add_argument("--count", type=int, default=200_000, help="datagrams per blast")
