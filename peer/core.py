@@ -330,8 +330,9 @@ class PeerCore:
         undelivered = self._undelivered()
         self._outbox.keep(out, undelivered)
         if undelivered:
-            count = f"{len(undelivered)} message" + ("" if len(undelivered) == 1 else "s")
-            line = f"[{count} not yet delivered kept; sent at your next start.]"
+            line = (
+                f"[{_messages(len(undelivered))} not yet delivered kept; sent at your next start.]"
+            )
             out.append(Print(line, "system"))
         if self.state.registered:
             farewell = self._farewell or ""
@@ -1220,7 +1221,7 @@ class PeerCore:
         self._outbox.replace(undelivered)
         self._outbox.keep(out)
         if undelivered:
-            count = f"{len(undelivered)} message" + ("" if len(undelivered) == 1 else "s")
+            count = _messages(len(undelivered))
             line = (
                 f"[{count} not yet delivered kept in this data directory; sent at its next start.]"
             )
@@ -1343,7 +1344,7 @@ class PeerCore:
         self._outbox.replace(kept)  # all of it kept on disk, by `_settle`
         said = [m for m in kept if not isinstance(m, Leave)]  # a leave is no message
         if said:
-            count = f"{len(said)} message" + ("" if len(said) == 1 else "s")
+            count = _messages(len(said))
             where = " (room lines included)" if any(isinstance(m, RoomPost) for m in kept) else ""
             line = f"[{count} kept in your outbox{where}; sent at your next start.]"
             out.append(Print(line, "system"))
@@ -1473,8 +1474,7 @@ class PeerCore:
         if first and count:
             # said once the name is ours: a start that is refused (the name in use by
             # another start) says only why, and its kept messages stay for the next
-            what = "message" if count == 1 else "messages"
-            line = f"[{count} {what} kept from your last session; sending now.]"
+            line = f"[{_messages(count)} kept from your last session; sending now.]"
             out.append(Print(line, "system"))
         if self.state.room:
             # registered again after the registry gave up on us, which took us out of the
@@ -1669,6 +1669,11 @@ def _quoted(text: str, limit: int = 40) -> str:
     """A message's text in quotes, cut to `limit` characters, to say which one is meant
     (made safe to show where every Print is: peer.terminal)."""
     return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
+
+
+def _messages(count: int) -> str:
+    """`count` messages, in words: "1 message", "2 messages"."""
+    return f"{count} message" + ("" if count == 1 else "s")
 
 
 def _not_saved(save: SaveMessage, reason: str, *, kept: bool) -> str:
