@@ -70,6 +70,7 @@ from wire.messages import (
     TableUpdate,
     TooBig,
     Welcome,
+    is_replaced_refusal,
     unknown_name,
 )
 from wire.names import name_key, name_problem
@@ -1180,7 +1181,7 @@ class PeerCore:
                 pass
 
     def _refused(self, message: Message, reason: str, now: float, out: list[Action]) -> None:
-        if reason.startswith(REPLACED_REFUSAL):
+        if is_replaced_refusal(reason):
             self._replaced(reason, out)
             return
         if (
@@ -1248,7 +1249,15 @@ class PeerCore:
         self.state.registered = False
         self._watch.offline()
         name = self.state.name
-        out.append(Print(f"[{reason} This start stops: it no longer sends as {name}.]", "error"))
+        # gone offline since, the other start no longer holds the name: this one's token
+        # (the data directory's) takes it back at its next start
+        back = (
+            ""
+            if reason.startswith(REPLACED_REFUSAL)
+            else "; start ChatApp again to take the name back"
+        )
+        line = f"[{reason} This start stops: it no longer sends as {name}{back}.]"
+        out.append(Print(line, "error"))
         undelivered = self._undelivered()
         # all of it as the outbox, so that what is kept after this event (`_settle`) is it
         self._outbox.replace(undelivered)
