@@ -555,8 +555,10 @@ class RegistryCore:
             self._probe(record, now, out, (msg, addr))
             return
         else:
-            verb = "re-registered" if record.online else "registered again"
-            out.append(Log(f"{verb} {record.name} at {_fmt(where)}"))
+            copy = msg.id == record.last_register_id and record.online and record.addr == where
+            if not copy:  # a copy (its Welcome lost, or crossed) is answered, not logged again
+                verb = "re-registered" if record.online else "registered again"
+                out.append(Log(f"{verb} {record.name} at {_fmt(where)}"))
             if msg.id != record.last_register_id:
                 # a fresh start of the peer, which knows of no room
                 self._leave_room(record, now, out, "restarted")

@@ -930,6 +930,20 @@ def test_a_replaced_start_is_told_the_other_start_holds_the_name_once_back_onlin
     assert refusal_to_the_first_start(reg, wx, T0 + 4) == said
 
 
+def test_a_copy_of_a_registration_is_answered_but_not_logged_again() -> None:
+    # found in a log: a takeover logged "registered again x" then "re-registered x", the
+    # second for a copy of the Register that came after the Welcome
+    reg, wx, out = taken_over()
+    copy = Register("n-1", "x", Y[1], wx.token, "", WIRE_VERSION)
+    answer = reg.receive(copy, Y, T0 + 3.1)
+    assert [m for _, m in sends(answer) if isinstance(m, Welcome)]  # answered again
+    logs = [a.line for a in out + answer if isinstance(a, ra.Log) and "registered" in a.line]
+    assert logs == ["registered again x at 127.0.0.1:6002"]
+    # a new registration of the same start is one, and is still logged
+    out = reg.receive(Register("n-2", "x", Y[1], wx.token, "", WIRE_VERSION), Y, T0 + 4)
+    assert ra.Log("re-registered x at 127.0.0.1:6002") in out
+
+
 def test_the_holder_of_a_name_is_kept_across_a_registry_restart() -> None:
     reg = core()
     wx = register(reg, "x", X)
