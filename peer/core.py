@@ -70,6 +70,7 @@ from wire.messages import (
     TableUpdate,
     TooBig,
     Welcome,
+    is_replaced_refusal,
     unknown_name,
 )
 from wire.names import name_key, name_problem
@@ -159,8 +160,9 @@ class PeerCore:
         self._long_chat: dict[str, str] = {}
         self._behind: dict[str, list[Chat]] = {}
         # the same for what is typed to the registry (saves, channel and room posts): the
-        # id of a long one on its way, and the requests held behind it, by id
-        self._long_request: str | None = None
+        # id of the request what follows waits for (a long one on its way, or a kept one
+        # as the outbox is sent: see `_flush_outbox`), and the requests held behind it, by id
+        self._waited_for: str | None = None
         self._held: dict[str, tuple[Message, bool]] = {}
         self._streamed: dict[str, tuple[Request, float]] = {}
         self._early_updates: deque[TableUpdate] = deque(maxlen=EARLY_UPDATES)
@@ -1001,26 +1003,51 @@ class PeerCore:
     ) -> None:
         if isinstance(message, _IN_ORDER):
             # what the user typed reaches the registry in the order typed (see
-            # `_send_in_order`): behind a long one on its way, it waits; so does a leave,
-            # join, rename or dereg, which would take effect before the long line arrived
-            if self._long_request is not None and message.id != self._long_request:
+            # `_send_in_order`): behind a long one on its way, or a kept one (the outbox goes
+            # one message at a time: see `_flush_outbox`), it waits; so does a leave, join,
+            # rename or dereg, which would take effect before the line waited for arrived
+            if self._waited_for is not None and message.id != self._waited_for:
                 self._held.setdefault(message.id, (message, quiet))
                 return
-            if isinstance(message, SaveMessage | ChannelPost | RoomPost) and travels_by_stream(
+            long = isinstance(message, SaveMessage | ChannelPost | RoomPost) and travels_by_stream(
                 message
-            ):
-                self._long_request = message.id
+            )
+            if long or message in self._outbox:
+                self._waited_for = message.id
         self._requests.start(message.id, Request(message, quiet), now)
         out.append(Send(self.server, message))
 
-    def _request_over(self, message: Message, now: float, out: list[Action]) -> None:
-        """`message` was answered or given up: send what waited behind it, in order."""
-        if message.id != self._long_request:
+    def _request_over(
+        self, message: Message, now: float, out: list[Action], *, gave_up: bool = False
+    ) -> None:
+        """`message` was answered (and its answer taken) or given up: if what follows
+        waited for it, send the next kept message, or else what was held behind it, in
+        order. The outbox goes on only after an answer that took its message out of it:
+        one given up on, or kept again (refused as offline), says the registry cannot take
+        the rest now either; they go when it answers again (`_flush_outbox`)."""
+        if message.id != self._waited_for:
             return
-        self._long_request = None
+        self._waited_for = None
+        if self._replaced_said:
+            return  # this start sends nothing more (see `_replaced`)
+        if not gave_up and message not in self._outbox:
+            kept = self._next_kept()
+            if kept is not None:
+                self._request(kept, now, out, quiet=True)
+                return
         held, self._held = self._held, {}
         for waiting, quiet in held.values():
             self._request(waiting, now, out, quiet)
+
+    def _next_kept(self) -> Message | None:
+        """The first kept message not on its way yet; None when there is none, or when it
+        waits for its room to be joined again (`_rejoin_for_kept`)."""
+        for message in self._outbox:
+            if self._rejoining is not None and isinstance(message, RoomPost | Leave):
+                return None
+            if self._requests.get(message.id) is None and message.id not in self._streamed:
+                return message
+        return None
 
     def _take_request(self, reply_to: str) -> Request | None:
         request = self._requests.answer(reply_to)
@@ -1079,7 +1106,6 @@ class PeerCore:
         request = self._take_request(reply_to)
         if request is not None:
             message = request.message
-            self._request_over(message, now, out)
         else:
             late = self._given_up.pop(reply_to, None)
             if late is None or isinstance(reply, Refused | TooBig):
@@ -1087,6 +1113,14 @@ class PeerCore:
             # Done after all (the registry was slow, or the answers were lost): what the
             # registry did is what counts, or this peer and the table disagree for good.
             message = late
+        self._take_answer(message, reply, now, out)
+        if request is not None:
+            # once the answer is taken: a kept message it answers is out of the outbox, or
+            # kept again (see `_request_over`)
+            self._request_over(message, now, out)
+
+    def _take_answer(self, message: Message, reply: Message, now: float, out: list[Action]) -> None:
+        """Do what `reply`, the registry's answer to our request `message`, says."""
         if isinstance(reply, Refused):
             self._refused(message, reply.reason, now, out)
             return
@@ -1147,7 +1181,7 @@ class PeerCore:
                 pass
 
     def _refused(self, message: Message, reason: str, now: float, out: list[Action]) -> None:
-        if reason.startswith(REPLACED_REFUSAL):
+        if is_replaced_refusal(reason):
             self._replaced(reason, out)
             return
         if (
@@ -1215,7 +1249,15 @@ class PeerCore:
         self.state.registered = False
         self._watch.offline()
         name = self.state.name
-        out.append(Print(f"[{reason} This start stops: it no longer sends as {name}.]", "error"))
+        # gone offline since, the other start no longer holds the name: this one's token
+        # (the data directory's) takes it back at its next start
+        back = (
+            ""
+            if reason.startswith(REPLACED_REFUSAL)
+            else "; start ChatApp again to take the name back"
+        )
+        line = f"[{reason} This start stops: it no longer sends as {name}{back}.]"
+        out.append(Print(line, "error"))
         undelivered = self._undelivered()
         # all of it as the outbox, so that what is kept after this event (`_settle`) is it
         self._outbox.replace(undelivered)
@@ -1272,7 +1314,7 @@ class PeerCore:
 
     def _request_failed(self, request: Request, now: float, out: list[Action]) -> None:
         message = request.message
-        self._request_over(message, now, out)
+        self._request_over(message, now, out, gave_up=True)
         if self._started and isinstance(message, Register | Join | Rename):
             # said to have failed; should the registry have done it anyway, its late
             # answer is taken (see `_answer`)
@@ -1362,12 +1404,15 @@ class PeerCore:
         if rejoining is not None and not self._joining():
             # the join for kept lines went unanswered: ask again
             self._request(self._join_message(rejoining), now, out, quiet=True)
-        for message in self._outbox:
-            if rejoining is not None and isinstance(message, RoomPost | Leave):
-                # sent once the room is joined again, and so is all typed after it
-                break
-            if self._requests.get(message.id) is None:
-                self._request(message, now, out, quiet=True)
+        if self._waited_for is not None:
+            return  # the kept message on its way sends the next once answered
+        # One at a time, each once the one before is answered (`_request_over`): sent
+        # together, a lost one would be sent again 500 ms later, after those typed after
+        # it, and the registry would store or relay them out of the order typed. An idle
+        # registry answers in well under a millisecond: nobody sees the wait.
+        kept = self._next_kept()
+        if kept is not None:
+            self._request(kept, now, out, quiet=True)
 
     def _room_lines_kept(self) -> bool:
         return any(isinstance(m, RoomPost | Leave) for m in self._outbox)

@@ -40,7 +40,6 @@ from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_ID, MAX_NAME, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
     OFFLINE_REFUSAL,
-    REPLACED_REFUSAL,
     Ack,
     Acks,
     Alias,
@@ -73,6 +72,7 @@ from wire.messages import (
     TableUpdate,
     Welcome,
     is_token,
+    replaced_refusal,
     unknown_name,
 )
 from wire.names import name_key, name_problem
@@ -555,14 +555,17 @@ class RegistryCore:
             self._probe(record, now, out, (msg, addr))
             return
         else:
-            verb = "re-registered" if record.online else "registered again"
-            out.append(Log(f"{verb} {record.name} at {_fmt(where)}"))
+            copy = msg.id == record.last_register_id and record.online and record.addr == where
+            if not copy:  # a copy (its Welcome lost, or crossed) is answered, not logged again
+                verb = "re-registered" if record.online else "registered again"
+                out.append(Log(f"{verb} {record.name} at {_fmt(where)}"))
             if msg.id != record.last_register_id:
                 # a fresh start of the peer, which knows of no room
                 self._leave_room(record, now, out, "restarted")
                 self._restarted(record, now, out)
         record.last_register_id = msg.id
         record.last_seen = now
+        record.deregistered = False
         if not record.online or record.addr != where:
             self._take_over(where, record, now, out)
             record.online, record.ip, record.port = True, where[0], where[1]
@@ -637,6 +640,7 @@ class RegistryCore:
             return
         if record.online:
             record.online = False
+            record.deregistered = True
             record.last_seen = now
             self._changed(record, now, out)
             out.append(Log(f"deregistered {record.name}"))
@@ -724,7 +728,12 @@ class RegistryCore:
             # told, rather than answered as if it held the name, which left it looking online
             # to itself while everything for the name went to the other. (A kept message, an
             # outbox's, keeps the id of the start that typed it: not checked.)
-            reason = f"{REPLACED_REFUSAL} {record.name}, at {_fmt(record.addr)}."
+            reason = replaced_refusal(
+                record.name,
+                _fmt(record.addr),
+                online=record.online,
+                deregistered=record.deregistered,
+            )
             self._refuse(reply_to, addr, reason, f"{what} of {name} from an earlier start", out)
             return None
         return record

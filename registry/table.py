@@ -37,6 +37,8 @@ class Record:
     last_seen: float = 0.0
     last_register_id: str = ""
     room: str = ""
+    #: offline by its own dereg (or quit), not as the registry gave up on it
+    deregistered: bool = False
 
     @property
     def addr(self) -> Addr:
@@ -131,6 +133,7 @@ class Table:
                     # which start of the peer holds the name (its session): one stopped
                     # while another took over is told so, across a registry restart too
                     **({"register_id": r.last_register_id} if r.last_register_id else {}),
+                    **({"deregistered": True} if r.deregistered and not r.online else {}),
                     **({"former": formers[key]} if key in formers else {}),
                 }
                 for key, r in self.records.items()
@@ -183,6 +186,7 @@ def _record(row: Any, now: float) -> Record:
         last_seen=now,
         last_register_id=row.get("register_id", ""),
         room=row.get("room", ""),
+        deregistered=row.get("deregistered", False) is True and not row["online"],
     )
     if record.room and (name_problem(record.room) or not record.online):
         record.room = ""  # not a room a peer could be in: forgotten, not fatal

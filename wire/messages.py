@@ -52,6 +52,23 @@ OFFLINE_REFUSAL = "You are offline."
 #: while another start took the name over). The reason goes on with the name and the
 #: address of that other start: "... holds the name alice, at 10.0.0.5:6001."
 REPLACED_REFUSAL = "Another start of ChatApp now holds the name"
+#: How it begins when that other start has gone offline since (see `replaced_refusal`).
+REPLACED_GONE_REFUSAL = "Another start of ChatApp took the name"
+
+
+def replaced_refusal(name: str, where: str, *, online: bool, deregistered: bool) -> str:
+    """The reason of the Refused that tells a start it was replaced by the start of `name`
+    at `where`, true whatever that start did since: it holds the name (`online`), or it
+    went offline with a dereg or a quit (`deregistered`), or else as it stopped answering."""
+    if online:
+        return f"{REPLACED_REFUSAL} {name}, at {where}."
+    why = "it deregistered" if deregistered else "it stopped answering"
+    return f"{REPLACED_GONE_REFUSAL} {name} over, at {where}, and has since gone offline ({why})."
+
+
+def is_replaced_refusal(reason: str) -> bool:
+    """Whether `reason` is one `replaced_refusal` makes."""
+    return reason.startswith((REPLACED_REFUSAL, REPLACED_GONE_REFUSAL))
 
 
 def unknown_name(name: str) -> str:

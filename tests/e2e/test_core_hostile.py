@@ -153,6 +153,37 @@ def test_a_start_stopped_while_its_name_was_taken_over_is_told_and_exits(chat: C
 
 
 @pytest.mark.timeout(40)
+def test_a_start_replaced_by_one_that_left_since_is_told_so_and_takes_the_name_back(
+    chat: ChatEnv,
+) -> None:
+    """As above, but the second x deregisters before the first is continued: the first is
+    told that the other start took the name and has gone offline since (not that it "holds"
+    it), and started again it takes the name back."""
+    registry = chat.start_registry()
+    x, y = chat.start_peers("x", "y")
+    os.kill(x.pid, signal.SIGSTOP)
+    try:
+        elsewhere = chat.root / "x-elsewhere"
+        (elsewhere / "peers").mkdir(parents=True)
+        shutil.copy(x.data_dir / "peers" / "x.json", elsewhere / "peers" / "x.json")
+        x2 = chat.start_peer("x", data_dir=elsewhere, timeout=5)
+        x2.send("dereg x")
+        x2.expect_line("[You are Offline. Bye.]")
+    finally:
+        os.kill(x.pid, signal.SIGCONT)
+    x.expect_line(
+        f"[Another start of ChatApp took the name x over, at {HOST}:{x2.port}, and has since "
+        "gone offline (it deregistered). This start stops: it no longer sends as x; start "
+        "ChatApp again to take the name back.]"
+    )
+    assert x.wait_exit() == 1
+    x3 = chat.start_peer("x", data_dir=x.data_dir)
+    direct(y, x3, unique("to-the-third"))
+    registry.drain()
+    assert x.count(r"Traceback") == 0
+
+
+@pytest.mark.timeout(40)
 def test_one_machine_registers_a_bounded_number_of_new_names(chat: ChatEnv) -> None:
     # a flood of names from one IP left thousands of offline names in the table, and every
     # online peer printed a line per change

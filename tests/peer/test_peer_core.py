@@ -43,6 +43,7 @@ from wire.messages import (
     TableUpdate,
     TooBig,
     Welcome,
+    replaced_refusal,
     version_refusal,
 )
 
@@ -252,6 +253,27 @@ def test_a_start_whose_name_another_start_took_says_so_keeps_its_messages_and_ex
     # the other requests refused in the same way say nothing more
     out = core.receive(Refused("r-3", post.id, reason), SERVER, T0 + 1.02)  # type: ignore[attr-defined]
     assert prints(out) == [] and pa.Exit(1) not in out
+
+
+@pytest.mark.parametrize(
+    ("deregistered", "why"), [(True, "it deregistered"), (False, "it stopped answering")]
+)
+def test_a_start_whose_name_another_start_took_and_left_says_it_can_take_it_back(
+    deregistered: bool, why: str
+) -> None:
+    # found in a closing note: the line said the other start "holds the name ... at" an
+    # address it had left; the registry now says what became of it, and this start adds
+    # that starting it again takes the name back (the other start is offline)
+    core, _ = registered()
+    keepalive = next(m for m in sent(run_until(core, T0 + 11)) if isinstance(m, Keepalive))
+    reason = replaced_refusal("alice", "127.0.0.1:6009", online=False, deregistered=deregistered)
+    assert reason.endswith(f"and has since gone offline ({why}).")
+    out = core.receive(Refused("r-2", keepalive.id, reason), SERVER, T0 + 11.01)
+    assert prints(out) == [
+        f"[{reason} This start stops: it no longer sends as alice; start ChatApp again to "
+        "take the name back.]"
+    ]
+    assert pa.Exit(1) in out
 
 
 def test_direct_message_ack_and_the_no_ack_fallback() -> None:
@@ -774,8 +796,9 @@ def test_a_kept_message_the_registry_refuses_is_named_in_full_with_the_reason() 
     [register] = sent(core.start(T0))
     welcome = Welcome("r-1", register.id, "alice", "tok", 3, (Entry("bob", *BOB, False),), (), ())
     out = core.receive(welcome, SERVER, T0)
-    assert {m.id for m in sent(out)} >= {"old-1", "old-2"}  # sent once registered
+    assert [m.id for m in sent(out)] == ["old-1"]  # sent once registered, one at a time
     out = core.receive(Refused("r-2", "old-1", "Wrong token for that name."), SERVER, T0 + 0.1)
+    assert [m.id for m in sent(out)] == ["old-2"]  # refused for good: the next goes
     out += core.receive(Refused("r-3", "old-2", "Wrong token for that name."), SERVER, T0 + 0.1)
     assert prints(out) == [
         "[Kept message for bob not delivered: Wrong token for that name.]",

@@ -52,6 +52,7 @@ from wire.messages import (
     SaveMessage,
     TableUpdate,
     Welcome,
+    is_replaced_refusal,
     version_refusal,
 )
 from wire.version import WIRE_VERSION, wire_refusal
@@ -878,6 +879,69 @@ def test_a_start_replaced_while_stopped_is_told_who_holds_its_name() -> None:
     assert isinstance(alive, Alive)
     out = reg.receive(SaveMessage("x-3", "x", wx.token, "x", "kept"), Y, T0 + 4)
     assert not [m for _, m in sends(out) if isinstance(m, Refused)]
+
+
+def taken_over(**options: object) -> tuple[RegistryCore, Welcome, list[ra.Action]]:
+    """A registry where the start of x at X was stopped and another took x over at Y."""
+    reg = core(**options)
+    wx = register(reg, "x", X)
+    out = reg.receive(Register("n-1", "x", Y[1], wx.token, "", WIRE_VERSION), Y, T0 + 1)
+    out += run_until(reg, T0 + 3)  # the first start did not answer the probe
+    assert reg.table.get("x").addr == Y  # type: ignore[union-attr]
+    return reg, wx, out
+
+
+def refusal_to_the_first_start(reg: RegistryCore, wx: Welcome, now: float) -> str:
+    [(to, refused)] = sends(reg.receive(Keepalive("x-7", "x", wx.token), X, now))
+    assert to == X and isinstance(refused, Refused)
+    return refused.reason
+
+
+def test_a_replaced_start_is_told_when_the_other_start_has_deregistered_since() -> None:
+    reg, wx, _ = taken_over()
+    reg.receive(Deregister("n-2", "x", wx.token, True, ""), Y, T0 + 3.5)
+    said = (
+        "Another start of ChatApp took the name x over, at 127.0.0.1:6002, and has since "
+        "gone offline (it deregistered)."
+    )
+    assert refusal_to_the_first_start(reg, wx, T0 + 4) == said
+    assert is_replaced_refusal(said) and not said.startswith(REPLACED_REFUSAL)
+    # and after a restart of the registry
+    table = Table.from_json(json.loads(json.dumps(reg.table.to_json())), T0 + 5)
+    again = RegistryCore(session="r2", new_token=lambda: "0" * 32, table=table)
+    assert refusal_to_the_first_start(again, wx, T0 + 6) == said
+
+
+def test_a_replaced_start_is_told_when_the_other_start_stopped_answering_since() -> None:
+    reg, wx, _ = taken_over(keepalive=1.0)
+    run_until(reg, T0 + 10)  # the new start went silent: given up on
+    assert not reg.table.get("x").online  # type: ignore[union-attr]
+    assert refusal_to_the_first_start(reg, wx, T0 + 10) == (
+        "Another start of ChatApp took the name x over, at 127.0.0.1:6002, and has since "
+        "gone offline (it stopped answering)."
+    )
+
+
+def test_a_replaced_start_is_told_the_other_start_holds_the_name_once_back_online() -> None:
+    reg, wx, _ = taken_over()
+    reg.receive(Deregister("n-2", "x", wx.token, False, ""), Y, T0 + 3.5)
+    reg.receive(Register("n-3", "x", Y[1], wx.token, "", WIRE_VERSION), Y, T0 + 3.6)  # reg x
+    said = f"{REPLACED_REFUSAL} x, at 127.0.0.1:6002."
+    assert refusal_to_the_first_start(reg, wx, T0 + 4) == said
+
+
+def test_a_copy_of_a_registration_is_answered_but_not_logged_again() -> None:
+    # found in a log: a takeover logged "registered again x" then "re-registered x", the
+    # second for a copy of the Register that came after the Welcome
+    reg, wx, out = taken_over()
+    copy = Register("n-1", "x", Y[1], wx.token, "", WIRE_VERSION)
+    answer = reg.receive(copy, Y, T0 + 3.1)
+    assert [m for _, m in sends(answer) if isinstance(m, Welcome)]  # answered again
+    logs = [a.line for a in out + answer if isinstance(a, ra.Log) and "registered" in a.line]
+    assert logs == ["registered again x at 127.0.0.1:6002"]
+    # a new registration of the same start is one, and is still logged
+    out = reg.receive(Register("n-2", "x", Y[1], wx.token, "", WIRE_VERSION), Y, T0 + 4)
+    assert ra.Log("re-registered x at 127.0.0.1:6002") in out
 
 
 def test_the_holder_of_a_name_is_kept_across_a_registry_restart() -> None:
