@@ -323,7 +323,7 @@ class PeerCore:
             if text is not None and text.strip():
                 out.append(Print(f"[Not carried out, as you left at once: {text}]", "error"))
         self._after_change.clear()
-        undelivered = self._undelivered()
+        undelivered = self.undelivered()
         self._outbox.keep(out, undelivered)
         if undelivered:
             line = (
@@ -336,7 +336,7 @@ class PeerCore:
             out.append(Send(self.server, dereg))
         return out
 
-    def _undelivered(self) -> tuple[Message, ...]:
+    def undelivered(self) -> tuple[Message, ...]:
         """The outbox, then everything else sent and not known delivered, roughly in the
         order typed, each once: direct messages as the saves they would become."""
         chats = [*self._chats.items(), *(c for waiting in self._behind.values() for c in waiting)]
@@ -486,6 +486,16 @@ class PeerCore:
         """Messages held while the registry does not answer."""
         return tuple(self._outbox)
 
+    def awaiting_ack(self, msg_id: str) -> bool:
+        """Whether direct message `msg_id` was sent to its recipient and waits for its ack
+        (an Ack of it now is shown: "[Message received by <name>.]")."""
+        return self._chats.get(msg_id) is not None
+
+    def awaiting_outcome(self, msg_id: str) -> bool:
+        """Whether save request `msg_id` waits for the registry's answer or, accepted, for
+        its outcome (a Saved for it now is shown: saved, delivered, or refused)."""
+        return msg_id in self._outcomes or self._requests.get(msg_id) is not None
+
     def prompt(self) -> str:
         """The input prompt: the name, and the room when in one or "(offline)" after dereg
         (or the question of the `message` command)."""
@@ -542,7 +552,7 @@ class PeerCore:
 
     def _on_its_way(self, msg_id: str) -> bool:
         """Whether message `msg_id`, sent by this peer, is still between being typed and
-        being known delivered: the places `_undelivered` looks in."""
+        being known delivered: the places `undelivered` looks in."""
         if (
             self._chats.get(msg_id) is not None
             or self._requests.get(msg_id) is not None
@@ -1188,7 +1198,7 @@ class PeerCore:
         self._watch.offline()
         name = self.state.name
         out.append(Print(f"[{reason} This start stops: it no longer sends as {name}.]", "error"))
-        undelivered = self._undelivered()
+        undelivered = self.undelivered()
         # all of it as the outbox, so that what is kept after this event (`_settle`) is it
         self._outbox.replace(undelivered)
         self._outbox.keep(out)
@@ -1312,7 +1322,7 @@ class PeerCore:
             out.append(Print(f"[You left {room}; your next start is in no room.]", "system"))
         elif room:
             out.append(Print(f"[You left {room}; your next start goes back to it.]", "system"))
-        kept = self._undelivered()
+        kept = self.undelivered()
         self._outbox.replace(kept)  # all of it kept on disk, by `_settle`
         said = [m for m in kept if not isinstance(m, Leave)]  # a leave is no message
         if said:

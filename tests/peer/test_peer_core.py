@@ -205,9 +205,8 @@ def test_every_copy_is_acked_but_shown_once() -> None:
 
 def test_a_deregistered_peer_answers_nothing() -> None:
     core, _ = registered()
-    core.line("dereg alice", T0)
-    [dereg] = core._requests.items()
-    core.receive(Ack("r-2", dereg.message.id), SERVER, T0)
+    [dereg] = sent(core.line("dereg alice", T0))
+    core.receive(Ack("r-2", dereg.id), SERVER, T0)  # type: ignore[attr-defined]
     assert core.receive(Chat("b-2", "bob", "alice", "hello?"), BOB, T0) == []
     assert "offline" in prints(core.line("send bob hi", T0))[0]
 
@@ -686,9 +685,8 @@ def test_a_mailbox_in_parts_is_shown_whole_in_order_each_part_taken_in_turn() ->
 def test_a_first_part_all_shown_before_keeps_the_header_for_the_next() -> None:
     core, _ = registered()
     core.receive(Chat("b-1", "bob", "alice", "seen"), BOB, T0)  # shown live
-    core.line("dereg alice", T0)
-    [dereg] = core._requests.items()
-    core.receive(Ack("r-2", dereg.message.id), SERVER, T0)
+    [dereg] = sent(core.line("dereg alice", T0))
+    core.receive(Ack("r-2", dereg.id), SERVER, T0)  # type: ignore[attr-defined]
     [again] = sent(core.line("reg alice", T0))
     first = StoredMessage("b-1", "bob", "seen", "2026-11-21 10:00:00", "direct")
     welcome = Welcome("r-3", again.id, "alice", "tok", 3, (), (first,), ())  # type: ignore[attr-defined]
@@ -1212,3 +1210,22 @@ def test_a_keepalive_refused_for_a_released_name_does_not_take_it_back() -> None
     out = core.receive(Refused("r-9", keepalive.id, "No user named alice."), SERVER, T0 + 10.2)
     assert prints(out) == [RELEASED]
     assert not any(isinstance(m, Register) for m in sent(out)) and not core.state.registered
+
+
+def test_the_views_of_what_is_on_its_way_follow_a_message_until_it_is_confirmed() -> None:
+    # what tests/simulation.py reads to know which confirmations are due
+    core, _ = registered()
+    [chat] = sent(core.line("send bob hi", T0))
+    assert isinstance(chat, Chat)
+    assert core.awaiting_ack(chat.id) and not core.awaiting_outcome(chat.id)
+    assert [m.id for m in core.undelivered()] == [chat.id]  # as the save it would become
+    core.receive(Ack("b-1", chat.id), BOB, T0)
+    assert not core.awaiting_ack(chat.id) and core.undelivered() == ()
+    [save] = sent(core.line("send carol hello", T0))  # carol is offline: to the registry
+    assert isinstance(save, SaveMessage)
+    assert core.awaiting_outcome(save.id) and not core.awaiting_ack(save.id)
+    core.receive(Ack("r-2", save.id), SERVER, T0)
+    assert core.awaiting_outcome(save.id)  # accepted: its outcome is still to come
+    assert [m.id for m in core.undelivered()] == [save.id]
+    core.receive(Saved("r-3", save.id, "carol", False, ""), SERVER, T0)
+    assert not core.awaiting_outcome(save.id) and core.undelivered() == ()
