@@ -8,7 +8,6 @@ every request is sent at most 5 times, 500 ms apart; every message id is shown o
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from peer.change_lines import ChangeLines
 from peer.mail_lines import MailLines
 from peer.outbox import Outbox
 from peer.registry_watch import KEEPALIVE, RegistryWatch
+from peer.rooms import KnownRooms, room_line
 from peer.seen_ids import SeenIds
 from peer.table import Table
 from wire.codec import travels_by_stream
@@ -191,7 +191,7 @@ class PeerCore:
         self._asking_step = 0
         self._former: set[str] = set()  # keys of names this peer had before a rename
         self._told_renamed: set[tuple[str, str]] = set()  # (old, new) keys said on a send
-        self._rooms_seen: dict[str, str] = {}  # room keys -> names, for tab completion
+        self._rooms = KnownRooms()  # for tab completion, and the registry's spellings
         # the room joined again for kept lines typed in it, which the registry took us out
         # of (see `_rejoin_for_kept`); room requests in the outbox wait for it
         self._rejoining: str | None = None
@@ -521,7 +521,7 @@ class PeerCore:
 
     def known_rooms(self) -> list[str]:
         """Rooms this peer has heard of (joined, listed, or told about), for tab completion."""
-        return sorted(self._rooms_seen.values(), key=name_key)
+        return self._rooms.names()
 
     def _settle(self, now: float, out: list[Action]) -> None:
         """After every event: carry out the lines that waited for a change, leave if a quit
@@ -829,34 +829,13 @@ class PeerCore:
             # (after a pause or a restart, only what was said meanwhile is news)
             return
         self._seen_room(message.room)
-        said = f"{message.sender} (in {message.room}): {message.text}"
-        if message.history:
-            out.append(
-                Print(f"[history {_when(message.stamp, now)}] {said}", "history", message.sender)
-            )
-        else:
-            out.append(Print(said, "room", message.sender))
+        out.append(room_line(message, now))
 
     def _seen_room(self, room: str) -> None:
         """Remember `room` for completion; take the registry's spelling of our own room."""
-        self._rooms_seen[name_key(room)] = room
+        self._rooms.saw(room)
         if self.state.room and name_key(room) == name_key(self.state.room):
             self.state.room = room
-
-    def _list_rooms(self, rooms: RoomList, out: list[Action]) -> None:
-        self._rooms_seen = {name_key(r): r for r in rooms.rooms}
-        if self.state.room:
-            self._seen_room(self.state.room)
-        if not rooms.rooms:
-            line = f"[No rooms yet. {self._typed('join <room>')} makes one.]"
-            out.append(Print(line, "system"))
-            return
-        out.append(Print("[Rooms:]", "system"))
-        width = max(len(r) for r in rooms.rooms)
-        for room, count in zip(rooms.rooms, rooms.counts, strict=False):
-            people = f"{count} member" + ("" if count == 1 else "s")
-            here = "  (you are here)" if name_key(room) == name_key(self.state.room) else ""
-            out.append(Print(f"  {room.ljust(width)}  {people}{here}", "info"))
 
     # -- direct messages ----------------------------------------------------------------
 
@@ -1103,7 +1082,7 @@ class PeerCore:
             case Join():
                 # the room's notices may have overtaken this ack: keep the spelling they
                 # brought, the registry's, over the one typed
-                self.state.room = self._rooms_seen.get(name_key(message.room), message.room)
+                self.state.room = self._rooms.spelling(message.room)
                 self._seen_room(self.state.room)
                 self._rejoined(message, now, out)
             case Leave():
@@ -1116,7 +1095,7 @@ class PeerCore:
                 self._seen.first_sight(message.sender, message.id, out)
             case RoomsRequest():
                 if isinstance(reply, RoomList):
-                    self._list_rooms(reply, out)
+                    self._rooms.listed(reply, self.state.room, self._typed("join <room>"), out)
             case Rename():
                 self._renamed_to(message, out)
             case MailTaken():
@@ -1643,9 +1622,3 @@ def _not_saved(save: SaveMessage, reason: str, *, kept: bool) -> str:
     send, with other lines typed since, must say (see `_quoted`)."""
     what = "Kept message" if kept else "Message"
     return f"[{what} for {save.to} not saved ({reason.rstrip('.')}): {_quoted(save.text)}]"
-
-
-def _when(stamp: str, now: float) -> str:
-    """A stored message's stamp, shortened to the time of day when it is from today."""
-    today = time.strftime("%Y-%m-%d ", time.localtime(now))
-    return stamp[len(today) : len(today) + 5] if stamp.startswith(today) else stamp[:16]
