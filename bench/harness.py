@@ -88,8 +88,8 @@ class BenchPeer:
         self.node._run(self.node.core.line(text, time.time()))
 
     def table_complete(self, names: int) -> bool:
-        table = self.node.core.state.table
-        return len(table) >= names and all(e.online for e in table.values())
+        table = self.node.core.table
+        return len(table) >= names and all(e.online for e in table.rows())
 
     def _shown(self, line: Print) -> None:
         self.shown += 1

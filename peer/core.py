@@ -8,10 +8,9 @@ every request is sent at most 5 times, 500 ms apart; every message id is shown o
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from peer import commands as cmd
 from peer.actions import (
@@ -32,7 +31,9 @@ from peer.change_lines import ChangeLines
 from peer.mail_lines import MailLines
 from peer.outbox import Outbox
 from peer.registry_watch import KEEPALIVE, RegistryWatch
+from peer.rooms import KnownRooms, room_line
 from peer.seen_ids import SeenIds
+from peer.table import Table
 from wire.codec import travels_by_stream
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
@@ -86,9 +87,6 @@ _IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister
 OUTCOME_WAIT = 10.0
 #: Seconds to wait for an answer fetched over TCP after a TooBig.
 STREAM_WAIT = 5.0
-#: Table updates kept while our Welcome is on its way (older ones give way: a gap left by
-#: them is noticed when the rest are applied, and the whole table is fetched).
-EARLY_UPDATES = 64
 #: Requests given up on whose late answer is still taken: the last few are plenty, as only
 #: registrations, joins and renames are kept, and each is typed by the user.
 GIVEN_UP_KEPT = 16
@@ -112,15 +110,13 @@ class Request:
 
 @dataclass
 class PeerState:
-    """What the peer knows: its name and token, the table, and whether it is registered."""
+    """Who the peer is: its name and token, whether it is registered, and its room."""
 
     name: str
     port: int
     token: str = ""
     password: str = ""
     registered: bool = False
-    version: int = -1
-    table: dict[str, Entry] = field(default_factory=dict)
     room: str = ""
 
 
@@ -148,6 +144,8 @@ class PeerCore:
         `outbox` what an earlier run kept to send when the registry answers; `room` the
         room an earlier run was in (see KeepRoom), joined again once registered."""
         self.state = PeerState(name=name, port=port, token=token, password=password)
+        #: The peer's copy of the registry's table (read-only outside this class).
+        self.table = Table()
         self.server = server
         self.keepalive = keepalive
         self._watch = RegistryWatch(keepalive)
@@ -165,7 +163,6 @@ class PeerCore:
         self._waited_for: str | None = None
         self._held: dict[str, tuple[Message, bool]] = {}
         self._streamed: dict[str, tuple[Request, float]] = {}
-        self._early_updates: deque[TableUpdate] = deque(maxlen=EARLY_UPDATES)
         self._outcomes: dict[str, tuple[SaveMessage, float]] = {}
         self._kept_saves: set[str] = set()  # ids of outcomes awaited for outbox messages
         # messages held while the registry does not answer, in the order typed, and
@@ -195,9 +192,8 @@ class PeerCore:
         self.asking: str | None = None  # the recipient typed after `message`, awaiting text
         self._asking_step = 0
         self._former: set[str] = set()  # keys of names this peer had before a rename
-        self._renamed: dict[str, str] = {}  # others' old name keys -> their new names
         self._told_renamed: set[tuple[str, str]] = set()  # (old, new) keys said on a send
-        self._rooms_seen: dict[str, str] = {}  # room keys -> names, for tab completion
+        self._rooms = KnownRooms()  # for tab completion, and the registry's spellings
         # the room joined again for kept lines typed in it, which the registry took us out
         # of (see `_rejoin_for_kept`); room requests in the outbox wait for it
         self._rejoining: str | None = None
@@ -329,7 +325,7 @@ class PeerCore:
             if text is not None and text.strip():
                 out.append(Print(f"[Not carried out, as you left at once: {text}]", "error"))
         self._after_change.clear()
-        undelivered = self._undelivered()
+        undelivered = self.undelivered()
         self._outbox.keep(out, undelivered)
         if undelivered:
             line = (
@@ -342,7 +338,7 @@ class PeerCore:
             out.append(Send(self.server, dereg))
         return out
 
-    def _undelivered(self) -> tuple[Message, ...]:
+    def undelivered(self) -> tuple[Message, ...]:
         """The outbox, then everything else sent and not known delivered, roughly in the
         order typed, each once: direct messages as the saves they would become."""
         chats = [*self._chats.items(), *(c for waiting in self._behind.values() for c in waiting)]
@@ -402,7 +398,7 @@ class PeerCore:
                 else:
                     # Our Welcome is still on its way (over TCP when the table is big): keep
                     # the update for it rather than leave the registry resending it to us.
-                    self._early_updates.append(message)
+                    self.table.keep_early(message)
             case Saved():
                 out.append(Send(addr, Ack(self._new_id(), message.id)))
                 self._save_outcome(message, now, out)
@@ -467,7 +463,7 @@ class PeerCore:
         with more bytes than it sent (no amplification towards anyone else)."""
         if addr == self.server:
             return True
-        return any(e.port == addr[1] and e.ip == addr[0] for e in self.state.table.values())
+        return self.table.holds_address(addr)
 
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""
@@ -492,6 +488,16 @@ class PeerCore:
         """Messages held while the registry does not answer."""
         return tuple(self._outbox)
 
+    def awaiting_ack(self, msg_id: str) -> bool:
+        """Whether direct message `msg_id` was sent to its recipient and waits for its ack
+        (an Ack of it now is shown: "[Message received by <name>.]")."""
+        return self._chats.get(msg_id) is not None
+
+    def awaiting_outcome(self, msg_id: str) -> bool:
+        """Whether save request `msg_id` waits for the registry's answer or, accepted, for
+        its outcome (a Saved for it now is shown: saved, delivered, or refused)."""
+        return msg_id in self._outcomes or self._requests.get(msg_id) is not None
+
     def prompt(self) -> str:
         """The input prompt: the name, and the room when in one or "(offline)" after dereg
         (or the question of the `message` command)."""
@@ -513,11 +519,11 @@ class PeerCore:
 
     def online_names(self) -> list[str]:
         """The names online in the table, for tab completion."""
-        return sorted((e.name for e in self.state.table.values() if e.online), key=name_key)
+        return self.table.online_names()
 
     def known_rooms(self) -> list[str]:
         """Rooms this peer has heard of (joined, listed, or told about), for tab completion."""
-        return sorted(self._rooms_seen.values(), key=name_key)
+        return self._rooms.names()
 
     def _settle(self, now: float, out: list[Action]) -> None:
         """After every event: carry out the lines that waited for a change, leave if a quit
@@ -548,7 +554,7 @@ class PeerCore:
 
     def _on_its_way(self, msg_id: str) -> bool:
         """Whether message `msg_id`, sent by this peer, is still between being typed and
-        being known delivered: the places `_undelivered` looks in."""
+        being known delivered: the places `undelivered` looks in."""
         if (
             self._chats.get(msg_id) is not None
             or self._requests.get(msg_id) is not None
@@ -600,7 +606,7 @@ class PeerCore:
                 else:
                     out.append(Print("[To whom?]", "system"))
             case cmd.Who(long):
-                self._who(long, out)
+                self.table.who(long, self.state.name, out)
             case cmd.Dereg(name):
                 if self._is_me(name, "dereg", out):
                     if not self.state.registered:
@@ -669,7 +675,7 @@ class PeerCore:
                 self._asking_step = 0
                 out.append(Print("[Cancelled.]", "system"))
                 return
-            entry = self._entry(name)
+            entry = self.table.entry(name)
             if entry is None:  # said now, not after the text is typed
                 self._asking_step = 0
                 who = self._typed("who")
@@ -707,20 +713,6 @@ class PeerCore:
             )
             return False
         return True
-
-    def _who(self, long: bool, out: list[Action]) -> None:
-        if not self.state.table:
-            out.append(Print("[The table is empty.]", "system"))
-            return
-        out.append(Print("[Registered names:]", "system"))
-        entries = sorted(self.state.table.values(), key=lambda e: name_key(e.name))
-        width = max(len(e.name) for e in entries)
-        for entry in entries:
-            status = "online " if entry.online else "offline"
-            where = f"  {entry.ip}:{entry.port}" if long else ""
-            me = "  (you)" if name_key(entry.name) == name_key(self.state.name) else ""
-            line = f"  {entry.name.ljust(width)}  {status}{where}{me}".rstrip()
-            out.append(Print(line, "info", entry.name))
 
     def _quit(self, farewell: str, now: float, out: list[Action]) -> None:
         """Deregister and exit, but only once what was sent is delivered (acked, or handed
@@ -839,41 +831,20 @@ class PeerCore:
             # (after a pause or a restart, only what was said meanwhile is news)
             return
         self._seen_room(message.room)
-        said = f"{message.sender} (in {message.room}): {message.text}"
-        if message.history:
-            out.append(
-                Print(f"[history {_when(message.stamp, now)}] {said}", "history", message.sender)
-            )
-        else:
-            out.append(Print(said, "room", message.sender))
+        out.append(room_line(message, now))
 
     def _seen_room(self, room: str) -> None:
         """Remember `room` for completion; take the registry's spelling of our own room."""
-        self._rooms_seen[name_key(room)] = room
+        self._rooms.saw(room)
         if self.state.room and name_key(room) == name_key(self.state.room):
             self.state.room = room
-
-    def _list_rooms(self, rooms: RoomList, out: list[Action]) -> None:
-        self._rooms_seen = {name_key(r): r for r in rooms.rooms}
-        if self.state.room:
-            self._seen_room(self.state.room)
-        if not rooms.rooms:
-            line = f"[No rooms yet. {self._typed('join <room>')} makes one.]"
-            out.append(Print(line, "system"))
-            return
-        out.append(Print("[Rooms:]", "system"))
-        width = max(len(r) for r in rooms.rooms)
-        for room, count in zip(rooms.rooms, rooms.counts, strict=False):
-            people = f"{count} member" + ("" if count == 1 else "s")
-            here = "  (you are here)" if name_key(room) == name_key(self.state.room) else ""
-            out.append(Print(f"  {room.ljust(width)}  {people}{here}", "info"))
 
     # -- direct messages ----------------------------------------------------------------
 
     def _send(self, to: str, text: str, now: float, out: list[Action]) -> None:
         if not self._text_ok(text, out):
             return
-        entry = self._entry(to)
+        entry = self.table.entry(to)
         if entry is None:
             who = self._typed("who")
             out.append(Print(f"[No user named {to}. Type {who} to see the names.]", "error"))
@@ -928,18 +899,8 @@ class PeerCore:
         out.append(Print(line, "system"))
         self._save(chat.to, chat.text, chat.id, now, out)
 
-    def _entry(self, name: str) -> Entry | None:
-        """The table row for `name`, or for the name it was recently renamed to."""
-        key = name_key(name)
-        for _ in range(8):  # follow a chain of renames, but never forever
-            entry = self.state.table.get(key)
-            if entry is not None or key not in self._renamed:
-                return entry
-            key = name_key(self._renamed[key])
-        return None
-
     def _send_chat(self, chat: Chat, out: list[Action]) -> None:
-        entry = self._entry(chat.to)
+        entry = self.table.entry(chat.to)
         if entry is not None:
             out.append(Send((entry.ip, entry.port), chat))
 
@@ -975,7 +936,7 @@ class PeerCore:
         A name renamed since the message was sent is followed to its new row."""
         if addr[0] == self.server[0]:
             return True
-        entry = self._entry(sender)
+        entry = self.table.entry(sender)
         return entry is not None and entry.ip == addr[0]
 
     def _accept(self, sender: str, msg_id: str, addr: Addr, out: list[Action]) -> bool:
@@ -1155,7 +1116,7 @@ class PeerCore:
             case Join():
                 # the room's notices may have overtaken this ack: keep the spelling they
                 # brought, the registry's, over the one typed
-                self.state.room = self._rooms_seen.get(name_key(message.room), message.room)
+                self.state.room = self._rooms.spelling(message.room)
                 self._seen_room(self.state.room)
                 self._rejoined(message, now, out)
             case Leave():
@@ -1168,14 +1129,14 @@ class PeerCore:
                 self._seen.first_sight(message.sender, message.id, out)
             case RoomsRequest():
                 if isinstance(reply, RoomList):
-                    self._list_rooms(reply, out)
+                    self._rooms.listed(reply, self.state.room, self._typed("join <room>"), out)
             case Rename():
                 self._renamed_to(message, out)
             case MailTaken():
                 if isinstance(reply, MoreMail) and self.state.registered:
                     self._take_mail(reply.mail, now, out)
             case Keepalive():
-                if isinstance(reply, Alive) and reply.version > self.state.version:
+                if isinstance(reply, Alive) and reply.version > self.table.version:
                     self._request(TableRequest(self._new_id()), now, out, quiet=True)
             case _:
                 pass
@@ -1258,7 +1219,7 @@ class PeerCore:
         )
         line = f"[{reason} This start stops: it no longer sends as {name}{back}.]"
         out.append(Print(line, "error"))
-        undelivered = self._undelivered()
+        undelivered = self.undelivered()
         # all of it as the outbox, so that what is kept after this event (`_settle`) is it
         self._outbox.replace(undelivered)
         self._outbox.keep(out)
@@ -1382,7 +1343,7 @@ class PeerCore:
             out.append(Print(f"[You left {room}; your next start is in no room.]", "system"))
         elif room:
             out.append(Print(f"[You left {room}; your next start goes back to it.]", "system"))
-        kept = self._undelivered()
+        kept = self.undelivered()
         self._outbox.replace(kept)  # all of it kept on disk, by `_settle`
         said = [m for m in kept if not isinstance(m, Leave)]  # a leave is no message
         if said:
@@ -1530,9 +1491,7 @@ class PeerCore:
         self._replace_table(
             welcome.version, welcome.entries, welcome.aliases, now, out, at_once=True
         )
-        early = sorted(self._early_updates, key=lambda update: update.version)
-        self._early_updates.clear()
-        for update in early:
+        for update in self.table.take_early():
             self._apply_update(update, now, out)
         self._mail.begin()
         self._take_mail(welcome.mail, now, out)
@@ -1575,29 +1534,14 @@ class PeerCore:
             out.append(OnceShown(tuple(then)))
 
     def _apply_update(self, update: TableUpdate, now: float, out: list[Action]) -> None:
-        if update.version <= self.state.version:
+        if update.version <= self.table.version:
             return
-        if update.version > self.state.version + 1:
+        if update.version > self.table.version + 1:
             # we missed a change: fetch the whole table (over TCP if it does not fit)
             if not any(isinstance(r.message, TableRequest) for r in self._requests.items()):
                 self._request(TableRequest(self._new_id()), now, out, quiet=True)
             return
-        gone: dict[Addr, str] = {}
-        renamed_to = ""  # our own new name, when the update renames us
-        for entry in update.entries:
-            if entry.port == 0:  # the registry released this name (or it was renamed)
-                old = self.state.table.pop(name_key(entry.name), None)
-                if old is not None:
-                    gone[(old.ip, old.port)] = old.name
-            else:
-                self.state.table[name_key(entry.name)] = entry
-                old_name = gone.get((entry.ip, entry.port))
-                if old_name is not None and name_key(old_name) != name_key(entry.name):
-                    self._renamed[name_key(old_name)] = entry.name  # a rename
-                    if name_key(old_name) == name_key(self.state.name):
-                        renamed_to = entry.name
-                self._renamed.pop(name_key(entry.name), None)
-        self.state.version = update.version
+        renamed_to = self.table.apply(update, self.state.name)
         self._change_lines.table_changed(now, out)
         if renamed_to:
             self._own_rename_seen(renamed_to, out)
@@ -1645,13 +1589,13 @@ class PeerCore:
         """A whole table (asked for when updates were missed). Our name missing from it is
         the news the missed updates carried: a rename we asked for, when the new name is
         in it, or else a release by the registry's console."""
-        if snapshot.version < self.state.version:
+        if snapshot.version < self.table.version:
             return
         self._replace_table(snapshot.version, snapshot.entries, snapshot.aliases, now, out)
-        if not self.state.registered or name_key(self.state.name) in self.state.table:
+        if not self.state.registered or self.state.name in self.table:
             return
         asked = self._renames_asked()
-        new = next((r.new_name for r in asked if name_key(r.new_name) in self.state.table), "")
+        new = next((r.new_name for r in asked if r.new_name in self.table), "")
         if new:
             self._own_rename_seen(new, out)
         elif not asked:
@@ -1667,11 +1611,7 @@ class PeerCore:
         *,
         at_once: bool = False,
     ) -> None:
-        self.state.version = version
-        self.state.table = {name_key(e.name): e for e in entries}
-        for alias in aliases:  # renames made before we started, or while we were away
-            if name_key(alias.old) not in self.state.table:
-                self._renamed[name_key(alias.old)] = alias.new
+        self.table.replace(version, entries, aliases)
         if at_once:
             self._change_lines.table_replaced(out)
         else:
@@ -1727,9 +1667,3 @@ def _not_saved(save: SaveMessage, reason: str, *, kept: bool) -> str:
     send, with other lines typed since, must say (see `_quoted`)."""
     what = "Kept message" if kept else "Message"
     return f"[{what} for {save.to} not saved ({reason.rstrip('.')}): {_quoted(save.text)}]"
-
-
-def _when(stamp: str, now: float) -> str:
-    """A stored message's stamp, shortened to the time of day when it is from today."""
-    today = time.strftime("%Y-%m-%d ", time.localtime(now))
-    return stamp[len(today) : len(today) + 5] if stamp.startswith(today) else stamp[:16]

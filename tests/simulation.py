@@ -240,11 +240,9 @@ class SimNet:
         if isinstance(message, Ack):
             acked = (message.reply_to,)
         for reply_to in acked:
-            if core._chats.get(reply_to) is not None:
+            if core.awaiting_ack(reply_to):
                 self.confirmed.add((host.name, reply_to))
-        if isinstance(message, Saved) and (
-            message.reply_to in core._outcomes or core._requests.get(message.reply_to)
-        ):
+        if isinstance(message, Saved) and core.awaiting_outcome(message.reply_to):
             self.confirmed.add((host.name, message.reply_to))
 
     def _hold_ack(self, src: Addr, dst: Addr, reply_to: str) -> None:
@@ -320,7 +318,7 @@ class SimNet:
                     del host.sending[msg_id]
                     # settled means delivered: the core's two views of that must agree
                     assert host.core is not None
-                    undelivered = {m.id for m in host.core._undelivered()}
+                    undelivered = {m.id for m in host.core.undelivered()}
                     assert msg_id not in undelivered, f"{msg_id} settled while on its way"
                 case pa.Shown(sender, msg_id):
                     host.seen.append((sender, msg_id))

@@ -320,7 +320,7 @@ def test_a_member_that_does_not_ack_is_marked_offline_and_leaves_the_room() -> N
     ]
     assert net.screen("x")[-2:] == ["[Client table updated.]", "[z left r (not answering)]"]
     xcore = net.hosts["x"].core
-    assert xcore is not None and not xcore.state.table["z"].online
+    assert xcore is not None and not xcore.table["z"].online
     # retransmissions: z was tried five times, 500 ms apart
     tries = [m for _, _, dst, m in net.sent if dst == ("127.0.0.1", 6003)]
     assert sum(isinstance(m, RoomMessage) for m in tries) == 5
@@ -631,7 +631,7 @@ def test_rename_moves_table_entry_and_keeps_the_token_under_the_new_name() -> No
     for name in ("bob", "alice"):
         core = net.hosts[name].core
         assert core is not None
-        assert sorted(core.state.table) == ["alice", "robert"]
+        assert sorted(core.table) == ["alice", "robert"]
     net.type("alice", "who")
     assert net.screen("alice")[-3:] == [
         "[Registered names:]",
@@ -662,7 +662,7 @@ def test_rename_is_refused_for_a_taken_or_bad_name() -> None:
     net.run(1)
     assert net.screen("bob")[-1] == "[You are now known as Bob.]"
     alice = net.hosts["alice"].core
-    assert alice is not None and alice.state.table["bob"].name == "Bob"
+    assert alice is not None and alice.table["bob"].name == "Bob"
 
 
 def test_only_the_owner_can_rename() -> None:

@@ -146,7 +146,7 @@ def check(net: SimNet, author: dict[str, str]) -> None:
     truth = {e.name: (e.online, e.port) for e in net.registry.table.entries()}
     for name, host in net.hosts.items():
         if host.core is not None and host.core.state.registered:
-            mine = {e.name: (e.online, e.port) for e in host.core.state.table.values()}
+            mine = {e.name: (e.online, e.port) for e in host.core.table.rows()}
             assert mine == truth, f"{name}'s table differs from the registry's"
 
 

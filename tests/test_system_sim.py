@@ -199,8 +199,8 @@ def test_a_silent_peer_is_marked_offline_and_others_see_it() -> None:
     net = three(keepalive=1.0)
     net.kill_peer("z")
     net.run(5)
-    assert not net.hosts["x"].core.state.table["z"].online  # type: ignore[union-attr]
-    assert net.hosts["x"].core.state.table["y"].online  # type: ignore[union-attr]
+    assert not net.hosts["x"].core.table["z"].online  # type: ignore[union-attr]
+    assert net.hosts["x"].core.table["y"].online  # type: ignore[union-attr]
     net.type("x", "send z later")
     net.run(2)
     assert net.screen("x")[-1] == "[Messages received by the server and saved]"
@@ -222,7 +222,7 @@ def test_a_peer_the_registry_gave_up_on_comes_back_by_itself() -> None:
     net._send = original  # type: ignore[method-assign]
     net.run(5)
     assert net.registry.table.get("x").online  # type: ignore[union-attr]
-    assert net.hosts["y"].core.state.table["x"].online  # type: ignore[union-attr]
+    assert net.hosts["y"].core.table["x"].online  # type: ignore[union-attr]
 
 
 def test_tables_converge_within_two_seconds_under_20_percent_loss() -> None:
@@ -246,7 +246,7 @@ def test_tables_converge_within_two_seconds_under_20_percent_loss() -> None:
                 core = net.hosts[name].core
                 if core is None or not core.state.registered:
                     continue
-                mine = {e.name: e.online for e in core.state.table.values()}
+                mine = {e.name: e.online for e in core.table.rows()}
                 if mine == truth:
                     on_time += 1
                 else:
@@ -307,7 +307,7 @@ def test_a_restarted_registry_makes_every_peer_resync_its_table() -> None:
     for name in "xz":
         core = net.hosts[name].core
         assert core is not None
-        assert {e.name: e.online for e in core.state.table.values()} == truth
+        assert {e.name: e.online for e in core.table.rows()} == truth
 
 
 def test_a_registry_that_is_away_is_probed_on_a_backoff_and_found_again() -> None:

@@ -206,9 +206,8 @@ def test_every_copy_is_acked_but_shown_once() -> None:
 
 def test_a_deregistered_peer_answers_nothing() -> None:
     core, _ = registered()
-    core.line("dereg alice", T0)
-    [dereg] = core._requests.items()
-    core.receive(Ack("r-2", dereg.message.id), SERVER, T0)
+    [dereg] = sent(core.line("dereg alice", T0))
+    core.receive(Ack("r-2", dereg.id), SERVER, T0)  # type: ignore[attr-defined]
     assert core.receive(Chat("b-2", "bob", "alice", "hello?"), BOB, T0) == []
     assert "offline" in prints(core.line("send bob hi", T0))[0]
 
@@ -437,7 +436,7 @@ def test_a_missed_table_change_fetches_the_whole_table() -> None:
     core, _ = registered()
     out = core.receive(TableUpdate("r-5", 5, (Entry("dave", "127.0.0.1", 6004, True),)), SERVER, T0)
     assert any(isinstance(m, TableRequest) for m in sent(out))
-    assert "dave" not in core.state.table
+    assert "dave" not in core.table
 
 
 def test_a_burst_of_table_changes_is_said_in_a_few_lines_not_one_per_change() -> None:
@@ -453,7 +452,7 @@ def test_a_burst_of_table_changes_is_said_in_a_few_lines_not_one_per_change() ->
     assert set(lines) == {TABLE_UPDATED}
     # the burst, then one a second over the two seconds of changes
     assert len(lines) == TABLE_LINES_BURST + 2 / TABLE_LINE_EVERY, lines
-    assert len(core.state.table) == 203  # every change applied at once, only said later
+    assert len(core.table) == 203  # every change applied at once, only said later
     # quiet again: the next change is said at once
     later = T0 + 6  # (before the first keepalive)
     run_until(core, later)
@@ -508,7 +507,7 @@ def test_the_welcomes_table_line_comes_at_once_between_it_and_the_mail() -> None
     [dereg] = sent(core.line("dereg alice", T0))
     core.receive(Ack("r-9", dereg.id), SERVER, T0)
     [register] = sent(core.line("reg alice", T0))
-    entries = tuple(core.state.table.values())
+    entries = tuple(core.table.rows())
     mail = (StoredMessage("m1", "bob", "2026-11-21 10:00:00", "hi", "direct"),)
     welcome = Welcome("r-10", register.id, "alice", "tok", 20, entries, mail, ())
     shown = prints(core.receive(welcome, SERVER, T0))
@@ -524,7 +523,7 @@ def test_what_only_the_registry_says_is_not_taken_from_another_machine() -> None
     # found by trying it: a forged update pointed bob at the forger's port, and alice's
     # next message to bob went there ("[Message received by bob.]")
     core, _ = registered()
-    version = core.state.version
+    version = core.table.version
     forger = ("10.0.0.66", 5000)
     for forged in (
         TableUpdate("f-1", version + 1, (Entry("bob", *forger, True),)),
@@ -533,7 +532,7 @@ def test_what_only_the_registry_says_is_not_taken_from_another_machine() -> None
         RoomMessage("f-4", "bob", "secret", "forged line", False, ""),
     ):
         assert core.receive(forged, forger, T0) == []
-    assert core.state.version == version and core.state.table["bob"].ip == BOB[0]
+    assert core.table.version == version and core.table["bob"].ip == BOB[0]
 
 
 @pytest.mark.parametrize(
@@ -573,8 +572,8 @@ def test_updates_before_the_welcome_are_acked_and_applied_after_it() -> None:
         assert prints(out) == []
     welcome = Welcome("r-2", register.id, "alice", "tok", 3, (Entry("alice", *ME, True),), (), ())
     out = core.receive(welcome, SERVER, T0 + 0.2)
-    assert core.state.version == 5
-    assert core.state.table["dave"] == dave and core.state.table["erin"] == erin
+    assert core.table.version == 5
+    assert core.table["dave"] == dave and core.table["erin"] == erin
     assert not any(isinstance(m, TableRequest) for m in sent(out))
 
 
@@ -1006,7 +1005,8 @@ def test_short_messages_are_never_held_and_a_long_one_holds_only_its_recipient()
     core, _ = registered()
     out = [a for i in range(3) for a in core.line(f"send bob quick {i}", T0)]
     assert chats_to(out, BOB) == ["quick 0", "quick 1", "quick 2"]  # all in flight at once
-    core.state.table["dave"] = Entry("dave", "127.0.0.1", 6004, True)
+    dave = TableUpdate("u-1", core.table.version + 1, (Entry("dave", "127.0.0.1", 6004, True),))
+    core.receive(dave, SERVER, T0)
     out = core.line("send bob " + "y" * 2000, T0) + core.line("send dave hi", T0)
     assert chats_to(out, ("127.0.0.1", 6004)) == ["hi"]
 
@@ -1233,3 +1233,22 @@ def test_a_keepalive_refused_for_a_released_name_does_not_take_it_back() -> None
     out = core.receive(Refused("r-9", keepalive.id, "No user named alice."), SERVER, T0 + 10.2)
     assert prints(out) == [RELEASED]
     assert not any(isinstance(m, Register) for m in sent(out)) and not core.state.registered
+
+
+def test_the_views_of_what_is_on_its_way_follow_a_message_until_it_is_confirmed() -> None:
+    # what tests/simulation.py reads to know which confirmations are due
+    core, _ = registered()
+    [chat] = sent(core.line("send bob hi", T0))
+    assert isinstance(chat, Chat)
+    assert core.awaiting_ack(chat.id) and not core.awaiting_outcome(chat.id)
+    assert [m.id for m in core.undelivered()] == [chat.id]  # as the save it would become
+    core.receive(Ack("b-1", chat.id), BOB, T0)
+    assert not core.awaiting_ack(chat.id) and core.undelivered() == ()
+    [save] = sent(core.line("send carol hello", T0))  # carol is offline: to the registry
+    assert isinstance(save, SaveMessage)
+    assert core.awaiting_outcome(save.id) and not core.awaiting_ack(save.id)
+    core.receive(Ack("r-2", save.id), SERVER, T0)
+    assert core.awaiting_outcome(save.id)  # accepted: its outcome is still to come
+    assert [m.id for m in core.undelivered()] == [save.id]
+    core.receive(Saved("r-3", save.id, "carol", False, ""), SERVER, T0)
+    assert not core.awaiting_outcome(save.id) and core.undelivered() == ()

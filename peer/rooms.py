@@ -1,0 +1,65 @@
+"""The rooms a peer has heard of, and the lines that show rooms and what is said in them
+(DESIGN.md section 8, seed 003: `Alice (in teamchat): Hello team!`). Sans-IO: lines are
+Print actions; whether a line is shown at all is the core's to say (each id once).
+"""
+
+from __future__ import annotations
+
+import time
+
+from peer.actions import Action, Print
+from wire.messages import RoomList, RoomMessage
+from wire.names import name_key
+
+
+class KnownRooms:
+    """The rooms this peer has heard of (joined, listed, or told about), as the registry
+    spells them: for tab completion, and to take its spelling over the one typed."""
+
+    def __init__(self) -> None:
+        self._rooms_seen: dict[str, str] = {}  # room keys -> names
+
+    def saw(self, room: str) -> None:
+        """`room` was heard of, spelled so."""
+        self._rooms_seen[name_key(room)] = room
+
+    def spelling(self, room: str) -> str:
+        """`room` as last heard of, in any case; as given when never heard of."""
+        return self._rooms_seen.get(name_key(room), room)
+
+    def names(self) -> list[str]:
+        """The rooms heard of, sorted."""
+        return sorted(self._rooms_seen.values(), key=name_key)
+
+    def listed(self, rooms: RoomList, current: str, hint: str, out: list[Action]) -> None:
+        """The registry's list of `rooms`: from now on the rooms heard of (with `current`,
+        the one we are in, or ""), and shown, one a line with its members, or with `hint`
+        (the command that makes a room, as typed here) when there are none."""
+        self._rooms_seen = {name_key(r): r for r in rooms.rooms}
+        if current:
+            self.saw(current)
+        if not rooms.rooms:
+            line = f"[No rooms yet. {hint} makes one.]"
+            out.append(Print(line, "system"))
+            return
+        out.append(Print("[Rooms:]", "system"))
+        width = max(len(r) for r in rooms.rooms)
+        for room, count in zip(rooms.rooms, rooms.counts, strict=False):
+            people = f"{count} member" + ("" if count == 1 else "s")
+            here = "  (you are here)" if name_key(room) == name_key(current) else ""
+            out.append(Print(f"  {room.ljust(width)}  {people}{here}", "info"))
+
+
+def room_line(message: RoomMessage, now: float) -> Print:
+    """The line of `message`, said in a room: as it is said, or from the room's history
+    (marked so, with when it was said)."""
+    said = f"{message.sender} (in {message.room}): {message.text}"
+    if message.history:
+        return Print(f"[history {_when(message.stamp, now)}] {said}", "history", message.sender)
+    return Print(said, "room", message.sender)
+
+
+def _when(stamp: str, now: float) -> str:
+    """A stored message's stamp, shortened to the time of day when it is from today."""
+    today = time.strftime("%Y-%m-%d ", time.localtime(now))
+    return stamp[len(today) : len(today) + 5] if stamp.startswith(today) else stamp[:16]

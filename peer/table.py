@@ -1,0 +1,126 @@
+"""The peer's copy of the registry's table: every registered name's row (its address and
+whether it is online), the version of the table it is at, and the renames the registry
+told of, so that a name typed by habit finds its new row (DESIGN.md section 1). Sans-IO:
+the core applies what the registry sends, and looks names up here.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, ValuesView
+
+from peer.actions import Action, Addr, Print
+from wire.messages import Alias, Entry, TableUpdate
+from wire.names import name_key
+
+#: Table updates kept while our Welcome is on its way (older ones give way: a gap left by
+#: them is noticed when the rest are applied, and the whole table is fetched).
+EARLY_UPDATES = 64
+
+
+class Table:
+    """The rows by name (any spelling: names are unique ignoring case), the version they
+    are at, the old names of renamed rows, and the updates that came before the first
+    table. Read-only from outside: `apply` and `replace` change it, as the registry says.
+    `table[name]` is the row of `name` itself (KeyError when none; `entry` also follows
+    renames), `name in table` whether it has one, and iterating gives the names."""
+
+    def __init__(self) -> None:
+        #: The registry's version of the table this copy is at; -1 before the first.
+        self.version = -1
+        self._rows: dict[str, Entry] = {}
+        self._renamed: dict[str, str] = {}  # others' old name keys -> their new names
+        self._early_updates: deque[TableUpdate] = deque(maxlen=EARLY_UPDATES)
+
+    def __getitem__(self, name: str) -> Entry:
+        return self._rows[name_key(name)]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name_key(name) in self._rows
+
+    def __iter__(self) -> Iterator[str]:
+        """The names in the table, as the registry spells them, in no particular order."""
+        return (e.name for e in self._rows.values())
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def rows(self) -> ValuesView[Entry]:
+        """Every row, in no particular order (a view: it follows the changes)."""
+        return self._rows.values()
+
+    def entry(self, name: str) -> Entry | None:
+        """The table row for `name`, or for the name it was recently renamed to."""
+        key = name_key(name)
+        for _ in range(8):  # follow a chain of renames, but never forever
+            entry = self._rows.get(key)
+            if entry is not None or key not in self._renamed:
+                return entry
+            key = name_key(self._renamed[key])
+        return None
+
+    def holds_address(self, addr: Addr) -> bool:
+        """Whether a row has address `addr`."""
+        return any(e.port == addr[1] and e.ip == addr[0] for e in self._rows.values())
+
+    def online_names(self) -> list[str]:
+        """The names online in the table, for tab completion."""
+        return sorted((e.name for e in self._rows.values() if e.online), key=name_key)
+
+    def keep_early(self, update: TableUpdate) -> None:
+        """Keep `update`, come before the first table (our Welcome is on its way, over TCP
+        when the table is big), for `take_early` (the last EARLY_UPDATES of them)."""
+        self._early_updates.append(update)
+
+    def take_early(self) -> list[TableUpdate]:
+        """The updates kept by `keep_early`, oldest version first, forgotten here."""
+        early = sorted(self._early_updates, key=lambda update: update.version)
+        self._early_updates.clear()
+        return early
+
+    def apply(self, update: TableUpdate, own_name: str) -> str:
+        """Apply `update`, the version after this one (the caller checks: an older one is a
+        copy, a later one means one was missed). A row removed and a row added at the same
+        address in it is a rename, followed by `entry`. Returns the new name of `own_name`
+        when the update renames it, else ""."""
+        gone: dict[Addr, str] = {}
+        renamed_to = ""  # our own new name, when the update renames us
+        for entry in update.entries:
+            if entry.port == 0:  # the registry released this name (or it was renamed)
+                old = self._rows.pop(name_key(entry.name), None)
+                if old is not None:
+                    gone[(old.ip, old.port)] = old.name
+            else:
+                self._rows[name_key(entry.name)] = entry
+                old_name = gone.get((entry.ip, entry.port))
+                if old_name is not None and name_key(old_name) != name_key(entry.name):
+                    self._renamed[name_key(old_name)] = entry.name  # a rename
+                    if name_key(old_name) == name_key(own_name):
+                        renamed_to = entry.name
+                self._renamed.pop(name_key(entry.name), None)
+        self.version = update.version
+        return renamed_to
+
+    def replace(self, version: int, entries: tuple[Entry, ...], aliases: tuple[Alias, ...]) -> None:
+        """The whole table, at `version` (a Welcome's, or a snapshot's), with `aliases`:
+        renames made before we started, or while we were away."""
+        self.version = version
+        self._rows = {name_key(e.name): e for e in entries}
+        for alias in aliases:  # renames made before we started, or while we were away
+            if name_key(alias.old) not in self._rows:
+                self._renamed[name_key(alias.old)] = alias.new
+
+    def who(self, long: bool, own_name: str, out: list[Action]) -> None:
+        """Append the lines of `who` (`long`: with addresses), `own_name` marked as ours."""
+        if not self._rows:
+            out.append(Print("[The table is empty.]", "system"))
+            return
+        out.append(Print("[Registered names:]", "system"))
+        entries = sorted(self._rows.values(), key=lambda e: name_key(e.name))
+        width = max(len(e.name) for e in entries)
+        for entry in entries:
+            status = "online " if entry.online else "offline"
+            where = f"  {entry.ip}:{entry.port}" if long else ""
+            me = "  (you)" if name_key(entry.name) == name_key(own_name) else ""
+            line = f"  {entry.name.ljust(width)}  {status}{where}{me}".rstrip()
+            out.append(Print(line, "info", entry.name))

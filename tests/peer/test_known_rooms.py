@@ -1,0 +1,53 @@
+"""The rooms a peer has heard of, and the lines that show rooms (peer.rooms), on their own."""
+
+from __future__ import annotations
+
+import time
+
+from peer.actions import Action, Print
+from peer.rooms import KnownRooms, room_line
+from wire.messages import RoomList, RoomMessage
+
+NOW = time.mktime((2026, 11, 21, 12, 0, 0, 0, 0, -1))
+
+
+def texts(out: list[Action]) -> list[str]:
+    return [a.text for a in out if isinstance(a, Print)]
+
+
+def test_rooms_heard_of_keep_the_last_spelling_heard() -> None:
+    rooms = KnownRooms()
+    rooms.saw("lobby")
+    rooms.saw("TeamChat")
+    rooms.saw("teamchat")
+    assert rooms.names() == ["lobby", "teamchat"]
+    assert rooms.spelling("TEAMCHAT") == "teamchat"
+    assert rooms.spelling("Never") == "Never"  # never heard of: as typed
+
+
+def test_a_list_of_rooms_replaces_those_heard_of_and_marks_ours() -> None:
+    rooms = KnownRooms()
+    rooms.saw("gone")
+    out: list[Action] = []
+    rooms.listed(RoomList("r-1", "q-1", ("lobby", "TeamChat"), (1, 12)), "teamchat", "x", out)
+    assert texts(out) == [
+        "[Rooms:]",
+        "  lobby     1 member",
+        "  TeamChat  12 members  (you are here)",
+    ]
+    assert rooms.names() == ["lobby", "teamchat"]  # ours as we have it, "gone" forgotten
+
+
+def test_no_rooms_says_how_to_make_one() -> None:
+    out: list[Action] = []
+    KnownRooms().listed(RoomList("r-1", "q-1", (), ()), "", "/join <room>", out)
+    assert texts(out) == ["[No rooms yet. /join <room> makes one.]"]
+
+
+def test_a_room_line_says_who_and_where_and_history_says_when() -> None:
+    live = RoomMessage("m-1", "alice", "teamchat", "Hello team!", "", False)
+    assert room_line(live, NOW) == Print("alice (in teamchat): Hello team!", "room", "alice")
+    today = RoomMessage("m-2", "bob", "teamchat", "earlier", "2026-11-21 09:15:02", True)
+    assert room_line(today, NOW).text == "[history 09:15] bob (in teamchat): earlier"
+    older = RoomMessage("m-3", "bob", "teamchat", "old", "2026-11-20 09:15:02", True)
+    assert room_line(older, NOW).text == "[history 2026-11-20 09:15] bob (in teamchat): old"

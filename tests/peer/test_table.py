@@ -1,0 +1,87 @@
+"""The peer's copy of the registry's table (peer.table), on its own."""
+
+from __future__ import annotations
+
+from peer.actions import Action, Print
+from peer.table import EARLY_UPDATES, Table
+from wire.messages import Alias, Entry, TableUpdate
+
+BOB = Entry("Bob", "127.0.0.1", 6002, True)
+CAROL = Entry("carol", "127.0.0.1", 6003, False)
+
+
+def table_of(*entries: Entry, version: int = 3, aliases: tuple[Alias, ...] = ()) -> Table:
+    table = Table()
+    table.replace(version, entries, aliases)
+    return table
+
+
+def test_rows_are_found_by_any_spelling_of_their_name() -> None:
+    table = table_of(BOB, CAROL)
+    assert table["bob"] is BOB and table["BOB"] is BOB
+    assert "bOb" in table and "dave" not in table and 42 not in table
+    assert len(table) == 2 and sorted(table) == ["Bob", "carol"]
+    assert sorted(e.name for e in table.rows()) == ["Bob", "carol"]
+    assert table.online_names() == ["Bob"]
+    assert table.version == 3
+
+
+def test_an_update_is_applied_and_a_rename_in_it_is_followed() -> None:
+    table = table_of(BOB, CAROL)
+    robert = Entry("robert", BOB.ip, BOB.port, True)
+    gone = Entry("Bob", "", 0, False)
+    assert table.apply(TableUpdate("u-1", 4, (gone, robert)), "alice") == ""
+    assert table.version == 4 and "bob" not in table
+    assert table.entry("bob") == robert  # typed by habit: the new row
+    assert table.entry("nobody") is None
+
+
+def test_an_update_that_renames_us_says_our_new_name() -> None:
+    me = Entry("alice", "127.0.0.1", 6001, True)
+    table = table_of(me)
+    new = Entry("Alicia", me.ip, me.port, True)
+    assert table.apply(TableUpdate("u-1", 4, (Entry("alice", "", 0, False), new)), "ALICE") == (
+        "Alicia"
+    )
+
+
+def test_a_whole_table_brings_the_renames_made_while_we_were_away() -> None:
+    robert = Entry("robert", BOB.ip, BOB.port, True)
+    table = table_of(robert, aliases=(Alias("bob", "robert"), Alias("robert", "bob")))
+    assert table.entry("bob") == robert
+    assert table.entry("robert") == robert  # an alias of a name in the table is not one
+
+
+def test_a_loop_of_renames_is_not_followed_forever() -> None:
+    table = table_of(aliases=(Alias("a", "b"), Alias("b", "a")))
+    assert table.entry("a") is None
+
+
+def test_updates_before_the_first_table_are_given_back_in_order_once() -> None:
+    table = Table()
+    for version in (6, 4, 5):
+        table.keep_early(TableUpdate(f"u-{version}", version, ()))
+    assert [u.version for u in table.take_early()] == [4, 5, 6]
+    assert table.take_early() == []
+    for version in range(EARLY_UPDATES + 1):
+        table.keep_early(TableUpdate(f"u-{version}", version, ()))
+    assert [u.version for u in table.take_early()] == list(range(1, EARLY_UPDATES + 1))
+
+
+def test_who_lists_the_names_and_marks_ours() -> None:
+    out: list[Action] = []
+    table_of(BOB, CAROL).who(True, "CAROL", out)
+    assert [a.text for a in out if isinstance(a, Print)] == [
+        "[Registered names:]",
+        "  Bob    online   127.0.0.1:6002",
+        "  carol  offline  127.0.0.1:6003  (you)",
+    ]
+    out.clear()
+    Table().who(False, "alice", out)
+    assert [a.text for a in out if isinstance(a, Print)] == ["[The table is empty.]"]
+
+
+def test_an_address_is_known_when_a_row_has_it() -> None:
+    table = table_of(BOB)
+    assert table.holds_address((BOB.ip, BOB.port))
+    assert not table.holds_address((BOB.ip, 9999)) and not table.holds_address(("10.0.0.9", 6002))
