@@ -27,8 +27,9 @@ class Sessions(WaitingLine):
 
     def _dispatch(self, now: float) -> list[Action]:
         """Give every free operator the earliest connected person it serves; just after
-        a restart, once the people whose places were kept are back (see RESTART_SETTLE)."""
-        if self._restored and now < self._settle_until:
+        a restart, once the people whose places were kept are back (see RESTART_SETTLE);
+        never between `hold` and `release`."""
+        if self._holding or (self._restored and now < self._settle_until):
             return []
         actions: list[Action] = []
         # operators kept for someone after a restart (see `restore`) take nobody else

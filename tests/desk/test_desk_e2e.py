@@ -500,3 +500,31 @@ def test_one_desk_client_per_data_directory_and_one_operator_per_name(world: Des
     again = world.start(args, "again", CHATAPP_DATA_DIR=shared)  # the lock went with it
     again.send("Alice", PHONES["Alice"], "2")
     again.expect(r"number 1 in the queue|It is your turn")
+
+
+def test_a_resumed_desk_hands_nobody_to_an_operator_that_left_while_it_was_stopped(
+    world: DeskWorld,
+) -> None:
+    """Found by trying it: a desk stopped with SIGSTOP while an operator and the person it
+    served were killed read both ends one at a time once it ran again; the first (the
+    person's) freed the operator, and Carol, waiting, was handed to an operator just as
+    gone, whose end had not been read yet. The ends read together are dealt with together
+    (docs/DESK.md, "Connections that end together")."""
+    ann = world.operator("ann")
+    ann.expect(r"On duty as ann")
+    dan = world.person("Dan", PHONES["Dan"], 2)
+    dan.expect(r"It is your turn: you are talking to ann")
+    ann.expect(r"Now serving Dan")
+    carol = world.person("Carol", PHONES["Carol"], 2)
+    carol.expect(r"number 1 in the queue, you are next")
+    world.server.popen.send_signal(signal.SIGSTOP)
+    try:
+        dan.kill()  # the person's end first: it is the first the desk reads
+        ann.kill()
+    finally:
+        world.server.popen.send_signal(signal.SIGCONT)
+    world.server.expect(r"operator ann connection lost")
+    carol.send(".queue")
+    carol.expect(r"\[1 person is ahead of you")  # Dan, whose place is held at the front
+    assert not any("ann serves Carol" in line for line in world.server.everything)
+    assert not any("your turn" in line for line in carol.everything)
