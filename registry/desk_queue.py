@@ -109,7 +109,8 @@ class DeskQueue(AfterRestart, DangerAlerts):
     def next_wake(self) -> float | None:
         """When `timer` must run next: a held place running out or a held-back push."""
         times = [p.dropped + self.grace for p in self._waiting if p.dropped is not None]
-        times += [p.due for p in self._waiting if p.due is not None]
+        if not self._holding:  # held-back pushes go at `release`
+            times += [p.due for p in self._waiting if p.due is not None]
         times += [o.told_at + ARRIVALS_INTERVAL for o in self._operators.values() if o.untold]
         if self._restored:
             times.append(self._reclaim_by)
@@ -183,7 +184,8 @@ class DeskQueue(AfterRestart, DangerAlerts):
         return actions + self._settle(now) + self._keep()
 
     def hold(self) -> None:
-        """Hand nobody over until `release`; everything else goes on as usual. The adapter
+        """Hand nobody over, and push no position, until `release`; everything else goes
+        on as usual (lines, joins, `.queue`, `.room`). The adapter
         holds when it sees a connection end, since others may have ended at the same
         moment and not been read yet: a registry resumed after SIGSTOP reads the ends of
         every client that left meanwhile one at a time, and the first one read must not

@@ -231,7 +231,10 @@ class Sessions(WaitingLine):
 
     def _settle(self, now: float) -> list[Action]:
         """After any change: serve who can be served, then push positions that changed,
-        each person at most once per push_interval."""
+        each person at most once per push_interval. Between `hold` and `release`, neither:
+        figures taken halfway through a batch of ends would count operators already gone."""
+        if self._holding:
+            return []
         actions = self._dispatch(now)
         for person, position, k in self._positions():
             if person.conn is None:

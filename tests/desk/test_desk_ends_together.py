@@ -34,6 +34,8 @@ def test_a_person_is_not_handed_to_an_operator_whose_end_is_read_next() -> None:
     desk.drop("dan")  # read first: ann is free, but its own end is next
     desk.drop("ann")
     assert not desk.of("carol", DeskServed) and not desk.of("ann", DeskSession)
+    # nor a position counting ann, on duty halfway through the batch
+    assert not desk.of("carol", DeskPosition)
     desk.apply(desk.queue.release(desk.now))
     assert not desk.of("carol", DeskServed)
     assert not started_for(desk, "Carol")
