@@ -68,6 +68,18 @@ def test_an_operator_is_not_handed_a_person_whose_end_is_read_next() -> None:
     assert desk.queue.waiting[0].conn is None  # Carol's place is held, as for any lost one
 
 
+def test_an_operator_freed_by_an_end_is_not_handed_a_person_whose_end_is_read_next() -> None:
+    desk = ann_serving_dan_carol_waiting()
+    desk.queue.hold()
+    desk.drop("dan")  # ann is free, and Carol waits first...
+    desk.drop("carol")  # ...but left at the same moment
+    desk.apply(desk.queue.release(desk.now))
+    # ann would have been shown Carol's full number, for a session that never was
+    assert not desk.of("ann", DeskSession)
+    assert not started_for(desk, "Carol")
+    assert [p.conn for p in desk.queue.waiting] == [None, None]  # both places held
+
+
 def test_an_end_while_holding_that_finds_someone_at_release_says_nothing_of_nobody() -> None:
     desk = ann_serving_dan_carol_waiting()
     desk.queue.hold()
