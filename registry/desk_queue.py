@@ -97,6 +97,9 @@ WRONG_KEY = (
     "file desk-key)."
 )
 
+#: What an operator who ended a session hears when nobody is handed to it next.
+NOBODY_WAITING = "Nobody is waiting for you right now."
+
 
 class DeskQueue(AfterRestart, DangerAlerts):
     """The waiting room, the operators and the sessions. See the module docstring."""
@@ -106,7 +109,8 @@ class DeskQueue(AfterRestart, DangerAlerts):
     def next_wake(self) -> float | None:
         """When `timer` must run next: a held place running out or a held-back push."""
         times = [p.dropped + self.grace for p in self._waiting if p.dropped is not None]
-        times += [p.due for p in self._waiting if p.due is not None]
+        if not self._holding:  # held-back pushes go at `release`
+            times += [p.due for p in self._waiting if p.due is not None]
         times += [o.told_at + ARRIVALS_INTERVAL for o in self._operators.values() if o.untold]
         if self._restored:
             times.append(self._reclaim_by)
@@ -178,6 +182,30 @@ class DeskQueue(AfterRestart, DangerAlerts):
         elif isinstance(entity, Operator):
             actions += self._operator_gone(entity, now, f"connection lost ({reason})")
         return actions + self._settle(now) + self._keep()
+
+    def hold(self) -> None:
+        """Hand nobody over, and push no position, until `release`; everything else goes
+        on as usual (lines, joins, `.queue`, `.room`). The adapter
+        holds when it sees a connection end, since others may have ended at the same
+        moment and not been read yet: a registry resumed after SIGSTOP reads the ends of
+        every client that left meanwhile one at a time, and the first one read must not
+        hand a waiting person to an operator just as gone (nor an operator to a person
+        gone). Holding twice is holding once."""
+        self._holding = True
+
+    def release(self, now: float) -> list[Action]:
+        """End a `hold`: serve who can be served now, push the positions that changed, and
+        tell each operator whose `.end` came meanwhile and who is still free that nobody
+        waits for it. Nothing happens without a hold."""
+        if not self._holding:
+            return []
+        self._holding = False
+        actions = self._settle(now)
+        ended, self._ended_while_holding = self._ended_while_holding, set()
+        for operator in self._operators.values():
+            if operator.conn in ended and operator.session is None:
+                actions.append(self._notice(operator.conn, NOBODY_WAITING))
+        return actions + self._keep()
 
     def timer(self, now: float) -> list[Action]:
         """Time has passed: give up places held too long (or, after a restart, not taken
@@ -610,8 +638,10 @@ class DeskQueue(AfterRestart, DangerAlerts):
                 why="ended by the operator",
             )
             actions += self._dispatch(now)
-            if operator.session is None:
-                actions.append(self._notice(conn, "Nobody is waiting for you right now."))
+            if self._holding:
+                self._ended_while_holding.add(conn)  # whoever is next is known at release
+            elif operator.session is None:
+                actions.append(self._notice(conn, NOBODY_WAITING))
             return actions
         if isinstance(msg, DeskServe):
             if not all(t in TOPICS for t in msg.topics):

@@ -96,6 +96,13 @@ CONSOLE_HELP: tuple[str, ...] = (
 #: Bytes that may pile up unsent to one connection before it is closed as too slow: far
 #: more than a desk conversation ever queues, far less than memory to worry about.
 MAX_UNSENT = 256 * 1024
+#: Turns of the event loop a connection's end (or a `DeskEnd`, a `DeskLeave`) holds the
+#: desk's hand-overs for (see `DeskQueue.hold`). Connections whose clients left together
+#: (while the registry was stopped with SIGSTOP) are all readable at the first turn after
+#: it runs again: their tasks see the end, or a last frame, one turn later, and an end
+#: after a last frame one or two more. Counting turns, not time, holds nobody up longer
+#: than what is already there takes to read.
+HOLD_TURNS = 3
 
 
 class DeskService:
@@ -158,6 +165,7 @@ class DeskService:
         self._wake: asyncio.Event | None = None
         self._timer: asyncio.Task[None] | None = None
         self._closed = False
+        self._holding = False  # the queue holds hand-overs (see _hold_handovers)
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -247,6 +255,10 @@ class DeskService:
                         reason = f"{type(message).__name__} on a help-desk connection"
                         self._refuse_frame(conn, reason)
                         break
+                    if isinstance(message, DeskEnd | DeskLeave):
+                        # a session or a duty ends: whoever is handed over next may have
+                        # left at the same moment, with their end or `.quit` not read yet
+                        self._hold_handovers()
                     self._apply(self.queue.receive(conn, message, self._clock()))
                 if conn not in self._writers:
                     break
@@ -287,9 +299,35 @@ class DeskService:
         finally:
             self._close(conn)
             try:
+                self._hold_handovers()
                 self._apply(self.queue.disconnected(conn, self._clock(), reason[:200]))
             except Exception as exc:  # pragma: no cover - defensive, as above
                 self._log(f"desk: internal error after a disconnection: {exc!r}")
+
+    def _hold_handovers(self) -> None:
+        """Hold the queue's hand-overs for HOLD_TURNS turns of the event loop, so that the
+        other connections already ended, or with a last frame (a `.quit`) to read, are
+        dealt with before anyone is handed over (see `DeskQueue.hold`). Called as a
+        connection ends, and before a `DeskEnd` or `DeskLeave` is carried out."""
+        if self._holding or self._closed:
+            return
+        self._holding = True
+        self.queue.hold()
+        loop = asyncio.get_running_loop()
+
+        def turn(left: int) -> None:
+            if left > 0:
+                loop.call_soon(turn, left - 1)
+                return
+            self._holding = False
+            if self._closed:
+                return
+            try:
+                self._apply(self.queue.release(self._clock()))
+            except Exception as exc:  # pragma: no cover - defensive, as for the timer
+                self._log(f"desk: internal error after connections ended: {exc!r}")
+
+        loop.call_soon(turn, HOLD_TURNS - 1)
 
     def _refuse_frame(self, conn: ConnId, reason: str) -> None:
         self._log(f"desk: closed connection {conn}: {reason}"[:300])

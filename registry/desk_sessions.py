@@ -27,8 +27,9 @@ class Sessions(WaitingLine):
 
     def _dispatch(self, now: float) -> list[Action]:
         """Give every free operator the earliest connected person it serves; just after
-        a restart, once the people whose places were kept are back (see RESTART_SETTLE)."""
-        if self._restored and now < self._settle_until:
+        a restart, once the people whose places were kept are back (see RESTART_SETTLE);
+        never between `hold` and `release`."""
+        if self._holding or (self._restored and now < self._settle_until):
             return []
         actions: list[Action] = []
         # operators kept for someone after a restart (see `restore`) take nobody else
@@ -230,7 +231,10 @@ class Sessions(WaitingLine):
 
     def _settle(self, now: float) -> list[Action]:
         """After any change: serve who can be served, then push positions that changed,
-        each person at most once per push_interval."""
+        each person at most once per push_interval. Between `hold` and `release`, neither:
+        figures taken halfway through a batch of ends would count operators already gone."""
+        if self._holding:
+            return []
         actions = self._dispatch(now)
         for person, position, k in self._positions():
             if person.conn is None:

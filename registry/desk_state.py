@@ -74,6 +74,10 @@ class DeskState:
         self._restored: set[str] = set()
         self._settle_until = float("-inf")
         self._reclaim_by = float("-inf")
+        # between `hold` and `release` nobody is handed over; the operators whose `.end`
+        # came meanwhile are told at `release` whether anyone waits for them
+        self._holding = False
+        self._ended_while_holding: set[ConnId] = set()
 
     # -- read-only views (for the adapter, the console and tests) --------------------------
 

@@ -500,3 +500,43 @@ def test_one_desk_client_per_data_directory_and_one_operator_per_name(world: Des
     again = world.start(args, "again", CHATAPP_DATA_DIR=shared)  # the lock went with it
     again.send("Alice", PHONES["Alice"], "2")
     again.expect(r"number 1 in the queue|It is your turn")
+
+
+@pytest.mark.parametrize("how", ["killed", "quit"])
+def test_a_resumed_desk_hands_nobody_to_an_operator_that_left_while_it_was_stopped(
+    world: DeskWorld, how: str
+) -> None:
+    """Found by trying it: a desk stopped with SIGSTOP while an operator and the person it
+    served left (killed, or `.quit` on both sides) read both once it ran again, one at a
+    time; the first (the person's) freed the operator, and Carol, waiting, was handed to an
+    operator just as gone, whose end (or `.quit`) had not been read yet. What was read
+    together is dealt with together (docs/DESK.md, "Connections that end together")."""
+    ann = world.operator("ann")
+    ann.expect(r"On duty as ann")
+    dan = world.person("Dan", PHONES["Dan"], 2)
+    dan.expect(r"It is your turn: you are talking to ann")
+    ann.expect(r"Now serving Dan")
+    carol = world.person("Carol", PHONES["Carol"], 2)
+    carol.expect(r"number 1 in the queue, you are next")
+    world.server.popen.send_signal(signal.SIGSTOP)
+    try:
+        if how == "killed":
+            dan.kill()  # the person's end first: it is the first the desk reads
+            ann.kill()
+        else:
+            dan.send(".quit")
+            ann.send(".quit")
+            dan.wait()  # each gives up waiting for the answer (LEAVE_TIMEOUT), and exits
+            ann.wait()
+    finally:
+        world.server.popen.send_signal(signal.SIGCONT)
+    world.server.expect(r"operator ann (connection lost|went off duty)")
+    # told once, and true: figures from halfway through the batch would still count ann
+    carol.expect(r"No operator for your topic is on duty any more; you keep your place")
+    if how == "killed":  # Dan's place is held at the front, as for any connection lost
+        carol.expect(r"You are now number 2 in the queue \(estimated wait: unknown until an")
+    carol.send(".queue")
+    ahead = "1 person is ahead of you" if how == "killed" else "Nobody is ahead of you"
+    carol.expect(rf"\[{ahead}")
+    assert not any("ann serves Carol" in line for line in world.server.everything)
+    assert not any("your turn" in line for line in carol.everything)

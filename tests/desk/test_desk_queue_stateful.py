@@ -126,6 +126,22 @@ class DeskMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.live)
     @rule(data=st.data())
+    def drop_together(self, data: st.DataObject) -> None:
+        """Several connections end at once (a registry resumed after SIGSTOP): the adapter
+        holds hand-overs while it reads them, and nobody goes to anyone gone."""
+        conns = data.draw(st.lists(st.sampled_from(sorted(self.live)), min_size=1, unique=True))
+        queue = self.desk.queue
+        queue.hold()
+        sessions = len(queue.sessions)
+        for conn in conns:
+            del self.live[conn]
+            self.dropped.add(conn)
+            self.step(lambda conn=conn: self.desk.drop(conn))
+        assert len(queue.sessions) <= sessions, "nobody is handed over while holding"
+        self.step(lambda: self.desk.apply(queue.release(self.desk.now)))
+
+    @precondition(lambda self: self.live)
+    @rule(data=st.data())
     def leave(self, data: st.DataObject) -> None:
         conn = data.draw(st.sampled_from(sorted(self.live)))
         self.step(lambda: self.desk.leave(conn))
