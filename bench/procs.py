@@ -274,9 +274,9 @@ async def registry(args: argparse.Namespace) -> None:
         def answer() -> None:
             report = counter.report(addr[1])
             report["online"] = len(server.core.table.online())
-            report["pending"] = server.core._pushes.in_flight() + server.core._pushes.queued()
+            report["pending"] = server.core.pending_pushes()
             # nothing in flight and no coalesced table change waiting to be pushed
-            report["idle"] = not report["pending"] and server.core._flush_at is None
+            report["idle"] = not report["pending"] and not server.core.changes_held()
             report["bad"] = server.endpoint.bad_datagrams
             say(report)
 

@@ -356,6 +356,17 @@ class RegistryCore:
         """Whether `addr` is where an online peer registered (its address is verified)."""
         return bool(self._online_at(addr))
 
+    def pending_pushes(self) -> int:
+        """How many pushes (table changes, relays, notices, mail) wait for a peer's ack:
+        sent and unanswered, or queued behind those to the same peer. Read-only; for the
+        console, benchmarks and tests that wait for the registry to settle."""
+        return self._pushes.in_flight() + self._pushes.queued()
+
+    def changes_held(self) -> bool:
+        """Whether table changes are being held back to go out together (COALESCE) and
+        have not been pushed yet. Read-only, like `pending_pushes`."""
+        return self._flush_at is not None
+
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""
         wake = self._pushes.next_wake()

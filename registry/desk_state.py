@@ -100,6 +100,16 @@ class DeskState:
         """Whether `conn` has said who it is and has not left."""
         return conn in self._conns
 
+    def on(self, conn: ConnId) -> Person | Operator | None:
+        """The person or operator on connection `conn`, or None (not yet said who it is,
+        or gone)."""
+        return self._conns.get(conn)
+
+    def place_tokens(self) -> frozenset[str]:
+        """The tokens a returning person may ask a place back with: one per person waiting
+        (held places included)."""
+        return frozenset(self._tokens)
+
     def serving(self, conn: ConnId) -> bool:
         """Whether operator `conn` is in a session now."""
         entity = self._conns.get(conn)

@@ -60,6 +60,11 @@ class FloodGate:
             return 0.0
         return (1.0 - bucket.tokens) / self.rate
 
+    def tracked(self) -> int:
+        """How many addresses the gate remembers (at most MAX_TRACKED, the oldest heard
+        from forgotten first). Read-only."""
+        return len(self._buckets)
+
     def level(self, key: Key, now: float) -> float:
         """The uses `key` has in hand at `now` (its whole burst when it has not been heard
         from lately); nothing is counted."""

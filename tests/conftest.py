@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.pycache_prune import prune_now_and_then
+
 
 def _cache_bytecode_outside_the_tree() -> None:
     """With PYTHONDONTWRITEBYTECODE set, every test worker compiled every test and product
@@ -21,13 +23,13 @@ def _cache_bytecode_outside_the_tree() -> None:
     caches bytecode in a directory of its own instead (PYTHONPYCACHEPREFIX, a per-user one
     in the temporary directory unless one is set), for this process and, through the
     environment, for the test workers and every process they start. Python checks each
-    cached file against its source, so a stale one is never used. Without
-    PYTHONDONTWRITEBYTECODE, Python caches as usual and nothing is changed."""
+    cached file against its source, so a stale one is never used. The suite's own folder
+    is pruned now and then (tests/pycache_prune.py). Without PYTHONDONTWRITEBYTECODE,
+    Python caches as usual and nothing is changed."""
     if not sys.dont_write_bytecode:
         return
-    prefix = os.environ.get("PYTHONPYCACHEPREFIX") or os.path.join(
-        tempfile.gettempdir(), f"chatapp-tests-pycache-{os.getuid()}"
-    )
+    own = os.path.join(tempfile.gettempdir(), f"chatapp-tests-pycache-{os.getuid()}")
+    prefix = os.environ.get("PYTHONPYCACHEPREFIX") or own
     try:
         os.makedirs(prefix, mode=0o700, exist_ok=True)
         info = os.stat(prefix)
@@ -35,6 +37,10 @@ def _cache_bytecode_outside_the_tree() -> None:
         return
     if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return  # not ours alone: code cached there could be anyone's
+    if prefix == own and "PYTEST_XDIST_WORKER" not in os.environ:
+        # Our folder grows by a copy of the project per clone path; one set by the user
+        # is theirs to look after. Pruned by the suite's first process only, at most daily.
+        prune_now_and_then(Path(prefix))
     sys.pycache_prefix = str(Path(prefix))
     sys.dont_write_bytecode = False
     os.environ["PYTHONPYCACHEPREFIX"] = sys.pycache_prefix

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from registry.rooms import MAX_ROOMS, ROOM_HISTORY
+from registry.rooms import MAX_ROOMS, ROOM_HISTORY, Room
 from tests.simulation import REGISTRY, SimNet
 from wire.messages import Chat, Join, Message, RoomMessage, RoomNotice, SaveMessage
 
@@ -585,8 +585,6 @@ def test_a_room_member_is_told_when_the_registry_lost_the_room() -> None:
 
 
 def test_too_many_rooms_is_a_clear_refusal() -> None:
-    from registry.rooms import Room
-
     net = net_of("x")
     assert net.registry is not None
     for i in range(MAX_ROOMS):  # as if MAX_ROOMS other peers had made a room each
@@ -894,23 +892,22 @@ def test_a_kept_room_line_then_a_kept_leave_is_said_and_the_peer_leaves() -> Non
 
 
 def test_a_kept_room_line_whose_room_cannot_be_joined_is_shown_in_full() -> None:
-    text = "typed in r, which is full by the time this peer is back " * 2
+    text = "typed in r, which cannot be joined by the time this peer is back " * 2
     net = kept_room_line_and_restart(text.strip())
-    full = net.registry
-    assert full is not None
-    room = full.rooms.get("r")
-    assert room is not None
-    # the registry refuses the join (here: as if the room had filled up meanwhile)
-    original = full._join
-
-    def refuse(msg, addr, now, out):  # type: ignore[no-untyped-def]
-        full._refuse(msg.id, addr, "That room is full.", "join", out)
-
-    full._join = refuse  # type: ignore[method-assign]
+    registry = net.registry
+    assert registry is not None
+    # the registry refuses the join: y has left r, which is gone, and meanwhile other
+    # peers have made as many rooms as there can be
+    y = registry.table.get("y")
+    assert y is not None and registry.rooms.leave(y) is not None
+    for i in range(MAX_ROOMS):
+        registry.rooms.rooms[f"room-{i}"] = Room(f"room-{i}")
     net.run(3)
-    full._join = original  # type: ignore[method-assign]
     shown = net.screen("x")
-    assert "[Not sent to r: That room is full.]" in shown
+    assert (
+        f"[Not sent to r: There are already {MAX_ROOMS} rooms, the most there can be; join one.]"
+        in shown
+    )
     assert f"[Your line: {text.strip()}]" in shown
     assert net.hosts["x"].outbox == ()
     assert not any(text.strip() in line for line in net.screen("y"))

@@ -431,8 +431,9 @@ def test_a_new_session_names_itself_and_counts_afresh() -> None:
 def test_a_command_during_the_form_is_neither_an_answer_nor_a_try() -> None:
     core = person()
     through_form(core, topic=".queue")
-    assert core._tries == 0
     assert core.typed(".help", 0.0)[-1] == Ask("Topic (1-6):")
+    # neither command used a try: a wrong topic now is the first of three
+    assert shown(core.typed("9", 0.0))[0].endswith("2 tries left.]")
     core.typed("3", 0.0)
     out = core.typed(".queue", 0.0)
     assert shown(out) == [

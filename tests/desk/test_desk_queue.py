@@ -44,7 +44,7 @@ def busy_desk(**options: object) -> Desk:
 
 
 def positions(desk: Desk, *conns: str) -> list[int]:
-    return [desk.queue.position(desk.queue._conns[c])[0] for c in conns]  # type: ignore[arg-type]
+    return [desk.queue.position(desk.queue.on(c))[0] for c in conns]  # type: ignore[arg-type]
 
 
 def last_position(desk: Desk, conn: str) -> int:

@@ -185,7 +185,7 @@ class DeskMachine(RuleBasedStateMachine):
         served = [s.person for s in queue.sessions]
         assert len(set(map(id, waiting))) == len(waiting)
         assert not set(map(id, waiting)) & set(map(id, served))
-        assert {p.token for p in waiting} == set(queue._tokens)
+        assert {p.token for p in waiting} == queue.place_tokens()
         operators = [s.operator for s in queue.sessions]
         assert len(set(map(id, operators))) == len(operators)
         phones = [p.phone for p in waiting + served]
@@ -253,7 +253,7 @@ class DeskMachine(RuleBasedStateMachine):
             assert isinstance(last, DeskEnded | DeskRefused), (conn, last)
         # A person the queue forgot was told why, or broke the connection themselves.
         for conn in self.live:
-            entity = queue._conns.get(conn)
+            entity = queue.on(conn)
             assert entity is None or isinstance(entity, Person | Operator)
             if isinstance(entity, Person):
                 assert entity in queue.waiting or any(s.person is entity for s in queue.sessions)

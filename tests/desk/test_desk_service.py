@@ -8,6 +8,7 @@ import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from peer.operator_key import key_path, read_key
 from registry.desk_history import HISTORY_FILE
 from registry.desk_service import CONSOLE_SWITCH_GUARD, READ_CHUNK, DeskService
 from wire.codec import encode
@@ -554,9 +555,11 @@ def test_attempts_their_clients_gave_up_on_before_they_were_read_change_nothing(
             assert lost_at is not None and carol.dropped is not None
             before = len(logs)
 
+            key = read_key(key_path(tmp_path))  # as an operator's client reads it
+            assert key is not None
             running.clear()
             await given_up(join("Alice", PHONE, token=tokens["Alice"]))
-            await given_up(DeskOperator("o-1", "ann", (1, 2, 3, 4, 5, 6), desk._key, WIRE_VERSION))
+            await given_up(DeskOperator("o-1", "ann", (1, 2, 3, 4, 5, 6), key, WIRE_VERSION))
             await given_up(join("Bob", "+49 151 1234 5670"))
             await given_up(DeskGiveUp("g-1", "+1 202 555 0147", tokens["Carol"], WIRE_VERSION))
             running.set()

@@ -39,7 +39,8 @@ if str(REPO) not in sys.path:
 DEFAULT_TIMEOUT = 10.0
 #: How many lines of output a failure message shows.
 TAIL = 40
-#: Seconds between keepalives and outbox retries given to every test peer.
+#: Seconds between keepalives and outbox retries given to every test peer, and the
+#: period by which the test registries judge them (see `ChatEnv.start_registry`).
 KEEPALIVE = 0.5
 #: A timestamp in a mailbox line: YYYY-MM-DD HH:MM:SS.
 STAMP = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}"
@@ -469,13 +470,17 @@ class ChatEnv:
         options: Sequence[str] = (),
     ) -> ChatProc:
         """Start a registry (on the env's port by default, so a restart reuses it), with
-        more command-line `options`, and wait until it says both sockets are bound."""
+        more command-line `options`, and wait until it says both sockets are bound. Its
+        keepalive period is the test peers' (KEEPALIVE) unless `options` give one: a
+        registry on the default 10 s would take a killed peer for online for 30 s, and
+        give peers 50 s after a restart, and no test would see either rule at work."""
         if port is None:
             port = self.registry_port if self.registry_port is not None else free_port()
         self.registry_port = port
+        period = () if "--keepalive" in options else ("--keepalive", f"{KEEPALIVE:g}")
         proc = self.spawn(
             "-s", str(port), "--bind", HOST, "--data-dir", str(data_dir or self.registry_dir),
-            *options, label=f"registry:{port}",
+            *period, *options, label=f"registry:{port}",
         )  # fmt: skip
         proc.expect(rf"listening on {re.escape(HOST)}:{port}\b", timeout)
         return proc

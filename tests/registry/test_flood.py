@@ -32,7 +32,7 @@ def test_tracked_addresses_are_bounded() -> None:
     gate = FloodGate()
     for port in range(MAX_TRACKED + 50):
         gate.admit(("10.0.0.1", port), 0.0)
-    assert len(gate._buckets) == MAX_TRACKED
+    assert gate.tracked() == MAX_TRACKED
 
 
 def test_password_checks_per_ip_share_one_allowance_and_say_how_long_to_wait() -> None:

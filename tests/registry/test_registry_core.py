@@ -762,6 +762,25 @@ def test_a_join_storm_is_pushed_in_a_few_coalesced_updates() -> None:
     assert all(len(encode(m)) <= MAX_DATAGRAM for m in versions.values())
 
 
+def test_pushes_awaiting_acks_and_held_changes_are_visible_until_they_settle() -> None:
+    reg = core()
+    assert reg.pending_pushes() == 0 and not reg.changes_held()
+    out = reg.receive(Register("x-1", "x", X[1], "", "", WIRE_VERSION), X, T0)
+    out += reg.receive(Register("y-1", "y", Y[1], "", "", WIRE_VERSION), Y, T0 + 1)
+    pushed = [(addr, m) for addr, m in sends(out) if isinstance(m, TableUpdate)]
+    assert reg.pending_pushes() == len(pushed) == 3  # x's row to x; y's to x and y
+    assert not reg.changes_held()  # each went at once: the registry was idle
+    reg.receive(Register("z-1", "z", Z[1], "", "", WIRE_VERSION), Z, T0 + 1 + COALESCE / 2)
+    assert reg.changes_held() and reg.pending_pushes() == 3  # z's row waits for COALESCE
+    for addr, update in pushed:
+        reg.receive(Ack(f"a-{update.id}", update.id), addr, T0 + 1.01)  # type: ignore[attr-defined]
+    assert reg.pending_pushes() == 0 and reg.changes_held()
+    wake = reg.next_wake()
+    assert wake is not None and wake <= T0 + 1 + COALESCE
+    reg.tick(wake)
+    assert not reg.changes_held() and reg.pending_pushes() == 3  # z's row to x, y and z
+
+
 def test_table_rows_are_cut_to_fit_a_datagram_whatever_their_size() -> None:
     long_names = [Entry("ñ" * 32, "fe80::" + "a" * 33, 65535, True) for _ in range(40)]
     short = [Entry(f"p{i}", "10.0.0.1", 7000 + i, False) for i in range(200)]
@@ -788,7 +807,7 @@ def test_one_address_is_one_peer_a_new_name_there_takes_it_over() -> None:
         run_until(reg, T0 + n / 100)
     online = [r.name for r in reg.table.online()]
     assert sorted(online) == ["alice", "junk299"]
-    assert reg._pushes.in_flight() + reg._pushes.queued() <= 2 * 300
+    assert reg.pending_pushes() <= 2 * 300
     # a peer restarted on its port under another name: the old name is gone
     out = reg.receive(Register("b-1", "bob", X[1], "", "", WIRE_VERSION), X, T0 + 10)
     assert not reg.table.records["alice"].online and reg.table.records["bob"].online
