@@ -17,7 +17,6 @@ from peer.actions import (
     Action,
     Addr,
     Exit,
-    KeepRoom,
     OnceShown,
     Print,
     Prompt,
@@ -31,6 +30,7 @@ from peer.change_lines import ChangeLines
 from peer.mail_lines import MailLines
 from peer.outbox import Outbox
 from peer.registry_watch import KEEPALIVE, RegistryWatch
+from peer.room_return import RoomReturn
 from peer.rooms import KnownRooms, room_line
 from peer.seen_ids import SeenIds
 from peer.table import Table
@@ -194,20 +194,9 @@ class PeerCore:
         self._former: set[str] = set()  # keys of names this peer had before a rename
         self._told_renamed: set[tuple[str, str]] = set()  # (old, new) keys said on a send
         self._rooms = KnownRooms()  # for tab completion, and the registry's spellings
-        # the room joined again for kept lines typed in it, which the registry took us out
-        # of (see `_rejoin_for_kept`); room requests in the outbox wait for it
-        self._rejoining: str | None = None
-        # a /join typed meanwhile: it goes once the kept lines have reached their room, as
-        # they were typed before it (see `_settle`)
-        self._join_after_kept: Join | None = None
-        # whether room history already seen is shown again: after a join the user typed,
-        # not after one we made by ourselves to go back (see `_room_message`)
-        self._history_again = True
-        # the room we were in after the last event (a change is kept on disk: KeepRoom),
-        # and the room an earlier run was in, to go back to at the first Welcome (a fresh
-        # start takes a peer out of its room), None once that is done
-        self._room_was = ""
-        self._back_to: str | None = room
+        # the room kept on disk, and the rooms to go back to (after a restart, and for
+        # room lines kept while the registry did not answer)
+        self._room_return = RoomReturn(self._outbox, room)
         # leaving for good (a quit, or leave_now): the room left on the way out stays kept,
         # so the next start goes back to it
         self._quitting = False
@@ -531,13 +520,13 @@ class PeerCore:
         self._carry_out_waiting(now, out)
         if self._farewell is not None and not self._delivering():
             self._deregister_and_quit(now, out)
-        join = self._join_after_kept
-        if join is not None and self._rejoining is None and not self._room_lines_kept():
-            self._join_after_kept = None
-            self._request(join, now, out)
+        if self._room_return.join_after_kept is not None:
+            join = self._room_return.join_due()
+            if join is not None:
+                self._request(join, now, out)
         self._update_prompt(out)
         self._outbox.keep(out)
-        self._keep_room(out)
+        self._room_return.keep(self.state.room, self._quitting, out)
         if self._maybe_settled:
             for msg_id in self._maybe_settled:
                 if msg_id in self._sending and not self._on_its_way(msg_id):
@@ -569,18 +558,6 @@ class PeerCore:
         return bool(self._behind) and any(
             c.id == msg_id for waiting in self._behind.values() for c in waiting
         )
-
-    def _keep_room(self, out: list[Action]) -> None:
-        # kept when the room we are in changes, not merely because we are in none yet: a
-        # start that has not got back to its room (killed first, or the registry did not
-        # answer) leaves the room to go back to as it was. Leaving for good keeps the room
-        # left on the way out, but not one joined as it began: a script's `join lobby` is
-        # acked in the pass that starts its quit, and "your next start goes back to it"
-        # must be true of it too.
-        if self.state.room == self._room_was or (self._quitting and not self.state.room):
-            return
-        self._room_was = self.state.room
-        out.append(KeepRoom(self.state.room))
 
     def _update_prompt(self, out: list[Action]) -> None:
         prompt = self.prompt()
@@ -772,19 +749,9 @@ class PeerCore:
         if self.state.room and name_key(room) == name_key(self.state.room):
             out.append(Print(f"[You are already in {self.state.room}.]", "error"))
             return
-        self._history_again = True  # a join the user typed shows the room's last lines
         join = self._join_message(room)
-        kept_in = self._rejoining or next(
-            (m.room for m in self._outbox if isinstance(m, RoomPost)), ""
-        )
-        if kept_in:
-            # lines kept while the registry was away go to their room first: sent after
-            # this join, they would reach the registry once we are out of that room
-            self._join_after_kept = join
-            line = f"[Joining {room} once the lines you typed in {kept_in} are sent.]"
-            out.append(Print(line, "system"))
-            return
-        self._request(join, now, out)
+        if self._room_return.typed_join(join, out):
+            self._request(join, now, out)
 
     def _leave(self, now: float, out: list[Action]) -> None:
         """Leave at once here (what is typed next is no longer room text) and tell the
@@ -826,7 +793,8 @@ class PeerCore:
         self, message: RoomMessage, addr: Addr, now: float, out: list[Action]
     ) -> None:
         first = self._accept(message.sender, message.id, addr, out)
-        if not first and not (message.history and self._history_again and self.state.registered):
+        again = self._room_return.history_again
+        if not first and not (message.history and again and self.state.registered):
             # seen already: a copy, or history replayed as we came back by ourselves
             # (after a pause or a restart, only what was said meanwhile is news)
             return
@@ -1004,7 +972,7 @@ class PeerCore:
         """The first kept message not on its way yet; None when there is none, or when it
         waits for its room to be joined again (`_rejoin_for_kept`)."""
         for message in self._outbox:
-            if self._rejoining is not None and isinstance(message, RoomPost | Leave):
+            if self._room_return.rejoining is not None and isinstance(message, RoomPost | Leave):
                 return None
             if self._requests.get(message.id) is None and message.id not in self._streamed:
                 return message
@@ -1206,7 +1174,7 @@ class PeerCore:
         self._quitting = True
         self._farewell = None  # a /quit waiting: its Deregister would reach the other start
         self._after_change.clear()
-        self._join_after_kept = None
+        self._room_return.drop_join()
         self.state.registered = False
         self._watch.offline()
         name = self.state.name
@@ -1361,7 +1329,7 @@ class PeerCore:
         self._flush_outbox(now, out)
 
     def _flush_outbox(self, now: float, out: list[Action]) -> None:
-        rejoining = self._rejoining
+        rejoining = self._room_return.rejoining
         if rejoining is not None and not self._joining():
             # the join for kept lines went unanswered: ask again
             self._request(self._join_message(rejoining), now, out, quiet=True)
@@ -1375,38 +1343,23 @@ class PeerCore:
         if kept is not None:
             self._request(kept, now, out, quiet=True)
 
-    def _room_lines_kept(self) -> bool:
-        return any(isinstance(m, RoomPost | Leave) for m in self._outbox)
-
     def _joining(self) -> bool:
         return any(isinstance(r.message, Join) for r in self._requests.items()) or any(
             isinstance(m, Join) for m, _ in self._held.values()
         )
 
     def _rejoin_for_kept(self, now: float, out: list[Action]) -> None:
-        """Kept lines typed in a room we are no longer in (this peer restarted, or the
-        registry gave up on it, and either takes a peer out of its room): join that room
-        again before sending them, so that they reach it and no other."""
-        if self.state.room or self._rejoining is not None:
-            return
-        room = next((m.room for m in self._outbox if isinstance(m, RoomPost)), "")
-        if not room:
-            return
-        self._rejoining = room
-        self._history_again = False
-        line = f"[Joining {room} again to send the lines you typed there.]"
-        out.append(Print(line, "system"))
-        self._request(self._join_message(room), now, out)
+        """Kept lines typed in a room we are no longer in: join that room again before
+        sending them, so that they reach it and no other (RoomReturn.rejoin_for_kept)."""
+        room = self._room_return.rejoin_for_kept(self.state.room, out)
+        if room:
+            self._request(self._join_message(room), now, out)
 
     def _go_back_to_room(self, now: float, out: list[Action]) -> None:
-        """At the first Welcome, join the room an earlier run was in: the registry took
-        this peer out of it as it started afresh. Kept lines rejoin their room themselves."""
-        room, self._back_to = self._back_to, None
-        if not room or self._rejoining is not None:
-            return
-        out.append(Print(f"[Back to {room}, the room you were in.]", "system"))
-        self._history_again = False
-        self._request(self._join_message(room), now, out)
+        """At the first Welcome, join the room an earlier run was in (RoomReturn.go_back)."""
+        room = self._room_return.go_back(out)
+        if room:
+            self._request(self._join_message(room), now, out)
 
     def _join_message(self, room: str) -> Join:
         return Join(self._new_id(), self.state.name, self.state.token, room)
@@ -1414,18 +1367,16 @@ class PeerCore:
     def _rejoined(self, join: Join, now: float, out: list[Action]) -> None:
         """The answer to a join: if it was the one for kept lines, send them now; a kept
         /leave after them takes us out again (as typed)."""
-        if self._rejoining is None or name_key(join.room) != name_key(self._rejoining):
+        if not self._room_return.answered(join):
             return
-        self._rejoining = None
         if any(isinstance(m, Leave) for m in self._outbox):
             self.state.room = ""
         self._flush_outbox(now, out)
 
     def _rejoin_refused(self, join: Join, reason: str, now: float, out: list[Action]) -> None:
         """The join for kept lines was refused: say each of them in full, as not sent."""
-        if self._rejoining is None or name_key(join.room) != name_key(self._rejoining):
+        if not self._room_return.answered(join):
             return
-        self._rejoining = None
         for message in list(self._outbox):
             if isinstance(message, RoomPost):
                 self._room_post_refused(message, reason, now, out)
@@ -1485,7 +1436,8 @@ class PeerCore:
         if self.state.room:
             # registered again after the registry gave up on us, which took us out of the
             # room: back to it, as a restarted peer goes back (`_go_back_to_room`)
-            self._back_to, self.state.room = self.state.room, ""
+            self._room_return.go_back_later(self.state.room)
+            self.state.room = ""
         # said at once, whatever came just before: the line between the Welcome and the
         # mail is part of what registering looks like (DESIGN.md section 4, "Mailbox")
         self._replace_table(
@@ -1497,13 +1449,10 @@ class PeerCore:
         self._take_mail(welcome.mail, now, out)
         self._rejoin_for_kept(now, out)
         typed, self._early = self._early, []
-        if self._back_to and any(text is not None and text.strip() for text in typed):
+        if any(text is not None and text.strip() for text in typed):
             # Lines typed before this answer (a script's, all of them) were meant for where
             # the user stood when typing: in no room, not the one they are taken back to.
-            room, self._back_to = self._back_to, None
-            out.append(KeepRoom(""))
-            line = f"[You were in {room} when you left; /join {room} goes back there.]"
-            out.append(Print(line, "system"))
+            self._room_return.stay_out(out)
         self._go_back_to_room(now, out)
         self._flush_outbox(now, out)
         for text in typed:

@@ -1,0 +1,149 @@
+"""The way back to a room: the room kept on disk (KeepRoom), the room an earlier run was
+in (joined again at the first Welcome), the room joined again for room lines kept while
+the registry did not answer, and a /join typed meanwhile, which waits for those lines
+(DESIGN.md section 8; README.md, "Rooms"). Sans-IO: it decides which room to join and
+says so in Print actions; the core builds and sends each Join.
+"""
+
+from __future__ import annotations
+
+from peer.actions import Action, KeepRoom, Print
+from peer.outbox import Outbox
+from wire.messages import Join, Leave, RoomPost
+from wire.names import name_key
+
+
+class RoomReturn:
+    """Which room this peer goes back to, and when. `outbox` is the peer's own: the room
+    lines kept in it are said in their room before any other join. `room` is the room an
+    earlier run was in (see KeepRoom), gone back to at the first Welcome (`go_back`)."""
+
+    def __init__(self, outbox: Outbox, room: str = "") -> None:
+        self._outbox = outbox
+        # the room joined again for kept lines typed in it, which the registry took us out
+        # of (see `rejoin_for_kept`); room requests in the outbox wait for it
+        self._rejoining: str | None = None
+        #: A /join typed meanwhile: it goes once the kept lines have reached their room,
+        #: as they were typed before it (see `join_due`). Read-only outside this class.
+        self.join_after_kept: Join | None = None
+        # whether room history already seen is shown again: after a join the user typed,
+        # not after one we made by ourselves to go back (see `history_again`)
+        self._history_again = True
+        # the room we were in after the last event (a change is kept on disk: KeepRoom),
+        # and the room an earlier run was in, to go back to at the first Welcome (a fresh
+        # start takes a peer out of its room), None once that is done
+        self._room_was = ""
+        self._back_to: str | None = room
+
+    @property
+    def rejoining(self) -> str | None:
+        """The room joined again for kept lines, until that join is answered; None when
+        none is. Room lines and leaves in the outbox wait for it."""
+        return self._rejoining
+
+    @property
+    def history_again(self) -> bool:
+        """Whether room history already seen is shown again: after a join the user typed,
+        not after one made by this peer to go back (after a pause or a restart, only what
+        was said meanwhile is news)."""
+        return self._history_again
+
+    def typed_join(self, join: Join, out: list[Action]) -> bool:
+        """The user typed a /join, as `join`: True when it goes now; False when it waits
+        for the lines kept for another room to be said there first (then `join_due` gives
+        it), which is said."""
+        self._history_again = True  # a join the user typed shows the room's last lines
+        room = join.room
+        kept_in = self._rejoining or next(
+            (m.room for m in self._outbox if isinstance(m, RoomPost)), ""
+        )
+        if kept_in:
+            # lines kept while the registry was away go to their room first: sent after
+            # this join, they would reach the registry once we are out of that room
+            self.join_after_kept = join
+            line = f"[Joining {room} once the lines you typed in {kept_in} are sent.]"
+            out.append(Print(line, "system"))
+            return False
+        return True
+
+    def join_due(self) -> Join | None:
+        """The /join that waited for kept lines, once they have all reached their room
+        (it is then no longer kept here); None while they have not, or when none waits."""
+        join = self.join_after_kept
+        if join is not None and self._rejoining is None and not self._room_lines_kept():
+            self.join_after_kept = None
+            return join
+        return None
+
+    def drop_join(self) -> None:
+        """Forget the /join waiting for kept lines: this start sends nothing more."""
+        self.join_after_kept = None
+
+    def _room_lines_kept(self) -> bool:
+        return any(isinstance(m, RoomPost | Leave) for m in self._outbox)
+
+    def rejoin_for_kept(self, room_now: str, out: list[Action]) -> str:
+        """Kept lines typed in a room we are no longer in (`room_now` is the one we are in;
+        this peer restarted, or the registry gave up on it, and either takes a peer out of
+        its room): the room to join again before sending them, so that they reach it and
+        no other, said; "" when there is none, or such a join is on its way already."""
+        if room_now or self._rejoining is not None:
+            return ""
+        room = next((m.room for m in self._outbox if isinstance(m, RoomPost)), "")
+        if not room:
+            return ""
+        self._rejoining = room
+        self._history_again = False
+        line = f"[Joining {room} again to send the lines you typed there.]"
+        out.append(Print(line, "system"))
+        return room
+
+    def go_back_later(self, room: str) -> None:
+        """Registered again after the registry gave up on us, which took us out of `room`:
+        back to it at the Welcome (`go_back`), as a restarted peer goes back."""
+        self._back_to = room
+
+    def stay_out(self, out: list[Action]) -> None:
+        """Lines were typed before the Welcome: they were meant for where the user stood
+        when typing, in no room, not the one they would be taken back to. The room to go
+        back to is forgotten (on disk too), and how to go back is said."""
+        if self._back_to:
+            room, self._back_to = self._back_to, None
+            out.append(KeepRoom(""))
+            line = f"[You were in {room} when you left; /join {room} goes back there.]"
+            out.append(Print(line, "system"))
+
+    def go_back(self, out: list[Action]) -> str:
+        """At the Welcome: the room an earlier run was in, to join again (the registry took
+        this peer out of it as it started afresh), said; "" when there is none, or when kept
+        lines rejoin their room themselves. Asked once: it is forgotten."""
+        room, self._back_to = self._back_to, None
+        if not room or self._rejoining is not None:
+            return ""
+        out.append(Print(f"[Back to {room}, the room you were in.]", "system"))
+        self._history_again = False
+        return room
+
+    def answered(self, join: Join) -> bool:
+        """The answer to `join` came (taken, or a refusal): True when it was the join for
+        kept lines, which is then no longer waited for (the kept lines go, or are said not
+        sent)."""
+        if self._rejoining is None or name_key(join.room) != name_key(self._rejoining):
+            return False
+        self._rejoining = None
+        return True
+
+    def keep(self, room: str, quitting: bool, out: list[Action]) -> None:
+        """After every event: append a KeepRoom when `room`, the one we are in, changed.
+        `quitting`: leaving for good (a quit, or leave_now), when the room left on the way
+        out stays kept, so that the next start goes back to it."""
+        # kept when the room we are in changes, not merely because we are in none yet: a
+        # start that has not got back to its room (killed first, or the registry did not
+        # answer) leaves the room to go back to as it was. Leaving for good keeps the room
+        # left on the way out, but not one joined as it began: a script's `join lobby` is
+        # acked in the pass that starts its quit, and "your next start goes back to it"
+        # must be true of it too.
+        if room == self._room_was or (quitting and not room):
+            return
+        self._room_was = room
+        out.append(KeepRoom(room))

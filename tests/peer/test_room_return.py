@@ -1,0 +1,125 @@
+"""The way back to a room (peer.room_return), on its own: the room kept on disk, going back
+after a restart, joining again for kept room lines, and a /join that waits for them."""
+
+from __future__ import annotations
+
+from peer.actions import Action, KeepRoom, Print
+from peer.outbox import Outbox
+from peer.room_return import RoomReturn
+from wire.messages import ChannelPost, Join, Leave, RoomPost
+
+
+def texts(out: list[Action]) -> list[str]:
+    return [a.text for a in out if isinstance(a, Print)]
+
+
+def join(room: str, msg_id: str = "j-1") -> Join:
+    return Join(msg_id, "alice", "tok", room)
+
+
+def post(room: str, msg_id: str = "p-1") -> RoomPost:
+    return RoomPost(msg_id, "alice", "tok", room, "hello")
+
+
+def test_the_room_is_kept_when_it_changes_and_not_merely_because_we_are_in_none() -> None:
+    rooms = RoomReturn(Outbox(), "lobby")
+    out: list[Action] = []
+    rooms.keep("", False, out)  # not back in lobby yet: lobby stays on disk
+    assert out == []
+    rooms.keep("TeamChat", False, out)
+    rooms.keep("TeamChat", False, out)
+    assert out == [KeepRoom("TeamChat")]
+    out.clear()
+    rooms.keep("", True, out)  # left on the way out for good: stays kept
+    assert out == []
+    rooms.keep("", False, out)
+    assert out == [KeepRoom("")]
+
+
+def test_the_room_of_an_earlier_run_is_gone_back_to_once_without_history_again() -> None:
+    rooms = RoomReturn(Outbox(), "lobby")
+    out: list[Action] = []
+    assert rooms.history_again
+    assert rooms.go_back(out) == "lobby"
+    assert texts(out) == ["[Back to lobby, the room you were in.]"]
+    assert not rooms.history_again
+    assert rooms.go_back(out) == ""  # asked once: forgotten
+
+
+def test_lines_typed_before_the_welcome_keep_the_peer_out_of_its_room() -> None:
+    rooms = RoomReturn(Outbox(), "lobby")
+    out: list[Action] = []
+    rooms.stay_out(out)
+    assert out[0] == KeepRoom("")
+    assert texts(out) == ["[You were in lobby when you left; /join lobby goes back there.]"]
+    assert rooms.go_back(out) == ""
+    out.clear()
+    RoomReturn(Outbox()).stay_out(out)  # no room to go back to: nothing said
+    assert out == []
+
+
+def test_a_room_the_registry_took_us_out_of_is_gone_back_to_at_the_welcome() -> None:
+    rooms = RoomReturn(Outbox())
+    rooms.go_back_later("teamchat")
+    assert rooms.go_back([]) == "teamchat"
+
+
+def test_kept_room_lines_join_their_room_again_first_and_the_way_back_waits() -> None:
+    outbox = Outbox([ChannelPost("c-1", "alice", "tok", "hi"), post("teamchat")])
+    rooms = RoomReturn(outbox, "lobby")
+    out: list[Action] = []
+    assert rooms.rejoin_for_kept("", out) == "teamchat"
+    assert texts(out) == ["[Joining teamchat again to send the lines you typed there.]"]
+    assert rooms.rejoining == "teamchat"
+    assert not rooms.history_again
+    assert rooms.rejoin_for_kept("", out) == ""  # on its way already
+    assert rooms.go_back(out) == ""  # the kept lines' room comes first
+    assert not rooms.answered(join("lobby"))
+    assert rooms.answered(join("TEAMCHAT"))  # any spelling
+    assert rooms.rejoining is None
+    assert not rooms.answered(join("teamchat"))  # answered once
+
+
+def test_no_rejoin_when_in_a_room_or_no_room_lines_are_kept() -> None:
+    assert RoomReturn(Outbox([post("teamchat")])).rejoin_for_kept("lobby", []) == ""
+    kept = Outbox([ChannelPost("c-1", "alice", "tok", "hi")])
+    assert RoomReturn(kept).rejoin_for_kept("", []) == ""
+
+
+def test_a_typed_join_goes_at_once_when_no_room_lines_are_kept() -> None:
+    rooms = RoomReturn(Outbox(), "lobby")
+    rooms.go_back([])
+    out: list[Action] = []
+    assert rooms.typed_join(join("teamchat"), out)
+    assert out == []
+    assert rooms.history_again  # a join the user typed shows the room's last lines
+    assert rooms.join_due() is None
+
+
+def test_a_typed_join_waits_for_kept_room_lines_to_reach_their_room() -> None:
+    outbox = Outbox([post("teamchat"), Leave("l-1", "alice", "tok")])
+    rooms = RoomReturn(outbox)
+    assert rooms.rejoin_for_kept("", []) == "teamchat"
+    out: list[Action] = []
+    later = join("lobby")
+    assert not rooms.typed_join(later, out)
+    assert texts(out) == ["[Joining lobby once the lines you typed in teamchat are sent.]"]
+    assert rooms.join_after_kept == later
+    assert rooms.join_due() is None  # the rejoin is not answered yet
+    rooms.answered(join("teamchat"))
+    assert rooms.join_due() is None  # its lines (and the leave) are still kept
+    outbox.drop("p-1")
+    assert rooms.join_due() is None
+    outbox.drop("l-1")
+    assert rooms.join_due() == later
+    assert rooms.join_after_kept is None
+    assert rooms.join_due() is None
+
+
+def test_a_typed_join_waits_for_lines_kept_while_the_registry_was_away() -> None:
+    rooms = RoomReturn(Outbox([post("teamchat")]))
+    out: list[Action] = []
+    assert not rooms.typed_join(join("lobby"), out)  # no rejoin yet: the kept line's room
+    assert texts(out) == ["[Joining lobby once the lines you typed in teamchat are sent.]"]
+    rooms.drop_join()
+    assert rooms.join_after_kept is None
