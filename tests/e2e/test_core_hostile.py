@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from .harness import HOST, OFFLINE_BYE, ChatEnv, chat_line, direct, free_port, line
+from .harness import HOST, OFFLINE_BYE, ChatEnv, Peer, chat_line, direct, free_port, line
 
 from wire import codec, messages  # isort: skip  (harness puts the repository on sys.path)
 from wire.errors import DecodeError  # isort: skip
@@ -120,6 +120,16 @@ def test_a_killed_holder_is_asked_and_its_name_given_to_the_next_start_at_once(
     direct(x2, y, unique("still-x"))
 
 
+def _start_again_elsewhere(chat: ChatEnv, x: Peer) -> Peer:
+    """A second start of `x` from another data directory holding x's token (its owner on
+    another machine, say), while the first is stopped: the registry probes the first for
+    1.5 s, no more, before the second has the name."""
+    elsewhere = chat.root / "x-elsewhere"
+    (elsewhere / "peers").mkdir(parents=True)
+    shutil.copy(x.data_dir / "peers" / "x.json", elsewhere / "peers" / "x.json")
+    return chat.start_peer("x", data_dir=elsewhere, timeout=5)
+
+
 @pytest.mark.timeout(40)
 def test_a_start_stopped_while_its_name_was_taken_over_is_told_and_exits(chat: ChatEnv) -> None:
     """x is stopped (kill -STOP); its owner starts x again elsewhere (the token copied to
@@ -130,10 +140,7 @@ def test_a_start_stopped_while_its_name_was_taken_over_is_told_and_exits(chat: C
     x, y = chat.start_peers("x", "y")
     os.kill(x.pid, signal.SIGSTOP)
     try:
-        elsewhere = chat.root / "x-elsewhere"
-        (elsewhere / "peers").mkdir(parents=True)
-        shutil.copy(x.data_dir / "peers" / "x.json", elsewhere / "peers" / "x.json")
-        x2 = chat.start_peer("x", data_dir=elsewhere, timeout=5)  # 1.5 s of probe, no more
+        x2 = _start_again_elsewhere(chat, x)
         registry.expect(r"x silent for \d+ s; offline \(it did not answer a probe\)")
         first = unique("to-the-second")
         y.send(f"send x {first}")  # directly, or through the registry if y's table is behind
@@ -163,10 +170,7 @@ def test_a_start_replaced_by_one_that_left_since_is_told_so_and_takes_the_name_b
     x, y = chat.start_peers("x", "y")
     os.kill(x.pid, signal.SIGSTOP)
     try:
-        elsewhere = chat.root / "x-elsewhere"
-        (elsewhere / "peers").mkdir(parents=True)
-        shutil.copy(x.data_dir / "peers" / "x.json", elsewhere / "peers" / "x.json")
-        x2 = chat.start_peer("x", data_dir=elsewhere, timeout=5)
+        x2 = _start_again_elsewhere(chat, x)
         x2.send("dereg x")
         x2.expect_line("[You are Offline. Bye.]")
     finally:
