@@ -54,9 +54,7 @@ class RoomReturn:
         it), which is said."""
         self._history_again = True  # a join the user typed shows the room's last lines
         room = join.room
-        kept_in = self._rejoining or next(
-            (m.room for m in self._outbox if isinstance(m, RoomPost)), ""
-        )
+        kept_in = self._rejoining or self._kept_room()
         if kept_in:
             # lines kept while the registry was away go to their room first: sent after
             # this join, they would reach the registry once we are out of that room
@@ -79,6 +77,10 @@ class RoomReturn:
         """Forget the /join waiting for kept lines: this start sends nothing more."""
         self.join_after_kept = None
 
+    def _kept_room(self) -> str:
+        """The room of the first room line kept in the outbox; "" when none is kept."""
+        return next((m.room for m in self._outbox if isinstance(m, RoomPost)), "")
+
     def _room_lines_kept(self) -> bool:
         return any(isinstance(m, RoomPost | Leave) for m in self._outbox)
 
@@ -89,7 +91,7 @@ class RoomReturn:
         no other, said; "" when there is none, or such a join is on its way already."""
         if room_now or self._rejoining is not None:
             return ""
-        room = next((m.room for m in self._outbox if isinstance(m, RoomPost)), "")
+        room = self._kept_room()
         if not room:
             return ""
         self._rejoining = room

@@ -185,12 +185,12 @@ class DeskQueue(AfterRestart, DangerAlerts):
 
     def hold(self) -> None:
         """Hand nobody over, and push no position, until `release`; everything else goes
-        on as usual (lines, joins, `.queue`, `.room`). The adapter
-        holds when it sees a connection end, since others may have ended at the same
-        moment and not been read yet: a registry resumed after SIGSTOP reads the ends of
-        every client that left meanwhile one at a time, and the first one read must not
-        hand a waiting person to an operator just as gone (nor an operator to a person
-        gone). Holding twice is holding once."""
+        on as usual (lines, joins, `.queue`, `.room`). The adapter holds when it sees a
+        connection end, since others may have ended at the same moment and not been read
+        yet: a registry resumed after SIGSTOP reads the ends of every client that left
+        meanwhile one at a time, and the first one read must not hand a waiting person to
+        an operator just as gone (nor an operator to a person gone). Holding twice is
+        holding once."""
         self._holding = True
 
     def release(self, now: float) -> list[Action]:

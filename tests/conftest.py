@@ -4,7 +4,6 @@ even where the environment says not to write it (see `_cache_bytecode_outside_th
 from __future__ import annotations
 
 import os
-import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.pycache_prune import prune_now_and_then
+from tests.pycache_prune import ours_alone, prune_now_and_then
 
 
 def _cache_bytecode_outside_the_tree() -> None:
@@ -32,11 +31,10 @@ def _cache_bytecode_outside_the_tree() -> None:
     prefix = os.environ.get("PYTHONPYCACHEPREFIX") or own
     try:
         os.makedirs(prefix, mode=0o700, exist_ok=True)
-        info = os.stat(prefix)
     except OSError:
         return
-    if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return  # not ours alone: code cached there could be anyone's
+    if not ours_alone(Path(prefix)):
+        return  # a link, or not ours alone: code cached there could be anyone's
     if prefix == own and "PYTEST_XDIST_WORKER" not in os.environ:
         # Our folder grows by a copy of the project per clone path; one set by the user
         # is theirs to look after. Pruned by the suite's first process only, at most daily.

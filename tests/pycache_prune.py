@@ -44,11 +44,7 @@ def prune(prefix: Path, now: float | None = None, *, max_age: float = MAX_AGE) -
     `prefix` itself). Returns how many files were removed; 0, touching nothing, when
     `prefix` is missing, a symbolic link, or not a folder of this user's alone."""
     now = time.time() if now is None else now
-    try:
-        info = os.lstat(prefix)
-    except OSError:
-        return 0
-    if not _ours_alone(info):
+    if not ours_alone(prefix):
         return 0
     removed = 0
     for folder, dirs, files in os.walk(prefix, topdown=False, followlinks=False):
@@ -98,9 +94,13 @@ def prune_now_and_then(prefix: Path, now: float | None = None) -> int:
     return removed
 
 
-def _ours_alone(info: os.stat_result) -> bool:
-    """Whether `info` is of a real folder (not a link) owned by this user and writable by
-    nobody else."""
+def ours_alone(folder: Path) -> bool:
+    """Whether `folder` is a real folder (not a link) owned by this user and writable by
+    nobody else: one whose cached code nobody else can have put there."""
+    try:
+        info = os.lstat(folder)
+    except OSError:
+        return False
     return (
         stat.S_ISDIR(info.st_mode)
         and info.st_uid == os.getuid()
