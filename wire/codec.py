@@ -64,7 +64,7 @@ def _check_bool(value: Any) -> bool:
 
 
 def _record_checker(cls: type[Any]) -> Check:
-    checks = [_checker(hints) for _, hints in _field_types(cls)]
+    checks = [_checker(tp) for _, tp in _record_field_types(cls)]
     count = len(checks)
     plain: dict[Check, type] = {_check_int: int, _check_str: str, _check_bool: bool}
     if not all(chk in plain for chk in checks):
@@ -88,7 +88,7 @@ def _record_checker(cls: type[Any]) -> Check:
         for i in ints:
             if not -_MAX_INT <= value[i] <= _MAX_INT:
                 _check_int(value[i])
-        return cls(*value)
+        return _new_tuple(cls, value)  # the named tuple at once: its fields are checked
 
     return check
 
@@ -119,8 +119,19 @@ def _checker(tp: Any) -> Check:
 
 
 def _field_types(cls: type[Any]) -> list[tuple[dataclasses.Field[Any], Any]]:
+    """A message type's fields and their types."""
     hints = typing.get_type_hints(cls)
     return [(f, hints[f.name]) for f in dataclasses.fields(cls)]
+
+
+def _record_field_types(cls: type[Any]) -> list[tuple[str, Any]]:
+    """A record type's (a named tuple's) field names and their types."""
+    hints = typing.get_type_hints(cls)
+    return [(name, hints[name]) for name in cls._fields]
+
+
+#: Builds a named tuple from a list without going through its __new__'s arguments.
+_new_tuple: Callable[[type[Any], list[Any]], Any] = tuple.__new__
 
 
 def _encoder(tp: Any) -> Callable[[Any], Any] | None:
@@ -130,10 +141,7 @@ def _encoder(tp: Any) -> Callable[[Any], Any] | None:
         if inner is None:
             return list
         return lambda items: [inner(i) for i in items]
-    if tp in RECORD_TYPES.values():
-        names = [f.name for f in dataclasses.fields(tp)]
-        return lambda rec: [getattr(rec, n) for n in names]
-    return None
+    return None  # a plain value, or a record: a named tuple is written as a JSON array
 
 
 #: One encoder for all: json.dumps with options builds a new one per call.
@@ -151,7 +159,8 @@ def _value_writer(tp: Any) -> Callable[[Any], str]:
     if tp is int:
         return int.__repr__
     enc = _encoder(tp)
-    assert enc is not None  # every other field type is a tuple or a record
+    if enc is None:  # a record
+        return _JSON.encode
     return lambda value: _JSON.encode(enc(value))
 
 
@@ -174,9 +183,6 @@ def _message_encoder(name: str, pairs: list[tuple[dataclasses.Field[Any], Any]])
     )
 
 
-_RECORD_ENCODERS: dict[type[Any], Callable[[Any], Any]] = {
-    cls: enc for cls in RECORD_TYPES.values() if (enc := _encoder(cls)) is not None
-}
 _DECODERS: dict[str, tuple[type[Any], list[tuple[str, Check]]]] = {}
 _ENCODERS: dict[type[Any], Encode] = {}
 #: Fields naming a message id: bounded, since receivers remember ids to show each once.
@@ -236,7 +242,7 @@ def encode(message: Message) -> bytes:
 
 def record_size(record: Any) -> int:
     """The bytes a record (a table Entry, a StoredMessage) takes inside an encoded message."""
-    return len(_JSON.encode(_RECORD_ENCODERS[type(record)](record)).encode())
+    return len(_JSON.encode(record).encode())
 
 
 def decode(data: bytes) -> Message:

@@ -11,14 +11,18 @@ Fields use "" for "none" (no token, no password) so that every field has one JSO
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from wire.desk import DeskMessage
 
 # -- records carried inside messages ------------------------------------------------------
+#
+# Records are named tuples, not dataclasses: they arrive by the thousand (a table of 500
+# rows to each of 500 peers as they join), and a tuple is built from a decoded JSON array
+# in one step and written back as one by the JSON encoder itself, at a third of the cost.
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One row of the registry's table: a name, where it listens, and whether it is online.
 
     In a TableUpdate, port 0 means the name was released and the row is to be removed.
@@ -30,8 +34,7 @@ class Entry:
     online: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Alias:
+class Alias(NamedTuple):
     """A name given up by a rename a moment ago (the registry's RENAME_GRACE), and the name
     it leads to now: a peer that never saw the rename (it started since) can still reach
     the one who renamed under the name it knows."""
@@ -78,8 +81,7 @@ def unknown_name(name: str) -> str:
     return f"No user named {name}."
 
 
-@dataclass(frozen=True, slots=True)
-class StoredMessage:
+class StoredMessage(NamedTuple):
     """A message kept in a mailbox: `kind` is "direct" or "channel", or "notice" for a line of
     the registry's own (sender ""); `stamp`: when it was saved."""
 

@@ -26,15 +26,25 @@ REVISION = 1
 
 
 def fingerprint(modules: Iterable[ModuleType], revision: int = REVISION) -> str:
-    """Eight hex digits naming the shape of every dataclass defined in `modules`: the same
-    for the same names, fields and field types (in field order) and `revision`, whatever
-    the order of definition; different, in practice, for any other."""
+    """Eight hex digits naming the shape of every message (a dataclass) and record (a named
+    tuple) defined in `modules`: the same for the same names, fields and field types (in
+    field order) and `revision`, whatever the order of definition; different, in practice,
+    for any other."""
     shapes = []
     for module in modules:
         for name, obj in vars(module).items():
-            if dataclasses.is_dataclass(obj) and obj.__module__ == module.__name__:
-                fields = ",".join(f"{f.name}:{f.type}" for f in dataclasses.fields(obj))
-                shapes.append(f"{name}({fields})")
+            if not isinstance(obj, type) or obj.__module__ != module.__name__:
+                continue
+            if dataclasses.is_dataclass(obj):
+                pairs = [(f.name, f.type) for f in dataclasses.fields(obj)]
+            elif issubclass(obj, tuple) and hasattr(obj, "_fields"):
+                # NamedTuple keeps each annotation as a ForwardRef: its text is the type's
+                hints = obj.__annotations__.items()
+                pairs = [(f, getattr(t, "__forward_arg__", t)) for f, t in hints]
+            else:
+                continue
+            fields = ",".join(f"{field}:{tp}" for field, tp in pairs)
+            shapes.append(f"{name}({fields})")
     text = f"{revision};" + ";".join(sorted(shapes))
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 

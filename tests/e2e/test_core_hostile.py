@@ -230,14 +230,23 @@ def make(cls: type[Any], values: dict[str, object] | None = None, **fields: obje
     values = values or {}
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, object] = {}
-    for field in dataclasses.fields(cls):
-        if field.name in fields:
-            kwargs[field.name] = fields[field.name]
-        elif field.name in values:
-            kwargs[field.name] = values[field.name]
+    for name in _field_names(cls):
+        if name in fields:
+            kwargs[name] = fields[name]
+        elif name in values:
+            kwargs[name] = values[name]
         else:
-            kwargs[field.name] = _plain(hints[field.name], values)
+            kwargs[name] = _plain(hints[name], values)
     return cls(**kwargs)
+
+
+def _is_record(tp: object) -> bool:
+    return any(tp is rec for rec in messages.RECORD_TYPES.values())
+
+
+def _field_names(cls: type[Any]) -> list[str]:
+    """The fields of a message (a dataclass) or a record (a named tuple), in order."""
+    return list(cls._fields) if _is_record(cls) else [f.name for f in dataclasses.fields(cls)]
 
 
 def _plain(tp: Any, values: dict[str, object]) -> object:
@@ -249,8 +258,8 @@ def _plain(tp: Any, values: dict[str, object]) -> object:
         return 7
     if typing.get_origin(tp) is tuple:
         item = typing.get_args(tp)[0]
-        return (_plain(item, values),) if item is str or dataclasses.is_dataclass(item) else (1,)
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return (_plain(item, values),) if item is str or _is_record(item) else (1,)
+    if _is_record(tp):
         return make(tp, values)
     return "fz"
 

@@ -27,9 +27,11 @@ MAX_DRAWN_ITEMS = 4
 
 
 def field_types(cls: type[Any]) -> list[tuple[str, Any]]:
-    """The (name, resolved type) of every field of a dataclass, in declaration order."""
+    """The (name, resolved type) of every field of a message (a dataclass) or a record (a
+    named tuple), in declaration order."""
     hints = typing.get_type_hints(cls)
-    return [(f.name, hints[f.name]) for f in dataclasses.fields(cls)]
+    names = cls._fields if is_record(cls) else [f.name for f in dataclasses.fields(cls)]
+    return [(name, hints[name]) for name in names]
 
 
 def is_record(tp: Any) -> bool:
