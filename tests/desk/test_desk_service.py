@@ -46,12 +46,13 @@ class Client:
         self,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
-        desk_sides: dict[int, select._FileDescriptorLike] | None = None,
+        desk_sides: dict[int, int] | None = None,
     ) -> None:
         self.reader, self.writer = reader, writer
         self.decoder = StreamDecoder()
         self.inbox: list[Message] = []
-        # the desk's end of each connection, by the client's port (see `readable_at_desk`)
+        # the file descriptor of the desk's end of each connection, by the client's port
+        # (see `readable_at_desk`)
         self._desk_sides = desk_sides or {}
 
     def readable_at_desk(self) -> None:
@@ -100,10 +101,12 @@ def run(tmp_path: Path, scenario: Scenario, **options: object) -> list[str]:
     async def main() -> None:
         desk = DeskService(tmp_path, logs.append, **options)  # type: ignore[arg-type]
         await desk.start()
-        desk_sides: dict[int, select._FileDescriptorLike] = {}
+        desk_sides: dict[int, int] = {}
 
         async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            desk_sides[writer.get_extra_info("peername")[1]] = writer.get_extra_info("socket")
+            desk_sides[writer.get_extra_info("peername")[1]] = writer.get_extra_info(
+                "socket"
+            ).fileno()
             decoder = StreamDecoder()
             messages: list[Message] = []
             while not messages:
