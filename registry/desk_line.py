@@ -90,6 +90,39 @@ class WaitingLine(DeskState):
             tuple(math.ceil(left) for left in kept_left),
         )
 
+    def _answer(self, person: Person, reply_to: str, now: float, *, restored: bool) -> list[Action]:
+        """The `DeskQueued` that tells `person` where they stand (the answer to their join,
+        `reply_to` its id, or "" for someone put back at the front), then, for a place
+        taken back that waits for its operator after a restart, a notice saying so.
+        Between `hold` and `release` it is kept for `release` (`_held_answers`): figures
+        taken halfway through a batch of ends would count operators already gone."""
+        assert person.conn is not None
+        if self._holding:
+            self._answers_held.append((person, person.conn, reply_to, restored))
+            return []
+        actions: list[Action] = [self._queued(person, reply_to, now, restored=restored)]
+        if restored and person.awaits and person in self._waiting:
+            who = person.awaits
+            actions.append(
+                self._notice(
+                    person.conn,
+                    f"The help desk was restarted; your conversation with {who} resumes as "
+                    f"soon as {who} is back.",
+                )
+            )
+        return actions
+
+    def _held_answers(self, now: float) -> list[Action]:
+        """At `release`: the answers kept since `hold`, in order, to those still on the
+        connection they were for (one that left, or came back on another, has no use
+        for it)."""
+        held, self._answers_held = self._answers_held, []
+        actions: list[Action] = []
+        for person, conn, reply_to, restored in held:
+            if person.conn == conn and self._conns.get(conn) is person:
+                actions += self._answer(person, reply_to, now, restored=restored)
+        return actions
+
     def _queued(self, person: Person, reply_to: str, now: float, *, restored: bool) -> Send:
         assert person.conn is not None
         if person in self._waiting:

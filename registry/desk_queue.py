@@ -184,23 +184,27 @@ class DeskQueue(AfterRestart, DangerAlerts):
         return actions + self._settle(now) + self._keep()
 
     def hold(self) -> None:
-        """Hand nobody over, and push no position, until `release`; everything else goes
-        on as usual (lines, joins, `.queue`, `.room`). The adapter holds when it sees a
-        connection end, since others may have ended at the same moment and not been read
-        yet: a registry resumed after SIGSTOP reads the ends of every client that left
-        meanwhile one at a time, and the first one read must not hand a waiting person to
-        an operator just as gone (nor an operator to a person gone). Holding twice is
-        holding once."""
+        """Hand nobody over, and push no position nor send any `DeskQueued`, until
+        `release`; everything else goes on as usual (lines, joins, `.queue`, `.room`). The
+        adapter holds when it sees a connection end, since others may have ended at the
+        same moment and not been read yet: a registry resumed after SIGSTOP reads the ends
+        of every client that left meanwhile one at a time, and the first one read must not
+        hand a waiting person to an operator just as gone (nor an operator to a person
+        gone). Holding twice is holding once."""
         self._holding = True
 
     def release(self, now: float) -> list[Action]:
-        """End a `hold`: serve who can be served now, push the positions that changed, and
-        tell each operator whose `.end` came meanwhile and who is still free that nobody
-        waits for it. Nothing happens without a hold."""
+        """End a `hold`: serve who can be served now, answer the joins (and tell those put
+        back at the front where they stand) with the figures now, push the positions that
+        changed, and tell each operator whose `.end` came meanwhile and who is still free
+        that nobody waits for it. Nothing happens without a hold."""
         if not self._holding:
             return []
         self._holding = False
-        actions = self._settle(now)
+        served = self._dispatch(now)
+        # the answers kept meanwhile go first: a DeskQueued answers a join before anything
+        # else (position 0 when the person is one of those just served)
+        actions = self._held_answers(now) + served + self._settle(now)
         ended, self._ended_while_holding = self._ended_while_holding, set()
         for operator in self._operators.values():
             if operator.conn in ended and operator.session is None:
@@ -417,7 +421,7 @@ class DeskQueue(AfterRestart, DangerAlerts):
         # Served at once when an operator is free: position 0 tells the client to skip
         # the waiting-room text. DeskQueued always answers the DeskJoin first.
         served = self._dispatch(now)
-        actions.append(self._queued(person, msg.id, now, restored=False))
+        actions += self._answer(person, msg.id, now, restored=False)
         actions += served
         if person in self._waiting:
             if speaks_of_crisis(person.description):
@@ -448,16 +452,7 @@ class DeskQueue(AfterRestart, DangerAlerts):
         self._restored.discard(person.token)
         actions.append(self._log(f"desk: {name_for_log(person)} took their place back", person))
         served = self._dispatch(now)
-        actions.append(self._queued(person, msg.id, now, restored=True))
-        if person.awaits and person in self._waiting:
-            who = person.awaits
-            actions.append(
-                self._notice(
-                    conn,
-                    f"The help desk was restarted; your conversation with {who} resumes as "
-                    f"soon as {who} is back.",
-                )
-            )
+        actions += self._answer(person, msg.id, now, restored=True)
         return actions + served
 
     def _operator_on(self, conn: ConnId, msg: DeskOperator, now: float) -> list[Action]:

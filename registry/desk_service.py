@@ -308,12 +308,17 @@ class DeskService:
         """Hold the queue's hand-overs for HOLD_TURNS turns of the event loop, so that the
         other connections already ended, or with a last frame (a `.quit`) to read, are
         dealt with before anyone is handed over (see `DeskQueue.hold`). Called as a
-        connection ends, and before a `DeskEnd` or `DeskLeave` is carried out."""
+        connection ends, and before a `DeskEnd` or `DeskLeave` is carried out, the
+        console's included. Outside a running event loop (nothing could release it) it
+        holds nothing."""
         if self._holding or self._closed:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
             return
         self._holding = True
         self.queue.hold()
-        loop = asyncio.get_running_loop()
 
         def turn(left: int) -> None:
             if left > 0:
@@ -388,6 +393,10 @@ class DeskService:
                     "[The console stays on duty; .serve none stops it taking people.]"
                 )
             if parsed.message is not None:
+                if isinstance(parsed.message, DeskEnd | DeskLeave):
+                    # as for any operator's: the person next may have left at this moment,
+                    # their `.quit` or end not read yet
+                    self._hold_handovers()
                 self._apply(self.queue.receive(CONSOLE, parsed.message, self._clock()))
                 self._keep_console_topics()
         except Exception as exc:  # pragma: no cover - defensive
@@ -404,6 +413,7 @@ class DeskService:
         off duty (the person it served goes back to the front of the waiting room)."""
         if self._console is None or not self.queue.knows(CONSOLE):
             return
+        self._hold_handovers()  # its person goes back to the front: see console_line
         self._apply(self.queue.receive(CONSOLE, DeskLeave(self._new_id()), self._clock()))
         self._console = None
 

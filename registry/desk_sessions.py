@@ -211,7 +211,7 @@ class Sessions(WaitingLine):
             requeue=True,
         )
         served = self._dispatch(now)
-        actions.append(self._queued(person, "", now, restored=False))
+        actions += self._answer(person, "", now, restored=False)
         return actions + served
 
     def _hold_at_front(self, person: Person, now: float) -> Action:

@@ -78,6 +78,9 @@ class DeskState:
         # came meanwhile are told at `release` whether anyone waits for them
         self._holding = False
         self._ended_while_holding: set[ConnId] = set()
+        # the DeskQueued answers due meanwhile, sent at `release` with the figures then
+        # (person, the connection it was for, what it answers, whether a place came back)
+        self._answers_held: list[tuple[Person, ConnId, str, bool]] = []
 
     # -- read-only views (for the adapter, the console and tests) --------------------------
 

@@ -174,8 +174,9 @@ class RegistryServer:
                 "--no-desk-console starts without."
             )
             # on duty after the lines above, so that what it says (maybe a person served
-            # at once) comes under them
-            self.desk.set_console_output(self._out)
+            # at once) comes under them; and through `_say`, so that it comes under the log
+            # lines of what led to it too (a person's join, then `[Now serving ...]`)
+            self.desk.set_console_output(self._say)
         return addr
 
     async def serve_forever(self) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import select
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from peer.operator_key import key_path, read_key
 from registry.desk_history import HISTORY_FILE
+from registry.desk_queue import NOBODY_WAITING
 from registry.desk_service import CONSOLE_SWITCH_GUARD, READ_CHUNK, DeskService
 from wire.codec import encode
 from wire.desk import (
@@ -21,6 +23,7 @@ from wire.desk import (
     DeskLeave,
     DeskLine,
     DeskNotice,
+    DeskOnDuty,
     DeskOperator,
     DeskPosition,
     DeskQueued,
@@ -39,10 +42,26 @@ PHONE = "+44 7700 900123"
 class Client:
     """A raw desk connection speaking frames."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        desk_sides: dict[int, int] | None = None,
+    ) -> None:
         self.reader, self.writer = reader, writer
         self.decoder = StreamDecoder()
         self.inbox: list[Message] = []
+        # the file descriptor of the desk's end of each connection, by the client's port
+        # (see `readable_at_desk`)
+        self._desk_sides = desk_sides or {}
+
+    def readable_at_desk(self) -> None:
+        """Wait, without letting the event loop run, until what this client sent can be
+        read at the desk's end of the connection: it is there, not read yet, as for a
+        registry stopped while it came."""
+        side = self._desk_sides[self.writer.get_extra_info("sockname")[1]]
+        readable, _, _ = select.select([side], [], [], 3.0)
+        assert readable, "what was sent never reached the desk"
 
     def send(self, message: Message) -> None:
         self.writer.write(encode_frame(message))
@@ -82,8 +101,12 @@ def run(tmp_path: Path, scenario: Scenario, **options: object) -> list[str]:
     async def main() -> None:
         desk = DeskService(tmp_path, logs.append, **options)  # type: ignore[arg-type]
         await desk.start()
+        desk_sides: dict[int, int] = {}
 
         async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            desk_sides[writer.get_extra_info("peername")[1]] = writer.get_extra_info(
+                "socket"
+            ).fileno()
             decoder = StreamDecoder()
             messages: list[Message] = []
             while not messages:
@@ -98,7 +121,7 @@ def run(tmp_path: Path, scenario: Scenario, **options: object) -> list[str]:
         port = server.sockets[0].getsockname()[1]
 
         async def connect() -> Client:
-            return Client(*await asyncio.open_connection("127.0.0.1", port))
+            return Client(*await asyncio.open_connection("127.0.0.1", port), desk_sides)
 
         try:
             await scenario(desk, connect, logs)
@@ -333,6 +356,71 @@ def test_the_console_goes_off_duty_when_its_input_ends(tmp_path: Path) -> None:
         assert (await zed.next(DeskQueued)).position == 2  # type: ignore[attr-defined]
         desk.console_line(".serve all")  # no console any more: nothing happens
         assert printed[-1] == off
+
+    run(tmp_path, scenario)
+
+
+def test_the_consoles_end_hands_nobody_over_before_what_is_already_there_is_read(
+    tmp_path: Path,
+) -> None:
+    """The console's `.end` holds hand-overs as any operator's does (docs/DESK.md,
+    "Connections that end together"): Carol, next in line, typed `.quit` at that moment,
+    and was handed to the console before her `.quit` was read, for a session that never
+    was (her full number shown, a transcript written)."""
+    printed: list[str] = []
+
+    async def scenario(desk: DeskService, connect: Connect, logs: list[str]) -> None:
+        shown = asyncio.Event()
+
+        def show(line: str) -> None:
+            printed.append(line)
+            shown.set()
+
+        desk.set_console_output(show)
+        dan = await connect()
+        dan.send(join("Dan"))
+        await dan.next(DeskServed)
+        carol = await connect()
+        carol.send(join("Carol", "+1 202 555 0147"))
+        await carol.next(DeskQueued)
+        carol.send(DeskLeave("c2"))
+        carol.readable_at_desk()
+        desk.console_line(".end")
+        assert not any("Now serving Carol" in line for line in printed)
+        assert "left the waiting room" in (await carol.next(DeskEnded)).reason  # type: ignore[attr-defined]
+        assert "ended the session" in (await dan.next(DeskEnded)).reason  # type: ignore[attr-defined]
+        while f"desk: [{NOBODY_WAITING}]" not in printed:  # said at the release
+            shown.clear()
+            await asyncio.wait_for(shown.wait(), 5)
+        assert not any("Now serving Carol" in line for line in printed)
+        assert not any("admin serves Carol" in line for line in logs)
+        assert not desk.console_in_session
+
+    run(tmp_path, scenario, switch_guard=0.0)
+
+
+def test_the_console_going_off_duty_hands_its_person_to_nobody_gone(tmp_path: Path) -> None:
+    """The console's input ending (a `DeskLeave`) holds hand-overs too: Dan, put back at
+    the front, is not handed to ann, whose `.quit` is there to read."""
+
+    async def scenario(desk: DeskService, connect: Connect, logs: list[str]) -> None:
+        desk.set_console_output(lambda line: None)
+        dan = await connect()
+        dan.send(join("Dan"))
+        await dan.next(DeskQueued)  # at 0: served at once
+        await dan.next(DeskServed)
+        ann = await connect()
+        key = read_key(key_path(tmp_path))
+        ann.send(DeskOperator("o1", "ann", (1, 2, 3, 4, 5, 6), key, WIRE_VERSION))
+        await ann.next(DeskOnDuty)
+        ann.send(DeskLeave("o2"))
+        ann.readable_at_desk()
+        desk.console_ended()
+        assert (await dan.next(DeskEnded)).requeued  # type: ignore[attr-defined]
+        queued = await dan.next(DeskQueued)
+        assert queued.position == 1 and queued.operators == 0  # type: ignore[attr-defined]
+        assert await ann.closed()
+        assert not any("ann serves Dan" in line for line in logs)
 
     run(tmp_path, scenario)
 

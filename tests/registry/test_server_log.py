@@ -13,6 +13,8 @@ import pytest
 from registry.server import RegistryServer
 from registry.storage import StorageError
 from wire.codec import decode_datagram_batch, encode
+from wire.desk import DeskJoin
+from wire.framing import encode_frame
 from wire.messages import ChannelPost, Deregister, Keepalive, Refused, Register, Welcome
 from wire.version import WIRE_VERSION
 
@@ -162,5 +164,29 @@ def test_text_from_the_network_reaches_the_console_cleaned(tmp_path: Path) -> No
         assert any("forged" in line for line in logged), logged
         for line in logged:
             assert line.isprintable(), repr(line)
+
+    asyncio.run(scenario())
+
+
+def test_the_console_operator_reads_a_join_logged_before_serving_it(tmp_path: Path) -> None:
+    """The desk's lines on the console come under the log lines of what led to them: a
+    person's join, then `[Now serving ...]` (log lines wait for the end of the pass, and
+    the desk's lines were printed at once, above the join)."""
+
+    async def scenario() -> None:
+        console = Console()
+        server = RegistryServer(
+            data_dir=tmp_path, bind="127.0.0.1", port=0, out=console.add, console_operator=True
+        )
+        _, port = await server.start()
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        join = DeskJoin("j-1", "Dan", "+44 7700 900123", 2, "", "", WIRE_VERSION)
+        writer.write(encode_frame(join))
+        serving = await console.line("[Now serving Dan")
+        joined = await console.line("desk: Dan (phone **********23) joined for topic 2")
+        served = await console.line("desk: admin serves Dan")
+        assert joined < serving < served, console.events
+        writer.close()
+        await server.close()
 
     asyncio.run(scenario())
