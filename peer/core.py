@@ -30,6 +30,7 @@ from peer.change_lines import ChangeLines
 from peer.mail_lines import MailLines
 from peer.outbox import Outbox
 from peer.registry_watch import KEEPALIVE, RegistryWatch
+from peer.requests import Request, Requests
 from peer.room_return import RoomReturn
 from peer.rooms import KnownRooms, room_line
 from peer.seen_ids import SeenIds
@@ -81,31 +82,10 @@ from wire.version import WIRE_VERSION
 #: What a quit waits for (see `PeerCore._delivering`): the requests that carry something
 #: the user sent.
 _DELIVERED = (SaveMessage, ChannelPost, RoomPost, Leave)
-#: What reaches the registry in the order typed, behind a long line on its way over TCP.
-_IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister)
-#: Seconds to wait for the outcome of an accepted save request before asking again.
-OUTCOME_WAIT = 10.0
-#: Seconds to wait for an answer fetched over TCP after a TooBig.
-STREAM_WAIT = 5.0
-#: Requests given up on whose late answer is still taken: the last few are plenty, as only
-#: registrations, joins and renames are kept, and each is typed by the user.
-GIVEN_UP_KEPT = 16
-
 #: What a peer whose registry does not answer says about rooms.
 ROOMS_DOWN = (
     "[Rooms are unavailable while the registry does not answer; direct messages still work.]"
 )
-
-
-@dataclass
-class Request:
-    """A request to the registry waiting for its answer.
-
-    `quiet` requests are outbox retries: their failure is not announced again.
-    """
-
-    message: Message
-    quiet: bool = False
 
 
 @dataclass
@@ -150,24 +130,18 @@ class PeerCore:
         self.keepalive = keepalive
         self._watch = RegistryWatch(keepalive)
         self._new_id = IdMaker(session)
-        self._requests: Retransmitter[Request] = Retransmitter(timeout, attempts)
         self._chats: Retransmitter[Chat] = Retransmitter(timeout, attempts)
         # per recipient (name key): the id of a direct message too long for a datagram,
         # on its way over TCP, and the messages typed to them after it, held until it is
         # acked or given up: they would otherwise arrive first (see `_send_in_order`)
         self._long_chat: dict[str, str] = {}
         self._behind: dict[str, list[Chat]] = {}
-        # the same for what is typed to the registry (saves, channel and room posts): the
-        # id of the request what follows waits for (a long one on its way, or a kept one
-        # as the outbox is sent: see `_flush_outbox`), and the requests held behind it, by id
-        self._waited_for: str | None = None
-        self._held: dict[str, tuple[Message, bool]] = {}
-        self._streamed: dict[str, tuple[Request, float]] = {}
-        self._outcomes: dict[str, tuple[SaveMessage, float]] = {}
-        self._kept_saves: set[str] = set()  # ids of outcomes awaited for outbox messages
         # messages held while the registry does not answer, in the order typed, and
         # direct messages unanswered after their first try, kept on disk (KeepOutbox)
         self._outbox = Outbox(outbox)
+        # the requests to the registry: in flight, held behind a long or kept one (the same
+        # rule for what is typed to the registry), awaiting a save's outcome, given up on
+        self._requests = Requests(server, self._outbox, timeout, attempts)
         # what the user sent and is not known delivered, kept by the adapter (Sending) so
         # that a peer killed even before a first retry loses nothing; and the ids that an
         # answer of this event may have settled (checked in `_settle`)
@@ -184,8 +158,6 @@ class PeerCore:
         # lines typed (None: the end of input) while a change they may depend on is on its
         # way (see `_changing`): carried out in order once it is answered or given up
         self._after_change: deque[str | None] = deque()
-        # registrations, joins and renames given up on, by id, for their late answers
-        self._given_up: dict[str, Register | Join | Rename] = {}
         # the farewell of a /quit (or end of input) waiting for what is on its way to be
         # delivered before the Deregister goes; None when not quitting
         self._farewell: str | None = None
@@ -211,7 +183,7 @@ class PeerCore:
     def start(self, now: float) -> list[Action]:
         """Register with the registry (the first thing a peer does)."""
         out: list[Action] = []
-        self._request(self._register_message(), now, out)
+        self._requests.send(self._register_message(), now, out)
         self._settle(now, out)
         return out
 
@@ -285,10 +257,8 @@ class PeerCore:
         it be sent at all?). Lines typed meanwhile, by a quick hand or a script, wait
         for its answer, so that they are carried out in the order typed."""
         changes = Join | Rename | Deregister | Register
-        return (
-            any(isinstance(r.message, changes) for r in self._requests.items())
-            or any(isinstance(r.message, changes) for r, _ in self._streamed.values())
-            or any(isinstance(m, changes) for m, _ in self._held.values())
+        return any(
+            isinstance(m, changes) for m in self._requests.messages(streamed=True, held=True)
         )
 
     def _carry_out_waiting(self, now: float, out: list[Action]) -> None:
@@ -331,14 +301,11 @@ class PeerCore:
         """The outbox, then everything else sent and not known delivered, roughly in the
         order typed, each once: direct messages as the saves they would become."""
         chats = [*self._chats.items(), *(c for waiting in self._behind.values() for c in waiting)]
-        requests = [*self._requests.items(), *(r for r, _ in self._streamed.values())]
         found: dict[str, Message] = {m.id: m for m in self._outbox}
         for message in (
             *self._outbox.unanswered.values(),
             *(self._save_message(c.to, c.text, c.id) for c in chats),
-            *(r.message for r in requests if isinstance(r.message, _DELIVERED)),
-            *(m for m, _ in self._held.values()),
-            *(save for save, _ in self._outcomes.values()),
+            *self._requests.undelivered(_DELIVERED),
         ):
             found.setdefault(message.id, message)
         return tuple(sorted(found.values(), key=self._outbox.typed_at))
@@ -436,14 +403,11 @@ class PeerCore:
                 self._register_late = True
         for request in failed_r:
             self._request_failed(request, now, out)
-        for key, (request, deadline) in list(self._streamed.items()):
-            if deadline <= now:
-                del self._streamed[key]
-                self._request_failed(request, now, out)
-        for key, (save, deadline) in list(self._outcomes.items()):
-            if deadline <= now:  # accepted but no outcome: ask again, the registry dedupes
-                del self._outcomes[key]
-                self._request(save, now, out, quiet=True)
+        for request in self._requests.streams_over(now):
+            self._request_failed(request, now, out)
+        for save in self._requests.outcomes_over(now):
+            # accepted but no outcome: ask again, the registry dedupes
+            self._requests.send(save, now, out, quiet=True)
         if self._watch.keepalive_due(now):
             self._keepalive(now, out)
 
@@ -465,11 +429,6 @@ class PeerCore:
         ):
             if t is not None and (wake is None or t < wake):
                 wake = t
-        for waiting in (self._streamed, self._outcomes):
-            if waiting:
-                t = min(deadline for _, deadline in waiting.values())
-                if wake is None or t < wake:
-                    wake = t
         return wake
 
     @property
@@ -485,7 +444,7 @@ class PeerCore:
     def awaiting_outcome(self, msg_id: str) -> bool:
         """Whether save request `msg_id` waits for the registry's answer or, accepted, for
         its outcome (a Saved for it now is shown: saved, delivered, or refused)."""
-        return msg_id in self._outcomes or self._requests.get(msg_id) is not None
+        return self._requests.awaiting_outcome(msg_id)
 
     def prompt(self) -> str:
         """The input prompt: the name, and the room when in one or "(offline)" after dereg
@@ -523,7 +482,7 @@ class PeerCore:
         if self._room_return.join_after_kept is not None:
             join = self._room_return.join_due()
             if join is not None:
-                self._request(join, now, out)
+                self._requests.send(join, now, out)
         self._update_prompt(out)
         self._outbox.keep(out)
         self._room_return.keep(self.state.room, self._quitting, out)
@@ -546,10 +505,7 @@ class PeerCore:
         being known delivered: the places `undelivered` looks in."""
         if (
             self._chats.get(msg_id) is not None
-            or self._requests.get(msg_id) is not None
-            or msg_id in self._streamed
-            or msg_id in self._held
-            or msg_id in self._outcomes
+            or self._requests.holds(msg_id)
             or msg_id in self._outbox.unanswered
         ):
             return True
@@ -575,7 +531,7 @@ class PeerCore:
                 if self._text_ok(text, out):
                     post = ChannelPost(self._new_id(), self.state.name, self.state.token, text)
                     self._keep_sending(post, out)
-                    self._request(post, now, out)
+                    self._requests.send(post, now, out)
             case cmd.AskMessage(to):
                 self._asking_step = 1
                 if to:
@@ -592,13 +548,13 @@ class PeerCore:
                     message = Deregister(
                         self._new_id(), self.state.name, self.state.token, False, ""
                     )
-                    self._request(message, now, out)
+                    self._requests.send(message, now, out)
             case cmd.Reg(name):
                 if self._is_me(name, "reg", out):
                     if self.state.registered:
                         out.append(Print("[You are already registered.]", "error"))
                         return
-                    self._request(self._register_message(), now, out)
+                    self._requests.send(self._register_message(), now, out)
             case cmd.Quit(farewell):
                 self._quit(farewell, now, out)
             case cmd.Help(topic):
@@ -616,14 +572,14 @@ class PeerCore:
             case cmd.LeaveRoom():
                 self._leave(now, out)
             case cmd.ListRooms():
-                self._request(RoomsRequest(self._new_id()), now, out)
+                self._requests.send(RoomsRequest(self._new_id()), now, out)
             case cmd.RoomSay(text):
                 if self._text_ok(text, out):
                     said = RoomPost(
                         self._new_id(), self.state.name, self.state.token, self.state.room, text
                     )
                     self._keep_sending(said, out)
-                    self._request(said, now, out)
+                    self._requests.send(said, now, out)
                     if cmd.spelled_as_command(text):
                         line = (
                             f"[Said in {self.state.room} as text; in a room, commands need "
@@ -721,7 +677,7 @@ class PeerCore:
             out.append(Exit(0))
             return
         message = Deregister(self._new_id(), self.state.name, self.state.token, True, farewell)
-        self._request(message, now, out)
+        self._requests.send(message, now, out)
 
     def _delivering(self) -> bool:
         """Whether a message the user sent is still on its way: a direct one awaiting its
@@ -731,12 +687,11 @@ class PeerCore:
         lose it, and this peer would send it again). Outbox retries do not count: what the
         registry did not take is kept on disk for the next start. A `rooms` awaiting its
         answer counts too."""
-        if self._chats or self._behind or self._held or self._outcomes:
+        if self._chats or self._behind:
             return True
-        waiting = self._requests.items() + [request for request, _ in self._streamed.values()]
         # `rooms` too: the user asked, and a script ending with it would quit unanswered
         asked = (*_DELIVERED, RoomsRequest)
-        return any(not request.quiet and isinstance(request.message, asked) for request in waiting)
+        return self._requests.delivering(asked)
 
     # -- rooms and renames --------------------------------------------------------------
 
@@ -751,7 +706,7 @@ class PeerCore:
             return
         join = self._join_message(room)
         if self._room_return.typed_join(join, out):
-            self._request(join, now, out)
+            self._requests.send(join, now, out)
 
     def _leave(self, now: float, out: list[Action]) -> None:
         """Leave at once here (what is typed next is no longer room text) and tell the
@@ -763,7 +718,7 @@ class PeerCore:
         self.state.room = ""
         leave = Leave(self._new_id(), self.state.name, self.state.token)
         self._outbox.note_typed(leave)  # it may wait in the outbox, after lines typed in the room
-        self._request(leave, now, out)
+        self._requests.send(leave, now, out)
 
     def _rename(self, new: str, now: float, out: list[Action]) -> None:
         problem = name_problem(new)
@@ -773,11 +728,11 @@ class PeerCore:
         if new == self.state.name:
             out.append(Print(f"[You are already called {new}.]", "error"))
             return
-        if any(isinstance(r.message, Rename) for r in self._requests.items()):
+        if any(isinstance(m, Rename) for m in self._requests.messages()):
             out.append(Print("[A rename is already on its way; wait for its answer.]", "error"))
             return
         rename = Rename(self._new_id(), self.state.name, self.state.token, new)
-        self._request(rename, now, out)
+        self._requests.send(rename, now, out)
 
     def _renamed_to(self, rename: Rename, out: list[Action]) -> None:
         old = self.state.name
@@ -873,7 +828,7 @@ class PeerCore:
             out.append(Send((entry.ip, entry.port), chat))
 
     def _save(self, to: str, text: str, msg_id: str, now: float, out: list[Action]) -> None:
-        self._request(self._save_message(to, text, msg_id), now, out)
+        self._requests.send(self._save_message(to, text, msg_id), now, out)
 
     def _save_message(self, to: str, text: str, msg_id: str) -> SaveMessage:
         return SaveMessage(msg_id, self.state.name, self.state.token, to, text)
@@ -927,25 +882,6 @@ class PeerCore:
             WIRE_VERSION,
         )
 
-    def _request(
-        self, message: Message, now: float, out: list[Action], quiet: bool = False
-    ) -> None:
-        if isinstance(message, _IN_ORDER):
-            # what the user typed reaches the registry in the order typed (see
-            # `_send_in_order`): behind a long one on its way, or a kept one (the outbox goes
-            # one message at a time: see `_flush_outbox`), it waits; so does a leave, join,
-            # rename or dereg, which would take effect before the line waited for arrived
-            if self._waited_for is not None and message.id != self._waited_for:
-                self._held.setdefault(message.id, (message, quiet))
-                return
-            long = isinstance(message, SaveMessage | ChannelPost | RoomPost) and travels_by_stream(
-                message
-            )
-            if long or message in self._outbox:
-                self._waited_for = message.id
-        self._requests.start(message.id, Request(message, quiet), now)
-        out.append(Send(self.server, message))
-
     def _request_over(
         self, message: Message, now: float, out: list[Action], *, gave_up: bool = False
     ) -> None:
@@ -954,36 +890,22 @@ class PeerCore:
         order. The outbox goes on only after an answer that took its message out of it:
         one given up on, or kept again (refused as offline), says the registry cannot take
         the rest now either; they go when it answers again (`_flush_outbox`)."""
-        if message.id != self._waited_for:
+        if not self._requests.over(message.id):
             return
-        self._waited_for = None
         if self._replaced_said:
             return  # this start sends nothing more (see `_replaced`)
         if not gave_up and message not in self._outbox:
             kept = self._next_kept()
             if kept is not None:
-                self._request(kept, now, out, quiet=True)
+                self._requests.send(kept, now, out, quiet=True)
                 return
-        held, self._held = self._held, {}
-        for waiting, quiet in held.values():
-            self._request(waiting, now, out, quiet)
+        for waiting, quiet in self._requests.take_held():
+            self._requests.send(waiting, now, out, quiet)
 
     def _next_kept(self) -> Message | None:
         """The first kept message not on its way yet; None when there is none, or when it
         waits for its room to be joined again (`_rejoin_for_kept`)."""
-        for message in self._outbox:
-            if self._room_return.rejoining is not None and isinstance(message, RoomPost | Leave):
-                return None
-            if self._requests.get(message.id) is None and message.id not in self._streamed:
-                return message
-        return None
-
-    def _take_request(self, reply_to: str) -> Request | None:
-        request = self._requests.answer(reply_to)
-        if request is None:
-            streamed = self._streamed.pop(reply_to, None)
-            request = streamed[0] if streamed else None
-        return request
+        return self._requests.next_kept(rejoining=self._room_return.rejoining is not None)
 
     def _joined_by_notice(self, room: str, addr: Addr, now: float, out: list[Action]) -> None:
         """A notice about `room` while our join of it waits for its ack: the registry
@@ -992,10 +914,7 @@ class PeerCore:
         after them); were it lost with a registry killed in between, the peer would say the
         join failed and take its next lines as outside the room the registry has it in."""
         key = name_key(room)
-        waiting = [r.message for r in self._requests.items()]
-        waiting += [r.message for r, _ in self._streamed.values()]
-        waiting += list(self._given_up.values())
-        for join in waiting:
+        for join in self._requests.messages(streamed=True, given_up=True):
             if isinstance(join, Join) and name_key(join.room) == key:
                 self._answer(Ack(self._new_id(), join.id), addr, now, out)
                 return
@@ -1027,16 +946,15 @@ class PeerCore:
         if addr != self.server:
             return
         if isinstance(reply, TooBig):
-            request = self._requests.answer(reply_to)
+            request = self._requests.stream(reply_to, now)
             if request is not None:
-                self._streamed[reply_to] = (request, now + STREAM_WAIT)
                 out.append(SendStream(self.server, request.message))
             return
-        request = self._take_request(reply_to)
+        request = self._requests.answer(reply_to)
         if request is not None:
             message = request.message
         else:
-            late = self._given_up.pop(reply_to, None)
+            late = self._requests.take_given_up(reply_to)
             if late is None or isinstance(reply, Refused | TooBig):
                 return  # a copy, or a refusal of what was already said to have failed
             # Done after all (the registry was slow, or the answers were lost): what the
@@ -1071,10 +989,7 @@ class PeerCore:
                 if message.quitting:
                     out.append(Exit(0))
             case SaveMessage():
-                if self._drop_from_outbox(message):
-                    self._kept_saves.add(message.id)
-                if message.id not in self._outcomes:
-                    self._outcomes[message.id] = (message, now + OUTCOME_WAIT)
+                self._requests.await_outcome(message, now, kept=self._drop_from_outbox(message))
             case ChannelPost():
                 if self._drop_from_outbox(message):
                     line = f"[Kept message received by Server: {_quoted(message.text)}]"
@@ -1105,7 +1020,7 @@ class PeerCore:
                     self._take_mail(reply.mail, now, out)
             case Keepalive():
                 if isinstance(reply, Alive) and reply.version > self.table.version:
-                    self._request(TableRequest(self._new_id()), now, out, quiet=True)
+                    self._requests.send(TableRequest(self._new_id()), now, out, quiet=True)
             case _:
                 pass
 
@@ -1217,8 +1132,8 @@ class PeerCore:
         it), or a registration is on its way already. Its Welcome takes us back to our room."""
         if not self.state.registered or self._deregistering():
             return
-        if not any(isinstance(r.message, Register) for r in self._requests.items()):
-            self._request(self._register_message(), now, out, quiet=True)
+        if not any(isinstance(m, Register) for m in self._requests.messages()):
+            self._requests.send(self._register_message(), now, out, quiet=True)
 
     def _room_post_refused(
         self, post: RoomPost, reason: str, now: float, out: list[Action]
@@ -1247,9 +1162,7 @@ class PeerCore:
         if self._started and isinstance(message, Register | Join | Rename):
             # said to have failed; should the registry have done it anyway, its late
             # answer is taken (see `_answer`)
-            self._given_up[message.id] = message
-            while len(self._given_up) > GIVEN_UP_KEPT:
-                del self._given_up[next(iter(self._given_up))]
+            self._requests.give_up(message)
         if not request.quiet:
             dot = "." if isinstance(message, ChannelPost) else ""
             out.append(Print(f"[Server not responding{dot}]", "error"))
@@ -1332,8 +1245,8 @@ class PeerCore:
         rejoining = self._room_return.rejoining
         if rejoining is not None and not self._joining():
             # the join for kept lines went unanswered: ask again
-            self._request(self._join_message(rejoining), now, out, quiet=True)
-        if self._waited_for is not None:
+            self._requests.send(self._join_message(rejoining), now, out, quiet=True)
+        if self._requests.waiting:
             return  # the kept message on its way sends the next once answered
         # One at a time, each once the one before is answered (`_request_over`): sent
         # together, a lost one would be sent again 500 ms later, after those typed after
@@ -1341,25 +1254,23 @@ class PeerCore:
         # registry answers in well under a millisecond: nobody sees the wait.
         kept = self._next_kept()
         if kept is not None:
-            self._request(kept, now, out, quiet=True)
+            self._requests.send(kept, now, out, quiet=True)
 
     def _joining(self) -> bool:
-        return any(isinstance(r.message, Join) for r in self._requests.items()) or any(
-            isinstance(m, Join) for m, _ in self._held.values()
-        )
+        return any(isinstance(m, Join) for m in self._requests.messages(held=True))
 
     def _rejoin_for_kept(self, now: float, out: list[Action]) -> None:
         """Kept lines typed in a room we are no longer in: join that room again before
         sending them, so that they reach it and no other (RoomReturn.rejoin_for_kept)."""
         room = self._room_return.rejoin_for_kept(self.state.room, out)
         if room:
-            self._request(self._join_message(room), now, out)
+            self._requests.send(self._join_message(room), now, out)
 
     def _go_back_to_room(self, now: float, out: list[Action]) -> None:
         """At the first Welcome, join the room an earlier run was in (RoomReturn.go_back)."""
         room = self._room_return.go_back(out)
         if room:
-            self._request(self._join_message(room), now, out)
+            self._requests.send(self._join_message(room), now, out)
 
     def _join_message(self, room: str) -> Join:
         return Join(self._new_id(), self.state.name, self.state.token, room)
@@ -1384,7 +1295,7 @@ class PeerCore:
                 self._drop_from_outbox(message)  # in no room already
 
     def _deregistering(self) -> bool:
-        return any(isinstance(r.message, Deregister) for r in self._requests.items())
+        return any(isinstance(m, Deregister) for m in self._requests.messages())
 
     def _drop_from_outbox(self, message: Message) -> bool:
         """`message` is answered: forget it. True when it was kept in the outbox, so that
@@ -1400,10 +1311,10 @@ class PeerCore:
             return
         if self._watch.down:
             self._flush_outbox(now, out)
-        in_flight = any(isinstance(r.message, Keepalive) for r in self._requests.items())
+        in_flight = any(isinstance(m, Keepalive) for m in self._requests.messages())
         if self.state.registered and not in_flight and not self._deregistering():
             message = Keepalive(self._new_id(), self.state.name, self.state.token)
-            self._request(message, now, out, quiet=True)
+            self._requests.send(message, now, out, quiet=True)
 
     # -- registration answers and the table ---------------------------------------------
 
@@ -1478,7 +1389,7 @@ class PeerCore:
         if mail:
             ids = tuple(m.id for m in mail)
             taken = MailTaken(self._new_id(), self.state.name, self.state.token, ids)
-            self._request(taken, now, then, quiet=True)
+            self._requests.send(taken, now, then, quiet=True)
         if then:
             out.append(OnceShown(tuple(then)))
 
@@ -1487,8 +1398,8 @@ class PeerCore:
             return
         if update.version > self.table.version + 1:
             # we missed a change: fetch the whole table (over TCP if it does not fit)
-            if not any(isinstance(r.message, TableRequest) for r in self._requests.items()):
-                self._request(TableRequest(self._new_id()), now, out, quiet=True)
+            if not any(isinstance(m, TableRequest) for m in self._requests.messages()):
+                self._requests.send(TableRequest(self._new_id()), now, out, quiet=True)
             return
         renamed_to = self.table.apply(update, self.state.name)
         self._change_lines.table_changed(now, out)
@@ -1520,8 +1431,7 @@ class PeerCore:
 
     def _renames_asked(self) -> list[Rename]:
         """Renames we asked for that are on their way, or were given up on lately."""
-        asked = [r.message for r in self._requests.items()] + list(self._given_up.values())
-        return [m for m in asked if isinstance(m, Rename)]
+        return [m for m in self._requests.messages(given_up=True) if isinstance(m, Rename)]
 
     def _own_rename_seen(self, new_name: str, out: list[Action]) -> None:
         """The table says our name became `new_name`: a rename we asked for was done, though
@@ -1529,8 +1439,8 @@ class PeerCore:
         done, or this peer would go on under a name that is no longer its own."""
         for rename in self._renames_asked():
             if name_key(rename.new_name) == name_key(new_name):
-                self._requests.answer(rename.id)
-                self._given_up.pop(rename.id, None)
+                self._requests.answer_sent(rename.id)
+                self._requests.take_given_up(rename.id)
                 self._renamed_to(rename, out)
                 return
 
@@ -1569,16 +1479,15 @@ class PeerCore:
     def _save_outcome(self, saved: Saved, now: float, out: list[Action]) -> None:
         if saved.reply_to in self._sending:
             self._maybe_settled.append(saved.reply_to)
-        pending = self._outcomes.pop(saved.reply_to, None)
-        request = self._requests.answer(saved.reply_to)
+        pending = self._requests.take_outcome(saved.reply_to)
+        request = self._requests.answer_sent(saved.reply_to)
         if pending is None and request is None:
             return  # a copy of an outcome already shown
-        kept = saved.reply_to in self._kept_saves
-        self._kept_saves.discard(saved.reply_to)
+        kept = self._requests.outcome_of_kept(saved.reply_to)
         if request is not None:  # the outcome overtook the save's Ack
             kept = self._drop_from_outbox(request.message) or kept
             self._request_over(request.message, now, out)
-        save = pending[0] if pending is not None else request.message if request else None
+        save = pending if pending is not None else request.message if request else None
         text = save.text if kept and isinstance(save, SaveMessage) else None
         if saved.refused:
             if isinstance(save, SaveMessage):
@@ -1591,7 +1500,7 @@ class PeerCore:
             else:
                 line = f"[Kept message delivered to {saved.to}: {_quoted(text)}]"
             out.append(Print(line, "system"))
-            self._request(TableRequest(self._new_id()), now, out, quiet=True)
+            self._requests.send(TableRequest(self._new_id()), now, out, quiet=True)
         elif text is not None:
             line = f"[Kept message for {saved.to} saved at the server: {_quoted(text)}]"
             out.append(Print(line, "system"))

@@ -1,0 +1,278 @@
+"""The peer's requests to the registry, as bookkeeping: what is in flight (sent as
+datagrams and retried, or sent again over TCP after a TooBig), what waits behind a long or
+a kept request so that the registry gets what the user typed in the order typed, the saves
+accepted whose outcome is still to come, and the requests given up on whose late answers
+are still taken (DESIGN.md section 4; docs/PROTOCOL.md, "A long message is not overtaken").
+Sans-IO: `send` appends the Send action, and the caller asks `due`, `streams_over` and
+`outcomes_over` at `next_wake`. What an answer or a failure means to the user is the core's
+(peer.core).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from peer.actions import Action, Addr, Send
+from peer.outbox import Outbox
+from wire.codec import travels_by_stream
+from wire.messages import (
+    ChannelPost,
+    Deregister,
+    Join,
+    Leave,
+    Message,
+    Register,
+    Rename,
+    RoomPost,
+    SaveMessage,
+)
+from wire.reliable import ATTEMPTS, TIMEOUT, Retransmitter
+
+#: What reaches the registry in the order typed, behind a long line on its way over TCP.
+_IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister)
+#: Seconds to wait for the outcome of an accepted save request before asking again.
+OUTCOME_WAIT = 10.0
+#: Seconds to wait for an answer fetched over TCP after a TooBig.
+STREAM_WAIT = 5.0
+#: Requests given up on whose late answer is still taken: the last few are plenty, as only
+#: registrations, joins and renames are kept, and each is typed by the user.
+GIVEN_UP_KEPT = 16
+
+
+@dataclass
+class Request:
+    """A request to the registry waiting for its answer.
+
+    `quiet` requests are outbox retries: their failure is not announced again.
+    """
+
+    message: Message
+    quiet: bool = False
+
+
+class Requests:
+    """The requests of one peer to the registry at `server`, from sending to their answer,
+    give-up or outcome. `outbox` is the peer's own: a kept message, as the outbox is sent,
+    is waited for like a long one (see `send`). `timeout` and `attempts` are the retry rule
+    of datagrams (wire.reliable)."""
+
+    def __init__(
+        self,
+        server: Addr,
+        outbox: Outbox,
+        timeout: float = TIMEOUT,
+        attempts: int = ATTEMPTS,
+    ) -> None:
+        self._server = server
+        self._outbox = outbox
+        self._sent: Retransmitter[Request] = Retransmitter(timeout, attempts)
+        # the id of the request what is typed to the registry next (saves, channel and room
+        # posts, ...) waits for (a long one on its way, or a kept one as the outbox is
+        # sent: see `next_kept`), and the requests held behind it, by id
+        self._waited_for: str | None = None
+        self._held: dict[str, tuple[Message, bool]] = {}
+        self._streamed: dict[str, tuple[Request, float]] = {}
+        self._outcomes: dict[str, tuple[SaveMessage, float]] = {}
+        self._kept_saves: set[str] = set()  # ids of outcomes awaited for outbox messages
+        # registrations, joins and renames given up on, by id, for their late answers
+        self._given_up: dict[str, Register | Join | Rename] = {}
+
+    # -- sending, and the order typed ---------------------------------------------------
+
+    def send(self, message: Message, now: float, out: list[Action], quiet: bool = False) -> None:
+        """Send `message` to the registry at `now` and wait for its answer (`due` sends it
+        again); `quiet` for outbox retries, whose failure is not announced again. What the
+        user typed reaches the registry in the order typed: while a long request or a kept
+        one is waited for, a save, post, leave, join, rename or dereg is held instead, and
+        goes once that one is over (`over`, `take_held`)."""
+        if isinstance(message, _IN_ORDER):
+            # what the user typed reaches the registry in the order typed (see
+            # `PeerCore._send_in_order`): behind a long one on its way, or a kept one (the
+            # outbox goes one message at a time: see `PeerCore._flush_outbox`), it waits; so
+            # does a leave, join, rename or dereg, which would take effect before the line
+            # waited for arrived
+            if self._waited_for is not None and message.id != self._waited_for:
+                self._held.setdefault(message.id, (message, quiet))
+                return
+            long = isinstance(message, SaveMessage | ChannelPost | RoomPost) and travels_by_stream(
+                message
+            )
+            if long or message in self._outbox:
+                self._waited_for = message.id
+        self._sent.start(message.id, Request(message, quiet), now)
+        out.append(Send(self._server, message))
+
+    @property
+    def waiting(self) -> bool:
+        """Whether what is typed to the registry waits for a request on its way (a long one,
+        or a kept one: see `send`)."""
+        return self._waited_for is not None
+
+    def over(self, msg_id: str) -> bool:
+        """Request `msg_id` was answered (and its answer taken) or given up: True when what
+        follows waited for it, which it then no longer does; the caller sends on the next
+        kept message (`next_kept`) or what was held (`take_held`)."""
+        if msg_id != self._waited_for:
+            return False
+        self._waited_for = None
+        return True
+
+    def take_held(self) -> list[tuple[Message, bool]]:
+        """The requests held behind the one waited for, each with its `quiet`, in the order
+        held; they are no longer held (sent again with `send`, they may be held anew)."""
+        held, self._held = self._held, {}
+        return list(held.values())
+
+    def next_kept(self, *, rejoining: bool) -> Message | None:
+        """The first kept message in the outbox not on its way yet; None when there is none,
+        or when it is a room line or leave and `rejoining` (its room is being joined again)."""
+        for message in self._outbox:
+            if rejoining and isinstance(message, RoomPost | Leave):
+                return None
+            if self._sent.get(message.id) is None and message.id not in self._streamed:
+                return message
+        return None
+
+    # -- time ---------------------------------------------------------------------------
+
+    def due(self, now: float) -> tuple[list[Request], list[Request]]:
+        """The requests sent as datagrams to send again at `now`, and those that used up
+        their attempts (no longer waited for), oldest first (Retransmitter.due)."""
+        return self._sent.due(now)
+
+    def streams_over(self, now: float) -> Iterator[Request]:
+        """Each request sent over TCP whose answer did not come by its deadline: given up,
+        one at a time (it is forgotten just before it is given)."""
+        for key, (request, deadline) in list(self._streamed.items()):
+            if deadline <= now:
+                del self._streamed[key]
+                yield request
+
+    def outcomes_over(self, now: float) -> Iterator[SaveMessage]:
+        """Each save accepted whose outcome did not come by its deadline, forgotten just
+        before it is given: the caller asks again (the registry dedupes)."""
+        for key, (save, deadline) in list(self._outcomes.items()):
+            if deadline <= now:
+                del self._outcomes[key]
+                yield save
+
+    def next_wake(self) -> float | None:
+        """When a request is next due, a TCP answer or an outcome next given up; or None."""
+        wake = self._sent.next_wake()
+        if not self._streamed and not self._outcomes:
+            return wake  # as nearly always: called after every event, as cheap as it can be
+        for waiting in (self._streamed, self._outcomes):
+            if waiting:
+                t = min(deadline for _, deadline in waiting.values())
+                if wake is None or t < wake:
+                    wake = t
+        return wake
+
+    # -- answers ------------------------------------------------------------------------
+
+    def answer(self, msg_id: str) -> Request | None:
+        """The answer to request `msg_id` came: forget it, sent as a datagram or over TCP,
+        and return it; None when it is not waited for (a copy of an answer)."""
+        request = self._sent.answer(msg_id)
+        if request is None:
+            streamed = self._streamed.pop(msg_id, None)
+            request = streamed[0] if streamed else None
+        return request
+
+    def answer_sent(self, msg_id: str) -> Request | None:
+        """As `answer`, for a request sent as a datagram only: one sent over TCP still
+        waits for its own answer."""
+        return self._sent.answer(msg_id)
+
+    def stream(self, msg_id: str, now: float) -> Request | None:
+        """The registry answered request `msg_id` with a TooBig at `now`: it is no longer
+        retried as a datagram, and its answer over TCP is waited for STREAM_WAIT seconds.
+        Returns it, for the caller to send over TCP; None when it is not waited for."""
+        request = self._sent.answer(msg_id)
+        if request is not None:
+            self._streamed[msg_id] = (request, now + STREAM_WAIT)
+        return request
+
+    def await_outcome(self, save: SaveMessage, now: float, *, kept: bool) -> None:
+        """The registry accepted `save` at `now`: wait OUTCOME_WAIT seconds for its outcome
+        (saved, delivered or refused), unless it is awaited already. `kept`: it came from
+        the outbox (see `outcome_of_kept`)."""
+        if kept:
+            self._kept_saves.add(save.id)
+        if save.id not in self._outcomes:
+            self._outcomes[save.id] = (save, now + OUTCOME_WAIT)
+
+    def take_outcome(self, msg_id: str) -> SaveMessage | None:
+        """The outcome of save `msg_id` came: the save, no longer awaited; None when its
+        outcome was not awaited (not yet accepted, or a copy of an outcome)."""
+        pending = self._outcomes.pop(msg_id, None)
+        return pending[0] if pending is not None else None
+
+    def outcome_of_kept(self, msg_id: str) -> bool:
+        """Whether the outcome of save `msg_id` was awaited for a kept message (its line
+        then quotes it); forgotten once asked."""
+        kept = msg_id in self._kept_saves
+        self._kept_saves.discard(msg_id)
+        return kept
+
+    def give_up(self, message: Register | Join | Rename) -> None:
+        """`message` was given up on: should the registry have done it anyway, its late
+        answer is still taken (`take_given_up`), for the last GIVEN_UP_KEPT of them."""
+        self._given_up[message.id] = message
+        while len(self._given_up) > GIVEN_UP_KEPT:
+            del self._given_up[next(iter(self._given_up))]
+
+    def take_given_up(self, msg_id: str) -> Register | Join | Rename | None:
+        """The request `msg_id` given up on, no longer kept; None when it is not kept."""
+        return self._given_up.pop(msg_id, None)
+
+    # -- read-only views ----------------------------------------------------------------
+
+    def messages(
+        self, *, streamed: bool = False, held: bool = False, given_up: bool = False
+    ) -> list[Message]:
+        """The requests sent as datagrams and not answered, oldest first; then, when asked
+        for, those sent again over TCP, those held behind the one waited for, and those
+        given up on lately, each in its order."""
+        found = [r.message for r in self._sent.items()]
+        if streamed and self._streamed:
+            found += [r.message for r, _ in self._streamed.values()]
+        if held and self._held:
+            found += [m for m, _ in self._held.values()]
+        if given_up and self._given_up:
+            found += self._given_up.values()
+        return found
+
+    def holds(self, msg_id: str) -> bool:
+        """Whether message `msg_id` is here: sent and not answered, held, or a save
+        awaiting its outcome."""
+        return (
+            self._sent.get(msg_id) is not None
+            or msg_id in self._streamed
+            or msg_id in self._held
+            or msg_id in self._outcomes
+        )
+
+    def awaiting_outcome(self, msg_id: str) -> bool:
+        """Whether save request `msg_id` waits for the registry's answer or, accepted, for
+        its outcome."""
+        return msg_id in self._outcomes or self._sent.get(msg_id) is not None
+
+    def delivering(self, kinds: tuple[type[Message], ...]) -> bool:
+        """Whether a request is held or a save awaits its outcome, or a request of `kinds`
+        that is not quiet is sent and not answered."""
+        if self._held or self._outcomes:
+            return True
+        waiting = self._sent.items() + [request for request, _ in self._streamed.values()]
+        return any(not request.quiet and isinstance(request.message, kinds) for request in waiting)
+
+    def undelivered(self, kinds: tuple[type[Message], ...]) -> list[Message]:
+        """The requests of `kinds` sent and not answered, then every one held, then every
+        save awaiting its outcome."""
+        requests = [*self._sent.items(), *(r for r, _ in self._streamed.values())]
+        return [
+            *(r.message for r in requests if isinstance(r.message, kinds)),
+            *(m for m, _ in self._held.values()),
+            *(save for save, _ in self._outcomes.values()),
+        ]

@@ -1,0 +1,172 @@
+"""The peer's requests to the registry (peer.requests), on their own, with a fake clock:
+in flight and retried, held behind a long or a kept one, streamed after a TooBig, saves
+awaiting their outcome, and the requests given up on whose late answers are still taken."""
+
+from __future__ import annotations
+
+from peer.actions import Action, Send
+from peer.outbox import Outbox
+from peer.requests import GIVEN_UP_KEPT, OUTCOME_WAIT, STREAM_WAIT, Requests
+from wire.messages import (
+    ChannelPost,
+    Join,
+    Keepalive,
+    Leave,
+    Message,
+    RoomPost,
+    RoomsRequest,
+    SaveMessage,
+)
+
+SERVER = ("127.0.0.1", 9000)
+T0 = 1000.0
+LONG = "y" * 1500  # too long for a datagram: travels over TCP
+
+
+def save(msg_id: str, text: str = "hi") -> SaveMessage:
+    return SaveMessage(msg_id, "alice", "tok", "bob", text)
+
+
+def post(msg_id: str, room: str = "lobby") -> RoomPost:
+    return RoomPost(msg_id, "alice", "tok", room, "hello")
+
+
+def join(msg_id: str, room: str = "lobby") -> Join:
+    return Join(msg_id, "alice", "tok", room)
+
+
+def sent(out: list[Action]) -> list[Message]:
+    assert all(isinstance(a, Send) and a.addr == SERVER for a in out)
+    return [a.message for a in out if isinstance(a, Send)]
+
+
+def test_a_request_is_sent_retried_and_given_up_after_its_attempts() -> None:
+    requests = Requests(SERVER, Outbox(), timeout=0.5, attempts=3)
+    out: list[Action] = []
+    keepalive = Keepalive("k-1", "alice", "tok")
+    requests.send(keepalive, T0, out, quiet=True)
+    assert sent(out) == [keepalive]
+    assert requests.next_wake() == T0 + 0.5 and requests.messages() == [keepalive]
+    again, failed = requests.due(T0 + 0.5)
+    assert [r.message for r in again] == [keepalive] and failed == []
+    requests.due(T0 + 1.0)
+    again, failed = requests.due(T0 + 1.5)
+    assert again == [] and [(r.message, r.quiet) for r in failed] == [(keepalive, True)]
+    assert requests.messages() == [] and requests.next_wake() is None
+
+
+def test_what_is_typed_after_a_long_request_is_held_until_it_is_over_in_order() -> None:
+    requests = Requests(SERVER, Outbox())
+    out: list[Action] = []
+    long, after, later = save("s-1", LONG), post("p-2"), ChannelPost("c-3", "alice", "tok", "x")
+    for message in (long, after, later):
+        requests.send(message, T0, out)
+    requests.send(RoomsRequest("r-4"), T0, out)  # not typed to anyone: never held
+    assert sent(out) == [long, RoomsRequest("r-4")]
+    assert requests.waiting and requests.holds("p-2") and requests.holds("c-3")
+    assert requests.messages(held=True) == [long, RoomsRequest("r-4"), after, later]
+    assert not requests.over("p-2")  # not the one waited for
+    assert requests.answer("s-1") is not None and requests.over("s-1")
+    assert not requests.waiting
+    assert requests.take_held() == [(after, False), (later, False)]
+    assert requests.take_held() == [] and not requests.holds("p-2")
+
+
+def test_a_kept_message_is_waited_for_and_the_next_kept_one_is_the_first_not_on_its_way() -> None:
+    first, second = save("s-1"), post("p-2")
+    requests = Requests(SERVER, Outbox([first, second]))
+    assert requests.next_kept(rejoining=False) == first
+    assert requests.next_kept(rejoining=True) == first  # not a room line: goes
+    out: list[Action] = []
+    requests.send(first, T0, out, quiet=True)
+    assert requests.waiting  # the outbox goes one message at a time
+    assert requests.next_kept(rejoining=False) == second
+    assert requests.next_kept(rejoining=True) is None  # waits for its room to be joined again
+
+
+def test_a_request_answered_too_big_waits_for_its_answer_over_tcp_then_is_given_up() -> None:
+    requests = Requests(SERVER, Outbox())
+    out: list[Action] = []
+    asked = RoomsRequest("r-1")
+    requests.send(asked, T0, out)
+    streamed = requests.stream("r-1", T0 + 0.1)
+    assert streamed is not None and streamed.message == asked
+    assert requests.stream("r-1", T0 + 0.2) is None  # a copy of the TooBig
+    assert requests.due(T0 + 1) == ([], [])  # no longer retried as a datagram
+    assert requests.messages() == [] and requests.messages(streamed=True) == [asked]
+    assert requests.answer_sent("r-1") is None  # a datagram answer only: still waits
+    assert requests.next_wake() == T0 + 0.1 + STREAM_WAIT
+    assert list(requests.streams_over(T0 + 1)) == []
+    assert [r.message for r in requests.streams_over(T0 + 0.1 + STREAM_WAIT)] == [asked]
+    assert not requests.holds("r-1") and requests.next_wake() is None
+
+
+def test_a_streamed_request_answered_in_time_is_forgotten() -> None:
+    requests = Requests(SERVER, Outbox())
+    requests.send(RoomsRequest("r-1"), T0, [])
+    requests.stream("r-1", T0)
+    answered = requests.answer("r-1")
+    assert answered is not None and answered.message == RoomsRequest("r-1")
+    assert requests.answer("r-1") is None and list(requests.streams_over(T0 + 60)) == []
+
+
+def test_an_accepted_save_awaits_its_outcome_and_is_asked_again_when_none_comes() -> None:
+    requests = Requests(SERVER, Outbox())
+    message = save("s-1")
+    requests.send(message, T0, [])
+    assert requests.awaiting_outcome("s-1")
+    requests.answer("s-1")  # the registry's Ack: accepted
+    requests.await_outcome(message, T0 + 0.1, kept=True)
+    requests.await_outcome(message, T0 + 5, kept=False)  # a copy: the first deadline holds
+    assert requests.awaiting_outcome("s-1") and requests.holds("s-1")
+    assert requests.next_wake() == T0 + 0.1 + OUTCOME_WAIT
+    assert list(requests.outcomes_over(T0 + 5)) == []
+    assert list(requests.outcomes_over(T0 + 0.1 + OUTCOME_WAIT)) == [message]
+    assert not requests.awaiting_outcome("s-1")
+    assert requests.outcome_of_kept("s-1") and not requests.outcome_of_kept("s-1")
+
+
+def test_the_outcome_of_a_save_is_taken_once() -> None:
+    requests = Requests(SERVER, Outbox())
+    message = save("s-1")
+    requests.await_outcome(message, T0, kept=False)
+    assert requests.take_outcome("s-1") == message
+    assert requests.take_outcome("s-1") is None
+    assert not requests.outcome_of_kept("s-1")
+
+
+def test_the_last_requests_given_up_on_are_kept_for_their_late_answers() -> None:
+    requests = Requests(SERVER, Outbox())
+    joins = [join(f"j-{n}", f"room{n}") for n in range(GIVEN_UP_KEPT + 2)]
+    for given_up in joins:
+        requests.give_up(given_up)
+    assert requests.messages(given_up=True) == joins[2:]  # the oldest two forgotten
+    assert requests.take_given_up("j-0") is None
+    assert requests.take_given_up("j-5") == joins[5]
+    assert requests.take_given_up("j-5") is None
+
+
+def test_views_list_sent_then_streamed_then_held_then_given_up() -> None:
+    requests = Requests(SERVER, Outbox())
+    out: list[Action] = []
+    asked, long, held, given_up = RoomsRequest("r-1"), save("s-2", LONG), post("p-3"), join("j-4")
+    for message in (asked, long, held):
+        requests.send(message, T0, out)
+    requests.stream("r-1", T0)
+    requests.give_up(given_up)
+    assert requests.messages() == [long]
+    everything = requests.messages(streamed=True, held=True, given_up=True)
+    assert everything == [long, asked, held, given_up]
+    assert requests.undelivered((SaveMessage,)) == [long, held]
+
+
+def test_delivering_counts_what_was_typed_not_quiet_retries() -> None:
+    requests = Requests(SERVER, Outbox())
+    out: list[Action] = []
+    requests.send(save("s-1"), T0, out, quiet=True)
+    assert not requests.delivering((SaveMessage, Leave))  # an outbox retry
+    requests.send(Leave("l-2", "alice", "tok"), T0, out)
+    assert requests.delivering((SaveMessage, Leave))
+    assert not requests.delivering((SaveMessage,))
+    requests.await_outcome(save("s-3"), T0, kept=False)
+    assert requests.delivering((SaveMessage,))  # its outcome is still to come
