@@ -9,9 +9,7 @@ rule of DESIGN.md sections 4 and 7 can be tested with a fake clock and a simulat
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import heapq
-import hmac
 import itertools
 import math
 import time
@@ -31,6 +29,7 @@ from registry.actions import (
     SendMany,
     StoreMail,
 )
+from registry.credentials import check_password, hash_password, same_secret
 from registry.flood import NEW_NAMES, FloodGate, NameBudget, PasswordBudget
 from registry.pushes import Push, Pushes
 from registry.rooms import MAX_ROOMS, Room, Rooms
@@ -164,31 +163,6 @@ def _fitting(rows: list[Entry]) -> list[tuple[Entry, ...]]:
 def stamp(now: float) -> str:
     """The local time `now` as shown next to stored messages."""
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
-
-
-def hash_password(password: str, salt: bytes) -> str:
-    """A scrypt hash of `password` as "salt$hash" in hex."""
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"{salt.hex()}${digest.hex()}"
-
-
-def check_password(password: str, stored: str) -> bool:
-    """Whether `password` matches a hash made by `hash_password`."""
-    salt_hex, _, digest_hex = stored.partition("$")
-    try:
-        salt = bytes.fromhex(salt_hex)
-    except ValueError:
-        return False
-    return same_secret(hash_password(password, salt).partition("$")[2], digest_hex)
-
-
-def same_secret(given: str, kept: str) -> bool:
-    """Whether `given` is `kept`, compared in constant time. As bytes: compare_digest
-    refuses str holding anything but ASCII (a TypeError), and `given` comes from the
-    network (a token), `kept` from a file a person may have edited."""
-    return hmac.compare_digest(
-        given.encode("utf-8", "surrogatepass"), kept.encode("utf-8", "surrogatepass")
-    )
 
 
 @dataclasses.dataclass(slots=True)

@@ -10,6 +10,7 @@ import pytest
 from peer.registry_watch import PROBE_BACKOFF
 from registry import actions as ra
 from registry import core as registry_core
+from registry import credentials
 from registry.core import (
     AWAY_GRACE_PERIODS,
     COALESCE,
@@ -19,9 +20,8 @@ from registry.core import (
     SILENT_PERIODS,
     RegistryCore,
     _fitting,
-    check_password,
-    hash_password,
 )
+from registry.credentials import check_password, hash_password
 from registry.desk_key import key_matches
 from registry.pushes import WINDOW
 from registry.table import Record, Table
@@ -668,13 +668,13 @@ def test_wrong_passwords_cost_the_registry_a_bounded_number_of_hashes(
     # each check is a scrypt on the registry's only thread: 200 wrong passwords stalled it
     # for seconds and every peer saw "Server not responding"
     hashed: list[str] = []
-    real = registry_core.hash_password
+    real = credentials.hash_password
 
     def counted(password: str, salt: bytes) -> str:
         hashed.append(password)
         return real(password, salt)
 
-    monkeypatch.setattr(registry_core, "hash_password", counted)
+    monkeypatch.setattr(credentials, "hash_password", counted)
     reg = core()
     owner = ("127.0.0.1", 7000)
     out = reg.receive(Register("p-1", "pat", 7000, "", "sesame", WIRE_VERSION), owner, T0)
