@@ -34,8 +34,9 @@ from registry.flood import NEW_NAMES, FloodGate, NameBudget, PasswordBudget
 from registry.pushes import Push, Pushes
 from registry.rooms import MAX_ROOMS, Room, Rooms
 from registry.table import Record, Table
-from wire.codec import encode, record_size, travels_by_stream
-from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_ID, MAX_NAME, MAX_TEXT
+from registry.table_changes import TableChanges
+from wire.codec import record_size, travels_by_stream
+from wire.limits import MAX_FAREWELL, MAX_ID, MAX_NAME, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
     OFFLINE_REFUSAL,
@@ -116,8 +117,6 @@ LOG_PASSWORDS_EVERY = 100
 
 #: How far a restarted registry moves its table version ahead (see __init__).
 RESTART_JUMP = 1000
-#: Seconds during which table changes are gathered into one push (a join storm, churn).
-COALESCE = 0.05
 
 #: Bytes of stored messages one Welcome or MoreMail carries at most. A full mailbox
 #: (registry/mailbox.py) outgrows any one message (its texts' JSON can take six bytes a
@@ -130,34 +129,6 @@ MAIL_PART_ITEMS = 5000
 _RECORD_ROOM = 6 * MAX_ID + 6 * MAX_NAME + 100
 
 V = TypeVar("V")
-
-
-#: Room in a datagram for a TableUpdate's rows: the message around them (its longest id and
-#: the largest version the codec accepts) takes what is left.
-_ROWS_ROOM = MAX_DATAGRAM - len(encode(TableUpdate("x" * MAX_ID, 2**63 - 1, ())))
-
-
-def _fitting(rows: list[Entry]) -> list[tuple[Entry, ...]]:
-    """`rows`, in order, cut into runs that each fit one TableUpdate datagram. A removal
-    (port 0) is never cut from a row after it at the same IP: peers recognise a rename by
-    the two in one update."""
-    chunks: list[tuple[Entry, ...]] = []
-    chunk: list[Entry] = []
-    used = 0
-    for row in rows:
-        size = record_size(row) + 1  # and the comma
-        if chunk and used + size > _ROWS_ROOM:
-            last = chunk[-1]
-            carried = len(chunk) > 1 and last.port == 0 and last.ip == row.ip
-            if carried:
-                chunk.pop()
-            chunks.append(tuple(chunk))
-            chunk, used = ([last], record_size(last) + 1) if carried else ([], 0)
-        chunk.append(row)
-        used += size
-    if chunk:
-        chunks.append(tuple(chunk))
-    return chunks
 
 
 def stamp(now: float) -> str:
@@ -233,15 +204,7 @@ class RegistryCore:
         self.flood = FloodGate()
         self.passwords = PasswordBudget()
         self.names = NameBudget(new_names)
-        self._addr_index: tuple[int, dict[Addr, str]] = (-1, {})
-        self._roster_kept = Roster(-1, {})
-        self._generation = 0  # counts changes to the table, pushed or not yet
-        self._dirty: dict[str, Entry] = {}  # rows changed since the last push, by name key
-        self._flush_at: float | None = None
-        # released names whose peers were online: they hear of it with the next push, so
-        # that they go offline rather than take the name back with their next keepalive
-        self._released_online: list[Record] = []
-        self._last_push = float("-inf")
+        self._changes = TableChanges(self.table)
 
     # -- the two entry points -----------------------------------------------------------
 
@@ -311,7 +274,8 @@ class RegistryCore:
         out: list[Action] = []
         if self._next_sweep is None or now >= self._next_sweep:
             self._sweep(now, out)
-        if self._flush_at is not None and now >= self._flush_at:
+        flush_at = self._changes.flush_at
+        if flush_at is not None and now >= flush_at:
             self._push_changes(now, out)
         again, failed, released = self._pushes.due(now)
         for addrs, message in again:
@@ -328,7 +292,7 @@ class RegistryCore:
 
     def knows(self, addr: Addr) -> bool:
         """Whether `addr` is where an online peer registered (its address is verified)."""
-        return bool(self._online_at(addr))
+        return bool(self._changes.online_at(addr))
 
     def pending_pushes(self) -> int:
         """How many pushes (table changes, relays, notices, mail) wait for a peer's ack:
@@ -339,22 +303,15 @@ class RegistryCore:
     def changes_held(self) -> bool:
         """Whether table changes are being held back to go out together (COALESCE) and
         have not been pushed yet. Read-only, like `pending_pushes`."""
-        return self._flush_at is not None
+        return self._changes.flush_at is not None
 
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""
         wake = self._pushes.next_wake()
-        for at in (self._next_sweep, self._flush_at, self._probes.next_wake()):
+        for at in (self._next_sweep, self._changes.flush_at, self._probes.next_wake()):
             if at is not None and (wake is None or at < wake):
                 wake = at
         return wake
-
-    def _roster(self) -> Roster:
-        """The online and offline peers, kept until the table changes: a channel burst
-        relays every message to the same members."""
-        if self._roster_kept.generation != self._generation:
-            self._roster_kept = Roster(self._generation, self.table.records)
-        return self._roster_kept
 
     def _sweep(self, now: float, out: list[Action]) -> None:
         """Mark offline every online peer silent for too long (it stopped without dereg)."""
@@ -834,7 +791,7 @@ class RegistryCore:
                 return
             _remember(self._done_posts, msg.id, None)
             relay = ChannelMessage(msg.id, sender.name, msg.text)
-            roster = self._roster()
+            roster = self._changes.roster()
             keys, addrs = roster.online_but(name_key(sender.name))
             for record in roster.offline:
                 if record is not sender:
@@ -965,7 +922,7 @@ class RegistryCore:
         another name, without dereg). Without this, one address registering name after
         name would keep them all online: every change pushed to each of them, unacked, in
         memory that grew with the square of their number."""
-        for other in self._online_at(where):
+        for other in self._changes.online_at(where):
             if other is record:
                 continue
             other.online = False
@@ -974,21 +931,6 @@ class RegistryCore:
             out.append(Log(f"{other.name} offline: {record.name} registered at its address"))
             self._leave_room(other, now, out, "not answering")
             self._restarted(other, now, out)  # what was pushed to it goes to its mailbox
-
-    def _online_at(self, where: Addr) -> list[Record]:
-        """The online records at `where`: at most one, since `_take_over` (a table kept by
-        an earlier version may hold more)."""
-        generation, index = self._addr_index
-        if generation != self._generation:
-            index = {r.addr: name_key(r.name) for r in self.table.online()}
-            self._addr_index = (self._generation, index)
-        key = index.get(where)
-        if key is None:
-            return []
-        found = self.table.records.get(key)
-        if found is None or not found.online or found.addr != where:
-            return [r for r in self.table.online() if r.addr == where]
-        return [found]
 
     def _restarted(self, record: Record, now: float, out: list[Action]) -> None:
         """The peer of `record` registers afresh (a new process, or back after dereg): what
@@ -1226,40 +1168,19 @@ class RegistryCore:
         rows: tuple[Entry, ...] = (),
     ) -> None:
         """`record` changed: persist it, and push the changed rows (`rows`, else the
-        record's own row) to the online peers. When idle the push goes at once;
-        within COALESCE seconds of the last one, changes wait and go out together, so a burst
-        of registrations costs a few pushes rather than one per pair of peers."""
-        self._generation += 1
+        record's own row) to the online peers, at once or together with the changes that
+        follow (registry/table_changes.py)."""
         out.append(SaveTable())
-        for row in rows or (record.entry(),):
-            key = name_key(row.name)
-            # to the end: the rows of one change (a rename's two) stay next to each other
-            self._dirty.pop(key, None)
-            self._dirty[key] = row
-        if self._flush_at is None:
-            if now - self._last_push >= COALESCE:
-                self._push_changes(now, out)
-            else:
-                self._flush_at = self._last_push + COALESCE
+        if self._changes.changed(rows or (record.entry(),), now):
+            self._push_changes(now, out)
 
     def _push_changes(self, now: float, out: list[Action]) -> None:
-        """Push the queued rows to every online peer, as versioned updates that each fit a
+        """Push the held rows to every online peer, as versioned updates that each fit a
         datagram; a peer that registered meanwhile gets them too (they repeat its Welcome)."""
-        rows = list(self._dirty.values())
-        self._dirty.clear()
-        self._flush_at = None
-        self._last_push = now
-        updates = []
-        # As many rows as fit a datagram: about 30 of a LAN's usual ~35-byte rows (a row
-        # with a 32-character name and an IPv6 address takes ~90)
-        for chunk in _fitting(rows):
-            self.table.version += 1
-            updates.append(TableUpdate(self._new_id(), self.table.version, chunk))
+        updates, online = self._changes.updates(now, self._new_id)
         # The versions are on disk before any peer hears of them: a registry killed between
         # the two must not hand out the same version again with other rows after a restart.
         out.append(SaveTable())
-        online = [*self.table.online(), *self._released_online]
-        self._released_online.clear()
         for update in updates:
             self._pushes_to(online, update, "table", now, out)
 
@@ -1279,7 +1200,7 @@ class RegistryCore:
         if box:
             out.append(DropMail(key, tuple(m.id for m in box)))
         if record.online:
-            self._released_online.append(record)
+            self._changes.released_online(record)
         self._changed(record, now, out, rows=(Entry(record.name, record.ip, 0, False),))
         out.append(Log(f"released {record.name} ({len(box)} stored messages deleted)"))
         return out
@@ -1306,40 +1227,6 @@ class RegistryCore:
     def entries(self) -> tuple[Entry, ...]:
         """The table as peers see it."""
         return self.table.entries()
-
-
-class Roster:
-    """The table's online peers as push targets, their name keys and their addresses in two
-    tuples, and its offline records, in table order, as of table change number
-    `generation`."""
-
-    __slots__ = ("_at", "addrs", "distinct", "generation", "keys", "offline")
-
-    def __init__(self, generation: int, records: dict[str, Record]) -> None:
-        self.generation = generation
-        keys: list[str] = []
-        addrs: list[Addr] = []
-        self.offline: list[Record] = []
-        for key, record in records.items():
-            if record.online:
-                keys.append(key)
-                addrs.append(record.addr)
-            else:
-                self.offline.append(record)
-        self.keys, self.addrs = tuple(keys), tuple(addrs)
-        self._at = {key: i for i, key in enumerate(keys)}  # name key -> index in both
-        #: whether no two online peers share an address (Pushes.add_many asks for it)
-        self.distinct = len(set(addrs)) == len(addrs)
-
-    def online_but(self, key: str) -> tuple[tuple[str, ...], tuple[Addr, ...]]:
-        """The name keys and addresses of the online peers but the one whose name key is
-        `key` (sliced out, not filtered in a Python loop: a relay to hundreds of members
-        does this per message)."""
-        at = self._at.get(key)
-        if at is None:
-            return self.keys, self.addrs
-        keys, addrs = self.keys, self.addrs
-        return keys[:at] + keys[at + 1 :], addrs[:at] + addrs[at + 1 :]
 
 
 def _send(addrs: Sequence[Addr], message: Message) -> Send | SendMany:
