@@ -12,7 +12,6 @@ import dataclasses
 import heapq
 import itertools
 import math
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
@@ -27,18 +26,17 @@ from registry.actions import (
     SaveTable,
     Send,
     SendMany,
-    StoreMail,
 )
 from registry.credentials import check_password, hash_password, same_secret
 from registry.flood import NEW_NAMES, FloodGate, NameBudget, PasswordBudget
+from registry.mailboxes import Mailboxes, first_part, stamp
 from registry.pushes import Push, Pushes
 from registry.rooms import MAX_ROOMS, Room, Rooms
 from registry.table import Record, Table
 from registry.table_changes import TableChanges
-from wire.codec import record_size, travels_by_stream
-from wire.limits import MAX_FAREWELL, MAX_ID, MAX_NAME, MAX_TEXT
+from wire.codec import travels_by_stream
+from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
-    NOTICE_KIND,
     OFFLINE_REFUSAL,
     Ack,
     Acks,
@@ -118,22 +116,7 @@ LOG_PASSWORDS_EVERY = 100
 #: How far a restarted registry moves its table version ahead (see __init__).
 RESTART_JUMP = 1000
 
-#: Bytes of stored messages one Welcome or MoreMail carries at most. A full mailbox
-#: (registry/mailbox.py) outgrows any one message (its texts' JSON can take six bytes a
-#: character), so it is handed over in parts of this size, each shown and acknowledged
-#: before the next: far below MAX_FRAME even beside a table of MAX_ITEMS rows.
-MAIL_PART = 1024 * 1024
-#: Stored messages one part carries at most: below the codec's MAX_ITEMS per list.
-MAIL_PART_ITEMS = 5000
-#: Bytes a stored message's fields but its text can take in JSON, at most.
-_RECORD_ROOM = 6 * MAX_ID + 6 * MAX_NAME + 100
-
 V = TypeVar("V")
-
-
-def stamp(now: float) -> str:
-    """The local time `now` as shown next to stored messages."""
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
 
 
 @dataclasses.dataclass(slots=True)
@@ -175,10 +158,8 @@ class RegistryCore:
             # Restarted: jump ahead, so that every peer sees a gap and fetches a snapshot,
             # whatever it was told before the stop that may not have reached the disk.
             self.table.version += RESTART_JUMP
-        self.mail: dict[str, list[StoredMessage]] = mail if mail is not None else {}
-        self._mail_index: dict[str, mailbox.BoxIndex] = {}
-        self.mailbox_limit = mailbox_limit
         self._new_id = IdMaker(session)
+        self._mailboxes = Mailboxes(mail if mail is not None else {}, mailbox_limit, self._new_id)
         self._new_token = new_token
         self._pushes = Pushes(timeout, attempts, streamed=travels_by_stream)
         # liveness probes in flight, by the probe's message id; and that id by owner key
@@ -289,6 +270,12 @@ class RegistryCore:
         for probe in probes_failed:
             self._probe_failed(probe, now, out)
         return out
+
+    @property
+    def mail(self) -> dict[str, list[StoredMessage]]:
+        """The stored messages by their owner's name key, oldest first: the mailboxes' own
+        (registry/mailboxes.py), for the console and tests to read."""
+        return self._mailboxes.boxes
 
     def knows(self, addr: Addr) -> bool:
         """Whether `addr` is where an online peer registered (its address is verified)."""
@@ -512,7 +499,7 @@ class RegistryCore:
             self._take_over(where, record, now, out)
             record.online, record.ip, record.port = True, where[0], where[1]
             self._changed(record, now, out)
-        mail = _mail_part(self.mail.get(name_key(record.name), ()))
+        mail = first_part(self.mail.get(name_key(record.name), ()))
         out.append(
             Send(
                 addr,
@@ -624,7 +611,7 @@ class RegistryCore:
             out.append(Log(f"handed over {len(gone)} message(s) to {record.name}"))
         rest = self.mail.get(name_key(record.name))
         if rest:
-            out.append(Send(addr, MoreMail(self._new_id(), msg.id, _mail_part(rest))))
+            out.append(Send(addr, MoreMail(self._new_id(), msg.id, first_part(rest))))
         else:
             out.append(Send(addr, Ack(self._new_id(), msg.id)))
 
@@ -708,7 +695,7 @@ class RegistryCore:
             out.append(Send(addr, Ack(self._new_id(), msg.id)))
             out.append(Log(f"probing {recipient.name} for a message from {sender.name}"))
             return
-        if not self._store(recipient, msg.id, sender.name, msg.text, "direct", now, out):
+        if not self._mailboxes.store(recipient, msg.id, sender.name, msg.text, "direct", now, out):
             reason = mailbox.refusal(recipient.name)
             self._refuse(msg.id, addr, reason, f"save from {sender.name} for {msg.to}", out)
             return
@@ -730,55 +717,6 @@ class RegistryCore:
         _remember(self._done_saves, msg.id, outcome)
         self._push(sender, outcome, "outcome", now, out)
 
-    def _store(
-        self,
-        owner: Record,
-        msg_id: str,
-        sender: str,
-        text: str,
-        kind: str,
-        now: float,
-        out: list[Action],
-    ) -> bool:
-        """Keep a message in the mailbox of `owner`; False if the box has no room for it
-        (see registry/mailbox.py: a channel message not kept leaves the full notice)."""
-        key = name_key(owner.name)
-        box = self.mail.setdefault(key, [])
-        index = self._index(key, box)
-        if (sender, msg_id) in index.ids:
-            return True  # a copy of one already stored (say, re-sent after a registry restart)
-        size = len(text.encode())
-        if not index.has_room(size, kind, self.mailbox_limit):
-            if kind == "channel" and not index.noticed:
-                notice = mailbox.full_notice(stamp(now))
-                kept = StoredMessage(self._new_id(), "", notice, stamp(now), NOTICE_KIND)
-                self._keep(key, index, kept, len(notice.encode()), out)
-                line = f"mailbox of {owner.name} is full; its channel messages are no longer kept"
-                out.append(Log(line))
-            return False
-        self._keep(key, index, StoredMessage(msg_id, sender, text, stamp(now), kind), size, out)
-        out.append(Log(f"saved {kind} message from {sender} for {owner.name}"))
-        return True
-
-    def _keep(
-        self,
-        key: str,
-        index: mailbox.BoxIndex,
-        stored: StoredMessage,
-        size: int,
-        out: list[Action],
-    ) -> None:
-        index.add(stored, size)
-        out.append(StoreMail(key, stored))
-
-    def _index(self, key: str, box: list[StoredMessage]) -> mailbox.BoxIndex:
-        """The index of mailbox `key`, so a save need not scan the box. It is rebuilt
-        whenever the box was replaced (hand-over, rename, release)."""
-        index = self._mail_index.get(key)
-        if index is None or index.box is not box:
-            index = self._mail_index[key] = mailbox.BoxIndex.of(box)
-        return index
-
     # -- the channel --------------------------------------------------------------------
 
     def _channel(self, msg: ChannelPost, addr: Addr, now: float, out: list[Action]) -> None:
@@ -795,7 +733,9 @@ class RegistryCore:
             keys, addrs = roster.online_but(name_key(sender.name))
             for record in roster.offline:
                 if record is not sender:
-                    self._store(record, msg.id, sender.name, msg.text, "channel", now, out)
+                    self._mailboxes.store(
+                        record, msg.id, sender.name, msg.text, "channel", now, out
+                    )
             seq = next(self._push_seq)
             if roster.distinct:
                 sent = self._pushes.add_many(relay, "relay", keys, addrs, now, seq)
@@ -948,7 +888,9 @@ class RegistryCore:
         anything else is dropped."""
         match push.message:
             case Chat() as chat if push.purpose == "probe":
-                kept = self._store(record, chat.id, chat.sender, chat.text, "direct", now, out)
+                kept = self._mailboxes.store(
+                    record, chat.id, chat.sender, chat.text, "direct", now, out
+                )
                 refused = "" if kept else mailbox.refusal(record.name)
                 save = self._probing.pop(chat.id, None)
                 sender = self.table.get(save.sender) if save else None
@@ -957,7 +899,9 @@ class RegistryCore:
                         save, sender, delivered=False, now=now, out=out, refused=refused
                     )
             case ChannelMessage() as relay:
-                self._store(record, relay.id, relay.sender, relay.text, "channel", now, out)
+                self._mailboxes.store(
+                    record, relay.id, relay.sender, relay.text, "channel", now, out
+                )
             case _:
                 pass
 
@@ -1231,25 +1175,6 @@ class RegistryCore:
 
 def _send(addrs: Sequence[Addr], message: Message) -> Send | SendMany:
     return Send(addrs[0], message) if len(addrs) == 1 else SendMany(tuple(addrs), message)
-
-
-def _mail_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:
-    """The oldest messages of `box` that together fit MAIL_PART and MAIL_PART_ITEMS (at
-    least one: a single message is far smaller, its text being at most MAX_TEXT)."""
-    # The usual small box needs no record measured: a character takes at most 6 bytes in
-    # JSON (a control character, escaped), and all but the text of a record far less than
-    # _RECORD_ROOM (an id of MAX_ID escaped characters, a name, the stamp, the kind).
-    if (
-        len(box) <= MAIL_PART_ITEMS
-        and sum(6 * len(m.text) + _RECORD_ROOM for m in box) <= MAIL_PART
-    ):
-        return tuple(box)
-    size = 0
-    for count, message in enumerate(box[:MAIL_PART_ITEMS]):
-        size += record_size(message) + 1  # the comma between records
-        if size > MAIL_PART and count:
-            return tuple(box[:count])
-    return tuple(box[:MAIL_PART_ITEMS])
 
 
 def _remember(recent: OrderedDict[str, V], key: str, value: V) -> None:

@@ -13,14 +13,13 @@ from registry import core as registry_core
 from registry import credentials
 from registry.core import (
     AWAY_GRACE_PERIODS,
-    MAIL_PART,
-    MAIL_PART_ITEMS,
     PROBE_ATTEMPTS,
     SILENT_PERIODS,
     RegistryCore,
 )
 from registry.credentials import check_password, hash_password
 from registry.desk_key import key_matches
+from registry.mailboxes import MAIL_PART, MAIL_PART_ITEMS
 from registry.pushes import WINDOW
 from registry.table import Record, Table
 from registry.table_changes import COALESCE
