@@ -20,16 +20,14 @@ from registry import mailbox
 from registry.actions import (
     Action,
     Addr,
-    DropMail,
     Log,
-    MoveMail,
     SaveTable,
     Send,
     SendMany,
 )
 from registry.credentials import check_password, hash_password, same_secret
 from registry.flood import NEW_NAMES, FloodGate, NameBudget, PasswordBudget
-from registry.mailboxes import Mailboxes, first_part, stamp
+from registry.mailboxes import Mailboxes, stamp
 from registry.pushes import Push, Pushes
 from registry.rooms import MAX_ROOMS, Room, Rooms
 from registry.table import Record, Table
@@ -499,7 +497,7 @@ class RegistryCore:
             self._take_over(where, record, now, out)
             record.online, record.ip, record.port = True, where[0], where[1]
             self._changed(record, now, out)
-        mail = first_part(self.mail.get(name_key(record.name), ()))
+        mail = self._mailboxes.part(record)
         out.append(
             Send(
                 addr,
@@ -602,16 +600,10 @@ class RegistryCore:
         )
         if record is None:
             return
-        box = self.mail.get(name_key(record.name), [])
-        taken = set(msg.ids)
-        gone = tuple(m.id for m in box if m.id in taken)
-        if gone:
-            self.mail[name_key(record.name)] = [m for m in box if m.id not in taken]
-            out.append(DropMail(name_key(record.name), gone))
-            out.append(Log(f"handed over {len(gone)} message(s) to {record.name}"))
-        rest = self.mail.get(name_key(record.name))
+        self._mailboxes.taken(record, msg.ids, out)
+        rest = self._mailboxes.part(record)
         if rest:
-            out.append(Send(addr, MoreMail(self._new_id(), msg.id, first_part(rest))))
+            out.append(Send(addr, MoreMail(self._new_id(), msg.id, rest)))
         else:
             out.append(Send(addr, Ack(self._new_id(), msg.id)))
 
@@ -1088,10 +1080,7 @@ class RegistryCore:
             self._aliases[old_key] = (new_key, now + RENAME_GRACE)
             self._aliases.pop(new_key, None)
             self.table.note_rename(old_key, new_key)
-            box = self.mail.pop(old_key, None)
-            if box is not None:
-                self.mail[new_key] = self.mail.get(new_key, []) + box
-                out.append(MoveMail(old_key, new_key))
+            self._mailboxes.move(old_key, new_key, out)
         gone = Entry(old, record.ip, 0, False)
         self._changed(record, now, out, rows=(gone, record.entry()))
         room = self.rooms.of(record)
@@ -1140,13 +1129,11 @@ class RegistryCore:
         self._leave_room(record, now, out, "released")
         del self.table.records[key]
         self.table.forget_former(key)
-        box = self.mail.pop(key, [])
-        if box:
-            out.append(DropMail(key, tuple(m.id for m in box)))
+        dropped = self._mailboxes.drop(key, out)
         if record.online:
             self._changes.released_online(record)
         self._changed(record, now, out, rows=(Entry(record.name, record.ip, 0, False),))
-        out.append(Log(f"released {record.name} ({len(box)} stored messages deleted)"))
+        out.append(Log(f"released {record.name} ({dropped} stored messages deleted)"))
         return out
 
     def _snapshot(self, reply_to: str) -> TableSnapshot:

@@ -10,10 +10,10 @@ never acked) and what its sender is told are the core's decisions (registry.core
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from registry import mailbox
-from registry.actions import Action, Log, StoreMail
+from registry.actions import Action, DropMail, Log, MoveMail, StoreMail
 from registry.table import Record
 from wire.codec import record_size
 from wire.limits import MAX_ID, MAX_NAME
@@ -63,8 +63,9 @@ class Mailboxes:
         self, boxes: dict[str, list[StoredMessage]], limit: int, new_id: Callable[[], str]
     ) -> None:
         """`boxes` are the mailboxes the adapter loaded from disk, kept (not copied)."""
-        #: the stored messages by owner's name key, oldest first; the core replaces a box
-        #: whole when it hands messages over, moves it on a rename or drops it on a release
+        #: the stored messages by owner's name key, oldest first; read it, change it only
+        #: through the methods (a box is replaced whole, and indexed again, when messages
+        #: leave it)
         self.boxes = boxes
         self._mail_index: dict[str, mailbox.BoxIndex] = {}
         self.limit = limit
@@ -99,6 +100,37 @@ class Mailboxes:
         self._keep(key, index, StoredMessage(msg_id, sender, text, stamp(now), kind), size, out)
         out.append(Log(f"saved {kind} message from {sender} for {owner.name}"))
         return True
+
+    def part(self, owner: Record) -> tuple[StoredMessage, ...]:
+        """The next part of `owner`'s mailbox to hand over, oldest first (see
+        `first_part`); empty when the box is."""
+        return first_part(self.boxes.get(name_key(owner.name), ()))
+
+    def taken(self, owner: Record, ids: Iterable[str], out: list[Action]) -> None:
+        """`owner`'s peer has shown the messages `ids` of its box: delete them (the
+        others, and ids the box does not hold, are left)."""
+        box = self.boxes.get(name_key(owner.name), [])
+        taken = set(ids)
+        gone = tuple(m.id for m in box if m.id in taken)
+        if gone:
+            self.boxes[name_key(owner.name)] = [m for m in box if m.id not in taken]
+            out.append(DropMail(name_key(owner.name), gone))
+            out.append(Log(f"handed over {len(gone)} message(s) to {owner.name}"))
+
+    def move(self, old_key: str, new_key: str, out: list[Action]) -> None:
+        """A name was renamed from name key `old_key` to `new_key`: its box follows it,
+        after any messages already kept under the new key."""
+        box = self.boxes.pop(old_key, None)
+        if box is not None:
+            self.boxes[new_key] = self.boxes.get(new_key, []) + box
+            out.append(MoveMail(old_key, new_key))
+
+    def drop(self, key: str, out: list[Action]) -> int:
+        """The name keyed `key` was released: forget its box. How many messages it held."""
+        box = self.boxes.pop(key, [])
+        if box:
+            out.append(DropMail(key, tuple(m.id for m in box)))
+        return len(box)
 
     def _keep(
         self,

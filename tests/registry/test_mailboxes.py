@@ -54,3 +54,33 @@ def test_the_first_part_of_a_box_is_its_oldest_messages() -> None:
     assert first_part(box[:3]) == tuple(box[:3])
     assert first_part(box) == tuple(box[:MAIL_PART_ITEMS])
     assert first_part([]) == ()
+
+
+def test_taken_messages_leave_the_box_and_the_rest_is_the_next_part() -> None:
+    mail = boxes(10)
+    out: list[ra.Action] = []
+    for i in range(3):
+        mail.store(Y, f"x-{i}", "x", f"m{i}", "direct", T0, out)
+    out.clear()
+    mail.taken(Y, ["x-0", "x-2", "unknown"], out)
+    assert [m.id for m in mail.part(Y)] == ["x-1"]
+    assert [a for a in out if isinstance(a, ra.DropMail)] == [ra.DropMail("yan", ("x-0", "x-2"))]
+    out.clear()
+    mail.taken(Y, ["x-0"], out)  # a copy of the same MailTaken: nothing more to delete
+    assert not out and mail.store(Y, "x-0", "x", "m0", "direct", T0, out)  # room for it again
+
+
+def test_a_box_follows_a_rename_and_goes_with_a_release() -> None:
+    kept = {
+        "old": [StoredMessage("x-1", "x", "first", "", "direct")],
+        "new": [StoredMessage("x-0", "x", "before", "", "direct")],
+    }
+    mail = boxes(10, kept)
+    out: list[ra.Action] = []
+    mail.move("old", "new", out)
+    mail.move("gone", "new", out)  # no box: nothing moves
+    assert [m.text for m in mail.boxes["new"]] == ["before", "first"] and "old" not in mail.boxes
+    assert out == [ra.MoveMail("old", "new")]
+    out.clear()
+    assert mail.drop("new", out) == 2 and mail.drop("new", out) == 0
+    assert out == [ra.DropMail("new", ("x-0", "x-1"))] and not mail.boxes
