@@ -4,6 +4,11 @@
 `now` (seconds since the epoch, supplied by the caller) and returns actions (registry.actions)
 for its adapter to carry out in order. It never touches sockets, files or the clock, so every
 rule of DESIGN.md sections 4 and 7 can be tested with a fake clock and a simulated network.
+
+What is one thing of its own lives in the objects it owns, and the core keeps the decisions:
+the table's pending changes (registry/table_changes.py), the pushes awaiting acks
+(registry/pushes.py), the mailboxes (registry/mailboxes.py), the rooms (registry/rooms.py),
+the budgets (registry/flood.py); secrets are checked by registry/credentials.py.
 """
 
 from __future__ import annotations
