@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None) -> None:
     table.note(
         f"Churn: {args.churn} changes in one burst reach each peer in the number of datagrams "
         "in the churn column: idle, a change goes at once; within 50 ms of the last push "
-        "changes are gathered, as many rows per datagram as fit (registry/core.py COALESCE)."
+        "changes are gathered, as many rows per datagram as fit "
+        "(registry/table_changes.py COALESCE)."
     )
     table.note(
         "Welcome (whole table) is sent at registration; above ~30 rows it does not fit "

@@ -4,17 +4,19 @@
 `now` (seconds since the epoch, supplied by the caller) and returns actions (registry.actions)
 for its adapter to carry out in order. It never touches sockets, files or the clock, so every
 rule of DESIGN.md sections 4 and 7 can be tested with a fake clock and a simulated network.
+
+What is one thing of its own lives in the objects it owns, and the core keeps the decisions:
+the table's pending changes (registry/table_changes.py), the pushes awaiting acks
+(registry/pushes.py), the mailboxes (registry/mailboxes.py), the rooms (registry/rooms.py),
+the budgets (registry/flood.py); secrets are checked by registry/credentials.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import heapq
-import hmac
 import itertools
 import math
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
@@ -23,22 +25,21 @@ from registry import mailbox
 from registry.actions import (
     Action,
     Addr,
-    DropMail,
     Log,
-    MoveMail,
     SaveTable,
     Send,
     SendMany,
-    StoreMail,
 )
+from registry.credentials import check_password, hash_password, same_secret
 from registry.flood import NEW_NAMES, FloodGate, NameBudget, PasswordBudget
+from registry.mailboxes import Mailboxes, stamp
 from registry.pushes import Push, Pushes
 from registry.rooms import MAX_ROOMS, Room, Rooms
 from registry.table import Record, Table
-from wire.codec import encode, record_size, travels_by_stream
-from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_ID, MAX_NAME, MAX_TEXT
+from registry.table_changes import TableChanges
+from wire.codec import travels_by_stream
+from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
-    NOTICE_KIND,
     OFFLINE_REFUSAL,
     Ack,
     Acks,
@@ -117,78 +118,8 @@ LOG_PASSWORDS_EVERY = 100
 
 #: How far a restarted registry moves its table version ahead (see __init__).
 RESTART_JUMP = 1000
-#: Seconds during which table changes are gathered into one push (a join storm, churn).
-COALESCE = 0.05
-
-#: Bytes of stored messages one Welcome or MoreMail carries at most. A full mailbox
-#: (registry/mailbox.py) outgrows any one message (its texts' JSON can take six bytes a
-#: character), so it is handed over in parts of this size, each shown and acknowledged
-#: before the next: far below MAX_FRAME even beside a table of MAX_ITEMS rows.
-MAIL_PART = 1024 * 1024
-#: Stored messages one part carries at most: below the codec's MAX_ITEMS per list.
-MAIL_PART_ITEMS = 5000
-#: Bytes a stored message's fields but its text can take in JSON, at most.
-_RECORD_ROOM = 6 * MAX_ID + 6 * MAX_NAME + 100
 
 V = TypeVar("V")
-
-
-#: Room in a datagram for a TableUpdate's rows: the message around them (its longest id and
-#: the largest version the codec accepts) takes what is left.
-_ROWS_ROOM = MAX_DATAGRAM - len(encode(TableUpdate("x" * MAX_ID, 2**63 - 1, ())))
-
-
-def _fitting(rows: list[Entry]) -> list[tuple[Entry, ...]]:
-    """`rows`, in order, cut into runs that each fit one TableUpdate datagram. A removal
-    (port 0) is never cut from a row after it at the same IP: peers recognise a rename by
-    the two in one update."""
-    chunks: list[tuple[Entry, ...]] = []
-    chunk: list[Entry] = []
-    used = 0
-    for row in rows:
-        size = record_size(row) + 1  # and the comma
-        if chunk and used + size > _ROWS_ROOM:
-            last = chunk[-1]
-            carried = len(chunk) > 1 and last.port == 0 and last.ip == row.ip
-            if carried:
-                chunk.pop()
-            chunks.append(tuple(chunk))
-            chunk, used = ([last], record_size(last) + 1) if carried else ([], 0)
-        chunk.append(row)
-        used += size
-    if chunk:
-        chunks.append(tuple(chunk))
-    return chunks
-
-
-def stamp(now: float) -> str:
-    """The local time `now` as shown next to stored messages."""
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
-
-
-def hash_password(password: str, salt: bytes) -> str:
-    """A scrypt hash of `password` as "salt$hash" in hex."""
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"{salt.hex()}${digest.hex()}"
-
-
-def check_password(password: str, stored: str) -> bool:
-    """Whether `password` matches a hash made by `hash_password`."""
-    salt_hex, _, digest_hex = stored.partition("$")
-    try:
-        salt = bytes.fromhex(salt_hex)
-    except ValueError:
-        return False
-    return same_secret(hash_password(password, salt).partition("$")[2], digest_hex)
-
-
-def same_secret(given: str, kept: str) -> bool:
-    """Whether `given` is `kept`, compared in constant time. As bytes: compare_digest
-    refuses str holding anything but ASCII (a TypeError), and `given` comes from the
-    network (a token), `kept` from a file a person may have edited."""
-    return hmac.compare_digest(
-        given.encode("utf-8", "surrogatepass"), kept.encode("utf-8", "surrogatepass")
-    )
 
 
 @dataclasses.dataclass(slots=True)
@@ -230,10 +161,8 @@ class RegistryCore:
             # Restarted: jump ahead, so that every peer sees a gap and fetches a snapshot,
             # whatever it was told before the stop that may not have reached the disk.
             self.table.version += RESTART_JUMP
-        self.mail: dict[str, list[StoredMessage]] = mail if mail is not None else {}
-        self._mail_index: dict[str, mailbox.BoxIndex] = {}
-        self.mailbox_limit = mailbox_limit
         self._new_id = IdMaker(session)
+        self._mailboxes = Mailboxes(mail if mail is not None else {}, mailbox_limit, self._new_id)
         self._new_token = new_token
         self._pushes = Pushes(timeout, attempts, streamed=travels_by_stream)
         # liveness probes in flight, by the probe's message id; and that id by owner key
@@ -259,15 +188,7 @@ class RegistryCore:
         self.flood = FloodGate()
         self.passwords = PasswordBudget()
         self.names = NameBudget(new_names)
-        self._addr_index: tuple[int, dict[Addr, str]] = (-1, {})
-        self._roster_kept = Roster(-1, {})
-        self._generation = 0  # counts changes to the table, pushed or not yet
-        self._dirty: dict[str, Entry] = {}  # rows changed since the last push, by name key
-        self._flush_at: float | None = None
-        # released names whose peers were online: they hear of it with the next push, so
-        # that they go offline rather than take the name back with their next keepalive
-        self._released_online: list[Record] = []
-        self._last_push = float("-inf")
+        self._changes = TableChanges(self.table)
 
     # -- the two entry points -----------------------------------------------------------
 
@@ -337,7 +258,8 @@ class RegistryCore:
         out: list[Action] = []
         if self._next_sweep is None or now >= self._next_sweep:
             self._sweep(now, out)
-        if self._flush_at is not None and now >= self._flush_at:
+        flush_at = self._changes.flush_at
+        if flush_at is not None and now >= flush_at:
             self._push_changes(now, out)
         again, failed, released = self._pushes.due(now)
         for addrs, message in again:
@@ -352,9 +274,15 @@ class RegistryCore:
             self._probe_failed(probe, now, out)
         return out
 
+    @property
+    def mail(self) -> dict[str, list[StoredMessage]]:
+        """The stored messages by their owner's name key, oldest first: the mailboxes' own
+        (registry/mailboxes.py), for the console and tests to read."""
+        return self._mailboxes.boxes
+
     def knows(self, addr: Addr) -> bool:
         """Whether `addr` is where an online peer registered (its address is verified)."""
-        return bool(self._online_at(addr))
+        return bool(self._changes.online_at(addr))
 
     def pending_pushes(self) -> int:
         """How many pushes (table changes, relays, notices, mail) wait for a peer's ack:
@@ -365,22 +293,15 @@ class RegistryCore:
     def changes_held(self) -> bool:
         """Whether table changes are being held back to go out together (COALESCE) and
         have not been pushed yet. Read-only, like `pending_pushes`."""
-        return self._flush_at is not None
+        return self._changes.flush_at is not None
 
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""
         wake = self._pushes.next_wake()
-        for at in (self._next_sweep, self._flush_at, self._probes.next_wake()):
+        for at in (self._next_sweep, self._changes.flush_at, self._probes.next_wake()):
             if at is not None and (wake is None or at < wake):
                 wake = at
         return wake
-
-    def _roster(self) -> Roster:
-        """The online and offline peers, kept until the table changes: a channel burst
-        relays every message to the same members."""
-        if self._roster_kept.generation != self._generation:
-            self._roster_kept = Roster(self._generation, self.table.records)
-        return self._roster_kept
 
     def _sweep(self, now: float, out: list[Action]) -> None:
         """Mark offline every online peer silent for too long (it stopped without dereg)."""
@@ -581,7 +502,7 @@ class RegistryCore:
             self._take_over(where, record, now, out)
             record.online, record.ip, record.port = True, where[0], where[1]
             self._changed(record, now, out)
-        mail = _mail_part(self.mail.get(name_key(record.name), ()))
+        mail = self._mailboxes.part(record)
         out.append(
             Send(
                 addr,
@@ -684,16 +605,10 @@ class RegistryCore:
         )
         if record is None:
             return
-        box = self.mail.get(name_key(record.name), [])
-        taken = set(msg.ids)
-        gone = tuple(m.id for m in box if m.id in taken)
-        if gone:
-            self.mail[name_key(record.name)] = [m for m in box if m.id not in taken]
-            out.append(DropMail(name_key(record.name), gone))
-            out.append(Log(f"handed over {len(gone)} message(s) to {record.name}"))
-        rest = self.mail.get(name_key(record.name))
+        self._mailboxes.taken(record, msg.ids, out)
+        rest = self._mailboxes.part(record)
         if rest:
-            out.append(Send(addr, MoreMail(self._new_id(), msg.id, _mail_part(rest))))
+            out.append(Send(addr, MoreMail(self._new_id(), msg.id, rest)))
         else:
             out.append(Send(addr, Ack(self._new_id(), msg.id)))
 
@@ -777,7 +692,7 @@ class RegistryCore:
             out.append(Send(addr, Ack(self._new_id(), msg.id)))
             out.append(Log(f"probing {recipient.name} for a message from {sender.name}"))
             return
-        if not self._store(recipient, msg.id, sender.name, msg.text, "direct", now, out):
+        if not self._mailboxes.store(recipient, msg.id, sender.name, msg.text, "direct", now, out):
             reason = mailbox.refusal(recipient.name)
             self._refuse(msg.id, addr, reason, f"save from {sender.name} for {msg.to}", out)
             return
@@ -799,55 +714,6 @@ class RegistryCore:
         _remember(self._done_saves, msg.id, outcome)
         self._push(sender, outcome, "outcome", now, out)
 
-    def _store(
-        self,
-        owner: Record,
-        msg_id: str,
-        sender: str,
-        text: str,
-        kind: str,
-        now: float,
-        out: list[Action],
-    ) -> bool:
-        """Keep a message in the mailbox of `owner`; False if the box has no room for it
-        (see registry/mailbox.py: a channel message not kept leaves the full notice)."""
-        key = name_key(owner.name)
-        box = self.mail.setdefault(key, [])
-        index = self._index(key, box)
-        if (sender, msg_id) in index.ids:
-            return True  # a copy of one already stored (say, re-sent after a registry restart)
-        size = len(text.encode())
-        if not index.has_room(size, kind, self.mailbox_limit):
-            if kind == "channel" and not index.noticed:
-                notice = mailbox.full_notice(stamp(now))
-                kept = StoredMessage(self._new_id(), "", notice, stamp(now), NOTICE_KIND)
-                self._keep(key, index, kept, len(notice.encode()), out)
-                line = f"mailbox of {owner.name} is full; its channel messages are no longer kept"
-                out.append(Log(line))
-            return False
-        self._keep(key, index, StoredMessage(msg_id, sender, text, stamp(now), kind), size, out)
-        out.append(Log(f"saved {kind} message from {sender} for {owner.name}"))
-        return True
-
-    def _keep(
-        self,
-        key: str,
-        index: mailbox.BoxIndex,
-        stored: StoredMessage,
-        size: int,
-        out: list[Action],
-    ) -> None:
-        index.add(stored, size)
-        out.append(StoreMail(key, stored))
-
-    def _index(self, key: str, box: list[StoredMessage]) -> mailbox.BoxIndex:
-        """The index of mailbox `key`, so a save need not scan the box. It is rebuilt
-        whenever the box was replaced (hand-over, rename, release)."""
-        index = self._mail_index.get(key)
-        if index is None or index.box is not box:
-            index = self._mail_index[key] = mailbox.BoxIndex.of(box)
-        return index
-
     # -- the channel --------------------------------------------------------------------
 
     def _channel(self, msg: ChannelPost, addr: Addr, now: float, out: list[Action]) -> None:
@@ -860,11 +726,13 @@ class RegistryCore:
                 return
             _remember(self._done_posts, msg.id, None)
             relay = ChannelMessage(msg.id, sender.name, msg.text)
-            roster = self._roster()
+            roster = self._changes.roster()
             keys, addrs = roster.online_but(name_key(sender.name))
             for record in roster.offline:
                 if record is not sender:
-                    self._store(record, msg.id, sender.name, msg.text, "channel", now, out)
+                    self._mailboxes.store(
+                        record, msg.id, sender.name, msg.text, "channel", now, out
+                    )
             seq = next(self._push_seq)
             if roster.distinct:
                 sent = self._pushes.add_many(relay, "relay", keys, addrs, now, seq)
@@ -991,7 +859,7 @@ class RegistryCore:
         another name, without dereg). Without this, one address registering name after
         name would keep them all online: every change pushed to each of them, unacked, in
         memory that grew with the square of their number."""
-        for other in self._online_at(where):
+        for other in self._changes.online_at(where):
             if other is record:
                 continue
             other.online = False
@@ -1000,21 +868,6 @@ class RegistryCore:
             out.append(Log(f"{other.name} offline: {record.name} registered at its address"))
             self._leave_room(other, now, out, "not answering")
             self._restarted(other, now, out)  # what was pushed to it goes to its mailbox
-
-    def _online_at(self, where: Addr) -> list[Record]:
-        """The online records at `where`: at most one, since `_take_over` (a table kept by
-        an earlier version may hold more)."""
-        generation, index = self._addr_index
-        if generation != self._generation:
-            index = {r.addr: name_key(r.name) for r in self.table.online()}
-            self._addr_index = (self._generation, index)
-        key = index.get(where)
-        if key is None:
-            return []
-        found = self.table.records.get(key)
-        if found is None or not found.online or found.addr != where:
-            return [r for r in self.table.online() if r.addr == where]
-        return [found]
 
     def _restarted(self, record: Record, now: float, out: list[Action]) -> None:
         """The peer of `record` registers afresh (a new process, or back after dereg): what
@@ -1032,7 +885,9 @@ class RegistryCore:
         anything else is dropped."""
         match push.message:
             case Chat() as chat if push.purpose == "probe":
-                kept = self._store(record, chat.id, chat.sender, chat.text, "direct", now, out)
+                kept = self._mailboxes.store(
+                    record, chat.id, chat.sender, chat.text, "direct", now, out
+                )
                 refused = "" if kept else mailbox.refusal(record.name)
                 save = self._probing.pop(chat.id, None)
                 sender = self.table.get(save.sender) if save else None
@@ -1041,7 +896,9 @@ class RegistryCore:
                         save, sender, delivered=False, now=now, out=out, refused=refused
                     )
             case ChannelMessage() as relay:
-                self._store(record, relay.id, relay.sender, relay.text, "channel", now, out)
+                self._mailboxes.store(
+                    record, relay.id, relay.sender, relay.text, "channel", now, out
+                )
             case _:
                 pass
 
@@ -1228,10 +1085,7 @@ class RegistryCore:
             self._aliases[old_key] = (new_key, now + RENAME_GRACE)
             self._aliases.pop(new_key, None)
             self.table.note_rename(old_key, new_key)
-            box = self.mail.pop(old_key, None)
-            if box is not None:
-                self.mail[new_key] = self.mail.get(new_key, []) + box
-                out.append(MoveMail(old_key, new_key))
+            self._mailboxes.move(old_key, new_key, out)
         gone = Entry(old, record.ip, 0, False)
         self._changed(record, now, out, rows=(gone, record.entry()))
         room = self.rooms.of(record)
@@ -1252,40 +1106,19 @@ class RegistryCore:
         rows: tuple[Entry, ...] = (),
     ) -> None:
         """`record` changed: persist it, and push the changed rows (`rows`, else the
-        record's own row) to the online peers. When idle the push goes at once;
-        within COALESCE seconds of the last one, changes wait and go out together, so a burst
-        of registrations costs a few pushes rather than one per pair of peers."""
-        self._generation += 1
+        record's own row) to the online peers, at once or together with the changes that
+        follow (registry/table_changes.py)."""
         out.append(SaveTable())
-        for row in rows or (record.entry(),):
-            key = name_key(row.name)
-            # to the end: the rows of one change (a rename's two) stay next to each other
-            self._dirty.pop(key, None)
-            self._dirty[key] = row
-        if self._flush_at is None:
-            if now - self._last_push >= COALESCE:
-                self._push_changes(now, out)
-            else:
-                self._flush_at = self._last_push + COALESCE
+        if self._changes.changed(rows or (record.entry(),), now):
+            self._push_changes(now, out)
 
     def _push_changes(self, now: float, out: list[Action]) -> None:
-        """Push the queued rows to every online peer, as versioned updates that each fit a
+        """Push the held rows to every online peer, as versioned updates that each fit a
         datagram; a peer that registered meanwhile gets them too (they repeat its Welcome)."""
-        rows = list(self._dirty.values())
-        self._dirty.clear()
-        self._flush_at = None
-        self._last_push = now
-        updates = []
-        # As many rows as fit a datagram: about 30 of a LAN's usual ~35-byte rows (a row
-        # with a 32-character name and an IPv6 address takes ~90)
-        for chunk in _fitting(rows):
-            self.table.version += 1
-            updates.append(TableUpdate(self._new_id(), self.table.version, chunk))
+        updates, online = self._changes.updates(now, self._new_id)
         # The versions are on disk before any peer hears of them: a registry killed between
         # the two must not hand out the same version again with other rows after a restart.
         out.append(SaveTable())
-        online = [*self.table.online(), *self._released_online]
-        self._released_online.clear()
         for update in updates:
             self._pushes_to(online, update, "table", now, out)
 
@@ -1301,13 +1134,11 @@ class RegistryCore:
         self._leave_room(record, now, out, "released")
         del self.table.records[key]
         self.table.forget_former(key)
-        box = self.mail.pop(key, [])
-        if box:
-            out.append(DropMail(key, tuple(m.id for m in box)))
+        dropped = self._mailboxes.drop(key, out)
         if record.online:
-            self._released_online.append(record)
+            self._changes.released_online(record)
         self._changed(record, now, out, rows=(Entry(record.name, record.ip, 0, False),))
-        out.append(Log(f"released {record.name} ({len(box)} stored messages deleted)"))
+        out.append(Log(f"released {record.name} ({dropped} stored messages deleted)"))
         return out
 
     def _snapshot(self, reply_to: str) -> TableSnapshot:
@@ -1334,61 +1165,8 @@ class RegistryCore:
         return self.table.entries()
 
 
-class Roster:
-    """The table's online peers as push targets, their name keys and their addresses in two
-    tuples, and its offline records, in table order, as of table change number
-    `generation`."""
-
-    __slots__ = ("_at", "addrs", "distinct", "generation", "keys", "offline")
-
-    def __init__(self, generation: int, records: dict[str, Record]) -> None:
-        self.generation = generation
-        keys: list[str] = []
-        addrs: list[Addr] = []
-        self.offline: list[Record] = []
-        for key, record in records.items():
-            if record.online:
-                keys.append(key)
-                addrs.append(record.addr)
-            else:
-                self.offline.append(record)
-        self.keys, self.addrs = tuple(keys), tuple(addrs)
-        self._at = {key: i for i, key in enumerate(keys)}  # name key -> index in both
-        #: whether no two online peers share an address (Pushes.add_many asks for it)
-        self.distinct = len(set(addrs)) == len(addrs)
-
-    def online_but(self, key: str) -> tuple[tuple[str, ...], tuple[Addr, ...]]:
-        """The name keys and addresses of the online peers but the one whose name key is
-        `key` (sliced out, not filtered in a Python loop: a relay to hundreds of members
-        does this per message)."""
-        at = self._at.get(key)
-        if at is None:
-            return self.keys, self.addrs
-        keys, addrs = self.keys, self.addrs
-        return keys[:at] + keys[at + 1 :], addrs[:at] + addrs[at + 1 :]
-
-
 def _send(addrs: Sequence[Addr], message: Message) -> Send | SendMany:
     return Send(addrs[0], message) if len(addrs) == 1 else SendMany(tuple(addrs), message)
-
-
-def _mail_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:
-    """The oldest messages of `box` that together fit MAIL_PART and MAIL_PART_ITEMS (at
-    least one: a single message is far smaller, its text being at most MAX_TEXT)."""
-    # The usual small box needs no record measured: a character takes at most 6 bytes in
-    # JSON (a control character, escaped), and all but the text of a record far less than
-    # _RECORD_ROOM (an id of MAX_ID escaped characters, a name, the stamp, the kind).
-    if (
-        len(box) <= MAIL_PART_ITEMS
-        and sum(6 * len(m.text) + _RECORD_ROOM for m in box) <= MAIL_PART
-    ):
-        return tuple(box)
-    size = 0
-    for count, message in enumerate(box[:MAIL_PART_ITEMS]):
-        size += record_size(message) + 1  # the comma between records
-        if size > MAIL_PART and count:
-            return tuple(box[:count])
-    return tuple(box[:MAIL_PART_ITEMS])
 
 
 def _remember(recent: OrderedDict[str, V], key: str, value: V) -> None:

@@ -10,24 +10,22 @@ import pytest
 from peer.registry_watch import PROBE_BACKOFF
 from registry import actions as ra
 from registry import core as registry_core
+from registry import credentials
 from registry.core import (
     AWAY_GRACE_PERIODS,
-    COALESCE,
-    MAIL_PART,
-    MAIL_PART_ITEMS,
     PROBE_ATTEMPTS,
     SILENT_PERIODS,
     RegistryCore,
-    _fitting,
-    check_password,
-    hash_password,
 )
+from registry.credentials import check_password, hash_password
 from registry.desk_key import key_matches
+from registry.mailboxes import MAIL_PART, MAIL_PART_ITEMS
 from registry.pushes import WINDOW
 from registry.table import Record, Table
+from registry.table_changes import COALESCE
 from tests.registry.core_helpers import T0, X, Y, Z, core, register, run_until, sends
 from wire.codec import encode
-from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_FRAME, MAX_ID, MAX_TEXT
+from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_FRAME, MAX_TEXT
 from wire.messages import (
     REPLACED_REFUSAL,
     Ack,
@@ -38,7 +36,6 @@ from wire.messages import (
     ChannelPost,
     Chat,
     Deregister,
-    Entry,
     Join,
     Keepalive,
     MailTaken,
@@ -668,13 +665,13 @@ def test_wrong_passwords_cost_the_registry_a_bounded_number_of_hashes(
     # each check is a scrypt on the registry's only thread: 200 wrong passwords stalled it
     # for seconds and every peer saw "Server not responding"
     hashed: list[str] = []
-    real = registry_core.hash_password
+    real = credentials.hash_password
 
     def counted(password: str, salt: bytes) -> str:
         hashed.append(password)
         return real(password, salt)
 
-    monkeypatch.setattr(registry_core, "hash_password", counted)
+    monkeypatch.setattr(credentials, "hash_password", counted)
     reg = core()
     owner = ("127.0.0.1", 7000)
     out = reg.receive(Register("p-1", "pat", 7000, "", "sesame", WIRE_VERSION), owner, T0)
@@ -779,20 +776,6 @@ def test_pushes_awaiting_acks_and_held_changes_are_visible_until_they_settle() -
     assert wake is not None and wake <= T0 + 1 + COALESCE
     reg.tick(wake)
     assert not reg.changes_held() and reg.pending_pushes() == 3  # z's row to x, y and z
-
-
-def test_table_rows_are_cut_to_fit_a_datagram_whatever_their_size() -> None:
-    long_names = [Entry("ñ" * 32, "fe80::" + "a" * 33, 65535, True) for _ in range(40)]
-    short = [Entry(f"p{i}", "10.0.0.1", 7000 + i, False) for i in range(200)]
-    for rows in (long_names, short, long_names[:1], []):
-        chunks = _fitting(rows)
-        assert [r for chunk in chunks for r in chunk] == rows
-        for chunk in chunks:
-            update = TableUpdate("x" * MAX_ID, 2**63 - 1, chunk)
-            assert len(encode(update)) <= MAX_DATAGRAM
-        assert len(chunks) <= 1 + len(encode(TableUpdate("i", 1, tuple(rows)))) // (
-            MAX_DATAGRAM // 2
-        )  # not one row per datagram: each cut leaves less than a row's room unused
 
 
 def test_one_address_is_one_peer_a_new_name_there_takes_it_over() -> None:

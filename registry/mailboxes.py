@@ -1,0 +1,152 @@
+"""The registry's mailboxes in memory: what is stored for whom, each message once and
+within its box's limits, and the parts a box is handed over in.
+
+Pure: no clock, no files. Storing returns StoreMail actions for the adapter to make
+durable; the rules of one box's limits and its full notice are registry/mailbox.py's. When
+a message is to be stored (a save for an offline peer, a channel message, a push that was
+never acked) and what its sender is told are the core's decisions (registry.core).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from registry import mailbox
+from registry.actions import Action, DropMail, Log, MoveMail, StoreMail
+from registry.table import Record
+from wire.codec import record_size
+from wire.limits import MAX_ID, MAX_NAME
+from wire.messages import NOTICE_KIND, StoredMessage
+from wire.names import name_key
+
+#: Bytes of stored messages one Welcome or MoreMail carries at most. A full mailbox
+#: (registry/mailbox.py) outgrows any one message (its texts' JSON can take six bytes a
+#: character), so it is handed over in parts of this size, each shown and acknowledged
+#: before the next: far below MAX_FRAME even beside a table of MAX_ITEMS rows.
+MAIL_PART = 1024 * 1024
+#: Stored messages one part carries at most: below the codec's MAX_ITEMS per list.
+MAIL_PART_ITEMS = 5000
+#: Bytes a stored message's fields but its text can take in JSON, at most.
+_RECORD_ROOM = 6 * MAX_ID + 6 * MAX_NAME + 100
+
+
+def stamp(now: float) -> str:
+    """The local time `now` as shown next to stored messages."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
+
+
+def first_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:
+    """The oldest messages of `box` that together fit MAIL_PART and MAIL_PART_ITEMS (at
+    least one: a single message is far smaller, its text being at most MAX_TEXT)."""
+    # The usual small box needs no record measured: a character takes at most 6 bytes in
+    # JSON (a control character, escaped), and all but the text of a record far less than
+    # _RECORD_ROOM (an id of MAX_ID escaped characters, a name, the stamp, the kind).
+    if (
+        len(box) <= MAIL_PART_ITEMS
+        and sum(6 * len(m.text) + _RECORD_ROOM for m in box) <= MAIL_PART
+    ):
+        return tuple(box)
+    size = 0
+    for count, message in enumerate(box[:MAIL_PART_ITEMS]):
+        size += record_size(message) + 1  # the comma between records
+        if size > MAIL_PART and count:
+            return tuple(box[:count])
+    return tuple(box[:MAIL_PART_ITEMS])
+
+
+class Mailboxes:
+    """Every mailbox, by its owner's name key, each holding at most `limit` messages
+    (registry/mailbox.py); `new_id` makes the ids of the full notices left in them."""
+
+    def __init__(
+        self, boxes: dict[str, list[StoredMessage]], limit: int, new_id: Callable[[], str]
+    ) -> None:
+        """`boxes` are the mailboxes the adapter loaded from disk, kept (not copied)."""
+        #: the stored messages by owner's name key, oldest first; read it, change it only
+        #: through the methods (a box is replaced whole, and indexed again, when messages
+        #: leave it)
+        self.boxes = boxes
+        self._mail_index: dict[str, mailbox.BoxIndex] = {}
+        self.limit = limit
+        self._new_id = new_id
+
+    def store(
+        self,
+        owner: Record,
+        msg_id: str,
+        sender: str,
+        text: str,
+        kind: str,
+        now: float,
+        out: list[Action],
+    ) -> bool:
+        """Keep a message in the mailbox of `owner`; False if the box has no room for it
+        (see registry/mailbox.py: a channel message not kept leaves the full notice)."""
+        key = name_key(owner.name)
+        box = self.boxes.setdefault(key, [])
+        index = self._index(key, box)
+        if (sender, msg_id) in index.ids:
+            return True  # a copy of one already stored (say, re-sent after a registry restart)
+        size = len(text.encode())
+        if not index.has_room(size, kind, self.limit):
+            if kind == "channel" and not index.noticed:
+                notice = mailbox.full_notice(stamp(now))
+                kept = StoredMessage(self._new_id(), "", notice, stamp(now), NOTICE_KIND)
+                self._keep(key, index, kept, len(notice.encode()), out)
+                line = f"mailbox of {owner.name} is full; its channel messages are no longer kept"
+                out.append(Log(line))
+            return False
+        self._keep(key, index, StoredMessage(msg_id, sender, text, stamp(now), kind), size, out)
+        out.append(Log(f"saved {kind} message from {sender} for {owner.name}"))
+        return True
+
+    def part(self, owner: Record) -> tuple[StoredMessage, ...]:
+        """The next part of `owner`'s mailbox to hand over, oldest first (see
+        `first_part`); empty when the box is."""
+        return first_part(self.boxes.get(name_key(owner.name), ()))
+
+    def taken(self, owner: Record, ids: Iterable[str], out: list[Action]) -> None:
+        """`owner`'s peer has shown the messages `ids` of its box: delete them (the
+        others, and ids the box does not hold, are left)."""
+        box = self.boxes.get(name_key(owner.name), [])
+        taken = set(ids)
+        gone = tuple(m.id for m in box if m.id in taken)
+        if gone:
+            self.boxes[name_key(owner.name)] = [m for m in box if m.id not in taken]
+            out.append(DropMail(name_key(owner.name), gone))
+            out.append(Log(f"handed over {len(gone)} message(s) to {owner.name}"))
+
+    def move(self, old_key: str, new_key: str, out: list[Action]) -> None:
+        """A name was renamed from name key `old_key` to `new_key`: its box follows it,
+        after any messages already kept under the new key."""
+        box = self.boxes.pop(old_key, None)
+        if box is not None:
+            self.boxes[new_key] = self.boxes.get(new_key, []) + box
+            out.append(MoveMail(old_key, new_key))
+
+    def drop(self, key: str, out: list[Action]) -> int:
+        """The name keyed `key` was released: forget its box. How many messages it held."""
+        box = self.boxes.pop(key, [])
+        if box:
+            out.append(DropMail(key, tuple(m.id for m in box)))
+        return len(box)
+
+    def _keep(
+        self,
+        key: str,
+        index: mailbox.BoxIndex,
+        stored: StoredMessage,
+        size: int,
+        out: list[Action],
+    ) -> None:
+        index.add(stored, size)
+        out.append(StoreMail(key, stored))
+
+    def _index(self, key: str, box: list[StoredMessage]) -> mailbox.BoxIndex:
+        """The index of mailbox `key`, so a save need not scan the box. It is rebuilt
+        whenever the box was replaced (hand-over, rename, release)."""
+        index = self._mail_index.get(key)
+        if index is None or index.box is not box:
+            index = self._mail_index[key] = mailbox.BoxIndex.of(box)
+        return index

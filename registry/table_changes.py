@@ -1,0 +1,178 @@
+"""The table's changes on their way to the peers, and the views of the table that last
+until its next change.
+
+Pure: no clock, no sockets. A change of the table (a registration, a peer gone offline, a
+rename, a release) is a few rows. When the registry has been idle, they are pushed at
+once; within COALESCE seconds of the last push they are held and go out together, cut
+into updates that each fit one datagram, so a burst of registrations costs a few pushes
+rather than one per pair of peers. The core (registry.core) says what changed and pushes
+the updates (registry.pushes); this object keeps the rows, says when they are due, and
+numbers the updates with the table's versions.
+
+Every change counts one generation. The online peers as push targets (`Roster`: a channel
+message is relayed to them) and the online peers by address are built again only when the
+generation moved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from registry.actions import Addr
+from registry.table import Record, Table
+from wire.codec import encode, record_size
+from wire.limits import MAX_DATAGRAM, MAX_ID
+from wire.messages import Entry, TableUpdate
+from wire.names import name_key
+
+#: Seconds during which table changes are gathered into one push (a join storm, churn).
+COALESCE = 0.05
+
+#: Room in a datagram for a TableUpdate's rows: the message around them (its longest id and
+#: the largest version the codec accepts) takes what is left.
+_ROWS_ROOM = MAX_DATAGRAM - len(encode(TableUpdate("x" * MAX_ID, 2**63 - 1, ())))
+
+
+def fitting(rows: list[Entry]) -> list[tuple[Entry, ...]]:
+    """`rows`, in order, cut into runs that each fit one TableUpdate datagram. A removal
+    (port 0) is never cut from a row after it at the same IP: peers recognise a rename by
+    the two in one update."""
+    chunks: list[tuple[Entry, ...]] = []
+    chunk: list[Entry] = []
+    used = 0
+    for row in rows:
+        size = record_size(row) + 1  # and the comma
+        if chunk and used + size > _ROWS_ROOM:
+            last = chunk[-1]
+            carried = len(chunk) > 1 and last.port == 0 and last.ip == row.ip
+            if carried:
+                chunk.pop()
+            chunks.append(tuple(chunk))
+            chunk, used = ([last], record_size(last) + 1) if carried else ([], 0)
+        chunk.append(row)
+        used += size
+    if chunk:
+        chunks.append(tuple(chunk))
+    return chunks
+
+
+class TableChanges:
+    """The rows of `table` changed and not pushed yet, when they are due, and the views of
+    the table kept until its next change. The table itself is the core's: it changes the
+    records, then tells `changed`."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+        self._addr_index: tuple[int, dict[Addr, str]] = (-1, {})
+        self._roster_kept = Roster(-1, {})
+        self._generation = 0  # counts changes to the table, pushed or not yet
+        self._dirty: dict[str, Entry] = {}  # rows changed since the last push, by name key
+        self._flush_at: float | None = None
+        # released names whose peers were online: they hear of it with the next push, so
+        # that they go offline rather than take the name back with their next keepalive
+        self._released_online: list[Record] = []
+        self._last_push = float("-inf")
+
+    @property
+    def flush_at(self) -> float | None:
+        """When the rows held back are due to be pushed (`updates`); None when none are.
+        Read-only."""
+        return self._flush_at
+
+    def changed(self, rows: Iterable[Entry], now: float) -> bool:
+        """`rows` of the table changed at `now`: keep them for the next push. True when
+        that push is to go now (the last one was COALESCE seconds ago or more); else the
+        rows are held until `flush_at`, with any that follow."""
+        self._generation += 1
+        for row in rows:
+            key = name_key(row.name)
+            # to the end: the rows of one change (a rename's two) stay next to each other
+            self._dirty.pop(key, None)
+            self._dirty[key] = row
+        if self._flush_at is None:
+            if now - self._last_push >= COALESCE:
+                return True
+            self._flush_at = self._last_push + COALESCE
+        return False
+
+    def released_online(self, record: Record) -> None:
+        """`record`, online, was released (it is no longer in the table): its peer is
+        pushed the next updates too."""
+        self._released_online.append(record)
+
+    def updates(
+        self, now: float, new_id: Callable[[], str]
+    ) -> tuple[list[TableUpdate], list[Record]]:
+        """Take the rows held at `now` as updates that each fit a datagram, each the
+        table's next version (ids from `new_id`), and the peers to push them to: the
+        online ones and those of names released since the last push."""
+        rows = list(self._dirty.values())
+        self._dirty.clear()
+        self._flush_at = None
+        self._last_push = now
+        updates = []
+        # As many rows as fit a datagram: about 30 of a LAN's usual ~35-byte rows (a row
+        # with a 32-character name and an IPv6 address takes ~90)
+        for chunk in fitting(rows):
+            self._table.version += 1
+            updates.append(TableUpdate(new_id(), self._table.version, chunk))
+        online = [*self._table.online(), *self._released_online]
+        self._released_online.clear()
+        return updates, online
+
+    def roster(self) -> Roster:
+        """The online and offline peers, kept until the table changes: a channel burst
+        relays every message to the same members."""
+        if self._roster_kept.generation != self._generation:
+            self._roster_kept = Roster(self._generation, self._table.records)
+        return self._roster_kept
+
+    def online_at(self, where: Addr) -> list[Record]:
+        """The online records at `where`: at most one, since a registration takes over its
+        address (RegistryCore._take_over; a table kept by an earlier version may hold
+        more)."""
+        generation, index = self._addr_index
+        if generation != self._generation:
+            index = {r.addr: name_key(r.name) for r in self._table.online()}
+            self._addr_index = (self._generation, index)
+        key = index.get(where)
+        if key is None:
+            return []
+        found = self._table.records.get(key)
+        if found is None or not found.online or found.addr != where:
+            return [r for r in self._table.online() if r.addr == where]
+        return [found]
+
+
+class Roster:
+    """The table's online peers as push targets, their name keys and their addresses in two
+    tuples, and its offline records, in table order, as of table change number
+    `generation`."""
+
+    __slots__ = ("_at", "addrs", "distinct", "generation", "keys", "offline")
+
+    def __init__(self, generation: int, records: dict[str, Record]) -> None:
+        self.generation = generation
+        keys: list[str] = []
+        addrs: list[Addr] = []
+        self.offline: list[Record] = []
+        for key, record in records.items():
+            if record.online:
+                keys.append(key)
+                addrs.append(record.addr)
+            else:
+                self.offline.append(record)
+        self.keys, self.addrs = tuple(keys), tuple(addrs)
+        self._at = {key: i for i, key in enumerate(keys)}  # name key -> index in both
+        #: whether no two online peers share an address (Pushes.add_many asks for it)
+        self.distinct = len(set(addrs)) == len(addrs)
+
+    def online_but(self, key: str) -> tuple[tuple[str, ...], tuple[Addr, ...]]:
+        """The name keys and addresses of the online peers but the one whose name key is
+        `key` (sliced out, not filtered in a Python loop: a relay to hundreds of members
+        does this per message)."""
+        at = self._at.get(key)
+        if at is None:
+            return self.keys, self.addrs
+        keys, addrs = self.keys, self.addrs
+        return keys[:at] + keys[at + 1 :], addrs[:at] + addrs[at + 1 :]

@@ -1,0 +1,86 @@
+"""Mailboxes alone: each message stored once, within its box's limit, as StoreMail actions,
+and a box handed over in parts."""
+
+from __future__ import annotations
+
+import itertools
+
+from registry import actions as ra
+from registry.mailboxes import MAIL_PART_ITEMS, Mailboxes, first_part, stamp
+from registry.table import Record
+from wire.messages import NOTICE_KIND, StoredMessage
+
+T0 = 1_700_000_000.0
+Y = Record("Yan", "10.0.0.2", 7000, False, "t")
+
+
+def boxes(limit: int, kept: dict[str, list[StoredMessage]] | None = None) -> Mailboxes:
+    ids = itertools.count(1)
+    return Mailboxes(kept if kept is not None else {}, limit, lambda: f"r-{next(ids)}")
+
+
+def test_a_message_is_stored_once_under_its_owner_s_name_key() -> None:
+    mail = boxes(10)
+    out: list[ra.Action] = []
+    assert mail.store(Y, "x-1", "x", "hi", "direct", T0, out)
+    assert mail.store(Y, "x-1", "x", "hi", "direct", T0 + 1, out)  # a copy: kept already
+    [stored] = mail.boxes["yan"]
+    assert (stored.id, stored.sender, stored.text, stored.stamp) == ("x-1", "x", "hi", stamp(T0))
+    assert [a for a in out if isinstance(a, ra.StoreMail)] == [ra.StoreMail("yan", stored)]
+
+
+def test_a_full_box_refuses_and_leaves_one_notice_for_the_channel() -> None:
+    mail = boxes(2)
+    out: list[ra.Action] = []
+    assert mail.store(Y, "x-1", "x", "one", "direct", T0, out)
+    assert not mail.store(Y, "x-2", "x", "two", "channel", T0, out)  # past the channel share
+    assert not mail.store(Y, "x-3", "x", "three", "channel", T0, out)
+    kinds = [m.kind for m in mail.boxes["yan"]]
+    assert kinds == ["direct", NOTICE_KIND] and mail.boxes["yan"][1].id == "r-1"
+    assert not mail.store(Y, "x-4", "x", "four", "direct", T0, out)  # the notice took the last
+
+
+def test_a_box_replaced_whole_is_indexed_again() -> None:
+    kept = {"yan": [StoredMessage("x-1", "x", "hi", stamp(T0), "direct")]}
+    mail = boxes(10, kept)
+    out: list[ra.Action] = []
+    assert mail.store(Y, "x-1", "x", "hi", "direct", T0, out) and not out  # loaded: a copy
+    mail.boxes["yan"] = []  # handed over
+    assert mail.store(Y, "x-1", "x", "hi", "direct", T0, out) and len(mail.boxes["yan"]) == 1
+
+
+def test_the_first_part_of_a_box_is_its_oldest_messages() -> None:
+    box = [StoredMessage(f"x-{i}", "x", "hi", "", "direct") for i in range(MAIL_PART_ITEMS + 3)]
+    assert first_part(box[:3]) == tuple(box[:3])
+    assert first_part(box) == tuple(box[:MAIL_PART_ITEMS])
+    assert first_part([]) == ()
+
+
+def test_taken_messages_leave_the_box_and_the_rest_is_the_next_part() -> None:
+    mail = boxes(10)
+    out: list[ra.Action] = []
+    for i in range(3):
+        mail.store(Y, f"x-{i}", "x", f"m{i}", "direct", T0, out)
+    out.clear()
+    mail.taken(Y, ["x-0", "x-2", "unknown"], out)
+    assert [m.id for m in mail.part(Y)] == ["x-1"]
+    assert [a for a in out if isinstance(a, ra.DropMail)] == [ra.DropMail("yan", ("x-0", "x-2"))]
+    out.clear()
+    mail.taken(Y, ["x-0"], out)  # a copy of the same MailTaken: nothing more to delete
+    assert not out and mail.store(Y, "x-0", "x", "m0", "direct", T0, out)  # room for it again
+
+
+def test_a_box_follows_a_rename_and_goes_with_a_release() -> None:
+    kept = {
+        "old": [StoredMessage("x-1", "x", "first", "", "direct")],
+        "new": [StoredMessage("x-0", "x", "before", "", "direct")],
+    }
+    mail = boxes(10, kept)
+    out: list[ra.Action] = []
+    mail.move("old", "new", out)
+    mail.move("gone", "new", out)  # no box: nothing moves
+    assert [m.text for m in mail.boxes["new"]] == ["before", "first"] and "old" not in mail.boxes
+    assert out == [ra.MoveMail("old", "new")]
+    out.clear()
+    assert mail.drop("new", out) == 2 and mail.drop("new", out) == 0
+    assert out == [ra.DropMail("new", ("x-0", "x-1"))] and not mail.boxes

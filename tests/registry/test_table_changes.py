@@ -1,0 +1,99 @@
+"""TableChanges alone: rows held and pushed together, cut to fit a datagram, and the views
+of the table kept until its next change."""
+
+from __future__ import annotations
+
+import itertools
+
+from registry.table import Record, Table
+from registry.table_changes import COALESCE, TableChanges, fitting
+from wire.codec import encode
+from wire.limits import MAX_DATAGRAM, MAX_ID
+from wire.messages import Entry, TableUpdate
+
+T0 = 1_700_000_000.0
+
+
+def table_of(*records: Record) -> Table:
+    table = Table()
+    for record in records:
+        table.records[record.name.casefold()] = record
+    return table
+
+
+def ids() -> itertools.count[int]:
+    return itertools.count(1)
+
+
+def test_table_rows_are_cut_to_fit_a_datagram_whatever_their_size() -> None:
+    long_names = [Entry("ñ" * 32, "fe80::" + "a" * 33, 65535, True) for _ in range(40)]
+    short = [Entry(f"p{i}", "10.0.0.1", 7000 + i, False) for i in range(200)]
+    for rows in (long_names, short, long_names[:1], []):
+        chunks = fitting(rows)
+        assert [r for chunk in chunks for r in chunk] == rows
+        for chunk in chunks:
+            update = TableUpdate("x" * MAX_ID, 2**63 - 1, chunk)
+            assert len(encode(update)) <= MAX_DATAGRAM
+        assert len(chunks) <= 1 + len(encode(TableUpdate("i", 1, tuple(rows)))) // (
+            MAX_DATAGRAM // 2
+        )  # not one row per datagram: each cut leaves less than a row's room unused
+
+
+def test_a_rename_s_two_rows_are_never_cut_apart() -> None:
+    # peers recognise a rename by the removal and the new row in one update
+    rows = [Entry(f"p{i:02d}" + "x" * 28, "10.0.0.1", 7000 + i, True) for i in range(60)]
+    for at in range(1, 59):
+        rename = [Entry("old", "10.0.0.9", 0, False), Entry("new", "10.0.0.9", 9, True)]
+        chunks = fitting([*rows[:at], *rename, *rows[at:]])
+        for chunk in chunks:
+            assert chunk[-1].name != "old" or len(chunk) == 1
+
+
+def test_changes_go_at_once_when_idle_and_together_within_coalesce() -> None:
+    x = Record("x", "10.0.0.1", 7000, True, "t")
+    y = Record("y", "10.0.0.2", 7000, True, "t")
+    table = table_of(x, y)
+    changes = TableChanges(table)
+    made = ids()
+    assert changes.changed((x.entry(),), T0)  # idle: push now
+    updates, targets = changes.updates(T0, lambda: f"u-{next(made)}")
+    assert [u.entries for u in updates] == [(x.entry(),)] and table.version == 1
+    assert targets == [x, y] and changes.flush_at is None
+    # within COALESCE of that push: held, and what follows joins them, each row once
+    assert not changes.changed((y.entry(),), T0 + COALESCE / 2)
+    assert changes.flush_at == T0 + COALESCE
+    y.online = False
+    assert not changes.changed((y.entry(), x.entry()), T0 + COALESCE / 2)
+    updates, targets = changes.updates(T0 + COALESCE, lambda: f"u-{next(made)}")
+    assert [u.entries for u in updates] == [(y.entry(), x.entry())]
+    assert [u.version for u in updates] == [2] and targets == [x]
+    assert changes.flush_at is None
+
+
+def test_a_released_online_peer_hears_the_next_push_once() -> None:
+    x = Record("x", "10.0.0.1", 7000, True, "t")
+    gone = Record("gone", "10.0.0.2", 7000, True, "t")
+    changes = TableChanges(table_of(x))
+    changes.released_online(gone)
+    assert changes.changed((Entry("gone", gone.ip, 0, False),), T0)
+    _, targets = changes.updates(T0, lambda: "u-1")
+    assert targets == [x, gone]
+    changes.changed((x.entry(),), T0 + 1)
+    assert changes.updates(T0 + 1, lambda: "u-2")[1] == [x]
+
+
+def test_the_roster_and_the_address_index_follow_each_change() -> None:
+    x = Record("x", "10.0.0.1", 7000, True, "t")
+    y = Record("y", "10.0.0.2", 7000, False, "t")
+    table = table_of(x, y)
+    changes = TableChanges(table)
+    roster = changes.roster()
+    assert roster.keys == ("x",) and roster.offline == [y] and roster.distinct
+    assert changes.roster() is roster  # kept while the table does not change
+    assert changes.online_at(x.addr) == [x] and changes.online_at(y.addr) == []
+    assert roster.online_but("x") == ((), ())
+    y.online = True
+    changes.changed((y.entry(),), T0)
+    roster = changes.roster()
+    assert roster.keys == ("x", "y") and roster.online_but("x") == (("y",), (y.addr,))
+    assert changes.online_at(y.addr) == [y]
