@@ -197,17 +197,31 @@ def test_first_frames_arriving_together_are_all_handled(tmp_path: Path) -> None:
     run(tmp_path, scenario)
 
 
+class ConsoleScreen:
+    """What the registry's console shows of the desk (`show` is its output), and a way to
+    wait for a line to appear."""
+
+    def __init__(self) -> None:
+        self.printed: list[str] = []
+        self._shown = asyncio.Event()
+
+    def show(self, line: str) -> None:
+        self.printed.append(line)
+        self._shown.set()
+
+    async def until(self, line: str, timeout: float = 5.0) -> None:
+        """Wait until `line` has been shown."""
+        while line not in self.printed:
+            self._shown.clear()
+            await asyncio.wait_for(self._shown.wait(), timeout)
+
+
 def test_the_console_is_an_operator(tmp_path: Path) -> None:
-    printed: list[str] = []
+    screen = ConsoleScreen()
+    printed = screen.printed
 
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
-        shown = asyncio.Event()
-
-        def show(line: str) -> None:
-            printed.append(line)
-            shown.set()
-
-        desk.set_console_output(show)
+        desk.set_console_output(screen.show)
         assert printed[-1] == "desk: [On duty as admin, serving all topics; 0 waiting.]"
         alice = await connect()
         alice.send(join("Alice"))
@@ -218,9 +232,7 @@ def test_the_console_is_an_operator(tmp_path: Path) -> None:
         desk.console_line("hello Alice")
         assert (await alice.next(DeskLine)).text == "hello Alice"  # type: ignore[attr-defined]
         alice.send(DeskLine("l1", "", "thank you", served.session))  # type: ignore[attr-defined]
-        while "desk: Alice: thank you" not in printed:  # wait for the console to show it
-            shown.clear()
-            await asyncio.wait_for(shown.wait(), 5)
+        await screen.until("desk: Alice: thank you")
         bob = await connect()
         bob.send(join("Bob", "+1 202 555 0147"))
         await bob.next(DeskQueued)
@@ -367,16 +379,11 @@ def test_the_consoles_end_hands_nobody_over_before_what_is_already_there_is_read
     "Connections that end together"): Carol, next in line, typed `.quit` at that moment,
     and was handed to the console before her `.quit` was read, for a session that never
     was (her full number shown, a transcript written)."""
-    printed: list[str] = []
+    screen = ConsoleScreen()
+    printed = screen.printed
 
     async def scenario(desk: DeskService, connect: Connect, logs: list[str]) -> None:
-        shown = asyncio.Event()
-
-        def show(line: str) -> None:
-            printed.append(line)
-            shown.set()
-
-        desk.set_console_output(show)
+        desk.set_console_output(screen.show)
         dan = await connect()
         dan.send(join("Dan"))
         await dan.next(DeskServed)
@@ -389,9 +396,7 @@ def test_the_consoles_end_hands_nobody_over_before_what_is_already_there_is_read
         assert not any("Now serving Carol" in line for line in printed)
         assert "left the waiting room" in (await carol.next(DeskEnded)).reason  # type: ignore[attr-defined]
         assert "ended the session" in (await dan.next(DeskEnded)).reason  # type: ignore[attr-defined]
-        while f"desk: [{NOBODY_WAITING}]" not in printed:  # said at the release
-            shown.clear()
-            await asyncio.wait_for(shown.wait(), 5)
+        await screen.until(f"desk: [{NOBODY_WAITING}]")  # said at the release
         assert not any("Now serving Carol" in line for line in printed)
         assert not any("admin serves Carol" in line for line in logs)
         assert not desk.console_in_session
