@@ -928,7 +928,13 @@ class PeerCore:
         )
 
     def _request(
-        self, message: Message, now: float, out: list[Action], quiet: bool = False
+        self,
+        message: Message,
+        now: float,
+        out: list[Action],
+        quiet: bool = False,
+        *,
+        behind_kept: bool = True,
     ) -> None:
         if isinstance(message, _IN_ORDER):
             # what the user typed reaches the registry in the order typed (see
@@ -937,6 +943,17 @@ class PeerCore:
             # rename or dereg, which would take effect before the line waited for arrived
             if self._waited_for is not None and message.id != self._waited_for:
                 self._held.setdefault(message.id, (message, quiet))
+                return
+            kept = None
+            if behind_kept and message not in self._outbox and not isinstance(message, Deregister):
+                kept = self._next_kept()
+            if kept is not None:
+                # the outbox was given up on (the registry away, or back unnoticed): this
+                # one would overtake it. The first kept one goes now, as a probe; this one
+                # goes after the outbox, or fails with the probe (`_request_over`). A
+                # dereg does not wait: leaving keeps the outbox for the next start.
+                self._held.setdefault(message.id, (message, quiet))
+                self._request(kept, now, out, quiet=True)
                 return
             long = isinstance(message, SaveMessage | ChannelPost | RoomPost) and travels_by_stream(
                 message
@@ -966,7 +983,12 @@ class PeerCore:
                 return
         held, self._held = self._held, {}
         for waiting, quiet in held.values():
-            self._request(waiting, now, out, quiet)
+            if gave_up and message in self._outbox:
+                # a kept one went unanswered 5 times: the registry is away, and what was
+                # typed behind it is kept behind it, said so now rather than 2.5 s later
+                self._request_failed(Request(waiting, quiet), now, out)
+            else:
+                self._request(waiting, now, out, quiet, behind_kept=False)
 
     def _next_kept(self) -> Message | None:
         """The first kept message not on its way yet; None when there is none, or when it
