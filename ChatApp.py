@@ -341,18 +341,21 @@ MODE_VALUES = {
 }
 
 
-def check_mode_values(argv: list[str]) -> None:
+def check_mode_values(argv: list[str], options: frozenset[str] = frozenset()) -> None:
     """UsageProblem when a mode's option is followed by fewer values than it takes before
     the next option: click would take that option as a value (`-c bob 10.0.0.1 5000
-    --bind ...` would make `--bind` the client port) and blame something else."""
+    --bind ...` would make `--bind` the client port) and blame something else. A NAME
+    may start with `-` (the name rules allow it, and `/nick -dan` makes one): there only
+    one of `options`, the command's own spellings, is taken as an option."""
     for at, word in enumerate(argv):
         for spellings, values in MODE_VALUES.items():
             if word not in spellings:
                 continue
             wanted = values.split()
             given = []
-            for value in argv[at + 1 : at + 1 + len(wanted)]:
-                if value.startswith("-") and not value.lstrip("-").isdigit():
+            for slot, value in zip(wanted, argv[at + 1 : at + 1 + len(wanted)], strict=False):
+                a_name = slot == "NAME" and value not in options
+                if value.startswith("-") and not value.lstrip("-").isdigit() and not a_name:
                     break
                 given.append(value)
             if len(given) < len(wanted):
@@ -364,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ChatApp` command; returns the exit status."""
     command = typer.main.get_command(app)
     try:
-        check_mode_values(sys.argv[1:] if argv is None else argv)
+        options = frozenset(o for p in command.params for o in (*p.opts, *p.secondary_opts))
+        check_mode_values(sys.argv[1:] if argv is None else argv, options)
         # Without standalone mode, click returns the code of a typer.Exit instead of raising.
         result = command.main(args=argv, prog_name="ChatApp", standalone_mode=False)
     except UsageProblem as exc:
