@@ -218,6 +218,7 @@ class PlainConsole:
         self._on_end = on_end
         if self._out.gone:  # gone before the start (a line shown while starting)
             loop.call_soon(self._end)
+        self._out.watch_reader(loop)
 
         def typed(text: str) -> None:
             if not self._ended:  # after the output went away, nothing more is carried out
