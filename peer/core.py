@@ -1530,15 +1530,15 @@ class PeerCore:
         keepalive, which would undo what the registry's administrator did."""
         self.state.registered = False
         self._watch.offline()
-        if self.state.room:
-            out.append(Print(f"[You are no longer in {self.state.room}.]", "system"))
-            self.state.room = ""
         name = self.state.name
         line = (
             f"[The registry released the name {name}: you are offline. "
             f"Type reg {name} to register it again.]"
         )
-        out.append(Print(line, "error"))
+        out.append(Print(line, "error"))  # first (README): the cause, then what follows
+        if self.state.room:
+            out.append(Print(f"[You are no longer in {self.state.room}.]", "system"))
+            self.state.room = ""
 
     def _renames_asked(self) -> list[Rename]:
         """Renames we asked for that are on their way, or were given up on lately."""
