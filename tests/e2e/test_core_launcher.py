@@ -125,7 +125,7 @@ def test_ctrl_c_while_the_program_loads_gives_no_traceback(chat: ChatEnv) -> Non
         time.sleep(delay)  # the moment a person presses Ctrl-C: nothing to await
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=15)
-        if "init_import_site" in err:
+        if "init_import_site" in err or err.strip() == "KeyboardInterrupt":
             continue  # in the interpreter's own start, before any of ChatApp runs
         assert "Traceback" not in err, (delay, err)
         assert proc.returncode in (130, -signal.SIGINT), (delay, proc.returncode, err)
