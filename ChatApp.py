@@ -9,14 +9,31 @@ client. Nothing else lives here.
 Mistakes on the command line give one line on stderr and exit status 2, never a traceback.
 """
 
+# ruff: noqa: E402  (the imports wait for the guard below)
 from __future__ import annotations
+
+import signal
+import sys
+
+
+def _interrupted_while_loading(signum: int, frame: object) -> None:
+    """Ctrl-C while Python loads the program (a few tenths of a second, more on a busy
+    machine): leave quietly with an interrupt's status, as once it runs, rather than
+    print a traceback from the middle of an import. Python's own handler (under which
+    click and the event loop handle Ctrl-C) is put back once this module is loaded."""
+    sys.exit(130)
+
+
+try:
+    _SIGINT_BEFORE = signal.signal(signal.SIGINT, _interrupted_while_loading)
+except ValueError:  # imported outside the main thread: no signals to guard
+    _SIGINT_BEFORE = None
 
 import asyncio
 import getpass
 import ipaddress
 import math
 import os
-import sys
 import tempfile
 import time
 import traceback
@@ -341,18 +358,21 @@ MODE_VALUES = {
 }
 
 
-def check_mode_values(argv: list[str]) -> None:
+def check_mode_values(argv: list[str], options: frozenset[str] = frozenset()) -> None:
     """UsageProblem when a mode's option is followed by fewer values than it takes before
     the next option: click would take that option as a value (`-c bob 10.0.0.1 5000
-    --bind ...` would make `--bind` the client port) and blame something else."""
+    --bind ...` would make `--bind` the client port) and blame something else. A NAME
+    may start with `-` (the name rules allow it, and `/nick -dan` makes one): there only
+    one of `options`, the command's own spellings, is taken as an option."""
     for at, word in enumerate(argv):
         for spellings, values in MODE_VALUES.items():
             if word not in spellings:
                 continue
             wanted = values.split()
             given = []
-            for value in argv[at + 1 : at + 1 + len(wanted)]:
-                if value.startswith("-") and not value.lstrip("-").isdigit():
+            for slot, value in zip(wanted, argv[at + 1 : at + 1 + len(wanted)], strict=False):
+                a_name = slot == "NAME" and value not in options
+                if value.startswith("-") and not value.lstrip("-").isdigit() and not a_name:
                     break
                 given.append(value)
             if len(given) < len(wanted):
@@ -362,9 +382,10 @@ def check_mode_values(argv: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ChatApp` command; returns the exit status."""
-    command = typer.main.get_command(app)
     try:
-        check_mode_values(sys.argv[1:] if argv is None else argv)
+        command = typer.main.get_command(app)  # still loading: a Ctrl-C here is quiet too
+        options = frozenset(o for p in command.params for o in (*p.opts, *p.secondary_opts))
+        check_mode_values(sys.argv[1:] if argv is None else argv, options)
         # Without standalone mode, click returns the code of a typer.Exit instead of raising.
         result = command.main(args=argv, prog_name="ChatApp", standalone_mode=False)
     except UsageProblem as exc:
@@ -372,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except typer.Exit as exc:
         return int(exc.exit_code)
-    except typer.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         return 130
     except Exception as exc:
         # typer's usage errors (a vendored click's UsageError): one line, no traceback.
@@ -383,6 +404,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     return result if isinstance(result, int) else 0
 
+
+if _SIGINT_BEFORE is not None:
+    signal.signal(signal.SIGINT, _SIGINT_BEFORE)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -183,7 +183,7 @@ class PeerCore:
     def start(self, now: float) -> list[Action]:
         """Register with the registry (the first thing a peer does)."""
         out: list[Action] = []
-        self._requests.send(self._register_message(), now, out)
+        self._request(self._register_message(), now, out)
         self._settle(now, out)
         return out
 
@@ -407,7 +407,7 @@ class PeerCore:
             self._request_failed(request, now, out)
         for save in self._requests.outcomes_over(now):
             # accepted but no outcome: ask again, the registry dedupes
-            self._requests.send(save, now, out, quiet=True)
+            self._request(save, now, out, quiet=True)
         if self._watch.keepalive_due(now):
             self._keepalive(now, out)
 
@@ -482,7 +482,7 @@ class PeerCore:
         if self._room_return.join_after_kept is not None:
             join = self._room_return.join_due()
             if join is not None:
-                self._requests.send(join, now, out)
+                self._request(join, now, out)
         self._update_prompt(out)
         self._outbox.keep(out)
         self._room_return.keep(self.state.room, self._quitting, out)
@@ -531,7 +531,7 @@ class PeerCore:
                 if self._text_ok(text, out):
                     post = ChannelPost(self._new_id(), self.state.name, self.state.token, text)
                     self._keep_sending(post, out)
-                    self._requests.send(post, now, out)
+                    self._request(post, now, out)
             case cmd.AskMessage(to):
                 self._asking_step = 1
                 if to:
@@ -548,13 +548,13 @@ class PeerCore:
                     message = Deregister(
                         self._new_id(), self.state.name, self.state.token, False, ""
                     )
-                    self._requests.send(message, now, out)
+                    self._request(message, now, out)
             case cmd.Reg(name):
                 if self._is_me(name, "reg", out):
                     if self.state.registered:
                         out.append(Print("[You are already registered.]", "error"))
                         return
-                    self._requests.send(self._register_message(), now, out)
+                    self._request(self._register_message(), now, out)
             case cmd.Quit(farewell):
                 self._quit(farewell, now, out)
             case cmd.Help(topic):
@@ -572,14 +572,14 @@ class PeerCore:
             case cmd.LeaveRoom():
                 self._leave(now, out)
             case cmd.ListRooms():
-                self._requests.send(RoomsRequest(self._new_id()), now, out)
+                self._request(RoomsRequest(self._new_id()), now, out)
             case cmd.RoomSay(text):
                 if self._text_ok(text, out):
                     said = RoomPost(
                         self._new_id(), self.state.name, self.state.token, self.state.room, text
                     )
                     self._keep_sending(said, out)
-                    self._requests.send(said, now, out)
+                    self._request(said, now, out)
                     if cmd.spelled_as_command(text):
                         line = (
                             f"[Said in {self.state.room} as text; in a room, commands need "
@@ -677,7 +677,7 @@ class PeerCore:
             out.append(Exit(0))
             return
         message = Deregister(self._new_id(), self.state.name, self.state.token, True, farewell)
-        self._requests.send(message, now, out)
+        self._request(message, now, out)
 
     def _delivering(self) -> bool:
         """Whether a message the user sent is still on its way: a direct one awaiting its
@@ -706,7 +706,7 @@ class PeerCore:
             return
         join = self._join_message(room)
         if self._room_return.typed_join(join, out):
-            self._requests.send(join, now, out)
+            self._request(join, now, out)
 
     def _leave(self, now: float, out: list[Action]) -> None:
         """Leave at once here (what is typed next is no longer room text) and tell the
@@ -718,7 +718,7 @@ class PeerCore:
         self.state.room = ""
         leave = Leave(self._new_id(), self.state.name, self.state.token)
         self._outbox.note_typed(leave)  # it may wait in the outbox, after lines typed in the room
-        self._requests.send(leave, now, out)
+        self._request(leave, now, out)
 
     def _rename(self, new: str, now: float, out: list[Action]) -> None:
         problem = name_problem(new)
@@ -732,7 +732,7 @@ class PeerCore:
             out.append(Print("[A rename is already on its way; wait for its answer.]", "error"))
             return
         rename = Rename(self._new_id(), self.state.name, self.state.token, new)
-        self._requests.send(rename, now, out)
+        self._request(rename, now, out)
 
     def _renamed_to(self, rename: Rename, out: list[Action]) -> None:
         old = self.state.name
@@ -828,7 +828,7 @@ class PeerCore:
             out.append(Send((entry.ip, entry.port), chat))
 
     def _save(self, to: str, text: str, msg_id: str, now: float, out: list[Action]) -> None:
-        self._requests.send(self._save_message(to, text, msg_id), now, out)
+        self._request(self._save_message(to, text, msg_id), now, out)
 
     def _save_message(self, to: str, text: str, msg_id: str) -> SaveMessage:
         return SaveMessage(msg_id, self.state.name, self.state.token, to, text)
@@ -882,6 +882,15 @@ class PeerCore:
             WIRE_VERSION,
         )
 
+    def _request(
+        self, message: Message, now: float, out: list[Action], quiet: bool = False
+    ) -> None:
+        """Send `message` to the registry (`Requests.send`). What the user types while kept
+        messages wait to be sent again (the registry was away) goes after them: the first
+        kept one is sent first, as a probe (`Requests.send`, `kept`)."""
+        kept = self._next_kept() if self._outbox else None
+        self._requests.send(message, now, out, quiet, kept=kept)
+
     def _request_over(
         self, message: Message, now: float, out: list[Action], *, gave_up: bool = False
     ) -> None:
@@ -897,10 +906,15 @@ class PeerCore:
         if not gave_up and message not in self._outbox:
             kept = self._next_kept()
             if kept is not None:
-                self._requests.send(kept, now, out, quiet=True)
+                self._request(kept, now, out, quiet=True)
                 return
         for waiting, quiet in self._requests.take_held():
-            self._requests.send(waiting, now, out, quiet)
+            if gave_up and message in self._outbox:
+                # a kept one went unanswered 5 times: the registry is away, and what was
+                # typed behind it is kept behind it, said so now rather than 2.5 s later
+                self._request_failed(Request(waiting, quiet), now, out)
+            else:
+                self._requests.send(waiting, now, out, quiet)  # the outbox is behind it
 
     def _next_kept(self) -> Message | None:
         """The first kept message not on its way yet; None when there is none, or when it
@@ -1020,7 +1034,7 @@ class PeerCore:
                     self._take_mail(reply.mail, now, out)
             case Keepalive():
                 if isinstance(reply, Alive) and reply.version > self.table.version:
-                    self._requests.send(TableRequest(self._new_id()), now, out, quiet=True)
+                    self._request(TableRequest(self._new_id()), now, out, quiet=True)
             case _:
                 pass
 
@@ -1133,7 +1147,7 @@ class PeerCore:
         if not self.state.registered or self._deregistering():
             return
         if not any(isinstance(m, Register) for m in self._requests.messages()):
-            self._requests.send(self._register_message(), now, out, quiet=True)
+            self._request(self._register_message(), now, out, quiet=True)
 
     def _room_post_refused(
         self, post: RoomPost, reason: str, now: float, out: list[Action]
@@ -1245,7 +1259,7 @@ class PeerCore:
         rejoining = self._room_return.rejoining
         if rejoining is not None and not self._joining():
             # the join for kept lines went unanswered: ask again
-            self._requests.send(self._join_message(rejoining), now, out, quiet=True)
+            self._request(self._join_message(rejoining), now, out, quiet=True)
         if self._requests.waiting:
             return  # the kept message on its way sends the next once answered
         # One at a time, each once the one before is answered (`_request_over`): sent
@@ -1254,7 +1268,7 @@ class PeerCore:
         # registry answers in well under a millisecond: nobody sees the wait.
         kept = self._next_kept()
         if kept is not None:
-            self._requests.send(kept, now, out, quiet=True)
+            self._request(kept, now, out, quiet=True)
 
     def _joining(self) -> bool:
         return any(isinstance(m, Join) for m in self._requests.messages(held=True))
@@ -1264,13 +1278,13 @@ class PeerCore:
         sending them, so that they reach it and no other (RoomReturn.rejoin_for_kept)."""
         room = self._room_return.rejoin_for_kept(self.state.room, out)
         if room:
-            self._requests.send(self._join_message(room), now, out)
+            self._request(self._join_message(room), now, out)
 
     def _go_back_to_room(self, now: float, out: list[Action]) -> None:
         """At the first Welcome, join the room an earlier run was in (RoomReturn.go_back)."""
         room = self._room_return.go_back(out)
         if room:
-            self._requests.send(self._join_message(room), now, out)
+            self._request(self._join_message(room), now, out)
 
     def _join_message(self, room: str) -> Join:
         return Join(self._new_id(), self.state.name, self.state.token, room)
@@ -1314,7 +1328,7 @@ class PeerCore:
         in_flight = any(isinstance(m, Keepalive) for m in self._requests.messages())
         if self.state.registered and not in_flight and not self._deregistering():
             message = Keepalive(self._new_id(), self.state.name, self.state.token)
-            self._requests.send(message, now, out, quiet=True)
+            self._request(message, now, out, quiet=True)
 
     # -- registration answers and the table ---------------------------------------------
 
@@ -1389,7 +1403,7 @@ class PeerCore:
         if mail:
             ids = tuple(m.id for m in mail)
             taken = MailTaken(self._new_id(), self.state.name, self.state.token, ids)
-            self._requests.send(taken, now, then, quiet=True)
+            self._request(taken, now, then, quiet=True)
         if then:
             out.append(OnceShown(tuple(then)))
 
@@ -1399,7 +1413,7 @@ class PeerCore:
         if update.version > self.table.version + 1:
             # we missed a change: fetch the whole table (over TCP if it does not fit)
             if not any(isinstance(m, TableRequest) for m in self._requests.messages()):
-                self._requests.send(TableRequest(self._new_id()), now, out, quiet=True)
+                self._request(TableRequest(self._new_id()), now, out, quiet=True)
             return
         renamed_to = self.table.apply(update, self.state.name)
         self._change_lines.table_changed(now, out)
@@ -1419,15 +1433,15 @@ class PeerCore:
         keepalive, which would undo what the registry's administrator did."""
         self.state.registered = False
         self._watch.offline()
-        if self.state.room:
-            out.append(Print(f"[You are no longer in {self.state.room}.]", "system"))
-            self.state.room = ""
         name = self.state.name
         line = (
             f"[The registry released the name {name}: you are offline. "
             f"Type reg {name} to register it again.]"
         )
-        out.append(Print(line, "error"))
+        out.append(Print(line, "error"))  # first (README): the cause, then what follows
+        if self.state.room:
+            out.append(Print(f"[You are no longer in {self.state.room}.]", "system"))
+            self.state.room = ""
 
     def _renames_asked(self) -> list[Rename]:
         """Renames we asked for that are on their way, or were given up on lately."""
@@ -1500,7 +1514,7 @@ class PeerCore:
             else:
                 line = f"[Kept message delivered to {saved.to}: {_quoted(text)}]"
             out.append(Print(line, "system"))
-            self._requests.send(TableRequest(self._new_id()), now, out, quiet=True)
+            self._request(TableRequest(self._new_id()), now, out, quiet=True)
         elif text is not None:
             line = f"[Kept message for {saved.to} saved at the server: {_quoted(text)}]"
             out.append(Print(line, "system"))

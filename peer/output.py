@@ -11,8 +11,13 @@ serving without its log).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import errno
+import io
 import os
+import select
+import stat
 import sys
 from collections.abc import Callable
 from typing import TextIO
@@ -51,6 +56,37 @@ class StdoutLines:
             # OSError: EPIPE, EIO (a terminal that vanished), ENOSPC (a full disk) - each
             # would fail again on every line. ValueError: the stream was closed.
             self._lost(stream, exc)
+
+    def reader_left(self) -> None:
+        """The reader is known to have left, seen without writing (see `watch_reader`):
+        as a write that failed with EPIPE."""
+        if not self.gone:
+            self._lost(self.stream, BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE)))
+
+    def watch_reader(self, loop: asyncio.AbstractEventLoop) -> None:
+        """When the output is a pipe, call `reader_left` as soon as its reader leaves, not
+        at the next line written: a peer with nothing to print would otherwise carry out
+        the lines it reads meanwhile. The kernel reports a pipe whose reader closed it as
+        an error on the writing end, which the loop's reader watch sees. Not a pipe (a
+        terminal, a file), or a loop that cannot watch it: failed writes tell, as before."""
+        try:
+            fd = self.stream.fileno()
+            if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+                return
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            return
+
+        def seen() -> None:
+            # the write end of a pipe is never readable: this is an error on it, which
+            # is the reader gone when poll says POLLERR; watched no more either way
+            loop.remove_reader(fd)
+            poll = select.poll()
+            poll.register(fd, select.POLLOUT)
+            if any(events & select.POLLERR for _, events in poll.poll(0)):
+                self.reader_left()
+
+        with contextlib.suppress(OSError, ValueError, NotImplementedError, RuntimeError):
+            loop.add_reader(fd, seen)
 
     def _lost(self, stream: TextIO, exc: BaseException) -> None:
         self.gone = True

@@ -80,12 +80,23 @@ class Requests:
 
     # -- sending, and the order typed ---------------------------------------------------
 
-    def send(self, message: Message, now: float, out: list[Action], quiet: bool = False) -> None:
+    def send(
+        self,
+        message: Message,
+        now: float,
+        out: list[Action],
+        quiet: bool = False,
+        *,
+        kept: Message | None = None,
+    ) -> None:
         """Send `message` to the registry at `now` and wait for its answer (`due` sends it
         again); `quiet` for outbox retries, whose failure is not announced again. What the
         user typed reaches the registry in the order typed: while a long request or a kept
         one is waited for, a save, post, leave, join, rename or dereg is held instead, and
-        goes once that one is over (`over`, `take_held`)."""
+        goes once that one is over (`over`, `take_held`). `kept` is the first kept message
+        not on its way (`next_kept`), when the caller wants `message` to go after the
+        outbox: such a message, not kept itself and not a dereg, is held, and `kept` sent
+        in its place."""
         if isinstance(message, _IN_ORDER):
             # what the user typed reaches the registry in the order typed (see
             # `PeerCore._send_in_order`): behind a long one on its way, or a kept one (the
@@ -94,6 +105,14 @@ class Requests:
             # waited for arrived
             if self._waited_for is not None and message.id != self._waited_for:
                 self._held.setdefault(message.id, (message, quiet))
+                return
+            if kept is not None and message not in self._outbox and type(message) is not Deregister:
+                # the outbox was given up on (the registry away, or back unnoticed): this
+                # one would overtake it. The first kept one goes now, as a probe; this one
+                # goes after the outbox, or fails with the probe (`PeerCore._request_over`).
+                # A dereg does not wait: leaving keeps the outbox for the next start.
+                self._held.setdefault(message.id, (message, quiet))
+                self.send(kept, now, out, quiet=True)
                 return
             long = isinstance(message, SaveMessage | ChannelPost | RoomPost) and travels_by_stream(
                 message

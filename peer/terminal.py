@@ -218,6 +218,7 @@ class PlainConsole:
         self._on_end = on_end
         if self._out.gone:  # gone before the start (a line shown while starting)
             loop.call_soon(self._end)
+        self._out.watch_reader(loop)
 
         def typed(text: str) -> None:
             if not self._ended:  # after the output went away, nothing more is carried out
@@ -415,13 +416,15 @@ class TerminalConsole:
         self._echoing = modes
 
     def _echo_again(self) -> None:
-        """The terminal's modes as they were before `_echo_off` (if it turned echo off)."""
+        """The terminal's modes as they were before `_echo_off` (if it turned echo off),
+        and what was typed since dropped: it was not carried out, and left in the terminal
+        it would be read by the shell as the peer exits, and run as a command."""
         if self._echoing is None:
             return
         import termios
 
         with contextlib.suppress(termios.error, OSError, ValueError):
-            termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, self._echoing)
+            termios.tcsetattr(sys.stdin.fileno(), termios.TCSAFLUSH, self._echoing)
         self._echoing = None
 
     def _next_line(self, buffer: Buffer) -> None:

@@ -200,7 +200,12 @@ class RegistryCore:
         admitted, warn = self.flood.admit(addr, now)
         if warn:
             out.append(Log(f"flood from {_fmt(addr)}: slowed ({self.flood.dropped} dropped)"))
-            text = "You are sending too fast; the registry is dropping some of your messages."
+            # nothing is lost: a peer sends again what is not answered (5 tries, then its
+            # outbox); "dropping your messages" read as lost, after a script's 1000 saves
+            text = (
+                "You are sending too fast: the registry is slowing you down, and what it"
+                " drops is sent again."
+            )
             out.append(Send(addr, Notice(self._new_id(), text)))
         return admitted, out
 

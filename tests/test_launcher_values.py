@@ -32,6 +32,30 @@ def test_missing_values_of_a_mode_are_named(
     assert capsys.readouterr().err == f"ChatApp: error: {said}\n"
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["-c", "-dan", "127.0.0.1", "5000", "80"], "client-port must be between 1024"),
+        (["-o", "-dan", "127.0.0.1", "80"], "server-port must be between 1024"),
+    ],
+)
+def test_a_name_starting_with_a_dash_is_a_name(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # found by trying it: `/nick -dan` is allowed (the name rules allow a leading -), and
+    # then `ChatApp -c -dan ...` said "-c needs NAME ... (got none)": the name could not
+    # be started again. Here it gets as far as the port, checked after the name.
+    assert ChatApp.main(argv) == 2
+    assert said in capsys.readouterr().err
+
+
+def test_an_option_where_the_name_goes_is_still_a_missing_name(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert ChatApp.main(["-c", "--bind", "127.0.0.1", "5000", "6000"]) == 2
+    assert "-c needs NAME SERVER-IP SERVER-PORT CLIENT-PORT (got none)" in capsys.readouterr().err
+
+
 def test_a_negative_number_is_a_value_to_check_not_an_option(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -60,6 +60,30 @@ def test_a_peer_whose_output_is_closed_leaves_politely(chat: ChatEnv) -> None:
 
 
 @pytest.mark.timeout(30)
+def test_a_peer_leaves_as_its_reader_leaves_not_at_its_next_line(chat: ChatEnv) -> None:
+    # found by trying it: `(echo who; sleep 2; echo "send bob hi") | ChatApp -c ... | head
+    # -1` sent "hi" to bob: the peer learnt that its reader had left only when it next
+    # wrote a line, which came after that line was carried out
+    registry = chat.start_registry()
+    peer = _popen(
+        chat, "-c", "pipey", HOST, str(chat.registry_port), str(free_port()),
+        "--data-dir", str(chat.peer_dir), "--keepalive", "0.5",
+    )  # fmt: skip
+    try:
+        assert peer.stdout is not None and peer.stdin is not None
+        assert peer.stdout.readline().rstrip("\n") == ">>> " + WELCOME
+        assert peer.stdout.readline().rstrip("\n") == ">>> [Client table updated.]"
+        peer.stdout.close()  # `| head -2`; nothing more is written, nor typed
+        registry.expect(r"deregistered pipey")
+        status = peer.wait(LEAVE_WITHIN)
+        assert status == 0
+        assert peer.stderr is not None
+        assert "Internal error" not in peer.stderr.read()
+    finally:
+        _stop(peer)
+
+
+@pytest.mark.timeout(30)
 def test_a_registry_whose_output_is_closed_says_so_once_and_serves_on(chat: ChatEnv) -> None:
     port = free_port()
     registry = _popen(chat, "-s", str(port), "--bind", HOST, "--data-dir", str(chat.registry_dir))

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -103,3 +105,27 @@ def test_a_blank_chatapp_data_dir_is_refused(chat: ChatEnv, args: list[str]) -> 
     output = [item for item in proc.collect(5) if item.strip()]
     assert output == ["ChatApp: error: CHATAPP_DATA_DIR needs a directory, not blank space"]
     assert not (chat.root.parent / "  ").exists() and not Path("  ").exists()
+
+
+@pytest.mark.timeout(40)
+def test_ctrl_c_while_the_program_loads_gives_no_traceback(chat: ChatEnv) -> None:
+    # found by trying it: Ctrl-C a fifth of a second after `ChatApp -c ...` printed a
+    # traceback from the middle of typer's import (KeyboardInterrupt). Loading takes a few
+    # tenths of a second; interrupts sent across that time land in it.
+    args = ["-c", "x", HOST, str(free_port()), str(free_port()), "--data-dir", str(chat.root)]
+    for delay in (0.06, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45):
+        proc = subprocess.Popen(
+            [sys.executable, str(CHATAPP), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=chat.env,
+            text=True,
+        )
+        time.sleep(delay)  # the moment a person presses Ctrl-C: nothing to await
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=15)
+        if "init_import_site" in err or err.strip() == "KeyboardInterrupt":
+            continue  # in the interpreter's own start, before any of ChatApp runs
+        assert "Traceback" not in err, (delay, err)
+        assert proc.returncode in (130, -signal.SIGINT), (delay, proc.returncode, err)

@@ -95,8 +95,16 @@ def terminal_env(chat: ChatEnv) -> Iterator[tuple[ChatEnv, list[Terminal]]]:
 
 
 def start_terminal_peer(
-    chat: ChatEnv, terminals: list[Terminal], name: str, *, colour: bool, rows: int = ROWS
+    chat: ChatEnv,
+    terminals: list[Terminal],
+    name: str,
+    *,
+    colour: bool,
+    rows: int = ROWS,
+    shell_after: str = "",
 ) -> Terminal:
+    """A peer at a terminal; with `shell_after`, run by bash, which then runs that script
+    on the same terminal (as the user's shell reads it once the peer has exited)."""
     assert chat.registry_port is not None
     # pyte does not answer prompt_toolkit's cursor position requests: say so, instead of
     # letting prompt_toolkit wait for the answers and print a warning
@@ -107,6 +115,8 @@ def start_terminal_peer(
         sys.executable, str(CHATAPP), "-c", name, HOST, str(chat.registry_port),
         str(free_port()), "--data-dir", str(chat.peer_dir), "--keepalive", "0.5",
     ]  # fmt: skip
+    if shell_after:
+        argv = ["bash", "-c", f'"$@"; {shell_after}', "bash", *argv]
     terminal = Terminal(argv, env, rows)
     terminals.append(terminal)
     return terminal
@@ -265,6 +275,33 @@ def test_ctrl_c_waits_for_a_message_on_its_way_and_a_second_ctrl_c_leaves_at_onc
     assert alice.child.exitstatus == 130  # at once: a polite quit would end with 0
     assert not any("No ACK" in row for row in alice.lines())  # before the retries ran out
     assert "are you there?" in (terminal_env[0].peer_dir / "peers" / "alice.outbox").read_text()
+
+
+@pytest.mark.timeout(30)
+def test_what_is_typed_while_quitting_does_not_reach_the_shell_after(
+    terminal_env: tuple[ChatEnv, list[Terminal]],
+) -> None:
+    # found by trying it: a line typed while the quit waited for a message on its way was
+    # neither carried out nor echoed, but stayed in the terminal, and the shell ran it as
+    # a command once the peer had exited
+    chat, terminals = terminal_env
+    chat.start_registry()
+    (bob,) = chat.start_peers("bob")
+    shell = 'echo "EXITED $?"; IFS= read -r left; echo "LEFTOVER:[$left]"'
+    alice = start_terminal_peer(chat, terminals, "alice", colour=False, shell_after=shell)
+    alice.wait("the prompt", lambda rows: rows[-1] == "alice>")
+    bob.expect_line("[Client table updated.]")
+    bob.kill()  # still online in alice's table: her message waits out 5 tries
+
+    alice.type("send bob are you there?\r")
+    alice.child.sendcontrol("c")
+    waiting = ">>> [Quitting once what you sent is delivered; Ctrl-C quits at once.]"
+    alice.wait("that quitting waits", lambda rows: waiting in rows)
+    alice.type("typed meanwhile\r")
+    alice.wait("the peer's exit", lambda rows: "EXITED 0" in rows, timeout=20)
+    alice.type("typed after\r")
+    alice.wait("what the shell read", lambda rows: any("LEFTOVER:" in r for r in rows))
+    assert "LEFTOVER:[typed after]" in alice.lines(), alice.lines()[-3:]
 
 
 @pytest.mark.timeout(30)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +51,39 @@ def test_a_closed_stream_counts_as_gone(pipe: tuple[int, int]) -> None:
     lines.write("x")
     lines.write("y")
     assert lines.gone and len(said) == 1
+
+
+@pytest.mark.timeout(10)
+def test_a_reader_leaving_is_seen_without_writing(pipe: tuple[int, int]) -> None:
+    read, write = pipe
+    stream = os.fdopen(os.dup(write), "w", encoding="utf-8")
+    said: list[str] = []
+    lines = StdoutLines(said.append, stream=stream)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        gone = loop.create_future()
+        lines.on_gone = lambda reason: (said.append(reason), gone.set_result(None))
+        lines.watch_reader(loop)
+        await asyncio.sleep(0)  # a pipe with its reader: nothing to see
+        assert not lines.gone
+        os.close(read)  # the reader left, and nothing is written
+        await asyncio.wait_for(gone, 5)
+
+    asyncio.run(main())
+    assert lines.gone and said == ["Broken pipe"]
+    stream.close()
+
+
+@pytest.mark.timeout(10)
+def test_an_output_that_is_no_pipe_is_not_watched(tmp_path: Path) -> None:
+    with (tmp_path / "out").open("w", encoding="utf-8") as stream:
+        lines = StdoutLines(stream=stream)
+
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
+            lines.watch_reader(loop)  # a file: nothing to watch, and no error
+            await asyncio.sleep(0)
+
+        asyncio.run(main())
+        assert not lines.gone

@@ -90,3 +90,35 @@ def test_a_kept_message_given_up_on_stops_the_rest_until_the_registry_answers() 
     out = core.receive(Alive("r-2", keepalive.id, 3), SERVER, T0 + 5.01)
     out += core.receive(Ack("r-3", "old-1"), SERVER, T0 + 5.02)
     assert [m.id for m in sent(out)] == ["old-2"]
+
+
+def test_a_line_typed_after_the_outbox_was_given_up_on_does_not_overtake_it() -> None:
+    # The registry went away and came back (restarted): nothing tells the peer until
+    # something is answered. A line typed now must not reach the registry before the
+    # kept ones typed earlier; it goes after them, as a line typed while they go out.
+    core, _ = started()
+    run_until(core, T0 + 2.6)  # old-1 tried 5 times: the rest wait for the registry
+    out = core.line("send_all typed now", T0 + 3)
+    assert [m.id for m in sent(out)] == ["old-1"]  # the kept one first, as a probe
+    texts: list[str] = []
+    for n, reply_to in enumerate(("old-1", "old-2", "old-3"), start=2):
+        out = core.receive(Ack(f"r-{n}", reply_to), SERVER, T0 + 3 + 0.01 * n)
+        texts += [m.text for m in sent(out) if isinstance(m, ChannelPost | SaveMessage)]
+    assert texts == ["second", "third", "typed now"]
+
+
+def test_a_line_typed_behind_a_kept_one_still_says_the_registry_is_away() -> None:
+    core, _ = started()
+    run_until(core, T0 + 2.6)
+    core.line("send_all typed now", T0 + 3)
+    # the probe's 5 tries are the typed one's: it is said kept when they run out
+    out = run_until(core, T0 + 5.6)
+    assert "[Server not responding.]" in prints(out)
+    assert "[Kept in your outbox; sent when the server answers.]" in prints(out)
+    assert not [m for m in sent(out) if isinstance(m, ChannelPost) and m.text == "typed now"]
+    assert [m.text for m in core.outbox if isinstance(m, ChannelPost | SaveMessage)] == [
+        "first",
+        "second",
+        "third",
+        "typed now",
+    ]
