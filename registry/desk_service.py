@@ -157,6 +157,7 @@ class DeskService:
         # since, and the line held back then (see CONSOLE_SWITCH_GUARD)
         self._console_session = ""
         self._console_switched = float("-inf")
+        self._console_ended = float("-inf")  # when a session of the console last ended
         self._console_armed = False
         self._console_held = ""
         self.switch_guard = switch_guard
@@ -453,10 +454,16 @@ class DeskService:
             )
             return
         self._console_held = message.text
+        # found by trying it: handed a person while serving nobody, the console was told
+        # its line may have been meant for "the person before", who never was
+        if self._console_switched - self._console_ended < self.switch_guard:
+            begun = "for the person before"
+        else:
+            begun = "before, while you served nobody (a registry command, say)"
         self._console_print(
             f"[Not sent: {who} was handed over to you {before} this line came, and it may "
-            f"have been begun for the person before. {SEND_HELD} sends it to {who}. The line "
-            f"was: {clean(message.text)}]"
+            f"have been begun {begun}. {SEND_HELD} sends it to {who}. The line was: "
+            f"{clean(message.text)}]"
         )
 
     def _send_held(self) -> None:
@@ -547,6 +554,8 @@ class DeskService:
         if self._console is not None:
             session = self.queue.session_of(CONSOLE)
             if session != self._console_session:
+                if self._console_session:
+                    self._console_ended = self._clock()
                 self._console_session = session
                 self._console_switched = self._clock()
                 self._console_armed, self._console_held = True, ""

@@ -297,6 +297,32 @@ def test_a_console_line_typed_as_the_session_changed_is_not_sent_on(tmp_path: Pa
     run(tmp_path, scenario, clock=lambda: now[0])
 
 
+def test_a_console_line_held_as_a_person_came_to_an_idle_console_names_no_person_before(
+    tmp_path: Path,
+) -> None:
+    # found by trying it: the console, serving nobody, was handed Dana, and the greeting it
+    # typed 2 s later was held as "begun for the person before", who never was
+    now = [1000.0]
+    printed: list[str] = []
+
+    async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        desk.set_console_output(printed.append)
+        dana = await connect()
+        dana.send(join("Dana"))
+        await dana.next(DeskServed)
+        now[0] += 2
+        desk.console_line("hello Dana")
+        assert printed[-1] == (
+            "desk: [Not sent: Dana was handed over to you 2 s before this line came, and it "
+            "may have been begun before, while you served nobody (a registry command, say). "
+            ".send sends it to Dana. The line was: hello Dana]"
+        )
+        desk.console_line(".send")
+        assert (await dana.next(DeskLine)).text == "hello Dana"  # type: ignore[attr-defined]
+
+    run(tmp_path, scenario, clock=lambda: now[0])
+
+
 def test_a_console_line_finished_seconds_after_a_new_person_came_is_held_for_send(
     tmp_path: Path,
 ) -> None:
