@@ -537,9 +537,9 @@ def test_a_peer_killed_before_it_is_back_in_its_room_still_goes_back_next_time()
     assert net.hosts["x"].room == "r"
 
 
-def room_of_two_and_registry_down() -> SimNet:
+def room_of_two_and_registry_down(keepalive: float = 1.0) -> SimNet:
     """x and y in room r (y spelled it R), and then the registry killed."""
-    net = net_of("x", "y", keepalive=1.0)
+    net = net_of("x", "y", keepalive=keepalive)
     net.type("x", "join r")
     net.type("y", "join R")
     net.run(1)
@@ -561,11 +561,7 @@ def test_a_restarted_registry_keeps_its_rooms() -> None:
 def test_a_line_typed_as_the_registry_comes_back_is_said_after_the_kept_one() -> None:
     # found by trying it: the registry killed, a line kept, the registry restarted, and
     # the next line typed (before any keepalive noticed) reached the room first
-    net = net_of("x", "y", keepalive=10.0)
-    net.type("x", "join r")
-    net.type("y", "join r")
-    net.run(1)
-    net.kill_registry()
+    net = room_of_two_and_registry_down(keepalive=10.0)
     net.type("x", "typed while away")
     net.run(3)
     net.start_registry()

@@ -31,6 +31,24 @@ def _popen(chat: ChatEnv, *args: str) -> subprocess.Popen[str]:
     )
 
 
+def _peer(chat: ChatEnv) -> subprocess.Popen[str]:
+    """A peer `pipey` of the registry, its output read here, once it is welcomed."""
+    peer = _popen(
+        chat, "-c", "pipey", HOST, str(chat.registry_port), str(free_port()),
+        "--data-dir", str(chat.peer_dir), "--keepalive", "0.5",
+    )  # fmt: skip
+    assert peer.stdout is not None and peer.stdin is not None
+    assert peer.stdout.readline().rstrip("\n") == ">>> " + WELCOME
+    return peer
+
+
+def _left_politely(proc: subprocess.Popen[str]) -> None:
+    """`proc` exits with status 0 and no internal error."""
+    assert proc.wait(LEAVE_WITHIN) == 0
+    assert proc.stderr is not None
+    assert "Internal error" not in proc.stderr.read()
+
+
 def _stop(proc: subprocess.Popen[str]) -> None:
     if proc.poll() is None:
         proc.kill()
@@ -40,20 +58,13 @@ def _stop(proc: subprocess.Popen[str]) -> None:
 @pytest.mark.timeout(30)
 def test_a_peer_whose_output_is_closed_leaves_politely(chat: ChatEnv) -> None:
     registry = chat.start_registry()
-    peer = _popen(
-        chat, "-c", "pipey", HOST, str(chat.registry_port), str(free_port()),
-        "--data-dir", str(chat.peer_dir), "--keepalive", "0.5",
-    )  # fmt: skip
+    peer = _peer(chat)
     try:
         assert peer.stdout is not None and peer.stdin is not None
-        assert peer.stdout.readline().rstrip("\n") == ">>> " + WELCOME
         peer.stdout.close()  # `| head -1`
         peer.stdin.write("who\n")  # its answer meets the closed pipe; input stays open
         peer.stdin.flush()
-        status = peer.wait(LEAVE_WITHIN)
-        assert status == 0
-        assert peer.stderr is not None
-        assert "Internal error" not in peer.stderr.read()
+        _left_politely(peer)
         registry.expect(r"deregistered pipey")
     finally:
         _stop(peer)
@@ -65,20 +76,13 @@ def test_a_peer_leaves_as_its_reader_leaves_not_at_its_next_line(chat: ChatEnv) 
     # -1` sent "hi" to bob: the peer learnt that its reader had left only when it next
     # wrote a line, which came after that line was carried out
     registry = chat.start_registry()
-    peer = _popen(
-        chat, "-c", "pipey", HOST, str(chat.registry_port), str(free_port()),
-        "--data-dir", str(chat.peer_dir), "--keepalive", "0.5",
-    )  # fmt: skip
+    peer = _peer(chat)
     try:
-        assert peer.stdout is not None and peer.stdin is not None
-        assert peer.stdout.readline().rstrip("\n") == ">>> " + WELCOME
+        assert peer.stdout is not None
         assert peer.stdout.readline().rstrip("\n") == ">>> [Client table updated.]"
         peer.stdout.close()  # `| head -2`; nothing more is written, nor typed
         registry.expect(r"deregistered pipey")
-        status = peer.wait(LEAVE_WITHIN)
-        assert status == 0
-        assert peer.stderr is not None
-        assert "Internal error" not in peer.stderr.read()
+        _left_politely(peer)
     finally:
         _stop(peer)
 
@@ -116,8 +120,6 @@ def test_a_desk_client_whose_output_is_closed_leaves(chat: ChatEnv) -> None:
         person.stdout.close()
         person.stdin.write("Ann\n")  # what it says next meets the closed pipe
         person.stdin.flush()
-        assert person.wait(LEAVE_WITHIN) == 0  # it failed with status 1 before
-        assert person.stderr is not None
-        assert "Internal error" not in person.stderr.read()
+        _left_politely(person)  # it failed with status 1 before
     finally:
         _stop(person)
