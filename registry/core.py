@@ -37,8 +37,8 @@ from registry.pushes import Push, Pushes
 from registry.rooms import MAX_ROOMS, Room, Rooms
 from registry.table import Record, Table
 from registry.table_changes import TableChanges
-from wire.codec import travels_by_stream
-from wire.limits import MAX_FAREWELL, MAX_TEXT
+from wire.codec import record_size, travels_by_stream
+from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
     OFFLINE_REFUSAL,
     Ack,
@@ -71,6 +71,7 @@ from wire.messages import (
     TableRequest,
     TableSnapshot,
     TableUpdate,
+    TooBig,
     Welcome,
     is_token,
     replaced_refusal,
@@ -106,6 +107,10 @@ SERVER_NAME_TAKEN = (
 #: old name (a direct message saved at the registry, the peer's own retransmissions) is not
 #: lost. Covers every retry and outcome wait several times over.
 RENAME_GRACE = 300.0
+
+#: Rows past which a Welcome cannot fit a datagram: each row takes at least as many bytes
+#: as the shortest one a table can hold (a one-letter name, no IP, a one-digit port).
+_WELCOME_ROWS = MAX_DATAGRAM // (record_size(Entry("a", "", 1, True)) + 1)
 
 #: Most names listed in the line a peer sees on joining a room.
 JOIN_NAMES_SHOWN = 10
@@ -209,9 +214,12 @@ class RegistryCore:
             out.append(Send(addr, Notice(self._new_id(), text)))
         return admitted, out
 
-    def receive(self, message: Message, addr: Addr, now: float) -> list[Action]:
+    def receive(
+        self, message: Message, addr: Addr, now: float, *, datagram: bool = False
+    ) -> list[Action]:
         """A message arrived from `addr` (a datagram's source, or a TCP connection's peer),
-        and `admit` let it in."""
+        and `admit` let it in. `datagram`: it came in a datagram, so its answer is to fit one
+        (a registration whose Welcome cannot is answered TooBig before anything is done)."""
         out: list[Action] = []
         match message:
             # acks first: a relay brings one back from every member
@@ -219,6 +227,11 @@ class RegistryCore:
                 self._acked(message.replies, addr, now, out)
             case Ack():
                 self._acked((message.reply_to,), addr, now, out)
+            case Register() if datagram and self._welcome_by_stream():
+                # Asked again over TCP, where it is carried out and answered. Registered
+                # now, the peer would be pushed every table change before it has the table
+                # they change: in a join storm, most of what the peers read.
+                out.append(Send(addr, TooBig(self._new_id(), message.id)))
             case Register():
                 self._register(message, addr, now, out)
             case Deregister():
@@ -407,6 +420,12 @@ class RegistryCore:
             self._register(msg, asker, now, out)
 
     # -- registration -------------------------------------------------------------------
+
+    def _welcome_by_stream(self) -> bool:
+        """Whether a Welcome, which holds the whole table, is sure not to fit a datagram.
+        Counted, not encoded: a table of fewer rows may not fit either, and is answered
+        TooBig by the endpoint once registered, as any answer too big for a datagram."""
+        return len(self.table.records) > _WELCOME_ROWS
 
     def _register(self, msg: Register, addr: Addr, now: float, out: list[Action]) -> None:
         if self._next_sweep is None:  # the first peer to sweep for (see `start`)

@@ -315,11 +315,17 @@ class RegistryServer:
         return admitted
 
     def _received(self, message: Message, addr: Addr) -> None:
-        self._received_batch([message], addr)
+        # a message read from a TCP connection (the endpoint hands datagrams to the next)
+        if self._verbose:
+            self.log(f"<- {addr[0]}:{addr[1]} {message}")
+        self._run(self.core.receive(message, addr, time.time()))
 
     def _received_batch(self, messages: list[Message], addr: Addr) -> None:
         trace = self.log if self._verbose else None
-        self._run(receive_batch(self.core.receive, messages, addr, trace))
+        self._run(receive_batch(self._receive_datagram, messages, addr, trace))
+
+    def _receive_datagram(self, message: Message, addr: Addr, now: float) -> list[Action]:
+        return self.core.receive(message, addr, now, datagram=True)
 
     def _tick(self) -> None:
         self._run(self.core.tick(time.time()))

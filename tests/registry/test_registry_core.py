@@ -48,6 +48,7 @@ from wire.messages import (
     Saved,
     SaveMessage,
     TableUpdate,
+    TooBig,
     Welcome,
     is_replaced_refusal,
     version_refusal,
@@ -996,3 +997,38 @@ def test_a_peer_keeping_alive_less_often_than_the_registry_does_not_flap() -> No
     assert reg.table.get("x").online and reg.table.get("y").online  # type: ignore[union-attr]
     said = [line for line in logs if line.startswith("x was silent for")]
     assert len(said) == 1 and "but answered a probe" in said[0]  # logged once
+
+
+def _table_too_big_for_a_welcome_datagram(reg: RegistryCore) -> None:
+    """Records, offline, enough that a Welcome holding them cannot fit a datagram."""
+    for i in range(registry_core._WELCOME_ROWS + 1):
+        reg.table.records[f"p{i}"] = Record(f"p{i}", "10.0.0.1", 7000 + i, False, f"{i:032x}")
+
+
+def test_a_registration_in_a_datagram_whose_welcome_cannot_fit_one_waits_for_tcp() -> None:
+    # Registered at once, the peer was pushed every table change before its Welcome came
+    # over TCP: in a join storm of 500, most of what the peers read, and all of it wasted.
+    reg = core()
+    _table_too_big_for_a_welcome_datagram(reg)
+    before = len(reg.table.records)
+    ask = Register("n-1", "newcomer", X[1], "", "", WIRE_VERSION)
+    out = reg.receive(ask, X, T0, datagram=True)
+    [(addr, answer)] = sends(out)
+    assert addr == X and isinstance(answer, TooBig) and answer.reply_to == "n-1"
+    assert out == [ra.Send(X, answer)]  # nothing registered, logged or saved
+    assert reg.table.get("newcomer") is None and len(reg.table.records) == before
+    # the same request over TCP is carried out, and answered there
+    welcome = [m for _, m in sends(reg.receive(ask, X, T0 + 0.01)) if isinstance(m, Welcome)]
+    assert welcome and len(welcome[0].entries) == before + 1
+    assert len(encode(welcome[0])) > MAX_DATAGRAM
+    # a copy still on its way in a datagram is told the same, and changes nothing
+    again = reg.receive(ask, X, T0 + 0.02, datagram=True)
+    assert [type(m) for _, m in sends(again)] == [TooBig]
+    assert not [a for a in again if isinstance(a, ra.Log | ra.SaveTable)]
+
+
+def test_a_registration_in_a_datagram_is_carried_out_while_the_table_is_small() -> None:
+    reg = core()
+    out = reg.receive(Register("n-1", "x", X[1], "", "", WIRE_VERSION), X, T0, datagram=True)
+    assert [type(m) for _, m in sends(out)] == [TableUpdate, Welcome]  # its row, then it
+    assert reg.table.get("x") is not None
