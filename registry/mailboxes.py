@@ -9,6 +9,8 @@ never acked) and what its sender is told are the core's decisions (registry.core
 
 from __future__ import annotations
 
+import functools
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 
@@ -33,7 +35,13 @@ _RECORD_ROOM = 6 * MAX_ID + 6 * MAX_NAME + 100
 
 def stamp(now: float) -> str:
     """The local time `now` as shown next to stored messages."""
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
+    return _stamp(math.floor(now))
+
+
+@functools.lru_cache(maxsize=4)
+def _stamp(second: int) -> str:
+    # once a second: a registry saving thousands of messages a second stamps them alike
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
 
 
 def first_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:

@@ -33,6 +33,8 @@ class StorageError(Exception):
 
 #: Where the lines of a mailbox file that are not messages are kept: its name plus this.
 UNREADABLE = ".unreadable"
+#: Mailbox paths kept, by owner (Storage._box); past this many they are all forgotten.
+BOX_PATHS_KEPT = 1024
 
 
 class Storage:
@@ -54,6 +56,8 @@ class Storage:
         self.skipped_lines = 0
         # lines appended with sync=False, not yet written: one write per file at `sync`
         self._pending: dict[Path, list[str]] = {}
+        # mailbox paths by owner, checked once: saves come by the thousand per second
+        self._boxes: dict[str, Path] = {}
 
     # -- the table ----------------------------------------------------------------------
 
@@ -165,11 +169,17 @@ class Storage:
         fsync_dir(self.mail_dir)
 
     def _box(self, owner: str) -> Path:
+        path = self._boxes.get(owner)
+        if path is not None:
+            return path
         # Names are validated (letters, digits, _ - . and no leading dot), so a name can never
         # spell a path outside the mail directory; check anyway, as this is the last gate.
         if name_problem(owner) or owner != owner.casefold():
             raise StorageError(f"refusing mailbox name {owner!r}")
-        return self.mail_dir / f"{owner}.jsonl"
+        if len(self._boxes) >= BOX_PATHS_KEPT:
+            self._boxes.clear()
+        path = self._boxes[owner] = self.mail_dir / f"{owner}.jsonl"
+        return path
 
     def _read_box(self, path: Path, *, tidy: bool = False) -> list[StoredMessage]:
         """The messages of the mailbox file `path` ([] when there is none). Its lines that
@@ -232,9 +242,14 @@ def _lines(messages: list[StoredMessage]) -> str:
 _LINE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
 
 
+#: What json.dumps(..., ensure_ascii=False) writes, made once: json.dumps with any option
+#: builds a new encoder per call.
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def _line(message: StoredMessage) -> str:
     """`message` as one line of a mailbox file, its newline included."""
-    return json.dumps(_to_json(message), ensure_ascii=False).translate(_LINE_BREAKS) + "\n"
+    return _JSON.encode(_to_json(message)).translate(_LINE_BREAKS) + "\n"
 
 
 def _to_json(message: StoredMessage) -> dict[str, str]:

@@ -29,6 +29,7 @@ from wire.messages import (
     RoomMessage,
     RoomNotice,
     RoomPost,
+    Saved,
     SaveMessage,
 )
 
@@ -348,6 +349,8 @@ def travels_by_stream(message: Message) -> bool:
     Free for the usual chat message with a short text; any other is encoded to tell."""
     if isinstance(message, _CHAT_TYPES) and len(message.text) <= SHORT_TEXT:
         return False
+    if type(message) is Saved and len(message.refused) <= SHORT_TEXT:
+        return False  # an outcome per save, pushed by the thousand: ids, a name, a flag
     return not fits_datagram(encode(message))
 
 

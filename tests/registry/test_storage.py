@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from registry import storage
 from registry.storage import Storage, StorageError
 from registry.table import Record, Table
 from wire.messages import StoredMessage
@@ -123,6 +124,26 @@ def test_move_merges_mailboxes(tmp_path: Path) -> None:
 def test_mailbox_names_cannot_leave_the_directory(tmp_path: Path, owner: str) -> None:
     with pytest.raises(StorageError):
         Storage(tmp_path).append(owner, msg(1))
+
+
+def test_mailboxes_past_the_paths_kept_are_still_each_their_owners(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage, "BOX_PATHS_KEPT", 2)  # the paths are forgotten twice
+    store = Storage(tmp_path)
+    owners = ["ann", "bob", "cat", "dan", "ann"]
+    for i, owner in enumerate(owners):
+        store.append(owner, msg(i), sync=False)
+    with pytest.raises(StorageError):
+        store.append("../evil", msg(9))  # checked again once forgotten
+    store.sync()
+    boxes = Storage(tmp_path).load_mail()
+    assert {o: [m.id for m in b] for o, b in boxes.items()} == {
+        "ann": ["id-0", "id-4"],
+        "bob": ["id-1"],
+        "cat": ["id-2"],
+        "dan": ["id-3"],
+    }
 
 
 def test_table_round_trip_and_corrupt_table(tmp_path: Path) -> None:

@@ -580,6 +580,24 @@ def test_travels_by_stream_says_what_the_encoded_size_says(message: Any) -> None
         assert fits_datagram(encode(message))
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.builds(
+        MESSAGE_TYPES["Saved"],
+        id=_CHAT_FIELDS["id"],
+        reply_to=_CHAT_FIELDS["id"],
+        to=_CHAT_FIELDS["to"],
+        delivered=st.booleans(),
+        refused=st.text(max_size=3 * SHORT_TEXT),
+    )
+)
+def test_travels_by_stream_is_right_about_a_save_outcome(message: Any) -> None:
+    # the outcome of every save takes the shortcut too (a short sentence always fits)
+    assert travels_by_stream(message) == (not fits_datagram(encode(message)))
+    if len(message.refused) <= SHORT_TEXT:
+        assert fits_datagram(encode(message))
+
+
 def test_a_long_text_travels_by_stream() -> None:
     long = MESSAGE_TYPES["Chat"]("a-1", "alice", "bob", "\x01" * 300)  # type: ignore[call-arg]
     assert travels_by_stream(long)
