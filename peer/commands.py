@@ -264,6 +264,17 @@ def parse(line: str, *, in_room: bool = False) -> Command | None:
     )
 
 
+def _recipient(said: str) -> tuple[str, str, str]:
+    """What follows `send`, `dm` or `message` as (name, separator, text). The name ends at
+    the first space, or at a colon after a valid name: `send bob: hi` mixes the two ways of
+    messaging, and no name holds a colon, so it can only mean bob."""
+    said = said.lstrip(" ")
+    name, colon, text = said.partition(":")
+    if colon and " " not in name and name_problem(name) is None:
+        return name, colon, text.removeprefix(" ")
+    return said.partition(" ")
+
+
 def _server_command(line: str) -> str | None:
     """For a line that is `server:who` or `server:exit` (any case), then maybe more after a
     space: the word ("who" or "exit") and what follows it; else None."""
@@ -290,7 +301,7 @@ def _command(text: str, *, slash: bool) -> Command | None:
     rest = said.strip()
     match word:
         case "send" | "dm":
-            to, _, body = said.lstrip(" ").partition(" ")
+            to, _, body = _recipient(said)
             if not to or not body.strip():
                 return Mistake(f"Usage: {'/' if slash else ''}{word} <name> <text>")
             return Send(to, body)
@@ -299,7 +310,7 @@ def _command(text: str, *, slash: bool) -> Command | None:
                 return Mistake(f"Usage: {'/' if slash else ''}{word} <text>")
             return SendAll(said)
         case "message":
-            to, _, body = said.lstrip(" ").partition(" ")
+            to, _, body = _recipient(said)
             return Send(to, body) if body.strip() else AskMessage(to)
         case "who" | "users":
             if rest not in ("", "-l"):

@@ -43,6 +43,13 @@ OUTSIDE: list[tuple[str, Command | None]] = [
     ("bob:hi there", Send("bob", "hi there")),
     ("bob: hi there", Send("bob", "hi there")),
     ("SEND bob hi", Send("bob", "hi")),
+    # the two ways mixed (found by trying it: "[No user named bob:.]")
+    ("send bob: hi there", Send("bob", "hi there")),
+    ("send bob:hi there", Send("bob", "hi there")),
+    ("/dm bob:  indented", Send("bob", " indented")),
+    ("message bob: hi", Send("bob", "hi")),
+    ("message bob:", AskMessage("bob")),
+    ("send bob see: this", Send("bob", "see: this")),  # a colon in the text stays there
     ("/DM bob hi", Send("bob", "hi")),
     ("message", AskMessage()),
     ("/message", AskMessage()),
@@ -188,6 +195,7 @@ MISTAKES: list[tuple[str, bool, str]] = [
     ("/", True, "A lone / is no command."),
     ("send", False, "Usage: send <name> <text>"),
     ("send bob", False, "Usage: send <name> <text>"),
+    ("send bob:", False, "Usage: send <name> <text>"),
     ("/dm bob", True, "Usage: /dm <name> <text>"),
     ("send_all", False, "Usage: send_all <text>"),
     ("/bm", True, "Usage: /bm <text>"),
