@@ -1162,7 +1162,8 @@ class RegistryCore:
         if record.online:
             self._changes.released_online(record)
         self._changed(record, now, out, rows=(Entry(record.name, record.ip, 0, False),))
-        out.append(Log(f"released {record.name} ({dropped} stored messages deleted)"))
+        deleted = f"{dropped} stored message" + ("" if dropped == 1 else "s")
+        out.append(Log(f"released {record.name} ({deleted} deleted)"))
         return out
 
     def _snapshot(self, reply_to: str) -> TableSnapshot:

@@ -160,8 +160,8 @@ class RegistryServer:
         boxes = sum(len(box) for box in self.core.mail.values())
         self._out(
             f"ChatApp registry listening on {addr[0]}:{addr[1]} (UDP and TCP); "
-            f"data in {self.data_dir}; {len(self.core.table.records)} known names, "
-            f"{boxes} stored messages" + _rooms_said(len(self.core.rooms.rooms))
+            f"data in {self.data_dir}; {_counted(len(self.core.table.records), 'known name')}, "
+            f"{_counted(boxes, 'stored message')}" + _rooms_said(len(self.core.rooms.rooms))
         )
         if addr[0] in ("0.0.0.0", "::"):
             self._out(
@@ -236,6 +236,9 @@ class RegistryServer:
 
     def _console_command(self, words: list[str]) -> None:
         match words[0].lower():
+            case "who" | "rooms" | "stats" | "help" as word if len(words) > 1:
+                # a word more is a slip (`who alice`?), not to be passed over in silence
+                self._say(f"  usage: {word}   (it takes nothing more)")
             case "who":
                 for r in sorted(self.core.table.records.values(), key=lambda r: r.name.casefold()):
                     status = "online" if r.online else "offline"
@@ -474,7 +477,12 @@ def _rooms_said(count: int) -> str:
     """The rooms a restarted registry kept, for its first line (nothing when none)."""
     if not count:
         return ""
-    return f", {count} room" + ("s" if count > 1 else "")
+    return f", {_counted(count, 'room')}"
+
+
+def _counted(count: int, thing: str) -> str:
+    """`count` of `thing`, as said: "1 room", "2 rooms", "0 rooms"."""
+    return f"{count} {thing}" + ("" if count == 1 else "s")
 
 
 def _fmt(addr: Addr) -> str:

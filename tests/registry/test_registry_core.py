@@ -635,6 +635,7 @@ def test_release_frees_a_name() -> None:
     out = reg.release("x", T0)
     assert reg.table.get("x") is None
     assert any(isinstance(a, ra.SaveTable) for a in out)
+    assert ra.Log("released x (0 stored messages deleted)") in out
     register(reg, "x", Y)  # anyone may take it now
 
 

@@ -77,3 +77,18 @@ def test_release_without_a_name_gives_its_usage(tmp_path: Path) -> None:
         await server.close()
 
     asyncio.run(scenario())
+
+
+def test_a_command_that_takes_nothing_says_so_when_given_more(tmp_path: Path) -> None:
+    printed: list[str] = []
+
+    async def scenario() -> None:
+        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=printed.append)
+        await server.start()
+        for typed in ("who alice", "/rooms all", "stats now", "HELP me"):
+            server.console_line(typed + "\n")
+            word = typed.lstrip("/").split()[0].lower()
+            assert printed[-1] == f"  usage: {word}   (it takes nothing more)", printed[-1]
+        await server.close()
+
+    asyncio.run(scenario())

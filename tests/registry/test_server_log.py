@@ -11,11 +11,20 @@ from pathlib import Path
 import pytest
 
 from registry.server import RegistryServer
-from registry.storage import StorageError
+from registry.storage import Storage, StorageError
+from registry.table import Record, Table
 from wire.codec import decode_datagram_batch, encode
 from wire.desk import DeskJoin
 from wire.framing import encode_frame
-from wire.messages import ChannelPost, Deregister, Keepalive, Refused, Register, Welcome
+from wire.messages import (
+    ChannelPost,
+    Deregister,
+    Keepalive,
+    Refused,
+    Register,
+    StoredMessage,
+    Welcome,
+)
 from wire.version import WIRE_VERSION
 
 pytestmark = pytest.mark.timeout(20)
@@ -113,6 +122,22 @@ def test_a_channel_message_is_logged_after_its_relay_left(tmp_path: Path) -> Non
         await server.close()
 
     asyncio.run(scenario())
+
+
+def test_the_first_line_counts_in_words_that_agree(tmp_path: Path) -> None:
+    lines: list[str] = []
+    Storage(tmp_path).append("bob", StoredMessage("s-1", "ann", "hi", "2026-01-01 10:00", "direct"))
+    table = Table()
+    table.records["bob"] = Record("bob", "127.0.0.1", 7000, False, "1" * 32)
+    Storage(tmp_path).save_table(table)
+
+    async def scenario() -> None:
+        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lines.append)
+        await server.start()
+        await server.close()
+
+    asyncio.run(scenario())
+    assert "; 1 known name, 1 stored message" in lines[0], lines[0]  # not "1 known names"
 
 
 def test_log_lines_keep_their_order_and_are_written_by_close(tmp_path: Path) -> None:
