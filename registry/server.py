@@ -318,7 +318,7 @@ class RegistryServer:
         return admitted
 
     def _received(self, message: Message, addr: Addr) -> None:
-        # a message read from a TCP connection (the endpoint hands datagrams to the next)
+        # a message read from a TCP connection (datagrams come through `_received_batch`)
         if self._verbose:
             self.log(f"<- {addr[0]}:{addr[1]} {message}")
         self._run(self.core.receive(message, addr, time.time()))
