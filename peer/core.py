@@ -78,6 +78,7 @@ from wire.messages import (
 from wire.names import name_key, name_problem
 from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
 from wire.version import WIRE_VERSION
+from wire.words import counted
 
 #: What a quit waits for (see `PeerCore._delivering`): the requests that carry something
 #: the user sent.
@@ -287,9 +288,8 @@ class PeerCore:
         undelivered = self.undelivered()
         self._outbox.keep(out, undelivered)
         if undelivered:
-            line = (
-                f"[{_messages(len(undelivered))} not yet delivered kept; sent at your next start.]"
-            )
+            kept = counted(len(undelivered), "message")
+            line = f"[{kept} not yet delivered kept; sent at your next start.]"
             out.append(Print(line, "system"))
         if self.state.registered:
             farewell = self._farewell or ""
@@ -1121,7 +1121,7 @@ class PeerCore:
         self._outbox.replace(undelivered)
         self._outbox.keep(out)
         if undelivered:
-            count = _messages(len(undelivered))
+            count = counted(len(undelivered), "message")
             line = (
                 f"[{count} not yet delivered kept in this data directory; sent at its next start.]"
             )
@@ -1242,7 +1242,7 @@ class PeerCore:
         self._outbox.replace(kept)  # all of it kept on disk, by `_settle`
         said = [m for m in kept if not isinstance(m, Leave)]  # a leave is no message
         if said:
-            count = _messages(len(said))
+            count = counted(len(said), "message")
             where = " (room lines included)" if any(isinstance(m, RoomPost) for m in kept) else ""
             line = f"[{count} kept in your outbox{where}; sent at your next start.]"
             out.append(Print(line, "system"))
@@ -1356,7 +1356,7 @@ class PeerCore:
         if first and count:
             # said once the name is ours: a start that is refused (the name in use by
             # another start) says only why, and its kept messages stay for the next
-            line = f"[{_messages(count)} kept from your last session; sending now.]"
+            line = f"[{counted(count, 'message')} kept from your last session; sending now.]"
             out.append(Print(line, "system"))
         if self.state.room:
             # registered again after the registry gave up on us, which took us out of the
@@ -1526,11 +1526,6 @@ def _quoted(text: str, limit: int = 40) -> str:
     """A message's text in quotes, cut to `limit` characters, to say which one is meant
     (made safe to show where every Print is: peer.terminal)."""
     return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
-
-
-def _messages(count: int) -> str:
-    """`count` messages, in words: "1 message", "2 messages"."""
-    return f"{count} message" + ("" if count == 1 else "s")
 
 
 def _not_saved(save: SaveMessage, reason: str, *, kept: bool) -> str:

@@ -10,6 +10,7 @@ import time
 from peer.actions import Action, Print
 from wire.messages import RoomList, RoomMessage
 from wire.names import name_key
+from wire.words import counted
 
 
 class KnownRooms:
@@ -45,7 +46,7 @@ class KnownRooms:
         out.append(Print("[Rooms:]", "system"))
         width = max(len(r) for r in rooms.rooms)
         for room, count in zip(rooms.rooms, rooms.counts, strict=False):
-            people = f"{count} member" + ("" if count == 1 else "s")
+            people = counted(count, "member")
             here = "  (you are here)" if name_key(room) == name_key(current) else ""
             out.append(Print(f"  {room.ljust(width)}  {people}{here}", "info"))
 

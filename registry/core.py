@@ -80,6 +80,7 @@ from wire.messages import (
 from wire.names import name_key, name_problem
 from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
 from wire.version import WIRE_VERSION, wire_refusal
+from wire.words import counted
 
 #: How many finished save and channel ids are remembered, to answer late retransmissions
 #: without storing or relaying the message a second time.
@@ -953,7 +954,7 @@ class RegistryCore:
         minutes = max(1, math.ceil((until - now) / 60))
         return (
             f"{name} was renamed {holder.name} just now; the name stays theirs for "
-            f"{minutes} more minute{'s' if minutes > 1 else ''}, so that messages on their "
+            f"{counted(minutes, 'more minute')}, so that messages on their "
             f"way to {name} still reach them. Choose another name, or try again then."
         )
 
@@ -1162,8 +1163,7 @@ class RegistryCore:
         if record.online:
             self._changes.released_online(record)
         self._changed(record, now, out, rows=(Entry(record.name, record.ip, 0, False),))
-        deleted = f"{dropped} stored message" + ("" if dropped == 1 else "s")
-        out.append(Log(f"released {record.name} ({deleted} deleted)"))
+        out.append(Log(f"released {record.name} ({counted(dropped, 'stored message')} deleted)"))
         return out
 
     def _snapshot(self, reply_to: str) -> TableSnapshot:

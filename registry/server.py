@@ -37,6 +37,7 @@ from registry.storage import Storage, StorageError
 from wire.desk import DESK_TYPES
 from wire.messages import Message
 from wire.shown_text import clean
+from wire.words import counted
 
 #: While data cannot be stored, the error is logged again at most this often (seconds).
 FAILING_LOG_EVERY = 30.0
@@ -160,8 +161,8 @@ class RegistryServer:
         boxes = sum(len(box) for box in self.core.mail.values())
         self._out(
             f"ChatApp registry listening on {addr[0]}:{addr[1]} (UDP and TCP); "
-            f"data in {self.data_dir}; {_counted(len(self.core.table.records), 'known name')}, "
-            f"{_counted(boxes, 'stored message')}" + _rooms_said(len(self.core.rooms.rooms))
+            f"data in {self.data_dir}; {counted(len(self.core.table.records), 'known name')}, "
+            f"{counted(boxes, 'stored message')}" + _rooms_said(len(self.core.rooms.rooms))
         )
         if addr[0] in ("0.0.0.0", "::"):
             self._out(
@@ -477,12 +478,7 @@ def _rooms_said(count: int) -> str:
     """The rooms a restarted registry kept, for its first line (nothing when none)."""
     if not count:
         return ""
-    return f", {_counted(count, 'room')}"
-
-
-def _counted(count: int, thing: str) -> str:
-    """`count` of `thing`, as said: "1 room", "2 rooms", "0 rooms"."""
-    return f"{count} {thing}" + ("" if count == 1 else "s")
+    return f", {counted(count, 'room')}"
 
 
 def _fmt(addr: Addr) -> str:
