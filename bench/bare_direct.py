@@ -4,25 +4,25 @@ The direct-message target compares ChatApp's send-to-ack with a raw UDP round tr
 carries bytes and does nothing with them. This is the same exchange with as little work as
 ChatApp's protocol allows, in the same two stock asyncio DatagramProtocols as the raw
 round trip: the sender encodes a Chat (wire's encoder) and remembers its id; the receiver
-decodes it with one json.loads, checks it is addressed to it, records (sender, id) as shown
-in a memory-mapped file unless seen before (as a peer must before acking), and answers an
-Ack; the sender decodes that with one json.loads and forgets the id. No core, no actions,
-no commands, no table, no retry timer: what the peers do beyond this is what ChatApp costs,
-and how far this is from the raw round trip is what any Python peer costs.
+parses it as a peer's endpoint does (wire.codec.json_value), checks it is addressed to it,
+records (sender, id) as shown in a memory-mapped file unless seen before (as a peer must
+before acking), and answers an Ack; the sender parses that likewise and forgets the id.
+No core, no actions, no commands, no table, no retry timer: what the peers do beyond this
+is what ChatApp costs, and how far this is from the raw round trip is what any Python peer
+costs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import mmap
 import os
 import tempfile
 import time
 from typing import Any
 
-from wire.codec import encode
+from wire.codec import encode, json_value
 from wire.messages import Ack, Chat
 
 Addr = tuple[str, int]
@@ -54,7 +54,7 @@ class BareReceiver(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: Addr) -> None:
         try:
-            message: Any = json.loads(data)
+            message: Any = json_value(data)
             if message["t"] != "Chat" or message["to"] != self.name:
                 return
             key = (message["sender"], message["id"])
@@ -81,7 +81,7 @@ async def round_trips(port: int, count: int, host: str = "127.0.0.1") -> list[fl
     class Sender(asyncio.DatagramProtocol):
         def datagram_received(self, data: bytes, addr: Addr) -> None:
             try:
-                waiter = pending.pop(json.loads(data)["reply_to"], None)
+                waiter = pending.pop(json_value(data)["reply_to"], None)
             except (ValueError, KeyError, TypeError):
                 return
             if waiter is not None and not waiter.done():

@@ -1,23 +1,23 @@
 """A bare UDP relay with per-member acks: the floor a Python relay reaches on this loop.
 
 The issue's anchors include "a UDP relay with per-member acks" beside ngircd. This is that
-relay, as little as the protocol allows: it drains its socket per wake-up, decodes each
-datagram with one json.loads, sends a ChannelPost on to every other member at once as a
-ChannelMessage (encoded once), acks the poster, and keeps, per message, the members that
-still owe an ack; one timer per message resends to those every 500 ms, 5 times at most.
-No names, tokens, table, mailbox, window or durability: what the registry does beyond this
-is what the registry costs. Members are the addresses the bench gives it ("members
-PORT,PORT,..." on the helper's stdin); bench/light.py's clients talk to it unchanged.
+relay, as little as the protocol allows: it drains its socket per wake-up, parses each
+datagram as a peer's endpoint does (wire.codec.json_value, no message objects built), sends
+a ChannelPost on to every other member at once as a ChannelMessage (encoded once), acks the
+poster, and keeps, per message, the members that still owe an ack; one timer per message
+resends to those every 500 ms, 5 times at most. No names, tokens, table, mailbox, window
+or durability: what the registry does beyond this is what the registry costs. Members are
+the addresses the bench gives it ("members PORT,PORT,..." on the helper's stdin);
+bench/light.py's clients talk to it unchanged.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 from typing import Any
 
-from wire.codec import encode
+from wire.codec import encode, json_value
 from wire.messages import Ack, ChannelMessage
 from wire.reliable import ATTEMPTS, TIMEOUT
 
@@ -53,12 +53,12 @@ class BareRelay:
             except (BlockingIOError, InterruptedError):
                 return
             try:
-                self._datagram(json.loads(data), addr)
+                self._datagram(json_value(data), addr)
             except (ValueError, KeyError, TypeError, AttributeError):
                 continue  # not what a client of this bench sends: dropped
 
     def _datagram(self, obj: Any, addr: Addr) -> None:
-        # `obj` is what json.loads made of a datagram: one message object or a list of them,
+        # `obj` is the JSON value of a datagram: one message object or a list of them,
         # as this bench's clients send; any other shape raises, and `_readable` drops it
         item: dict[str, Any]
         for item in obj if type(obj) is list else (obj,):

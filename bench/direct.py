@@ -258,8 +258,9 @@ def main(argv: list[str] | None = None) -> None:
         "raw acked/s one at a time = 1 / raw median round trip; raw in flight = an echo "
         "with the same window. One at a time, ours, the bare peers and the raw round trip "
         f"are measured in {BLOCKS} alternating blocks, against the same moments of this "
-        "machine. Bare JSON peers (bench/bare_direct.py): the same Chat and Ack, one "
-        "json.loads each, the shown record, nothing else: the floor of a Python peer."
+        "machine. Bare JSON peers (bench/bare_direct.py): the same Chat and Ack, each "
+        "parsed as the endpoint does (wire.codec.json_value), the shown record, nothing "
+        "else: the floor of a Python peer."
     )
     table.print()
 

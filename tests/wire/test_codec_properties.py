@@ -36,7 +36,7 @@ from wire import (
     encode_datagram,
     fits_datagram,
 )
-from wire.codec import SHORT_TEXT, record_size, travels_by_stream
+from wire.codec import SHORT_TEXT, json_value, record_size, travels_by_stream
 from wire.errors import OtherVersion
 from wire.limits import MAX_DATAGRAM, MAX_ITEMS
 from wire.messages import (
@@ -161,6 +161,28 @@ def test_whitespace_around_a_message_is_allowed(message: Message, before: str, a
 def test_anything_after_a_message_is_refused(message: Message, junk: str) -> None:
     with pytest.raises(DecodeError):
         decode(encode(message) + junk.encode())
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@FAST
+@given(
+    value=_JSON_VALUES, before=st.sampled_from(["", " ", "\n"]), after=st.sampled_from(["", " "])
+)
+def test_json_value_reads_what_json_loads_reads(value: Any, before: str, after: str) -> None:
+    data = (before + json.dumps(value, ensure_ascii=False) + after).encode()
+    assert json_value(data) == json.loads(data)
+
+
+@pytest.mark.parametrize("data", [b"", b"x", b"{}x", b"[1,", b"\xff", b'{"t": 1} {}'])
+def test_json_value_refuses_what_is_not_one_json_value(data: bytes) -> None:
+    with pytest.raises(DecodeError):
+        json_value(data)
 
 
 @pytest.mark.parametrize("value", [MAX_INT, -MAX_INT, 0, -1])
