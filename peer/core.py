@@ -257,10 +257,7 @@ class PeerCore:
         way: a join (is a line room text?), a rename (who sends?), a dereg or a reg (may
         it be sent at all?). Lines typed meanwhile, by a quick hand or a script, wait
         for its answer, so that they are carried out in the order typed."""
-        changes = Join | Rename | Deregister | Register
-        return any(
-            isinstance(m, changes) for m in self._requests.messages(streamed=True, held=True)
-        )
+        return self._requests.any_of((Join, Rename, Deregister, Register), streamed=True)
 
     def _carry_out_waiting(self, now: float, out: list[Action]) -> None:
         """Carry out the lines that waited for a change, in order, until one of them
@@ -394,6 +391,7 @@ class PeerCore:
         for chat in failed:
             self._no_ack(chat, now, out)  # its save stays kept until the registry takes it
             self._chat_over(chat, now, out, gave_up=True)
+        self._requests.release(now, out)
         again_r, failed_r = self._requests.due(now)
         for request in again_r:
             out.append(Send(self.server, request.message))
@@ -1271,7 +1269,7 @@ class PeerCore:
             self._request(kept, now, out, quiet=True)
 
     def _joining(self) -> bool:
-        return any(isinstance(m, Join) for m in self._requests.messages(held=True))
+        return self._requests.any_of(Join)
 
     def _rejoin_for_kept(self, now: float, out: list[Action]) -> None:
         """Kept lines typed in a room we are no longer in: join that room again before

@@ -10,11 +10,13 @@ Sans-IO: `send` appends the Send action, and the caller asks `due`, `streams_ove
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from peer.actions import Action, Addr, Send
 from peer.outbox import Outbox
+from peer.pacing import Pace
 from wire.codec import travels_by_stream
 from wire.messages import (
     ChannelPost,
@@ -55,7 +57,8 @@ class Requests:
     """The requests of one peer to the registry at `server`, from sending to their answer,
     give-up or outcome. `outbox` is the peer's own: a kept message, as the outbox is sent,
     is waited for like a long one (see `send`). `timeout` and `attempts` are the retry rule
-    of datagrams (wire.reliable)."""
+    of datagrams (wire.reliable); `pace` how fast what the user types may go (by default
+    peer.pacing's, below the registry's flood gate)."""
 
     def __init__(
         self,
@@ -63,6 +66,7 @@ class Requests:
         outbox: Outbox,
         timeout: float = TIMEOUT,
         attempts: int = ATTEMPTS,
+        pace: Pace | None = None,
     ) -> None:
         self._server = server
         self._outbox = outbox
@@ -77,6 +81,10 @@ class Requests:
         self._kept_saves: set[str] = set()  # ids of outcomes awaited for outbox messages
         # registrations, joins and renames given up on, by id, for their late answers
         self._given_up: dict[str, Register | Join | Rename] = {}
+        # what the user typed beyond the pace (peer/pacing.py), by id, in the order typed
+        self._pace = pace or Pace()
+        self._paced: dict[str, Request] = {}
+        self._paced_kinds: Counter[type[Message]] = Counter()  # of _paced, for `any_of`
 
     # -- sending, and the order typed ---------------------------------------------------
 
@@ -91,7 +99,8 @@ class Requests:
     ) -> None:
         """Send `message` to the registry at `now` and wait for its answer (`due` sends it
         again); `quiet` for outbox retries, whose failure is not announced again. What the
-        user typed reaches the registry in the order typed: while a long request or a kept
+        user typed goes at the pace (`release` sends what waits for it), and reaches the
+        registry in the order typed: while a long request or a kept
         one is waited for, a save, post, leave, join, rename or dereg is held instead, and
         goes once that one is over (`over`, `take_held`). `kept` is the first kept message
         not on its way (`next_kept`), when the caller wants `message` to go after the
@@ -119,8 +128,25 @@ class Requests:
             )
             if long or message in self._outbox:
                 self._waited_for = message.id
+            if self._paced or not self._pace.take(now):
+                # beyond the pace: it waits, behind what waits already (`release`)
+                if message.id not in self._paced:
+                    self._paced[message.id] = Request(message, quiet)
+                    self._paced_kinds[type(message)] += 1
+                return
         self._sent.start(message.id, Request(message, quiet), now)
         out.append(Send(self._server, message))
+
+    def release(self, now: float, out: list[Action]) -> None:
+        """Send, in order, what waits for the pace (see `send`), as much as it allows at
+        `now`. The caller calls this at `next_wake`."""
+        paced = self._paced
+        while paced and self._pace.take(now):
+            msg_id = next(iter(paced))
+            request = paced.pop(msg_id)
+            self._paced_kinds[type(request.message)] -= 1
+            self._sent.start(msg_id, request, now)
+            out.append(Send(self._server, request.message))
 
     @property
     def waiting(self) -> bool:
@@ -149,7 +175,9 @@ class Requests:
         for message in self._outbox:
             if rejoining and isinstance(message, RoomPost | Leave):
                 return None
-            if self._sent.get(message.id) is None and message.id not in self._streamed:
+            msg_id = message.id
+            on_its_way = self._sent.get(msg_id) is not None or msg_id in self._streamed
+            if not on_its_way and msg_id not in self._paced:
                 return message
         return None
 
@@ -177,8 +205,13 @@ class Requests:
                 yield save
 
     def next_wake(self) -> float | None:
-        """When a request is next due, a TCP answer or an outcome next given up; or None."""
+        """When a request is next due, may go at the pace, or a TCP answer or an outcome is
+        next given up; or None."""
         wake = self._sent.next_wake()
+        if self._paced:
+            t = self._pace.next_at()
+            if wake is None or t < wake:
+                wake = t
         if not self._streamed and not self._outcomes:
             return wake  # as nearly always: called after every event, as cheap as it can be
         for waiting in (self._streamed, self._outcomes):
@@ -252,46 +285,69 @@ class Requests:
         self, *, streamed: bool = False, held: bool = False, given_up: bool = False
     ) -> list[Message]:
         """The requests sent as datagrams and not answered, oldest first; then, when asked
-        for, those sent again over TCP, those held behind the one waited for, and those
-        given up on lately, each in its order."""
+        for, those sent again over TCP, those held (waiting for the pace, or behind the one
+        waited for), and those given up on lately, each in its order."""
         found = [r.message for r in self._sent.items()]
         if streamed and self._streamed:
             found += [r.message for r, _ in self._streamed.values()]
+        if held and self._paced:
+            found += [r.message for r in self._paced.values()]
         if held and self._held:
             found += [m for m, _ in self._held.values()]
         if given_up and self._given_up:
             found += self._given_up.values()
         return found
 
+    def any_of(
+        self, kinds: type[Message] | tuple[type[Message], ...], *, streamed: bool = False
+    ) -> bool:
+        """Whether a request of `kinds` is sent and not answered, or held (waiting for the
+        pace, or behind the one waited for), or with `streamed` sent again over TCP. Asked
+        for every line typed: what waits for the pace (a script's thousands of lines) is
+        counted by kind, not looked through."""
+        if any(count and issubclass(kind, kinds) for kind, count in self._paced_kinds.items()):
+            return True
+        waiting = [r.message for r in self._sent.items()]
+        if streamed and self._streamed:
+            waiting += [r.message for r, _ in self._streamed.values()]
+        if self._held:
+            waiting += [m for m, _ in self._held.values()]
+        return any(isinstance(m, kinds) for m in waiting)
+
     def holds(self, msg_id: str) -> bool:
-        """Whether message `msg_id` is here: sent and not answered, held, or a save
-        awaiting its outcome."""
+        """Whether message `msg_id` is here: sent and not answered, held (waiting for the
+        pace, or behind the one waited for), or a save awaiting its outcome."""
         return (
             self._sent.get(msg_id) is not None
             or msg_id in self._streamed
+            or msg_id in self._paced
             or msg_id in self._held
             or msg_id in self._outcomes
         )
 
     def awaiting_outcome(self, msg_id: str) -> bool:
-        """Whether save request `msg_id` waits for the registry's answer or, accepted, for
-        its outcome."""
-        return msg_id in self._outcomes or self._sent.get(msg_id) is not None
+        """Whether save request `msg_id` waits for the registry's answer (or for the pace,
+        to be sent) or, accepted, for its outcome."""
+        return (
+            msg_id in self._outcomes or self._sent.get(msg_id) is not None or msg_id in self._paced
+        )
 
     def delivering(self, kinds: tuple[type[Message], ...]) -> bool:
-        """Whether a request is held or a save awaits its outcome, or a request of `kinds`
-        that is not quiet is sent and not answered."""
-        if self._held or self._outcomes:
+        """Whether a request is held (waiting for the pace, or behind the one waited for) or
+        a save awaits its outcome, or a request of `kinds` that is not quiet is sent and not
+        answered."""
+        if self._paced or self._held or self._outcomes:
             return True
         waiting = self._sent.items() + [request for request, _ in self._streamed.values()]
         return any(not request.quiet and isinstance(request.message, kinds) for request in waiting)
 
     def undelivered(self, kinds: tuple[type[Message], ...]) -> list[Message]:
-        """The requests of `kinds` sent and not answered, then every one held, then every
-        save awaiting its outcome."""
+        """The requests of `kinds` sent and not answered, then every one held (waiting for
+        the pace, or behind the one waited for), then every save awaiting its outcome."""
         requests = [*self._sent.items(), *(r for r, _ in self._streamed.values())]
         return [
             *(r.message for r in requests if isinstance(r.message, kinds)),
+            *(r.message for r in self._paced.values()),
             *(m for m, _ in self._held.values()),
             *(save for save, _ in self._outcomes.values()),
         ]

@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from wire.limits import REGISTRY_BURST, REGISTRY_RATE
+
 Addr = tuple[str, int]
 Key = tuple[str, int] | str  # an address, or an IP alone
 
-#: Messages per second one address may send the registry, on average.
-RATE = 500.0
-#: Messages one address may send in a burst above the average.
-BURST = 1000.0
+#: Messages per second one address may send the registry, on average, and in a burst above
+#: the average (wire.limits: peers pace themselves below them).
+RATE = REGISTRY_RATE
+BURST = REGISTRY_BURST
 #: Addresses tracked at once; the least recently heard is forgotten first, so that a flood
 #: of spoofed source addresses cannot grow this table without bound.
 MAX_TRACKED = 10_000

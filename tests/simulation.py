@@ -224,7 +224,11 @@ class SimNet:
         message = decode(data)
         if dst == REGISTRY:
             if self.registry is not None:
-                self._registry_actions(self.registry.receive(message, src, self.now))
+                # its flood gate first, as the adapter asks it (per message)
+                admitted, actions = self.registry.admit(src, self.now)
+                self._registry_actions(actions)
+                if admitted:
+                    self._registry_actions(self.registry.receive(message, src, self.now))
             return
         for host in self.hosts.values():
             if host.addr == dst and host.core is not None and host.exit_code is None:

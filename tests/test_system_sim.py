@@ -327,3 +327,21 @@ def test_a_registry_that_is_away_is_probed_on_a_backoff_and_found_again() -> Non
     net.start_registry()
     net.run(45)
     assert "[Server is back.]" in net.screen("x")
+
+
+def test_thousands_of_lines_at_once_all_go_and_none_is_taken_for_a_flood() -> None:
+    """A script piping 3000 send_all lines at once outran the registry's flood gate: the
+    registry dropped the excess, the peer said "[Server not responding.]" and kept each
+    line in its outbox, 1682 times, of a registry that was there. Paced (peer/pacing.py),
+    the lines wait in the peer and go below the gate, each answered at once."""
+    net = three()
+    lines = 3000
+    for i in range(lines):
+        net.type("x", f"send_all line {i}")
+    net.run(lines / 400 + 2)  # at the pace (400 a second, 500 at once), and the last acks
+    assert net.registry is not None and net.registry.flood.dropped == 0
+    shown = [line for line in net.screen("y") if line.startswith("[Channel_Message x: line ")]
+    # each once (this network reorders datagrams; the order they leave in is Requests')
+    assert sorted(shown) == sorted(f"[Channel_Message x: line {i}]" for i in range(lines))
+    assert net.count("x", "[Message received by Server.]") == lines
+    assert not [line for line in net.screen("x") if "not responding" in line or "Kept" in line]

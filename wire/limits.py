@@ -28,3 +28,10 @@ MAX_NAME = 32
 
 #: Most items in one list field (table entries, stored messages, ids).
 MAX_ITEMS = 20_000
+
+#: Messages per second one address may send the registry on average, and in a burst above
+#: that average: the registry's flood gate (registry/flood.py) drops the rest. A peer paces
+#: what its user types below both (peer/pacing.py), so that a script piping thousands of
+#: lines is never taken for a flood.
+REGISTRY_RATE = 500.0
+REGISTRY_BURST = 1000.0

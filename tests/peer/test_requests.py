@@ -4,8 +4,13 @@ awaiting their outcome, and the requests given up on whose late answers are stil
 
 from __future__ import annotations
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from peer.actions import Action, Send
 from peer.outbox import Outbox
+from peer.pacing import Pace
 from peer.requests import GIVEN_UP_KEPT, OUTCOME_WAIT, STREAM_WAIT, Requests
 from wire.messages import (
     ChannelPost,
@@ -170,3 +175,122 @@ def test_delivering_counts_what_was_typed_not_quiet_retries() -> None:
     assert not requests.delivering((SaveMessage,))
     requests.await_outcome(save("s-3"), T0, kept=False)
     assert requests.delivering((SaveMessage,))  # its outcome is still to come
+
+
+# -- the pace (peer.pacing) ---------------------------------------------------------------
+
+
+def paced_requests(outbox: Outbox | None = None) -> Requests:
+    """Requests at a pace of 10 a second, 2 at once."""
+    return Requests(SERVER, outbox or Outbox(), pace=Pace(rate=10.0, burst=2.0))
+
+
+def test_what_is_typed_beyond_the_pace_waits_and_goes_in_order_at_the_pace() -> None:
+    requests = paced_requests()
+    out: list[Action] = []
+    saves = [save(f"s-{i}") for i in range(5)]
+    for s in saves:
+        requests.send(s, T0, out)
+    assert sent(out) == saves[:2]
+    assert requests.next_wake() == pytest.approx(T0 + 0.1)
+    out.clear()
+    requests.release(T0 + 0.05, out)
+    assert out == []  # not yet
+    requests.release(T0 + 0.1, out)
+    assert sent(out) == [saves[2]]
+    out.clear()
+    requests.release(T0 + 0.35, out)
+    assert sent(out) == saves[3:]
+    assert requests.next_wake() == pytest.approx(T0 + 0.5)  # only retries now
+
+
+def test_once_some_wait_for_the_pace_what_follows_waits_behind_them() -> None:
+    requests = paced_requests()
+    out: list[Action] = []
+    for i in range(3):
+        requests.send(save(f"s-{i}"), T0, out)
+    out.clear()
+    # the pace has a message's worth again at T0 + 0.1: the one waiting longest takes it
+    requests.send(save("s-3"), T0 + 0.1, out)
+    assert out == []
+    requests.release(T0 + 0.1, out)
+    assert sent(out) == [save("s-2")]
+
+
+def test_registrations_keepalives_and_queries_are_not_paced() -> None:
+    requests = paced_requests()
+    out: list[Action] = []
+    for i in range(3):
+        requests.send(save(f"s-{i}"), T0, out)
+    out.clear()
+    keepalive, rooms = Keepalive("k-1", "alice", "tok"), RoomsRequest("r-1")
+    requests.send(keepalive, T0, out, quiet=True)
+    requests.send(rooms, T0, out)
+    assert sent(out) == [keepalive, rooms]
+
+
+def test_what_waits_for_the_pace_counts_as_held_in_every_view() -> None:
+    requests = paced_requests()
+    out: list[Action] = []
+    for i in range(3):
+        requests.send(save(f"s-{i}"), T0, out)
+    waiting = save("s-2")
+    assert requests.holds("s-2") and requests.awaiting_outcome("s-2")
+    assert requests.messages() == [save("s-0"), save("s-1")]
+    assert requests.messages(held=True) == [save("s-0"), save("s-1"), waiting]
+    assert requests.undelivered((SaveMessage,)) == [save("s-0"), save("s-1"), waiting]
+    requests.answer("s-0")
+    requests.answer("s-1")
+    assert requests.delivering((SaveMessage,))  # s-2 is still to go
+
+
+def test_a_kept_message_waiting_for_the_pace_is_not_the_next_kept_one() -> None:
+    kept = [save("k-1"), save("k-2")]
+    requests = paced_requests(Outbox(kept))
+    out: list[Action] = []
+    requests.send(save("s-1"), T0, out)
+    requests.send(save("s-2"), T0, out)
+    requests.send(kept[0], T0, out, quiet=True)  # beyond the pace: waits
+    assert sent(out) == [save("s-1"), save("s-2")]
+    assert requests.next_kept(rejoining=False) == kept[1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["type", "release"]), st.floats(min_value=0.0, max_value=0.3)),
+        max_size=60,
+    )
+)
+def test_at_any_pace_of_typing_everything_goes_in_order_within_the_pace(
+    steps: list[tuple[str, float]],
+) -> None:
+    """Lines typed and wake-ups at any times: the lines go in the order typed, never more
+    than the burst plus the rate allow in any stretch, and each by the time the pace says."""
+    requests = paced_requests()
+    now = T0
+    typed: list[Message] = []
+    log: list[tuple[float, Message]] = []  # (time sent, message)
+    for what, gap in steps:
+        now += gap
+        out: list[Action] = []
+        if what == "type":
+            message = save(f"s-{len(typed)}")
+            typed.append(message)
+            requests.send(message, now, out)
+        else:
+            requests.release(now, out)
+        log += [(now, m) for m in sent(out)]
+    while len(log) < len(typed):  # then the wake-ups next_wake asks for
+        wake = requests.next_wake()
+        assert wake is not None
+        now = max(now, wake)
+        out = []
+        requests.release(now, out)
+        log += [(now, m) for m in sent(out)]
+        requests.due(now)  # retries (none answered here): not what is counted
+    assert [m for _, m in log] == typed
+    times = [t for t, _ in log]
+    for i, start in enumerate(times):
+        for j in range(i, len(times)):
+            assert j - i + 1 <= 2 + (times[j] - start) * 10.0 + 1e-6
