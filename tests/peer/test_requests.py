@@ -294,3 +294,17 @@ def test_at_any_pace_of_typing_everything_goes_in_order_within_the_pace(
     for i, start in enumerate(times):
         for j in range(i, len(times)):
             assert j - i + 1 <= 2 + (times[j] - start) * 10.0 + 1e-6
+
+
+def test_any_of_finds_a_kind_sent_held_or_waiting_for_the_pace() -> None:
+    requests = paced_requests()
+    out: list[Action] = []
+    requests.send(save("s-1"), T0, out)
+    requests.send(save("s-2"), T0, out)
+    assert requests.any_of(SaveMessage) and not requests.any_of((Join, Leave))
+    requests.send(join("j-3"), T0, out)  # beyond the pace
+    assert requests.any_of((Join, Leave)) and requests.any_of(Join)
+    requests.release(T0 + 0.1, out)  # sent now: still found
+    assert requests.any_of(Join)
+    requests.answer("j-3")
+    assert not requests.any_of(Join)
