@@ -219,8 +219,9 @@ class RegistryCore:
         self, message: Message, addr: Addr, now: float, *, datagram: bool = False
     ) -> list[Action]:
         """A message arrived from `addr` (a datagram's source, or a TCP connection's peer),
-        and `admit` let it in. `datagram`: it came in a datagram, so its answer is to fit one
-        (a registration whose Welcome cannot is answered TooBig before anything is done)."""
+        and `admit` let it in. `datagram`: it came in a datagram, so its answer is to fit one,
+        and its source may be forged (a registration from an address no online peer holds,
+        or whose Welcome cannot fit, is answered TooBig before anything is done)."""
         out: list[Action] = []
         match message:
             # acks first: a relay brings one back from every member
@@ -228,10 +229,14 @@ class RegistryCore:
                 self._acked(message.replies, addr, now, out)
             case Ack():
                 self._acked((message.reply_to,), addr, now, out)
-            case Register() if datagram and self._welcome_by_stream():
-                # Asked again over TCP, where it is carried out and answered. Registered
-                # now, the peer would be pushed every table change before it has the table
-                # they change: in a join storm, most of what the peers read.
+            case Register() if datagram and (self._welcome_by_stream() or not self.knows(addr)):
+                # Asked again over TCP, where it is carried out and answered. From an
+                # address not yet verified: a datagram's source can be forged, and carried
+                # out, it would take a name for that address and make it verified, so that
+                # the Welcome (up to a datagram's worth, for a request a tenth of it) went
+                # there. And a Welcome too big for a datagram: registered now, the peer
+                # would be pushed every table change before it has the table they change
+                # (in a join storm, most of what the peers read).
                 out.append(Send(addr, TooBig(self._new_id(), message.id)))
             case Register():
                 self._register(message, addr, now, out)

@@ -1028,8 +1028,26 @@ def test_a_registration_in_a_datagram_whose_welcome_cannot_fit_one_waits_for_tcp
     assert not [a for a in again if isinstance(a, ra.Log | ra.SaveTable)]
 
 
-def test_a_registration_in_a_datagram_is_carried_out_while_the_table_is_small() -> None:
+def test_a_first_registration_in_a_datagram_is_asked_again_over_tcp() -> None:
+    """A datagram's source can be forged: carried out, it would take a name for an address
+    that never asked and send that address the Welcome (the no-amplification rule)."""
     reg = core()
-    out = reg.receive(Register("n-1", "x", X[1], "", "", WIRE_VERSION), X, T0, datagram=True)
+    ask = Register("n-1", "x", X[1], "", "", WIRE_VERSION)
+    out = reg.receive(ask, X, T0, datagram=True)
+    assert out == [ra.Send(X, TooBig(out[0].message.id, "n-1"))]  # type: ignore[attr-defined]
+    assert reg.table.get("x") is None and not reg.knows(X)
+    out = reg.receive(ask, X, T0 + 0.01)  # over TCP, whose handshake proves the address
     assert [type(m) for _, m in sends(out)] == [TableUpdate, Welcome]  # its row, then it
+    assert reg.table.get("x") is not None and reg.knows(X)
+
+
+def test_a_registration_in_a_datagram_from_a_verified_address_is_carried_out() -> None:
+    """A peer started again on the same address, still online in the table, registers
+    from its datagram while the table is small."""
+    reg = core()
+    first = reg.receive(Register("n-1", "x", X[1], "", "", WIRE_VERSION), X, T0)
+    [welcome] = [m for _, m in sends(first) if isinstance(m, Welcome)]
+    again = Register("n2-1", "x", X[1], welcome.token, "", WIRE_VERSION)
+    out = reg.receive(again, X, T0 + 1, datagram=True)
+    assert Welcome in [type(m) for _, m in sends(out)]
     assert reg.table.get("x") is not None

@@ -15,14 +15,16 @@ from registry.storage import Storage, StorageError
 from registry.table import Record, Table
 from wire.codec import decode_datagram_batch, encode
 from wire.desk import DeskJoin
-from wire.framing import encode_frame
+from wire.framing import StreamDecoder, encode_frame
 from wire.messages import (
     ChannelPost,
     Deregister,
     Keepalive,
+    Message,
     Refused,
     Register,
     StoredMessage,
+    TooBig,
     Welcome,
 )
 from wire.version import WIRE_VERSION
@@ -62,6 +64,11 @@ async def _serve(tmp_path: Path, console: Console) -> tuple[RegistryServer, Addr
     addr = await server.start()
     endpoint = server.endpoint
     real_sendto, real_sendto_all = endpoint._sendto, endpoint._sendto_all
+    real_write = endpoint._write
+
+    def write(writer: asyncio.StreamWriter, message: Message) -> None:
+        console.add(f"sent {encode(message).decode()}")
+        real_write(writer, message)
 
     def sendto(data: bytes, to: Addr) -> None:
         console.add(f"sent {data.decode()}")
@@ -73,20 +80,30 @@ async def _serve(tmp_path: Path, console: Console) -> tuple[RegistryServer, Addr
 
     endpoint._sendto = sendto  # type: ignore[method-assign]
     endpoint._sendto_all = sendto_all  # type: ignore[method-assign]
+    endpoint._write = write  # type: ignore[method-assign]
     return server, addr
 
 
 async def _register(sock: socket.socket, name: str, registry: Addr) -> str:
-    """Register `name` from `sock`; its token."""
+    """Register `name` for `sock` as a peer does the first time: in a datagram, answered
+    TooBig (an address not yet verified), then over TCP; its token."""
     loop = asyncio.get_running_loop()
-    sock.sendto(
-        encode(Register(f"r-{name}", name, sock.getsockname()[1], "", "", WIRE_VERSION)), registry
-    )
-    while True:
-        data = await asyncio.wait_for(loop.sock_recv(sock, 65536), 5.0)
-        for message in decode_datagram_batch(data):
-            if isinstance(message, Welcome):
-                return message.token
+    ask = Register(f"r-{name}", name, sock.getsockname()[1], "", "", WIRE_VERSION)
+    sock.sendto(encode(ask), registry)
+    answers: list[Message] = []
+    while not any(isinstance(m, TooBig) for m in answers):  # after what `sock` asked before
+        answers = decode_datagram_batch(await asyncio.wait_for(loop.sock_recv(sock, 65536), 5.0))
+    reader, writer = await asyncio.open_connection(*registry)
+    writer.write(encode_frame(ask))
+    decoder = StreamDecoder()
+    try:
+        while True:
+            data = await asyncio.wait_for(reader.read(65536), 5.0)
+            for message in decoder.feed(data):
+                if isinstance(message, Welcome):
+                    return message.token
+    finally:
+        writer.close()
 
 
 def _peer() -> socket.socket:
