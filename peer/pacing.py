@@ -28,8 +28,6 @@ class Pace:
     def __init__(self, rate: float = PACE_RATE, burst: float = PACE_BURST) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be positive and burst at least 1")
-        self.rate = rate
-        self.burst = burst
         self._interval = 1.0 / rate
         self._tolerance = (burst - 1.0) * self._interval
         self._due = float("-inf")  # when the next message is due at the average rate

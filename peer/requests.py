@@ -307,9 +307,7 @@ class Requests:
         counted by kind, not looked through."""
         if any(count and issubclass(kind, kinds) for kind, count in self._paced_kinds.items()):
             return True
-        waiting = [r.message for r in self._sent.items()]
-        if streamed and self._streamed:
-            waiting += [r.message for r, _ in self._streamed.values()]
+        waiting = self.messages(streamed=streamed)
         if self._held:
             waiting += [m for m, _ in self._held.values()]
         return any(isinstance(m, kinds) for m in waiting)
