@@ -315,9 +315,17 @@ class PeerCore:
         return out
 
     def _receive(self, message: Message, addr: Addr, now: float, out: list[Action]) -> None:
-        from_server = addr == self.server
-        if from_server and self._watch.down:
+        back = addr == self.server and self._watch.down
+        if back:
             self._server_back(now, out)
+        self._handle(message, addr, now, out)
+        if back:
+            # What is still in flight went into the silence, and its tries may run out
+            # before the next copy: it would be said unanswered by a registry just back.
+            # (What this message answered is no longer in flight: it is not sent again.)
+            self._requests.send_again(now, out)
+
+    def _handle(self, message: Message, addr: Addr, now: float, out: list[Action]) -> None:
         match message:
             case Ack() | Refused() | Welcome() | Alive() | TooBig() | RoomList() | MoreMail():
                 self._answer(message, addr, now, out)

@@ -137,6 +137,14 @@ class Requests:
         self._sent.start(message.id, Request(message, quiet), now)
         out.append(Send(self._server, message))
 
+    def send_again(self, now: float, out: list[Action]) -> None:
+        """Send every request in flight as a datagram again at `now`, oldest first, its
+        attempts counted afresh: the registry is back after a silence, and a request whose
+        last copy went into that silence would otherwise be given up on, as if it were still
+        away (the registry dedupes the copies it had)."""
+        for request in self._sent.renew(now):
+            out.append(Send(self._server, request.message))
+
     def release(self, now: float, out: list[Action]) -> None:
         """Send, in order, what waits for the pace (see `send`), as much as it allows at
         `now`. The caller calls this at `next_wake`."""

@@ -102,6 +102,22 @@ class Retransmitter(Generic[T]):
                 again.append(pending.item)
         return again, failed
 
+    def renew(self, now: float) -> list[T]:
+        """Every item still waiting, oldest first, counted as sent afresh at `now` (its
+        attempts start over): the owner sends each again at once. An item sent at `now`
+        already is left as it is. For when the far end is heard from again after a silence:
+        copies sent into the silence say nothing about it, and the last of them may have
+        been lost just before it came back."""
+        fresh = now + self.timeout
+        ordered = sorted(
+            (p for p in self._pending.values() if p.deadline < fresh), key=lambda p: p.seq
+        )
+        for pending in ordered:
+            pending.sent = 1
+            pending.deadline = fresh
+            self._arm(pending)
+        return [p.item for p in ordered]
+
     def next_wake(self) -> float | None:
         """The earliest deadline, or None when nothing waits."""
         queue = self._queue

@@ -21,6 +21,7 @@ from wire.messages import (
     Ack,
     Acks,
     Alias,
+    Alive,
     ChannelPost,
     Chat,
     Deregister,
@@ -587,6 +588,30 @@ def test_channel_post_kept_in_the_outbox_and_flushed_when_the_server_answers() -
     assert "[Server is back.]" in prints(out)
     assert post in sent(out)
     core.receive(Ack("r-10", post.id), SERVER, T0 + 4.1)  # type: ignore[attr-defined]
+    assert core.outbox == ()
+
+
+def test_requests_still_in_flight_go_again_at_once_when_the_registry_is_back() -> None:
+    """Seen in tmux after a registry restart: "[Server is back.]", then "[Server not
+    responding]" for a keepalive sent during the outage whose tries ran out just after the
+    comeback, then "[Server is back.]" again, about a registry that was there."""
+    core, _ = registered()
+    [post] = sent(core.line("send_all hello", T0 + 9.5))
+    out = run_until(core, T0 + 12.1)  # the post gave up at 12.0; the keepalive of 10.0 not
+    assert prints(out) == [
+        "[Server not responding.]",
+        "[Kept in your outbox; sent when the server answers.]",
+    ]
+    [keepalive] = {m for m in sent(out) if isinstance(m, Keepalive)}
+    out = core.receive(TableUpdate("r-9", 4, ()), SERVER, T0 + 12.2)  # the registry is back
+    assert prints(out)[0] == "[Server is back.]"
+    # the kept post goes, and the keepalive again: its last copy may have been lost
+    assert [m for m in sent(out) if not isinstance(m, Ack)] == [post, keepalive]
+    # the registry answers these copies (it never had the keepalive's earlier ones)
+    core.receive(Ack("r-10", post.id), SERVER, T0 + 12.3)  # type: ignore[attr-defined]
+    core.receive(Alive("r-11", keepalive.id, 4), SERVER, T0 + 12.3)
+    out = run_until(core, T0 + 15)
+    assert prints(out) == []
     assert core.outbox == ()
 
 

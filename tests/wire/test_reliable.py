@@ -123,6 +123,19 @@ def test_a_clock_stepped_back_delays_a_retry_but_never_loses_one() -> None:
     assert sorted(rt.items()) == ["A", "B"]
 
 
+def test_renew_starts_the_attempts_over_for_what_waits_oldest_first() -> None:
+    rt: Retransmitter[str] = Retransmitter()
+    rt.start("b", "B", now=0.0)
+    rt.start("a", "A", now=0.25)
+    for t in (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25):
+        rt.due(t)  # by 2.25 both sent their fifth and last copy
+    rt.start("c", "C", now=2.4)  # sent just now: left as it is
+    assert rt.renew(2.4) == ["B", "A"]
+    assert rt.next_wake() == 2.9
+    assert rt.due(2.9) == (["B", "A", "C"], [])  # their second copy, not a give-up
+    assert rt.renew(2.9) == []
+
+
 def test_keys_are_independent() -> None:
     rt: Retransmitter[str] = Retransmitter()
     rt.start("a", "A", now=0.0)
@@ -240,6 +253,14 @@ class RetransmitterMachine(RuleBasedStateMachine):
     def answer_unknown(self, key: str) -> None:
         if key not in self.copies:
             assert self.rt.answer(key) is None
+
+    @rule()
+    def renew(self) -> None:
+        expected = [k for k in self.waiting() if self.last_sent[k] < self.now]
+        assert self.rt.renew(self.now) == expected
+        for key in expected:
+            self.copies[key] = 1
+            self.last_sent[key] = self.now
 
     @rule(dt=st.floats(min_value=0, max_value=3, allow_nan=False, allow_infinity=False))
     def advance(self, dt: float) -> None:
