@@ -256,7 +256,10 @@ class RetransmitterMachine(RuleBasedStateMachine):
 
     @rule()
     def renew(self) -> None:
-        expected = [k for k in self.waiting() if self.last_sent[k] < self.now]
+        # sent at `now` already: as told by the deadline (times closer than its rounding
+        # are the same time)
+        fresh = self.now + self.rt.timeout
+        expected = [k for k in self.waiting() if self.last_sent[k] + self.rt.timeout < fresh]
         assert self.rt.renew(self.now) == expected
         for key in expected:
             self.copies[key] = 1
