@@ -159,6 +159,9 @@ class PeerCore:
         # lines typed (None: the end of input) while a change they may depend on is on its
         # way (see `_changing`): carried out in order once it is answered or given up
         self._after_change: deque[str | None] = deque()
+        # ids of joins in flight whose room's notice came: done, their ack still to come
+        # (see `_joined_by_notice`)
+        self._noticed_joins: set[str] = set()
         # the farewell of a /quit (or end of input) waiting for what is on its way to be
         # delivered before the Deregister goes; None when not quitting
         self._farewell: str | None = None
@@ -929,14 +932,21 @@ class PeerCore:
 
     def _joined_by_notice(self, room: str, addr: Addr, now: float, out: list[Action]) -> None:
         """A notice about `room` while our join of it waits for its ack: the registry
-        tells a room's members only, so the join is done, and is taken as answered. The
-        ack comes after the notice and the history (so that a script's next lines print
-        after them); were it lost with a registry killed in between, the peer would say the
-        join failed and take its next lines as outside the room the registry has it in."""
+        tells a room's members only, so the join is done. Its ack comes after the notice
+        and the room's history, and the lines typed after the join wait for the ack, so
+        that they are carried out after the history is shown (a script's `join lobby`
+        then `leave` showed the history after `[You left lobby.]`). Should the ack be
+        lost, with the registry killed in between, the join's give-up is taken as its ack
+        (see `_request_failed`): the peer does not say that the join failed, nor take its
+        next lines as outside the room the registry has it in. A join given up on already
+        is taken as answered at once."""
         key = name_key(room)
         for join in self._requests.messages(streamed=True, given_up=True):
             if isinstance(join, Join) and name_key(join.room) == key:
-                self._answer(Ack(self._new_id(), join.id), addr, now, out)
+                if self._requests.holds(join.id):
+                    self._noticed_joins.add(join.id)
+                else:
+                    self._answer(Ack(self._new_id(), join.id), addr, now, out)
                 return
 
     def _answer(self, reply: Message, addr: Addr, now: float, out: list[Action]) -> None:
@@ -1017,6 +1027,7 @@ class PeerCore:
                 else:
                     out.append(Print("[Message received by Server.]", "system"))
             case Join():
+                self._noticed_joins.discard(message.id)
                 # the room's notices may have overtaken this ack: keep the spelling they
                 # brought, the registry's, over the one typed
                 self.state.room = self._rooms.spelling(message.room)
@@ -1178,6 +1189,11 @@ class PeerCore:
 
     def _request_failed(self, request: Request, now: float, out: list[Action]) -> None:
         message = request.message
+        if message.id in self._noticed_joins:
+            # done, as its room's notice said: only the ack was lost
+            self._take_answer(message, Ack(self._new_id(), message.id), now, out)
+            self._request_over(message, now, out)
+            return
         self._request_over(message, now, out, gave_up=True)
         if self._started and isinstance(message, Register | Join | Rename):
             # said to have failed; should the registry have done it anyway, its late

@@ -14,8 +14,10 @@ from wire.messages import (
     Deregister,
     Entry,
     Join,
+    Leave,
     Register,
     Rename,
+    RoomMessage,
     RoomNotice,
     RoomPost,
     Welcome,
@@ -44,12 +46,33 @@ def test_a_join_whose_ack_is_lost_is_done_by_the_rooms_notice() -> None:
     [join] = sent(core.line("join r", T0))
     notice = RoomNotice("r-5", "r", "You joined r with bob")
     assert prints(core.receive(notice, SERVER, T0 + 0.001)) == ["[You joined r with bob]"]
-    assert core.state.room == "r"
-    out = run_until(core, T0 + 5)  # the ack never comes: no retries run out, nothing said
+    out = run_until(core, T0 + 5)  # the ack never comes: its give-up is taken as the ack
     assert not any("not responding" in line or "unavailable" in line for line in prints(out))
+    assert core.state.room == "r"
     [post] = sent(core.line("still in r", T0 + 5))
     assert isinstance(post, RoomPost) and post.room == "r"
     assert sent(core.receive(Ack("r-6", join.id), SERVER, T0 + 5.1)) == []  # late: a copy
+
+
+def test_lines_typed_after_a_join_are_carried_out_after_the_rooms_history() -> None:
+    # found by trying it: `printf 'join lobby\nleave\n' | ChatApp -c ...` showed the
+    # history after "[You left lobby.]": the notice before the history was taken as the
+    # join's answer, and the leave carried out on it
+    core, _ = registered()
+    [join] = sent(core.line("join lobby", T0))
+    assert sent(core.line("leave", T0)) == []
+    notice = RoomNotice("r-5", "lobby", "You joined lobby with bob")
+    history = RoomMessage("b-1", "bob", "lobby", "said before", "2026-11-21 10:00:00", True)
+    out = core.receive(notice, SERVER, T0 + 0.001)
+    out += core.receive(history, SERVER, T0 + 0.001)
+    assert not any(isinstance(m, Leave) for m in sent(out))  # the leave waits for the ack
+    out += core.receive(Ack("r-6", join.id), SERVER, T0 + 0.002)
+    assert prints(out) == [
+        "[You joined lobby with bob]",
+        "[history 2026-11-21 10:00] bob (in lobby): said before",
+        "[You left lobby.]",
+    ]
+    assert any(isinstance(m, Leave) for m in sent(out))
 
 
 def test_dereg_then_the_end_of_input_exits_once_offline() -> None:
