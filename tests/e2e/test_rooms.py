@@ -415,6 +415,30 @@ def test_a_scripts_lines_are_answered_in_the_order_written(chat: ChatEnv) -> Non
 
 
 @pytest.mark.timeout(40)
+def test_a_scripts_leave_after_join_comes_after_the_rooms_history(chat: ChatEnv) -> None:
+    """`join lobby` then `leave` piped in: the history is shown in the room, before `[You
+    left lobby.]` (it came after it: the notice before the history was taken as the join's
+    answer, and the leave carried out on it)."""
+    chat.start_registry()
+    alice, bob = chat.start_peers("alice", "bob")
+    alice.send("join lobby")
+    alice.expect_line("[You joined lobby (a new room)]")
+    bob.send("join lobby")
+    bob.expect_line("[You joined lobby with alice]")
+    alice.send("said before the script came")
+    bob.expect_line("alice (in lobby): said before the script came")  # in the history now
+    script = chat.start_peer("script", wait=False)
+    script.send("join lobby")
+    script.send("leave")
+    script.close_stdin()
+    said = [text for text in script.collect() if text.startswith(">>> ")]
+    assert script.wait_exit() == 0
+    [history] = [i for i, text in enumerate(said) if "said before the script came" in text]
+    assert said.index(">>> [You joined lobby with alice, bob]") < history
+    assert history < said.index(">>> [You left lobby.]")
+
+
+@pytest.mark.timeout(40)
 def test_lines_written_right_after_join_go_to_the_room_and_dereg_then_eof_exits(
     chat: ChatEnv,
 ) -> None:
