@@ -10,13 +10,13 @@ choosing in the file.
 from __future__ import annotations
 
 import contextlib
-import hmac
 import os
 import secrets
 from pathlib import Path
 
 from peer.files import fsync_dir
 from peer.operator_key import KEY_FILE, key_path, read_key_strictly
+from registry.credentials import same_secret
 
 #: Random bytes in a new key (shown as 22 URL-safe characters): far beyond guessing.
 KEY_BYTES = 16
@@ -56,8 +56,6 @@ def load_or_create_key(data_dir: Path) -> str:
 
 
 def key_matches(given: str, key: str) -> bool:
-    """Whether `given` is `key`, compared in constant time (as bytes: compare_digest
-    refuses str holding anything but ASCII)."""
-    return hmac.compare_digest(
-        given.encode("utf-8", "surrogatepass"), key.encode("utf-8", "surrogatepass")
-    )
+    """Whether `given` (from the network) is the operator `key`, compared in constant time
+    whatever characters either holds (registry.credentials.same_secret)."""
+    return same_secret(given, key)
