@@ -117,28 +117,42 @@ class Mailboxes:
     def taken(self, owner: Record, ids: Iterable[str], out: list[Action]) -> None:
         """`owner`'s peer has shown the messages `ids` of its box: delete them (the
         others, and ids the box does not hold, are left)."""
-        box = self.boxes.get(name_key(owner.name), [])
+        key = name_key(owner.name)
+        box = self.boxes.get(key, [])
         taken = set(ids)
         gone = tuple(m.id for m in box if m.id in taken)
         if gone:
-            self.boxes[name_key(owner.name)] = [m for m in box if m.id not in taken]
-            out.append(DropMail(name_key(owner.name), gone))
+            rest = [m for m in box if m.id not in taken]
+            self._replace(key, rest)
+            out.append(DropMail(key, gone))
             out.append(Log(f"handed over {len(gone)} message(s) to {owner.name}"))
 
     def move(self, old_key: str, new_key: str, out: list[Action]) -> None:
         """A name was renamed from name key `old_key` to `new_key`: its box follows it,
         after any messages already kept under the new key."""
         box = self.boxes.pop(old_key, None)
+        self._mail_index.pop(old_key, None)
         if box is not None:
-            self.boxes[new_key] = self.boxes.get(new_key, []) + box
+            self._replace(new_key, self.boxes.get(new_key, []) + box)
             out.append(MoveMail(old_key, new_key))
 
     def drop(self, key: str, out: list[Action]) -> int:
         """The name keyed `key` was released: forget its box. How many messages it held."""
         box = self.boxes.pop(key, [])
+        self._mail_index.pop(key, None)
         if box:
             out.append(DropMail(key, tuple(m.id for m in box)))
         return len(box)
+
+    def _replace(self, key: str, box: list[StoredMessage]) -> None:
+        """Mailbox `key` is `box` from now on, and is forgotten when empty: a registry
+        that runs for months keeps no trace of names whose mail was all handed over, nor
+        their index (which held every id the box had)."""
+        self._mail_index.pop(key, None)
+        if box:
+            self.boxes[key] = box
+        else:
+            self.boxes.pop(key, None)
 
     def _keep(
         self,

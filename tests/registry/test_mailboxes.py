@@ -84,3 +84,18 @@ def test_a_box_follows_a_rename_and_goes_with_a_release() -> None:
     out.clear()
     assert mail.drop("new", out) == 2 and mail.drop("new", out) == 0
     assert out == [ra.DropMail("new", ("x-0", "x-1"))] and not mail.boxes
+
+
+def test_a_box_whose_mail_was_all_handed_over_is_forgotten() -> None:
+    # a registry running for months kept an empty box, and the index of every id it had
+    # held, for each name that ever had mail
+    mail = boxes(10)
+    out: list[ra.Action] = []
+    for i in range(3):
+        mail.store(Y, f"x-{i}", "x", f"m{i}", "direct", T0, out)
+    mail.taken(Y, ["x-0", "x-1"], out)
+    assert [m.id for m in mail.boxes["yan"]] == ["x-2"]
+    mail.taken(Y, ["x-2"], out)
+    assert "yan" not in mail.boxes and not mail._mail_index
+    assert mail.store(Y, "x-3", "x", "again", "direct", T0, out)  # a new box, indexed anew
+    assert [m.id for m in mail.boxes["yan"]] == ["x-3"]
