@@ -10,8 +10,9 @@ the updates (registry.pushes); this object keeps the rows, says when they are du
 numbers the updates with the table's versions.
 
 Every change counts one generation. The online peers as push targets (`Roster`: a channel
-message is relayed to them) and the online peers by address are built again only when the
-generation moved.
+message is relayed to them) are built again only when the generation moved; the online
+peers by address are kept up to date row by row, as each change comes (a registration in a
+table of thousands asks for its address).
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ class TableChanges:
 
     def __init__(self, table: Table) -> None:
         self._table = table
-        self._addr_index: tuple[int, dict[Addr, str]] = (-1, {})
+        # the name keys of the online records at each address, and the address each is
+        # indexed at; built from the table at the first question, then kept by `changed`
+        self._online_by_addr: dict[Addr, list[str]] | None = None
+        self._indexed_at: dict[str, Addr] = {}
         self._roster_kept = Roster(-1, {})
         self._generation = 0  # counts changes to the table, pushed or not yet
         self._dirty: dict[str, Entry] = {}  # rows changed since the last push, by name key
@@ -89,6 +93,8 @@ class TableChanges:
             # to the end: the rows of one change (a rename's two) stay next to each other
             self._dirty.pop(key, None)
             self._dirty[key] = row
+            if self._online_by_addr is not None:
+                self._index(self._online_by_addr, key)
         if self._flush_at is None:
             if now - self._last_push >= COALESCE:
                 return True
@@ -131,17 +137,33 @@ class TableChanges:
         """The online records at `where`: at most one, since a registration takes over its
         address (RegistryCore._take_over; a table kept by an earlier version may hold
         more)."""
-        generation, index = self._addr_index
-        if generation != self._generation:
-            index = {r.addr: name_key(r.name) for r in self._table.online()}
-            self._addr_index = (self._generation, index)
-        key = index.get(where)
-        if key is None:
+        by_addr = self._online_by_addr
+        if by_addr is None:
+            by_addr = self._online_by_addr = {}
+            for key in self._table.records:
+                self._index(by_addr, key)
+        keys = by_addr.get(where)
+        if not keys:
             return []
-        found = self._table.records.get(key)
-        if found is None or not found.online or found.addr != where:
-            return [r for r in self._table.online() if r.addr == where]
-        return [found]
+        records = self._table.records
+        return [records[key] for key in keys]
+
+    def _index(self, by_addr: dict[Addr, list[str]], key: str) -> None:
+        """Index in `by_addr` the record keyed `key` at its address if it is online, as
+        the table has it now (the core changes the records before it tells `changed`),
+        and nowhere else."""
+        was = self._indexed_at.pop(key, None)
+        if was is not None:
+            keys = by_addr[was]
+            keys.remove(key)
+            if not keys:
+                del by_addr[was]
+        record = self._table.records.get(key)
+        if record is not None and record.online:
+            addr = record.addr  # one tuple for both dicts: a registry keeps one per peer
+            # a list, not a set: one key nearly always, in a quarter of a set's memory
+            by_addr.setdefault(addr, []).append(key)
+            self._indexed_at[key] = addr
 
 
 class Roster:

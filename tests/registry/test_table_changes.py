@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import itertools
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from registry.table import Record, Table
 from registry.table_changes import COALESCE, TableChanges, fitting
 from wire.codec import encode
@@ -97,3 +100,57 @@ def test_the_roster_and_the_address_index_follow_each_change() -> None:
     roster = changes.roster()
     assert roster.keys == ("x", "y") and roster.online_but("x") == (("y",), (y.addr,))
     assert changes.online_at(y.addr) == [y]
+
+
+_NAMES = ("ann", "bo", "cy")
+_ADDRS = (("10.0.0.1", 7000), ("10.0.0.1", 7001), ("10.0.0.2", 7000))
+_STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(["online", "offline", "rename", "release", "ask"]),
+        st.sampled_from(_NAMES),
+        st.sampled_from(_NAMES),
+        st.sampled_from(_ADDRS),
+    ),
+    max_size=40,
+)
+
+
+@given(steps=_STEPS, first=st.lists(st.tuples(st.sampled_from(_NAMES), st.sampled_from(_ADDRS))))
+def test_online_at_is_the_table_s_online_records_at_that_address(
+    steps: list[tuple[str, str, str, tuple[str, int]]], first: list[tuple[str, tuple[str, int]]]
+) -> None:
+    """Kept row by row as changes come, the index answers as a look through the whole table
+    would, whatever the changes: a peer online at another address, offline, renamed,
+    released; several online at one address (a table kept by an earlier version)."""
+    table = table_of(*(Record(name, *addr, True, "t") for name, addr in dict(first).items()))
+    changes = TableChanges(table)
+    records = table.records
+
+    def check() -> None:
+        for addr in _ADDRS:
+            expected = {r.name for r in table.online() if r.addr == addr}
+            assert {r.name for r in changes.online_at(addr)} == expected
+
+    for what, name, other, addr in steps:
+        record = records.get(name)
+        if what == "ask":
+            check()
+        elif what == "online":
+            if record is None:
+                record = records[name] = Record(name, *addr, False, "t")
+            record.online, record.ip, record.port = True, *addr
+            changes.changed((record.entry(),), T0)
+        elif record is None:
+            continue
+        elif what == "offline":
+            record.online = False
+            changes.changed((record.entry(),), T0)
+        elif what == "rename" and other not in records:
+            del records[name]
+            record.name = other
+            records[other] = record
+            changes.changed((Entry(name, record.ip, 0, False), record.entry()), T0)
+        elif what == "release":
+            del records[name]
+            changes.changed((Entry(name, record.ip, 0, False),), T0)
+    check()
