@@ -748,6 +748,7 @@ class PeerCore:
         if rename.name != old:
             return  # an answer to a copy of a rename already done
         self.state.name = rename.new_name
+        self.table.renamed(old, rename.new_name)
         self._former.add(name_key(old))
         self._former.discard(name_key(rename.new_name))
         out.append(Remember(rename.new_name, self.state.token))

@@ -101,6 +101,16 @@ class Table:
         self.version = update.version
         return renamed_to
 
+    def renamed(self, old: str, new: str) -> None:
+        """Our own rename from `old` to `new`, done by the registry (its answer): the row
+        is `new`'s from now on, before the update that says so comes (a `who` typed right
+        after `/nick` listed the old name, and not as ours). That update changes nothing
+        more; the version stays the registry's."""
+        entry = self._rows.pop(name_key(old), None)
+        if entry is not None:
+            self._rows[name_key(new)] = Entry(new, entry.ip, entry.port, entry.online)
+            self._renamed[name_key(old)] = new
+
     def replace(self, version: int, entries: tuple[Entry, ...], aliases: tuple[Alias, ...]) -> None:
         """The whole table, at `version` (a Welcome's, or a snapshot's), with `aliases`:
         renames made before we started, or while we were away."""

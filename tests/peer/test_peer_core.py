@@ -1105,6 +1105,24 @@ def test_a_rename_seen_in_the_table_before_its_answer_is_taken_once() -> None:
     assert "Server not responding" not in " ".join(prints(run_until(core, T0 + 3)))
 
 
+def test_who_right_after_a_rename_lists_the_new_name_as_ours() -> None:
+    # found by trying it: a script's `/nick alicia` then `/who` listed "alice online",
+    # not as ours: the table's update came after the rename's answer
+    core, _ = registered()
+    [rename] = sent(core.line("/nick alicia", T0))
+    core.receive(Ack("r-10", rename.id), SERVER, T0 + 0.1)  # type: ignore[attr-defined]
+    listed = prints(core.line("who", T0 + 0.2))
+    assert "  alicia  online   (you)" in listed and not any("alice " in s for s in listed)
+    assert core.table.entry("alice") == Entry("alicia", *ME, True)  # followed, as renames are
+    # the update that follows changes nothing more, and is no release of our name
+    update = TableUpdate(
+        "r-9", 4, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
+    )
+    out = core.receive(update, SERVER, T0 + 0.3)
+    assert core.state.registered and not any("released" in line for line in prints(out))
+    assert prints(core.line("who", T0 + 0.4)) == listed
+
+
 def test_a_name_renamed_before_we_started_still_leads_to_its_peer() -> None:
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
     [register] = sent(core.start(T0))
