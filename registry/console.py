@@ -23,6 +23,17 @@ import threading
 from collections.abc import Callable
 from typing import TextIO
 
+#: The registry console's own commands (see `RegistryServer.console_line`).
+CONSOLE_COMMANDS = frozenset({"who", "rooms", "release", "stats", "help", "quit", "exit"})
+
+
+def is_registry_command(line: str) -> bool:
+    """Whether `line` reads as one of the registry console's own commands (with or without
+    a leading "/"), whatever follows its first word."""
+    words = line.split(maxsplit=1)
+    return bool(words) and words[0].removeprefix("/").lower() in CONSOLE_COMMANDS
+
+
 #: What ends a console line: a newline, a carriage return (Enter on a terminal in raw
 #: mode), or both in that order.
 _LINE_END = re.compile(r"\r\n|\r|\n")

@@ -28,6 +28,7 @@ from typing import TypeGuard
 from peer.endpoint import FRAME_DEADLINE
 from peer.listener import enable_keepalive, has_hung_up
 from peer.operator_key import key_path
+from registry.console import is_registry_command
 from registry.desk_actions import (
     Action,
     Close,
@@ -386,7 +387,9 @@ class DeskService:
             )
             for text in parsed.lines:
                 self._console_print(text)
-            if isinstance(parsed.message, DeskLine | DeskEnd) and self._console_holds():
+            if isinstance(parsed.message, DeskLine | DeskEnd) and self._console_holds(
+                parsed.message
+            ):
                 self._hold_console_line(parsed.message)
                 return
             if parsed.quit:
@@ -432,16 +435,32 @@ class DeskService:
             and self._clock() - self._console_switched < guard
         )
 
-    def _console_holds(self) -> bool:
+    def _console_holds(self, message: DeskLine | DeskEnd) -> bool:
         """Whether the console's line or `.end` is held back: the first after it was handed
         a person, within CONSOLE_SWITCH_GUARD (the console cannot see whether it was begun
-        before the change). Only the first: the notice names the new person."""
+        before the change). Only the first: the notice names the new person. Handed a
+        person while it served nobody, the console holds a line only when it reads as a
+        registry command (`who`, `release bob`: begun for the registry, it would reach the
+        person as text); any other line could only be for the person (typed before, it
+        would have been an unknown command), and holding it held back the greeting of
+        nearly every session the console began."""
         armed, self._console_armed = self._console_armed, False
-        return (
+        if not (
             armed
-            and bool(self._console_session)
+            and self._console_session
             and self._clock() - self._console_switched < self.switch_guard
+        ):
+            return False
+        return (
+            isinstance(message, DeskEnd)
+            or self._served_someone_before()
+            or is_registry_command(message.text)
         )
+
+    def _served_someone_before(self) -> bool:
+        """Whether the console's session before this one ended within the guard: a line
+        begun then was for that person."""
+        return self._console_switched - self._console_ended < self.switch_guard
 
     def _hold_console_line(self, message: DeskLine | DeskEnd) -> None:
         who = self._console_person()
@@ -456,10 +475,10 @@ class DeskService:
         self._console_held = message.text
         # found by trying it: handed a person while serving nobody, the console was told
         # its line may have been meant for "the person before", who never was
-        if self._console_switched - self._console_ended < self.switch_guard:
+        if self._served_someone_before():
             begun = "for the person before"
         else:
-            begun = "before, while you served nobody (a registry command, say)"
+            begun = "before, while you served nobody, as a registry command"
         self._console_print(
             f"[Not sent: {who} was handed over to you {before} this line came, and it may "
             f"have been begun {begun}. {SEND_HELD} sends it to {who}. The line was: "

@@ -28,7 +28,7 @@ from registry.actions import (
     SendMany,
     StoreMail,
 )
-from registry.console import read_lines, typed_ahead
+from registry.console import CONSOLE_COMMANDS, read_lines, typed_ahead
 from registry.core import RegistryCore
 from registry.desk_service import DeskService
 from registry.flood import NEW_NAMES
@@ -41,10 +41,6 @@ from wire.words import counted
 
 #: While data cannot be stored, the error is logged again at most this often (seconds).
 FAILING_LOG_EVERY = 30.0
-
-
-#: The registry console's own commands (see `RegistryServer.console_line`).
-CONSOLE_COMMANDS = frozenset({"who", "rooms", "release", "stats", "help", "quit", "exit"})
 
 
 class RegistryServer:

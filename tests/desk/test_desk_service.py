@@ -297,11 +297,14 @@ def test_a_console_line_typed_as_the_session_changed_is_not_sent_on(tmp_path: Pa
     run(tmp_path, scenario, clock=lambda: now[0])
 
 
-def test_a_console_line_held_as_a_person_came_to_an_idle_console_names_no_person_before(
+def test_an_idle_console_handed_a_person_holds_only_a_registry_command(
     tmp_path: Path,
 ) -> None:
     # found by trying it: the console, serving nobody, was handed Dana, and the greeting it
-    # typed 2 s later was held as "begun for the person before", who never was
+    # typed 2 s later was held ("begun for the person before", who never was; then "while
+    # you served nobody"): so was the first line of nearly every session it began. Typed
+    # while it served nobody, a line was a registry command or a mistake: only the first
+    # could be meant for anyone but Dana.
     now = [1000.0]
     printed: list[str] = []
 
@@ -312,13 +315,21 @@ def test_a_console_line_held_as_a_person_came_to_an_idle_console_names_no_person
         await dana.next(DeskServed)
         now[0] += 2
         desk.console_line("hello Dana")
-        assert printed[-1] == (
-            "desk: [Not sent: Dana was handed over to you 2 s before this line came, and it "
-            "may have been begun before, while you served nobody (a registry command, say). "
-            ".send sends it to Dana. The line was: hello Dana]"
-        )
-        desk.console_line(".send")
         assert (await dana.next(DeskLine)).text == "hello Dana"  # type: ignore[attr-defined]
+        desk.console_line(".end")
+        now[0] += CONSOLE_SWITCH_GUARD  # so long after Dana that nothing was begun for her
+        eve = await connect()
+        eve.send(join("Eve"))
+        await eve.next(DeskServed)
+        now[0] += 2
+        desk.console_line("release bob")
+        assert printed[-1] == (
+            "desk: [Not sent: Eve was handed over to you 2 s before this line came, and it "
+            "may have been begun before, while you served nobody, as a registry command. "
+            ".send sends it to Eve. The line was: release bob]"
+        )
+        desk.console_line(".send")  # it was for Eve after all
+        assert (await eve.next(DeskLine)).text == "release bob"  # type: ignore[attr-defined]
 
     run(tmp_path, scenario, clock=lambda: now[0])
 

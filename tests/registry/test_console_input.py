@@ -15,7 +15,7 @@ from typing import TextIO
 
 import pytest
 
-from registry.console import LineSplitter, typed_ahead
+from registry.console import LineSplitter, is_registry_command, typed_ahead
 from registry.server import RegistryServer
 
 pytestmark = pytest.mark.timeout(10)
@@ -134,3 +134,10 @@ def test_a_desk_command_on_a_console_off_the_desk_is_answered(tmp_path: Path) ->
         line.startswith("  .room is a help-desk command, and this console does not serve")
         for line in printed
     ), printed
+
+
+def test_registry_commands_are_known_with_or_without_their_slash() -> None:
+    for line in ("who", "/WHO -l", "release bob", "  stats  ", "/quit now"):
+        assert is_registry_command(line), line
+    for line in ("", "   ", "hello Dana", "whoever you are", ".end", "/nick x"):
+        assert not is_registry_command(line), line
