@@ -8,16 +8,21 @@ then is still told at once. Pure: the caller passes `now` and wakes at `due`.
 
 from __future__ import annotations
 
+from wire.token_bucket import FULL, BucketRule
+
 
 class LineBudget:
     """Lines of one kind said at once while within a burst of `burst`, which fills again at
     one line every `every` seconds; beyond it, what comes is held for one line at `due`."""
 
     def __init__(self, burst: int, every: float) -> None:
+        """Raises ValueError unless `burst` is at least 1 and `every` positive."""
+        if not every > 0:
+            raise ValueError("every must be positive")
         self.burst = burst
         self.every = every
-        self._left = float(burst)  # lines that may be said at once now
-        self._filled_at = float("-inf")  # when `_left` was last brought up to date
+        self._rule = BucketRule(1.0 / every, burst)
+        self._lines = FULL  # when the next line is due at one every `every` (wire.token_bucket)
         #: When the line for what is held is due, or None when nothing is held.
         self.due: float | None = None
 
@@ -26,23 +31,24 @@ class LineBudget:
         line at `due` (set here when nothing was held yet)."""
         if self.due is not None:
             return False  # said by the line already due
-        # a clock set back fills nothing (it must not hold the line back for long)
-        filled = max(0.0, now - self._filled_at) / self.every
-        self._left = min(float(self.burst), self._left + filled)
-        self._filled_at = now
-        if self._left >= 1.0:
-            self._left -= 1.0
-            return True
-        self.due = now + (1.0 - self._left) * self.every
-        return False
+        taken, self._lines = self._rule.take(self._lines, now)
+        if not taken:
+            self.due = self._rule.next_at(self._lines)
+        return taken
 
     def fire(self, now: float) -> bool:
         """Whether the line for what is held is due at `now`; if so, the caller says it now,
         and it spends the budget (nothing is held any more)."""
-        if self.due is None or now < self.due:
+        if self.due is None:
+            return False
+        # a clock set back fills nothing, and brings the line nearer: it must not hold the
+        # line back for long (at most `every` from the step back)
+        ready, self._lines = self._rule.take(self._lines, now)
+        if not ready:
+            self.due = self._rule.next_at(self._lines)
             return False
         self.due = None
-        self._left, self._filled_at = 0.0, now
+        self._lines = self._rule.empty(now)
         return True
 
     def cancel(self) -> None:

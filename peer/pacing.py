@@ -9,6 +9,7 @@ and each is answered at once. Pure: the caller supplies `now`."""
 from __future__ import annotations
 
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
+from wire.token_bucket import FULL, BucketRule
 
 #: The gate's rate less a fifth, and half its burst: the gate also counts the peer's acks
 #: of what the registry pushes it, its keepalives and the retries of what went unanswered,
@@ -21,28 +22,23 @@ PACE_BURST = REGISTRY_BURST * 0.5
 class Pace:
     """A token bucket, full at the start: `rate` messages a second on average, `burst` at
     once. Kept as the time the next message is due at the average rate (the generic cell
-    rate algorithm): `take` compares times with the very time `next_at` gives, where
-    counting fractions of tokens at a clock of 1.7e9 seconds rounded a wake-up's worth
-    short, and a wake-up at `next_at` found nothing to send, again and again."""
+    rate algorithm, wire.token_bucket): `take` compares times with the very time `next_at`
+    gives, where counting fractions of tokens at a clock of 1.7e9 seconds rounded a
+    wake-up's worth short, and a wake-up at `next_at` found nothing to send, again and
+    again. A clock stepped back finds it as if empty at `now`, not stalled until the clock
+    is back where it was."""
 
     def __init__(self, rate: float = PACE_RATE, burst: float = PACE_BURST) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("rate must be positive and burst at least 1")
-        self._interval = 1.0 / rate
-        self._tolerance = (burst - 1.0) * self._interval
-        self._due = float("-inf")  # when the next message is due at the average rate
+        """Raises ValueError unless `rate` is positive and `burst` at least 1."""
+        self._rule = BucketRule(rate, burst)
+        self._due = FULL  # when the next message is due at the average rate
 
     def take(self, now: float) -> bool:
         """Whether one message may go at `now`; if so, it is counted."""
-        # a clock stepped back: as if the bucket were empty at `now`, not stalled until the
-        # clock is back where it was
-        self._due = min(self._due, now + self._tolerance + self._interval)
-        if now < self.next_at():
-            return False
-        self._due = max(self._due, now) + self._interval
-        return True
+        taken, self._due = self._rule.take(self._due, now)
+        return taken
 
     def next_at(self) -> float:
         """When the next message may go, as of the last `take` (any time at or before it,
         when one may go already)."""
-        return self._due - self._tolerance
+        return self._rule.next_at(self._due)

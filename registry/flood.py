@@ -1,12 +1,12 @@
 """Flood control per source address, the way ngIRCd limits commands per client: a token
-bucket per address. Pure: the caller supplies `now`."""
+bucket per address (wire.token_bucket). Pure: the caller supplies `now`."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
 
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
+from wire.token_bucket import FULL, BucketRule
 
 Addr = tuple[str, int]
 Key = tuple[str, int] | str  # an address, or an IP alone
@@ -22,72 +22,79 @@ MAX_TRACKED = 10_000
 WARN_EVERY = 5.0
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    at: float
-    warned: float = float("-inf")
-    dropped: int = 0
-
-
 class FloodGate:
     """Decides, per message, whether an address is within its rate."""
 
     def __init__(self, rate: float = RATE, burst: float = BURST) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._buckets: OrderedDict[Key, _Bucket] = OrderedDict()
+        """Raises ValueError unless `rate` is positive and `burst` at least 1."""
+        self._rule = BucketRule(rate, burst)
+        # each address's bucket, by its due time alone (one float: there may be MAX_TRACKED),
+        # the least recently heard first
+        self._dues: OrderedDict[Key, float] = OrderedDict()
+        # when each address was last told it is too fast: only those told, all tracked
+        self._warned: dict[Key, float] = {}
         self.dropped = 0
+
+    @property
+    def rate(self) -> float:
+        """Uses a second each key may make on average."""
+        return self._rule.rate
+
+    @property
+    def burst(self) -> float:
+        """Uses each key may make at once, above its average."""
+        return self._rule.burst
 
     def admit(self, addr: Key, now: float) -> tuple[bool, bool]:
         """Return (admitted, warn): whether to handle this message, and whether to tell the
         sender now that it is being slowed (at most once per WARN_EVERY seconds)."""
-        bucket = self._bucket(addr, now)
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
+        taken, _ = self._take(addr, now)
+        if taken:
             return True, False
-        bucket.dropped += 1
         self.dropped += 1
-        warn = now - bucket.warned >= WARN_EVERY
+        warn = now - self._warned.get(addr, float("-inf")) >= WARN_EVERY
         if warn:
-            bucket.warned = now
+            self._warned[addr] = now
         return False, warn
 
     def wait(self, key: Key, now: float) -> float:
         """0 when `key` is within its rate (and this use is counted); else the seconds until
         it will be, and nothing is counted."""
-        bucket = self._bucket(key, now)
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return 0.0
-        return (1.0 - bucket.tokens) / self.rate
+        taken, due = self._take(key, now)
+        return 0.0 if taken else self._rule.wait(due, now)
+
+    def ready_in(self, key: Key, now: float) -> float:
+        """The seconds until `key` is within its rate (0: it is now, as `wait` would say);
+        nothing is counted."""
+        due = self._dues.get(key)
+        return 0.0 if due is None else self._rule.wait(due, now)
 
     def tracked(self) -> int:
         """How many addresses the gate remembers (at most MAX_TRACKED, the oldest heard
         from forgotten first). Read-only."""
-        return len(self._buckets)
+        return len(self._dues)
 
     def level(self, key: Key, now: float) -> float:
         """The uses `key` has in hand at `now` (its whole burst when it has not been heard
         from lately); nothing is counted."""
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            return self.burst
-        return min(self.burst, bucket.tokens + (now - bucket.at) * self.rate)
+        due = self._dues.get(key)
+        return self.burst if due is None else self._rule.level(due, now)
 
-    def _bucket(self, addr: Key, now: float) -> _Bucket:
-        """`addr`'s bucket, filled up to `now`."""
-        bucket = self._buckets.get(addr)
-        if bucket is None:
-            bucket = _Bucket(self.burst, now)
-            self._buckets[addr] = bucket
-            if len(self._buckets) > MAX_TRACKED:
-                self._buckets.popitem(last=False)
+    def _take(self, key: Key, now: float) -> tuple[bool, float]:
+        """Whether `key` may make one use at `now` (counted if so), and its bucket's due
+        time afterwards; `key` becomes the most recently heard."""
+        dues = self._dues
+        due = dues.get(key)
+        if due is None:
+            due = FULL
         else:
-            self._buckets.move_to_end(addr)
-            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) * self.rate)
-            bucket.at = now
-        return bucket
+            dues.move_to_end(key)
+        taken, due = self._rule.take(due, now)
+        dues[key] = due
+        if len(dues) > MAX_TRACKED:
+            forgotten, _ = dues.popitem(last=False)
+            self._warned.pop(forgotten, None)
+        return taken, due
 
 
 #: Password checks (or hashes of a new name's password) one IP address may ask for in a
@@ -126,31 +133,26 @@ class PasswordBudget:
         reserved: float = PASSWORD_RESERVED,
     ) -> None:
         self._per_ip = FloodGate(rate=1.0 / every, burst=burst)
-        self._all = _Bucket(global_burst, float("-inf"))
-        self._rate = rate
-        self._global_burst = global_burst
+        self._rule = BucketRule(rate, global_burst)
+        self._all = FULL  # the due time of the checks in all (wire.token_bucket)
         self._reserved = reserved * global_burst
         self.refused = 0
 
     def take(self, ip: str, now: float) -> float:
         """0 when a check for `ip` may be done now (and it is counted); else the seconds
         until one may, at least 1, and nothing is counted."""
-        mine = self._per_ip.level(ip, now)
-        if mine < 1.0:  # its own limit first: a guesser waits for itself, not for others
+        mine = self._per_ip.ready_in(ip, now)
+        if mine > 0:  # its own limit first: a guesser waits for itself, not for others
             self.refused += 1
-            return max(1.0, (1.0 - mine) / self._per_ip.rate)
-        everyone = self._all
-        everyone.tokens = min(
-            self._global_burst, everyone.tokens + (now - everyone.at) * self._rate
-        )
-        everyone.at = now
+            return max(1.0, mine)
         # an address that asked lately (its allowance not whole) leaves the reserve alone
-        floor = 1.0 if mine >= self._per_ip.burst else 1.0 + self._reserved
-        if everyone.tokens < floor:
+        whole = self._per_ip.level(ip, now) >= self._per_ip.burst
+        keep = 0.0 if whole else self._reserved
+        taken, self._all = self._rule.take(self._all, now, keep)
+        if not taken:
             self.refused += 1
-            return max(1.0, (floor - everyone.tokens) / self._rate)
-        self._per_ip.wait(ip, now)  # counted
-        everyone.tokens -= 1.0
+            return max(1.0, self._rule.wait(self._all, now, keep))
+        self._per_ip.wait(ip, now)  # counted: one is in hand, as `ready_in` said
         return 0.0
 
 

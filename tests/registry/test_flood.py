@@ -1,5 +1,7 @@
 """The per-address token bucket."""
 
+import pytest
+
 from registry.flood import (
     MAX_TRACKED,
     PASSWORD_BURST,
@@ -26,6 +28,29 @@ def test_warns_at_most_every_period() -> None:
     assert warns.count(True) == 1
     gate.admit(a, WARN_EVERY + 0.5)  # refilled: admitted
     assert gate.admit(a, WARN_EVERY + 0.5) == (False, True)
+
+
+def test_a_clock_stepped_back_slows_an_address_for_an_interval_not_for_the_step() -> None:
+    # the registry reads the wall clock: counted in tokens, an hour back cost an hour
+    gate = FloodGate(rate=10, burst=2)
+    a, now = ("127.0.0.1", 1), 1_700_000_000.0
+    assert gate.admit(a, now)[0] and gate.admit(a, now)[0]
+    back = now - 3600
+    assert not gate.admit(a, back)[0]  # no uses from the step
+    assert gate.ready_in(a, back) == pytest.approx(0.1)
+    assert gate.admit(a, back + 0.1)[0]
+
+
+def test_wait_ready_in_and_level_agree() -> None:
+    gate = FloodGate(rate=0.5, burst=2)
+    a = "10.0.0.1"
+    assert gate.level(a, 0.0) == 2 and gate.ready_in(a, 0.0) == 0.0
+    assert gate.tracked() == 0  # asking counts nothing, nor remembers the address
+    assert gate.wait(a, 0.0) == 0.0 and gate.wait(a, 0.0) == 0.0
+    assert gate.level(a, 0.0) == 0.0
+    assert gate.ready_in(a, 0.0) == 2.0 and gate.wait(a, 0.0) == 2.0
+    assert gate.level(a, 1.0) == pytest.approx(0.5)
+    assert gate.wait(a, 2.0) == 0.0 and gate.level(a, 2.0) == 0.0
 
 
 def test_tracked_addresses_are_bounded() -> None:
