@@ -399,17 +399,24 @@ def test_a_restarted_peer_goes_back_to_its_room_under_its_new_name(chat: ChatEnv
     assert third.count(r"Back to") == 0
 
 
+def scripted(chat: ChatEnv, *lines: str) -> list[str]:
+    """The lines a peer named "script" shows (those starting `>>> `) with `lines` piped in
+    before the registry answered its start, once it has exited, as it must, with 0."""
+    script = chat.start_peer("script", wait=False)
+    for typed in lines:
+        script.send(typed)
+    script.close_stdin()
+    said = [text for text in script.collect() if text.startswith(">>> ")]
+    assert script.wait_exit() == 0
+    return said
+
+
 @pytest.mark.timeout(40)
 def test_a_scripts_lines_are_answered_in_the_order_written(chat: ChatEnv) -> None:
     """`join lobby` then `/who`, written before the registry answered the start: the join
     is said before the list (the registry acks a join after its notice)."""
     chat.start_registry()
-    script = chat.start_peer("script", wait=False)
-    script.send("join lobby")
-    script.send("/who")
-    script.close_stdin()
-    said = [text for text in script.collect() if text.startswith(">>> [")]
-    assert script.wait_exit() == 0
+    said = scripted(chat, "join lobby", "/who")
     joined = said.index(">>> [You joined lobby (a new room)]")
     assert joined < said.index(">>> [Registered names:]")
 
@@ -427,12 +434,7 @@ def test_a_scripts_leave_after_join_comes_after_the_rooms_history(chat: ChatEnv)
     bob.expect_line("[You joined lobby with alice]")
     alice.send("said before the script came")
     bob.expect_line("alice (in lobby): said before the script came")  # in the history now
-    script = chat.start_peer("script", wait=False)
-    script.send("join lobby")
-    script.send("leave")
-    script.close_stdin()
-    said = [text for text in script.collect() if text.startswith(">>> ")]
-    assert script.wait_exit() == 0
+    said = scripted(chat, "join lobby", "leave")
     [history] = [i for i, text in enumerate(said) if "said before the script came" in text]
     assert said.index(">>> [You joined lobby with alice, bob]") < history
     assert history < said.index(">>> [You left lobby.]")
