@@ -28,7 +28,7 @@ from registry.actions import (
     SendMany,
     StoreMail,
 )
-from registry.console import CONSOLE_COMMANDS, read_lines, typed_ahead
+from registry.console import is_registry_command, read_lines, typed_ahead
 from registry.core import RegistryCore
 from registry.desk_service import DeskService
 from registry.flood import NEW_NAMES
@@ -201,7 +201,7 @@ class RegistryServer:
         (its commands, and any line while the console serves someone). A registry command
         written with a "/" (`/who`) is the registry's even then."""
         words = line.split()
-        if words and words[0].startswith("/") and words[0][1:].lower() in CONSOLE_COMMANDS:
+        if words and words[0].startswith("/") and is_registry_command(line):
             self._console_command([words[0][1:], *words[1:]])
             return
         if self.desk.wants_console_line(line.rstrip("\n")):
