@@ -57,6 +57,7 @@ from wire.desk import (
     DeskMessage,
     DeskNotice,
     DeskOperator,
+    DeskServe,
 )
 from wire.desk_text import (
     ALL_TOPICS,
@@ -97,13 +98,20 @@ CONSOLE_HELP: tuple[str, ...] = (
 #: Bytes that may pile up unsent to one connection before it is closed as too slow: far
 #: more than a desk conversation ever queues, far less than memory to worry about.
 MAX_UNSENT = 256 * 1024
-#: Turns of the event loop a connection's end (or a `DeskEnd`, a `DeskLeave`) holds the
+#: Turns of the event loop a connection's end (or a message in HANDS_OVER) holds the
 #: desk's hand-overs for (see `DeskQueue.hold`). Connections whose clients left together
 #: (while the registry was stopped with SIGSTOP) are all readable at the first turn after
 #: it runs again: their tasks see the end, or a last frame, one turn later, and an end
 #: after a last frame one or two more. Counting turns, not time, holds nobody up longer
 #: than what is already there takes to read.
 HOLD_TURNS = 3
+#: What may hand someone over: a person joining (to an operator free), an operator going on
+#: duty, or serving more topics (`.serve`), a session or a duty ending (the next person, or
+#: the one put back at the front, goes to whoever is free). Each holds hand-overs as a
+#: connection's end does: the other side of that hand-over may have typed `.quit` at that
+#: moment, not read yet. (`.first` only reorders who is next: anyone it could hand over
+#: was handed over already.)
+HANDS_OVER = (DeskJoin, DeskOperator, DeskServe, DeskEnd, DeskLeave)
 
 
 class DeskService:
@@ -257,9 +265,7 @@ class DeskService:
                         reason = f"{type(message).__name__} on a help-desk connection"
                         self._refuse_frame(conn, reason)
                         break
-                    if isinstance(message, DeskEnd | DeskLeave):
-                        # a session or a duty ends: whoever is handed over next may have
-                        # left at the same moment, with their end or `.quit` not read yet
+                    if isinstance(message, HANDS_OVER):
                         self._hold_handovers()
                     self._apply(self.queue.receive(conn, message, self._clock()))
                 if conn not in self._writers:
@@ -310,9 +316,9 @@ class DeskService:
         """Hold the queue's hand-overs for HOLD_TURNS turns of the event loop, so that the
         other connections already ended, or with a last frame (a `.quit`) to read, are
         dealt with before anyone is handed over (see `DeskQueue.hold`). Called as a
-        connection ends, and before a `DeskEnd` or `DeskLeave` is carried out, the
-        console's included. Outside a running event loop (nothing could release it) it
-        holds nothing."""
+        connection ends, and before a message in HANDS_OVER is carried out, the console's
+        included. Outside a running event loop (nothing could release it) it holds
+        nothing."""
         if self._holding or self._closed:
             return
         try:
@@ -397,10 +403,8 @@ class DeskService:
                     "[The console stays on duty; .serve none stops it taking people.]"
                 )
             if parsed.message is not None:
-                if isinstance(parsed.message, DeskEnd | DeskLeave):
-                    # as for any operator's: the person next may have left at this moment,
-                    # their `.quit` or end not read yet
-                    self._hold_handovers()
+                if isinstance(parsed.message, HANDS_OVER):
+                    self._hold_handovers()  # as for any operator's
                 self._apply(self.queue.receive(CONSOLE, parsed.message, self._clock()))
                 self._keep_console_topics()
         except Exception as exc:  # pragma: no cover - defensive

@@ -441,6 +441,36 @@ def test_the_consoles_end_hands_nobody_over_before_what_is_already_there_is_read
     run(tmp_path, scenario, switch_guard=0.0)
 
 
+def test_a_serve_hands_nobody_over_before_what_is_already_there_is_read(
+    tmp_path: Path,
+) -> None:
+    """`.serve` may hand someone over (a topic nobody served before), so it holds
+    hand-overs as an end does: Carol, the only one waiting, typed `.quit` just as the
+    console chose to serve everyone, and was not handed to it for a session that never
+    was."""
+    screen = ConsoleScreen()
+    printed = screen.printed
+
+    async def scenario(desk: DeskService, connect: Connect, logs: list[str]) -> None:
+        desk.set_console_output(screen.show)
+        desk.console_line(".serve none")
+        carol = await connect()
+        carol.send(join("Carol", "+1 202 555 0147"))
+        assert (await carol.next(DeskQueued)).position == 1  # type: ignore[attr-defined]
+        carol.send(DeskLeave("c2"))
+        carol.readable_at_desk()
+        desk.console_line(".serve all")
+        assert not any("Now serving Carol" in line for line in printed)
+        assert "left the waiting room" in (await carol.next(DeskEnded)).reason  # type: ignore[attr-defined]
+        ann = await connect()  # served once the hold is released: by then, Carol is gone
+        ann.send(join("Ann"))
+        await ann.next(DeskServed)
+        assert not any("Carol" in line for line in printed)
+        assert not any("admin serves Carol" in line for line in logs)
+
+    run(tmp_path, scenario, switch_guard=0.0)
+
+
 def test_the_console_going_off_duty_hands_its_person_to_nobody_gone(tmp_path: Path) -> None:
     """The console's input ending (a `DeskLeave`) holds hand-overs too: Dan, put back at
     the front, is not handed to ann, whose `.quit` is there to read."""
