@@ -58,6 +58,7 @@ from wire.messages import (
     Notice,
     Refused,
     Register,
+    Relayed,
     Rename,
     RoomList,
     RoomMessage,
@@ -351,7 +352,7 @@ class PeerCore:
                             message.sender,
                         )
                     )
-            case TableUpdate() | Saved() | Notice() | RoomMessage() | RoomNotice() if (
+            case TableUpdate() | Saved() | Relayed() | Notice() | RoomMessage() | RoomNotice() if (
                 not self._from_registry(addr)
             ):
                 pass  # a forgery: it could point a name at another port, or speak for the registry
@@ -366,6 +367,8 @@ class PeerCore:
             case Saved():
                 out.append(Send(addr, Ack(self._new_id(), message.id)))
                 self._save_outcome(message, now, out)
+            case Relayed():  # not acked: sent once, and asked for again if lost
+                self._relay_outcome(message.reply_to, now, out)
             case Notice():
                 if self.state.registered:
                     out.append(Send(addr, Ack(self._new_id(), message.id)))
@@ -414,9 +417,10 @@ class PeerCore:
             self._request_failed(request, now, out)
         for request in self._requests.streams_over(now):
             self._request_failed(request, now, out)
-        for save in self._requests.outcomes_over(now):
-            # accepted but no outcome: ask again, the registry dedupes
-            self._request(save, now, out, quiet=True)
+        for accepted in self._requests.outcomes_over(now):
+            # accepted but no outcome: ask again, the registry dedupes (a registry killed
+            # while relaying a channel post, which forgot it, relays it again)
+            self._request(accepted, now, out, quiet=True)
         if self._watch.keepalive_due(now):
             self._keepalive(now, out)
 
@@ -1022,11 +1026,15 @@ class PeerCore:
             case SaveMessage():
                 self._requests.await_outcome(message, now, kept=self._drop_from_outbox(message))
             case ChannelPost():
-                if self._drop_from_outbox(message):
-                    line = f"[Kept message received by Server: {_quoted(message.text)}]"
-                    out.append(Print(line, "system"))
-                else:
-                    out.append(Print("[Message received by Server.]", "system"))
+                kept = self._drop_from_outbox(message)
+                # Kept (in the sending log too) until its outcome: see _relay_outcome. The
+                # answer to asking again for that outcome is not said a second time.
+                if self._requests.await_outcome(message, now):
+                    if kept:
+                        line = f"[Kept message received by Server: {_quoted(message.text)}]"
+                        out.append(Print(line, "system"))
+                    else:
+                        out.append(Print("[Message received by Server.]", "system"))
             case Join():
                 self._noticed_joins.discard(message.id)
                 # the room's notices may have overtaken this ack: keep the spelling they
@@ -1543,6 +1551,17 @@ class PeerCore:
             out.append(Print(line, "system"))
         else:
             out.append(Print("[Messages received by the server and saved]", "system"))
+
+    def _relay_outcome(self, post_id: str, now: float, out: list[Action]) -> None:
+        """Every other member has channel post `post_id`, or it waits in their mailbox:
+        it is delivered, and leaves the sending log. Should its Ack have been lost, this
+        answers it too."""
+        request = self._requests.answer_sent(post_id)
+        if request is not None:  # the outcome overtook the post's Ack
+            self._take_answer(request.message, Ack(self._new_id(), post_id), now, out)
+            self._request_over(request.message, now, out)
+        if self._requests.take_outcome(post_id) is not None and post_id in self._sending:
+            self._maybe_settled.append(post_id)
 
 
 def _quoted(text: str, limit: int = 40) -> str:

@@ -1,11 +1,11 @@
 """The peer's requests to the registry, as bookkeeping: what is in flight (sent as
 datagrams and retried, or sent again over TCP after a TooBig), what waits behind a long or
 a kept request so that the registry gets what the user typed in the order typed, the saves
-accepted whose outcome is still to come, and the requests given up on whose late answers
-are still taken (DESIGN.md section 4; docs/PROTOCOL.md, "A long message is not overtaken").
-Sans-IO: `send` appends the Send action, and the caller asks `due`, `streams_over` and
-`outcomes_over` at `next_wake`. What an answer or a failure means to the user is the core's
-(peer.core).
+and channel posts accepted whose outcome is still to come, and the requests given up on
+whose late answers are still taken (DESIGN.md section 4; docs/PROTOCOL.md, "A long message
+is not overtaken"). Sans-IO: `send` appends the Send action, and the caller asks `due`,
+`streams_over` and `outcomes_over` at `next_wake`. What an answer or a failure means to the
+user is the core's (peer.core).
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from wire.reliable import ATTEMPTS, TIMEOUT, Retransmitter
 
 #: What reaches the registry in the order typed, behind a long line on its way over TCP.
 _IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister)
-#: Seconds to wait for the outcome of an accepted save request before asking again.
+#: Seconds to wait for the outcome of an accepted save request or channel post before asking
+#: again.
 OUTCOME_WAIT = 10.0
 #: Seconds to wait for an answer fetched over TCP after a TooBig.
 STREAM_WAIT = 5.0
@@ -77,7 +78,10 @@ class Requests:
         self._waited_for: str | None = None
         self._held: dict[str, tuple[Message, bool]] = {}
         self._streamed: dict[str, tuple[Request, float]] = {}
-        self._outcomes: dict[str, tuple[SaveMessage, float]] = {}
+        # accepted saves and channel posts, by id, in the order of their deadlines
+        self._outcomes: dict[str, tuple[SaveMessage | ChannelPost, float]] = {}
+        # ids of those accepted at least once, until their outcome (see `await_outcome`)
+        self._accepted: set[str] = set()
         self._kept_saves: set[str] = set()  # ids of outcomes awaited for outbox messages
         # registrations, joins and renames given up on, by id, for their late answers
         self._given_up: dict[str, Register | Join | Rename] = {}
@@ -204,13 +208,15 @@ class Requests:
                 del self._streamed[key]
                 yield request
 
-    def outcomes_over(self, now: float) -> Iterator[SaveMessage]:
-        """Each save accepted whose outcome did not come by its deadline, forgotten just
-        before it is given: the caller asks again (the registry dedupes)."""
-        for key, (save, deadline) in list(self._outcomes.items()):
-            if deadline <= now:
-                del self._outcomes[key]
-                yield save
+    def outcomes_over(self, now: float) -> Iterator[SaveMessage | ChannelPost]:
+        """Each save or channel post accepted whose outcome did not come by its deadline,
+        forgotten just before it is given: the caller asks again (the registry dedupes)."""
+        while self._outcomes:
+            key, (message, deadline) = next(iter(self._outcomes.items()))
+            if deadline > now:
+                return
+            del self._outcomes[key]
+            yield message
 
     def next_wake(self) -> float | None:
         """When a request is next due, may go at the pace, or a TCP answer or an outcome is
@@ -222,11 +228,14 @@ class Requests:
                 wake = t
         if not self._streamed and not self._outcomes:
             return wake  # as nearly always: called after every event, as cheap as it can be
-        for waiting in (self._streamed, self._outcomes):
-            if waiting:
-                t = min(deadline for _, deadline in waiting.values())
-                if wake is None or t < wake:
-                    wake = t
+        if self._streamed:
+            t = min(deadline for _, deadline in self._streamed.values())
+            if wake is None or t < wake:
+                wake = t
+        if self._outcomes:  # in the order of their deadlines: the first is the earliest
+            _, t = next(iter(self._outcomes.values()))
+            if wake is None or t < wake:
+                wake = t
         return wake
 
     # -- answers ------------------------------------------------------------------------
@@ -254,18 +263,28 @@ class Requests:
             self._streamed[msg_id] = (request, now + STREAM_WAIT)
         return request
 
-    def await_outcome(self, save: SaveMessage, now: float, *, kept: bool) -> None:
-        """The registry accepted `save` at `now`: wait OUTCOME_WAIT seconds for its outcome
-        (saved, delivered or refused), unless it is awaited already. `kept`: it came from
-        the outbox (see `outcome_of_kept`)."""
+    def await_outcome(
+        self, message: SaveMessage | ChannelPost, now: float, *, kept: bool = False
+    ) -> bool:
+        """The registry accepted `message` at `now`: wait OUTCOME_WAIT seconds for its
+        outcome (a save: saved, delivered or refused; a channel post: relayed to every
+        member), unless it is awaited already. `kept`: a save that came from the outbox
+        (see `outcome_of_kept`). True the first time it is accepted; False when this
+        answers asking again (see `outcomes_over`), which the user is not told of twice."""
         if kept:
-            self._kept_saves.add(save.id)
-        if save.id not in self._outcomes:
-            self._outcomes[save.id] = (save, now + OUTCOME_WAIT)
+            self._kept_saves.add(message.id)
+        if message.id not in self._outcomes:
+            self._outcomes[message.id] = (message, now + OUTCOME_WAIT)
+        if message.id in self._accepted:
+            return False
+        self._accepted.add(message.id)
+        return True
 
-    def take_outcome(self, msg_id: str) -> SaveMessage | None:
-        """The outcome of save `msg_id` came: the save, no longer awaited; None when its
-        outcome was not awaited (not yet accepted, or a copy of an outcome)."""
+    def take_outcome(self, msg_id: str) -> SaveMessage | ChannelPost | None:
+        """The outcome of save or channel post `msg_id` came: the message, no longer
+        awaited; None when its outcome was not awaited (not yet accepted, or a copy of an
+        outcome)."""
+        self._accepted.discard(msg_id)
         pending = self._outcomes.pop(msg_id, None)
         return pending[0] if pending is not None else None
 
@@ -322,7 +341,8 @@ class Requests:
 
     def holds(self, msg_id: str) -> bool:
         """Whether message `msg_id` is here: sent and not answered, held (waiting for the
-        pace, or behind the one waited for), or a save awaiting its outcome."""
+        pace, or behind the one waited for), or a save or channel post awaiting its
+        outcome."""
         return (
             self._sent.get(msg_id) is not None
             or msg_id in self._streamed
@@ -340,8 +360,8 @@ class Requests:
 
     def delivering(self, kinds: tuple[type[Message], ...]) -> bool:
         """Whether a request is held (waiting for the pace, or behind the one waited for) or
-        a save awaits its outcome, or a request of `kinds` that is not quiet is sent and not
-        answered."""
+        a save or channel post awaits its outcome, or a request of `kinds` that is not
+        quiet is sent and not answered."""
         if self._paced or self._held or self._outcomes:
             return True
         waiting = self._sent.items() + [request for request, _ in self._streamed.values()]
@@ -349,7 +369,8 @@ class Requests:
 
     def undelivered(self, kinds: tuple[type[Message], ...]) -> list[Message]:
         """The requests of `kinds` sent and not answered, then every one held (waiting for
-        the pace, or behind the one waited for), then every save awaiting its outcome."""
+        the pace, or behind the one waited for), then every save or channel post awaiting
+        its outcome."""
         requests = [*self._sent.items(), *(r for r, _ in self._streamed.values())]
         return [
             *(r.message for r in requests if isinstance(r.message, kinds)),

@@ -59,6 +59,7 @@ from wire.messages import (
     Notice,
     Refused,
     Register,
+    Relayed,
     Rename,
     RoomList,
     RoomMessage,
@@ -181,7 +182,12 @@ class RegistryCore:
         self._probing: dict[str, SaveMessage] = {}
         # ids of saves and channel posts already handled -> outcome (for late copies)
         self._done_saves: OrderedDict[str, Saved] = OrderedDict()
-        self._done_posts: OrderedDict[str, None] = OrderedDict()
+        # (a channel post's outcome: whether it has been relayed to every member)
+        self._done_posts: OrderedDict[str, bool] = OrderedDict()
+        # channel post id -> its sender's name, while its relay goes on (see _relay_over)
+        self._relaying: dict[str, str] = {}
+        # ids of channel posts whose relay may just have ended (see _relays_over)
+        self._relays_ending: list[str] = []
         # ids of room posts, joins, leaves and renames done: a late copy is only acked
         self._done_room: OrderedDict[str, None] = OrderedDict()
         # who is in which room, as the table file kept it (the history is not kept)
@@ -268,6 +274,8 @@ class RegistryCore:
                 self._push_refused(message, addr, now, out)
             case _:
                 out.append(Log(f"ignored {type(message).__name__} from {_fmt(addr)}"))
+        if self._relays_ending:
+            self._relays_over(out)
         return out
 
     def start(self, now: float) -> list[Action]:
@@ -296,6 +304,8 @@ class RegistryCore:
             out.append(Send(probe.addr, probe.ping))
         for probe in probes_failed:
             self._probe_failed(probe, now, out)
+        if self._relays_ending:
+            self._relays_over(out)
         return out
 
     @property
@@ -750,11 +760,14 @@ class RegistryCore:
         sender = self._authorised(msg.sender, msg.token, addr, msg.id, "send_all", out)
         if sender is None:
             return
-        if msg.id not in self._done_posts:
+        relayed = self._done_posts.get(msg.id)
+        if relayed is None:
             if len(msg.text.encode()) > MAX_TEXT:
                 self._refuse(msg.id, addr, "Message too long.", f"send_all from {sender.name}", out)
                 return
-            _remember(self._done_posts, msg.id, None)
+            _remember(self._done_posts, msg.id, False)
+            self._relaying[msg.id] = sender.name
+            self._relays_ending.append(msg.id)  # at once, with no member online
             relay = ChannelMessage(msg.id, sender.name, msg.text)
             roster = self._changes.roster()
             keys, addrs = roster.online_but(name_key(sender.name))
@@ -772,6 +785,24 @@ class RegistryCore:
                 out.append(_send(sent, relay))
             out.append(Log(f"channel message from {sender.name} relayed to {len(addrs)} online"))
         out.append(Send(addr, Ack(self._new_id(), msg.id)))
+        if relayed:  # asked again for a post relayed to all: its outcome was lost, or late
+            out.append(Send(addr, Relayed(self._new_id(), msg.id)))
+
+    def _relays_over(self, out: list[Action]) -> None:
+        """Tell the sender of each channel post whose relay has ended (every member acked,
+        or has it in its mailbox, or is gone) that it has: until then it keeps the post.
+        After the mailbox writes in `out`, so that it leaves once they are on disk. Sent
+        once, not pushed: a sender that misses it asks again (the post, deduped), and a
+        sender's acks of thousands of outcomes would count against its flood gate."""
+        ending, self._relays_ending = self._relays_ending, []
+        for post_id in ending:
+            if post_id not in self._relaying or self._pushes.pending(post_id):
+                continue
+            sender = self._lookup(self._relaying.pop(post_id))
+            if post_id in self._done_posts:
+                self._done_posts[post_id] = True
+            if sender is not None and sender.online:
+                out.append(Send(sender.addr, Relayed(self._new_id(), post_id)))
 
     # -- pushes and their acks ----------------------------------------------------------
 
@@ -822,7 +853,9 @@ class RegistryCore:
                 record = self.table.records.get(owner)
                 if record is not None:
                     record.last_seen = now
-            if flight.purpose == "probe":
+            if not flight.owners and flight.purpose == "relay":  # its last member acked
+                self._relays_ending.append(flight.message.id)
+            elif flight.purpose == "probe":
                 save = self._probing.pop(flight.message.id, None)
                 sender = self.table.get(save.sender) if save else None
                 if save and sender:
@@ -840,6 +873,8 @@ class RegistryCore:
         if not answered:
             out.append(Log(f"{_fmt(addr)} refused {refusal.reply_to}: {refusal.reason}"))
         for flight, owner in answered:
+            if flight.purpose == "relay":
+                self._relays_ending.append(flight.message.id)
             record = self.table.records.get(owner)
             if record is None:
                 continue
@@ -867,6 +902,8 @@ class RegistryCore:
 
     def _push_failed(self, push: Push, now: float, out: list[Action]) -> bool:
         """Act on one push that got no ack; True if that marked its peer offline."""
+        if push.purpose == "relay":
+            self._relays_ending.append(push.message.id)
         record = self.table.records.get(push.owner)
         if record is None:
             return False
@@ -905,6 +942,8 @@ class RegistryCore:
         of a probe would mark the new start offline. Those messages go to its mailbox now,
         so that its Welcome carries them; the rest is dropped (the Welcome has the table)."""
         for push in sorted(self._pushes.drop_all(record.addr), key=lambda p: p.seq):
+            if push.purpose == "relay":
+                self._relays_ending.append(push.message.id)
             owner = self.table.records.get(push.owner)
             if owner is not None:
                 self._undelivered(owner, push, now, out)

@@ -104,6 +104,8 @@ class Pushes:
         # message id -> how many flights of it are in flight (to any address)
         self._live_ids: dict[str, int] = {}
         self._queued: dict[Addr, deque[Push]] = {}
+        # message id -> how many pushes of it wait for room (in any address's queue)
+        self._queued_ids: dict[str, int] = {}
         # windows smaller than `window`, of peers that needed retries, and when each was
         # last halved
         self._shrunk: dict[Addr, int] = {}
@@ -173,6 +175,7 @@ class Pushes:
             ):
                 push = Push(owner, addr, message, purpose, seq, streamed)
                 queued.setdefault(addr, deque()).append(push)
+                self._queued_ids[msg_id] = self._queued_ids.get(msg_id, 0) + 1
                 continue
             flying[msg_id] = flight
             owners[addr] = owner
@@ -275,11 +278,18 @@ class Pushes:
         for flight in self._flying.pop(addr, {}).values():
             owner = self._take(flight, addr)
             dropped.append(Push(owner, addr, flight.message, flight.purpose, flight.seq))
-        dropped += self._queued.pop(addr, ())
+        for push in self._queued.pop(addr, ()):
+            self._unqueued(push.message.id)
+            dropped.append(push)
         self._blocked.pop(addr, None)
         self._shrunk.pop(addr, None)
         self._halved.pop(addr, None)
         return dropped
+
+    def pending(self, msg_id: str) -> bool:
+        """Whether message `msg_id` is still pushed to anyone: in flight, or waiting for
+        room in a window. Once not, every push of it was answered, given up or dropped."""
+        return msg_id in self._live_ids or msg_id in self._queued_ids
 
     def next_wake(self) -> float | None:
         """The earliest retry deadline, or None."""
@@ -314,6 +324,12 @@ class Pushes:
         left = self._live_ids.pop(msg_id) - 1
         if left:
             self._live_ids[msg_id] = left
+
+    def _unqueued(self, msg_id: str) -> None:
+        """A push of `msg_id` left its queue (sent, or dropped)."""
+        left = self._queued_ids.pop(msg_id) - 1
+        if left:
+            self._queued_ids[msg_id] = left
 
     def _index(self) -> None:
         """Enter the flights `add` started on its fast path in the per-address tables."""
@@ -361,6 +377,7 @@ class Pushes:
         limit = self._shrunk.get(addr, self._window)
         while queue and len(flying) < limit and addr not in self._blocked:
             push = queue.popleft()
+            self._unqueued(push.message.id)
             if push.message.id in flying:
                 continue  # already on its way (see `add`)
             flight = Flight(push.message, push.purpose, push.seq, str(next(self._keys)))

@@ -26,6 +26,7 @@ from wire.messages import (
     Chat,
     Message,
     Notice,
+    Relayed,
     RoomMessage,
     RoomNotice,
     RoomPost,
@@ -354,6 +355,8 @@ def travels_by_stream(message: Message) -> bool:
         return False
     if type(message) is Saved and len(message.refused) <= SHORT_TEXT:
         return False  # an outcome per save, pushed by the thousand: ids, a name, a flag
+    if type(message) is Relayed:
+        return False  # an outcome per channel post: two ids
     return not fits_datagram(encode(message))
 
 

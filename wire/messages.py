@@ -310,6 +310,18 @@ class ChannelPost:
 
 
 @dataclass(frozen=True, slots=True)
+class Relayed:
+    """Outcome of ChannelPost `reply_to`: every other member has it, or it waits in their
+    mailbox. The post's Ack says only that the registry has it; until this comes, the
+    sender keeps the post and asks again now and then (the registry dedupes), so that a
+    registry killed while relaying, which forgets the relay, relays it again. Sent once
+    and not acked: asking again is what makes up for a lost one."""
+
+    id: str
+    reply_to: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelMessage:
     """A channel message relayed by the registry; `id` is the original post's id."""
 
@@ -430,6 +442,7 @@ Message = (
     | SaveMessage
     | Saved
     | ChannelPost
+    | Relayed
     | ChannelMessage
     | Join
     | Leave
@@ -465,6 +478,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         SaveMessage,
         Saved,
         ChannelPost,
+        Relayed,
         ChannelMessage,
         Join,
         Leave,

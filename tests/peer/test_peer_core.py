@@ -32,6 +32,7 @@ from wire.messages import (
     Notice,
     Refused,
     Register,
+    Relayed,
     Rename,
     RoomList,
     RoomMessage,
@@ -134,6 +135,8 @@ def test_lines_typed_before_the_welcome_are_carried_out_after_it_in_order() -> N
     assert isinstance(post, ChannelPost) and post.token == "tok" and post.text == "second"
     assert not any("No user named" in line for line in prints(out))
     out = core.receive(Ack("b-1", chat.id), BOB, T0) + core.receive(Ack("r-2", post.id), SERVER, T0)
+    assert not any(isinstance(m, Deregister) for m in sent(out))  # the post is not relayed yet
+    out = core.receive(Relayed("r-3", post.id), SERVER, T0)
     [dereg] = [m for m in sent(out) if isinstance(m, Deregister)]  # then the end of input
     assert dereg.quitting
 

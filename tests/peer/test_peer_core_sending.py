@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from peer import actions as pa
 from peer.core import PeerCore
-from tests.peer.test_peer_core import BOB, SERVER, T0, registered, run_until, sent
+from peer.requests import OUTCOME_WAIT
+from tests.peer.test_peer_core import BOB, SERVER, T0, prints, registered, run_until, sent
 from tests.simulation import SimNet
-from wire.messages import Ack, ChannelPost, Chat, Refused, Saved, SaveMessage
+from wire.messages import Ack, ChannelPost, Chat, Refused, Relayed, Saved, SaveMessage
 
 
 def kept(actions: list[pa.Action]) -> list[object]:
@@ -50,11 +51,50 @@ def test_an_unanswered_direct_message_stays_kept_until_the_registry_has_it() -> 
     assert settled(out) == [chat.id]
 
 
-def test_a_channel_message_is_settled_when_the_registry_takes_it() -> None:
+def test_a_channel_message_is_settled_when_the_registry_has_relayed_it() -> None:
+    """Its Ack says the registry has it; only its outcome says every member has it: a
+    registry killed in between forgets the relay, and is asked again."""
     core, _ = registered()
     post, out = typed(core, "send_all hello all")
     assert isinstance(post, ChannelPost) and sent(out) == [post]
-    assert settled(core.receive(Ack("r-5", post.id), SERVER, T0)) == [post.id]
+    out = core.receive(Ack("r-5", post.id), SERVER, T0)
+    assert settled(out) == [] and "[Message received by Server.]" in prints(out)
+    assert core.undelivered() == (post,)
+    out = core.receive(Relayed("r-6", post.id), SERVER, T0)
+    assert settled(out) == [post.id] and prints(out) == [] and sent(out) == []  # not acked
+    assert core.undelivered() == ()
+
+
+def test_a_channel_message_without_its_outcome_is_asked_for_again_and_said_once() -> None:
+    core, _ = registered()
+    post, _ = typed(core, "send_all hello all")
+    core.receive(Ack("r-5", post.id), SERVER, T0)
+    out = run_until(core, T0 + OUTCOME_WAIT + 0.1)
+    # asked again: the registry dedupes, or relays it again
+    assert [m for m in sent(out) if isinstance(m, ChannelPost)] == [post]
+    out = core.receive(Ack("r-7", post.id), SERVER, T0 + OUTCOME_WAIT + 0.2)
+    assert prints(out) == []  # "received" was said once, at the first Ack
+    out = core.receive(Relayed("r-8", post.id), SERVER, T0 + OUTCOME_WAIT + 0.3)
+    assert settled(out) == [post.id]
+
+
+def test_a_channel_outcome_that_overtakes_the_ack_answers_the_post() -> None:
+    core, _ = registered()
+    post, _ = typed(core, "send_all hello all")
+    out = core.receive(Relayed("r-6", post.id), SERVER, T0)
+    assert "[Message received by Server.]" in prints(out) and settled(out) == [post.id]
+    assert core.receive(Ack("r-5", post.id), SERVER, T0) == []  # the late Ack: a copy
+    later = run_until(core, T0 + OUTCOME_WAIT + 1)
+    assert not any(isinstance(m, ChannelPost) for m in sent(later))  # nothing awaited
+
+
+def test_a_channel_outcome_from_anyone_but_the_registry_is_ignored() -> None:
+    core, _ = registered()
+    post, _ = typed(core, "send_all hello all")
+    core.receive(Ack("r-5", post.id), SERVER, T0)
+    forger = ("10.0.0.66", 5000)  # another machine: not the registry's IP
+    assert core.receive(Relayed("x-1", post.id), forger, T0) == []
+    assert core.undelivered() == (post,)
 
 
 def test_a_message_to_someone_offline_is_kept_until_saved() -> None:

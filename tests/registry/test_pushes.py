@@ -1,5 +1,6 @@
 """registry.pushes alone: one flight per message, the window per peer, the queue's order,
-and that every push ends answered, given up or dropped, never lost in between."""
+that every push ends answered, given up or dropped, never lost in between, and that a
+message is pending exactly until then."""
 
 from __future__ import annotations
 
@@ -183,6 +184,10 @@ def test_every_push_ends_once_and_the_window_always_holds(
         flying = {k for k in on_wire if k not in ended}
         for addr in (A, B, C):
             assert len([k for k in flying if k[1] == addr]) <= window
+        # a message is pending while any push of it has not ended (a channel post's
+        # outcome waits for this: registry.core._relays_over)
+        owed = {m.id for m, a in added if (m.id, a) not in ended}
+        assert {f"r-{n}" for n in range(messages) if pushes.pending(f"r-{n}")} == owed
     assert len(ended) == len(set(ended))  # nothing ends twice
     assert all(copies <= 2 for copies in on_wire.values())  # never more than `attempts`
     for addr in (A, B, C):  # first copies leave in the order the messages were added
