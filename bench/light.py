@@ -137,8 +137,8 @@ class LightClient:
             packed = type(obj) is list
             for item in obj if packed else (obj,):
                 kind = item["t"]
-                if kind == "Ack" or kind == "Acks":
-                    continue
+                if kind == "Ack" or kind == "Acks" or kind == "Relayed":
+                    continue  # answers, not pushes: a peer acks none of them
                 msg_id = item["id"]
                 if not self._unacked:
                     self._ack_sender.owed(self)
