@@ -184,7 +184,7 @@ class RegistryCore:
         self._done_saves: OrderedDict[str, Saved] = OrderedDict()
         # (a channel post's outcome: whether it has been relayed to every member)
         self._done_posts: OrderedDict[str, bool] = OrderedDict()
-        # channel post id -> its sender's name, while its relay goes on (see _relay_over)
+        # channel post id -> its sender's name, while its relay goes on (see _relays_over)
         self._relaying: dict[str, str] = {}
         # ids of channel posts whose relay may just have ended (see _relays_over)
         self._relays_ending: list[str] = []
