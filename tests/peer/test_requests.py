@@ -185,6 +185,17 @@ def paced_requests(outbox: Outbox | None = None) -> Requests:
     return Requests(SERVER, outbox or Outbox(), pace=Pace(rate=10.0, burst=2.0))
 
 
+def one_beyond_the_pace() -> tuple[Requests, list[Action]]:
+    """Paced requests given saves s-0, s-1 (sent) and s-2 (waiting for the pace) at T0,
+    and the list their actions went to, cleared."""
+    requests = paced_requests()
+    out: list[Action] = []
+    for i in range(3):
+        requests.send(save(f"s-{i}"), T0, out)
+    out.clear()
+    return requests, out
+
+
 def test_what_is_typed_beyond_the_pace_waits_and_goes_in_order_at_the_pace() -> None:
     requests = paced_requests()
     out: list[Action] = []
@@ -205,11 +216,7 @@ def test_what_is_typed_beyond_the_pace_waits_and_goes_in_order_at_the_pace() -> 
 
 
 def test_once_some_wait_for_the_pace_what_follows_waits_behind_them() -> None:
-    requests = paced_requests()
-    out: list[Action] = []
-    for i in range(3):
-        requests.send(save(f"s-{i}"), T0, out)
-    out.clear()
+    requests, out = one_beyond_the_pace()
     # the pace has a message's worth again at T0 + 0.1: the one waiting longest takes it
     requests.send(save("s-3"), T0 + 0.1, out)
     assert out == []
@@ -218,11 +225,7 @@ def test_once_some_wait_for_the_pace_what_follows_waits_behind_them() -> None:
 
 
 def test_registrations_keepalives_and_queries_are_not_paced() -> None:
-    requests = paced_requests()
-    out: list[Action] = []
-    for i in range(3):
-        requests.send(save(f"s-{i}"), T0, out)
-    out.clear()
+    requests, out = one_beyond_the_pace()
     keepalive, rooms = Keepalive("k-1", "alice", "tok"), RoomsRequest("r-1")
     requests.send(keepalive, T0, out, quiet=True)
     requests.send(rooms, T0, out)
@@ -230,10 +233,7 @@ def test_registrations_keepalives_and_queries_are_not_paced() -> None:
 
 
 def test_what_waits_for_the_pace_counts_as_held_in_every_view() -> None:
-    requests = paced_requests()
-    out: list[Action] = []
-    for i in range(3):
-        requests.send(save(f"s-{i}"), T0, out)
+    requests, _ = one_beyond_the_pace()
     waiting = save("s-2")
     assert requests.holds("s-2") and requests.awaiting_outcome("s-2")
     assert requests.messages() == [save("s-0"), save("s-1")]
