@@ -186,8 +186,6 @@ class RegistryCore:
         self._done_posts: OrderedDict[str, bool] = OrderedDict()
         # channel post id -> its sender's name, while its relay goes on (see _relays_over)
         self._relaying: dict[str, str] = {}
-        # ids of channel posts whose relay may just have ended (see _relays_over)
-        self._relays_ending: list[str] = []
         # ids of room posts, joins, leaves and renames done: a late copy is only acked
         self._done_room: OrderedDict[str, None] = OrderedDict()
         # who is in which room, as the table file kept it (the history is not kept)
@@ -274,7 +272,7 @@ class RegistryCore:
                 self._push_refused(message, addr, now, out)
             case _:
                 out.append(Log(f"ignored {type(message).__name__} from {_fmt(addr)}"))
-        if self._relays_ending:
+        if self._relaying:
             self._relays_over(out)
         return out
 
@@ -304,7 +302,7 @@ class RegistryCore:
             out.append(Send(probe.addr, probe.ping))
         for probe in probes_failed:
             self._probe_failed(probe, now, out)
-        if self._relays_ending:
+        if self._relaying:
             self._relays_over(out)
         return out
 
@@ -767,7 +765,6 @@ class RegistryCore:
                 return
             _remember(self._done_posts, msg.id, False)
             self._relaying[msg.id] = sender.name
-            self._relays_ending.append(msg.id)  # at once, with no member online
             relay = ChannelMessage(msg.id, sender.name, msg.text)
             roster = self._changes.roster()
             keys, addrs = roster.online_but(name_key(sender.name))
@@ -783,6 +780,7 @@ class RegistryCore:
                 sent = self._pushes.add(relay, "relay", zip(keys, addrs, strict=True), now, seq)
             if sent:
                 out.append(_send(sent, relay))
+            self._pushes.watch(msg.id)
             out.append(Log(f"channel message from {sender.name} relayed to {len(addrs)} online"))
         out.append(Send(addr, Ack(self._new_id(), msg.id)))
         if relayed:  # asked again for a post relayed to all: its outcome was lost, or late
@@ -794,11 +792,11 @@ class RegistryCore:
         After the mailbox writes in `out`, so that it leaves once they are on disk. Sent
         once, not pushed: a sender that misses it asks again (the post, deduped), and a
         sender's acks of thousands of outcomes would count against its flood gate."""
-        ending, self._relays_ending = self._relays_ending, []
-        for post_id in ending:
-            if post_id not in self._relaying or self._pushes.pending(post_id):
+        for post_id in self._pushes.ended():
+            name = self._relaying.pop(post_id, None)
+            if name is None:
                 continue
-            sender = self._lookup(self._relaying.pop(post_id))
+            sender = self._lookup(name)
             if post_id in self._done_posts:
                 self._done_posts[post_id] = True
             if sender is not None and sender.online:
@@ -853,9 +851,7 @@ class RegistryCore:
                 record = self.table.records.get(owner)
                 if record is not None:
                     record.last_seen = now
-            if not flight.owners and flight.purpose == "relay":  # its last member acked
-                self._relays_ending.append(flight.message.id)
-            elif flight.purpose == "probe":
+            if flight.purpose == "probe":
                 save = self._probing.pop(flight.message.id, None)
                 sender = self.table.get(save.sender) if save else None
                 if save and sender:
@@ -873,8 +869,6 @@ class RegistryCore:
         if not answered:
             out.append(Log(f"{_fmt(addr)} refused {refusal.reply_to}: {refusal.reason}"))
         for flight, owner in answered:
-            if flight.purpose == "relay":
-                self._relays_ending.append(flight.message.id)
             record = self.table.records.get(owner)
             if record is None:
                 continue
@@ -902,8 +896,6 @@ class RegistryCore:
 
     def _push_failed(self, push: Push, now: float, out: list[Action]) -> bool:
         """Act on one push that got no ack; True if that marked its peer offline."""
-        if push.purpose == "relay":
-            self._relays_ending.append(push.message.id)
         record = self.table.records.get(push.owner)
         if record is None:
             return False
@@ -942,8 +934,6 @@ class RegistryCore:
         of a probe would mark the new start offline. Those messages go to its mailbox now,
         so that its Welcome carries them; the rest is dropped (the Welcome has the table)."""
         for push in sorted(self._pushes.drop_all(record.addr), key=lambda p: p.seq):
-            if push.purpose == "relay":
-                self._relays_ending.append(push.message.id)
             owner = self.table.records.get(push.owner)
             if owner is not None:
                 self._undelivered(owner, push, now, out)

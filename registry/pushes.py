@@ -113,6 +113,11 @@ class Pushes:
         self._streamed = streamed
         # addresses with a streamed push in flight: its message id
         self._blocked: dict[Addr, str] = {}
+        # ids whose end is to be reported (`watch`), and those of them whose last push
+        # may just have ended (checked by `ended`: a push leaving its queue is between
+        # the two counts for a moment, see `_landed`)
+        self._watched: set[str] = set()
+        self._ending: list[str] = []
 
     def add(
         self,
@@ -291,6 +296,26 @@ class Pushes:
         room in a window. Once not, every push of it was answered, given up or dropped."""
         return msg_id in self._live_ids or msg_id in self._queued_ids
 
+    def watch(self, msg_id: str) -> None:
+        """Report message `msg_id` through `ended` once it is no longer `pending` (at once,
+        if it is not now): a relay's sender is told when every member has it or is gone."""
+        self._watched.add(msg_id)
+        self._ending.append(msg_id)
+
+    def ended(self) -> list[str]:
+        """The watched message ids that are no longer pending, each reported once (and
+        watched no more), in the order their last push ended."""
+        if not self._ending:
+            return []
+        ending, self._ending = self._ending, []
+        over: list[str] = []
+        watched = self._watched
+        for msg_id in ending:
+            if msg_id in watched and not self.pending(msg_id):
+                watched.discard(msg_id)
+                over.append(msg_id)
+        return over
+
     def next_wake(self) -> float | None:
         """The earliest retry deadline, or None."""
         return self._retry.next_wake()
@@ -324,12 +349,16 @@ class Pushes:
         left = self._live_ids.pop(msg_id) - 1
         if left:
             self._live_ids[msg_id] = left
+        elif msg_id in self._watched:
+            self._ending.append(msg_id)
 
     def _unqueued(self, msg_id: str) -> None:
         """A push of `msg_id` left its queue (sent, or dropped)."""
         left = self._queued_ids.pop(msg_id) - 1
         if left:
             self._queued_ids[msg_id] = left
+        elif msg_id in self._watched:
+            self._ending.append(msg_id)
 
     def _index(self) -> None:
         """Enter the flights `add` started on its fast path in the per-address tables."""

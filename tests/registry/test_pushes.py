@@ -1,6 +1,6 @@
 """registry.pushes alone: one flight per message, the window per peer, the queue's order,
 that every push ends answered, given up or dropped, never lost in between, and that a
-message is pending exactly until then."""
+message is pending exactly until then, and reported as ended (when watched) once then."""
 
 from __future__ import annotations
 
@@ -130,6 +130,7 @@ def test_every_push_ends_once_and_the_window_always_holds(
     on_wire: dict[tuple[str, Addr], int] = {}  # copies sent
     first_sent: dict[Addr, list[str]] = {A: [], B: [], C: []}
     ended: list[tuple[str, Addr]] = []
+    reported: list[str] = []  # what `ended` said, of the messages watched (every other one)
 
     def sent(msg: Message, addr: Addr) -> None:
         if (msg.id, addr) not in on_wire:
@@ -157,6 +158,8 @@ def test_every_push_ends_once_and_the_window_always_holds(
             for addr in now_to:
                 sent(msg, addr)
             added += [(msg, a) for a in targets]
+            if messages % 2 == 0:
+                pushes.watch(msg.id)
             messages += 1
         elif kind == "ack":
             n, addr = arg  # type: ignore[misc]
@@ -188,6 +191,10 @@ def test_every_push_ends_once_and_the_window_always_holds(
         # outcome waits for this: registry.core._relays_over)
         owed = {m.id for m, a in added if (m.id, a) not in ended}
         assert {f"r-{n}" for n in range(messages) if pushes.pending(f"r-{n}")} == owed
+        # and a watched one is reported once its last push has ended, and only then
+        reported += pushes.ended()
+        watched = {f"r-{n}" for n in range(0, messages, 2)}
+        assert len(reported) == len(set(reported)) and set(reported) == watched - owed
     assert len(ended) == len(set(ended))  # nothing ends twice
     assert all(copies <= 2 for copies in on_wire.values())  # never more than `attempts`
     for addr in (A, B, C):  # first copies leave in the order the messages were added
