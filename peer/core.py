@@ -1045,7 +1045,9 @@ class PeerCore:
             case Leave():
                 self._drop_from_outbox(message)
             case RoomPost():
-                if self._drop_from_outbox(message):
+                kept = self._drop_from_outbox(message)
+                # kept until its outcome, as a channel post (see _relay_outcome)
+                if self._requests.await_outcome(message, now) and kept:
                     line = f"[Kept line said in {message.room}: {_quoted(message.text)}]"
                     out.append(Print(line, "system"))
                 # our own line, under its id: not shown again when the room's history is
@@ -1085,6 +1087,13 @@ class PeerCore:
             # unless the user went offline meanwhile, or is going (the keepalive crossed
             # the Deregister, whose ack may come after this refusal).
             self._come_back(now, out)
+            return
+        if (
+            isinstance(message, ChannelPost | RoomPost)
+            and self._requests.accepted(message.id)
+            and not (isinstance(message, RoomPost) and self._offline_refusal(reason))
+        ):
+            self._unconfirmed(message, reason, out)
             return
         if isinstance(message, RoomPost):
             self._room_post_refused(message, reason, now, out)
@@ -1183,7 +1192,7 @@ class PeerCore:
         Refused as offline: the registry gave up on us, which took us out of the room; the
         line is kept, as one typed while the registry was down, and said in the room once
         we are back in it."""
-        if reason == OFFLINE_REFUSAL and self.state.registered and not self._deregistering():
+        if self._offline_refusal(reason):
             if post not in self._outbox:
                 self._outbox.add(post)
             self._come_back(now, out)
@@ -1196,8 +1205,37 @@ class PeerCore:
             line = f"[You are no longer in {post.room}; /join {post.room} to go back.]"
             out.append(Print(line, "error"))
 
+    def _offline_refusal(self, reason: str) -> bool:
+        """Whether `reason` refused a request because the registry gave up on us, which
+        we are still registered to come back from (not going offline meanwhile)."""
+        return reason == OFFLINE_REFUSAL and self.state.registered and not self._deregistering()
+
+    def _unconfirmed(self, post: ChannelPost | RoomPost, reason: str, out: list[Action]) -> None:
+        """`post`, accepted by the registry earlier, was asked for again for want of its
+        outcome, and the registry could not give it: it forgot the post (a restart) and now
+        refuses it, say, as its sender has left the room since. Whether every member has it
+        is not known: said, quoting it, and it is no longer kept."""
+        self._requests.take_outcome(post.id)
+        self._drop_from_outbox(post)
+        if isinstance(post, RoomPost):
+            what = f"everyone in {post.room} had your line"
+        else:
+            what = "everyone had your message"
+        line = f"[Not confirmed that {what} {_quoted(post.text)}: {reason.rstrip('.')}.]"
+        out.append(Print(line, "error"))
+
     def _request_failed(self, request: Request, now: float, out: list[Action]) -> None:
         message = request.message
+        if (
+            isinstance(message, RoomPost)
+            and self._requests.accepted(message.id)
+            and name_key(self.state.room) != name_key(message.room)
+        ):
+            # Asked again for its outcome, unanswered, and we have left its room since:
+            # kept, it would take us back there to be said (see RoomReturn).
+            self._unconfirmed(message, "the registry does not answer", out)
+            self._server_went_away(now)
+            return
         if message.id in self._noticed_joins:
             # done, as its room's notice said: only the ack was lost
             self._take_answer(message, Ack(self._new_id(), message.id), now, out)
@@ -1553,9 +1591,9 @@ class PeerCore:
             out.append(Print("[Messages received by the server and saved]", "system"))
 
     def _relay_outcome(self, post_id: str, now: float, out: list[Action]) -> None:
-        """Every other member has channel post `post_id`, or it waits in their mailbox:
-        it is delivered, and leaves the sending log. Should its Ack have been lost, this
-        answers it too."""
+        """Every other member has channel or room post `post_id` (a channel post may wait in
+        their mailbox), or is gone: it is delivered, and leaves the sending log. Should its
+        Ack have been lost, this answers it too."""
         request = self._requests.answer_sent(post_id)
         if request is not None:  # the outcome overtook the post's Ack
             self._take_answer(request.message, Ack(self._new_id(), post_id), now, out)

@@ -33,8 +33,9 @@ from wire.reliable import ATTEMPTS, TIMEOUT, Retransmitter
 
 #: What reaches the registry in the order typed, behind a long line on its way over TCP.
 _IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister)
-#: Seconds to wait for the outcome of an accepted save request or channel post before asking
-#: again.
+#: Requests accepted by the registry whose outcome comes after (see `await_outcome`).
+Outcome = SaveMessage | ChannelPost | RoomPost
+#: Seconds to wait for the outcome of an accepted save request or post before asking again.
 OUTCOME_WAIT = 10.0
 #: Seconds to wait for an answer fetched over TCP after a TooBig.
 STREAM_WAIT = 5.0
@@ -78,8 +79,8 @@ class Requests:
         self._waited_for: str | None = None
         self._held: dict[str, tuple[Message, bool]] = {}
         self._streamed: dict[str, tuple[Request, float]] = {}
-        # accepted saves and channel posts, by id, in the order of their deadlines
-        self._outcomes: dict[str, tuple[SaveMessage | ChannelPost, float]] = {}
+        # accepted saves and channel and room posts, by id, in the order of their deadlines
+        self._outcomes: dict[str, tuple[Outcome, float]] = {}
         # ids of those accepted at least once, until their outcome (see `await_outcome`)
         self._accepted: set[str] = set()
         self._kept_saves: set[str] = set()  # ids of outcomes awaited for outbox messages
@@ -208,8 +209,8 @@ class Requests:
                 del self._streamed[key]
                 yield request
 
-    def outcomes_over(self, now: float) -> Iterator[SaveMessage | ChannelPost]:
-        """Each save or channel post accepted whose outcome did not come by its deadline,
+    def outcomes_over(self, now: float) -> Iterator[Outcome]:
+        """Each save or post accepted whose outcome did not come by its deadline,
         forgotten just before it is given: the caller asks again (the registry dedupes)."""
         while self._outcomes:
             key, (message, deadline) = next(iter(self._outcomes.items()))
@@ -263,12 +264,10 @@ class Requests:
             self._streamed[msg_id] = (request, now + STREAM_WAIT)
         return request
 
-    def await_outcome(
-        self, message: SaveMessage | ChannelPost, now: float, *, kept: bool = False
-    ) -> bool:
+    def await_outcome(self, message: Outcome, now: float, *, kept: bool = False) -> bool:
         """The registry accepted `message` at `now`: wait OUTCOME_WAIT seconds for its
-        outcome (a save: saved, delivered or refused; a channel post: relayed to every
-        member), unless it is awaited already. `kept`: a save that came from the outbox
+        outcome (a save: saved, delivered or refused; a channel or room post: relayed to
+        every member), unless it is awaited already. `kept`: a save that came from the outbox
         (see `outcome_of_kept`). True the first time it is accepted; False when this
         answers asking again (see `outcomes_over`), which the user is not told of twice."""
         if kept:
@@ -280,13 +279,18 @@ class Requests:
         self._accepted.add(message.id)
         return True
 
-    def take_outcome(self, msg_id: str) -> SaveMessage | ChannelPost | None:
-        """The outcome of save or channel post `msg_id` came: the message, no longer
-        awaited; None when its outcome was not awaited (not yet accepted, or a copy of an
-        outcome)."""
+    def take_outcome(self, msg_id: str) -> Outcome | None:
+        """The outcome of save or post `msg_id` came (or is given up): the message, no
+        longer awaited; None when its outcome was not awaited (not yet accepted, or a copy
+        of an outcome)."""
         self._accepted.discard(msg_id)
         pending = self._outcomes.pop(msg_id, None)
         return pending[0] if pending is not None else None
+
+    def accepted(self, msg_id: str) -> bool:
+        """Whether save or post `msg_id` was accepted and its outcome has not come: also
+        while it is asked for again (see `outcomes_over`)."""
+        return msg_id in self._accepted
 
     def outcome_of_kept(self, msg_id: str) -> bool:
         """Whether the outcome of save `msg_id` was awaited for a kept message (its line
@@ -341,7 +345,7 @@ class Requests:
 
     def holds(self, msg_id: str) -> bool:
         """Whether message `msg_id` is here: sent and not answered, held (waiting for the
-        pace, or behind the one waited for), or a save or channel post awaiting its
+        pace, or behind the one waited for), or a save or post awaiting its
         outcome."""
         return (
             self._sent.get(msg_id) is not None
@@ -360,7 +364,7 @@ class Requests:
 
     def delivering(self, kinds: tuple[type[Message], ...]) -> bool:
         """Whether a request is held (waiting for the pace, or behind the one waited for) or
-        a save or channel post awaits its outcome, or a request of `kinds` that is not
+        a save or post awaits its outcome, or a request of `kinds` that is not
         quiet is sent and not answered."""
         if self._paced or self._held or self._outcomes:
             return True
@@ -369,7 +373,7 @@ class Requests:
 
     def undelivered(self, kinds: tuple[type[Message], ...]) -> list[Message]:
         """The requests of `kinds` sent and not answered, then every one held (waiting for
-        the pace, or behind the one waited for), then every save or channel post awaiting
+        the pace, or behind the one waited for), then every save or post awaiting
         its outcome."""
         requests = [*self._sent.items(), *(r for r, _ in self._streamed.values())]
         return [

@@ -180,13 +180,14 @@ class RegistryCore:
         self._push_seq = itertools.count()
         # save id -> the push probing the recipient, while a save is in progress
         self._probing: dict[str, SaveMessage] = {}
-        # ids of saves and channel posts already handled -> outcome (for late copies)
+        # ids of saves already handled -> outcome (for late copies)
         self._done_saves: OrderedDict[str, Saved] = OrderedDict()
-        # (a channel post's outcome: whether it has been relayed to every member)
+        # ids of channel and room posts already handled -> whether their relay has ended
         self._done_posts: OrderedDict[str, bool] = OrderedDict()
-        # channel post id -> its sender's name, while its relay goes on (see _relays_over)
+        # channel or room post id -> its sender's name, while its relay goes on (see
+        # _relays_over)
         self._relaying: dict[str, str] = {}
-        # ids of room posts, joins, leaves and renames done: a late copy is only acked
+        # ids of joins, leaves and renames done: a late copy is only acked
         self._done_room: OrderedDict[str, None] = OrderedDict()
         # who is in which room, as the table file kept it (the history is not kept)
         self.rooms = Rooms.restore(self.table.records.values())
@@ -787,11 +788,12 @@ class RegistryCore:
             out.append(Send(addr, Relayed(self._new_id(), msg.id)))
 
     def _relays_over(self, out: list[Action]) -> None:
-        """Tell the sender of each channel post whose relay has ended (every member acked,
-        or has it in its mailbox, or is gone) that it has: until then it keeps the post.
-        After the mailbox writes in `out`, so that it leaves once they are on disk. Sent
-        once, not pushed: a sender that misses it asks again (the post, deduped), and a
-        sender's acks of thousands of outcomes would count against its flood gate."""
+        """Tell the sender of each channel or room post whose relay has ended (every member
+        acked, or has it in its mailbox, or is gone) that it has: until then it keeps the
+        post. After the mailbox writes in `out`, so that it leaves once they are on disk.
+        Sent once, not pushed: a sender that misses it asks again (the post, deduped), and a
+        sender's acks of thousands of outcomes would count against its flood gate. Sent to
+        a sender gone offline too: one that deregistered still runs, and waits for it."""
         for post_id in self._pushes.ended():
             name = self._relaying.pop(post_id, None)
             if name is None:
@@ -799,7 +801,7 @@ class RegistryCore:
             sender = self._lookup(name)
             if post_id in self._done_posts:
                 self._done_posts[post_id] = True
-            if sender is not None and sender.online:
+            if sender is not None:
                 out.append(Send(sender.addr, Relayed(self._new_id(), post_id)))
 
     # -- pushes and their acks ----------------------------------------------------------
@@ -1094,7 +1096,8 @@ class RegistryCore:
         sender = self._member(msg.sender, msg.token, addr, msg.id, "room message", out)
         if sender is None:
             return
-        if msg.id not in self._done_room:
+        relayed = self._done_posts.get(msg.id)
+        if relayed is None:
             room = self.rooms.of(sender)
             if room is None or name_key(room.name) != name_key(msg.room):
                 # typed in a room the sender has left since (a restart, or a give-up, took
@@ -1107,11 +1110,15 @@ class RegistryCore:
                 what = f"room message from {sender.name}"
                 self._refuse(msg.id, addr, "Message too long.", what, out)
                 return
-            _remember(self._done_room, msg.id, None)
+            _remember(self._done_posts, msg.id, False)
             relay = RoomMessage(msg.id, sender.name, room.name, msg.text, stamp(now), False)
             room.history.append(relay)
             self._pushes_to(room.others(sender), relay, "room", now, out)
+            self._relaying[msg.id] = sender.name
+            self._pushes.watch(msg.id)
         out.append(Send(addr, Ack(self._new_id(), msg.id)))
+        if relayed:  # asked again for a line every member has: its outcome was lost
+            out.append(Send(addr, Relayed(self._new_id(), msg.id)))
 
     def _rename(self, msg: Rename, addr: Addr, now: float, out: list[Action]) -> None:
         record = self._member(msg.name, msg.token, addr, msg.id, "rename", out, fresh=True)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
+from peer.requests import OUTCOME_WAIT
 from registry.rooms import MAX_ROOMS, ROOM_HISTORY, Room
 from tests.simulation import REGISTRY, SimNet
 from wire.messages import Chat, Join, Message, RoomMessage, RoomNotice, SaveMessage
@@ -1153,3 +1154,75 @@ def test_a_quit_while_the_registry_is_down_says_what_is_kept_for_the_next_start(
     ]
     assert net.hosts["x"].exit_code == 0
     assert len(net.hosts["x"].outbox) == 2
+
+
+# -- a room line's outcome: kept by its sender until every member has it ----------------
+
+
+def room_line_the_registry_died_with(*, left: bool) -> tuple[SimNet, Callable[[], None]]:
+    """x, y and z in room r; x says "hello" and is told the registry has it, but z's copy
+    is lost and the registry is killed before it tries again (`left`: x has typed /leave
+    by then). Returns the net with the registry down, and what lets z's copies through."""
+    net = net_of("x", "y", "z")
+    for name in "xyz":
+        net.type(name, "join r")
+    net.run(1)
+    to_z = block(
+        net,
+        lambda src, dst, m: dst == ("127.0.0.1", 6003) and isinstance(m, RoomMessage),
+    )
+    net.type("x", "hello")
+    net.run(0.1)
+    assert net.count("y", "x (in r): hello") == 1 and net.count("z", "x (in r): hello") == 0
+    if left:
+        net.type("x", "/leave")
+        net.run(0.1)
+        assert members(net, "r") == ["y", "z"]
+    net.kill_registry()
+    return net, to_z
+
+
+def test_a_room_line_the_registry_took_then_died_with_reaches_every_member() -> None:
+    """The relay lived in the registry's memory; x keeps its line until the registry says
+    every member has it (Relayed), and asks again: the restarted registry, which kept who
+    is in r, says it to r again, and y, who has it, shows it once."""
+    net, to_z = room_line_the_registry_died_with(left=False)
+    to_z()
+    net.run(1)
+    net.start_registry()
+    net.run(OUTCOME_WAIT + 2)
+    assert net.count("z", "x (in r): hello") == 1
+    assert net.count("y", "x (in r): hello") == 1
+    x = net.hosts["x"].core
+    assert x is not None and x.undelivered() == ()
+    assert not any(line.startswith("[Not") for line in net.screen("x"))
+
+
+def test_a_room_line_asked_again_after_its_sender_left_the_room_is_said_unconfirmed() -> None:
+    """The restarted registry has forgotten the line and x is no longer in r: said as not
+    known to have reached everyone (x is not taken back to r to say it again)."""
+    net, to_z = room_line_the_registry_died_with(left=True)
+    to_z()
+    net.start_registry()
+    net.run(OUTCOME_WAIT + 2)
+    assert net.screen("x")[-1] == (
+        "[Not confirmed that everyone in r had your line “hello”: You are not in r.]"
+    )
+    assert room_of(net, "x") == "" and members(net, "r") == ["y", "z"]
+    x = net.hosts["x"].core
+    assert x is not None and x.undelivered() == ()
+
+
+def test_a_room_line_asked_again_unanswered_after_leaving_its_room_is_not_kept() -> None:
+    """Kept in the outbox, it would take x back to r to be said there (RoomReturn)."""
+    net, _ = room_line_the_registry_died_with(left=True)
+    net.run(OUTCOME_WAIT + 4)  # asked again, five tries, no answer
+    assert (
+        "[Not confirmed that everyone in r had your line “hello”: the registry does not answer.]"
+        in net.screen("x")
+    )
+    x = net.hosts["x"].core
+    assert x is not None and x.undelivered() == () and room_of(net, "x") == ""
+    net.start_registry()
+    net.run(12)
+    assert members(net, "r") == ["y", "z"]  # x did not go back

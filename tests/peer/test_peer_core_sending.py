@@ -8,7 +8,18 @@ from peer.core import PeerCore
 from peer.requests import OUTCOME_WAIT
 from tests.peer.test_peer_core import BOB, SERVER, T0, prints, registered, run_until, sent
 from tests.simulation import SimNet
-from wire.messages import Ack, ChannelPost, Chat, Refused, Relayed, Saved, SaveMessage
+from wire.messages import (
+    Ack,
+    ChannelPost,
+    Chat,
+    Deregister,
+    Join,
+    Refused,
+    Relayed,
+    RoomPost,
+    Saved,
+    SaveMessage,
+)
 
 
 def kept(actions: list[pa.Action]) -> list[object]:
@@ -95,6 +106,44 @@ def test_a_channel_outcome_from_anyone_but_the_registry_is_ignored() -> None:
     forger = ("10.0.0.66", 5000)  # another machine: not the registry's IP
     assert core.receive(Relayed("x-1", post.id), forger, T0) == []
     assert core.undelivered() == (post,)
+
+
+def test_a_room_line_is_settled_when_the_registry_has_relayed_it() -> None:
+    """As a channel message: a registry killed mid-relay is asked again, and says the
+    line to the room again (the members show it once)."""
+    core, _ = registered()
+    [join] = sent(core.line("join r", T0))
+    assert isinstance(join, Join)
+    core.receive(Ack("r-2", join.id), SERVER, T0)
+    line, _ = typed(core, "hello room")
+    assert isinstance(line, RoomPost) and line.room == "r"
+    out = core.receive(Ack("r-3", line.id), SERVER, T0)
+    assert settled(out) == [] and prints(out) == []  # the typed line stays on the screen
+    assert core.undelivered() == (line,)
+    out = run_until(core, T0 + OUTCOME_WAIT + 0.1)
+    assert [m for m in sent(out) if isinstance(m, RoomPost)] == [line]  # asked again
+    assert prints(core.receive(Ack("r-4", line.id), SERVER, T0 + OUTCOME_WAIT + 0.2)) == []
+    out = core.receive(Relayed("r-5", line.id), SERVER, T0 + OUTCOME_WAIT + 0.3)
+    assert settled(out) == [line.id] and prints(out) == [] and sent(out) == []
+    assert core.undelivered() == ()
+
+
+def test_a_channel_message_asked_again_and_refused_is_said_unconfirmed() -> None:
+    """Its outcome did not come (lost, or the registry restarted and forgot it), and the
+    registry now refuses it: whether everyone had it is not known, and it says so."""
+    core, _ = registered()
+    post, _ = typed(core, "send_all hello all")
+    core.receive(Ack("r-5", post.id), SERVER, T0)
+    [dereg] = sent(core.line("dereg alice", T0 + 0.1))
+    assert isinstance(dereg, Deregister)
+    core.receive(Ack("r-6", dereg.id), SERVER, T0 + 0.2)
+    out = run_until(core, T0 + OUTCOME_WAIT + 0.1)
+    assert [m for m in sent(out) if isinstance(m, ChannelPost)] == [post]
+    out = core.receive(Refused("r-7", post.id, "You are offline."), SERVER, T0 + OUTCOME_WAIT)
+    assert prints(out) == [
+        "[Not confirmed that everyone had your message “hello all”: You are offline.]"
+    ]
+    assert settled(out) == [post.id] and core.undelivered() == ()
 
 
 def test_a_message_to_someone_offline_is_kept_until_saved() -> None:

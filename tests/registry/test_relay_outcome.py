@@ -1,14 +1,26 @@
-"""A channel post's outcome (`Relayed`): the registry tells its sender once the relay has
-ended, every other member having acked it or having it in their mailbox, on disk. Until
-then the sender keeps the post, so that a registry killed mid-relay loses nothing."""
+"""A channel or room post's outcome (`Relayed`): the registry tells its sender once the
+relay has ended, every other member having acked it or having it in their mailbox, on disk
+(or, in a room, having been given up on). Until then the sender keeps the post, so that a
+registry killed mid-relay loses nothing."""
 
 from __future__ import annotations
 
 from registry import actions as ra
+from registry.core import RegistryCore
 from registry.pushes import WINDOW
 from registry.table import Table
 from tests.registry.core_helpers import T0, X, Y, Z, core, register, run_until, sends
-from wire.messages import Ack, Acks, ChannelMessage, ChannelPost, Deregister, Relayed
+from wire.messages import (
+    Ack,
+    Acks,
+    ChannelMessage,
+    ChannelPost,
+    Deregister,
+    Join,
+    Relayed,
+    RoomMessage,
+    RoomPost,
+)
 
 
 def outcomes(actions: list[ra.Action]) -> list[tuple[tuple[str, int], str]]:
@@ -97,3 +109,60 @@ def test_the_outcome_waits_for_a_push_queued_behind_a_full_window() -> None:
     last = f"x-{WINDOW}"
     assert [m.id for _, m in sends(out) if isinstance(m, ChannelMessage)] == [last]  # now
     assert outcomes(reg.receive(Ack("y-2", last), Y, T0 + 0.2)) == [(X, last)]
+
+
+def test_a_sender_that_deregistered_is_told_too() -> None:
+    """It still runs, and waits for the outcome: without it, it would ask again in vain
+    (refused, as offline) and be told its message was not confirmed."""
+    reg = core()
+    wx = register(reg, "x", X)
+    register(reg, "y", Y)
+    reg.receive(ChannelPost("x-1", "x", wx.token, "all"), X, T0)
+    reg.receive(Deregister("x-d", "x", wx.token, False, ""), X, T0 + 0.01)
+    assert outcomes(reg.receive(Ack("y-1", "x-1"), Y, T0 + 0.02)) == [(X, "x-1")]
+
+
+def in_lobby(reg: RegistryCore, *names_at: tuple[str, tuple[str, int]]) -> dict[str, str]:
+    """Register each (name, address) and put it in room lobby: their tokens by name."""
+    tokens = {}
+    for name, addr in names_at:
+        token = register(reg, name, addr).token
+        reg.receive(Join(f"{name}-j", name, token, "lobby"), addr, T0)
+        tokens[name] = token
+    return tokens
+
+
+def test_a_room_line_has_its_outcome_once_every_other_member_has_acked() -> None:
+    reg = core()
+    tokens = in_lobby(reg, ("x", X), ("y", Y), ("z", Z))
+    out = reg.receive(RoomPost("x-1", "x", tokens["x"], "lobby", "hi"), X, T0 + 1)
+    relayed_to = sorted(a for a, m in sends(out) if isinstance(m, RoomMessage))
+    assert relayed_to == [Y, Z] and outcomes(out) == []
+    assert outcomes(reg.receive(Ack("y-1", "x-1"), Y, T0 + 1.01)) == []
+    assert outcomes(reg.receive(Ack("z-1", "x-1"), Z, T0 + 1.02)) == [(X, "x-1")]
+    # asked again (the outcome was lost): acked and told again, not said again
+    out = reg.receive(RoomPost("x-1", "x", tokens["x"], "lobby", "hi"), X, T0 + 11)
+    assert [type(m) for _, m in sends(out)] == [Ack, Relayed]
+
+
+def test_a_room_line_has_its_outcome_once_a_silent_member_is_given_up_on() -> None:
+    reg = core()
+    tokens = in_lobby(reg, ("x", X), ("y", Y))
+    reg.receive(RoomPost("x-1", "x", tokens["x"], "lobby", "hi"), X, T0 + 1)
+    out = run_until(reg, T0 + 10)  # y never acks: marked offline, out of the room
+    assert outcomes(out) == [(X, "x-1")]
+    y = reg.table.get("y")
+    assert y is not None and not y.online and y.room == ""
+
+
+def test_a_registry_restarted_mid_relay_says_the_room_line_asked_again() -> None:
+    """Who is in which room survives the restart (the table file): the line asked again
+    is said to the room again, and a member that has it shows it once (by its id)."""
+    reg = core()
+    tokens = in_lobby(reg, ("x", X), ("y", Y))
+    post = RoomPost("x-1", "x", tokens["x"], "lobby", "hi")
+    reg.receive(post, X, T0 + 1)
+    again = core(table=Table.from_json(reg.table.to_json(), T0 + 2))
+    out = again.receive(post, X, T0 + 11)
+    assert [(a, m.id) for a, m in sends(out) if isinstance(m, RoomMessage)] == [(Y, "x-1")]
+    assert outcomes(again.receive(Ack("y-1", "x-1"), Y, T0 + 11.1)) == [(X, "x-1")]
