@@ -90,7 +90,10 @@ class _Datagrams(asyncio.DatagramProtocol):
         self._endpoint = endpoint
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        self._endpoint._datagram(data, (str(addr[0]), int(str(addr[1]))))
+        endpoint = self._endpoint
+        endpoint._datagram(data, (str(addr[0]), int(str(addr[1]))))
+        if endpoint._on_drained is not None:
+            endpoint._on_drained()
 
     def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable and the like: the retry logic copes; nothing to do here.
@@ -133,6 +136,7 @@ class Endpoint:
         gate: Callable[[Addr], bool] | None = None,
         on_batch: OnBatch | None = None,
         coalesce_drains: bool = False,
+        on_drained: Callable[[], None] | None = None,
     ) -> None:
         """`handoff` names message types whose first frame on a TCP connection hands the
         connection to a coroutine of its own; `log` receives one line per rejected input.
@@ -150,9 +154,13 @@ class Endpoint:
         drain's first relay to many members (`send_many`), which leaves at once; without it
         (a peer, whose ack is what its sender waits for) the first datagram to an address
         in a pass of the event loop leaves at once.
+        `on_drained` is called once the datagrams read in one wake-up have been handed over
+        (after each one, where the event loop hands them over one by one): what the owner
+        does once per event, re-arming its timer, it can do once per drain instead.
         """
         self._on_message = on_message
         self._on_batch = on_batch
+        self._on_drained = on_drained
         self._handoff = handoff
         self._log = log
         self._new_id = IdMaker(session)
@@ -485,6 +493,8 @@ class Endpoint:
             # every ack back until all of them are done, and the senders would time out.
             if self._batches or self._acks or self._relay is not None:
                 self._flush_batches()
+            if self._on_drained is not None:
+                self._on_drained()
 
     def _datagram(self, data: bytes, addr: Addr) -> None:
         if self._gate is not None and not self._gate(addr):

@@ -121,8 +121,11 @@ class RegistryServer:
             on_batch=self._received_batch,
             # a relay: what datagrams read together ask for leaves together, packed
             coalesce_drains=True,
+            on_drained=self._drained,
         )
         self._timer = WakeTimer(self._tick)
+        # whether datagrams were handled since the timer was last re-armed (see _drained)
+        self._wake_stale = False
         self._stopped = asyncio.Event()
         # sends waiting for the group commit in progress (None: no commit open)
         self._held: list[Send | SendMany] | None = None
@@ -322,7 +325,15 @@ class RegistryServer:
 
     def _received_batch(self, messages: list[Message], addr: Addr) -> None:
         trace = self.log if self._verbose else None
-        self._run(receive_batch(self._receive_datagram, messages, addr, trace))
+        # the timer is re-armed once the drain is over (`_drained`), not per datagram: a
+        # relay's acks come back a hundred at a time
+        self._act(receive_batch(self._receive_datagram, messages, addr, trace))
+        self._wake_stale = True
+
+    def _drained(self) -> None:
+        if self._wake_stale:
+            self._wake_stale = False
+            self._schedule()
 
     def _receive_datagram(self, message: Message, addr: Addr, now: float) -> list[Action]:
         return self.core.receive(message, addr, now, datagram=True)
@@ -331,6 +342,10 @@ class RegistryServer:
         self._run(self.core.tick(time.time()))
 
     def _run(self, actions: list[Action]) -> None:
+        self._act(actions)
+        self._schedule()
+
+    def _act(self, actions: list[Action]) -> None:
         for action in actions:
             try:
                 self._do(action)
@@ -338,7 +353,6 @@ class RegistryServer:
                 # Nothing after a failed write may go out: it could be the ack of that write.
                 self.log(f"ERROR storing data: {exc}; the request stays unanswered")
                 break
-        self._schedule()
 
     # Group commit: a mailbox append or a table change is written at once but made durable
     # (fsync) only at the end of the current pass of the event loop, once for everything

@@ -272,6 +272,31 @@ def test_the_answers_to_one_drain_leave_before_the_loop_moves_on() -> None:
     asyncio.run(main())
 
 
+def test_on_drained_is_called_once_per_drain_after_its_datagrams() -> None:
+    """The registry re-arms its timer there, once, rather than after every ack of a relay."""
+
+    async def main() -> None:
+        events: list[str] = []
+        endpoint = Endpoint(
+            lambda message, addr: events.append(message.id),
+            session="e",
+            on_drained=lambda: events.append("drained"),
+        )
+        port = (await endpoint.open("127.0.0.1", 0))[1]
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        for i in range(3):
+            sock.sendto(encode(Notice(f"n-{i}", "hi")), ("127.0.0.1", port))
+        assert endpoint._sock is not None
+        select.select([endpoint._sock], [], [], 5)
+        endpoint._readable()
+        assert events == ["n-0", "n-1", "n-2", "drained"]
+        await endpoint.close()
+        sock.close()
+
+    asyncio.run(main())
+
+
 async def one_drain(coalesce: bool) -> tuple[list[list[Message]], list[Message], list[int]]:
     """Five posts arrive together; each is acked and relayed to three members, in one drain
     read by hand (the loop does not run). Returns (what the poster had after each handler,
