@@ -96,26 +96,11 @@ def play(
                 net.type(who, f"send_all m{k}")
             case "dereg" | "reg" if alive:
                 net.type(who, f"{op.kind} {who}")
-            case "kill" if alive:
-                net.kill_peer(who)
-            case "restart" if not alive:
-                net.start_peer(who)
-            case "kill_registry" if net.registry is not None:
-                net.kill_registry()
-            case "restart_registry" if net.registry is None:
-                net.start_registry()
             case _:
-                pass
+                kill_or_restart(net, op.kind, who)
         net.run(op.pause + 0.05)
     # heal: no more loss, everything running and registered again
-    net.loss = net.duplicate = 0.0
-    if net.registry is None:
-        net.start_registry()
-    net.run(15)  # outboxes flush, pending probes settle
-    for name in names:
-        host = net.hosts[name]
-        if host.core is None or host.exit_code is not None:
-            net.start_peer(name)
+    heal(net, names)
     net.run(10)
     for name in names:
         host = net.hosts[name]
@@ -123,6 +108,38 @@ def play(
             net.type(name, f"reg {name}")
     net.run(20)
     return net, author, members
+
+
+def kill_or_restart(net: SimNet, kind: str, who: str) -> None:
+    """Carry out `kind` if it kills or restarts peer `who` or the registry, and applies
+    now: only what runs is killed, only what does not is restarted."""
+    host = net.hosts[who]
+    alive = host.core is not None and host.exit_code is None
+    match kind:
+        case "kill" if alive:
+            net.kill_peer(who)
+        case "restart" if not alive:
+            net.start_peer(who)
+        case "kill_registry" if net.registry is not None:
+            net.kill_registry()
+        case "restart_registry" if net.registry is None:
+            net.start_registry()
+        case _:
+            pass
+
+
+def heal(net: SimNet, names: tuple[str, ...]) -> None:
+    """No more loss or duplicates, and the registry runs; 15 s later (outboxes flushed,
+    pending probes settled, a peer that could not register as it started has exited) every
+    peer runs again."""
+    net.loss = net.duplicate = 0.0
+    if net.registry is None:
+        net.start_registry()
+    net.run(15)
+    for name in names:
+        host = net.hosts[name]
+        if host.core is None or host.exit_code is not None:
+            net.start_peer(name)
 
 
 def check(net: SimNet, author: dict[str, str], members: dict[str, frozenset[str]]) -> None:
@@ -253,26 +270,12 @@ def play_rooms(
         match op.kind:
             case "say" if alive:
                 net.type(who, f"m{k}")
-            case "kill" if alive:
-                net.kill_peer(who)
-                killed.add(who)
-            case "restart" if not alive:
-                net.start_peer(who)
-            case "kill_registry" if net.registry is not None:
-                net.kill_registry()
-            case "restart_registry" if net.registry is None:
-                net.start_registry()
             case _:
-                pass
+                if op.kind == "kill" and alive:
+                    killed.add(who)
+                kill_or_restart(net, op.kind, who)
         net.run(op.pause + 0.05)
-    net.loss = net.duplicate = 0.0
-    if net.registry is None:
-        net.start_registry()
-    net.run(15)  # a peer that could not register as it started has exited by now
-    for name in names:
-        host = net.hosts[name]
-        if host.core is None or host.exit_code is not None:
-            net.start_peer(name)
+    heal(net, names)
     net.run(30)  # outboxes flush, outcomes asked for again, members given up on come back
     return net, killed
 
