@@ -8,6 +8,7 @@ every request is sent at most 5 times, 500 ms apart; every message id is shown o
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ from wire.messages import (
     Register,
     Relayed,
     Rename,
+    Restarted,
     RoomList,
     RoomMessage,
     RoomNotice,
@@ -352,9 +354,15 @@ class PeerCore:
                             message.sender,
                         )
                     )
-            case TableUpdate() | Saved() | Relayed() | Notice() | RoomMessage() | RoomNotice() if (
-                not self._from_registry(addr)
-            ):
+            case (
+                TableUpdate()
+                | Saved()
+                | Relayed()
+                | Restarted()
+                | Notice()
+                | RoomMessage()
+                | RoomNotice()
+            ) if not self._from_registry(addr):
                 pass  # a forgery: it could point a name at another port, or speak for the registry
             case TableUpdate():
                 out.append(Send(addr, Ack(self._new_id(), message.id)))
@@ -369,6 +377,8 @@ class PeerCore:
                 self._save_outcome(message, now, out)
             case Relayed():  # not acked: sent once, and asked for again if lost
                 self._relay_outcome(message.reply_to, now, out)
+            case Restarted():  # not acked either: the next keepalive finds it back
+                self._registry_restarted(now, out)
             case Notice():
                 if self.state.registered:
                     out.append(Send(addr, Ack(self._new_id(), message.id)))
@@ -1315,6 +1325,19 @@ class PeerCore:
             where = " (room lines included)" if any(isinstance(m, RoomPost) for m in kept) else ""
             line = f"[{count} kept in your outbox{where}; sent at your next start.]"
             out.append(Print(line, "system"))
+
+    def _registry_restarted(self, now: float, out: list[Action]) -> None:
+        """The registry started again (`_receive` has said it is back, if it was away):
+        what was kept for it goes now. The outbox is sent, and each post or save awaiting
+        its outcome is asked for again: a registry killed while relaying a post has
+        forgotten it, and relays it again now rather than when its outcome is overdue.
+        Not before our Welcome: a start of this peer on the port the registry counted online
+        goes back to its room first, and sends what it kept once it is there."""
+        if not self.state.registered:
+            return
+        self._flush_outbox(now, out)
+        for accepted in self._requests.outcomes_over(math.inf):
+            self._request(accepted, now, out, quiet=True)
 
     def _server_went_away(self, now: float) -> None:
         self._watch.went_away(now, started=self._started)

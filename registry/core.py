@@ -61,6 +61,7 @@ from wire.messages import (
     Register,
     Relayed,
     Rename,
+    Restarted,
     RoomList,
     RoomMessage,
     RoomNotice,
@@ -280,9 +281,11 @@ class RegistryCore:
     def start(self, now: float) -> list[Action]:
         """The registry starts: the peers of a table read from disk are swept for from
         now on (a registration starts the sweeps too), once they have had
-        AWAY_GRACE_PERIODS to find that it is back."""
+        AWAY_GRACE_PERIODS to find that it is back. Each peer it counts online is told
+        (Restarted), so that what it kept meanwhile comes at once."""
         self._judge_from = now + AWAY_GRACE_PERIODS * self.keepalive
-        return self.tick(now)
+        out = [Send(record.addr, Restarted(self._new_id())) for record in self.table.online()]
+        return out + self.tick(now)
 
     def tick(self, now: float) -> list[Action]:
         """Time passed: resend unacknowledged pushes, and act on those that gave up."""

@@ -118,6 +118,8 @@ class SimNet:
             attempts=self.attempts,
             keepalive=self.keepalive,
         )
+        # as registry.server does once its sockets are open
+        self._registry_actions(self.registry.start(self.now))
 
     def kill_registry(self) -> None:
         self.registry = None

@@ -311,14 +311,25 @@ class ChannelPost:
 
 @dataclass(frozen=True, slots=True)
 class Relayed:
-    """Outcome of ChannelPost `reply_to`: every other member has it, or it waits in their
-    mailbox. The post's Ack says only that the registry has it; until this comes, the
-    sender keeps the post and asks again now and then (the registry dedupes), so that a
-    registry killed while relaying, which forgets the relay, relays it again. Sent once
-    and not acked: asking again is what makes up for a lost one."""
+    """Outcome of ChannelPost or RoomPost `reply_to`: every other member has it, or it
+    waits in their mailbox, or is gone. The post's Ack says only that the registry has it;
+    until this comes, the sender keeps the post and asks again now and then (the registry
+    dedupes), so that a registry killed while relaying, which forgets the relay, relays it
+    again. Sent once and not acked: asking again is what makes up for a lost one."""
 
     id: str
     reply_to: str
+
+
+@dataclass(frozen=True, slots=True)
+class Restarted:
+    """The registry has started again, with a table that counts the peer it is sent to
+    online: what that peer kept while the registry was away (its outbox, posts awaiting
+    their outcome) can go now, not at its next keepalive, which backs off to minutes while
+    the registry is away. Sent once and not acked: a peer that misses it finds the registry
+    back at its next keepalive, as before."""
+
+    id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,6 +454,7 @@ Message = (
     | Saved
     | ChannelPost
     | Relayed
+    | Restarted
     | ChannelMessage
     | Join
     | Leave
@@ -479,6 +491,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         Saved,
         ChannelPost,
         Relayed,
+        Restarted,
         ChannelMessage,
         Join,
         Leave,

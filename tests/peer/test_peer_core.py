@@ -34,6 +34,7 @@ from wire.messages import (
     Register,
     Relayed,
     Rename,
+    Restarted,
     RoomList,
     RoomMessage,
     RoomNotice,
@@ -616,6 +617,39 @@ def test_requests_still_in_flight_go_again_at_once_when_the_registry_is_back() -
     out = run_until(core, T0 + 15)
     assert prints(out) == []
     assert core.outbox == ()
+
+
+def test_a_restarted_registry_saying_so_gets_the_outbox_at_once() -> None:
+    """Without it, the kept post waits for the next keepalive, which backs off to four
+    periods while the registry is away."""
+    core, _ = registered()
+    [post] = sent(core.line("send_all hello", T0))
+    run_until(core, T0 + 100)  # the registry is away
+    assert core.outbox == (post,)
+    out = core.receive(Restarted("r2-1"), SERVER, T0 + 100.5)
+    assert prints(out) == ["[Server is back.]"]
+    assert sent(out) == [post]  # not acked: sent once
+
+
+def test_a_restarted_registry_is_asked_again_at_once_for_outcomes_it_forgot() -> None:
+    """A post the old registry acked and was relaying when it died: the new one has
+    forgotten it, and relays it again once asked (the members show it once)."""
+    core, _ = registered()
+    [post] = sent(core.line("send_all hello", T0))
+    core.receive(Ack("r-5", post.id), SERVER, T0)  # type: ignore[attr-defined]
+    out = core.receive(Restarted("r2-1"), SERVER, T0 + 1)
+    assert prints(out) == [] and sent(out) == [post]
+    assert core.receive(Restarted("x-1"), ("10.0.0.66", 5000), T0 + 2) == []  # a forgery
+
+
+def test_a_restarted_registry_before_our_welcome_changes_nothing() -> None:
+    """A start of this peer on the port the registry counted online: what it kept goes
+    once it is registered (and back in its room)."""
+    kept = ChannelPost("a0-7", "alice", "tok", "typed while it was away")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=(kept,))
+    [register] = sent(core.start(T0))
+    assert isinstance(register, Register)
+    assert sent(core.receive(Restarted("r2-1"), SERVER, T0 + 0.1)) == []
 
 
 def test_keepalives_go_back_to_their_period_once_the_registry_answers() -> None:

@@ -44,6 +44,7 @@ from wire.messages import (
     Refused,
     Register,
     Rename,
+    Restarted,
     RoomPost,
     Saved,
     SaveMessage,
@@ -599,6 +600,20 @@ def test_the_sweep_asks_to_be_woken_from_the_start() -> None:
     reg.start(T0)  # the peers of a table read from disk
     assert reg.next_wake() == T0 + 1.0
     # (a registration starts the sweeps too: tests/e2e/test_core_scenarios.py)
+
+
+def test_a_registry_started_from_its_table_tells_each_peer_it_counts_online() -> None:
+    """So that what they kept while it was away (outbox, posts awaiting their outcome)
+    comes at once, not at their next keepalive, which backs off while it is away."""
+    first = core()
+    register(first, "x", X)
+    wy = register(first, "y", Y)
+    register(first, "z", Z)
+    first.receive(Deregister("y-d", "y", wy.token, False, ""), Y, T0)
+    again = core(table=Table.from_json(first.table.to_json(), T0 + 1))
+    out = again.start(T0 + 1)
+    told = sorted(a for a, m in sends(out) if isinstance(m, Restarted))
+    assert told == [X, Z]  # not y, offline
 
 
 def test_a_registry_that_was_away_judges_nobody_before_their_probes_can_come() -> None:
