@@ -137,6 +137,14 @@ def join(name: str, phone: str = PHONE, topic: int = 2, token: str = "") -> Desk
     return DeskJoin(f"j-{name}", name, phone, topic, "", token, WIRE_VERSION)
 
 
+async def joined(connect: Connect, request: DeskJoin, until: type) -> Client:
+    """A new connection that has sent `request` and been told `until` (queued, or served)."""
+    client = await connect()
+    client.send(request)
+    await client.next(until)
+    return client
+
+
 def test_bad_frames_close_one_connection_and_the_queue_stays(tmp_path: Path) -> None:
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
         alice = await connect()
@@ -154,23 +162,17 @@ def test_bad_frames_close_one_connection_and_the_queue_stays(tmp_path: Path) -> 
         assert await bob.closed()
 
         # An oversized frame header closes that connection before any body is read.
-        carol = await connect()
-        carol.send(join("Carol", "+49 151 2345 6701"))
-        await carol.next(DeskQueued)
+        carol = await joined(connect, join("Carol", "+49 151 2345 6701"), DeskQueued)
         carol.writer.write((MAX_FRAME + 1).to_bytes(4, "big"))
         assert await carol.closed()
 
         # A message that is not a desk message on a desk connection.
-        dan = await connect()
-        dan.send(join("Dan", "+1 303 555 0100"))
-        await dan.next(DeskQueued)
+        dan = await joined(connect, join("Dan", "+1 303 555 0100"), DeskQueued)
         dan.send(Chat("c1", "dan", "bob", "hi"))
         assert "Chat on a help-desk connection" in (await dan.next(DeskNotice)).text  # type: ignore[attr-defined]
 
         # A desk message of another version of ChatApp (a field more): said so.
-        eve = await connect()
-        eve.send(join("Eve", "+1 404 555 0100"))
-        await eve.next(DeskQueued)
+        eve = await joined(connect, join("Eve", "+1 404 555 0100"), DeskQueued)
         body = b'{"t":"DeskLine","id":"l-1","text":"hi","mood":"calm"}'
         eve.writer.write(len(body).to_bytes(4, "big") + body)
         assert "ChatApp versions differ" in (await eve.next(DeskNotice)).text  # type: ignore[attr-defined]
@@ -233,9 +235,7 @@ def test_the_console_is_an_operator(tmp_path: Path) -> None:
         assert (await alice.next(DeskLine)).text == "hello Alice"  # type: ignore[attr-defined]
         alice.send(DeskLine("l1", "", "thank you", served.session))  # type: ignore[attr-defined]
         await screen.until("desk: Alice: thank you")
-        bob = await connect()
-        bob.send(join("Bob", "+1 202 555 0147"))
-        await bob.next(DeskQueued)
+        bob = await joined(connect, join("Bob", "+1 202 555 0147"), DeskQueued)
         desk.console_line(".room")
         assert any("1. Bob" in line and "*********47" in line for line in printed)
         desk.console_line(".quit")
@@ -265,15 +265,11 @@ def test_a_console_line_typed_as_the_session_changed_is_not_sent_on(tmp_path: Pa
 
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
         desk.set_console_output(printed.append)
-        gus = await connect()
-        gus.send(join("Gus"))
-        await gus.next(DeskServed)
+        gus = await joined(connect, join("Gus"), DeskServed)
         now[0] += CONSOLE_SWITCH_GUARD  # the first line after it would be held (see below)
         desk.console_line("hello Gus")
         assert (await gus.next(DeskLine)).text == "hello Gus"  # type: ignore[attr-defined]
-        ann = await connect()
-        ann.send(join("Ann", "+1 202 555 0147"))
-        await ann.next(DeskQueued)
+        ann = await joined(connect, join("Ann", "+1 202 555 0147"), DeskQueued)
         gus.send(DeskLeave("g2"))
         await ann.next(DeskServed)  # Ann's session begins the moment Gus leaves
         assert desk.wants_console_line("ok Gus, see above")
@@ -310,17 +306,13 @@ def test_an_idle_console_handed_a_person_holds_only_a_registry_command(
 
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
         desk.set_console_output(printed.append)
-        dana = await connect()
-        dana.send(join("Dana"))
-        await dana.next(DeskServed)
+        dana = await joined(connect, join("Dana"), DeskServed)
         now[0] += 2
         desk.console_line("hello Dana")
         assert (await dana.next(DeskLine)).text == "hello Dana"  # type: ignore[attr-defined]
         desk.console_line(".end")
         now[0] += CONSOLE_SWITCH_GUARD  # so long after Dana that nothing was begun for her
-        eve = await connect()
-        eve.send(join("Eve"))
-        await eve.next(DeskServed)
+        eve = await joined(connect, join("Eve"), DeskServed)
         now[0] += 2
         desk.console_line("release bob")
         assert printed[-1] == (
@@ -344,12 +336,8 @@ def test_a_console_line_finished_seconds_after_a_new_person_came_is_held_for_sen
 
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
         desk.set_console_output(printed.append)
-        gus = await connect()
-        gus.send(join("Gus"))
-        await gus.next(DeskServed)
-        ann = await connect()
-        ann.send(join("Ann", "+1 202 555 0147"))
-        await ann.next(DeskQueued)
+        gus = await joined(connect, join("Gus"), DeskServed)
+        ann = await joined(connect, join("Ann", "+1 202 555 0147"), DeskQueued)
         gus.send(DeskLeave("g2"))
         await ann.next(DeskServed)
         now[0] += 2
@@ -367,9 +355,7 @@ def test_a_console_line_finished_seconds_after_a_new_person_came_is_held_for_sen
         desk.console_line(".send")
         assert "No line is held back" in printed[-1]
         # an .end as the next person comes is not carried out either
-        bob = await connect()
-        bob.send(join("Bob", "+1 202 555 0148"))
-        await bob.next(DeskQueued)
+        bob = await joined(connect, join("Bob", "+1 202 555 0148"), DeskQueued)
         ann.send(DeskLeave("a2"))
         await bob.next(DeskServed)
         now[0] += 1
@@ -390,9 +376,7 @@ def test_the_console_goes_off_duty_when_its_input_ends(tmp_path: Path) -> None:
 
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
         desk.set_console_output(printed.append)
-        dan = await connect()
-        dan.send(join("Dan"))
-        await dan.next(DeskQueued)  # at 0: served at once
+        dan = await joined(connect, join("Dan"), DeskQueued)  # at 0: served at once
         await dan.next(DeskServed)
         desk.console_ended()  # Ctrl-D: nobody can answer Dan there any more
         ended = await dan.next(DeskEnded)
@@ -421,12 +405,8 @@ def test_the_consoles_end_hands_nobody_over_before_what_is_already_there_is_read
 
     async def scenario(desk: DeskService, connect: Connect, logs: list[str]) -> None:
         desk.set_console_output(screen.show)
-        dan = await connect()
-        dan.send(join("Dan"))
-        await dan.next(DeskServed)
-        carol = await connect()
-        carol.send(join("Carol", "+1 202 555 0147"))
-        await carol.next(DeskQueued)
+        dan = await joined(connect, join("Dan"), DeskServed)
+        carol = await joined(connect, join("Carol", "+1 202 555 0147"), DeskQueued)
         carol.send(DeskLeave("c2"))
         carol.readable_at_desk()
         desk.console_line(".end")
@@ -462,9 +442,8 @@ def test_a_serve_hands_nobody_over_before_what_is_already_there_is_read(
         desk.console_line(".serve all")
         assert not any("Now serving Carol" in line for line in printed)
         assert "left the waiting room" in (await carol.next(DeskEnded)).reason  # type: ignore[attr-defined]
-        ann = await connect()  # served once the hold is released: by then, Carol is gone
-        ann.send(join("Ann"))
-        await ann.next(DeskServed)
+        # served once the hold is released: by then, Carol is gone
+        _ann = await joined(connect, join("Ann"), DeskServed)  # held: dropped, it closes
         assert not any("Carol" in line for line in printed)
         assert not any("admin serves Carol" in line for line in logs)
 
@@ -477,9 +456,7 @@ def test_the_console_going_off_duty_hands_its_person_to_nobody_gone(tmp_path: Pa
 
     async def scenario(desk: DeskService, connect: Connect, logs: list[str]) -> None:
         desk.set_console_output(lambda line: None)
-        dan = await connect()
-        dan.send(join("Dan"))
-        await dan.next(DeskQueued)  # at 0: served at once
+        dan = await joined(connect, join("Dan"), DeskQueued)  # at 0: served at once
         await dan.next(DeskServed)
         ann = await connect()
         key = read_key(key_path(tmp_path))
@@ -518,9 +495,8 @@ def test_what_the_console_serves_is_kept_across_a_restart(tmp_path: Path) -> Non
             "desk: [Serving what .serve chose before the registry restarted; .serve all "
             "takes every topic.]",
         ]
-        alice = await connect()
-        alice.send(join("Alice"))
-        await alice.next(DeskQueued)  # not handed to a console nobody watches
+        # not handed to a console nobody watches
+        alice = await joined(connect, join("Alice"), DeskQueued)
         desk.console_line(".serve 2")
         await alice.next(DeskServed)
 
@@ -562,9 +538,7 @@ def test_closing_tells_everyone_and_saves_transcripts(tmp_path: Path) -> None:
         said = f"call me on {PHONE}"
         alice.send(DeskLine("l1", "", said, served.session))  # type: ignore[attr-defined]
         await asyncio.wait_for(relayed.wait(), 5)  # the line reached the operator
-        bob = await connect()
-        bob.send(join("Bob", "+1 202 555 0147"))
-        await bob.next(DeskQueued)
+        bob = await joined(connect, join("Bob", "+1 202 555 0147"), DeskQueued)
         await desk.close()
         assert "closing" in (await alice.next(DeskEnded)).reason  # type: ignore[attr-defined]
         assert "closing" in (await bob.next(DeskEnded)).reason  # type: ignore[attr-defined]
@@ -586,9 +560,7 @@ def test_positions_are_pushed_by_the_timer(tmp_path: Path) -> None:
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
         people = []
         for i, name in enumerate(("Alice", "Bob", "Carol")):
-            client = await connect()
-            client.send(join(name, f"+1 555 010 000{i}"))
-            await client.next(DeskQueued)
+            client = await joined(connect, join(name, f"+1 555 010 000{i}"), DeskQueued)
             people.append(client)
         people[0].send(DeskLeave("x"))
         # Carol joined moments ago: her new position comes from the timer, within a second.
@@ -605,9 +577,7 @@ def test_encode_is_the_wire_format() -> None:
 def test_each_person_is_known_by_the_address_they_joined_from(tmp_path: Path) -> None:
     # the per-address limit (registry.desk_limits.MAX_PER_ADDRESS) counts what this records
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
-        alice = await connect()
-        alice.send(join("Alice"))
-        await alice.next(DeskQueued)
+        _alice = await joined(connect, join("Alice"), DeskQueued)  # held: dropped, it closes
         assert [p.address for p in desk.queue.waiting] == ["127.0.0.1"]
 
     run(tmp_path, scenario)
@@ -619,9 +589,7 @@ def test_the_history_of_session_lengths_survives_a_restart(tmp_path: Path) -> No
     async def serve_three(desk: DeskService, connect: Connect, _: list[str]) -> None:
         desk.set_console_output(lambda _line: None)
         for number, phone in enumerate(phones[:3]):
-            person = await connect()
-            person.send(join(f"P{number}", phone))
-            await person.next(DeskServed)
+            person = await joined(connect, join(f"P{number}", phone), DeskServed)
             desk.console_line(".end")
             await person.next(DeskEnded)
 
@@ -646,9 +614,7 @@ def test_a_damaged_history_is_one_log_line_and_the_desk_runs(tmp_path: Path) -> 
 
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
         desk.set_console_output(lambda _line: None)
-        alice = await connect()
-        alice.send(join("Alice"))
-        await alice.next(DeskServed)
+        _alice = await joined(connect, join("Alice"), DeskServed)  # held: dropped, it closes
         bob = await connect()
         bob.send(join("Bob", "+1 202 555 0147"))
         assert (await bob.next(DeskQueued)).est_kind == EST_HISTORY  # type: ignore[attr-defined]
