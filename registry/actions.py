@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wire.messages import Message, StoredMessage
+from wire.messages import Message, RoomMessage, StoredMessage
 
 Addr = tuple[str, int]
 
@@ -57,10 +57,28 @@ class SaveTable:
 
 
 @dataclass(frozen=True, slots=True)
+class KeepHistory:
+    """Room `room` (its key) said a line: `history` is its history now, the line last. Kept
+    on disk without holding anything back (registry/room_history.py)."""
+
+    room: str
+    history: tuple[RoomMessage, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DropHistory:
+    """Room `room` (its key) is gone: forget its history on disk."""
+
+    room: str
+
+
+@dataclass(frozen=True, slots=True)
 class Log:
     """One line for the registry's log."""
 
     line: str
 
 
-Action = Send | SendMany | StoreMail | DropMail | MoveMail | SaveTable | Log
+Action = (
+    Send | SendMany | StoreMail | DropMail | MoveMail | SaveTable | KeepHistory | DropHistory | Log
+)

@@ -18,13 +18,15 @@ import heapq
 import itertools
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 from registry import mailbox
 from registry.actions import (
     Action,
     Addr,
+    DropHistory,
+    KeepHistory,
     Log,
     SaveTable,
     Send,
@@ -153,6 +155,7 @@ class RegistryCore:
         new_token: Callable[[], str],
         table: Table | None = None,
         mail: dict[str, list[StoredMessage]] | None = None,
+        histories: Mapping[str, Sequence[RoomMessage]] | None = None,
         timeout: float = TIMEOUT,
         attempts: int = ATTEMPTS,
         keepalive: float = KEEPALIVE,
@@ -160,7 +163,8 @@ class RegistryCore:
         new_names: int = NEW_NAMES,
     ) -> None:
         """`session` prefixes this registry's message ids; `new_token` makes secret tokens;
-        `table` and `mail` are what the adapter loaded from disk; a peer silent for
+        `table`, `mail` and the rooms' `histories` (by room key) are what the adapter
+        loaded from disk; a peer silent for
         SILENT_PERIODS x `keepalive` seconds is marked offline; a mailbox holds at most
         `mailbox_limit` messages (registry/mailbox.py); one IP address registers at most
         `new_names` new names an hour (registry/flood.py)."""
@@ -190,8 +194,16 @@ class RegistryCore:
         self._relaying: dict[str, str] = {}
         # ids of joins, leaves and renames done: a late copy is only acked
         self._done_room: OrderedDict[str, None] = OrderedDict()
-        # who is in which room, as the table file kept it (the history is not kept)
+        # who is in which room, as the table file kept it, and what was said there last
         self.rooms = Rooms.restore(self.table.records.values())
+        # histories on disk of rooms that are no more: forgotten at `start`
+        self._gone_histories: list[str] = []
+        for key, history in (histories or {}).items():
+            room = self.rooms.rooms.get(key)
+            if room is None:
+                self._gone_histories.append(key)
+            else:
+                room.history.extend(history)
         # old name key -> (new name key, until when): see RENAME_GRACE
         self._aliases: dict[str, tuple[str, float]] = {}
         self.keepalive = keepalive
@@ -284,7 +296,9 @@ class RegistryCore:
         AWAY_GRACE_PERIODS to find that it is back. Each peer it counts online is told
         (Restarted), so that what it kept meanwhile comes at once."""
         self._judge_from = now + AWAY_GRACE_PERIODS * self.keepalive
-        out = [Send(record.addr, Restarted(self._new_id())) for record in self.table.online()]
+        out: list[Action] = [DropHistory(key) for key in self._gone_histories]
+        self._gone_histories = []
+        out += [Send(record.addr, Restarted(self._new_id())) for record in self.table.online()]
         return out + self.tick(now)
 
     def tick(self, now: float) -> list[Action]:
@@ -1082,6 +1096,8 @@ class RegistryCore:
         if room is None:
             return None
         out.append(SaveTable())
+        if not room.members:  # the room is gone (Rooms.leave), and its history with it
+            out.append(DropHistory(name_key(room.name)))
         if why is not None:
             text = f"{record.name} left {room.name}" + (f" ({why})" if why else "")
             self._room_notice(room, record, text, now, out)
@@ -1115,7 +1131,10 @@ class RegistryCore:
                 return
             _remember(self._done_posts, msg.id, False)
             relay = RoomMessage(msg.id, sender.name, room.name, msg.text, stamp(now), False)
-            room.history.append(relay)
+            # (asked again of a registry restarted since, it may be in the history read back)
+            if not any(said.id == msg.id for said in room.history):
+                room.history.append(relay)
+                out.append(KeepHistory(name_key(room.name), tuple(room.history)))
             self._pushes_to(room.others(sender), relay, "room", now, out)
             self._relaying[msg.id] = sender.name
             self._pushes.watch(msg.id)

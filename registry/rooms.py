@@ -2,7 +2,8 @@
 
 Pure data. Who is in which room survives a restart: each member's Record carries its room
 (`Record.room`), which the table file keeps, and `Rooms.restore` rebuilds the rooms from
-them. The history lives in memory only. The protocol rules that use it (acks, pushes,
+them. The history is kept on disk too, by the adapter (registry/room_history.py), and
+handed back at a restart. The protocol rules that use it (acks, pushes,
 notices) live in registry.core. Members are the table's own Record objects, so a rename,
 which changes a record's name in place, keeps its room membership without any bookkeeping
 here.

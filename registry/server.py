@@ -20,7 +20,9 @@ from peer.wake import WakeTimer
 from registry.actions import (
     Action,
     Addr,
+    DropHistory,
     DropMail,
+    KeepHistory,
     Log,
     MoveMail,
     SaveTable,
@@ -33,6 +35,7 @@ from registry.core import RegistryCore
 from registry.desk_service import DeskService
 from registry.flood import NEW_NAMES
 from registry.mailbox import MAILBOX_MESSAGES
+from registry.room_history import RoomHistoryFiles
 from registry.storage import Storage, StorageError
 from wire.desk import DESK_TYPES
 from wire.messages import Message
@@ -73,6 +76,7 @@ class RegistryServer:
         self._logs: list[str] = []
         self._verbose = verbose
         self._storage = Storage(data_dir, self.log)
+        self._histories = RoomHistoryFiles(data_dir, self.log)
         self._lock = _lock(data_dir)
         try:
             self._load(data_dir, keepalive, crisis_notice, mailbox_limit, new_names)
@@ -102,6 +106,7 @@ class RegistryServer:
             new_token=lambda: secrets.token_hex(16),
             table=self._storage.load_table(now),
             mail=self._storage.load_mail(),
+            histories=self._histories.load(),
             keepalive=keepalive,
             mailbox_limit=mailbox_limit,
             new_names=new_names,
@@ -384,6 +389,10 @@ class RegistryServer:
                 self._storage.drop(owner, ids)
             case MoveMail(old, new):
                 self._storage.move(old, new)
+            case KeepHistory(room, history):
+                self._histories.keep(room, history)
+            case DropHistory(room):
+                self._histories.drop(room)
             case Log(line):
                 self.log(line)
 

@@ -22,7 +22,7 @@ from registry import actions as ra
 from registry.core import RegistryCore
 from registry.table import Table
 from wire.codec import decode, encode, fits_datagram
-from wire.messages import Ack, Acks, Message, Saved, StoredMessage
+from wire.messages import Ack, Acks, Message, RoomMessage, Saved, StoredMessage
 
 Addr = tuple[str, int]
 REGISTRY: Addr = ("127.0.0.1", 5000)
@@ -36,6 +36,8 @@ class Disk:
 
     table: Table = field(default_factory=Table)
     mail: dict[str, list[StoredMessage]] = field(default_factory=dict)
+    #: each room's last lines, by room key (registry/room_history.py)
+    history: dict[str, tuple[RoomMessage, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -114,6 +116,7 @@ class SimNet:
             # through the table file's format, as a real restart reads it
             table=Table.from_json(json.loads(json.dumps(self.disk.table.to_json())), self.now),
             mail=copy.deepcopy(self.disk.mail),
+            histories=dict(self.disk.history),
             timeout=self.timeout,
             attempts=self.attempts,
             keepalive=self.keepalive,
@@ -295,6 +298,10 @@ class SimNet:
                     self.disk.mail[new] = self.disk.mail.get(new, []) + moved
                 case ra.SaveTable():
                     self.disk.table = copy.deepcopy(self.registry.table)
+                case ra.KeepHistory(room, history):
+                    self.disk.history[room] = history
+                case ra.DropHistory(room):
+                    self.disk.history.pop(room, None)
                 case ra.Log(line):
                     self.log.append(line)
 

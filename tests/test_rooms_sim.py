@@ -1228,3 +1228,23 @@ def test_a_room_line_asked_again_unanswered_after_leaving_its_room_is_not_kept()
     net.start_registry()
     net.run(12)
     assert members(net, "r") == ["y", "z"]  # x did not go back
+
+
+def test_a_member_away_while_the_registry_restarted_sees_what_was_said_meanwhile() -> None:
+    """The room's last lines are on disk (registry/room_history.py): before, a registry
+    restart lost them, and z, given up on while it was down, never saw the line."""
+    net = net_of("x", "y", "z")
+    for name in "xyz":
+        net.type(name, "join r")
+    net.run(1)
+    net.kill_peer("z")
+    net.type("x", "said while z was away")
+    net.run(5)  # z never acks: given up on, out of r
+    assert members(net, "r") == ["x", "y"]
+    net.kill_registry()
+    net.start_registry()
+    net.run(1)
+    net.start_peer("z")  # goes back to r, and is shown what it has not seen
+    net.run(3)
+    shown = [line for line in net.screen("z") if line.endswith("x (in r): said while z was away")]
+    assert len(shown) == 1 and shown[0].startswith("[history ")
