@@ -8,7 +8,7 @@ from typing import Any
 
 from registry import actions as ra
 from registry.core import RegistryCore
-from wire.messages import Register, Welcome
+from wire.messages import Join, Register, Welcome
 from wire.version import WIRE_VERSION
 
 X, Y, Z = ("127.0.0.1", 6001), ("127.0.0.1", 6002), ("127.0.0.1", 6003)
@@ -46,3 +46,13 @@ def register(reg: RegistryCore, name: str, addr: tuple[str, int], token: str = "
     welcome = [m for _, m in sends(out) if isinstance(m, Welcome)]
     assert welcome, out
     return welcome[0]
+
+
+def in_room(reg: RegistryCore, room: str, *names_at: tuple[str, tuple[str, int]]) -> dict[str, str]:
+    """Register each (name, address) at T0 and put it in `room`: their tokens by name."""
+    tokens = {}
+    for name, addr in names_at:
+        token = register(reg, name, addr).token
+        reg.receive(Join(f"{name}-j", name, token, room), addr, T0)
+        tokens[name] = token
+    return tokens

@@ -6,17 +6,15 @@ registry killed mid-relay loses nothing."""
 from __future__ import annotations
 
 from registry import actions as ra
-from registry.core import RegistryCore
 from registry.pushes import WINDOW
 from registry.table import Table
-from tests.registry.core_helpers import T0, X, Y, Z, core, register, run_until, sends
+from tests.registry.core_helpers import T0, X, Y, Z, core, in_room, register, run_until, sends
 from wire.messages import (
     Ack,
     Acks,
     ChannelMessage,
     ChannelPost,
     Deregister,
-    Join,
     Relayed,
     RoomMessage,
     RoomPost,
@@ -122,19 +120,9 @@ def test_a_sender_that_deregistered_is_told_too() -> None:
     assert outcomes(reg.receive(Ack("y-1", "x-1"), Y, T0 + 0.02)) == [(X, "x-1")]
 
 
-def in_lobby(reg: RegistryCore, *names_at: tuple[str, tuple[str, int]]) -> dict[str, str]:
-    """Register each (name, address) and put it in room lobby: their tokens by name."""
-    tokens = {}
-    for name, addr in names_at:
-        token = register(reg, name, addr).token
-        reg.receive(Join(f"{name}-j", name, token, "lobby"), addr, T0)
-        tokens[name] = token
-    return tokens
-
-
 def test_a_room_line_has_its_outcome_once_every_other_member_has_acked() -> None:
     reg = core()
-    tokens = in_lobby(reg, ("x", X), ("y", Y), ("z", Z))
+    tokens = in_room(reg, "lobby", ("x", X), ("y", Y), ("z", Z))
     out = reg.receive(RoomPost("x-1", "x", tokens["x"], "lobby", "hi"), X, T0 + 1)
     relayed_to = sorted(a for a, m in sends(out) if isinstance(m, RoomMessage))
     assert relayed_to == [Y, Z] and outcomes(out) == []
@@ -147,7 +135,7 @@ def test_a_room_line_has_its_outcome_once_every_other_member_has_acked() -> None
 
 def test_a_room_line_has_its_outcome_once_a_silent_member_is_given_up_on() -> None:
     reg = core()
-    tokens = in_lobby(reg, ("x", X), ("y", Y))
+    tokens = in_room(reg, "lobby", ("x", X), ("y", Y))
     reg.receive(RoomPost("x-1", "x", tokens["x"], "lobby", "hi"), X, T0 + 1)
     out = run_until(reg, T0 + 10)  # y never acks: marked offline, out of the room
     assert outcomes(out) == [(X, "x-1")]
@@ -159,7 +147,7 @@ def test_a_registry_restarted_mid_relay_says_the_room_line_asked_again() -> None
     """Who is in which room survives the restart (the table file): the line asked again
     is said to the room again, and a member that has it shows it once (by its id)."""
     reg = core()
-    tokens = in_lobby(reg, ("x", X), ("y", Y))
+    tokens = in_room(reg, "lobby", ("x", X), ("y", Y))
     post = RoomPost("x-1", "x", tokens["x"], "lobby", "hi")
     reg.receive(post, X, T0 + 1)
     again = core(table=Table.from_json(reg.table.to_json(), T0 + 2))

@@ -5,20 +5,9 @@ whoever joins, as the old one would have."""
 from __future__ import annotations
 
 from registry import actions as ra
-from registry.core import RegistryCore
 from registry.table import Table
-from tests.registry.core_helpers import T0, X, Y, core, register, sends
+from tests.registry.core_helpers import T0, X, Y, core, in_room, register, sends
 from wire.messages import Join, Leave, RoomMessage, RoomPost
-
-
-def in_lobby(reg: RegistryCore, *names_at: tuple[str, tuple[str, int]]) -> dict[str, str]:
-    """Register each (name, address) and put it in room Lobby: their tokens by name."""
-    tokens = {}
-    for name, addr in names_at:
-        token = register(reg, name, addr).token
-        reg.receive(Join(f"{name}-j", name, token, "Lobby"), addr, T0)
-        tokens[name] = token
-    return tokens
 
 
 def kept(actions: list[ra.Action]) -> list[ra.KeepHistory | ra.DropHistory]:
@@ -27,7 +16,7 @@ def kept(actions: list[ra.Action]) -> list[ra.KeepHistory | ra.DropHistory]:
 
 def test_each_line_said_is_kept_with_the_rooms_history() -> None:
     reg = core()
-    tokens = in_lobby(reg, ("x", X), ("y", Y))
+    tokens = in_room(reg, "Lobby", ("x", X), ("y", Y))
     reg.receive(RoomPost("x-1", "x", tokens["x"], "lobby", "one"), X, T0 + 1)
     out = reg.receive(RoomPost("y-1", "y", tokens["y"], "lobby", "two"), Y, T0 + 2)
     [keep] = kept(out)
@@ -39,7 +28,7 @@ def test_each_line_said_is_kept_with_the_rooms_history() -> None:
 
 def test_the_last_member_leaving_forgets_the_history() -> None:
     reg = core()
-    tokens = in_lobby(reg, ("x", X), ("y", Y))
+    tokens = in_room(reg, "Lobby", ("x", X), ("y", Y))
     reg.receive(RoomPost("x-1", "x", tokens["x"], "lobby", "one"), X, T0 + 1)
     assert kept(reg.receive(Leave("x-l", "x", tokens["x"]), X, T0 + 2)) == []
     assert kept(reg.receive(Leave("y-l", "y", tokens["y"]), Y, T0 + 3)) == [ra.DropHistory("lobby")]
@@ -47,7 +36,7 @@ def test_the_last_member_leaving_forgets_the_history() -> None:
 
 def test_a_restarted_core_replays_the_history_it_read_back_to_a_newcomer() -> None:
     reg = core()
-    tokens = in_lobby(reg, ("x", X))
+    tokens = in_room(reg, "Lobby", ("x", X))
     out = reg.receive(RoomPost("x-1", "x", tokens["x"], "lobby", "one"), X, T0 + 1)
     [keep] = kept(out)
     assert isinstance(keep, ra.KeepHistory)
