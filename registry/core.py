@@ -164,10 +164,9 @@ class RegistryCore:
     ) -> None:
         """`session` prefixes this registry's message ids; `new_token` makes secret tokens;
         `table`, `mail` and the rooms' `histories` (by room key) are what the adapter
-        loaded from disk; a peer silent for
-        SILENT_PERIODS x `keepalive` seconds is marked offline; a mailbox holds at most
-        `mailbox_limit` messages (registry/mailbox.py); one IP address registers at most
-        `new_names` new names an hour (registry/flood.py)."""
+        loaded from disk; a peer silent for SILENT_PERIODS x `keepalive` seconds is marked
+        offline; a mailbox holds at most `mailbox_limit` messages (registry/mailbox.py);
+        one IP address registers at most `new_names` new names an hour (registry/flood.py)."""
         self.table = table if table is not None else Table()
         if table is not None and table.records:
             # Restarted: jump ahead, so that every peer sees a gap and fetches a snapshot,
