@@ -184,6 +184,8 @@ class PeerCore:
         self._change_lines = ChangeLines()
         # whether this start was told that another start holds its name (see `_replaced`)
         self._replaced_said = False
+        # left at once (`leave_now`): nothing more is done, the caller is exiting
+        self._left = False
 
     # -- entry points -------------------------------------------------------------------
 
@@ -196,6 +198,8 @@ class PeerCore:
 
     def line(self, text: str, now: float) -> list[Action]:
         """The user typed `text` (one line, without its newline)."""
+        if self._left:
+            return []
         out: list[Action] = []
         self._line(text, now, out)
         self._settle(now, out)
@@ -281,9 +285,11 @@ class PeerCore:
         kept in the outbox on disk, so that the next start sends it on (to the registry,
         which delivers or saves it; its id keeps it from being shown twice), and the
         registry is told, once and without waiting for an answer, that this peer is gone.
-        The caller exits once these actions are carried out."""
+        The caller exits once these actions are carried out; until then, anything else
+        (the registry's answer to that farewell, say) does nothing: it could rewrite the
+        outbox just kept, without the messages that are only in it since."""
         out: list[Action] = []
-        self._quitting = True
+        self._quitting = self._left = True
         for text in self._after_change:  # typed after a change that was still on its way
             if text is not None and text.strip():
                 out.append(Print(f"[Not carried out, as you left at once: {text}]", "error"))
@@ -315,6 +321,8 @@ class PeerCore:
 
     def receive(self, message: Message, addr: Addr, now: float) -> list[Action]:
         """A message arrived from `addr`."""
+        if self._left:
+            return []
         out: list[Action] = []
         self._receive(message, addr, now, out)
         self._settle(now, out)
@@ -399,6 +407,8 @@ class PeerCore:
 
     def tick(self, now: float) -> list[Action]:
         """Time passed: retries, give-ups, keepalives and outbox retries."""
+        if self._left:
+            return []
         out: list[Action] = []
         self._tick(now, out)
         self._settle(now, out)
@@ -443,6 +453,8 @@ class PeerCore:
 
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""
+        if self._left:
+            return None
         # called after every event: no lists built when only the usual few are set
         wake = self._watch.next_keepalive
         for t in (

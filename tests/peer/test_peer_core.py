@@ -344,6 +344,21 @@ def test_leaving_at_once_keeps_everything_on_its_way_and_tells_the_registry() ->
     assert prints(out) == ["[3 messages not yet delivered kept; sent at your next start.]"]
 
 
+def test_after_leaving_at_once_nothing_rewrites_what_was_kept() -> None:
+    """Found by CI: the registry's ack of the farewell came before the process had exited,
+    and answering it rewrote the outbox without the direct message kept in it a moment
+    before (not yet in the outbox proper: before its first retry), removing the file; the
+    next start had nothing to send."""
+    core, _ = registered()
+    sent(core.line("send bob are you there?", T0))
+    out = core.leave_now()
+    assert kept(out) != []
+    [dereg] = sent(out)
+    assert core.receive(Ack("r-9", dereg.id), SERVER, T0 + 0.01) == []
+    assert core.line("typed as it exits", T0 + 0.02) == []
+    assert core.next_wake() is None and core.tick(T0 + 3) == []
+
+
 def test_leaving_at_once_with_nothing_on_its_way_writes_nothing() -> None:
     core, _ = registered()
     [chat] = sent(core.line("send bob hi", T0))
