@@ -437,10 +437,7 @@ class PeerCore:
             self._request_failed(request, now, out)
         for request in self._requests.streams_over(now):
             self._request_failed(request, now, out)
-        for accepted in self._requests.outcomes_over(now):
-            # accepted but no outcome: ask again, the registry dedupes (a registry killed
-            # while relaying a channel post, which forgot it, relays it again)
-            self._request(accepted, now, out, quiet=True)
+        self._ask_outcomes_again(now, now, out)
         if self._watch.keepalive_due(now):
             self._keepalive(now, out)
 
@@ -1348,7 +1345,13 @@ class PeerCore:
         if not self.state.registered:
             return
         self._flush_outbox(now, out)
-        for accepted in self._requests.outcomes_over(math.inf):
+        self._ask_outcomes_again(math.inf, now, out)
+
+    def _ask_outcomes_again(self, due: float, now: float, out: list[Action]) -> None:
+        """Ask again for each outcome awaited whose deadline is `due` or before: the
+        registry dedupes, and one killed while relaying a post, which forgot it, relays it
+        again."""
+        for accepted in self._requests.outcomes_over(due):
             self._request(accepted, now, out, quiet=True)
 
     def _server_went_away(self, now: float) -> None:

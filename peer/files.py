@@ -151,11 +151,18 @@ def replace_durably(path: Path, data: bytes) -> None:
 def append_durably(path: Path, data: bytes) -> None:
     """Append `data` to `path` (made readable by this user only when new) and fsync it.
     Raises OSError."""
+    append_bytes(path, data, fsync=True)
+
+
+def append_bytes(path: Path, data: bytes, *, fsync: bool) -> None:
+    """Append `data` to the data file `path` (made readable by this user only when new),
+    fsynced or not. Raises OSError."""
     fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     try:
         while data:
             data = data[os.write(fd, data) :]
-        os.fsync(fd)
+        if fsync:
+            os.fsync(fd)
     finally:
         os.close(fd)
 

@@ -780,8 +780,7 @@ class RegistryCore:
             if len(msg.text.encode()) > MAX_TEXT:
                 self._refuse(msg.id, addr, "Message too long.", f"send_all from {sender.name}", out)
                 return
-            _remember(self._done_posts, msg.id, False)
-            self._relaying[msg.id] = sender.name
+            self._relay_started(msg.id, sender)
             relay = ChannelMessage(msg.id, sender.name, msg.text)
             roster = self._changes.roster()
             keys, addrs = roster.online_but(name_key(sender.name))
@@ -797,11 +796,22 @@ class RegistryCore:
                 sent = self._pushes.add(relay, "relay", zip(keys, addrs, strict=True), now, seq)
             if sent:
                 out.append(_send(sent, relay))
-            self._pushes.watch(msg.id)
             out.append(Log(f"channel message from {sender.name} relayed to {len(addrs)} online"))
-        out.append(Send(addr, Ack(self._new_id(), msg.id)))
-        if relayed:  # asked again for a post relayed to all: its outcome was lost, or late
-            out.append(Send(addr, Relayed(self._new_id(), msg.id)))
+        self._post_answered(msg.id, bool(relayed), addr, out)
+
+    def _relay_started(self, post_id: str, sender: Record) -> None:
+        """Channel or room post `post_id` is taken, and relayed from now: its copies are
+        acked, and its sender told once the relay is over (`_relays_over`)."""
+        _remember(self._done_posts, post_id, False)
+        self._relaying[post_id] = sender.name
+        self._pushes.watch(post_id)
+
+    def _post_answered(self, post_id: str, relayed: bool, addr: Addr, out: list[Action]) -> None:
+        """Ack post `post_id`; a copy of one whose relay is over (its sender asked again: the
+        outcome was lost, or late) is told that again too."""
+        out.append(Send(addr, Ack(self._new_id(), post_id)))
+        if relayed:
+            out.append(Send(addr, Relayed(self._new_id(), post_id)))
 
     def _relays_over(self, out: list[Action]) -> None:
         """Tell the sender of each channel or room post whose relay has ended (every member
@@ -1128,18 +1138,14 @@ class RegistryCore:
                 what = f"room message from {sender.name}"
                 self._refuse(msg.id, addr, "Message too long.", what, out)
                 return
-            _remember(self._done_posts, msg.id, False)
+            self._relay_started(msg.id, sender)
             relay = RoomMessage(msg.id, sender.name, room.name, msg.text, stamp(now), False)
             # (asked again of a registry restarted since, it may be in the history read back)
             if not any(said.id == msg.id for said in room.history):
                 room.history.append(relay)
                 out.append(KeepHistory(name_key(room.name), tuple(room.history)))
             self._pushes_to(room.others(sender), relay, "room", now, out)
-            self._relaying[msg.id] = sender.name
-            self._pushes.watch(msg.id)
-        out.append(Send(addr, Ack(self._new_id(), msg.id)))
-        if relayed:  # asked again for a line every member has: its outcome was lost
-            out.append(Send(addr, Relayed(self._new_id(), msg.id)))
+        self._post_answered(msg.id, bool(relayed), addr, out)
 
     def _rename(self, msg: Rename, addr: Addr, now: float, out: list[Action]) -> None:
         record = self._member(msg.name, msg.token, addr, msg.id, "rename", out, fresh=True)

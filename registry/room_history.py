@@ -14,11 +14,10 @@ that is not a room message (torn by a crash, or damaged) is skipped and logged.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from peer.files import open_regular, read_bytes, replace_durably
+from peer.files import append_bytes, read_bytes, replace_durably
 from registry.rooms import ROOM_HISTORY
 from wire.codec import decode, encode
 from wire.errors import DecodeError
@@ -87,13 +86,7 @@ class RoomHistoryFiles:
                 self._lines[room] = len(history)
                 return
             self.dir.mkdir(exist_ok=True)
-            data = encode(history[-1]) + b"\n"
-            fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-            try:
-                while data:
-                    data = data[os.write(fd, data) :]
-            finally:
-                os.close(fd)
+            append_bytes(path, encode(history[-1]) + b"\n", fsync=False)
             self._lines[room] = (lines or 0) + 1
         except OSError as exc:
             self._lines.pop(room, None)

@@ -65,6 +65,15 @@ def block(net: SimNet, drop: object) -> Callable[[], None]:
     return lift
 
 
+def x_y_z_in_r() -> SimNet:
+    """x, y and z registered, and in room r, in that order."""
+    net = net_of("x", "y", "z")
+    for name in "xyz":
+        net.type(name, "join r")
+    net.run(1)
+    return net
+
+
 def in_room_r_then_given_up_on() -> SimNet:
     """x and y in room r; x then silent (frozen: a laptop asleep) until the registry gave
     up on it and took it out of r, and awake again, though it has not heard so yet."""
@@ -303,10 +312,7 @@ def test_a_burst_of_quits_is_folded_on_every_screen() -> None:
 
 
 def test_a_member_that_does_not_ack_is_marked_offline_and_leaves_the_room() -> None:
-    net = net_of("x", "y", "z")
-    for name in "xyz":
-        net.type(name, "join r")
-    net.run(1)
+    net = x_y_z_in_r()
     net.kill_peer("z")
     net.type("x", "anyone?")
     net.run(5)
@@ -1163,10 +1169,7 @@ def room_line_the_registry_died_with(*, left: bool) -> tuple[SimNet, Callable[[]
     """x, y and z in room r; x says "hello" and is told the registry has it, but z's copy
     is lost and the registry is killed before it tries again (`left`: x has typed /leave
     by then). Returns the net with the registry down, and what lets z's copies through."""
-    net = net_of("x", "y", "z")
-    for name in "xyz":
-        net.type(name, "join r")
-    net.run(1)
+    net = x_y_z_in_r()
     to_z = block(
         net,
         lambda src, dst, m: dst == ("127.0.0.1", 6003) and isinstance(m, RoomMessage),
@@ -1233,10 +1236,7 @@ def test_a_room_line_asked_again_unanswered_after_leaving_its_room_is_not_kept()
 def test_a_member_away_while_the_registry_restarted_sees_what_was_said_meanwhile() -> None:
     """The room's last lines are on disk (registry/room_history.py): before, a registry
     restart lost them, and z, given up on while it was down, never saw the line."""
-    net = net_of("x", "y", "z")
-    for name in "xyz":
-        net.type(name, "join r")
-    net.run(1)
+    net = x_y_z_in_r()
     net.kill_peer("z")
     net.type("x", "said while z was away")
     net.run(5)  # z never acks: given up on, out of r
