@@ -126,12 +126,16 @@ def main_command(
         ),
     ] = None,
     bind: Annotated[
-        str, typer.Option("--bind", help="Address to listen on (default: every interface).")
+        str,
+        typer.Option(
+            "--bind", metavar="ADDRESS", help="Address to listen on (default: every interface)."
+        ),
     ] = "0.0.0.0",
     keepalive: Annotated[
         float,
         typer.Option(
             "--keepalive",
+            metavar="SECONDS",
             help="Seconds between a peer's keepalives; a registry counts 3 silent ones as gone, "
             "and a help-desk connection silent for 2 as gone.",
             min=0.05,
@@ -145,6 +149,7 @@ def main_command(
         str | None,
         typer.Option(
             "--crisis-notice",
+            metavar="TEXT",
             help="Registry: the text the help desk shows first to people who pick topic 1.",
         ),
     ] = None,
@@ -152,6 +157,7 @@ def main_command(
         int,
         typer.Option(
             "--mailbox-limit",
+            metavar="N",
             help="Registry: messages one mailbox keeps (and 2 KiB of text each).",
             min=1,
             max=1_000_000,
@@ -161,6 +167,7 @@ def main_command(
         int,
         typer.Option(
             "--new-names",
+            metavar="N",
             help="Registry: new names one IP address may register per hour.",
             min=1,
             max=1_000_000_000,

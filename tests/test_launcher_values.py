@@ -76,3 +76,25 @@ def test_a_crisis_notice_that_would_be_cut_stops_the_start(
     # cut short, it could end in the middle of the number to call
     assert ChatApp.main(["-s", "5000", "--crisis-notice", notice]) == 2
     assert capsys.readouterr().err == f"ChatApp: error: --crisis-notice {said}\n"
+
+
+def test_help_names_every_option_with_a_word_that_says_what_it_takes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # typer's own placeholders read `--bind <str>` and `--keepalive <float range>`
+    assert ChatApp.main(["--help"]) == 0
+    text = capsys.readouterr().out
+    for shown in (
+        "-s, --server PORT",
+        "-c, --client NAME SERVER-IP SERVER-PORT CLIENT-PORT",
+        "-d, --desk SERVER-IP SERVER-PORT",
+        "-o, --operator NAME SERVER-IP SERVER-PORT",
+        "--data-dir DIR",
+        "--bind ADDRESS",
+        "--keepalive SECONDS",
+        "--crisis-notice TEXT",
+        "--mailbox-limit N",
+        "--new-names N",
+    ):
+        assert shown in text, text
+    assert "<str>" not in text and "range>" not in text, text
