@@ -118,7 +118,9 @@ class Terminal:
         """Stop reading; put the terminal back as it was, with every line printed."""
         if self._task is not None:
             # The prompt must be gone before stdout is unpatched, or the last lines printed
-            # above it can be lost with it.
+            # above it can be lost with it. Erased, not left as an empty `>` above them.
+            if self._session is not None:
+                self._session.app.erase_when_done = True
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task

@@ -198,3 +198,47 @@ def test_a_client_stopped_and_continued_puts_its_terminal_back(tmp_path: Path) -
         if person.isalive():
             person.terminate(force=True)
         world.close()
+
+
+def test_ending_the_session_leaves_no_empty_prompt_above_the_last_line(tmp_path: Path) -> None:
+    # found by trying it: after `.end` the screen read `> .end`, then an empty `>`, the
+    # prompt cancelled as the client left, then `[You ended the session. Take care.]`
+    import io
+
+    import pyte
+
+    world = DeskWorld(tmp_path)
+    env = world.env()
+    env["TERM"] = "xterm"
+    env["PROMPT_TOOLKIT_NO_CPR"] = "1"
+    operator = world.operator("ann")
+    person = pexpect.spawn(
+        sys.executable,
+        ["-m", "peer.desk_client", "127.0.0.1", str(world.port)],
+        cwd=str(ROOT),
+        env=env,
+        encoding="utf-8",
+        timeout=8,
+        dimensions=(40, 200),
+    )
+    seen = io.StringIO()
+    person.logfile_read = seen
+    try:
+        for question, answer in (("Name:", "Alice"), ("number:", "+44 7700 900123")):
+            person.expect(question)
+            person.sendline(answer)
+        person.expect(r"Topic \(1-6\):")
+        person.sendline("5")
+        person.expect("talking to ann")
+        person.sendline(".end")
+        person.expect("You ended the session")
+        person.expect(pexpect.EOF)
+        screen = pyte.Screen(200, 40)
+        pyte.Stream(screen).feed(seen.getvalue())
+        shown = [row.rstrip() for row in screen.display if row.strip()]
+        assert shown[-2:] == ["> .end", ">>> [You ended the session. Take care.]"], shown
+        operator.expect("Alice ended the session")
+    finally:
+        if person.isalive():
+            person.terminate(force=True)
+        world.close()
