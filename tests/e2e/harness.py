@@ -562,6 +562,17 @@ class Peer(ChatProc):
         self.data_dir = data_dir
 
 
+def reaches(sender: Peer, receiver: Peer, text: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """`send <receiver> <text>` from sender to a receiver that has just come online: the
+    receiver shows it, and the sender says it was received, directly, or, when its table
+    did not have the receiver online yet, by the registry, which found the receiver alive
+    and delivered it itself (`[Client <name> exists!!]`, DESIGN.md section 4)."""
+    sender.send(f"send {receiver.name} {text}")
+    receiver.expect(chat_line(sender.name, text), timeout)
+    either = f"{line(received_by(receiver.name))}|{line(client_exists(receiver.name))}"
+    sender.expect(either, timeout)
+
+
 def direct(sender: Peer, receiver: Peer, text: str, timeout: float = DEFAULT_TIMEOUT) -> None:
     """`send <receiver> <text>` from sender; both sides must show it (self-send included)."""
     sender.send(f"send {receiver.name} {text}")
