@@ -195,14 +195,19 @@ class RegistryCore:
         self._done_room: OrderedDict[str, None] = OrderedDict()
         # who is in which room, as the table file kept it, and what was said there last
         self.rooms = Rooms.restore(self.table.records.values())
-        # histories on disk of rooms that are no more: forgotten at `start`
-        self._gone_histories: list[str] = []
+        # and the histories of rooms nobody is in, set aside for when they are made again,
+        # the one said in longest ago first (first forgotten beyond KEPT_EMPTIED)
+        emptied = []
         for key, history in (histories or {}).items():
             room = self.rooms.rooms.get(key)
-            if room is None:
-                self._gone_histories.append(key)
-            else:
+            if room is not None:
                 room.history.extend(history)
+            elif history:
+                emptied.append((history[-1].stamp, key, history))
+        for _, key, history in sorted(emptied):
+            self.rooms.set_aside(key, history)
+        # histories on disk no longer kept: forgotten at `start`
+        self._gone_histories = self.rooms.forgotten()
         # old name key -> (new name key, until when): see RENAME_GRACE
         self._aliases: dict[str, tuple[str, float]] = {}
         self.keepalive = keepalive
@@ -1064,14 +1069,16 @@ class RegistryCore:
         shown = ", ".join(others[:JOIN_NAMES_SHOWN])
         if len(others) > JOIN_NAMES_SHOWN:
             shown += f" and {len(others) - JOIN_NAMES_SHOWN} more"
-        text = f"You joined {room.name}" + (f" with {shown}" if others else " (a new room)")
+        alone = " (nobody else is in it)" if room.history else " (a new room)"
+        text = f"You joined {room.name}" + (f" with {shown}" if others else alone)
         if left is not None:
             text = f"You left {left.name} and joined" + text.removeprefix("You joined")
         self._push(record, RoomNotice(self._new_id(), room.name, text), "room", now, out)
         for old in room.history:
             # under the line's own id: a member who saw it (back after a pause, or a
             # restart) is shown it once only, as for any message
-            replay = RoomMessage(old.id, old.sender, old.room, old.text, old.stamp, True)
+            # in the room's spelling now: it may have been emptied and made again
+            replay = RoomMessage(old.id, old.sender, room.name, old.text, old.stamp, True)
             self._push(record, replay, "room", now, out)
         # The ack after "You joined" and the history: the peer carries out the lines typed
         # after the join on the ack (a script's `join lobby` then `/who`), and they must
@@ -1105,8 +1112,9 @@ class RegistryCore:
         if room is None:
             return None
         out.append(SaveTable())
-        if not room.members:  # the room is gone (Rooms.leave), and its history with it
-            out.append(DropHistory(name_key(room.name)))
+        # emptied, the room is gone, its history set aside (Rooms.leave), maybe another's
+        # forgotten for it
+        out += [DropHistory(key) for key in self.rooms.forgotten()]
         if why is not None:
             text = f"{record.name} left {room.name}" + (f" ({why})" if why else "")
             self._room_notice(room, record, text, now, out)

@@ -7,8 +7,10 @@ Layout under the data directory:
 Written without fsync: a registry killed keeps them (they are in the page cache), a power
 cut may lose the last few. Nothing is acknowledged on their account: a line said in a room
 is kept by its sender until every member has it (Relayed). The file is rewritten with the
-last ROOM_HISTORY lines once it holds twice as many, and removed with its room. A line
-that is not a room message (torn by a crash, or damaged) is skipped and logged.
+last ROOM_HISTORY lines once it holds twice as many. An emptied room's file stays, for
+when the room is made again; it is removed when the registry forgets that history
+(registry/rooms.py, KEPT_EMPTIED). A line that is not a room message (torn by a crash, or
+damaged) is skipped and logged.
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ class RoomHistoryFiles:
             self._failed_to(f"keep the history of room {room} in {path}", exc)
 
     def drop(self, room: str) -> None:
-        """Room `room` is gone (its last member left): remove its file."""
+        """Room `room`'s history is no longer kept (see KEPT_EMPTIED): remove its file."""
         path = self._path(room)
         self._lines.pop(room, None)
         if path is None:

@@ -3,7 +3,8 @@
 Pure data. Who is in which room survives a restart: each member's Record carries its room
 (`Record.room`), which the table file keeps, and `Rooms.restore` rebuilds the rooms from
 them. The history is kept on disk too, by the adapter (registry/room_history.py), and
-handed back at a restart. The protocol rules that use it (acks, pushes,
+handed back at a restart. A room whose last member leaves is gone, but its history is set
+aside for when the room is made again (KEPT_EMPTIED). The protocol rules that use it (acks, pushes,
 notices) live in registry.core. Members are the table's own Record objects, so a rename,
 which changes a record's name in place, keeps its room membership without any bookkeeping
 here.
@@ -11,7 +12,7 @@ here.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -26,6 +27,11 @@ ROOM_HISTORY = 20
 #: Rooms at most. Bounds the registry's memory (each room keeps ROOM_HISTORY messages of up
 #: to MAX_TEXT bytes) and keeps the answer to `rooms` to one frame.
 MAX_ROOMS = 100
+
+#: Emptied rooms whose history is kept for when the room is made again: a team that leaves
+#: its room at night finds what was said in it in the morning. The one emptied longest ago
+#: is forgotten first. As many as there can be rooms, which bounds the memory alike.
+KEPT_EMPTIED = MAX_ROOMS
 
 
 @dataclass
@@ -46,6 +52,9 @@ class Rooms:
 
     def __init__(self) -> None:
         self.rooms: dict[str, Room] = {}
+        # histories of emptied rooms by key, the one emptied last at the end
+        self.emptied: OrderedDict[str, deque[RoomMessage]] = OrderedDict()
+        self._forgotten: list[str] = []  # keys of histories no longer kept (see `forgotten`)
 
     @classmethod
     def restore(cls, records: Iterable[Record]) -> Rooms:
@@ -75,6 +84,7 @@ class Rooms:
         room = self.get(name)
         if room is None:
             room = Room(name)
+            room.history.extend(self.emptied.pop(name_key(name), ()))
             self.rooms[name_key(name)] = room
         if not any(m is record for m in room.members):
             room.members.append(record)
@@ -82,8 +92,8 @@ class Rooms:
         return room
 
     def leave(self, record: Record) -> Room | None:
-        """Take `record` out of its room; remove the room when it is empty. Return the room
-        it left (None if it was in none)."""
+        """Take `record` out of its room; remove the room when it is empty, setting its
+        history aside (`set_aside`). Return the room it left (None if it was in none)."""
         room = self.of(record)
         record.room = ""
         if room is None:
@@ -91,7 +101,25 @@ class Rooms:
         room.members = room.others(record)
         if not room.members:
             del self.rooms[name_key(room.name)]
+            self.set_aside(name_key(room.name), room.history)
         return room
+
+    def set_aside(self, key: str, history: Iterable[RoomMessage]) -> None:
+        """Keep `history`, that of room `key`, which has no members, for when the room is
+        made again. Beyond KEPT_EMPTIED such histories, the one set aside longest ago is
+        forgotten (see `forgotten`)."""
+        kept = deque(history, maxlen=ROOM_HISTORY)
+        if not kept:
+            return
+        self.emptied[key] = kept
+        self.emptied.move_to_end(key)
+        while len(self.emptied) > KEPT_EMPTIED:
+            self._forgotten.append(self.emptied.popitem(last=False)[0])
+
+    def forgotten(self) -> list[str]:
+        """The keys of the histories forgotten since the last call: their files can go."""
+        keys, self._forgotten = self._forgotten, []
+        return keys
 
     def listing(self) -> list[tuple[str, int]]:
         """(name, member count) for every room, by name."""

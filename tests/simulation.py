@@ -102,8 +102,8 @@ class SimNet:
         #: every message a peer set out to send (its Sending action): id -> (who, message)
         self.typed: dict[str, tuple[str, Message]] = {}
         self.log: list[str] = []
-        #: keys of the rooms removed (emptied), whose history went with them, in order
-        self.rooms_removed: list[str] = []
+        #: keys of the rooms whose history the registry forgot (DropHistory), in order
+        self.histories_dropped: list[str] = []
         self._acks: dict[tuple[Addr, Addr], list[str]] = {}
         self._acks_due: float | None = None
         self.start_registry()
@@ -304,7 +304,7 @@ class SimNet:
                     self.disk.history[room] = history
                 case ra.DropHistory(room):
                     self.disk.history.pop(room, None)
-                    self.rooms_removed.append(room)
+                    self.histories_dropped.append(room)
                 case ra.Log(line):
                     self.log.append(line)
 

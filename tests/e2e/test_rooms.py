@@ -399,6 +399,28 @@ def test_a_restarted_peer_goes_back_to_its_room_under_its_new_name(chat: ChatEnv
     assert third.count(r"Back to") == 0
 
 
+def test_a_room_everyone_left_still_has_its_history(chat: ChatEnv) -> None:
+    """Found by trying it: a team quits for the night, and in the morning teamchat was "a
+    new room", what was said there gone. Now its last lines are kept (on disk, across a
+    registry restart too) for whoever makes the room again."""
+    registry = chat.start_registry()
+    alice, bob = chat.start_peers("alice", "bob")
+    for peer in (alice, bob):
+        peer.send("join teamchat")
+        peer.expect(r"^>>> \[You joined teamchat")
+    alice.send("the plan: ship on friday")
+    bob.expect_line("alice (in teamchat): the plan: ship on friday")
+    for peer in (alice, bob):
+        peer.send("/quit")
+        assert peer.wait_exit() == 0
+    registry.kill()
+    chat.start_registry()
+    carol = chat.start_peer("carol")
+    carol.send("join teamchat")
+    carol.expect_line("[You joined teamchat (nobody else is in it)]")
+    carol.expect(r"^>>> \[history [^\]]+\] alice \(in teamchat\): the plan: ship on friday$")
+
+
 def scripted(chat: ChatEnv, *lines: str) -> list[str]:
     """The lines a peer named "script" shows (those starting `>>> `) with `lines` piped in
     before the registry answered its start, once it has exited, as it must, with 0."""

@@ -1,9 +1,11 @@
-"""The registry's rooms as data: entering, leaving, and rebuilding them after a restart."""
+"""The registry's rooms as data: entering, leaving, rebuilding them after a restart, and
+the histories of emptied rooms kept for when they are made again."""
 
 from __future__ import annotations
 
-from registry.rooms import MAX_ROOMS, Rooms
+from registry.rooms import KEPT_EMPTIED, MAX_ROOMS, ROOM_HISTORY, Rooms
 from registry.table import Record
+from wire.messages import RoomMessage
 
 
 def record(name: str, room: str = "") -> Record:
@@ -33,3 +35,45 @@ def test_the_last_to_leave_removes_the_room() -> None:
     assert rooms.leave(x) is not None and x.room == ""
     assert rooms.leave(y) is not None
     assert rooms.get("r") is None and rooms.leave(y) is None
+
+
+def said(text: str, room: str = "r") -> RoomMessage:
+    return RoomMessage(f"id-{text}", "x", room, text, "2026-11-22 10:00:00", False)
+
+
+def test_an_emptied_room_made_again_has_its_history() -> None:
+    x, y = record("x", "r"), record("y", "r")
+    rooms = Rooms.restore([x, y])
+    rooms.get("r").history.extend([said("one"), said("two")])  # type: ignore[union-attr]
+    rooms.leave(x)
+    rooms.leave(y)
+    assert rooms.get("r") is None and rooms.listing() == []
+    again = rooms.enter(y, "R")
+    assert again.name == "R" and [m.text for m in again.history] == ["one", "two"]
+    assert rooms.emptied == {} and rooms.forgotten() == []
+
+
+def test_an_emptied_room_without_history_keeps_nothing() -> None:
+    x = record("x", "r")
+    rooms = Rooms.restore([x])
+    rooms.leave(x)
+    assert rooms.emptied == {}
+
+
+def test_beyond_kept_emptied_the_history_emptied_longest_ago_is_forgotten() -> None:
+    rooms = Rooms()
+    for i in range(KEPT_EMPTIED + 2):
+        rooms.set_aside(f"r{i}", [said(str(i), f"r{i}")])
+    assert rooms.forgotten() == ["r0", "r1"]
+    assert rooms.forgotten() == []  # said once
+    assert len(rooms.emptied) == KEPT_EMPTIED and "r2" in rooms.emptied
+    # set aside again, a history counts as emptied last
+    rooms.set_aside("r2", [said("again", "r2")])
+    rooms.set_aside("extra", [said("x", "extra")])
+    assert rooms.forgotten() == ["r3"]
+
+
+def test_a_history_set_aside_keeps_its_last_lines() -> None:
+    rooms = Rooms()
+    rooms.set_aside("r", [said(str(i)) for i in range(ROOM_HISTORY + 5)])
+    assert [m.text for m in rooms.emptied["r"]] == [str(i) for i in range(5, ROOM_HISTORY + 5)]
