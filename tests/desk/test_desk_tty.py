@@ -14,28 +14,41 @@ from tests.e2e.harness import free_port
 pexpect = pytest.importorskip("pexpect")
 
 
-def test_person_and_operator_on_a_terminal(tmp_path: Path) -> None:
-    world = DeskWorld(tmp_path)
+def terminal_env(world: DeskWorld) -> dict[str, str]:
+    """`world`'s environment for a program on a terminal: an xterm, and no cursor-position
+    requests (pexpect does not answer them)."""
     env = world.env()
     env["TERM"] = "xterm"
+    env["PROMPT_TOOLKIT_NO_CPR"] = "1"
+    return env
+
+
+def on_a_terminal(env: dict[str, str], *args: str) -> pexpect.spawn:
+    """`python -m <args>` on a pty of 40 rows of 200 columns, from the repository."""
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", *args],
+        cwd=str(ROOT),
+        env=env,
+        encoding="utf-8",
+        timeout=8,
+        dimensions=(40, 200),
+    )
+
+
+def person_on_a_terminal(world: DeskWorld) -> pexpect.spawn:
+    """`ChatApp -d` against `world`'s desk, on a terminal."""
+    return on_a_terminal(terminal_env(world), "peer.desk_client", "127.0.0.1", str(world.port))
+
+
+def test_person_and_operator_on_a_terminal(tmp_path: Path) -> None:
+    world = DeskWorld(tmp_path)
+    env = terminal_env(world)
     env.pop("NO_COLOR", None)
-    env["PROMPT_TOOLKIT_NO_CPR"] = "1"  # pexpect does not answer cursor-position requests
     key = env.pop("CHATAPP_DESK_KEY")  # on a terminal the operator is asked for it
-
-    def spawn(*args: str) -> pexpect.spawn:
-        return pexpect.spawn(
-            sys.executable,
-            ["-m", *args],
-            cwd=str(ROOT),
-            env=env,
-            encoding="utf-8",
-            timeout=8,
-            dimensions=(40, 200),
-        )
-
     port = str(world.port)
-    op = spawn("peer.desk_operator", "ann", "127.0.0.1", port)
-    person = spawn("peer.desk_client", "127.0.0.1", port)
+    op = on_a_terminal(env, "peer.desk_operator", "ann", "127.0.0.1", port)
+    person = on_a_terminal(env, "peer.desk_client", "127.0.0.1", port)
     try:
         op.expect("Operator key: ")
         op.sendline(key)
@@ -85,18 +98,7 @@ def test_person_and_operator_on_a_terminal(tmp_path: Path) -> None:
 
 def test_ctrl_c_at_a_question_leaves_without_asking_again(tmp_path: Path) -> None:
     world = DeskWorld(tmp_path)
-    env = world.env()
-    env["TERM"] = "xterm"
-    env["PROMPT_TOOLKIT_NO_CPR"] = "1"
-    person = pexpect.spawn(
-        sys.executable,
-        ["-m", "peer.desk_client", "127.0.0.1", str(world.port)],
-        cwd=str(ROOT),
-        env=env,
-        encoding="utf-8",
-        timeout=8,
-        dimensions=(40, 200),
-    )
+    person = person_on_a_terminal(world)
     try:
         person.expect("Name:")
         person.sendcontrol("c")
@@ -118,9 +120,7 @@ def test_the_registry_console_serves_unless_started_with_no_desk_console(
 ) -> None:
     port = str(free_port())
     world = DeskWorld(tmp_path)  # for the person's environment; the registry's desk serves
-    env = world.env()
-    env["TERM"] = "xterm"
-    env["PROMPT_TOOLKIT_NO_CPR"] = "1"
+    env = terminal_env(world)
     option = [] if serves else ["--no-desk-console"]
     argv = ["ChatApp.py", "-s", port, "--bind", "127.0.0.1", "--data-dir", str(tmp_path / "r")]
     registry = pexpect.spawn(
@@ -157,18 +157,7 @@ def test_a_client_stopped_and_continued_puts_its_terminal_back(tmp_path: Path) -
     import pyte
 
     world = DeskWorld(tmp_path)
-    env = world.env()
-    env["TERM"] = "xterm"
-    env["PROMPT_TOOLKIT_NO_CPR"] = "1"
-    person = pexpect.spawn(
-        sys.executable,
-        ["-m", "peer.desk_client", "127.0.0.1", str(world.port)],
-        cwd=str(ROOT),
-        env=env,
-        encoding="utf-8",
-        timeout=8,
-        dimensions=(40, 200),
-    )
+    person = person_on_a_terminal(world)
     seen = io.StringIO()
     person.logfile_read = seen
     try:
@@ -208,19 +197,8 @@ def test_ending_the_session_leaves_no_empty_prompt_above_the_last_line(tmp_path:
     import pyte
 
     world = DeskWorld(tmp_path)
-    env = world.env()
-    env["TERM"] = "xterm"
-    env["PROMPT_TOOLKIT_NO_CPR"] = "1"
     operator = world.operator("ann")
-    person = pexpect.spawn(
-        sys.executable,
-        ["-m", "peer.desk_client", "127.0.0.1", str(world.port)],
-        cwd=str(ROOT),
-        env=env,
-        encoding="utf-8",
-        timeout=8,
-        dimensions=(40, 200),
-    )
+    person = person_on_a_terminal(world)
     seen = io.StringIO()
     person.logfile_read = seen
     try:
