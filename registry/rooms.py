@@ -4,10 +4,10 @@ Pure data. Who is in which room survives a restart: each member's Record carries
 (`Record.room`), which the table file keeps, and `Rooms.restore` rebuilds the rooms from
 them. The history is kept on disk too, by the adapter (registry/room_history.py), and
 handed back at a restart. A room whose last member leaves is gone, but its history is set
-aside for when the room is made again (KEPT_EMPTIED). The protocol rules that use it (acks, pushes,
-notices) live in registry.core. Members are the table's own Record objects, so a rename,
-which changes a record's name in place, keeps its room membership without any bookkeeping
-here.
+aside for when the room is made again (KEPT_EMPTIED). The protocol rules that use it (acks,
+pushes, notices) live in registry.core. Members are the table's own Record objects, so a
+rename, which changes a record's name in place, keeps its room membership without any
+bookkeeping here.
 """
 
 from __future__ import annotations
