@@ -201,7 +201,7 @@ class RegistryCore:
         for key, history in (histories or {}).items():
             room = self.rooms.rooms.get(key)
             if room is not None:
-                room.history.extend(history)
+                room.read_back(history)
             elif history:
                 emptied.append((history[-1].stamp, key, history))
         for _, key, history in sorted(emptied):
@@ -1074,6 +1074,13 @@ class RegistryCore:
         if left is not None:
             text = f"You left {left.name} and joined" + text.removeprefix("You joined")
         self._push(record, RoomNotice(self._new_id(), room.name, text), "room", now, out)
+        if self.rooms.missed(record, room) > len(room.history):
+            # what it missed is not all in the history: said, not left for it to assume
+            more = (
+                f"More was said in {room.name} while you were away than the "
+                f"{len(room.history)} lines it keeps"
+            )
+            self._push(record, RoomNotice(self._new_id(), room.name, more), "room", now, out)
         for old in room.history:
             # under the line's own id: a member who saw it (back after a pause, or a
             # restart) is shown it once only, as for any message
@@ -1150,7 +1157,7 @@ class RegistryCore:
             relay = RoomMessage(msg.id, sender.name, room.name, msg.text, stamp(now), False)
             # (asked again of a registry restarted since, it may be in the history read back)
             if not any(said.id == msg.id for said in room.history):
-                room.history.append(relay)
+                room.keep(relay)
                 out.append(KeepHistory(name_key(room.name), tuple(room.history)))
             self._pushes_to(room.others(sender), relay, "room", now, out)
         self._post_answered(msg.id, bool(relayed), addr, out)

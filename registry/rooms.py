@@ -33,6 +33,11 @@ MAX_ROOMS = 100
 #: is forgotten first. As many as there can be rooms, which bounds the memory alike.
 KEPT_EMPTIED = MAX_ROOMS
 
+#: Members remembered as away from a room (where they left it, and when in its lines), to
+#: tell one back whether more was said meanwhile than the room keeps. One per name at most;
+#: beyond this many, the one away longest is forgotten (it is then told nothing).
+AWAY_KEPT = 10_000
+
 
 @dataclass
 class Room:
@@ -41,10 +46,23 @@ class Room:
     name: str
     members: list[Record] = field(default_factory=list)
     history: deque[RoomMessage] = field(default_factory=lambda: deque(maxlen=ROOM_HISTORY))
+    #: Lines said in the room as far as this registry knows: those of its history read back
+    #: at the start, and every one since. Counts lines a member away meanwhile missed.
+    said: int = 0
 
     def others(self, record: Record) -> list[Record]:
         """Every member but `record`."""
         return [m for m in self.members if m is not record]
+
+    def keep(self, line: RoomMessage) -> None:
+        """`line` was said in the room: the newest line of its history."""
+        self.history.append(line)
+        self.said += 1
+
+    def read_back(self, history: Iterable[RoomMessage]) -> None:
+        """The room's history as kept on disk, oldest first, read back at a start."""
+        self.history.extend(history)
+        self.said = len(self.history)
 
 
 class Rooms:
@@ -52,9 +70,11 @@ class Rooms:
 
     def __init__(self) -> None:
         self.rooms: dict[str, Room] = {}
-        # histories of emptied rooms by key, the one emptied last at the end
-        self.emptied: OrderedDict[str, deque[RoomMessage]] = OrderedDict()
+        # emptied rooms with a history, by key, the one emptied last at the end
+        self.emptied: OrderedDict[str, Room] = OrderedDict()
         self._forgotten: list[str] = []  # keys of histories no longer kept (see `forgotten`)
+        # name key -> (key of the room it left, the room's `said` then): see `missed`
+        self._away: OrderedDict[str, tuple[str, int]] = OrderedDict()
 
     @classmethod
     def restore(cls, records: Iterable[Record]) -> Rooms:
@@ -83,8 +103,8 @@ class Rooms:
         """Put `record` into room `name`, creating the room; the caller has left any other."""
         room = self.get(name)
         if room is None:
-            room = Room(name)
-            room.history.extend(self.emptied.pop(name_key(name), ()))
+            room = self.emptied.pop(name_key(name), None) or Room(name)
+            room.name = name  # spelled as whoever makes it again does
             self.rooms[name_key(name)] = room
         if not any(m is record for m in room.members):
             room.members.append(record)
@@ -99,19 +119,39 @@ class Rooms:
         if room is None:
             return None
         room.members = room.others(record)
+        key = name_key(room.name)
+        self._away[name_key(record.name)] = (key, room.said)
+        self._away.move_to_end(name_key(record.name))
+        if len(self._away) > AWAY_KEPT:
+            self._away.popitem(last=False)
         if not room.members:
-            del self.rooms[name_key(room.name)]
-            self.set_aside(name_key(room.name), room.history)
+            del self.rooms[key]
+            self._set_aside(key, room)
         return room
 
+    def missed(self, record: Record, room: Room) -> int:
+        """How many lines were said in `room`, which `record` has just entered, since it
+        last left it (0 if it left another since, or it is not known to have been in it).
+        Asked once per entry: it is then no longer away."""
+        away = self._away.pop(name_key(record.name), None)
+        if away is None or away[0] != name_key(room.name):
+            return 0
+        return room.said - away[1]
+
     def set_aside(self, key: str, history: Iterable[RoomMessage]) -> None:
-        """Keep `history`, that of room `key`, which has no members, for when the room is
-        made again. Beyond KEPT_EMPTIED such histories, the one set aside longest ago is
-        forgotten (see `forgotten`)."""
-        kept = deque(history, maxlen=ROOM_HISTORY)
-        if not kept:
+        """Keep `history`, read back at a start, of room `key`, which has no members, for
+        when the room is made again (see `_set_aside`)."""
+        room = Room(key)
+        room.read_back(history)
+        self._set_aside(key, room)
+
+    def _set_aside(self, key: str, room: Room) -> None:
+        """Keep emptied `room`, if it has a history, for when it is made again. Beyond
+        KEPT_EMPTIED such rooms, the one set aside longest ago is forgotten (see
+        `forgotten`)."""
+        if not room.history:
             return
-        self.emptied[key] = kept
+        self.emptied[key] = room
         self.emptied.move_to_end(key)
         while len(self.emptied) > KEPT_EMPTIED:
             self._forgotten.append(self.emptied.popitem(last=False)[0])

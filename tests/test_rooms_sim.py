@@ -247,6 +247,36 @@ def test_history_is_shown_again_to_someone_who_comes_back() -> None:
     assert net.screen("y")[-1].startswith("[history ")
 
 
+def test_a_member_back_after_more_was_said_than_the_history_keeps_is_told() -> None:
+    # a laptop asleep through a busy meeting got the last 20 lines, and nothing said that
+    # the 5 before them were gone
+    net = in_room_r_then_given_up_on()
+    for i in range(ROOM_HISTORY + 5):
+        net.type("y", f"line {i}")
+        net.run(0.0001)
+    net.run(5)  # x finds it was given up on, registers again and goes back to r
+    assert members(net, "r") == ["y", "x"]
+    shown = net.screen("x")
+    told = "[More was said in r while you were away than the 20 lines it keeps]"
+    assert told in shown
+    history = [line for line in shown if line.startswith("[history ")]
+    assert shown.index(told) < shown.index(history[0])
+    assert [line.rpartition(": ")[2] for line in history] == [
+        f"line {i}" for i in range(5, ROOM_HISTORY + 5)
+    ]
+
+
+def test_a_member_back_after_no_more_than_the_history_keeps_is_told_nothing() -> None:
+    net = in_room_r_then_given_up_on()
+    for i in range(ROOM_HISTORY):
+        net.type("y", f"line {i}")
+        net.run(0.0001)
+    net.run(5)
+    assert members(net, "r") == ["y", "x"]
+    assert not any(line.startswith("[More was said") for line in net.screen("x"))
+    assert sum(line.startswith("[history ") for line in net.screen("x")) == ROOM_HISTORY
+
+
 def test_notices_for_join_leave_dereg_quit_and_rename() -> None:
     net = net_of("w", "x", "y", "z")
     for name in "wxyz":

@@ -76,4 +76,31 @@ def test_beyond_kept_emptied_the_history_emptied_longest_ago_is_forgotten() -> N
 def test_a_history_set_aside_keeps_its_last_lines() -> None:
     rooms = Rooms()
     rooms.set_aside("r", [said(str(i)) for i in range(ROOM_HISTORY + 5)])
-    assert [m.text for m in rooms.emptied["r"]] == [str(i) for i in range(5, ROOM_HISTORY + 5)]
+    kept = rooms.emptied["r"].history
+    assert [m.text for m in kept] == [str(i) for i in range(5, ROOM_HISTORY + 5)]
+
+
+def test_missed_counts_the_lines_said_since_a_member_left_once() -> None:
+    x, y = record("x", "r"), record("y", "r")
+    rooms = Rooms.restore([x, y])
+    r = rooms.get("r")
+    assert r is not None
+    r.keep(said("before"))
+    rooms.leave(x)
+    for i in range(3):
+        r.keep(said(str(i)))
+    assert rooms.missed(x, rooms.enter(x, "r")) == 3
+    assert rooms.missed(x, r) == 0  # asked once per entry
+    assert rooms.missed(y, r) == 0  # never away
+
+
+def test_missed_counts_across_an_emptied_room_made_again_but_not_another_room() -> None:
+    x, y = record("x", "r"), record("y", "r")
+    rooms = Rooms.restore([x, y])
+    rooms.leave(x)
+    rooms.get("r").keep(said("while x was away"))  # type: ignore[union-attr]
+    rooms.leave(y)  # emptied: set aside with its count
+    assert rooms.missed(x, rooms.enter(x, "R")) == 1
+    rooms.leave(x)
+    rooms.enter(x, "elsewhere")
+    assert rooms.missed(x, rooms.enter(y, "r")) == 0
