@@ -285,16 +285,15 @@ class TerminalConsole:
 
         class _Complete(Completer):
             def get_completions(self, document: Document, event: object) -> Iterable[Completion]:
+                asked, console._tab_on_line = console._tab_on_line, None
+                if asked is not None and asked != console._lines_entered:
+                    # prompt_toolkit completes after the keys read with the Tab: an Enter
+                    # among them has sent the line, and this is the next, empty, one (it
+                    # showed every command under a prompt nobody had pressed Tab at)
+                    return
                 before = document.text_before_cursor
                 word = before.split(" ")[-1]
-                for candidate in completions(
-                    before,
-                    in_room=console._in_room(),
-                    names=console._names(),
-                    rooms=console._rooms(),
-                    me=console._me(),
-                    question=console._question(),
-                ):
+                for candidate in console._candidates(before):
                     yield Completion(candidate, start_position=-len(word))
 
         self._session: PromptSession[str] = PromptSession(
@@ -304,6 +303,10 @@ class TerminalConsole:
             erase_when_done=True,  # no dead prompt left under the last lines on leaving
             input=_raw_input(),
         )
+        # lines entered so far, and the one a Tab was pressed on, until its completion
+        # runs (see _Complete and `start`'s Tab)
+        self._lines_entered = 0
+        self._tab_on_line: int | None = None
         self._task: asyncio.Future[None] | None = None
         self._printing: set[asyncio.Future[None]] = set()
         self._stopping = False
@@ -427,9 +430,21 @@ class TerminalConsole:
             termios.tcsetattr(sys.stdin.fileno(), termios.TCSAFLUSH, self._echoing)
         self._echoing = None
 
+    def _candidates(self, before: str) -> list[str]:
+        """What Tab offers for the last word of `before` (see `completions`)."""
+        return completions(
+            before,
+            in_room=self._in_room(),
+            names=self._names(),
+            rooms=self._rooms(),
+            me=self._me(),
+            question=self._question(),
+        )
+
     def _next_line(self, buffer: Buffer) -> None:
         """Empty the input for the next line, with the history of what that line is (Up
         walks it; it is loaded into the buffer anew as the buffer is reset)."""
+        self._lines_entered += 1
         buffer.history = self._history()
         buffer.reset()
 
@@ -447,6 +462,7 @@ class TerminalConsole:
         cancels that, when `cancel` (see `bind`) says it did, and the prompt goes on."""
         from prompt_toolkit.formatted_text import FormattedText
         from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent, merge_key_bindings
+        from prompt_toolkit.key_binding.bindings.completion import generate_completions
         from prompt_toolkit.patch_stdout import patch_stdout
 
         keys = KeyBindings()
@@ -468,6 +484,23 @@ class TerminalConsole:
             for each in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
                 on_line(each)
             self._next_line(buffer)
+
+        @keys.add("tab")
+        def _tab(event: KeyPressEvent) -> None:
+            # One candidate is put in at once: a Tab and an Enter read together (typed
+            # fast, or pasted) send the line completed, as it was typed. Several go to
+            # prompt_toolkit, which completes their common part and shows them once the keys
+            # read with the Tab are done (see _Complete for an Enter among them).
+            buffer = event.current_buffer
+            if buffer.complete_state is None:
+                before = buffer.document.text_before_cursor
+                candidates = self._candidates(before)
+                if len(candidates) == 1:
+                    buffer.delete_before_cursor(len(before.split(" ")[-1]))
+                    buffer.insert_text(candidates[0])
+                    return
+            self._tab_on_line = self._lines_entered
+            generate_completions(event)
 
         @keys.add("c-c")
         def _interrupt(event: KeyPressEvent) -> None:

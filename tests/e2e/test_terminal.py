@@ -176,6 +176,31 @@ def test_a_message_arriving_never_garbles_the_half_typed_line(
 
 
 @pytest.mark.timeout(30)
+def test_a_tab_read_with_the_keys_after_it_completes_the_line_they_finish(
+    terminal_env: tuple[ChatEnv, list[Terminal]],
+) -> None:
+    # found by trying it: with Tab and what followed in one read (typed fast, or pasted),
+    # prompt_toolkit completed only after the Enter. `send b<Tab>hi<Enter>` sent
+    # `send bhi`, and a Tab with several candidates left a menu of every command under the
+    # next, empty, prompt.
+    chat, terminals = terminal_env
+    chat.start_registry()
+    (bob,) = chat.start_peers("bob")
+    alice = start_terminal_peer(chat, terminals, "alice", colour=False)
+    alice.wait("the prompt", lambda rows: rows[-1] == "alice>")
+    alice.wait("bob in the table", lambda rows: ">>> [Client table updated.]" in rows)
+    alice.type("send b\thi there\r")
+    bob.expect_line("alice: hi there")
+    alice.wait("the receipt", lambda rows: ">>> [Message received by bob.]" in rows)
+    alice.type("/\t\r")  # many candidates: the Enter sends the line as it is
+    alice.wait("its answer", lambda rows: any(row.startswith(">>> [A lone /") for row in rows))
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:  # time for a menu to come, were it still to
+        alice.pump(0.1)
+    assert alice.lines()[-1] == "alice>", "\n".join(alice.lines())
+
+
+@pytest.mark.timeout(30)
 def test_the_prompt_shows_the_room_and_tab_completes(
     terminal_env: tuple[ChatEnv, list[Terminal]],
 ) -> None:
