@@ -23,6 +23,7 @@ from peer.commands import SPECS
 from peer.output import StdoutLines
 from peer.prompt_keys import stray_escapes
 from peer.prompt_resume import redrawn_on_continue
+from peer.typed_ahead import TypedAhead, read_typed_ahead
 from wire.shown_text import clean
 
 if TYPE_CHECKING:
@@ -430,6 +431,31 @@ class TerminalConsole:
             termios.tcsetattr(sys.stdin.fileno(), termios.TCSAFLUSH, self._echoing)
         self._echoing = None
 
+    def _entered(self, text: str, on_line: Callable[[str], None]) -> None:
+        """`text` was entered at the prompt: printed above it, as a finished prompt would
+        leave it, kept in the history, and carried out (`on_line`)."""
+        self._print_above([*self._prompt_text(), ("", text)])
+        if text.strip():
+            # kept in the history of what it answers (a command, or a question's answer),
+            # whichever history the buffer had loaded
+            history = self._history()
+            if history.get_strings()[-1:] != [text]:
+                history.append_string(text)
+        # a paste of several lines is several lines, each carried out as if typed: sent as
+        # one, its line breaks would reach the others as unreadable characters (only CR and
+        # LF break it: str.splitlines would break at U+2028 and the like)
+        for each in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+            on_line(each)
+
+    @staticmethod
+    def _typed_ahead() -> TypedAhead:
+        """What was typed before the prompt started (peer/typed_ahead.py)."""
+        try:
+            fd = sys.stdin.fileno()
+        except (OSError, ValueError):
+            return TypedAhead()
+        return read_typed_ahead(fd)
+
     def _candidates(self, before: str) -> list[str]:
         """What Tab offers for the last word of `before` (see `completions`)."""
         return completions(
@@ -470,19 +496,7 @@ class TerminalConsole:
         @keys.add("enter")
         def _enter(event: KeyPressEvent) -> None:
             buffer = event.current_buffer
-            text = buffer.text
-            self._print_above([*self._prompt_text(), ("", text)])
-            if text.strip():
-                # kept in the history of what it answers (a command, or a question's
-                # answer), whichever history the buffer had loaded
-                history = self._history()
-                if history.get_strings()[-1:] != [text]:
-                    history.append_string(text)
-            # a paste of several lines is several lines, each carried out as if typed: sent
-            # as one, its line breaks would reach the others as unreadable characters
-            # (only CR and LF break it: str.splitlines would break at U+2028 and the like)
-            for each in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-                on_line(each)
+            self._entered(buffer.text, on_line)
             self._next_line(buffer)
 
         @keys.add("tab")
@@ -511,15 +525,28 @@ class TerminalConsole:
             event.app.exit(exception=KeyboardInterrupt, style="class:aborting")
 
         async def loop() -> None:
-            with (
-                patch_stdout(raw=True),
-                redrawn_on_continue(lambda: self._session.app),  # after kill -STOP and fg
-                contextlib.suppress(EOFError, KeyboardInterrupt),
-            ):
-                await self._session.prompt_async(
-                    lambda: FormattedText(self._prompt_text()),
-                    key_bindings=merge_key_bindings([keys, stray_escapes()]),
-                )
+            # (a task: what was typed ahead is carried out after the peer has started)
+            ahead = self._typed_ahead()
+            if ahead.lines:
+                # The terminal echoed what was typed: the lines, and after them what was
+                # typed of the next one (the prompt shows that once it reads it). Printed
+                # from the start of that row, not after it.
+                output = self._session.output
+                output.write_raw("\r\x1b[K")
+                output.flush()
+            for text in ahead.lines:
+                self._entered(text, on_line)
+            if not ahead.ended:
+                with (
+                    patch_stdout(raw=True),
+                    redrawn_on_continue(lambda: self._session.app),  # after kill -STOP and fg
+                    contextlib.suppress(EOFError, KeyboardInterrupt),
+                ):
+                    await self._session.prompt_async(
+                        lambda: FormattedText(self._prompt_text()),
+                        key_bindings=merge_key_bindings([keys, stray_escapes()]),
+                        default=ahead.partial,
+                    )
             if not self._stopping:
                 self._echo_off()
                 on_end()

@@ -176,6 +176,41 @@ def test_a_message_arriving_never_garbles_the_half_typed_line(
 
 
 @pytest.mark.timeout(30)
+def test_what_is_typed_before_the_prompt_is_carried_out_and_a_ctrl_d_then_quits(
+    terminal_env: tuple[ChatEnv, list[Terminal]],
+) -> None:
+    # found by trying it: Ctrl-D pressed as the peer started did nothing (the terminal, in
+    # line mode until the prompt starts, held it as an end of file, which raw mode lost)
+    chat, terminals = terminal_env
+    chat.start_registry()
+    (bob,) = chat.start_peers("bob")
+    alice = start_terminal_peer(chat, terminals, "alice", colour=False)
+    alice.type("send bob typed as it started\r\x04")  # before Python has even loaded
+    bob.expect_line("alice: typed as it started")
+    alice.child.expect(pexpect.EOF, timeout=10)
+    alice.child.close()
+    assert alice.child.exitstatus == 0
+    bob.expect_line("[alice has quit]")
+
+
+@pytest.mark.timeout(30)
+def test_a_half_line_typed_before_the_prompt_goes_on_there_without_its_echo_left_behind(
+    terminal_env: tuple[ChatEnv, list[Terminal]],
+) -> None:
+    chat, terminals = terminal_env
+    chat.start_registry()
+    (bob,) = chat.start_peers("bob")
+    alice = start_terminal_peer(chat, terminals, "alice", colour=False)
+    alice.type("send bob early\rhal")
+    bob.expect_line("alice: early")
+    alice.wait("the half line in the prompt", lambda rows: rows[-1] == "alice> hal")
+    # the terminal's own echo of the half line is not left before what is printed
+    assert not any("hal" in row and row != "alice> hal" for row in alice.lines()), alice.lines()
+    alice.type("f\r")  # finished at the prompt: the line typed in two goes, whole
+    alice.wait("the whole line", lambda rows: "alice> half" in rows)
+
+
+@pytest.mark.timeout(30)
 def test_a_tab_read_with_the_keys_after_it_completes_the_line_they_finish(
     terminal_env: tuple[ChatEnv, list[Terminal]],
 ) -> None:
