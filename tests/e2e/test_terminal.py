@@ -122,16 +122,30 @@ def start_terminal_peer(
     return terminal
 
 
+def bob_and_alice_starting(
+    terminal_env: tuple[ChatEnv, list[Terminal]], *, colour: bool = False, rows: int = ROWS
+) -> tuple[Peer, Terminal]:
+    """A registry, bob piped, and alice at a terminal, just started: no prompt yet."""
+    chat, terminals = terminal_env
+    chat.start_registry()
+    (bob,) = chat.start_peers("bob")
+    return bob, start_terminal_peer(chat, terminals, "alice", colour=colour, rows=rows)
+
+
 def bob_and_alice_at_a_terminal(
     terminal_env: tuple[ChatEnv, list[Terminal]], *, colour: bool = False, rows: int = ROWS
 ) -> tuple[Peer, Terminal]:
     """A registry, bob piped, and alice at a terminal showing her prompt."""
-    chat, terminals = terminal_env
-    chat.start_registry()
-    (bob,) = chat.start_peers("bob")
-    alice = start_terminal_peer(chat, terminals, "alice", colour=colour, rows=rows)
+    bob, alice = bob_and_alice_starting(terminal_env, colour=colour, rows=rows)
     alice.wait("the prompt", lambda rows: rows[-1] == "alice>")
     return bob, alice
+
+
+def exits(alice: Terminal, status: int = 0) -> None:
+    """alice's peer ends, with `status`."""
+    alice.child.expect(pexpect.EOF, timeout=10)
+    alice.child.close()
+    assert alice.child.exitstatus == status
 
 
 @pytest.mark.timeout(30)
@@ -169,9 +183,7 @@ def test_a_message_arriving_never_garbles_the_half_typed_line(
     assert f"alice> {half}ng line" in alice.lines()  # the finished line stays on screen
 
     alice.type("/quit\r")
-    alice.child.expect(pexpect.EOF, timeout=10)
-    alice.child.close()
-    assert alice.child.exitstatus == 0
+    exits(alice)
     bob.expect_line("[alice has quit]")
 
 
@@ -181,15 +193,10 @@ def test_what_is_typed_before_the_prompt_is_carried_out_and_a_ctrl_d_then_quits(
 ) -> None:
     # found by trying it: Ctrl-D pressed as the peer started did nothing (the terminal, in
     # line mode until the prompt starts, held it as an end of file, which raw mode lost)
-    chat, terminals = terminal_env
-    chat.start_registry()
-    (bob,) = chat.start_peers("bob")
-    alice = start_terminal_peer(chat, terminals, "alice", colour=False)
+    bob, alice = bob_and_alice_starting(terminal_env)
     alice.type("send bob typed as it started\r\x04")  # before Python has even loaded
     bob.expect_line("alice: typed as it started")
-    alice.child.expect(pexpect.EOF, timeout=10)
-    alice.child.close()
-    assert alice.child.exitstatus == 0
+    exits(alice)
     bob.expect_line("[alice has quit]")
 
 
@@ -197,10 +204,7 @@ def test_what_is_typed_before_the_prompt_is_carried_out_and_a_ctrl_d_then_quits(
 def test_a_half_line_typed_before_the_prompt_goes_on_there_without_its_echo_left_behind(
     terminal_env: tuple[ChatEnv, list[Terminal]],
 ) -> None:
-    chat, terminals = terminal_env
-    chat.start_registry()
-    (bob,) = chat.start_peers("bob")
-    alice = start_terminal_peer(chat, terminals, "alice", colour=False)
+    bob, alice = bob_and_alice_starting(terminal_env)
     alice.type("send bob early\rhal")
     bob.expect_line("alice: early")
     alice.wait("the half line in the prompt", lambda rows: rows[-1] == "alice> hal")
@@ -218,11 +222,7 @@ def test_a_tab_read_with_the_keys_after_it_completes_the_line_they_finish(
     # prompt_toolkit completed only after the Enter. `send b<Tab>hi<Enter>` sent
     # `send bhi`, and a Tab with several candidates left a menu of every command under the
     # next, empty, prompt.
-    chat, terminals = terminal_env
-    chat.start_registry()
-    (bob,) = chat.start_peers("bob")
-    alice = start_terminal_peer(chat, terminals, "alice", colour=False)
-    alice.wait("the prompt", lambda rows: rows[-1] == "alice>")
+    bob, alice = bob_and_alice_at_a_terminal(terminal_env)
     alice.wait("bob in the table", lambda rows: ">>> [Client table updated.]" in rows)
     alice.type("send b\thi there\r")
     bob.expect_line("alice: hi there")
@@ -268,9 +268,7 @@ def test_the_prompt_shows_the_room_and_tab_completes(
     alice.wait("the last line again", lambda rows: rows[-1] == "alice> leave")
     alice.type("\x04")  # Ctrl-D on a non-empty line deletes a character; clear first
     alice.type("\x15\x04")  # Ctrl-U empties the line, then Ctrl-D quits
-    alice.child.expect(pexpect.EOF, timeout=10)
-    alice.child.close()
-    assert alice.child.exitstatus == 0
+    exits(alice)
 
 
 @pytest.mark.timeout(30)
@@ -330,9 +328,7 @@ def test_ctrl_c_waits_for_a_message_on_its_way_and_a_second_ctrl_c_leaves_at_onc
     kept = ">>> [1 message not yet delivered kept; sent at your next start.]"
     alice.wait("that the message is kept", lambda rows: kept in rows)
     assert not any("^C" in row or "typed meanwhile" in row for row in alice.lines())
-    alice.child.expect(pexpect.EOF, timeout=10)
-    alice.child.close()
-    assert alice.child.exitstatus == 130  # at once: a polite quit would end with 0
+    exits(alice, 130)  # at once: a polite quit would end with 0
     assert not any("No ACK" in row for row in alice.lines())  # before the retries ran out
     assert "are you there?" in (terminal_env[0].peer_dir / "peers" / "alice.outbox").read_text()
 
@@ -444,9 +440,7 @@ def test_ctrl_c_at_a_question_of_message_cancels_it_and_the_prompt_goes_on(
     assert not any("never to be sent" in row for row in bob.transcript)
     # at the usual prompt Ctrl-C quits, as before
     alice.child.sendcontrol("c")
-    alice.child.expect(pexpect.EOF, timeout=10)
-    alice.child.close()
-    assert alice.child.exitstatus == 0
+    exits(alice)
 
 
 @pytest.mark.timeout(30)
