@@ -513,7 +513,7 @@ class TerminalConsole:
                     buffer.delete_before_cursor(len(before.split(" ")[-1]))
                     buffer.insert_text(candidates[0])
                     return
-            self._tab_on_line = self._lines_entered
+                self._tab_on_line = self._lines_entered  # a menu begins (else it cycles)
             generate_completions(event)
 
         @keys.add("c-c")
