@@ -49,6 +49,12 @@ from registry.mailbox import MAILBOX_MESSAGES
 
 #: The ports a user may choose: below 1024 needs root, above 65535 does not exist.
 PORT_RANGE = (1024, 65535)
+#: The shortest keepalive period (seconds): shorter, a peer's keepalives and the registry's
+#: sweeps would take a busy machine's time for nothing.
+MIN_KEEPALIVE = 0.05
+#: The largest --mailbox-limit and --new-names: beyond these a limit is no limit.
+MAX_MAILBOX_LIMIT = 1_000_000
+MAX_NEW_NAMES = 1_000_000_000
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
@@ -67,6 +73,31 @@ def check_port(text: str, what: str) -> int:
     if not low <= port <= high:
         raise UsageProblem(f"{what} must be between {low} and {high}, not {port}")
     return port
+
+
+def check_seconds(text: str, what: str, least: float) -> float:
+    """`text` as a number of seconds, at least `least`, or UsageProblem saying what is wrong."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise UsageProblem(f"{what} needs a number of seconds, not {text!r}") from None
+    if not math.isfinite(seconds):
+        # a registry would never count a silent peer as gone, nor a peer send a keepalive
+        raise UsageProblem(f"{what} needs a number of seconds, not {text!r}")
+    if seconds < least:
+        raise UsageProblem(f"{what} must be at least {least:g} seconds, not {text}")
+    return seconds
+
+
+def check_count(text: str, what: str, most: int) -> int:
+    """`text` as a whole number from 1 to `most`, or UsageProblem saying what is wrong."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise UsageProblem(f"{what} needs a whole number, not {text!r}") from None
+    if not 1 <= count <= most:
+        raise UsageProblem(f"{what} must be between 1 and {most:,}, not {count:,}")
+    return count
 
 
 def check_ip(text: str, what: str = "server-ip") -> str:
@@ -131,16 +162,15 @@ def main_command(
             "--bind", metavar="ADDRESS", help="Address to listen on (default: every interface)."
         ),
     ] = "0.0.0.0",
-    keepalive: Annotated[
-        float,
+    keepalive_text: Annotated[
+        str,
         typer.Option(
             "--keepalive",
             metavar="SECONDS",
-            help="Seconds between a peer's keepalives; a registry counts 3 silent ones as gone, "
-            "and a help-desk connection silent for 2 as gone.",
-            min=0.05,
+            help="Seconds between a peer's keepalives (at least 0.05); a registry counts 3 "
+            "silent ones as gone, and a help-desk connection silent for 2 as gone.",
         ),
-    ] = 10.0,
+    ] = "10",
     password: Annotated[
         bool, typer.Option("--password", help="Peer: ask for a password that protects the name.")
     ] = False,
@@ -153,26 +183,24 @@ def main_command(
             help="Registry: the text the help desk shows first to people who pick topic 1.",
         ),
     ] = None,
-    mailbox_limit: Annotated[
-        int,
+    mailbox_limit_text: Annotated[
+        str,
         typer.Option(
             "--mailbox-limit",
             metavar="N",
-            help="Registry: messages one mailbox keeps (and 2 KiB of text each).",
-            min=1,
-            max=1_000_000,
+            help=f"Registry: messages one mailbox keeps (and 2 KiB of text each), 1 to "
+            f"{MAX_MAILBOX_LIMIT:,}.",
         ),
-    ] = MAILBOX_MESSAGES,
-    new_names: Annotated[
-        int,
+    ] = str(MAILBOX_MESSAGES),
+    new_names_text: Annotated[
+        str,
         typer.Option(
             "--new-names",
             metavar="N",
-            help="Registry: new names one IP address may register per hour.",
-            min=1,
-            max=1_000_000_000,
+            help=f"Registry: new names one IP address may register per hour, 1 to "
+            f"{MAX_NEW_NAMES:,}.",
         ),
-    ] = NEW_NAMES,
+    ] = str(NEW_NAMES),
     desk_console: Annotated[
         bool,
         typer.Option(
@@ -200,9 +228,9 @@ def main_command(
     if data_dir_text is None and env_dir and not env_dir.strip():
         # a directory named by spaces alone is a slip (a variable quoted but left unset)
         raise UsageProblem("CHATAPP_DATA_DIR needs a directory, not blank space")
-    if not math.isfinite(keepalive):
-        # a registry would never count a silent peer as gone; a peer never send one
-        raise UsageProblem(f"--keepalive needs a number of seconds, not {keepalive}")
+    keepalive = check_seconds(keepalive_text, "--keepalive", MIN_KEEPALIVE)
+    mailbox_limit = check_count(mailbox_limit_text, "--mailbox-limit", MAX_MAILBOX_LIMIT)
+    new_names = check_count(new_names_text, "--new-names", MAX_NEW_NAMES)
     data_dir = Path(data_dir_text).expanduser() if data_dir_text is not None else None
     bind_ip = check_ip(bind, "--bind") if bind != "0.0.0.0" else bind
     if server is not None:

@@ -98,3 +98,32 @@ def test_help_names_every_option_with_a_word_that_says_what_it_takes(
     ):
         assert shown in text, text
     assert "<str>" not in text and "range>" not in text, text
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--keepalive", "abc"], "--keepalive needs a number of seconds, not 'abc'"),
+        (["--keepalive", "inf"], "--keepalive needs a number of seconds, not 'inf'"),
+        (["--keepalive", "nan"], "--keepalive needs a number of seconds, not 'nan'"),
+        (["--keepalive", "0.01"], "--keepalive must be at least 0.05 seconds, not 0.01"),
+        (["--mailbox-limit", "0"], "--mailbox-limit must be between 1 and 1,000,000, not 0"),
+        (["--mailbox-limit", "2.5"], "--mailbox-limit needs a whole number, not '2.5'"),
+        (["--new-names", "x"], "--new-names needs a whole number, not 'x'"),
+        (["--new-names", "-3"], "--new-names must be between 1 and 1,000,000,000, not -3"),
+    ],
+)
+def test_numbers_on_the_command_line_are_checked_with_their_own_words(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # said by ChatApp, not by typer's coercion, whose wording changed between its versions
+    # ("'abc' is not a valid float range", "Input should be a valid number, ...")
+    assert ChatApp.main(["-s", "5000", *argv]) == 2
+    assert capsys.readouterr().err == f"ChatApp: error: {said}\n"
+
+
+def test_numbers_within_their_range_are_taken() -> None:
+    assert ChatApp.check_seconds("0.05", "--keepalive", ChatApp.MIN_KEEPALIVE) == 0.05
+    assert ChatApp.check_seconds("10", "--keepalive", ChatApp.MIN_KEEPALIVE) == 10.0
+    assert ChatApp.check_count("1", "--new-names", 5) == 1
+    assert ChatApp.check_count("5", "--new-names", 5) == 5
