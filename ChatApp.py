@@ -167,8 +167,8 @@ def main_command(
         typer.Option(
             "--keepalive",
             metavar="SECONDS",
-            help="Seconds between a peer's keepalives (at least 0.05); a registry counts 3 "
-            "silent ones as gone, and a help-desk connection silent for 2 as gone.",
+            help=f"Seconds between a peer's keepalives (at least {MIN_KEEPALIVE:g}); a registry "
+            "counts 3 silent ones as gone, and a help-desk connection silent for 2 as gone.",
         ),
     ] = "10",
     password: Annotated[
