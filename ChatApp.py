@@ -65,14 +65,25 @@ class UsageProblem(Exception):
 
 def check_port(text: str, what: str) -> int:
     """`text` as a port in PORT_RANGE, or UsageProblem saying what is wrong."""
+    return check_whole(text, what, *PORT_RANGE)
+
+
+def check_whole(text: str, what: str, low: int, high: int) -> int:
+    """`text` as a whole number from `low` to `high`, or UsageProblem saying what is wrong."""
     try:
-        port = int(text)
+        number = int(text)
     except ValueError:
-        raise UsageProblem(f"{what} must be a number, not {text!r}") from None
-    low, high = PORT_RANGE
-    if not low <= port <= high:
-        raise UsageProblem(f"{what} must be between {low} and {high}, not {port}")
-    return port
+        raise UsageProblem(f"{what} needs a whole number, not {text!r}") from None
+    if not low <= number <= high:
+        raise UsageProblem(
+            f"{what} must be between {_grouped(low)} and {_grouped(high)}, not {_grouped(number)}"
+        )
+    return number
+
+
+def _grouped(number: int) -> str:
+    # a million is easier read as 1,000,000; a port is written as the number it is
+    return f"{number:,}" if abs(number) >= 100_000 else str(number)
 
 
 def check_seconds(text: str, what: str, least: float) -> float:
@@ -87,17 +98,6 @@ def check_seconds(text: str, what: str, least: float) -> float:
     if seconds < least:
         raise UsageProblem(f"{what} must be at least {least:g} seconds, not {text}")
     return seconds
-
-
-def check_count(text: str, what: str, most: int) -> int:
-    """`text` as a whole number from 1 to `most`, or UsageProblem saying what is wrong."""
-    try:
-        count = int(text)
-    except ValueError:
-        raise UsageProblem(f"{what} needs a whole number, not {text!r}") from None
-    if not 1 <= count <= most:
-        raise UsageProblem(f"{what} must be between 1 and {most:,}, not {count:,}")
-    return count
 
 
 def check_ip(text: str, what: str = "server-ip") -> str:
@@ -229,8 +229,8 @@ def main_command(
         # a directory named by spaces alone is a slip (a variable quoted but left unset)
         raise UsageProblem("CHATAPP_DATA_DIR needs a directory, not blank space")
     keepalive = check_seconds(keepalive_text, "--keepalive", MIN_KEEPALIVE)
-    mailbox_limit = check_count(mailbox_limit_text, "--mailbox-limit", MAX_MAILBOX_LIMIT)
-    new_names = check_count(new_names_text, "--new-names", MAX_NEW_NAMES)
+    mailbox_limit = check_whole(mailbox_limit_text, "--mailbox-limit", 1, MAX_MAILBOX_LIMIT)
+    new_names = check_whole(new_names_text, "--new-names", 1, MAX_NEW_NAMES)
     data_dir = Path(data_dir_text).expanduser() if data_dir_text is not None else None
     bind_ip = check_ip(bind, "--bind") if bind != "0.0.0.0" else bind
     if server is not None:

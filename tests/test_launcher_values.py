@@ -125,5 +125,5 @@ def test_numbers_on_the_command_line_are_checked_with_their_own_words(
 def test_numbers_within_their_range_are_taken() -> None:
     assert ChatApp.check_seconds("0.05", "--keepalive", ChatApp.MIN_KEEPALIVE) == 0.05
     assert ChatApp.check_seconds("10", "--keepalive", ChatApp.MIN_KEEPALIVE) == 10.0
-    assert ChatApp.check_count("1", "--new-names", 5) == 1
-    assert ChatApp.check_count("5", "--new-names", 5) == 5
+    assert ChatApp.check_whole("1", "--new-names", 1, 5) == 1
+    assert ChatApp.check_whole("5", "--new-names", 1, 5) == 5
