@@ -112,16 +112,17 @@ class Rooms:
         return room
 
     def leave(self, record: Record) -> Room | None:
-        """Take `record` out of its room; remove the room when it is empty, setting its
-        history aside (`set_aside`). Return the room it left (None if it was in none)."""
+        """Take `record` out of its room, remembering when in the room's lines it left (see
+        `missed`); remove the room when it is empty, setting it aside with its history (see
+        `_set_aside`). Return the room it left (None if it was in none)."""
         room = self.of(record)
         record.room = ""
         if room is None:
             return None
         room.members = room.others(record)
-        key = name_key(room.name)
-        self._away[name_key(record.name)] = (key, room.said)
-        self._away.move_to_end(name_key(record.name))
+        key, who = name_key(room.name), name_key(record.name)
+        self._away[who] = (key, room.said)
+        self._away.move_to_end(who)
         if len(self._away) > AWAY_KEPT:
             self._away.popitem(last=False)
         if not room.members:

@@ -14,7 +14,7 @@ from tests.e2e.harness import free_port
 pexpect = pytest.importorskip("pexpect")
 
 
-def terminal_env(world: DeskWorld) -> dict[str, str]:
+def pty_env(world: DeskWorld) -> dict[str, str]:
     """`world`'s environment for a program on a terminal: an xterm, and no cursor-position
     requests (pexpect does not answer them)."""
     env = world.env()
@@ -38,12 +38,12 @@ def on_a_terminal(env: dict[str, str], *args: str) -> pexpect.spawn:
 
 def person_on_a_terminal(world: DeskWorld) -> pexpect.spawn:
     """`ChatApp -d` against `world`'s desk, on a terminal."""
-    return on_a_terminal(terminal_env(world), "peer.desk_client", "127.0.0.1", str(world.port))
+    return on_a_terminal(pty_env(world), "peer.desk_client", "127.0.0.1", str(world.port))
 
 
 def test_person_and_operator_on_a_terminal(tmp_path: Path) -> None:
     world = DeskWorld(tmp_path)
-    env = terminal_env(world)
+    env = pty_env(world)
     env.pop("NO_COLOR", None)
     key = env.pop("CHATAPP_DESK_KEY")  # on a terminal the operator is asked for it
     port = str(world.port)
@@ -120,7 +120,7 @@ def test_the_registry_console_serves_unless_started_with_no_desk_console(
 ) -> None:
     port = str(free_port())
     world = DeskWorld(tmp_path)  # for the person's environment; the registry's desk serves
-    env = terminal_env(world)
+    env = pty_env(world)
     option = [] if serves else ["--no-desk-console"]
     argv = ["ChatApp.py", "-s", port, "--bind", "127.0.0.1", "--data-dir", str(tmp_path / "r")]
     registry = pexpect.spawn(
