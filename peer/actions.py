@@ -62,8 +62,9 @@ class Shown:
 @dataclass(frozen=True, slots=True)
 class Sending:
     """`message`, typed by the user, is about to be sent for the first time (it may have to
-    wait its turn): keep it, before the Send that follows, until it is Settled, so that a
-    peer killed meanwhile sends it on at its next start. A direct message is kept as
+    wait its turn): keep it until it is Settled, so that a peer killed meanwhile sends it
+    on at its next start. The adapter writes it once the event's Sends have left (see
+    PeerNode._run): the first copy does not wait for the disk. A direct message is kept as
     the Chat it is sent as; the restart sends it to the registry as a save."""
 
     message: Message

@@ -16,7 +16,7 @@ import collections
 import contextlib
 import errno
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Protocol
 
 from peer.listener import Listener
@@ -177,6 +177,8 @@ class Endpoint:
         self._flush_soon = False
         # handling datagrams read in one drain: sends wait for its end (see `_queue`)
         self._draining = False
+        # in `_readable`, which flushes what waits at its end
+        self._reading = False
         self._coalesce_drains = coalesce_drains
         # recent encodings by message object: a relay, or pushes let out of a window as
         # acks come back, send one message object to many members
@@ -294,6 +296,21 @@ class Endpoint:
             return
         self._spawn(self._connect_and_send(addr, message))
 
+    @contextlib.contextmanager
+    def packed(self) -> Iterator[None]:
+        """Within it, what is sent waits for its end and then leaves packed, acks merged,
+        as what answers one drain of the socket does with `coalesce_drains` (the registry's
+        sends held for one group commit: an Ack and the Saved outcome of the same save
+        share a datagram)."""
+        was = self._draining
+        self._draining = True
+        try:
+            yield
+        finally:
+            self._draining = was
+            if not was and (self._batches or self._acks or self._relay is not None):
+                self._flush_batches()
+
     def send_many(self, addrs: Sequence[Addr], message: Message) -> None:
         """Send `message` to each of `addrs`, as `send` would to each, encoding it once."""
         data = self.encoded(message)
@@ -361,7 +378,8 @@ class Endpoint:
         else:
             self._sendto(data, addr)
             self._batches[addr] = []
-            if not self._flush_soon:
+            # within a drain, its end flushes (`_readable`): no pass of the loop for that
+            if not self._flush_soon and not self._reading:
                 self._flush_soon = True
                 asyncio.get_running_loop().call_soon(self._flush_batches)
 
@@ -472,6 +490,7 @@ class Endpoint:
 
     def _readable(self) -> None:
         self._draining = self._coalesce_drains
+        self._reading = True
         try:
             for _ in range(DRAIN_BATCH):
                 sock = self._sock
@@ -487,7 +506,7 @@ class Endpoint:
                     continue
                 self._datagram(data, (peer[0], peer[1]))
         finally:
-            self._draining = False
+            self._draining = self._reading = False
             # What answers this drain leaves now, not at the end of the loop's pass: a
             # process serving many sockets (or busy with much else) would otherwise hold
             # every ack back until all of them are done, and the senders would time out.

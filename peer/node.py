@@ -227,10 +227,19 @@ class PeerNode:
         self._run(self.core.tick(time.time()))
 
     def _run(self, actions: list[Action]) -> None:
-        """Carry out the core's actions in order, except that every Shown among them is
-        written first, in one write: recording a message as shown must come before it is
-        shown or acked (so a killed peer never shows it twice), and writing the records of
-        a whole datagram ahead of the rest keeps that true at one write per datagram."""
+        """Carry out the core's actions in order, except for two kinds of write.
+
+        Every Shown among them is written first, in one write: recording a message as shown
+        must come before it is shown or acked (so a killed peer never shows it twice), and
+        writing the records of a whole datagram ahead of the rest keeps that true at one
+        write per datagram.
+
+        Every Sending and Settled is written last, in order: the message typed leaves, and
+        the receipt is shown, without waiting for the log of what is on its way. A peer
+        killed between the two is one killed as the line was typed (a message it had
+        sent before the kill is delivered, or not, as one it had not sent yet), and one
+        killed before the Settled sends the message again at its next start, which the
+        receiver shows once."""
         shown = [(a.sender, a.id) for a in actions if type(a) is Shown]
         if shown:
             self._on_disk(
@@ -238,6 +247,7 @@ class PeerNode:
                 lambda: self._state.add_seen(shown),
                 then="after a restart some may be shown again",
             )
+        logged: list[Sending | Settled] = []
         for action in actions:
             match action:
                 case Send(addr, MailTaken() as message):
@@ -257,27 +267,28 @@ class PeerNode:
                     self._console.set_prompt(text)
                 case Shown():
                     pass  # written above
-                case Sending(message):
-                    self._on_disk(
-                        "the messages you send",
-                        lambda: self._state.sending.sent(
-                            message.id, self.endpoint.encoded(message)
-                        ),
-                        then="a message on its way when ChatApp is killed may be lost",
-                    )
-                case Settled(msg_id):
-                    self._on_disk(
-                        "the messages you send",
-                        lambda: self._state.sending.settled(msg_id),
-                        then="a message on its way when ChatApp is killed may be lost",
-                    )
+                case Sending() | Settled():
+                    logged.append(action)
                 case KeepOutbox(messages):
                     self._on_disk("your outbox", lambda: self._state.save_outbox(messages))
                 case KeepRoom(room):
                     self._on_disk("the room you are in", lambda: self._state.save_room(room))
                 case Exit(code):
                     self._finish(code)
+        for record in logged:
+            self._on_disk(
+                "the messages you send",
+                functools.partial(self._log_sending, record),
+                then="a message on its way when ChatApp is killed may be lost",
+            )
         self._schedule()
+
+    def _log_sending(self, record: Sending | Settled) -> None:
+        """Write one Sending or Settled record (see `_run`). Raises OSError."""
+        if isinstance(record, Sending):
+            self._state.sending.sent(record.message.id, self.endpoint.encoded(record.message))
+        else:
+            self._state.sending.settled(record.id)
 
     def _send(self, addr: Addr, message: Message) -> None:
         if self._verbose:

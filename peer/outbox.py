@@ -83,7 +83,11 @@ class Outbox:
         in the order typed), or `everything` when given (leaving at once: all that is not
         known delivered)."""
         if everything is None:
-            everything = tuple(sorted((*self._held, *self.unanswered.values()), key=self.typed_at))
+            if not self._held and not self.unanswered:
+                everything = ()  # nearly always, after every event: nothing to sort
+            else:
+                held = (*self._held, *self.unanswered.values())
+                everything = tuple(sorted(held, key=self.typed_at))
         if everything != self._on_disk:
             self._on_disk = everything
             out.append(KeepOutbox(everything))

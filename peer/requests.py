@@ -338,6 +338,8 @@ class Requests:
         counted by kind, not looked through."""
         if any(count and issubclass(kind, kinds) for kind, count in self._paced_kinds.items()):
             return True
+        if not self._sent and not self._held and not (streamed and self._streamed):
+            return False  # asked for every line typed: mostly nothing is on its way
         waiting = self.messages(streamed=streamed)
         if self._held:
             waiting += [m for m, _ in self._held.values()]

@@ -426,8 +426,9 @@ class RegistryServer:
             if self._failing is not None:
                 self.log("storing data works again: what waited is on disk; answering again")
                 self._failing = None
-        for send in held:
-            self._send(send)
+        with self.endpoint.packed():
+            for send in held:
+                self._send(send)
         if self._logs:
             # after the endpoint's end-of-pass flush, which these sends may have scheduled
             asyncio.get_running_loop().call_soon(self._write_logs)

@@ -212,6 +212,61 @@ def test_sends_in_one_pass_share_datagrams_in_order_and_an_idle_send_goes_at_onc
     asyncio.run(main())
 
 
+def test_what_is_sent_within_packed_leaves_at_its_end_in_one_datagram() -> None:
+    """The registry's sends held for a group commit: a save's Ack and its Saved outcome
+    (any messages for one address) share a datagram, rather than the first going alone."""
+
+    async def main() -> None:
+        sock, dest, sender = await sink_and_sender()
+        notices = [Notice(f"n-{i}", f"line {i}") for i in range(2)]
+        with sender.packed():
+            sender.send(dest, Ack("b-0", "s-1"))
+            for notice in notices:
+                sender.send(dest, notice)
+            assert seen_by(sock) == []  # nothing before the end
+        got = decode_datagram_batch(sock.recv(65536))
+        assert got[:2] == notices  # one datagram, the ack merged after the rest
+        assert isinstance(got[2], Ack) and got[2].reply_to == "s-1" and len(got) == 3
+        assert seen_by(sock) == []
+        await sender.close()
+        sock.close()
+
+    asyncio.run(main())
+
+
+def test_a_peer_answering_a_drain_asks_the_loop_for_no_extra_pass() -> None:
+    """The drain's end flushes what its answers left waiting: a peer's ack costs no
+    `call_soon`, so the loop does not go round once more (an epoll call) per datagram."""
+
+    async def main() -> None:
+        endpoint: Endpoint
+
+        def ack_it(message: Message, addr: tuple[str, int]) -> None:
+            endpoint.send(addr, Ack(f"a-{message.id}", message.id))
+
+        endpoint = Endpoint(ack_it, session="e")
+        port = (await endpoint.open("127.0.0.1", 0))[1]
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(5)
+        sock.sendto(encode(Notice("n-0", "hi")), ("127.0.0.1", port))
+        assert endpoint._sock is not None
+        select.select([endpoint._sock], [], [], 5)
+        loop = asyncio.get_running_loop()
+        asked: list[object] = []
+        loop.call_soon = lambda callback, *args, **kw: asked.append(callback)  # type: ignore[method-assign,assignment]
+        try:
+            endpoint._readable()
+        finally:
+            del loop.call_soon  # the class's again
+        assert decode(sock.recv(65536)) == Ack("a-n-0", "n-0")
+        assert asked == []  # no pass of the loop asked for
+        await endpoint.close()
+        sock.close()
+
+    asyncio.run(main())
+
+
 def test_acks_that_wait_for_the_end_of_a_pass_travel_as_one_acks_after_the_rest() -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()

@@ -227,3 +227,46 @@ def test_a_peer_killed_while_printing_its_mail_shows_only_the_rest_at_its_next_s
     assert shown == [f"bob: 2026-11-21 10:00:00 m{i}" for i in (8, 9)]
     [taken] = [m for _, m in events if isinstance(m, MailTaken)]  # type: ignore[misc]
     assert taken.ids == tuple(f"b-{i}" for i in range(10))
+
+
+def test_a_typed_message_leaves_before_it_is_logged_and_its_receipt_before_the_settle(
+    tmp_path: Path,
+) -> None:
+    # The log of what is on its way (Sending, Settled) is written after the event's sends
+    # and lines: the first copy and the receipt do not wait for it (bench.direct).
+    async def main() -> list[object]:
+        events: list[object] = []
+        node = registered_node(tmp_path, events)
+        sending = node._state.sending
+        real_sent, real_settled = sending.sent, sending.settled
+
+        def sent(msg_id: str, data: bytes) -> None:
+            events.append(("logged", msg_id))
+            real_sent(msg_id, data)
+
+        def settled(msg_id: str) -> None:
+            events.append(("settled", msg_id))
+            real_settled(msg_id)
+
+        sending.sent = sent  # type: ignore[method-assign]
+        sending.settled = settled  # type: ignore[method-assign]
+        events.clear()
+        node._typed("send bob hello")
+        [chat] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
+        assert isinstance(chat, Chat)
+        node._received(Ack("b-1", chat.id), ("127.0.0.1", 6002))
+        node._timer.cancel()
+        return events
+
+    events = asyncio.run(main())
+    kinds = [kind for kind, _ in events]  # type: ignore[misc]
+    assert kinds == ["send", "logged", "show", "settled"]
+    assert events[2] == ("show", "[Message received by bob.]")
+    # what the log holds after the settle: nothing is on its way
+    assert node_log_is_empty(tmp_path)
+
+
+def node_log_is_empty(tmp_path: Path) -> bool:
+    """Whether alice's log of messages on their way holds no open record."""
+    path = tmp_path / "peers" / "alice.sending"
+    return not path.exists() or b"+" not in path.read_bytes().rstrip(b"\0")

@@ -11,7 +11,8 @@ import pytest
 from registry.actions import Send, StoreMail
 from registry.server import RegistryServer
 from registry.storage import Storage
-from wire.messages import Ack, StoredMessage
+from wire.codec import decode_datagram_batch
+from wire.messages import Ack, Saved, StoredMessage
 
 PEER = ("127.0.0.1", 40001)
 
@@ -165,5 +166,28 @@ def test_sends_before_any_store_leave_at_once(tmp_path: Path) -> None:
         assert sent == [Ack("r-1", "x-1")]
         await asyncio.sleep(0)
         assert sent == [Ack("r-1", "x-1"), Ack("r-2", "s-1")]
+
+    asyncio.run(scenario())
+
+
+def test_what_waited_for_a_commit_leaves_packed_one_datagram_per_peer(tmp_path: Path) -> None:
+    # A save's Ack and its Saved outcome wait for the same fsync: they leave together, so
+    # the saving peer reads one datagram per commit, not one per message (bench.mailbox).
+    datagrams: list[tuple[list[object], tuple[str, int]]] = []
+
+    async def scenario() -> None:
+        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lambda line: None)
+        server.endpoint._sendto = lambda data, addr: datagrams.append(  # type: ignore[method-assign]
+            (list(decode_datagram_batch(data)), addr)
+        )
+        saved = Saved("r-2", "s-1", "bob", False, "")
+        server._run([StoreMail("bob", stored(1)), Send(PEER, Ack("r-1", "s-1")), Send(PEER, saved)])
+        assert datagrams == []  # not before the fsync
+        await asyncio.sleep(0)
+        [(messages, addr)] = datagrams
+        assert addr == PEER
+        assert messages[0] == saved
+        assert isinstance(messages[1], Ack) and messages[1].reply_to == "s-1"
+        await server.close()
 
     asyncio.run(scenario())
