@@ -242,14 +242,19 @@ def _lines(messages: list[StoredMessage]) -> str:
 _LINE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
 
 
-#: What json.dumps(..., ensure_ascii=False) writes, made once: json.dumps with any option
-#: builds a new encoder per call.
-_JSON = json.JSONEncoder(ensure_ascii=False)
+#: A mailbox line as json.dumps(_to_json(message), ensure_ascii=False) writes it, byte for
+#: byte, filled in from a template: every save is one, and building the dict and walking
+#: it cost twice as much.
+_LINE = '{"id": %s, "sender": %s, "text": %s, "stamp": %s, "kind": %s}'
+_json_str = json.encoder.encode_basestring  # a JSON string, non-ASCII left as it is
 
 
 def _line(message: StoredMessage) -> str:
     """`message` as one line of a mailbox file, its newline included."""
-    return _JSON.encode(_to_json(message)).translate(_LINE_BREAKS) + "\n"
+    line = _LINE % tuple(map(_json_str, message))
+    if not line.isascii():  # rare, and translate costs as much as the rest
+        line = line.translate(_LINE_BREAKS)
+    return line + "\n"
 
 
 def _to_json(message: StoredMessage) -> dict[str, str]:

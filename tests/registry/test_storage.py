@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from registry import storage
 from registry.storage import Storage, StorageError
@@ -288,3 +291,15 @@ def test_the_former_names_of_a_renamed_record_are_kept_and_forgotten_once_taken(
     # a former name that is someone's name (a table edited by hand), or no name: forgotten
     saved_table(tmp_path, [row("bert", former=["y", "../x", "bobby"]), row("y", port=6002)])
     assert Storage(tmp_path).load_table(0.0).former == {"bobby": "bert"}
+
+
+any_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
+
+
+@settings(max_examples=200)
+@given(st.tuples(any_text, any_text, any_text, any_text, any_text))
+def test_a_mailbox_line_is_what_json_dumps_writes(fields: tuple[str, ...]) -> None:
+    # _line fills a template in rather than walking a dict; the file must not change
+    message = StoredMessage(*fields)
+    expected = json.dumps(storage._to_json(message), ensure_ascii=False)
+    assert storage._line(message) == expected.translate(storage._LINE_BREAKS) + "\n"
