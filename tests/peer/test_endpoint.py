@@ -212,6 +212,23 @@ def test_sends_in_one_pass_share_datagrams_in_order_and_an_idle_send_goes_at_onc
     asyncio.run(main())
 
 
+async def acking_endpoint() -> tuple[Endpoint, socket.socket, int]:
+    """An open Endpoint that acks every message (as a peer does), a blocking client socket
+    (5 s timeout) to talk to it from, and the endpoint's port. The loop itself is not run:
+    a test calls `_readable` as the loop would."""
+    endpoint: Endpoint
+
+    def ack_it(message: Message, addr: tuple[str, int]) -> None:
+        endpoint.send(addr, Ack(f"a-{message.id}", message.id))
+
+    endpoint = Endpoint(ack_it, session="e")
+    port = (await endpoint.open("127.0.0.1", 0))[1]
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(5)
+    return endpoint, sock, port
+
+
 def test_what_is_sent_within_packed_leaves_at_its_end_in_one_datagram() -> None:
     """The registry's sends held for a group commit: a save's Ack and its Saved outcome
     (any messages for one address) share a datagram, rather than the first going alone."""
@@ -239,16 +256,7 @@ def test_a_peer_answering_a_drain_asks_the_loop_for_no_extra_pass() -> None:
     `call_soon`, so the loop does not go round once more (an epoll call) per datagram."""
 
     async def main() -> None:
-        endpoint: Endpoint
-
-        def ack_it(message: Message, addr: tuple[str, int]) -> None:
-            endpoint.send(addr, Ack(f"a-{message.id}", message.id))
-
-        endpoint = Endpoint(ack_it, session="e")
-        port = (await endpoint.open("127.0.0.1", 0))[1]
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind(("127.0.0.1", 0))
-        sock.settimeout(5)
+        endpoint, sock, port = await acking_endpoint()
         sock.sendto(encode(Notice("n-0", "hi")), ("127.0.0.1", port))
         assert endpoint._sock is not None
         select.select([endpoint._sock], [], [], 5)
@@ -301,16 +309,7 @@ def test_the_answers_to_one_drain_leave_before_the_loop_moves_on() -> None:
     acks back until the end of the loop's whole pass: they leave when its drain ends."""
 
     async def main() -> None:
-        endpoint: Endpoint
-
-        def ack_it(message: Message, addr: tuple[str, int]) -> None:
-            endpoint.send(addr, Ack(f"a-{message.id}", message.id))
-
-        endpoint = Endpoint(ack_it, session="e")
-        port = (await endpoint.open("127.0.0.1", 0))[1]
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind(("127.0.0.1", 0))
-        sock.settimeout(5)
+        endpoint, sock, port = await acking_endpoint()
         for i in range(5):
             sock.sendto(encode(Notice(f"n-{i}", "hi")), ("127.0.0.1", port))
         assert endpoint._sock is not None
