@@ -308,8 +308,8 @@ class Endpoint:
             yield
         finally:
             self._draining = was
-            if not was and (self._batches or self._acks or self._relay is not None):
-                self._flush_batches()
+            if not was:
+                self._flush_waiting()
 
     def send_many(self, addrs: Sequence[Addr], message: Message) -> None:
         """Send `message` to each of `addrs`, as `send` would to each, encoding it once."""
@@ -382,6 +382,11 @@ class Endpoint:
             if not self._flush_soon and not self._reading:
                 self._flush_soon = True
                 asyncio.get_running_loop().call_soon(self._flush_batches)
+
+    def _flush_waiting(self) -> None:
+        """Send now whatever waits to leave packed (see `_queue`), if anything does."""
+        if self._batches or self._acks or self._relay is not None:
+            self._flush_batches()
 
     def _flush_batches(self) -> None:
         self._flush_soon = False
@@ -510,8 +515,7 @@ class Endpoint:
             # What answers this drain leaves now, not at the end of the loop's pass: a
             # process serving many sockets (or busy with much else) would otherwise hold
             # every ack back until all of them are done, and the senders would time out.
-            if self._batches or self._acks or self._relay is not None:
-                self._flush_batches()
+            self._flush_waiting()
             if self._on_drained is not None:
                 self._on_drained()
 

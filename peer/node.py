@@ -236,10 +236,10 @@ class PeerNode:
 
         Every Sending and Settled is written last, in order: the message typed leaves, and
         the receipt is shown, without waiting for the log of what is on its way. A peer
-        killed between the two is one killed as the line was typed (a message it had
-        sent before the kill is delivered, or not, as one it had not sent yet), and one
-        killed before the Settled sends the message again at its next start, which the
-        receiver shows once."""
+        killed after its first datagram left but before its Sending was written is one
+        killed as the line was typed (the message reaches its recipient, or not, as one not
+        yet sent would not); one killed before a Settled was written sends that message
+        again at its next start, and the recipient shows it once."""
         shown = [(a.sender, a.id) for a in actions if type(a) is Shown]
         if shown:
             self._on_disk(

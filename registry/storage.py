@@ -242,7 +242,7 @@ def _lines(messages: list[StoredMessage]) -> str:
 _LINE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
 
 
-#: A mailbox line as json.dumps(_to_json(message), ensure_ascii=False) writes it, byte for
+#: A mailbox line as json.dumps(message._asdict(), ensure_ascii=False) writes it, byte for
 #: byte, filled in from a template: every save is one, and building the dict and walking
 #: it cost twice as much.
 _LINE = '{"id": %s, "sender": %s, "text": %s, "stamp": %s, "kind": %s}'
@@ -255,16 +255,6 @@ def _line(message: StoredMessage) -> str:
     if not line.isascii():  # rare, and translate costs as much as the rest
         line = line.translate(_LINE_BREAKS)
     return line + "\n"
-
-
-def _to_json(message: StoredMessage) -> dict[str, str]:
-    return {
-        "id": message.id,
-        "sender": message.sender,
-        "text": message.text,
-        "stamp": message.stamp,
-        "kind": message.kind,
-    }
 
 
 def _from_json(data: Any) -> StoredMessage:

@@ -301,5 +301,5 @@ any_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
 def test_a_mailbox_line_is_what_json_dumps_writes(fields: tuple[str, ...]) -> None:
     # _line fills a template in rather than walking a dict; the file must not change
     message = StoredMessage(*fields)
-    expected = json.dumps(storage._to_json(message), ensure_ascii=False)
+    expected = json.dumps(message._asdict(), ensure_ascii=False)
     assert storage._line(message) == expected.translate(storage._LINE_BREAKS) + "\n"
