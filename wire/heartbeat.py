@@ -51,10 +51,12 @@ class Heartbeat:
         own process was not running (stopped, starved, or its machine asleep), and what the
         other end sent meanwhile may still be waiting to be read: the silence was not the
         other end's, so it is asked now and given a period to answer."""
-        due = self.due()
-        if now < due:
+        if now < self.due():
             return Beat.WAIT
-        if now - due >= self.period:
+        # A whole period past `due`, summed as `due` sums: unpinged, that is the end of the
+        # wait a ping sent now would get, so a ping sent short of it always has time to be
+        # answered, down to the last rounding of the clock.
+        if now >= self.heard_at + (3 if self.pinged else 2) * self.period:
             self.heard_at, self.pinged = now - self.period, False
         if not self.pinged:
             self.pinged = True

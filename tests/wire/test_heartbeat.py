@@ -66,3 +66,13 @@ def test_lost_only_after_two_periods_of_silence_and_an_unanswered_ping(
                 assert now - heard_at >= 2 * P
                 return
         assert beat.due() > now
+
+
+def test_a_ping_sent_just_short_of_a_whole_period_late_still_gets_time_to_be_answered() -> None:
+    # found by hypothesis: 12.01768101108053 + 10 + 10 rounds to the time of the check,
+    # which the subtraction `now - due` had taken as less than a period late
+    beat = Heartbeat(0.0, P)
+    beat.heard(12.01768101108053)
+    now = 12.01768101108053 + 20.0
+    assert beat.check(now) is Beat.PING
+    assert beat.due() > now
