@@ -61,11 +61,12 @@ class Shown:
 
 @dataclass(frozen=True, slots=True)
 class Sending:
-    """`message`, typed by the user, is about to be sent for the first time (it may have to
-    wait its turn): keep it until it is Settled, so that a peer killed meanwhile sends it
-    on at its next start. The adapter writes it once the event's Sends have left (see
-    PeerNode._run): the first copy does not wait for the disk. A direct message is kept as
-    the Chat it is sent as; the restart sends it to the registry as a save."""
+    """`message`, typed by the user, is sent for the first time in this event (or waits
+    its turn): keep it until it is Settled, so that a peer killed meanwhile sends it on at
+    its next start. A direct message's Send comes before it (the first thing decided). The
+    adapter writes it once the event's Sends have left (see PeerNode._carry): the first
+    copy does not wait for the disk. A direct message is kept as the Chat it is sent as;
+    the restart sends it to the registry as a save."""
 
     message: Message
 

@@ -4,6 +4,14 @@
 passed) with `now` and returns actions (peer.actions) for its adapter: send this message
 there, print this line, remember this token, exit. Delivery follows DESIGN.md section 4:
 every request is sent at most 5 times, 500 ms apart; every message id is shown once.
+
+Actions are appended to the event's `out` list in the order they are to be carried out,
+and nothing appended is ever read back or taken out. So `line` and `receive` let the
+adapter pass a list of its own that carries each action out the moment it is appended
+(PeerNode does, for a typed line and for a datagram of one message): the datagram a user
+waits for then leaves before the bookkeeping that follows its decision. What must come
+first is decided first: a message's Shown before its ack and its line, a typed message's
+Send before the records kept of it.
 """
 
 from __future__ import annotations
@@ -196,11 +204,13 @@ class PeerCore:
         self._settle(now, out)
         return out
 
-    def line(self, text: str, now: float) -> list[Action]:
-        """The user typed `text` (one line, without its newline)."""
+    def line(self, text: str, now: float, out: list[Action] | None = None) -> list[Action]:
+        """The user typed `text` (one line, without its newline). The actions are appended
+        to `out` (a new list if None) as they are decided, and it is returned."""
+        if out is None:
+            out = []
         if self._left:
-            return []
-        out: list[Action] = []
+            return out
         self._line(text, now, out)
         self._settle(now, out)
         return out
@@ -319,11 +329,15 @@ class PeerCore:
             found.setdefault(message.id, message)
         return tuple(sorted(found.values(), key=self._outbox.typed_at))
 
-    def receive(self, message: Message, addr: Addr, now: float) -> list[Action]:
-        """A message arrived from `addr`."""
+    def receive(
+        self, message: Message, addr: Addr, now: float, out: list[Action] | None = None
+    ) -> list[Action]:
+        """A message arrived from `addr`. The actions are appended to `out` (a new list if
+        None) as they are decided, and it is returned."""
+        if out is None:
+            out = []
         if self._left:
-            return []
-        out: list[Action] = []
+            return out
         self._receive(message, addr, now, out)
         self._settle(now, out)
         return out
@@ -810,10 +824,11 @@ class PeerCore:
             self._told_renamed.add(renamed)  # once: a burst to the old name is no list of it
             out.append(Print(f"[{to} is now known as {entry.name}.]", "system"))
         chat = Chat(self._new_id(), self.state.name, entry.name, text)
-        self._keep_sending(chat, out)
         if entry.online:
-            self._send_in_order(chat, now, out)
+            self._send_in_order(chat, now, out)  # before the records: the user waits for it
+            self._keep_sending(chat, out)
         else:
+            self._keep_sending(chat, out)  # first: a save held in the outbox takes its place
             self._save(entry.name, text, chat.id, now, out)
 
     def _send_in_order(self, chat: Chat, now: float, out: list[Action]) -> None:
@@ -825,8 +840,8 @@ class PeerCore:
         if behind is not None:
             behind.append(chat)
             return
-        self._chats.start(chat.id, chat, now)
         self._send_chat(chat, out)
+        self._chats.start(chat.id, chat, now)
         if travels_by_stream(chat):
             self._long_chat[key] = chat.id
             self._behind[key] = []
@@ -896,12 +911,15 @@ class PeerCore:
         return entry is not None and entry.ip == addr[0]
 
     def _accept(self, sender: str, msg_id: str, addr: Addr, out: list[Action]) -> bool:
-        """Ack every copy; True only for the first copy of (sender, id). A deregistered peer
-        answers nothing, so that senders fall back to the registry's mailbox."""
+        """Ack every copy; True only for the first copy of (sender, id), whose Shown comes
+        before the ack (recorded before it is acked, and so before it is shown). A
+        deregistered peer answers nothing, so that senders fall back to the registry's
+        mailbox."""
         if not self.state.registered:
             return False
+        first = self._seen.first_sight(sender, msg_id, out)
         out.append(Send(addr, Ack(self._new_id(), msg_id)))
-        return self._seen.first_sight(sender, msg_id, out)
+        return first
 
     # -- requests to the registry -------------------------------------------------------
 

@@ -29,7 +29,7 @@ from peer.actions import (
     Settled,
     Shown,
 )
-from peer.batch import receive_batch
+from peer.batch import CarriedOut, receive_batch, receive_one
 from peer.core import PeerCore
 from peer.endpoint import Endpoint
 from peer.files import InUse, hold_lock, os_reason
@@ -113,6 +113,10 @@ class PeerNode:
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)
         self._failed_writes: set[str] = set()  # see `_on_disk`
+        # the Sending and Settled records of the event being carried out (see `_carry`)
+        self._logged: list[Sending | Settled] = []
+        # the core's `out` for the events carried out as decided (see `_typed`)
+        self._carried = CarriedOut(self._carry)
 
     def _own_token(self) -> str:
         """The kept token; the first time, a new one, kept before the registration is sent:
@@ -205,7 +209,9 @@ class PeerNode:
         return True
 
     def _typed(self, text: str) -> None:
-        self._run(self.core.line(text, time.time()))
+        # each action carried out as the core decides it: the message typed leaves first
+        self.core.line(text, time.time(), self._carried)
+        self._event_done()
 
     def _ended(self) -> None:
         self._ending = True
@@ -218,70 +224,89 @@ class PeerNode:
         self._received_batch([message], addr)
 
     def _received_batch(self, messages: list[Message], addr: Addr) -> None:
-        # One datagram's messages are recorded as shown in one write, then shown, then
-        # acked (the endpoint merges the acks): see `_run`.
         trace = self._debug if self._verbose else None
+        if len(messages) == 1:
+            # A datagram of one message, as an idle sender sends: each action is carried
+            # out as the core decides it, so that the ack leaves before the rest is done.
+            receive_one(self.core.receive, messages[0], addr, self._carried, trace)
+            self._event_done()
+            return
+        # Several (a sender busy, or a burst relayed): their shown ids in one write, then
+        # the lines and the acks, which the endpoint merges (see `_run`).
         self._run(receive_batch(self.core.receive, messages, addr, trace))
 
     def _tick(self) -> None:
         self._run(self.core.tick(time.time()))
 
     def _run(self, actions: list[Action]) -> None:
-        """Carry out the core's actions in order, except for two kinds of write.
-
-        Every Shown among them is written first, in one write: recording a message as shown
-        must come before it is shown or acked (so a killed peer never shows it twice), and
-        writing the records of a whole datagram ahead of the rest keeps that true at one
-        write per datagram.
-
-        Every Sending and Settled is written last, in order: the message typed leaves, and
-        the receipt is shown, without waiting for the log of what is on its way. A peer
-        killed after its first datagram left but before its Sending was written is one
-        killed as the line was typed (the message reaches its recipient, or not, as one not
-        yet sent would not); one killed before a Settled was written sends that message
-        again at its next start, and the recipient shows it once."""
+        """Carry out the core's actions in order (see `_carry`), except that every Shown
+        among them is written first, in one write: recording a message as shown must come
+        before it is shown or acked (so a killed peer never shows it twice), and writing
+        the records of a whole datagram ahead of the rest keeps that true at one write per
+        datagram. The events a user waits on go through `_carry` as the core decides each
+        action instead (`_typed`, `_received_batch`)."""
         shown = [(a.sender, a.id) for a in actions if type(a) is Shown]
         if shown:
-            self._on_disk(
-                "the list of messages shown",
-                lambda: self._state.add_seen(shown),
-                then="after a restart some may be shown again",
-            )
-        logged: list[Sending | Settled] = []
+            self._write_shown(shown)
         for action in actions:
-            match action:
-                case Send(addr, MailTaken() as message):
-                    # a retry too: the registry empties the mailbox on it (see OnceShown)
-                    self._console.after_printed(functools.partial(self._send, addr, message))
-                case Send(addr, message):
-                    self._send(addr, message)
-                case OnceShown(then):
-                    self._console.after_printed(functools.partial(self._run, list(then)))
-                case SendStream(addr, message):
-                    self.endpoint.send(addr, message, stream=True)
-                case Print():
-                    self._console.show(action)
-                case Remember(name, token):
-                    self._remember(name, token)
-                case Prompt(text):
-                    self._console.set_prompt(text)
-                case Shown():
-                    pass  # written above
-                case Sending() | Settled():
-                    logged.append(action)
-                case KeepOutbox(messages):
-                    self._on_disk("your outbox", lambda: self._state.save_outbox(messages))
-                case KeepRoom(room):
-                    self._on_disk("the room you are in", lambda: self._state.save_room(room))
-                case Exit(code):
-                    self._finish(code)
-        for record in logged:
-            self._on_disk(
-                "the messages you send",
-                functools.partial(self._log_sending, record),
-                then="a message on its way when ChatApp is killed may be lost",
-            )
+            if type(action) is not Shown:
+                self._carry(action)
+        self._event_done()
+
+    def _carry(self, action: Action) -> None:
+        """Carry out one action of the core, now, except for Sending and Settled: those are
+        written by `_event_done`, once the event's sends have left and its lines are shown,
+        so that neither the message typed nor its receipt waits for the log of what is on
+        its way. A peer killed after its first datagram left but before its Sending was
+        written is one killed as the line was typed (the message reaches its recipient, or
+        not, as one not yet sent would not); one killed before a Settled was written sends
+        that message again at its next start, and the recipient shows it once."""
+        match action:
+            case Send(addr, MailTaken() as message):
+                # a retry too: the registry empties the mailbox on it (see OnceShown)
+                self._console.after_printed(functools.partial(self._send, addr, message))
+            case Send(addr, message):
+                self._send(addr, message)
+            case Print():
+                self._console.show(action)
+            case Shown(sender, msg_id):  # the core puts it before the ack and the line
+                self._write_shown([(sender, msg_id)])
+            case Sending() | Settled():
+                self._logged.append(action)
+            case OnceShown(then):
+                self._console.after_printed(functools.partial(self._run, list(then)))
+            case SendStream(addr, message):
+                self.endpoint.send(addr, message, stream=True)
+            case Remember(name, token):
+                self._remember(name, token)
+            case Prompt(text):
+                self._console.set_prompt(text)
+            case KeepOutbox(messages):
+                self._on_disk("your outbox", lambda: self._state.save_outbox(messages))
+            case KeepRoom(room):
+                self._on_disk("the room you are in", lambda: self._state.save_room(room))
+            case Exit(code):
+                self._finish(code)
+
+    def _event_done(self) -> None:
+        """After the actions of one event: write its Sending and Settled records, in order
+        (see `_carry`), and set the timer for the core's next deadline."""
+        if self._logged:
+            logged, self._logged = self._logged, []
+            for record in logged:
+                self._on_disk(
+                    "the messages you send",
+                    functools.partial(self._log_sending, record),
+                    then="a message on its way when ChatApp is killed may be lost",
+                )
         self._schedule()
+
+    def _write_shown(self, shown: list[tuple[str, str]]) -> None:
+        self._on_disk(
+            "the list of messages shown",
+            lambda: self._state.add_seen(shown),
+            then="after a restart some may be shown again",
+        )
 
     def _log_sending(self, record: Sending | Settled) -> None:
         """Write one Sending or Settled record (see `_run`). Raises OSError."""

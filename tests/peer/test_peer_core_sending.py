@@ -36,14 +36,15 @@ def typed(core: PeerCore, line: str) -> tuple[object, list[pa.Action]]:
     return message, out
 
 
-def test_a_direct_message_is_kept_before_it_is_sent_and_settled_by_its_ack() -> None:
+def test_a_direct_message_is_sent_then_kept_and_settled_by_its_ack() -> None:
     core, _ = registered()
     chat, out = typed(core, "send bob hello")
     assert isinstance(chat, Chat) and chat.text == "hello"
-    # the very object sent, so that the adapter encodes it once for both
+    # the very object sent, so that the adapter encodes it once for both; its Send first,
+    # as an adapter carrying actions out as they come sends it before keeping it
     keep = next(i for i, a in enumerate(out) if isinstance(a, pa.Sending))
     send = next(i for i, a in enumerate(out) if isinstance(a, pa.Send))
-    assert keep < send and sent(out)[0] is chat
+    assert send == 0 and keep > send and sent(out)[0] is chat
     assert settled(core.receive(Ack("b-1", chat.id), BOB, T0 + 0.01)) == [chat.id]
     assert settled(core.receive(Ack("b-2", chat.id), BOB, T0 + 0.02)) == []  # a copy
 
