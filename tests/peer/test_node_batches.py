@@ -270,3 +270,41 @@ def node_log_is_empty(tmp_path: Path) -> bool:
     """Whether alice's log of messages on their way holds no open record."""
     path = tmp_path / "peers" / "alice.sending"
     return not path.exists() or b"+" not in path.read_bytes().rstrip(b"\0")
+
+
+def test_a_typed_message_and_a_lone_datagrams_ack_leave_before_the_core_settles(
+    tmp_path: Path,
+) -> None:
+    # What a user waits for is carried out the moment the core decides it (CarriedOut):
+    # the chat typed, then, for a lone datagram, its shown record, its ack and its line,
+    # all before the core's settling after the event.
+    async def main() -> list[object]:
+        events: list[object] = []
+        node = registered_node(tmp_path, events)
+        real_settle = node.core._settle
+
+        def settle(now: float, out: list[object]) -> None:
+            events.append(("settle", ""))
+            real_settle(now, out)  # type: ignore[arg-type]
+
+        real_add_seen = node._state.add_seen
+
+        def add_seen(shown: list[tuple[str, str]]) -> None:
+            events.append(("seen", list(shown)))
+            real_add_seen(shown)
+
+        node.core._settle = settle  # type: ignore[method-assign,assignment]
+        node._state.add_seen = add_seen  # type: ignore[method-assign]
+        events.clear()
+        node._typed("send bob hello")
+        node._received_batch([Chat("b-7", "bob", "alice", "hi")], ("127.0.0.1", 6002))
+        node._timer.cancel()
+        return events
+
+    events = asyncio.run(main())
+    kinds = [kind for kind, _ in events]  # type: ignore[misc]
+    assert kinds == ["send", "settle", "seen", "send", "show", "settle"]
+    assert isinstance(events[0][1], Chat)  # type: ignore[index]
+    assert events[2] == ("seen", [("bob", "b-7")])
+    assert events[3] == ("send", Ack(events[3][1].id, "b-7"))  # type: ignore[index]
+    assert events[4] == ("show", "bob: hi")
