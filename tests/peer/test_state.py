@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from peer import files, mapped_log, state
 from peer.state import PeerStateFile, follow_renames
@@ -324,3 +326,16 @@ def test_state_files_that_are_named_pipes_are_said_and_never_waited_for(tmp_path
     assert all("(not a regular file (a named pipe))" in line for line in kept.problems)
     with pytest.raises(files.NotRegularFile):
         kept.add_seen([("bob", "m1")])  # said by the node as a line, once
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.text(), st.text(min_size=1)), min_size=1, max_size=3)))
+def test_shown_ids_of_any_text_come_back_as_written(
+    tmp_path_factory: pytest.TempPathFactory, datagrams: list[list[tuple[str, str]]]
+) -> None:
+    """Whatever a sender or id holds (tabs, newlines, NULs, backslashes, anything), written
+    one datagram at a time, alone or several, it reads back as it was."""
+    kept = PeerStateFile(tmp_path_factory.mktemp("seen"), "alice")
+    for shown in datagrams:
+        kept.add_seen(shown)
+    assert kept.load_seen() == [pair for shown in datagrams for pair in shown]
