@@ -84,8 +84,8 @@ class BenchPeer:
         await asyncio.wait_for(self.registered.wait(), timeout)
 
     def line(self, text: str) -> None:
-        """The user typed `text`."""
-        self.node._run(self.node.core.line(text, time.time()))
+        """The user typed `text` (as the console hands a typed line to the node)."""
+        self.node._typed(text)
 
     def table_complete(self, names: int) -> bool:
         table = self.node.core.table
