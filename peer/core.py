@@ -355,6 +355,8 @@ class PeerCore:
 
     def _handle(self, message: Message, addr: Addr, now: float, out: list[Action]) -> None:
         match message:
+            case Chat():  # first: each case is a test, and a direct message is waited on
+                self._incoming_chat(message, addr, out)
             case Ack() | Refused() | Welcome() | Alive() | TooBig() | RoomList() | MoreMail():
                 self._answer(message, addr, now, out)
             case Acks():
@@ -363,8 +365,6 @@ class PeerCore:
             case TableSnapshot():
                 self._answer(message, addr, now, out)
                 self._apply_snapshot(message, now, out)
-            case Chat():
-                self._incoming_chat(message, addr, out)
             case ChannelMessage():
                 if self._from_registry(addr) and self._accept(
                     message.sender, message.id, addr, out
@@ -882,9 +882,10 @@ class PeerCore:
         return SaveMessage(msg_id, self.state.name, self.state.token, to, text)
 
     def _incoming_chat(self, chat: Chat, addr: Addr, out: list[Action]) -> None:
-        to = name_key(chat.to)
-        if to != name_key(self.state.name) and to not in self._former:
-            return  # meant for whoever had this address before; the sender will fall back
+        if chat.to != self.state.name:  # as the sender's table spells us, nearly always
+            to = name_key(chat.to)
+            if to != name_key(self.state.name) and to not in self._former:
+                return  # meant for whoever had this address before; the sender falls back
         if not self._plausible(chat.sender, addr):
             return  # unanswered: a real sender falls back to the registry, which delivers
         if name_problem(chat.sender) is not None or (

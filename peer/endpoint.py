@@ -271,19 +271,19 @@ class Endpoint:
         if writer is not None and not writer.is_closing():
             self._write(writer, message)
             return
-        if (
-            type(message) is Ack
-            and not stream
-            and (
+        if type(message) is Ack:
+            if not stream and (
                 addr in self._batches
                 # the first ack of a drain is merged too, unless alone it is already a
                 # bigger answer than an unverified sender may get
                 or (self._draining and not self._amplifies(addr, len(encode(message))))
-            )
-        ):
-            self._acks.setdefault(addr, []).append(message.reply_to)
-            return
-        data = self.encoded(message)
+            ):
+                self._acks.setdefault(addr, []).append(message.reply_to)
+                return
+            # sent once, to one address: no use keeping its encoding (see `encoded`)
+            data = encode(message)
+        else:
+            data = self.encoded(message)
         reply_to: object = getattr(message, "reply_to", "")
         if not stream and reply_to and self._amplifies(addr, len(data)):
             data = encode(TooBig(self._new_id(), str(reply_to)))

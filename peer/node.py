@@ -262,11 +262,12 @@ class PeerNode:
         not, as one not yet sent would not); one killed before a Settled was written sends
         that message again at its next start, and the recipient shows it once."""
         match action:
-            case Send(addr, MailTaken() as message):
-                # a retry too: the registry empties the mailbox on it (see OnceShown)
-                self._console.after_printed(functools.partial(self._send, addr, message))
             case Send(addr, message):
-                self._send(addr, message)
+                if type(message) is MailTaken:
+                    # a retry too: the registry empties the mailbox on it (see OnceShown)
+                    self._console.after_printed(functools.partial(self._send, addr, message))
+                else:
+                    self._send(addr, message)
             case Print():
                 self._console.show(action)
             case Shown(sender, msg_id):  # the core puts it before the ack and the line
