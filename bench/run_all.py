@@ -10,7 +10,7 @@ import argparse
 import time
 from collections.abc import Callable
 
-from bench import direct, flood, mailbox, memory, relay, table_bytes, udp_raw
+from bench import direct, direct_path, flood, mailbox, memory, relay, table_bytes, udp_raw
 from bench.common import Table, raise_fd_limit, scratch_folder
 
 
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
             ),
         ),
         ("direct", lambda: direct.main(["--loop", args.loop, "--count", "2000" if q else "8000"])),
+        ("direct_path", lambda: direct_path.main(["--count", "1000" if q else "5000"])),
         (
             "send_all",
             lambda: relay.main(
