@@ -89,19 +89,24 @@ def registered_node(tmp_path: Path, events: list[object]) -> PeerNode:
     return node
 
 
+def record_seen(node: PeerNode, events: list[object]) -> None:
+    """Have each write of `node`'s shown ids recorded in `events` as ("seen", records)."""
+    real_add_seen = node._state.add_seen
+
+    def add_seen(shown: list[tuple[str, str]]) -> None:
+        events.append(("seen", list(shown)))
+        real_add_seen(shown)
+
+    node._state.add_seen = add_seen  # type: ignore[method-assign]
+
+
 def test_a_datagrams_messages_are_recorded_in_one_write_then_shown_then_acked(
     tmp_path: Path,
 ) -> None:
     async def main() -> list[object]:
         events: list[object] = []
         node = registered_node(tmp_path, events)
-        real_add_seen = node._state.add_seen
-
-        def add_seen(shown: list[tuple[str, str]]) -> None:
-            events.append(("seen", list(shown)))
-            real_add_seen(shown)
-
-        node._state.add_seen = add_seen  # type: ignore[method-assign]
+        record_seen(node, events)
         events.clear()
         batch: list[Message] = [ChannelMessage(f"b-{i}", "bob", f"hi {i}") for i in range(3)]
         node._received_batch(batch, SERVER)
@@ -287,14 +292,8 @@ def test_a_typed_message_and_a_lone_datagrams_ack_leave_before_the_core_settles(
             events.append(("settle", ""))
             real_settle(now, out)  # type: ignore[arg-type]
 
-        real_add_seen = node._state.add_seen
-
-        def add_seen(shown: list[tuple[str, str]]) -> None:
-            events.append(("seen", list(shown)))
-            real_add_seen(shown)
-
         node.core._settle = settle  # type: ignore[method-assign,assignment]
-        node._state.add_seen = add_seen  # type: ignore[method-assign]
+        record_seen(node, events)
         events.clear()
         node._typed("send bob hello")
         node._received_batch([Chat("b-7", "bob", "alice", "hi")], ("127.0.0.1", 6002))
