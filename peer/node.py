@@ -29,7 +29,8 @@ from peer.actions import (
     Settled,
     Shown,
 )
-from peer.batch import CarriedOut, receive_batch, receive_one
+from peer.batch import receive_batch, receive_one
+from peer.carried_out import CarriedOut
 from peer.core import PeerCore
 from peer.endpoint import Endpoint
 from peer.files import InUse, hold_lock, os_reason
