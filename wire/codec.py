@@ -101,7 +101,7 @@ def _tuple_checker(item: Check) -> Check:
             raise DecodeError("expected a list")
         if len(value) > MAX_ITEMS:
             raise DecodeError(f"a list has at most {MAX_ITEMS} items")
-        return tuple(item(v) for v in value)
+        return tuple(map(item, value))
 
     return check
 
