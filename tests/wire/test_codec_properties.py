@@ -36,7 +36,14 @@ from wire import (
     encode_datagram,
     fits_datagram,
 )
-from wire.codec import SHORT_TEXT, json_value, record_size, travels_by_stream
+from wire.codec import (
+    SHORT_TEXT,
+    _record_checker,
+    _records_checker,
+    json_value,
+    record_size,
+    travels_by_stream,
+)
 from wire.errors import OtherVersion
 from wire.limits import MAX_DATAGRAM, MAX_ITEMS
 from wire.messages import (
@@ -680,3 +687,39 @@ def test_an_unknown_type_is_not_another_version() -> None:
     with pytest.raises(DecodeError) as caught:
         decode(b'{"t":"Hologram","id":"a-1"}')
     assert not isinstance(caught.value, OtherVersion)
+
+
+_cell = st.one_of(
+    st.text(max_size=6),
+    st.integers(-(2**70), 2**70),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=False),
+    st.just("\ud800"),  # a lone surrogate, as JSON can spell one
+    st.just("é"),
+)
+_row = st.one_of(
+    st.tuples(st.text(max_size=8), st.text(max_size=8), st.integers(0, 65535), st.booleans()).map(
+        list
+    ),
+    st.lists(_cell, max_size=5),
+    _cell,
+)
+
+
+@given(st.lists(_row, max_size=8))
+def test_a_list_of_records_passes_or_fails_as_its_rows_one_by_one(rows: list[Any]) -> None:
+    """The check of a table's rows at once (codec._records_checker) takes exactly the lists
+    the row-by-row check takes, to the same records, and refuses the rest with DecodeError."""
+    at_once = _records_checker(Entry)
+    one = _record_checker(Entry)
+    try:
+        expected: tuple[Any, ...] | None = tuple(one(row) for row in rows)
+    except DecodeError:
+        expected = None
+    if expected is None:
+        with pytest.raises(DecodeError):
+            at_once(rows)
+    else:
+        got = at_once(rows)
+        assert got == expected and all(type(r) is Entry for r in got)
