@@ -57,16 +57,23 @@ class Marks:
     def __init__(self) -> None:
         self.at: dict[str, float] = {}
         self.segments: list[list[float]] = [[] for _ in SEGMENTS]
+        #: called once a message's segments are kept (see `done`)
+        self.then: Callable[[], None] = lambda: None
+
+    def typed(self) -> None:
+        """A message is typed (or sent, for the bare peers): its marks start afresh."""
+        self.at = {}
+        self.mark("typed")
 
     def mark(self, name: str) -> None:
         self.at.setdefault(name, time.perf_counter())
 
     def done(self) -> None:
-        """The receipt is shown: keep this message's segments, and start the next."""
+        """The receipt is shown: keep this message's segments, then `then`."""
         times = [self.at[name] for name in MARKS]
         for i, segment in enumerate(self.segments):
             segment.append(times[i + 1] - times[i])
-        self.at = {}
+        self.then()
 
 
 def _watch(endpoint: Endpoint, marks: Marks, sent: str, read: str) -> None:
@@ -92,23 +99,20 @@ async def _one_at_a_time(count: int, send_next: Callable[[int], None], marks: Ma
     loop = asyncio.get_running_loop()
     finished: asyncio.Future[None] = loop.create_future()
     sent = [0]
-    real_done = marks.done
 
-    def done() -> None:
-        real_done()
+    def next_one() -> None:
         if sent[0] >= count:
             if not finished.done():
                 finished.set_result(None)
-        else:
-            loop.call_soon(next_one)
-
-    def next_one() -> None:
+            return
         sent[0] += 1
-        marks.at = {}
-        marks.mark("typed")
+        marks.typed()
         send_next(sent[0])
 
-    marks.done = done  # type: ignore[method-assign]
+    def wake_next() -> None:
+        loop.call_soon(next_one)
+
+    marks.then = wake_next
     next_one()
     await asyncio.wait_for(finished, 120.0)
 

@@ -299,9 +299,6 @@ def follow_renames(root: Path, name: str) -> str:
 
 def _seen_records(shown: list[tuple[str, str]]) -> bytes:
     """(sender, id) pairs as records of the file of shown ids: `sender<TAB>id<LF>` each."""
-    if len(shown) == 1:  # one message, as an idle peer receives: before its ack goes out
-        sender, msg_id = shown[0]
-        return f"{_escape(sender)}\t{_escape(msg_id)}\n".encode()
     return "".join([f"{_escape(s)}\t{_escape(i)}\n" for s, i in shown]).encode()
 
 
