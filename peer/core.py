@@ -795,10 +795,13 @@ class PeerCore:
         self, message: RoomMessage, addr: Addr, now: float, out: list[Action]
     ) -> None:
         first = self._accept(message.sender, message.id, addr, out)
-        again = self._room_return.history_again
-        if not first and not (message.history and again and self.state.registered):
-            # seen already: a copy, or history replayed as we came back by ourselves
-            # (after a pause or a restart, only what was said meanwhile is news)
+        if message.history and self.state.registered:
+            # after a join we made by ourselves (back after a pause or a restart), only
+            # what was said meanwhile is news; after a typed join, the last lines are
+            shown = self._room_return.shows_history(message.id, first)
+        else:
+            shown = first  # not a copy
+        if not shown:
             return
         self._seen_room(message.room)
         out.append(room_line(message, now))

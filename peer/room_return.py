@@ -29,6 +29,9 @@ class RoomReturn:
         # whether room history already seen is shown again: after a join the user typed,
         # not after one we made by ourselves to go back (see `history_again`)
         self._history_again = True
+        # the ids of the history lines shown since the last join: shown again after a
+        # typed join, but once, though a registry restarted meanwhile replays them again
+        self._history_shown: set[str] = set()
         # the room we were in after the last event (a change is kept on disk: KeepRoom),
         # and the room an earlier run was in, to go back to at the first Welcome (a fresh
         # start takes a peer out of its room), None once that is done
@@ -48,11 +51,22 @@ class RoomReturn:
         was said meanwhile is news)."""
         return self._history_again
 
+    def shows_history(self, msg_id: str, first: bool) -> bool:
+        """Whether the line `msg_id` of a room's history, replayed to us, is shown: when it
+        is the `first` copy to reach this peer, or, after a join the user typed, once more
+        (see `history_again`). Never twice for one join: a registry restarted while it
+        replayed the history replays it again (RegistryCore.start)."""
+        if msg_id in self._history_shown or not (first or self._history_again):
+            return False
+        self._history_shown.add(msg_id)
+        return True
+
     def typed_join(self, join: Join, out: list[Action]) -> bool:
         """The user typed a /join, as `join`: True when it goes now; False when it waits
         for the lines kept for another room to be said there first (then `join_due` gives
         it), which is said."""
         self._history_again = True  # a join the user typed shows the room's last lines
+        self._history_shown.clear()
         room = join.room
         kept_in = self._rejoining or self._kept_room()
         if kept_in:
@@ -96,6 +110,7 @@ class RoomReturn:
             return ""
         self._rejoining = room
         self._history_again = False
+        self._history_shown.clear()
         line = f"[Joining {room} again to send the lines you typed there.]"
         out.append(Print(line, "system"))
         return room
@@ -124,6 +139,7 @@ class RoomReturn:
             return ""
         out.append(Print(f"[Back to {room}, the room you were in.]", "system"))
         self._history_again = False
+        self._history_shown.clear()
         return room
 
     def answered(self, join: Join) -> bool:

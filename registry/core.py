@@ -191,6 +191,9 @@ class RegistryCore:
         # channel or room post id -> its sender's name, while its relay goes on (see
         # _relays_over)
         self._relaying: dict[str, str] = {}
+        # members whose room's history is being replayed to them (Record.replaying): the
+        # member, the address it is pushed to, and the ids of the lines
+        self._replays: list[tuple[Record, Addr, tuple[str, ...]]] = []
         # ids of joins, leaves and renames done: a late copy is only acked
         self._done_room: OrderedDict[str, None] = OrderedDict()
         # who is in which room, as the table file kept it, and what was said there last
@@ -298,11 +301,19 @@ class RegistryCore:
         """The registry starts: the peers of a table read from disk are swept for from
         now on (a registration starts the sweeps too), once they have had
         AWAY_GRACE_PERIODS to find that it is back. Each peer it counts online is told
-        (Restarted), so that what it kept meanwhile comes at once."""
+        (Restarted), so that what it kept meanwhile comes at once; one it was replaying a
+        room's history to when it stopped (Record.replaying) is replayed it again."""
         self._judge_from = now + AWAY_GRACE_PERIODS * self.keepalive
         out: list[Action] = [DropHistory(key) for key in self._gone_histories]
         self._gone_histories = []
         out += [Send(record.addr, Restarted(self._new_id())) for record in self.table.online()]
+        for record in self.table.online():
+            room = self.rooms.of(record)
+            if record.replaying and room is not None:
+                # killed while replaying its room's history to it: a line lost on the way
+                # then is sent again by nobody else
+                out.append(Log(f"replaying the history of {room.name} to {record.name} again"))
+                self._replay_history(record, room, now, out)
         return out + self.tick(now)
 
     def tick(self, now: float) -> list[Action]:
@@ -319,6 +330,8 @@ class RegistryCore:
         for push in released:
             out.append(Send(push.addr, push.message))
         self._fail_in_order(failed, now, out)
+        if self._replays and failed:
+            self._replays_over()
         probes_again, probes_failed = self._probes.due(now)
         for probe in probes_again:
             out.append(Send(probe.addr, probe.ping))
@@ -877,6 +890,8 @@ class RegistryCore:
         answered, released = self._pushes.answer(replies, addr, now)
         for waiting in released:
             out.append(Send(waiting.addr, waiting.message))
+        if self._replays and answered:
+            self._replays_over()
         heard = ""
         for flight, owner in answered:
             if owner != heard:  # a datagram's acks are all from one owner, but for a rename
@@ -1081,18 +1096,45 @@ class RegistryCore:
                 f"{len(room.history)} lines it keeps"
             )
             self._push(record, RoomNotice(self._new_id(), room.name, more), "room", now, out)
-        for old in room.history:
-            # under the line's own id: a member who saw it (back after a pause, or a
-            # restart) is shown it once only, as for any message
-            # in the room's spelling now: it may have been emptied and made again
-            replay = RoomMessage(old.id, old.sender, room.name, old.text, old.stamp, True)
-            self._push(record, replay, "room", now, out)
+        self._replay_history(record, room, now, out)
         # The ack after "You joined" and the history: the peer carries out the lines typed
         # after the join on the ack (a script's `join lobby` then `/who`), and they must
         # be shown after the join they followed, not before it.
         out.append(Send(addr, Ack(self._new_id(), msg.id)))
         self._room_notice(room, record, f"{record.name} joined {room.name}", now, out)
         out.append(Log(f"{record.name} joined room {room.name} ({len(room.members)} in it)"))
+
+    def _replay_history(self, record: Record, room: Room, now: float, out: list[Action]) -> None:
+        """Push `room`'s history to `record`, a member that has just joined it (or, at a
+        start, may not have had all of it: see `start`). Until every line is acked, the
+        record is `replaying`, which the table file keeps: nobody asks for a lost line
+        again, so a registry killed before its retry must replay it after its restart."""
+        for old in room.history:
+            # under the line's own id: a member who saw it (back after a pause, or a
+            # restart) is shown it once only, as for any message
+            # in the room's spelling now: it may have been emptied and made again
+            replay = RoomMessage(old.id, old.sender, room.name, old.text, old.stamp, True)
+            self._push(record, replay, "room", now, out)
+        self._replays = [r for r in self._replays if r[0] is not record]
+        record.replaying = bool(room.history)
+        if record.replaying:
+            self._replays.append((record, record.addr, tuple(m.id for m in room.history)))
+
+    def _replays_over(self) -> None:
+        """Forget the replays of history that are over: every line acked, or the member
+        no longer there to have them (out of the room, gone offline, or moved to another
+        address). The table file learns it at its next save: until then a restart only
+        replays lines the member shows once anyway."""
+
+        def going_on(replay: tuple[Record, Addr, tuple[str, ...]]) -> bool:
+            record, addr, ids = replay
+            there = record.online and record.room and record.addr == addr
+            if there and any(self._pushes.pending_to(addr, msg_id) for msg_id in ids):
+                return True
+            record.replaying = False
+            return False
+
+        self._replays = [replay for replay in self._replays if going_on(replay)]
 
     def _leave(self, msg: Leave, addr: Addr, now: float, out: list[Action]) -> None:
         record = self._authorised(msg.name, msg.token, addr, msg.id, "leave", out)

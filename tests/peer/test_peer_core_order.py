@@ -75,6 +75,19 @@ def test_lines_typed_after_a_join_are_carried_out_after_the_rooms_history() -> N
     assert any(isinstance(m, Leave) for m in sent(out))
 
 
+def test_a_history_replayed_again_by_a_restarted_registry_is_shown_once() -> None:
+    # the registry, killed while it replayed lobby's history to us, replays it again at
+    # its restart (RegistryCore.start): a typed join shows the last lines, but once
+    core, _ = registered()
+    history = RoomMessage("b-1", "bob", "lobby", "said before", "2026-11-21 10:00:00", True)
+    core.receive(RoomMessage("b-1", "bob", "lobby", "said before", "", False), SERVER, T0)
+    [join] = sent(core.line("join lobby", T0))
+    out = core.receive(history, SERVER, T0 + 0.001)
+    out += core.receive(Ack("r-6", join.id), SERVER, T0 + 0.002)
+    out += core.receive(history, SERVER, T0 + 3)
+    assert prints(out) == ["[history 2026-11-21 10:00] bob (in lobby): said before"]
+
+
 def test_dereg_then_the_end_of_input_exits_once_offline() -> None:
     core, _ = registered()
     [dereg] = sent(core.line("dereg alice", T0))

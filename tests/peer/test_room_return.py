@@ -123,3 +123,22 @@ def test_a_typed_join_waits_for_lines_kept_while_the_registry_was_away() -> None
     assert texts(out) == ["[Joining lobby once the lines you typed in teamchat are sent.]"]
     rooms.drop_join()
     assert rooms.join_after_kept is None
+
+
+def test_after_a_typed_join_a_history_line_seen_before_is_shown_again_but_once() -> None:
+    rooms = RoomReturn(Outbox())
+    assert rooms.typed_join(join("lobby"), [])
+    assert rooms.shows_history("x-1", first=False)  # seen before this join: shown again
+    # the registry, restarted while replaying the history, replays it again
+    assert not rooms.shows_history("x-1", first=False)
+    assert rooms.shows_history("x-2", first=True)
+    assert not rooms.shows_history("x-2", first=False)
+    assert rooms.typed_join(join("lobby", "j-2"), [])  # a new join shows them again
+    assert rooms.shows_history("x-1", first=False)
+
+
+def test_after_going_back_by_ourselves_only_history_not_seen_before_is_shown() -> None:
+    rooms = RoomReturn(Outbox(), "lobby")
+    assert rooms.go_back([]) == "lobby"
+    assert not rooms.shows_history("x-1", first=False)
+    assert rooms.shows_history("x-2", first=True)
