@@ -312,7 +312,8 @@ class RegistryCore:
             if record.replaying and room is not None:
                 # killed while replaying its room's history to it: a line lost on the way
                 # then is sent again by nobody else
-                out.append(Log(f"replaying the history of {room.name} to {record.name} again"))
+                line = f"replaying {room.name}'s history to {record.name} again (in case the"
+                out.append(Log(f"{line} stop cut its replay short)"))
                 self._replay_history(record, room, now, out)
         return out + self.tick(now)
 
