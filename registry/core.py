@@ -35,7 +35,7 @@ from registry.actions import (
 from registry.credentials import check_password, hash_password, same_secret
 from registry.flood import NEW_NAMES, FloodGate, NameBudget, PasswordBudget
 from registry.mailboxes import Mailboxes, stamp
-from registry.pushes import Push, Pushes
+from registry.pushes import Flight, Push, Pushes
 from registry.rooms import MAX_ROOMS, Room, Rooms
 from registry.table import Record, Table
 from registry.table_changes import TableChanges
@@ -191,9 +191,9 @@ class RegistryCore:
         # channel or room post id -> its sender's name, while its relay goes on (see
         # _relays_over)
         self._relaying: dict[str, str] = {}
-        # members whose room's history is being replayed to them (Record.replaying): the
-        # member, the address it is pushed to, and the ids of the lines
-        self._replays: list[tuple[Record, Addr, tuple[str, ...]]] = []
+        # members whose room's history is being replayed to them (Record.replaying), by the
+        # address it is pushed to: the member, and the ids of the lines not acked yet
+        self._replays: dict[Addr, tuple[Record, set[str]]] = {}
         # ids of joins, leaves and renames done: a late copy is only acked
         self._done_room: OrderedDict[str, None] = OrderedDict()
         # who is in which room, as the table file kept it, and what was said there last
@@ -891,8 +891,8 @@ class RegistryCore:
         answered, released = self._pushes.answer(replies, addr, now)
         for waiting in released:
             out.append(Send(waiting.addr, waiting.message))
-        if self._replays and answered:
-            self._replays_over()
+        if self._replays and answered and addr in self._replays:
+            self._replay_acked(addr, answered)
         heard = ""
         for flight, owner in answered:
             if owner != heard:  # a datagram's acks are all from one owner, but for a rename
@@ -1116,26 +1116,30 @@ class RegistryCore:
             # in the room's spelling now: it may have been emptied and made again
             replay = RoomMessage(old.id, old.sender, room.name, old.text, old.stamp, True)
             self._push(record, replay, "room", now, out)
-        self._replays = [r for r in self._replays if r[0] is not record]
+        for addr in [a for a, (r, _) in self._replays.items() if r is record]:
+            del self._replays[addr]  # an earlier join's: this one's replay takes over
         record.replaying = bool(room.history)
         if record.replaying:
-            self._replays.append((record, record.addr, tuple(m.id for m in room.history)))
+            self._replays[record.addr] = (record, {m.id for m in room.history})
+
+    def _replay_acked(self, addr: Addr, answered: list[tuple[Flight, str]]) -> None:
+        """`addr`, whose room's history is replayed to it, acked the pushes `answered`:
+        once it has acked every line (the live copy of one counts), the replay is over.
+        The table file learns it at its next save: until then a restart only replays lines
+        the member shows once anyway."""
+        record, owed = self._replays[addr]
+        owed.difference_update([flight.message.id for flight, _ in answered])
+        if not owed:
+            del self._replays[addr]
+            record.replaying = False
 
     def _replays_over(self) -> None:
-        """Forget the replays of history that are over: every line acked, or the member
-        no longer there to have them (out of the room, gone offline, or moved to another
-        address). The table file learns it at its next save: until then a restart only
-        replays lines the member shows once anyway."""
-
-        def going_on(replay: tuple[Record, Addr, tuple[str, ...]]) -> bool:
-            record, addr, ids = replay
-            there = record.online and record.room and record.addr == addr
-            if there and any(self._pushes.pending_to(addr, msg_id) for msg_id in ids):
-                return True
-            record.replaying = False
-            return False
-
-        self._replays = [replay for replay in self._replays if going_on(replay)]
+        """Forget the replays of history to members no longer there to have them: out of
+        the room, gone offline (given up on), or moved to another address."""
+        for addr, (record, _) in list(self._replays.items()):
+            if not (record.online and record.room and record.addr == addr):
+                del self._replays[addr]
+                record.replaying = False
 
     def _leave(self, msg: Leave, addr: Addr, now: float, out: list[Action]) -> None:
         record = self._authorised(msg.name, msg.token, addr, msg.id, "leave", out)

@@ -296,15 +296,6 @@ class Pushes:
         room in a window. Once not, every push of it was answered, given up or dropped."""
         return msg_id in self._live_ids or msg_id in self._queued_ids
 
-    def pending_to(self, addr: Addr, msg_id: str) -> bool:
-        """Whether message `msg_id` is still pushed to `addr`: in flight to it, or waiting
-        for room in its window."""
-        if self._unindexed:
-            self._index()
-        if msg_id in self._flying.get(addr, ()):
-            return True
-        return any(push.message.id == msg_id for push in self._queued.get(addr, ()))
-
     def watch(self, msg_id: str) -> None:
         """Report message `msg_id` through `ended` once it is no longer `pending` (at once,
         if it is not now): a relay's sender is told when every member has it or is gone."""
