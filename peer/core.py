@@ -797,7 +797,8 @@ class PeerCore:
         first = self._accept(message.sender, message.id, addr, out)
         if message.history and self.state.registered:
             # after a join we made by ourselves (back after a pause or a restart), only
-            # what was said meanwhile is news; after a typed join, the last lines are
+            # what was said meanwhile is news; after a typed join, the room's last lines
+            # are, once
             shown = self._room_return.shows_history(message.id, first)
         else:
             shown = first  # not a copy
