@@ -311,10 +311,14 @@ class RegistryCore:
             room = self.rooms.of(record)
             if record.replaying and room is not None:
                 # killed while replaying its room's history to it: a line lost on the way
-                # then is sent again by nobody else
-                line = f"replaying {room.name}'s history to {record.name} again (in case the"
-                out.append(Log(f"{line} stop cut its replay short)"))
-                self._replay_history(record, room, now, out)
+                # then is sent again by nobody else. Up to the newest line replayed then:
+                # the lines said since were relayed to it, each asked again by its sender.
+                ids = [line.id for line in room.history]
+                upto = ids.index(record.replaying) + 1 if record.replaying in ids else 0
+                if upto:
+                    line = f"replaying {room.name}'s history to {record.name} again (in case"
+                    out.append(Log(f"{line} the stop cut its replay short)"))
+                self._replay_history(record, room, now, out, upto)
         return out + self.tick(now)
 
     def tick(self, now: float) -> list[Action]:
@@ -1105,12 +1109,16 @@ class RegistryCore:
         self._room_notice(room, record, f"{record.name} joined {room.name}", now, out)
         out.append(Log(f"{record.name} joined room {room.name} ({len(room.members)} in it)"))
 
-    def _replay_history(self, record: Record, room: Room, now: float, out: list[Action]) -> None:
+    def _replay_history(
+        self, record: Record, room: Room, now: float, out: list[Action], upto: int | None = None
+    ) -> None:
         """Push `room`'s history to `record`, a member that has just joined it (or, at a
-        start, may not have had all of it: see `start`). Until every line is acked, the
-        record is `replaying`, which the table file keeps: nobody asks for a lost line
-        again, so a registry killed before its retry must replay it after its restart."""
-        for old in room.history:
+        start, its first `upto` lines, which it may not all have had: see `start`). Until
+        every line is acked, the record is `replaying` them, which the table file keeps:
+        nobody asks for a lost line again, so a registry killed before its retry must
+        replay it after its restart."""
+        lines = list(room.history)[:upto]
+        for old in lines:
             # under the line's own id: a member who saw it (back after a pause, or a
             # restart) is shown it once only, as for any message
             # in the room's spelling now: it may have been emptied and made again
@@ -1118,9 +1126,9 @@ class RegistryCore:
             self._push(record, replay, "room", now, out)
         for addr in [a for a, (r, _) in self._replays.items() if r is record]:
             del self._replays[addr]  # an earlier join's: this one's replay takes over
-        record.replaying = bool(room.history)
-        if record.replaying:
-            self._replays[record.addr] = (record, {m.id for m in room.history})
+        record.replaying = lines[-1].id if lines else ""
+        if lines:
+            self._replays[record.addr] = (record, {m.id for m in lines})
 
     def _replay_acked(self, addr: Addr, answered: list[tuple[Flight, str]]) -> None:
         """`addr`, whose room's history is replayed to it, acked the pushes `answered`:
@@ -1131,7 +1139,7 @@ class RegistryCore:
         owed.difference_update([flight.message.id for flight, _ in answered])
         if not owed:
             del self._replays[addr]
-            record.replaying = False
+            record.replaying = ""
 
     def _replays_over(self) -> None:
         """Forget the replays of history to members no longer there to have them: out of
@@ -1139,7 +1147,7 @@ class RegistryCore:
         for addr, (record, _) in list(self._replays.items()):
             if not (record.online and record.room and record.addr == addr):
                 del self._replays[addr]
-                record.replaying = False
+                record.replaying = ""
 
     def _leave(self, msg: Leave, addr: Addr, now: float, out: list[Action]) -> None:
         record = self._authorised(msg.name, msg.token, addr, msg.id, "leave", out)

@@ -39,10 +39,11 @@ class Record:
     room: str = ""
     #: offline by its own dereg (or quit), not as the registry gave up on it
     deregistered: bool = False
-    #: the history of `room`, replayed as it joined, may not all have reached it yet: a
-    #: registry restarted meanwhile replays it again (RegistryCore.start), as nothing else
-    #: would ever send a line of it that was lost on the way
-    replaying: bool = False
+    #: the id of the newest line of `room`'s history replayed to it as it joined, while
+    #: they may not all have reached it ("" when none may be on its way): a registry
+    #: restarted meanwhile replays them again (RegistryCore.start), as nothing else would
+    #: ever send one that was lost on the way
+    replaying: str = ""
 
     @property
     def addr(self) -> Addr:
@@ -118,8 +119,8 @@ class Table:
     def to_json(self) -> dict[str, Any]:
         """The persistent form: names, owners, addresses, rooms, former names and the id of
         the registration that holds each name (not the volatile liveness data). A room is
-        written only for a record in one, in the room's spelling, with whether the replay
-        of its history may be unfinished (Record.replaying); former names only for a
+        written only for a record in one, in the room's spelling, with the replay of its
+        history that may be unfinished (Record.replaying); former names only for a
         renamed record, oldest first."""
         formers: dict[str, list[str]] = {}
         for old, holder in self.former.items():
@@ -139,7 +140,7 @@ class Table:
                     # while another took over is told so, across a registry restart too
                     **({"register_id": r.last_register_id} if r.last_register_id else {}),
                     **({"deregistered": True} if r.deregistered and not r.online else {}),
-                    **({"replaying": True} if r.replaying and r.room else {}),
+                    **({"replaying": r.replaying} if r.replaying and r.room else {}),
                     **({"former": formers[key]} if key in formers else {}),
                 }
                 for key, r in self.records.items()
@@ -196,8 +197,9 @@ def _record(row: Any, now: float) -> Record:
     )
     if record.room and (name_problem(record.room) or not record.online):
         record.room = ""  # not a room a peer could be in: forgotten, not fatal
-    # read as leniently as `deregistered`: a damaged flag costs a replay, or none
-    record.replaying = row.get("replaying", False) is True and bool(record.room)
+    # read as leniently as `deregistered`: a damaged one costs a replay, or none
+    replaying = row.get("replaying", "")
+    record.replaying = replaying if type(replaying) is str and record.room else ""
     return record
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from registry import actions as ra
 from registry.core import RegistryCore
-from registry.rooms import KEPT_EMPTIED
+from registry.rooms import KEPT_EMPTIED, ROOM_HISTORY
 from registry.table import Table
 from tests.registry.core_helpers import T0, X, Y, core, in_room, register, sends
 from wire.messages import Ack, Acks, Join, Leave, RoomMessage, RoomNotice, RoomPost
@@ -128,6 +128,10 @@ def test_a_history_replay_cut_short_by_a_restart_is_replayed_again() -> None:
     # that the replay was going on, and the restarted registry replays the history again.
     reg, replayed = joined_with_history()
     reg.receive(Ack("y-a1", replayed[0].id), Y, T0 + 2)  # "two" was lost
+    # said after y joined, relayed to it (and asked again by its sender if need be): no
+    # part of the replay, even y's own line
+    token = reg.table.get("y").token  # type: ignore[union-attr]
+    reg.receive(RoomPost("y-3", "y", token, "lobby", "three"), Y, T0 + 2)
     again, out = restarted(reg)
     pushed = [m for a, m in sends(out) if a == Y and isinstance(m, RoomMessage)]
     assert [(m.id, m.text, m.history) for m in pushed] == [
@@ -147,6 +151,16 @@ def test_a_history_replay_acked_in_full_is_not_replayed_at_a_restart() -> None:
     assert all("replaying" not in row for row in reg.table.to_json()["names"])
     _, out = restarted(reg)
     assert [m for _, m in sends(out) if isinstance(m, RoomMessage)] == []
+
+
+def test_a_replay_whose_lines_are_no_longer_in_the_history_replays_nothing() -> None:
+    reg, _ = joined_with_history()
+    x = reg.table.get("x")
+    assert x is not None
+    for i in range(ROOM_HISTORY):  # "one" and "two" are pushed out of the history
+        reg.receive(RoomPost(f"x-m{i}", "x", x.token, "lobby", f"m{i}"), X, T0 + 2)
+    _, out = restarted(reg)
+    assert [m for a, m in sends(out) if a == Y and isinstance(m, RoomMessage)] == []
 
 
 def test_a_member_that_left_while_replayed_to_is_not_replayed_to_at_a_restart() -> None:
