@@ -273,11 +273,14 @@ class PeerCore:
             self._quit("", now, out)
 
     def _changing(self) -> bool:
-        """Whether a change that the meaning of the next typed line depends on is on its
-        way: a join (is a line room text?), a rename (who sends?), a dereg or a reg (may
-        it be sent at all?). Lines typed meanwhile, by a quick hand or a script, wait
-        for its answer, so that they are carried out in the order typed."""
-        return self._requests.any_of((Join, Rename, Deregister, Register), streamed=True)
+        """Whether a change that the next typed line depends on is on its way: a join (is
+        a line room text?), a rename (who sends?), a dereg or a reg (may it be sent at
+        all?), a leave (a /join after it must reach the registry after it: were the join
+        to overtake it, or the leave be lost and sent again, the registry would answer the
+        join as one for the room we are in, and then take us out). Lines typed meanwhile,
+        by a quick hand or a script, wait for its answer, so that they are carried out in
+        the order typed."""
+        return self._requests.any_of((Join, Leave, Rename, Deregister, Register), streamed=True)
 
     def _carry_out_waiting(self, now: float, out: list[Action]) -> None:
         """Carry out the lines that waited for a change, in order, until one of them
@@ -965,9 +968,10 @@ class PeerCore:
                 self._request(kept, now, out, quiet=True)
                 return
         for waiting, quiet in self._requests.take_held():
-            if gave_up and message in self._outbox:
-                # a kept one went unanswered 5 times: the registry is away, and what was
-                # typed behind it is kept behind it, said so now rather than 2.5 s later
+            if gave_up and (message in self._outbox or isinstance(message, RoomPost)):
+                # a kept one (or a room line, kept next) went unanswered 5 times: the
+                # registry is away, and what was typed behind it is kept behind it, said
+                # so now rather than 2.5 s later
                 self._request_failed(Request(waiting, quiet), now, out)
             else:
                 self._requests.send(waiting, now, out, quiet)  # the outbox is behind it

@@ -107,7 +107,8 @@ class Requests:
         user typed goes at the pace (`release` sends what waits for it), and reaches the
         registry in the order typed: while a long request or a kept
         one is waited for, a save, post, leave, join, rename or dereg is held instead, and
-        goes once that one is over (`over`, `take_held`). `kept` is the first kept message
+        goes once that one is over (`over`, `take_held`); so does a leave or join while a
+        room line is on its way. `kept` is the first kept message
         not on its way (`next_kept`), when the caller wants `message` to go after the
         outbox: such a message, not kept itself and not a dereg, is held, and `kept` sent
         in its place."""
@@ -118,6 +119,14 @@ class Requests:
             # does a leave, join, rename or dereg, which would take effect before the line
             # waited for arrived
             if self._waited_for is not None and message.id != self._waited_for:
+                self._held.setdefault(message.id, (message, quiet))
+                return
+            line = self._room_line_on_its_way() if isinstance(message, Leave | Join) else None
+            if line is not None:
+                # a room line typed before it, not yet taken (lost once, and sent again):
+                # the leave or join overtaking it would take us out of its room first,
+                # and the line would be refused ("You are not in r")
+                self._waited_for = line
                 self._held.setdefault(message.id, (message, quiet))
                 return
             if kept is not None and message not in self._outbox and type(message) is not Deregister:
@@ -141,6 +150,21 @@ class Requests:
                 return
         self._sent.start(message.id, Request(message, quiet), now)
         out.append(Send(self._server, message))
+
+    def _room_line_on_its_way(self) -> str | None:
+        """The id of the last room line sent as a datagram, or waiting for the pace, and
+        not taken by the registry yet (one asked again for its outcome was taken: its place
+        in the order is settled); None when there is none."""
+        for request in reversed(self._paced.values()):
+            if isinstance(request.message, RoomPost):
+                return request.message.id
+        accepted = self._accepted
+        lines = [
+            r.message.id
+            for r in self._sent.items()
+            if isinstance(r.message, RoomPost) and r.message.id not in accepted
+        ]
+        return lines[-1] if lines else None
 
     def send_again(self, now: float, out: list[Action]) -> None:
         """Send every request in flight as a datagram again at `now`, oldest first, its

@@ -75,6 +75,35 @@ def test_lines_typed_after_a_join_are_carried_out_after_the_rooms_history() -> N
     assert any(isinstance(m, Leave) for m in sent(out))
 
 
+def test_a_leave_typed_while_a_room_line_is_on_its_way_waits_for_the_registry_to_take_it() -> None:
+    # Found by the rooms property: ann's line was lost once, she typed /leave, and the
+    # leave reached the registry before the line's next copy, which was refused "You are
+    # not in r" though typed in r
+    core, _ = registered()
+    [join] = sent(core.line("join r", T0))
+    core.receive(Ack("r-5", join.id), SERVER, T0 + 0.001)
+    [post] = sent(core.line("said before leaving", T0 + 1))
+    assert isinstance(post, RoomPost)
+    out = core.line("/leave", T0 + 1)
+    assert prints(out) == ["[You left r.]"] and sent(out) == []  # left here at once
+    [leave] = sent(core.receive(Ack("r-6", post.id), SERVER, T0 + 1.6))
+    assert isinstance(leave, Leave)
+
+
+def test_a_leave_does_not_wait_for_a_room_line_asked_again_for_its_outcome() -> None:
+    # the registry took the line (its ack came): its place in the order is settled, and
+    # asking again whether everyone had it holds nothing back
+    core, _ = registered()
+    [join] = sent(core.line("join r", T0))
+    core.receive(Ack("r-5", join.id), SERVER, T0 + 0.001)
+    [post] = sent(core.line("said before leaving", T0 + 1))
+    core.receive(Ack("r-6", post.id), SERVER, T0 + 1.001)
+    asked = [m for m in sent(run_until(core, T0 + 12)) if isinstance(m, RoomPost)]
+    assert {m.id for m in asked} == {post.id}  # its outcome is overdue: asked again
+    [leave] = sent(core.line("/leave", T0 + 12))
+    assert isinstance(leave, Leave)
+
+
 def test_a_history_replayed_again_by_a_restarted_registry_is_shown_once() -> None:
     # the registry, killed while it replayed lobby's history to us, replays it again at
     # its restart (RegistryCore.start): a typed join shows the last lines, but once
@@ -201,10 +230,36 @@ def test_a_leave_join_or_dereg_typed_after_a_long_room_line_waits_for_it() -> No
             for m in sent(core.line(line, T0 + 1))
         ), line
     out = core.receive(Ack("r-6", post.id), SERVER, T0 + 1.1)
-    leave, join = sent(out)  # now, in order; the dereg waits for the join's answer
-    assert type(leave).__name__ == "Leave" and isinstance(join, Join) and join.room == "other"
-    [dereg] = sent(core.receive(Ack("r-7", join.id), SERVER, T0 + 1.2))
+    [leave] = sent(out)  # now; the join waits for the leave's answer, the dereg for the join's
+    assert type(leave).__name__ == "Leave"
+    [join] = sent(core.receive(Ack("r-7", leave.id), SERVER, T0 + 1.15))
+    assert isinstance(join, Join) and join.room == "other"
+    [dereg] = sent(core.receive(Ack("r-8", join.id), SERVER, T0 + 1.2))
     assert isinstance(dereg, Deregister)
+
+
+def test_a_join_typed_right_after_a_leave_goes_once_the_leave_is_answered() -> None:
+    # Found by the rooms property, once it typed /leave then /join r: sent together, the
+    # join reached the registry first (or the leave was lost, and sent again), was answered
+    # as one for the room ann was in, and the leave then took her out: she typed in r,
+    # and each line was refused "You are not in r"
+    core, _ = registered()
+    [join] = sent(core.line("join r", T0))
+    core.receive(Ack("r-5", join.id), SERVER, T0 + 0.001)
+    [leave] = sent(core.line("/leave", T0 + 1))
+    assert sent(core.line("/join r", T0 + 1)) == []
+    out = core.receive(Ack("r-6", leave.id), SERVER, T0 + 1.001)
+    [again] = sent(out)
+    assert isinstance(again, Join) and again.room == "r"
+    core.receive(Ack("r-7", again.id), SERVER, T0 + 1.002)
+    # the registry does not answer the next leave: the join is carried out once the leave
+    # is given up on (kept in the outbox), and finds the registry away
+    [leave] = sent(core.line("/leave", T0 + 2))
+    assert sent(core.line("/join r", T0 + 2)) == []
+    out = run_until(core, T0 + 10)
+    assert not any(isinstance(m, Join) for m in sent(out))
+    rooms_away = "[Rooms are unavailable while the registry does not answer; direct messages"
+    assert prints(out)[-1] == f"{rooms_away} still work.]"
 
 
 def test_a_join_typed_as_the_registry_comes_back_waits_for_the_lines_kept_meanwhile() -> None:
