@@ -24,6 +24,14 @@ from wire.messages import (
 )
 
 
+def in_room_r() -> PeerCore:
+    """A registered peer that joined room r (its join answered)."""
+    core, _ = registered()
+    [join] = sent(core.line("join r", T0))
+    core.receive(Ack("r-5", join.id), SERVER, T0 + 0.001)
+    return core
+
+
 def test_a_line_typed_right_after_join_is_said_in_the_room() -> None:
     core, _ = registered()
     [join] = sent(core.line("join fastroom", T0))
@@ -79,9 +87,7 @@ def test_a_leave_typed_while_a_room_line_is_on_its_way_waits_for_the_registry_to
     # Found by the rooms property: ann's line was lost once, she typed /leave, and the
     # leave reached the registry before the line's next copy, which was refused "You are
     # not in r" though typed in r
-    core, _ = registered()
-    [join] = sent(core.line("join r", T0))
-    core.receive(Ack("r-5", join.id), SERVER, T0 + 0.001)
+    core = in_room_r()
     [post] = sent(core.line("said before leaving", T0 + 1))
     assert isinstance(post, RoomPost)
     out = core.line("/leave", T0 + 1)
@@ -93,9 +99,7 @@ def test_a_leave_typed_while_a_room_line_is_on_its_way_waits_for_the_registry_to
 def test_a_leave_does_not_wait_for_a_room_line_asked_again_for_its_outcome() -> None:
     # the registry took the line (its ack came): its place in the order is settled, and
     # asking again whether everyone had it holds nothing back
-    core, _ = registered()
-    [join] = sent(core.line("join r", T0))
-    core.receive(Ack("r-5", join.id), SERVER, T0 + 0.001)
+    core = in_room_r()
     [post] = sent(core.line("said before leaving", T0 + 1))
     core.receive(Ack("r-6", post.id), SERVER, T0 + 1.001)
     asked = [m for m in sent(run_until(core, T0 + 12)) if isinstance(m, RoomPost)]
@@ -243,9 +247,7 @@ def test_a_join_typed_right_after_a_leave_goes_once_the_leave_is_answered() -> N
     # join reached the registry first (or the leave was lost, and sent again), was answered
     # as one for the room ann was in, and the leave then took her out: she typed in r,
     # and each line was refused "You are not in r"
-    core, _ = registered()
-    [join] = sent(core.line("join r", T0))
-    core.receive(Ack("r-5", join.id), SERVER, T0 + 0.001)
+    core = in_room_r()
     [leave] = sent(core.line("/leave", T0 + 1))
     assert sent(core.line("/join r", T0 + 1)) == []
     out = core.receive(Ack("r-6", leave.id), SERVER, T0 + 1.001)
