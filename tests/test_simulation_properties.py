@@ -54,6 +54,7 @@ ops = st.one_of(
     _send,
     st.builds(Op, st.just("send_all"), st.integers(0, 3), st.just(0), st.floats(0, 1)),
     st.builds(Op, st.sampled_from(["dereg", "reg", "kill", "restart"]), st.integers(0, 3)),
+    st.builds(Op, st.just("quit"), st.integers(0, 3)),
     st.builds(Op, st.sampled_from(["kill_registry", "restart_registry"])),
     st.builds(Op, st.just("wait"), pause=st.floats(0.1, 6)),
 )
@@ -97,6 +98,8 @@ def play(
                 net.type(who, f"send_all m{k}")
             case "dereg" | "reg" if alive:
                 net.type(who, f"{op.kind} {who}")
+            case "quit" if alive:
+                net.type(who, "/quit")  # leaves once what it sent is delivered
             case _:
                 kill_or_restart(net, op.kind, who)
         net.run(op.pause + 0.05)
