@@ -707,6 +707,10 @@ class RegistryCore:
         join, rename, mail hand-over) must also come from the start that holds the name:
         one from another start is refused with REPLACED_REFUSAL."""
         record = self._lookup(name)
+        if record is None and name_key(name) in self.table.former:
+            # a name its owner gave up by a rename, asked under it after a restart of this
+            # registry (which forgets RENAME_GRACE): the owner's record, if the token says so
+            record = self.table.records.get(self.table.former[name_key(name)])
         if record is None:
             self._refuse(reply_to, addr, unknown_name(name), f"{what} of unknown {name}", out)
             return None
@@ -804,14 +808,14 @@ class RegistryCore:
                 self._refuse(msg.id, addr, "Message too long.", f"send_all from {sender.name}", out)
                 return
             self._relay_started(msg.id, sender)
-            relay = ChannelMessage(msg.id, sender.name, msg.text)
+            # under the name it was sent as: every copy of it (relayed again by a registry
+            # restarted after a rename, say) names the same sender, so members show it once
+            relay = ChannelMessage(msg.id, msg.sender, msg.text)
             roster = self._changes.roster()
             keys, addrs = roster.online_but(name_key(sender.name))
             for record in roster.offline:
                 if record is not sender:
-                    self._mailboxes.store(
-                        record, msg.id, sender.name, msg.text, "channel", now, out
-                    )
+                    self._mailboxes.store(record, msg.id, msg.sender, msg.text, "channel", now, out)
             seq = next(self._push_seq)
             if roster.distinct:
                 sent = self._pushes.add_many(relay, "relay", keys, addrs, now, seq)
@@ -1198,6 +1202,8 @@ class RegistryCore:
         if relayed is None:
             room = self.rooms.of(sender)
             if room is None or name_key(room.name) != name_key(msg.room):
+                room = self._said_before(msg)
+            if room is None:
                 # typed in a room the sender has left since (a restart, or a give-up, took
                 # it out): refused rather than said in another room
                 where = "that room" if name_problem(msg.room) else msg.room
@@ -1209,13 +1215,26 @@ class RegistryCore:
                 self._refuse(msg.id, addr, "Message too long.", what, out)
                 return
             self._relay_started(msg.id, sender)
-            relay = RoomMessage(msg.id, sender.name, room.name, msg.text, stamp(now), False)
+            # under the name it was said as (see `_channel`): members show each copy once
+            relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, stamp(now), False)
             # (asked again of a registry restarted since, it may be in the history read back)
             if not any(said.id == msg.id for said in room.history):
                 room.keep(relay)
                 out.append(KeepHistory(name_key(room.name), tuple(room.history)))
             self._pushes_to(room.others(sender), relay, "room", now, out)
         self._post_answered(msg.id, bool(relayed), addr, out)
+
+    def _said_before(self, post: RoomPost) -> Room | None:
+        """The room `post` names, if the line is in its history: said there while its
+        sender was a member, before this registry restarted, and asked again for its
+        outcome by a sender that has left the room since. It is relayed again to the room
+        (each member shows it once), not refused as typed in a room the sender is not in:
+        that would tell the sender it was not sent, and leave unsent the copies the old
+        registry had not yet got through."""
+        room = self.rooms.get(post.room)
+        if room is not None and any(line.id == post.id for line in room.history):
+            return room
+        return None
 
     def _rename(self, msg: Rename, addr: Addr, now: float, out: list[Action]) -> None:
         record = self._member(msg.name, msg.token, addr, msg.id, "rename", out, fresh=True)

@@ -1234,11 +1234,28 @@ def test_a_room_line_the_registry_took_then_died_with_reaches_every_member() -> 
     assert not any(line.startswith("[Not") for line in net.screen("x"))
 
 
-def test_a_room_line_asked_again_after_its_sender_left_the_room_is_said_unconfirmed() -> None:
-    """The restarted registry has forgotten the line and x is no longer in r: said as not
-    known to have reached everyone (x is not taken back to r to say it again)."""
+def test_a_room_line_asked_again_after_its_sender_left_is_said_again_from_the_history() -> None:
+    """x is no longer in r, but the restarted registry has the line in r's history: said
+    there while x was a member, it is relayed to r again (y, who has it, shows it once),
+    without taking x back to r, and x is told nothing more."""
     net, to_z = room_line_the_registry_died_with(left=True)
     to_z()
+    net.start_registry()
+    net.run(OUTCOME_WAIT + 2)
+    assert net.count("z", "x (in r): hello") == 1 and net.count("y", "x (in r): hello") == 1
+    assert not any("hello" in line for line in net.screen("x")[-5:])
+    assert room_of(net, "x") == "" and members(net, "r") == ["y", "z"]
+    x = net.hosts["x"].core
+    assert x is not None and x.undelivered() == ()
+
+
+def test_a_room_line_asked_again_after_its_sender_left_the_room_is_said_unconfirmed() -> None:
+    """The restarted registry has forgotten the line (the history is appended without an
+    fsync: nothing is acked on its account) and x is no longer in r: said as not known to
+    have reached everyone (x is not taken back to r to say it again)."""
+    net, to_z = room_line_the_registry_died_with(left=True)
+    to_z()
+    net.disk.history.clear()
     net.start_registry()
     net.run(OUTCOME_WAIT + 2)
     said = "[Not confirmed that everyone in r had your line “hello”: You are not in r.]"

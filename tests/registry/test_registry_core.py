@@ -411,6 +411,37 @@ def test_a_peer_killed_during_its_rename_is_known_by_its_token_after_a_restart()
     assert welcome.name == "bobby" and welcome.token != wb.token
 
 
+def test_a_request_under_the_name_given_up_by_a_rename_is_the_owners_after_a_restart() -> None:
+    """Found by the rooms property once members renamed: a keepalive sent as the rename was
+    answered (under the old name) reached a registry restarted meanwhile, which has no
+    alias: refused "No user named", the peer registered afresh, and that took it out of its
+    room. The table file's former names lead the token's holder to its record."""
+    reg = core()
+    wb = register(reg, "bobby", Y)
+    reg.receive(Rename("r", "bobby", wb.token, "bert"), Y, T0 + 1)
+    table = Table.from_json(json.loads(json.dumps(reg.table.to_json())), T0 + 2)
+    again = RegistryCore(session="r2", new_token=lambda: "f" * 32, table=table)
+    out = again.receive(Keepalive("k", "bobby", wb.token), Y, T0 + 3)
+    assert [type(m).__name__ for _, m in sends(out)] == ["Alive"]
+    out = again.receive(Keepalive("k2", "bobby", "0" * 32), Y, T0 + 3)  # not the owner
+    assert [m.reason for _, m in sends(out) if isinstance(m, Refused)] == [
+        "Wrong token for that name."
+    ]
+
+
+def test_a_post_is_relayed_under_the_name_it_was_sent_as() -> None:
+    """Members keep what they have shown by sender and id: a post typed before a rename,
+    relayed after it (or relayed again by a restarted registry), must name the sender as
+    its first copy did, or it is shown twice."""
+    reg = core()
+    wx = register(reg, "x", X)
+    register(reg, "y", Y)
+    reg.receive(Rename("r", "x", wx.token, "xx"), X, T0 + 1)
+    out = reg.receive(ChannelPost("x-1", "x", wx.token, "typed as x"), X, T0 + 2)
+    [relay] = [m for a, m in sends(out) if a == Y and isinstance(m, ChannelMessage)]
+    assert relay.sender == "x"
+
+
 def test_former_names_follow_renames_stay_few_and_go_with_their_record() -> None:
     reg = core()
     wb = register(reg, "bobby", Y)

@@ -11,7 +11,7 @@ from registry.core import RegistryCore
 from registry.rooms import KEPT_EMPTIED, ROOM_HISTORY
 from registry.table import Table
 from tests.registry.core_helpers import T0, X, Y, core, in_room, register, sends
-from wire.messages import Ack, Acks, Join, Leave, RoomMessage, RoomNotice, RoomPost
+from wire.messages import Ack, Acks, Join, Leave, Refused, RoomMessage, RoomNotice, RoomPost
 
 
 def kept(actions: list[ra.Action]) -> list[ra.KeepHistory | ra.DropHistory]:
@@ -169,3 +169,25 @@ def test_a_member_that_left_while_replayed_to_is_not_replayed_to_at_a_restart() 
     reg.receive(Leave("y-l", "y", token), Y, T0 + 2)
     _, out = restarted(reg)
     assert [m for _, m in sends(out) if isinstance(m, RoomMessage)] == []
+
+
+def test_a_line_asked_again_of_a_restarted_registry_after_its_sender_left_is_said_again() -> None:
+    # Found by the rooms property once members renamed: x's line was relayed, its outcome
+    # lost, the registry killed, and x out of lobby by the time it asked again. Refused as
+    # typed in a room x is not in, x was told it was not sent, though y had shown it. It is
+    # in the room's history: said there while x was a member, so it is relayed again (each
+    # member shows it once) and x is told the relay is over.
+    reg = core()
+    tokens = in_room(reg, "lobby", ("x", X), ("y", Y))
+    reg.receive(RoomPost("x-1", "x", tokens["x"], "lobby", "one"), X, T0 + 1)
+    reg.receive(Leave("x-l", "x", tokens["x"]), X, T0 + 2)
+    again, _ = restarted(reg)
+    out = again.receive(RoomPost("x-1", "x", tokens["x"], "lobby", "one"), X, T0 + 4)
+    assert [type(m).__name__ for a, m in sends(out) if a == X] == ["Ack"]
+    [relay] = [m for a, m in sends(out) if a == Y and isinstance(m, RoomMessage)]
+    assert (relay.id, relay.text) == ("x-1", "one")
+    out = again.receive(Ack("y-a", "x-1"), Y, T0 + 4.1)
+    assert [type(m).__name__ for a, m in sends(out) if a == X] == ["Relayed"]
+    # a line that is not in the history is still refused
+    out = again.receive(RoomPost("x-2", "x", tokens["x"], "lobby", "two"), X, T0 + 5)
+    assert [m.reason for _, m in sends(out) if isinstance(m, Refused)] == ["You are not in lobby."]
