@@ -1595,11 +1595,25 @@ class PeerCore:
     def _apply_snapshot(self, snapshot: TableSnapshot, now: float, out: list[Action]) -> None:
         """A whole table (asked for when updates were missed). Our name missing from it is
         the news the missed updates carried: a rename we asked for, when the new name is
-        in it, or else a release by the registry's console."""
+        in it, or else a release by the registry's console; unless it still has our row
+        under a name we gave up by a rename: it was taken before that rename."""
         if snapshot.version < self.table.version:
             return
         self._replace_table(snapshot.version, snapshot.entries, snapshot.aliases, now, out)
         if not self.state.registered or self.state.name in self.table:
+            return
+        before = next(
+            (
+                e.name
+                for e in snapshot.entries
+                if e.port == self.state.port and name_key(e.name) in self._former
+            ),
+            "",
+        )
+        if before:
+            # taken before our own rename, whose answer came first (the registry restarted
+            # meanwhile, say): its update is still to come, and our row is ours as renamed
+            self.table.renamed(before, self.state.name)
             return
         asked = self._renames_asked()
         new = next((r.new_name for r in asked if r.new_name in self.table), "")

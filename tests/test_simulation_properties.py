@@ -442,3 +442,28 @@ def test_a_line_relayed_again_after_its_sender_renamed_is_shown_once() -> None:
     net, not_owed, rejoins = play_rooms(95, 4, 0.05, 0.0, plan)
     check_rooms(net, not_owed, rejoins)
     assert net.hosts["ann"].screen.count("bob (in r): m0") == 1
+
+
+def test_a_member_whose_rename_is_answered_before_a_stale_whole_table_stays_registered() -> None:
+    """Found by the rooms property once members renamed: dee renamed as the restarted
+    registry answered her; the whole table she had asked for was taken before the rename
+    and came after its answer, and she took her new name's absence from it for a release:
+    offline, out of r, and ann's m9 never reached her."""
+    plan = [
+        Op("nick", 3),
+        Op("say", 0, 0, 0.875),
+        Op("nick", 3),
+        Op("say", 0),
+        Op("kill_registry"),
+        Op("say", 0),
+        Op("say", 3),
+        Op("wait", pause=3.0),
+        Op("wait", pause=1.5),
+        Op("say", 0, 0, 1.0),
+        Op("rejoin", 1),
+        Op("nick", 3),
+        Op("wait", pause=1.0),
+    ]
+    net, not_owed, rejoins = play_rooms(272, 4, 0.1, 0.0, plan)
+    check_rooms(net, not_owed, rejoins)
+    assert not any("released" in line for line in net.hosts["dee"].screen)

@@ -1270,6 +1270,23 @@ def test_our_name_missing_from_a_whole_table_is_a_release_or_our_rename() -> Non
     assert core.state.registered and "released" not in " ".join(prints(out))
 
 
+def test_a_whole_table_taken_before_our_rename_is_no_release() -> None:
+    # Found by the rooms property once members renamed: the answer to our rename came
+    # before the whole table we had asked for, taken just before the rename (the
+    # registry had restarted): our new name was missing from it, and we said the
+    # registry had released it, and went offline
+    bob = Entry("bob", *BOB, True)
+    core, _ = registered()
+    [rename] = sent(core.line("/nick alicia", T0))
+    core.receive(Ack("r-8", rename.id), SERVER, T0 + 0.01)  # type: ignore[attr-defined]
+    out = core.receive(
+        TableSnapshot("r-9", "x", 5, (bob, Entry("alice", *ME, True)), ()), SERVER, T0 + 0.02
+    )
+    assert "released" not in " ".join(prints(out))
+    assert core.state.registered and core.state.name == "alicia"
+    assert "alicia" in core.table and "alice" not in core.table
+
+
 def test_a_kept_message_the_registry_could_not_save_is_named_as_kept() -> None:
     kept = (SaveMessage("old-1", "alice", "tok", "bob", "see you later"),)
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=kept)
