@@ -326,7 +326,7 @@ class PeerCore:
         found: dict[str, Message] = {m.id: m for m in self._outbox}
         for message in (
             *self._outbox.unanswered.values(),
-            *(self._save_message(c.to, c.text, c.id) for c in chats),
+            *(self._save_of(c) for c in chats),
             *self._requests.undelivered(_DELIVERED),
         ):
             found.setdefault(message.id, message)
@@ -438,7 +438,7 @@ class PeerCore:
             self._send_chat(chat, out)
             if chat.id not in self._outbox.unanswered:
                 # not answered at once, as nearly every message is: worth a write to disk
-                self._outbox.unanswered[chat.id] = self._save_message(chat.to, chat.text, chat.id)
+                self._outbox.unanswered[chat.id] = self._save_of(chat)
         for chat in failed:
             self._no_ack(chat, now, out)  # its save stays kept until the registry takes it
             self._chat_over(chat, now, out, gave_up=True)
@@ -875,7 +875,7 @@ class PeerCore:
         """Show `line`, saying why `chat` did not reach its recipient, and save it at the
         registry instead."""
         out.append(Print(line, "system"))
-        self._save(chat.to, chat.text, chat.id, now, out)
+        self._request(self._save_of(chat), now, out)
 
     def _send_chat(self, chat: Chat, out: list[Action]) -> None:
         entry = self.table.entry(chat.to)
@@ -887,6 +887,12 @@ class PeerCore:
 
     def _save_message(self, to: str, text: str, msg_id: str) -> SaveMessage:
         return SaveMessage(msg_id, self.state.name, self.state.token, to, text)
+
+    def _save_of(self, chat: Chat) -> SaveMessage:
+        """`chat` as the save it becomes at the registry: under the name it was sent as,
+        though we renamed since (the registry takes our former names from us), so that a
+        recipient that showed the chat itself knows the stored copy for the same message."""
+        return SaveMessage(chat.id, chat.sender, self.state.token, chat.to, chat.text)
 
     def _incoming_chat(self, chat: Chat, addr: Addr, out: list[Action]) -> None:
         if chat.to != self.state.name:  # as the sender's table spells us, nearly always

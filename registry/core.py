@@ -769,12 +769,13 @@ class RegistryCore:
         if recipient.online:
             # It may still be alive: deliver it ourselves; the probe's outcome decides.
             self._probing[msg.id] = msg
-            chat = Chat(msg.id, sender.name, recipient.name, msg.text)
+            # under the name it was sent as (see `_channel`): the recipient shows it once
+            chat = Chat(msg.id, msg.sender, recipient.name, msg.text)
             self._push(recipient, chat, "probe", now, out)
             out.append(Send(addr, Ack(self._new_id(), msg.id)))
             out.append(Log(f"probing {recipient.name} for a message from {sender.name}"))
             return
-        if not self._mailboxes.store(recipient, msg.id, sender.name, msg.text, "direct", now, out):
+        if not self._mailboxes.store(recipient, msg.id, msg.sender, msg.text, "direct", now, out):
             reason = mailbox.refusal(recipient.name)
             self._refuse(msg.id, addr, reason, f"save from {sender.name} for {msg.to}", out)
             return
@@ -905,7 +906,7 @@ class RegistryCore:
         for flight, owner in answered:
             if owner != heard:  # a datagram's acks are all from one owner, but for a rename
                 heard = owner
-                record = self.table.records.get(owner)
+                record = self._owner(owner)
                 if record is not None:
                     record.last_seen = now
             if flight.purpose == "probe":
@@ -926,7 +927,7 @@ class RegistryCore:
         if not answered:
             out.append(Log(f"{_fmt(addr)} refused {refusal.reply_to}: {refusal.reason}"))
         for flight, owner in answered:
-            record = self.table.records.get(owner)
+            record = self._owner(owner)
             if record is None:
                 continue
             record.last_seen = now
@@ -953,7 +954,7 @@ class RegistryCore:
 
     def _push_failed(self, push: Push, now: float, out: list[Action]) -> bool:
         """Act on one push that got no ack; True if that marked its peer offline."""
-        record = self.table.records.get(push.owner)
+        record = self._owner(push.owner)
         if record is None:
             return False
         dead = (
@@ -991,7 +992,7 @@ class RegistryCore:
         of a probe would mark the new start offline. Those messages go to its mailbox now,
         so that its Welcome carries them; the rest is dropped (the Welcome has the table)."""
         for push in sorted(self._pushes.drop_all(record.addr), key=lambda p: p.seq):
-            owner = self.table.records.get(push.owner)
+            owner = self._owner(push.owner)
             if owner is not None:
                 self._undelivered(owner, push, now, out)
 
@@ -1019,6 +1020,12 @@ class RegistryCore:
                 pass
 
     # -- rooms and renames --------------------------------------------------------------
+
+    def _owner(self, key: str) -> Record | None:
+        """The record a push was made to, by the name key it had then: followed to its new
+        name if it renamed meanwhile (within RENAME_GRACE nobody else can take the old one),
+        so that a channel message it never acked still reaches its mailbox."""
+        return self.table.records.get(key) or self._lookup(key)
 
     def _lookup(self, name: str) -> Record | None:
         """The record for `name`, following a recent rename (RENAME_GRACE) to its new name."""
