@@ -91,8 +91,9 @@ from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
 from wire.version import WIRE_VERSION
 from wire.words import counted
 
-#: What a quit waits for (see `PeerCore._delivering`): the requests that carry something
-#: the user sent.
+#: The requests that carry something the user sent: what a quit waits for (see
+#: `PeerCore._delivering`), and what is kept in the outbox when the registry does not
+#: answer (see `PeerCore._request_failed`).
 _DELIVERED = (SaveMessage, ChannelPost, RoomPost, Leave)
 #: What a peer whose registry does not answer says about rooms.
 ROOMS_DOWN = (
@@ -836,7 +837,7 @@ class PeerCore:
             self._keep_sending(chat, out)
         else:
             self._keep_sending(chat, out)  # first: a save held in the outbox takes its place
-            self._save(entry.name, text, chat.id, now, out)
+            self._request(self._save_of(chat), now, out)
 
     def _send_in_order(self, chat: Chat, now: float, out: list[Action]) -> None:
         """Send `chat` unless a long message to the same person is still on its way: a
@@ -882,16 +883,11 @@ class PeerCore:
         if entry is not None:
             out.append(Send((entry.ip, entry.port), chat))
 
-    def _save(self, to: str, text: str, msg_id: str, now: float, out: list[Action]) -> None:
-        self._request(self._save_message(to, text, msg_id), now, out)
-
-    def _save_message(self, to: str, text: str, msg_id: str) -> SaveMessage:
-        return SaveMessage(msg_id, self.state.name, self.state.token, to, text)
-
     def _save_of(self, chat: Chat) -> SaveMessage:
-        """`chat` as the save it becomes at the registry: under the name it was sent as,
-        though we renamed since (the registry takes our former names from us), so that a
-        recipient that showed the chat itself knows the stored copy for the same message."""
+        """`chat` as the save it becomes at the registry (at once, to an offline recipient;
+        or once it goes unanswered): under the name it was sent as, though we renamed since
+        (the registry takes our former names from us), so that a recipient that showed the
+        chat itself knows the stored copy for the same message."""
         return SaveMessage(chat.id, chat.sender, self.state.token, chat.to, chat.text)
 
     def _incoming_chat(self, chat: Chat, addr: Addr, out: list[Action]) -> None:
@@ -974,10 +970,10 @@ class PeerCore:
                 self._request(kept, now, out, quiet=True)
                 return
         for waiting, quiet in self._requests.take_held():
-            if gave_up and (message in self._outbox or isinstance(message, RoomPost)):
-                # a kept one (or a room line, kept next) went unanswered 5 times: the
-                # registry is away, and what was typed behind it is kept behind it, said
-                # so now rather than 2.5 s later
+            if gave_up and (message in self._outbox or isinstance(message, _DELIVERED)):
+                # a kept one (or one kept next) went unanswered 5 times: the registry is
+                # away, and what was typed behind it is kept behind it, said so now rather
+                # than 2.5 s later
                 self._request_failed(Request(waiting, quiet), now, out)
             else:
                 self._requests.send(waiting, now, out, quiet)  # the outbox is behind it
@@ -1311,7 +1307,7 @@ class PeerCore:
                 self._leaving_unheard(message, out)
                 out.append(Print("[Exiting]", "system"))
                 out.append(Exit(0))
-            case SaveMessage() | ChannelPost() | RoomPost() | Leave():
+            case _ if isinstance(message, _DELIVERED):
                 if not request.quiet and isinstance(message, RoomPost | Leave):
                     # once an outage: a burst of lines typed in a room fails line by line,
                     # and each is said kept below

@@ -313,12 +313,11 @@ class RegistryCore:
                 # killed while replaying its room's history to it: a line lost on the way
                 # then is sent again by nobody else. Up to the newest line replayed then:
                 # the lines said since were relayed to it, each asked again by its sender.
-                ids = [line.id for line in room.history]
-                upto = ids.index(record.replaying) + 1 if record.replaying in ids else 0
-                if upto:
+                lines = room.upto(record.replaying)
+                if lines:
                     line = f"replaying {room.name}'s history to {record.name} again (in case"
                     out.append(Log(f"{line} the stop cut its replay short)"))
-                self._replay_history(record, room, now, out, upto)
+                self._replay_history(record, room, now, out, lines)
         return out + self.tick(now)
 
     def tick(self, now: float) -> list[Action]:
@@ -1121,14 +1120,19 @@ class RegistryCore:
         out.append(Log(f"{record.name} joined room {room.name} ({len(room.members)} in it)"))
 
     def _replay_history(
-        self, record: Record, room: Room, now: float, out: list[Action], upto: int | None = None
+        self,
+        record: Record,
+        room: Room,
+        now: float,
+        out: list[Action],
+        lines: list[RoomMessage] | None = None,
     ) -> None:
         """Push `room`'s history to `record`, a member that has just joined it (or, at a
-        start, its first `upto` lines, which it may not all have had: see `start`). Until
-        every line is acked, the record is `replaying` them, which the table file keeps:
-        nobody asks for a lost line again, so a registry killed before its retry must
-        replay it after its restart."""
-        lines = list(room.history)[:upto]
+        start, those of its `lines` it may not all have had: see `start`). Until every line
+        is acked, the record is `replaying` them, which the table file keeps: nobody asks
+        for a lost line again, so a registry killed before its retry must replay it after
+        its restart."""
+        lines = list(room.history) if lines is None else lines
         for old in lines:
             # under the line's own id: a member who saw it (back after a pause, or a
             # restart) is shown it once only, as for any message
@@ -1225,7 +1229,7 @@ class RegistryCore:
             # under the name it was said as (see `_channel`): members show each copy once
             relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, stamp(now), False)
             # (asked again of a registry restarted since, it may be in the history read back)
-            if not any(said.id == msg.id for said in room.history):
+            if not room.holds(msg.id):
                 room.keep(relay)
                 out.append(KeepHistory(name_key(room.name), tuple(room.history)))
             self._pushes_to(room.others(sender), relay, "room", now, out)
@@ -1239,9 +1243,7 @@ class RegistryCore:
         that would tell the sender it was not sent, and leave unsent the copies the old
         registry had not yet got through."""
         room = self.rooms.get(post.room)
-        if room is not None and any(line.id == post.id for line in room.history):
-            return room
-        return None
+        return room if room is not None and room.holds(post.id) else None
 
     def _rename(self, msg: Rename, addr: Addr, now: float, out: list[Action]) -> None:
         record = self._member(msg.name, msg.token, addr, msg.id, "rename", out, fresh=True)

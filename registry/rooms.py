@@ -59,6 +59,17 @@ class Room:
         self.history.append(line)
         self.said += 1
 
+    def holds(self, line_id: str) -> bool:
+        """Whether the line `line_id` is in the room's history."""
+        return any(line.id == line_id for line in self.history)
+
+    def upto(self, line_id: str) -> list[RoomMessage]:
+        """The history's lines up to and including `line_id`, oldest first; none when that
+        line is no longer in it (nor, then, any older one)."""
+        lines = list(self.history)
+        ids = [line.id for line in lines]
+        return lines[: ids.index(line_id) + 1] if line_id in ids else []
+
     def read_back(self, history: Iterable[RoomMessage]) -> None:
         """The room's history as kept on disk, oldest first, read back at a start."""
         self.history.extend(history)

@@ -176,6 +176,23 @@ def test_the_table_keeps_rooms_of_online_members_only(tmp_path: Path) -> None:
     assert "room" not in (tmp_path / "table.json").read_text().split('"y"')[1].split("}")[0]
 
 
+def test_a_replay_going_on_is_kept_for_a_member_of_a_room_and_read_leniently(
+    tmp_path: Path,
+) -> None:
+    store = Storage(tmp_path)
+    table = Table(version=1)
+    table.records["x"] = Record("x", "127.0.0.1", 6001, True, "t", room="r", replaying="x-9")
+    table.records["y"] = Record("y", "127.0.0.1", 6002, True, "t", replaying="x-9")  # no room
+    store.save_table(table)
+    loaded = store.load_table(0.0)
+    assert {k: r.replaying for k, r in loaded.records.items()} == {"x": "x-9", "y": ""}
+    # a damaged value costs a replay, not the start
+    data = json.loads((tmp_path / "table.json").read_text())
+    data["names"][0]["replaying"] = 5
+    (tmp_path / "table.json").write_text(json.dumps(data))
+    assert store.load_table(0.0).records["x"].replaying == ""
+
+
 def test_unusable_data_directory(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
