@@ -234,7 +234,7 @@ def main_command(
     data_dir = Path(data_dir_text).expanduser() if data_dir_text is not None else None
     bind_ip = check_ip(bind, "--bind") if bind != "0.0.0.0" else bind
     if server is not None:
-        from peer.files import default_dir
+        from net.files import default_dir
         from registry.server import run_registry
 
         port = check_port(server, "port")
@@ -260,7 +260,7 @@ def main_command(
         )
         raise typer.Exit(code)
     if client is not None:
-        from peer.files import default_dir
+        from net.files import default_dir
         from peer.node import run_peer
 
         name = check_name(client[0])
@@ -368,7 +368,7 @@ def _internal_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) ->
     exc = context.get("exception")
     what = f"{type(exc).__name__}: {exc}" if exc is not None else str(context.get("message"))
     try:
-        from peer.files import open_regular
+        from net.files import open_regular
 
         # not a plain open: in a shared directory, a named pipe put there would hang us
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT

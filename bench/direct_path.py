@@ -34,7 +34,7 @@ from bench.bare_direct import BareReceiver
 from bench.common import HOST, Table, median, run, scratch_folder, us
 from bench.harness import BenchPeer, start_registry
 from peer.actions import Print
-from peer.endpoint import Endpoint
+from net.endpoint import Endpoint
 from wire.codec import encode, json_value
 from wire.messages import Chat
 

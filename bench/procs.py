@@ -119,7 +119,7 @@ async def evented(kind: str, mode: str, rcvbuf: int) -> None:
 
         await loop.create_datagram_endpoint(BareReceiver, sock=sock)
     elif mode == "endpoint":
-        from peer.endpoint import Endpoint
+        from net.endpoint import Endpoint
 
         sock.close()
         endpoint = Endpoint(lambda m, a: counter.hit(), session="sink")
@@ -226,11 +226,11 @@ async def bare_relay(rcvbuf: int) -> None:
 
 
 async def registry(args: argparse.Namespace) -> None:
-    import peer.endpoint
+    import net.endpoint
     from registry.server import RegistryServer
 
     if args.rcvbuf:
-        peer.endpoint.RECEIVE_BUFFER = args.rcvbuf
+        net.endpoint.RECEIVE_BUFFER = args.rcvbuf
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="chatapp-bench-reg-"))

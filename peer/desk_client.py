@@ -17,7 +17,7 @@ from peer.desk_held_place import PERSON_LOCK, hold_client_lock, state_root
 from peer.desk_person import PersonCore
 from peer.desk_runner import DeskRunner
 from peer.desk_terminal import use_colour
-from peer.files import InUse
+from net.files import InUse
 from wire.reliable import IdMaker
 
 

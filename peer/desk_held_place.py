@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from peer.desk_actions import KeptPlace
-from peer.files import (
+from net.files import (
     InUse,
     default_dir,
     hold_lock,
@@ -110,7 +110,7 @@ def operator_lock(name: str) -> str:
 
 def hold_client_lock(root: Path, lock: str) -> int | None:
     """Lock `<root>/desk/<lock>` for as long as the returned descriptor stays open (see
-    `peer.files.hold_lock`: it goes with the process, however it ends). Raises InUse when
+    `net.files.hold_lock`: it goes with the process, however it ends). Raises InUse when
     another running process holds it. None when the directory cannot be used: the client
     then runs without the lock, as it runs without its held-place files there."""
     path = root / "desk" / lock

@@ -18,8 +18,8 @@ from peer.desk_duty import OperatorCore
 from peer.desk_held_place import hold_client_lock, operator_lock, state_root
 from peer.desk_runner import DeskRunner
 from peer.desk_terminal import use_colour
-from peer.files import InUse, default_dir
-from peer.operator_key import key_path, read_key
+from net.files import InUse, default_dir
+from net.operator_key import key_path, read_key
 from wire.reliable import IdMaker
 
 #: The environment variable that gives an operator the registry's operator key.

@@ -37,8 +37,8 @@ from peer.desk_actions import (
 )
 from peer.desk_held_place import HeldPlace
 from peer.desk_terminal import EndOfInput, Screen, Terminal, Typed
-from peer.files import os_reason
-from peer.listener import enable_keepalive
+from net.files import os_reason
+from net.listener import enable_keepalive
 from wire.desk import DeskMessage
 from wire.errors import DecodeError, OtherVersion
 from wire.framing import StreamDecoder, encode_frame

@@ -8,7 +8,7 @@ import mmap
 import os
 from pathlib import Path
 
-from peer.files import open_regular, read_bytes, replace_durably
+from net.files import open_regular, read_bytes, replace_durably
 
 #: Bytes a log grows by: its file is NUL-padded to a whole number of them.
 CHUNK = 64 * 1024

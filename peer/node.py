@@ -29,14 +29,14 @@ from peer.actions import (
     Settled,
     Shown,
 )
-from peer.batch import receive_batch, receive_one
+from net.batch import receive_batch, receive_one
 from peer.carried_out import CarriedOut
 from peer.core import PeerCore
-from peer.endpoint import Endpoint
-from peer.files import InUse, hold_lock, os_reason
+from net.endpoint import Endpoint
+from net.files import InUse, hold_lock, os_reason
 from peer.state import PeerStateFile, follow_renames
 from peer.terminal import Console, PlainConsole, TerminalConsole
-from peer.wake import WakeTimer
+from net.wake import WakeTimer
 from wire.messages import MailTaken, Message
 from wire.names import name_key
 

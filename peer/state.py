@@ -8,7 +8,7 @@ import json
 import re
 from pathlib import Path
 
-from peer.files import append_durably, parse_json, read_bytes, read_text, replace_durably
+from net.files import append_durably, parse_json, read_bytes, read_text, replace_durably
 from peer.mapped_log import MappedLog
 from peer.sending_log import SendingLog, outbox_after_a_kill
 from wire.codec import decode, encode

@@ -8,7 +8,7 @@ import contextlib
 import json
 from pathlib import Path
 
-from peer.files import os_reason, parse_json, read_text, replace_durably
+from net.files import os_reason, parse_json, read_text, replace_durably
 from wire.desk_text import ALL_TOPICS, TOPICS
 
 #: The file in the registry's data directory.

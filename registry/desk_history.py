@@ -14,7 +14,7 @@ import json
 import math
 from pathlib import Path
 
-from peer.files import os_reason, read_text, replace_durably
+from net.files import os_reason, read_text, replace_durably
 from registry.desk_estimate import Average
 from wire.desk_text import TOPICS
 

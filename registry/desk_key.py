@@ -14,8 +14,8 @@ import os
 import secrets
 from pathlib import Path
 
-from peer.files import fsync_dir
-from peer.operator_key import KEY_FILE, key_path, read_key_strictly
+from net.files import fsync_dir
+from net.operator_key import KEY_FILE, key_path, read_key_strictly
 from registry.credentials import same_secret
 
 #: Random bytes in a new key (shown as 22 URL-safe characters): far beyond guessing.

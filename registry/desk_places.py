@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from peer.files import is_finite_number, parse_json, read_text, replace_durably
+from net.files import is_finite_number, parse_json, read_text, replace_durably
 from registry.desk_actions import KeptPlace
 from wire.desk_text import CRISIS_REASONS, TOPICS, keep_said, normalise_phone
 

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from peer.files import open_regular
+from net.files import open_regular
 from registry.desk_actions import SessionEnded, SessionLine, SessionStarted
 from wire.desk_text import CRISIS_REASONS, DANGER_MARK, format_duration, topic_label
 

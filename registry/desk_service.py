@@ -25,9 +25,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeGuard
 
-from peer.endpoint import FRAME_DEADLINE
-from peer.listener import enable_keepalive, has_hung_up
-from peer.operator_key import key_path
+from net.endpoint import FRAME_DEADLINE
+from net.listener import enable_keepalive, has_hung_up
+from net.operator_key import key_path
 from registry.console import is_registry_command
 from registry.desk_actions import (
     Action,

@@ -19,7 +19,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from peer.files import append_bytes, read_bytes, replace_durably
+from net.files import append_bytes, read_bytes, replace_durably
 from registry.rooms import ROOM_HISTORY
 from wire.codec import decode, encode
 from wire.errors import DecodeError

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from peer.batch import receive_batch
-from peer.endpoint import Endpoint, Handoff
-from peer.files import InUse, hold_lock, os_reason
-from peer.operator_key import key_path
-from peer.wake import WakeTimer
+from net.batch import receive_batch
+from net.endpoint import Endpoint, Handoff
+from net.files import InUse, hold_lock, os_reason
+from net.operator_key import key_path
+from net.wake import WakeTimer
 from registry.actions import (
     Action,
     Addr,

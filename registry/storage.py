@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from peer.files import append_durably, fsync_dir, parse_json, read_text, replace_durably
+from net.files import append_durably, fsync_dir, parse_json, read_text, replace_durably
 from registry.table import Table
 from wire.messages import StoredMessage
 from wire.names import name_problem

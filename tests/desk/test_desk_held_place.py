@@ -18,7 +18,7 @@ from peer.desk_held_place import (
     hold_client_lock,
     operator_lock,
 )
-from peer.files import InUse
+from net.files import InUse
 
 
 def test_a_saved_place_is_read_back_and_private(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from peer.operator_key import key_path, read_key
+from net.operator_key import key_path, read_key
 from registry import desk_key
 from registry.desk_key import key_matches, load_or_create_key
 

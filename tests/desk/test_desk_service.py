@@ -9,7 +9,7 @@ import select
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from peer.operator_key import key_path, read_key
+from net.operator_key import key_path, read_key
 from registry.desk_history import HISTORY_FILE
 from registry.desk_queue import NOBODY_WAITING
 from registry.desk_service import CONSOLE_SWITCH_GUARD, READ_CHUNK, DeskService

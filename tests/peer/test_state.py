@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peer import files, mapped_log, state
+from net import files
+from peer import mapped_log, state
 from peer.state import PeerStateFile, follow_renames
 
 

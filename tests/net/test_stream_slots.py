@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peer.stream_slots import EVICT_IDLE, SPARE_FDS, StreamSlots, stream_limit
+from net.stream_slots import EVICT_IDLE, SPARE_FDS, StreamSlots, stream_limit
 
 
 class Conn:

@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import pytest
 
-from peer import endpoint as endpoint_module
-from peer.endpoint import Endpoint
-from peer.listener import Listener
+from net import endpoint as endpoint_module
+from net.endpoint import Endpoint
+from net.listener import Listener
 from wire.codec import decode, decode_datagram_batch, encode
 from wire.framing import StreamDecoder, encode_frame
 from wire.limits import MAX_DATAGRAM

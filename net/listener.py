@@ -15,7 +15,7 @@ import errno
 import socket
 from collections.abc import Awaitable, Callable
 
-from peer.stream_slots import Closable, StreamSlots, stream_limit
+from net.stream_slots import Closable, StreamSlots, stream_limit
 
 Addr = tuple[str, int]
 #: Connections the kernel may queue before we accept them. asyncio's default, 100, is

@@ -19,8 +19,8 @@ import socket
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Protocol
 
-from peer.listener import Listener
-from peer.stream_slots import Closable
+from net.listener import Listener
+from net.stream_slots import Closable
 from wire.codec import decode_datagram_batch, encode, fits_datagram, pack_datagrams
 from wire.errors import DecodeError, OtherVersion
 from wire.framing import StreamDecoder, encode_frame

@@ -13,7 +13,7 @@ receiver to probe) is closed only when no other would do: closing it would lose 
 already done, and its client would ask again from the start. Bytes that trickle in
 without completing a frame do not count (a slowloris sender, one byte every half second,
 would otherwise keep its place for ever); the endpoint closes such a connection anyway once
-its frame is late (FRAME_DEADLINE in peer/endpoint.py). Connections handed to a session of their own
+its frame is late (FRAME_DEADLINE in net/endpoint.py). Connections handed to a session of their own
 (the help desk, where waiting in silence is the point) are counted but never evicted.
 
 One address holds at most `per_address` of them (MAX_STREAMS_PER_ADDRESS, and never more

@@ -8,11 +8,11 @@ import errno
 
 import pytest
 
-from peer import endpoint as endpoint_module
-from peer import listener as listener_module
-from peer.endpoint import Endpoint
-from peer.listener import Listener, has_hung_up
-from peer.stream_slots import EVICT_IDLE
+from net import endpoint as endpoint_module
+from net import listener as listener_module
+from net.endpoint import Endpoint
+from net.listener import Listener, has_hung_up
+from net.stream_slots import EVICT_IDLE
 from wire.framing import StreamDecoder, encode_frame
 from wire.messages import Message, TableRequest, TableSnapshot
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peer.batch import receive_batch
+from net.batch import receive_batch
 from wire.messages import Message, Notice
 
 ADDR = ("127.0.0.1", 4000)

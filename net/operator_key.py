@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from peer.files import read_text
+from net.files import read_text
 
 #: The key's file in the registry's data directory.
 KEY_FILE = "desk-key"

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from peer.wake import WakeTimer
+from net.wake import WakeTimer
 
 pytestmark = pytest.mark.timeout(10)
 
