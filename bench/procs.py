@@ -119,10 +119,19 @@ async def evented(kind: str, mode: str, rcvbuf: int) -> None:
 
         await loop.create_datagram_endpoint(BareReceiver, sock=sock)
     elif mode == "endpoint":
+        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
         from net.endpoint import Endpoint
+        from net.secure import SecureChannel
 
         sock.close()
-        endpoint = Endpoint(lambda m, a: counter.hit(), session="sink")
+        # the secure channel: what is counted is what opens (a sender must seal to this key)
+        endpoint = Endpoint(
+            lambda m, a, k: counter.hit(),
+            channel=SecureChannel(X25519PrivateKey.generate()),
+            key_for=lambda addr: None,
+            session="sink",
+        )
         port = (await endpoint.open(HOST, 0))[1]
     elif mode == "protocol":
 
@@ -251,14 +260,14 @@ async def registry(args: argparse.Namespace) -> None:
         handle_batch = server.endpoint._on_batch
         assert handle_batch is not None
 
-        def counted(message: Any, addr: Any) -> None:
+        def counted(message: Any, addr: Any, key: bytes) -> None:
             counter.hit()
-            handle(message, addr)
+            handle(message, addr, key)
 
-        def counted_batch(messages: Any, addr: Any) -> None:
+        def counted_batch(messages: Any, addr: Any, key: bytes) -> None:
             for _ in messages:
                 counter.hit()
-            handle_batch(messages, addr)
+            handle_batch(messages, addr, key)
 
         server.endpoint._on_message = counted
         server.endpoint._on_batch = counted_batch

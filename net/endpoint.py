@@ -5,8 +5,14 @@ Every message that fits a datagram travels as one; a larger one travels as a len
 TCP frame. A message received over a TCP connection is answered on that connection; a reply
 too big for a datagram to a UDP request becomes a TooBig, so the requester asks again over
 TCP (as DNS does). Bad datagrams are counted and dropped; a bad frame closes its connection.
-A request from another version of ChatApp (a type we know, with fields we do not) is
-answered with a Refused that says so, so that its user is told rather than left waiting.
+A request from another version of ChatApp (a type we know, with fields we do not, or a
+message in clear from a version before the secure channel) is answered with a Refused that
+says so, so that its user is told rather than left waiting.
+
+Every datagram and every frame travels in the secure channel (`net.secure`,
+`net.secure_stream`): what arrives is opened before it is decoded, and handed over with the
+public key that sent it, which is what the owner trusts; the source address only says where
+to answer. What does not open is dropped, counted, and not answered.
 """
 
 from __future__ import annotations
@@ -16,21 +22,32 @@ import collections
 import contextlib
 import errno
 import socket
+import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Protocol
 
 from net.listener import Listener
+from net.secure import SecureChannel
+from net.secure_stream import ClearFrame, KeyGiven, SecureStream
 from net.stream_slots import Closable
-from wire.codec import decode_datagram_batch, encode, fits_datagram, pack_datagrams
+from wire.codec import (
+    clear_request,
+    decode_datagram_batch,
+    encode,
+    fits_datagram,
+    pack_datagrams,
+)
 from wire.errors import DecodeError, OtherVersion
-from wire.framing import StreamDecoder, encode_frame
-from wire.limits import MAX_FRAME
-from wire.messages import Ack, Acks, Message, Notice, Refused, TooBig, version_refusal
+from wire.framing import encode_frame
+from wire.messages import Ack, Acks, Message, Refused, TooBig, version_refusal
 from wire.reliable import IdMaker
 
 Addr = tuple[str, int]
-OnMessage = Callable[[Message, Addr], None]
-OnBatch = Callable[[list[Message], Addr], None]
+#: Handed each message with where it came from and the public key that sent it.
+OnMessage = Callable[[Message, Addr, bytes], None]
+OnBatch = Callable[[list[Message], Addr, bytes], None]
+#: The public key to send to at an address, as the owner knows it (its table), or None.
+KeyFor = Callable[[Addr], bytes | None]
 
 
 class Handoff(Protocol):
@@ -41,7 +58,7 @@ class Handoff(Protocol):
     def __call__(
         self,
         first: Message,
-        decoder: StreamDecoder,
+        decoder: SecureStream,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         *,
@@ -129,6 +146,8 @@ class Endpoint:
         self,
         on_message: OnMessage,
         *,
+        channel: SecureChannel,
+        key_for: KeyFor,
         session: str,
         handoff: tuple[frozenset[str], Handoff] | None = None,
         log: Callable[[str], None] = lambda line: None,
@@ -138,7 +157,9 @@ class Endpoint:
         coalesce_drains: bool = False,
         on_drained: Callable[[], None] | None = None,
     ) -> None:
-        """`handoff` names message types whose first frame on a TCP connection hands the
+        """`channel` seals and opens every datagram; `key_for` says whose key is at an
+        address the owner knows (else the key last heard from that address is used).
+        `handoff` names message types whose first frame on a TCP connection hands the
         connection to a coroutine of its own; `log` receives one line per rejected input.
 
         With `verified` (the registry: its online peers; a peer: the registry and its
@@ -160,6 +181,14 @@ class Endpoint:
         """
         self._on_message = on_message
         self._on_batch = on_batch
+        self.channel = channel
+        self._key_for = key_for
+        # the key that last spoke from each address: whom to answer where the owner knows
+        # of no key (a registration from a new address)
+        self._heard: dict[Addr, bytes] = {}
+        # each connection's secure session
+        self._streams: dict[asyncio.StreamWriter, SecureStream] = {}
+        self._clock = time.monotonic
         self._on_drained = on_drained
         self._handoff = handoff
         self._log = log
@@ -196,6 +225,7 @@ class Endpoint:
         # accepted connections, bounded so that they leave file descriptors for files
         self._listener = Listener(self._serve_stream, self._spawn, log)
         self.bad_datagrams = 0
+        self.no_key = 0  # datagrams not sent: no key known for their address
         self.bad_frames = 0
         self.slow_frames = 0  # connections closed for FRAME_DEADLINE
         self.errors = 0
@@ -439,7 +469,23 @@ class Endpoint:
         self._encoded_bytes += len(data)
         return data
 
+    def key_at(self, addr: Addr) -> bytes | None:
+        """The key a datagram to `addr` is sealed to: the owner's, else the last heard there."""
+        key = self._key_for(addr)
+        return key if key is not None else self._heard.get(addr)
+
     def _sendto(self, data: bytes, addr: Addr) -> None:
+        """Seal `data` for whoever is at `addr` and send what that takes."""
+        key = self.key_at(addr)
+        if key is None:
+            self.no_key += 1
+            if self.no_key <= 10 or self.no_key % 1000 == 0:
+                self._log(f"not sent to {_fmt(addr)}: no key known there (#{self.no_key})")
+            return
+        for packet, to in self.channel.seal(data, addr, key, self._clock()):
+            self._transmit(packet, to)
+
+    def _transmit(self, data: bytes, addr: Addr) -> None:
         if self._udp is not None:
             self._udp.sendto(data, addr)
             return
@@ -460,22 +506,9 @@ class Endpoint:
             self.errors += 1
 
     def _sendto_all(self, data: bytes, addrs: Sequence[Addr]) -> None:
-        """`_sendto(data, addr)` for each of `addrs`, in a loop as tight as a relay's."""
-        sock = self._sock
-        if sock is None or self._udp is not None or self._unsent:
-            for addr in addrs:
-                self._sendto(data, addr)
-            return
-        sendto = sock.sendto
-        sent = 0
-        try:
-            for addr in addrs:
-                sendto(data, addr)
-                sent += 1
-        except OSError:
-            # a full send buffer or an error: the one that failed and the rest, one by one
-            for addr in addrs[sent:]:
-                self._sendto(data, addr)
+        """`_sendto(data, addr)` for each of `addrs` (sealed for each: sessions differ)."""
+        for addr in addrs:
+            self._sendto(data, addr)
 
     def _writable(self) -> None:
         sock = self._sock
@@ -519,11 +552,33 @@ class Endpoint:
             if self._on_drained is not None:
                 self._on_drained()
 
+    def ask_key(self, addr: Addr) -> None:
+        """Ask `addr` for its public key in clear (a registry, first met); the answer comes
+        to `on_key`."""
+        self._transmit(self.channel.ask_key(addr), addr)
+
+    #: Told of a key a registry answered with (see `ask_key`).
+    on_key: Callable[[Addr, bytes], None] = staticmethod(lambda addr, key: None)
+
     def _datagram(self, data: bytes, addr: Addr) -> None:
         if self._gate is not None and not self._gate(addr):
             return  # flood control: dropped before any work is spent on it
+        opened = self.channel.open(data, addr, self._clock())
+        for packet, to in opened.send:
+            self._transmit(packet, to)
+        if opened.learned:
+            self.on_key(addr, opened.learned)
+        if opened.clear:
+            self._clear_datagram(data, addr)
+            return
+        if opened.data is None:
+            return  # dropped (and counted by the channel), or a handshake
+        key = opened.key
+        self._heard[addr] = key
+        if len(self._heard) > 65_536:  # bounded: forgotten ones are asked again
+            self._heard.clear()
         try:
-            messages = decode_datagram_batch(data)
+            messages = decode_datagram_batch(opened.data)
         except DecodeError as exc:
             self.bad_datagrams += 1
             if self.bad_datagrams <= 10 or self.bad_datagrams % 1000 == 0:
@@ -546,12 +601,26 @@ class Endpoint:
                         del messages[index:]
                         break
             if self._on_batch is not None:
-                self._on_batch(messages, addr)
+                self._on_batch(messages, addr, key)
                 return
             for message in messages:
-                self._on_message(message, addr)
+                self._on_message(message, addr, key)
         finally:
             self._asking = None
+
+    def _clear_datagram(self, data: bytes, addr: Addr) -> None:
+        """A datagram in clear: a version of ChatApp from before the secure channel. A request
+        of one is answered in clear that versions differ (no bigger than it: no
+        amplification); anything else in clear is dropped and counted."""
+        self.bad_datagrams += 1
+        request = clear_request(data)
+        if request is None:
+            return
+        kind, request_id = request
+        reply = encode(Refused(self._new_id(), request_id, version_refusal(kind)))
+        if len(reply) > len(data):  # they ask again over TCP, answered there in clear
+            reply = encode(TooBig(self._new_id(), request_id))
+        self._transmit(reply, addr)
 
     def _version_refusal(self, exc: OtherVersion) -> Refused:
         """The answer to a request of another version of ChatApp, which this one cannot read:
@@ -564,6 +633,11 @@ class Endpoint:
         return size > self._asking[1] and not self._verified(addr)
 
     async def _connect_and_send(self, addr: Addr, message: Message) -> None:
+        key = self.key_at(addr)
+        if key is None:
+            self.no_key += 1
+            self._log(f"not sent to {_fmt(addr)} over TCP: no key known there")
+            return
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(*addr), 5.0)
         except (OSError, TimeoutError) as exc:
@@ -572,6 +646,7 @@ class Endpoint:
         # Not a route: only what arrives on a connection we accepted is answered on it. Were
         # this one a route, every later datagram-sized message to `addr` (acks included)
         # would travel on it and reach `addr` from an ephemeral port it does not know.
+        self._streams[writer] = SecureStream(self.channel.static, remote=key)
         self._write(writer, message)
         await self._serve_stream(reader, writer, addr, answer_to=message.id)
 
@@ -590,7 +665,9 @@ class Endpoint:
         FRAME_DEADLINE: bytes that trickle in without making a frame are not activity.
         One we made to send the message `answer_to` is closed once its answer is handled,
         and when idle for SENT_IDLE_CLOSE."""
-        decoder = StreamDecoder(MAX_FRAME)
+        decoder = self._streams.get(writer)
+        if decoder is None:  # accepted: the other side begins the handshake
+            decoder = self._streams[writer] = SecureStream(self.channel.static)
         accepted = slot is not None
         if slot is not None:
             self._slot_of[writer] = slot
@@ -615,14 +692,24 @@ class Endpoint:
                     break
                 try:
                     messages = decoder.feed(data)
+                except KeyGiven:
+                    writer.write(decoder.output())  # asked for our key in clear: given
+                    break
+                except ClearFrame as exc:
+                    # a version from before the secure channel: told so in clear, if it asked
+                    self.bad_frames += 1
+                    request = clear_request(exc.body)
+                    if request is not None:
+                        kind, request_id = request
+                        refused = Refused(self._new_id(), request_id, version_refusal(kind))
+                        writer.write(encode_frame(refused))
+                    break
                 except DecodeError as exc:
+                    # not answered: a frame that does not open gets no oracle
                     self.bad_frames += 1
                     self._log(f"closed TCP connection from {_fmt(addr)}: {_why(exc)}")
-                    if isinstance(exc, OtherVersion) and exc.request_id:
-                        self._write(writer, self._version_refusal(exc))
-                    else:
-                        self._write(writer, Notice(self._new_id(), f"Closing: {exc}"[:200]))
                     break
+                writer.write(decoder.output())  # the handshake's answer, what waited for it
                 if messages:
                     if slot is not None:
                         self._listener.slots.heard(slot)
@@ -635,6 +722,7 @@ class Endpoint:
                         self._slot_of.pop(writer, None)  # its own session writes from now
                         if slot is not None:
                             self._listener.slots.settle(slot)
+                        self._streams.pop(writer, None)
                         await self._handoff[1](message, decoder, reader, writer, more=more)
                         return
                     first = False
@@ -642,7 +730,8 @@ class Endpoint:
                         self._routes[addr] = writer
                     if self._gate is not None and not self._gate(addr):
                         continue
-                    self._on_message(message, addr)
+                    assert decoder.remote_key is not None  # a message follows the handshake
+                    self._on_message(message, addr, decoder.remote_key)
                     if answer_to and _answers(message, answer_to):
                         answered = True
                 if answered:
@@ -651,6 +740,7 @@ class Endpoint:
             pass
         finally:
             self._slot_of.pop(writer, None)
+            self._streams.pop(writer, None)
             if self._routes.get(addr) is writer:
                 del self._routes[addr]
             writer.close()
@@ -665,8 +755,12 @@ class Endpoint:
             )
 
     def _write(self, writer: asyncio.StreamWriter, message: Message) -> None:
+        stream = self._streams.get(writer)
+        if stream is None:
+            return  # the connection is over
         try:
-            writer.write(encode_frame(message))
+            stream.send(message)
+            writer.write(stream.output())
         except (ValueError, ConnectionError, OSError) as exc:
             self._log(f"could not send {type(message).__name__}: {exc}")
             return

@@ -13,11 +13,11 @@ import os
 import sys
 from pathlib import Path
 
+from net.files import InUse
 from peer.desk_held_place import PERSON_LOCK, hold_client_lock, state_root
 from peer.desk_person import PersonCore
 from peer.desk_runner import DeskRunner
 from peer.desk_terminal import use_colour
-from net.files import InUse
 from wire.reliable import IdMaker
 
 
@@ -48,7 +48,12 @@ async def run_desk_client(
         return 1
     core = PersonCore(server_ip, server_port, IdMaker(os.urandom(4).hex()), prompt=stdin_is_tty)
     runner = DeskRunner(
-        core, client="help desk client", tty=stdin_is_tty, colour=use_colour(colour), places=root
+        core,
+        client="help desk client",
+        tty=stdin_is_tty,
+        colour=use_colour(colour),
+        places=root,
+        keys=root,
     )
     try:
         return await runner.run()

@@ -14,12 +14,12 @@ import os
 import sys
 from pathlib import Path
 
+from net.files import InUse, default_dir
+from net.operator_key import key_path, read_key
 from peer.desk_duty import OperatorCore
 from peer.desk_held_place import hold_client_lock, operator_lock, state_root
 from peer.desk_runner import DeskRunner
 from peer.desk_terminal import use_colour
-from net.files import InUse, default_dir
-from net.operator_key import key_path, read_key
 from wire.reliable import IdMaker
 
 #: The environment variable that gives an operator the registry's operator key.
@@ -85,7 +85,9 @@ async def run_operator(
         prompt=stdin_is_tty,
         serve_when_asked=not stdin_is_tty,  # a script says when it serves: see _early_topics
     )
-    runner = DeskRunner(core, client="operator client", tty=stdin_is_tty, colour=use_colour(colour))
+    runner = DeskRunner(
+        core, client="operator client", tty=stdin_is_tty, colour=use_colour(colour), keys=root
+    )
     try:
         return await runner.run()
     finally:

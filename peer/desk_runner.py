@@ -18,6 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from net.files import os_reason
+from net.keys import Pins, load_or_make_key
+from net.listener import enable_keepalive
+from net.registry_key import ask_key, pinned_key
+from net.secure_stream import SecureStream
 from peer.desk_actions import (
     Action,
     Ask,
@@ -37,11 +44,8 @@ from peer.desk_actions import (
 )
 from peer.desk_held_place import HeldPlace
 from peer.desk_terminal import EndOfInput, Screen, Terminal, Typed
-from net.files import os_reason
-from net.listener import enable_keepalive
 from wire.desk import DeskMessage
 from wire.errors import DecodeError, OtherVersion
-from wire.framing import StreamDecoder, encode_frame
 from wire.messages import Message
 
 #: Seconds to wait for the desk to accept a TCP connection.
@@ -72,6 +76,7 @@ class Connected:
     gen: int
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
+    stream: SecureStream
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +111,11 @@ class DeskRunner:
         colour: bool,
         places: Path | None = None,
         screen: Screen | None = None,
+        keys: Path | None = None,
     ) -> None:
-        """`screen` stands in for the terminal (tests put what is typed on `events`)."""
+        """`screen` stands in for the terminal (tests put what is typed on `events`);
+        `keys` is the directory of our key pair and of the registry's pinned key (None: a
+        key of this run's, and the registry's key asked at each connection)."""
         self.core = core
         self._client = client
         self.events: asyncio.Queue[Event] = asyncio.Queue()
@@ -116,6 +124,11 @@ class DeskRunner:
         self._place: HeldPlace | None = None
         self._gen = 0  # the number of the current connection
         self._writer: asyncio.StreamWriter | None = None
+        self._stream: SecureStream | None = None  # the connection's secure session
+        self._keys = keys
+        self._static = load_or_make_key(keys)[0] if keys is not None else None
+        self._pins = Pins(keys) if keys is not None else None
+        self._registry: bytes | None = None  # its key, once known
         self._tasks: set[asyncio.Task[None]] = set()
         self._code: int | None = None
 
@@ -164,8 +177,8 @@ class DeskRunner:
             self._close()
             return core.lost(event.reason, now)
         if isinstance(event, Connected):
-            self._writer = event.writer
-            self._spawn(self._read(event.reader, event.gen))
+            self._writer, self._stream = event.writer, event.stream
+            self._spawn(self._read(event.reader, event.writer, event.stream, event.gen))
             return core.connected(now)
         return core.not_connected(event.why, now)
 
@@ -211,7 +224,24 @@ class DeskRunner:
 
     # -- the connection ---------------------------------------------------------------------
 
+    async def _registry_key(self) -> bytes | None:
+        """The registry's key: pinned (or pinned now, said), or asked for this run."""
+        if self._registry is None:
+            ip, port = self.core.ip, self.core.port
+            if self._pins is None:
+                self._registry = await ask_key(ip, port)
+            else:
+                self._registry = await pinned_key(self._pins, ip, port, self._say)
+        return self._registry
+
+    def _say(self, line: str) -> None:
+        self.term.show(line, "system")
+
     async def _connect(self, gen: int) -> None:
+        key = await self._registry_key()
+        if key is None:
+            self.events.put_nowait(NotConnected(gen, "no answer"))
+            return
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(self.core.ip, self.core.port), CONNECT_TIMEOUT
@@ -221,7 +251,11 @@ class DeskRunner:
             self.events.put_nowait(NotConnected(gen, why))
             return
         enable_keepalive(writer)
-        self.events.put_nowait(Connected(gen, reader, writer))
+        if self._static is None:
+            self._static = X25519PrivateKey.generate()
+        stream = SecureStream(self._static, remote=key)
+        writer.write(stream.output())  # the handshake's first frame
+        self.events.put_nowait(Connected(gen, reader, writer, stream))
 
     async def _probe(self) -> None:
         try:
@@ -234,16 +268,23 @@ class DeskRunner:
             return
         writer.close()
 
-    async def _read(self, reader: asyncio.StreamReader, gen: int) -> None:
+    async def _read(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        decoder: SecureStream,
+        gen: int,
+    ) -> None:
         """Turn the frames of connection `gen` into Received events, then one Lost event."""
-        decoder = StreamDecoder()
         reason = "the help desk closed the connection"
         try:
             while True:
                 data = await reader.read(READ_CHUNK)
                 if not data:
                     break
-                for message in decoder.feed(data):
+                messages = decoder.feed(data)
+                writer.write(decoder.output())  # what waited for the handshake
+                for message in messages:
                     self.events.put_nowait(Received(gen, message))
         except OtherVersion as exc:
             reason = f"the help desk runs another version of ChatApp ({exc})"
@@ -254,14 +295,15 @@ class DeskRunner:
         self.events.put_nowait(Lost(gen, reason))
 
     def _send(self, message: DeskMessage) -> None:
-        writer = self._writer
-        if writer is None or writer.is_closing():
+        writer, stream = self._writer, self._stream
+        if writer is None or stream is None or writer.is_closing():
             return  # the connection is gone: its Lost event is on its way
         with contextlib.suppress(ConnectionError, OSError, ValueError):
-            writer.write(encode_frame(message))
+            stream.send(message)
+            writer.write(stream.output())
 
     def _close(self) -> None:
-        writer, self._writer = self._writer, None
+        writer, self._writer, self._stream = self._writer, None, None
         if writer is not None:
             with contextlib.suppress(Exception):  # already broken: nothing to tell
                 writer.close()

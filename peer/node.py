@@ -13,6 +13,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from net.batch import receive_batch, receive_one
+from net.endpoint import Endpoint
+from net.files import InUse, hold_lock, os_reason
+from net.keys import KeyFileError, Pins, load_or_make_key
+from net.secure import SecureChannel
+from net.wake import WakeTimer
 from peer.actions import (
     Action,
     Addr,
@@ -29,16 +35,15 @@ from peer.actions import (
     Settled,
     Shown,
 )
-from net.batch import receive_batch, receive_one
 from peer.carried_out import CarriedOut
 from peer.core import PeerCore
-from net.endpoint import Endpoint
-from net.files import InUse, hold_lock, os_reason
 from peer.state import PeerStateFile, follow_renames
 from peer.terminal import Console, PlainConsole, TerminalConsole
-from net.wake import WakeTimer
+from peer.trust import Trust
+from wire.keys import fingerprint, key_from_text
 from wire.messages import MailTaken, Message
 from wire.names import name_key
+from wire.reliable import ATTEMPTS, TIMEOUT
 
 
 class PeerNode:
@@ -56,8 +61,12 @@ class PeerNode:
         password: str,
         console: Console,
         verbose: bool = False,
+        accept_new_key: bool = False,
     ) -> None:
+        """`accept_new_key`: pin the key the registry answers with now, in place of the one
+        pinned before (its owner made a new one)."""
         self._data_dir = data_dir
+        self._accept_new_key = accept_new_key
         # what to say before registering (a start under a name given up by a rename)
         self._start_lines: list[Print] = []
         current = follow_renames(data_dir, name)
@@ -103,8 +112,22 @@ class PeerNode:
         self._port = port
         self._console = console
         self._verbose = verbose
+        try:
+            static, _ = load_or_make_key(self._data_dir)
+        except KeyFileError as exc:
+            raise StartRefused(f"[{exc}]") from None
+        except OSError as exc:
+            why = os_reason(exc)
+            raise StartRefused(f"[Cannot keep your key in {self._data_dir}: {why}.]") from None
+        self._pins = Pins(self._data_dir)
+        self._pin_label = f"registry {server[0]}:{server[1]}"
+        self._answered: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        # the registry's key: pinned, or learned at `run` before anything is sent to it
+        self.trust = Trust(self._pins.get(self._pin_label) or b"", self.core.table.entry)
         self.endpoint = Endpoint(
             self._received,
+            channel=SecureChannel(static),
+            key_for=self._key_for,
             session=secrets.token_hex(4),
             log=self._debug,
             verified=self.core.knows,
@@ -112,6 +135,7 @@ class PeerNode:
         )
         self._timer = WakeTimer(self._tick)
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._key_changed_said = False
         self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)
         self._failed_writes: set[str] = set()  # see `_on_disk`
         # the Sending and Settled records of the event being carried out (see `_carry`)
@@ -148,6 +172,11 @@ class PeerNode:
                 Print(f"[Cannot listen on port {self._port}: {exc.strerror or exc}.]", "error")
             )
             return 1
+        self.endpoint.on_key = self._key_answered
+        if not await self._registry_key():
+            await self.endpoint.close()
+            self._unlock()
+            return 1
         self._catch_signals()
         self._console.start(self._typed, self._ended)
         for line in self._start_lines:
@@ -164,6 +193,77 @@ class PeerNode:
                 await stop()
             await self.endpoint.close()
             self._unlock()
+
+    async def _registry_key(self) -> bool:
+        """Make sure of the registry's key before anything is sent to it: the pinned one;
+        the first time, the one it answers with, pinned now and its fingerprint shown (as
+        SSH does). A key that differs from the pinned one is refused, saying how to accept
+        it. False when the peer cannot go on (said to the user)."""
+        pinned = self.trust.registry
+        if pinned and not self._accept_new_key:
+            # asked anyway, to tell a changed key from a registry that is down; not waited for
+            self.endpoint.ask_key(self.core.server)
+            return True
+        where = f"{self.core.server[0]}:{self.core.server[1]}"
+        key = await self._ask_key()
+        if key is None:
+            if pinned:
+                return True  # no answer: the key pinned is kept, and the registry may be down
+            self._console.show(
+                Print(f"[Could not reach the registry at {where}; is it running?]", "error")
+            )
+            return False
+        if key != pinned:
+            try:
+                self._pins.pin(self._pin_label, key)
+            except OSError as exc:
+                line = f"[Cannot keep the registry's key in {self._pins.path}: {os_reason(exc)}.]"
+                self._console.show(Print(line, "error"))
+                return False
+            said = "now accepted" if pinned else "first met"
+            self._console.show(
+                Print(
+                    f"[The registry at {where}, {said}, has the key fingerprint "
+                    f"{fingerprint(key)}; it is pinned. Compare it with the one the "
+                    "registry printed at its start.]",
+                    "system",
+                )
+            )
+        self.trust.registry = key
+        return True
+
+    async def _ask_key(self) -> bytes | None:
+        """The key the registry answers a KEY_REQUEST with, asked as often as any request
+        (ATTEMPTS times, TIMEOUT apart); None when it does not answer."""
+        for _ in range(ATTEMPTS):
+            self.endpoint.ask_key(self.core.server)
+            with contextlib.suppress(TimeoutError):
+                return await asyncio.wait_for(asyncio.shield(self._answered), TIMEOUT)
+        return None
+
+    def _key_answered(self, addr: Addr, key: bytes) -> None:
+        if addr != self.core.server:
+            return
+        if not self._answered.done():
+            self._answered.set_result(key)
+        elif self.trust.registry and key != self.trust.registry and not self._key_changed_said:
+            self._key_changed_said = True
+            where = f"{addr[0]}:{addr[1]}"
+            self._console.show(
+                Print(
+                    f"[The registry at {where} answers with another key than the one pinned "
+                    f"(fingerprint {fingerprint(key)}, pinned {fingerprint(self.trust.registry)}"
+                    "): nothing is sent to it. If its owner made a new key, start again with "
+                    "--accept-new-key.]",
+                    "error",
+                )
+            )
+
+    def _key_for(self, addr: Addr) -> bytes | None:
+        """The key a datagram to `addr` is for: the registry's, or the table's row's."""
+        if addr == self.core.server:
+            return self.trust.registry or None
+        return key_from_text(self.core.table.key_at(addr))
 
     def _unlock(self) -> None:
         """Let another start use this name's files (the kernel does it at exit anyway)."""
@@ -221,10 +321,16 @@ class PeerNode:
         self._catch_signals()
         self._run(self.core.end_of_input(time.time()))
 
-    def _received(self, message: Message, addr: Addr) -> None:
-        self._received_batch([message], addr)
+    def _received(self, message: Message, addr: Addr, key: bytes) -> None:
+        self._received_batch([message], addr, key)
 
-    def _received_batch(self, messages: list[Message], addr: Addr) -> None:
+    def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
+        believed = [m for m in (self.trust.believed(m, key) for m in messages) if m is not None]
+        if len(believed) != len(messages):
+            self._debug(f"dropped {len(messages) - len(believed)} from {addr}: not believed")
+            if not believed:
+                return
+            messages = believed
         trace = self._debug if self._verbose else None
         if len(messages) == 1:
             # A datagram of one message, as an idle sender sends: each action is carried
@@ -278,6 +384,7 @@ class PeerNode:
             case OnceShown(then):
                 self._console.after_printed(functools.partial(self._run, list(then)))
             case SendStream(addr, message):
+                self._owed(addr, message)
                 self.endpoint.send(addr, message, stream=True)
             case Remember(name, token):
                 self._remember(name, token)
@@ -320,7 +427,15 @@ class PeerNode:
     def _send(self, addr: Addr, message: Message) -> None:
         if self._verbose:
             self._debug(f"-> {addr[0]}:{addr[1]} {message}")
+        self._owed(addr, message)
         self.endpoint.send(addr, message)
+
+    def _owed(self, addr: Addr, message: Message) -> None:
+        """Tell `trust` whose ack a chat sent to a peer at `addr` awaits."""
+        if addr != self.core.server:
+            key = self.endpoint.key_at(addr)
+            if key is not None:
+                self.trust.sent(message, key)
 
     def _on_disk(self, what: str, write: Callable[[], None], *, then: str = "") -> None:
         """Carry out `write`, a write of kept state; when it fails, say what was not kept.

@@ -31,6 +31,8 @@ class Table:
         self._rows: dict[str, Entry] = {}
         self._renamed: dict[str, str] = {}  # others' old name keys -> their new names
         self._early_updates: deque[TableUpdate] = deque(maxlen=EARLY_UPDATES)
+        # address -> key of the row there, made when first asked after a change (`key_at`)
+        self._keys_by_addr: dict[Addr, str] | None = None
 
     def __getitem__(self, name: str) -> Entry:
         return self._rows[name_key(name)]
@@ -59,6 +61,16 @@ class Table:
             key = name_key(self._renamed[key])
         return None
 
+    def key_at(self, addr: Addr) -> str:
+        """The key of the row at `addr` ("" when none): whom a datagram sent there is for.
+        An online row's first, as two rows may share an address (one offline, left there)."""
+        index = self._keys_by_addr
+        if index is None:
+            index = self._keys_by_addr = {}
+            for e in sorted(self._rows.values(), key=lambda e: e.online):
+                index[(e.ip, e.port)] = e.key
+        return index.get(addr, "")
+
     def holds_address(self, addr: Addr) -> bool:
         """Whether a row has address `addr`."""
         return any(e.port == addr[1] and e.ip == addr[0] for e in self._rows.values())
@@ -83,6 +95,7 @@ class Table:
         copy, a later one means one was missed). A row removed and a row added at the same
         address in it is a rename, followed by `entry`. Returns the new name of `own_name`
         when the update renames it, else ""."""
+        self._keys_by_addr = None
         gone: dict[Addr, str] = {}
         renamed_to = ""  # our own new name, when the update renames us
         for entry in update.entries:
@@ -108,13 +121,14 @@ class Table:
         more; the version stays the registry's."""
         entry = self._rows.pop(name_key(old), None)
         if entry is not None:
-            self._rows[name_key(new)] = Entry(new, entry.ip, entry.port, entry.online)
+            self._rows[name_key(new)] = entry._replace(name=new)
             self._renamed[name_key(old)] = new
 
     def replace(self, version: int, entries: tuple[Entry, ...], aliases: tuple[Alias, ...]) -> None:
         """The whole table, at `version` (a Welcome's, or a snapshot's), with `aliases`:
         renames made before we started, or while we were away."""
         self.version = version
+        self._keys_by_addr = None
         self._rows = {name_key(e.name): e for e in entries}
         for alias in aliases:  # renames made before we started, or while we were away
             if name_key(alias.old) not in self._rows:

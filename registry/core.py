@@ -40,6 +40,7 @@ from registry.rooms import MAX_ROOMS, Room, Rooms
 from registry.table import Record, Table
 from registry.table_changes import TableChanges
 from wire.codec import record_size, travels_by_stream
+from wire.keys import key_from_text, key_text
 from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
     OFFLINE_REFUSAL,
@@ -115,7 +116,7 @@ RENAME_GRACE = 300.0
 
 #: Rows past which a Welcome cannot fit a datagram: each row takes at least as many bytes
 #: as the shortest one a table can hold (a one-letter name, no IP, a one-digit port).
-_WELCOME_ROWS = MAX_DATAGRAM // (record_size(Entry("a", "", 1, True)) + 1)
+_WELCOME_ROWS = MAX_DATAGRAM // (record_size(Entry("a", "", 1, True, "k" * 43)) + 1)
 
 #: Most names listed in the line a peer sees on joining a room.
 JOIN_NAMES_SHOWN = 10
@@ -142,7 +143,8 @@ class Probe:
     addr: Addr
     ping: TableUpdate
     since: float
-    waiting: dict[str, tuple[Register, Addr]] = dataclasses.field(default_factory=dict)
+    # registrations waiting for the probe: each with where it came from and its sender's key
+    waiting: dict[str, tuple[Register, Addr, str]] = dataclasses.field(default_factory=dict)
 
 
 class RegistryCore:
@@ -220,6 +222,9 @@ class RegistryCore:
         self.passwords = PasswordBudget()
         self.names = NameBudget(new_names)
         self._changes = TableChanges(self.table)
+        # the public key (net.keys.key_text) the message being received came with: what
+        # proves who sent it ("" outside `receive`, and from a test's keyless sender)
+        self._key = ""
 
     # -- the two entry points -----------------------------------------------------------
 
@@ -241,12 +246,20 @@ class RegistryCore:
         return admitted, out
 
     def receive(
-        self, message: Message, addr: Addr, now: float, *, datagram: bool = False
+        self,
+        message: Message,
+        addr: Addr,
+        now: float,
+        *,
+        datagram: bool = False,
+        key: bytes = b"",
     ) -> list[Action]:
         """A message arrived from `addr` (a datagram's source, or a TCP connection's peer),
-        and `admit` let it in. `datagram`: it came in a datagram, so its answer is to fit one,
-        and its source may be forged (a registration from an address no online peer holds,
-        or whose Welcome cannot fit, is answered TooBig before anything is done)."""
+        sent by the public `key` (the secure channel opened it with that key), and `admit`
+        let it in. The key, not the address, says who sent it: it owns the names bound to
+        it. `datagram`: it came in a datagram, so its answer is to fit one (a registration
+        whose Welcome cannot fit is answered TooBig before anything is done)."""
+        self._key = key_text(key) if key else ""
         out: list[Action] = []
         match message:
             # acks first: a relay brings one back from every member
@@ -351,6 +364,13 @@ class RegistryCore:
         (registry/mailboxes.py), for the console and tests to read."""
         return self._mailboxes.boxes
 
+    def key_at(self, addr: Addr) -> bytes | None:
+        """The public key of the online peer at `addr`: whom what is sent there is for."""
+        for record in self._changes.online_at(addr):
+            if record.key:
+                return key_from_text(record.key)
+        return None
+
     def knows(self, addr: Addr) -> bool:
         """Whether `addr` is where an online peer registered (its address is verified)."""
         return bool(self._changes.online_at(addr))
@@ -400,7 +420,7 @@ class RegistryCore:
         record: Record,
         now: float,
         out: list[Action],
-        register: tuple[Register, Addr] | None = None,
+        register: tuple[Register, Addr, str] | None = None,
     ) -> None:
         """Ask the peer of `record` whether it still runs, before the registry acts as if
         it did not (marks it offline, or gives its name to another start): one ping,
@@ -444,7 +464,7 @@ class RegistryCore:
                     f"{self.keepalive:g} s)"
                 )
             )
-        for msg, asker in probe.waiting.values():
+        for msg, asker, _ in probe.waiting.values():
             reason = (
                 f"The name {record.name} is in use by a peer at {_fmt(record.addr)}, which "
                 "answered just now. Stop it first, or choose another name."
@@ -469,7 +489,8 @@ class RegistryCore:
         elif record is not None and record.online and probe.waiting:
             self._probe_answered(probe, now, out)
             return
-        for msg, asker in probe.waiting.values():
+        for msg, asker, key in probe.waiting.values():
+            self._key = key
             self._register(msg, asker, now, out)
 
     # -- registration -------------------------------------------------------------------
@@ -535,7 +556,7 @@ class RegistryCore:
             # Created offline so that the shared path below announces it like any change.
             # the peer's own token when it proposes one (see Register): it has kept it already
             token = msg.token if is_token(msg.token) else self._new_token()
-            record = Record(msg.name, where[0], where[1], False, token, password)
+            record = Record(msg.name, where[0], where[1], False, token, password, key=self._key)
             self.table.records[name_key(msg.name)] = record
             self._aliases.pop(name_key(msg.name), None)  # the name is someone else's now
             self.table.name_taken(name_key(msg.name))
@@ -561,7 +582,7 @@ class RegistryCore:
             # the answer to this registration (and its copies) waits for the outcome.
             if name_key(record.name) not in self._probing_owner:
                 out.append(Log(f"{what}: asking {record.name} at {_fmt(record.addr)} first"))
-            self._probe(record, now, out, (msg, addr))
+            self._probe(record, now, out, (msg, addr, self._key))
             return
         else:
             copy = msg.id == record.last_register_id and record.online and record.addr == where
@@ -572,10 +593,16 @@ class RegistryCore:
                 # a fresh start of the peer, which knows of no room
                 self._leave_room(record, now, out, "restarted")
                 self._restarted(record, now, out)
+        moved = bool(self._key) and record.key != self._key
+        if moved:
+            # the token or the password moves the name to a new key (a new machine)
+            if record.key:
+                out.append(Log(f"{record.name} now has a new key (shown its token or password)"))
+            record.key = self._key
         record.last_register_id = msg.id
         record.last_seen = now
         record.deregistered = False
-        if not record.online or record.addr != where:
+        if not record.online or record.addr != where or moved:
             self._take_over(where, record, now, out)
             record.online, record.ip, record.port = True, where[0], where[1]
             self._changed(record, now, out)
@@ -597,12 +624,18 @@ class RegistryCore:
         )
 
     def _owns_without_password(self, record: Record, msg: Register, where: Addr) -> bool:
-        """Whether the sender of `msg` may take `record` by its token, or as a retransmission
+        """Whether the sender of `msg` may take `record`: by the key bound to it, by its
+        token (moving the name to the sender's key), or as a retransmission from that key
         (the password, costly to check, is the caller's to check after these)."""
+        if record.key and self._key == record.key:
+            return True
         if msg.token and same_secret(msg.token, record.token):
             return True
-        # a copy of the registration that created the record, its Welcome having been lost
-        return msg.id == record.last_register_id and record.addr == where
+        # a copy of the registration that created the record, its Welcome having been lost:
+        # from the same key (a copy's id alone, seen by anyone, proves nothing)
+        return (
+            msg.id == record.last_register_id and record.addr == where and self._key == record.key
+        )
 
     def _too_many_names(
         self, msg: Register, addr: Addr, what: str, now: float, out: list[Action]
@@ -700,7 +733,8 @@ class RegistryCore:
         *,
         fresh: bool = False,
     ) -> Record | None:
-        """The record for `name` if `token` is its token and comes from its owner's address.
+        """The record for `name` if the request came with its owner's key and `token` is its
+        token (a record of no key yet, from a table of before keys: from its owner's address).
         A name renamed within RENAME_GRACE still finds its record. A `fresh` request (one a
         peer makes anew in each process, never kept for a later start: a keepalive, dereg,
         join, rename, mail hand-over) must also come from the start that holds the name:
@@ -713,12 +747,21 @@ class RegistryCore:
         if record is None:
             self._refuse(reply_to, addr, unknown_name(name), f"{what} of unknown {name}", out)
             return None
+        if record.key and self._key != record.key:
+            self._refuse(
+                reply_to,
+                addr,
+                "That name belongs to another key.",
+                f"{what} of {name} from {_fmt(addr)}: another key",
+                out,
+            )
+            return None
         if not (token and same_secret(token, record.token)):
             self._refuse(
                 reply_to, addr, "Wrong token for that name.", f"{what} of {name}: wrong token", out
             )
             return None
-        if addr[0] != record.ip:
+        if not record.key and addr[0] != record.ip:
             self._refuse(
                 reply_to,
                 addr,

@@ -25,9 +25,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeGuard
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
 from net.endpoint import FRAME_DEADLINE
 from net.listener import enable_keepalive, has_hung_up
 from net.operator_key import key_path
+from net.secure_stream import SecureStream
 from registry.console import is_registry_command
 from registry.desk_actions import (
     Action,
@@ -70,7 +73,6 @@ from wire.desk_text import (
     render_operator,
 )
 from wire.errors import DecodeError, OtherVersion
-from wire.framing import StreamDecoder, encode_frame
 from wire.messages import Message
 from wire.reliable import IdMaker
 from wire.shown_text import clean
@@ -171,6 +173,8 @@ class DeskService:
         self._console_held = ""
         self.switch_guard = switch_guard
         self._writers: dict[ConnId, asyncio.StreamWriter] = {}
+        # each connection's secure session (net/secure_stream.py): what is written goes in it
+        self._streams: dict[ConnId, SecureStream] = {}
         self._conn_ids = itertools.count(1)
         self._wake: asyncio.Event | None = None
         self._timer: asyncio.Task[None] | None = None
@@ -218,14 +222,14 @@ class DeskService:
     async def handle_connection(
         self,
         first: Message,
-        decoder: StreamDecoder,
+        decoder: SecureStream,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         *,
         more: Sequence[Message] = (),
     ) -> None:
         """Own one desk connection until it ends. `first` is its first message (a desk
-        type); `decoder` is the stream decoder already used on it, possibly holding the
+        type); `decoder` is the connection's secure session already used on it, possibly holding the
         start of further frames; `more` are messages the caller decoded after `first` in the
         same read, if any. Never raises, except CancelledError when the caller is
         cancelled; bad or oversized frames close this connection only."""
@@ -234,6 +238,7 @@ class DeskService:
         conn: ConnId = f"t{next(self._conn_ids)}"
         reason = "connection closed"
         self._writers[conn] = writer
+        self._streams[conn] = decoder
         peer = writer.get_extra_info("peername")
         # every connection is opened, with or without an address: it is watched for silence
         self.queue.opened(conn, str(peer[0]) if isinstance(peer, tuple) and peer else "")
@@ -587,10 +592,12 @@ class DeskService:
 
     def _write(self, conn: ConnId, message: DeskMessage) -> None:
         writer = self._writers.get(conn)
-        if writer is None or writer.is_closing():
+        stream = self._streams.get(conn)
+        if writer is None or stream is None or writer.is_closing():
             return
         try:
-            writer.write(encode_frame(message))
+            stream.send(message)
+            writer.write(stream.output())
         except (ValueError, ConnectionError, OSError) as exc:
             self._log(f"desk: could not send {type(message).__name__} on {conn}: {exc}")
             self._close(conn)
@@ -600,6 +607,7 @@ class DeskService:
             self._close(conn)
 
     def _close(self, conn: ConnId) -> None:
+        self._streams.pop(conn, None)
         writer = self._writers.pop(conn, None)
         if writer is not None:
             # close() sends what is buffered first; the reading side then sees the end.
@@ -679,8 +687,10 @@ async def _serve(args: argparse.Namespace) -> int:
     desk.queue.reclaim_window = args.reclaim_window
     await desk.start()
 
+    static = X25519PrivateKey.generate()  # a key of this run's: trials pin nothing
+
     async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        decoder = StreamDecoder()
+        decoder = SecureStream(static)
         try:
             messages: list[Message] = []
             while not messages:
@@ -689,6 +699,7 @@ async def _serve(args: argparse.Namespace) -> int:
                     writer.close()
                     return
                 messages = decoder.feed(data)
+                writer.write(decoder.output())
         except (DecodeError, ConnectionError, OSError) as exc:
             log(f"desk: closed a connection before its first frame: {exc}")
             writer.close()

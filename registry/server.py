@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import secrets
 import sys
@@ -15,7 +16,9 @@ from typing import TextIO
 from net.batch import receive_batch
 from net.endpoint import Endpoint, Handoff
 from net.files import InUse, hold_lock, os_reason
+from net.keys import KeyFileError, load_or_make_key
 from net.operator_key import key_path
+from net.secure import SecureChannel
 from net.wake import WakeTimer
 from registry.actions import (
     Action,
@@ -38,6 +41,7 @@ from registry.mailbox import MAILBOX_MESSAGES
 from registry.room_history import RoomHistoryFiles
 from registry.storage import Storage, StorageError
 from wire.desk import DESK_TYPES
+from wire.keys import fingerprint
 from wire.messages import Message
 from wire.shown_text import clean
 from wire.words import counted
@@ -116,8 +120,16 @@ class RegistryServer:
             frozenset(DESK_TYPES),
             self.desk.handle_connection,
         )
+        try:
+            static, self._key_made = load_or_make_key(data_dir)
+        except (KeyFileError, OSError) as exc:
+            raise StorageError(str(exc)) from None
+        # answers KEY_REQUEST: how a peer learns this key the first time, and pins it
+        channel = SecureChannel(static, answers_key_requests=True)
         self.endpoint = Endpoint(
             self._received,
+            channel=channel,
+            key_for=self.core.key_at,
             session=secrets.token_hex(4),
             handoff=handoff,
             log=self.log,
@@ -172,6 +184,12 @@ class RegistryServer:
             self._out(
                 "Peers on this machine reach it at 127.0.0.1; others at this machine's LAN address."
             )
+        made = " (made just now)" if self._key_made else ""
+        self._out(
+            f"This registry's key{made} has the fingerprint "
+            f"{fingerprint(self.endpoint.channel.public)}: peers are shown it when they first "
+            "meet it."
+        )
         self._out(f"Help-desk operators (ChatApp -o) need the key in {self.desk.key_path}")
         if self._console_operator:
             self._out(
@@ -322,17 +340,18 @@ class RegistryServer:
             self._run(actions)
         return admitted
 
-    def _received(self, message: Message, addr: Addr) -> None:
+    def _received(self, message: Message, addr: Addr, key: bytes) -> None:
         # a message read from a TCP connection (datagrams come through `_received_batch`)
         if self._verbose:
             self.log(f"<- {addr[0]}:{addr[1]} {message}")
-        self._run(self.core.receive(message, addr, time.time()))
+        self._run(self.core.receive(message, addr, time.time(), key=key))
 
-    def _received_batch(self, messages: list[Message], addr: Addr) -> None:
+    def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
         trace = self.log if self._verbose else None
         # the timer is re-armed once the drain is over (`_drained`), not per datagram: a
         # relay's acks come back a hundred at a time
-        self._act(receive_batch(self._receive_datagram, messages, addr, trace))
+        receive = functools.partial(self._receive_datagram, key=key)
+        self._act(receive_batch(receive, messages, addr, trace))
         self._wake_stale = True
 
     def _drained(self) -> None:
@@ -340,8 +359,10 @@ class RegistryServer:
             self._wake_stale = False
             self._schedule()
 
-    def _receive_datagram(self, message: Message, addr: Addr, now: float) -> list[Action]:
-        return self.core.receive(message, addr, now, datagram=True)
+    def _receive_datagram(
+        self, message: Message, addr: Addr, now: float, *, key: bytes
+    ) -> list[Action]:
+        return self.core.receive(message, addr, now, datagram=True, key=key)
 
     def _tick(self) -> None:
         self._run(self.core.tick(time.time()))

@@ -44,13 +44,16 @@ class Record:
     #: restarted meanwhile replays them again (RegistryCore.start), as nothing else would
     #: ever send one that was lost on the way
     replaying: str = ""
+    #: the owner's public key (net.keys.key_text): what proves the name is theirs, bound at
+    #: its first registration and moved only with the token or the password
+    key: str = ""
 
     @property
     def addr(self) -> Addr:
         return (self.ip, self.port)
 
     def entry(self) -> Entry:
-        return Entry(self.name, self.ip, self.port, self.online)
+        return Entry(self.name, self.ip, self.port, self.online, self.key)
 
 
 @dataclass
@@ -135,6 +138,7 @@ class Table:
                     "online": r.online,
                     "token": r.token,
                     "password": r.password,
+                    **({"key": r.key} if r.key else {}),
                     **({"room": r.room} if r.room else {}),
                     # which start of the peer holds the name (its session): one stopped
                     # while another took over is told so, across a registry restart too
@@ -194,6 +198,7 @@ def _record(row: Any, now: float) -> Record:
         last_register_id=row.get("register_id", ""),
         room=row.get("room", ""),
         deregistered=row.get("deregistered", False) is True and not row["online"],
+        key=row.get("key", ""),
     )
     if record.room and (name_problem(record.room) or not record.online):
         record.room = ""  # not a room a peer could be in: forgotten, not fatal
@@ -214,7 +219,7 @@ def _row_problem(row: dict[str, Any]) -> str:
     ):
         if type(row.get(key)) is not kind:
             return f"{key} is missing or not {what}"
-    for key in ("password", "room", "register_id"):
+    for key in ("password", "room", "register_id", "key"):
         if type(row.get(key, "")) is not str:
             return f"{key} is not a string"
     former = row.get("former", [])

@@ -365,6 +365,25 @@ def _other_version(obj: dict[str, Any], kind: str, detail: str) -> OtherVersion:
     return OtherVersion(detail, kind, "" if _SURROGATE.search(msg_id) else msg_id)
 
 
+def clear_request(data: bytes) -> tuple[str, str] | None:
+    """(type, id) of the request or push a datagram in clear holds (the first, in a batch):
+    what a version of ChatApp from before the secure channel sent, to be told versions
+    differ. None for anything else, answers included (see _ANSWERS)."""
+    try:
+        obj = json_value(data)
+    except DecodeError:
+        return None
+    if type(obj) is list and obj:
+        obj = obj[0]
+    if type(obj) is not dict:
+        return None
+    kind = obj.get("t")
+    if type(kind) is not str or kind not in _DECODERS:
+        return None
+    error = _other_version(obj, kind, "")
+    return (kind, error.request_id) if error.request_id else None
+
+
 def encode_datagram(message: Message) -> bytes:
     """Encode a message as one datagram; raise ValueError if it exceeds MAX_DATAGRAM.
 

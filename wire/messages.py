@@ -23,7 +23,8 @@ from wire.desk import DeskMessage
 
 
 class Entry(NamedTuple):
-    """One row of the registry's table: a name, where it listens, and whether it is online.
+    """One row of the registry's table: a name, where it listens, whether it is online, and
+    its owner's public key (unpadded URL-safe base64; "" for a row of no key).
 
     In a TableUpdate, port 0 means the name was released and the row is to be removed.
     """
@@ -32,6 +33,7 @@ class Entry(NamedTuple):
     ip: str
     port: int
     online: bool
+    key: str = ""
 
 
 class Alias(NamedTuple):

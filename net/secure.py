@@ -1,0 +1,366 @@
+"""The secure channel every datagram travels in: sans-IO, bytes in and bytes out.
+
+Composed as WireGuard's protocol is (the WireGuard paper, sections 5.4 and 6), from the
+Noise IK handshake of `net.noise`:
+
+- Two programs that know each other's static key run a Noise IK handshake (an initiation,
+  a response) and split it into two session keys, one per direction.
+- Data then travels as DATA datagrams: the receiver's session index, a 64-bit counter
+  used as the nonce, and the ChaCha20-Poly1305 ciphertext with the header as associated
+  data. The receiver checks the counter against a sliding anti-replay window.
+- Sessions are made afresh after REKEY_AFTER seconds and refused after REJECT_AFTER, so a
+  datagram replayed later, or after either side restarted, opens under no session.
+- An initiation carries a timestamp; one no newer than the last from the same key is a
+  replay and is dropped.
+- A responder sends under a session only once the initiator's first DATA opened on it
+  (key confirmation), so a replayed initiation makes no session anyone uses.
+
+Anything that does not open is dropped and counted, never answered. The one datagram
+answered in clear is KEY_REQUEST (by a registry, with its public key: how a peer pins it on
+first use), and its answer is smaller than the request.
+
+The layout of each datagram is in docs/PROTOCOL.md ("The secure channel").
+"""
+
+from __future__ import annotations
+
+import collections
+import secrets
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from net.noise import CipherState, Handshake, NoiseError, public_bytes
+from net.replay import ReplayWindow
+
+Addr = tuple[str, int]
+Out = list[tuple[bytes, Addr]]
+
+#: The first byte of each kind of datagram. A clear JSON message (a previous version of
+#: ChatApp) begins with "{" or "[" instead.
+INITIATION, RESPONSE, DATA, KEY_REQUEST, KEY_ANSWER = 1, 2, 3, 4, 5
+#: Bound into every handshake: a program of another protocol or version cannot complete one.
+PROLOGUE = b"ChatApp secure channel 1"
+#: Seconds after which a session is replaced by a new handshake when next used to send,
+#: and after which it is refused altogether (WireGuard's REKEY_AFTER_TIME, REJECT_AFTER_TIME).
+REKEY_AFTER = 120.0
+REJECT_AFTER = 180.0
+#: Messages after which a session's counter is used up (WireGuard's REJECT_AFTER_MESSAGES).
+REJECT_AFTER_MESSAGES = 2**64 - 2**13 - 1
+#: Seconds before an unanswered initiation is sent again, when there is something to send:
+#: below the protocol's 500 ms retry, so that each retry of a request finds a fresh one out.
+HANDSHAKE_RETRY = 0.4
+#: Seconds a datagram waits for its session's handshake before it is dropped (the sender's
+#: own retries send it again), and how many may wait for one key.
+QUEUE_FOR = 2.5
+QUEUE_MAX = 256
+#: Keys with a session kept at once; beyond this, the one used least recently is forgotten
+#: (its next datagram makes a new handshake). Bounds what strangers can make us hold.
+MAX_KEYS = 20_000
+#: Sessions kept per key: the current one, the one before it (datagrams still on their way
+#: when it was replaced) and one being confirmed.
+KEYPAIRS_KEPT = 3
+#: Bytes a DATA datagram adds to what it carries: header (type, index, counter) and tag.
+OVERHEAD = 1 + 4 + 8 + 16
+#: A KEY_REQUEST is padded to this size, so that its answer (33 bytes) is smaller.
+KEY_REQUEST_SIZE = 64
+
+_DATA_HEADER = struct.Struct("<BIQ")
+_INDEX = struct.Struct("<I")
+
+
+@dataclass(slots=True)
+class Opened:
+    """What became of one datagram: `data` and the sender's `key` when it opened as DATA;
+    `send`, datagrams to send in answer (a handshake response, data that waited for a
+    session); `dropped`, why it was dropped ("" when it was not); `clear`, True for a
+    datagram in clear (a previous version of ChatApp); `learned`, a public key a
+    KEY_ANSWER brought."""
+
+    data: bytes | None = None
+    key: bytes = b""
+    send: Out = field(default_factory=list)
+    dropped: str = ""
+    clear: bool = False
+    learned: bytes = b""
+
+
+@dataclass(slots=True)
+class _Session:
+    """One handshake's pair of session keys, with the other side's `key`."""
+
+    local: int
+    remote: int
+    key: bytes
+    sending: CipherState
+    receiving: CipherState
+    made: float
+    confirmed: bool
+    counter: int = 0
+    window: ReplayWindow = field(default_factory=ReplayWindow)
+
+
+@dataclass(slots=True)
+class _Initiation:
+    """A handshake we began and that awaits its response."""
+
+    local: int
+    key: bytes
+    handshake: Handshake
+    sent: float
+
+
+@dataclass(slots=True)
+class _Peer:
+    """Everything kept about one other key."""
+
+    sessions: list[_Session] = field(default_factory=list)
+    initiation: _Initiation | None = None
+    waiting: collections.deque[tuple[bytes, Addr, float]] = field(default_factory=collections.deque)
+    last_stamp: bytes = b""
+
+
+class SecureChannel:
+    """The sessions of one program with every key it talks to.
+
+    `seal` turns what a core sends into the datagrams to send; `open` turns a datagram that
+    arrived into what it carried and from whom, or into nothing. Both take `now` from a
+    monotonic clock; `stamp` gives the wall-clock time an initiation carries (WireGuard's
+    TAI64N: it must grow across restarts, which a monotonic clock does not).
+    """
+
+    def __init__(
+        self,
+        static: X25519PrivateKey,
+        *,
+        answers_key_requests: bool = False,
+        stamp: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self._static = static
+        #: Our key pair, and its public key.
+        self.static = static
+        self.public = public_bytes(static)
+        self._answers_key_requests = answers_key_requests
+        self._stamp = stamp
+        self._last_stamp = 0
+        self._peers: collections.OrderedDict[bytes, _Peer] = collections.OrderedDict()
+        self._by_index: dict[int, _Session | _Initiation] = {}
+        self._asked_keys: set[Addr] = set()
+        #: Datagrams dropped, by reason: what `open` said of each.
+        self.dropped: collections.Counter[str] = collections.Counter()
+
+    # -- sending ------------------------------------------------------------------------
+
+    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> Out:
+        """The datagrams that carry `data` to `key` at `addr`: one DATA datagram under the
+        current session, or, with none yet, an initiation (at most one per HANDSHAKE_RETRY)
+        while `data` waits for the response."""
+        peer = self._peer(key)
+        session = self._sending(peer, now)
+        out: Out = []
+        if session is not None:
+            out.append((self._data(session, data), addr))
+            if now - session.made >= REKEY_AFTER:
+                self._initiate(peer, key, addr, now, out)
+            return out
+        self._expire_waiting(peer, now)
+        if len(peer.waiting) >= QUEUE_MAX:
+            peer.waiting.popleft()
+            self.dropped["waited too long for a session"] += 1
+        peer.waiting.append((data, addr, now))
+        self._initiate(peer, key, addr, now, out)
+        return out
+
+    def ask_key(self, addr: Addr) -> bytes:
+        """A KEY_REQUEST for `addr`, whose KEY_ANSWER `open` then takes (a registry's key,
+        asked the first time a peer uses it, to pin it)."""
+        self._asked_keys.add(addr)
+        return bytes([KEY_REQUEST]) + bytes(KEY_REQUEST_SIZE - 1)
+
+    def _sending(self, peer: _Peer, now: float) -> _Session | None:
+        """The newest confirmed session to `peer` still fit to send on."""
+        for session in reversed(peer.sessions):
+            if (
+                session.confirmed
+                and now - session.made < REJECT_AFTER
+                and session.counter < REJECT_AFTER_MESSAGES
+            ):
+                return session
+        return None
+
+    def _data(self, session: _Session, data: bytes) -> bytes:
+        header = _DATA_HEADER.pack(DATA, session.remote, session.counter)
+        sealed = session.sending.encrypt(session.counter, header, data)
+        session.counter += 1
+        return header + sealed
+
+    def _initiate(self, peer: _Peer, key: bytes, addr: Addr, now: float, out: Out) -> None:
+        pending = peer.initiation
+        if pending is not None and now - pending.sent < HANDSHAKE_RETRY:
+            return
+        if pending is not None:
+            self._by_index.pop(pending.local, None)
+        handshake = Handshake(
+            "IK", initiator=True, prologue=PROLOGUE, static=self._static, remote_static=key
+        )
+        local = self._new_index()
+        # the stamp, strictly growing within this run even if the wall clock steps back
+        self._last_stamp = max(self._stamp(), self._last_stamp + 1)
+        payload = _stamp_bytes(self._last_stamp) + _INDEX.pack(local)
+        message = handshake.write_message(payload)
+        initiation = _Initiation(local, key, handshake, now)
+        peer.initiation = initiation
+        self._by_index[local] = initiation
+        out.append((bytes([INITIATION]) + message, addr))
+
+    # -- receiving ----------------------------------------------------------------------
+
+    def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
+        """What `datagram`, from `addr`, carries: see Opened. Never raises for any bytes."""
+        if not datagram:
+            return self._drop("empty")
+        kind = datagram[0]
+        if kind == DATA:
+            return self._open_data(datagram, now)
+        if kind == INITIATION:
+            return self._open_initiation(datagram, addr, now)
+        if kind == RESPONSE:
+            return self._open_response(datagram, now)
+        if kind == KEY_REQUEST:
+            if self._answers_key_requests and len(datagram) == KEY_REQUEST_SIZE:
+                return Opened(send=[(bytes([KEY_ANSWER]) + self.public, addr)])
+            return self._drop("key request not answered here")
+        if kind == KEY_ANSWER:
+            if addr in self._asked_keys and len(datagram) == 1 + len(self.public):
+                self._asked_keys.discard(addr)
+                return Opened(learned=datagram[1:])
+            return self._drop("key answer not asked for")
+        if kind in b"{[":
+            return Opened(clear=True, dropped="in clear")
+        return self._drop("unknown kind")
+
+    def _open_data(self, datagram: bytes, now: float) -> Opened:
+        if len(datagram) < OVERHEAD:
+            return self._drop("too short")
+        _, index, counter = _DATA_HEADER.unpack_from(datagram)
+        session = self._by_index.get(index)
+        if not isinstance(session, _Session) or now - session.made >= REJECT_AFTER:
+            return self._drop("no such session")
+        header = datagram[: _DATA_HEADER.size]
+        try:
+            data = session.receiving.decrypt(counter, header, datagram[_DATA_HEADER.size :])
+        except NoiseError:
+            return self._drop("does not open")
+        if not session.window.accept(counter):
+            return self._drop("replayed")
+        peer = self._peer(session.key)
+        send: Out = []
+        if not session.confirmed:
+            session.confirmed = True
+            self._flush(peer, session, now, send)
+        return Opened(data=data, key=session.key, send=send)
+
+    def _open_initiation(self, datagram: bytes, addr: Addr, now: float) -> Opened:
+        handshake = Handshake("IK", initiator=False, prologue=PROLOGUE, static=self._static)
+        try:
+            payload = handshake.read_message(datagram[1:])
+        except NoiseError:
+            return self._drop("does not open")
+        key = handshake.remote_static
+        if key is None or len(payload) != 12 + _INDEX.size:
+            return self._drop("malformed handshake")
+        peer = self._peer(key)
+        stamp = payload[:12]
+        if stamp <= peer.last_stamp:
+            return self._drop("replayed handshake")
+        peer.last_stamp = stamp
+        (remote,) = _INDEX.unpack_from(payload, 12)
+        local = self._new_index()
+        response = handshake.write_message(_INDEX.pack(local))
+        sending, receiving = handshake.split()
+        self._keep(peer, _Session(local, remote, key, sending, receiving, now, confirmed=False))
+        return Opened(send=[(bytes([RESPONSE]) + _INDEX.pack(remote) + response, addr)])
+
+    def _open_response(self, datagram: bytes, now: float) -> Opened:
+        if len(datagram) < 1 + _INDEX.size:
+            return self._drop("too short")
+        (index,) = _INDEX.unpack_from(datagram, 1)
+        initiation = self._by_index.get(index)
+        if not isinstance(initiation, _Initiation):
+            return self._drop("no such handshake")
+        try:
+            payload = initiation.handshake.read_message(datagram[1 + _INDEX.size :])
+        except NoiseError:
+            return self._drop("does not open")
+        if len(payload) != _INDEX.size:
+            return self._drop("malformed handshake")
+        del self._by_index[index]
+        peer = self._peer(initiation.key)
+        if peer.initiation is initiation:
+            peer.initiation = None
+        (remote,) = _INDEX.unpack(payload)
+        sending, receiving = initiation.handshake.split()
+        session = _Session(index, remote, initiation.key, sending, receiving, now, confirmed=True)
+        self._keep(peer, session)
+        send: Out = []
+        self._flush(peer, session, now, send)
+        return Opened(key=initiation.key, send=send)
+
+    # -- bookkeeping --------------------------------------------------------------------
+
+    def _flush(self, peer: _Peer, session: _Session, now: float, out: Out) -> None:
+        """Send what waited for a session, now that `session` may carry it."""
+        self._expire_waiting(peer, now)
+        while peer.waiting:
+            data, addr, _ = peer.waiting.popleft()
+            out.append((self._data(session, data), addr))
+
+    def _expire_waiting(self, peer: _Peer, now: float) -> None:
+        while peer.waiting and now - peer.waiting[0][2] > QUEUE_FOR:
+            peer.waiting.popleft()
+            self.dropped["waited too long for a session"] += 1
+
+    def _keep(self, peer: _Peer, session: _Session) -> None:
+        """Add `session`, forgetting the oldest beyond KEYPAIRS_KEPT (an unconfirmed one
+        first: a confirmed session is never pushed out by handshakes nobody finished)."""
+        self._by_index[session.local] = session
+        peer.sessions.append(session)
+        while len(peer.sessions) > KEYPAIRS_KEPT:
+            unconfirmed = [s for s in peer.sessions[:-1] if not s.confirmed]
+            gone = unconfirmed[0] if unconfirmed else peer.sessions[0]
+            peer.sessions.remove(gone)
+            self._by_index.pop(gone.local, None)
+
+    def _peer(self, key: bytes) -> _Peer:
+        peer = self._peers.get(key)
+        if peer is None:
+            peer = self._peers[key] = _Peer()
+            if len(self._peers) > MAX_KEYS:
+                _, gone = self._peers.popitem(last=False)
+                for session in gone.sessions:
+                    self._by_index.pop(session.local, None)
+                if gone.initiation is not None:
+                    self._by_index.pop(gone.initiation.local, None)
+        else:
+            self._peers.move_to_end(key)
+        return peer
+
+    def _new_index(self) -> int:
+        while True:
+            index = secrets.randbits(32)
+            if index not in self._by_index:
+                return index
+
+    def _drop(self, why: str) -> Opened:
+        self.dropped[why] += 1
+        return Opened(dropped=why)
+
+
+def _stamp_bytes(nanoseconds: int) -> bytes:
+    """A wall-clock time as WireGuard's TAI64N: 8 bytes of seconds, 4 of nanoseconds, big-
+    endian, so that a later time compares greater byte by byte."""
+    seconds, nanos = divmod(nanoseconds, 1_000_000_000)
+    return (seconds + 2**62).to_bytes(8, "big") + nanos.to_bytes(4, "big")

@@ -1,0 +1,168 @@
+"""The secure channel of one TCP connection: sans-IO, a drop-in for `wire.framing`.
+
+The connection's first two frames are a Noise IK handshake (`net.noise`): the side that
+connected knows the other's static key and sends the initiation; the side that accepted
+answers. Every later frame is one ChaCha20-Poly1305 message, with the Noise transport's
+own nonces (0, 1, 2, ... in each direction: TCP keeps the order). Replayed or altered
+frames do not open, and the connection is closed. Nothing is sent under the session
+before the handshake is over, so a replayed initiation carries nothing (Noise section 7.7:
+IK's first payload can be replayed; ours is empty).
+"""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from net.noise import CipherState, Handshake, NoiseError, public_bytes
+from net.secure import KEY_ANSWER, KEY_REQUEST, KEY_REQUEST_SIZE, PROLOGUE
+from wire.codec import decode, encode
+from wire.errors import DecodeError
+from wire.limits import FRAME_HEADER, MAX_FRAME
+from wire.messages import Message
+
+#: Bytes the session adds to each frame's body (the Poly1305 tag).
+TAG = 16
+
+
+class ClearFrame(DecodeError):
+    """The first frame is a message in clear (a version from before the secure channel):
+    `body` is that frame, for the answer that says versions differ."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__("a frame in clear")
+        self.body = body
+
+
+#: The first frame that asks for the key in clear, as a KEY_REQUEST datagram does.
+KEY_REQUEST_FRAME = bytes([KEY_REQUEST]) + bytes(KEY_REQUEST_SIZE - 1)
+
+
+class KeyGiven(DecodeError):
+    """The connection asked for our key in clear; the answer is in `output()`, and the
+    connection is over."""
+
+
+class SecureStream:
+    """One connection's session. `feed` takes the bytes read and returns the messages they
+    completed; `send` queues a message; `output` takes the bytes to write. The side that
+    connects passes `remote` (the key it expects) and writes `output()` at once; until
+    the handshake is over, what it sends waits. Raises DecodeError for anything that is not
+    a frame of this session: the connection is to be closed.
+    """
+
+    def __init__(
+        self, static: X25519PrivateKey, *, remote: bytes | None = None, max_frame: int = MAX_FRAME
+    ) -> None:
+        self._max_frame = max_frame
+        self._buffer = bytearray()
+        self._out = bytearray()
+        self._waiting: list[bytes] = []
+        self._sending: CipherState | None = None
+        self._receiving: CipherState | None = None
+        self._sent = 0
+        self._received = 0
+        self._broken = False
+        initiator = remote is not None
+        self._handshake: Handshake | None = Handshake(
+            "IK", initiator=initiator, prologue=PROLOGUE, static=static, remote_static=remote
+        )
+        #: The other side's static key, once the handshake has shown it.
+        self.remote_key: bytes | None = remote if initiator else None
+        self._public = public_bytes(static)
+        if initiator:
+            self._out += _frame(self._handshake.write_message(b""))
+
+    @property
+    def ready(self) -> bool:
+        """Whether the handshake is over and messages travel."""
+        return self._sending is not None
+
+    @property
+    def pending(self) -> int:
+        """Bytes received that do not yet make a whole frame."""
+        return len(self._buffer)
+
+    def send(self, message: Message) -> None:
+        """Queue `message` (sent once the handshake is over). Raises ValueError when it is
+        over MAX_FRAME."""
+        body = encode(message)
+        if len(body) + TAG > self._max_frame:
+            raise ValueError(f"{type(message).__name__} is {len(body)} bytes, over {MAX_FRAME}")
+        if self._sending is None:
+            self._waiting.append(body)
+        else:
+            self._seal(body)
+
+    def output(self) -> bytes:
+        """The bytes to write now (empty when there are none)."""
+        out, self._out = bytes(self._out), bytearray()
+        return out
+
+    def feed(self, data: bytes) -> list[Message]:
+        """Add received bytes; return the messages completed by them, in order."""
+        if self._broken:
+            raise DecodeError("stream already failed")
+        self._buffer += data
+        messages: list[Message] = []
+        try:
+            while len(self._buffer) >= FRAME_HEADER:
+                length = int.from_bytes(self._buffer[:FRAME_HEADER], "big")
+                if length > self._max_frame:
+                    raise DecodeError(f"frame of {length} bytes, over {self._max_frame}")
+                end = FRAME_HEADER + length
+                if len(self._buffer) < end:
+                    break
+                body = bytes(self._buffer[FRAME_HEADER:end])
+                del self._buffer[:end]
+                message = self._frame_received(body)
+                if message is not None:
+                    messages.append(message)
+        except DecodeError:
+            self._broken = True
+            raise
+        return messages
+
+    def _frame_received(self, body: bytes) -> Message | None:
+        handshake = self._handshake
+        if handshake is not None:
+            if body == KEY_REQUEST_FRAME and self.remote_key is None:
+                self._out += _frame(bytes([KEY_ANSWER]) + self._public)
+                raise KeyGiven("the key was asked for")
+            try:
+                handshake.read_message(body)
+                if not handshake.complete:  # the responder, after the initiation
+                    self._out += _frame(handshake.write_message(b""))
+            except NoiseError:
+                if body[:1] in (b"{", b"[") and self.remote_key is None:
+                    raise ClearFrame(body) from None
+                raise DecodeError("the secure handshake failed") from None
+            self.remote_key = handshake.remote_static
+            self._sending, self._receiving = handshake.split()
+            self._handshake = None
+            for waiting in self._waiting:
+                self._seal(waiting)
+            self._waiting.clear()
+            return None
+        assert self._receiving is not None
+        try:
+            plain = self._receiving.decrypt(self._received, b"", body)
+        except NoiseError:
+            raise DecodeError("a frame that does not open") from None
+        self._received += 1
+        return decode(plain)
+
+    def _seal(self, body: bytes) -> None:
+        assert self._sending is not None
+        self._out += _frame(self._sending.encrypt(self._sent, b"", body))
+        self._sent += 1
+
+
+def _frame(body: bytes) -> bytes:
+    return len(body).to_bytes(FRAME_HEADER, "big") + body
+
+
+def key_answer(body: bytes) -> bytes | None:
+    """The public key a frame answering KEY_REQUEST_FRAME holds, or None."""
+    if len(body) == 33 and body[0] == KEY_ANSWER:
+        return body[1:]
+    return None

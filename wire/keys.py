@@ -1,0 +1,37 @@
+"""Public keys as the wire and people see them: text for the table, digits to read aloud.
+
+Pure: the key pairs themselves, and the files that keep them, are `net.keys`'.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+#: Bytes of a public key (X25519).
+KEY_BYTES = 32
+
+
+def key_text(public: bytes) -> str:
+    """A public key as the table and files carry it: unpadded URL-safe base64 (43 chars)."""
+    return base64.urlsafe_b64encode(public).rstrip(b"=").decode("ascii")
+
+
+def key_from_text(text: str) -> bytes | None:
+    """The public key `key_text` made, or None when `text` is not one."""
+    if len(text) != 43:
+        return None
+    try:
+        public = base64.urlsafe_b64decode(text + "=")
+    except ValueError:
+        return None
+    return public if len(public) == KEY_BYTES and key_text(public) == text else None
+
+
+def fingerprint(public: bytes) -> str:
+    """A key as people compare it, reading aloud: six groups of five digits (about 100
+    bits), each group five bytes of the key's SHA-256 taken modulo 100,000, as Signal's
+    safety numbers are made."""
+    digest = hashlib.sha256(b"ChatApp key fingerprint\0" + public).digest()
+    groups = (int.from_bytes(digest[i : i + 5], "big") % 100_000 for i in range(0, 30, 5))
+    return " ".join(f"{group:05d}" for group in groups)
