@@ -714,6 +714,8 @@ class Endpoint:
                     if slot is not None:
                         self._listener.slots.heard(slot)
                     frame_began = clock() if decoder.pending else None
+                elif not decoder.pending:
+                    frame_began = None  # a whole frame of the handshake: between frames
                 elif frame_began is None:
                     frame_began = clock()  # the first bytes of a frame
                 for index, message in enumerate(messages):

@@ -14,6 +14,9 @@ Noise IK handshake of `net.noise`:
   replay and is dropped.
 - A responder sends under a session only once the initiator's first DATA opened on it
   (key confirmation), so a replayed initiation makes no session anyone uses.
+- A program that sent to a key and heard nothing back from it within REHANDSHAKE_AFTER
+  makes a new handshake with its next datagram (WireGuard's rule, on ChatApp's 500 ms
+  retries): the other side may have restarted, and forgotten the session.
 
 Anything that does not open is dropped and counted, never answered. The one datagram
 answered in clear is KEY_REQUEST (by a registry, with its public key: how a peer pins it on
@@ -53,12 +56,20 @@ REJECT_AFTER_MESSAGES = 2**64 - 2**13 - 1
 #: Seconds before an unanswered initiation is sent again, when there is something to send:
 #: below the protocol's 500 ms retry, so that each retry of a request finds a fresh one out.
 HANDSHAKE_RETRY = 0.4
+#: Seconds after a datagram sent to a key with nothing heard back from it since, after
+#: which the next datagram to it also makes a new handshake (and waits for it too). Below
+#: the protocol's 500 ms retry, so that a request's first retry finds the other side again
+#: after it restarted. A send after UNANSWERED_STALE of silence begins a new wait: a
+#: conversation that paused is not taken for one that failed.
+REHANDSHAKE_AFTER = 0.45
+UNANSWERED_STALE = 5.0
 #: Seconds a datagram waits for its session's handshake before it is dropped (the sender's
 #: own retries send it again), and how many may wait for one key.
 QUEUE_FOR = 2.5
 QUEUE_MAX = 256
-#: Keys with a session kept at once; beyond this, the one used least recently is forgotten
-#: (its next datagram makes a new handshake). Bounds what strangers can make us hold.
+#: Keys (each at an address) with sessions kept at once; beyond this, the one used least
+#: recently is forgotten (its next datagram makes a new handshake). Bounds what strangers
+#: can make us hold.
 MAX_KEYS = 20_000
 #: Sessions kept per key: the current one, the one before it (datagrams still on their way
 #: when it was replaced) and one being confirmed.
@@ -90,11 +101,12 @@ class Opened:
 
 @dataclass(slots=True)
 class _Session:
-    """One handshake's pair of session keys, with the other side's `key`."""
+    """One handshake's pair of session keys, with the other side's `key` and `addr`."""
 
     local: int
     remote: int
     key: bytes
+    addr: Addr
     sending: CipherState
     receiving: CipherState
     made: float
@@ -109,18 +121,23 @@ class _Initiation:
 
     local: int
     key: bytes
+    addr: Addr
     handshake: Handshake
     sent: float
 
 
 @dataclass(slots=True)
 class _Peer:
-    """Everything kept about one other key."""
+    """Everything kept about one other key at one address. By address too: two programs
+    may share a key (two names started from one data directory), and each has sessions
+    of its own."""
 
     sessions: list[_Session] = field(default_factory=list)
     initiation: _Initiation | None = None
     waiting: collections.deque[tuple[bytes, Addr, float]] = field(default_factory=collections.deque)
     last_stamp: bytes = b""
+    # when we sent to it first since we last heard from it (None: heard since)
+    unanswered_since: float | None = None
 
 
 class SecureChannel:
@@ -146,7 +163,7 @@ class SecureChannel:
         self._answers_key_requests = answers_key_requests
         self._stamp = stamp
         self._last_stamp = 0
-        self._peers: collections.OrderedDict[bytes, _Peer] = collections.OrderedDict()
+        self._peers: collections.OrderedDict[tuple[bytes, Addr], _Peer] = collections.OrderedDict()
         self._by_index: dict[int, _Session | _Initiation] = {}
         self._asked_keys: set[Addr] = set()
         #: Datagrams dropped, by reason: what `open` said of each.
@@ -158,21 +175,31 @@ class SecureChannel:
         """The datagrams that carry `data` to `key` at `addr`: one DATA datagram under the
         current session, or, with none yet, an initiation (at most one per HANDSHAKE_RETRY)
         while `data` waits for the response."""
-        peer = self._peer(key)
+        peer = self._peer(key, addr)
         session = self._sending(peer, now)
+        since = peer.unanswered_since
+        if since is None or now - since > UNANSWERED_STALE:
+            since = peer.unanswered_since = now
         out: Out = []
         if session is not None:
             out.append((self._data(session, data), addr))
-            if now - session.made >= REKEY_AFTER:
+            unanswered = now - since >= REHANDSHAKE_AFTER
+            if unanswered:
+                self._wait(peer, data, addr, now)  # sent again under the new session
+            if unanswered or now - session.made >= REKEY_AFTER:
                 self._initiate(peer, key, addr, now, out)
             return out
+        self._wait(peer, data, addr, now)
+        self._initiate(peer, key, addr, now, out)
+        return out
+
+    def _wait(self, peer: _Peer, data: bytes, addr: Addr, now: float) -> None:
+        """Keep `data` to send once a handshake under way is over."""
         self._expire_waiting(peer, now)
         if len(peer.waiting) >= QUEUE_MAX:
             peer.waiting.popleft()
             self.dropped["waited too long for a session"] += 1
         peer.waiting.append((data, addr, now))
-        self._initiate(peer, key, addr, now, out)
-        return out
 
     def ask_key(self, addr: Addr) -> bytes:
         """A KEY_REQUEST for `addr`, whose KEY_ANSWER `open` then takes (a registry's key,
@@ -211,7 +238,7 @@ class SecureChannel:
         self._last_stamp = max(self._stamp(), self._last_stamp + 1)
         payload = _stamp_bytes(self._last_stamp) + _INDEX.pack(local)
         message = handshake.write_message(payload)
-        initiation = _Initiation(local, key, handshake, now)
+        initiation = _Initiation(local, key, addr, handshake, now)
         peer.initiation = initiation
         self._by_index[local] = initiation
         out.append((bytes([INITIATION]) + message, addr))
@@ -256,7 +283,8 @@ class SecureChannel:
             return self._drop("does not open")
         if not session.window.accept(counter):
             return self._drop("replayed")
-        peer = self._peer(session.key)
+        peer = self._peer(session.key, session.addr)
+        peer.unanswered_since = None
         send: Out = []
         if not session.confirmed:
             session.confirmed = True
@@ -272,7 +300,7 @@ class SecureChannel:
         key = handshake.remote_static
         if key is None or len(payload) != 12 + _INDEX.size:
             return self._drop("malformed handshake")
-        peer = self._peer(key)
+        peer = self._peer(key, addr)
         stamp = payload[:12]
         if stamp <= peer.last_stamp:
             return self._drop("replayed handshake")
@@ -281,7 +309,8 @@ class SecureChannel:
         local = self._new_index()
         response = handshake.write_message(_INDEX.pack(local))
         sending, receiving = handshake.split()
-        self._keep(peer, _Session(local, remote, key, sending, receiving, now, confirmed=False))
+        session = _Session(local, remote, key, addr, sending, receiving, now, confirmed=False)
+        self._keep(peer, session)
         return Opened(send=[(bytes([RESPONSE]) + _INDEX.pack(remote) + response, addr)])
 
     def _open_response(self, datagram: bytes, now: float) -> Opened:
@@ -298,12 +327,14 @@ class SecureChannel:
         if len(payload) != _INDEX.size:
             return self._drop("malformed handshake")
         del self._by_index[index]
-        peer = self._peer(initiation.key)
+        peer = self._peer(initiation.key, initiation.addr)
         if peer.initiation is initiation:
             peer.initiation = None
         (remote,) = _INDEX.unpack(payload)
         sending, receiving = initiation.handshake.split()
-        session = _Session(index, remote, initiation.key, sending, receiving, now, confirmed=True)
+        session = _Session(
+            index, remote, initiation.key, initiation.addr, sending, receiving, now, confirmed=True
+        )
         self._keep(peer, session)
         send: Out = []
         self._flush(peer, session, now, send)
@@ -334,10 +365,10 @@ class SecureChannel:
             peer.sessions.remove(gone)
             self._by_index.pop(gone.local, None)
 
-    def _peer(self, key: bytes) -> _Peer:
-        peer = self._peers.get(key)
+    def _peer(self, key: bytes, addr: Addr) -> _Peer:
+        peer = self._peers.get((key, addr))
         if peer is None:
-            peer = self._peers[key] = _Peer()
+            peer = self._peers[(key, addr)] = _Peer()
             if len(self._peers) > MAX_KEYS:
                 _, gone = self._peers.popitem(last=False)
                 for session in gone.sessions:
@@ -345,7 +376,7 @@ class SecureChannel:
                 if gone.initiation is not None:
                     self._by_index.pop(gone.initiation.local, None)
         else:
-            self._peers.move_to_end(key)
+            self._peers.move_to_end((key, addr))
         return peer
 
     def _new_index(self) -> int:

@@ -7,6 +7,11 @@ own nonces (0, 1, 2, ... in each direction: TCP keeps the order). Replayed or al
 frames do not open, and the connection is closed. Nothing is sent under the session
 before the handshake is over, so a replayed initiation carries nothing (Noise section 7.7:
 IK's first payload can be replayed; ours is empty).
+
+A Noise message is at most 65,535 bytes (Noise section 3), and a ChatApp message up to
+MAX_FRAME: a message travels as one or more records, each a frame of its own whose
+plaintext is a flag byte (MORE: another record of the message follows) and a part of the
+message. So nothing larger than a record is ever buffered before it is authenticated.
 """
 
 from __future__ import annotations
@@ -22,6 +27,12 @@ from wire.messages import Message
 
 #: Bytes the session adds to each frame's body (the Poly1305 tag).
 TAG = 16
+#: Largest frame on the wire: one Noise message.
+MAX_RECORD = 65_535
+#: Bytes of a message each record carries, after its flag byte.
+RECORD_DATA = MAX_RECORD - TAG - 1
+#: The flag of a record that another record of the same message follows; LAST ends it.
+MORE, LAST = b"\x01", b"\x00"
 
 
 class ClearFrame(DecodeError):
@@ -62,6 +73,8 @@ class SecureStream:
         self._sent = 0
         self._received = 0
         self._broken = False
+        self._parts: list[bytes] = []  # records of a message not yet whole
+        self._parts_size = 0
         initiator = remote is not None
         self._handshake: Handshake | None = Handshake(
             "IK", initiator=initiator, prologue=PROLOGUE, static=static, remote_static=remote
@@ -86,8 +99,14 @@ class SecureStream:
         """Queue `message` (sent once the handshake is over). Raises ValueError when it is
         over MAX_FRAME."""
         body = encode(message)
-        if len(body) + TAG > self._max_frame:
+        if len(body) > self._max_frame:
             raise ValueError(f"{type(message).__name__} is {len(body)} bytes, over {MAX_FRAME}")
+        self.send_encoded(body)
+
+    def send_encoded(self, body: bytes) -> None:
+        """Queue a message already encoded (`wire.codec.encode`), as `send` does."""
+        if len(body) > self._max_frame:
+            raise ValueError(f"a message of {len(body)} bytes, over {MAX_FRAME}")
         if self._sending is None:
             self._waiting.append(body)
         else:
@@ -107,8 +126,8 @@ class SecureStream:
         try:
             while len(self._buffer) >= FRAME_HEADER:
                 length = int.from_bytes(self._buffer[:FRAME_HEADER], "big")
-                if length > self._max_frame:
-                    raise DecodeError(f"frame of {length} bytes, over {self._max_frame}")
+                if length > MAX_RECORD:
+                    raise DecodeError(f"frame of {length} bytes, over {MAX_RECORD}")
                 end = FRAME_HEADER + length
                 if len(self._buffer) < end:
                     break
@@ -149,12 +168,31 @@ class SecureStream:
         except NoiseError:
             raise DecodeError("a frame that does not open") from None
         self._received += 1
-        return decode(plain)
+        flag, part = plain[:1], plain[1:]
+        if flag not in (MORE, LAST):
+            raise DecodeError("a record of no known kind")
+        self._parts_size += len(part)
+        if self._parts_size > self._max_frame:
+            raise DecodeError(f"a message over {self._max_frame} bytes")
+        self._parts.append(part)
+        if flag == MORE:
+            return None
+        whole = b"".join(self._parts)
+        self._parts, self._parts_size = [], 0
+        return decode(whole)
 
     def _seal(self, body: bytes) -> None:
+        """`body` as records, each sealed under the next nonce."""
         assert self._sending is not None
-        self._out += _frame(self._sending.encrypt(self._sent, b"", body))
-        self._sent += 1
+        start = 0
+        while True:
+            part = body[start : start + RECORD_DATA]
+            start += RECORD_DATA
+            flag = MORE if start < len(body) else LAST
+            self._out += _frame(self._sending.encrypt(self._sent, b"", flag + part))
+            self._sent += 1
+            if flag == LAST:
+                return
 
 
 def _frame(body: bytes) -> bytes:

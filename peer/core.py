@@ -180,6 +180,9 @@ class PeerCore:
         self.asking: str | None = None  # the recipient typed after `message`, awaiting text
         self._asking_step = 0
         self._former: set[str] = set()  # keys of names this peer had before a rename
+        #: Lines shown once, right after the next Welcome (the registry's key, first met:
+        #: after it, so that the Welcome stays the first line a script reads).
+        self.after_welcome: list[Print] = []
         self._told_renamed: set[tuple[str, str]] = set()  # (old, new) keys said on a send
         self._rooms = KnownRooms()  # for tab completion, and the registry's spellings
         # the room kept on disk, and the rooms to go back to (after a restart, and for
@@ -1488,6 +1491,8 @@ class PeerCore:
         self.state.name = welcome.name
         self._watch.registered(now)
         out.append(Print("[Welcome, You are registered.]", "system"))
+        out.extend(self.after_welcome)
+        self.after_welcome = []
         count = sum(1 for m in self._outbox if not isinstance(m, Leave))  # a leave is no message
         if first and count:
             # said once the name is ours: a start that is refused (the name in use by

@@ -9,7 +9,6 @@ import json
 import time
 from pathlib import Path
 
-from peer.desk_actions import KeptPlace
 from net.files import (
     InUse,
     default_dir,
@@ -19,6 +18,7 @@ from net.files import (
     read_text,
     replace_durably,
 )
+from peer.desk_actions import KeptPlace
 from wire.desk_text import TOPICS, phone_key
 from wire.names import name_key
 

@@ -112,10 +112,12 @@ class DeskRunner:
         places: Path | None = None,
         screen: Screen | None = None,
         keys: Path | None = None,
+        registry_key: bytes | None = None,
     ) -> None:
         """`screen` stands in for the terminal (tests put what is typed on `events`);
         `keys` is the directory of our key pair and of the registry's pinned key (None: a
-        key of this run's, and the registry's key asked at each connection)."""
+        key of this run's, and the registry's key asked at each connection); `registry_key`,
+        when given, is the registry's key, not asked for."""
         self.core = core
         self._client = client
         self.events: asyncio.Queue[Event] = asyncio.Queue()
@@ -128,7 +130,7 @@ class DeskRunner:
         self._keys = keys
         self._static = load_or_make_key(keys)[0] if keys is not None else None
         self._pins = Pins(keys) if keys is not None else None
-        self._registry: bytes | None = None  # its key, once known
+        self._registry = registry_key  # its key, once known
         self._tasks: set[asyncio.Task[None]] = set()
         self._code: int | None = None
 

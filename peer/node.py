@@ -209,9 +209,8 @@ class PeerNode:
         if key is None:
             if pinned:
                 return True  # no answer: the key pinned is kept, and the registry may be down
-            self._console.show(
-                Print(f"[Could not reach the registry at {where}; is it running?]", "error")
-            )
+            # as a registration that is not answered says it (the first contact asks the key)
+            self._console.show(Print("[Could not register; is the registry running?]", "error"))
             return False
         if key != pinned:
             try:
@@ -221,14 +220,12 @@ class PeerNode:
                 self._console.show(Print(line, "error"))
                 return False
             said = "now accepted" if pinned else "first met"
-            self._console.show(
-                Print(
-                    f"[The registry at {where}, {said}, has the key fingerprint "
-                    f"{fingerprint(key)}; it is pinned. Compare it with the one the "
-                    "registry printed at its start.]",
-                    "system",
-                )
+            line = (
+                f"[The registry at {where}, {said}, has the key fingerprint "
+                f"{fingerprint(key)}; it is pinned. Compare it with the one the registry "
+                "printed at its start.]"
             )
+            self.core.after_welcome.append(Print(line, "system"))
         self.trust.registry = key
         return True
 

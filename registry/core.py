@@ -116,7 +116,7 @@ RENAME_GRACE = 300.0
 
 #: Rows past which a Welcome cannot fit a datagram: each row takes at least as many bytes
 #: as the shortest one a table can hold (a one-letter name, no IP, a one-digit port).
-_WELCOME_ROWS = MAX_DATAGRAM // (record_size(Entry("a", "", 1, True, "k" * 43)) + 1)
+_WELCOME_ROWS = MAX_DATAGRAM // (record_size(Entry("a", "", 1, True)) + 1)
 
 #: Most names listed in the line a peer sees on joining a room.
 JOIN_NAMES_SHOWN = 10
@@ -747,16 +747,12 @@ class RegistryCore:
         if record is None:
             self._refuse(reply_to, addr, unknown_name(name), f"{what} of unknown {name}", out)
             return None
-        if record.key and self._key != record.key:
-            self._refuse(
-                reply_to,
-                addr,
-                "That name belongs to another key.",
-                f"{what} of {name} from {_fmt(addr)}: another key",
-                out,
-            )
+        token_ok = bool(token) and same_secret(token, record.token)
+        key_ok = not record.key or self._key == record.key
+        if not key_ok and not token_ok:
+            self._another_key(name, reply_to, addr, what, out)
             return None
-        if not (token and same_secret(token, record.token)):
+        if not token_ok:
             self._refuse(
                 reply_to, addr, "Wrong token for that name.", f"{what} of {name}: wrong token", out
             )
@@ -774,10 +770,11 @@ class RegistryCore:
         if fresh and held_by and _session(reply_to) and _session(reply_to) != held_by:
             # The owner's token, from a start of the peer other than the one that last
             # registered the name (a message id's prefix is its process's session): a start
-            # stopped (kill -STOP, a laptop asleep) while another took the name over. It is
-            # told, rather than answered as if it held the name, which left it looking online
-            # to itself while everything for the name went to the other. (A kept message, an
-            # outbox's, keeps the id of the start that typed it: not checked.)
+            # stopped (kill -STOP, a laptop asleep) while another took the name over (from
+            # another machine, the name moved to its key). It is told, rather than answered
+            # as if it held the name, which left it looking online to itself while
+            # everything for the name went to the other. (A kept message, an outbox's,
+            # keeps the id of the start that typed it: not checked.)
             reason = replaced_refusal(
                 record.name,
                 _fmt(record.addr),
@@ -786,7 +783,19 @@ class RegistryCore:
             )
             self._refuse(reply_to, addr, reason, f"{what} of {name} from an earlier start", out)
             return None
+        if not key_ok:  # the token of a start whose name moved to another key since
+            self._another_key(name, reply_to, addr, what, out)
+            return None
         return record
+
+    def _another_key(
+        self, name: str, reply_to: str, addr: Addr, what: str, out: list[Action]
+    ) -> None:
+        """Refuse a request for `name` that came with a key not the name's."""
+        reason = "That name belongs to another key."
+        self._refuse(
+            reply_to, addr, reason, f"{what} of {name} from {_fmt(addr)}: another key", out
+        )
 
     # -- direct messages the sender could not deliver -----------------------------------
 

@@ -25,12 +25,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeGuard
 
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-
 from net.endpoint import FRAME_DEADLINE
+from net.keys import load_or_make_key
 from net.listener import enable_keepalive, has_hung_up
 from net.operator_key import key_path
-from net.secure_stream import SecureStream
+from net.secure_stream import KeyGiven, SecureStream
 from registry.console import is_registry_command
 from registry.desk_actions import (
     Action,
@@ -687,7 +686,7 @@ async def _serve(args: argparse.Namespace) -> int:
     desk.queue.reclaim_window = args.reclaim_window
     await desk.start()
 
-    static = X25519PrivateKey.generate()  # a key of this run's: trials pin nothing
+    static, _ = load_or_make_key(data_dir)
 
     async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         decoder = SecureStream(static)
@@ -700,6 +699,10 @@ async def _serve(args: argparse.Namespace) -> int:
                     return
                 messages = decoder.feed(data)
                 writer.write(decoder.output())
+        except KeyGiven:
+            writer.write(decoder.output())  # our key, asked for in clear
+            writer.close()
+            return
         except (DecodeError, ConnectionError, OSError) as exc:
             log(f"desk: closed a connection before its first frame: {exc}")
             writer.close()

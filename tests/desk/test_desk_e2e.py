@@ -41,6 +41,7 @@ def test_a_day_at_the_help_desk(world: DeskWorld) -> None:
     # Three people before any operator: positions 1, 2, 3, and told nobody is on duty.
     alice = world.person("Alice", PHONES["Alice"], 1)
     alice.expect(r"Topic \(1-6\):")
+    alice.expect(r"^>>> \[The registry at .* first met, has the key fingerprint [\d ]+;")
     first_desk_line = alice.expect(r"^>>> (!!!|\[)").string
     assert CRISIS in first_desk_line, "the crisis notice comes before any queue text"
     alice.expect(r"No operator is on duty")

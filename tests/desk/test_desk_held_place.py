@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from net.files import InUse
 from peer.desk_actions import KeptPlace
 from peer.desk_held_place import (
     CLOCK_SKEW,
@@ -18,7 +19,6 @@ from peer.desk_held_place import (
     hold_client_lock,
     operator_lock,
 )
-from net.files import InUse
 
 
 def test_a_saved_place_is_read_back_and_private(tmp_path: Path) -> None:

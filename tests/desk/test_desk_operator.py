@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from net.noise import public_bytes
+from net.secure_stream import SecureStream
 from peer.desk_duty import OperatorCore
 from peer.desk_runner import DeskRunner
 from peer.desk_terminal import EndOfInput
 from wire.desk import DeskEnded, DeskLeave, DeskOnDuty, DeskOperator, DeskRefused
-from wire.framing import StreamDecoder, encode_frame
 from wire.messages import Message
 from wire.reliable import IdMaker
 
@@ -52,9 +54,16 @@ class FakeScreen:
             await self.shown.wait()
 
 
-async def _first_frame(reader: asyncio.StreamReader, decoder: StreamDecoder) -> Message:
+#: The scripted desk's key, which the operator's runner is given.
+DESK_KEY = X25519PrivateKey.generate()
+
+
+async def _first_frame(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, decoder: SecureStream
+) -> Message:
     while True:
         frames = decoder.feed(await reader.read(4096))
+        writer.write(decoder.output())
         if frames:
             return frames[0]
 
@@ -66,19 +75,24 @@ async def _scripted_desk(answers: list[str]) -> tuple[asyncio.Server, list[Messa
     received: list[Message] = []
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        decoder = StreamDecoder()
-        hello = await _first_frame(reader, decoder)
+        decoder = SecureStream(DESK_KEY)
+
+        def send(message: Message) -> None:
+            decoder.send(message)
+            writer.write(decoder.output())
+
+        hello = await _first_frame(reader, writer, decoder)
         received.append(hello)
         assert isinstance(hello, DeskOperator)
         answer = answers.pop(0)
         if answer == "refused":
-            writer.write(encode_frame(DeskRefused("d", hello.id, ALREADY)))
+            send(DeskRefused("d", hello.id, ALREADY))
         else:
-            writer.write(encode_frame(DeskOnDuty("d", hello.id, hello.name, hello.topics, 0, 0)))
+            send(DeskOnDuty("d", hello.id, hello.name, hello.topics, 0, 0))
         if answer == "stay":
-            leave = await _first_frame(reader, decoder)
+            leave = await _first_frame(reader, writer, decoder)
             assert isinstance(leave, DeskLeave)
-            writer.write(encode_frame(DeskEnded("d", "You went off duty.", False, -1)))
+            send(DeskEnded("d", "You went off duty.", False, -1))
         await writer.drain()
         writer.close()
 
@@ -93,7 +107,14 @@ def test_an_operator_refused_as_already_on_duty_while_reconnecting_tries_again()
         port = server.sockets[0].getsockname()[1]
         term = FakeScreen()
         core = OperatorCore("ann", "127.0.0.1", port, "key", IdMaker("t"), retry=(0.01, 0.02))
-        runner = DeskRunner(core, client="operator client", tty=False, colour=False, screen=term)
+        runner = DeskRunner(
+            core,
+            client="operator client",
+            tty=False,
+            colour=False,
+            screen=term,
+            registry_key=public_bytes(DESK_KEY),
+        )
         run = asyncio.create_task(runner.run())
         await asyncio.wait_for(term.until("On duty as ann", times=2), 5)
         runner.events.put_nowait(EndOfInput(interrupted=False))

@@ -109,7 +109,7 @@ def test_events_of_an_older_connection_never_reach_the_core() -> None:
             Received(1, notice),
             Lost(1, "reset"),
             NotConnected(1, "refused"),
-            Connected(1, asyncio.StreamReader(), stale),  # type: ignore[arg-type]
+            Connected(1, asyncio.StreamReader(), stale, None),  # type: ignore[arg-type]
         ):
             assert run._handle(event, 0.0) == []
         run._handle(Received(2, notice), 0.0)

@@ -24,8 +24,9 @@ def test_a_registration_done_after_the_peer_gave_up_leaves_it_the_name(chat: Cha
         assert late.wait_exit() == 1
     finally:
         os.kill(registry.pid, signal.SIGCONT)
-    registry.expect(r"re-registered hank")  # the Register waited in its socket
-    # hank kept the token it registered with, so the name is still hank's
+    # The Register never left: it waited for the secure channel's handshake, which the
+    # stopped registry never answered. Only the handshakes waited in its socket, and
+    # answering them made no session anyone used. hank's key still owns the name.
     again = chat.restart_peer(hank, wait=False)
     again.expect_line(WELCOME)
     again.expect_line(TABLE_UPDATED)
@@ -84,6 +85,8 @@ def test_a_peer_whose_token_file_is_damaged_says_so_before_the_registry_answers(
         f"[Could not read your token file {token_file} (it is not what ChatApp writes there); "
         "starting without it.]"
     )
-    again.expect_line("[The name alice belongs to someone else; only its owner can take it back.]")
-    assert again.wait_exit() == 1
-    assert token_file.read_text() == "{damaged"  # left for its owner to mend
+    # its key, kept beside it, still proves the name is its own: the registry answers with
+    # the token, kept afresh
+    again.expect_line(WELCOME)
+    again.expect_line(TABLE_UPDATED)
+    assert '"token"' in token_file.read_text()

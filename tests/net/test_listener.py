@@ -7,13 +7,14 @@ import asyncio
 import errno
 
 import pytest
+from clear_channel import clear_endpoint, handshaken, session_of
 
 from net import endpoint as endpoint_module
 from net import listener as listener_module
 from net.endpoint import Endpoint
 from net.listener import Listener, has_hung_up
 from net.stream_slots import EVICT_IDLE
-from wire.framing import StreamDecoder, encode_frame
+from wire.framing import encode_frame
 from wire.messages import Message, TableRequest, TableSnapshot
 
 pytestmark = pytest.mark.timeout(10)
@@ -40,7 +41,8 @@ async def answering_endpoint(
         if isinstance(message, TableRequest):
             endpoint.send(addr, TableSnapshot("s-1", message.id, 1, (), ()))
 
-    endpoint = Endpoint(on_message, session="s", log=(logs if logs is not None else []).append)
+    log = (logs if logs is not None else []).append
+    endpoint = clear_endpoint(on_message, session="s", log=log)
     port = (await endpoint.open("127.0.0.1", 0))[1]
     clock = Clock()
     slots = endpoint._listener.slots
@@ -59,13 +61,15 @@ async def served(port: int, request_id: str) -> Streams:
 async def ask_on(streams: Streams, request_id: str) -> None:
     """A TableRequest on an open connection, and its answer."""
     reader, writer = streams
-    writer.write(encode_frame(TableRequest(request_id)))
-    decoder = StreamDecoder(1 << 20)
+    decoder = session_of(writer)
+    decoder.send(TableRequest(request_id))
+    writer.write(decoder.output())
     got: list[Message] = []
     while not got:
         data = await asyncio.wait_for(reader.read(65536), 2.0)
         assert data, f"{request_id}: closed before its answer"
         got += decoder.feed(data)
+        writer.write(decoder.output())  # the request, once the handshake is over
     assert isinstance(got[0], TableSnapshot) and got[0].reply_to == request_id
 
 
@@ -240,26 +244,29 @@ def test_one_address_cannot_take_every_place_and_is_said_once() -> None:
 def test_a_connection_waiting_for_its_answer_is_not_closed_for_one_more_from_its_address() -> None:
     async def main() -> None:
         asked: asyncio.Queue[tuple[Message, tuple[str, int]]] = asyncio.Queue()
-        endpoint = Endpoint(lambda m, a: asked.put_nowait((m, a)), session="s", log=[].append)
+        endpoint = clear_endpoint(lambda m, a: asked.put_nowait((m, a)), session="s", log=[].append)
         port = (await endpoint.open("127.0.0.1", 0))[1]
         slots = endpoint._listener.slots
         slots._clock = Clock()  # one moment: the order is that of activity alone
         slots.per_address = 2
         slots.exempt_loopback = False  # the test's one address is loopback
         waiting = await asyncio.open_connection("127.0.0.1", port)
-        waiting[1].write(encode_frame(TableRequest("w-1")))
+        waiting_session = await handshaken(*waiting)
+        waiting_session.send(TableRequest("w-1"))
+        waiting[1].write(waiting_session.output())
         _, waiting_addr = await asked.get()  # heard; its answer is not sent yet
         answered = await asyncio.open_connection("127.0.0.1", port)
-        answered[1].write(encode_frame(TableRequest("a-1")))
+        answered_session = await handshaken(*answered)
+        answered_session.send(TableRequest("a-1"))
+        answered[1].write(answered_session.output())
         request, addr = await asked.get()
         endpoint.send(addr, TableSnapshot("s-1", request.id, 1, (), ()))
-        decoder = StreamDecoder(1 << 20)
-        assert decoder.feed(await asyncio.wait_for(answered[0].read(65536), 2.0))
+        assert answered_session.feed(await asyncio.wait_for(answered[0].read(65536), 2.0))
         # the one waiting is the longest silent, but the answered one makes room
         newcomer = await asyncio.open_connection("127.0.0.1", port)
         assert await closed_by_the_other_end(answered[0])
         endpoint.send(waiting_addr, TableSnapshot("s-2", "w-1", 1, (), ()))
-        [answer] = StreamDecoder(1 << 20).feed(await asyncio.wait_for(waiting[0].read(65536), 2.0))
+        [answer] = waiting_session.feed(await asyncio.wait_for(waiting[0].read(65536), 2.0))
         assert isinstance(answer, TableSnapshot) and answer.reply_to == "w-1"
         for _, writer in (waiting, answered, newcomer):
             writer.close()

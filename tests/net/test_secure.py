@@ -182,3 +182,23 @@ def test_any_bytes_open_to_nothing_and_never_raise(data: bytes) -> None:
     assert opened.data is None
     for packet, _ in opened.send:  # only a key request is answered, and smaller
         assert len(packet) < len(data)
+
+
+def test_a_restarted_receiver_is_found_again_by_the_senders_first_retry() -> None:
+    pair = Pair()
+    pair.deliver(pair.send("alice", b"one", 0.0), 0.0)
+    pair.bob = SecureChannel(pair.bob.static, stamp=pair._stamp)  # bob restarted
+    pair.deliver(pair.send("alice", b"two", 10.0), 10.0)  # lost: bob has no such session
+    assert [d for d, _ in pair.got["bob"]] == [b"one"]
+    retry = pair.send("alice", b"two", 10.5)  # the protocol's retry, 500 ms on
+    assert secure.INITIATION in [p[0] for p, _ in retry]
+    pair.deliver(retry, 10.5)
+    assert [d for d, _ in pair.got["bob"]] == [b"one", b"two"]
+
+
+def test_a_conversation_that_paused_makes_no_new_handshake() -> None:
+    pair = Pair()
+    pair.deliver(pair.send("alice", b"hi", 0.0), 0.0)
+    pair.deliver(pair.send("bob", b"ack", 0.0), 0.0)  # bob's ack is never answered
+    later = pair.send("bob", b"a new line", 60.0)
+    assert [p[0] for p, _ in later] == [DATA]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from peer.actions import Print
 from peer.node import PeerNode
+from wire.keys import key_text
 from wire.messages import (
     Ack,
     ChannelMessage,
@@ -23,6 +24,8 @@ from wire.messages import (
 )
 
 SERVER = ("127.0.0.1", 5000)
+#: The keys the secure channel would say sent each message.
+REGISTRY, ALICE, BOB = b"r" * 32, b"a" * 32, b"b" * 32
 
 
 class Recorder:
@@ -75,6 +78,7 @@ def started_node(tmp_path: Path, events: list[object], *, slow: bool = False) ->
         events.append(("send", message))
 
     node.endpoint.send = send  # type: ignore[method-assign]
+    node.trust.registry = REGISTRY  # as pinned
     node._run(node.core.start(0.0))
     return node
 
@@ -84,8 +88,11 @@ def registered_node(tmp_path: Path, events: list[object]) -> PeerNode:
     node = started_node(tmp_path, events)
     [register] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
     assert isinstance(register, Register)
-    entries = (Entry("alice", "127.0.0.1", 6001, True), Entry("bob", "127.0.0.1", 6002, True))
-    node._received(Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ()), SERVER)
+    entries = (
+        Entry("alice", "127.0.0.1", 6001, True, key_text(ALICE)),
+        Entry("bob", "127.0.0.1", 6002, True, key_text(BOB)),
+    )
+    node._received(Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ()), SERVER, REGISTRY)
     return node
 
 
@@ -109,7 +116,7 @@ def test_a_datagrams_messages_are_recorded_in_one_write_then_shown_then_acked(
         record_seen(node, events)
         events.clear()
         batch: list[Message] = [ChannelMessage(f"b-{i}", "bob", f"hi {i}") for i in range(3)]
-        node._received_batch(batch, SERVER)
+        node._received_batch(batch, SERVER, REGISTRY)
         node._timer.cancel()
         return events
 
@@ -136,7 +143,7 @@ def test_stored_messages_count_as_taken_only_once_they_are_on_the_screen(
             for i in range(3)
         )
         welcome = Welcome("r-1", register.id, "alice", "tok", 2, (), mail, ())  # type: ignore[attr-defined]
-        node._received(welcome, SERVER)
+        node._received(welcome, SERVER, REGISTRY)
         assert not (tmp_path / "peers" / "alice.seen").exists()
         node._console.printed()  # type: ignore[attr-defined]
         node._timer.cancel()
@@ -164,7 +171,9 @@ def test_a_failing_write_made_for_every_message_is_said_once_and_the_message_goe
         node._typed("send bob one")
         node._typed("send bob two")
         node._received_batch(
-            [ChannelMessage("b-1", "bob", "hi"), ChannelMessage("b-2", "bob", "again")], SERVER
+            [ChannelMessage("b-1", "bob", "hi"), ChannelMessage("b-2", "bob", "again")],
+            SERVER,
+            REGISTRY,
         )
         node._timer.cancel()
         return events
@@ -203,7 +212,7 @@ def test_a_peer_killed_while_printing_its_mail_shows_only_the_rest_at_its_next_s
     def welcomed(events: list[object]) -> PeerNode:
         node = started_node(tmp_path, events, slow=True)
         [register] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
-        node._received(Welcome("r-1", register.id, "alice", "tok", 2, (), mail, ()), SERVER)  # type: ignore[attr-defined]
+        node._received(Welcome("r-1", register.id, "alice", "tok", 2, (), mail, ()), SERVER, REGISTRY)  # type: ignore[attr-defined]
         return node
 
     async def first_run() -> list[object]:
@@ -259,7 +268,7 @@ def test_a_typed_message_leaves_before_it_is_logged_and_its_receipt_before_the_s
         node._typed("send bob hello")
         [chat] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
         assert isinstance(chat, Chat)
-        node._received(Ack("b-1", chat.id), ("127.0.0.1", 6002))
+        node._received(Ack("b-1", chat.id), ("127.0.0.1", 6002), BOB)
         node._timer.cancel()
         return events
 
@@ -296,7 +305,7 @@ def test_a_typed_message_and_a_lone_datagrams_ack_leave_before_the_core_settles(
         record_seen(node, events)
         events.clear()
         node._typed("send bob hello")
-        node._received_batch([Chat("b-7", "bob", "alice", "hi")], ("127.0.0.1", 6002))
+        node._received_batch([Chat("b-7", "bob", "alice", "hi")], ("127.0.0.1", 6002), BOB)
         node._timer.cancel()
         return events
 

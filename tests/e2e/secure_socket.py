@@ -1,0 +1,92 @@
+"""A UDP socket that speaks the secure channel with a key of its own: what a hand-made
+client of the tests (or an attacker with a key of its own) uses to talk to real processes."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from net.secure import SecureChannel
+from wire.codec import decode_datagram_batch, encode
+from wire.errors import DecodeError
+from wire.messages import Message
+
+Addr = tuple[str, int]
+HOST = "127.0.0.1"
+
+
+class SecureSocket:
+    """A bound UDP socket with a SecureChannel: `send` seals a message (or raw bytes) for a
+    key, `receive` opens what comes and answers handshakes as any program does."""
+
+    def __init__(self, port: int = 0, key: X25519PrivateKey | None = None) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((HOST, port))
+        self.address: Addr = self.sock.getsockname()
+        self.channel = SecureChannel(key or X25519PrivateKey.generate())
+        self._clock = time.monotonic
+        self._keys: dict[Addr, bytes] = {}
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> SecureSocket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def learn_key(self, addr: Addr, wait: float = 3.0) -> bytes:
+        """The key of the registry at `addr`, asked as a peer asks it."""
+        self.sock.sendto(self.channel.ask_key(addr), addr)
+        end = self._clock() + wait
+        while self._clock() < end:
+            self.sock.settimeout(max(0.01, end - self._clock()))
+            try:
+                data, frm = self.sock.recvfrom(65535)
+            except (TimeoutError, OSError):
+                break
+            opened = self.channel.open(data, frm, self._clock())
+            if opened.learned:
+                self._keys[addr] = opened.learned
+                return opened.learned
+        raise AssertionError(f"no key from {addr}")
+
+    def send(self, message: Message | bytes, addr: Addr, key: bytes | None = None) -> None:
+        """Seal `message` (or bytes as they are, a message's encoding) for `key` (by
+        default the one learned at `addr`) and send it."""
+        data = message if isinstance(message, bytes) else encode(message)
+        key = key or self._keys[addr]
+        self._keys.setdefault(addr, key)
+        for packet, to in self.channel.seal(data, addr, key, self._clock()):
+            self.sock.sendto(packet, to)
+
+    def receive(self, wait: float) -> list[tuple[Message, Addr, bytes]]:
+        """Every message that opens within `wait` s (handshakes answered on the way); stops
+        at the first quiet moment once something came."""
+        got: list[tuple[Message, Addr, bytes]] = []
+        end = self._clock() + wait
+        while self._clock() < end:
+            self.sock.settimeout(max(0.01, end - self._clock() if not got else 0.2))
+            try:
+                data, frm = self.sock.recvfrom(65535)
+            except (TimeoutError, OSError):
+                if got:
+                    break
+                continue
+            opened = self.channel.open(data, frm, self._clock())
+            for packet, to in opened.send:
+                self.sock.sendto(packet, to)
+            if opened.data is not None:
+                try:
+                    got += [(m, frm, opened.key) for m in decode_datagram_batch(opened.data)]
+                except DecodeError:
+                    pass
+        return got
+
+    def exchange(self, message: Message | bytes, addr: Addr, wait: float) -> list[Message]:
+        """Send `message` to `addr` and return what came back within `wait` s."""
+        self.send(message, addr)
+        return [m for m, _, _ in self.receive(wait)]
