@@ -267,14 +267,12 @@ class RegistryCore:
                 self._acked(message.replies, addr, now, out)
             case Ack():
                 self._acked((message.reply_to,), addr, now, out)
-            case Register() if datagram and (self._welcome_by_stream() or not self.knows(addr)):
-                # Asked again over TCP, where it is carried out and answered. From an
-                # address not yet verified: a datagram's source can be forged, and carried
-                # out, it would take a name for that address and make it verified, so that
-                # the Welcome (up to a datagram's worth, for a request a tenth of it) went
-                # there. And a Welcome too big for a datagram: registered now, the peer
-                # would be pushed every table change before it has the table they change
-                # (in a join storm, most of what the peers read).
+            case Register() if datagram and self._welcome_by_stream():
+                # Asked again over TCP, where it is carried out and answered: a Welcome too
+                # big for a datagram. Registered now, the peer would be pushed every table
+                # change before it has the table they change (in a join storm, most of what
+                # the peers read). (A datagram's source address is no longer in doubt: the
+                # secure channel's handshake answered it before any message came.)
                 out.append(Send(addr, TooBig(self._new_id(), message.id)))
             case Register():
                 self._register(message, addr, now, out)

@@ -55,9 +55,10 @@ class Client:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         desk_sides: dict[int, int] | None = None,
+        key: bytes = DESK_PUBLIC,
     ) -> None:
         self.reader, self.writer = reader, writer
-        self.decoder = SecureStream(X25519PrivateKey.generate(), remote=DESK_PUBLIC)
+        self.decoder = SecureStream(X25519PrivateKey.generate(), remote=key)
         writer.write(self.decoder.output())
         self.inbox: list[Message] = []
         # the file descriptor of the desk's end of each connection, by the client's port

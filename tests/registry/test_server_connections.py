@@ -12,7 +12,6 @@ from registry import desk_service
 from registry.server import RegistryServer
 from tests.desk.test_desk_service import Client, join
 from wire.desk import DeskLine, DeskNotice, DeskQueued, DeskQueueInfo, DeskQueueRequest
-from wire.framing import encode_frame
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -33,14 +32,16 @@ def test_a_desk_frame_that_trickles_in_after_the_first_message_is_cut_off(
     async def scenario() -> None:
         server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=printed.append)
         host, port = await server.start()
-        waiting = Client(*await asyncio.open_connection(host, port))
+        key = server.endpoint.channel.public
+        waiting = Client(*await asyncio.open_connection(host, port), key=key)
         waiting.send(join("Alice"))
         await waiting.next(DeskQueued)
-        slow = Client(*await asyncio.open_connection(host, port))
+        slow = Client(*await asyncio.open_connection(host, port), key=key)
         slow.send(join("Bob", "+1 202 555 0147"))
         await slow.next(DeskQueued)
         # a line of a few hundred bytes, a byte every 50 ms: never whole in time
-        frame = encode_frame(DeskLine("l-1", "", "x" * 200, ""))
+        slow.decoder.send(DeskLine("l-1", "", "x" * 200, ""))
+        frame = slow.decoder.output()
         sending = asyncio.ensure_future(trickle(slow.writer, frame, 0.05))
         notice = await slow.next(DeskNotice, timeout=5)
         assert "no whole frame within 0.5 s" in notice.text  # type: ignore[attr-defined]

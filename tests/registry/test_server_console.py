@@ -26,7 +26,7 @@ def test_registry_commands_with_a_slash_reach_the_registry_while_serving(
         server.desk.switch_guard = 0.0  # this test types the moment a session begins
         server.desk.set_console_output(printed.append)
         reader, writer = await asyncio.open_connection(host, port)
-        alice = Client(reader, writer)
+        alice = Client(reader, writer, key=server.endpoint.channel.public)
         alice.send(join("Alice"))
         await alice.next(DeskServed)
         # a bare word is text for the person served, as any line while serving

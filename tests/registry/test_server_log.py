@@ -4,18 +4,17 @@ caused have left, and lines keep their order."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from secure_peer import SecurePeer
 
 from registry.server import RegistryServer
 from registry.storage import Storage, StorageError
 from registry.table import Record, Table
-from wire.codec import decode_datagram_batch, encode
+from wire.codec import encode
 from wire.desk import DeskJoin
-from wire.framing import StreamDecoder, encode_frame
 from wire.messages import (
     ChannelPost,
     Deregister,
@@ -24,7 +23,6 @@ from wire.messages import (
     Refused,
     Register,
     StoredMessage,
-    TooBig,
     Welcome,
 )
 from wire.version import WIRE_VERSION
@@ -84,40 +82,24 @@ async def _serve(tmp_path: Path, console: Console) -> tuple[RegistryServer, Addr
     return server, addr
 
 
-async def _register(sock: socket.socket, name: str, registry: Addr) -> str:
-    """Register `name` for `sock` as a peer does the first time: in a datagram, answered
-    TooBig (an address not yet verified), then over TCP; its token."""
-    loop = asyncio.get_running_loop()
-    ask = Register(f"r-{name}", name, sock.getsockname()[1], "", "", WIRE_VERSION)
-    sock.sendto(encode(ask), registry)
-    answers: list[Message] = []
-    while not any(isinstance(m, TooBig) for m in answers):  # after what `sock` asked before
-        answers = decode_datagram_batch(await asyncio.wait_for(loop.sock_recv(sock, 65536), 5.0))
-    reader, writer = await asyncio.open_connection(*registry)
-    writer.write(encode_frame(ask))
-    decoder = StreamDecoder()
-    try:
-        while True:
-            data = await asyncio.wait_for(reader.read(65536), 5.0)
-            for message in decoder.feed(data):
-                if isinstance(message, Welcome):
-                    return message.token
-    finally:
-        writer.close()
+async def _register(sock: SecurePeer, name: str, registry: Addr) -> str:
+    """Register `name` for `sock` as a peer does the first time; its token."""
+    sock.send(Register(f"r-{name}", name, sock.address[1], "", "", WIRE_VERSION), registry)
+    while True:
+        for message in await sock.receive():
+            if isinstance(message, Welcome):
+                return message.token
 
 
-def _peer() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.setblocking(False)
-    return sock
+def _peer(server: RegistryServer) -> SecurePeer:
+    return SecurePeer(server.endpoint.channel.public)
 
 
 def test_a_registration_is_logged_after_its_welcome_left(tmp_path: Path) -> None:
     async def scenario() -> None:
         console = Console()
         server, addr = await _serve(tmp_path, console)
-        with _peer() as sock:
+        with _peer(server) as sock:
             await _register(sock, "alice", addr)
             logged = await console.line("registered alice")
             assert console.first_send_of('"t":"Welcome"') < logged, console.events
@@ -130,10 +112,10 @@ def test_a_channel_message_is_logged_after_its_relay_left(tmp_path: Path) -> Non
     async def scenario() -> None:
         console = Console()
         server, addr = await _serve(tmp_path, console)
-        with _peer() as alice, _peer() as bob:
+        with _peer(server) as alice, _peer(server) as bob:
             token = await _register(alice, "alice", addr)
             await _register(bob, "bob", addr)
-            alice.sendto(encode(ChannelPost("p-1", "alice", token, "hi all")), addr)
+            alice.send(ChannelPost("p-1", "alice", token, "hi all"), addr)
             logged = await console.line("channel message from alice relayed")
             assert console.first_send_of('"t":"ChannelMessage"') < logged, console.events
         await server.close()
@@ -192,13 +174,13 @@ def test_text_from_the_network_reaches_the_console_cleaned(tmp_path: Path) -> No
     async def scenario() -> None:
         console = Console()
         server, addr = await _serve(tmp_path, console)
-        with _peer() as sock:
+        with _peer(server) as sock:
             for message in (
                 Refused("z-1", "nothing-here", evil),
                 Deregister("z-2", "EVIL" + evil, "", False, ""),
                 Keepalive("z-3", "bob" + evil, "x"),
             ):
-                sock.sendto(encode(message), addr)
+                sock.send(message, addr)
             await _register(sock, "after", addr)  # answered after the three
             await console.line("registered after")
         await server.close()
@@ -221,14 +203,15 @@ def test_the_console_operator_reads_a_join_logged_before_serving_it(tmp_path: Pa
             data_dir=tmp_path, bind="127.0.0.1", port=0, out=console.add, console_operator=True
         )
         _, port = await server.start()
-        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        with _peer(server) as dan:
+            connection = await dan.connect(("127.0.0.1", port))
         join = DeskJoin("j-1", "Dan", "+44 7700 900123", 2, "", "", WIRE_VERSION)
-        writer.write(encode_frame(join))
+        connection.send(join)
         serving = await console.line("[Now serving Dan")
         joined = await console.line("desk: Dan (phone **********23) joined for topic 2")
         served = await console.line("desk: admin serves Dan")
         assert joined < serving < served, console.events
-        writer.close()
+        connection.close()
         await server.close()
 
     asyncio.run(scenario())

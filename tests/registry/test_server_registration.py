@@ -5,16 +5,14 @@ there; one read from a TCP connection is answered on it."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import pytest
+from secure_peer import SecurePeer
 
 from registry import core as registry_core
 from registry.server import RegistryServer
 from registry.table import Record
-from wire.codec import decode_datagram, encode
-from wire.framing import StreamDecoder, encode_frame
 from wire.messages import Register, TooBig, Welcome
 from wire.version import WIRE_VERSION
 
@@ -29,31 +27,26 @@ def test_a_big_tables_registration_is_carried_out_over_tcp_only(tmp_path: Path) 
             record = Record(f"p{i}", "10.0.0.1", 7000 + i, False, f"{i:032x}")
             server.core.table.records[f"p{i}"] = record
         host, port = await server.start()
-        loop = asyncio.get_running_loop()
-        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        udp.bind((host, 0))
-        udp.setblocking(False)
-        ask = Register("n-1", "newcomer", udp.getsockname()[1], "", "", WIRE_VERSION)
+        udp = SecurePeer(server.endpoint.channel.public)
+        ask = Register("n-1", "newcomer", udp.address[1], "", "", WIRE_VERSION)
         try:
-            await loop.sock_sendto(udp, encode(ask), (host, port))
-            data = await asyncio.wait_for(loop.sock_recv(udp, 65536), 5)
-            answer = decode_datagram(data)
+            udp.send(ask, (host, port))
+            [answer] = await udp.receive()
             assert isinstance(answer, TooBig) and answer.reply_to == "n-1"
             assert server.core.table.get("newcomer") is None  # nothing done yet
             # asked again over TCP, as a peer does after a TooBig: registered, and answered
-            reader, writer = await asyncio.open_connection(host, port)
-            writer.write(encode_frame(ask))
-            decoder = StreamDecoder()
+            connection = await udp.connect((host, port))
+            connection.send(ask)
             welcome: list[Welcome] = []
             while not welcome:
-                chunk = await asyncio.wait_for(reader.read(65536), 5)
-                assert chunk, "the registry closed the connection before its Welcome"
-                welcome = [m for m in decoder.feed(chunk) if isinstance(m, Welcome)]
+                got = await connection.receive()
+                assert got, "the registry closed the connection before its Welcome"
+                welcome = [m for m in got if isinstance(m, Welcome)]
             assert len(welcome[0].entries) == rows + 1
             assert server.core.table.get("newcomer") is not None
-            writer.close()
+            connection.close()
         finally:
-            udp.close()
+            udp.sock.close()
             await server.close()
 
     asyncio.run(scenario())
