@@ -41,6 +41,7 @@ from wire.errors import DecodeError, OtherVersion
 from wire.framing import encode_frame
 from wire.messages import Ack, Acks, Message, Refused, TooBig, version_refusal
 from wire.reliable import IdMaker
+from wire.version import wire_refusal
 
 Addr = tuple[str, int]
 #: Handed each message with where it came from and the public key that sent it.
@@ -151,7 +152,6 @@ class Endpoint:
         session: str,
         handoff: tuple[frozenset[str], Handoff] | None = None,
         log: Callable[[str], None] = lambda line: None,
-        verified: Callable[[Addr], bool] | None = None,
         gate: Callable[[Addr], bool] | None = None,
         on_batch: OnBatch | None = None,
         coalesce_drains: bool = False,
@@ -162,10 +162,9 @@ class Endpoint:
         `handoff` names message types whose first frame on a TCP connection hands the
         connection to a coroutine of its own; `log` receives one line per rejected input.
 
-        With `verified` (the registry: its online peers; a peer: the registry and its
-        table), a datagram reply to an address it does not vouch for is never larger than
-        the datagram that asked: a bigger answer becomes TooBig, so a spoofed source address
-        cannot be used to amplify traffic at a victim.
+        Nothing larger than what asked ever goes to an address that has not shown it
+        receives there: the secure channel answers a new address with a handshake response
+        only (smaller than the initiation), and opens data only from its session's address.
         With `gate` (the registry's flood control), every datagram and frame is first
         offered to it by source address, and dropped undecoded when it says no.
         With `on_batch`, the messages of one datagram are handed over together, in order
@@ -193,7 +192,6 @@ class Endpoint:
         self._handoff = handoff
         self._log = log
         self._new_id = IdMaker(session)
-        self._verified = verified
         self._gate = gate
         # datagrams waiting for the end of this pass of the event loop, by destination
         self._batches: dict[Addr, list[bytes]] = {}
@@ -213,8 +211,6 @@ class Endpoint:
         # acks come back, send one message object to many members
         self._encoded: dict[int, tuple[Message, bytes]] = {}
         self._encoded_bytes = 0  # their size in all (ENCODED_BYTES)
-        # (source, size) of the datagram being handled, for the amplification rule
-        self._asking: tuple[Addr, int] | None = None
         self._udp: asyncio.DatagramTransport | None = None
         self._sock: socket.socket | None = None
         self._unsent: collections.deque[tuple[bytes, Addr]] = collections.deque()
@@ -302,12 +298,7 @@ class Endpoint:
             self._write(writer, message)
             return
         if type(message) is Ack:
-            if not stream and (
-                addr in self._batches
-                # the first ack of a drain is merged too, unless alone it is already a
-                # bigger answer than an unverified sender may get
-                or (self._draining and not self._amplifies(addr, len(encode(message))))
-            ):
+            if not stream and (addr in self._batches or self._draining):
                 self._acks.setdefault(addr, []).append(message.reply_to)
                 return
             # sent once, to one address: no use keeping its encoding (see `encoded`)
@@ -315,8 +306,6 @@ class Endpoint:
         else:
             data = self.encoded(message)
         reply_to: object = getattr(message, "reply_to", "")
-        if not stream and reply_to and self._amplifies(addr, len(data)):
-            data = encode(TooBig(self._new_id(), str(reply_to)))
         if not stream and fits_datagram(data):
             self._queue(data, addr)
             return
@@ -586,51 +575,54 @@ class Endpoint:
                     f"dropped bad datagram #{self.bad_datagrams} from {_fmt(addr)}: {_why(exc)}"
                 )
             if isinstance(exc, OtherVersion) and exc.request_id:
-                self._asking = (addr, len(data))  # refused no bigger than asked (see send)
-                try:
-                    self.send(addr, self._version_refusal(exc))
-                finally:
-                    self._asking = None
+                self.send(addr, self._version_refusal(exc))
             return
-        # a reply may be as big as its share of the datagram that asked (no amplification)
-        self._asking = (addr, len(data) // len(messages))
-        try:
-            if self._gate is not None:
-                for index in range(1, len(messages)):
-                    if not self._gate(addr):  # each message counts against the allowance
-                        del messages[index:]
-                        break
-            if self._on_batch is not None:
-                self._on_batch(messages, addr, key)
-                return
-            for message in messages:
-                self._on_message(message, addr, key)
-        finally:
-            self._asking = None
+        if self._gate is not None:
+            for index in range(1, len(messages)):
+                if not self._gate(addr):  # each message counts against the allowance
+                    del messages[index:]
+                    break
+        if self._on_batch is not None:
+            self._on_batch(messages, addr, key)
+            return
+        for message in messages:
+            self._on_message(message, addr, key)
 
     def _clear_datagram(self, data: bytes, addr: Addr) -> None:
         """A datagram in clear: a version of ChatApp from before the secure channel. A request
         of one is answered in clear that versions differ (no bigger than it: no
         amplification); anything else in clear is dropped and counted."""
         self.bad_datagrams += 1
-        request = clear_request(data)
-        if request is None:
+        refused = self._clear_refusal(data, addr)
+        if refused is None:
             return
-        kind, request_id = request
-        reply = encode(Refused(self._new_id(), request_id, version_refusal(kind)))
+        reply = encode(refused)
         if len(reply) > len(data):  # they ask again over TCP, answered there in clear
-            reply = encode(TooBig(self._new_id(), request_id))
+            reply = encode(TooBig(self._new_id(), refused.reply_to))
         self._transmit(reply, addr)
+
+    def _clear_refusal(self, data: bytes, addr: Addr) -> Refused | None:
+        """The answer, in clear, to a message in clear: a request of a version of ChatApp
+        from before the secure channel is told versions differ (with both wire versions
+        where it says its own). None for anything else. Logged as bad input is."""
+        request = clear_request(data)
+        count = self.bad_datagrams + self.bad_frames
+        if count <= LOG_FIRST or count % LOG_EVERY == 0:
+            what = f"a {request[0]}" if request is not None else "a message"
+            self._log(
+                f"dropped {what} in clear from {_fmt(addr)} (#{count}): a version of ChatApp "
+                "from before the secure channel?"
+            )
+        if request is None:
+            return None
+        kind, request_id, wire = request
+        reason = wire_refusal(wire, "peer") if wire else version_refusal(kind)
+        return Refused(self._new_id(), request_id, reason)
 
     def _version_refusal(self, exc: OtherVersion) -> Refused:
         """The answer to a request of another version of ChatApp, which this one cannot read:
         its sender is told why, rather than left to wait out its retries in silence."""
         return Refused(self._new_id(), exc.request_id, version_refusal(exc.kind))
-
-    def _amplifies(self, addr: Addr, size: int) -> bool:
-        if self._verified is None or self._asking is None or self._asking[0] != addr:
-            return False
-        return size > self._asking[1] and not self._verified(addr)
 
     async def _connect_and_send(self, addr: Addr, message: Message) -> None:
         key = self.key_at(addr)
@@ -698,10 +690,8 @@ class Endpoint:
                 except ClearFrame as exc:
                     # a version from before the secure channel: told so in clear, if it asked
                     self.bad_frames += 1
-                    request = clear_request(exc.body)
-                    if request is not None:
-                        kind, request_id = request
-                        refused = Refused(self._new_id(), request_id, version_refusal(kind))
+                    refused = self._clear_refusal(exc.body, addr)
+                    if refused is not None:
                         writer.write(encode_frame(refused))
                     break
                 except DecodeError as exc:

@@ -63,9 +63,11 @@ HANDSHAKE_RETRY = 0.4
 #: conversation that paused is not taken for one that failed.
 REHANDSHAKE_AFTER = 0.45
 UNANSWERED_STALE = 5.0
-#: Seconds a datagram waits for its session's handshake before it is dropped (the sender's
-#: own retries send it again), and how many may wait for one key.
-QUEUE_FOR = 2.5
+#: Seconds a datagram waits for its session's handshake before it is dropped, and how many
+#: may wait for one key. Less than the protocol's 500 ms retry: the sender's next try sends
+#: a fresh copy, and nothing waits here to arrive after its sender gave up on it (a rename
+#: said not done must not be done later).
+QUEUE_FOR = 0.45
 QUEUE_MAX = 256
 #: Keys (each at an address) with sessions kept at once; beyond this, the one used least
 #: recently is forgotten (its next datagram makes a new handshake). Bounds what strangers
@@ -251,7 +253,7 @@ class SecureChannel:
             return self._drop("empty")
         kind = datagram[0]
         if kind == DATA:
-            return self._open_data(datagram, now)
+            return self._open_data(datagram, addr, now)
         if kind == INITIATION:
             return self._open_initiation(datagram, addr, now)
         if kind == RESPONSE:
@@ -269,13 +271,17 @@ class SecureChannel:
             return Opened(clear=True, dropped="in clear")
         return self._drop("unknown kind")
 
-    def _open_data(self, datagram: bytes, now: float) -> Opened:
+    def _open_data(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         if len(datagram) < OVERHEAD:
             return self._drop("too short")
         _, index, counter = _DATA_HEADER.unpack_from(datagram)
         session = self._by_index.get(index)
         if not isinstance(session, _Session) or now - session.made >= REJECT_AFTER:
             return self._drop("no such session")
+        if addr != session.addr:
+            # a copy sent on from another address (a captured datagram raced ahead of its
+            # original): whatever answers it must not go there
+            return self._drop("from another address than its session's")
         header = datagram[: _DATA_HEADER.size]
         try:
             data = session.receiving.decrypt(counter, header, datagram[_DATA_HEADER.size :])

@@ -130,7 +130,6 @@ class PeerNode:
             key_for=self._key_for,
             session=secrets.token_hex(4),
             log=self._debug,
-            verified=self.core.knows,
             on_batch=self._received_batch,
         )
         self._timer = WakeTimer(self._tick)

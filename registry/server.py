@@ -133,7 +133,6 @@ class RegistryServer:
             session=secrets.token_hex(4),
             handoff=handoff,
             log=self.log,
-            verified=self.core.knows,
             gate=self._admit,
             on_batch=self._received_batch,
             # a relay: what datagrams read together ask for leaves together, packed

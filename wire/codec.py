@@ -365,10 +365,11 @@ def _other_version(obj: dict[str, Any], kind: str, detail: str) -> OtherVersion:
     return OtherVersion(detail, kind, "" if _SURROGATE.search(msg_id) else msg_id)
 
 
-def clear_request(data: bytes) -> tuple[str, str] | None:
-    """(type, id) of the request or push a datagram in clear holds (the first, in a batch):
-    what a version of ChatApp from before the secure channel sent, to be told versions
-    differ. None for anything else, answers included (see _ANSWERS)."""
+def clear_request(data: bytes) -> tuple[str, str, str] | None:
+    """(type, id, wire) of the request or push a message in clear holds (the first, in a
+    batch): what a version of ChatApp from before the secure channel sent, to be told
+    versions differ. `wire` is the sender's wire version where the message says it (a
+    Register's), else "". None for anything else, answers included (see _ANSWERS)."""
     try:
         obj = json_value(data)
     except DecodeError:
@@ -381,7 +382,10 @@ def clear_request(data: bytes) -> tuple[str, str] | None:
     if type(kind) is not str or kind not in _DECODERS:
         return None
     error = _other_version(obj, kind, "")
-    return (kind, error.request_id) if error.request_id else None
+    if not error.request_id:
+        return None
+    wire = obj.get("wire")
+    return kind, error.request_id, wire if type(wire) is str and wire.isalnum() else ""
 
 
 def encode_datagram(message: Message) -> bytes:

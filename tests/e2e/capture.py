@@ -104,7 +104,9 @@ def send_spoofed(payload: bytes, src: tuple[str, int], dst: tuple[str, int]) -> 
     """Send `payload` as a UDP datagram that claims to come from `src` (a raw IP socket:
     the kernel does not check the source address a root process writes)."""
     udp_len = 8 + len(payload)
-    pseudo = socket.inet_aton(src[0]) + socket.inet_aton(dst[0]) + struct.pack("!BBH", 0, 17, udp_len)
+    pseudo = (
+        socket.inet_aton(src[0]) + socket.inet_aton(dst[0]) + struct.pack("!BBH", 0, 17, udp_len)
+    )
     header = struct.pack("!HHHH", src[1], dst[1], udp_len, 0)
     checksum = _checksum(pseudo + header + payload) or 0xFFFF
     udp = struct.pack("!HHHH", src[1], dst[1], udp_len, checksum) + payload

@@ -3,12 +3,14 @@ client of the tests (or an attacker with a key of its own) uses to talk to real 
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from net.secure import SecureChannel
+from net.secure_stream import SecureStream
 from wire.codec import decode_datagram_batch, encode
 from wire.errors import DecodeError
 from wire.messages import Message
@@ -27,7 +29,8 @@ class SecureSocket:
         self.address: Addr = self.sock.getsockname()
         self.channel = SecureChannel(key or X25519PrivateKey.generate())
         self._clock = time.monotonic
-        self._keys: dict[Addr, bytes] = {}
+        #: The key of each address this socket talks to (the registry's, once learned).
+        self.keys: dict[Addr, bytes] = {}
 
     def close(self) -> None:
         self.sock.close()
@@ -50,7 +53,7 @@ class SecureSocket:
                 break
             opened = self.channel.open(data, frm, self._clock())
             if opened.learned:
-                self._keys[addr] = opened.learned
+                self.keys[addr] = opened.learned
                 return opened.learned
         raise AssertionError(f"no key from {addr}")
 
@@ -58,8 +61,8 @@ class SecureSocket:
         """Seal `message` (or bytes as they are, a message's encoding) for `key` (by
         default the one learned at `addr`) and send it."""
         data = message if isinstance(message, bytes) else encode(message)
-        key = key or self._keys[addr]
-        self._keys.setdefault(addr, key)
+        key = key or self.keys[addr]
+        self.keys.setdefault(addr, key)
         for packet, to in self.channel.seal(data, addr, key, self._clock()):
             self.sock.sendto(packet, to)
 
@@ -80,11 +83,38 @@ class SecureSocket:
             for packet, to in opened.send:
                 self.sock.sendto(packet, to)
             if opened.data is not None:
-                try:
+                with contextlib.suppress(DecodeError):
                     got += [(m, frm, opened.key) for m in decode_datagram_batch(opened.data)]
-                except DecodeError:
-                    pass
         return got
+
+    def over_tcp(self, message: Message, addr: Addr, until: type, wait: float = 5.0) -> Message:
+        """Send `message` over a new TCP connection in the secure channel; the first message
+        of type `until` that comes back."""
+        stream = SecureStream(self.channel.static, remote=self.keys[addr])
+        stream.send(message)
+        with socket.create_connection(addr, timeout=wait) as conn:
+            conn.sendall(stream.output())
+            while True:
+                data = conn.recv(65536)
+                assert data, f"{addr} closed before a {until.__name__}"
+                messages = stream.feed(data)
+                conn.sendall(stream.output())
+                for got in messages:
+                    if isinstance(got, until):
+                        return got
+
+    def take(self) -> list[tuple[Message, Addr]]:
+        """What one datagram waiting on the (non-blocking) socket carries, handshakes
+        answered; raises BlockingIOError when none waits."""
+        data, frm = self.sock.recvfrom(65535)
+        opened = self.channel.open(data, frm, self._clock())
+        for packet, to in opened.send:
+            self.sock.sendto(packet, to)
+        if opened.data is None:
+            return []
+        with contextlib.suppress(DecodeError):
+            return [(m, frm) for m in decode_datagram_batch(opened.data)]
+        return []
 
     def exchange(self, message: Message | bytes, addr: Addr, wait: float) -> list[Message]:
         """Send `message` to `addr` and return what came back within `wait` s."""

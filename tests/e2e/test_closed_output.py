@@ -39,6 +39,8 @@ def _peer(chat: ChatEnv) -> subprocess.Popen[str]:
     )  # fmt: skip
     assert peer.stdout is not None and peer.stdin is not None
     assert peer.stdout.readline().rstrip("\n") == ">>> " + WELCOME
+    # its first meeting with this registry: the key it pinned
+    assert "first met, has the key fingerprint" in peer.stdout.readline()
     return peer
 
 

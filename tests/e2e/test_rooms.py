@@ -8,7 +8,6 @@ import json
 import os
 import selectors
 import signal
-import socket
 import threading
 
 import pytest
@@ -27,9 +26,8 @@ from .harness import (
     ChatEnv,
     line,
 )
+from .secure_socket import SecureSocket
 
-from wire import codec  # isort: skip  (harness puts the repository on sys.path)
-from wire.framing import StreamDecoder, encode_frame  # isort: skip
 from wire.messages import Ack, Join, Message, Register, Welcome  # isort: skip
 
 ROOMS_DOWN = (
@@ -191,30 +189,25 @@ class _Members:
         self.all_joined = threading.Event()
         self._selector = selectors.DefaultSelector()
         self._tokens: list[str] = []
-        self._socks: list[socket.socket] = []
+        self._socks: list[SecureSocket] = []
+        key = b""
         for name in names:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.bind((HOST, 0))
-            sock.setblocking(False)
+            sock = SecureSocket()
+            key = key or sock.learn_key(self.server)
+            sock.keys[self.server] = key
             self._socks.append(sock)
-            self._selector.register(sock, selectors.EVENT_READ)
-            self._tokens.append(self._register(name, sock.getsockname()[1]))
+            self._tokens.append(self._register(sock, name))
+            sock.sock.setblocking(False)
+            self._selector.register(sock.sock, selectors.EVENT_READ, sock)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._ack_pushes, daemon=True)
         self._thread.start()
 
-    def _register(self, name: str, udp_port: int) -> str:
-        with socket.create_connection(self.server, timeout=5) as conn:
-            conn.sendall(
-                encode_frame(Register(f"{name}-reg", name, udp_port, "", "", WIRE_VERSION))
-            )
-            decoder = StreamDecoder()
-            while True:
-                data = conn.recv(65536)
-                assert data, f"{name}: the registry closed before the Welcome"
-                for message in decoder.feed(data):
-                    if isinstance(message, Welcome):
-                        return message.token
+    def _register(self, sock: SecureSocket, name: str) -> str:
+        register = Register(f"{name}-reg", name, sock.address[1], "", "", WIRE_VERSION)
+        welcome = sock.over_tcp(register, self.server, Welcome)
+        assert isinstance(welcome, Welcome)
+        return welcome.token
 
     def join(self, rooms: list[str]) -> None:
         """Each member joins its room (the i-th of `rooms`); `all_joined` is set once the
@@ -222,26 +215,25 @@ class _Members:
         for name, token, sock, room in zip(
             self.names, self._tokens, self._socks, rooms, strict=True
         ):
-            sock.sendto(codec.encode(Join(f"{name}-join", name, token, room)), self.server)
+            sock.send(Join(f"{name}-join", name, token, room), self.server)
 
     def _ack_pushes(self) -> None:
         while not self._stop.is_set():
             for key, _ in self._selector.select(0.05):
-                sock = key.fileobj
-                assert isinstance(sock, socket.socket)
+                sock = key.data
+                assert isinstance(sock, SecureSocket)
                 with contextlib.suppress(BlockingIOError):
-                    data, addr = sock.recvfrom(65536)
-                    for message in codec.decode_datagram_batch(data):
+                    for message, addr in sock.take():
                         self._answer(sock, addr, message)
 
-    def _answer(self, sock: socket.socket, addr: tuple[str, int], message: Message) -> None:
+    def _answer(self, sock: SecureSocket, addr: tuple[str, int], message: Message) -> None:
         if isinstance(message, Ack):
             if message.reply_to.endswith("-join"):
                 self.joined.add(message.reply_to)
                 if len(self.joined) == len(self.names):
                     self.all_joined.set()
         else:
-            sock.sendto(codec.encode(Ack(f"ack-{message.id}", message.id)), addr)
+            sock.send(Ack(f"ack-{message.id}", message.id), addr)
 
     def close(self) -> None:
         self._stop.set()

@@ -1,7 +1,7 @@
-"""Another version of ChatApp meets this one (its messages have other fields, or it speaks
-another wire): the real registry and a real peer refuse its requests by name, with a reason
-its user is shown, instead of leaving it to retry in silence; and they go on serving
-everyone else."""
+"""Another version of ChatApp meets this one (a version from before the secure channel,
+whose messages come in clear; or one in the channel whose messages have other fields): the
+real registry and a real peer refuse its requests by name, with a reason its user is
+shown, instead of leaving it to retry in silence; and they go on serving everyone else."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ import pytest
 from wire.version import WIRE_VERSION, wire_refusal
 
 from .harness import HOST, TABLE_UPDATED, ChatEnv, direct
+from .secure_socket import SecureSocket
 
 from wire.codec import decode, encode  # isort: skip  (harness puts the repository on sys.path)
 from wire.framing import StreamDecoder  # isort: skip
 from wire.limits import FRAME_HEADER  # isort: skip
+from wire.keys import key_from_text  # isort: skip
 from wire.messages import Refused, Register, TooBig, Welcome, version_refusal  # isort: skip
 
 #: What the versions before the wire version was sent register with (a field fewer).
@@ -58,7 +60,7 @@ def test_another_versions_register_is_refused_with_a_reason_and_the_registry_ser
     (refused,) = ask_over_tcp(chat.registry_port, OLDER_REGISTER)
     assert isinstance(refused, Refused) and refused.reply_to == "v2-1"
     assert refused.reason == version_refusal("Register")
-    registry.expect(r"Register has 6 fields")
+    registry.expect(r"dropped a Register in clear from .* before the secure channel")
     alice, bob = chat.start_peers("alice", "bob")
     direct(alice, bob, "the registry is fine")
 
@@ -74,21 +76,17 @@ def test_a_register_of_another_wire_is_refused_at_once_with_both_wires(chat: Cha
     assert isinstance(refused, Refused) and refused.reply_to == "w-1"
     assert refused.reason == wire_refusal("0badc0de", "peer")
     assert "0badc0de" in refused.reason and WIRE_VERSION in refused.reason
+    registry.expect(r"dropped a Register in clear from .* before the secure channel")
+    # the same from a version in the secure channel: refused by the registry itself
+    with SecureSocket() as newer:
+        server = (HOST, chat.registry_port)
+        newer.learn_key(server)
+        [refused] = newer.exchange(Register("w-2", "other", 9, "", "", "0badc0de"), server, 2.0)
+    assert isinstance(refused, Refused) and refused.reason == wire_refusal("0badc0de", "peer")
     registry.expect(r"refused registration from .*: ChatApp versions differ")
     # it never took the name: a peer of this version can
     alice, other = chat.start_peers("alice", "other")
     direct(alice, other, "the registry is fine")
-
-
-def register_over_tcp(registry_port: int, name: str, udp_port: int) -> None:
-    """Register `name` at `udp_port` (a current Register, over TCP as a big table needs), and
-    wait for the Welcome: the peers' tables then list that address."""
-    register = encode(Register(f"{name}-reg", name, udp_port, "", "", WIRE_VERSION))
-    with socket.create_connection((HOST, registry_port), timeout=5.0) as sock:
-        sock.sendall(len(register).to_bytes(FRAME_HEADER, "big") + register)
-        decoder = StreamDecoder()
-        while not any(isinstance(m, Welcome) for m in decoder.feed(sock.recv(65536))):
-            pass
 
 
 @pytest.mark.timeout(30)
@@ -96,15 +94,17 @@ def test_a_peer_refuses_another_versions_direct_message_and_serves_on(chat: Chat
     chat.start_registry()
     assert chat.registry_port is not None
     alice, bob = chat.start_peers("alice", "bob")
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as newer:
-        newer.bind((HOST, 0))
-        newer.settimeout(5.0)
-        register_over_tcp(chat.registry_port, "newer", newer.getsockname()[1])
-        alice.expect_line(TABLE_UPDATED)  # alice knows newer's address: answers may be big
-        newer.sendto(OTHER_CHAT, (HOST, alice.port))
-        answers = []
+    with SecureSocket() as newer:
+        server = (HOST, chat.registry_port)
+        newer.learn_key(server)
+        register = Register("newer-reg", "newer", newer.address[1], "", "", WIRE_VERSION)
+        [welcome] = [m for m in newer.exchange(register, server, 3.0) if isinstance(m, Welcome)]
+        alice_key = next(key_from_text(e.key) for e in welcome.entries if e.name == "alice")
+        alice.expect_line(TABLE_UPDATED)  # alice knows newer's address and key
+        newer.send(OTHER_CHAT, (HOST, alice.port), alice_key)
+        answers: list[object] = []
         while not any(isinstance(m, Refused) for m in answers):
-            answers.append(decode(newer.recv(65535)))  # the registry's pushes come here too
+            answers += [m for m, _, _ in newer.receive(5.0)]  # the registry's pushes too
     refused = next(m for m in answers if isinstance(m, Refused))
     assert (refused.reply_to, refused.reason) == ("v2-2", version_refusal("Chat"))
     direct(bob, alice, "alice is fine")

@@ -166,7 +166,10 @@ def test_data_waits_for_the_handshake_and_a_lost_initiation_is_sent_again() -> N
     again = pair.send("alice", b"three", 0.5)
     assert [p[0] for p, _ in again] == [secure.INITIATION]
     pair.deliver(again, 0.5)
-    assert [d for d, _ in pair.got["bob"]] == [b"one", b"two", b"three"]
+    # "one" waited longer than QUEUE_FOR and was dropped: its sender's retry (500 ms on)
+    # sends it again, and nothing arrives after its sender gave up on it
+    assert [d for d, _ in pair.got["bob"]] == [b"two", b"three"]
+    assert pair.alice.dropped["waited too long for a session"] == 1
 
 
 def test_a_message_in_clear_is_said_to_be_one() -> None:
@@ -202,3 +205,14 @@ def test_a_conversation_that_paused_makes_no_new_handshake() -> None:
     pair.deliver(pair.send("bob", b"ack", 0.0), 0.0)  # bob's ack is never answered
     later = pair.send("bob", b"a new line", 60.0)
     assert [p[0] for p, _ in later] == [DATA]
+
+
+def test_data_from_another_address_than_its_sessions_is_dropped() -> None:
+    # a captured datagram sent on from a forged source, racing its original: what answers
+    # it would go to that address
+    pair = Pair()
+    pair.deliver(pair.send("alice", b"hi"))
+    [(data, _)] = pair.send("alice", b"again")
+    opened = pair.bob.open(data, ("10.9.9.9", 9), 0.0)
+    assert opened.data is None and opened.dropped == "from another address than its session's"
+    assert pair.bob.open(data, A, 0.0).data == b"again"  # the original still opens

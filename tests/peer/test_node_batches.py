@@ -92,7 +92,9 @@ def registered_node(tmp_path: Path, events: list[object]) -> PeerNode:
         Entry("alice", "127.0.0.1", 6001, True, key_text(ALICE)),
         Entry("bob", "127.0.0.1", 6002, True, key_text(BOB)),
     )
-    node._received(Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ()), SERVER, REGISTRY)
+    node._received(
+        Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ()), SERVER, REGISTRY
+    )
     return node
 
 
@@ -212,7 +214,9 @@ def test_a_peer_killed_while_printing_its_mail_shows_only_the_rest_at_its_next_s
     def welcomed(events: list[object]) -> PeerNode:
         node = started_node(tmp_path, events, slow=True)
         [register] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
-        node._received(Welcome("r-1", register.id, "alice", "tok", 2, (), mail, ()), SERVER, REGISTRY)  # type: ignore[attr-defined]
+        node._received(
+            Welcome("r-1", register.id, "alice", "tok", 2, (), mail, ()), SERVER, REGISTRY
+        )  # type: ignore[attr-defined]
         return node
 
     async def first_run() -> list[object]:
