@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from wire.messages import Message
+from wire.messages import Message, for_log
 
 A = TypeVar("A")
 Addr = tuple[str, int]
@@ -27,7 +27,7 @@ def receive_batch(
     actions: list[A] = []
     for message in messages:
         if trace is not None:
-            trace(f"<- {addr[0]}:{addr[1]} {message}")
+            trace(f"<- {addr[0]}:{addr[1]} {for_log(message)}")
         actions += receive(message, addr, now)
     return actions
 
@@ -43,5 +43,5 @@ def receive_one(
     (a peer.carried_out.CarriedOut, to carry each out as it is decided). `trace` as for
     `receive_batch`."""
     if trace is not None:
-        trace(f"<- {addr[0]}:{addr[1]} {message}")
+        trace(f"<- {addr[0]}:{addr[1]} {for_log(message)}")
     receive(message, addr, time.time(), out)

@@ -16,7 +16,8 @@ Noise IK handshake of `net.noise`:
   (key confirmation), so a replayed initiation makes no session anyone uses.
 - A program that sent to a key and heard nothing back from it within REHANDSHAKE_AFTER
   makes a new handshake with its next datagram (WireGuard's rule, on ChatApp's 500 ms
-  retries): the other side may have restarted, and forgotten the session.
+  retries): the other side may have restarted, and forgotten the session. The try after
+  that travels in the new session.
 
 Anything that does not open is dropped and counted, never answered. The one datagram
 answered in clear is KEY_REQUEST (by a registry, with its public key: how a peer pins it on
@@ -57,7 +58,7 @@ REJECT_AFTER_MESSAGES = 2**64 - 2**13 - 1
 #: below the protocol's 500 ms retry, so that each retry of a request finds a fresh one out.
 HANDSHAKE_RETRY = 0.4
 #: Seconds after a datagram sent to a key with nothing heard back from it since, after
-#: which the next datagram to it also makes a new handshake (and waits for it too). Below
+#: which the next datagram to it also makes a new handshake. Below
 #: the protocol's 500 ms retry, so that a request's first retry finds the other side again
 #: after it restarted. A send after UNANSWERED_STALE of silence begins a new wait: a
 #: conversation that paused is not taken for one that failed.
@@ -185,9 +186,9 @@ class SecureChannel:
         out: Out = []
         if session is not None:
             out.append((self._data(session, data), addr))
+            # Not kept for the new session as well: a datagram is sent once, or a copy could
+            # arrive long after its sender moved on. The sender's next try uses the new one.
             unanswered = now - since >= REHANDSHAKE_AFTER
-            if unanswered:
-                self._wait(peer, data, addr, now)  # sent again under the new session
             if unanswered or now - session.made >= REKEY_AFTER:
                 self._initiate(peer, key, addr, now, out)
             return out

@@ -41,7 +41,7 @@ from peer.state import PeerStateFile, follow_renames
 from peer.terminal import Console, PlainConsole, TerminalConsole
 from peer.trust import Trust
 from wire.keys import fingerprint, key_from_text
-from wire.messages import MailTaken, Message
+from wire.messages import MailTaken, Message, for_log
 from wire.names import name_key
 from wire.reliable import ATTEMPTS, TIMEOUT
 
@@ -422,7 +422,7 @@ class PeerNode:
 
     def _send(self, addr: Addr, message: Message) -> None:
         if self._verbose:
-            self._debug(f"-> {addr[0]}:{addr[1]} {message}")
+            self._debug(f"-> {addr[0]}:{addr[1]} {for_log(message)}")
         self._owed(addr, message)
         self.endpoint.send(addr, message)
 

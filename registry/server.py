@@ -42,7 +42,7 @@ from registry.room_history import RoomHistoryFiles
 from registry.storage import Storage, StorageError
 from wire.desk import DESK_TYPES
 from wire.keys import fingerprint
-from wire.messages import Message
+from wire.messages import Message, for_log
 from wire.shown_text import clean
 from wire.words import counted
 
@@ -342,7 +342,7 @@ class RegistryServer:
     def _received(self, message: Message, addr: Addr, key: bytes) -> None:
         # a message read from a TCP connection (datagrams come through `_received_batch`)
         if self._verbose:
-            self.log(f"<- {addr[0]}:{addr[1]} {message}")
+            self.log(f"<- {addr[0]}:{addr[1]} {for_log(message)}")
         self._run(self.core.receive(message, addr, time.time(), key=key))
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
@@ -419,11 +419,11 @@ class RegistryServer:
     def _send(self, action: Send | SendMany) -> None:
         if isinstance(action, SendMany):
             if self._verbose:
-                self.log(f"-> {len(action.addrs)} peers {action.message}")
+                self.log(f"-> {len(action.addrs)} peers {for_log(action.message)}")
             self.endpoint.send_many(action.addrs, action.message)
         else:
             if self._verbose:
-                self.log(f"-> {_fmt(action.addr)} {action.message}")
+                self.log(f"-> {_fmt(action.addr)} {for_log(action.message)}")
             self.endpoint.send(action.addr, action.message)
 
     def _open_commit(self) -> None:

@@ -10,6 +10,7 @@ Fields use "" for "none" (no token, no password) so that every field has one JSO
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -517,3 +518,20 @@ RECORD_TYPES: dict[str, type[Entry] | type[StoredMessage] | type[Alias]] = {
 from wire.desk import DESK_TYPES  # noqa: E402  (desk messages join the closed set)
 
 MESSAGE_TYPES.update(DESK_TYPES)
+
+
+#: Fields a log line never shows: what proves a name is someone's.
+SECRET_FIELDS = frozenset({"token", "password"})
+
+
+def for_log(message: object) -> str:
+    """`message` as a verbose log line shows it: its fields, with tokens and passwords
+    replaced by "…", so that a log or a transcript gives no one a name's proof."""
+    if not dataclasses.is_dataclass(message) or isinstance(message, type):
+        return repr(message)
+    fields = []
+    for field in dataclasses.fields(message):
+        value = getattr(message, field.name)
+        hidden = field.name in SECRET_FIELDS and value
+        fields.append(f"{field.name}={'…' if hidden else repr(value)}")
+    return f"{type(message).__name__}({', '.join(fields)})"

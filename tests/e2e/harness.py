@@ -506,8 +506,10 @@ class ChatEnv:
         keepalive: float = KEEPALIVE,
         wait: bool = True,
         timeout: float = 10.0,
+        password: str = "",
     ) -> Peer:
-        """Start peer `name`; unless `wait` is false, wait for Welcome and the table line."""
+        """Start peer `name` (with `password`, given as its first line of input); unless
+        `wait` is false, wait for Welcome and the table line."""
         server = server_port if server_port is not None else self.registry_port
         if server is None:
             raise RuntimeError("start the registry first, or pass server_port")
@@ -518,8 +520,12 @@ class ChatEnv:
             *self.prefix, sys.executable, str(CHATAPP), "-c", name, HOST, str(server), str(port),
             "--data-dir", str(data), "--keepalive", f"{keepalive:g}",
         ]  # fmt: skip
+        if password:
+            argv.append("--password")
         peer = Peer(argv, name=name, port=port, data_dir=data, env=self.env)
         self.procs.append(peer)
+        if password:
+            peer.send(password)
         if wait:
             peer.expect_line(WELCOME, timeout)
             peer.expect_line(TABLE_UPDATED, timeout)

@@ -195,7 +195,9 @@ def test_a_restarted_receiver_is_found_again_by_the_senders_first_retry() -> Non
     assert [d for d, _ in pair.got["bob"]] == [b"one"]
     retry = pair.send("alice", b"two", 10.5)  # the protocol's retry, 500 ms on
     assert secure.INITIATION in [p[0] for p, _ in retry]
-    pair.deliver(retry, 10.5)
+    pair.deliver(retry, 10.5)  # the new session is made; this copy was sent in the old
+    assert [d for d, _ in pair.got["bob"]] == [b"one"]
+    pair.deliver(pair.send("alice", b"two", 11.0), 11.0)  # the next try, in the new one
     assert [d for d, _ in pair.got["bob"]] == [b"one", b"two"]
 
 

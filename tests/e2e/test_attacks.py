@@ -1,0 +1,221 @@
+"""ChatApp tried as an attacker on the LAN would try it, with real processes on loopback:
+capture every frame, replay and alter what was captured, forge with a key of one's own,
+spoof source addresses (docs/SECURITY.md names the test of each claim)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .capture import Capture, can_capture, capturing, send_spoofed
+from .harness import HOST, TABLE_UPDATED, WELCOME, ChatEnv, direct
+from .secure_socket import SecureSocket
+
+from wire import messages  # isort: skip  (harness puts the repository on sys.path)
+from wire.keys import key_from_text  # isort: skip
+from wire.version import WIRE_VERSION  # isort: skip
+
+pytestmark = pytest.mark.skipif(not can_capture(), reason="needs a raw socket (root)")
+
+PASSWORD = "correct-horse-battery-staple"
+PHONE = "+44 7700 900456"
+SECRETS = {
+    "direct": "my bank PIN is 1234",
+    "channel": "the channel-secret walrus",
+    "offline": "the offline-secret heron",
+    "room": "the room-secret otter",
+    "desk line": "I have felt low for weeks",
+    "desk description": "help-with-debts",
+}
+
+
+def _desk_key(chat: ChatEnv) -> str:
+    return (chat.registry_dir / "desk-key").read_text().strip()
+
+
+@pytest.mark.timeout(60)
+def test_a_capture_of_every_frame_holds_none_of_the_secrets_typed(chat: ChatEnv) -> None:
+    with capturing() as capture:
+        registry = chat.start_registry(options=["--no-desk-console"])
+        alice = chat.start_peer("alice", wait=False, password=PASSWORD)
+        alice.expect_line(WELCOME)
+        bob, carol = chat.start_peers("bob", "carol")
+        alice.expect_line(TABLE_UPDATED)
+        direct(alice, bob, SECRETS["direct"])
+        alice.send(f"send_all {SECRETS['channel']}")
+        bob.expect_line(f"[Channel_Message alice: {SECRETS['channel']}]")
+        for peer in (bob, carol):
+            peer.send("join den")
+        carol.expect(r"\[(You joined den|bob joined den)")
+        bob.send(SECRETS["room"])
+        carol.expect(re.escape(f"bob (in den): {SECRETS['room']}"))
+        carol.send("/dereg carol")
+        carol.expect_line("[You are Offline. Bye.]")
+        alice.send(f"send carol {SECRETS['offline']}")
+        alice.expect_line("[Messages received by the server and saved]")
+        # the help desk: a person's phone and what they tell the operator
+        assert chat.registry_port is not None
+        chat.env["CHATAPP_DESK_KEY"] = _desk_key(chat)
+        ann = chat.spawn("-o", "ann", HOST, str(chat.registry_port), label="operator")
+        ann.expect(r"On duty as ann")
+        ann.send(".serve all")
+        person = chat.spawn("-d", HOST, str(chat.registry_port), label="person")
+        for answer in ("Nora", PHONE, "2", SECRETS["desk description"]):
+            person.send(answer)
+        ann.expect(r"Nora")
+        person.expect(r"ann")
+        person.send(SECRETS["desk line"])
+        ann.expect(re.escape(SECRETS["desk line"]))
+        registry.drain()
+    seen = capture.payloads()
+    assert capture.packets, "the capture saw nothing"
+    for what, secret in (*SECRETS.items(), ("password", PASSWORD), ("phone", PHONE)):
+        assert secret.encode() not in seen, f"the {what} travelled in clear"
+    assert b"900456" not in seen  # not even the phone's digits in another spelling
+    # and nothing that looks like a message: no JSON in any payload
+    assert b'"t":"' not in seen
+
+
+def _chat_datagrams(capture: Capture, to_port: int) -> list[bytes]:
+    """The DATA datagrams (first byte 3) captured on their way to `to_port`."""
+    return [
+        p.payload
+        for p in capture.packets
+        if p.proto == "udp" and p.dst[1] == to_port and p.payload[:1] == b"\x03"
+    ]
+
+
+@pytest.mark.timeout(60)
+def test_captured_datagrams_replayed_or_altered_byte_by_byte_show_nothing(chat: ChatEnv) -> None:
+    chat.start_registry()
+    alice, bob = chat.start_peers("alice", "bob")
+    with capturing() as capture:
+        direct(alice, bob, "only once")
+    captured = _chat_datagrams(capture, bob.port)
+    assert captured, "no datagram to bob was captured"
+    original = captured[0]
+    sent = 0
+    for _ in range(3):  # as captured, from alice's own address
+        send_spoofed(original, (HOST, alice.port), (HOST, bob.port))
+        sent += 1
+    for i in range(len(original)):  # each byte flipped in turn
+        altered = bytearray(original)
+        altered[i] ^= 0x01
+        send_spoofed(bytes(altered), (HOST, alice.port), (HOST, bob.port))
+        sent += 1
+    direct(alice, bob, "after the attack")  # bob has read everything sent before this
+    bob.drain()
+    assert bob.count(re.escape("only once")) == 1
+    assert bob.count(r"^>>> (?!\[)") == 2, "bob showed a line nobody sent"
+    assert sent > 100
+
+
+@pytest.mark.timeout(60)
+def test_a_replay_after_the_receiver_restarted_shows_nothing(chat: ChatEnv) -> None:
+    chat.start_registry()
+    alice, bob = chat.start_peers("alice", "bob")
+    with capturing() as capture:
+        direct(alice, bob, "said once")
+    captured = _chat_datagrams(capture, bob.port)
+    bob.send("/quit")
+    assert bob.wait_exit() == 0
+    bob = chat.restart_peer(bob)
+    for datagram in captured:
+        send_spoofed(datagram, (HOST, alice.port), (HOST, bob.port))
+    direct(alice, bob, "after the replay")
+    bob.drain()
+    assert bob.count(re.escape("said once")) == 0
+
+
+@pytest.mark.timeout(60)
+def test_a_forger_can_neither_take_a_token_nor_act_for_a_name(chat: ChatEnv) -> None:
+    registry = chat.start_registry()
+    alice, bob = chat.start_peers("alice", "bob")
+    assert chat.registry_port is not None
+    server = (HOST, chat.registry_port)
+    with SecureSocket() as forger:
+        forger.learn_key(server)
+        # a Register without token for alice's name, at alice's own port: no token back
+        grab = messages.Register("grab-1", "alice", alice.port, "", "", WIRE_VERSION)
+        answers = forger.exchange(grab, server, 2.0)
+        assert not [m for m in answers if isinstance(m, messages.Welcome)]
+        refused = [m for m in answers if isinstance(m, messages.Refused)]
+        assert refused and "alice" in refused[0].reason
+        # a channel post and a dereg in alice's name, with any token: refused
+        for forged in (
+            messages.ChannelPost("post-1", "alice", "0" * 32, "forged post"),
+            messages.Deregister("quit-1", "alice", "0" * 32, True, "forged"),
+        ):
+            [answer] = forger.exchange(forged, server, 2.0)
+            assert isinstance(answer, messages.Refused)
+            assert answer.reason == "That name belongs to another key."
+    registry.expect(r"another key")
+    direct(alice, bob, "alice is still alice")
+    bob.drain()
+    assert bob.count("forged") == 0
+
+
+@pytest.mark.timeout(60)
+def test_a_table_update_acks_or_chats_from_a_key_not_the_registrys_change_nothing(
+    chat: ChatEnv,
+) -> None:
+    chat.start_registry()
+    alice, bob = chat.start_peers("alice", "bob")
+    assert chat.registry_port is not None
+    server = (HOST, chat.registry_port)
+    with SecureSocket() as mallory:
+        mallory.learn_key(server)
+        register = messages.Register("m-reg", "mallory", mallory.address[1], "", "", WIRE_VERSION)
+        [welcome] = [
+            m for m in mallory.exchange(register, server, 3.0) if isinstance(m, messages.Welcome)
+        ]
+        bob_key = next(key_from_text(e.key) for e in welcome.entries if e.name == "bob")
+        assert bob_key is not None
+        bob.expect_line(TABLE_UPDATED)
+        to_bob = (HOST, bob.port)
+        # alice's row moved to mallory's address, as if from the registry
+        moved = messages.Entry("alice", HOST, mallory.address[1], True, welcome.entries[0].key)
+        mallory.send(messages.TableUpdate("m-1", 10**6, (moved,)), to_bob, bob_key)
+        # a chat in alice's name, and acks for whatever bob sends
+        mallory.send(messages.Chat("m-2", "alice", "bob", "forged as alice"), to_bob, bob_key)
+        mallory.receive(1.0)
+    direct(bob, alice, "my bank PIN is 9876")  # still reaches alice, acked by alice
+    bob.drain()
+    alice.drain()
+    assert bob.count("forged as alice") == 0
+    assert alice.count(re.escape("my bank PIN is 9876")) == 1
+
+
+@pytest.mark.timeout(60)
+def test_the_registrys_files_and_log_hold_no_password_or_token(chat: ChatEnv) -> None:
+    registry = chat.start_registry(options=["-v"])
+    alice = chat.start_peer("alice", wait=False, password=PASSWORD)
+    alice.expect_line(WELCOME)
+    registry.expect(r"<- .* Register\(")  # -v logs every message
+    registry.expect(r"-> .* Welcome\(")
+    token = (chat.peer_dir / "peers" / "alice.json").read_text()
+    token = re.search(r'"token": "([0-9a-f]{32})"', token).group(1)  # type: ignore[union-attr]
+    for path in chat.registry_dir.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert PASSWORD.encode() not in data, path
+    registry.drain()
+    logged = "\n".join(registry.transcript)
+    assert PASSWORD not in logged
+    assert token not in logged
+
+
+@pytest.mark.timeout(30)
+def test_spoofed_clear_datagrams_from_the_registrys_address_change_nothing(
+    chat: ChatEnv,
+) -> None:
+    chat.start_registry()
+    alice, bob = chat.start_peers("alice", "bob")
+    assert chat.registry_port is not None
+    forged = (
+        b'{"t":"TableUpdate","id":"x-1","version":999999,'
+        b'"entries":[["alice","127.0.0.1",9,true,""]]}'
+    )
+    send_spoofed(forged, (HOST, chat.registry_port), (HOST, bob.port))
+    direct(bob, alice, "still to alice")
