@@ -38,6 +38,13 @@ class Who:
 
 
 @dataclass(frozen=True)
+class Whois:
+    """Show `name`'s key fingerprint, and ours, to compare aloud."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class JoinRoom:
     room: str
 
@@ -102,6 +109,7 @@ Command = (
     | SendAll
     | AskMessage
     | Who
+    | Whois
     | JoinRoom
     | LeaveRoom
     | ListRooms
@@ -138,6 +146,11 @@ SPECS: tuple[Spec, ...] = (
         ("who", "/who", "/users", "server:who"),
         "who [-l]",
         "every name, online or not; -l adds addresses",
+    ),
+    Spec(
+        ("whois", "/whois"),
+        "whois <name>",
+        "the fingerprint of <name>'s key, and yours, to compare aloud",
     ),
     Spec(("join", "/join"), "join <room>", "enter a room (made if new), leaving any other"),
     Spec(("leave", "/leave", "/out"), "leave", "leave the room you are in"),
@@ -316,6 +329,10 @@ def _command(text: str, *, slash: bool) -> Command | None:
             if rest not in ("", "-l"):
                 return Mistake(f"Usage: {'/' if slash else ''}{word} [-l]")
             return Who(long=rest == "-l")
+        case "whois":
+            if not rest or " " in rest:
+                return Mistake(f"Usage: {'/' if slash else ''}whois <name>")
+            return Whois(rest)
         case "join":
             if not rest or " " in rest:
                 return Mistake(f"Usage: {'/' if slash else ''}join <room>")

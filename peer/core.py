@@ -45,6 +45,7 @@ from peer.rooms import KnownRooms, room_line
 from peer.seen_ids import SeenIds
 from peer.table import Table
 from wire.codec import travels_by_stream
+from wire.keys import fingerprint, key_from_text
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
     OFFLINE_REFUSAL,
@@ -183,6 +184,8 @@ class PeerCore:
         #: Lines shown once, right after the next Welcome (the registry's key, first met:
         #: after it, so that the Welcome stays the first line a script reads).
         self.after_welcome: list[Print] = []
+        #: Our key's fingerprint, for /whois (the node knows the key).
+        self.fingerprint = ""
         self._told_renamed: set[tuple[str, str]] = set()  # (old, new) keys said on a send
         self._rooms = KnownRooms()  # for tab completion, and the registry's spellings
         # the room kept on disk, and the rooms to go back to (after a restart, and for
@@ -462,6 +465,17 @@ class PeerCore:
         if self._watch.keepalive_due(now):
             self._keepalive(now, out)
 
+    def _whois(self, name: str) -> str:
+        """The /whois line: `name`'s key fingerprint from the table, and ours."""
+        entry = self.table.entry(name)
+        key = key_from_text(entry.key) if entry is not None else None
+        yours = f"yours: {self.fingerprint}" if self.fingerprint else ""
+        if entry is None:
+            return f"[No user named {name}.]"
+        if key is None:
+            return f"[{entry.name} has no key yet (not started since the registry took keys).]"
+        return f"[{entry.name}'s key: {fingerprint(key)}; {yours}. Read them aloud to compare.]"
+
     def knows(self, addr: Addr) -> bool:
         """Whether `addr` is the registry's or a peer's in our table: an address we may answer
         with more bytes than it sent (no amplification towards anyone else)."""
@@ -593,6 +607,8 @@ class PeerCore:
                     out.append(Print("[To whom?]", "system"))
             case cmd.Who(long):
                 self.table.who(long, self.state.name, out)
+            case cmd.Whois(name):
+                out.append(Print(self._whois(name), "system"))
             case cmd.Dereg(name):
                 if self._is_me(name, "dereg", out):
                     if not self.state.registered:

@@ -16,7 +16,7 @@ from pathlib import Path
 from net.batch import receive_batch, receive_one
 from net.endpoint import Endpoint
 from net.files import InUse, hold_lock, os_reason
-from net.keys import KeyFileError, Pins, load_or_make_key
+from net.keys import KeyFileError, Pins, load_or_make_key, public_of
 from net.secure import SecureChannel
 from net.wake import WakeTimer
 from peer.actions import (
@@ -37,11 +37,12 @@ from peer.actions import (
 )
 from peer.carried_out import CarriedOut
 from peer.core import PeerCore
+from peer.sealed_mail import SealedMail
 from peer.state import PeerStateFile, follow_renames
 from peer.terminal import Console, PlainConsole, TerminalConsole
 from peer.trust import Trust
 from wire.keys import fingerprint, key_from_text
-from wire.messages import MailTaken, Message, for_log
+from wire.messages import Chat, MailTaken, Message, SaveMessage, for_log
 from wire.names import name_key
 from wire.reliable import ATTEMPTS, TIMEOUT
 
@@ -124,6 +125,8 @@ class PeerNode:
         self._answered: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         # the registry's key: pinned, or learned at `run` before anything is sent to it
         self.trust = Trust(self._pins.get(self._pin_label) or b"", self.core.table.entry)
+        self.mail = SealedMail(static, self.core.table.entry)
+        self.core.fingerprint = fingerprint(public_of(static))
         self.endpoint = Endpoint(
             self._received,
             channel=SecureChannel(static),
@@ -326,7 +329,13 @@ class PeerNode:
             self._debug(f"dropped {len(messages) - len(believed)} from {addr}: not believed")
             if not believed:
                 return
-            messages = believed
+        if key == self.trust.registry:  # what it delivers of others' is sealed to us
+            believed = [self.mail.opened(m) for m in believed]
+        else:
+            for message in believed:
+                if type(message) is Chat:
+                    self._pinned(message.sender, key)
+        messages = believed
         trace = self._debug if self._verbose else None
         if len(messages) == 1:
             # A datagram of one message, as an idle sender sends: each action is carried
@@ -380,8 +389,7 @@ class PeerNode:
             case OnceShown(then):
                 self._console.after_printed(functools.partial(self._run, list(then)))
             case SendStream(addr, message):
-                self._owed(addr, message)
-                self.endpoint.send(addr, message, stream=True)
+                self._send(addr, message, stream=True)
             case Remember(name, token):
                 self._remember(name, token)
             case Prompt(text):
@@ -420,11 +428,14 @@ class PeerNode:
         else:
             self._state.sending.settled(record.id)
 
-    def _send(self, addr: Addr, message: Message) -> None:
+    def _send(self, addr: Addr, message: Message, *, stream: bool = False) -> None:
         if self._verbose:
             self._debug(f"-> {addr[0]}:{addr[1]} {for_log(message)}")
         self._owed(addr, message)
-        self.endpoint.send(addr, message)
+        if type(message) is SaveMessage:
+            # sealed to its recipient as it leaves (the core and the outbox keep it open)
+            message = self.mail.sealed(message) or message
+        self.endpoint.send(addr, message, stream=stream)
 
     def _owed(self, addr: Addr, message: Message) -> None:
         """Tell `trust` whose ack a chat sent to a peer at `addr` awaits."""
@@ -432,6 +443,24 @@ class PeerNode:
             key = self.endpoint.key_at(addr)
             if key is not None:
                 self.trust.sent(message, key)
+                if type(message) is Chat:
+                    self._pinned(message.to, key)
+
+    def _pinned(self, name: str, key: bytes) -> None:
+        """Pin `name`'s `key` the first time we talk (as SSH pins a host); say it when the
+        key is another than the one pinned, and pin the new one."""
+        label = f"peer {name_key(name)} at {self._pin_label}"
+        pinned = self._pins.get(label)
+        if pinned == key:
+            return
+        if pinned is not None:
+            line = (
+                f"[{name}'s key has changed since you last talked; compare fingerprints "
+                f"with /whois {name}.]"
+            )
+            self._console.show(Print(line, "error"))
+        with contextlib.suppress(OSError):  # not kept: said again next time, no harm
+            self._pins.pin(label, key)
 
     def _on_disk(self, what: str, write: Callable[[], None], *, then: str = "") -> None:
         """Carry out `write`, a write of kept state; when it fails, say what was not kept.

@@ -41,7 +41,7 @@ from registry.table import Record, Table
 from registry.table_changes import TableChanges
 from wire.codec import record_size, travels_by_stream
 from wire.keys import key_from_text, key_text
-from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_TEXT
+from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_SEALED, MAX_TEXT
 from wire.messages import (
     OFFLINE_REFUSAL,
     Ack,
@@ -812,7 +812,7 @@ class RegistryCore:
         if recipient is None:
             self._refuse(msg.id, addr, unknown_name(msg.to), f"save for unknown {msg.to}", out)
             return
-        if len(msg.text.encode()) > MAX_TEXT:
+        if len(msg.text.encode()) > MAX_SEALED:  # sealed: the registry cannot read it
             self._refuse(msg.id, addr, "Message too long.", f"save from {sender.name}", out)
             return
         if recipient.online:

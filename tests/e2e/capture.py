@@ -68,9 +68,6 @@ class Capture:
         self._sock.close()
         return self.packets
 
-    def payloads(self) -> bytes:
-        """Every payload seen, joined: what to search for a secret."""
-        return b"\n".join(p.payload for p in self.packets)
 
 
 def _parse(ip: bytes) -> Packet | None:

@@ -54,6 +54,10 @@ def test_a_capture_of_every_frame_holds_none_of_the_secrets_typed(chat: ChatEnv)
         carol.expect_line("[You are Offline. Bye.]")
         alice.send(f"send carol {SECRETS['offline']}")
         alice.expect_line("[Messages received by the server and saved]")
+        # stored sealed: the registry's files do not hold it
+        for path in chat.registry_dir.rglob("*"):
+            if path.is_file():
+                assert SECRETS["offline"].encode() not in path.read_bytes(), path
         # the help desk: a person's phone and what they tell the operator
         assert chat.registry_port is not None
         chat.env["CHATAPP_DESK_KEY"] = _desk_key(chat)
@@ -68,13 +72,20 @@ def test_a_capture_of_every_frame_holds_none_of_the_secrets_typed(chat: ChatEnv)
         person.send(SECRETS["desk line"])
         ann.expect(re.escape(SECRETS["desk line"]))
         registry.drain()
-    seen = capture.payloads()
-    assert capture.packets, "the capture saw nothing"
+    carol.send("reg carol")
+    carol.expect_line("[You have messages]")
+    carol.expect(re.escape(SECRETS["offline"]))  # and carol reads it
+    # this test's own traffic (tests running beside it send junk in clear on purpose)
+    ports = {chat.registry_port, alice.port, bob.port, carol.port}
+    ours = [p for p in capture.packets if p.src[1] in ports or p.dst[1] in ports]
+    seen = b"\n".join(p.payload for p in ours)
+    assert len(ours) > 50, "the capture saw nothing of this test's"
     for what, secret in (*SECRETS.items(), ("password", PASSWORD), ("phone", PHONE)):
         assert secret.encode() not in seen, f"the {what} travelled in clear"
     assert b"900456" not in seen  # not even the phone's digits in another spelling
     # and nothing that looks like a message: no JSON in any payload
-    assert b'"t":"' not in seen
+    clear = [p for p in ours if b'"t":"' in p.payload]
+    assert not clear, clear[:3]
 
 
 def _chat_datagrams(capture: Capture, to_port: int) -> list[bytes]:

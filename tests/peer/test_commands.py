@@ -298,6 +298,7 @@ def test_every_word_help_shows_works_where_it_is_shown(in_room: bool) -> None:
     samples = {
         "send": "bob hi", "dm": "bob hi", "send_all": "hi", "bm": "hi", "join": "r",
         "nick": "n", "nickname": "n", "dereg": "me", "reg": "me", "server:who": "-l",
+        "whois": "bob",
     }  # fmt: skip
     lines = cmd.help_lines(in_room=in_room)[1:-1]
     shown = [word for line in lines for word in _shown_words(line)]
@@ -324,7 +325,7 @@ def test_every_command_word_in_help_parses_to_its_command() -> None:
     """Each alias /help shows is understood outside a room (with arguments where needed)."""
     samples = {
         "send": "bob hi", "dm": "bob hi", "send_all": "hi", "bm": "hi", "join": "r",
-        "nick": "n", "nickname": "n", "dereg": "me", "reg": "me",
+        "nick": "n", "nickname": "n", "dereg": "me", "reg": "me", "whois": "bob",
     }  # fmt: skip
     for spec in cmd.SPECS:
         for word in spec.words:

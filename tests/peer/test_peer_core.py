@@ -14,6 +14,7 @@ from peer.change_lines import (
 )
 from peer.core import PeerCore
 from peer.mail_lines import MAIL_SHOWN_EVERY
+from wire.keys import fingerprint, key_text
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
@@ -1364,3 +1365,17 @@ def test_the_views_of_what_is_on_its_way_follow_a_message_until_it_is_confirmed(
     assert [m.id for m in core.undelivered()] == [save.id]
     core.receive(Saved("r-3", save.id, "carol", False, ""), SERVER, T0)
     assert not core.awaiting_outcome(save.id) and core.undelivered() == ()
+
+
+def test_whois_shows_a_names_key_fingerprint_and_ours() -> None:
+    core, _ = registered()
+    core.fingerprint = "11111 22222 33333 44444 55555 66666"
+    bob_key = bytes(range(32))
+    core.table.replace(1, (Entry("bob", "10.0.0.2", 6002, True, key_text(bob_key)),), ())
+    out: list[object] = []
+    core.line("/whois bob", 0.0, out)  # type: ignore[arg-type]
+    [shown] = [a for a in out if isinstance(a, pa.Print)]
+    assert fingerprint(bob_key) in shown.text and core.fingerprint in shown.text
+    out.clear()
+    core.line("whois nobody", 0.0, out)  # type: ignore[arg-type]
+    assert [a.text for a in out if isinstance(a, pa.Print)] == ["[No user named nobody.]"]
