@@ -74,6 +74,10 @@ class BenchPeer:
                     raise
         self.port = addr[1]
         self.node.core.state.port = self.port
+        # the registry's key, pinned or asked for, as PeerNode.run does before registering
+        self.node.endpoint.on_key = self.node._key_answered
+        if not await self.node._registry_key():
+            raise RuntimeError(f"{self.name}: the registry gave no key")
 
     def start(self) -> None:
         """Send the registration (what PeerNode.run does after binding)."""

@@ -70,9 +70,9 @@ UNANSWERED_STALE = 5.0
 #: said not done must not be done later).
 QUEUE_FOR = 0.45
 QUEUE_MAX = 256
-#: Keys (each at an address) with sessions kept at once; beyond this, the one used least
-#: recently is forgotten (its next datagram makes a new handshake). Bounds what strangers
-#: can make us hold.
+#: Keys (each at an address) with sessions kept at once; beyond this, the one met first is
+#: forgotten (its next datagram makes a new handshake). Bounds what strangers can make us
+#: hold.
 MAX_KEYS = 20_000
 #: Sessions kept per key: the current one, the one before it (datagrams still on their way
 #: when it was replaced) and one being confirmed.
@@ -114,6 +114,7 @@ class _Session:
     receiving: CipherState
     made: float
     confirmed: bool
+    peer: _Peer
     counter: int = 0
     window: ReplayWindow = field(default_factory=ReplayWindow)
 
@@ -290,7 +291,7 @@ class SecureChannel:
             return self._drop("does not open")
         if not session.window.accept(counter):
             return self._drop("replayed")
-        peer = self._peer(session.key, session.addr)
+        peer = session.peer
         peer.unanswered_since = None
         send: Out = []
         if not session.confirmed:
@@ -316,7 +317,7 @@ class SecureChannel:
         local = self._new_index()
         response = handshake.write_message(_INDEX.pack(local))
         sending, receiving = handshake.split()
-        session = _Session(local, remote, key, addr, sending, receiving, now, confirmed=False)
+        session = _Session(local, remote, key, addr, sending, receiving, now, False, peer)
         self._keep(peer, session)
         return Opened(send=[(bytes([RESPONSE]) + _INDEX.pack(remote) + response, addr)])
 
@@ -340,7 +341,7 @@ class SecureChannel:
         (remote,) = _INDEX.unpack(payload)
         sending, receiving = initiation.handshake.split()
         session = _Session(
-            index, remote, initiation.key, initiation.addr, sending, receiving, now, confirmed=True
+            index, remote, initiation.key, initiation.addr, sending, receiving, now, True, peer
         )
         self._keep(peer, session)
         send: Out = []
@@ -382,8 +383,6 @@ class SecureChannel:
                     self._by_index.pop(session.local, None)
                 if gone.initiation is not None:
                     self._by_index.pop(gone.initiation.local, None)
-        else:
-            self._peers.move_to_end((key, addr))
         return peer
 
     def _new_index(self) -> int:

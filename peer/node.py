@@ -439,12 +439,11 @@ class PeerNode:
 
     def _owed(self, addr: Addr, message: Message) -> None:
         """Tell `trust` whose ack a chat sent to a peer at `addr` awaits."""
-        if addr != self.core.server:
+        if type(message) is Chat and addr != self.core.server:
             key = self.endpoint.key_at(addr)
             if key is not None:
                 self.trust.sent(message, key)
-                if type(message) is Chat:
-                    self._pinned(message.to, key)
+                self._pinned(message.to, key)
 
     def _pinned(self, name: str, key: bytes) -> None:
         """Pin `name`'s `key` the first time we talk (as SSH pins a host); say it when the

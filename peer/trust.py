@@ -30,12 +30,11 @@ class Trust:
         #: Messages dropped, by why.
         self.dropped: collections.Counter[str] = collections.Counter()
 
-    def sent(self, message: Message, key: bytes) -> None:
-        """`message` was sent to `key` (a chat to a peer): only `key` may ack it."""
-        if type(message) is Chat:
-            self._owed[message.id] = key
-            if len(self._owed) > OWED_KEPT:
-                self._owed.popitem(last=False)
+    def sent(self, chat: Chat, key: bytes) -> None:
+        """`chat` was sent to `key`: only `key` may ack it."""
+        self._owed[chat.id] = key
+        if len(self._owed) > OWED_KEPT:
+            self._owed.popitem(last=False)
 
     def believed(self, message: Message, key: bytes) -> Message | None:
         """`message` as far as `key` may say it (an Acks keeps only the acks owed by `key`),

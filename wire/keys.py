@@ -6,6 +6,7 @@ Pure: the key pairs themselves, and the files that keep them, are `net.keys`'.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 
 #: Bytes of a public key (X25519).
@@ -17,8 +18,10 @@ def key_text(public: bytes) -> str:
     return base64.urlsafe_b64encode(public).rstrip(b"=").decode("ascii")
 
 
+@functools.lru_cache(maxsize=4096)
 def key_from_text(text: str) -> bytes | None:
-    """The public key `key_text` made, or None when `text` is not one."""
+    """The public key `key_text` made, or None when `text` is not one. Remembered: the
+    same few keys are looked up for every message sent and shown."""
     if len(text) != 43:
         return None
     try:
