@@ -175,6 +175,14 @@ def main_command(
         bool, typer.Option("--password", help="Peer: ask for a password that protects the name.")
     ] = False,
     bell: Annotated[bool, typer.Option("--bell", help="Peer: ring on messages to you.")] = False,
+    accept_new_key: Annotated[
+        bool,
+        typer.Option(
+            "--accept-new-key",
+            help="Peer: pin the key the registry answers with now, in place of the one "
+            "pinned before (its owner made a new key; compare its fingerprint first).",
+        ),
+    ] = False,
     crisis_notice: Annotated[
         str | None,
         typer.Option(
@@ -279,6 +287,7 @@ def main_command(
                 colour=not no_color,
                 bell=bell,
                 verbose=verbose,
+                accept_new_key=accept_new_key,
             )
         )
         raise typer.Exit(code)

@@ -569,6 +569,7 @@ async def run_peer(
     colour: bool,
     bell: bool,
     verbose: bool,
+    accept_new_key: bool = False,
 ) -> int:
     """Run a peer until the user quits; return the exit status."""
     console = make_console(colour=colour, bell=bell)
@@ -583,6 +584,7 @@ async def run_peer(
             password=password,
             console=console,
             verbose=verbose,
+            accept_new_key=accept_new_key,
         )
     except StartRefused as refused:
         console.show(Print(str(refused), "error"))
