@@ -47,12 +47,12 @@ class SealedMail:
         key for the recipient (a name not seen since the registry began to use keys)."""
         entry = self._entry(save.to)
         key = key_from_text(entry.key) if entry is not None else None
-        if key is None:
+        if entry is None or key is None:
             return None
         payload = "\0".join((save.id, save.sender, save.to, save.text)).encode()
         sealed = seal(self._static, key, PROLOGUE, payload)
         text = SEALED_PREFIX + base64.urlsafe_b64encode(sealed).decode("ascii")
-        return SaveMessage(save.id, save.sender, save.token, save.to, text)
+        return SaveMessage(save.id, save.sender, save.token, save.to, text, entry.key)
 
     def opened(self, message: Message) -> Message:
         """`message` (from the registry) with the direct messages it carries opened: a Chat

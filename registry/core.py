@@ -815,6 +815,14 @@ class RegistryCore:
         if len(msg.text.encode()) > MAX_SEALED:  # sealed: the registry cannot read it
             self._refuse(msg.id, addr, "Message too long.", f"save from {sender.name}", out)
             return
+        if msg.key and recipient.key and msg.key != recipient.key:
+            # Sealed to a key the recipient no longer has (its name moved to a new machine a
+            # moment ago): it could not open it. Not taken: the sender is sent the table
+            # now, and its next try, sealed anew, is.
+            what = f"save from {sender.name} for {recipient.name}: sealed to its former key"
+            out.append(Log(f"{what}; sent the table"))
+            out.append(Send(addr, self._snapshot("")))
+            return
         if recipient.online:
             # It may still be alive: deliver it ourselves; the probe's outcome decides.
             self._probing[msg.id] = msg

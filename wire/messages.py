@@ -279,6 +279,7 @@ class Chat:
 @dataclass(frozen=True, slots=True)
 class SaveMessage:
     """Ask the registry to deliver or store a direct message; `id` is the Chat's own id.
+    `text` is sealed to the recipient's `key` (peer/sealed_mail.py; "" for one that is not).
 
     Answered at once with Ack (accepted), then with a Saved push carrying the outcome.
     """
@@ -288,6 +289,7 @@ class SaveMessage:
     token: str
     to: str
     text: str
+    key: str = ""
 
 
 @dataclass(frozen=True, slots=True)

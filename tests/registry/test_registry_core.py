@@ -48,6 +48,7 @@ from wire.messages import (
     RoomPost,
     Saved,
     SaveMessage,
+    TableSnapshot,
     TableUpdate,
     TooBig,
     Welcome,
@@ -1094,3 +1095,19 @@ def test_a_registration_in_a_datagram_from_a_verified_address_is_carried_out() -
     out = reg.receive(again, X, T0 + 1, datagram=True)
     assert Welcome in [type(m) for _, m in sends(out)]
     assert reg.table.get("x") is not None
+
+
+def test_a_save_sealed_to_a_key_its_recipient_no_longer_has_is_not_taken() -> None:
+    # y moved to a new machine a moment ago; x's table still had y's former key, so the
+    # sealed text is one y cannot open: not stored, and x is sent the table to seal anew
+    reg = core()
+    wx = register(reg, "x", X)
+    register(reg, "y", Y)
+    reg.table.get("y").key = "new-key-of-y"  # type: ignore[union-attr]
+    stale = SaveMessage("x-5", "x", wx.token, "y", "s1.sealed", "former-key-of-y")
+    out = reg.receive(stale, X, T0)
+    assert [type(m) for _, m in sends(out)] == [TableSnapshot]
+    assert not any(isinstance(a, ra.StoreMail) for a in out)
+    assert any(isinstance(a, ra.Log) and "former key" in a.line for a in out)
+    fresh = SaveMessage("x-5", "x", wx.token, "y", "s1.sealed", "new-key-of-y")
+    assert Ack in [type(m) for _, m in sends(reg.receive(fresh, X, T0 + 0.5))]
