@@ -638,7 +638,12 @@ class Endpoint:
         # Not a route: only what arrives on a connection we accepted is answered on it. Were
         # this one a route, every later datagram-sized message to `addr` (acks included)
         # would travel on it and reach `addr` from an ephemeral port it does not know.
-        self._streams[writer] = SecureStream(self.channel.static, remote=key)
+        try:
+            self._streams[writer] = SecureStream(self.channel.static, remote=key)
+        except ValueError as exc:
+            self._log(f"not sent to {_fmt(addr)} over TCP: {exc}")
+            writer.close()
+            return
         self._write(writer, message)
         await self._serve_stream(reader, writer, addr, answer_to=message.id)
 

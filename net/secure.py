@@ -241,7 +241,11 @@ class SecureChannel:
         # the stamp, strictly growing within this run even if the wall clock steps back
         self._last_stamp = max(self._stamp(), self._last_stamp + 1)
         payload = _stamp_bytes(self._last_stamp) + _INDEX.pack(local)
-        message = handshake.write_message(payload)
+        try:
+            message = handshake.write_message(payload)
+        except NoiseError:  # a key no handshake can use (a low-order point): a bad table row
+            self.dropped["not sent: a key no handshake can use"] += 1
+            return
         initiation = _Initiation(local, key, addr, handshake, now)
         peer.initiation = initiation
         self._by_index[local] = initiation

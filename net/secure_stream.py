@@ -82,8 +82,11 @@ class SecureStream:
         #: The other side's static key, once the handshake has shown it.
         self.remote_key: bytes | None = remote if initiator else None
         self._public = public_bytes(static)
-        if initiator:
-            self._out += _frame(self._handshake.write_message(b""))
+        if initiator:  # ValueError for a key no handshake can use (a low-order point)
+            try:
+                self._out += _frame(self._handshake.write_message(b""))
+            except NoiseError:
+                raise ValueError("a key no handshake can use") from None
 
     @property
     def ready(self) -> bool:

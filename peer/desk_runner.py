@@ -255,7 +255,12 @@ class DeskRunner:
         enable_keepalive(writer)
         if self._static is None:
             self._static = X25519PrivateKey.generate()
-        stream = SecureStream(self._static, remote=key)
+        try:
+            stream = SecureStream(self._static, remote=key)
+        except ValueError:  # a pinned key no handshake can use
+            writer.close()
+            self.events.put_nowait(NotConnected(gen, "the registry's pinned key is unusable"))
+            return
         writer.write(stream.output())  # the handshake's first frame
         self.events.put_nowait(Connected(gen, reader, writer, stream))
 

@@ -17,6 +17,7 @@ from net.batch import receive_batch, receive_one
 from net.endpoint import Endpoint
 from net.files import InUse, hold_lock, os_reason
 from net.keys import KeyFileError, Pins, load_or_make_key, public_of
+from net.noise import NoiseError
 from net.secure import SecureChannel
 from net.wake import WakeTimer
 from peer.actions import (
@@ -241,19 +242,22 @@ class PeerNode:
         return None
 
     def _key_answered(self, addr: Addr, key: bytes) -> None:
+        """The registry answered a KEY_REQUEST: the first time, the key to pin; with a key
+        pinned, a key other than it is said (once), and not trusted."""
         if addr != self.core.server:
             return
         if not self._answered.done():
             self._answered.set_result(key)
-        elif self.trust.registry and key != self.trust.registry and not self._key_changed_said:
+        pinned = self.trust.registry
+        if pinned and key != pinned and not self._accept_new_key and not self._key_changed_said:
             self._key_changed_said = True
             where = f"{addr[0]}:{addr[1]}"
             self._console.show(
                 Print(
                     f"[The registry at {where} answers with another key than the one pinned "
-                    f"(fingerprint {fingerprint(key)}, pinned {fingerprint(self.trust.registry)}"
-                    "): nothing is sent to it. If its owner made a new key, start again with "
-                    "--accept-new-key.]",
+                    f"(fingerprint {fingerprint(key)}, pinned {fingerprint(pinned)}): it is "
+                    "not trusted. If its owner made a new key, compare its fingerprint and "
+                    "start again with --accept-new-key.]",
                     "error",
                 )
             )
@@ -434,7 +438,11 @@ class PeerNode:
         self._owed(addr, message)
         if type(message) is SaveMessage:
             # sealed to its recipient as it leaves (the core and the outbox keep it open)
-            message = self.mail.sealed(message) or message
+            try:
+                message = self.mail.sealed(message) or message
+            except NoiseError:  # the table gives a key nothing can be sealed to: not sent
+                self._debug(f"not sent: {message.to}'s key in the table is unusable")
+                return
         self.endpoint.send(addr, message, stream=stream)
 
     def _owed(self, addr: Addr, message: Message) -> None:

@@ -44,7 +44,8 @@ class SealedMail:
 
     def sealed(self, save: SaveMessage) -> SaveMessage | None:
         """`save` with its text sealed to its recipient's key; None when the table has no
-        key for the recipient (a name not seen since the registry began to use keys)."""
+        key for the recipient (a name not seen since the registry began to use keys).
+        Raises NoiseError for a key nothing can be sealed to (a low-order point)."""
         entry = self._entry(save.to)
         key = key_from_text(entry.key) if entry is not None else None
         if entry is None or key is None:

@@ -218,3 +218,9 @@ def test_data_from_another_address_than_its_sessions_is_dropped() -> None:
     opened = pair.bob.open(data, ("10.9.9.9", 9), 0.0)
     assert opened.data is None and opened.dropped == "from another address than its session's"
     assert pair.bob.open(data, A, 0.0).data == b"again"  # the original still opens
+
+
+def test_a_key_no_handshake_can_use_is_not_sent_to_and_raises_nothing() -> None:
+    channel = SecureChannel(X25519PrivateKey.generate())
+    assert channel.seal(b"hi", B, bytes(32), 0.0) == []  # the all-zero key: low order
+    assert channel.dropped["not sent: a key no handshake can use"] == 1

@@ -77,3 +77,13 @@ def test_a_message_kept_in_clear_says_nothing_proves_its_sender() -> None:
 def test_a_recipient_without_a_key_gets_no_seal() -> None:
     no_key = SealedMail(ALICE, lambda name: Entry(name, "10.0.0.9", 1, False, ""))
     assert no_key.sealed(SaveMessage("a-1", "alice", "tok", "old", "hi")) is None
+
+
+def test_a_key_nothing_can_be_sealed_to_raises_the_one_noise_error() -> None:
+    import pytest
+
+    from net.noise import NoiseError
+
+    bad = SealedMail(ALICE, lambda name: Entry(name, "10.0.0.9", 1, False, key_text(bytes(32))))
+    with pytest.raises(NoiseError):
+        bad.sealed(SaveMessage("a-1", "alice", "tok", "bob", "hi"))
