@@ -8,13 +8,14 @@ changes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from net.files import open_regular, parse_json, read_text, replace_durably
+from net.files import fsync_dir, open_regular, parse_json, read_text
 from wire.keys import KEY_BYTES, key_from_text, key_text
 
 #: The key pair's file in a data directory: the 32 bytes of the private key, in hex.
@@ -57,19 +58,36 @@ def load_or_make_key(data_dir: Path) -> tuple[X25519PrivateKey, bool]:
 
 
 def _make_key(path: Path) -> X25519PrivateKey:
+    """A new key pair, kept at `path` unless another start kept one there first (then that
+    one). Written whole to a file of this process's, then linked in place: two starts at
+    once never keep different keys, nor read a key half written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     private = X25519PrivateKey.generate()
     text = (private.private_bytes_raw().hex() + "\n").encode("ascii")
-    # O_EXCL: two starts at once must not each make a key and keep different ones
+    _write_own(path, text)
+    tmp = _own_tmp(path)
     try:
-        fd = open_regular(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.link(tmp, path)
     except FileExistsError:
         return load_or_make_key(path.parent)[0]
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(path.parent)
+    return private
+
+
+def _own_tmp(path: Path) -> Path:
+    """A file beside `path` that only this process writes."""
+    return path.with_name(f"{path.name}.{os.getpid()}.tmp")
+
+
+def _write_own(path: Path, data: bytes) -> None:
+    """Write `data` durably to `path`'s file of this process's (mode 0600)."""
+    fd = open_regular(_own_tmp(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
-        f.write(text)
+        f.write(data)
         f.flush()
         os.fsync(f.fileno())
-    return private
 
 
 class Pins:
@@ -101,7 +119,18 @@ class Pins:
         return key_from_text(text) if text is not None else None
 
     def pin(self, label: str, public: bytes) -> None:
-        """Pin `public` for `label` (replacing any other), durably. Raises OSError."""
-        self._keys[label] = key_text(public)
+        """Pin `public` for `label` (replacing any other), durably, keeping what another
+        program sharing the data folder pinned meanwhile. Raises OSError."""
+        self._keys = {**self._read(), **self._keys, label: key_text(public)}
         data = json.dumps(self._keys, indent=2, sort_keys=True) + "\n"
-        replace_durably(self.path, data.encode("utf-8"))
+        _write_own(self.path, data.encode("utf-8"))
+        os.replace(_own_tmp(self.path), self.path)
+        fsync_dir(self.path.parent)
+
+    def _read(self) -> dict[str, str]:
+        """The keys pinned in the file now ({} when it cannot be read)."""
+        with contextlib.suppress(OSError, ValueError, RecursionError):
+            data = parse_json(read_text(self.path))
+            if isinstance(data, dict):
+                return {k: v for k, v in data.items() if isinstance(v, str) and key_from_text(v)}
+        return {}

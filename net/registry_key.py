@@ -47,8 +47,8 @@ async def pinned_key(
     pins: Pins, host: str, port: int, say: Callable[[str], None], *, accept_new: bool = False
 ) -> bytes | None:
     """The registry's key: the one pinned, else the one it answers with now, pinned and said
-    with its fingerprint (`accept_new`: the answer replaces a pinned one). None when there
-    is none to use (the registry does not answer, or the pin cannot be kept: said)."""
+    with its fingerprint (`accept_new`: the answer replaces a pinned one). None when the
+    registry does not answer."""
     label = registry_label(host, port)
     pinned = pins.get(label)
     if pinned is not None and not accept_new:
@@ -59,9 +59,8 @@ async def pinned_key(
     if key != pinned:
         try:
             pins.pin(label, key)
-        except OSError as exc:
+        except OSError as exc:  # used all the same: it is asked for again at the next start
             say(f"[Cannot keep the registry's key in {pins.path}: {exc.strerror or exc}.]")
-            return None
         said = "now accepted" if pinned else "first met"
         say(
             f"[The registry at {host}:{port}, {said}, has the key fingerprint {fingerprint(key)};"

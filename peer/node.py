@@ -218,10 +218,9 @@ class PeerNode:
         if key != pinned:
             try:
                 self._pins.pin(self._pin_label, key)
-            except OSError as exc:
+            except OSError as exc:  # used all the same: asked for again at the next start
                 line = f"[Cannot keep the registry's key in {self._pins.path}: {os_reason(exc)}.]"
                 self._console.show(Print(line, "error"))
-                return False
             said = "now accepted" if pinned else "first met"
             line = (
                 f"[The registry at {where}, {said}, has the key fingerprint "
