@@ -12,6 +12,10 @@ messages it has not seen, and acks what that wake-up read with as few Acks as ho
 ids (a peer's endpoint also merges the acks it makes in one pass of its loop, after sending
 the first at once). The registry under test is the real one, unchanged.
 
+Registered with the real registry, a client speaks the secure channel as a peer does
+(net/secure.py: each datagram sealed and opened, the registry's key asked first); with
+bench/bare_relay.py, which has none, it speaks clear JSON.
+
 The bench runs 100 such clients in one process, where 100 peers would run on 100
 machines. Sent at once, each client's ack would hold up every client read after it on
 this one core, a delay no real peer has. So a client counts as soon as it reads, and the
@@ -24,11 +28,16 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import Callable
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
 from bench.common import HOST
+from net.registry_key import ask_key
+from net.secure import SecureChannel
+from net.secure_stream import SecureStream
 from wire.codec import encode, json_value, pack_datagrams
-from wire.framing import StreamDecoder, encode_frame
 from wire.messages import Acks, ChannelPost, Register, Welcome
 from wire.version import WIRE_VERSION
 
@@ -99,26 +108,44 @@ class LightClient:
         self._unacked: list[str] = []  # ids read, not yet acked
         self._ack_to: Addr = server
         self._ack_sender = acks or AckSender()
+        # the secure channel, once registered with a registry (None: clear, a bare relay)
+        self._channel: SecureChannel | None = None
+        self._registry_key = b""
 
-    async def register(self) -> None:
-        """Register over TCP and wait for the Welcome; then listen on UDP."""
+    async def register(self, registry_key: bytes = b"") -> None:
+        """Register over TCP in the secure channel (the registry's key asked first, unless
+        given) and wait for the Welcome; then listen on UDP."""
+        key = registry_key or await ask_key(*self.server)
+        if key is None:
+            raise ConnectionError(f"{self.name}: the registry gave no key")
+        static = X25519PrivateKey.generate()
+        self._channel, self._registry_key = SecureChannel(static), key
+        stream = SecureStream(static, remote=key)
+        stream.send(Register(f"{self.name}-reg", self.name, self.port, "", "", WIRE_VERSION))
         reader, writer = await asyncio.open_connection(*self.server)
-        writer.write(
-            encode_frame(Register(f"{self.name}-reg", self.name, self.port, "", "", WIRE_VERSION))
-        )
-        decoder = StreamDecoder()
+        writer.write(stream.output())
         try:
             while True:
                 data = await asyncio.wait_for(reader.read(65536), 20.0)
                 if not data:
                     raise ConnectionError(f"{self.name}: registry closed before the Welcome")
-                welcome = [m for m in decoder.feed(data) if isinstance(m, Welcome)]
+                messages = stream.feed(data)
+                writer.write(stream.output())
+                welcome = [m for m in messages if isinstance(m, Welcome)]
                 if welcome:
                     self.token = welcome[0].token
                     break
         finally:
             writer.close()
         self.listen()
+
+    def _send(self, data: bytes, addr: Addr) -> None:
+        """`data` to `addr`: sealed for the registry, or in clear to a bare relay."""
+        if self._channel is None:
+            self.sock.sendto(data, addr)
+            return
+        for packet, to in self._channel.seal(data, addr, self._registry_key, time.monotonic()):
+            self.sock.sendto(packet, to)
 
     def listen(self) -> None:
         """Read and count what arrives on the UDP socket (register() calls this; a client of
@@ -133,6 +160,13 @@ class LightClient:
             except (BlockingIOError, InterruptedError):
                 break
             self._ack_sender.read()
+            if self._channel is not None:
+                opened = self._channel.open(data, addr, time.monotonic())
+                for packet, to in opened.send:
+                    self.sock.sendto(packet, to)
+                if opened.data is None:
+                    continue
+                data = opened.data
             obj = json_value(data)
             packed = type(obj) is list
             for item in obj if packed else (obj,):
@@ -162,7 +196,7 @@ class LightClient:
         for start in range(0, len(unacked), ACKS_PER_DATAGRAM):
             self._acks += 1
             ids = tuple(unacked[start : start + ACKS_PER_DATAGRAM])
-            self.sock.sendto(encode(Acks(f"{self.name}-{self._acks}", ids)), addr)
+            self._send(encode(Acks(f"{self.name}-{self._acks}", ids)), addr)
 
     def post(self, texts: list[str]) -> None:
         """send_all each of `texts`, packed into as few datagrams as they fit (as a peer's
@@ -173,7 +207,7 @@ class LightClient:
             post = ChannelPost(f"{self.name}-p{self._posts}", self.name, self.token, text)
             posts.append(encode(post))
         for packet in pack_datagrams(posts):
-            self.sock.sendto(packet, self.server)
+            self._send(packet, self.server)
 
     def close(self) -> None:
         with_loop = asyncio.get_running_loop()
@@ -192,6 +226,9 @@ async def light_clients(
         for c in clients:
             c.listen()
         return clients
+    key = await ask_key(*server)
+    if key is None:
+        raise ConnectionError("the registry gave no key")
     for i in range(0, count, batch):
-        await asyncio.gather(*(c.register() for c in clients[i : i + batch]))
+        await asyncio.gather(*(c.register(key) for c in clients[i : i + batch]))
     return clients
