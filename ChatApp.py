@@ -298,12 +298,18 @@ def main_command(
         tty = sys.stdin.isatty()
         raise typer.Exit(_run(run_desk_client(ip, port, stdin_is_tty=tty, state_dir=data_dir)))
     if operator is not None:
-        from peer.desk_operator import NO_KEY, find_operator_key, run_operator
+        from peer.desk_operator import (
+            NO_KEY,
+            find_operator_key,
+            operator_authorised,
+            run_operator,
+        )
 
         name = check_name(operator[0])
         ip, port = check_ip(operator[1]), check_port(operator[2], "server-port")
         tty = sys.stdin.isatty()
-        key = find_operator_key(tty, data_dir)
+        # authorised once by the operator key, our own key is enough from then on
+        key = "" if operator_authorised(ip, port) else find_operator_key(tty, data_dir)
         if key is None:
             raise UsageProblem(NO_KEY)
         raise typer.Exit(_run(run_operator(name, ip, port, key=key, stdin_is_tty=tty)))

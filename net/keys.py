@@ -127,6 +127,15 @@ class Pins:
         os.replace(_own_tmp(self.path), self.path)
         fsync_dir(self.path.parent)
 
+    def forget(self, label: str) -> None:
+        """Unpin `label`, durably. Raises OSError."""
+        self._keys = {**self._read(), **self._keys}
+        self._keys.pop(label, None)
+        data = json.dumps(self._keys, indent=2, sort_keys=True) + "\n"
+        _write_own(self.path, data.encode("utf-8"))
+        os.replace(_own_tmp(self.path), self.path)
+        fsync_dir(self.path.parent)
+
     def _read(self) -> dict[str, str]:
         """The keys pinned in the file now ({} when it cannot be read)."""
         with contextlib.suppress(OSError, ValueError, RecursionError):

@@ -96,6 +96,7 @@ class OperatorCore(DeskClientCore):
         self.phase = "connecting"
         self.topics: tuple[int, ...] = ALL_TOPICS
         self.on_duty = False  # went on duty in this run (the first DeskOnDuty came)
+        self.refused = ""  # why the desk last refused us, if it did
         self.reconnecting = False
         self._retry = self._retry_first
         self._retry_at: float | None = None
@@ -368,6 +369,8 @@ class OperatorCore(DeskClientCore):
 
     def _message(self, message: DeskMessage, now: float, out: list[Action]) -> None:
         refused = message.reason if isinstance(message, DeskRefused) else ""
+        if refused:
+            self.refused = refused
         if self.reconnecting and ALREADY_ON_DUTY in refused:
             # the desk has not yet seen our old connection end (it checks it is alive):
             # the refusal closes this one, and the next try comes after it (`lost`)

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from net.files import InUse, default_dir
+from net.keys import Pins
 from net.operator_key import key_path, read_key
 from peer.desk_duty import OperatorCore
 from peer.desk_held_place import hold_client_lock, operator_lock, state_root
@@ -48,6 +49,29 @@ NO_KEY = (
     f"an operator needs the registry's operator key: set {KEY_ENV}, or start on a terminal "
     "to be asked for it (the registry keeps it in its data directory, file desk-key)"
 )
+
+
+def _authorised_label(server_ip: str, server_port: int) -> str:
+    return f"operator authorised at registry {server_ip}:{server_port}"
+
+
+def operator_authorised(server_ip: str, server_port: int) -> bool:
+    """Whether the registry at `server_ip`:`server_port` has authorised this operator
+    client's own key (it showed the operator key once): then it needs the key no more."""
+    return Pins(state_root()).get(_authorised_label(server_ip, server_port)) is not None
+
+
+def _remember_authorised(
+    root: Path, server_ip: str, server_port: int, key: str, core: OperatorCore, runner: DeskRunner
+) -> None:
+    """After a run: went on duty by showing the operator key, our key is authorised from
+    now on (docs/DESK.md); refused without it, it is not any more (the registry lost it)."""
+    pins, label = Pins(root), _authorised_label(server_ip, server_port)
+    with contextlib.suppress(OSError):  # not kept: the key is asked for again next time
+        if core.on_duty and key and runner.registry_key:
+            pins.pin(label, runner.registry_key)
+        elif not key and "wrong operator key" in core.refused:
+            pins.forget(label)
 
 
 async def run_operator(
@@ -89,7 +113,9 @@ async def run_operator(
         core, client="operator client", tty=stdin_is_tty, colour=use_colour(colour), keys=root
     )
     try:
-        return await runner.run()
+        code = await runner.run()
+        _remember_authorised(root, server_ip, server_port, key, core, runner)
+        return code
     finally:
         if lock is not None:
             os.close(lock)

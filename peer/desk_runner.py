@@ -226,6 +226,11 @@ class DeskRunner:
 
     # -- the connection ---------------------------------------------------------------------
 
+    @property
+    def registry_key(self) -> bytes | None:
+        """The registry's key, once known."""
+        return self._registry
+
     async def _registry_key(self) -> bytes | None:
         """The registry's key: pinned (or pinned now, said), or asked for this run."""
         if self._registry is None:

@@ -110,4 +110,14 @@ class KeepPlaces:
     places: tuple[KeptPlace, ...]
 
 
-Action = Send | Close | Log | SessionStarted | SessionLine | SessionEnded | KeepPlaces
+@dataclass(frozen=True, slots=True)
+class KeepOperators:
+    """Keep on disk the operators' public keys the registry has authorised (key text ->
+    the name it first went on duty under): each goes on duty with no operator key."""
+
+    keys: tuple[tuple[str, str], ...]
+
+
+Action = (
+    Send | Close | Log | SessionStarted | SessionLine | SessionEnded | KeepPlaces | KeepOperators
+)

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from registry.desk_actions import Action, Close, ConnId, Log, Send, SessionLine
+from registry.desk_actions import Action, Close, ConnId, KeepOperators, Log, Send, SessionLine
 from registry.desk_danger import DangerAlerts
 from registry.desk_key import key_matches
 from registry.desk_limits import ARRIVALS_INTERVAL
@@ -148,6 +148,7 @@ class DeskQueue(AfterRestart, DangerAlerts):
         """Connection `conn` is gone (closed, broken, or closed by us for bad frames)."""
         entity = self._conns.pop(conn, None)
         self._addresses.pop(conn, None)
+        self._conn_keys.pop(conn, None)
         self._beats.pop(conn, None)
         actions: list[Action] = []
         if isinstance(entity, Person):
@@ -456,7 +457,9 @@ class DeskQueue(AfterRestart, DangerAlerts):
         return actions + served
 
     def _operator_on(self, conn: ConnId, msg: DeskOperator, now: float) -> list[Action]:
-        if not key_matches(msg.key, self._operator_key):
+        key = self._conn_keys.get(conn, "")
+        known = bool(key) and key in self.authorised
+        if not known and not key_matches(msg.key, self._operator_key):
             # checked first: a caller without the key learns nothing (not even who is on duty)
             return [
                 Log(f"desk: refused an operator calling itself {clean(msg.name)!r}: wrong key"),
@@ -484,7 +487,15 @@ class DeskQueue(AfterRestart, DangerAlerts):
         )
         self._operators[conn] = operator
         self._conns[conn] = operator
-        actions: list[Action] = [
+        actions: list[Action] = []
+        if key and not known:
+            # the operator key, shown once, authorises this operator's own key: it goes on
+            # duty with that alone from now on, and the shared key need travel no more
+            self.authorised[key] = msg.name
+            actions.append(KeepOperators(tuple(sorted(self.authorised.items()))))
+            line = f"desk: the key of operator {clean(msg.name)!r} is authorised from now on"
+            actions.append(Log(line))
+        actions += [
             *self._log_operator(
                 operator, f"on duty ({topics_text(sorted_topics(operator.topics))})"
             ),

@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import json
 import secrets
 import signal
 import sys
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import TypeGuard
 
 from net.endpoint import FRAME_DEADLINE
+from net.files import os_reason, parse_json, read_text, replace_durably
 from net.keys import load_or_make_key
 from net.listener import enable_keepalive, has_hung_up
 from net.operator_key import key_path
@@ -35,6 +37,7 @@ from registry.desk_actions import (
     Action,
     Close,
     ConnId,
+    KeepOperators,
     KeepPlaces,
     Log,
     Send,
@@ -72,6 +75,7 @@ from wire.desk_text import (
     render_operator,
 )
 from wire.errors import DecodeError, OtherVersion
+from wire.keys import key_from_text, key_text
 from wire.messages import Message
 from wire.reliable import IdMaker
 from wire.shown_text import clean
@@ -144,7 +148,10 @@ class DeskService:
         self._new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
         self._key = load_or_create_key(data_dir)
+        self._operators_path = data_dir / OPERATORS_FILE
+        authorised, self._operators_problem = _read_operators(self._operators_path)
         self.queue = DeskQueue(
+            authorised=authorised,
             make_id=self._new_id,
             make_token=lambda: secrets.token_urlsafe(18),
             operator_key=self._key,
@@ -187,6 +194,8 @@ class DeskService:
         the timer that expires held places and sends held-back position pushes. Await once,
         inside the registry's event loop, before any connection."""
         if self._timer is None:
+            if self._operators_problem:
+                self._log(f"desk: {self._operators_problem}; operators show the key again")
             history, problem = self._history.load()
             if problem:
                 self._log(problem)
@@ -240,7 +249,8 @@ class DeskService:
         self._streams[conn] = decoder
         peer = writer.get_extra_info("peername")
         # every connection is opened, with or without an address: it is watched for silence
-        self.queue.opened(conn, str(peer[0]) if isinstance(peer, tuple) and peer else "")
+        key = key_text(decoder.remote_key) if decoder.remote_key else ""
+        self.queue.opened(conn, str(peer[0]) if isinstance(peer, tuple) and peer else "", key)
         enable_keepalive(writer)
         try:
             if self._closed:
@@ -554,6 +564,15 @@ class DeskService:
 
     # -- carrying out actions -------------------------------------------------------------
 
+    def _keep_operators(self, action: KeepOperators) -> None:
+        """Keep the authorised operators' keys (said in the log when it fails: each would
+        then need the operator key again after a restart)."""
+        data = json.dumps(dict(action.keys), indent=2, sort_keys=True) + "\n"
+        try:
+            replace_durably(self._operators_path, data.encode("utf-8"))
+        except OSError as exc:
+            self._log(f"desk: could not keep {self._operators_path}: {os_reason(exc)}")
+
     def _apply(self, actions: list[Action]) -> None:
         # The places go on disk before anyone is told theirs: a crash just after a person
         # saw "number 2 in the queue" must not lose that place.
@@ -574,6 +593,8 @@ class DeskService:
                 self._log(action.line)
             elif isinstance(action, KeepPlaces):
                 pass  # kept above
+            elif isinstance(action, KeepOperators):
+                self._keep_operators(action)
             else:
                 self._record(action)
         if any(isinstance(action, SessionEnded) for action in actions):
@@ -655,6 +676,27 @@ class DeskService:
                 self._apply(self.queue.timer(self._clock()))
             except Exception as exc:  # pragma: no cover - defensive
                 self._log(f"desk: internal error in the timer: {exc!r}")
+
+
+#: Where the operators' keys authorised by the operator key are kept, in the data folder.
+OPERATORS_FILE = "desk-operators.json"
+
+
+def _read_operators(path: Path) -> tuple[dict[str, str], str]:
+    """The authorised operators' keys kept at `path` (key text -> name), and what was wrong
+    with the file ("" when nothing): a damaged one is read as empty (each operator then
+    shows the operator key once more)."""
+    try:
+        data = parse_json(read_text(path))
+    except FileNotFoundError:
+        return {}, ""
+    except (OSError, ValueError, RecursionError) as exc:
+        return {}, f"{path}: {exc}"
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and key_from_text(k) and isinstance(v, str) for k, v in data.items()
+    ):
+        return {}, f"{path}: not a table of operators' keys"
+    return dict(data), ""
 
 
 def _is_desk(message: Message) -> TypeGuard[DeskMessage]:

@@ -36,8 +36,11 @@ class DeskState:
         reclaim_window: float = RECLAIM_WINDOW,
         estimator: Estimator | None = None,
         heartbeat: float = HEARTBEAT,
+        authorised: dict[str, str] | None = None,
     ) -> None:
-        """Only a `DeskOperator` carrying `operator_key` goes on duty. The connections told
+        """Only a `DeskOperator` carrying `operator_key`, or coming from a public key in
+        `authorised` (key text -> name), goes on duty; the first carries its key into
+        `authorised`. The connections told
         of by `opened` are asked for a sign of life after `heartbeat` seconds of silence,
         and taken as lost after twice that. Raises ValueError for a negative `grace` or
         `push_interval`, a `heartbeat` not above 0, or a `max_waiting` or
@@ -51,6 +54,9 @@ class DeskState:
         self._make_id = make_id
         self._make_token = make_token
         self._operator_key = operator_key
+        #: Operators' public keys authorised by the operator key, shown once (key -> name).
+        self.authorised: dict[str, str] = dict(authorised or {})
+        self._conn_keys: dict[ConnId, str] = {}  # the public key each connection came with
         self.crisis_notice = crisis_notice
         self.grace = grace
         self.max_waiting = max_waiting
@@ -118,12 +124,15 @@ class DeskState:
         entity = self._conns.get(conn)
         return isinstance(entity, Operator) and entity.session is not None
 
-    def opened(self, conn: ConnId, address: str) -> None:
-        """Connection `conn` comes from IP `address`: a person joining on it counts against
-        that address's places (MAX_PER_ADDRESS; "" when unknown), and is watched for
-        silence once it says who it is (see `heartbeat`). A connection never opened (the
-        registry's console) is neither limited nor watched."""
+    def opened(self, conn: ConnId, address: str, key: str = "") -> None:
+        """Connection `conn` comes from IP `address` with the public `key` (wire.keys text;
+        "" when none): a person joining on it counts against that address's places
+        (MAX_PER_ADDRESS; "" when unknown), and is watched for silence once it says who it
+        is (see `heartbeat`). A connection never opened (the registry's console) is
+        neither limited nor watched."""
         self._addresses[conn] = address
+        if key:
+            self._conn_keys[conn] = key
 
     def session_of(self, conn: ConnId) -> str:
         """The id of the session the operator or person on `conn` is in, or "" (none)."""

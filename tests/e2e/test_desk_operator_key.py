@@ -70,3 +70,21 @@ def test_an_operator_finds_the_key_in_the_data_dir_it_is_given(chat: ChatEnv) ->
         label="operator",
     )  # fmt: skip
     ann.expect(r"\[On duty as ann, serving no topics; 0 waiting\.\]")  # piped: see DESK.md
+
+
+@pytest.mark.timeout(40)
+def test_an_operator_shows_the_key_once_and_then_needs_it_no_more(chat: ChatEnv) -> None:
+    registry = chat.start_registry()
+    key = (chat.registry_dir / "desk-key").read_text().strip()
+    ann = _operator(chat, CHATAPP_DESK_KEY=key)
+    ann.expect(r"On duty as ann")
+    registry.expect(r"desk: the key of operator 'ann' is authorised from now on")
+    ann.close_stdin()
+    assert ann.wait_exit(10) == 0
+    assert "ann" in (chat.registry_dir / "desk-operators.json").read_text()
+    again = _operator(chat)  # no key given, none on this machine: its own key is enough
+    again.expect(r"On duty as ann")
+    # another client (its own data folder, so its own key) still needs the operator key
+    stranger = _operator(chat, CHATAPP_DATA_DIR=str(chat.root / "elsewhere"))
+    stranger.expect(r"operator key")
+    assert stranger.wait_exit(10) != 0

@@ -1,0 +1,48 @@
+"""An operator shows the operator key once: its own public key is authorised from then on,
+and the shared key need travel no more."""
+
+from __future__ import annotations
+
+from desk_harness import ALL_TOPICS, Desk
+
+from registry.desk_actions import KeepOperators
+from wire.desk import DeskOnDuty, DeskOperator, DeskRefused
+from wire.version import WIRE_VERSION
+
+ANN_KEY, EVE_KEY = "A" * 43, "E" * 43
+
+
+def without_key(desk: Desk, conn: str, name: str) -> list[object]:
+    return desk.send(conn, DeskOperator(desk.mid(), name, ALL_TOPICS, "", WIRE_VERSION))
+
+
+def test_the_operator_key_shown_once_authorises_the_operators_own_key() -> None:
+    desk = Desk()
+    desk.queue.opened("o1", "10.0.0.5", ANN_KEY)
+    actions = desk.operator("o1", "ann")
+    assert isinstance(desk.inbox["o1"][-1], DeskOnDuty)
+    [kept] = [a for a in actions if isinstance(a, KeepOperators)]
+    assert kept.keys == ((ANN_KEY, "ann"),)
+    assert any("authorised from now on" in line for line in desk.logs)
+    desk.drop("o1")
+    # the next start of ann, from the same key, needs no operator key
+    desk.queue.opened("o2", "10.0.0.5", ANN_KEY)
+    without_key(desk, "o2", "ann")
+    assert isinstance(desk.inbox["o2"][-1], DeskOnDuty)
+
+
+def test_no_other_key_goes_on_duty_without_the_operator_key() -> None:
+    desk = Desk(authorised={ANN_KEY: "ann"})
+    desk.queue.opened("o1", "10.0.0.9", EVE_KEY)
+    without_key(desk, "o1", "ann")  # ann's name, another key
+    refused = desk.inbox["o1"][-1]
+    assert isinstance(refused, DeskRefused) and "wrong operator key" in refused.reason
+
+
+def test_a_connection_of_no_key_is_not_authorised_by_the_operator_key() -> None:
+    # the registry's console and tests open no key: nothing to keep
+    desk = Desk()
+    desk.queue.opened("o1", "10.0.0.5")
+    actions = desk.operator("o1", "ann")
+    assert isinstance(desk.inbox["o1"][-1], DeskOnDuty)
+    assert not [a for a in actions if isinstance(a, KeepOperators)]
