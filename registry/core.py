@@ -32,7 +32,13 @@ from registry.actions import (
     Send,
     SendMany,
 )
-from registry.credentials import check_password, hash_password, same_secret
+from registry.credentials import (
+    TOKEN_HASH,
+    check_password,
+    hash_password,
+    token_hash,
+    token_matches,
+)
 from registry.flood import NEW_NAMES, FloodGate, NameBudget, PasswordBudget
 from registry.mailboxes import Mailboxes, stamp
 from registry.pushes import Flight, Push, Pushes
@@ -222,6 +228,8 @@ class RegistryCore:
         self.passwords = PasswordBudget()
         self.names = NameBudget(new_names)
         self._changes = TableChanges(self.table)
+        # registration id -> the token its Welcome gave (the registry keeps only hashes)
+        self._given_tokens: OrderedDict[str, str] = OrderedDict()
         # the public key (net.keys.key_text) the message being received came with: what
         # proves who sent it ("" outside `receive`, and from a test's keyless sender)
         self._key = ""
@@ -524,7 +532,7 @@ class RegistryCore:
         holder = None
         if record is None and msg.token:
             holder = self._lookup(msg.name) or self.table.renamed_from(msg.name)
-        if holder is not None and same_secret(holder.token, msg.token):
+        if holder is not None and token_matches(msg.token, holder.token):
             # The peer that renamed, started under its old name: its rename was done as
             # it stopped (killed, its terminal closed), so its files still say the old
             # one. It is welcomed under the new name, which its Welcome tells it. Known
@@ -554,7 +562,8 @@ class RegistryCore:
             # Created offline so that the shared path below announces it like any change.
             # the peer's own token when it proposes one (see Register): it has kept it already
             token = msg.token if is_token(msg.token) else self._new_token()
-            record = Record(msg.name, where[0], where[1], False, token, password, key=self._key)
+            kept = token_hash(token)
+            record = Record(msg.name, where[0], where[1], False, kept, password, key=self._key)
             self.table.records[name_key(msg.name)] = record
             self._aliases.pop(name_key(msg.name), None)  # the name is someone else's now
             self.table.name_taken(name_key(msg.name))
@@ -597,6 +606,20 @@ class RegistryCore:
             if record.key:
                 out.append(Log(f"{record.name} now has a new key (shown its token or password)"))
             record.key = self._key
+        # The token the Welcome gives back: the one the peer holds, when it showed it; else
+        # (its key or password proved the name) a new one, which replaces the old. The
+        # registry keeps only tokens' hashes, so it cannot give an old one back.
+        # A copy of a registration (its Welcome lost) gets the token its first answer gave.
+        given = self._given_tokens.get(msg.id, "")
+        if token_matches(msg.token, record.token):
+            token = msg.token
+        elif token_matches(given, record.token):
+            token = given
+        else:
+            token = self._new_token()
+        if not record.token.startswith(TOKEN_HASH) or not token_matches(token, record.token):
+            record.token = token_hash(token)  # (a token kept in clear by an older table too)
+        _remember(self._given_tokens, msg.id, token)
         record.last_register_id = msg.id
         record.last_seen = now
         record.deregistered = False
@@ -612,7 +635,7 @@ class RegistryCore:
                     self._new_id(),
                     msg.id,
                     record.name,
-                    record.token,
+                    token,
                     self.table.version,
                     self.table.entries(),
                     mail,
@@ -627,7 +650,7 @@ class RegistryCore:
         (the password, costly to check, is the caller's to check after these)."""
         if record.key and self._key == record.key:
             return True
-        if msg.token and same_secret(msg.token, record.token):
+        if token_matches(msg.token, record.token):
             return True
         # a copy of the registration that created the record, its Welcome having been lost:
         # from the same key (a copy's id alone, seen by anyone, proves nothing)
@@ -745,7 +768,7 @@ class RegistryCore:
         if record is None:
             self._refuse(reply_to, addr, unknown_name(name), f"{what} of unknown {name}", out)
             return None
-        token_ok = bool(token) and same_secret(token, record.token)
+        token_ok = token_matches(token, record.token)
         key_ok = not record.key or self._key == record.key
         if not key_ok and not token_ok:
             self._another_key(name, reply_to, addr, what, out)

@@ -35,3 +35,24 @@ def same_secret(given: str, kept: str) -> bool:
     return hmac.compare_digest(
         given.encode("utf-8", "surrogatepass"), kept.encode("utf-8", "surrogatepass")
     )
+
+
+#: How a kept token begins that is the hash of the token, not the token itself.
+TOKEN_HASH = "sha256:"
+
+
+def token_hash(token: str) -> str:
+    """What the registry keeps of a token: its SHA-256, so that a stolen table file gives
+    no token. (A token is 128 random bits: a fast hash is enough, unlike a password.)"""
+    digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+    return TOKEN_HASH + digest
+
+
+def token_matches(given: str, kept: str) -> bool:
+    """Whether `given` is the token `kept` stands for: its hash, or (a table kept before
+    tokens were hashed) the token itself. Constant time; "" never matches."""
+    if not given or not kept:
+        return False
+    if kept.startswith(TOKEN_HASH):
+        return same_secret(token_hash(given), kept)
+    return same_secret(given, kept)

@@ -7,6 +7,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
+from registry.credentials import TOKEN_HASH, token_hash
 from wire.messages import Entry
 from wire.names import name_key, name_problem
 
@@ -22,7 +23,9 @@ MAX_FORMER_NAMES = 8
 
 @dataclass(slots=True)
 class Record:
-    """One registered name. `token` proves ownership; `password` is a scrypt hash or "".
+    """One registered name. `token` is the hash of the token that moves the name to a new
+    key (registry.credentials.token_hash; a record made in a test may hold it in clear);
+    `password` is a scrypt hash or "".
 
     Slotted: a registry keeps one per name ever registered (10,000 and more), and a
     __dict__ per record would be its largest part.
@@ -192,7 +195,8 @@ def _record(row: Any, now: float) -> Record:
         ip=row["ip"],
         port=row["port"],
         online=row["online"],
-        token=row["token"],
+        # kept hashed (a table written before tokens were hashed is hashed as it is read)
+        token=row["token"] if row["token"].startswith(TOKEN_HASH) else token_hash(row["token"]),
         password=row.get("password", ""),
         last_seen=now,
         last_register_id=row.get("register_id", ""),

@@ -728,7 +728,7 @@ def test_only_the_owner_can_rename() -> None:
     bob = net.registry.table.get("bob")
     assert bob is not None
     out = net.registry.receive(
-        Rename("evil-2", "bob", bob.token, "mallory"), ("10.0.0.9", 6002), net.now
+        Rename("evil-2", "bob", net.hosts["bob"].token, "mallory"), ("10.0.0.9", 6002), net.now
     )
     refusals = [a.message for a in out if hasattr(a, "message") and isinstance(a.message, Refused)]
     assert refusals and "another address" in refusals[0].reason
@@ -801,7 +801,9 @@ def test_a_save_to_the_old_name_lands_in_the_new_mailbox() -> None:
     alice = net.registry.table.get("alice")
     assert alice is not None
     out = net.registry.receive(
-        Save("late-1", "alice", alice.token, "bob", "late"), ("127.0.0.1", 6002), net.now
+        Save("late-1", "alice", net.hosts["alice"].token, "bob", "late"),
+        ("127.0.0.1", 6002),
+        net.now,
     )
     assert any(type(a).__name__ == "StoreMail" and a.owner == "robert" for a in out)  # type: ignore[union-attr]
 
@@ -890,14 +892,15 @@ def test_late_copies_of_room_requests_change_nothing() -> None:
         out = reg.receive(message, at, net.now)
         return any(isinstance(getattr(a, "message", None), Ack) for a in out)
 
-    join_a = Join(f"{c}1", "x", x.token, "a")
-    leave = Leave(f"{c}2", "x", x.token)
+    token = net.hosts["x"].token  # as x holds it (the registry keeps only its hash)
+    join_a = Join(f"{c}1", "x", token, "a")
+    leave = Leave(f"{c}2", "x", token)
     assert acked(join_a) and acked(leave)
-    assert acked(Join(f"{c}3", "x", x.token, "b"))
+    assert acked(Join(f"{c}3", "x", token, "b"))
     assert acked(leave) and acked(join_a)  # late copies
     assert members(net, "b") == ["x"] and members(net, "a") == []
-    first = Rename(f"{c}4", "x", x.token, "x2")
-    assert acked(first) and acked(Rename(f"{c}5", "x2", x.token, "x3"))
+    first = Rename(f"{c}4", "x", token, "x2")
+    assert acked(first) and acked(Rename(f"{c}5", "x2", token, "x3"))
     assert acked(first)  # a late copy of the first rename, its old name now an alias
     assert reg.table.get("x3") is x and reg.table.get("x2") is None
 

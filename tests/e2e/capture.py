@@ -69,7 +69,6 @@ class Capture:
         return self.packets
 
 
-
 def _parse(ip: bytes) -> Packet | None:
     if len(ip) < 20 or ip[0] >> 4 != 4:
         return None

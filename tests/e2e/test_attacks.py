@@ -211,6 +211,7 @@ def test_the_registrys_files_and_log_hold_no_password_or_token(chat: ChatEnv) ->
         if path.is_file():
             data = path.read_bytes()
             assert PASSWORD.encode() not in data, path
+            assert token.encode() not in data, path  # table.json keeps its hash only
     registry.drain()
     logged = "\n".join(registry.transcript)
     assert PASSWORD not in logged

@@ -8,6 +8,7 @@ from typing import Any
 
 from registry import actions as ra
 from registry.core import RegistryCore
+from registry.credentials import token_matches
 from wire.messages import Join, Register, Welcome
 from wire.version import WIRE_VERSION
 
@@ -56,3 +57,12 @@ def in_room(reg: RegistryCore, room: str, *names_at: tuple[str, tuple[str, int]]
         reg.receive(Join(f"{name}-j", name, token, room), addr, T0)
         tokens[name] = token
     return tokens
+
+
+def token_of(reg: RegistryCore, name: str) -> str:
+    """The token `name`'s owner holds: the one a Welcome gave that the record's hash is of
+    (the registry keeps only hashes)."""
+    record = reg.table.get(name)
+    assert record is not None
+    given = reg._given_tokens.values()
+    return next(t for t in reversed(given) if token_matches(t, record.token))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from registry import actions as ra
 from registry.core import RegistryCore
 from registry.mailbox import MIN_BYTES, BoxIndex, byte_limit
-from tests.registry.core_helpers import T0, X, Y, core, register, run_until, sends
+from tests.registry.core_helpers import T0, X, Y, core, register, run_until, sends, token_of
 from wire.limits import MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
@@ -115,7 +115,7 @@ def test_taking_the_mail_makes_room_again() -> None:
     for n in range(3):
         save(reg, token, n)
     assert isinstance(save(reg, token, 3)[0], Refused)
-    y_token = reg.table.records["y"].token
+    y_token = token_of(reg, "y")
     out = reg.receive(Register("y-again", "y", Y[1], y_token, "", WIRE_VERSION), Y, T0 + 1)
     [welcome] = [m for _, m in sends(out) if isinstance(m, Welcome)]
     assert len(welcome.mail) == 3

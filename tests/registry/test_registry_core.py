@@ -23,7 +23,7 @@ from registry.mailboxes import MAIL_PART, MAIL_PART_ITEMS
 from registry.pushes import WINDOW
 from registry.table import Record, Table
 from registry.table_changes import COALESCE
-from tests.registry.core_helpers import T0, X, Y, Z, core, register, run_until, sends
+from tests.registry.core_helpers import T0, X, Y, Z, core, register, run_until, sends, token_of
 from wire.codec import encode
 from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_FRAME, MAX_TEXT
 from wire.messages import (
@@ -300,7 +300,7 @@ def test_the_channel_follows_every_change_of_the_table() -> None:
     assert post(2) == [Y]
     register(reg, "z", Z)
     assert post(3) == [Y, Z]
-    reg.receive(Deregister("d", "z", reg.table.get("z").token, False, ""), Z, T0)  # type: ignore[union-attr]
+    reg.receive(Deregister("d", "z", token_of(reg, "z"), False, ""), Z, T0)
     assert post(4) == [Y]
     assert [m.text for m in reg.mail["z"]] == ["all 4"]
     reg.receive(Rename("r", "y", wy.token, "w"), Y, T0)
@@ -788,7 +788,7 @@ def test_a_flooding_address_is_slowed_and_told_once() -> None:
     assert notices == 1
     # another address is unaffected
     assert reg.admit(X, T0)[0]
-    out = reg.receive(Keepalive("k", "x", reg.table.get("x").token), X, T0)  # type: ignore[union-attr]
+    out = reg.receive(Keepalive("k", "x", token_of(reg, "x")), X, T0)
     assert sends(out) and type(sends(out)[0][1]).__name__ == "Alive"
 
 

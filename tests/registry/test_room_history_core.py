@@ -10,7 +10,7 @@ from registry import actions as ra
 from registry.core import RegistryCore
 from registry.rooms import KEPT_EMPTIED, ROOM_HISTORY
 from registry.table import Table
-from tests.registry.core_helpers import T0, X, Y, core, in_room, register, sends
+from tests.registry.core_helpers import T0, X, Y, core, in_room, register, sends, token_of
 from wire.messages import Ack, Acks, Join, Leave, Refused, RoomMessage, RoomNotice, RoomPost
 
 
@@ -130,7 +130,7 @@ def test_a_history_replay_cut_short_by_a_restart_is_replayed_again() -> None:
     reg.receive(Ack("y-a1", replayed[0].id), Y, T0 + 2)  # "two" was lost
     # said after y joined, relayed to it (and asked again by its sender if need be): no
     # part of the replay, even y's own line
-    token = reg.table.get("y").token  # type: ignore[union-attr]
+    token = token_of(reg, "y")
     reg.receive(RoomPost("y-3", "y", token, "lobby", "three"), Y, T0 + 2)
     again, out = restarted(reg)
     pushed = [m for a, m in sends(out) if a == Y and isinstance(m, RoomMessage)]
@@ -155,17 +155,15 @@ def test_a_history_replay_acked_in_full_is_not_replayed_at_a_restart() -> None:
 
 def test_a_replay_whose_lines_are_no_longer_in_the_history_replays_nothing() -> None:
     reg, _ = joined_with_history()
-    x = reg.table.get("x")
-    assert x is not None
     for i in range(ROOM_HISTORY):  # "one" and "two" are pushed out of the history
-        reg.receive(RoomPost(f"x-m{i}", "x", x.token, "lobby", f"m{i}"), X, T0 + 2)
+        reg.receive(RoomPost(f"x-m{i}", "x", token_of(reg, "x"), "lobby", f"m{i}"), X, T0 + 2)
     _, out = restarted(reg)
     assert [m for a, m in sends(out) if a == Y and isinstance(m, RoomMessage)] == []
 
 
 def test_a_member_that_left_while_replayed_to_is_not_replayed_to_at_a_restart() -> None:
     reg, _ = joined_with_history()
-    token = reg.table.get("y").token  # type: ignore[union-attr]
+    token = token_of(reg, "y")
     reg.receive(Leave("y-l", "y", token), Y, T0 + 2)
     _, out = restarted(reg)
     assert [m for _, m in sends(out) if isinstance(m, RoomMessage)] == []
