@@ -476,13 +476,6 @@ class PeerCore:
             return f"[{entry.name} has no key yet (not started since the registry took keys).]"
         return f"[{entry.name}'s key: {fingerprint(key)}; {yours}. Read them aloud to compare.]"
 
-    def knows(self, addr: Addr) -> bool:
-        """Whether `addr` is the registry's or a peer's in our table: an address we may answer
-        with more bytes than it sent (no amplification towards anyone else)."""
-        if addr == self.server:
-            return True
-        return self.table.holds_address(addr)
-
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""
         if self._left:

@@ -71,10 +71,6 @@ class Table:
                 index[(e.ip, e.port)] = e.key
         return index.get(addr, "")
 
-    def holds_address(self, addr: Addr) -> bool:
-        """Whether a row has address `addr`."""
-        return any(e.port == addr[1] and e.ip == addr[0] for e in self._rows.values())
-
     def online_names(self) -> list[str]:
         """The names online in the table, for tab completion."""
         return sorted((e.name for e in self._rows.values() if e.online), key=name_key)

@@ -377,10 +377,6 @@ class RegistryCore:
                 return key_from_text(record.key)
         return None
 
-    def knows(self, addr: Addr) -> bool:
-        """Whether `addr` is where an online peer registered (its address is verified)."""
-        return bool(self._changes.online_at(addr))
-
     def pending_pushes(self) -> int:
         """How many pushes (table changes, relays, notices, mail) wait for a peer's ack:
         sent and unanswered, or queued behind those to the same peer. Read-only; for the

@@ -310,12 +310,6 @@ def test_a_direct_message_another_version_cannot_read_goes_to_the_server_at_once
     assert [m for m in sent(run_until(core, T0 + 3.6)) if isinstance(m, Chat)] == []
 
 
-def test_a_peer_vouches_for_the_registry_and_its_table_only() -> None:
-    core, _ = registered()
-    assert core.knows(SERVER) and core.knows(BOB) and core.knows(("127.0.0.1", 6003))
-    assert not core.knows(("127.0.0.1", 6099)) and not core.knows(("10.0.0.9", 6002))
-
-
 def kept(actions: list[pa.Action]) -> list[tuple[object, ...]]:
     return [a.messages for a in actions if isinstance(a, pa.KeepOutbox)]
 

@@ -81,7 +81,9 @@ def test_who_lists_the_names_and_marks_ours() -> None:
     assert [a.text for a in out if isinstance(a, Print)] == ["[The table is empty.]"]
 
 
-def test_an_address_is_known_when_a_row_has_it() -> None:
-    table = table_of(BOB)
-    assert table.holds_address((BOB.ip, BOB.port))
-    assert not table.holds_address((BOB.ip, 9999)) and not table.holds_address(("10.0.0.9", 6002))
+def test_the_key_at_an_address_is_its_online_rows() -> None:
+    # an offline row left at the same address does not hide the online one's key
+    gone = Entry("old", BOB.ip, BOB.port, False, "k-old")
+    table = table_of(gone, BOB._replace(key="k-bob"))
+    assert table.key_at((BOB.ip, BOB.port)) == "k-bob"
+    assert table.key_at(("10.0.0.9", 6002)) == ""
