@@ -290,13 +290,22 @@ class Endpoint:
             task.cancel()
         self._routes.clear()
 
-    def send(self, addr: Addr, message: Message, *, stream: bool = False) -> None:
+    def send(self, addr: Addr, message: Message, *, stream: bool = False, key: bytes = b"") -> None:
         """Send `message` to `addr`: on the TCP connection it came from if there is one, as a
-        datagram if it fits (unless `stream`), else over a new TCP connection."""
+        datagram if it fits (unless `stream`), else over a new TCP connection. With `key`
+        other than the one at `addr` (an answer to whoever asked, where the owner's table
+        still holds another key: a start with a new key at the address of one not yet
+        counted gone), a datagram is sealed for `key`, at once and alone."""
         writer = self._routes.get(addr)
         if writer is not None and not writer.is_closing():
             self._write(writer, message)
             return
+        if key and not stream and key != self.key_at(addr):
+            data = encode(message)
+            if fits_datagram(data):
+                for packet, to in self.channel.seal(data, addr, key, self._clock()):
+                    self._transmit(packet, to)
+                return
         if type(message) is Ack:
             if not stream and (addr in self._batches or self._draining):
                 self._acks.setdefault(addr, []).append(message.reply_to)

@@ -12,10 +12,13 @@ Addr = tuple[str, int]
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """Send `message` to `addr` (over UDP, or TCP when it does not fit or came over TCP)."""
+    """Send `message` to `addr` (over UDP, or TCP when it does not fit or came over TCP);
+    `key`, when given, is the public key it is for: an answer goes to whoever asked, though
+    the table holds another key at that address (b"": the key at the address)."""
 
     addr: Addr
     message: Message
+    key: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,12 +13,13 @@ the budgets (registry/flood.py); secrets are checked by registry/credentials.py.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import heapq
 import itertools
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
 from registry import mailbox
@@ -466,13 +467,14 @@ class RegistryCore:
                     f"{self.keepalive:g} s)"
                 )
             )
-        for msg, asker, _ in probe.waiting.values():
+        for msg, asker, key in probe.waiting.values():
             reason = (
                 f"The name {record.name} is in use by a peer at {_fmt(record.addr)}, which "
                 "answered just now. Stop it first, or choose another name."
             )
             what = f"registration of {record.name} from {_fmt(asker)}"
-            self._refuse(msg.id, asker, reason, what, out)
+            with self._asked_by(key):
+                self._refuse(msg.id, asker, reason, what, out)
 
     def _probe_failed(self, probe: Probe, now: float, out: list[Action]) -> None:
         """The probed peer did not answer: it is gone, unless it was heard from since the
@@ -492,8 +494,8 @@ class RegistryCore:
             self._probe_answered(probe, now, out)
             return
         for msg, asker, key in probe.waiting.values():
-            self._key = key
-            self._register(msg, asker, now, out)
+            with self._asked_by(key):
+                self._register(msg, asker, now, out)
 
     # -- registration -------------------------------------------------------------------
 
@@ -637,6 +639,7 @@ class RegistryCore:
                     mail,
                     self._alias_rows(),
                 ),
+                self._asker(),
             )
         )
 
@@ -1426,7 +1429,21 @@ class RegistryCore:
 
     def _refuse(self, reply_to: str, addr: Addr, reason: str, what: str, out: list[Action]) -> None:
         out.append(Log(f"refused {what}: {reason}"))
-        out.append(Send(addr, Refused(self._new_id(), reply_to, reason)))
+        out.append(Send(addr, Refused(self._new_id(), reply_to, reason), self._asker()))
+
+    @contextlib.contextmanager
+    def _asked_by(self, key: str) -> Iterator[None]:
+        """Within it, the message being answered is one that came with `key` (a registration
+        that waited for a probe), and its answers are for that key."""
+        was, self._key = self._key, key
+        try:
+            yield
+        finally:
+            self._key = was
+
+    def _asker(self) -> bytes:
+        """The key of whoever sent the message being received: what answers it is for."""
+        return (key_from_text(self._key) or b"") if self._key else b""
 
     def entries(self) -> tuple[Entry, ...]:
         """The table as peers see it."""

@@ -424,7 +424,7 @@ class RegistryServer:
         else:
             if self._verbose:
                 self.log(f"-> {_fmt(action.addr)} {for_log(action.message)}")
-            self.endpoint.send(action.addr, action.message)
+            self.endpoint.send(action.addr, action.message, key=action.key)
 
     def _open_commit(self) -> None:
         if self._held is None:

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from .capture import Capture, can_capture, capturing, send_spoofed
-from .harness import HOST, TABLE_UPDATED, WELCOME, ChatEnv, direct
+from .harness import HOST, TABLE_UPDATED, WELCOME, ChatEnv, direct, reaches
 from .secure_socket import SecureSocket
 
 from wire import messages  # isort: skip  (harness puts the repository on sys.path)
@@ -134,7 +134,7 @@ def test_a_replay_after_the_receiver_restarted_shows_nothing(chat: ChatEnv) -> N
     bob = chat.restart_peer(bob)
     for datagram in captured:
         send_spoofed(datagram, (HOST, alice.port), (HOST, bob.port))
-    direct(alice, bob, "after the replay")
+    reaches(alice, bob, "after the replay")  # alice's table may not have bob back yet
     bob.drain()
     assert bob.count(re.escape("said once")) == 0
 
@@ -231,3 +231,19 @@ def test_spoofed_clear_datagrams_from_the_registrys_address_change_nothing(
     )
     send_spoofed(forged, (HOST, chat.registry_port), (HOST, bob.port))
     direct(bob, alice, "still to alice")
+
+
+@pytest.mark.timeout(40)
+def test_a_new_key_at_the_address_of_a_name_still_online_hears_why_it_is_refused(
+    chat: ChatEnv,
+) -> None:
+    # alice is killed; a start of "alice" from another data folder (another key, no token)
+    # on the same port, while the registry still counts alice online: the refusal is
+    # sealed for the key that asked, not for the key the table holds at that address
+    registry = chat.start_registry(options=["--keepalive", "30"])
+    (alice,) = chat.start_peers("alice")
+    alice.kill()
+    other = chat.start_peer("alice", port=alice.port, data_dir=chat.root / "other", wait=False)
+    other.expect_line("[The name alice is in use by a peer that is online.]")
+    assert other.wait_exit() == 1
+    registry.expect(r"refused registration of alice")
