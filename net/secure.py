@@ -160,7 +160,6 @@ class SecureChannel:
         answers_key_requests: bool = False,
         stamp: Callable[[], int] = time.time_ns,
     ) -> None:
-        self._static = static
         #: Our key pair, and its public key.
         self.static = static
         self.public = public_bytes(static)
@@ -235,7 +234,7 @@ class SecureChannel:
         if pending is not None:
             self._by_index.pop(pending.local, None)
         handshake = Handshake(
-            "IK", initiator=True, prologue=PROLOGUE, static=self._static, remote_static=key
+            "IK", initiator=True, prologue=PROLOGUE, static=self.static, remote_static=key
         )
         local = self._new_index()
         # the stamp, strictly growing within this run even if the wall clock steps back
@@ -304,7 +303,7 @@ class SecureChannel:
         return Opened(data=data, key=session.key, send=send)
 
     def _open_initiation(self, datagram: bytes, addr: Addr, now: float) -> Opened:
-        handshake = Handshake("IK", initiator=False, prologue=PROLOGUE, static=self._static)
+        handshake = Handshake("IK", initiator=False, prologue=PROLOGUE, static=self.static)
         try:
             payload = handshake.read_message(datagram[1:])
         except NoiseError:

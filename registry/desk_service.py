@@ -26,6 +26,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeGuard
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
 from net.endpoint import FRAME_DEADLINE
 from net.files import os_reason, parse_json, read_text, replace_durably
 from net.keys import load_or_make_key
@@ -706,6 +708,36 @@ def _is_desk(message: Message) -> TypeGuard[DeskMessage]:
 # -- standalone desk (tests and trials) ----------------------------------------------------
 
 
+async def accept_secure(
+    desk: DeskService,
+    static: X25519PrivateKey,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+) -> None:
+    """Serve a connection accepted by a desk of its own (no registry's endpoint before
+    it): the secure handshake with `static`, then `desk.handle_connection` from the first
+    message on. A request for our key is answered in clear; what does not open closes it."""
+    decoder = SecureStream(static)
+    try:
+        messages: list[Message] = []
+        while not messages:
+            data = await reader.read(READ_CHUNK)
+            if not data:
+                writer.close()
+                return
+            messages = decoder.feed(data)
+            writer.write(decoder.output())
+    except KeyGiven:
+        writer.write(decoder.output())  # our key, asked for in clear
+        writer.close()
+        return
+    except (DecodeError, ConnectionError, OSError) as exc:
+        desk._log(f"desk: closed a connection before its first frame: {exc}")
+        writer.close()
+        return
+    await desk.handle_connection(messages[0], decoder, reader, writer, more=messages[1:])
+
+
 async def _serve(args: argparse.Namespace) -> int:
     data_dir: Path = args.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -731,25 +763,7 @@ async def _serve(args: argparse.Namespace) -> int:
     static, _ = load_or_make_key(data_dir)
 
     async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        decoder = SecureStream(static)
-        try:
-            messages: list[Message] = []
-            while not messages:
-                data = await reader.read(READ_CHUNK)
-                if not data:
-                    writer.close()
-                    return
-                messages = decoder.feed(data)
-                writer.write(decoder.output())
-        except KeyGiven:
-            writer.write(decoder.output())  # our key, asked for in clear
-            writer.close()
-            return
-        except (DecodeError, ConnectionError, OSError) as exc:
-            log(f"desk: closed a connection before its first frame: {exc}")
-            writer.close()
-            return
-        await desk.handle_connection(messages[0], decoder, reader, writer, more=messages[1:])
+        await accept_secure(desk, static, reader, writer)
 
     server = await asyncio.start_server(accept, args.bind, args.port)
     host, port = server.sockets[0].getsockname()[:2]

@@ -16,7 +16,12 @@ from net.operator_key import key_path, read_key
 from net.secure_stream import SecureStream
 from registry.desk_history import HISTORY_FILE
 from registry.desk_queue import NOBODY_WAITING
-from registry.desk_service import CONSOLE_SWITCH_GUARD, READ_CHUNK, DeskService
+from registry.desk_service import (
+    CONSOLE_SWITCH_GUARD,
+    READ_CHUNK,
+    DeskService,
+    accept_secure,
+)
 from wire.codec import encode
 from wire.desk import (
     EST_HISTORY,
@@ -124,16 +129,7 @@ def run(tmp_path: Path, scenario: Scenario, **options: object) -> list[str]:
             desk_sides[writer.get_extra_info("peername")[1]] = writer.get_extra_info(
                 "socket"
             ).fileno()
-            decoder = SecureStream(DESK_KEY)
-            messages: list[Message] = []
-            while not messages:
-                data = await reader.read(READ_CHUNK)
-                if not data:
-                    writer.close()
-                    return
-                messages = decoder.feed(data)
-                writer.write(decoder.output())
-            await desk.handle_connection(messages[0], decoder, reader, writer, more=messages[1:])
+            await accept_secure(desk, DESK_KEY, reader, writer)
 
         server = await asyncio.start_server(accept, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
@@ -663,19 +659,8 @@ def test_attempts_their_clients_gave_up_on_before_they_were_read_change_nothing(
 
         async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             await running.wait()  # while "stopped", accepted by the kernel, read by nobody
-            decoder = SecureStream(DESK_KEY)
-            messages: list[Message] = []
             try:
-                while not messages:
-                    data = await reader.read(READ_CHUNK)
-                    if not data:
-                        writer.close()
-                        return
-                    messages = decoder.feed(data)
-                    writer.write(decoder.output())
-                await desk.handle_connection(
-                    messages[0], decoder, reader, writer, more=messages[1:]
-                )
+                await accept_secure(desk, DESK_KEY, reader, writer)
             finally:
                 handled.put_nowait(None)
 
