@@ -9,6 +9,7 @@ the handshake the `n` that increments is kept beside it in `_SymmetricState`."""
 from __future__ import annotations
 
 import copy
+import struct
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -79,9 +80,8 @@ def _hkdf2(chaining_key: bytes, input_key_material: bytes) -> tuple[bytes, bytes
     return out[:HASHLEN], out[HASHLEN:]
 
 
-def _nonce(n: int) -> bytes:
-    # §12.3: 32 bits of zeros, then the 64-bit n little-endian (as WireGuard's counter)
-    return b"\0\0\0\0" + n.to_bytes(8, "little")
+#: §12.3's nonce: 32 bits of zeros, then the 64-bit n little-endian (as WireGuard's counter).
+_nonce = struct.Struct("<4xQ").pack
 
 
 class CipherState:

@@ -2,8 +2,8 @@
 transport counters (Noise nonces, net.noise §11.4) to accept from one receiving key.
 
 Same answers as WireGuard's: wireguard-go replay/replay.go (`ValidateCounter` with
-device/constants.go's RejectAfterMessages) and the kernel's `counter_validate`. Their ring of
-64-bit blocks is a Python int here, bit i standing for the counter i below the highest."""
+device/constants.go's RejectAfterMessages) and the kernel's `counter_validate`, kept the same
+way: a ring of 128 blocks of 64 bits."""
 
 from __future__ import annotations
 
@@ -21,13 +21,15 @@ class ReplayWindow:
     REJECT_AFTER_MESSAGES - 1 that is no more than WINDOW below the highest accepted so far
     (at first 0), and False otherwise."""
 
-    __slots__ = ("_highest", "_seen")
+    __slots__ = ("_highest", "_ring")
 
     WINDOW = WINDOW
 
     def __init__(self) -> None:
         self._highest = 0
-        self._seen = 0  # bit i: counter _highest - i was accepted
+        # wireguard-go's ring: block b holds the bits of counters b*64 .. b*64+63, at index
+        # b % _BLOCKS; small ints, so that accepting costs the same at any counter
+        self._ring = [0] * _BLOCKS
 
     def accept(self, counter: int) -> bool:
         """Whether to accept a message bearing `counter` (it opened with that nonce), and
@@ -35,18 +37,24 @@ class ReplayWindow:
         forged counter would move the window."""
         if not 0 <= counter < REJECT_AFTER_MESSAGES:
             return False
+        block = counter >> 6
+        ring = self._ring
         if counter > self._highest:
-            # Slide forward; a jump past the window forgets everything before it
-            shift = counter - self._highest
-            self._seen = (self._seen << shift) & _MASK if shift <= WINDOW else 0
+            # Slide forward, emptying the blocks passed over (all of them after a long jump)
+            current = self._highest >> 6
+            for passed in range(current + 1, current + 1 + min(block - current, _BLOCKS)):
+                ring[passed % _BLOCKS] = 0
             self._highest = counter
         elif self._highest - counter > WINDOW:
             return False
-        bit = 1 << (self._highest - counter)
-        if self._seen & bit:
+        index = block % _BLOCKS
+        old = ring[index]
+        bit = 1 << (counter & 63)
+        if old & bit:
             return False
-        self._seen |= bit
+        ring[index] = old | bit
         return True
 
 
-_MASK = (1 << (WINDOW + 1)) - 1  # counters _highest - WINDOW .. _highest
+#: wireguard-go's ringBlocks: WINDOW is all of them but the one being filled, in bits.
+_BLOCKS = WINDOW // 64 + 1

@@ -32,7 +32,7 @@ import collections
 import secrets
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -96,7 +96,7 @@ class Opened:
 
     data: bytes | None = None
     key: bytes = b""
-    send: Out = field(default_factory=list)
+    send: Sequence[tuple[bytes, Addr]] = ()
     dropped: str = ""
     clear: bool = False
     learned: bytes = b""
@@ -296,11 +296,12 @@ class SecureChannel:
             return self._drop("replayed")
         peer = session.peer
         peer.unanswered_since = None
+        if session.confirmed:
+            return Opened(data, session.key)
+        session.confirmed = True
         send: Out = []
-        if not session.confirmed:
-            session.confirmed = True
-            self._flush(peer, session, now, send)
-        return Opened(data=data, key=session.key, send=send)
+        self._flush(peer, session, now, send)
+        return Opened(data, session.key, send)
 
     def _open_initiation(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         handshake = Handshake("IK", initiator=False, prologue=PROLOGUE, static=self.static)

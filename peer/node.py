@@ -123,6 +123,8 @@ class PeerNode:
             raise StartRefused(f"[Cannot keep your key in {self._data_dir}: {why}.]") from None
         self._pins = Pins(self._data_dir)
         self._pin_label = f"registry {server[0]}:{server[1]}"
+        #: The key each name was last seen talking with, this run (its pin checked then).
+        self._talked: dict[str, bytes] = {}
         self._answered: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         # the registry's key: pinned, or learned at `run` before anything is sent to it
         self.trust = Trust(self._pins.get(self._pin_label) or b"", self.core.table.entry)
@@ -327,7 +329,11 @@ class PeerNode:
         self._received_batch([message], addr, key)
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
-        believed = [m for m in (self.trust.believed(m, key) for m in messages) if m is not None]
+        if len(messages) == 1:  # the usual datagram: no lists to build
+            one = self.trust.believed(messages[0], key)
+            believed = [one] if one is not None else []
+        else:
+            believed = [m for m in (self.trust.believed(m, key) for m in messages) if m is not None]
         if len(believed) != len(messages):
             self._debug(f"dropped {len(messages) - len(believed)} from {addr}: not believed")
             if not believed:
@@ -455,6 +461,9 @@ class PeerNode:
     def _pinned(self, name: str, key: bytes) -> None:
         """Pin `name`'s `key` the first time we talk (as SSH pins a host); say it when the
         key is another than the one pinned, and pin the new one."""
+        if self._talked.get(name) == key:
+            return  # pinned already, this run: every message checks, so this must be quick
+        self._talked[name] = key
         label = f"peer {name_key(name)} at {self._pin_label}"
         pinned = self._pins.get(label)
         if pinned == key:

@@ -144,7 +144,7 @@ def test_a_key_request_is_answered_smaller_only_by_a_registry() -> None:
     assert peer.open(answer, A, 0.0).learned == registry.public
     # an answer nobody asked for is dropped
     assert peer.open(answer, A, 0.0).learned == b""
-    assert SecureChannel(X25519PrivateKey.generate()).open(request, B, 0.0).send == []
+    assert SecureChannel(X25519PrivateKey.generate()).open(request, B, 0.0).send == ()
 
 
 def test_sessions_are_made_anew_after_rekey_after_and_refused_after_reject_after() -> None:
