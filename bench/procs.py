@@ -10,6 +10,9 @@ Kinds:
   sink      UDP datagram counter (--mode protocol | drain | blocking | endpoint)
   registry  a real RegistryServer (the `ChatApp -s` adapter) in a temporary data directory
   peer      a real PeerNode (the `ChatApp -c` adapter) that registers and then just answers
+  crowd     --peers real PeerNodes (bench/storm.py): bound and the registry's key pinned when
+            ready; "go" registers them all at once, "since" marks a moment, "report" says how
+            many have a complete table, heard the registry since the mark, or gave up
   relay     bench/bare_relay.py's bare UDP relay; "members PORT,PORT,..." sets its members
   ping      a raw asyncio UDP round-trip client of the echo at --port: each command line N
             runs N round trips (and a tenth more to warm up) and answers their times; with
@@ -329,16 +332,105 @@ async def peer_node(args: argparse.Namespace) -> None:
     await peer.close()
 
 
+async def crowd(args: argparse.Namespace) -> None:
+    from bench.harness import BenchPeer
+    from peer.actions import Print
+
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    host, _, port = args.server.partition(":")
+    root = Path(tempfile.mkdtemp(prefix="chatapp-bench-crowd-"))
+    peers = [
+        BenchPeer(f"{args.name}{i}", (host, int(port)), root, keepalive=args.keepalive)
+        for i in range(args.peers)
+    ]
+    for peer in peers:
+        await peer.open()
+    gave_up: set[str] = set()
+    complete: set[str] = set()
+    mark = [0.0]
+    heard: set[str] = set()
+
+    def shown(peer: BenchPeer, line: Print) -> None:
+        if line.text.startswith(("[Could not register", "[Server not responding")):
+            gave_up.add(peer.name)
+
+    for peer in peers:
+        peer.listeners.append(shown)
+        _watch_registry(peer, heard, mark)
+
+    def report() -> None:
+        # only the peers not yet complete are looked at: a table is thousands of rows
+        for peer in peers:
+            if peer.name not in complete and peer.table_complete(args.total):
+                complete.add(peer.name)
+        cpu = os.times()
+        say(
+            {
+                "complete": len(complete),
+                "registered": sum(p.registered.is_set() for p in peers),
+                "heard": len(heard),
+                "gave_up": len(gave_up),
+                "cpu": cpu.user + cpu.system,
+            }
+        )
+
+    def on_command(cmd: str) -> None:
+        if cmd == "go":
+
+            def go() -> None:
+                for peer in peers:
+                    peer.start()
+                say({})
+
+            loop.call_soon_threadsafe(go)
+        elif cmd == "since":
+
+            def since() -> None:
+                mark[0] = time.monotonic()
+                heard.clear()
+                say({})
+
+            loop.call_soon_threadsafe(since)
+        else:
+            loop.call_soon_threadsafe(report)
+
+    watch_stdin(on_command, lambda: loop.call_soon_threadsafe(done.set))
+    say({"peers": len(peers)})
+    await done.wait()
+    for peer in peers:
+        with contextlib.suppress(Exception):
+            await peer.close()
+
+
+def _watch_registry(peer: Any, heard: set[str], mark: list[float]) -> None:
+    """Add `peer`'s name to `heard` when a message from the registry reaches it after
+    `mark[0]` (a registry restarted: this peer found it again)."""
+    node = peer.node
+    received = node._received_batch
+
+    def watched(messages: Any, addr: Any, key: bytes) -> None:
+        if mark[0] and key == node.trust.registry:
+            heard.add(peer.name)
+        received(messages, addr, key)
+
+    node.endpoint._on_batch = watched
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("kind", choices=["echo", "sink", "registry", "peer", "ping", "relay"])
+    parser.add_argument(
+        "kind", choices=["echo", "sink", "registry", "peer", "crowd", "ping", "relay"]
+    )
     parser.add_argument("--loop", default="asyncio")
     parser.add_argument("--mode", default="protocol")
     parser.add_argument("--rcvbuf", type=int, default=0)
     parser.add_argument("--data-dir", default="")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--keepalive", type=float, default=10.0)
-    parser.add_argument("--name", default="bob")
+    parser.add_argument("--name", default="bob", help="peer: its name; crowd: names' prefix")
+    parser.add_argument("--peers", type=int, default=0, help="crowd: how many peers")
+    parser.add_argument("--total", type=int, default=0, help="crowd: peers in the whole storm")
     parser.add_argument("--server", default="")
     parser.add_argument("--profile", default="")
     parser.add_argument("--count", action="store_true", help="registry: count what it handles")
@@ -354,6 +446,8 @@ def main() -> None:
             runner.run(registry(args))
         elif args.kind == "peer":
             runner.run(peer_node(args))
+        elif args.kind == "crowd":
+            runner.run(crowd(args))
         elif args.kind == "ping":
             runner.run(ping(args.port, args.mode))
         elif args.kind == "relay":

@@ -1,0 +1,206 @@
+"""Join storms and registry restarts with many peers online, beside ngircd in the same run.
+
+For each N (500, 1,000 and 2,000 by default):
+
+- **Join storm.** A fresh registry (its own process, on its own CPU); N real peers spread
+  over --procs processes (`bench.procs crowd`), bound and with the registry's key pinned
+  beforehand; all register at once. Timed until every peer's table holds all N online.
+- **Restart.** Then the registry is killed (SIGKILL) and started again on the same port
+  and data folder, with the N peers still running. Timed until every peer has heard from
+  it again (each was told it restarted, over a new secure session).
+- **ngircd.** N IRC clients (in this process) connect, register and join one channel at
+  once; timed until every client knows every member (bench/ircd.py `join_storm`).
+
+Each side's CPU seconds are given (server, and the clients' processes), so that the growth
+with N can be seen. A peer that gave up (`[Could not register ...]` or `[Server not
+responding]`) is counted.
+
+    python -m bench.storm [--sizes 500,1000,2000] [--procs 4] [--limit 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import ircd
+from bench.common import HOST, Helper, Table, free_port, run, scratch_folder
+
+#: The CPU the servers (registry, ngircd) are kept on; the clients take the other.
+SERVER_CPU = 1
+#: Seconds between two looks at the crowds while a storm is under way.
+POLL = 0.5
+
+
+@dataclass
+class Storm:
+    """What one storm of ours measured."""
+
+    took: float  # seconds until done, nan if not within the limit
+    done: int  # peers done (table complete, or heard the registry again)
+    gave_up: int
+    server_cpu: float
+    clients_cpu: float
+
+
+def _cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) process `pid` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _registry(data_dir: str, port: int) -> Helper:
+    helper = Helper("registry", "--data-dir", data_dir, "--port", str(port))
+    os.sched_setaffinity(helper.proc.pid, {SERVER_CPU})
+    return helper
+
+
+def _until(
+    crowds: list[Helper], field: str, count: int, limit: float
+) -> tuple[float, dict[str, float]]:
+    """Ask the crowds until `field` adds up to `count` or `limit` seconds pass: (seconds
+    taken or nan, the last reports added up)."""
+    t0 = time.perf_counter()
+    while True:
+        reports = [c.ask("report") for c in crowds]
+        total = {k: sum(r[k] for r in reports) for k in reports[0]}
+        took = time.perf_counter() - t0
+        if total[field] >= count:
+            return took, total
+        if took > limit:
+            return float("nan"), total
+        time.sleep(POLL)
+
+
+def ours(count: int, procs: int, limit: float) -> tuple[Storm, Storm]:
+    """A join storm of `count` peers in `procs` processes, then a restart of the registry
+    with them all online."""
+    data_dir = tempfile.mkdtemp(prefix="chatapp-bench-storm-")
+    port = free_port()
+    registry = _registry(data_dir, port)
+    shares = [count // procs + (1 if i < count % procs else 0) for i in range(procs)]
+    crowds = [
+        Helper(
+            "crowd",
+            "--server",
+            f"{HOST}:{port}",
+            "--name",
+            f"w{i}-",
+            "--peers",
+            str(n),
+            "--total",
+            str(count),
+        )
+        for i, n in enumerate(shares)
+    ]
+    try:
+        before = sum(c.ask("report")["cpu"] for c in crowds)
+        server_before = _cpu_of(registry.proc.pid)
+        t0 = time.perf_counter()
+        for crowd in crowds:
+            crowd.ask("go")
+        took, total = _until(crowds, "complete", count, limit)
+        if took == took:
+            took = time.perf_counter() - t0 - POLL / 2  # (half a poll: when it was seen)
+        join = Storm(
+            took,
+            total["complete"],
+            total["gave_up"],
+            _cpu_of(registry.proc.pid) - server_before,
+            total["cpu"] - before,
+        )
+        registry.proc.kill()
+        registry.proc.wait()
+        for crowd in crowds:
+            crowd.ask("since")
+        before = sum(c.ask("report")["cpu"] for c in crowds)
+        t0 = time.perf_counter()
+        registry = _registry(data_dir, port)
+        took, total = _until(crowds, "heard", count, limit)
+        restart = Storm(
+            time.perf_counter() - t0 - POLL / 2 if took == took else took,
+            total["heard"],
+            total["gave_up"] - join.gave_up,
+            _cpu_of(registry.proc.pid),
+            total["cpu"] - before,
+        )
+    finally:
+        for crowd in crowds:
+            crowd.close()
+        registry.close()
+    return join, restart
+
+
+def ngircd(count: int) -> tuple[float, float, float]:
+    """ngircd's join storm of `count`: (seconds until all know all, its CPU seconds, the
+    clients' CPU seconds)."""
+    with ircd.Ngircd(SERVER_CPU) as server:
+        assert server.proc is not None
+        before, clients = _cpu_of(server.proc.pid), os.times()
+        _, knows, _ = run(functools.partial(ircd.join_storm, server.port, count), "asyncio")
+        after = os.times()
+        return (
+            knows,
+            _cpu_of(server.proc.pid) - before,
+            after.user + after.system - clients.user - clients.system,
+        )
+
+
+def _s(seconds: float) -> str:
+    return f"{seconds:.2f} s" if seconds == seconds else "not done"
+
+
+def main(argv: list[str] | None = None) -> None:
+    scratch_folder()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="500,1000,2000", help="storm sizes, comma-separated")
+    parser.add_argument("--procs", type=int, default=4, help="processes the peers are spread over")
+    parser.add_argument("--limit", type=float, default=60.0, help="seconds a storm may take")
+    args = parser.parse_args(argv)
+    table = Table(
+        f"Join storm and registry restart, peers in {args.procs} processes, beside ngircd",
+        [
+            "N",
+            "ChatApp join",
+            "done / gave up",
+            "CPU s: registry / peers",
+            "restart: all back",
+            "done / gave up",
+            "CPU s: registry / peers",
+            "ngircd all know all",
+            "CPU s: ngircd / clients",
+            "join ratio",
+        ],
+    )
+    why = ircd.unavailable()
+    for count in (int(n) for n in args.sizes.split(",")):
+        join, restart = ours(count, args.procs, args.limit)
+        irc = ngircd(count) if not why else (float("nan"), float("nan"), float("nan"))
+        table.add(
+            f"{count:,}",
+            _s(join.took),
+            f"{join.done:,} / {join.gave_up}",
+            f"{join.server_cpu:.1f} / {join.clients_cpu:.1f}",
+            _s(restart.took),
+            f"{restart.done:,} / {restart.gave_up}",
+            f"{restart.server_cpu:.1f} / {restart.clients_cpu:.1f}",
+            why or _s(irc[0]),
+            f"{irc[1]:.1f} / {irc[2]:.1f}",
+            f"{join.took / irc[0]:.2f}x" if join.took == join.took and irc[0] == irc[0] else "",
+        )
+    table.note(
+        "Join: until every peer's table holds all N online. Restart: the registry killed "
+        "and started again on its port and folder, until every peer heard from it again. "
+        "ngircd: until every client knows every member of the channel. A restart's registry "
+        "CPU includes its start."
+    )
+    table.print()
+
+
+if __name__ == "__main__":
+    main()
