@@ -109,8 +109,8 @@ def ours(count: int, procs: int, limit: float) -> tuple[Storm, Storm]:
             took = time.perf_counter() - t0 - POLL / 2  # (half a poll: when it was seen)
         join = Storm(
             took,
-            total["complete"],
-            total["gave_up"],
+            int(total["complete"]),
+            int(total["gave_up"]),
             _cpu_of(registry.proc.pid) - server_before,
             total["cpu"] - before,
         )
@@ -124,8 +124,8 @@ def ours(count: int, procs: int, limit: float) -> tuple[Storm, Storm]:
         took, total = _until(crowds, "heard", count, limit)
         restart = Storm(
             time.perf_counter() - t0 - POLL / 2 if took == took else took,
-            total["heard"],
-            total["gave_up"] - join.gave_up,
+            int(total["heard"]),
+            int(total["gave_up"]) - join.gave_up,
             _cpu_of(registry.proc.pid),
             total["cpu"] - before,
         )
