@@ -18,12 +18,12 @@ import zlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from net.prompt_keys import stray_escapes
+from net.prompt_resume import redrawn_on_continue
+from net.typed_ahead import TypedAhead, read_typed_ahead
 from peer.actions import Print
 from peer.commands import SPECS
 from peer.output import StdoutLines
-from peer.prompt_keys import stray_escapes
-from peer.prompt_resume import redrawn_on_continue
-from peer.typed_ahead import TypedAhead, read_typed_ahead
 from wire.shown_text import clean
 
 if TYPE_CHECKING:
@@ -449,7 +449,7 @@ class TerminalConsole:
 
     @staticmethod
     def _typed_ahead() -> TypedAhead:
-        """What was typed before the prompt started (peer/typed_ahead.py)."""
+        """What was typed before the prompt started (net/typed_ahead.py)."""
         try:
             fd = sys.stdin.fileno()
         except (OSError, ValueError):

@@ -1,11 +1,11 @@
 """What was typed at a terminal before the prompt took it over.
 
-A peer's terminal stays in its line mode while Python loads the program and until the
-prompt starts: a few tenths of a second, more on a busy machine. Whole lines typed then
-are left for the prompt, which reads them in raw mode like any keys. A Ctrl-D on an empty
+A terminal stays in its line mode while Python loads the program (a peer, a registry)
+and until the prompt starts: a few tenths of a second, more on a busy machine. Whole lines
+typed then are left for the prompt, which reads them in raw mode like any keys. A Ctrl-D on an empty
 line is not: in line mode the kernel keeps it as an end of file for the next read, and
 once the prompt puts the terminal in raw mode it is gone (found by trying it: Ctrl-D
-pressed as the peer started did nothing). So what waits is read here first, in line mode.
+pressed as a peer started did nothing). So what waits is read here first, in line mode.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from peer.typed_ahead import TypedAhead, read_typed_ahead
+from net.typed_ahead import TypedAhead, read_typed_ahead
 
 
 @pytest.fixture
