@@ -231,7 +231,9 @@ class LinePrompt:
     def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
         """Run the prompt from now on (inside the running event loop): each line entered goes
         to `on_line`, in order, the lines typed before the prompt started first. Once the
-        prompt ends by a key (see the class), `on_end` is called; not when `stop` ends it."""
+        prompt ends by a key (see the class), `on_end` is called; not when `stop` ends it.
+        While it runs, the prompt takes SIGINT from the loop's handlers, and when it ends
+        it leaves the loop without one: `on_end` is where to catch it again."""
         from prompt_toolkit.formatted_text import FormattedText
         from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent, merge_key_bindings
         from prompt_toolkit.patch_stdout import patch_stdout
@@ -245,6 +247,7 @@ class LinePrompt:
             self.next_line(buffer)
 
         @own.add("c-c")
+        @own.add("<sigint>")  # SIGINT from outside (kill -INT) is Ctrl-C too
         def _interrupt(event: KeyPressEvent) -> None:
             if self._on_interrupt():
                 self.next_line(event.current_buffer)  # what was typed goes with it
