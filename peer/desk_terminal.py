@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from net.prompt_keys import stray_escapes
+from net.prompt_resume import redrawn_on_continue
 from peer.output import StdoutLines
-from peer.prompt_keys import stray_escapes
-from peer.prompt_resume import redrawn_on_continue
 
 
 @dataclass(frozen=True, slots=True)

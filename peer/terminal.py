@@ -16,24 +16,20 @@ import sys
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from net.prompt import LinePrompt
 from peer.actions import Print
 from peer.commands import SPECS
 from peer.output import StdoutLines
-from peer.prompt_keys import stray_escapes
-from peer.prompt_resume import redrawn_on_continue
-from peer.typed_ahead import TypedAhead, read_typed_ahead
 from wire.shown_text import clean
 
 if TYPE_CHECKING:
     from prompt_toolkit.buffer import Buffer
     from prompt_toolkit.history import InMemoryHistory
-    from prompt_toolkit.input import Input
+    from prompt_toolkit.key_binding import KeyBindings
 
 PREFIX = ">>> "
-#: Seconds the terminal console waits, when the peer stops, for lines still being printed.
-STOP_WAIT = 2.0
 #: Colours for names: each name always gets the same one.
 NAME_COLOURS = ("ansicyan", "ansigreen", "ansiyellow", "ansimagenta", "ansiblue", "ansibrightred")
 #: Colours by the style of a line: system lines dimmed, errors red, the rest plain.
@@ -237,36 +233,13 @@ class PlainConsole:
         threading.Thread(target=reader, name="stdin", daemon=True).start()
 
 
-def _raw_input() -> Input | None:
-    """The terminal's input for prompt_toolkit, never switched back to cooked mode.
-
-    prompt_toolkit prints above a running prompt with run_in_terminal, which puts the
-    terminal in cooked mode while it prints, so that a key pressed at that moment is echoed
-    by the terminal itself into the middle of the incoming line. We never read input in
-    that moment, so the terminal may as well stay raw: keys wait in the terminal's buffer
-    and are read, unechoed, when the prompt is back.
-    """
-    if sys.platform == "win32" or not sys.stdin.isatty():
-        return None  # prompt_toolkit's own choice
-    from prompt_toolkit.input.vt100 import Vt100Input
-
-    class RawInput(Vt100Input):
-        def cooked_mode(self) -> contextlib.AbstractContextManager[None]:
-            return contextlib.nullcontext()
-
-    return RawInput(sys.stdin)
-
-
-class TerminalConsole:
-    """prompt_toolkit on a terminal: a prompt that incoming lines never garble.
-
-    Lines are printed with print_formatted_text, which prints above a running prompt and
-    redraws it with what was typed so far. Up and down walk the history; Tab completes
-    (see `completions`).
-    """
+class TerminalConsole(LinePrompt):
+    """The peer's prompt on a terminal (net.prompt: incoming lines never garble it), with
+    its own look and keys: the prompt in the colour of your name, Tab completing (see
+    `completions`), one history for commands and one for each question of `message`, the
+    bell, and Ctrl-C cancelling a question rather than quitting."""
 
     def __init__(self, *, colour: bool, bell: bool) -> None:
-        from prompt_toolkit import PromptSession
         from prompt_toolkit.completion import Completer, Completion
         from prompt_toolkit.document import Document
 
@@ -281,7 +254,6 @@ class TerminalConsole:
         # One history for commands, one for each question of `message`: Up at the usual
         # prompt recalls commands only, and at `message to:` the names answered before.
         self._histories: dict[str, InMemoryHistory] = {}
-        self._prompt = "> "
         console = self
 
         class _Complete(Completer):
@@ -297,33 +269,23 @@ class TerminalConsole:
                 for candidate in console._candidates(before):
                     yield Completion(candidate, start_position=-len(word))
 
-        self._session: PromptSession[str] = PromptSession(
+        super().__init__(
             history=self._history(),
             completer=_Complete(),
-            complete_while_typing=False,
-            erase_when_done=True,  # no dead prompt left under the last lines on leaving
-            input=_raw_input(),
+            keys=self._tab(),
+            # as prompt_toolkit's own Ctrl-C, it quits; at a question it cancels that
+            on_interrupt=lambda: self._cancel(),
         )
         # lines entered so far, and the one a Tab was pressed on, until its completion
-        # runs (see _Complete and `start`'s Tab)
+        # runs (see _Complete and _tab)
         self._lines_entered = 0
         self._tab_on_line: int | None = None
-        self._task: asyncio.Future[None] | None = None
-        self._printing: set[asyncio.Future[None]] = set()
-        self._stopping = False
-        self._echoing: list[Any] | None = None  # the terminal's modes, while echo is off
 
     def _history(self) -> InMemoryHistory:
         """The history of what the next line is: commands, or an answer to a question."""
         from prompt_toolkit.history import InMemoryHistory
 
         return self._histories.setdefault(self._question(), InMemoryHistory())
-
-    def set_prompt(self, text: str) -> None:
-        self._prompt = text
-        app = self._session.app
-        if app.is_running:
-            app.invalidate()
 
     def bind(
         self,
@@ -336,125 +298,25 @@ class TerminalConsole:
     ) -> None:
         """Where to find your own name (for the bell and the prompt's colour), the names
         online and the rooms known (to complete), and whether you are in a room; `cancel`
-        is called on Ctrl-C and says whether it cancelled a question (see `start`), and
-        `question` says which question the next line answers ("" for a command: see
-        PeerCore.question), for completion and history."""
+        is called on Ctrl-C and says whether it cancelled a question (if not, the peer
+        quits), and `question` says which question the next line answers ("" for a
+        command: see PeerCore.question), for completion and history."""
         self._me, self._names, self._rooms, self._in_room = me, names, rooms, in_room
         self._cancel, self._question = cancel, question
 
     def show(self, line: Print) -> None:
-        self._print_above(fragments(line, self._colour))
+        self.print_above(fragments(line, self._colour))
         if self._bell and rings(line, self._me()):
-            output = self._session.app.output
+            output = self.session.app.output
             output.bell()
             output.flush()
 
-    def _print_above(self, parts: list[tuple[str, str]]) -> None:
-        """Print a line above the prompt: prompt_toolkit erases the prompt, prints, and draws
-        it again below with what was typed so far (the terminal stays raw: see _raw_input)."""
-        from prompt_toolkit import print_formatted_text
-        from prompt_toolkit.application import run_in_terminal
-        from prompt_toolkit.formatted_text import FormattedText
-        from prompt_toolkit.renderer import print_formatted_text as render_text
-        from prompt_toolkit.styles import default_ui_style
-
-        app = self._session.app
-        if not app.is_running or app.is_done:
-            print_formatted_text(FormattedText(parts))
-            return
-
-        def render() -> None:
-            text = FormattedText([*parts, ("", "\n")])
-            render_text(app.output, text, default_ui_style())
-            app.output.flush()
-
-        printed = asyncio.ensure_future(run_in_terminal(render))
-        self._printing.add(printed)
-        printed.add_done_callback(self._printing.discard)
-
-    def after_printed(self, then: Callable[[], None]) -> None:
-        if not self._printing:
-            then()
-            return
-        from prompt_toolkit.application import run_in_terminal
-
-        # Queued as the prints are, so that `then` runs right after the lines shown before
-        # it and before those shown after it: the prints of one batch of lines all run in
-        # one turn of the loop, and a task awaiting them would run only after the last
-        # one (the shown records of a long mailbox all written at its end: see OnceShown).
-        waiting = asyncio.ensure_future(run_in_terminal(then))
-        self._printing.add(waiting)  # kept, and waited for by `stop` like a print
-        waiting.add_done_callback(self._printing.discard)
-
-    async def stop(self) -> None:
-        """Finish printing what is on its way, then end the prompt (the peer is leaving)."""
-        if self._printing:
-            await asyncio.wait(set(self._printing), timeout=STOP_WAIT)
-        self._stopping = True
-        app = self._session.app
-        if app.is_running and not app.is_done:
-            with contextlib.suppress(Exception):  # it may be ending by itself right now
-                app.exit()
-        if self._task is not None:
-            await asyncio.wait({self._task}, timeout=STOP_WAIT)
-        self._echo_again()
-
-    def _echo_off(self) -> None:
-        """The prompt has ended (Ctrl-C, Ctrl-D) but the peer runs on, delivering what was
-        sent: the terminal, back in its usual mode, would echo what is typed meanwhile in
-        the middle of the lines still coming, and a second Ctrl-C as `^C` with the next
-        line joined to it (`^C>>> [...]`). Nothing typed now is carried out, so nothing is
-        echoed; Ctrl-C still interrupts. `_echo_again` puts the modes back."""
-        try:
-            import termios
-        except ImportError:  # no such terminal modes here (Windows)
-            return
-        try:
-            fd = sys.stdin.fileno()
-            modes = termios.tcgetattr(fd)
-            quiet = termios.tcgetattr(fd)
-            quiet[3] &= ~termios.ECHO
-            termios.tcsetattr(fd, termios.TCSANOW, quiet)
-        except (termios.error, OSError, ValueError):  # no terminal any more
-            return
-        self._echoing = modes
-
-    def _echo_again(self) -> None:
-        """The terminal's modes as they were before `_echo_off` (if it turned echo off),
-        and what was typed since dropped: it was not carried out, and left in the terminal
-        it would be read by the shell as the peer exits, and run as a command."""
-        if self._echoing is None:
-            return
-        import termios
-
-        with contextlib.suppress(termios.error, OSError, ValueError):
-            termios.tcsetattr(sys.stdin.fileno(), termios.TCSAFLUSH, self._echoing)
-        self._echoing = None
-
-    def _entered(self, text: str, on_line: Callable[[str], None]) -> None:
-        """`text` was entered at the prompt: printed above it, as a finished prompt would
-        leave it, kept in the history, and carried out (`on_line`)."""
-        self._print_above([*self._prompt_text(), ("", text)])
-        if text.strip():
-            # kept in the history of what it answers (a command, or a question's answer),
-            # whichever history the buffer had loaded
-            history = self._history()
-            if history.get_strings()[-1:] != [text]:
-                history.append_string(text)
-        # a paste of several lines is several lines, each carried out as if typed: sent as
-        # one, its line breaks would reach the others as unreadable characters (only CR and
-        # LF break it: str.splitlines would break at U+2028 and the like)
-        for each in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-            on_line(each)
-
-    @staticmethod
-    def _typed_ahead() -> TypedAhead:
-        """What was typed before the prompt started (peer/typed_ahead.py)."""
-        try:
-            fd = sys.stdin.fileno()
-        except (OSError, ValueError):
-            return TypedAhead()
-        return read_typed_ahead(fd)
+    def remember(self, text: str) -> None:
+        # kept in the history of what it answers (a command, or a question's answer),
+        # whichever history the buffer had loaded
+        history = self._history()
+        if history.get_strings()[-1:] != [text]:
+            history.append_string(text)
 
     def _candidates(self, before: str) -> list[str]:
         """What Tab offers for the last word of `before` (see `completions`)."""
@@ -467,37 +329,19 @@ class TerminalConsole:
             question=self._question(),
         )
 
-    def _next_line(self, buffer: Buffer) -> None:
+    def next_line(self, buffer: Buffer) -> None:
         """Empty the input for the next line, with the history of what that line is (Up
         walks it; it is loaded into the buffer anew as the buffer is reset)."""
         self._lines_entered += 1
         buffer.history = self._history()
         buffer.reset()
 
-    def _prompt_text(self) -> list[tuple[str, str]]:
-        style = f"{name_colour(self._me())} bold" if self._colour and self._me() else ""
-        return [(style, self._prompt)]
-
-    def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
-        """Run one prompt for the whole session. Enter does not end it: the line is printed
-        above (as a finished prompt would leave it), the input is emptied and `on_line` is
-        called. Between two prompts the terminal would be back in cooked mode for a moment
-        and echo a key typed then into the middle of incoming lines; one long prompt never
-        leaves raw mode. Ctrl-D on an empty line and Ctrl-C end it, and call `on_end`;
-        but Ctrl-C at a question (`message` asking for the recipient or the text) only
-        cancels that, when `cancel` (see `bind`) says it did, and the prompt goes on."""
-        from prompt_toolkit.formatted_text import FormattedText
-        from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent, merge_key_bindings
+    def _tab(self) -> KeyBindings:
+        """Tab: completion (see `completions`)."""
+        from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
         from prompt_toolkit.key_binding.bindings.completion import generate_completions
-        from prompt_toolkit.patch_stdout import patch_stdout
 
         keys = KeyBindings()
-
-        @keys.add("enter")
-        def _enter(event: KeyPressEvent) -> None:
-            buffer = event.current_buffer
-            self._entered(buffer.text, on_line)
-            self._next_line(buffer)
 
         @keys.add("tab")
         def _tab(event: KeyPressEvent) -> None:
@@ -516,39 +360,8 @@ class TerminalConsole:
                 self._tab_on_line = self._lines_entered  # a menu begins (else it cycles)
             generate_completions(event)
 
-        @keys.add("c-c")
-        def _interrupt(event: KeyPressEvent) -> None:
-            if self._cancel():
-                self._next_line(event.current_buffer)  # what was typed of the answer goes
-                return
-            # as prompt_toolkit's own Ctrl-C: the prompt ends, and the peer quits
-            event.app.exit(exception=KeyboardInterrupt, style="class:aborting")
+        return keys
 
-        async def loop() -> None:
-            # (a task: what was typed ahead is carried out after the peer has started)
-            ahead = self._typed_ahead()
-            if ahead.lines:
-                # The terminal echoed what was typed: the lines, and after them what was
-                # typed of the next one (the prompt shows that once it reads it). Printed
-                # from the start of that row, not after it.
-                output = self._session.output
-                output.write_raw("\r\x1b[K")
-                output.flush()
-            for text in ahead.lines:
-                self._entered(text, on_line)
-            if not ahead.ended:
-                with (
-                    patch_stdout(raw=True),
-                    redrawn_on_continue(lambda: self._session.app),  # after kill -STOP and fg
-                    contextlib.suppress(EOFError, KeyboardInterrupt),
-                ):
-                    await self._session.prompt_async(
-                        lambda: FormattedText(self._prompt_text()),
-                        key_bindings=merge_key_bindings([keys, stray_escapes()]),
-                        default=ahead.partial,
-                    )
-            if not self._stopping:
-                self._echo_off()
-                on_end()
-
-        self._task = asyncio.ensure_future(loop())
+    def prompt_text(self) -> list[tuple[str, str]]:
+        style = f"{name_colour(self._me())} bold" if self._colour and self._me() else ""
+        return [(style, text) for _, text in super().prompt_text()]

@@ -18,10 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import threading
 from collections.abc import Callable
 from typing import TextIO
+
+from net.typed_ahead import LineSplitter
 
 #: The registry console's own commands (see `RegistryServer.console_line`).
 CONSOLE_COMMANDS = frozenset({"who", "rooms", "release", "stats", "help", "quit", "exit"})
@@ -32,35 +33,6 @@ def is_registry_command(line: str) -> bool:
     a leading "/"), whatever follows its first word."""
     words = line.split(maxsplit=1)
     return bool(words) and words[0].removeprefix("/").lower() in CONSOLE_COMMANDS
-
-
-#: What ends a console line: a newline, a carriage return (Enter on a terminal in raw
-#: mode), or both in that order.
-_LINE_END = re.compile(r"\r\n|\r|\n")
-
-
-class LineSplitter:
-    """Cuts text that comes in pieces into lines, whatever ends them (see `_LINE_END`)."""
-
-    def __init__(self, pending: str = "") -> None:
-        """`pending` is the start of a line already read (typed, not yet finished)."""
-        self._pending = pending
-        # the last piece ended with "\r": a "\n" opening the next one ends nothing more
-        self._after_cr = False
-
-    def feed(self, text: str) -> list[str]:
-        """The lines `text` finishes, without their line ends, in order."""
-        if self._after_cr and text.startswith("\n"):
-            text = text[1:]
-        self._after_cr = text.endswith("\r")
-        parts = _LINE_END.split(self._pending + text)
-        self._pending = parts[-1]
-        return parts[:-1]
-
-    @property
-    def pending(self) -> str:
-        """The unfinished line read so far ("" for none)."""
-        return self._pending
 
 
 def typed_ahead(stdin: TextIO) -> tuple[list[str], str]:

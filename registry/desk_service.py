@@ -51,6 +51,7 @@ from registry.desk_console_topics import ConsoleTopics
 from registry.desk_history import History, HistoryFile
 from registry.desk_key import load_or_create_key
 from registry.desk_limits import GRACE, MAX_WAITING, RECLAIM_WINDOW
+from registry.desk_people import Operator
 from registry.desk_places import PlacesFile
 from registry.desk_queue import DeskQueue
 from registry.desk_records import TranscriptStore
@@ -538,6 +539,15 @@ class DeskService:
     def console_in_session(self) -> bool:
         """Whether the console operator is serving someone right now."""
         return self.queue.serving(CONSOLE)
+
+    @property
+    def console_serves(self) -> str:
+        """The name of the person the console operator serves right now (cleaned for the
+        screen), or "" (nobody)."""
+        operator = self.queue.on(CONSOLE)
+        if not isinstance(operator, Operator) or operator.session is None:
+            return ""
+        return clean(operator.session.person.name)
 
     def _console_on_duty(self) -> None:
         message = DeskOperator(

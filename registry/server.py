@@ -7,6 +7,7 @@ import contextlib
 import functools
 import os
 import secrets
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from net.endpoint import Endpoint, Handoff
 from net.files import InUse, hold_lock, os_reason
 from net.keys import KeyFileError, load_or_make_key
 from net.operator_key import key_path
+from net.prompt import LinePrompt, on_a_terminal
 from net.secure import SecureChannel
 from net.wake import WakeTimer
 from registry.actions import (
@@ -35,7 +37,7 @@ from registry.actions import (
 )
 from registry.console import is_registry_command, read_lines, typed_ahead
 from registry.core import RegistryCore
-from registry.desk_service import DeskService
+from registry.desk_service import CONSOLE_NAME, DeskService
 from registry.flood import NEW_NAMES
 from registry.mailbox import MAILBOX_MESSAGES
 from registry.room_history import RoomHistoryFiles
@@ -48,6 +50,9 @@ from wire.words import counted
 
 #: While data cannot be stored, the error is logged again at most this often (seconds).
 FAILING_LOG_EVERY = 30.0
+#: How log lines of errors start: they are shown even while `.log off` hides the log, as
+#: the registry may have stopped answering.
+ERROR_MARK = "ERROR"
 
 
 class RegistryServer:
@@ -66,18 +71,28 @@ class RegistryServer:
         console_operator: bool = False,
         mailbox_limit: int = MAILBOX_MESSAGES,
         new_names: int = NEW_NAMES,
+        prompt: bool = False,
+        log_on_screen: bool = False,
     ) -> None:
         """`out` prints one line on the registry's console (log lines included);
         `crisis_notice` replaces the desk's default text for topic 1; with
         `console_operator` the console serves at the help desk; a mailbox holds at most
         `mailbox_limit` messages; one IP address registers at most `new_names` new names
-        an hour."""
+        an hour. With `prompt` (standard input and output a terminal) the console is a
+        prompt (net.prompt), and every line is printed above it rather than by `out`.
+        `log_on_screen` says that the log goes to a screen, which `.log off` may hide it
+        from; a log that goes to a file or a pipe is never hidden."""
         self.data_dir = data_dir
         self.bind = bind
         self.port = port
-        self._out = printable(out)
-        # log lines waiting for the end of this pass (see `log`)
-        self._logs: list[str] = []
+        self._prompt = LinePrompt(on_interrupt=self._interrupted) if prompt else None
+        self._out = printable(self._above if self._prompt is not None else out)
+        # lines waiting for the end of this pass (see `log` and `_say`), each with whether
+        # it is a log line
+        self._logs: list[tuple[str, bool]] = []
+        self._log_on_screen = log_on_screen
+        # while `.log off` hides the log: how many lines it hid (None: the log is shown)
+        self._log_hidden: int | None = None
         self._verbose = verbose
         self._storage = Storage(data_dir, self.log)
         self._histories = RoomHistoryFiles(data_dir, self.log)
@@ -154,7 +169,7 @@ class RegistryServer:
         """One timestamped line on the console, written in order at the end of this pass of
         the event loop: a line about a request then follows the answers it caused out of the
         door (a write to a terminal or a pipe costs as much as relaying a message)."""
-        self._logs.append(f"{time.strftime('%H:%M:%S')} {line}")
+        self._logs.append((f"{time.strftime('%H:%M:%S')} {line}", True))
         if len(self._logs) == 1:
             try:
                 asyncio.get_running_loop().call_soon(self._write_logs)
@@ -165,8 +180,11 @@ class RegistryServer:
         if self._held is not None:
             return  # the commit in progress has them written after its sends (see `_commit`)
         logs, self._logs = self._logs, []
-        for line in logs:
-            self._out(line)
+        for line, is_log in logs:
+            if is_log and self._log_hidden is not None and not _is_error(line):
+                self._log_hidden += 1
+            else:
+                self._out(line)
 
     async def start(self) -> Addr:
         """Bind the sockets; return the address bound."""
@@ -192,13 +210,24 @@ class RegistryServer:
         self._out(f"Help-desk operators (ChatApp -o) need the key in {self.desk.key_path}")
         if self._console_operator:
             self._out(
-                "This console serves at the help desk too: .serve none pauses it; "
-                "--no-desk-console starts without."
+                f"This console is the help desk's operator {CONSOLE_NAME}, as it runs "
+                "on a terminal: people who ask for help (ChatApp -d) are handed to you here."
             )
+            self._out(
+                "  .serve none stops that (.serve all resumes); --no-desk-console starts the "
+                "registry without it."
+            )
+            self._out(self._console_hint())
             # on duty after the lines above, so that what it says (maybe a person served
             # at once) comes under them; and through `_say`, so that it comes under the log
             # lines of what led to it too (a person's join, then `[Now serving ...]`)
             self.desk.set_console_output(self._say)
+        elif self._prompt is not None:
+            self._out(
+                "This console does not serve at the help desk (--no-desk-console); "
+                "ChatApp -o serves there."
+            )
+            self._out(self._console_hint())
         return addr
 
     async def serve_forever(self) -> None:
@@ -208,6 +237,13 @@ class RegistryServer:
     def stop(self) -> None:
         self._stopped.set()
 
+    def catch_signals(self) -> None:
+        """Stop on SIGTERM and SIGINT (Ctrl-C), where the loop can watch signals."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.stop)
+
     async def close(self) -> None:
         if self._held is not None:
             self._commit()
@@ -215,6 +251,8 @@ class RegistryServer:
         await self.desk.close()
         await self.endpoint.close()
         self._write_logs()
+        if self._prompt is not None:
+            await self._prompt.stop()  # its last lines printed, the terminal as it was
         if self._lock >= 0:
             os.close(self._lock)  # another registry may use the data directory now
             self._lock = -1
@@ -226,6 +264,9 @@ class RegistryServer:
         (its commands, and any line while the console serves someone). A registry command
         written with a "/" (`/who`) is the registry's even then."""
         words = line.split()
+        if words and words[0].lower() == LOG_COMMAND:
+            self._log_command(words[1:])  # the console's, even while it serves someone
+            return
         if words and words[0].startswith("/") and is_registry_command(line):
             self._console_command([words[0][1:], *words[1:]])
             return
@@ -242,6 +283,8 @@ class RegistryServer:
             self._console_command(words)
 
     def _why_no_desk(self) -> str:
+        if not self._console_operator and self._prompt is not None:
+            return "--no-desk-console was given"
         if not self._console_operator:
             return "its input is not a terminal, or --no-desk-console was given"
         return "its input ended"
@@ -249,6 +292,10 @@ class RegistryServer:
     def console_ended(self) -> None:
         """The console's input ended. On a terminal (Ctrl-D) that is said, and the console
         goes off duty at the help desk; the registry keeps running either way."""
+        if self._prompt is not None:
+            # the prompt took the loop's SIGINT handler away as it ended: Ctrl-C stops the
+            # registry again
+            self.catch_signals()
         if self._console_operator:
             self.desk.console_ended()
             self._out(
@@ -295,6 +342,7 @@ class RegistryServer:
                 self._say("  release <name>   forget a name so that anyone may take it")
                 self._say("  stats            counters of rejected input")
                 self._say("  quit             stop the registry (Ctrl-C works too)")
+                self._say("  .log off|on      hide or show the log lines on this console")
                 self._say("  .help            the help-desk operator commands (.room, .end, ...)")
                 self._say("  While the console serves someone at the help desk, what you type goes")
                 self._say("  to them; /who, /rooms, /release, /stats, /help and /quit still reach")
@@ -304,11 +352,67 @@ class RegistryServer:
             case _:
                 self._say(f"  unknown command {words[0]!r}; type help")
 
+    def _log_command(self, words: list[str]) -> None:
+        """`.log off` hides the log lines from the console's screen (error lines still
+        show), `.log on` shows them again and says how many were hidden. A log that goes
+        to a file or a pipe is the only copy of it: it is never hidden."""
+        match [w.lower() for w in words]:
+            case ["off"] if not self._log_on_screen:
+                self._say(
+                    "  the log goes to a file or a pipe here, not to a screen: it is not hidden"
+                )
+            case ["off"]:
+                if self._log_hidden is None:
+                    self._log_hidden = 0
+                self._say(
+                    "  log lines are hidden from this console now (errors still show); "
+                    ".log on shows them"
+                )
+            case ["on"]:
+                hidden, self._log_hidden = self._log_hidden, None
+                if hidden is None:
+                    self._say("  log lines are shown on this console already")
+                else:
+                    self._say(
+                        f"  log lines are shown again; {counted(hidden, 'line')} hidden meanwhile"
+                    )
+            case _:
+                self._say(
+                    f"  usage: {LOG_COMMAND} off | {LOG_COMMAND} on   "
+                    "(hide or show the log lines here)"
+                )
+
+    def _console_hint(self) -> str:
+        """The start's line on the console's own commands (`.log off` only where it hides)."""
+        if not self._log_on_screen:
+            return "  help lists every command of this console."
+        return "  .log off hides the log lines here (.log on shows them); help lists every command."
+
+    def _prompt_says(self) -> str:
+        """The console's prompt: where a line typed there goes."""
+        serves = self.desk.console_serves
+        return f"to {serves}> " if serves else "registry> "
+
+    def _above(self, line: str) -> None:
+        """Print `line` above the console's prompt."""
+        assert self._prompt is not None
+        self._prompt.print_above([("", line)])
+
+    def _interrupted(self) -> bool:
+        """Ctrl-C at the console's prompt stops the registry, as it does without one."""
+        self.stop()
+        return True
+
     def read_console(self, stdin: TextIO | None = None) -> None:
         """Carry out the console's lines from now on, in order (standard input unless
         `stdin`; a terminal, a pipe and /dev/null alike): first what was typed while the
         registry started, each line shown as it is carried out (typed ahead in the shell,
-        it was never shown: see registry.console), then each line as it comes."""
+        it was never shown: see registry.console), then each line as it comes. With a
+        prompt (see `__init__`), the prompt reads them, and shows each one entered."""
+        if self._prompt is not None and stdin is None:
+            self._prompt.set_prompt(self._prompt_says)
+            self._prompt.start(self.console_line, self.console_ended)
+            return
         stdin = stdin if stdin is not None else sys.stdin
         lines, pending = typed_ahead(stdin)
         for line in lines:
@@ -324,7 +428,7 @@ class RegistryServer:
         if not self._logs and self._held is None:
             self._out(line)
             return
-        self._logs.append(line)
+        self._logs.append((line, False))
         if len(self._logs) == 1:
             try:
                 asyncio.get_running_loop().call_soon(self._write_logs)
@@ -514,11 +618,28 @@ def _not_carried_out(out: Callable[[str], None]) -> None:
             out(f"Not carried out, since the registry did not start: {line}")
 
 
+#: The console's command that hides or shows the log lines (see `_log_command`).
+LOG_COMMAND = ".log"
+
+
+def _is_error(line: str) -> bool:
+    """Whether a log line (`HH:MM:SS text`) tells of an error."""
+    return line.partition(" ")[2].startswith(ERROR_MARK)
+
+
 def _rooms_said(count: int) -> str:
     """The rooms a restarted registry kept, for its first line (nothing when none)."""
     if not count:
         return ""
     return f", {counted(count, 'room')}"
+
+
+def _is_screen(stream: TextIO) -> bool:
+    """Whether `stream` is a terminal (and not a file, a pipe, or closed)."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _fmt(addr: Addr) -> str:
@@ -555,6 +676,8 @@ async def run_registry(
             new_names=new_names,
             # The seed: the administrator serves the active client from the server console.
             console_operator=desk_console and sys.stdin.isatty(),
+            prompt=on_a_terminal(),
+            log_on_screen=_is_screen(sys.stdout),
         )
     except StorageError as exc:
         out(f"ChatApp: error: {exc}")
@@ -566,12 +689,7 @@ async def run_registry(
         out(f"ChatApp: error: cannot listen on {bind}:{port}: {exc.strerror or exc}")
         _not_carried_out(out)
         return 1
-    loop = asyncio.get_running_loop()
-    import signal
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, server.stop)
+    server.catch_signals()
     server.read_console()
     try:
         await server.serve_forever()

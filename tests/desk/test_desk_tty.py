@@ -131,7 +131,7 @@ def test_the_registry_console_serves_unless_started_with_no_desk_console(
         person = world.start(["-m", "peer.desk_client", "127.0.0.1", port], "Alice")
         person.send("Alice", "+44 7700 900123", "2")
         if serves:
-            registry.expect("This console serves at the help desk too")
+            registry.expect("This console is the help desk.s operator admin")
             person.expect(r"It is your turn: you are talking to admin")
             registry.expect("Now serving Alice")
         else:

@@ -4,12 +4,13 @@ pseudo-terminal (os.openpty), as the peer reads its own."""
 from __future__ import annotations
 
 import os
+import select
 import termios
 from collections.abc import Iterator
 
 import pytest
 
-from peer.typed_ahead import TypedAhead, read_typed_ahead
+from net.typed_ahead import TypedAhead, read_typed_ahead
 
 
 @pytest.fixture
@@ -71,3 +72,20 @@ def test_what_is_no_terminal_gives_nothing() -> None:
     finally:
         os.close(read)
         os.close(write)
+
+
+def test_a_carriage_return_typed_while_the_shell_was_raw_ends_a_line(
+    pty: tuple[int, int],
+) -> None:
+    # found by trying it: `ChatApp -s ...` Enter `rooms` Enter `sta` typed in one burst came
+    # into the registry's prompt as `rooms^Msta`, one line, never carried out
+    master, slave = pty
+    modes = termios.tcgetattr(slave)
+    raw = [*modes[:6], list(modes[6])]
+    raw[0] = modes[0] & ~termios.ICRNL  # as a shell's line editor has it: Enter stays CR
+    raw[3] = modes[3] & ~(termios.ICANON | termios.ECHO)
+    termios.tcsetattr(slave, termios.TCSANOW, raw)
+    os.write(master, b"rooms\rsta")
+    assert select.select([slave], [], [], 5)[0]  # arrived
+    termios.tcsetattr(slave, termios.TCSANOW, modes)  # the shell gives the terminal back
+    assert read_typed_ahead(slave) == TypedAhead(("rooms",), partial="sta")

@@ -1,0 +1,90 @@
+"""What was typed at a terminal before the prompt took it over.
+
+A terminal stays in its line mode while Python loads the program (a peer, a registry)
+and until the prompt starts: a few tenths of a second, more on a busy machine. Whole lines
+typed then are left for the prompt, which reads them in raw mode like any keys. A Ctrl-D
+on an empty line is not: in line mode the kernel keeps it as an end of file for the next
+read, and once the prompt puts the terminal in raw mode it is gone (found by trying it: Ctrl-D
+pressed as a peer started did nothing). So what waits is read here first, in line mode.
+
+Keys typed in the same burst as the command that starts the program (a paste of two lines,
+keys sent by tmux) reach the terminal while the shell's line editor has it in raw mode: there
+Enter is a carriage return, which line mode does not take for the end of a line. So a
+carriage return ends a line here too (found by trying it: `rooms` typed so after the
+registry's command came into its prompt as `rooms^M` and the start of the next line).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+from dataclasses import dataclass
+
+#: What ends a line typed at a terminal: a newline, a carriage return (Enter while the
+#: terminal was in raw mode: a shell's line editor, a prompt), or both in that order.
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+class LineSplitter:
+    """Cuts text that comes in pieces into lines, whatever ends them (see `_LINE_END`)."""
+
+    def __init__(self, pending: str = "") -> None:
+        """`pending` is the start of a line already read (typed, not yet finished)."""
+        self._pending = pending
+        # the last piece ended with "\r": a "\n" opening the next one ends nothing more
+        self._after_cr = False
+
+    def feed(self, text: str) -> list[str]:
+        """The lines `text` finishes, without their line ends, in order."""
+        if self._after_cr and text.startswith("\n"):
+            text = text[1:]
+        self._after_cr = text.endswith("\r")
+        parts = _LINE_END.split(self._pending + text)
+        self._pending = parts[-1]
+        return parts[:-1]
+
+    @property
+    def pending(self) -> str:
+        """The unfinished line read so far ("" for none)."""
+        return self._pending
+
+
+#: Bytes read at a time: the kernel hands over one line per read in line mode, and holds
+#: at most 4095 bytes of one.
+READ_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class TypedAhead:
+    """What waited at the terminal: each whole line typed, oldest first; the start of a
+    line a Ctrl-D handed over without its Enter (to go on with at the prompt); and whether
+    a Ctrl-D on an empty line ended the input."""
+
+    lines: tuple[str, ...] = ()
+    partial: str = ""
+    ended: bool = False
+
+
+def read_typed_ahead(fd: int) -> TypedAhead:
+    """What waits at terminal `fd`, read without waiting for more (see TypedAhead), if it
+    is in line mode; nothing if it is not (keys then wait for the prompt as they are). A
+    terminal that cannot be read gives what was read so far."""
+    lines: list[str] = []
+    # a line a Ctrl-D handed over part by part is one line: its parts join
+    splitter = LineSplitter()
+    try:
+        import termios
+    except ImportError:  # no terminal modes here (Windows)
+        return TypedAhead()
+    try:
+        if not termios.tcgetattr(fd)[3] & termios.ICANON:
+            return TypedAhead()
+        while select.select([fd], [], [], 0)[0]:
+            data = os.read(fd, READ_SIZE)
+            if not data:
+                return TypedAhead(tuple(lines), splitter.pending, ended=True)
+            lines.extend(splitter.feed(data.decode(errors="replace")))
+    except (termios.error, OSError, ValueError):
+        pass
+    return TypedAhead(tuple(lines), splitter.pending)
