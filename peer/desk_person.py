@@ -159,12 +159,12 @@ class PersonCore(DeskClientCore):
             Probe(),
         ]
 
-    def typed(self, text: str, now: float) -> list[Action]:
+    def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]:
         out: list[Action] = []
         if self.phase == "form":
             self._form_answer(text, out)
         elif self.phase == "connecting":
-            self._hold(text)
+            self._hold(text, now if begun is None else begun)
         elif self.phase not in ("leaving", "done"):
             self._line(text, now, out)
         return out
@@ -174,7 +174,7 @@ class PersonCore(DeskClientCore):
         if self.phase == "form":
             self._bye(out)
         elif self.phase == "connecting":
-            self._hold(None)
+            self._hold(None, now)
         elif self.phase not in ("leaving", "done"):
             self._leave(now, out)
         return out

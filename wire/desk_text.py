@@ -419,11 +419,10 @@ def topics_text(topics: tuple[int, ...]) -> str:
     return "topics " + ", ".join(topic_label(t) for t in topics)
 
 
-#: Seconds after an operator is handed a new person in which the first line of text (or
-#: `.end`) is taken as typed before the operator could see the change, and held back rather
-#: than given to that person (peer.desk_duty.OperatorCore._held_back); after a session ends
-#: with nobody next, a registry console line this soon is meant for the person gone, not a
-#: registry command. Reading "[Now serving ...]" and typing a reply takes longer.
+#: Seconds after the registry console's session ends with nobody next in which a console
+#: line is taken as meant for the person gone, not as a registry command. (`ChatApp -o`
+#: needs no such window: it knows when each line was begun, see
+#: peer.desk_duty.OperatorCore._held_back.)
 SWITCH_GUARD = 1.5
 
 
