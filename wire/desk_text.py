@@ -575,6 +575,15 @@ def _danger(reason: str) -> str:
     }.get(reason, "words of crisis")
 
 
+def kept_place(topic: int, where: str) -> str:
+    """What a person who took their place back is told first: the place and the topic are
+    kept (so the topic is not asked again), and `where` they stand."""
+    return (
+        f"[Welcome back: your place was kept; {where}. Your topic is kept too: "
+        f"{topic_label(topic)}.]"
+    )
+
+
 def render_person(message: DeskMessage) -> list[str]:
     """The lines a person asking for help sees for a message from the desk."""
     match message:
@@ -591,7 +600,7 @@ def render_person(message: DeskMessage) -> list[str]:
                 ", you are next" if q.position == 1 else ""
             )
             if q.restored:
-                lines.append(f"[Welcome back: your place was kept; {where}.]")
+                lines.append(kept_place(q.topic, where))
             else:
                 lines.append(f"[You are in the waiting room: {where}.]")
             lines.append(f"[Estimated wait: {format_estimate(q.est_kind, q.est_low, q.est_high)}.]")
