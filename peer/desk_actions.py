@@ -77,12 +77,6 @@ class Send:
 
 
 @dataclass(frozen=True, slots=True)
-class PeekTyped:
-    """Look at the line being typed on a terminal, leaving it as it is; answered by
-    `being_typed` with what it holds ("" when not a terminal: lines are read whole)."""
-
-
-@dataclass(frozen=True, slots=True)
 class PutTyped:
     """Put `text` back into the prompt on a terminal, where Enter sends it again (nothing
     when not a terminal, or when something new is being typed there already)."""
@@ -129,7 +123,6 @@ Action = (
     | Drop
     | Probe
     | Send
-    | PeekTyped
     | PutTyped
     | FindPlace
     | KeepPlace
@@ -188,8 +181,9 @@ class DeskClientCore:
         self.new_id = new_id
         self.phase = ""  # each client's own; "leaving" and "done" are common to both
         self._connected = False
-        # lines typed (None: the end of input) before the first connection is up
-        self._early: list[str | None] = []
+        # lines typed (None: the end of input) before the first connection is up, each with
+        # when it was begun
+        self._early: list[tuple[str | None, float]] = []
         self._leave_timeout = leave_timeout
         self._leave_by: float | None = None
         # when the desk must have answered the connection's first message (ANSWER_TIMEOUT)
@@ -203,8 +197,11 @@ class DeskClientCore:
         """The run begins."""
         raise NotImplementedError
 
-    def typed(self, text: str, now: float) -> list[Action]:
-        """The user typed a line."""
+    def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]:
+        """The user typed a line, begun at `begun` (None: `now`): on a terminal its first
+        key, otherwise the moment it was read (see `peer.desk_terminal.Typed`). A notice
+        shown at an earlier `now` had not been seen when the line was begun if `begun` is
+        before it."""
         raise NotImplementedError
 
     def end_of_input(self, now: float) -> list[Action]:
@@ -238,10 +235,6 @@ class DeskClientCore:
     def next_wake(self) -> float | None:
         """When `tick` is next due (monotonic seconds), or None."""
         raise NotImplementedError
-
-    def being_typed(self, text: str, now: float) -> list[Action]:
-        """What `PeekTyped` saw in the line being typed."""
-        return []
 
     def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
         """What `FindPlace` found."""
@@ -309,16 +302,18 @@ class DeskClientCore:
             give_up(out)
         return True
 
-    def _hold(self, line: str | None) -> None:
-        """Keep a typed line (None: the end of input) until the first connection is up."""
-        self._early.append(line)
+    def _hold(self, line: str | None, begun: float) -> None:
+        """Keep a typed line (None: the end of input), begun at `begun`, until the first
+        connection is up."""
+        self._early.append((line, begun))
 
     def _replay(self, now: float) -> list[Action]:
-        """The held lines, handled now that the connection is up."""
+        """The held lines, handled now that the connection is up, each as begun when it
+        was."""
         out: list[Action] = []
         early, self._early = self._early, []
-        for line in early:
-            out.extend(self.end_of_input(now) if line is None else self.typed(line, now))
+        for line, begun in early:
+            out.extend(self.end_of_input(now) if line is None else self.typed(line, now, begun))
         return out
 
     def _start_leaving(self, now: float, out: list[Action]) -> None:

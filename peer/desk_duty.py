@@ -25,7 +25,6 @@ from peer.desk_actions import (
     Connect,
     DeskClientCore,
     Exit,
-    PeekTyped,
     PutTyped,
     Send,
     SetPrompt,
@@ -48,7 +47,6 @@ from wire.desk import (
 from wire.desk_text import (
     ALL_TOPICS,
     ALREADY_ON_DUTY,
-    SWITCH_GUARD,
     parse_operator_line,
     render_operator,
     too_long_line,
@@ -85,7 +83,7 @@ class OperatorCore(DeskClientCore):
         """`key` is the registry's operator key; `retry` the first and the longest wait
         between reconnection attempts; `leave_timeout` how long a `.quit` waits for the
         desk to confirm; `prompt` whether lines are typed at a prompt (a terminal), into
-        which a line held back by the switch guard is put back (see `_held_back`);
+        which a line held back by the hand-over guard is put back (see `_held_back`);
         `serve_when_asked` whether it goes on duty for no topic unless the lines typed
         before say `.serve` (input that is not a terminal: see `_early_topics`);
         `heartbeat`: see `DeskClientCore`."""
@@ -105,10 +103,9 @@ class OperatorCore(DeskClientCore):
         self.serving = ""  # the name of the person served, "" for none
         self._prompt = prompt
         self._serve_when_asked = serve_when_asked
-        # The switch guard (see `_held_back`): when the session last changed, and whether
-        # a line was being typed then; None once a line or `.end` has been through it.
-        self._switched_at: float | None = None
-        self._begun_before = False
+        # The hand-over guard (see `_held_back`): when the session last changed, which is
+        # when the operator was shown so.
+        self._switched_at = float("-inf")
         # With `serve_when_asked`: the `.serve` typed before on duty (its line and
         # message), sent only once on duty and only if input has not ended by then (see
         # `_early_topics`).
@@ -123,10 +120,10 @@ class OperatorCore(DeskClientCore):
             return [Show(f"[Cannot go on duty as {self.name!r}: {problem}.]", "error"), Exit(1)]
         return [Connect()]
 
-    def typed(self, text: str, now: float) -> list[Action]:
+    def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]:
         out: list[Action] = []
         if self.phase == "connecting":
-            self._hold(text)
+            self._hold(text, now if begun is None else begun)
         elif self.phase == "duty":
             parsed = parse_operator_line(text, self.new_id, self.topics, self.session)
             if parsed.too_long and self._prompt:  # to shorten, not to type again
@@ -144,7 +141,9 @@ class OperatorCore(DeskClientCore):
                     out.append(Show(_before_duty(message, text), "error"))
                 elif isinstance(message, DeskServe) and self._defers_serve():
                     self._pending = (text, message)
-                elif isinstance(message, DeskLine | DeskEnd) and self._held_back(now):
+                elif isinstance(message, DeskLine | DeskEnd) and self._held_back(
+                    now if begun is None else begun
+                ):
                     out.append(Show(self._held_line(message), "error"))
                     if isinstance(message, DeskLine) and self._prompt:
                         out.append(PutTyped(text))
@@ -158,7 +157,7 @@ class OperatorCore(DeskClientCore):
     def end_of_input(self, now: float) -> list[Action]:
         out: list[Action] = []
         if self.phase == "connecting":
-            self._hold(None)
+            self._hold(None, now)
         elif self.phase == "duty":
             self._drop_pending(out)
             self._leave(now, out)
@@ -258,11 +257,6 @@ class OperatorCore(DeskClientCore):
         wakes = [t for t in (self._retry_at, self._answer_by, self._beat_due()) if t is not None]
         return min(wakes) if wakes else None
 
-    def being_typed(self, text: str, now: float) -> list[Action]:
-        if text.strip() and self._switched_at is not None:
-            self._begun_before = True  # that line was begun for the session before
-        return []
-
     def _early_topics(self) -> list[Action]:
         """Before going on duty: the topics chosen with `.serve` in the lines typed before
         (taken out of them), so that nobody of another topic is handed over first. When
@@ -275,15 +269,15 @@ class OperatorCore(DeskClientCore):
         serve does such an operator take anyone, and a `.serve` typed before it is on duty
         is sent once it is, if input has not ended by then (see `_defers_serve`)."""
         out: list[Action] = []
-        ended = None in self._early
+        ended = any(line is None for line, _ in self._early)
         asked = False
-        kept: list[str | None] = []
-        for line in self._early:
+        kept: list[tuple[str | None, float]] = []
+        for line, begun in self._early:
             parsed = (
                 None if line is None else parse_operator_line(line, lambda: "", self.topics, "")
             )
             if parsed is None or not isinstance(parsed.message, DeskServe):
-                kept.append(line)
+                kept.append((line, begun))
             elif ended:
                 out.append(
                     Show(
@@ -332,27 +326,23 @@ class OperatorCore(DeskClientCore):
                 )
             )
 
-    def _held_back(self, now: float) -> bool:
-        """Whether a line or `.end` finished now is held back rather than carried out, as
-        maybe begun before the operator could see that the session changed: keys and Enter
-        typed then arrive after the change, and would name the new session. After a change
-        to a new person, the first such line or `.end` is held back when a line was being
-        typed at the change (however long it took to finish), or when it comes within
-        SWITCH_GUARD of the change (Enter pressed just before it, or keys typed ahead).
-        Only the first: the notice it gets names the new person, so what is typed after it
-        is meant for them. A change to nobody holds nothing back: a line then names no
-        session, and the desk sends it to nobody (and says so)."""
-        at, self._switched_at = self._switched_at, None
-        if at is None or not self.session:
-            return False
-        return self._begun_before or now - at < SWITCH_GUARD
+    def _held_back(self, begun: float) -> bool:
+        """Whether a line or `.end` begun at `begun` is held back rather than carried out:
+        exactly when it was begun before the operator was shown that a new person was
+        handed over (on a terminal its first key came before; from a script it was read
+        before). Such a line was meant for the person before, and would name the new
+        session, since it arrives after the change. Whatever is begun once the notice is
+        shown goes, however soon after it: the operator has seen who they serve. A change
+        to nobody holds nothing back: a line then names no session, and the desk sends it
+        to nobody (and says so)."""
+        return bool(self.session) and begun < self._switched_at
 
     def _held_line(self, message: DeskLine | DeskEnd) -> str:
         """What is said of a line or `.end` held back by `_held_back`."""
         who = clean(self.serving)
         if isinstance(message, DeskEnd):
             return (
-                f"[.end not carried out: {who} was handed over to you as you typed it. "
+                f"[.end not carried out: it was typed before {who} was handed over to you. "
                 f".end again ends the session with {who}.]"
             )
         if self._prompt:
@@ -361,8 +351,8 @@ class OperatorCore(DeskClientCore):
                 f"back in the prompt: Enter sends it to {who}, or clear it.]"
             )
         return (
-            f"[Not sent: this line came as {who} was handed over to you; type it again to send "
-            f"it to {who}. The line was: {clean(message.text)}]"
+            f"[Not sent: this line was read before {who} was handed over to you; type it again "
+            f"to send it to {who}. The line was: {clean(message.text)}]"
         )
 
     # -- on duty ----------------------------------------------------------------------------
@@ -399,13 +389,13 @@ class OperatorCore(DeskClientCore):
             self._end(1, out)
 
     def _switch(self, session: str, name: str, prompt: str, now: float, out: list[Action]) -> None:
-        """Another session (or none) from now on, with `name`: the switch guard is armed,
-        and the line being typed looked at (see `_held_back`)."""
+        """Another session (or none) from now on, with `name`, shown at `now` (the lines
+        that say so go out with these actions): what was begun before it is held back (see
+        `_held_back`)."""
         if session == self.session:
             return
         self.session, self.serving = session, name
-        self._switched_at, self._begun_before = now, False
-        out.append(PeekTyped())
+        self._switched_at = now
         out.append(SetPrompt(prompt))
 
     def _retry_later(self, now: float) -> None:

@@ -60,6 +60,7 @@ from wire.desk_text import (
     MENU_TRIES,
     crisis_lines,
     format_estimate,
+    kept_place,
     menu_lines,
     name_problem,
     normalise_phone,
@@ -71,6 +72,7 @@ from wire.desk_text import (
     topic_problem,
 )
 from wire.reliable import IdMaker
+from wire.shown_text import clean
 from wire.version import WIRE_VERSION
 
 #: Seconds between refreshes of the held-place file while waiting or served: it tells a
@@ -123,6 +125,9 @@ class PersonCore(DeskClientCore):
         self.phase = "form"
         self._step = "name"  # of the form: name, phone, place (looked up), topic, description
         self._tries = 0  # of the topic menu
+        # when the form stopped asking with questions left (a held place taken back, with
+        # its topic): a line begun before then was typed for a question, never chat
+        self._form_closed = float("-inf")
         self.name = self.phone = self.description = ""
         self.topic = 0
         self.token = ""
@@ -159,14 +164,15 @@ class PersonCore(DeskClientCore):
             Probe(),
         ]
 
-    def typed(self, text: str, now: float) -> list[Action]:
+    def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]:
         out: list[Action] = []
+        begun = now if begun is None else begun
         if self.phase == "form":
             self._form_answer(text, out)
         elif self.phase == "connecting":
-            self._hold(text)
+            self._hold(text, begun)
         elif self.phase not in ("leaving", "done"):
-            self._line(text, now, out)
+            self._line(text, now, out, begun)
         return out
 
     def end_of_input(self, now: float) -> list[Action]:
@@ -174,7 +180,7 @@ class PersonCore(DeskClientCore):
         if self.phase == "form":
             self._bye(out)
         elif self.phase == "connecting":
-            self._hold(None)
+            self._hold(None, now)
         elif self.phase not in ("leaving", "done"):
             self._leave(now, out)
         return out
@@ -190,10 +196,11 @@ class PersonCore(DeskClientCore):
             return out
         self.token, self.topic, self.description = kept.token, kept.topic, kept.description
         self.grace = kept.grace
+        self._form_closed = now
         out.append(
             Show(
                 f"[You had a place in the waiting room a moment ago ({topic_label(self.topic)}); "
-                "taking it back.]"
+                "taking it back, with its topic, so the topic is not asked again.]"
             )
         )
         self._connect_first(out)
@@ -373,8 +380,9 @@ class PersonCore(DeskClientCore):
         if answer in QUITS:
             self._bye(out)
             return
-        if self._step == "place":
-            return  # the held place is being looked up: no question is open
+        if self._step == "place":  # the held place is being looked up: nothing is asked
+            out.append(Show(_not_an_answer(text), "error"))
+            return
         if answer.startswith(".") and not answer.startswith(".."):
             # .queue, .help and the like mean nothing yet: not an answer, and not a try
             command = answer.split()[0][:20]
@@ -448,7 +456,7 @@ class PersonCore(DeskClientCore):
 
     # -- waiting and being served -----------------------------------------------------------
 
-    def _line(self, raw: str, now: float, out: list[Action]) -> None:
+    def _line(self, raw: str, now: float, out: list[Action], begun: float) -> None:
         text = raw.strip()
         command = text.lower()
         if command in QUITS:
@@ -472,6 +480,9 @@ class PersonCore(DeskClientCore):
                 out.append(Show(line))
         elif text.startswith(".") and not text.startswith(".."):
             out.append(Show(f"[Unknown command {text.split()[0][:20]}; .help lists them.]"))
+        elif begun < self._form_closed and text:
+            # typed for a question the form skipped (the topic, say), before it said so
+            out.append(Show(self._typed_for_the_form(raw), "error"))
         else:
             self._chat(raw[1:] if text.startswith("..") else raw, now, out, raw)
 
@@ -547,6 +558,13 @@ class PersonCore(DeskClientCore):
         else:
             self._show_rendered(message, out)
 
+    def _typed_for_the_form(self, line: str) -> str:
+        """What is said of a line begun for a question the form no longer asks."""
+        return (
+            f"[Not sent: “{clean(line.strip())}” was typed for the form, which asks nothing "
+            f"more: the topic of your earlier place ({topic_label(self.topic)}) is kept.]"
+        )
+
     def _queued(self, queued: DeskQueued, out: list[Action]) -> None:
         self.token = queued.token
         self.grace = float(queued.grace)
@@ -564,6 +582,8 @@ class PersonCore(DeskClientCore):
             self._show_rendered(queued, out)
             if self._unsent_crisis:
                 out.append(Send(DeskLine(self.new_id(), "", self._unsent_crisis, "")))
+        elif queued.restored:  # served at once: said before anything can reach the operator
+            out.append(Show(kept_place(queued.topic, "an operator is free for you now")))
         self._unsent_crisis = ""
 
     def _position_changed(self, update: DeskPosition, out: list[Action]) -> None:
@@ -660,6 +680,11 @@ class PersonCore(DeskClientCore):
     @staticmethod
     def _show_rendered(message: DeskMessage, out: list[Action]) -> None:
         out.extend(Show(line, style_of(line)) for line in render_person(message))
+
+
+def _not_an_answer(line: str) -> str:
+    """What is said of a line typed while no question is asked (a held place is looked up)."""
+    return f"[Not taken as an answer: “{clean(line.strip())}”; nothing is asked right now.]"
 
 
 def _description_problem(text: str) -> str | None:

@@ -35,7 +35,6 @@ from peer.desk_actions import (
     FindPlace,
     ForgetPlace,
     KeepPlace,
-    PeekTyped,
     Probe,
     PutTyped,
     Send,
@@ -162,7 +161,7 @@ class DeskRunner:
     def _handle(self, event: Event, now: float) -> list[Action]:
         core = self.core
         if isinstance(event, Typed):
-            return core.typed(event.text, now)
+            return core.typed(event.text, now, event.begun)
         if isinstance(event, EndOfInput):
             return core.end_of_input(now)
         if isinstance(event, Unreachable):
@@ -206,8 +205,6 @@ class DeskRunner:
                     self._gen += 1  # whatever it still brings is not handed over
                 case Probe():
                     self._spawn(self._probe())
-                case PeekTyped():
-                    self._apply(self.core.being_typed(self.term.peek_typed(), time.monotonic()))
                 case PutTyped(text):
                     self.term.put_typed(text)
                 case FindPlace(phone):

@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -25,9 +26,12 @@ from peer.output import StdoutLines
 
 @dataclass(frozen=True, slots=True)
 class Typed:
-    """The user typed a line."""
+    """The user typed a line, begun at `begun` (monotonic seconds): on a terminal, its first
+    key (or the moment it was put back into the prompt); otherwise the moment it was read.
+    The cores tell by it whether a line was begun before a notice was shown."""
 
     text: str
+    begun: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +65,6 @@ class Screen(Protocol):
     def show(self, line: str, style: str = "system") -> None: ...
     def ask(self, question: str) -> None: ...
     def set_prompt(self, prompt: str) -> None: ...
-    def peek_typed(self) -> str: ...
     def put_typed(self, text: str) -> None: ...
 
 
@@ -83,6 +86,8 @@ class Terminal:
         self._sigint = False
         self._session: Any = None  # the PromptSession on a terminal
         self._put_back = ""  # a line to start the next prompt with (see `put_typed`)
+        # when the line in the prompt was begun: its first key into an empty prompt
+        self._begun: float | None = None
         # a pipe whose reader left (`ChatApp -d ... | head`): taken as the end of the input
         self._out = StdoutLines(lambda reason: self._output_gone())
         self._input_ended = False
@@ -106,7 +111,9 @@ class Terminal:
         def read() -> None:
             try:
                 for line in sys.stdin:
-                    loop.call_soon_threadsafe(self._typed, Typed(line.rstrip("\r\n")))
+                    # stamped as read: what the core showed after this had not been seen
+                    typed = Typed(line.rstrip("\r\n"), time.monotonic())
+                    loop.call_soon_threadsafe(self._typed, typed)
             except (OSError, ValueError):
                 pass
             with contextlib.suppress(RuntimeError):  # the loop may be gone already
@@ -154,6 +161,7 @@ class Terminal:
 
         session: PromptSession[str] = PromptSession()
         self._session = session
+        session.default_buffer.on_text_changed += self._text_changed
         with redrawn_on_continue(lambda: session.app):  # after kill -STOP and fg
             while True:
                 try:
@@ -169,7 +177,17 @@ class Terminal:
                 except EOFError:
                     self._on_input(EndOfInput(False))
                     return
-                self._on_input(Typed(line))
+                begun, self._begun = self._begun, None
+                self._on_input(Typed(line, time.monotonic() if begun is None else begun))
+
+    def _text_changed(self, buffer: Any) -> None:
+        """The prompt's text changed: a first key into an empty prompt begins a line (so
+        does a line put back into it); a prompt cleared begins none yet. (The reset of the
+        prompt once its line is read says nothing here: `_prompt_loop` takes the stamp.)"""
+        if not buffer.text:
+            self._begun = None
+        elif self._begun is None:
+            self._begun = time.monotonic()
 
     def ask(self, question: str) -> None:
         """Show a question: as the prompt on a terminal, as a line otherwise."""
@@ -184,14 +202,6 @@ class Terminal:
         # The next prompt may already be on screen with the old text: redraw it.
         if self._session is not None and self._session.app.is_running:
             self._session.app.invalidate()
-
-    def peek_typed(self) -> str:
-        """What the line being typed on a terminal holds, left as it is ("" when not a
-        terminal: a line is read whole)."""
-        if self._session is None or not self._session.app.is_running:
-            return ""
-        text: str = self._session.default_buffer.text
-        return text
 
     def put_typed(self, text: str) -> None:
         """Put `text` into the prompt on a terminal, cursor at its end, for Enter to send

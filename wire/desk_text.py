@@ -419,11 +419,10 @@ def topics_text(topics: tuple[int, ...]) -> str:
     return "topics " + ", ".join(topic_label(t) for t in topics)
 
 
-#: Seconds after an operator is handed a new person in which the first line of text (or
-#: `.end`) is taken as typed before the operator could see the change, and held back rather
-#: than given to that person (peer.desk_duty.OperatorCore._held_back); after a session ends
-#: with nobody next, a registry console line this soon is meant for the person gone, not a
-#: registry command. Reading "[Now serving ...]" and typing a reply takes longer.
+#: Seconds after the registry console's session ends with nobody next in which a console
+#: line is taken as meant for the person gone, not as a registry command. (`ChatApp -o`
+#: needs no such window: it knows when each line was begun, see
+#: peer.desk_duty.OperatorCore._held_back.)
 SWITCH_GUARD = 1.5
 
 
@@ -576,6 +575,15 @@ def _danger(reason: str) -> str:
     }.get(reason, "words of crisis")
 
 
+def kept_place(topic: int, where: str) -> str:
+    """What a person who took their place back is told first: the place and the topic are
+    kept (so the topic is not asked again), and `where` they stand."""
+    return (
+        f"[Welcome back: your place was kept; {where}. Your topic is kept too: "
+        f"{topic_label(topic)}.]"
+    )
+
+
 def render_person(message: DeskMessage) -> list[str]:
     """The lines a person asking for help sees for a message from the desk."""
     match message:
@@ -592,7 +600,7 @@ def render_person(message: DeskMessage) -> list[str]:
                 ", you are next" if q.position == 1 else ""
             )
             if q.restored:
-                lines.append(f"[Welcome back: your place was kept; {where}.]")
+                lines.append(kept_place(q.topic, where))
             else:
                 lines.append(f"[You are in the waiting room: {where}.]")
             lines.append(f"[Estimated wait: {format_estimate(q.est_kind, q.est_low, q.est_high)}.]")

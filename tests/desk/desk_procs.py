@@ -107,10 +107,9 @@ def to_new_person(operator: Proc, name: str, *lines: str) -> None:
     """Type `lines` for `name`, whom `operator` was handed a moment ago, so that `name` gets
     each of them once, in order.
 
-    The first line typed after the change is held back, as maybe meant for the person
-    before, when it comes within SWITCH_GUARD of it (peer.desk_duty.OperatorCore._held_back),
-    with a notice naming `name`; on a busy machine the steps between the change and this
-    line can take longer, and then it goes to `name` at once. Which of the two happened is
+    A line read before the operator showed the change is held back, as meant for the person
+    before (peer.desk_duty.OperatorCore._held_back), with a notice naming `name`; typed once
+    the change is seen, as here, it goes to `name` at once. Which of the two happened is
     told by `.help`, typed right after the line: the operator deals with its input in order,
     so a notice comes before the help text or not at all. Held back, every line is typed
     again; sent, the rest are."""

@@ -18,7 +18,6 @@ from peer.desk_actions import (
     Exit,
     FindPlace,
     KeptPlace,
-    PeekTyped,
     Send,
 )
 from peer.desk_duty import OperatorCore
@@ -117,8 +116,6 @@ class World:
                 self.up = False
             elif isinstance(action, FindPlace):
                 self.place_asked = True
-            elif isinstance(action, PeekTyped):
-                self.apply(self.core.being_typed("typed", self.now))
             elif isinstance(action, Exit):
                 assert action.code in (0, 1)
                 assert index == len(actions) - 1

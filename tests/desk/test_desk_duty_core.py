@@ -7,7 +7,6 @@ from peer.desk_actions import (
     Action,
     Connect,
     Exit,
-    PeekTyped,
     PutTyped,
     Send,
     SetPrompt,
@@ -19,6 +18,7 @@ from wire.desk import (
     DeskEnded,
     DeskLeave,
     DeskLine,
+    DeskNotice,
     DeskOnDuty,
     DeskOperator,
     DeskRefused,
@@ -27,7 +27,7 @@ from wire.desk import (
     DeskServe,
     DeskSession,
 )
-from wire.desk_text import ALL_TOPICS, SWITCH_GUARD
+from wire.desk_text import ALL_TOPICS
 from wire.reliable import IdMaker
 
 ALREADY = "Cannot go on duty: an operator named ann is already on duty."
@@ -100,36 +100,34 @@ def test_going_on_duty() -> None:
 def test_lines_go_to_the_person_served_and_the_prompt_names_them() -> None:
     core = on_duty()
     session = core.received(DeskSession("d", "s1", "Tom", "07700900606", 5, "", 3, "", ()), 0.0)
-    assert session[-2:] == [PeekTyped(), SetPrompt("to Tom> ")]
+    assert session[-1] == SetPrompt("to Tom> ")
     assert sent(core.typed("hello Tom", 2.0)) == [DeskLine("o-2", "", "hello Tom", "s1")]
     ended = core.received(DeskEnded("d", "Tom ended the session.", False, -1), 3.0)
-    assert ended[-2:] == [PeekTyped(), SetPrompt("desk> ")]
+    assert ended[-1] == SetPrompt("desk> ")
 
 
-def hand_over(core: OperatorCore, now: float, typing: str = "") -> None:
-    """Tom leaves and Ua is handed over at `now`, while `typing` is in the prompt."""
+def hand_over(core: OperatorCore, now: float) -> None:
+    """Tom leaves and Ua is handed over, shown to the operator at `now`."""
     core.received(DeskEnded("d", "Tom ended the session.", False, -1), now)
-    core.being_typed(typing, now)
     core.received(DeskSession("d", "s2", "Ua", "07700900607", 5, "", 3, "", ()), now)
-    core.being_typed(typing, now)
 
 
 def test_a_line_begun_for_the_person_before_is_held_however_long_it_takes_to_finish() -> None:
     # found by trying it: ann typed "thanks, " for Tom, Tom left, Ua was handed over, and
     # ann went on typing the rest of the sentence for 2.8 s, then Enter: it reached Ua
     core = serving(prompt=True)
-    hand_over(core, 10.0, typing="thanks, ")
-    out = core.typed("thanks, and good luck with it all", 12.8)
+    hand_over(core, 10.0)
+    out = core.typed("thanks, and good luck with it all", 12.8, begun=9.5)
     assert not sent(out)
     assert shown(out) == [
         "[Not sent: you began this line before Ua was handed over to you. It is back in the "
         "prompt: Enter sends it to Ua, or clear it.]"
     ]
     assert PutTyped("thanks, and good luck with it all") in out
-    # the notice named Ua: Enter again sends it to Ua, and what follows goes too
-    again = core.typed("thanks, and good luck with it all", 14.0)
+    # put back after the notice named Ua: Enter sends it to Ua, and what follows goes too
+    again = core.typed("thanks, and good luck with it all", 14.0, begun=12.8)
     assert lines(again) == [("thanks, and good luck with it all", "s2")]
-    assert lines(core.typed("hello Ua", 14.1)) == [("hello Ua", "s2")]
+    assert lines(core.typed("hello Ua", 14.1, begun=14.05)) == [("hello Ua", "s2")]
 
 
 def test_enter_pressed_just_before_the_change_is_held_though_nothing_was_being_typed() -> None:
@@ -137,13 +135,22 @@ def test_enter_pressed_just_before_the_change_is_held_though_nothing_was_being_t
     # the prompt was already empty, so nothing showed that a line was on its way
     core = serving()
     hand_over(core, 10.0)
-    out = core.typed("bye Tom", 10.01)
+    out = core.typed("bye Tom", 10.01, begun=9.99)
     assert not sent(out) and PutTyped("bye Tom") not in out  # not a terminal: not put back
     assert shown(out) == [
-        "[Not sent: this line came as Ua was handed over to you; type it again to send it "
-        "to Ua. The line was: bye Tom]"
+        "[Not sent: this line was read before Ua was handed over to you; type it again to "
+        "send it to Ua. The line was: bye Tom]"
     ]
     assert lines(core.typed("hi Ua", 10.5)) == [("hi Ua", "s2")]
+
+
+def test_every_line_begun_before_the_change_is_held_and_none_begun_after() -> None:
+    # a script that piped two lines for Tom: neither reaches Ua, whenever it is handled
+    core = serving()
+    hand_over(core, 10.0)
+    assert not sent(core.typed("bye Tom", 10.01, begun=9.98))
+    assert not sent(core.typed("take care", 10.02, begun=9.99))
+    assert lines(core.typed("hi Ua", 10.03, begun=10.03)) == [("hi Ua", "s2")]
 
 
 def test_an_end_crossing_the_persons_quit_does_not_end_the_next_session() -> None:
@@ -151,28 +158,36 @@ def test_an_end_crossing_the_persons_quit_does_not_end_the_next_session() -> Non
     # waited for minutes
     core = serving()
     hand_over(core, 10.0)
-    out = core.typed(".end", 10.2)
+    out = core.typed(".end", 10.2, begun=9.9)
     assert not sent(out) and PutTyped(".end") not in out
     assert shown(out) == [
-        "[.end not carried out: Ua was handed over to you as you typed it. .end again ends "
-        "the session with Ua.]"
+        "[.end not carried out: it was typed before Ua was handed over to you. .end again "
+        "ends the session with Ua.]"
     ]
     assert sent(core.typed(".room", 10.3))  # commands that name no session go on
     assert [type(m) for m in sent(core.typed(".end", 10.4))] == [DeskEnd]
 
 
-def test_a_first_line_typed_after_the_guard_with_nothing_typed_at_the_change_is_sent() -> None:
-    core = serving()
-    hand_over(core, 10.0)
-    assert lines(core.typed("hi Ua", 10.0 + SWITCH_GUARD)) == [("hi Ua", "s2")]
+def test_a_piped_reply_read_after_the_hand_over_was_shown_reaches_the_person() -> None:
+    # found by trying it: a piped operator was handed Ann, saw "Ann Able: hello operator"
+    # and a notice of someone joining the waiting room, answered at once, and was told the
+    # reply "came as Ann Able was handed over"; it had been read after all of them
+    core = operator()
+    core.start(0.0)
+    core.connected(0.0)
+    core.received(DeskOnDuty("d", "o-1", "ann", ALL_TOPICS, 0, 0), 0.0)
+    core.received(DeskSession("d", "s1", "Ann Able", "07700900606", 6, "", 3, "", ()), 10.0)
+    core.received(DeskLine("d", "Ann Able", "hello operator", "s1"), 10.3)
+    core.received(DeskNotice("d", "Tom Baker is waiting (6 Other); 1 waiting in all."), 10.4)
+    out = core.typed("hello Ann", 10.6)  # read as it is handled
+    assert lines(out) == [("hello Ann", "s1")] and not shown(out)
 
 
 def test_a_session_ending_with_nobody_next_holds_nothing_back() -> None:
     # the line names no session: the desk says it reached nobody
     core = serving()
     core.received(DeskEnded("d", "Tom ended the session.", False, -1), 10.0)
-    core.being_typed("thanks, ", 10.0)
-    assert lines(core.typed("thanks, bye", 10.1)) == [("thanks, bye", "")]
+    assert lines(core.typed("thanks, bye", 10.1, begun=9.0)) == [("thanks, bye", "")]
 
 
 def test_a_connection_lost_before_going_on_duty_ends_the_run() -> None:
@@ -186,7 +201,7 @@ def test_a_connection_lost_before_going_on_duty_ends_the_run() -> None:
 def test_a_connection_lost_on_duty_ends_the_session_and_reconnects_with_backoff() -> None:
     core = serving()
     out = core.lost("reset", 10.0)
-    assert out[:2] == [PeekTyped(), SetPrompt("desk> ")]
+    assert out[0] == SetPrompt("desk> ")
     # the desk may hand Tom to another operator at once, or keep him for this one after a
     # restart: neither is certain here, so each is said as what happens in its case
     assert shown(out)[0] == (

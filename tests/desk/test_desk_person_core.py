@@ -461,6 +461,66 @@ def test_a_place_taken_back_and_then_requeued_is_not_said_to_be_lost() -> None:
     assert core.phase == "waiting"
 
 
+def taking_back(now: float) -> PersonCore:
+    """Tom Baker's client, whose held-place file keeps a place for topic 5, is given his
+    name and number; the place is found at `now`, so the topic is not asked."""
+    core = person()
+    core.start(0.0)
+    core.typed("Tom Baker", 0.5)
+    core.typed("07700 900606", now)
+    out = core.place_found(KeptPlace("old-token", 5, "", 120.0), now)
+    assert shown(out) == [
+        "[You had a place in the waiting room a moment ago (5 Financial Suggestions); taking it "
+        "back, with its topic, so the topic is not asked again.]"
+    ]
+    return core
+
+
+FOR_THE_FORM = (
+    "[Not sent: “5” was typed for the form, which asks nothing more: the topic of your "
+    "earlier place (5 Financial Suggestions) is kept.]"
+)
+
+
+def test_a_topic_typed_for_a_place_taken_back_never_reaches_the_operator() -> None:
+    # found by trying it: the topic was not asked, and the "5" typed for it (begun before
+    # the client said the place was taken back) reached the operator as `Tom Baker: 5`
+    core = taking_back(1.0)
+    core.connected(1.1)
+    back = core.received(queued(position=0, restored=True), 1.2)
+    served = core.received(DeskServed("d2", "pat", "s1"), 1.2)
+    out = core.typed("5", 1.6, begun=0.9)
+    assert not sent(out) and shown(out) == [FOR_THE_FORM]
+    # told the place and topic are kept before the session, and talking works after it
+    assert shown(back) == [
+        "[Welcome back: your place was kept; an operator is free for you now. Your topic is "
+        "kept too: 5 Financial Suggestions.]"
+    ]
+    assert shown(served)[0].startswith("[It is your turn")
+    [line] = sent(core.typed("hello", 2.0, begun=1.8))
+    assert isinstance(line, DeskLine) and line.text == "hello"
+
+
+def test_a_topic_piped_ahead_for_a_place_taken_back_is_said_not_to_be_sent() -> None:
+    # from a script: the "5" was read before the place was found, and waits for the
+    # connection with the time it was read
+    core = taking_back(1.0)
+    assert core.typed("5", 1.05, begun=1.0 - 0.01) == []  # held until connected
+    out = core.connected(1.1)
+    assert FOR_THE_FORM in shown(out)
+    assert not [m for m in sent(out) if isinstance(m, DeskLine)]
+
+
+def test_a_place_kept_further_back_says_the_topic_is_kept_with_where_it_stands() -> None:
+    core = taking_back(1.0)
+    core.connected(1.1)
+    out = core.received(queued(position=2, restored=True), 1.2)
+    assert shown(out)[0] == (
+        "[Welcome back: your place was kept; number 2 in the queue. Your topic is kept too: "
+        "5 Financial Suggestions.]"
+    )
+
+
 NO_ANSWER = (
     "[No answer from the help desk at 127.0.0.1:4000 in 10 s: is that the address and port "
     "of a ChatApp registry?]"

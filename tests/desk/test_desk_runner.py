@@ -14,12 +14,12 @@ from peer.desk_actions import (
     ForgetPlace,
     KeepPlace,
     KeptPlace,
-    PeekTyped,
     PutTyped,
     Show,
 )
 from peer.desk_held_place import HeldPlace
 from peer.desk_runner import Connected, DeskRunner, Lost, NotConnected, Received
+from peer.desk_terminal import Typed
 from wire.desk import DeskNotice
 from wire.messages import Ack
 from wire.reliable import IdMaker
@@ -46,9 +46,6 @@ class Screen:
 
     def set_prompt(self, prompt: str) -> None:
         pass
-
-    def peek_typed(self) -> str:
-        return self.typed
 
     def put_typed(self, text: str) -> None:
         self.typed = text
@@ -79,8 +76,8 @@ class Recorder(DeskClientCore):
     def not_connected(self, why: str, now: float) -> list[Action]:
         return self._note("not_connected", why)
 
-    def being_typed(self, text: str, now: float) -> list[Action]:
-        return self._note("being_typed", text)
+    def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]:
+        return self._note("typed", (text, begun))
 
     def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
         return self._note("place_found", kept)
@@ -142,15 +139,15 @@ def test_the_operators_runner_keeps_no_place(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())
 
 
-def test_what_is_being_typed_goes_to_the_core_and_an_exit_ends_the_actions() -> None:
+def test_a_line_goes_to_the_core_as_begun_and_an_exit_ends_the_actions() -> None:
+    # when a line was begun decides whether it was meant for a person handed over since
     core = Recorder()
     run = runner(core)
     screen = run.term
     assert isinstance(screen, Screen)
-    screen.typed = "half a line"
-    core.answers = [Show("answer"), Exit(0)]
-    run._apply([PeekTyped(), Show("never shown")])
-    assert core.heard == [("being_typed", "half a line")]
+    core.answers = [Show("answer"), Exit(0), Show("never shown")]
+    run._apply(run._handle(Typed("hello", 3.0), 5.0))
+    assert core.heard == [("typed", ("hello", 3.0))]
     assert screen.lines == ["answer"] and run._code == 0
 
 
