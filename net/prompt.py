@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +102,12 @@ class LinePrompt:
         self._printing: set[asyncio.Future[None]] = set()
         self._stopping = False
         self._echoing: list[Any] | None = None  # the terminal's modes, while echo is off
+        #: When the line being handed to `on_line` was begun (monotonic seconds): its first
+        #: key into an empty prompt, or when it was read if it was typed ahead. A caller
+        #: tells by it whether a line was begun before something it showed.
+        self.begun = 0.0
+        self._first_key: float | None = None  # the line in the prompt's, once it has one
+        self.session.default_buffer.on_text_changed += self._text_changed
 
     def set_prompt(self, text: str | Callable[[], str]) -> None:
         """The prompt's text from now on; a callable is asked each time it is drawn."""
@@ -175,9 +182,18 @@ class LinePrompt:
         """Empty the input for the next line."""
         buffer.reset()
 
+    def _text_changed(self, buffer: Buffer) -> None:
+        """A first key into an empty prompt begins a line; a prompt cleared begins none yet."""
+        if not buffer.text:
+            self._first_key = None
+        elif self._first_key is None:
+            self._first_key = time.monotonic()
+
     def _entered(self, text: str, on_line: Callable[[str], None]) -> None:
         """`text` was entered at the prompt: printed above it, as a finished prompt would
-        leave it, kept in the history, and handed to `on_line`."""
+        leave it, kept in the history, and handed to `on_line` (with `begun` set)."""
+        first_key, self._first_key = self._first_key, None
+        self.begun = time.monotonic() if first_key is None else first_key
         self.print_above([*self.prompt_text(), ("", text)])
         if text.strip():
             self.remember(text)

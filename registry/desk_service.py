@@ -34,7 +34,6 @@ from net.keys import load_or_make_key
 from net.listener import enable_keepalive, has_hung_up
 from net.operator_key import key_path
 from net.secure_stream import KeyGiven, SecureStream
-from registry.console import is_registry_command
 from registry.desk_actions import (
     Action,
     Close,
@@ -71,7 +70,6 @@ from wire.desk_text import (
     ALL_TOPICS,
     DEFAULT_CRISIS_NOTICE,
     OPERATOR_HELP,
-    SWITCH_GUARD,
     clean_crisis_notice,
     is_operator_command,
     parse_operator_line,
@@ -90,12 +88,8 @@ CONSOLE: ConnId = "console"
 CONSOLE_NAME = "admin"
 #: Bytes read from a connection at a time.
 READ_CHUNK = 64 * 1024
-#: Seconds after the console is handed a person in which its first line of text (or `.end`)
-#: is held back, as maybe begun for the person before: the console reads whole lines, so
-#: unlike `ChatApp -o` it cannot see whether a line was being typed at the change, and a
-#: line begun just before it can take this long to finish. `.send` sends the line held.
-CONSOLE_SWITCH_GUARD = 20.0
-#: The console's command that sends the line held back (see CONSOLE_SWITCH_GUARD).
+#: The console's command that sends a line held back as a new person was handed over (a
+#: line begun before the notice of that hand-over appeared: see `_console_holds`).
 SEND_HELD = ".send"
 #: `.help` on the registry console: the operator's commands and the console's own.
 CONSOLE_HELP: tuple[str, ...] = (
@@ -135,18 +129,16 @@ class DeskService:
         max_waiting: int = MAX_WAITING,
         console_name: str = CONSOLE_NAME,
         clock: Callable[[], float] = time.monotonic,
-        switch_guard: float = CONSOLE_SWITCH_GUARD,
         heartbeat: float = HEARTBEAT,
     ) -> None:
         """`data_dir` is the registry's data directory (transcripts go in a folder of it,
         and the operator key is kept there: see registry.desk_key); `log` receives log
         lines, never holding a full phone number; `crisis_notice` replaces the default
         text shown for topic 1; `grace` is how many seconds a waiting person's place is kept
-        after a lost connection; `switch_guard` is CONSOLE_SWITCH_GUARD (tests that type at
-        once set 0); `heartbeat` the seconds of silence after which a connection is asked for
-        a sign of life (taken as lost after twice that: `wire.desk.HEARTBEAT`). Nothing runs
-        until `start`. Raises OSError or ValueError when the operator key can be neither
-        read nor made, or ValueError for a `heartbeat` not above 0."""
+        after a lost connection; `heartbeat` the seconds of silence after which a connection
+        is asked for a sign of life (taken as lost after twice that: `wire.desk.HEARTBEAT`).
+        Nothing runs until `start`. Raises OSError or ValueError when the operator key can be
+        neither read nor made, or ValueError for a `heartbeat` not above 0."""
         notice = clean_crisis_notice(crisis_notice or "") or DEFAULT_CRISIS_NOTICE
         self._new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
@@ -173,14 +165,12 @@ class DeskService:
         self._console: Callable[[str], None] | None = None
         self._console_topics = ConsoleTopics(data_dir)
         self._console_kept = ALL_TOPICS  # what `.serve` chose, as kept on disk
-        # the console's session, when it last changed, whether a line or `.end` has come
-        # since, and the line held back then (see CONSOLE_SWITCH_GUARD)
+        # the console's session, when it began, when the console's session last changed
+        # (each shown on the console at that moment), and a line held back as it began
         self._console_session = ""
         self._console_switched = float("-inf")
-        self._console_ended = float("-inf")  # when a session of the console last ended
-        self._console_armed = False
+        self._console_began = float("-inf")
         self._console_held = ""
-        self.switch_guard = switch_guard
         self._writers: dict[ConnId, asyncio.StreamWriter] = {}
         # each connection's secure session (net/secure_stream.py): what is written goes in it
         self._streams: dict[ConnId, SecureStream] = {}
@@ -382,13 +372,15 @@ class DeskService:
                 "every topic.]"
             )
 
-    def console_line(self, line: str) -> None:
-        """A line the registry's admin typed: `.room`, `.end`, `.serve 1,3`, `.help`, or
-        text for the person the console serves. Never raises."""
+    def console_line(self, line: str, begun: float | None = None) -> None:
+        """A line the registry's admin typed, begun at `begun` (the desk's clock; None: now):
+        `.room`, `.end`, `.serve 1,3`, `.help`, or text for the person the console serves.
+        Never raises."""
         if self._console is None:
             return
+        begun = self._clock() if begun is None else begun
         try:
-            if self._just_ended() and not self._is_desk_command(line):
+            if self._typed_for_the_session_before(begun) and not self._is_desk_command(line):
                 if line.strip():
                     self._console_print(f"[Not sent (typed for the session before): {clean(line)}]")
                 return
@@ -410,9 +402,7 @@ class DeskService:
             )
             for text in parsed.lines:
                 self._console_print(text)
-            if isinstance(parsed.message, DeskLine | DeskEnd) and self._console_holds(
-                parsed.message
-            ):
+            if isinstance(parsed.message, DeskLine | DeskEnd) and self._console_holds(begun):
                 self._hold_console_line(parsed.message)
                 return
             if parsed.quit:
@@ -427,11 +417,16 @@ class DeskService:
         except Exception as exc:  # pragma: no cover - defensive
             self._log(f"desk: internal error on a console line: {exc!r}")
 
-    def wants_console_line(self, line: str) -> bool:
-        """Whether a console line belongs to the desk: one of its commands, any line while
-        the console is serving someone, or one that comes just after its session ended (it
-        was meant for that person: see SWITCH_GUARD)."""
-        return self._is_desk_command(line) or self.console_in_session or self._just_ended()
+    def wants_console_line(self, line: str, begun: float | None = None) -> bool:
+        """Whether a console line begun at `begun` (None: now) belongs to the desk: one of
+        its commands, any line while the console is serving someone, or one begun during a
+        session that has ended since (it was meant for that person)."""
+        begun = self._clock() if begun is None else begun
+        return (
+            self._is_desk_command(line)
+            or self.console_in_session
+            or self._typed_for_the_session_before(begun)
+        )
 
     def console_ended(self) -> None:
         """The console's input ended (Ctrl-D): nobody can answer there any more, so it goes
@@ -446,64 +441,35 @@ class DeskService:
     def _is_desk_command(line: str) -> bool:
         return is_operator_command(line) or line.strip().lower() == SEND_HELD
 
-    def _just_ended(self) -> bool:
-        """Whether the console's session ended (with nobody next) within SWITCH_GUARD: a
-        line then was meant for the person gone, and is not run as a registry command."""
-        guard = min(SWITCH_GUARD, self.switch_guard)
+    def _typed_for_the_session_before(self, begun: float) -> bool:
+        """Whether a line begun at `begun` was begun during the console's last session, and
+        comes now that it has ended with nobody next: it was meant for that person, and is
+        neither sent to anyone nor run as a registry command."""
         return (
             self._console is not None
             and not self._console_session
-            and self._clock() - self._console_switched < guard
+            and self._console_began <= begun < self._console_switched
         )
 
-    def _console_holds(self, message: DeskLine | DeskEnd) -> bool:
-        """Whether the console's line or `.end` is held back: the first after it was handed
-        a person, within CONSOLE_SWITCH_GUARD (the console cannot see whether it was begun
-        before the change). Only the first: the notice names the new person. Handed a
-        person while it served nobody, the console holds a line only when it reads as a
-        registry command (`who`, `release bob`: begun for the registry, it would reach the
-        person as text); any other line could only be for the person (typed before, it
-        would have been an unknown command), and holding it held back the greeting of
-        nearly every session the console began."""
-        armed, self._console_armed = self._console_armed, False
-        if not (
-            armed
-            and self._console_session
-            and self._clock() - self._console_switched < self.switch_guard
-        ):
-            return False
-        return (
-            isinstance(message, DeskEnd)
-            or self._served_someone_before()
-            or is_registry_command(message.text)
-        )
-
-    def _served_someone_before(self) -> bool:
-        """Whether the console's session before this one ended within the guard: a line
-        begun then was for that person."""
-        return self._console_switched - self._console_ended < self.switch_guard
+    def _console_holds(self, begun: float) -> bool:
+        """Whether the console's line or `.end`, begun at `begun`, is held back: exactly
+        when it was begun before the console was shown that a new person was handed over
+        (it may have been meant for the person before, or for the registry). What is
+        begun after that notice is for the person it named."""
+        return bool(self._console_session) and begun < self._console_switched
 
     def _hold_console_line(self, message: DeskLine | DeskEnd) -> None:
         who = self._console_person()
-        seconds = round(self._clock() - self._console_switched)
-        before = "as" if seconds < 1 else f"{seconds} s before"
         if isinstance(message, DeskEnd):
             self._console_print(
-                f"[.end not carried out: {who} was handed over to you {before} it came. .end "
-                f"again ends the session with {who}.]"
+                f"[.end not carried out: you began it before {who} was handed over to you. "
+                f".end again ends the session with {who}.]"
             )
             return
         self._console_held = message.text
-        # found by trying it: handed a person while serving nobody, the console was told
-        # its line may have been meant for "the person before", who never was
-        if self._served_someone_before():
-            begun = "for the person before"
-        else:
-            begun = "before, while you served nobody, as a registry command"
         self._console_print(
-            f"[Not sent: {who} was handed over to you {before} this line came, and it may "
-            f"have been begun {begun}. {SEND_HELD} sends it to {who}. The line was: "
-            f"{clean(message.text)}]"
+            f"[Not sent: you began this line before {who} was handed over to you. "
+            f"{SEND_HELD} sends it to {who}. The line was: {clean(message.text)}]"
         )
 
     def _send_held(self) -> None:
@@ -614,11 +580,11 @@ class DeskService:
         if self._console is not None:
             session = self.queue.session_of(CONSOLE)
             if session != self._console_session:
-                if self._console_session:
-                    self._console_ended = self._clock()
+                if session:
+                    self._console_began = self._clock()
                 self._console_session = session
                 self._console_switched = self._clock()
-                self._console_armed, self._console_held = True, ""
+                self._console_held = ""
         if self._wake is not None:
             self._wake.set()  # the next wake-up may have moved
 

@@ -259,9 +259,10 @@ class RegistryServer:
 
     # -- the console --------------------------------------------------------------------
 
-    def console_line(self, line: str) -> None:
-        """A line typed on the registry's console: a registry command, or the help desk's
-        (its commands, and any line while the console serves someone). A registry command
+    def console_line(self, line: str, begun: float | None = None) -> None:
+        """A line typed on the registry's console, begun at `begun` (monotonic seconds; None:
+        now, as for a line read from a pipe): a registry command, or the help desk's (its
+        commands, and any line while the console serves someone). A registry command
         written with a "/" (`/who`) is the registry's even then."""
         words = line.split()
         if words and words[0].lower() == LOG_COMMAND:
@@ -270,14 +271,15 @@ class RegistryServer:
         if words and words[0].startswith("/") and is_registry_command(line):
             self._console_command([words[0][1:], *words[1:]])
             return
-        if self.desk.wants_console_line(line.rstrip("\n")):
+        begun = time.monotonic() if begun is None else begun
+        if self.desk.wants_console_line(line.rstrip("\n"), begun):
             if not self.desk.console_on_duty:
                 self._say(
                     f"  {words[0]} is a help-desk command, and this console does not serve at "
                     f"the help desk ({self._why_no_desk()}); ChatApp -o serves there"
                 )
                 return
-            self.desk.console_line(line.rstrip("\n"))
+            self.desk.console_line(line.rstrip("\n"), begun)
             return
         if words:
             self._console_command(words)
@@ -411,7 +413,8 @@ class RegistryServer:
         prompt (see `__init__`), the prompt reads them, and shows each one entered."""
         if self._prompt is not None and stdin is None:
             self._prompt.set_prompt(self._prompt_says)
-            self._prompt.start(self.console_line, self.console_ended)
+            prompt = self._prompt
+            prompt.start(lambda line: self.console_line(line, prompt.begun), self.console_ended)
             return
         stdin = stdin if stdin is not None else sys.stdin
         lines, pending = typed_ahead(stdin)

@@ -419,13 +419,6 @@ def topics_text(topics: tuple[int, ...]) -> str:
     return "topics " + ", ".join(topic_label(t) for t in topics)
 
 
-#: Seconds after the registry console's session ends with nobody next in which a console
-#: line is taken as meant for the person gone, not as a registry command. (`ChatApp -o`
-#: needs no such window: it knows when each line was begun, see
-#: peer.desk_duty.OperatorCore._held_back.)
-SWITCH_GUARD = 1.5
-
-
 def parse_operator_line(
     line: str,
     make_id: Callable[[], str],

@@ -17,7 +17,6 @@ from net.secure_stream import SecureStream
 from registry.desk_history import HISTORY_FILE
 from registry.desk_queue import NOBODY_WAITING
 from registry.desk_service import (
-    CONSOLE_SWITCH_GUARD,
     READ_CHUNK,
     DeskService,
     accept_secure,
@@ -267,119 +266,97 @@ def test_the_console_is_an_operator(tmp_path: Path) -> None:
         assert any(line.startswith("desk:   .send ") for line in printed)
         assert any(line.startswith("desk:   .room ") for line in printed)
 
-    run(tmp_path, scenario, crisis_notice="  ", switch_guard=0.0)  # it types at once
+    run(tmp_path, scenario, crisis_notice="  ")
     assert not any("Traceback" in line for line in printed)
 
 
-def test_a_console_line_typed_as_the_session_changed_is_not_sent_on(tmp_path: Path) -> None:
-    # the console reads whole lines: one that comes just after its person left was meant
-    # for them, not for the next person, nor a command for the registry
+def test_a_console_line_begun_before_the_session_changed_is_not_sent_on(tmp_path: Path) -> None:
+    # a line begun for Gus and finished after Ann was handed over is held for .send; one
+    # begun once the notice named Ann is hers, however soon it comes
     now = [1000.0]
     printed: list[str] = []
 
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
         desk.set_console_output(printed.append)
         gus = await joined(connect, join("Gus"), DeskServed)
-        now[0] += CONSOLE_SWITCH_GUARD  # the first line after it would be held (see below)
-        desk.console_line("hello Gus")
+        desk.console_line("hello Gus")  # begun as it came, after the notice: not held
         assert (await gus.next(DeskLine)).text == "hello Gus"  # type: ignore[attr-defined]
         ann = await joined(connect, join("Ann", "+1 202 555 0147"), DeskQueued)
+        begun_for_gus = now[0]
+        now[0] += 1
         gus.send(DeskLeave("g2"))
         await ann.next(DeskServed)  # Ann's session begins the moment Gus leaves
-        assert desk.wants_console_line("ok Gus, see above")
-        desk.console_line("ok Gus, see above")
-        assert printed[-1] == (
-            "desk: [Not sent: Ann was handed over to you as this line came, and it may have "
-            "been begun for the person before. .send sends it to Ann. The line was: ok Gus, "
-            "see above]"
-        )
-        desk.console_line(".room")  # commands are not held back
-        assert "Not sent" not in printed[-1]
-        desk.console_line("hello Ann")  # the notice named Ann: this one is for her
-        assert (await ann.next(DeskLine)).text == "hello Ann"  # type: ignore[attr-defined]
-        desk.console_line(".end")
-        assert desk.wants_console_line("quit smoking, it helps")  # meant for Ann: held
-        desk.console_line("quit smoking, it helps")
-        assert printed[-1].startswith("desk: [Not sent (typed for the session before): quit")
         now[0] += 2
-        assert not desk.wants_console_line("who")  # the registry's again
+        assert desk.wants_console_line("ok Gus, see above", begun_for_gus)
+        desk.console_line("ok Gus, see above", begun_for_gus)
+        assert printed[-1] == (
+            "desk: [Not sent: you began this line before Ann was handed over to you. .send "
+            "sends it to Ann. The line was: ok Gus, see above]"
+        )
+        desk.console_line(".room", begun_for_gus)  # commands are not held back
+        assert "Not sent" not in printed[-1]
+        desk.console_line("hello Ann")  # begun after the notice named Ann: hers
+        assert (await ann.next(DeskLine)).text == "hello Ann"  # type: ignore[attr-defined]
+        begun_for_ann = now[0]
+        now[0] += 1
+        desk.console_line(".end")
+        now[0] += 30  # however long it took to finish
+        assert desk.wants_console_line("quit smoking, it helps", begun_for_ann)  # Ann's: held
+        desk.console_line("quit smoking, it helps", begun_for_ann)
+        assert printed[-1].startswith("desk: [Not sent (typed for the session before): quit")
+        assert not desk.wants_console_line("who")  # begun now: the registry's again
 
     run(tmp_path, scenario, clock=lambda: now[0])
 
 
-def test_an_idle_console_handed_a_person_holds_only_a_registry_command(
+def test_a_registry_command_begun_before_a_person_came_is_held_for_send(
     tmp_path: Path,
 ) -> None:
-    # found by trying it: the console, serving nobody, was handed Dana, and the greeting it
-    # typed 2 s later was held ("begun for the person before", who never was; then "while
-    # you served nobody"): so was the first line of nearly every session it began. Typed
-    # while it served nobody, a line was a registry command or a mistake: only the first
-    # could be meant for anyone but Dana.
+    # the console, serving nobody, began `release bob` for the registry; Eve was handed
+    # over before it was finished: it must not reach her as text
     now = [1000.0]
     printed: list[str] = []
 
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
         desk.set_console_output(printed.append)
-        dana = await joined(connect, join("Dana"), DeskServed)
-        now[0] += 2
-        desk.console_line("hello Dana")
-        assert (await dana.next(DeskLine)).text == "hello Dana"  # type: ignore[attr-defined]
-        desk.console_line(".end")
-        now[0] += CONSOLE_SWITCH_GUARD  # so long after Dana that nothing was begun for her
+        begun = now[0]
+        now[0] += 1
         eve = await joined(connect, join("Eve"), DeskServed)
         now[0] += 2
-        desk.console_line("release bob")
+        desk.console_line("release bob", begun)
         assert printed[-1] == (
-            "desk: [Not sent: Eve was handed over to you 2 s before this line came, and it "
-            "may have been begun before, while you served nobody, as a registry command. "
-            ".send sends it to Eve. The line was: release bob]"
+            "desk: [Not sent: you began this line before Eve was handed over to you. .send "
+            "sends it to Eve. The line was: release bob]"
         )
         desk.console_line(".send")  # it was for Eve after all
         assert (await eve.next(DeskLine)).text == "release bob"  # type: ignore[attr-defined]
+        assert printed[-1] == "desk: [Sent to Eve: release bob]"
+        desk.console_line(".send")
+        assert "No line is held back" in printed[-1]
 
     run(tmp_path, scenario, clock=lambda: now[0])
 
 
-def test_a_console_line_finished_seconds_after_a_new_person_came_is_held_for_send(
-    tmp_path: Path,
-) -> None:
-    # found by trying it: a line begun for Gus and finished 2 s after Ann was handed over
-    # went to Ann; so did an .end crossing Gus's .quit
+def test_an_end_begun_before_the_next_person_came_is_not_carried_out(tmp_path: Path) -> None:
     now = [1000.0]
     printed: list[str] = []
 
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
         desk.set_console_output(printed.append)
-        gus = await joined(connect, join("Gus"), DeskServed)
-        ann = await joined(connect, join("Ann", "+1 202 555 0147"), DeskQueued)
-        gus.send(DeskLeave("g2"))
-        await ann.next(DeskServed)
-        now[0] += 2
-        desk.console_line("see you next week then")
-        assert printed[-1] == (
-            "desk: [Not sent: Ann was handed over to you 2 s before this line came, and it may "
-            "have been begun for the person before. .send sends it to Ann. The line was: see "
-            "you next week then]"
-        )
-        assert desk.wants_console_line(".send")
-        desk.console_line(".send")
-        assert (await ann.next(DeskLine)).text == "see you next week then"  # type: ignore[attr-defined]
-        # found by trying it: nothing on the console said it had gone
-        assert printed[-1] == "desk: [Sent to Ann: see you next week then]"
-        desk.console_line(".send")
-        assert "No line is held back" in printed[-1]
-        # an .end as the next person comes is not carried out either
+        ann = await joined(connect, join("Ann", "+1 202 555 0147"), DeskServed)
         bob = await joined(connect, join("Bob", "+1 202 555 0148"), DeskQueued)
+        begun = now[0]
+        now[0] += 1
         ann.send(DeskLeave("a2"))
         await bob.next(DeskServed)
         now[0] += 1
-        desk.console_line(".end")
+        desk.console_line(".end", begun)
         assert printed[-1] == (
-            "desk: [.end not carried out: Bob was handed over to you 1 s before it came. .end "
+            "desk: [.end not carried out: you began it before Bob was handed over to you. .end "
             "again ends the session with Bob.]"
         )
         assert desk.console_in_session
-        desk.console_line("hello Bob")  # the notice named Bob: what follows is for him
+        desk.console_line("hello Bob")  # begun after the notice named Bob: his
         assert (await bob.next(DeskLine)).text == "hello Bob"  # type: ignore[attr-defined]
 
     run(tmp_path, scenario, clock=lambda: now[0])
@@ -432,7 +409,7 @@ def test_the_consoles_end_hands_nobody_over_before_what_is_already_there_is_read
         assert not any("admin serves Carol" in line for line in logs)
         assert not desk.console_in_session
 
-    run(tmp_path, scenario, switch_guard=0.0)
+    run(tmp_path, scenario)
 
 
 def test_a_serve_hands_nobody_over_before_what_is_already_there_is_read(
@@ -461,7 +438,7 @@ def test_a_serve_hands_nobody_over_before_what_is_already_there_is_read(
         assert not any("Carol" in line for line in printed)
         assert not any("admin serves Carol" in line for line in logs)
 
-    run(tmp_path, scenario, switch_guard=0.0)
+    run(tmp_path, scenario)
 
 
 def test_the_console_going_off_duty_hands_its_person_to_nobody_gone(tmp_path: Path) -> None:
@@ -616,10 +593,10 @@ def test_the_history_of_session_lengths_survives_a_restart(tmp_path: Path) -> No
         queued = await second.next(DeskQueued)
         assert queued.est_kind == EST_RANGE  # type: ignore[attr-defined]
 
-    run(tmp_path, serve_three, switch_guard=0.0)
+    run(tmp_path, serve_three)
     kept = json.loads((tmp_path / HISTORY_FILE).read_text())
     assert kept["overall"]["count"] == 3
-    logs = run(tmp_path, after_restart, switch_guard=0.0)
+    logs = run(tmp_path, after_restart)
     assert not any("history" in line for line in logs)
 
 

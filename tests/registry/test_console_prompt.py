@@ -48,13 +48,13 @@ class Desk:
         self.screen = Terminal(argv, self.env, rows=40)
         self.people: list[Proc] = []
 
-    def person(self, name: str) -> Proc:
+    def person(self, name: str, phone: str = "+44 7700 900123") -> Proc:
         """`ChatApp -d` for `name`, through the form (topic 5: no description asked)."""
         args = ["-m", "peer.desk_client", "127.0.0.1", self.port]
         env = self.env | {"CHATAPP_DATA_DIR": str(self.tmp / "people" / name)}
         person = Proc(args, env, name)
         self.people.append(person)
-        person.send(name, "+44 7700 900123", "5")
+        person.send(name, phone, "5")
         return person
 
     def rows(self) -> list[str]:
@@ -95,22 +95,59 @@ def test_the_first_lines_say_the_console_serves_at_the_desk_and_how_to_stop_it(
 
 def test_a_half_typed_line_survives_a_log_line_and_a_line_from_the_desk(desk: Desk) -> None:
     at_the_prompt(desk)
-    desk.screen.type("sorry, one mo")
-    at_the_prompt(desk, "registry> sorry, one mo")
     nora = desk.person("Nora")
     nora.expect("talking to admin")
+    at_the_prompt(desk, "to Nora>")
+    desk.screen.type("sorry, one mo")
+    at_the_prompt(desk, "to Nora> sorry, one mo")
+    desk.person("Omar", "+44 7700 900456")  # his joining is logged
     nora.send("I feel")
     desk.screen.wait(
         "Nora's line and the log above the half-typed line",
-        lambda rows: "desk: Nora: I feel" in rows and rows[-1] == "to Nora> sorry, one mo",
+        lambda rows: "desk: Nora: I feel" in rows
+        and any(LOG_LINE.match(row) and "joined" in row for row in rows[-6:])
+        and rows[-1] == "to Nora> sorry, one mo",
     )
     rows = desk.rows()
-    assert any(LOG_LINE.match(row) and "Nora" in row and "joined" in row for row in rows), rows
     assert not any("one mo" in row for row in rows[:-1]), rows  # nowhere but in the prompt
     desk.screen.type("ment please\r")
     nora.expect("admin: sorry, one moment please")
     at_the_prompt(desk, "to Nora>")
     assert "to Nora> sorry, one moment please" in desk.rows()
+
+
+def test_a_line_begun_before_a_person_was_handed_over_waits_for_send(desk: Desk) -> None:
+    # begun for the registry while the console served nobody, finished once Nora was
+    # handed over: held, not sent to her as text; a line begun after the notice is hers
+    at_the_prompt(desk)
+    desk.screen.type("who is on")
+    at_the_prompt(desk, "registry> who is on")
+    nora = desk.person("Nora")
+    nora.expect("talking to admin")
+    desk.screen.type("line\r")
+    desk.screen.wait(
+        "the line held",
+        lambda rows: any("Not sent: you began this line before Nora was handed" in r for r in rows),
+    )
+    desk.screen.type("hello Nora\r")
+    nora.expect("admin: hello Nora")
+    desk.screen.type(".send\r")
+    nora.expect("admin: who is online")
+    assert not any("who is online" in line for line in nora.everything[:-1]), nora.everything
+
+
+def test_a_line_begun_after_the_next_person_was_shown_reaches_them(desk: Desk) -> None:
+    # typed at once after Omar was handed over, as Nora left: it is Omar's, not held
+    at_the_prompt(desk)
+    nora = desk.person("Nora")
+    nora.expect("talking to admin")
+    omar = desk.person("Omar", "+44 7700 900456")
+    omar.expect("waiting")
+    nora.send(".quit")
+    at_the_prompt(desk, "to Omar>")
+    desk.screen.type("hello Omar\r")
+    omar.expect("admin: hello Omar")
+    assert not any("Not sent" in row for row in desk.rows()), desk.rows()
 
 
 def test_log_off_hides_the_log_lines_and_log_on_says_how_many(desk: Desk) -> None:
