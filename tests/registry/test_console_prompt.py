@@ -104,9 +104,11 @@ def test_a_half_typed_line_survives_a_log_line_and_a_line_from_the_desk(desk: De
     nora.send("I feel")
     desk.screen.wait(
         "Nora's line and the log above the half-typed line",
-        lambda rows: "desk: Nora: I feel" in rows
-        and any(LOG_LINE.match(row) and "joined" in row for row in rows[-6:])
-        and rows[-1] == "to Nora> sorry, one mo",
+        lambda rows: (
+            "desk: Nora: I feel" in rows
+            and any(LOG_LINE.match(row) and "joined" in row for row in rows[-6:])
+            and rows[-1] == "to Nora> sorry, one mo"
+        ),
     )
     rows = desk.rows()
     assert not any("one mo" in row for row in rows[:-1]), rows  # nowhere but in the prompt
