@@ -38,7 +38,10 @@ from wire.desk import (
     DeskQueued,
     DeskQueueInfo,
     DeskQueueRequest,
+    DeskRoom,
+    DeskRoomRequest,
     DeskServed,
+    DeskSession,
 )
 from wire.limits import MAX_FRAME
 from wire.messages import Chat, Message
@@ -712,3 +715,29 @@ def test_attempts_their_clients_gave_up_on_before_they_were_read_change_nothing(
             await desk.close()
 
     asyncio.run(main())
+
+
+def test_a_busy_operator_is_not_told_of_a_newcomer_the_free_console_takes(
+    tmp_path: Path,
+) -> None:
+    """The desk reads a join with hand-overs held (HANDS_OVER): ann, busy with Zed, is
+    not told that Lee is waiting, since the console, free, takes Lee as they are released."""
+    printed: list[str] = []
+
+    async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        ann = await connect()
+        key = read_key(key_path(tmp_path))
+        ann.send(DeskOperator("o1", "ann", (1, 2, 3, 4, 5, 6), key, WIRE_VERSION))
+        await ann.next(DeskOnDuty)
+        _zed = await joined(connect, join("Zed", "+1 999 888 7777"), DeskServed)
+        await ann.next(DeskSession)
+        desk.set_console_output(printed.append)  # the console comes on duty, free
+        lee = await connect()
+        lee.send(join("Lee Chan", "+1 555 000 0300", topic=6))
+        assert (await lee.next(DeskServed)).operator == "admin"  # type: ignore[attr-defined]
+        ann.send(DeskRoomRequest("r1"))
+        await ann.next(DeskRoom)  # whatever was sent to ann before it has been read
+        told = [m.text for m in ann.inbox if isinstance(m, DeskNotice)]  # type: ignore[attr-defined]
+        assert not [text for text in told if "Lee Chan" in text]
+
+    run(tmp_path, scenario)
