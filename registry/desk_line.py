@@ -10,7 +10,7 @@ from registry.desk_actions import Action, Send
 from registry.desk_estimate import Busy, Estimate
 from registry.desk_people import Operator, Person, sorted_topics
 from registry.desk_state import DeskState
-from wire.desk import EST_KEPT, DeskOnDuty, DeskQueued, DeskRoom
+from wire.desk import EST_KEPT, EST_MEASURED, DeskOnDuty, DeskQueued, DeskRoom
 from wire.desk_text import TOPICS
 from wire.names import name_key
 
@@ -130,7 +130,7 @@ class WaitingLine(DeskState):
             person.due = None
             est = self._estimate_for(person, position - 1, now)
         else:  # served at once
-            position, k, est = 0, 1, Estimate("range")
+            position, k, est = 0, 1, Estimate(EST_MEASURED)  # (position 0: not shown)
         kind, low, high = est.wire()
         return Send(
             person.conn,

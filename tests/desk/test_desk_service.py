@@ -24,8 +24,8 @@ from registry.desk_service import (
 )
 from wire.codec import encode
 from wire.desk import (
-    EST_HISTORY,
-    EST_RANGE,
+    EST_MEASURED,
+    EST_TYPICAL,
     DeskEnded,
     DeskGiveUp,
     DeskJoin,
@@ -617,7 +617,7 @@ def test_the_history_of_session_lengths_survives_a_restart(tmp_path: Path) -> No
         await first.next(DeskServed)
         second.send(join("Second", phones[3]))
         queued = await second.next(DeskQueued)
-        assert queued.est_kind == EST_RANGE  # type: ignore[attr-defined]
+        assert queued.est_kind == EST_MEASURED  # type: ignore[attr-defined]
 
     run(tmp_path, serve_three, switch_guard=0.0)
     kept = json.loads((tmp_path / HISTORY_FILE).read_text())
@@ -634,7 +634,7 @@ def test_a_damaged_history_is_one_log_line_and_the_desk_runs(tmp_path: Path) -> 
         _alice = await joined(connect, join("Alice"), DeskServed)  # held: dropped, it closes
         bob = await connect()
         bob.send(join("Bob", "+1 202 555 0147"))
-        assert (await bob.next(DeskQueued)).est_kind == EST_HISTORY  # type: ignore[attr-defined]
+        assert (await bob.next(DeskQueued)).est_kind == EST_TYPICAL  # type: ignore[attr-defined]
 
     logs = run(tmp_path, scenario)
     said = [line for line in logs if HISTORY_FILE in line]
