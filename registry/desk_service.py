@@ -48,9 +48,10 @@ from registry.desk_actions import (
     SessionStarted,
 )
 from registry.desk_console_topics import ConsoleTopics
+from registry.desk_estimate import Estimator
 from registry.desk_history import History, HistoryFile
 from registry.desk_key import load_or_create_key
-from registry.desk_limits import GRACE, MAX_WAITING, RECLAIM_WINDOW
+from registry.desk_limits import GRACE, MAX_WAITING, RECLAIM_WINDOW, TYPICAL_SESSION
 from registry.desk_places import PlacesFile
 from registry.desk_queue import DeskQueue
 from registry.desk_records import TranscriptStore
@@ -136,6 +137,7 @@ class DeskService:
         clock: Callable[[], float] = time.monotonic,
         switch_guard: float = CONSOLE_SWITCH_GUARD,
         heartbeat: float = HEARTBEAT,
+        typical_session: float = TYPICAL_SESSION,
     ) -> None:
         """`data_dir` is the registry's data directory (transcripts go in a folder of it,
         and the operator key is kept there: see registry.desk_key); `log` receives log
@@ -143,9 +145,11 @@ class DeskService:
         text shown for topic 1; `grace` is how many seconds a waiting person's place is kept
         after a lost connection; `switch_guard` is CONSOLE_SWITCH_GUARD (tests that type at
         once set 0); `heartbeat` the seconds of silence after which a connection is asked for
-        a sign of life (taken as lost after twice that: `wire.desk.HEARTBEAT`). Nothing runs
-        until `start`. Raises OSError or ValueError when the operator key can be neither
-        read nor made, or ValueError for a `heartbeat` not above 0."""
+        a sign of life (taken as lost after twice that: `wire.desk.HEARTBEAT`);
+        `typical_session` the seconds a session is taken to last in the wait estimates
+        until enough have been measured. Nothing runs until `start`. Raises OSError or
+        ValueError when the operator key can be neither read nor made, or ValueError for a
+        `heartbeat` or `typical_session` not above 0."""
         notice = clean_crisis_notice(crisis_notice or "") or DEFAULT_CRISIS_NOTICE
         self._new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
@@ -161,6 +165,7 @@ class DeskService:
             grace=grace,
             max_waiting=max_waiting,
             heartbeat=heartbeat,
+            estimator=Estimator(typical=typical_session),
         )
         self._records = TranscriptStore(data_dir)
         self._places = PlacesFile(data_dir, clock)
@@ -756,6 +761,7 @@ async def _serve(args: argparse.Namespace) -> int:
         args.grace,
         max_waiting=args.max_waiting,
         heartbeat=args.heartbeat,
+        typical_session=args.typical_session,
     )
     desk.queue.reclaim_window = args.reclaim_window
     await desk.start()
@@ -810,6 +816,12 @@ def main(argv: list[str] | None = None) -> int:
         default=HEARTBEAT,
         help="seconds of silence before a connection is asked for a sign of life (lost "
         "after twice that); tests shorten it",
+    )
+    parser.add_argument(
+        "--typical-session",
+        type=float,
+        default=TYPICAL_SESSION,
+        help="seconds a session is taken to last until enough are measured",
     )
     parser.add_argument("--crisis-notice", default=None)
     parser.add_argument("--console", action="store_true", help="the console is an operator")
