@@ -34,6 +34,7 @@ import getpass
 import ipaddress
 import math
 import os
+import re
 import tempfile
 import time
 import traceback
@@ -44,6 +45,7 @@ from typing import Annotated, Any
 
 import typer
 
+from registry.desk_limits import TYPICAL_SESSION, TYPICAL_SESSION_RANGE
 from registry.flood import NEW_NAMES
 from registry.mailbox import MAILBOX_MESSAGES
 
@@ -98,6 +100,34 @@ def check_seconds(text: str, what: str, least: float) -> float:
     if seconds < least:
         raise UsageProblem(f"{what} must be at least {least:g} seconds, not {text}")
     return seconds
+
+
+#: The units a length of time may be written in (`--typical-session`): seconds by default.
+_LENGTH = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>s|sec|m|min|h)?", re.IGNORECASE)
+_UNIT_SECONDS = {"": 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
+
+
+def check_length(text: str, what: str, low: float, high: float) -> float:
+    """`text` as a length of time in seconds (`600`, `600s`, `10m`, `10 min`, `1.5h`),
+    from `low` to `high`, or UsageProblem saying what is wrong."""
+    match = _LENGTH.fullmatch(text.strip())
+    if match is None:
+        raise UsageProblem(f"{what} needs a length of time like 10m or 600s, not {text!r}")
+    unit = (match.group("unit") or "").lower()
+    seconds = float(match.group("number")) * _UNIT_SECONDS[unit]
+    if not low <= seconds <= high:
+        raise UsageProblem(
+            f"{what} must be from {_length(low)} to {_length(high)}, not {_length(seconds)}"
+        )
+    return seconds
+
+
+def _length(seconds: float) -> str:
+    # the bounds as one would type them: 10s, 4h
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
 
 
 def check_ip(text: str, what: str = "server-ip") -> str:
@@ -209,6 +239,15 @@ def main_command(
             f"{MAX_NEW_NAMES:,}.",
         ),
     ] = str(NEW_NAMES),
+    typical_session_text: Annotated[
+        str,
+        typer.Option(
+            "--typical-session",
+            metavar="LENGTH",
+            help="Registry: how long a help-desk session is taken to last in wait estimates "
+            f"until three have ended (like 10m or 600s; default {_length(TYPICAL_SESSION)}).",
+        ),
+    ] = _length(TYPICAL_SESSION),
     desk_console: Annotated[
         bool,
         typer.Option(
@@ -239,6 +278,9 @@ def main_command(
     keepalive = check_seconds(keepalive_text, "--keepalive", MIN_KEEPALIVE)
     mailbox_limit = check_whole(mailbox_limit_text, "--mailbox-limit", 1, MAX_MAILBOX_LIMIT)
     new_names = check_whole(new_names_text, "--new-names", 1, MAX_NEW_NAMES)
+    typical_session = check_length(
+        typical_session_text, "--typical-session", *TYPICAL_SESSION_RANGE
+    )
     data_dir = Path(data_dir_text).expanduser() if data_dir_text is not None else None
     bind_ip = check_ip(bind, "--bind") if bind != "0.0.0.0" else bind
     if server is not None:
@@ -264,6 +306,7 @@ def main_command(
                 mailbox_limit=mailbox_limit,
                 new_names=new_names,
                 desk_console=desk_console,
+                typical_session=typical_session,
             )
         )
         raise typer.Exit(code)

@@ -1,4 +1,4 @@
-"""The help desk's wait estimate (issue 4): pure arithmetic over served session lengths.
+"""The help desk's wait estimate: pure arithmetic over served session lengths.
 
 Per topic, and over all topics, an exponentially weighted average of session lengths
 (weight ALPHA for the newest sample; the first sample seeds it) together with an equally
@@ -21,22 +21,29 @@ Each person ahead adds their share of an average session, and at most that much 
 uncertainty, so both ends of the range grow with every person ahead: nobody further back
 is shown a shorter wait than someone before them, however wide the deviation.
 
-A topic with fewer than MIN_HISTORY sessions borrows the average over all topics; with
-fewer than MIN_HISTORY sessions in all there is no figure ("not enough history yet"), and
-with no operator for the topic there is none either. The averages are the whole history
-an estimator needs: `history` and `restore_history` carry them across a restart.
+Until MIN_HISTORY sessions have ended in all, the average is the typical session length
+the estimator was given, with half of it as the deviation (as RFC 6298 seeds its first
+measurement): each person ahead counts for half to one and a half typical sessions, and
+the estimate is EST_TYPICAL. From then on it is measured (EST_MEASURED): a topic with
+MIN_HISTORY sessions of its own uses its own average, any other the average over all
+topics. With no operator for the topic there is no figure (EST_NOBODY). The averages are
+the whole history an estimator needs: `history` and `restore_history` carry them across
+a restart.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from wire.desk import EST_HISTORY, EST_NOBODY, EST_RANGE
+from registry.desk_limits import TYPICAL_SESSION
+from wire.desk import EST_MEASURED, EST_NOBODY, EST_TYPICAL
 
-#: Weight of the newest session length in the moving average (the issue's 0.25).
+#: Weight of the newest session length in the moving average: a quarter, so that the
+#: last few sessions say most and one odd session does not swing the estimate.
 ALPHA = 0.25
-#: Sessions needed before an average is trusted ("not enough history yet" below this).
+#: Sessions ended before their measured average is trusted (the typical length below this).
 MIN_HISTORY = 3
 #: What is left of a session that has lasted `e`, at least: OVERRUN * e. The time still to
 #: go of lengths with a long tail (a Pareto law of shape 3, a fair model of how long talks
@@ -69,7 +76,8 @@ class Average:
 
 @dataclass(frozen=True, slots=True)
 class Estimate:
-    """A wait estimate: `kind` is EST_RANGE (low..high seconds), EST_HISTORY or EST_NOBODY."""
+    """A wait estimate: `kind` is EST_TYPICAL or EST_MEASURED (low..high seconds), or
+    EST_NOBODY (no figure)."""
 
     kind: str
     low: float = 0.0
@@ -91,11 +99,22 @@ Busy = tuple[int, float] | None
 class Estimator:
     """Keeps the averages and turns a person's situation into an Estimate."""
 
-    def __init__(self, alpha: float = ALPHA, min_history: int = MIN_HISTORY) -> None:
+    def __init__(
+        self,
+        alpha: float = ALPHA,
+        min_history: int = MIN_HISTORY,
+        typical: float = TYPICAL_SESSION,
+    ) -> None:
+        """`typical` is the session length, in seconds, taken until `min_history`
+        sessions have ended. Raises ValueError unless 0 < alpha <= 1, min_history >= 1
+        and typical is a finite number of seconds above 0."""
         if not 0 < alpha <= 1 or min_history < 1:
             raise ValueError("alpha must be in (0, 1] and min_history at least 1")
+        if not 0 < typical < math.inf:
+            raise ValueError("typical must be a finite number of seconds above 0")
         self.alpha = alpha
         self.min_history = min_history
+        self.typical = Average(0, typical, typical / 2)
         self.overall = Average()
         self.by_topic: dict[int, Average] = {}
 
@@ -104,15 +123,18 @@ class Estimator:
         self.by_topic.setdefault(topic, Average()).add(seconds, self.alpha)
         self.overall.add(seconds, self.alpha)
 
-    def average(self, topic: int) -> Average | None:
+    @property
+    def measured(self) -> bool:
+        """Whether enough sessions have ended for the estimates to be measured ones."""
+        return self.overall.count >= self.min_history
+
+    def average(self, topic: int) -> Average:
         """The average to use for `topic`: its own with enough history, else the overall
-        one with enough history, else None."""
+        one with enough history, else the typical one."""
         own = self.by_topic.get(topic)
         if own is not None and own.count >= self.min_history:
             return own
-        if self.overall.count >= self.min_history:
-            return self.overall
-        return None
+        return self.overall if self.measured else self.typical
 
     def estimate(self, topic: int, ahead: int, operators: Sequence[Busy]) -> Estimate:
         """The wait of a person of `topic` with `ahead` people before them, given one
@@ -121,23 +143,21 @@ class Estimator:
         if k == 0:
             return Estimate(EST_NOBODY)
         average = self.average(topic)
-        if average is None:
-            return Estimate(EST_HISTORY)
-        remaining = min(self._remaining(busy, average) for busy in operators)
+        remaining = min(self._remaining(busy) for busy in operators)
         share = max(0, ahead) / k
         point = remaining + share * average.mean
         # each person ahead adds no more doubt than their session's length: a deviation
         # wider than the mean must not pull the low end below that of someone ahead
         spread = average.dev + share * min(average.dev, average.mean)
-        return Estimate(EST_RANGE, max(0.0, point - spread), point + spread)
+        kind = EST_MEASURED if self.measured else EST_TYPICAL
+        return Estimate(kind, max(0.0, point - spread), point + spread)
 
-    def _remaining(self, busy: Busy, fallback: Average) -> float:
+    def _remaining(self, busy: Busy) -> float:
         if busy is None:
             return 0.0
         session_topic, elapsed = busy
-        average = self.average(session_topic) or fallback
         elapsed = max(0.0, elapsed)
-        return max(average.mean - elapsed, OVERRUN * elapsed)
+        return max(self.average(session_topic).mean - elapsed, OVERRUN * elapsed)
 
     def history(self) -> tuple[Average, dict[int, Average]]:
         """Copies of the overall average and those of each topic: all an estimator

@@ -1,6 +1,6 @@
 """The help desk's history of session lengths, kept across a restart: without it every
-restart would start again at "not enough history yet", and the estimates shown to the
-first people after it would be guesses from one or two sessions.
+restart would start again from the typical session length, and the estimates shown to
+the first people after it would be guesses again.
 
 The history is the estimator's averages (registry.desk_estimate: a count, a mean and a
 mean deviation, overall and per topic): being exponentially weighted, they are already

@@ -36,3 +36,13 @@ PUSH_INTERVAL = 1.0
 ARRIVALS_INTERVAL = 30.0
 #: Names at most in that one line; the rest are counted.
 ARRIVALS_NAMED = 3
+#: Seconds a session is taken to last until the desk has measured enough of them (the
+#: registry's `--typical-session`): a help-desk conversation typed at a terminal (a
+#: greeting, the question, an answer or two, the goodbye) takes about ten minutes, as
+#: support chats commonly do; a call is quicker (about six), typing is slower than talking.
+#: A guess too short would promise what the desk cannot keep; three sessions ended replace
+#: it with what is measured.
+TYPICAL_SESSION = 600.0
+#: The shortest and longest typical session the registry may be given: shorter than ten
+#: seconds is no conversation, and a typical length of hours would be a mistake of unit.
+TYPICAL_SESSION_RANGE = (10.0, 4 * 3600.0)

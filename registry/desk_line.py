@@ -1,5 +1,5 @@
 """The waiting line: positions, the estimate each person is shown, the order of those put
-back at the front, `.room`, and the notices of arrivals to busy operators.
+back at the front, and `.room`.
 """
 
 from __future__ import annotations
@@ -8,13 +8,11 @@ import math
 
 from registry.desk_actions import Action, Send
 from registry.desk_estimate import Busy, Estimate
-from registry.desk_limits import ARRIVALS_INTERVAL, ARRIVALS_NAMED
 from registry.desk_people import Operator, Person, sorted_topics
 from registry.desk_state import DeskState
-from wire.desk import EST_KEPT, DeskOnDuty, DeskQueued, DeskRoom
-from wire.desk_text import TOPICS, topic_label
+from wire.desk import EST_KEPT, EST_MEASURED, DeskOnDuty, DeskQueued, DeskRoom
+from wire.desk_text import TOPICS
 from wire.names import name_key
-from wire.shown_text import clean
 
 
 class WaitingLine(DeskState):
@@ -132,7 +130,7 @@ class WaitingLine(DeskState):
             person.due = None
             est = self._estimate_for(person, position - 1, now)
         else:  # served at once
-            position, k, est = 0, 1, Estimate("range")
+            position, k, est = 0, 1, Estimate(EST_MEASURED)  # (position 0: not shown)
         kind, low, high = est.wire()
         return Send(
             person.conn,
@@ -172,43 +170,3 @@ class WaitingLine(DeskState):
             len(self._waiting),
             yours,
         )
-
-    def _tell_busy_operators(self, person: Person, now: float) -> list[Action]:
-        """Tell the operators in a session who could serve `person` that they arrived: at
-        once, or with the others who arrive within ARRIVALS_INTERVAL of the last notice."""
-        text = (
-            f"{clean(person.name)} is waiting ({topic_label(person.topic)}); "
-            f"{len(self._waiting)} waiting in all."
-        )
-        actions: list[Action] = []
-        for operator in self._operators.values():
-            if operator.session is None or person.topic not in operator.topics:
-                continue
-            if now < operator.told_at + ARRIVALS_INTERVAL:
-                operator.untold.append(person)
-            else:
-                operator.told_at = now
-                actions.append(self._notice(operator.conn, text))
-        return actions
-
-    def _tell_held_back_arrivals(self, now: float) -> list[Action]:
-        """The arrivals held back by ARRIVALS_INTERVAL, in one line to each operator, of
-        those still waiting; none to an operator no longer in a session (one who is free
-        has nobody waiting they could serve)."""
-        actions: list[Action] = []
-        for operator in self._operators.values():
-            if not operator.untold or now < operator.told_at + ARRIVALS_INTERVAL:
-                continue
-            arrived = [p for p in operator.untold if p in self._waiting]
-            operator.untold = []
-            if operator.session is None or not arrived:
-                continue
-            operator.told_at = now
-            names = [clean(p.name) for p in arrived[:ARRIVALS_NAMED]]
-            if len(arrived) > ARRIVALS_NAMED:
-                names.append(f"{len(arrived) - ARRIVALS_NAMED} more")
-            who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-            verb = "is" if len(arrived) == 1 else "are"
-            text = f"{who} {verb} waiting too; {len(self._waiting)} waiting in all."
-            actions.append(self._notice(operator.conn, text))
-        return actions

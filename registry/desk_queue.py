@@ -41,9 +41,9 @@ from __future__ import annotations
 import ipaddress
 
 from registry.desk_actions import Action, Close, ConnId, KeepOperators, Log, Send, SessionLine
-from registry.desk_danger import DangerAlerts
 from registry.desk_key import key_matches
 from registry.desk_limits import ARRIVALS_INTERVAL
+from registry.desk_notices import WaitingNotices
 from registry.desk_people import Operator, Person, name_for_log, sorted_topics
 from registry.desk_restart import AfterRestart
 from wire.desk import (
@@ -101,7 +101,7 @@ WRONG_KEY = (
 NOBODY_WAITING = "Nobody is waiting for you right now."
 
 
-class DeskQueue(AfterRestart, DangerAlerts):
+class DeskQueue(AfterRestart, WaitingNotices):
     """The waiting room, the operators and the sessions. See the module docstring."""
 
     # -- events ----------------------------------------------------------------------------
@@ -140,7 +140,7 @@ class DeskQueue(AfterRestart, DangerAlerts):
             actions = self._from_person(entity, message, now)
         else:
             actions = self._from_operator(entity, message, now)
-        return actions + self._settle(now) + self._keep()
+        return actions + self._settle(now) + self._tell_waiting(now) + self._keep()
 
     def disconnected(
         self, conn: ConnId, now: float, reason: str = "connection lost"
@@ -182,7 +182,7 @@ class DeskQueue(AfterRestart, DangerAlerts):
                 )
         elif isinstance(entity, Operator):
             actions += self._operator_gone(entity, now, f"connection lost ({reason})")
-        return actions + self._settle(now) + self._keep()
+        return actions + self._settle(now) + self._tell_waiting(now) + self._keep()
 
     def hold(self) -> None:
         """Hand nobody over, and push no position nor send any `DeskQueued`, until
@@ -205,7 +205,7 @@ class DeskQueue(AfterRestart, DangerAlerts):
         served = self._dispatch(now)
         # the answers kept meanwhile go first: a DeskQueued answers a join before anything
         # else (position 0 when the person is one of those just served)
-        actions = self._held_answers(now) + served + self._settle(now)
+        actions = self._held_answers(now) + served + self._settle(now) + self._tell_waiting(now)
         ended, self._ended_while_holding = self._ended_while_holding, set()
         for operator in self._operators.values():
             if operator.conn in ended and operator.session is None:
@@ -225,7 +225,13 @@ class DeskQueue(AfterRestart, DangerAlerts):
             if person.dropped is not None and now >= person.dropped + self.grace:
                 actions += self._give_up_place(person, format_duration(self.grace))
         actions += self._stop_awaiting(now)  # after the places given up: they say more
-        return actions + self._settle(now) + self._tell_held_back_arrivals(now) + self._keep()
+        return (
+            actions
+            + self._settle(now)
+            + self._tell_waiting(now)
+            + self._tell_held_back_arrivals(now)
+            + self._keep()
+        )
 
     def _heartbeats(self, now: float) -> list[Action]:
         """A DeskPing to each connection silent for `heartbeat`; each silent for twice as
@@ -272,6 +278,8 @@ class DeskQueue(AfterRestart, DangerAlerts):
         self._operators.clear()
         self._waiting.clear()
         self._tokens.clear()
+        self._arrivals.clear()
+        self._briefings.clear()
         # everyone was told the desk is closing, and their clients end: nobody comes back
         return actions + self._keep()
 
@@ -424,12 +432,7 @@ class DeskQueue(AfterRestart, DangerAlerts):
         served = self._dispatch(now)
         actions += self._answer(person, msg.id, now, restored=False)
         actions += served
-        if person in self._waiting:
-            if speaks_of_crisis(person.description):
-                # words of danger are told at once, to every operator who could act
-                actions += self._alert(person, now, "their description speaks of it")[0]
-            else:
-                actions += self._tell_busy_operators(person, now)
+        self._arrived(person)  # told to operators once hand-overs are made
         return actions
 
     def _restore(self, conn: ConnId, person: Person, msg: DeskJoin, now: float) -> list[Action]:
@@ -518,8 +521,8 @@ class DeskQueue(AfterRestart, DangerAlerts):
                     )
                 )
         # whoever it takes at once first; then those still waiting who may be in danger
-        served = self._dispatch(now)
-        return actions + served + self._danger_waiting(operator)
+        self._brief(operator)
+        return actions + self._dispatch(now)
 
     # -- a person's messages ---------------------------------------------------------------
 

@@ -47,9 +47,10 @@ from registry.desk_actions import (
     SessionStarted,
 )
 from registry.desk_console_topics import ConsoleTopics
+from registry.desk_estimate import Estimator
 from registry.desk_history import History, HistoryFile
 from registry.desk_key import load_or_create_key
-from registry.desk_limits import GRACE, MAX_WAITING, RECLAIM_WINDOW
+from registry.desk_limits import GRACE, MAX_WAITING, RECLAIM_WINDOW, TYPICAL_SESSION
 from registry.desk_people import Operator
 from registry.desk_places import PlacesFile
 from registry.desk_queue import DeskQueue
@@ -130,15 +131,18 @@ class DeskService:
         console_name: str = CONSOLE_NAME,
         clock: Callable[[], float] = time.monotonic,
         heartbeat: float = HEARTBEAT,
+        typical_session: float = TYPICAL_SESSION,
     ) -> None:
         """`data_dir` is the registry's data directory (transcripts go in a folder of it,
         and the operator key is kept there: see registry.desk_key); `log` receives log
         lines, never holding a full phone number; `crisis_notice` replaces the default
         text shown for topic 1; `grace` is how many seconds a waiting person's place is kept
         after a lost connection; `heartbeat` the seconds of silence after which a connection
-        is asked for a sign of life (taken as lost after twice that: `wire.desk.HEARTBEAT`).
-        Nothing runs until `start`. Raises OSError or ValueError when the operator key can be
-        neither read nor made, or ValueError for a `heartbeat` not above 0."""
+        is asked for a sign of life (taken as lost after twice that: `wire.desk.HEARTBEAT`);
+        `typical_session` the seconds a session is taken to last in the wait estimates
+        until enough have been measured. Nothing runs until `start`. Raises OSError or
+        ValueError when the operator key can be neither read nor made, or ValueError for a
+        `heartbeat` or `typical_session` not above 0."""
         notice = clean_crisis_notice(crisis_notice or "") or DEFAULT_CRISIS_NOTICE
         self._new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
@@ -154,6 +158,7 @@ class DeskService:
             grace=grace,
             max_waiting=max_waiting,
             heartbeat=heartbeat,
+            estimator=Estimator(typical=typical_session),
         )
         self._records = TranscriptStore(data_dir)
         self._places = PlacesFile(data_dir, clock)
@@ -732,6 +737,7 @@ async def _serve(args: argparse.Namespace) -> int:
         args.grace,
         max_waiting=args.max_waiting,
         heartbeat=args.heartbeat,
+        typical_session=args.typical_session,
     )
     desk.queue.reclaim_window = args.reclaim_window
     await desk.start()
@@ -786,6 +792,12 @@ def main(argv: list[str] | None = None) -> int:
         default=HEARTBEAT,
         help="seconds of silence before a connection is asked for a sign of life (lost "
         "after twice that); tests shorten it",
+    )
+    parser.add_argument(
+        "--typical-session",
+        type=float,
+        default=TYPICAL_SESSION,
+        help="seconds a session is taken to last until enough are measured",
     )
     parser.add_argument("--crisis-notice", default=None)
     parser.add_argument("--console", action="store_true", help="the console is an operator")

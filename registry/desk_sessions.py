@@ -29,7 +29,7 @@ class Sessions(WaitingLine):
         """Give every free operator the earliest connected person it serves; just after
         a restart, once the people whose places were kept are back (see RESTART_SETTLE);
         never between `hold` and `release`."""
-        if self._holding or (self._restored and now < self._settle_until):
+        if self._handing_over_paused(now):
             return []
         actions: list[Action] = []
         # operators kept for someone after a restart (see `restore`) take nobody else

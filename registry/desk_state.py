@@ -87,6 +87,10 @@ class DeskState:
         # the DeskQueued answers due meanwhile, sent at `release` with the figures then
         # (person, the connection it was for, what it answers, whether a place came back)
         self._answers_held: list[tuple[Person, ConnId, str, bool]] = []
+        # the notices of the waiting room due to operators, sent once hand-overs are made
+        # (registry.desk_notices): people who joined, operators who came on duty
+        self._arrivals: list[Person] = []
+        self._briefings: list[Operator] = []
 
     # -- read-only views (for the adapter, the console and tests) --------------------------
 
@@ -160,6 +164,11 @@ class DeskState:
             if phone_key(session.person.phone) == key and session.person.address == address:
                 return session.person
         return None
+
+    def _handing_over_paused(self, now: float) -> bool:
+        """Whether nobody may be handed over now: between `hold` and `release`, and just
+        after a restart until the people whose places were kept are back (RESTART_SETTLE)."""
+        return self._holding or (bool(self._restored) and now < self._settle_until)
 
     def _places(self) -> tuple[KeptPlace, ...]:
         # those being served would be put back at the front: with the others put back, in

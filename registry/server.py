@@ -37,6 +37,7 @@ from registry.actions import (
 )
 from registry.console import is_registry_command, read_lines, typed_ahead
 from registry.core import RegistryCore
+from registry.desk_limits import TYPICAL_SESSION
 from registry.desk_service import CONSOLE_NAME, DeskService
 from registry.flood import NEW_NAMES
 from registry.mailbox import MAILBOX_MESSAGES
@@ -71,6 +72,7 @@ class RegistryServer:
         console_operator: bool = False,
         mailbox_limit: int = MAILBOX_MESSAGES,
         new_names: int = NEW_NAMES,
+        typical_session: float = TYPICAL_SESSION,
         prompt: bool = False,
         log_on_screen: bool = False,
     ) -> None:
@@ -78,8 +80,10 @@ class RegistryServer:
         `crisis_notice` replaces the desk's default text for topic 1; with
         `console_operator` the console serves at the help desk; a mailbox holds at most
         `mailbox_limit` messages; one IP address registers at most `new_names` new names
-        an hour. With `prompt` (standard input and output a terminal) the console is a
-        prompt (net.prompt), and every line is printed above it rather than by `out`.
+        an hour; the desk's wait estimates take a session to last `typical_session`
+        seconds until enough have been measured. With `prompt` (standard input and output a
+        terminal) the console is a prompt (net.prompt), and every line is printed above it
+        rather than by `out`.
         `log_on_screen` says that the log goes to a screen, which `.log off` may hide it
         from; a log that goes to a file or a pipe is never hidden."""
         self.data_dir = data_dir
@@ -98,7 +102,9 @@ class RegistryServer:
         self._histories = RoomHistoryFiles(data_dir, self.log)
         self._lock = _lock(data_dir)
         try:
-            self._load(data_dir, keepalive, crisis_notice, mailbox_limit, new_names)
+            self._load(
+                data_dir, keepalive, crisis_notice, mailbox_limit, new_names, typical_session
+            )
         except BaseException:
             os.close(self._lock)
             raise
@@ -111,11 +117,18 @@ class RegistryServer:
         crisis_notice: str | None,
         mailbox_limit: int,
         new_names: int,
+        typical_session: float,
     ) -> None:
         """The rest of `__init__`, once the data directory is this registry's alone."""
         try:
             # the desk's connections are watched on the same period as the peers (HEARTBEAT)
-            self.desk = DeskService(data_dir, self.log, crisis_notice, heartbeat=keepalive)
+            self.desk = DeskService(
+                data_dir,
+                self.log,
+                crisis_notice,
+                heartbeat=keepalive,
+                typical_session=typical_session,
+            )
         except (OSError, ValueError) as exc:
             where = key_path(data_dir)
             raise StorageError(f"cannot use the help desk's operator key {where}: {exc}") from None
@@ -661,6 +674,7 @@ async def run_registry(
     mailbox_limit: int = MAILBOX_MESSAGES,
     desk_console: bool = True,
     new_names: int = NEW_NAMES,
+    typical_session: float = TYPICAL_SESSION,
 ) -> int:
     """Start a registry and serve until Ctrl-C, SIGTERM or `quit`; return the exit status.
     The console serves at the help desk when it is a terminal, unless `desk_console` is
@@ -677,6 +691,7 @@ async def run_registry(
             crisis_notice=crisis_notice,
             mailbox_limit=mailbox_limit,
             new_names=new_names,
+            typical_session=typical_session,
             # The seed: the administrator serves the active client from the server console.
             console_operator=desk_console and sys.stdin.isatty(),
             prompt=on_a_terminal(),

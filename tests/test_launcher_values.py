@@ -95,6 +95,7 @@ def test_help_names_every_option_with_a_word_that_says_what_it_takes(
         "--crisis-notice TEXT",
         "--mailbox-limit N",
         "--new-names N",
+        "--typical-session LENGTH",
     ):
         assert shown in text, text
     assert "<str>" not in text and "range>" not in text, text
@@ -111,6 +112,20 @@ def test_help_names_every_option_with_a_word_that_says_what_it_takes(
         (["--mailbox-limit", "2.5"], "--mailbox-limit needs a whole number, not '2.5'"),
         (["--new-names", "x"], "--new-names needs a whole number, not 'x'"),
         (["--new-names", "-3"], "--new-names must be between 1 and 1,000,000,000, not -3"),
+        (
+            ["--typical-session", "ten"],
+            "--typical-session needs a length of time like 10m or 600s, not 'ten'",
+        ),
+        (
+            ["--typical-session", "-5m"],
+            "--typical-session needs a length of time like 10m or 600s, not '-5m'",
+        ),
+        (
+            ["--typical-session", "nan"],
+            "--typical-session needs a length of time like 10m or 600s, not 'nan'",
+        ),
+        (["--typical-session", "5"], "--typical-session must be from 10s to 4h, not 5s"),
+        (["--typical-session", "300m"], "--typical-session must be from 10s to 4h, not 5h"),
     ],
 )
 def test_numbers_on_the_command_line_are_checked_with_their_own_words(
@@ -127,3 +142,13 @@ def test_numbers_within_their_range_are_taken() -> None:
     assert ChatApp.check_seconds("10", "--keepalive", ChatApp.MIN_KEEPALIVE) == 10.0
     assert ChatApp.check_whole("1", "--new-names", 1, 5) == 1
     assert ChatApp.check_whole("5", "--new-names", 1, 5) == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("600", 600.0), ("90s", 90.0), ("10m", 600.0), ("10 min", 600.0), ("1.5h", 5400.0)],
+)
+def test_a_typical_session_is_a_length_in_seconds_minutes_or_hours(
+    text: str, seconds: float
+) -> None:
+    assert ChatApp.check_length(text, "--typical-session", 10, 4 * 3600) == seconds

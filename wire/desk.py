@@ -13,20 +13,23 @@ codec carries them. This module must not import `wire.messages`: that module imp
 one to add `DESK_TYPES` to the closed set.
 
 Estimates travel as three flat fields rather than a record: `est_kind` is one of
-`EST_RANGE` (low..high seconds are meaningful), `EST_HISTORY` (fewer than three sessions
-served so far: no figure yet), `EST_NOBODY` (no operator serves the topic right now) or
-`EST_KEPT` (kept for the operator who was serving them, up to `est_high` seconds).
+`EST_TYPICAL` or `EST_MEASURED` (a range of low..high seconds, from the typical session
+length the registry was given, or from the lengths of the sessions it has measured),
+`EST_NOBODY` (no operator serves the topic right now) or `EST_KEPT` (kept for the operator
+who was serving them, up to `est_high` seconds).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: `est_kind` values: a range in seconds; not enough history yet; nobody on duty for it;
-#: kept after a restart for the operator who was serving the person, for up to `est_high`
-#: seconds more (they resume as soon as it is back; after that, the next free operator).
-EST_RANGE = "range"
-EST_HISTORY = "history"
+#: `est_kind` values: a range in seconds from the typical session length (too few sessions
+#: have ended to measure them); a range in seconds from the sessions measured; nobody on
+#: duty for it; kept after a restart for the operator who was serving the person, for up
+#: to `est_high` seconds more (they resume as soon as it is back; after that, the next free
+#: operator).
+EST_TYPICAL = "typical"
+EST_MEASURED = "measured"
 EST_NOBODY = "nobody"
 EST_KEPT = "kept"
 

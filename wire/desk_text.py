@@ -18,9 +18,9 @@ from wire.desk import (
     CRISIS_DESCRIPTION,
     CRISIS_TOPIC,
     CRISIS_WAITING,
-    EST_HISTORY,
     EST_KEPT,
     EST_NOBODY,
+    EST_TYPICAL,
     DeskCrisis,
     DeskEnd,
     DeskEnded,
@@ -321,13 +321,18 @@ def format_duration(seconds: float) -> str:
     return f"{total // 3600} h {total % 3600 // 60:02d} min"
 
 
+#: What follows a range, to say where it comes from: the typical session length the
+#: registry was given, or the sessions it has measured (any other kind).
+FROM_TYPICAL = "from a typical session length"
+FROM_MEASURED = "measured from recent sessions"
+
+
 def format_estimate(kind: str, low: int, high: int) -> str:
-    """How an estimate reads: a range in minutes, or why there is no figure. Each end is
-    rounded to the nearest minute (rounding outwards would read 4 min 59 s to 5 min 01 s
-    as "4-6 min"); a later end never reads less than an earlier one, so an estimate
-    that grows never reads shorter."""
-    if kind == EST_HISTORY:
-        return "not enough history yet"
+    """How an estimate reads: a range in minutes and where it comes from (`8-23 min, from
+    a typical session length`), or why there is no figure. Each end is rounded to the
+    nearest minute (rounding outwards would read 4 min 59 s to 5 min 01 s as "4-6 min");
+    a later end never reads less than an earlier one, so an estimate that grows never
+    reads shorter."""
     if kind == EST_NOBODY:
         return "unknown until an operator for this topic is on duty"
     if kind == EST_KEPT:
@@ -335,6 +340,12 @@ def format_estimate(kind: str, low: int, high: int) -> str:
             "your conversation resumes as soon as the operator who was serving you is back "
             f"(kept for you for up to {format_duration(max(0, high))})"
         )
+    source = FROM_TYPICAL if kind == EST_TYPICAL else FROM_MEASURED
+    return f"{_minutes(low, high)}, {source}"
+
+
+def _minutes(low: int, high: int) -> str:
+    """`2-4 min`, `about 5 min` or `less than a minute`, for low..high seconds."""
     low, high = max(0, low), max(0, low, high)
     if high < 60:
         return "less than a minute"

@@ -22,7 +22,9 @@ from types import ModuleType
 from wire import desk, messages
 
 #: Raise by one when a field's meaning changes but its name and type do not.
-REVISION = 1
+REVISION = 2
+# 2: a desk estimate's `est_kind` says `typical` or `measured` (it was `range`, or
+# `history` for none yet): an older client would not say which an estimate is.
 
 
 def fingerprint(modules: Iterable[ModuleType], revision: int = REVISION) -> str:

@@ -38,7 +38,7 @@ from wire.desk import (
     DeskServed,
     DeskSession,
 )
-from wire.desk_text import ALL_TOPICS, EST_HISTORY
+from wire.desk_text import ALL_TOPICS, EST_TYPICAL
 from wire.reliable import IdMaker
 
 LINES = [
@@ -63,11 +63,11 @@ LINES = [
 ]
 TO_PERSON: list[DeskMessage] = [
     DeskCrisis("d", "Call 116 123."),
-    DeskQueued("d", "p", "tok", 5, 2, 1, 3, False, EST_HISTORY, 0, 0),
-    DeskQueued("d", "p", "tok", 5, 0, 0, 120, True, EST_HISTORY, 0, 0),
-    DeskPosition("d", 1, 0, EST_HISTORY, 0, 0),
-    DeskPosition("d", 1, 2, EST_HISTORY, 0, 0),
-    DeskQueueInfo("d", "p", 1, 30, 1, EST_HISTORY, 0, 0),
+    DeskQueued("d", "p", "tok", 5, 2, 1, 3, False, EST_TYPICAL, 0, 0),
+    DeskQueued("d", "p", "tok", 5, 0, 0, 120, True, EST_TYPICAL, 0, 0),
+    DeskPosition("d", 1, 0, EST_TYPICAL, 0, 0),
+    DeskPosition("d", 1, 2, EST_TYPICAL, 0, 0),
+    DeskQueueInfo("d", "p", 1, 30, 1, EST_TYPICAL, 0, 0),
     DeskServed("d", "ann", "s"),
     DeskLine("d", "ann", "hello", "s"),
     DeskEnded("d", "Take care.", False, -1),

@@ -541,3 +541,19 @@ def test_a_resumed_desk_hands_nobody_to_an_operator_that_left_while_it_was_stopp
     carol.expect(rf"\[{ahead}")
     assert not any("ann serves Carol" in line for line in world.server.everything)
     assert not any("your turn" in line for line in carol.everything)
+
+
+def test_a_busy_operator_is_not_told_of_someone_another_operator_took(world: DeskWorld) -> None:
+    ann = world.operator("ann")
+    ann.expect(r"On duty as ann, serving all topics")
+    zed = world.person("Zed", "+1 999 888 7777", 2)
+    ann.expect(r"Now serving Zed")
+    zed.expect(r"It is your turn: you are talking to ann")
+    bea = world.operator("bea")
+    bea.expect(r"On duty as bea, serving all topics; 0 waiting")
+    lee = world.person("Lee Chan", "+1 555 000 0300", 6)
+    bea.expect(r"Now serving Lee Chan")
+    lee.expect(r"It is your turn: you are talking to bea")
+    ann.send(".room")
+    ann.expect(r"The waiting room is empty")  # ann's output up to now has been read
+    assert not any("Lee Chan" in line for line in ann.everything)

@@ -12,7 +12,7 @@ from peer.desk_person import PersonCore
 from registry.desk_actions import Send as DeskSend
 from registry.desk_limits import GRACE
 from wire.desk import (
-    EST_HISTORY,
+    EST_TYPICAL,
     HEARTBEAT,
     DeskEnded,
     DeskJoin,
@@ -188,7 +188,7 @@ def person_waiting() -> PersonCore:
     core.typed("5", 0.0)
     [join] = sent(core.connected(0.0))
     assert isinstance(join, DeskJoin)
-    queued = DeskQueued("d", join.id, "tok", 5, 2, 1, 120, False, EST_HISTORY, 0, 0)
+    queued = DeskQueued("d", join.id, "tok", 5, 2, 1, 120, False, EST_TYPICAL, 0, 0)
     core.received(queued, 0.0)
     return core
 

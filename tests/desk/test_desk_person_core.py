@@ -20,7 +20,7 @@ from peer.desk_actions import (
 )
 from peer.desk_person import CRISIS_NOTICE_WAIT, REFRESH, PersonCore
 from wire.desk import (
-    EST_RANGE,
+    EST_MEASURED,
     DeskCrisis,
     DeskEnded,
     DeskGiveUp,
@@ -33,7 +33,7 @@ from wire.desk import (
     DeskRefused,
     DeskServed,
 )
-from wire.desk_text import DEFAULT_CRISIS_NOTICE, EST_HISTORY, MAX_DESK_LINE
+from wire.desk_text import DEFAULT_CRISIS_NOTICE, EST_TYPICAL, MAX_DESK_LINE
 from wire.reliable import IdMaker
 
 PHONE = "07700900606"
@@ -61,7 +61,7 @@ def through_form(core: PersonCore, topic: str = "5", kept: KeptPlace | None = No
 
 
 def queued(position: int = 2, *, restored: bool = False, grace: int = 120) -> DeskQueued:
-    return DeskQueued("d1", "p-1", "tok", 5, position, 1, grace, restored, EST_HISTORY, 0, 0)
+    return DeskQueued("d1", "p-1", "tok", 5, position, 1, grace, restored, EST_TYPICAL, 0, 0)
 
 
 def waiting(now: float = 0.0) -> PersonCore:
@@ -233,15 +233,18 @@ def test_a_line_too_long_is_put_back_in_the_prompt_or_quoted() -> None:
 
 def test_the_position_is_shown_when_it_changes_and_operators_coming_and_going() -> None:
     core = waiting()
-    assert shown(core.received(DeskPosition("d", 2, 1, EST_HISTORY, 0, 0), 0.0)) == []
-    gone = shown(core.received(DeskPosition("d", 2, 0, EST_HISTORY, 0, 0), 0.0))
+    assert shown(core.received(DeskPosition("d", 2, 1, EST_TYPICAL, 0, 0), 0.0)) == []
+    gone = shown(core.received(DeskPosition("d", 2, 0, EST_TYPICAL, 0, 0), 0.0))
     assert gone == ["[No operator for your topic is on duty any more; you keep your place.]"]
-    back = shown(core.received(DeskPosition("d", 1, 1, EST_HISTORY, 0, 0), 0.0))
+    back = shown(core.received(DeskPosition("d", 1, 1, EST_TYPICAL, 0, 0), 0.0))
     assert back[0] == "[An operator for your topic is on duty now.]" and len(back) > 1
-    core.received(DeskPosition("d", 1, 0, EST_HISTORY, 0, 0), 0.0)
+    core.received(DeskPosition("d", 1, 0, EST_TYPICAL, 0, 0), 0.0)
     # the position stays: the on-duty line itself gives the new estimate
-    back = shown(core.received(DeskPosition("d", 1, 1, EST_RANGE, 120, 300), 0.0))
-    assert back == ["[An operator for your topic is on duty now; estimated wait: 2-5 min.]"]
+    back = shown(core.received(DeskPosition("d", 1, 1, EST_MEASURED, 120, 300), 0.0))
+    assert back == [
+        "[An operator for your topic is on duty now; estimated wait: 2-5 min, measured from "
+        "recent sessions.]"
+    ]
 
 
 def test_the_held_place_is_refreshed_while_waiting() -> None:

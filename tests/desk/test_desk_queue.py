@@ -13,9 +13,9 @@ from registry.desk_actions import Close, KeptPlace, SessionEnded, SessionLine, S
 from registry.desk_limits import ARRIVALS_INTERVAL, GRACE, RECLAIM_WINDOW, RESTART_SETTLE
 from registry.desk_queue import WRONG_KEY
 from wire.desk import (
-    EST_HISTORY,
+    EST_MEASURED,
     EST_NOBODY,
-    EST_RANGE,
+    EST_TYPICAL,
     DeskCrisis,
     DeskEnded,
     DeskGiveUp,
@@ -30,7 +30,7 @@ from wire.desk import (
     DeskServed,
     DeskSession,
 )
-from wire.desk_text import DEFAULT_CRISIS_NOTICE, mask_phone, render_operator
+from wire.desk_text import DEFAULT_CRISIS_NOTICE, mask_phone, render_operator, render_person
 from wire.version import WIRE_VERSION, wire_refusal
 
 
@@ -459,7 +459,7 @@ def test_a_full_room_refuses_with_the_reason_and_the_estimate() -> None:
     desk.join("c", "Carol")
     refused = desk.last("c", DeskRefused)
     assert "waiting room is full (2 people)" in refused.reason
-    assert "estimated wait is not enough history yet" in refused.reason
+    assert re.search(r"estimated wait is \d+-\d+ min, from a typical session", refused.reason)
     assert "c" in desk.closed
     assert [p.name for p in desk.queue.waiting] == ["Alice", "Bob"]
 
@@ -663,10 +663,16 @@ def test_queue_answers_ahead_waited_and_estimate() -> None:
     desk.ask("b")
     info = desk.last("b", DeskQueueInfo)
     assert (info.ahead, info.waited, info.operators) == (1, 42, 1)
-    assert info.est_kind == EST_HISTORY
+    # a fresh desk: sessions of a typical 10 min, half to one and a half of it each; ann's
+    # has 558 s to go, then Alice's
+    assert (info.est_kind, info.est_low, info.est_high) == (EST_TYPICAL, 558, 1758)
+    assert render_person(info) == [
+        "[1 person is ahead of you; you have waited 42 s; estimated wait: 9-29 min, from a "
+        "typical session length.]"
+    ]
 
 
-def test_estimates_appear_after_three_sessions_and_update_as_the_queue_moves() -> None:
+def test_estimates_are_measured_after_three_sessions_and_update_as_the_queue_moves() -> None:
     desk = Desk()
     desk.operator("op", "ann")
     for i in range(3):
@@ -678,7 +684,7 @@ def test_estimates_appear_after_three_sessions_and_update_as_the_queue_moves() -
     desk.join("b", "Bob")
     desk.ask("b")
     first = desk.last("b", DeskQueueInfo)
-    assert first.est_kind == EST_RANGE
+    assert first.est_kind == EST_MEASURED
     # One ahead, one operator, sessions of 60 s: the current one (60 s left) + 1 x 60 s.
     assert first.est_low <= 120 <= first.est_high
     desk.advance(30)

@@ -23,8 +23,8 @@ from registry.desk_service import (
 )
 from wire.codec import encode
 from wire.desk import (
-    EST_HISTORY,
-    EST_RANGE,
+    EST_MEASURED,
+    EST_TYPICAL,
     DeskEnded,
     DeskGiveUp,
     DeskJoin,
@@ -37,7 +37,10 @@ from wire.desk import (
     DeskQueued,
     DeskQueueInfo,
     DeskQueueRequest,
+    DeskRoom,
+    DeskRoomRequest,
     DeskServed,
+    DeskSession,
 )
 from wire.limits import MAX_FRAME
 from wire.messages import Chat, Message
@@ -591,7 +594,7 @@ def test_the_history_of_session_lengths_survives_a_restart(tmp_path: Path) -> No
         await first.next(DeskServed)
         second.send(join("Second", phones[3]))
         queued = await second.next(DeskQueued)
-        assert queued.est_kind == EST_RANGE  # type: ignore[attr-defined]
+        assert queued.est_kind == EST_MEASURED  # type: ignore[attr-defined]
 
     run(tmp_path, serve_three)
     kept = json.loads((tmp_path / HISTORY_FILE).read_text())
@@ -608,7 +611,7 @@ def test_a_damaged_history_is_one_log_line_and_the_desk_runs(tmp_path: Path) -> 
         _alice = await joined(connect, join("Alice"), DeskServed)  # held: dropped, it closes
         bob = await connect()
         bob.send(join("Bob", "+1 202 555 0147"))
-        assert (await bob.next(DeskQueued)).est_kind == EST_HISTORY  # type: ignore[attr-defined]
+        assert (await bob.next(DeskQueued)).est_kind == EST_TYPICAL  # type: ignore[attr-defined]
 
     logs = run(tmp_path, scenario)
     said = [line for line in logs if HISTORY_FILE in line]
@@ -689,3 +692,29 @@ def test_attempts_their_clients_gave_up_on_before_they_were_read_change_nothing(
             await desk.close()
 
     asyncio.run(main())
+
+
+def test_a_busy_operator_is_not_told_of_a_newcomer_the_free_console_takes(
+    tmp_path: Path,
+) -> None:
+    """The desk reads a join with hand-overs held (HANDS_OVER): ann, busy with Zed, is
+    not told that Lee is waiting, since the console, free, takes Lee as they are released."""
+    printed: list[str] = []
+
+    async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
+        ann = await connect()
+        key = read_key(key_path(tmp_path))
+        ann.send(DeskOperator("o1", "ann", (1, 2, 3, 4, 5, 6), key, WIRE_VERSION))
+        await ann.next(DeskOnDuty)
+        _zed = await joined(connect, join("Zed", "+1 999 888 7777"), DeskServed)
+        await ann.next(DeskSession)
+        desk.set_console_output(printed.append)  # the console comes on duty, free
+        lee = await connect()
+        lee.send(join("Lee Chan", "+1 555 000 0300", topic=6))
+        assert (await lee.next(DeskServed)).operator == "admin"  # type: ignore[attr-defined]
+        ann.send(DeskRoomRequest("r1"))
+        await ann.next(DeskRoom)  # whatever was sent to ann before it has been read
+        told = [m.text for m in ann.inbox if isinstance(m, DeskNotice)]  # type: ignore[attr-defined]
+        assert not [text for text in told if "Lee Chan" in text]
+
+    run(tmp_path, scenario)

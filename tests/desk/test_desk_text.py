@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wire.desk import (
-    EST_HISTORY,
+    EST_MEASURED,
     EST_NOBODY,
-    EST_RANGE,
+    EST_TYPICAL,
     DeskCrisis,
     DeskEnd,
     DeskFirst,
@@ -151,15 +151,21 @@ def test_durations_and_estimates_read_well() -> None:
     assert format_duration(125) == "2 min 05 s"
     assert format_duration(3725) == "1 h 02 min"
     assert format_duration(-3) == "0 s"
-    assert format_estimate(EST_HISTORY, 0, 0) == "not enough history yet"
     assert "operator" in format_estimate(EST_NOBODY, 0, 0)
-    assert format_estimate(EST_RANGE, 0, 30) == "less than a minute"
-    assert format_estimate(EST_RANGE, 130, 250) == "2-4 min"  # to the nearest minute
-    assert format_estimate(EST_RANGE, 120, 180) == "2-3 min"
-    assert format_estimate(EST_RANGE, 299, 301) == "about 5 min"
-    assert format_estimate(EST_RANGE, 20, 70) == "0-1 min"
-    assert format_estimate(EST_RANGE, 0, 60) == "0-1 min"
-    assert format_estimate(EST_RANGE, 150, 210) == "3-4 min"  # halves up
+    measured = ", measured from recent sessions"
+    assert format_estimate(EST_MEASURED, 0, 30) == "less than a minute" + measured
+    assert format_estimate(EST_MEASURED, 130, 250) == "2-4 min" + measured  # nearest minute
+    assert format_estimate(EST_MEASURED, 120, 180) == "2-3 min" + measured
+    assert format_estimate(EST_MEASURED, 299, 301) == "about 5 min" + measured
+    assert format_estimate(EST_MEASURED, 20, 70) == "0-1 min" + measured
+    assert format_estimate(EST_MEASURED, 0, 60) == "0-1 min" + measured
+    assert format_estimate(EST_MEASURED, 150, 210) == "3-4 min" + measured  # halves up
+
+
+def test_an_estimate_says_whether_it_is_typical_or_measured() -> None:
+    assert format_estimate(EST_TYPICAL, 300, 900) == "5-15 min, from a typical session length"
+    assert format_estimate(EST_MEASURED, 300, 900) == "5-15 min, measured from recent sessions"
+    assert format_estimate(EST_TYPICAL, 0, 0) == "less than a minute, from a typical session length"
 
 
 def test_control_characters_cannot_reach_the_terminal() -> None:
@@ -220,7 +226,7 @@ def test_what_the_person_and_operator_see() -> None:
     assert "number 2 in the queue" in lines[1]
     assert (
         "number 1 in the queue: you are next"
-        in render_person(DeskPosition("", 1, 1, EST_HISTORY, 0, 0))[0]
+        in render_person(DeskPosition("", 1, 1, EST_TYPICAL, 0, 0))[0]
     )
     session = DeskSession("", "s1", "Alice", "+447700900123", 3, "maths", 65, "", ())
     shown = "\n".join(render_operator(session))
@@ -329,6 +335,7 @@ def test_ordinary_descriptions_are_not_taken_for_a_crisis(text: str) -> None:
 
 def _read_minutes(text: str) -> tuple[int, int]:
     """(low, high) minutes as an estimate reads to a person."""
+    text = text.partition(",")[0]  # where it comes from follows
     if text == "less than a minute":
         return 0, 0
     if text.startswith("about "):
@@ -348,7 +355,9 @@ def test_an_estimate_that_grows_never_reads_shorter(
     low: int, high: int, more_low: int, more_high: int
 ) -> None:
     high = max(low, high)
-    before = _read_minutes(format_estimate(EST_RANGE, low, high))
-    after = _read_minutes(format_estimate(EST_RANGE, low + more_low, high + more_low + more_high))
+    before = _read_minutes(format_estimate(EST_MEASURED, low, high))
+    after = _read_minutes(
+        format_estimate(EST_MEASURED, low + more_low, high + more_low + more_high)
+    )
     assert before[0] <= before[1] and after[0] <= after[1]
     assert after[0] >= before[0] and after[1] >= before[1]
