@@ -598,8 +598,11 @@ class RegistryCore:
             if not copy:  # a copy (its Welcome lost, or crossed) is answered, not logged again
                 verb = "re-registered" if record.online else "registered again"
                 out.append(Log(f"{verb} {record.name} at {_fmt(where)}"))
-            if msg.id != record.last_register_id:
-                # a fresh start of the peer, which knows of no room
+            if _restart(msg.id, record.last_register_id):
+                # a fresh start of the peer, which knows of no room. Judged by the session
+                # its ids carry, which only a new process has: the same process registering
+                # again (its answer lost five times, or back after the registry gave up on
+                # it) knows its room, and acks what is still pushed to it.
                 self._leave_room(record, now, out, "restarted")
                 self._restarted(record, now, out)
         moved = bool(self._key) and record.key != self._key
@@ -1475,6 +1478,15 @@ def _remember(recent: OrderedDict[str, V], key: str, value: V) -> None:
     recent[key] = value
     while len(recent) > RECENT_IDS:
         recent.popitem(last=False)
+
+
+def _restart(register_id: str, last_register_id: str) -> bool:
+    """Whether the registration `register_id` comes from another start of the peer than
+    `last_register_id` did: another session, or ids that name none and differ."""
+    session = _session(register_id)
+    if session and _session(last_register_id):
+        return session != _session(last_register_id)
+    return register_id != last_register_id
 
 
 def _session(msg_id: str) -> str:

@@ -1,5 +1,6 @@
-"""Who stays in a room: a member is taken out when it answers nothing at all; a room line
-whose acks were lost is sent again until it is acked, not taken for a member gone."""
+"""Who stays in a room: a member is taken out when it leaves, restarts (a new process, told
+by the session its ids carry) or answers nothing at all; a room line whose acks were lost
+is sent again until it is acked, not taken for a member gone."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from collections.abc import Callable
 
 from registry.core import RegistryCore
 from tests.registry.core_helpers import T0, X, Y, core, in_room, sends
-from wire.messages import Ack, RoomMessage, RoomNotice, RoomPost, TableUpdate
+from wire.messages import Ack, Register, RoomMessage, RoomNotice, RoomPost, TableUpdate
+from wire.version import WIRE_VERSION
 
 Deaf = Callable[[tuple[str, int], object], bool]
 
@@ -92,3 +94,24 @@ def test_a_member_that_answers_nothing_is_taken_out_after_the_line_and_a_probe()
     assert members(reg) == ["y"] and not reg.table.get("x").online  # type: ignore[union-attr]
     notices = [m.text for addr, m in sent if addr == Y and isinstance(m, RoomNotice)]
     assert notices == ["x left r (not answering)"]
+
+
+def register_again(reg: RegistryCore, msg_id: str, token: str) -> list[str]:
+    """x registers again with `msg_id`: the room notices y gets."""
+    out = reg.receive(Register(msg_id, "x", X[1], token, "", WIRE_VERSION), X, T0 + 1)
+    return [m.text for addr, m in sends(out) if addr == Y and isinstance(m, RoomNotice)]
+
+
+def test_a_registration_from_the_same_start_keeps_the_member_in_its_room() -> None:
+    # (say its Welcome was lost five times, and it registered again)
+    reg = core()
+    tokens = in_room(reg, "r", ("x", X), ("y", Y))
+    assert register_again(reg, "x-9", tokens["x"]) == []
+    assert members(reg) == ["x", "y"]
+
+
+def test_a_registration_from_another_start_takes_the_member_out_as_restarted() -> None:
+    reg = core()
+    tokens = in_room(reg, "r", ("x", X), ("y", Y))
+    assert register_again(reg, "x2-1", tokens["x"]) == ["x left r (restarted)"]
+    assert members(reg) == ["y"]
