@@ -598,11 +598,12 @@ class RegistryCore:
             if not copy:  # a copy (its Welcome lost, or crossed) is answered, not logged again
                 verb = "re-registered" if record.online else "registered again"
                 out.append(Log(f"{verb} {record.name} at {_fmt(where)}"))
-            if _restart(msg.id, record.last_register_id):
-                # a fresh start of the peer, which knows of no room. Judged by the session
-                # its ids carry, which only a new process has: the same process registering
-                # again (its answer lost five times, or back after the registry gave up on
-                # it) knows its room, and acks what is still pushed to it.
+            if record.deregistered or _restart(msg.id, record.last_register_id):
+                # a fresh start of the peer (`reg` after `dereg`, which answered nothing
+                # meanwhile, or a new process), which knows of no room. A new process is
+                # told by the session its ids carry: the same process registering again (its
+                # answer lost five times, or back after the registry gave up on it) knows its
+                # room, and acks what is still pushed to it.
                 self._leave_room(record, now, out, "restarted")
                 self._restarted(record, now, out)
         moved = bool(self._key) and record.key != self._key

@@ -8,7 +8,17 @@ from collections.abc import Callable
 
 from registry.core import RegistryCore
 from tests.registry.core_helpers import T0, X, Y, core, in_room, sends
-from wire.messages import Ack, Register, RoomMessage, RoomNotice, RoomPost, TableUpdate
+from wire.messages import (
+    Ack,
+    ChannelPost,
+    Deregister,
+    Register,
+    RoomMessage,
+    RoomNotice,
+    RoomPost,
+    TableUpdate,
+    Welcome,
+)
 from wire.version import WIRE_VERSION
 
 Deaf = Callable[[tuple[str, int], object], bool]
@@ -115,3 +125,15 @@ def test_a_registration_from_another_start_takes_the_member_out_as_restarted() -
     tokens = in_room(reg, "r", ("x", X), ("y", Y))
     assert register_again(reg, "x2-1", tokens["x"]) == ["x left r (restarted)"]
     assert members(reg) == ["y"]
+
+
+def test_reg_after_dereg_in_the_same_process_is_a_fresh_start() -> None:
+    # deregistered, the peer answered nothing: what was pushed to it before, and not acked,
+    # comes in its Welcome
+    reg = core()
+    tokens = in_room(reg, "r", ("x", X), ("y", Y))
+    reg.receive(ChannelPost("y-1", "y", tokens["y"], "to all"), Y, T0 + 0.2)
+    reg.receive(Deregister("x-5", "x", tokens["x"], False, ""), X, T0 + 0.3)
+    out = reg.receive(Register("x-6", "x", X[1], tokens["x"], "", WIRE_VERSION), X, T0 + 1)
+    [welcome] = [m for _, m in sends(out) if isinstance(m, Welcome)]
+    assert [m.text for m in welcome.mail] == ["to all"]
