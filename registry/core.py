@@ -185,6 +185,7 @@ class RegistryCore:
         self._mailboxes = Mailboxes(mail if mail is not None else {}, mailbox_limit, self._new_id)
         self._new_token = new_token
         self._pushes = Pushes(timeout, attempts, streamed=travels_by_stream)
+        self._retry_span = timeout * attempts  # from a push's first copy to its give-up
         # liveness probes in flight, by the probe's message id; and that id by owner key
         self._probes: Retransmitter[Probe] = Retransmitter(timeout, min(attempts, PROBE_ATTEMPTS))
         self._probing_owner: dict[str, str] = {}
@@ -424,19 +425,21 @@ class RegistryCore:
         now: float,
         out: list[Action],
         register: tuple[Register, Addr, str] | None = None,
+        since: float | None = None,
     ) -> None:
         """Ask the peer of `record` whether it still runs, before the registry acts as if
         it did not (marks it offline, or gives its name to another start): one ping,
         TIMEOUT apart and PROBE_ATTEMPTS times at most, which any peer acks and ignores
         (a TableUpdate of version 0 and no rows: every peer has a later version). Its
-        outcome decides `register`, a registration waiting for it, if given. One probe
-        per name at a time: a second asker waits for the same one."""
+        outcome decides `register`, a registration waiting for it, if given. The peer
+        counts as running if heard from after `since` (by default, now: the probe's
+        start). One probe per name at a time: a second asker waits for the same one."""
         key = name_key(record.name)
         probe_id = self._probing_owner.get(key)
         probe = self._probes.get(probe_id) if probe_id is not None else None
         if probe is None or probe.addr != record.addr:
             ping = TableUpdate(self._new_id(), 0, ())
-            probe = Probe(key, record.addr, ping, now)
+            probe = Probe(key, record.addr, ping, now if since is None else since)
             self._probes.start(ping.id, probe, now)
             self._probing_owner[key] = ping.id
             out.append(Send(record.addr, ping))
@@ -458,7 +461,8 @@ class RegistryCore:
         if record is None:
             return
         silent, record.last_seen = now - record.last_seen, now
-        if not probe.waiting and record.name not in self._slow_keepalive:
+        slow = silent >= SILENT_PERIODS * self.keepalive  # a sweep's probe, not a line's
+        if slow and not probe.waiting and record.name not in self._slow_keepalive:
             self._slow_keepalive.add(record.name)  # said once: it would be every period
             out.append(
                 Log(
@@ -594,8 +598,12 @@ class RegistryCore:
             if not copy:  # a copy (its Welcome lost, or crossed) is answered, not logged again
                 verb = "re-registered" if record.online else "registered again"
                 out.append(Log(f"{verb} {record.name} at {_fmt(where)}"))
-            if msg.id != record.last_register_id:
-                # a fresh start of the peer, which knows of no room
+            if record.deregistered or _restart(msg.id, record.last_register_id):
+                # a fresh start of the peer (`reg` after `dereg`, which answered nothing
+                # meanwhile, or a new process), which knows of no room. A new process is
+                # told by the session its ids carry: the same process registering again (its
+                # answer lost five times, or back after the registry gave up on it) knows its
+                # room, and acks what is still pushed to it.
                 self._leave_room(record, now, out, "restarted")
                 self._restarted(record, now, out)
         moved = bool(self._key) and record.key != self._key
@@ -1036,11 +1044,11 @@ class RegistryCore:
         record = self._owner(push.owner)
         if record is None:
             return False
-        dead = (
-            push.purpose in ("probe", "relay", "room")
-            and record.online
-            and record.addr == push.addr
-        )
+        reachable = record.online and record.addr == push.addr
+        if push.purpose == "room" and reachable:
+            self._room_line_unanswered(record, push, now, out)
+            return False
+        dead = push.purpose in ("probe", "relay") and reachable
         if dead:
             record.online = False
             self._changed(record, now, out)
@@ -1048,6 +1056,19 @@ class RegistryCore:
             self._leave_room(record, now, out, "not answering")
         self._undelivered(record, push, now, out)
         return dead
+
+    def _room_line_unanswered(
+        self, record: Record, push: Push, now: float, out: list[Action]
+    ) -> None:
+        """A room line or notice that member `record` did not ack in all its tries: on a
+        lossy network its copies or its acks were lost, which says nothing of whether the
+        member runs. It is sent again from the start, and the member is probed: only one
+        heard from in nothing since the line was first sent, the probe included, is gone
+        (`_probe_failed` takes it out of its room). So a member gets every line said in its
+        room, once, for as long as it is in it."""
+        first_sent = now - self._retry_span
+        self._probe(record, now, out, since=first_sent)
+        self._push(record, push.message, "room", now, out)
 
     def _take_over(self, where: Addr, record: Record, now: float, out: list[Action]) -> None:
         """`record` comes online at `where`: another name online there goes offline. One
@@ -1458,6 +1479,15 @@ def _remember(recent: OrderedDict[str, V], key: str, value: V) -> None:
     recent[key] = value
     while len(recent) > RECENT_IDS:
         recent.popitem(last=False)
+
+
+def _restart(register_id: str, last_register_id: str) -> bool:
+    """Whether the registration `register_id` comes from another start of the peer than
+    `last_register_id` did: another session, or ids that name none and differ."""
+    session = _session(register_id)
+    if session and _session(last_register_id):
+        return session != _session(last_register_id)
+    return register_id != last_register_id
 
 
 def _session(msg_id: str) -> str:

@@ -13,7 +13,15 @@ import pytest
 from peer.requests import OUTCOME_WAIT
 from registry.rooms import MAX_ROOMS, ROOM_HISTORY, Room
 from tests.simulation import REGISTRY, SimNet
-from wire.messages import Chat, Join, Message, RoomMessage, RoomNotice, SaveMessage
+from wire.messages import (
+    Chat,
+    Join,
+    Message,
+    RoomMessage,
+    RoomNotice,
+    SaveMessage,
+    TableUpdate,
+)
 
 Addr = tuple[str, int]
 
@@ -358,9 +366,13 @@ def test_a_member_that_does_not_ack_is_marked_offline_and_leaves_the_room() -> N
     assert net.screen("x")[-2:] == ["[Client table updated.]", "[z left r (not answering)]"]
     xcore = net.hosts["x"].core
     assert xcore is not None and not xcore.table["z"].online
-    # retransmissions: z was tried five times, 500 ms apart
-    tries = [m for _, _, dst, m in net.sent if dst == ("127.0.0.1", 6003)]
-    assert sum(isinstance(m, RoomMessage) for m in tries) == 5
+    # retransmissions: z was tried five times, 500 ms apart, then probed three times while
+    # the line went on being sent, and only then taken out
+    tries = [(t, m) for t, _, dst, m in net.sent if dst == ("127.0.0.1", 6003)]
+    lines = [t for t, m in tries if isinstance(m, RoomMessage)]
+    pings = [t for t, m in tries if isinstance(m, TableUpdate) and not m.version]
+    assert [round(t - lines[0], 3) for t in lines] == [i / 2 for i in range(9)]
+    assert [round(t - lines[0], 3) for t in pings] == [2.5, 3.0, 3.5]
 
 
 def test_a_lost_room_ack_is_retried_and_the_message_shown_once() -> None:

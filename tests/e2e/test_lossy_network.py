@@ -1,9 +1,11 @@
-"""Real processes on a network that loses 20% of UDP datagrams (issue 5).
+"""Real processes on a network that loses a share of UDP datagrams (issue 5, and rooms at
+25% and 30%).
 
 Opt-in (--run-netns): the registry and peers run inside a network namespace of their own
-whose loopback drops a random fifth of UDP datagrams (an nftables `numgen random` rule).
+whose loopback drops a random share of UDP datagrams (an nftables `numgen random` rule).
 Every message must still arrive exactly once. Skipped, with the reason, where namespaces or
-nftables are not available.
+nftables are not available. The namespaces are named CHATAPP_NETNS_PREFIX (default
+`chatapp`) and the process id, so that runs sharing a machine can keep theirs apart.
 """
 
 from __future__ import annotations
@@ -12,20 +14,22 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from .harness import STAMP, ChatEnv
+from .harness import STAMP, ChatEnv, Peer, line
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(240)]
 
-LOSS_PERCENT = 20
-RULES = f"""
+
+def rules(percent: int) -> str:
+    """An nftables table that drops `percent` % of the UDP datagrams coming in."""
+    return f"""
 table inet chatapp_loss {{
   chain input {{
     type filter hook input priority 0; policy accept;
-    meta l4proto udp numgen random mod 100 < {LOSS_PERCENT} drop
+    meta l4proto udp numgen random mod 100 < {percent} drop
   }}
 }}
 """
@@ -36,24 +40,37 @@ def _run(*argv: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def lossy_namespace() -> Iterator[str]:
+def namespace() -> Iterator[tuple[str, Callable[[int], None]]]:
+    """A network namespace with its loopback up, and what makes it lose a share of UDP
+    (its argument, in percent) from then on."""
     if shutil.which("ip") is None or shutil.which("nft") is None:
         pytest.skip("needs iproute2 (ip) and nftables (nft): apt-get install iproute2 nftables")
-    name = f"chatapp{os.getpid()}"
+    name = f"{os.environ.get('CHATAPP_NETNS_PREFIX', 'chatapp')}{os.getpid()}"
     made = _run("ip", "netns", "add", name)
     if made.returncode != 0:
         pytest.skip(f"network namespaces are not permitted here: {made.stderr.strip()}")
+
+    def lose(percent: int) -> None:
+        loaded = subprocess.run(
+            ["ip", "netns", "exec", name, "nft", "-f", "-"],
+            input=rules(percent), capture_output=True, text=True, timeout=10, check=False,
+        )  # fmt: skip
+        if loaded.returncode != 0:
+            pytest.skip(f"nftables rules are not permitted here: {loaded.stderr.strip()}")
+
     try:
         _run("ip", "netns", "exec", name, "ip", "link", "set", "lo", "up")
-        rules = subprocess.run(
-            ["ip", "netns", "exec", name, "nft", "-f", "-"],
-            input=RULES, capture_output=True, text=True, timeout=10, check=False,
-        )  # fmt: skip
-        if rules.returncode != 0:
-            pytest.skip(f"nftables rules are not permitted here: {rules.stderr.strip()}")
-        yield name
+        yield name, lose
     finally:
         _run("ip", "netns", "del", name)
+
+
+@pytest.fixture
+def lossy_namespace(namespace: tuple[str, Callable[[int], None]]) -> str:
+    """A namespace that loses a fifth of UDP from the start."""
+    name, lose = namespace
+    lose(20)
+    return name
 
 
 def test_every_message_arrives_exactly_once_with_20_percent_loss(
@@ -81,3 +98,55 @@ def test_every_message_arrives_exactly_once_with_20_percent_loss(
         peers[0].send(f"send {receiver.name} {marker}")
         match = receiver.expect(rf"^>>> \w+: (?:{STAMP} )?(lossy-\S+)$", timeout=60)
         assert match.group(1) == marker
+
+
+#: Lines each member says in the room.
+ROOM_LINES = 40
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("percent", [25, 30])
+def test_room_lines_reach_every_member_once_and_nobody_is_taken_out_under_loss(
+    chat: ChatEnv, namespace: tuple[str, Callable[[int], None]], percent: int
+) -> None:
+    """Three members of one room, then `percent` % of UDP lost: every line each says is
+    shown once to each of the others, nobody is taken out of the room (as restarted, or
+    as not answering), and no line typed in it is taken for a command."""
+    name, lose = namespace
+    chat.prefix = ["ip", "netns", "exec", name]
+    chat.start_registry(timeout=30)
+    peers = chat.start_peers("p0", "p1", "p2")
+    for k, peer in enumerate(peers):
+        peer.send("join r")
+        peer.expect(r"^>>> \[You joined r")
+        for earlier in peers[:k]:
+            earlier.expect_line(f"[{peer.name} joined r]")
+    lose(percent)
+    for k in range(ROOM_LINES):
+        for peer in peers:
+            peer.send(f"r-{peer.name}-{k:03d}")
+    end = {peer.name: f"r-{peer.name}-end" for peer in peers}
+    for peer in peers:
+        others = [p for p in peers if p is not peer]
+        owed = [
+            line(f"{o.name} (in r): r-{o.name}-{k:03d}") for o in others for k in range(ROOM_LINES)
+        ]
+        peer.expect_all(owed, timeout=120)
+    for peer in peers:  # nothing comes twice after: the last lines come, and only once
+        peer.send(end[peer.name])
+    for peer in peers:
+        others = [p for p in peers if p is not peer]
+        peer.expect_all([line(f"{o.name} (in r): {end[o.name]}") for o in others], timeout=60)
+    for peer in peers:
+        _once_and_in_the_room(peer)
+
+
+def _once_and_in_the_room(peer: Peer) -> None:
+    peer.drain()
+    shown = [
+        m[1] for m in map(re.compile(r"^>>> \w+ \(in r\): (r-\S+)$").match, peer.transcript) if m
+    ]
+    twice = sorted({text for text in shown if shown.count(text) > 1})
+    assert not twice, f"{peer.name} shows {twice} more than once\n{peer.report()}"
+    gone = [t for t in peer.transcript if re.search(r" left r\b|Not a command|no longer in r", t)]
+    assert not gone, f"{peer.name}: {gone}\n{peer.report()}"

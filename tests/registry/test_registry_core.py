@@ -248,13 +248,14 @@ def test_a_probe_that_is_never_answered_marks_offline_and_stores() -> None:
 
 def test_a_peer_restarted_while_probed_gets_the_message_in_its_welcome_and_stays_online() -> None:
     # y is killed while the registry delivers it a message; it starts again at the same
-    # address (a new registration id) before the registry gives up on the old process
+    # address (a new process: its ids are of another session) before the registry gives
+    # up on the old one
     reg = core()
     wx = register(reg, "x", X)
     wy = register(reg, "y", Y)
     reg.receive(SaveMessage("x-7", "x", wx.token, "y", "hi"), X, T0)
     run_until(reg, T0 + 1.6)  # four copies of the probe unanswered
-    out = reg.receive(Register("y-again", "y", Y[1], wy.token, "", WIRE_VERSION), Y, T0 + 1.7)
+    out = reg.receive(Register("y2-1", "y", Y[1], wy.token, "", WIRE_VERSION), Y, T0 + 1.7)
     [welcome] = [m for _, m in sends(out) if isinstance(m, Welcome)]
     assert [m.text for m in welcome.mail] == ["hi"]
     [(addr, saved)] = [(a, m) for a, m in sends(out) if isinstance(m, Saved)]
