@@ -159,6 +159,15 @@ def mailed(net: SimNet, to: str, text: str) -> bool:
     return any(m.text == text for key in (to, to + "x") for m in net.disk.mail.get(key, []))
 
 
+def given_back(screen: list[str], to: str, text: str) -> bool:
+    """Whether `screen` says a kept message for `to` was not delivered, and shows its text."""
+    said = f"[Kept message for {to} not delivered: No user named {to}.]"
+    return any(
+        line == said and f"[Your message: {text}]" in screen[i + 1 : i + 3]
+        for i, line in enumerate(screen)
+    )
+
+
 def check(net: SimNet, author: dict[str, str], members: dict[str, frozenset[str]]) -> None:
     shown: Counter[tuple[str, str]] = Counter()
     for name, host in net.hosts.items():
@@ -182,12 +191,16 @@ def check(net: SimNet, author: dict[str, str], members: dict[str, frozenset[str]
         reached = shown[(to, text)] == 1 or mailed(net, to, text)
         assert reached, f"confirmed {text} from {sender} to {to} lost"
     # every direct message a peer set out to send reached its recipient or waits for it,
-    # confirmed or not: even one whose sender was killed at once is not lost
+    # confirmed or not: even one whose sender was killed at once is not lost. Or its sender
+    # was told, with its text, that nobody has that name any more (kept across the
+    # sender's restart, it was for a name renamed meanwhile, whose alias the registry,
+    # killed since, no longer knows)
     for sender, message in net.typed.values():
         if isinstance(message, Chat):
             to = base(message.to)
             reached = shown[(to, message.text)] == 1 or mailed(net, to, message.text)
-            assert reached, f"{message.text} from {sender} to {message.to} lost"
+            returned = given_back(net.hosts[sender].screen, message.to, message.text)
+            assert reached or returned, f"{message.text} from {sender} to {message.to} lost"
         elif isinstance(message, ChannelPost):
             for member in members[message.text]:
                 reached = shown[(member, message.text)] == 1 or mailed(net, member, message.text)
