@@ -507,9 +507,10 @@ class ChatEnv:
         wait: bool = True,
         timeout: float = 10.0,
         password: str = "",
+        options: Sequence[str] = (),
     ) -> Peer:
-        """Start peer `name` (with `password`, given as its first line of input); unless
-        `wait` is false, wait for Welcome and the table line."""
+        """Start peer `name` (with `password`, given as its first line of input, and more
+        command-line `options`); unless `wait` is false, wait for Welcome and the table line."""
         server = server_port if server_port is not None else self.registry_port
         if server is None:
             raise RuntimeError("start the registry first, or pass server_port")
@@ -518,7 +519,7 @@ class ChatEnv:
         data.mkdir(parents=True, exist_ok=True)
         argv = [
             *self.prefix, sys.executable, str(CHATAPP), "-c", name, HOST, str(server), str(port),
-            "--data-dir", str(data), "--keepalive", f"{keepalive:g}",
+            "--data-dir", str(data), "--keepalive", f"{keepalive:g}", *options,
         ]  # fmt: skip
         if password:
             argv.append("--password")
