@@ -43,6 +43,7 @@ from registry.credentials import (
 from registry.flood import NEW_NAMES, FloodGate, NameBudget, PasswordBudget
 from registry.mailboxes import Mailboxes, stamp
 from registry.pushes import Flight, Push, Pushes
+from registry.quotas import NO_ORIGIN, Origin, Quotas
 from registry.rooms import MAX_ROOMS, Room, Rooms
 from registry.table import Record, Table
 from registry.table_changes import TableChanges
@@ -170,19 +171,23 @@ class RegistryCore:
         keepalive: float = KEEPALIVE,
         mailbox_limit: int = mailbox.MAILBOX_MESSAGES,
         new_names: int = NEW_NAMES,
+        quotas: Quotas | None = None,
     ) -> None:
         """`session` prefixes this registry's message ids; `new_token` makes secret tokens;
         `table`, `mail` and the rooms' `histories` (by room key) are what the adapter
         loaded from disk; a peer silent for SILENT_PERIODS x `keepalive` seconds is marked
         offline; a mailbox holds at most `mailbox_limit` messages (registry/mailbox.py);
-        one IP address registers at most `new_names` new names an hour (registry/flood.py)."""
+        one IP address registers at most `new_names` new names an hour (registry/flood.py);
+        one sender takes no more of the mailboxes than `quotas` allow (registry/quotas.py)."""
         self.table = table if table is not None else Table()
         if table is not None and table.records:
             # Restarted: jump ahead, so that every peer sees a gap and fetches a snapshot,
             # whatever it was told before the stop that may not have reached the disk.
             self.table.version += RESTART_JUMP
         self._new_id = IdMaker(session)
-        self._mailboxes = Mailboxes(mail if mail is not None else {}, mailbox_limit, self._new_id)
+        self._mailboxes = Mailboxes(
+            mail if mail is not None else {}, mailbox_limit, self._new_id, self._origin_of, quotas
+        )
         self._new_token = new_token
         self._pushes = Pushes(timeout, attempts, streamed=travels_by_stream)
         # liveness probes in flight, by the probe's message id; and that id by owner key
@@ -854,8 +859,11 @@ class RegistryCore:
             out.append(Send(addr, Ack(self._new_id(), msg.id)))
             out.append(Log(f"probing {recipient.name} for a message from {sender.name}"))
             return
-        if not self._mailboxes.store(recipient, msg.id, msg.sender, msg.text, "direct", now, out):
-            reason = mailbox.refusal(recipient.name)
+        origin = (self._key, addr[0])
+        reason = self._mailboxes.store(
+            recipient, msg.id, msg.sender, msg.text, "direct", now, out, origin
+        )
+        if reason:
             self._refuse(msg.id, addr, reason, f"save from {sender.name} for {msg.to}", out)
             return
         out.append(Send(addr, Ack(self._new_id(), msg.id)))
@@ -893,9 +901,12 @@ class RegistryCore:
             relay = ChannelMessage(msg.id, msg.sender, msg.text)
             roster = self._changes.roster()
             keys, addrs = roster.online_but(name_key(sender.name))
+            origin = (self._key, addr[0])
             for record in roster.offline:
                 if record is not sender:
-                    self._mailboxes.store(record, msg.id, msg.sender, msg.text, "channel", now, out)
+                    self._mailboxes.store(
+                        record, msg.id, msg.sender, msg.text, "channel", now, out, origin
+                    )
             seq = next(self._push_seq)
             if roster.distinct:
                 sent = self._pushes.add_many(relay, "relay", keys, addrs, now, seq)
@@ -1081,10 +1092,16 @@ class RegistryCore:
         anything else is dropped."""
         match push.message:
             case Chat() as chat if push.purpose == "probe":
-                kept = self._mailboxes.store(
-                    record, chat.id, chat.sender, chat.text, "direct", now, out
+                refused = self._mailboxes.store(
+                    record,
+                    chat.id,
+                    chat.sender,
+                    chat.text,
+                    "direct",
+                    now,
+                    out,
+                    self._origin(chat.sender),
                 )
-                refused = "" if kept else mailbox.refusal(record.name)
                 save = self._probing.pop(chat.id, None)
                 sender = self.table.get(save.sender) if save else None
                 if save and sender:
@@ -1093,10 +1110,30 @@ class RegistryCore:
                     )
             case ChannelMessage() as relay:
                 self._mailboxes.store(
-                    record, relay.id, relay.sender, relay.text, "channel", now, out
+                    record,
+                    relay.id,
+                    relay.sender,
+                    relay.text,
+                    "channel",
+                    now,
+                    out,
+                    self._origin(relay.sender),
                 )
             case _:
                 pass
+
+    def _origin_of(self, message: StoredMessage) -> Origin:
+        """Who sent `message`, kept before this registry started: the key and address its
+        sender's name has in the table (no renames are followed yet)."""
+        record = self.table.get(message.sender) if message.sender else None
+        return NO_ORIGIN if record is None else (record.key, record.ip)
+
+    def _origin(self, sender: str) -> Origin:
+        """Who the name `sender` is (its key and address), for a message of its stored
+        now that it did not send just now (a push that failed, a box read from disk): the
+        message counts against them (registry/quotas.py). The registry's own: nobody."""
+        record = self._lookup(sender) if sender else None
+        return NO_ORIGIN if record is None else (record.key, record.ip)
 
     # -- rooms and renames --------------------------------------------------------------
 
