@@ -550,10 +550,13 @@ class RegistryCore:
             return
         owned = record is not None and self._owns_without_password(record, msg, where)
         if record is not None and not owned and msg.password and record.password:
-            # checked last, as the one costly check, and only so often (see PasswordBudget)
-            if self._too_many_passwords(msg, addr, what, now, out):
+            # checked last, as the one costly check, and only so often (see PasswordBudget);
+            # never for the owner's key, which `_owns_without_password` let in already
+            if self._too_many_passwords(msg, addr, what, now, out, record):
                 return
             owned = check_password(msg.password, record.password)
+            if not owned:
+                self.passwords.wrong(name_key(record.name), now)
         if record is None:
             if self._too_many_names(msg, addr, what, now, out):
                 return
@@ -685,13 +688,21 @@ class RegistryCore:
         return True
 
     def _too_many_passwords(
-        self, msg: Register, addr: Addr, what: str, now: float, out: list[Action]
+        self,
+        msg: Register,
+        addr: Addr,
+        what: str,
+        now: float,
+        out: list[Action],
+        record: Record | None = None,
     ) -> bool:
-        """Whether `msg`'s password may not be hashed now, as its address (or everyone)
-        asked for too many lately (see PasswordBudget); if so, it is refused saying when to
-        try again. Logged the first time, then once in LOG_PASSWORDS_EVERY: a guesser's
-        flood would fill the log."""
-        wait = self.passwords.take(addr[0], now)
+        """Whether `msg`'s password may not be checked against `record`'s now (or, without
+        one, hashed for a new name), as its address, the name, or everyone asked for too
+        many lately (see PasswordBudget); if so, it is refused saying when to try again.
+        Logged the first time, then once in LOG_PASSWORDS_EVERY: a guesser's flood would
+        fill the log."""
+        name = name_key(record.name) if record is not None else ""
+        wait = self.passwords.take(addr[0], now, name)
         if not wait:
             return False
         reason = f"Too many password attempts; try again in {math.ceil(wait)} s."
