@@ -28,6 +28,7 @@ from registry.actions import (
     Addr,
     DropHistory,
     KeepHistory,
+    KeepOwner,
     Log,
     SaveTable,
     Send,
@@ -42,6 +43,7 @@ from registry.credentials import (
 )
 from registry.flood import NEW_NAMES, FloodGate, NameBudget, PasswordBudget
 from registry.mailboxes import Mailboxes, stamp
+from registry.owners import Owner, rebuild
 from registry.pushes import Flight, Push, Pushes
 from registry.quotas import NO_ORIGIN, Origin, Quotas
 from registry.rooms import MAX_ROOMS, Room, Rooms
@@ -172,22 +174,46 @@ class RegistryCore:
         mailbox_limit: int = mailbox.MAILBOX_MESSAGES,
         new_names: int = NEW_NAMES,
         quotas: Quotas | None = None,
+        owners: Mapping[str, Owner] | None = None,
     ) -> None:
         """`session` prefixes this registry's message ids; `new_token` makes secret tokens;
         `table`, `mail` and the rooms' `histories` (by room key) are what the adapter
         loaded from disk; a peer silent for SILENT_PERIODS x `keepalive` seconds is marked
         offline; a mailbox holds at most `mailbox_limit` messages (registry/mailbox.py);
         one IP address registers at most `new_names` new names an hour (registry/flood.py);
-        one sender takes no more of the mailboxes than `quotas` allow (registry/quotas.py)."""
+        one sender takes no more of the mailboxes than `quotas` allow (registry/quotas.py);
+        `owners` are what each mailbox kept of its owner (registry/owners.py): a mailbox
+        whose name the table lacks gets its row back from it."""
         self.table = table if table is not None else Table()
+        mail = mail if mail is not None else {}
+        # what each mailbox keeps of its owner, as last written
+        self._owners: dict[str, Owner] = dict(owners or {})
+        rebuilt, unclaimed = rebuild(self.table.records, set(mail), self._owners)
+        # said on the console at `start`, and the table saved with the rows rebuilt
+        self._rebuilt: list[Action] = []
+        if rebuilt:
+            line = (
+                f"the table had no row for {counted(len(rebuilt), 'name')} with a mailbox "
+                f"({', '.join(rebuilt[:10])}{', ...' if len(rebuilt) > 10 else ''}): rebuilt "
+                "from their mailboxes, offline, each kept for its owner's key"
+            )
+            self._rebuilt.append(Log(line))
+        if unclaimed:
+            line = (
+                f"the table had no row for {counted(len(unclaimed), 'name')} whose mailbox "
+                f"records no owner ({', '.join(unclaimed[:10])}"
+                f"{', ...' if len(unclaimed) > 10 else ''}): nobody can take them; the "
+                "console's release gives one away, with its mail"
+            )
+            self._rebuilt.append(Log(line))
+        if self._rebuilt:
+            self._rebuilt.append(SaveTable())
         if table is not None and table.records:
             # Restarted: jump ahead, so that every peer sees a gap and fetches a snapshot,
             # whatever it was told before the stop that may not have reached the disk.
             self.table.version += RESTART_JUMP
         self._new_id = IdMaker(session)
-        self._mailboxes = Mailboxes(
-            mail if mail is not None else {}, mailbox_limit, self._new_id, self._origin_of, quotas
-        )
+        self._mailboxes = Mailboxes(mail, mailbox_limit, self._new_id, self._origin_of, quotas)
         self._new_token = new_token
         self._pushes = Pushes(timeout, attempts, streamed=travels_by_stream)
         # liveness probes in flight, by the probe's message id; and that id by owner key
@@ -329,7 +355,8 @@ class RegistryCore:
         (Restarted), so that what it kept meanwhile comes at once; one it was replaying a
         room's history to when it stopped (Record.replaying) is replayed it again."""
         self._judge_from = now + AWAY_GRACE_PERIODS * self.keepalive
-        out: list[Action] = [DropHistory(key) for key in self._gone_histories]
+        out: list[Action] = [*self._rebuilt, *(DropHistory(key) for key in self._gone_histories)]
+        self._rebuilt = []
         self._gone_histories = []
         out += [Send(record.addr, Restarted(self._new_id())) for record in self.table.online()]
         for record in self.table.online():
@@ -633,6 +660,7 @@ class RegistryCore:
             self._take_over(where, record, now, out)
             record.online, record.ip, record.port = True, where[0], where[1]
             self._changed(record, now, out)
+        self._keep_owner(record, out)
         mail = self._mailboxes.part(record)
         out.append(
             Send(
@@ -752,6 +780,7 @@ class RegistryCore:
         if record is None:
             return
         self._mailboxes.taken(record, msg.ids, out)
+        self._keep_owner(record, out)  # (forgotten with the box, once all is taken)
         rest = self._mailboxes.part(record)
         if rest:
             out.append(Send(addr, MoreMail(self._new_id(), msg.id, rest)))
@@ -877,6 +906,7 @@ class RegistryCore:
         if reason:
             self._refuse(msg.id, addr, reason, f"save from {sender.name} for {msg.to}", out)
             return
+        self._keep_owner(recipient, out)
         out.append(Send(addr, Ack(self._new_id(), msg.id)))
         self._finish_save(msg, sender, delivered=False, now=now, out=out)
 
@@ -918,6 +948,7 @@ class RegistryCore:
                     self._mailboxes.store(
                         record, msg.id, msg.sender, msg.text, "channel", now, out, origin
                     )
+                    self._keep_owner(record, out)
             seq = next(self._push_seq)
             if roster.distinct:
                 sent = self._pushes.add_many(relay, "relay", keys, addrs, now, seq)
@@ -1113,6 +1144,7 @@ class RegistryCore:
                     out,
                     self._origin(chat.sender),
                 )
+                self._keep_owner(record, out)
                 save = self._probing.pop(chat.id, None)
                 sender = self.table.get(save.sender) if save else None
                 if save and sender:
@@ -1130,8 +1162,22 @@ class RegistryCore:
                     out,
                     self._origin(relay.sender),
                 )
+                self._keep_owner(record, out)
             case _:
                 pass
+
+    def _keep_owner(self, record: Record, out: list[Action]) -> None:
+        """Keep beside `record`'s mailbox what proves the name is its owner's, if that has
+        changed since it was last kept (registry/owners.py); forget it once the box is gone
+        (the adapter deletes it with the box's last message)."""
+        box = name_key(record.name)
+        if box not in self._mailboxes.boxes:
+            self._owners.pop(box, None)
+            return
+        owner = Owner.of(record)
+        if self._owners.get(box) != owner:
+            self._owners[box] = owner
+            out.append(KeepOwner(box, owner))
 
     def _origin_of(self, message: StoredMessage) -> Origin:
         """Who sent `message`, kept before this registry started: the key and address its
@@ -1405,6 +1451,8 @@ class RegistryCore:
             self._aliases.pop(new_key, None)
             self.table.note_rename(old_key, new_key)
             self._mailboxes.move(old_key, new_key, out)
+            self._owners.pop(old_key, None)
+            self._keep_owner(record, out)
         gone = Entry(old, record.ip, 0, False)
         self._changed(record, now, out, rows=(gone, record.entry()))
         room = self.rooms.of(record)
@@ -1454,6 +1502,7 @@ class RegistryCore:
         del self.table.records[key]
         self.table.forget_former(key)
         dropped = self._mailboxes.drop(key, out)
+        self._owners.pop(key, None)
         if record.online:
             self._changes.released_online(record)
         self._changed(record, now, out, rows=(Entry(record.name, record.ip, 0, False),))

@@ -26,6 +26,7 @@ from registry.actions import (
     DropHistory,
     DropMail,
     KeepHistory,
+    KeepOwner,
     Log,
     MoveMail,
     SaveTable,
@@ -110,6 +111,7 @@ class RegistryServer:
             new_token=lambda: secrets.token_hex(16),
             table=self._storage.load_table(now),
             mail=self._storage.load_mail(),
+            owners=self._storage.load_owners(),
             histories=self._histories.load(),
             keepalive=keepalive,
             mailbox_limit=mailbox_limit,
@@ -409,6 +411,8 @@ class RegistryServer:
                 self._storage.drop(owner, ids)
             case MoveMail(old, new):
                 self._storage.move(old, new)
+            case KeepOwner(box, owner):
+                self._storage.keep_owner(box, owner)
             case KeepHistory(room, history):
                 self._histories.keep(room, history)
             case DropHistory(room):

@@ -136,11 +136,9 @@ def test_taking_the_mail_makes_room_again() -> None:
 def test_a_restarted_registry_counts_the_mail_it_loaded() -> None:
     old = "2026-01-01 00:00:00"
     kept = {"y": [StoredMessage(f"m{n}", "x", "kept", old, "direct") for n in range(5)]}
-    reg = core(mailbox_limit=5, mail=kept, quotas=whole_box())
-    wx = register(reg, "x", X)
-    wy = register(reg, "y", Y)
-    reg.receive(Deregister("y-d", "y", wy.token, False, ""), Y, T0)
-    assert isinstance(save(reg, wx.token, 0)[0], Refused)
+    before, _ = with_y_offline(limit=5)  # the table of the registry that kept them
+    reg = core(mailbox_limit=5, mail=kept, quotas=whole_box(), table=before.table)
+    assert isinstance(save(reg, token_of(before, "x"), 0)[0], Refused)
 
 
 def test_box_index_follows_the_box_it_was_built_for() -> None:
