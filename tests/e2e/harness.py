@@ -119,8 +119,10 @@ _WORKERS = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
 _port_lock = threading.Lock()
 
 
-def free_port(host: str = HOST) -> int:
-    """A port in 1024-65535 that is free on `host` for both TCP and UDP right now.
+def free_port(host: str = "0.0.0.0") -> int:
+    """A port in 1024-65535 that is free on `host` for both TCP and UDP right now: by
+    default on every address, as a peer listens (a port free on 127.0.0.1 alone may be held
+    on 127.0.0.2 by a test playing another machine, and a peer could not bind it).
 
     The kernel picks a free TCP port; it is kept only if UDP can bind the same number
     while the TCP socket still holds it. A port is never handed out twice in one session,
