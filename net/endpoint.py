@@ -640,7 +640,11 @@ class Endpoint:
             self._log(f"not sent to {_fmt(addr)} over TCP: no key known there")
             return
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(*addr), 5.0)
+            # from the address bound, as datagrams go: a registry answering a registration
+            # that came over TCP takes the connection's source for the peer's address
+            local = None if self.address[0] in ("", "0.0.0.0") else (self.address[0], 0)
+            connecting = asyncio.open_connection(*addr, local_addr=local)
+            reader, writer = await asyncio.wait_for(connecting, 5.0)
         except (OSError, TimeoutError) as exc:
             self._log(f"could not connect to {_fmt(addr)} over TCP: {exc}")
             return

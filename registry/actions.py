@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from registry.owners import Owner
 from wire.messages import Message, RoomMessage, StoredMessage
 
 Addr = tuple[str, int]
@@ -55,6 +56,15 @@ class MoveMail:
 
 
 @dataclass(frozen=True, slots=True)
+class KeepOwner:
+    """Keep beside mailbox `box` (a name key) what proves who owns it (registry/owners.py),
+    durably, replacing what was kept there before."""
+
+    box: str
+    owner: Owner
+
+
+@dataclass(frozen=True, slots=True)
 class SaveTable:
     """Persist the table of known names (the adapter asks the core for its rows)."""
 
@@ -83,5 +93,14 @@ class Log:
 
 
 Action = (
-    Send | SendMany | StoreMail | DropMail | MoveMail | SaveTable | KeepHistory | DropHistory | Log
+    Send
+    | SendMany
+    | StoreMail
+    | DropMail
+    | MoveMail
+    | KeepOwner
+    | SaveTable
+    | KeepHistory
+    | DropHistory
+    | Log
 )

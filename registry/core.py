@@ -28,6 +28,7 @@ from registry.actions import (
     Addr,
     DropHistory,
     KeepHistory,
+    KeepOwner,
     Log,
     SaveTable,
     Send,
@@ -42,7 +43,9 @@ from registry.credentials import (
 )
 from registry.flood import NEW_NAMES, FloodGate, NameBudget, PasswordBudget
 from registry.mailboxes import Mailboxes, stamp
+from registry.owners import Owner, rebuild
 from registry.pushes import Flight, Push, Pushes
+from registry.quotas import NO_ORIGIN, Origin, Quotas
 from registry.rooms import MAX_ROOMS, Room, Rooms
 from registry.table import Record, Table
 from registry.table_changes import TableChanges
@@ -170,19 +173,47 @@ class RegistryCore:
         keepalive: float = KEEPALIVE,
         mailbox_limit: int = mailbox.MAILBOX_MESSAGES,
         new_names: int = NEW_NAMES,
+        quotas: Quotas | None = None,
+        owners: Mapping[str, Owner] | None = None,
     ) -> None:
         """`session` prefixes this registry's message ids; `new_token` makes secret tokens;
         `table`, `mail` and the rooms' `histories` (by room key) are what the adapter
         loaded from disk; a peer silent for SILENT_PERIODS x `keepalive` seconds is marked
         offline; a mailbox holds at most `mailbox_limit` messages (registry/mailbox.py);
-        one IP address registers at most `new_names` new names an hour (registry/flood.py)."""
+        one IP address registers at most `new_names` new names an hour (registry/flood.py);
+        one sender takes no more of the mailboxes than `quotas` allow (registry/quotas.py);
+        `owners` are what each mailbox kept of its owner (registry/owners.py): a mailbox
+        whose name the table lacks gets its row back from it."""
         self.table = table if table is not None else Table()
+        mail = mail if mail is not None else {}
+        # what each mailbox keeps of its owner, as last written
+        self._owners: dict[str, Owner] = dict(owners or {})
+        rebuilt, unclaimed = rebuild(self.table.records, set(mail), self._owners)
+        # said on the console at `start`, and the table saved with the rows rebuilt
+        self._rebuilt: list[Action] = []
+        if rebuilt:
+            line = (
+                f"the table had no row for {counted(len(rebuilt), 'name')} with a mailbox "
+                f"({', '.join(rebuilt[:10])}{', ...' if len(rebuilt) > 10 else ''}): rebuilt "
+                "from their mailboxes, offline, each kept for its owner's key"
+            )
+            self._rebuilt.append(Log(line))
+        if unclaimed:
+            line = (
+                f"the table had no row for {counted(len(unclaimed), 'name')} whose mailbox "
+                f"records no owner ({', '.join(unclaimed[:10])}"
+                f"{', ...' if len(unclaimed) > 10 else ''}): nobody can take them; the "
+                "console's release gives one away, with its mail"
+            )
+            self._rebuilt.append(Log(line))
+        if self._rebuilt:
+            self._rebuilt.append(SaveTable())
         if table is not None and table.records:
             # Restarted: jump ahead, so that every peer sees a gap and fetches a snapshot,
             # whatever it was told before the stop that may not have reached the disk.
             self.table.version += RESTART_JUMP
         self._new_id = IdMaker(session)
-        self._mailboxes = Mailboxes(mail if mail is not None else {}, mailbox_limit, self._new_id)
+        self._mailboxes = Mailboxes(mail, mailbox_limit, self._new_id, self._origin_of, quotas)
         self._new_token = new_token
         self._pushes = Pushes(timeout, attempts, streamed=travels_by_stream)
         self._retry_span = timeout * attempts  # from a push's first copy to its give-up
@@ -325,7 +356,8 @@ class RegistryCore:
         (Restarted), so that what it kept meanwhile comes at once; one it was replaying a
         room's history to when it stopped (Record.replaying) is replayed it again."""
         self._judge_from = now + AWAY_GRACE_PERIODS * self.keepalive
-        out: list[Action] = [DropHistory(key) for key in self._gone_histories]
+        out: list[Action] = [*self._rebuilt, *(DropHistory(key) for key in self._gone_histories)]
+        self._rebuilt = []
         self._gone_histories = []
         out += [Send(record.addr, Restarted(self._new_id())) for record in self.table.online()]
         for record in self.table.online():
@@ -549,10 +581,13 @@ class RegistryCore:
             return
         owned = record is not None and self._owns_without_password(record, msg, where)
         if record is not None and not owned and msg.password and record.password:
-            # checked last, as the one costly check, and only so often (see PasswordBudget)
-            if self._too_many_passwords(msg, addr, what, now, out):
+            # checked last, as the one costly check, and only so often (see PasswordBudget);
+            # never for the owner's key, which `_owns_without_password` let in already
+            if self._too_many_passwords(msg, addr, what, now, out, record):
                 return
             owned = check_password(msg.password, record.password)
+            if not owned:
+                self.passwords.wrong(name_key(record.name), now)
         if record is None:
             if self._too_many_names(msg, addr, what, now, out):
                 return
@@ -633,6 +668,7 @@ class RegistryCore:
             self._take_over(where, record, now, out)
             record.online, record.ip, record.port = True, where[0], where[1]
             self._changed(record, now, out)
+        self._keep_owner(record, out)
         mail = self._mailboxes.part(record)
         out.append(
             Send(
@@ -688,13 +724,21 @@ class RegistryCore:
         return True
 
     def _too_many_passwords(
-        self, msg: Register, addr: Addr, what: str, now: float, out: list[Action]
+        self,
+        msg: Register,
+        addr: Addr,
+        what: str,
+        now: float,
+        out: list[Action],
+        record: Record | None = None,
     ) -> bool:
-        """Whether `msg`'s password may not be hashed now, as its address (or everyone)
-        asked for too many lately (see PasswordBudget); if so, it is refused saying when to
-        try again. Logged the first time, then once in LOG_PASSWORDS_EVERY: a guesser's
-        flood would fill the log."""
-        wait = self.passwords.take(addr[0], now)
+        """Whether `msg`'s password may not be checked against `record`'s now (or, without
+        one, hashed for a new name), as its address, the name, or everyone asked for too
+        many lately (see PasswordBudget); if so, it is refused saying when to try again.
+        Logged the first time, then once in LOG_PASSWORDS_EVERY: a guesser's flood would
+        fill the log."""
+        name = name_key(record.name) if record is not None else ""
+        wait = self.passwords.take(addr[0], now, name)
         if not wait:
             return False
         reason = f"Too many password attempts; try again in {math.ceil(wait)} s."
@@ -744,6 +788,7 @@ class RegistryCore:
         if record is None:
             return
         self._mailboxes.taken(record, msg.ids, out)
+        self._keep_owner(record, out)  # (forgotten with the box, once all is taken)
         rest = self._mailboxes.part(record)
         if rest:
             out.append(Send(addr, MoreMail(self._new_id(), msg.id, rest)))
@@ -862,10 +907,14 @@ class RegistryCore:
             out.append(Send(addr, Ack(self._new_id(), msg.id)))
             out.append(Log(f"probing {recipient.name} for a message from {sender.name}"))
             return
-        if not self._mailboxes.store(recipient, msg.id, msg.sender, msg.text, "direct", now, out):
-            reason = mailbox.refusal(recipient.name)
+        origin = (self._key, addr[0])
+        reason = self._mailboxes.store(
+            recipient, msg.id, msg.sender, msg.text, "direct", now, out, origin
+        )
+        if reason:
             self._refuse(msg.id, addr, reason, f"save from {sender.name} for {msg.to}", out)
             return
+        self._keep_owner(recipient, out)
         out.append(Send(addr, Ack(self._new_id(), msg.id)))
         self._finish_save(msg, sender, delivered=False, now=now, out=out)
 
@@ -901,9 +950,13 @@ class RegistryCore:
             relay = ChannelMessage(msg.id, msg.sender, msg.text)
             roster = self._changes.roster()
             keys, addrs = roster.online_but(name_key(sender.name))
+            origin = (self._key, addr[0])
             for record in roster.offline:
                 if record is not sender:
-                    self._mailboxes.store(record, msg.id, msg.sender, msg.text, "channel", now, out)
+                    self._mailboxes.store(
+                        record, msg.id, msg.sender, msg.text, "channel", now, out, origin
+                    )
+                    self._keep_owner(record, out)
             seq = next(self._push_seq)
             if roster.distinct:
                 sent = self._pushes.add_many(relay, "relay", keys, addrs, now, seq)
@@ -1102,10 +1155,17 @@ class RegistryCore:
         anything else is dropped."""
         match push.message:
             case Chat() as chat if push.purpose == "probe":
-                kept = self._mailboxes.store(
-                    record, chat.id, chat.sender, chat.text, "direct", now, out
+                refused = self._mailboxes.store(
+                    record,
+                    chat.id,
+                    chat.sender,
+                    chat.text,
+                    "direct",
+                    now,
+                    out,
+                    self._origin(chat.sender),
                 )
-                refused = "" if kept else mailbox.refusal(record.name)
+                self._keep_owner(record, out)
                 save = self._probing.pop(chat.id, None)
                 sender = self.table.get(save.sender) if save else None
                 if save and sender:
@@ -1114,10 +1174,44 @@ class RegistryCore:
                     )
             case ChannelMessage() as relay:
                 self._mailboxes.store(
-                    record, relay.id, relay.sender, relay.text, "channel", now, out
+                    record,
+                    relay.id,
+                    relay.sender,
+                    relay.text,
+                    "channel",
+                    now,
+                    out,
+                    self._origin(relay.sender),
                 )
+                self._keep_owner(record, out)
             case _:
                 pass
+
+    def _keep_owner(self, record: Record, out: list[Action]) -> None:
+        """Keep beside `record`'s mailbox what proves the name is its owner's, if that has
+        changed since it was last kept (registry/owners.py); forget it once the box is gone
+        (the adapter deletes it with the box's last message)."""
+        box = name_key(record.name)
+        if box not in self._mailboxes.boxes:
+            self._owners.pop(box, None)
+            return
+        owner = Owner.of(record)
+        if self._owners.get(box) != owner:
+            self._owners[box] = owner
+            out.append(KeepOwner(box, owner))
+
+    def _origin_of(self, message: StoredMessage) -> Origin:
+        """Who sent `message`, kept before this registry started: the key and address its
+        sender's name has in the table (no renames are followed yet)."""
+        record = self.table.get(message.sender) if message.sender else None
+        return NO_ORIGIN if record is None else (record.key, record.ip)
+
+    def _origin(self, sender: str) -> Origin:
+        """Who the name `sender` is (its key and address), for a message of its stored
+        now that it did not send just now (a push that failed, a box read from disk): the
+        message counts against them (registry/quotas.py). The registry's own: nobody."""
+        record = self._lookup(sender) if sender else None
+        return NO_ORIGIN if record is None else (record.key, record.ip)
 
     # -- rooms and renames --------------------------------------------------------------
 
@@ -1378,6 +1472,8 @@ class RegistryCore:
             self._aliases.pop(new_key, None)
             self.table.note_rename(old_key, new_key)
             self._mailboxes.move(old_key, new_key, out)
+            self._owners.pop(old_key, None)
+            self._keep_owner(record, out)
         gone = Entry(old, record.ip, 0, False)
         self._changed(record, now, out, rows=(gone, record.entry()))
         room = self.rooms.of(record)
@@ -1427,6 +1523,7 @@ class RegistryCore:
         del self.table.records[key]
         self.table.forget_former(key)
         dropped = self._mailboxes.drop(key, out)
+        self._owners.pop(key, None)
         if record.online:
             self._changes.released_online(record)
         self._changed(record, now, out, rows=(Entry(record.name, record.ip, 0, False),))

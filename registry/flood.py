@@ -108,6 +108,14 @@ PASSWORD_EVERY = 5.0
 #: delays everything else by a fraction of the 500 ms that peers wait for an answer.
 PASSWORD_RATE = 4.0
 PASSWORD_GLOBAL_BURST = 6.0
+#: Wrong passwords of one name a burst may try, from whatever addresses and keys, and
+#: then one every NAME_PASSWORD_EVERY seconds: a guesser with many machines tries some
+#: 700 passwords of one name a day at most, and, its burst below what the global budget
+#: keeps back (PASSWORD_RESERVED), spends nothing the other names need. Only a key other
+#: than the name's own ever comes here: its owner's key proves the name with no password
+#: (RegistryCore._owns_without_password).
+NAME_PASSWORD_BURST = 3.0
+NAME_PASSWORD_EVERY = 120.0
 #: The part of the checks in all kept for addresses that have asked for none lately: an
 #: address that has (a guesser, once past its first) takes a check only while more than
 #: this part of the global burst is left, so that one address flooding wrong passwords
@@ -117,11 +125,13 @@ PASSWORD_RESERVED = 0.5
 
 class PasswordBudget:
     """How many password checks the registry does: a token bucket per IP address (a
-    guesser's ports share one allowance) and one for all, so that registrations carrying
-    passwords can never keep the registry's thread busy hashing (a stalled registry
-    answers nobody). The per-address limit is asked first, and an address that asked
-    lately may not take the global budget's last PASSWORD_RESERVED: what one address
-    floods costs others nothing. Pure: the caller supplies `now`."""
+    guesser's ports share one allowance), one per name (a guesser's many addresses share
+    one allowance for the name they guess), and one for all, so that registrations
+    carrying passwords can never keep the registry's thread busy hashing (a stalled
+    registry answers nobody). The address's limit is asked first, then the name's, and an
+    address that asked lately may not take the global budget's last PASSWORD_RESERVED: what
+    one address floods costs others nothing, and what is guessed of one name costs the
+    other names nothing. Pure: the caller supplies `now`."""
 
     def __init__(
         self,
@@ -131,20 +141,28 @@ class PasswordBudget:
         rate: float = PASSWORD_RATE,
         global_burst: float = PASSWORD_GLOBAL_BURST,
         reserved: float = PASSWORD_RESERVED,
+        name_burst: float = NAME_PASSWORD_BURST,
+        name_every: float = NAME_PASSWORD_EVERY,
     ) -> None:
         self._per_ip = FloodGate(rate=1.0 / every, burst=burst)
+        self._per_name = FloodGate(rate=1.0 / name_every, burst=name_burst)
         self._rule = BucketRule(rate, global_burst)
         self._all = FULL  # the due time of the checks in all (wire.token_bucket)
         self._reserved = reserved * global_burst
         self.refused = 0
 
-    def take(self, ip: str, now: float) -> float:
-        """0 when a check for `ip` may be done now (and it is counted); else the seconds
+    def take(self, ip: str, now: float, name: str = "") -> float:
+        """0 when a check for `ip` of the password of the name keyed `name` ("": a new
+        name's, hashed to be kept) may be done now (and it is counted); else the seconds
         until one may, at least 1, and nothing is counted."""
         mine = self._per_ip.ready_in(ip, now)
         if mine > 0:  # its own limit first: a guesser waits for itself, not for others
             self.refused += 1
             return max(1.0, mine)
+        guessed = self._per_name.ready_in(name, now) if name else 0.0
+        if guessed > 0:  # then the name's: many addresses guessing it wait for each other
+            self.refused += 1
+            return max(1.0, guessed)
         # an address that asked lately (its allowance not whole) leaves the reserve alone
         whole = self._per_ip.level(ip, now) >= self._per_ip.burst
         keep = 0.0 if whole else self._reserved
@@ -154,6 +172,12 @@ class PasswordBudget:
             return max(1.0, self._rule.wait(self._all, now, keep))
         self._per_ip.wait(ip, now)  # counted: one is in hand, as `ready_in` said
         return 0.0
+
+    def wrong(self, name: str, now: float) -> None:
+        """A password checked for the name keyed `name` was wrong: it counts against the
+        name's allowance (a right one does not: its owner, typing it on machine after
+        machine, is not a guesser)."""
+        self._per_name.wait(name, now)
 
 
 #: New names one IP address may register per hour (a token bucket: this many at once, then

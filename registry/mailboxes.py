@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from registry import mailbox
 from registry.actions import Action, DropMail, Log, MoveMail, StoreMail
+from registry.quotas import NO_ORIGIN, Origin, Quotas
 from registry.table import Record
 from wire.codec import record_size
 from wire.limits import MAX_ID, MAX_NAME
@@ -65,12 +66,20 @@ def first_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:
 
 class Mailboxes:
     """Every mailbox, by its owner's name key, each holding at most `limit` messages
-    (registry/mailbox.py); `new_id` makes the ids of the full notices left in them."""
+    (registry/mailbox.py), and no more from one sender than registry/quotas.py allows;
+    `new_id` makes the ids of the full notices left in them."""
 
     def __init__(
-        self, boxes: dict[str, list[StoredMessage]], limit: int, new_id: Callable[[], str]
+        self,
+        boxes: dict[str, list[StoredMessage]],
+        limit: int,
+        new_id: Callable[[], str],
+        origin_of: Callable[[StoredMessage], Origin] = lambda message: NO_ORIGIN,
+        quotas: Quotas | None = None,
     ) -> None:
-        """`boxes` are the mailboxes the adapter loaded from disk, kept (not copied)."""
+        """`boxes` are the mailboxes the adapter loaded from disk, kept (not copied);
+        `origin_of` says who sent each of them (the files do not keep it: the core answers
+        from its table, the sender's name's key and address)."""
         #: the stored messages by owner's name key, oldest first; read it, change it only
         #: through the methods (a box is replaced whole, and indexed again, when messages
         #: leave it)
@@ -78,6 +87,12 @@ class Mailboxes:
         self._mail_index: dict[str, mailbox.BoxIndex] = {}
         self.limit = limit
         self._new_id = new_id
+        self.quotas = quotas if quotas is not None else Quotas()
+        # who sent each stored message, by box and (sender, id): what it counted against
+        self._origins: dict[str, dict[tuple[str, str], Origin]] = {}
+        for key, box in boxes.items():
+            for message in box:
+                self._counted(key, message, origin_of(message))
 
     def store(
         self,
@@ -88,14 +103,17 @@ class Mailboxes:
         kind: str,
         now: float,
         out: list[Action],
-    ) -> bool:
-        """Keep a message in the mailbox of `owner`; False if the box has no room for it
-        (see registry/mailbox.py: a channel message not kept leaves the full notice)."""
+        origin: Origin = NO_ORIGIN,
+    ) -> str:
+        """Keep a message from `origin` in the mailbox of `owner`: "" when it is kept (or
+        was already), else why not, for its sender (registry/quotas.py: its sender's share
+        is full; registry/mailbox.py: the box is, and a channel message not kept leaves the
+        full notice)."""
         key = name_key(owner.name)
         box = self.boxes.setdefault(key, [])
         index = self._index(key, box)
         if (sender, msg_id) in index.ids:
-            return True  # a copy of one already stored (say, re-sent after a registry restart)
+            return ""  # a copy of one already stored (say, re-sent after a registry restart)
         size = len(text.encode())
         if not index.has_room(size, kind, self.limit):
             if kind == "channel" and not index.noticed:
@@ -104,10 +122,19 @@ class Mailboxes:
                 self._keep(key, index, kept, len(notice.encode()), out)
                 line = f"mailbox of {owner.name} is full; its channel messages are no longer kept"
                 out.append(Log(line))
-            return False
-        self._keep(key, index, StoredMessage(msg_id, sender, text, stamp(now), kind), size, out)
+            return mailbox.refusal(owner.name)
+        # the box has room, but maybe not for this sender
+        beyond = self.quotas.refusal(key, owner.name, origin, size, self.limit)
+        if beyond:
+            if not box:  # made just now by setdefault: no empty box is kept
+                del self.boxes[key]
+                self._mail_index.pop(key, None)
+            return beyond
+        stored = StoredMessage(msg_id, sender, text, stamp(now), kind)
+        self._keep(key, index, stored, size, out)
+        self._counted(key, stored, origin)
         out.append(Log(f"saved {kind} message from {sender} for {owner.name}"))
-        return True
+        return ""
 
     def part(self, owner: Record) -> tuple[StoredMessage, ...]:
         """The next part of `owner`'s mailbox to hand over, oldest first (see
@@ -121,6 +148,9 @@ class Mailboxes:
         box = self.boxes.get(key, [])
         taken = set(ids)
         gone = tuple(m.id for m in box if m.id in taken)
+        for message in box:
+            if message.id in taken:
+                self._uncounted(key, message)
         if gone:
             rest = [m for m in box if m.id not in taken]
             self._replace(key, rest)
@@ -132,6 +162,10 @@ class Mailboxes:
         after any messages already kept under the new key."""
         box = self.boxes.pop(old_key, None)
         self._mail_index.pop(old_key, None)
+        self.quotas.move(old_key, new_key)
+        origins = self._origins.pop(old_key, {})
+        if origins:
+            self._origins.setdefault(new_key, {}).update(origins)
         if box is not None:
             self._replace(new_key, self.boxes.get(new_key, []) + box)
             out.append(MoveMail(old_key, new_key))
@@ -140,6 +174,9 @@ class Mailboxes:
         """The name keyed `key` was released: forget its box. How many messages it held."""
         box = self.boxes.pop(key, [])
         self._mail_index.pop(key, None)
+        for message in box:
+            self._uncounted(key, message)
+        self._origins.pop(key, None)
         if box:
             out.append(DropMail(key, tuple(m.id for m in box)))
         return len(box)
@@ -153,6 +190,21 @@ class Mailboxes:
             self.boxes[key] = box
         else:
             self.boxes.pop(key, None)
+
+    def _counted(self, key: str, message: StoredMessage, origin: Origin) -> None:
+        """`message`, from `origin`, is in mailbox `key`: it counts against its sender."""
+        if origin != NO_ORIGIN:
+            self._origins.setdefault(key, {})[(message.sender, message.id)] = origin
+            self.quotas.add(key, origin, len(message.text.encode()))
+
+    def _uncounted(self, key: str, message: StoredMessage) -> None:
+        """`message` leaves mailbox `key`: it no longer counts against its sender."""
+        origins = self._origins.get(key)
+        origin = origins.pop((message.sender, message.id), None) if origins else None
+        if origin is not None:
+            self.quotas.remove(key, origin, len(message.text.encode()))
+        if origins is not None and not origins:
+            del self._origins[key]
 
     def _keep(
         self,

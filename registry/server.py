@@ -28,6 +28,7 @@ from registry.actions import (
     DropHistory,
     DropMail,
     KeepHistory,
+    KeepOwner,
     Log,
     MoveMail,
     SaveTable,
@@ -138,6 +139,7 @@ class RegistryServer:
             new_token=lambda: secrets.token_hex(16),
             table=self._storage.load_table(now),
             mail=self._storage.load_mail(),
+            owners=self._storage.load_owners(),
             histories=self._histories.load(),
             keepalive=keepalive,
             mailbox_limit=mailbox_limit,
@@ -529,6 +531,8 @@ class RegistryServer:
                 self._storage.drop(owner, ids)
             case MoveMail(old, new):
                 self._storage.move(old, new)
+            case KeepOwner(box, owner):
+                self._storage.keep_owner(box, owner)
             case KeepHistory(room, history):
                 self._histories.keep(room, history)
             case DropHistory(room):

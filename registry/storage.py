@@ -4,6 +4,8 @@ Layout under the data directory:
     table.json            names, owners (token, password hash), addresses, online status,
                           the room of each online peer in one
     mail/<name>.jsonl     one JSON line per stored message, in the order received
+    mail/<name>.owner.json  who owns that mailbox (registry/owners.py): what rebuilds the
+                          name's row if the table loses it
 
 Crash safety (DESIGN.md section 6): a mailbox append is written and fsynced before the
 registry acknowledges it; a deletion after hand-over rewrites the file into a temporary and
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from net.files import append_durably, fsync_dir, parse_json, read_text, replace_durably
+from registry.owners import Owner
 from registry.table import Table
 from wire.messages import StoredMessage
 from wire.names import name_problem
@@ -33,6 +36,8 @@ class StorageError(Exception):
 
 #: Where the lines of a mailbox file that are not messages are kept: its name plus this.
 UNREADABLE = ".unreadable"
+#: What a mailbox keeps of its owner: its owner's name key plus this.
+OWNER = ".owner.json"
 #: Mailbox paths kept, by owner (Storage._box); past this many they are all forgotten.
 BOX_PATHS_KEPT = 1024
 
@@ -98,6 +103,33 @@ class Storage:
                 boxes[owner] = messages
         return boxes
 
+    def load_owners(self) -> dict[str, Owner]:
+        """What each mailbox keeps of its owner, by mailbox. One that cannot be read is
+        logged and left out: its mailbox is then kept for nobody (registry/owners.py),
+        never given to whoever asks first."""
+        owners: dict[str, Owner] = {}
+        for path in sorted(self.mail_dir.glob(f"*{OWNER}")):
+            box = path.name.removesuffix(OWNER)
+            if name_problem(box):
+                continue
+            try:
+                owners[box] = Owner.from_json(parse_json(read_text(path)))
+            except (OSError, ValueError, RecursionError) as exc:
+                self._log(f"{path}: not a mailbox's owner ({exc}); its mailbox is kept for nobody")
+        return owners
+
+    def keep_owner(self, box: str, owner: Owner) -> None:
+        """Keep `owner` beside mailbox `box`, atomically and durably."""
+        self._replace(self._owner_path(box), json.dumps(owner.to_json()) + "\n")
+
+    def _owner_path(self, box: str) -> Path:
+        return self._box(box).with_name(f"{box}{OWNER}")
+
+    def _forget_owner(self, box: str) -> None:
+        """Mailbox `box` is gone: so is what it kept of its owner."""
+        with contextlib.suppress(FileNotFoundError):
+            self._owner_path(box).unlink()
+
     def append(self, owner: str, message: StoredMessage, *, sync: bool = True) -> None:
         """Append one message to `owner`'s mailbox, durably.
 
@@ -154,6 +186,7 @@ class Storage:
         else:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+            self._forget_owner(owner)
             fsync_dir(self.mail_dir)
 
     def move(self, old: str, new: str) -> None:
@@ -166,6 +199,7 @@ class Storage:
         if src != dst:
             with contextlib.suppress(FileNotFoundError):
                 src.unlink()
+            self._forget_owner(old)  # the registry keeps the owner anew beside `new`
         fsync_dir(self.mail_dir)
 
     def _box(self, owner: str) -> Path:

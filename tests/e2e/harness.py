@@ -119,8 +119,10 @@ _WORKERS = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
 _port_lock = threading.Lock()
 
 
-def free_port(host: str = HOST) -> int:
-    """A port in 1024-65535 that is free on `host` for both TCP and UDP right now.
+def free_port(host: str = "0.0.0.0") -> int:
+    """A port in 1024-65535 that is free on `host` for both TCP and UDP right now: by
+    default on every address, as a peer listens (a port free on 127.0.0.1 alone may be held
+    on 127.0.0.2 by a test playing another machine, and a peer could not bind it).
 
     The kernel picks a free TCP port; it is kept only if UDP can bind the same number
     while the TCP socket still holds it. A port is never handed out twice in one session,
@@ -507,9 +509,10 @@ class ChatEnv:
         wait: bool = True,
         timeout: float = 10.0,
         password: str = "",
+        options: Sequence[str] = (),
     ) -> Peer:
-        """Start peer `name` (with `password`, given as its first line of input); unless
-        `wait` is false, wait for Welcome and the table line."""
+        """Start peer `name` (with `password`, given as its first line of input, and more
+        command-line `options`); unless `wait` is false, wait for Welcome and the table line."""
         server = server_port if server_port is not None else self.registry_port
         if server is None:
             raise RuntimeError("start the registry first, or pass server_port")
@@ -518,7 +521,7 @@ class ChatEnv:
         data.mkdir(parents=True, exist_ok=True)
         argv = [
             *self.prefix, sys.executable, str(CHATAPP), "-c", name, HOST, str(server), str(port),
-            "--data-dir", str(data), "--keepalive", f"{keepalive:g}",
+            "--data-dir", str(data), "--keepalive", f"{keepalive:g}", *options,
         ]  # fmt: skip
         if password:
             argv.append("--password")

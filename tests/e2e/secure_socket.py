@@ -23,9 +23,12 @@ class SecureSocket:
     """A bound UDP socket with a SecureChannel: `send` seals a message (or raw bytes) for a
     key, `receive` opens what comes and answers handshakes as any program does."""
 
-    def __init__(self, port: int = 0, key: X25519PrivateKey | None = None) -> None:
+    def __init__(
+        self, port: int = 0, key: X25519PrivateKey | None = None, host: str = HOST
+    ) -> None:
+        """Bound to `host`:`port` (another loopback address plays another machine)."""
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((HOST, port))
+        self.sock.bind((host, port))
         self.address: Addr = self.sock.getsockname()
         self.channel = SecureChannel(key or X25519PrivateKey.generate())
         self._clock = time.monotonic

@@ -5,6 +5,7 @@ from __future__ import annotations
 from registry import actions as ra
 from registry.core import RegistryCore
 from registry.mailbox import MIN_BYTES, BoxIndex, byte_limit
+from registry.quotas import Quotas
 from tests.registry.core_helpers import T0, X, Y, core, register, run_until, sends, token_of
 from wire.limits import MAX_TEXT
 from wire.messages import (
@@ -22,10 +23,16 @@ from wire.messages import (
 from wire.version import WIRE_VERSION
 
 
+def whole_box() -> Quotas:
+    """Quotas that let one sender fill a whole box."""
+    return Quotas(sender_share=1.0, address_share=1.0)
+
+
 def with_y_offline(limit: int) -> tuple[RegistryCore, str]:
     """A registry whose boxes hold `limit` messages, x online (its token returned) and y
-    registered but offline."""
-    reg = core(mailbox_limit=limit)
+    registered but offline. x may fill the whole box: these are the box's own limits (one
+    sender's share of it is tests/registry/test_quotas.py's)."""
+    reg = core(mailbox_limit=limit, quotas=whole_box())
     wx = register(reg, "x", X)
     wy = register(reg, "y", Y)
     reg.receive(Deregister("y-d", "y", wy.token, False, ""), Y, T0)
@@ -96,7 +103,7 @@ def test_direct_messages_keep_their_share_when_the_channel_is_busy() -> None:
 
 
 def test_a_probed_message_that_finds_the_mailbox_full_is_reported_not_saved() -> None:
-    reg = core(mailbox_limit=2)
+    reg = core(mailbox_limit=2, quotas=whole_box())
     wx = register(reg, "x", X)
     register(reg, "y", Y)
     reg.mail["y"] = [
@@ -129,11 +136,9 @@ def test_taking_the_mail_makes_room_again() -> None:
 def test_a_restarted_registry_counts_the_mail_it_loaded() -> None:
     old = "2026-01-01 00:00:00"
     kept = {"y": [StoredMessage(f"m{n}", "x", "kept", old, "direct") for n in range(5)]}
-    reg = core(mailbox_limit=5, mail=kept)
-    wx = register(reg, "x", X)
-    wy = register(reg, "y", Y)
-    reg.receive(Deregister("y-d", "y", wy.token, False, ""), Y, T0)
-    assert isinstance(save(reg, wx.token, 0)[0], Refused)
+    before, _ = with_y_offline(limit=5)  # the table of the registry that kept them
+    reg = core(mailbox_limit=5, mail=kept, quotas=whole_box(), table=before.table)
+    assert isinstance(save(reg, token_of(before, "x"), 0)[0], Refused)
 
 
 def test_box_index_follows_the_box_it_was_built_for() -> None:

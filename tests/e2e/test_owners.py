@@ -1,0 +1,157 @@
+"""What a hostile LAN cannot take from a name's owner, tried with real processes and an
+attacker's own keys: room in the owner's mailbox, the owner's way in while others guess its
+password, and its mail when the registry lost its table."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import pytest
+
+from .harness import (
+    HOST,
+    OFFLINE_BYE,
+    SAVED,
+    WELCOME,
+    YOU_HAVE_MESSAGES,
+    ChatEnv,
+    mail_line,
+)
+from .secure_socket import SecureSocket
+
+from wire import messages  # isort: skip  (harness puts the repository on sys.path)
+from wire.version import WIRE_VERSION  # isort: skip
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def _registered(sock: SecureSocket, name: str, server: tuple[str, int]) -> str:
+    """Register `name` with the socket's own key; its token."""
+    sock.learn_key(server)
+    register = messages.Register(f"{name}-reg", name, sock.address[1], "", "", WIRE_VERSION)
+    answers = sock.exchange(register, server, 3.0)
+    [welcome] = [m for m in answers if isinstance(m, messages.Welcome)]
+    return welcome.token
+
+
+@pytest.mark.timeout(90)
+def test_a_flood_from_one_key_leaves_room_for_a_real_message(chat: ChatEnv) -> None:
+    chat.start_registry(options=["--no-desk-console"])
+    alice, bob = chat.start_peers("alice", "bob")
+    alice.send("dereg alice")
+    alice.expect_line(OFFLINE_BYE)
+    assert chat.registry_port is not None
+    server = (HOST, chat.registry_port)
+    saved = refused = 0
+    reasons: set[str] = set()
+    with SecureSocket(host="127.0.0.3") as mallory:
+        token = _registered(mallory, "mallory", server)
+        for batch in range(10):  # a thousand messages, as fast as they are answered
+            for n in range(100):
+                save = messages.SaveMessage(f"m-{batch}-{n}", "mallory", token, "alice", "x" * 500)
+                mallory.send(save, server)
+            for message, _, _ in mallory.receive(3.0):
+                if isinstance(message, messages.Ack | messages.Acks):
+                    saved += len(message.replies) if isinstance(message, messages.Acks) else 1
+                elif isinstance(message, messages.Refused):
+                    refused += 1
+                    reasons.add(message.reason)
+    assert saved == 250 and refused == 750, (saved, refused)
+    assert reasons == {
+        "You have a quarter of alice's mailbox, the most one sender may fill; "
+        "try again once alice has read your messages."
+    }
+    bob.send("send alice the real one")
+    bob.expect_line(SAVED)
+    alice.send("reg alice")
+    alice.expect_line(YOU_HAVE_MESSAGES)
+    alice.expect(mail_line("bob", "the real one"))
+
+
+def _guess(server: tuple[str, int], stop: threading.Event, tries: list[int]) -> None:
+    """Guess alice's password from 20 addresses, each with keys of its own, until `stop`."""
+    socks = [SecureSocket(host=f"127.0.0.{10 + i}") for i in range(20)]
+    try:
+        for sock in socks:
+            sock.learn_key(server)
+        n = 0
+        while not stop.is_set():
+            for sock in socks:
+                n += 1
+                guess = messages.Register(f"g-{n}", "alice", 9, "", f"guess{n}", WIRE_VERSION)
+                sock.send(guess, server)
+                sock.sock.setblocking(False)
+                try:
+                    while sock.take() is not None:
+                        pass
+                except (BlockingIOError, OSError):
+                    pass
+            tries.append(n)
+            time.sleep(0.05)  # pacing the attack, not waiting for a condition
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+@pytest.mark.timeout(120)
+def test_the_owner_gets_in_while_a_guesser_with_many_keys_guesses(chat: ChatEnv) -> None:
+    registry = chat.start_registry(options=["--no-desk-console"])
+    sam_dir = chat.root / "sam-first"
+    for name, data in (("alice", chat.peer_dir), ("sam", sam_dir)):
+        peer = chat.start_peer(name, wait=False, data_dir=data, password=PASSWORD)
+        peer.expect_line(WELCOME)
+        peer.send("/quit")
+        assert peer.wait_exit() == 0
+    assert chat.registry_port is not None
+    stop, tries = threading.Event(), []
+    guesser = threading.Thread(target=_guess, args=((HOST, chat.registry_port), stop, tries))
+    guesser.start()
+    try:
+        registry.expect(r"Too many password attempts", timeout=20)  # the guessing is on
+        for attempt in range(3):
+            # alice, with her key, as often as she likes
+            alice = chat.start_peer("alice", wait=False)
+            alice.expect_line(WELCOME)
+            alice.send("/quit")
+            assert alice.wait_exit() == 0
+            # sam, on a new machine: only his password proves the name
+            sam = chat.start_peer(
+                "sam", wait=False, data_dir=chat.root / f"sam-new-{attempt}", password=PASSWORD
+            )
+            sam.expect_line(WELCOME)
+            sam.send("/quit")
+            assert sam.wait_exit() == 0
+    finally:
+        stop.set()
+        guesser.join(10)
+    assert tries and tries[-1] > 500, tries[-1:]
+
+
+@pytest.mark.timeout(90)
+def test_a_registry_that_lost_its_table_gives_bobs_mail_to_bob_only(chat: ChatEnv) -> None:
+    registry = chat.start_registry(options=["--no-desk-console"])
+    alice, bob = chat.start_peers("alice", "bob")
+    bob.send("/quit")
+    assert bob.wait_exit() == 0
+    for n in range(8):
+        alice.send(f"send bob secret {n}")
+        alice.expect_line(SAVED)
+    alice.send("/quit")
+    assert alice.wait_exit() == 0
+    registry.terminate()
+    assert registry.wait_exit() == 0
+    (chat.registry_dir / "table.json").unlink()
+    registry = chat.start_registry(options=["--no-desk-console"])
+    registry.expect(r"no row for 1 name with a mailbox \(bob\): rebuilt")
+    stranger = chat.start_peer("bob", wait=False, data_dir=chat.root / "stranger")
+    stranger.expect_line("[The name bob belongs to someone else; only its owner can take it back.]")
+    assert stranger.wait_exit() == 1
+    assert not [line for line in stranger.collect(2) if "secret" in line]
+    # alice comes back too (her row was lost with the table: bob's peer knows the sender of
+    # sealed mail by the key the table holds for her name)
+    chat.start_peer("alice", port=alice.port, data_dir=alice.data_dir)
+    bob = chat.restart_peer(bob, wait=False)
+    bob.expect_line(YOU_HAVE_MESSAGES)
+    bob.expect_all([re.escape(f"secret {n}") for n in range(8)])

@@ -1,0 +1,172 @@
+"""One sender's share of the mailboxes (registry/quotas.py): whatever one sender does, a
+mailbox keeps room for the others, the disk it can fill is bounded, and a refusal says why."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from registry import actions as ra
+from registry.core import RegistryCore
+from registry.mailbox import MAILBOX_MESSAGES
+from registry.mailboxes import Mailboxes
+from registry.quotas import SENDER_BYTES, Origin
+from registry.table import Record
+from tests.registry.core_helpers import T0, core, sends
+from wire.keys import key_text
+from wire.limits import MAX_SEALED
+from wire.messages import Deregister, Refused, Register, Saved, SaveMessage, Welcome
+from wire.version import WIRE_VERSION
+
+MALLORY = ("10.0.0.66", 7066)
+BOB = ("10.0.0.2", 7002)
+ALICE = ("10.0.0.1", 7001)
+
+
+def key(n: int) -> bytes:
+    return bytes([n]) * 32
+
+
+def join(reg: RegistryCore, name: str, addr: tuple[str, int], with_key: bytes) -> str:
+    """Register `name` from `addr` with `with_key`; its token."""
+    msg = Register(f"{name}-reg", name, addr[1], "", "", WIRE_VERSION)
+    out = reg.receive(msg, addr, T0, key=with_key)
+    [welcome] = [m for _, m in sends(out) if isinstance(m, Welcome)]
+    return welcome.token
+
+
+def offline(reg: RegistryCore, name: str, addr: tuple[str, int], with_key: bytes) -> None:
+    """`name` registered and gone offline by dereg: its mail waits at the registry."""
+    token = join(reg, name, addr, with_key)
+    reg.receive(Deregister(f"{name}-d", name, token, False, ""), addr, T0, key=with_key)
+
+
+def save(
+    reg: RegistryCore,
+    sender: str,
+    token: str,
+    to: str,
+    n: int,
+    addr: tuple[str, int],
+    with_key: bytes,
+    text: str = "hi",
+) -> object:
+    """What `sender` hears of its save number `n` for `to`: Saved or Refused."""
+    msg = SaveMessage(f"{sender}-{n}", sender, token, to, text)
+    out = reg.receive(msg, addr, T0, key=with_key)
+    return next(m for a, m in sends(out) if a == addr and isinstance(m, Saved | Refused))
+
+
+def test_a_flood_from_one_key_fills_a_quarter_and_another_senders_message_is_kept() -> None:
+    reg = core()
+    offline(reg, "alice", ALICE, key(1))
+    mallory = join(reg, "mallory", MALLORY, key(66))
+    bob = join(reg, "bob", BOB, key(2))
+    answers = [save(reg, "mallory", mallory, "alice", n, MALLORY, key(66)) for n in range(1000)]
+    kept = sum(isinstance(a, Saved) for a in answers)
+    assert kept == MAILBOX_MESSAGES // 4
+    refusal = answers[-1]
+    assert isinstance(refusal, Refused)
+    assert refusal.reason == (
+        "You have a quarter of alice's mailbox, the most one sender may fill; "
+        "try again once alice has read your messages."
+    )
+    assert isinstance(save(reg, "bob", bob, "alice", 0, BOB, key(2)), Saved)
+
+
+def test_many_keys_at_one_address_fill_half_of_a_mailbox_at_most() -> None:
+    reg = core()
+    offline(reg, "alice", ALICE, key(1))
+    bob = join(reg, "bob", BOB, key(2))
+    kept = 0
+    last: object = None
+    for k in range(8):  # eight names, eight keys, one machine
+        name = f"sock{k}"
+        token = join(reg, name, (MALLORY[0], 8000 + k), key(100 + k))
+        for n in range(300):
+            last = save(reg, name, token, "alice", n, (MALLORY[0], 8000 + k), key(100 + k))
+            kept += isinstance(last, Saved)
+    assert kept == MAILBOX_MESSAGES // 2
+    assert isinstance(last, Refused)
+    assert last.reason.startswith("Senders at 10.0.0.66 have half of alice's mailbox")
+    assert isinstance(save(reg, "bob", bob, "alice", 0, BOB, key(2)), Saved)
+
+
+def test_names_registered_to_hold_one_senders_mail_fill_no_more_disk_than_its_cap() -> None:
+    reg = core(new_names=100)
+    for n in range(40):  # squatted names, each an empty mailbox to fill
+        offline(reg, f"box{n}", (MALLORY[0], 9000 + n), key(200 + n))
+    mallory = join(reg, "mallory", MALLORY, key(66))
+    text = "x" * MAX_SEALED
+    refusals = []
+    for n in range(40):
+        for m in range(40):
+            answer = save(reg, "mallory", mallory, f"box{n}", 100 * n + m, MALLORY, key(66), text)
+            if isinstance(answer, Refused):
+                refusals.append(answer.reason)
+    stored = sum(len(msg.text) for box in reg.mail.values() for msg in box)
+    assert SENDER_BYTES - MAX_SEALED < stored <= SENDER_BYTES
+    assert refusals[-1] == (
+        "Your messages waiting at the registry take 4 MiB, the most one sender may keep "
+        "there; try again once they are read."
+    )
+
+
+def test_what_a_sender_had_stored_before_a_restart_still_counts_against_it() -> None:
+    reg = core()
+    offline(reg, "alice", ALICE, key(1))
+    mallory = join(reg, "mallory", MALLORY, key(66))
+    for n in range(MAILBOX_MESSAGES // 4):
+        save(reg, "mallory", mallory, "alice", n, MALLORY, key(66))
+    again = core(table=reg.table, mail=reg.mail)
+    refusal = save(again, "mallory", mallory, "alice", 999, MALLORY, key(66))
+    assert isinstance(refusal, Refused) and "a quarter of alice's mailbox" in refusal.reason
+
+
+def test_a_share_is_given_back_as_the_owner_reads_the_mail() -> None:
+    mail = Mailboxes({}, 8, lambda: "notice")
+    owner = Record("alice", "10.0.0.1", 7001, False, "t")
+    out: list[ra.Action] = []
+    mallory: Origin = (key_text(key(66)), MALLORY[0])
+    kept = [
+        mail.store(owner, f"m{n}", "mallory", "hi", "direct", T0, out, mallory) for n in range(3)
+    ]
+    assert kept[:2] == ["", ""] and kept[2]
+    mail.taken(owner, ["m0", "m1"], out)
+    assert mail.store(owner, "m3", "mallory", "hi", "direct", T0, out, mallory) == ""
+    assert mail.quotas.held(mallory) == 2
+
+
+# one sender's stores, hand-overs by the owner in between: (box, size, kind) or "take"
+_ACT = st.one_of(
+    st.tuples(
+        st.integers(0, 2),
+        st.integers(0, 3 * 1024),
+        st.sampled_from(["direct", "channel"]),
+        st.integers(0, 3),  # which of the sender's keys (all at one address)
+    ),
+    st.tuples(st.integers(0, 2), st.just(-1), st.just("take"), st.just(0)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(limit=st.integers(4, 60), acts=st.lists(_ACT, max_size=300))
+def test_whatever_one_sender_does_another_senders_message_is_kept(
+    limit: int, acts: list[tuple[int, int, str, int]]
+) -> None:
+    mail = Mailboxes({}, limit, (f"n{i}" for i in itertools.count()).__next__)
+    owners = [Record(f"r{i}", "10.0.0.1", 7000 + i, False, "t") for i in range(3)]
+    out: list[ra.Action] = []
+    for n, (box, size, kind, which) in enumerate(acts):
+        owner = owners[box]
+        if kind == "take":
+            mail.taken(owner, [m.id for m in mail.part(owner)][: limit // 3], out)
+            continue
+        origin = (key_text(key(66 + which)), "10.0.0.66")
+        mail.store(owner, f"m{n}", "mallory", "x" * size, kind, T0, out, origin)
+    bob: Origin = (key_text(key(2)), "10.0.0.2")
+    text = "y" * 200  # a message of the size people type
+    for owner in owners:
+        assert mail.store(owner, "bob-1", "bob", text, "direct", T0, out, bob) == ""
