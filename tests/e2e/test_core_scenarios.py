@@ -137,13 +137,29 @@ def one_offline(chat: ChatEnv, *, mailbox_limit: int, offline: str) -> tuple[Pee
     return there, gone
 
 
+def senders(chat: ChatEnv, count: int, first: int = 0) -> list[Peer]:
+    """Peers s<first>, ... each with a key of its own, two to an address (s0 and s1 at
+    127.0.0.1, s2 and s3 at .2, ...): one sender, or one address, may fill only a share
+    of a mailbox."""
+    return [
+        chat.start_peer(
+            f"s{i}",
+            data_dir=chat.peer_dir.parent / f"sender-{i}",
+            options=["--bind", f"127.0.0.{1 + i // 2}"],
+        )
+        for i in range(first, first + count)
+    ]
+
+
 @pytest.mark.timeout(40)
 def test_a_full_mailbox_refuses_with_a_line_and_leaves_a_notice(chat: ChatEnv) -> None:
-    x, y = one_offline(chat, mailbox_limit=3, offline="y")
-    texts = [unique(f"kept-{i}") for i in range(3)]
-    for text in texts:
-        x.send(f"send y {text}")
-        x.expect_line(SAVED)
+    x, y = one_offline(chat, mailbox_limit=2, offline="y")
+    texts = [unique(f"kept-{i}") for i in range(2)]
+    (other,) = senders(chat, 1, first=2)  # at another address: its half is one message
+    x.send(f"send y {texts[0]}")
+    x.expect_line(SAVED)
+    other.send(f"send y {texts[1]}")
+    other.expect_line(SAVED)
     refused = unique("refused")
     x.send(f"send y {refused}")
     x.expect_line(f"[Message for y not saved (y's mailbox is full): “{refused}”]")
@@ -151,7 +167,7 @@ def test_a_full_mailbox_refuses_with_a_line_and_leaves_a_notice(chat: ChatEnv) -
     x.expect_line(RECEIVED_BY_SERVER)
     y.send("reg y")
     expect_reg(y)
-    expect_mail(y, [("x", text) for text in texts])
+    expect_mail(y, [("x", texts[0]), ("s2", texts[1])])
     y.expect(rf"^>>> \[Your mailbox filled up at {STAMP}; channel messages sent after that were")
     y.send("who")  # everything before the answer to `who` has been shown
     y.expect_line("[Registered names:]")
@@ -323,12 +339,14 @@ def test_a_mailbox_bigger_than_a_frame_is_handed_over_whole_in_order(chat: ChatE
     y, x = one_offline(chat, mailbox_limit=3000, offline="x")
     filler = "m" * 15_000  # near MAX_TEXT: 300 of them are more than a frame
     texts = [f"{i:03d}-{filler}" for i in range(300)]
-    for text in texts:  # one at a time: each is stored before the next is sent
-        y.send(f"send x {text}")
-        y.expect_line(SAVED)
+    # four senders at two addresses, as one sender may fill only a quarter of a mailbox
+    four = senders(chat, 4)
+    for i, text in enumerate(texts):  # one at a time: each is stored before the next is sent
+        four[i // 75].send(f"send x {text}")
+        four[i // 75].expect_line(SAVED)
     x.send("reg x")
     expect_reg(x)
-    expect_mail(x, [("y", text) for text in texts])
+    expect_mail(x, [(f"s{i // 75}", text) for i, text in enumerate(texts)])
     direct(y, x, unique("after-the-mail"))
     assert x.count(line(YOU_HAVE_MESSAGES)) == 1
 
