@@ -17,7 +17,12 @@ Noise IK handshake of `net.noise`:
 - A program that sent to a key and heard nothing back from it within REHANDSHAKE_AFTER
   makes a new handshake with its next datagram (WireGuard's rule, on ChatApp's 500 ms
   retries): the other side may have restarted, and forgotten the session. The try after
-  that travels in the new session.
+  that travels in the new session. It does so once until it hears data again: a side
+  that answered the handshake holds the session, and is only slow.
+- An unanswered initiation is sent again (a new one) after HANDSHAKE_RETRY, then after
+  twice as long each time, up to HANDSHAKE_RETRY_MAX; the last INITIATIONS_KEPT stay
+  valid, so a responder slower than the retry still completes one. A busy responder is
+  never buried under handshakes it cannot finish in time.
 
 Anything that does not open is dropped and counted, never answered. The one datagram
 answered in clear is KEY_REQUEST (by a registry, with its public key: how a peer pins it on
@@ -55,8 +60,12 @@ REJECT_AFTER = 180.0
 #: Messages after which a session's counter is used up (WireGuard's REJECT_AFTER_MESSAGES).
 REJECT_AFTER_MESSAGES = 2**64 - 2**13 - 1
 #: Seconds before an unanswered initiation is sent again, when there is something to send:
-#: below the protocol's 500 ms retry, so that each retry of a request finds a fresh one out.
+#: below the protocol's 500 ms retry, so that a request's first retry finds a fresh one out.
+#: Each further one waits twice as long, up to HANDSHAKE_RETRY_MAX (WireGuard's
+#: REKEY_TIMEOUT), and the last INITIATIONS_KEPT are all answered.
 HANDSHAKE_RETRY = 0.4
+HANDSHAKE_RETRY_MAX = 5.0
+INITIATIONS_KEPT = 3
 #: Seconds after a datagram sent to a key with nothing heard back from it since, after
 #: which the next datagram to it also makes a new handshake. Below
 #: the protocol's 500 ms retry, so that a request's first retry finds the other side again
@@ -137,11 +146,16 @@ class _Peer:
     of its own."""
 
     sessions: list[_Session] = field(default_factory=list)
-    initiation: _Initiation | None = None
+    # the last initiations sent since the last session was made, oldest first (each still
+    # valid), and how many were sent in all since then
+    initiations: collections.deque[_Initiation] = field(default_factory=collections.deque)
+    tries: int = 0
     waiting: collections.deque[tuple[bytes, Addr, float]] = field(default_factory=collections.deque)
     last_stamp: bytes = b""
-    # when we sent to it first since we last heard from it (None: heard since)
+    # when we sent to it first since we last heard from it (None: heard since), and
+    # whether that silence made a new handshake already
     unanswered_since: float | None = None
+    rehandshaken: bool = False
 
 
 class SecureChannel:
@@ -158,12 +172,17 @@ class SecureChannel:
         static: X25519PrivateKey,
         *,
         answers_key_requests: bool = False,
+        rehandshakes_on_silence: bool = True,
         stamp: Callable[[], int] = time.time_ns,
     ) -> None:
+        """`answers_key_requests`: a registry's (see KEY_REQUEST). `rehandshakes_on_silence`:
+        whether a silence of REHANDSHAKE_AFTER makes a new handshake (see `seal`); a
+        registry's does not, as a restarted peer makes one of its own when it registers."""
         #: Our key pair, and its public key.
         self.static = static
         self.public = public_bytes(static)
         self._answers_key_requests = answers_key_requests
+        self._rehandshakes_on_silence = rehandshakes_on_silence
         self._stamp = stamp
         self._last_stamp = 0
         self._peers: collections.OrderedDict[tuple[bytes, Addr], _Peer] = collections.OrderedDict()
@@ -183,13 +202,20 @@ class SecureChannel:
         since = peer.unanswered_since
         if since is None or now - since > UNANSWERED_STALE:
             since = peer.unanswered_since = now
+            peer.rehandshaken = False
         out: Out = []
         if session is not None:
             out.append((self._data(session, data), addr))
             # Not kept for the new session as well: a datagram is sent once, or a copy could
             # arrive long after its sender moved on. The sender's next try uses the new one.
-            unanswered = now - since >= REHANDSHAKE_AFTER
-            if unanswered or now - session.made >= REKEY_AFTER:
+            if (
+                not peer.rehandshaken
+                and now - since >= REHANDSHAKE_AFTER
+                and self._rehandshakes_on_silence
+            ):
+                peer.rehandshaken = True
+                self._initiate(peer, key, addr, now, out)
+            elif now - session.made >= REKEY_AFTER:
                 self._initiate(peer, key, addr, now, out)
             return out
         self._wait(peer, data, addr, now)
@@ -228,11 +254,15 @@ class SecureChannel:
         return header + sealed
 
     def _initiate(self, peer: _Peer, key: bytes, addr: Addr, now: float, out: Out) -> None:
-        pending = peer.initiation
-        if pending is not None and now - pending.sent < HANDSHAKE_RETRY:
-            return
-        if pending is not None:
-            self._by_index.pop(pending.local, None)
+        """Send a new initiation to `key` at `addr`, unless the last one is younger than
+        its retry interval (HANDSHAKE_RETRY, doubled for each one since the last session)."""
+        initiations = peer.initiations
+        if initiations:
+            wait = HANDSHAKE_RETRY * 2 ** min(peer.tries - 1, 8)
+            if now - initiations[-1].sent < min(wait, HANDSHAKE_RETRY_MAX):
+                return
+            if len(initiations) >= INITIATIONS_KEPT:
+                self._by_index.pop(initiations.popleft().local, None)
         handshake = Handshake(
             "IK", initiator=True, prologue=PROLOGUE, static=self.static, remote_static=key
         )
@@ -246,7 +276,8 @@ class SecureChannel:
             self.dropped["not sent: a key no handshake can use"] += 1
             return
         initiation = _Initiation(local, key, addr, handshake, now)
-        peer.initiation = initiation
+        initiations.append(initiation)
+        peer.tries += 1
         self._by_index[local] = initiation
         out.append((bytes([INITIATION]) + message, addr))
 
@@ -296,6 +327,7 @@ class SecureChannel:
             return self._drop("replayed")
         peer = session.peer
         peer.unanswered_since = None
+        peer.rehandshaken = False
         if session.confirmed:
             return Opened(data, session.key)
         session.confirmed = True
@@ -338,10 +370,15 @@ class SecureChannel:
             return self._drop("does not open")
         if len(payload) != _INDEX.size:
             return self._drop("malformed handshake")
-        del self._by_index[index]
         peer = self._peer(initiation.key, initiation.addr)
-        if peer.initiation is initiation:
-            peer.initiation = None
+        for done in peer.initiations:  # answered: the others are not needed any more
+            self._by_index.pop(done.local, None)
+        peer.initiations.clear()
+        peer.tries = 0
+        # it holds the session now: a silence from here on is one of a slow side, which a
+        # new handshake would not end (see `seal`)
+        peer.rehandshaken = True
+        self._by_index.pop(index, None)
         (remote,) = _INDEX.unpack(payload)
         sending, receiving = initiation.handshake.split()
         session = _Session(
@@ -385,8 +422,8 @@ class SecureChannel:
                 _, gone = self._peers.popitem(last=False)
                 for session in gone.sessions:
                     self._by_index.pop(session.local, None)
-                if gone.initiation is not None:
-                    self._by_index.pop(gone.initiation.local, None)
+                for initiation in gone.initiations:
+                    self._by_index.pop(initiation.local, None)
         return peer
 
     def _new_index(self) -> int:

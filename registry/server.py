@@ -155,7 +155,9 @@ class RegistryServer:
         except (KeyFileError, OSError) as exc:
             raise StorageError(str(exc)) from None
         # answers KEY_REQUEST: how a peer learns this key the first time, and pins it
-        channel = SecureChannel(static, answers_key_requests=True)
+        # a restarted peer registers again over a handshake of its own: the registry never
+        # needs to make one because a peer is silent (under load, most would be)
+        channel = SecureChannel(static, answers_key_requests=True, rehandshakes_on_silence=False)
         self.endpoint = Endpoint(
             self._received,
             channel=channel,

@@ -3,6 +3,9 @@ and an attacker who captures, replays, alters and forges them."""
 
 from __future__ import annotations
 
+import itertools
+
+import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -224,3 +227,55 @@ def test_a_key_no_handshake_can_use_is_not_sent_to_and_raises_nothing() -> None:
     channel = SecureChannel(X25519PrivateKey.generate())
     assert channel.seal(b"hi", B, bytes(32), 0.0) == []  # the all-zero key: low order
     assert channel.dropped["not sent: a key no handshake can use"] == 1
+
+
+def _kinds(packets: list[tuple[bytes, tuple]]) -> list[int]:
+    return [p[0] for p, _ in packets]
+
+
+def test_a_responder_slower_than_the_retry_still_completes_the_first_handshake() -> None:
+    # a busy registry answered the first initiation after the second was sent: the answer
+    # to the first still makes the session (each used to be forgotten as the next went
+    # out, so no handshake slower than 0.4 s ever completed)
+    pair = Pair()
+    first = pair.send("alice", b"register", 0.0)
+    second = pair.send("alice", b"register again", 0.5)
+    assert _kinds(first) == _kinds(second) == [secure.INITIATION]
+    answer = pair.bob.open(first[0][0], A, 0.6).send  # the first, answered late
+    for packet, _ in answer:
+        pair.alice.open(packet, B, 0.7)
+    third = pair.send("alice", b"third try", 1.0)
+    assert _kinds(third) == [DATA]  # in the session the late answer made
+    pair.deliver(third, 1.0)
+    assert [d for d, _ in pair.got["bob"]] == [b"third try"]
+
+
+def test_unanswered_initiations_are_sent_again_ever_more_slowly() -> None:
+    pair = Pair()
+    sent_at = [
+        now
+        for now in [i / 10 for i in range(200)]  # a datagram every 100 ms for 20 s
+        if secure.INITIATION in _kinds(pair.send("alice", b"x", now))
+    ]
+    gaps = [b - a for a, b in itertools.pairwise(sent_at)]
+    # 0.4 s, then twice as long each time, up to 5 s (each seen at the next 100 ms tick)
+    for gap, wait in zip(gaps, [0.4, 0.8, 1.6, 3.2, 5.0, 5.0], strict=False):
+        assert wait - 0.01 <= gap <= wait + 0.11, gaps
+    assert len(sent_at) < 9
+
+
+def test_a_slow_side_that_answered_the_handshake_is_not_asked_again() -> None:
+    # silence after a handshake it answered means busy, not restarted: one new handshake
+    # for the silence, then none until data comes back
+    pair = Pair()
+    pair.deliver(pair.send("alice", b"hi", 0.0), 0.0)
+    pair.deliver(pair.send("bob", b"ack", 0.0), 0.0)
+    pair.deliver(pair.send("alice", b"request", 10.0), 10.0)
+    again = pair.send("alice", b"request", 10.5)
+    assert secure.INITIATION in _kinds(again)
+    pair.deliver(again, 10.5)  # bob answers the handshake, but sends no data yet
+    for now in (11.0, 11.5, 12.0):
+        assert _kinds(pair.send("alice", b"request", now)) == [DATA]
+    pair.deliver(pair.send("bob", b"answer", 12.1), 12.1)  # data: the silence is over
+    pair.deliver(pair.send("alice", b"next", 20.0), 20.0)
+    assert secure.INITIATION in _kinds(pair.send("alice", b"next", 20.5))  # a new silence
