@@ -714,6 +714,8 @@ class Endpoint:
                     self._log(f"closed TCP connection from {_fmt(addr)}: {_why(exc)}")
                     break
                 writer.write(decoder.output())  # the handshake's answer, what waited for it
+                if slot is not None and decoder.ready:
+                    self._listener.slots.shown_key(slot)
                 if messages:
                     if slot is not None:
                         self._listener.slots.heard(slot)

@@ -15,6 +15,7 @@ import errno
 import socket
 from collections.abc import Awaitable, Callable
 
+from net.open_files import raise_open_file_limit
 from net.stream_slots import Closable, StreamSlots, stream_limit
 
 Addr = tuple[str, int]
@@ -88,7 +89,8 @@ class Accepted:
 
 class Listener:
     """Accepts TCP connections on one address and serves each with `serve(reader, writer,
-    addr, slot)`, `slot` being what to tell `slots` about (heard, settle)."""
+    addr, slot)`, `slot` being what to tell `slots` about (heard, shown_key, settle). The
+    process's open-file limit is raised to what the system allows first."""
 
     def __init__(
         self,
@@ -96,6 +98,7 @@ class Listener:
         spawn: Callable[[Awaitable[None]], None],
         log: Callable[[str], None],
     ) -> None:
+        raise_open_file_limit()
         self.slots = StreamSlots(stream_limit())
         self._serve = serve
         self._spawn = spawn
@@ -183,19 +186,21 @@ class Listener:
             elif slots.turned_away == 1 or slots.turned_away % 1000 == 0:
                 self._log(
                     f"turned away TCP connection #{slots.turned_away} from {_fmt(addr)}: "
-                    f"{len(slots)} connections open, the most this process can serve"
+                    f"{len(slots)} connections open, the most this process can serve, each "
+                    "a help-desk session or a request being answered"
                 )
             return False
         if slots.evicted_address != own:
             if own == 0 or slots.evicted_address % 1000 == 0:
                 self._log(
-                    f"closed the longest-silent TCP connection from {addr[0]} to make room "
-                    f"for one more from it (#{slots.evicted_address}): {_share(slots, addr)}"
+                    f"closed the least useful TCP connection from {addr[0]} to make room for "
+                    f"one more from it (#{slots.evicted_address}): {_share(slots, addr)}"
                 )
         elif slots.evicted != evicted and (slots.evicted == 1 or slots.evicted % 1000 == 0):
             self._log(
-                f"closed an idle TCP connection to make room for one from {_fmt(addr)} "
-                f"(#{slots.evicted}; {len(slots)} open, the most this process can serve)"
+                f"closed the least useful TCP connection to make room for one from "
+                f"{_fmt(addr)} (#{slots.evicted}; {len(slots)} open, the most this process "
+                "can serve)"
             )
         return True
 
