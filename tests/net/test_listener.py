@@ -139,7 +139,9 @@ def test_a_connection_reset_before_accept_does_not_pause_accepting(
         paused: list[object] = []
         monkeypatch.setattr(Listener, "_pause", lambda self, sock: paused.append(sock))
         logs: list[str] = []
-        listener = Listener(lambda *args: asyncio.sleep(0), lambda coro: None, logs.append)
+        listener = Listener(
+            lambda *args: asyncio.sleep(0), lambda coro: None, lambda kind, line: logs.append(line)
+        )
         listener._sock = Refusing(ConnectionAbortedError())  # type: ignore[assignment]
         listener._acceptable()
         assert paused == [] and listener.errors == 0 and logs == []
