@@ -26,10 +26,11 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Protocol
 
+from net.buffer_budget import BufferBudget
 from net.drop_log import DropLog
 from net.listener import Listener
 from net.secure import SecureChannel
-from net.secure_stream import ClearFrame, KeyGiven, SecureStream
+from net.secure_stream import ClearFrame, KeyGiven, OverBudget, SecureStream
 from net.stream_slots import Closable
 from wire.codec import (
     clear_request,
@@ -75,10 +76,11 @@ IDLE_CLOSE = 60.0
 #: within moments, or never (a retry opens a connection of its own): kept open for
 #: IDLE_CLOSE, each of many long messages would hold a socket at both ends for a minute.
 SENT_IDLE_CLOSE = 5.0
-#: Seconds a frame may take from its first byte to its last (and an accepted connection
-#: to its first frame): the largest frame, MAX_FRAME, takes well under a second on a LAN.
-#: A sender that trickles bytes without ever finishing a frame (slowloris) would otherwise
-#: hold its connection, and its place among the listener's, for ever.
+#: Seconds a message may take from its first byte to its last, over all its records (and
+#: an accepted connection to its first frame): the largest, MAX_FRAME, takes well under a
+#: second on a LAN. A sender that trickles bytes, or records, without ever finishing a
+#: message (slowloris) would otherwise hold its connection, its place among the listener's
+#: and what it sent so far, for ever.
 FRAME_DEADLINE = 10.0
 #: Bytes asked of the kernel for the UDP receive buffer, so bursts of acks are not dropped.
 RECEIVE_BUFFER = 4 * 1024 * 1024
@@ -194,6 +196,8 @@ class Endpoint:
         # the log (see `dropped`)
         self.drops = DropLog(log)
         self._drops_flush: asyncio.TimerHandle | None = None
+        # bytes held in messages not yet whole, across every connection
+        self.buffers = BufferBudget()
         self._new_id = IdMaker(session)
         self._gate = gate
         # datagrams waiting for the end of this pass of the event loop, by destination
@@ -681,7 +685,9 @@ class Endpoint:
         # this one a route, every later datagram-sized message to `addr` (acks included)
         # would travel on it and reach `addr` from an ephemeral port it does not know.
         try:
-            self._streams[writer] = SecureStream(self.channel.static, remote=key)
+            self._streams[writer] = SecureStream(
+                self.channel.static, remote=key, budget=self.buffers
+            )
         except ValueError as exc:
             self._log(f"not sent to {_fmt(addr)} over TCP: {exc}")
             writer.close()
@@ -699,14 +705,17 @@ class Endpoint:
     ) -> None:
         """Read frames from a connection until it ends; `slot` (an accepted connection's
         place among the listener's, None for one we made) is told of each whole frame.
-        A connection is closed when idle for IDLE_CLOSE between frames, or when a frame
-        (an accepted connection's first one counted from the accept) takes longer than
-        FRAME_DEADLINE: bytes that trickle in without making a frame are not activity.
+        A connection is closed when idle for IDLE_CLOSE between messages, or when a
+        message (an accepted connection's first frame counted from the accept) takes longer
+        than FRAME_DEADLINE: bytes that trickle in without making a message are not
+        activity. What it holds of a message not yet whole counts against `buffers`.
         One we made to send the message `answer_to` is closed once its answer is handled,
         and when idle for SENT_IDLE_CLOSE."""
         decoder = self._streams.get(writer)
         if decoder is None:  # accepted: the other side begins the handshake
-            decoder = self._streams[writer] = SecureStream(self.channel.static)
+            decoder = SecureStream(self.channel.static, budget=self.buffers)
+            self._streams[writer] = decoder
+        decoder.on_over_budget = lambda: self._over_budget(writer, addr)
         accepted = slot is not None
         if slot is not None:
             self._slot_of[writer] = slot
@@ -714,7 +723,7 @@ class Endpoint:
         clock = asyncio.get_running_loop().time
         # when the frame being waited for began (None: between frames, idle)
         frame_began: float | None = clock() if accepted else None
-        answered = False
+        answered = handed = False
         try:
             while True:
                 if frame_began is None:
@@ -733,6 +742,9 @@ class Endpoint:
                     messages = decoder.feed(data)
                 except KeyGiven:
                     writer.write(decoder.output())  # asked for our key in clear: given
+                    break
+                except OverBudget:
+                    self._over_budget(writer, addr)
                     break
                 except ClearFrame as exc:
                     # a version from before the secure channel: told so in clear, if it asked
@@ -768,6 +780,7 @@ class Endpoint:
                         if slot is not None:
                             self._listener.slots.settle(slot)
                         self._streams.pop(writer, None)
+                        handed = True  # its session closes the stream (and its budget)
                         await self._handoff[1](message, decoder, reader, writer, more=more)
                         return
                     first = False
@@ -784,11 +797,23 @@ class Endpoint:
         except (ConnectionError, OSError):
             pass
         finally:
+            if not handed:
+                decoder.close()
             self._slot_of.pop(writer, None)
             self._streams.pop(writer, None)
             if self._routes.get(addr) is writer:
                 del self._routes[addr]
             writer.close()
+
+    def _over_budget(self, writer: asyncio.StreamWriter, addr: Addr) -> None:
+        """The connection from `addr` held most when all held more than the budget."""
+        self.dropped(
+            "over budget",
+            f"closed the TCP connection holding most ({_fmt(addr)}; #{self.buffers.dropped}): "
+            f"connections held more than {self.buffers.budget // (1024 * 1024)} MiB of "
+            "messages not yet whole",
+        )
+        writer.close()
 
     def _too_slow(self, addr: Addr) -> None:
         self.slow_frames += 1
