@@ -8,18 +8,20 @@ So connections are counted against the process's open-file limit (raised to what
 system allows at start, net/open_files.py), with SPARE_FDS left for files, and never more
 than MAX_STREAMS (each costs memory too).
 
-At the limit a newcomer is never turned away while a connection other than a desk session
-is open: the least useful one makes room for it. That is the reserve for registrations (a
+At the limit a newcomer takes the place of the least useful connection: one that has not
+shown a key yet (the longest silent first), then one waiting for no answer (the longest
+silent first), then one whose request has gone unanswered for EVICT_IDLE (the longest
+waiting first). A request more recent than that (a mailbox being read, a receiver being
+probed) is protected, for closing it would lose work already done, but only so many of
+them: the last `reserve` places (RESERVE_SHARE of the limit) are never held that way, so
+the longest waiting of those goes when more wait. That is the reserve for registrations (a
 peer whose Welcome is too big for a datagram fetches it over TCP): whoever holds every
-place, a new peer still gets one. The least useful connection is one that has not shown a
-key yet (the oldest first), then one waiting for no answer (the longest silent first), then
-one whose request has gone unanswered for EVICT_IDLE (the longest waiting first); one whose
-request is being worked on (a mailbox to read, a receiver to probe) more recently is closed
-only when no other would do, and then not for another address's newcomer: closing it would
-lose work already done. Bytes that trickle in without completing a frame do not count as
-activity; the endpoint closes such a connection anyway once its message is late
-(FRAME_DEADLINE in net/endpoint.py). Connections handed to a session of their own (the
-help desk, where waiting in silence is the point) are counted but never evicted.
+place with requests, fresh or not, a new peer still gets one. A newcomer is turned away
+only when help-desk sessions hold the reserve. Bytes that trickle in without completing a
+frame do not count as activity; the endpoint closes such a connection anyway once its
+message is late (FRAME_DEADLINE in net/endpoint.py). Connections handed to a session of
+their own (the help desk, where waiting in silence is the point) are counted but never
+evicted.
 
 One address holds at most `per_address` of them (MAX_STREAMS_PER_ADDRESS, and never more
 than half the limit), loopback included: a flood of connections from one machine, kept
@@ -42,6 +44,9 @@ SPARE_FDS = 64
 #: close for a newcomer at the limit (a registry answers within moments, or probes for
 #: about 2.5 s; a sender of frames that ask nothing would otherwise hold its place).
 EVICT_IDLE = 2.0
+#: The share of the limit (one place in this many, at least one) where a request in
+#: progress is no protection: newcomers always find a place there.
+RESERVE_SHARE = 8
 #: The limit when the open-file limit cannot be read (no `resource` module) or is unlimited.
 DEFAULT_LIMIT = 1000
 #: Most connections served at once, whatever the open-file limit: each costs some 30 KB
@@ -108,6 +113,11 @@ class StreamSlots:
     def __len__(self) -> int:
         return len(self._heard) + len(self._sessions)
 
+    @property
+    def reserve(self) -> int:
+        """Places a request in progress does not keep from a newcomer (see the module)."""
+        return max(1, self.limit // RESERVE_SHARE)
+
     def admit(self, stream: Closable, address: str = "") -> bool:
         """Take a new connection from `address` (an IP; "" for unknown, never capped) in,
         closing one to make room if need be: when its address holds `per_address` already,
@@ -141,9 +151,10 @@ class StreamSlots:
         self, candidates: Iterable[Closable], now: float, *, own: bool
     ) -> Closable | None:
         """Of `candidates` (longest silent first), the one to close for a newcomer: the
-        oldest that has shown no key, else the longest silent waiting for no answer, else
-        the one waiting longest for its answer, if for EVICT_IDLE (for a newcomer of the
-        same address, `own`, however short its wait)."""
+        longest silent that has shown no key, else the longest silent waiting for no
+        answer, else the one waiting longest for its answer, if for EVICT_IDLE or if
+        requests hold the reserve (for a newcomer of the same address, `own`, however
+        short its wait)."""
         quiet = waiting = None
         for stream in candidates:
             if stream in self._unproven:
@@ -156,7 +167,10 @@ class StreamSlots:
                 waiting = stream
         if quiet is not None:
             return quiet
-        if waiting is not None and (own or now - self._awaiting[waiting] >= EVICT_IDLE):
+        if waiting is None:
+            return None
+        crowded = len(self._awaiting) > self.limit - self.reserve
+        if own or crowded or now - self._awaiting[waiting] >= EVICT_IDLE:
             return waiting
         return None
 

@@ -43,21 +43,35 @@ def test_at_the_limit_one_that_has_shown_no_key_makes_room_first() -> None:
     assert slots.evicted == 1 and len(slots) == 3
 
 
-def test_at_the_limit_a_newcomer_is_turned_away_only_while_every_request_is_fresh() -> None:
+def test_at_the_limit_a_request_waiting_for_evict_idle_makes_room() -> None:
     # found with 1,000 connections sending a frame a second: none was ever silent for
     # EVICT_IDLE, so a new peer fetching its table over TCP was turned away every time
     clock = Clock()
-    slots = StreamSlots(2, clock)
-    a, b = Conn("a"), Conn("b")
-    admitted_with_key(slots, a, b)
-    slots.heard(a)
-    slots.heard(b)  # both asked; neither is answered yet
-    assert not slots.admit(Conn("c")) and slots.turned_away == 1
+    slots = StreamSlots(16, clock)
+    conns = [Conn(str(i)) for i in range(16)]
+    admitted_with_key(slots, *conns)
+    for desk in conns[:2]:
+        slots.settle(desk)  # desk sessions hold the reserve (2 places), not requests
+    for conn in conns[2:]:
+        slots.heard(conn)  # 14 ask; none is answered yet
+    assert slots.reserve == 2 and not slots.admit(Conn("early")) and slots.turned_away == 1
     clock.now += EVICT_IDLE / 2
-    slots.heard(a)  # more frames do not make its wait younger
+    slots.heard(conns[2])  # more frames do not make its wait younger
     clock.now += EVICT_IDLE / 2
-    slots.heard(b)
-    assert slots.admit(Conn("d")) and a.closed and not b.closed
+    for conn in conns[3:]:
+        slots.heard(conn)
+    assert slots.admit(Conn("late")) and conns[2].closed and not conns[3].closed
+
+
+def test_requests_never_hold_the_reserve_against_a_newcomer() -> None:
+    clock = Clock()
+    slots = StreamSlots(16, clock)
+    conns = [Conn(str(i)) for i in range(16)]
+    admitted_with_key(slots, *conns)
+    for conn in conns:
+        clock.now += 0.01
+        slots.heard(conn)  # every place a fresh request: the longest waiting goes
+    assert slots.admit(Conn("newcomer")) and conns[0].closed and slots.evicted == 1
 
 
 def test_a_session_counts_but_is_never_closed_for_a_newcomer() -> None:
@@ -89,7 +103,7 @@ ops = st.lists(
 )
 
 
-@given(ops, st.integers(1, 5))
+@given(ops, st.integers(1, 20))
 def test_any_sequence_keeps_the_limit_and_closes_the_least_useful(
     steps: list[tuple[str, int]], limit: int
 ) -> None:
@@ -106,13 +120,17 @@ def test_any_sequence_keeps_the_limit_and_closes_the_least_useful(
             clock.now += i * 0.5
         elif op == "admit" and i not in order and i not in sessions and not conn.closed:
             # the least useful: no key, else waiting for nothing, else waiting longest
-            # (for EVICT_IDLE at least); the longest silent of its kind
+            # (for EVICT_IDLE at least, or requests fill the reserve); the longest silent
+            # of its kind
             free = (unproven & order.keys()) or (order.keys() - awaiting.keys())
             if free:
                 expected: int | None = min(free, key=order.__getitem__)
             else:
                 waited = min(awaiting, key=awaiting.__getitem__, default=None)
-                ok = waited is not None and clock.now - awaiting[waited][0] >= EVICT_IDLE
+                crowded = len(awaiting) > limit - slots.reserve
+                ok = waited is not None and (
+                    crowded or clock.now - awaiting[waited][0] >= EVICT_IDLE
+                )
                 expected = waited if ok else None
             if len(order) + len(sessions) < limit:
                 expected = None
