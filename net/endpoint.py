@@ -26,9 +26,11 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Protocol
 
+from net.buffer_budget import BufferBudget
+from net.drop_log import DropLog
 from net.listener import Listener
 from net.secure import SecureChannel
-from net.secure_stream import ClearFrame, KeyGiven, SecureStream
+from net.secure_stream import ClearFrame, KeyGiven, OverBudget, SecureStream
 from net.stream_slots import Closable
 from wire.codec import (
     clear_request,
@@ -74,13 +76,12 @@ IDLE_CLOSE = 60.0
 #: within moments, or never (a retry opens a connection of its own): kept open for
 #: IDLE_CLOSE, each of many long messages would hold a socket at both ends for a minute.
 SENT_IDLE_CLOSE = 5.0
-#: Seconds a frame may take from its first byte to its last (and an accepted connection
-#: to its first frame): the largest frame, MAX_FRAME, takes well under a second on a LAN.
-#: A sender that trickles bytes without ever finishing a frame (slowloris) would otherwise
-#: hold its connection, and its place among the listener's, for ever.
+#: Seconds a message may take from its first byte to its last, over all its records (and
+#: an accepted connection to its first frame): the largest, MAX_FRAME, takes well under a
+#: second on a LAN. A sender that trickles bytes, or records, without ever finishing a
+#: message (slowloris) would otherwise hold its connection, its place among the listener's
+#: and what it sent so far, for ever.
 FRAME_DEADLINE = 10.0
-#: Connections closed for FRAME_DEADLINE are logged this many first, then one in LOG_EVERY.
-LOG_FIRST, LOG_EVERY = 10, 1000
 #: Bytes asked of the kernel for the UDP receive buffer, so bursts of acks are not dropped.
 RECEIVE_BUFFER = 4 * 1024 * 1024
 #: Bytes read from a TCP connection at a time.
@@ -191,6 +192,12 @@ class Endpoint:
         self._on_drained = on_drained
         self._handoff = handoff
         self._log = log
+        # rejected input, logged once per kind per interval: whoever sends it cannot fill
+        # the log (see `dropped`)
+        self.drops = DropLog(log)
+        self._drops_flush: asyncio.TimerHandle | None = None
+        # bytes held in messages not yet whole, across every connection
+        self.buffers = BufferBudget()
         self._new_id = IdMaker(session)
         self._gate = gate
         # datagrams waiting for the end of this pass of the event loop, by destination
@@ -219,13 +226,34 @@ class Endpoint:
         self._slot_of: dict[asyncio.StreamWriter, Closable] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # accepted connections, bounded so that they leave file descriptors for files
-        self._listener = Listener(self._serve_stream, self._spawn, log)
+        self._listener = Listener(self._serve_stream, self._spawn, self.dropped)
         self.bad_datagrams = 0
         self.no_key = 0  # datagrams not sent: no key known for their address
         self.bad_frames = 0
         self.slow_frames = 0  # connections closed for FRAME_DEADLINE
         self.errors = 0
         self.address: Addr = ("", 0)
+
+    def dropped(self, kind: str, line: str) -> None:
+        """Log one rejection of input of `kind` (a constant): at once if it is the first of
+        its kind for a while, else counted into one line per interval (net/drop_log.py)."""
+        drops = self.drops
+        drops.drop(kind, line, self._clock())
+        if self._drops_flush is None and drops.due() is not None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop: the next rejection writes the count
+                return
+            self._drops_flush = loop.call_later(drops.interval, self._flush_drops)
+
+    def _flush_drops(self) -> None:
+        self._drops_flush = None
+        drops = self.drops
+        drops.flush(self._clock())
+        due = drops.due()
+        if due is not None:
+            delay = max(0.0, due - self._clock())
+            self._drops_flush = asyncio.get_running_loop().call_later(delay, self._flush_drops)
 
     async def open(self, host: str, port: int) -> Addr:
         """Bind UDP and TCP on `host`:`port`; return the address bound. Raises OSError.
@@ -284,6 +312,10 @@ class Endpoint:
         self._flush_batches()
         self._close_udp()
         self._listener.close()
+        if self._drops_flush is not None:
+            self._drops_flush.cancel()
+            self._drops_flush = None
+            self.drops.flush(float("inf"))  # the counts held so far are told
         for writer in list(self._routes.values()):
             writer.close()
         for task in list(self._tasks):
@@ -477,8 +509,7 @@ class Endpoint:
         key = self.key_at(addr)
         if key is None:
             self.no_key += 1
-            if self.no_key <= 10 or self.no_key % 1000 == 0:
-                self._log(f"not sent to {_fmt(addr)}: no key known there (#{self.no_key})")
+            self.dropped("no key", f"not sent to {_fmt(addr)}: no key known there (#{self.no_key})")
             return
         for packet, to in self.channel.seal(data, addr, key, self._clock()):
             self._transmit(packet, to)
@@ -570,7 +601,13 @@ class Endpoint:
             self._clear_datagram(data, addr)
             return
         if opened.data is None:
-            return  # dropped (and counted by the channel), or a handshake
+            if opened.dropped:  # counted by the channel too
+                self.dropped(
+                    "unopened datagram",
+                    f"dropped a datagram from {_fmt(addr)}: {opened.dropped} "
+                    f"(#{self.channel.dropped.total()})",
+                )
+            return  # or a handshake
         key = opened.key
         self._heard[addr] = key
         if len(self._heard) > 65_536:  # bounded: forgotten ones are asked again
@@ -579,10 +616,10 @@ class Endpoint:
             messages = decode_datagram_batch(opened.data)
         except DecodeError as exc:
             self.bad_datagrams += 1
-            if self.bad_datagrams <= 10 or self.bad_datagrams % 1000 == 0:
-                self._log(
-                    f"dropped bad datagram #{self.bad_datagrams} from {_fmt(addr)}: {_why(exc)}"
-                )
+            self.dropped(
+                "bad datagram",
+                f"dropped bad datagram #{self.bad_datagrams} from {_fmt(addr)}: {_why(exc)}",
+            )
             if isinstance(exc, OtherVersion) and exc.request_id:
                 self.send(addr, self._version_refusal(exc))
             return
@@ -616,12 +653,12 @@ class Endpoint:
         where it says its own). None for anything else. Logged as bad input is."""
         request = clear_request(data)
         count = self.bad_datagrams + self.bad_frames
-        if count <= LOG_FIRST or count % LOG_EVERY == 0:
-            what = f"a {request[0]}" if request is not None else "a message"
-            self._log(
-                f"dropped {what} in clear from {_fmt(addr)} (#{count}): a version of ChatApp "
-                "from before the secure channel?"
-            )
+        what = f"a {request[0]}" if request is not None else "a message"
+        self.dropped(
+            "in clear",
+            f"dropped {what} in clear from {_fmt(addr)} (#{count}): a version of ChatApp "
+            "from before the secure channel?",
+        )
         if request is None:
             return None
         kind, request_id, wire = request
@@ -652,7 +689,9 @@ class Endpoint:
         # this one a route, every later datagram-sized message to `addr` (acks included)
         # would travel on it and reach `addr` from an ephemeral port it does not know.
         try:
-            self._streams[writer] = SecureStream(self.channel.static, remote=key)
+            self._streams[writer] = SecureStream(
+                self.channel.static, remote=key, budget=self.buffers
+            )
         except ValueError as exc:
             self._log(f"not sent to {_fmt(addr)} over TCP: {exc}")
             writer.close()
@@ -670,14 +709,17 @@ class Endpoint:
     ) -> None:
         """Read frames from a connection until it ends; `slot` (an accepted connection's
         place among the listener's, None for one we made) is told of each whole frame.
-        A connection is closed when idle for IDLE_CLOSE between frames, or when a frame
-        (an accepted connection's first one counted from the accept) takes longer than
-        FRAME_DEADLINE: bytes that trickle in without making a frame are not activity.
+        A connection is closed when idle for IDLE_CLOSE between messages, or when a
+        message (an accepted connection's first frame counted from the accept) takes longer
+        than FRAME_DEADLINE: bytes that trickle in without making a message are not
+        activity. What it holds of a message not yet whole counts against `buffers`.
         One we made to send the message `answer_to` is closed once its answer is handled,
         and when idle for SENT_IDLE_CLOSE."""
         decoder = self._streams.get(writer)
         if decoder is None:  # accepted: the other side begins the handshake
-            decoder = self._streams[writer] = SecureStream(self.channel.static)
+            decoder = SecureStream(self.channel.static, budget=self.buffers)
+            self._streams[writer] = decoder
+        decoder.on_over_budget = lambda: self._over_budget(writer, addr)
         accepted = slot is not None
         if slot is not None:
             self._slot_of[writer] = slot
@@ -685,7 +727,7 @@ class Endpoint:
         clock = asyncio.get_running_loop().time
         # when the frame being waited for began (None: between frames, idle)
         frame_began: float | None = clock() if accepted else None
-        answered = False
+        answered = handed = False
         try:
             while True:
                 if frame_began is None:
@@ -705,6 +747,9 @@ class Endpoint:
                 except KeyGiven:
                     writer.write(decoder.output())  # asked for our key in clear: given
                     break
+                except OverBudget:
+                    self._over_budget(writer, addr)
+                    break
                 except ClearFrame as exc:
                     # a version from before the secure channel: told so in clear, if it asked
                     self.bad_frames += 1
@@ -715,9 +760,15 @@ class Endpoint:
                 except DecodeError as exc:
                     # not answered: a frame that does not open gets no oracle
                     self.bad_frames += 1
-                    self._log(f"closed TCP connection from {_fmt(addr)}: {_why(exc)}")
+                    self.dropped(
+                        "bad frame",
+                        f"closed TCP connection from {_fmt(addr)} (#{self.bad_frames}): "
+                        f"{_why(exc)}",
+                    )
                     break
                 writer.write(decoder.output())  # the handshake's answer, what waited for it
+                if slot is not None and decoder.ready:
+                    self._listener.slots.shown_key(slot)
                 if messages:
                     if slot is not None:
                         self._listener.slots.heard(slot)
@@ -733,6 +784,7 @@ class Endpoint:
                         if slot is not None:
                             self._listener.slots.settle(slot)
                         self._streams.pop(writer, None)
+                        handed = True  # its session closes the stream (and its budget)
                         await self._handoff[1](message, decoder, reader, writer, more=more)
                         return
                     first = False
@@ -749,20 +801,31 @@ class Endpoint:
         except (ConnectionError, OSError):
             pass
         finally:
+            if not handed:
+                decoder.close()
             self._slot_of.pop(writer, None)
             self._streams.pop(writer, None)
             if self._routes.get(addr) is writer:
                 del self._routes[addr]
             writer.close()
 
+    def _over_budget(self, writer: asyncio.StreamWriter, addr: Addr) -> None:
+        """The connection from `addr` held most when all held more than the budget."""
+        self.dropped(
+            "over budget",
+            f"closed the TCP connection holding most ({_fmt(addr)}; #{self.buffers.dropped}): "
+            f"connections held more than {self.buffers.budget // (1024 * 1024)} MiB of "
+            "messages not yet whole",
+        )
+        writer.close()
+
     def _too_slow(self, addr: Addr) -> None:
         self.slow_frames += 1
-        count = self.slow_frames
-        if count <= LOG_FIRST or count % LOG_EVERY == 0:
-            self._log(
-                f"closed TCP connection from {_fmt(addr)} (#{count}): no whole frame within "
-                f"{FRAME_DEADLINE:g} s"
-            )
+        self.dropped(
+            "slow frame",
+            f"closed TCP connection from {_fmt(addr)} (#{self.slow_frames}): no whole frame "
+            f"within {FRAME_DEADLINE:g} s",
+        )
 
     def _write(self, writer: asyncio.StreamWriter, message: Message) -> None:
         stream = self._streams.get(writer)

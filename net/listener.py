@@ -15,6 +15,7 @@ import errno
 import socket
 from collections.abc import Awaitable, Callable
 
+from net.open_files import raise_open_file_limit
 from net.stream_slots import Closable, StreamSlots, stream_limit
 
 Addr = tuple[str, int]
@@ -67,6 +68,9 @@ def has_hung_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> b
 
 
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter, Addr, Closable], Awaitable[None]]
+#: Told of each connection turned away or closed for another: its kind (a constant) and a
+#: line for the log (net/drop_log.py writes one per kind per interval).
+Dropped = Callable[[str, str], None]
 
 
 class Accepted:
@@ -88,18 +92,20 @@ class Accepted:
 
 class Listener:
     """Accepts TCP connections on one address and serves each with `serve(reader, writer,
-    addr, slot)`, `slot` being what to tell `slots` about (heard, settle)."""
+    addr, slot)`, `slot` being what to tell `slots` about (heard, shown_key, settle). The
+    process's open-file limit is raised to what the system allows first."""
 
     def __init__(
         self,
         serve: Serve,
         spawn: Callable[[Awaitable[None]], None],
-        log: Callable[[str], None],
+        dropped: Dropped,
     ) -> None:
+        raise_open_file_limit()
         self.slots = StreamSlots(stream_limit())
         self._serve = serve
         self._spawn = spawn
-        self._log = log
+        self._dropped = dropped
         self._sock: socket.socket | None = None
         self._server: asyncio.Server | None = None
         self.errors = 0
@@ -145,8 +151,9 @@ class Listener:
                 continue  # reset by the client before we took it: the rest are fine
             except OSError as exc:
                 self.errors += 1
-                if self.errors == 1 or self.errors % 100 == 0:
-                    self._log(f"could not accept a TCP connection (#{self.errors}): {exc}")
+                self._dropped(
+                    "accept failed", f"could not accept a TCP connection (#{self.errors}): {exc}"
+                )
                 if exc.errno in EXHAUSTED:
                     # out of descriptors (something else holds them) or memory: try again
                     # in a while rather than spin on a socket that stays readable
@@ -175,27 +182,31 @@ class Listener:
         evicted, over, own = slots.evicted, slots.turned_away_address, slots.evicted_address
         if not slots.admit(slot, addr[0]):
             if slots.turned_away_address != over:
-                if over == 0 or slots.turned_away_address % 1000 == 0:
-                    self._log(
-                        f"turned away TCP connection #{slots.turned_away} from {_fmt(addr)}: "
-                        f"{_share(slots, addr)}, all of them help-desk sessions"
-                    )
-            elif slots.turned_away == 1 or slots.turned_away % 1000 == 0:
-                self._log(
+                self._dropped(
+                    "turned away: address",
                     f"turned away TCP connection #{slots.turned_away} from {_fmt(addr)}: "
-                    f"{len(slots)} connections open, the most this process can serve"
+                    f"{_share(slots, addr)}, all of them help-desk sessions",
+                )
+            else:
+                self._dropped(
+                    "turned away: full",
+                    f"turned away TCP connection #{slots.turned_away} from {_fmt(addr)}: "
+                    f"{len(slots)} connections open, the most this process can serve, each "
+                    "a help-desk session or a request being answered",
                 )
             return False
         if slots.evicted_address != own:
-            if own == 0 or slots.evicted_address % 1000 == 0:
-                self._log(
-                    f"closed the longest-silent TCP connection from {addr[0]} to make room "
-                    f"for one more from it (#{slots.evicted_address}): {_share(slots, addr)}"
-                )
-        elif slots.evicted != evicted and (slots.evicted == 1 or slots.evicted % 1000 == 0):
-            self._log(
-                f"closed an idle TCP connection to make room for one from {_fmt(addr)} "
-                f"(#{slots.evicted}; {len(slots)} open, the most this process can serve)"
+            self._dropped(
+                "evicted: address",
+                f"closed the least useful TCP connection from {addr[0]} to make room for one "
+                f"more from it (#{slots.evicted_address}): {_share(slots, addr)}",
+            )
+        elif slots.evicted != evicted:
+            self._dropped(
+                "evicted: full",
+                f"closed the least useful TCP connection to make room for one from "
+                f"{_fmt(addr)} (#{slots.evicted}; {len(slots)} open, the most this process "
+                "can serve)",
             )
         return True
 

@@ -11,13 +11,18 @@ IK's first payload can be replayed; ours is empty).
 A Noise message is at most 65,535 bytes (Noise section 3), and a ChatApp message up to
 MAX_FRAME: a message travels as one or more records, each a frame of its own whose
 plaintext is a flag byte (MORE: another record of the message follows) and a part of the
-message. So nothing larger than a record is ever buffered before it is authenticated.
+message. So nothing larger than a record is ever buffered before it is authenticated, and
+before the handshake is over nothing larger than MAX_HANDSHAKE_FRAME: a frame announced
+larger is refused on its length alone, before its body is waited for.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from net.buffer_budget import BufferBudget
 from net.noise import CipherState, Handshake, NoiseError, public_bytes
 from net.secure import KEY_ANSWER, KEY_REQUEST, KEY_REQUEST_SIZE, PROLOGUE
 from wire.codec import decode, encode
@@ -33,6 +38,11 @@ MAX_RECORD = 65_535
 RECORD_DATA = MAX_RECORD - TAG - 1
 #: The flag of a record that another record of the same message follows; LAST ends it.
 MORE, LAST = b"\x01", b"\x00"
+#: Largest frame before the handshake is over. An initiation is 96 bytes, a response 48, a
+#: request for our key 64; a request in clear from a version before the secure channel,
+#: answered that versions differ, fits a datagram (1200). Anything larger comes from no
+#: honest sender, and whoever has not shown a key may make us hold no more than this.
+MAX_HANDSHAKE_FRAME = 2048
 
 
 class ClearFrame(DecodeError):
@@ -42,6 +52,11 @@ class ClearFrame(DecodeError):
     def __init__(self, body: bytes) -> None:
         super().__init__("a frame in clear")
         self.body = body
+
+
+class OverBudget(DecodeError):
+    """The process's connections hold more than their budget of messages not yet whole,
+    and this one the most: it is dropped (net/buffer_budget.py)."""
 
 
 #: The first frame that asks for the key in clear, as a KEY_REQUEST datagram does.
@@ -59,12 +74,26 @@ class SecureStream:
     connects passes `remote` (the key it expects) and writes `output()` at once; until
     the handshake is over, what it sends waits. Raises DecodeError for anything that is not
     a frame of this session: the connection is to be closed.
+
+    With `budget` (the process's), what it holds of a message not yet whole is counted
+    against it after every `feed`; when that puts the process over, the session holding
+    most is dropped: `feed` raises OverBudget if it is this one, else that session's
+    `on_over_budget` is called (its owner closes its connection). `close` says the
+    connection is over.
     """
 
     def __init__(
-        self, static: X25519PrivateKey, *, remote: bytes | None = None, max_frame: int = MAX_FRAME
+        self,
+        static: X25519PrivateKey,
+        *,
+        remote: bytes | None = None,
+        max_frame: int = MAX_FRAME,
+        budget: BufferBudget | None = None,
     ) -> None:
         self._max_frame = max_frame
+        self._budget = budget
+        #: Called when another session's read dropped this one for the budget.
+        self.on_over_budget: Callable[[], None] = lambda: None
         self._buffer = bytearray()
         self._out = bytearray()
         self._waiting: list[bytes] = []
@@ -95,8 +124,9 @@ class SecureStream:
 
     @property
     def pending(self) -> int:
-        """Bytes received that do not yet make a whole frame."""
-        return len(self._buffer)
+        """Bytes held of a message not yet whole: its records so far, and a frame's bytes
+        that do not make a whole frame yet."""
+        return len(self._buffer) + self._parts_size
 
     def send(self, message: Message) -> None:
         """Queue `message` (sent once the handshake is over). Raises ValueError when it is
@@ -131,6 +161,10 @@ class SecureStream:
                 length = int.from_bytes(self._buffer[:FRAME_HEADER], "big")
                 if length > MAX_RECORD:
                     raise DecodeError(f"frame of {length} bytes, over {MAX_RECORD}")
+                if self._handshake is not None and length > MAX_HANDSHAKE_FRAME:
+                    raise DecodeError(
+                        f"a first frame of {length} bytes, over {MAX_HANDSHAKE_FRAME}"
+                    )
                 end = FRAME_HEADER + length
                 if len(self._buffer) < end:
                     break
@@ -140,9 +174,33 @@ class SecureStream:
                 if message is not None:
                     messages.append(message)
         except DecodeError:
-            self._broken = True
+            self.close()
             raise
+        if self._budget is not None:
+            self._account(self._budget)
         return messages
+
+    def close(self) -> None:
+        """The connection is over (or to be closed): nothing more is read, and what it
+        held counts against the budget no more."""
+        self._broken = True
+        if self._budget is not None:
+            self._budget.release(self)
+
+    def _account(self, budget: BufferBudget) -> None:
+        mine = False
+        for stream in budget.hold(self, self.pending):
+            if stream is self:
+                mine = True
+            elif isinstance(stream, SecureStream):
+                stream._broken = True
+                stream.on_over_budget()
+        if mine:
+            self._broken = True
+            raise OverBudget(
+                f"held {self.pending} bytes of a message, the most of all, when connections "
+                f"held more than {budget.budget} bytes in all"
+            )
 
     def _frame_received(self, body: bytes) -> Message | None:
         handshake = self._handshake

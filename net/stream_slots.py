@@ -1,34 +1,38 @@
 """How many accepted TCP connections a node serves at once, so that they never take the file
-descriptors its files need.
+descriptors its files need, and which one makes room for a newcomer.
 
 Each connection is a file descriptor. Left unbounded, a client that opens connections and
 leaves them idle (a bug, or a flood) runs the process out of descriptors within the idle
 timeout: a registry could then neither accept anyone nor open a mailbox to save a message.
-So connections are counted against the process's open-file limit, with SPARE_FDS left for
-files. At the limit, the connection that has gone the longest without a whole frame makes
-room for the new one if that has been EVICT_IDLE seconds (honest connections carry a request
-and its answer and close); otherwise the new one is turned away. A connection whose last
-frame has not been answered yet (its request is being worked on: a mailbox to read, a
-receiver to probe) is closed only when no other would do: closing it would lose work
-already done, and its client would ask again from the start. Bytes that trickle in
-without completing a frame do not count (a slowloris sender, one byte every half second,
-would otherwise keep its place for ever); the endpoint closes such a connection anyway once
-its frame is late (FRAME_DEADLINE in net/endpoint.py). Connections handed to a session of their own
-(the help desk, where waiting in silence is the point) are counted but never evicted.
+So connections are counted against the process's open-file limit (raised to what the
+system allows at start, net/open_files.py), with SPARE_FDS left for files, and never more
+than MAX_STREAMS (each costs memory too).
+
+At the limit a newcomer takes the place of the least useful connection: one that has not
+shown a key yet (the longest silent first), then one waiting for no answer (the longest
+silent first), then one whose request has gone unanswered for EVICT_IDLE (the longest
+waiting first). A request more recent than that (a mailbox being read, a receiver being
+probed) is protected, for closing it would lose work already done, but only so many of
+them: the last `reserve` places (RESERVE_SHARE of the limit) are never held that way, so
+the longest waiting of those goes when more wait. That is the reserve for registrations (a
+peer whose Welcome is too big for a datagram fetches it over TCP): whoever holds every
+place with requests, fresh or not, a new peer still gets one. A newcomer is turned away
+only when help-desk sessions hold the reserve. Bytes that trickle in without completing a
+frame do not count as activity; the endpoint closes such a connection anyway once its
+message is late (FRAME_DEADLINE in net/endpoint.py). Connections handed to a session of
+their own (the help desk, where waiting in silence is the point) are counted but never
+evicted.
 
 One address holds at most `per_address` of them (MAX_STREAMS_PER_ADDRESS, and never more
-than half the limit): a flood of connections from one machine, kept alive with a frame now
-and then or settled as desk sessions, would otherwise take every place and turn everyone
-else away. Its next connection closes its own longest-silent one to make room (an address
-only ever makes room for itself: a peer that sends many long messages leaves a connection
-open for each), one not waiting for an answer first, or is turned away when all it holds are
-desk sessions.
+than half the limit), loopback included: a flood of connections from one machine, kept
+alive with a frame now and then or settled as desk sessions, would otherwise take every
+place. Its next connection closes its own least useful one to make room (an address only
+ever makes room for itself: a peer that sends many long messages leaves a connection open
+for each), or is turned away when all it holds are desk sessions.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import itertools
 import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
@@ -36,15 +40,22 @@ from typing import Protocol
 #: File descriptors left for everything but accepted connections: the UDP socket, the
 #: listening socket, the table and mailbox files, logs, outgoing connections.
 SPARE_FDS = 64
-#: Seconds a connection must have gone without a whole frame to be closed for a newcomer
-#: at the limit.
+#: Seconds a request may go unanswered before its connection is as good as any other to
+#: close for a newcomer at the limit (a registry answers within moments, or probes for
+#: about 2.5 s; a sender of frames that ask nothing would otherwise hold its place).
 EVICT_IDLE = 2.0
+#: The share of the limit (one place in this many, at least one) where a request in
+#: progress is no protection: newcomers always find a place there.
+RESERVE_SHARE = 8
 #: The limit when the open-file limit cannot be read (no `resource` module) or is unlimited.
 DEFAULT_LIMIT = 1000
-#: Accepted connections one IP address may hold open at once (at most half the limit): far
-#: more than one machine's honest use (a connection carries a request and its answer, or
-#: one person's desk session), far fewer than the places everyone shares.
-MAX_STREAMS_PER_ADDRESS = 128
+#: Most connections served at once, whatever the open-file limit: each costs some 30 KB
+#: of memory before it holds any message, so this bounds that cost near 120 MB.
+MAX_STREAMS = 4096
+#: Accepted connections one IP address may hold open at once (at most half the limit): a
+#: class of peers on one machine fetching their tables over TCP at once (the join-storm
+#: benchmark: 500 peers on loopback), far fewer than the places everyone shares.
+MAX_STREAMS_PER_ADDRESS = 512
 
 
 class Closable(Protocol):
@@ -53,7 +64,7 @@ class Closable(Protocol):
 
 def stream_limit() -> int:
     """Accepted connections to serve at once: the open-file limit less SPARE_FDS, at least
-    16 (DEFAULT_LIMIT where the limit cannot be read or has none)."""
+    16 and at most MAX_STREAMS (DEFAULT_LIMIT where the limit cannot be read or has none)."""
     try:
         import resource
     except ImportError:  # not on this system (Windows)
@@ -64,12 +75,12 @@ def stream_limit() -> int:
         return DEFAULT_LIMIT
     if soft == resource.RLIM_INFINITY:
         return DEFAULT_LIMIT
-    return max(16, soft - SPARE_FDS)
+    return max(16, min(MAX_STREAMS, soft - SPARE_FDS))
 
 
 class StreamSlots:
     """The accepted connections being served, each with when it last brought a whole frame
-    (or was accepted)."""
+    (or was accepted), whether it has shown a key, and since when its request waits."""
 
     def __init__(
         self,
@@ -81,7 +92,6 @@ class StreamSlots:
         limit, at least 1) from one address."""
         self.limit = limit
         self.per_address = max(1, min(per_address, limit // 2))
-        self.exempt_loopback = True  # see `admit`; a test of the cap over real sockets clears it
         self._clock = clock
         # evictable connections with when each was last heard from, longest silent first
         self._heard: dict[Closable, float] = {}
@@ -90,8 +100,11 @@ class StreamSlots:
         self._from: dict[str, int] = {}  # connections open per address, sessions included
         # each address's evictable connections, longest silent first (as in `_heard`)
         self._idle_from: dict[str, dict[Closable, None]] = {}
-        # evictable connections whose last frame has not been answered yet
-        self._awaiting: set[Closable] = set()
+        # evictable connections whose last frame has not been answered yet, with when the
+        # first frame not answered came (later ones do not make it younger)
+        self._awaiting: dict[Closable, float] = {}
+        # connections that have not shown a key yet (no handshake), oldest first
+        self._unproven: dict[Closable, None] = {}
         self.turned_away = 0
         self.turned_away_address = 0  # of `turned_away`, those over `per_address`
         self.evicted = 0
@@ -100,19 +113,20 @@ class StreamSlots:
     def __len__(self) -> int:
         return len(self._heard) + len(self._sessions)
 
+    @property
+    def reserve(self) -> int:
+        """Places a request in progress does not keep from a newcomer (see the module)."""
+        return max(1, self.limit // RESERVE_SHARE)
+
     def admit(self, stream: Closable, address: str = "") -> bool:
         """Take a new connection from `address` (an IP; "" for unknown, never capped) in,
         closing one to make room if need be: when its address holds `per_address` already,
-        that address's longest-silent one (an address only ever makes room for itself), else
-        at the limit the longest-silent one if silent for EVICT_IDLE. False (and counted)
-        when there is no room: the caller closes it. Loopback is never capped: whoever
-        connects from it shares this machine (many peers of one host, a benchmark's
-        hundreds joining at once) and could exhaust it by other means anyway."""
+        that address's least useful one (an address only ever makes room for itself), else
+        at the limit the least useful of all (see the module's docstring). False (and
+        counted) when there is no room: the caller closes it."""
         now = self._clock()
-        if self.exempt_loopback and _is_loopback(address):
-            address = ""
         if address and self._from.get(address, 0) >= self.per_address:
-            own = self._choose(self._idle_from.get(address, {}))
+            own = self._least_useful(self._idle_from.get(address, {}), now, own=True)
             if own is None:  # all of them sessions: those are never closed for another
                 self.turned_away += 1
                 self.turned_away_address += 1
@@ -120,30 +134,45 @@ class StreamSlots:
             self._evict(own)
             self.evicted_address += 1
         elif len(self) >= self.limit:
-            # kept in order of activity: those silent for EVICT_IDLE come first
-            silent = itertools.takewhile(lambda c: now - self._heard[c] >= EVICT_IDLE, self._heard)
-            oldest = self._choose(silent)
+            oldest = self._least_useful(self._heard, now, own=False)
             if oldest is None:
                 self.turned_away += 1
                 return False
             self._evict(oldest)
         self._heard[stream] = now
+        self._unproven[stream] = None
         if address:
             self._address[stream] = address
             self._from[address] = self._from.get(address, 0) + 1
             self._idle_from.setdefault(address, {})[stream] = None
         return True
 
-    def _choose(self, candidates: Iterable[Closable]) -> Closable | None:
+    def _least_useful(
+        self, candidates: Iterable[Closable], now: float, *, own: bool
+    ) -> Closable | None:
         """Of `candidates` (longest silent first), the one to close for a newcomer: the
-        longest silent of those not waiting for an answer, else the longest silent."""
-        first = None
+        longest silent that has shown no key, else the longest silent waiting for no
+        answer, else the one waiting longest for its answer, if for EVICT_IDLE or if
+        requests hold the reserve (for a newcomer of the same address, `own`, however
+        short its wait)."""
+        quiet = waiting = None
         for stream in candidates:
-            if stream not in self._awaiting:
-                return stream
-            if first is None:
-                first = stream
-        return first
+            if stream in self._unproven:
+                return stream  # silent since its accept: the oldest of them comes first
+            since = self._awaiting.get(stream)
+            if since is None:
+                if quiet is None:
+                    quiet = stream
+            elif waiting is None or since < self._awaiting[waiting]:
+                waiting = stream
+        if quiet is not None:
+            return quiet
+        if waiting is None:
+            return None
+        crowded = len(self._awaiting) > self.limit - self.reserve
+        if own or crowded or now - self._awaiting[waiting] >= EVICT_IDLE:
+            return waiting
+        return None
 
     def open_from(self, address: str) -> int:
         """Connections open from `address`."""
@@ -151,7 +180,8 @@ class StreamSlots:
 
     def _evict(self, stream: Closable) -> None:
         del self._heard[stream]
-        self._awaiting.discard(stream)
+        self._awaiting.pop(stream, None)
+        self._unproven.pop(stream, None)
         self._forget_address(stream)
         self.evicted += 1
         stream.close()
@@ -175,12 +205,17 @@ class StreamSlots:
         if not idle:
             del self._idle_from[address]
 
+    def shown_key(self, stream: Closable) -> None:
+        """`stream` has completed its handshake: it has shown a key."""
+        self._unproven.pop(stream, None)
+
     def heard(self, stream: Closable) -> None:
         """`stream` brought a whole frame: it is in use, and waits for an answer until
         `answered`."""
         if self._heard.pop(stream, None) is not None:
-            self._heard[stream] = self._clock()  # to the end: the order is of activity
-            self._awaiting.add(stream)
+            now = self._clock()
+            self._heard[stream] = now  # to the end: the order is of activity
+            self._awaiting.setdefault(stream, now)
             address = self._address.get(stream)
             if address is not None:
                 idle = self._idle_from[address]
@@ -190,11 +225,12 @@ class StreamSlots:
     def answered(self, stream: Closable) -> None:
         """Something was sent back on `stream`: it waits for nothing now, and may be
         closed for a newcomer before those that still do."""
-        self._awaiting.discard(stream)
+        self._awaiting.pop(stream, None)
 
     def settle(self, stream: Closable) -> None:
         """`stream` now serves a session of its own: never evicted."""
-        self._awaiting.discard(stream)
+        self._awaiting.pop(stream, None)
+        self._unproven.pop(stream, None)
         if self._heard.pop(stream, None) is not None:
             self._sessions.add(stream)
             address = self._address.get(stream)
@@ -205,12 +241,6 @@ class StreamSlots:
         """`stream` is closed."""
         self._heard.pop(stream, None)
         self._sessions.discard(stream)
-        self._awaiting.discard(stream)
+        self._awaiting.pop(stream, None)
+        self._unproven.pop(stream, None)
         self._forget_address(stream)
-
-
-def _is_loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False

@@ -610,7 +610,9 @@ class DeskService:
             self._close(conn)
 
     def _close(self, conn: ConnId) -> None:
-        self._streams.pop(conn, None)
+        stream = self._streams.pop(conn, None)
+        if stream is not None:
+            stream.close()  # what it held counts against the process's budget no more
         writer = self._writers.pop(conn, None)
         if writer is not None:
             # close() sends what is buffered first; the reading side then sees the end.

@@ -460,7 +460,12 @@ class RegistryServer:
     def _admit(self, addr: Addr) -> bool:
         admitted, actions = self.core.admit(addr, time.time())
         if actions:
-            self._run(actions)
+            # a flood's line (one per address every few seconds) is a rejection like any
+            # other: many addresses must not make many lines (net/drop_log.py)
+            for action in actions:
+                if isinstance(action, Log):
+                    self.endpoint.dropped("flood", action.line)
+            self._run([action for action in actions if not isinstance(action, Log)])
         return admitted
 
     def _received(self, message: Message, addr: Addr, key: bytes) -> None:

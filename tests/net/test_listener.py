@@ -80,26 +80,20 @@ async def closed_by_the_other_end(reader: asyncio.StreamReader) -> bool:
         return False
 
 
-def test_connections_over_the_limit_are_turned_away_and_idle_ones_make_room() -> None:
+def test_at_the_limit_a_newcomer_takes_the_place_of_one_waiting_for_nothing() -> None:
     async def main() -> None:
         logs: list[str] = []
-        endpoint, port, clock = await answering_endpoint(3, logs)
+        endpoint, port, _ = await answering_endpoint(3, logs)
         slots = endpoint._listener.slots
-        idle = [await served(port, f"q-{i}") for i in range(3)]
-        # a fourth, with every other one recently heard from: closed at once, said once
-        over_reader, over_writer = await asyncio.open_connection("127.0.0.1", port)
-        assert await closed_by_the_other_end(over_reader)
-        over_writer.close()
-        assert slots.turned_away == 1
-        assert any("turned away TCP connection #1" in line for line in logs)
-        # once they have been silent long enough, a newcomer takes the place of the one
-        # silent longest, and is served
-        clock.now += EVICT_IDLE
+        answered = [await served(port, f"q-{i}") for i in range(3)]
+        # a fourth: each of the others was answered and waits for nothing, so the one
+        # silent longest makes room, however recently it was heard from
         newcomer = await served(port, "q-new")
-        assert await closed_by_the_other_end(idle[0][0])
-        assert slots.evicted == 1
-        assert any("closed an idle TCP connection" in line for line in logs)
-        for _, writer in (*idle, newcomer):
+        assert await closed_by_the_other_end(answered[0][0])
+        assert slots.evicted == 1 and slots.turned_away == 0
+        assert any("closed the least useful TCP connection" in line for line in logs)
+        await ask_on(answered[1], "q-1-again")
+        for _, writer in (*answered, newcomer):
             writer.close()
         await endpoint.close()
 
@@ -145,7 +139,9 @@ def test_a_connection_reset_before_accept_does_not_pause_accepting(
         paused: list[object] = []
         monkeypatch.setattr(Listener, "_pause", lambda self, sock: paused.append(sock))
         logs: list[str] = []
-        listener = Listener(lambda *args: asyncio.sleep(0), lambda coro: None, logs.append)
+        listener = Listener(
+            lambda *args: asyncio.sleep(0), lambda coro: None, lambda kind, line: logs.append(line)
+        )
         listener._sock = Refusing(ConnectionAbortedError())  # type: ignore[assignment]
         listener._acceptable()
         assert paused == [] and listener.errors == 0 and logs == []
@@ -221,7 +217,6 @@ def test_one_address_cannot_take_every_place_and_is_said_once() -> None:
         endpoint, port, _ = await answering_endpoint(10, logs)
         slots = endpoint._listener.slots
         slots.per_address = 2
-        slots.exempt_loopback = False  # the test's one address is loopback
         kept = [await served(port, f"k-{i}") for i in range(2)]
         await ask_on(kept[1], "k-1-again")  # in use: k-0 is the one silent longest
         newer = [await served(port, f"n-{i}") for i in range(2)]
@@ -229,9 +224,8 @@ def test_one_address_cannot_take_every_place_and_is_said_once() -> None:
         assert slots.evicted_address == 2 and slots.open_from("127.0.0.1") == 2
         said = [line for line in logs if "the most one address may hold" in line]
         assert said == [
-            "closed the longest-silent TCP connection from 127.0.0.1 to make room for one "
-            "more from it (#1): 2 connections open from 127.0.0.1, the most one address may "
-            "hold"
+            "closed the least useful TCP connection from 127.0.0.1 to make room for one more "
+            "from it (#1): 2 connections open from 127.0.0.1, the most one address may hold"
         ]
         await ask_on(newer[1], "n-again")  # the newest are served on
         for _, writer in (*kept, *newer):
@@ -249,7 +243,6 @@ def test_a_connection_waiting_for_its_answer_is_not_closed_for_one_more_from_its
         slots = endpoint._listener.slots
         slots._clock = Clock()  # one moment: the order is that of activity alone
         slots.per_address = 2
-        slots.exempt_loopback = False  # the test's one address is loopback
         waiting = await asyncio.open_connection("127.0.0.1", port)
         waiting_session = await handshaken(*waiting)
         waiting_session.send(TableRequest("w-1"))

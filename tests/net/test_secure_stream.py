@@ -9,12 +9,15 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from net.buffer_budget import BufferBudget
 from net.noise import public_bytes
 from net.secure_stream import (
     KEY_REQUEST_FRAME,
+    MAX_HANDSHAKE_FRAME,
     MAX_RECORD,
     ClearFrame,
     KeyGiven,
+    OverBudget,
     SecureStream,
     key_answer,
 )
@@ -106,6 +109,79 @@ def test_a_frame_header_over_a_record_is_refused_before_anything_is_buffered() -
     server = SecureStream(SERVER)
     with pytest.raises(DecodeError):
         server.feed((MAX_RECORD + 1).to_bytes(FRAME_HEADER, "big"))
+
+
+def test_before_the_handshake_a_frame_over_a_small_one_is_refused_on_its_header() -> None:
+    # whoever has shown no key may make us hold a small frame only: a record of 64 KiB,
+    # half sent by each of many connections, was held in full
+    server = SecureStream(SERVER)
+    with pytest.raises(DecodeError, match="first frame"):
+        server.feed((MAX_HANDSHAKE_FRAME + 1).to_bytes(FRAME_HEADER, "big"))
+    client = SecureStream(X25519PrivateKey.generate(), remote=public_bytes(SERVER))
+    with pytest.raises(DecodeError, match="first frame"):  # nor a response's
+        client.feed(MAX_RECORD.to_bytes(FRAME_HEADER, "big"))
+    waiting = SecureStream(SERVER)  # one within it is waited for, and counted
+    assert waiting.feed(MAX_HANDSHAKE_FRAME.to_bytes(FRAME_HEADER, "big") + bytes(10)) == []
+    assert waiting.pending == FRAME_HEADER + 10
+
+
+def test_once_the_handshake_is_over_records_up_to_a_noise_message_are_taken() -> None:
+    client, server = pair()
+    big = Chat("c-1", "a", "b", "x" * (MAX_HANDSHAKE_FRAME * 4))
+    assert carried(client, server, big) == [big]
+
+
+def test_what_is_held_of_a_message_counts_its_records_so_far() -> None:
+    # the endpoint's deadline and the process's budget are of messages, not records
+    client, server = pair()
+    client.send(Chat("c-1", "a", "b", "x" * (2 * MAX_RECORD)))
+    data = client.output()
+    first = FRAME_HEADER + MAX_RECORD  # one whole record, then a few bytes of the next
+    assert server.feed(data[: first + 5]) == []
+    assert server.pending == MAX_RECORD - 16 - 1 + 5
+    assert len(server.feed(data[first + 5 :])) == 1 and server.pending == 0
+
+
+def budgeted_pair(budget: BufferBudget) -> tuple[SecureStream, SecureStream]:
+    client = SecureStream(X25519PrivateKey.generate(), remote=public_bytes(SERVER))
+    server = SecureStream(SERVER, budget=budget)
+    server.feed(client.output())
+    client.feed(server.output())
+    return client, server
+
+
+def first_records(sender: SecureStream, size: int) -> bytes:
+    """Every record of a message of `size` bytes but the last: held, waiting for more."""
+    sender.send(Chat("c-1", "a", "b", "x" * size))
+    data = sender.output()
+    start = 0
+    while True:  # to the beginning of the last frame
+        end = start + FRAME_HEADER + int.from_bytes(data[start : start + FRAME_HEADER], "big")
+        if end >= len(data):
+            return data[:start]
+        start = end
+
+
+def test_sessions_sharing_a_budget_drop_the_one_holding_most() -> None:
+    budget = BufferBudget(3 * MAX_RECORD)
+    (c1, s1), (c2, s2), (c3, s3) = (budgeted_pair(budget) for _ in range(3))
+    dropped: list[SecureStream] = []
+    for session in (s1, s2, s3):
+        session.on_over_budget = lambda session=session: dropped.append(session)
+    assert s1.feed(first_records(c1, 2 * MAX_RECORD)) == []  # two records held
+    assert s2.feed(first_records(c2, MAX_RECORD)) == [] and not dropped  # one more
+    # one more record: over; s1 holds most, and its owner is told to close it
+    assert s3.feed(first_records(c3, MAX_RECORD)) == []
+    assert dropped == [s1] and budget.held(s1) == 0
+    with pytest.raises(DecodeError):
+        s1.feed(b"")  # it reads no more
+    s2.close()  # a connection over: what it held is released
+    assert budget.total == budget.held(s3) > 0
+    # the session fed is dropped itself when it holds most
+    c4, s4 = budgeted_pair(budget)
+    with pytest.raises(OverBudget):
+        s4.feed(first_records(c4, 5 * MAX_RECORD))
+    assert budget.held(s4) == 0 and budget.held(s3) > 0
 
 
 def test_a_message_in_clear_is_told_from_a_handshake() -> None:
