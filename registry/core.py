@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import heapq
 import itertools
 import math
 from collections import OrderedDict
@@ -136,6 +135,10 @@ JOIN_NAMES_SHOWN = 10
 PROBE_ATTEMPTS = 3
 #: Registrations refused for too many password attempts are logged one in this many.
 LOG_PASSWORDS_EVERY = 100
+
+#: The purposes of pushes a peer is probed for when they go unacked (registry/pushes.py):
+#: a channel message, a direct message the registry delivers itself, a room line or notice.
+RELAYED = frozenset(("relay", "probe", "room"))
 
 #: How far a restarted registry moves its table version ahead (see __init__).
 RESTART_JUMP = 1000
@@ -345,6 +348,7 @@ class RegistryCore:
                 self._push_refused(message, addr, now, out)
             case _:
                 out.append(Log(f"ignored {type(message).__name__} from {_fmt(addr)}"))
+        self._heard(addr, now)
         if self._relaying:
             self._relays_over(out)
         return out
@@ -381,19 +385,20 @@ class RegistryCore:
         flush_at = self._changes.flush_at
         if flush_at is not None and now >= flush_at:
             self._push_changes(now, out)
+        # probes first: a peer found gone takes what is pushed to it along, not sent again
+        probes_again, probes_failed = self._probes.due(now)
+        for probe in probes_again:
+            out.append(Send(probe.addr, probe.ping))
+        for probe in probes_failed:
+            self._probe_failed(probe, now, out)
         again, failed, released = self._pushes.due(now)
         for addrs, message in again:
             out.append(_send(addrs, message))
         for push in released:
             out.append(Send(push.addr, push.message))
         self._fail_in_order(failed, now, out)
-        if self._replays and failed:
+        if self._replays and (failed or probes_failed):
             self._replays_over()
-        probes_again, probes_failed = self._probes.due(now)
-        for probe in probes_again:
-            out.append(Send(probe.addr, probe.ping))
-        for probe in probes_failed:
-            self._probe_failed(probe, now, out)
         if self._relaying:
             self._relays_over(out)
         return out
@@ -478,6 +483,13 @@ class RegistryCore:
         if register is not None:
             probe.waiting[register[0].id] = register
 
+    def _heard(self, addr: Addr, now: float) -> None:
+        """Something came from `addr` with the key of the peer online there: it runs, which
+        is all a probe asks (an ack, a keepalive, a line it said: anything counts)."""
+        for record in self._changes.online_at(addr):
+            if record.key == self._key:
+                record.last_seen = now
+
     def _probe_over(self, probe: Probe) -> Record | None:
         """`probe` is answered or given up: forget it; the record it asked about, if that
         still listens where it was asked."""
@@ -518,7 +530,7 @@ class RegistryCore:
         its room, what was pushed to it in its mailbox), and the registrations that waited
         are carried out: the name is theirs at once."""
         record = self._probe_over(probe)
-        if record is not None and record.online and record.last_seen < probe.since:
+        if record is not None and record.online and record.last_seen <= probe.since:
             record.online = False
             self._changed(record, now, out)
             silent = now - record.last_seen
@@ -1077,51 +1089,38 @@ class RegistryCore:
             self._undelivered(record, push, now, out)
 
     def _fail_in_order(self, failed: list[Push], now: float, out: list[Action]) -> None:
-        """Act on pushes that used up their attempts, oldest push first. A peer found dead
-        takes everything else still pushed to it along (in flight or waiting for room in
-        its window): its channel messages reach its mailbox at once and in the order they
-        were sent, rather than each after a timeout of its own."""
-        # a heap by push order: a dead peer may add thousands more, each in O(log n)
-        # (one message pushed to many shares its seq: the count breaks ties, in the order given)
-        count = itertools.count()
-        pending = [(push.seq, next(count), push) for push in failed]
-        heapq.heapify(pending)
-        while pending:
-            _, _, push = heapq.heappop(pending)
-            if self._push_failed(push, now, out):
-                for more in self._pushes.drop_all(push.addr):
-                    heapq.heappush(pending, (more.seq, next(count), more))
+        """Act on pushes that used up their attempts, or were dropped with their peer,
+        oldest push first: a channel message among them reaches a mailbox in the order it
+        was sent."""
+        for push in sorted(failed, key=lambda push: push.seq):
+            self._push_failed(push, now, out)
 
-    def _push_failed(self, push: Push, now: float, out: list[Action]) -> bool:
-        """Act on one push that got no ack; True if that marked its peer offline."""
+    def _push_failed(self, push: Push, now: float, out: list[Action]) -> None:
+        """Act on one push that got no ack: to a peer still online where it was pushed, a
+        relay, a probed direct message or a room line starts over while the peer is probed
+        (`_unanswered`); anything else is undelivered."""
         record = self._owner(push.owner)
         if record is None:
-            return False
-        reachable = record.online and record.addr == push.addr
-        if push.purpose == "room" and reachable:
-            self._room_line_unanswered(record, push, now, out)
-            return False
-        dead = push.purpose in ("probe", "relay") and reachable
-        if dead:
-            record.online = False
-            self._changed(record, now, out)
-            out.append(Log(f"{record.name} did not answer; marked offline"))
-            self._leave_room(record, now, out, "not answering")
+            return
+        if push.purpose in RELAYED and record.online and record.addr == push.addr:
+            self._unanswered(record, push, now, out)
+            return
         self._undelivered(record, push, now, out)
-        return dead
 
-    def _room_line_unanswered(
-        self, record: Record, push: Push, now: float, out: list[Action]
-    ) -> None:
-        """A room line or notice that member `record` did not ack in all its tries: on a
-        lossy network its copies or its acks were lost, which says nothing of whether the
-        member runs. It is sent again from the start, and the member is probed: only one
-        heard from in nothing since the line was first sent, the probe included, is gone
-        (`_probe_failed` takes it out of its room). So a member gets every line said in its
-        room, once, for as long as it is in it."""
+    def _unanswered(self, record: Record, push: Push, now: float, out: list[Action]) -> None:
+        """A push that `record`'s peer did not ack in all its tries: on a lossy network its
+        copies or their acks were lost, which says nothing of whether the peer runs. It is
+        sent again from the start, and the peer is probed: only a peer heard from in nothing
+        since the push was first sent, the probe included, is gone (`_probe_failed` marks
+        it offline, takes it out of its room and puts what was pushed to it in its
+        mailbox). So a lossy network takes nobody offline."""
         first_sent = now - self._retry_span
         self._probe(record, now, out, since=first_sent)
-        self._push(record, push.message, "room", now, out)
+        # in its place in the order: should the peer be gone, its mailbox gets it there
+        target = [(name_key(record.name), record.addr)]
+        addrs = self._pushes.add(push.message, push.purpose, target, now, push.seq)
+        if addrs:
+            out.append(_send(addrs, push.message))
 
     def _take_over(self, where: Addr, record: Record, now: float, out: list[Action]) -> None:
         """`record` comes online at `where`: another name online there goes offline. One

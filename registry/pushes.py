@@ -44,9 +44,10 @@ class Push:
     that ends without its ack (given up, or dropped with its peer) is reported as.
 
     `purpose` says what a missing ack means: "table" and "outcome" are just dropped;
-    "relay" (a channel message) and "probe" (a direct message the registry delivers itself)
-    mark the peer offline and store the message in its mailbox instead; "room" (a room
-    message or notice) marks the peer offline, which takes it out of its room.
+    "relay" (a channel message), "probe" (a direct message the registry delivers itself)
+    and "room" (a room line or notice) are sent again while the peer is probed, and only a
+    peer that answers nothing is marked offline (out of its room, the channel and direct
+    messages in its mailbox: registry.core).
     """
 
     owner: str

@@ -110,7 +110,7 @@ def test_a_probed_message_that_finds_the_mailbox_full_is_reported_not_saved() ->
         StoredMessage(f"old-{n}", "z", "old", "2026-01-01 00:00:00", "direct") for n in range(2)
     ]
     reg.receive(SaveMessage("x-7", "x", wx.token, "y", "hi"), X, T0)  # y online: probed
-    out = run_until(reg, T0 + 3)  # y never answers
+    out = run_until(reg, T0 + 5)  # y never answers, not even the probe
     outcome = next(m for a, m in sends(out) if a == X and isinstance(m, Saved))
     assert not outcome.delivered
     assert outcome.refused == "y's mailbox is full."
