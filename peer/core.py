@@ -96,6 +96,9 @@ from wire.words import counted
 #: `PeerCore._delivering`), and what is kept in the outbox when the registry does not
 #: answer (see `PeerCore._request_failed`).
 _DELIVERED = (SaveMessage, ChannelPost, RoomPost, Leave)
+#: What any key may send a peer (peer.trust): all else that reaches the core from the
+#: registry's IP address came with the registry's key, over TCP too.
+_ANY_KEY = (Chat, Ack, Acks, TooBig)
 #: What a peer whose registry does not answer says about rooms.
 ROOMS_DOWN = (
     "[Rooms are unavailable while the registry does not answer; direct messages still work.]"
@@ -353,6 +356,8 @@ class PeerCore:
         return out
 
     def _receive(self, message: Message, addr: Addr, now: float, out: list[Action]) -> None:
+        if addr == self.server or (not isinstance(message, _ANY_KEY) and self._from_registry(addr)):
+            self._watch.heard(now)
         back = addr == self.server and self._watch.down
         if back:
             self._server_back(now, out)
@@ -450,7 +455,7 @@ class PeerCore:
             self._no_ack(chat, now, out)  # its save stays kept until the registry takes it
             self._chat_over(chat, now, out, gave_up=True)
         self._requests.release(now, out)
-        again_r, failed_r = self._requests.due(now)
+        again_r, failed_r = self._requests.due(now, self._watch.heard_at)
         for request in again_r:
             out.append(Send(self.server, request.message))
             if isinstance(request.message, Register) and not self._started:

@@ -5,6 +5,8 @@ KEEPALIVE seconds while it answers, on a backoff while it is away (DESIGN.md sec
 
 from __future__ import annotations
 
+import math
+
 #: Seconds between keepalives (and outbox retries while the registry is away).
 KEEPALIVE = 10.0
 #: While the registry is away, keepalives back off up to this many keepalive periods.
@@ -23,6 +25,12 @@ class RegistryWatch:
         #: Whether the rooms' being unavailable was said since the registry last answered.
         self.rooms_down_said = False
         self._probe_every = keepalive
+        #: When anything last came from the registry (peer.requests.Requests.due).
+        self.heard_at = -math.inf
+
+    def heard(self, now: float) -> None:
+        """Something came from the registry at `now`: it runs."""
+        self.heard_at = now
 
     def registered(self, now: float) -> None:
         """Registered at `now`: keepalives from now on, every period."""

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from peer.actions import Action, Send
 from peer.outbox import Outbox
 from peer.pacing import Pace
-from peer.requests import GIVEN_UP_KEPT, OUTCOME_WAIT, STREAM_WAIT, Requests
+from peer.requests import EXTRA_ROUNDS, GIVEN_UP_KEPT, OUTCOME_WAIT, STREAM_WAIT, Requests
 from wire.messages import (
     ChannelPost,
     Join,
@@ -22,6 +22,7 @@ from wire.messages import (
     RoomsRequest,
     SaveMessage,
 )
+from wire.reliable import ATTEMPTS
 
 SERVER = ("127.0.0.1", 9000)
 T0 = 1000.0
@@ -48,16 +49,55 @@ def sent(out: list[Action]) -> list[Message]:
 def test_a_request_is_sent_retried_and_given_up_after_its_attempts() -> None:
     requests = Requests(SERVER, Outbox(), timeout=0.5, attempts=3)
     out: list[Action] = []
-    keepalive = Keepalive("k-1", "alice", "tok")
-    requests.send(keepalive, T0, out, quiet=True)
-    assert sent(out) == [keepalive]
-    assert requests.next_wake() == T0 + 0.5 and requests.messages() == [keepalive]
+    rooms = RoomsRequest("r-1")
+    requests.send(rooms, T0, out, quiet=True)
+    assert sent(out) == [rooms]
+    assert requests.next_wake() == T0 + 0.5 and requests.messages() == [rooms]
     again, failed = requests.due(T0 + 0.5)
-    assert [r.message for r in again] == [keepalive] and failed == []
+    assert [r.message for r in again] == [rooms] and failed == []
     requests.due(T0 + 1.0)
-    again, failed = requests.due(T0 + 1.5)
-    assert again == [] and [(r.message, r.quiet) for r in failed] == [(keepalive, True)]
+    again, failed = requests.due(T0 + 1.5)  # nothing came from the registry meanwhile
+    assert again == [] and [(r.message, r.quiet) for r in failed] == [(rooms, True)]
     assert requests.messages() == [] and requests.next_wake() is None
+
+
+def rounds_until_given_up(requests: Requests, heard: list[float]) -> tuple[int, float]:
+    """Run `requests`' clock 0.5 s at a time, the registry heard from at the times in
+    `heard`, until a request is given up: how many copies were sent, and when."""
+    copies, now = 1, T0
+    while True:
+        now += 0.5
+        last = max((t for t in heard if t <= now), default=-1.0)
+        again, failed = requests.due(now, last)
+        copies += len(again)
+        if failed:
+            return copies, now - T0
+
+
+def test_a_request_is_tried_more_rounds_while_the_registry_is_heard_from() -> None:
+    # its copies or their answers are lost, but the registry sends other things
+    requests = Requests(SERVER, Outbox())
+    requests.send(save("s-1"), T0, [])
+    heard = [T0 + 0.2 + k for k in range(100)]  # every second, say a room line
+    copies, at = rounds_until_given_up(requests, heard)
+    assert copies == ATTEMPTS * (1 + EXTRA_ROUNDS) and at == 2.5 * (1 + EXTRA_ROUNDS)
+
+
+def test_a_request_is_given_up_when_nothing_came_during_its_last_round() -> None:
+    requests = Requests(SERVER, Outbox())
+    requests.send(save("s-1"), T0, [])
+    copies, at = rounds_until_given_up(requests, [T0 + 1.0])  # heard once, in its 1st round
+    assert copies == 2 * ATTEMPTS and at == 5.0
+    requests.send(save("s-2"), T0, [])
+    copies, at = rounds_until_given_up(requests, [T0 - 1.0])  # heard before it was sent
+    assert copies == ATTEMPTS and at == 2.5
+
+
+def test_a_keepalive_has_all_its_rounds_as_an_idle_peer_hears_nothing_else() -> None:
+    requests = Requests(SERVER, Outbox())
+    requests.send(Keepalive("k-1", "alice", "tok"), T0, [], quiet=True)
+    copies, at = rounds_until_given_up(requests, [])
+    assert copies == ATTEMPTS * (1 + EXTRA_ROUNDS) and at == 2.5 * (1 + EXTRA_ROUNDS)
 
 
 def test_what_is_typed_after_a_long_request_is_held_until_it_is_over_in_order() -> None:
