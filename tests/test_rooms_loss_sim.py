@@ -4,7 +4,9 @@ cores on the simulated network: seeded, deterministic, no sleeps.
 Three members chat in one room and nobody leaves, restarts or is silent. Then, whatever
 is lost: every line reaches every other member exactly once, no member is taken out of the
 room (as restarted, or as not answering), and every member's idea of its room agrees with
-the registry's at every moment (they may differ for a retry at most).
+the registry's at every moment (they may differ for a retry at most). With channel
+messages too: each reaches every other member exactly once (live, or from its mailbox),
+nobody is marked offline, and no member is told that the registry does not respond.
 """
 
 from __future__ import annotations
@@ -25,13 +27,18 @@ GAP = 0.2
 #: How often the rooms of the members and of the registry are compared.
 LOOK_EVERY = 0.05
 ROOM_LINE = re.compile(r"^(?:\[history [^\]]*\] )?(\w+) \(in r\): (r-\S+)$")
+#: A channel message shown live, or handed over from the mailbox (with its time stamp).
+CHANNEL_LINE = re.compile(
+    r"^(?:\[Channel_Message (\w+): (c-\S+)\]|Channel_Message (\w+): \S+ \S+ (c-\S+))$"
+)
 
 
-def members_chatting(seed: int, loss: float) -> tuple[SimNet, float]:
+def members_chatting(seed: int, loss: float, *, channel: bool = False) -> tuple[SimNet, float]:
     """The three members join room r on a network that loses nothing yet, then each says
-    LINES lines while the network loses `loss` of the datagrams, and everything settles.
-    Returns the world and the longest time any member's room and the registry's record
-    of it disagreed meanwhile."""
+    LINES lines while the network loses `loss` of the datagrams (with `channel`, each
+    line followed by a channel message), and everything settles. Returns the world and
+    the longest time any member's room and the registry's record of it disagreed
+    meanwhile."""
     net = SimNet(seed=seed)
     for i, name in enumerate(NAMES):
         net.add_peer(name, 6001 + i)
@@ -64,6 +71,8 @@ def members_chatting(seed: int, loss: float) -> tuple[SimNet, float]:
     for k in range(LINES):
         for i, name in enumerate(NAMES):
             net.type(name, f"r-p{i}-{k:03d}")
+            if channel:
+                net.type(name, f"/send_all c-p{i}-{k:03d}")
         run(GAP)
     run(60)  # every retry, outcome and kept line settles
     return net, longest
@@ -77,6 +86,22 @@ def shown_lines(net: SimNet, name: str) -> Counter[tuple[str, str]]:
         if match is not None:
             shown[(match[1], match[2])] += 1
     return shown
+
+
+def shown_channel(net: SimNet, name: str) -> Counter[tuple[str, str]]:
+    """(sender, text) for each channel message `name` shows, live or from its mailbox."""
+    shown: Counter[tuple[str, str]] = Counter()
+    for line in net.screen(name):
+        match = CHANNEL_LINE.match(line)
+        if match is not None:
+            shown[(match[1] or match[3], match[2] or match[4])] += 1
+    return shown
+
+
+def missing_and_twice(
+    shown: Counter[tuple[str, str]], owed: set[tuple[str, str]]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    return sorted(owed - set(shown)), sorted(line for line, times in shown.items() if times > 1)
 
 
 @pytest.mark.timeout(120)
@@ -98,5 +123,37 @@ def test_room_lines_reach_every_member_once_and_nobody_is_taken_out(loss: float,
         assert not [line for line in net.screen(name) if line.startswith("[Not a command")]
     assert not [line for line in net.log if "restarted" in line or "offline" in line]
     assert net.registry is not None
+    assert sorted(m.name for m in net.registry.rooms.get("r").members) == sorted(NAMES)  # type: ignore[union-attr]
+    assert longest <= net.timeout, f"a member's room differed from the registry's for {longest} s"
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("loss", [0.25, 0.30])
+@settings(max_examples=4, derandomize=True)
+@given(seed=st.integers(0, 2**32))
+@example(seed=1)
+@example(seed=2)
+def test_channel_messages_and_room_lines_under_loss_take_nobody_offline(
+    loss: float, seed: int
+) -> None:
+    net, longest = members_chatting(seed, loss, channel=True)
+    for name in NAMES:
+        others = [(n, i) for i, n in enumerate(NAMES) if n != name]
+        for kind, shown in (
+            ("room", shown_lines(net, name)),
+            ("channel", shown_channel(net, name)),
+        ):
+            prefix = kind[0]
+            owed = {(n, f"{prefix}-p{i}-{k:03d}") for n, i in others for k in range(LINES)}
+            missing, twice = missing_and_twice(shown, owed)
+            assert not missing and not twice, (name, kind, f"missing {missing}", f"twice {twice}")
+        screen = net.screen(name)
+        assert not [line for line in screen if line.startswith("[Server not responding")], name
+        assert not [line for line in screen if "Kept in your outbox" in line], name
+        assert not [line for line in screen if " left r" in line], name
+        assert not [line for line in screen if line.startswith("[Not a command")], name
+    assert not [line for line in net.log if "offline" in line or "restarted" in line]
+    assert net.registry is not None
+    assert all(net.registry.table.get(name).online for name in NAMES)  # type: ignore[union-attr]
     assert sorted(m.name for m in net.registry.rooms.get("r").members) == sorted(NAMES)  # type: ignore[union-attr]
     assert longest <= net.timeout, f"a member's room differed from the registry's for {longest} s"
