@@ -1,5 +1,5 @@
-"""Real processes on a network that loses a share of UDP datagrams (issue 5, and rooms at
-25% and 30%).
+"""Real processes on a network that loses a share of UDP datagrams (issue 5, and rooms and
+the channel at 25% and 30%).
 
 Opt-in (--run-netns): the registry and peers run inside a network namespace of their own
 whose loopback drops a random share of UDP datagrams (an nftables `numgen random` rule).
@@ -100,21 +100,23 @@ def test_every_message_arrives_exactly_once_with_20_percent_loss(
         assert match.group(1) == marker
 
 
-#: Lines each member says in the room.
+#: Lines each member says in the room, each followed by a channel message.
 ROOM_LINES = 40
 
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("percent", [25, 30])
-def test_room_lines_reach_every_member_once_and_nobody_is_taken_out_under_loss(
+def test_room_lines_and_channel_messages_reach_everyone_once_and_nobody_goes_offline_under_loss(
     chat: ChatEnv, namespace: tuple[str, Callable[[int], None]], percent: int
 ) -> None:
-    """Three members of one room, then `percent` % of UDP lost: every line each says is
-    shown once to each of the others, nobody is taken out of the room (as restarted, or
-    as not answering), and no line typed in it is taken for a command."""
+    """Three members of one room, then `percent` % of UDP lost while each says room lines
+    and channel messages: every line and every channel message is shown once to each of
+    the others (a channel message live, or from the mailbox), nobody is taken out of the
+    room or marked offline, no line typed in it is taken for a command, and nobody is told
+    that the registry does not respond."""
     name, lose = namespace
     chat.prefix = ["ip", "netns", "exec", name]
-    chat.start_registry(timeout=30)
+    registry = chat.start_registry(timeout=30)
     peers = chat.start_peers("p0", "p1", "p2")
     for k, peer in enumerate(peers):
         peer.send("join r")
@@ -125,13 +127,15 @@ def test_room_lines_reach_every_member_once_and_nobody_is_taken_out_under_loss(
     for k in range(ROOM_LINES):
         for peer in peers:
             peer.send(f"r-{peer.name}-{k:03d}")
+            peer.send(f"/send_all c-{peer.name}-{k:03d}")
     end = {peer.name: f"r-{peer.name}-end" for peer in peers}
     for peer in peers:
         others = [p for p in peers if p is not peer]
         owed = [
             line(f"{o.name} (in r): r-{o.name}-{k:03d}") for o in others for k in range(ROOM_LINES)
         ]
-        peer.expect_all(owed, timeout=120)
+        owed += [channel(o.name, f"c-{o.name}-{k:03d}") for o in others for k in range(ROOM_LINES)]
+        peer.expect_all(owed, timeout=150)
     for peer in peers:  # nothing comes twice after: the last lines come, and only once
         peer.send(end[peer.name])
     for peer in peers:
@@ -139,14 +143,24 @@ def test_room_lines_reach_every_member_once_and_nobody_is_taken_out_under_loss(
         peer.expect_all([line(f"{o.name} (in r): {end[o.name]}") for o in others], timeout=60)
     for peer in peers:
         _once_and_in_the_room(peer)
+    offline = [t for t in registry.drain() if re.search(r"offline|restarted", t)]
+    assert not offline, f"the registry took a member for gone: {offline}"
+
+
+def channel(sender: str, text: str) -> str:
+    """Regex: channel message `text` from `sender`, live or handed over from the mailbox."""
+    live = re.escape(f"[Channel_Message {sender}: {text}]")
+    kept = rf"Channel_Message {re.escape(sender)}: {STAMP} {re.escape(text)}"
+    return rf"^>>> (?:{live}|{kept})$"
 
 
 def _once_and_in_the_room(peer: Peer) -> None:
     peer.drain()
-    shown = [
-        m[1] for m in map(re.compile(r"^>>> \w+ \(in r\): (r-\S+)$").match, peer.transcript) if m
-    ]
+    said = re.compile(r"^>>> (?:\w+ \(in r\): (r-\S+)|\[?Channel_Message \w+: .*(c-\S+?)\]?)$")
+    shown = [m[1] or m[2] for m in map(said.match, peer.transcript) if m]
     twice = sorted({text for text in shown if shown.count(text) > 1})
     assert not twice, f"{peer.name} shows {twice} more than once\n{peer.report()}"
     gone = [t for t in peer.transcript if re.search(r" left r\b|Not a command|no longer in r", t)]
     assert not gone, f"{peer.name}: {gone}\n{peer.report()}"
+    unsure = [t for t in peer.transcript if re.search(r"Server not responding|Kept in your", t)]
+    assert not unsure, f"{peer.name}: {unsure}\n{peer.report()}"
