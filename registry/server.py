@@ -472,7 +472,8 @@ class RegistryServer:
         # a message read from a TCP connection (datagrams come through `_received_batch`)
         if self._verbose:
             self.log(f"<- {addr[0]}:{addr[1]} {for_log(message)}")
-        self._run(self.core.receive(message, addr, time.time(), key=key))
+        now, behind = time.time(), self.endpoint.behind()
+        self._run(self.core.receive(message, addr, now, key=key, behind=behind))
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
         trace = self.log if self._verbose else None
@@ -490,7 +491,8 @@ class RegistryServer:
     def _receive_datagram(
         self, message: Message, addr: Addr, now: float, *, key: bytes
     ) -> list[Action]:
-        return self.core.receive(message, addr, now, datagram=True, key=key)
+        behind = self.endpoint.behind()
+        return self.core.receive(message, addr, now, datagram=True, key=key, behind=behind)
 
     def _tick(self) -> None:
         self._run(self.core.tick(time.time()))
