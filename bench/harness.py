@@ -44,13 +44,23 @@ class _Console:
 class BenchPeer:
     """One peer: PeerNode (real core, real Endpoint), driven by `line`."""
 
-    def __init__(self, name: str, server: Addr, data_dir: Path, keepalive: float = 10.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        server: Addr,
+        data_dir: Path,
+        keepalive: float = 10.0,
+        host: str = HOST,
+    ) -> None:
+        """Peer `name` of the registry at `server`, bound to `host` (a loopback address:
+        127.0.0.1 unless a benchmark spreads its peers over several, as over a LAN)."""
         self.name = name
+        self.host = host
         self.node = PeerNode(
             name=name,
             server=server,
             port=0,
-            bind=HOST,
+            bind=host,
             data_dir=data_dir,
             keepalive=keepalive,
             password="",
@@ -62,10 +72,10 @@ class BenchPeer:
         self.registered = asyncio.Event()
 
     async def open(self) -> None:
-        """Bind UDP and TCP on a free port of 127.0.0.1 (before registering)."""
+        """Bind UDP and TCP on a free port of its host (before registering)."""
         for attempt in range(50):
             try:
-                addr = await self.node.endpoint.open(HOST, 0)
+                addr = await self.node.endpoint.open(self.host, 0)
                 break
             except OSError:
                 # the UDP port the kernel chose is taken for TCP (an outgoing connection's

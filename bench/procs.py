@@ -251,7 +251,7 @@ async def registry(args: argparse.Namespace) -> None:
         data_dir=data_dir,
         bind=HOST,
         port=port,
-        out=lambda line: None,
+        out=_log_to(os.environ.get("BENCH_REGISTRY_LOG", "")),
         keepalive=args.keepalive,
         mailbox_limit=args.mailbox_limit,
         new_names=10**9,  # every benchmark peer registers from 127.0.0.1
@@ -303,6 +303,20 @@ async def registry(args: argparse.Namespace) -> None:
     await server.close()
 
 
+def _log_to(path: str) -> Callable[[str], None]:
+    """Where a helper's lines go: nowhere, or appended to the file at `path` with the
+    time (BENCH_REGISTRY_LOG and BENCH_CROWD_LOG: to see what a registry, or the peers of
+    a crowd, did during a benchmark)."""
+    if not path:
+        return lambda line: None
+    log = open(path, "a", buffering=1)  # noqa: SIM115 - open for the process's life
+
+    def write(line: str) -> None:
+        log.write(f"{time.monotonic():.3f} {line}\n")
+
+    return write
+
+
 async def peer_node(args: argparse.Namespace) -> None:
     from bench.harness import BenchPeer
 
@@ -340,8 +354,16 @@ async def crowd(args: argparse.Namespace) -> None:
     done = asyncio.Event()
     host, _, port = args.server.partition(":")
     root = Path(tempfile.mkdtemp(prefix="chatapp-bench-crowd-"))
+    # each on an address of its own, as on a LAN (a registry limits what one address may
+    # hold open): 127.0.1.1, 127.0.1.2, ... for the storm's peers in turn
     peers = [
-        BenchPeer(f"{args.name}{i}", (host, int(port)), root, keepalive=args.keepalive)
+        BenchPeer(
+            f"{args.name}{i}",
+            (host, int(port)),
+            root,
+            keepalive=args.keepalive,
+            host=f"127.0.{1 + (args.offset + i) // 250}.{1 + (args.offset + i) % 250}",
+        )
         for i in range(args.peers)
     ]
     for peer in peers:
@@ -351,9 +373,13 @@ async def crowd(args: argparse.Namespace) -> None:
     mark = [0.0]
     heard: set[str] = set()
 
+    said = _log_to(os.environ.get("BENCH_CROWD_LOG", ""))
+
     def shown(peer: BenchPeer, line: Print) -> None:
         if line.text.startswith(("[Could not register", "[Server not responding")):
             gave_up.add(peer.name)
+        if not line.text.startswith("[Client table updated"):
+            said(f"{peer.name} {line.text}")
 
     for peer in peers:
         peer.listeners.append(shown)
@@ -431,6 +457,7 @@ def main() -> None:
     parser.add_argument("--name", default="bob", help="peer: its name; crowd: names' prefix")
     parser.add_argument("--peers", type=int, default=0, help="crowd: how many peers")
     parser.add_argument("--total", type=int, default=0, help="crowd: peers in the whole storm")
+    parser.add_argument("--offset", type=int, default=0, help="crowd: peers in crowds before")
     parser.add_argument("--server", default="")
     parser.add_argument("--profile", default="")
     parser.add_argument("--count", action="store_true", help="registry: count what it handles")

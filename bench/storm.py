@@ -3,8 +3,9 @@
 For each N (500, 1,000 and 2,000 by default):
 
 - **Join storm.** A fresh registry (its own process, on its own CPU); N real peers spread
-  over --procs processes (`bench.procs crowd`), bound and with the registry's key pinned
-  beforehand; all register at once. Timed until every peer's table holds all N online.
+  over --procs processes (`bench.procs crowd`), each on a loopback address of its own (as
+  on a LAN), bound and with the registry's key pinned beforehand; all register at once.
+  Timed until every peer's table holds all N online.
 - **Restart.** Then the registry is killed (SIGKILL) and started again on the same port
   and data folder, with the N peers still running. Timed until every peer has heard from
   it again (each was told it restarted, over a new secure session).
@@ -95,6 +96,8 @@ def ours(count: int, procs: int, limit: float) -> tuple[Storm, Storm]:
             str(n),
             "--total",
             str(count),
+            "--offset",
+            str(sum(shares[:i])),
         )
         for i, n in enumerate(shares)
     ]

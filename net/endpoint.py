@@ -189,6 +189,8 @@ class Endpoint:
         # each connection's secure session
         self._streams: dict[asyncio.StreamWriter, SecureStream] = {}
         self._clock = time.monotonic
+        # when the drains began to stop at DRAIN_BATCH with more waiting (see `behind`)
+        self._behind_since: float | None = None
         self._on_drained = on_drained
         self._handoff = handoff
         self._log = log
@@ -555,9 +557,17 @@ class Endpoint:
 
     # -- receiving ----------------------------------------------------------------------
 
+    def behind(self) -> float:
+        """Seconds since the endpoint last caught up with what arrives: 0 when its last
+        drain emptied the socket, else how long its drains have each stopped at
+        DRAIN_BATCH with more waiting (a datagram read now may have waited that long)."""
+        since = self._behind_since
+        return 0.0 if since is None else self._clock() - since
+
     def _readable(self) -> None:
         self._draining = self._coalesce_drains
         self._reading = True
+        started, emptied = self._clock(), False
         try:
             for _ in range(DRAIN_BATCH):
                 sock = self._sock
@@ -566,6 +576,7 @@ class Endpoint:
                 try:
                     data, peer = sock.recvfrom(RECV_SIZE)
                 except (BlockingIOError, InterruptedError):
+                    emptied = True
                     break
                 except OSError:
                     # ICMP port unreachable and the like: the retry logic copes.
@@ -573,6 +584,10 @@ class Endpoint:
                     continue
                 self._datagram(data, (peer[0], peer[1]))
         finally:
+            if emptied:
+                self._behind_since = None
+            elif self._behind_since is None:
+                self._behind_since = started
             self._draining = self._reading = False
             # What answers this drain leaves now, not at the end of the loop's pass: a
             # process serving many sockets (or busy with much else) would otherwise hold

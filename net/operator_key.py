@@ -30,9 +30,16 @@ def read_key(path: Path) -> str | None:
 
 def read_key_strictly(path: Path) -> str:
     """The key in the file at `path`: its first line, blanks trimmed. Raises OSError when
-    the file cannot be read and ValueError when it holds no key."""
-    lines = read_text(path).split("\n")  # not splitlines: see registry.storage
+    the file cannot be read and ValueError when it holds no key: empty, not text, or with
+    characters nobody can type (a binary file may decode as text); the message says which."""
+    try:
+        text = read_text(path)
+    except UnicodeDecodeError:
+        raise ValueError("it is not text (a binary file?)") from None
+    lines = text.split("\n")  # not splitlines: see registry.storage
     key = lines[0].strip() if lines else ""
     if not key:
-        raise ValueError("it holds no key")
+        raise ValueError("it is empty" if not text.strip() else "it holds no key")
+    if not key.isprintable():
+        raise ValueError("it holds control characters, not a key (a binary file?)")
     return key

@@ -54,6 +54,7 @@ from wire.messages import (
     Acks,
     Alias,
     Alive,
+    Busy,
     ChannelMessage,
     ChannelPost,
     Chat,
@@ -374,6 +375,8 @@ class PeerCore:
                 self._incoming_chat(message, addr, out)
             case Ack() | Refused() | Welcome() | Alive() | TooBig() | RoomList() | MoreMail():
                 self._answer(message, addr, now, out)
+            case Busy() if addr == self.server:
+                self._busy(message, now, out)
             case Acks():
                 for reply_to in message.replies:
                     self._answer(Ack(message.id, reply_to), addr, now, out)
@@ -414,7 +417,8 @@ class PeerCore:
                 self._save_outcome(message, now, out)
             case Relayed():  # not acked: sent once, and asked for again if lost
                 self._relay_outcome(message.reply_to, now, out)
-            case Restarted():  # not acked either: the next keepalive finds it back
+            case Restarted():  # acked; a copy (the ack lost) sends nothing the registry lacks
+                out.append(Send(addr, Ack(self._new_id(), message.id)))
                 self._registry_restarted(now, out)
             case Notice():
                 if self.state.registered:
@@ -466,6 +470,8 @@ class PeerCore:
             self._request_failed(request, now, out)
         for request in self._requests.streams_over(now):
             self._request_failed(request, now, out)
+        for request in self._requests.busy_over(now):
+            out.append(Send(self.server, request.message))
         self._ask_outcomes_again(now, now, out)
         if self._watch.keepalive_due(now):
             self._keepalive(now, out)
@@ -1019,6 +1025,21 @@ class PeerCore:
                     self._answer(Ack(self._new_id(), join.id), addr, now, out)
                 return
 
+    def _busy(self, busy: Busy, now: float, out: list[Action]) -> None:
+        """The registry is too busy to carry out a request now (a join storm): it is sent
+        again after the wait asked, which is said once; kept waiting too long, it fails as
+        one the registry does not answer."""
+        if self._requests.too_busy(busy.reply_to, now):
+            given_up = self._requests.answer(busy.reply_to)
+            if given_up is not None:
+                self._request_failed(given_up, now, out)
+            return
+        wait = max(0.0, busy.wait_ms / 1000)
+        request, first = self._requests.busy(busy.reply_to, wait, now)
+        if request is not None and first and not request.quiet:
+            line = f"[The registry is busy; trying again in {wait:.1f} s.]"
+            out.append(Print(line, "system"))
+
     def _answer(self, reply: Message, addr: Addr, now: float, out: list[Action]) -> None:
         reply_to = getattr(reply, "reply_to", "")
         if reply_to in self._sending:
@@ -1317,6 +1338,10 @@ class PeerCore:
         match message:
             case Register() if not self._started:
                 out.append(Print("[Could not register; is the registry running?]", "error"))
+                # Said once, unanswered: should the registration have reached a registry too
+                # busy to answer in time, the name does not stay online without us.
+                name, token = self.state.name, self.state.token
+                out.append(Send(self.server, Deregister(self._new_id(), name, token, True, "")))
                 if self._outbox or self._outbox.unanswered:
                     out.append(Print("[Your kept messages stay on disk for the next start.]"))
                 self._never_started(out)

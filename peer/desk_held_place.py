@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from net.files import (
     replace_durably,
 )
 from peer.desk_actions import KeptPlace
+from peer.desk_place_secret import load_or_make_secret, place_name
 from wire.desk_text import TOPICS, phone_key
 from wire.names import name_key
 
@@ -32,16 +34,31 @@ CLOCK_SKEW = 60.0
 class HeldPlace:
     """The token of a place in the waiting room, kept in a file so that a restarted client
     takes the place back. One file per desk address and phone number (however it is
-    written: `phone_key`), named by a hash of both (the file name never shows the number);
-    readable only by this user."""
+    written: `phone_key`), named by an HMAC of both under this client's secret
+    (`peer.desk_place_secret`): the name says nothing of the number to anyone without the
+    secret. Readable only by this user. Without a usable folder nothing is kept."""
 
     def __init__(self, root: Path, ip: str, port: int, phone: str) -> None:
-        digest = hashlib.sha256(f"{ip}:{port}|{phone_key(phone)}".encode()).hexdigest()[:32]
-        self.path = root / "desk" / f"{digest}.json"
+        label = f"{ip}:{port}|{phone_key(phone)}"
+        folder = root / "desk"
+        try:
+            secret = load_or_make_secret(folder)
+        except OSError:
+            secret = b""  # a read-only home only costs the restart feature
+        self.path = folder / f"{place_name(secret, label)}.json"
+        self._usable = bool(secret)
+        # the name a place file had before names were keyed: read once, then renamed
+        self._old_path = folder / f"{hashlib.sha256(label.encode()).hexdigest()[:32]}.json"
 
     def load(self) -> KeptPlace | None:
         """The kept place, if there is one that may still be held; None otherwise (stale
-        or damaged files are removed)."""
+        or damaged files are removed). A file under the old name (a plain hash of the
+        number) is renamed to the new one first, so that no name reveals the number."""
+        if not self._usable:
+            return None
+        with contextlib.suppress(OSError):
+            if not self.path.exists():
+                os.replace(self._old_path, self.path)
         try:
             data = parse_json(read_text(self.path))
         except OSError:
@@ -81,6 +98,8 @@ class HeldPlace:
             "grace": grace,
             "alive": time.time(),
         }
+        if not self._usable:
+            return
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             replace_durably(self.path, json.dumps(data).encode())

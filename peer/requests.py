@@ -41,6 +41,9 @@ Outcome = SaveMessage | ChannelPost | RoomPost
 OUTCOME_WAIT = 10.0
 #: Seconds to wait for an answer fetched over TCP after a TooBig.
 STREAM_WAIT = 5.0
+#: Seconds a request answered Busy is asked again for, from the first Busy: a registry
+#: still too busy after that is given up on, as one that does not answer.
+BUSY_PATIENCE = 120.0
 #: Requests given up on whose late answer is still taken: the last few are plenty, as only
 #: registrations, joins and renames are kept, and each is typed by the user.
 GIVEN_UP_KEPT = 16
@@ -99,6 +102,10 @@ class Requests:
         self._pace = pace or Pace()
         self._paced: dict[str, Request] = {}
         self._paced_kinds: Counter[type[Message]] = Counter()  # of _paced, for `any_of`
+        # requests answered Busy, by id: each with when to send it again; and when the
+        # first Busy came for each (see BUSY_PATIENCE)
+        self._busy: dict[str, tuple[Request, float]] = {}
+        self._busy_since: dict[str, float] = {}
 
     # -- sending, and the order typed ---------------------------------------------------
 
@@ -256,6 +263,7 @@ class Requests:
                 again_round.append(request)
             else:
                 given_up.append(request)
+                self._busy_since.pop(request.message.id, None)
         return again_round + again, given_up
 
     def streams_over(self, now: float) -> Iterator[Request]:
@@ -284,6 +292,10 @@ class Requests:
             t = self._pace.next_at()
             if wake is None or t < wake:
                 wake = t
+        if self._busy:
+            t = min(due for _, due in self._busy.values())
+            if wake is None or t < wake:
+                wake = t
         if not self._streamed and not self._outcomes:
             return wake  # as nearly always: called after every event, as cheap as it can be
         if self._streamed:
@@ -301,6 +313,7 @@ class Requests:
     def answer(self, msg_id: str) -> Request | None:
         """The answer to request `msg_id` came: forget it, sent as a datagram or over TCP,
         and return it; None when it is not waited for (a copy of an answer)."""
+        self._busy_since.pop(msg_id, None)
         request = self._sent.answer(msg_id)
         if request is None:
             streamed = self._streamed.pop(msg_id, None)
@@ -320,6 +333,34 @@ class Requests:
         if request is not None:
             self._streamed[msg_id] = (request, now + STREAM_WAIT)
         return request
+
+    def busy(self, msg_id: str, wait: float, now: float) -> tuple[Request | None, bool]:
+        """The registry answered request `msg_id` Busy at `now`: it is sent again `wait`
+        seconds on (`busy_over`), its attempts counted afresh then. Returns it and whether
+        this is its first Busy; (None, False) when it is not waited for. See `too_busy`
+        first."""
+        since = self._busy_since.get(msg_id, now)
+        request = self.answer(msg_id)
+        if request is None:
+            return None, False
+        self._busy_since[msg_id] = since
+        self._busy[msg_id] = (request, now + wait)
+        return request, since == now
+
+    def too_busy(self, msg_id: str, now: float) -> bool:
+        """Whether request `msg_id` has been answered Busy for BUSY_PATIENCE already: the
+        caller gives it up (`answer` takes it) rather than wait again."""
+        since = self._busy_since.get(msg_id)
+        return since is not None and now - since >= BUSY_PATIENCE
+
+    def busy_over(self, now: float) -> Iterator[Request]:
+        """Each request whose wait after a Busy is over at `now`, sent again (in flight from
+        now on, with fresh attempts): the caller sends it."""
+        for msg_id, (request, due) in list(self._busy.items()):
+            if due <= now:
+                del self._busy[msg_id]
+                self._start(request, now)
+                yield request
 
     def await_outcome(self, message: Outcome, now: float, *, kept: bool = False) -> bool:
         """The registry accepted `message` at `now`: wait OUTCOME_WAIT seconds for its

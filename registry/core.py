@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import itertools
 import math
+import random
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TypeVar
@@ -57,6 +58,7 @@ from wire.messages import (
     Acks,
     Alias,
     Alive,
+    Busy,
     ChannelMessage,
     ChannelPost,
     Chat,
@@ -125,6 +127,13 @@ RENAME_GRACE = 300.0
 
 #: Rows past which a Welcome cannot fit a datagram: each row takes at least as many bytes
 #: as the shortest one a table can hold (a one-letter name, no IP, a one-digit port).
+#: Seconds the registry may be behind what arrives (net.endpoint.Endpoint.behind) before a
+#: registration is answered Busy rather than carried out: a retry's worth, after which the
+#: peer would be asking again already. What it asks to wait, and how often it says so.
+BUSY_AFTER = 0.5
+BUSY_WAIT_MIN = 1.0
+BUSY_WAIT_MAX = 10.0
+BUSY_LOG_EVERY = 5.0
 _WELCOME_ROWS = MAX_DATAGRAM // (record_size(Entry("a", "", 1, True)) + 1)
 
 #: Most names listed in the line a peer sees on joining a room.
@@ -178,6 +187,7 @@ class RegistryCore:
         new_names: int = NEW_NAMES,
         quotas: Quotas | None = None,
         owners: Mapping[str, Owner] | None = None,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         """`session` prefixes this registry's message ids; `new_token` makes secret tokens;
         `table`, `mail` and the rooms' `histories` (by room key) are what the adapter
@@ -186,7 +196,10 @@ class RegistryCore:
         one IP address registers at most `new_names` new names an hour (registry/flood.py);
         one sender takes no more of the mailboxes than `quotas` allow (registry/quotas.py);
         `owners` are what each mailbox kept of its owner (registry/owners.py): a mailbox
-        whose name the table lacks gets its row back from it."""
+        whose name the table lacks gets its row back from it; `jitter` gives a number in
+        [0, 1) that spreads the waits asked of busy registrations (see BUSY_AFTER)."""
+        self._jitter = jitter
+        self._busy_said = float("-inf")  # when being busy was last logged
         self.table = table if table is not None else Table()
         mail = mail if mail is not None else {}
         # what each mailbox keeps of its owner, as last written
@@ -297,12 +310,14 @@ class RegistryCore:
         *,
         datagram: bool = False,
         key: bytes = b"",
+        behind: float = 0.0,
     ) -> list[Action]:
         """A message arrived from `addr` (a datagram's source, or a TCP connection's peer),
         sent by the public `key` (the secure channel opened it with that key), and `admit`
         let it in. The key, not the address, says who sent it: it owns the names bound to
         it. `datagram`: it came in a datagram, so its answer is to fit one (a registration
-        whose Welcome cannot fit is answered TooBig before anything is done)."""
+        whose Welcome cannot fit is answered TooBig before anything is done). `behind`:
+        how many seconds the registry has been behind what arrives (see BUSY_AFTER)."""
         self._key = key_text(key) if key else ""
         out: list[Action] = []
         match message:
@@ -311,6 +326,8 @@ class RegistryCore:
                 self._acked(message.replies, addr, now, out)
             case Ack():
                 self._acked((message.reply_to,), addr, now, out)
+            case Register() if behind >= BUSY_AFTER and not self._welcomed(message):
+                self._busy(message, addr, behind, now, out)
             case Register() if datagram and self._welcome_by_stream():
                 # Asked again over TCP, where it is carried out and answered: a Welcome too
                 # big for a datagram. Registered now, the peer would be pushed every table
@@ -363,7 +380,9 @@ class RegistryCore:
         out: list[Action] = [*self._rebuilt, *(DropHistory(key) for key in self._gone_histories)]
         self._rebuilt = []
         self._gone_histories = []
-        out += [Send(record.addr, Restarted(self._new_id())) for record in self.table.online()]
+        # pushed, acked and sent again as a table change is: a peer that missed it would
+        # find the registry back only at its next keepalive
+        self._pushes_to(self.table.online(), Restarted(self._new_id()), "table", now, out)
         for record in self.table.online():
             room = self.rooms.of(record)
             if record.replaying and room is not None:
@@ -546,6 +565,27 @@ class RegistryCore:
                 self._register(msg, asker, now, out)
 
     # -- registration -------------------------------------------------------------------
+
+    def _welcomed(self, msg: Register) -> bool:
+        """Whether `msg` is a copy of a registration carried out already (its Welcome was
+        lost): answered as ever, busy or not, as it costs no more than its Welcome."""
+        record = self.table.get(msg.name)
+        return record is not None and record.online and record.last_register_id == msg.id
+
+    def _busy(
+        self, msg: Register, addr: Addr, behind: float, now: float, out: list[Action]
+    ) -> None:
+        """The registry is `behind` seconds behind its input: `msg` is asked to come again
+        later (twice as long as the registry is behind, from BUSY_WAIT_MIN to
+        BUSY_WAIT_MAX, spread by a quarter either way so that the peers told together do
+        not come back together)."""
+        wait = min(BUSY_WAIT_MAX, max(BUSY_WAIT_MIN, 2 * behind))
+        wait *= 0.75 + 0.5 * self._jitter()
+        out.append(Send(addr, Busy(self._new_id(), msg.id, round(wait * 1000)), self._asker()))
+        if now - self._busy_said >= BUSY_LOG_EVERY:
+            self._busy_said = now
+            line = f"{behind:.1f} s behind what arrives: registrations are asked to wait"
+            out.append(Log(f"{line} ({msg.name} for {wait:.1f} s)"))
 
     def _welcome_by_stream(self) -> bool:
         """Whether a Welcome, which holds the whole table, is sure not to fit a datagram.

@@ -7,10 +7,20 @@ from __future__ import annotations
 #: newcomer beyond it is refused with the reason and the current estimate; the bound keeps
 #: a flood of connections from growing the registry's memory and everyone's wait.
 MAX_WAITING = 50
-#: Most places in the waiting room held from one address (held places included): a script
-#: on one computer cannot fill the room of MAX_WAITING and keep everyone else out.
-#: Loopback is exempt: whoever runs it shares the registry's own machine (and tests do).
-MAX_PER_ADDRESS = 5
+#: Places beyond MAX_WAITING that only people who may be in danger (topic 1, or words of
+#: crisis) may take: a room filled by others never turns them away. It is bounded only so
+#: that memory is; one address holds at most MAX_PER_ADDRESS of them.
+DANGER_ROOM = 50
+#: Most places one desk client's key may hold (held places included): its own, and one held
+#: for it while it has lost the token of that place (its place file gone), until that runs
+#: out. Keys are free to make, so the address below bounds what one computer holds.
+MAX_PER_KEY = 2
+#: Most places held from one address (held places included), counted apart for people who
+#: may be in danger: a script on one computer, however many keys it makes, cannot fill the
+#: room of MAX_WAITING and keep everyone else out, yet a few people sharing a machine (each
+#: client with its own key) all get in. Loopback is an address like any other: a process
+#: on the registry's machine could otherwise fill the room.
+MAX_PER_ADDRESS = 10
 #: Seconds a waiting person's place is kept after their connection breaks.
 GRACE = 120.0
 #: Seconds, at most, a restarted desk waits for the people whose places it kept (see

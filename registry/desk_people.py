@@ -23,6 +23,7 @@ class Person:
     joined: float
     conn: ConnId | None
     address: str = ""  # the IP the person joined from (MAX_PER_ADDRESS), "" if unknown
+    key: str = ""  # the public key of the client that joined (MAX_PER_KEY), "" if unknown
     dropped: float | None = None  # when the connection broke, while the place is held
     shown: tuple[int, int] | None = None  # (position, operators) the person last saw
     pushed_at: float = float("-inf")

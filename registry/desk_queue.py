@@ -38,9 +38,8 @@ Rules, as the issue states them and as decided where it was silent (docs/DESK.md
 
 from __future__ import annotations
 
-import ipaddress
-
 from registry.desk_actions import Action, Close, ConnId, KeepOperators, Log, Send, SessionLine
+from registry.desk_admission import holder, room_is_full, source_refusal
 from registry.desk_key import key_matches
 from registry.desk_limits import ARRIVALS_INTERVAL
 from registry.desk_notices import WaitingNotices
@@ -81,7 +80,6 @@ from wire.desk_text import (
     phone_key,
     phone_problem,
     speaks_of_crisis,
-    stronger_crisis,
     topic_label,
     topics_text,
 )
@@ -302,7 +300,7 @@ class DeskQueue(AfterRestart, WaitingNotices):
         RECLAIM_WINDOW, after a restart)."""
         if msg.wire != WIRE_VERSION:
             return self._refuse(conn, msg.id, wire_refusal(msg.wire, "desk client"))
-        held = self._tokens.get(msg.token) if msg.token else None
+        held = holder(self._tokens, msg.token)
         phone = normalise_phone(msg.phone)
         actions: list[Action] = []
         said = "You left the help desk; no place was held for you any more."
@@ -361,41 +359,34 @@ class DeskQueue(AfterRestart, WaitingNotices):
         if problem is not None or phone is None:
             return actions + self._refuse(conn, msg.id, problem or "Invalid request.")
 
-        held = self._tokens.get(msg.token) if msg.token else None
+        held = holder(self._tokens, msg.token)
         if held is not None and phone_key(held.phone) == phone_key(phone):
             return actions + self._restore(conn, held, msg, now)
 
-        # Only a join from the same address learns that its number is here already: one
-        # from anywhere else is admitted like any other, so that nobody can find out whether
-        # someone is at the help desk by trying their number from another computer.
+        # Only a join from the same source (client key, else address) learns that its
+        # number is here already: one from anywhere else is admitted like any other, so
+        # that nobody can find out whether someone is at the help desk by trying their
+        # number. Without the token nobody takes a place back, held or not: an address or
+        # a number is no proof of who was given it.
         address = self._addresses.get(conn, "")
-        same = self._with_phone(phone, address)
-        if same is not None and same.dropped is not None:
-            # The same number from the same computer while its place is only held: its
-            # client lost the token (it gave up waiting, its file is gone, another user
-            # account), and a refusal would lock its person out of their own place.
-            same.topic, same.description = msg.topic, msg.description
-            same.crisis = stronger_crisis(same.crisis, crisis)
-            return actions + self._restore(conn, same, msg, now)
-        if same is not None:
+        key = self._conn_keys.get(conn, "")
+        same = self._with_phone(phone, key, address)
+        if same is not None and same.dropped is None:
             reason = "This number is already connected to the help desk."
             return actions + self._refuse(conn, msg.id, reason)
 
-        if address and not _is_loopback(address):
-            places = sum(1 for p in self._waiting if p.address == address)
-            if places >= self.max_per_address:
-                reason = (
-                    f"This computer ({address}) already holds {places} places in the waiting "
-                    "room, the most one address may hold; please try again once one of them "
-                    "has been served."
-                )
-                actions.append(Log(f"desk: {address} holds {places} places; refused another"))
-                return actions + self._refuse(conn, msg.id, reason)
+        refusal = source_refusal(
+            self._people(), key=key, address=address, in_danger=bool(crisis), limits=self.limits
+        )
+        if refusal is not None:
+            actions.append(Log(refusal.log))
+            return actions + self._refuse(conn, msg.id, refusal.reason)
 
-        if len(self._waiting) >= self.max_waiting:
-            estimate = self._estimate(msg.topic, len(self._waiting), now)
+        if room_is_full(len(self._waiting), in_danger=bool(crisis), limits=self.limits):
+            size = len(self._waiting)
+            estimate = self._estimate(msg.topic, size, now)
             reason = (
-                f"The waiting room is full ({self.max_waiting} people); please try again "
+                f"The waiting room is full ({size} people); please try again "
                 f"later. The current estimated wait is "
                 f"{format_estimate(*estimate.wire())}."
             )
@@ -413,6 +404,7 @@ class DeskQueue(AfterRestart, WaitingNotices):
             joined=now,
             conn=conn,
             address=address,
+            key=key,
             crisis=crisis,
             noticed_on=conn if crisis else None,
         )
@@ -673,13 +665,6 @@ class DeskQueue(AfterRestart, WaitingNotices):
             actions.append(Close(conn, "operator off duty"))
             return actions
         return [self._notice(conn, f"{type(msg).__name__} is not something an operator can send.")]
-
-
-def _is_loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
 
 
 def _masked_name(name: str) -> str:

@@ -6,6 +6,7 @@ registry that stops without closing the desk").
 from __future__ import annotations
 
 from registry.desk_actions import Action, KeptPlace, Log
+from registry.desk_admission import room_is_full
 from registry.desk_limits import RESTART_SETTLE
 from registry.desk_people import Operator, Person, name_for_log
 from registry.desk_sessions import Sessions
@@ -22,7 +23,7 @@ class AfterRestart(Sessions):
         connection broke just now: each is kept for its token, in the order given (those
         `back` first, as they were), and given up if nobody takes it back within
         RECLAIM_WINDOW (or `grace`, if shorter). Call before any connection; beyond
-        `max_waiting` the rest are not held.
+        `max_waiting` (and the room kept for people in danger) the rest are not held.
 
         A place whose person was being served names their operator: for `grace`, the two
         are kept for each other, so that the conversation resumes with the same operator
@@ -37,7 +38,9 @@ class AfterRestart(Sessions):
         was would count talking to an operator as waiting (it also keeps that session out
         of the estimate, as any session cut short)."""
         for place in sorted(places, key=lambda place: not place.back):
-            if len(self._waiting) >= self.max_waiting or place.token in self._tokens:
+            danger = bool(place.crisis or crisis_reason(place.topic, place.description))
+            full = room_is_full(len(self._waiting), in_danger=danger, limits=self.limits)
+            if full or place.token in self._tokens:
                 continue  # a copy of a place cannot be a second one
             served = max(0.0, place.served)
             in_session = 0.0

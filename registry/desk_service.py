@@ -49,7 +49,7 @@ from registry.desk_actions import (
 from registry.desk_console_topics import ConsoleTopics
 from registry.desk_estimate import Estimator
 from registry.desk_history import History, HistoryFile
-from registry.desk_key import load_or_create_key
+from registry.desk_key import DeskKeyError, load_or_create_key
 from registry.desk_limits import GRACE, MAX_WAITING, RECLAIM_WINDOW, TYPICAL_SESSION
 from registry.desk_people import Operator
 from registry.desk_places import PlacesFile
@@ -140,9 +140,10 @@ class DeskService:
         after a lost connection; `heartbeat` the seconds of silence after which a connection
         is asked for a sign of life (taken as lost after twice that: `wire.desk.HEARTBEAT`);
         `typical_session` the seconds a session is taken to last in the wait estimates
-        until enough have been measured. Nothing runs until `start`. Raises OSError or
-        ValueError when the operator key can be neither read nor made, or ValueError for a
-        `heartbeat` or `typical_session` not above 0."""
+        until enough have been measured. Nothing runs until `start`. Raises DeskKeyError
+        (registry.desk_key) when the operator key file holds no usable key, OSError when a
+        key can be neither read nor made, or ValueError for a `heartbeat` or
+        `typical_session` not above 0."""
         notice = clean_crisis_notice(crisis_notice or "") or DEFAULT_CRISIS_NOTICE
         self._new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
@@ -732,15 +733,19 @@ async def _serve(args: argparse.Namespace) -> int:
         with contextlib.suppress(OSError), log_path.open("a", encoding="utf-8") as handle:
             handle.write(stamped + "\n")
 
-    desk = DeskService(
-        data_dir,
-        log,
-        args.crisis_notice,
-        args.grace,
-        max_waiting=args.max_waiting,
-        heartbeat=args.heartbeat,
-        typical_session=args.typical_session,
-    )
+    try:
+        desk = DeskService(
+            data_dir,
+            log,
+            args.crisis_notice,
+            args.grace,
+            max_waiting=args.max_waiting,
+            heartbeat=args.heartbeat,
+            typical_session=args.typical_session,
+        )
+    except DeskKeyError as exc:  # a desk alone has nothing else to run: say why and stop
+        print(exc, file=sys.stderr, flush=True)
+        return 1
     desk.queue.reclaim_window = args.reclaim_window
     await desk.start()
 

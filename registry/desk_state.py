@@ -10,8 +10,17 @@ import itertools
 from collections.abc import Callable
 
 from registry.desk_actions import Action, ConnId, KeepPlaces, KeptPlace, Log, Send
+from registry.desk_admission import Limits
 from registry.desk_estimate import Estimator
-from registry.desk_limits import GRACE, MAX_PER_ADDRESS, MAX_WAITING, PUSH_INTERVAL, RECLAIM_WINDOW
+from registry.desk_limits import (
+    DANGER_ROOM,
+    GRACE,
+    MAX_PER_ADDRESS,
+    MAX_PER_KEY,
+    MAX_WAITING,
+    PUSH_INTERVAL,
+    RECLAIM_WINDOW,
+)
 from registry.desk_people import Operator, Person, Session
 from wire.desk import HEARTBEAT, DeskNotice
 from wire.desk_text import DEFAULT_CRISIS_NOTICE, phone_key, scrub_phone
@@ -32,6 +41,8 @@ class DeskState:
         grace: float = GRACE,
         max_waiting: int = MAX_WAITING,
         max_per_address: int = MAX_PER_ADDRESS,
+        max_per_key: int = MAX_PER_KEY,
+        danger_room: int = DANGER_ROOM,
         push_interval: float = PUSH_INTERVAL,
         reclaim_window: float = RECLAIM_WINDOW,
         estimator: Estimator | None = None,
@@ -43,12 +54,12 @@ class DeskState:
         `authorised`. The connections told
         of by `opened` are asked for a sign of life after `heartbeat` seconds of silence,
         and taken as lost after twice that. Raises ValueError for a negative `grace` or
-        `push_interval`, a `heartbeat` not above 0, or a `max_waiting` or
-        `max_per_address` below 1."""
-        if grace < 0 or max_waiting < 1 or max_per_address < 1 or push_interval < 0:
-            raise ValueError(
-                "grace and push_interval must be >= 0, max_waiting and max_per_address >= 1"
-            )
+        `push_interval`, a `heartbeat` not above 0, a `max_waiting`, `max_per_address`
+        or `max_per_key` below 1, or a negative `danger_room`."""
+        if grace < 0 or push_interval < 0 or danger_room < 0:
+            raise ValueError("grace, push_interval and danger_room must be >= 0")
+        if min(max_waiting, max_per_address, max_per_key) < 1:
+            raise ValueError("max_waiting, max_per_address and max_per_key must be >= 1")
         if not heartbeat > 0:
             raise ValueError("heartbeat must be > 0")
         self._make_id = make_id
@@ -61,6 +72,7 @@ class DeskState:
         self.grace = grace
         self.max_waiting = max_waiting
         self.max_per_address = max_per_address
+        self.limits = Limits(max_per_key, max_per_address, max_waiting, danger_room)
         self.push_interval = push_interval
         self.reclaim_window = reclaim_window  # RECLAIM_WINDOW; tests shorten it
         self.estimator = estimator or Estimator()
@@ -153,16 +165,18 @@ class DeskState:
                 return operator.session
         return None
 
-    def _with_phone(self, phone: str, address: str) -> Person | None:
+    def _people(self) -> list[Person]:
+        """Everyone who holds a place: waiting (held places included) or being served."""
+        return self._waiting + [s.person for s in self.sessions]
+
+    def _with_phone(self, phone: str, key: str, address: str) -> Person | None:
         """The person waiting or served with `phone` (however it is written: `phone_key`)
-        who joined from `address`, if any."""
-        key = phone_key(phone)
-        for person in self._waiting:
-            if phone_key(person.phone) == key and person.address == address:
+        who joined from the same source: the client key `key` when known, else `address`."""
+        number = phone_key(phone)
+        for person in self._people():
+            same = person.key == key if key else person.address == address
+            if same and phone_key(person.phone) == number:
                 return person
-        for session in self.sessions:
-            if phone_key(session.person.phone) == key and session.person.address == address:
-                return session.person
         return None
 
     def _handing_over_paused(self, now: float) -> bool:

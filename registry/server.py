@@ -38,6 +38,8 @@ from registry.actions import (
 )
 from registry.console import is_registry_command, read_lines, typed_ahead
 from registry.core import RegistryCore
+from registry.desk_closed import ClosedDesk
+from registry.desk_key import DeskKeyError
 from registry.desk_limits import TYPICAL_SESSION
 from registry.desk_service import CONSOLE_NAME, DeskService
 from registry.flood import NEW_NAMES
@@ -121,6 +123,7 @@ class RegistryServer:
         typical_session: float,
     ) -> None:
         """The rest of `__init__`, once the data directory is this registry's alone."""
+        self.desk: DeskService | ClosedDesk
         try:
             # the desk's connections are watched on the same period as the peers (HEARTBEAT)
             self.desk = DeskService(
@@ -130,6 +133,9 @@ class RegistryServer:
                 heartbeat=keepalive,
                 typical_session=typical_session,
             )
+        except DeskKeyError as exc:
+            # the desk alone cannot run: chat goes on, and the console says why (at start)
+            self.desk = ClosedDesk(key_path(data_dir), str(exc))
         except (OSError, ValueError) as exc:
             where = key_path(data_dir)
             raise StorageError(f"cannot use the help desk's operator key {where}: {exc}") from None
@@ -224,8 +230,11 @@ class RegistryServer:
             f"{fingerprint(self.endpoint.channel.public)}: peers are shown it when they first "
             "meet it."
         )
-        self._out(f"Help-desk operators (ChatApp -o) need the key in {self.desk.key_path}")
-        if self._console_operator:
+        if isinstance(self.desk, ClosedDesk):
+            self._out(self.desk.problem)
+        else:
+            self._out(f"Help-desk operators (ChatApp -o) need the key in {self.desk.key_path}")
+        if self._console_operator and not isinstance(self.desk, ClosedDesk):
             self._out(
                 f"This console is the help desk's operator {CONSOLE_NAME}, as it runs "
                 "on a terminal: people who ask for help (ChatApp -d) are handed to you here."
@@ -240,10 +249,11 @@ class RegistryServer:
             # lines of what led to it too (a person's join, then `[Now serving ...]`)
             self.desk.set_console_output(self._say)
         elif self._prompt is not None:
-            self._out(
-                "This console does not serve at the help desk (--no-desk-console); "
-                "ChatApp -o serves there."
-            )
+            if not isinstance(self.desk, ClosedDesk):  # a closed desk said so above
+                self._out(
+                    "This console does not serve at the help desk (--no-desk-console); "
+                    "ChatApp -o serves there."
+                )
             self._out(self._console_hint())
         return addr
 
@@ -290,6 +300,9 @@ class RegistryServer:
             return
         begun = time.monotonic() if begun is None else begun
         if self.desk.wants_console_line(line.rstrip("\n"), begun):
+            if isinstance(self.desk, ClosedDesk):
+                self._say(f"  {words[0]}: {self.desk.problem}")
+                return
             if not self.desk.console_on_duty:
                 self._say(
                     f"  {words[0]} is a help-desk command, and this console does not serve at "
@@ -472,7 +485,8 @@ class RegistryServer:
         # a message read from a TCP connection (datagrams come through `_received_batch`)
         if self._verbose:
             self.log(f"<- {addr[0]}:{addr[1]} {for_log(message)}")
-        self._run(self.core.receive(message, addr, time.time(), key=key))
+        now, behind = time.time(), self.endpoint.behind()
+        self._run(self.core.receive(message, addr, now, key=key, behind=behind))
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
         trace = self.log if self._verbose else None
@@ -490,7 +504,8 @@ class RegistryServer:
     def _receive_datagram(
         self, message: Message, addr: Addr, now: float, *, key: bytes
     ) -> list[Action]:
-        return self.core.receive(message, addr, now, datagram=True, key=key)
+        behind = self.endpoint.behind()
+        return self.core.receive(message, addr, now, datagram=True, key=key, behind=behind)
 
     def _tick(self) -> None:
         self._run(self.core.tick(time.time()))

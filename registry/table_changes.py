@@ -3,11 +3,11 @@ until its next change.
 
 Pure: no clock, no sockets. A change of the table (a registration, a peer gone offline, a
 rename, a release) is a few rows. When the registry has been idle, they are pushed at
-once; within COALESCE seconds of the last push they are held and go out together, cut
-into updates that each fit one datagram, so a burst of registrations costs a few pushes
-rather than one per pair of peers. The core (registry.core) says what changed and pushes
-the updates (registry.pushes); this object keeps the rows, says when they are due, and
-numbers the updates with the table's versions.
+once; within COALESCE seconds of the last push (longer with many peers online: PUSH_RATE)
+they are held and go out together, cut into updates that each fit one datagram, so a burst
+of registrations costs a few pushes rather than one per pair of peers. The core
+(registry.core) says what changed and pushes the updates (registry.pushes); this object
+keeps the rows, says when they are due, and numbers the updates with the table's versions.
 
 Every change counts one generation. The online peers as push targets (`Roster`: a channel
 message is relayed to them) are built again only when the generation moved; the online
@@ -26,8 +26,12 @@ from wire.limits import MAX_DATAGRAM, MAX_ID
 from wire.messages import Entry, TableUpdate
 from wire.names import name_key
 
-#: Seconds during which table changes are gathered into one push (a join storm, churn).
+#: Seconds during which table changes are gathered into one push (a join storm, churn)...
 COALESCE = 0.05
+#: ...or longer with many peers online: one push per PUSH_RATE peers a second at most
+#: (0.5 s with 1,000 online), so that pushing the table costs the registry about the same
+#: however many peers there are, and registrations are answered first in a join storm.
+PUSH_RATE = 2000
 
 #: Room in a datagram for a TableUpdate's rows: the message around them (its longest id and
 #: the largest version the codec accepts) takes what is left.
@@ -76,6 +80,7 @@ class TableChanges:
         # that they go offline rather than take the name back with their next keepalive
         self._released_online: list[Record] = []
         self._last_push = float("-inf")
+        self._interval = COALESCE  # between two pushes: see PUSH_RATE
 
     @property
     def flush_at(self) -> float | None:
@@ -85,8 +90,9 @@ class TableChanges:
 
     def changed(self, rows: Iterable[Entry], now: float) -> bool:
         """`rows` of the table changed at `now`: keep them for the next push. True when
-        that push is to go now (the last one was COALESCE seconds ago or more); else the
-        rows are held until `flush_at`, with any that follow."""
+        that push is to go now (the last one was COALESCE seconds ago or more, or longer
+        with many online: PUSH_RATE); else the rows are held until `flush_at`, with any
+        that follow."""
         self._generation += 1
         for row in rows:
             key = name_key(row.name)
@@ -96,9 +102,9 @@ class TableChanges:
             if self._online_by_addr is not None:
                 self._index(self._online_by_addr, key)
         if self._flush_at is None:
-            if now - self._last_push >= COALESCE:
+            if now - self._last_push >= self._interval:
                 return True
-            self._flush_at = self._last_push + COALESCE
+            self._flush_at = self._last_push + self._interval
         return False
 
     def released_online(self, record: Record) -> None:
@@ -124,6 +130,7 @@ class TableChanges:
             updates.append(TableUpdate(new_id(), self._table.version, chunk))
         online = [*self._table.online(), *self._released_online]
         self._released_online.clear()
+        self._interval = max(COALESCE, len(online) / PUSH_RATE)
         return updates, online
 
     def roster(self) -> Roster:

@@ -143,6 +143,17 @@ class TooBig:
     reply_to: str
 
 
+@dataclass(frozen=True, slots=True)
+class Busy:
+    """The registry is too far behind to answer `reply_to` (a registration) now: send it
+    again in `wait_ms` milliseconds. Said instead of an answer in a join storm, so that a
+    peer waits rather than gives up while the registry catches up."""
+
+    id: str
+    reply_to: str
+    wait_ms: int
+
+
 # -- registration and the table -----------------------------------------------------------
 
 
@@ -444,6 +455,7 @@ Message = (
     | Acks
     | Refused
     | TooBig
+    | Busy
     | Register
     | Welcome
     | MailTaken
@@ -481,6 +493,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         Acks,
         Refused,
         TooBig,
+        Busy,
         Register,
         Welcome,
         MailTaken,

@@ -4,6 +4,7 @@ wait for the line they expect with a timeout, never by sleeping."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import queue
@@ -14,6 +15,13 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from net.registry_key import ask_key
+from net.secure_stream import SecureStream
+from wire.desk import DeskJoin, DeskQueued, DeskRefused
+from wire.version import WIRE_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -243,3 +251,26 @@ class CuttableProxy:
     def close(self) -> None:
         self.cut()
         self.listener.close()
+
+
+async def raw_join(
+    port: int, name: str, phone: str, topic: int, *, source: str = "127.0.0.1"
+) -> tuple[str, asyncio.StreamWriter]:
+    """A join as a script would make it, from `source` (a loopback address) under a key of
+    its own, with no client's held-place file: what the desk answers (`DeskQueued`, or the
+    reason of `DeskRefused`), and the connection, left open so that the place stays taken."""
+    remote = await ask_key("127.0.0.1", port)
+    assert remote is not None
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+    stream = SecureStream(X25519PrivateKey.generate(), remote=remote)
+    writer.write(stream.output())
+    stream.send(DeskJoin(f"j-{name}", name, phone, topic, "", "", WIRE_VERSION))
+    while True:
+        data = await asyncio.wait_for(reader.read(65536), WAIT)
+        assert data, "the desk closed the connection without an answer"
+        for message in stream.feed(data):
+            if isinstance(message, DeskQueued):
+                return "queued", writer
+            if isinstance(message, DeskRefused):
+                return message.reason, writer
+        writer.write(stream.output())

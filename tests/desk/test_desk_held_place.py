@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -19,6 +20,8 @@ from peer.desk_held_place import (
     hold_client_lock,
     operator_lock,
 )
+from peer.desk_place_secret import place_name
+from wire.desk_text import phone_key
 
 
 def test_a_saved_place_is_read_back_and_private(tmp_path: Path) -> None:
@@ -43,7 +46,7 @@ def test_a_number_written_another_way_finds_its_place(tmp_path: Path) -> None:
 
 def test_a_place_past_its_grace_period_is_gone(tmp_path: Path) -> None:
     place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
-    place.path.parent.mkdir(parents=True)
+    place.path.parent.mkdir(parents=True, exist_ok=True)
     old = {"token": "tok", "topic": 3, "description": "", "grace": 120, "alive": time.time() - 121}
     place.path.write_text(json.dumps(old))
     assert place.load() is None
@@ -54,7 +57,7 @@ def test_a_last_alive_time_far_in_the_future_is_damage(tmp_path: Path) -> None:
     # found by trying it: a file "alive" next year never went stale, and its place was
     # asked back at every start, long after the desk had given it up
     place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
-    place.path.parent.mkdir(parents=True)
+    place.path.parent.mkdir(parents=True, exist_ok=True)
     ahead = {"token": "tok", "topic": 3, "description": "", "grace": 120}
     place.path.write_text(json.dumps(ahead | {"alive": time.time() + 365 * 86400}))
     assert place.load() is None
@@ -66,7 +69,7 @@ def test_a_last_alive_time_far_in_the_future_is_damage(tmp_path: Path) -> None:
 
 def test_a_damaged_file_is_no_place_and_is_removed(tmp_path: Path) -> None:
     place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
-    place.path.parent.mkdir(parents=True)
+    place.path.parent.mkdir(parents=True, exist_ok=True)
     for damage in ("{not json", "[1, 2]", json.dumps({"token": 7, "topic": 3})):
         place.path.write_text(damage)
         assert place.load() is None
@@ -93,7 +96,7 @@ def test_a_time_that_is_no_number_or_a_topic_that_is_none_is_no_place(tmp_path: 
     # Python's json reads NaN and Infinity: a place alive at NaN was never stale, and a
     # grace of NaN stopped the client when its connection broke
     place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
-    place.path.parent.mkdir(parents=True)
+    place.path.parent.mkdir(parents=True, exist_ok=True)
     now = time.time()
     good = f'"token": "tok", "description": "", "alive": {now}'
     for damage in (
@@ -130,3 +133,48 @@ def test_one_client_per_directory_and_one_operator_per_name(tmp_path: Path) -> N
     os.close(again)
     (tmp_path / "plain").write_text("a file where the directory should be")
     assert hold_client_lock(tmp_path / "plain", PERSON_LOCK) is None  # runs without it
+
+
+def test_the_place_file_name_is_a_keyed_hash_that_trying_numbers_cannot_undo(
+    tmp_path: Path,
+) -> None:
+    phone = "07700900606"
+    place = HeldPlace(tmp_path, "127.0.0.1", 4000, phone)
+    place.save("tok", 3, "", 120.0)
+    secret_file = tmp_path / "desk" / "place-secret"
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    secret = bytes.fromhex(secret_file.read_text())
+    label = f"127.0.0.1:4000|{phone_key(phone)}"
+    assert place.path.name == place_name(secret, label) + ".json"
+    # what undid the old names: hashing every number until one matches finds nothing now
+    tried = {
+        hashlib.sha256(f"127.0.0.1:4000|{n}".encode()).hexdigest()[:32]
+        for n in (phone_key(phone), phone, "+447700900606")
+    }
+    assert not any(name in place.path.name for name in tried)
+    # another installation names the same number otherwise
+    other = HeldPlace(tmp_path / "other", "127.0.0.1", 4000, phone)
+    assert other.path.name != place.path.name
+    # and a restarted client finds its file again
+    assert HeldPlace(tmp_path, "127.0.0.1", 4000, phone).load() == KeptPlace("tok", 3, "", 120.0)
+
+
+def test_a_place_file_under_the_old_name_is_read_once_and_renamed(tmp_path: Path) -> None:
+    phone = "07700900606"
+    label = f"127.0.0.1:4000|{phone_key(phone)}"
+    old = tmp_path / "desk" / f"{hashlib.sha256(label.encode()).hexdigest()[:32]}.json"
+    old.parent.mkdir(parents=True)
+    kept = {"token": "tok", "topic": 3, "description": "", "grace": 120, "alive": time.time()}
+    old.write_text(json.dumps(kept))
+    place = HeldPlace(tmp_path, "127.0.0.1", 4000, phone)
+    assert place.load() == KeptPlace("tok", 3, "", 120.0)
+    assert not old.exists() and place.path.exists()
+
+
+def test_a_damaged_secret_is_replaced(tmp_path: Path) -> None:
+    (tmp_path / "desk").mkdir()
+    (tmp_path / "desk" / "place-secret").write_text("not a secret\n")
+    place = HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606")
+    place.save("tok", 3, "", 120.0)
+    assert len(bytes.fromhex((tmp_path / "desk" / "place-secret").read_text())) == 32
+    assert HeldPlace(tmp_path, "127.0.0.1", 4000, "07700900606").load() is not None

@@ -9,7 +9,7 @@ import pytest
 
 from net.operator_key import key_path, read_key
 from registry import desk_key
-from registry.desk_key import key_matches, load_or_create_key
+from registry.desk_key import DeskKeyError, key_matches, load_or_create_key
 
 
 def test_a_key_is_made_once_private_and_kept(tmp_path: Path) -> None:
@@ -28,7 +28,7 @@ def test_a_key_chosen_by_hand_is_used(tmp_path: Path) -> None:
 
 def test_an_empty_key_file_is_an_error_not_an_open_desk(tmp_path: Path) -> None:
     key_path(tmp_path).write_text("\n")
-    with pytest.raises(ValueError, match="holds no key"):
+    with pytest.raises(DeskKeyError, match=r"desk-key is empty, so the help desk is closed"):
         load_or_create_key(tmp_path)
     assert read_key(key_path(tmp_path)) is None
     assert read_key(tmp_path / "missing") is None
@@ -59,3 +59,13 @@ def test_a_key_another_start_made_meanwhile_is_the_one_used(
     monkeypatch.setattr(desk_key.os, "link", theirs_first)
     assert load_or_create_key(tmp_path) == "theirs"
     assert [p.name for p in tmp_path.iterdir()] == ["desk-key"]
+
+
+def test_a_binary_key_file_is_an_error_that_says_so(tmp_path: Path) -> None:
+    key_path(tmp_path).write_bytes(b"\x00\x13\x07\x1b")  # decodes as text, holds no key
+    with pytest.raises(DeskKeyError, match=r"holds control characters, not a key"):
+        load_or_create_key(tmp_path)
+    key_path(tmp_path).write_bytes(b"\xff\xfe\x81")
+    with pytest.raises(DeskKeyError, match=r"is not text \(a binary file\?\)"):
+        load_or_create_key(tmp_path)
+    assert read_key(key_path(tmp_path)) is None  # an operator's client asks for the key

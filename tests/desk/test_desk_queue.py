@@ -229,20 +229,37 @@ def test_the_same_number_cannot_join_twice() -> None:
     assert "already connected" in desk.last("a2", DeskRefused).reason
 
 
-def test_the_same_number_from_the_same_computer_takes_a_held_place_back_without_its_token() -> None:
-    # its client gave up waiting (and forgot the token), or its file is gone: a refusal
-    # would lock its person out of their own place
+def test_the_same_number_from_the_same_computer_without_the_token_takes_no_place_back() -> None:
+    # an address is no proof of who was given a place: a same-address impostor who knows
+    # the number is admitted as a place of its own at the back, and Alice's stays hers
     desk = busy_desk()
+    desk.queue.opened("a", "192.168.1.7", "alice-key")
     desk.join("a", "Alice")
     desk.join("b", "Bob")
     desk.drop("a")
-    desk.join("a2", "Alice", phone="07700 900123", topic=4)  # the number dialled from home
-    queued = desk.last("a2", DeskQueued)
-    assert queued.restored and queued.position == 1
-    assert [p.name for p in desk.queue.waiting] == ["Alice", "Bob"]
-    assert desk.queue.waiting[0].topic == 4  # what was asked now
-    desk.join("a3", "Alice", phone="+447700900123")  # and a second terminal is refused
-    assert "already connected" in desk.last("a3", DeskRefused).reason
+    desk.queue.opened("m", "192.168.1.7", "mallory-key")
+    desk.join("m", "Mallory", phone="07700 900123", topic=4)
+    queued = desk.last("m", DeskQueued)
+    assert not queued.restored and queued.position == 3
+    assert queued.token != desk.token("a")
+    alice = desk.queue.waiting[0]
+    assert alice.name == "Alice" and alice.conn is None and alice.topic == 2
+    desk.queue.opened("a2", "192.168.1.7", "alice-key")
+    desk.join("a2", "Alice", token=desk.token("a"))  # the real client, with its token
+    back = desk.last("a2", DeskQueued)
+    assert back.restored and back.position == 1
+
+
+def test_a_token_one_character_off_takes_nothing_back() -> None:
+    desk = busy_desk()
+    desk.join("a", "Alice")
+    desk.drop("a")
+    token = desk.token("a")
+    desk.join("m", "Alice", token=token[:-1] + chr(ord(token[-1]) ^ 1))
+    assert not desk.last("m", DeskQueued).restored
+    desk.join("m2", "Alice", token=token + "x")
+    assert not desk.last("m2", DeskQueued).restored
+    assert desk.queue.waiting[0].conn is None  # Alice's place is still held for her
 
 
 def test_a_number_tried_from_another_computer_reveals_nothing() -> None:
@@ -444,7 +461,7 @@ def test_crisis_words_in_a_description_get_the_crisis_notice_whatever_the_topic(
 
 
 def test_the_crisis_notice_comes_even_with_a_refusal() -> None:
-    desk = busy_desk(max_waiting=1)
+    desk = busy_desk(max_waiting=1, danger_room=0)
     desk.join("a", "Alice")
     desk.join("b", "Bob", topic=1)
     assert isinstance(desk.inbox["b"][0], DeskCrisis)
@@ -488,13 +505,60 @@ def test_one_address_holds_at_most_its_share_of_the_room_held_places_included() 
     assert "b2" not in desk.closed
 
 
-def test_loopback_and_connections_from_nowhere_are_not_limited_per_address() -> None:
+def test_loopback_is_limited_per_address_and_connections_from_nowhere_are_not() -> None:
     desk = busy_desk(max_per_address=1)
     for conn, name in (("a", "Alice"), ("b", "Bob")):
-        desk.queue.opened(conn, "127.0.0.1")
+        desk.queue.opened(conn, "127.0.0.1", f"{name}-key")
         desk.join(conn, name)
-    desk.join("c", "Carol")  # never said where it comes from
-    assert [p.name for p in desk.queue.waiting] == ["Alice", "Bob", "Carol"]
+    assert "This computer (127.0.0.1) already holds 1 places" in desk.last("b", DeskRefused).reason
+    desk.join("c", "Carol")  # never said where it comes from (the registry's console)
+    desk.join("d", "Dan")
+    assert [p.name for p in desk.queue.waiting] == ["Alice", "Carol", "Dan"]
+
+
+def test_one_client_key_holds_at_most_two_places() -> None:
+    desk = busy_desk()
+    for index, (conn, name) in enumerate((("a", "Alice"), ("b", "Bob"), ("c", "Carol"))):
+        desk.queue.opened(conn, f"192.168.1.{index + 1}", "one-key")  # a key, three addresses
+        desk.join(conn, name)
+    refused = desk.last("c", DeskRefused)
+    assert "This help desk client already holds 2 places" in refused.reason
+    assert "desk: a client key holds 2 places; refused another" in desk.logs
+    assert [p.name for p in desk.queue.waiting] == ["Alice", "Bob"]
+
+
+def test_fifty_joins_from_one_computer_then_a_person_in_danger_gets_in() -> None:
+    # what locked the desk: one address filled the room, and topic 1 was told it was full
+    desk = busy_desk()
+    for index in range(50):
+        conn = f"f{index}"
+        desk.queue.opened(conn, "127.0.0.1", f"fake-key-{index}")
+        desk.join(conn, f"Fake{index}", phone=f"+44 7700 9{index:05d}")
+    assert len(desk.queue.waiting) == 10  # MAX_PER_ADDRESS; the other 40 were refused
+    desk.queue.opened("v", "192.168.1.9", "victim-key")
+    desk.join("v", "Vera", phone="+44 7700 955555", topic=1)
+    assert desk.last("v", DeskQueued).position == 11 and "v" not in desk.closed
+
+
+def test_ordinary_joins_from_a_computer_never_keep_its_person_in_danger_out() -> None:
+    desk = busy_desk(max_per_address=3)
+    for index in range(5):
+        conn = f"f{index}"
+        desk.queue.opened(conn, "10.0.0.5", f"fake-key-{index}")
+        desk.join(conn, f"Fake{index}", phone=f"+44 7700 9{index:05d}")
+    desk.queue.opened("v", "10.0.0.5", "victim-key")  # a shared computer
+    desk.join("v", "Vera", phone="+44 7700 955555", description="I want to die")
+    assert desk.last("v", DeskQueued) and "v" not in desk.closed
+
+
+def test_a_full_room_still_takes_a_person_in_danger() -> None:
+    desk = busy_desk(max_waiting=2, danger_room=1)
+    desk.join("a", "Alice")
+    desk.join("b", "Bob")
+    desk.join("c", "Carol", topic=1)
+    assert desk.last("c", DeskQueued).position == 3
+    desk.join("d", "Dan", topic=1)  # the room kept for people in danger is bounded too
+    assert "waiting room is full (3 people)" in desk.last("d", DeskRefused).reason
 
 
 @pytest.mark.parametrize(

@@ -22,20 +22,22 @@ from wire.desk import (
     DeskRefused,
     DeskServed,
 )
-from wire.desk_text import phone_key
 
 PEOPLE = [f"P{i}" for i in range(8)]
 PHONE = {name: f"+1 555 010 {i:04d}" for i, name in enumerate(PEOPLE)}
 topics_st = st.lists(st.integers(1, 6), max_size=6).map(lambda t: tuple(sorted(set(t))))
 
 MAX_WAITING = 5
+DANGER_ROOM = 3
 PUSH = 1.0
 
 
 class DeskMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.desk = Desk(grace=30.0, max_waiting=MAX_WAITING, push_interval=PUSH)
+        self.desk = Desk(
+            grace=30.0, max_waiting=MAX_WAITING, danger_room=DANGER_ROOM, push_interval=PUSH
+        )
         self.conns = itertools.count(1)
         self.live: dict[str, str] = {}  # conn -> person or operator name, while open
         self.tokens: dict[str, str] = {}  # person -> last token they were given
@@ -90,18 +92,16 @@ class DeskMachine(RuleBasedStateMachine):
     def join(self, who: str, topic: int) -> None:
         conn = self.new_conn()
         self.live[conn] = who
-        full = len(self.desk.queue.waiting) >= MAX_WAITING
-        held = any(  # the same number from the same computer takes its held place back
-            p.dropped is not None and phone_key(p.phone) == phone_key(PHONE[who])
-            for p in self.desk.queue.waiting
-        )
+        # a person in danger (topic 1) has DANGER_ROOM places more than anyone else
+        room = MAX_WAITING + (DANGER_ROOM if topic == 1 else 0)
+        full = len(self.desk.queue.waiting) >= room
         self.step(lambda: self.desk.join(conn, who, phone=PHONE[who], topic=topic))
-        if full and not held:
+        if full:
             # A full room refuses newcomers, with the reason (a person put back in front
             # by a lost operator is not a newcomer and may take the room past the limit).
             assert self.desk.of(conn, DeskRefused) and not self.desk.of(conn, DeskQueued)
-        if held:
-            assert self.desk.last(conn, DeskQueued).restored
+        # without its token nobody takes a held place back, whatever number it brings
+        assert not any(m.restored for m in self.desk.of(conn, DeskQueued))
 
     @rule(who=st.sampled_from(PEOPLE), topic=st.integers(1, 6))
     def come_back(self, who: str, topic: int) -> None:
@@ -188,8 +188,9 @@ class DeskMachine(RuleBasedStateMachine):
         assert {p.token for p in waiting} == queue.place_tokens()
         operators = [s.operator for s in queue.sessions]
         assert len(set(map(id, operators))) == len(operators)
-        phones = [p.phone for p in waiting + served]
-        assert len(phones) == len(set(phones)), "one number, one place"
+        # a number may hold more than one place: without its token, a join is a place of
+        # its own, and the held one goes back only with its token (test_desk_admission
+        # bounds how many one source holds)
 
     @invariant()
     def no_free_operator_while_someone_it_serves_waits(self) -> None:

@@ -682,3 +682,35 @@ def test_a_connection_made_for_a_long_message_closes_when_idle_unanswered(
         await server.close()
 
     asyncio.run(main())
+
+
+def test_behind_says_how_long_the_drains_have_left_datagrams_waiting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What a registry answers Busy by: 0 once a drain empties the socket, else the time
+    since the first drain that did not."""
+    monkeypatch.setattr(endpoint_module, "DRAIN_BATCH", 2)
+
+    async def main() -> None:
+        endpoint = clear_endpoint(lambda message, addr: None, session="e")
+        now = [100.0]
+        endpoint._clock = lambda: now[0]
+        port = (await endpoint.open("127.0.0.1", 0))[1]
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        for i in range(5):
+            sock.sendto(encode(Notice(f"n-{i}", "hi")), ("127.0.0.1", port))
+        assert endpoint._sock is not None
+        select.select([endpoint._sock], [], [], 5)
+        assert endpoint.behind() == 0.0
+        endpoint._readable()  # two read, three wait
+        now[0] = 101.5
+        assert endpoint.behind() == 1.5
+        endpoint._readable()  # two more: one waits still
+        assert endpoint.behind() == 1.5  # behind since the first drain that stopped short
+        endpoint._readable()  # the last, and the socket is empty
+        assert endpoint.behind() == 0.0
+        await endpoint.close()
+        sock.close()
+
+    asyncio.run(main())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import ANY
+
 import pytest
 
 from peer import actions as pa
@@ -14,6 +16,7 @@ from peer.change_lines import (
 )
 from peer.core import PeerCore
 from peer.mail_lines import MAIL_SHOWN_EVERY
+from peer.requests import BUSY_PATIENCE
 from wire.keys import fingerprint, key_text
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
@@ -23,6 +26,7 @@ from wire.messages import (
     Acks,
     Alias,
     Alive,
+    Busy,
     ChannelPost,
     Chat,
     Deregister,
@@ -115,9 +119,12 @@ def test_no_registry_at_start_exits_non_zero_after_five_tries() -> None:
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
     first = core.start(T0)
     out = run_until(core, T0 + 10)
-    assert len(sent(first)) + len(sent(out)) == 5
+    messages = sent(first) + sent(out)
+    assert [type(m) for m in messages] == [Register] * 5 + [Deregister]
     assert "[Server not responding]" in prints(out)
     assert pa.Exit(1) in out
+    # said once, unanswered, in case the registry was only too busy to answer in time
+    assert messages[-1].name == "alice" and messages[-1].quitting  # type: ignore[attr-defined]
 
 
 ENTRIES = (Entry("alice", *ME, True), Entry("bob", *BOB, True))
@@ -638,7 +645,7 @@ def test_a_restarted_registry_saying_so_gets_the_outbox_at_once() -> None:
     assert core.outbox == (post,)
     out = core.receive(Restarted("r2-1"), SERVER, T0 + 100.5)
     assert prints(out) == ["[Server is back.]"]
-    assert sent(out) == [post]  # not acked: sent once
+    assert sorted(sent(out), key=repr) == [Ack(ANY, "r2-1"), post]  # acked: it is pushed
 
 
 def test_a_restarted_registry_is_asked_again_at_once_for_outcomes_it_forgot() -> None:
@@ -648,7 +655,7 @@ def test_a_restarted_registry_is_asked_again_at_once_for_outcomes_it_forgot() ->
     [post] = sent(core.line("send_all hello", T0))
     core.receive(Ack("r-5", post.id), SERVER, T0)  # type: ignore[attr-defined]
     out = core.receive(Restarted("r2-1"), SERVER, T0 + 1)
-    assert prints(out) == [] and sent(out) == [post]
+    assert prints(out) == [] and sent(out) == [Ack(ANY, "r2-1"), post]
     assert core.receive(Restarted("x-1"), ("10.0.0.66", 5000), T0 + 2) == []  # a forgery
 
 
@@ -659,7 +666,7 @@ def test_a_restarted_registry_before_our_welcome_changes_nothing() -> None:
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=(kept,))
     [register] = sent(core.start(T0))
     assert isinstance(register, Register)
-    assert sent(core.receive(Restarted("r2-1"), SERVER, T0 + 0.1)) == []
+    assert sent(core.receive(Restarted("r2-1"), SERVER, T0 + 0.1)) == [Ack(ANY, "r2-1")]
 
 
 def test_keepalives_go_back_to_their_period_once_the_registry_answers() -> None:
@@ -1373,3 +1380,32 @@ def test_whois_shows_a_names_key_fingerprint_and_ours() -> None:
     out.clear()
     core.line("whois nobody", 0.0, out)  # type: ignore[arg-type]
     assert [a.text for a in out if isinstance(a, pa.Print)] == ["[No user named nobody.]"]
+
+
+def test_a_busy_registry_is_waited_for_and_that_is_said_once() -> None:
+    # a join storm: the registry asks the registration to come again in 1.5 s, twice
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    [register] = sent(core.start(T0))
+    out = core.receive(Busy("r-1", register.id, 1500), SERVER, T0 + 0.2)
+    assert prints(out) == ["[The registry is busy; trying again in 1.5 s.]"]
+    assert sent(run_until(core, T0 + 1.69)) == []  # nothing before the wait is over
+    [again] = sent(run_until(core, T0 + 1.71))
+    assert again == register
+    out = core.receive(Busy("r-2", register.id, 1500), SERVER, T0 + 2)
+    assert prints(out) == []  # said once
+    out = run_until(core, T0 + 3.6)
+    assert sent(out) == [register] and pa.Exit(1) not in out
+    welcome = Welcome("r-3", register.id, "alice", "tok", 3, (Entry("alice", *ME, True),), (), ())
+    assert "[Welcome, You are registered.]" in prints(core.receive(welcome, SERVER, T0 + 3.7))
+
+
+def test_a_registry_busy_for_too_long_is_given_up_on() -> None:
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    [register] = sent(core.start(T0))
+    now, out = T0, []
+    while now < T0 + BUSY_PATIENCE + 10 and pa.Exit(1) not in out:
+        out = core.receive(Busy(f"r-{now}", register.id, 5000), SERVER, now)
+        now += 5
+        out += run_until(core, now)
+    assert "[Could not register; is the registry running?]" in prints(out)
+    assert pa.Exit(1) in out and now >= T0 + BUSY_PATIENCE

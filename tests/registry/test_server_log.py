@@ -11,7 +11,7 @@ import pytest
 from secure_peer import SecurePeer
 
 from registry.server import RegistryServer
-from registry.storage import Storage, StorageError
+from registry.storage import Storage
 from registry.table import Record, Table
 from wire.codec import encode
 from wire.desk import DeskJoin
@@ -156,14 +156,38 @@ def test_log_lines_keep_their_order_and_are_written_by_close(tmp_path: Path) -> 
     asyncio.run(scenario())
 
 
-def test_an_unusable_operator_key_file_stops_the_start_with_one_clear_line(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"", "is empty"),
+        (b"\n  \n", "is empty"),
+        (b"\xff\xfe\x00\x81binary", "is not text"),
+        (b"\x00\x01\x02\x03", "holds control characters"),
+    ],
+)
+def test_an_unusable_operator_key_file_closes_the_desk_not_the_registry(
+    tmp_path: Path, content: bytes, why: str
 ) -> None:
-    (tmp_path / "desk-key").write_text("\n")  # emptied by hand
-    with pytest.raises(StorageError) as caught:
-        RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lambda line: None)
     where = tmp_path / "desk-key"
-    assert str(caught.value) == f"cannot use the help desk's operator key {where}: it holds no key"
+    where.write_bytes(content)
+
+    async def scenario() -> None:
+        lines: list[str] = []
+        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lines.append)
+        await server.start()
+        said = [line for line in lines if "operator key file" in line]
+        assert said == [
+            f"The help desk's operator key file {where} {why}" + said[0].split(why, 1)[1]
+        ]
+        assert "delete the file to have a new key made, or put a key in it" in said[0]
+        assert "chat works" in said[0]
+        server.console_line(".room")
+        await asyncio.sleep(0)  # the end of this pass, where the console's lines are written
+        assert lines[-1].startswith(f"  .room: The help desk's operator key file {where}")
+        await server.close()
+        assert where.read_bytes() == content  # never replaced: operators may hold that key
+
+    asyncio.run(scenario())
 
 
 def test_text_from_the_network_reaches_the_console_cleaned(tmp_path: Path) -> None:
