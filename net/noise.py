@@ -17,7 +17,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 DHLEN = 32  # §12.1
 HASHLEN = 32  # §12.5
@@ -54,7 +53,7 @@ PATTERNS = {
 
 def public_bytes(private: X25519PrivateKey) -> bytes:
     """The 32 raw bytes of `private`'s public key, as Noise sends and hashes it."""
-    return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return private.public_key().public_bytes_raw()
 
 
 def _dh(private: X25519PrivateKey, public: bytes) -> bytes:

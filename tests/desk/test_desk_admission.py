@@ -21,7 +21,7 @@ attack = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(
     steps=attack,
     topic=st.integers(1, 6),
