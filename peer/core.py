@@ -1341,7 +1341,8 @@ class PeerCore:
                 # Said once, unanswered: should the registration have reached a registry too
                 # busy to answer in time, the name does not stay online without us.
                 name, token = self.state.name, self.state.token
-                out.append(Send(self.server, Deregister(self._new_id(), name, token, True, "")))
+                # As `dereg`, not `/quit`: nobody is told that a peer never seen has quit.
+                out.append(Send(self.server, Deregister(self._new_id(), name, token, False, "")))
                 if self._outbox or self._outbox.unanswered:
                     out.append(Print("[Your kept messages stay on disk for the next start.]"))
                 self._never_started(out)

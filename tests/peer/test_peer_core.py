@@ -124,7 +124,7 @@ def test_no_registry_at_start_exits_non_zero_after_five_tries() -> None:
     assert "[Server not responding]" in prints(out)
     assert pa.Exit(1) in out
     # said once, unanswered, in case the registry was only too busy to answer in time
-    assert messages[-1].name == "alice" and messages[-1].quitting  # type: ignore[attr-defined]
+    assert messages[-1].name == "alice" and not messages[-1].quitting  # type: ignore[attr-defined]
 
 
 ENTRIES = (Entry("alice", *ME, True), Entry("bob", *BOB, True))
