@@ -183,6 +183,7 @@ class RegistryServer:
         self._stopped = asyncio.Event()
         # sends waiting for the group commit in progress (None: no commit open)
         self._held: list[Send | SendMany] | None = None
+        self._commit_after = 0.0  # the next commit is no sooner (see `_open_commit`)
         self._table_dirty = False
         # while data cannot be stored: (the error, when it was last logged, answers withheld
         # since), see `_storage_failed`
@@ -573,13 +574,24 @@ class RegistryServer:
             self.endpoint.send(action.addr, action.message, key=action.key)
 
     def _open_commit(self) -> None:
+        """Begin a commit: what is written from now on is made durable together, at the end
+        of this pass; or, after a commit that took SLOW_COMMIT or more, once as long again
+        has passed since it ended (a table of thousands takes tens of ms to write: in a join
+        storm, every pass would otherwise write it again; so at most half the registry's
+        time goes to it)."""
         if self._held is None:
             self._held = []
-            asyncio.get_running_loop().call_soon(self._commit)
+            loop = asyncio.get_running_loop()
+            wait = self._commit_after - time.monotonic()
+            if wait > 0:
+                loop.call_later(wait, self._commit)
+            else:
+                loop.call_soon(self._commit)
 
     def _commit(self) -> None:
         """Make this pass's writes durable, then let the sends that waited for them go."""
         held, self._held = self._held or [], None
+        started = time.monotonic()
         try:
             if self._table_dirty:
                 self._storage.save_table(self.core.table)
@@ -592,6 +604,9 @@ class RegistryServer:
             if self._failing is not None:
                 self.log("storing data works again: what waited is on disk; answering again")
                 self._failing = None
+        ended = time.monotonic()
+        took = ended - started
+        self._commit_after = ended + took if took >= SLOW_COMMIT else 0.0
         with self.endpoint.packed():
             for send in held:
                 self._send(send)
@@ -618,6 +633,9 @@ class RegistryServer:
     def _schedule(self) -> None:
         self._timer.set(self.core.next_wake())
 
+
+#: Seconds a commit may take before the next one waits as long again (see `_open_commit`).
+SLOW_COMMIT = 0.005
 
 #: The file in the data directory that a running registry holds locked.
 LOCK_FILE = "registry.lock"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 
 import pytest
 
-from registry.actions import Send, StoreMail
+from registry.actions import SaveTable, Send, StoreMail
 from registry.server import RegistryServer
 from registry.storage import Storage
 from wire.codec import decode_datagram_batch
@@ -189,5 +190,38 @@ def test_what_waited_for_a_commit_leaves_packed_one_datagram_per_peer(tmp_path: 
         assert messages[0] == saved
         assert isinstance(messages[1], Ack) and messages[1].reply_to == "s-1"
         await server.close()
+
+    asyncio.run(scenario())
+
+
+def test_after_a_slow_commit_the_next_waits_as_long_and_takes_all_that_came_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a table of thousands in a join storm: written once per pass, it took most of the
+    # registry's time; now the commits after a slow one gather what came meanwhile
+    saves: list[float] = []
+    real_save = Storage.save_table
+
+    def slow_save(self: Storage, table: object) -> None:
+        saves.append(time.monotonic())
+        time.sleep(0.05)  # a big table on a slow disk
+        real_save(self, table)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Storage, "save_table", slow_save)
+    sent: list[object] = []
+
+    async def scenario() -> None:
+        server = _server(tmp_path, sent)
+        server._run([SaveTable(), Send(PEER, Ack("r-1", "s-1"))])
+        while not sent:
+            await asyncio.sleep(0.001)
+        for i in range(2, 6):  # four passes, each with a change of the table and an answer
+            server._run([SaveTable(), Send(PEER, Ack(f"r-{i}", f"s-{i}"))])
+            await asyncio.sleep(0)
+        assert len(sent) == 1  # they wait for the next commit, paced by the last
+        while len(sent) < 5:
+            await asyncio.sleep(0.005)
+        assert len(saves) == 2  # one write for the four
+        assert saves[1] - saves[0] >= 0.1 - 0.005  # 50 ms of writing, then as long again
 
     asyncio.run(scenario())
