@@ -3,20 +3,8 @@ typed after a notice reaches who it names, and what was typed for the form never
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from desk_procs import DeskWorld
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[DeskWorld]:
-    desk = DeskWorld(tmp_path)
-    try:
-        yield desk
-    finally:
-        desk.close()
 
 
 @pytest.mark.timeout(60)

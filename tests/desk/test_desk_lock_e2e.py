@@ -5,20 +5,9 @@ to the client that was given it, however the number and the address match."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from desk_procs import DeskWorld, raw_join
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[DeskWorld]:
-    desk = DeskWorld(tmp_path)
-    try:
-        yield desk
-    finally:
-        desk.close()
 
 
 async def fifty_fake_joins(port: int) -> list[str]:

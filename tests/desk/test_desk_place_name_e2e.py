@@ -5,22 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from desk_procs import DeskWorld
 
 from wire.desk_text import phone_key
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[DeskWorld]:
-    desk = DeskWorld(tmp_path)
-    try:
-        yield desk
-    finally:
-        desk.close()
 
 
 @pytest.mark.timeout(60)
