@@ -144,10 +144,16 @@ async def make_peers(
     prefix: str = "p",
     batch: int = 25,
     data_dir: Path | None = None,
+    own_keys: bool = False,
 ) -> list[BenchPeer]:
-    """`count` registered peers, registered `batch` at a time (a gentle start, not a storm)."""
+    """`count` registered peers, registered `batch` at a time (a gentle start, not a storm).
+    They share one data folder, and so one key, unless `own_keys` (each its own folder: a
+    registry counts what one key may store, as it would for one person)."""
     root = data_dir or Path(tempfile.mkdtemp(prefix="chatapp-bench-peers-"))
-    peers = [BenchPeer(f"{prefix}{i}", server, root) for i in range(count)]
+    peers = [
+        BenchPeer(f"{prefix}{i}", server, root / f"{prefix}{i}" if own_keys else root)
+        for i in range(count)
+    ]
     for peer in peers:
         await peer.open()
     for i in range(0, count, batch):
