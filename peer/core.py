@@ -1032,7 +1032,7 @@ class PeerCore:
         if self._requests.too_busy(busy.reply_to, now):
             given_up = self._requests.answer(busy.reply_to)
             if given_up is not None:
-                self._request_failed(given_up, now, out)
+                self._request_failed(given_up, now, out, busy=True)
             return
         wait = max(0.0, busy.wait_ms / 1000)
         request, first = self._requests.busy(busy.reply_to, wait, now)
@@ -1310,7 +1310,10 @@ class PeerCore:
         line = f"[Not confirmed that {what} {_quoted(post.text)}: {reason.rstrip('.')}.]"
         out.append(Print(line, "error"))
 
-    def _request_failed(self, request: Request, now: float, out: list[Action]) -> None:
+    def _request_failed(
+        self, request: Request, now: float, out: list[Action], *, busy: bool = False
+    ) -> None:
+        """`request` got no answer in its tries (or, `busy`, only Busy for BUSY_PATIENCE)."""
         message = request.message
         if (
             isinstance(message, RoomPost)
@@ -1332,12 +1335,15 @@ class PeerCore:
             # said to have failed; should the registry have done it anyway, its late
             # answer is taken (see `_answer`)
             self._requests.give_up(message)
-        if not request.quiet:
+        if not request.quiet and busy:
+            out.append(Print("[The registry stayed too busy to answer.]", "error"))
+        elif not request.quiet:
             dot = "." if isinstance(message, ChannelPost) else ""
             out.append(Print(f"[Server not responding{dot}]", "error"))
         match message:
             case Register() if not self._started:
-                out.append(Print("[Could not register; is the registry running?]", "error"))
+                why = "; try again later" if busy else "; is the registry running?"
+                out.append(Print(f"[Could not register{why}]", "error"))
                 # Said once, unanswered: should the registration have reached a registry too
                 # busy to answer in time, the name does not stay online without us.
                 name, token = self.state.name, self.state.token
