@@ -200,6 +200,8 @@ class RegistryCore:
         [0, 1) that spreads the waits asked of busy registrations (see BUSY_AFTER)."""
         self._jitter = jitter
         self._busy_said = float("-inf")  # when being busy was last logged
+        #: Registrations answered Busy (see BUSY_AFTER), for the console's `stats`.
+        self.busy_answers = 0
         self.table = table if table is not None else Table()
         mail = mail if mail is not None else {}
         # what each mailbox keeps of its owner, as last written
@@ -579,6 +581,7 @@ class RegistryCore:
         later (twice as long as the registry is behind, from BUSY_WAIT_MIN to
         BUSY_WAIT_MAX, spread by a quarter either way so that the peers told together do
         not come back together)."""
+        self.busy_answers += 1
         wait = min(BUSY_WAIT_MAX, max(BUSY_WAIT_MIN, 2 * behind))
         wait *= 0.75 + 0.5 * self._jitter()
         out.append(Send(addr, Busy(self._new_id(), msg.id, round(wait * 1000)), self._asker()))

@@ -369,11 +369,17 @@ class RegistryServer:
                     f"flood drops {self.core.flood.dropped}, "
                     f"table version {self.core.table.version}"
                 )
+                self._say(
+                    f"  datagrams that did not open {sum(self.endpoint.channel.dropped.values())}, "
+                    f"connections over the memory budget {self.endpoint.buffers.dropped}, "
+                    f"registrations asked to wait {self.core.busy_answers}"
+                )
             case "help":
                 self._say("  who              every name, status, address, waiting mail, room")
                 self._say("  rooms            every room with its members")
                 self._say("  release <name>   forget a name so that anyone may take it")
-                self._say("  stats            counters of rejected input")
+                self._say("  stats            counters of rejected input, and of registrations")
+                self._say("                   asked to wait (a join storm)")
                 self._say("  quit             stop the registry (Ctrl-C works too)")
                 self._say("  .log off|on      hide or show the log lines on this console")
                 self._say("  .help            the help-desk operator commands (.room, .end, ...)")

@@ -117,6 +117,8 @@ def test_a_line_typed_ahead_in_the_shell_is_carried_out_when_the_registry_is_rea
         "Typed as the registry started, carried out now: rooms",
         "  no rooms",
         "  bad datagrams 0, bad frames 0, frames too slow 0, flood drops 0, table version 0",
+        "  datagrams that did not open 0, connections over the memory budget 0, "
+        "registrations asked to wait 0",
     ]
 
 

@@ -35,7 +35,11 @@ def test_registry_commands_with_a_slash_reach_the_registry_while_serving(
         server.console_line("/who\n")
         assert printed[-1] == "  no names registered yet"
         server.console_line("/stats\n")
-        assert printed[-1].startswith("  bad datagrams 0")
+        assert printed[-2].startswith("  bad datagrams 0")
+        assert printed[-1] == (
+            "  datagrams that did not open 0, connections over the memory budget 0, "
+            "registrations asked to wait 0"
+        )
         server.console_line("/etc/hosts is where that lives\n")  # not a command: for Alice
         line = await alice.next(DeskLine)
         assert line.text == "/etc/hosts is where that lives"  # type: ignore[attr-defined]
