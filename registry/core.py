@@ -963,13 +963,10 @@ class RegistryCore:
             out.append(Log(f"probing {recipient.name} for a message from {sender.name}"))
             return
         origin = (self._key, addr[0])
-        reason = self._mailboxes.store(
-            recipient, msg.id, msg.sender, msg.text, "direct", now, out, origin
-        )
+        reason = self._store(recipient, msg.id, msg.sender, msg.text, "direct", now, out, origin)
         if reason:
             self._refuse(msg.id, addr, reason, f"save from {sender.name} for {msg.to}", out)
             return
-        self._keep_owner(recipient, out)
         out.append(Send(addr, Ack(self._new_id(), msg.id)))
         self._finish_save(msg, sender, delivered=False, now=now, out=out)
 
@@ -1008,10 +1005,7 @@ class RegistryCore:
             origin = (self._key, addr[0])
             for record in roster.offline:
                 if record is not sender:
-                    self._mailboxes.store(
-                        record, msg.id, msg.sender, msg.text, "channel", now, out, origin
-                    )
-                    self._keep_owner(record, out)
+                    self._store(record, msg.id, msg.sender, msg.text, "channel", now, out, origin)
             seq = next(self._push_seq)
             if roster.distinct:
                 sent = self._pushes.add_many(relay, "relay", keys, addrs, now, seq)
@@ -1197,17 +1191,10 @@ class RegistryCore:
         anything else is dropped."""
         match push.message:
             case Chat() as chat if push.purpose == "probe":
-                refused = self._mailboxes.store(
-                    record,
-                    chat.id,
-                    chat.sender,
-                    chat.text,
-                    "direct",
-                    now,
-                    out,
-                    self._origin(chat.sender),
+                origin = self._origin(chat.sender)
+                refused = self._store(
+                    record, chat.id, chat.sender, chat.text, "direct", now, out, origin
                 )
-                self._keep_owner(record, out)
                 save = self._probing.pop(chat.id, None)
                 sender = self.table.get(save.sender) if save else None
                 if save and sender:
@@ -1215,19 +1202,28 @@ class RegistryCore:
                         save, sender, delivered=False, now=now, out=out, refused=refused
                     )
             case ChannelMessage() as relay:
-                self._mailboxes.store(
-                    record,
-                    relay.id,
-                    relay.sender,
-                    relay.text,
-                    "channel",
-                    now,
-                    out,
-                    self._origin(relay.sender),
-                )
-                self._keep_owner(record, out)
+                origin = self._origin(relay.sender)
+                self._store(record, relay.id, relay.sender, relay.text, "channel", now, out, origin)
             case _:
                 pass
+
+    def _store(
+        self,
+        record: Record,
+        msg_id: str,
+        sender: str,
+        text: str,
+        kind: str,
+        now: float,
+        out: list[Action],
+        origin: Origin,
+    ) -> str:
+        """Store a message for `record` in its mailbox (registry/mailboxes.py), and keep
+        beside the box who owns it: "" when stored, else why not (one line for its sender)."""
+        refused = self._mailboxes.store(record, msg_id, sender, text, kind, now, out, origin)
+        if not refused:
+            self._keep_owner(record, out)
+        return refused
 
     def _keep_owner(self, record: Record, out: list[Action]) -> None:
         """Keep beside `record`'s mailbox what proves the name is its owner's, if that has
