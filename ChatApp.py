@@ -45,7 +45,7 @@ from typing import Annotated, Any
 
 import typer
 
-from registry.desk_limits import TYPICAL_SESSION, TYPICAL_SESSION_RANGE
+from registry.desk.limits import TYPICAL_SESSION, TYPICAL_SESSION_RANGE
 from registry.flood import NEW_NAMES
 from registry.mailbox import MAILBOX_MESSAGES
 
@@ -289,7 +289,7 @@ def main_command(
 
         port = check_port(server, "port")
         if crisis_notice is not None:
-            from wire.desk_text import crisis_notice_problem
+            from wire.desk.text import crisis_notice_problem
 
             problem = crisis_notice_problem(crisis_notice)
             if problem:  # cut short, it could end in the middle of a number to call
@@ -335,13 +335,13 @@ def main_command(
         )
         raise typer.Exit(code)
     if desk is not None:
-        from peer.desk_client import run_desk_client
+        from peer.desk.client import run_desk_client
 
         ip, port = check_ip(desk[0]), check_port(desk[1], "server-port")
         tty = sys.stdin.isatty()
         raise typer.Exit(_run(run_desk_client(ip, port, stdin_is_tty=tty, state_dir=data_dir)))
     if operator is not None:
-        from peer.desk_operator import (
+        from peer.desk.operator import (
             NO_KEY,
             find_operator_key,
             operator_authorised,

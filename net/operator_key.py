@@ -1,6 +1,6 @@
 """Where a registry keeps the help desk's operator key, and how to read it.
 
-The registry makes the key (`registry.desk_key`); an operator started on the same machine
+The registry makes the key (`registry.desk.key`); an operator started on the same machine
 reads it from the registry's data directory instead of being asked for it. Both sides use
 this module, so the peer side never imports the registry.
 """

@@ -38,15 +38,15 @@ from registry.actions import (
 )
 from registry.console import is_registry_command, read_lines, typed_ahead
 from registry.core import RegistryCore
-from registry.desk_closed import ClosedDesk
-from registry.desk_key import DeskKeyError
-from registry.desk_limits import TYPICAL_SESSION
-from registry.desk_service import CONSOLE_NAME, DeskService
+from registry.desk.closed import ClosedDesk
+from registry.desk.key import DeskKeyError
+from registry.desk.limits import TYPICAL_SESSION
+from registry.desk.service import CONSOLE_NAME, DeskService
 from registry.flood import NEW_NAMES
 from registry.mailbox import MAILBOX_MESSAGES
 from registry.room_history import RoomHistoryFiles
 from registry.storage import Storage, StorageError
-from wire.desk import DESK_TYPES
+from wire.desk.messages import DESK_TYPES
 from wire.keys import fingerprint
 from wire.messages import Message, for_log
 from wire.shown_text import clean

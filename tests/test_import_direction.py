@@ -40,5 +40,5 @@ def test_a_package_imports_nothing_above_it(package: str) -> None:
 
 def test_the_check_sees_an_import_from_above(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
-    module.write_text("import os\nfrom registry.desk_key import key_matches\nimport peer.files\n")
+    module.write_text("import os\nfrom registry.desk.key import key_matches\nimport peer.files\n")
     assert _imported_tops(module) == {"os", "registry", "peer"}

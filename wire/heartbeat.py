@@ -5,14 +5,14 @@ Pure: no clock, no sockets (like `wire.reliable`). Either end of a desk connecti
 at the time `due()` gives: after `period` seconds without a word the other end is to be
 asked for a sign of life (`DeskPing`); after twice as long it is taken as lost. A process
 stopped with SIGSTOP, or a machine gone from the network without a word, keeps its TCP
-connection open, and nothing else would notice (see `wire.desk.HEARTBEAT`).
+connection open, and nothing else would notice (see `wire.desk.messages.HEARTBEAT`).
 """
 
 from __future__ import annotations
 
 from enum import Enum
 
-from wire.desk import HEARTBEAT
+from wire.desk.messages import HEARTBEAT
 
 
 class Beat(Enum):

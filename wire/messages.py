@@ -14,7 +14,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from wire.desk import DeskMessage
+from wire.desk.messages import DeskMessage
 
 # -- records carried inside messages ------------------------------------------------------
 #
@@ -530,7 +530,7 @@ RECORD_TYPES: dict[str, type[Entry] | type[StoredMessage] | type[Alias]] = {
     "Alias": Alias,
 }
 
-from wire.desk import DESK_TYPES  # noqa: E402  (desk messages join the closed set)
+from wire.desk.messages import DESK_TYPES  # noqa: E402  (desk messages join the closed set)
 
 MESSAGE_TYPES.update(DESK_TYPES)
 

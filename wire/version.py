@@ -19,7 +19,8 @@ import re
 from collections.abc import Iterable
 from types import ModuleType
 
-from wire import desk, messages
+from wire import messages
+from wire.desk import messages as desk
 
 #: Raise by one when a field's meaning changes but its name and type do not.
 REVISION = 2

@@ -11,7 +11,7 @@ import itertools
 from collections import defaultdict
 from typing import Any, TypeVar
 
-from registry.desk_actions import (
+from registry.desk.actions import (
     Action,
     Close,
     KeepPlaces,
@@ -22,8 +22,8 @@ from registry.desk_actions import (
     SessionLine,
     SessionStarted,
 )
-from registry.desk_queue import DeskQueue
-from wire.desk import (
+from registry.desk.queue import DeskQueue
+from wire.desk.messages import (
     DeskEnd,
     DeskJoin,
     DeskLeave,
@@ -35,7 +35,7 @@ from wire.desk import (
     DeskRoomRequest,
     DeskServe,
 )
-from wire.desk_text import ALL_TOPICS
+from wire.desk.text import ALL_TOPICS
 from wire.version import WIRE_VERSION
 
 M = TypeVar("M")

@@ -8,9 +8,9 @@ from desk_harness import Desk
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.desk_admission import Limits, holder, room_is_full, source_refusal
-from registry.desk_people import Person
-from wire.desk import DeskQueued, DeskRefused
+from registry.desk.admission import Limits, holder, room_is_full, source_refusal
+from registry.desk.people import Person
+from wire.desk.messages import DeskQueued, DeskRefused
 
 #: What the attacker does, once per step: join (under which key, for which topic, saying
 #: words of crisis or not), then drop the connection or keep it.

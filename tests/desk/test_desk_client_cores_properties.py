@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peer.desk_actions import (
+from peer.desk.actions import (
     Action,
     Connect,
     DeskClientCore,
@@ -20,9 +20,9 @@ from peer.desk_actions import (
     KeptPlace,
     Send,
 )
-from peer.desk_duty import OperatorCore
-from peer.desk_person import PersonCore
-from wire.desk import (
+from peer.desk.duty import OperatorCore
+from peer.desk.person import PersonCore
+from wire.desk.messages import (
     DeskCrisis,
     DeskEnded,
     DeskLine,
@@ -38,7 +38,7 @@ from wire.desk import (
     DeskServed,
     DeskSession,
 )
-from wire.desk_text import ALL_TOPICS, EST_TYPICAL
+from wire.desk.text import ALL_TOPICS, EST_TYPICAL
 from wire.reliable import IdMaker
 
 LINES = [

@@ -1,12 +1,12 @@
-"""registry/desk_console_topics.py: what the registry's console serves, kept across a
+"""registry/desk/console_topics.py: what the registry's console serves, kept across a
 restart; a file the registry could not have written means every topic, said in one line."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from registry.desk_console_topics import CONSOLE_TOPICS_FILE, ConsoleTopics
-from wire.desk_text import ALL_TOPICS
+from registry.desk.console_topics import CONSOLE_TOPICS_FILE, ConsoleTopics
+from wire.desk.text import ALL_TOPICS
 
 
 def test_kept_topics_round_trip_and_every_topic_is_no_file(tmp_path: Path) -> None:

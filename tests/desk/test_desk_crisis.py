@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from desk_harness import Desk
 
-from registry.desk_actions import KeptPlace, SessionLine, SessionStarted
-from registry.desk_limits import ARRIVALS_INTERVAL
-from wire.desk import (
+from registry.desk.actions import KeptPlace, SessionLine, SessionStarted
+from registry.desk.limits import ARRIVALS_INTERVAL
+from wire.desk.messages import (
     CRISIS_DESCRIPTION,
     CRISIS_TOPIC,
     CRISIS_WAITING,
@@ -20,7 +20,7 @@ from wire.desk import (
     DeskServed,
     DeskSession,
 )
-from wire.desk_text import MAX_SAID_CHARS, MAX_SAID_LINES, keep_said, render_operator
+from wire.desk.text import MAX_SAID_CHARS, MAX_SAID_LINES, keep_said, render_operator
 
 
 def busy_desk() -> Desk:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peer.desk_actions import (
+from peer.desk.actions import (
     ANSWER_TIMEOUT,
     Action,
     Connect,
@@ -12,8 +12,8 @@ from peer.desk_actions import (
     SetPrompt,
     Show,
 )
-from peer.desk_duty import OperatorCore
-from wire.desk import (
+from peer.desk.duty import OperatorCore
+from wire.desk.messages import (
     DeskEnd,
     DeskEnded,
     DeskLeave,
@@ -27,7 +27,7 @@ from wire.desk import (
     DeskServe,
     DeskSession,
 )
-from wire.desk_text import ALL_TOPICS
+from wire.desk.text import ALL_TOPICS
 from wire.reliable import IdMaker
 
 ALREADY = "Cannot go on duty: an operator named ann is already on duty."

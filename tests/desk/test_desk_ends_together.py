@@ -7,9 +7,16 @@ from __future__ import annotations
 
 from desk_harness import Desk
 
-from registry.desk_actions import SessionStarted
-from registry.desk_queue import NOBODY_WAITING
-from wire.desk import DeskEnded, DeskNotice, DeskPosition, DeskQueued, DeskServed, DeskSession
+from registry.desk.actions import SessionStarted
+from registry.desk.queue import NOBODY_WAITING
+from wire.desk.messages import (
+    DeskEnded,
+    DeskNotice,
+    DeskPosition,
+    DeskQueued,
+    DeskServed,
+    DeskSession,
+)
 
 
 def ann_serving_dan_carol_waiting() -> Desk:

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.desk_estimate import ALPHA, MIN_HISTORY, Average, Estimate, Estimator
-from registry.desk_limits import TYPICAL_SESSION
-from wire.desk import EST_MEASURED, EST_NOBODY, EST_TYPICAL
-from wire.desk_text import format_estimate
+from registry.desk.estimate import ALPHA, MIN_HISTORY, Average, Estimate, Estimator
+from registry.desk.limits import TYPICAL_SESSION
+from wire.desk.messages import EST_MEASURED, EST_NOBODY, EST_TYPICAL
+from wire.desk.text import format_estimate
 
 
 def test_the_first_sample_seeds_the_average() -> None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from desk_harness import Desk
 
-from peer.desk_actions import Action, Connect, Drop, Send, Show
-from peer.desk_duty import OperatorCore, cut_short
-from peer.desk_person import PersonCore
-from registry.desk_actions import Send as DeskSend
-from registry.desk_limits import GRACE
-from wire.desk import (
+from peer.desk.actions import Action, Connect, Drop, Send, Show
+from peer.desk.duty import OperatorCore, cut_short
+from peer.desk.person import PersonCore
+from registry.desk.actions import Send as DeskSend
+from registry.desk.limits import GRACE
+from wire.desk.messages import (
     EST_TYPICAL,
     HEARTBEAT,
     DeskEnded,
@@ -26,7 +26,7 @@ from wire.desk import (
     DeskServed,
     DeskSession,
 )
-from wire.desk_text import ALL_TOPICS
+from wire.desk.text import ALL_TOPICS
 from wire.reliable import IdMaker
 
 H = HEARTBEAT

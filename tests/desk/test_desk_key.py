@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from net.operator_key import key_path, read_key
-from registry import desk_key
-from registry.desk_key import DeskKeyError, key_matches, load_or_create_key
+from registry.desk import key as desk_key
+from registry.desk.key import DeskKeyError, key_matches, load_or_create_key
 
 
 def test_a_key_is_made_once_private_and_kept(tmp_path: Path) -> None:

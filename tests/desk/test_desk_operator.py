@@ -10,10 +10,10 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from net.noise import public_bytes
 from net.secure_stream import SecureStream
-from peer.desk_duty import OperatorCore
-from peer.desk_runner import DeskRunner
-from peer.desk_terminal import EndOfInput
-from wire.desk import DeskEnded, DeskLeave, DeskOnDuty, DeskOperator, DeskRefused
+from peer.desk.duty import OperatorCore
+from peer.desk.runner import DeskRunner
+from peer.desk.terminal import EndOfInput
+from wire.desk.messages import DeskEnded, DeskLeave, DeskOnDuty, DeskOperator, DeskRefused
 from wire.messages import Message
 from wire.reliable import IdMaker
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from desk_harness import ALL_TOPICS, Desk
 
-from registry.desk_actions import KeepOperators
-from wire.desk import DeskOnDuty, DeskOperator, DeskRefused
+from registry.desk.actions import KeepOperators
+from wire.desk.messages import DeskOnDuty, DeskOperator, DeskRefused
 from wire.version import WIRE_VERSION
 
 ANN_KEY, EVE_KEY = "A" * 43, "E" * 43

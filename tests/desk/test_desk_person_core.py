@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peer.desk_actions import (
+from peer.desk.actions import (
     ANSWER_TIMEOUT,
     Action,
     Ask,
@@ -18,8 +18,8 @@ from peer.desk_actions import (
     SetPrompt,
     Show,
 )
-from peer.desk_person import CRISIS_NOTICE_WAIT, REFRESH, PersonCore
-from wire.desk import (
+from peer.desk.person import CRISIS_NOTICE_WAIT, REFRESH, PersonCore
+from wire.desk.messages import (
     EST_MEASURED,
     DeskCrisis,
     DeskEnded,
@@ -33,7 +33,7 @@ from wire.desk import (
     DeskRefused,
     DeskServed,
 )
-from wire.desk_text import DEFAULT_CRISIS_NOTICE, EST_TYPICAL, MAX_DESK_LINE
+from wire.desk.text import DEFAULT_CRISIS_NOTICE, EST_TYPICAL, MAX_DESK_LINE
 from wire.reliable import IdMaker
 
 PHONE = "07700900606"

@@ -1,4 +1,4 @@
-"""registry/desk_places.py: the waiting room kept on disk across a registry that stopped."""
+"""registry/desk/places.py: the waiting room kept on disk across a registry that stopped."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import stat
 from dataclasses import replace
 from pathlib import Path
 
-from registry.desk_actions import KeptPlace
-from registry.desk_places import _FIELDS, PLACES_FILE, PlacesFile
-from wire.desk_text import MAX_SAID_LINES
+from registry.desk.actions import KeptPlace
+from registry.desk.places import _FIELDS, PLACES_FILE, PlacesFile
+from wire.desk.text import MAX_SAID_LINES
 
 PLACES = (
     KeptPlace(

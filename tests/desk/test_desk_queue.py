@@ -9,10 +9,10 @@ from dataclasses import replace
 import pytest
 from desk_harness import PHONES, Desk
 
-from registry.desk_actions import Close, KeptPlace, SessionEnded, SessionLine, SessionStarted
-from registry.desk_limits import ARRIVALS_INTERVAL, GRACE, RECLAIM_WINDOW, RESTART_SETTLE
-from registry.desk_queue import WRONG_KEY
-from wire.desk import (
+from registry.desk.actions import Close, KeptPlace, SessionEnded, SessionLine, SessionStarted
+from registry.desk.limits import ARRIVALS_INTERVAL, GRACE, RECLAIM_WINDOW, RESTART_SETTLE
+from registry.desk.queue import WRONG_KEY
+from wire.desk.messages import (
     EST_MEASURED,
     EST_NOBODY,
     EST_TYPICAL,
@@ -30,7 +30,7 @@ from wire.desk import (
     DeskServed,
     DeskSession,
 )
-from wire.desk_text import DEFAULT_CRISIS_NOTICE, mask_phone, render_operator, render_person
+from wire.desk.text import DEFAULT_CRISIS_NOTICE, mask_phone, render_operator, render_person
 from wire.version import WIRE_VERSION, wire_refusal
 
 
@@ -1024,8 +1024,8 @@ def test_kept_places_nobody_takes_back_soon_after_a_restart_are_given_up() -> No
 def test_the_reconnect_window_leaves_room_for_the_clients_backoff() -> None:
     # a living client is back at most RETRY_MAX after a refused attempt, or CONNECT_TIMEOUT
     # plus RETRY_MAX after one nobody answered; the window must hold that with room to spare
-    from peer.desk_actions import RETRY_MAX
-    from peer.desk_runner import CONNECT_TIMEOUT
+    from peer.desk.actions import RETRY_MAX
+    from peer.desk.runner import CONNECT_TIMEOUT
 
     assert RECLAIM_WINDOW >= 1.5 * (CONNECT_TIMEOUT + RETRY_MAX)
     assert RESTART_SETTLE < RECLAIM_WINDOW < GRACE

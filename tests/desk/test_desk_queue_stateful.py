@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from registry.desk_people import Operator, Person
-from wire.desk import (
+from registry.desk.people import Operator, Person
+from wire.desk.messages import (
     DeskEnded,
     DeskMessage,
     DeskPosition,

@@ -1,12 +1,12 @@
-"""Transcripts on disk (registry/desk_records.py): what a file reads."""
+"""Transcripts on disk (registry/desk/records.py): what a file reads."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from registry.desk_actions import SessionEnded, SessionLine, SessionStarted
-from registry.desk_records import TRANSCRIPT_DIR, TranscriptStore
-from wire.desk import CRISIS_WAITING
+from registry.desk.actions import SessionEnded, SessionLine, SessionStarted
+from registry.desk.records import TRANSCRIPT_DIR, TranscriptStore
+from wire.desk.messages import CRISIS_WAITING
 
 
 def test_a_transcript_begins_with_the_danger_mark_and_what_was_typed_while_waiting(

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from desk_harness import Desk
 
-from registry.desk_limits import GRACE, RECLAIM_WINDOW, RESTART_SETTLE
-from wire.desk import (
+from registry.desk.limits import GRACE, RECLAIM_WINDOW, RESTART_SETTLE
+from wire.desk.messages import (
     EST_KEPT,
     DeskNotice,
     DeskOnDuty,
@@ -17,7 +17,7 @@ from wire.desk import (
     DeskServed,
     DeskSession,
 )
-from wire.desk_text import format_estimate, render_operator
+from wire.desk.text import format_estimate, render_operator
 
 
 def two_sessions() -> tuple[Desk, dict[str, str]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from peer.desk_actions import (
+from peer.desk.actions import (
     Action,
     DeskClientCore,
     Exit,
@@ -17,10 +17,10 @@ from peer.desk_actions import (
     PutTyped,
     Show,
 )
-from peer.desk_held_place import HeldPlace
-from peer.desk_runner import Connected, DeskRunner, Lost, NotConnected, Received
-from peer.desk_terminal import Typed
-from wire.desk import DeskNotice
+from peer.desk.held_place import HeldPlace
+from peer.desk.runner import Connected, DeskRunner, Lost, NotConnected, Received
+from peer.desk.terminal import Typed
+from wire.desk.messages import DeskNotice
 from wire.messages import Ack
 from wire.reliable import IdMaker
 

@@ -14,15 +14,15 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from net.noise import public_bytes
 from net.operator_key import key_path, read_key
 from net.secure_stream import SecureStream
-from registry.desk_history import HISTORY_FILE
-from registry.desk_queue import NOBODY_WAITING
-from registry.desk_service import (
+from registry.desk.history import HISTORY_FILE
+from registry.desk.queue import NOBODY_WAITING
+from registry.desk.service import (
     READ_CHUNK,
     DeskService,
     accept_secure,
 )
 from wire.codec import encode
-from wire.desk import (
+from wire.desk.messages import (
     EST_MEASURED,
     EST_TYPICAL,
     DeskEnded,
@@ -569,7 +569,7 @@ def test_encode_is_the_wire_format() -> None:
 
 
 def test_each_person_is_known_by_the_address_they_joined_from(tmp_path: Path) -> None:
-    # the per-address limit (registry.desk_limits.MAX_PER_ADDRESS) counts what this records
+    # the per-address limit (registry.desk.limits.MAX_PER_ADDRESS) counts what this records
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
         _alice = await joined(connect, join("Alice"), DeskQueued)  # held: dropped, it closes
         assert [p.address for p in desk.queue.waiting] == ["127.0.0.1"]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wire.desk import (
+from wire.desk.messages import (
     EST_MEASURED,
     EST_NOBODY,
     EST_TYPICAL,
@@ -23,7 +23,7 @@ from wire.desk import (
     DeskServe,
     DeskSession,
 )
-from wire.desk_text import (
+from wire.desk.text import (
     ALL_TOPICS,
     DEFAULT_CRISIS_NOTICE,
     MAX_CRISIS_LINES,

@@ -2,7 +2,7 @@
 people still waiting once the desk has handed over everyone it could.
 
 The adapter holds hand-overs for a few turns of its event loop whenever a message that may
-hand someone over is read (a join included: `registry.desk_service.HANDS_OVER`), so these
+hand someone over is read (a join included: `registry.desk.service.HANDS_OVER`), so these
 tests hold and release the core as it does.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from desk_harness import Desk
 
-from registry.desk_limits import RESTART_SETTLE
-from wire.desk import DeskNotice, DeskServed, DeskSession
+from registry.desk.limits import RESTART_SETTLE
+from wire.desk.messages import DeskNotice, DeskServed, DeskSession
 
 LEE = "+1 555 000 0300"
 

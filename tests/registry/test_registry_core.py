@@ -18,7 +18,7 @@ from registry.core import (
     RegistryCore,
 )
 from registry.credentials import check_password, hash_password
-from registry.desk_key import key_matches
+from registry.desk.key import key_matches
 from registry.flood import NAME_PASSWORD_EVERY
 from registry.mailboxes import MAIL_PART, MAIL_PART_ITEMS
 from registry.pushes import WINDOW

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from registry import desk_service
+from registry.desk import service as desk_service
 from registry.server import RegistryServer
 from tests.desk.test_desk_service import Client, join
-from wire.desk import DeskLine, DeskNotice, DeskQueued, DeskQueueInfo, DeskQueueRequest
+from wire.desk.messages import DeskLine, DeskNotice, DeskQueued, DeskQueueInfo, DeskQueueRequest
 
 pytestmark = pytest.mark.timeout(10)
 

@@ -10,7 +10,7 @@ import pytest
 
 from registry.server import RegistryServer
 from tests.desk.test_desk_service import Client, join
-from wire.desk import DeskLine, DeskServed
+from wire.desk.messages import DeskLine, DeskServed
 
 pytestmark = pytest.mark.timeout(10)
 

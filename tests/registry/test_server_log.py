@@ -14,7 +14,7 @@ from registry.server import RegistryServer
 from registry.storage import Storage
 from registry.table import Record, Table
 from wire.codec import encode
-from wire.desk import DeskJoin
+from wire.desk.messages import DeskJoin
 from wire.messages import (
     ChannelPost,
     Deregister,

@@ -91,7 +91,7 @@ def as_object(message: Message) -> dict[str, Any]:
 
 def test_every_message_type_has_a_strategy() -> None:
     assert set(MESSAGE_STRATEGIES) == set(MESSAGE_TYPES)
-    # Generic: covers the help desk types that wire/desk.py adds to the closed set too.
+    # Generic: covers the help desk types that wire/desk/messages.py adds to the closed set too.
 
 
 @pytest.mark.parametrize("name", sorted(MESSAGE_TYPES))

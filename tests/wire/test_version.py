@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from wire import desk, messages
+from wire import messages
+from wire.desk import messages as desk
 from wire.version import REVISION, WIRE_VERSION, fingerprint, wire_refusal
 
 REPO = Path(__file__).resolve().parents[2]

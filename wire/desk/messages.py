@@ -191,7 +191,7 @@ class DeskOnDuty:
 class DeskSession:
     """The operator now serves this person. The full phone number travels only here, and so
     do the description and `said`, the lines with words of crisis the person typed while
-    waiting, earliest first (see wire.desk_text.keep_said). `crisis` says why they may be
+    waiting, earliest first (see wire.desk.text.keep_said). `crisis` says why they may be
     in danger (CRISIS_*, "")."""
 
     id: str
@@ -220,7 +220,7 @@ class DeskRoom:
     connected: tuple[bool, ...]
     crisis: tuple[str, ...]
     #: after a restart, the operator each person is kept for ("" for none: see
-    #: registry.desk_queue.DeskQueue.restore), and for how many seconds more at most
+    #: registry.desk.queue.DeskQueue.restore), and for how many seconds more at most
     kept_for: tuple[str, ...] = ()
     kept_left: tuple[int, ...] = ()
 

@@ -4,7 +4,7 @@ session ends (its person put back at the front when it was cut short).
 
 from __future__ import annotations
 
-from registry.desk_actions import (
+from registry.desk.actions import (
     Action,
     Close,
     ConnId,
@@ -14,10 +14,10 @@ from registry.desk_actions import (
     SessionLine,
     SessionStarted,
 )
-from registry.desk_line import WaitingLine
-from registry.desk_people import Operator, Person, Session, name_for_log
-from wire.desk import DeskEnded, DeskLine, DeskPosition, DeskServed, DeskSession
-from wire.desk_text import MAX_DESK_LINE, format_duration, scrub_phone
+from registry.desk.line import WaitingLine
+from registry.desk.people import Operator, Person, Session, name_for_log
+from wire.desk.messages import DeskEnded, DeskLine, DeskPosition, DeskServed, DeskSession
+from wire.desk.text import MAX_DESK_LINE, format_duration, scrub_phone
 from wire.names import name_key
 from wire.shown_text import clean
 

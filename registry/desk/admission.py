@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from registry.credentials import same_secret
-from registry.desk_people import Person
+from registry.desk.people import Person
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ The registry hands every TCP connection whose first frame is a desk message to
 operator too, once the registry calls `set_console_output`; its lines come in through
 `console_line` and are parsed exactly like those of `ChatApp -o`.
 
-Run as `python -m registry.desk_service --port 0 --data-dir DIR` for a standalone desk
+Run as `python -m registry.desk.service --port 0 --data-dir DIR` for a standalone desk
 (tests and trials): it prints `desk listening on HOST:PORT` and serves until stopped.
 """
 
@@ -34,7 +34,7 @@ from net.keys import load_or_make_key
 from net.listener import enable_keepalive, has_hung_up
 from net.operator_key import key_path
 from net.secure_stream import KeyGiven, SecureStream
-from registry.desk_actions import (
+from registry.desk.actions import (
     Action,
     Close,
     ConnId,
@@ -46,16 +46,16 @@ from registry.desk_actions import (
     SessionLine,
     SessionStarted,
 )
-from registry.desk_console_topics import ConsoleTopics
-from registry.desk_estimate import Estimator
-from registry.desk_history import History, HistoryFile
-from registry.desk_key import DeskKeyError, load_or_create_key
-from registry.desk_limits import GRACE, MAX_WAITING, RECLAIM_WINDOW, TYPICAL_SESSION
-from registry.desk_people import Operator
-from registry.desk_places import PlacesFile
-from registry.desk_queue import DeskQueue
-from registry.desk_records import TranscriptStore
-from wire.desk import (
+from registry.desk.console_topics import ConsoleTopics
+from registry.desk.estimate import Estimator
+from registry.desk.history import History, HistoryFile
+from registry.desk.key import DeskKeyError, load_or_create_key
+from registry.desk.limits import GRACE, MAX_WAITING, RECLAIM_WINDOW, TYPICAL_SESSION
+from registry.desk.people import Operator
+from registry.desk.places import PlacesFile
+from registry.desk.queue import DeskQueue
+from registry.desk.records import TranscriptStore
+from wire.desk.messages import (
     DESK_TYPES,
     HEARTBEAT,
     DeskEnd,
@@ -67,7 +67,7 @@ from wire.desk import (
     DeskOperator,
     DeskServe,
 )
-from wire.desk_text import (
+from wire.desk.text import (
     ALL_TOPICS,
     DEFAULT_CRISIS_NOTICE,
     OPERATOR_HELP,
@@ -134,14 +134,14 @@ class DeskService:
         typical_session: float = TYPICAL_SESSION,
     ) -> None:
         """`data_dir` is the registry's data directory (transcripts go in a folder of it,
-        and the operator key is kept there: see registry.desk_key); `log` receives log
+        and the operator key is kept there: see registry.desk.key); `log` receives log
         lines, never holding a full phone number; `crisis_notice` replaces the default
         text shown for topic 1; `grace` is how many seconds a waiting person's place is kept
         after a lost connection; `heartbeat` the seconds of silence after which a connection
-        is asked for a sign of life (taken as lost after twice that: `wire.desk.HEARTBEAT`);
+        is asked for a sign of life (taken as lost after twice that: `HEARTBEAT`);
         `typical_session` the seconds a session is taken to last in the wait estimates
         until enough have been measured. Nothing runs until `start`. Raises DeskKeyError
-        (registry.desk_key) when the operator key file holds no usable key, OSError when a
+        (registry.desk.key) when the operator key file holds no usable key, OSError when a
         key can be neither read nor made, or ValueError for a `heartbeat` or
         `typical_session` not above 0."""
         notice = clean_crisis_notice(crisis_notice or "") or DEFAULT_CRISIS_NOTICE
@@ -779,9 +779,9 @@ async def _serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m registry.desk_service`: a desk on its own, without the rest of the
+    """`python -m registry.desk.service`: a desk on its own, without the rest of the
     registry, for tests and trials."""
-    parser = argparse.ArgumentParser(prog="python -m registry.desk_service")
+    parser = argparse.ArgumentParser(prog="python -m registry.desk.service")
     parser.add_argument("--bind", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--data-dir", type=Path, required=True)

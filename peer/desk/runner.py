@@ -2,7 +2,7 @@
 or the operator's) with a real terminal, TCP connection, clock and held-place file.
 
 Everything arrives as one stream of events on a queue, handled one at a time: what the
-user types (from `peer.desk_terminal`), the frames of the current connection, that
+user types (from `peer.desk.terminal`), the frames of the current connection, that
 connection ending, a connection attempt's outcome. Each connection has a number; events of
 an older one are dropped, so the core only ever hears of the connection it asked for last.
 Time passing is the core's `next_wake`, handed over as `tick`.
@@ -25,7 +25,7 @@ from net.keys import Pins, load_or_make_key
 from net.listener import enable_keepalive
 from net.registry_key import ask_key, pinned_key
 from net.secure_stream import SecureStream
-from peer.desk_actions import (
+from peer.desk.actions import (
     Action,
     Ask,
     Connect,
@@ -41,9 +41,9 @@ from peer.desk_actions import (
     SetPrompt,
     Show,
 )
-from peer.desk_held_place import HeldPlace
-from peer.desk_terminal import EndOfInput, Screen, Terminal, Typed
-from wire.desk import DeskMessage
+from peer.desk.held_place import HeldPlace
+from peer.desk.terminal import EndOfInput, Screen, Terminal, Typed
+from wire.desk.messages import DeskMessage
 from wire.errors import DecodeError, OtherVersion
 from wire.messages import Message
 

@@ -1,13 +1,13 @@
 """Who the help desk knows: a person asking for help, an operator on duty, a session
-between them (plain records, changed only by `registry.desk_queue.DeskQueue`).
+between them (plain records, changed only by `registry.desk.queue.DeskQueue`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from registry.desk_actions import ConnId
-from wire.desk_text import mask_phone
+from registry.desk.actions import ConnId
+from wire.desk.text import mask_phone
 from wire.shown_text import clean
 
 
@@ -34,7 +34,9 @@ class Person:
     # two are kept for each other (see DeskQueue.restore)
     awaits: str = ""
     awaits_until: float = 0.0
-    crisis: str = ""  # why they may be in danger (wire.desk CRISIS_*), "" if nothing says so
+    crisis: str = (
+        ""  # why they may be in danger (wire.desk.messages CRISIS_*), "" if nothing says so
+    )
     # the lines of crisis typed while waiting (keep_said), for their operator
     said: tuple[str, ...] = ()
     alerted_at: float = float("-inf")  # when operators were last told of their words

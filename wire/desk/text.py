@@ -1,6 +1,6 @@
 """What the help desk says and accepts, shared by the registry, the operator and the person.
 
-Pure functions over `wire.desk` messages: the topic menu, the rules for phone numbers and
+Pure functions over `wire.desk.messages` messages: the topic menu, the rules for phone numbers and
 how they are masked, how durations and estimates read, how an operator's command line is
 parsed, and how each desk message is shown to an operator or to a person. The registry's
 console operator and `ChatApp -o` use the same parser and renderer, so they behave alike.
@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from wire.desk import (
+from wire.desk.messages import (
     CRISIS_DESCRIPTION,
     CRISIS_TOPIC,
     CRISIS_WAITING,
@@ -76,7 +76,7 @@ def speaks_of_crisis(text: str) -> bool:
     return CRISIS_WORDS.search(text) is not None
 
 
-#: Why someone may be in danger, as an operator reads it (wire.desk CRISIS_*).
+#: Why someone may be in danger, as an operator reads it (wire.desk.messages CRISIS_*).
 CRISIS_REASONS: dict[str, str] = {
     CRISIS_TOPIC: "chose topic 1",
     CRISIS_DESCRIPTION: "their description speaks of it",

@@ -38,14 +38,14 @@ Rules, as the issue states them and as decided where it was silent (docs/DESK.md
 
 from __future__ import annotations
 
-from registry.desk_actions import Action, Close, ConnId, KeepOperators, Log, Send, SessionLine
-from registry.desk_admission import holder, room_is_full, source_refusal
-from registry.desk_key import key_matches
-from registry.desk_limits import ARRIVALS_INTERVAL
-from registry.desk_notices import WaitingNotices
-from registry.desk_people import Operator, Person, name_for_log, sorted_topics
-from registry.desk_restart import AfterRestart
-from wire.desk import (
+from registry.desk.actions import Action, Close, ConnId, KeepOperators, Log, Send, SessionLine
+from registry.desk.admission import holder, room_is_full, source_refusal
+from registry.desk.key import key_matches
+from registry.desk.limits import ARRIVALS_INTERVAL
+from registry.desk.notices import WaitingNotices
+from registry.desk.people import Operator, Person, name_for_log, sorted_topics
+from registry.desk.restart import AfterRestart
+from wire.desk.messages import (
     DeskCrisis,
     DeskEnd,
     DeskEnded,
@@ -64,7 +64,7 @@ from wire.desk import (
     DeskRoomRequest,
     DeskServe,
 )
-from wire.desk_text import (
+from wire.desk.text import (
     ALREADY_ON_DUTY,
     CRISIS_REASONS,
     DANGER_MARK,

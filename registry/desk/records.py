@@ -32,8 +32,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from net.files import open_regular
-from registry.desk_actions import SessionEnded, SessionLine, SessionStarted
-from wire.desk_text import CRISIS_REASONS, DANGER_MARK, format_duration, topic_label
+from registry.desk.actions import SessionEnded, SessionLine, SessionStarted
+from wire.desk.text import CRISIS_REASONS, DANGER_MARK, format_duration, topic_label
 
 #: The transcripts' folder inside the registry's data directory.
 TRANSCRIPT_DIR = "desk-transcripts"

@@ -1,7 +1,7 @@
 """The state of the help desk's core and what every part of it shares: who is waiting,
 on duty and connected, the places to keep on disk, and how a line is logged or noticed.
-The parts are layers over it (`registry.desk_line`, `desk_sessions`, `desk_restart`,
-`desk_danger`), joined in `registry.desk_queue.DeskQueue`.
+The parts are layers over it (`registry.desk.line`, `desk_sessions`, `desk_restart`,
+`desk_danger`), joined in `registry.desk.queue.DeskQueue`.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
-from registry.desk_actions import Action, ConnId, KeepPlaces, KeptPlace, Log, Send
-from registry.desk_admission import Limits
-from registry.desk_estimate import Estimator
-from registry.desk_limits import (
+from registry.desk.actions import Action, ConnId, KeepPlaces, KeptPlace, Log, Send
+from registry.desk.admission import Limits
+from registry.desk.estimate import Estimator
+from registry.desk.limits import (
     DANGER_ROOM,
     GRACE,
     MAX_PER_ADDRESS,
@@ -21,9 +21,9 @@ from registry.desk_limits import (
     PUSH_INTERVAL,
     RECLAIM_WINDOW,
 )
-from registry.desk_people import Operator, Person, Session
-from wire.desk import HEARTBEAT, DeskNotice
-from wire.desk_text import DEFAULT_CRISIS_NOTICE, phone_key, scrub_phone
+from registry.desk.people import Operator, Person, Session
+from wire.desk.messages import HEARTBEAT, DeskNotice
+from wire.desk.text import DEFAULT_CRISIS_NOTICE, phone_key, scrub_phone
 from wire.heartbeat import Heartbeat
 from wire.shown_text import clean
 
@@ -100,7 +100,7 @@ class DeskState:
         # (person, the connection it was for, what it answers, whether a place came back)
         self._answers_held: list[tuple[Person, ConnId, str, bool]] = []
         # the notices of the waiting room due to operators, sent once hand-overs are made
-        # (registry.desk_notices): people who joined, operators who came on duty
+        # (registry.desk.notices): people who joined, operators who came on duty
         self._arrivals: list[Person] = []
         self._briefings: list[Operator] = []
 

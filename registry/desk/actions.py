@@ -1,4 +1,4 @@
-"""What the help desk's core (`registry.desk_queue.DeskQueue`) asks its adapter to do.
+"""What the help desk's core (`registry.desk.queue.DeskQueue`) asks its adapter to do.
 
 Frozen dataclasses, one per kind of action: frames to send to a connection, connections to
 close, log lines, transcript records, and the waiting room to keep on disk. Connections are
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wire.desk import DeskMessage
+from wire.desk.messages import DeskMessage
 
 ConnId = str
 
@@ -41,7 +41,7 @@ class Log:
 class SessionStarted:
     """A session began: start its transcript. `phone` is masked already, and `said` (the
     lines of crisis typed while waiting) scrubbed of the number; `crisis` is why the person
-    may be in danger (wire.desk CRISIS_*, "" if nothing says so)."""
+    may be in danger (wire.desk.messages CRISIS_*, "" if nothing says so)."""
 
     session: str
     name: str

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from net.files import is_finite_number, parse_json, read_text, replace_durably
-from registry.desk_actions import KeptPlace
-from wire.desk_text import CRISIS_REASONS, TOPICS, keep_said, normalise_phone
+from registry.desk.actions import KeptPlace
+from wire.desk.text import CRISIS_REASONS, TOPICS, keep_said, normalise_phone
 
 #: The file in the registry's data directory.
 PLACES_FILE = "desk-places.json"

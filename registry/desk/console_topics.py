@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from net.files import os_reason, parse_json, read_text, replace_durably
-from wire.desk_text import ALL_TOPICS, TOPICS
+from wire.desk.text import ALL_TOPICS, TOPICS
 
 #: The file in the registry's data directory.
 CONSOLE_TOPICS_FILE = "desk-console.json"

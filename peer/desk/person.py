@@ -9,12 +9,12 @@ itself until the grace period is over; the token is kept in a file (`KeepPlace`)
 restarted client takes the place back (`FindPlace`).
 
 Phases: form, connecting (the first connection), joining, waiting, served, reconnecting,
-leaving, done. Events and actions: peer.desk_actions; the adapter: peer.desk_runner.
+leaving, done. Events and actions: peer.desk.actions; the adapter: peer.desk.runner.
 """
 
 from __future__ import annotations
 
-from peer.desk_actions import (
+from peer.desk.actions import (
     ANSWER_TIMEOUT,
     LEAVE_TIMEOUT,
     RETRY_FIRST,
@@ -36,7 +36,7 @@ from peer.desk_actions import (
     style_of,
     unreachable,
 )
-from wire.desk import (
+from wire.desk.messages import (
     HEARTBEAT,
     DeskCrisis,
     DeskEnd,
@@ -51,7 +51,7 @@ from wire.desk import (
     DeskRefused,
     DeskServed,
 )
-from wire.desk_text import (
+from wire.desk.text import (
     CRISIS_TOPICS,
     DEFAULT_CRISIS_NOTICE,
     DESCRIBE_TOPICS,

@@ -2,7 +2,7 @@
 restart would start again from the typical session length, and the estimates shown to
 the first people after it would be guesses again.
 
-The history is the estimator's averages (registry.desk_estimate: a count, a mean and a
+The history is the estimator's averages (registry.desk.estimate: a count, a mean and a
 mean deviation, overall and per topic): being exponentially weighted, they are already
 "recent history", the newest sessions weighing most, and they are all the estimator
 needs. No names, numbers or times of day are in the file.
@@ -15,8 +15,8 @@ import math
 from pathlib import Path
 
 from net.files import os_reason, read_text, replace_durably
-from registry.desk_estimate import Average
-from wire.desk_text import TOPICS
+from registry.desk.estimate import Average
+from wire.desk.text import TOPICS
 
 #: The file in the registry's data directory, beside the other desk files.
 HISTORY_FILE = "desk-history.json"

@@ -1,6 +1,6 @@
 """`ChatApp -o <name> <server-ip> <server-port>`: serving at the help desk (issue 4).
 
-The operator's logic is `peer.desk_duty.OperatorCore`; `peer.desk_runner` runs it over the
+The operator's logic is `peer.desk.duty.OperatorCore`; `peer.desk.runner` runs it over the
 terminal and a TCP connection to the registry's desk. This module finds the operator key
 and starts the run.
 """
@@ -17,10 +17,10 @@ from pathlib import Path
 from net.files import InUse, default_dir
 from net.keys import Pins
 from net.operator_key import key_path, read_key
-from peer.desk_duty import OperatorCore
-from peer.desk_held_place import hold_client_lock, operator_lock, state_root
-from peer.desk_runner import DeskRunner
-from peer.desk_terminal import use_colour
+from peer.desk.duty import OperatorCore
+from peer.desk.held_place import hold_client_lock, operator_lock, state_root
+from peer.desk.runner import DeskRunner
+from peer.desk.terminal import use_colour
 from wire.reliable import IdMaker
 
 #: The environment variable that gives an operator the registry's operator key.
@@ -124,13 +124,13 @@ async def run_operator(
 def _main(argv: list[str]) -> int:
     if len(argv) != 3 or not argv[2].isdigit():
         print(
-            "usage: python -m peer.desk_operator <name> <server-ip> <server-port>", file=sys.stderr
+            "usage: python -m peer.desk.operator <name> <server-ip> <server-port>", file=sys.stderr
         )
         return 2
     tty = sys.stdin.isatty()
     key = find_operator_key(tty)
     if key is None:
-        print(f"python -m peer.desk_operator: {NO_KEY}", file=sys.stderr)
+        print(f"python -m peer.desk.operator: {NO_KEY}", file=sys.stderr)
         return 2
     try:
         return asyncio.run(run_operator(argv[0], argv[1], int(argv[2]), key=key, stdin_is_tty=tty))

@@ -30,9 +30,9 @@ GRACE = 120.0
 RESTART_SETTLE = 5.0
 #: Seconds after a restart within which a place kept on disk must be taken back, or it is
 #: given up (see `restore`). A client still running reconnects by itself: it tries again at
-#: most 4 s after a failed attempt (peer.desk_actions.RETRY_MAX), and an attempt that gets
+#: most 4 s after a failed attempt (peer.desk.actions.RETRY_MAX), and an attempt that gets
 #: no answer at all (the registry's machine still coming up) fails after 5 s
-#: (peer.desk_runner.CONNECT_TIMEOUT); so it is back within 9 s of the desk listening, and
+#: (peer.desk.runner.CONNECT_TIMEOUT); so it is back within 9 s of the desk listening, and
 #: 15 s leaves room for a loaded machine and the join's round trip. A place nobody takes
 #: back by then belongs to someone who gave up while the registry was down (closed the
 #: client, or typed `.quit` and the desk never heard): held for the whole grace period, it

@@ -10,11 +10,11 @@ longer there.
 
 from __future__ import annotations
 
-from registry.desk_actions import Action
-from registry.desk_danger import DangerAlerts
-from registry.desk_limits import ARRIVALS_INTERVAL, ARRIVALS_NAMED
-from registry.desk_people import Operator, Person
-from wire.desk_text import speaks_of_crisis, topic_label
+from registry.desk.actions import Action
+from registry.desk.danger import DangerAlerts
+from registry.desk.limits import ARRIVALS_INTERVAL, ARRIVALS_NAMED
+from registry.desk.people import Operator, Person
+from wire.desk.text import speaks_of_crisis, topic_label
 from wire.shown_text import clean
 
 

@@ -37,8 +37,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from registry.desk_limits import TYPICAL_SESSION
-from wire.desk import EST_MEASURED, EST_NOBODY, EST_TYPICAL
+from registry.desk.limits import TYPICAL_SESSION
+from wire.desk.messages import EST_MEASURED, EST_NOBODY, EST_TYPICAL
 
 #: Weight of the newest session length in the moving average: a quarter, so that the
 #: last few sessions say most and one odd session does not swing the estimate.

@@ -19,9 +19,9 @@ from net.files import (
     read_text,
     replace_durably,
 )
-from peer.desk_actions import KeptPlace
-from peer.desk_place_secret import load_or_make_secret, place_name
-from wire.desk_text import TOPICS, phone_key
+from peer.desk.actions import KeptPlace
+from peer.desk.place_secret import load_or_make_secret, place_name
+from wire.desk.text import TOPICS, phone_key
 from wire.names import name_key
 
 #: Seconds a held-place file's "last alive" time may lie ahead of the clock: the clock may
@@ -35,7 +35,7 @@ class HeldPlace:
     """The token of a place in the waiting room, kept in a file so that a restarted client
     takes the place back. One file per desk address and phone number (however it is
     written: `phone_key`), named by an HMAC of both under this client's secret
-    (`peer.desk_place_secret`): the name says nothing of the number to anyone without the
+    (`peer.desk.place_secret`): the name says nothing of the number to anyone without the
     secret. Readable only by this user. Without a usable folder nothing is kept."""
 
     def __init__(self, root: Path, ip: str, port: int, phone: str) -> None:

@@ -1,7 +1,7 @@
 """The help desk of a registry that cannot run it (its operator key file holds no key): chat
 goes on, and every desk client is told in one line that the desk is closed here.
 
-It stands where `registry.desk_service.DeskService` would, with the part of its surface the
+It stands where `registry.desk.service.DeskService` would, with the part of its surface the
 registry uses; it keeps nothing and hands nobody over.
 """
 
@@ -15,8 +15,8 @@ from pathlib import Path
 
 from net.listener import has_hung_up
 from net.secure_stream import SecureStream
-from wire.desk import DeskEnded, DeskGiveUp, DeskMessage, DeskRefused
-from wire.desk_text import is_operator_command
+from wire.desk.messages import DeskEnded, DeskGiveUp, DeskMessage, DeskRefused
+from wire.desk.text import is_operator_command
 from wire.messages import Message
 from wire.reliable import IdMaker
 
@@ -34,7 +34,7 @@ class ClosedDesk:
 
     def __init__(self, key_path: Path, problem: str) -> None:
         """`problem` is the one line that says what is wrong with `key_path` and how to put
-        it right (registry.desk_key.DeskKeyError)."""
+        it right (registry.desk.key.DeskKeyError)."""
         self.key_path = key_path
         self.problem = problem
         self._new_id = IdMaker(secrets.token_hex(4))

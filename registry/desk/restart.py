@@ -5,12 +5,12 @@ registry that stops without closing the desk").
 
 from __future__ import annotations
 
-from registry.desk_actions import Action, KeptPlace, Log
-from registry.desk_admission import room_is_full
-from registry.desk_limits import RESTART_SETTLE
-from registry.desk_people import Operator, Person, name_for_log
-from registry.desk_sessions import Sessions
-from wire.desk_text import crisis_reason, format_duration, stronger_crisis
+from registry.desk.actions import Action, KeptPlace, Log
+from registry.desk.admission import room_is_full
+from registry.desk.limits import RESTART_SETTLE
+from registry.desk.people import Operator, Person, name_for_log
+from registry.desk.sessions import Sessions
+from wire.desk.text import crisis_reason, format_duration, stronger_crisis
 from wire.names import name_key
 from wire.shown_text import clean
 

@@ -1,9 +1,9 @@
 """What the help-desk clients' cores ask for, and the events they are driven by.
 
-`peer.desk_person.PersonCore` (`ChatApp -d`) and `peer.desk_duty.OperatorCore`
+`peer.desk.person.PersonCore` (`ChatApp -d`) and `peer.desk.duty.OperatorCore`
 (`ChatApp -o`) are sans-IO state machines, like the peer's and the registry's cores
 (DESIGN.md section 2): each method takes one event with `now` (monotonic seconds) and
-returns the actions to carry out, in order. `peer.desk_runner` carries them out over a
+returns the actions to carry out, in order. `peer.desk.runner` carries them out over a
 real terminal, TCP connection and clock; the tests drive the cores directly.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from wire.desk import HEARTBEAT, DeskLeave, DeskMessage, DeskPing, DeskPong
-from wire.desk_text import format_duration
+from wire.desk.messages import HEARTBEAT, DeskLeave, DeskMessage, DeskPing, DeskPong
+from wire.desk.text import format_duration
 from wire.heartbeat import Beat, Heartbeat
 from wire.reliable import IdMaker
 
@@ -163,7 +163,7 @@ def style_of(line: str) -> str:
 
 
 class DeskClientCore:
-    """What `peer.desk_runner` drives: one method per event, each returning actions. The
+    """What `peer.desk.runner` drives: one method per event, each returning actions. The
     events that only one of the clients expects answer nothing here."""
 
     def __init__(
@@ -199,7 +199,7 @@ class DeskClientCore:
 
     def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]:
         """The user typed a line, begun at `begun` (None: `now`): on a terminal its first
-        key, otherwise the moment it was read (see `peer.desk_terminal.Typed`). A notice
+        key, otherwise the moment it was read (see `peer.desk.terminal.Typed`). A notice
         shown at an earlier `now` had not been seen when the line was begun if `begun` is
         before it."""
         raise NotImplementedError

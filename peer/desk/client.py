@@ -1,8 +1,8 @@
 """`ChatApp -d <server-ip> <server-port>`: asking the help desk for help (issue 4, seed 000).
 
-The person's logic is `peer.desk_person.PersonCore`; `peer.desk_runner` runs it over the
+The person's logic is `peer.desk.person.PersonCore`; `peer.desk.runner` runs it over the
 terminal and a TCP connection to the registry's desk, keeping the held-place file
-(`peer.desk_held_place`) under the per-user state directory, so that restarting
+(`peer.desk.held_place`) under the per-user state directory, so that restarting
 `ChatApp -d` within the grace period takes the place back.
 """
 
@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 
 from net.files import InUse
-from peer.desk_held_place import PERSON_LOCK, hold_client_lock, state_root
-from peer.desk_person import PersonCore
-from peer.desk_runner import DeskRunner
-from peer.desk_terminal import use_colour
+from peer.desk.held_place import PERSON_LOCK, hold_client_lock, state_root
+from peer.desk.person import PersonCore
+from peer.desk.runner import DeskRunner
+from peer.desk.terminal import use_colour
 from wire.reliable import IdMaker
 
 
@@ -64,7 +64,7 @@ async def run_desk_client(
 
 def _main(argv: list[str]) -> int:
     if len(argv) != 2 or not argv[1].isdigit():
-        print("usage: python -m peer.desk_client <server-ip> <server-port>", file=sys.stderr)
+        print("usage: python -m peer.desk.client <server-ip> <server-port>", file=sys.stderr)
         return 2
     try:
         return asyncio.run(run_desk_client(argv[0], int(argv[1]), stdin_is_tty=sys.stdin.isatty()))

@@ -5,18 +5,18 @@ one waits; `.serve 1,3` limits the topics, `.room` lists the waiting room, `.end
 session and takes the next person, `.help` lists the commands, `.quit` (or Ctrl-C, or the
 end of input) goes off duty. Any other line goes to the person being served. The parser
 and the way each desk message reads are shared with the registry's console operator
-(`wire.desk_text`), so both behave alike.
+(`wire.desk.text`), so both behave alike.
 
 A connection lost while on duty is made again and again (the registry restarted, or the
 network blinked) until the operator is back on duty or leaves: the session in progress
 ends (its person goes back to the front of the waiting room), and the operator comes back
-serving the same topics. Events and actions: peer.desk_actions; the adapter:
-peer.desk_runner.
+serving the same topics. Events and actions: peer.desk.actions; the adapter:
+peer.desk.runner.
 """
 
 from __future__ import annotations
 
-from peer.desk_actions import (
+from peer.desk.actions import (
     ANSWER_TIMEOUT,
     LEAVE_TIMEOUT,
     RETRY_FIRST,
@@ -32,7 +32,7 @@ from peer.desk_actions import (
     style_of,
     unreachable,
 )
-from wire.desk import (
+from wire.desk.messages import (
     HEARTBEAT,
     DeskEnd,
     DeskEnded,
@@ -44,7 +44,7 @@ from wire.desk import (
     DeskServe,
     DeskSession,
 )
-from wire.desk_text import (
+from wire.desk.text import (
     ALL_TOPICS,
     ALREADY_ON_DUTY,
     parse_operator_line,

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import math
 
-from registry.desk_actions import Action, Send
-from registry.desk_estimate import Busy, Estimate
-from registry.desk_people import Operator, Person, sorted_topics
-from registry.desk_state import DeskState
-from wire.desk import EST_KEPT, EST_MEASURED, DeskOnDuty, DeskQueued, DeskRoom
-from wire.desk_text import TOPICS
+from registry.desk.actions import Action, Send
+from registry.desk.estimate import Busy, Estimate
+from registry.desk.people import Operator, Person, sorted_topics
+from registry.desk.state import DeskState
+from wire.desk.messages import EST_KEPT, EST_MEASURED, DeskOnDuty, DeskQueued, DeskRoom
+from wire.desk.text import TOPICS
 from wire.names import name_key
 
 

@@ -4,12 +4,12 @@ the front of the line (docs/DESK.md, "Someone who may be in danger").
 
 from __future__ import annotations
 
-from registry.desk_actions import Action, Send
-from registry.desk_limits import ARRIVALS_INTERVAL
-from registry.desk_line import WaitingLine
-from registry.desk_people import Operator, Person, name_for_log
-from wire.desk import CRISIS_WAITING, DeskCrisis, DeskFirst
-from wire.desk_text import (
+from registry.desk.actions import Action, Send
+from registry.desk.limits import ARRIVALS_INTERVAL
+from registry.desk.line import WaitingLine
+from registry.desk.people import Operator, Person, name_for_log
+from wire.desk.messages import CRISIS_WAITING, DeskCrisis, DeskFirst
+from wire.desk.text import (
     CRISIS_REASONS,
     DANGER_MARK,
     MAX_PERSON_NAME,

@@ -1,4 +1,4 @@
-"""The secret that names a help-desk client's held-place files (`peer.desk_held_place`): random,
+"""The secret that names a help-desk client's held-place files (`peer.desk.held_place`): random,
 made at first use, kept in the client's data folder readable by its user only.
 
 A place file is named by an HMAC of the desk's address and the phone number under this secret,
