@@ -22,6 +22,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
+import msgspec
+
 from registry import mailbox
 from registry.actions import (
     Action,
@@ -630,7 +632,7 @@ class RegistryCore:
             # record with the same token, and the mail would stay with the new name.
             what = f"registration of {holder.name} (asked as {msg.name}) from {_fmt(addr)}"
             record = holder
-            msg = dataclasses.replace(msg, name=holder.name)
+            msg = msgspec.structs.replace(msg, name=holder.name)
         if record is None and (reserved := self._reserved(msg.name, None, now)):
             self._refuse(msg.id, addr, reserved, what, out)
             return

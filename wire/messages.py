@@ -1,8 +1,9 @@
 """The closed set of ChatApp messages.
 
-Every message is a frozen dataclass with an `id` unique per sender. Replies name the
-request they answer in `reply_to`. The same types travel in both directions and over both
-transports (UDP datagrams and length-prefixed TCP frames); only the framing differs.
+Every message is a frozen Struct (`wire.base.WireMessage`) with an `id` unique per sender.
+Replies name the request they answer in `reply_to`. The same types travel in both
+directions and over both transports (UDP datagrams and length-prefixed TCP frames); only
+the framing differs.
 
 Fields use "" for "none" (no token, no password) so that every field has one JSON type.
 `MESSAGE_TYPES` is the complete set; the codec refuses any other type name.
@@ -10,17 +11,15 @@ Fields use "" for "none" (no token, no password) so that every field has one JSO
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from typing import NamedTuple
 
+from wire.base import Id, Int, Items, WireMessage
 from wire.desk.messages import DeskMessage
 
 # -- records carried inside messages ------------------------------------------------------
 #
-# Records are named tuples, not dataclasses: they arrive by the thousand (a table of 500
-# rows to each of 500 peers as they join), and a tuple is built from a decoded JSON array
-# in one step and written back as one by the JSON encoder itself, at a third of the cost.
+# Records are named tuples: they travel as JSON arrays in field order, not as objects, so
+# that a table of 500 rows costs no field names 500 times over.
 
 
 class Entry(NamedTuple):
@@ -32,7 +31,7 @@ class Entry(NamedTuple):
 
     name: str
     ip: str
-    port: int
+    port: Int
     online: bool
     key: str = ""
 
@@ -98,31 +97,28 @@ class StoredMessage(NamedTuple):
 # -- replies ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Ack:
+class Ack(WireMessage, frozen=True):
     """The request or push `reply_to` arrived and was handled."""
 
-    id: str
-    reply_to: str
+    id: Id
+    reply_to: Id
 
 
-@dataclass(frozen=True, slots=True)
-class Acks:
+class Acks(WireMessage, frozen=True):
     """Several requests or pushes, `replies`, arrived and were handled: one answer for the
     messages that shared a datagram (or a pass of the sender's event loop), so a burst of
     pushes costs one ack datagram, not one per message. Means exactly what an Ack for each
     of `replies` would mean."""
 
-    id: str
-    replies: tuple[str, ...]
+    id: Id
+    replies: Items[Id]
 
 
-@dataclass(frozen=True, slots=True)
-class Refused:
+class Refused(WireMessage, frozen=True):
     """The request `reply_to` was refused; `reason` is a sentence for the user."""
 
-    id: str
-    reply_to: str
+    id: Id
+    reply_to: Id
     reason: str
 
 
@@ -135,23 +131,21 @@ def version_refusal(kind: str) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class TooBig:
+class TooBig(WireMessage, frozen=True):
     """The answer to `reply_to` does not fit a datagram: ask again over TCP (like DNS's TC bit)."""
 
-    id: str
-    reply_to: str
+    id: Id
+    reply_to: Id
 
 
-@dataclass(frozen=True, slots=True)
-class Busy:
+class Busy(WireMessage, frozen=True):
     """The registry is too far behind to answer `reply_to` (a registration) now: send it
     again in `wait_ms` milliseconds. Said instead of an answer in a join storm, so that a
     peer waits rather than gives up while the registry catches up."""
 
-    id: str
-    reply_to: str
-    wait_ms: int
+    id: Id
+    reply_to: Id
+    wait_ms: Int
 
 
 # -- registration and the table -----------------------------------------------------------
@@ -163,8 +157,7 @@ def is_token(text: str) -> bool:
     return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
 
 
-@dataclass(frozen=True, slots=True)
-class Register:
+class Register(WireMessage, frozen=True):
     """Take `name` (first registration, `reg`, or a restart): `port` is the peer's client port.
 
     `token` is the secret from an earlier Welcome. The first time it is one the peer made
@@ -174,128 +167,117 @@ class Register:
     registry refuses another.
     """
 
-    id: str
+    id: Id
     name: str
-    port: int
+    port: Int
     token: str
     password: str
     wire: str
 
 
-@dataclass(frozen=True, slots=True)
-class Welcome:
+class Welcome(WireMessage, frozen=True):
     """Registration accepted: the token, the whole table, and the mailbox being handed over,
     or its first part when it is too big for one message (MoreMail brings the rest)."""
 
-    id: str
-    reply_to: str
+    id: Id
+    reply_to: Id
     name: str
     token: str
-    version: int
-    entries: tuple[Entry, ...]
-    mail: tuple[StoredMessage, ...]
-    aliases: tuple[Alias, ...]
+    version: Int
+    entries: Items[Entry]
+    mail: Items[StoredMessage]
+    aliases: Items[Alias]
 
 
-@dataclass(frozen=True, slots=True)
-class MailTaken:
+class MailTaken(WireMessage, frozen=True):
     """The peer has shown the stored messages `ids`: the registry may delete them now."""
 
-    id: str
+    id: Id
     name: str
     token: str
-    ids: tuple[str, ...]
+    ids: Items[str]
 
 
-@dataclass(frozen=True, slots=True)
-class MoreMail:
+class MoreMail(WireMessage, frozen=True):
     """Answer to MailTaken while the mailbox holds more: its next part, in the order the
     messages were saved. (With nothing left, the answer is an Ack.)"""
 
-    id: str
-    reply_to: str
-    mail: tuple[StoredMessage, ...]
+    id: Id
+    reply_to: Id
+    mail: Items[StoredMessage]
 
 
-@dataclass(frozen=True, slots=True)
-class Deregister:
+class Deregister(WireMessage, frozen=True):
     """`name` goes offline: `dereg`, or `/quit` (`quitting`, with an optional `farewell`)."""
 
-    id: str
+    id: Id
     name: str
     token: str
     quitting: bool
     farewell: str
 
 
-@dataclass(frozen=True, slots=True)
-class Keepalive:
+class Keepalive(WireMessage, frozen=True):
     """`name` is still here; answered with Alive carrying the table version."""
 
-    id: str
+    id: Id
     name: str
     token: str
 
 
-@dataclass(frozen=True, slots=True)
-class Alive:
+class Alive(WireMessage, frozen=True):
     """Answer to Keepalive: the registry's current table version, to spot missed changes."""
 
-    id: str
-    reply_to: str
-    version: int
+    id: Id
+    reply_to: Id
+    version: Int
 
 
-@dataclass(frozen=True, slots=True)
-class TableUpdate:
+class TableUpdate(WireMessage, frozen=True):
     """Pushed to online peers: the rows that changed to make table version `version`."""
 
-    id: str
-    version: int
-    entries: tuple[Entry, ...]
+    id: Id
+    version: Int
+    entries: Items[Entry]
 
 
-@dataclass(frozen=True, slots=True)
-class TableRequest:
+class TableRequest(WireMessage, frozen=True):
     """Ask for the whole table (a peer that missed a change)."""
 
-    id: str
+    id: Id
 
 
-@dataclass(frozen=True, slots=True)
-class TableSnapshot:
+class TableSnapshot(WireMessage, frozen=True):
     """The whole table at `version`, with the names recently given up by renames; a reply to
     TableRequest, or pushed after Saved(delivered)."""
 
-    id: str
-    reply_to: str
-    version: int
-    entries: tuple[Entry, ...]
-    aliases: tuple[Alias, ...]
+    id: Id
+    reply_to: Id
+    version: Int
+    entries: Items[Entry]
+    aliases: Items[Alias]
 
 
 # -- messages -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Chat:
+class Chat(WireMessage, frozen=True):
     """A direct message from `sender` to `to`, sent by the sender or delivered by the registry."""
 
-    id: str
+    id: Id
     sender: str
     to: str
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class SaveMessage:
+class SaveMessage(WireMessage, frozen=True):
     """Ask the registry to deliver or store a direct message; `id` is the Chat's own id.
     `text` is sealed to the recipient's `key` (peer/sealed_mail.py; "" for one that is not).
 
     Answered at once with Ack (accepted), then with a Saved push carrying the outcome.
     """
 
-    id: str
+    id: Id
     sender: str
     token: str
     to: str
@@ -303,56 +285,51 @@ class SaveMessage:
     key: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Saved:
+class Saved(WireMessage, frozen=True):
     """Outcome of SaveMessage `reply_to`: delivered by the registry itself, or stored on disk,
     or, with `refused` (a sentence for the user), neither: the recipient's mailbox is full."""
 
-    id: str
-    reply_to: str
+    id: Id
+    reply_to: Id
     to: str
     delivered: bool
     refused: str
 
 
-@dataclass(frozen=True, slots=True)
-class ChannelPost:
+class ChannelPost(WireMessage, frozen=True):
     """`send_all`: relay `text` to every other registered peer."""
 
-    id: str
+    id: Id
     sender: str
     token: str
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class Relayed:
+class Relayed(WireMessage, frozen=True):
     """Outcome of ChannelPost or RoomPost `reply_to`: every other member has it, or it
     waits in their mailbox, or is gone. The post's Ack says only that the registry has it;
     until this comes, the sender keeps the post and asks again now and then (the registry
     dedupes), so that a registry killed while relaying, which forgets the relay, relays it
     again. Sent once and not acked: asking again is what makes up for a lost one."""
 
-    id: str
-    reply_to: str
+    id: Id
+    reply_to: Id
 
 
-@dataclass(frozen=True, slots=True)
-class Restarted:
+class Restarted(WireMessage, frozen=True):
     """The registry has started again, with a table that counts the peer it is sent to
     online: what that peer kept while the registry was away (its outbox, posts awaiting
     their outcome) can go now, not at its next keepalive, which backs off to minutes while
     the registry is away. Sent once and not acked: a peer that misses it finds the registry
     back at its next keepalive, as before."""
 
-    id: str
+    id: Id
 
 
-@dataclass(frozen=True, slots=True)
-class ChannelMessage:
+class ChannelMessage(WireMessage, frozen=True):
     """A channel message relayed by the registry; `id` is the original post's id."""
 
-    id: str
+    id: Id
     sender: str
     text: str
 
@@ -360,42 +337,38 @@ class ChannelMessage:
 # -- rooms and renames --------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Join:
+class Join(WireMessage, frozen=True):
     """Enter `room` (created on demand), leaving any other room."""
 
-    id: str
+    id: Id
     name: str
     token: str
     room: str
 
 
-@dataclass(frozen=True, slots=True)
-class Leave:
+class Leave(WireMessage, frozen=True):
     """Leave the current room."""
 
-    id: str
+    id: Id
     name: str
     token: str
 
 
-@dataclass(frozen=True, slots=True)
-class RoomPost:
+class RoomPost(WireMessage, frozen=True):
     """Say `text` in `room`, the room the sender typed it in: refused unless the sender is
     in that room (a line kept while the registry was away never lands in another room)."""
 
-    id: str
+    id: Id
     sender: str
     token: str
     room: str
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class RoomMessage:
+class RoomMessage(WireMessage, frozen=True):
     """A room message relayed to a member; `history` marks replays shown on joining."""
 
-    id: str
+    id: Id
     sender: str
     room: str
     text: str
@@ -403,49 +376,44 @@ class RoomMessage:
     history: bool
 
 
-@dataclass(frozen=True, slots=True)
-class RoomNotice:
+class RoomNotice(WireMessage, frozen=True):
     """A line about `room` for its members: joins, leaves, quits, renames."""
 
-    id: str
+    id: Id
     room: str
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class RoomsRequest:
+class RoomsRequest(WireMessage, frozen=True):
     """Ask for the list of rooms."""
 
-    id: str
+    id: Id
 
 
-@dataclass(frozen=True, slots=True)
-class RoomList:
+class RoomList(WireMessage, frozen=True):
     """Answer to RoomsRequest: room names with their member counts, in the same order."""
 
-    id: str
-    reply_to: str
-    rooms: tuple[str, ...]
-    counts: tuple[int, ...]
+    id: Id
+    reply_to: Id
+    rooms: Items[str]
+    counts: Items[Int]
 
 
-@dataclass(frozen=True, slots=True)
-class Rename:
+class Rename(WireMessage, frozen=True):
     """Change `name` to `new_name`, keeping table entry, mailbox and room."""
 
-    id: str
+    id: Id
     name: str
     token: str
     new_name: str
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
+class Notice(WireMessage, frozen=True):
     """A line from the registry for the user (a quit announcement, a flood warning).
     `quitter` is the name that quit when it is a quit announcement, else "": a peer folds
     a burst of those into one line."""
 
-    id: str
+    id: Id
     text: str
     quitter: str = ""
 
@@ -542,11 +510,11 @@ SECRET_FIELDS = frozenset({"token", "password"})
 def for_log(message: object) -> str:
     """`message` as a verbose log line shows it: its fields, with tokens and passwords
     replaced by "…", so that a log or a transcript gives no one a name's proof."""
-    if not dataclasses.is_dataclass(message) or isinstance(message, type):
+    if not isinstance(message, WireMessage):
         return repr(message)
     fields = []
-    for field in dataclasses.fields(message):
-        value = getattr(message, field.name)
-        hidden = field.name in SECRET_FIELDS and value
-        fields.append(f"{field.name}={'…' if hidden else repr(value)}")
+    for name in message.__struct_fields__:
+        value = getattr(message, name)
+        hidden = name in SECRET_FIELDS and value
+        fields.append(f"{name}={'…' if hidden else repr(value)}")
     return f"{type(message).__name__}({', '.join(fields)})"

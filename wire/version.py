@@ -13,13 +13,13 @@ rather than let it register and then fail message by message.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import re
 from collections.abc import Iterable
 from types import ModuleType
 
 from wire import messages
+from wire.base import WireMessage
 from wire.desk import messages as desk
 
 #: Raise by one when a field's meaning changes but its name and type do not.
@@ -29,7 +29,7 @@ REVISION = 2
 
 
 def fingerprint(modules: Iterable[ModuleType], revision: int = REVISION) -> str:
-    """Eight hex digits naming the shape of every message (a dataclass) and record (a named
+    """Eight hex digits naming the shape of every message (a WireMessage) and record (a named
     tuple) defined in `modules`: the same for the same names, fields and field types (in
     field order) and `revision`, whatever the order of definition; different, in practice,
     for any other."""
@@ -38,10 +38,8 @@ def fingerprint(modules: Iterable[ModuleType], revision: int = REVISION) -> str:
         for name, obj in vars(module).items():
             if not isinstance(obj, type) or obj.__module__ != module.__name__:
                 continue
-            if dataclasses.is_dataclass(obj):
-                pairs = [(f.name, f.type) for f in dataclasses.fields(obj)]
-            elif issubclass(obj, tuple) and hasattr(obj, "_fields"):
-                # NamedTuple keeps each annotation as a ForwardRef: its text is the type's
+            if issubclass(obj, WireMessage) or (issubclass(obj, tuple) and hasattr(obj, "_fields")):
+                # each annotation as written (a NamedTuple keeps it as a ForwardRef)
                 hints = obj.__annotations__.items()
                 pairs = [(f, getattr(t, "__forward_arg__", t)) for f, t in hints]
             else:

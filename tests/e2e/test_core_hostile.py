@@ -5,7 +5,6 @@ junk datagrams and junk TCP streams stays up and keeps serving. Loopback only, b
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import random
@@ -252,7 +251,7 @@ def _is_record(tp: object) -> bool:
 
 def _field_names(cls: type[Any]) -> list[str]:
     """The fields of a message (a dataclass) or a record (a named tuple), in order."""
-    return list(cls._fields) if _is_record(cls) else [f.name for f in dataclasses.fields(cls)]
+    return list(cls._fields) if _is_record(cls) else list(cls.__struct_fields__)
 
 
 def _plain(tp: Any, values: dict[str, object]) -> object:

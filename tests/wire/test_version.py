@@ -3,7 +3,6 @@ with that (or a deliberate revision)."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 
 from wire import messages
+from wire.base import WireMessage
 from wire.desk import messages as desk
 from wire.version import REVISION, WIRE_VERSION, fingerprint, wire_refusal
 
@@ -18,11 +18,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def module(*shapes: tuple[str, list[tuple[str, str]]]) -> ModuleType:
-    """A module holding a dataclass per (name, [(field, type)]), defined in that order."""
+    """A module holding a message type per (name, [(field, type)]), defined in that order."""
     mod = ModuleType("shapes")
     for name, fields in shapes:
-        cls = dataclasses.make_dataclass(name, fields, frozen=True)
-        cls.__module__ = mod.__name__
+        namespace = {"__annotations__": dict(fields), "__module__": mod.__name__}
+        cls = type(name, (WireMessage,), namespace, frozen=True)
         setattr(mod, name, cls)
     return mod
 

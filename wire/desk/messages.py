@@ -1,13 +1,13 @@
-"""The help desk's messages (issue 4, seed 000): a waiting room served by operators.
+"""The help desk's messages: a waiting room served by operators (docs/DESK.md).
 
 A desk conversation is one TCP connection to the registry, framed like every other stream
-(DESIGN.md section 3). Its first frame says who connects: `DeskJoin` for a person asking
+(wire.framing). Its first frame says who connects: `DeskJoin` for a person asking
 for help, `DeskOperator` for an operator coming on duty. The registry answers with the
 messages below; the same types travel in both directions where that makes sense
 (`DeskLine`, `DeskLeave`, `DeskEnd`). A client that lost its connection and whose person
 left meanwhile opens one to give the place up: `DeskGiveUp`.
 
-Like `wire.messages`, every message is a frozen dataclass whose first field is `id`
+Like `wire.messages`, every message is a `wire.base.WireMessage` whose first field is `id`
 ("" meaning none) and whose fields are str, int, bool or tuples of those, so the generic
 codec carries them. This module must not import `wire.messages`: that module imports this
 one to add `DESK_TYPES` to the closed set.
@@ -21,7 +21,7 @@ who was serving them, up to `est_high` seconds).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from wire.base import Id, Int, Items, WireMessage
 
 #: `est_kind` values: a range in seconds from the typical session length (too few sessions
 #: have ended to measure them); a range in seconds from the sessions measured; nobody on
@@ -54,8 +54,7 @@ CRISIS_WAITING = "waiting"
 # -- first frames -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class DeskJoin:
+class DeskJoin(WireMessage, frozen=True):
     """A person asks for help: join the waiting room, or take back a held place.
 
     `phone` is the number as typed (the registry normalises and checks it); `topic` is
@@ -64,37 +63,35 @@ class DeskJoin:
     `wire` is the sender's `wire.version.WIRE_VERSION`: the registry refuses another.
     """
 
-    id: str
+    id: Id
     name: str
     phone: str
-    topic: int
+    topic: Int
     description: str
     token: str
     wire: str
 
 
-@dataclass(frozen=True, slots=True)
-class DeskOperator:
+class DeskOperator(WireMessage, frozen=True):
     """An operator comes on duty under `name`, serving the topics listed (1..6). `key` is
     the registry's operator key (its data directory's `desk-key`): only those given it may
     serve, since the person being served is shown to their operator with the full phone
     number. `wire` is the sender's `wire.version.WIRE_VERSION`: the registry refuses another."""
 
-    id: str
+    id: Id
     name: str
-    topics: tuple[int, ...]
+    topics: Items[Int]
     key: str
     wire: str
 
 
-@dataclass(frozen=True, slots=True)
-class DeskGiveUp:
+class DeskGiveUp(WireMessage, frozen=True):
     """A person who left (`.quit`) while their connection was lost gives up the place held
     for `token`, which must have come with the same `phone` (as typed). The registry
     answers `DeskEnded` and closes, whether it still held the place or not: nothing else
     happens on this connection. `wire` as in `DeskJoin`."""
 
-    id: str
+    id: Id
     phone: str
     token: str
     wire: str
@@ -103,16 +100,14 @@ class DeskGiveUp:
 # -- registry to person -------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class DeskCrisis:
+class DeskCrisis(WireMessage, frozen=True):
     """The crisis notice, sent before anything else to a person who chose topic 1."""
 
-    id: str
+    id: Id
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class DeskQueued:
+class DeskQueued(WireMessage, frozen=True):
     """Answer to `DeskJoin`: the person is in the waiting room.
 
     `token` takes the place back after a lost connection within `grace` seconds;
@@ -120,52 +115,49 @@ class DeskQueued:
     operators on duty serve the person's topic (0: nobody yet; the person may wait or leave).
     """
 
-    id: str
-    reply_to: str
+    id: Id
+    reply_to: Id
     token: str
-    topic: int
-    position: int
-    operators: int
-    grace: int
+    topic: Int
+    position: Int
+    operators: Int
+    grace: Int
     restored: bool
     est_kind: str
-    est_low: int
-    est_high: int
+    est_low: Int
+    est_high: Int
 
 
-@dataclass(frozen=True, slots=True)
-class DeskPosition:
+class DeskPosition(WireMessage, frozen=True):
     """Pushed when a waiting person's position or number of operators changes (at most
     once a second). Position 1 means the person is next."""
 
-    id: str
-    position: int
-    operators: int
+    id: Id
+    position: Int
+    operators: Int
     est_kind: str
-    est_low: int
-    est_high: int
+    est_low: Int
+    est_high: Int
 
 
-@dataclass(frozen=True, slots=True)
-class DeskQueueInfo:
+class DeskQueueInfo(WireMessage, frozen=True):
     """Answer to `DeskQueueRequest` (`.queue`): people ahead, seconds waited, estimate."""
 
-    id: str
-    reply_to: str
-    ahead: int
-    waited: int
-    operators: int
+    id: Id
+    reply_to: Id
+    ahead: Int
+    waited: Int
+    operators: Int
     est_kind: str
-    est_low: int
-    est_high: int
+    est_low: Int
+    est_high: Int
 
 
-@dataclass(frozen=True, slots=True)
-class DeskServed:
+class DeskServed(WireMessage, frozen=True):
     """The person's turn has come: operator `operator` serves them from now on, in the
     session `session` (which the person's lines name, like an operator's)."""
 
-    id: str
+    id: Id
     operator: str
     session: str
 
@@ -173,63 +165,59 @@ class DeskServed:
 # -- registry to operator -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class DeskOnDuty:
+class DeskOnDuty(WireMessage, frozen=True):
     """Answer to `DeskOperator` and `DeskServe`: the operator serves `topics`; `waiting`
     people are in the waiting room, held places and other topics included, of whom
     `yours` are there (connected) for one of `topics`: those the operator may be given."""
 
-    id: str
-    reply_to: str
+    id: Id
+    reply_to: Id
     name: str
-    topics: tuple[int, ...]
-    waiting: int
-    yours: int
+    topics: Items[Int]
+    waiting: Int
+    yours: Int
 
 
-@dataclass(frozen=True, slots=True)
-class DeskSession:
+class DeskSession(WireMessage, frozen=True):
     """The operator now serves this person. The full phone number travels only here, and so
     do the description and `said`, the lines with words of crisis the person typed while
     waiting, earliest first (see wire.desk.text.keep_said). `crisis` says why they may be
     in danger (CRISIS_*, "")."""
 
-    id: str
+    id: Id
     session: str
     name: str
     phone: str
-    topic: int
+    topic: Int
     description: str
-    waited: int
+    waited: Int
     crisis: str
-    said: tuple[str, ...]
+    said: Items[str]
 
 
-@dataclass(frozen=True, slots=True)
-class DeskRoom:
+class DeskRoom(WireMessage, frozen=True):
     """Answer to `DeskRoomRequest` (`.room`): the waiting room in order, as parallel
     tuples. Phones are masked; `connected` is false for a place held after a lost
     connection; `crisis` says why someone may be in danger (CRISIS_*, "" for nothing)."""
 
-    id: str
-    reply_to: str
-    names: tuple[str, ...]
-    topics: tuple[int, ...]
-    phones: tuple[str, ...]
-    waited: tuple[int, ...]
-    connected: tuple[bool, ...]
-    crisis: tuple[str, ...]
+    id: Id
+    reply_to: Id
+    names: Items[str]
+    topics: Items[Int]
+    phones: Items[str]
+    waited: Items[Int]
+    connected: Items[bool]
+    crisis: Items[str]
     #: after a restart, the operator each person is kept for ("" for none: see
     #: registry.desk.queue.DeskQueue.restore), and for how many seconds more at most
-    kept_for: tuple[str, ...] = ()
-    kept_left: tuple[int, ...] = ()
+    kept_for: Items[str] = ()
+    kept_left: Items[Int] = ()
 
 
 # -- either direction ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class DeskLine:
+class DeskLine(WireMessage, frozen=True):
     """A line of a session. From a client `sender` is ignored; the registry fills it in.
 
     `session` is the session it belongs to: a line names the one it was typed in, and the
@@ -237,23 +225,21 @@ class DeskLine:
     reach the next person, and a person's, sent back to the waiting room, the next operator.
     """
 
-    id: str
+    id: Id
     sender: str
     text: str
     session: str
 
 
-@dataclass(frozen=True, slots=True)
-class DeskEnd:
+class DeskEnd(WireMessage, frozen=True):
     """End the session `session` (`.end`; see DeskLine): an operator's `.end` for a session
     that is already over ends nothing, not the next one."""
 
-    id: str
+    id: Id
     session: str
 
 
-@dataclass(frozen=True, slots=True)
-class DeskEnded:
+class DeskEnded(WireMessage, frozen=True):
     """A session ended, or the connection is about to close: `reason` is a sentence.
 
     `requeued` is true when a person goes back to the front of the waiting room (their
@@ -263,87 +249,78 @@ class DeskEnded:
     knows which of its last lines were not heard. It is -1 in every other DeskEnded.
     """
 
-    id: str
+    id: Id
     reason: str
     requeued: bool
-    heard: int
+    heard: Int
 
 
-@dataclass(frozen=True, slots=True)
-class DeskPing:
+class DeskPing(WireMessage, frozen=True):
     """Either end asks the other for a sign of life after `HEARTBEAT` seconds of silence;
     the other answers at once with `DeskPong`. Nothing else follows from it."""
 
-    id: str
+    id: Id
 
 
-@dataclass(frozen=True, slots=True)
-class DeskPong:
+class DeskPong(WireMessage, frozen=True):
     """The sign of life that answers the `DeskPing` whose id is `reply_to`."""
 
-    id: str
-    reply_to: str
+    id: Id
+    reply_to: Id
 
 
-@dataclass(frozen=True, slots=True)
-class DeskLeave:
+class DeskLeave(WireMessage, frozen=True):
     """A person gives up their place (`.quit`); an operator goes off duty."""
 
-    id: str
+    id: Id
 
 
 # -- requests -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class DeskQueueRequest:
+class DeskQueueRequest(WireMessage, frozen=True):
     """A waiting person asks where they stand (`.queue`)."""
 
-    id: str
+    id: Id
 
 
-@dataclass(frozen=True, slots=True)
-class DeskServe:
+class DeskServe(WireMessage, frozen=True):
     """An operator changes the topics it serves (`.serve 1,3`)."""
 
-    id: str
-    topics: tuple[int, ...]
+    id: Id
+    topics: Items[Int]
 
 
-@dataclass(frozen=True, slots=True)
-class DeskRoomRequest:
+class DeskRoomRequest(WireMessage, frozen=True):
     """An operator asks for the waiting room (`.room`)."""
 
-    id: str
+    id: Id
 
 
-@dataclass(frozen=True, slots=True)
-class DeskFirst:
+class DeskFirst(WireMessage, frozen=True):
     """An operator puts the person at `position` of the waiting room (as `.room` numbers
     it, from 1) at its front (`.first 3`): someone who may be in danger, say. When `name`
     is not empty, it names the person instead (`.first Maria`, ignoring case), and
     `position` is 0: a number goes stale as people leave and join, a name does not."""
 
-    id: str
-    position: int
+    id: Id
+    position: Int
     name: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class DeskRefused:
+class DeskRefused(WireMessage, frozen=True):
     """A request was refused; `reason` is a sentence for the user. After a refused first
     frame the registry closes the connection."""
 
-    id: str
-    reply_to: str
+    id: Id
+    reply_to: Id
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class DeskNotice:
+class DeskNotice(WireMessage, frozen=True):
     """A line of information from the desk (someone is waiting, a line was too long)."""
 
-    id: str
+    id: Id
     text: str
 
 
