@@ -42,6 +42,7 @@ from wire.codec import (
 from wire.errors import DecodeError, OtherVersion
 from wire.framing import encode_frame
 from wire.messages import Ack, Acks, Message, Refused, TooBig, version_refusal
+from wire.refusals import RefusalCode
 from wire.reliable import IdMaker
 from wire.version import wire_refusal
 
@@ -678,12 +679,14 @@ class Endpoint:
             return None
         kind, request_id, wire = request
         reason = wire_refusal(wire, "peer") if wire else version_refusal(kind)
-        return Refused(self._new_id(), request_id, reason)
+        return Refused(self._new_id(), request_id, reason, RefusalCode.VERSION)
 
     def _version_refusal(self, exc: OtherVersion) -> Refused:
         """The answer to a request of another version of ChatApp, which this one cannot read:
         its sender is told why, rather than left to wait out its retries in silence."""
-        return Refused(self._new_id(), exc.request_id, version_refusal(exc.kind))
+        return Refused(
+            self._new_id(), exc.request_id, version_refusal(exc.kind), RefusalCode.VERSION
+        )
 
     async def _connect_and_send(self, addr: Addr, message: Message) -> None:
         key = self.key_at(addr)

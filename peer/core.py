@@ -48,8 +48,6 @@ from wire.codec import travels_by_stream
 from wire.keys import fingerprint, key_from_text
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
-    OFFLINE_REFUSAL,
-    REPLACED_REFUSAL,
     Ack,
     Acks,
     Alias,
@@ -85,10 +83,9 @@ from wire.messages import (
     TableUpdate,
     TooBig,
     Welcome,
-    is_replaced_refusal,
-    unknown_name,
 )
 from wire.names import name_key, name_problem
+from wire.refusals import RefusalCode
 from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
 from wire.version import WIRE_VERSION
 from wire.words import counted
@@ -1090,7 +1087,7 @@ class PeerCore:
     def _take_answer(self, message: Message, reply: Message, now: float, out: list[Action]) -> None:
         """Do what `reply`, the registry's answer to our request `message`, says."""
         if isinstance(reply, Refused):
-            self._refused(message, reply.reason, now, out)
+            self._refused(message, reply, now, out)
             return
         match message:
             case Register():
@@ -1152,12 +1149,13 @@ class PeerCore:
             case _:
                 pass
 
-    def _refused(self, message: Message, reason: str, now: float, out: list[Action]) -> None:
-        if is_replaced_refusal(reason):
-            self._replaced(reason, out)
+    def _refused(self, message: Message, refusal: Refused, now: float, out: list[Action]) -> None:
+        reason, code = refusal.reason, refusal.code
+        if code in (RefusalCode.REPLACED, RefusalCode.REPLACED_GONE):
+            self._replaced(refusal, out)
             return
         if (
-            reason == unknown_name(self.state.name)
+            code is RefusalCode.NAME_UNKNOWN
             and not isinstance(message, Register)
             and not self._renames_asked()
         ):
@@ -1177,12 +1175,12 @@ class PeerCore:
         if (
             isinstance(message, ChannelPost | RoomPost)
             and self._requests.accepted(message.id)
-            and not (isinstance(message, RoomPost) and self._offline_refusal(reason))
+            and not (isinstance(message, RoomPost) and self._offline_refusal(code))
         ):
             self._unconfirmed(message, reason, out)
             return
         if isinstance(message, RoomPost):
-            self._room_post_refused(message, reason, now, out)
+            self._room_post_refused(message, refusal, now, out)
             return
         if isinstance(message, SaveMessage | ChannelPost) and self._drop_from_outbox(message):
             self._kept_refused(message, reason, out)
@@ -1193,7 +1191,7 @@ class PeerCore:
             return
         out.append(Print(f"[{reason}]", "error"))
         if isinstance(message, Join):
-            self._rejoin_refused(message, reason, now, out)
+            self._rejoin_refused(message, refusal, now, out)
         if isinstance(message, Register):
             if not self._started:
                 self._never_started(out)
@@ -1212,7 +1210,7 @@ class PeerCore:
         if isinstance(message, SaveMessage | ChannelPost | Leave):
             self._drop_from_outbox(message)
 
-    def _replaced(self, reason: str, out: list[Action]) -> None:
+    def _replaced(self, refusal: Refused, out: list[Action]) -> None:
         """Another start of this peer took its name over while this one was stopped (kill
         -STOP, a laptop asleep): everything for the name goes there now. Say so, keep what
         this start sent and is not known delivered in the outbox on disk (sent by the next
@@ -1232,10 +1230,10 @@ class PeerCore:
         # (the data directory's) takes it back at its next start
         back = (
             ""
-            if reason.startswith(REPLACED_REFUSAL)
+            if refusal.code is RefusalCode.REPLACED
             else "; start ChatApp again to take the name back"
         )
-        line = f"[{reason} This start stops: it no longer sends as {name}{back}.]"
+        line = f"[{refusal.reason} This start stops: it no longer sends as {name}{back}.]"
         out.append(Print(line, "error"))
         undelivered = self.undelivered()
         # all of it as the outbox, so that what is kept after this event (`_settle`) is it
@@ -1271,14 +1269,15 @@ class PeerCore:
             self._request(self._register_message(), now, out, quiet=True)
 
     def _room_post_refused(
-        self, post: RoomPost, reason: str, now: float, out: list[Action]
+        self, post: RoomPost, refusal: Refused, now: float, out: list[Action]
     ) -> None:
         """Say which line was not sent, in full (it may have waited in the outbox: nothing
         else has it), and why. Refused as not in its room: we are in none here either.
         Refused as offline: the registry gave up on us, which took us out of the room; the
         line is kept, as one typed while the registry was down, and said in the room once
         we are back in it."""
-        if self._offline_refusal(reason):
+        reason = refusal.reason
+        if self._offline_refusal(refusal.code):
             if post not in self._outbox:
                 self._outbox.add(post)
             self._come_back(now, out)
@@ -1291,10 +1290,10 @@ class PeerCore:
             line = f"[You are no longer in {post.room}; /join {post.room} to go back.]"
             out.append(Print(line, "error"))
 
-    def _offline_refusal(self, reason: str) -> bool:
-        """Whether `reason` refused a request because the registry gave up on us, which
-        we are still registered to come back from (not going offline meanwhile)."""
-        return reason == OFFLINE_REFUSAL and self.state.registered and not self._deregistering()
+    def _offline_refusal(self, code: RefusalCode) -> bool:
+        """Whether a refusal of `code` refused a request because the registry gave up on
+        us, which we are still registered to come back from (not going offline meanwhile)."""
+        return code is RefusalCode.OFFLINE and self.state.registered and not self._deregistering()
 
     def _unconfirmed(self, post: ChannelPost | RoomPost, reason: str, out: list[Action]) -> None:
         """`post`, accepted by the registry earlier, was asked for again for want of its
@@ -1483,13 +1482,13 @@ class PeerCore:
             self.state.room = ""
         self._flush_outbox(now, out)
 
-    def _rejoin_refused(self, join: Join, reason: str, now: float, out: list[Action]) -> None:
+    def _rejoin_refused(self, join: Join, refusal: Refused, now: float, out: list[Action]) -> None:
         """The join for kept lines was refused: say each of them in full, as not sent."""
         if not self._room_return.answered(join):
             return
         for message in list(self._outbox):
             if isinstance(message, RoomPost):
-                self._room_post_refused(message, reason, now, out)
+                self._room_post_refused(message, refusal, now, out)
             elif isinstance(message, Leave):
                 self._drop_from_outbox(message)  # in no room already
 

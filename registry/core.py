@@ -96,6 +96,7 @@ from wire.messages import (
     unknown_name,
 )
 from wire.names import name_key, name_problem
+from wire.refusals import RefusalCode
 from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
 from wire.version import WIRE_VERSION, wire_refusal
 from wire.words import counted
@@ -604,7 +605,8 @@ class RegistryCore:
         if msg.wire != WIRE_VERSION:
             # checked first: the rest of its messages could not be read here either
             reason = wire_refusal(msg.wire, "peer")
-            self._refuse(msg.id, addr, reason, f"registration from {_fmt(addr)}", out)
+            what = f"registration from {_fmt(addr)}"
+            self._refuse(msg.id, addr, reason, what, out, RefusalCode.VERSION)
             return
         problem = name_problem(msg.name)
         if problem is None and not 1 <= msg.port <= 65535:
@@ -875,7 +877,8 @@ class RegistryCore:
             # registry (which forgets RENAME_GRACE): the owner's record, if the token says so
             record = self.table.records.get(self.table.former[name_key(name)])
         if record is None:
-            self._refuse(reply_to, addr, unknown_name(name), f"{what} of unknown {name}", out)
+            what = f"{what} of unknown {name}"
+            self._refuse(reply_to, addr, unknown_name(name), what, out, RefusalCode.NAME_UNKNOWN)
             return None
         token_ok = token_matches(token, record.token)
         key_ok = not record.key or self._key == record.key
@@ -905,13 +908,14 @@ class RegistryCore:
             # as if it held the name, which left it looking online to itself while
             # everything for the name went to the other. (A kept message, an outbox's,
             # keeps the id of the start that typed it: not checked.)
-            reason = replaced_refusal(
+            code, reason = replaced_refusal(
                 record.name,
                 _fmt(record.addr),
                 online=record.online,
                 deregistered=record.deregistered,
             )
-            self._refuse(reply_to, addr, reason, f"{what} of {name} from an earlier start", out)
+            what = f"{what} of {name} from an earlier start"
+            self._refuse(reply_to, addr, reason, what, out, code)
             return None
         if not key_ok:  # the token of a start whose name moved to another key since
             self._another_key(name, reply_to, addr, what, out)
@@ -1305,7 +1309,7 @@ class RegistryCore:
         record = self._authorised(name, token, addr, reply_to, what, out, fresh=fresh)
         if record is not None and not record.online:
             what = f"{what} of offline {name}"
-            self._refuse(reply_to, addr, OFFLINE_REFUSAL, what, out)
+            self._refuse(reply_to, addr, OFFLINE_REFUSAL, what, out, RefusalCode.OFFLINE)
             return None
         return record
 
@@ -1585,9 +1589,20 @@ class RegistryCore:
                 rows.append(Alias(old, record.name))
         return tuple(rows)
 
-    def _refuse(self, reply_to: str, addr: Addr, reason: str, what: str, out: list[Action]) -> None:
+    def _refuse(
+        self,
+        reply_to: str,
+        addr: Addr,
+        reason: str,
+        what: str,
+        out: list[Action],
+        code: RefusalCode = RefusalCode.OTHER,
+    ) -> None:
+        """Refuse the request `reply_to` from `addr`: `reason` for its user, `code` for its
+        program (what the peer acts on); `what` names the request in the log."""
         out.append(Log(f"refused {what}: {reason}"))
-        out.append(Send(addr, Refused(self._new_id(), reply_to, reason), self._asker()))
+        refusal = Refused(self._new_id(), reply_to, reason, code)
+        out.append(Send(addr, refusal, self._asker()))
 
     @contextlib.contextmanager
     def _asked_by(self, key: str) -> Iterator[None]:

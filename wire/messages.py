@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from wire.base import Id, Int, Items, WireMessage
 from wire.desk.messages import DeskMessage
+from wire.refusals import RefusalCode
 
 # -- records carried inside messages ------------------------------------------------------
 #
@@ -61,19 +62,18 @@ REPLACED_REFUSAL = "Another start of ChatApp now holds the name"
 REPLACED_GONE_REFUSAL = "Another start of ChatApp took the name"
 
 
-def replaced_refusal(name: str, where: str, *, online: bool, deregistered: bool) -> str:
-    """The reason of the Refused that tells a start it was replaced by the start of `name`
-    at `where`, true whatever that start did since: it holds the name (`online`), or it
-    went offline with a dereg or a quit (`deregistered`), or else as it stopped answering."""
+def replaced_refusal(
+    name: str, where: str, *, online: bool, deregistered: bool
+) -> tuple[RefusalCode, str]:
+    """The code and reason of the Refused that tells a start it was replaced by the start
+    of `name` at `where`, true whatever that start did since: it holds the name (`online`),
+    or it went offline with a dereg or a quit (`deregistered`), or else as it stopped
+    answering."""
     if online:
-        return f"{REPLACED_REFUSAL} {name}, at {where}."
+        return RefusalCode.REPLACED, f"{REPLACED_REFUSAL} {name}, at {where}."
     why = "it deregistered" if deregistered else "it stopped answering"
-    return f"{REPLACED_GONE_REFUSAL} {name} over, at {where}, and has since gone offline ({why})."
-
-
-def is_replaced_refusal(reason: str) -> bool:
-    """Whether `reason` is one `replaced_refusal` makes."""
-    return reason.startswith((REPLACED_REFUSAL, REPLACED_GONE_REFUSAL))
+    reason = f"{REPLACED_GONE_REFUSAL} {name} over, at {where}, and has since gone offline ({why})."
+    return RefusalCode.REPLACED_GONE, reason
 
 
 def unknown_name(name: str) -> str:
@@ -115,11 +115,13 @@ class Acks(WireMessage, frozen=True):
 
 
 class Refused(WireMessage, frozen=True):
-    """The request `reply_to` was refused; `reason` is a sentence for the user."""
+    """The request `reply_to` was refused; `reason` is a sentence for the user, `code` what
+    the refusal means to the program (the one to act on)."""
 
     id: Id
     reply_to: Id
     reason: str
+    code: RefusalCode = RefusalCode.OTHER
 
 
 def version_refusal(kind: str) -> str:

@@ -46,12 +46,12 @@ from wire.desk.messages import (
 )
 from wire.desk.text import (
     ALL_TOPICS,
-    ALREADY_ON_DUTY,
     parse_operator_line,
     render_operator,
     too_long_line,
 )
 from wire.names import name_problem
+from wire.refusals import RefusalCode
 from wire.reliable import IdMaker
 from wire.shown_text import clean
 from wire.version import WIRE_VERSION
@@ -95,6 +95,7 @@ class OperatorCore(DeskClientCore):
         self.topics: tuple[int, ...] = ALL_TOPICS
         self.on_duty = False  # went on duty in this run (the first DeskOnDuty came)
         self.refused = ""  # why the desk last refused us, if it did
+        self.refused_code: RefusalCode | None = None  # and what that meant
         self.reconnecting = False
         self._retry = self._retry_first
         self._retry_at: float | None = None
@@ -359,9 +360,9 @@ class OperatorCore(DeskClientCore):
 
     def _message(self, message: DeskMessage, now: float, out: list[Action]) -> None:
         refused = message.reason if isinstance(message, DeskRefused) else ""
-        if refused:
-            self.refused = refused
-        if self.reconnecting and ALREADY_ON_DUTY in refused:
+        if isinstance(message, DeskRefused):
+            self.refused, self.refused_code = refused, message.code
+        if self.reconnecting and refused and self.refused_code is RefusalCode.ALREADY_ON_DUTY:
             # the desk has not yet seen our old connection end (it checks it is alive):
             # the refusal closes this one, and the next try comes after it (`lost`)
             if refused != self._refusal:

@@ -21,6 +21,7 @@ from peer.desk.duty import OperatorCore
 from peer.desk.held_place import hold_client_lock, operator_lock, state_root
 from peer.desk.runner import DeskRunner
 from peer.desk.terminal import use_colour
+from wire.refusals import RefusalCode
 from wire.reliable import IdMaker
 
 #: The environment variable that gives an operator the registry's operator key.
@@ -70,7 +71,7 @@ def _remember_authorised(
     with contextlib.suppress(OSError):  # not kept: the key is asked for again next time
         if core.on_duty and key and runner.registry_key:
             pins.pin(label, runner.registry_key)
-        elif not key and "wrong operator key" in core.refused:
+        elif not key and core.refused_code is RefusalCode.OPERATOR_KEY:
             pins.forget(label)
 
 

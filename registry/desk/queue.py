@@ -86,6 +86,7 @@ from wire.desk.text import (
 from wire.heartbeat import Beat, Heartbeat
 from wire.names import name_key
 from wire.names import name_problem as operator_name_problem
+from wire.refusals import RefusalCode
 from wire.shown_text import clean
 from wire.version import WIRE_VERSION, wire_refusal
 
@@ -299,7 +300,8 @@ class DeskQueue(AfterRestart, WaitingNotices):
         their token: those behind move up now, not at the end of the grace period (or of
         RECLAIM_WINDOW, after a restart)."""
         if msg.wire != WIRE_VERSION:
-            return self._refuse(conn, msg.id, wire_refusal(msg.wire, "desk client"))
+            reason = wire_refusal(msg.wire, "desk client")
+            return self._refuse(conn, msg.id, reason, RefusalCode.VERSION)
         held = holder(self._tokens, msg.token)
         phone = normalise_phone(msg.phone)
         actions: list[Action] = []
@@ -328,9 +330,11 @@ class DeskQueue(AfterRestart, WaitingNotices):
             Close(conn, "gave up a place"),
         ]
 
-    def _refuse(self, conn: ConnId, reply_to: str, reason: str) -> list[Action]:
+    def _refuse(
+        self, conn: ConnId, reply_to: str, reason: str, code: RefusalCode = RefusalCode.OTHER
+    ) -> list[Action]:
         return [
-            Send(conn, DeskRefused(self._make_id(), reply_to, reason)),
+            Send(conn, DeskRefused(self._make_id(), reply_to, reason, code)),
             Close(conn, "refused: " + reason),
         ]
 
@@ -338,7 +342,7 @@ class DeskQueue(AfterRestart, WaitingNotices):
         reason = wire_refusal(msg.wire, what)
         return [
             Log(f"desk: refused {clean(msg.name)!r}: {reason}"),
-            *self._refuse(conn, msg.id, reason),
+            *self._refuse(conn, msg.id, reason, RefusalCode.VERSION),
         ]
 
     def _join(self, conn: ConnId, msg: DeskJoin, now: float) -> list[Action]:
@@ -458,7 +462,7 @@ class DeskQueue(AfterRestart, WaitingNotices):
             # checked first: a caller without the key learns nothing (not even who is on duty)
             return [
                 Log(f"desk: refused an operator calling itself {clean(msg.name)!r}: wrong key"),
-                *self._refuse(conn, msg.id, WRONG_KEY),
+                *self._refuse(conn, msg.id, WRONG_KEY, RefusalCode.OPERATOR_KEY),
             ]
         if msg.wire != WIRE_VERSION:
             return self._other_wire(conn, msg, "operator client")
@@ -466,13 +470,15 @@ class DeskQueue(AfterRestart, WaitingNotices):
         same = next(
             (o for o in self._operators.values() if name_key(o.name) == name_key(msg.name)), None
         )
+        code = RefusalCode.OTHER
         if problem is None and same is not None:
             # the name as it is on duty: `-o ANN` is refused because of ann
             problem = f"an operator named {same.name} {ALREADY_ON_DUTY}"
+            code = RefusalCode.ALREADY_ON_DUTY
         if problem is None and not all(t in TOPICS for t in msg.topics):
             problem = f"topics are 1 to {len(TOPICS)}"
         if problem is not None:
-            return self._refuse(conn, msg.id, f"Cannot go on duty: {problem}.")
+            return self._refuse(conn, msg.id, f"Cannot go on duty: {problem}.", code)
         operator = Operator(
             conn=conn,
             name=msg.name,

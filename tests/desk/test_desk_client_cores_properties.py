@@ -39,6 +39,7 @@ from wire.desk.messages import (
     DeskSession,
 )
 from wire.desk.text import ALL_TOPICS, EST_TYPICAL
+from wire.refusals import RefusalCode
 from wire.reliable import IdMaker
 
 LINES = [
@@ -82,8 +83,13 @@ TO_OPERATOR: list[DeskMessage] = [
     DeskSession("d", "s", "Tom", "07700900606", 5, "", 3, "", ()),
     DeskLine("d", "Tom", "hi", "s"),
     DeskEnded("d", "Tom ended the session.", False, -1),
-    DeskRefused("d", "o", "Cannot go on duty: an operator named ann is already on duty."),
-    DeskRefused("d", "o", "Wrong operator key."),
+    DeskRefused(
+        "d",
+        "o",
+        "Cannot go on duty: an operator named ann is already on duty.",
+        RefusalCode.ALREADY_ON_DUTY,
+    ),
+    DeskRefused("d", "o", "Wrong operator key.", RefusalCode.OPERATOR_KEY),
     DeskNotice("d", "notice"),
     DeskPing("d"),
     DeskPong("d", "o-9"),

@@ -28,6 +28,7 @@ from wire.desk.messages import (
     DeskSession,
 )
 from wire.desk.text import ALL_TOPICS
+from wire.refusals import RefusalCode
 from wire.reliable import IdMaker
 
 ALREADY = "Cannot go on duty: an operator named ann is already on duty."
@@ -236,7 +237,7 @@ def test_already_on_duty_while_reconnecting_is_said_once_and_tried_again() -> No
     for now in (0.5, 1.5):
         core.tick(now)
         core.connected(now)
-        out = core.received(DeskRefused("d", "o-3", ALREADY), now)
+        out = core.received(DeskRefused("d", "o-3", ALREADY, RefusalCode.ALREADY_ON_DUTY), now)
         assert Exit(1) not in out
         core.lost("the help desk closed the connection", now)
         assert shown(out) == ([f"[{ALREADY} Trying again.]"] if now == 0.5 else [])

@@ -15,6 +15,7 @@ from peer.desk.runner import DeskRunner
 from peer.desk.terminal import EndOfInput
 from wire.desk.messages import DeskEnded, DeskLeave, DeskOnDuty, DeskOperator, DeskRefused
 from wire.messages import Message
+from wire.refusals import RefusalCode
 from wire.reliable import IdMaker
 
 ALREADY = "Cannot go on duty: an operator named ann is already on duty."
@@ -86,7 +87,7 @@ async def _scripted_desk(answers: list[str]) -> tuple[asyncio.Server, list[Messa
         assert isinstance(hello, DeskOperator)
         answer = answers.pop(0)
         if answer == "refused":
-            send(DeskRefused("d", hello.id, ALREADY))
+            send(DeskRefused("d", hello.id, ALREADY, RefusalCode.ALREADY_ON_DUTY))
         else:
             send(DeskOnDuty("d", hello.id, hello.name, hello.topics, 0, 0))
         if answer == "stay":

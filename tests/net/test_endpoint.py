@@ -31,6 +31,7 @@ from wire.messages import (
     TooBig,
     version_refusal,
 )
+from wire.refusals import RefusalCode
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -149,13 +150,15 @@ def test_another_versions_request_is_refused_in_a_datagram_and_over_tcp() -> Non
         await loop.sock_sendto(sock, OTHER_REGISTER, server.address)
         answer = decode(await asyncio.wait_for(loop.sock_recv(sock, 65536), 5))
         sock.close()
-        assert answer == Refused(answer.id, "r-1", version_refusal("Register"))  # type: ignore[union-attr]
+        assert answer == Refused(answer.id, "r-1", version_refusal("Register"), RefusalCode.VERSION)  # type: ignore[union-attr]
         reader, writer = await asyncio.open_connection(*server.address)
         writer.write(len(OTHER_REGISTER).to_bytes(4, "big") + OTHER_REGISTER)
         received = await asyncio.wait_for(reader.read(), 5)  # the refusal, then EOF
         writer.close()
         (refused,) = StreamDecoder().feed(received)
-        assert refused == Refused(refused.id, "r-1", version_refusal("Register"))
+        assert refused == Refused(
+            refused.id, "r-1", version_refusal("Register"), RefusalCode.VERSION
+        )
         await server.close()
 
     asyncio.run(main())

@@ -43,6 +43,7 @@ from wire.messages import (
     RoomList,
     RoomMessage,
     RoomNotice,
+    RoomPost,
     Saved,
     SaveMessage,
     StoredMessage,
@@ -54,11 +55,15 @@ from wire.messages import (
     replaced_refusal,
     version_refusal,
 )
+from wire.refusals import RefusalCode
 
 SERVER = ("127.0.0.1", 5000)
 ME = ("127.0.0.1", 6001)
 BOB = ("127.0.0.1", 6002)
 T0 = 1_700_000_000.0
+
+#: How the registry refuses a request made as alice once it no longer knows the name.
+NO_ALICE, UNKNOWN = "No user named alice.", RefusalCode.NAME_UNKNOWN
 
 
 def prints(actions: list[pa.Action]) -> list[str]:
@@ -253,7 +258,8 @@ def test_a_start_whose_name_another_start_took_says_so_keeps_its_messages_and_ex
     [post] = sent(core.line("send_all hello", T0 + 0.2))
     keepalive = next(m for m in sent(run_until(core, T0 + 1)) if isinstance(m, Keepalive))
     reason = f"{REPLACED_REFUSAL} alice, at 127.0.0.1:6009."
-    out = core.receive(Refused("r-2", keepalive.id, reason), SERVER, T0 + 1.01)
+    replaced = RefusalCode.REPLACED
+    out = core.receive(Refused("r-2", keepalive.id, reason, replaced), SERVER, T0 + 1.01)
     assert prints(out) == [
         f"[{reason} This start stops: it no longer sends as alice.]",
         "[2 messages not yet delivered kept in this data directory; sent at its next start.]",
@@ -263,7 +269,7 @@ def test_a_start_whose_name_another_start_took_says_so_keeps_its_messages_and_ex
     assert kept[0].id == chat.id  # type: ignore[attr-defined]
     assert pa.Exit(1) in out and not any(isinstance(m, Deregister) for m in sent(out))
     # the other requests refused in the same way say nothing more
-    out = core.receive(Refused("r-3", post.id, reason), SERVER, T0 + 1.02)  # type: ignore[attr-defined]
+    out = core.receive(Refused("r-3", post.id, reason, replaced), SERVER, T0 + 1.02)  # type: ignore[attr-defined]
     assert prints(out) == [] and pa.Exit(1) not in out
 
 
@@ -278,9 +284,11 @@ def test_a_start_whose_name_another_start_took_and_left_says_it_can_take_it_back
     # that starting it again takes the name back (the other start is offline)
     core, _ = registered()
     keepalive = next(m for m in sent(run_until(core, T0 + 11)) if isinstance(m, Keepalive))
-    reason = replaced_refusal("alice", "127.0.0.1:6009", online=False, deregistered=deregistered)
+    code, reason = replaced_refusal(
+        "alice", "127.0.0.1:6009", online=False, deregistered=deregistered
+    )
     assert reason.endswith(f"and has since gone offline ({why}).")
-    out = core.receive(Refused("r-2", keepalive.id, reason), SERVER, T0 + 11.01)
+    out = core.receive(Refused("r-2", keepalive.id, reason, code), SERVER, T0 + 11.01)
     assert prints(out) == [
         f"[{reason} This start stops: it no longer sends as alice; start ChatApp again to "
         "take the name back.]"
@@ -1323,8 +1331,12 @@ def test_a_release_is_said_before_what_became_of_the_kept_messages() -> None:
     )
     out = core.receive(gone, SERVER, T0 + 1)
     assert prints(out) == [] and any(isinstance(m, TableRequest) for m in sent(out))
-    out = core.receive(Refused("r-3", "old-1", "No user named alice."), SERVER, T0 + 1.1)
-    out += core.receive(Refused("r-4", "old-2", "No user named alice."), SERVER, T0 + 1.1)
+    out = core.receive(
+        Refused("r-3", "old-1", NO_ALICE, UNKNOWN), SERVER, T0 + 1.1
+    )
+    out += core.receive(
+        Refused("r-4", "old-2", NO_ALICE, UNKNOWN), SERVER, T0 + 1.1
+    )
     assert prints(out) == [
         RELEASED,
         "[Kept message for bob not delivered: the registry released the name alice.]",
@@ -1344,7 +1356,11 @@ def test_a_keepalive_refused_for_a_released_name_does_not_take_it_back() -> None
     core, _ = registered()
     out = run_until(core, T0 + 10.1)
     [keepalive] = [m for m in sent(out) if isinstance(m, Keepalive)]
-    out = core.receive(Refused("r-9", keepalive.id, "No user named alice."), SERVER, T0 + 10.2)
+    out = core.receive(
+        Refused("r-9", keepalive.id, NO_ALICE, UNKNOWN),
+        SERVER,
+        T0 + 10.2,
+    )
     assert prints(out) == [RELEASED]
     assert not any(isinstance(m, Register) for m in sent(out)) and not core.state.registered
 
@@ -1411,3 +1427,27 @@ def test_a_registry_busy_for_too_long_is_given_up_on() -> None:
     assert "[The registry stayed too busy to answer.]" in said
     assert "[Could not register; try again later]" in said
     assert pa.Exit(1) in out and now >= T0 + BUSY_PATIENCE
+
+
+@pytest.mark.parametrize(
+    ("reason", "code", "kept"),
+    [
+        ("You are offline.", RefusalCode.OFFLINE, True),
+        ("Reworded: the registry gave up on you.", RefusalCode.OFFLINE, True),
+        ("You are offline.", RefusalCode.OTHER, False),
+    ],
+)
+def test_a_refused_room_line_is_judged_by_its_code_never_by_its_words(
+    reason: str, code: RefusalCode, kept: bool
+) -> None:
+    """Refused as offline (the registry gave up on us), a room line is kept and we come
+    back; any other refusal says it was not sent, whatever its reason's words."""
+    core, _ = registered()
+    [join] = sent(core.line("/join lobby", T0))
+    core.receive(Ack("r-8", join.id), SERVER, T0 + 0.1)  # type: ignore[attr-defined]
+    [post] = sent(core.line("hello room", T0 + 0.2))
+    assert isinstance(post, RoomPost)
+    out = core.receive(Refused("r-9", post.id, reason, code), SERVER, T0 + 0.3)
+    said_not_sent = any(line.startswith("[Not sent to lobby") for line in prints(out))
+    came_back = any(isinstance(m, Register) for m in sent(out))
+    assert (said_not_sent, came_back) == (not kept, kept)

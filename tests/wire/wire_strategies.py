@@ -9,6 +9,7 @@ rules: the tests compare the real decoder against it.
 
 from __future__ import annotations
 
+import enum
 import json
 import typing
 from typing import Any
@@ -49,6 +50,8 @@ def value_strategy(tp: Any) -> st.SearchStrategy[Any]:
         return st.integers(min_value=-MAX_INT, max_value=MAX_INT)
     if tp is bool:
         return st.booleans()
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return st.sampled_from(tp)
     if typing.get_origin(tp) is tuple:
         (item,) = {a for a in typing.get_args(tp) if a is not Ellipsis}
         return st.lists(value_strategy(item), max_size=MAX_DRAWN_ITEMS).map(tuple)
@@ -134,6 +137,8 @@ def conforms(tp: Any, value: Any) -> bool:
         return type(value) is str and not has_lone_surrogate(value)
     if tp is bool:
         return type(value) is bool
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return value in {member.value for member in tp}
     if typing.get_origin(tp) is tuple:
         (item,) = {a for a in typing.get_args(tp) if a is not Ellipsis}
         return (
@@ -160,6 +165,8 @@ def convert(tp: Any, value: Any) -> Any:
     if is_record(tp):
         fields = field_types(tp)[: len(value)]
         return tp(*(convert(ftp, v) for (_, ftp), v in zip(fields, value, strict=True)))
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return tp(value)
     return value
 
 

@@ -22,6 +22,7 @@ who was serving them, up to `est_high` seconds).
 from __future__ import annotations
 
 from wire.base import Id, Int, Items, WireMessage
+from wire.refusals import RefusalCode
 
 #: `est_kind` values: a range in seconds from the typical session length (too few sessions
 #: have ended to measure them); a range in seconds from the sessions measured; nobody on
@@ -309,12 +310,13 @@ class DeskFirst(WireMessage, frozen=True):
 
 
 class DeskRefused(WireMessage, frozen=True):
-    """A request was refused; `reason` is a sentence for the user. After a refused first
-    frame the registry closes the connection."""
+    """A request was refused; `reason` is a sentence for the user, `code` what it means to
+    the program. After a refused first frame the registry closes the connection."""
 
     id: Id
     reply_to: Id
     reason: str
+    code: RefusalCode = RefusalCode.OTHER
 
 
 class DeskNotice(WireMessage, frozen=True):
