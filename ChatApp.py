@@ -45,18 +45,17 @@ from typing import Annotated, Any
 
 import typer
 
-from registry.desk.limits import TYPICAL_SESSION, TYPICAL_SESSION_RANGE
-from registry.flood import NEW_NAMES
-from registry.mailbox import MAILBOX_MESSAGES
-
-#: The ports a user may choose: below 1024 needs root, above 65535 does not exist.
-PORT_RANGE = (1024, 65535)
-#: The shortest keepalive period (seconds): shorter, a peer's keepalives and the registry's
-#: sweeps would take a busy machine's time for nothing.
-MIN_KEEPALIVE = 0.05
-#: The largest --mailbox-limit and --new-names: beyond these a limit is no limit.
-MAX_MAILBOX_LIMIT = 1_000_000
-MAX_NEW_NAMES = 1_000_000_000
+# the numbers --help shows, without loading the registry (and with it the wire codec)
+from launcher.defaults import (
+    MAILBOX_MESSAGES,
+    MAX_MAILBOX_LIMIT,
+    MAX_NEW_NAMES,
+    MIN_KEEPALIVE,
+    NEW_NAMES,
+    PORT_RANGE,
+    TYPICAL_SESSION,
+    TYPICAL_SESSION_RANGE,
+)
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
