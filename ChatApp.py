@@ -29,15 +29,10 @@ try:
 except ValueError:  # imported outside the main thread: no signals to guard
     _SIGINT_BEFORE = None
 
-import asyncio
-import getpass
 import ipaddress
 import math
 import os
 import re
-import tempfile
-import time
-import traceback
 import warnings
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -361,6 +356,8 @@ def read_password(name: str) -> str:
     """The password for `name`, asked on the terminal (without a terminal, getpass reads
     the first line of standard input and says it may be echoed). UsageProblem if empty:
     a name protected by no password is not protected at all."""
+    import getpass  # here: a peer with --password alone needs it
+
     with warnings.catch_warnings():
         # without a terminal: getpass says so in a line of its own; Python's warning with
         # its file and line number is not for the user
@@ -403,42 +400,10 @@ def _registry_output() -> Callable[[str], None]:
     return StdoutLines(gone).write
 
 
-#: Where an unexpected error's traceback goes, so that the terminal gets one line instead.
-ERROR_LOG = Path(tempfile.gettempdir()) / "chatapp-internal-errors.log"
-
-
 def _run(coro: Coroutine[Any, Any, int]) -> int:
-    async def guarded() -> int:
-        asyncio.get_running_loop().set_exception_handler(_internal_error)
-        return await coro
+    from launcher.event_loop import run  # here: asyncio is a third of --help's time
 
-    try:
-        result = asyncio.run(guarded())
-    except KeyboardInterrupt:
-        return 130
-    return int(result)
-
-
-def _internal_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    """An exception escaped a callback (a bug of ours): the event loop goes on, and the user
-    gets one line naming it and where its traceback was written, never the traceback."""
-    exc = context.get("exception")
-    what = f"{type(exc).__name__}: {exc}" if exc is not None else str(context.get("message"))
-    try:
-        from net.files import open_regular
-
-        # not a plain open: in a shared directory, a named pipe put there would hang us
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
-        with os.fdopen(open_regular(ERROR_LOG, flags), "a", encoding="utf-8") as log:
-            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()}\n")
-            if exc is not None:
-                log.writelines(traceback.format_exception(exc))
-            else:
-                log.write(f"{context}\n")
-        where = f"Traceback saved to {ERROR_LOG}"
-    except OSError:
-        where = "Traceback not saved"
-    print(f"[Internal error, please report it: {what[:200]}. {where}.]", file=sys.stderr)
+    return run(coro)
 
 
 #: The values each mode's option takes, named as --help names them.

@@ -15,8 +15,9 @@ from launcher import defaults
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: What --help must not load: the program's packages.
-HEAVY = ("wire", "net", "registry", "peer")
+#: What --help must not load: the program's packages, and asyncio (a third of typer's own
+#: import time, and needed only once a mode runs).
+HEAVY = ("wire", "net", "registry", "peer", "asyncio")
 
 
 def _imported_by(*args: str) -> list[str]:
