@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 import ChatApp
+from launcher.checks import check_length, check_seconds, check_whole
+from launcher.defaults import MIN_KEEPALIVE
 
 
 @pytest.mark.parametrize(
@@ -138,10 +140,10 @@ def test_numbers_on_the_command_line_are_checked_with_their_own_words(
 
 
 def test_numbers_within_their_range_are_taken() -> None:
-    assert ChatApp.check_seconds("0.05", "--keepalive", ChatApp.MIN_KEEPALIVE) == 0.05
-    assert ChatApp.check_seconds("10", "--keepalive", ChatApp.MIN_KEEPALIVE) == 10.0
-    assert ChatApp.check_whole("1", "--new-names", 1, 5) == 1
-    assert ChatApp.check_whole("5", "--new-names", 1, 5) == 5
+    assert check_seconds("0.05", "--keepalive", MIN_KEEPALIVE) == 0.05
+    assert check_seconds("10", "--keepalive", MIN_KEEPALIVE) == 10.0
+    assert check_whole("1", "--new-names", 1, 5) == 1
+    assert check_whole("5", "--new-names", 1, 5) == 5
 
 
 @pytest.mark.parametrize(
@@ -151,4 +153,4 @@ def test_numbers_within_their_range_are_taken() -> None:
 def test_a_typical_session_is_a_length_in_seconds_minutes_or_hours(
     text: str, seconds: float
 ) -> None:
-    assert ChatApp.check_length(text, "--typical-session", 10, 4 * 3600) == seconds
+    assert check_length(text, "--typical-session", 10, 4 * 3600) == seconds
