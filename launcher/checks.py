@@ -101,6 +101,28 @@ def check_name(text: str) -> str:
     return text
 
 
+def check_data_dir(given: str | None, env_dir: str | None) -> None:
+    """UsageProblem when the data directory, from --data-dir (`given`) or else from
+    $CHATAPP_DATA_DIR (`env_dir`), is named by nothing or by blank space."""
+    if given is not None and not given.strip():
+        # Path("") is the current directory: never what someone typing --data-dir "" meant
+        raise UsageProblem("--data-dir needs a directory, not an empty name")
+    if given is None and env_dir and not env_dir.strip():
+        # a directory named by spaces alone is a slip (a variable quoted but left unset)
+        raise UsageProblem("CHATAPP_DATA_DIR needs a directory, not blank space")
+
+
+def check_crisis_notice(text: str) -> str:
+    """`text` as the registry's --crisis-notice, or UsageProblem when it is too long to be
+    shown whole: cut short, it could end in the middle of a number to call."""
+    from wire.desk.text import crisis_notice_problem  # here, as for check_name
+
+    problem = crisis_notice_problem(text)
+    if problem:
+        raise UsageProblem(f"--crisis-notice {problem}")
+    return text
+
+
 #: The values each mode's option takes, named as --help names them.
 MODE_VALUES = {
     ("-s", "--server"): "PORT",
