@@ -227,7 +227,7 @@ def _start(line: CommandLine) -> int:
 
 def _checked_settings(line: CommandLine) -> Settings:
     """`line`'s values for every mode, checked in the order a user is told of mistakes."""
-    check_data_dir(line.data_dir_text, os.environ.get("CHATAPP_DATA_DIR"))
+    data_dir = check_data_dir(line.data_dir_text, os.environ.get("CHATAPP_DATA_DIR"))
     return Settings(  # checked in this order, so a user is told of the first mistake here
         keepalive=check_seconds(line.keepalive_text, "--keepalive", MIN_KEEPALIVE),
         mailbox_limit=check_whole(line.mailbox_limit_text, "--mailbox-limit", 1, MAX_MAILBOX_LIMIT),
@@ -235,7 +235,7 @@ def _checked_settings(line: CommandLine) -> Settings:
         typical_session=check_length(
             line.typical_session_text, "--typical-session", *TYPICAL_SESSION_RANGE
         ),
-        data_dir=Path(line.data_dir_text).expanduser() if line.data_dir_text is not None else None,
+        data_dir=data_dir,
         bind=check_ip(line.bind, "--bind") if line.bind != "0.0.0.0" else line.bind,
     )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+from pathlib import Path
 
 from launcher.defaults import PORT_RANGE
 
@@ -101,15 +102,24 @@ def check_name(text: str) -> str:
     return text
 
 
-def check_data_dir(given: str | None, env_dir: str | None) -> None:
-    """UsageProblem when the data directory, from --data-dir (`given`) or else from
-    $CHATAPP_DATA_DIR (`env_dir`), is named by nothing or by blank space."""
+def check_data_dir(given: str | None, env_dir: str | None) -> Path | None:
+    """The data directory --data-dir names (`given`, with ~ expanded; None if not given),
+    or UsageProblem when it, or else $CHATAPP_DATA_DIR (`env_dir`), is named by nothing, by
+    blank space, or from the home directory of a user this machine does not know."""
     if given is not None and not given.strip():
         # Path("") is the current directory: never what someone typing --data-dir "" meant
         raise UsageProblem("--data-dir needs a directory, not an empty name")
     if given is None and env_dir and not env_dir.strip():
         # a directory named by spaces alone is a slip (a variable quoted but left unset)
         raise UsageProblem("CHATAPP_DATA_DIR needs a directory, not blank space")
+    what, text = ("--data-dir", given) if given is not None else ("CHATAPP_DATA_DIR", env_dir)
+    try:
+        expanded = Path(text).expanduser() if text else None
+    except RuntimeError:  # `~ann/chat` with no user ann here: Python's error had a traceback
+        raise UsageProblem(
+            f"{what} names a home directory this machine does not know: {text!r}"
+        ) from None
+    return expanded if given is not None else None
 
 
 def check_crisis_notice(text: str) -> str:

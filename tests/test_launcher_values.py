@@ -154,3 +154,19 @@ def test_a_typical_session_is_a_length_in_seconds_minutes_or_hours(
     text: str, seconds: float
 ) -> None:
     assert check_length(text, "--typical-session", 10, 4 * 3600) == seconds
+
+
+@pytest.mark.parametrize("given", ["option", "environment"])
+def test_a_data_dir_in_an_unknown_user_s_home_is_one_line_not_a_traceback(
+    given: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # found by trying it: Path.expanduser raised RuntimeError, a traceback for the user
+    where = "~no-such-user-of-chatapp/chat"
+    if given == "option":
+        argv, what = ["-s", "5000", "--data-dir", where], "--data-dir"
+    else:
+        monkeypatch.setenv("CHATAPP_DATA_DIR", where)
+        argv, what = ["-c", "bob", "127.0.0.1", "5000", "6000"], "CHATAPP_DATA_DIR"
+    assert ChatApp.main(argv) == 2
+    said = f"{what} names a home directory this machine does not know: {where!r}"
+    assert capsys.readouterr().err == f"ChatApp: error: {said}\n"
