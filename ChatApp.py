@@ -1,5 +1,6 @@
 """ChatApp's launcher: parse the command line, then start a registry, a peer, or a help-desk
-client. Nothing else lives here.
+client. Nothing else lives here; beside it, launcher/ holds the checks of the line's words
+and numbers with their messages, the defaults --help shows, and the event loop's guard.
 
     ChatApp -s <port>                                       a registry
     ChatApp -c <name> <server-ip> <server-port> <client-port>   a peer
@@ -29,133 +30,52 @@ try:
 except ValueError:  # imported outside the main thread: no signals to guard
     _SIGINT_BEFORE = None
 
-import asyncio
-import getpass
-import ipaddress
-import math
+import inspect
 import os
-import re
-import tempfile
-import time
-import traceback
 import warnings
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from registry.desk.limits import TYPICAL_SESSION, TYPICAL_SESSION_RANGE
-from registry.flood import NEW_NAMES
-from registry.mailbox import MAILBOX_MESSAGES
+from launcher.checks import (
+    UsageProblem,
+    check_crisis_notice,
+    check_data_dir,
+    check_ip,
+    check_length,
+    check_mode_values,
+    check_name,
+    check_port,
+    check_seconds,
+    check_whole,
+    length_text,
+)
 
-#: The ports a user may choose: below 1024 needs root, above 65535 does not exist.
-PORT_RANGE = (1024, 65535)
-#: The shortest keepalive period (seconds): shorter, a peer's keepalives and the registry's
-#: sweeps would take a busy machine's time for nothing.
-MIN_KEEPALIVE = 0.05
-#: The largest --mailbox-limit and --new-names: beyond these a limit is no limit.
-MAX_MAILBOX_LIMIT = 1_000_000
-MAX_NEW_NAMES = 1_000_000_000
+# the numbers --help shows, without loading the registry (and with it the wire codec)
+from launcher.defaults import (
+    MAILBOX_MESSAGES,
+    MAX_MAILBOX_LIMIT,
+    MAX_NEW_NAMES,
+    MIN_KEEPALIVE,
+    NEW_NAMES,
+    TYPICAL_SESSION,
+    TYPICAL_SESSION_RANGE,
+)
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
 
-class UsageProblem(Exception):
-    """A command-line mistake; its message is the one line the user sees."""
+@dataclass(frozen=True)
+class CommandLine:
+    """ChatApp's options: how each is spelled and what --help says of it (typer reads them
+    from here), and what the command line gave for each, unchecked (None: no such mode)."""
 
-
-def check_port(text: str, what: str) -> int:
-    """`text` as a port in PORT_RANGE, or UsageProblem saying what is wrong."""
-    return check_whole(text, what, *PORT_RANGE)
-
-
-def check_whole(text: str, what: str, low: int, high: int) -> int:
-    """`text` as a whole number from `low` to `high`, or UsageProblem saying what is wrong."""
-    try:
-        number = int(text)
-    except ValueError:
-        raise UsageProblem(f"{what} needs a whole number, not {text!r}") from None
-    if not low <= number <= high:
-        raise UsageProblem(
-            f"{what} must be between {_grouped(low)} and {_grouped(high)}, not {_grouped(number)}"
-        )
-    return number
-
-
-def _grouped(number: int) -> str:
-    # a million is easier read as 1,000,000; a port is written as the number it is
-    return f"{number:,}" if abs(number) >= 100_000 else str(number)
-
-
-def check_seconds(text: str, what: str, least: float) -> float:
-    """`text` as a number of seconds, at least `least`, or UsageProblem saying what is wrong."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise UsageProblem(f"{what} needs a number of seconds, not {text!r}") from None
-    if not math.isfinite(seconds):
-        # a registry would never count a silent peer as gone, nor a peer send a keepalive
-        raise UsageProblem(f"{what} needs a number of seconds, not {text!r}")
-    if seconds < least:
-        raise UsageProblem(f"{what} must be at least {least:g} seconds, not {text}")
-    return seconds
-
-
-#: The units a length of time may be written in (`--typical-session`): seconds by default.
-_LENGTH = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>s|sec|m|min|h)?", re.IGNORECASE)
-_UNIT_SECONDS = {"": 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
-
-
-def check_length(text: str, what: str, low: float, high: float) -> float:
-    """`text` as a length of time in seconds (`600`, `600s`, `10m`, `10 min`, `1.5h`),
-    from `low` to `high`, or UsageProblem saying what is wrong."""
-    match = _LENGTH.fullmatch(text.strip())
-    if match is None:
-        raise UsageProblem(f"{what} needs a length of time like 10m or 600s, not {text!r}")
-    unit = (match.group("unit") or "").lower()
-    seconds = float(match.group("number")) * _UNIT_SECONDS[unit]
-    if not low <= seconds <= high:
-        raise UsageProblem(
-            f"{what} must be from {_length(low)} to {_length(high)}, not {_length(seconds)}"
-        )
-    return seconds
-
-
-def _length(seconds: float) -> str:
-    # the bounds as one would type them: 10s, 4h
-    for unit, size in (("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds / size:g}{unit}"
-    return f"{seconds:g}s"
-
-
-def check_ip(text: str, what: str = "server-ip") -> str:
-    """`text` as an IP address ("localhost" is 127.0.0.1), or UsageProblem."""
-    if text == "localhost":
-        return "127.0.0.1"
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        raise UsageProblem(
-            f"{what} must be an IP address like 192.168.1.20, not {text!r}"
-        ) from None
-
-
-def check_name(text: str) -> str:
-    from wire.names import name_problem
-
-    problem = name_problem(text)
-    if problem:
-        raise UsageProblem(f"bad name {text!r}: {problem}")
-    return text
-
-
-@app.command(context_settings={"help_option_names": ["-h", "--help"]})
-def main_command(
     server: Annotated[
         str | None, typer.Option("-s", "--server", metavar="PORT", help="Start a registry on PORT.")
-    ] = None,
+    ] = None
     client: Annotated[
         tuple[str, str, str, str] | None,
         typer.Option(
@@ -164,11 +84,11 @@ def main_command(
             metavar="NAME SERVER-IP SERVER-PORT CLIENT-PORT",
             help="Start a peer called NAME listening on CLIENT-PORT.",
         ),
-    ] = None,
+    ] = None
     desk: Annotated[
         tuple[str, str] | None,
         typer.Option("-d", "--desk", metavar="SERVER-IP SERVER-PORT", help="Ask the help desk."),
-    ] = None,
+    ] = None
     operator: Annotated[
         tuple[str, str, str] | None,
         typer.Option(
@@ -177,7 +97,7 @@ def main_command(
             metavar="NAME SERVER-IP SERVER-PORT",
             help="Serve at the help desk (with the operator key: $CHATAPP_DESK_KEY, or asked).",
         ),
-    ] = None,
+    ] = None
     data_dir_text: Annotated[
         str | None,
         typer.Option(
@@ -185,13 +105,13 @@ def main_command(
             metavar="DIR",
             help="Where to keep data (default: per-user; env CHATAPP_DATA_DIR overrides).",
         ),
-    ] = None,
+    ] = None
     bind: Annotated[
         str,
         typer.Option(
             "--bind", metavar="ADDRESS", help="Address to listen on (default: every interface)."
         ),
-    ] = "0.0.0.0",
+    ] = "0.0.0.0"
     keepalive_text: Annotated[
         str,
         typer.Option(
@@ -200,11 +120,11 @@ def main_command(
             help=f"Seconds between a peer's keepalives (at least {MIN_KEEPALIVE:g}); a registry "
             "counts 3 silent ones as gone, and a help-desk connection silent for 2 as gone.",
         ),
-    ] = "10",
+    ] = "10"
     password: Annotated[
         bool, typer.Option("--password", help="Peer: ask for a password that protects the name.")
-    ] = False,
-    bell: Annotated[bool, typer.Option("--bell", help="Peer: ring on messages to you.")] = False,
+    ] = False
+    bell: Annotated[bool, typer.Option("--bell", help="Peer: ring on messages to you.")] = False
     accept_new_key: Annotated[
         bool,
         typer.Option(
@@ -212,7 +132,7 @@ def main_command(
             help="Peer: pin the key the registry answers with now, in place of the one "
             "pinned before (its owner made a new key; compare its fingerprint first).",
         ),
-    ] = False,
+    ] = False
     crisis_notice: Annotated[
         str | None,
         typer.Option(
@@ -220,7 +140,7 @@ def main_command(
             metavar="TEXT",
             help="Registry: the text the help desk shows first to people who pick topic 1.",
         ),
-    ] = None,
+    ] = None
     mailbox_limit_text: Annotated[
         str,
         typer.Option(
@@ -229,7 +149,7 @@ def main_command(
             help=f"Registry: messages one mailbox keeps (and 2 KiB of text each), 1 to "
             f"{MAX_MAILBOX_LIMIT:,}.",
         ),
-    ] = str(MAILBOX_MESSAGES),
+    ] = str(MAILBOX_MESSAGES)
     new_names_text: Annotated[
         str,
         typer.Option(
@@ -238,130 +158,169 @@ def main_command(
             help=f"Registry: new names one IP address may register per hour, 1 to "
             f"{MAX_NEW_NAMES:,}.",
         ),
-    ] = str(NEW_NAMES),
+    ] = str(NEW_NAMES)
     typical_session_text: Annotated[
         str,
         typer.Option(
             "--typical-session",
             metavar="LENGTH",
             help="Registry: how long a help-desk session is taken to last in wait estimates "
-            f"until three have ended (like 10m or 600s; default {_length(TYPICAL_SESSION)}).",
+            f"until three have ended (like 10m or 600s; default {length_text(TYPICAL_SESSION)}).",
         ),
-    ] = _length(TYPICAL_SESSION),
+    ] = length_text(TYPICAL_SESSION)
     desk_console: Annotated[
         bool,
         typer.Option(
             "--desk-console/--no-desk-console",
             help="Registry: whether its console serves at the help desk (on a terminal).",
         ),
-    ] = True,
-    no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Log every message.")] = False,
+    ] = True
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colour.")] = False
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Log every message.")] = False
     version: Annotated[
         bool, typer.Option("--version", help="Say which version this is, and its wire.")
-    ] = False,
-) -> None:
+    ] = False
+
+
+def main_command(**options: Any) -> None:
     """ChatApp: a terminal chat for local networks."""
-    if version:
+    line = CommandLine(**options)
+    if line.version:
         print(version_line())
         raise typer.Exit(0)
-    modes = [m for m in (server, client, desk, operator) if m is not None]
-    if len(modes) != 1:
+    raise typer.Exit(_start(line))
+
+
+# typer takes a command's options from its signature: here CommandLine's fields, so that a
+# command of seventeen options need not be a function of seventeen parameters
+main_command.__signature__ = inspect.signature(CommandLine, eval_str=True)  # type: ignore[attr-defined]
+app.command(context_settings={"help_option_names": ["-h", "--help"]})(main_command)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The values every mode takes from the command line, checked."""
+
+    keepalive: float
+    mailbox_limit: int
+    new_names: int
+    typical_session: float
+    data_dir: Path | None
+    bind: str
+
+
+def _start(line: CommandLine) -> int:
+    """Start the one mode `line` asks for, once its values are checked: its exit status."""
+    given = [m for m in (line.server, line.client, line.desk, line.operator) if m is not None]
+    if len(given) != 1:
         raise UsageProblem("give exactly one of -s, -c, -d or -o (see --help)")
-    if data_dir_text is not None and not data_dir_text.strip():
-        # Path("") is the current directory: never what someone typing --data-dir "" meant
-        raise UsageProblem("--data-dir needs a directory, not an empty name")
-    env_dir = os.environ.get("CHATAPP_DATA_DIR")
-    if data_dir_text is None and env_dir and not env_dir.strip():
-        # a directory named by spaces alone is a slip (a variable quoted but left unset)
-        raise UsageProblem("CHATAPP_DATA_DIR needs a directory, not blank space")
-    keepalive = check_seconds(keepalive_text, "--keepalive", MIN_KEEPALIVE)
-    mailbox_limit = check_whole(mailbox_limit_text, "--mailbox-limit", 1, MAX_MAILBOX_LIMIT)
-    new_names = check_whole(new_names_text, "--new-names", 1, MAX_NEW_NAMES)
-    typical_session = check_length(
-        typical_session_text, "--typical-session", *TYPICAL_SESSION_RANGE
+    settings = _checked_settings(line)
+    if line.server is not None:
+        return _start_registry(line.server, line, settings)
+    if line.client is not None:
+        return _start_peer(line.client, line, settings)
+    if line.desk is not None:
+        return _start_desk(line.desk, settings)
+    assert line.operator is not None  # the one mode given
+    return _start_operator(line.operator, settings)
+
+
+def _checked_settings(line: CommandLine) -> Settings:
+    """`line`'s values for every mode, checked in the order a user is told of mistakes."""
+    data_dir = check_data_dir(line.data_dir_text, os.environ.get("CHATAPP_DATA_DIR"))
+    return Settings(  # checked in this order, so a user is told of the first mistake here
+        keepalive=check_seconds(line.keepalive_text, "--keepalive", MIN_KEEPALIVE),
+        mailbox_limit=check_whole(line.mailbox_limit_text, "--mailbox-limit", 1, MAX_MAILBOX_LIMIT),
+        new_names=check_whole(line.new_names_text, "--new-names", 1, MAX_NEW_NAMES),
+        typical_session=check_length(
+            line.typical_session_text, "--typical-session", *TYPICAL_SESSION_RANGE
+        ),
+        data_dir=data_dir,
+        bind=check_ip(line.bind, "--bind") if line.bind != "0.0.0.0" else line.bind,
     )
-    data_dir = Path(data_dir_text).expanduser() if data_dir_text is not None else None
-    bind_ip = check_ip(bind, "--bind") if bind != "0.0.0.0" else bind
-    if server is not None:
-        from net.files import default_dir
-        from registry.server import run_registry
 
-        port = check_port(server, "port")
-        if crisis_notice is not None:
-            from wire.desk.text import crisis_notice_problem
 
-            problem = crisis_notice_problem(crisis_notice)
-            if problem:  # cut short, it could end in the middle of a number to call
-                raise UsageProblem(f"--crisis-notice {problem}")
-        code = _run(
-            run_registry(
-                port=port,
-                bind=bind_ip,
-                data_dir=data_dir or default_dir("registry"),
-                verbose=verbose,
-                out=_registry_output(),
-                keepalive=keepalive,
-                crisis_notice=crisis_notice,
-                mailbox_limit=mailbox_limit,
-                new_names=new_names,
-                desk_console=desk_console,
-                typical_session=typical_session,
-            )
+def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> int:
+    """`ChatApp -s PORT`: a registry."""
+    port = check_port(port_text, "port")
+    if line.crisis_notice is not None:
+        check_crisis_notice(line.crisis_notice)
+    from net.files import default_dir
+    from registry.server import run_registry
+
+    return _run(
+        run_registry(
+            port=port,
+            bind=settings.bind,
+            data_dir=settings.data_dir or default_dir("registry"),
+            verbose=line.verbose,
+            out=_registry_output(),
+            keepalive=settings.keepalive,
+            crisis_notice=line.crisis_notice,
+            mailbox_limit=settings.mailbox_limit,
+            new_names=settings.new_names,
+            desk_console=line.desk_console,
+            typical_session=settings.typical_session,
         )
-        raise typer.Exit(code)
-    if client is not None:
-        from net.files import default_dir
-        from peer.node import run_peer
+    )
 
-        name = check_name(client[0])
-        server_addr = (check_ip(client[1]), check_port(client[2], "server-port"))
-        port = check_port(client[3], "client-port")
-        secret = read_password(name) if password else ""
-        code = _run(
-            run_peer(
-                name=name,
-                server=server_addr,
-                port=port,
-                bind=bind_ip,
-                data_dir=data_dir or default_dir("peer"),
-                keepalive=keepalive,
-                password=secret,
-                colour=not no_color,
-                bell=bell,
-                verbose=verbose,
-                accept_new_key=accept_new_key,
-            )
+
+def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: Settings) -> int:
+    """`ChatApp -c NAME SERVER-IP SERVER-PORT CLIENT-PORT`: a peer."""
+    name_text, ip_text, server_port_text, port_text = values
+    name = check_name(name_text)
+    server = (check_ip(ip_text), check_port(server_port_text, "server-port"))
+    port = check_port(port_text, "client-port")
+    secret = read_password(name) if line.password else ""
+    from net.files import default_dir
+    from peer.node import run_peer
+
+    return _run(
+        run_peer(
+            name=name,
+            server=server,
+            port=port,
+            bind=settings.bind,
+            data_dir=settings.data_dir or default_dir("peer"),
+            keepalive=settings.keepalive,
+            password=secret,
+            colour=not line.no_color,
+            bell=line.bell,
+            verbose=line.verbose,
+            accept_new_key=line.accept_new_key,
         )
-        raise typer.Exit(code)
-    if desk is not None:
-        from peer.desk.client import run_desk_client
+    )
 
-        ip, port = check_ip(desk[0]), check_port(desk[1], "server-port")
-        tty = sys.stdin.isatty()
-        raise typer.Exit(_run(run_desk_client(ip, port, stdin_is_tty=tty, state_dir=data_dir)))
-    if operator is not None:
-        from peer.desk.operator import (
-            NO_KEY,
-            find_operator_key,
-            operator_authorised,
-            run_operator,
-        )
 
-        name = check_name(operator[0])
-        ip, port = check_ip(operator[1]), check_port(operator[2], "server-port")
-        tty = sys.stdin.isatty()
-        # authorised once by the operator key, our own key is enough from then on
-        key = "" if operator_authorised(ip, port) else find_operator_key(tty, data_dir)
-        if key is None:
-            raise UsageProblem(NO_KEY)
-        raise typer.Exit(_run(run_operator(name, ip, port, key=key, stdin_is_tty=tty)))
+def _start_desk(values: tuple[str, str], settings: Settings) -> int:
+    """`ChatApp -d SERVER-IP SERVER-PORT`: ask the help desk."""
+    ip, port = check_ip(values[0]), check_port(values[1], "server-port")
+    from peer.desk.client import run_desk_client
+
+    tty = sys.stdin.isatty()
+    return _run(run_desk_client(ip, port, stdin_is_tty=tty, state_dir=settings.data_dir))
+
+
+def _start_operator(values: tuple[str, str, str], settings: Settings) -> int:
+    """`ChatApp -o NAME SERVER-IP SERVER-PORT`: serve at the help desk."""
+    name = check_name(values[0])
+    ip, port = check_ip(values[1]), check_port(values[2], "server-port")
+    from peer.desk.operator import NO_KEY, find_operator_key, operator_authorised, run_operator
+
+    tty = sys.stdin.isatty()
+    # authorised once by the operator key, our own key is enough from then on
+    key = "" if operator_authorised(ip, port) else find_operator_key(tty, settings.data_dir)
+    if key is None:
+        raise UsageProblem(NO_KEY)
+    return _run(run_operator(name, ip, port, key=key, stdin_is_tty=tty))
 
 
 def read_password(name: str) -> str:
     """The password for `name`, asked on the terminal (without a terminal, getpass reads
     the first line of standard input and says it may be echoed). UsageProblem if empty:
     a name protected by no password is not protected at all."""
+    import getpass  # here: a peer with --password alone needs it
+
     with warnings.catch_warnings():
         # without a terminal: getpass says so in a line of its own; Python's warning with
         # its file and line number is not for the user
@@ -404,73 +363,11 @@ def _registry_output() -> Callable[[str], None]:
     return StdoutLines(gone).write
 
 
-#: Where an unexpected error's traceback goes, so that the terminal gets one line instead.
-ERROR_LOG = Path(tempfile.gettempdir()) / "chatapp-internal-errors.log"
-
-
 def _run(coro: Coroutine[Any, Any, int]) -> int:
-    async def guarded() -> int:
-        asyncio.get_running_loop().set_exception_handler(_internal_error)
-        return await coro
+    """Run a mode's coroutine to its exit status, guarded (launcher/event_loop.py)."""
+    from launcher.event_loop import run  # here: asyncio is a third of --help's time
 
-    try:
-        result = asyncio.run(guarded())
-    except KeyboardInterrupt:
-        return 130
-    return int(result)
-
-
-def _internal_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    """An exception escaped a callback (a bug of ours): the event loop goes on, and the user
-    gets one line naming it and where its traceback was written, never the traceback."""
-    exc = context.get("exception")
-    what = f"{type(exc).__name__}: {exc}" if exc is not None else str(context.get("message"))
-    try:
-        from net.files import open_regular
-
-        # not a plain open: in a shared directory, a named pipe put there would hang us
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
-        with os.fdopen(open_regular(ERROR_LOG, flags), "a", encoding="utf-8") as log:
-            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()}\n")
-            if exc is not None:
-                log.writelines(traceback.format_exception(exc))
-            else:
-                log.write(f"{context}\n")
-        where = f"Traceback saved to {ERROR_LOG}"
-    except OSError:
-        where = "Traceback not saved"
-    print(f"[Internal error, please report it: {what[:200]}. {where}.]", file=sys.stderr)
-
-
-#: The values each mode's option takes, named as --help names them.
-MODE_VALUES = {
-    ("-s", "--server"): "PORT",
-    ("-c", "--client"): "NAME SERVER-IP SERVER-PORT CLIENT-PORT",
-    ("-d", "--desk"): "SERVER-IP SERVER-PORT",
-    ("-o", "--operator"): "NAME SERVER-IP SERVER-PORT",
-}
-
-
-def check_mode_values(argv: list[str], options: frozenset[str] = frozenset()) -> None:
-    """UsageProblem when a mode's option is followed by fewer values than it takes before
-    the next option: click would take that option as a value (`-c bob 10.0.0.1 5000
-    --bind ...` would make `--bind` the client port) and blame something else. A NAME
-    may start with `-` (the name rules allow it, and `/nick -dan` makes one): there only
-    one of `options`, the command's own spellings, is taken as an option."""
-    for at, word in enumerate(argv):
-        for spellings, values in MODE_VALUES.items():
-            if word not in spellings:
-                continue
-            wanted = values.split()
-            given = []
-            for slot, value in zip(wanted, argv[at + 1 : at + 1 + len(wanted)], strict=False):
-                a_name = slot == "NAME" and value not in options
-                if value.startswith("-") and not value.lstrip("-").isdigit() and not a_name:
-                    break
-                given.append(value)
-            if len(given) < len(wanted):
-                got = f"got {len(given)}: {' '.join(given)}" if given else "got none"
-                raise UsageProblem(f"{word} needs {values} ({got})")
+    return run(coro)
 
 
 def main(argv: list[str] | None = None) -> int:

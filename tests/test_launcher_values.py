@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 import ChatApp
+from launcher.checks import check_length, check_seconds, check_whole
+from launcher.defaults import MIN_KEEPALIVE
 
 
 @pytest.mark.parametrize(
@@ -138,10 +140,10 @@ def test_numbers_on_the_command_line_are_checked_with_their_own_words(
 
 
 def test_numbers_within_their_range_are_taken() -> None:
-    assert ChatApp.check_seconds("0.05", "--keepalive", ChatApp.MIN_KEEPALIVE) == 0.05
-    assert ChatApp.check_seconds("10", "--keepalive", ChatApp.MIN_KEEPALIVE) == 10.0
-    assert ChatApp.check_whole("1", "--new-names", 1, 5) == 1
-    assert ChatApp.check_whole("5", "--new-names", 1, 5) == 5
+    assert check_seconds("0.05", "--keepalive", MIN_KEEPALIVE) == 0.05
+    assert check_seconds("10", "--keepalive", MIN_KEEPALIVE) == 10.0
+    assert check_whole("1", "--new-names", 1, 5) == 1
+    assert check_whole("5", "--new-names", 1, 5) == 5
 
 
 @pytest.mark.parametrize(
@@ -151,4 +153,20 @@ def test_numbers_within_their_range_are_taken() -> None:
 def test_a_typical_session_is_a_length_in_seconds_minutes_or_hours(
     text: str, seconds: float
 ) -> None:
-    assert ChatApp.check_length(text, "--typical-session", 10, 4 * 3600) == seconds
+    assert check_length(text, "--typical-session", 10, 4 * 3600) == seconds
+
+
+@pytest.mark.parametrize("given", ["option", "environment"])
+def test_a_data_dir_in_an_unknown_user_s_home_is_one_line_not_a_traceback(
+    given: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # found by trying it: Path.expanduser raised RuntimeError, a traceback for the user
+    where = "~no-such-user-of-chatapp/chat"
+    if given == "option":
+        argv, what = ["-s", "5000", "--data-dir", where], "--data-dir"
+    else:
+        monkeypatch.setenv("CHATAPP_DATA_DIR", where)
+        argv, what = ["-c", "bob", "127.0.0.1", "5000", "6000"], "CHATAPP_DATA_DIR"
+    assert ChatApp.main(argv) == 2
+    said = f"{what} names a home directory this machine does not know: {where!r}"
+    assert capsys.readouterr().err == f"ChatApp: error: {said}\n"

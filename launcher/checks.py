@@ -1,0 +1,164 @@
+"""The command line's words and numbers, checked: each check returns the value, or raises
+UsageProblem with the one line the user sees (ChatApp's own words, not typer's, whose
+wording changes between its versions). Light to import: --help loads this module."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from pathlib import Path
+
+from launcher.defaults import PORT_RANGE
+
+
+class UsageProblem(Exception):
+    """A command-line mistake; its message is the one line the user sees."""
+
+
+def check_port(text: str, what: str) -> int:
+    """`text` as a port in PORT_RANGE, or UsageProblem saying what is wrong."""
+    return check_whole(text, what, *PORT_RANGE)
+
+
+def check_whole(text: str, what: str, low: int, high: int) -> int:
+    """`text` as a whole number from `low` to `high`, or UsageProblem saying what is wrong."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise UsageProblem(f"{what} needs a whole number, not {text!r}") from None
+    if not low <= number <= high:
+        raise UsageProblem(
+            f"{what} must be between {_grouped(low)} and {_grouped(high)}, not {_grouped(number)}"
+        )
+    return number
+
+
+def _grouped(number: int) -> str:
+    # a million is easier read as 1,000,000; a port is written as the number it is
+    return f"{number:,}" if abs(number) >= 100_000 else str(number)
+
+
+def check_seconds(text: str, what: str, least: float) -> float:
+    """`text` as a number of seconds, at least `least`, or UsageProblem saying what is wrong."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise UsageProblem(f"{what} needs a number of seconds, not {text!r}") from None
+    if not math.isfinite(seconds):
+        # a registry would never count a silent peer as gone, nor a peer send a keepalive
+        raise UsageProblem(f"{what} needs a number of seconds, not {text!r}")
+    if seconds < least:
+        raise UsageProblem(f"{what} must be at least {least:g} seconds, not {text}")
+    return seconds
+
+
+#: The units a length of time may be written in (`--typical-session`): seconds by default.
+_LENGTH = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>s|sec|m|min|h)?", re.IGNORECASE)
+_UNIT_SECONDS = {"": 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
+
+
+def check_length(text: str, what: str, low: float, high: float) -> float:
+    """`text` as a length of time in seconds (`600`, `600s`, `10m`, `10 min`, `1.5h`),
+    from `low` to `high`, or UsageProblem saying what is wrong."""
+    match = _LENGTH.fullmatch(text.strip())
+    if match is None:
+        raise UsageProblem(f"{what} needs a length of time like 10m or 600s, not {text!r}")
+    unit = (match.group("unit") or "").lower()
+    seconds = float(match.group("number")) * _UNIT_SECONDS[unit]
+    if not low <= seconds <= high:
+        bounds = f"from {length_text(low)} to {length_text(high)}"
+        raise UsageProblem(f"{what} must be {bounds}, not {length_text(seconds)}")
+    return seconds
+
+
+def length_text(seconds: float) -> str:
+    """A length of time as one would type it: 10s, 10m, 4h."""
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
+
+
+def check_ip(text: str, what: str = "server-ip") -> str:
+    """`text` as an IP address ("localhost" is 127.0.0.1), or UsageProblem."""
+    if text == "localhost":
+        return "127.0.0.1"
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise UsageProblem(
+            f"{what} must be an IP address like 192.168.1.20, not {text!r}"
+        ) from None
+
+
+def check_name(text: str) -> str:
+    """`text` as a peer's or an operator's name, or UsageProblem naming the rule it breaks."""
+    from wire.names import name_problem  # here: wire's package loads its codec; not for --help
+
+    problem = name_problem(text)
+    if problem:
+        raise UsageProblem(f"bad name {text!r}: {problem}")
+    return text
+
+
+def check_data_dir(given: str | None, env_dir: str | None) -> Path | None:
+    """The data directory --data-dir names (`given`, with ~ expanded; None if not given),
+    or UsageProblem when it, or else $CHATAPP_DATA_DIR (`env_dir`), is named by nothing, by
+    blank space, or from the home directory of a user this machine does not know."""
+    if given is not None and not given.strip():
+        # Path("") is the current directory: never what someone typing --data-dir "" meant
+        raise UsageProblem("--data-dir needs a directory, not an empty name")
+    if given is None and env_dir and not env_dir.strip():
+        # a directory named by spaces alone is a slip (a variable quoted but left unset)
+        raise UsageProblem("CHATAPP_DATA_DIR needs a directory, not blank space")
+    what, text = ("--data-dir", given) if given is not None else ("CHATAPP_DATA_DIR", env_dir)
+    try:
+        expanded = Path(text).expanduser() if text else None
+    except RuntimeError:  # `~ann/chat` with no user ann here: Python's error had a traceback
+        raise UsageProblem(
+            f"{what} names a home directory this machine does not know: {text!r}"
+        ) from None
+    return expanded if given is not None else None
+
+
+def check_crisis_notice(text: str) -> str:
+    """`text` as the registry's --crisis-notice, or UsageProblem when it is too long to be
+    shown whole: cut short, it could end in the middle of a number to call."""
+    from wire.desk.text import crisis_notice_problem  # here, as for check_name
+
+    problem = crisis_notice_problem(text)
+    if problem:
+        raise UsageProblem(f"--crisis-notice {problem}")
+    return text
+
+
+#: The values each mode's option takes, named as --help names them.
+MODE_VALUES = {
+    ("-s", "--server"): "PORT",
+    ("-c", "--client"): "NAME SERVER-IP SERVER-PORT CLIENT-PORT",
+    ("-d", "--desk"): "SERVER-IP SERVER-PORT",
+    ("-o", "--operator"): "NAME SERVER-IP SERVER-PORT",
+}
+
+
+def check_mode_values(argv: list[str], options: frozenset[str] = frozenset()) -> None:
+    """UsageProblem when a mode's option is followed by fewer values than it takes before
+    the next option: click would take that option as a value (`-c bob 10.0.0.1 5000
+    --bind ...` would make `--bind` the client port) and blame something else. A NAME
+    may start with `-` (the name rules allow it, and `/nick -dan` makes one): there only
+    one of `options`, the command's own spellings, is taken as an option."""
+    for at, word in enumerate(argv):
+        for spellings, values in MODE_VALUES.items():
+            if word not in spellings:
+                continue
+            wanted = values.split()
+            given = []
+            for slot, value in zip(wanted, argv[at + 1 : at + 1 + len(wanted)], strict=False):
+                a_name = slot == "NAME" and value not in options
+                if value.startswith("-") and not value.lstrip("-").isdigit() and not a_name:
+                    break
+                given.append(value)
+            if len(given) < len(wanted):
+                got = f"got {len(given)}: {' '.join(given)}" if given else "got none"
+                raise UsageProblem(f"{word} needs {values} ({got})")

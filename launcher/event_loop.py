@@ -1,0 +1,55 @@
+"""Running a mode: its coroutine on an event loop, with the launcher's last line of defence.
+Ctrl-C is exit status 130, and an exception that escapes a callback (a bug of ours) costs
+the user one line on stderr, never a traceback. Imported once a mode starts, not for
+--help: asyncio alone takes a third of typer's import time."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+#: Where an unexpected error's traceback goes, so that the terminal gets one line instead.
+ERROR_LOG = Path(tempfile.gettempdir()) / "chatapp-internal-errors.log"
+
+
+def run(coro: Coroutine[Any, Any, int]) -> int:
+    """Run `coro` to its exit status (130 on Ctrl-C)."""
+
+    async def guarded() -> int:
+        asyncio.get_running_loop().set_exception_handler(_internal_error)
+        return await coro
+
+    try:
+        result = asyncio.run(guarded())
+    except KeyboardInterrupt:
+        return 130
+    return int(result)
+
+
+def _internal_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """An exception escaped a callback (a bug of ours): the event loop goes on, and the user
+    gets one line naming it and where its traceback was written, never the traceback."""
+    exc = context.get("exception")
+    what = f"{type(exc).__name__}: {exc}" if exc is not None else str(context.get("message"))
+    try:
+        from net.files import open_regular
+
+        # not a plain open: in a shared directory, a named pipe put there would hang us
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        with os.fdopen(open_regular(ERROR_LOG, flags), "a", encoding="utf-8") as log:
+            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()}\n")
+            if exc is not None:
+                log.writelines(traceback.format_exception(exc))
+            else:
+                log.write(f"{context}\n")
+        where = f"Traceback saved to {ERROR_LOG}"
+    except OSError:
+        where = "Traceback not saved"
+    print(f"[Internal error, please report it: {what[:200]}. {where}.]", file=sys.stderr)

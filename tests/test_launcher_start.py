@@ -1,0 +1,64 @@
+"""`ChatApp --help` loads typer and the launcher, not the program it starts: the wire codec,
+the registry and the peer take longer to import than typer itself, and --help needs none of
+them. A test of what is imported, not of how long it takes (a shared machine's timings
+would make a flaky test)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from launcher import defaults
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: What --help must not load: the program's packages, and asyncio (a third of typer's own
+#: import time, and needed only once a mode runs).
+HEAVY = ("wire", "net", "registry", "peer", "asyncio")
+
+
+def _imported_by(*args: str) -> list[str]:
+    """The modules `ChatApp.py <args>` imports, in order, from Python's -X importtime."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", str(ROOT / "ChatApp.py"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Usage: ChatApp" in done.stdout
+    # "import time:  self [us] | cumulative | imported package"
+    return [
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and not line.endswith("imported package")
+    ]
+
+
+@pytest.mark.parametrize("option", ["--help", "-h"])
+def test_help_loads_none_of_the_program(option: str) -> None:
+    imported = _imported_by(option)
+    assert "typer" in imported and "launcher.defaults" in imported  # the list is read right
+    assert [name for name in imported if name.split(".")[0] in HEAVY] == []
+
+
+@pytest.mark.parametrize(
+    ("copy", "source", "name"),
+    [
+        ("MAILBOX_MESSAGES", "registry.mailbox", "MAILBOX_MESSAGES"),
+        ("NEW_NAMES", "registry.flood", "NEW_NAMES"),
+        ("TYPICAL_SESSION", "registry.desk.limits", "TYPICAL_SESSION"),
+        ("TYPICAL_SESSION_RANGE", "registry.desk.limits", "TYPICAL_SESSION_RANGE"),
+    ],
+)
+def test_the_registry_defaults_help_shows_are_the_registry_s(
+    copy: str, source: str, name: str
+) -> None:
+    # copied so that --help need not import the registry; the launcher passes them on as
+    # the registry's settings, so a copy left behind would change what a registry does
+    module = __import__(source, fromlist=[name])
+    assert getattr(defaults, copy) == getattr(module, name)
