@@ -1,9 +1,10 @@
 """The peer's protocol logic, sans-IO.
 
 `PeerCore` takes events (the user typed a line, a message arrived from an address, time
-passed) with `now` and returns actions (peer.actions) for its adapter: send this message
-there, print this line, remember this token, exit. Delivery follows DESIGN.md section 4:
-every request is sent at most 5 times, 500 ms apart; every message id is shown once.
+passed) with `now` (seconds on a monotonic clock) and returns actions (peer.actions) for its
+adapter: send this message there, print this line, remember this token, exit. Delivery
+follows DESIGN.md section 4: every request is sent at most 5 times, 500 ms apart; every
+message id is shown once.
 
 Actions are appended to the event's `out` list in the order they are to be carried out,
 and nothing appended is ever read back or taken out. So `line` and `receive` let the
@@ -190,6 +191,11 @@ class PeerCore:
         self.after_welcome: list[Print] = []
         #: Our key's fingerprint, for /whois (the node knows the key).
         self.fingerprint = ""
+        #: Seconds from `now` to the time of day, for the lines that say when something was
+        #: said: the adapter, whose `now` is monotonic, sets it with every event, as the
+        #: wall clock may be stepped meanwhile (NTP). 0 for a caller whose `now` is the time
+        #: of day.
+        self.wall_offset = 0.0
         self._told_renamed: set[tuple[str, str]] = set()  # (old, new) keys said on a send
         self._rooms = KnownRooms()  # for tab completion, and the registry's spellings
         # the room kept on disk, and the rooms to go back to (after a restart, and for
@@ -832,7 +838,7 @@ class PeerCore:
         if not shown:
             return
         self._seen_room(message.room)
-        out.append(room_line(message, now))
+        out.append(room_line(message, now + self.wall_offset))
 
     def _seen_room(self, room: str) -> None:
         """Remember `room` for completion; take the registry's spelling of our own room."""

@@ -188,7 +188,7 @@ class PeerNode:
             self._console.show(line)
         for problem in self._state.problems:
             self._console.show(Print(f"[{problem}]", "error"))
-        self._run(self.core.start(time.time()))
+        self._run(self.core.start(self._now()))
         try:
             return await self._done
         finally:
@@ -315,7 +315,7 @@ class PeerNode:
 
     def _typed(self, text: str) -> None:
         # each action carried out as the core decides it: the message typed leaves first
-        self.core.line(text, time.time(), self._carried)
+        self.core.line(text, self._now(), self._carried)
         self._event_done()
 
     def _ended(self) -> None:
@@ -323,7 +323,7 @@ class PeerNode:
         # A terminal prompt handles Ctrl-C itself while it runs, and takes the loop's SIGINT
         # handler away when it ends: ours again, so that the next Ctrl-C leaves at once.
         self._catch_signals()
-        self._run(self.core.end_of_input(time.time()))
+        self._run(self.core.end_of_input(self._now()))
 
     def _received(self, message: Message, addr: Addr, key: bytes) -> None:
         self._received_batch([message], addr, key)
@@ -349,15 +349,24 @@ class PeerNode:
         if len(messages) == 1:
             # A datagram of one message, as an idle sender sends: each action is carried
             # out as the core decides it, so that the ack leaves before the rest is done.
-            receive_one(self.core.receive, messages[0], addr, self._carried, trace)
+            receive_one(self.core.receive, messages[0], addr, self._now(), self._carried, trace)
             self._event_done()
             return
         # Several (a sender busy, or a burst relayed): their shown ids in one write, then
         # the lines and the acks, which the endpoint merges (see `_run`).
-        self._run(receive_batch(self.core.receive, messages, addr, trace))
+        self._run(receive_batch(self.core.receive, messages, addr, trace, now=self._now()))
 
     def _tick(self) -> None:
-        self._run(self.core.tick(time.time()))
+        self._run(self.core.tick(self._now()))
+
+    def _now(self) -> float:
+        """The `now` of an event for the core: the monotonic clock, on which its retries,
+        keepalives and rates run (a step of the time of day must neither fire them all at
+        once nor hold them back). The core is told the time of day with it (`wall_offset`),
+        for the lines that say when something was said."""
+        now = time.monotonic()
+        self.core.wall_offset = time.time() - now
+        return now
 
     def _run(self, actions: list[Action]) -> None:
         """Carry out the core's actions in order (see `_carry`), except that every Shown

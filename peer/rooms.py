@@ -51,16 +51,17 @@ class KnownRooms:
             out.append(Print(f"  {room.ljust(width)}  {people}{here}", "info"))
 
 
-def room_line(message: RoomMessage, now: float) -> Print:
+def room_line(message: RoomMessage, wall: float) -> Print:
     """The line of `message`, said in a room: as it is said, or from the room's history
-    (marked so, with when it was said)."""
+    (marked so, with when it was said; `wall` is the time of day now)."""
     said = f"{message.sender} (in {message.room}): {message.text}"
     if message.history:
-        return Print(f"[history {_when(message.stamp, now)}] {said}", "history", message.sender)
+        return Print(f"[history {_when(message.stamp, wall)}] {said}", "history", message.sender)
     return Print(said, "room", message.sender)
 
 
-def _when(stamp: str, now: float) -> str:
-    """A stored message's stamp, shortened to the time of day when it is from today."""
-    today = time.strftime("%Y-%m-%d ", time.localtime(now))
+def _when(stamp: str, wall: float) -> str:
+    """A stored message's stamp, shortened to the time of day when it is from today (the
+    day of `wall`)."""
+    today = time.strftime("%Y-%m-%d ", time.localtime(wall))
     return stamp[len(today) : len(today) + 5] if stamp.startswith(today) else stamp[:16]
