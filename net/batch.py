@@ -36,16 +36,16 @@ def receive_batch(
 
 
 def receive_one(
-    receive: Callable[[Message, Addr, float, list[A]], object],
+    receive: Callable[[Message, Addr, float, Callable[[A], None]], object],
     message: Message,
     addr: Addr,
     now: float,
-    out: list[A],
+    emit: Callable[[A], None],
     trace: Callable[[str], None] | None = None,
 ) -> None:
-    """Hand `message`, from `addr`, to a core's `receive` at `now` with `out` as its list of
-    actions (a peer.carried_out.CarriedOut, to carry each out as it is decided). `trace` as
-    for `receive_batch`."""
+    """Hand `message`, from `addr`, to a core's `receive` at `now`, with `emit` to be handed
+    each action as it is decided (the adapter's, to carry each out at once: see
+    peer.actions.Emit). `trace` as for `receive_batch`."""
     if trace is not None:
         trace(f"<- {addr[0]}:{addr[1]} {for_log(message)}")
-    receive(message, addr, now, out)
+    receive(message, addr, now, emit)
