@@ -500,7 +500,7 @@ class RegistryServer:
         # the timer is re-armed once the drain is over (`_drained`), not per datagram: a
         # relay's acks come back a hundred at a time
         receive = functools.partial(self._receive_datagram, key=key)
-        self._act(receive_batch(receive, messages, addr, trace, now=self._now()))
+        self._carry_out_all(receive_batch(receive, messages, addr, trace, now=self._now()))
         self._wake_stale = True
 
     def _drained(self) -> None:
@@ -527,13 +527,16 @@ class RegistryServer:
         return now
 
     def _run(self, actions: list[Action]) -> None:
-        self._act(actions)
+        """Carry out the actions of one event (`_carry_out_all`), then re-arm the timer."""
+        self._carry_out_all(actions)
         self._schedule()
 
-    def _act(self, actions: list[Action]) -> None:
+    def _carry_out_all(self, actions: list[Action]) -> None:
+        """Carry out `actions` in order, each through `_carry_out`, up to a write that
+        fails."""
         for action in actions:
             try:
-                self._do(action)
+                self._carry_out(action)
             except (OSError, StorageError) as exc:
                 # Nothing after a failed write may go out: it could be the ack of that write.
                 self.log(f"ERROR storing data: {exc}; the request stays unanswered")
@@ -550,7 +553,10 @@ class RegistryServer:
     # that tries again: the registry falls silent (its peers say "Server not responding"
     # and keep their messages) rather than claim what is not on disk.
 
-    def _do(self, action: Action) -> None:
+    def _carry_out(self, action: Action) -> None:
+        """Carry out one action of the core; the one way the registry's actions are carried
+        out (a Send waits for the commit in progress: see above). Raises OSError or
+        StorageError for a write that fails."""
         match action:
             case Send() | SendMany():
                 if self._held is None and (self._table_dirty or self._storage.unsynced):
