@@ -29,7 +29,7 @@ from typing import Protocol
 from net.buffer_budget import BufferBudget
 from net.drop_log import DropLog
 from net.listener import Listener
-from net.outgoing import Datagram, Outgoing, When
+from net.outgoing import Outgoing, When
 from net.secure import SecureChannel
 from net.secure_stream import ClearFrame, KeyGiven, OverBudget, SecureStream
 from net.stream_slots import Closable
@@ -328,7 +328,8 @@ class Endpoint:
         try:
             yield
         finally:
-            self._send_all(self._outgoing.packed_ends(was))
+            for data, addr in self._outgoing.packed_ends(was):
+                self._sendto(data, addr)
 
     def send_many(self, addrs: Sequence[Addr], message: Message) -> None:
         """Send `message` to each of `addrs`, as `send` would to each, encoding it once."""
@@ -364,11 +365,7 @@ class Endpoint:
 
     def _flush(self) -> None:
         """Send whatever waits to leave packed (the end of a pass of the event loop)."""
-        self._send_all(self._outgoing.flush())
-
-    def _send_all(self, datagrams: list[Datagram]) -> None:
-        """Seal and send each datagram, in order."""
-        for data, addr in datagrams:
+        for data, addr in self._outgoing.flush():
             self._sendto(data, addr)
 
     def encoded(self, message: Message) -> bytes:
@@ -471,7 +468,8 @@ class Endpoint:
                 self._behind_since = None
             elif self._behind_since is None:
                 self._behind_since = started
-            self._send_all(self._outgoing.drain_ends())
+            for data, addr in self._outgoing.drain_ends():
+                self._sendto(data, addr)
             if self._on_drained is not None:
                 self._on_drained()
 

@@ -101,7 +101,9 @@ class Outgoing:
         (a process serving many sockets, or busy with much else, would otherwise hold every
         ack back until all of them are done, and the senders would time out)."""
         self._draining = self._reading = False
-        return self._waiting()
+        if self._batches or self._acks or self._relay is not None:
+            return self.flush()
+        return []
 
     def packed_begins(self) -> bool:
         """What is sent from now until `packed_ends` waits for it, and then leaves packed,
@@ -114,7 +116,9 @@ class Outgoing:
         """The block begun by the `packed_begins` that returned `was` is over: what waited
         for it, unless sends waited already before it (then they still do)."""
         self._draining = was
-        return [] if was else self._waiting()
+        if was or not (self._batches or self._acks or self._relay is not None):
+            return []
+        return self.flush()
 
     def flush(self) -> list[Datagram]:
         """Everything that waits, to leave now: at the end of the pass of the event loop
@@ -201,12 +205,6 @@ class Outgoing:
         return None
 
     # -- within ----------------------------------------------------------------------------
-
-    def _waiting(self) -> list[Datagram]:
-        """`flush`, if anything waits."""
-        if self._batches or self._acks or self._relay is not None:
-            return self.flush()
-        return []
 
     def _unpack_relay(self) -> None:
         """The relay entry as per-address batches (before anything else queued for one of
