@@ -85,22 +85,22 @@ class Outgoing:
         # a `flush` at the end of this pass was asked for
         self._flush_asked = False
         # sends wait for the end of the drain, or of the `packed` block, being handled
-        self._draining = False
+        self._holding = False
         # a drain is being handled, whose end flushes: no flush at the end of the pass
-        self._reading = False
+        self._in_drain = False
 
     # -- what ends a batch ---------------------------------------------------------------
 
     def drain_begins(self) -> None:
         """The datagrams read in one wake-up are about to be handled."""
-        self._draining = self._coalesce_drains
-        self._reading = True
+        self._holding = self._coalesce_drains
+        self._in_drain = True
 
     def drain_ends(self) -> list[Datagram]:
         """They have been: what answers them leaves now, not at the end of the loop's pass
         (a process serving many sockets, or busy with much else, would otherwise hold every
         ack back until all of them are done, and the senders would time out)."""
-        self._draining = self._reading = False
+        self._holding = self._in_drain = False
         if self._batches or self._acks or self._relay is not None:
             return self.flush()
         return []
@@ -109,13 +109,13 @@ class Outgoing:
         """What is sent from now until `packed_ends` waits for it, and then leaves packed,
         acks merged, as what answers a drain of the socket does with `coalesce_drains`.
         Returns whether sends waited already (for `packed_ends`)."""
-        was, self._draining = self._draining, True
+        was, self._holding = self._holding, True
         return was
 
     def packed_ends(self, was: bool) -> list[Datagram]:
         """The block begun by the `packed_begins` that returned `was` is over: what waited
         for it, unless sends waited already before it (then they still do)."""
-        self._draining = was
+        self._holding = was
         if was or not (self._batches or self._acks or self._relay is not None):
             return []
         return self.flush()
@@ -160,12 +160,12 @@ class Outgoing:
         if waiting is not None:
             waiting.append(data)
             return When.LATER
-        if self._draining:
+        if self._holding:
             self._batches[addr] = [data]  # the end of the drain flushes
             return When.LATER
         self._batches[addr] = []
         # within a drain, its end flushes: no pass of the loop for that
-        if self._flush_asked or self._reading:
+        if self._flush_asked or self._in_drain:
             return When.NOW
         self._flush_asked = True
         return When.NOW_THEN_FLUSH
@@ -175,7 +175,7 @@ class Outgoing:
         acks for it (True); else the caller sends it as a datagram, through `datagram`.
         An ack waits when something else for `addr` went or waits in this pass, or while
         sends wait for the end of a drain."""
-        if addr in self._batches or self._draining:
+        if addr in self._batches or self._holding:
             self._acks.setdefault(addr, []).append(reply_to)
             return True
         return False
@@ -188,7 +188,7 @@ class Outgoing:
         to leave packed once the drain ends (`When.LATER`). Otherwise None: the caller
         gives it to `datagram` for each member (and any entry becomes per-address
         batches)."""
-        if not self._draining:
+        if not self._holding:
             return None
         relay = self._relay
         if relay is None:
