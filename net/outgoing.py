@@ -161,7 +161,7 @@ class Outgoing:
             waiting.append(data)
             return When.LATER
         if self._holding:
-            self._batches[addr] = [data]  # the end of the drain flushes
+            self._batches[addr] = [data]  # the end of the drain (or packed block) flushes
             return When.LATER
         self._batches[addr] = []
         # within a drain, its end flushes: no pass of the loop for that
@@ -181,13 +181,13 @@ class Outgoing:
         return False
 
     def relay(self, addrs: Sequence[Addr], data: bytes) -> When | None:
-        """While a drain's sends wait for its end, when `data` goes to each of `addrs` (a
-        relay to many members): with no relay entry yet and nothing waiting for any of
-        them, it leaves now (`When.NOW`: the caller sends it to each) and the entry is
-        opened, empty, for what follows; an entry for the same members (a burst) keeps it,
-        to leave packed once the drain ends (`When.LATER`). Otherwise None: the caller
-        gives it to `datagram` for each member (and any entry becomes per-address
-        batches)."""
+        """While sends wait (for the end of a drain, or of a `packed` block), when `data`
+        goes to each of `addrs` (a relay to many members): with no relay entry yet and
+        nothing waiting for any of them, it leaves now (`When.NOW`: the caller sends it to
+        each) and the entry is opened, empty, for what follows; an entry for the same
+        members (a burst) keeps it, to leave packed with the rest (`When.LATER`).
+        Otherwise None: the caller gives it to `datagram` for each member (and any entry
+        becomes per-address batches)."""
         if not self._holding:
             return None
         relay = self._relay
