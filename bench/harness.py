@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -91,7 +90,7 @@ class BenchPeer:
 
     def start(self) -> None:
         """Send the registration (what PeerNode.run does after binding)."""
-        self.node._run(self.node.core.start(time.time()))
+        self.node._run(self.node.core.start(self.node._now()))
 
     async def register(self, timeout: float = 20.0) -> None:
         self.start()

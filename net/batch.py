@@ -18,12 +18,15 @@ def receive_batch(
     messages: list[Message],
     addr: Addr,
     trace: Callable[[str], None] | None = None,
+    *,
+    now: float | None = None,
 ) -> list[A]:
     """The actions a core's `receive` returns for each of `messages` from `addr`, in order,
-    all at one `now`, so that the adapter carries them out in one go (one write of the
-    shown records, one wake-up computed, the acks merged by the endpoint). `trace`, in
-    verbose mode, gets one line per message."""
-    now = time.time()
+    all at one `now` (None: the monotonic clock's), so that the adapter carries them out in
+    one go (one write of the shown records, one wake-up computed, the acks merged by the
+    endpoint). `trace`, in verbose mode, gets one line per message."""
+    if now is None:
+        now = time.monotonic()
     actions: list[A] = []
     for message in messages:
         if trace is not None:
@@ -33,15 +36,16 @@ def receive_batch(
 
 
 def receive_one(
-    receive: Callable[[Message, Addr, float, list[A]], object],
+    receive: Callable[[Message, Addr, float, Callable[[A], None]], object],
     message: Message,
     addr: Addr,
-    out: list[A],
+    now: float,
+    emit: Callable[[A], None],
     trace: Callable[[str], None] | None = None,
 ) -> None:
-    """Hand `message`, from `addr`, to a core's `receive` with `out` as its list of actions
-    (a peer.carried_out.CarriedOut, to carry each out as it is decided). `trace` as for
-    `receive_batch`."""
+    """Hand `message`, from `addr`, to a core's `receive` at `now`, with `emit` to be handed
+    each action as it is decided (the adapter's, to carry each out at once: see
+    peer.actions.Emit). `trace` as for `receive_batch`."""
     if trace is not None:
         trace(f"<- {addr[0]}:{addr[1]} {for_log(message)}")
-    receive(message, addr, time.time(), out)
+    receive(message, addr, now, emit)

@@ -29,16 +29,11 @@ from typing import Protocol
 from net.buffer_budget import BufferBudget
 from net.drop_log import DropLog
 from net.listener import Listener
+from net.outgoing import Outgoing, When
 from net.secure import SecureChannel
 from net.secure_stream import ClearFrame, KeyGiven, OverBudget, SecureStream
 from net.stream_slots import Closable
-from wire.codec import (
-    clear_request,
-    decode_datagram_batch,
-    encode,
-    fits_datagram,
-    pack_datagrams,
-)
+from wire.codec import clear_request, decode_datagram_batch, encode, fits_datagram
 from wire.errors import DecodeError, OtherVersion
 from wire.framing import encode_frame
 from wire.messages import Ack, Acks, Message, Refused, TooBig, version_refusal
@@ -120,28 +115,6 @@ class _Datagrams(asyncio.DatagramProtocol):
         self._endpoint.errors += 1
 
 
-class _Relay:
-    """Datagram-sized messages for the same members (`addrs`), queued during one drain."""
-
-    __slots__ = ("_members", "addrs", "datas")
-
-    def __init__(self, addrs: Sequence[Addr], datas: list[bytes]) -> None:
-        self.addrs = addrs
-        self.datas = datas
-        self._members: set[Addr] | None = None
-
-    def _set(self) -> set[Addr]:
-        if self._members is None:
-            self._members = set(self.addrs)
-        return self._members
-
-    def includes(self, addr: Addr) -> bool:
-        return addr in self._set()
-
-    def excludes(self, addrs: dict[Addr, list[str]]) -> bool:
-        return self._set().isdisjoint(addrs)
-
-
 class Endpoint:
     """UDP and TCP on one port, turning bytes into messages for `on_message`."""
 
@@ -203,20 +176,8 @@ class Endpoint:
         self.buffers = BufferBudget()
         self._new_id = IdMaker(session)
         self._gate = gate
-        # datagrams waiting for the end of this pass of the event loop, by destination
-        self._batches: dict[Addr, list[bytes]] = {}
-        # ids acked in this drain, or in this pass after the first datagram to the address
-        # left: merged into one Acks
-        self._acks: dict[Addr, list[str]] = {}
-        # with coalesce_drains: what a drain relays to the same members, kept as one entry
-        # rather than an entry per member (see `send_many`)
-        self._relay: _Relay | None = None
-        self._flush_soon = False
-        # handling datagrams read in one drain: sends wait for its end (see `_queue`)
-        self._draining = False
-        # in `_readable`, which flushes what waits at its end
-        self._reading = False
-        self._coalesce_drains = coalesce_drains
+        # which datagrams leave now and which wait to leave packed (net/outgoing.py)
+        self._outgoing = Outgoing(self._new_id, coalesce_drains=coalesce_drains)
         # recent encodings by message object: a relay, or pushes let out of a window as
         # acks come back, send one message object to many members
         self._encoded: dict[int, tuple[Message, bytes]] = {}
@@ -312,7 +273,7 @@ class Endpoint:
 
     async def close(self) -> None:
         """Send what waits for the end of this pass, then close every socket and connection."""
-        self._flush_batches()
+        self._flush()
         self._close_udp()
         self._listener.close()
         if self._drops_flush is not None:
@@ -342,9 +303,8 @@ class Endpoint:
                     self._transmit(packet, to)
                 return
         if type(message) is Ack:
-            if not stream and (addr in self._batches or self._draining):
-                self._acks.setdefault(addr, []).append(message.reply_to)
-                return
+            if not stream and self._outgoing.ack(addr, message.reply_to):
+                return  # merged with the others waiting
             # sent once, to one address: no use keeping its encoding (see `encoded`)
             data = encode(message)
         else:
@@ -365,14 +325,12 @@ class Endpoint:
         as what answers one drain of the socket does with `coalesce_drains` (the registry's
         sends held for one group commit: an Ack and the Saved outcome of the same save
         share a datagram)."""
-        was = self._draining
-        self._draining = True
+        was = self._outgoing.packed_begins()
         try:
             yield
         finally:
-            self._draining = was
-            if not was:
-                self._flush_waiting()
+            for data, addr in self._outgoing.packed_ends(was):
+                self._sendto(data, addr)
 
     def send_many(self, addrs: Sequence[Addr], message: Message) -> None:
         """Send `message` to each of `addrs`, as `send` would to each, encoding it once."""
@@ -383,8 +341,12 @@ class Endpoint:
                 self.send(addr, message)
             return
         routes = self._routes
-        if self._draining and not routes and self._relayed(addrs, data):
-            return
+        if not routes:
+            when = self._outgoing.relay(addrs, data)
+            if when is When.NOW:
+                self._sendto_all(data, addrs)
+            if when is not None:
+                return  # sent, or waiting in the drain's relay entry
         for addr in addrs:
             writer = routes.get(addr) if routes else None
             if writer is not None and not writer.is_closing():
@@ -392,101 +354,20 @@ class Endpoint:
             else:
                 self._queue(data, addr)
 
-    def _relayed(self, addrs: Sequence[Addr], data: bytes) -> bool:
-        """During a drain, relay `data` to `addrs` through the drain's relay entry if it can:
-        with no entry yet and nothing queued for any of them, it leaves now and the entry
-        is opened (empty) for what follows; an entry for the same members (a burst) keeps
-        it, to leave packed once the drain ends. Otherwise the entry becomes per-address
-        queues, and False."""
-        relay = self._relay
-        if relay is None:
-            if not self._batches or self._batches.keys().isdisjoint(addrs):
-                # The first relay of a drain leaves at once, as a peer's first answer does:
-                # the members of an idle registry never wait for the rest of the drain.
-                self._sendto_all(data, addrs)
-                self._relay = _Relay(addrs, [])
-                return True
-            return False
-        if relay.addrs == addrs:
-            relay.datas.append(data)
-            return True
-        self._unpack_relay()
-        return False
-
-    def _unpack_relay(self) -> None:
-        """The relay entry as per-address queues (before anything else queued for one of
-        its members, which must follow it)."""
-        relay, self._relay = self._relay, None
-        if relay is not None:
-            batches = self._batches
-            for addr in relay.addrs:
-                batches.setdefault(addr, []).extend(relay.datas)
-
     def _queue(self, data: bytes, addr: Addr) -> None:
-        """Datagram batching: the first datagram to an address in a pass of the event loop
-        goes at once (an idle sender never waits); the ones that follow it in the same pass
-        wait for the end of the pass and share datagrams (pack_datagrams). With
-        `coalesce_drains`, while a drain of the socket is handled even the first waits for
-        the end of the drain: what answers datagrams that arrived together leaves together
-        (a relay's first message aside, see `_relayed`).
-        Order is kept, except that acks which wait are merged into one Acks after the rest
-        (see `send`)."""
-        if self._relay is not None and self._relay.includes(addr):
-            self._unpack_relay()
-        waiting = self._batches.get(addr)
-        if waiting is not None:
-            waiting.append(data)
-        elif self._draining:
-            self._batches[addr] = [data]  # `_readable` flushes at the end of the drain
-        else:
+        """Send `data`, a datagram-sized message for `addr`, when `Outgoing` says: now, or
+        packed with what follows it (net/outgoing.py)."""
+        when = self._outgoing.datagram(data, addr)
+        if when is When.LATER:
+            return
+        self._sendto(data, addr)
+        if when is When.NOW_THEN_FLUSH:
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """Send whatever waits to leave packed (the end of a pass of the event loop)."""
+        for data, addr in self._outgoing.flush():
             self._sendto(data, addr)
-            self._batches[addr] = []
-            # within a drain, its end flushes (`_readable`): no pass of the loop for that
-            if not self._flush_soon and not self._reading:
-                self._flush_soon = True
-                asyncio.get_running_loop().call_soon(self._flush_batches)
-
-    def _flush_waiting(self) -> None:
-        """Send now whatever waits to leave packed (see `_queue`), if anything does."""
-        if self._batches or self._acks or self._relay is not None:
-            self._flush_batches()
-
-    def _flush_batches(self) -> None:
-        self._flush_soon = False
-        relay = self._relay
-        if relay is not None:
-            if self._acks and not relay.excludes(self._acks):
-                self._unpack_relay()  # its members' acks follow its messages
-            else:
-                self._relay = None
-                for packet in pack_datagrams(relay.datas):
-                    self._sendto_all(packet, relay.addrs)
-        batches, self._batches = self._batches, {}
-        acks, self._acks = self._acks, {}
-        for addr, replies in acks.items():
-            batches.setdefault(addr, []).extend(self._merged_acks(replies))
-        # A relay queues the same messages for every member: the same list is packed once
-        # (the comparison is of the same bytes objects, so it costs little).
-        packed: list[bytes] = []
-        last: list[bytes] = []
-        for addr, waiting in batches.items():
-            if waiting:
-                if waiting != last:
-                    packed, last = pack_datagrams(waiting), waiting
-                for packet in packed:
-                    self._sendto(packet, addr)
-
-    def _merged_acks(self, replies: list[str]) -> list[bytes]:
-        """Acks queued for one address in one pass, as few datagram-sized messages as hold
-        them: one Ack alone, several in an Acks. An Acks is smaller than the requests it
-        answers together, so merging never amplifies."""
-        if len(replies) == 1:
-            return [encode(Ack(self._new_id(), replies[0]))]
-        data = encode(Acks(self._new_id(), tuple(replies)))
-        if fits_datagram(data):
-            return [data]
-        half = len(replies) // 2
-        return self._merged_acks(replies[:half]) + self._merged_acks(replies[half:])
 
     def encoded(self, message: Message) -> bytes:
         """`message` as `send` sends it (the same bytes, kept a while: sending it after this,
@@ -566,8 +447,7 @@ class Endpoint:
         return 0.0 if since is None else self._clock() - since
 
     def _readable(self) -> None:
-        self._draining = self._coalesce_drains
-        self._reading = True
+        self._outgoing.drain_begins()
         started, emptied = self._clock(), False
         try:
             for _ in range(DRAIN_BATCH):
@@ -589,11 +469,8 @@ class Endpoint:
                 self._behind_since = None
             elif self._behind_since is None:
                 self._behind_since = started
-            self._draining = self._reading = False
-            # What answers this drain leaves now, not at the end of the loop's pass: a
-            # process serving many sockets (or busy with much else) would otherwise hold
-            # every ack back until all of them are done, and the senders would time out.
-            self._flush_waiting()
+            for data, addr in self._outgoing.drain_ends():
+                self._sendto(data, addr)
             if self._on_drained is not None:
                 self._on_drained()
 

@@ -9,8 +9,9 @@ from collections.abc import Callable
 
 
 class WakeTimer:
-    """Runs `tick` no later than the time a core's `next_wake()` names (seconds since the
-    epoch, the cores' clock). Call `set(core.next_wake())` after every event.
+    """Runs `tick` no later than the time a core's `next_wake()` names (seconds on the
+    monotonic clock, the cores' `now`: a step of the time of day neither fires it early nor
+    holds it back). Call `set(core.next_wake())` after every event.
 
     A timer already armed for an earlier time is kept: the cores' `tick` is harmless when
     nothing is due, and re-arming costs more than the rare early wake-up (each direct
@@ -31,7 +32,7 @@ class WakeTimer:
             return  # armed for no later than that already
         self.cancel()
         self._at = wake
-        delay = max(0.0, wake - time.time())
+        delay = max(0.0, wake - time.monotonic())
         self._handle = asyncio.get_running_loop().call_later(delay, self._fire)
 
     def cancel(self) -> None:

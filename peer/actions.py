@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from wire.messages import Message
@@ -64,7 +65,7 @@ class Sending:
     """`message`, typed by the user, is sent for the first time in this event (or waits
     its turn): keep it until it is Settled, so that a peer killed meanwhile sends it on at
     its next start. A direct message's Send comes before it (the first thing decided). The
-    adapter writes it once the event's Sends have left (see PeerNode._carry): the first
+    adapter writes it once the event's Sends have left (see PeerNode._carry_out): the first
     copy does not wait for the disk. A direct message is kept as the Chat it is sent as;
     the restart sends it to the registry as a save."""
 
@@ -125,3 +126,10 @@ Action = (
     | Exit
     | OnceShown
 )
+
+#: What a core hands each action to, the moment it decides it, in the order they are to be
+#: carried out: a list's `append` collects them (what the core's entry points return); the
+#: adapter's method that carries one out (PeerNode._carry_out) carries each out at once, so
+#: that the datagram a user waits for leaves before the bookkeeping that follows its
+#: decision.
+Emit = Callable[[Action], None]

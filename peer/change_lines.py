@@ -1,11 +1,11 @@
 """The lines that tell of others' changes, "[Client table updated.]" and "[<name> has quit]",
-folded when they come in bursts (see peer.line_budget). Sans-IO: the caller passes `now`,
-gets Print actions appended, and wakes at `next_wake`.
+folded when they come in bursts (see peer.line_budget). Sans-IO: the caller passes `now`
+and an `emit` that is handed the Print actions, and wakes at `next_wake`.
 """
 
 from __future__ import annotations
 
-from peer.actions import Action, Print
+from peer.actions import Emit, Print
 from peer.line_budget import LineBudget
 from wire.messages import Notice
 
@@ -35,32 +35,32 @@ class ChangeLines:
         # the quits held back for the next line: (name, line for it alone)
         self._quits_held: list[tuple[str, str]] = []
 
-    def table_changed(self, now: float, out: list[Action]) -> None:
+    def table_changed(self, now: float, emit: Emit) -> None:
         """Say that the table changed: at once while within TABLE_LINES_BURST, else in one
         line at the end of the wait, for every change that comes meanwhile."""
         if self._table_lines.take(now):
-            out.append(Print(TABLE_UPDATED, "system"))
+            emit(Print(TABLE_UPDATED, "system"))
 
-    def table_replaced(self, out: list[Action]) -> None:
+    def table_replaced(self, emit: Emit) -> None:
         """Say at once that the whole table came: it covers the changes held back."""
         self._table_lines.cancel()
-        out.append(Print(TABLE_UPDATED, "system"))
+        emit(Print(TABLE_UPDATED, "system"))
 
-    def someone_quit(self, notice: Notice, now: float, out: list[Action]) -> None:
+    def someone_quit(self, notice: Notice, now: float, emit: Emit) -> None:
         """`notice` says someone quit: said at once while within QUIT_LINES_BURST, else
         held for one line at the end of the wait, with every quit that comes meanwhile."""
         if self._quit_lines.take(now):
-            out.append(Print(f"[{notice.text}]", "system"))
+            emit(Print(f"[{notice.text}]", "system"))
         else:
             self._quits_held.append((notice.quitter, notice.text))
 
-    def tick(self, now: float, out: list[Action]) -> None:
+    def tick(self, now: float, emit: Emit) -> None:
         """Say the lines held back whose wait is over at `now`."""
         if self._table_lines.fire(now):
             # the changes held back since the last line, said in one
-            out.append(Print(TABLE_UPDATED, "system"))
+            emit(Print(TABLE_UPDATED, "system"))
         if self._quit_lines.fire(now):
-            self._say_quits_held(out)
+            self._say_quits_held(emit)
 
     def next_wake(self) -> float | None:
         """When `tick` next has a line to say, or None."""
@@ -69,14 +69,14 @@ class ChangeLines:
             return quits
         return table
 
-    def _say_quits_held(self, out: list[Action]) -> None:
+    def _say_quits_held(self, emit: Emit) -> None:
         """The quits held back since the last line: one alone as it came (farewell and all),
         several in one line naming the first QUIT_NAMES_SHOWN of them."""
         held, self._quits_held = self._quits_held, []
         if len(held) == 1:
-            out.append(Print(f"[{held[0][1]}]", "system"))
+            emit(Print(f"[{held[0][1]}]", "system"))
         elif held:
             names = [name for name, _ in held[:QUIT_NAMES_SHOWN]]
             if len(held) > QUIT_NAMES_SHOWN:
                 names.append("…")
-            out.append(Print(f"[{len(held)} more have quit: {', '.join(names)}]", "system"))
+            emit(Print(f"[{len(held)} more have quit: {', '.join(names)}]", "system"))

@@ -1,15 +1,17 @@
 """The peer's protocol logic, sans-IO.
 
 `PeerCore` takes events (the user typed a line, a message arrived from an address, time
-passed) with `now` and returns actions (peer.actions) for its adapter: send this message
-there, print this line, remember this token, exit. Delivery follows DESIGN.md section 4:
-every request is sent at most 5 times, 500 ms apart; every message id is shown once.
+passed) with `now` (seconds on a monotonic clock) and returns actions (peer.actions) for its
+adapter: send this message there, print this line, remember this token, exit. Delivery
+follows DESIGN.md section 4: every request is sent at most 5 times, 500 ms apart; every
+message id is shown once.
 
-Actions are appended to the event's `out` list in the order they are to be carried out,
-and nothing appended is ever read back or taken out. So `line` and `receive` let the
-adapter pass a list of its own that carries each action out the moment it is appended
-(PeerNode does, for a typed line and for a datagram of one message): the datagram a user
-waits for then leaves before the bookkeeping that follows its decision. What must come
+Each action is handed to the event's `emit` (peer.actions.Emit) the moment it is decided,
+in the order they are to be carried out, and nothing handed over is ever read back. The
+entry points collect them in a list and return it; `line` and `receive` also take the
+adapter's own `emit`, which carries each out at once (PeerNode's, for a typed line and
+for a datagram of one message): the datagram a user waits for then leaves before the
+bookkeeping that follows its decision. What must come
 first is decided first: a message's Shown before its ack and its line, a typed message's
 Send before the records kept of it.
 """
@@ -25,6 +27,7 @@ from peer import commands as cmd
 from peer.actions import (
     Action,
     Addr,
+    Emit,
     Exit,
     OnceShown,
     Print,
@@ -187,6 +190,11 @@ class PeerCore:
         self.after_welcome: list[Print] = []
         #: Our key's fingerprint, for /whois (the node knows the key).
         self.fingerprint = ""
+        #: Seconds from `now` to the time of day, for the lines that say when something was
+        #: said: the adapter, whose `now` is monotonic, sets it with every event, as the
+        #: wall clock may be stepped meanwhile (NTP). 0 for a caller whose `now` is the time
+        #: of day.
+        self.wall_offset = 0.0
         self._told_renamed: set[tuple[str, str]] = set()  # (old, new) keys said on a send
         self._rooms = KnownRooms()  # for tab completion, and the registry's spellings
         # the room kept on disk, and the rooms to go back to (after a restart, and for
@@ -207,38 +215,39 @@ class PeerCore:
 
     def start(self, now: float) -> list[Action]:
         """Register with the registry (the first thing a peer does)."""
-        out: list[Action] = []
-        self._request(self._register_message(), now, out)
-        self._settle(now, out)
-        return out
+        actions: list[Action] = []
+        self._request(self._register_message(), now, actions.append)
+        self._settle(now, actions.append)
+        return actions
 
-    def line(self, text: str, now: float, out: list[Action] | None = None) -> list[Action]:
-        """The user typed `text` (one line, without its newline). The actions are appended
-        to `out` (a new list if None) as they are decided, and it is returned."""
-        if out is None:
-            out = []
-        if self._left:
-            return out
-        self._line(text, now, out)
-        self._settle(now, out)
-        return out
+    def line(self, text: str, now: float, emit: Emit | None = None) -> list[Action]:
+        """The user typed `text` (one line, without its newline): the actions, in order.
+        With `emit`, each is handed to it instead, the moment it is decided, and none is
+        returned."""
+        actions: list[Action] = []
+        if emit is None:
+            emit = actions.append
+        if not self._left:
+            self._line(text, now, emit)
+            self._settle(now, emit)
+        return actions
 
-    def _line(self, text: str, now: float, out: list[Action]) -> None:
+    def _line(self, text: str, now: float, emit: Emit) -> None:
         if not self._started:
             self._early.append(text)
             return
         if self._after_change or self._changing():
             self._after_change.append(text)
             return
-        self._carry_out(text, now, out)
+        self._carry_out(text, now, emit)
 
-    def _carry_out(self, text: str, now: float, out: list[Action]) -> None:
+    def _carry_out(self, text: str, now: float, emit: Emit) -> None:
         if (self._farewell is not None or self._quitting) and text.strip():
             # typed, or pasted, after /quit: the user is leaving, and said so first
-            out.append(Print(f"[Not carried out, as you are quitting: {text}]", "error"))
+            emit(Print(f"[Not carried out, as you are quitting: {text}]", "error"))
             return
         if self._asking_step:
-            self._continue_asking(text, now, out)
+            self._continue_asking(text, now, emit)
             return
         command = cmd.parse(text, in_room=bool(self.state.room))
         if command is None:
@@ -247,38 +256,38 @@ class PeerCore:
         if offline and not isinstance(command, cmd.Reg | cmd.Help | cmd.Quit):
             reg = self._typed(f"reg {self.state.name}")
             line = f"[You are offline. Type {reg} to come back, or /quit.]"
-            out.append(Print(line, "error"))
+            emit(Print(line, "error"))
             return
-        self._command(command, now, out)
+        self._command(command, now, emit)
 
     def end_of_input(self, now: float) -> list[Action]:
         """Standard input ended (Ctrl-D, or the end of a script): quit (once the lines before
         it are carried out, when it comes before the registration is answered)."""
-        out: list[Action] = []
+        actions: list[Action] = []
         if not self._started:
             if None not in self._early:
                 self._early.append(None)
                 if self._register_late:
-                    self._say_quitting_later(out)
-            return out
-        self._input_ended(now, out)
-        self._settle(now, out)
-        return out
+                    self._say_quitting_later(actions.append)
+            return actions
+        self._input_ended(now, actions.append)
+        self._settle(now, actions.append)
+        return actions
 
-    def _say_quitting_later(self, out: list[Action]) -> None:
+    def _say_quitting_later(self, emit: Emit) -> None:
         """Say that the end of input waits for the registry's answer: only once that answer
         is late (the registration was sent again), as the wait is then worth knowing of. An
         answer that comes at once is said first, refusal or Welcome, not after this line
         (a script's input nearly always ends before its registration is answered)."""
         line = "[Quitting once the registry has answered; Ctrl-C quits at once.]"
-        out.append(Print(line, "system"))
+        emit(Print(line, "system"))
 
-    def _input_ended(self, now: float, out: list[Action]) -> None:
+    def _input_ended(self, now: float, emit: Emit) -> None:
         """Quit, once the lines that wait for a change are carried out (`_changing`)."""
         if self._after_change or self._changing():
             self._after_change.append(None)
         else:
-            self._quit("", now, out)
+            self._quit("", now, emit)
 
     def _changing(self) -> bool:
         """Whether a change that the next typed line depends on is on its way: a join (is
@@ -290,15 +299,15 @@ class PeerCore:
         the order typed."""
         return self._requests.any_of((Join, Leave, Rename, Deregister, Register), streamed=True)
 
-    def _carry_out_waiting(self, now: float, out: list[Action]) -> None:
+    def _carry_out_waiting(self, now: float, emit: Emit) -> None:
         """Carry out the lines that waited for a change, in order, until one of them
         starts another change (the rest wait for that one)."""
         while self._after_change and not self._changing():
             text = self._after_change.popleft()
             if text is None:
-                self._quit("", now, out)
+                self._quit("", now, emit)
             else:
-                self._carry_out(text, now, out)
+                self._carry_out(text, now, emit)
 
     def leave_now(self) -> list[Action]:
         """The user leaves at once (a second Ctrl-C, or the terminal closed), without
@@ -309,23 +318,24 @@ class PeerCore:
         The caller exits once these actions are carried out; until then, anything else
         (the registry's answer to that farewell, say) does nothing: it could rewrite the
         outbox just kept, without the messages that are only in it since."""
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         self._quitting = self._left = True
         for text in self._after_change:  # typed after a change that was still on its way
             if text is not None and text.strip():
-                out.append(Print(f"[Not carried out, as you left at once: {text}]", "error"))
+                emit(Print(f"[Not carried out, as you left at once: {text}]", "error"))
         self._after_change.clear()
         undelivered = self.undelivered()
-        self._outbox.keep(out, undelivered)
+        self._outbox.keep(emit, undelivered)
         if undelivered:
             kept = counted(len(undelivered), "message")
             line = f"[{kept} not yet delivered kept; sent at your next start.]"
-            out.append(Print(line, "system"))
+            emit(Print(line, "system"))
         if self.state.registered:
             farewell = self._farewell or ""
             dereg = Deregister(self._new_id(), self.state.name, self.state.token, True, farewell)
-            out.append(Send(self.server, dereg))
-        return out
+            emit(Send(self.server, dereg))
+        return actions
 
     def undelivered(self) -> tuple[Message, ...]:
         """The outbox, then everything else sent and not known delivered, roughly in the
@@ -341,50 +351,50 @@ class PeerCore:
         return tuple(sorted(found.values(), key=self._outbox.typed_at))
 
     def receive(
-        self, message: Message, addr: Addr, now: float, out: list[Action] | None = None
+        self, message: Message, addr: Addr, now: float, emit: Emit | None = None
     ) -> list[Action]:
-        """A message arrived from `addr`. The actions are appended to `out` (a new list if
-        None) as they are decided, and it is returned."""
-        if out is None:
-            out = []
-        if self._left:
-            return out
-        self._receive(message, addr, now, out)
-        self._settle(now, out)
-        return out
+        """A message arrived from `addr`: the actions, in order. With `emit`, each is handed
+        to it instead, the moment it is decided, and none is returned."""
+        actions: list[Action] = []
+        if emit is None:
+            emit = actions.append
+        if not self._left:
+            self._receive(message, addr, now, emit)
+            self._settle(now, emit)
+        return actions
 
-    def _receive(self, message: Message, addr: Addr, now: float, out: list[Action]) -> None:
+    def _receive(self, message: Message, addr: Addr, now: float, emit: Emit) -> None:
         if addr == self.server or (not isinstance(message, _ANY_KEY) and self._from_registry(addr)):
             self._watch.heard(now)
         back = addr == self.server and self._watch.down
         if back:
-            self._server_back(now, out)
-        self._handle(message, addr, now, out)
+            self._server_back(now, emit)
+        self._handle(message, addr, now, emit)
         if back:
             # What is still in flight went into the silence, and its tries may run out
             # before the next copy: it would be said unanswered by a registry just back.
             # (What this message answered is no longer in flight: it is not sent again.)
-            self._requests.send_again(now, out)
+            self._requests.send_again(now, emit)
 
-    def _handle(self, message: Message, addr: Addr, now: float, out: list[Action]) -> None:
+    def _handle(self, message: Message, addr: Addr, now: float, emit: Emit) -> None:
         match message:
             case Chat():  # first: each case is a test, and a direct message is waited on
-                self._incoming_chat(message, addr, out)
+                self._incoming_chat(message, addr, emit)
             case Ack() | Refused() | Welcome() | Alive() | TooBig() | RoomList() | MoreMail():
-                self._answer(message, addr, now, out)
+                self._answer(message, addr, now, emit)
             case Busy() if addr == self.server:
-                self._busy(message, now, out)
+                self._busy(message, now, emit)
             case Acks():
                 for reply_to in message.replies:
-                    self._answer(Ack(message.id, reply_to), addr, now, out)
+                    self._answer(Ack(message.id, reply_to), addr, now, emit)
             case TableSnapshot():
-                self._answer(message, addr, now, out)
-                self._apply_snapshot(message, now, out)
+                self._answer(message, addr, now, emit)
+                self._apply_snapshot(message, now, emit)
             case ChannelMessage():
                 if self._from_registry(addr) and self._accept(
-                    message.sender, message.id, addr, out
+                    message.sender, message.id, addr, emit
                 ):
-                    out.append(
+                    emit(
                         Print(
                             f"[Channel_Message {message.sender}: {message.text}]",
                             "channel",
@@ -402,36 +412,36 @@ class PeerCore:
             ) if not self._from_registry(addr):
                 pass  # a forgery: it could point a name at another port, or speak for the registry
             case TableUpdate():
-                out.append(Send(addr, Ack(self._new_id(), message.id)))
+                emit(Send(addr, Ack(self._new_id(), message.id)))
                 if self.state.registered:
-                    self._apply_update(message, now, out)
+                    self._apply_update(message, now, emit)
                 else:
                     # Our Welcome is still on its way (over TCP when the table is big): keep
                     # the update for it rather than leave the registry resending it to us.
                     self.table.keep_early(message)
             case Saved():
-                out.append(Send(addr, Ack(self._new_id(), message.id)))
-                self._save_outcome(message, now, out)
+                emit(Send(addr, Ack(self._new_id(), message.id)))
+                self._save_outcome(message, now, emit)
             case Relayed():  # not acked: sent once, and asked for again if lost
-                self._relay_outcome(message.reply_to, now, out)
+                self._relay_outcome(message.reply_to, now, emit)
             case Restarted():  # acked; a copy (the ack lost) sends nothing the registry lacks
-                out.append(Send(addr, Ack(self._new_id(), message.id)))
-                self._registry_restarted(now, out)
+                emit(Send(addr, Ack(self._new_id(), message.id)))
+                self._registry_restarted(now, emit)
             case Notice():
                 if self.state.registered:
-                    out.append(Send(addr, Ack(self._new_id(), message.id)))
-                    if self._accept("", message.id, addr, []):
+                    emit(Send(addr, Ack(self._new_id(), message.id)))
+                    if self._accept("", message.id, addr, _unkept):
                         if message.quitter:
-                            self._change_lines.someone_quit(message, now, out)
+                            self._change_lines.someone_quit(message, now, emit)
                         else:
-                            out.append(Print(f"[{message.text}]", "system"))
+                            emit(Print(f"[{message.text}]", "system"))
             case RoomMessage():
-                self._room_message(message, addr, now, out)
+                self._room_message(message, addr, now, emit)
             case RoomNotice():
-                if self._accept("", message.id, addr, out):
+                if self._accept("", message.id, addr, emit):
                     self._seen_room(message.room)
-                    out.append(Print(f"[{message.text}]", "system"))
-                    self._joined_by_notice(message.room, addr, now, out)
+                    emit(Print(f"[{message.text}]", "system"))
+                    self._joined_by_notice(message.room, addr, now, emit)
             case _:
                 pass
 
@@ -439,39 +449,39 @@ class PeerCore:
         """Time passed: retries, give-ups, keepalives and outbox retries."""
         if self._left:
             return []
-        out: list[Action] = []
-        self._tick(now, out)
-        self._settle(now, out)
-        return out
+        actions: list[Action] = []
+        self._tick(now, actions.append)
+        self._settle(now, actions.append)
+        return actions
 
-    def _tick(self, now: float, out: list[Action]) -> None:
-        self._change_lines.tick(now, out)
+    def _tick(self, now: float, emit: Emit) -> None:
+        self._change_lines.tick(now, emit)
         again, failed = self._chats.due(now)
         for chat in again:
-            self._send_chat(chat, out)
+            self._send_chat(chat, emit)
             if chat.id not in self._outbox.unanswered:
                 # not answered at once, as nearly every message is: worth a write to disk
                 self._outbox.unanswered[chat.id] = self._save_of(chat)
         for chat in failed:
-            self._no_ack(chat, now, out)  # its save stays kept until the registry takes it
-            self._chat_over(chat, now, out, gave_up=True)
-        self._requests.release(now, out)
+            self._no_ack(chat, now, emit)  # its save stays kept until the registry takes it
+            self._chat_over(chat, now, emit, gave_up=True)
+        self._requests.release(now, emit)
         again_r, failed_r = self._requests.due(now, self._watch.heard_at)
         for request in again_r:
-            out.append(Send(self.server, request.message))
+            emit(Send(self.server, request.message))
             if isinstance(request.message, Register) and not self._started:
                 if not self._register_late and None in self._early:
-                    self._say_quitting_later(out)
+                    self._say_quitting_later(emit)
                 self._register_late = True
         for request in failed_r:
-            self._request_failed(request, now, out)
+            self._request_failed(request, now, emit)
         for request in self._requests.streams_over(now):
-            self._request_failed(request, now, out)
+            self._request_failed(request, now, emit)
         for request in self._requests.busy_over(now):
-            out.append(Send(self.server, request.message))
-        self._ask_outcomes_again(now, now, out)
+            emit(Send(self.server, request.message))
+        self._ask_outcomes_again(now, now, emit)
         if self._watch.keepalive_due(now):
-            self._keepalive(now, out)
+            self._keepalive(now, emit)
 
     def _whois(self, name: str) -> str:
         """The /whois line: `name`'s key fingerprint from the table, and ours."""
@@ -541,32 +551,32 @@ class PeerCore:
         """Rooms this peer has heard of (joined, listed, or told about), for tab completion."""
         return self._rooms.names()
 
-    def _settle(self, now: float, out: list[Action]) -> None:
+    def _settle(self, now: float, emit: Emit) -> None:
         """After every event: carry out the lines that waited for a change, leave if a quit
         was waiting for that, and say if the prompt or the outbox changed."""
-        self._carry_out_waiting(now, out)
+        self._carry_out_waiting(now, emit)
         if self._farewell is not None and not self._delivering():
-            self._deregister_and_quit(now, out)
+            self._deregister_and_quit(now, emit)
         if self._room_return.join_after_kept is not None:
             join = self._room_return.join_due()
             if join is not None:
-                self._request(join, now, out)
-        self._update_prompt(out)
-        self._outbox.keep(out)
-        self._room_return.keep(self.state.room, self._quitting, out)
+                self._request(join, now, emit)
+        self._update_prompt(emit)
+        self._outbox.keep(emit)
+        self._room_return.keep(self.state.room, self._quitting, emit)
         if self._maybe_settled:
             for msg_id in self._maybe_settled:
                 if msg_id in self._sending and not self._on_its_way(msg_id):
                     self._sending.discard(msg_id)
                     self._outbox.forget_typed(msg_id)
-                    out.append(Settled(msg_id))
+                    emit(Settled(msg_id))
             self._maybe_settled.clear()
 
-    def _keep_sending(self, message: Message, out: list[Action]) -> None:
+    def _keep_sending(self, message: Message, emit: Emit) -> None:
         """Have `message`, just typed, kept until it is settled (see Sending)."""
         self._outbox.note_typed(message)
         self._sending.add(message.id)
-        out.append(Sending(message))
+        emit(Sending(message))
 
     def _on_its_way(self, msg_id: str) -> bool:
         """Whether message `msg_id`, sent by this peer, is still between being typed and
@@ -583,81 +593,82 @@ class PeerCore:
             c.id == msg_id for waiting in self._behind.values() for c in waiting
         )
 
-    def _update_prompt(self, out: list[Action]) -> None:
+    def _update_prompt(self, emit: Emit) -> None:
         prompt = self.prompt()
         if prompt != self._prompt:
             self._prompt = prompt
-            out.append(Prompt(prompt))
+            emit(Prompt(prompt))
 
     # -- commands -----------------------------------------------------------------------
 
-    def _command(self, command: cmd.Command, now: float, out: list[Action]) -> None:
+    def _command(self, command: cmd.Command, now: float, emit: Emit) -> None:
         match command:
             case cmd.Send(to, text):
-                self._send(to, text, now, out)
+                self._send(to, text, now, emit)
             case cmd.SendAll(text):
-                if self._text_ok(text, out):
+                if self._text_ok(text, emit):
                     post = ChannelPost(self._new_id(), self.state.name, self.state.token, text)
-                    self._keep_sending(post, out)
-                    self._request(post, now, out)
+                    self._keep_sending(post, emit)
+                    self._request(post, now, emit)
             case cmd.AskMessage(to):
                 self._asking_step = 1
                 if to:
-                    self._continue_asking(to, now, out)
+                    self._continue_asking(to, now, emit)
                 else:
-                    out.append(Print("[To whom?]", "system"))
+                    emit(Print("[To whom?]", "system"))
             case cmd.Who(long):
-                self.table.who(long, self.state.name, out)
+                self.table.who(long, self.state.name, emit)
             case cmd.Whois(name):
-                out.append(Print(self._whois(name), "system"))
+                emit(Print(self._whois(name), "system"))
             case cmd.Dereg(name):
-                if self._is_me(name, "dereg", out):
+                if self._is_me(name, "dereg", emit):
                     if not self.state.registered:
-                        out.append(Print("[You are already offline.]", "error"))
+                        emit(Print("[You are already offline.]", "error"))
                         return
                     message = Deregister(
                         self._new_id(), self.state.name, self.state.token, False, ""
                     )
-                    self._request(message, now, out)
+                    self._request(message, now, emit)
             case cmd.Reg(name):
-                if self._is_me(name, "reg", out):
+                if self._is_me(name, "reg", emit):
                     if self.state.registered:
-                        out.append(Print("[You are already registered.]", "error"))
+                        emit(Print("[You are already registered.]", "error"))
                         return
-                    self._request(self._register_message(), now, out)
+                    self._request(self._register_message(), now, emit)
             case cmd.Quit(farewell):
-                self._quit(farewell, now, out)
+                self._quit(farewell, now, emit)
             case cmd.Help(topic):
                 in_room = bool(self.state.room)
-                out.extend(Print(line, "info") for line in cmd.help_lines(topic, in_room=in_room))
+                for line in cmd.help_lines(topic, in_room=in_room):
+                    emit(Print(line, "info"))
             case cmd.Mistake(message):
-                out.append(Print(f"[{message}]", "error"))
+                emit(Print(f"[{message}]", "error"))
             case cmd.ForServer(instead):
                 line = (
                     f"[Not said in {self.state.room}; in a room, commands need their /: {instead}]"
                 )
-                out.append(Print(line, "error"))
+                emit(Print(line, "error"))
             case cmd.JoinRoom(room):
-                self._join(room, now, out)
+                self._join(room, now, emit)
             case cmd.LeaveRoom():
-                self._leave(now, out)
+                self._leave(now, emit)
             case cmd.ListRooms():
-                self._request(RoomsRequest(self._new_id()), now, out)
+                self._request(RoomsRequest(self._new_id()), now, emit)
             case cmd.RoomSay(text):
-                if self._text_ok(text, out):
+                if self._text_ok(text, emit):
                     said = RoomPost(
                         self._new_id(), self.state.name, self.state.token, self.state.room, text
                     )
-                    self._keep_sending(said, out)
-                    self._request(said, now, out)
+                    self._keep_sending(said, emit)
+                    self._request(said, now, emit)
                     if cmd.spelled_as_command(text):
                         line = (
                             f"[Said in {self.state.room} as text; in a room, commands need "
                             f"their /: /{text.split()[0].lower()}]"
                         )
-                        out.append(Print(line, "system"))
+                        emit(Print(line, "system"))
             case cmd.Nick(new):
-                self._rename(new, now, out)
+                self._rename(new, now, emit)
 
     def cancel_question(self) -> list[Action]:
         """The user pressed Ctrl-C: at a question of the `message` command (the recipient,
@@ -667,40 +678,40 @@ class PeerCore:
         if not self._asking_step:
             return []
         self.asking, self._asking_step = None, 0
-        out: list[Action] = [Print("[Cancelled.]", "system")]
-        self._update_prompt(out)
-        return out
+        actions: list[Action] = [Print("[Cancelled.]", "system")]
+        self._update_prompt(actions.append)
+        return actions
 
-    def _continue_asking(self, text: str, now: float, out: list[Action]) -> None:
+    def _continue_asking(self, text: str, now: float, emit: Emit) -> None:
         if self._asking_step == 1:
             name = text.strip()
             if not name:
                 self._asking_step = 0
-                out.append(Print("[Cancelled.]", "system"))
+                emit(Print("[Cancelled.]", "system"))
                 return
             entry = self.table.entry(name)
             if entry is None:  # said now, not after the text is typed
                 self._asking_step = 0
                 who = self._typed("who")
-                out.append(Print(f"[No user named {name}. Type {who} to see the names.]", "error"))
+                emit(Print(f"[No user named {name}. Type {who} to see the names.]", "error"))
                 return
             if name_key(entry.name) == name_key(name):  # the name as the table spells it
                 name = entry.name
             self.asking = name
             self._asking_step = 2
-            out.append(Print(f"[Message to {name}?]", "system"))
+            emit(Print(f"[Message to {name}?]", "system"))
             return
         to, self.asking, self._asking_step = self.asking or "", None, 0
         text = text.rstrip()  # leading spaces are the user's, as in `send` (commands.parse)
         if not text:
-            out.append(Print("[Cancelled.]", "system"))
+            emit(Print("[Cancelled.]", "system"))
             return
-        self._send(to, text, now, out)
+        self._send(to, text, now, emit)
 
-    def _is_me(self, name: str, verb: str, out: list[Action]) -> bool:
+    def _is_me(self, name: str, verb: str, emit: Emit) -> bool:
         if name_key(name) != name_key(self.state.name):
             mine = self._typed(f"{verb} {self.state.name}")
-            out.append(Print(f"[You can only {verb} yourself ({mine}).]", "error"))
+            emit(Print(f"[You can only {verb} yourself ({mine}).]", "error"))
             return False
         return True
 
@@ -708,22 +719,20 @@ class PeerCore:
         """`command` as a hint shows it: with its / when in a room (cmd.typed)."""
         return cmd.typed(command, in_room=bool(self.state.room))
 
-    def _text_ok(self, text: str, out: list[Action]) -> bool:
+    def _text_ok(self, text: str, emit: Emit) -> bool:
         size = len(text.encode())
         if size > MAX_TEXT:
-            out.append(
-                Print(f"[Message too long: {size} bytes, at most {MAX_TEXT}. Not sent.]", "error")
-            )
+            emit(Print(f"[Message too long: {size} bytes, at most {MAX_TEXT}. Not sent.]", "error"))
             return False
         return True
 
-    def _quit(self, farewell: str, now: float, out: list[Action]) -> None:
+    def _quit(self, farewell: str, now: float, emit: Emit) -> None:
         """Deregister and exit, but only once what was sent is delivered (acked, or handed
         to the registry, or kept in the outbox when it does not answer): a message typed
         just before quitting must not be dropped with the process. `_settle` sends the
         Deregister as soon as nothing is on its way any more."""
         if not self.state.registered:
-            out.append(Exit(0))
+            emit(Exit(0))
             return
         if self._deregistering():
             return  # already leaving
@@ -732,22 +741,22 @@ class PeerCore:
                 f"[A farewell has at most {MAX_FAREWELL} characters; yours has {len(farewell)}. "
                 "Not quitting.]"
             )
-            out.append(Print(line, "error"))
+            emit(Print(line, "error"))
             return
         if self._farewell is None and self._delivering():
             line = "[Quitting once what you sent is delivered; Ctrl-C quits at once.]"
-            out.append(Print(line, "system"))
+            emit(Print(line, "system"))
         if self._farewell is None or farewell:
             self._farewell = farewell
 
-    def _deregister_and_quit(self, now: float, out: list[Action]) -> None:
+    def _deregister_and_quit(self, now: float, emit: Emit) -> None:
         farewell, self._farewell = self._farewell or "", None
         self._quitting = True
         if not self.state.registered:
-            out.append(Exit(0))
+            emit(Exit(0))
             return
         message = Deregister(self._new_id(), self.state.name, self.state.token, True, farewell)
-        self._request(message, now, out)
+        self._request(message, now, emit)
 
     def _delivering(self) -> bool:
         """Whether a message the user sent is still on its way: a direct one awaiting its
@@ -765,46 +774,46 @@ class PeerCore:
 
     # -- rooms and renames --------------------------------------------------------------
 
-    def _join(self, room: str, now: float, out: list[Action]) -> None:
+    def _join(self, room: str, now: float, emit: Emit) -> None:
         problem = name_problem(room)
         if problem:
             line = f"[Cannot join {room!r}: {problem} (room names follow the name rules).]"
-            out.append(Print(line, "error"))
+            emit(Print(line, "error"))
             return
         if self.state.room and name_key(room) == name_key(self.state.room):
-            out.append(Print(f"[You are already in {self.state.room}.]", "error"))
+            emit(Print(f"[You are already in {self.state.room}.]", "error"))
             return
         join = self._join_message(room)
-        if self._room_return.typed_join(join, out):
-            self._request(join, now, out)
+        if self._room_return.typed_join(join, emit):
+            self._request(join, now, emit)
 
-    def _leave(self, now: float, out: list[Action]) -> None:
+    def _leave(self, now: float, emit: Emit) -> None:
         """Leave at once here (what is typed next is no longer room text) and tell the
         registry; if it does not answer, the Leave waits in the outbox like a message."""
         if not self.state.room:
-            out.append(Print("[You are not in a room. join <room> enters one.]", "error"))
+            emit(Print("[You are not in a room. join <room> enters one.]", "error"))
             return
-        out.append(Print(f"[You left {self.state.room}.]", "system"))
+        emit(Print(f"[You left {self.state.room}.]", "system"))
         self.state.room = ""
         leave = Leave(self._new_id(), self.state.name, self.state.token)
         self._outbox.note_typed(leave)  # it may wait in the outbox, after lines typed in the room
-        self._request(leave, now, out)
+        self._request(leave, now, emit)
 
-    def _rename(self, new: str, now: float, out: list[Action]) -> None:
+    def _rename(self, new: str, now: float, emit: Emit) -> None:
         problem = name_problem(new)
         if problem:
-            out.append(Print(f"[Cannot rename to {new!r}: {problem}.]", "error"))
+            emit(Print(f"[Cannot rename to {new!r}: {problem}.]", "error"))
             return
         if new == self.state.name:
-            out.append(Print(f"[You are already called {new}.]", "error"))
+            emit(Print(f"[You are already called {new}.]", "error"))
             return
         if any(isinstance(m, Rename) for m in self._requests.messages()):
-            out.append(Print("[A rename is already on its way; wait for its answer.]", "error"))
+            emit(Print("[A rename is already on its way; wait for its answer.]", "error"))
             return
         rename = Rename(self._new_id(), self.state.name, self.state.token, new)
-        self._request(rename, now, out)
+        self._request(rename, now, emit)
 
-    def _renamed_to(self, rename: Rename, out: list[Action]) -> None:
+    def _renamed_to(self, rename: Rename, emit: Emit) -> None:
         old = self.state.name
         if rename.name != old:
             return  # an answer to a copy of a rename already done
@@ -812,13 +821,11 @@ class PeerCore:
         self.table.renamed(old, rename.new_name)
         self._former.add(name_key(old))
         self._former.discard(name_key(rename.new_name))
-        out.append(Remember(rename.new_name, self.state.token))
-        out.append(Print(f"[You are now known as {rename.new_name}.]", "system"))
+        emit(Remember(rename.new_name, self.state.token))
+        emit(Print(f"[You are now known as {rename.new_name}.]", "system"))
 
-    def _room_message(
-        self, message: RoomMessage, addr: Addr, now: float, out: list[Action]
-    ) -> None:
-        first = self._accept(message.sender, message.id, addr, out)
+    def _room_message(self, message: RoomMessage, addr: Addr, now: float, emit: Emit) -> None:
+        first = self._accept(message.sender, message.id, addr, emit)
         if message.history and self.state.registered:
             # after a join we made by ourselves (back after a pause or a restart), only
             # what was said meanwhile is news; after a typed join, the room's last lines
@@ -829,7 +836,7 @@ class PeerCore:
         if not shown:
             return
         self._seen_room(message.room)
-        out.append(room_line(message, now))
+        emit(room_line(message, now + self.wall_offset))
 
     def _seen_room(self, room: str) -> None:
         """Remember `room` for completion; take the registry's spelling of our own room."""
@@ -839,27 +846,27 @@ class PeerCore:
 
     # -- direct messages ----------------------------------------------------------------
 
-    def _send(self, to: str, text: str, now: float, out: list[Action]) -> None:
-        if not self._text_ok(text, out):
+    def _send(self, to: str, text: str, now: float, emit: Emit) -> None:
+        if not self._text_ok(text, emit):
             return
         entry = self.table.entry(to)
         if entry is None:
             who = self._typed("who")
-            out.append(Print(f"[No user named {to}. Type {who} to see the names.]", "error"))
+            emit(Print(f"[No user named {to}. Type {who} to see the names.]", "error"))
             return
         renamed = (name_key(to), name_key(entry.name)) if entry.name != to else ("", "")
         if renamed[0] != renamed[1] and renamed not in self._told_renamed:
             self._told_renamed.add(renamed)  # once: a burst to the old name is no list of it
-            out.append(Print(f"[{to} is now known as {entry.name}.]", "system"))
+            emit(Print(f"[{to} is now known as {entry.name}.]", "system"))
         chat = Chat(self._new_id(), self.state.name, entry.name, text)
         if entry.online:
-            self._send_in_order(chat, now, out)  # before the records: the user waits for it
-            self._keep_sending(chat, out)
+            self._send_in_order(chat, now, emit)  # before the records: the user waits for it
+            self._keep_sending(chat, emit)
         else:
-            self._keep_sending(chat, out)  # first: a save held in the outbox takes its place
-            self._request(self._save_of(chat), now, out)
+            self._keep_sending(chat, emit)  # first: a save held in the outbox takes its place
+            self._request(self._save_of(chat), now, emit)
 
-    def _send_in_order(self, chat: Chat, now: float, out: list[Action]) -> None:
+    def _send_in_order(self, chat: Chat, now: float, emit: Emit) -> None:
         """Send `chat` unless a long message to the same person is still on its way: a
         message too long for a datagram travels over TCP, which takes longer than a
         datagram sent after it, so what follows it waits for its ack (or its give-up)."""
@@ -868,13 +875,13 @@ class PeerCore:
         if behind is not None:
             behind.append(chat)
             return
-        self._send_chat(chat, out)
+        self._send_chat(chat, emit)
         self._chats.start(chat.id, chat, now)
         if travels_by_stream(chat):
             self._long_chat[key] = chat.id
             self._behind[key] = []
 
-    def _chat_over(self, chat: Chat, now: float, out: list[Action], *, gave_up: bool) -> None:
+    def _chat_over(self, chat: Chat, now: float, emit: Emit, *, gave_up: bool) -> None:
         """`chat` was acked or given up: send what waited behind it, in order. After a
         give-up they go to the registry with it: the person did not answer for 2.5 s, and
         trying each again in turn would save the last of them only after as many times
@@ -885,23 +892,23 @@ class PeerCore:
         del self._long_chat[key]
         for waiting in self._behind.pop(key):
             if gave_up:
-                self._no_ack(waiting, now, out)
+                self._no_ack(waiting, now, emit)
             else:
-                self._send_in_order(waiting, now, out)
+                self._send_in_order(waiting, now, emit)
 
-    def _no_ack(self, chat: Chat, now: float, out: list[Action]) -> None:
-        self._to_registry(chat, f"[No ACK from {chat.to}, message sent to server.]", now, out)
+    def _no_ack(self, chat: Chat, now: float, emit: Emit) -> None:
+        self._to_registry(chat, f"[No ACK from {chat.to}, message sent to server.]", now, emit)
 
-    def _to_registry(self, chat: Chat, line: str, now: float, out: list[Action]) -> None:
+    def _to_registry(self, chat: Chat, line: str, now: float, emit: Emit) -> None:
         """Show `line`, saying why `chat` did not reach its recipient, and save it at the
         registry instead."""
-        out.append(Print(line, "system"))
-        self._request(self._save_of(chat), now, out)
+        emit(Print(line, "system"))
+        self._request(self._save_of(chat), now, emit)
 
-    def _send_chat(self, chat: Chat, out: list[Action]) -> None:
+    def _send_chat(self, chat: Chat, emit: Emit) -> None:
         entry = self.table.entry(chat.to)
         if entry is not None:
-            out.append(Send((entry.ip, entry.port), chat))
+            emit(Send((entry.ip, entry.port), chat))
 
     def _save_of(self, chat: Chat) -> SaveMessage:
         """`chat` as the save it becomes at the registry (at once, to an offline recipient;
@@ -910,7 +917,7 @@ class PeerCore:
         chat itself knows the stored copy for the same message."""
         return SaveMessage(chat.id, chat.sender, self.state.token, chat.to, chat.text)
 
-    def _incoming_chat(self, chat: Chat, addr: Addr, out: list[Action]) -> None:
+    def _incoming_chat(self, chat: Chat, addr: Addr, emit: Emit) -> None:
         if chat.to != self.state.name:  # as the sender's table spells us, nearly always
             to = name_key(chat.to)
             if to != name_key(self.state.name) and to not in self._former:
@@ -921,8 +928,8 @@ class PeerCore:
             len(chat.text) > MAX_TEXT // 4 and len(chat.text.encode()) > MAX_TEXT
         ):
             return  # no peer of ours sends such a thing: a name that is none, or a flood
-        if self._accept(chat.sender, chat.id, addr, out):
-            out.append(Print(f"{chat.sender}: {chat.text}", "message", chat.sender))
+        if self._accept(chat.sender, chat.id, addr, emit):
+            emit(Print(f"{chat.sender}: {chat.text}", "message", chat.sender))
 
     def _from_registry(self, addr: Addr) -> bool:
         """Whether what came from `addr` may be the registry's: from its IP (a long message
@@ -940,15 +947,15 @@ class PeerCore:
         entry = self.table.entry(sender)
         return entry is not None and entry.ip == addr[0]
 
-    def _accept(self, sender: str, msg_id: str, addr: Addr, out: list[Action]) -> bool:
+    def _accept(self, sender: str, msg_id: str, addr: Addr, emit: Emit) -> bool:
         """Ack every copy; True only for the first copy of (sender, id), whose Shown comes
         before the ack (recorded before it is acked, and so before it is shown). A
         deregistered peer answers nothing, so that senders fall back to the registry's
         mailbox."""
         if not self.state.registered:
             return False
-        first = self._seen.first_sight(sender, msg_id, out)
-        out.append(Send(addr, Ack(self._new_id(), msg_id)))
+        first = self._seen.first_sight(sender, msg_id, emit)
+        emit(Send(addr, Ack(self._new_id(), msg_id)))
         return first
 
     # -- requests to the registry -------------------------------------------------------
@@ -963,17 +970,15 @@ class PeerCore:
             WIRE_VERSION,
         )
 
-    def _request(
-        self, message: Message, now: float, out: list[Action], quiet: bool = False
-    ) -> None:
+    def _request(self, message: Message, now: float, emit: Emit, quiet: bool = False) -> None:
         """Send `message` to the registry (`Requests.send`). What the user types while kept
         messages wait to be sent again (the registry was away) goes after them: the first
         kept one is sent first, as a probe (`Requests.send`, `kept`)."""
         kept = self._next_kept() if self._outbox else None
-        self._requests.send(message, now, out, quiet, kept=kept)
+        self._requests.send(message, now, emit, quiet, kept=kept)
 
     def _request_over(
-        self, message: Message, now: float, out: list[Action], *, gave_up: bool = False
+        self, message: Message, now: float, emit: Emit, *, gave_up: bool = False
     ) -> None:
         """`message` was answered (and its answer taken) or given up: if what follows
         waited for it, send the next kept message, or else what was held behind it, in
@@ -987,23 +992,23 @@ class PeerCore:
         if not gave_up and message not in self._outbox:
             kept = self._next_kept()
             if kept is not None:
-                self._request(kept, now, out, quiet=True)
+                self._request(kept, now, emit, quiet=True)
                 return
         for waiting, quiet in self._requests.take_held():
             if gave_up and (message in self._outbox or isinstance(message, _DELIVERED)):
                 # a kept one (or one kept next) went unanswered 5 times: the registry is
                 # away, and what was typed behind it is kept behind it, said so now rather
                 # than 2.5 s later
-                self._request_failed(Request(waiting, quiet), now, out)
+                self._request_failed(Request(waiting, quiet), now, emit)
             else:
-                self._requests.send(waiting, now, out, quiet)  # the outbox is behind it
+                self._requests.send(waiting, now, emit, quiet)  # the outbox is behind it
 
     def _next_kept(self) -> Message | None:
         """The first kept message not on its way yet; None when there is none, or when it
         waits for its room to be joined again (`_rejoin_for_kept`)."""
         return self._requests.next_kept(rejoining=self._room_return.rejoining is not None)
 
-    def _joined_by_notice(self, room: str, addr: Addr, now: float, out: list[Action]) -> None:
+    def _joined_by_notice(self, room: str, addr: Addr, now: float, emit: Emit) -> None:
         """A notice about `room` while our join of it waits for its ack: the registry
         tells a room's members only, so the join is done. Its ack comes after the notice
         and the room's history, and the lines typed after the join wait for the ack, so
@@ -1019,25 +1024,25 @@ class PeerCore:
                 if self._requests.holds(join.id):
                     self._noticed_joins.add(join.id)
                 else:
-                    self._answer(Ack(self._new_id(), join.id), addr, now, out)
+                    self._answer(Ack(self._new_id(), join.id), addr, now, emit)
                 return
 
-    def _busy(self, busy: Busy, now: float, out: list[Action]) -> None:
+    def _busy(self, busy: Busy, now: float, emit: Emit) -> None:
         """The registry is too busy to carry out a request now (a join storm): it is sent
         again after the wait asked, which is said once; kept waiting too long, it fails as
         one the registry does not answer."""
         if self._requests.too_busy(busy.reply_to, now):
             given_up = self._requests.answer(busy.reply_to)
             if given_up is not None:
-                self._request_failed(given_up, now, out, busy=True)
+                self._request_failed(given_up, now, emit, busy=True)
             return
         wait = max(0.0, busy.wait_ms / 1000)
         request, first = self._requests.busy(busy.reply_to, wait, now)
         if request is not None and first and not request.quiet:
             line = f"[The registry is busy; trying again in {wait:.1f} s.]"
-            out.append(Print(line, "system"))
+            emit(Print(line, "system"))
 
-    def _answer(self, reply: Message, addr: Addr, now: float, out: list[Action]) -> None:
+    def _answer(self, reply: Message, addr: Addr, now: float, emit: Emit) -> None:
         reply_to = getattr(reply, "reply_to", "")
         if reply_to in self._sending:
             self._maybe_settled.append(reply_to)
@@ -1045,8 +1050,8 @@ class PeerCore:
             chat = self._chats.answer(reply_to)
             if chat is not None:
                 self._outbox.unanswered.pop(chat.id, None)
-                out.append(Print(f"[Message received by {chat.to}.]", "system"))
-                self._chat_over(chat, now, out, gave_up=False)
+                emit(Print(f"[Message received by {chat.to}.]", "system"))
+                self._chat_over(chat, now, emit, gave_up=False)
             return
         if isinstance(reply, Refused) and self._chats.get(reply_to) is not None:
             # A peer refuses a direct message only when it cannot read it (another version
@@ -1058,15 +1063,15 @@ class PeerCore:
                     f"[{chat.to} runs another version of ChatApp and could not read your "
                     "message; message sent to server.]"
                 )
-                self._to_registry(chat, line, now, out)
-                self._chat_over(chat, now, out, gave_up=True)
+                self._to_registry(chat, line, now, emit)
+                self._chat_over(chat, now, emit, gave_up=True)
             return
         if addr != self.server:
             return
         if isinstance(reply, TooBig):
             request = self._requests.stream(reply_to, now)
             if request is not None:
-                out.append(SendStream(self.server, request.message))
+                emit(SendStream(self.server, request.message))
             return
         request = self._requests.answer(reply_to)
         if request is not None:
@@ -1078,34 +1083,34 @@ class PeerCore:
             # Done after all (the registry was slow, or the answers were lost): what the
             # registry did is what counts, or this peer and the table disagree for good.
             message = late
-        self._take_answer(message, reply, now, out)
+        self._take_answer(message, reply, now, emit)
         if request is not None:
             # once the answer is taken: a kept message it answers is out of the outbox, or
             # kept again (see `_request_over`)
-            self._request_over(message, now, out)
+            self._request_over(message, now, emit)
 
-    def _take_answer(self, message: Message, reply: Message, now: float, out: list[Action]) -> None:
+    def _take_answer(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
         """Do what `reply`, the registry's answer to our request `message`, says."""
         if isinstance(reply, Refused):
-            self._refused(message, reply, now, out)
+            self._refused(message, reply, now, emit)
             return
         match message:
             case Register():
                 if isinstance(reply, Welcome):
-                    self._welcome(reply, now, out)
+                    self._welcome(reply, now, emit)
             case Deregister():
                 self.state.registered = False
                 self._watch.offline()
                 if self.state.room and message.quitting:  # its room file is kept
                     line = f"[You left {self.state.room}; your next start goes back to it.]"
-                    out.append(Print(line, "system"))
+                    emit(Print(line, "system"))
                     self.state.room = ""
                 elif self.state.room:
-                    out.append(Print(f"[You left {self.state.room}.]", "system"))
+                    emit(Print(f"[You left {self.state.room}.]", "system"))
                     self.state.room = ""
-                out.append(Print("[You are Offline. Bye.]", "system"))
+                emit(Print("[You are Offline. Bye.]", "system"))
                 if message.quitting:
-                    out.append(Exit(0))
+                    emit(Exit(0))
             case SaveMessage():
                 self._requests.await_outcome(message, now, kept=self._drop_from_outbox(message))
             case ChannelPost():
@@ -1115,16 +1120,16 @@ class PeerCore:
                 if self._requests.await_outcome(message, now):
                     if kept:
                         line = f"[Kept message received by Server: {_quoted(message.text)}]"
-                        out.append(Print(line, "system"))
+                        emit(Print(line, "system"))
                     else:
-                        out.append(Print("[Message received by Server.]", "system"))
+                        emit(Print("[Message received by Server.]", "system"))
             case Join():
                 self._noticed_joins.discard(message.id)
                 # the room's notices may have overtaken this ack: keep the spelling they
                 # brought, the registry's, over the one typed
                 self.state.room = self._rooms.spelling(message.room)
                 self._seen_room(self.state.room)
-                self._rejoined(message, now, out)
+                self._rejoined(message, now, emit)
             case Leave():
                 self._drop_from_outbox(message)
             case RoomPost():
@@ -1132,27 +1137,27 @@ class PeerCore:
                 # kept until its outcome, as a channel post (see _relay_outcome)
                 if self._requests.await_outcome(message, now) and kept:
                     line = f"[Kept line said in {message.room}: {_quoted(message.text)}]"
-                    out.append(Print(line, "system"))
+                    emit(Print(line, "system"))
                 # our own line, under its id: not shown again when the room's history is
-                self._seen.first_sight(message.sender, message.id, out)
+                self._seen.first_sight(message.sender, message.id, emit)
             case RoomsRequest():
                 if isinstance(reply, RoomList):
-                    self._rooms.listed(reply, self.state.room, self._typed("join <room>"), out)
+                    self._rooms.listed(reply, self.state.room, self._typed("join <room>"), emit)
             case Rename():
-                self._renamed_to(message, out)
+                self._renamed_to(message, emit)
             case MailTaken():
                 if isinstance(reply, MoreMail) and self.state.registered:
-                    self._take_mail(reply.mail, now, out)
+                    self._take_mail(reply.mail, now, emit)
             case Keepalive():
                 if isinstance(reply, Alive) and reply.version > self.table.version:
-                    self._request(TableRequest(self._new_id()), now, out, quiet=True)
+                    self._request(TableRequest(self._new_id()), now, emit, quiet=True)
             case _:
                 pass
 
-    def _refused(self, message: Message, refusal: Refused, now: float, out: list[Action]) -> None:
+    def _refused(self, message: Message, refusal: Refused, now: float, emit: Emit) -> None:
         reason, code = refusal.reason, refusal.code
         if code in (RefusalCode.REPLACED, RefusalCode.REPLACED_GONE):
-            self._replaced(refusal, out)
+            self._replaced(refusal, emit)
             return
         if (
             code is RefusalCode.NAME_UNKNOWN
@@ -1164,53 +1169,53 @@ class PeerCore:
             # table change that says it may come later: after a gap, the whole table is
             # fetched); and said as that, not as a name the user never typed.
             if self.state.registered and self._started:
-                self._released(out)
+                self._released(emit)
             reason = f"the registry released the name {self.state.name}."
         if isinstance(message, Keepalive):
             # The registry no longer counts us as online (it gave up on us): come back,
             # unless the user went offline meanwhile, or is going (the keepalive crossed
             # the Deregister, whose ack may come after this refusal).
-            self._come_back(now, out)
+            self._come_back(now, emit)
             return
         if (
             isinstance(message, ChannelPost | RoomPost)
             and self._requests.accepted(message.id)
             and not (isinstance(message, RoomPost) and self._offline_refusal(code))
         ):
-            self._unconfirmed(message, reason, out)
+            self._unconfirmed(message, reason, emit)
             return
         if isinstance(message, RoomPost):
-            self._room_post_refused(message, refusal, now, out)
+            self._room_post_refused(message, refusal, now, emit)
             return
         if isinstance(message, SaveMessage | ChannelPost) and self._drop_from_outbox(message):
-            self._kept_refused(message, reason, out)
+            self._kept_refused(message, reason, emit)
             return
         if isinstance(message, SaveMessage):
             # it may come seconds after the send, with more typed since: say which one
-            out.append(Print(_not_saved(message, reason, kept=False), "error"))
+            emit(Print(_not_saved(message, reason, kept=False), "error"))
             return
-        out.append(Print(f"[{reason}]", "error"))
+        emit(Print(f"[{reason}]", "error"))
         if isinstance(message, Join):
-            self._rejoin_refused(message, refusal, now, out)
+            self._rejoin_refused(message, refusal, now, emit)
         if isinstance(message, Register):
             if not self._started:
-                self._never_started(out)
+                self._never_started(emit)
             elif self.state.registered:  # a quiet re-registration was refused
                 self.state.registered = False
                 self._watch.offline()
                 if self.state.room:
                     # the registry took us out of it as it gave up on us; offline, we are
                     # in no room here either (the prompt says so)
-                    out.append(Print(f"[You are no longer in {self.state.room}.]", "system"))
+                    emit(Print(f"[You are no longer in {self.state.room}.]", "system"))
                     self.state.room = ""
                 reg = self._typed(f"reg {self.state.name}")
-                out.append(Print(f"[You are offline. Type {reg} to retry.]"))
+                emit(Print(f"[You are offline. Type {reg} to retry.]"))
         if isinstance(message, Deregister) and message.quitting:
-            out.append(Exit(0))
+            emit(Exit(0))
         if isinstance(message, SaveMessage | ChannelPost | Leave):
             self._drop_from_outbox(message)
 
-    def _replaced(self, refusal: Refused, out: list[Action]) -> None:
+    def _replaced(self, refusal: Refused, emit: Emit) -> None:
         """Another start of this peer took its name over while this one was stopped (kill
         -STOP, a laptop asleep): everything for the name goes there now. Say so, keep what
         this start sent and is not known delivered in the outbox on disk (sent by the next
@@ -1234,31 +1239,29 @@ class PeerCore:
             else "; start ChatApp again to take the name back"
         )
         line = f"[{refusal.reason} This start stops: it no longer sends as {name}{back}.]"
-        out.append(Print(line, "error"))
+        emit(Print(line, "error"))
         undelivered = self.undelivered()
         # all of it as the outbox, so that what is kept after this event (`_settle`) is it
         self._outbox.replace(undelivered)
-        self._outbox.keep(out)
+        self._outbox.keep(emit)
         if undelivered:
             count = counted(len(undelivered), "message")
             line = (
                 f"[{count} not yet delivered kept in this data directory; sent at its next start.]"
             )
-            out.append(Print(line, "system"))
-        out.append(Exit(1))
+            emit(Print(line, "system"))
+        emit(Exit(1))
 
-    def _kept_refused(
-        self, message: SaveMessage | ChannelPost, reason: str, out: list[Action]
-    ) -> None:
+    def _kept_refused(self, message: SaveMessage | ChannelPost, reason: str, emit: Emit) -> None:
         """A message kept in the outbox (typed while the registry did not answer, or in an
         earlier session) was refused as it went out: say which, in full (nothing else has
         it, and it was typed long before), and why. A reason alone, coming out of the blue
         when the registry is back, would not say which message was lost."""
         where = f"for {message.to}" if isinstance(message, SaveMessage) else "to the channel"
-        out.append(Print(f"[Kept message {where} not delivered: {reason}]", "error"))
-        out.append(Print(f"[Your message: {message.text}]", "error"))
+        emit(Print(f"[Kept message {where} not delivered: {reason}]", "error"))
+        emit(Print(f"[Your message: {message.text}]", "error"))
 
-    def _come_back(self, now: float, out: list[Action]) -> None:
+    def _come_back(self, now: float, emit: Emit) -> None:
         """The registry no longer counts us as online: it gave up on us, silent too long
         (a laptop asleep, say). Register again, quietly, unless the user went offline
         meanwhile, or is going (a refusal may cross the Deregister, whose ack comes after
@@ -1266,11 +1269,9 @@ class PeerCore:
         if not self.state.registered or self._deregistering():
             return
         if not any(isinstance(m, Register) for m in self._requests.messages()):
-            self._request(self._register_message(), now, out, quiet=True)
+            self._request(self._register_message(), now, emit, quiet=True)
 
-    def _room_post_refused(
-        self, post: RoomPost, refusal: Refused, now: float, out: list[Action]
-    ) -> None:
+    def _room_post_refused(self, post: RoomPost, refusal: Refused, now: float, emit: Emit) -> None:
         """Say which line was not sent, in full (it may have waited in the outbox: nothing
         else has it), and why. Refused as not in its room: we are in none here either.
         Refused as offline: the registry gave up on us, which took us out of the room; the
@@ -1280,22 +1281,22 @@ class PeerCore:
         if self._offline_refusal(refusal.code):
             if post not in self._outbox:
                 self._outbox.add(post)
-            self._come_back(now, out)
+            self._come_back(now, emit)
             return
         self._drop_from_outbox(post)
-        out.append(Print(f"[Not sent to {post.room}: {reason}]", "error"))
-        out.append(Print(f"[Your line: {post.text}]", "error"))
+        emit(Print(f"[Not sent to {post.room}: {reason}]", "error"))
+        emit(Print(f"[Your line: {post.text}]", "error"))
         if self.state.room and name_key(self.state.room) == name_key(post.room):
             self.state.room = ""
             line = f"[You are no longer in {post.room}; /join {post.room} to go back.]"
-            out.append(Print(line, "error"))
+            emit(Print(line, "error"))
 
     def _offline_refusal(self, code: RefusalCode) -> bool:
         """Whether a refusal of `code` refused a request because the registry gave up on
         us, which we are still registered to come back from (not going offline meanwhile)."""
         return code is RefusalCode.OFFLINE and self.state.registered and not self._deregistering()
 
-    def _unconfirmed(self, post: ChannelPost | RoomPost, reason: str, out: list[Action]) -> None:
+    def _unconfirmed(self, post: ChannelPost | RoomPost, reason: str, emit: Emit) -> None:
         """`post`, accepted by the registry earlier, was asked for again for want of its
         outcome, and the registry could not give it: it forgot the post (a restart) and now
         refuses it, say, as its sender has left the room since. Whether every member has it
@@ -1307,10 +1308,10 @@ class PeerCore:
         else:
             what = "everyone had your message"
         line = f"[Not confirmed that {what} {_quoted(post.text)}: {reason.rstrip('.')}.]"
-        out.append(Print(line, "error"))
+        emit(Print(line, "error"))
 
     def _request_failed(
-        self, request: Request, now: float, out: list[Action], *, busy: bool = False
+        self, request: Request, now: float, emit: Emit, *, busy: bool = False
     ) -> None:
         """`request` got no answer in its tries (or, `busy`, only Busy for BUSY_PATIENCE)."""
         message = request.message
@@ -1321,72 +1322,72 @@ class PeerCore:
         ):
             # Asked again for its outcome, unanswered, and we have left its room since:
             # kept, it would take us back there to be said (see RoomReturn).
-            self._unconfirmed(message, "the registry does not answer", out)
+            self._unconfirmed(message, "the registry does not answer", emit)
             self._server_went_away(now)
             return
         if message.id in self._noticed_joins:
             # done, as its room's notice said: only the ack was lost
-            self._take_answer(message, Ack(self._new_id(), message.id), now, out)
-            self._request_over(message, now, out)
+            self._take_answer(message, Ack(self._new_id(), message.id), now, emit)
+            self._request_over(message, now, emit)
             return
-        self._request_over(message, now, out, gave_up=True)
+        self._request_over(message, now, emit, gave_up=True)
         if self._started and isinstance(message, Register | Join | Rename):
             # said to have failed; should the registry have done it anyway, its late
             # answer is taken (see `_answer`)
             self._requests.give_up(message)
         if not request.quiet and busy:
-            out.append(Print("[The registry stayed too busy to answer.]", "error"))
+            emit(Print("[The registry stayed too busy to answer.]", "error"))
         elif not request.quiet:
             dot = "." if isinstance(message, ChannelPost) else ""
-            out.append(Print(f"[Server not responding{dot}]", "error"))
+            emit(Print(f"[Server not responding{dot}]", "error"))
         match message:
             case Register() if not self._started:
                 why = "; try again later" if busy else "; is the registry running?"
-                out.append(Print(f"[Could not register{why}]", "error"))
+                emit(Print(f"[Could not register{why}]", "error"))
                 # Said once, unanswered: should the registration have reached a registry too
                 # busy to answer in time, the name does not stay online without us.
                 name, token = self.state.name, self.state.token
                 # As `dereg`, not `/quit`: nobody is told that a peer never seen has quit.
-                out.append(Send(self.server, Deregister(self._new_id(), name, token, False, "")))
+                emit(Send(self.server, Deregister(self._new_id(), name, token, False, "")))
                 if self._outbox or self._outbox.unanswered:
-                    out.append(Print("[Your kept messages stay on disk for the next start.]"))
-                self._never_started(out)
+                    emit(Print("[Your kept messages stay on disk for the next start.]"))
+                self._never_started(emit)
             case Deregister():
-                self._leaving_unheard(message, out)
-                out.append(Print("[Exiting]", "system"))
-                out.append(Exit(0))
+                self._leaving_unheard(message, emit)
+                emit(Print("[Exiting]", "system"))
+                emit(Exit(0))
             case _ if isinstance(message, _DELIVERED):
                 if not request.quiet and isinstance(message, RoomPost | Leave):
                     # once an outage: a burst of lines typed in a room fails line by line,
                     # and each is said kept below
                     if not self._watch.rooms_down_said:
-                        out.append(Print(ROOMS_DOWN, "error"))
+                        emit(Print(ROOMS_DOWN, "error"))
                     self._watch.rooms_down_said = True
                 self._outbox.unanswered.pop(message.id, None)  # kept as an outbox entry from now
                 if message not in self._outbox:
                     self._outbox.add(message)
-                    self._outbox.keep(out)  # on disk before we say it is kept
+                    self._outbox.keep(emit)  # on disk before we say it is kept
                     if not request.quiet and not isinstance(message, Leave):
-                        out.append(
+                        emit(
                             Print("[Kept in your outbox; sent when the server answers.]", "system")
                         )
                 self._server_went_away(now)
             case Join() | RoomsRequest():
-                out.append(Print(ROOMS_DOWN, "error"))  # asked for: said every time
+                emit(Print(ROOMS_DOWN, "error"))  # asked for: said every time
                 self._watch.rooms_down_said = True
                 self._server_went_away(now)
             case Rename():
                 line = f"[Renames need the registry; you are still {self.state.name}.]"
-                out.append(Print(line, "error"))
+                emit(Print(line, "error"))
                 self._server_went_away(now)
             case Keepalive():
                 if not self._watch.down:
-                    out.append(Print("[Server not responding]", "error"))
+                    emit(Print("[Server not responding]", "error"))
                 self._server_went_away(now)
             case _:
                 pass
 
-    def _leaving_unheard(self, dereg: Deregister, out: list[Action]) -> None:
+    def _leaving_unheard(self, dereg: Deregister, emit: Emit) -> None:
         """A `dereg` or quit the registry did not answer: the peer exits all the same (the
         user wanted to leave). Say what the next start finds, as nothing else will: the
         messages kept in the outbox (sent then), and for a `dereg` that the room is left
@@ -1400,9 +1401,9 @@ class PeerCore:
             ):
                 self._outbox.add(Leave(self._new_id(), self.state.name, self.state.token))
             self.state.room = ""  # kept by `_settle`: the next start is in no room
-            out.append(Print(f"[You left {room}; your next start is in no room.]", "system"))
+            emit(Print(f"[You left {room}; your next start is in no room.]", "system"))
         elif room:
-            out.append(Print(f"[You left {room}; your next start goes back to it.]", "system"))
+            emit(Print(f"[You left {room}; your next start goes back to it.]", "system"))
         kept = self.undelivered()
         self._outbox.replace(kept)  # all of it kept on disk, by `_settle`
         said = [m for m in kept if not isinstance(m, Leave)]  # a leave is no message
@@ -1410,9 +1411,9 @@ class PeerCore:
             count = counted(len(said), "message")
             where = " (room lines included)" if any(isinstance(m, RoomPost) for m in kept) else ""
             line = f"[{count} kept in your outbox{where}; sent at your next start.]"
-            out.append(Print(line, "system"))
+            emit(Print(line, "system"))
 
-    def _registry_restarted(self, now: float, out: list[Action]) -> None:
+    def _registry_restarted(self, now: float, emit: Emit) -> None:
         """The registry started again (`_receive` has said it is back, if it was away):
         what was kept for it goes now. The outbox is sent, and each post or save awaiting
         its outcome is asked for again: a registry killed while relaying a post has
@@ -1421,29 +1422,29 @@ class PeerCore:
         goes back to its room first, and sends what it kept once it is there."""
         if not self.state.registered:
             return
-        self._flush_outbox(now, out)
-        self._ask_outcomes_again(math.inf, now, out)
+        self._flush_outbox(now, emit)
+        self._ask_outcomes_again(math.inf, now, emit)
 
-    def _ask_outcomes_again(self, due: float, now: float, out: list[Action]) -> None:
+    def _ask_outcomes_again(self, due: float, now: float, emit: Emit) -> None:
         """Ask again for each outcome awaited whose deadline is `due` or before: the
         registry dedupes, and one killed while relaying a post, which forgot it, relays it
         again."""
         for accepted in self._requests.outcomes_over(due):
-            self._request(accepted, now, out, quiet=True)
+            self._request(accepted, now, emit, quiet=True)
 
     def _server_went_away(self, now: float) -> None:
         self._watch.went_away(now, started=self._started)
 
-    def _server_back(self, now: float, out: list[Action]) -> None:
+    def _server_back(self, now: float, emit: Emit) -> None:
         self._watch.came_back(now)
-        out.append(Print("[Server is back.]", "system"))
-        self._flush_outbox(now, out)
+        emit(Print("[Server is back.]", "system"))
+        self._flush_outbox(now, emit)
 
-    def _flush_outbox(self, now: float, out: list[Action]) -> None:
+    def _flush_outbox(self, now: float, emit: Emit) -> None:
         rejoining = self._room_return.rejoining
         if rejoining is not None and not self._joining():
             # the join for kept lines went unanswered: ask again
-            self._request(self._join_message(rejoining), now, out, quiet=True)
+            self._request(self._join_message(rejoining), now, emit, quiet=True)
         if self._requests.waiting:
             return  # the kept message on its way sends the next once answered
         # One at a time, each once the one before is answered (`_request_over`): sent
@@ -1452,43 +1453,43 @@ class PeerCore:
         # registry answers in well under a millisecond: nobody sees the wait.
         kept = self._next_kept()
         if kept is not None:
-            self._request(kept, now, out, quiet=True)
+            self._request(kept, now, emit, quiet=True)
 
     def _joining(self) -> bool:
         return self._requests.any_of(Join)
 
-    def _rejoin_for_kept(self, now: float, out: list[Action]) -> None:
+    def _rejoin_for_kept(self, now: float, emit: Emit) -> None:
         """Kept lines typed in a room we are no longer in: join that room again before
         sending them, so that they reach it and no other (RoomReturn.rejoin_for_kept)."""
-        room = self._room_return.rejoin_for_kept(self.state.room, out)
+        room = self._room_return.rejoin_for_kept(self.state.room, emit)
         if room:
-            self._request(self._join_message(room), now, out)
+            self._request(self._join_message(room), now, emit)
 
-    def _go_back_to_room(self, now: float, out: list[Action]) -> None:
+    def _go_back_to_room(self, now: float, emit: Emit) -> None:
         """At the first Welcome, join the room an earlier run was in (RoomReturn.go_back)."""
-        room = self._room_return.go_back(out)
+        room = self._room_return.go_back(emit)
         if room:
-            self._request(self._join_message(room), now, out)
+            self._request(self._join_message(room), now, emit)
 
     def _join_message(self, room: str) -> Join:
         return Join(self._new_id(), self.state.name, self.state.token, room)
 
-    def _rejoined(self, join: Join, now: float, out: list[Action]) -> None:
+    def _rejoined(self, join: Join, now: float, emit: Emit) -> None:
         """The answer to a join: if it was the one for kept lines, send them now; a kept
         /leave after them takes us out again (as typed)."""
         if not self._room_return.answered(join):
             return
         if any(isinstance(m, Leave) for m in self._outbox):
             self.state.room = ""
-        self._flush_outbox(now, out)
+        self._flush_outbox(now, emit)
 
-    def _rejoin_refused(self, join: Join, refusal: Refused, now: float, out: list[Action]) -> None:
+    def _rejoin_refused(self, join: Join, refusal: Refused, now: float, emit: Emit) -> None:
         """The join for kept lines was refused: say each of them in full, as not sent."""
         if not self._room_return.answered(join):
             return
         for message in list(self._outbox):
             if isinstance(message, RoomPost):
-                self._room_post_refused(message, refusal, now, out)
+                self._room_post_refused(message, refusal, now, emit)
             elif isinstance(message, Leave):
                 self._drop_from_outbox(message)  # in no room already
 
@@ -1504,26 +1505,26 @@ class PeerCore:
             self._outbox.forget_typed(message.id)
         return self._outbox.drop(message.id)
 
-    def _keepalive(self, now: float, out: list[Action]) -> None:
+    def _keepalive(self, now: float, emit: Emit) -> None:
         if not self.state.registered and not self._outbox:
             return
         if self._watch.down:
-            self._flush_outbox(now, out)
+            self._flush_outbox(now, emit)
         in_flight = any(isinstance(m, Keepalive) for m in self._requests.messages())
         if self.state.registered and not in_flight and not self._deregistering():
             message = Keepalive(self._new_id(), self.state.name, self.state.token)
-            self._request(message, now, out, quiet=True)
+            self._request(message, now, emit, quiet=True)
 
     # -- registration answers and the table ---------------------------------------------
 
-    def _welcome(self, welcome: Welcome, now: float, out: list[Action]) -> None:
+    def _welcome(self, welcome: Welcome, now: float, emit: Emit) -> None:
         first = not self._started
         self._started = True
         self.state.registered = True
         renamed = name_key(welcome.name) != name_key(self.state.name)
         if welcome.token != self.state.token or renamed:  # else kept already
             self.state.token = welcome.token
-            out.append(Remember(welcome.name, welcome.token))
+            emit(Remember(welcome.name, welcome.token))
         if renamed:
             # our rename was done as we stopped, before we could keep it: the registry
             # welcomes us under the new name (see RegistryCore._register)
@@ -1532,18 +1533,19 @@ class PeerCore:
                 f"[{self.state.name} was renamed {welcome.name} as ChatApp stopped; "
                 f"you are {welcome.name}.]"
             )
-            out.append(Print(line, "system"))
+            emit(Print(line, "system"))
         self.state.name = welcome.name
         self._watch.registered(now)
-        out.append(Print("[Welcome, You are registered.]", "system"))
-        out.extend(self.after_welcome)
+        emit(Print("[Welcome, You are registered.]", "system"))
+        for said in self.after_welcome:
+            emit(said)
         self.after_welcome = []
         count = sum(1 for m in self._outbox if not isinstance(m, Leave))  # a leave is no message
         if first and count:
             # said once the name is ours: a start that is refused (the name in use by
             # another start) says only why, and its kept messages stay for the next
             line = f"[{counted(count, 'message')} kept from your last session; sending now.]"
-            out.append(Print(line, "system"))
+            emit(Print(line, "system"))
         if self.state.room:
             # registered again after the registry gave up on us, which took us out of the
             # room: back to it, as a restarted peer goes back (`_go_back_to_room`)
@@ -1552,68 +1554,68 @@ class PeerCore:
         # said at once, whatever came just before: the line between the Welcome and the
         # mail is part of what registering looks like (DESIGN.md section 4, "Mailbox")
         self._replace_table(
-            welcome.version, welcome.entries, welcome.aliases, now, out, at_once=True
+            welcome.version, welcome.entries, welcome.aliases, now, emit, at_once=True
         )
         for update in self.table.take_early():
-            self._apply_update(update, now, out)
+            self._apply_update(update, now, emit)
         self._mail.begin()
-        self._take_mail(welcome.mail, now, out)
-        self._rejoin_for_kept(now, out)
+        self._take_mail(welcome.mail, now, emit)
+        self._rejoin_for_kept(now, emit)
         typed, self._early = self._early, []
         if any(text is not None and text.strip() for text in typed):
             # Lines typed before this answer (a script's, all of them) were meant for where
             # the user stood when typing: in no room, not the one they are taken back to.
-            self._room_return.stay_out(out)
-        self._go_back_to_room(now, out)
-        self._flush_outbox(now, out)
+            self._room_return.stay_out(emit)
+        self._go_back_to_room(now, emit)
+        self._flush_outbox(now, emit)
         for text in typed:
             if text is None:
-                self._input_ended(now, out)
+                self._input_ended(now, emit)
             else:
-                self._line(text, now, out)
+                self._line(text, now, emit)
 
-    def _never_started(self, out: list[Action]) -> None:
+    def _never_started(self, emit: Emit) -> None:
         """The first registration failed and the peer exits: say which typed lines were
         not carried out, so that nothing typed is lost in silence."""
         for text in self._early:
             if text is not None and text.strip():
-                out.append(Print(f"[Not carried out, as you are not registered: {text}]", "error"))
+                emit(Print(f"[Not carried out, as you are not registered: {text}]", "error"))
         self._early.clear()
-        out.append(Exit(1))
+        emit(Exit(1))
 
-    def _take_mail(self, mail: tuple[StoredMessage, ...], now: float, out: list[Action]) -> None:
+    def _take_mail(self, mail: tuple[StoredMessage, ...], now: float, emit: Emit) -> None:
         """Show the stored messages of a Welcome or MoreMail not shown before (MailLines),
         then tell the registry they were taken (it answers with the next part of the
         mailbox, if any, and deletes them), once the last lines are on the screen too."""
-        then = self._mail.show(mail, out)
+        then = self._mail.show(mail, emit)
         if mail:
             ids = tuple(m.id for m in mail)
             taken = MailTaken(self._new_id(), self.state.name, self.state.token, ids)
-            self._request(taken, now, then, quiet=True)
+            self._request(taken, now, then.append, quiet=True)
         if then:
-            out.append(OnceShown(tuple(then)))
+            emit(OnceShown(tuple(then)))
 
-    def _apply_update(self, update: TableUpdate, now: float, out: list[Action]) -> None:
+    def _apply_update(self, update: TableUpdate, now: float, emit: Emit) -> None:
         if update.version <= self.table.version:
             return
         if update.version > self.table.version + 1:
             # we missed a change: fetch the whole table (over TCP if it does not fit)
             if not any(isinstance(m, TableRequest) for m in self._requests.messages()):
-                self._request(TableRequest(self._new_id()), now, out, quiet=True)
+                self._request(TableRequest(self._new_id()), now, emit, quiet=True)
             return
         renamed_to = self.table.apply(update, self.state.name)
-        self._change_lines.table_changed(now, out)
+        self._change_lines.table_changed(now, emit)
         if renamed_to:
-            self._own_rename_seen(renamed_to, out)
+            self._own_rename_seen(renamed_to, emit)
         elif (
             self.state.registered
             and not self._renames_asked()  # a rename's two rows may come in two updates
             and name_key(self.state.name)
             in {name_key(e.name) for e in update.entries if not e.port}
         ):
-            self._released(out)
+            self._released(emit)
 
-    def _released(self, out: list[Action]) -> None:
+    def _released(self, emit: Emit) -> None:
         """The registry's console released our name (gone from the table, not renamed):
         say so and go offline, rather than take the name back unseen with the next
         keepalive, which would undo what the registry's administrator did."""
@@ -1624,16 +1626,16 @@ class PeerCore:
             f"[The registry released the name {name}: you are offline. "
             f"Type reg {name} to register it again.]"
         )
-        out.append(Print(line, "error"))  # first (README): the cause, then what follows
+        emit(Print(line, "error"))  # first (README): the cause, then what follows
         if self.state.room:
-            out.append(Print(f"[You are no longer in {self.state.room}.]", "system"))
+            emit(Print(f"[You are no longer in {self.state.room}.]", "system"))
             self.state.room = ""
 
     def _renames_asked(self) -> list[Rename]:
         """Renames we asked for that are on their way, or were given up on lately."""
         return [m for m in self._requests.messages(given_up=True) if isinstance(m, Rename)]
 
-    def _own_rename_seen(self, new_name: str, out: list[Action]) -> None:
+    def _own_rename_seen(self, new_name: str, emit: Emit) -> None:
         """The table says our name became `new_name`: a rename we asked for was done, though
         its answer has not come (lost, or still on its way) or we gave up on it. Take it as
         done, or this peer would go on under a name that is no longer its own."""
@@ -1641,17 +1643,17 @@ class PeerCore:
             if name_key(rename.new_name) == name_key(new_name):
                 self._requests.answer_sent(rename.id)
                 self._requests.take_given_up(rename.id)
-                self._renamed_to(rename, out)
+                self._renamed_to(rename, emit)
                 return
 
-    def _apply_snapshot(self, snapshot: TableSnapshot, now: float, out: list[Action]) -> None:
+    def _apply_snapshot(self, snapshot: TableSnapshot, now: float, emit: Emit) -> None:
         """A whole table (asked for when updates were missed). Our name missing from it is
         the news the missed updates carried: a rename we asked for, when the new name is
         in it, or else a release by the registry's console; unless it still has our row
         under a name we gave up by a rename: it was taken before that rename."""
         if snapshot.version < self.table.version:
             return
-        self._replace_table(snapshot.version, snapshot.entries, snapshot.aliases, now, out)
+        self._replace_table(snapshot.version, snapshot.entries, snapshot.aliases, now, emit)
         if not self.state.registered or self.state.name in self.table:
             return
         before = next(
@@ -1670,9 +1672,9 @@ class PeerCore:
         asked = self._renames_asked()
         new = next((r.new_name for r in asked if r.new_name in self.table), "")
         if new:
-            self._own_rename_seen(new, out)
+            self._own_rename_seen(new, emit)
         elif not asked:
-            self._released(out)
+            self._released(emit)
 
     def _replace_table(
         self,
@@ -1680,17 +1682,17 @@ class PeerCore:
         entries: tuple[Entry, ...],
         aliases: tuple[Alias, ...],
         now: float,
-        out: list[Action],
+        emit: Emit,
         *,
         at_once: bool = False,
     ) -> None:
         self.table.replace(version, entries, aliases)
         if at_once:
-            self._change_lines.table_replaced(out)
+            self._change_lines.table_replaced(emit)
         else:
-            self._change_lines.table_changed(now, out)
+            self._change_lines.table_changed(now, emit)
 
-    def _save_outcome(self, saved: Saved, now: float, out: list[Action]) -> None:
+    def _save_outcome(self, saved: Saved, now: float, emit: Emit) -> None:
         if saved.reply_to in self._sending:
             self._maybe_settled.append(saved.reply_to)
         pending = self._requests.take_outcome(saved.reply_to)
@@ -1700,35 +1702,35 @@ class PeerCore:
         kept = self._requests.outcome_of_kept(saved.reply_to)
         if request is not None:  # the outcome overtook the save's Ack
             kept = self._drop_from_outbox(request.message) or kept
-            self._request_over(request.message, now, out)
+            self._request_over(request.message, now, emit)
         save = pending if pending is not None else request.message if request else None
         text = save.text if kept and isinstance(save, SaveMessage) else None
         if saved.refused:
             if isinstance(save, SaveMessage):
-                out.append(Print(_not_saved(save, saved.refused, kept=kept), "error"))
+                emit(Print(_not_saved(save, saved.refused, kept=kept), "error"))
             else:
-                out.append(Print(f"[{saved.refused}]", "error"))
+                emit(Print(f"[{saved.refused}]", "error"))
         elif saved.delivered:
             if text is None:
                 line = f"[Client {saved.to} exists!!]"
             else:
                 line = f"[Kept message delivered to {saved.to}: {_quoted(text)}]"
-            out.append(Print(line, "system"))
-            self._request(TableRequest(self._new_id()), now, out, quiet=True)
+            emit(Print(line, "system"))
+            self._request(TableRequest(self._new_id()), now, emit, quiet=True)
         elif text is not None:
             line = f"[Kept message for {saved.to} saved at the server: {_quoted(text)}]"
-            out.append(Print(line, "system"))
+            emit(Print(line, "system"))
         else:
-            out.append(Print("[Messages received by the server and saved]", "system"))
+            emit(Print("[Messages received by the server and saved]", "system"))
 
-    def _relay_outcome(self, post_id: str, now: float, out: list[Action]) -> None:
+    def _relay_outcome(self, post_id: str, now: float, emit: Emit) -> None:
         """Every other member has channel or room post `post_id` (a channel post may wait in
         their mailbox), or is gone: it is delivered, and leaves the sending log. Should its
         Ack have been lost, this answers it too."""
         request = self._requests.answer_sent(post_id)
         if request is not None:  # the outcome overtook the post's Ack
-            self._take_answer(request.message, Ack(self._new_id(), post_id), now, out)
-            self._request_over(request.message, now, out)
+            self._take_answer(request.message, Ack(self._new_id(), post_id), now, emit)
+            self._request_over(request.message, now, emit)
         if self._requests.take_outcome(post_id) is not None and post_id in self._sending:
             self._maybe_settled.append(post_id)
 
@@ -1745,3 +1747,7 @@ def _not_saved(save: SaveMessage, reason: str, *, kept: bool) -> str:
     send, with other lines typed since, must say (see `_quoted`)."""
     what = "Kept message" if kept else "Message"
     return f"[{what} for {save.to} not saved ({reason.rstrip('.')}): {_quoted(save.text)}]"
+
+
+def _unkept(action: Action) -> None:
+    """An `emit` for what is decided and not to be carried out."""

@@ -1,11 +1,11 @@
 """The mailbox hand-over as the peer shows it (DESIGN.md section 4, "Mailbox hand-over"):
 "[You have messages]", then each stored message not shown before, recorded as shown in
-batches once its line is on the screen. Sans-IO: actions are appended to the caller's list.
+batches once its line is on the screen. Sans-IO: actions are handed to the caller's `emit`.
 """
 
 from __future__ import annotations
 
-from peer.actions import Action, OnceShown, Print
+from peer.actions import Action, Emit, OnceShown, Print
 from peer.seen_ids import SeenIds
 from wire.messages import NOTICE_KIND, StoredMessage
 
@@ -28,8 +28,8 @@ class MailLines:
         """A new hand-over begins (a Welcome): its first new message is announced again."""
         self._announced = False
 
-    def show(self, mail: tuple[StoredMessage, ...], out: list[Action]) -> list[Action]:
-        """Append to `out` the lines of the messages in `mail` not shown before, each
+    def show(self, mail: tuple[StoredMessage, ...], emit: Emit) -> list[Action]:
+        """Hand to `emit` the lines of the messages in `mail` not shown before, each
         MAIL_SHOWN_EVERY of them followed by a OnceShown recording them as shown. Returns
         the records of the last lines, not yet in a OnceShown: the caller adds what must
         wait for those lines too (telling the registry the mail was taken, which deletes
@@ -37,14 +37,14 @@ class MailLines:
         at its next start only the lines it had not shown yet, and loses none."""
         shown: list[Action] = []  # the records of the lines printed since the last batch
         for message in mail:
-            if not self._seen.first_sight(message.sender, message.id, shown):
+            if not self._seen.first_sight(message.sender, message.id, shown.append):
                 continue
             if not self._announced:
                 self._announced = True
-                out.append(Print("[You have messages]", "system"))
-            out.append(_mail_line(message))
+                emit(Print("[You have messages]", "system"))
+            emit(_mail_line(message))
             if len(shown) >= MAIL_SHOWN_EVERY:
-                out.append(OnceShown(tuple(shown)))
+                emit(OnceShown(tuple(shown)))
                 shown = []
         return shown
 

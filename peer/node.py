@@ -36,7 +36,6 @@ from peer.actions import (
     Settled,
     Shown,
 )
-from peer.carried_out import CarriedOut
 from peer.core import PeerCore
 from peer.sealed_mail import SealedMail
 from peer.state import PeerStateFile, follow_renames
@@ -143,10 +142,10 @@ class PeerNode:
         self._key_changed_said = False
         self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)
         self._failed_writes: set[str] = set()  # see `_on_disk`
-        # the Sending and Settled records of the event being carried out (see `_carry`)
+        # the Sending and Settled records of the event being carried out (see `_carry_out`)
         self._logged: list[Sending | Settled] = []
-        # the core's `out` for the events carried out as decided (see `_typed`)
-        self._carried = CarriedOut(self._carry)
+        # the Shown records not yet written (see `_carry_out`)
+        self._shown: list[tuple[str, str]] = []
 
     def _own_token(self) -> str:
         """The kept token; the first time, a new one, kept before the registration is sent:
@@ -188,7 +187,7 @@ class PeerNode:
             self._console.show(line)
         for problem in self._state.problems:
             self._console.show(Print(f"[{problem}]", "error"))
-        self._run(self.core.start(time.time()))
+        self._run(self.core.start(self._now()))
         try:
             return await self._done
         finally:
@@ -315,7 +314,7 @@ class PeerNode:
 
     def _typed(self, text: str) -> None:
         # each action carried out as the core decides it: the message typed leaves first
-        self.core.line(text, time.time(), self._carried)
+        self.core.line(text, self._now(), self._carry_out)
         self._event_done()
 
     def _ended(self) -> None:
@@ -323,7 +322,7 @@ class PeerNode:
         # A terminal prompt handles Ctrl-C itself while it runs, and takes the loop's SIGINT
         # handler away when it ends: ours again, so that the next Ctrl-C leaves at once.
         self._catch_signals()
-        self._run(self.core.end_of_input(time.time()))
+        self._run(self.core.end_of_input(self._now()))
 
     def _received(self, message: Message, addr: Addr, key: bytes) -> None:
         self._received_batch([message], addr, key)
@@ -349,39 +348,54 @@ class PeerNode:
         if len(messages) == 1:
             # A datagram of one message, as an idle sender sends: each action is carried
             # out as the core decides it, so that the ack leaves before the rest is done.
-            receive_one(self.core.receive, messages[0], addr, self._carried, trace)
+            receive_one(self.core.receive, messages[0], addr, self._now(), self._carry_out, trace)
             self._event_done()
             return
         # Several (a sender busy, or a burst relayed): their shown ids in one write, then
-        # the lines and the acks, which the endpoint merges (see `_run`).
-        self._run(receive_batch(self.core.receive, messages, addr, trace))
+        # the lines and the acks, which the endpoint merges.
+        actions = receive_batch(self.core.receive, messages, addr, trace, now=self._now())
+        self._run(_shown_first(actions))
 
     def _tick(self) -> None:
-        self._run(self.core.tick(time.time()))
+        self._run(self.core.tick(self._now()))
+
+    def _now(self) -> float:
+        """The `now` of an event for the core: the monotonic clock, on which its retries,
+        keepalives and rates run (a step of the time of day must neither fire them all at
+        once nor hold them back). The core is told the time of day with it (`wall_offset`),
+        for the lines that say when something was said."""
+        now = time.monotonic()
+        self.core.wall_offset = time.time() - now
+        return now
 
     def _run(self, actions: list[Action]) -> None:
-        """Carry out the core's actions in order (see `_carry`), except that every Shown
-        among them is written first, in one write: recording a message as shown must come
-        before it is shown or acked (so a killed peer never shows it twice), and writing
-        the records of a whole datagram ahead of the rest keeps that true at one write per
-        datagram. The events a user waits on go through `_carry` as the core decides each
-        action instead (`_typed`, `_received_batch`)."""
-        shown = [(a.sender, a.id) for a in actions if type(a) is Shown]
-        if shown:
-            self._write_shown(shown)
+        """Carry out the actions of one event, in order (see `_carry_out`), then what ends
+        every event (`_event_done`). The events a user waits on hand `_carry_out` to the
+        core instead, which carries out each action as it is decided (`_typed`,
+        `_received_batch`)."""
         for action in actions:
-            if type(action) is not Shown:
-                self._carry(action)
+            self._carry_out(action)
         self._event_done()
 
-    def _carry(self, action: Action) -> None:
-        """Carry out one action of the core, now, except for Sending and Settled: those are
-        written by `_event_done`, once the event's sends have left and its lines are shown,
-        so that neither the message typed nor its receipt waits for the log of what is on
-        its way. A peer killed after its first datagram left but before its Sending was
-        written is one killed as the line was typed (the message reaches its recipient, or
-        not, as one not yet sent would not); one killed before a Settled was written sends
-        that message again at its next start, and the recipient shows it once."""
+    def _carry_out(self, action: Action) -> None:
+        """Carry out one action of the core, now; the one way the peer's actions are carried
+        out. Two kinds wait, in order:
+        - Shown records are written together, in one write, before the next action that
+          is not one (or at the end of the event): recording a message as shown must come
+          before it is shown or acked (so a killed peer never shows it twice), and the
+          records of a whole datagram, put first (`_shown_first`), take one write.
+        - Sending and Settled are written by `_event_done`, once the event's sends have left
+          and its lines are shown, so that neither the message typed nor its receipt waits
+          for the log of what is on its way. A peer killed after its first datagram left
+          but before its Sending was written is one killed as the line was typed (the
+          message reaches its recipient, or not, as one not yet sent would not); one killed
+          before a Settled was written sends that message again at its next start, and the
+          recipient shows it once."""
+        if type(action) is Shown:
+            self._shown.append((action.sender, action.id))
+            return
+        if self._shown:
+            self._write_shown()
         match action:
             case Send(addr, message):
                 if type(message) is MailTaken:
@@ -391,8 +405,6 @@ class PeerNode:
                     self._send(addr, message)
             case Print():
                 self._console.show(action)
-            case Shown(sender, msg_id):  # the core puts it before the ack and the line
-                self._write_shown([(sender, msg_id)])
             case Sending() | Settled():
                 self._logged.append(action)
             case OnceShown(then):
@@ -411,8 +423,11 @@ class PeerNode:
                 self._finish(code)
 
     def _event_done(self) -> None:
-        """After the actions of one event: write its Sending and Settled records, in order
-        (see `_carry`), and set the timer for the core's next deadline."""
+        """After the actions of one event: write its Shown records still waiting, then its
+        Sending and Settled records, in order (see `_carry_out`), and set the timer for the
+        core's next deadline."""
+        if self._shown:
+            self._write_shown()
         if self._logged:
             logged, self._logged = self._logged, []
             for record in logged:
@@ -423,7 +438,9 @@ class PeerNode:
                 )
         self._schedule()
 
-    def _write_shown(self, shown: list[tuple[str, str]]) -> None:
+    def _write_shown(self) -> None:
+        """Write the Shown records waiting (see `_carry_out`), in one write."""
+        shown, self._shown = self._shown, []
         self._on_disk(
             "the list of messages shown",
             lambda: self._state.add_seen(shown),
@@ -431,7 +448,7 @@ class PeerNode:
         )
 
     def _log_sending(self, record: Sending | Settled) -> None:
-        """Write one Sending or Settled record (see `_run`). Raises OSError."""
+        """Write one Sending or Settled record (see `_carry_out`). Raises OSError."""
         if isinstance(record, Sending):
             self._state.sending.sent(record.message.id, self.endpoint.encoded(record.message))
         else:
@@ -536,6 +553,16 @@ class PeerNode:
     def _debug(self, line: str) -> None:
         if self._verbose:
             print(f"[debug] {line}", file=sys.stderr, flush=True)
+
+
+def _shown_first(actions: list[Action]) -> list[Action]:
+    """`actions` with every Shown among them first, the rest in their order: the records
+    of a datagram of several messages then take one write, before any of its lines is
+    shown or acked (see `PeerNode._carry_out`)."""
+    shown = [a for a in actions if type(a) is Shown]
+    if not shown:
+        return actions
+    return shown + [a for a in actions if type(a) is not Shown]
 
 
 class StartRefused(Exception):

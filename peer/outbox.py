@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 
-from peer.actions import Action, KeepOutbox
+from peer.actions import Emit, KeepOutbox
 from wire.messages import Message, SaveMessage
 
 
@@ -78,8 +78,8 @@ class Outbox:
         self._held = list(messages)
         self.unanswered.clear()
 
-    def keep(self, out: list[Action], everything: tuple[Message, ...] | None = None) -> None:
-        """Append a KeepOutbox when what is on disk is not the outbox (held and unanswered,
+    def keep(self, emit: Emit, everything: tuple[Message, ...] | None = None) -> None:
+        """Emit a KeepOutbox when what is on disk is not the outbox (held and unanswered,
         in the order typed), or `everything` when given (leaving at once: all that is not
         known delivered)."""
         if everything is None:
@@ -90,4 +90,4 @@ class Outbox:
                 everything = tuple(sorted(held, key=self.typed_at))
         if everything != self._on_disk:
             self._on_disk = everything
-            out.append(KeepOutbox(everything))
+            emit(KeepOutbox(everything))

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from peer.actions import Action, Addr, Send
+from peer.actions import Addr, Emit, Send
 from peer.outbox import Outbox
 from peer.pacing import Pace
 from wire.codec import travels_by_stream
@@ -113,7 +113,7 @@ class Requests:
         self,
         message: Message,
         now: float,
-        out: list[Action],
+        emit: Emit,
         quiet: bool = False,
         *,
         kept: Message | None = None,
@@ -151,7 +151,7 @@ class Requests:
                 # goes after the outbox, or fails with the probe (`PeerCore._request_over`).
                 # A dereg does not wait: leaving keeps the outbox for the next start.
                 self._held.setdefault(message.id, (message, quiet))
-                self.send(kept, now, out, quiet=True)
+                self.send(kept, now, emit, quiet=True)
                 return
             long = isinstance(message, SaveMessage | ChannelPost | RoomPost) and travels_by_stream(
                 message
@@ -165,7 +165,7 @@ class Requests:
                     self._paced_kinds[type(message)] += 1
                 return
         self._start(Request(message, quiet), now)
-        out.append(Send(self._server, message))
+        emit(Send(self._server, message))
 
     def _start(self, request: Request, now: float) -> None:
         """`request` was sent at `now`: a round of tries begins."""
@@ -187,16 +187,16 @@ class Requests:
         ]
         return lines[-1] if lines else None
 
-    def send_again(self, now: float, out: list[Action]) -> None:
+    def send_again(self, now: float, emit: Emit) -> None:
         """Send every request in flight as a datagram again at `now`, oldest first, its
         attempts counted afresh: the registry is back after a silence, and a request whose
         last copy went into that silence would otherwise be given up on, as if it were still
         away (the registry dedupes the copies it had)."""
         for request in self._sent.renew(now):
             request.since = now
-            out.append(Send(self._server, request.message))
+            emit(Send(self._server, request.message))
 
-    def release(self, now: float, out: list[Action]) -> None:
+    def release(self, now: float, emit: Emit) -> None:
         """Send, in order, what waits for the pace (see `send`), as much as it allows at
         `now`. The caller calls this at `next_wake`."""
         paced = self._paced
@@ -205,7 +205,7 @@ class Requests:
             request = paced.pop(msg_id)
             self._paced_kinds[type(request.message)] -= 1
             self._start(request, now)
-            out.append(Send(self._server, request.message))
+            emit(Send(self._server, request.message))
 
     @property
     def waiting(self) -> bool:

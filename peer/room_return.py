@@ -7,7 +7,7 @@ says so in Print actions; the core builds and sends each Join.
 
 from __future__ import annotations
 
-from peer.actions import Action, KeepRoom, Print
+from peer.actions import Emit, KeepRoom, Print
 from peer.outbox import Outbox
 from wire.messages import Join, Leave, RoomPost
 from wire.names import name_key
@@ -61,7 +61,7 @@ class RoomReturn:
         self._history_shown.add(msg_id)
         return True
 
-    def typed_join(self, join: Join, out: list[Action]) -> bool:
+    def typed_join(self, join: Join, emit: Emit) -> bool:
         """The user typed a /join, as `join`: True when it goes now; False when it waits
         for the lines kept for another room to be said there first (then `join_due` gives
         it), which is said."""
@@ -74,7 +74,7 @@ class RoomReturn:
             # this join, they would reach the registry once we are out of that room
             self.join_after_kept = join
             line = f"[Joining {room} once the lines you typed in {kept_in} are sent.]"
-            out.append(Print(line, "system"))
+            emit(Print(line, "system"))
             return False
         return True
 
@@ -98,7 +98,7 @@ class RoomReturn:
     def _room_lines_kept(self) -> bool:
         return any(isinstance(m, RoomPost | Leave) for m in self._outbox)
 
-    def rejoin_for_kept(self, room_now: str, out: list[Action]) -> str:
+    def rejoin_for_kept(self, room_now: str, emit: Emit) -> str:
         """Kept lines typed in a room we are no longer in (`room_now` is the one we are in;
         this peer restarted, or the registry gave up on it, and either takes a peer out of
         its room): the room to join again before sending them, so that they reach it and
@@ -112,7 +112,7 @@ class RoomReturn:
         self._history_again = False
         self._history_shown.clear()
         line = f"[Joining {room} again to send the lines you typed there.]"
-        out.append(Print(line, "system"))
+        emit(Print(line, "system"))
         return room
 
     def go_back_later(self, room: str) -> None:
@@ -120,24 +120,24 @@ class RoomReturn:
         back to it at the Welcome (`go_back`), as a restarted peer goes back."""
         self._back_to = room
 
-    def stay_out(self, out: list[Action]) -> None:
+    def stay_out(self, emit: Emit) -> None:
         """Lines were typed before the Welcome: they were meant for where the user stood
         when typing, in no room, not the one they would be taken back to. The room to go
         back to is forgotten (on disk too), and how to go back is said."""
         if self._back_to:
             room, self._back_to = self._back_to, None
-            out.append(KeepRoom(""))
+            emit(KeepRoom(""))
             line = f"[You were in {room} when you left; /join {room} goes back there.]"
-            out.append(Print(line, "system"))
+            emit(Print(line, "system"))
 
-    def go_back(self, out: list[Action]) -> str:
+    def go_back(self, emit: Emit) -> str:
         """At the Welcome: the room an earlier run was in, to join again (the registry took
         this peer out of it as it started afresh), said; "" when there is none, or when kept
         lines rejoin their room themselves. Asked once: it is forgotten."""
         room, self._back_to = self._back_to, None
         if not room or self._rejoining is not None:
             return ""
-        out.append(Print(f"[Back to {room}, the room you were in.]", "system"))
+        emit(Print(f"[Back to {room}, the room you were in.]", "system"))
         self._history_again = False
         self._history_shown.clear()
         return room
@@ -151,8 +151,8 @@ class RoomReturn:
         self._rejoining = None
         return True
 
-    def keep(self, room: str, quitting: bool, out: list[Action]) -> None:
-        """After every event: append a KeepRoom when `room`, the one we are in, changed.
+    def keep(self, room: str, quitting: bool, emit: Emit) -> None:
+        """After every event: emit a KeepRoom when `room`, the one we are in, changed.
         `quitting`: leaving for good (a quit, or leave_now), when the room left on the way
         out stays kept, so that the next start goes back to it."""
         # kept when the room we are in changes, not merely because we are in none yet: a
@@ -164,4 +164,4 @@ class RoomReturn:
         if room == self._room_was or (quitting and not room):
             return
         self._room_was = room
-        out.append(KeepRoom(room))
+        emit(KeepRoom(room))

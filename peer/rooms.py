@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from peer.actions import Action, Print
+from peer.actions import Emit, Print
 from wire.messages import RoomList, RoomMessage
 from wire.names import name_key
 from wire.words import counted
@@ -32,7 +32,7 @@ class KnownRooms:
         """The rooms heard of, sorted."""
         return sorted(self._rooms_seen.values(), key=name_key)
 
-    def listed(self, rooms: RoomList, current: str, hint: str, out: list[Action]) -> None:
+    def listed(self, rooms: RoomList, current: str, hint: str, emit: Emit) -> None:
         """The registry's list of `rooms`: from now on the rooms heard of (with `current`,
         the one we are in, or ""), and shown, one a line with its members, or with `hint`
         (the command that makes a room, as typed here) when there are none."""
@@ -41,26 +41,27 @@ class KnownRooms:
             self.saw(current)
         if not rooms.rooms:
             line = f"[No rooms yet. {hint} makes one.]"
-            out.append(Print(line, "system"))
+            emit(Print(line, "system"))
             return
-        out.append(Print("[Rooms:]", "system"))
+        emit(Print("[Rooms:]", "system"))
         width = max(len(r) for r in rooms.rooms)
         for room, count in zip(rooms.rooms, rooms.counts, strict=False):
             people = counted(count, "member")
             here = "  (you are here)" if name_key(room) == name_key(current) else ""
-            out.append(Print(f"  {room.ljust(width)}  {people}{here}", "info"))
+            emit(Print(f"  {room.ljust(width)}  {people}{here}", "info"))
 
 
-def room_line(message: RoomMessage, now: float) -> Print:
+def room_line(message: RoomMessage, wall: float) -> Print:
     """The line of `message`, said in a room: as it is said, or from the room's history
-    (marked so, with when it was said)."""
+    (marked so, with when it was said; `wall` is the time of day now)."""
     said = f"{message.sender} (in {message.room}): {message.text}"
     if message.history:
-        return Print(f"[history {_when(message.stamp, now)}] {said}", "history", message.sender)
+        return Print(f"[history {_when(message.stamp, wall)}] {said}", "history", message.sender)
     return Print(said, "room", message.sender)
 
 
-def _when(stamp: str, now: float) -> str:
-    """A stored message's stamp, shortened to the time of day when it is from today."""
-    today = time.strftime("%Y-%m-%d ", time.localtime(now))
+def _when(stamp: str, wall: float) -> str:
+    """A stored message's stamp, shortened to the time of day when it is from today (the
+    day of `wall`)."""
+    today = time.strftime("%Y-%m-%d ", time.localtime(wall))
     return stamp[len(today) : len(today) + 5] if stamp.startswith(today) else stamp[:16]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 
-from peer.actions import Action, Shown
+from peer.actions import Emit, Shown
 from wire.names import name_key
 
 #: Message ids remembered for showing each message once.
@@ -25,14 +25,14 @@ class SeenIds:
             ((name_key(sender), msg_id), None) for sender, msg_id in seen
         )
 
-    def first_sight(self, sender: str, msg_id: str, out: list[Action]) -> bool:
-        """Whether (sender, id) is new; if so it is recorded, durably first (a Shown
-        appended to `out`, which the adapter carries out before the line is printed)."""
+    def first_sight(self, sender: str, msg_id: str, emit: Emit) -> bool:
+        """Whether (sender, id) is new; if so it is recorded, durably first (a Shown handed
+        to `emit`, which the adapter carries out before the line is printed)."""
         key = (name_key(sender), msg_id)
         if key in self._seen:
             return False
         self._seen[key] = None
-        out.append(Shown(key[0], msg_id))
+        emit(Shown(key[0], msg_id))
         while len(self._seen) > self._limit:
             self._seen.popitem(last=False)
         return True

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator, ValuesView
 
-from peer.actions import Action, Addr, Print
+from peer.actions import Addr, Emit, Print
 from wire.messages import Alias, Entry, TableUpdate
 from wire.names import name_key
 
@@ -130,12 +130,12 @@ class Table:
             if name_key(alias.old) not in self._rows:
                 self._renamed[name_key(alias.old)] = alias.new
 
-    def who(self, long: bool, own_name: str, out: list[Action]) -> None:
-        """Append the lines of `who` (`long`: with addresses), `own_name` marked as ours."""
+    def who(self, long: bool, own_name: str, emit: Emit) -> None:
+        """Emit the lines of `who` (`long`: with addresses), `own_name` marked as ours."""
         if not self._rows:
-            out.append(Print("[The table is empty.]", "system"))
+            emit(Print("[The table is empty.]", "system"))
             return
-        out.append(Print("[Registered names:]", "system"))
+        emit(Print("[Registered names:]", "system"))
         entries = sorted(self._rows.values(), key=lambda e: name_key(e.name))
         width = max(len(e.name) for e in entries)
         for entry in entries:
@@ -143,4 +143,4 @@ class Table:
             where = f"  {entry.ip}:{entry.port}" if long else ""
             me = "  (you)" if name_key(entry.name) == name_key(own_name) else ""
             line = f"  {entry.name.ljust(width)}  {status}{where}{me}".rstrip()
-            out.append(Print(line, "info", entry.name))
+            emit(Print(line, "info", entry.name))

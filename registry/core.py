@@ -1,9 +1,10 @@
 """The registry's protocol logic, sans-IO.
 
 `RegistryCore` takes events (a message arrived from an address, time passed) together with
-`now` (seconds since the epoch, supplied by the caller) and returns actions (registry.actions)
-for its adapter to carry out in order. It never touches sockets, files or the clock, so every
-rule of DESIGN.md sections 4 and 7 can be tested with a fake clock and a simulated network.
+`now` (seconds on a monotonic clock, supplied by the caller) and returns actions
+(registry.actions) for its adapter to carry out in order. It never touches sockets, files
+or the clock, so every rule of DESIGN.md sections 4 and 7 can be tested with a fake clock
+and a simulated network.
 
 What is one thing of its own lives in the objects it owns, and the core keeps the decisions:
 the table's pending changes (registry/table_changes.py), the pushes awaiting acks
@@ -276,6 +277,11 @@ class RegistryCore:
         # old name key -> (new name key, until when): see RENAME_GRACE
         self._aliases: dict[str, tuple[str, float]] = {}
         self.keepalive = keepalive
+        #: Seconds from `now` to the time of day, for the stamps of the messages kept (shown
+        #: to people, and read back after a restart, when `now` starts again): the adapter,
+        #: whose `now` is monotonic, sets it with every event, as the wall clock may be
+        #: stepped meanwhile (NTP). 0 for a caller whose `now` is the time of day.
+        self.wall_offset = 0.0
         self._next_sweep: float | None = None
         self._judge_from = float("-inf")  # no peer is marked silent before (AWAY_GRACE_PERIODS)
         self.flood = FloodGate()
@@ -1226,7 +1232,8 @@ class RegistryCore:
     ) -> str:
         """Store a message for `record` in its mailbox (registry/mailboxes.py), and keep
         beside the box who owns it: "" when stored, else why not (one line for its sender)."""
-        refused = self._mailboxes.store(record, msg_id, sender, text, kind, now, out, origin)
+        wall = now + self.wall_offset
+        refused = self._mailboxes.store(record, msg_id, sender, text, kind, wall, out, origin)
         if not refused:
             self._keep_owner(record, out)
         return refused
@@ -1466,7 +1473,8 @@ class RegistryCore:
                 return
             self._relay_started(msg.id, sender)
             # under the name it was said as (see `_channel`): members show each copy once
-            relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, stamp(now), False)
+            said = stamp(now + self.wall_offset)
+            relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, said, False)
             # (asked again of a registry restarted since, it may be in the history read back)
             if not room.holds(msg.id):
                 room.keep(relay)

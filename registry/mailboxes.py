@@ -101,14 +101,15 @@ class Mailboxes:
         sender: str,
         text: str,
         kind: str,
-        now: float,
+        wall: float,
         out: list[Action],
         origin: Origin = NO_ORIGIN,
     ) -> str:
-        """Keep a message from `origin` in the mailbox of `owner`: "" when it is kept (or
-        was already), else why not, for its sender (registry/quotas.py: its sender's share
-        is full; registry/mailbox.py: the box is, and a channel message not kept leaves the
-        full notice)."""
+        """Keep a message from `origin` in the mailbox of `owner`, stamped with the time of
+        day `wall` (seconds since the epoch): "" when it is kept (or was already), else why
+        not, for its sender (registry/quotas.py: its sender's share is full;
+        registry/mailbox.py: the box is, and a channel message not kept leaves the full
+        notice)."""
         key = name_key(owner.name)
         box = self.boxes.setdefault(key, [])
         index = self._index(key, box)
@@ -117,8 +118,8 @@ class Mailboxes:
         size = len(text.encode())
         if not index.has_room(size, kind, self.limit):
             if kind == "channel" and not index.noticed:
-                notice = mailbox.full_notice(stamp(now))
-                kept = StoredMessage(self._new_id(), "", notice, stamp(now), NOTICE_KIND)
+                notice = mailbox.full_notice(stamp(wall))
+                kept = StoredMessage(self._new_id(), "", notice, stamp(wall), NOTICE_KIND)
                 self._keep(key, index, kept, len(notice.encode()), out)
                 line = f"mailbox of {owner.name} is full; its channel messages are no longer kept"
                 out.append(Log(line))
@@ -130,7 +131,7 @@ class Mailboxes:
                 del self.boxes[key]
                 self._mail_index.pop(key, None)
             return beyond
-        stored = StoredMessage(msg_id, sender, text, stamp(now), kind)
+        stored = StoredMessage(msg_id, sender, text, stamp(wall), kind)
         self._keep(key, index, stored, size, out)
         self._counted(key, stored, origin)
         out.append(Log(f"saved {kind} message from {sender} for {owner.name}"))

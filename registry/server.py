@@ -139,11 +139,11 @@ class RegistryServer:
         except (OSError, ValueError) as exc:
             where = key_path(data_dir)
             raise StorageError(f"cannot use the help desk's operator key {where}: {exc}") from None
-        now = time.time()
         self.core = RegistryCore(
             session=secrets.token_hex(4),
             new_token=lambda: secrets.token_hex(16),
-            table=self._storage.load_table(now),
+            # every row heard from now: the silence of each is counted from the start
+            table=self._storage.load_table(time.monotonic()),
             mail=self._storage.load_mail(),
             owners=self._storage.load_owners(),
             histories=self._histories.load(),
@@ -213,7 +213,7 @@ class RegistryServer:
     async def start(self) -> Addr:
         """Bind the sockets; return the address bound."""
         addr = await self.endpoint.open(self.bind, self.port)
-        self._run(self.core.start(time.time()))  # sweeps for the peers of the table read
+        self._run(self.core.start(self._now()))  # sweeps for the peers of the table read
         await self.desk.start()
         boxes = sum(len(box) for box in self.core.mail.values())
         self._out(
@@ -359,7 +359,7 @@ class RegistryServer:
                 if not self.core.rooms.rooms:
                     self._say("  no rooms")
             case "release" if len(words) == 2:
-                self._run(self.core.release(words[1], time.time()))
+                self._run(self.core.release(words[1], self._now()))
             case "release":
                 self._say("  usage: release <name>   (forget one name so that anyone may take it)")
             case "stats":
@@ -478,7 +478,7 @@ class RegistryServer:
     # -- events -------------------------------------------------------------------------
 
     def _admit(self, addr: Addr) -> bool:
-        admitted, actions = self.core.admit(addr, time.time())
+        admitted, actions = self.core.admit(addr, self._now())
         if actions:
             # a flood's line (one per address every few seconds) is a rejection like any
             # other: many addresses must not make many lines (net/drop_log.py)
@@ -492,7 +492,7 @@ class RegistryServer:
         # a message read from a TCP connection (datagrams come through `_received_batch`)
         if self._verbose:
             self.log(f"<- {addr[0]}:{addr[1]} {for_log(message)}")
-        now, behind = time.time(), self.endpoint.behind()
+        now, behind = self._now(), self.endpoint.behind()
         self._run(self.core.receive(message, addr, now, key=key, behind=behind))
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
@@ -500,7 +500,7 @@ class RegistryServer:
         # the timer is re-armed once the drain is over (`_drained`), not per datagram: a
         # relay's acks come back a hundred at a time
         receive = functools.partial(self._receive_datagram, key=key)
-        self._act(receive_batch(receive, messages, addr, trace))
+        self._carry_out_all(receive_batch(receive, messages, addr, trace, now=self._now()))
         self._wake_stale = True
 
     def _drained(self) -> None:
@@ -515,16 +515,28 @@ class RegistryServer:
         return self.core.receive(message, addr, now, datagram=True, key=key, behind=behind)
 
     def _tick(self) -> None:
-        self._run(self.core.tick(time.time()))
+        self._run(self.core.tick(self._now()))
+
+    def _now(self) -> float:
+        """The `now` of an event for the core: the monotonic clock, on which its retries,
+        sweeps and budgets run (a step of the time of day must neither fire them all at
+        once nor hold them back). The core is told the time of day with it (`wall_offset`),
+        for the stamps of the messages it keeps."""
+        now = time.monotonic()
+        self.core.wall_offset = time.time() - now
+        return now
 
     def _run(self, actions: list[Action]) -> None:
-        self._act(actions)
+        """Carry out the actions of one event (`_carry_out_all`), then re-arm the timer."""
+        self._carry_out_all(actions)
         self._schedule()
 
-    def _act(self, actions: list[Action]) -> None:
+    def _carry_out_all(self, actions: list[Action]) -> None:
+        """Carry out `actions` in order, each through `_carry_out`, up to a write that
+        fails."""
         for action in actions:
             try:
-                self._do(action)
+                self._carry_out(action)
             except (OSError, StorageError) as exc:
                 # Nothing after a failed write may go out: it could be the ack of that write.
                 self.log(f"ERROR storing data: {exc}; the request stays unanswered")
@@ -541,7 +553,10 @@ class RegistryServer:
     # that tries again: the registry falls silent (its peers say "Server not responding"
     # and keep their messages) rather than claim what is not on disk.
 
-    def _do(self, action: Action) -> None:
+    def _carry_out(self, action: Action) -> None:
+        """Carry out one action of the core; the one way the registry's actions are carried
+        out (a Send waits for the commit in progress: see above). Raises OSError or
+        StorageError for a write that fails."""
         match action:
             case Send() | SendMany():
                 if self._held is None and (self._table_dirty or self._storage.unsynced):

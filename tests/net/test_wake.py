@@ -16,8 +16,8 @@ def test_fires_once_at_the_time_asked_and_keeps_an_unchanged_timer() -> None:
     async def main() -> None:
         fired = asyncio.Event()
         calls: list[float] = []
-        timer = WakeTimer(lambda: (calls.append(time.time()), fired.set()))
-        wake = time.time() + 0.05
+        timer = WakeTimer(lambda: (calls.append(time.monotonic()), fired.set()))
+        wake = time.monotonic() + 0.05
         timer.set(wake)
         handle = timer._handle
         timer.set(wake)  # unchanged: the same timer stays armed
@@ -32,9 +32,9 @@ def test_none_and_cancel_forget_the_wake_up() -> None:
     async def main() -> None:
         calls: list[int] = []
         timer = WakeTimer(lambda: calls.append(1))
-        timer.set(time.time())  # due now
+        timer.set(time.monotonic())  # due now
         timer.set(None)
-        timer.set(time.time())
+        timer.set(time.monotonic())
         timer.cancel()
         done = asyncio.get_running_loop().create_future()
         asyncio.get_running_loop().call_later(0.05, done.set_result, None)
@@ -48,8 +48,8 @@ def test_an_earlier_timer_is_kept_and_a_sooner_wake_up_re_arms() -> None:
     async def main() -> None:
         fired = asyncio.Event()
         calls: list[float] = []
-        timer = WakeTimer(lambda: (calls.append(time.time()), fired.set()))
-        soon = time.time() + 0.05
+        timer = WakeTimer(lambda: (calls.append(time.monotonic()), fired.set()))
+        soon = time.monotonic() + 0.05
         timer.set(soon)
         handle = timer._handle
         timer.set(soon + 60)  # later: the armed timer fires early, and the tick is harmless

@@ -29,7 +29,8 @@ def test_a_list_of_rooms_replaces_those_heard_of_and_marks_ours() -> None:
     rooms = KnownRooms()
     rooms.saw("gone")
     out: list[Action] = []
-    rooms.listed(RoomList("r-1", "q-1", ("lobby", "TeamChat"), (1, 12)), "teamchat", "x", out)
+    listed = RoomList("r-1", "q-1", ("lobby", "TeamChat"), (1, 12))
+    rooms.listed(listed, "teamchat", "x", out.append)
     assert texts(out) == [
         "[Rooms:]",
         "  lobby     1 member",
@@ -40,7 +41,7 @@ def test_a_list_of_rooms_replaces_those_heard_of_and_marks_ours() -> None:
 
 def test_no_rooms_says_how_to_make_one() -> None:
     out: list[Action] = []
-    KnownRooms().listed(RoomList("r-1", "q-1", (), ()), "", "/join <room>", out)
+    KnownRooms().listed(RoomList("r-1", "q-1", (), ()), "", "/join <room>", out.append)
     assert texts(out) == ["[No rooms yet. /join <room> makes one.]"]
 
 

@@ -296,7 +296,7 @@ def node_log_is_empty(tmp_path: Path) -> bool:
 def test_a_typed_message_and_a_lone_datagrams_ack_leave_before_the_core_settles(
     tmp_path: Path,
 ) -> None:
-    # What a user waits for is carried out the moment the core decides it (CarriedOut):
+    # What a user waits for is carried out the moment the core decides it (its `emit`):
     # the chat typed, then, for a lone datagram, its shown record, its ack and its line,
     # all before the core's settling after the event.
     async def main() -> list[object]:

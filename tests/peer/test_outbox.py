@@ -36,13 +36,13 @@ def test_an_earlier_runs_outbox_comes_before_anything_typed_now() -> None:
 def test_it_is_kept_on_disk_only_when_it_changed_unanswered_ones_included() -> None:
     kept, unanswered = _save("a-1"), _save("a-2")
     outbox, out = Outbox([kept]), list[Action]()
-    outbox.keep(out)
+    outbox.keep(out.append)
     assert out == []  # what the earlier run wrote
     outbox.note_typed(unanswered)
     outbox.unanswered[unanswered.id] = unanswered
-    outbox.keep(out)
+    outbox.keep(out.append)
     assert out == [KeepOutbox((kept, unanswered))]
     outbox.replace([unanswered])
     assert list(outbox) == [unanswered] and not outbox.unanswered
-    outbox.keep(out, (kept,))  # leaving at once: exactly what is given
+    outbox.keep(out.append, (kept,))  # leaving at once: exactly what is given
     assert out[-1] == KeepOutbox((kept,))

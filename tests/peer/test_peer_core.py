@@ -1390,11 +1390,11 @@ def test_whois_shows_a_names_key_fingerprint_and_ours() -> None:
     bob_key = bytes(range(32))
     core.table.replace(1, (Entry("bob", "10.0.0.2", 6002, True, key_text(bob_key)),), ())
     out: list[object] = []
-    core.line("/whois bob", 0.0, out)  # type: ignore[arg-type]
+    core.line("/whois bob", 0.0, out.append)  # type: ignore[arg-type]
     [shown] = [a for a in out if isinstance(a, pa.Print)]
     assert fingerprint(bob_key) in shown.text and core.fingerprint in shown.text
     out.clear()
-    core.line("whois nobody", 0.0, out)  # type: ignore[arg-type]
+    core.line("whois nobody", 0.0, out.append)  # type: ignore[arg-type]
     assert [a.text for a in out if isinstance(a, pa.Print)] == ["[No user named nobody.]"]
 
 

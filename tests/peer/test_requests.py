@@ -50,7 +50,7 @@ def test_a_request_is_sent_retried_and_given_up_after_its_attempts() -> None:
     requests = Requests(SERVER, Outbox(), timeout=0.5, attempts=3)
     out: list[Action] = []
     rooms = RoomsRequest("r-1")
-    requests.send(rooms, T0, out, quiet=True)
+    requests.send(rooms, T0, out.append, quiet=True)
     assert sent(out) == [rooms]
     assert requests.next_wake() == T0 + 0.5 and requests.messages() == [rooms]
     again, failed = requests.due(T0 + 0.5)
@@ -77,7 +77,7 @@ def rounds_until_given_up(requests: Requests, heard: list[float]) -> tuple[int, 
 def test_a_request_is_tried_more_rounds_while_the_registry_is_heard_from() -> None:
     # its copies or their answers are lost, but the registry sends other things
     requests = Requests(SERVER, Outbox())
-    requests.send(save("s-1"), T0, [])
+    requests.send(save("s-1"), T0, [].append)
     heard = [T0 + 0.2 + k for k in range(100)]  # every second, say a room line
     copies, at = rounds_until_given_up(requests, heard)
     assert copies == ATTEMPTS * (1 + EXTRA_ROUNDS) and at == 2.5 * (1 + EXTRA_ROUNDS)
@@ -85,17 +85,17 @@ def test_a_request_is_tried_more_rounds_while_the_registry_is_heard_from() -> No
 
 def test_a_request_is_given_up_when_nothing_came_during_its_last_round() -> None:
     requests = Requests(SERVER, Outbox())
-    requests.send(save("s-1"), T0, [])
+    requests.send(save("s-1"), T0, [].append)
     copies, at = rounds_until_given_up(requests, [T0 + 1.0])  # heard once, in its 1st round
     assert copies == 2 * ATTEMPTS and at == 5.0
-    requests.send(save("s-2"), T0, [])
+    requests.send(save("s-2"), T0, [].append)
     copies, at = rounds_until_given_up(requests, [T0 - 1.0])  # heard before it was sent
     assert copies == ATTEMPTS and at == 2.5
 
 
 def test_a_keepalive_has_all_its_rounds_as_an_idle_peer_hears_nothing_else() -> None:
     requests = Requests(SERVER, Outbox())
-    requests.send(Keepalive("k-1", "alice", "tok"), T0, [], quiet=True)
+    requests.send(Keepalive("k-1", "alice", "tok"), T0, [].append, quiet=True)
     copies, at = rounds_until_given_up(requests, [])
     assert copies == ATTEMPTS * (1 + EXTRA_ROUNDS) and at == 2.5 * (1 + EXTRA_ROUNDS)
 
@@ -105,8 +105,8 @@ def test_what_is_typed_after_a_long_request_is_held_until_it_is_over_in_order() 
     out: list[Action] = []
     long, after, later = save("s-1", LONG), post("p-2"), ChannelPost("c-3", "alice", "tok", "x")
     for message in (long, after, later):
-        requests.send(message, T0, out)
-    requests.send(RoomsRequest("r-4"), T0, out)  # not typed to anyone: never held
+        requests.send(message, T0, out.append)
+    requests.send(RoomsRequest("r-4"), T0, out.append)  # not typed to anyone: never held
     assert sent(out) == [long, RoomsRequest("r-4")]
     assert requests.waiting and requests.holds("p-2") and requests.holds("c-3")
     assert requests.messages(held=True) == [long, RoomsRequest("r-4"), after, later]
@@ -123,7 +123,7 @@ def test_a_kept_message_is_waited_for_and_the_next_kept_one_is_the_first_not_on_
     assert requests.next_kept(rejoining=False) == first
     assert requests.next_kept(rejoining=True) == first  # not a room line: goes
     out: list[Action] = []
-    requests.send(first, T0, out, quiet=True)
+    requests.send(first, T0, out.append, quiet=True)
     assert requests.waiting  # the outbox goes one message at a time
     assert requests.next_kept(rejoining=False) == second
     assert requests.next_kept(rejoining=True) is None  # waits for its room to be joined again
@@ -133,7 +133,7 @@ def test_a_request_answered_too_big_waits_for_its_answer_over_tcp_then_is_given_
     requests = Requests(SERVER, Outbox())
     out: list[Action] = []
     asked = RoomsRequest("r-1")
-    requests.send(asked, T0, out)
+    requests.send(asked, T0, out.append)
     streamed = requests.stream("r-1", T0 + 0.1)
     assert streamed is not None and streamed.message == asked
     assert requests.stream("r-1", T0 + 0.2) is None  # a copy of the TooBig
@@ -148,7 +148,7 @@ def test_a_request_answered_too_big_waits_for_its_answer_over_tcp_then_is_given_
 
 def test_a_streamed_request_answered_in_time_is_forgotten() -> None:
     requests = Requests(SERVER, Outbox())
-    requests.send(RoomsRequest("r-1"), T0, [])
+    requests.send(RoomsRequest("r-1"), T0, [].append)
     requests.stream("r-1", T0)
     answered = requests.answer("r-1")
     assert answered is not None and answered.message == RoomsRequest("r-1")
@@ -158,7 +158,7 @@ def test_a_streamed_request_answered_in_time_is_forgotten() -> None:
 def test_an_accepted_save_awaits_its_outcome_and_is_asked_again_when_none_comes() -> None:
     requests = Requests(SERVER, Outbox())
     message = save("s-1")
-    requests.send(message, T0, [])
+    requests.send(message, T0, [].append)
     assert requests.awaiting_outcome("s-1")
     requests.answer("s-1")  # the registry's Ack: accepted
     requests.await_outcome(message, T0 + 0.1, kept=True)
@@ -196,7 +196,7 @@ def test_views_list_sent_then_streamed_then_held_then_given_up() -> None:
     out: list[Action] = []
     asked, long, held, given_up = RoomsRequest("r-1"), save("s-2", LONG), post("p-3"), join("j-4")
     for message in (asked, long, held):
-        requests.send(message, T0, out)
+        requests.send(message, T0, out.append)
     requests.stream("r-1", T0)
     requests.give_up(given_up)
     assert requests.messages() == [long]
@@ -208,9 +208,9 @@ def test_views_list_sent_then_streamed_then_held_then_given_up() -> None:
 def test_delivering_counts_what_was_typed_not_quiet_retries() -> None:
     requests = Requests(SERVER, Outbox())
     out: list[Action] = []
-    requests.send(save("s-1"), T0, out, quiet=True)
+    requests.send(save("s-1"), T0, out.append, quiet=True)
     assert not requests.delivering((SaveMessage, Leave))  # an outbox retry
-    requests.send(Leave("l-2", "alice", "tok"), T0, out)
+    requests.send(Leave("l-2", "alice", "tok"), T0, out.append)
     assert requests.delivering((SaveMessage, Leave))
     assert not requests.delivering((SaveMessage,))
     requests.await_outcome(save("s-3"), T0, kept=False)
@@ -231,7 +231,7 @@ def one_beyond_the_pace() -> tuple[Requests, list[Action]]:
     requests = paced_requests()
     out: list[Action] = []
     for i in range(3):
-        requests.send(save(f"s-{i}"), T0, out)
+        requests.send(save(f"s-{i}"), T0, out.append)
     out.clear()
     return requests, out
 
@@ -241,16 +241,16 @@ def test_what_is_typed_beyond_the_pace_waits_and_goes_in_order_at_the_pace() -> 
     out: list[Action] = []
     saves = [save(f"s-{i}") for i in range(5)]
     for s in saves:
-        requests.send(s, T0, out)
+        requests.send(s, T0, out.append)
     assert sent(out) == saves[:2]
     assert requests.next_wake() == pytest.approx(T0 + 0.1)
     out.clear()
-    requests.release(T0 + 0.05, out)
+    requests.release(T0 + 0.05, out.append)
     assert out == []  # not yet
-    requests.release(T0 + 0.1, out)
+    requests.release(T0 + 0.1, out.append)
     assert sent(out) == [saves[2]]
     out.clear()
-    requests.release(T0 + 0.35, out)
+    requests.release(T0 + 0.35, out.append)
     assert sent(out) == saves[3:]
     assert requests.next_wake() == pytest.approx(T0 + 0.5)  # only retries now
 
@@ -258,17 +258,17 @@ def test_what_is_typed_beyond_the_pace_waits_and_goes_in_order_at_the_pace() -> 
 def test_once_some_wait_for_the_pace_what_follows_waits_behind_them() -> None:
     requests, out = one_beyond_the_pace()
     # the pace has a message's worth again at T0 + 0.1: the one waiting longest takes it
-    requests.send(save("s-3"), T0 + 0.1, out)
+    requests.send(save("s-3"), T0 + 0.1, out.append)
     assert out == []
-    requests.release(T0 + 0.1, out)
+    requests.release(T0 + 0.1, out.append)
     assert sent(out) == [save("s-2")]
 
 
 def test_registrations_keepalives_and_queries_are_not_paced() -> None:
     requests, out = one_beyond_the_pace()
     keepalive, rooms = Keepalive("k-1", "alice", "tok"), RoomsRequest("r-1")
-    requests.send(keepalive, T0, out, quiet=True)
-    requests.send(rooms, T0, out)
+    requests.send(keepalive, T0, out.append, quiet=True)
+    requests.send(rooms, T0, out.append)
     assert sent(out) == [keepalive, rooms]
 
 
@@ -288,9 +288,9 @@ def test_a_kept_message_waiting_for_the_pace_is_not_the_next_kept_one() -> None:
     kept = [save("k-1"), save("k-2")]
     requests = paced_requests(Outbox(kept))
     out: list[Action] = []
-    requests.send(save("s-1"), T0, out)
-    requests.send(save("s-2"), T0, out)
-    requests.send(kept[0], T0, out, quiet=True)  # beyond the pace: waits
+    requests.send(save("s-1"), T0, out.append)
+    requests.send(save("s-2"), T0, out.append)
+    requests.send(kept[0], T0, out.append, quiet=True)  # beyond the pace: waits
     assert sent(out) == [save("s-1"), save("s-2")]
     assert requests.next_kept(rejoining=False) == kept[1]
 
@@ -317,16 +317,16 @@ def test_at_any_pace_of_typing_everything_goes_in_order_within_the_pace(
         if what == "type":
             message = save(f"s-{len(typed)}")
             typed.append(message)
-            requests.send(message, now, out)
+            requests.send(message, now, out.append)
         else:
-            requests.release(now, out)
+            requests.release(now, out.append)
         log += [(now, m) for m in sent(out)]
     while len(log) < len(typed):  # then the wake-ups next_wake asks for
         wake = requests.next_wake()
         assert wake is not None
         now = max(now, wake)
         out = []
-        requests.release(now, out)
+        requests.release(now, out.append)
         log += [(now, m) for m in sent(out)]
         requests.due(now)  # retries (none answered here): not what is counted
     assert [m for _, m in log] == typed
@@ -339,12 +339,12 @@ def test_at_any_pace_of_typing_everything_goes_in_order_within_the_pace(
 def test_any_of_finds_a_kind_sent_held_or_waiting_for_the_pace() -> None:
     requests = paced_requests()
     out: list[Action] = []
-    requests.send(save("s-1"), T0, out)
-    requests.send(save("s-2"), T0, out)
+    requests.send(save("s-1"), T0, out.append)
+    requests.send(save("s-2"), T0, out.append)
     assert requests.any_of(SaveMessage) and not requests.any_of((Join, Leave))
-    requests.send(join("j-3"), T0, out)  # beyond the pace
+    requests.send(join("j-3"), T0, out.append)  # beyond the pace
     assert requests.any_of((Join, Leave)) and requests.any_of(Join)
-    requests.release(T0 + 0.1, out)  # sent now: still found
+    requests.release(T0 + 0.1, out.append)  # sent now: still found
     assert requests.any_of(Join)
     requests.answer("j-3")
     assert not requests.any_of(Join)

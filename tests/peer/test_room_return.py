@@ -24,15 +24,15 @@ def post(room: str, msg_id: str = "p-1") -> RoomPost:
 def test_the_room_is_kept_when_it_changes_and_not_merely_because_we_are_in_none() -> None:
     rooms = RoomReturn(Outbox(), "lobby")
     out: list[Action] = []
-    rooms.keep("", False, out)  # not back in lobby yet: lobby stays on disk
+    rooms.keep("", False, out.append)  # not back in lobby yet: lobby stays on disk
     assert out == []
-    rooms.keep("TeamChat", False, out)
-    rooms.keep("TeamChat", False, out)
+    rooms.keep("TeamChat", False, out.append)
+    rooms.keep("TeamChat", False, out.append)
     assert out == [KeepRoom("TeamChat")]
     out.clear()
-    rooms.keep("", True, out)  # left on the way out for good: stays kept
+    rooms.keep("", True, out.append)  # left on the way out for good: stays kept
     assert out == []
-    rooms.keep("", False, out)
+    rooms.keep("", False, out.append)
     assert out == [KeepRoom("")]
 
 
@@ -40,40 +40,40 @@ def test_the_room_of_an_earlier_run_is_gone_back_to_once_without_history_again()
     rooms = RoomReturn(Outbox(), "lobby")
     out: list[Action] = []
     assert rooms.history_again
-    assert rooms.go_back(out) == "lobby"
+    assert rooms.go_back(out.append) == "lobby"
     assert texts(out) == ["[Back to lobby, the room you were in.]"]
     assert not rooms.history_again
-    assert rooms.go_back(out) == ""  # asked once: forgotten
+    assert rooms.go_back(out.append) == ""  # asked once: forgotten
 
 
 def test_lines_typed_before_the_welcome_keep_the_peer_out_of_its_room() -> None:
     rooms = RoomReturn(Outbox(), "lobby")
     out: list[Action] = []
-    rooms.stay_out(out)
+    rooms.stay_out(out.append)
     assert out[0] == KeepRoom("")
     assert texts(out) == ["[You were in lobby when you left; /join lobby goes back there.]"]
-    assert rooms.go_back(out) == ""
+    assert rooms.go_back(out.append) == ""
     out.clear()
-    RoomReturn(Outbox()).stay_out(out)  # no room to go back to: nothing said
+    RoomReturn(Outbox()).stay_out(out.append)  # no room to go back to: nothing said
     assert out == []
 
 
 def test_a_room_the_registry_took_us_out_of_is_gone_back_to_at_the_welcome() -> None:
     rooms = RoomReturn(Outbox())
     rooms.go_back_later("teamchat")
-    assert rooms.go_back([]) == "teamchat"
+    assert rooms.go_back([].append) == "teamchat"
 
 
 def test_kept_room_lines_join_their_room_again_first_and_the_way_back_waits() -> None:
     outbox = Outbox([ChannelPost("c-1", "alice", "tok", "hi"), post("teamchat")])
     rooms = RoomReturn(outbox, "lobby")
     out: list[Action] = []
-    assert rooms.rejoin_for_kept("", out) == "teamchat"
+    assert rooms.rejoin_for_kept("", out.append) == "teamchat"
     assert texts(out) == ["[Joining teamchat again to send the lines you typed there.]"]
     assert rooms.rejoining == "teamchat"
     assert not rooms.history_again
-    assert rooms.rejoin_for_kept("", out) == ""  # on its way already
-    assert rooms.go_back(out) == ""  # the kept lines' room comes first
+    assert rooms.rejoin_for_kept("", out.append) == ""  # on its way already
+    assert rooms.go_back(out.append) == ""  # the kept lines' room comes first
     assert not rooms.answered(join("lobby"))
     assert rooms.answered(join("TEAMCHAT"))  # any spelling
     assert rooms.rejoining is None
@@ -81,16 +81,16 @@ def test_kept_room_lines_join_their_room_again_first_and_the_way_back_waits() ->
 
 
 def test_no_rejoin_when_in_a_room_or_no_room_lines_are_kept() -> None:
-    assert RoomReturn(Outbox([post("teamchat")])).rejoin_for_kept("lobby", []) == ""
+    assert RoomReturn(Outbox([post("teamchat")])).rejoin_for_kept("lobby", [].append) == ""
     kept = Outbox([ChannelPost("c-1", "alice", "tok", "hi")])
-    assert RoomReturn(kept).rejoin_for_kept("", []) == ""
+    assert RoomReturn(kept).rejoin_for_kept("", [].append) == ""
 
 
 def test_a_typed_join_goes_at_once_when_no_room_lines_are_kept() -> None:
     rooms = RoomReturn(Outbox(), "lobby")
-    rooms.go_back([])
+    rooms.go_back([].append)
     out: list[Action] = []
-    assert rooms.typed_join(join("teamchat"), out)
+    assert rooms.typed_join(join("teamchat"), out.append)
     assert out == []
     assert rooms.history_again  # a join the user typed shows the room's last lines
     assert rooms.join_due() is None
@@ -99,10 +99,10 @@ def test_a_typed_join_goes_at_once_when_no_room_lines_are_kept() -> None:
 def test_a_typed_join_waits_for_kept_room_lines_to_reach_their_room() -> None:
     outbox = Outbox([post("teamchat"), Leave("l-1", "alice", "tok")])
     rooms = RoomReturn(outbox)
-    assert rooms.rejoin_for_kept("", []) == "teamchat"
+    assert rooms.rejoin_for_kept("", [].append) == "teamchat"
     out: list[Action] = []
     later = join("lobby")
-    assert not rooms.typed_join(later, out)
+    assert not rooms.typed_join(later, out.append)
     assert texts(out) == ["[Joining lobby once the lines you typed in teamchat are sent.]"]
     assert rooms.join_after_kept == later
     assert rooms.join_due() is None  # the rejoin is not answered yet
@@ -119,7 +119,7 @@ def test_a_typed_join_waits_for_kept_room_lines_to_reach_their_room() -> None:
 def test_a_typed_join_waits_for_lines_kept_while_the_registry_was_away() -> None:
     rooms = RoomReturn(Outbox([post("teamchat")]))
     out: list[Action] = []
-    assert not rooms.typed_join(join("lobby"), out)  # no rejoin yet: the kept line's room
+    assert not rooms.typed_join(join("lobby"), out.append)  # no rejoin yet: the kept line's room
     assert texts(out) == ["[Joining lobby once the lines you typed in teamchat are sent.]"]
     rooms.drop_join()
     assert rooms.join_after_kept is None
@@ -127,18 +127,18 @@ def test_a_typed_join_waits_for_lines_kept_while_the_registry_was_away() -> None
 
 def test_after_a_typed_join_a_history_line_seen_before_is_shown_again_but_once() -> None:
     rooms = RoomReturn(Outbox())
-    assert rooms.typed_join(join("lobby"), [])
+    assert rooms.typed_join(join("lobby"), [].append)
     assert rooms.shows_history("x-1", first=False)  # seen before this join: shown again
     # the registry, restarted while replaying the history, replays it again
     assert not rooms.shows_history("x-1", first=False)
     assert rooms.shows_history("x-2", first=True)
     assert not rooms.shows_history("x-2", first=False)
-    assert rooms.typed_join(join("lobby", "j-2"), [])  # a new join shows them again
+    assert rooms.typed_join(join("lobby", "j-2"), [].append)  # a new join shows them again
     assert rooms.shows_history("x-1", first=False)
 
 
 def test_after_going_back_by_ourselves_only_history_not_seen_before_is_shown() -> None:
     rooms = RoomReturn(Outbox(), "lobby")
-    assert rooms.go_back([]) == "lobby"
+    assert rooms.go_back([].append) == "lobby"
     assert not rooms.shows_history("x-1", first=False)
     assert rooms.shows_history("x-2", first=True)

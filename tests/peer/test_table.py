@@ -70,14 +70,14 @@ def test_updates_before_the_first_table_are_given_back_in_order_once() -> None:
 
 def test_who_lists_the_names_and_marks_ours() -> None:
     out: list[Action] = []
-    table_of(BOB, CAROL).who(True, "CAROL", out)
+    table_of(BOB, CAROL).who(True, "CAROL", out.append)
     assert [a.text for a in out if isinstance(a, Print)] == [
         "[Registered names:]",
         "  Bob    online   127.0.0.1:6002",
         "  carol  offline  127.0.0.1:6003  (you)",
     ]
     out.clear()
-    Table().who(False, "alice", out)
+    Table().who(False, "alice", out.append)
     assert [a.text for a in out if isinstance(a, Print)] == ["[The table is empty.]"]
 
 

@@ -1,0 +1,228 @@
+"""Which datagrams leave a node's UDP socket, and when: the batching and ack-merging policy
+of `net.endpoint.Endpoint`, sans-IO.
+
+Its events are the messages to send (already encoded), the acks to send, and the moments
+that end a batch: the end of a drain of the socket (the datagrams read in one wake-up),
+the end of a pass of the event loop, and the end of a `packed` block. For each it says
+which datagrams go where now; the endpoint seals and sends them, and calls `flush` at the
+end of the pass when asked to. No clock is needed: a batch ends with a pass or a drain,
+never after a time, so nothing is held back longer than the work already in hand.
+
+The rules (DESIGN.md section 3; docs/PROTOCOL.md, "Ids, acks and retries"):
+- the first datagram to an address in a pass of the event loop goes at once: an idle
+  sender never waits; those that follow it in the same pass wait for the end of the pass
+  and share datagrams (`wire.codec.pack_datagrams`), in order;
+- acks that wait are merged into one Acks per address, after what else waits for it;
+- with `coalesce_drains` (a relay), everything sent while a drain is handled waits for
+  the end of the drain, except the drain's first relay to many members, which leaves at
+  once; a relay to the same members again in that drain is kept as one entry for all,
+  not an entry per member, and leaves packed to each.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+
+from wire.codec import encode, fits_datagram, pack_datagrams
+from wire.messages import Ack, Acks
+
+Addr = tuple[str, int]
+#: One datagram's bytes, before sealing, and where it goes.
+Datagram = tuple[bytes, Addr]
+
+
+class When(enum.Enum):
+    """When a datagram given to `Outgoing` leaves."""
+
+    #: it waits: what a later `flush`, `drain_ends` or `packed_ends` returns carries it
+    LATER = "later"
+    #: the caller sends it now
+    NOW = "now"
+    #: the caller sends it now, and calls `flush` at the end of this pass of the event loop
+    NOW_THEN_FLUSH = "now, then flush at the end of the pass"
+
+
+class _Relay:
+    """Datagram-sized messages for the same members (`addrs`), queued during one drain."""
+
+    __slots__ = ("_members", "addrs", "datas")
+
+    def __init__(self, addrs: Sequence[Addr], datas: list[bytes]) -> None:
+        self.addrs = addrs
+        self.datas = datas
+        self._members: set[Addr] | None = None
+
+    def _set(self) -> set[Addr]:
+        if self._members is None:
+            self._members = set(self.addrs)
+        return self._members
+
+    def includes(self, addr: Addr) -> bool:
+        return addr in self._set()
+
+    def excludes(self, addrs: dict[Addr, list[str]]) -> bool:
+        return self._set().isdisjoint(addrs)
+
+
+class Outgoing:
+    """The datagrams waiting to leave packed, and the rules that say when they go."""
+
+    def __init__(self, new_id: Callable[[], str], *, coalesce_drains: bool = False) -> None:
+        """`new_id` makes the ids of the acks merged here; `coalesce_drains`: see the
+        module's docstring."""
+        self._new_id = new_id
+        self._coalesce_drains = coalesce_drains
+        # datagrams waiting for the end of this pass of the event loop, by destination; an
+        # address with an empty list had its first datagram of the pass sent at once
+        self._batches: dict[Addr, list[bytes]] = {}
+        # ids acked in this drain, or in this pass after the first datagram to the address
+        # left: merged into one Acks
+        self._acks: dict[Addr, list[str]] = {}
+        # with coalesce_drains: what a drain relays to the same members, kept as one entry
+        # rather than an entry per member (see `relay`)
+        self._relay: _Relay | None = None
+        # a `flush` at the end of this pass was asked for
+        self._flush_asked = False
+        # sends wait for the end of the drain, or of the `packed` block, being handled
+        self._holding = False
+        # a drain is being handled, whose end flushes: no flush at the end of the pass
+        self._in_drain = False
+
+    # -- what ends a batch ---------------------------------------------------------------
+
+    def drain_begins(self) -> None:
+        """The datagrams read in one wake-up are about to be handled."""
+        self._holding = self._coalesce_drains
+        self._in_drain = True
+
+    def drain_ends(self) -> list[Datagram]:
+        """They have been: what answers them leaves now, not at the end of the loop's pass
+        (a process serving many sockets, or busy with much else, would otherwise hold every
+        ack back until all of them are done, and the senders would time out)."""
+        self._holding = self._in_drain = False
+        if self._batches or self._acks or self._relay is not None:
+            return self.flush()
+        return []
+
+    def packed_begins(self) -> bool:
+        """What is sent from now until `packed_ends` waits for it, and then leaves packed,
+        acks merged, as what answers a drain of the socket does with `coalesce_drains`.
+        Returns whether sends waited already (for `packed_ends`)."""
+        was, self._holding = self._holding, True
+        return was
+
+    def packed_ends(self, was: bool) -> list[Datagram]:
+        """The block begun by the `packed_begins` that returned `was` is over: what waited
+        for it, unless sends waited already before it (then they still do)."""
+        self._holding = was
+        if was or not (self._batches or self._acks or self._relay is not None):
+            return []
+        return self.flush()
+
+    def flush(self) -> list[Datagram]:
+        """Everything that waits, to leave now: at the end of the pass of the event loop
+        (when `When.NOW_THEN_FLUSH` asked for it), or as the endpoint closes. Acks merged,
+        each address's datagrams packed, in order."""
+        self._flush_asked = False
+        out: list[Datagram] = []
+        relay = self._relay
+        if relay is not None:
+            if self._acks and not relay.excludes(self._acks):
+                self._unpack_relay()  # its members' acks follow its messages
+            else:
+                self._relay = None
+                for packet in pack_datagrams(relay.datas):
+                    out += [(packet, addr) for addr in relay.addrs]
+        batches, self._batches = self._batches, {}
+        acks, self._acks = self._acks, {}
+        for addr, replies in acks.items():
+            batches.setdefault(addr, []).extend(self._merged_acks(replies))
+        # A relay queues the same messages for every member: the same list is packed once
+        # (the comparison is of the same bytes objects, so it costs little).
+        packed: list[bytes] = []
+        last: list[bytes] = []
+        for addr, waiting in batches.items():
+            if waiting:
+                if waiting != last:
+                    packed, last = pack_datagrams(waiting), waiting
+                out += [(packet, addr) for packet in packed]
+        return out
+
+    # -- what is sent --------------------------------------------------------------------
+
+    def datagram(self, data: bytes, addr: Addr) -> When:
+        """When `data`, one datagram-sized message for `addr`, leaves (see the module's
+        docstring). Order is kept, except that acks which wait go after the rest."""
+        if self._relay is not None and self._relay.includes(addr):
+            self._unpack_relay()
+        waiting = self._batches.get(addr)
+        if waiting is not None:
+            waiting.append(data)
+            return When.LATER
+        if self._holding:
+            self._batches[addr] = [data]  # the end of the drain (or packed block) flushes
+            return When.LATER
+        self._batches[addr] = []
+        # within a drain, its end flushes: no pass of the loop for that
+        if self._flush_asked or self._in_drain:
+            return When.NOW
+        self._flush_asked = True
+        return When.NOW_THEN_FLUSH
+
+    def ack(self, addr: Addr, reply_to: str) -> bool:
+        """Whether an ack of `reply_to` for `addr` waits here, to be merged with the other
+        acks for it (True); else the caller sends it as a datagram, through `datagram`.
+        An ack waits when something else for `addr` went or waits in this pass, or while
+        sends wait for the end of a drain."""
+        if addr in self._batches or self._holding:
+            self._acks.setdefault(addr, []).append(reply_to)
+            return True
+        return False
+
+    def relay(self, addrs: Sequence[Addr], data: bytes) -> When | None:
+        """While sends wait (for the end of a drain, or of a `packed` block), when `data`
+        goes to each of `addrs` (a relay to many members): with no relay entry yet and
+        nothing waiting for any of them, it leaves now (`When.NOW`: the caller sends it to
+        each) and the entry is opened, empty, for what follows; an entry for the same
+        members (a burst) keeps it, to leave packed with the rest (`When.LATER`).
+        Otherwise None: the caller gives it to `datagram` for each member (and any entry
+        becomes per-address batches)."""
+        if not self._holding:
+            return None
+        relay = self._relay
+        if relay is None:
+            if not self._batches or self._batches.keys().isdisjoint(addrs):
+                # The first relay of a drain leaves at once, as a peer's first answer does:
+                # the members of an idle registry never wait for the rest of the drain.
+                self._relay = _Relay(addrs, [])
+                return When.NOW
+            return None
+        if relay.addrs == addrs:
+            relay.datas.append(data)
+            return When.LATER
+        self._unpack_relay()
+        return None
+
+    # -- within ----------------------------------------------------------------------------
+
+    def _unpack_relay(self) -> None:
+        """The relay entry as per-address batches (before anything else queued for one of
+        its members, which must follow it)."""
+        relay, self._relay = self._relay, None
+        if relay is not None:
+            batches = self._batches
+            for addr in relay.addrs:
+                batches.setdefault(addr, []).extend(relay.datas)
+
+    def _merged_acks(self, replies: list[str]) -> list[bytes]:
+        """Acks waiting for one address, as few datagram-sized messages as hold them: one
+        Ack alone, several in an Acks. An Acks is smaller than the requests it answers
+        together, so merging never amplifies."""
+        if len(replies) == 1:
+            return [encode(Ack(self._new_id(), replies[0]))]
+        data = encode(Acks(self._new_id(), tuple(replies)))
+        if fits_datagram(data):
+            return [data]
+        half = len(replies) // 2
+        return self._merged_acks(replies[:half]) + self._merged_acks(replies[half:])

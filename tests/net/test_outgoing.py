@@ -1,0 +1,192 @@
+"""Outgoing, the endpoint's batching and ack-merging policy, sans-IO: given what is sent and
+what ends a batch (a drain of the socket, a pass of the event loop, a `packed` block), which
+datagrams leave now and which later."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from net.outgoing import Datagram, Outgoing, When
+from wire.codec import decode_datagram_batch, encode
+from wire.limits import MAX_DATAGRAM
+from wire.messages import Ack, Acks, Message, Notice
+
+A, B, C = ("127.0.0.1", 6001), ("127.0.0.1", 6002), ("127.0.0.1", 6003)
+
+
+def outgoing(*, coalesce_drains: bool = False) -> Outgoing:
+    ids = itertools.count(1)
+    return Outgoing(lambda: f"o-{next(ids)}", coalesce_drains=coalesce_drains)
+
+
+def notice(n: int) -> bytes:
+    return encode(Notice(f"n-{n}", f"line {n}"))
+
+
+def messages(datagrams: list[Datagram], to: tuple[str, int]) -> list[Message]:
+    """The messages the datagrams for `to` carry, in order."""
+    return [m for data, addr in datagrams if addr == to for m in decode_datagram_batch(data)]
+
+
+def test_the_first_datagram_of_a_pass_leaves_at_once_and_asks_for_the_end_of_the_pass() -> None:
+    out = outgoing()
+    assert out.datagram(notice(0), A) is When.NOW_THEN_FLUSH
+    assert out.datagram(notice(1), A) is When.LATER
+    assert out.datagram(notice(2), B) is When.NOW  # the end of the pass is asked for already
+    assert out.datagram(notice(3), A) is When.LATER
+    sent = out.flush()
+    assert len(sent) == 1  # A's two that waited, packed into one datagram
+    assert [m.id for m in messages(sent, A)] == ["n-1", "n-3"]
+    assert out.datagram(notice(4), A) is When.NOW_THEN_FLUSH  # a new pass
+    assert out.flush() == []
+
+
+def test_within_a_peers_drain_the_first_answer_leaves_at_once_and_the_drain_end_flushes() -> None:
+    out = outgoing()
+    out.drain_begins()
+    assert out.datagram(notice(0), A) is When.NOW  # no pass of the loop asked for
+    assert out.datagram(notice(1), A) is When.LATER
+    assert [m.id for m in messages(out.drain_ends(), A)] == ["n-1"]
+    assert out.drain_ends() == []  # nothing waits
+
+
+def test_an_ack_goes_alone_when_nothing_else_went_and_else_waits_to_be_merged() -> None:
+    out = outgoing()
+    assert not out.ack(A, "x-1")  # the caller sends it as a datagram, at once
+    assert out.datagram(encode(Ack("a-1", "x-1")), A) is When.NOW_THEN_FLUSH
+    assert out.ack(A, "x-2")
+    assert out.ack(A, "x-3")
+    assert out.datagram(notice(0), A) is When.LATER
+    assert out.ack(B, "y-1") is False  # nothing went to B in this pass
+    got = messages(out.flush(), A)
+    assert got[0] == Notice("n-0", "line 0")  # the rest first, the acks after it
+    assert got[1:] == [Acks("o-1", ("x-2", "x-3"))]
+
+
+def test_a_lone_ack_that_waited_is_an_ack_and_too_many_split_to_fit_datagrams() -> None:
+    out = outgoing()
+    out.drain_begins()
+    assert out.datagram(notice(0), A) is When.NOW
+    assert out.ack(A, "x-1")
+    long = [f"r-{i:03}-" + "x" * 58 for i in range(200)]
+    assert out.datagram(notice(1), B) is When.NOW
+    for reply_to in long:
+        assert out.ack(B, reply_to)
+    sent = out.drain_ends()
+    assert messages(sent, A) == [Ack("o-1", "x-1")]
+    to_b = messages(sent, B)
+    assert [r for m in to_b if isinstance(m, Acks) for r in m.replies] == long
+    assert all(len(data) <= MAX_DATAGRAM for data, _ in sent)
+    assert 2 <= len(to_b) <= 20  # several Acks, far fewer than 200
+
+
+def test_a_relay_waits_for_the_end_of_its_drain_packed_acks_merged() -> None:
+    out = outgoing(coalesce_drains=True)
+    out.drain_begins()
+    assert out.datagram(notice(0), A) is When.LATER  # even the first
+    assert out.ack(A, "x-1")
+    assert out.ack(B, "y-1")
+    sent = out.drain_ends()
+    assert messages(sent, A) == [Notice("n-0", "line 0"), Ack("o-1", "x-1")]
+    assert messages(sent, B) == [Ack("o-2", "y-1")]
+
+
+def test_the_first_relay_of_a_drain_leaves_at_once_and_a_burst_to_the_same_members_waits() -> None:
+    out = outgoing(coalesce_drains=True)
+    members = (A, B, C)
+    out.drain_begins()
+    assert out.relay(members, notice(0)) is When.NOW
+    assert out.relay(members, notice(1)) is When.LATER
+    assert out.relay(members, notice(2)) is When.LATER
+    sent = out.drain_ends()
+    assert len(sent) == 3  # one packed datagram to each member
+    for member in members:
+        assert [m.id for m in messages(sent, member)] == ["n-1", "n-2"]
+
+
+def test_a_relay_outside_a_drain_or_behind_waiting_datagrams_is_sent_per_member() -> None:
+    out = outgoing(coalesce_drains=True)
+    assert out.relay((A, B), notice(0)) is None  # not in a drain: `datagram` for each
+    out.drain_begins()
+    out.datagram(notice(1), A)
+    assert out.relay((A, B), notice(2)) is None  # something waits for A: it stays first
+
+
+def test_a_members_other_messages_and_acks_follow_the_relay_in_order() -> None:
+    out = outgoing(coalesce_drains=True)
+    out.drain_begins()
+    assert out.relay((A, B), notice(0)) is When.NOW
+    assert out.relay((A, B), notice(1)) is When.LATER
+    assert out.datagram(notice(2), A) is When.LATER  # the entry becomes per-member batches
+    assert out.relay((A, B), notice(3)) is None
+    assert out.ack(B, "y-1")
+    sent = out.drain_ends()
+    assert [m.id for m in messages(sent, A)] == ["n-1", "n-2"]
+    assert [m.id for m in messages(sent, B)] == ["n-1", "o-1"]
+
+
+def test_a_members_ack_unpacks_the_relay_entry_so_it_comes_after_the_relay() -> None:
+    out = outgoing(coalesce_drains=True)
+    out.drain_begins()
+    out.relay((A, B), notice(0))
+    out.relay((A, B), notice(1))
+    assert out.ack(A, "x-1")
+    sent = out.drain_ends()
+    assert messages(sent, A) == [Notice("n-1", "line 1"), Ack("o-1", "x-1")]
+    assert messages(sent, B) == [Notice("n-1", "line 1")]
+
+
+def test_what_is_sent_within_packed_waits_for_its_end_and_a_nested_block_for_the_outer() -> None:
+    out = outgoing(coalesce_drains=True)
+    was = out.packed_begins()
+    assert not was
+    assert out.ack(A, "x-1")  # waits, even with nothing sent to A before it
+    assert out.datagram(notice(0), A) is When.LATER
+    inner = out.packed_begins()
+    assert out.packed_ends(inner) == []  # the outer block still holds them
+    assert messages(out.packed_ends(was), A) == [Notice("n-0", "line 0"), Ack("o-1", "x-1")]
+    assert out.datagram(notice(1), A) is When.NOW_THEN_FLUSH  # sends no longer wait
+
+
+SENDS = st.lists(
+    st.tuples(st.sampled_from(["message", "ack"]), st.sampled_from([A, B, C])), max_size=40
+)
+
+
+@given(SENDS, st.booleans(), st.booleans())
+def test_each_address_gets_everything_once_in_order_the_acks_that_waited_last(
+    sends: list[tuple[str, tuple[str, int]]], in_drain: bool, coalesce: bool
+) -> None:
+    """Whatever is sent in one pass (or one drain), each address gets every message and
+    ack sent to it once: what was given to `datagram` in the order given, then the acks
+    that waited to be merged, in the order made."""
+    out = outgoing(coalesce_drains=coalesce)
+    if in_drain:
+        out.drain_begins()
+    sent: list[Datagram] = []
+    given_: dict[tuple[str, int], list[str]] = {A: [], B: [], C: []}
+    merged: dict[tuple[str, int], list[str]] = {A: [], B: [], C: []}
+    for n, (kind, addr) in enumerate(sends):
+        if kind == "ack":
+            if out.ack(addr, f"x-{n}"):
+                merged[addr].append(f"x-{n}")
+                continue
+            data = encode(Ack(f"a-{n}", f"x-{n}"))
+        else:
+            data = notice(n)
+        given_[addr].append(f"x-{n}" if kind == "ack" else f"n-{n}")
+        if out.datagram(data, addr) is not When.LATER:
+            sent.append((data, addr))
+    sent += out.drain_ends() if in_drain else out.flush()
+    assert all(len(data) <= MAX_DATAGRAM for data, _ in sent)
+    for addr in (A, B, C):
+        got: list[str] = []
+        for message in messages(sent, addr):
+            if isinstance(message, Acks):
+                got += message.replies
+            else:
+                got.append(message.reply_to if isinstance(message, Ack) else message.id)
+        assert got == given_[addr] + merged[addr]

@@ -1,0 +1,182 @@
+"""A peer's retries run on the monotonic clock: the time of day stepped an hour ahead, then
+an hour behind, while a registration or a direct message is being retried (NTP, a laptop
+waking) neither fires the retries at once nor holds them back. The real PeerNode, its real
+Endpoint on loopback, toward addresses where nobody answers."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from net.keys import public_of
+from peer.actions import Print
+from peer.node import PeerNode
+from wire.keys import key_text
+from wire.messages import Chat, Entry, Message, Register, Welcome
+from wire.reliable import ATTEMPTS, TIMEOUT
+
+pytestmark = pytest.mark.timeout(30)
+
+HOUR = 3600.0
+#: The gaps between two copies allowed on a loaded machine (TIMEOUT apart, as ever): a
+#: step that fired a retry at once would leave a gap near 0; one that held it back, an hour.
+SHORTEST, LONGEST = TIMEOUT * 0.7, TIMEOUT + 1.5
+
+
+@pytest.fixture
+def silent() -> Iterator[tuple[str, int]]:
+    """A loopback UDP address where nothing ever answers (what arrives is left unread)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    yield sock.getsockname()
+    sock.close()
+
+
+class Lines:
+    """A console that keeps the lines shown."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def show(self, line: Print) -> None:
+        self.lines.append(line.text)
+
+    def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
+        pass
+
+    def set_prompt(self, text: str) -> None:
+        pass
+
+    def after_printed(self, then: Callable[[], None]) -> None:
+        then()
+
+
+class SteppedClock:
+    """`time.time` as a clock that NTP steps: an hour ahead once `ahead_after` copies have
+    been sent, an hour behind the real time once `behind_after` have."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, ahead_after: int, behind_after: int):
+        self._real = time.time
+        self._offset = 0.0
+        self._steps = {ahead_after: HOUR, behind_after: -HOUR}
+        monkeypatch.setattr(time, "time", self.time)
+
+    def time(self) -> float:
+        return self._real() + self._offset
+
+    def copies_sent(self, count: int) -> None:
+        self._offset = self._steps.get(count, self._offset)
+
+
+class Watched:
+    """What a PeerNode did: every message it sent, the times its copies of one kind left
+    at (monotonic), the lines it showed, and `over`, set once all ATTEMPTS copies have
+    left and the core has said what it does about it."""
+
+    def __init__(self) -> None:
+        self.sent: list[Message] = []
+        self.times: list[float] = []
+        self.lines: list[str] = []
+        self.over = asyncio.Event()
+
+
+def retried_node(
+    tmp_path: Path, server: tuple[str, int], kind: type[Message], clock: SteppedClock
+) -> tuple[PeerNode, Watched]:
+    """A PeerNode whose registry is at `server`, watched for its copies of `kind`."""
+    console = Lines()
+    node = PeerNode(
+        name="alice",
+        server=server,
+        port=0,
+        bind="127.0.0.1",
+        data_dir=tmp_path,
+        keepalive=10.0,
+        password="",
+        console=console,
+    )
+    node.trust.registry = public_of(X25519PrivateKey.generate())  # as pinned
+    watched = Watched()
+    real_send = node.endpoint.send
+
+    def send(addr: tuple[str, int], message: Message, *, stream: bool = False) -> None:
+        watched.sent.append(message)
+        if type(message) is kind:
+            watched.times.append(time.monotonic())
+            clock.copies_sent(len(watched.times))
+        real_send(addr, message, stream=stream)
+
+    def show(line: Print) -> None:
+        watched.lines.append(line.text)
+        gave_up = "Could not register" in line.text or "No ACK" in line.text
+        if gave_up and len(watched.times) >= ATTEMPTS:
+            watched.over.set()
+
+    node.endpoint.send = send  # type: ignore[method-assign]
+    console.show = show  # type: ignore[method-assign]
+    return node, watched
+
+
+def assert_spaced_as_ever(times: list[float]) -> None:
+    """ATTEMPTS copies, each TIMEOUT after the one before (within the machine's slack)."""
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert len(times) == ATTEMPTS, gaps
+    assert all(SHORTEST < gap < LONGEST for gap in gaps), gaps
+
+
+def test_a_registration_is_retried_as_ever_across_steps_of_the_clock(
+    tmp_path: Path, silent: tuple[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = SteppedClock(monkeypatch, ahead_after=2, behind_after=3)
+
+    async def main() -> list[float]:
+        node, watched = retried_node(tmp_path, silent, Register, clock)
+        await node.endpoint.open("127.0.0.1", 0)
+        try:
+            node._run(node.core.start(node._now()))
+            await asyncio.wait_for(watched.over.wait(), 20)
+        finally:
+            node._timer.cancel()
+            await node.endpoint.close()
+            node._unlock()
+        return watched.times
+
+    assert_spaced_as_ever(asyncio.run(main()))
+
+
+def test_a_direct_message_is_retried_as_ever_across_steps_of_the_clock(
+    tmp_path: Path, silent: tuple[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = SteppedClock(monkeypatch, ahead_after=2, behind_after=3)
+    bob = key_text(public_of(X25519PrivateKey.generate()))
+
+    async def main() -> list[float]:
+        # the registry and bob both silent: the registration is answered by hand below
+        node, watched = retried_node(tmp_path, silent, Chat, clock)
+        address = await node.endpoint.open("127.0.0.1", 0)
+        try:
+            node._run(node.core.start(node._now()))
+            [register] = watched.sent
+            entries = (
+                Entry("alice", *address, True, key_text(public_of(X25519PrivateKey.generate()))),
+                Entry("bob", *silent, True, bob),
+            )
+            welcome = Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ())
+            node._received(welcome, node.core.server, node.trust.registry)
+            node._typed("send bob hello")
+            await asyncio.wait_for(watched.over.wait(), 20)
+        finally:
+            node._timer.cancel()
+            await node.endpoint.close()
+            node._unlock()
+        assert "[No ACK from bob, message sent to server.]" in watched.lines
+        return watched.times
+
+    assert_spaced_as_ever(asyncio.run(main()))

@@ -1,0 +1,51 @@
+"""PeerCore's `emit`: handed each action the moment it is decided, in the order the entry
+point would have returned them (the adapter carries each out as it comes)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from peer import actions as pa
+from tests.peer.test_peer_core import BOB, SERVER, T0, registered
+from wire.messages import Ack, ChannelMessage, Chat, Message
+
+LINES = ["send bob hi", "send_all all", "who", "join r", "leave", "nick ann", "bogus", "help"]
+ARRIVALS: list[tuple[Message, tuple[str, int]]] = [
+    (Chat("b-1", "bob", "alice", "hi"), BOB),
+    (ChannelMessage("b-2", "bob", "to all"), SERVER),
+    (Ack("r-1", "nothing-in-flight"), SERVER),
+]
+
+
+def test_a_typed_line_hands_each_action_over_as_it_is_decided() -> None:
+    core, _ = registered()
+    handed: list[pa.Action] = []
+
+    def emit(action: pa.Action) -> None:
+        handed.append(action)
+        if isinstance(action, pa.Send) and isinstance(action.message, Chat):
+            # the chat is handed over before the core has decided what follows it
+            assert not any(isinstance(a, pa.Sending) for a in handed)
+
+    assert core.line("send bob hi", T0, emit) == []  # handed over, none returned
+    assert [type(a) for a in handed][:2] == [pa.Send, pa.Sending]
+
+
+@given(st.lists(st.one_of(st.sampled_from(LINES), st.integers(0, len(ARRIVALS) - 1)), max_size=8))
+def test_what_is_handed_over_is_what_would_have_been_returned(steps: list[str | int]) -> None:
+    """Two cores alike, one returning its actions and one handing them to `emit`: the same
+    actions, in the same order, event by event."""
+    returned, _ = registered()
+    handed, _ = registered()
+    for t, step in enumerate(steps):
+        now = T0 + t
+        got: list[pa.Action] = []
+        if isinstance(step, str):
+            expected = returned.line(step, now)
+            assert handed.line(step, now, got.append) == []
+        else:
+            message, addr = ARRIVALS[step]
+            expected = returned.receive(message, addr, now)
+            assert handed.receive(message, addr, now, got.append) == []
+        assert got == expected  # the ids each makes for itself too: made in the same order
