@@ -138,7 +138,7 @@ def conforms(tp: Any, value: Any) -> bool:
     if tp is bool:
         return type(value) is bool
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return value in {member.value for member in tp}
+        return type(value) is str and value in {member.value for member in tp}
     if typing.get_origin(tp) is tuple:
         (item,) = {a for a in typing.get_args(tp) if a is not Ellipsis}
         return (
