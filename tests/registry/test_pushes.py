@@ -188,7 +188,7 @@ def test_every_push_ends_once_and_the_window_always_holds(
         for addr in (A, B, C):
             assert len([k for k in flying if k[1] == addr]) <= window
         # a message is pending while any push of it has not ended (a channel post's
-        # outcome waits for this: registry.core._relays_over)
+        # outcome waits for this: registry.relay.Relay.over)
         owed = {m.id for m, a in added if (m.id, a) not in ended}
         assert {f"r-{n}" for n in range(messages) if pushes.pending(f"r-{n}")} == owed
         # and a watched one is reported once its last push has ended, and only then
