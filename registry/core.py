@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Required, TypedDict, Unpack
+from typing import Any, TypedDict, Unpack
 
 from registry import mailbox
 from registry.actions import Action, Addr, DropHistory, Log, Send
@@ -74,7 +74,14 @@ RESTART_JUMP = 1000
 Handler = Callable[[Any, Request, float, list[Action]], None]
 
 
-class CoreOptions(TypedDict, total=False):
+class _NeededOptions(TypedDict):
+    """The options a RegistryCore cannot do without (see CoreOptions)."""
+
+    session: str
+    new_token: Callable[[], str]
+
+
+class CoreOptions(_NeededOptions, total=False):
     """What a RegistryCore is made with: keywords, as the adapter and the tests name them.
 
     `session` prefixes this registry's message ids; `new_token` makes secret tokens;
@@ -88,8 +95,6 @@ class CoreOptions(TypedDict, total=False):
     row back from it; `jitter` gives a number in [0, 1) that spreads the waits asked of
     busy registrations (registry/pacing.py)."""
 
-    session: Required[str]
-    new_token: Required[Callable[[], str]]
     table: Table | None
     mail: dict[str, list[StoredMessage]] | None
     histories: Mapping[str, Sequence[RoomMessage]] | None
