@@ -9,12 +9,11 @@ it), rebuilds the table's rows from the owners at a start, and answers MailTaken
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 
 from registry.actions import Action, KeepOwner, Log, SaveTable, Send
 from registry.authority import Claim
-from registry.mailboxes import Mailboxes
+from registry.mailboxes import Deposit, Mailboxes
 from registry.owners import Owner, rebuild
 from registry.quotas import NO_ORIGIN, Origin, Quotas
 from registry.requests import Request
@@ -26,18 +25,6 @@ from wire.words import counted
 
 #: Names listed in the start's line about rows rebuilt from mailboxes.
 _NAMES_SHOWN = 10
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Deposit:
-    """A message to keep in a mailbox: its id and sender's name, its text, its `kind`
-    ("direct", "channel") and its `origin` (whom it counts against: registry/quotas.py)."""
-
-    id: str
-    sender: str
-    text: str
-    kind: str
-    origin: Origin = NO_ORIGIN
 
 
 class PostOffice:
@@ -70,9 +57,7 @@ class PostOffice:
     def store(self, record: Record, deposit: Deposit, now: float, out: list[Action]) -> str:
         """Keep `deposit` in `record`'s mailbox, and keep beside the box who owns it: ""
         when kept, else why not (one line for its sender)."""
-        refused = self._boxes.store(
-            record, deposit.id, deposit.sender, deposit.text, deposit.kind, now, out, deposit.origin
-        )
+        refused = self._boxes.store(record, deposit, now, out)
         if not refused:
             self.keep_owner(record, out)
         return refused

@@ -12,7 +12,8 @@ from collections import OrderedDict
 
 from registry.actions import Action, Log, Send
 from registry.authority import Claim
-from registry.post_office import Deposit, PostOffice
+from registry.mailboxes import Deposit
+from registry.post_office import PostOffice
 from registry.pushes import Flight, Push
 from registry.requests import Request, remember
 from registry.services import Services

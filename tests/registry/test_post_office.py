@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from registry import actions as ra
+from registry.mailboxes import Deposit
 from registry.owners import Owner
-from registry.post_office import Deposit, PostOffice
+from registry.post_office import PostOffice
 from registry.requests import Request
 from tests.registry.parts_helpers import T0, TOKEN, logs, record, sent, services
 from wire.messages import Ack, MailTaken, MoreMail, StoredMessage
