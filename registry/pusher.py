@@ -59,7 +59,7 @@ class Pusher:
         keys, addrs = roster.online_but(sender)
         seq = next(self._seq)
         if roster.distinct:
-            sent = self.pushes.add_many(message, "relay", keys, addrs, now, seq)
+            sent = self.pushes.add_many(message, "relay", (keys, addrs), now, seq)
         else:
             sent = self.pushes.add(message, "relay", zip(keys, addrs, strict=True), now, seq)
         if sent:
