@@ -1,9 +1,9 @@
 """The secrets that prove a name is one's own: its password, kept as a hash, and its token.
 
 Pure: no clock, no files. The registry asks these when a registration, dereg, keepalive or
-any other request names a name (registry.core decides what each answer means). Both kinds
-of secret come from the network, and a kept one may come from a file a person edited, so
-nothing here raises on odd input: it is no match.
+any other request names a name (registry/authority.py and registry/registration.py decide
+what each answer means). Both kinds of secret come from the network, and a kept one may
+come from a file a person edited, so nothing here raises on odd input: it is no match.
 """
 
 from __future__ import annotations

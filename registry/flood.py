@@ -4,6 +4,7 @@ bucket per address (wire.token_bucket). Pure: the caller supplies `now`."""
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import TypedDict, Unpack
 
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
 from wire.token_bucket import FULL, BucketRule
@@ -113,7 +114,7 @@ PASSWORD_GLOBAL_BURST = 6.0
 #: 700 passwords of one name a day at most, and, its burst below what the global budget
 #: keeps back (PASSWORD_RESERVED), spends nothing the other names need. Only a key other
 #: than the name's own ever comes here: its owner's key proves the name with no password
-#: (RegistryCore._owns_without_password).
+#: (registry/registration.py).
 NAME_PASSWORD_BURST = 3.0
 NAME_PASSWORD_EVERY = 120.0
 #: The part of the checks in all kept for addresses that have asked for none lately: an
@@ -121,6 +122,21 @@ NAME_PASSWORD_EVERY = 120.0
 #: this part of the global burst is left, so that one address flooding wrong passwords
 #: cannot spend what honest users need, and they never wait for it.
 PASSWORD_RESERVED = 0.5
+
+
+class PasswordLimits(TypedDict, total=False):
+    """A PasswordBudget's limits: `burst` checks per IP address, then one each `every`
+    seconds; `rate` a second in all, `global_burst` at once, of which the `reserved` part
+    is kept from addresses that asked lately; `name_burst` wrong passwords of one name,
+    then one each `name_every` seconds. Each defaults to the constant above it."""
+
+    burst: float
+    every: float
+    rate: float
+    global_burst: float
+    reserved: float
+    name_burst: float
+    name_every: float
 
 
 class PasswordBudget:
@@ -133,22 +149,18 @@ class PasswordBudget:
     one address floods costs others nothing, and what is guessed of one name costs the
     other names nothing. Pure: the caller supplies `now`."""
 
-    def __init__(
-        self,
-        *,
-        burst: float = PASSWORD_BURST,
-        every: float = PASSWORD_EVERY,
-        rate: float = PASSWORD_RATE,
-        global_burst: float = PASSWORD_GLOBAL_BURST,
-        reserved: float = PASSWORD_RESERVED,
-        name_burst: float = NAME_PASSWORD_BURST,
-        name_every: float = NAME_PASSWORD_EVERY,
-    ) -> None:
-        self._per_ip = FloodGate(rate=1.0 / every, burst=burst)
+    def __init__(self, **limits: Unpack[PasswordLimits]) -> None:
+        """Each of PasswordLimits given replaces its default (tests set a few: keywords,
+        rather than seven parameters every caller lines up)."""
+        every = limits.get("every", PASSWORD_EVERY)
+        self._per_ip = FloodGate(rate=1.0 / every, burst=limits.get("burst", PASSWORD_BURST))
+        name_every = limits.get("name_every", NAME_PASSWORD_EVERY)
+        name_burst = limits.get("name_burst", NAME_PASSWORD_BURST)
         self._per_name = FloodGate(rate=1.0 / name_every, burst=name_burst)
-        self._rule = BucketRule(rate, global_burst)
+        global_burst = limits.get("global_burst", PASSWORD_GLOBAL_BURST)
+        self._rule = BucketRule(limits.get("rate", PASSWORD_RATE), global_burst)
         self._all = FULL  # the due time of the checks in all (wire.token_bucket)
-        self._reserved = reserved * global_burst
+        self._reserved = limits.get("reserved", PASSWORD_RESERVED) * global_burst
         self.refused = 0
 
     def take(self, ip: str, now: float, name: str = "") -> float:

@@ -4,11 +4,13 @@ within its box's limits, and the parts a box is handed over in.
 Pure: no clock, no files. Storing returns StoreMail actions for the adapter to make
 durable; the rules of one box's limits and its full notice are registry/mailbox.py's. When
 a message is to be stored (a save for an offline peer, a channel message, a push that was
-never acked) and what its sender is told are the core's decisions (registry.core).
+never acked) and what its sender is told are the core's decisions (registry/saving.py,
+registry/relay.py; registry/post_office.py keeps each box's owner beside it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import time
@@ -64,6 +66,18 @@ def first_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:
     return tuple(box[:MAIL_PART_ITEMS])
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Deposit:
+    """A message to keep in a mailbox: its id and sender's name, its text, its `kind`
+    ("direct", "channel") and its `origin` (whom it counts against: registry/quotas.py)."""
+
+    id: str
+    sender: str
+    text: str
+    kind: str
+    origin: Origin = NO_ORIGIN
+
+
 class Mailboxes:
     """Every mailbox, by its owner's name key, each holding at most `limit` messages
     (registry/mailbox.py), and no more from one sender than registry/quotas.py allows;
@@ -78,8 +92,8 @@ class Mailboxes:
         quotas: Quotas | None = None,
     ) -> None:
         """`boxes` are the mailboxes the adapter loaded from disk, kept (not copied);
-        `origin_of` says who sent each of them (the files do not keep it: the core answers
-        from its table, the sender's name's key and address)."""
+        `origin_of` says who sent each of them (the files do not keep it: the post office
+        answers from its table, the sender's name's key and address)."""
         #: the stored messages by owner's name key, oldest first; read it, change it only
         #: through the methods (a box is replaced whole, and indexed again, when messages
         #: leave it)
@@ -94,22 +108,13 @@ class Mailboxes:
             for message in box:
                 self._counted(key, message, origin_of(message))
 
-    def store(
-        self,
-        owner: Record,
-        msg_id: str,
-        sender: str,
-        text: str,
-        kind: str,
-        wall: float,
-        out: list[Action],
-        origin: Origin = NO_ORIGIN,
-    ) -> str:
-        """Keep a message from `origin` in the mailbox of `owner`, stamped with the time of
-        day `wall` (seconds since the epoch): "" when it is kept (or was already), else why
-        not, for its sender (registry/quotas.py: its sender's share is full;
+    def store(self, owner: Record, deposit: Deposit, wall: float, out: list[Action]) -> str:
+        """Keep `deposit` in the mailbox of `owner`, stamped with the time of day `wall`
+        (seconds since the epoch): "" when it is kept (or was already),
+        else why not, for its sender (registry/quotas.py: its sender's share is full;
         registry/mailbox.py: the box is, and a channel message not kept leaves the full
         notice)."""
+        msg_id, sender, text, kind = deposit.id, deposit.sender, deposit.text, deposit.kind
         key = name_key(owner.name)
         box = self.boxes.setdefault(key, [])
         index = self._index(key, box)
@@ -125,7 +130,7 @@ class Mailboxes:
                 out.append(Log(line))
             return mailbox.refusal(owner.name)
         # the box has room, but maybe not for this sender
-        beyond = self.quotas.refusal(key, owner.name, origin, size, self.limit)
+        beyond = self.quotas.refusal(key, owner.name, deposit.origin, size, self.limit)
         if beyond:
             if not box:  # made just now by setdefault: no empty box is kept
                 del self.boxes[key]
@@ -133,7 +138,7 @@ class Mailboxes:
             return beyond
         stored = StoredMessage(msg_id, sender, text, stamp(wall), kind)
         self._keep(key, index, stored, size, out)
-        self._counted(key, stored, origin)
+        self._counted(key, stored, deposit.origin)
         out.append(Log(f"saved {kind} message from {sender} for {owner.name}"))
         return ""
 

@@ -47,7 +47,7 @@ class Push:
     "relay" (a channel message), "probe" (a direct message the registry delivers itself)
     and "room" (a room line or notice) are sent again while the peer is probed, and only a
     peer that answers nothing is marked offline (out of its room, the channel and direct
-    messages in its mailbox: registry.core).
+    messages in its mailbox: registry/failures.py).
     """
 
     owner: str
@@ -131,31 +131,51 @@ class Pushes:
         """Push `message` to each (owner, address) of `targets`; return the addresses to
         send it to now. The others wait for room in their window; an address it is already
         in flight to is left out (the ack that is coming answers both)."""
-        return self._add(message, purpose, targets, now, seq, self._streamed(message))
+        flight = Flight(message, purpose, seq, str(next(self._keys)))
+        return self._add(flight, targets, now, self._streamed(message))
 
-    def _add(
+    def add_many(
         self,
         message: Message,
         purpose: str,
-        targets: Iterable[tuple[str, Addr]],
+        targets: tuple[Sequence[str], Sequence[Addr]],
         now: float,
-        seq: int,
-        streamed: bool,
-    ) -> list[Addr]:
+        seq: int = 0,
+    ) -> Sequence[Addr]:
+        """`add` for targets given as two sequences of the same length, owners and their
+        addresses, the addresses all different (a relay to a channel's members): on `add`'s
+        fast path even the owners wait to be recorded until the next call, so that nothing
+        per member is touched before the sends."""
+        streamed = self._streamed(message)
+        owners, addrs = targets
         flight = Flight(message, purpose, seq, str(next(self._keys)))
-        msg_id = message.id
-        # The usual case, a relay to members that keep up: nobody waits for room, no window
-        # is shrunk, fewer flights are in flight than a window holds (so no address can be
-        # at its window), and this id is new. Then every target gets it, and the per-address
-        # bookkeeping waits until the next call: a relay's datagrams leave before it is done.
-        if (
+        if not (addrs and not streamed and self._unlimited(message.id)):
+            return self._add(flight, zip(owners, addrs, strict=True), now, streamed)
+        flight.targets = targets
+        self._unindexed.append(flight)
+        self._started(flight, now)
+        return addrs
+
+    def _unlimited(self, msg_id: str) -> bool:
+        """Whether a new push of `msg_id` reaches every target at once: nobody waits for
+        room, no window is shrunk or blocked, fewer flights are in flight than a window
+        holds (so no address can be at its window), and this id is new."""
+        return (
             not self._queued
             and not self._shrunk
             and not self._blocked
-            and not streamed
             and len(self._retry) < self._window
             and msg_id not in self._live_ids
-        ):
+        )
+
+    def _add(
+        self, flight: Flight, targets: Iterable[tuple[str, Addr]], now: float, streamed: bool
+    ) -> list[Addr]:
+        """Start `flight` to each (owner, address) of `targets` (see `add`)."""
+        # The usual case, a relay to members that keep up (`_unlimited`): every target gets
+        # it, and the per-address bookkeeping waits until the next call: a relay's datagrams
+        # leave before it is done.
+        if not streamed and self._unlimited(flight.message.id):
             targets = list(targets)
             owners = {addr: owner for owner, addr in targets}
             if len(owners) == len(targets):  # (one address twice: the careful way below)
@@ -165,7 +185,17 @@ class Pushes:
                     self._started(flight, now)
                 return list(owners)
         self._index()
-        owners = flight.owners
+        self._add_each(flight, targets, streamed)
+        if flight.owners:
+            self._started(flight, now)
+        return list(flight.owners)
+
+    def _add_each(
+        self, flight: Flight, targets: Iterable[tuple[str, Addr]], streamed: bool
+    ) -> None:
+        """Put `flight` in flight to each target with room in its window, and queue a push
+        of it for each of the others (the indexed way: `_add`'s fast path could not)."""
+        message, msg_id, owners = flight.message, flight.message.id, flight.owners
         window, queued, shrunk, all_flying = self._window, self._queued, self._shrunk, self._flying
         blocked = self._blocked
         limited = bool(queued or shrunk or blocked)
@@ -179,7 +209,7 @@ class Pushes:
                 limited
                 and (addr in queued or addr in blocked or len(flying) >= shrunk.get(addr, window))
             ):
-                push = Push(owner, addr, message, purpose, seq, streamed)
+                push = Push(owner, addr, message, flight.purpose, flight.seq, streamed)
                 queued.setdefault(addr, deque()).append(push)
                 self._queued_ids[msg_id] = self._queued_ids.get(msg_id, 0) + 1
                 continue
@@ -187,39 +217,6 @@ class Pushes:
             owners[addr] = owner
             if streamed:
                 blocked[addr] = msg_id
-        if owners:
-            self._started(flight, now)
-        return list(owners)
-
-    def add_many(
-        self,
-        message: Message,
-        purpose: str,
-        owners: Sequence[str],
-        addrs: Sequence[Addr],
-        now: float,
-        seq: int = 0,
-    ) -> Sequence[Addr]:
-        """`add` for targets given as two sequences of the same length, owners and their
-        addresses, the addresses all different (a relay to a channel's members): on `add`'s
-        fast path even the owners wait to be recorded until the next call, so that nothing
-        per member is touched before the sends."""
-        streamed = self._streamed(message)
-        if not (
-            addrs
-            and not self._queued
-            and not self._shrunk
-            and not self._blocked
-            and not streamed
-            and len(self._retry) < self._window
-            and message.id not in self._live_ids
-        ):
-            targets = zip(owners, addrs, strict=True)
-            return self._add(message, purpose, targets, now, seq, streamed)
-        flight = Flight(message, purpose, seq, str(next(self._keys)), targets=(owners, addrs))
-        self._unindexed.append(flight)
-        self._started(flight, now)
-        return addrs
 
     def answer(
         self, msg_ids: Iterable[str], addr: Addr, now: float

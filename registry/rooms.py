@@ -5,7 +5,7 @@ Pure data. Who is in which room survives a restart: each member's Record carries
 them. The history is kept on disk too, by the adapter (registry/room_history.py), and
 handed back at a restart. A room whose last member leaves is gone, but its history is set
 aside for when the room is made again (KEPT_EMPTIED). The protocol rules that use it (acks,
-pushes, notices) live in registry.core. Members are the table's own Record objects, so a
+pushes, notices) live in registry/room_requests.py. Members are the table's own Record objects, so a
 rename, which changes a record's name in place, keeps its room membership without any
 bookkeeping here.
 """

@@ -44,7 +44,7 @@ class Record:
     deregistered: bool = False
     #: the id of the newest line of `room`'s history replayed to it as it joined, while
     #: they may not all have reached it ("" when none may be on its way): a registry
-    #: restarted meanwhile replays them again (RegistryCore.start), as nothing else would
+    #: restarted meanwhile replays them again (RoomRequests.restart), as nothing else would
     #: ever send one that was lost on the way
     replaying: str = ""
     #: the owner's public key (net.keys.key_text): what proves the name is theirs, bound at
@@ -66,7 +66,7 @@ class Table:
     `former` maps the key of a name given up by a rename to the key of the record that
     holds it now, oldest first, while nobody else has taken the name: a peer killed as its
     rename was done restarts under the old name its files still say, and is known by its
-    token (RegistryCore._register). Kept here rather than in Record so that only renamed
+    token (registry/registration.py). Kept here rather than in Record so that only renamed
     records cost memory.
     """
 

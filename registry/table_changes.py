@@ -5,8 +5,8 @@ Pure: no clock, no sockets. A change of the table (a registration, a peer gone o
 rename, a release) is a few rows. When the registry has been idle, they are pushed at
 once; within COALESCE seconds of the last push (longer with many peers online: PUSH_RATE)
 they are held and go out together, cut into updates that each fit one datagram, so a burst
-of registrations costs a few pushes rather than one per pair of peers. The core
-(registry.core) says what changed and pushes the updates (registry.pushes); this object
+of registrations costs a few pushes rather than one per pair of peers. The core's table
+feed (registry/table_feed.py) says what changed and pushes the updates; this object
 keeps the rows, says when they are due, and numbers the updates with the table's versions.
 
 Every change counts one generation. The online peers as push targets (`Roster`: a channel
@@ -142,7 +142,7 @@ class TableChanges:
 
     def online_at(self, where: Addr) -> list[Record]:
         """The online records at `where`: at most one, since a registration takes over its
-        address (RegistryCore._take_over; a table kept by an earlier version may hold
+        address (Presence.take_over; a table kept by an earlier version may hold
         more)."""
         by_addr = self._online_by_addr
         if by_addr is None:

@@ -64,5 +64,5 @@ def token_of(reg: RegistryCore, name: str) -> str:
     (the registry keeps only hashes)."""
     record = reg.table.get(name)
     assert record is not None
-    given = reg._given_tokens.values()
+    given = reg._registration.given_tokens.values()
     return next(t for t in reversed(given) if token_matches(t, record.token))

@@ -3,7 +3,7 @@ rather than answer them too late, and table changes wait longer with many peers 
 
 from __future__ import annotations
 
-from registry.core import BUSY_AFTER, BUSY_WAIT_MAX, BUSY_WAIT_MIN
+from registry.pacing import BUSY_AFTER, BUSY_WAIT_MAX, BUSY_WAIT_MIN
 from registry.table import Record
 from registry.table_changes import COALESCE, PUSH_RATE
 from tests.registry.core_helpers import T0, X, Y, core, register, sends
@@ -67,6 +67,6 @@ def test_table_changes_wait_longer_the_more_peers_are_online() -> None:
     assert reg.changes_held() is False
     out = reg.receive(_register("bob", Y[1]), Y, T0 + COALESCE * 2)
     assert reg.changes_held()  # 1,501 online at the last push: held 1501 / PUSH_RATE s
-    due = reg._changes.flush_at  # (the core's next wake may be a push's retry)
+    due = reg._s.feed.changes.flush_at  # (the core's next wake may be a push's retry)
     assert due is not None and due >= T0 + 1501 / PUSH_RATE - 0.01
     assert not any(type(m).__name__ == "TableUpdate" for _, m in sends(out))

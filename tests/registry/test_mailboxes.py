@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 
 from registry import actions as ra
-from registry.mailboxes import MAIL_PART_ITEMS, Mailboxes, first_part, stamp
+from registry.mailboxes import MAIL_PART_ITEMS, Deposit, Mailboxes, first_part, stamp
 from registry.table import Record
 from wire.messages import NOTICE_KIND, StoredMessage
 
@@ -22,8 +22,9 @@ def boxes(limit: int, kept: dict[str, list[StoredMessage]] | None = None) -> Mai
 def test_a_message_is_stored_once_under_its_owner_s_name_key() -> None:
     mail = boxes(10)
     out: list[ra.Action] = []
-    assert mail.store(Y, "x-1", "x", "hi", "direct", T0, out) == ""
-    assert mail.store(Y, "x-1", "x", "hi", "direct", T0 + 1, out) == ""  # a copy: kept already
+    assert mail.store(Y, Deposit("x-1", "x", "hi", "direct"), T0, out) == ""
+    # a copy: kept already
+    assert mail.store(Y, Deposit("x-1", "x", "hi", "direct"), T0 + 1, out) == ""
     [stored] = mail.boxes["yan"]
     assert (stored.id, stored.sender, stored.text, stored.stamp) == ("x-1", "x", "hi", stamp(T0))
     assert [a for a in out if isinstance(a, ra.StoreMail)] == [ra.StoreMail("yan", stored)]
@@ -32,21 +33,27 @@ def test_a_message_is_stored_once_under_its_owner_s_name_key() -> None:
 def test_a_full_box_refuses_and_leaves_one_notice_for_the_channel() -> None:
     mail = boxes(2)
     out: list[ra.Action] = []
-    assert mail.store(Y, "x-1", "x", "one", "direct", T0, out) == ""
-    assert mail.store(Y, "x-2", "x", "two", "channel", T0, out) != ""  # past the channel share
-    assert mail.store(Y, "x-3", "x", "three", "channel", T0, out) != ""
+    assert mail.store(Y, Deposit("x-1", "x", "one", "direct"), T0, out) == ""
+    # past the channel share
+    assert mail.store(Y, Deposit("x-2", "x", "two", "channel"), T0, out) != ""
+    assert mail.store(Y, Deposit("x-3", "x", "three", "channel"), T0, out) != ""
     kinds = [m.kind for m in mail.boxes["yan"]]
     assert kinds == ["direct", NOTICE_KIND] and mail.boxes["yan"][1].id == "r-1"
-    assert mail.store(Y, "x-4", "x", "four", "direct", T0, out) != ""  # the notice took the last
+    # the notice took the last
+    assert mail.store(Y, Deposit("x-4", "x", "four", "direct"), T0, out) != ""
 
 
 def test_a_box_replaced_whole_is_indexed_again() -> None:
     kept = {"yan": [StoredMessage("x-1", "x", "hi", stamp(T0), "direct")]}
     mail = boxes(10, kept)
     out: list[ra.Action] = []
-    assert mail.store(Y, "x-1", "x", "hi", "direct", T0, out) == "" and not out  # loaded: a copy
+    # loaded: a copy
+    assert mail.store(Y, Deposit("x-1", "x", "hi", "direct"), T0, out) == "" and not out
     mail.boxes["yan"] = []  # handed over
-    assert mail.store(Y, "x-1", "x", "hi", "direct", T0, out) == "" and len(mail.boxes["yan"]) == 1
+    assert (
+        mail.store(Y, Deposit("x-1", "x", "hi", "direct"), T0, out) == ""
+        and len(mail.boxes["yan"]) == 1
+    )
 
 
 def test_the_first_part_of_a_box_is_its_oldest_messages() -> None:
@@ -60,14 +67,15 @@ def test_taken_messages_leave_the_box_and_the_rest_is_the_next_part() -> None:
     mail = boxes(10)
     out: list[ra.Action] = []
     for i in range(3):
-        mail.store(Y, f"x-{i}", "x", f"m{i}", "direct", T0, out)
+        mail.store(Y, Deposit(f"x-{i}", "x", f"m{i}", "direct"), T0, out)
     out.clear()
     mail.taken(Y, ["x-0", "x-2", "unknown"], out)
     assert [m.id for m in mail.part(Y)] == ["x-1"]
     assert [a for a in out if isinstance(a, ra.DropMail)] == [ra.DropMail("yan", ("x-0", "x-2"))]
     out.clear()
     mail.taken(Y, ["x-0"], out)  # a copy of the same MailTaken: nothing more to delete
-    assert not out and mail.store(Y, "x-0", "x", "m0", "direct", T0, out) == ""  # room for it again
+    # room for it again
+    assert not out and mail.store(Y, Deposit("x-0", "x", "m0", "direct"), T0, out) == ""
 
 
 def test_a_box_follows_a_rename_and_goes_with_a_release() -> None:
@@ -92,10 +100,11 @@ def test_a_box_whose_mail_was_all_handed_over_is_forgotten() -> None:
     mail = boxes(10)
     out: list[ra.Action] = []
     for i in range(3):
-        mail.store(Y, f"x-{i}", "x", f"m{i}", "direct", T0, out)
+        mail.store(Y, Deposit(f"x-{i}", "x", f"m{i}", "direct"), T0, out)
     mail.taken(Y, ["x-0", "x-1"], out)
     assert [m.id for m in mail.boxes["yan"]] == ["x-2"]
     mail.taken(Y, ["x-2"], out)
     assert "yan" not in mail.boxes and not mail._mail_index
-    assert mail.store(Y, "x-3", "x", "again", "direct", T0, out) == ""  # a new box, indexed anew
+    # a new box, indexed anew
+    assert mail.store(Y, Deposit("x-3", "x", "again", "direct"), T0, out) == ""
     assert [m.id for m in mail.boxes["yan"]] == ["x-3"]

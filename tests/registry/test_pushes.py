@@ -154,7 +154,7 @@ def test_every_push_ends_once_and_the_window_always_holds(
                 now_to = pushes.add(msg, "relay", to(*targets), now, seq=messages)
             else:
                 owners = [owner(a) for a in targets]
-                now_to = pushes.add_many(msg, "relay", owners, targets, now, seq=messages)
+                now_to = pushes.add_many(msg, "relay", (owners, targets), now, seq=messages)
             for addr in now_to:
                 sent(msg, addr)
             added += [(msg, a) for a in targets]
@@ -188,7 +188,7 @@ def test_every_push_ends_once_and_the_window_always_holds(
         for addr in (A, B, C):
             assert len([k for k in flying if k[1] == addr]) <= window
         # a message is pending while any push of it has not ended (a channel post's
-        # outcome waits for this: registry.core._relays_over)
+        # outcome waits for this: registry.relay.Relay.over)
         owed = {m.id for m, a in added if (m.id, a) not in ended}
         assert {f"r-{n}" for n in range(messages) if pushes.pending(f"r-{n}")} == owed
         # and a watched one is reported once its last push has ended, and only then
@@ -238,7 +238,7 @@ def test_what_follows_a_streamed_push_to_an_address_waits_until_it_ends() -> Non
     # pushed after it: a long channel message and the short one after it, swapped.
     pushes = Pushes(timeout=0.5, attempts=2, streamed=lambda m: m.id == "r-1")
     assert pushes.add(note(1), "relay", to(A, B), T0, seq=1) == [A, B]
-    assert pushes.add_many(note(2), "relay", [owner(A), owner(B), owner(C)], [A, B, C], T0) == [C]
+    assert pushes.add_many(note(2), "relay", ([owner(A), owner(B), owner(C)], [A, B, C]), T0) == [C]
     assert pushes.add(note(3), "relay", to(A), T0, seq=3) == []
     _, released = pushes.answer(["r-1"], A, T0 + 0.1)  # A has the long one: the rest follow
     assert [(p.message.id, p.addr) for p in released] == [("r-2", A), ("r-3", A)]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from registry import actions as ra
 from registry.core import RegistryCore
 from registry.mailbox import MAILBOX_MESSAGES
-from registry.mailboxes import Mailboxes
+from registry.mailboxes import Deposit, Mailboxes
 from registry.quotas import SENDER_BYTES, Origin
 from registry.table import Record
 from tests.registry.core_helpers import T0, core, sends
@@ -131,11 +131,12 @@ def test_a_share_is_given_back_as_the_owner_reads_the_mail() -> None:
     out: list[ra.Action] = []
     mallory: Origin = (key_text(key(66)), MALLORY[0])
     kept = [
-        mail.store(owner, f"m{n}", "mallory", "hi", "direct", T0, out, mallory) for n in range(3)
+        mail.store(owner, Deposit(f"m{n}", "mallory", "hi", "direct", mallory), T0, out)
+        for n in range(3)
     ]
     assert kept[:2] == ["", ""] and kept[2]
     mail.taken(owner, ["m0", "m1"], out)
-    assert mail.store(owner, "m3", "mallory", "hi", "direct", T0, out, mallory) == ""
+    assert mail.store(owner, Deposit("m3", "mallory", "hi", "direct", mallory), T0, out) == ""
     assert mail.quotas.held(mallory) == 2
 
 
@@ -165,8 +166,8 @@ def test_whatever_one_sender_does_another_senders_message_is_kept(
             mail.taken(owner, [m.id for m in mail.part(owner)][: limit // 3], out)
             continue
         origin = (key_text(key(66 + which)), "10.0.0.66")
-        mail.store(owner, f"m{n}", "mallory", "x" * size, kind, T0, out, origin)
+        mail.store(owner, Deposit(f"m{n}", "mallory", "x" * size, kind, origin), T0, out)
     bob: Origin = (key_text(key(2)), "10.0.0.2")
     text = "y" * 200  # a message of the size people type
     for owner in owners:
-        assert mail.store(owner, "bob-1", "bob", text, "direct", T0, out, bob) == ""
+        assert mail.store(owner, Deposit("bob-1", "bob", text, "direct", bob), T0, out) == ""

@@ -9,17 +9,12 @@ import pytest
 
 from peer.registry_watch import PROBE_BACKOFF
 from registry import actions as ra
-from registry import core as registry_core
-from registry import credentials
-from registry.core import (
-    AWAY_GRACE_PERIODS,
-    PROBE_ATTEMPTS,
-    SILENT_PERIODS,
-    RegistryCore,
-)
+from registry import aliases, credentials, pacing
+from registry.core import RegistryCore
 from registry.credentials import check_password, hash_password
 from registry.desk.key import key_matches
 from registry.flood import NAME_PASSWORD_EVERY
+from registry.liveness import AWAY_GRACE_PERIODS, PROBE_ATTEMPTS, SILENT_PERIODS
 from registry.mailboxes import MAIL_PART, MAIL_PART_ITEMS
 from registry.pushes import WINDOW
 from registry.table import Record, Table
@@ -378,7 +373,7 @@ def test_a_peer_killed_during_its_rename_is_known_by_its_token_long_after() -> N
     second, empty bobby with the same token while bert kept the mail."""
     reg = core()
     wb = renamed_bobby_killed(reg)
-    later = T0 + registry_core.RENAME_GRACE + 3600
+    later = T0 + aliases.RENAME_GRACE + 3600
     run_until(reg, later)
     assert not reg.table.get("bert").online  # type: ignore[union-attr]
     out = reg.receive(Register("again", "bobby", Y[1], wb.token, "", WIRE_VERSION), Y, later)
@@ -457,7 +452,7 @@ def test_former_names_follow_renames_stay_few_and_go_with_their_record() -> None
     assert reg.table.former == {f"b{i}": "b11" for i in range(3, 11)}
     reg.receive(Rename("back", "b11", wb.token, "b5"), Y, T0)  # one of its own again
     assert "b5" not in reg.table.former and reg.table.former["b11"] == "b5"
-    later = T0 + registry_core.RENAME_GRACE + 1  # b4 is free to others then
+    later = T0 + aliases.RENAME_GRACE + 1  # b4 is free to others then
     reg.receive(Rename("x-r", "x", wx.token, "b4"), X, later)  # taken by another: not b5's
     assert "b4" not in reg.table.former and reg.table.former["x"] == "b4"
     reg.release("b5", later)
@@ -1059,7 +1054,7 @@ def test_a_peer_keeping_alive_less_often_than_the_registry_does_not_flap() -> No
 
 def _table_too_big_for_a_welcome_datagram(reg: RegistryCore) -> None:
     """Records, offline, enough that a Welcome holding them cannot fit a datagram."""
-    for i in range(registry_core._WELCOME_ROWS + 1):
+    for i in range(pacing.WELCOME_ROWS + 1):
         reg.table.records[f"p{i}"] = Record(f"p{i}", "10.0.0.1", 7000 + i, False, f"{i:032x}")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from secure_peer import SecurePeer
 
-from registry import core as registry_core
+from registry import pacing
 from registry.server import RegistryServer
 from registry.table import Record
 from wire.messages import Register, TooBig, Welcome
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.timeout(10)
 def test_a_big_tables_registration_is_carried_out_over_tcp_only(tmp_path: Path) -> None:
     async def scenario() -> None:
         server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lambda _: None)
-        rows = registry_core._WELCOME_ROWS + 1
+        rows = pacing.WELCOME_ROWS + 1
         for i in range(rows):
             record = Record(f"p{i}", "10.0.0.1", 7000 + i, False, f"{i:032x}")
             server.core.table.records[f"p{i}"] = record

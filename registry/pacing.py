@@ -1,0 +1,78 @@
+"""Registrations in a join storm: asked to wait while the registry is behind what arrives
+(Busy), or asked again over TCP when their Welcome cannot fit a datagram (TooBig).
+
+Pure: the caller supplies `now` and how far behind the registry is (Request.behind).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from registry.actions import Action, Log, Send
+from registry.requests import Answers, Request
+from registry.table import Table
+from wire.codec import record_size
+from wire.limits import MAX_DATAGRAM
+from wire.messages import Busy, Entry, Register, TooBig
+
+#: Seconds the registry may be behind what arrives (net.endpoint.Endpoint.behind) before a
+#: registration is answered Busy rather than carried out: a retry's worth, after which the
+#: peer would be asking again already. What it asks to wait, and how often it says so.
+BUSY_AFTER = 0.5
+BUSY_WAIT_MIN = 1.0
+BUSY_WAIT_MAX = 10.0
+BUSY_LOG_EVERY = 5.0
+#: Rows past which a Welcome cannot fit a datagram: each row takes at least as many bytes
+#: as the shortest one a table can hold (a one-letter name, no IP, a one-digit port).
+WELCOME_ROWS = MAX_DATAGRAM // (record_size(Entry("a", "", 1, True)) + 1)
+
+
+class Pacing:
+    """Answers the registrations not to carry out now, for a registry over `table`;
+    `jitter` gives a number in [0, 1) that spreads the waits asked."""
+
+    def __init__(self, table: Table, answers: Answers, jitter: Callable[[], float]) -> None:
+        self._table = table
+        self._answers = answers
+        self._jitter = jitter
+        self._busy_said = float("-inf")  # when being busy was last logged
+        #: Registrations answered Busy, for the console's `stats`.
+        self.busy_answers = 0
+
+    def paced(self, msg: Register, req: Request, now: float, out: list[Action]) -> bool:
+        """Whether `msg` is answered Busy or TooBig rather than carried out now."""
+        if req.behind >= BUSY_AFTER and not self._welcomed(msg):
+            self._busy(msg, req, now, out)
+            return True
+        if req.datagram and len(self._table.records) > WELCOME_ROWS:
+            # Asked again over TCP, where it is carried out and answered: a Welcome too
+            # big for a datagram. Registered now, the peer would be pushed every table
+            # change before it has the table they change (in a join storm, most of what
+            # the peers read). (A datagram's source address is no longer in doubt: the
+            # secure channel's handshake answered it before any message came.) Counted,
+            # not encoded: a table of fewer rows may not fit either, and is answered
+            # TooBig by the endpoint once registered, as any answer too big for a datagram.
+            out.append(Send(req.addr, TooBig(self._answers.new_id(), msg.id)))
+            return True
+        return False
+
+    def _welcomed(self, msg: Register) -> bool:
+        """Whether `msg` is a copy of a registration carried out already (its Welcome was
+        lost): answered as ever, busy or not, as it costs no more than its Welcome."""
+        record = self._table.get(msg.name)
+        return record is not None and record.online and record.last_register_id == msg.id
+
+    def _busy(self, msg: Register, req: Request, now: float, out: list[Action]) -> None:
+        """The registry is `req.behind` seconds behind its input: `msg` is asked to come
+        again later (twice as long as the registry is behind, from BUSY_WAIT_MIN to
+        BUSY_WAIT_MAX, spread by a quarter either way so that the peers told together do
+        not come back together)."""
+        self.busy_answers += 1
+        wait = min(BUSY_WAIT_MAX, max(BUSY_WAIT_MIN, 2 * req.behind))
+        wait *= 0.75 + 0.5 * self._jitter()
+        busy = Busy(self._answers.new_id(), msg.id, round(wait * 1000))
+        out.append(Send(req.addr, busy, req.asker))
+        if now - self._busy_said >= BUSY_LOG_EVERY:
+            self._busy_said = now
+            line = f"{req.behind:.1f} s behind what arrives: registrations are asked to wait"
+            out.append(Log(f"{line} ({msg.name} for {wait:.1f} s)"))

@@ -1,0 +1,336 @@
+"""Registration: who may take a name (a new one, or one already in the table), by which
+proof (the owner's key, its token, its password), and the Welcome that answers it.
+
+Pure: the caller supplies `now`. A name held online at another address by its owner is
+not taken before its holder is asked (registry/liveness.py): the registration waits for
+the probe's outcome, and the caller carries it out again (`register`) when the probe gives
+up. Passwords are checked (and new names made) within the budgets of registry/flood.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import OrderedDict
+
+import msgspec
+
+from registry.actions import Action, Addr, Log, Send
+from registry.credentials import (
+    TOKEN_HASH,
+    check_password,
+    hash_password,
+    token_hash,
+    token_matches,
+)
+from registry.flood import NameBudget, PasswordBudget
+from registry.liveness import Liveness
+from registry.post_office import PostOffice
+from registry.presence import Presence
+from registry.renames import SERVER_NAME, SERVER_NAME_TAKEN
+from registry.requests import Request, another_start, fmt, remember
+from registry.services import Services
+from registry.table import Record
+from wire.messages import Refused, Register, Welcome, is_token
+from wire.names import name_key, name_problem
+from wire.refusals import RefusalCode
+from wire.version import WIRE_VERSION, wire_refusal
+
+#: Registrations refused for too many password (or new name) attempts are logged one in
+#: this many.
+LOG_PASSWORDS_EVERY = 100
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Attempt:
+    """A registration being carried out: `msg` (named as the record it found, for a peer
+    that renamed: see `_find`), the request it came in, how the log names it, and the
+    record of its name (None: a new name)."""
+
+    msg: Register
+    req: Request
+    what: str
+    record: Record | None
+
+    @property
+    def where(self) -> Addr:
+        """The address the peer listens at: the request's IP, the port it registers."""
+        return (self.req.addr[0], self.msg.port)
+
+
+class Registration:
+    """Registers names in the shared table; a peer coming online takes over its address
+    (`presence`), gets its mail (`post`) in its Welcome; at most `new_names` new names an
+    hour come from one IP address."""
+
+    def __init__(
+        self,
+        services: Services,
+        liveness: Liveness,
+        presence: Presence,
+        post: PostOffice,
+        new_names: int,
+    ) -> None:
+        self._s = services
+        self._liveness = liveness
+        self._presence = presence
+        self._post = post
+        self.passwords = PasswordBudget()
+        self.names = NameBudget(new_names)
+        #: registration id -> the token its Welcome gave (the registry keeps only hashes)
+        self.given_tokens: OrderedDict[str, str] = OrderedDict()
+
+    def register(self, msg: Register, req: Request, now: float, out: list[Action]) -> None:
+        """Carry out `msg`: welcomed, refused, or (its name held online elsewhere) waiting
+        for a probe of the holder."""
+        self._liveness.registered(now)  # the first peer to sweep for (see Liveness.start)
+        if self._malformed(msg, req, out):
+            return
+        attempt = self._find(msg, req, now, out)
+        if attempt is None:
+            return
+        if attempt.record is None:
+            record = self._new(attempt, now, out)
+        else:
+            record = self._claimed(attempt, attempt.record, now, out)
+        if record is not None:
+            self._welcome(attempt, record, now, out)
+
+    # -- the steps of a registration ----------------------------------------------------
+
+    def _malformed(self, msg: Register, req: Request, out: list[Action]) -> bool:
+        """Whether `msg` is refused for what it is: another version, a bad name or port."""
+        if msg.wire != WIRE_VERSION:
+            # checked first: the rest of its messages could not be read here either
+            reason = wire_refusal(msg.wire, "peer")
+            what = f"registration from {fmt(req.addr)}"
+            self._s.answers.refuse(req, reason, what, out, RefusalCode.VERSION)
+            return True
+        problem = name_problem(msg.name)
+        if problem is None and not 1 <= msg.port <= 65535:
+            problem = f"port {msg.port} is not a valid port"
+        if problem:
+            self._s.answers.refuse(req, f"{problem}.", f"registration of {msg.name!r}", out)
+            return True
+        return False
+
+    def _find(self, msg: Register, req: Request, now: float, out: list[Action]) -> _Attempt | None:
+        """The attempt, with the record `msg` asks for; None if refused: a name free in
+        the table, but not to be taken (the registry's own, or one given up by a rename a
+        moment ago; a "server" registered before it was kept stays its owner's)."""
+        record = self._s.table.get(msg.name)
+        what = f"registration of {msg.name} from {fmt(req.addr)}"
+        if record is None and name_key(msg.name) == name_key(SERVER_NAME):
+            self._s.answers.refuse(req, SERVER_NAME_TAKEN, what, out)
+            return None
+        holder = None
+        if record is None and msg.token:
+            holder = self._s.aliases.lookup(msg.name) or self._s.table.renamed_from(msg.name)
+        if holder is not None and token_matches(msg.token, holder.token):
+            # The peer that renamed, started under its old name: its rename was done as
+            # it stopped (killed, its terminal closed), so its files still say the old
+            # one. It is welcomed under the new name, which its Welcome tells it. Known
+            # by the table's former names as long as nobody took the old one, after the
+            # alias window and across restarts too: else it would make a second, empty
+            # record with the same token, and the mail would stay with the new name.
+            what = f"registration of {holder.name} (asked as {msg.name}) from {fmt(req.addr)}"
+            record = holder
+            msg = msgspec.structs.replace(msg, name=holder.name)
+        if record is None and (reserved := self._s.aliases.reserved(msg.name, None, now)):
+            self._s.answers.refuse(req, reserved, what, out)
+            return None
+        return _Attempt(msg, req, what, record)
+
+    def _new(self, attempt: _Attempt, now: float, out: list[Action]) -> Record | None:
+        """The record of a new name, made offline so that the Welcome's path announces it
+        like any change; None if the name or password budget refused it."""
+        msg, where = attempt.msg, attempt.where
+        if self._too_many_names(attempt, now, out):
+            return None
+        password = ""
+        if msg.password:
+            if self._too_many_passwords(attempt, now, out):
+                return None
+            password = hash_password(msg.password, bytes.fromhex(self._s.new_token()[:32]))
+        # the peer's own token when it proposes one (see Register): it has kept it already
+        token = msg.token if is_token(msg.token) else self._s.new_token()
+        kept = token_hash(token)
+        record = Record(msg.name, where[0], where[1], False, kept, password, key=attempt.req.key)
+        key = name_key(msg.name)
+        self._s.table.records[key] = record
+        self._s.aliases.taken(key)  # the name is someone else's now
+        self._s.table.name_taken(key)
+        out.append(Log(f"registered {msg.name} at {fmt(where)}"))
+        return record
+
+    def _claimed(
+        self, attempt: _Attempt, record: Record, now: float, out: list[Action]
+    ) -> Record | None:
+        """`record`, if the sender owns it and may take it now; else None (refused, or
+        waiting for a probe of the holder)."""
+        msg = attempt.msg
+        owned = self._owns_without_password(attempt, record)
+        if not owned and msg.password and record.password:
+            # checked last, as the one costly check, and only so often (see PasswordBudget);
+            # never for the owner's key, which `_owns_without_password` let in already
+            if self._too_many_passwords(attempt, now, out, record):
+                return None
+            owned = check_password(msg.password, record.password)
+            if not owned:
+                self.passwords.wrong(name_key(record.name), now)
+        if not owned:
+            self._not_owner(attempt, record, out)
+            return None
+        if record.online and record.addr != attempt.where and msg.id != record.last_register_id:
+            # The owner's token, but the name is held online at another address: two
+            # processes must not share one name, yet one killed a moment ago must not keep
+            # it until its silence runs out. The holder is asked (DESIGN.md section 7);
+            # the answer to this registration (and its copies) waits for the outcome.
+            if not self._liveness.probing(record):
+                line = f"{attempt.what}: asking {record.name} at {fmt(record.addr)} first"
+                out.append(Log(line))
+            self._liveness.probe(record, now, out, (msg, attempt.req))
+            return None
+        self._back(attempt, record, now, out)
+        return record
+
+    def _back(self, attempt: _Attempt, record: Record, now: float, out: list[Action]) -> None:
+        """The owner takes `record` back (or its registration's copy came)."""
+        msg, where = attempt.msg, attempt.where
+        copy = msg.id == record.last_register_id and record.online and record.addr == where
+        if not copy:  # a copy (its Welcome lost, or crossed) is answered, not logged again
+            verb = "re-registered" if record.online else "registered again"
+            out.append(Log(f"{verb} {record.name} at {fmt(where)}"))
+        if record.deregistered or another_start(msg.id, record.last_register_id):
+            # a fresh start of the peer (`reg` after `dereg`, which answered nothing
+            # meanwhile, or a new process), which knows of no room. A new process is
+            # told by the session its ids carry: the same process registering again (its
+            # answer lost five times, or back after the registry gave up on it) knows its
+            # room, and acks what is still pushed to it.
+            self._presence.fresh_start(record, now, out)
+
+    def _welcome(self, attempt: _Attempt, record: Record, now: float, out: list[Action]) -> None:
+        """`record` is the sender's: bind it to the sender's key, bring it online where the
+        sender listens, and answer with the table and the first part of its mail."""
+        msg, req, where = attempt.msg, attempt.req, attempt.where
+        moved = bool(req.key) and record.key != req.key
+        if moved:
+            # the token or the password moves the name to a new key (a new machine)
+            if record.key:
+                out.append(Log(f"{record.name} now has a new key (shown its token or password)"))
+            record.key = req.key
+        token = self._token(msg, record)
+        record.last_register_id = msg.id
+        record.last_seen = now
+        record.deregistered = False
+        if not record.online or record.addr != where or moved:
+            self._presence.take_over(where, record, now, out)
+            record.online, record.ip, record.port = True, where[0], where[1]
+            self._s.feed.changed(record, now, out)
+        self._post.keep_owner(record, out)
+        mail = self._post.part(record)
+        table = self._s.table
+        welcome = Welcome(
+            self._s.answers.new_id(),
+            msg.id,
+            record.name,
+            token,
+            table.version,
+            table.entries(),
+            mail,
+            self._s.aliases.rows(),
+        )
+        out.append(Send(req.addr, welcome, req.asker))
+
+    def _token(self, msg: Register, record: Record) -> str:
+        """The token the Welcome gives back: the one the peer holds, when it showed it; else
+        (its key or password proved the name) a new one, which replaces the old. The
+        registry keeps only tokens' hashes, so it cannot give an old one back. A copy of a
+        registration (its Welcome lost) gets the token its first answer gave."""
+        given = self.given_tokens.get(msg.id, "")
+        if token_matches(msg.token, record.token):
+            token = msg.token
+        elif token_matches(given, record.token):
+            token = given
+        else:
+            token = self._s.new_token()
+        if not record.token.startswith(TOKEN_HASH) or not token_matches(token, record.token):
+            record.token = token_hash(token)  # (a token kept in clear by an older table too)
+        remember(self.given_tokens, msg.id, token)
+        return token
+
+    # -- proofs and budgets -------------------------------------------------------------
+
+    def _owns_without_password(self, attempt: _Attempt, record: Record) -> bool:
+        """Whether the sender may take `record`: by the key bound to it, by its token
+        (moving the name to the sender's key), or as a retransmission from that key (the
+        password, costly to check, is the caller's to check after these)."""
+        key, msg = attempt.req.key, attempt.msg
+        if record.key and key == record.key:
+            return True
+        if token_matches(msg.token, record.token):
+            return True
+        # a copy of the registration that created the record, its Welcome having been lost:
+        # from the same key (a copy's id alone, seen by anyone, proves nothing)
+        return (
+            msg.id == record.last_register_id and record.addr == attempt.where and key == record.key
+        )
+
+    def _not_owner(self, attempt: _Attempt, record: Record, out: list[Action]) -> None:
+        """Refuse a sender that does not own `record`: ownership first, as what follows
+        (where the holder runs, that waiting helps) is for the owner only."""
+        if record.online:
+            reason = f"The name {record.name} is in use by a peer that is online."
+        elif attempt.msg.password and record.password:
+            reason = f"Wrong password for {record.name}."
+        else:
+            reason = (
+                f"The name {record.name} belongs to someone else; only its owner can take it back."
+            )
+        self._s.answers.refuse(attempt.req, reason, attempt.what, out)
+
+    def _too_many_names(self, attempt: _Attempt, now: float, out: list[Action]) -> bool:
+        """Whether the attempt would be one new name too many from its IP address lately
+        (see NameBudget); if so, it is refused saying when to try again and that a name one
+        has is still taken back. Logged the first time, then once in LOG_PASSWORDS_EVERY:
+        a flood of names would fill the log."""
+        ip = attempt.req.addr[0]
+        wait = self.names.take(ip, now)
+        if not wait:
+            return False
+        minutes = math.ceil(wait / 60)
+        reason = (
+            f"Too many new names registered from {ip} lately (at most "
+            f"{self.names.per_window} an hour); try again in {minutes} min, or start with a "
+            "name you registered before."
+        )
+        if self.names.refused % LOG_PASSWORDS_EVERY == 1:
+            count = self.names.refused
+            out.append(Log(f"refused {attempt.what}: too many new names ({count} refused so far)"))
+        self._refused(attempt, reason, out)
+        return True
+
+    def _too_many_passwords(
+        self, attempt: _Attempt, now: float, out: list[Action], record: Record | None = None
+    ) -> bool:
+        """Whether the attempt's password may not be checked against `record`'s now (or,
+        without one, hashed for a new name), as its address, the name, or everyone asked
+        for too many lately (see PasswordBudget); if so, it is refused saying when to try
+        again. Logged the first time, then once in LOG_PASSWORDS_EVERY: a guesser's flood
+        would fill the log."""
+        name = name_key(record.name) if record is not None else ""
+        wait = self.passwords.take(attempt.req.addr[0], now, name)
+        if not wait:
+            return False
+        reason = f"Too many password attempts; try again in {math.ceil(wait)} s."
+        if self.passwords.refused % LOG_PASSWORDS_EVERY == 1:
+            count = self.passwords.refused
+            out.append(Log(f"refused {attempt.what}: {reason} ({count} refused so far)"))
+        self._refused(attempt, reason, out)
+        return True
+
+    def _refused(self, attempt: _Attempt, reason: str, out: list[Action]) -> None:
+        """Refuse the attempt for a budget: sent to its address as any datagram (the log
+        says it only now and then, so not through Answers.refuse)."""
+        refused = Refused(self._s.answers.new_id(), attempt.msg.id, reason)
+        out.append(Send(attempt.req.addr, refused))

@@ -1,0 +1,98 @@
+"""Driving one part of the registry core alone: the shared services over a table of
+records made by hand, with ids r-1, r-2... and tokens 1, 2, 3... in hex."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+from registry import actions as ra
+from registry.credentials import token_hash
+from registry.failures import Failures
+from registry.liveness import Liveness
+from registry.post_office import PostOffice
+from registry.presence import Presence
+from registry.registration import Registration
+from registry.relay import Relay
+from registry.renames import Renames
+from registry.room_requests import RoomRequests
+from registry.saving import Saving
+from registry.services import Services
+from registry.table import Record, Table
+from wire.messages import Message, Refused
+from wire.names import name_key
+
+T0 = 1_700_000_000.0
+#: the token every record made by `record` holds (its hash is what the table keeps)
+TOKEN = "ab" * 16
+
+
+def services(table: Table | None = None, timing: tuple[float, int] = (0.5, 5)) -> Services:
+    """The shared parts over `table` (a new one by default)."""
+    ids, tokens = itertools.count(1), itertools.count(1)
+    return Services.make(
+        table if table is not None else Table(),
+        lambda: f"r-{next(ids)}",
+        lambda: f"{next(tokens):032x}",
+        timing,
+    )
+
+
+def record(s: Services, name: str, port: int, *, online: bool = True, key: str = "") -> Record:
+    """A record of `name` at 127.0.0.1:`port` put in `s`'s table, holding TOKEN."""
+    made = Record(name, "127.0.0.1", port, online, token_hash(TOKEN), key=key, last_seen=T0)
+    made.last_register_id = f"{name}-reg"
+    s.table.records[name_key(name)] = made
+    return made
+
+
+def sent(out: list[ra.Action]) -> list[tuple[tuple[str, int], Message]]:
+    """Every (address, message) the actions send, a SendMany as one per address."""
+    found: list[tuple[tuple[str, int], Message]] = []
+    for a in out:
+        if isinstance(a, ra.Send):
+            found.append((a.addr, a.message))
+        elif isinstance(a, ra.SendMany):
+            found += [(addr, a.message) for addr in a.addrs]
+    return found
+
+
+def refusals(out: list[ra.Action]) -> list[Refused]:
+    """The refusals the actions send."""
+    return [m for _, m in sent(out) if isinstance(m, Refused)]
+
+
+def logs(out: list[ra.Action]) -> list[str]:
+    """The log lines of the actions."""
+    return [a.line for a in out if isinstance(a, ra.Log)]
+
+
+@dataclasses.dataclass
+class Parts:
+    """Every part of a registry core, made as RegistryCore makes them, without the core."""
+
+    s: Services
+    post: PostOffice
+    liveness: Liveness
+    saving: Saving
+    failures: Failures
+    relay: Relay
+    rooms: RoomRequests
+    renames: Renames
+    presence: Presence
+    registration: Registration
+
+
+def parts(s: Services | None = None, *, new_names: int = 50, limit: int = 100) -> Parts:
+    """The parts over `s` (new services by default), mailboxes of `limit` messages."""
+    s = s if s is not None else services()
+    post = PostOffice(s, {}, {}, limit, None)
+    liveness = Liveness(s, 10.0, (0.5, 5))
+    saving = Saving(s, post)
+    failures = Failures(s, liveness, saving)
+    relay = Relay(s, post)
+    rooms = RoomRequests(s, relay, {})
+    presence = Presence(s, rooms, failures)
+    registration = Registration(s, liveness, presence, post, new_names)
+    renames = Renames(s, rooms, post)
+    return Parts(s, post, liveness, saving, failures, relay, rooms, renames, presence, registration)

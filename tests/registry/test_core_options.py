@@ -1,0 +1,24 @@
+"""RegistryCore's options: checked as it is made, as mypy checks them in the program."""
+
+from __future__ import annotations
+
+import pytest
+
+from registry.core import RESTART_JUMP, OptionError, RegistryCore
+from registry.table import Record, Table
+
+
+def test_an_unknown_or_missing_option_is_the_adapter_s_slip() -> None:
+    with pytest.raises(OptionError, match="unknown options \\['keep_alive'\\]"):
+        RegistryCore(session="r", new_token=lambda: "0" * 32, keep_alive=1.0)  # type: ignore[call-arg]
+    with pytest.raises(OptionError, match="missing \\['new_token'\\]"):
+        RegistryCore(session="r")  # type: ignore[call-arg]
+
+
+def test_a_table_read_back_with_rows_moves_its_version_ahead() -> None:
+    first = RegistryCore(session="r", new_token=lambda: "0" * 32)
+    assert first.table.version == 0
+    table = Table()
+    table.records["bob"] = Record("bob", "127.0.0.1", 7002, False, "t")
+    again = RegistryCore(session="r2", new_token=lambda: "0" * 32, table=table)
+    assert again.table.version == RESTART_JUMP

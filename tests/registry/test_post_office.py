@@ -1,0 +1,67 @@
+"""registry/post_office.py alone: mailboxes kept with their owners, and their hand-over."""
+
+from __future__ import annotations
+
+from registry import actions as ra
+from registry.mailboxes import Deposit
+from registry.owners import Owner
+from registry.post_office import PostOffice
+from registry.requests import Request
+from tests.registry.parts_helpers import T0, TOKEN, logs, record, sent, services
+from wire.messages import Ack, MailTaken, MoreMail, StoredMessage
+
+
+def test_a_message_kept_keeps_its_box_s_owner_beside_it() -> None:
+    s = services()
+    post = PostOffice(s, {}, {}, 10, None)
+    bob = record(s, "bob", 7002, online=False, key="kb")
+    out: list[ra.Action] = []
+    assert post.store(bob, Deposit("a-1", "alice", "hi", "direct"), T0, out) == ""
+    assert [a for a in out if isinstance(a, ra.KeepOwner)] == [ra.KeepOwner("bob", Owner.of(bob))]
+    again: list[ra.Action] = []
+    post.store(bob, Deposit("a-2", "alice", "more", "direct"), T0, again)
+    assert not any(isinstance(a, ra.KeepOwner) for a in again)  # unchanged: not kept again
+
+
+def test_the_hand_over_goes_on_until_the_box_is_empty() -> None:
+    s = services()
+    post = PostOffice(s, {}, {}, 10, None)
+    bob = record(s, "bob", 7002, key="kb")
+    post.store(bob, Deposit("a-1", "alice", "hi", "direct"), T0, [])
+    post.store(bob, Deposit("a-2", "alice", "ho", "direct"), T0, [])
+    out: list[ra.Action] = []
+    post.taken(
+        MailTaken("bob-5", "bob", TOKEN, ("a-1",)), Request("bob-5", bob.addr, "kb"), T0, out
+    )
+    [(_, more)] = sent(out)
+    assert isinstance(more, MoreMail) and [m.id for m in more.mail] == ["a-2"]
+    done: list[ra.Action] = []
+    post.taken(
+        MailTaken("bob-6", "bob", TOKEN, ("a-2",)), Request("bob-6", bob.addr, "kb"), T0, done
+    )
+    assert isinstance(sent(done)[0][1], Ack) and post.boxes == {}
+
+
+def test_a_box_without_a_row_gets_it_back_from_its_owner() -> None:
+    s = services()
+    kept = StoredMessage("a-1", "alice", "hi", "2024-01-01 00:00:00", "direct")
+    owner = Owner("Bob", "kb", "sha256:x", "", "127.0.0.1", 7002)
+    post = PostOffice(s, {"bob": [kept], "zed": [kept]}, {"bob": owner}, 10, None)
+    bob = s.table.get("bob")
+    assert bob is not None and not bob.online and bob.key == "kb"
+    assert s.table.get("zed") is not None  # kept for nobody: only the console releases it
+    said = logs(post.rebuilt)
+    assert len(said) == 2 and "(Bob)" in said[0] and "(zed)" in said[1]
+    assert isinstance(post.rebuilt[-1], ra.SaveTable)
+
+
+def test_a_box_follows_a_rename_and_goes_with_a_release() -> None:
+    s = services()
+    post = PostOffice(s, {}, {}, 10, None)
+    bob = record(s, "bob", 7002, online=False)
+    post.store(bob, Deposit("a-1", "alice", "hi", "direct"), T0, [])
+    bob.name = "robert"
+    out: list[ra.Action] = []
+    post.moved("bob", bob, out)
+    assert ra.MoveMail("bob", "robert") in out and list(post.boxes) == ["robert"]
+    assert post.dropped("robert", []) == 1 and post.boxes == {}

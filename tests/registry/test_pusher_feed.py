@@ -1,0 +1,83 @@
+"""registry/pusher.py and registry/table_feed.py alone: pushes in the order made, and the
+table's changes pushed to every online peer."""
+
+from __future__ import annotations
+
+import pytest
+
+from registry import actions as ra
+from registry.pusher import Pusher
+from tests.registry.parts_helpers import T0, record, sent, services
+from wire.messages import Notice, TableSnapshot, TableUpdate
+
+
+def test_a_push_unacked_is_sent_again_then_given_up_in_order() -> None:
+    s = services(timing=(0.5, 2))
+    bob = record(s, "bob", 7002)
+    out: list[ra.Action] = []
+    s.pusher.push(bob, Notice("r-a", "one"), "table", T0, out)
+    s.pusher.push(bob, Notice("r-b", "two"), "table", T0, out)
+    assert [m.id for _, m in sent(out)] == ["r-a", "r-b"] and s.pusher.pending() == 2
+    again: list[ra.Action] = []
+    assert s.pusher.due(T0 + 0.5, again) == [] and len(sent(again)) == 2
+    failed = s.pusher.due(T0 + 1.0, [])
+    assert [p.message.id for p in failed] == ["r-a", "r-b"] and s.pusher.pending() == 0
+
+
+def test_an_ack_answers_its_push_and_names_its_owner() -> None:
+    s = services()
+    bob = record(s, "Bob", 7002)
+    s.pusher.push(bob, Notice("r-a", "one"), "table", T0, [])
+    answered = s.pusher.answer(["r-a", "nothing"], bob.addr, T0, [])
+    assert [(f.message.id, owner) for f, owner in answered] == [("r-a", "bob")]
+
+
+def test_dropped_pushes_come_back_oldest_first() -> None:
+    s = services()
+    bob = record(s, "bob", 7002)
+    for i in range(3):
+        s.pusher.push(bob, Notice(f"r-{i}", "x"), "table", T0, [])
+    assert [p.message.id for p in s.pusher.drop_all(bob.addr)] == ["r-0", "r-1", "r-2"]
+
+
+def test_a_pusher_needs_time_and_tries() -> None:
+    with pytest.raises(ValueError):
+        Pusher(0.0, 5)
+
+
+def test_a_change_is_saved_then_pushed_to_the_online_peers() -> None:
+    s = services()
+    bob = record(s, "bob", 7002)
+    record(s, "carol", 7003, online=False)
+    out: list[ra.Action] = []
+    s.feed.changed(bob, T0, out)
+    assert isinstance(out[0], ra.SaveTable)
+    updates = [(addr, m) for addr, m in sent(out) if isinstance(m, TableUpdate)]
+    assert [addr for addr, _ in updates] == [bob.addr]  # carol is offline
+    assert updates[0][1].entries == (bob.entry(),)
+
+
+def test_changes_close_together_are_held_and_go_out_together() -> None:
+    s = services()
+    bob, carol = record(s, "bob", 7002), record(s, "carol", 7003)
+    s.feed.changed(bob, T0, [])
+    held: list[ra.Action] = []
+    s.feed.changed(carol, T0 + 0.001, held)
+    assert sent(held) == [] and not s.feed.due(T0 + 0.001)
+    flush_at = s.feed.changes.flush_at
+    assert flush_at is not None and s.feed.due(flush_at)
+    out: list[ra.Action] = []
+    s.feed.push_changes(flush_at, out)
+    assert {m.entries for _, m in sent(out)} == {(carol.entry(),)}
+
+
+def test_a_snapshot_holds_the_table_at_its_version() -> None:
+    s = services()
+    bob = record(s, "bob", 7002)
+    snapshot = s.feed.snapshot("q-1")
+    assert isinstance(snapshot, TableSnapshot)
+    assert (snapshot.reply_to, snapshot.version, snapshot.entries) == (
+        "q-1",
+        s.table.version,
+        (bob.entry(),),
+    )

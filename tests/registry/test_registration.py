@@ -1,0 +1,89 @@
+"""registry/registration.py alone: who may take a name, and the Welcome."""
+
+from __future__ import annotations
+
+from registry import actions as ra
+from registry.credentials import token_matches
+from registry.renames import SERVER_NAME_TAKEN
+from registry.requests import Request
+from tests.registry.parts_helpers import T0, TOKEN, logs, parts, record, refusals, sent
+from wire.messages import Register, TableUpdate, Welcome
+from wire.refusals import RefusalCode
+from wire.version import WIRE_VERSION
+
+AT = ("127.0.0.1", 7001)
+
+
+def ask(
+    name: str, *, port: int = 7001, token: str = "", password: str = "", id: str = ""
+) -> Register:
+    return Register(id or f"{name}-reg", name, port, token, password, WIRE_VERSION)
+
+
+def welcome(out: list[ra.Action]) -> Welcome:
+    [found] = [m for _, m in sent(out) if isinstance(m, Welcome)]
+    return found
+
+
+def test_a_new_name_is_made_online_and_welcomed_with_a_new_token() -> None:
+    p = parts()
+    out: list[ra.Action] = []
+    p.registration.register(ask("Alice"), Request("Alice-reg", AT, "k1"), T0, out)
+    alice = p.s.table.get("alice")
+    assert alice is not None and alice.online and alice.key == "k1" and alice.addr == AT
+    given = welcome(out)
+    assert given.name == "Alice" and token_matches(given.token, alice.token)
+    assert p.registration.given_tokens["Alice-reg"] == given.token
+    assert "registered Alice at 127.0.0.1:7001" in logs(out)
+
+
+def test_another_version_a_bad_port_and_the_server_s_name_are_refused() -> None:
+    p = parts()
+    out: list[ra.Action] = []
+    old = Register("a-1", "alice", 7001, "", "", "0")
+    p.registration.register(old, Request("a-1", AT), T0, out)
+    p.registration.register(ask("alice", port=0), Request("alice-reg", AT), T0, out)
+    p.registration.register(ask("Server"), Request("Server-reg", AT), T0, out)
+    codes = [r.code for r in refusals(out)]
+    assert codes == [RefusalCode.VERSION, RefusalCode.OTHER, RefusalCode.OTHER]
+    assert refusals(out)[2].reason == SERVER_NAME_TAKEN and p.s.table.records == {}
+
+
+def test_a_name_held_by_another_key_is_refused_and_its_password_counted() -> None:
+    p = parts()
+    alice = record(p.s, "alice", 7001, online=False, key="k1")
+    alice.password = "scrypt:none"  # no password hashes to it
+    out: list[ra.Action] = []
+    p.registration.register(ask("alice", password="guess"), Request("alice-reg", AT, "k2"), T0, out)
+    assert [r.reason for r in refusals(out)] == ["Wrong password for alice."]
+
+
+def test_the_owner_back_at_another_address_waits_for_a_probe_of_the_holder() -> None:
+    p = parts()
+    record(p.s, "alice", 7001, key="k1")
+    out: list[ra.Action] = []
+    there = ("127.0.0.1", 7009)
+    msg = ask("alice", port=7009, token=TOKEN, id="a2-1")
+    p.registration.register(msg, Request("a2-1", there, "k1"), T0, out)
+    [(addr, ping)] = sent(out)
+    assert addr == AT and isinstance(ping, TableUpdate)  # the holder is asked first
+    assert "asking alice at 127.0.0.1:7001 first" in logs(out)[0]
+
+
+def test_a_copy_of_a_registration_gets_the_token_its_first_answer_gave() -> None:
+    p = parts()
+    first: list[ra.Action] = []
+    p.registration.register(ask("alice"), Request("alice-reg", AT, "k1"), T0, first)
+    again: list[ra.Action] = []
+    p.registration.register(ask("alice"), Request("alice-reg", AT, "k1"), T0 + 1, again)
+    assert welcome(again).token == welcome(first).token
+    assert logs(again) == []  # a copy is answered, not logged again
+
+
+def test_too_many_new_names_from_one_address_are_refused() -> None:
+    p = parts(new_names=1)
+    out: list[ra.Action] = []
+    p.registration.register(ask("alice"), Request("alice-reg", AT), T0, out)
+    p.registration.register(ask("bob", port=7002), Request("bob-reg", ("127.0.0.1", 7002)), T0, out)
+    [refused] = refusals(out)
+    assert refused.reply_to == "bob-reg" and "Too many new names" in refused.reason

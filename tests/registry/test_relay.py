@@ -1,0 +1,41 @@
+"""registry/relay.py alone: the channel, and the outcome of a relay told once it is over."""
+
+from __future__ import annotations
+
+from registry import actions as ra
+from registry.requests import Request
+from tests.registry.parts_helpers import T0, TOKEN, logs, parts, record, sent
+from wire.messages import Ack, ChannelMessage, ChannelPost, Relayed
+
+
+def test_a_channel_message_goes_to_the_online_and_the_offline_s_mailboxes() -> None:
+    p = parts()
+    alice = record(p.s, "alice", 7001, key="ka")
+    bob = record(p.s, "bob", 7002)
+    record(p.s, "carol", 7003, online=False)
+    out: list[ra.Action] = []
+    p.relay.channel(
+        ChannelPost("alice-1", "alice", TOKEN, "all"), Request("alice-1", alice.addr, "ka"), T0, out
+    )
+    assert (bob.addr, ChannelMessage("alice-1", "alice", "all")) in sent(out)
+    assert [m.id for m in p.post.boxes["carol"]] == ["alice-1"]
+    assert (alice.addr, Ack("r-1", "alice-1")) in sent(out)
+    assert "channel message from alice relayed to 1 online" in logs(out)
+
+
+def test_the_sender_is_told_once_every_member_has_it() -> None:
+    p = parts()
+    alice = record(p.s, "alice", 7001, key="ka")
+    bob = record(p.s, "bob", 7002)
+    post = ChannelPost("alice-1", "alice", TOKEN, "all")
+    p.relay.channel(post, Request("alice-1", alice.addr, "ka"), T0, [])
+    waiting: list[ra.Action] = []
+    p.relay.over(waiting)
+    assert waiting == [] and p.relay.taken("alice-1") is False
+    p.s.pusher.answer(["alice-1"], bob.addr, T0, [])
+    out: list[ra.Action] = []
+    p.relay.over(out)
+    assert [(addr, type(m)) for addr, m in sent(out)] == [(alice.addr, Relayed)]
+    copy: list[ra.Action] = []
+    p.relay.channel(post, Request("alice-1", alice.addr, "ka"), T0, copy)  # outcome lost
+    assert [type(m) for _, m in sent(copy)] == [Ack, Relayed] and p.relay.taken("alice-1")

@@ -1,0 +1,64 @@
+"""registry/saving.py alone: saves for peers that may be offline, and their outcomes."""
+
+from __future__ import annotations
+
+from registry import actions as ra
+from registry.pushes import Push
+from registry.requests import Request
+from tests.registry.parts_helpers import T0, TOKEN, logs, parts, record, refusals, sent
+from wire.messages import Ack, ChannelMessage, Chat, Notice, Saved, SaveMessage
+
+
+def save(to: str, id: str = "alice-1", text: str = "hi") -> SaveMessage:
+    return SaveMessage(id, "alice", TOKEN, to, text)
+
+
+def test_a_save_for_an_offline_peer_is_kept_and_its_sender_told() -> None:
+    p = parts()
+    alice = record(p.s, "alice", 7001, key="ka")
+    record(p.s, "bob", 7002, online=False)
+    out: list[ra.Action] = []
+    p.saving.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0, out)
+    messages = [m for _, m in sent(out)]
+    assert isinstance(messages[0], Ack) and messages[1] == Saved("r-2", "alice-1", "bob", False, "")
+    assert [m.id for m in p.post.boxes["bob"]] == ["alice-1"]
+    p.s.pusher.answer([messages[1].id], alice.addr, T0, [])  # the outcome arrived
+    again: list[ra.Action] = []
+    p.saving.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0 + 1, again)
+    assert [type(m) for _, m in sent(again)] == [Saved] and len(p.post.boxes["bob"]) == 1
+
+
+def test_a_save_for_an_online_peer_is_delivered_by_the_registry() -> None:
+    p = parts()
+    alice = record(p.s, "alice", 7001, key="ka")
+    bob = record(p.s, "bob", 7002)
+    out: list[ra.Action] = []
+    p.saving.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0, out)
+    assert (bob.addr, Chat("alice-1", "alice", "bob", "hi")) in sent(out)
+    answered = p.s.pusher.answer(["alice-1"], bob.addr, T0, [])
+    done: list[ra.Action] = []
+    p.saving.delivered(answered[0][0], T0, done)
+    assert "delivered message from alice to bob itself" in logs(done)
+    [(_, outcome)] = sent(done)
+    assert isinstance(outcome, Saved) and outcome.delivered
+
+
+def test_an_unknown_recipient_or_a_text_too_long_is_refused() -> None:
+    p = parts()
+    alice = record(p.s, "alice", 7001, key="ka")
+    out: list[ra.Action] = []
+    p.saving.save(save("nobody"), Request("alice-1", alice.addr, "ka"), T0, out)
+    p.saving.save(
+        save("alice", "alice-2", "x" * 100_000), Request("alice-2", alice.addr, "ka"), T0, out
+    )
+    assert [r.reply_to for r in refusals(out)] == ["alice-1", "alice-2"]
+
+
+def test_what_no_peer_acks_goes_to_its_mailbox_but_table_pushes() -> None:
+    p = parts()
+    bob = record(p.s, "bob", 7002, online=False)
+    out: list[ra.Action] = []
+    relay = ChannelMessage("c-1", "carol", "all")
+    p.saving.undelivered(bob, Push("bob", bob.addr, relay, "relay", 0), T0, out)
+    p.saving.undelivered(bob, Push("bob", bob.addr, Notice("r-7", "x"), "table", 1), T0, out)
+    assert [m.id for m in p.post.boxes["bob"]] == ["c-1"]
