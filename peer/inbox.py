@@ -39,7 +39,7 @@ class Inbox:
         deregistered peer answers nothing, so that senders fall back to the registry's
         mailbox."""
         shared = self._shared
-        if not shared.state.life.registered:
+        if not shared.life.registered:
             return False
         first = shared.seen.first_sight(sender, msg_id, out)
         out.append(Send(addr, Ack(shared.new_id(), msg_id)))

@@ -50,7 +50,7 @@ class Registration:
 
     def more_mail(self, taken: MailTaken, reply: Message, now: float, out: list[Action]) -> None:
         """The answer to the mail taken: the next part of the mailbox, if any."""
-        if isinstance(reply, MoreMail) and self._shared.state.life.registered:
+        if isinstance(reply, MoreMail) and self._shared.life.registered:
             self.take_mail(reply.mail, now, out)
 
     def welcome(self, welcome: Welcome, now: float, out: list[Action]) -> None:

@@ -86,7 +86,7 @@ class Membership:
         """A line said in a room (or from its history, after a join): shown once."""
         shared = self._shared
         first = self._inbox.accept(message.sender, message.id, addr, out)
-        if message.history and shared.state.life.registered:
+        if message.history and shared.life.registered:
             # after a join we made by ourselves (back after a pause or a restart), only
             # what was said meanwhile is news; after a typed join, the room's last lines
             # are, once

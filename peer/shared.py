@@ -65,9 +65,9 @@ class Shared:
     change_lines: ChangeLines = field(default_factory=ChangeLines)
     lines: TypedLines = field(default_factory=TypedLines)
 
-    @property
-    def life(self) -> Lifecycle:
-        return self.state.life
+    def __post_init__(self) -> None:
+        #: The peer's lifecycle (the PeerState's), at hand: asked for every message.
+        self.life: Lifecycle = self.state.life
 
     def typed(self, command: str) -> str:
         """`command` as a hint shows it: with its / when in a room (cmd.typed)."""

@@ -50,7 +50,7 @@ class Commands:
     def reg(self, command: cmd.Reg, now: float, out: list[Action]) -> None:
         if not self._is_me(command.name, "reg", out):
             return
-        if self._shared.state.life.registered:
+        if self._shared.life.registered:
             out.append(Print("[You are already registered.]", "error"))
             return
         self._link.request(self._shared.register_message(), now, out)
