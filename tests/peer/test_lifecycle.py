@@ -133,7 +133,7 @@ def test_an_undefined_event_raises_and_changes_nothing(
 
 
 class Flags(NamedTuple):
-    """The flags the lifecycle replaced, as the core once set them by hand."""
+    """What a phase stands for, flag by flag: each event sets some of them by its own rule."""
 
     started: bool = False
     registered: bool = False
@@ -143,8 +143,8 @@ class Flags(NamedTuple):
     left: bool = False
 
 
-def _by_hand(flags: Flags, event: Event, farewell: str = "") -> Flags:
-    """What `event` did to the flags."""
+def _by_rule(flags: Flags, event: Event, farewell: str = "") -> Flags:
+    """What `event` does to the flags, by its rule alone (whatever the phase)."""
     match event:
         case E.WELCOME:
             return flags._replace(started=True, registered=True)
@@ -184,7 +184,7 @@ def _agree(life: Lifecycle, flags: Flags) -> None:
         assert (life.started, life.registered) == (flags.started, flags.registered)
 
 
-def test_every_event_from_every_reachable_phase_agrees_with_the_flags_it_replaced() -> None:
+def test_every_event_from_every_reachable_phase_agrees_with_the_rule_of_each_flag() -> None:
     seen: set[tuple[Phase, Flags]] = set()
     todo = [(Lifecycle(), Flags())]
     while todo:
@@ -197,7 +197,7 @@ def test_every_event_from_every_reachable_phase_agrees_with_the_flags_it_replace
                 after._set(life.phase)
                 after.farewell = life.farewell
                 after.fire(event, farewell)
-                now = _by_hand(flags, event, farewell)
+                now = _by_rule(flags, event, farewell)
                 _agree(after, now)
                 if (after.phase, now) not in seen:
                     seen.add((after.phase, now))
@@ -206,7 +206,7 @@ def test_every_event_from_every_reachable_phase_agrees_with_the_flags_it_replace
 
 
 class FlagsModel(RuleBasedStateMachine):
-    """Random runs of events against the flags they replaced (see `_by_hand`): whenever
+    """Random runs of events against the rule of each flag (see `_by_rule`): whenever
     the table defines an event, the phase reached stands for the flags; when it does not,
     the event raises and changes nothing."""
 
@@ -226,7 +226,7 @@ class FlagsModel(RuleBasedStateMachine):
             assert (self.life.phase, self.life.farewell) == before
             return
         self.life.fire(event, farewell)
-        self.flags = _by_hand(self.flags, event, farewell)
+        self.flags = _by_rule(self.flags, event, farewell)
 
     @invariant()
     def the_phase_stands_for_the_flags(self) -> None:
