@@ -16,6 +16,7 @@ import collections
 import contextlib
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from statistics import mean
 from typing import Any
@@ -65,7 +66,7 @@ class Timing:
         self.latencies: list[float] = []
         self._typed = 0.0
         self._answered: collections.deque[str] = collections.deque()
-        chats = peer.node.core._chats
+        chats = peer.node.core._parts.direct._chats
         real_start, real_answer = chats.start, chats.answer
 
         def start(key: str, item: Chat, now: float) -> None:
@@ -174,6 +175,29 @@ def measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
     return run(lambda: _measure(loop_kind, count, inflight), loop_kind)
 
 
+def _add_rows(
+    table: Table, loop: str, measured: dict[str, Any], raw_rate: float, inflight: int
+) -> None:
+    """The rows of one loop's measures (`measure`), beside raw UDP's (`raw_rate`: acked/s
+    with `inflight` in flight)."""
+    raw, one, many, floor = measured["raw"], measured["one"], measured["many"], measured["floor"]
+    raw_med, one_med, many_rate = median(raw), median(one), measured["many_rate"]
+    anchor_one, anchor_many = ACKED_ANCHOR[loop]
+
+    def row(
+        what: str, ours: float, theirs: float, show: Callable[[float], str], *more: str
+    ) -> None:
+        table.add(loop, what, show(ours), show(theirs), ratio(ours, theirs), *more)
+
+    row("median, one at a time", one_med, raw_med, us, "<= 1.20x", "")
+    row("median, bare JSON peers (floor)", median(floor), raw_med, us, "", "")
+    row("p99, one at a time", pct(one, 0.99), pct(raw, 0.99), us, "", "")
+    row("acked/s, one at a time", 1 / mean(one), 1 / raw_med, rate, "", rate(anchor_one))
+    row(f"acked/s, {inflight} in flight", many_rate, raw_rate, rate, "", rate(anchor_many))
+    many_line = f"{us(median(many))} / {us(pct(many, 0.99))}"
+    table.add(loop, f"median / p99, {inflight} in flight", many_line, "", "", "", "")
+
+
 def main(argv: list[str] | None = None) -> None:
     scratch_folder()
     parser = argparse.ArgumentParser(description=__doc__)
@@ -187,73 +211,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     for loop in loops_to_run(args.loop):
         raw_rate = pipelined(loop, args.count, args.inflight)
-        measured = measure(loop, args.count, args.inflight)
-        raw = measured["raw"]
-        raw_med = median(raw)
-        one = measured["one"]
-        ours = {
-            "one_median": median(one),
-            "one_p99": pct(one, 0.99),
-            "one_rate": 1 / mean(one),
-            "many_median": median(measured["many"]),
-            "many_p99": pct(measured["many"], 0.99),
-            "many_rate": measured["many_rate"],
-        }
-        table.add(
-            loop,
-            "median, one at a time",
-            us(ours["one_median"]),
-            us(raw_med),
-            ratio(ours["one_median"], raw_med),
-            "<= 1.20x",
-            "",
-        )
-        floor = measured["floor"]
-        table.add(
-            loop,
-            "median, bare JSON peers (floor)",
-            us(median(floor)),
-            us(raw_med),
-            ratio(median(floor), raw_med),
-            "",
-            "",
-        )
-        table.add(
-            loop,
-            "p99, one at a time",
-            us(ours["one_p99"]),
-            us(pct(raw, 0.99)),
-            ratio(ours["one_p99"], pct(raw, 0.99)),
-            "",
-            "",
-        )
-        table.add(
-            loop,
-            "acked/s, one at a time",
-            rate(ours["one_rate"]),
-            rate(1 / raw_med),
-            ratio(ours["one_rate"], 1 / raw_med),
-            "",
-            rate(ACKED_ANCHOR[loop][0]),
-        )
-        table.add(
-            loop,
-            f"acked/s, {args.inflight} in flight",
-            rate(ours["many_rate"]),
-            rate(raw_rate),
-            ratio(ours["many_rate"], raw_rate),
-            "",
-            rate(ACKED_ANCHOR[loop][1]),
-        )
-        table.add(
-            loop,
-            f"median / p99, {args.inflight} in flight",
-            f"{us(ours['many_median'])} / {us(ours['many_p99'])}",
-            "",
-            "",
-            "",
-            "",
-        )
+        _add_rows(table, loop, measure(loop, args.count, args.inflight), raw_rate, args.inflight)
     table.note(
         "raw acked/s one at a time = 1 / raw median round trip; raw in flight = an echo "
         "with the same window. One at a time, ours, the bare peers and the raw round trip "

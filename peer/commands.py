@@ -8,6 +8,7 @@ the bare word `leave` are commands: an indented `// comment` of pasted code is t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from wire.names import name_problem
@@ -236,24 +237,33 @@ def parse(line: str, *, in_room: bool = False) -> Command | None:
     text = line.strip()
     if not text:
         return None
-    typed = line.lstrip()
     if in_room:
-        # Only a / then a letter, at the very start, makes a command here: pasted code
-        # keeps its indented `// comment` lines, `/* ... */` and `/1`, as said.
-        if line.startswith("/") and (line[1:2].isalpha() or not line[1:].strip()):
-            command = _command(line[1:], slash=True)
-            if isinstance(command, Mistake) and command.message.startswith("Unknown command"):
-                return Mistake(
-                    command.message + " To say a line that starts with /, type a space first."
-                )
-            return command
-        if text.lower() == "leave":
-            return LeaveRoom()
-        server = _server_command(line)
-        if server is not None:
-            word, _, rest = server.partition(" ")
-            return ForServer(" ".join(("/quit" if word == "exit" else "/who", rest)).rstrip())
-        return RoomSay(line)
+        return _parse_in_room(line, text)
+    return _parse_outside(line.lstrip(), text)
+
+
+def _parse_in_room(line: str, text: str) -> Command | None:
+    """`line` typed in a room (`text`: stripped): said to the room, unless a / command."""
+    # Only a / then a letter, at the very start, makes a command here: pasted code
+    # keeps its indented `// comment` lines, `/* ... */` and `/1`, as said.
+    if line.startswith("/") and (line[1:2].isalpha() or not line[1:].strip()):
+        command = _command(line[1:], slash=True)
+        if isinstance(command, Mistake) and command.message.startswith("Unknown command"):
+            return Mistake(
+                command.message + " To say a line that starts with /, type a space first."
+            )
+        return command
+    if text.lower() == "leave":
+        return LeaveRoom()
+    server = _server_command(line)
+    if server is not None:
+        word, _, rest = server.partition(" ")
+        return ForServer(" ".join(("/quit" if word == "exit" else "/who", rest)).rstrip())
+    return RoomSay(line)
+
+
+def _parse_outside(typed: str, text: str) -> Command | None:
+    """`typed` outside a room (`text`: stripped): a command, bare or with its /."""
     if typed.startswith("/"):
         return _command(typed[1:], slash=True)
     server = _server_command(typed)
@@ -311,58 +321,109 @@ def _command(text: str, *, slash: bool) -> Command | None:
     """The command spelled by `text` (without its /), or None when a bare line is no command."""
     word, _, said = text.partition(" ")  # `said`: the rest as typed, for a message's text
     word = word.lower()
-    rest = said.strip()
-    match word:
-        case "send" | "dm":
-            to, _, body = _recipient(said)
-            if not to or not body.strip():
-                return Mistake(f"Usage: {'/' if slash else ''}{word} <name> <text>")
-            return Send(to, body)
-        case "send_all" | "bm":
-            if not rest:
-                return Mistake(f"Usage: {'/' if slash else ''}{word} <text>")
-            return SendAll(said)
-        case "message":
-            to, _, body = _recipient(said)
-            return Send(to, body) if body.strip() else AskMessage(to)
-        case "who" | "users":
-            if rest not in ("", "-l"):
-                return Mistake(f"Usage: {'/' if slash else ''}{word} [-l]")
-            return Who(long=rest == "-l")
-        case "whois":
-            if not rest or " " in rest:
-                return Mistake(f"Usage: {'/' if slash else ''}whois <name>")
-            return Whois(rest)
-        case "join":
-            if not rest or " " in rest:
-                return Mistake(f"Usage: {'/' if slash else ''}join <room>")
-            return JoinRoom(rest)
-        case "leave" | "out":
-            if rest:  # as with who: a word more is a slip, not to be guessed at
-                return Mistake(f"Usage: {'/' if slash else ''}{word} (it takes nothing more)")
-            return LeaveRoom()
-        case "rooms":
-            if rest:
-                return Mistake(f"Usage: {'/' if slash else ''}rooms (it takes nothing more)")
-            return ListRooms()
-        case "nick" | "nickname":
-            if not rest or " " in rest:
-                return Mistake(f"Usage: {'/' if slash else ''}{word} <new name>")
-            return Nick(rest)
-        case "dereg" | "reg":
-            if not rest or " " in rest:
-                return Mistake(f"Usage: {'/' if slash else ''}{word} <your name>")
-            return Dereg(rest) if word == "dereg" else Reg(rest)
-        case "quit" | "exit":
-            return Quit(rest)
-        case "help":
-            return Help(rest)
-        case "" if slash:
-            return Mistake("A lone / is no command. /help lists the commands.")
-        case _:
-            if slash:
-                return Mistake(f"Unknown command /{word[:40]}. /help lists the commands.")
-            return None
+    spell = _SPELLS.get(word)
+    if spell is not None:
+        return spell(word, said, said.strip(), "/" if slash else "")
+    if not slash:
+        return None
+    if not word:
+        return Mistake("A lone / is no command. /help lists the commands.")
+    return Mistake(f"Unknown command /{word[:40]}. /help lists the commands.")
+
+
+# Each command word's reading: from the word (lower case), what follows it as typed
+# (`said`) and stripped (`rest`), and the / it was typed with ("" when bare, for usages).
+
+
+def _send(word: str, said: str, rest: str, slash: str) -> Command:
+    to, _, body = _recipient(said)
+    if not to or not body.strip():
+        return Mistake(f"Usage: {slash}{word} <name> <text>")
+    return Send(to, body)
+
+
+def _send_all(word: str, said: str, rest: str, slash: str) -> Command:
+    if not rest:
+        return Mistake(f"Usage: {slash}{word} <text>")
+    return SendAll(said)
+
+
+def _message(word: str, said: str, rest: str, slash: str) -> Command:
+    to, _, body = _recipient(said)
+    return Send(to, body) if body.strip() else AskMessage(to)
+
+
+def _who(word: str, said: str, rest: str, slash: str) -> Command:
+    if rest not in ("", "-l"):
+        return Mistake(f"Usage: {slash}{word} [-l]")
+    return Who(long=rest == "-l")
+
+
+def _whois(word: str, said: str, rest: str, slash: str) -> Command:
+    if not rest or " " in rest:
+        return Mistake(f"Usage: {slash}whois <name>")
+    return Whois(rest)
+
+
+def _join(word: str, said: str, rest: str, slash: str) -> Command:
+    if not rest or " " in rest:
+        return Mistake(f"Usage: {slash}join <room>")
+    return JoinRoom(rest)
+
+
+def _leave(word: str, said: str, rest: str, slash: str) -> Command:
+    if rest:  # as with who: a word more is a slip, not to be guessed at
+        return Mistake(f"Usage: {slash}{word} (it takes nothing more)")
+    return LeaveRoom()
+
+
+def _rooms(word: str, said: str, rest: str, slash: str) -> Command:
+    if rest:
+        return Mistake(f"Usage: {slash}rooms (it takes nothing more)")
+    return ListRooms()
+
+
+def _nick(word: str, said: str, rest: str, slash: str) -> Command:
+    if not rest or " " in rest:
+        return Mistake(f"Usage: {slash}{word} <new name>")
+    return Nick(rest)
+
+
+def _reg(word: str, said: str, rest: str, slash: str) -> Command:
+    if not rest or " " in rest:
+        return Mistake(f"Usage: {slash}{word} <your name>")
+    return Dereg(rest) if word == "dereg" else Reg(rest)
+
+
+def _quit(word: str, said: str, rest: str, slash: str) -> Command:
+    return Quit(rest)
+
+
+def _help(word: str, said: str, rest: str, slash: str) -> Command:
+    return Help(rest)
+
+
+_SPELLS: dict[str, Callable[[str, str, str, str], Command]] = {
+    "send": _send,
+    "dm": _send,
+    "send_all": _send_all,
+    "bm": _send_all,
+    "message": _message,
+    "who": _who,
+    "users": _who,
+    "whois": _whois,
+    "join": _join,
+    "leave": _leave,
+    "out": _leave,
+    "rooms": _rooms,
+    "nick": _nick,
+    "nickname": _nick,
+    "dereg": _reg,
+    "reg": _reg,
+    "quit": _quit,
+    "exit": _quit,
+    "help": _help,
+}
 
 
 def _clip(text: str, limit: int = 40) -> str:

@@ -5,7 +5,7 @@ and channel posts accepted whose outcome is still to come, and the requests give
 whose late answers are still taken (DESIGN.md section 4; docs/PROTOCOL.md, "A long message
 is not overtaken"). Sans-IO: `send` appends the Send action, and the caller asks `due`,
 `streams_over` and `outcomes_over` at `next_wake`. What an answer or a failure means to the
-user is the core's (peer.core).
+user is peer.answers' and peer.give_ups'; what is sent in which order, peer.registry_link's.
 """
 
 from __future__ import annotations
@@ -128,44 +128,53 @@ class Requests:
         not on its way (`next_kept`), when the caller wants `message` to go after the
         outbox: such a message, not kept itself and not a dereg, is held, and `kept` sent
         in its place."""
-        if isinstance(message, _IN_ORDER):
-            # what the user typed reaches the registry in the order typed (see
-            # `PeerCore._send_in_order`): behind a long one on its way, or a kept one (the
-            # outbox goes one message at a time: see `PeerCore._flush_outbox`), it waits; so
-            # does a leave, join, rename or dereg, which would take effect before the line
-            # waited for arrived
-            if self._waited_for is not None and message.id != self._waited_for:
-                self._held.setdefault(message.id, (message, quiet))
-                return
-            line = self._room_line_on_its_way() if isinstance(message, Leave | Join) else None
-            if line is not None:
-                # a room line typed before it, not yet taken (lost once, and sent again):
-                # the leave or join overtaking it would take us out of its room first,
-                # and the line would be refused ("You are not in r")
-                self._waited_for = line
-                self._held.setdefault(message.id, (message, quiet))
-                return
-            if kept is not None and message not in self._outbox and type(message) is not Deregister:
-                # the outbox was given up on (the registry away, or back unnoticed): this
-                # one would overtake it. The first kept one goes now, as a probe; this one
-                # goes after the outbox, or fails with the probe (`PeerCore._request_over`).
-                # A dereg does not wait: leaving keeps the outbox for the next start.
-                self._held.setdefault(message.id, (message, quiet))
-                self.send(kept, now, emit, quiet=True)
-                return
-            long = isinstance(message, SaveMessage | ChannelPost | RoomPost) and travels_by_stream(
-                message
-            )
-            if long or message in self._outbox:
-                self._waited_for = message.id
-            if self._paced or not self._pace.take(now):
-                # beyond the pace: it waits, behind what waits already (`release`)
-                if message.id not in self._paced:
-                    self._paced[message.id] = Request(message, quiet)
-                    self._paced_kinds[type(message)] += 1
-                return
+        if isinstance(message, _IN_ORDER) and self._waits(message, now, emit, quiet, kept):
+            return
         self._start(Request(message, quiet), now)
         emit(Send(self._server, message))
+
+    def _waits(
+        self, message: Message, now: float, emit: Emit, quiet: bool, kept: Message | None
+    ) -> bool:
+        """Whether `message`, of what the user typed, waits (held behind the request waited
+        for, or a room line on its way, or the outbox; or for the pace) rather than going
+        now: see `send`."""
+        # what the user typed reaches the registry in the order typed (see
+        # `DirectChats._send_in_order`): behind a long one on its way, or a kept one (the
+        # outbox goes one message at a time: see `RegistryLink.flush_outbox`), it waits; so
+        # does a leave, join, rename or dereg, which would take effect before the line
+        # waited for arrived
+        if self._waited_for is not None and message.id != self._waited_for:
+            self._held.setdefault(message.id, (message, quiet))
+            return True
+        line = self._room_line_on_its_way() if isinstance(message, Leave | Join) else None
+        if line is not None:
+            # a room line typed before it, not yet taken (lost once, and sent again):
+            # the leave or join overtaking it would take us out of its room first,
+            # and the line would be refused ("You are not in r")
+            self._waited_for = line
+            self._held.setdefault(message.id, (message, quiet))
+            return True
+        if kept is not None and message not in self._outbox and type(message) is not Deregister:
+            # the outbox was given up on (the registry away, or back unnoticed): this
+            # one would overtake it. The first kept one goes now, as a probe; this one
+            # goes after the outbox, or fails with the probe (`RegistryLink.over`).
+            # A dereg does not wait: leaving keeps the outbox for the next start.
+            self._held.setdefault(message.id, (message, quiet))
+            self.send(kept, now, emit, quiet=True)
+            return True
+        long = isinstance(message, SaveMessage | ChannelPost | RoomPost) and travels_by_stream(
+            message
+        )
+        if long or message in self._outbox:
+            self._waited_for = message.id
+        if self._paced or not self._pace.take(now):
+            # beyond the pace: it waits, behind what waits already (`release`)
+            if message.id not in self._paced:
+                self._paced[message.id] = Request(message, quiet)
+                self._paced_kinds[type(message)] += 1
+            return True
+        return False
 
     def _start(self, request: Request, now: float) -> None:
         """`request` was sent at `now`: a round of tries begins."""

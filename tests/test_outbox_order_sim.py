@@ -1,5 +1,5 @@
 """Kept lines reach the registry in the order typed, on a network that loses, duplicates and
-reorders datagrams: the outbox goes one message at a time (PeerCore._flush_outbox)."""
+reorders datagrams: the outbox goes one message at a time (RegistryLink.flush_outbox)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,83 @@
+"""The `message` command's questions: it asks for what is missing, the recipient and then
+the text, and sends once both are answered (an empty answer, or Ctrl-C, cancels). Sans-IO:
+Print actions; the message goes through peer.direct.
+"""
+
+from __future__ import annotations
+
+from peer.actions import Emit, Print
+from peer.direct import DirectChats
+from peer.shared import Shared
+from wire.names import name_key
+
+
+class Asking:
+    """Which question is asked (none, the recipient, the text), and the recipient."""
+
+    def __init__(self, shared: Shared, direct: DirectChats) -> None:
+        self._shared = shared
+        self._direct = direct
+        #: The recipient answered, awaiting the text; None otherwise.
+        self.asking: str | None = None
+        self._step = 0
+
+    @property
+    def asked(self) -> bool:
+        """Whether the next line answers a question (rather than being a command)."""
+        return self._step != 0
+
+    def start(self, to: str, now: float, emit: Emit) -> None:
+        """`message` (or `message <name>`) was typed: ask for what is missing."""
+        self._step = 1
+        if to:
+            self.answer(to, now, emit)
+        else:
+            emit(Print("[To whom?]", "system"))
+
+    def answer(self, text: str, now: float, emit: Emit) -> None:
+        """The line typed answers the question asked."""
+        if self._step == 1:
+            self._recipient(text.strip(), emit)
+            return
+        to, self.asking, self._step = self.asking or "", None, 0
+        text = text.rstrip()  # leading spaces are the user's, as in `send` (commands.parse)
+        if not text:
+            emit(Print("[Cancelled.]", "system"))
+            return
+        self._direct.send(to, text, now, emit)
+
+    def _recipient(self, name: str, emit: Emit) -> None:
+        if not name:
+            self._step = 0
+            emit(Print("[Cancelled.]", "system"))
+            return
+        entry = self._shared.table.entry(name)
+        if entry is None:  # said now, not after the text is typed
+            self._step = 0
+            who = self._shared.typed("who")
+            emit(Print(f"[No user named {name}. Type {who} to see the names.]", "error"))
+            return
+        if name_key(entry.name) == name_key(name):  # the name as the table spells it
+            name = entry.name
+        self.asking = name
+        self._step = 2
+        emit(Print(f"[Message to {name}?]", "system"))
+
+    def cancel(self) -> bool:
+        """Ctrl-C: True when it cancelled a question (then no longer asked)."""
+        if not self._step:
+            return False
+        self.asking, self._step = None, 0
+        return True
+
+    def prompt(self) -> str | None:
+        """The prompt of the question asked; None when none is."""
+        if self._step == 1:
+            return "message to: "
+        if self._step == 2:
+            return f"message to {self.asking}: "
+        return None
+
+    def question(self) -> str:
+        """ "recipient", "text", or "" when no question is asked."""
+        return {1: "recipient", 2: "text"}.get(self._step, "")

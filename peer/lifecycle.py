@@ -1,0 +1,209 @@
+"""The peer's lifecycle as an explicit state machine: from its first registration to its
+exit. Each state is one `Phase`; each thing that moves it on is one `Event`; what an event
+does in a phase is one entry of TRANSITIONS, and an event the table does not define for
+the phase raises LifecycleError: a misuse by the caller (the core fires only what its
+checks allow), never something the network can cause.
+
+The flags the core asks (`registered`, `started`, `quitting`, ...) are read from the phase,
+kept as plain attributes set at each transition: they are asked for every message.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Phase(Enum):
+    """Where the peer is in its life."""
+
+    #: the first registration is on its way; typed lines wait for its answer
+    STARTING = "starting"
+    #: the same, the first registration sent again: its answer is late (said at the end
+    #: of input)
+    STARTING_LATE = "starting, late"
+    #: the first registration was refused or went unanswered: the peer exits (1)
+    START_FAILED = "start failed"
+    #: registered: online, keepalives going
+    REGISTERED = "registered"
+    #: started, not registered: deregistered, released by the registry's console, or a
+    #: quiet re-registration refused
+    OFFLINE = "offline"
+    #: a /quit (or the end of input) waits for what the user sent to be delivered
+    QUITTING = "quitting"
+    #: the same, the registration lost meanwhile: the peer exits once that is delivered
+    QUITTING_OFFLINE = "quitting, offline"
+    #: the quit's Deregister is on its way
+    LEAVING = "leaving"
+    #: gone offline for good: the peer exits (0)
+    GONE = "gone"
+    #: another start of this peer took its name over: this one sends nothing more and
+    #: exits (1)
+    REPLACED = "replaced"
+    #: left at once (a second Ctrl-C, the terminal closed): nothing more is done
+    LEFT = "left"
+
+
+class Event(Enum):
+    """What moves the lifecycle on."""
+
+    #: a Welcome was taken (the first registration, a typed `reg`, a quiet re-registration)
+    WELCOME = "welcome"
+    #: the first registration was sent again: its answer is late
+    REGISTER_RESENT = "register resent"
+    #: the first registration was refused, or went unanswered
+    START_FAILED = "start failed"
+    #: a Deregister was answered (a typed `dereg`, or the quit's)
+    DEREGISTERED = "deregistered"
+    #: a quiet re-registration was refused
+    REFUSED = "refused"
+    #: the registry's console released our name
+    RELEASED = "released"
+    #: /quit or the end of input, registered: wait for what is on its way
+    QUIT = "quit"
+    #: nothing the user sent is on its way any more: the quit's Deregister goes (or, no
+    #: longer registered, the peer exits)
+    DELIVERED = "delivered"
+    #: another start holds our name now
+    REPLACED = "replaced"
+    #: leave at once
+    LEAVE_NOW = "leave now"
+
+
+S, E = Phase, Event
+
+#: What each event does in each phase; a pair not listed is a misuse (LifecycleError).
+TRANSITIONS: dict[Phase, dict[Event, Phase]] = {
+    S.STARTING: {
+        E.WELCOME: S.REGISTERED,
+        E.REGISTER_RESENT: S.STARTING_LATE,
+        E.START_FAILED: S.START_FAILED,
+        E.REPLACED: S.REPLACED,
+        E.LEAVE_NOW: S.LEFT,
+    },
+    S.STARTING_LATE: {
+        E.WELCOME: S.REGISTERED,
+        E.REGISTER_RESENT: S.STARTING_LATE,
+        E.START_FAILED: S.START_FAILED,
+        E.REPLACED: S.REPLACED,
+        E.LEAVE_NOW: S.LEFT,
+    },
+    S.START_FAILED: {
+        E.LEAVE_NOW: S.LEFT,
+    },
+    S.REGISTERED: {
+        E.WELCOME: S.REGISTERED,  # a quiet re-registration, after the registry gave up on us
+        E.DEREGISTERED: S.OFFLINE,
+        E.REFUSED: S.OFFLINE,
+        E.RELEASED: S.OFFLINE,
+        E.QUIT: S.QUITTING,
+        E.REPLACED: S.REPLACED,
+        E.LEAVE_NOW: S.LEFT,
+    },
+    S.OFFLINE: {
+        E.WELCOME: S.REGISTERED,
+        # a typed `dereg` answered after the name was released meanwhile
+        E.DEREGISTERED: S.OFFLINE,
+        E.REPLACED: S.REPLACED,
+        E.LEAVE_NOW: S.LEFT,
+    },
+    S.QUITTING: {
+        E.WELCOME: S.QUITTING,
+        E.DEREGISTERED: S.QUITTING_OFFLINE,
+        E.REFUSED: S.QUITTING_OFFLINE,
+        E.RELEASED: S.QUITTING_OFFLINE,
+        E.QUIT: S.QUITTING,  # a second quit: its farewell, if it has one, replaces the first
+        E.DELIVERED: S.LEAVING,
+        E.REPLACED: S.REPLACED,
+        E.LEAVE_NOW: S.LEFT,
+    },
+    S.QUITTING_OFFLINE: {
+        E.WELCOME: S.QUITTING,
+        E.DEREGISTERED: S.QUITTING_OFFLINE,
+        E.DELIVERED: S.GONE,
+        E.REPLACED: S.REPLACED,
+        E.LEAVE_NOW: S.LEFT,
+    },
+    S.LEAVING: {
+        # a registration sent before the quit, answered after its Deregister went
+        E.WELCOME: S.LEAVING,
+        # the quit's Deregister went unanswered (the peer said it exits), and the end of
+        # input waited for it: quit again, as typed
+        E.QUIT: S.LEAVING,
+        E.DELIVERED: S.LEAVING,
+        E.DEREGISTERED: S.GONE,
+        E.REFUSED: S.GONE,
+        E.RELEASED: S.GONE,
+        E.REPLACED: S.REPLACED,
+        E.LEAVE_NOW: S.LEFT,
+    },
+    S.GONE: {
+        # answers still coming in the datagram that said Bye: the exit is on its way
+        E.WELCOME: S.LEAVING,
+        E.DEREGISTERED: S.GONE,
+        E.DELIVERED: S.GONE,  # a quit again (see LEAVING) that lost its registration
+        E.REPLACED: S.REPLACED,
+        E.LEAVE_NOW: S.LEFT,
+    },
+    S.REPLACED: {
+        # answers still coming in the datagram that was refused: this start sends nothing
+        # more, whatever they say
+        E.WELCOME: S.REPLACED,
+        E.DEREGISTERED: S.REPLACED,
+        E.LEAVE_NOW: S.LEFT,
+    },
+    S.LEFT: {
+        E.LEAVE_NOW: S.LEFT,
+    },
+}
+
+_NOT_STARTED = frozenset({S.STARTING, S.STARTING_LATE, S.START_FAILED})
+_REGISTERED = frozenset({S.REGISTERED, S.QUITTING, S.LEAVING})
+#: a quit or a replacement is under way: typed lines are no longer carried out
+_GOING = frozenset({S.QUITTING, S.QUITTING_OFFLINE, S.LEAVING, S.GONE, S.REPLACED, S.LEFT})
+#: leaving for good: the room left on the way out stays kept for the next start
+_FOR_GOOD = frozenset({S.LEAVING, S.GONE, S.REPLACED, S.LEFT})
+
+
+class LifecycleError(Exception):
+    """An event fired in a phase where TRANSITIONS does not define it."""
+
+
+class Lifecycle:
+    """The peer's phase, and the farewell of the quit that waits for what is on its way."""
+
+    def __init__(self) -> None:
+        #: The farewell a waiting quit will send (QUIT sets it, DELIVERED and REPLACED
+        #: take it); None when no quit waits.
+        self.farewell: str | None = None
+        self._set(Phase.STARTING)
+
+    def fire(self, event: Event, farewell: str = "") -> Phase:
+        """Move on by `event`, and return the new phase. QUIT takes `farewell`, replacing
+        the one waiting only when it is not empty; DELIVERED and REPLACED drop it.
+        LifecycleError when the table does not define `event` for the phase (nothing
+        changes then)."""
+        phase = TRANSITIONS[self.phase].get(event)
+        if phase is None:
+            raise LifecycleError(f"{event.value!r} in phase {self.phase.value!r}")
+        if event is Event.QUIT:
+            if self.farewell is None or farewell:
+                self.farewell = farewell
+        elif event is Event.DELIVERED or event is Event.REPLACED:
+            self.farewell = None
+        self._set(phase)
+        return phase
+
+    def can(self, event: Event) -> bool:
+        """Whether `event` is defined for the phase."""
+        return event in TRANSITIONS[self.phase]
+
+    def _set(self, phase: Phase) -> None:
+        self.phase = phase
+        #: Whether the first registration was answered with a Welcome.
+        self.started = phase not in _NOT_STARTED
+        #: Whether the registry counts us online (as far as we know).
+        self.registered = phase in _REGISTERED
+        #: Whether a quit (or a replacement) is under way: typed lines are refused.
+        self.going = phase in _GOING
+        #: Whether the peer leaves for good (see RoomReturn.keep).
+        self.for_good = phase in _FOR_GOOD

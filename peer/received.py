@@ -1,0 +1,217 @@
+"""What is received, dispatched: each message to the part it concerns, by its type (a
+direct message first: it is waited on), what only the registry sends dropped when it
+comes from anywhere else, and each answer matched to a direct message of ours or handed
+to peer.answers, whose matched answers come back to `take` to be taken by their part.
+Sans-IO: the parts append the actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from peer.actions import Action, Addr, Emit, Print, Send
+from peer.parts import Parts
+from wire.messages import (
+    Ack,
+    Acks,
+    Alive,
+    Busy,
+    ChannelMessage,
+    ChannelPost,
+    Chat,
+    Deregister,
+    Join,
+    Keepalive,
+    Leave,
+    MailTaken,
+    Message,
+    MoreMail,
+    Notice,
+    Refused,
+    Register,
+    Relayed,
+    Rename,
+    Restarted,
+    RoomList,
+    RoomMessage,
+    RoomNotice,
+    RoomPost,
+    RoomsRequest,
+    Saved,
+    SaveMessage,
+    TableSnapshot,
+    TableUpdate,
+    TooBig,
+    Welcome,
+)
+
+#: What any key may send a peer (peer.trust): all else that reaches the core from the
+#: registry's IP address came with the registry's key, over TCP too.
+_ANY_KEY = (Chat, Ack, Acks, TooBig)
+#: What only the registry sends: from anywhere else it is a forgery (it could point a name
+#: at another port, or speak for the registry), and nothing is done with it.
+_REGISTRY_ONLY = frozenset(
+    {TableUpdate, Saved, Relayed, Restarted, Notice, RoomMessage, RoomNotice}
+)
+
+#: A handler of a message received: the message, where it came from, `now`, the actions.
+_Handler = Callable[[Any, Addr, float, Emit], None]
+#: A taker of an answer: our request, the registry's answer to it, `now`, the actions.
+_Taker = Callable[[Any, Message, float, Emit], None]
+
+
+class Received:
+    """The dispatch of what is received (no state of its own but its tables)."""
+
+    def __init__(self, parts: Parts) -> None:
+        self._parts = parts
+        self._shared = parts.shared
+        self._direct = parts.direct
+        self._handlers = self._handler_table()
+        self._takers = self._taker_table()
+
+    def _handler_table(self) -> dict[type, _Handler]:
+        """Each message's handler, by the message's type (a Chat is `_handle`'s own)."""
+        parts, answer = self._parts, self.answer
+        return {
+            Ack: answer,
+            Refused: answer,
+            Welcome: answer,
+            Alive: answer,
+            TooBig: answer,
+            RoomList: answer,
+            MoreMail: answer,
+            Busy: self._busy,
+            Acks: self._acks,
+            TableSnapshot: self._snapshot,
+            ChannelMessage: self._channel_message,
+            TableUpdate: self._table_update,
+            Saved: self._saved,
+            Relayed: lambda m, addr, now, emit: parts.answers.relay_outcome(m.reply_to, now, emit),
+            Restarted: self._restarted,
+            Notice: self._notice,
+            RoomMessage: parts.membership.message,
+            RoomNotice: self._room_notice,
+        }
+
+    def _taker_table(self) -> dict[type, _Taker]:
+        """Who takes the registry's answer to each kind of request (a refusal of any is
+        Refusals')."""
+        parts = self._parts
+        answers, registration = parts.answers, parts.registration
+        return {
+            Register: registration.answered,
+            Deregister: parts.leaving.deregistered,
+            SaveMessage: answers.save_accepted,
+            ChannelPost: answers.post_accepted,
+            Join: answers.join_answered,
+            Leave: answers.leave_answered,
+            RoomPost: answers.room_post_accepted,
+            RoomsRequest: parts.membership.rooms_answered,
+            Rename: parts.renames.answered,
+            MailTaken: registration.more_mail,
+            Keepalive: parts.table_news.alive,
+        }
+
+    def receive(self, message: Message, addr: Addr, now: float, emit: Emit) -> None:
+        """`message` came from `addr`: the registry heard from (and back, if it was away),
+        then the message handled."""
+        shared = self._shared
+        server, watch = shared.server, shared.watch
+        if addr == server or (not isinstance(message, _ANY_KEY) and addr[0] == server[0]):
+            watch.heard(now)
+        back = addr == server and watch.down
+        if back:
+            self._parts.link.came_back(now, emit)
+        self._handle(message, addr, now, emit)
+        if back:
+            # What is still in flight went into the silence, and its tries may run out
+            # before the next copy: it would be said unanswered by a registry just back.
+            # (What this message answered is no longer in flight: it is not sent again.)
+            shared.requests.send_again(now, emit)
+
+    def _handle(self, message: Message, addr: Addr, now: float, emit: Emit) -> None:
+        kind = type(message)
+        if kind is Chat:  # first: a direct message is waited on
+            self._direct.incoming(message, addr, emit)  # type: ignore[arg-type]
+            return
+        if kind in _REGISTRY_ONLY and not self._parts.inbox.from_registry(addr):
+            return  # a forgery
+        handler = self._handlers.get(kind)
+        if handler is not None:
+            handler(message, addr, now, emit)
+
+    def answer(self, reply: Message, addr: Addr, now: float, emit: Emit) -> None:
+        """An answer to a request of ours: a direct message's, or the registry's."""
+        reply_to: str = getattr(reply, "reply_to", "")
+        self._shared.settling.maybe(reply_to)
+        if not self._direct.answered(reply, reply_to, now, emit):
+            self._parts.answers.answer(reply, reply_to, addr, now, emit)
+
+    def take(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
+        """Do what `reply`, the registry's answer to our request `message`, says."""
+        if isinstance(reply, Refused):
+            self._parts.refusals.refused(message, reply, now, emit)
+            return
+        taker = self._takers.get(type(message))
+        if taker is not None:
+            taker(message, reply, now, emit)
+
+    # -- the handlers -------------------------------------------------------------------
+
+    def _busy(self, busy: Busy, addr: Addr, now: float, emit: Emit) -> None:
+        if addr == self._shared.server:
+            self._parts.link.busy(busy, now, emit)
+
+    def _acks(self, acks: Acks, addr: Addr, now: float, emit: Emit) -> None:
+        for reply_to in acks.replies:
+            self.answer(Ack(acks.id, reply_to), addr, now, emit)
+
+    def _snapshot(self, snapshot: TableSnapshot, addr: Addr, now: float, emit: Emit) -> None:
+        self.answer(snapshot, addr, now, emit)
+        self._parts.table_news.snapshot(snapshot, now, emit)
+
+    def _channel_message(self, message: ChannelMessage, addr: Addr, now: float, emit: Emit) -> None:
+        inbox = self._parts.inbox
+        if inbox.from_registry(addr) and inbox.accept(message.sender, message.id, addr, emit):
+            line = f"[Channel_Message {message.sender}: {message.text}]"
+            emit(Print(line, "channel", message.sender))
+
+    def _table_update(self, update: TableUpdate, addr: Addr, now: float, emit: Emit) -> None:
+        shared = self._shared
+        emit(Send(addr, Ack(shared.new_id(), update.id)))
+        if shared.life.registered:
+            self._parts.table_news.update(update, now, emit)
+        else:
+            # Our Welcome is still on its way (over TCP when the table is big): keep the
+            # update for it rather than leave the registry resending it to us.
+            shared.table.keep_early(update)
+
+    def _saved(self, saved: Saved, addr: Addr, now: float, emit: Emit) -> None:
+        emit(Send(addr, Ack(self._shared.new_id(), saved.id)))
+        self._parts.answers.save_outcome(saved, now, emit)
+
+    def _restarted(self, restarted: Restarted, addr: Addr, now: float, emit: Emit) -> None:
+        # acked; a copy (the ack lost) sends nothing the registry lacks
+        emit(Send(addr, Ack(self._shared.new_id(), restarted.id)))
+        self._parts.link.registry_restarted(now, emit)
+
+    def _notice(self, notice: Notice, addr: Addr, now: float, emit: Emit) -> None:
+        shared = self._shared
+        if not shared.life.registered:
+            return
+        emit(Send(addr, Ack(shared.new_id(), notice.id)))
+        if self._parts.inbox.accept("", notice.id, addr, _unkept):
+            if notice.quitter:
+                shared.change_lines.someone_quit(notice, now, emit)
+            else:
+                emit(Print(f"[{notice.text}]", "system"))
+
+    def _room_notice(self, notice: RoomNotice, addr: Addr, now: float, emit: Emit) -> None:
+        if self._parts.membership.notice(notice, addr, emit):
+            self._parts.answers.joined_by_notice(notice.room, addr, now, emit)
+
+
+def _unkept(action: Action) -> None:
+    """An `emit` for what is decided and not to be carried out."""

@@ -1,0 +1,65 @@
+"""Renames of this peer (/nick): asked of the registry, done when it answers, or when the
+table shows the new name first (the answer lost, or given up on). Sans-IO: Print and
+Remember actions; the request goes through peer.registry_link.
+"""
+
+from __future__ import annotations
+
+from peer.actions import Emit, Print, Remember
+from peer.registry_link import RegistryLink
+from peer.shared import Shared
+from wire.messages import Message, Rename
+from wire.names import name_key, name_problem
+
+
+class Renames:
+    """Our own renames: the names we had before are the PeerState's (`former`)."""
+
+    def __init__(self, shared: Shared, link: RegistryLink) -> None:
+        self._shared = shared
+        self._link = link
+
+    def rename(self, new: str, now: float, emit: Emit) -> None:
+        """The user typed /nick `new`: asked of the registry, unless it cannot be."""
+        problem = name_problem(new)
+        if problem:
+            emit(Print(f"[Cannot rename to {new!r}: {problem}.]", "error"))
+            return
+        state = self._shared.state
+        if new == state.name:
+            emit(Print(f"[You are already called {new}.]", "error"))
+            return
+        if self._link.sent(Rename):
+            emit(Print("[A rename is already on its way; wait for its answer.]", "error"))
+            return
+        rename = Rename(self._shared.new_id(), state.name, state.token, new)
+        self._link.request(rename, now, emit)
+
+    def answered(self, rename: Rename, reply: Message, now: float, emit: Emit) -> None:
+        """The registry did `rename` (a refusal is Refusals')."""
+        self.renamed_to(rename, emit)
+
+    def renamed_to(self, rename: Rename, emit: Emit) -> None:
+        """The registry did `rename`: we are called by its new name from now on."""
+        state = self._shared.state
+        old = state.name
+        if rename.name != old:
+            return  # an answer to a copy of a rename already done
+        state.name = rename.new_name
+        self._shared.table.renamed(old, rename.new_name)
+        state.former.add(name_key(old))
+        state.former.discard(name_key(rename.new_name))
+        emit(Remember(rename.new_name, state.token))
+        emit(Print(f"[You are now known as {rename.new_name}.]", "system"))
+
+    def own_rename_seen(self, new_name: str, emit: Emit) -> None:
+        """The table says our name became `new_name`: a rename we asked for was done, though
+        its answer has not come (lost, or still on its way) or we gave up on it. Take it as
+        done, or this peer would go on under a name that is no longer its own."""
+        requests = self._shared.requests
+        for rename in self._link.renames_asked():
+            if name_key(rename.new_name) == name_key(new_name):
+                requests.answer_sent(rename.id)
+                requests.take_given_up(rename.id)
+                self.renamed_to(rename, emit)
+                return

@@ -1,0 +1,116 @@
+"""What the parts of the peer core share: who the peer is (PeerState), its phase
+(peer.lifecycle), and the bookkeeping every part reads or adds to (the table, the outbox,
+the requests to the registry, the ids shown), gathered in `Shared`. Each part owns its
+own state beside it; none of it does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from peer import commands as cmd
+from peer.actions import Addr, Emit, Print
+from peer.change_lines import ChangeLines
+from peer.lifecycle import Lifecycle
+from peer.outbox import Outbox
+from peer.registry_watch import RegistryWatch
+from peer.requests import Requests
+from peer.room_return import RoomReturn
+from peer.rooms import KnownRooms
+from peer.seen_ids import SeenIds
+from peer.settling import Settling
+from peer.table import Table
+from peer.typed_lines import TypedLines
+from wire.limits import MAX_TEXT
+from wire.messages import Chat, Join, Register, SaveMessage
+from wire.reliable import IdMaker
+from wire.version import WIRE_VERSION
+
+
+@dataclass(eq=False)
+class PeerState:
+    """Who the peer is: its name and token, the room it is in, and the names it had
+    before a rename; whether it is registered is its lifecycle's (`life`)."""
+
+    name: str
+    port: int
+    token: str = ""
+    password: str = ""
+    room: str = ""
+    life: Lifecycle = field(default_factory=Lifecycle, repr=False)
+    #: keys of the names this peer had before a rename (a chat to one is still ours)
+    former: set[str] = field(default_factory=set, repr=False)
+
+    @property
+    def registered(self) -> bool:
+        """Whether the registry counts us online, as far as we know."""
+        return self.life.registered
+
+
+@dataclass(eq=False)
+class Shared:
+    """The state the parts of one peer core share (each part keeps its own besides)."""
+
+    state: PeerState
+    server: Addr
+    new_id: IdMaker
+    table: Table
+    outbox: Outbox
+    requests: Requests
+    watch: RegistryWatch
+    seen: SeenIds
+    settling: Settling
+    room_return: RoomReturn
+    rooms: KnownRooms = field(default_factory=KnownRooms)
+    change_lines: ChangeLines = field(default_factory=ChangeLines)
+    lines: TypedLines = field(default_factory=TypedLines)
+    #: Seconds from `now` (monotonic) to the time of day, for the lines that say when
+    #: something was said: the adapter sets it with every event (PeerCore.wall_offset).
+    wall_offset: float = 0.0
+
+    def __post_init__(self) -> None:
+        #: The peer's lifecycle (the PeerState's), at hand: asked for every message.
+        self.life: Lifecycle = self.state.life
+
+    def typed(self, command: str) -> str:
+        """`command` as a hint shows it: with its / when in a room (cmd.typed)."""
+        return cmd.typed(command, in_room=bool(self.state.room))
+
+    def register_message(self) -> Register:
+        state = self.state
+        return Register(
+            self.new_id(), state.name, state.port, state.token, state.password, WIRE_VERSION
+        )
+
+    def join_message(self, room: str) -> Join:
+        return Join(self.new_id(), self.state.name, self.state.token, room)
+
+    def save_of(self, chat: Chat) -> SaveMessage:
+        """`chat` as the save it becomes at the registry (at once, to an offline
+        recipient; or once it goes unanswered): under the name it was sent as, though we
+        renamed since (the registry takes our former names from us), so that a recipient
+        that showed the chat itself knows the stored copy for the same message."""
+        return SaveMessage(chat.id, chat.sender, self.state.token, chat.to, chat.text)
+
+
+def text_ok(text: str, emit: Emit) -> bool:
+    """Whether `text` fits a message; if not, said."""
+    size = len(text.encode())
+    if size > MAX_TEXT:
+        emit(Print(f"[Message too long: {size} bytes, at most {MAX_TEXT}. Not sent.]", "error"))
+        return False
+    return True
+
+
+def quoted(text: str, limit: int = 40) -> str:
+    """A message's text in quotes, cut to `limit` characters, to say which one is meant
+    (made safe to show where every Print is: peer.terminal)."""
+    return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
+
+
+def not_saved(save: SaveMessage, reason: str, *, kept: bool) -> str:
+    """The line for `save`, refused by the registry (its recipient's mailbox is full, say):
+    to whom, why, and which message, quoted, as an answer that comes a while after the
+    send, with other lines typed since, must say (see `quoted`)."""
+    what = "Kept message" if kept else "Message"
+    return f"[{what} for {save.to} not saved ({reason.rstrip('.')}): {quoted(save.text)}]"

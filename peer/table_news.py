@@ -1,0 +1,151 @@
+"""What the registry tells of its table, as this peer takes it: updates in order (a gap
+fetches the whole table), whole tables, and the news they carry about ourselves (a rename
+we asked for, done; our name released by the registry's console). Sans-IO: Print actions;
+the table itself is peer.table's.
+"""
+
+from __future__ import annotations
+
+from peer.actions import Emit, Print
+from peer.lifecycle import Event
+from peer.registry_link import RegistryLink
+from peer.renames import Renames
+from peer.shared import Shared
+from wire.keys import fingerprint, key_from_text
+from wire.messages import (
+    Alias,
+    Alive,
+    Entry,
+    Keepalive,
+    Message,
+    TableRequest,
+    TableSnapshot,
+    TableUpdate,
+)
+from wire.names import name_key
+
+
+class TableNews:
+    """The table's changes as the registry sends them, and what they mean for us."""
+
+    def __init__(self, shared: Shared, link: RegistryLink, renames: Renames) -> None:
+        self._shared = shared
+        self._link = link
+        self._renames = renames
+        #: Our key's fingerprint, for /whois (the adapter knows the key).
+        self.fingerprint = ""
+
+    def update(self, update: TableUpdate, now: float, emit: Emit) -> None:
+        """A change of the table: applied when it is the next version; after a gap, the
+        whole table is asked for (over TCP if it does not fit)."""
+        shared = self._shared
+        table = shared.table
+        if update.version <= table.version:
+            return
+        if update.version > table.version + 1:
+            # we missed a change: fetch the whole table (over TCP if it does not fit)
+            if not self._link.sent(TableRequest):
+                self._link.request(TableRequest(shared.new_id()), now, emit, quiet=True)
+            return
+        state = shared.state
+        renamed_to = table.apply(update, state.name)
+        shared.change_lines.table_changed(now, emit)
+        if renamed_to:
+            self._renames.own_rename_seen(renamed_to, emit)
+        elif (
+            state.life.registered
+            and not self._link.renames_asked()  # a rename's two rows may come in two updates
+            and name_key(state.name) in {name_key(e.name) for e in update.entries if not e.port}
+        ):
+            self.released(emit)
+
+    def snapshot(self, snapshot: TableSnapshot, now: float, emit: Emit) -> None:
+        """A whole table (asked for when updates were missed). Our name missing from it is
+        the news the missed updates carried: a rename we asked for, when the new name is
+        in it, or else a release by the registry's console; unless it still has our row
+        under a name we gave up by a rename: it was taken before that rename."""
+        shared = self._shared
+        if snapshot.version < shared.table.version:
+            return
+        self.replace(snapshot.version, snapshot.entries, snapshot.aliases, now, emit)
+        state = shared.state
+        if not state.life.registered or state.name in shared.table:
+            return
+        before = next(
+            (
+                e.name
+                for e in snapshot.entries
+                if e.port == state.port and name_key(e.name) in state.former
+            ),
+            "",
+        )
+        if before:
+            # taken before our own rename, whose answer came first (the registry restarted
+            # meanwhile, say): its update is still to come, and our row is ours as renamed
+            shared.table.renamed(before, state.name)
+            return
+        asked = self._link.renames_asked()
+        new = next((r.new_name for r in asked if r.new_name in shared.table), "")
+        if new:
+            self._renames.own_rename_seen(new, emit)
+        elif not asked:
+            self.released(emit)
+
+    def replace(
+        self,
+        version: int,
+        entries: tuple[Entry, ...],
+        aliases: tuple[Alias, ...],
+        now: float,
+        emit: Emit,
+    ) -> None:
+        """The whole table, at `version`: said as a change (folded in a burst)."""
+        self._shared.table.replace(version, entries, aliases)
+        self._shared.change_lines.table_changed(now, emit)
+
+    def welcome_table(
+        self,
+        version: int,
+        entries: tuple[Entry, ...],
+        aliases: tuple[Alias, ...],
+        emit: Emit,
+    ) -> None:
+        """The whole table of a Welcome: said at once, whatever came just before (the line
+        between the Welcome and the mail is part of what registering looks like)."""
+        self._shared.table.replace(version, entries, aliases)
+        self._shared.change_lines.table_replaced(emit)
+
+    def alive(self, keepalive: Keepalive, reply: Message, now: float, emit: Emit) -> None:
+        """The answer to a keepalive: a table newer than ours is fetched."""
+        shared = self._shared
+        if isinstance(reply, Alive) and reply.version > shared.table.version:
+            self._link.request(TableRequest(shared.new_id()), now, emit, quiet=True)
+
+    def released(self, emit: Emit) -> None:
+        """The registry's console released our name (gone from the table, not renamed):
+        say so and go offline, rather than take the name back unseen with the next
+        keepalive, which would undo what the registry's administrator did."""
+        shared = self._shared
+        state = shared.state
+        state.life.fire(Event.RELEASED)
+        shared.watch.offline()
+        name = state.name
+        line = (
+            f"[The registry released the name {name}: you are offline. "
+            f"Type reg {name} to register it again.]"
+        )
+        emit(Print(line, "error"))  # first (README): the cause, then what follows
+        if state.room:
+            emit(Print(f"[You are no longer in {state.room}.]", "system"))
+            state.room = ""
+
+    def whois(self, name: str) -> str:
+        """The /whois line: `name`'s key fingerprint from the table, and ours."""
+        entry = self._shared.table.entry(name)
+        key = key_from_text(entry.key) if entry is not None else None
+        yours = f"yours: {self.fingerprint}" if self.fingerprint else ""
+        if entry is None:
+            return f"[No user named {name}.]"
+        if key is None:
+            return f"[{entry.name} has no key yet (not started since the registry took keys).]"
+        return f"[{entry.name}'s key: {fingerprint(key)}; {yours}. Read them aloud to compare.]"

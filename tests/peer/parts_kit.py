@@ -1,0 +1,84 @@
+"""Builds the parts of a peer core one at a time, for their unit tests: the shared state
+of alice (port 6001, token "tok"), with bob online and carol offline in the table once
+`registered`, and recorders for the calls a part makes back to the core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from peer import actions as pa
+from peer.inbox import Inbox
+from peer.lifecycle import Event
+from peer.outbox import Outbox
+from peer.registry_link import RegistryLink
+from peer.registry_watch import RegistryWatch
+from peer.requests import Request, Requests
+from peer.room_return import RoomReturn
+from peer.seen_ids import SeenIds
+from peer.settling import Settling
+from peer.shared import PeerState, Shared
+from peer.table import Table
+from wire.messages import Entry, Message
+from wire.reliable import IdMaker
+
+SERVER = ("127.0.0.1", 5000)
+ME = ("127.0.0.1", 6001)
+BOB = ("127.0.0.1", 6002)
+T0 = 1_700_000_000.0
+
+
+def shared(*, registered: bool = True, outbox: tuple[Message, ...] = (), room: str = "") -> Shared:
+    """Alice's shared state; `registered`: welcomed, with bob online and carol offline."""
+    kept = Outbox(outbox)
+    made = Shared(
+        state=PeerState("alice", ME[1], "tok"),
+        server=SERVER,
+        new_id=IdMaker("a"),
+        table=Table(),
+        outbox=kept,
+        requests=Requests(SERVER, kept),
+        watch=RegistryWatch(),
+        seen=SeenIds(),
+        settling=Settling(kept),
+        room_return=RoomReturn(kept, room),
+    )
+    if registered:
+        made.life.fire(Event.WELCOME)
+        entries = (
+            Entry("alice", *ME, True),
+            Entry("bob", *BOB, True),
+            Entry("carol", "127.0.0.1", 6003, False),
+        )
+        made.table.replace(3, entries, ())
+    return made
+
+
+@dataclass
+class Calls:
+    """What a part called back: the requests given up, the late registrations."""
+
+    failed: list[tuple[Message, bool]] = field(default_factory=list)
+    registered_again: int = 0
+
+    def on_failed(self, request: Request, now: float, emit: pa.Emit, busy: bool) -> None:
+        self.failed.append((request.message, busy))
+
+    def on_register_again(self, emit: pa.Emit) -> None:
+        self.registered_again += 1
+
+
+def link(made: Shared, calls: Calls | None = None) -> RegistryLink:
+    calls = calls or Calls()
+    return RegistryLink(made, calls.on_failed, calls.on_register_again)
+
+
+def inbox(made: Shared) -> Inbox:
+    return Inbox(made)
+
+
+def prints(actions: list[pa.Action]) -> list[str]:
+    return [a.text for a in actions if isinstance(a, pa.Print)]
+
+
+def sent(actions: list[pa.Action]) -> list[Message]:
+    return [a.message for a in actions if isinstance(a, pa.Send)]

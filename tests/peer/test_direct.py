@@ -1,0 +1,96 @@
+"""DirectChats: direct messages sent, acked, retried, kept in order, and handed to the
+registry when their recipient does not answer; direct messages received."""
+
+from __future__ import annotations
+
+from peer import actions as pa
+from peer.direct import DirectChats
+from tests.peer.parts_kit import BOB, SERVER, T0, inbox, link, prints, sent, shared
+from wire.limits import MAX_TEXT
+from wire.messages import Ack, Chat, Refused, SaveMessage, version_refusal
+from wire.reliable import ATTEMPTS, TIMEOUT
+
+
+def chats() -> tuple[DirectChats, list[pa.Action]]:
+    made = shared()
+    return DirectChats(made, inbox(made), link(made), TIMEOUT, ATTEMPTS), []
+
+
+def test_a_message_to_someone_online_goes_to_them_then_is_kept_until_settled() -> None:
+    direct, out = chats()
+    direct.send("bob", "hi", T0, out.append)
+    chat = Chat("a-1", "alice", "bob", "hi")
+    assert out == [pa.Send(BOB, chat), pa.Sending(chat)]  # the datagram first
+    assert direct.awaiting_ack("a-1") and direct.waiting()
+
+
+def test_an_ack_says_received_and_ends_the_wait() -> None:
+    direct, out = chats()
+    direct.send("bob", "hi", T0, out.append)
+    assert direct.answered(Ack("b-1", "a-1"), "a-1", T0, out.append)
+    assert prints(out) == ["[Message received by bob.]"]
+    assert not direct.awaiting_ack("a-1") and not direct.waiting()
+    assert not direct.answered(Ack("b-2", "a-1"), "a-1", T0, out.append)  # a copy: not ours now
+
+
+def test_a_message_to_someone_offline_or_unknown_goes_to_the_registry_or_nowhere() -> None:
+    direct, out = chats()
+    direct.send("carol", "later", T0, out.append)
+    assert sent(out) == [SaveMessage("a-1", "alice", "tok", "carol", "later")]
+    out.clear()
+    direct.send("dave", "hi", T0, out.append)
+    assert prints(out) == ["[No user named dave. Type who to see the names.]"]
+    direct.send("bob", "x" * (MAX_TEXT + 1), T0, out.append)
+    assert prints(out)[-1].startswith("[Message too long:")
+
+
+def test_no_ack_after_every_try_sends_it_to_the_registry() -> None:
+    direct, out = chats()
+    direct.send("bob", "hi", T0, out.append)
+    out.clear()
+    for n in range(1, ATTEMPTS + 1):
+        direct.tick(T0 + n * TIMEOUT, out.append)
+    assert sent(out)[: ATTEMPTS - 1] == [Chat("a-1", "alice", "bob", "hi")] * (ATTEMPTS - 1)
+    assert "[No ACK from bob, message sent to server.]" in prints(out)
+    assert sent(out)[-1] == SaveMessage("a-1", "alice", "tok", "bob", "hi")
+    assert [m.id for m in direct.undelivered()] == []
+
+
+def test_a_peer_of_another_version_refusing_it_sends_it_to_the_registry() -> None:
+    direct, out = chats()
+    direct.send("bob", "hi", T0, out.append)
+    out.clear()
+    refusal = Refused("b-1", "a-1", version_refusal("2"))
+    assert direct.answered(refusal, "a-1", T0, out.append)
+    assert "another version of ChatApp" in prints(out)[0]
+    assert sent(out) == [SaveMessage("a-1", "alice", "tok", "bob", "hi")]
+
+
+def test_what_follows_a_long_message_waits_for_its_ack() -> None:
+    direct, out = chats()
+    direct.send("bob", "x" * (MAX_TEXT - 10), T0, out.append)  # over TCP: longer than a datagram
+    direct.send("bob", "short", T0, out.append)
+    assert [m.id for m in sent(out)] == ["a-1"]
+    assert direct.holds("a-2") and [s.id for s in direct.undelivered()] == ["a-1", "a-2"]
+    out.clear()
+    direct.answered(Ack("b-1", "a-1"), "a-1", T0, out.append)
+    assert sent(out) == [Chat("a-2", "alice", "bob", "short")]
+
+
+def test_a_message_received_is_shown_once_and_every_copy_acked() -> None:
+    direct, out = chats()
+    chat = Chat("b-7", "bob", "alice", "hello")
+    direct.incoming(chat, BOB, out.append)
+    direct.incoming(chat, BOB, out.append)
+    assert prints(out) == ["bob: hello"]
+    assert sent(out) == [Ack("a-1", "b-7"), Ack("a-2", "b-7")]
+
+
+def test_a_message_not_for_us_or_from_elsewhere_is_not_answered() -> None:
+    direct, out = chats()
+    direct.incoming(Chat("b-1", "bob", "carol", "hi"), BOB, out.append)  # for who had the address
+    direct.incoming(
+        Chat("b-2", "bob", "alice", "hi"), ("10.0.0.9", 6002), out.append
+    )  # not bob's IP
+    direct.incoming(Chat("b-3", "bob", "alice", "via registry"), SERVER, out.append)
+    assert prints(out) == ["bob: via registry"]

@@ -1,0 +1,112 @@
+"""Leaving: a quit that waits for what is on its way, leaving at once, a dereg or quit
+unheard, a start that failed, and a start replaced by another."""
+
+from __future__ import annotations
+
+from peer import actions as pa
+from peer.direct import DirectChats
+from peer.leaving import Leaving
+from peer.lifecycle import Phase
+from tests.peer.parts_kit import SERVER, T0, inbox, link, prints, sent, shared
+from wire.limits import MAX_FAREWELL
+from wire.messages import Ack, Deregister, Refused, SaveMessage, replaced_refusal
+from wire.reliable import ATTEMPTS, TIMEOUT
+
+
+def leaving(*, registered: bool = True) -> tuple[Leaving, DirectChats]:
+    made = shared(registered=registered)
+    registry = link(made)
+    direct = DirectChats(made, inbox(made), registry, TIMEOUT, ATTEMPTS)
+    return Leaving(made, registry, direct), direct
+
+
+def test_a_quit_waits_for_a_message_on_its_way_then_deregisters() -> None:
+    leave, direct = leaving()
+    out: list[pa.Action] = []
+    direct.send("bob", "hi", T0, out.append)
+    leave.quit("bye", T0, out.append)
+    assert leave._shared.life.phase is Phase.QUITTING
+    assert prints(out) == ["[Quitting once what you sent is delivered; Ctrl-C quits at once.]"]
+    leave.settle(T0, out.append)
+    assert not any(isinstance(m, Deregister) for m in sent(out))
+    direct.answered(Ack("b-1", "a-1"), "a-1", T0, out.append)
+    out.clear()
+    leave.settle(T0, out.append)
+    assert sent(out) == [Deregister("a-2", "alice", "tok", True, "bye")]
+    assert leave._shared.life.phase in {Phase.LEAVING}
+
+
+def test_a_quit_offline_exits_at_once_and_a_long_farewell_is_refused() -> None:
+    leave, _ = leaving(registered=False)
+    out: list[pa.Action] = []
+    leave.quit("", T0, out.append)
+    assert out == [pa.Exit(0)]
+    leave, _ = leaving()
+    leave.quit("x" * (MAX_FAREWELL + 1), T0, out.append)
+    assert "Not quitting." in prints(out)[-1]
+    assert leave._shared.life.phase is Phase.REGISTERED
+
+
+def test_the_quits_deregister_answered_says_bye_and_exits() -> None:
+    leave, _ = leaving()
+    leave._shared.state.room = "lobby"
+    out: list[pa.Action] = []
+    leave.quit("", T0, out.append)
+    leave.settle(T0, out.append)
+    dereg = sent(out)[-1]
+    assert isinstance(dereg, Deregister)
+    out.clear()
+    leave.deregistered(dereg, Ack("r-1", dereg.id), T0, out.append)
+    assert prints(out) == [
+        "[You left lobby; your next start goes back to it.]",
+        "[You are Offline. Bye.]",
+    ]
+    assert out[-1] == pa.Exit(0) and leave._shared.life.phase is Phase.GONE
+
+
+def test_leaving_at_once_keeps_what_is_on_its_way_and_tells_the_registry() -> None:
+    leave, direct = leaving()
+    out: list[pa.Action] = []
+    direct.send("bob", "hi", T0, out.append)
+    actions = leave.leave_now()
+    save = SaveMessage("a-1", "alice", "tok", "bob", "hi")
+    assert pa.KeepOutbox((save,)) in actions
+    assert "[1 message not yet delivered kept; sent at your next start.]" in prints(actions)
+    assert actions[-1] == pa.Send(SERVER, Deregister("a-2", "alice", "tok", True, ""))
+    assert leave._shared.life.phase is Phase.LEFT
+
+
+def test_a_dereg_unheard_keeps_the_outbox_and_leaves_the_room() -> None:
+    leave, direct = leaving()
+    leave._shared.state.room = "lobby"
+    out: list[pa.Action] = []
+    direct.send("bob", "hi", T0, out.append)
+    leave.unheard(Deregister("a-9", "alice", "tok", False, ""), out.append)
+    assert prints(out)[-2:] == [
+        "[You left lobby; your next start is in no room.]",
+        "[1 message kept in your outbox; sent at your next start.]",
+    ]
+    assert leave._shared.state.room == ""
+
+
+def test_a_failed_start_says_the_lines_not_carried_out_and_exits_1() -> None:
+    leave, _ = leaving(registered=False)
+    leave._shared.lines.hold_early("who")
+    out: list[pa.Action] = []
+    leave.never_started(out.append)
+    assert out[-1] == pa.Exit(1) and leave._shared.life.phase is Phase.START_FAILED
+
+
+def test_replaced_keeps_what_is_on_its_way_says_so_once_and_exits_1() -> None:
+    leave, direct = leaving()
+    out: list[pa.Action] = []
+    direct.send("bob", "hi", T0, out.append)
+    leave.quit("bye", T0, out.append)
+    out.clear()
+    code, reason = replaced_refusal("alice", "127.0.0.1:6009", online=True, deregistered=False)
+    refusal = Refused("r-1", "a-9", reason, code)
+    leave.replaced(refusal, out.append)
+    leave.replaced(refusal, out.append)
+    assert out.count(pa.Exit(1)) == 1
+    assert "This start stops: it no longer sends as alice." in prints(out)[0]
+    assert leave._shared.life.phase is Phase.REPLACED and leave._shared.life.farewell is None

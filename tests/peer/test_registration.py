@@ -1,0 +1,78 @@
+"""Registration: the Welcome taken, with the table, the mailbox and the lines typed
+before it; the next part of the mailbox."""
+
+from __future__ import annotations
+
+import msgspec
+
+from peer import actions as pa
+from peer.change_lines import TABLE_UPDATED
+from peer.lifecycle import Phase
+from peer.registration import Registration
+from peer.renames import Renames
+from peer.room_membership import Membership
+from peer.table_news import TableNews
+from tests.peer.parts_kit import ME, T0, inbox, link, prints, sent, shared
+from wire.messages import Entry, MailTaken, MoreMail, Register, StoredMessage, Welcome
+from wire.version import WIRE_VERSION
+
+
+def registration() -> tuple[Registration, list[list[str | None]]]:
+    made = shared(registered=False)
+    registry = link(made)
+    table_news = TableNews(made, registry, Renames(made, registry))
+    carried: list[list[str | None]] = []
+    membership = Membership(made, registry, inbox(made))
+    done = Registration(made, registry, table_news, membership, lambda t, n, o: carried.append(t))
+    return done, carried
+
+
+MAIL = (StoredMessage("b-1", "bob", "hi", "2023-11-14 22:13", "direct"),)
+
+
+def welcome(**changes: object) -> Welcome:
+    base = Welcome("r-1", "a-1", "alice", "tok", 3, (Entry("alice", *ME, True),), MAIL, ())
+    return msgspec.structs.replace(base, **changes)
+
+
+def test_a_welcome_registers_shows_the_table_and_the_mail_then_the_lines_typed() -> None:
+    done, carried = registration()
+    made = done._shared
+    made.lines.hold_early("who")
+    done.after_welcome.append(pa.Print("[key line]", "system"))
+    out: list[pa.Action] = []
+    done.answered(
+        Register("a-1", "alice", 6001, "", "", WIRE_VERSION), welcome(token="new"), T0, out.append
+    )
+    assert made.life.phase is Phase.REGISTERED and made.state.token == "new"
+    assert pa.Remember("alice", "new") in out
+    assert prints(out) == [
+        "[Welcome, You are registered.]",
+        "[key line]",
+        TABLE_UPDATED,
+        "[You have messages]",
+        "bob: 2023-11-14 22:13 hi",
+    ]
+    [then] = [a.then for a in out if isinstance(a, pa.OnceShown)]
+    assert [type(m) for m in sent(list(then))] == [MailTaken]  # once the mail is shown
+    assert carried == [["who"]] and done.after_welcome == []
+
+
+def test_a_welcome_under_a_new_name_says_the_rename_done_as_we_stopped() -> None:
+    done, _ = registration()
+    out: list[pa.Action] = []
+    done.welcome(welcome(name="alicia", mail=()), T0, out.append)
+    assert prints(out)[0] == "[alice was renamed alicia as ChatApp stopped; you are alicia.]"
+    assert done._shared.state.name == "alicia"
+
+
+def test_more_mail_is_shown_only_while_registered() -> None:
+    done, _ = registration()
+    out: list[pa.Action] = []
+    taken = MailTaken("a-5", "alice", "tok", ("b-0",))
+    done.more_mail(taken, MoreMail("r-2", "a-5", MAIL), T0, out.append)
+    assert out == []
+    done.welcome(welcome(mail=()), T0, out.append)
+    out.clear()
+    done.more_mail(taken, MoreMail("r-2", "a-5", MAIL), T0, out.append)
+    assert "bob: 2023-11-14 22:13 hi" in prints(out)

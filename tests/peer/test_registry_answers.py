@@ -1,0 +1,174 @@
+"""Answers, Refusals and GiveUps: the registry's answers matched to our requests and
+taken, its refusals said, and the requests it never answered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from peer import actions as pa
+from peer.answers import Answers
+from peer.direct import DirectChats
+from peer.give_ups import ROOMS_DOWN, GiveUps
+from peer.leaving import Leaving
+from peer.lifecycle import Phase
+from peer.refusals import Refusals
+from peer.renames import Renames
+from peer.requests import Request
+from peer.room_membership import Membership
+from peer.shared import Shared
+from peer.table_news import TableNews
+from tests.peer.parts_kit import BOB, SERVER, T0, Calls, inbox, link, prints, sent, shared
+from wire.messages import (
+    Ack,
+    ChannelPost,
+    Join,
+    Keepalive,
+    Message,
+    Refused,
+    Register,
+    RoomPost,
+    Saved,
+    SaveMessage,
+    TooBig,
+)
+from wire.refusals import RefusalCode
+from wire.reliable import ATTEMPTS, TIMEOUT
+from wire.version import WIRE_VERSION
+
+
+@dataclass
+class Registry:
+    """The three parts over alice's shared state; `taken` records what Answers hands on."""
+
+    made: Shared
+    answers: Answers
+    refusals: Refusals
+    give_ups: GiveUps
+    taken: list[tuple[Message, Message]]
+
+
+def registry(*, registered: bool = True) -> Registry:
+    made = shared(registered=registered)
+    calls = Calls()
+    link_ = link(made, calls)
+    membership = Membership(made, link_, inbox(made))
+    table_news = TableNews(made, link_, Renames(made, link_))
+    leaving = Leaving(made, link_, DirectChats(made, inbox(made), link_, TIMEOUT, ATTEMPTS))
+    refusals = Refusals(made, link_, membership, table_news, leaving)
+    taken: list[tuple[Message, Message]] = []
+    answers = Answers(made, link_, membership, lambda m, r, now, out: taken.append((m, r)))
+    return Registry(
+        made, answers, refusals, GiveUps(made, link_, answers, refusals, leaving), taken
+    )
+
+
+def test_an_answer_is_taken_once_and_only_from_the_registry() -> None:
+    r, out = registry(), list[pa.Action]()
+    post = ChannelPost("a-1", "alice", "tok", "hi")
+    r.made.requests.send(post, T0, out.append)
+    r.answers.answer(Ack("x-1", "a-1"), "a-1", BOB, T0, out.append)  # not the registry's
+    r.answers.answer(Ack("r-1", "a-1"), "a-1", SERVER, T0, out.append)
+    r.answers.answer(Ack("r-2", "a-1"), "a-1", SERVER, T0, out.append)  # a copy
+    assert r.taken == [(post, Ack("r-1", "a-1"))]
+
+
+def test_a_too_big_answer_sends_the_request_again_over_tcp() -> None:
+    r, out = registry(), list[pa.Action]()
+    post = ChannelPost("a-1", "alice", "tok", "hi")
+    r.made.requests.send(post, T0, out.append)
+    r.answers.answer(TooBig("r-1", "a-1"), "a-1", SERVER, T0, out.append)
+    assert out[-1] == pa.SendStream(SERVER, post) and r.taken == []
+
+
+def test_a_channel_post_accepted_is_said_once_and_its_outcome_awaited() -> None:
+    r, out = registry(), list[pa.Action]()
+    post = ChannelPost("a-1", "alice", "tok", "hi")
+    r.answers.post_accepted(post, Ack("r-1", "a-1"), T0, out.append)
+    r.answers.post_accepted(post, Ack("r-2", "a-1"), T0, out.append)  # asked again: not said again
+    assert prints(out) == ["[Message received by Server.]"]
+    assert r.made.requests.accepted("a-1")
+    r.answers.relay_outcome("a-1", T0, out.append)
+    assert not r.made.requests.accepted("a-1")
+
+
+def test_a_save_outcome_is_said_by_what_became_of_it() -> None:
+    r, out = registry(), list[pa.Action]()
+    save = SaveMessage("a-1", "alice", "tok", "carol", "later")
+    r.answers.save_accepted(save, Ack("r-1", "a-1"), T0, out.append)
+    r.answers.save_outcome(Saved("r-2", "a-1", "carol", False, ""), T0, out.append)
+    r.answers.save_outcome(Saved("r-3", "a-1", "carol", False, ""), T0, out.append)  # a copy
+    assert prints(out) == ["[Messages received by the server and saved]"]
+
+
+def test_a_join_shown_done_by_its_rooms_notice_is_taken_when_its_ack_is_lost() -> None:
+    r, out = registry(), list[pa.Action]()
+    join = Join("j-1", "alice", "tok", "lobby")
+    r.made.requests.send(join, T0, out.append)
+    r.answers.joined_by_notice("LOBBY", SERVER, T0, out.append)
+    assert r.answers.noticed("j-1")
+    r.give_ups.failed(Request(join), T0 + 3, out.append, False)
+    assert r.taken == [(join, Ack("a-1", "j-1"))] and prints(out) == []
+
+
+def test_a_refused_save_says_which_message() -> None:
+    r, out = registry(), list[pa.Action]()
+    save = SaveMessage("a-1", "alice", "tok", "carol", "later")
+    r.refusals.refused(save, Refused("r-1", "a-1", "Mailbox full."), T0, out.append)
+    assert prints(out) == ["[Message for carol not saved (Mailbox full): “later”]"]
+
+
+def test_a_refused_keepalive_registers_again_and_a_refused_reregistration_is_offline() -> None:
+    r, out = registry(), list[pa.Action]()
+    keepalive = Keepalive("a-1", "alice", "tok")
+    r.refusals.refused(
+        keepalive, Refused("r-1", "a-1", "Offline.", RefusalCode.OFFLINE), T0, out.append
+    )
+    [register] = sent(out)
+    assert isinstance(register, Register)
+    r.refusals.refused(register, Refused("r-2", register.id, "Wrong token."), T0, out.append)
+    assert prints(out) == ["[Wrong token.]", "[You are offline. Type reg alice to retry.]"]
+    assert r.made.life.phase is Phase.OFFLINE
+
+
+def test_the_name_unknown_is_said_as_released_first() -> None:
+    r, out = registry(), list[pa.Action]()
+    post = ChannelPost("a-1", "alice", "tok", "hi")
+    refusal = Refused("r-1", "a-1", "No user named alice.", RefusalCode.NAME_UNKNOWN)
+    r.refusals.refused(post, refusal, T0, out.append)
+    assert prints(out)[0].startswith("[The registry released the name alice")
+    assert prints(out)[-1] == "[the registry released the name alice.]"
+
+
+def test_a_first_registration_refused_ends_the_start() -> None:
+    r, out = registry(registered=False), list[pa.Action]()
+    register = Register("a-1", "alice", 6001, "", "", WIRE_VERSION)
+    r.refusals.refused(register, Refused("r-1", "a-1", "Name taken."), T0, out.append)
+    assert prints(out) == ["[Name taken.]"] and out[-1] == pa.Exit(1)
+
+
+def test_a_message_unanswered_is_kept_in_the_outbox_and_said_once() -> None:
+    r, out = registry(), list[pa.Action]()
+    post = ChannelPost("a-1", "alice", "tok", "hi")
+    r.give_ups.failed(Request(post), T0, out.append, False)
+    assert prints(out) == [
+        "[Server not responding.]",
+        "[Kept in your outbox; sent when the server answers.]",
+    ]
+    assert list(r.made.outbox) == [post] and r.made.watch.down
+
+
+def test_a_room_line_unanswered_says_rooms_are_down_once_an_outage() -> None:
+    r, out = registry(), list[pa.Action]()
+    for n in (1, 2):
+        post = RoomPost(f"a-{n}", "alice", "tok", "", "hi")
+        r.give_ups.failed(Request(post), T0, out.append, False)
+    assert prints(out).count(ROOMS_DOWN) == 1
+
+
+def test_the_first_registration_unanswered_exits_taking_the_name_offline() -> None:
+    r, out = registry(registered=False), list[pa.Action]()
+    register = Register("a-1", "alice", 6001, "", "", WIRE_VERSION)
+    r.give_ups.failed(Request(register), T0, out.append, False)
+    assert "[Could not register; is the registry running?]" in prints(out)
+    assert [type(m).__name__ for m in sent(out)] == ["Deregister"]
+    assert out[-1] == pa.Exit(1)

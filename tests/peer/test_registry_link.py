@@ -1,0 +1,109 @@
+"""RegistryLink: the order of what goes to the registry, what follows an answer or a
+give-up, keepalives, and the registry away and back."""
+
+from __future__ import annotations
+
+from peer import actions as pa
+from peer.registry_watch import KEEPALIVE
+from tests.peer.parts_kit import SERVER, T0, Calls, link, prints, sent, shared
+from wire.messages import (
+    Busy,
+    ChannelPost,
+    Deregister,
+    Join,
+    Keepalive,
+    Register,
+    RoomPost,
+    SaveMessage,
+)
+from wire.refusals import RefusalCode
+from wire.reliable import ATTEMPTS, TIMEOUT
+
+KEPT = SaveMessage("k-1", "alice", "tok", "bob", "kept")
+
+
+def test_what_is_typed_goes_after_the_kept_outbox_one_at_a_time() -> None:
+    made = shared(outbox=(KEPT,))
+    registry = link(made)
+    out: list[pa.Action] = []
+    post = ChannelPost("a-1", "alice", "tok", "hi")
+    registry.request(post, T0, out.append)
+    assert sent(out) == [KEPT]  # the first kept one goes as a probe
+    made.requests.answer(KEPT.id)
+    made.settling.drop_from_outbox(KEPT)
+    out.clear()
+    registry.over(KEPT, T0, out.append)
+    assert sent(out) == [post]  # then what was held behind it
+
+
+def test_a_request_given_up_is_told_and_the_registry_is_away() -> None:
+    made = shared()
+    calls = Calls()
+    registry = link(made, calls)
+    out: list[pa.Action] = []
+    registry.request(Join("a-1", "alice", "tok", "lobby"), T0, out.append)
+    assert registry.changing()
+    for n in range(1, ATTEMPTS + 1):
+        registry.tick(T0 + n * TIMEOUT, out.append)
+    assert calls.failed == [(Join("a-1", "alice", "tok", "lobby"), False)]
+    registry.went_away(T0 + 3)
+    assert made.watch.down
+    out.clear()
+    registry.came_back(T0 + 4, out.append)
+    assert prints(out) == ["[Server is back.]"] and not made.watch.down
+
+
+def test_the_first_registration_sent_again_is_told() -> None:
+    made = shared(registered=False)
+    calls = Calls()
+    registry = link(made, calls)
+    out: list[pa.Action] = []
+    registry.request(made.register_message(), T0, out.append)
+    registry.tick(T0 + TIMEOUT, out.append)
+    assert [type(m) for m in sent(out)] == [Register, Register]
+    assert calls.registered_again == 1
+
+
+def test_busy_is_said_once_and_the_request_sent_again_after_the_wait() -> None:
+    made = shared()
+    registry = link(made)
+    out: list[pa.Action] = []
+    join = Join("a-1", "alice", "tok", "lobby")
+    registry.request(join, T0, out.append)
+    registry.busy(Busy("r-1", "a-1", 2000), T0, out.append)
+    registry.busy(Busy("r-2", "a-1", 2000), T0 + 0.1, out.append)
+    assert prints(out) == ["[The registry is busy; trying again in 2.0 s.]"]
+    out.clear()
+    registry.tick(T0 + 2.2, out.append)
+    assert sent(out) == [join]
+
+
+def test_a_keepalive_goes_each_period_while_registered() -> None:
+    made = shared()
+    made.watch.registered(T0)
+    registry = link(made)
+    out: list[pa.Action] = []
+    registry.tick(T0 + KEEPALIVE, out.append)
+    assert sent(out) == [Keepalive("a-1", "alice", "tok")]
+    assert registry.sent(Keepalive) and not registry.sent(Deregister)
+
+
+def test_coming_back_registers_again_quietly_once() -> None:
+    made = shared()
+    registry = link(made)
+    out: list[pa.Action] = []
+    registry.come_back(T0, out.append)
+    registry.come_back(T0, out.append)
+    assert [type(m) for m in sent(out)] == [Register]
+    assert registry.counts_us_offline(RefusalCode.OFFLINE)
+    assert not registry.counts_us_offline(RefusalCode.OTHER)
+
+
+def test_outcomes_overdue_are_asked_for_again_quietly() -> None:
+    made = shared()
+    registry = link(made)
+    post = RoomPost("a-1", "alice", "tok", "lobby", "hi")
+    made.requests.await_outcome(post, T0)
+    out: list[pa.Action] = []
+    registry.registry_restarted(T0 + 1, out.append)
+    assert out == [pa.Send(SERVER, post)]

@@ -1,0 +1,96 @@
+"""Membership: joining and leaving as typed, room lines said and shown, the way back."""
+
+from __future__ import annotations
+
+from peer import actions as pa
+from peer.room_membership import Membership
+from tests.peer.parts_kit import SERVER, T0, inbox, link, prints, sent, shared
+from wire.messages import (
+    Join,
+    Leave,
+    Refused,
+    RoomList,
+    RoomMessage,
+    RoomNotice,
+    RoomPost,
+    RoomsRequest,
+)
+from wire.refusals import RefusalCode
+
+
+def membership(room: str = "") -> Membership:
+    made = shared()
+    made.state.room = room
+    return Membership(made, link(made), inbox(made))
+
+
+def test_a_join_is_asked_and_its_answer_takes_the_registrys_spelling() -> None:
+    rooms, out = membership(), list[pa.Action]()
+    rooms.join("lobby", T0, out.append)
+    join = Join("a-1", "alice", "tok", "lobby")
+    assert sent(out) == [join]
+    rooms.notice(RoomNotice("r-1", "Lobby", "bob is here"), SERVER, out.append)
+    rooms.joined(join, T0, out.append)
+    assert rooms._shared.state.room == "Lobby"
+    assert "[bob is here]" in prints(out)
+
+
+def test_a_join_of_the_room_we_are_in_or_of_no_name_is_refused_here() -> None:
+    rooms, out = membership("lobby"), list[pa.Action]()
+    rooms.join("LOBBY", T0, out.append)
+    rooms.join("a b", T0, out.append)
+    assert sent(out) == []
+    assert prints(out)[0] == "[You are already in lobby.]"
+    assert prints(out)[1].startswith("[Cannot join 'a b':")
+
+
+def test_leaving_is_at_once_here_and_told_to_the_registry() -> None:
+    rooms, out = membership("lobby"), list[pa.Action]()
+    rooms.leave(T0, out.append)
+    assert prints(out) == ["[You left lobby.]"] and rooms._shared.state.room == ""
+    assert sent(out) == [Leave("a-1", "alice", "tok")]
+    rooms.leave(T0, out.append)
+    assert prints(out)[-1] == "[You are not in a room. join <room> enters one.]"
+
+
+def test_a_line_said_is_kept_until_settled_and_a_command_word_is_pointed_out() -> None:
+    rooms, out = membership("lobby"), list[pa.Action]()
+    rooms.say("who", T0, out.append)
+    post = RoomPost("a-1", "alice", "tok", "lobby", "who")
+    assert out[:2] == [pa.Sending(post), pa.Send(SERVER, post)]
+    assert prints(out) == ["[Said in lobby as text; in a room, commands need their /: /who]"]
+
+
+def test_a_room_line_is_shown_once() -> None:
+    rooms, out = membership("lobby"), list[pa.Action]()
+    line = RoomMessage("r-5", "bob", "lobby", "hi all", "2023-11-14 22:13:20", False)
+    rooms.message(line, SERVER, T0, out.append)
+    rooms.message(line, SERVER, T0, out.append)
+    assert prints(out) == ["bob (in lobby): hi all"]
+
+
+def test_a_refused_room_line_is_said_in_full_and_takes_us_out_of_its_room() -> None:
+    rooms, out = membership("lobby"), list[pa.Action]()
+    post = RoomPost("a-1", "alice", "tok", "lobby", "hello")
+    rooms.post_refused(post, Refused("r-1", "a-1", "You are not in lobby."), T0, out.append)
+    assert prints(out) == [
+        "[Not sent to lobby: You are not in lobby.]",
+        "[Your line: hello]",
+        "[You are no longer in lobby; /join lobby to go back.]",
+    ]
+
+
+def test_a_room_line_refused_as_offline_is_kept_and_we_come_back() -> None:
+    rooms, out = membership("lobby"), list[pa.Action]()
+    post = RoomPost("a-1", "alice", "tok", "lobby", "hello")
+    refusal = Refused("r-1", "a-1", "You are offline.", RefusalCode.OFFLINE)
+    rooms.post_refused(post, refusal, T0, out.append)
+    assert list(rooms._shared.outbox) == [post]
+    assert [type(m).__name__ for m in sent(out)] == ["Register"]
+
+
+def test_the_rooms_listed_are_shown() -> None:
+    rooms, out = membership("lobby"), list[pa.Action]()
+    listed = RoomList("r-1", "a-1", ("lobby",), (2,))
+    rooms.rooms_answered(RoomsRequest("a-1"), listed, T0, out.append)
+    assert prints(out) == ["[Rooms:]", "  lobby  2 members  (you are here)"]

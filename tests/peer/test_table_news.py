@@ -1,0 +1,65 @@
+"""TableNews: the table's updates and whole tables as taken, and what they say of us."""
+
+from __future__ import annotations
+
+from peer import actions as pa
+from peer.change_lines import TABLE_UPDATED
+from peer.lifecycle import Phase
+from peer.renames import Renames
+from peer.table_news import TableNews
+from tests.peer.parts_kit import ME, T0, link, prints, sent, shared
+from wire.messages import Alive, Entry, Keepalive, TableRequest, TableSnapshot, TableUpdate
+
+
+def news() -> TableNews:
+    made = shared()
+    registry = link(made)
+    return TableNews(made, registry, Renames(made, registry))
+
+
+def test_the_next_update_is_applied_and_a_gap_fetches_the_whole_table() -> None:
+    table_news, out = news(), list[pa.Action]()
+    table_news.update(
+        TableUpdate("r-1", 4, (Entry("dave", "127.0.0.1", 6004, True),)), T0, out.append
+    )
+    assert prints(out) == [TABLE_UPDATED]
+    out.clear()
+    table_news.update(TableUpdate("r-2", 9, ()), T0, out.append)
+    assert sent(out) == [TableRequest("a-1")]
+    table_news.update(TableUpdate("r-3", 4, ()), T0, out.append)  # a copy
+    assert len(out) == 1
+
+
+def test_our_name_released_by_the_console_takes_us_offline() -> None:
+    table_news, out = news(), list[pa.Action]()
+    table_news.update(
+        TableUpdate("r-1", 4, (Entry("alice", "127.0.0.1", 0, False),)), T0, out.append
+    )
+    assert prints(out)[-1].startswith("[The registry released the name alice: you are offline.")
+    assert table_news._shared.life.phase is Phase.OFFLINE
+
+
+def test_a_whole_table_without_us_and_no_rename_asked_is_a_release() -> None:
+    table_news, out = news(), list[pa.Action]()
+    table_news.snapshot(TableSnapshot("r-1", "x", 7, (), ()), T0, out.append)
+    assert "[The registry released the name alice" in prints(out)[-1]
+    out.clear()
+    table_news.snapshot(
+        TableSnapshot("r-2", "x", 6, (Entry("alice", *ME, True),), ()), T0, out.append
+    )
+    assert out == []  # older than ours
+
+
+def test_an_alive_with_a_newer_table_fetches_it() -> None:
+    table_news, out = news(), list[pa.Action]()
+    keepalive = Keepalive("a-9", "alice", "tok")
+    table_news.alive(keepalive, Alive("r-1", "a-9", 3), T0, out.append)
+    assert out == []
+    table_news.alive(keepalive, Alive("r-2", "a-9", 5), T0, out.append)
+    assert sent(out) == [TableRequest("a-1")]
+
+
+def test_whois_gives_both_fingerprints_or_says_why_not() -> None:
+    table_news = news()
+    assert table_news.whois("dave") == "[No user named dave.]"
+    assert "has no key yet" in table_news.whois("bob")

@@ -1,0 +1,53 @@
+"""Commands: the channel, who and whois, dereg and reg, help and the mistakes said."""
+
+from __future__ import annotations
+
+from peer import actions as pa
+from peer import commands as cmd
+from peer.renames import Renames
+from peer.table_news import TableNews
+from peer.typed_commands import Commands
+from tests.peer.parts_kit import T0, link, prints, sent, shared
+from wire.messages import ChannelPost, Deregister, Register, RoomsRequest
+
+
+def commands(*, registered: bool = True) -> Commands:
+    made = shared(registered=registered)
+    registry = link(made)
+    return Commands(made, registry, TableNews(made, registry, Renames(made, registry)))
+
+
+def test_a_channel_post_is_kept_until_settled_and_sent() -> None:
+    typed, out = commands(), list[pa.Action]()
+    typed.send_all(cmd.SendAll("hi all"), T0, out.append)
+    post = ChannelPost("a-1", "alice", "tok", "hi all")
+    assert out[0] == pa.Sending(post) and sent(out) == [post]
+
+
+def test_dereg_and_reg_are_for_ourselves_and_only_when_they_change_something() -> None:
+    typed, out = commands(), list[pa.Action]()
+    typed.dereg(cmd.Dereg("bob"), T0, out.append)
+    typed.reg(cmd.Reg("alice"), T0, out.append)
+    assert prints(out) == [
+        "[You can only dereg yourself (dereg alice).]",
+        "[You are already registered.]",
+    ]
+    typed.dereg(cmd.Dereg("ALICE"), T0, out.append)
+    assert sent(out) == [Deregister("a-1", "alice", "tok", False, "")]
+    offline, out = commands(registered=False), []
+    offline.reg(cmd.Reg("alice"), T0, out.append)
+    assert [type(m) for m in sent(out)] == [Register]
+
+
+def test_who_help_rooms_and_mistakes() -> None:
+    typed, out = commands(), list[pa.Action]()
+    typed.who(cmd.Who(), T0, out.append)
+    assert prints(out)[0] == "[Registered names:]"
+    out.clear()
+    typed.help(cmd.Help("who"), T0, out.append)
+    typed.mistake(cmd.Mistake("Usage: who [-l]"), T0, out.append)
+    typed.list_rooms(cmd.ListRooms(), T0, out.append)
+    assert prints(out)[-1] == "[Usage: who [-l]]" and sent(out) == [RoomsRequest("a-1")]
+    typed._shared.state.room = "lobby"
+    typed.for_server(cmd.ForServer("/who"), T0, out.append)
+    assert prints(out)[-1] == "[Not said in lobby; in a room, commands need their /: /who]"
