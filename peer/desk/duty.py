@@ -5,7 +5,7 @@ one waits; `.serve 1,3` limits the topics, `.room` lists the waiting room, `.end
 session and takes the next person, `.help` lists the commands, `.quit` (or Ctrl-C, or the
 end of input) goes off duty. Any other line goes to the person being served. The parser
 and the way each desk message reads are shared with the registry's console operator
-(`wire.desk.text`), so both behave alike.
+(`wire.desk.commands`, `wire.desk.render`), so both behave alike.
 
 A connection lost while on duty is made again and again (the registry restarted, or the
 network blinked) until the operator is back on duty or leaves: the session in progress
@@ -32,6 +32,7 @@ from peer.desk.actions import (
     style_of,
     unreachable,
 )
+from wire.desk.commands import parse_operator_line
 from wire.desk.messages import (
     HEARTBEAT,
     DeskEnd,
@@ -44,12 +45,8 @@ from wire.desk.messages import (
     DeskServe,
     DeskSession,
 )
-from wire.desk.text import (
-    ALL_TOPICS,
-    parse_operator_line,
-    render_operator,
-    too_long_line,
-)
+from wire.desk.render import render_operator
+from wire.desk.text import ALL_TOPICS, too_long_line
 from wire.names import name_problem
 from wire.refusals import RefusalCode
 from wire.reliable import IdMaker

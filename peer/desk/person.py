@@ -51,6 +51,8 @@ from wire.desk.messages import (
     DeskRefused,
     DeskServed,
 )
+from wire.desk.phone import normalise_phone, phone_problem
+from wire.desk.render import kept_place, render_person
 from wire.desk.text import (
     CRISIS_TOPICS,
     DEFAULT_CRISIS_NOTICE,
@@ -60,12 +62,8 @@ from wire.desk.text import (
     MENU_TRIES,
     crisis_lines,
     format_estimate,
-    kept_place,
     menu_lines,
     name_problem,
-    normalise_phone,
-    phone_problem,
-    render_person,
     speaks_of_crisis,
     too_long_line,
     topic_label,

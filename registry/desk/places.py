@@ -23,7 +23,8 @@ from typing import Any
 
 from net.files import is_finite_number, parse_json, read_text, replace_durably
 from registry.desk.actions import KeptPlace
-from wire.desk.text import CRISIS_REASONS, TOPICS, keep_said, normalise_phone
+from wire.desk.phone import normalise_phone
+from wire.desk.text import CRISIS_REASONS, TOPICS, keep_said
 
 #: The file in the registry's data directory.
 PLACES_FILE = "desk-places.json"

@@ -64,6 +64,7 @@ from wire.desk.messages import (
     DeskRoomRequest,
     DeskServe,
 )
+from wire.desk.phone import mask_numbers, normalise_phone, phone_key, phone_problem
 from wire.desk.text import (
     ALREADY_ON_DUTY,
     CRISIS_REASONS,
@@ -74,11 +75,7 @@ from wire.desk.text import (
     crisis_reason,
     format_duration,
     format_estimate,
-    mask_numbers,
     name_problem,
-    normalise_phone,
-    phone_key,
-    phone_problem,
     speaks_of_crisis,
     topic_label,
     topics_text,

@@ -55,6 +55,7 @@ from registry.desk.people import Operator
 from registry.desk.places import PlacesFile
 from registry.desk.queue import DeskQueue
 from registry.desk.records import TranscriptStore
+from wire.desk.commands import OPERATOR_HELP, is_operator_command, parse_operator_line
 from wire.desk.messages import (
     DESK_TYPES,
     HEARTBEAT,
@@ -67,15 +68,8 @@ from wire.desk.messages import (
     DeskOperator,
     DeskServe,
 )
-from wire.desk.text import (
-    ALL_TOPICS,
-    DEFAULT_CRISIS_NOTICE,
-    OPERATOR_HELP,
-    clean_crisis_notice,
-    is_operator_command,
-    parse_operator_line,
-    render_operator,
-)
+from wire.desk.render import render_operator
+from wire.desk.text import ALL_TOPICS, DEFAULT_CRISIS_NOTICE, clean_crisis_notice
 from wire.errors import DecodeError, OtherVersion
 from wire.keys import key_from_text, key_text
 from wire.messages import Message

@@ -17,7 +17,8 @@ from registry.desk.actions import (
 from registry.desk.line import WaitingLine
 from registry.desk.people import Operator, Person, Session, name_for_log
 from wire.desk.messages import DeskEnded, DeskLine, DeskPosition, DeskServed, DeskSession
-from wire.desk.text import MAX_DESK_LINE, format_duration, scrub_phone
+from wire.desk.phone import scrub_phone
+from wire.desk.text import MAX_DESK_LINE, format_duration
 from wire.names import name_key
 from wire.shown_text import clean
 

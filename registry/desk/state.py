@@ -23,7 +23,8 @@ from registry.desk.limits import (
 )
 from registry.desk.people import Operator, Person, Session
 from wire.desk.messages import HEARTBEAT, DeskNotice
-from wire.desk.text import DEFAULT_CRISIS_NOTICE, phone_key, scrub_phone
+from wire.desk.phone import phone_key, scrub_phone
+from wire.desk.text import DEFAULT_CRISIS_NOTICE
 from wire.heartbeat import Heartbeat
 from wire.shown_text import clean
 

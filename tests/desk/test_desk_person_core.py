@@ -21,6 +21,7 @@ from peer.desk.actions import (
 from peer.desk.person import CRISIS_NOTICE_WAIT, REFRESH, PersonCore
 from wire.desk.messages import (
     EST_MEASURED,
+    EST_TYPICAL,
     DeskCrisis,
     DeskEnded,
     DeskGiveUp,
@@ -33,7 +34,7 @@ from wire.desk.messages import (
     DeskRefused,
     DeskServed,
 )
-from wire.desk.text import DEFAULT_CRISIS_NOTICE, EST_TYPICAL, MAX_DESK_LINE
+from wire.desk.text import DEFAULT_CRISIS_NOTICE, MAX_DESK_LINE
 from wire.reliable import IdMaker
 
 PHONE = "07700900606"

@@ -30,7 +30,9 @@ from wire.desk.messages import (
     DeskServed,
     DeskSession,
 )
-from wire.desk.text import DEFAULT_CRISIS_NOTICE, mask_phone, render_operator, render_person
+from wire.desk.phone import mask_phone
+from wire.desk.render import render_operator, render_person
+from wire.desk.text import DEFAULT_CRISIS_NOTICE
 from wire.version import WIRE_VERSION, wire_refusal
 
 
