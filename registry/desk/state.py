@@ -1,7 +1,12 @@
 """The state of the help desk's core and what every part of it shares: who is waiting,
-on duty and connected, the places to keep on disk, and how a line is logged or noticed.
-The parts are layers over it (`registry.desk.line`, `desk_sessions`, `desk_restart`,
-`desk_danger`), joined in `registry.desk.queue.DeskQueue`.
+on duty and connected, the places to keep on disk, and how a line is logged, noticed or
+refused.
+
+The parts are layers over it, each a class of its own module: the waiting line
+(`registry.desk.line`), sessions (`sessions`), places kept across a restart (`restart`),
+people who may be in danger (`danger`), the waiting room's notices to operators
+(`notices`), joins (`joins`), operators (`operators`) and a person's messages (`persons`),
+all joined in `registry.desk.queue.DeskQueue`, which takes the events.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
-from registry.desk.actions import Action, ConnId, KeepPlaces, KeptPlace, Log, Send
+from registry.desk.actions import Action, Close, ConnId, KeepPlaces, KeptPlace, Log, Send
 from registry.desk.admission import Limits
 from registry.desk.estimate import Estimator
 from registry.desk.limits import (
@@ -22,11 +27,13 @@ from registry.desk.limits import (
     RECLAIM_WINDOW,
 )
 from registry.desk.people import Operator, Person, Session
-from wire.desk.messages import HEARTBEAT, DeskNotice
+from wire.desk.messages import HEARTBEAT, DeskJoin, DeskNotice, DeskOperator, DeskRefused
 from wire.desk.phone import phone_key, scrub_phone
 from wire.desk.text import DEFAULT_CRISIS_NOTICE
 from wire.heartbeat import Heartbeat
+from wire.refusals import RefusalCode
 from wire.shown_text import clean
+from wire.version import wire_refusal
 
 
 class DeskState:
@@ -248,3 +255,21 @@ class DeskState:
         if operator.conn not in self._addresses:
             return []
         return [Log(f"desk: operator {operator.name} {what}")]
+
+    def _refuse(
+        self, conn: ConnId, reply_to: str, reason: str, code: RefusalCode = RefusalCode.OTHER
+    ) -> list[Action]:
+        """Refuse the connection `conn` what it asked for in `reply_to`, saying `reason`,
+        and close it."""
+        return [
+            Send(conn, DeskRefused(self._make_id(), reply_to, reason, code)),
+            Close(conn, "refused: " + reason),
+        ]
+
+    def _other_wire(self, conn: ConnId, msg: DeskJoin | DeskOperator, what: str) -> list[Action]:
+        """Refuse `msg`, from a client (`what`) of another version of the wire."""
+        reason = wire_refusal(msg.wire, what)
+        return [
+            Log(f"desk: refused {clean(msg.name)!r}: {reason}"),
+            *self._refuse(conn, msg.id, reason, RefusalCode.VERSION),
+        ]

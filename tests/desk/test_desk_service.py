@@ -15,12 +15,8 @@ from net.noise import public_bytes
 from net.operator_key import key_path, read_key
 from net.secure_stream import SecureStream
 from registry.desk.history import HISTORY_FILE
-from registry.desk.queue import NOBODY_WAITING
-from registry.desk.service import (
-    READ_CHUNK,
-    DeskService,
-    accept_secure,
-)
+from registry.desk.operators import NOBODY_WAITING
+from registry.desk.service import READ_CHUNK, DeskService, accept_secure
 from wire.codec import encode
 from wire.desk.messages import (
     EST_MEASURED,
