@@ -9,6 +9,7 @@ from registry.desk.key import key_matches
 from registry.desk.notices import WaitingNotices
 from registry.desk.people import Operator, sorted_topics
 from registry.desk.restart import AfterRestart
+from registry.desk.sessions import Ending
 from wire.desk.messages import (
     DeskEnd,
     DeskEnded,
@@ -162,9 +163,7 @@ class Operators(AfterRestart, WaitingNotices):
                     f"{serving}. The line was: {msg.text[:MAX_DESK_LINE]}",
                 )
             ]
-        person_conn = operator.session.person.conn
-        assert person_conn is not None
-        return self._say(operator.session, operator.name, conn, person_conn, msg.text)
+        return self._say(operator.session, operator, msg.text)
 
     def _operator_end(self, operator: Operator, msg: DeskEnd, now: float) -> list[Action]:
         """`.end`: the session it names ends, and `operator` takes the next person."""
@@ -183,9 +182,11 @@ class Operators(AfterRestart, WaitingNotices):
         actions = self._end(
             operator.session,
             now,
-            to_person=f"{operator.name} ended the session. Take care.",
-            to_operator=f"Session with {clean(person.name)} ended.",
-            why="ended by the operator",
+            Ending(
+                "ended by the operator",
+                to_person=f"{operator.name} ended the session. Take care.",
+                to_operator=f"Session with {clean(person.name)} ended.",
+            ),
         )
         actions += self._dispatch(now)
         if self._holding:

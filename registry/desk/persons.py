@@ -8,6 +8,7 @@ from registry.desk.actions import Action, Close, Send, SessionLine
 from registry.desk.notices import WaitingNotices
 from registry.desk.people import Person, Session, name_for_log
 from registry.desk.restart import AfterRestart
+from registry.desk.sessions import Ending
 from wire.desk.messages import (
     DeskEnd,
     DeskEnded,
@@ -85,7 +86,7 @@ class Persons(AfterRestart, WaitingNotices):
         # Words of crisis are marked for the operator (render_operator) and in the
         # transcript; the person is told nothing more: someone who can help reads them.
         crisis = speaks_of_crisis(msg.text)
-        said = self._say(session, person.name, conn, session.operator.conn, msg.text, crisis=crisis)
+        said = self._say(session, person, msg.text, crisis=crisis)
         if crisis and any(isinstance(action, SessionLine) for action in said):
             line = (
                 f"desk: {name_for_log(person)} wrote words of crisis in their session "
@@ -102,9 +103,11 @@ class Persons(AfterRestart, WaitingNotices):
             return self._end(
                 session,
                 now,
-                to_person="You ended the session. Take care.",
-                to_operator=f"{clean(person.name)} ended the session.",
-                why="ended by the person",
+                Ending(
+                    "ended by the person",
+                    to_person="You ended the session. Take care.",
+                    to_operator=f"{clean(person.name)} ended the session.",
+                ),
             )
         self._remove_waiting(person)
         self._conns.pop(conn, None)

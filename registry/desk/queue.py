@@ -44,6 +44,7 @@ from registry.desk.limits import ARRIVALS_INTERVAL
 from registry.desk.operators import NOBODY_WAITING, Operators
 from registry.desk.people import Operator, Person, name_for_log
 from registry.desk.persons import Persons
+from registry.desk.sessions import Ending
 from wire.desk.messages import (
     DeskEnded,
     DeskGiveUp,
@@ -113,18 +114,15 @@ class DeskQueue(Joins, Operators, Persons):
             session = self._session_of(entity)
             if session is not None:
                 name = clean(entity.name)
-                actions += self._end(
-                    session,
-                    now,
-                    to_person=None,
-                    to_operator=(
-                        f"{name}'s connection was lost ({reason}); the session has ended. "
-                        f"They keep a place at the front of the waiting room for "
-                        f"{format_duration(self.grace)}."
-                    ),
-                    why=f"person's connection lost ({reason})",
-                    requeue=True,
+                told = (
+                    f"{name}'s connection was lost ({reason}); the session has ended. "
+                    f"They keep a place at the front of the waiting room for "
+                    f"{format_duration(self.grace)}."
                 )
+                ending = Ending(
+                    f"person's connection lost ({reason})", to_operator=told, requeue=True
+                )
+                actions += self._end(session, now, ending)
                 actions.append(self._hold_at_front(entity, now))
             elif entity in self._waiting:
                 entity.conn = None
@@ -224,9 +222,8 @@ class DeskQueue(Joins, Operators, Persons):
         for operator in list(self._operators.values()):
             if operator.session is not None:
                 # Operators hear the reason once, below, with everyone else.
-                actions += self._end(
-                    operator.session, now, to_person, None, "registry closing", measure=False
-                )
+                ending = Ending("registry closing", to_person=to_person, measure=False)
+                actions += self._end(operator.session, now, ending)
         for conn in list(self._conns):
             said = reason if conn in self._operators else to_person
             actions.append(Send(conn, DeskEnded(self._make_id(), said, False, -1)))
