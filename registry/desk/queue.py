@@ -46,17 +46,28 @@ from registry.desk.people import Operator, Person, name_for_log
 from registry.desk.persons import Persons
 from registry.desk.sessions import Ending
 from wire.desk.messages import (
+    DeskEnd,
     DeskEnded,
     DeskGiveUp,
     DeskJoin,
+    DeskLeave,
     DeskMessage,
     DeskOperator,
     DeskPing,
     DeskPong,
+    DeskServe,
 )
 from wire.desk.text import format_duration
 from wire.heartbeat import Beat, Heartbeat
 from wire.shown_text import clean
+
+#: What may hand someone over: a person joining (to an operator free), an operator going on
+#: duty, or serving more topics (`.serve`), a session or a duty ending (the next person, or
+#: the one put back at the front, goes to whoever is free). The adapter holds hand-overs
+#: (`DeskQueue.hold`) before each, as it does when a connection ends: the other side of
+#: that hand-over may have typed `.quit` at that moment, not read yet. (`.first` only
+#: reorders who is next: anyone it could hand over was handed over already.)
+HANDS_OVER = (DeskJoin, DeskOperator, DeskServe, DeskEnd, DeskLeave)
 
 
 class DeskQueue(Joins, Operators, Persons):
