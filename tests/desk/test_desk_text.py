@@ -22,7 +22,7 @@ from wire.desk.text import (
 )
 
 
-def test_the_menu_has_the_seeds_six_topics() -> None:
+def test_the_menu_has_the_six_topics() -> None:
     lines = "\n".join(menu_lines())
     for number, name in (
         (1, "Depression"),

@@ -24,7 +24,7 @@ from wire.shown_text import clean, unsafe
 
 # -- the menu ------------------------------------------------------------------------------
 
-#: The seed's six topics, by the number the person types.
+#: The six topics, by the number the person types.
 TOPICS: dict[int, str] = {
     1: "Depression",
     2: "Getting Differentiated by School",
@@ -83,8 +83,8 @@ def stronger_crisis(first: str, second: str) -> str:
     return max(first, second, key=lambda reason: rank.get(reason, 0))
 
 
-#: Wrong menu choices allowed in all before the desk client closes (the seed closes at once;
-#: three tries forgive a typo without letting a script loop forever).
+#: Wrong menu choices allowed in all before the desk client closes: closing at the first
+#: would punish a typo; three forgive it without letting a script loop forever.
 MENU_TRIES = 3
 
 #: Shown to a person who picks topic 1; the registry's operator may replace it.
