@@ -1,4 +1,4 @@
-"""`ChatApp -d <server-ip> <server-port>`: asking the help desk for help (issue 4, seed 000).
+"""`ChatApp -d <server-ip> <server-port>`: asking the help desk for help.
 
 The person's logic is `peer.desk.person.PersonCore`; `peer.desk.runner` runs it over the
 terminal and a TCP connection to the registry's desk, keeping the held-place file

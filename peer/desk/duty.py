@@ -1,11 +1,11 @@
-"""An operator on duty at the help desk (`ChatApp -o`, issue 4): a sans-IO state machine.
+"""An operator on duty at the help desk (`ChatApp -o`): a sans-IO state machine.
 
 The operator comes on duty serving every topic and is given the next person as soon as
 one waits; `.serve 1,3` limits the topics, `.room` lists the waiting room, `.end` ends the
 session and takes the next person, `.help` lists the commands, `.quit` (or Ctrl-C, or the
 end of input) goes off duty. Any other line goes to the person being served. The parser
 and the way each desk message reads are shared with the registry's console operator
-(`wire.desk.text`), so both behave alike.
+(`wire.desk.commands`, `wire.desk.render`), so both behave alike.
 
 A connection lost while on duty is made again and again (the registry restarted, or the
 network blinked) until the operator is back on duty or leaves: the session in progress
@@ -15,6 +15,8 @@ peer.desk.runner.
 """
 
 from __future__ import annotations
+
+from typing import TypedDict, Unpack
 
 from peer.desk.actions import (
     ANSWER_TIMEOUT,
@@ -32,6 +34,7 @@ from peer.desk.actions import (
     style_of,
     unreachable,
 )
+from wire.desk.commands import parse_operator_line
 from wire.desk.messages import (
     HEARTBEAT,
     DeskEnd,
@@ -44,12 +47,8 @@ from wire.desk.messages import (
     DeskServe,
     DeskSession,
 )
-from wire.desk.text import (
-    ALL_TOPICS,
-    parse_operator_line,
-    render_operator,
-    too_long_line,
-)
+from wire.desk.render import render_operator
+from wire.desk.text import ALL_TOPICS, too_long_line
 from wire.names import name_problem
 from wire.refusals import RefusalCode
 from wire.reliable import IdMaker
@@ -58,6 +57,23 @@ from wire.version import WIRE_VERSION
 
 #: The prompt while no one is being served.
 IDLE_PROMPT = "desk> "
+
+
+class OperatorOptions(TypedDict, total=False):
+    """How an operator's client runs, each with its default: `retry` (RETRY_FIRST,
+    RETRY_MAX), the first and the longest wait between reconnection attempts;
+    `leave_timeout` (LEAVE_TIMEOUT), how long a `.quit` waits for the desk to confirm;
+    `prompt` (False), whether lines are typed at a prompt (a terminal), into which a line
+    held back by the hand-over guard is put back (see `OperatorCore._held_back`);
+    `serve_when_asked` (False), whether it goes on duty for no topic unless the lines typed
+    before say `.serve` (input that is not a terminal: see `OperatorCore._early_topics`);
+    `heartbeat` (HEARTBEAT): see `DeskClientCore`."""
+
+    retry: tuple[float, float]
+    leave_timeout: float
+    prompt: bool
+    serve_when_asked: bool
+    heartbeat: float
 
 
 class OperatorCore(DeskClientCore):
@@ -73,24 +89,23 @@ class OperatorCore(DeskClientCore):
         port: int,
         key: str,
         new_id: IdMaker,
-        *,
-        retry: tuple[float, float] = (RETRY_FIRST, RETRY_MAX),
-        leave_timeout: float = LEAVE_TIMEOUT,
-        prompt: bool = False,
-        serve_when_asked: bool = False,
-        heartbeat: float = HEARTBEAT,
+        **options: Unpack[OperatorOptions],
     ) -> None:
-        """`key` is the registry's operator key; `retry` the first and the longest wait
-        between reconnection attempts; `leave_timeout` how long a `.quit` waits for the
-        desk to confirm; `prompt` whether lines are typed at a prompt (a terminal), into
-        which a line held back by the hand-over guard is put back (see `_held_back`);
-        `serve_when_asked` whether it goes on duty for no topic unless the lines typed
-        before say `.serve` (input that is not a terminal: see `_early_topics`);
-        `heartbeat`: see `DeskClientCore`."""
-        super().__init__(ip, port, new_id, leave_timeout, heartbeat)
+        """An operator on duty as `name` at the desk at `ip`:`port`, with the registry's
+        operator `key`, its messages' ids from `new_id`; `options`: see OperatorOptions."""
+        unknown = sorted(set(options) - OperatorOptions.__optional_keys__)
+        if unknown:  # as for any keyword a function does not take: a misspelt option
+            raise TypeError(f"unexpected options: {', '.join(unknown)}")
+        super().__init__(
+            ip,
+            port,
+            new_id,
+            options.get("leave_timeout", LEAVE_TIMEOUT),
+            options.get("heartbeat", HEARTBEAT),
+        )
         self.name = name
         self._key = key
-        self._retry_first, self._retry_max = retry
+        self._retry_first, self._retry_max = options.get("retry", (RETRY_FIRST, RETRY_MAX))
         self.phase = "connecting"
         self.topics: tuple[int, ...] = ALL_TOPICS
         self.on_duty = False  # went on duty in this run (the first DeskOnDuty came)
@@ -102,8 +117,8 @@ class OperatorCore(DeskClientCore):
         self._refusal = ""  # the last refusal shown while reconnecting (shown once)
         self.session = ""  # the session being served: its lines and `.end` name it
         self.serving = ""  # the name of the person served, "" for none
-        self._prompt = prompt
-        self._serve_when_asked = serve_when_asked
+        self._prompt = options.get("prompt", False)
+        self._serve_when_asked = options.get("serve_when_asked", False)
         # The hand-over guard (see `_held_back`): when the session last changed, which is
         # when the operator was shown so.
         self._switched_at = float("-inf")

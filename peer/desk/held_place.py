@@ -21,7 +21,8 @@ from net.files import (
 )
 from peer.desk.actions import KeptPlace
 from peer.desk.place_secret import load_or_make_secret, place_name
-from wire.desk.text import TOPICS, phone_key
+from wire.desk.phone import phone_key
+from wire.desk.text import TOPICS
 from wire.names import name_key
 
 #: Seconds a held-place file's "last alive" time may lie ahead of the clock: the clock may

@@ -1,4 +1,4 @@
-"""`ChatApp -o <name> <server-ip> <server-port>`: serving at the help desk (issue 4).
+"""`ChatApp -o <name> <server-ip> <server-port>`: serving at the help desk.
 
 The operator's logic is `peer.desk.duty.OperatorCore`; `peer.desk.runner` runs it over the
 terminal and a TCP connection to the registry's desk. This module finds the operator key
@@ -13,6 +13,7 @@ import getpass
 import os
 import sys
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from net.files import InUse, default_dir
 from net.keys import Pins
@@ -62,17 +63,23 @@ def operator_authorised(server_ip: str, server_port: int) -> bool:
     return Pins(state_root()).get(_authorised_label(server_ip, server_port)) is not None
 
 
-def _remember_authorised(
-    root: Path, server_ip: str, server_port: int, key: str, core: OperatorCore, runner: DeskRunner
-) -> None:
-    """After a run: went on duty by showing the operator key, our key is authorised from
-    now on (docs/DESK.md); refused without it, it is not any more (the registry lost it)."""
-    pins, label = Pins(root), _authorised_label(server_ip, server_port)
+def _remember_authorised(root: Path, key: str, core: OperatorCore, runner: DeskRunner) -> None:
+    """After the run of `core` (by `runner`, its keys in `root`): went on duty by showing
+    the operator `key`, our key is authorised from now on by the registry it ran at
+    (docs/DESK.md); refused without it, it is not any more (the registry lost it)."""
+    pins, label = Pins(root), _authorised_label(core.ip, core.port)
     with contextlib.suppress(OSError):  # not kept: the key is asked for again next time
         if core.on_duty and key and runner.registry_key:
             pins.pin(label, runner.registry_key)
         elif not key and core.refused_code is RefusalCode.OPERATOR_KEY:
             pins.forget(label)
+
+
+class OperatorRun(TypedDict, total=False):
+    """How `run_operator` shows its lines: `colour`, whether in colour (None, the default:
+    as the terminal and the environment say: see `peer.desk.terminal.use_colour`)."""
+
+    colour: bool | None
 
 
 async def run_operator(
@@ -82,7 +89,7 @@ async def run_operator(
     *,
     key: str,
     stdin_is_tty: bool,
-    colour: bool | None = None,
+    **options: Unpack[OperatorRun],
 ) -> int:
     """`ChatApp -o <name> <server-ip> <server-port>`: serve at the help desk as `name`, with
     the operator `key`; return the exit status (0 after going off duty, 1 when the desk
@@ -111,11 +118,15 @@ async def run_operator(
         serve_when_asked=not stdin_is_tty,  # a script says when it serves: see _early_topics
     )
     runner = DeskRunner(
-        core, client="operator client", tty=stdin_is_tty, colour=use_colour(colour), keys=root
+        core,
+        client="operator client",
+        tty=stdin_is_tty,
+        colour=use_colour(options.get("colour")),
+        keys=root,
     )
     try:
         code = await runner.run()
-        _remember_authorised(root, server_ip, server_port, key, core, runner)
+        _remember_authorised(root, key, core, runner)
         return code
     finally:
         if lock is not None:

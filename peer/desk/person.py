@@ -1,4 +1,4 @@
-"""The person at the help desk (`ChatApp -d`, issue 4, seed 000): a sans-IO state machine.
+"""The person at the help desk (`ChatApp -d`): a sans-IO state machine.
 
 The person types a name and a registered mobile number, picks a topic from the menu (and
 describes the problem for some topics), and waits in the registry's waiting room until an
@@ -9,35 +9,28 @@ itself until the grace period is over; the token is kept in a file (`KeepPlace`)
 restarted client takes the place back (`FindPlace`).
 
 Phases: form, connecting (the first connection), joining, waiting, served, reconnecting,
-leaving, done. Events and actions: peer.desk.actions; the adapter: peer.desk.runner.
+leaving, done. Events and actions: peer.desk.actions; the adapter: peer.desk.runner. Its
+state is `peer.desk.person_state`'s; the form, `peer.desk.person_form`'s; losing the
+connection, reconnecting and leaving, `peer.desk.person_link`'s.
 """
 
 from __future__ import annotations
 
 from peer.desk.actions import (
     ANSWER_TIMEOUT,
-    LEAVE_TIMEOUT,
-    RETRY_FIRST,
-    RETRY_MAX,
     Action,
     Ask,
     Connect,
-    DeskClientCore,
     Drop,
-    FindPlace,
-    ForgetPlace,
-    KeepPlace,
-    KeptPlace,
     Probe,
     PutTyped,
     Send,
-    SetPrompt,
     Show,
-    style_of,
     unreachable,
 )
+from peer.desk.person_form import QUESTIONS, QUITS, PersonForm
+from peer.desk.person_link import PersonLink
 from wire.desk.messages import (
-    HEARTBEAT,
     DeskCrisis,
     DeskEnd,
     DeskEnded,
@@ -51,28 +44,15 @@ from wire.desk.messages import (
     DeskRefused,
     DeskServed,
 )
+from wire.desk.render import kept_place
 from wire.desk.text import (
-    CRISIS_TOPICS,
     DEFAULT_CRISIS_NOTICE,
-    DESCRIBE_TOPICS,
-    MAX_DESCRIPTION,
     MAX_DESK_LINE,
-    MENU_TRIES,
     crisis_lines,
     format_estimate,
-    kept_place,
-    menu_lines,
-    name_problem,
-    normalise_phone,
-    phone_problem,
-    render_person,
     speaks_of_crisis,
     too_long_line,
-    topic_label,
-    topic_problem,
 )
-from wire.reliable import IdMaker
-from wire.shown_text import clean
 from wire.version import WIRE_VERSION
 
 #: Seconds between refreshes of the held-place file while waiting or served: it tells a
@@ -88,72 +68,9 @@ PERSON_HELP = (
     " once you are served, type a message and press Enter; .end ends the session.]",
 )
 
-#: The commands of a person who is waiting or served (.quit works at any time).
-WAITING_COMMANDS = frozenset({".queue", ".help", ".end"})
 
-#: The questions of the form, by step.
-QUESTIONS = {
-    "name": "Name:",
-    "phone": "Registered mobile number:",
-    "topic": "Topic (1-6):",
-    "description": "Description:",
-}
-QUITS = (".quit", ".exit")
-
-
-class PersonCore(DeskClientCore):
+class PersonCore(PersonForm, PersonLink):
     """One run of the desk client: the form, then the wait, then the session."""
-
-    def __init__(
-        self,
-        ip: str,
-        port: int,
-        new_id: IdMaker,
-        *,
-        retry: tuple[float, float] = (RETRY_FIRST, RETRY_MAX),
-        leave_timeout: float = LEAVE_TIMEOUT,
-        heartbeat: float = HEARTBEAT,
-        prompt: bool = False,
-    ) -> None:
-        """`retry`: the first and the longest wait between reconnection attempts;
-        `leave_timeout`: how long a `.quit` waits for the desk's goodbye; `heartbeat`: see
-        `DeskClientCore`; `prompt`: whether lines are typed at a prompt (a terminal), into
-        which a line too long to send is put back."""
-        super().__init__(ip, port, new_id, leave_timeout, heartbeat)
-        self._prompt = prompt
-        self._retry_first, self._retry_max = retry
-        self.phase = "form"
-        self._step = "name"  # of the form: name, phone, place (looked up), topic, description
-        self._tries = 0  # of the topic menu
-        # when the form stopped asking with questions left (a held place taken back, with
-        # its topic): a line begun before then was typed for a question, never chat
-        self._form_closed = float("-inf")
-        self.name = self.phone = self.description = ""
-        self.topic = 0
-        self.token = ""
-        self.grace = 0.0
-        self._crisis = ""  # the crisis notice shown (the desk's, or the built-in one)
-        self._desk_notice = False  # whether `_crisis` is the desk's own notice
-        self._crisis_due: float | None = None  # the desk's notice is awaited until then
-        self._unsent_crisis = ""  # words of crisis typed while no place was held yet
-        self._sent_token = ""  # the token of the last DeskJoin: a place asked back
-        self._position = -1
-        self._operators = -1
-        self._session = ""  # the session being served in (DeskServed), named by each line
-        self._said: list[str] = []  # the lines sent in it, to tell which did not arrive
-        self._refresh_at: float | None = None
-        # reconnecting: when the place is given up, the wait before the next attempt and
-        # when it is due (None while an attempt is under way)
-        self._give_up_at = 0.0
-        self._delay = self._retry_first
-        self._retry_at: float | None = None
-        # a reconnection is up but the desk has not answered its join yet: a desk that
-        # accepts connections without answering (the registry stopped, its kernel still
-        # accepting) is not back, and the grace period still runs from the first loss
-        self._rejoining = False
-        self._silence_told = False  # said once per loss that the desk accepts but is silent
-        # leaving while reconnecting: a connection is made only to give the place up
-        self._giving_up = False
 
     # -- events ---------------------------------------------------------------------------
 
@@ -183,27 +100,6 @@ class PersonCore(DeskClientCore):
             self._hold(None, now)
         elif self.phase not in ("leaving", "done"):
             self._leave(now, out)
-        return out
-
-    def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
-        out: list[Action] = []
-        if self.phase != "form" or self._step != "place":
-            return out
-        if kept is None:
-            self._step = "topic"
-            out.extend(Show(line) for line in menu_lines())
-            out.append(Ask(QUESTIONS["topic"]))
-            return out
-        self.token, self.topic, self.description = kept.token, kept.topic, kept.description
-        self.grace = kept.grace
-        self._form_closed = now
-        out.append(
-            Show(
-                f"[You had a place in the waiting room a moment ago ({topic_label(self.topic)}); "
-                "taking it back, with its topic, so the topic is not asked again.]"
-            )
-        )
-        self._connect_first(out)
         return out
 
     def connected(self, now: float) -> list[Action]:
@@ -274,64 +170,6 @@ class PersonCore(DeskClientCore):
             self._message(message, out)
         return out
 
-    def lost(self, reason: str, now: float) -> list[Action]:
-        out: list[Action] = []
-        self._connected = False
-        self._answer_by = None
-        if self.phase == "leaving":
-            self._left(out)
-        elif self.phase == "reconnecting":
-            pass  # not from a connection of ours: the runner drops the older ones' events
-        elif self._rejoining:
-            # a reconnection the desk never answered: still the same loss, so the grace
-            # period is not started again, and the person was told of it already
-            self._rejoining = False
-            self.phase = "reconnecting"
-            self._retry_later(now)
-            if not self._silence_told:
-                self._silence_told = True
-                left = max(0, int(self._give_up_at - now))
-                out.append(
-                    Show(
-                        f"[The help desk accepts the connection but does not answer ({reason}); "
-                        f"still trying. Your place is kept for {left} s more.]",
-                        "error",
-                    )
-                )
-        elif self.token and self.phase in ("served", "waiting", "joining"):
-            # a place is held for our token, at the front when we were being served: a
-            # blip of the network is not the end of the call
-            kept = (
-                "the session has ended. Reconnecting: you keep a place at the front"
-                if self.phase == "served"
-                else "reconnecting. Your place is kept"
-            )
-            out.append(
-                Show(
-                    f"[The connection to the help desk was lost ({reason}); {kept} for "
-                    f"{int(self.grace)} s.]",
-                    "error",
-                )
-            )
-            self.phase = "reconnecting"
-            self._give_up_at = now + self.grace
-            self._delay = self._retry_first
-            self._retry_at = now + min(self._delay, self.grace)
-            self._silence_told = False
-        elif self.phase == "served":
-            out.append(
-                Show(
-                    f"[The connection to the help desk was lost ({reason}); the session has "
-                    "ended.]",
-                    "error",
-                )
-            )
-            self._finish(1, out)
-        elif self.phase not in ("form", "done"):
-            out.append(Show(f"[The help desk closed the connection ({reason}).]", "error"))
-            self._finish(1, out)
-        return out
-
     def tick(self, now: float) -> list[Action]:
         out: list[Action] = []
         if self._crisis_due is not None and now >= self._crisis_due:
@@ -372,87 +210,6 @@ class PersonCore(DeskClientCore):
         times = (self._refresh_at, self._retry_at, answer_by, beat, give_up, self._crisis_due)
         wakes = [t for t in times if t is not None]
         return min(wakes) if wakes else None
-
-    # -- the form -------------------------------------------------------------------------
-
-    def _form_answer(self, text: str, out: list[Action]) -> None:
-        answer = text.strip()
-        if answer in QUITS:
-            self._bye(out)
-            return
-        if self._step == "place":  # the held place is being looked up: nothing is asked
-            out.append(Show(_not_an_answer(text), "error"))
-            return
-        if answer.startswith(".") and not answer.startswith(".."):
-            # .queue, .help and the like mean nothing yet: not an answer, and not a try
-            command = answer.split()[0][:20]
-            if command.lower() in WAITING_COMMANDS:
-                line = f"[{command} works once you are waiting; answer the question first"
-            else:  # a typo, or an answer that starts with a dot
-                line = f"[{command} is no command; to answer with it, type .{command}"
-            out.append(Show(line + " (.quit leaves).]", "error"))
-            out.append(Ask(QUESTIONS[self._step]))
-            return
-        if answer.startswith(".."):
-            answer, text = answer[1:], text.replace("..", ".", 1)  # a dot of the answer's own
-        step = self._step
-        if step == "name":
-            why = name_problem(answer)
-            if why is None:
-                self.name = answer
-                self._step = "phone"
-        elif step == "phone":
-            why = phone_problem(answer)
-            if why is None:
-                self.phone = normalise_phone(answer) or answer
-                self._step = "place"
-                out.append(FindPlace(self.phone))
-                return
-        elif step == "topic":
-            self._topic_answer(text, out)
-            return
-        else:  # the description
-            why = _description_problem(answer)
-            if why is None:
-                self.description = answer
-                self._connect_first(out)
-                return
-        if why is not None:
-            out.append(Show(f"[{why}]", "error"))
-        out.append(Ask(QUESTIONS[self._step]))
-
-    def _topic_answer(self, text: str, out: list[Action]) -> None:
-        if not text.strip():  # as at the other questions: asked again, and no try used
-            out.append(Ask(QUESTIONS["topic"]))
-            return
-        topic, why = topic_problem(text)
-        if topic is None:
-            self._tries += 1
-            left = MENU_TRIES - self._tries
-            more = f" {left} {'try' if left == 1 else 'tries'} left." if left else ""
-            out.append(Show(f"[{why}{more}]", "error"))
-            if left:
-                out.append(Ask(QUESTIONS["topic"]))
-            else:
-                line = (
-                    f"[No valid topic after {MENU_TRIES} tries, so the help desk client "
-                    "closes. Start it again and type a number from 1 to 6.]"
-                )
-                out.append(Show(line, "error"))
-                self._end(1, out)
-            return
-        self.topic = topic
-        if topic in DESCRIBE_TOPICS:
-            self._step = "description"
-            out.append(Show("[Please describe your problem in a sentence or two.]"))
-            out.append(Ask(QUESTIONS["description"]))
-        else:
-            self._connect_first(out)
-
-    def _connect_first(self, out: list[Action]) -> None:
-        self.phase = "connecting"
-        out.append(SetPrompt("> "))
-        out.append(Connect())
 
     # -- waiting and being served -----------------------------------------------------------
 
@@ -558,13 +315,6 @@ class PersonCore(DeskClientCore):
         else:
             self._show_rendered(message, out)
 
-    def _typed_for_the_form(self, line: str) -> str:
-        """What is said of a line begun for a question the form no longer asks."""
-        return (
-            f"[Not sent: “{clean(line.strip())}” was typed for the form, which asks nothing "
-            f"more: the topic of your earlier place ({topic_label(self.topic)}) is kept.]"
-        )
-
     def _queued(self, queued: DeskQueued, out: list[Action]) -> None:
         self.token = queued.token
         self.grace = float(queued.grace)
@@ -600,96 +350,3 @@ class PersonCore(DeskClientCore):
         if update.position != self._position:
             self._position = update.position
             self._show_rendered(update, out)
-
-    # -- leaving ----------------------------------------------------------------------------
-
-    def _leave(self, now: float, out: list[Action]) -> None:
-        """`.quit`, Ctrl-C or the end of input: give the place up and say so (once the
-        desk has confirmed, when there is a connection to tell it on). While reconnecting,
-        one more connection is tried, for `_leave_timeout` at most, only to give the place
-        up (`DeskGiveUp`): held for nobody, it would count ahead of everyone behind it
-        until the desk gave it up by itself."""
-        if (self.phase == "reconnecting" or self._rejoining) and self.token:
-            # (a desk that has not answered the rejoin may not be running: a goodbye on
-            # that connection could wait for nothing; DeskGiveUp goes on a new one)
-            self._rejoining = False
-            self.phase = "leaving"
-            self._giving_up = True
-            self._retry_at = None
-            self._leave_by = now + self._leave_timeout
-            out.append(Connect())
-        elif not self._connected or self.phase == "reconnecting":
-            self._left(out)
-        else:
-            self._start_leaving(now, out)
-
-    def _retry_later(self, now: float) -> None:
-        """The next reconnection attempt, after a wait twice the last (RETRY_MAX at most),
-        and never after the place is given up."""
-        self._delay = min(self._delay * 2, self._retry_max)
-        self._retry_at = now + min(self._delay, max(0.0, self._give_up_at - now))
-
-    def _given_up(self, out: list[Action]) -> None:
-        line = "[Could not reach the help desk in time; your place was given up.]"
-        out.append(Show(line, "error"))
-        self._finish(1, out)
-
-    def _left(self, out: list[Action]) -> None:
-        if self._giving_up:  # the desk could not be reached to be told
-            line = (
-                "[You left the help desk. It could not be told now, and gives your place up "
-                "by itself.]"
-            )
-        else:
-            line = "[You left the help desk.]"
-        out.append(Show(line))
-        self._finish(0, out)
-
-    def _finish(self, code: int, out: list[Action]) -> None:
-        """The run ends: forget the place, and show the crisis notice again to whoever
-        came for topic 1."""
-        if self._crisis_due is not None:  # the desk's notice did not come: this is the one
-            self._crisis_due = None
-            self._crisis = self._crisis or DEFAULT_CRISIS_NOTICE
-        out.append(ForgetPlace())
-        self._crisis_notice(out)
-        self._end(code, out)
-
-    def _bye(self, out: list[Action]) -> None:
-        out.append(Show("[Bye.]"))
-        self._end(0, out)
-
-    def _crisis_notice(self, out: list[Action]) -> None:
-        """The crisis notice, for someone who may be in danger: topic 1, or words that
-        say so (in the description, or a line typed while waiting)."""
-        if self.topic in CRISIS_TOPICS or self._crisis or speaks_of_crisis(self.description):
-            out.extend(
-                Show(line, "alert") for line in crisis_lines(self._crisis or DEFAULT_CRISIS_NOTICE)
-            )
-
-    def _owed_notice(self, out: list[Action]) -> None:
-        """The built-in crisis notice, when the desk's was awaited and has not come."""
-        if self._crisis_due is not None:
-            self._crisis_due = None
-            self._crisis = self._crisis or DEFAULT_CRISIS_NOTICE
-            self._crisis_notice(out)
-
-    def _keep_place(self) -> KeepPlace:
-        return KeepPlace(self.token, self.topic, self.description, self.grace)
-
-    @staticmethod
-    def _show_rendered(message: DeskMessage, out: list[Action]) -> None:
-        out.extend(Show(line, style_of(line)) for line in render_person(message))
-
-
-def _not_an_answer(line: str) -> str:
-    """What is said of a line typed while no question is asked (a held place is looked up)."""
-    return f"[Not taken as an answer: “{clean(line.strip())}”; nothing is asked right now.]"
-
-
-def _description_problem(text: str) -> str | None:
-    if not text:
-        return "Please write a few words."
-    if len(text) > MAX_DESCRIPTION:
-        return f"Please keep it to {MAX_DESCRIPTION} characters at most; yours has {len(text)}."
-    return None

@@ -16,7 +16,7 @@ import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -96,6 +96,20 @@ class Unreachable:
 Event = Typed | EndOfInput | Received | Lost | Connected | NotConnected | Unreachable
 
 
+class RunnerOptions(TypedDict, total=False):
+    """Where a runner keeps and finds things, each None by default: `places`, the directory
+    of held-place files (the person's client; the operator's keeps none); `screen`, what
+    stands in for the terminal (tests put what is typed on `events`); `keys`, the directory
+    of our key pair and of the registry's pinned key (None: a key of this run's, and the
+    registry's key asked at each connection); `registry_key`, the registry's key, when
+    known (then not asked for)."""
+
+    places: Path | None
+    screen: Screen | None
+    keys: Path | None
+    registry_key: bytes | None
+
+
 class DeskRunner:
     """Runs one core until it exits. `client` names the program in the line shown should it
     fail; `places` is the directory of held-place files (the person's client; the
@@ -108,19 +122,20 @@ class DeskRunner:
         client: str,
         tty: bool,
         colour: bool,
-        places: Path | None = None,
-        screen: Screen | None = None,
-        keys: Path | None = None,
-        registry_key: bytes | None = None,
+        **options: Unpack[RunnerOptions],
     ) -> None:
-        """`screen` stands in for the terminal (tests put what is typed on `events`);
-        `keys` is the directory of our key pair and of the registry's pinned key (None: a
-        key of this run's, and the registry's key asked at each connection); `registry_key`,
-        when given, is the registry's key, not asked for."""
+        """`tty`: whether standard input is a terminal; `colour`: whether what is shown is
+        coloured; `options`: see RunnerOptions."""
+        unknown = sorted(set(options) - RunnerOptions.__optional_keys__)
+        if unknown:  # as for any keyword a function does not take: a misspelt option
+            raise TypeError(f"unexpected options: {', '.join(unknown)}")
+        places, keys = options.get("places"), options.get("keys")
         self.core = core
         self._client = client
         self.events: asyncio.Queue[Event] = asyncio.Queue()
-        self.term: Screen = screen or Terminal(self.events.put_nowait, tty=tty, colour=colour)
+        self.term: Screen = options.get("screen") or Terminal(
+            self.events.put_nowait, tty=tty, colour=colour
+        )
         self._places = places
         self._place: HeldPlace | None = None
         self._gen = 0  # the number of the current connection
@@ -129,7 +144,7 @@ class DeskRunner:
         self._keys = keys
         self._static = load_or_make_key(keys)[0] if keys is not None else None
         self._pins = Pins(keys) if keys is not None else None
-        self._registry = registry_key  # its key, once known
+        self._registry = options.get("registry_key")  # its key, once known
         self._tasks: set[asyncio.Task[None]] = set()
         self._code: int | None = None
 
@@ -194,32 +209,46 @@ class DeskRunner:
                     self.term.ask(question)
                 case SetPrompt(text):
                     self.term.set_prompt(text)
-                case Send(message):
-                    self._send(message)
-                case Connect():
-                    self._close()
-                    self._gen += 1
-                    self._spawn(self._connect(self._gen))
-                case Drop():
-                    self._close()
-                    self._gen += 1  # whatever it still brings is not handed over
-                case Probe():
-                    self._spawn(self._probe())
                 case PutTyped(text):
                     self.term.put_typed(text)
-                case FindPlace(phone):
-                    if self._places is not None:
-                        self._place = HeldPlace(self._places, self.core.ip, self.core.port, phone)
-                    kept = self._place.load() if self._place is not None else None
-                    self._apply(self.core.place_found(kept, time.monotonic()))
-                case KeepPlace(token, topic, description, grace):
-                    if self._place is not None:
-                        self._place.save(token, topic, description, grace)
-                case ForgetPlace():
-                    if self._place is not None:
-                        self._place.clear()
+                case Send(message):
+                    self._send(message)
+                case Connect() | Drop() | Probe():
+                    self._connection(action)
+                case FindPlace() | KeepPlace() | ForgetPlace():
+                    self._held_place(action)
                 case Exit(code):
                     self._code = code
+
+    def _connection(self, action: Connect | Drop | Probe) -> None:
+        """A new connection (the current one closed first), the current one dropped (what
+        it still brings is not handed over), or a probe of whether the desk answers."""
+        match action:
+            case Connect():
+                self._close()
+                self._gen += 1
+                self._spawn(self._connect(self._gen))
+            case Drop():
+                self._close()
+                self._gen += 1  # whatever it still brings is not handed over
+            case Probe():
+                self._spawn(self._probe())
+
+    def _held_place(self, action: FindPlace | KeepPlace | ForgetPlace) -> None:
+        """The held-place file of the number given (found, kept or forgotten); none for a
+        runner without a directory of places (the operator's)."""
+        match action:
+            case FindPlace(phone):
+                if self._places is not None:
+                    self._place = HeldPlace(self._places, self.core.ip, self.core.port, phone)
+                kept = self._place.load() if self._place is not None else None
+                self._apply(self.core.place_found(kept, time.monotonic()))
+            case KeepPlace(token, topic, description, grace):
+                if self._place is not None:
+                    self._place.save(token, topic, description, grace)
+            case ForgetPlace():
+                if self._place is not None:
+                    self._place.clear()
 
     # -- the connection ---------------------------------------------------------------------
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from net.listener import has_hung_up
 from net.secure_stream import SecureStream
+from wire.desk.commands import is_operator_command
 from wire.desk.messages import DeskEnded, DeskGiveUp, DeskMessage, DeskRefused
-from wire.desk.text import is_operator_command
 from wire.messages import Message
 from wire.reliable import IdMaker
 

@@ -140,25 +140,36 @@ class DangerAlerts(WaitingLine):
         numbers it), or the one waiting under that name, goes to its front, among the
         others put back there (see _to_front). An operator's judgement, not a rule: see
         docs/DESK.md, "Someone who may be in danger"."""
+        number = self._number_of(operator, msg)
+        if isinstance(number, Send):
+            return [number]
+        person = self._waiting[number - 1]
+        self._waiting.remove(person)
+        self._to_front(person)
+        return self._moved(operator, person, number)
+
+    def _number_of(self, operator: Operator, msg: DeskFirst) -> int | Send:
+        """The number in the waiting room that `.first` names, or what the operator is told
+        when it names nobody there."""
         number = msg.position
         if msg.name:
             found = self._named(operator, msg.name)
             if isinstance(found, Send):
-                return [found]
+                return found
             number = found
         if not 1 <= number <= len(self._waiting):
             count = len(self._waiting)
             people = "person" if count == 1 else "people"
-            return [
-                self._notice(
-                    operator.conn,
-                    f"There is no number {number} in the waiting room ({count} {people}); "
-                    ".room lists them.",
-                )
-            ]
-        person = self._waiting[number - 1]
-        self._waiting.remove(person)
-        self._to_front(person)
+            return self._notice(
+                operator.conn,
+                f"There is no number {number} in the waiting room ({count} {people}); "
+                ".room lists them.",
+            )
+        return number
+
+    def _moved(self, operator: Operator, person: Person, number: int) -> list[Action]:
+        """What is said once `.first` put `person`, number `number` until then, at the
+        front: to the operator, the log, and the person when they moved up."""
         name = clean(person.name)
         now_at = self._waiting.index(person) + 1
         label = topic_label(person.topic)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from registry.desk.actions import ConnId
-from wire.desk.text import mask_phone
+from wire.desk.phone import mask_phone
 from wire.shown_text import clean
 
 

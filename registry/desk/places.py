@@ -23,7 +23,8 @@ from typing import Any
 
 from net.files import is_finite_number, parse_json, read_text, replace_durably
 from registry.desk.actions import KeptPlace
-from wire.desk.text import CRISIS_REASONS, TOPICS, keep_said, normalise_phone
+from wire.desk.phone import normalise_phone
+from wire.desk.text import CRISIS_REASONS, TOPICS, keep_said
 
 #: The file in the registry's data directory.
 PLACES_FILE = "desk-places.json"
@@ -78,7 +79,7 @@ class PlacesFile:
             entries = data["places"] if isinstance(data, dict) else None
             if not isinstance(entries, list):
                 raise ValueError("it holds no list of places")
-            return [self._place(n, entry, offset) for n, entry in enumerate(entries, 1)], ""
+            return [_place(n, entry, offset) for n, entry in enumerate(entries, 1)], ""
         except json.JSONDecodeError:
             why = "it is not JSON"
         except RecursionError:
@@ -93,62 +94,6 @@ class PlacesFile:
         return [], (
             f"desk: the kept waiting room {self.path} is damaged; moved to {aside.name}, "
             f"no place held ({why})"
-        )
-
-    @staticmethod
-    def _place(number: int, entry: Any, offset: float) -> KeptPlace:
-        """The place `entry` spells; _Damage naming place `number` and what is wrong."""
-        if not isinstance(entry, dict) or not set(_FIELDS) <= set(entry) <= {
-            *_FIELDS,
-            *_LATER_FIELDS,
-        }:
-            raise _Damage(f"place {number} is not a kept place")
-        operator = entry.get("operator", "")
-        if not isinstance(operator, str):
-            raise _Damage(f"place {number}: operator is not a name")
-        strings = [entry[k] for k in ("token", "name", "phone", "description", "address")]
-        topic, joined_at = entry["topic"], entry["joined_at"]
-        if not all(isinstance(v, str) for v in strings) or not strings[0]:
-            raise _Damage(f"place {number} is not a kept place")
-        if type(topic) is not int or topic not in TOPICS:
-            raise _Damage(f"place {number}: topic {str(topic)[:20]} is not a topic")
-        if normalise_phone(strings[2]) != strings[2]:
-            raise _Damage(f"place {number}: the phone is not a number")
-        if not is_finite_number(joined_at):
-            raise _Damage(f"place {number}: joined_at is not a time")
-        back, served = entry.get("back", False), entry.get("served", 0)
-        if type(back) is not bool:
-            raise _Damage(f"place {number}: back is not true or false")
-        if not is_finite_number(served) or served < 0:
-            raise _Damage(f"place {number}: served is not a length of time")
-        serving_at = entry.get("serving_at")
-        if serving_at is not None and not is_finite_number(serving_at):
-            raise _Damage(f"place {number}: serving_at is not a time")
-        crisis, said = entry.get("crisis", ""), entry.get("said", "")
-        if not isinstance(crisis, str) or crisis not in _CRISIS:
-            raise _Damage(f"place {number}: crisis is not a reason")
-        if isinstance(said, str):  # as written before every line was kept: the last one
-            said = [said] if said else []
-        if not isinstance(said, list) or not all(isinstance(line, str) for line in said):
-            raise _Damage(f"place {number}: said is not a list of lines")
-        kept: tuple[str, ...] = ()
-        for line in said:  # within the bounds, whatever the file holds
-            kept = keep_said(kept, line)
-        token, name, phone, description, address = strings
-        return KeptPlace(
-            token,
-            name,
-            phone,
-            topic,
-            description,
-            address,
-            joined_at - offset,
-            operator,
-            back,
-            served,
-            None if serving_at is None else serving_at - offset,
-            crisis,
-            kept,
         )
 
     def save(self, places: tuple[KeptPlace, ...]) -> None:
@@ -179,3 +124,82 @@ class PlacesFile:
         ]
         text = json.dumps({"places": entries}, ensure_ascii=False, indent=1)
         replace_durably(self.path, text.encode())
+
+
+def _place(number: int, entry: Any, offset: float) -> KeptPlace:
+    """The place `entry` spells, its times moved by `offset` from the time of day to the
+    queue's clock; _Damage naming place `number` and what is wrong (the first thing found,
+    in the order of the fields)."""
+    if not isinstance(entry, dict) or not set(_FIELDS) <= set(entry) <= {
+        *_FIELDS,
+        *_LATER_FIELDS,
+    }:
+        raise _Damage(f"place {number} is not a kept place")
+    operator = entry.get("operator", "")
+    if not isinstance(operator, str):
+        raise _Damage(f"place {number}: operator is not a name")
+    token, name, phone, description, address, topic = _who(number, entry)
+    joined_at, back, served, serving_at = _when(number, entry)
+    crisis, said = _danger(number, entry)
+    return KeptPlace(
+        token,
+        name,
+        phone,
+        topic,
+        description,
+        address,
+        joined_at - offset,
+        operator,
+        back,
+        served,
+        None if serving_at is None else serving_at - offset,
+        crisis,
+        said,
+    )
+
+
+def _who(number: int, entry: dict[str, Any]) -> tuple[str, str, str, str, str, int]:
+    """The token, name, phone, description, address and topic of place `number`."""
+    strings = [entry[k] for k in ("token", "name", "phone", "description", "address")]
+    topic = entry["topic"]
+    if not all(isinstance(v, str) for v in strings) or not strings[0]:
+        raise _Damage(f"place {number} is not a kept place")
+    if type(topic) is not int or topic not in TOPICS:
+        raise _Damage(f"place {number}: topic {str(topic)[:20]} is not a topic")
+    if normalise_phone(strings[2]) != strings[2]:
+        raise _Damage(f"place {number}: the phone is not a number")
+    token, name, phone, description, address = strings
+    return token, name, phone, description, address, topic
+
+
+def _when(number: int, entry: dict[str, Any]) -> tuple[float, bool, float, float | None]:
+    """When place `number` joined, whether it is `back` at the front, how long its person
+    was served, and when the session they are in began (None: none), as kept."""
+    joined_at = entry["joined_at"]
+    if not is_finite_number(joined_at):
+        raise _Damage(f"place {number}: joined_at is not a time")
+    back, served = entry.get("back", False), entry.get("served", 0)
+    if type(back) is not bool:
+        raise _Damage(f"place {number}: back is not true or false")
+    if not is_finite_number(served) or served < 0:
+        raise _Damage(f"place {number}: served is not a length of time")
+    serving_at = entry.get("serving_at")
+    if serving_at is not None and not is_finite_number(serving_at):
+        raise _Damage(f"place {number}: serving_at is not a time")
+    return joined_at, back, served, serving_at
+
+
+def _danger(number: int, entry: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """Why place `number`'s person may be in danger ("" for nothing) and the lines of
+    crisis they typed while waiting, within the bounds whatever the file holds."""
+    crisis, said = entry.get("crisis", ""), entry.get("said", "")
+    if not isinstance(crisis, str) or crisis not in _CRISIS:
+        raise _Damage(f"place {number}: crisis is not a reason")
+    if isinstance(said, str):  # as written before every line was kept: the last one
+        said = [said] if said else []
+    if not isinstance(said, list) or not all(isinstance(line, str) for line in said):
+        raise _Damage(f"place {number}: said is not a list of lines")
+    kept: tuple[str, ...] = ()
+    for line in said:
+        kept = keep_said(kept, line)
+    return crisis, kept

@@ -42,33 +42,41 @@ class AfterRestart(Sessions):
             full = room_is_full(len(self._waiting), in_danger=danger, limits=self.limits)
             if full or place.token in self._tokens:
                 continue  # a copy of a place cannot be a second one
-            served = max(0.0, place.served)
-            in_session = 0.0
-            if place.serving_since is not None:
-                in_session = max(0.0, now - place.serving_since)
-            person = Person(
-                token=place.token,
-                name=place.name,
-                phone=place.phone,
-                topic=place.topic,
-                description=place.description,
-                joined=min(place.joined, now) - served,
-                conn=None,
-                address=place.address,
-                dropped=now,
-                awaits=place.operator,
-                awaits_until=now + self.grace if place.operator else 0.0,
-                served=served + in_session,
-                back=place.back,
-                crisis=stronger_crisis(place.crisis, crisis_reason(place.topic, place.description)),
-                said=place.said,
-            )
+            person = self._held(place, now)
             self._waiting.append(person)
             self._tokens[person.token] = person
             self._restored.add(person.token)
         self._settle_until = now + RESTART_SETTLE
         self._reclaim_by = now + self.reclaim_window
         self._kept = self._places()
+        return self._restored_line()
+
+    def _held(self, place: KeptPlace, now: float) -> Person:
+        """The person of a kept `place`, holding it as if their connection broke `now`."""
+        served = max(0.0, place.served)
+        in_session = 0.0
+        if place.serving_since is not None:
+            in_session = max(0.0, now - place.serving_since)
+        return Person(
+            token=place.token,
+            name=place.name,
+            phone=place.phone,
+            topic=place.topic,
+            description=place.description,
+            joined=min(place.joined, now) - served,
+            conn=None,
+            address=place.address,
+            dropped=now,
+            awaits=place.operator,
+            awaits_until=now + self.grace if place.operator else 0.0,
+            served=served + in_session,
+            back=place.back,
+            crisis=stronger_crisis(place.crisis, crisis_reason(place.topic, place.description)),
+            said=place.said,
+        )
+
+    def _restored_line(self) -> list[Action]:
+        """The log's line on the places just held after a restart (none for none)."""
         count = len(self._waiting)
         if not count:
             return []

@@ -4,10 +4,11 @@ session ends (its person put back at the front when it was cut short).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from registry.desk.actions import (
     Action,
     Close,
-    ConnId,
     Log,
     Send,
     SessionEnded,
@@ -17,9 +18,24 @@ from registry.desk.actions import (
 from registry.desk.line import WaitingLine
 from registry.desk.people import Operator, Person, Session, name_for_log
 from wire.desk.messages import DeskEnded, DeskLine, DeskPosition, DeskServed, DeskSession
-from wire.desk.text import MAX_DESK_LINE, format_duration, scrub_phone
+from wire.desk.phone import scrub_phone
+from wire.desk.text import MAX_DESK_LINE, format_duration
 from wire.names import name_key
 from wire.shown_text import clean
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """How a session ends: `why`, for the log and the transcript; what the person and the
+    operator are told (None: nothing, they are told otherwise or gone); whether the person
+    goes back to the front of the waiting room (`requeue`); whether its length counts in
+    the wait estimates (`measure`)."""
+
+    why: str
+    to_person: str | None = None
+    to_operator: str | None = None
+    requeue: bool = False
+    measure: bool = True
 
 
 class Sessions(WaitingLine):
@@ -55,22 +71,11 @@ class Sessions(WaitingLine):
         return actions
 
     def _start(self, person: Person, operator: Operator, now: float) -> list[Action]:
+        """`operator` serves `person` from `now`: each side is told, the transcript begins
+        and the log says so."""
         assert person.conn is not None
-        actions: list[Action] = []
         resumed = bool(person.awaits)
-        if person.awaits:  # the two were kept for each other after a restart
-            person.awaits = ""
-            name = clean(person.name)
-            actions += [
-                self._notice(
-                    person.conn,
-                    f"The help desk was restarted; your conversation with {operator.name} resumes.",
-                ),
-                self._notice(
-                    operator.conn,
-                    f"The help desk was restarted; your conversation with {name} resumes.",
-                ),
-            ]
+        actions = self._resumes(person, operator) if resumed else []
         self._remove_waiting(person)
         session = Session(self._make_id(), person, operator, now, resumed=resumed)
         operator.session = session
@@ -92,17 +97,7 @@ class Sessions(WaitingLine):
                     person.said,
                 ),
             ),
-            SessionStarted(
-                session.id,
-                scrub_phone(clean(person.name), person.phone),
-                person.masked,
-                person.topic,
-                scrub_phone(clean(person.description), person.phone),
-                operator.name,
-                waited,
-                person.crisis,
-                tuple(scrub_phone(clean(line), person.phone) for line in person.said),
-            ),
+            _started(session, waited),
             self._log(
                 f"desk: {operator.name} serves {name_for_log(person)} "
                 f"(topic {person.topic}, waited {format_duration(waited)})",
@@ -110,82 +105,97 @@ class Sessions(WaitingLine):
             ),
         ]
 
+    def _resumes(self, person: Person, operator: Operator) -> list[Action]:
+        """`person` and `operator` were kept for each other after a restart: no longer,
+        and both are told their conversation resumes."""
+        assert person.conn is not None
+        person.awaits = ""
+        name = clean(person.name)
+        return [
+            self._notice(
+                person.conn,
+                f"The help desk was restarted; your conversation with {operator.name} resumes.",
+            ),
+            self._notice(
+                operator.conn,
+                f"The help desk was restarted; your conversation with {name} resumes.",
+            ),
+        ]
+
     def _say(
-        self,
-        session: Session,
-        sender: str,
-        source: ConnId,
-        to: ConnId,
-        text: str,
-        *,
-        crisis: bool = False,
+        self, session: Session, by: Person | Operator, text: str, *, crisis: bool = False
     ) -> list[Action]:
+        """`text`, a line from `by` (the person or the operator of `session`), to the other
+        side and into the transcript (marked when it speaks of `crisis`); a line too long
+        is refused back, a blank one goes nowhere."""
+        person, operator = session.person, session.operator
+        source, to = (person.conn, operator.conn) if by is person else (operator.conn, person.conn)
+        assert source is not None and to is not None
         if len(text) > MAX_DESK_LINE:
             return [self._notice(source, f"Line too long: at most {MAX_DESK_LINE} characters.")]
         if not text.strip():
             return []
         return [
-            Send(to, DeskLine(self._make_id(), sender, text, session.id)),
+            Send(to, DeskLine(self._make_id(), by.name, text, session.id)),
             SessionLine(
                 session.id,
-                scrub_phone(clean(sender), session.person.phone),
-                scrub_phone(clean(text), session.person.phone),
+                scrub_phone(clean(by.name), person.phone),
+                scrub_phone(clean(text), person.phone),
                 crisis,
             ),
         ]
 
-    def _end(
-        self,
-        session: Session,
-        now: float,
-        to_person: str | None,
-        to_operator: str | None,
-        why: str,
-        *,
-        requeue: bool = False,
-        measure: bool = True,
-    ) -> list[Action]:
-        """End `session`, telling each side that is still there. The person's connection
-        closes unless they go back to the waiting room. Its length counts in the estimate
-        only when it ended as sessions do (`measure`, and the person not put back): one cut
-        short by the desk closing or an operator leaving says nothing of how long help
-        takes, and would pull the averages down."""
+    def _end(self, session: Session, now: float, ending: Ending) -> list[Action]:
+        """End `session` as `ending` says, telling each side that is still there. The
+        person's connection closes unless they go back to the waiting room. Its length
+        counts in the estimate only when it ended as sessions do (`measure`, and the person
+        not put back): one cut short by the desk closing or an operator leaving says nothing
+        of how long help takes, and would pull the averages down."""
         person, operator = session.person, session.operator
         length = now - session.started
         operator.session = None
         operator.free_since = now
         person.served += length
-        if measure and not requeue and not session.resumed:
+        if ending.measure and not ending.requeue and not session.resumed:
             # (a resumed conversation's start was in the run before: its length here is
             # only the tail of one)
             self.estimator.record(person.topic, length)
         actions: list[Action] = [
-            SessionEnded(session.id, why, length),
+            SessionEnded(session.id, ending.why, length),
             self._log(
                 f"desk: session of {name_for_log(person)} with {operator.name} ended "
-                f"({why}; {format_duration(length)})",
+                f"({ending.why}; {format_duration(length)})",
                 person,
             ),
         ]
-        if to_operator is not None and operator.conn in self._conns:
-            actions.append(Send(operator.conn, DeskEnded(self._make_id(), to_operator, False, -1)))
+        if ending.to_operator is not None and operator.conn in self._conns:
+            message = DeskEnded(self._make_id(), ending.to_operator, False, -1)
+            actions.append(Send(operator.conn, message))
         if person.conn is not None and person.conn in self._conns:
-            if to_person is not None:
-                # Lines that cross the end are counted for a connection about to close;
-                # one that stays is answered line by line (see _from_person).
-                heard = -1 if requeue else session.heard
-                actions.append(
-                    Send(person.conn, DeskEnded(self._make_id(), to_person, requeue, heard))
-                )
-            if requeue:
-                # Back to the front, with a fresh token (the old one left with the place).
-                person.token = self._new_token()
-                person.shown = None
-                self._tokens[person.token] = person
-                self._to_front(person)
-            else:
-                actions.append(Close(person.conn, "session ended"))
-                self._conns.pop(person.conn, None)
+            actions += self._after_session(session, ending)
+        return actions
+
+    def _after_session(self, session: Session, ending: Ending) -> list[Action]:
+        """The person of `session`, which just ended, still connected: told, and back at
+        the front of the waiting room (`requeue`) or their connection closed."""
+        person = session.person
+        assert person.conn is not None
+        actions: list[Action] = []
+        if ending.to_person is not None:
+            # Lines that cross the end are counted for a connection about to close;
+            # one that stays is answered line by line (see _person_line).
+            heard = -1 if ending.requeue else session.heard
+            message = DeskEnded(self._make_id(), ending.to_person, ending.requeue, heard)
+            actions.append(Send(person.conn, message))
+        if ending.requeue:
+            # Back to the front, with a fresh token (the old one left with the place).
+            person.token = self._new_token()
+            person.shown = None
+            self._tokens[person.token] = person
+            self._to_front(person)
+        else:
+            actions.append(Close(person.conn, "session ended"))
+            self._conns.pop(person.conn, None)
         return actions
 
     def _operator_gone(self, operator: Operator, now: float, why: str) -> list[Action]:
@@ -205,10 +215,11 @@ class Sessions(WaitingLine):
         actions += self._end(
             session,
             now,
-            to_person=f"{gone}; you are back at the front of the waiting room.",
-            to_operator=None,
-            why=f"operator {why}",
-            requeue=True,
+            Ending(
+                f"operator {why}",
+                to_person=f"{gone}; you are back at the front of the waiting room.",
+                requeue=True,
+            ),
         )
         served = self._dispatch(now)
         actions += self._answer(person, "", now, restored=False)
@@ -253,3 +264,20 @@ class Sessions(WaitingLine):
                 Send(person.conn, DeskPosition(self._make_id(), position, k, kind, low, high))
             )
         return actions
+
+
+def _started(session: Session, waited: float) -> SessionStarted:
+    """The transcript's record of `session` beginning after a wait of `waited` seconds,
+    with the person's number masked wherever it is written."""
+    person = session.person
+    return SessionStarted(
+        session.id,
+        scrub_phone(clean(person.name), person.phone),
+        person.masked,
+        person.topic,
+        scrub_phone(clean(person.description), person.phone),
+        session.operator.name,
+        waited,
+        person.crisis,
+        tuple(scrub_phone(clean(line), person.phone) for line in person.said),
+    )

@@ -1,15 +1,21 @@
 """The state of the help desk's core and what every part of it shares: who is waiting,
-on duty and connected, the places to keep on disk, and how a line is logged or noticed.
-The parts are layers over it (`registry.desk.line`, `desk_sessions`, `desk_restart`,
-`desk_danger`), joined in `registry.desk.queue.DeskQueue`.
+on duty and connected, the places to keep on disk, and how a line is logged, noticed or
+refused.
+
+The parts are layers over it, each a class of its own module: the waiting line
+(`registry.desk.line`), sessions (`sessions`), places kept across a restart (`restart`),
+people who may be in danger (`danger`), the waiting room's notices to operators
+(`notices`), joins (`joins`), operators (`operators`) and a person's messages (`persons`),
+all joined in `registry.desk.queue.DeskQueue`, which takes the events.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import TypedDict, Unpack
 
-from registry.desk.actions import Action, ConnId, KeepPlaces, KeptPlace, Log, Send
+from registry.desk.actions import Action, Close, ConnId, KeepPlaces, KeptPlace, Log, Send
 from registry.desk.admission import Limits
 from registry.desk.estimate import Estimator
 from registry.desk.limits import (
@@ -22,10 +28,34 @@ from registry.desk.limits import (
     RECLAIM_WINDOW,
 )
 from registry.desk.people import Operator, Person, Session
-from wire.desk.messages import HEARTBEAT, DeskNotice
-from wire.desk.text import DEFAULT_CRISIS_NOTICE, phone_key, scrub_phone
+from wire.desk.messages import HEARTBEAT, DeskJoin, DeskNotice, DeskOperator, DeskRefused
+from wire.desk.phone import phone_key, scrub_phone
+from wire.desk.text import DEFAULT_CRISIS_NOTICE
 from wire.heartbeat import Heartbeat
+from wire.refusals import RefusalCode
 from wire.shown_text import clean
+from wire.version import wire_refusal
+
+
+class QueueOptions(TypedDict, total=False):
+    """What a desk may be given beyond its ids and its operator key. Each has a default:
+    the crisis notice DEFAULT_CRISIS_NOTICE; the limits of registry.desk.limits (`grace`
+    GRACE, `max_waiting` MAX_WAITING, `max_per_address` MAX_PER_ADDRESS, `max_per_key`
+    MAX_PER_KEY, `danger_room` DANGER_ROOM, `push_interval` PUSH_INTERVAL,
+    `reclaim_window` RECLAIM_WINDOW); a new `Estimator`; `heartbeat` HEARTBEAT; and no
+    operators' keys `authorised` before (key text -> name)."""
+
+    crisis_notice: str
+    grace: float
+    max_waiting: int
+    max_per_address: int
+    max_per_key: int
+    danger_room: int
+    push_interval: float
+    reclaim_window: float
+    estimator: Estimator | None
+    heartbeat: float
+    authorised: dict[str, str] | None
 
 
 class DeskState:
@@ -37,46 +67,20 @@ class DeskState:
         make_id: Callable[[], str],
         make_token: Callable[[], str],
         operator_key: str,
-        crisis_notice: str = DEFAULT_CRISIS_NOTICE,
-        grace: float = GRACE,
-        max_waiting: int = MAX_WAITING,
-        max_per_address: int = MAX_PER_ADDRESS,
-        max_per_key: int = MAX_PER_KEY,
-        danger_room: int = DANGER_ROOM,
-        push_interval: float = PUSH_INTERVAL,
-        reclaim_window: float = RECLAIM_WINDOW,
-        estimator: Estimator | None = None,
-        heartbeat: float = HEARTBEAT,
-        authorised: dict[str, str] | None = None,
+        **options: Unpack[QueueOptions],
     ) -> None:
         """Only a `DeskOperator` carrying `operator_key`, or coming from a public key in
         `authorised` (key text -> name), goes on duty; the first carries its key into
-        `authorised`. The connections told
-        of by `opened` are asked for a sign of life after `heartbeat` seconds of silence,
-        and taken as lost after twice that. Raises ValueError for a negative `grace` or
-        `push_interval`, a `heartbeat` not above 0, a `max_waiting`, `max_per_address`
-        or `max_per_key` below 1, or a negative `danger_room`."""
-        if grace < 0 or push_interval < 0 or danger_room < 0:
-            raise ValueError("grace, push_interval and danger_room must be >= 0")
-        if min(max_waiting, max_per_address, max_per_key) < 1:
-            raise ValueError("max_waiting, max_per_address and max_per_key must be >= 1")
-        if not heartbeat > 0:
-            raise ValueError("heartbeat must be > 0")
+        `authorised`. The connections told of by `opened` are asked for a sign of life
+        after `heartbeat` seconds of silence, and taken as lost after twice that. Raises
+        ValueError for a negative `grace` or `push_interval`, a `heartbeat` not above 0, a
+        `max_waiting`, `max_per_address` or `max_per_key` below 1, or a negative
+        `danger_room`."""
+        self._configure(options)
         self._make_id = make_id
         self._make_token = make_token
         self._operator_key = operator_key
-        #: Operators' public keys authorised by the operator key, shown once (key -> name).
-        self.authorised: dict[str, str] = dict(authorised or {})
         self._conn_keys: dict[ConnId, str] = {}  # the public key each connection came with
-        self.crisis_notice = crisis_notice
-        self.grace = grace
-        self.max_waiting = max_waiting
-        self.max_per_address = max_per_address
-        self.limits = Limits(max_per_key, max_per_address, max_waiting, danger_room)
-        self.push_interval = push_interval
-        self.reclaim_window = reclaim_window  # RECLAIM_WINDOW; tests shorten it
-        self.estimator = estimator or Estimator()
-        self.heartbeat = heartbeat
         # the connections watched for silence (see `_heartbeats`)
         self._beats: dict[ConnId, Heartbeat] = {}
         self._waiting: list[Person] = []
@@ -103,6 +107,36 @@ class DeskState:
         # (registry.desk.notices): people who joined, operators who came on duty
         self._arrivals: list[Person] = []
         self._briefings: list[Operator] = []
+
+    def _configure(self, options: QueueOptions) -> None:
+        """Check `options` (see `__init__`) and take them, each or its default."""
+        unknown = sorted(set(options) - QueueOptions.__optional_keys__)
+        if unknown:  # as for any keyword a function does not take: a misspelt option
+            raise TypeError(f"unexpected options: {', '.join(unknown)}")
+        grace = options.get("grace", GRACE)
+        push_interval = options.get("push_interval", PUSH_INTERVAL)
+        danger_room = options.get("danger_room", DANGER_ROOM)
+        max_waiting = options.get("max_waiting", MAX_WAITING)
+        max_per_address = options.get("max_per_address", MAX_PER_ADDRESS)
+        max_per_key = options.get("max_per_key", MAX_PER_KEY)
+        heartbeat = options.get("heartbeat", HEARTBEAT)
+        if grace < 0 or push_interval < 0 or danger_room < 0:
+            raise ValueError("grace, push_interval and danger_room must be >= 0")
+        if min(max_waiting, max_per_address, max_per_key) < 1:
+            raise ValueError("max_waiting, max_per_address and max_per_key must be >= 1")
+        if not heartbeat > 0:
+            raise ValueError("heartbeat must be > 0")
+        #: Operators' public keys authorised by the operator key, shown once (key -> name).
+        self.authorised: dict[str, str] = dict(options.get("authorised") or {})
+        self.crisis_notice = options.get("crisis_notice", DEFAULT_CRISIS_NOTICE)
+        self.grace = grace
+        self.max_waiting = max_waiting
+        self.max_per_address = max_per_address
+        self.limits = Limits(max_per_key, max_per_address, max_waiting, danger_room)
+        self.push_interval = push_interval
+        self.reclaim_window = options.get("reclaim_window", RECLAIM_WINDOW)  # tests shorten it
+        self.estimator = options.get("estimator") or Estimator()
+        self.heartbeat = heartbeat
 
     # -- read-only views (for the adapter, the console and tests) --------------------------
 
@@ -247,3 +281,21 @@ class DeskState:
         if operator.conn not in self._addresses:
             return []
         return [Log(f"desk: operator {operator.name} {what}")]
+
+    def _refuse(
+        self, conn: ConnId, reply_to: str, reason: str, code: RefusalCode = RefusalCode.OTHER
+    ) -> list[Action]:
+        """Refuse the connection `conn` what it asked for in `reply_to`, saying `reason`,
+        and close it."""
+        return [
+            Send(conn, DeskRefused(self._make_id(), reply_to, reason, code)),
+            Close(conn, "refused: " + reason),
+        ]
+
+    def _other_wire(self, conn: ConnId, msg: DeskJoin | DeskOperator, what: str) -> list[Action]:
+        """Refuse `msg`, from a client (`what`) of another version of the wire."""
+        reason = wire_refusal(msg.wire, what)
+        return [
+            Log(f"desk: refused {clean(msg.name)!r}: {reason}"),
+            *self._refuse(conn, msg.id, reason, RefusalCode.VERSION),
+        ]

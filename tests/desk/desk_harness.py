@@ -34,6 +34,7 @@ from wire.desk.messages import (
     DeskQueueRequest,
     DeskRoomRequest,
     DeskServe,
+    DeskServed,
 )
 from wire.desk.text import ALL_TOPICS
 from wire.version import WIRE_VERSION
@@ -177,3 +178,16 @@ class Desk:
 
     def token(self, conn: str) -> str:
         return self.last(conn, DeskQueued).token
+
+
+def busy_desk(**options: object) -> Desk:
+    """One operator serving everything, already busy with Zed."""
+    desk = Desk(**options)
+    desk.operator("op", "ann")
+    desk.join("z", "Zed", phone="+1 999 888 7777")
+    assert desk.of("z", DeskServed)
+    return desk
+
+
+def positions(desk: Desk, *conns: str) -> list[int]:
+    return [desk.queue.position(desk.queue.on(c))[0] for c in conns]  # type: ignore[arg-type]

@@ -107,7 +107,7 @@ class Proc:
                     stream.close()
 
 
-#: The first line of the operator's answer to `.help` (wire.desk.text.OPERATOR_HELP).
+#: The first line of the operator's answer to `.help` (wire.desk.commands.OPERATOR_HELP).
 HELP_FIRST_LINE = "Help-desk operator commands:"
 
 

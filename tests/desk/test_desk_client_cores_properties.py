@@ -23,6 +23,7 @@ from peer.desk.actions import (
 from peer.desk.duty import OperatorCore
 from peer.desk.person import PersonCore
 from wire.desk.messages import (
+    EST_TYPICAL,
     DeskCrisis,
     DeskEnded,
     DeskLine,
@@ -38,7 +39,7 @@ from wire.desk.messages import (
     DeskServed,
     DeskSession,
 )
-from wire.desk.text import ALL_TOPICS, EST_TYPICAL
+from wire.desk.text import ALL_TOPICS
 from wire.refusals import RefusalCode
 from wire.reliable import IdMaker
 

@@ -20,7 +20,8 @@ from wire.desk.messages import (
     DeskServed,
     DeskSession,
 )
-from wire.desk.text import MAX_SAID_CHARS, MAX_SAID_LINES, keep_said, render_operator
+from wire.desk.render import render_operator
+from wire.desk.text import MAX_SAID_CHARS, MAX_SAID_LINES, keep_said
 
 
 def busy_desk() -> Desk:

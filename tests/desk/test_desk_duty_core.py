@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from peer.desk.actions import (
     ANSWER_TIMEOUT,
     Action,
@@ -445,3 +447,15 @@ def test_an_operator_reconnecting_to_a_silent_desk_tries_again() -> None:
     out = core.tick(20.6 + ANSWER_TIMEOUT)
     assert Exit(1) not in out and core.next_wake() is not None
     assert core.tick(core.next_wake() or 0.0) == [Connect()]
+
+
+def test_an_option_the_operator_client_does_not_know_is_refused() -> None:
+    with pytest.raises(TypeError, match="serve_when_askd"):
+        OperatorCore(
+            "ann",
+            "127.0.0.1",
+            4000,
+            "key",
+            IdMaker("o"),
+            serve_when_askd=True,  # type: ignore[call-arg]
+        )

@@ -1,4 +1,4 @@
-"""The help desk end to end, with real processes on loopback (issue 4): a standalone desk
+"""The help desk end to end, with real processes on loopback: a standalone desk
 (`python -m registry.desk.service`), people (`python -m peer.desk.client`) and an operator
 (`python -m peer.desk.operator`), all in line mode through pipes."""
 

@@ -13,15 +13,9 @@ import pytest
 
 from net.files import InUse
 from peer.desk.actions import KeptPlace
-from peer.desk.held_place import (
-    CLOCK_SKEW,
-    PERSON_LOCK,
-    HeldPlace,
-    hold_client_lock,
-    operator_lock,
-)
+from peer.desk.held_place import CLOCK_SKEW, PERSON_LOCK, HeldPlace, hold_client_lock, operator_lock
 from peer.desk.place_secret import place_name
-from wire.desk.text import phone_key
+from wire.desk.phone import phone_key
 
 
 def test_a_saved_place_is_read_back_and_private(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import hmac
 import pytest
 from desk_procs import DeskWorld
 
-from wire.desk.text import phone_key
+from wire.desk.phone import phone_key
 
 
 @pytest.mark.timeout(60)

@@ -1,4 +1,5 @@
-"""The help desk's waiting room as a sans-IO core on a fake clock (issue 4)."""
+"""The help desk's waiting room as a sans-IO core on a fake clock: positions, sessions and
+hand-overs, privacy, shutdown, and places kept across a restart."""
 
 from __future__ import annotations
 
@@ -7,19 +8,14 @@ import re
 from dataclasses import replace
 
 import pytest
-from desk_harness import PHONES, Desk
+from desk_harness import PHONES, Desk, busy_desk, positions
 
 from registry.desk.actions import Close, KeptPlace, SessionEnded, SessionLine, SessionStarted
 from registry.desk.limits import ARRIVALS_INTERVAL, GRACE, RECLAIM_WINDOW, RESTART_SETTLE
-from registry.desk.queue import WRONG_KEY
 from wire.desk.messages import (
     EST_MEASURED,
-    EST_NOBODY,
-    EST_TYPICAL,
-    DeskCrisis,
     DeskEnded,
     DeskGiveUp,
-    DeskLine,
     DeskNotice,
     DeskOnDuty,
     DeskPosition,
@@ -30,21 +26,8 @@ from wire.desk.messages import (
     DeskServed,
     DeskSession,
 )
-from wire.desk.text import DEFAULT_CRISIS_NOTICE, mask_phone, render_operator, render_person
-from wire.version import WIRE_VERSION, wire_refusal
-
-
-def busy_desk(**options: object) -> Desk:
-    """One operator serving everything, already busy with Zed."""
-    desk = Desk(**options)
-    desk.operator("op", "ann")
-    desk.join("z", "Zed", phone="+1 999 888 7777")
-    assert desk.of("z", DeskServed)
-    return desk
-
-
-def positions(desk: Desk, *conns: str) -> list[int]:
-    return [desk.queue.position(desk.queue.on(c))[0] for c in conns]  # type: ignore[arg-type]
+from wire.desk.phone import mask_phone
+from wire.version import WIRE_VERSION
 
 
 def last_position(desk: Desk, conn: str) -> int:
@@ -141,30 +124,6 @@ def test_you_are_next_at_the_head() -> None:
 # -- grace: expiry and restore -------------------------------------------------------------
 
 
-def test_a_dropped_place_is_restored_with_the_token_and_the_same_position() -> None:
-    desk = busy_desk(grace=120.0)
-    for conn, name in (("a", "Alice"), ("b", "Bob"), ("c", "Carol")):
-        desk.join(conn, name)
-    token = desk.token("b")
-    desk.drop("b")
-    desk.advance(100)
-    desk.join("b2", "Bob", token=token)
-    queued = desk.last("b2", DeskQueued)
-    assert queued.restored and queued.position == 2 and queued.token == token
-    assert positions(desk, "a", "b2", "c") == [1, 2, 3]
-    assert desk.queue.next_wake() is None
-
-
-def test_a_place_taken_back_goes_by_the_name_given_now() -> None:
-    desk = busy_desk()
-    desk.join("b", "Bbo", phone=PHONES["Bob"])
-    token = desk.token("b")
-    desk.drop("b")
-    desk.join("b2", "Bob", token=token)  # the client started again, the slip put right
-    desk.room("op")
-    assert desk.last("op", DeskRoom).names == ("Bob",)
-
-
 def test_a_dropped_place_is_given_up_after_the_grace_period() -> None:
     desk = busy_desk(grace=120.0)
     for conn, name in (("a", "Alice"), ("b", "Bob"), ("c", "Carol")):
@@ -186,28 +145,6 @@ def test_a_dropped_place_is_given_up_after_the_grace_period() -> None:
     assert not queued.restored and queued.position == 3
 
 
-def test_a_token_does_not_work_for_another_number() -> None:
-    desk = busy_desk()
-    desk.join("a", "Alice")
-    token = desk.token("a")
-    desk.drop("a")
-    desk.join("x", "Mallory", phone="+1 303 555 0100", token=token)
-    assert not desk.last("x", DeskQueued).restored
-    assert desk.last("x", DeskQueued).position == 2
-
-
-def test_a_reconnection_replaces_a_half_open_connection() -> None:
-    desk = busy_desk()
-    desk.join("a", "Alice")
-    token = desk.token("a")
-    desk.join("a2", "Alice", token=token)  # the old connection never reported a break
-    assert desk.last("a", DeskEnded).reason == "Replaced by a new connection."
-    assert "a" in desk.closed
-    assert desk.last("a2", DeskQueued).restored
-    desk.drop("a")  # the old connection's late close changes nothing
-    assert desk.queue.waiting[0].conn == "a2"
-
-
 def test_a_held_place_is_skipped_when_serving_and_first_again_on_return() -> None:
     desk = busy_desk()
     desk.join("a", "Alice")
@@ -220,59 +157,6 @@ def test_a_held_place_is_skipped_when_serving_and_first_again_on_return() -> Non
     assert desk.last("a2", DeskQueued).position == 1
     desk.end("op")
     assert desk.last("a2", DeskServed)
-
-
-def test_the_same_number_cannot_join_twice() -> None:
-    desk = busy_desk()
-    desk.join("a", "Alice")
-    desk.join("a2", "Alice again", phone="+44-7700-900-123")
-    assert "already connected" in desk.last("a2", DeskRefused).reason
-
-
-def test_the_same_number_from_the_same_computer_without_the_token_takes_no_place_back() -> None:
-    # an address is no proof of who was given a place: a same-address impostor who knows
-    # the number is admitted as a place of its own at the back, and Alice's stays hers
-    desk = busy_desk()
-    desk.queue.opened("a", "192.168.1.7", "alice-key")
-    desk.join("a", "Alice")
-    desk.join("b", "Bob")
-    desk.drop("a")
-    desk.queue.opened("m", "192.168.1.7", "mallory-key")
-    desk.join("m", "Mallory", phone="07700 900123", topic=4)
-    queued = desk.last("m", DeskQueued)
-    assert not queued.restored and queued.position == 3
-    assert queued.token != desk.token("a")
-    alice = desk.queue.waiting[0]
-    assert alice.name == "Alice" and alice.conn is None and alice.topic == 2
-    desk.queue.opened("a2", "192.168.1.7", "alice-key")
-    desk.join("a2", "Alice", token=desk.token("a"))  # the real client, with its token
-    back = desk.last("a2", DeskQueued)
-    assert back.restored and back.position == 1
-
-
-def test_a_token_one_character_off_takes_nothing_back() -> None:
-    desk = busy_desk()
-    desk.join("a", "Alice")
-    desk.drop("a")
-    token = desk.token("a")
-    desk.join("m", "Alice", token=token[:-1] + chr(ord(token[-1]) ^ 1))
-    assert not desk.last("m", DeskQueued).restored
-    desk.join("m2", "Alice", token=token + "x")
-    assert not desk.last("m2", DeskQueued).restored
-    assert desk.queue.waiting[0].conn is None  # Alice's place is still held for her
-
-
-def test_a_number_tried_from_another_computer_reveals_nothing() -> None:
-    # whether someone is at the desk must not be learnt by trying their number elsewhere
-    desk = busy_desk()
-    desk.queue.opened("a", "192.168.1.7")
-    desk.join("a", "Alice")
-    desk.queue.opened("x", "192.168.1.66")
-    desk.join("x", "Mallory", phone=PHONES["Alice"])
-    assert desk.last("x", DeskQueued).position == 2 and "x" not in desk.closed
-    desk.queue.opened("a2", "192.168.1.7")  # Alice's second terminal is still refused
-    desk.join("a2", "Alice")
-    assert "already connected" in desk.last("a2", DeskRefused).reason
 
 
 # -- sessions and handover -----------------------------------------------------------------
@@ -289,20 +173,6 @@ def test_end_promotes_the_next_and_both_sides_are_told() -> None:
     assert isinstance(op[0], DeskEnded) and "Zed" in op[0].reason
     assert isinstance(op[1], DeskSession) and op[1].name == "Alice"
     assert desk.last("a", DeskServed).operator == "ann"
-
-
-def test_lines_go_between_the_two_sides_only() -> None:
-    desk = busy_desk()
-    desk.join("a", "Alice")
-    desk.say("op", "hello Zed")
-    desk.say("z", "hi ann")
-    line = desk.last("z", DeskLine)
-    assert line == DeskLine(line.id, "ann", "hello Zed", desk.queue.session_of("op"))
-    assert desk.last("op", DeskLine).text == "hi ann"
-    assert desk.last("op", DeskLine).sender == "Zed"
-    assert not desk.of("a", DeskLine)
-    desk.say("a", "anyone?")
-    assert "not being served" in desk.last("a", DeskNotice).text
 
 
 def test_the_served_persons_lost_connection_promotes_the_next() -> None:
@@ -345,14 +215,6 @@ def test_a_served_persons_place_is_given_up_after_the_grace_period() -> None:
     assert any("did not come back" in line for line in desk.logs)
 
 
-def test_the_person_ending_tells_the_operator() -> None:
-    desk = busy_desk()
-    desk.end("z")
-    assert desk.last("z", DeskEnded).reason == "You ended the session. Take care."
-    assert desk.last("op", DeskEnded).reason == "Zed ended the session."
-    assert "z" in desk.closed
-
-
 def test_an_operators_lost_connection_puts_the_person_back_in_front() -> None:
     desk = busy_desk()
     desk.join("a", "Alice")
@@ -365,28 +227,6 @@ def test_an_operators_lost_connection_puts_the_person_back_in_front() -> None:
     assert desk.last("z", DeskQueued).operators == 0
     desk.operator("op2", "bea")
     assert desk.last("z", DeskServed).operator == "bea"
-
-
-def test_an_operator_going_off_duty_puts_its_person_back_at_the_front() -> None:
-    # leaving them was not their doing: they keep their turn for the next operator
-    desk = busy_desk()
-    desk.join("a", "Alice")
-    desk.leave("op")
-    ended = desk.last("z", DeskEnded)
-    assert ended.reason == "ann went off duty; you are back at the front of the waiting room."
-    assert ended.requeued
-    said = "You are off duty; Zed is back at the front of the waiting room."
-    assert desk.last("op", DeskEnded).reason == said
-    assert desk.closed == ["op"]
-    assert [p.name for p in desk.queue.waiting] == ["Zed", "Alice"]
-    desk.operator("op2", "bo")
-    assert desk.last("op2", DeskSession).name == "Zed"
-
-
-def test_nobody_waiting_after_end_is_said() -> None:
-    desk = busy_desk()
-    desk.end("op")
-    assert "Nobody is waiting" in desk.last("op", DeskNotice).text
 
 
 def test_busy_operators_hear_of_newcomers() -> None:
@@ -427,174 +267,6 @@ def test_arrivals_held_back_are_not_told_to_an_operator_who_is_free_again() -> N
 # -- no operator, crisis notice, refusals --------------------------------------------------
 
 
-def test_without_an_operator_the_person_is_told_and_keeps_the_place() -> None:
-    desk = Desk()
-    desk.join("a", "Alice")
-    desk.join("b", "Bob")
-    queued = desk.last("a", DeskQueued)
-    assert queued.operators == 0 and queued.est_kind == EST_NOBODY
-    desk.advance(1)
-    desk.operator("op", "ann")
-    assert desk.last("a", DeskServed)
-    position = desk.last("b", DeskPosition)
-    assert position.position == 1 and position.operators == 1
-
-
-def test_topic_one_gets_the_crisis_notice_before_anything_else() -> None:
-    desk = busy_desk(crisis_notice="Call 112 if you are in danger.")
-    desk.join("a", "Alice", topic=1)
-    first, second = desk.inbox["a"][:2]
-    assert first == DeskCrisis(first.id, "Call 112 if you are in danger.")
-    assert isinstance(second, DeskQueued)
-    desk.join("b", "Bob", topic=2)
-    assert not desk.of("b", DeskCrisis)
-
-
-def test_crisis_words_in_a_description_get_the_crisis_notice_whatever_the_topic() -> None:
-    # found by trying the desk: topic 3 with "I want to kill myself" got nothing
-    desk = busy_desk(crisis_notice="Call 112 if you are in danger.")
-    desk.join("a", "Alice", topic=3, description="failing everything, I want to kill myself")
-    assert isinstance(desk.inbox["a"][0], DeskCrisis)
-    assert isinstance(desk.inbox["a"][1], DeskQueued)
-    desk.join("b", "Bob", topic=3, description="weak in maths, killing time before exams")
-    assert not desk.of("b", DeskCrisis)
-
-
-def test_the_crisis_notice_comes_even_with_a_refusal() -> None:
-    desk = busy_desk(max_waiting=1, danger_room=0)
-    desk.join("a", "Alice")
-    desk.join("b", "Bob", topic=1)
-    assert isinstance(desk.inbox["b"][0], DeskCrisis)
-    assert desk.inbox["b"][0].text == DEFAULT_CRISIS_NOTICE
-    assert isinstance(desk.inbox["b"][1], DeskRefused)
-
-
-def test_a_full_room_refuses_with_the_reason_and_the_estimate() -> None:
-    desk = busy_desk(max_waiting=2)
-    desk.join("a", "Alice")
-    desk.join("b", "Bob")
-    desk.join("c", "Carol")
-    refused = desk.last("c", DeskRefused)
-    assert "waiting room is full (2 people)" in refused.reason
-    assert re.search(r"estimated wait is \d+-\d+ min, from a typical session", refused.reason)
-    assert "c" in desk.closed
-    assert [p.name for p in desk.queue.waiting] == ["Alice", "Bob"]
-
-
-def test_one_address_holds_at_most_its_share_of_the_room_held_places_included() -> None:
-    desk = busy_desk(max_per_address=2)
-    for conn, name, phone, address in (
-        ("a", "Alice", "+44 7700 900001", "192.168.1.7"),
-        ("b", "Bob", "+44 7700 900002", "192.168.1.7"),
-        ("c", "Carol", "+44 7700 900003", "192.168.1.7"),
-        ("d", "Dan", "+44 7700 900004", "192.168.1.8"),
-    ):
-        desk.queue.opened(conn, address)
-        desk.join(conn, name, phone=phone)
-    refused = desk.last("c", DeskRefused)
-    assert "This computer (192.168.1.7) already holds 2 places" in refused.reason
-    assert "c" in desk.closed
-    assert "desk: 192.168.1.7 holds 2 places; refused another" in desk.logs
-    assert [p.name for p in desk.queue.waiting] == ["Alice", "Bob", "Dan"]
-    desk.drop("b")  # Bob's place is held for his token: it still counts
-    desk.queue.opened("c2", "192.168.1.7")
-    desk.join("c2", "Carol", phone="+44 7700 900003")
-    assert "c2" in desk.closed
-    desk.queue.opened("b2", "192.168.1.7")
-    desk.join("b2", "Bob", phone="+44 7700 900002", token=desk.token("b"))  # his own place back
-    assert "b2" not in desk.closed
-
-
-def test_loopback_is_limited_per_address_and_connections_from_nowhere_are_not() -> None:
-    desk = busy_desk(max_per_address=1)
-    for conn, name in (("a", "Alice"), ("b", "Bob")):
-        desk.queue.opened(conn, "127.0.0.1", f"{name}-key")
-        desk.join(conn, name)
-    assert "This computer (127.0.0.1) already holds 1 places" in desk.last("b", DeskRefused).reason
-    desk.join("c", "Carol")  # never said where it comes from (the registry's console)
-    desk.join("d", "Dan")
-    assert [p.name for p in desk.queue.waiting] == ["Alice", "Carol", "Dan"]
-
-
-def test_one_client_key_holds_at_most_two_places() -> None:
-    desk = busy_desk()
-    for index, (conn, name) in enumerate((("a", "Alice"), ("b", "Bob"), ("c", "Carol"))):
-        desk.queue.opened(conn, f"192.168.1.{index + 1}", "one-key")  # a key, three addresses
-        desk.join(conn, name)
-    refused = desk.last("c", DeskRefused)
-    assert "This help desk client already holds 2 places" in refused.reason
-    assert "desk: a client key holds 2 places; refused another" in desk.logs
-    assert [p.name for p in desk.queue.waiting] == ["Alice", "Bob"]
-
-
-def test_fifty_joins_from_one_computer_then_a_person_in_danger_gets_in() -> None:
-    # what locked the desk: one address filled the room, and topic 1 was told it was full
-    desk = busy_desk()
-    for index in range(50):
-        conn = f"f{index}"
-        desk.queue.opened(conn, "127.0.0.1", f"fake-key-{index}")
-        desk.join(conn, f"Fake{index}", phone=f"+44 7700 9{index:05d}")
-    assert len(desk.queue.waiting) == 10  # MAX_PER_ADDRESS; the other 40 were refused
-    desk.queue.opened("v", "192.168.1.9", "victim-key")
-    desk.join("v", "Vera", phone="+44 7700 955555", topic=1)
-    assert desk.last("v", DeskQueued).position == 11 and "v" not in desk.closed
-
-
-def test_ordinary_joins_from_a_computer_never_keep_its_person_in_danger_out() -> None:
-    desk = busy_desk(max_per_address=3)
-    for index in range(5):
-        conn = f"f{index}"
-        desk.queue.opened(conn, "10.0.0.5", f"fake-key-{index}")
-        desk.join(conn, f"Fake{index}", phone=f"+44 7700 9{index:05d}")
-    desk.queue.opened("v", "10.0.0.5", "victim-key")  # a shared computer
-    desk.join("v", "Vera", phone="+44 7700 955555", description="I want to die")
-    assert desk.last("v", DeskQueued) and "v" not in desk.closed
-
-
-def test_a_full_room_still_takes_a_person_in_danger() -> None:
-    desk = busy_desk(max_waiting=2, danger_room=1)
-    desk.join("a", "Alice")
-    desk.join("b", "Bob")
-    desk.join("c", "Carol", topic=1)
-    assert desk.last("c", DeskQueued).position == 3
-    desk.join("d", "Dan", topic=1)  # the room kept for people in danger is bounded too
-    assert "waiting room is full (3 people)" in desk.last("d", DeskRefused).reason
-
-
-@pytest.mark.parametrize(
-    ("name", "phone", "topic", "why"),
-    [
-        ("", "+44 7700 900123", 2, "Please type your name."),
-        ("Alice", "12345", 2, "7 to 15 digits"),
-        ("Alice", "+44 7700 900123", 7, "Topic 7 does not exist"),
-        ("Al\x1bice", "+44 7700 900123", 2, "control characters"),
-        ("Al\tice", "+44 7700 900123", 2, "control characters"),
-        ("Alice\u202e", "+44 7700 900123", 2, "control characters"),
-        ("\u200c\u200f ", "+44 7700 900123", 2, "Please type your name."),
-    ],
-)
-def test_bad_joins_are_refused_with_a_reason(name: str, phone: str, topic: int, why: str) -> None:
-    desk = Desk()
-    desk.join("a", name, phone=phone, topic=topic)
-    assert why in desk.last("a", DeskRefused).reason
-    assert desk.closed == ["a"]
-    assert not desk.queue.waiting
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        "\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627",  # Persian, with a zero-width non-joiner
-        "\u200f\u05d3\u05e0\u05d4",  # Hebrew after a right-to-left mark
-        "Zo\u00eb \U0001f469\u200d\U0001f4bb",  # an emoji sequence joined by a ZWJ
-    ],
-)
-def test_names_that_need_joiners_and_marks_are_welcome(name: str) -> None:
-    desk = Desk()
-    desk.join("a", name)
-    assert [p.name for p in desk.queue.waiting] == [name]
-
-
 def test_a_connection_must_start_with_join_or_operator() -> None:
     desk = Desk()
     desk.say("x", "hello")
@@ -602,138 +274,7 @@ def test_a_connection_must_start_with_join_or_operator() -> None:
     assert desk.closed == ["x"]
 
 
-def test_what_an_operator_typed_for_a_session_that_is_over_reaches_nobody_else() -> None:
-    # The person says bye and leaves while their operator types bye or `.end`: the next
-    # person, served at once, must not get that line, nor have their session ended.
-    desk = busy_desk()
-    desk.join("a", "Alice")
-    with_zed = desk.queue.session_of("op")
-    desk.end("z")  # Zed ends it; ann serves Alice at once
-    with_alice = desk.queue.session_of("op")
-    assert with_alice not in ("", with_zed)
-    desk.say("op", "bye Zed", session=with_zed)
-    assert desk.of("a", DeskLine) == []
-    assert desk.last("op", DeskNotice).text == (
-        "Not sent: the session it was typed in is over; you now serve Alice. The line was: bye Zed"
-    )
-    desk.end("op", session=with_zed)
-    assert desk.queue.session_of("op") == with_alice and desk.of("a", DeskEnded) == []
-    assert desk.last("op", DeskNotice).text == (
-        "That session was already over; your session with Alice goes on."
-    )
-    desk.say("op", "hello Alice")
-    assert [m.text for m in desk.of("a", DeskLine)] == ["hello Alice"]
-
-
-def test_a_persons_lines_that_cross_the_operators_end_are_counted_for_the_person() -> None:
-    # The connection closes with the DeskEnded: the person's client can tell which of its
-    # last lines never arrived only from how many did.
-    desk = busy_desk()
-    desk.say("z", "one")
-    desk.say("z", "two")
-    desk.end("op")
-    ended = desk.last("z", DeskEnded)
-    assert ended.heard == 2 and not ended.requeued and "z" in desk.closed
-    assert desk.last("op", DeskEnded).heard == -1
-
-
-def test_a_persons_line_for_a_session_that_is_over_reaches_no_other_operator() -> None:
-    # ann's connection breaks while Zed types; bea takes Zed at once: Zed's line, typed
-    # for ann, is answered, not passed to bea out of the blue.
-    desk = busy_desk()
-    desk.operator("op2", "bea")
-    with_ann = desk.queue.session_of("z")
-    desk.drop("op")
-    assert desk.last("z", DeskEnded).heard == -1  # the connection stays: lines are answered
-    assert desk.last("z", DeskServed).operator == "bea"
-    desk.say("z", "as I was saying", session=with_ann)
-    assert desk.of("op2", DeskLine) == []
-    assert desk.last("z", DeskNotice).text == (
-        "Not sent: your session had ended before this line reached the help desk. "
-        "The line was: as I was saying"
-    )
-    desk.end("z", session=with_ann)  # nor does an .end typed for ann end bea's session
-    assert desk.last("z", DeskNotice).text == (
-        "That session was already over; your session with bea goes on."
-    )
-    desk.say("z", "hello bea")
-    assert [m.text for m in desk.of("op2", DeskLine)] == ["hello bea"]
-
-
-def test_an_operators_line_after_the_persons_end_is_shown_back_unsent() -> None:
-    desk = busy_desk()
-    with_zed = desk.queue.session_of("op")
-    desk.end("z")
-    desk.say("op", "one more thing", session=with_zed)
-    assert desk.last("op", DeskNotice).text == (
-        "Not sent: you are not serving anyone now. The line was: one more thing"
-    )
-
-
-def test_a_person_or_operator_of_another_wire_is_refused_with_both_wires() -> None:
-    desk = Desk()
-    desk.operator("o1", "ann")
-    desk.join("a", "Alice", wire="0badc0de")
-    assert desk.last("a", DeskRefused).reason == wire_refusal("0badc0de", "desk client")
-    desk.operator("o2", "bo", wire="0badc0de")
-    assert desk.last("o2", DeskRefused).reason == wire_refusal("0badc0de", "operator client")
-    assert desk.closed == ["a", "o2"]
-    assert [line for line in desk.logs if "versions differ" in line] == [
-        f"desk: refused 'Alice': {wire_refusal('0badc0de', 'desk client')}",
-        f"desk: refused 'bo': {wire_refusal('0badc0de', 'operator client')}",
-    ]
-    assert not desk.queue.waiting and [o.name for o in desk.queue.operators] == ["ann"]
-
-
-def test_a_person_in_crisis_of_another_wire_still_sees_the_crisis_notice_first() -> None:
-    desk = Desk()
-    desk.join("a", "Alice", topic=1, wire="0badc0de")
-    assert [type(m).__name__ for m in desk.inbox["a"]] == ["DeskCrisis", "DeskRefused"]
-
-
-def test_an_operator_without_the_key_is_refused_and_learns_nothing() -> None:
-    desk = Desk()
-    desk.operator("o1", "ann")
-    desk.join("a", "Alice")
-    desk.operator("x", "ann", key="guessed")  # ann's name is taken, but x is not told so
-    assert desk.last("x", DeskRefused).reason == WRONG_KEY  # not "the name is in use"
-    assert "wrong operator key" in WRONG_KEY and "desk-key" in WRONG_KEY
-    assert desk.closed == ["x"]
-    assert [o.name for o in desk.queue.operators] == ["ann"]
-    assert any("wrong key" in line for line in desk.logs)
-    assert not any(PHONES["Alice"] in str(m) for m in desk.inbox["x"])
-
-
-def test_operator_names_are_checked_and_unique() -> None:
-    desk = Desk()
-    desk.operator("o1", "ann")
-    desk.operator("o2", "ANN")
-    # found by trying it: "an operator named ANN is already on duty", when ann was
-    assert desk.last("o2", DeskRefused).reason == (
-        "Cannot go on duty: an operator named ann is already on duty."
-    )
-    desk.operator("o3", "bad name")
-    assert "Cannot go on duty" in desk.last("o3", DeskRefused).reason
-
-
 # -- .queue and estimates ------------------------------------------------------------------
-
-
-def test_queue_answers_ahead_waited_and_estimate() -> None:
-    desk = busy_desk()
-    desk.join("a", "Alice")
-    desk.join("b", "Bob")
-    desk.advance(42)
-    desk.ask("b")
-    info = desk.last("b", DeskQueueInfo)
-    assert (info.ahead, info.waited, info.operators) == (1, 42, 1)
-    # a fresh desk: sessions of a typical 10 min, half to one and a half of it each; ann's
-    # has 558 s to go, then Alice's
-    assert (info.est_kind, info.est_low, info.est_high) == (EST_TYPICAL, 558, 1758)
-    assert render_person(info) == [
-        "[1 person is ahead of you; you have waited 42 s; estimated wait: 9-29 min, from a "
-        "typical session length.]"
-    ]
 
 
 def test_estimates_are_measured_after_three_sessions_and_update_as_the_queue_moves() -> None:
@@ -766,40 +307,6 @@ def test_estimates_are_measured_after_three_sessions_and_update_as_the_queue_mov
 # -- topic-limited operators ---------------------------------------------------------------
 
 
-def test_operators_take_the_earliest_person_they_serve() -> None:
-    desk = Desk()
-    desk.join("a", "Alice", topic=2)
-    desk.join("b", "Bob", topic=1)
-    desk.join("c", "Carol", topic=2)
-    desk.operator("o1", "ann", (1,))
-    assert desk.last("b", DeskServed).operator == "ann"  # not Alice: ann does not serve 2
-    assert not desk.of("a", DeskServed)
-    desk.operator("o2", "bea", (2, 3))
-    assert desk.last("a", DeskServed).operator == "bea"
-    assert not desk.of("c", DeskServed)
-    desk.end("o1")  # ann is free but serves only topic 1: Carol keeps waiting for bea
-    assert not desk.of("c", DeskServed)
-    desk.end("o2")
-    assert desk.last("c", DeskServed).operator == "bea"
-
-
-def test_the_operator_free_longest_takes_the_next() -> None:
-    desk = Desk()
-    desk.operator("o1", "ann")
-    desk.advance(1)
-    desk.operator("o2", "bea")
-    desk.join("a", "Alice")
-    assert desk.last("a", DeskServed).operator == "ann"
-    desk.join("b", "Bob")
-    assert desk.last("b", DeskServed).operator == "bea"
-    desk.advance(1)
-    desk.end("o2")  # bea is free before ann now
-    desk.advance(1)
-    desk.end("o1")
-    desk.join("c", "Carol")
-    assert desk.last("c", DeskServed).operator == "bea"
-
-
 def test_positions_count_only_people_competing_for_the_same_operators() -> None:
     desk = Desk()
     desk.operator("o1", "ann", (1, 2))
@@ -819,52 +326,7 @@ def test_positions_count_only_people_competing_for_the_same_operators() -> None:
     assert desk.last("y", DeskPosition).operators == 0
 
 
-def test_on_duty_counts_whom_the_operator_can_take_apart_from_the_room() -> None:
-    desk = busy_desk()  # ann serves everything and is busy with Zed
-    desk.join("a", "Alice", topic=2)
-    desk.join("b", "Bob", topic=3)
-    desk.join("c", "Carol", topic=2)
-    desk.drop("c")  # Carol's place is held: nobody can be given her now
-    desk.operator("o2", "bea", (2,))  # takes Alice at once
-    on_duty = desk.last("o2", DeskOnDuty)
-    assert (on_duty.waiting, on_duty.yours) == (3, 1)
-    assert render_operator(on_duty) == [
-        "[On duty as bea, serving topics 2 Getting Differentiated by School; 1 waiting for "
-        "you, 3 in the waiting room in all.]"
-    ]
-    desk.serve("op", (1, 2, 3, 4, 5, 6))
-    on_duty = desk.last("op", DeskOnDuty)
-    assert (on_duty.waiting, on_duty.yours) == (2, 1)  # Bob, and Carol's held place
-    desk.join("c", "Carol", topic=2, token=desk.token("c"))
-    desk.serve("op", (1, 2, 3, 4, 5, 6))
-    assert render_operator(desk.last("op", DeskOnDuty)) == [
-        "[On duty as ann, serving all topics; 2 waiting.]"
-    ]
-
-
-def test_serve_none_takes_nobody() -> None:
-    desk = Desk()
-    desk.operator("o1", "ann", ())
-    desk.join("a", "Alice")
-    assert not desk.of("a", DeskServed)
-    desk.serve("o1", (1, 2, 3, 4, 5, 6))
-    assert desk.last("a", DeskServed)
-
-
 # -- privacy -------------------------------------------------------------------------------
-
-
-def test_a_number_typed_into_a_name_is_masked_for_every_operator() -> None:
-    desk = busy_desk()
-    desk.join("a", f"Alice {PHONES['Alice']}", phone=PHONES["Alice"])
-    desk.room("op")
-    assert desk.last("op", DeskRoom).names == ("Alice **********23",)
-    assert desk.last("op", DeskNotice).text.startswith("Alice **********23 is waiting")
-    desk.end("op")
-    assert desk.last("op", DeskSession).name == "Alice **********23"
-    desk.join("b", "Bob 07700 900606", phone=PHONES["Bob"])  # someone else's number
-    desk.room("op")
-    assert desk.last("op", DeskRoom).names == ("Bob *********06",)
 
 
 def test_records_and_logs_never_hold_a_full_phone_number() -> None:
@@ -1039,35 +501,6 @@ def test_a_place_taken_back_after_a_restart_is_held_by_the_usual_rules_again() -
     assert [p.name for p in after.queue.waiting] == ["Alice"]
     after.advance(GRACE)
     assert after.queue.waiting == ()
-
-
-def test_a_place_whose_person_left_while_away_is_given_up_when_told() -> None:
-    desk = busy_desk()
-    for conn, name in (("a", "Alice"), ("b", "Bob"), ("c", "Carol")):
-        desk.join(conn, name)
-    alice = desk.token("a")
-    desk.drop("a")
-    desk.advance(2)
-    # a stranger with the token but another number, or a wrong token: nothing happens
-    for phone, token in ((PHONES["Bob"], alice), (PHONES["Alice"], "guess")):
-        desk.send("x", DeskGiveUp(desk.mid(), phone, token, WIRE_VERSION))
-        said = desk.last("x", DeskEnded).reason
-        assert said == "You left the help desk; no place was held for you any more."
-        assert "x" in desk.closed and len(desk.queue.waiting) == 3
-        desk.drop("x")
-        desk.closed.remove("x")
-    desk.send("a2", DeskGiveUp(desk.mid(), "+447700900123", alice, WIRE_VERSION))
-    assert desk.last("a2", DeskEnded).reason == "You left the waiting room."
-    assert "a2" in desk.closed and not desk.queue.knows("a2")
-    assert [p.name for p in desk.queue.waiting] == ["Bob", "Carol"]
-    assert desk.logs[-1] == (
-        "desk: Alice (phone **********23) left the waiting room (said once the connection was lost)"
-    )
-    assert [p.name for p in desk.kept] == ["Zed", "Bob", "Carol"]
-    desk.advance(1)
-    assert desk.last("b", DeskPosition).position == 1  # at once, not after the grace period
-    desk.send("a3", DeskGiveUp(desk.mid(), PHONES["Alice"], alice, "0badc0de"))
-    assert "0badc0de" in desk.last("a3", DeskRefused).reason
 
 
 def test_a_kept_place_given_up_after_a_restart_goes_at_once() -> None:

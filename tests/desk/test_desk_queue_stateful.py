@@ -1,7 +1,7 @@
 """A hypothesis state machine over the help desk's queue: random joins, drops, reconnections,
 leaves, ends, operators coming and going and changing topics, and time passing; after every
-step the waiting room's invariants must hold (issue 4; DESIGN.md section 9, h2's property
-test over every state and input)."""
+step the waiting room's invariants must hold (DESIGN.md section 9: a property test over
+every state and input)."""
 
 from __future__ import annotations
 

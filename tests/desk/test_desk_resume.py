@@ -17,7 +17,8 @@ from wire.desk.messages import (
     DeskServed,
     DeskSession,
 )
-from wire.desk.text import format_estimate, render_operator
+from wire.desk.render import render_operator
+from wire.desk.text import format_estimate
 
 
 def two_sessions() -> tuple[Desk, dict[str, str]]:

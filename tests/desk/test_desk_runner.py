@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from peer.desk.actions import (
     Action,
     DeskClientCore,
@@ -18,6 +20,7 @@ from peer.desk.actions import (
     Show,
 )
 from peer.desk.held_place import HeldPlace
+from peer.desk.person import PersonCore
 from peer.desk.runner import Connected, DeskRunner, Lost, NotConnected, Received
 from peer.desk.terminal import Typed
 from wire.desk.messages import DeskNotice
@@ -157,3 +160,9 @@ def test_a_held_line_is_put_back_where_it_is_typed() -> None:
     assert isinstance(screen, Screen)
     run._apply([PutTyped("thanks, bye")])
     assert screen.typed == "thanks, bye"
+
+
+def test_an_option_the_runner_does_not_know_is_refused() -> None:
+    core = PersonCore("127.0.0.1", 4000, IdMaker("p"))
+    with pytest.raises(TypeError, match="place"):
+        DeskRunner(core, client="test", tty=False, colour=False, place=None)  # type: ignore[call-arg]

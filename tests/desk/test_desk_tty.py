@@ -1,5 +1,5 @@
 """The desk clients on a real terminal (a pty): prompt_toolkit prompts, a line being typed
-while a message arrives, Ctrl-C and Ctrl-D leaving cleanly (issue 4)."""
+while a message arrives, Ctrl-C and Ctrl-D leaving cleanly."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 people still waiting once the desk has handed over everyone it could.
 
 The adapter holds hand-overs for a few turns of its event loop whenever a message that may
-hand someone over is read (a join included: `registry.desk.service.HANDS_OVER`), so these
+hand someone over is read (a join included: `registry.desk.queue.HANDS_OVER`), so these
 tests hold and release the core as it does.
 """
 

@@ -1,0 +1,169 @@
+"""The form a person fills in at the start of `ChatApp -d`: a name, a registered mobile
+number, then a topic from the menu (and a description, for some topics), unless a place
+held for that number is taken back with its topic.
+"""
+
+from __future__ import annotations
+
+from peer.desk.actions import Action, Ask, FindPlace, KeptPlace, Show
+from peer.desk.person_state import PersonState
+from wire.desk.phone import normalise_phone, phone_problem
+from wire.desk.text import (
+    DESCRIBE_TOPICS,
+    MAX_DESCRIPTION,
+    MENU_TRIES,
+    menu_lines,
+    name_problem,
+    topic_label,
+    topic_problem,
+)
+from wire.shown_text import clean
+
+#: The commands of a person who is waiting or served (.quit works at any time).
+WAITING_COMMANDS = frozenset({".queue", ".help", ".end"})
+
+#: The questions of the form, by step.
+QUESTIONS = {
+    "name": "Name:",
+    "phone": "Registered mobile number:",
+    "topic": "Topic (1-6):",
+    "description": "Description:",
+}
+QUITS = (".quit", ".exit")
+
+
+class PersonForm(PersonState):
+    """The form's questions and answers."""
+
+    def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
+        """The held place kept for the number given (`FindPlace`), or None: taken back with
+        its topic (the form asks nothing more), or the topic asked for."""
+        out: list[Action] = []
+        if self.phase != "form" or self._step != "place":
+            return out
+        if kept is None:
+            self._step = "topic"
+            out.extend(Show(line) for line in menu_lines())
+            out.append(Ask(QUESTIONS["topic"]))
+            return out
+        self.token, self.topic, self.description = kept.token, kept.topic, kept.description
+        self.grace = kept.grace
+        self._form_closed = now
+        out.append(
+            Show(
+                f"[You had a place in the waiting room a moment ago ({topic_label(self.topic)}); "
+                "taking it back, with its topic, so the topic is not asked again.]"
+            )
+        )
+        self._connect_first(out)
+        return out
+
+    def _form_answer(self, text: str, out: list[Action]) -> None:
+        """`text`, typed while the form asks its questions: `.quit`, or the answer to the
+        question asked (a command answers nothing: the question is asked again)."""
+        answer = text.strip()
+        if answer in QUITS:
+            self._bye(out)
+            return
+        if self._step == "place":  # the held place is being looked up: nothing is asked
+            out.append(Show(_not_an_answer(text), "error"))
+            return
+        if answer.startswith(".") and not answer.startswith(".."):
+            # .queue, .help and the like mean nothing yet: not an answer, and not a try
+            out.append(Show(_no_command_yet(answer), "error"))
+            out.append(Ask(QUESTIONS[self._step]))
+            return
+        if answer.startswith(".."):
+            answer, text = answer[1:], text.replace("..", ".", 1)  # a dot of the answer's own
+        if self._step == "topic":
+            self._topic_answer(text, out)
+            return
+        why = self._take(answer, out)
+        if why is not None:
+            out.append(Show(f"[{why}]", "error"))
+        if self.phase == "form" and self._step != "place":
+            out.append(Ask(QUESTIONS[self._step]))  # the next question, or the same again
+
+    def _take(self, answer: str, out: list[Action]) -> str | None:
+        """`answer` to the name, the phone or the description: taken, and the form moves
+        on (the held place looked up after the phone, the desk called after the
+        description); or why it is not taken."""
+        if self._step == "name":
+            why = name_problem(answer)
+            if why is None:
+                self.name = answer
+                self._step = "phone"
+            return why
+        if self._step == "phone":
+            why = phone_problem(answer)
+            if why is None:
+                self.phone = normalise_phone(answer) or answer
+                self._step = "place"
+                out.append(FindPlace(self.phone))
+            return why
+        why = _description_problem(answer)  # the description
+        if why is None:
+            self.description = answer
+            self._connect_first(out)
+        return why
+
+    def _topic_answer(self, text: str, out: list[Action]) -> None:
+        """A choice from the menu: the topic taken (and a description asked for, for some),
+        or the menu asked again, until MENU_TRIES wrong choices close the client."""
+        if not text.strip():  # as at the other questions: asked again, and no try used
+            out.append(Ask(QUESTIONS["topic"]))
+            return
+        topic, why = topic_problem(text)
+        if topic is None:
+            self._tries += 1
+            left = MENU_TRIES - self._tries
+            more = f" {left} {'try' if left == 1 else 'tries'} left." if left else ""
+            out.append(Show(f"[{why}{more}]", "error"))
+            if left:
+                out.append(Ask(QUESTIONS["topic"]))
+            else:
+                line = (
+                    f"[No valid topic after {MENU_TRIES} tries, so the help desk client "
+                    "closes. Start it again and type a number from 1 to 6.]"
+                )
+                out.append(Show(line, "error"))
+                self._end(1, out)
+            return
+        self.topic = topic
+        if topic in DESCRIBE_TOPICS:
+            self._step = "description"
+            out.append(Show("[Please describe your problem in a sentence or two.]"))
+            out.append(Ask(QUESTIONS["description"]))
+        else:
+            self._connect_first(out)
+
+    def _typed_for_the_form(self, line: str) -> str:
+        """What is said of a line begun for a question the form no longer asks."""
+        return (
+            f"[Not sent: “{clean(line.strip())}” was typed for the form, which asks nothing "
+            f"more: the topic of your earlier place ({topic_label(self.topic)}) is kept.]"
+        )
+
+
+def _no_command_yet(answer: str) -> str:
+    """What is said of a command typed at a question of the form: one that works once
+    waiting, or a typo (or an answer that starts with a dot)."""
+    command = answer.split()[0][:20]
+    if command.lower() in WAITING_COMMANDS:
+        line = f"[{command} works once you are waiting; answer the question first"
+    else:  # a typo, or an answer that starts with a dot
+        line = f"[{command} is no command; to answer with it, type .{command}"
+    return line + " (.quit leaves).]"
+
+
+def _not_an_answer(line: str) -> str:
+    """What is said of a line typed while no question is asked (a held place is looked up)."""
+    return f"[Not taken as an answer: “{clean(line.strip())}”; nothing is asked right now.]"
+
+
+def _description_problem(text: str) -> str | None:
+    if not text:
+        return "Please write a few words."
+    if len(text) > MAX_DESCRIPTION:
+        return f"Please keep it to {MAX_DESCRIPTION} characters at most; yours has {len(text)}."
+    return None

@@ -1,0 +1,288 @@
+"""The registry's console as an operator at the help desk.
+
+Once the registry calls `DeskConsole.set_output` (it runs on a terminal), its console goes
+on duty under CONSOLE_NAME, on a connection id of its own (CONSOLE), serving what `.serve`
+chose before a restart (desk-console.json) or every topic. Its lines come in through
+`typed` and are parsed exactly like those of `ChatApp -o`; what the desk sends it is
+printed through the given function, each line led by `desk: `.
+
+A console line is typed while the screen moves on: one begun before a new person was
+shown as handed over is held back (it may have been meant for the person before, or for
+the registry), `.send` sends it; one begun during a session that has ended since, with
+nobody next, was meant for that person and goes nowhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from registry.desk.actions import Action, ConnId, SessionLine
+from registry.desk.console_topics import ConsoleTopics
+from registry.desk.people import Operator
+from registry.desk.queue import HANDS_OVER, DeskQueue
+from wire.desk.commands import OPERATOR_HELP, is_operator_command, parse_operator_line
+from wire.desk.messages import DeskEnd, DeskLeave, DeskLine, DeskMessage, DeskOperator
+from wire.desk.render import render_operator
+from wire.desk.text import ALL_TOPICS
+from wire.shown_text import clean
+from wire.version import WIRE_VERSION
+
+#: The connection id of the registry's own console operator.
+CONSOLE: ConnId = "console"
+#: The name the registry console serves under.
+CONSOLE_NAME = "admin"
+#: The console's command that sends a line held back as a new person was handed over (a
+#: line begun before the notice of that hand-over appeared: see `DeskConsole._holds`).
+SEND_HELD = ".send"
+#: `.help` on the registry console: the operator's commands and the console's own.
+CONSOLE_HELP: tuple[str, ...] = (
+    *OPERATOR_HELP[:3],
+    f"  {SEND_HELD:<14} send the line held back as a new person was handed over to you",
+    *OPERATOR_HELP[3:],
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleDesk:
+    """The desk the console serves at, as the console uses it: its queue and operator key,
+    its clock and message ids, its log, holding its hand-overs (see
+    `registry.desk.queue.HANDS_OVER`) and carrying out the queue's actions."""
+
+    queue: DeskQueue
+    operator_key: str
+    now: Callable[[], float]
+    new_id: Callable[[], str]
+    log: Callable[[str], None]
+    hold_handovers: Callable[[], None]
+    carry_out: Callable[[list[Action]], None]
+
+
+class DeskConsole:
+    """The console operator of `desk`, keeping what it serves in `data_dir` and serving
+    under `name`. Off duty until `set_output`."""
+
+    def __init__(self, desk: ConsoleDesk, data_dir: Path, name: str = CONSOLE_NAME) -> None:
+        self._desk = desk
+        self._name = name
+        self._print: Callable[[str], None] | None = None
+        self._topics_file = ConsoleTopics(data_dir)
+        self._kept = ALL_TOPICS  # what `.serve` chose, as kept on disk
+        # the console's session, when it began, when the console's session last changed
+        # (each shown on the console at that moment), and a line held back as it began
+        self._session = ""
+        self._switched = float("-inf")
+        self._began = float("-inf")
+        self._held = ""
+
+    # -- for the registry -------------------------------------------------------------------
+
+    def set_output(self, print_fn: Callable[[str], None]) -> None:
+        """Make the registry's console an operator that prints through `print_fn`, serving
+        every topic, or what `.serve` chose before a restart (kept in desk-console.json).
+        Call once, when the registry runs on a terminal."""
+        self._print = print_fn
+        topics, problem = self._topics_file.load()
+        if problem:
+            self._desk.log(problem)
+        self._kept = topics
+        self._go_on_duty()
+        if topics != ALL_TOPICS:
+            self._say(
+                "[Serving what .serve chose before the registry restarted; .serve all takes "
+                "every topic.]"
+            )
+
+    def typed(self, line: str, begun: float | None = None) -> None:
+        """A line the registry's admin typed, begun at `begun` (the desk's clock; None: now):
+        `.room`, `.end`, `.serve 1,3`, `.help`, or text for the person the console serves.
+        Never raises."""
+        if self._print is None:
+            return
+        begun = self._desk.now() if begun is None else begun
+        try:
+            if self._for_the_session_before(begun) and not _is_desk_command(line):
+                if line.strip():
+                    self._say(f"[Not sent (typed for the session before): {clean(line)}]")
+                return
+            if line.strip().lower() == SEND_HELD:
+                self._send_held()
+                return
+            if not self._desk.queue.knows(CONSOLE):
+                self._go_on_duty()
+                if not self._desk.queue.knows(CONSOLE):
+                    return
+            self._carry_out(line, begun)
+        except Exception as exc:  # pragma: no cover - defensive
+            self._desk.log(f"desk: internal error on a console line: {exc!r}")
+
+    def wants(self, line: str, begun: float | None = None) -> bool:
+        """Whether a console line begun at `begun` (None: now) belongs to the desk: one of
+        its commands, any line while the console is serving someone, or one begun during a
+        session that has ended since (it was meant for that person)."""
+        begun = self._desk.now() if begun is None else begun
+        return _is_desk_command(line) or self.in_session or self._for_the_session_before(begun)
+
+    def ended(self) -> None:
+        """The console's input ended (Ctrl-D): nobody can answer there any more, so it goes
+        off duty (the person it served goes back to the front of the waiting room)."""
+        if self._print is None or not self._desk.queue.knows(CONSOLE):
+            return
+        self._desk.hold_handovers()  # its person goes back to the front: see _carry_out
+        self._send(DeskLeave(self._desk.new_id()))
+        self._print = None
+
+    @property
+    def on_duty(self) -> bool:
+        """Whether the registry's console serves at the help desk (`set_output` was called,
+        and its input has not ended since)."""
+        return self._print is not None
+
+    @property
+    def in_session(self) -> bool:
+        """Whether the console operator is serving someone right now."""
+        return self._desk.queue.serving(CONSOLE)
+
+    @property
+    def serves(self) -> str:
+        """The name of the person the console operator serves right now (cleaned for the
+        screen), or "" (nobody)."""
+        operator = self._desk.queue.on(CONSOLE)
+        if not isinstance(operator, Operator) or operator.session is None:
+            return ""
+        return clean(operator.session.person.name)
+
+    # -- for the desk -----------------------------------------------------------------------
+
+    def show(self, message: DeskMessage) -> None:
+        """A message the desk sends the console operator, printed as an operator reads it."""
+        for text in render_operator(message):
+            self._say(text)
+
+    def follow(self) -> None:
+        """After the desk carried out actions: note whether the console's session changed
+        (it was shown so just now), for the lines begun before."""
+        if self._print is None:
+            return
+        session = self._desk.queue.session_of(CONSOLE)
+        if session != self._session:
+            if session:
+                self._began = self._desk.now()
+            self._session = session
+            self._switched = self._desk.now()
+            self._held = ""
+
+    # -- lines ------------------------------------------------------------------------------
+
+    def _carry_out(self, line: str, begun: float) -> None:
+        """`line`, parsed as an operator's: what it says printed, and what it asks sent to
+        the desk, unless it is a line or `.end` held back (see `_holds`)."""
+        serves = self._topics()
+        topics = ALL_TOPICS if serves is None else serves
+        parsed = parse_operator_line(
+            line,
+            self._desk.new_id,
+            topics,
+            self._desk.queue.session_of(CONSOLE),
+            help_lines=CONSOLE_HELP,
+        )
+        for text in parsed.lines:
+            self._say(text)
+        if isinstance(parsed.message, DeskLine | DeskEnd) and self._holds(begun):
+            self._hold_line(parsed.message)
+            return
+        if parsed.quit:
+            self._say("[The console stays on duty; .serve none stops it taking people.]")
+        if parsed.message is not None:
+            if isinstance(parsed.message, HANDS_OVER):
+                self._desk.hold_handovers()  # as for any operator's
+            self._send(parsed.message)
+            self._keep_topics()
+
+    def _for_the_session_before(self, begun: float) -> bool:
+        """Whether a line begun at `begun` was begun during the console's last session, and
+        comes now that it has ended with nobody next: it was meant for that person, and is
+        neither sent to anyone nor run as a registry command."""
+        return (
+            self._print is not None and not self._session and self._began <= begun < self._switched
+        )
+
+    def _holds(self, begun: float) -> bool:
+        """Whether the console's line or `.end`, begun at `begun`, is held back: exactly
+        when it was begun before the console was shown that a new person was handed over
+        (it may have been meant for the person before, or for the registry). What is
+        begun after that notice is for the person it named."""
+        return bool(self._session) and begun < self._switched
+
+    def _hold_line(self, message: DeskLine | DeskEnd) -> None:
+        who = self._person()
+        if isinstance(message, DeskEnd):
+            self._say(
+                f"[.end not carried out: you began it before {who} was handed over to you. "
+                f".end again ends the session with {who}.]"
+            )
+            return
+        self._held = message.text
+        self._say(
+            f"[Not sent: you began this line before {who} was handed over to you. "
+            f"{SEND_HELD} sends it to {who}. The line was: {clean(message.text)}]"
+        )
+
+    def _send_held(self) -> None:
+        """`.send`: the line held back as this session began goes to its person."""
+        text, self._held = self._held, ""
+        if not text or not self._session:
+            self._say(f"[No line is held back; {SEND_HELD} sends one held as a session began.]")
+            return
+        message = DeskLine(self._desk.new_id(), "", text, self._session)
+        who = self._person()
+        actions = self._send(message)
+        if any(isinstance(action, SessionLine) for action in actions):
+            # a line typed on the console is on the screen already; this one was not
+            self._say(f"[Sent to {who}: {clean(text)}]")
+
+    def _person(self) -> str:
+        """The name of the person the console serves ("" for none), as shown."""
+        for session in self._desk.queue.sessions:
+            if session.operator.conn == CONSOLE:
+                return clean(session.person.name)
+        return ""
+
+    # -- duty and topics --------------------------------------------------------------------
+
+    def _go_on_duty(self) -> None:
+        message = DeskOperator(
+            self._desk.new_id(), self._name, self._kept, self._desk.operator_key, WIRE_VERSION
+        )
+        self._send(message)
+
+    def _keep_topics(self) -> None:
+        """After a console line: keep what the console serves, when `.serve` changed it."""
+        topics = self._topics()
+        if topics is not None and topics != self._kept:
+            self._kept = topics
+            problem = self._topics_file.save(topics)
+            if problem:
+                self._desk.log(problem)
+
+    def _topics(self) -> tuple[int, ...] | None:
+        """The topics the console serves, sorted; None when it is not on duty."""
+        return next(
+            (tuple(sorted(o.topics)) for o in self._desk.queue.operators if o.conn == CONSOLE),
+            None,
+        )
+
+    def _send(self, message: DeskMessage) -> list[Action]:
+        """`message` from the console to the desk, carried out; the desk's actions."""
+        actions = self._desk.queue.receive(CONSOLE, message, self._desk.now())
+        self._desk.carry_out(actions)
+        return actions
+
+    def _say(self, text: str) -> None:
+        if self._print is not None:
+            self._print(f"desk: {text}")
+
+
+def _is_desk_command(line: str) -> bool:
+    return is_operator_command(line) or line.strip().lower() == SEND_HELD

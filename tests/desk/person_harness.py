@@ -1,0 +1,68 @@
+"""What the tests of the person's client share: a PersonCore on a clock of numbers, taken
+through the form, queued, or taking a place back, and what its actions show and send."""
+
+from __future__ import annotations
+
+from peer.desk.actions import Action, FindPlace, KeptPlace, Send, Show
+from peer.desk.person import PersonCore
+from wire.desk.messages import EST_TYPICAL, DeskQueued
+from wire.reliable import IdMaker
+
+PHONE = "07700900606"
+
+
+def shown(actions: list[Action]) -> list[str]:
+    return [a.line for a in actions if isinstance(a, Show)]
+
+
+def sent(actions: list[Action]) -> list[object]:
+    return [a.message for a in actions if isinstance(a, Send)]
+
+
+def person() -> PersonCore:
+    return PersonCore("127.0.0.1", 4000, IdMaker("p"), retry=(0.5, 4.0), leave_timeout=2.0)
+
+
+def through_form(core: PersonCore, topic: str = "5", kept: KeptPlace | None = None) -> None:
+    core.start(0.0)
+    core.typed("Maria", 0.0)
+    assert core.typed("07700 900606", 0.0) == [FindPlace(PHONE)]
+    core.place_found(kept, 0.0)
+    if kept is None:
+        core.typed(topic, 0.0)
+
+
+def queued(position: int = 2, *, restored: bool = False, grace: int = 120) -> DeskQueued:
+    return DeskQueued("d1", "p-1", "tok", 5, position, 1, grace, restored, EST_TYPICAL, 0, 0)
+
+
+def waiting(now: float = 0.0) -> PersonCore:
+    core = person()
+    through_form(core)
+    core.connected(now)
+    core.received(queued(), now)
+    assert core.phase == "waiting"
+    return core
+
+
+def alerts(actions: list[Action]) -> list[str]:
+    return [a.line for a in actions if isinstance(a, Show) and a.style == "alert"]
+
+
+def taking_back(now: float) -> PersonCore:
+    """Tom Baker's client, whose held-place file keeps a place for topic 5, is given his
+    name and number; the place is found at `now`, so the topic is not asked."""
+    core = person()
+    core.start(0.0)
+    core.typed("Tom Baker", 0.5)
+    core.typed("07700 900606", now)
+    out = core.place_found(KeptPlace("old-token", 5, "", 120.0), now)
+    assert shown(out) == [
+        "[You had a place in the waiting room a moment ago (5 Financial Suggestions); taking it "
+        "back, with its topic, so the topic is not asked again.]"
+    ]
+    return core
+
+
+def alerts_of(notice: str) -> list[str]:
+    return [f"!!! {line}" for line in notice.splitlines() if line.strip()]

@@ -1,0 +1,106 @@
+"""What the desk's adapter keeps on disk (registry.desk.files): the places first, the
+operators' keys, transcripts, the session lengths only when they changed, and every file
+it cannot use or write said in the log."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from net.noise import public_bytes
+from registry.desk.actions import (
+    KeepOperators,
+    KeepPlaces,
+    KeptPlace,
+    Log,
+    SessionEnded,
+    SessionLine,
+    SessionStarted,
+)
+from registry.desk.estimate import Estimator
+from registry.desk.files import OPERATORS_FILE, DeskFiles
+from registry.desk.history import HISTORY_FILE
+from registry.desk.places import PLACES_FILE
+from registry.desk.records import TRANSCRIPT_DIR
+from wire.keys import key_text
+
+KEY = key_text(public_bytes(X25519PrivateKey.generate()))
+
+
+def place(token: str) -> KeptPlace:
+    return KeptPlace(token, "Alice", "+447700900123", 2, "", "127.0.0.1", 10.0)
+
+
+def files(tmp_path: Path, logs: list[str]) -> DeskFiles:
+    return DeskFiles(tmp_path, lambda: 100.0, logs.append)
+
+
+def test_a_first_start_finds_nothing_and_says_nothing(tmp_path: Path) -> None:
+    logs: list[str] = []
+    kept = files(tmp_path, logs)
+    assert kept.authorised == {}
+    assert kept.load(Estimator()) == [] and logs == []
+
+
+def test_the_last_places_asked_for_are_kept_and_found_again(tmp_path: Path) -> None:
+    logs: list[str] = []
+    kept = files(tmp_path, logs)
+    kept.keep_places([KeepPlaces((place("a"),)), Log("x"), KeepPlaces((place("b"),))])
+    assert [p.token for p in files(tmp_path, logs).load(Estimator())] == ["b"]
+    kept.keep_places([Log("nothing to keep")])
+    assert (tmp_path / PLACES_FILE).exists() and logs == []
+
+
+def test_the_operators_keys_are_kept_and_read_at_the_next_start(tmp_path: Path) -> None:
+    logs: list[str] = []
+    files(tmp_path, logs).keep(KeepOperators(((KEY, "ann"),)))
+    assert json.loads((tmp_path / OPERATORS_FILE).read_text()) == {KEY: "ann"}
+    assert files(tmp_path, logs).authorised == {KEY: "ann"} and logs == []
+
+
+def test_a_damaged_operators_file_is_read_as_none_and_said_once_loaded(tmp_path: Path) -> None:
+    (tmp_path / OPERATORS_FILE).write_text('{"not a key": "ann"}')
+    logs: list[str] = []
+    kept = files(tmp_path, logs)
+    assert kept.authorised == {} and logs == []
+    kept.load(Estimator())
+    assert logs == [
+        f"desk: {tmp_path / OPERATORS_FILE}: not a table of operators' keys; operators show "
+        "the key again"
+    ]
+
+
+def test_a_session_goes_into_its_transcript(tmp_path: Path) -> None:
+    logs: list[str] = []
+    kept = files(tmp_path, logs)
+    kept.keep(SessionStarted("s-1", "Alice", "***23", 2, "", "ann", 5.0))
+    kept.keep(SessionLine("s-1", "ann", "hello", False))
+    kept.keep(SessionEnded("s-1", "ended by the operator", 60.0))
+    kept.keep(KeepPlaces(()))  # places are kept apart (keep_places): nothing here
+    (transcript,) = (tmp_path / TRANSCRIPT_DIR).iterdir()
+    assert "hello" in transcript.read_text() and logs == []
+
+
+def test_the_session_lengths_are_written_only_when_they_changed(tmp_path: Path) -> None:
+    logs: list[str] = []
+    kept = files(tmp_path, logs)
+    estimator = Estimator()
+    kept.load(estimator)
+    kept.keep_history(estimator.history())
+    assert not (tmp_path / HISTORY_FILE).exists()  # nothing learnt yet: nothing written
+    estimator.record(2, 300.0)
+    kept.keep_history(estimator.history())
+    learnt = Estimator()
+    files(tmp_path, logs).load(learnt)
+    assert learnt.history() == estimator.history() and logs == []
+
+
+def test_what_the_disk_refuses_is_said_in_the_log(tmp_path: Path) -> None:
+    logs: list[str] = []
+    kept = DeskFiles(tmp_path / "missing", lambda: 100.0, logs.append)
+    kept.keep_places([KeepPlaces((place("a"),))])
+    kept.keep(KeepOperators(((KEY, "ann"),)))
+    assert "could not keep the waiting room on disk" in logs[0]
+    assert f"could not keep {tmp_path / 'missing' / OPERATORS_FILE}" in logs[1]

@@ -1,0 +1,97 @@
+"""Reading a desk connection frame by frame (registry.desk.frames): whole frames as they
+come, silence between frames, and a deadline for a frame once begun."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from net.noise import public_bytes
+from net.secure_stream import SecureStream
+from registry.desk.frames import FrameReader, FrameRefused
+from wire.desk.messages import DeskLine, DeskQueueRequest
+from wire.messages import Message
+
+
+def sessions() -> tuple[SecureStream, SecureStream]:
+    """A client's secure session and the desk's, past their handshake."""
+    desk_key = X25519PrivateKey.generate()
+    client = SecureStream(X25519PrivateKey.generate(), remote=public_bytes(desk_key))
+    desk = SecureStream(desk_key)
+    assert desk.feed(client.output()) == []
+    client.feed(desk.output())
+    return client, desk
+
+
+def sent(client: SecureStream, *messages: Message) -> bytes:
+    for message in messages:
+        client.send(message)
+    return client.output()
+
+
+def test_whole_frames_are_read_and_the_end_is_none() -> None:
+    async def scenario() -> None:
+        client, desk = sessions()
+        reader = asyncio.StreamReader()
+        reader.feed_data(sent(client, DeskQueueRequest("q-1"), DeskQueueRequest("q-2")))
+        reader.feed_eof()
+        frames = FrameReader(desk, reader, 1.0)
+        assert await frames.read() == [DeskQueueRequest("q-1"), DeskQueueRequest("q-2")]
+        assert await frames.read() is None
+
+    asyncio.run(scenario())
+
+
+def test_part_of_a_frame_is_no_message_yet() -> None:
+    async def scenario() -> None:
+        client, desk = sessions()
+        data = sent(client, DeskLine("l-1", "", "hello", "s-1"))
+        reader = asyncio.StreamReader()
+        frames = FrameReader(desk, reader, 1.0)
+        reader.feed_data(data[:5])
+        assert await frames.read() == []
+        reader.feed_data(data[5:])
+        assert await frames.read() == [DeskLine("l-1", "", "hello", "s-1")]
+
+    asyncio.run(scenario())
+
+
+def test_a_frame_begun_must_be_whole_within_the_deadline() -> None:
+    async def scenario() -> None:
+        client, desk = sessions()
+        data = sent(client, DeskLine("l-1", "", "x" * 200, "s-1"))
+        reader = asyncio.StreamReader()
+        frames = FrameReader(desk, reader, 0.2)
+        reader.feed_data(data[:10])
+        assert await frames.read() == []
+        with pytest.raises(FrameRefused, match=r"no whole frame within 0.2 s"):
+            await frames.read()
+
+    asyncio.run(scenario())
+
+
+def test_silence_between_frames_has_no_deadline() -> None:
+    async def scenario() -> None:
+        client, desk = sessions()
+        reader = asyncio.StreamReader()
+        frames = FrameReader(desk, reader, 0.1)
+        reading = asyncio.ensure_future(frames.read())
+        await asyncio.sleep(0.3)  # three deadlines of silence
+        assert not reading.done()
+        reader.feed_data(sent(client, DeskQueueRequest("q-1")))
+        assert await reading == [DeskQueueRequest("q-1")]
+
+    asyncio.run(scenario())
+
+
+def test_what_does_not_decode_is_refused() -> None:
+    async def scenario() -> None:
+        _, desk = sessions()
+        reader = asyncio.StreamReader()
+        reader.feed_data(b"\x00\x00\x00\x05hello")
+        with pytest.raises(FrameRefused, match="bad frame"):
+            await FrameReader(desk, reader, 1.0).read()
+
+    asyncio.run(scenario())

@@ -1,0 +1,104 @@
+"""Phone numbers at the help desk: which are valid, when two spellings are one number, and
+how a number is masked for those who must not read it whole (every operator but the one
+serving its person, the log, transcripts)."""
+
+from __future__ import annotations
+
+import re
+
+#: Digits in a phone number: E.164 allows at most 15; 7 is the shortest local number.
+MIN_PHONE_DIGITS = 7
+MAX_PHONE_DIGITS = 15
+
+
+_PHONE_SHAPE = re.compile(r"\+?[0-9(][0-9 \-.()]*")
+_TRUNK_ZERO = re.compile(r"^(\+\d{1,3})\s*\(0\)")
+
+
+def normalise_phone(text: str) -> str | None:
+    """The number in canonical form (an optional '+' then digits only), or None if `text`
+    is not a valid number: 7-15 digits, an optional leading '+', and spaces, dashes, dots or
+    brackets between them (`+1 (202) 555-0147`, `202.555.0147`). A trunk `(0)` after the
+    country code (`+44 (0) 7700 900123`) is not dialled from abroad, so it is not kept."""
+    stripped = text.strip()
+    if not stripped.isascii() or not _PHONE_SHAPE.fullmatch(stripped):
+        return None
+    stripped = _TRUNK_ZERO.sub(r"\1", stripped)
+    digits = "".join(ch for ch in stripped if ch.isdigit())
+    if not MIN_PHONE_DIGITS <= len(digits) <= MAX_PHONE_DIGITS or _placeholder(digits):
+        return None
+    return ("+" if stripped.startswith("+") else "") + digits
+
+
+#: Trailing digits that make two numbers the same number (see `phone_key`).
+PHONE_KEY_DIGITS = 9
+
+
+def phone_key(phone: str) -> str:
+    """What makes two spellings of a number (each as `normalise_phone` gives it) one number:
+    its last PHONE_KEY_DIGITS digits, or all of them when it has fewer. `+44 7700 900006`
+    and `07700 900006` are one number: the country code and the trunk 0 differ only in how
+    far away the caller dials from, never in the last nine digits."""
+    return "".join(ch for ch in phone if ch.isdigit())[-PHONE_KEY_DIGITS:]
+
+
+def _placeholder(digits: str) -> bool:
+    """One digit over and over (`0000000`): typed to get past the question, and no number
+    an operator could call back, nor one that tells two people apart."""
+    return len(set(digits)) == 1
+
+
+def phone_problem(text: str) -> str | None:
+    """Why `text` is not a valid phone number (a sentence), or None when it is."""
+    if normalise_phone(text) is not None:
+        return None
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if text.strip().isascii() and _PHONE_SHAPE.fullmatch(text.strip()) and _placeholder(digits):
+        return "Please give your real mobile number: the operator may need to call you back."
+    return (
+        f"A mobile number has {MIN_PHONE_DIGITS} to {MAX_PHONE_DIGITS} digits, with an "
+        "optional leading '+'; spaces, dashes, dots and brackets are allowed (e.g. +44 7700 "
+        "900123)."
+    )
+
+
+def mask_phone(phone: str) -> str:
+    """The number with every digit but the last two hidden: `+44 7700 900123` -> `*********23`.
+
+    The length of the mask follows the number of digits; the '+' is dropped so that the
+    masked form is the same whichever way the number was typed.
+    """
+    digits = [ch for ch in phone if ch.isdigit()]
+    if len(digits) <= 2:
+        return "*" * len(digits)
+    return "*" * (len(digits) - 2) + "".join(digits[-2:])
+
+
+#: A run of at least MIN_PHONE_DIGITS digits, with spaces, dashes, dots or brackets between.
+_DIGIT_RUN = re.compile(r"\+?\d(?:[ \-.()/]*\d){%d,}" % (MIN_PHONE_DIGITS - 1))  # noqa: UP031
+
+
+def mask_numbers(text: str) -> str:
+    """`text` with every run of MIN_PHONE_DIGITS or more digits masked as `mask_phone`
+    masks a number: for a person's name, which every operator sees, and which has no
+    business holding a phone number, theirs or anyone's."""
+    return _DIGIT_RUN.sub(lambda match: mask_phone(match.group()), text)
+
+
+def scrub_phone(text: str, phone: str) -> str:
+    """`text` with the person's own number masked wherever it appears.
+
+    A run of digits counts as the number when its last seven digits are the number's last
+    seven: that catches the number written with or without its country code or trunk '0'
+    and with any separators. Other digit runs (dates, marks) are left alone. Used for
+    everything written to logs and transcripts.
+    """
+    tail = "".join(ch for ch in phone if ch.isdigit())[-MIN_PHONE_DIGITS:]
+    if len(tail) < MIN_PHONE_DIGITS:
+        return text
+
+    def mask(match: re.Match[str]) -> str:
+        digits = "".join(ch for ch in match.group() if ch.isdigit())
+        return mask_phone(digits) if digits.endswith(tail) else match.group()
+
+    return _DIGIT_RUN.sub(mask, text)

@@ -1,0 +1,184 @@
+"""How each desk message reads: the lines an operator sees (the registry's console and
+`ChatApp -o` alike) and those a person asking for help sees.
+"""
+
+from __future__ import annotations
+
+from wire.desk.messages import (
+    CRISIS_DESCRIPTION,
+    CRISIS_TOPIC,
+    CRISIS_WAITING,
+    DeskCrisis,
+    DeskEnded,
+    DeskLine,
+    DeskMessage,
+    DeskNotice,
+    DeskOnDuty,
+    DeskPosition,
+    DeskQueued,
+    DeskQueueInfo,
+    DeskRefused,
+    DeskRoom,
+    DeskServed,
+    DeskSession,
+)
+from wire.desk.text import (
+    CRISIS_REASONS,
+    DANGER_MARK,
+    crisis_lines,
+    format_duration,
+    format_estimate,
+    speaks_of_crisis,
+    topic_label,
+    topics_text,
+)
+from wire.shown_text import clean, pad, width
+
+
+def render_operator(message: DeskMessage) -> list[str]:
+    """The lines an operator sees for a message from the desk (none for unknown ones)."""
+    match message:
+        case DeskOnDuty(name=name, topics=topics, waiting=waiting, yours=yours):
+            serving = topics_text(topics)
+            lines = [
+                f"[On duty as {clean(name)}, serving {serving}; {_waiting_for(yours, waiting)}.]"
+            ]
+            if not topics:
+                lines.append("[You take nobody until you choose topics: .serve all or .serve 1,3.]")
+            return lines
+        case DeskSession() as s:
+            lines = [
+                f"[Now serving {clean(s.name)}, phone {clean(s.phone)}, topic "
+                f"{topic_label(s.topic)}; waited {format_duration(s.waited)}.]"
+            ]
+            if s.crisis:
+                why = CRISIS_REASONS.get(s.crisis, "words of crisis")
+                lines.append(
+                    f"[{DANGER_MARK} They may be in danger: {why}. They were shown the crisis "
+                    "notice.]"
+                )
+            if s.description:
+                lines.append(f"[Description: {clean(s.description)}]")
+            for index, said in enumerate(s.said):
+                lead = "They wrote while waiting" if index == 0 else "Then"
+                lines.append(f"[{DANGER_MARK} {lead}: {clean(said)}]")
+            lines.append("[Type to talk to them; .end ends the session.]")
+            return lines
+        case DeskLine(sender=sender, text=text):
+            # the person's words of crisis stand out among their lines (see docs/DESK.md,
+            # "Someone who may be in danger"): the operator reads them, but in a long
+            # conversation a line can be read past
+            line = f"{clean(sender)}: {clean(text)}"
+            return [f"{DANGER_MARK} {line}" if speaks_of_crisis(text) else line]
+        case DeskRoom() as room:
+            return room_lines(room)
+        case DeskEnded(reason=reason) | DeskRefused(reason=reason) | DeskNotice(text=reason):
+            return [f"[{clean(reason)}]"]
+    return []
+
+
+def _waiting_for(yours: int, waiting: int) -> str:
+    """`3 waiting` when all those waiting may be given to the operator, else both
+    figures: those for its topics who are here, and everyone in the waiting room."""
+    if yours == waiting:
+        return f"{waiting} waiting"
+    return f"{yours} waiting for you, {waiting} in the waiting room in all"
+
+
+def room_lines(room: DeskRoom) -> list[str]:
+    """The waiting room as a small table, in order."""
+    if not room.names:
+        return ["[The waiting room is empty.]"]
+    count = len(room.names)
+    lines = [f"[Waiting room: {count} {'person' if count == 1 else 'people'}]"]
+    # columns, not characters: a name in Chinese or with an emoji is wider than its length
+    names = [clean(n) for n in room.names]
+    columns = max(width(n) for n in names)
+    crisis = room.crisis + ("",) * (len(names) - len(room.crisis))
+    kept_for = room.kept_for + ("",) * (len(names) - len(room.kept_for))
+    kept_left = room.kept_left + (0,) * (len(names) - len(room.kept_left))
+    rows = zip(names, room.topics, room.phones, room.waited, room.connected, crisis, strict=False)
+    for position, (name, topic, phone, waited, connected, danger) in enumerate(rows, 1):
+        held = "" if connected else "  (connection lost, place held)"
+        if kept_for[position - 1]:
+            # after a restart: nobody else takes them meanwhile, nor counts them as theirs
+            operator, left = clean(kept_for[position - 1]), kept_left[position - 1]
+            held += f"  (kept for {operator}, up to {format_duration(left)})"
+        # the mark first, where the eye starts a row; the reason last, as "held" is
+        mark = DANGER_MARK if danger else " " * len(DANGER_MARK)
+        why = f"  (may be in danger: {_danger(danger)})" if danger else ""
+        lines.append(
+            f"{mark} {position:>2}. {pad(name, columns)}  {topic_label(topic):<36} "
+            f"{pad(clean(phone), 16)} waited {format_duration(waited)}{held}{why}"
+        )
+    return lines
+
+
+def _danger(reason: str) -> str:
+    """A CRISIS_* reason in a few words, for a row of `.room`."""
+    return {
+        CRISIS_TOPIC: "topic 1",
+        CRISIS_DESCRIPTION: "description",
+        CRISIS_WAITING: "wrote of it while waiting",
+    }.get(reason, "words of crisis")
+
+
+def kept_place(topic: int, where: str) -> str:
+    """What a person who took their place back is told first: the place and the topic are
+    kept (so the topic is not asked again), and `where` they stand."""
+    return (
+        f"[Welcome back: your place was kept; {where}. Your topic is kept too: "
+        f"{topic_label(topic)}.]"
+    )
+
+
+def render_person(message: DeskMessage) -> list[str]:
+    """The lines a person asking for help sees for a message from the desk."""
+    match message:
+        case DeskCrisis(text=text):
+            return crisis_lines(text)
+        case DeskQueued() as q:
+            lines = []
+            if q.operators == 0:
+                lines.append(
+                    "[No operator is on duty for this topic right now. You may wait here and "
+                    "keep your place, or type .quit to leave.]"
+                )
+            where = f"number {q.position} in the queue" + (
+                ", you are next" if q.position == 1 else ""
+            )
+            if q.restored:
+                lines.append(kept_place(q.topic, where))
+            else:
+                lines.append(f"[You are in the waiting room: {where}.]")
+            lines.append(f"[Estimated wait: {format_estimate(q.est_kind, q.est_low, q.est_high)}.]")
+            lines.append("[Type .queue to see where you stand, .quit to leave.]")
+            return lines
+        case DeskPosition() as p:
+            estimate = format_estimate(p.est_kind, p.est_low, p.est_high)
+            next_ = ": you are next" if p.position == 1 else ""
+            return [
+                f"[You are now number {p.position} in the queue{next_} (estimated wait: "
+                f"{estimate}).]"
+            ]
+        case DeskQueueInfo() as i:
+            ahead = (
+                "Nobody is"
+                if i.ahead == 0
+                else f"{i.ahead} {'person is' if i.ahead == 1 else 'people are'}"
+            )
+            estimate = format_estimate(i.est_kind, i.est_low, i.est_high)
+            return [
+                f"[{ahead} ahead of you; you have waited {format_duration(i.waited)}; "
+                f"estimated wait: {estimate}.]"
+            ]
+        case DeskServed(operator=operator):
+            return [
+                f"[It is your turn: you are talking to {clean(operator)}. Type a message and "
+                "press Enter; .end ends the session.]"
+            ]
+        case DeskLine(sender=sender, text=text):
+            return [f"{clean(sender)}: {clean(text)}"]
+        case DeskEnded(reason=reason) | DeskRefused(reason=reason) | DeskNotice(text=reason):
+            return [f"[{clean(reason)}]"]
+    return []
