@@ -213,5 +213,7 @@ def assert_valid_value(tp: Any, value: Any) -> None:
         assert type(value) is tp
         for name, ftp in field_types(tp):
             assert_valid_value(ftp, getattr(value, name))
+    elif isinstance(tp, type) and issubclass(tp, enum.Enum):
+        assert type(value) is tp, (tp, value)
     else:
         assert conforms(tp, value), (tp, value)
