@@ -8,7 +8,7 @@ which datagrams go where now; the endpoint seals and sends them, and calls `flus
 end of the pass when asked to. No clock is needed: a batch ends with a pass or a drain,
 never after a time, so nothing is held back longer than the work already in hand.
 
-The rules (DESIGN.md section 3; docs/PROTOCOL.md, "Ids, acks and retries"):
+The rules (docs/PROTOCOL.md, "Ids, acks and retries"):
 - the first datagram to an address in a pass of the event loop goes at once: an idle
   sender never waits; those that follow it in the same pass wait for the end of the pass
   and share datagrams (`wire.codec.pack_datagrams`), in order;

@@ -21,7 +21,7 @@ TABLE_LINE_EVERY = 1.0
 QUIT_LINES_BURST = 3
 QUIT_LINE_EVERY = 1.0
 QUIT_NAMES_SHOWN = 8
-#: The line that says the table changed (DESIGN.md section 5).
+#: The line that says the table changed (docs/GUIDE.md).
 TABLE_UPDATED = "[Client table updated.]"
 
 

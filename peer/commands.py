@@ -1,4 +1,4 @@
-"""The peer's command language (DESIGN.md section 8): one typed line in, one command out.
+"""The peer's command language (docs/GUIDE.md): one typed line in, one command out.
 
 Outside a room a line starting with `/` is a command, and the bare words work too
 (`send bob hi`, `send_all hi`, `who`, `join lobby`, `bob:hi`). Inside a room plain text goes

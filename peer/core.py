@@ -2,7 +2,7 @@
 
 `PeerCore` takes events (the user typed a line, a message arrived from an address, time
 passed) with `now` and returns actions (peer.actions) for its adapter: send this message
-there, print this line, remember this token, exit. Delivery follows DESIGN.md section 4:
+there, print this line, remember this token, exit. Delivery follows docs/PROTOCOL.md:
 every request is sent at most 5 times, 500 ms apart; every message id is shown once.
 
 The core dispatches each event to the part it concerns (docs/peer-core-notes.md lists

@@ -1,6 +1,6 @@
 """Direct messages: sent to the recipient's address from the table, retried until acked
 (wire.reliable), kept in order behind a long one on its way over TCP, and handed to the
-registry when the recipient does not answer (DESIGN.md section 4). Sans-IO: Send and
+registry when the recipient does not answer (docs/PROTOCOL.md). Sans-IO: Send and
 Print actions; what goes to the registry goes through peer.registry_link.
 """
 

@@ -1,6 +1,6 @@
 """What came to this peer, as it is taken in: whether it may be believed from the address
-it came from, and the ack of every copy with each message shown once (DESIGN.md section
-4: at least once on the wire, exactly once on the screen). Sans-IO: Shown and Send actions.
+it came from, and the ack of every copy with each message shown once (docs/PROTOCOL.md:
+at least once on the wire, exactly once on the screen). Sans-IO: Shown and Send actions.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 datagrams and retried, or sent again over TCP after a TooBig), what waits behind a long or
 a kept request so that the registry gets what the user typed in the order typed, the saves
 and channel posts accepted whose outcome is still to come, and the requests given up on
-whose late answers are still taken (DESIGN.md section 4; docs/PROTOCOL.md, "A long message
+whose late answers are still taken (docs/PROTOCOL.md, "A long message
 is not overtaken"). Sans-IO: `send` appends the Send action, and the caller asks `due`,
 `streams_over` and `outcomes_over` at `next_wake`. What an answer or a failure means to the
 user is peer.answers' and peer.give_ups'; what is sent in which order, peer.registry_link's.

@@ -1,6 +1,6 @@
 """The room this peer is in: joining and leaving as typed, its lines said and shown, and
 the way back to it (peer.room_return) after a restart or while kept lines wait for it
-(DESIGN.md section 8). Sans-IO: Print actions; requests go through peer.registry_link.
+(docs/GUIDE.md). Sans-IO: Print actions; requests go through peer.registry_link.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The way back to a room: the room kept on disk (KeepRoom), the room an earlier run was
 in (joined again at the first Welcome), the room joined again for room lines kept while
 the registry did not answer, and a /join typed meanwhile, which waits for those lines
-(DESIGN.md section 8; README.md, "Rooms"). Sans-IO: it decides which room to join and
+(docs/GUIDE.md, "Rooms"). Sans-IO: it decides which room to join and
 says so in Print actions; the core builds and sends each Join.
 """
 

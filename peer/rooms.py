@@ -1,5 +1,5 @@
 """The rooms a peer has heard of, and the lines that show rooms and what is said in them
-(DESIGN.md section 8, seed 003: `Alice (in teamchat): Hello team!`). Sans-IO: lines are
+(docs/GUIDE.md: `Alice (in teamchat): Hello team!`). Sans-IO: lines are
 Print actions; whether a line is shown at all is the core's to say (each id once).
 """
 

@@ -1,5 +1,5 @@
-"""Which messages this peer has shown already, so that each is shown once (DESIGN.md
-section 4: at least once on the wire, exactly once on the screen). Sans-IO: a first sight
+"""Which messages this peer has shown already, so that each is shown once (docs/PROTOCOL.md:
+at least once on the wire, exactly once on the screen). Sans-IO: a first sight
 appends the Shown action that has the adapter record it durably.
 """
 

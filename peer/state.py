@@ -21,8 +21,8 @@ KEEP_SEEN = 20_000
 
 
 class PeerStateFile:
-    """What a peer keeps between runs: the token that proves it owns its name (DESIGN.md
-    section 7), and the ids of the messages it has shown, so it never shows one twice."""
+    """What a peer keeps between runs: the token that proves it owns its name (docs/PROTOCOL.md),
+    and the ids of the messages it has shown, so it never shows one twice."""
 
     def __init__(self, root: Path, name: str) -> None:
         self.path = root / "peers" / f"{name_key(name)}.json"

@@ -1,6 +1,6 @@
 """The peer's copy of the registry's table: every registered name's row (its address and
 whether it is online), the version of the table it is at, and the renames the registry
-told of, so that a name typed by habit finds its new row (DESIGN.md section 1). Sans-IO:
+told of, so that a name typed by habit finds its new row (docs/GUIDE.md). Sans-IO:
 the core applies what the registry sends, and looks names up here.
 """
 

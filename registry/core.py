@@ -3,7 +3,7 @@
 `RegistryCore` takes events (a message arrived from an address, time passed) together with
 `now` (seconds on a monotonic clock, supplied by the caller) and returns actions (registry.actions)
 for its adapter to carry out in order. It never touches sockets, files or the clock, so every
-rule of DESIGN.md sections 4 and 7 can be tested with a fake clock and a simulated network.
+rule of docs/PROTOCOL.md can be tested with a fake clock and a simulated network.
 
 The core dispatches each event to the part that owns it (docs/registry-core-notes.md lists
 them), and routes what one part's outcome asks of another: a probe given up takes its peer

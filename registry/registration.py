@@ -184,7 +184,7 @@ class Registration:
         if record.online and record.addr != attempt.where and msg.id != record.last_register_id:
             # The owner's token, but the name is held online at another address: two
             # processes must not share one name, yet one killed a moment ago must not keep
-            # it until its silence runs out. The holder is asked (DESIGN.md section 7);
+            # it until its silence runs out. The holder is asked (docs/PROTOCOL.md);
             # the answer to this registration (and its copies) waits for the outcome.
             if not self._liveness.probing(record):
                 line = f"{attempt.what}: asking {record.name} at {fmt(record.addr)} first"

@@ -7,7 +7,7 @@ Layout under the data directory:
     mail/<name>.owner.json  who owns that mailbox (registry/owners.py): what rebuilds the
                           name's row if the table loses it
 
-Crash safety (DESIGN.md section 6): a mailbox append is written and fsynced before the
+Crash safety (docs/ARCHITECTURE.md): a mailbox append is written and fsynced before the
 registry acknowledges it; a deletion after hand-over rewrites the file into a temporary and
 renames it over the old one, so a crash leaves either the old or the new file, never half.
 A line that is not a stored message (torn by a crash in the middle of an append, or

@@ -2,7 +2,7 @@
 
 `peer.desk.person.PersonCore` (`ChatApp -d`) and `peer.desk.duty.OperatorCore`
 (`ChatApp -o`) are sans-IO state machines, like the peer's and the registry's cores
-(DESIGN.md section 2): each method takes one event with `now` (monotonic seconds) and
+(docs/ARCHITECTURE.md): each method takes one event with `now` (monotonic seconds) and
 returns the actions to carry out, in order. `peer.desk.runner` carries them out over a
 real terminal, TCP connection and clock; the tests drive the cores directly.
 """

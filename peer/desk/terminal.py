@@ -2,7 +2,7 @@
 
 On a terminal prompt_toolkit keeps the line being typed below whatever is printed, so an
 incoming line never garbles it; otherwise standard input is read a line at a time on a
-thread and every line printed is flushed at once (DESIGN.md section 5). What the user types
+thread and every line printed is flushed at once (docs/GUIDE.md). What the user types
 arrives as `Typed` and `EndOfInput`, handed to the callback the terminal is given.
 """
 
@@ -51,7 +51,7 @@ _STYLES = {
 
 
 def use_colour(requested: bool | None = None) -> bool:
-    """Colour only on a terminal, never with NO_COLOR set (DESIGN.md section 5)."""
+    """Colour only on a terminal, never with NO_COLOR set (docs/GUIDE.md)."""
     if requested is False or "NO_COLOR" in os.environ:
         return False
     return sys.stdout.isatty()
@@ -71,7 +71,7 @@ class Screen(Protocol):
 class Terminal:
     """Lines in, lines out. On a terminal it uses prompt_toolkit, so incoming lines never
     garble the line being typed; otherwise it reads one line per input on a thread and
-    prints plain lines, flushed at once (DESIGN.md section 5). Every line printed starts
+    prints plain lines, flushed at once (docs/GUIDE.md). Every line printed starts
     with `>>> `. What is typed is handed to `on_input` as Typed and EndOfInput."""
 
     def __init__(

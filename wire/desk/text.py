@@ -93,7 +93,7 @@ DEFAULT_CRISIS_NOTICE = (
     "number or go to the nearest emergency department. You do not have to wait here."
 )
 
-# -- limits (DESIGN.md section 7: every limit is a named constant) -------------------------
+# -- limits (docs/PROTOCOL.md: every limit is a named constant) ----------------------------
 
 #: Longest person's name: a full name ("Name: Your full name"), not a ChatApp peer name.
 MAX_PERSON_NAME = 64
