@@ -13,9 +13,13 @@ from registry.aliases import Aliases
 from registry.credentials import token_matches
 from registry.requests import Answers, Request, fmt, session_of
 from registry.table import Record, Table
-from wire.messages import OFFLINE_REFUSAL, replaced_refusal, unknown_name
 from wire.names import name_key
-from wire.refusals import RefusalCode
+from wire.refusals import (
+    OFFLINE_REFUSAL,
+    RefusalCode,
+    replaced_refusal,
+    unknown_name,
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

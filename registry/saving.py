@@ -19,7 +19,8 @@ from registry.requests import Request, remember
 from registry.services import Services
 from registry.table import Record
 from wire.limits import MAX_SEALED
-from wire.messages import ChannelMessage, Chat, Saved, SaveMessage, unknown_name
+from wire.messages import ChannelMessage, Chat, Saved, SaveMessage
+from wire.refusals import unknown_name
 
 
 class Saving:

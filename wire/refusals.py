@@ -1,5 +1,6 @@
 """Why a request was refused, as a code the receiver acts on: the human reason beside it
-is for showing, never for deciding (rewording it changes nothing but what people read)."""
+is for showing, never for deciding (rewording it changes nothing but what people read).
+The reasons of the refusals a program acts on are made here too, beside their codes."""
 
 from __future__ import annotations
 
@@ -28,3 +29,37 @@ class RefusalCode(StrEnum):
     #: An operator of that name is on duty already (perhaps this one, on a connection the
     #: desk has not yet seen end).
     ALREADY_ON_DUTY = "already-on-duty"
+
+
+#: The reason of the Refused that answers a room request from a peer the registry counts
+#: as offline: one it gave up on, as it was silent too long, says so to come back.
+OFFLINE_REFUSAL = "You are offline."
+
+#: How the reason of the Refused begins that answers a request signed with a name's token
+#: from a start of the peer other than the one that holds the name now (it was stopped
+#: while another start took the name over). The reason goes on with the name and the
+#: address of that other start: "... holds the name alice, at 10.0.0.5:6001."
+REPLACED_REFUSAL = "Another start of ChatApp now holds the name"
+#: How it begins when that other start has gone offline since (see `replaced_refusal`).
+REPLACED_GONE_REFUSAL = "Another start of ChatApp took the name"
+
+
+def replaced_refusal(
+    name: str, where: str, *, online: bool, deregistered: bool
+) -> tuple[RefusalCode, str]:
+    """The code and reason of the Refused that tells a start it was replaced by the start
+    of `name` at `where`, true whatever that start did since: it holds the name (`online`),
+    or it went offline with a dereg or a quit (`deregistered`), or else as it stopped
+    answering."""
+    if online:
+        return RefusalCode.REPLACED, f"{REPLACED_REFUSAL} {name}, at {where}."
+    why = "it deregistered" if deregistered else "it stopped answering"
+    reason = f"{REPLACED_GONE_REFUSAL} {name} over, at {where}, and has since gone offline ({why})."
+    return RefusalCode.REPLACED_GONE, reason
+
+
+def unknown_name(name: str) -> str:
+    """The reason of the Refused that answers a request made for (or to) `name`, a name
+    the registry does not know. Made for the peer's own name, it means the name was
+    released on the registry's console (or lost with its data): the peer says that first."""
+    return f"No user named {name}."

@@ -22,6 +22,7 @@ import pytest
 from .harness import HOST, OFFLINE_BYE, ChatEnv, Peer, chat_line, direct, free_port, line, reaches
 from .secure_socket import SecureSocket
 
+from wire.refusals import REPLACED_REFUSAL  # isort: skip
 from wire import codec, messages  # isort: skip  (harness puts the repository on sys.path)
 from wire.errors import DecodeError  # isort: skip
 from wire.framing import encode_frame  # isort: skip
@@ -153,7 +154,7 @@ def test_a_start_stopped_while_its_name_was_taken_over_is_told_and_exits(chat: C
     finally:
         os.kill(x.pid, signal.SIGCONT)
     x.expect_line(
-        f"[{messages.REPLACED_REFUSAL} x, at {HOST}:{x2.port}. This start stops: it no longer "
+        f"[{REPLACED_REFUSAL} x, at {HOST}:{x2.port}. This start stops: it no longer "
         "sends as x.]"
     )
     assert x.wait_exit() == 1

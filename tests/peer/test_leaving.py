@@ -9,7 +9,8 @@ from peer.leaving import Leaving
 from peer.lifecycle import Phase
 from tests.peer.parts_kit import SERVER, T0, inbox, link, prints, sent, shared
 from wire.limits import MAX_FAREWELL
-from wire.messages import Ack, Deregister, Refused, SaveMessage, replaced_refusal
+from wire.messages import Ack, Deregister, Refused, SaveMessage
+from wire.refusals import replaced_refusal
 from wire.reliable import ATTEMPTS, TIMEOUT
 
 

@@ -21,7 +21,6 @@ from wire.keys import fingerprint, key_text
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
     NOTICE_KIND,
-    REPLACED_REFUSAL,
     Ack,
     Acks,
     Alias,
@@ -52,10 +51,9 @@ from wire.messages import (
     TableUpdate,
     TooBig,
     Welcome,
-    replaced_refusal,
     version_refusal,
 )
-from wire.refusals import RefusalCode
+from wire.refusals import REPLACED_REFUSAL, RefusalCode, replaced_refusal
 
 SERVER = ("127.0.0.1", 5000)
 ME = ("127.0.0.1", 6001)

@@ -6,8 +6,7 @@ from registry import actions as ra
 from registry.authority import Claim
 from registry.requests import Request
 from tests.registry.parts_helpers import TOKEN, record, refusals, services
-from wire.messages import OFFLINE_REFUSAL
-from wire.refusals import RefusalCode
+from wire.refusals import OFFLINE_REFUSAL, RefusalCode
 
 AT = ("127.0.0.1", 7001)
 

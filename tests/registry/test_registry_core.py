@@ -23,7 +23,6 @@ from tests.registry.core_helpers import T0, X, Y, Z, core, register, run_until, 
 from wire.codec import encode
 from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_FRAME, MAX_TEXT
 from wire.messages import (
-    REPLACED_REFUSAL,
     Ack,
     Acks,
     Alias,
@@ -50,7 +49,7 @@ from wire.messages import (
     Welcome,
     version_refusal,
 )
-from wire.refusals import RefusalCode
+from wire.refusals import REPLACED_REFUSAL, RefusalCode
 from wire.version import WIRE_VERSION, wire_refusal
 
 
