@@ -5,7 +5,7 @@ passed) with `now` and returns actions (peer.actions) for its adapter: send this
 there, print this line, remember this token, exit. Delivery follows docs/PROTOCOL.md:
 every request is sent at most 5 times, 500 ms apart; every message id is shown once.
 
-The core dispatches each event to the part it concerns (docs/peer-core-notes.md lists
+The core dispatches each event to the part it concerns (docs/ARCHITECTURE.md lists
 them): the lifecycle (peer.lifecycle), direct chats (peer.direct), requests to the registry
 and the outbox (peer.registry_link), the answers, refusals and give-ups that come back
 (peer.answers, peer.refusals, peer.give_ups), rooms (peer.room_membership), renames

@@ -5,7 +5,7 @@
 for its adapter to carry out in order. It never touches sockets, files or the clock, so every
 rule of docs/PROTOCOL.md can be tested with a fake clock and a simulated network.
 
-The core dispatches each event to the part that owns it (docs/registry-core-notes.md lists
+The core dispatches each event to the part that owns it (docs/ARCHITECTURE.md lists
 them), and routes what one part's outcome asks of another: a probe given up takes its peer
 offline (registry/presence.py) and carries out the registrations that waited for it
 (registry/registration.py). What the parts share (the table, ids, aliases, pushes, the
