@@ -16,7 +16,7 @@ from typing import TextIO, Unpack
 
 from net.batch import receive_batch
 from net.endpoint import Endpoint, Handoff
-from net.prompt import LinePrompt, on_a_terminal
+from net.prompt import LinePrompt
 from net.secure import SecureChannel
 from net.wake import WakeTimer
 from registry.actions import (
@@ -38,7 +38,7 @@ from registry.console import is_registry_command, read_lines, typed_ahead
 from registry.console_commands import LOG_COMMAND, LogShown, answer
 from registry.desk.closed import ClosedDesk
 from registry.desk.service import CONSOLE_NAME
-from registry.loading import Loaded, RegistryOptions, RegistrySettings, ServerOptions, load, lock
+from registry.loading import Loaded, RegistrySettings, ServerOptions, load, lock
 from registry.room_history import RoomHistoryFiles
 from registry.storage import Storage, StorageError
 from wire.desk.messages import DESK_TYPES
@@ -459,15 +459,6 @@ def printable(out: Callable[[str], None]) -> Callable[[str], None]:
     return cleaned
 
 
-def _not_carried_out(out: Callable[[str], None]) -> None:
-    """The registry did not start: what was typed on its terminal meanwhile is said not to
-    be carried out, rather than left for the shell to run as commands once it exits."""
-    lines, pending = typed_ahead(sys.stdin)
-    for line in [*lines, pending]:
-        if line.strip():
-            out(f"Not carried out, since the registry did not start: {line}")
-
-
 def _is_error(line: str) -> bool:
     """Whether a log line (`HH:MM:SS text`) tells of an error."""
     return line.partition(" ")[2].startswith(ERROR_MARK)
@@ -480,59 +471,5 @@ def _rooms_said(count: int) -> str:
     return f", {counted(count, 'room')}"
 
 
-def _is_screen(stream: TextIO) -> bool:
-    """Whether `stream` is a terminal (and not a file, a pipe, or closed)."""
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 def _fmt(addr: Addr) -> str:
     return f"{addr[0]}:{addr[1]}"
-
-
-async def run_registry(
-    *,
-    port: int,
-    bind: str,
-    data_dir: Path,
-    out: Callable[[str], None],
-    desk_console: bool = True,
-    **options: Unpack[RegistryOptions],
-) -> int:
-    """Start a registry and serve until Ctrl-C, SIGTERM or `quit`; return the exit status.
-    The console serves at the help desk when it is a terminal, unless `desk_console` is
-    false (nobody may be at it: people would be given to an operator who never answers).
-    `options` are its settings (see RegistrySettings)."""
-    out = printable(out)
-    try:
-        server = RegistryServer(
-            data_dir=data_dir,
-            bind=bind,
-            port=port,
-            out=out,
-            **options,
-            # The seed: the administrator serves the active client from the server console.
-            console_operator=desk_console and sys.stdin.isatty(),
-            prompt=on_a_terminal(),
-            log_on_screen=_is_screen(sys.stdout),
-        )
-    except StorageError as exc:
-        out(f"ChatApp: error: {exc}")
-        _not_carried_out(out)
-        return 1
-    try:
-        await server.start()
-    except OSError as exc:
-        out(f"ChatApp: error: cannot listen on {bind}:{port}: {exc.strerror or exc}")
-        _not_carried_out(out)
-        return 1
-    server.catch_signals()
-    server.read_console()
-    try:
-        await server.serve_forever()
-    finally:
-        await server.close()
-        out("Registry stopped.")
-    return 0
