@@ -142,6 +142,7 @@ class RegistryServer:
             return  # the commit in progress has them written after its sends (see `_release`)
         logs, self._logs = self._logs, []
         for line, is_log in logs:
+            # a log line `.log off` hides is counted instead (errors always show)
             if not (is_log and not _is_error(line) and self._log_shown.hides()):
                 self._out(line)
 
@@ -303,7 +304,7 @@ class RegistryServer:
         `stdin`; a terminal, a pipe and /dev/null alike): first what was typed while the
         registry started, each line shown as it is carried out (typed ahead in the shell,
         it was never shown: see registry.console), then each line as it comes. With a
-        prompt (see `__init__`), the prompt reads them, and shows each one entered."""
+        prompt (see RegistrySettings), the prompt reads them, and shows each one entered."""
         if self._prompt is not None and stdin is None:
             self._prompt.set_prompt(self._prompt_says)
             prompt = self._prompt
