@@ -246,7 +246,7 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
     if line.crisis_notice is not None:
         check_crisis_notice(line.crisis_notice)
     from net.files import default_dir
-    from registry.server import run_registry
+    from registry.run import run_registry
 
     return _run(
         run_registry(

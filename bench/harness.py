@@ -84,8 +84,8 @@ class BenchPeer:
         self.port = addr[1]
         self.node.core.state.port = self.port
         # the registry's key, pinned or asked for, as PeerNode.run does before registering
-        self.node.endpoint.on_key = self.node._key_answered
-        if not await self.node._registry_key():
+        self.node.endpoint.on_key = self.node.keys.key_answered
+        if not await self.node.keys.registry_key(self.node.endpoint, self.node.core.after_welcome):
             raise RuntimeError(f"{self.name}: the registry gave no key")
 
     def start(self) -> None:

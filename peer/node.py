@@ -12,11 +12,12 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Unpack
 
 from net.batch import receive_batch, receive_one
 from net.endpoint import Endpoint
-from net.files import InUse, hold_lock, os_reason
-from net.keys import KeyFileError, Pins, load_or_make_key, public_of
+from net.files import os_reason
+from net.keys import public_of
 from net.noise import NoiseError
 from net.secure import SecureChannel
 from net.wake import WakeTimer
@@ -37,14 +38,13 @@ from peer.actions import (
     Shown,
 )
 from peer.core import PeerCore
+from peer.key_checks import KeyChecks
 from peer.sealed_mail import SealedMail
+from peer.startup import PeerOptions, PeerSettings, StartRefused, lock, own_key
 from peer.state import PeerStateFile, follow_renames
-from peer.terminal import Console, PlainConsole, TerminalConsole
-from peer.trust import Trust
+from peer.terminal import Console, TerminalConsole, make_console
 from wire.keys import fingerprint, key_from_text
 from wire.messages import Chat, MailTaken, Message, SaveMessage, for_log
-from wire.names import name_key
-from wire.reliable import ATTEMPTS, TIMEOUT
 
 
 class PeerNode:
@@ -55,19 +55,15 @@ class PeerNode:
         *,
         name: str,
         server: Addr,
-        port: int,
-        bind: str,
         data_dir: Path,
-        keepalive: float,
-        password: str,
         console: Console,
-        verbose: bool = False,
-        accept_new_key: bool = False,
+        **options: Unpack[PeerOptions],
     ) -> None:
-        """`accept_new_key`: pin the key the registry answers with now, in place of the one
-        pinned before (its owner made a new one)."""
+        """Peer `name` of the registry at `server`, its kept state in `data_dir`, talking
+        with the user through `console`; `options` are its settings (see PeerSettings).
+        StartRefused when it cannot start."""
+        settings = PeerSettings(**options)
         self._data_dir = data_dir
-        self._accept_new_key = accept_new_key
         # what to say before registering (a start under a name given up by a rename)
         self._start_lines: list[Print] = []
         current = follow_renames(data_dir, name)
@@ -76,57 +72,42 @@ class PeerNode:
             self._start_lines.append(Print(line, "system"))
             name = current
         self._name = name
-        self._locks = [_lock(data_dir, name)]
+        self._locks = [lock(data_dir, name)]
         try:
             self._state = PeerStateFile(data_dir, name)
-            self._start(name, server, port, bind, keepalive, password, console, verbose)
+            self._start(name, server, console, settings)
         except BaseException:
             self._unlock()
             raise
 
-    def _start(
-        self,
-        name: str,
-        server: Addr,
-        port: int,
-        bind: str,
-        keepalive: float,
-        password: str,
-        console: Console,
-        verbose: bool,
-    ) -> None:
+    def _start(self, name: str, server: Addr, console: Console, settings: PeerSettings) -> None:
         """The rest of `__init__`, once the name's files are this peer's alone."""
         token = self._own_token()
         self.core = PeerCore(
             name=name,
-            port=port,
+            port=settings.port,
             server=server,
             session=secrets.token_hex(4),
             token=token,
             seen=self._state.load_seen(),
             outbox=self._state.load_outbox(token),
             room=self._state.load_room(),
-            password=password,
-            keepalive=keepalive,
+            password=settings.password,
+            keepalive=settings.keepalive,
         )
-        self._bind = bind
-        self._port = port
+        self._bind = settings.bind
+        self._port = settings.port
         self._console = console
-        self._verbose = verbose
-        try:
-            static, _ = load_or_make_key(self._data_dir)
-        except KeyFileError as exc:
-            raise StartRefused(f"[{exc}]") from None
-        except OSError as exc:
-            why = os_reason(exc)
-            raise StartRefused(f"[Cannot keep your key in {self._data_dir}: {why}.]") from None
-        self._pins = Pins(self._data_dir)
-        self._pin_label = f"registry {server[0]}:{server[1]}"
-        #: The key each name was last seen talking with, this run (its pin checked then).
-        self._talked: dict[str, bytes] = {}
-        self._answered: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        # the registry's key: pinned, or learned at `run` before anything is sent to it
-        self.trust = Trust(self._pins.get(self._pin_label) or b"", self.core.table.entry)
+        self._verbose = settings.verbose
+        static = own_key(self._data_dir)
+        self.keys = KeyChecks(
+            self._data_dir,
+            server,
+            self.core.table.entry,
+            console.show,
+            accept_new_key=settings.accept_new_key,
+        )
+        self.trust = self.keys.trust
         self.mail = SealedMail(static, self.core.table.entry)
         self.core.fingerprint = fingerprint(public_of(static))
         self.endpoint = Endpoint(
@@ -139,7 +120,6 @@ class PeerNode:
         )
         self._timer = WakeTimer(self._tick)
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._key_changed_said = False
         self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)
         self._failed_writes: set[str] = set()  # see `_on_disk`
         # the Sending and Settled records of the event being carried out (see `_carry_out`)
@@ -176,8 +156,8 @@ class PeerNode:
                 Print(f"[Cannot listen on port {self._port}: {exc.strerror or exc}.]", "error")
             )
             return 1
-        self.endpoint.on_key = self._key_answered
-        if not await self._registry_key():
+        self.endpoint.on_key = self.keys.key_answered
+        if not await self.keys.registry_key(self.endpoint, self.core.after_welcome):
             await self.endpoint.close()
             self._unlock()
             return 1
@@ -197,70 +177,6 @@ class PeerNode:
                 await stop()
             await self.endpoint.close()
             self._unlock()
-
-    async def _registry_key(self) -> bool:
-        """Make sure of the registry's key before anything is sent to it: the pinned one;
-        the first time, the one it answers with, pinned now and its fingerprint shown (as
-        SSH does). A key that differs from the pinned one is refused, saying how to accept
-        it. False when the peer cannot go on (said to the user)."""
-        pinned = self.trust.registry
-        if pinned and not self._accept_new_key:
-            # asked anyway, to tell a changed key from a registry that is down; not waited for
-            self.endpoint.ask_key(self.core.server)
-            return True
-        where = f"{self.core.server[0]}:{self.core.server[1]}"
-        key = await self._ask_key()
-        if key is None:
-            if pinned:
-                return True  # no answer: the key pinned is kept, and the registry may be down
-            # as a registration that is not answered says it (the first contact asks the key)
-            self._console.show(Print("[Could not register; is the registry running?]", "error"))
-            return False
-        if key != pinned:
-            try:
-                self._pins.pin(self._pin_label, key)
-            except OSError as exc:  # used all the same: asked for again at the next start
-                line = f"[Cannot keep the registry's key in {self._pins.path}: {os_reason(exc)}.]"
-                self._console.show(Print(line, "error"))
-            said = "now accepted" if pinned else "first met"
-            line = (
-                f"[The registry at {where}, {said}, has the key fingerprint "
-                f"{fingerprint(key)}; it is pinned. Compare it with the one the registry "
-                "printed at its start.]"
-            )
-            self.core.after_welcome.append(Print(line, "system"))
-        self.trust.registry = key
-        return True
-
-    async def _ask_key(self) -> bytes | None:
-        """The key the registry answers a KEY_REQUEST with, asked as often as any request
-        (ATTEMPTS times, TIMEOUT apart); None when it does not answer."""
-        for _ in range(ATTEMPTS):
-            self.endpoint.ask_key(self.core.server)
-            with contextlib.suppress(TimeoutError):
-                return await asyncio.wait_for(asyncio.shield(self._answered), TIMEOUT)
-        return None
-
-    def _key_answered(self, addr: Addr, key: bytes) -> None:
-        """The registry answered a KEY_REQUEST: the first time, the key to pin; with a key
-        pinned, a key other than it is said (once), and not trusted."""
-        if addr != self.core.server:
-            return
-        if not self._answered.done():
-            self._answered.set_result(key)
-        pinned = self.trust.registry
-        if pinned and key != pinned and not self._accept_new_key and not self._key_changed_said:
-            self._key_changed_said = True
-            where = f"{addr[0]}:{addr[1]}"
-            self._console.show(
-                Print(
-                    f"[The registry at {where} answers with another key than the one pinned "
-                    f"(fingerprint {fingerprint(key)}, pinned {fingerprint(pinned)}): it is "
-                    "not trusted. If its owner made a new key, compare its fingerprint and "
-                    "start again with --accept-new-key.]",
-                    "error",
-                )
-            )
 
     def _key_for(self, addr: Addr) -> bytes | None:
         """The key a datagram to `addr` is for: the registry's, or the table's row's."""
@@ -342,7 +258,7 @@ class PeerNode:
         else:
             for message in believed:
                 if type(message) is Chat:
-                    self._pinned(message.sender, key)
+                    self.keys.pinned(message.sender, key)
         messages = believed
         trace = self._debug if self._verbose else None
         if len(messages) == 1:
@@ -398,11 +314,7 @@ class PeerNode:
             self._write_shown()
         match action:
             case Send(addr, message):
-                if type(message) is MailTaken:
-                    # a retry too: the registry empties the mailbox on it (see OnceShown)
-                    self._console.after_printed(functools.partial(self._send, addr, message))
-                else:
-                    self._send(addr, message)
+                self._send_now_or_once_printed(addr, message)
             case Print():
                 self._console.show(action)
             case Sending() | Settled():
@@ -415,12 +327,27 @@ class PeerNode:
                 self._remember(name, token)
             case Prompt(text):
                 self._console.set_prompt(text)
-            case KeepOutbox(messages):
-                self._on_disk("your outbox", lambda: self._state.save_outbox(messages))
-            case KeepRoom(room):
-                self._on_disk("the room you are in", lambda: self._state.save_room(room))
+            case KeepOutbox() | KeepRoom():
+                self._keep(action)
             case Exit(code):
                 self._finish(code)
+
+    def _send_now_or_once_printed(self, addr: Addr, message: Message) -> None:
+        """Send `message` now; a MailTaken once the lines before it are printed."""
+        if type(message) is MailTaken:
+            # a retry too: the registry empties the mailbox on it (see OnceShown)
+            self._console.after_printed(functools.partial(self._send, addr, message))
+        else:
+            self._send(addr, message)
+
+    def _keep(self, action: KeepOutbox | KeepRoom) -> None:
+        """Write the outbox, or the room the user is in, to disk."""
+        if isinstance(action, KeepOutbox):
+            messages = action.messages
+            self._on_disk("your outbox", lambda: self._state.save_outbox(messages))
+        else:
+            room = action.room
+            self._on_disk("the room you are in", lambda: self._state.save_room(room))
 
     def _event_done(self) -> None:
         """After the actions of one event: write its Shown records still waiting, then its
@@ -473,26 +400,7 @@ class PeerNode:
             key = self.endpoint.key_at(addr)
             if key is not None:
                 self.trust.sent(message, key)
-                self._pinned(message.to, key)
-
-    def _pinned(self, name: str, key: bytes) -> None:
-        """Pin `name`'s `key` the first time we talk (as SSH pins a host); say it when the
-        key is another than the one pinned, and pin the new one."""
-        if self._talked.get(name) == key:
-            return  # pinned already, this run: every message checks, so this must be quick
-        self._talked[name] = key
-        label = f"peer {name_key(name)} at {self._pin_label}"
-        pinned = self._pins.get(label)
-        if pinned == key:
-            return
-        if pinned is not None:
-            line = (
-                f"[{name}'s key has changed since you last talked; compare fingerprints "
-                f"with /whois {name}.]"
-            )
-            self._console.show(Print(line, "error"))
-        with contextlib.suppress(OSError):  # not kept: said again next time, no harm
-            self._pins.pin(label, key)
+                self.keys.pinned(message.to, key)
 
     def _on_disk(self, what: str, write: Callable[[], None], *, then: str = "") -> None:
         """Carry out `write`, a write of kept state; when it fails, say what was not kept.
@@ -516,15 +424,7 @@ class PeerNode:
         state = PeerStateFile(self._data_dir, name)
         try:
             if previous.path != state.path:
-                previous.close()  # its memory maps: some systems cannot move a mapped file
-                for old, new in (
-                    (previous.seen_path, state.seen_path),
-                    (previous.outbox_path, state.outbox_path),
-                    (previous.room_path, state.room_path),
-                    (previous.sending_path, state.sending_path),
-                ):
-                    with contextlib.suppress(FileNotFoundError):
-                        os.replace(old, new)
+                previous.move_to(state)
             state.save_token(token, name)
         except OSError as exc:
             why = os_reason(exc)
@@ -535,7 +435,7 @@ class PeerNode:
             # the new name's files are this peer's too (best effort: the registry gave it
             # the name, so no other start of it should run)
             with contextlib.suppress(OSError, StartRefused):
-                self._locks.append(_lock(self._data_dir, name))
+                self._locks.append(lock(self._data_dir, name))
             previous.close()
             try:
                 previous.save_renamed(name)
@@ -565,70 +465,20 @@ def _shown_first(actions: list[Action]) -> list[Action]:
     return shown + [a for a in actions if type(a) is not Shown]
 
 
-class StartRefused(Exception):
-    """The peer cannot start (its line for the user is the message)."""
-
-
-def _lock(data_dir: Path, name: str) -> int:
-    """Lock `name`'s files in `data_dir` for this peer (see `hold_lock`): a second start
-    of the same name would take the name from the first, which is never told, and both
-    would write the same outbox and lists. StartRefused when that is so, or when the
-    directory cannot be used (its token could not be kept either)."""
-    path = data_dir / "peers" / f"{name_key(name)}.lock"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return hold_lock(path)
-    except InUse as busy:
-        pid = f" (pid {busy.pid})" if busy.pid else ""
-        raise StartRefused(
-            f"[{name} is already running with the data directory {data_dir}{pid}; "
-            "quit it first, or use another name.]"
-        ) from None
-    except OSError as exc:
-        raise StartRefused(
-            f"[Cannot use the data directory {data_dir}: {os_reason(exc)}. Without it your "
-            "name's token could not be kept; give another with --data-dir.]"
-        ) from None
-
-
-def make_console(*, colour: bool, bell: bool) -> Console:
-    """A terminal console when stdin and stdout are terminals, else the plain line console."""
-    if sys.stdin.isatty() and sys.stdout.isatty():
-        # https://no-color.org: any non-empty NO_COLOR turns colour off; so does a dumb terminal
-        use_colour = colour and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
-        return TerminalConsole(colour=use_colour, bell=bell)
-    return PlainConsole()
-
-
 async def run_peer(
     *,
     name: str,
     server: Addr,
-    port: int,
-    bind: str,
     data_dir: Path,
-    keepalive: float,
-    password: str,
     colour: bool,
     bell: bool,
-    verbose: bool,
-    accept_new_key: bool = False,
+    **options: Unpack[PeerOptions],
 ) -> int:
-    """Run a peer until the user quits; return the exit status."""
+    """Run a peer until the user quits; return the exit status. `options` are its settings
+    (see PeerSettings)."""
     console = make_console(colour=colour, bell=bell)
     try:
-        node = PeerNode(
-            name=name,
-            server=server,
-            port=port,
-            bind=bind,
-            data_dir=data_dir,
-            keepalive=keepalive,
-            password=password,
-            console=console,
-            verbose=verbose,
-            accept_new_key=accept_new_key,
-        )
+        node = PeerNode(name=name, server=server, data_dir=data_dir, console=console, **options)
     except StartRefused as refused:
         console.show(Print(str(refused), "error"))
         return 1
@@ -637,9 +487,9 @@ async def run_peer(
         console.bind(
             lambda: core.state.name,
             core.online_names,
-            core.known_rooms,
-            lambda: bool(core.state.room),
-            node.cancel_question,
-            core.question,
+            rooms=core.known_rooms,
+            in_room=lambda: bool(core.state.room),
+            cancel=node.cancel_question,
+            question=core.question,
         )
     return await node.run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 from pathlib import Path
 
@@ -151,6 +152,19 @@ class PeerStateFile:
         self._seen_lines += len(shown)
         if self._seen_lines > 2 * KEEP_SEEN:
             self._seen.replace(_seen_records(self.load_seen()))
+
+    def move_to(self, other: PeerStateFile) -> None:
+        """Move this name's kept state (shown ids, outbox, room, log of what is sent) to
+        `other`'s files, closed first. Raises OSError."""
+        self.close()  # its memory maps: some systems cannot move a mapped file
+        for old, new in (
+            (self.seen_path, other.seen_path),
+            (self.outbox_path, other.outbox_path),
+            (self.room_path, other.room_path),
+            (self.sending_path, other.sending_path),
+        ):
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(old, new)
 
     def close(self) -> None:
         """Unmap the files written through memory maps (before a rename moves them)."""

@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
 import re
 import sys
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NotRequired, Protocol, TypedDict, Unpack
 
 from net.prompt import LinePrompt
 from peer.actions import Print
@@ -52,21 +53,27 @@ def name_colour(name: str) -> str:
     return NAME_COLOURS[zlib.crc32(name.casefold().encode()) % len(NAME_COLOURS)]
 
 
-def completions(
-    before: str,
-    *,
-    in_room: bool,
-    names: Sequence[str],
-    rooms: Sequence[str],
-    me: str,
-    question: str = "",
-) -> list[str]:
+class Situation(TypedDict):
+    """What tab completion knows: whether you are in a room, the names online, the rooms
+    known, your own name, and the question of the `message` command the line answers ("",
+    the default, for a command: see PeerCore.question)."""
+
+    in_room: bool
+    names: Sequence[str]
+    rooms: Sequence[str]
+    me: str
+    question: NotRequired[str]
+
+
+def completions(before: str, **situation: Unpack[Situation]) -> list[str]:
     """What tab completion offers for the last word of `before` (the line up to the cursor):
     command words first on a line (and `name:` outside a room), online names after send and
     /dm, rooms after join, your own name after reg and dereg, commands after /help, and names
     anywhere else (a mention in a room). A word that is followed by more gets its space.
     At a question of the `message` command (`question`, see PeerCore.question) the line is
     no command: the recipient's is a name alone, the text's has names anywhere (mentions)."""
+    in_room, names, rooms = situation["in_room"], situation["names"], situation["rooms"]
+    me, question = situation["me"], situation.get("question", "")
     words = before.split(" ")
     word = words[-1]
     pool: list[str]
@@ -233,6 +240,20 @@ class PlainConsole:
         threading.Thread(target=reader, name="stdin", daemon=True).start()
 
 
+class Sources(TypedDict, total=False):
+    """Where TerminalConsole finds the rest of what it asks of the peer (see
+    TerminalConsole.bind), each optional, what holds without it in parentheses: the rooms
+    known, to complete (none); whether you are in a room (no); `cancel`, called on Ctrl-C,
+    says whether it cancelled a question, else the peer quits (none is cancelled);
+    `question` says which question the next line answers, "" for a command (see
+    PeerCore.question), for completion and history (always "")."""
+
+    rooms: Callable[[], Sequence[str]]
+    in_room: Callable[[], bool]
+    cancel: Callable[[], bool]
+    question: Callable[[], str]
+
+
 class TerminalConsole(LinePrompt):
     """The peer's prompt on a terminal (net.prompt: incoming lines never garble it), with
     its own look and keys: the prompt in the colour of your name, Tab completing (see
@@ -291,18 +312,15 @@ class TerminalConsole(LinePrompt):
         self,
         me: Callable[[], str],
         names: Callable[[], Sequence[str]],
-        rooms: Callable[[], Sequence[str]] = list,
-        in_room: Callable[[], bool] = lambda: False,
-        cancel: Callable[[], bool] = lambda: False,
-        question: Callable[[], str] = str,
+        **sources: Unpack[Sources],
     ) -> None:
-        """Where to find your own name (for the bell and the prompt's colour), the names
-        online and the rooms known (to complete), and whether you are in a room; `cancel`
-        is called on Ctrl-C and says whether it cancelled a question (if not, the peer
-        quits), and `question` says which question the next line answers ("" for a
-        command: see PeerCore.question), for completion and history."""
-        self._me, self._names, self._rooms, self._in_room = me, names, rooms, in_room
-        self._cancel, self._question = cancel, question
+        """Where to find your own name (for the bell and the prompt's colour) and the names
+        online (to complete); `sources` says where to find the rest (see Sources)."""
+        self._me, self._names = me, names
+        self._rooms = sources.get("rooms", list)
+        self._in_room = sources.get("in_room", lambda: False)
+        self._cancel = sources.get("cancel", lambda: False)
+        self._question = sources.get("question", str)
 
     def show(self, line: Print) -> None:
         self.print_above(fragments(line, self._colour))
@@ -365,3 +383,12 @@ class TerminalConsole(LinePrompt):
     def prompt_text(self) -> list[tuple[str, str]]:
         style = f"{name_colour(self._me())} bold" if self._colour and self._me() else ""
         return [(style, text) for _, text in super().prompt_text()]
+
+
+def make_console(*, colour: bool, bell: bool) -> Console:
+    """A terminal console when stdin and stdout are terminals, else the plain line console."""
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        # https://no-color.org: any non-empty NO_COLOR turns colour off; so does a dumb terminal
+        use_colour = colour and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+        return TerminalConsole(colour=use_colour, bell=bell)
+    return PlainConsole()

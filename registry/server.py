@@ -12,14 +12,11 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, Unpack
 
 from net.batch import receive_batch
 from net.endpoint import Endpoint, Handoff
-from net.files import InUse, hold_lock, os_reason
-from net.keys import KeyFileError, load_or_make_key
-from net.operator_key import key_path
-from net.prompt import LinePrompt, on_a_terminal
+from net.prompt import LinePrompt
 from net.secure import SecureChannel
 from net.wake import WakeTimer
 from registry.actions import (
@@ -36,14 +33,12 @@ from registry.actions import (
     SendMany,
     StoreMail,
 )
+from registry.commit import GroupCommit
 from registry.console import is_registry_command, read_lines, typed_ahead
-from registry.core import RegistryCore
+from registry.console_commands import LOG_COMMAND, LogShown, answer
 from registry.desk.closed import ClosedDesk
-from registry.desk.key import DeskKeyError
-from registry.desk.limits import TYPICAL_SESSION
-from registry.desk.service import CONSOLE_NAME, DeskService
-from registry.flood import NEW_NAMES
-from registry.mailbox import MAILBOX_MESSAGES
+from registry.desk.service import CONSOLE_NAME
+from registry.loading import Loaded, RegistrySettings, ServerOptions, load, lock
 from registry.room_history import RoomHistoryFiles
 from registry.storage import Storage, StorageError
 from wire.desk.messages import DESK_TYPES
@@ -52,8 +47,6 @@ from wire.messages import Message, for_log
 from wire.shown_text import clean
 from wire.words import counted
 
-#: While data cannot be stored, the error is logged again at most this often (seconds).
-FAILING_LOG_EVERY = 30.0
 #: How log lines of errors start: they are shown even while `.log off` hides the log, as
 #: the registry may have stopped answering.
 ERROR_MARK = "ERROR"
@@ -69,101 +62,51 @@ class RegistryServer:
         bind: str,
         port: int,
         out: Callable[[str], None],
-        verbose: bool = False,
-        keepalive: float = 10.0,
-        crisis_notice: str | None = None,
-        console_operator: bool = False,
-        mailbox_limit: int = MAILBOX_MESSAGES,
-        new_names: int = NEW_NAMES,
-        typical_session: float = TYPICAL_SESSION,
-        prompt: bool = False,
-        log_on_screen: bool = False,
+        **options: Unpack[ServerOptions],
     ) -> None:
-        """`out` prints one line on the registry's console (log lines included);
-        `crisis_notice` replaces the desk's default text for topic 1; with
-        `console_operator` the console serves at the help desk; a mailbox holds at most
-        `mailbox_limit` messages; one IP address registers at most `new_names` new names
-        an hour; the desk's wait estimates take a session to last `typical_session`
-        seconds until enough have been measured. With `prompt` (standard input and output a
-        terminal) the console is a prompt (net.prompt), and every line is printed above it
-        rather than by `out`.
-        `log_on_screen` says that the log goes to a screen, which `.log off` may hide it
-        from; a log that goes to a file or a pipe is never hidden."""
+        """A registry on `data_dir`, to listen on `bind`:`port`; `out` prints one line on
+        its console (log lines included), unless the console is a prompt (see
+        RegistrySettings), which prints every line above it instead; `options` are its
+        settings (see RegistrySettings). StorageError when the data directory cannot be
+        used."""
+        settings = RegistrySettings(**options)
         self.data_dir = data_dir
         self.bind = bind
         self.port = port
-        self._prompt = LinePrompt(on_interrupt=self._interrupted) if prompt else None
+        self._prompt = LinePrompt(on_interrupt=self._interrupted) if settings.prompt else None
         self._out = printable(self._above if self._prompt is not None else out)
         # lines waiting for the end of this pass (see `log` and `_say`), each with whether
         # it is a log line
         self._logs: list[tuple[str, bool]] = []
-        self._log_on_screen = log_on_screen
-        # while `.log off` hides the log: how many lines it hid (None: the log is shown)
-        self._log_hidden: int | None = None
-        self._verbose = verbose
+        self._log_shown = LogShown(on_screen=settings.log_on_screen)
+        self._verbose = settings.verbose
         self._storage = Storage(data_dir, self.log)
         self._histories = RoomHistoryFiles(data_dir, self.log)
-        self._lock = _lock(data_dir)
+        self._lock = lock(data_dir)
         try:
-            self._load(
-                data_dir, keepalive, crisis_notice, mailbox_limit, new_names, typical_session
-            )
+            self._set_up(load(data_dir, self._storage, self._histories, self.log, settings))
         except BaseException:
             os.close(self._lock)
             raise
-        self._console_operator = console_operator
+        self._console_operator = settings.console_operator
 
-    def _load(
-        self,
-        data_dir: Path,
-        keepalive: float,
-        crisis_notice: str | None,
-        mailbox_limit: int,
-        new_names: int,
-        typical_session: float,
-    ) -> None:
-        """The rest of `__init__`, once the data directory is this registry's alone."""
-        self.desk: DeskService | ClosedDesk
-        try:
-            # the desk's connections are watched on the same period as the peers (HEARTBEAT)
-            self.desk = DeskService(
-                data_dir,
-                self.log,
-                crisis_notice,
-                heartbeat=keepalive,
-                typical_session=typical_session,
-            )
-        except DeskKeyError as exc:
-            # the desk alone cannot run: chat goes on, and the console says why (at start)
-            self.desk = ClosedDesk(key_path(data_dir), str(exc))
-        except (OSError, ValueError) as exc:
-            where = key_path(data_dir)
-            raise StorageError(f"cannot use the help desk's operator key {where}: {exc}") from None
-        self.core = RegistryCore(
-            session=secrets.token_hex(4),
-            new_token=lambda: secrets.token_hex(16),
-            # every row heard from now: the silence of each is counted from the start
-            table=self._storage.load_table(time.monotonic()),
-            mail=self._storage.load_mail(),
-            owners=self._storage.load_owners(),
-            histories=self._histories.load(),
-            keepalive=keepalive,
-            mailbox_limit=mailbox_limit,
-            new_names=new_names,
-        )
+    def _set_up(self, loaded: Loaded) -> None:
+        """The rest of `__init__`, once the data directory, locked for this registry alone,
+        is loaded."""
+        self.desk = loaded.desk
+        self.core = loaded.core
+        self._key_made = loaded.key_made
         # A TCP connection whose first frame is a desk message belongs to the help desk.
         handoff: tuple[frozenset[str], Handoff] = (
             frozenset(DESK_TYPES),
             self.desk.handle_connection,
         )
-        try:
-            static, self._key_made = load_or_make_key(data_dir)
-        except (KeyFileError, OSError) as exc:
-            raise StorageError(str(exc)) from None
         # answers KEY_REQUEST: how a peer learns this key the first time, and pins it
         # a restarted peer registers again over a handshake of its own: the registry never
         # needs to make one because a peer is silent (under load, most would be)
-        channel = SecureChannel(static, answers_key_requests=True, rehandshakes_on_silence=False)
+        channel = SecureChannel(
+            loaded.static, answers_key_requests=True, rehandshakes_on_silence=False
+        )
         self.endpoint = Endpoint(
             self._received,
             channel=channel,
@@ -181,13 +124,7 @@ class RegistryServer:
         # whether datagrams were handled since the timer was last re-armed (see _drained)
         self._wake_stale = False
         self._stopped = asyncio.Event()
-        # sends waiting for the group commit in progress (None: no commit open)
-        self._held: list[Send | SendMany] | None = None
-        self._commit_after = 0.0  # the next commit is no sooner (see `_open_commit`)
-        self._table_dirty = False
-        # while data cannot be stored: (the error, when it was last logged, answers withheld
-        # since), see `_storage_failed`
-        self._failing: tuple[str, float, int] | None = None
+        self._group = GroupCommit(self._storage, self.core, self._release, self.log)
 
     def log(self, line: str) -> None:
         """One timestamped line on the console, written in order at the end of this pass of
@@ -201,13 +138,12 @@ class RegistryServer:
                 self._write_logs()
 
     def _write_logs(self) -> None:
-        if self._held is not None:
-            return  # the commit in progress has them written after its sends (see `_commit`)
+        if self._group.is_open:
+            return  # the commit in progress has them written after its sends (see `_release`)
         logs, self._logs = self._logs, []
         for line, is_log in logs:
-            if is_log and self._log_hidden is not None and not _is_error(line):
-                self._log_hidden += 1
-            else:
+            # a log line `.log off` hides is counted instead (errors always show)
+            if not (is_log and not _is_error(line) and self._log_shown.hides()):
                 self._out(line)
 
     async def start(self) -> Addr:
@@ -244,7 +180,7 @@ class RegistryServer:
                 "  .serve none stops that (.serve all resumes); --no-desk-console starts the "
                 "registry without it."
             )
-            self._out(self._console_hint())
+            self._out(self._log_shown.hint())
             # on duty after the lines above, so that what it says (maybe a person served
             # at once) comes under them; and through `_say`, so that it comes under the log
             # lines of what led to it too (a person's join, then `[Now serving ...]`)
@@ -255,7 +191,7 @@ class RegistryServer:
                     "This console does not serve at the help desk (--no-desk-console); "
                     "ChatApp -o serves there."
                 )
-            self._out(self._console_hint())
+            self._out(self._log_shown.hint())
         return addr
 
     async def serve_forever(self) -> None:
@@ -273,8 +209,8 @@ class RegistryServer:
                 loop.add_signal_handler(sig, self.stop)
 
     async def close(self) -> None:
-        if self._held is not None:
-            self._commit()
+        if self._group.is_open:
+            self._group.commit()
         self._timer.cancel()
         await self.desk.close()
         await self.endpoint.close()
@@ -294,7 +230,8 @@ class RegistryServer:
         written with a "/" (`/who`) is the registry's even then."""
         words = line.split()
         if words and words[0].lower() == LOG_COMMAND:
-            self._log_command(words[1:])  # the console's, even while it serves someone
+            # the console's, even while it serves someone
+            self._say(self._log_shown.command(words[1:]))
             return
         if words and words[0].startswith("/") and is_registry_command(line):
             self._console_command([words[0][1:], *words[1:]])
@@ -337,95 +274,15 @@ class RegistryServer:
             )
 
     def _console_command(self, words: list[str]) -> None:
-        match words[0].lower():
-            case "who" | "rooms" | "stats" | "help" as word if len(words) > 1:
-                # a word more is a slip (`who alice`?), not to be passed over in silence
-                self._say(f"  usage: {word}   (it takes nothing more)")
-            case "who":
-                for r in sorted(self.core.table.records.values(), key=lambda r: r.name.casefold()):
-                    status = "online" if r.online else "offline"
-                    waiting = len(self.core.mail.get(r.name.casefold(), []))
-                    room = f"  in {r.room}" if r.room else ""
-                    self._say(
-                        f"  {r.name:<20} {status:<8} {r.ip}:{r.port}  {waiting} waiting{room}"
-                    )
-                if not self.core.table.records:
-                    self._say("  no names registered yet")
-            case "rooms":
-                rooms = sorted(self.core.rooms.rooms.values(), key=lambda r: r.name.casefold())
-                for each in rooms:
-                    names = ", ".join(m.name for m in each.members)
-                    self._say(f"  {each.name:<20} {len(each.members)} in it: {names}")
-                if not self.core.rooms.rooms:
-                    self._say("  no rooms")
-            case "release" if len(words) == 2:
-                self._run(self.core.release(words[1], self._now()))
-            case "release":
-                self._say("  usage: release <name>   (forget one name so that anyone may take it)")
-            case "stats":
-                self._say(
-                    f"  bad datagrams {self.endpoint.bad_datagrams}, bad frames "
-                    f"{self.endpoint.bad_frames}, frames too slow {self.endpoint.slow_frames}, "
-                    f"flood drops {self.core.flood.dropped}, "
-                    f"table version {self.core.table.version}"
-                )
-                self._say(
-                    f"  datagrams that did not open {sum(self.endpoint.channel.dropped.values())}, "
-                    f"connections over the memory budget {self.endpoint.buffers.dropped}, "
-                    f"registrations asked to wait {self.core.busy_answers}"
-                )
-            case "help":
-                self._say("  who              every name, status, address, waiting mail, room")
-                self._say("  rooms            every room with its members")
-                self._say("  release <name>   forget a name so that anyone may take it")
-                self._say("  stats            counters of rejected input, and of registrations")
-                self._say("                   asked to wait (a join storm)")
-                self._say("  quit             stop the registry (Ctrl-C works too)")
-                self._say("  .log off|on      hide or show the log lines on this console")
-                self._say("  .help            the help-desk operator commands (.room, .end, ...)")
-                self._say("  While the console serves someone at the help desk, what you type goes")
-                self._say("  to them; /who, /rooms, /release, /stats, /help and /quit still reach")
-                self._say("  the registry (any of these works with a / at any time).")
-            case "quit" | "exit":
-                self.stop()
-            case _:
-                self._say(f"  unknown command {words[0]!r}; type help")
-
-    def _log_command(self, words: list[str]) -> None:
-        """`.log off` hides the log lines from the console's screen (error lines still
-        show), `.log on` shows them again and says how many were hidden. A log that goes
-        to a file or a pipe is the only copy of it: it is never hidden."""
-        match [w.lower() for w in words]:
-            case ["off"] if not self._log_on_screen:
-                self._say(
-                    "  the log goes to a file or a pipe here, not to a screen: it is not hidden"
-                )
-            case ["off"]:
-                if self._log_hidden is None:
-                    self._log_hidden = 0
-                self._say(
-                    "  log lines are hidden from this console now (errors still show); "
-                    ".log on shows them"
-                )
-            case ["on"]:
-                hidden, self._log_hidden = self._log_hidden, None
-                if hidden is None:
-                    self._say("  log lines are shown on this console already")
-                else:
-                    self._say(
-                        f"  log lines are shown again; {counted(hidden, 'line')} hidden meanwhile"
-                    )
-            case _:
-                self._say(
-                    f"  usage: {LOG_COMMAND} off | {LOG_COMMAND} on   "
-                    "(hide or show the log lines here)"
-                )
-
-    def _console_hint(self) -> str:
-        """The start's line on the console's own commands (`.log off` only where it hides)."""
-        if not self._log_on_screen:
-            return "  help lists every command of this console."
-        return "  .log off hides the log lines here (.log on shows them); help lists every command."
+        """Carry out the console's command `words` (see registry.console_commands)."""
+        word = words[0].lower()
+        if word == "release" and len(words) == 2:
+            self._run(self.core.release(words[1], self._now()))
+        elif word in ("quit", "exit"):
+            self.stop()
+        else:
+            for line in answer(words, self.core, self.endpoint):
+                self._say(line)
 
     def _prompt_says(self) -> str:
         """The console's prompt: where a line typed there goes."""
@@ -447,7 +304,7 @@ class RegistryServer:
         `stdin`; a terminal, a pipe and /dev/null alike): first what was typed while the
         registry started, each line shown as it is carried out (typed ahead in the shell,
         it was never shown: see registry.console), then each line as it comes. With a
-        prompt (see `__init__`), the prompt reads them, and shows each one entered."""
+        prompt (see RegistrySettings), the prompt reads them, and shows each one entered."""
         if self._prompt is not None and stdin is None:
             self._prompt.set_prompt(self._prompt_says)
             prompt = self._prompt
@@ -465,7 +322,7 @@ class RegistryServer:
         """One line of the console's answer, after the log lines still to be written: a
         `who` typed after `release alice` answers below the line saying alice was released
         (that line waits for the end of the pass, or for the table to be on disk)."""
-        if not self._logs and self._held is None:
+        if not self._logs and not self._group.is_open:
             self._out(line)
             return
         self._logs.append((line, False))
@@ -542,35 +399,19 @@ class RegistryServer:
                 self.log(f"ERROR storing data: {exc}; the request stays unanswered")
                 break
 
-    # Group commit: a mailbox append or a table change is written at once but made durable
-    # (fsync) only at the end of the current pass of the event loop, once for everything
-    # stored in that pass (every datagram the endpoint read in one wake-up). From the first
-    # such write until that fsync, every Send waits, in order, so an ack saying "saved"
-    # still leaves only after the fsync that covers it (DESIGN.md section 6).
-    # A commit that fails leaves its data waiting in memory, and the core has moved on: a
-    # retried request would be answered from that state ("saved") with nothing new to
-    # store. So while anything waits to be made durable, every Send waits for a commit
-    # that tries again: the registry falls silent (its peers say "Server not responding"
-    # and keep their messages) rather than claim what is not on disk.
-
     def _carry_out(self, action: Action) -> None:
         """Carry out one action of the core; the one way the registry's actions are carried
-        out (a Send waits for the commit in progress: see above). Raises OSError or
+        out (a Send waits for the commit in progress: see registry.commit). Raises OSError or
         StorageError for a write that fails."""
         match action:
             case Send() | SendMany():
-                if self._held is None and (self._table_dirty or self._storage.unsynced):
-                    self._open_commit()
-                if self._held is not None:
-                    self._held.append(action)
-                else:
+                if not self._group.holds(action):
                     self._send(action)
             case StoreMail(owner, message):
-                self._open_commit()
+                self._group.open()
                 self._storage.append(owner, message, sync=False)
             case SaveTable():
-                self._open_commit()
-                self._table_dirty = True
+                self._group.table_changed()
             case DropMail(owner, ids):
                 self._storage.drop(owner, ids)
             case MoveMail(old, new):
@@ -594,40 +435,8 @@ class RegistryServer:
                 self.log(f"-> {_fmt(action.addr)} {for_log(action.message)}")
             self.endpoint.send(action.addr, action.message, key=action.key)
 
-    def _open_commit(self) -> None:
-        """Begin a commit: what is written from now on is made durable together, at the end
-        of this pass; or, after a commit that took SLOW_COMMIT or more, once as long again
-        has passed since it ended (a table of thousands takes tens of ms to write: in a join
-        storm, every pass would otherwise write it again; so at most half the registry's
-        time goes to it)."""
-        if self._held is None:
-            self._held = []
-            loop = asyncio.get_running_loop()
-            wait = self._commit_after - time.monotonic()
-            if wait > 0:
-                loop.call_later(wait, self._commit)
-            else:
-                loop.call_soon(self._commit)
-
-    def _commit(self) -> None:
-        """Make this pass's writes durable, then let the sends that waited for them go."""
-        held, self._held = self._held or [], None
-        started = time.monotonic()
-        try:
-            if self._table_dirty:
-                self._storage.save_table(self.core.table)
-                self._table_dirty = False
-            self._storage.sync()
-        except (OSError, StorageError) as exc:
-            self._storage_failed(str(exc), len(held))
-            held = []
-        else:
-            if self._failing is not None:
-                self.log("storing data works again: what waited is on disk; answering again")
-                self._failing = None
-        ended = time.monotonic()
-        took = ended - started
-        self._commit_after = ended + took if took >= SLOW_COMMIT else 0.0
+    def _release(self, held: list[Send | SendMany]) -> None:
+        """Send what waited for a commit, now made (see registry.commit), together."""
         with self.endpoint.packed():
             for send in held:
                 self._send(send)
@@ -635,47 +444,8 @@ class RegistryServer:
             # after the endpoint's end-of-pass flush, which these sends may have scheduled
             asyncio.get_running_loop().call_soon(self._write_logs)
 
-    def _storage_failed(self, error: str, withheld: int) -> None:
-        """Say that data cannot be made durable: at once when it starts or the error
-        changes, then once every FAILING_LOG_EVERY seconds (senders retry twice a second)."""
-        now = time.monotonic()
-        if self._failing is not None and self._failing[0] == error:
-            self._failing = (error, self._failing[1], self._failing[2] + withheld)
-            if now - self._failing[1] < FAILING_LOG_EVERY:
-                return
-        else:
-            self._failing = (error, now, withheld)
-        self.log(
-            f"ERROR storing data: {error}; {self._failing[2]} answers withheld. Nothing is "
-            "answered until it can be stored; senders keep their messages and retry."
-        )
-        self._failing = (error, now, 0)
-
     def _schedule(self) -> None:
         self._timer.set(self.core.next_wake())
-
-
-#: Seconds a commit may take before the next one waits as long again (see `_open_commit`).
-SLOW_COMMIT = 0.005
-
-#: The file in the data directory that a running registry holds locked.
-LOCK_FILE = "registry.lock"
-
-
-def _lock(data_dir: Path) -> int:
-    """Lock the data directory for this registry (see `hold_lock`): two registries on one
-    directory would each take the other's mailbox lines for damage and move them aside,
-    and answer for names the other holds. StorageError when another one runs there."""
-    path = data_dir / LOCK_FILE
-    try:
-        return hold_lock(path)
-    except InUse as busy:
-        pid = f" (pid {busy.pid})" if busy.pid else ""
-        raise StorageError(
-            f"the data directory {data_dir} is in use by another running registry{pid}"
-        ) from None
-    except OSError as exc:
-        raise StorageError(f"cannot lock the data directory: {os_reason(exc)}") from None
 
 
 def printable(out: Callable[[str], None]) -> Callable[[str], None]:
@@ -690,19 +460,6 @@ def printable(out: Callable[[str], None]) -> Callable[[str], None]:
     return cleaned
 
 
-def _not_carried_out(out: Callable[[str], None]) -> None:
-    """The registry did not start: what was typed on its terminal meanwhile is said not to
-    be carried out, rather than left for the shell to run as commands once it exits."""
-    lines, pending = typed_ahead(sys.stdin)
-    for line in [*lines, pending]:
-        if line.strip():
-            out(f"Not carried out, since the registry did not start: {line}")
-
-
-#: The console's command that hides or shows the log lines (see `_log_command`).
-LOG_COMMAND = ".log"
-
-
 def _is_error(line: str) -> bool:
     """Whether a log line (`HH:MM:SS text`) tells of an error."""
     return line.partition(" ")[2].startswith(ERROR_MARK)
@@ -715,68 +472,5 @@ def _rooms_said(count: int) -> str:
     return f", {counted(count, 'room')}"
 
 
-def _is_screen(stream: TextIO) -> bool:
-    """Whether `stream` is a terminal (and not a file, a pipe, or closed)."""
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 def _fmt(addr: Addr) -> str:
     return f"{addr[0]}:{addr[1]}"
-
-
-async def run_registry(
-    *,
-    port: int,
-    bind: str,
-    data_dir: Path,
-    verbose: bool,
-    out: Callable[[str], None],
-    keepalive: float = 10.0,
-    crisis_notice: str | None = None,
-    mailbox_limit: int = MAILBOX_MESSAGES,
-    desk_console: bool = True,
-    new_names: int = NEW_NAMES,
-    typical_session: float = TYPICAL_SESSION,
-) -> int:
-    """Start a registry and serve until Ctrl-C, SIGTERM or `quit`; return the exit status.
-    The console serves at the help desk when it is a terminal, unless `desk_console` is
-    false (nobody may be at it: people would be given to an operator who never answers)."""
-    out = printable(out)
-    try:
-        server = RegistryServer(
-            data_dir=data_dir,
-            bind=bind,
-            port=port,
-            out=out,
-            verbose=verbose,
-            keepalive=keepalive,
-            crisis_notice=crisis_notice,
-            mailbox_limit=mailbox_limit,
-            new_names=new_names,
-            typical_session=typical_session,
-            # The seed: the administrator serves the active client from the server console.
-            console_operator=desk_console and sys.stdin.isatty(),
-            prompt=on_a_terminal(),
-            log_on_screen=_is_screen(sys.stdout),
-        )
-    except StorageError as exc:
-        out(f"ChatApp: error: {exc}")
-        _not_carried_out(out)
-        return 1
-    try:
-        await server.start()
-    except OSError as exc:
-        out(f"ChatApp: error: cannot listen on {bind}:{port}: {exc.strerror or exc}")
-        _not_carried_out(out)
-        return 1
-    server.catch_signals()
-    server.read_console()
-    try:
-        await server.serve_forever()
-    finally:
-        await server.close()
-        out("Registry stopped.")
-    return 0

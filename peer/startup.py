@@ -1,0 +1,79 @@
+"""What the peer adapter settles before it runs: its settings, its name's files locked for
+it alone, and its own key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NotRequired, TypedDict
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from net.files import InUse, hold_lock, os_reason
+from net.keys import KeyFileError, load_or_make_key
+from wire.names import name_key
+
+
+class PeerOptions(TypedDict):
+    """The settings of one peer, as keywords (see PeerSettings)."""
+
+    port: int
+    bind: str
+    keepalive: float
+    password: str
+    verbose: NotRequired[bool]
+    accept_new_key: NotRequired[bool]
+
+
+@dataclass(frozen=True)
+class PeerSettings:
+    """The settings of one peer: the UDP `port` and address (`bind`) it listens on, the
+    `keepalive` period (seconds), its `password` ("" for none), whether it logs each
+    datagram (`verbose`), and `accept_new_key`: pin the key the registry answers with now,
+    in place of the one pinned before (its owner made a new one)."""
+
+    port: int
+    bind: str
+    keepalive: float
+    password: str
+    verbose: bool = False
+    accept_new_key: bool = False
+
+
+class StartRefused(Exception):
+    """The peer cannot start (its line for the user is the message)."""
+
+
+def lock(data_dir: Path, name: str) -> int:
+    """Lock `name`'s files in `data_dir` for this peer (see `hold_lock`): a second start
+    of the same name would take the name from the first, which is never told, and both
+    would write the same outbox and lists. StartRefused when that is so, or when the
+    directory cannot be used (its token could not be kept either)."""
+    path = data_dir / "peers" / f"{name_key(name)}.lock"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return hold_lock(path)
+    except InUse as busy:
+        pid = f" (pid {busy.pid})" if busy.pid else ""
+        raise StartRefused(
+            f"[{name} is already running with the data directory {data_dir}{pid}; "
+            "quit it first, or use another name.]"
+        ) from None
+    except OSError as exc:
+        raise StartRefused(
+            f"[Cannot use the data directory {data_dir}: {os_reason(exc)}. Without it your "
+            "name's token could not be kept; give another with --data-dir.]"
+        ) from None
+
+
+def own_key(data_dir: Path) -> X25519PrivateKey:
+    """This peer's static key, kept in `data_dir` (made the first time). StartRefused when
+    it cannot be read or kept."""
+    try:
+        static, _ = load_or_make_key(data_dir)
+    except KeyFileError as exc:
+        raise StartRefused(f"[{exc}]") from None
+    except OSError as exc:
+        why = os_reason(exc)
+        raise StartRefused(f"[Cannot keep your key in {data_dir}: {why}.]") from None
+    return static

@@ -1,0 +1,148 @@
+"""What the registry adapter settles before it serves: its settings, its data directory
+locked for it alone, and what it loads from there (the help desk, the kept table, mail,
+owners and room histories, and its own key)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypedDict
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from net.files import InUse, hold_lock, os_reason
+from net.keys import KeyFileError, load_or_make_key
+from net.operator_key import key_path
+from registry.core import RegistryCore
+from registry.desk.closed import ClosedDesk
+from registry.desk.key import DeskKeyError
+from registry.desk.limits import TYPICAL_SESSION
+from registry.desk.service import DeskService
+from registry.flood import NEW_NAMES
+from registry.mailbox import MAILBOX_MESSAGES
+from registry.room_history import RoomHistoryFiles
+from registry.storage import Storage, StorageError
+
+
+class RegistryOptions(TypedDict, total=False):
+    """The settings of one registry that its command line gives, as keywords, each
+    optional (see RegistrySettings)."""
+
+    verbose: bool
+    keepalive: float
+    crisis_notice: str | None
+    mailbox_limit: int
+    new_names: int
+    typical_session: float
+
+
+class ServerOptions(RegistryOptions, total=False):
+    """The settings of one registry, as keywords, each optional: those of its command
+    line, and those of its console (see RegistrySettings)."""
+
+    console_operator: bool
+    prompt: bool
+    log_on_screen: bool
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    """The settings of one registry: whether it logs each datagram (`verbose`); the
+    `keepalive` period (seconds) its peers, and the desk's connections, are watched on;
+    `crisis_notice` replaces the desk's default text for topic 1; with `console_operator`
+    the console serves at the help desk; a mailbox holds at most `mailbox_limit`
+    messages; one IP address registers at most `new_names` new names an hour; the desk's
+    wait estimates take a session to last `typical_session` seconds until enough have
+    been measured. With `prompt` (standard input and output a terminal) the console is a
+    prompt (net.prompt), and every line is printed above it. `log_on_screen` says that
+    the log goes to a screen, which `.log off` may hide it from; a log that goes to a
+    file or a pipe is never hidden."""
+
+    verbose: bool = False
+    keepalive: float = 10.0
+    crisis_notice: str | None = None
+    console_operator: bool = False
+    mailbox_limit: int = MAILBOX_MESSAGES
+    new_names: int = NEW_NAMES
+    typical_session: float = TYPICAL_SESSION
+    prompt: bool = False
+    log_on_screen: bool = False
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What a registry loads from its data directory: its help desk (closed when its
+    operator key cannot be used), its core with the kept state, and its own key (with
+    whether it was made just now)."""
+
+    desk: DeskService | ClosedDesk
+    core: RegistryCore
+    static: X25519PrivateKey
+    key_made: bool
+
+
+def load(
+    data_dir: Path,
+    storage: Storage,
+    histories: RoomHistoryFiles,
+    log: Callable[[str], None],
+    settings: RegistrySettings,
+) -> Loaded:
+    """Load the registry's data directory, locked for it (see `lock`), through `storage`
+    and `histories`; `log` writes one log line. StorageError when it cannot be used."""
+    desk: DeskService | ClosedDesk
+    try:
+        # the desk's connections are watched on the same period as the peers (HEARTBEAT)
+        desk = DeskService(
+            data_dir,
+            log,
+            settings.crisis_notice,
+            heartbeat=settings.keepalive,
+            typical_session=settings.typical_session,
+        )
+    except DeskKeyError as exc:
+        # the desk alone cannot run: chat goes on, and the console says why (at start)
+        desk = ClosedDesk(key_path(data_dir), str(exc))
+    except (OSError, ValueError) as exc:
+        where = key_path(data_dir)
+        raise StorageError(f"cannot use the help desk's operator key {where}: {exc}") from None
+    core = RegistryCore(
+        session=secrets.token_hex(4),
+        new_token=lambda: secrets.token_hex(16),
+        # every row heard from now: the silence of each is counted from the start
+        table=storage.load_table(time.monotonic()),
+        mail=storage.load_mail(),
+        owners=storage.load_owners(),
+        histories=histories.load(),
+        keepalive=settings.keepalive,
+        mailbox_limit=settings.mailbox_limit,
+        new_names=settings.new_names,
+    )
+    try:
+        static, key_made = load_or_make_key(data_dir)
+    except (KeyFileError, OSError) as exc:
+        raise StorageError(str(exc)) from None
+    return Loaded(desk, core, static, key_made)
+
+
+#: The file in the data directory that a running registry holds locked.
+LOCK_FILE = "registry.lock"
+
+
+def lock(data_dir: Path) -> int:
+    """Lock the data directory for this registry (see `hold_lock`): two registries on one
+    directory would each take the other's mailbox lines for damage and move them aside,
+    and answer for names the other holds. StorageError when another one runs there."""
+    path = data_dir / LOCK_FILE
+    try:
+        return hold_lock(path)
+    except InUse as busy:
+        pid = f" (pid {busy.pid})" if busy.pid else ""
+        raise StorageError(
+            f"the data directory {data_dir} is in use by another running registry{pid}"
+        ) from None
+    except OSError as exc:
+        raise StorageError(f"cannot lock the data directory: {os_reason(exc)}") from None

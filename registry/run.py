@@ -1,0 +1,78 @@
+"""Running a registry as the program does (`ChatApp -s`): start it, serve until it is
+stopped, and close it; or say why it did not start."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO, Unpack
+
+from net.prompt import on_a_terminal
+from registry.console import typed_ahead
+from registry.loading import RegistryOptions
+from registry.server import RegistryServer, printable
+from registry.storage import StorageError
+
+
+async def run_registry(
+    *,
+    port: int,
+    bind: str,
+    data_dir: Path,
+    out: Callable[[str], None],
+    desk_console: bool = True,
+    **options: Unpack[RegistryOptions],
+) -> int:
+    """Start a registry and serve until Ctrl-C, SIGTERM or `quit`; return the exit status.
+    The console serves at the help desk when it is a terminal, unless `desk_console` is
+    false (nobody may be at it: people would be given to an operator who never answers).
+    `options` are its settings (see RegistrySettings)."""
+    out = printable(out)
+    try:
+        server = RegistryServer(
+            data_dir=data_dir,
+            bind=bind,
+            port=port,
+            out=out,
+            **options,
+            # The seed: the administrator serves the active client from the server console.
+            console_operator=desk_console and sys.stdin.isatty(),
+            prompt=on_a_terminal(),
+            log_on_screen=_is_screen(sys.stdout),
+        )
+    except StorageError as exc:
+        out(f"ChatApp: error: {exc}")
+        _not_carried_out(out)
+        return 1
+    try:
+        await server.start()
+    except OSError as exc:
+        out(f"ChatApp: error: cannot listen on {bind}:{port}: {exc.strerror or exc}")
+        _not_carried_out(out)
+        return 1
+    server.catch_signals()
+    server.read_console()
+    try:
+        await server.serve_forever()
+    finally:
+        await server.close()
+        out("Registry stopped.")
+    return 0
+
+
+def _not_carried_out(out: Callable[[str], None]) -> None:
+    """The registry did not start: what was typed on its terminal meanwhile is said not to
+    be carried out, rather than left for the shell to run as commands once it exits."""
+    lines, pending = typed_ahead(sys.stdin)
+    for line in [*lines, pending]:
+        if line.strip():
+            out(f"Not carried out, since the registry did not start: {line}")
+
+
+def _is_screen(stream: TextIO) -> bool:
+    """Whether `stream` is a terminal (and not a file, a pipe, or closed)."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
