@@ -31,12 +31,15 @@ from net.drop_log import DropLog
 from net.listener import Listener
 from net.outgoing import Outgoing, When
 from net.secure import SecureChannel
-from net.secure_stream import ClearFrame, KeyGiven, OverBudget, SecureStream
+from net.secure_stream import SecureStream
+from net.served_stream import FRAME_DEADLINE as FRAME_DEADLINE
+from net.served_stream import ServedStream
+from net.served_stream import fmt_addr as _fmt
+from net.served_stream import why_bad as _why
 from net.stream_slots import Closable
 from wire.codec import clear_request, decode_datagram_batch, encode, fits_datagram
 from wire.errors import DecodeError, OtherVersion
-from wire.framing import encode_frame
-from wire.messages import Ack, Acks, Message, Refused, TooBig, version_refusal
+from wire.messages import Ack, Message, Refused, TooBig, version_refusal
 from wire.refusals import RefusalCode
 from wire.reliable import IdMaker
 from wire.version import wire_refusal
@@ -65,23 +68,8 @@ class Handoff(Protocol):
     ) -> Awaitable[None]: ...
 
 
-#: Seconds a TCP connection may sit idle between frames before we close it.
-IDLE_CLOSE = 60.0
-#: ...one we made to send one message (too long for a datagram): it is closed as soon as
-#: the answer to that message is in, and otherwise once idle this long. The answer comes
-#: within moments, or never (a retry opens a connection of its own): kept open for
-#: IDLE_CLOSE, each of many long messages would hold a socket at both ends for a minute.
-SENT_IDLE_CLOSE = 5.0
-#: Seconds a message may take from its first byte to its last, over all its records (and
-#: an accepted connection to its first frame): the largest, MAX_FRAME, takes well under a
-#: second on a LAN. A sender that trickles bytes, or records, without ever finishing a
-#: message (slowloris) would otherwise hold its connection, its place among the listener's
-#: and what it sent so far, for ever.
-FRAME_DEADLINE = 10.0
 #: Bytes asked of the kernel for the UDP receive buffer, so bursts of acks are not dropped.
 RECEIVE_BUFFER = 4 * 1024 * 1024
-#: Bytes read from a TCP connection at a time.
-READ_CHUNK = 64 * 1024
 #: Datagrams read per wake-up of the event loop. asyncio's DatagramProtocol reads one per
 #: loop pass, so a burst (the acks of a broadcast) overflows the kernel buffer; reading all
 #: that is waiting, up to this many, keeps up. Bounded so TCP and timers still get their turn.
@@ -602,125 +590,8 @@ class Endpoint:
         slot: Closable | None = None,
         answer_to: str = "",
     ) -> None:
-        """Read frames from a connection until it ends; `slot` (an accepted connection's
-        place among the listener's, None for one we made) is told of each whole frame.
-        A connection is closed when idle for IDLE_CLOSE between messages, or when a
-        message (an accepted connection's first frame counted from the accept) takes longer
-        than FRAME_DEADLINE: bytes that trickle in without making a message are not
-        activity. What it holds of a message not yet whole counts against `buffers`.
-        One we made to send the message `answer_to` is closed once its answer is handled,
-        and when idle for SENT_IDLE_CLOSE."""
-        decoder = self._streams.get(writer)
-        if decoder is None:  # accepted: the other side begins the handshake
-            decoder = SecureStream(self.channel.static, budget=self.buffers)
-            self._streams[writer] = decoder
-        decoder.on_over_budget = lambda: self._over_budget(writer, addr)
-        accepted = slot is not None
-        if slot is not None:
-            self._slot_of[writer] = slot
-        first = accepted
-        clock = asyncio.get_running_loop().time
-        # when the frame being waited for began (None: between frames, idle)
-        frame_began: float | None = clock() if accepted else None
-        answered = handed = False
-        try:
-            while True:
-                if frame_began is None:
-                    wait = SENT_IDLE_CLOSE if answer_to else IDLE_CLOSE
-                else:
-                    wait = max(0.0, frame_began + FRAME_DEADLINE - clock())
-                try:
-                    data = await asyncio.wait_for(reader.read(READ_CHUNK), wait)
-                except TimeoutError:
-                    if frame_began is not None:
-                        self._too_slow(addr)
-                    break
-                if not data:
-                    break
-                try:
-                    messages = decoder.feed(data)
-                except KeyGiven:
-                    writer.write(decoder.output())  # asked for our key in clear: given
-                    break
-                except OverBudget:
-                    self._over_budget(writer, addr)
-                    break
-                except ClearFrame as exc:
-                    # a version from before the secure channel: told so in clear, if it asked
-                    self.bad_frames += 1
-                    refused = self._clear_refusal(exc.body, addr)
-                    if refused is not None:
-                        writer.write(encode_frame(refused))
-                    break
-                except DecodeError as exc:
-                    # not answered: a frame that does not open gets no oracle
-                    self.bad_frames += 1
-                    self.dropped(
-                        "bad frame",
-                        f"closed TCP connection from {_fmt(addr)} (#{self.bad_frames}): "
-                        f"{_why(exc)}",
-                    )
-                    break
-                writer.write(decoder.output())  # the handshake's answer, what waited for it
-                if slot is not None and decoder.ready:
-                    self._listener.slots.shown_key(slot)
-                if messages:
-                    if slot is not None:
-                        self._listener.slots.heard(slot)
-                    frame_began = clock() if decoder.pending else None
-                elif not decoder.pending:
-                    frame_began = None  # a whole frame of the handshake: between frames
-                elif frame_began is None:
-                    frame_began = clock()  # the first bytes of a frame
-                for index, message in enumerate(messages):
-                    if first and self._handoff and type(message).__name__ in self._handoff[0]:
-                        more = messages[index + 1 :]
-                        self._slot_of.pop(writer, None)  # its own session writes from now
-                        if slot is not None:
-                            self._listener.slots.settle(slot)
-                        self._streams.pop(writer, None)
-                        handed = True  # its session closes the stream (and its budget)
-                        await self._handoff[1](message, decoder, reader, writer, more=more)
-                        return
-                    first = False
-                    if accepted:
-                        self._routes[addr] = writer
-                    if self._gate is not None and not self._gate(addr):
-                        continue
-                    assert decoder.remote_key is not None  # a message follows the handshake
-                    self._on_message(message, addr, decoder.remote_key)
-                    if answer_to and _answers(message, answer_to):
-                        answered = True
-                if answered:
-                    break  # what came with the answer is handled; nothing else is awaited
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            if not handed:
-                decoder.close()
-            self._slot_of.pop(writer, None)
-            self._streams.pop(writer, None)
-            if self._routes.get(addr) is writer:
-                del self._routes[addr]
-            writer.close()
-
-    def _over_budget(self, writer: asyncio.StreamWriter, addr: Addr) -> None:
-        """The connection from `addr` held most when all held more than the budget."""
-        self.dropped(
-            "over budget",
-            f"closed the TCP connection holding most ({_fmt(addr)}; #{self.buffers.dropped}): "
-            f"connections held more than {self.buffers.budget // (1024 * 1024)} MiB of "
-            "messages not yet whole",
-        )
-        writer.close()
-
-    def _too_slow(self, addr: Addr) -> None:
-        self.slow_frames += 1
-        self.dropped(
-            "slow frame",
-            f"closed TCP connection from {_fmt(addr)} (#{self.slow_frames}): no whole frame "
-            f"within {FRAME_DEADLINE:g} s",
-        )
+        """Read frames from a connection until it ends (net/served_stream.py)."""
+        await ServedStream(self, writer, addr, slot, answer_to).serve(reader)
 
     def _write(self, writer: asyncio.StreamWriter, message: Message) -> None:
         stream = self._streams.get(writer)
@@ -740,21 +611,3 @@ class Endpoint:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-def _answers(message: Message, msg_id: str) -> bool:
-    """Whether `message` answers the message `msg_id`."""
-    if isinstance(message, Acks):
-        return msg_id in message.replies
-    return getattr(message, "reply_to", None) == msg_id
-
-
-def _fmt(addr: Addr) -> str:
-    return f"{addr[0]}:{addr[1]}"
-
-
-def _why(exc: DecodeError) -> str:
-    """What was wrong with some input, for the log."""
-    if isinstance(exc, OtherVersion):
-        return f"{exc} (another version of ChatApp?)"
-    return str(exc)

@@ -13,6 +13,7 @@ import pytest
 from clear_channel import clear_endpoint, session_of
 
 from net import endpoint as endpoint_module
+from net import served_stream
 from net.endpoint import Endpoint
 from net.listener import Listener
 from wire.codec import decode, decode_datagram_batch, encode
@@ -675,7 +676,7 @@ def test_a_connection_made_for_a_long_message_closes_once_its_answer_is_in() -> 
 def test_a_connection_made_for_a_long_message_closes_when_idle_unanswered(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(endpoint_module, "SENT_IDLE_CLOSE", 0.2)
+    monkeypatch.setattr(served_stream, "SENT_IDLE_CLOSE", 0.2)
 
     async def main() -> None:
         server, client, got = await long_chat_sent(answer=False)
