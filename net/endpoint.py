@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Protocol
 
 from net.buffer_budget import BufferBudget
+from net.datagram_in import AsyncioDatagrams, ReceivingDatagrams
 from net.drop_log import DropLog
 from net.listener import Listener
 from net.outgoing import Outgoing, When
@@ -35,14 +36,10 @@ from net.secure_stream import SecureStream
 from net.served_stream import FRAME_DEADLINE as FRAME_DEADLINE
 from net.served_stream import ServedStream
 from net.served_stream import fmt_addr as _fmt
-from net.served_stream import why_bad as _why
 from net.stream_slots import Closable
-from wire.codec import clear_request, decode_datagram_batch, encode, fits_datagram
-from wire.errors import DecodeError, OtherVersion
-from wire.messages import Ack, Message, Refused, TooBig, version_refusal
-from wire.refusals import RefusalCode
+from wire.codec import encode, fits_datagram
+from wire.messages import Ack, Message, TooBig
 from wire.reliable import IdMaker
-from wire.version import wire_refusal
 
 Addr = tuple[str, int]
 #: Handed each message with where it came from and the public key that sent it.
@@ -70,12 +67,6 @@ class Handoff(Protocol):
 
 #: Bytes asked of the kernel for the UDP receive buffer, so bursts of acks are not dropped.
 RECEIVE_BUFFER = 4 * 1024 * 1024
-#: Datagrams read per wake-up of the event loop. asyncio's DatagramProtocol reads one per
-#: loop pass, so a burst (the acks of a broadcast) overflows the kernel buffer; reading all
-#: that is waiting, up to this many, keeps up. Bounded so TCP and timers still get their turn.
-DRAIN_BATCH = 512
-#: Largest datagram read: above MAX_DATAGRAM, so an oversized one is seen and counted.
-RECV_SIZE = 65536
 #: Ports tried when any port will do (port 0), should the one UDP got be taken for TCP.
 ANY_PORT_TRIES = 20
 #: Encoded messages kept for sending again to other members (see `encoded`), and the bytes
@@ -88,22 +79,7 @@ ENCODED_BYTES = 8 * 1024 * 1024
 SEND_QUEUE = 10_000
 
 
-class _Datagrams(asyncio.DatagramProtocol):
-    def __init__(self, endpoint: Endpoint) -> None:
-        self._endpoint = endpoint
-
-    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        endpoint = self._endpoint
-        endpoint._datagram(data, (str(addr[0]), int(str(addr[1]))))
-        if endpoint._on_drained is not None:
-            endpoint._on_drained()
-
-    def error_received(self, exc: Exception) -> None:
-        # ICMP port unreachable and the like: the retry logic copes; nothing to do here.
-        self._endpoint.errors += 1
-
-
-class Endpoint:
+class Endpoint(ReceivingDatagrams):
     """UDP and TCP on one port, turning bytes into messages for `on_message`."""
 
     def __init__(
@@ -236,7 +212,9 @@ class Endpoint:
             loop.add_reader(sock.fileno(), self._readable)
             self._sock = sock
         except NotImplementedError:  # a loop without add_reader (Windows' proactor)
-            transport, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self), sock=sock)
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: AsyncioDatagrams(self), sock=sock
+            )
             self._udp = transport
         self.address = sock.getsockname()[:2]
         try:
@@ -424,134 +402,6 @@ class Endpoint:
             self._unsent.popleft()
         if sock is not None:
             asyncio.get_running_loop().remove_writer(sock.fileno())
-
-    # -- receiving ----------------------------------------------------------------------
-
-    def behind(self) -> float:
-        """Seconds since the endpoint last caught up with what arrives: 0 when its last
-        drain emptied the socket, else how long its drains have each stopped at
-        DRAIN_BATCH with more waiting (a datagram read now may have waited that long)."""
-        since = self._behind_since
-        return 0.0 if since is None else self._clock() - since
-
-    def _readable(self) -> None:
-        self._outgoing.drain_begins()
-        started, emptied = self._clock(), False
-        try:
-            for _ in range(DRAIN_BATCH):
-                sock = self._sock
-                if sock is None:  # closed by a handler
-                    return
-                try:
-                    data, peer = sock.recvfrom(RECV_SIZE)
-                except (BlockingIOError, InterruptedError):
-                    emptied = True
-                    break
-                except OSError:
-                    # ICMP port unreachable and the like: the retry logic copes.
-                    self.errors += 1
-                    continue
-                self._datagram(data, (peer[0], peer[1]))
-        finally:
-            if emptied:
-                self._behind_since = None
-            elif self._behind_since is None:
-                self._behind_since = started
-            for data, addr in self._outgoing.drain_ends():
-                self._sendto(data, addr)
-            if self._on_drained is not None:
-                self._on_drained()
-
-    def ask_key(self, addr: Addr) -> None:
-        """Ask `addr` for its public key in clear (a registry, first met); the answer comes
-        to `on_key`."""
-        self._transmit(self.channel.ask_key(addr), addr)
-
-    #: Told of a key a registry answered with (see `ask_key`).
-    on_key: Callable[[Addr, bytes], None] = staticmethod(lambda addr, key: None)
-
-    def _datagram(self, data: bytes, addr: Addr) -> None:
-        if self._gate is not None and not self._gate(addr):
-            return  # flood control: dropped before any work is spent on it
-        opened = self.channel.open(data, addr, self._clock())
-        for packet, to in opened.send:
-            self._transmit(packet, to)
-        if opened.learned:
-            self.on_key(addr, opened.learned)
-        if opened.clear:
-            self._clear_datagram(data, addr)
-            return
-        if opened.data is None:
-            if opened.dropped:  # counted by the channel too
-                self.dropped(
-                    "unopened datagram",
-                    f"dropped a datagram from {_fmt(addr)}: {opened.dropped} "
-                    f"(#{self.channel.dropped.total()})",
-                )
-            return  # or a handshake
-        key = opened.key
-        self._heard[addr] = key
-        if len(self._heard) > 65_536:  # bounded: forgotten ones are asked again
-            self._heard.clear()
-        try:
-            messages = decode_datagram_batch(opened.data)
-        except DecodeError as exc:
-            self.bad_datagrams += 1
-            self.dropped(
-                "bad datagram",
-                f"dropped bad datagram #{self.bad_datagrams} from {_fmt(addr)}: {_why(exc)}",
-            )
-            if isinstance(exc, OtherVersion) and exc.request_id:
-                self.send(addr, self._version_refusal(exc))
-            return
-        if self._gate is not None:
-            for index in range(1, len(messages)):
-                if not self._gate(addr):  # each message counts against the allowance
-                    del messages[index:]
-                    break
-        if self._on_batch is not None:
-            self._on_batch(messages, addr, key)
-            return
-        for message in messages:
-            self._on_message(message, addr, key)
-
-    def _clear_datagram(self, data: bytes, addr: Addr) -> None:
-        """A datagram in clear: a version of ChatApp from before the secure channel. A request
-        of one is answered in clear that versions differ (no bigger than it: no
-        amplification); anything else in clear is dropped and counted."""
-        self.bad_datagrams += 1
-        refused = self._clear_refusal(data, addr)
-        if refused is None:
-            return
-        reply = encode(refused)
-        if len(reply) > len(data):  # they ask again over TCP, answered there in clear
-            reply = encode(TooBig(self._new_id(), refused.reply_to))
-        self._transmit(reply, addr)
-
-    def _clear_refusal(self, data: bytes, addr: Addr) -> Refused | None:
-        """The answer, in clear, to a message in clear: a request of a version of ChatApp
-        from before the secure channel is told versions differ (with both wire versions
-        where it says its own). None for anything else. Logged as bad input is."""
-        request = clear_request(data)
-        count = self.bad_datagrams + self.bad_frames
-        what = f"a {request[0]}" if request is not None else "a message"
-        self.dropped(
-            "in clear",
-            f"dropped {what} in clear from {_fmt(addr)} (#{count}): a version of ChatApp "
-            "from before the secure channel?",
-        )
-        if request is None:
-            return None
-        kind, request_id, wire = request
-        reason = wire_refusal(wire, "peer") if wire else version_refusal(kind)
-        return Refused(self._new_id(), request_id, reason, RefusalCode.VERSION)
-
-    def _version_refusal(self, exc: OtherVersion) -> Refused:
-        """The answer to a request of another version of ChatApp, which this one cannot read:
-        its sender is told why, rather than left to wait out its retries in silence."""
-        return Refused(
-            self._new_id(), exc.request_id, version_refusal(exc.kind), RefusalCode.VERSION
-        )
 
     async def _connect_and_send(self, addr: Addr, message: Message) -> None:
         key = self.key_at(addr)

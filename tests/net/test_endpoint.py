@@ -12,8 +12,8 @@ from collections.abc import Callable
 import pytest
 from clear_channel import clear_endpoint, session_of
 
+from net import datagram_in, served_stream
 from net import endpoint as endpoint_module
-from net import served_stream
 from net.endpoint import Endpoint
 from net.listener import Listener
 from wire.codec import decode, decode_datagram_batch, encode
@@ -693,7 +693,7 @@ def test_behind_says_how_long_the_drains_have_left_datagrams_waiting(
 ) -> None:
     """What a registry answers Busy by: 0 once a drain empties the socket, else the time
     since the first drain that did not."""
-    monkeypatch.setattr(endpoint_module, "DRAIN_BATCH", 2)
+    monkeypatch.setattr(datagram_in, "DRAIN_BATCH", 2)
 
     async def main() -> None:
         endpoint = clear_endpoint(lambda message, addr: None, session="e")
