@@ -24,7 +24,7 @@ import errno
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Protocol
+from typing import Protocol, TypedDict, Unpack
 
 from net.buffer_budget import BufferBudget
 from net.datagram_in import AsyncioDatagrams, ReceivingDatagrams
@@ -79,8 +79,56 @@ ENCODED_BYTES = 8 * 1024 * 1024
 SEND_QUEUE = 10_000
 
 
+class EndpointOptions(TypedDict, total=False):
+    """What an `Endpoint` may be given besides its owner, channel, keys and session; any
+    may be left out (or None, where it may be None)."""
+
+    #: Message types whose first frame on a TCP connection hands the connection to a
+    #: coroutine of its own.
+    handoff: tuple[frozenset[str], Handoff] | None
+    #: Receives one line per rejected input.
+    log: Callable[[str], None]
+    #: The registry's flood control: every datagram and frame is first offered to it by
+    #: source address, and dropped undecoded when it says no.
+    gate: Callable[[Addr], bool] | None
+    #: Handed the messages of one datagram together, in order (so the owner can record,
+    #: show and answer them in one go); without it, `on_message` is handed them one by one.
+    on_batch: OnBatch | None
+    #: True for a relay: everything sent while handling one drain of the socket waits for
+    #: the end of the drain and leaves packed, acks merged, except the drain's first relay
+    #: to many members (`send_many`), which leaves at once. False for a peer, whose ack is
+    #: what its sender waits for: the first datagram to an address in a pass of the event
+    #: loop leaves at once.
+    coalesce_drains: bool
+    #: Called once the datagrams read in one wake-up have been handed over (after each
+    #: one, where the event loop hands them over one by one): what the owner does once per
+    #: event, re-arming its timer, it can do once per drain instead.
+    on_drained: Callable[[], None] | None
+
+
+def _no_log(line: str) -> None:
+    pass
+
+
 class Endpoint(ReceivingDatagrams):
-    """UDP and TCP on one port, turning bytes into messages for `on_message`."""
+    """UDP and TCP on one port, turning bytes into messages for `on_message`.
+
+    Nothing larger than what asked ever goes to an address that has not shown it receives
+    there: the secure channel answers a new address with a handshake response only
+    (smaller than the initiation), and opens data only from its session's address."""
+
+    bad_datagrams = 0
+    no_key = 0  # datagrams not sent: no key known for their address
+    bad_frames = 0
+    slow_frames = 0  # connections closed for FRAME_DEADLINE
+    errors = 0
+    address: Addr = ("", 0)
+    # when the drains began to stop at DRAIN_BATCH with more waiting (see `behind`)
+    _behind_since: float | None = None
+    _drops_flush: asyncio.TimerHandle | None = None
+    _encoded_bytes = 0  # the size of what `_encoded` holds, in all (ENCODED_BYTES)
+    _udp: asyncio.DatagramTransport | None = None
+    _sock: socket.socket | None = None
 
     def __init__(
         self,
@@ -89,36 +137,13 @@ class Endpoint(ReceivingDatagrams):
         channel: SecureChannel,
         key_for: KeyFor,
         session: str,
-        handoff: tuple[frozenset[str], Handoff] | None = None,
-        log: Callable[[str], None] = lambda line: None,
-        gate: Callable[[Addr], bool] | None = None,
-        on_batch: OnBatch | None = None,
-        coalesce_drains: bool = False,
-        on_drained: Callable[[], None] | None = None,
+        **options: Unpack[EndpointOptions],
     ) -> None:
         """`channel` seals and opens every datagram; `key_for` says whose key is at an
-        address the owner knows (else the key last heard from that address is used).
-        `handoff` names message types whose first frame on a TCP connection hands the
-        connection to a coroutine of its own; `log` receives one line per rejected input.
-
-        Nothing larger than what asked ever goes to an address that has not shown it
-        receives there: the secure channel answers a new address with a handshake response
-        only (smaller than the initiation), and opens data only from its session's address.
-        With `gate` (the registry's flood control), every datagram and frame is first
-        offered to it by source address, and dropped undecoded when it says no.
-        With `on_batch`, the messages of one datagram are handed over together, in order
-        (so the owner can record, show and answer them in one go); else one by one.
-        With `coalesce_drains` (a relay), everything sent while handling one drain of the
-        socket waits for the end of the drain and leaves packed, acks merged, except the
-        drain's first relay to many members (`send_many`), which leaves at once; without it
-        (a peer, whose ack is what its sender waits for) the first datagram to an address
-        in a pass of the event loop leaves at once.
-        `on_drained` is called once the datagrams read in one wake-up have been handed over
-        (after each one, where the event loop hands them over one by one): what the owner
-        does once per event, re-arming its timer, it can do once per drain instead.
-        """
+        address the owner knows (else the key last heard from that address is used);
+        `session` makes the ids of what the endpoint itself sends. See `EndpointOptions`."""
         self._on_message = on_message
-        self._on_batch = on_batch
+        self._on_batch = options.get("on_batch")
         self.channel = channel
         self._key_for = key_for
         # the key that last spoke from each address: whom to answer where the owner knows
@@ -127,27 +152,22 @@ class Endpoint(ReceivingDatagrams):
         # each connection's secure session
         self._streams: dict[asyncio.StreamWriter, SecureStream] = {}
         self._clock = time.monotonic
-        # when the drains began to stop at DRAIN_BATCH with more waiting (see `behind`)
-        self._behind_since: float | None = None
-        self._on_drained = on_drained
-        self._handoff = handoff
-        self._log = log
+        self._on_drained = options.get("on_drained")
+        self._handoff = options.get("handoff")
+        self._log = log = options.get("log", _no_log)
         # rejected input, logged once per kind per interval: whoever sends it cannot fill
         # the log (see `dropped`)
         self.drops = DropLog(log)
-        self._drops_flush: asyncio.TimerHandle | None = None
         # bytes held in messages not yet whole, across every connection
         self.buffers = BufferBudget()
         self._new_id = IdMaker(session)
-        self._gate = gate
+        self._gate = options.get("gate")
         # which datagrams leave now and which wait to leave packed (net/outgoing.py)
-        self._outgoing = Outgoing(self._new_id, coalesce_drains=coalesce_drains)
+        coalesce = options.get("coalesce_drains", False)
+        self._outgoing = Outgoing(self._new_id, coalesce_drains=coalesce)
         # recent encodings by message object: a relay, or pushes let out of a window as
         # acks come back, send one message object to many members
         self._encoded: dict[int, tuple[Message, bytes]] = {}
-        self._encoded_bytes = 0  # their size in all (ENCODED_BYTES)
-        self._udp: asyncio.DatagramTransport | None = None
-        self._sock: socket.socket | None = None
         self._unsent: collections.deque[tuple[bytes, Addr]] = collections.deque()
         self._routes: dict[Addr, asyncio.StreamWriter] = {}
         # each accepted connection's place among the listener's, told when it is answered
@@ -155,12 +175,6 @@ class Endpoint(ReceivingDatagrams):
         self._tasks: set[asyncio.Task[None]] = set()
         # accepted connections, bounded so that they leave file descriptors for files
         self._listener = Listener(self._serve_stream, self._spawn, self.dropped)
-        self.bad_datagrams = 0
-        self.no_key = 0  # datagrams not sent: no key known for their address
-        self.bad_frames = 0
-        self.slow_frames = 0  # connections closed for FRAME_DEADLINE
-        self.errors = 0
-        self.address: Addr = ("", 0)
 
     def dropped(self, kind: str, line: str) -> None:
         """Log one rejection of input of `kind` (a constant): at once if it is the first of
