@@ -13,6 +13,9 @@ Every datagram and every frame travels in the secure channel (`net.secure`,
 `net.secure_stream`): what arrives is opened before it is decoded, and handed over with the
 public key that sent it, which is what the owner trusts; the source address only says where
 to answer. What does not open is dropped, counted, and not answered.
+
+Receiving datagrams is `net.datagram_in`'s part; serving a TCP connection's frames is
+`net.served_stream`'s; sending, and the sockets, are this module's.
 """
 
 from __future__ import annotations
