@@ -13,6 +13,9 @@ Every datagram and every frame travels in the secure channel (`net.secure`,
 `net.secure_stream`): what arrives is opened before it is decoded, and handed over with the
 public key that sent it, which is what the owner trusts; the source address only says where
 to answer. What does not open is dropped, counted, and not answered.
+
+Receiving datagrams is `net.datagram_in`'s part; serving a TCP connection's frames is
+`net.served_stream`'s; sending, and the sockets, are this module's.
 """
 
 from __future__ import annotations
@@ -24,22 +27,22 @@ import errno
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Protocol
+from typing import Protocol, TypedDict, Unpack
 
 from net.buffer_budget import BufferBudget
+from net.datagram_in import AsyncioDatagrams, ReceivingDatagrams
 from net.drop_log import DropLog
 from net.listener import Listener
 from net.outgoing import Outgoing, When
 from net.secure import SecureChannel
-from net.secure_stream import ClearFrame, KeyGiven, OverBudget, SecureStream
+from net.secure_stream import SecureStream
+from net.served_stream import FRAME_DEADLINE as FRAME_DEADLINE
+from net.served_stream import ServedStream
+from net.served_stream import fmt_addr as _fmt
 from net.stream_slots import Closable
-from wire.codec import clear_request, decode_datagram_batch, encode, fits_datagram
-from wire.errors import DecodeError, OtherVersion
-from wire.framing import encode_frame
-from wire.messages import Ack, Acks, Message, Refused, TooBig, version_refusal
-from wire.refusals import RefusalCode
+from wire.codec import encode, fits_datagram
+from wire.messages import Ack, Message, TooBig
 from wire.reliable import IdMaker
-from wire.version import wire_refusal
 
 Addr = tuple[str, int]
 #: Handed each message with where it came from and the public key that sent it.
@@ -65,29 +68,8 @@ class Handoff(Protocol):
     ) -> Awaitable[None]: ...
 
 
-#: Seconds a TCP connection may sit idle between frames before we close it.
-IDLE_CLOSE = 60.0
-#: ...one we made to send one message (too long for a datagram): it is closed as soon as
-#: the answer to that message is in, and otherwise once idle this long. The answer comes
-#: within moments, or never (a retry opens a connection of its own): kept open for
-#: IDLE_CLOSE, each of many long messages would hold a socket at both ends for a minute.
-SENT_IDLE_CLOSE = 5.0
-#: Seconds a message may take from its first byte to its last, over all its records (and
-#: an accepted connection to its first frame): the largest, MAX_FRAME, takes well under a
-#: second on a LAN. A sender that trickles bytes, or records, without ever finishing a
-#: message (slowloris) would otherwise hold its connection, its place among the listener's
-#: and what it sent so far, for ever.
-FRAME_DEADLINE = 10.0
 #: Bytes asked of the kernel for the UDP receive buffer, so bursts of acks are not dropped.
 RECEIVE_BUFFER = 4 * 1024 * 1024
-#: Bytes read from a TCP connection at a time.
-READ_CHUNK = 64 * 1024
-#: Datagrams read per wake-up of the event loop. asyncio's DatagramProtocol reads one per
-#: loop pass, so a burst (the acks of a broadcast) overflows the kernel buffer; reading all
-#: that is waiting, up to this many, keeps up. Bounded so TCP and timers still get their turn.
-DRAIN_BATCH = 512
-#: Largest datagram read: above MAX_DATAGRAM, so an oversized one is seen and counted.
-RECV_SIZE = 65536
 #: Ports tried when any port will do (port 0), should the one UDP got be taken for TCP.
 ANY_PORT_TRIES = 20
 #: Encoded messages kept for sending again to other members (see `encoded`), and the bytes
@@ -100,23 +82,56 @@ ENCODED_BYTES = 8 * 1024 * 1024
 SEND_QUEUE = 10_000
 
 
-class _Datagrams(asyncio.DatagramProtocol):
-    def __init__(self, endpoint: Endpoint) -> None:
-        self._endpoint = endpoint
+class EndpointOptions(TypedDict, total=False):
+    """What an `Endpoint` may be given besides its owner, channel, keys and session; any
+    may be left out (or None, where it may be None)."""
 
-    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        endpoint = self._endpoint
-        endpoint._datagram(data, (str(addr[0]), int(str(addr[1]))))
-        if endpoint._on_drained is not None:
-            endpoint._on_drained()
+    #: Message types whose first frame on a TCP connection hands the connection to a
+    #: coroutine of its own.
+    handoff: tuple[frozenset[str], Handoff] | None
+    #: Receives one line per rejected input.
+    log: Callable[[str], None]
+    #: The registry's flood control: every datagram and frame is first offered to it by
+    #: source address, and dropped undecoded when it says no.
+    gate: Callable[[Addr], bool] | None
+    #: Handed the messages of one datagram together, in order (so the owner can record,
+    #: show and answer them in one go); without it, `on_message` is handed them one by one.
+    on_batch: OnBatch | None
+    #: True for a relay: everything sent while handling one drain of the socket waits for
+    #: the end of the drain and leaves packed, acks merged, except the drain's first relay
+    #: to many members (`send_many`), which leaves at once. False for a peer, whose ack is
+    #: what its sender waits for: the first datagram to an address in a pass of the event
+    #: loop leaves at once.
+    coalesce_drains: bool
+    #: Called once the datagrams read in one wake-up have been handed over (after each
+    #: one, where the event loop hands them over one by one): what the owner does once per
+    #: event, re-arming its timer, it can do once per drain instead.
+    on_drained: Callable[[], None] | None
 
-    def error_received(self, exc: Exception) -> None:
-        # ICMP port unreachable and the like: the retry logic copes; nothing to do here.
-        self._endpoint.errors += 1
+
+def _no_log(line: str) -> None:
+    pass
 
 
-class Endpoint:
-    """UDP and TCP on one port, turning bytes into messages for `on_message`."""
+class Endpoint(ReceivingDatagrams):
+    """UDP and TCP on one port, turning bytes into messages for `on_message`.
+
+    Nothing larger than what asked ever goes to an address that has not shown it receives
+    there: the secure channel answers a new address with a handshake response only
+    (smaller than the initiation), and opens data only from its session's address."""
+
+    bad_datagrams = 0
+    no_key = 0  # datagrams not sent: no key known for their address
+    bad_frames = 0
+    slow_frames = 0  # connections closed for FRAME_DEADLINE
+    errors = 0
+    address: Addr = ("", 0)
+    # when the drains began to stop at DRAIN_BATCH with more waiting (see `behind`)
+    _behind_since: float | None = None
+    _drops_flush: asyncio.TimerHandle | None = None
+    _encoded_bytes = 0  # the size of what `_encoded` holds, in all (ENCODED_BYTES)
+    _udp: asyncio.DatagramTransport | None = None
+    _sock: socket.socket | None = None
 
     def __init__(
         self,
@@ -125,36 +140,13 @@ class Endpoint:
         channel: SecureChannel,
         key_for: KeyFor,
         session: str,
-        handoff: tuple[frozenset[str], Handoff] | None = None,
-        log: Callable[[str], None] = lambda line: None,
-        gate: Callable[[Addr], bool] | None = None,
-        on_batch: OnBatch | None = None,
-        coalesce_drains: bool = False,
-        on_drained: Callable[[], None] | None = None,
+        **options: Unpack[EndpointOptions],
     ) -> None:
         """`channel` seals and opens every datagram; `key_for` says whose key is at an
-        address the owner knows (else the key last heard from that address is used).
-        `handoff` names message types whose first frame on a TCP connection hands the
-        connection to a coroutine of its own; `log` receives one line per rejected input.
-
-        Nothing larger than what asked ever goes to an address that has not shown it
-        receives there: the secure channel answers a new address with a handshake response
-        only (smaller than the initiation), and opens data only from its session's address.
-        With `gate` (the registry's flood control), every datagram and frame is first
-        offered to it by source address, and dropped undecoded when it says no.
-        With `on_batch`, the messages of one datagram are handed over together, in order
-        (so the owner can record, show and answer them in one go); else one by one.
-        With `coalesce_drains` (a relay), everything sent while handling one drain of the
-        socket waits for the end of the drain and leaves packed, acks merged, except the
-        drain's first relay to many members (`send_many`), which leaves at once; without it
-        (a peer, whose ack is what its sender waits for) the first datagram to an address
-        in a pass of the event loop leaves at once.
-        `on_drained` is called once the datagrams read in one wake-up have been handed over
-        (after each one, where the event loop hands them over one by one): what the owner
-        does once per event, re-arming its timer, it can do once per drain instead.
-        """
+        address the owner knows (else the key last heard from that address is used);
+        `session` makes the ids of what the endpoint itself sends. See `EndpointOptions`."""
         self._on_message = on_message
-        self._on_batch = on_batch
+        self._on_batch = options.get("on_batch")
         self.channel = channel
         self._key_for = key_for
         # the key that last spoke from each address: whom to answer where the owner knows
@@ -163,27 +155,22 @@ class Endpoint:
         # each connection's secure session
         self._streams: dict[asyncio.StreamWriter, SecureStream] = {}
         self._clock = time.monotonic
-        # when the drains began to stop at DRAIN_BATCH with more waiting (see `behind`)
-        self._behind_since: float | None = None
-        self._on_drained = on_drained
-        self._handoff = handoff
-        self._log = log
+        self._on_drained = options.get("on_drained")
+        self._handoff = options.get("handoff")
+        self._log = log = options.get("log", _no_log)
         # rejected input, logged once per kind per interval: whoever sends it cannot fill
         # the log (see `dropped`)
         self.drops = DropLog(log)
-        self._drops_flush: asyncio.TimerHandle | None = None
         # bytes held in messages not yet whole, across every connection
         self.buffers = BufferBudget()
         self._new_id = IdMaker(session)
-        self._gate = gate
+        self._gate = options.get("gate")
         # which datagrams leave now and which wait to leave packed (net/outgoing.py)
-        self._outgoing = Outgoing(self._new_id, coalesce_drains=coalesce_drains)
+        coalesce = options.get("coalesce_drains", False)
+        self._outgoing = Outgoing(self._new_id, coalesce_drains=coalesce)
         # recent encodings by message object: a relay, or pushes let out of a window as
         # acks come back, send one message object to many members
         self._encoded: dict[int, tuple[Message, bytes]] = {}
-        self._encoded_bytes = 0  # their size in all (ENCODED_BYTES)
-        self._udp: asyncio.DatagramTransport | None = None
-        self._sock: socket.socket | None = None
         self._unsent: collections.deque[tuple[bytes, Addr]] = collections.deque()
         self._routes: dict[Addr, asyncio.StreamWriter] = {}
         # each accepted connection's place among the listener's, told when it is answered
@@ -191,12 +178,6 @@ class Endpoint:
         self._tasks: set[asyncio.Task[None]] = set()
         # accepted connections, bounded so that they leave file descriptors for files
         self._listener = Listener(self._serve_stream, self._spawn, self.dropped)
-        self.bad_datagrams = 0
-        self.no_key = 0  # datagrams not sent: no key known for their address
-        self.bad_frames = 0
-        self.slow_frames = 0  # connections closed for FRAME_DEADLINE
-        self.errors = 0
-        self.address: Addr = ("", 0)
 
     def dropped(self, kind: str, line: str) -> None:
         """Log one rejection of input of `kind` (a constant): at once if it is the first of
@@ -248,7 +229,9 @@ class Endpoint:
             loop.add_reader(sock.fileno(), self._readable)
             self._sock = sock
         except NotImplementedError:  # a loop without add_reader (Windows' proactor)
-            transport, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self), sock=sock)
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: AsyncioDatagrams(self), sock=sock
+            )
             self._udp = transport
         self.address = sock.getsockname()[:2]
         try:
@@ -437,134 +420,6 @@ class Endpoint:
         if sock is not None:
             asyncio.get_running_loop().remove_writer(sock.fileno())
 
-    # -- receiving ----------------------------------------------------------------------
-
-    def behind(self) -> float:
-        """Seconds since the endpoint last caught up with what arrives: 0 when its last
-        drain emptied the socket, else how long its drains have each stopped at
-        DRAIN_BATCH with more waiting (a datagram read now may have waited that long)."""
-        since = self._behind_since
-        return 0.0 if since is None else self._clock() - since
-
-    def _readable(self) -> None:
-        self._outgoing.drain_begins()
-        started, emptied = self._clock(), False
-        try:
-            for _ in range(DRAIN_BATCH):
-                sock = self._sock
-                if sock is None:  # closed by a handler
-                    return
-                try:
-                    data, peer = sock.recvfrom(RECV_SIZE)
-                except (BlockingIOError, InterruptedError):
-                    emptied = True
-                    break
-                except OSError:
-                    # ICMP port unreachable and the like: the retry logic copes.
-                    self.errors += 1
-                    continue
-                self._datagram(data, (peer[0], peer[1]))
-        finally:
-            if emptied:
-                self._behind_since = None
-            elif self._behind_since is None:
-                self._behind_since = started
-            for data, addr in self._outgoing.drain_ends():
-                self._sendto(data, addr)
-            if self._on_drained is not None:
-                self._on_drained()
-
-    def ask_key(self, addr: Addr) -> None:
-        """Ask `addr` for its public key in clear (a registry, first met); the answer comes
-        to `on_key`."""
-        self._transmit(self.channel.ask_key(addr), addr)
-
-    #: Told of a key a registry answered with (see `ask_key`).
-    on_key: Callable[[Addr, bytes], None] = staticmethod(lambda addr, key: None)
-
-    def _datagram(self, data: bytes, addr: Addr) -> None:
-        if self._gate is not None and not self._gate(addr):
-            return  # flood control: dropped before any work is spent on it
-        opened = self.channel.open(data, addr, self._clock())
-        for packet, to in opened.send:
-            self._transmit(packet, to)
-        if opened.learned:
-            self.on_key(addr, opened.learned)
-        if opened.clear:
-            self._clear_datagram(data, addr)
-            return
-        if opened.data is None:
-            if opened.dropped:  # counted by the channel too
-                self.dropped(
-                    "unopened datagram",
-                    f"dropped a datagram from {_fmt(addr)}: {opened.dropped} "
-                    f"(#{self.channel.dropped.total()})",
-                )
-            return  # or a handshake
-        key = opened.key
-        self._heard[addr] = key
-        if len(self._heard) > 65_536:  # bounded: forgotten ones are asked again
-            self._heard.clear()
-        try:
-            messages = decode_datagram_batch(opened.data)
-        except DecodeError as exc:
-            self.bad_datagrams += 1
-            self.dropped(
-                "bad datagram",
-                f"dropped bad datagram #{self.bad_datagrams} from {_fmt(addr)}: {_why(exc)}",
-            )
-            if isinstance(exc, OtherVersion) and exc.request_id:
-                self.send(addr, self._version_refusal(exc))
-            return
-        if self._gate is not None:
-            for index in range(1, len(messages)):
-                if not self._gate(addr):  # each message counts against the allowance
-                    del messages[index:]
-                    break
-        if self._on_batch is not None:
-            self._on_batch(messages, addr, key)
-            return
-        for message in messages:
-            self._on_message(message, addr, key)
-
-    def _clear_datagram(self, data: bytes, addr: Addr) -> None:
-        """A datagram in clear: a version of ChatApp from before the secure channel. A request
-        of one is answered in clear that versions differ (no bigger than it: no
-        amplification); anything else in clear is dropped and counted."""
-        self.bad_datagrams += 1
-        refused = self._clear_refusal(data, addr)
-        if refused is None:
-            return
-        reply = encode(refused)
-        if len(reply) > len(data):  # they ask again over TCP, answered there in clear
-            reply = encode(TooBig(self._new_id(), refused.reply_to))
-        self._transmit(reply, addr)
-
-    def _clear_refusal(self, data: bytes, addr: Addr) -> Refused | None:
-        """The answer, in clear, to a message in clear: a request of a version of ChatApp
-        from before the secure channel is told versions differ (with both wire versions
-        where it says its own). None for anything else. Logged as bad input is."""
-        request = clear_request(data)
-        count = self.bad_datagrams + self.bad_frames
-        what = f"a {request[0]}" if request is not None else "a message"
-        self.dropped(
-            "in clear",
-            f"dropped {what} in clear from {_fmt(addr)} (#{count}): a version of ChatApp "
-            "from before the secure channel?",
-        )
-        if request is None:
-            return None
-        kind, request_id, wire = request
-        reason = wire_refusal(wire, "peer") if wire else version_refusal(kind)
-        return Refused(self._new_id(), request_id, reason, RefusalCode.VERSION)
-
-    def _version_refusal(self, exc: OtherVersion) -> Refused:
-        """The answer to a request of another version of ChatApp, which this one cannot read:
-        its sender is told why, rather than left to wait out its retries in silence."""
-        return Refused(
-            self._new_id(), exc.request_id, version_refusal(exc.kind), RefusalCode.VERSION
-        )
-
     async def _connect_and_send(self, addr: Addr, message: Message) -> None:
         key = self.key_at(addr)
         if key is None:
@@ -602,125 +457,8 @@ class Endpoint:
         slot: Closable | None = None,
         answer_to: str = "",
     ) -> None:
-        """Read frames from a connection until it ends; `slot` (an accepted connection's
-        place among the listener's, None for one we made) is told of each whole frame.
-        A connection is closed when idle for IDLE_CLOSE between messages, or when a
-        message (an accepted connection's first frame counted from the accept) takes longer
-        than FRAME_DEADLINE: bytes that trickle in without making a message are not
-        activity. What it holds of a message not yet whole counts against `buffers`.
-        One we made to send the message `answer_to` is closed once its answer is handled,
-        and when idle for SENT_IDLE_CLOSE."""
-        decoder = self._streams.get(writer)
-        if decoder is None:  # accepted: the other side begins the handshake
-            decoder = SecureStream(self.channel.static, budget=self.buffers)
-            self._streams[writer] = decoder
-        decoder.on_over_budget = lambda: self._over_budget(writer, addr)
-        accepted = slot is not None
-        if slot is not None:
-            self._slot_of[writer] = slot
-        first = accepted
-        clock = asyncio.get_running_loop().time
-        # when the frame being waited for began (None: between frames, idle)
-        frame_began: float | None = clock() if accepted else None
-        answered = handed = False
-        try:
-            while True:
-                if frame_began is None:
-                    wait = SENT_IDLE_CLOSE if answer_to else IDLE_CLOSE
-                else:
-                    wait = max(0.0, frame_began + FRAME_DEADLINE - clock())
-                try:
-                    data = await asyncio.wait_for(reader.read(READ_CHUNK), wait)
-                except TimeoutError:
-                    if frame_began is not None:
-                        self._too_slow(addr)
-                    break
-                if not data:
-                    break
-                try:
-                    messages = decoder.feed(data)
-                except KeyGiven:
-                    writer.write(decoder.output())  # asked for our key in clear: given
-                    break
-                except OverBudget:
-                    self._over_budget(writer, addr)
-                    break
-                except ClearFrame as exc:
-                    # a version from before the secure channel: told so in clear, if it asked
-                    self.bad_frames += 1
-                    refused = self._clear_refusal(exc.body, addr)
-                    if refused is not None:
-                        writer.write(encode_frame(refused))
-                    break
-                except DecodeError as exc:
-                    # not answered: a frame that does not open gets no oracle
-                    self.bad_frames += 1
-                    self.dropped(
-                        "bad frame",
-                        f"closed TCP connection from {_fmt(addr)} (#{self.bad_frames}): "
-                        f"{_why(exc)}",
-                    )
-                    break
-                writer.write(decoder.output())  # the handshake's answer, what waited for it
-                if slot is not None and decoder.ready:
-                    self._listener.slots.shown_key(slot)
-                if messages:
-                    if slot is not None:
-                        self._listener.slots.heard(slot)
-                    frame_began = clock() if decoder.pending else None
-                elif not decoder.pending:
-                    frame_began = None  # a whole frame of the handshake: between frames
-                elif frame_began is None:
-                    frame_began = clock()  # the first bytes of a frame
-                for index, message in enumerate(messages):
-                    if first and self._handoff and type(message).__name__ in self._handoff[0]:
-                        more = messages[index + 1 :]
-                        self._slot_of.pop(writer, None)  # its own session writes from now
-                        if slot is not None:
-                            self._listener.slots.settle(slot)
-                        self._streams.pop(writer, None)
-                        handed = True  # its session closes the stream (and its budget)
-                        await self._handoff[1](message, decoder, reader, writer, more=more)
-                        return
-                    first = False
-                    if accepted:
-                        self._routes[addr] = writer
-                    if self._gate is not None and not self._gate(addr):
-                        continue
-                    assert decoder.remote_key is not None  # a message follows the handshake
-                    self._on_message(message, addr, decoder.remote_key)
-                    if answer_to and _answers(message, answer_to):
-                        answered = True
-                if answered:
-                    break  # what came with the answer is handled; nothing else is awaited
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            if not handed:
-                decoder.close()
-            self._slot_of.pop(writer, None)
-            self._streams.pop(writer, None)
-            if self._routes.get(addr) is writer:
-                del self._routes[addr]
-            writer.close()
-
-    def _over_budget(self, writer: asyncio.StreamWriter, addr: Addr) -> None:
-        """The connection from `addr` held most when all held more than the budget."""
-        self.dropped(
-            "over budget",
-            f"closed the TCP connection holding most ({_fmt(addr)}; #{self.buffers.dropped}): "
-            f"connections held more than {self.buffers.budget // (1024 * 1024)} MiB of "
-            "messages not yet whole",
-        )
-        writer.close()
-
-    def _too_slow(self, addr: Addr) -> None:
-        self.slow_frames += 1
-        self.dropped(
-            "slow frame",
-            f"closed TCP connection from {_fmt(addr)} (#{self.slow_frames}): no whole frame "
-            f"within {FRAME_DEADLINE:g} s",
-        )
+        """Read frames from a connection until it ends (net/served_stream.py)."""
+        await ServedStream(self, writer, addr, slot, answer_to).serve(reader)
 
     def _write(self, writer: asyncio.StreamWriter, message: Message) -> None:
         stream = self._streams.get(writer)
@@ -740,21 +478,3 @@ class Endpoint:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-def _answers(message: Message, msg_id: str) -> bool:
-    """Whether `message` answers the message `msg_id`."""
-    if isinstance(message, Acks):
-        return msg_id in message.replies
-    return getattr(message, "reply_to", None) == msg_id
-
-
-def _fmt(addr: Addr) -> str:
-    return f"{addr[0]}:{addr[1]}"
-
-
-def _why(exc: DecodeError) -> str:
-    """What was wrong with some input, for the log."""
-    if isinstance(exc, OtherVersion):
-        return f"{exc} (another version of ChatApp?)"
-    return str(exc)

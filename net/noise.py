@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import struct
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -160,6 +161,48 @@ class _SymmetricState:
         return CipherState(k1), CipherState(k2)
 
 
+class OtherKeys(TypedDict, total=False):
+    """A `Handshake`'s keys besides its own static one, each where its pattern has them."""
+
+    #: The peer's static public key, where the pattern's pre-message gives it.
+    remote_static: bytes | None
+    #: This side's ephemeral key: for test vectors only (else one is made).
+    ephemeral: X25519PrivateKey | None
+
+
+def _check_keys(
+    pattern: str,
+    initiator: bool,
+    has_static: bool,
+    remote_static: bytes | None,
+    ephemeral: X25519PrivateKey | None,
+) -> None:
+    """A ValueError unless the keys given are the ones `pattern`, on the side it is, uses:
+    a static key if it sends, pre-shares or uses it in a DH; a remote static key exactly
+    where a pre-message gives it; an ephemeral key only where one is sent."""
+    spec = PATTERNS[pattern]
+    mine = range(0 if initiator else 1, len(spec.messages), 2)
+    sent = {token for i in mine for token in spec.messages[i]}
+    own_pre, their_pre = (
+        (spec.pre_initiator, spec.pre_responder)
+        if initiator
+        else (spec.pre_responder, spec.pre_initiator)
+    )
+    # Our static key is used if we send it or pre-share it, or by a DH with it
+    own_s_dh = {"ss", "se" if initiator else "es"}
+    all_tokens = {token for message in spec.messages for token in message}
+    uses_static = "s" in own_pre or "s" in sent or bool(own_s_dh & all_tokens)
+    if has_static != uses_static:
+        raise ValueError(f"{pattern}: this side's static key is {'not ' * (not uses_static)}used")
+    if (remote_static is not None) != ("s" in their_pre):
+        known = "s" in their_pre
+        raise ValueError(f"{pattern}: the remote static key is {'not ' * (not known)}known")
+    if remote_static is not None and len(remote_static) != DHLEN:
+        raise ValueError("a 25519 public key is 32 bytes")
+    if ephemeral is not None and "e" not in sent:
+        raise ValueError(f"{pattern}: no ephemeral key sent")
+
+
 class Handshake:
     """§5.3's HandshakeState for one side of one handshake: write and read its messages in
     turn, then `split()`. A message that fails to read leaves the state as it was, so a
@@ -172,8 +215,7 @@ class Handshake:
         initiator: bool,
         prologue: bytes,
         static: X25519PrivateKey | None,
-        remote_static: bytes | None = None,
-        ephemeral: X25519PrivateKey | None = None,
+        **keys: Unpack[OtherKeys],
     ) -> None:
         """Initialize() of §5.3. `static` is this side's key, `remote_static` the peer's
         public key where the pattern's pre-message gives it (IK, N, X initiators).
@@ -181,30 +223,11 @@ class Handshake:
         a ValueError: a remote key passed to XX would otherwise go unchecked."""
         if pattern not in PATTERNS:
             raise ValueError(f"unknown handshake pattern {pattern!r}")
+        remote_static = keys.get("remote_static")
+        ephemeral = keys.get("ephemeral")
+        _check_keys(pattern, initiator, static is not None, remote_static, ephemeral)
         self._pattern = spec = PATTERNS[pattern]
         self._initiator = initiator
-        mine = range(0 if initiator else 1, len(spec.messages), 2)
-        sent = {token for i in mine for token in spec.messages[i]}
-        own_pre, their_pre = (
-            (spec.pre_initiator, spec.pre_responder)
-            if initiator
-            else (spec.pre_responder, spec.pre_initiator)
-        )
-        # Our static key is used if we send it or pre-share it, or by a DH with it
-        own_s_dh = {"ss", "se" if initiator else "es"}
-        all_tokens = {token for message in spec.messages for token in message}
-        uses_static = "s" in own_pre or "s" in sent or bool(own_s_dh & all_tokens)
-        if (static is not None) != uses_static:
-            raise ValueError(
-                f"{pattern}: this side's static key is {'not ' * (not uses_static)}used"
-            )
-        if (remote_static is not None) != ("s" in their_pre):
-            known = "s" in their_pre
-            raise ValueError(f"{pattern}: the remote static key is {'not ' * (not known)}known")
-        if remote_static is not None and len(remote_static) != DHLEN:
-            raise ValueError("a 25519 public key is 32 bytes")
-        if ephemeral is not None and "e" not in sent:
-            raise ValueError(f"{pattern}: no ephemeral key sent")
         self._s = static
         self._e_given = ephemeral
         self._e: X25519PrivateKey | None = None

@@ -250,9 +250,13 @@ class LinePrompt:
         prompt ends by a key (see the class), `on_end` is called; not when `stop` ends it.
         While it runs, the prompt takes SIGINT from the loop's handlers, and when it ends
         it leaves the loop without one: `on_end` is where to catch it again."""
-        from prompt_toolkit.formatted_text import FormattedText
-        from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent, merge_key_bindings
-        from prompt_toolkit.patch_stdout import patch_stdout
+        # (a task: what was typed ahead is carried out after the program has started)
+        self._task = asyncio.ensure_future(self._run(self._bindings(on_line), on_line, on_end))
+
+    def _bindings(self, on_line: Callable[[str], None]) -> list[KeyBindings]:
+        """The prompt's keys: Enter hands the line to `on_line`; Ctrl-C (and SIGINT) as the
+        class says; then the owner's keys, then the stray escapes swallowed."""
+        from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
         own = KeyBindings()
 
@@ -271,33 +275,40 @@ class LinePrompt:
             # as prompt_toolkit's own Ctrl-C: the prompt ends
             event.app.exit(exception=KeyboardInterrupt, style="class:aborting")
 
-        bindings = [own, *([self._keys] if self._keys is not None else []), stray_escapes()]
+        return [own, *([self._keys] if self._keys is not None else []), stray_escapes()]
 
-        async def run() -> None:
-            # (a task: what was typed ahead is carried out after the program has started)
-            ahead = self._typed_ahead()
-            if ahead.lines:
-                # The terminal echoed what was typed: the lines, and after them what was
-                # typed of the next one (the prompt shows that once it reads it). Printed
-                # from the start of that row, not after it.
-                output = self.session.output
-                output.write_raw("\r\x1b[K")
-                output.flush()
-            for text in ahead.lines:
-                self._entered(text, on_line)
-            if not ahead.ended:
-                with (
-                    patch_stdout(raw=True),
-                    redrawn_on_continue(lambda: self.session.app),  # after kill -STOP and fg
-                    contextlib.suppress(EOFError, KeyboardInterrupt),
-                ):
-                    await self.session.prompt_async(
-                        lambda: FormattedText(self.prompt_text()),
-                        key_bindings=merge_key_bindings(bindings),
-                        default=ahead.partial,
-                    )
-            if not self._stopping:
-                self._echo_off()
-                on_end()
+    async def _run(
+        self,
+        bindings: list[KeyBindings],
+        on_line: Callable[[str], None],
+        on_end: Callable[[], None],
+    ) -> None:
+        """The prompt's task (see `start`), with the keys `_bindings` made for it."""
+        from prompt_toolkit.formatted_text import FormattedText
+        from prompt_toolkit.key_binding import merge_key_bindings
+        from prompt_toolkit.patch_stdout import patch_stdout
 
-        self._task = asyncio.ensure_future(run())
+        ahead = self._typed_ahead()
+        if ahead.lines:
+            # The terminal echoed what was typed: the lines, and after them what was
+            # typed of the next one (the prompt shows that once it reads it). Printed
+            # from the start of that row, not after it.
+            output = self.session.output
+            output.write_raw("\r\x1b[K")
+            output.flush()
+        for text in ahead.lines:
+            self._entered(text, on_line)
+        if not ahead.ended:
+            with (
+                patch_stdout(raw=True),
+                redrawn_on_continue(lambda: self.session.app),  # after kill -STOP and fg
+                contextlib.suppress(EOFError, KeyboardInterrupt),
+            ):
+                await self.session.prompt_async(
+                    lambda: FormattedText(self.prompt_text()),
+                    key_bindings=merge_key_bindings(bindings),
+                    default=ahead.partial,
+                )
+        if not self._stopping:
+            self._echo_off()
+            on_end()

@@ -19,7 +19,7 @@ peer whose Welcome is too big for a datagram fetches it over TCP): whoever holds
 place with requests, fresh or not, a new peer still gets one. A newcomer is turned away
 only when help-desk sessions hold the reserve. Bytes that trickle in without completing a
 frame do not count as activity; the endpoint closes such a connection anyway once its
-message is late (FRAME_DEADLINE in net/endpoint.py). Connections handed to a session of
+message is late (FRAME_DEADLINE in net/served_stream.py). Connections handed to a session of
 their own (the help desk, where waiting in silence is the point) are counted but never
 evicted.
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pytest
 from clear_channel import clear_endpoint, session_of
 
+from net import datagram_in, served_stream
 from net import endpoint as endpoint_module
 from net.endpoint import Endpoint
 from net.listener import Listener
@@ -675,7 +676,7 @@ def test_a_connection_made_for_a_long_message_closes_once_its_answer_is_in() -> 
 def test_a_connection_made_for_a_long_message_closes_when_idle_unanswered(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(endpoint_module, "SENT_IDLE_CLOSE", 0.2)
+    monkeypatch.setattr(served_stream, "SENT_IDLE_CLOSE", 0.2)
 
     async def main() -> None:
         server, client, got = await long_chat_sent(answer=False)
@@ -692,7 +693,7 @@ def test_behind_says_how_long_the_drains_have_left_datagrams_waiting(
 ) -> None:
     """What a registry answers Busy by: 0 once a drain empties the socket, else the time
     since the first drain that did not."""
-    monkeypatch.setattr(endpoint_module, "DRAIN_BATCH", 2)
+    monkeypatch.setattr(datagram_in, "DRAIN_BATCH", 2)
 
     async def main() -> None:
         endpoint = clear_endpoint(lambda message, addr: None, session="e")

@@ -9,7 +9,7 @@ import asyncio
 import pytest
 from clear_channel import clear_endpoint, handshaken
 
-from net import endpoint as endpoint_module
+from net import served_stream
 from net.buffer_budget import BufferBudget
 from net.endpoint import Endpoint
 from wire.limits import FRAME_HEADER
@@ -80,7 +80,7 @@ def test_a_message_must_be_whole_within_the_deadline_whatever_its_records(
 ) -> None:
     # each record came whole, and the connection was taken to be between messages: a
     # sender of one record a minute held what it had sent for ever
-    monkeypatch.setattr(endpoint_module, "FRAME_DEADLINE", 0.5)
+    monkeypatch.setattr(served_stream, "FRAME_DEADLINE", 0.5)
 
     async def main() -> None:
         logs: list[str] = []

@@ -9,8 +9,8 @@ import errno
 import pytest
 from clear_channel import clear_endpoint, handshaken, session_of
 
-from net import endpoint as endpoint_module
 from net import listener as listener_module
+from net import served_stream
 from net.endpoint import Endpoint
 from net.listener import Listener, has_hung_up
 from net.stream_slots import EVICT_IDLE
@@ -164,7 +164,7 @@ async def trickle(writer: asyncio.StreamWriter, data: bytes, every: float) -> No
 def test_a_frame_that_trickles_in_is_cut_off_at_its_deadline(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(endpoint_module, "FRAME_DEADLINE", 0.5)
+    monkeypatch.setattr(served_stream, "FRAME_DEADLINE", 0.5)
 
     async def main() -> None:
         logs: list[str] = []

@@ -1,0 +1,222 @@
+"""The receiving of datagrams by an `Endpoint` (net/endpoint.py): read in drains, opened
+in the secure channel, decoded and handed to the endpoint's owner; one in clear, from a
+version of ChatApp before the secure channel, is answered in clear if it asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from net.drop_log import DropLog
+from net.outgoing import Outgoing
+from net.secure import SecureChannel
+from net.served_stream import fmt_addr, why_bad
+from wire.codec import clear_request, decode_datagram_batch, encode
+from wire.errors import DecodeError, OtherVersion
+from wire.messages import Message, Refused, TooBig, version_refusal
+from wire.refusals import RefusalCode
+from wire.reliable import IdMaker
+from wire.version import wire_refusal
+
+if TYPE_CHECKING:
+    from net.endpoint import Addr, OnBatch, OnMessage
+
+#: Datagrams read per wake-up of the event loop. asyncio's DatagramProtocol reads one per
+#: loop pass, so a burst (the acks of a broadcast) overflows the kernel buffer; reading all
+#: that is waiting, up to this many, keeps up. Bounded so TCP and timers still get their turn.
+DRAIN_BATCH = 512
+#: Largest datagram read: above MAX_DATAGRAM, so an oversized one is seen and counted.
+RECV_SIZE = 65536
+
+
+class AsyncioDatagrams(asyncio.DatagramProtocol):
+    """Datagrams handed over by the event loop one by one, where it cannot tell us the
+    socket is readable (Windows' proactor)."""
+
+    def __init__(self, endpoint: ReceivingDatagrams) -> None:
+        self._endpoint = endpoint
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        endpoint = self._endpoint
+        endpoint._datagram(data, (str(addr[0]), int(str(addr[1]))))
+        if endpoint._on_drained is not None:
+            endpoint._on_drained()
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable and the like: the retry logic copes; nothing to do here.
+        self._endpoint.errors += 1
+
+
+class ReceivingDatagrams:
+    """The datagram side of `Endpoint`, which holds the state and does the sending named
+    here: what it reads from its socket, or is handed by the event loop, it opens, decodes
+    and hands over (to `on_batch` one datagram at a time, else to `on_message`)."""
+
+    channel: SecureChannel
+    drops: DropLog
+    errors: int
+    bad_datagrams: int
+    bad_frames: int
+    _sock: socket.socket | None
+    _clock: Callable[[], float]
+    _behind_since: float | None
+    _on_drained: Callable[[], None] | None
+    _on_batch: OnBatch | None
+    _on_message: OnMessage
+    _gate: Callable[[Addr], bool] | None
+    _heard: dict[Addr, bytes]
+    _outgoing: Outgoing
+    _new_id: IdMaker
+
+    # the endpoint's own (net/endpoint.py): its log of rejections and its sending side
+
+    def dropped(self, kind: str, line: str) -> None:
+        raise NotImplementedError
+
+    def send(self, addr: Addr, message: Message) -> None:
+        raise NotImplementedError
+
+    def _sendto(self, data: bytes, addr: Addr) -> None:
+        raise NotImplementedError
+
+    def _transmit(self, data: bytes, addr: Addr) -> None:
+        raise NotImplementedError
+
+    def behind(self) -> float:
+        """Seconds since the endpoint last caught up with what arrives: 0 when its last
+        drain emptied the socket, else how long its drains have each stopped at
+        DRAIN_BATCH with more waiting (a datagram read now may have waited that long)."""
+        since = self._behind_since
+        return 0.0 if since is None else self._clock() - since
+
+    def _readable(self) -> None:
+        self._outgoing.drain_begins()
+        started, emptied = self._clock(), False
+        try:
+            for _ in range(DRAIN_BATCH):
+                sock = self._sock
+                if sock is None:  # closed by a handler
+                    return
+                try:
+                    data, peer = sock.recvfrom(RECV_SIZE)
+                except (BlockingIOError, InterruptedError):
+                    emptied = True
+                    break
+                except OSError:
+                    # ICMP port unreachable and the like: the retry logic copes.
+                    self.errors += 1
+                    continue
+                self._datagram(data, (peer[0], peer[1]))
+        finally:
+            if emptied:
+                self._behind_since = None
+            elif self._behind_since is None:
+                self._behind_since = started
+            for data, addr in self._outgoing.drain_ends():
+                self._sendto(data, addr)
+            if self._on_drained is not None:
+                self._on_drained()
+
+    def ask_key(self, addr: Addr) -> None:
+        """Ask `addr` for its public key in clear (a registry, first met); the answer comes
+        to `on_key`."""
+        self._transmit(self.channel.ask_key(addr), addr)
+
+    #: Told of a key a registry answered with (see `ask_key`).
+    on_key: Callable[[Addr, bytes], None] = staticmethod(lambda addr, key: None)
+
+    def _datagram(self, data: bytes, addr: Addr) -> None:
+        if self._gate is not None and not self._gate(addr):
+            return  # flood control: dropped before any work is spent on it
+        opened = self.channel.open(data, addr, self._clock())
+        for packet, to in opened.send:
+            self._transmit(packet, to)
+        if opened.learned:
+            self.on_key(addr, opened.learned)
+        if opened.clear:
+            self._clear_datagram(data, addr)
+            return
+        if opened.data is None:
+            if opened.dropped:  # counted by the channel too
+                self.dropped(
+                    "unopened datagram",
+                    f"dropped a datagram from {fmt_addr(addr)}: {opened.dropped} "
+                    f"(#{self.channel.dropped.total()})",
+                )
+            return  # or a handshake
+        key = opened.key
+        self._heard[addr] = key
+        if len(self._heard) > 65_536:  # bounded: forgotten ones are asked again
+            self._heard.clear()
+        messages = self._decoded(opened.data, addr)
+        if messages is not None:
+            self._hand_over(messages, addr, key)
+
+    def _decoded(self, data: bytes, addr: Addr) -> list[Message] | None:
+        """The messages of an opened datagram from `addr`; None, counted and logged, if it
+        is not one (a request of another version of ChatApp is told so)."""
+        try:
+            return decode_datagram_batch(data)
+        except DecodeError as exc:
+            self.bad_datagrams += 1
+            self.dropped(
+                "bad datagram",
+                f"dropped bad datagram #{self.bad_datagrams} from {fmt_addr(addr)}: {why_bad(exc)}",
+            )
+            if isinstance(exc, OtherVersion) and exc.request_id:
+                self.send(addr, self._version_refusal(exc))
+            return None
+
+    def _hand_over(self, messages: list[Message], addr: Addr, key: bytes) -> None:
+        """Hand the messages of one datagram to the owner, as many as the gate lets by."""
+        if self._gate is not None:
+            for index in range(1, len(messages)):
+                if not self._gate(addr):  # each message counts against the allowance
+                    del messages[index:]
+                    break
+        if self._on_batch is not None:
+            self._on_batch(messages, addr, key)
+            return
+        for message in messages:
+            self._on_message(message, addr, key)
+
+    def _clear_datagram(self, data: bytes, addr: Addr) -> None:
+        """A datagram in clear: a version of ChatApp from before the secure channel. A request
+        of one is answered in clear that versions differ (no bigger than it: no
+        amplification); anything else in clear is dropped and counted."""
+        self.bad_datagrams += 1
+        refused = self._clear_refusal(data, addr)
+        if refused is None:
+            return
+        reply = encode(refused)
+        if len(reply) > len(data):  # they ask again over TCP, answered there in clear
+            reply = encode(TooBig(self._new_id(), refused.reply_to))
+        self._transmit(reply, addr)
+
+    def _clear_refusal(self, data: bytes, addr: Addr) -> Refused | None:
+        """The answer, in clear, to a message in clear: a request of a version of ChatApp
+        from before the secure channel is told versions differ (with both wire versions
+        where it says its own). None for anything else. Logged as bad input is."""
+        request = clear_request(data)
+        count = self.bad_datagrams + self.bad_frames
+        what = f"a {request[0]}" if request is not None else "a message"
+        self.dropped(
+            "in clear",
+            f"dropped {what} in clear from {fmt_addr(addr)} (#{count}): a version of ChatApp "
+            "from before the secure channel?",
+        )
+        if request is None:
+            return None
+        kind, request_id, wire = request
+        reason = wire_refusal(wire, "peer") if wire else version_refusal(kind)
+        return Refused(self._new_id(), request_id, reason, RefusalCode.VERSION)
+
+    def _version_refusal(self, exc: OtherVersion) -> Refused:
+        """The answer to a request of another version of ChatApp, which this one cannot read:
+        its sender is told why, rather than left to wait out its retries in silence."""
+        return Refused(
+            self._new_id(), exc.request_id, version_refusal(exc.kind), RefusalCode.VERSION
+        )

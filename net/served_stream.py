@@ -1,0 +1,237 @@
+"""One TCP connection of an `Endpoint` (net/endpoint.py), served: its frames read, opened
+and handed over until it ends.
+
+Every frame travels in the secure channel (`net.secure_stream`); what does not open closes
+the connection unanswered, and one in clear from a version before the secure channel is
+told so in clear if it asked. A connection is closed when idle, and when a message takes
+too long to arrive whole (see the constants).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from net.secure_stream import ClearFrame, KeyGiven, OverBudget, SecureStream
+from net.stream_slots import Closable
+from wire.errors import DecodeError, OtherVersion
+from wire.framing import encode_frame
+from wire.messages import Acks, Message
+
+if TYPE_CHECKING:
+    from net.endpoint import Addr, Endpoint
+
+#: Seconds a TCP connection may sit idle between frames before we close it.
+IDLE_CLOSE = 60.0
+#: ...one we made to send one message (too long for a datagram): it is closed as soon as
+#: the answer to that message is in, and otherwise once idle this long. The answer comes
+#: within moments, or never (a retry opens a connection of its own): kept open for
+#: IDLE_CLOSE, each of many long messages would hold a socket at both ends for a minute.
+SENT_IDLE_CLOSE = 5.0
+#: Seconds a message may take from its first byte to its last, over all its records (and
+#: an accepted connection to its first frame): the largest, MAX_FRAME, takes well under a
+#: second on a LAN. A sender that trickles bytes, or records, without ever finishing a
+#: message (slowloris) would otherwise hold its connection, its place among the listener's
+#: and what it sent so far, for ever.
+FRAME_DEADLINE = 10.0
+#: Bytes read from a TCP connection at a time.
+READ_CHUNK = 64 * 1024
+
+
+class ServedStream:
+    """One connection of `endpoint`, from `addr`, served until it ends (`serve`).
+
+    `slot` is an accepted connection's place among the listener's (None for one we made),
+    told of each whole frame. A connection is closed when idle for IDLE_CLOSE between
+    messages, or when a message (an accepted connection's first frame counted from the
+    accept) takes longer than FRAME_DEADLINE: bytes that trickle in without making a
+    message are not activity. What it holds of a message not yet whole counts against the
+    endpoint's `buffers`. One we made to send the message `answer_to` is closed once its
+    answer is handled, and when idle for SENT_IDLE_CLOSE."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        writer: asyncio.StreamWriter,
+        addr: Addr,
+        slot: Closable | None = None,
+        answer_to: str = "",
+    ) -> None:
+        self._endpoint = endpoint
+        self._writer = writer
+        self._addr = addr
+        self._slot = slot
+        self._answer_to = answer_to
+        decoder = endpoint._streams.get(writer)
+        if decoder is None:  # accepted: the other side begins the handshake
+            decoder = SecureStream(endpoint.channel.static, budget=endpoint.buffers)
+            endpoint._streams[writer] = decoder
+        # not a method of this object: the decoder would hold it, and it the decoder, in a
+        # cycle that keeps the decoder's buffers until the garbage collector runs
+        decoder.on_over_budget = lambda: _over_budget(endpoint, writer, addr)
+        self._decoder = decoder
+        if slot is not None:
+            endpoint._slot_of[writer] = slot
+        # no message yet on an accepted connection: its first may be handed off
+        self._first = slot is not None
+        self._clock = asyncio.get_running_loop().time
+        # when the frame being waited for began (None: between frames, idle)
+        self._frame_began: float | None = self._clock() if slot is not None else None
+        self._handed = False  # to the handoff's session, which closes it from then on
+
+    async def serve(self, reader: asyncio.StreamReader) -> None:
+        """Read frames from `reader` until the connection ends, then close it."""
+        try:
+            while await self._one_read(reader):
+                pass
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self._closed()
+
+    async def _one_read(self, reader: asyncio.StreamReader) -> bool:
+        """Read what comes next and hand over the messages it completes; whether to go on."""
+        if self._frame_began is None:
+            wait = SENT_IDLE_CLOSE if self._answer_to else IDLE_CLOSE
+        else:
+            wait = max(0.0, self._frame_began + FRAME_DEADLINE - self._clock())
+        try:
+            data = await asyncio.wait_for(reader.read(READ_CHUNK), wait)
+        except TimeoutError:
+            if self._frame_began is not None:
+                self._too_slow()
+            return False
+        if not data:
+            return False
+        messages = self._feed(data)
+        if messages is None:
+            return False
+        self._writer.write(self._decoder.output())  # the handshake's answer, what waited for it
+        self._progress(messages)
+        return await self._hand_over(messages, reader)
+
+    def _feed(self, data: bytes) -> list[Message] | None:
+        """The messages `data` completes, or None when it ends the connection (answered in
+        clear where it asks for our key, or is a request in clear; else only logged)."""
+        writer, decoder, endpoint = self._writer, self._decoder, self._endpoint
+        try:
+            return decoder.feed(data)
+        except KeyGiven:
+            writer.write(decoder.output())  # asked for our key in clear: given
+        except OverBudget:
+            _over_budget(endpoint, writer, self._addr)
+        except ClearFrame as exc:
+            # a version from before the secure channel: told so in clear, if it asked
+            endpoint.bad_frames += 1
+            refused = endpoint._clear_refusal(exc.body, self._addr)
+            if refused is not None:
+                writer.write(encode_frame(refused))
+        except DecodeError as exc:
+            # not answered: a frame that does not open gets no oracle
+            endpoint.bad_frames += 1
+            endpoint.dropped(
+                "bad frame",
+                f"closed TCP connection from {fmt_addr(self._addr)} (#{endpoint.bad_frames}): "
+                f"{why_bad(exc)}",
+            )
+        return None
+
+    def _progress(self, messages: list[Message]) -> None:
+        """Tell the slot what the connection has shown, and time the frame now awaited."""
+        slot, decoder = self._slot, self._decoder
+        slots = self._endpoint._listener.slots
+        if slot is not None and decoder.ready:
+            slots.shown_key(slot)
+        if messages:
+            if slot is not None:
+                slots.heard(slot)
+            self._frame_began = self._clock() if decoder.pending else None
+        elif not decoder.pending:
+            self._frame_began = None  # a whole frame of the handshake: between frames
+        elif self._frame_began is None:
+            self._frame_began = self._clock()  # the first bytes of a frame
+
+    async def _hand_over(self, messages: list[Message], reader: asyncio.StreamReader) -> bool:
+        """Hand each of `messages` to the endpoint's owner, or the connection to the handoff
+        its first message names; whether to read on."""
+        endpoint, addr = self._endpoint, self._addr
+        handoff = endpoint._handoff
+        answered = False
+        for index, message in enumerate(messages):
+            if self._first and handoff and type(message).__name__ in handoff[0]:
+                await self._hand_off(message, reader, messages[index + 1 :])
+                return False
+            self._first = False
+            if self._slot is not None:
+                endpoint._routes[addr] = self._writer
+            if endpoint._gate is not None and not endpoint._gate(addr):
+                continue
+            assert self._decoder.remote_key is not None  # a message follows the handshake
+            endpoint._on_message(message, addr, self._decoder.remote_key)
+            if self._answer_to and _answers(message, self._answer_to):
+                answered = True
+        # once the answer is in, what came with it is handled; nothing else is awaited
+        return not answered
+
+    async def _hand_off(
+        self, first: Message, reader: asyncio.StreamReader, more: list[Message]
+    ) -> None:
+        """Give the connection to the handoff's coroutine, from its first message on."""
+        endpoint, writer = self._endpoint, self._writer
+        endpoint._slot_of.pop(writer, None)  # its own session writes from now
+        if self._slot is not None:
+            endpoint._listener.slots.settle(self._slot)
+        endpoint._streams.pop(writer, None)
+        self._handed = True  # its session closes the stream (and its budget)
+        assert endpoint._handoff is not None
+        await endpoint._handoff[1](first, self._decoder, reader, writer, more=more)
+
+    def _closed(self) -> None:
+        """Forget the connection, and close it unless handed off."""
+        endpoint, writer, addr = self._endpoint, self._writer, self._addr
+        if not self._handed:
+            self._decoder.close()
+        endpoint._slot_of.pop(writer, None)
+        endpoint._streams.pop(writer, None)
+        if endpoint._routes.get(addr) is writer:
+            del endpoint._routes[addr]
+        writer.close()
+
+    def _too_slow(self) -> None:
+        endpoint = self._endpoint
+        endpoint.slow_frames += 1
+        endpoint.dropped(
+            "slow frame",
+            f"closed TCP connection from {fmt_addr(self._addr)} (#{endpoint.slow_frames}): no "
+            f"whole frame within {FRAME_DEADLINE:g} s",
+        )
+
+
+def _over_budget(endpoint: Endpoint, writer: asyncio.StreamWriter, addr: Addr) -> None:
+    """The connection from `addr` held most when all held more than the budget."""
+    endpoint.dropped(
+        "over budget",
+        f"closed the TCP connection holding most ({fmt_addr(addr)}; "
+        f"#{endpoint.buffers.dropped}): connections held more than "
+        f"{endpoint.buffers.budget // (1024 * 1024)} MiB of messages not yet whole",
+    )
+    writer.close()
+
+
+def _answers(message: Message, msg_id: str) -> bool:
+    """Whether `message` answers the message `msg_id`."""
+    if isinstance(message, Acks):
+        return msg_id in message.replies
+    return getattr(message, "reply_to", None) == msg_id
+
+
+def fmt_addr(addr: Addr) -> str:
+    """`addr` as the log shows it."""
+    return f"{addr[0]}:{addr[1]}"
+
+
+def why_bad(exc: DecodeError) -> str:
+    """What was wrong with some input, for the log."""
+    if isinstance(exc, OtherVersion):
+        return f"{exc} (another version of ChatApp?)"
+    return str(exc)
