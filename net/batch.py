@@ -30,22 +30,11 @@ def receive_batch(
     actions: list[A] = []
     for message in messages:
         if trace is not None:
-            trace(f"<- {addr[0]}:{addr[1]} {for_log(message)}")
+            trace(inbound_line(message, addr))
         actions += receive(message, addr, now)
     return actions
 
 
-def receive_one(
-    receive: Callable[[Message, Addr, float, Callable[[A], None]], object],
-    message: Message,
-    addr: Addr,
-    now: float,
-    emit: Callable[[A], None],
-    trace: Callable[[str], None] | None = None,
-) -> None:
-    """Hand `message`, from `addr`, to a core's `receive` at `now`, with `emit` to be handed
-    each action as it is decided (the adapter's, to carry each out at once: see
-    peer.actions.Emit). `trace` as for `receive_batch`."""
-    if trace is not None:
-        trace(f"<- {addr[0]}:{addr[1]} {for_log(message)}")
-    receive(message, addr, now, emit)
+def inbound_line(message: Message, addr: Addr) -> str:
+    """The verbose log's line for `message` received from `addr` (tokens hidden)."""
+    return f"<- {addr[0]}:{addr[1]} {for_log(message)}"

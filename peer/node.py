@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Unpack
 
-from net.batch import receive_batch, receive_one
+from net.batch import inbound_line, receive_batch
 from net.endpoint import Endpoint
 from net.files import os_reason
 from net.keys import public_of
@@ -264,7 +264,9 @@ class PeerNode:
         if len(messages) == 1:
             # A datagram of one message, as an idle sender sends: each action is carried
             # out as the core decides it, so that the ack leaves before the rest is done.
-            receive_one(self.core.receive, messages[0], addr, self._now(), self._carry_out, trace)
+            if trace is not None:
+                trace(inbound_line(messages[0], addr))
+            self.core.receive(messages[0], addr, self._now(), self._carry_out)
             self._event_done()
             return
         # Several (a sender busy, or a burst relayed): their shown ids in one write, then
