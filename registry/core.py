@@ -18,6 +18,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypedDict, Unpack
 
+from net.options import check_options
 from registry import mailbox
 from registry.actions import Action, Addr, DropHistory, Log, Send
 from registry.failures import Failures
@@ -114,11 +115,6 @@ class Arrival(TypedDict, total=False):
     datagram: bool
     key: bytes
     behind: float
-
-
-class OptionError(TypeError):
-    """The adapter made a RegistryCore with an option it does not take, or without one it
-    needs (a TypedDict is not checked when the program runs)."""
 
 
 class RegistryCore:
@@ -381,7 +377,4 @@ class RegistryCore:
 
 def _check(options: Mapping[str, object]) -> None:
     """Raise OptionError for an option CoreOptions lacks, or a required one missing."""
-    unknown = sorted(options.keys() - CoreOptions.__optional_keys__ - CoreOptions.__required_keys__)
-    missing = sorted(CoreOptions.__required_keys__ - options.keys())
-    if unknown or missing:
-        raise OptionError(f"RegistryCore: unknown options {unknown}, missing {missing}")
+    check_options("RegistryCore", options, CoreOptions)

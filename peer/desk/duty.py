@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TypedDict, Unpack
 
+from net.options import check_options
 from peer.desk.actions import (
     ANSWER_TIMEOUT,
     LEAVE_TIMEOUT,
@@ -93,9 +94,7 @@ class OperatorCore(DeskClientCore):
     ) -> None:
         """An operator on duty as `name` at the desk at `ip`:`port`, with the registry's
         operator `key`, its messages' ids from `new_id`; `options`: see OperatorOptions."""
-        unknown = sorted(set(options) - OperatorOptions.__optional_keys__)
-        if unknown:  # as for any keyword a function does not take: a misspelt option
-            raise TypeError(f"unexpected options: {', '.join(unknown)}")
+        check_options("OperatorCore", options, OperatorOptions)
         super().__init__(
             ip,
             port,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TypedDict, Unpack
 
+from net.options import check_options
 from peer.desk.actions import (
     LEAVE_TIMEOUT,
     RETRY_FIRST,
@@ -49,9 +50,7 @@ class PersonState(DeskClientCore):
     ) -> None:
         """A run for the desk at `ip`:`port`, its messages' ids from `new_id`; `options`:
         see PersonOptions."""
-        unknown = sorted(set(options) - PersonOptions.__optional_keys__)
-        if unknown:  # as for any keyword a function does not take: a misspelt option
-            raise TypeError(f"unexpected options: {', '.join(unknown)}")
+        check_options("PersonCore", options, PersonOptions)
         super().__init__(
             ip,
             port,

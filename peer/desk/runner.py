@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from net.files import os_reason
 from net.keys import Pins, load_or_make_key
 from net.listener import enable_keepalive
+from net.options import check_options
 from net.registry_key import ask_key, pinned_key
 from net.secure_stream import SecureStream
 from peer.desk.actions import (
@@ -126,9 +127,7 @@ class DeskRunner:
     ) -> None:
         """`tty`: whether standard input is a terminal; `colour`: whether what is shown is
         coloured; `options`: see RunnerOptions."""
-        unknown = sorted(set(options) - RunnerOptions.__optional_keys__)
-        if unknown:  # as for any keyword a function does not take: a misspelt option
-            raise TypeError(f"unexpected options: {', '.join(unknown)}")
+        check_options("DeskRunner", options, RunnerOptions)
         places, keys = options.get("places"), options.get("keys")
         self.core = core
         self._client = client

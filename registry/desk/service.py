@@ -26,6 +26,7 @@ from typing import TypedDict, TypeGuard, Unpack
 from net.endpoint import FRAME_DEADLINE
 from net.listener import enable_keepalive, has_hung_up
 from net.operator_key import key_path
+from net.options import check_options
 from net.secure_stream import SecureStream
 from registry.desk.actions import Action, Close, ConnId, Log, Send, SessionEnded
 from registry.desk.console import CONSOLE, ConsoleDesk, DeskConsole
@@ -97,9 +98,7 @@ class DeskService:
         Raises DeskKeyError (registry.desk.key) when the operator key file holds no usable
         key, OSError when a key can be neither read nor made, ValueError for a `heartbeat`
         or `typical_session` not above 0, or TypeError for an option it does not know."""
-        unknown = sorted(set(options) - DeskOptions.__optional_keys__)
-        if unknown:  # as for any keyword a function does not take: a misspelt option
-            raise TypeError(f"unexpected options: {', '.join(unknown)}")
+        check_options("DeskService", options, DeskOptions)
         notice = clean_crisis_notice(crisis_notice or "") or DEFAULT_CRISIS_NOTICE
         self._new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)

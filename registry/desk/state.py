@@ -15,6 +15,7 @@ import itertools
 from collections.abc import Callable
 from typing import TypedDict, Unpack
 
+from net.options import check_options
 from registry.desk.actions import Action, Close, ConnId, KeepPlaces, KeptPlace, Log, Send
 from registry.desk.admission import Limits
 from registry.desk.estimate import Estimator
@@ -110,9 +111,7 @@ class DeskState:
 
     def _configure(self, options: QueueOptions) -> None:
         """Check `options` (see `__init__`) and take them, each or its default."""
-        unknown = sorted(set(options) - QueueOptions.__optional_keys__)
-        if unknown:  # as for any keyword a function does not take: a misspelt option
-            raise TypeError(f"unexpected options: {', '.join(unknown)}")
+        check_options("DeskQueue", options, QueueOptions)
         grace = options.get("grace", GRACE)
         push_interval = options.get("push_interval", PUSH_INTERVAL)
         danger_room = options.get("danger_room", DANGER_ROOM)

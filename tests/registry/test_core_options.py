@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from registry.core import RESTART_JUMP, OptionError, RegistryCore
+from net.options import OptionError
+from registry.core import RESTART_JUMP, RegistryCore
 from registry.table import Record, Table
 
 
