@@ -127,7 +127,7 @@ class RegistryCore:
     whatever it was told before the stop that may not have reached the disk."""
 
     def __init__(self, **options: Unpack[CoreOptions]) -> None:
-        _check(options)
+        check_options("RegistryCore", options, CoreOptions)
         loaded = options.get("table")
         self.table = loaded if loaded is not None else Table()
         timing = (options.get("timeout", TIMEOUT), options.get("attempts", ATTEMPTS))
@@ -373,8 +373,3 @@ class RegistryCore:
             self._presence.silent(gone, now, out)
         for msg, req in waiting:
             self._registration.register(msg, req, now, out)
-
-
-def _check(options: Mapping[str, object]) -> None:
-    """Raise OptionError for an option CoreOptions lacks, or a required one missing."""
-    check_options("RegistryCore", options, CoreOptions)
