@@ -145,13 +145,18 @@ async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
         bare = stack.enter_context(
             Helper("ping", *loop, "--mode", "bare", "--port", bare_port, env=HEAP_ENV)
         )
+        secure_echo = stack.enter_context(Helper("echo", *loop, "--mode", "secure", env=HEAP_ENV))
+        secure_args = ["--port", str(secure_echo.ready["port"]), "--key", secure_echo.ready["key"]]
+        secure = stack.enter_context(
+            Helper("ping", *loop, "--mode", "secure", *secure_args, env=HEAP_ENV)
+        )
         # The senders (alice here, the raw client) on one CPU, both far ends on the other:
         # left to the scheduler, which CPU each process woke on changed from run to run,
         # and the ratio by a tenth with it.
         stack.enter_context(pinned(0))
-        for sender in (ping, bare):
+        for sender in (ping, bare, secure):
             pin_to_cpu(sender.proc.pid, 0)
-        for far_end in (bob, echo, bare_bob):
+        for far_end in (bob, echo, bare_bob, secure_echo):
             pin_to_cpu(far_end.proc.pid, 1)
         alice = BenchPeer("alice", server, Path(tempfile.mkdtemp(prefix="chatapp-bench-")))
         await alice.open()
@@ -160,15 +165,20 @@ async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
         ours: list[float] = []
         raw: list[float] = []
         floor: list[float] = []
+        sealed: list[float] = []
         block = max(count // 4 // BLOCKS, 20)
         for _ in range(BLOCKS):
             raw += (await ping.ask_async(str(block)))["times"]
             floor += (await bare.ask_async(str(block)))["times"]
+            sealed += (await secure.ask_async(str(block)))["times"]
             one, _ = await _typed(timing, block, 1)
             ours += one[block // 10 :]  # the first tenth warms up
         many, many_rate = await _typed(timing, count, inflight)
         await alice.close()
-    return {"one": ours, "raw": raw, "floor": floor, "many": many, "many_rate": many_rate}
+    return {
+        "one": ours, "raw": raw, "floor": floor, "sealed": sealed, "many": many,
+        "many_rate": many_rate,
+    }  # fmt: skip
 
 
 def measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
@@ -189,8 +199,14 @@ def _add_rows(
     ) -> None:
         table.add(loop, what, show(ours), show(theirs), ratio(ours, theirs), *more)
 
-    row("median, one at a time", one_med, raw_med, us, "<= 1.20x", "")
+    sealed_med = median(measured["sealed"])
+    row("median, one at a time", one_med, raw_med, us, "", "")
     row("median, bare JSON peers (floor)", median(floor), raw_med, us, "", "")
+    row("median, raw over the secure channel", sealed_med, raw_med, us, "", "")
+    table.add(
+        loop, "median, ours vs the secure channel's raw", us(one_med), us(sealed_med),
+        ratio(one_med, sealed_med), "<= 1.50x", "",
+    )  # fmt: skip
     row("p99, one at a time", pct(one, 0.99), pct(raw, 0.99), us, "", "")
     row("acked/s, one at a time", 1 / mean(one), 1 / raw_med, rate, "", rate(anchor_one))
     row(f"acked/s, {inflight} in flight", many_rate, raw_rate, rate, "", rate(anchor_many))
@@ -218,7 +234,9 @@ def main(argv: list[str] | None = None) -> None:
         f"are measured in {BLOCKS} alternating blocks, against the same moments of this "
         "machine. Bare JSON peers (bench/bare_direct.py): the same Chat and Ack, each "
         "parsed as the endpoint does (wire.codec.json_value), the shown record, nothing "
-        "else: the floor of a Python peer."
+        "else: the floor of a Python peer. Raw over the secure channel (bench/secure_echo.py): "
+        "the raw round trip with each datagram sealed and opened by net/secure.py, the "
+        "baseline of the target."
     )
     table.print()
 

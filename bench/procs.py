@@ -31,7 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -117,10 +117,19 @@ async def evented(kind: str, mode: str, rcvbuf: int) -> None:
     port = sock.getsockname()[1]
     sock.setblocking(False)
 
+    said: dict[str, object] = {}
     if mode == "bare":  # echo only: bench/bare_direct.py's receiving peer
         from bench.bare_direct import BareReceiver
 
         await loop.create_datagram_endpoint(BareReceiver, sock=sock)
+    elif mode == "secure":  # echo only: the secure channel's bare round trip
+        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+        from bench.secure_echo import SecureEcho, echo_key
+
+        static = X25519PrivateKey.generate()
+        said["key"] = echo_key(static)
+        await loop.create_datagram_endpoint(lambda: SecureEcho(static), sock=sock)
     elif mode == "endpoint":
         from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -169,15 +178,20 @@ async def evented(kind: str, mode: str, rcvbuf: int) -> None:
         loop.call_soon_threadsafe(lambda: say(counter.report(port)))
 
     watch_stdin(on_command, lambda: loop.call_soon_threadsafe(done.set))
-    say({"port": port})
+    say({"port": port, **said})
     await done.wait()
 
 
-async def ping(port: int, mode: str) -> None:
+async def ping(port: int, mode: str, key: str) -> None:
+    from bench import secure_echo
     from bench.bare_direct import round_trips
     from bench.udp_raw import _rtt_evented
 
-    measured = round_trips if mode == "bare" else _rtt_evented
+    by_mode: dict[str, Callable[[int, int], Awaitable[list[float]]]] = {
+        "bare": round_trips,
+        "secure": lambda at, count: secure_echo.round_trips(at, key, count),
+    }
+    measured = by_mode.get(mode, _rtt_evented)
 
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
@@ -453,6 +467,7 @@ def main() -> None:
     parser.add_argument("--rcvbuf", type=int, default=0)
     parser.add_argument("--data-dir", default="")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--key", default="", help="ping --mode secure: the echo's key (hex)")
     parser.add_argument("--keepalive", type=float, default=10.0)
     parser.add_argument("--name", default="bob", help="peer: its name; crowd: names' prefix")
     parser.add_argument("--peers", type=int, default=0, help="crowd: how many peers")
@@ -476,7 +491,7 @@ def main() -> None:
         elif args.kind == "crowd":
             runner.run(crowd(args))
         elif args.kind == "ping":
-            runner.run(ping(args.port, args.mode))
+            runner.run(ping(args.port, args.mode, args.key))
         elif args.kind == "relay":
             runner.run(bare_relay(args.rcvbuf or 4 << 20))
         else:
