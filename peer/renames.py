@@ -5,10 +5,12 @@ Remember actions; the request goes through peer.registry_link.
 
 from __future__ import annotations
 
+import collections
+
 from peer.actions import Emit, Print, Remember
 from peer.registry_link import RegistryLink
 from peer.shared import Shared
-from wire.messages import Message, Rename
+from wire.messages import Message, Rename, TableUpdate
 from wire.names import name_key, name_problem
 
 
@@ -18,6 +20,10 @@ class Renames:
     def __init__(self, shared: Shared, link: RegistryLink) -> None:
         self._shared = shared
         self._link = link
+        # (old, new) name keys of the renames done by their answer whose table update has
+        # not come yet: those updates show them in order, and are not news of a later rename
+        # (a name given back and taken again makes the same move twice)
+        self._to_show: collections.deque[tuple[str, str]] = collections.deque(maxlen=16)
 
     def rename(self, new: str, now: float, emit: Emit) -> None:
         """The user typed /nick `new`: asked of the registry, unless it cannot be."""
@@ -36,21 +42,24 @@ class Renames:
         self._link.request(rename, now, emit)
 
     def answered(self, rename: Rename, reply: Message, now: float, emit: Emit) -> None:
-        """The registry did `rename` (a refusal is Refusals')."""
-        self.renamed_to(rename, emit)
+        """The registry did `rename` (a refusal is Refusals'); its update is still to come."""
+        if self.renamed_to(rename, emit):
+            self._to_show.append((name_key(rename.name), name_key(rename.new_name)))
 
-    def renamed_to(self, rename: Rename, emit: Emit) -> None:
-        """The registry did `rename`: we are called by its new name from now on."""
+    def renamed_to(self, rename: Rename, emit: Emit) -> bool:
+        """The registry did `rename`: we are called by its new name from now on. False
+        when we are already (an answer to a copy of a rename already done)."""
         state = self._shared.state
         old = state.name
         if rename.name != old:
-            return  # an answer to a copy of a rename already done
+            return False
         state.name = rename.new_name
         self._shared.table.renamed(old, rename.new_name)
         state.former.add(name_key(old))
         state.former.discard(name_key(rename.new_name))
         emit(Remember(rename.new_name, state.token))
         emit(Print(f"[You are now known as {rename.new_name}.]", "system"))
+        return True
 
     def own_rename_seen(self, new_name: str, emit: Emit) -> None:
         """The table says our name became `new_name`: a rename we asked for was done, though
@@ -63,3 +72,25 @@ class Renames:
                 requests.take_given_up(rename.id)
                 self.renamed_to(rename, emit)
                 return
+
+    def shows_answered(self, update: TableUpdate) -> bool:
+        """Whether `update` is the table's news of a rename of ours done by its answer, and
+        so no news of a later one. Those updates come in the order the renames were
+        answered: any answered before it came in a whole table instead, and are forgotten."""
+        to_show = self._to_show
+        if not to_show:
+            return False
+        port = self._shared.state.port
+        gone = {name_key(e.name) for e in update.entries if not e.port}
+        came = {name_key(e.name) for e in update.entries if e.port == port and e.online}
+        for shown, (old, new) in enumerate(to_show, start=1):
+            if old in gone and new in came:
+                for _ in range(shown):
+                    to_show.popleft()
+                return True
+        return False
+
+    def whole_table_seen(self) -> None:
+        """A whole table came: it shows every rename before it, and no update of one done
+        before it will count (its version is past)."""
+        self._to_show.clear()

@@ -48,8 +48,11 @@ class TableNews:
                 self._link.request(TableRequest(shared.new_id()), now, emit, quiet=True)
             return
         state = shared.state
+        answered = self._renames.shows_answered(update)
         renamed_to = table.apply(update, state.name)
         shared.change_lines.table_changed(now, emit)
+        if answered:
+            return  # news of a rename of ours already done: neither a later one nor a release
         if renamed_to:
             self._renames.own_rename_seen(renamed_to, emit)
         elif (
@@ -100,6 +103,7 @@ class TableNews:
         emit: Emit,
     ) -> None:
         """The whole table, at `version`: said as a change (folded in a burst)."""
+        self._renames.whole_table_seen()
         self._shared.table.replace(version, entries, aliases)
         self._shared.change_lines.table_changed(now, emit)
 
@@ -112,6 +116,7 @@ class TableNews:
     ) -> None:
         """The whole table of a Welcome: said at once, whatever came just before (the line
         between the Welcome and the mail is part of what registering looks like)."""
+        self._renames.whole_table_seen()
         self._shared.table.replace(version, entries, aliases)
         self._shared.change_lines.table_replaced(emit)
 

@@ -154,8 +154,7 @@ def test_a_start_stopped_while_its_name_was_taken_over_is_told_and_exits(chat: C
     finally:
         os.kill(x.pid, signal.SIGCONT)
     x.expect_line(
-        f"[{REPLACED_REFUSAL} x, at {HOST}:{x2.port}. This start stops: it no longer "
-        "sends as x.]"
+        f"[{REPLACED_REFUSAL} x, at {HOST}:{x2.port}. This start stops: it no longer sends as x.]"
     )
     assert x.wait_exit() == 1
     direct(y, x2, unique("still-the-second"))

@@ -1329,12 +1329,8 @@ def test_a_release_is_said_before_what_became_of_the_kept_messages() -> None:
     )
     out = core.receive(gone, SERVER, T0 + 1)
     assert prints(out) == [] and any(isinstance(m, TableRequest) for m in sent(out))
-    out = core.receive(
-        Refused("r-3", "old-1", NO_ALICE, UNKNOWN), SERVER, T0 + 1.1
-    )
-    out += core.receive(
-        Refused("r-4", "old-2", NO_ALICE, UNKNOWN), SERVER, T0 + 1.1
-    )
+    out = core.receive(Refused("r-3", "old-1", NO_ALICE, UNKNOWN), SERVER, T0 + 1.1)
+    out += core.receive(Refused("r-4", "old-2", NO_ALICE, UNKNOWN), SERVER, T0 + 1.1)
     assert prints(out) == [
         RELEASED,
         "[Kept message for bob not delivered: the registry released the name alice.]",
@@ -1449,3 +1445,55 @@ def test_a_refused_room_line_is_judged_by_its_code_never_by_its_words(
     said_not_sent = any(line.startswith("[Not sent to lobby") for line in prints(out))
     came_back = any(isinstance(m, Register) for m in sent(out))
     assert (said_not_sent, came_back) == (not kept, kept)
+
+
+def _renamed_by_answer(core: PeerCore, new: str, at: float) -> Rename:
+    [rename] = sent(core.line(f"/nick {new}", at))
+    assert isinstance(rename, Rename)
+    core.receive(Ack(f"r-{at}", rename.id), SERVER, at + 0.01)
+    assert core.state.name == new
+    return rename
+
+
+def test_a_late_update_of_a_rename_already_answered_is_no_news_of_the_same_rename_again() -> None:
+    # Found by the whole-system property: alice -> alicia -> alice, both answered, their
+    # updates lost; then /nick alicia again, its answer lost. A copy of the first update
+    # (alice gone, alicia at our address) came next: it was taken as the third rename done,
+    # which the registry never did, and this peer went on as alicia for good.
+    core, _ = registered()
+    _renamed_by_answer(core, "alicia", T0)
+    _renamed_by_answer(core, "alice", T0 + 0.1)
+    [third] = sent(core.line("/nick alicia", T0 + 0.2))
+    first_update = TableUpdate(
+        "r-9", 4, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
+    )
+    out = core.receive(first_update, SERVER, T0 + 0.3)
+    assert core.state.name == "alice" and "[You are now known as alicia.]" not in prints(out)
+    assert third in sent(run_until(core, T0 + 1.0))  # still asked: its answer decides
+    core.receive(Ack("r-10", third.id), SERVER, T0 + 1.1)  # type: ignore[attr-defined]
+    assert core.state.name == "alicia"
+
+
+def test_the_update_of_an_answered_rename_leaves_no_doubt_about_the_next() -> None:
+    # each answered rename's update, come in order, is done with (the first, which takes
+    # the name alice away, is no release of it: the second gave it back); the same move
+    # given up on later and seen in the table is taken, as any given-up rename is
+    core, _ = registered()
+    _renamed_by_answer(core, "alicia", T0)
+    moves = [("alice", "alicia"), ("alicia", "alice")]
+    _renamed_by_answer(core, "alice", T0 + 0.1)
+    for version, (old, new) in enumerate(moves, start=4):
+        update = TableUpdate(
+            f"r-{version}", version, (Entry(old, "127.0.0.1", 0, False), Entry(new, *ME, True))
+        )
+        out = core.receive(update, SERVER, T0 + 0.2)
+        assert core.state.registered and not any("released" in line for line in prints(out))
+    assert core.state.name == "alice" and core.table.entry("alice") == Entry("alice", *ME, True)
+    sent(core.line("/nick alicia", T0 + 1))
+    out = run_until(core, T0 + 4)  # five tries, no answer: said to have failed
+    assert "[Renames need the registry; you are still alice.]" in prints(out)
+    update = TableUpdate(
+        "r-6", 6, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
+    )
+    out = core.receive(update, SERVER, T0 + 5)
+    assert core.state.name == "alicia" and "[You are now known as alicia.]" in prints(out)
