@@ -258,7 +258,9 @@ class Requests:
         is `heard`), or after EXTRA_ROUNDS more rounds: the registry runs, and the copies or
         their answers were lost. Else it starts a new round, quietly, among those sent
         again. A keepalive, which nobody waits for, has all its rounds: an idle peer hears
-        nothing else, and one round in 30 is lost whole at 30% loss."""
+        nothing else, and one round in 30 is lost whole at 30% loss. A request answered
+        Busy has rounds until BUSY_PATIENCE from its first Busy: a registry that said it
+        is overwhelmed drops what it cannot read, and its silence is no sign it is gone."""
         again, failed = self._sent.due(now)
         if not failed:
             return again, failed
@@ -266,7 +268,11 @@ class Requests:
         given_up: list[Request] = []
         for request in failed:
             heard_meanwhile = heard > request.since or isinstance(request.message, Keepalive)
-            if heard_meanwhile and request.rounds < EXTRA_ROUNDS:
+            busy_since = self._busy_since.get(request.message.id)
+            if busy_since is not None and now - busy_since < BUSY_PATIENCE:
+                self._start(request, now)  # not counted as a round: the wait was asked
+                again_round.append(request)
+            elif heard_meanwhile and request.rounds < EXTRA_ROUNDS:
                 request.rounds += 1
                 self._start(request, now)
                 again_round.append(request)

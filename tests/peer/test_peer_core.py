@@ -1409,6 +1409,29 @@ def test_a_busy_registry_is_waited_for_and_that_is_said_once() -> None:
     assert "[Welcome, You are registered.]" in prints(core.receive(welcome, SERVER, T0 + 3.7))
 
 
+def test_a_busy_registry_that_then_falls_silent_is_still_waited_for() -> None:
+    # a join storm of 2,000: told Busy once, then nothing for 10 s (the registry, overwhelmed,
+    # dropped what it could not read). Four rounds of tries gave up on it, the one peer of
+    # the storm that did. Its silence is now waited out, as long as a Busy would be.
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    [register] = sent(core.start(T0))
+    core.receive(Busy("r-1", register.id, 900), SERVER, T0 + 0.2)
+    out = run_until(core, T0 + 30)
+    assert pa.Exit(1) not in out and "Could not register" not in " ".join(prints(out))
+    assert sent(out).count(register) >= 30  # asked again all along, at the usual pace
+    welcome = Welcome("r-3", register.id, "alice", "tok", 3, (Entry("alice", *ME, True),), (), ())
+    assert "[Welcome, You are registered.]" in prints(core.receive(welcome, SERVER, T0 + 31))
+
+
+def test_a_busy_registry_silent_for_as_long_as_a_busy_wait_is_given_up_on() -> None:
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    [register] = sent(core.start(T0))
+    core.receive(Busy("r-1", register.id, 900), SERVER, T0 + 0.2)
+    out = run_until(core, T0 + BUSY_PATIENCE + 15)
+    assert "[Could not register; is the registry running?]" in prints(out)
+    assert pa.Exit(1) in out
+
+
 def test_a_registry_busy_for_too_long_is_given_up_on() -> None:
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
     [register] = sent(core.start(T0))
