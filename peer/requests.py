@@ -268,8 +268,7 @@ class Requests:
         given_up: list[Request] = []
         for request in failed:
             heard_meanwhile = heard > request.since or isinstance(request.message, Keepalive)
-            busy_since = self._busy_since.get(request.message.id)
-            if busy_since is not None and now - busy_since < BUSY_PATIENCE:
+            if self._told_to_wait(request.message.id, now):
                 self._start(request, now)  # not counted as a round: the wait was asked
                 again_round.append(request)
             elif heard_meanwhile and request.rounds < EXTRA_ROUNDS:
@@ -283,11 +282,23 @@ class Requests:
 
     def streams_over(self, now: float) -> Iterator[Request]:
         """Each request sent over TCP whose answer did not come by its deadline: given up,
-        one at a time (it is forgotten just before it is given)."""
+        one at a time (it is forgotten just before it is given). One answered Busy lately
+        is asked again instead, as a datagram, with the requests a Busy delayed
+        (`busy_over`, called next)."""
         for key, (request, deadline) in list(self._streamed.items()):
             if deadline <= now:
                 del self._streamed[key]
+                if self._told_to_wait(key, now):
+                    self._busy[key] = (request, now)
+                    continue
                 yield request
+
+    def _told_to_wait(self, msg_id: str, now: float) -> bool:
+        """Whether request `msg_id` was answered Busy less than BUSY_PATIENCE ago: a
+        registry that said it is overwhelmed drops or delays what it cannot handle, and
+        until then that is no sign it is gone."""
+        since = self._busy_since.get(msg_id)
+        return since is not None and now - since < BUSY_PATIENCE
 
     def outcomes_over(self, now: float) -> Iterator[Outcome]:
         """Each save or post accepted whose outcome did not come by its deadline,

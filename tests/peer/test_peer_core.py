@@ -1423,6 +1423,22 @@ def test_a_busy_registry_that_then_falls_silent_is_still_waited_for() -> None:
     assert "[Welcome, You are registered.]" in prints(core.receive(welcome, SERVER, T0 + 31))
 
 
+def test_a_welcome_fetched_over_tcp_from_a_busy_registry_is_waited_for_too() -> None:
+    # the same storm: a table too big for a datagram, so the registration was answered
+    # TooBig and asked again over TCP, whose answer was slower than 5 s; it is asked again
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    [register] = sent(core.start(T0))
+    core.receive(Busy("r-1", register.id, 900), SERVER, T0 + 0.2)
+    assert sent(run_until(core, T0 + 1.2)) == [register]
+    out = core.receive(TooBig("r-2", register.id), SERVER, T0 + 1.3)
+    assert any(isinstance(a, pa.SendStream) for a in out)
+    out = run_until(core, T0 + 7)  # no answer over TCP for longer than its 5 s
+    assert pa.Exit(1) not in out and "Could not register" not in " ".join(prints(out))
+    assert register in sent(out)  # asked again, as a datagram
+    welcome = Welcome("r-3", register.id, "alice", "tok", 3, (Entry("alice", *ME, True),), (), ())
+    assert "[Welcome, You are registered.]" in prints(core.receive(welcome, SERVER, T0 + 8))
+
+
 def test_a_busy_registry_silent_for_as_long_as_a_busy_wait_is_given_up_on() -> None:
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
     [register] = sent(core.start(T0))
