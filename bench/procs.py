@@ -390,7 +390,9 @@ async def crowd(args: argparse.Namespace) -> None:
     said = _log_to(os.environ.get("BENCH_CROWD_LOG", ""))
 
     def shown(peer: BenchPeer, line: Print) -> None:
-        if line.text.startswith(("[Could not register", "[Server not responding")):
+        # a registered peer that says "[Server not responding]" (its registry killed, in a
+        # restart) keeps trying and comes back: only a peer that never registered gives up
+        if line.text.startswith("[Could not register"):
             gave_up.add(peer.name)
         if not line.text.startswith("[Client table updated"):
             said(f"{peer.name} {line.text}")

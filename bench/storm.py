@@ -13,8 +13,8 @@ For each N (500, 1,000 and 2,000 by default):
   once; timed until every client knows every member (bench/ircd.py `join_storm`).
 
 Each side's CPU seconds are given (server, and the clients' processes), so that the growth
-with N can be seen. A peer that gave up (`[Could not register ...]` or `[Server not
-responding]`) is counted.
+with N can be seen. A peer that gave up (`[Could not register ...]`) is counted; one that
+said `[Server not responding]` while the registry was down is not: it keeps trying.
 
     python -m bench.storm [--sizes 500,1000,2000] [--procs 4] [--limit 60]
 """
