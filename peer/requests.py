@@ -39,8 +39,10 @@ _IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister
 Outcome = SaveMessage | ChannelPost | RoomPost
 #: Seconds to wait for the outcome of an accepted save request or post before asking again.
 OUTCOME_WAIT = 10.0
-#: Seconds to wait for an answer fetched over TCP after a TooBig.
-STREAM_WAIT = 5.0
+#: Seconds to wait for an answer fetched over TCP after a TooBig: the registry runs (it
+#: answered the TooBig), and in a join storm of 2,000 peers, 1 to 3 s behind what arrives,
+#: the connection, its handshake and the request each wait their turn (5 s gave up on some).
+STREAM_WAIT = 15.0
 #: Seconds a request answered Busy is asked again for, from the first Busy: a registry
 #: still too busy after that is given up on, as one that does not answer.
 BUSY_PATIENCE = 120.0
