@@ -1409,41 +1409,48 @@ def test_a_busy_registry_is_waited_for_and_that_is_said_once() -> None:
     assert "[Welcome, You are registered.]" in prints(core.receive(welcome, SERVER, T0 + 3.7))
 
 
+def told_busy_once() -> tuple[PeerCore, Register]:
+    """A peer starting, its registration answered Busy (wait 0.9 s) at T0 + 0.2."""
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    [register] = sent(core.start(T0))
+    assert isinstance(register, Register)
+    core.receive(Busy("r-1", register.id, 900), SERVER, T0 + 0.2)
+    return core, register
+
+
+def welcomed(core: PeerCore, register: Register, now: float) -> bool:
+    """Whether a Welcome answering `register` at `now` registers `core`."""
+    entries = (Entry("alice", *ME, True),)
+    welcome = Welcome("r-3", register.id, "alice", "tok", 3, entries, (), ())
+    return "[Welcome, You are registered.]" in prints(core.receive(welcome, SERVER, now))
+
+
 def test_a_busy_registry_that_then_falls_silent_is_still_waited_for() -> None:
     # a join storm of 2,000: told Busy once, then nothing for 10 s (the registry, overwhelmed,
     # dropped what it could not read). Four rounds of tries gave up on it, the one peer of
     # the storm that did. Its silence is now waited out, as long as a Busy would be.
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
-    [register] = sent(core.start(T0))
-    core.receive(Busy("r-1", register.id, 900), SERVER, T0 + 0.2)
+    core, register = told_busy_once()
     out = run_until(core, T0 + 30)
     assert pa.Exit(1) not in out and "Could not register" not in " ".join(prints(out))
     assert sent(out).count(register) >= 30  # asked again all along, at the usual pace
-    welcome = Welcome("r-3", register.id, "alice", "tok", 3, (Entry("alice", *ME, True),), (), ())
-    assert "[Welcome, You are registered.]" in prints(core.receive(welcome, SERVER, T0 + 31))
+    assert welcomed(core, register, T0 + 31)
 
 
 def test_a_welcome_fetched_over_tcp_from_a_busy_registry_is_waited_for_too() -> None:
     # the same storm: a table too big for a datagram, so the registration was answered
     # TooBig and asked again over TCP, whose answer was slower than 5 s; it is asked again
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
-    [register] = sent(core.start(T0))
-    core.receive(Busy("r-1", register.id, 900), SERVER, T0 + 0.2)
+    core, register = told_busy_once()
     assert sent(run_until(core, T0 + 1.2)) == [register]
     out = core.receive(TooBig("r-2", register.id), SERVER, T0 + 1.3)
     assert any(isinstance(a, pa.SendStream) for a in out)
     out = run_until(core, T0 + 1.4 + STREAM_WAIT)  # no answer over TCP in all that time
     assert pa.Exit(1) not in out and "Could not register" not in " ".join(prints(out))
     assert register in sent(out)  # asked again, as a datagram
-    welcome = Welcome("r-3", register.id, "alice", "tok", 3, (Entry("alice", *ME, True),), (), ())
-    later = T0 + 2 + STREAM_WAIT
-    assert "[Welcome, You are registered.]" in prints(core.receive(welcome, SERVER, later))
+    assert welcomed(core, register, T0 + 2 + STREAM_WAIT)
 
 
 def test_a_busy_registry_silent_for_as_long_as_a_busy_wait_is_given_up_on() -> None:
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
-    [register] = sent(core.start(T0))
-    core.receive(Busy("r-1", register.id, 900), SERVER, T0 + 0.2)
+    core, _ = told_busy_once()
     out = run_until(core, T0 + BUSY_PATIENCE + 15)
     assert "[Could not register; is the registry running?]" in prints(out)
     assert pa.Exit(1) in out
