@@ -248,19 +248,21 @@ class RegistryCore:
         self._rooms.restart(now, out)
         return out + self.tick(now)
 
-    def tick(self, now: float) -> list[Action]:
+    def tick(self, now: float, behind: float = 0.0) -> list[Action]:
         """Time passed: sweep for silent peers, push the table's held changes, resend
-        unacknowledged pushes and probes, and act on those that gave up."""
+        unacknowledged pushes and probes, and act on those that gave up. `behind`: how many
+        seconds the registry has been behind what arrives (no silence counts then:
+        registry/liveness.py)."""
         out: list[Action] = []
         if self._liveness.sweep_due(now):
-            self._liveness.sweep(now, out)
+            self._liveness.sweep(now, out, behind)
             self._s.aliases.expire(now)
         if self._s.feed.due(now):
             self._s.feed.push_changes(now, out)
         # probes first: a peer found gone takes what is pushed to it along, not sent again
         probes_failed = self._liveness.due(now, out)
         for probe in probes_failed:
-            self._probe_failed(probe, now, out)
+            self._probe_failed(probe, now, out, behind)
         failed = self._s.pusher.due(now, out)
         self._failures.failed(failed, now, out)
         if self._rooms.replaying and (failed or probes_failed):
@@ -364,11 +366,11 @@ class RegistryCore:
             if flight.purpose == "probe":
                 self._saving.delivered(flight, now, out)
 
-    def _probe_failed(self, probe: Probe, now: float, out: list[Action]) -> None:
+    def _probe_failed(self, probe: Probe, now: float, out: list[Action], behind: float) -> None:
         """The probed peer did not answer: gone, it is marked offline (out of its room,
         what was pushed to it in its mailbox), and the registrations that waited are
         carried out: the name is theirs at once (registry/liveness.py)."""
-        gone, waiting = self._liveness.failed(probe, now, out)
+        gone, waiting = self._liveness.failed(probe, now, out, behind)
         if gone is not None:
             self._presence.silent(gone, now, out)
         for msg, req in waiting:

@@ -372,7 +372,7 @@ class RegistryServer:
         return self.core.receive(message, addr, now, datagram=True, key=key, behind=behind)
 
     def _tick(self) -> None:
-        self._run(self.core.tick(self._now()))
+        self._run(self.core.tick(self._now(), self.endpoint.behind()))
 
     def _now(self) -> float:
         """The `now` of an event for the core: the monotonic clock, on which its retries,

@@ -14,7 +14,7 @@ from registry.core import RegistryCore
 from registry.credentials import check_password, hash_password
 from registry.desk.key import key_matches
 from registry.flood import NAME_PASSWORD_EVERY
-from registry.liveness import AWAY_GRACE_PERIODS, PROBE_ATTEMPTS, SILENT_PERIODS
+from registry.liveness import AWAY_GRACE_PERIODS, BLIND_BEHIND, PROBE_ATTEMPTS, SILENT_PERIODS
 from registry.mailboxes import MAIL_PART, MAIL_PART_ITEMS
 from registry.pushes import WINDOW
 from registry.table import Record, Table
@@ -1115,3 +1115,24 @@ def test_a_save_sealed_to_a_key_its_recipient_no_longer_has_is_not_taken() -> No
     assert any(isinstance(a, ra.Log) and "former key" in a.line for a in out)
     fresh = SaveMessage("x-5", "x", wx.token, "y", "s1.sealed", "new-key-of-y")
     assert Ack in [type(m) for _, m in sends(reg.receive(fresh, X, T0 + 0.5))]
+
+
+def test_a_registry_behind_what_arrives_takes_no_silence_for_absence() -> None:
+    # A registry restarted with 2,000 peers online, seconds behind what arrived, marked 289
+    # of them offline: their keepalives and the answers to its probes were waiting, unread.
+    tokens = itertools.count(1)
+    reg = RegistryCore(session="r", new_token=lambda: f"{next(tokens):032x}", keepalive=1.0)
+    register(reg, "y", Y)
+    reg.tick(T0)
+    behind = BLIND_BEHIND
+    for second in range(1, SILENT_PERIODS + 2):  # silent long enough: no probe while behind
+        out = reg.tick(T0 + second, behind)
+        assert not [m for a, m in sends(out) if isinstance(m, TableUpdate) and not m.version]
+    now = T0 + SILENT_PERIODS + 2
+    out = reg.tick(now)  # caught up: y is probed...
+    assert [m for a, m in sends(out) if a == Y and isinstance(m, TableUpdate) and not m.version]
+    for step in range(1, 4 * PROBE_ATTEMPTS):  # ...and its probe fails while behind again
+        reg.tick(now + step * 0.5, behind)
+    assert reg.table.get("y").online  # type: ignore[union-attr]
+    run_until(reg, now + 10)  # caught up, y still silent: offline
+    assert not reg.table.get("y").online  # type: ignore[union-attr]
