@@ -1,4 +1,4 @@
-"""A ChatApp node's sockets: UDP and TCP on the same port number (DESIGN.md section 3).
+"""A ChatApp node's sockets: UDP and TCP on the same port number (docs/PROTOCOL.md, "Transports").
 
 Used by the peer and by the registry alike: both are nodes of the same two transports.
 Every message that fits a datagram travels as one; a larger one travels as a length-prefixed

@@ -4,7 +4,7 @@ A mailbox append or a table change is written at once but made durable (fsync) o
 the end of the current pass of the event loop, once for everything stored in that pass
 (every datagram the endpoint read in one wake-up). From the first such write until that
 fsync, every Send waits, in order, so an ack saying "saved" still leaves only after the
-fsync that covers it (DESIGN.md section 6).
+fsync that covers it (docs/PROTOCOL.md, "What survives a crash").
 
 A commit that fails leaves its data waiting in memory, and the core has moved on: a
 retried request would be answered from that state ("saved") with nothing new to store.

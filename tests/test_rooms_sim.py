@@ -1,4 +1,4 @@
-"""Rooms and renames with the cores on a simulated network (issue 3): deterministic, no sleeps.
+"""Rooms and renames with the cores on a simulated network: deterministic, no sleeps.
 
 Datagrams take a fixed time unless a test says otherwise, so what one peer sees arrives in
 the order the registry sent it.

@@ -1,4 +1,4 @@
-"""The whole system under loss, duplication, reordering and crashes (issue 5).
+"""The whole system under loss, duplication, reordering and crashes.
 
 Hypothesis draws scenarios: who sends what to whom, dereg and reg, peers and the registry
 killed and restarted, loss and duplication rates. Then the network heals, everything

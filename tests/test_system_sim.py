@@ -1,4 +1,4 @@
-"""The cores together on a simulated network: delivery rules of DESIGN.md section 4."""
+"""The cores together on a simulated network: the delivery rules of docs/PROTOCOL.md."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A hypothesis state machine over the help desk's queue: random joins, drops, reconnections,
 leaves, ends, operators coming and going and changing topics, and time passing; after every
-step the waiting room's invariants must hold (DESIGN.md section 9: a property test over
+step the waiting room's invariants must hold (docs/DESK.md: a property test over
 every state and input)."""
 
 from __future__ import annotations

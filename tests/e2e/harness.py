@@ -5,7 +5,7 @@ the test consumes them in order with `expect` (or `expect_all` when the order be
 lines is not part of the contract). Every line consumed is kept in `transcript`, so that a
 failure shows what the process really said. Every wait has a timeout; nothing sleeps.
 
-`ChatEnv` starts registries and peers the way DESIGN.md sections 5 and 7 and the
+`ChatEnv` starts registries and peers the way docs/GUIDE.md and the
 command-line contract say, in a fresh data directory, and kills every process it started
 when the test ends (the `chat` fixture in conftest.py does that even when a test fails).
 """
@@ -49,7 +49,7 @@ HOST = "127.0.0.1"
 
 _EOF = object()  # the reader thread's last item: the child closed its output
 
-# -- the exact console lines (DESIGN.md section 5) ----------------------------------------
+# -- the exact console lines (docs/GUIDE.md) ----------------------------------------
 
 WELCOME = "[Welcome, You are registered.]"
 TABLE_UPDATED = "[Client table updated.]"
@@ -575,7 +575,7 @@ def reaches(sender: Peer, receiver: Peer, text: str, timeout: float = DEFAULT_TI
     """`send <receiver> <text>` from sender to a receiver that has just come online: the
     receiver shows it, and the sender says it was received, directly, or, when its table
     did not have the receiver online yet, by the registry, which found the receiver alive
-    and delivered it itself (`[Client <name> exists!!]`, DESIGN.md section 4)."""
+    and delivered it itself (`[Client <name> exists!!]`, docs/PROTOCOL.md)."""
     sender.send(f"send {receiver.name} {text}")
     receiver.expect(chat_line(sender.name, text), timeout)
     either = f"{line(received_by(receiver.name))}|{line(client_exists(receiver.name))}"

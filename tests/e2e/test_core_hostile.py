@@ -1,4 +1,4 @@
-"""Names are owned and network input is untrusted (DESIGN.md sections 2 and 7), end to end:
+"""Names are owned and network input is untrusted (docs/SECURITY.md), end to end:
 a taken name is refused, nobody can deregister someone else, and a registry showered with
 junk datagrams and junk TCP streams stays up and keeps serving. Loopback only, bounded."""
 

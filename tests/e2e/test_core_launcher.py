@@ -1,5 +1,5 @@
 """Command-line mistakes give a one-line error and exit status 2, never a traceback
-(DESIGN.md section 7)."""
+(docs/GUIDE.md, "Starting")."""
 
 from __future__ import annotations
 

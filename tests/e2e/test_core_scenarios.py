@@ -1,6 +1,6 @@
 """The core issue end to end: registration, direct chat, offline mail, the registry going
 down and coming back, channel messages, a dead peer. Real processes over loopback; each test
-has its own registry, peers and data directory (DESIGN.md sections 4 and 5)."""
+has its own registry, peers and data directory (docs/PROTOCOL.md, docs/GUIDE.md)."""
 
 from __future__ import annotations
 

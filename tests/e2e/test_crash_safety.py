@@ -1,6 +1,6 @@
 """The registry killed with SIGKILL at random moments during a stream of save requests,
 then restarted on the same data directory: every acknowledged message is handed over, none
-twice (issue 5, "Real processes, real faults"). A peer killed while it holds messages
+twice (real processes, real faults). A peer killed while it holds messages
 (in its outbox, or awaiting a direct message's ack) sends them after its restart."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Hypothesis-driven junk at a running registry and a running peer (issue 5): datagrams of
+"""Hypothesis-driven junk at a running registry and a running peer: datagrams of
 random bytes and of valid messages with wrong fields, and TCP streams of random bytes. Neither
 process may crash or grow without bound, and legitimate peers must be unaffected."""
 

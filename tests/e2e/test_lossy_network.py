@@ -1,4 +1,4 @@
-"""Real processes on a network that loses a share of UDP datagrams (issue 5, and rooms and
+"""Real processes on a network that loses a share of UDP datagrams (and rooms and
 the channel at 25% and 30%).
 
 Opt-in (--run-netns): the registry and peers run inside a network namespace of their own

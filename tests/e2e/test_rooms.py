@@ -1,4 +1,4 @@
-"""Rooms, renames and /quit end to end (issue 3): real processes over loopback, each test
+"""Rooms, renames and /quit end to end: real processes over loopback, each test
 with its own registry, peers and data directory."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The peer on a real pseudo-terminal (issue 3): a message arriving while a line is half typed
+"""The peer on a real pseudo-terminal: a message arriving while a line is half typed
 is printed above it, and the half line is redrawn intact below, ready to be finished.
 
 The peer runs under pexpect; what it writes goes through pyte, a terminal emulator, so the

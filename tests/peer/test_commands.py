@@ -1,4 +1,4 @@
-"""The command language (DESIGN.md section 8, issue 3) as a table: typed line -> command."""
+"""The command language (docs/GUIDE.md) as a table: typed line -> command."""
 
 from __future__ import annotations
 

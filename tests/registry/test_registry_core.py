@@ -1,4 +1,4 @@
-"""RegistryCore alone: each rule of DESIGN.md sections 4 and 7, event by event."""
+"""RegistryCore alone: each rule of docs/PROTOCOL.md, event by event."""
 
 from __future__ import annotations
 

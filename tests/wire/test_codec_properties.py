@@ -1,5 +1,5 @@
 """Properties of the JSON codec: every message survives a round trip, and any bytes at all
-decode to a valid message or raise DecodeError, nothing else (DESIGN.md section 2, 4)."""
+decode to a valid message or raise DecodeError, nothing else (docs/PROTOCOL.md, "Encoding")."""
 
 from __future__ import annotations
 

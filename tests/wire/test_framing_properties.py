@@ -1,5 +1,6 @@
 """Properties of TCP framing: however the stream is cut into reads, StreamDecoder yields the
-same messages, and hostile streams give messages or DecodeError only (DESIGN.md 2-3)."""
+same messages, and hostile streams give messages or DecodeError only (docs/PROTOCOL.md,
+"Transports")."""
 
 from __future__ import annotations
 

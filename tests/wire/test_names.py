@@ -1,5 +1,5 @@
 """Names of peers and rooms: 1-32 ASCII letters, digits, '_', '-', '.', not starting with
-'.'; unique ignoring case (DESIGN.md section 7)."""
+'.'; unique ignoring case (docs/PROTOCOL.md, "Who owns a name")."""
 
 from __future__ import annotations
 

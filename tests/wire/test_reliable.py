@@ -1,4 +1,5 @@
-"""The ack-and-retry bookkeeping: wait 500 ms, at most 5 copies in all (DESIGN.md section 4).
+"""The ack-and-retry bookkeeping: wait 500 ms, at most 5 copies in all (docs/PROTOCOL.md,
+"Ids, acks and retries").
 
 Time is a parameter: every test drives a fake `now` and never sleeps.
 """
