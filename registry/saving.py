@@ -109,7 +109,11 @@ class Saving:
     ) -> Record | None:
         """The record `msg` is for, if it can take it; else the save is refused (an
         unknown name, a text too long) or the sender sent the table (see below)."""
-        recipient = self._s.aliases.lookup(msg.to)
+        # A name given up by a rename leads to the peer that gave it up while nobody took it
+        # since: in memory for a while (aliases), and in the table across restarts (a
+        # message on its way to the old name as the registry was killed is not refused).
+        table = self._s.table
+        recipient = self._s.aliases.lookup(msg.to) or table.renamed_from(msg.to)
         if recipient is None:
             self._s.answers.refuse(req, unknown_name(msg.to), f"save for unknown {msg.to}", out)
             return None

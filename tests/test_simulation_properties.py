@@ -510,3 +510,24 @@ def test_a_channel_message_to_a_member_that_renamed_then_left_reaches_its_mailbo
     which the registry no longer found when it gave up on it: m0 was dropped rather than
     kept in cyx's mailbox."""
     check(*play(152, 3, 0.2, 0.0, [Op("send_all"), Op("nick", 2), Op("dereg", 2)]))
+
+
+def test_a_message_to_a_name_renamed_as_the_registry_died_reaches_the_renamed_peer() -> None:
+    # ann became annx, the registry was killed; cy's message to ann, unacked at 30% loss,
+    # went to the restarted registry, which had forgotten the rename (registry/saving.py)
+    plan = [
+        Op("nick", 0),
+        Op("quit", 1),
+        Op("send", 2, 2),
+        Op("kill_registry", pause=0.99),
+        Op("kill", 3),
+        Op("send", 2, 0, pause=0.05),
+    ]
+    check(*play(840102085, 4, 0.3, 0.3, plan))
+
+
+def test_renaming_back_and_forth_under_loss_leaves_every_table_as_the_registrys() -> None:
+    # cy -> cyx -> cy, both acked, their updates late; then cyx again, its answer lost: the
+    # late first update was taken for the third rename done (peer/renames.py)
+    plan = [Op("nick", 2), Op("reg", 0), Op("nick", 2), Op("nick", 2)]
+    check(*play(551164512, 4, 0.3, 0.1, plan))

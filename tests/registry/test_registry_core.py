@@ -1136,3 +1136,23 @@ def test_a_registry_behind_what_arrives_takes_no_silence_for_absence() -> None:
     assert reg.table.get("y").online  # type: ignore[union-attr]
     run_until(reg, now + 10)  # caught up, y still silent: offline
     assert not reg.table.get("y").online  # type: ignore[union-attr]
+
+
+def test_a_message_for_a_name_renamed_before_a_restart_reaches_the_renamed_peer() -> None:
+    # Found by the whole-system property: ann renamed annx, the registry was killed, and a
+    # message typed to ann meanwhile was refused by the restarted registry as for nobody
+    # (its aliases live in memory). The table keeps former names across restarts.
+    first = core()
+    wa = register(first, "ann", Y)
+    wx = register(first, "x", X)
+    first.receive(Rename("r", "ann", wa.token, "annx"), Y, T0)
+    first.receive(Deregister("d", "annx", wa.token, False, ""), Y, T0)
+    again = core(table=Table.from_json(first.table.to_json(), T0 + 1))
+    again.start(T0 + 1)
+    out = again.receive(SaveMessage("x-9", "x", wx.token, "ann", "still for you"), X, T0 + 2)
+    assert any(isinstance(a, ra.StoreMail) for a in out)
+    assert [m.text for m in again.mail["annx"]] == ["still for you"]
+    # a name taken since leads to its new owner only
+    register(again, "ann", Z)
+    out = again.receive(SaveMessage("x-10", "x", wx.token, "ann", "for the new ann"), X, T0 + 3)
+    assert [m.text for m in again.mail["annx"]] == ["still for you"]
