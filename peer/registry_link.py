@@ -228,3 +228,9 @@ class RegistryLink:
     def renames_asked(self) -> list[Rename]:
         """Renames we asked for that are on their way, or were given up on lately."""
         return [m for m in self._requests.messages(given_up=True) if isinstance(m, Rename)]
+
+    def renames_given_up(self) -> list[Rename]:
+        """Renames we gave up on lately: the registry may have done them, and no answer
+        will say so if it was killed since."""
+        on_their_way = {m.id for m in self._requests.messages()}
+        return [m for m in self.renames_asked() if m.id not in on_their_way]

@@ -11,6 +11,7 @@ from peer.lifecycle import Event
 from peer.registry_link import RegistryLink
 from peer.renames import Renames
 from peer.shared import Shared
+from peer.table import Table
 from wire.keys import fingerprint, key_from_text
 from wire.messages import (
     Alias,
@@ -74,6 +75,11 @@ class TableNews:
         state = shared.state
         if not state.life.registered or state.name in shared.table:
             return
+        done = self._given_up_rename_in(shared.table)
+        if done:
+            # a rename we gave up on, done by a registry killed before its answer left
+            self._renames.own_rename_seen(done, emit)
+            return
         before = next(
             (
                 e.name
@@ -93,6 +99,15 @@ class TableNews:
             self._renames.own_rename_seen(new, emit)
         elif not asked:
             self.released(emit)
+
+    def _given_up_rename_in(self, table: Table) -> str:
+        """The new name of a rename we gave up on that `table` shows at our address, or ""."""
+        port = self._shared.state.port
+        for rename in self._link.renames_given_up():
+            entry = table.entry(rename.new_name)
+            if entry is not None and entry.port == port and entry.online:
+                return rename.new_name
+        return ""
 
     def replace(
         self,

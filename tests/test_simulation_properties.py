@@ -531,3 +531,17 @@ def test_renaming_back_and_forth_under_loss_leaves_every_table_as_the_registrys(
     # late first update was taken for the third rename done (peer/renames.py)
     plan = [Op("nick", 2), Op("reg", 0), Op("nick", 2), Op("nick", 2)]
     check(*play(551164512, 4, 0.3, 0.1, plan))
+
+
+def test_a_rename_given_up_but_done_as_the_registry_died_is_taken_from_its_whole_table() -> None:
+    # ann -> annx acked; /nick ann done by a registry killed before its answer left; the
+    # whole table after the restart was taken for one from before the first rename
+    plan = [
+        Op("nick", 2, pause=0.05),
+        Op("nick", 0),
+        Op("restart", 0, pause=0.05),
+        Op("restart_registry", 2),
+        Op("kill_registry", pause=2.39),
+        Op("send", 0, 2),
+    ]
+    check(*play(1491970213, 2, 0.3, 0.0, plan))

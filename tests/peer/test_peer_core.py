@@ -1544,3 +1544,20 @@ def test_the_update_of_an_answered_rename_leaves_no_doubt_about_the_next() -> No
     )
     out = core.receive(update, SERVER, T0 + 5)
     assert core.state.name == "alicia" and "[You are now known as alicia.]" in prints(out)
+
+
+def test_a_whole_table_showing_a_rename_we_gave_up_on_takes_it_as_done() -> None:
+    # Found by the whole-system property: ann -> annx acked; then /nick ann, done by the
+    # registry, which was killed before its answer left. The whole table after its restart
+    # showed ann at our address, taken for a table from before the first rename: this peer
+    # went on as annx while everyone else saw ann.
+    core, _ = registered()
+    _renamed_by_answer(core, "alicia", T0)
+    sent(core.line("/nick alice", T0 + 0.1))
+    out = run_until(core, T0 + 3)
+    assert "[Renames need the registry; you are still alicia.]" in prints(out)
+    bob = Entry("bob", *BOB, True)
+    snapshot = TableSnapshot("r-9", "x", 7, (bob, Entry("alice", *ME, True)), ())
+    out = core.receive(snapshot, SERVER, T0 + 20)
+    assert core.state.name == "alice" and "[You are now known as alice.]" in prints(out)
+    assert core.state.registered and "alice" in core.table and "alicia" not in core.table
