@@ -48,9 +48,12 @@ def echo_key(static: X25519PrivateKey) -> str:
     return public_bytes(static).hex()
 
 
-async def round_trips(port: int, key_hex: str, count: int, host: str = "127.0.0.1") -> list[float]:
+async def round_trips(
+    port: int, key_hex: str, count: int, host: str = "127.0.0.1", timeout: float = 1.0
+) -> list[float]:
     """Seconds from each Chat's bytes sealed to the echo's key until its echo opened, one at
-    a time, `count` of them after a tenth more to warm up (the first makes the handshake)."""
+    a time, `count` of them after a tenth more to warm up (the first makes the handshake);
+    TimeoutError when one is not back within `timeout` seconds."""
     loop = asyncio.get_running_loop()
     key = bytes.fromhex(key_hex)
     addr = (host, port)
@@ -77,7 +80,7 @@ async def round_trips(port: int, key_hex: str, count: int, host: str = "127.0.0.
             t0 = time.perf_counter()
             for packet, _to in channel.seal(data, addr, key, time.monotonic()):
                 transport.sendto(packet)
-            acked = await asyncio.wait_for(waiter[0], 1.0)
+            acked = await asyncio.wait_for(waiter[0], timeout)
             if i >= count // 10:  # the first tenth warms up
                 times.append(acked - t0)
     finally:
