@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from peer.actions import Addr, Emit, Send
+from peer.busy_waits import BusyWaits
 from peer.outbox import Outbox
 from peer.pacing import Pace
 from wire.codec import travels_by_stream
@@ -43,9 +44,6 @@ OUTCOME_WAIT = 10.0
 #: answered the TooBig), and in a join storm of 2,000 peers, 1 to 3 s behind what arrives,
 #: the connection, its handshake and the request each wait their turn (5 s gave up on some).
 STREAM_WAIT = 15.0
-#: Seconds a request answered Busy is asked again for, from the first Busy: a registry
-#: still too busy after that is given up on, as one that does not answer.
-BUSY_PATIENCE = 120.0
 #: Requests given up on whose late answer is still taken: the last few are plenty, as only
 #: registrations, joins and renames are kept, and each is typed by the user.
 GIVEN_UP_KEPT = 16
@@ -104,10 +102,7 @@ class Requests:
         self._pace = pace or Pace()
         self._paced: dict[str, Request] = {}
         self._paced_kinds: Counter[type[Message]] = Counter()  # of _paced, for `any_of`
-        # requests answered Busy, by id: each with when to send it again; and when the
-        # first Busy came for each (see BUSY_PATIENCE)
-        self._busy: dict[str, tuple[Request, float]] = {}
-        self._busy_since: dict[str, float] = {}
+        self._busy: BusyWaits[Request] = BusyWaits()  # requests answered Busy
 
     # -- sending, and the order typed ---------------------------------------------------
 
@@ -270,7 +265,7 @@ class Requests:
         given_up: list[Request] = []
         for request in failed:
             heard_meanwhile = heard > request.since or isinstance(request.message, Keepalive)
-            if self._told_to_wait(request.message.id, now):
+            if self._busy.patient(request.message.id, now):
                 self._start(request, now)  # not counted as a round: the wait was asked
                 again_round.append(request)
             elif heard_meanwhile and request.rounds < EXTRA_ROUNDS:
@@ -279,7 +274,7 @@ class Requests:
                 again_round.append(request)
             else:
                 given_up.append(request)
-                self._busy_since.pop(request.message.id, None)
+                self._busy.forget(request.message.id)
         return again_round + again, given_up
 
     def streams_over(self, now: float) -> Iterator[Request]:
@@ -290,17 +285,10 @@ class Requests:
         for key, (request, deadline) in list(self._streamed.items()):
             if deadline <= now:
                 del self._streamed[key]
-                if self._told_to_wait(key, now):
-                    self._busy[key] = (request, now)
+                if self._busy.patient(key, now):
+                    self._busy.again_now(key, request, now)
                     continue
                 yield request
-
-    def _told_to_wait(self, msg_id: str, now: float) -> bool:
-        """Whether request `msg_id` was answered Busy less than BUSY_PATIENCE ago: a
-        registry that said it is overwhelmed drops or delays what it cannot handle, and
-        until then that is no sign it is gone."""
-        since = self._busy_since.get(msg_id)
-        return since is not None and now - since < BUSY_PATIENCE
 
     def outcomes_over(self, now: float) -> Iterator[Outcome]:
         """Each save or post accepted whose outcome did not come by its deadline,
@@ -320,10 +308,9 @@ class Requests:
             t = self._pace.next_at()
             if wake is None or t < wake:
                 wake = t
-        if self._busy:
-            t = min(due for _, due in self._busy.values())
-            if wake is None or t < wake:
-                wake = t
+        busy = self._busy.next_wake()
+        if busy is not None and (wake is None or busy < wake):
+            wake = busy
         if not self._streamed and not self._outcomes:
             return wake  # as nearly always: called after every event, as cheap as it can be
         if self._streamed:
@@ -341,7 +328,7 @@ class Requests:
     def answer(self, msg_id: str) -> Request | None:
         """The answer to request `msg_id` came: forget it, sent as a datagram or over TCP,
         and return it; None when it is not waited for (a copy of an answer)."""
-        self._busy_since.pop(msg_id, None)
+        self._busy.forget(msg_id)
         request = self._sent.answer(msg_id)
         if request is None:
             streamed = self._streamed.pop(msg_id, None)
@@ -367,28 +354,24 @@ class Requests:
         seconds on (`busy_over`), its attempts counted afresh then. Returns it and whether
         this is its first Busy; (None, False) when it is not waited for. See `too_busy`
         first."""
-        since = self._busy_since.get(msg_id, now)
+        since = self._busy.since(msg_id, now)
         request = self.answer(msg_id)
         if request is None:
             return None, False
-        self._busy_since[msg_id] = since
-        self._busy[msg_id] = (request, now + wait)
+        self._busy.wait(msg_id, request, now + wait, since)
         return request, since == now
 
     def too_busy(self, msg_id: str, now: float) -> bool:
         """Whether request `msg_id` has been answered Busy for BUSY_PATIENCE already: the
         caller gives it up (`answer` takes it) rather than wait again."""
-        since = self._busy_since.get(msg_id)
-        return since is not None and now - since >= BUSY_PATIENCE
+        return self._busy.exhausted(msg_id, now)
 
     def busy_over(self, now: float) -> Iterator[Request]:
         """Each request whose wait after a Busy is over at `now`, sent again (in flight from
         now on, with fresh attempts): the caller sends it."""
-        for msg_id, (request, due) in list(self._busy.items()):
-            if due <= now:
-                del self._busy[msg_id]
-                self._start(request, now)
-                yield request
+        for request in self._busy.over(now):
+            self._start(request, now)
+            yield request
 
     def await_outcome(self, message: Outcome, now: float, *, kept: bool = False) -> bool:
         """The registry accepted `message` at `now`: wait OUTCOME_WAIT seconds for its

@@ -7,6 +7,7 @@ from unittest.mock import ANY
 import pytest
 
 from peer import actions as pa
+from peer.busy_waits import BUSY_PATIENCE
 from peer.change_lines import (
     QUIT_LINE_EVERY,
     QUIT_LINES_BURST,
@@ -16,7 +17,7 @@ from peer.change_lines import (
 )
 from peer.core import PeerCore
 from peer.mail_lines import MAIL_SHOWN_EVERY
-from peer.requests import BUSY_PATIENCE, STREAM_WAIT
+from peer.requests import STREAM_WAIT
 from wire.keys import fingerprint, key_text
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
