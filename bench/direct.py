@@ -38,6 +38,7 @@ from bench.common import (
 )
 from bench.harness import BenchPeer, start_registry
 from bench.udp_raw import pipelined
+from bench.unprotected import unprotect
 from peer.actions import Print
 from wire.messages import Chat
 
@@ -60,8 +61,9 @@ class Timing:
     each line is for: when a message is recorded there (typed) and when its ack takes it
     out (the receipt line follows at once, in order)."""
 
-    def __init__(self, peer: BenchPeer) -> None:
+    def __init__(self, peer: BenchPeer, to: str = "bob") -> None:
         self.peer = peer
+        self.to = to
         self.typed_at: dict[str, float] = {}
         self.latencies: list[float] = []
         self._typed = 0.0
@@ -117,7 +119,7 @@ async def _typed(timing: Timing, n: int, window: int) -> tuple[list[float], floa
                 done.set_result(None)
         elif typed[0] < n:
             typed[0] += 1
-            timing.type(f"send bob message {typed[0]}")
+            timing.type(f"send {timing.to} message {typed[0]}")
 
     timing.callback = more
     t0 = time.perf_counter()
@@ -134,9 +136,10 @@ async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
     with contextlib.ExitStack() as stack:
         reg = stack.enter_context(start_registry(loop_kind))
         server = (HOST, reg.ready["port"])
-        bob = stack.enter_context(
-            Helper("peer", *loop, "--name", "bob", "--server", f"{HOST}:{server[1]}")
-        )
+        at = ("--server", f"{HOST}:{server[1]}")
+        bob = stack.enter_context(Helper("peer", *loop, "--name", "bob", *at))
+        # the same peers again, unprotected: what the secure channel costs, in the same run
+        dan = stack.enter_context(Helper("peer", *loop, "--name", "dan", *at, "--unprotected"))
         echo = stack.enter_context(Helper("echo", *loop, "--mode", "protocol", env=HEAP_ENV))
         port = str(echo.ready["port"])
         ping = stack.enter_context(Helper("ping", *loop, "--port", port, env=HEAP_ENV))
@@ -156,13 +159,17 @@ async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
         stack.enter_context(pinned(0))
         for sender in (ping, bare, secure):
             pin_to_cpu(sender.proc.pid, 0)
-        for far_end in (bob, echo, bare_bob, secure_echo):
+        for far_end in (bob, dan, echo, bare_bob, secure_echo):
             pin_to_cpu(far_end.proc.pid, 1)
         alice = BenchPeer("alice", server, Path(tempfile.mkdtemp(prefix="chatapp-bench-")))
-        await alice.open()
-        await alice.register()
-        timing = Timing(alice)
+        cy = BenchPeer("cy", server, Path(tempfile.mkdtemp(prefix="chatapp-bench-")))
+        for peer in (alice, cy):
+            await peer.open()
+            await peer.register()
+        unprotect(cy.node)
+        timing, clear_timing = Timing(alice), Timing(cy, "dan")
         ours: list[float] = []
+        clear: list[float] = []
         raw: list[float] = []
         floor: list[float] = []
         sealed: list[float] = []
@@ -173,11 +180,14 @@ async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
             sealed += (await secure.ask_async(str(block)))["times"]
             one, _ = await _typed(timing, block, 1)
             ours += one[block // 10 :]  # the first tenth warms up
+            one, _ = await _typed(clear_timing, block, 1)
+            clear += one[block // 10 :]
         many, many_rate = await _typed(timing, count, inflight)
-        await alice.close()
+        for peer in (alice, cy):
+            await peer.close()
     return {
         "one": ours, "raw": raw, "floor": floor, "sealed": sealed, "many": many,
-        "many_rate": many_rate,
+        "many_rate": many_rate, "clear": clear,
     }  # fmt: skip
 
 
@@ -206,6 +216,15 @@ def _add_rows(
     table.add(
         loop, "median, ours vs the secure channel's raw", us(one_med), us(sealed_med),
         ratio(one_med, sealed_med), "<= 1.50x", "",
+    )  # fmt: skip
+    clear = measured["clear"]
+    table.add(
+        loop, "median, ours vs ours unprotected", us(one_med), us(median(clear)),
+        ratio(one_med, median(clear)), "<= 1.25x", "",
+    )  # fmt: skip
+    table.add(
+        loop, "p99, ours vs ours unprotected", us(pct(one, 0.99)), us(pct(clear, 0.99)),
+        ratio(pct(one, 0.99), pct(clear, 0.99)), "", "",
     )  # fmt: skip
     row("p99, one at a time", pct(one, 0.99), pct(raw, 0.99), us, "", "")
     row("acked/s, one at a time", 1 / mean(one), 1 / raw_med, rate, "", rate(anchor_one))
@@ -236,7 +255,9 @@ def main(argv: list[str] | None = None) -> None:
         "parsed as the endpoint does (wire.codec.json_value), the shown record, nothing "
         "else: the floor of a Python peer. Raw over the secure channel (bench/secure_echo.py): "
         "the raw round trip with each datagram sealed and opened by net/secure.py, the "
-        "baseline of the target."
+        "baseline of the target. Ours unprotected (bench/unprotected.py): the same peers, "
+        "a second pair, their datagrams to each other not sealed (a pass-through in place "
+        "of the secure channel): what the protection costs."
     )
     table.print()
 

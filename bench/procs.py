@@ -341,6 +341,10 @@ async def peer_node(args: argparse.Namespace) -> None:
     peer = BenchPeer(args.name, (host, int(port)), data_dir)
     await peer.open()
     await peer.register()
+    if args.unprotected:
+        from bench.unprotected import unprotect
+
+        unprotect(peer.node)
     profiler = None
     if args.profile:
         import pyinstrument
@@ -477,6 +481,9 @@ def main() -> None:
     parser.add_argument("--offset", type=int, default=0, help="crowd: peers in crowds before")
     parser.add_argument("--server", default="")
     parser.add_argument("--profile", default="")
+    parser.add_argument(
+        "--unprotected", action="store_true", help="peer: no secure channel to other peers"
+    )
     parser.add_argument("--count", action="store_true", help="registry: count what it handles")
     parser.add_argument(
         "--mailbox-limit", type=int, default=MAILBOX_MESSAGES, help="registry: per mailbox"

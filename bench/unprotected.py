@@ -1,0 +1,51 @@
+"""The same peers without the protection, to measure what it costs: their secure channel
+replaced, for datagrams between peers, by a pass-through.
+
+`unprotect(node)` wraps a registered PeerNode's channel. A datagram to any address but the
+registry's then leaves as it is, behind one marker byte, and one arriving with the marker
+is handed on as if it had opened under the key the table gives for its address. What goes
+to and from the registry is still sealed, so registration and keepalives run as usual.
+Both ends of a conversation must be unprotected alike. For benchmarks only: it undoes
+everything net/secure.py promises.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from net.secure import Opened, SecureChannel
+from peer.node import PeerNode
+
+Addr = tuple[str, int]
+
+#: The first byte of a datagram in the pass-through: a kind the secure channel never uses.
+CLEAR = 9
+
+
+class PassThrough:
+    """A SecureChannel that leaves datagrams between peers as they are (see the module)."""
+
+    def __init__(self, node: PeerNode) -> None:
+        self._channel: SecureChannel = node.endpoint.channel
+        self._registry = node.core.server
+        self._key_at = node.endpoint.key_at
+
+    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
+        if addr == self._registry:
+            return self._channel.seal(data, addr, key, now)
+        return [(bytes((CLEAR,)) + data, addr)]
+
+    def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
+        if datagram[:1] == bytes((CLEAR,)) and addr != self._registry:
+            key = self._key_at(addr)
+            if key is not None:
+                return Opened(datagram[1:], key)
+        return self._channel.open(datagram, addr, now)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._channel, name)
+
+
+def unprotect(node: PeerNode) -> None:
+    """Replace `node`'s channel by a PassThrough of it (after it registered)."""
+    node.endpoint.channel = PassThrough(node)  # type: ignore[assignment]
