@@ -37,19 +37,23 @@ class ReplayWindow:
         forged counter would move the window."""
         if not 0 <= counter < REJECT_AFTER_MESSAGES:
             return False
-        block = counter >> 6
         ring = self._ring
-        if counter > self._highest:
-            # Slide forward, emptying the blocks passed over (all of them after a long jump)
-            current = self._highest >> 6
-            for passed in range(current + 1, current + 1 + min(block - current, _BLOCKS)):
-                ring[passed % _BLOCKS] = 0
-            self._highest = counter
-        elif self._highest - counter > WINDOW:
-            return False
-        index = block % _BLOCKS
-        old = ring[index]
+        highest = self._highest
         bit = 1 << (counter & 63)
+        if counter > highest:
+            # Slide forward, emptying the blocks passed over (all of them after a long
+            # jump). Above the highest, no counter was accepted: its bit is clear.
+            block, current = counter >> 6, highest >> 6
+            if block != current:
+                for passed in range(current + 1, current + 1 + min(block - current, _BLOCKS)):
+                    ring[passed % _BLOCKS] = 0
+            self._highest = counter
+            ring[block % _BLOCKS] |= bit
+            return True
+        if highest - counter > WINDOW:
+            return False
+        index = (counter >> 6) % _BLOCKS
+        old = ring[index]
         if old & bit:
             return False
         ring[index] = old | bit

@@ -197,29 +197,29 @@ class SecureChannel:
         """The datagrams that carry `data` to `key` at `addr`: one DATA datagram under the
         current session, or, with none yet, an initiation (at most one per HANDSHAKE_RETRY)
         while `data` waits for the response."""
-        peer = self._peer(key, addr)
-        session = self._sending(peer, now)
+        peer = self._peers.get((key, addr)) or self._peer(key, addr)
         since = peer.unanswered_since
         if since is None or now - since > UNANSWERED_STALE:
             since = peer.unanswered_since = now
             peer.rehandshaken = False
+        session = self._sending(peer, now)
         out: Out = []
-        if session is not None:
-            out.append((self._data(session, data), addr))
-            # Not kept for the new session as well: a datagram is sent once, or a copy could
-            # arrive long after its sender moved on. The sender's next try uses the new one.
-            if (
-                not peer.rehandshaken
-                and now - since >= REHANDSHAKE_AFTER
-                and self._rehandshakes_on_silence
-            ):
-                peer.rehandshaken = True
-                self._initiate(peer, key, addr, now, out)
-            elif now - session.made >= REKEY_AFTER:
-                self._initiate(peer, key, addr, now, out)
+        if session is None:
+            self._wait(peer, data, addr, now)
+            self._initiate(peer, key, addr, now, out)
             return out
-        self._wait(peer, data, addr, now)
-        self._initiate(peer, key, addr, now, out)
+        out.append((self._data(session, data), addr))
+        # Not kept for the new session as well: a datagram is sent once, or a copy could
+        # arrive long after its sender moved on. The sender's next try uses the new one.
+        if (
+            not peer.rehandshaken
+            and now - since >= REHANDSHAKE_AFTER
+            and self._rehandshakes_on_silence
+        ):
+            peer.rehandshaken = True
+            self._initiate(peer, key, addr, now, out)
+        elif now - session.made >= REKEY_AFTER:
+            self._initiate(peer, key, addr, now, out)
         return out
 
     def _wait(self, peer: _Peer, data: bytes, addr: Addr, now: float) -> None:
@@ -248,10 +248,10 @@ class SecureChannel:
         return None
 
     def _data(self, session: _Session, data: bytes) -> bytes:
-        header = _DATA_HEADER.pack(DATA, session.remote, session.counter)
-        sealed = session.sending.encrypt(session.counter, header, data)
-        session.counter += 1
-        return header + sealed
+        counter = session.counter
+        session.counter = counter + 1
+        header = _DATA_HEADER.pack(DATA, session.remote, counter)
+        return header + session.sending.encrypt(counter, header, data)
 
     def _initiate(self, peer: _Peer, key: bytes, addr: Addr, now: float, out: Out) -> None:
         """Send a new initiation to `key` at `addr`, unless the last one is younger than
