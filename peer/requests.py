@@ -209,7 +209,10 @@ class Requests:
         while paced and self._pace.take(now):
             msg_id = next(iter(paced))
             request = paced.pop(msg_id)
-            self._paced_kinds[type(request.message)] -= 1
+            kinds, kind = self._paced_kinds, type(request.message)
+            kinds[kind] -= 1
+            if not kinds[kind]:
+                del kinds[kind]  # none left: `any_of` looks at the kinds that wait
             self._start(request, now)
             emit(Send(self._server, request.message))
 
@@ -445,7 +448,7 @@ class Requests:
         pace, or behind the one waited for), or with `streamed` sent again over TCP. Asked
         for every line typed: what waits for the pace (a script's thousands of lines) is
         counted by kind, not looked through."""
-        if any(count and issubclass(kind, kinds) for kind, count in self._paced_kinds.items()):
+        if self._paced_kinds and any(issubclass(kind, kinds) for kind in self._paced_kinds):
             return True
         if not self._sent and not self._held and not (streamed and self._streamed):
             return False  # asked for every line typed: mostly nothing is on its way
