@@ -40,9 +40,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-from net.noise import CipherState, Handshake, NoiseError, public_bytes
+from net.noise import MAX_MESSAGE, Handshake, NoiseError, nonce_bytes, public_bytes
 from net.replay import ReplayWindow
 
 Addr = tuple[str, int]
@@ -92,6 +94,11 @@ OVERHEAD = 1 + 4 + 8 + 16
 KEY_REQUEST_SIZE = 64
 
 _DATA_HEADER = struct.Struct("<BIQ")
+_HEADER_SIZE = _DATA_HEADER.size
+_DATA_KIND = bytes((DATA,))
+#: The longest DATA datagram: a Noise transport message (at most 65535 bytes) after its
+#: header. Longer ones are dropped unopened.
+_DATA_MAX = _HEADER_SIZE + MAX_MESSAGE
 _INDEX = struct.Struct("<I")
 
 
@@ -113,14 +120,15 @@ class Opened:
 
 @dataclass(slots=True)
 class _Session:
-    """One handshake's pair of session keys, with the other side's `key` and `addr`."""
+    """One handshake's pair of session keys (each direction's ChaCha20-Poly1305, its nonce
+    the DATA counter), with the other side's `key` and `addr`."""
 
     local: int
     remote: int
     key: bytes
     addr: Addr
-    sending: CipherState
-    receiving: CipherState
+    sending: ChaCha20Poly1305
+    receiving: ChaCha20Poly1305
     made: float
     confirmed: bool
     peer: _Peer
@@ -251,7 +259,10 @@ class SecureChannel:
         counter = session.counter
         session.counter = counter + 1
         header = _DATA_HEADER.pack(DATA, session.remote, counter)
-        return header + session.sending.encrypt(counter, header, data)
+        if len(data) > MAX_MESSAGE - 16:  # the caller's error, as with any Noise message
+            raise ValueError("a Noise message is at most 65535 bytes")
+        # the counter is in range: `_sending` gives no session whose counter is used up
+        return header + session.sending.encrypt(nonce_bytes(counter), data, header)
 
     def _initiate(self, peer: _Peer, key: bytes, addr: Addr, now: float, out: Out) -> None:
         """Send a new initiation to `key` at `addr`, unless the last one is younger than
@@ -285,11 +296,44 @@ class SecureChannel:
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         """What `datagram`, from `addr`, carries: see Opened. Never raises for any bytes."""
+        if datagram[:1] != _DATA_KIND:
+            return self._open_other(datagram, addr, now)
+        # DATA, the usual datagram: opened here, without a further call
+        if not OVERHEAD <= len(datagram) <= _DATA_MAX:
+            return self._drop("too short" if len(datagram) < OVERHEAD else "too long")
+        _, index, counter = _DATA_HEADER.unpack_from(datagram)
+        session = self._by_index.get(index)
+        if type(session) is not _Session or now - session.made >= REJECT_AFTER:
+            return self._drop("no such session")
+        if addr != session.addr:
+            # a copy sent on from another address (a captured datagram raced ahead of
+            # its original): whatever answers it must not go there
+            return self._drop("from another address than its session's")
+        if counter >= REJECT_AFTER_MESSAGES:  # never a nonce: Noise reserves the last
+            return self._drop("does not open")
+        try:
+            data = session.receiving.decrypt(
+                nonce_bytes(counter), datagram[_HEADER_SIZE:], datagram[:_HEADER_SIZE]
+            )
+        except InvalidTag:
+            return self._drop("does not open")
+        if not session.window.accept(counter):
+            return self._drop("replayed")
+        peer = session.peer
+        peer.unanswered_since = None
+        peer.rehandshaken = False
+        if session.confirmed:
+            return Opened(data, session.key)
+        session.confirmed = True
+        send: Out = []
+        self._flush(peer, session, now, send)
+        return Opened(data, session.key, send)
+
+    def _open_other(self, datagram: bytes, addr: Addr, now: float) -> Opened:
+        """`open` for anything but DATA."""
         if not datagram:
             return self._drop("empty")
         kind = datagram[0]
-        if kind == DATA:
-            return self._open_data(datagram, addr, now)
         if kind == INITIATION:
             return self._open_initiation(datagram, addr, now)
         if kind == RESPONSE:
@@ -306,34 +350,6 @@ class SecureChannel:
         if kind in b"{[":
             return Opened(clear=True, dropped="in clear")
         return self._drop("unknown kind")
-
-    def _open_data(self, datagram: bytes, addr: Addr, now: float) -> Opened:
-        if len(datagram) < OVERHEAD:
-            return self._drop("too short")
-        _, index, counter = _DATA_HEADER.unpack_from(datagram)
-        session = self._by_index.get(index)
-        if not isinstance(session, _Session) or now - session.made >= REJECT_AFTER:
-            return self._drop("no such session")
-        if addr != session.addr:
-            # a copy sent on from another address (a captured datagram raced ahead of its
-            # original): whatever answers it must not go there
-            return self._drop("from another address than its session's")
-        header = datagram[: _DATA_HEADER.size]
-        try:
-            data = session.receiving.decrypt(counter, header, datagram[_DATA_HEADER.size :])
-        except NoiseError:
-            return self._drop("does not open")
-        if not session.window.accept(counter):
-            return self._drop("replayed")
-        peer = session.peer
-        peer.unanswered_since = None
-        peer.rehandshaken = False
-        if session.confirmed:
-            return Opened(data, session.key)
-        session.confirmed = True
-        send: Out = []
-        self._flush(peer, session, now, send)
-        return Opened(data, session.key, send)
 
     def _open_initiation(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         handshake = Handshake("IK", initiator=False, prologue=PROLOGUE, static=self.static)
@@ -353,7 +369,7 @@ class SecureChannel:
         local = self._new_index()
         response = handshake.write_message(_INDEX.pack(local))
         sending, receiving = handshake.split()
-        session = _Session(local, remote, key, addr, sending, receiving, now, False, peer)
+        session = _Session(local, remote, key, addr, sending.aead, receiving.aead, now, False, peer)
         self._keep(peer, session)
         return Opened(send=[(bytes([RESPONSE]) + _INDEX.pack(remote) + response, addr)])
 
@@ -382,8 +398,9 @@ class SecureChannel:
         (remote,) = _INDEX.unpack(payload)
         sending, receiving = initiation.handshake.split()
         session = _Session(
-            index, remote, initiation.key, initiation.addr, sending, receiving, now, True, peer
-        )
+            index, remote, initiation.key, initiation.addr, sending.aead, receiving.aead, now,
+            True, peer,
+        )  # fmt: skip
         self._keep(peer, session)
         send: Out = []
         self._flush(peer, session, now, send)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -278,3 +279,20 @@ def test_a_slow_side_that_answered_the_handshake_is_not_asked_again() -> None:
     pair.deliver(pair.send("bob", b"answer", 12.1), 12.1)  # data: the silence is over
     pair.deliver(pair.send("alice", b"next", 20.0), 20.0)
     assert secure.INITIATION in _kinds(pair.send("alice", b"next", 20.5))  # a new silence
+
+
+def test_a_data_datagram_out_of_noises_bounds_is_dropped_unopened() -> None:
+    """DATA is opened without Noise's CipherState, so its bounds are kept here: the reserved
+    last nonce and a message over 64 KiB are dropped, as CipherState would refuse them."""
+    pair = Pair()
+    pair.deliver(pair.send("alice", b"hello"))
+    [(packet, _)] = pair.send("alice", b"again")
+    header = secure._DATA_HEADER
+    _, index, _ = header.unpack_from(packet)
+    last = header.pack(DATA, index, 2**64 - 1) + packet[header.size :]
+    huge = packet + bytes(65_536)
+    assert pair.bob.open(last, A, 0.0).dropped == "does not open"
+    assert pair.bob.open(huge, A, 0.0).dropped == "too long"
+    assert pair.bob.open(packet, A, 0.0).data == b"again"  # the real one still opens
+    with pytest.raises(ValueError, match="65535"):
+        pair.alice.seal(bytes(65_535), B, pair.bob.public, 0.0)
