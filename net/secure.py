@@ -99,6 +99,8 @@ _DATA_KIND = bytes((DATA,))
 #: The longest DATA datagram: a Noise transport message (at most 65535 bytes) after its
 #: header. Longer ones are dropped unopened.
 _DATA_MAX = _HEADER_SIZE + MAX_MESSAGE
+#: The most a DATA datagram carries: a Noise message less its tag.
+_PLAINTEXT_MAX = MAX_MESSAGE - 16
 _INDEX = struct.Struct("<I")
 
 
@@ -204,19 +206,22 @@ class SecureChannel:
     def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> Out:
         """The datagrams that carry `data` to `key` at `addr`: one DATA datagram under the
         current session, or, with none yet, an initiation (at most one per HANDSHAKE_RETRY)
-        while `data` waits for the response."""
+        while `data` waits for the response. Data over a Noise message's bound (64 KiB) is
+        the caller's error (ValueError)."""
+        if len(data) > _PLAINTEXT_MAX:
+            raise ValueError("a Noise message is at most 65535 bytes")
         peer = self._peers.get((key, addr)) or self._peer(key, addr)
         since = peer.unanswered_since
         if since is None or now - since > UNANSWERED_STALE:
             since = peer.unanswered_since = now
             peer.rehandshaken = False
         session = self._sending(peer, now)
-        out: Out = []
         if session is None:
+            out: Out = []
             self._wait(peer, data, addr, now)
             self._initiate(peer, key, addr, now, out)
             return out
-        out.append((self._data(session, data), addr))
+        out = [(self._data(session, data), addr)]
         # Not kept for the new session as well: a datagram is sent once, or a copy could
         # arrive long after its sender moved on. The sender's next try uses the new one.
         if (
@@ -259,9 +264,8 @@ class SecureChannel:
         counter = session.counter
         session.counter = counter + 1
         header = _DATA_HEADER.pack(DATA, session.remote, counter)
-        if len(data) > MAX_MESSAGE - 16:  # the caller's error, as with any Noise message
-            raise ValueError("a Noise message is at most 65535 bytes")
-        # the counter is in range: `_sending` gives no session whose counter is used up
+        # in range: `seal` takes no data over the bound, and `_sending` gives no session
+        # whose counter is used up
         return header + session.sending.encrypt(nonce_bytes(counter), data, header)
 
     def _initiate(self, peer: _Peer, key: bytes, addr: Addr, now: float, out: Out) -> None:
