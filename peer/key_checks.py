@@ -111,13 +111,21 @@ class KeyChecks:
                 )
             )
 
+    def pinned_key(self, name: str) -> bytes | None:
+        """The key pinned for `name` when we last talked, this run or before; None if never."""
+        talked = self._talked.get(name)
+        return talked if talked is not None else self._pins.get(self._peer_label(name))
+
+    def _peer_label(self, name: str) -> str:
+        return f"peer {name_key(name)} at {self._pin_label}"
+
     def pinned(self, name: str, key: bytes) -> None:
         """Pin `name`'s `key` the first time we talk (as SSH pins a host); say it when the
         key is another than the one pinned, and pin the new one."""
         if self._talked.get(name) == key:
             return  # pinned already, this run: every message checks, so this must be quick
         self._talked[name] = key
-        label = f"peer {name_key(name)} at {self._pin_label}"
+        label = self._peer_label(name)
         pinned = self._pins.get(label)
         if pinned == key:
             return

@@ -108,7 +108,7 @@ class PeerNode:
             accept_new_key=settings.accept_new_key,
         )
         self.trust = self.keys.trust
-        self.mail = SealedMail(static, self.core.table.entry)
+        self.mail = SealedMail(static, self.core.table.entry, self.keys.pinned_key)
         self.core.fingerprint = fingerprint(public_of(static))
         self.endpoint = Endpoint(
             self._received,

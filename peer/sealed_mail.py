@@ -7,6 +7,10 @@ the table gives the name it claims. The text of a sealed message is `SEALED_PREF
 the seal in URL-safe base64; what is sealed is the message's id, sender, recipient and
 text, so that the registry can move none of them to another message.
 
+A message sealed by the key the recipient pinned for its sender, when they last talked,
+opens too: the sender may have moved the name to a new key since (a new machine), or the
+registry lost its table, and the message is still from the person the recipient knew.
+
 Sans-IO: the sender's key pair and the table are given; nothing here touches a socket.
 """
 
@@ -36,11 +40,18 @@ NOT_SEALED = "[not sealed: it may not be from {sender}] "
 
 class SealedMail:
     """Seals the saves that leave for the registry, and opens the direct messages it
-    delivers or hands over. `entry` finds a name's table row (following renames)."""
+    delivers or hands over. `entry` finds a name's table row (following renames); `pinned`
+    gives the key pinned for a name when we last talked with it (None: never)."""
 
-    def __init__(self, static: X25519PrivateKey, entry: Callable[[str], Entry | None]) -> None:
+    def __init__(
+        self,
+        static: X25519PrivateKey,
+        entry: Callable[[str], Entry | None],
+        pinned: Callable[[str], bytes | None] = lambda name: None,
+    ) -> None:
         self._static = static
         self._entry = entry
+        self._pinned = pinned
 
     def sealed(self, save: SaveMessage) -> SaveMessage | None:
         """`save` with its text sealed to its recipient's key; None when the table has no
@@ -82,8 +93,9 @@ class SealedMail:
     def _open(
         self, msg_id: str, sender: str, to: str, text: str, rows: dict[str, Entry] | None = None
     ) -> str:
-        """The text a sealed `text` holds, if it opens with `sender`'s key and names this
-        very message; else a line that says it does not."""
+        """The text a sealed `text` holds, if it opens with `sender`'s key (the table's, or
+        the one we pinned for them) and names this very message; else a line that says it
+        does not."""
         if not text.startswith(SEALED_PREFIX):
             return NOT_SEALED.format(sender=sender) + text
         try:
@@ -93,9 +105,9 @@ class SealedMail:
         except (binascii.Error, ValueError, NoiseError):
             return NOT_OPENED.format(sender=sender)
         entry = (rows or {}).get(name_key(sender)) or self._entry(sender)
+        senders = key_from_text(entry.key) if entry is not None else None
         if (
-            entry is None
-            or key_from_text(entry.key) != key
+            key not in (senders, self._pinned(sender))
             or (sealed_id, sealed_sender) != (msg_id, sender)
             or (to and sealed_to != to)
         ):

@@ -14,6 +14,7 @@ from .harness import (
     HOST,
     OFFLINE_BYE,
     SAVED,
+    TABLE_UPDATED,
     WELCOME,
     YOU_HAVE_MESSAGES,
     ChatEnv,
@@ -155,3 +156,28 @@ def test_a_registry_that_lost_its_table_gives_bobs_mail_to_bob_only(chat: ChatEn
     bob = chat.restart_peer(bob, wait=False)
     bob.expect_line(YOU_HAVE_MESSAGES)
     bob.expect_all([re.escape(f"secret {n}") for n in range(8)])
+
+
+@pytest.mark.timeout(90)
+def test_mail_from_someone_who_moved_to_a_new_key_is_still_shown(chat: ChatEnv) -> None:
+    """alice saves a message for bob, then takes her name to a new machine (a new key, by
+    her password). bob pinned her old key when they talked: the message sealed by it is
+    hers, and shown."""
+    chat.start_registry(options=["--no-desk-console"])
+    alice = chat.start_peer("alice", data_dir=chat.root / "alice-old", password=PASSWORD)
+    bob = chat.start_peer("bob", data_dir=chat.root / "bob")
+    alice.expect_line(TABLE_UPDATED)
+    alice.send("send bob hello")
+    bob.expect(r"alice: hello")  # bob pins alice's key
+    bob.send("/quit")
+    assert bob.wait_exit() == 0
+    alice.send("send bob while you were away")
+    alice.expect_line(SAVED)
+    alice.send("/quit")
+    assert alice.wait_exit() == 0
+    new = chat.start_peer("alice", data_dir=chat.root / "alice-new", password=PASSWORD)
+    new.send("/quit")
+    assert new.wait_exit() == 0
+    bob = chat.restart_peer(bob, wait=False)
+    bob.expect_line(YOU_HAVE_MESSAGES)
+    bob.expect(r"alice: .*while you were away")

@@ -87,3 +87,26 @@ def test_a_key_nothing_can_be_sealed_to_raises_the_one_noise_error() -> None:
     bad = SealedMail(ALICE, lambda name: Entry(name, "10.0.0.9", 1, False, key_text(bytes(32))))
     with pytest.raises(NoiseError):
         bad.sealed(SaveMessage("a-1", "alice", "tok", "bob", "hi"))
+
+
+def test_a_message_sealed_by_the_key_pinned_for_its_sender_opens_after_they_moved() -> None:
+    """alice saved a message for bob, then moved her name to a new key (a new machine), or
+    the registry lost its table: it is still from the alice bob talked with, whose key he
+    pinned then."""
+    save = sealed_save("written on my old laptop")
+    chat = Chat(save.id, "alice", "bob", save.text)
+    moved = {**TABLE, "alice": TABLE["alice"]._replace(key=key_text(public_bytes(MALLORY)))}
+    pins = {"alice": public_bytes(ALICE)}
+    for table in (moved, {}):  # a new key in the table; no alice in it at all
+        assert SealedMail(BOB, table.get).opened(chat).text == NOT_OPENED.format(sender="alice")
+        shown = SealedMail(BOB, table.get, pins.get).opened(chat)
+        assert shown.text == "written on my old laptop"
+
+
+def test_a_pin_for_another_key_opens_nothing_forged() -> None:
+    forged = sealed_save("from alice, honestly", sender=MALLORY, name="alice")
+    chat = Chat(forged.id, "alice", "bob", forged.text)
+    pins = {"alice": public_bytes(ALICE), "mallory": public_bytes(MALLORY)}
+    assert SealedMail(BOB, TABLE.get, pins.get).opened(chat).text == NOT_OPENED.format(
+        sender="alice"
+    )
