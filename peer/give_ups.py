@@ -60,9 +60,11 @@ class GiveUps:
             and name_key(shared.state.room) != name_key(message.room)
         ):
             # Asked again for its outcome, unanswered, and we have left its room since:
-            # kept, it would take us back there to be said (see RoomReturn).
+            # kept, it would take us back there to be said (see RoomReturn). Over all the
+            # same: what waited behind it (kept lines, a /leave) goes on.
             self._refusals.unconfirmed(message, "the registry does not answer", emit)
             self._link.went_away(now)
+            self._link.over(message, now, emit, gave_up=True)
             return
         if self._answers.noticed(message.id):
             # done, as its room's notice said: only the ack was lost

@@ -545,3 +545,27 @@ def test_a_rename_given_up_but_done_as_the_registry_died_is_taken_from_its_whole
         Op("send", 0, 2),
     ]
     check(*play(1491970213, 2, 0.3, 0.0, plan))
+
+
+def test_a_line_not_confirmed_after_its_sender_left_does_not_hold_back_the_next() -> None:
+    """Found by hunting the rooms property: ann said m0 and m1 at once, and the registry was
+    killed, restarted and killed again. m0 had been taken, m1 not; ann left r meanwhile.
+    m0, asked again for its outcome and unanswered, was said not confirmed, but the queue
+    still waited for it: m1, kept in the outbox, and ann's leave, held behind it, were
+    never sent once the registry came back, and bob never had m1."""
+    plan = [
+        Op("say", 0),
+        Op("say", 0),
+        Op("say", 2, pause=0.05),
+        Op("kill_registry", pause=0.39328419102672285),
+        Op("restart_registry"),
+        Op("kill_registry", pause=2.3543862075811073),
+        Op("nick", 0, pause=0.7756862207568068),
+        Op("rejoin", 0),
+        Op("kill", 2, pause=2.9637797277031566),
+        Op("nick", 0),
+    ]
+    net, not_owed, rejoins = play_rooms(2171947088, 3, 0.3, 0.1, plan)
+    check_rooms(net, not_owed, rejoins)
+    assert "ann (in r): m1" in net.hosts["bob"].screen
+    assert not list(net.hosts["ann"].core._shared.outbox)  # type: ignore[union-attr]
