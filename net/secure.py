@@ -44,7 +44,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-from net.noise import MAX_MESSAGE, Handshake, NoiseError, nonce_bytes, public_bytes
+from net.noise import MAX_MESSAGE, TAGLEN, Handshake, NoiseError, nonce_bytes, public_bytes
 from net.replay import ReplayWindow
 
 Addr = tuple[str, int]
@@ -100,7 +100,7 @@ _DATA_KIND = bytes((DATA,))
 #: header. Longer ones are dropped unopened.
 _DATA_MAX = _HEADER_SIZE + MAX_MESSAGE
 #: The most a DATA datagram carries: a Noise message less its tag.
-_PLAINTEXT_MAX = MAX_MESSAGE - 16
+_PLAINTEXT_MAX = MAX_MESSAGE - TAGLEN
 _INDEX = struct.Struct("<I")
 
 
@@ -210,7 +210,7 @@ class SecureChannel:
         the caller's error (ValueError)."""
         if len(data) > _PLAINTEXT_MAX:
             raise ValueError("a Noise message is at most 65535 bytes")
-        peer = self._peers.get((key, addr)) or self._peer(key, addr)
+        peer = self._peer(key, addr)
         since = peer.unanswered_since
         if since is None or now - since > UNANSWERED_STALE:
             since = peer.unanswered_since = now
