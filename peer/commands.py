@@ -4,102 +4,90 @@ Outside a room a line starting with `/` is a command, and the bare words work to
 (`send bob hi`, `send_all hi`, `who`, `join lobby`, `bob:hi`). Inside a room plain text goes
 to the room, and only `/` commands (a `/` then a letter, as the line's first characters) and
 the bare word `leave` are commands: an indented `// comment` of pasted code is text.
+
+A command is a small frozen record, a msgspec Struct like the peer's actions (peer.actions):
+one is made for every line typed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from wire.names import name_problem
 
 
-@dataclass(frozen=True)
-class Send:
+class Send(Struct, frozen=True):
     to: str
     text: str
 
 
-@dataclass(frozen=True)
-class SendAll:
+class SendAll(Struct, frozen=True):
     text: str
 
 
-@dataclass(frozen=True)
-class AskMessage:
+class AskMessage(Struct, frozen=True):
     """`message` or `message <name>`: ask for what is missing, the recipient and the text
     (`message <name> <text>` is a `Send`)."""
 
     to: str = ""
 
 
-@dataclass(frozen=True)
-class Who:
+class Who(Struct, frozen=True):
     long: bool = False
 
 
-@dataclass(frozen=True)
-class Whois:
+class Whois(Struct, frozen=True):
     """Show `name`'s key fingerprint, and ours, to compare aloud."""
 
     name: str
 
 
-@dataclass(frozen=True)
-class JoinRoom:
+class JoinRoom(Struct, frozen=True):
     room: str
 
 
-@dataclass(frozen=True)
-class LeaveRoom:
+class LeaveRoom(Struct, frozen=True):
     pass
 
 
-@dataclass(frozen=True)
-class ListRooms:
+class ListRooms(Struct, frozen=True):
     pass
 
 
-@dataclass(frozen=True)
-class RoomSay:
+class RoomSay(Struct, frozen=True):
     text: str
 
 
-@dataclass(frozen=True)
-class Nick:
+class Nick(Struct, frozen=True):
     new: str
 
 
-@dataclass(frozen=True)
-class Dereg:
+class Dereg(Struct, frozen=True):
     name: str
 
 
-@dataclass(frozen=True)
-class Reg:
+class Reg(Struct, frozen=True):
     name: str
 
 
-@dataclass(frozen=True)
-class Quit:
+class Quit(Struct, frozen=True):
     farewell: str = ""
 
 
-@dataclass(frozen=True)
-class Help:
+class Help(Struct, frozen=True):
     topic: str = ""
 
 
-@dataclass(frozen=True)
-class ForServer:
+class ForServer(Struct, frozen=True):
     """`server:who` or `server:exit` typed in a room: addressed to the server, not to the
     people there, so it is not said; `instead` is the command that does it in a room."""
 
     instead: str
 
 
-@dataclass(frozen=True)
-class Mistake:
+class Mistake(Struct, frozen=True):
     """Not a command, or a command used wrongly: `message` tells the user what to type."""
 
     message: str
@@ -125,8 +113,7 @@ Command = (
 )
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(Struct, frozen=True):
     """One command for /help: its words, syntax and what it does."""
 
     words: tuple[str, ...]
