@@ -386,7 +386,6 @@ class PeerNode:
     def _send(self, addr: Addr, message: Message, *, stream: bool = False) -> None:
         if self._verbose:
             self._debug(f"-> {addr[0]}:{addr[1]} {for_log(message)}")
-        self._owed(addr, message)
         if type(message) is SaveMessage:
             # sealed to its recipient as it leaves (the core and the outbox keep it open)
             try:
@@ -395,6 +394,9 @@ class PeerNode:
                 self._debug(f"not sent: {message.to}'s key in the table is unusable")
                 return
         self.endpoint.send(addr, message, stream=stream)
+        # after the datagram has left, as the user waits for it: its ack is read in a
+        # later pass of the event loop, never before this returns
+        self._owed(addr, message)
 
     def _owed(self, addr: Addr, message: Message) -> None:
         """Tell `trust` whose ack a chat sent to a peer at `addr` awaits."""
