@@ -132,6 +132,9 @@ class Endpoint(ReceivingDatagrams):
     _encoded_bytes = 0  # the size of what `_encoded` holds, in all (ENCODED_BYTES)
     _udp: asyncio.DatagramTransport | None = None
     _sock: socket.socket | None = None
+    # the loop the sockets were opened in: kept, as asking asyncio for it makes a system
+    # call (getpid), and `_queue` needs it for every first datagram of a pass
+    _loop: asyncio.AbstractEventLoop | None = None
 
     def __init__(
         self,
@@ -214,7 +217,7 @@ class Endpoint(ReceivingDatagrams):
                 attempt += 1
 
     async def _open(self, host: str, port: int) -> Addr:
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             with contextlib.suppress(OSError):
@@ -345,7 +348,7 @@ class Endpoint(ReceivingDatagrams):
             return
         self._sendto(data, addr)
         if when is When.NOW_THEN_FLUSH:
-            asyncio.get_running_loop().call_soon(self._flush)
+            (self._loop or asyncio.get_running_loop()).call_soon(self._flush)
 
     def _flush(self) -> None:
         """Send whatever waits to leave packed (the end of a pass of the event loop)."""
