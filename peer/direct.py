@@ -157,14 +157,13 @@ class DirectChats:
             to = name_key(chat.to)
             if to != name_key(state.name) and to not in state.former:
                 return  # meant for whoever had this address before; the sender falls back
-        inbox = self._inbox
-        if not inbox.plausible(chat.sender, addr):
-            return  # unanswered: a real sender falls back to the registry, which delivers
+        # Who sent it was settled by its key (peer.trust), wherever it came from: a
+        # sender's address in our table may be older than the one it sends from now.
         if name_problem(chat.sender) is not None or (
             len(chat.text) > MAX_TEXT // 4 and len(chat.text.encode()) > MAX_TEXT
         ):
             return  # no peer of ours sends such a thing: a name that is none, or a flood
-        if inbox.accept(chat.sender, chat.id, addr, emit):
+        if self._inbox.accept(chat.sender, chat.id, addr, emit):
             emit(Print(f"{chat.sender}: {chat.text}", "message", chat.sender))
 
     # -- read-only views ----------------------------------------------------------------

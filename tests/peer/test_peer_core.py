@@ -1042,11 +1042,15 @@ def test_registering_with_a_kept_token() -> None:
     assert isinstance(register, Register) and register.token == "kept"
 
 
-def test_a_chat_from_an_address_that_is_not_the_senders_is_ignored() -> None:
+def test_a_chat_is_answered_where_it_came_from_whatever_the_tables_address() -> None:
+    # Who sent a chat is settled by its key before the core sees it (peer.trust, tested in
+    # tests/peer/test_trust.py); the address is only where its ack goes.
     core, _ = registered()
-    forged = Chat("f-1", "bob", "alice", "I am bob, honest")
-    assert core.receive(forged, ("10.0.0.66", 6002), T0) == []
-    # the registry delivering bob's message itself is fine
+    moved = ("10.0.0.66", 6002)
+    out = core.receive(Chat("f-1", "bob", "alice", "from a new address"), moved, T0)
+    assert prints(out) == ["bob: from a new address"]
+    assert [a.addr for a in out if isinstance(a, pa.Send)] == [moved]
+    # the registry delivering bob's message itself is fine too
     assert prints(core.receive(Chat("b-7", "bob", "alice", "via registry"), SERVER, T0))
 
 
