@@ -150,8 +150,8 @@ def test_a_registry_that_lost_its_table_gives_bobs_mail_to_bob_only(chat: ChatEn
     stranger.expect_line("[The name bob belongs to someone else; only its owner can take it back.]")
     assert stranger.wait_exit() == 1
     assert not [line for line in stranger.collect(2) if "secret" in line]
-    # alice comes back too (her row was lost with the table: bob's peer knows the sender of
-    # sealed mail by the key the table holds for her name)
+    # alice comes back too (her row was lost with the table; her mail opens by the key that
+    # saved it, which the mailbox kept, and by the key the table holds for her name again)
     chat.start_peer("alice", port=alice.port, data_dir=alice.data_dir)
     bob = chat.restart_peer(bob, wait=False)
     bob.expect_line(YOU_HAVE_MESSAGES)
