@@ -108,7 +108,9 @@ class PeerNode:
             accept_new_key=settings.accept_new_key,
         )
         self.trust = self.keys.trust
-        self.mail = SealedMail(static, self.core.table.entry, self.keys.pinned_key)
+        self.mail = SealedMail(
+            static, self.core.table.entry, self.keys.pinned_key, changed=self.keys.pinned
+        )
         self.core.fingerprint = fingerprint(public_of(static))
         self.endpoint = Endpoint(
             self._received,

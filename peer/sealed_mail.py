@@ -11,6 +11,12 @@ A message sealed by the key the recipient pinned for its sender, when they last 
 opens too: the sender may have moved the name to a new key since (a new machine), or the
 registry lost its table, and the message is still from the person the recipient knew.
 
+So does one sealed by the key the registry says saved it (`saved_by`): the key that held
+the sender's name when the save came. That is the registry's word on which key holds a
+name, trusted as its table is; a name moved since still has its mail shown. A message
+that opens with a key other than the one pinned for its sender is shown, and the change is
+said once, as for a direct chat from a changed key (peer/key_checks.py).
+
 Sans-IO: the sender's key pair and the table are given; nothing here touches a socket.
 """
 
@@ -20,6 +26,7 @@ import base64
 import binascii
 from collections.abc import Callable
 
+import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from net.noise import NoiseError, open_sealed, seal
@@ -41,17 +48,21 @@ NOT_SEALED = "[not sealed: it may not be from {sender}] "
 class SealedMail:
     """Seals the saves that leave for the registry, and opens the direct messages it
     delivers or hands over. `entry` finds a name's table row (following renames); `pinned`
-    gives the key pinned for a name when we last talked with it (None: never)."""
+    gives the key pinned for a name when we last talked with it (None: never); `changed`
+    is told of a name whose message opened with a key other than the one pinned for it
+    (it says so, once, and pins that key)."""
 
     def __init__(
         self,
         static: X25519PrivateKey,
         entry: Callable[[str], Entry | None],
         pinned: Callable[[str], bytes | None] = lambda name: None,
+        changed: Callable[[str, bytes], None] = lambda name, key: None,
     ) -> None:
         self._static = static
         self._entry = entry
         self._pinned = pinned
+        self._changed = changed
 
     def sealed(self, save: SaveMessage) -> SaveMessage | None:
         """`save` with its text sealed to its recipient's key; None when the table has no
@@ -70,8 +81,8 @@ class SealedMail:
         """`message` (from the registry) with the direct messages it carries opened: a Chat
         it delivers, the mail of a Welcome or MoreMail. Anything else is returned as is."""
         match message:
-            case Chat(id=msg_id, sender=sender, to=to, text=text):
-                return Chat(msg_id, sender, to, self._open(msg_id, sender, to, text))
+            case Chat():
+                return msgspec.structs.replace(message, text=self._open(message))
             case Welcome(mail=mail) if mail:
                 # the senders' keys are in the table the Welcome brings, not yet ours
                 rows = {name_key(e.name): e for e in message.entries}
@@ -87,31 +98,35 @@ class SealedMail:
         """A stored direct message opened; a channel message or a notice as it is."""
         if stored.kind != "direct":
             return stored
-        text = self._open(stored.id, stored.sender, "", stored.text, rows)
-        return stored._replace(text=text)
+        # (a stored message names no recipient: it is in our mailbox)
+        chat = Chat(stored.id, stored.sender, "", stored.text, stored.saved_by)
+        return stored._replace(text=self._open(chat, rows))
 
-    def _open(
-        self, msg_id: str, sender: str, to: str, text: str, rows: dict[str, Entry] | None = None
-    ) -> str:
-        """The text a sealed `text` holds, if it opens with `sender`'s key (the table's, or
-        the one we pinned for them) and names this very message; else a line that says it
-        does not."""
-        if not text.startswith(SEALED_PREFIX):
-            return NOT_SEALED.format(sender=sender) + text
+    def _open(self, chat: Chat, rows: dict[str, Entry] | None = None) -> str:
+        """The text `chat`'s sealed text holds, if it opens with a key of its sender's (the
+        table's, the one we pinned for them, or `saved_by`, the one the registry says saved
+        it) and names this very message (and its recipient, if it names one); else a line
+        that says it does not."""
+        sender = chat.sender
+        if not chat.text.startswith(SEALED_PREFIX):
+            return NOT_SEALED.format(sender=sender) + chat.text
         try:
-            sealed = base64.urlsafe_b64decode(text[len(SEALED_PREFIX) :])
+            sealed = base64.urlsafe_b64decode(chat.text[len(SEALED_PREFIX) :])
             key, payload = open_sealed(self._static, PROLOGUE, sealed)
             sealed_id, sealed_sender, sealed_to, body = payload.decode().split("\0", 3)
         except (binascii.Error, ValueError, NoiseError):
             return NOT_OPENED.format(sender=sender)
         entry = (rows or {}).get(name_key(sender)) or self._entry(sender)
         senders = key_from_text(entry.key) if entry is not None else None
+        pinned = self._pinned(sender)
         if (
-            key not in (senders, self._pinned(sender))
-            or (sealed_id, sealed_sender) != (msg_id, sender)
-            or (to and sealed_to != to)
+            key not in (senders, pinned, key_from_text(chat.saved_by))
+            or (sealed_id, sealed_sender) != (chat.id, sender)
+            or (chat.to and sealed_to != chat.to)
         ):
             return NOT_OPENED.format(sender=sender)
+        if pinned is not None and key != pinned:
+            self._changed(sender, key)
         return body
 
 

@@ -32,8 +32,9 @@ from wire.names import name_key
 MAIL_PART = 1024 * 1024
 #: Stored messages one part carries at most: below the codec's MAX_ITEMS per list.
 MAIL_PART_ITEMS = 5000
-#: Bytes a stored message's fields but its text can take in JSON, at most.
-_RECORD_ROOM = 6 * MAX_ID + 6 * MAX_NAME + 100
+#: Bytes a stored message's fields but its text can take in JSON, at most (the key that
+#: saved it is 43 characters of base64: wire.keys.key_text).
+_RECORD_ROOM = 6 * MAX_ID + 6 * MAX_NAME + 43 + 100
 
 
 def stamp(now: float) -> str:
@@ -69,13 +70,15 @@ def first_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:
 @dataclasses.dataclass(frozen=True, slots=True)
 class Deposit:
     """A message to keep in a mailbox: its id and sender's name, its text, its `kind`
-    ("direct", "channel") and its `origin` (whom it counts against: registry/quotas.py)."""
+    ("direct", "channel"), its `origin` (whom it counts against: registry/quotas.py) and,
+    for a direct message, `saved_by`: the key whose SaveMessage brought it ("" unknown)."""
 
     id: str
     sender: str
     text: str
     kind: str
     origin: Origin = NO_ORIGIN
+    saved_by: str = ""
 
 
 class Mailboxes:
@@ -136,7 +139,7 @@ class Mailboxes:
                 del self.boxes[key]
                 self._mail_index.pop(key, None)
             return beyond
-        stored = StoredMessage(msg_id, sender, text, stamp(wall), kind)
+        stored = StoredMessage(msg_id, sender, text, stamp(wall), kind, deposit.saved_by)
         self._keep(key, index, stored, size, out)
         self._counted(key, stored, deposit.origin)
         out.append(Log(f"saved {kind} message from {sender} for {owner.name}"))

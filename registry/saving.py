@@ -4,6 +4,8 @@ and what becomes of the pushes nobody acked.
 Pure: the caller supplies `now`. A save for a peer the table says is online is delivered
 by the registry itself, as a push that probes the peer: acked, it was delivered; not, it
 goes to the mailbox. Either way the sender hears the outcome (Saved), pushed until acked.
+A saved message keeps the key its save came with (`saved_by`), delivered or stored: the
+key that sealed it, by which its recipient knows its sender (peer/sealed_mail.py).
 """
 
 from __future__ import annotations
@@ -46,13 +48,14 @@ class Saving:
         if recipient.online:
             # It may still be alive: deliver it ourselves; the probe's outcome decides.
             self._probing[msg.id] = msg
-            # under the name it was sent as (see relay.py): the recipient shows it once
-            chat = Chat(msg.id, msg.sender, recipient.name, msg.text)
+            # under the name it was sent as (see relay.py): the recipient shows it once;
+            # with the key it came with, which sealed it (peer/sealed_mail.py)
+            chat = Chat(msg.id, msg.sender, recipient.name, msg.text, req.key)
             self._s.pusher.push(recipient, chat, "probe", now, out)
             self._s.answers.ack(req, out)
             out.append(Log(f"probing {recipient.name} for a message from {sender.name}"))
             return
-        deposit = Deposit(msg.id, msg.sender, msg.text, "direct", req.origin)
+        deposit = Deposit(msg.id, msg.sender, msg.text, "direct", req.origin, req.key)
         reason = self._post.store(recipient, deposit, now, out)
         if reason:
             what = f"save from {sender.name} for {msg.to}"
@@ -77,7 +80,7 @@ class Saving:
         match push.message:
             case Chat() as chat if push.purpose == "probe":
                 origin = self._post.origin(chat.sender)
-                deposit = Deposit(chat.id, chat.sender, chat.text, "direct", origin)
+                deposit = Deposit(chat.id, chat.sender, chat.text, "direct", origin, chat.saved_by)
                 refused = self._post.store(record, deposit, now, out)
                 save = self._probing.pop(chat.id, None)
                 sender = self._s.table.get(save.sender) if save else None

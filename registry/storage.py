@@ -3,7 +3,9 @@
 Layout under the data directory:
     table.json            names, owners (token, password hash), addresses, online status,
                           the room of each online peer in one
-    mail/<name>.jsonl     one JSON line per stored message, in the order received
+    mail/<name>.jsonl     one JSON line per stored message, in the order received (a line
+                          written before messages kept the key that saved them has no
+                          "saved_by": it loads as "")
     mail/<name>.owner.json  who owns that mailbox (registry/owners.py): what rebuilds the
                           name's row if the table loses it
 
@@ -286,7 +288,7 @@ _LINE_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
 #: A mailbox line as json.dumps(message._asdict(), ensure_ascii=False) writes it, byte for
 #: byte, filled in from a template: every save is one, and building the dict and walking
 #: it cost twice as much.
-_LINE = '{"id": %s, "sender": %s, "text": %s, "stamp": %s, "kind": %s}'
+_LINE = '{"id": %s, "sender": %s, "text": %s, "stamp": %s, "kind": %s, "saved_by": %s}'
 _json_str = json.encoder.encode_basestring  # a JSON string, non-ASCII left as it is
 
 
@@ -302,6 +304,7 @@ def _from_json(data: Any) -> StoredMessage:
     if not isinstance(data, dict):
         raise ValueError("not a stored message")
     fields = [data[k] for k in ("id", "sender", "text", "stamp", "kind")]
+    fields.append(data.get("saved_by", ""))  # not in a line of an older registry
     if not all(isinstance(v, str) for v in fields):
         raise ValueError("not a stored message")
     return StoredMessage(*fields)

@@ -52,13 +52,16 @@ NOTICE_KIND = "notice"
 
 class StoredMessage(NamedTuple):
     """A message kept in a mailbox: `kind` is "direct" or "channel", or "notice" for a line of
-    the registry's own (sender ""); `stamp`: when it was saved."""
+    the registry's own (sender ""); `stamp`: when it was saved. `saved_by`: for a direct
+    message, the key (wire.keys.key_text) whose SaveMessage the registry took it from;
+    "" when unknown (a channel message, a notice, a mailbox kept before it was recorded)."""
 
     id: str
     sender: str
     text: str
     stamp: str
     kind: str
+    saved_by: str = ""
 
 
 # -- replies ------------------------------------------------------------------------------
@@ -231,12 +234,15 @@ class TableSnapshot(WireMessage, frozen=True):
 
 
 class Chat(WireMessage, frozen=True):
-    """A direct message from `sender` to `to`, sent by the sender or delivered by the registry."""
+    """A direct message from `sender` to `to`, sent by the sender or delivered by the registry.
+    `saved_by`: in one the registry delivers, the key (wire.keys.key_text) whose SaveMessage
+    it came in; "" in one a peer sends (and ignored there: the channel names its key)."""
 
     id: Id
     sender: str
     to: str
     text: str
+    saved_by: str = ""
 
 
 class SaveMessage(WireMessage, frozen=True):

@@ -150,8 +150,8 @@ def test_a_registry_that_lost_its_table_gives_bobs_mail_to_bob_only(chat: ChatEn
     stranger.expect_line("[The name bob belongs to someone else; only its owner can take it back.]")
     assert stranger.wait_exit() == 1
     assert not [line for line in stranger.collect(2) if "secret" in line]
-    # alice comes back too (her row was lost with the table: bob's peer knows the sender of
-    # sealed mail by the key the table holds for her name)
+    # alice comes back too (her row was lost with the table; her mail opens by the key that
+    # saved it, which the mailbox kept, and by the key the table holds for her name again)
     chat.start_peer("alice", port=alice.port, data_dir=alice.data_dir)
     bob = chat.restart_peer(bob, wait=False)
     bob.expect_line(YOU_HAVE_MESSAGES)
@@ -181,3 +181,28 @@ def test_mail_from_someone_who_moved_to_a_new_key_is_still_shown(chat: ChatEnv) 
     bob = chat.restart_peer(bob, wait=False)
     bob.expect_line(YOU_HAVE_MESSAGES)
     bob.expect(r"alice: .*while you were away")
+
+
+@pytest.mark.timeout(90)
+def test_mail_from_someone_who_moved_is_shown_to_one_who_never_talked_with_them(
+    chat: ChatEnv,
+) -> None:
+    """alice saves a message for bob, then takes her name to a new machine (a new key, by
+    her password). bob never talked with her, so he pinned no key of hers: the registry
+    says which key saved the message, and it is the key that sealed it."""
+    chat.start_registry(options=["--no-desk-console"])
+    bob = chat.start_peer("bob", data_dir=chat.root / "bob")
+    bob.send("/quit")
+    assert bob.wait_exit() == 0
+    alice = chat.start_peer("alice", data_dir=chat.root / "alice-old", password=PASSWORD)
+    alice.send("send bob while you were away")
+    alice.expect_line(SAVED)
+    alice.send("/quit")
+    assert alice.wait_exit() == 0
+    new = chat.start_peer("alice", data_dir=chat.root / "alice-new", password=PASSWORD)
+    new.send("/quit")
+    assert new.wait_exit() == 0
+    bob = chat.restart_peer(bob, wait=False)
+    bob.expect_line(YOU_HAVE_MESSAGES)
+    bob.expect(mail_line("alice", "while you were away"))
+    bob.expect_not("does not open|key has changed", within=1)

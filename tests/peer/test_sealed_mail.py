@@ -1,11 +1,17 @@
 """Direct messages saved at the registry: sealed by the sender to the recipient's key, opened
-only with it, and only believed from the key the table gives their sender."""
+only with it, and only believed from a key of their sender's: the one the table gives, the
+one pinned when we last talked, or the one the registry says saved the message."""
 
 from __future__ import annotations
+
+import asyncio
+from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from net.noise import public_bytes
+from peer.actions import Print
+from peer.key_checks import KeyChecks
 from peer.sealed_mail import NOT_OPENED, NOT_SEALED, SEALED_PREFIX, SealedMail
 from wire.keys import key_text
 from wire.messages import Chat, Entry, MoreMail, SaveMessage, StoredMessage, Welcome
@@ -110,3 +116,116 @@ def test_a_pin_for_another_key_opens_nothing_forged() -> None:
     assert SealedMail(BOB, TABLE.get, pins.get).opened(chat).text == NOT_OPENED.format(
         sender="alice"
     )
+
+
+# -- the key the registry says saved a message ---------------------------------------------
+
+ALICE_NEW, ALICE_OLDER = X25519PrivateKey.generate(), X25519PrivateKey.generate()
+#: The table once alice moved her name to a new machine (a new key).
+MOVED = {**TABLE, "alice": TABLE["alice"]._replace(key=key_text(public_bytes(ALICE_NEW)))}
+
+
+def stored_save(
+    text: str, msg_id: str = "a-1", saved_by: X25519PrivateKey | None = ALICE
+) -> StoredMessage:
+    """A message alice sealed on her first machine, as bob's mailbox hands it over, with the
+    key the registry says saved it (None: kept by a registry that did not say)."""
+    save = mail_of(ALICE).sealed(SaveMessage(msg_id, "alice", "tok", "bob", text))
+    assert save is not None
+    stored = StoredMessage(msg_id, "alice", save.text, "2026-11-23 10:00:00", "direct")
+    return stored if saved_by is None else stored._replace(saved_by=key_of(saved_by))
+
+
+def key_of(key: X25519PrivateKey) -> str:
+    return key_text(public_bytes(key))
+
+
+def test_a_message_sealed_by_the_key_that_saved_it_opens_after_its_sender_moved() -> None:
+    """bob never talked with alice: no pin. The registry says which key saved the message,
+    and that key sealed it: it is alice's, though her name has moved to a new key since."""
+    stored = stored_save("written on my old laptop")
+    for table in (MOVED, {}):  # a new key in the table; no alice in it at all
+        mail = SealedMail(BOB, table.get)
+        [shown] = _more_mail(mail, stored)
+        assert shown.text == "written on my old laptop"
+    delivered = Chat(stored.id, "alice", "bob", stored.text, stored.saved_by)  # bob online
+    assert SealedMail(BOB, MOVED.get).opened(delivered).text == "written on my old laptop"
+
+
+def test_a_saving_key_other_than_the_one_pinned_opens_and_the_change_is_said_once(
+    tmp_path: Path,
+) -> None:
+    """bob pinned a key of alice's before the one that saved her messages: they are shown,
+    and he is told once that her key has changed, in the words of a direct chat from a
+    changed key (peer/key_checks.py, wired as the peer wires it)."""
+
+    async def opened() -> tuple[list[str], list[Print]]:
+        said: list[Print] = []
+        keys = KeyChecks(
+            tmp_path, ("127.0.0.1", 7300), MOVED.get, said.append, accept_new_key=False
+        )
+        keys.pinned("alice", public_bytes(ALICE_OLDER))  # when they last talked
+        assert not said
+        mail = SealedMail(BOB, MOVED.get, keys.pinned_key, changed=keys.pinned)
+        texts = [m.text for m in _more_mail(mail, stored_save("one"), stored_save("two", "a-2"))]
+        assert keys.pinned_key("alice") == public_bytes(ALICE)  # pinned, as a chat pins it
+        return texts, said
+
+    texts, said = asyncio.run(opened())
+    assert texts == ["one", "two"]
+    line = (
+        "[alice's key has changed since you last talked; compare fingerprints with /whois alice.]"
+    )
+    assert said == [Print(line, "error")]
+
+
+def test_the_tables_key_other_than_the_one_pinned_opens_and_the_change_is_said() -> None:
+    """As a direct chat from the key the table gives is believed, and its change said."""
+    changed: list[tuple[str, bytes]] = []
+    pins = {"alice": public_bytes(ALICE_OLDER)}
+    mail = SealedMail(BOB, TABLE.get, pins.get, changed=lambda n, k: changed.append((n, k)))
+    [shown] = _more_mail(mail, stored_save("hi", saved_by=None))
+    assert shown.text == "hi" and changed == [("alice", public_bytes(ALICE))]
+    # the key pinned opens it with nothing said
+    same = SealedMail(
+        BOB,
+        MOVED.get,
+        {"alice": public_bytes(ALICE)}.get,
+        changed=lambda n, k: changed.append((n, k)),
+    )
+    assert [m.text for m in _more_mail(same, stored_save("hi"))] == ["hi"] and len(changed) == 1
+
+
+def test_a_message_sealed_by_a_key_neither_the_tables_nor_pinned_nor_saving_is_refused() -> None:
+    forged = sealed_save("from alice, honestly", sender=MALLORY, name="alice")
+    stamp = "2026-11-23 10:00:00"
+    stored = StoredMessage(forged.id, "alice", forged.text, stamp, "direct", key_of(ALICE))
+    pins = {"alice": public_bytes(ALICE_OLDER)}
+    changed: list[tuple[str, bytes]] = []
+    mail = SealedMail(BOB, MOVED.get, pins.get, changed=lambda n, k: changed.append((n, k)))
+    [shown] = _more_mail(mail, stored)
+    assert shown.text == NOT_OPENED.format(sender="alice") and not changed
+    # nor does a saving key that is not a key at all open anything
+    garbage = stored_save("hi")._replace(saved_by="not a key")
+    [shown] = _more_mail(SealedMail(BOB, MOVED.get), garbage)
+    assert shown.text == NOT_OPENED.format(sender="alice")
+
+
+def test_a_message_kept_without_the_key_that_saved_it_opens_as_before() -> None:
+    """Kept by a registry that did not record the saving key: the table's key or the pin
+    opens it, as they did; nothing else."""
+    stored = stored_save("kept before", saved_by=None)
+    assert stored.saved_by == ""
+    assert [m.text for m in _more_mail(SealedMail(BOB, TABLE.get), stored)] == ["kept before"]
+    pins = {"alice": public_bytes(ALICE)}
+    assert [m.text for m in _more_mail(SealedMail(BOB, MOVED.get, pins.get), stored)] == [
+        "kept before"
+    ]
+    [refused] = _more_mail(SealedMail(BOB, MOVED.get), stored)
+    assert refused.text == NOT_OPENED.format(sender="alice")
+
+
+def _more_mail(mail: SealedMail, *stored: StoredMessage) -> tuple[StoredMessage, ...]:
+    opened = mail.opened(MoreMail("m", "r", stored))
+    assert isinstance(opened, MoreMail)
+    return opened.mail

@@ -34,7 +34,7 @@ def test_a_save_for_an_online_peer_is_delivered_by_the_registry() -> None:
     bob = record(p.s, "bob", 7002)
     out: list[ra.Action] = []
     p.saving.save(save("bob"), Request("alice-1", alice.addr, "ka"), T0, out)
-    assert (bob.addr, Chat("alice-1", "alice", "bob", "hi")) in sent(out)
+    assert (bob.addr, Chat("alice-1", "alice", "bob", "hi", "ka")) in sent(out)
     answered = p.s.pusher.answer(["alice-1"], bob.addr, T0, [])
     done: list[ra.Action] = []
     p.saving.delivered(answered[0][0], T0, done)
@@ -62,3 +62,21 @@ def test_what_no_peer_acks_goes_to_its_mailbox_but_table_pushes() -> None:
     p.saving.undelivered(bob, Push("bob", bob.addr, relay, "relay", 0), T0, out)
     p.saving.undelivered(bob, Push("bob", bob.addr, Notice("r-7", "x"), "table", 1), T0, out)
     assert [m.id for m in p.post.boxes["bob"]] == ["c-1"]
+
+
+def test_a_saved_message_keeps_the_key_its_save_came_with_stored_or_delivered() -> None:
+    # the key that sealed it (peer/sealed_mail.py), by which its recipient knows its sender
+    p = parts()
+    alice = record(p.s, "alice", 7001, key="ka")
+    bob = record(p.s, "bob", 7002)
+    record(p.s, "carol", 7003, online=False)
+    out: list[ra.Action] = []
+    p.saving.save(save("carol"), Request("alice-1", alice.addr, "ka"), T0, out)
+    assert [m.saved_by for m in p.post.boxes["carol"]] == ["ka"]
+    p.saving.save(save("bob", "alice-2"), Request("alice-2", alice.addr, "ka"), T0, out)
+    [chat] = [m for a, m in sent(out) if a == bob.addr]
+    assert isinstance(chat, Chat) and chat.saved_by == "ka"
+    # bob did not ack it: it goes to his mailbox with the key all the same
+    p.saving.undelivered(bob, Push("bob", bob.addr, chat, "probe", 0), T0, out)
+    assert [(m.id, m.saved_by) for m in p.post.boxes["bob"]] == [("alice-2", "ka")]
+    assert any(isinstance(a, ra.StoreMail) and a.message.saved_by == "ka" for a in out)

@@ -29,6 +29,25 @@ def test_mail_survives_a_restart_in_order(tmp_path: Path) -> None:
     assert [m.id for m in Storage(tmp_path).load_mail()["bob"]] == ["id-0", "id-1", "id-2"]
 
 
+def test_the_key_that_saved_a_message_is_kept_and_a_line_written_without_it_loads(
+    tmp_path: Path,
+) -> None:
+    saved = msg(0)._replace(saved_by="k" * 43)
+    store = Storage(tmp_path)
+    store.append("bob", saved)
+    with open(tmp_path / "mail" / "bob.jsonl", "a") as f:  # as an older registry wrote it
+        f.write('{"id": "id-1", "sender": "x", "text": "hi", "stamp": "2026-11-21 10:00:00", ')
+        f.write('"kind": "direct"}\n')
+    assert Storage(tmp_path).load_mail()["bob"] == [saved, msg(1)]
+    assert msg(1).saved_by == ""
+    store.drop("bob", ("id-9",))  # a rewrite keeps both as they are
+    assert Storage(tmp_path).load_mail()["bob"] == [saved, msg(1)]
+    with open(tmp_path / "mail" / "bob.jsonl", "a") as f:
+        f.write('{"id": "id-2", "sender": "x", "text": "hi", "stamp": "", "kind": "direct", ')
+        f.write('"saved_by": 7}\n')  # not a key's text: not a message
+    assert [m.id for m in Storage(tmp_path).load_mail()["bob"]] == ["id-0", "id-1"]
+
+
 def test_the_registrys_own_notice_is_kept_like_a_message(tmp_path: Path) -> None:
     notice = StoredMessage("r-1", "", "Your mailbox filled up", "2026-11-21 10:00:01", "notice")
     store = Storage(tmp_path)
@@ -316,7 +335,7 @@ any_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
 
 
 @settings(max_examples=200)
-@given(st.tuples(any_text, any_text, any_text, any_text, any_text))
+@given(st.tuples(any_text, any_text, any_text, any_text, any_text, any_text))
 def test_a_mailbox_line_is_what_json_dumps_writes(fields: tuple[str, ...]) -> None:
     # _line fills a template in rather than walking a dict; the file must not change
     message = StoredMessage(*fields)
