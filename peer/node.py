@@ -100,17 +100,12 @@ class PeerNode:
         self._console = console
         self._verbose = settings.verbose
         static = own_key(self._data_dir)
+        entry = self.core.table.entry
         self.keys = KeyChecks(
-            self._data_dir,
-            server,
-            self.core.table.entry,
-            console.show,
-            accept_new_key=settings.accept_new_key,
+            self._data_dir, server, entry, console.show, accept_new_key=settings.accept_new_key
         )
         self.trust = self.keys.trust
-        self.mail = SealedMail(
-            static, self.core.table.entry, self.keys.pinned_key, changed=self.keys.pinned
-        )
+        self.mail = SealedMail(static, entry, self.keys.pinned_key, changed=self.keys.pinned)
         self.core.fingerprint = fingerprint(public_of(static))
         self.endpoint = Endpoint(
             self._received,
