@@ -43,6 +43,8 @@ class KeyChecks:
         self._talked: dict[str, bytes] = {}
         self._answered: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._key_changed_said = False
+        # the lines to show right after the next Welcome (see `registry_key`)
+        self._after_welcome: list[Print] | None = None
         # the registry's key: pinned, or learned at `registry_key` before anything is sent
         self.trust = Trust(self._pins.get(self._pin_label) or b"", entry)
 
@@ -52,6 +54,7 @@ class KeyChecks:
         the welcome (`after_welcome`), as SSH does. A key that differs from the pinned one
         is refused, saying how to accept it. False when the peer cannot go on (said to the
         user)."""
+        self._after_welcome = after_welcome
         pinned = self.trust.registry
         if pinned and not self._accept_new_key:
             # asked anyway, to tell a changed key from a registry that is down; not waited for
@@ -119,9 +122,11 @@ class KeyChecks:
     def _peer_label(self, name: str) -> str:
         return f"peer {name_key(name)} at {self._pin_label}"
 
-    def pinned(self, name: str, key: bytes) -> None:
+    def pinned(self, name: str, key: bytes, welcome: bool = False) -> None:
         """Pin `name`'s `key` the first time we talk (as SSH pins a host); say it when the
-        key is another than the one pinned, and pin the new one."""
+        key is another than the one pinned, and pin the new one. With `welcome` (mail that
+        came in a Welcome, not shown yet), it is said right after the Welcome's line: that
+        stays the first line a script reads."""
         if self._talked.get(name) == key:
             return  # pinned already, this run: every message checks, so this must be quick
         self._talked[name] = key
@@ -134,6 +139,7 @@ class KeyChecks:
                 f"[{name}'s key has changed since you last talked; compare fingerprints "
                 f"with /whois {name}.]"
             )
-            self._show(Print(line, "error"))
+            later = self._after_welcome if welcome else None
+            (self._show if later is None else later.append)(Print(line, "error"))
         with contextlib.suppress(OSError):  # not kept: said again next time, no harm
             self._pins.pin(label, key)

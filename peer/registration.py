@@ -64,7 +64,7 @@ class Registration:
         emit(Print("[Welcome, You are registered.]", "system"))
         for said in self.after_welcome:
             emit(said)
-        self.after_welcome = []
+        self.after_welcome.clear()  # the same list: the key checks add to it (peer.key_checks)
         count = sum(1 for m in shared.outbox if not isinstance(m, Leave))  # a leave is no message
         if first and count:
             # said once the name is ours: a start that is refused (the name in use by

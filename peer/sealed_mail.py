@@ -50,14 +50,15 @@ class SealedMail:
     delivers or hands over. `entry` finds a name's table row (following renames); `pinned`
     gives the key pinned for a name when we last talked with it (None: never); `changed`
     is told of a name whose message opened with a key other than the one pinned for it
-    (it says so, once, and pins that key)."""
+    (it says so, once, and pins that key), and whether that message came in a Welcome,
+    not shown yet (what it says then waits for the Welcome's line)."""
 
     def __init__(
         self,
         static: X25519PrivateKey,
         entry: Callable[[str], Entry | None],
         pinned: Callable[[str], bytes | None] = lambda name: None,
-        changed: Callable[[str, bytes], None] = lambda name, key: None,
+        changed: Callable[[str, bytes, bool], None] = lambda name, key, welcome: None,
     ) -> None:
         self._static = static
         self._entry = entry
@@ -86,7 +87,7 @@ class SealedMail:
             case Welcome(mail=mail) if mail:
                 # the senders' keys are in the table the Welcome brings, not yet ours
                 rows = {name_key(e.name): e for e in message.entries}
-                opened = tuple(self._stored(m, rows) for m in mail)
+                opened = tuple(self._stored(m, rows, welcome=True) for m in mail)
                 return _with_mail(message, opened)
             case MoreMail(mail=mail) if mail:
                 opened = tuple(self._stored(m, {}) for m in mail)
@@ -94,15 +95,19 @@ class SealedMail:
             case _:
                 return message
 
-    def _stored(self, stored: StoredMessage, rows: dict[str, Entry]) -> StoredMessage:
+    def _stored(
+        self, stored: StoredMessage, rows: dict[str, Entry], *, welcome: bool = False
+    ) -> StoredMessage:
         """A stored direct message opened; a channel message or a notice as it is."""
         if stored.kind != "direct":
             return stored
         # (a stored message names no recipient: it is in our mailbox)
         chat = Chat(stored.id, stored.sender, "", stored.text, stored.saved_by)
-        return stored._replace(text=self._open(chat, rows))
+        return stored._replace(text=self._open(chat, rows, welcome=welcome))
 
-    def _open(self, chat: Chat, rows: dict[str, Entry] | None = None) -> str:
+    def _open(
+        self, chat: Chat, rows: dict[str, Entry] | None = None, *, welcome: bool = False
+    ) -> str:
         """The text `chat`'s sealed text holds, if it opens with a key of its sender's (the
         table's, the one we pinned for them, or `saved_by`, the one the registry says saved
         it) and names this very message (and its recipient, if it names one); else a line
@@ -126,7 +131,7 @@ class SealedMail:
         ):
             return NOT_OPENED.format(sender=sender)
         if pinned is not None and key != pinned:
-            self._changed(sender, key)
+            self._changed(sender, key, welcome)
         return body
 
 

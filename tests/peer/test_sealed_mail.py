@@ -179,11 +179,45 @@ def test_a_saving_key_other_than_the_one_pinned_opens_and_the_change_is_said_onc
     assert said == [Print(line, "error")]
 
 
+def test_a_changed_key_in_a_welcomes_mail_is_said_right_after_the_welcome(tmp_path: Path) -> None:
+    """Mail handed over in a Welcome is opened before the Welcome's line is shown: what its
+    keys say waits for that line (it stays the first line a script reads); mail that comes
+    later (MoreMail) is said at once, before its lines."""
+    server = ("127.0.0.1", 7300)
+
+    class Registry:  # answers the key request at once, as a registry first met does
+        def __init__(self, keys: KeyChecks) -> None:
+            self.keys = keys
+
+        def ask_key(self, addr: tuple[str, int]) -> None:
+            self.keys.key_answered(addr, public_bytes(X25519PrivateKey.generate()))
+
+    async def opened() -> tuple[list[Print], list[Print]]:
+        said: list[Print] = []
+        after_welcome: list[Print] = []
+        keys = KeyChecks(tmp_path, server, MOVED.get, said.append, accept_new_key=False)
+        assert await keys.registry_key(Registry(keys), after_welcome)  # type: ignore[arg-type]
+        keys.pinned("alice", public_bytes(ALICE_OLDER))  # when they last talked
+        mail = SealedMail(BOB, MOVED.get, keys.pinned_key, changed=keys.pinned)
+        rows = tuple(MOVED.values())
+        welcome = Welcome("w", "r", "bob", "tok", 3, rows, (stored_save("one"),), ())
+        opened = mail.opened(welcome)
+        assert isinstance(opened, Welcome) and [m.text for m in opened.mail] == ["one"]
+        return said, after_welcome
+
+    said, after_welcome = asyncio.run(opened())
+    assert not said
+    line = (
+        "[alice's key has changed since you last talked; compare fingerprints with /whois alice.]"
+    )
+    assert after_welcome[-1] == Print(line, "error")  # after the registry's key, first met
+
+
 def test_the_tables_key_other_than_the_one_pinned_opens_and_the_change_is_said() -> None:
     """As a direct chat from the key the table gives is believed, and its change said."""
     changed: list[tuple[str, bytes]] = []
     pins = {"alice": public_bytes(ALICE_OLDER)}
-    mail = SealedMail(BOB, TABLE.get, pins.get, changed=lambda n, k: changed.append((n, k)))
+    mail = SealedMail(BOB, TABLE.get, pins.get, changed=lambda n, k, w: changed.append((n, k)))
     [shown] = _more_mail(mail, stored_save("hi", saved_by=None))
     assert shown.text == "hi" and changed == [("alice", public_bytes(ALICE))]
     # the key pinned opens it with nothing said
@@ -191,7 +225,7 @@ def test_the_tables_key_other_than_the_one_pinned_opens_and_the_change_is_said()
         BOB,
         MOVED.get,
         {"alice": public_bytes(ALICE)}.get,
-        changed=lambda n, k: changed.append((n, k)),
+        changed=lambda n, k, w: changed.append((n, k)),
     )
     assert [m.text for m in _more_mail(same, stored_save("hi"))] == ["hi"] and len(changed) == 1
 
@@ -202,7 +236,7 @@ def test_a_message_sealed_by_a_key_neither_the_tables_nor_pinned_nor_saving_is_r
     stored = StoredMessage(forged.id, "alice", forged.text, stamp, "direct", key_of(ALICE))
     pins = {"alice": public_bytes(ALICE_OLDER)}
     changed: list[tuple[str, bytes]] = []
-    mail = SealedMail(BOB, MOVED.get, pins.get, changed=lambda n, k: changed.append((n, k)))
+    mail = SealedMail(BOB, MOVED.get, pins.get, changed=lambda n, k, w: changed.append((n, k)))
     [shown] = _more_mail(mail, stored)
     assert shown.text == NOT_OPENED.format(sender="alice") and not changed
     # nor does a saving key that is not a key at all open anything
