@@ -1,44 +1,42 @@
 """What the help desk's core (`registry.desk.queue.DeskQueue`) asks its adapter to do.
 
-Frozen dataclasses, one per kind of action: frames to send to a connection, connections to
+Frozen records, one per kind of action: frames to send to a connection, connections to
 close, log lines, transcript records, and the waiting room to keep on disk. Connections are
-named by the opaque ids the adapter chooses (`ConnId`).
+named by the opaque ids the adapter chooses (`ConnId`). They are msgspec Structs, as the
+registry's own actions are (registry.actions): a Struct class is made in C, where a frozen
+dataclass execs generated code for each class as the registry starts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from wire.desk.messages import DeskMessage
 
 ConnId = str
 
 
-@dataclass(frozen=True, slots=True)
-class Send:
+class Send(Struct, frozen=True):
     """Send `message` on connection `conn`."""
 
     conn: ConnId
     message: DeskMessage
 
 
-@dataclass(frozen=True, slots=True)
-class Close:
+class Close(Struct, frozen=True):
     """Close connection `conn` once what was sent before has gone; `reason` is for the log."""
 
     conn: ConnId
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Log:
+class Log(Struct, frozen=True):
     """A line for the registry's log; it never holds a full phone number."""
 
     line: str
 
 
-@dataclass(frozen=True, slots=True)
-class SessionStarted:
+class SessionStarted(Struct, frozen=True):
     """A session began: start its transcript. `phone` is masked already, and `said` (the
     lines of crisis typed while waiting) scrubbed of the number; `crisis` is why the person
     may be in danger (wire.desk.messages CRISIS_*, "" if nothing says so)."""
@@ -54,8 +52,7 @@ class SessionStarted:
     said: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class SessionLine:
+class SessionLine(Struct, frozen=True):
     """A line said in a session, already scrubbed of the person's phone number; `crisis`
     when it is the person's and holds words of someone in danger (marked in the
     transcript as for the operator)."""
@@ -66,8 +63,7 @@ class SessionLine:
     crisis: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class SessionEnded:
+class SessionEnded(Struct, frozen=True):
     """A session ended after `length` seconds; `reason` says how."""
 
     session: str
@@ -75,8 +71,7 @@ class SessionEnded:
     length: float
 
 
-@dataclass(frozen=True, slots=True)
-class KeptPlace:
+class KeptPlace(Struct, frozen=True):
     """A place in the waiting room as kept on disk: whose (the token that takes it back and
     the normalised phone it must come with), for what, from where, and since when its wait
     counts (`joined`, on the queue's clock, later by the time spent being served: `served`).
@@ -101,8 +96,7 @@ class KeptPlace:
     said: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class KeepPlaces:
+class KeepPlaces(Struct, frozen=True):
     """Keep `places` on disk in place of what was kept: should the registry stop without
     closing the desk (a crash, a power cut), its next start holds them (`restore`). In
     order: the people being served, who would be held at the front, then the waiting room."""
@@ -110,8 +104,7 @@ class KeepPlaces:
     places: tuple[KeptPlace, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class KeepOperators:
+class KeepOperators(Struct, frozen=True):
     """Keep on disk the operators' public keys the registry has authorised (key text ->
     the name it first went on duty under): each goes on duty with no operator key."""
 

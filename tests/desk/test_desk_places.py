@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import stat
-from dataclasses import replace
 from pathlib import Path
+
+from msgspec.structs import replace
 
 from registry.desk.actions import KeptPlace
 from registry.desk.places import _FIELDS, PLACES_FILE, PlacesFile

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import replace
 
 import pytest
 from desk_harness import PHONES, Desk, busy_desk, positions
+from msgspec.structs import replace
 
 from registry.desk.actions import Close, KeptPlace, SessionEnded, SessionLine, SessionStarted
 from registry.desk.limits import ARRIVALS_INTERVAL, GRACE, RECLAIM_WINDOW, RESTART_SETTLE
