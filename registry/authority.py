@@ -6,7 +6,7 @@ Pure and stateless: it reads the table and the aliases; what it refuses, it answ
 
 from __future__ import annotations
 
-import dataclasses
+from msgspec import Struct
 
 from registry.actions import Action
 from registry.aliases import Aliases
@@ -22,8 +22,7 @@ from wire.refusals import (
 )
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Claim:
+class Claim(Struct, frozen=True):
     """A request's claim to act for `name` with `token`; `what` names the request in the
     log ("dereg", "join"...). A `fresh` request is one a peer makes anew in each process,
     never kept for a later start (a keepalive, dereg, join, rename, mail hand-over)."""

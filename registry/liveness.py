@@ -8,8 +8,9 @@ the registrations that waited for it carried out) is the caller's: this part say
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
+
+from msgspec import Struct, field
 
 from registry.actions import Action, Addr, Log, Send
 from registry.requests import Request, fmt
@@ -41,8 +42,7 @@ BLIND_BEHIND = 0.5
 Waiting = tuple[Register, Request]
 
 
-@dataclasses.dataclass(slots=True)
-class Probe:
+class Probe(Struct):
     """A liveness probe (`ping`, sent first at `since`) in flight to the peer holding the
     name keyed `owner` at `addr`, and the registrations of another start of that name
     waiting for its outcome, by id."""
@@ -51,7 +51,7 @@ class Probe:
     addr: Addr
     ping: TableUpdate
     since: float
-    waiting: dict[str, Waiting] = dataclasses.field(default_factory=dict)
+    waiting: dict[str, Waiting] = field(default_factory=dict)
 
 
 class Liveness:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from msgspec import Struct
 
 from net.files import InUse, hold_lock, os_reason
 from net.keys import KeyFileError, load_or_make_key
@@ -48,8 +48,7 @@ class ServerOptions(RegistryOptions, total=False):
     log_on_screen: bool
 
 
-@dataclass(frozen=True)
-class RegistrySettings:
+class RegistrySettings(Struct, frozen=True):
     """The settings of one registry: whether it logs each datagram (`verbose`); the
     `keepalive` period (seconds) its peers, and the desk's connections, are watched on;
     `crisis_notice` replaces the desk's default text for topic 1; with `console_operator`
@@ -72,8 +71,7 @@ class RegistrySettings:
     log_on_screen: bool = False
 
 
-@dataclass(frozen=True)
-class Loaded:
+class Loaded(Struct, frozen=True):
     """What a registry loads from its data directory: its help desk (closed when its
     operator key cannot be used), its core with the kept state, and its own key (with
     whether it was made just now)."""

@@ -13,7 +13,7 @@ would otherwise fill both. When a box is full nothing is lost silently:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from wire.messages import NOTICE_KIND, StoredMessage
 
@@ -45,8 +45,7 @@ def refusal(owner: str) -> str:
     return f"{owner}'s mailbox is full."
 
 
-@dataclass(slots=True)
-class BoxIndex:
+class BoxIndex(Struct):
     """What the registry knows of one mailbox without scanning it: the (sender, id) pairs
     in it (so a copy is stored once), the bytes of its texts, and whether it holds the
     full notice. Built for one list; rebuilt when the box is replaced (hand-over, rename,

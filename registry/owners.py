@@ -13,8 +13,9 @@ it. Pure: the adapter reads and writes the files (registry/storage.py).
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from registry.table import Record
 from wire.names import name_key, name_problem
@@ -24,8 +25,7 @@ from wire.names import name_key, name_problem
 NO_TOKEN = "sha256:none"
 
 
-@dataclass(frozen=True, slots=True)
-class Owner:
+class Owner(Struct, frozen=True):
     """What proves a mailbox's name is its owner's: as Record keeps it."""
 
     name: str

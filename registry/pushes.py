@@ -24,7 +24,8 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from registry.actions import Addr
 from wire.messages import Message
@@ -38,8 +39,7 @@ WINDOW = 1024
 MIN_WINDOW = 16
 
 
-@dataclass(frozen=True, slots=True)
-class Push:
+class Push(Struct, frozen=True):
     """A message pushed to one peer: what waits in a window's queue, and what a push
     that ends without its ack (given up, or dropped with its peer) is reported as.
 
@@ -60,8 +60,7 @@ class Push:
     streamed: bool = False
 
 
-@dataclass(slots=True, eq=False)
-class Flight:
+class Flight(Struct, eq=False):
     """One message sent to `owners` (address -> owner's name key) that still owe an ack;
     `key` is its entry in the retry queue."""
 

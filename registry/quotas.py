@@ -12,7 +12,7 @@ notice) counts against nobody. Pure: the caller says who sent what, and how big 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from registry import mailbox
 
@@ -33,8 +33,7 @@ SENDER_BYTES = 4 * 1024 * 1024
 ADDRESS_BYTES = 16 * 1024 * 1024
 
 
-@dataclass(slots=True)
-class Usage:
+class Usage(Struct):
     """Messages, and bytes of their texts, one holder has in one mailbox."""
 
     count: int = 0

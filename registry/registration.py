@@ -9,11 +9,11 @@ up. Passwords are checked (and new names made) within the budgets of registry/fl
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections import OrderedDict
 
 import msgspec
+from msgspec import Struct
 
 from registry.actions import Action, Addr, Log, Send
 from registry.credentials import (
@@ -41,8 +41,7 @@ from wire.version import WIRE_VERSION, wire_refusal
 LOG_PASSWORDS_EVERY = 100
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Attempt:
+class _Attempt(Struct, frozen=True):
     """A registration being carried out: `msg` (named as the record it found, for a peer
     that renamed: see `_find`), the request it came in, how the log names it, and the
     record of its name (None: a new name)."""

@@ -6,10 +6,11 @@ Pure: no clock, no sockets, no state but the ids made and the ids of requests do
 
 from __future__ import annotations
 
-import dataclasses
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import TypeVar
+
+from msgspec import Struct
 
 from registry.actions import Action, Addr, Log, Send, SendMany
 from registry.quotas import Origin
@@ -24,8 +25,7 @@ RECENT_IDS = 10_000
 V = TypeVar("V")
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Request:
+class Request(Struct, frozen=True):
     """A message the registry answers: its `id`, the address `addr` it came from (a
     datagram's source, or a TCP connection's peer), and `key`, the public key
     (wire.keys.key_text) it came with: what proves who sent it, never the address ("" from

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from registry.table import Record
 from wire.messages import RoomMessage
@@ -39,8 +40,7 @@ KEPT_EMPTIED = MAX_ROOMS
 AWAY_KEPT = 10_000
 
 
-@dataclass
-class Room:
+class Room(Struct):
     """One room: its name as first spelled, its members in joining order, its history."""
 
     name: str

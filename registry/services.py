@@ -5,8 +5,9 @@ table's changes. One of each per registry, made together by `Services.make`.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
+
+from msgspec import Struct
 
 from registry.aliases import Aliases
 from registry.authority import Authority
@@ -16,8 +17,7 @@ from registry.table import Table
 from registry.table_feed import TableFeed
 
 
-@dataclasses.dataclass(slots=True)
-class WallClock:
+class WallClock(Struct):
     """Seconds from the core's `now` (monotonic) to the time of day: the adapter sets
     `offset` with every event, as the wall clock may be stepped meanwhile (NTP). For the
     stamps of what is kept and shown to people, and read back after a restart, when `now`
@@ -30,8 +30,7 @@ class WallClock:
         return now + self.offset
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Services:
+class Services(Struct, frozen=True):
     """The shared parts; each is one object, read and changed by every part given it."""
 
     table: Table

@@ -4,8 +4,9 @@ online. Pure data with its own persistence format (a JSON-able dict)."""
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from registry.credentials import TOKEN_HASH, token_hash
 from wire.messages import Entry
@@ -21,14 +22,13 @@ MAX_VERSION = 2**62
 MAX_FORMER_NAMES = 8
 
 
-@dataclass(slots=True)
-class Record:
+class Record(Struct):
     """One registered name. `token` is the hash of the token that moves the name to a new
     key (registry.credentials.token_hash; a record made in a test may hold it in clear);
     `password` is a scrypt hash or "".
 
-    Slotted: a registry keeps one per name ever registered (10,000 and more), and a
-    __dict__ per record would be its largest part.
+    Slotted, as every Struct is: a registry keeps one per name ever registered (10,000 and
+    more), and a __dict__ per record would be its largest part.
     """
 
     name: str
@@ -59,8 +59,7 @@ class Record:
         return Entry(self.name, self.ip, self.port, self.online, self.key)
 
 
-@dataclass
-class Table:
+class Table(Struct):
     """Names by their case-insensitive key, with a version that grows on every change.
 
     `former` maps the key of a name given up by a rename to the key of the record that

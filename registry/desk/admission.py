@@ -12,14 +12,14 @@ given to the client that was given the place.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from registry.credentials import same_secret
 from registry.desk.people import Person
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+class Limits(Struct, frozen=True):
     """How many places one source may hold, and how many the room holds."""
 
     per_key: int
@@ -28,8 +28,7 @@ class Limits:
     danger_room: int  # places beyond `room` for people in danger only
 
 
-@dataclass(frozen=True, slots=True)
-class Refusal:
+class Refusal(Struct, frozen=True):
     """Why a join is refused: the one line its person reads, and the one the log gets."""
 
     reason: str

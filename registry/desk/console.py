@@ -15,8 +15,9 @@ nobody next, was meant for that person and goes nowhere.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from registry.desk.actions import Action, ConnId, SessionLine
 from registry.desk.console_topics import ConsoleTopics
@@ -44,8 +45,7 @@ CONSOLE_HELP: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ConsoleDesk:
+class ConsoleDesk(Struct, frozen=True):
     """The desk the console serves at, as the console uses it: its queue and operator key,
     its clock and message ids, its log, holding its hand-overs (see
     `registry.desk.queue.HANDS_OVER`) and carrying out the queue's actions."""

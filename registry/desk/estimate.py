@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from registry.desk.limits import TYPICAL_SESSION
 from wire.desk.messages import EST_MEASURED, EST_NOBODY, EST_TYPICAL
@@ -52,8 +53,7 @@ MIN_HISTORY = 3
 OVERRUN = 0.5
 
 
-@dataclass(slots=True)
-class Average:
+class Average(Struct):
     """An exponentially weighted mean and mean deviation of session lengths, in seconds."""
 
     count: int = 0
@@ -74,8 +74,7 @@ class Average:
         self.count += 1
 
 
-@dataclass(frozen=True, slots=True)
-class Estimate:
+class Estimate(Struct, frozen=True):
     """A wait estimate: `kind` is EST_TYPICAL or EST_MEASURED (low..high seconds), or
     EST_NOBODY (no figure)."""
 

@@ -4,15 +4,14 @@ between them (plain records, changed only by `registry.desk.queue.DeskQueue`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 
 from registry.desk.actions import ConnId
 from wire.desk.phone import mask_phone
 from wire.shown_text import clean
 
 
-@dataclass(slots=True, eq=False)
-class Person:
+class Person(Struct, eq=False):
     """Someone asking for help, waiting or being served."""
 
     token: str
@@ -51,8 +50,7 @@ class Person:
         return max(0.0, now - self.joined - self.served)
 
 
-@dataclass(slots=True, eq=False)
-class Operator:
+class Operator(Struct, eq=False):
     """An operator on duty: serves `topics`, one person at a time."""
 
     conn: ConnId
@@ -65,8 +63,7 @@ class Operator:
     untold: list[Person] = field(default_factory=list)  # arrivals held back since
 
 
-@dataclass(slots=True, eq=False)
-class Session:
+class Session(Struct, eq=False):
     """An operator serving a person."""
 
     id: str

@@ -4,7 +4,7 @@ session ends (its person put back at the front when it was cut short).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from registry.desk.actions import (
     Action,
@@ -24,8 +24,7 @@ from wire.names import name_key
 from wire.shown_text import clean
 
 
-@dataclass(frozen=True, slots=True)
-class Ending:
+class Ending(Struct, frozen=True):
     """How a session ends: `why`, for the log and the transcript; what the person and the
     operator are told (None: nothing, they are told otherwise or gone); whether the person
     goes back to the front of the waiting room (`requeue`); whether its length counts in
