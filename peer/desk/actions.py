@@ -5,12 +5,17 @@
 (docs/ARCHITECTURE.md): each method takes one event with `now` (monotonic seconds) and
 returns the actions to carry out, in order. `peer.desk.runner` carries them out over a
 real terminal, TCP connection and clock; the tests drive the cores directly.
+
+Actions and events are msgspec Structs, as the peer's and the registry's actions are: a
+Struct class is made in C, where a frozen dataclass execs generated code for each class at
+every start of a client.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from wire.desk.messages import HEARTBEAT, DeskLeave, DeskMessage, DeskPing, DeskPong
 from wire.desk.text import format_duration
@@ -27,73 +32,63 @@ RETRY_FIRST, RETRY_MAX = 0.5, 4.0
 ANSWER_TIMEOUT = 10.0
 
 
-@dataclass(frozen=True, slots=True)
-class Show:
+class Show(Struct, frozen=True):
     """Print a line (`>>> ` before it), in a style: system, chat, error, alert or prompt."""
 
     line: str
     style: str = "system"
 
 
-@dataclass(frozen=True, slots=True)
-class Ask:
+class Ask(Struct, frozen=True):
     """Ask a question: the prompt on a terminal, a line otherwise."""
 
     question: str
 
 
-@dataclass(frozen=True, slots=True)
-class SetPrompt:
+class SetPrompt(Struct, frozen=True):
     """The prompt shown on a terminal from now on."""
 
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class Connect:
+class Connect(Struct, frozen=True):
     """Open a new connection to the desk (closing any other); answered by `connected` or
     `not_connected`. Events of an older connection are not handed to the core again."""
 
 
-@dataclass(frozen=True, slots=True)
-class Drop:
+class Drop(Struct, frozen=True):
     """Close the connection, which the core has given up on (it stopped answering): its
     events, should any still come, are not handed to the core."""
 
 
-@dataclass(frozen=True, slots=True)
-class Probe:
+class Probe(Struct, frozen=True):
     """See whether the desk can be reached, with a connection closed at once (it takes no
     place): answered by `probe_failed` only when it cannot. The person's form takes a while
     to fill in, and a desk that is down is better said before it than after."""
 
 
-@dataclass(frozen=True, slots=True)
-class Send:
+class Send(Struct, frozen=True):
     """Write one frame on the connection (lost without a word when it is broken: `lost`
     follows)."""
 
     message: DeskMessage
 
 
-@dataclass(frozen=True, slots=True)
-class PutTyped:
+class PutTyped(Struct, frozen=True):
     """Put `text` back into the prompt on a terminal, where Enter sends it again (nothing
     when not a terminal, or when something new is being typed there already)."""
 
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class FindPlace:
+class FindPlace(Struct, frozen=True):
     """Look for a place this phone number held at this desk in an earlier run; answered
     by `place_found`."""
 
     phone: str
 
 
-@dataclass(frozen=True, slots=True)
-class KeepPlace:
+class KeepPlace(Struct, frozen=True):
     """Keep the place (token, topic, description, grace period) in the held-place file,
     or refresh the time it was last known alive."""
 
@@ -103,13 +98,11 @@ class KeepPlace:
     grace: float
 
 
-@dataclass(frozen=True, slots=True)
-class ForgetPlace:
+class ForgetPlace(Struct, frozen=True):
     """Remove the held-place file: the place is left, served, refused or given up."""
 
 
-@dataclass(frozen=True, slots=True)
-class Exit:
+class Exit(Struct, frozen=True):
     """The run ends with this exit status."""
 
     code: int
@@ -131,8 +124,7 @@ Action = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class KeptPlace:
+class KeptPlace(Struct, frozen=True):
     """A place held in an earlier run, as read from its file."""
 
     token: str

@@ -14,11 +14,11 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Coroutine
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from msgspec import Struct
 
 from net.files import os_reason
 from net.keys import Pins, load_or_make_key
@@ -53,24 +53,21 @@ CONNECT_TIMEOUT = 5.0
 READ_CHUNK = 64 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class Received:
+class Received(Struct, frozen=True):
     """A message arrived on connection number `gen`."""
 
     gen: int
     message: Message
 
 
-@dataclass(frozen=True, slots=True)
-class Lost:
+class Lost(Struct, frozen=True):
     """Connection number `gen` ended."""
 
     gen: int
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Connected:
+class Connected(Struct, frozen=True):
     """Connection number `gen` is up."""
 
     gen: int
@@ -79,16 +76,14 @@ class Connected:
     stream: SecureStream
 
 
-@dataclass(frozen=True, slots=True)
-class NotConnected:
+class NotConnected(Struct, frozen=True):
     """Connection number `gen` could not be made."""
 
     gen: int
     why: str
 
 
-@dataclass(frozen=True, slots=True)
-class Unreachable:
+class Unreachable(Struct, frozen=True):
     """The connection of a `Probe` could not be made."""
 
     why: str

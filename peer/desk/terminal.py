@@ -16,16 +16,16 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
+
+from msgspec import Struct
 
 from net.prompt_keys import stray_escapes
 from net.prompt_resume import redrawn_on_continue
 from peer.output import StdoutLines
 
 
-@dataclass(frozen=True, slots=True)
-class Typed:
+class Typed(Struct, frozen=True):
     """The user typed a line, begun at `begun` (monotonic seconds): on a terminal, its first
     key (or the moment it was put back into the prompt); otherwise the moment it was read.
     The cores tell by it whether a line was begun before a notice was shown."""
@@ -34,8 +34,7 @@ class Typed:
     begun: float
 
 
-@dataclass(frozen=True, slots=True)
-class EndOfInput:
+class EndOfInput(Struct, frozen=True):
     """Standard input ended (Ctrl-D, end of a pipe) or the user pressed Ctrl-C."""
 
     interrupted: bool

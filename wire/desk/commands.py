@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from wire.desk.messages import DeskEnd, DeskFirst, DeskLine, DeskMessage, DeskRoomRequest, DeskServe
 from wire.desk.text import (
@@ -33,8 +34,7 @@ OPERATOR_HELP: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class OperatorInput:
+class OperatorInput(Struct, frozen=True):
     """What an operator's line means: a message to send, lines to print here, or leaving."""
 
     message: DeskMessage | None = None
