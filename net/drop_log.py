@@ -13,14 +13,14 @@ Sans-IO: every call takes `now` (monotonic seconds); the owner calls `flush(now)
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 #: Seconds between two lines of the same kind.
 INTERVAL = 10.0
 
 
-@dataclass(slots=True)
-class _Kind:
+class _Kind(Struct):
     logged: float  # when a line of this kind was last written
     held: int = 0  # rejections counted since, not yet told
     last: str = ""  # the line of the latest of them, as an example

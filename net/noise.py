@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import struct
-from dataclasses import dataclass
 from typing import TypedDict, Unpack
 
 from cryptography.exceptions import InvalidTag
@@ -18,6 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from msgspec import Struct
 
 DHLEN = 32  # §12.1
 HASHLEN = 32  # §12.5
@@ -32,8 +32,7 @@ class NoiseError(Exception):
     read_message/decrypt raise."""
 
 
-@dataclass(frozen=True)
-class _Pattern:
+class _Pattern(Struct, frozen=True):
     """A handshake pattern (§7.1): the pre-messages' keys, then the message patterns, which
     alternate starting with the initiator."""
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import os
 import re
 import select
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 #: What ends a line typed at a terminal: a newline, a carriage return (Enter while the
 #: terminal was in raw mode: a shell's line editor, a prompt), or both in that order.
@@ -55,8 +56,7 @@ class LineSplitter:
 READ_SIZE = 4096
 
 
-@dataclass(frozen=True)
-class TypedAhead:
+class TypedAhead(Struct, frozen=True):
     """What waited at the terminal: each whole line typed, oldest first; the start of a
     line a Ctrl-D handed over without its Enter (to go on with at the prompt); and whether
     a Ctrl-D on an empty line ended the input."""

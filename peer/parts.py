@@ -3,7 +3,7 @@ received (peer.received) and what is typed (peer.typed_input). Built by PeerCore
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from peer.answers import Answers
 from peer.asking import Asking
@@ -21,8 +21,7 @@ from peer.table_news import TableNews
 from peer.typed_commands import Commands
 
 
-@dataclass(frozen=True, eq=False)
-class Parts:
+class Parts(Struct, frozen=True, eq=False):
     """Every part of one peer core, and the state they share."""
 
     shared: Shared

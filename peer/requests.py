@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from peer.actions import Addr, Emit, Send
 from peer.busy_waits import BusyWaits
@@ -53,8 +54,7 @@ GIVEN_UP_KEPT = 16
 EXTRA_ROUNDS = 3
 
 
-@dataclass
-class Request:
+class Request(Struct):
     """A request to the registry waiting for its answer.
 
     `quiet` requests are outbox retries: their failure is not announced again.

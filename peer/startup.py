@@ -3,11 +3,11 @@ it alone, and its own key."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NotRequired, TypedDict
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from msgspec import Struct
 
 from net.files import InUse, hold_lock, os_reason
 from net.keys import KeyFileError, load_or_make_key
@@ -25,8 +25,7 @@ class PeerOptions(TypedDict):
     accept_new_key: NotRequired[bool]
 
 
-@dataclass(frozen=True)
-class PeerSettings:
+class PeerSettings(Struct, frozen=True):
     """The settings of one peer: the UDP `port` and address (`bind`) it listens on, the
     `keepalive` period (seconds), its `password` ("" for none), whether it logs each
     datagram (`verbose`), and `accept_new_key`: pin the key the registry answers with now,

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from msgspec import Struct
 
 #: Seconds to wait for an answer before sending again.
 TIMEOUT = 0.5
@@ -20,8 +21,7 @@ ATTEMPTS = 5
 T = TypeVar("T")
 
 
-@dataclass
-class Pending(Generic[T]):
+class Pending(Struct, Generic[T]):
     """One request waiting for its answer: how often it was sent and when to look again."""
 
     key: str
