@@ -111,6 +111,8 @@ def test_the_owner_gets_in_while_a_guesser_with_many_keys_guesses(chat: ChatEnv)
     guesser.start()
     try:
         registry.expect(r"Too many password attempts", timeout=20)  # the guessing is on
+        _until_guessed(tries, 500, timeout=20)  # and at full pace before the owners come
+        before = tries[-1]
         for attempt in range(3):
             # alice, with her key, as often as she likes
             alice = chat.start_peer("alice", wait=False)
@@ -127,7 +129,16 @@ def test_the_owner_gets_in_while_a_guesser_with_many_keys_guesses(chat: ChatEnv)
     finally:
         stop.set()
         guesser.join(10)
-    assert tries and tries[-1] > 500, tries[-1:]
+    assert tries[-1] > before, (before, tries[-1:])  # and it went on while they came in
+
+
+def _until_guessed(tries: list[int], count: int, timeout: float) -> None:
+    """Return once the guesser has sent more than `count` guesses (another thread counts
+    them in `tries`; nothing to await but the count)."""
+    deadline = time.monotonic() + timeout
+    while not (tries and tries[-1] > count):
+        assert time.monotonic() < deadline, f"{tries[-1:]} guesses after {timeout} s"
+        time.sleep(0.01)
 
 
 @pytest.mark.timeout(90)
