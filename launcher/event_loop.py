@@ -8,15 +8,16 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-#: Where an unexpected error's traceback goes, so that the terminal gets one line instead.
-ERROR_LOG = Path(tempfile.gettempdir()) / "chatapp-internal-errors.log"
+#: Where an unexpected error's traceback goes, so that the terminal gets one line instead;
+#: None: the file of that name in the temporary directory, found when an error comes.
+ERROR_LOG: Path | None = None
+ERROR_LOG_NAME = "chatapp-internal-errors.log"
 
 
 def run(coro: Coroutine[Any, Any, int]) -> int:
@@ -39,17 +40,22 @@ def _internal_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) ->
     exc = context.get("exception")
     what = f"{type(exc).__name__}: {exc}" if exc is not None else str(context.get("message"))
     try:
+        # here: tempfile loads shutil and its compression modules (2 ms of every start),
+        # and finds the directory by writing a file in it
+        import tempfile
+
         from net.files import open_regular
 
+        path = ERROR_LOG or Path(tempfile.gettempdir()) / ERROR_LOG_NAME
         # not a plain open: in a shared directory, a named pipe put there would hang us
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
-        with os.fdopen(open_regular(ERROR_LOG, flags), "a", encoding="utf-8") as log:
+        with os.fdopen(open_regular(path, flags), "a", encoding="utf-8") as log:
             log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()}\n")
             if exc is not None:
                 log.writelines(traceback.format_exception(exc))
             else:
                 log.write(f"{context}\n")
-        where = f"Traceback saved to {ERROR_LOG}"
+        where = f"Traceback saved to {path}"
     except OSError:
         where = "Traceback not saved"
     print(f"[Internal error, please report it: {what[:200]}. {where}.]", file=sys.stderr)
