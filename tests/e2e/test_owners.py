@@ -18,6 +18,7 @@ from .harness import (
     WELCOME,
     YOU_HAVE_MESSAGES,
     ChatEnv,
+    Peer,
     mail_line,
 )
 from .secure_socket import SecureSocket
@@ -182,13 +183,7 @@ def test_mail_from_someone_who_moved_to_a_new_key_is_still_shown(chat: ChatEnv) 
     bob.expect(r"alice: hello")  # bob pins alice's key
     bob.send("/quit")
     assert bob.wait_exit() == 0
-    alice.send("send bob while you were away")
-    alice.expect_line(SAVED)
-    alice.send("/quit")
-    assert alice.wait_exit() == 0
-    new = chat.start_peer("alice", data_dir=chat.root / "alice-new", password=PASSWORD)
-    new.send("/quit")
-    assert new.wait_exit() == 0
+    _save_for_bob_then_move(chat, alice)
     bob = chat.restart_peer(bob, wait=False)
     bob.expect_line(YOU_HAVE_MESSAGES)
     bob.expect(r"alice: .*while you were away")
@@ -206,6 +201,16 @@ def test_mail_from_someone_who_moved_is_shown_to_one_who_never_talked_with_them(
     bob.send("/quit")
     assert bob.wait_exit() == 0
     alice = chat.start_peer("alice", data_dir=chat.root / "alice-old", password=PASSWORD)
+    _save_for_bob_then_move(chat, alice)
+    bob = chat.restart_peer(bob, wait=False)
+    bob.expect_line(YOU_HAVE_MESSAGES)
+    bob.expect(mail_line("alice", "while you were away"))
+    bob.expect_not("does not open|key has changed", within=1)
+
+
+def _save_for_bob_then_move(chat: ChatEnv, alice: Peer) -> None:
+    """alice, with bob away, saves "while you were away" for him and quits; then she starts
+    from a new folder with her password (a new key) and quits again."""
     alice.send("send bob while you were away")
     alice.expect_line(SAVED)
     alice.send("/quit")
@@ -213,7 +218,3 @@ def test_mail_from_someone_who_moved_is_shown_to_one_who_never_talked_with_them(
     new = chat.start_peer("alice", data_dir=chat.root / "alice-new", password=PASSWORD)
     new.send("/quit")
     assert new.wait_exit() == 0
-    bob = chat.restart_peer(bob, wait=False)
-    bob.expect_line(YOU_HAVE_MESSAGES)
-    bob.expect(mail_line("alice", "while you were away"))
-    bob.expect_not("does not open|key has changed", within=1)
