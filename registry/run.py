@@ -36,7 +36,7 @@ async def run_registry(
             port=port,
             out=out,
             **options,
-            # The seed: the administrator serves the active client from the server console.
+            # The registry's console serves at the help desk, as its administrator (docs/DESK.md).
             console_operator=desk_console and sys.stdin.isatty(),
             prompt=on_a_terminal(),
             log_on_screen=_is_screen(sys.stdout),
