@@ -12,7 +12,16 @@ import sys
 
 import pytest
 
-from .harness import CHATAPP, HOST, WELCOME, ChatEnv, free_port
+from .harness import (
+    CHATAPP,
+    HOST,
+    SAVED,
+    WELCOME,
+    YOU_HAVE_MESSAGES,
+    ChatEnv,
+    free_port,
+    mail_line,
+)
 
 #: Seconds a process gets to leave once its output is gone.
 LEAVE_WITHIN = 10.0
@@ -125,3 +134,30 @@ def test_a_desk_client_whose_output_is_closed_leaves(chat: ChatEnv) -> None:
         _left_politely(person)  # it failed with status 1 before
     finally:
         _stop(person)
+
+
+@pytest.mark.timeout(45)
+def test_mail_met_by_a_closed_output_is_kept_for_the_next_start(chat: ChatEnv) -> None:
+    # found by trying it: `ChatApp -c dave ... | true` took dave's waiting mail, showed it
+    # to nobody, and told the registry it was taken, which deleted it
+    registry = chat.start_registry()
+    pipey = chat.start_peer("pipey", data_dir=chat.peer_dir)
+    pipey.send("/quit")
+    assert pipey.wait_exit() == 0
+    bob = chat.start_peer("bob")
+    bob.send("send pipey kept for you")
+    bob.expect_line(SAVED)
+    peer = _popen(
+        chat, "-c", "pipey", HOST, str(chat.registry_port), str(free_port()),
+        "--data-dir", str(chat.peer_dir),
+    )  # fmt: skip
+    try:
+        assert peer.stdout is not None
+        peer.stdout.close()  # `| true`: the reader is gone before anything is shown
+        registry.expect(r"deregistered pipey")
+        _left_politely(peer)
+    finally:
+        _stop(peer)
+    again = chat.start_peer("pipey", data_dir=chat.peer_dir, wait=False)
+    again.expect_line(YOU_HAVE_MESSAGES)
+    again.expect(mail_line("bob", "kept for you"))
