@@ -8,7 +8,9 @@ would otherwise fill both. When a box is full nothing is lost silently:
   it on their screen, and can try again later);
 - channel messages stop being kept a little before the box is full, so that the last
   places are left for direct messages; the first channel message not kept leaves one
-  notice in the box, in its place, which the owner sees among their messages.
+  notice in the box, in its place, which the owner sees among their messages;
+- a channel message over its sender's share of the box leaves that notice as well, saying
+  whose messages were not kept (nobody is answered for a channel message not kept).
 """
 
 from __future__ import annotations
@@ -37,6 +39,15 @@ def byte_limit(limit: int) -> int:
 def full_notice(stamp: str) -> str:
     """The line left in a mailbox where channel messages stopped being kept."""
     return f"Your mailbox filled up at {stamp}; channel messages sent after that were not kept."
+
+
+def share_notice(sender: str, stamp: str) -> str:
+    """The line left in a mailbox where `sender`'s channel messages went over its share of
+    it (registry/quotas.py), when no such line is in the box yet."""
+    return (
+        f"Channel messages from {sender} sent from {stamp} on were not kept: "
+        "they filled the share of your mailbox one sender may fill."
+    )
 
 
 def refusal(owner: str) -> str:

@@ -126,16 +126,18 @@ class Mailboxes:
         size = len(text.encode())
         if not index.has_room(size, kind, self.limit):
             if kind == "channel" and not index.noticed:
-                notice = mailbox.full_notice(stamp(wall))
-                kept = StoredMessage(self._new_id(), "", notice, stamp(wall), NOTICE_KIND)
-                self._keep(key, index, kept, len(notice.encode()), out)
+                self._notice(key, index, mailbox.full_notice(stamp(wall)), wall, out)
                 line = f"mailbox of {owner.name} is full; its channel messages are no longer kept"
                 out.append(Log(line))
             return mailbox.refusal(owner.name)
         # the box has room, but maybe not for this sender
         beyond = self.quotas.refusal(key, owner.name, deposit.origin, size, self.limit)
         if beyond:
-            if not box:  # made just now by setdefault: no empty box is kept
+            if kind == "channel" and not index.noticed:
+                # nobody is answered for a channel message not kept: the owner is told
+                self._notice(key, index, mailbox.share_notice(sender, stamp(wall)), wall, out)
+                out.append(Log(f"{sender}'s channel messages for {owner.name} are over its share"))
+            elif not box:  # made just now by setdefault: no empty box is kept
                 del self.boxes[key]
                 self._mail_index.pop(key, None)
             return beyond
@@ -144,6 +146,14 @@ class Mailboxes:
         self._counted(key, stored, deposit.origin)
         out.append(Log(f"saved {kind} message from {sender} for {owner.name}"))
         return ""
+
+    def _notice(
+        self, key: str, index: mailbox.BoxIndex, text: str, wall: float, out: list[Action]
+    ) -> None:
+        """Leave `text` in box `key` as the one notice that channel messages were not kept:
+        it stays, and stops further notices, until the owner takes the mail."""
+        kept = StoredMessage(self._new_id(), "", text, stamp(wall), NOTICE_KIND)
+        self._keep(key, index, kept, len(text.encode()), out)
 
     def part(self, owner: Record) -> tuple[StoredMessage, ...]:
         """The next part of `owner`'s mailbox to hand over, oldest first (see

@@ -17,7 +17,15 @@ from registry.table import Record
 from tests.registry.core_helpers import T0, core, sends
 from wire.keys import key_text
 from wire.limits import MAX_SEALED
-from wire.messages import Deregister, Refused, Register, Saved, SaveMessage, Welcome
+from wire.messages import (
+    NOTICE_KIND,
+    Deregister,
+    Refused,
+    Register,
+    Saved,
+    SaveMessage,
+    Welcome,
+)
 from wire.version import WIRE_VERSION
 
 MALLORY = ("10.0.0.66", 7066)
@@ -171,3 +179,21 @@ def test_whatever_one_sender_does_another_senders_message_is_kept(
     text = "y" * 200  # a message of the size people type
     for owner in owners:
         assert mail.store(owner, Deposit("bob-1", "bob", text, "direct", bob), T0, out) == ""
+
+
+def test_channel_messages_over_a_share_leave_the_owner_one_notice_naming_their_sender() -> None:
+    # nobody is answered for a channel message not kept: the owner is told instead
+    mail = Mailboxes({}, 8, (f"n{i}" for i in itertools.count()).__next__)
+    owner = Record("alice", "10.0.0.1", 7001, False, "t")
+    out: list[ra.Action] = []
+    mallory: Origin = (key_text(key(66)), MALLORY[0])
+    kept = [
+        mail.store(owner, Deposit(f"m{n}", "mallory", "hi", "channel", mallory), T0, out)
+        for n in range(5)
+    ]
+    assert kept[:2] == ["", ""] and all(kept[2:])
+    box = mail.boxes["alice"]
+    notices = [m for m in box if m.kind == NOTICE_KIND]
+    assert [m.id for m in box] == ["m0", "m1", notices[0].id] and len(notices) == 1
+    assert notices[0].sender == "" and "from mallory" in notices[0].text
+    assert mail.quotas.held(mallory) == 2 * len("hi")  # bytes: the notice is nobody's share
