@@ -86,14 +86,10 @@ class Membership:
         """A line said in a room (or from its history, after a join): shown once."""
         shared = self._shared
         first = self._inbox.accept(message.sender, message.id, addr, emit)
-        if message.history and shared.life.registered:
-            # after a join we made by ourselves (back after a pause or a restart), only
-            # what was said meanwhile is news; after a typed join, the room's last lines
-            # are, once
-            shown = shared.room_return.shows_history(message.id, first)
-        else:
-            shown = first  # not a copy
-        if not shown:
+        # after a join we made by ourselves (back after a pause or a restart), only what
+        # was said meanwhile is news; after a typed join, the room's last lines are, once
+        history = message.history and shared.life.registered
+        if not shared.room_return.shows(message.id, first, history):
             return
         self.seen_room(message.room)
         emit(room_line(message, now + self._shared.wall_offset))

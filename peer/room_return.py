@@ -12,6 +12,10 @@ from peer.outbox import Outbox
 from wire.messages import Join, Leave, RoomPost
 from wire.names import name_key
 
+#: The ids of room lines shown since the last join that are remembered, the latest: far
+#: more than the history the registry replays after a join (its last 20 lines).
+SHOWN_SINCE_JOIN_KEPT = 200
+
 
 class RoomReturn:
     """Which room this peer goes back to, and when. `outbox` is the peer's own: the room
@@ -29,9 +33,9 @@ class RoomReturn:
         # whether room history already seen is shown again: after a join the user typed,
         # not after one we made by ourselves to go back (see `history_again`)
         self._history_again = True
-        # the ids of the history lines shown since the last join: shown again after a
-        # typed join, but once, though a registry restarted meanwhile replays them again
-        self._history_shown: set[str] = set()
+        # the ids of the room lines shown since the last join, the latest: none is shown
+        # again, though a registry restarted meanwhile replays the history again
+        self._shown_since_join: dict[str, None] = {}
         # the room we were in after the last event (a change is kept on disk: KeepRoom),
         # and the room an earlier run was in, to go back to at the first Welcome (a fresh
         # start takes a peer out of its room), None once that is done
@@ -51,14 +55,18 @@ class RoomReturn:
         was said meanwhile is news)."""
         return self._history_again
 
-    def shows_history(self, msg_id: str, first: bool) -> bool:
-        """Whether the line `msg_id` of a room's history, replayed to us, is shown: when it
-        is the `first` copy to reach this peer, or, after a join the user typed, once more
-        (see `history_again`). Never twice for one join: a registry restarted while it
-        replayed the history replays it again (RegistryCore.start)."""
-        if msg_id in self._history_shown or not (first or self._history_again):
+    def shows(self, msg_id: str, first: bool, history: bool) -> bool:
+        """Whether room line `msg_id` is shown: when it is the `first` copy to reach this
+        peer or, a line of the room's `history` replayed after a join the user typed, once
+        more (see `history_again`). Never twice for one join: not a line shown live since
+        it, nor one replayed again by a registry restarted while it replayed the history
+        (RegistryCore.start)."""
+        shown = self._shown_since_join
+        if msg_id in shown or not (first or (history and self._history_again)):
             return False
-        self._history_shown.add(msg_id)
+        shown[msg_id] = None
+        if len(shown) > SHOWN_SINCE_JOIN_KEPT:
+            del shown[next(iter(shown))]
         return True
 
     def typed_join(self, join: Join, emit: Emit) -> bool:
@@ -66,7 +74,7 @@ class RoomReturn:
         for the lines kept for another room to be said there first (then `join_due` gives
         it), which is said."""
         self._history_again = True  # a join the user typed shows the room's last lines
-        self._history_shown.clear()
+        self._shown_since_join.clear()
         room = join.room
         kept_in = self._rejoining or self._kept_room()
         if kept_in:
@@ -110,7 +118,7 @@ class RoomReturn:
             return ""
         self._rejoining = room
         self._history_again = False
-        self._history_shown.clear()
+        self._shown_since_join.clear()
         line = f"[Joining {room} again to send the lines you typed there.]"
         emit(Print(line, "system"))
         return room
@@ -139,7 +147,7 @@ class RoomReturn:
             return ""
         emit(Print(f"[Back to {room}, the room you were in.]", "system"))
         self._history_again = False
-        self._history_shown.clear()
+        self._shown_since_join.clear()
         return room
 
     def answered(self, join: Join) -> bool:

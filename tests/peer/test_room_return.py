@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from peer.actions import Action, KeepRoom, Print
 from peer.outbox import Outbox
-from peer.room_return import RoomReturn
+from peer.room_return import SHOWN_SINCE_JOIN_KEPT, RoomReturn
 from wire.messages import ChannelPost, Join, Leave, RoomPost
 
 
@@ -128,17 +128,35 @@ def test_a_typed_join_waits_for_lines_kept_while_the_registry_was_away() -> None
 def test_after_a_typed_join_a_history_line_seen_before_is_shown_again_but_once() -> None:
     rooms = RoomReturn(Outbox())
     assert rooms.typed_join(join("lobby"), [].append)
-    assert rooms.shows_history("x-1", first=False)  # seen before this join: shown again
+    assert rooms.shows("x-1", first=False, history=True)  # seen before this join: shown again
     # the registry, restarted while replaying the history, replays it again
-    assert not rooms.shows_history("x-1", first=False)
-    assert rooms.shows_history("x-2", first=True)
-    assert not rooms.shows_history("x-2", first=False)
+    assert not rooms.shows("x-1", first=False, history=True)
+    assert rooms.shows("x-2", first=True, history=True)
+    assert not rooms.shows("x-2", first=False, history=True)
     assert rooms.typed_join(join("lobby", "j-2"), [].append)  # a new join shows them again
-    assert rooms.shows_history("x-1", first=False)
+    assert rooms.shows("x-1", first=False, history=True)
+
+
+def test_a_line_shown_live_is_not_shown_again_when_the_history_is_replayed() -> None:
+    # found by trying it: bob joined, then saw alice's line live; the registry, killed and
+    # started again, replayed the room's history to him, and her line was shown again
+    rooms = RoomReturn(Outbox())
+    assert rooms.typed_join(join("lobby"), [].append)
+    assert rooms.shows("x-1", first=True, history=False)  # said while bob was in the room
+    assert not rooms.shows("x-1", first=False, history=True)
+
+
+def test_the_lines_shown_since_a_join_are_remembered_within_a_bound() -> None:
+    rooms = RoomReturn(Outbox())
+    assert rooms.typed_join(join("lobby"), [].append)
+    for n in range(SHOWN_SINCE_JOIN_KEPT + 1):
+        assert rooms.shows(f"x-{n}", first=True, history=False)
+    assert rooms.shows("x-0", first=False, history=True)  # the oldest, forgotten
+    assert not rooms.shows(f"x-{SHOWN_SINCE_JOIN_KEPT}", first=False, history=True)
 
 
 def test_after_going_back_by_ourselves_only_history_not_seen_before_is_shown() -> None:
     rooms = RoomReturn(Outbox(), "lobby")
     assert rooms.go_back([].append) == "lobby"
-    assert not rooms.shows_history("x-1", first=False)
-    assert rooms.shows_history("x-2", first=True)
+    assert not rooms.shows("x-1", first=False, history=True)
+    assert rooms.shows("x-2", first=True, history=True)
