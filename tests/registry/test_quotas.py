@@ -133,15 +133,25 @@ def test_what_a_sender_had_stored_before_a_restart_still_counts_against_it() -> 
     assert isinstance(refusal, Refused) and "a quarter of alice's mailbox" in refusal.reason
 
 
+#: Mallory's key and address: whom her messages count against.
+MALLORY_ORIGIN: Origin = (key_text(key(66)), MALLORY[0])
+
+
+def mallory_stores(mail: Mailboxes, owner: Record, kind: str, count: int) -> list[str]:
+    """What `mail.store` answers to `count` messages "hi" of `kind` from mallory."""
+    out: list[ra.Action] = []
+    return [
+        mail.store(owner, Deposit(f"m{n}", "mallory", "hi", kind, MALLORY_ORIGIN), T0, out)
+        for n in range(count)
+    ]
+
+
 def test_a_share_is_given_back_as_the_owner_reads_the_mail() -> None:
     mail = Mailboxes({}, 8, lambda: "notice")
     owner = Record("alice", "10.0.0.1", 7001, False, "t")
     out: list[ra.Action] = []
-    mallory: Origin = (key_text(key(66)), MALLORY[0])
-    kept = [
-        mail.store(owner, Deposit(f"m{n}", "mallory", "hi", "direct", mallory), T0, out)
-        for n in range(3)
-    ]
+    mallory = MALLORY_ORIGIN
+    kept = mallory_stores(mail, owner, "direct", 3)
     assert kept[:2] == ["", ""] and kept[2]
     mail.taken(owner, ["m0", "m1"], out)
     assert mail.store(owner, Deposit("m3", "mallory", "hi", "direct", mallory), T0, out) == ""
@@ -185,15 +195,10 @@ def test_channel_messages_over_a_share_leave_the_owner_one_notice_naming_their_s
     # nobody is answered for a channel message not kept: the owner is told instead
     mail = Mailboxes({}, 8, (f"n{i}" for i in itertools.count()).__next__)
     owner = Record("alice", "10.0.0.1", 7001, False, "t")
-    out: list[ra.Action] = []
-    mallory: Origin = (key_text(key(66)), MALLORY[0])
-    kept = [
-        mail.store(owner, Deposit(f"m{n}", "mallory", "hi", "channel", mallory), T0, out)
-        for n in range(5)
-    ]
+    kept = mallory_stores(mail, owner, "channel", 5)
     assert kept[:2] == ["", ""] and all(kept[2:])
     box = mail.boxes["alice"]
     notices = [m for m in box if m.kind == NOTICE_KIND]
     assert [m.id for m in box] == ["m0", "m1", notices[0].id] and len(notices) == 1
     assert notices[0].sender == "" and "from mallory" in notices[0].text
-    assert mail.quotas.held(mallory) == 2 * len("hi")  # bytes: the notice is nobody's share
+    assert mail.quotas.held(MALLORY_ORIGIN) == 2 * len("hi")  # bytes: the notice is nobody's
