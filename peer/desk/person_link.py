@@ -45,7 +45,7 @@ class PersonLink(PersonState):
         """The connection was lost while a place is held for our token: say so, and try
         again for as long as the desk holds it."""
         kept = (
-            "the session has ended. Reconnecting: you keep a place at the front"
+            "the session is interrupted. Reconnecting: you keep a place at the front"
             if self.phase == "served"
             else "reconnecting. Your place is kept"
         )
