@@ -42,11 +42,12 @@ def full_notice(stamp: str) -> str:
 
 
 def share_notice(sender: str, stamp: str) -> str:
-    """The line left in a mailbox where `sender`'s channel messages went over its share of
-    it (registry/quotas.py), when no such line is in the box yet."""
+    """The line left in a mailbox where `sender`'s channel messages went over a sender's
+    share (registry/quotas.py: of this box, or of all of them, for its key or its address),
+    when no such line is in the box yet."""
     return (
         f"Channel messages from {sender} sent from {stamp} on were not kept: "
-        "they filled the share of your mailbox one sender may fill."
+        "they went over what one sender may leave in mailboxes."
     )
 
 

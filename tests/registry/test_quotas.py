@@ -202,3 +202,19 @@ def test_channel_messages_over_a_share_leave_the_owner_one_notice_naming_their_s
     assert [m.id for m in box] == ["m0", "m1", notices[0].id] and len(notices) == 1
     assert notices[0].sender == "" and "from mallory" in notices[0].text
     assert mail.quotas.held(MALLORY_ORIGIN) == 2 * len("hi")  # bytes: the notice is nobody's
+
+
+def test_channel_messages_over_a_senders_share_of_all_mailboxes_leave_the_notice_too() -> None:
+    # the box has room, and the sender has none of it: over its share of the registry's disk
+    mail = Mailboxes({}, MAILBOX_MESSAGES, (f"n{i}" for i in itertools.count()).__next__)
+    out: list[ra.Action] = []
+    big = "x" * (SENDER_BYTES // 8)
+    owners = [Record(f"o{n}", "10.0.0.1", 7000 + n, False, "t") for n in range(10)]
+    answers = [
+        mail.store(owner, Deposit(f"m{n}", "mallory", big, "channel", MALLORY_ORIGIN), T0, out)
+        for n, owner in enumerate(owners)
+    ]
+    assert answers[:8] == [""] * 8 and all("4 MiB" in answer for answer in answers[8:])
+    for owner in owners[8:]:
+        [notice] = mail.boxes[owner.name]
+        assert notice.kind == NOTICE_KIND and "from mallory" in notice.text
