@@ -16,6 +16,7 @@ import atexit
 import contextlib
 import os
 import queue
+import random
 import re
 import socket
 import subprocess
@@ -119,31 +120,49 @@ _WORKERS = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
 _port_lock = threading.Lock()
 
 
-def free_port(host: str = "0.0.0.0") -> int:
-    """A port in 1024-65535 that is free on `host` for both TCP and UDP right now: by
-    default on every address, as a peer listens (a port free on 127.0.0.1 alone may be held
-    on 127.0.0.2 by a test playing another machine, and a peer could not bind it).
+def _ports_the_kernel_never_picks() -> range:
+    """Ports below the kernel's ephemeral range: a port the tests hand out there cannot be
+    taken, between a peer's quit and its restart on the same port, by some other socket
+    that binds port 0 (another test's client, say)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return range(10000, low) if low > 12000 else range(1024, 10000)
 
-    The kernel picks a free TCP port; it is kept only if UDP can bind the same number
-    while the TCP socket still holds it. A port is never handed out twice in one session,
-    nor by two test workers (pytest-xdist): each keeps to the ports whose half, modulo their
-    number, is its own (the half, because Linux hands out ports of one parity to `bind`).
+
+_PORTS = _ports_the_kernel_never_picks()
+#: Where this worker starts its walk: random, so that two test runs at once rarely meet.
+_next = random.randrange(len(_PORTS))
+
+
+def free_port(host: str = "0.0.0.0") -> int:
+    """A port outside the kernel's ephemeral range that is free on `host` for both TCP and
+    UDP right now: by default on every address, as a peer listens (a port free on 127.0.0.1
+    alone may be held on 127.0.0.2 by a test playing another machine).
+
+    A port is never handed out twice in one session, nor by two test workers
+    (pytest-xdist): each keeps to the ports equal to its number modulo their count.
     """
+    global _next
     with _port_lock:
-        for _ in range(200):
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                tcp.bind((host, 0))
-                port: int = tcp.getsockname()[1]
-                if port < 1024 or port in _handed_out or (port // 2) % _WORKERS != _WORKER:
-                    continue
-                try:
-                    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                        udp.bind((host, port))
-                except OSError:
-                    continue
+        for _ in range(len(_PORTS)):
+            _next = (_next + 1) % len(_PORTS)
+            port = _PORTS[_next]
+            if port in _handed_out or port % _WORKERS != _WORKER:
+                continue
+            try:
+                with (
+                    socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp,
+                    socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp,
+                ):
+                    tcp.bind((host, port))
+                    udp.bind((host, port))
+            except OSError:
+                continue
             _handed_out.add(port)
             return port
-    raise RuntimeError("no port free for both TCP and UDP after 200 tries")
+    raise RuntimeError(f"no port in {_PORTS} free for both TCP and UDP")
 
 
 # -- one process ----------------------------------------------------------------------------
