@@ -15,7 +15,7 @@ from collections import OrderedDict
 import msgspec
 from msgspec import Struct
 
-from registry.actions import Action, Addr, Log, Send
+from registry.actions import Action, Addr, Log, SaveTable, Send
 from registry.credentials import (
     TOKEN_HASH,
     check_password,
@@ -226,6 +226,10 @@ class Registration:
             self._presence.take_over(where, record, now, out)
             record.online, record.ip, record.port = True, where[0], where[1]
             self._s.feed.changed(record, now, out)
+        else:
+            # The same peer, where it was: its token may be new (a copy of its registration
+            # answered after a restart) and must be on disk before the Welcome says it.
+            out.append(SaveTable())
         self._post.keep_owner(record, out)
         mail = self._post.part(record)
         table = self._s.table

@@ -80,6 +80,24 @@ def test_a_copy_of_a_registration_gets_the_token_its_first_answer_gave() -> None
     assert logs(again) == []  # a copy is answered, not logged again
 
 
+def test_a_token_given_to_a_peer_already_online_there_is_on_disk_before_its_welcome() -> None:
+    # A copy of a registration after a restart (its first answer's token forgotten, since
+    # only hashes are kept) is answered with a new token: a registry killed after saying
+    # it must not come back knowing only the old one.
+    p = parts()
+    record(p.s, "alice", 7001, key="k1")
+    out: list[ra.Action] = []
+    p.registration.register(ask("alice"), Request("alice-reg", AT, "k1"), T0, out)
+    given = welcome(out).token
+    alice = p.s.table.get("alice")
+    assert alice is not None and token_matches(given, alice.token)
+    kinds = [type(a) for a in out]
+    assert ra.SaveTable in kinds
+    assert kinds.index(ra.SaveTable) < next(
+        i for i, a in enumerate(out) if isinstance(a, ra.Send) and isinstance(a.message, Welcome)
+    )
+
+
 def test_too_many_new_names_from_one_address_are_refused() -> None:
     p = parts(new_names=1)
     out: list[ra.Action] = []
