@@ -97,6 +97,8 @@ class GiveUps:
             case _ if isinstance(message, DELIVERED):
                 self._kept(message, quiet, now, emit)
             case Join() | RoomsRequest():
+                if isinstance(message, Join):
+                    self._shared.room_return.given_up(message)
                 emit(Print(ROOMS_DOWN, "error"))  # asked for: said every time
                 self._shared.watch.rooms_down_said = True
                 self._link.went_away(now)

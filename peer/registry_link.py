@@ -90,8 +90,11 @@ class RegistryLink:
 
     def next_kept(self) -> Message | None:
         """The first kept message not on its way yet; None when there is none, or when it
-        waits for its room to be joined again (RoomReturn.rejoin_for_kept)."""
-        return self._requests.next_kept(rejoining=self._shared.room_return.rejoining is not None)
+        waits for its room to be joined again (RoomReturn.rejoin_for_kept), or for a /join
+        typed before it (RoomReturn.waits_for_join)."""
+        room_return = self._shared.room_return
+        kept = self._requests.next_kept(rejoining=room_return.rejoining is not None)
+        return None if kept is None or room_return.waits_for_join(kept) else kept
 
     def flush_outbox(self, now: float, emit: Emit) -> None:
         """Send the outbox on, from its first kept message not on its way (the join for

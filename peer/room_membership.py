@@ -70,12 +70,21 @@ class Membership:
             return
         shared = self._shared
         state = shared.state
-        said = RoomPost(shared.new_id(), state.name, state.token, state.room, text)
+        joining = shared.room_return.join_after_kept
+        room = joining.room if joining is not None else state.room
+        said = RoomPost(shared.new_id(), state.name, state.token, room, text)
         shared.settling.keep(said, emit)
-        self._link.request(said, now, emit)
+        if joining is None:
+            self._link.request(said, now, emit)
+        else:
+            # typed after a /join that waits for lines kept for the room we are in: meant
+            # for the room it joins, and kept until that join is answered
+            shared.outbox.add(said)
+            shared.outbox.keep(emit)  # on disk before we say it is kept
+            emit(Print(f"[Kept; said in {room} once you are in it.]", "system"))
         if cmd.spelled_as_command(text):
             line = (
-                f"[Said in {state.room} as text; in a room, commands need "
+                f"[Said in {room} as text; in a room, commands need "
                 f"their /: /{text.split()[0].lower()}]"
             )
             emit(Print(line, "system"))
@@ -118,16 +127,15 @@ class Membership:
     def joined(self, join: Join, now: float, emit: Emit) -> None:
         """The registry answered `join`: we are in its room. The room's notices may have
         overtaken this answer: the spelling they brought, the registry's, is kept over the
-        one typed. If it was the join for kept lines, they go now; a kept /leave after them
-        takes us out again (as typed)."""
+        one typed. Kept lines that waited for it go now; after the join for kept lines, a
+        kept /leave after them takes us out again (as typed)."""
         shared = self._shared
         shared.state.room = shared.rooms.spelling(join.room)
         self.seen_room(shared.state.room)
-        if not shared.room_return.answered(join):
-            return
-        if any(isinstance(m, Leave) for m in shared.outbox):
+        if shared.room_return.answered(join) and any(isinstance(m, Leave) for m in shared.outbox):
             shared.state.room = ""
-        self._link.flush_outbox(now, emit)
+        if shared.outbox:  # kept lines that waited for this join go now
+            self._link.flush_outbox(now, emit)
 
     # -- the way back -------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from peer.actions import Emit, KeepRoom, Print
 from peer.outbox import Outbox
-from wire.messages import Join, Leave, RoomPost
+from wire.messages import Join, Leave, Message, RoomPost
 from wire.names import name_key
 
 #: The ids of room lines shown since the last join that are remembered, the latest: far
@@ -30,6 +30,8 @@ class RoomReturn:
         #: A /join typed meanwhile: it goes once the kept lines have reached their room,
         #: as they were typed before it (see `join_due`). Read-only outside this class.
         self.join_after_kept: Join | None = None
+        # whether `join_after_kept` was sent (`join_due`): it waits for its answer then
+        self._join_sent = False
         # whether room history already seen is shown again: after a join the user typed,
         # not after one we made by ourselves to go back (see `history_again`)
         self._history_again = True
@@ -80,20 +82,33 @@ class RoomReturn:
         if kept_in:
             # lines kept while the registry was away go to their room first: sent after
             # this join, they would reach the registry once we are out of that room
-            self.join_after_kept = join
+            self.join_after_kept, self._join_sent = join, False
+            self._outbox.note_typed(join)  # what is typed next goes after it (`waits_for_join`)
             line = f"[Joining {room} once the lines you typed in {kept_in} are sent.]"
             emit(Print(line, "system"))
             return False
         return True
 
     def join_due(self) -> Join | None:
-        """The /join that waited for kept lines, once they have all reached their room
-        (it is then no longer kept here); None while they have not, or when none waits."""
+        """The /join that waited for kept lines, once the room lines and leaves typed
+        before it have all reached the registry; None while they have not, when it was
+        given already, or when none waits. It is waited for until answered (`answered`)."""
         join = self.join_after_kept
-        if join is not None and self._rejoining is None and not self._room_lines_kept():
-            self.join_after_kept = None
-            return join
-        return None
+        if join is None or self._join_sent or self._rejoining is not None:
+            return None
+        typed_at = self._outbox.typed_at
+        if any(
+            isinstance(m, RoomPost | Leave) and typed_at(m) < typed_at(join) for m in self._outbox
+        ):
+            return None
+        self._join_sent = True
+        return join
+
+    def waits_for_join(self, message: Message) -> bool:
+        """Whether kept `message` was typed after the /join that waits for kept lines: it
+        goes once that join is answered, in the room it joins (see `Membership.say`)."""
+        join = self.join_after_kept
+        return join is not None and self._outbox.typed_at(message) > self._outbox.typed_at(join)
 
     def drop_join(self) -> None:
         """Forget the /join waiting for kept lines: this start sends nothing more."""
@@ -102,9 +117,6 @@ class RoomReturn:
     def _kept_room(self) -> str:
         """The room of the first room line kept in the outbox; "" when none is kept."""
         return next((m.room for m in self._outbox if isinstance(m, RoomPost)), "")
-
-    def _room_lines_kept(self) -> bool:
-        return any(isinstance(m, RoomPost | Leave) for m in self._outbox)
 
     def rejoin_for_kept(self, room_now: str, emit: Emit) -> str:
         """Kept lines typed in a room we are no longer in (`room_now` is the one we are in;
@@ -151,13 +163,28 @@ class RoomReturn:
         return room
 
     def answered(self, join: Join) -> bool:
-        """The answer to `join` came (taken, or a refusal): True when it was the join for
-        kept lines, which is then no longer waited for (the kept lines go, or are said not
-        sent)."""
+        """The answer to `join` came (taken, or a refusal), or it was given up on: True
+        when it was a join that kept lines wait for (the join for kept lines, or the /join
+        that waited for them), which is then no longer waited for (the kept lines go, or
+        are said not sent)."""
+        waiting = self.join_after_kept
+        if waiting is not None and waiting == join:
+            self.join_after_kept = None
+            self._outbox.forget_typed(join.id)
+            return True
         if self._rejoining is None or name_key(join.room) != name_key(self._rejoining):
             return False
         self._rejoining = None
         return True
+
+    def given_up(self, join: Join) -> None:
+        """`join` went unanswered: if it is the /join that waited for kept lines, the lines
+        typed after it no longer wait for it (they go as other kept lines, and are said not
+        sent should the registry have us in another room). A join for kept lines is asked
+        again instead (RegistryLink.flush_outbox)."""
+        waiting = self.join_after_kept
+        if waiting is not None and waiting == join:
+            self.answered(join)
 
     def keep(self, room: str, quitting: bool, emit: Emit) -> None:
         """After every event: emit a KeepRoom when `room`, the one we are in, changed.

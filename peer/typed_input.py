@@ -82,7 +82,9 @@ class TypedInput:
             asking.answer(text, now, emit)
             return
         state = self._shared.state
-        command = cmd.parse(text, in_room=bool(state.room))
+        # after a /join that waits for kept lines, text is for the room it joins
+        joining = self._shared.room_return.join_after_kept is not None
+        command = cmd.parse(text, in_room=bool(state.room) or joining)
         if command is None:
             return
         offline = not life.registered and life.started

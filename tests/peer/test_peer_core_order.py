@@ -15,6 +15,7 @@ from wire.messages import (
     Entry,
     Join,
     Leave,
+    Refused,
     Register,
     Rename,
     RoomMessage,
@@ -22,6 +23,7 @@ from wire.messages import (
     RoomPost,
     Welcome,
 )
+from wire.refusals import RefusalCode
 
 
 def in_room_r() -> PeerCore:
@@ -280,6 +282,45 @@ def test_a_join_typed_as_the_registry_comes_back_waits_for_the_lines_kept_meanwh
     out = core.receive(Ack("r-6", post.id), SERVER, T0 + 5.1)  # the registry is back
     [lobby] = [m for m in sent(out) if isinstance(m, Join)]
     assert lobby.room == "lobby"
+
+
+def test_a_line_typed_after_a_join_that_waits_for_kept_lines_is_said_in_the_room_joined() -> None:
+    # Found by trying it: with the registry down, a line typed in team, then /join lobby
+    # ("Joining lobby once the lines you typed in team are sent."), then a line meant
+    # for lobby: it was said in team once the registry came back.
+    core, _ = registered()
+    [join] = sent(core.line("join team", T0))
+    core.receive(Ack("r-5", join.id), SERVER, T0 + 0.001)
+    [post] = sent(core.line("kept line", T0 + 1))
+    run_until(core, T0 + 5)  # no answer: kept in the outbox
+    core.line("/join lobby", T0 + 5)
+    out = core.line("line for lobby", T0 + 5)
+    assert sent(out) == [] and "[Kept; said in lobby once you are in it.]" in prints(out)
+    out = core.receive(Ack("r-6", post.id), SERVER, T0 + 5.1)  # the registry is back
+    [lobby] = [m for m in sent(out) if isinstance(m, Join)]
+    assert not any(isinstance(m, RoomPost) and m.room == "lobby" for m in sent(out))
+    out = core.receive(Ack("r-7", lobby.id), SERVER, T0 + 5.2)
+    [line] = sent(out)
+    assert isinstance(line, RoomPost) and (line.room, line.text) == ("lobby", "line for lobby")
+
+
+def test_a_line_kept_for_a_room_whose_join_is_refused_is_given_back() -> None:
+    core, _ = registered()
+    [join] = sent(core.line("join team", T0))
+    core.receive(Ack("r-5", join.id), SERVER, T0 + 0.001)
+    [post] = sent(core.line("kept line", T0 + 1))
+    run_until(core, T0 + 5)
+    core.line("/join lobby", T0 + 5)
+    core.line("line for lobby", T0 + 5)
+    out = core.receive(Ack("r-6", post.id), SERVER, T0 + 5.1)
+    [lobby] = [m for m in sent(out) if isinstance(m, Join)]
+    refusal = Refused("r-7", lobby.id, "Room lobby is full.", RefusalCode.OTHER)
+    out = core.receive(refusal, SERVER, T0 + 5.2)
+    assert prints(out)[-2:] == [
+        "[Not sent to lobby: Room lobby is full.]",
+        "[Your line: line for lobby]",
+    ]
+    assert sent(out) == [] and list(core.outbox) == [] and core.state.room == "team"
 
 
 def test_a_scripts_join_is_kept_for_the_next_start_whatever_follows_it() -> None:

@@ -101,7 +101,7 @@ def test_a_typed_join_waits_for_kept_room_lines_to_reach_their_room() -> None:
     rooms = RoomReturn(outbox)
     assert rooms.rejoin_for_kept("", [].append) == "teamchat"
     out: list[Action] = []
-    later = join("lobby")
+    later = join("lobby", "j-2")
     assert not rooms.typed_join(later, out.append)
     assert texts(out) == ["[Joining lobby once the lines you typed in teamchat are sent.]"]
     assert rooms.join_after_kept == later
@@ -112,8 +112,24 @@ def test_a_typed_join_waits_for_kept_room_lines_to_reach_their_room() -> None:
     assert rooms.join_due() is None
     outbox.drop("l-1")
     assert rooms.join_due() == later
-    assert rooms.join_after_kept is None
-    assert rooms.join_due() is None
+    assert rooms.join_due() is None  # given once, and waited for until answered
+    assert rooms.join_after_kept == later
+    assert rooms.answered(later) and rooms.join_after_kept is None
+
+
+def test_a_line_typed_after_a_waiting_join_waits_for_it_and_not_the_other_way() -> None:
+    outbox = Outbox([post("teamchat")])
+    rooms = RoomReturn(outbox)
+    lobby = join("lobby", "j-2")
+    assert not rooms.typed_join(lobby, [].append)
+    for_lobby = post("lobby", "p-2")
+    outbox.note_typed(for_lobby)
+    outbox.add(for_lobby)
+    assert rooms.waits_for_join(for_lobby) and not rooms.waits_for_join(post("teamchat"))
+    outbox.drop("p-1")
+    assert rooms.join_due() == lobby  # the line typed after it does not hold it back
+    rooms.given_up(lobby)
+    assert rooms.join_after_kept is None and not rooms.waits_for_join(for_lobby)
 
 
 def test_a_typed_join_waits_for_lines_kept_while_the_registry_was_away() -> None:
