@@ -106,6 +106,12 @@ class OnceShown(Struct, frozen=True):
     then: tuple[Action, ...]
 
 
+class AskRegistryKey(Struct, frozen=True):
+    """Ask the registry for its key, in clear: it has been silent, and a key other than the
+    one pinned (a new registry, or someone else at its address) would explain it. The
+    adapter says so if it is (KeyChecks.key_answered)."""
+
+
 Action = (
     Send
     | SendStream
@@ -119,6 +125,7 @@ Action = (
     | KeepRoom
     | Exit
     | OnceShown
+    | AskRegistryKey
 )
 
 #: What a core hands each action to, the moment it decides it, in the order they are to be

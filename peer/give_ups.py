@@ -63,7 +63,7 @@ class GiveUps:
             # kept, it would take us back there to be said (see RoomReturn). Over all the
             # same: what waited behind it (kept lines, a /leave) goes on.
             self._refusals.unconfirmed(message, "the registry does not answer", emit)
-            self._link.went_away(now)
+            self._link.went_away(now, emit)
             self._link.over(message, now, emit, gave_up=True)
             return
         if self._answers.noticed(message.id):
@@ -101,15 +101,15 @@ class GiveUps:
                     self._shared.room_return.given_up(message)
                 emit(Print(ROOMS_DOWN, "error"))  # asked for: said every time
                 self._shared.watch.rooms_down_said = True
-                self._link.went_away(now)
+                self._link.went_away(now, emit)
             case Rename():
                 line = f"[Renames need the registry; you are still {self._shared.state.name}.]"
                 emit(Print(line, "error"))
-                self._link.went_away(now)
+                self._link.went_away(now, emit)
             case Keepalive():
                 if not self._shared.watch.down:
                     emit(Print("[Server not responding]", "error"))
-                self._link.went_away(now)
+                self._link.went_away(now, emit)
             case _:
                 pass
 
@@ -143,4 +143,4 @@ class GiveUps:
             outbox.keep(emit)  # on disk before we say it is kept
             if not quiet and not isinstance(message, Leave):
                 emit(Print("[Kept in your outbox; sent when the server answers.]", "system"))
-        self._link.went_away(now)
+        self._link.went_away(now, emit)

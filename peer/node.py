@@ -24,6 +24,7 @@ from net.wake import WakeTimer
 from peer.actions import (
     Action,
     Addr,
+    AskRegistryKey,
     Exit,
     KeepOutbox,
     KeepRoom,
@@ -40,7 +41,7 @@ from peer.actions import (
 from peer.core import PeerCore
 from peer.key_checks import KeyChecks
 from peer.sealed_mail import SealedMail
-from peer.startup import PeerOptions, PeerSettings, StartRefused, lock, own_key
+from peer.startup import PeerOptions, PeerSettings, StartRefused, lock, own_key, own_token
 from peer.state import PeerStateFile, follow_renames
 from peer.terminal import Console, TerminalConsole, make_console
 from wire.keys import fingerprint, key_from_text
@@ -82,7 +83,7 @@ class PeerNode:
 
     def _start(self, name: str, server: Addr, console: Console, settings: PeerSettings) -> None:
         """The rest of `__init__`, once the name's files are this peer's alone."""
-        token = self._own_token()
+        token = own_token(self._state, self._name)
         self.core = PeerCore(
             name=name,
             port=settings.port,
@@ -123,26 +124,6 @@ class PeerNode:
         self._logged: list[Sending | Settled] = []
         # the Shown records not yet written (see `_carry_out`)
         self._shown: list[tuple[str, str]] = []
-
-    def _own_token(self) -> str:
-        """The kept token; the first time, a new one, kept before the registration is sent:
-        a registration the registry carries out after this peer gave up on it (or whose
-        answer was lost) then still leaves the name to this peer at its next start. A token
-        file that is there but cannot be read is left as it is, for its owner to mend.
-        StartRefused when a new token cannot be kept: registering with it would make the
-        name someone else's for every later start."""
-        token = self._state.load_token()
-        if not token and (not self._state.path.exists() or self._state.renamed_to()):
-            token = secrets.token_hex(16)
-            try:
-                self._state.save_token(token)
-            except OSError as exc:
-                raise StartRefused(
-                    f"[Could not keep your token for {self._name} ({os_reason(exc)}), so the "
-                    "name would be lost at your next start; not registering. Mend it, or give "
-                    "another directory with --data-dir.]"
-                ) from None
-        return token
 
     async def run(self) -> int:
         """Bind, register, and serve the user until they quit; return the exit status."""
@@ -318,6 +299,12 @@ class PeerNode:
                 self._console.show(action)
             case Sending() | Settled():
                 self._logged.append(action)
+            case _:
+                self._carry_out_rare(action)
+
+    def _carry_out_rare(self, action: Action) -> None:
+        """Carry out one of the actions not on a message's way (see `_carry_out`)."""
+        match action:
             case OnceShown(then):
                 self._console.after_printed(functools.partial(self._run, list(then)))
             case SendStream(addr, message):
@@ -330,6 +317,8 @@ class PeerNode:
                 self._keep(action)
             case Exit(code):
                 self._finish(code)
+            case AskRegistryKey():
+                self.endpoint.ask_key(self.core.server)
 
     def _send_now_or_once_printed(self, addr: Addr, message: Message) -> None:
         """Send `message` now; a MailTaken once the lines before it are printed."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from peer.actions import Emit, Print, Send
+from peer.actions import AskRegistryKey, Emit, Print, Send
 from peer.lifecycle import Phase
 from peer.requests import Request
 from peer.shared import Shared
@@ -134,9 +134,13 @@ class RegistryLink:
 
     # -- the registry away and back -----------------------------------------------------
 
-    def went_away(self, now: float) -> None:
-        """A request was given up on at `now`: the registry is away."""
-        self._shared.watch.went_away(now, started=self._shared.life.started)
+    def went_away(self, now: float, emit: Emit) -> None:
+        """A request was given up on at `now`: the registry is away. Its key is asked, as
+        at each keepalive while it is: one that answers with another key looks silent."""
+        watch = self._shared.watch
+        if not watch.down:
+            emit(AskRegistryKey())
+        watch.went_away(now, started=self._shared.life.started)
 
     def came_back(self, now: float, emit: Emit) -> None:
         """Something came from the registry, away until now: said, and the outbox goes."""
@@ -188,6 +192,7 @@ class RegistryLink:
         if not shared.life.registered and not shared.outbox:
             return
         if shared.watch.down:
+            emit(AskRegistryKey())  # silent: perhaps it has another key now
             self.flush_outbox(now, emit)
         if shared.life.registered and not self.sent(Keepalive) and not self.sent(Deregister):
             message = Keepalive(shared.new_id(), shared.state.name, shared.state.token)

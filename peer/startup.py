@@ -3,6 +3,7 @@ it alone, and its own key."""
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import NotRequired, TypedDict
 
@@ -11,6 +12,7 @@ from msgspec import Struct
 
 from net.files import InUse, hold_lock, os_reason
 from net.keys import KeyFileError, load_or_make_key
+from peer.state import PeerStateFile
 from wire.names import name_key
 
 
@@ -76,3 +78,24 @@ def own_key(data_dir: Path) -> X25519PrivateKey:
         why = os_reason(exc)
         raise StartRefused(f"[Cannot keep your key in {data_dir}: {why}.]") from None
     return static
+
+
+def own_token(state: PeerStateFile, name: str) -> str:
+    """The token kept in `state`, the files of `name`; the first time, a new one, kept
+    before the registration is sent: a registration the registry carries out after this
+    peer gave up on it (or whose answer was lost) then still leaves the name to this peer
+    at its next start. A token file that is there but cannot be read is left as it is, for
+    its owner to mend. StartRefused when a new token cannot be kept: registering with it
+    would make the name someone else's for every later start."""
+    token = state.load_token()
+    if not token and (not state.path.exists() or state.renamed_to()):
+        token = secrets.token_hex(16)
+        try:
+            state.save_token(token)
+        except OSError as exc:
+            raise StartRefused(
+                f"[Could not keep your token for {name} ({os_reason(exc)}), so the "
+                "name would be lost at your next start; not registering. Mend it, or give "
+                "another directory with --data-dir.]"
+            ) from None
+    return token

@@ -247,3 +247,22 @@ def test_a_new_key_at_the_address_of_a_name_still_online_hears_why_it_is_refused
     other.expect_line("[The name alice is in use by a peer that is online.]")
     assert other.wait_exit() == 1
     registry.expect(r"refused registration of alice")
+
+
+def test_a_registry_that_answers_with_another_key_is_said_to_peers_running_and_starting(
+    chat: ChatEnv,
+) -> None:
+    # Someone else at the registry's address (or the registry with a new key): the secure
+    # channel keeps it from being trusted, and each peer says why it went silent.
+    registry = chat.start_registry()
+    alice = chat.start_peer("alice")
+    registry.kill()
+    chat.start_registry(data_dir=chat.root / "impostor")
+    alice.send("send_all anyone there?")  # unanswered: the registry is away, and asked its key
+    another_key = r"^>>> \[The registry at .* answers with another key than the one pinned "
+    alice.expect(another_key)
+    assert alice.alive
+    alice.kill()
+    again = chat.restart_peer(alice, wait=False)
+    again.expect(another_key)
+    again.expect_line("[Could not register; is the registry running?]", timeout=15)

@@ -619,6 +619,24 @@ def test_channel_post_kept_in_the_outbox_and_flushed_when_the_server_answers() -
     assert core.outbox == ()
 
 
+def test_a_silent_registry_is_asked_for_its_key_and_one_that_answers_is_not() -> None:
+    # A registry that answers with another key (a new one, or someone else at its address)
+    # looks silent through the secure channel: asking its key in clear tells the two apart.
+    core, _ = registered()
+    out: list[pa.Action] = []
+    while (wake := core.next_wake()) is not None and wake <= T0 + 25:  # each keepalive answered
+        ticked = core.tick(wake)
+        for keepalive in (m for m in sent(ticked) if isinstance(m, Keepalive)):
+            ticked += core.receive(Alive(f"r-{wake}", keepalive.id, 3), SERVER, wake)
+        out += ticked
+    assert any(isinstance(m, Keepalive) for m in sent(out))
+    assert not any(isinstance(a, pa.AskRegistryKey) for a in out)
+    out = run_until(core, T0 + 60)  # silent from now on
+    asked = [a for a in out if isinstance(a, pa.AskRegistryKey)]
+    keepalives = [m for m in sent(out) if isinstance(m, Keepalive)]
+    assert asked and len(asked) <= len(keepalives)
+
+
 def test_requests_still_in_flight_go_again_at_once_when_the_registry_is_back() -> None:
     """Seen in tmux after a registry restart: "[Server is back.]", then "[Server not
     responding]" for a keepalive sent during the outage whose tries ran out just after the
