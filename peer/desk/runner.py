@@ -266,8 +266,8 @@ class DeskRunner:
 
     async def _connect(self, gen: int) -> None:
         key = await self._registry_key()
-        if key is None:
-            self.events.put_nowait(NotConnected(gen, "no answer"))
+        if key is None:  # not told by a connection refused, say: asked again to say why
+            self.events.put_nowait(NotConnected(gen, await self._why_unreachable() or "no answer"))
             return
         try:
             reader, writer = await asyncio.wait_for(
@@ -290,15 +290,21 @@ class DeskRunner:
         self.events.put_nowait(Connected(gen, reader, writer, stream))
 
     async def _probe(self) -> None:
+        why = await self._why_unreachable()
+        if why:
+            self.events.put_nowait(Unreachable(why))
+
+    async def _why_unreachable(self) -> str:
+        """Why the desk cannot be reached; "" when a connection opens (closed at once: it
+        takes no place)."""
         try:
             _, writer = await asyncio.wait_for(
                 asyncio.open_connection(self.core.ip, self.core.port), CONNECT_TIMEOUT
             )
         except (OSError, TimeoutError) as exc:
-            why = "no answer" if isinstance(exc, TimeoutError) else os_reason(exc)
-            self.events.put_nowait(Unreachable(why))
-            return
+            return "no answer" if isinstance(exc, TimeoutError) else os_reason(exc)
         writer.close()
+        return ""
 
     async def _read(
         self,
