@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 
 from msgspec import Struct
 
-from registry.credentials import same_secret
+from registry.credentials import token_matches
 from registry.desk.people import Person
 
 
@@ -36,13 +36,14 @@ class Refusal(Struct, frozen=True):
 
 
 def holder(tokens: Mapping[str, Person], given: str) -> Person | None:
-    """The person whose place `given` is the token of, or None. Every token is compared, each
-    in constant time, so that how long the answer takes says nothing of the tokens kept."""
+    """The person whose place `given` is the token of, or None. A place kept on disk knows
+    its token's hash only (see `registry.desk.places`). Every token is compared, each in
+    constant time, so that how long the answer takes says nothing of the tokens kept."""
     found = None
     if not given:
         return None
     for token, person in tokens.items():
-        if same_secret(given, token):
+        if token_matches(given, token):
             found = person
     return found
 

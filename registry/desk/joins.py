@@ -140,6 +140,11 @@ class Joins(AfterRestart, WaitingNotices):
             actions.append(Close(old, "replaced by a reconnection"))
         if person in self._waiting:  # the name as given now (a slip put right, say)
             person.name = _masked_name(msg.name)
+        if person.token != msg.token:  # kept on disk, the place knew its token's hash only
+            self._tokens.pop(person.token, None)
+            self._restored.discard(person.token)
+            person.token = msg.token
+            self._tokens[person.token] = person
         person.conn = conn
         person.dropped = None
         if crisis_reason(msg.topic, msg.description):

@@ -7,6 +7,10 @@ no token and sent them to the back of a new queue. The file holds full phone num
 descriptions, so it is readable by the registry's user only, and it is removed when the
 waiting room is empty (a desk closed on purpose tells everyone and empties it).
 
+Each place's token is kept as its hash, as the table keeps the peers' tokens: the file
+gives nobody a place. A client taking its place back shows the token, which is then known
+again (a file written before tokens were hashed holds them in clear, and still works).
+
 The queue's clock is monotonic, which does not carry across a restart; here each place's
 time of joining is kept as wall-clock time, so that its wait goes on counting.
 """
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from net.files import is_finite_number, parse_json, read_text, replace_durably
+from registry.credentials import TOKEN_HASH, token_hash
 from registry.desk.actions import KeptPlace
 from wire.desk.phone import normalise_phone
 from wire.desk.text import CRISIS_REASONS, TOPICS, keep_said
@@ -106,7 +111,7 @@ class PlacesFile:
         offset = self._wall() - self._clock()
         entries = [
             {
-                "token": p.token,
+                "token": p.token if p.token.startswith(TOKEN_HASH) else token_hash(p.token),
                 "name": p.name,
                 "phone": p.phone,
                 "topic": p.topic,

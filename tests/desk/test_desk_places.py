@@ -8,6 +8,7 @@ from pathlib import Path
 
 from msgspec.structs import replace
 
+from registry.credentials import token_matches
 from registry.desk.actions import KeptPlace
 from registry.desk.places import _FIELDS, PLACES_FILE, PlacesFile
 from wire.desk.text import MAX_SAID_LINES
@@ -46,9 +47,13 @@ def test_places_round_trip_across_clocks_and_the_file_is_private(tmp_path: Path)
     assert problem == ""
 
     def timeless(place: KeptPlace) -> KeptPlace:
-        return replace(place, joined=0, serving_since=place.serving_since and 0)
+        return replace(place, joined=0, serving_since=place.serving_since and 0, token="")
 
     assert [timeless(p) for p in loaded] == [timeless(p) for p in PLACES]
+    # each token kept as its hash alone: the file gives nobody a place
+    assert all(token_matches(p.token, q.token) for p, q in zip(PLACES, loaded, strict=True))
+    kept = [entry["token"] for entry in json.loads(path.read_text())["places"]]
+    assert all(token.startswith("sha256:") for token in kept) and len(kept) == len(PLACES)
     # waited 100 s before the stop, and the hour since: 3700 s
     assert 5.0 - loaded[0].joined == 3700.0
     assert 5.0 - loaded[1].joined == 3669.5

@@ -10,6 +10,7 @@ import pytest
 from desk_harness import PHONES, Desk, busy_desk, positions
 from msgspec.structs import replace
 
+from registry.credentials import token_hash
 from registry.desk.actions import Close, KeptPlace, SessionEnded, SessionLine, SessionStarted
 from registry.desk.limits import ARRIVALS_INTERVAL, GRACE, RECLAIM_WINDOW, RESTART_SETTLE
 from wire.desk.messages import (
@@ -406,10 +407,12 @@ def test_the_places_kept_follow_who_is_served_and_who_waits() -> None:
 
 
 def shifted(place: KeptPlace, seconds: float) -> KeptPlace:
-    """`place` as read by a run whose clock reads `seconds` more than the run before's."""
+    """`place` as read by a run whose clock reads `seconds` more than the run before's, its
+    token kept as its hash alone (registry/desk/places.py)."""
     since = place.serving_since
     return replace(
         place,
+        token=token_hash(place.token),
         joined=place.joined + seconds,
         serving_since=None if since is None else since + seconds,
     )
