@@ -54,8 +54,7 @@ class Asking:
         entry = self._shared.table.entry(name)
         if entry is None:  # said now, not after the text is typed
             self._step = 0
-            who = self._shared.typed("who")
-            emit(Print(f"[No user named {name}. Type {who} to see the names.]", "error"))
+            emit(self._shared.no_user(name))
             return
         if name_key(entry.name) == name_key(name):  # the name as the table spells it
             name = entry.name

@@ -46,8 +46,7 @@ class DirectChats:
         shared = self._shared
         entry = shared.table.entry(to)
         if entry is None:
-            who = shared.typed("who")
-            emit(Print(f"[No user named {to}. Type {who} to see the names.]", "error"))
+            emit(shared.no_user(to))
             return
         renamed = (name_key(to), name_key(entry.name)) if entry.name != to else ("", "")
         if renamed[0] != renamed[1] and renamed not in self._told_renamed:

@@ -76,6 +76,10 @@ class Shared:
         """`command` as a hint shows it: with its / when in a room (cmd.typed)."""
         return cmd.typed(command, in_room=bool(self.state.room))
 
+    def no_user(self, name: str) -> Print:
+        """What is said of `name` when the table has no such name (send, message, whois)."""
+        return Print(f"[No user named {name}. Type {self.typed('who')} to see the names.]", "error")
+
     def register_message(self) -> Register:
         state = self.state
         return Register(

@@ -159,13 +159,15 @@ class TableNews:
             emit(Print(f"[You are no longer in {state.room}.]", "system"))
             state.room = ""
 
-    def whois(self, name: str) -> str:
+    def whois(self, name: str) -> Print:
         """The /whois line: `name`'s key fingerprint from the table, and ours."""
         entry = self._shared.table.entry(name)
-        key = key_from_text(entry.key) if entry is not None else None
-        yours = f"yours: {self.fingerprint}" if self.fingerprint else ""
         if entry is None:
-            return f"[No user named {name}.]"
+            return self._shared.no_user(name)
+        key = key_from_text(entry.key)
         if key is None:
-            return f"[{entry.name} has no key yet (not started since the registry took keys).]"
-        return f"[{entry.name}'s key: {fingerprint(key)}; {yours}. Read them aloud to compare.]"
+            line = f"[{entry.name} has no key yet (not started since the registry took keys).]"
+            return Print(line, "system")
+        yours = f"yours: {self.fingerprint}" if self.fingerprint else ""
+        line = f"[{entry.name}'s key: {fingerprint(key)}; {yours}. Read them aloud to compare.]"
+        return Print(line, "system")

@@ -34,7 +34,7 @@ class Commands:
         self._shared.table.who(command.long, self._shared.state.name, emit)
 
     def whois(self, command: cmd.Whois, now: float, emit: Emit) -> None:
-        emit(Print(self._table_news.whois(command.name), "system"))
+        emit(self._table_news.whois(command.name))
 
     def dereg(self, command: cmd.Dereg, now: float, emit: Emit) -> None:
         if not self._is_me(command.name, "dereg", emit):

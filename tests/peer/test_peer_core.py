@@ -1412,7 +1412,9 @@ def test_whois_shows_a_names_key_fingerprint_and_ours() -> None:
     assert fingerprint(bob_key) in shown.text and core.fingerprint in shown.text
     out.clear()
     core.line("whois nobody", 0.0, out.append)  # type: ignore[arg-type]
-    assert [a.text for a in out if isinstance(a, pa.Print)] == ["[No user named nobody.]"]
+    assert [a.text for a in out if isinstance(a, pa.Print)] == [
+        "[No user named nobody. Type who to see the names.]"
+    ]
 
 
 def test_a_busy_registry_is_waited_for_and_that_is_said_once() -> None:

@@ -61,5 +61,8 @@ def test_an_alive_with_a_newer_table_fetches_it() -> None:
 
 def test_whois_gives_both_fingerprints_or_says_why_not() -> None:
     table_news = news()
-    assert table_news.whois("dave") == "[No user named dave.]"
-    assert "has no key yet" in table_news.whois("bob")
+    # as send and message say it: the same words, and where to see the names
+    assert table_news.whois("dave") == pa.Print(
+        "[No user named dave. Type who to see the names.]", "error"
+    )
+    assert "has no key yet" in table_news.whois("bob").text
