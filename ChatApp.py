@@ -268,7 +268,7 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
 def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: Settings) -> int:
     """`ChatApp -c NAME SERVER-IP SERVER-PORT CLIENT-PORT`: a peer."""
     name_text, ip_text, server_port_text, port_text = values
-    name = check_name(name_text)
+    name = check_name(name_text, peer=True)
     server = (check_ip(ip_text), check_port(server_port_text, "server-port"))
     port = check_port(port_text, "client-port")
     secret = read_password(name) if line.password else ""

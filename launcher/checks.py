@@ -92,13 +92,17 @@ def check_ip(text: str, what: str = "server-ip") -> str:
         ) from None
 
 
-def check_name(text: str) -> str:
-    """`text` as a peer's or an operator's name, or UsageProblem naming the rule it breaks."""
-    from wire.names import name_problem  # here: wire's package loads its codec; not for --help
+def check_name(text: str, *, peer: bool = False) -> str:
+    """`text` as an operator's name, or with `peer` a peer's (which may not be the
+    registry's own), or UsageProblem naming the rule it breaks."""
+    # here: wire's package loads its codec; not for --help
+    from wire.names import SERVER_NAME, SERVER_NAME_TAKEN, name_key, name_problem
 
     problem = name_problem(text)
     if problem:
         raise UsageProblem(f"bad name {text!r}: {problem}")
+    if peer and name_key(text) == SERVER_NAME:
+        raise UsageProblem(SERVER_NAME_TAKEN)
     return text
 
 

@@ -27,12 +27,11 @@ from registry.flood import NameBudget, PasswordBudget
 from registry.liveness import Liveness
 from registry.post_office import PostOffice
 from registry.presence import Presence
-from registry.renames import SERVER_NAME, SERVER_NAME_TAKEN
 from registry.requests import Request, another_start, fmt, remember
 from registry.services import Services
 from registry.table import Record
 from wire.messages import Refused, Register, Welcome, is_token
-from wire.names import name_key, name_problem
+from wire.names import SERVER_NAME, SERVER_NAME_TAKEN, name_key, name_problem
 from wire.refusals import RefusalCode
 from wire.version import WIRE_VERSION, wire_refusal
 

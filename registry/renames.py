@@ -15,15 +15,7 @@ from registry.room_requests import RoomRequests
 from registry.services import Services
 from registry.table import Record
 from wire.messages import Entry, Rename
-from wire.names import name_key, name_problem
-
-#: The name no peer may take: `server:who` and `server:exit` are commands, and the lines
-#: about the registry call it Server.
-SERVER_NAME = "server"
-SERVER_NAME_TAKEN = (
-    "The name server is the registry's: server:who and server:exit are commands. "
-    "Choose another name."
-)
+from wire.names import SERVER_NAME, SERVER_NAME_TAKEN, name_key, name_problem
 
 
 class Renames:

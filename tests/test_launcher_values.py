@@ -65,6 +65,14 @@ def test_a_negative_number_is_a_value_to_check_not_an_option(
     assert "server-port must be between" in capsys.readouterr().err
 
 
+def test_the_registrys_own_name_is_refused_before_anything_is_sent(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # it reached the registry first, to be refused there, and the exit status was 1
+    assert ChatApp.main(["-c", "Server", "127.0.0.1", "5000", "6000"]) == 2
+    assert "The name server is the registry's" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("notice", "said"),
     [

@@ -26,3 +26,12 @@ def name_problem(name: str) -> str | None:
 def name_key(name: str) -> str:
     """The key under which a name is unique: names are unique ignoring case."""
     return name.casefold()
+
+
+#: The name no peer may take: `server:who` and `server:exit` are commands, and the lines
+#: about the registry call it Server.
+SERVER_NAME = "server"
+SERVER_NAME_TAKEN = (
+    "The name server is the registry's: server:who and server:exit are commands. "
+    "Choose another name."
+)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from registry import actions as ra
 from registry.credentials import token_matches
-from registry.renames import SERVER_NAME_TAKEN
 from registry.requests import Request
 from tests.registry.parts_helpers import T0, TOKEN, logs, parts, record, refusals, sent
 from wire.messages import Register, TableUpdate, Welcome
+from wire.names import SERVER_NAME_TAKEN
 from wire.refusals import RefusalCode
 from wire.version import WIRE_VERSION
 
