@@ -316,22 +316,37 @@ def _start_operator(values: tuple[str, str, str], settings: Settings) -> int:
 
 
 def read_password(name: str) -> str:
-    """The password for `name`, asked on the terminal (without a terminal, getpass reads
-    the first line of standard input and says it may be echoed). UsageProblem if empty:
-    a name protected by no password is not protected at all."""
+    """The password for `name`: asked on the terminal when standard input is one; else the
+    first line of standard input, said to be maybe echoed (a script's password comes first
+    in its input, whether or not it runs from a terminal: getpass would ask the terminal,
+    and the script's first line, the password, would be taken as a command). UsageProblem
+    if empty: a name protected by no password is not protected at all."""
     import getpass  # here: a peer with --password alone needs it
 
+    ask = getpass.getpass if sys.stdin.isatty() else _password_from_input
     with warnings.catch_warnings():
         # without a terminal: getpass says so in a line of its own; Python's warning with
         # its file and line number is not for the user
         warnings.simplefilter("ignore", getpass.GetPassWarning)
         try:
-            secret = getpass.getpass(f"Password for {name}: ")
+            secret = ask(f"Password for {name}: ")
         except EOFError:
             secret = ""
     if not secret:
         raise UsageProblem("--password needs a password: an empty one protects nothing")
     return secret
+
+
+def _password_from_input(prompt: str) -> str:
+    """The first line of standard input, as getpass reads it without a terminal: said to
+    be maybe echoed, after `prompt`. EOFError when the input is empty."""
+    print("Warning: Password input may be echoed.", file=sys.stderr)
+    sys.stderr.write(prompt)
+    sys.stderr.flush()
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line.removesuffix("\n")
 
 
 def version_line() -> str:

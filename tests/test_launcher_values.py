@@ -4,6 +4,8 @@ else), and a crisis notice too long to show whole."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 import ChatApp
@@ -63,6 +65,23 @@ def test_a_negative_number_is_a_value_to_check_not_an_option(
 ) -> None:
     assert ChatApp.main(["-c", "bob", "127.0.0.1", "-5", "6000"]) == 2
     assert "server-port must be between" in capsys.readouterr().err
+
+
+def test_a_password_comes_from_the_first_line_of_input_that_is_not_a_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Found by trying it: `printf 'secret1\n...' | ChatApp -c ... --password` from a
+    # terminal asked the terminal, and the piped secret was then taken as a typed line.
+    import getpass
+    import io
+
+    def asks_the_terminal(prompt: str = "", stream: object = None) -> str:
+        raise AssertionError("asked the terminal")
+
+    monkeypatch.setattr(getpass, "getpass", asks_the_terminal)
+    monkeypatch.setattr("sys.stdin", io.StringIO("secret1\nsend bob hi\n"))
+    assert ChatApp.read_password("alice") == "secret1"
+    assert sys.stdin.readline() == "send bob hi\n"  # the rest is left to read
 
 
 def test_the_registrys_own_name_is_refused_before_anything_is_sent(
