@@ -344,6 +344,7 @@ def _password_from_input(prompt: str) -> str:
     sys.stderr.write(prompt)
     sys.stderr.flush()
     line = sys.stdin.readline()
+    sys.stderr.write("\n")  # what follows begins a line of its own
     if not line:
         raise EOFError
     return line.removesuffix("\n")
