@@ -80,11 +80,12 @@ def test_a_password_comes_from_the_first_line_of_input_that_is_not_a_terminal(
 
     monkeypatch.setattr(getpass, "getpass", asks_the_terminal)
     monkeypatch.setattr("sys.stdin", io.StringIO("secret1\nsend bob hi\n"))
-    monkeypatch.setattr("sys.stderr", io.StringIO())
+    said_on_stderr = io.StringIO()
+    monkeypatch.setattr("sys.stderr", said_on_stderr)
     assert ChatApp.read_password("alice") == "secret1"
     # as getpass says it, and the next line begins a line of its own
     said = "Warning: Password input may be echoed.\nPassword for alice: \n"
-    assert sys.stderr.getvalue() == said  # type: ignore[attr-defined]
+    assert said_on_stderr.getvalue() == said
     assert sys.stdin.readline() == "send bob hi\n"  # the rest is left to read
 
 
