@@ -266,16 +266,23 @@ def test_a_join_typed_right_after_a_leave_goes_once_the_leave_is_answered() -> N
     assert prints(out)[-1] == f"{rooms_away} still work.]"
 
 
-def test_a_join_typed_as_the_registry_comes_back_waits_for_the_lines_kept_meanwhile() -> None:
-    # Found by trying it: a room line kept while the registry was down, then /join Lobby
-    # typed just after it came back: the join went first and the kept line was refused
-    # ("You are not in teamchat").
+def with_a_line_kept_in_team() -> tuple[PeerCore, RoomPost]:
+    """A peer in room team whose line said there went unanswered: kept in the outbox, at
+    T0 + 5 (the registry is away)."""
     core, _ = registered()
     [join] = sent(core.line("join team", T0))
     core.receive(Ack("r-5", join.id), SERVER, T0 + 0.001)
     [post] = sent(core.line("kept line", T0 + 1))
     run_until(core, T0 + 5)  # no answer: kept in the outbox
-    assert post in core.outbox
+    assert isinstance(post, RoomPost) and post in core.outbox
+    return core, post
+
+
+def test_a_join_typed_as_the_registry_comes_back_waits_for_the_lines_kept_meanwhile() -> None:
+    # Found by trying it: a room line kept while the registry was down, then /join Lobby
+    # typed just after it came back: the join went first and the kept line was refused
+    # ("You are not in teamchat").
+    core, post = with_a_line_kept_in_team()
     out = core.line("/join lobby", T0 + 5)
     assert "[Joining lobby once the lines you typed in team are sent.]" in prints(out)
     assert not any(isinstance(m, Join) for m in sent(out))
@@ -288,11 +295,7 @@ def test_a_line_typed_after_a_join_that_waits_for_kept_lines_is_said_in_the_room
     # Found by trying it: with the registry down, a line typed in team, then /join lobby
     # ("Joining lobby once the lines you typed in team are sent."), then a line meant
     # for lobby: it was said in team once the registry came back.
-    core, _ = registered()
-    [join] = sent(core.line("join team", T0))
-    core.receive(Ack("r-5", join.id), SERVER, T0 + 0.001)
-    [post] = sent(core.line("kept line", T0 + 1))
-    run_until(core, T0 + 5)  # no answer: kept in the outbox
+    core, post = with_a_line_kept_in_team()
     core.line("/join lobby", T0 + 5)
     out = core.line("line for lobby", T0 + 5)
     assert sent(out) == [] and "[Kept; said in lobby once you are in it.]" in prints(out)
@@ -305,11 +308,7 @@ def test_a_line_typed_after_a_join_that_waits_for_kept_lines_is_said_in_the_room
 
 
 def test_a_line_kept_for_a_room_whose_join_is_refused_is_given_back() -> None:
-    core, _ = registered()
-    [join] = sent(core.line("join team", T0))
-    core.receive(Ack("r-5", join.id), SERVER, T0 + 0.001)
-    [post] = sent(core.line("kept line", T0 + 1))
-    run_until(core, T0 + 5)
+    core, post = with_a_line_kept_in_team()
     core.line("/join lobby", T0 + 5)
     core.line("line for lobby", T0 + 5)
     out = core.receive(Ack("r-6", post.id), SERVER, T0 + 5.1)
