@@ -127,6 +127,9 @@ class ReceivingDatagrams:
 
     #: Told of a key a registry answered with (see `ask_key`).
     on_key: Callable[[Addr, bytes], None] = staticmethod(lambda addr, key: None)
+    #: Told of each handshake the side with `key` at `addr` answered: it runs, though no
+    #: message of it may have come yet.
+    on_handshake: Callable[[Addr, bytes], None] = staticmethod(lambda addr, key: None)
 
     def _datagram(self, data: bytes, addr: Addr) -> None:
         if self._gate is not None and not self._gate(addr):
@@ -146,7 +149,9 @@ class ReceivingDatagrams:
                     f"dropped a datagram from {fmt_addr(addr)}: {opened.dropped} "
                     f"(#{self.channel.dropped.total()})",
                 )
-            return  # or a handshake
+            elif opened.key:  # a handshake answered
+                self.on_handshake(addr, opened.key)
+            return
         key = opened.key
         self._heard[addr] = key
         if len(self._heard) > 65_536:  # bounded: forgotten ones are asked again

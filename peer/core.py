@@ -219,6 +219,12 @@ class PeerCore:
             self._settle(now, emit)
         return actions
 
+    def registry_answered_handshake(self, now: float) -> None:
+        """The registry answered a handshake of the secure channel at `now`: it runs, and
+        a request unanswered meanwhile was lost, not ignored (more rounds: see
+        Requests.due). Nothing is shown."""
+        self._shared.watch.heard(now)
+
     def tick(self, now: float) -> list[Action]:
         """Time passed: retries, give-ups, keepalives and outbox retries."""
         if self._life.phase is Phase.LEFT:

@@ -135,6 +135,7 @@ class PeerNode:
             )
             return 1
         self.endpoint.on_key = self.keys.key_answered
+        self.endpoint.on_handshake = self._handshake_answered
         if not await self.keys.registry_key(self.endpoint, self.core.after_welcome):
             await self.endpoint.close()
             self._unlock()
@@ -161,6 +162,10 @@ class PeerNode:
         if addr == self.core.server:
             return self.trust.registry or None
         return key_from_text(self.core.table.key_at(addr))
+
+    def _handshake_answered(self, addr: Addr, key: bytes) -> None:
+        if addr == self.core.server and key == self.trust.registry:
+            self.core.registry_answered_handshake(self._now())
 
     def _unlock(self) -> None:
         """Let another start use this name's files (the kernel does it at exit anyway)."""

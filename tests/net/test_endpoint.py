@@ -11,11 +11,13 @@ from collections.abc import Callable
 
 import pytest
 from clear_channel import clear_endpoint, session_of
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from net import datagram_in, served_stream
 from net import endpoint as endpoint_module
 from net.endpoint import Endpoint
 from net.listener import Listener
+from net.secure import SecureChannel
 from wire.codec import decode, decode_datagram_batch, encode
 from wire.framing import StreamDecoder
 from wire.limits import MAX_DATAGRAM
@@ -718,3 +720,30 @@ def test_behind_says_how_long_the_drains_have_left_datagrams_waiting(
         sock.close()
 
     asyncio.run(main())
+
+
+def test_a_handshake_answered_is_told_with_the_key_that_answered() -> None:
+    # how a peer knows the registry runs before any message of it came (peer/node.py)
+    async def main() -> None:
+        keys: dict[tuple[str, int], bytes] = {}
+        far_channel = SecureChannel(X25519PrivateKey.generate())
+        far = Endpoint(ignore, channel=far_channel, key_for=keys.get, session="f")
+        near_channel = SecureChannel(X25519PrivateKey.generate())
+        near = Endpoint(ignore, channel=near_channel, key_for=keys.get, session="n")
+        told: asyncio.Queue[tuple[tuple[str, int], bytes]] = asyncio.Queue()
+        near.on_handshake = lambda addr, key: told.put_nowait((addr, key))
+        far_addr = await far.open("127.0.0.1", 0)
+        await near.open("127.0.0.1", 0)
+        keys[far_addr] = far_channel.public
+        try:
+            near.send(far_addr, TableRequest("n-1"))
+            assert await asyncio.wait_for(told.get(), 5) == (far_addr, far_channel.public)
+        finally:
+            await near.close()
+            await far.close()
+
+    asyncio.run(main())
+
+
+def ignore(*_: object) -> None:
+    """An owner that takes no message."""

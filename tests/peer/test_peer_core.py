@@ -1474,6 +1474,29 @@ def test_a_welcome_fetched_over_tcp_from_a_busy_registry_is_waited_for_too() -> 
     assert welcomed(core, register, T0 + 2 + STREAM_WAIT)
 
 
+def test_a_registration_whose_handshake_the_registry_answered_is_not_given_up_after_one_round() -> (
+    None
+):
+    # Seen on a lossy LAN (20% of datagrams lost) and in join storms of 2,000: the
+    # registry answered the secure channel's handshake, but the registration or its
+    # Welcome was lost five times, and the peer exited: "is the registry running?"
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    [register] = sent(core.start(T0))
+    assert isinstance(register, Register)
+    core.registry_answered_handshake(T0 + 0.001)
+    out = run_until(core, T0 + 4.9)  # a second round of tries (one per round answered)
+    assert pa.Exit(1) not in out and "Could not register" not in " ".join(prints(out))
+    assert sent(out).count(register) == 9
+    assert welcomed(core, register, T0 + 4.95)
+
+
+def test_a_registration_nothing_answered_is_given_up_after_one_round() -> None:
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    core.start(T0)
+    out = run_until(core, T0 + 5)
+    assert "[Could not register; is the registry running?]" in prints(out)
+
+
 def test_a_busy_registry_silent_for_as_long_as_a_busy_wait_is_given_up_on() -> None:
     core, _ = told_busy_once()
     out = run_until(core, T0 + BUSY_PATIENCE + 15)
