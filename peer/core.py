@@ -219,10 +219,11 @@ class PeerCore:
             self._settle(now, emit)
         return actions
 
-    def registry_answered_handshake(self, now: float) -> None:
-        """The registry answered a handshake of the secure channel at `now`: it runs, and
-        a request unanswered meanwhile was lost, not ignored (more rounds: see
-        Requests.due). Nothing is shown."""
+    def registry_answered(self, now: float) -> None:
+        """The registry answered below the protocol at `now` (a handshake of the secure
+        channel, or its key asked in clear, the key pinned): it runs, and a request
+        unanswered meanwhile was lost, not ignored (more rounds: see Requests.due).
+        Nothing is shown."""
         self._shared.watch.heard(now)
 
     def tick(self, now: float) -> list[Action]:

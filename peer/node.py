@@ -134,8 +134,8 @@ class PeerNode:
                 Print(f"[Cannot listen on port {self._port}: {exc.strerror or exc}.]", "error")
             )
             return 1
-        self.endpoint.on_key = self.keys.key_answered
-        self.endpoint.on_handshake = self._handshake_answered
+        self.endpoint.on_key = self._key_answered
+        self.endpoint.on_handshake = self._registry_answered
         if not await self.keys.registry_key(self.endpoint, self.core.after_welcome):
             await self.endpoint.close()
             self._unlock()
@@ -163,9 +163,13 @@ class PeerNode:
             return self.trust.registry or None
         return key_from_text(self.core.table.key_at(addr))
 
-    def _handshake_answered(self, addr: Addr, key: bytes) -> None:
+    def _key_answered(self, addr: Addr, key: bytes) -> None:
+        self.keys.key_answered(addr, key)
+        self._registry_answered(addr, key)
+
+    def _registry_answered(self, addr: Addr, key: bytes) -> None:
         if addr == self.core.server and key == self.trust.registry:
-            self.core.registry_answered_handshake(self._now())
+            self.core.registry_answered(self._now())
 
     def _unlock(self) -> None:
         """Let another start use this name's files (the kernel does it at exit anyway)."""

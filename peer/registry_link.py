@@ -176,6 +176,9 @@ class RegistryLink:
         for request in again:
             emit(Send(server, request.message))
             if isinstance(request.message, Register) and not shared.life.started:
+                # its key too, answered in clear and at once: a registry that runs is
+                # told from one that does not even when a lossy LAN loses its handshakes
+                emit(AskRegistryKey())
                 self._register_again(emit)
         for request in failed:
             self._failed(request, now, emit, False)

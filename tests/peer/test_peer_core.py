@@ -1483,7 +1483,7 @@ def test_a_registration_whose_handshake_the_registry_answered_is_not_given_up_af
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
     [register] = sent(core.start(T0))
     assert isinstance(register, Register)
-    core.registry_answered_handshake(T0 + 0.001)
+    core.registry_answered(T0 + 0.001)
     out = run_until(core, T0 + 4.9)  # a second round of tries (one per round answered)
     assert pa.Exit(1) not in out and "Could not register" not in " ".join(prints(out))
     assert sent(out).count(register) == 9
@@ -1495,6 +1495,9 @@ def test_a_registration_nothing_answered_is_given_up_after_one_round() -> None:
     core.start(T0)
     out = run_until(core, T0 + 5)
     assert "[Could not register; is the registry running?]" in prints(out)
+    # each try asked the registry's key as well: answered (RegistryLink.tick), it would
+    # have been a second round
+    assert sum(isinstance(a, pa.AskRegistryKey) for a in out) == 4
 
 
 def test_a_busy_registry_silent_for_as_long_as_a_busy_wait_is_given_up_on() -> None:
