@@ -167,8 +167,7 @@ class RoomReturn:
         when it was a join that kept lines wait for (the join for kept lines, or the /join
         that waited for them), which is then no longer waited for (the kept lines go, or
         are said not sent)."""
-        waiting = self.join_after_kept
-        if waiting is not None and waiting == join:
+        if self.join_after_kept == join:
             self.join_after_kept = None
             self._outbox.forget_typed(join.id)
             return True
@@ -182,8 +181,7 @@ class RoomReturn:
         typed after it no longer wait for it (they go as other kept lines, and are said not
         sent should the registry have us in another room). A join for kept lines is asked
         again instead (RegistryLink.flush_outbox)."""
-        waiting = self.join_after_kept
-        if waiting is not None and waiting == join:
+        if self.join_after_kept == join:
             self.answered(join)
 
     def keep(self, room: str, quitting: bool, emit: Emit) -> None:
