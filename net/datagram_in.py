@@ -41,6 +41,7 @@ class AsyncioDatagrams(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         endpoint = self._endpoint
+        endpoint._drain_now = endpoint._clock()
         endpoint._datagram(data, (str(addr[0]), int(str(addr[1]))))
         if endpoint._on_drained is not None:
             endpoint._on_drained()
@@ -63,6 +64,9 @@ class ReceivingDatagrams:
     _sock: socket.socket | None
     _clock: Callable[[], float]
     _behind_since: float | None
+    #: The time the drain being handled began: the `now` of each datagram it reads (one
+    #: clock read per wake-up, not per datagram; a drain lasts milliseconds at most).
+    _drain_now: float = 0.0
     _on_drained: Callable[[], None] | None
     _on_batch: OnBatch | None
     _on_message: OnMessage
@@ -95,6 +99,7 @@ class ReceivingDatagrams:
     def _readable(self) -> None:
         self._outgoing.drain_begins()
         started, emptied = self._clock(), False
+        self._drain_now = started
         try:
             for _ in range(DRAIN_BATCH):
                 sock = self._sock
@@ -134,7 +139,7 @@ class ReceivingDatagrams:
     def _datagram(self, data: bytes, addr: Addr) -> None:
         if self._gate is not None and not self._gate(addr):
             return  # flood control: dropped before any work is spent on it
-        opened = self.channel.open(data, addr, self._clock())
+        opened = self.channel.open(data, addr, self._drain_now)
         for packet, to in opened.send:
             self._transmit(packet, to)
         if opened.learned:

@@ -117,6 +117,7 @@ class PeerNode:
             on_batch=self._received_batch,
         )
         self._timer = WakeTimer(self._tick)
+        self._wall_read_next = 0.0  # when `_now` next reads the time of day
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)
         self._failed_writes: set[str] = set()  # see `_on_disk`
@@ -267,10 +268,13 @@ class PeerNode:
     def _now(self) -> float:
         """The `now` of an event for the core: the monotonic clock, on which its retries,
         keepalives and rates run (a step of the time of day must neither fire them all at
-        once nor hold them back). The core is told the time of day with it (`wall_offset`),
-        for the lines that say when something was said."""
+        once nor hold them back). The core is told the time of day too (`wall_offset`), for
+        the lines that say when something was said: read at most once a second, as the
+        stamps shown are to the second, so that a step of it shows within a second."""
         now = time.monotonic()
-        self.core.wall_offset = time.time() - now
+        if now >= self._wall_read_next:
+            self._wall_read_next = now + 1.0
+            self.core.wall_offset = time.time() - now
         return now
 
     def _run(self, actions: list[Action]) -> None:
@@ -303,7 +307,12 @@ class PeerNode:
             self._write_shown()
         match action:
             case Send(addr, message):
-                self._send_now_or_once_printed(addr, message)
+                if type(message) is MailTaken:
+                    # once the lines before it are printed, a retry too: the registry
+                    # empties the mailbox on it (see OnceShown)
+                    self._console.after_printed(functools.partial(self._send, addr, message))
+                else:
+                    self._send(addr, message)
             case Print():
                 self._console.show(action)
             case Sending() | Settled():
@@ -328,14 +337,6 @@ class PeerNode:
                 self._finish(code)
             case AskRegistryKey():
                 self.endpoint.ask_key(self.core.server)
-
-    def _send_now_or_once_printed(self, addr: Addr, message: Message) -> None:
-        """Send `message` now; a MailTaken once the lines before it are printed."""
-        if type(message) is MailTaken:
-            # a retry too: the registry empties the mailbox on it (see OnceShown)
-            self._console.after_printed(functools.partial(self._send, addr, message))
-        else:
-            self._send(addr, message)
 
     def _keep(self, action: KeepOutbox | KeepRoom) -> None:
         """Write the outbox, or the room the user is in, to disk."""
@@ -365,11 +366,12 @@ class PeerNode:
     def _write_shown(self) -> None:
         """Write the Shown records waiting (see `_carry_out`), in one write."""
         shown, self._shown = self._shown, []
-        self._on_disk(
-            "the list of messages shown",
-            lambda: self._state.add_seen(shown),
-            then="after a restart some may be shown again",
-        )
+        try:  # as `_on_disk` does, without its call: this comes before every ack
+            self._state.add_seen(shown)
+        except OSError as exc:
+            self._not_kept(
+                "the list of messages shown", exc, "after a restart some may be shown again"
+            )
 
     def _log_sending(self, record: Sending | Settled) -> None:
         """Write one Sending or Settled record (see `_carry_out`). Raises OSError."""
@@ -408,12 +410,16 @@ class PeerNode:
         try:
             write()
         except OSError as exc:
-            if then and what in self._failed_writes:
-                return
-            self._failed_writes.add(what)
-            cost = f"; {then}" if then else ""
-            line = f"[Could not keep {what} on disk: {os_reason(exc)}{cost}]"
-            self._console.show(Print(line, "error"))
+            self._not_kept(what, exc, then)
+
+    def _not_kept(self, what: str, exc: OSError, then: str) -> None:
+        """Say that `what` was not kept on disk (see `_on_disk`)."""
+        if then and what in self._failed_writes:
+            return
+        self._failed_writes.add(what)
+        cost = f"; {then}" if then else ""
+        line = f"[Could not keep {what} on disk: {os_reason(exc)}{cost}]"
+        self._console.show(Print(line, "error"))
 
     def _remember(self, name: str, token: str) -> None:
         """Keep `token` in the state file of `name`. After a rename the kept state (shown

@@ -65,7 +65,7 @@ class Shared:
     change_lines: ChangeLines = field(default_factory=ChangeLines)
     lines: TypedLines = field(default_factory=TypedLines)
     #: Seconds from `now` (monotonic) to the time of day, for the lines that say when
-    #: something was said: the adapter sets it with every event (PeerCore.wall_offset).
+    #: something was said: the adapter sets it (PeerCore.wall_offset), at most a second old.
     wall_offset: float = 0.0
 
     def __post_init__(self) -> None:
