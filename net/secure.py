@@ -210,7 +210,7 @@ class SecureChannel:
         the caller's error (ValueError)."""
         if len(data) > _PLAINTEXT_MAX:
             raise ValueError("a Noise message is at most 65535 bytes")
-        peer = self._peer(key, addr)
+        peer = self._peers.get((key, addr)) or self._peer(key, addr)
         since = peer.unanswered_since
         if since is None or now - since > UNANSWERED_STALE:
             since = peer.unanswered_since = now

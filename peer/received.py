@@ -119,9 +119,15 @@ class Received:
         then the message handled."""
         shared = self._shared
         server, watch = shared.server, shared.watch
-        if type(message) is Chat and addr != server:
-            self._direct.incoming(message, addr, emit)
-            return  # a peer's direct message, waited on: nothing here concerns the registry
+        if addr != server:
+            # A peer's chat, or its ack, as nearly every message is: waited on, and nothing
+            # here concerns the registry (the test below is False for both).
+            if type(message) is Chat:
+                self._direct.incoming(message, addr, emit)
+                return
+            if type(message) is Ack:
+                self.answer(message, addr, now, emit)
+                return
         if addr == server or (not isinstance(message, _ANY_KEY) and addr[0] == server[0]):
             watch.heard(now)
         back = addr == server and watch.down

@@ -11,6 +11,7 @@ types with other fields than ours.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Union
 
 import msgspec
@@ -43,9 +44,9 @@ _DECODER = msgspec.json.Decoder(_ANY_MESSAGE)
 _BATCH_DECODER = msgspec.json.Decoder(list[_ANY_MESSAGE])
 
 
-def encode(message: Message) -> bytes:
-    """Encode one message to its JSON bytes (no framing)."""
-    return _ENCODER.encode(message)
+#: Encode one message to its JSON bytes (no framing). The encoder's own method, called
+#: without a function of ours around it: every message sent goes through it.
+encode: Callable[[Message], bytes] = _ENCODER.encode
 
 
 def record_size(record: Any) -> int:
