@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from net.drop_log import DropLog
 from net.outgoing import Outgoing
-from net.secure import SecureChannel
+from net.secure import Opened, SecureChannel
 from net.served_stream import fmt_addr, why_bad
 from wire.codec import clear_request, decode_datagram_batch, encode
 from wire.errors import DecodeError, OtherVersion
@@ -137,54 +137,28 @@ class ReceivingDatagrams:
     on_handshake: Callable[[Addr, bytes], None] = staticmethod(lambda addr, key: None)
 
     def _datagram(self, data: bytes, addr: Addr) -> None:
+        """Open, decode and hand over one datagram read from `addr`. The usual one, a
+        message sealed in a session, takes no call beyond those (see `_not_only_data`)."""
         if self._gate is not None and not self._gate(addr):
             return  # flood control: dropped before any work is spent on it
         opened = self.channel.open(data, addr, self._drain_now)
-        for packet, to in opened.send:
-            self._transmit(packet, to)
-        if opened.learned:
-            self.on_key(addr, opened.learned)
-        if opened.clear:
-            self._clear_datagram(data, addr)
-            return
-        if opened.data is None:
-            if opened.dropped:  # counted by the channel too
-                self.dropped(
-                    "unopened datagram",
-                    f"dropped a datagram from {fmt_addr(addr)}: {opened.dropped} "
-                    f"(#{self.channel.dropped.total()})",
-                )
-            elif opened.key:  # a handshake answered
-                self.on_handshake(addr, opened.key)
-            return
+        body = opened.data
+        if body is None or opened.send:
+            body = self._not_only_data(opened, data, addr)
+            if body is None:
+                return
         key = opened.key
         self._heard[addr] = key
         if len(self._heard) > 65_536:  # bounded: forgotten ones are asked again
             self._heard.clear()
-        messages = self._decoded(opened.data, addr)
-        if messages is not None:
-            self._hand_over(messages, addr, key)
-
-    def _decoded(self, data: bytes, addr: Addr) -> list[Message] | None:
-        """The messages of an opened datagram from `addr`; None, counted and logged, if it
-        is not one (a request of another version of ChatApp is told so)."""
         try:
-            return decode_datagram_batch(data)
+            messages = decode_datagram_batch(body)
         except DecodeError as exc:
-            self.bad_datagrams += 1
-            self.dropped(
-                "bad datagram",
-                f"dropped bad datagram #{self.bad_datagrams} from {fmt_addr(addr)}: {why_bad(exc)}",
-            )
-            if isinstance(exc, OtherVersion) and exc.request_id:
-                self.send(addr, self._version_refusal(exc))
-            return None
-
-    def _hand_over(self, messages: list[Message], addr: Addr, key: bytes) -> None:
-        """Hand the messages of one datagram to the owner, as many as the gate lets by."""
+            self._undecoded(exc, addr)
+            return
         if self._gate is not None:
             for index in range(1, len(messages)):
-                if not self._gate(addr):  # each message counts against the allowance
+                if not self._gate(addr):  # each further message counts against the allowance
                     del messages[index:]
                     break
         if self._on_batch is not None:
@@ -192,6 +166,40 @@ class ReceivingDatagrams:
             return
         for message in messages:
             self._on_message(message, addr, key)
+
+    def _not_only_data(self, opened: Opened, data: bytes, addr: Addr) -> bytes | None:
+        """Carry out what `opened`, from `addr`, holds besides data: datagrams to send in
+        answer, a key learned, a datagram in clear, a drop, a handshake answered. The data
+        it holds too, to hand over, or None."""
+        for packet, to in opened.send:
+            self._transmit(packet, to)
+        if opened.learned:
+            self.on_key(addr, opened.learned)
+        if opened.clear:
+            self._clear_datagram(data, addr)
+            return None
+        if opened.data is not None:
+            return opened.data
+        if opened.dropped:  # counted by the channel too
+            self.dropped(
+                "unopened datagram",
+                f"dropped a datagram from {fmt_addr(addr)}: {opened.dropped} "
+                f"(#{self.channel.dropped.total()})",
+            )
+        elif opened.key:  # a handshake answered
+            self.on_handshake(addr, opened.key)
+        return None
+
+    def _undecoded(self, exc: DecodeError, addr: Addr) -> None:
+        """An opened datagram from `addr` is no message (`exc` says why): counted and
+        logged; a request of another version of ChatApp is told so."""
+        self.bad_datagrams += 1
+        self.dropped(
+            "bad datagram",
+            f"dropped bad datagram #{self.bad_datagrams} from {fmt_addr(addr)}: {why_bad(exc)}",
+        )
+        if isinstance(exc, OtherVersion) and exc.request_id:
+            self.send(addr, self._version_refusal(exc))
 
     def _clear_datagram(self, data: bytes, addr: Addr) -> None:
         """A datagram in clear: a version of ChatApp from before the secure channel. A request

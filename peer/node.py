@@ -232,35 +232,42 @@ class PeerNode:
         self._received_batch([message], addr, key)
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
-        if len(messages) == 1:  # the usual datagram: no lists to build
-            one = self.trust.believed(messages[0], key)
-            believed = [one] if one is not None else []
-        else:
-            believed = [m for m in (self.trust.believed(m, key) for m in messages) if m is not None]
+        if len(messages) == 1:  # the usual datagram
+            self._received_one(messages[0], addr, key)
+            return
+        # Several (a sender busy, or a burst relayed): those `key` may say, their shown ids
+        # in one write, then the lines and the acks, which the endpoint merges.
+        believed = [m for m in (self.trust.believed(m, key) for m in messages) if m is not None]
         if len(believed) != len(messages):
             self._debug(f"dropped {len(messages) - len(believed)} from {addr}: not believed")
-            if not believed:
-                return
         if key == self.trust.registry:  # what it delivers of others' is sealed to us
             believed = [self.mail.opened(m) for m in believed]
         else:
             for message in believed:
                 if type(message) is Chat:
                     self.keys.pinned(message.sender, key)
-        messages = believed
-        trace = self._debug if self._verbose else None
-        if len(messages) == 1:
-            # A datagram of one message, as an idle sender sends: each action is carried
-            # out as the core decides it, so that the ack leaves before the rest is done.
-            if trace is not None:
-                trace(inbound_line(messages[0], addr))
-            self.core.receive(messages[0], addr, self._now(), self._carry_out)
-            self._event_done()
+        if believed:
+            trace = self._debug if self._verbose else None
+            actions = receive_batch(self.core.receive, believed, addr, trace, now=self._now())
+            self._run(_shown_first(actions))
+
+    def _received_one(self, message: Message, addr: Addr, key: bytes) -> None:
+        """A datagram of one message, as an idle sender sends: believed as `key` may say it
+        (see `_received_batch`), then each action carried out as the core decides it, so
+        that the ack leaves before the rest is done."""
+        trust = self.trust
+        believed = trust.believed(message, key)
+        if believed is None:
+            self._debug(f"dropped 1 from {addr}: not believed")
             return
-        # Several (a sender busy, or a burst relayed): their shown ids in one write, then
-        # the lines and the acks, which the endpoint merges.
-        actions = receive_batch(self.core.receive, messages, addr, trace, now=self._now())
-        self._run(_shown_first(actions))
+        if key == trust.registry:
+            believed = self.mail.opened(believed)
+        elif type(believed) is Chat:
+            self.keys.pinned(believed.sender, key)
+        if self._verbose:
+            self._debug(inbound_line(believed, addr))
+        self.core.receive(believed, addr, self._now(), self._carry_out)
+        self._event_done()
 
     def _tick(self) -> None:
         self._run(self.core.tick(self._now()))
