@@ -88,9 +88,11 @@ class ForServer(Struct, frozen=True):
 
 
 class Mistake(Struct, frozen=True):
-    """Not a command, or a command used wrongly: `message` tells the user what to type."""
+    """Not a command, or a command used wrongly: `message` tells the user what to type.
+    `unknown`: a / then a word that names no command."""
 
     message: str
+    unknown: bool = False
 
 
 Command = (
@@ -235,9 +237,10 @@ def _parse_in_room(line: str, text: str) -> Command | None:
     # keeps its indented `// comment` lines, `/* ... */` and `/1`, as said.
     if line.startswith("/") and (line[1:2].isalpha() or not line[1:].strip()):
         command = _command(line[1:], slash=True)
-        if isinstance(command, Mistake) and command.message.startswith("Unknown command"):
+        if isinstance(command, Mistake) and command.unknown:
             return Mistake(
-                command.message + " To say a line that starts with /, type a space first."
+                command.message + " To say a line that starts with /, type a space first.",
+                unknown=True,
             )
         return command
     if text.lower() == "leave":
@@ -315,7 +318,7 @@ def _command(text: str, *, slash: bool) -> Command | None:
         return None
     if not word:
         return Mistake("A lone / is no command. /help lists the commands.")
-    return Mistake(f"Unknown command /{word[:40]}. /help lists the commands.")
+    return Mistake(f"Unknown command /{word[:40]}. /help lists the commands.", unknown=True)
 
 
 # Each command word's reading: from the word (lower case), what follows it as typed

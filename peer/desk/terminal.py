@@ -225,10 +225,3 @@ class Terminal:
         if self.colour and style in _STYLES:
             text = f"{_STYLES[style]}{text}\x1b[0m"
         self._out.write(text)
-
-
-def style_of(line: str) -> str:
-    """How a rendered desk line is shown: bracketed lines are the desk's own."""
-    if line.startswith("!!!"):
-        return "alert"
-    return "system" if line.startswith("[") else "chat"

@@ -231,6 +231,12 @@ def test_an_unknown_command_in_a_room_says_how_to_say_the_line() -> None:
     assert result.message.endswith("To say a line that starts with /, type a space first.")
 
 
+def test_a_known_command_used_wrongly_in_a_room_gets_its_usage_alone() -> None:
+    result = parse("/whois", in_room=True)
+    assert isinstance(result, Mistake) and not result.unknown
+    assert "type a space first" not in result.message
+
+
 def test_a_long_unknown_line_is_clipped_in_the_hint() -> None:
     result = parse("x" * 500)
     assert isinstance(result, Mistake) and len(result.message) < 160
