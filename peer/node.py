@@ -37,6 +37,7 @@ from peer.actions import (
     SendStream,
     Settled,
     Shown,
+    shown_first,
 )
 from peer.core import PeerCore
 from peer.key_checks import KeyChecks
@@ -228,12 +229,9 @@ class PeerNode:
         self._catch_signals()
         self._run(self.core.end_of_input(self._now()))
 
-    def _received(self, message: Message, addr: Addr, key: bytes) -> None:
-        self._received_batch([message], addr, key)
-
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
         if len(messages) == 1:  # the usual datagram
-            self._received_one(messages[0], addr, key)
+            self._received(messages[0], addr, key)
             return
         # Several (a sender busy, or a burst relayed): those `key` may say, their shown ids
         # in one write, then the lines and the acks, which the endpoint merges.
@@ -249,9 +247,9 @@ class PeerNode:
         if believed:
             trace = self._debug if self._verbose else None
             actions = receive_batch(self.core.receive, believed, addr, trace, now=self._now())
-            self._run(_shown_first(actions))
+            self._run(shown_first(actions))
 
-    def _received_one(self, message: Message, addr: Addr, key: bytes) -> None:
+    def _received(self, message: Message, addr: Addr, key: bytes) -> None:
         """A datagram of one message, as an idle sender sends: believed as `key` may say it
         (see `_received_batch`), then each action carried out as the core decides it, so
         that the ack leaves before the rest is done."""
@@ -299,7 +297,7 @@ class PeerNode:
         - Shown records are written together, in one write, before the next action that
           is not one (or at the end of the event): recording a message as shown must come
           before it is shown or acked (so a killed peer never shows it twice), and the
-          records of a whole datagram, put first (`_shown_first`), take one write.
+          records of a whole datagram, put first (`shown_first`), take one write.
         - Sending and Settled are written by `_event_done`, once the event's sends have left
           and its lines are shown, so that neither the message typed nor its receipt waits
           for the log of what is on its way. A peer killed after its first datagram left
@@ -465,16 +463,6 @@ class PeerNode:
     def _debug(self, line: str) -> None:
         if self._verbose:
             print(f"[debug] {line}", file=sys.stderr, flush=True)
-
-
-def _shown_first(actions: list[Action]) -> list[Action]:
-    """`actions` with every Shown among them first, the rest in their order: the records
-    of a datagram of several messages then take one write, before any of its lines is
-    shown or acked (see `PeerNode._carry_out`)."""
-    shown = [a for a in actions if type(a) is Shown]
-    if not shown:
-        return actions
-    return shown + [a for a in actions if type(a) is not Shown]
 
 
 async def run_peer(
