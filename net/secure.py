@@ -210,7 +210,7 @@ class SecureChannel:
         the caller's error (ValueError)."""
         if len(data) > _PLAINTEXT_MAX:
             raise ValueError("a Noise message is at most 65535 bytes")
-        peer = self._peers.get((key, addr)) or self._peer(key, addr)
+        peer = self._peer(key, addr)
         since = peer.unanswered_since
         if since is None or now - since > UNANSWERED_STALE:
             since = peer.unanswered_since = now
@@ -221,12 +221,7 @@ class SecureChannel:
             self._wait(peer, data, addr, now)
             self._initiate(peer, key, addr, now, out)
             return out
-        # the DATA datagram, built here rather than in `_data`: this runs for every datagram
-        counter = session.counter
-        session.counter = counter + 1
-        header = _DATA_HEADER.pack(DATA, session.remote, counter)
-        sealed = session.sending.encrypt(nonce_bytes(counter), data, header)
-        out = [(header + sealed, addr)]
+        out = [(self._data(session, data), addr)]
         # Not kept for the new session as well: a datagram is sent once, or a copy could
         # arrive long after its sender moved on. The sender's next try uses the new one.
         if (

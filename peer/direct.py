@@ -12,12 +12,9 @@ from peer.registry_link import RegistryLink
 from peer.shared import Shared, text_ok
 from wire.codec import travels_by_stream
 from wire.limits import MAX_TEXT
-from wire.messages import Ack, Chat, Entry, Message, Refused, SaveMessage
+from wire.messages import Ack, Chat, Message, Refused, SaveMessage
 from wire.names import name_key, name_problem
 from wire.reliable import Retransmitter
-
-#: Valid sender names remembered at most (see DirectChats.incoming): then forgotten at once.
-VALID_SENDERS_KEPT = 512
 
 
 class DirectChats:
@@ -38,7 +35,6 @@ class DirectChats:
         self._long_chat: dict[str, str] = {}
         self._behind: dict[str, list[Chat]] = {}
         self._told_renamed: set[tuple[str, str]] = set()  # (old, new) keys said on a send
-        self._valid_senders: set[str] = set()  # names of senders found valid (see incoming)
 
     # -- sending ------------------------------------------------------------------------
 
@@ -58,28 +54,22 @@ class DirectChats:
             emit(Print(f"[{to} is now known as {entry.name}.]", "system"))
         chat = Chat(shared.new_id(), shared.state.name, entry.name, text)
         if entry.online:
-            self._send_in_order(chat, now, emit, entry)  # first: the user waits for it
+            self._send_in_order(chat, now, emit)  # before the records: the user waits for it
             shared.settling.keep(chat, emit)
         else:
             shared.settling.keep(chat, emit)  # first: a save held in the outbox takes its place
             self._link.request(shared.save_of(chat), now, emit)
 
-    def _send_in_order(
-        self, chat: Chat, now: float, emit: Emit, entry: Entry | None = None
-    ) -> None:
+    def _send_in_order(self, chat: Chat, now: float, emit: Emit) -> None:
         """Send `chat` unless a long message to the same person is still on its way: a
         message too long for a datagram travels over TCP, which takes longer than a
-        datagram sent after it, so what follows it waits for its ack (or its give-up).
-        `entry`: the recipient's row, when the caller has just looked it up."""
+        datagram sent after it, so what follows it waits for its ack (or its give-up)."""
         key = name_key(chat.to)
         behind = self._behind.get(key)
         if behind is not None:
             behind.append(chat)
             return
-        if entry is None:
-            self._send_chat(chat, emit)
-        else:
-            emit(Send((entry.ip, entry.port), chat))
+        self._send_chat(chat, emit)
         self._chats.start(chat.id, chat, now)
         if travels_by_stream(chat):
             self._long_chat[key] = chat.id
@@ -168,22 +158,12 @@ class DirectChats:
                 return  # meant for whoever had this address before; the sender falls back
         # Who sent it was settled by its key (peer.trust), wherever it came from: a
         # sender's address in our table may be older than the one it sends from now.
-        if (chat.sender not in self._valid_senders and not self._valid_sender(chat.sender)) or (
+        if name_problem(chat.sender) is not None or (
             len(chat.text) > MAX_TEXT // 4 and len(chat.text.encode()) > MAX_TEXT
         ):
             return  # no peer of ours sends such a thing: a name that is none, or a flood
         if self._inbox.accept(chat.sender, chat.id, addr, emit):
             emit(Print(f"{chat.sender}: {chat.text}", "message", chat.sender))
-
-    def _valid_sender(self, sender: str) -> bool:
-        """Whether `sender` is a valid name; valid ones are remembered (a few hundred at
-        most), so that the check of each message is a set lookup."""
-        if name_problem(sender) is not None:
-            return False
-        if len(self._valid_senders) >= VALID_SENDERS_KEPT:
-            self._valid_senders.clear()
-        self._valid_senders.add(sender)
-        return True
 
     # -- read-only views ----------------------------------------------------------------
 

@@ -119,15 +119,6 @@ class Received:
         then the message handled."""
         shared = self._shared
         server, watch = shared.server, shared.watch
-        if addr != server:
-            # A peer's chat, or its ack, as nearly every message is: waited on, and nothing
-            # here concerns the registry (the test below is False for both).
-            if type(message) is Chat:
-                self._direct.incoming(message, addr, emit)
-                return
-            if type(message) is Ack:
-                self.answer(message, addr, now, emit)
-                return
         if addr == server or (not isinstance(message, _ANY_KEY) and addr[0] == server[0]):
             watch.heard(now)
         back = addr == server and watch.down

@@ -12,15 +12,15 @@ def name_problem(name: str) -> str | None:
 
     Valid: 1 to 32 ASCII letters, digits, '_', '-', '.', not starting with '.'.
     """
+    if _NAME.fullmatch(name):  # the pattern is the whole rule: a valid name takes one match
+        return None
     if not name:
         return "a name cannot be empty"
     if len(name) > MAX_NAME:
         return f"a name has at most {MAX_NAME} characters"
     if name.startswith("."):
         return "a name cannot start with '.'"
-    if not _NAME.fullmatch(name) or not name.isascii():
-        return "a name may use only the letters a-z and A-Z, digits, '_', '-' and '.'"
-    return None
+    return "a name may use only the letters a-z and A-Z, digits, '_', '-' and '.'"
 
 
 def name_key(name: str) -> str:
