@@ -114,7 +114,7 @@ class ReceivingDatagrams:
                     # ICMP port unreachable and the like: the retry logic copes.
                     self.errors += 1
                     continue
-                self._datagram(data, (peer[0], peer[1]))
+                self._datagram(data, peer)  # (host, port): the socket is IPv4
         finally:
             if emptied:
                 self._behind_since = None

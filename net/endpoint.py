@@ -72,11 +72,6 @@ class Handoff(Protocol):
 RECEIVE_BUFFER = 4 * 1024 * 1024
 #: Ports tried when any port will do (port 0), should the one UDP got be taken for TCP.
 ANY_PORT_TRIES = 20
-#: Encoded messages kept for sending again to other members (see `encoded`), and the bytes
-#: they may take in all: a Welcome carries the whole table, and 4096 of them (a flood of
-#: registrations) once took hundreds of megabytes.
-ENCODED_KEPT = 4096
-ENCODED_BYTES = 8 * 1024 * 1024
 #: Datagrams queued while the kernel's send buffer is full; beyond this they are dropped
 #: (the sender's retries cope, as for any lost datagram).
 SEND_QUEUE = 10_000
@@ -129,7 +124,6 @@ class Endpoint(ReceivingDatagrams):
     # when the drains began to stop at DRAIN_BATCH with more waiting (see `behind`)
     _behind_since: float | None = None
     _drops_flush: asyncio.TimerHandle | None = None
-    _encoded_bytes = 0  # the size of what `_encoded` holds, in all (ENCODED_BYTES)
     _udp: asyncio.DatagramTransport | None = None
     _sock: socket.socket | None = None
     # the loop the sockets were opened in: kept, as asking asyncio for it makes a system
@@ -171,9 +165,6 @@ class Endpoint(ReceivingDatagrams):
         # which datagrams leave now and which wait to leave packed (net/outgoing.py)
         coalesce = options.get("coalesce_drains", False)
         self._outgoing = Outgoing(self._new_id, coalesce_drains=coalesce)
-        # recent encodings by message object: a relay, or pushes let out of a window as
-        # acks come back, send one message object to many members
-        self._encoded: dict[int, tuple[Message, bytes]] = {}
         self._unsent: collections.deque[tuple[bytes, Addr]] = collections.deque()
         self._routes: dict[Addr, asyncio.StreamWriter] = {}
         # each accepted connection's place among the listener's, told when it is answered
@@ -288,17 +279,13 @@ class Endpoint(ReceivingDatagrams):
                 for packet, to in self.channel.seal(data, addr, key, self._clock()):
                     self._transmit(packet, to)
                 return
-        if type(message) is Ack:
-            if not stream and self._outgoing.ack(addr, message.reply_to):
-                return  # merged with the others waiting
-            # sent once, to one address: no use keeping its encoding (see `encoded`)
-            data = encode(message)
-        else:
-            data = self.encoded(message)
-        reply_to: object = getattr(message, "reply_to", "")
+        if type(message) is Ack and not stream and self._outgoing.ack(addr, message.reply_to):
+            return  # merged with the others waiting
+        data = encode(message)
         if not stream and fits_datagram(data):
             self._queue(data, addr)
             return
+        reply_to: object = getattr(message, "reply_to", "")
         if not stream and reply_to:
             # A reply that does not fit: say so in a small datagram; they ask again over TCP.
             self._sendto(encode(TooBig(self._new_id(), str(reply_to))), addr)
@@ -320,7 +307,7 @@ class Endpoint(ReceivingDatagrams):
 
     def send_many(self, addrs: Sequence[Addr], message: Message) -> None:
         """Send `message` to each of `addrs`, as `send` would to each, encoding it once."""
-        data = self.encoded(message)
+        data = encode(message)
         reply_to: object = getattr(message, "reply_to", "")
         if reply_to or not fits_datagram(data):
             for addr in addrs:
@@ -354,20 +341,6 @@ class Endpoint(ReceivingDatagrams):
         """Send whatever waits to leave packed (the end of a pass of the event loop)."""
         for data, addr in self._outgoing.flush():
             self._sendto(data, addr)
-
-    def encoded(self, message: Message) -> bytes:
-        """`message` as `send` sends it (the same bytes, kept a while: sending it after this,
-        or to other members, encodes it no second time)."""
-        cached = self._encoded.get(id(message))
-        if cached is not None and cached[0] is message:
-            return cached[1]
-        data = encode(message)
-        if len(self._encoded) >= ENCODED_KEPT or self._encoded_bytes + len(data) > ENCODED_BYTES:
-            self._encoded.clear()
-            self._encoded_bytes = 0
-        self._encoded[id(message)] = (message, data)  # holding it keeps its id unique
-        self._encoded_bytes += len(data)
-        return data
 
     def key_at(self, addr: Addr) -> bytes | None:
         """The key a datagram to `addr` is sealed to: the owner's, else the last heard there."""

@@ -134,13 +134,3 @@ Action = (
 #: that the datagram a user waits for leaves before the bookkeeping that follows its
 #: decision.
 Emit = Callable[[Action], None]
-
-
-def shown_first(actions: list[Action]) -> list[Action]:
-    """`actions` with every Shown among them first, the rest in their order: the records
-    of a datagram of several messages then take one write, before any of its lines is
-    shown or acked (see `PeerNode._carry_out`)."""
-    shown = [a for a in actions if type(a) is Shown]
-    if not shown:
-        return actions
-    return shown + [a for a in actions if type(a) is not Shown]

@@ -37,7 +37,6 @@ from peer.actions import (
     SendStream,
     Settled,
     Shown,
-    shown_first,
 )
 from peer.core import PeerCore
 from peer.key_checks import KeyChecks
@@ -45,6 +44,7 @@ from peer.sealed_mail import SealedMail
 from peer.startup import PeerOptions, PeerSettings, StartRefused, lock, own_key, own_token
 from peer.state import PeerStateFile, follow_renames
 from peer.terminal import Console, TerminalConsole, make_console
+from wire.codec import encode
 from wire.keys import fingerprint, key_from_text
 from wire.messages import Chat, MailTaken, Message, SaveMessage, for_log
 
@@ -124,8 +124,6 @@ class PeerNode:
         self._failed_writes: set[str] = set()  # see `_on_disk`
         # the Sending and Settled records of the event being carried out (see `_carry_out`)
         self._logged: list[Sending | Settled] = []
-        # the Shown records not yet written (see `_carry_out`)
-        self._shown: list[tuple[str, str]] = []
 
     async def run(self) -> int:
         """Bind, register, and serve the user until they quit; return the exit status."""
@@ -247,7 +245,7 @@ class PeerNode:
         if believed:
             trace = self._debug if self._verbose else None
             actions = receive_batch(self.core.receive, believed, addr, trace, now=self._now())
-            self._run(shown_first(actions))
+            self._run(actions)
 
     def _received(self, message: Message, addr: Addr, key: bytes) -> None:
         """A datagram of one message, as an idle sender sends: believed as `key` may say it
@@ -293,12 +291,9 @@ class PeerNode:
 
     def _carry_out(self, action: Action) -> None:
         """Carry out one action of the core, now; the one way the peer's actions are carried
-        out. Two kinds wait, in order:
-        - Shown records are written together, in one write, before the next action that
-          is not one (or at the end of the event): recording a message as shown must come
-          before it is shown or acked (so a killed peer never shows it twice), and the
-          records of a whole datagram, put first (`shown_first`), take one write.
-        - Sending and Settled are written by `_event_done`, once the event's sends have left
+        out. A Shown record is written at once: the core decides it before the message's
+        ack and line, so a killed peer never shows a message twice. Sending and Settled
+        wait: they are written by `_event_done`, once the event's sends have left
           and its lines are shown, so that neither the message typed nor its receipt waits
           for the log of what is on its way. A peer killed after its first datagram left
           but before its Sending was written is one killed as the line was typed (the
@@ -306,10 +301,8 @@ class PeerNode:
           before a Settled was written sends that message again at its next start, and the
           recipient shows it once."""
         if type(action) is Shown:
-            self._shown.append((action.sender, action.id))
+            self._write_shown(action)
             return
-        if self._shown:
-            self._write_shown()
         match action:
             case Send(addr, message):
                 if type(message) is MailTaken:
@@ -353,11 +346,8 @@ class PeerNode:
             self._on_disk("the room you are in", lambda: self._state.save_room(room))
 
     def _event_done(self) -> None:
-        """After the actions of one event: write its Shown records still waiting, then its
-        Sending and Settled records, in order (see `_carry_out`), and set the timer for the
-        core's next deadline."""
-        if self._shown:
-            self._write_shown()
+        """After the actions of one event: write its Sending and Settled records, in order
+        (see `_carry_out`), and set the timer for the core's next deadline."""
         if self._logged:
             logged, self._logged = self._logged, []
             for record in logged:
@@ -368,11 +358,10 @@ class PeerNode:
                 )
         self._schedule()
 
-    def _write_shown(self) -> None:
-        """Write the Shown records waiting (see `_carry_out`), in one write."""
-        shown, self._shown = self._shown, []
+    def _write_shown(self, shown: Shown) -> None:
+        """Write one Shown record (see `_carry_out`)."""
         try:  # as `_on_disk` does, without its call: this comes before every ack
-            self._state.add_seen(shown)
+            self._state.add_seen(shown.sender, shown.id)
         except OSError as exc:
             self._not_kept(
                 "the list of messages shown", exc, "after a restart some may be shown again"
@@ -381,7 +370,7 @@ class PeerNode:
     def _log_sending(self, record: Sending | Settled) -> None:
         """Write one Sending or Settled record (see `_carry_out`). Raises OSError."""
         if isinstance(record, Sending):
-            self._state.sending.sent(record.message.id, self.endpoint.encoded(record.message))
+            self._state.sending.sent(record.message.id, encode(record.message))
         else:
             self._state.sending.settled(record.id)
 

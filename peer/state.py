@@ -142,14 +142,14 @@ class PeerStateFile:
             "before this start may be shown again."
         )
 
-    def add_seen(self, shown: list[tuple[str, str]]) -> None:
-        """Record shown messages, (sender, id) each, in one go. Raises OSError.
+    def add_seen(self, sender: str, msg_id: str) -> None:
+        """Record that message `msg_id` from `sender` was shown. Raises OSError.
 
         Written through a `MappedLog`, at the cost of a copy into memory (this runs before
         every direct message is acked): it guards against the peer being killed, the common
         case, not against a power cut. A record that a kill cut short was never acked."""
-        self._seen.append(_seen_records(shown))
-        self._seen_lines += len(shown)
+        self._seen.append(_seen_record(sender, msg_id))
+        self._seen_lines += 1
         if self._seen_lines > 2 * KEEP_SEEN:
             self._seen.replace(_seen_records(self.load_seen()))
 
@@ -312,15 +312,16 @@ def follow_renames(root: Path, name: str) -> str:
 
 
 def _seen_records(shown: list[tuple[str, str]]) -> bytes:
-    """(sender, id) pairs as records of the file of shown ids: `sender<TAB>id<LF>` each.
-    One loop, no call per record: this runs before every direct message is acked."""
-    records = []
-    for sender, msg_id in shown:
-        both = sender + msg_id
-        if not both.isprintable() or "\\" in both:  # rare: see _ESCAPES
-            sender, msg_id = sender.translate(_ESCAPE), msg_id.translate(_ESCAPE)
-        records.append(f"{sender}\t{msg_id}\n")
-    return "".join(records).encode()
+    """(sender, id) pairs as records of the file of shown ids (see `_seen_record`)."""
+    return b"".join(_seen_record(sender, msg_id) for sender, msg_id in shown)
+
+
+def _seen_record(sender: str, msg_id: str) -> bytes:
+    """One record of the file of shown ids: `sender<TAB>id<LF>`."""
+    both = sender + msg_id
+    if not both.isprintable() or "\\" in both:  # rare: see _ESCAPES
+        sender, msg_id = sender.translate(_ESCAPE), msg_id.translate(_ESCAPE)
+    return f"{sender}\t{msg_id}\n".encode()
 
 
 #: A sender or id comes from the network and may hold anything: a tab or newline would cut

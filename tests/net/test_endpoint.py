@@ -14,7 +14,6 @@ from clear_channel import clear_endpoint, session_of
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from net import datagram_in, served_stream
-from net import endpoint as endpoint_module
 from net.endpoint import Endpoint
 from net.listener import Listener
 from net.secure import SecureChannel
@@ -629,16 +628,6 @@ def test_any_port_is_tried_again_when_its_number_is_taken_for_tcp(
         assert refused == [port]
 
     asyncio.run(main())
-
-
-def test_the_kept_encodings_are_bounded_in_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
-    # every Welcome carries the whole table: 4096 of them kept took hundreds of megabytes
-    monkeypatch.setattr(endpoint_module, "ENCODED_BYTES", 10_000)
-    endpoint = clear_endpoint(lambda message, addr: None, session="s")
-    for n in range(100):
-        endpoint.encoded(Notice(f"n-{n}", "x" * 1000))
-    assert endpoint._encoded_bytes <= 10_000
-    assert len(endpoint._encoded) <= 10
 
 
 async def long_chat_sent(answer: bool) -> tuple[Endpoint, Endpoint, list[Message]]:

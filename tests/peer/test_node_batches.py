@@ -100,17 +100,17 @@ def registered_node(tmp_path: Path, events: list[object]) -> PeerNode:
 
 
 def record_seen(node: PeerNode, events: list[object]) -> None:
-    """Have each write of `node`'s shown ids recorded in `events` as ("seen", records)."""
+    """Have each write of `node`'s shown ids recorded in `events` as ("seen", (sender, id))."""
     real_add_seen = node._state.add_seen
 
-    def add_seen(shown: list[tuple[str, str]]) -> None:
-        events.append(("seen", list(shown)))
-        real_add_seen(shown)
+    def add_seen(sender: str, msg_id: str) -> None:
+        events.append(("seen", (sender, msg_id)))
+        real_add_seen(sender, msg_id)
 
     node._state.add_seen = add_seen  # type: ignore[method-assign]
 
 
-def test_a_datagrams_messages_are_recorded_in_one_write_then_shown_then_acked(
+def test_each_message_of_a_datagram_is_recorded_before_it_is_shown_or_acked(
     tmp_path: Path,
 ) -> None:
     async def main() -> list[object]:
@@ -124,7 +124,15 @@ def test_a_datagrams_messages_are_recorded_in_one_write_then_shown_then_acked(
         return events
 
     events = asyncio.run(main())
-    assert events[0] == ("seen", [("bob", "b-0"), ("bob", "b-1"), ("bob", "b-2")])
+    for i in range(3):
+        seen = events.index(("seen", ("bob", f"b-{i}")))
+        shown = events.index(("show", f"[Channel_Message bob: hi {i}]"))
+        acked = next(
+            n
+            for n, e in enumerate(events)
+            if e[0] == "send" and getattr(e[1], "reply_to", "") == f"b-{i}"
+        )
+        assert seen < shown and seen < acked
     shows = [e for e in events if e[0] == "show"]
     assert [text for _, text in shows] == [f"[Channel_Message bob: hi {i}]" for i in range(3)]
     acked = [m.reply_to for kind, m in events if kind == "send" and isinstance(m, Ack)]
@@ -320,6 +328,6 @@ def test_a_typed_message_and_a_lone_datagrams_ack_leave_before_the_core_settles(
     kinds = [kind for kind, _ in events]  # type: ignore[misc]
     assert kinds == ["send", "settle", "seen", "send", "show", "settle"]
     assert isinstance(events[0][1], Chat)  # type: ignore[index]
-    assert events[2] == ("seen", [("bob", "b-7")])
+    assert events[2] == ("seen", ("bob", "b-7"))
     assert events[3] == ("send", Ack(events[3][1].id, "b-7"))  # type: ignore[index]
     assert events[4] == ("show", "bob: hi")
