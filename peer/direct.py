@@ -109,27 +109,27 @@ class DirectChats:
     def answered(self, reply: Message, reply_to: str, now: float, emit: Emit) -> bool:
         """`reply` (an Ack or a Refused) came for `reply_to`: True when that is a direct
         message of ours waiting for its ack, which is then done with."""
-        if self._chats.get(reply_to) is None:
-            return False
         if isinstance(reply, Ack):
             chat = self._chats.answer(reply_to)
-            if chat is not None:
-                self._shared.outbox.unanswered.pop(chat.id, None)
-                emit(Print(f"[Message received by {chat.to}.]", "system"))
-                self._chat_over(chat, now, emit, gave_up=False)
+            if chat is None:
+                return False
+            self._shared.outbox.unanswered.pop(chat.id, None)
+            emit(Print(f"[Message received by {chat.to}.]", "system"))
+            self._chat_over(chat, now, emit, gave_up=False)
             return True
         if isinstance(reply, Refused):
             # A peer refuses a direct message only when it cannot read it (another version
             # of ChatApp: see wire.messages.version_refusal). Retrying cannot help; the
             # registry's mailbox may (it hands over stored messages in another form).
             chat = self._chats.answer(reply_to)
-            if chat is not None:
-                line = (
-                    f"[{chat.to} runs another version of ChatApp and could not read your "
-                    "message; message sent to server.]"
-                )
-                self._to_registry(chat, line, now, emit)
-                self._chat_over(chat, now, emit, gave_up=True)
+            if chat is None:
+                return False
+            line = (
+                f"[{chat.to} runs another version of ChatApp and could not read your "
+                "message; message sent to server.]"
+            )
+            self._to_registry(chat, line, now, emit)
+            self._chat_over(chat, now, emit, gave_up=True)
             return True
         return False
 

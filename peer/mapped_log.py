@@ -58,11 +58,11 @@ class MappedLog:
 
     def append(self, data: bytes) -> None:
         """Store `data`, whole records, after the last one. Raises OSError."""
-        if self._map is None or self._end + len(data) > len(self._map):
-            self._open(len(data))
-        assert self._map is not None
-        end = self._end + len(data)
-        self._map[self._end : end] = data
+        mapped, start = self._map, self._end
+        if mapped is None or start + len(data) > len(mapped):
+            mapped, start = self._open(len(data)), self._end
+        end = start + len(data)
+        mapped[start:end] = data
         self._end = end
 
     def clear(self) -> None:
@@ -87,8 +87,8 @@ class MappedLog:
             self._map = None
         self._end = 0
 
-    def _open(self, room: int) -> None:
-        """Map the file with room for `room` more bytes of records."""
+    def _open(self, room: int) -> mmap.mmap:
+        """Map the file with room for `room` more bytes of records; the map."""
         growing = self._map is not None
         if self._map is not None:
             self._map.close()  # mapped again, larger: rare, a chunk at a time
@@ -114,3 +114,4 @@ class MappedLog:
             self._map = mmap.mmap(fd, size)
         finally:
             os.close(fd)
+        return self._map

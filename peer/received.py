@@ -119,9 +119,10 @@ class Received:
         then the message handled."""
         shared = self._shared
         server, watch = shared.server, shared.watch
-        if addr == server or (not isinstance(message, _ANY_KEY) and addr[0] == server[0]):
+        from_server = addr == server
+        if from_server or (not isinstance(message, _ANY_KEY) and addr[0] == server[0]):
             watch.heard(now)
-        back = addr == server and watch.down
+        back = from_server and watch.down
         if back:
             self._parts.link.came_back(now, emit)
         self._handle(message, addr, now, emit)
