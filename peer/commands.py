@@ -256,6 +256,9 @@ def _parse_outside(typed: str, text: str) -> Command | None:
     """`typed` outside a room (`text`: stripped): a command, bare or with its /."""
     if typed.startswith("/"):
         return _command(typed[1:], slash=True)
+    command = _command(typed, slash=False)  # no command word holds the colon of `server:`
+    if command is not None:
+        return command
     server = _server_command(typed)
     if server is not None:
         word, _, rest = server.partition(" ")
@@ -264,9 +267,6 @@ def _parse_outside(typed: str, text: str) -> Command | None:
         if rest.strip() not in ("", "-l"):
             return Mistake("Usage: server:who [-l]")
         return Who(long=rest.strip() == "-l")
-    command = _command(typed, slash=False)
-    if command is not None:
-        return command
     name, colon, rest = typed.partition(":")
     if colon and name_problem(name) is None:
         if not rest.strip():

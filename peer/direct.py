@@ -48,10 +48,8 @@ class DirectChats:
         if entry is None:
             emit(shared.no_user(to))
             return
-        renamed = (name_key(to), name_key(entry.name)) if entry.name != to else ("", "")
-        if renamed[0] != renamed[1] and renamed not in self._told_renamed:
-            self._told_renamed.add(renamed)  # once: a burst to the old name is no list of it
-            emit(Print(f"[{to} is now known as {entry.name}.]", "system"))
+        if entry.name != to:
+            self._say_renamed(to, entry.name, emit)
         chat = Chat(shared.new_id(), shared.state.name, entry.name, text)
         if entry.online:
             self._send_in_order(chat, now, emit)  # before the records: the user waits for it
@@ -59,6 +57,14 @@ class DirectChats:
         else:
             shared.settling.keep(chat, emit)  # first: a save held in the outbox takes its place
             self._link.request(shared.save_of(chat), now, emit)
+
+    def _say_renamed(self, typed: str, name: str, emit: Emit) -> None:
+        """Say that `typed`, the name a message was sent to, is now `name` (once for each
+        rename: a burst to the old name is no list of it)."""
+        renamed = (name_key(typed), name_key(name))
+        if renamed[0] != renamed[1] and renamed not in self._told_renamed:
+            self._told_renamed.add(renamed)
+            emit(Print(f"[{typed} is now known as {name}.]", "system"))
 
     def _send_in_order(self, chat: Chat, now: float, emit: Emit) -> None:
         """Send `chat` unless a long message to the same person is still on its way: a
