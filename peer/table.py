@@ -54,11 +54,19 @@ class Table:
     def entry(self, name: str) -> Entry | None:
         """The table row for `name`, or for the name it was recently renamed to."""
         key = name_key(name)
-        for _ in range(8):  # follow a chain of renames, but never forever
+        entry = self._rows.get(key)
+        if entry is None and key in self._renamed:
+            return self._entry_renamed(key)
+        return entry
+
+    def _entry_renamed(self, key: str) -> Entry | None:
+        """The row for the name that name `key` was renamed to, following a chain of
+        renames, but never forever."""
+        for _ in range(8):
+            key = name_key(self._renamed[key])
             entry = self._rows.get(key)
             if entry is not None or key not in self._renamed:
                 return entry
-            key = name_key(self._renamed[key])
         return None
 
     def key_at(self, addr: Addr) -> str:
