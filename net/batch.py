@@ -23,8 +23,8 @@ def receive_batch(
 ) -> list[A]:
     """The actions a core's `receive` returns for each of `messages` from `addr`, in order,
     all at one `now` (None: the monotonic clock's), so that the adapter carries them out in
-    one go (one write of the shown records, one wake-up computed, the acks merged by the
-    endpoint). `trace`, in verbose mode, gets one line per message."""
+    one go (one wake-up computed, the acks merged by the endpoint). `trace`, in verbose
+    mode, gets one line per message."""
     if now is None:
         now = time.monotonic()
     actions: list[A] = []

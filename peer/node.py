@@ -231,8 +231,8 @@ class PeerNode:
         if len(messages) == 1:  # the usual datagram
             self._received(messages[0], addr, key)
             return
-        # Several (a sender busy, or a burst relayed): those `key` may say, their shown ids
-        # in one write, then the lines and the acks, which the endpoint merges.
+        # Several (a sender busy, or a burst relayed): those `key` may say, each recorded as
+        # shown before its line and its ack, the acks merged by the endpoint.
         believed = [m for m in (self.trust.believed(m, key) for m in messages) if m is not None]
         if len(believed) != len(messages):
             self._debug(f"dropped {len(messages) - len(believed)} from {addr}: not believed")
@@ -293,13 +293,13 @@ class PeerNode:
         """Carry out one action of the core, now; the one way the peer's actions are carried
         out. A Shown record is written at once: the core decides it before the message's
         ack and line, so a killed peer never shows a message twice. Sending and Settled
-        wait: they are written by `_event_done`, once the event's sends have left
-          and its lines are shown, so that neither the message typed nor its receipt waits
-          for the log of what is on its way. A peer killed after its first datagram left
-          but before its Sending was written is one killed as the line was typed (the
-          message reaches its recipient, or not, as one not yet sent would not); one killed
-          before a Settled was written sends that message again at its next start, and the
-          recipient shows it once."""
+        wait: they are written by `_event_done`, once the event's sends have left and its
+        lines are shown, so that neither the message typed nor its receipt waits for the
+        log of what is on its way. A peer killed after its first datagram left but before
+        its Sending was written is one killed as the line was typed (the message reaches
+        its recipient, or not, as one not yet sent would not); one killed before a Settled
+        was written sends that message again at its next start, and the recipient shows it
+        once."""
         if type(action) is Shown:
             self._write_shown(action)
             return

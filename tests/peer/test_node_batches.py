@@ -1,6 +1,6 @@
-"""PeerNode, the peer's adapter, with a datagram of several messages: the shown ids of all
-of them are written in one write before any line is shown or any ack leaves, and the acks
-are handed to the endpoint after them (which merges them: tests/peer/test_endpoint.py)."""
+"""PeerNode, the peer's adapter, with a datagram of several messages: each one's shown id
+is written before its line is shown and its ack leaves, and the acks are handed to the
+endpoint (which merges them: tests/net/test_endpoint.py)."""
 
 from __future__ import annotations
 
@@ -127,12 +127,12 @@ def test_each_message_of_a_datagram_is_recorded_before_it_is_shown_or_acked(
     for i in range(3):
         seen = events.index(("seen", ("bob", f"b-{i}")))
         shown = events.index(("show", f"[Channel_Message bob: hi {i}]"))
-        acked = next(
+        ack = next(
             n
             for n, e in enumerate(events)
             if e[0] == "send" and getattr(e[1], "reply_to", "") == f"b-{i}"
         )
-        assert seen < shown and seen < acked
+        assert seen < shown and seen < ack
     shows = [e for e in events if e[0] == "show"]
     assert [text for _, text in shows] == [f"[Channel_Message bob: hi {i}]" for i in range(3)]
     acked = [m.reply_to for kind, m in events if kind == "send" and isinstance(m, Ack)]
