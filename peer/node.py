@@ -231,39 +231,42 @@ class PeerNode:
         if len(messages) == 1:  # the usual datagram
             self._received(messages[0], addr, key)
             return
-        # Several (a sender busy, or a burst relayed): those `key` may say, each recorded as
-        # shown before its line and its ack, the acks merged by the endpoint.
-        believed = [m for m in (self.trust.believed(m, key) for m in messages) if m is not None]
+        # Several (a sender busy, or a burst relayed): each recorded as shown before its
+        # line and its ack, the acks merged by the endpoint.
+        believed = [b for b in (self._believed(m, key) for m in messages) if b is not None]
         if len(believed) != len(messages):
             self._debug(f"dropped {len(messages) - len(believed)} from {addr}: not believed")
-        if key == self.trust.registry:  # what it delivers of others' is sealed to us
-            believed = [self.mail.opened(m) for m in believed]
-        else:
-            for message in believed:
-                if type(message) is Chat:
-                    self.keys.pinned(message.sender, key)
         if believed:
             trace = self._debug if self._verbose else None
             actions = receive_batch(self.core.receive, believed, addr, trace, now=self._now())
             self._run(actions)
 
     def _received(self, message: Message, addr: Addr, key: bytes) -> None:
-        """A datagram of one message, as an idle sender sends: believed as `key` may say it
-        (see `_received_batch`), then each action carried out as the core decides it, so
-        that the ack leaves before the rest is done."""
-        trust = self.trust
-        believed = trust.believed(message, key)
+        """A datagram of one message, as an idle sender sends: believed (`_believed`), then
+        each action carried out as the core decides it, so that the ack leaves before the
+        rest is done."""
+        believed = self._believed(message, key)
         if believed is None:
             self._debug(f"dropped 1 from {addr}: not believed")
             return
-        if key == trust.registry:
-            believed = self.mail.opened(believed)
-        elif type(believed) is Chat:
-            self.keys.pinned(believed.sender, key)
         if self._verbose:
             self._debug(inbound_line(believed, addr))
         self.core.receive(believed, addr, self._now(), self._carry_out)
         self._event_done()
+
+    def _believed(self, message: Message, key: bytes) -> Message | None:
+        """`message` as far as `key`, which sealed it, may say it (None: none of it). What
+        the registry delivers of others' is sealed to us, and opened here; a chat pins its
+        sender's key."""
+        trust = self.trust
+        believed = trust.believed(message, key)
+        if believed is None:
+            return None
+        if key == trust.registry:
+            return self.mail.opened(believed)
+        if type(believed) is Chat:
+            self.keys.pinned(believed.sender, key)
+        return believed
 
     def _tick(self) -> None:
         self._run(self.core.tick(self._now()))
