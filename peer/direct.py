@@ -154,7 +154,7 @@ class DirectChats:
 
     # -- receiving ----------------------------------------------------------------------
 
-    def incoming(self, chat: Chat, addr: Addr, emit: Emit) -> None:
+    def incoming(self, chat: Chat, addr: Addr, now: float, emit: Emit) -> None:
         """A direct message came from `addr`: shown once, and acked, when it may be
         believed and is for us (or for a name we had before a rename)."""
         state = self._shared.state

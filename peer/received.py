@@ -48,7 +48,7 @@ from wire.messages import (
 
 #: What any key may send a peer (peer.trust): all else that reaches the core from the
 #: registry's IP address came with the registry's key, over TCP too.
-_ANY_KEY = (Chat, Ack, Acks, TooBig)
+_ANY_KEY = frozenset({Chat, Ack, Acks, TooBig})
 #: What only the registry sends: from anywhere else it is a forgery (it could point a name
 #: at another port, or speak for the registry), and nothing is done with it.
 _REGISTRY_ONLY = frozenset(
@@ -68,13 +68,17 @@ class Received:
         self._parts = parts
         self._shared = parts.shared
         self._direct = parts.direct
+        self._server = parts.shared.server
         self._handlers = self._handler_table()
+        # the handlers of what a peer may send, for what comes from a peer
+        self._from_peers = {kind: self._handlers[kind] for kind in _ANY_KEY}
         self._takers = self._taker_table()
 
     def _handler_table(self) -> dict[type, _Handler]:
-        """Each message's handler, by the message's type (a Chat is `_handle`'s own)."""
+        """Each message's handler, by the message's type."""
         parts, answer = self._parts, self.answer
         return {
+            Chat: parts.direct.incoming,
             Ack: answer,
             Refused: answer,
             Welcome: answer,
@@ -115,33 +119,36 @@ class Received:
         }
 
     def receive(self, message: Message, addr: Addr, now: float, emit: Emit) -> None:
-        """`message` came from `addr`: the registry heard from (and back, if it was away),
-        then the message handled."""
-        shared = self._shared
-        server, watch = shared.server, shared.watch
+        """`message` came from `addr`: handed to its handler, found by its type. What any
+        key may send (a chat, its acks) coming from another address than the registry's is
+        a peer's, and goes straight there: it is waited on. Anything else may be the
+        registry's: it is heard from (and back, if it was away), and what only the registry
+        sends is dropped when it comes from another IP address (a forgery)."""
+        kind = type(message)
+        server = self._server
         from_server = addr == server
-        if from_server or (not isinstance(message, _ANY_KEY) and addr[0] == server[0]):
+        if not from_server:
+            handler = self._from_peers.get(kind)
+            if handler is not None:
+                handler(message, addr, now, emit)
+                return
+        shared = self._shared
+        watch = shared.watch
+        if from_server or (kind not in _ANY_KEY and addr[0] == server[0]):
             watch.heard(now)
         back = from_server and watch.down
         if back:
             self._parts.link.came_back(now, emit)
-        self._handle(message, addr, now, emit)
-        if back:
-            # What is still in flight went into the silence, and its tries may run out
-            # before the next copy: it would be said unanswered by a registry just back.
-            # (What this message answered is no longer in flight: it is not sent again.)
-            shared.requests.send_again(now, emit)
-
-    def _handle(self, message: Message, addr: Addr, now: float, emit: Emit) -> None:
-        kind = type(message)
-        if kind is Chat:  # first: a direct message is waited on
-            self._direct.incoming(message, addr, emit)  # type: ignore[arg-type]
-            return
         if kind in _REGISTRY_ONLY and not self._parts.inbox.from_registry(addr):
             return  # a forgery
         handler = self._handlers.get(kind)
         if handler is not None:
             handler(message, addr, now, emit)
+        if back:
+            # What is still in flight went into the silence, and its tries may run out
+            # before the next copy: it would be said unanswered by a registry just back.
+            # (What this message answered is no longer in flight: it is not sent again.)
+            shared.requests.send_again(now, emit)
 
     def answer(self, reply: Message, addr: Addr, now: float, emit: Emit) -> None:
         """An answer to a request of ours: a direct message's, or the registry's."""

@@ -80,16 +80,18 @@ def test_what_follows_a_long_message_waits_for_its_ack() -> None:
 def test_a_message_received_is_shown_once_and_every_copy_acked() -> None:
     direct, out = chats()
     chat = Chat("b-7", "bob", "alice", "hello")
-    direct.incoming(chat, BOB, out.append)
-    direct.incoming(chat, BOB, out.append)
+    direct.incoming(chat, BOB, 0.0, out.append)
+    direct.incoming(chat, BOB, 0.0, out.append)
     assert prints(out) == ["bob: hello"]
     assert sent(out) == [Ack("a-1", "b-7"), Ack("a-2", "b-7")]
 
 
 def test_a_message_not_for_us_is_not_answered() -> None:
     direct, out = chats()
-    direct.incoming(Chat("b-1", "bob", "carol", "hi"), BOB, out.append)  # for who had the address
-    direct.incoming(Chat("b-3", "bob", "alice", "via registry"), SERVER, out.append)
+    direct.incoming(
+        Chat("b-1", "bob", "carol", "hi"), BOB, 0.0, out.append
+    )  # for who had the address
+    direct.incoming(Chat("b-3", "bob", "alice", "via registry"), SERVER, 0.0, out.append)
     assert prints(out) == ["bob: via registry"]
 
 
@@ -98,6 +100,6 @@ def test_a_message_from_an_address_other_than_the_tables_is_shown_and_acked_ther
     # answer, and a sender's address in our table may be older than the one it sends from.
     direct, out = chats()
     moved = ("10.0.0.9", 6002)
-    direct.incoming(Chat("b-2", "bob", "alice", "hi from elsewhere"), moved, out.append)
+    direct.incoming(Chat("b-2", "bob", "alice", "hi from elsewhere"), moved, 0.0, out.append)
     assert prints(out) == ["bob: hi from elsewhere"]
     assert [a.addr for a in out if isinstance(a, pa.Send)] == [moved]
