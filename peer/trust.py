@@ -41,29 +41,27 @@ class Trust:
         or None when it may say none of it."""
         if key == self.registry:
             return message
-        match message:
-            case Chat(sender=sender):
-                entry = self._entry(sender)
-                if entry is not None and key_from_text(entry.key) == key:
-                    return message
-                self._drop("a chat from a key not its sender's")
-                return None
-            case Ack(reply_to=reply_to) | TooBig(reply_to=reply_to):
-                if self._owed.get(reply_to) == key:
-                    return message
-                self._drop("an ack from a key it was not owed by")
-                return None
-            case Acks(replies=replies):
-                owed = tuple(r for r in replies if self._owed.get(r) == key)
-                if len(owed) == len(replies):
-                    return message
-                if owed:
-                    return Acks(message.id, owed)
-                self._drop("an ack from a key it was not owed by")
-                return None
-            case _:
-                self._drop(f"a {type(message).__name__} from a key not the registry's")
-                return None
+        if isinstance(message, Chat):
+            entry = self._entry(message.sender)
+            if entry is not None and key_from_text(entry.key) == key:
+                return message
+            self._drop("a chat from a key not its sender's")
+            return None
+        if isinstance(message, (Ack, TooBig)):
+            if self._owed.get(message.reply_to) == key:
+                return message
+            self._drop("an ack from a key it was not owed by")
+            return None
+        if isinstance(message, Acks):
+            owed = tuple(r for r in message.replies if self._owed.get(r) == key)
+            if len(owed) == len(message.replies):
+                return message
+            if owed:
+                return Acks(message.id, owed)
+            self._drop("an ack from a key it was not owed by")
+            return None
+        self._drop(f"a {type(message).__name__} from a key not the registry's")
+        return None
 
     def _drop(self, why: str) -> None:
         self.dropped[why] += 1
