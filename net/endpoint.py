@@ -269,24 +269,28 @@ class Endpoint(ReceivingDatagrams):
         other than the one at `addr` (an answer to whoever asked, where the owner's table
         still holds another key: a start with a new key at the address of one not yet
         counted gone), a datagram is sealed for `key`, at once and alone."""
-        writer = self._routes.get(addr)
-        if writer is not None and not writer.is_closing():
-            self._write(writer, message)
+        if self._routes:
+            writer = self._routes.get(addr)
+            if writer is not None and not writer.is_closing():
+                self._write(writer, message)
+                return
+        if stream:
+            self._spawn(self._connect_and_send(addr, message))
             return
-        if key and not stream and key != self.key_at(addr):
+        if key and key != self.key_at(addr):
             data = encode(message)
             if fits_datagram(data):
                 for packet, to in self.channel.seal(data, addr, key, self._clock()):
                     self._transmit(packet, to)
                 return
-        if type(message) is Ack and not stream and self._outgoing.ack(addr, message.reply_to):
+        if type(message) is Ack and self._outgoing.ack(addr, message.reply_to):
             return  # merged with the others waiting
         data = encode(message)
-        if not stream and fits_datagram(data):
+        if fits_datagram(data):
             self._queue(data, addr)
             return
         reply_to: object = getattr(message, "reply_to", "")
-        if not stream and reply_to:
+        if reply_to:
             # A reply that does not fit: say so in a small datagram; they ask again over TCP.
             self._sendto(encode(TooBig(self._new_id(), str(reply_to))), addr)
             return
