@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Unpack
+from typing import Any, Unpack
 
 from net.batch import inbound_line, receive_batch
 from net.endpoint import Endpoint
@@ -124,6 +124,7 @@ class PeerNode:
         self._failed_writes: set[str] = set()  # see `_on_disk`
         # the Sending and Settled records of the event being carried out (see `_carry_out`)
         self._logged: list[Sending | Settled] = []
+        self._carriers = self._carrier_table()
 
     async def run(self) -> int:
         """Bind, register, and serve the user until they quit; return the exit status."""
@@ -227,25 +228,18 @@ class PeerNode:
         self._catch_signals()
         self._run(self.core.end_of_input(self._now()))
 
-    def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
-        if len(messages) == 1:  # the usual datagram
-            self._received(messages[0], addr, key)
-            return
-        # Several (a sender busy, or a burst relayed): each recorded as shown before its
-        # line and its ack, the acks merged by the endpoint.
-        believed = [b for b in (self._believed(m, key) for m in messages) if b is not None]
-        if len(believed) != len(messages):
-            self._debug(f"dropped {len(messages) - len(believed)} from {addr}: not believed")
-        if believed:
-            trace = self._debug if self._verbose else None
-            actions = receive_batch(self.core.receive, believed, addr, trace, now=self._now())
-            self._run(actions)
-
     def _received(self, message: Message, addr: Addr, key: bytes) -> None:
-        """A datagram of one message, as an idle sender sends: believed (`_believed`), then
-        each action carried out as the core decides it, so that the ack leaves before the
-        rest is done."""
-        believed = self._believed(message, key)
+        """A message read from a TCP connection: as a datagram of one."""
+        self._received_batch([message], addr, key)
+
+    def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
+        """The messages of one datagram. The usual one, a lone message as an idle sender
+        sends: believed (`_believed`), then each action carried out as the core decides it,
+        so that the ack leaves before the rest is done."""
+        if len(messages) != 1:
+            self._received_several(messages, addr, key)
+            return
+        believed = self._believed(messages[0], key)
         if believed is None:
             self._debug(f"dropped 1 from {addr}: not believed")
             return
@@ -253,6 +247,17 @@ class PeerNode:
             self._debug(inbound_line(believed, addr))
         self.core.receive(believed, addr, self._now(), self._carry_out)
         self._event_done()
+
+    def _received_several(self, messages: list[Message], addr: Addr, key: bytes) -> None:
+        """A datagram of several messages (a sender busy, or a burst relayed): each
+        recorded as shown before its line and its ack, the acks merged by the endpoint."""
+        believed = [b for b in (self._believed(m, key) for m in messages) if b is not None]
+        if len(believed) != len(messages):
+            self._debug(f"dropped {len(messages) - len(believed)} from {addr}: not believed")
+        if believed:
+            trace = self._debug if self._verbose else None
+            actions = receive_batch(self.core.receive, believed, addr, trace, now=self._now())
+            self._run(actions)
 
     def _believed(self, message: Message, key: bytes) -> Message | None:
         """`message` as far as `key`, which sealed it, may say it (None: none of it). What
@@ -294,50 +299,35 @@ class PeerNode:
 
     def _carry_out(self, action: Action) -> None:
         """Carry out one action of the core, now; the one way the peer's actions are carried
-        out. A Shown record is written at once: the core decides it before the message's
-        ack and line, so a killed peer never shows a message twice. Sending and Settled
-        wait: they are written by `_event_done`, once the event's sends have left and its
-        lines are shown, so that neither the message typed nor its receipt waits for the
-        log of what is on its way. A peer killed after its first datagram left but before
-        its Sending was written is one killed as the line was typed (the message reaches
-        its recipient, or not, as one not yet sent would not); one killed before a Settled
-        was written sends that message again at its next start, and the recipient shows it
-        once."""
-        if type(action) is Shown:
-            self._write_shown(action)
-            return
-        match action:
-            case Send(addr, message):
-                if type(message) is MailTaken:
-                    # once the lines before it are printed, a retry too: the registry
-                    # empties the mailbox on it (see OnceShown)
-                    self._console.after_printed(functools.partial(self._send, addr, message))
-                else:
-                    self._send(addr, message)
-            case Print():
-                self._console.show(action)
-            case Sending() | Settled():
-                self._logged.append(action)
-            case _:
-                self._carry_out_rare(action)
+        out: by the carrier of its type (`_carriers`). A Shown record is written at once:
+        the core decides it before the message's ack and line, so a killed peer never shows
+        a message twice. Sending and Settled wait: they are written by `_event_done`, once
+        the event's sends have left and its lines are shown, so that neither the message
+        typed nor its receipt waits for the log of what is on its way. A peer killed after
+        its first datagram left but before its Sending was written is one killed as the
+        line was typed (the message reaches its recipient, or not, as one not yet sent
+        would not); one killed before a Settled was written sends that message again at its
+        next start, and the recipient shows it once."""
+        self._carriers[type(action)](action)
 
-    def _carry_out_rare(self, action: Action) -> None:
-        """Carry out one of the actions not on a message's way (see `_carry_out`)."""
-        match action:
-            case OnceShown(then):
-                self._console.after_printed(functools.partial(self._run, list(then)))
-            case SendStream(addr, message):
-                self._send(addr, message, stream=True)
-            case Remember(name, token):
-                self._remember(name, token)
-            case Prompt(text):
-                self._console.set_prompt(text)
-            case KeepOutbox() | KeepRoom():
-                self._keep(action)
-            case Exit(code):
-                self._finish(code)
-            case AskRegistryKey():
-                self.endpoint.ask_key(self.core.server)
+    def _carrier_table(self) -> dict[type, Callable[[Any], None]]:
+        """Who carries out each type of action (see `_carry_out`)."""
+        console = self._console
+        return {
+            Shown: self._write_shown,
+            Send: self._send,
+            Print: console.show,
+            Sending: self._logged.append,
+            Settled: self._logged.append,
+            OnceShown: lambda a: console.after_printed(functools.partial(self._run, list(a.then))),
+            SendStream: self._send,
+            Remember: lambda a: self._remember(a.name, a.token),
+            Prompt: lambda a: console.set_prompt(a.text),
+            KeepOutbox: self._keep,
+            KeepRoom: self._keep,
+            Exit: lambda a: self._finish(a.code),
+            AskRegistryKey: lambda a: self.endpoint.ask_key(self.core.server),
+        }
 
     def _keep(self, action: KeepOutbox | KeepRoom) -> None:
         """Write the outbox, or the room the user is in, to disk."""
@@ -352,7 +342,8 @@ class PeerNode:
         """After the actions of one event: write its Sending and Settled records, in order
         (see `_carry_out`), and set the timer for the core's next deadline."""
         if self._logged:
-            logged, self._logged = self._logged, []
+            logged = self._logged[:]
+            self._logged.clear()
             for record in logged:
                 self._on_disk(
                     "the messages you send",
@@ -377,28 +368,44 @@ class PeerNode:
         else:
             self._state.sending.settled(record.id)
 
-    def _send(self, addr: Addr, message: Message, *, stream: bool = False) -> None:
+    def _send(self, action: Send | SendStream) -> None:
+        """Carry out a Send (as a datagram if it fits) or a SendStream (over TCP). A save is
+        sealed to its recipient as it leaves (the core and the outbox keep it open). A Send
+        of a MailTaken leaves once the lines before it are printed, a retry too: the
+        registry empties the mailbox on it (see OnceShown)."""
+        addr, message = action.addr, action.message
+        stream = type(action) is SendStream
         if self._verbose:
             self._debug(f"-> {addr[0]}:{addr[1]} {for_log(message)}")
         if type(message) is SaveMessage:
-            # sealed to its recipient as it leaves (the core and the outbox keep it open)
-            try:
-                message = self.mail.sealed(message) or message
-            except NoiseError:  # the table gives a key nothing can be sealed to: not sent
-                self._debug(f"not sent: {message.to}'s key in the table is unusable")
+            sealed = self._sealed(message)
+            if sealed is None:
                 return
+            message = sealed
+        elif type(message) is MailTaken and not stream:
+            self._console.after_printed(functools.partial(self.endpoint.send, addr, message))
+            return
         self.endpoint.send(addr, message, stream=stream)
         # after the datagram has left, as the user waits for it: its ack is read in a
         # later pass of the event loop, never before this returns
-        self._owed(addr, message)
-
-    def _owed(self, addr: Addr, message: Message) -> None:
-        """Tell `trust` whose ack a chat sent to a peer at `addr` awaits."""
         if type(message) is Chat and addr != self.core.server:
-            key = self.endpoint.key_at(addr)
-            if key is not None:
-                self.trust.sent(message, key)
-                self.keys.pinned(message.to, key)
+            self._owed(addr, message)
+
+    def _sealed(self, save: SaveMessage) -> Message | None:
+        """`save` sealed to its recipient (as it is, when the table has no key for them);
+        None when the table gives a key nothing can be sealed to (not sent)."""
+        try:
+            return self.mail.sealed(save) or save
+        except NoiseError:
+            self._debug(f"not sent: {save.to}'s key in the table is unusable")
+            return None
+
+    def _owed(self, addr: Addr, chat: Chat) -> None:
+        """Tell `trust` whose ack `chat`, sent to a peer at `addr`, awaits."""
+        key = self.endpoint.key_at(addr)
+        if key is not None:
+            self.trust.sent(chat, key)
+            self.keys.pinned(chat.to, key)
 
     def _on_disk(self, what: str, write: Callable[[], None], *, then: str = "") -> None:
         """Carry out `write`, a write of kept state; when it fails, say what was not kept.

@@ -91,7 +91,16 @@ def retried_node(
     tmp_path: Path, server: tuple[str, int], kind: type[Message], clock: SteppedClock
 ) -> tuple[PeerNode, Watched]:
     """A PeerNode whose registry is at `server`, watched for its copies of `kind`."""
+    watched = Watched()
+
+    def show(line: Print) -> None:
+        watched.lines.append(line.text)
+        gave_up = "Could not register" in line.text or "No ACK" in line.text
+        if gave_up and len(watched.times) >= ATTEMPTS:
+            watched.over.set()
+
     console = Lines()
+    console.show = show  # type: ignore[method-assign]
     node = PeerNode(
         name="alice",
         server=server,
@@ -103,7 +112,6 @@ def retried_node(
         console=console,
     )
     node.trust.registry = public_of(X25519PrivateKey.generate())  # as pinned
-    watched = Watched()
     real_send = node.endpoint.send
 
     def send(addr: tuple[str, int], message: Message, *, stream: bool = False) -> None:
@@ -113,14 +121,7 @@ def retried_node(
             clock.copies_sent(len(watched.times))
         real_send(addr, message, stream=stream)
 
-    def show(line: Print) -> None:
-        watched.lines.append(line.text)
-        gave_up = "Could not register" in line.text or "No ACK" in line.text
-        if gave_up and len(watched.times) >= ATTEMPTS:
-            watched.over.set()
-
     node.endpoint.send = send  # type: ignore[method-assign]
-    console.show = show  # type: ignore[method-assign]
     return node, watched
 
 
