@@ -343,7 +343,7 @@ class PeerNode:
         (see `_carry_out`), and set the timer for the core's next deadline."""
         if self._logged:
             logged = self._logged[:]
-            self._logged.clear()
+            self._logged.clear()  # the same list: its `append` is the records' carrier
             for record in logged:
                 self._on_disk(
                     "the messages you send",
