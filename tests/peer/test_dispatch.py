@@ -6,9 +6,11 @@ from __future__ import annotations
 from peer import actions as pa
 from peer.core import PeerCore
 from tests.peer.parts_kit import ME, SERVER, T0, prints, sent
-from wire.messages import Ack, Entry, Join, Notice, Register, TableUpdate, Welcome
+from wire.messages import Ack, Chat, Entry, Join, Notice, Register, TableUpdate, Welcome
 
 ELSEWHERE = ("10.0.0.9", 5000)
+#: A peer on the registry's machine: its IP address, another port.
+BESIDE = (SERVER[0], 6002)
 
 
 def registered() -> PeerCore:
@@ -29,6 +31,21 @@ def test_what_only_the_registry_sends_is_dropped_from_elsewhere() -> None:
     assert out == []
     received.receive(update, SERVER, T0, out.append)
     assert sent(out) == [Ack("a-2", "r-2")] and "dave" in core.table
+
+
+def test_what_a_peer_sends_is_handled_without_counting_as_the_registry_heard() -> None:
+    # A chat or an ack from a peer, even one on the registry's machine, says nothing of the
+    # registry: it is handled, and the registry stays silent; anything from the registry's
+    # address tells that it is heard from.
+    core, out = registered(), list[pa.Action]()
+    watch = core._shared.watch
+    heard_at = watch.heard_at
+    core._received.receive(Chat("b-1", "bob", "alice", "hi"), BESIDE, T0 + 5, out.append)
+    core._received.receive(Ack("b-2", "a-9"), BESIDE, T0 + 5, out.append)
+    assert watch.heard_at == heard_at
+    assert "bob: hi" in prints(out) and Ack("a-2", "b-1") in sent(out)
+    core._received.receive(Ack("r-9", "a-9"), SERVER, T0 + 6, out.append)
+    assert watch.heard_at == T0 + 6
 
 
 def test_lines_wait_for_the_welcome_then_for_a_change_on_its_way() -> None:
