@@ -88,9 +88,8 @@ def test_a_message_received_is_shown_once_and_every_copy_acked() -> None:
 
 def test_a_message_not_for_us_is_not_answered() -> None:
     direct, out = chats()
-    direct.incoming(
-        Chat("b-1", "bob", "carol", "hi"), BOB, 0.0, out.append
-    )  # for who had the address
+    # for whoever had the address before us
+    direct.incoming(Chat("b-1", "bob", "carol", "hi"), BOB, 0.0, out.append)
     direct.incoming(Chat("b-3", "bob", "alice", "via registry"), SERVER, 0.0, out.append)
     assert prints(out) == ["bob: via registry"]
 
