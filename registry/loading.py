@@ -23,8 +23,8 @@ from registry.desk.limits import TYPICAL_SESSION
 from registry.desk.service import DeskService
 from registry.flood import NEW_NAMES
 from registry.mailbox import MAILBOX_MESSAGES
-from registry.room_history import RoomHistoryFiles
-from registry.storage import Storage, StorageError
+from registry.storage import StorageError
+from registry.store import FileStore, Kept, Store
 
 
 class RegistryOptions(TypedDict, total=False):
@@ -71,6 +71,26 @@ class RegistrySettings(Struct, frozen=True):
     log_on_screen: bool = False
 
 
+class Backend(Struct, frozen=True):
+    """Where a registry's state is kept (`store`), what was found there at start
+    (`kept`), and the registry's own key (with whether it was made just now)."""
+
+    store: Store
+    kept: Kept
+    static: X25519PrivateKey
+    key_made: bool
+
+    @classmethod
+    def from_files(cls, store: FileStore, data_dir: Path) -> Backend:
+        """The data directory's state and key. StorageError when it cannot be used."""
+        kept = store.load(time.monotonic())  # every row heard from now
+        try:
+            static, key_made = load_or_make_key(data_dir)
+        except (KeyFileError, OSError) as exc:
+            raise StorageError(str(exc)) from None
+        return cls(store, kept, static, key_made)
+
+
 class Loaded(Struct, frozen=True):
     """What a registry loads from its data directory: its help desk (closed when its
     operator key cannot be used), its core with the kept state, and its own key (with
@@ -84,13 +104,13 @@ class Loaded(Struct, frozen=True):
 
 def load(
     data_dir: Path,
-    storage: Storage,
-    histories: RoomHistoryFiles,
+    backend: Backend,
     log: Callable[[str], None],
     settings: RegistrySettings,
 ) -> Loaded:
-    """Load the registry's data directory, locked for it (see `lock`), through `storage`
-    and `histories`; `log` writes one log line. StorageError when it cannot be used."""
+    """Make the registry's help desk (its files in `data_dir`, locked for it: see `lock`)
+    and its core, with the state `backend` kept; `log` writes one log line. StorageError
+    when the desk's key cannot be used."""
     desk: DeskService | ClosedDesk
     try:
         # the desk's connections are watched on the same period as the peers (HEARTBEAT)
@@ -110,20 +130,15 @@ def load(
     core = RegistryCore(
         session=secrets.token_hex(4),
         new_token=lambda: secrets.token_hex(16),
-        # every row heard from now: the silence of each is counted from the start
-        table=storage.load_table(time.monotonic()),
-        mail=storage.load_mail(),
-        owners=storage.load_owners(),
-        histories=histories.load(),
+        table=backend.kept.table,
+        mail=backend.kept.mail,
+        owners=backend.kept.owners,
+        histories=backend.kept.histories,
         keepalive=settings.keepalive,
         mailbox_limit=settings.mailbox_limit,
         new_names=settings.new_names,
     )
-    try:
-        static, key_made = load_or_make_key(data_dir)
-    except (KeyFileError, OSError) as exc:
-        raise StorageError(str(exc)) from None
-    return Loaded(desk, core, static, key_made)
+    return Loaded(desk, core, backend.static, backend.key_made)
 
 
 #: The file in the data directory that a running registry holds locked.

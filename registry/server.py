@@ -19,28 +19,15 @@ from net.endpoint import Endpoint, Handoff
 from net.prompt import LinePrompt
 from net.secure import SecureChannel
 from net.wake import WakeTimer
-from registry.actions import (
-    Action,
-    Addr,
-    DropHistory,
-    DropMail,
-    KeepHistory,
-    KeepOwner,
-    Log,
-    MoveMail,
-    SaveTable,
-    Send,
-    SendMany,
-    StoreMail,
-)
+from registry.actions import Action, Addr, Log, Send, SendMany
 from registry.commit import GroupCommit
 from registry.console import is_registry_command, read_lines, typed_ahead
 from registry.console_commands import LOG_COMMAND, LogShown, answer
 from registry.desk.closed import ClosedDesk
 from registry.desk.service import CONSOLE_NAME
-from registry.loading import Loaded, RegistrySettings, ServerOptions, load, lock
-from registry.room_history import RoomHistoryFiles
-from registry.storage import Storage, StorageError
+from registry.loading import Backend, Loaded, RegistrySettings, ServerOptions, load, lock
+from registry.storage import StorageError
+from registry.store import STORE_ACTIONS, FileStore
 from wire.desk.messages import DESK_TYPES
 from wire.keys import fingerprint
 from wire.messages import Message, for_log
@@ -62,13 +49,15 @@ class RegistryServer:
         bind: str,
         port: int,
         out: Callable[[str], None],
+        backend: Backend | None = None,
         **options: Unpack[ServerOptions],
     ) -> None:
         """A registry on `data_dir`, to listen on `bind`:`port`; `out` prints one line on
         its console (log lines included), unless the console is a prompt (see
         RegistrySettings), which prints every line above it instead; `options` are its
-        settings (see RegistrySettings). StorageError when the data directory cannot be
-        used."""
+        settings (see RegistrySettings). Its state is kept in `backend` (loaded by the
+        caller: registry/cluster/), or else in files in `data_dir`. StorageError when the
+        data directory cannot be used."""
         settings = RegistrySettings(**options)
         self.data_dir = data_dir
         self.bind = bind
@@ -80,11 +69,14 @@ class RegistryServer:
         self._logs: list[tuple[str, bool]] = []
         self._log_shown = LogShown(on_screen=settings.log_on_screen)
         self._verbose = settings.verbose
-        self._storage = Storage(data_dir, self.log)
-        self._histories = RoomHistoryFiles(data_dir, self.log)
+        files = FileStore(data_dir, self.log) if backend is None else None  # makes data_dir
         self._lock = lock(data_dir)
         try:
-            self._set_up(load(data_dir, self._storage, self._histories, self.log, settings))
+            if backend is None:
+                assert files is not None
+                backend = Backend.from_files(files, data_dir)
+            self._store = backend.store
+            self._set_up(load(data_dir, backend, self.log, settings))
         except BaseException:
             os.close(self._lock)
             raise
@@ -124,7 +116,7 @@ class RegistryServer:
         # whether datagrams were handled since the timer was last re-armed (see _drained)
         self._wake_stale = False
         self._stopped = asyncio.Event()
-        self._group = GroupCommit(self._storage, self.core, self._release, self.log)
+        self._group = GroupCommit(self._store, lambda: self.core.table, self._release, self.log)
 
     def log(self, line: str) -> None:
         """One timestamped line on the console, written in order at the end of this pass of
@@ -210,7 +202,7 @@ class RegistryServer:
 
     async def close(self) -> None:
         if self._group.is_open:
-            self._group.commit()
+            await self._group.commit()
         self._timer.cancel()
         await self.desk.close()
         await self.endpoint.close()
@@ -403,27 +395,15 @@ class RegistryServer:
         """Carry out one action of the core; the one way the registry's actions are carried
         out (a Send waits for the commit in progress: see registry.commit). Raises OSError or
         StorageError for a write that fails."""
-        match action:
-            case Send() | SendMany():
-                if not self._group.holds(action):
-                    self._send(action)
-            case StoreMail(owner, message):
+        if isinstance(action, Send | SendMany):
+            if not self._group.holds(action):
+                self._send(action)
+        elif isinstance(action, STORE_ACTIONS):
+            self._store.carry_out(action)
+            if self._store.dirty:
                 self._group.open()
-                self._storage.append(owner, message, sync=False)
-            case SaveTable():
-                self._group.table_changed()
-            case DropMail(owner, ids):
-                self._storage.drop(owner, ids)
-            case MoveMail(old, new):
-                self._storage.move(old, new)
-            case KeepOwner(box, owner):
-                self._storage.keep_owner(box, owner)
-            case KeepHistory(room, history):
-                self._histories.keep(room, history)
-            case DropHistory(room):
-                self._histories.drop(room)
-            case Log(line):
-                self.log(line)
+        elif isinstance(action, Log):
+            self.log(action.line)
 
     def _send(self, action: Send | SendMany) -> None:
         if isinstance(action, SendMany):

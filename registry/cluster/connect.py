@@ -1,0 +1,98 @@
+"""Reaching the NATS servers of a service, with every failure said in one plain line."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+
+from registry.storage import StorageError
+
+T = TypeVar("T")
+
+#: Seconds to reach a NATS server at start, and to wait for an answer of JetStream's.
+CONNECT_TIMEOUT = 2.0
+ANSWER_TIMEOUT = 2.0
+
+
+class ClusterError(StorageError):
+    """The service's NATS servers cannot be used (unreachable, no JetStream, refused)."""
+
+
+def parse_urls(text: str) -> list[str]:
+    """The URLs of `--cluster` (`nats://host:4222,nats://...`); ValueError naming a wrong
+    one."""
+    urls = [url.strip() for url in text.split(",") if url.strip()]
+    if not urls:
+        raise ValueError("--cluster needs at least one URL, such as nats://127.0.0.1:4222")
+    for url in urls:
+        if not url.startswith(("nats://", "tls://")):
+            raise ValueError(f"{url!r} is not a NATS URL (nats://host:port)")
+    return urls
+
+
+async def connect(urls: list[str], log: Callable[[str], None]) -> tuple[Client, JetStreamContext]:
+    """A connection to the first of `urls` that answers, and its JetStream; later outages
+    are said once each on `log` (the client reconnects by itself). ClusterError when none
+    answers, or JetStream is not enabled there."""
+    said: dict[str, bool] = {"down": False}
+
+    async def disconnected() -> None:
+        if not said["down"]:
+            said["down"] = True
+            log("ERROR the NATS servers are not answering: saves and posts wait until they are")
+
+    async def reconnected() -> None:
+        said["down"] = False
+        log("NATS answers again: what waited is being stored")
+
+    async def error(exc: Exception) -> None:
+        pass  # each outage is said by `disconnected`; the client retries by itself
+
+    try:
+        nc = await nats.connect(
+            servers=urls,
+            connect_timeout=CONNECT_TIMEOUT,
+            allow_reconnect=True,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            disconnected_cb=disconnected,
+            reconnected_cb=reconnected,
+            error_cb=error,
+        )
+    except (OSError, nats.errors.Error, TimeoutError) as exc:
+        raise ClusterError(
+            f"cannot reach NATS at {', '.join(urls)} ({_reason(exc)}); start it first "
+            "(nats-server -js), or leave out --cluster to keep the data in files"
+        ) from None
+    js = nc.jetstream(timeout=ANSWER_TIMEOUT)
+    try:
+        await js.account_info()
+    except (nats.errors.Error, nats.js.errors.Error, TimeoutError) as exc:
+        await nc.close()
+        raise ClusterError(
+            f"NATS at {', '.join(urls)} has no JetStream ({_reason(exc)}); start it with "
+            "nats-server -js (or jetstream {} in its configuration)"
+        ) from None
+    return nc, js
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().rstrip(".")
+    return text or type(exc).__name__
+
+
+async def with_replicas(make: Callable[[int], Awaitable[T]]) -> T:
+    """What `make(replicas)` makes with three copies where the cluster has three servers
+    or more (JetStream then keeps each write on a majority before it answers), else one."""
+    try:
+        return await make(3)
+    except nats.js.errors.APIError as exc:
+        if exc.code not in (400, 500, 503):
+            raise
+        return await make(1)

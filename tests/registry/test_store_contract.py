@@ -1,0 +1,210 @@
+"""One contract for the registry's two stores: the data directory (FileStore) and NATS
+JetStream (JetStreamStore, against a real nats-server). What is committed survives a new
+registry reading it; what is not committed may be lost, and nothing else is."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from registry.actions import (
+    DropHistory,
+    DropMail,
+    KeepHistory,
+    KeepOwner,
+    MoveMail,
+    SaveTable,
+    StoreMail,
+)
+from registry.owners import Owner
+from registry.store import FileStore, Store
+from registry.table import Record, Table
+from tests.nats_servers import NatsServer, nats_cluster
+from wire.messages import RoomMessage, StoredMessage
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def stored(i: int, sender: str = "alice") -> StoredMessage:
+    return StoredMessage(f"s-{i}", sender, f"text {i}", "2026-01-01 10:00:00", "direct")
+
+
+def table_of(*names: str, version: int = 7, key: str = "k1") -> Table:
+    table = Table(version=version)
+    for i, name in enumerate(names):
+        table.records[name.casefold()] = Record(name, "127.0.0.1", 6000 + i, True, "tok", key=key)
+    return table
+
+
+Opener = Callable[[], Any]
+
+
+@pytest.fixture(params=["files", "jetstream"])
+def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens a store on the same backend each time it is called, as a registry starting
+    again (or another registry of the service) would."""
+    if request.param == "files":
+
+        @asynccontextmanager
+        async def files() -> AsyncIterator[Store]:
+            yield FileStore(tmp_path, lambda line: None)
+
+        yield files
+        return
+    with nats_cluster(tmp_path / "nats") as servers:
+
+        @asynccontextmanager
+        async def jetstream() -> AsyncIterator[Store]:
+            async with opened(servers[0]) as store:
+                yield store
+
+        yield jetstream
+
+
+@asynccontextmanager
+async def opened(server: NatsServer) -> AsyncIterator[Any]:
+    from registry.cluster.connect import connect
+    from registry.cluster.store import JetStreamStore
+
+    nc, js = await connect([server.url], lambda line: None)
+    try:
+        yield await JetStreamStore.open(js)
+    finally:
+        await nc.close()
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+def test_a_new_store_is_empty(opener: Opener) -> None:
+    async def scenario() -> None:
+        async with opener() as store:
+            kept = await _load(store)
+            assert kept.table.records == {} and kept.mail == {} and dict(kept.owners) == {}
+            assert dict(kept.histories) == {}
+
+    run(scenario())
+
+
+async def _load(store: Store) -> Any:
+    loaded = store.load(0.0)
+    return await loaded if asyncio.iscoroutine(loaded) else loaded
+
+
+def test_mail_committed_is_kept_in_order_and_drops_and_moves_hold(opener: Opener) -> None:
+    async def scenario() -> None:
+        async with opener() as store:
+            for i in range(50):
+                store.carry_out(StoreMail("bob", stored(i)))
+            store.carry_out(StoreMail("carol", stored(99, "dave")))
+            assert store.dirty
+            await store.commit(Table())
+            assert not store.dirty
+            store.carry_out(DropMail("bob", ("s-0", "s-1")))
+            store.carry_out(StoreMail("robert", stored(200)))
+            store.carry_out(MoveMail("bob", "robert"))
+            await store.commit(Table())
+        async with opener() as again:
+            kept = await _load(again)
+            assert kept.mail == {
+                "robert": [stored(200), *(stored(i) for i in range(2, 50))],
+                "carol": [stored(99, "dave")],
+            }
+
+    run(scenario())
+
+
+def test_owners_histories_and_the_table_are_kept(opener: Opener) -> None:
+    line = RoomMessage("m-1", "alice", "teamchat", "hi", "2026-01-01 10:00:00", True)
+    owner = Owner.of(Record("Bob", "127.0.0.1", 6001, False, "tok", key="k2"))
+
+    async def scenario() -> None:
+        async with opener() as store:
+            store.carry_out(KeepOwner("bob", owner))
+            store.carry_out(KeepHistory("teamchat", (line,)))
+            store.carry_out(KeepHistory("gone", (line,)))
+            store.carry_out(DropHistory("gone"))
+            store.carry_out(SaveTable())
+            await store.commit(table_of("Alice", "Bob"))
+        async with opener() as again:
+            kept = await _load(again)
+            assert dict(kept.owners) == {"bob": owner}
+            assert {room: list(h) for room, h in kept.histories.items()} == {"teamchat": [line]}
+            assert kept.table.version == 7
+            assert kept.table.entries() == table_of("Alice", "Bob").entries()
+            # a row released is gone for the next registry too
+            again.carry_out(SaveTable())
+            smaller = table_of("Alice", version=8)
+            await again.commit(smaller)
+        async with opener() as third:
+            assert (await _load(third)).table.entries() == smaller.entries()
+
+    run(scenario())
+
+
+def test_two_registries_never_give_one_name_to_two_keys(tmp_path: Path) -> None:
+    # Both read the table while the name was free, and both register it at once: JetStream
+    # takes one row only (compare-and-set), and the other learns it no longer decides.
+    from registry.storage import StorageError
+
+    async def scenario() -> None:
+        with nats_cluster(tmp_path) as servers:
+            async with opened(servers[0]) as one, opened(servers[0]) as two:
+                await one.load(0.0)
+                await two.load(0.0)
+                one.carry_out(SaveTable())
+                two.carry_out(SaveTable())
+                outcomes = await asyncio.gather(
+                    one.commit(table_of("Carol", key="key-one")),
+                    two.commit(table_of("Carol", key="key-two")),
+                    return_exceptions=True,
+                )
+                failed = [o for o in outcomes if isinstance(o, BaseException)]
+                assert len(failed) == 1 and isinstance(failed[0], StorageError)
+                assert "decides for the service" in str(failed[0])
+            async with opened(servers[0]) as third:
+                rows = (await third.load(0.0)).table.records
+                won = "key-one" if outcomes[0] is None else "key-two"
+                assert rows["carol"].key == won
+
+    run(scenario())
+
+
+def test_a_commit_while_nats_is_down_fails_and_keeps_everything_for_the_next(
+    tmp_path: Path,
+) -> None:
+    from registry.storage import StorageError
+
+    async def scenario() -> None:
+        with nats_cluster(tmp_path) as servers:
+            async with opened(servers[0]) as store:
+                await store.load(0.0)
+                store.carry_out(StoreMail("bob", stored(1)))
+                await store.commit(Table())
+                servers[0].stop()
+                store.carry_out(StoreMail("bob", stored(2)))
+                store.carry_out(SaveTable())
+                with pytest.raises(StorageError):
+                    await store.commit(table_of("Bob"))
+                assert store.dirty
+                servers[0].start()
+                servers[0].wait_listening(asyncio.get_running_loop().time() + 30)
+                for _ in range(100):  # the client reconnects by itself
+                    try:
+                        await store.commit(table_of("Bob"))
+                        break
+                    except StorageError:
+                        await asyncio.sleep(0.1)
+                assert not store.dirty
+            async with opened(servers[0]) as again:
+                kept = await again.load(0.0)
+                assert kept.mail == {"bob": [stored(1), stored(2)]}
+                assert kept.table.entries() == table_of("Bob").entries()
+
+    run(scenario())
