@@ -168,6 +168,24 @@ class CommandLine:
             f"until three have ended (like 10m or 600s; default {length_text(TYPICAL_SESSION)}).",
         ),
     ] = length_text(TYPICAL_SESSION)
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            metavar="NATS-URLS",
+            help="Registry: share one service with the other registries on these NATS "
+            "servers (nats://host:4222[,nats://...]; docs/SCALING.md).",
+        ),
+    ] = None
+    advertise: Annotated[
+        str | None,
+        typer.Option(
+            "--advertise",
+            metavar="ADDRESS",
+            help="Registry with --cluster: the address peers reach it at (default: --bind, "
+            "or this machine's address).",
+        ),
+    ] = None
     desk_console: Annotated[
         bool,
         typer.Option(
@@ -246,6 +264,9 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
     if line.crisis_notice is not None:
         check_crisis_notice(line.crisis_notice)
     from net.files import default_dir
+
+    if line.cluster is not None:
+        return _start_cluster_registry(port, line, settings)
     from registry.run import run_registry
 
     return _run(
@@ -260,6 +281,34 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
             mailbox_limit=settings.mailbox_limit,
             new_names=settings.new_names,
             desk_console=line.desk_console,
+            typical_session=settings.typical_session,
+        )
+    )
+
+
+def _start_cluster_registry(port: int, line: CommandLine, settings: Settings) -> int:
+    """`ChatApp -s PORT --cluster URLS`: a registry of a service on NATS."""
+    from net.files import default_dir
+    from registry.cluster.connect import ClusterSettings, default_advertise, parse_urls
+    from registry.cluster.run import run_cluster_registry
+
+    assert line.cluster is not None
+    try:
+        urls = parse_urls(line.cluster)
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None
+    advertise = check_ip(line.advertise, "--advertise") if line.advertise else None
+    return _run(
+        run_cluster_registry(
+            listen=(settings.bind, port),
+            data_dir=settings.data_dir or default_dir("registry"),
+            out=_registry_output(),
+            cluster=ClusterSettings(urls, advertise or default_advertise(settings.bind)),
+            verbose=line.verbose,
+            keepalive=settings.keepalive,
+            crisis_notice=line.crisis_notice,
+            mailbox_limit=settings.mailbox_limit,
+            new_names=settings.new_names,
             typical_session=settings.typical_session,
         )
     )

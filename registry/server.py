@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO, Unpack
+from typing import TYPE_CHECKING, TextIO, Unpack
 
 from net.batch import receive_batch
 from net.endpoint import Endpoint, Handoff
@@ -33,6 +33,9 @@ from wire.keys import fingerprint
 from wire.messages import Message, for_log
 from wire.shown_text import clean
 from wire.words import counted
+
+if TYPE_CHECKING:
+    from registry.cluster.elsewhere import Elsewhere
 
 #: How log lines of errors start: they are shown even while `.log off` hides the log, as
 #: the registry may have stopped answering.
@@ -81,6 +84,9 @@ class RegistryServer:
             os.close(self._lock)
             raise
         self._console_operator = settings.console_operator
+        #: where a registry that decides for a service sends what is for the peers of the
+        #: others (registry/cluster/leader.py); None for a registry on its own
+        self.elsewhere: Elsewhere | None = None
 
     def _set_up(self, loaded: Loaded) -> None:
         """The rest of `__init__`, once the data directory, locked for this registry alone,
@@ -339,18 +345,36 @@ class RegistryServer:
 
     def _received(self, message: Message, addr: Addr, key: bytes) -> None:
         # a message read from a TCP connection (datagrams come through `_received_batch`)
+        if self.elsewhere is not None:
+            self.elsewhere.routes.heard_here(addr)
         if self._verbose:
             self.log(f"<- {addr[0]}:{addr[1]} {for_log(message)}")
         now, behind = self._now(), self.endpoint.behind()
         self._run(self.core.receive(message, addr, now, key=key, behind=behind))
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
+        if self.elsewhere is not None:
+            self.elsewhere.routes.heard_here(addr)
         trace = self.log if self._verbose else None
         # the timer is re-armed once the drain is over (`_drained`), not per datagram: a
         # relay's acks come back a hundred at a time
         receive = functools.partial(self._receive_datagram, key=key)
         self._carry_out_all(receive_batch(receive, messages, addr, trace, now=self._now()))
         self._wake_stale = True
+
+    def receive_forwarded(
+        self, messages: list[Message], addr: Addr, key: bytes, *, datagram: bool, behind: float
+    ) -> None:
+        """What a peer of another registry of the service sent it (registry/cluster/)."""
+        now = self._now()
+        actions: list[Action] = []
+        for message in messages:
+            if self._verbose:
+                self.log(f"<- {_fmt(addr)} (via another registry) {for_log(message)}")
+            actions += self.core.receive(
+                message, addr, now, datagram=datagram, key=key, behind=behind
+            )
+        self._run(actions)
 
     def _drained(self) -> None:
         if self._wake_stale:
@@ -405,7 +429,11 @@ class RegistryServer:
         elif isinstance(action, Log):
             self.log(action.line)
 
-    def _send(self, action: Send | SendMany) -> None:
+    def _send(self, action: Send | SendMany | None) -> None:
+        if self.elsewhere is not None:
+            action = self.elsewhere.send(action, self.core.key_at)  # (what is for here)
+        if action is None:
+            return
         if isinstance(action, SendMany):
             if self._verbose:
                 self.log(f"-> {len(action.addrs)} peers {for_log(action.message)}")

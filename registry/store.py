@@ -50,11 +50,11 @@ class Kept(Struct, frozen=True):
 
 
 class Store(Protocol):
-    """A registry's durable state. `carry_out` may raise StorageError (or OSError) for a
-    write that cannot even be begun; `commit` makes every action carried out since the last
-    commit durable, in order, or raises StorageError and keeps them for the next one."""
-
-    def load(self, now: float) -> Kept: ...
+    """A registry's durable state, once loaded (each backend loads in its own way: the
+    files at once, JetStream over the network). `carry_out` may raise StorageError (or
+    OSError) for a write that cannot even be begun; `commit` makes every action carried out
+    since the last commit durable, in order, or raises StorageError and keeps them for the
+    next one."""
 
     def carry_out(self, action: StoreAction) -> None: ...
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import socket
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import nats
 import nats.errors
 import nats.js.errors
+from msgspec import Struct
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
@@ -18,6 +22,14 @@ T = TypeVar("T")
 #: Seconds to reach a NATS server at start, and to wait for an answer of JetStream's.
 CONNECT_TIMEOUT = 2.0
 ANSWER_TIMEOUT = 2.0
+
+
+class ClusterSettings(Struct, frozen=True):
+    """A registry's place in a service: the `urls` of its NATS servers, and the address
+    its peers reach it at (`advertise`)."""
+
+    urls: list[str]
+    advertise: str
 
 
 class ClusterError(StorageError):
@@ -36,13 +48,17 @@ def parse_urls(text: str) -> list[str]:
     return urls
 
 
-async def connect(urls: list[str], log: Callable[[str], None]) -> tuple[Client, JetStreamContext]:
+async def connect(
+    urls: list[str], log: Callable[[str], None], stopping: asyncio.Event | None = None
+) -> tuple[Client, JetStreamContext]:
     """A connection to the first of `urls` that answers, and its JetStream; later outages
-    are said once each on `log` (the client reconnects by itself). ClusterError when none
-    answers, or JetStream is not enabled there."""
+    are said once each on `log` (the client reconnects by itself), unless `stopping` is
+    set. ClusterError when none answers, or JetStream is not enabled there."""
     said: dict[str, bool] = {"down": False}
 
     async def disconnected() -> None:
+        if stopping is not None and stopping.is_set():
+            return
         if not said["down"]:
             said["down"] = True
             log("ERROR the NATS servers are not answering: saves and posts wait until they are")
@@ -80,6 +96,20 @@ async def connect(urls: list[str], log: Callable[[str], None]) -> tuple[Client, 
             "nats-server -js (or jetstream {} in its configuration)"
         ) from None
     return nc, js
+
+
+def default_advertise(bind: str) -> str:
+    """The address peers reach a registry at, when not told: the one it listens on, or for
+    one listening on every interface, this machine's first address that is not loopback
+    (by its name: nothing is sent), else 127.0.0.1."""
+    if bind not in ("0.0.0.0", "::"):
+        return bind
+    with contextlib.suppress(OSError):
+        for *_, sockaddr in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            ip = str(sockaddr[0])
+            if not ip.startswith("127."):
+                return ip
+    return "127.0.0.1"
 
 
 def _reason(exc: BaseException) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 import msgspec
 import nats.errors
@@ -69,6 +69,10 @@ class JetStreamStore:
 
     def __init__(self, js: JetStreamContext, buckets: dict[str, KeyValue]) -> None:
         self._js = js
+        #: run before each commit's writes: raises Superseded when this registry no longer
+        #: decides for the service (registry/cluster/lead.py), so that what it would write
+        #: is never stored
+        self.fence: Callable[[], Awaitable[None]] | None = None
         self._table, self._owners, self._rooms = buckets[TABLE], buckets[OWNERS], buckets[ROOMS]
         self._actions: list[StoreAction] = []
         self._table_dirty = False
@@ -156,6 +160,11 @@ class JetStreamStore:
     async def commit(self, table: Table) -> None:
         """Write what waits, in order (a run of appends and kept lines at once), then the
         table's changed rows; anything not acknowledged waits for the next commit."""
+        if self.fence is not None and self.dirty:
+            try:
+                await self.fence()
+            except WRITE_ERRORS as exc:
+                raise StorageError(f"JetStream did not answer ({_reason(exc)})") from None
         while self._actions:
             run = _independent_run(self._actions)
             try:

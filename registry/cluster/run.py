@@ -1,0 +1,273 @@
+"""Running a registry of a service (`ChatApp -s PORT --cluster nats://...`): it decides for
+the service while it holds the lead, and relays to the one that does otherwise; it takes
+the lead when the one that held it stops (registry/cluster/lead.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Unpack
+
+import msgspec
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from msgspec import Struct
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
+from registry.cluster.connect import ClusterError, ClusterSettings, connect
+from registry.cluster.elsewhere import Elsewhere
+from registry.cluster.follower import Follower
+from registry.cluster.lead import ERRORS, RENEW, Lead, service_key
+from registry.cluster.link import (
+    LEAD_SUBJECT,
+    Outbound,
+    Publisher,
+    pack,
+    registry_subject,
+    unpack_inbound,
+)
+from registry.cluster.store import JetStreamStore
+from registry.console import read_lines, typed_ahead
+from registry.loading import Backend, RegistryOptions
+from registry.server import RegistryServer, printable
+from registry.storage import StorageError
+from wire.codec import decode
+from wire.errors import DecodeError
+from wire.keys import fingerprint
+
+
+class Service(Struct, frozen=True):
+    """What a registry of a service uses of it: the connection to its NATS servers, the
+    lead, its store, and its key (with whether it was made just now)."""
+
+    nc: Client
+    lead: Lead
+    store: JetStreamStore
+    key: tuple[X25519PrivateKey, bool]
+
+
+class ClusterRegistry:
+    """One registry of a service, in the role it has now (see the module's docstring)."""
+
+    def __init__(
+        self,
+        service: Service,
+        listen: tuple[str, int],
+        out: Callable[[str], None],
+        data_dir: Path,
+        options: RegistryOptions,
+    ) -> None:
+        """`listen`: where this registry listens; `options` are its settings (see
+        RegistrySettings)."""
+        self._nc = service.nc
+        self._lead = service.lead
+        self._store = service.store
+        self._key = service.key
+        self._listen = listen
+        self._out = out
+        self._data_dir = data_dir
+        self._options = options
+        self._stopped = asyncio.Event()
+        self._server: RegistryServer | None = None
+        self._follower: Follower | None = None
+        self._publish = Publisher(service.nc.publish)
+        self._leader_reach = ""
+
+    def log(self, line: str) -> None:
+        self._out(f"{time.strftime('%H:%M:%S')} {line}")
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    async def run(self) -> None:
+        """Decide or relay until stopped, taking the lead whenever it is free."""
+        held = await self._lead.take()
+        while not self._stopped.is_set():
+            if held:
+                await self._decide()
+                held = False
+            else:
+                held = await self._relay()
+
+    async def _decide(self) -> None:
+        """Decide for the service until stopped or the lead is lost."""
+        self._store.fence = self._lead.check
+        kept = await self._store.load(time.monotonic())
+        server = self._server = RegistryServer(
+            data_dir=self._data_dir,
+            bind=self._listen[0],
+            port=self._listen[1],
+            out=self._out,
+            backend=Backend(self._store, kept, *self._key),
+            console_operator=False,
+            prompt=False,
+            **self._options,
+        )
+        elsewhere = server.elsewhere = Elsewhere(self._to_registry)
+        sub = await self._nc.subscribe(LEAD_SUBJECT, cb=self._inbound)
+        await server.start()
+        self.log(f"this registry decides for the service now ({self._lead.reach})")
+        known: dict[str, str] = {}
+        try:
+            while not self._stopped.is_set():
+                if not await self._keep(decide=True):
+                    self.log("another registry decides for the service now: this one relays")
+                    break
+                members = await self._members()
+                for gone in set(known) - set(members):
+                    elsewhere.routes.forget(gone)
+                known = members
+        finally:
+            await sub.unsubscribe()
+            await server.close()
+            self._server = None
+
+    async def _relay(self) -> bool:
+        """Relay to the registry that decides until stopped, or until the lead was free and
+        this registry took it (True)."""
+        follower = self._follower = Follower(
+            self._nc, self._lead.me, self._key[0], self.log, lambda: self._leader_reach
+        )
+        addr = await follower.start(*self._listen)
+        self._leader_reach = await self._lead.leader() or ""
+        self._out(
+            f"ChatApp registry listening on {addr[0]}:{addr[1]} (UDP and TCP), relaying to "
+            f"the registry that decides for the service ({self._leader_reach or 'none yet'})"
+        )
+        try:
+            while not self._stopped.is_set():
+                await self._keep(decide=False)
+                reach = await self._lead.leader()
+                if reach is None and await self._lead.take():
+                    self.log("the registry that decided stopped: this one takes over")
+                    return True
+                self._leader_reach = reach or ""
+            return False
+        finally:
+            await follower.close()
+            self._follower = None
+
+    async def _keep(self, *, decide: bool) -> bool:
+        """Wait RENEW seconds (or until stopped), then renew the lead (when deciding) and
+        this registry's membership; whether the lead is still held."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopped.wait(), RENEW)
+        try:
+            await self._lead.keep_membership()
+            return await self._lead.renew() if decide else False
+        except ERRORS:
+            return decide  # NATS is away: nobody else can take the lead meanwhile
+
+    async def _members(self) -> dict[str, str]:
+        try:
+            return await self._lead.members()
+        except ERRORS:
+            return {}
+
+    def _to_registry(self, registry: str, outbound: Outbound) -> None:
+        self._publish(registry_subject(registry), pack(outbound))
+
+    async def _inbound(self, msg: Msg) -> None:
+        """What another registry's peer sent, for this registry's core."""
+        server = self._server
+        if server is None or server.elsewhere is None:
+            return
+        try:
+            inbound = unpack_inbound(msg.data)
+            messages = [decode(data) for data in inbound.messages]
+        except (msgspec.DecodeError, msgspec.ValidationError, DecodeError):
+            self.log("dropped what another registry handed over: not ChatApp's")
+            return
+        addr = (inbound.ip, inbound.port)
+        server.elsewhere.routes.heard_via(addr, inbound.registry)
+        server.receive_forwarded(
+            messages, addr, inbound.key, datagram=inbound.datagram, behind=inbound.behind
+        )
+
+    def console_line(self, line: str) -> None:
+        words = line.split()
+        if self._server is not None:
+            self._server.console_line(line)
+            if words and words[0].lower() in ("quit", "exit"):
+                self.stop()
+        elif words and words[0].lower().lstrip("/") in ("quit", "exit"):
+            self.stop()
+        elif words:
+            self._out(
+                "  this registry relays for the service; the console of the one that decides "
+                f"({self._leader_reach or 'none yet'}) answers {words[0]}"
+            )
+
+
+async def run_cluster_registry(
+    *,
+    listen: tuple[str, int],
+    data_dir: Path,
+    out: Callable[[str], None],
+    cluster: ClusterSettings,
+    **options: Unpack[RegistryOptions],
+) -> int:
+    """Run one registry of the service `cluster` names until Ctrl-C, SIGTERM or `quit`,
+    listening on `listen` (address, port). The exit status."""
+    out = printable(out)
+    bind, port = listen
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        out(f"ChatApp: error: cannot use data directory {data_dir}: {exc.strerror or exc}")
+        return 1
+    urls = cluster.urls
+
+    def log(line: str) -> None:
+        out(f"{time.strftime('%H:%M:%S')} {line}")
+
+    stopping = asyncio.Event()  # (a connection drained at the end is no outage to say)
+    try:
+        nc, js = await connect(urls, log, stopping)
+    except ClusterError as exc:
+        out(f"ChatApp: error: {exc}")
+        return 1
+    try:
+        static, made = await service_key(js)
+        store = await JetStreamStore.open(js)
+        lead = await Lead.open(js, secrets.token_hex(4), f"{cluster.advertise}:{port}")
+    except (*ERRORS, StorageError, ValueError) as exc:
+        out(f"ChatApp: error: cannot use NATS at {', '.join(urls)}: {exc}")
+        await nc.close()
+        return 1
+    made_text = " (made just now)" if made else ""
+    out(
+        f"This service's key{made_text} has the fingerprint "
+        f"{fingerprint(static.public_key().public_bytes_raw())}: every registry of the service "
+        "answers with it."
+    )
+    service = Service(nc, lead, store, (static, made))
+    registry = ClusterRegistry(service, (bind, port), out, data_dir, options)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, registry.stop)
+    lines, pending = typed_ahead(sys.stdin)
+    for line in lines:
+        loop.call_soon(registry.console_line, line)
+    read_lines(sys.stdin, pending, registry.console_line, lambda: None)
+    try:
+        await registry.run()
+    except OSError as exc:
+        out(f"ChatApp: error: cannot listen on {bind}:{port}: {exc.strerror or exc}")
+        return 1
+    except StorageError as exc:
+        out(f"ChatApp: error: {exc}")
+        return 1
+    finally:
+        stopping.set()
+        with contextlib.suppress(*ERRORS):
+            await nc.drain()
+        out("Registry stopped.")
+    return 0
