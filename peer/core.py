@@ -89,7 +89,6 @@ class PeerCore:
         attempts = options.get("attempts", ATTEMPTS)
         #: Seconds between keepalives.
         self.keepalive = options.get("keepalive", KEEPALIVE)
-        self.server = server
         outbox = Outbox(options.get("outbox", ()))
         self._shared = shared = Shared(
             state=PeerState(name, port, options.get("token", ""), options.get("password", "")),
@@ -145,6 +144,11 @@ class PeerCore:
         self._typed = TypedInput(parts)
 
     # -- entry points -------------------------------------------------------------------
+
+    @property
+    def server(self) -> Addr:
+        """Where the registry the peer uses now is (it moves: Shared.move_to)."""
+        return self._shared.server
 
     @property
     def wall_offset(self) -> float:

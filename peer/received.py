@@ -68,7 +68,6 @@ class Received:
         self._parts = parts
         self._shared = parts.shared
         self._direct = parts.direct
-        self._server = parts.shared.server
         self._handlers = self._handler_table()
         # the handlers of what a peer may send, for what comes from a peer
         self._from_peers = {kind: self._handlers[kind] for kind in _ANY_KEY}
@@ -125,17 +124,24 @@ class Received:
         registry's: it is heard from (and back, if it was away), and what only the registry
         sends is dropped when it comes from another IP address (a forgery)."""
         kind = type(message)
-        server = self._server
+        shared = self._shared
+        server = shared.server
         from_server = addr == server
         if not from_server:
             handler = self._from_peers.get(kind)
             if handler is not None:
                 handler(message, addr, now, emit)
                 return
-        shared = self._shared
+            if addr in shared.registries:
+                # another registry of the service speaks for it now (the adapter checked
+                # its key): ours stopped, and the service reaches us through that one
+                self._parts.link.moved(addr, emit)
+                server, from_server = addr, True
         watch = shared.watch
         if from_server or (kind not in _ANY_KEY and addr[0] == server[0]):
             watch.heard(now)
+            if shared.tried:
+                shared.tried.clear()  # it answers: a later silence may try the others again
         back = from_server and watch.down
         if back:
             self._parts.link.came_back(now, emit)

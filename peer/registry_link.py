@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from peer.actions import AskRegistryKey, Emit, Print, Send
+from peer.actions import Addr, AskRegistryKey, Emit, Print, Send
 from peer.lifecycle import Phase
 from peer.requests import Request
 from peer.shared import Shared
@@ -170,9 +170,12 @@ class RegistryLink:
         """Send what is due at `now`, give up on what ran out of tries, ask again for
         overdue outcomes, and send a keepalive when one is due."""
         shared, requests = self._shared, self._requests
-        server = shared.server
         requests.release(now, emit)
+        unanswered = shared.registries and requests.unanswered(now, shared.watch.heard_at)
+        if unanswered and self._move_on(emit):
+            requests.send_again(now, emit)
         again, failed = requests.due(now, shared.watch.heard_at)
+        server = shared.server
         for request in again:
             emit(Send(server, request.message))
             if isinstance(request.message, Register) and not shared.life.started:
@@ -189,6 +192,31 @@ class RegistryLink:
         self.ask_outcomes_again(now, now, emit)
         if shared.watch.keepalive_due(now):
             self._keepalive(now, emit)
+
+    def moved(self, addr: Addr, emit: Emit) -> None:
+        """Another registry of the service reaches us now (ours stopped): use it."""
+        shared = self._shared
+        old = shared.server
+        shared.move_to(addr)
+        shared.tried.clear()
+        emit(Print(_moved_line(old, addr), "system"))
+
+    def _move_on(self, emit: Emit) -> bool:
+        """Our registry did not answer for a whole round of tries: move to the next
+        registry of the service, in turn (said for each not tried since one answered)."""
+        shared = self._shared
+        others = [addr for addr in shared.registries if addr != shared.server]
+        if not others:
+            return False
+        shared.tried.add(shared.server)
+        untried = [addr for addr in others if addr not in shared.tried]
+        old = shared.server
+        after = [addr for addr in shared.registries if addr > old] or shared.registries
+        new = untried[0] if untried else min(after)
+        shared.move_to(new)
+        if untried:
+            emit(Print(_moved_line(old, new), "system"))
+        return True
 
     def _keepalive(self, now: float, emit: Emit) -> None:
         shared = self._shared
@@ -245,3 +273,7 @@ class RegistryLink:
         will say so if it was killed since."""
         on_their_way = {m.id for m in self._requests.messages()}
         return [m for m in self.renames_asked() if m.id not in on_their_way]
+
+
+def _moved_line(old: Addr, new: Addr) -> str:
+    return f"[Registry {old[0]}:{old[1]} is not answering; now using {new[0]}:{new[1]}.]"

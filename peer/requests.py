@@ -82,9 +82,11 @@ class Requests:
         attempts: int = ATTEMPTS,
         pace: Pace | None = None,
     ) -> None:
-        self._server = server
+        #: where requests go: the registry the peer uses now (Shared.move_to)
+        self.server = server
         self._outbox = outbox
         self._sent: Retransmitter[Request] = Retransmitter(timeout, attempts)
+        self._round = timeout * attempts  # seconds of one round of tries
         # the id of the request what is typed to the registry next (saves, channel and room
         # posts, ...) waits for (a long one on its way, or a kept one as the outbox is
         # sent: see `next_kept`), and the requests held behind it, by id
@@ -128,7 +130,7 @@ class Requests:
         if isinstance(message, _IN_ORDER) and self._waits(message, now, emit, quiet, kept):
             return
         self._start(Request(message, quiet), now)
-        emit(Send(self._server, message))
+        emit(Send(self.server, message))
 
     def _waits(
         self, message: Message, now: float, emit: Emit, quiet: bool, kept: Message | None
@@ -200,7 +202,7 @@ class Requests:
         away (the registry dedupes the copies it had)."""
         for request in self._sent.renew(now):
             request.since = now
-            emit(Send(self._server, request.message))
+            emit(Send(self.server, request.message))
 
     def release(self, now: float, emit: Emit) -> None:
         """Send, in order, what waits for the pace (see `send`), as much as it allows at
@@ -214,7 +216,7 @@ class Requests:
             if not kinds[kind]:
                 del kinds[kind]  # none left: `any_of` looks at the kinds that wait
             self._start(request, now)
-            emit(Send(self._server, request.message))
+            emit(Send(self.server, request.message))
 
     @property
     def waiting(self) -> bool:
@@ -250,6 +252,12 @@ class Requests:
         return None
 
     # -- time ---------------------------------------------------------------------------
+
+    def unanswered(self, now: float, heard: float) -> bool:
+        """Whether a request has waited a whole round of tries at `now` with nothing heard
+        from the registry since it was sent (the last time anything came is `heard`)."""
+        waited = [r.since for r in self._sent.items()]
+        return bool(waited) and now - max(min(waited), heard) >= self._round
 
     def due(self, now: float, heard: float = -math.inf) -> tuple[list[Request], list[Request]]:
         """The requests sent as datagrams to send again at `now`, and those given up on

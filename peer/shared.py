@@ -6,6 +6,7 @@ own state beside it; none of it does I/O.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from peer import commands as cmd
@@ -64,6 +65,10 @@ class Shared:
     rooms: KnownRooms = field(default_factory=KnownRooms)
     change_lines: ChangeLines = field(default_factory=ChangeLines)
     lines: TypedLines = field(default_factory=TypedLines)
+    #: The service's registries (Welcome, Alive): where the peer may move to when the
+    #: one it uses stops answering; and those tried since one last answered.
+    registries: tuple[Addr, ...] = ()
+    tried: set[Addr] = field(default_factory=set)
     #: Seconds from `now` (monotonic) to the time of day, for the lines that say when
     #: something was said: the adapter sets it (PeerCore.wall_offset), at most a second old.
     wall_offset: float = 0.0
@@ -71,6 +76,20 @@ class Shared:
     def __post_init__(self) -> None:
         #: The peer's lifecycle (the PeerState's), at hand: asked for every message.
         self.life: Lifecycle = self.state.life
+
+    def learn_registries(self, registries: Sequence[str]) -> None:
+        """The registry told us the service's registries ("ip:port" each; what is not one
+        is left out): those we may move to."""
+        found = []
+        for text in registries:
+            ip, _, port = text.rpartition(":")
+            if ip and port.isdigit() and 0 < int(port) < 65536:
+                found.append((ip, int(port)))
+        self.registries = tuple(found)
+
+    def move_to(self, addr: Addr) -> None:
+        """Use the registry at `addr` from now on: every request goes there."""
+        self.server = self.requests.server = addr
 
     def typed(self, command: str) -> str:
         """`command` as a hint shows it: with its / when in a room (cmd.typed)."""

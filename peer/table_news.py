@@ -138,6 +138,8 @@ class TableNews:
     def alive(self, keepalive: Keepalive, reply: Message, now: float, emit: Emit) -> None:
         """The answer to a keepalive: a table newer than ours is fetched."""
         shared = self._shared
+        if isinstance(reply, Alive):
+            shared.learn_registries(reply.registries)
         if isinstance(reply, Alive) and reply.version > shared.table.version:
             self._link.request(TableRequest(shared.new_id()), now, emit, quiet=True)
 

@@ -290,6 +290,28 @@ class RegistryCore:
     # -- what the adapter, the console and the tests read ------------------------------
 
     @property
+    def registries(self) -> tuple[str, ...]:
+        """Where peers reach the registries of this one's service ("ip:port" each), told
+        them in Welcome and Alive: set by the adapter (registry/cluster/)."""
+        return self._s.membership.registries
+
+    @registries.setter
+    def registries(self, registries: tuple[str, ...]) -> None:
+        self._s.membership.registries = registries
+
+    def restarted_for(self, addrs: list[Addr], now: float) -> list[Action]:
+        """The registry that `addrs` reached the service through is gone: each peer online
+        there is told the service is back (Restarted) through this one, so that it moves
+        here and sends what it kept at once (registry/cluster/)."""
+        out: list[Action] = []
+        there = set(addrs)
+        records = [r for r in self.table.online() if r.addr in there]
+        if records:
+            restarted = Restarted(self._s.answers.new_id())
+            self._s.pusher.push_all(records, restarted, "table", now, out)
+        return out
+
+    @property
     def mail(self) -> dict[str, list[StoredMessage]]:
         """The stored messages by their owner's name key, oldest first: the mailboxes' own
         (registry/mailboxes.py), for the console and tests to read."""

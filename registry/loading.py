@@ -16,6 +16,7 @@ from msgspec import Struct
 from net.files import InUse, hold_lock, os_reason
 from net.keys import KeyFileError, load_or_make_key
 from net.operator_key import key_path
+from net.secure import SecureChannel
 from registry.core import RegistryCore
 from registry.desk.closed import ClosedDesk
 from registry.desk.key import DeskKeyError
@@ -79,6 +80,8 @@ class Backend(Struct, frozen=True):
     kept: Kept
     static: X25519PrivateKey
     key_made: bool
+    #: a secure channel whose sessions to go on with (one that relayed until now)
+    channel: SecureChannel | None = None
 
     @classmethod
     def from_files(cls, store: FileStore, data_dir: Path) -> Backend:
@@ -100,6 +103,7 @@ class Loaded(Struct, frozen=True):
     core: RegistryCore
     static: X25519PrivateKey
     key_made: bool
+    channel: SecureChannel | None
 
 
 def load(
@@ -138,7 +142,7 @@ def load(
         mailbox_limit=settings.mailbox_limit,
         new_names=settings.new_names,
     )
-    return Loaded(desk, core, backend.static, backend.key_made)
+    return Loaded(desk, core, backend.static, backend.key_made, backend.channel)
 
 
 #: The file in the data directory that a running registry holds locked.

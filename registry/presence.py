@@ -39,7 +39,12 @@ class Presence:
             out.append(Send(req.addr, Refused(new_id(), req.id, "You are not registered.")))
             return
         record.last_seen = now
-        out.append(Send(req.addr, Alive(new_id(), req.id, self._s.table.version)))
+        out.append(
+            Send(
+                req.addr,
+                Alive(new_id(), req.id, self._s.table.version, self._s.membership.registries),
+            )
+        )
 
     def deregister(self, msg: Deregister, req: Request, now: float, out: list[Action]) -> None:
         """The peer goes offline (dereg) or quits (everyone is told, with its farewell)."""

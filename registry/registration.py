@@ -241,6 +241,7 @@ class Registration:
             table.entries(),
             mail,
             self._s.aliases.rows(),
+            self._s.membership.registries,
         )
         out.append(Send(req.addr, welcome, req.asker))
 

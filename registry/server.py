@@ -102,7 +102,7 @@ class RegistryServer:
         # answers KEY_REQUEST: how a peer learns this key the first time, and pins it
         # a restarted peer registers again over a handshake of its own: the registry never
         # needs to make one because a peer is silent (under load, most would be)
-        channel = SecureChannel(
+        channel = loaded.channel or SecureChannel(
             loaded.static, answers_key_requests=True, rehandshakes_on_silence=False
         )
         self.endpoint = Endpoint(
@@ -375,6 +375,11 @@ class RegistryServer:
                 message, addr, now, datagram=datagram, key=key, behind=behind
             )
         self._run(actions)
+
+    def moved_here(self, addrs: list[Addr]) -> None:
+        """The registry `addrs` reached the service through is gone (registry/cluster/)."""
+        if addrs:
+            self._run(self.core.restarted_for(addrs, self._now()))
 
     def _drained(self) -> None:
         if self._wake_stale:

@@ -30,6 +30,13 @@ class WallClock(Struct):
         return now + self.offset
 
 
+class Membership(Struct):
+    """Where peers reach the registries of the service this one is part of ("ip:port"
+    each): the adapter sets `registries` (empty for a registry on its own)."""
+
+    registries: tuple[str, ...] = ()
+
+
 class Services(Struct, frozen=True):
     """The shared parts; each is one object, read and changed by every part given it."""
 
@@ -45,6 +52,8 @@ class Services(Struct, frozen=True):
     done: DoneRequests
     #: the time of day, for stamps
     clock: WallClock
+    #: the service's registries, told to peers in Welcome and Alive
+    membership: Membership
 
     @classmethod
     def make(
@@ -69,4 +78,5 @@ class Services(Struct, frozen=True):
             feed=TableFeed(table, aliases, pusher, answers),
             done=DoneRequests(answers),
             clock=WallClock(),
+            membership=Membership(),
         )

@@ -159,6 +159,9 @@ class Welcome(WireMessage, frozen=True):
     entries: Items[Entry]
     mail: Items[StoredMessage]
     aliases: Items[Alias]
+    #: where the service's registries are ("ip:port"), for a peer to move to when this
+    #: one stops answering (docs/SCALING.md); empty for a registry on its own
+    registries: Items[str] = ()
 
 
 class MailTaken(WireMessage, frozen=True):
@@ -198,11 +201,13 @@ class Keepalive(WireMessage, frozen=True):
 
 
 class Alive(WireMessage, frozen=True):
-    """Answer to Keepalive: the registry's current table version, to spot missed changes."""
+    """Answer to Keepalive: the registry's current table version, to spot missed changes,
+    and the service's registries (as in Welcome)."""
 
     id: Id
     reply_to: Id
     version: Int
+    registries: Items[str] = ()
 
 
 class TableUpdate(WireMessage, frozen=True):

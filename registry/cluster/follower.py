@@ -57,7 +57,10 @@ class Follower:
         self._flood = FloodGate()
         self._publish = Publisher(nc.publish)
         self._sub: Subscription | None = None
-        channel = SecureChannel(static, answers_key_requests=True, rehandshakes_on_silence=False)
+        #: its peers' sessions, which the registry that takes over here goes on with
+        self.channel = channel = SecureChannel(
+            static, answers_key_requests=True, rehandshakes_on_silence=False
+        )
         self.endpoint = Endpoint(
             self._received,
             channel=channel,
@@ -100,6 +103,11 @@ class Follower:
         encoded = [encode(message) for message in messages]
         inbound = Inbound(self._me, addr[0], addr[1], key, datagram, behind, encoded)
         self._publish(LEAD_SUBJECT, pack(inbound))
+
+    def announce(self) -> None:
+        """Tell the registry that decides (a new one) which peers this registry holds."""
+        for (ip, port), key in self._keys.items():
+            self._publish(LEAD_SUBJECT, pack(Inbound(self._me, ip, port, key, True, 0.0, [])))
 
     # -- from the registry that decides to peers ------------------------------------------
 

@@ -20,6 +20,7 @@ from msgspec import Struct
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from net.secure import SecureChannel
 from registry.cluster.connect import ClusterError, ClusterSettings, connect
 from registry.cluster.elsewhere import Elsewhere
 from registry.cluster.follower import Follower
@@ -40,6 +41,10 @@ from registry.storage import StorageError
 from wire.codec import decode
 from wire.errors import DecodeError
 from wire.keys import fingerprint
+
+#: Seconds a registry that takes the lead waits for the others to say which peers they
+#: hold, before it pushes anything (at least two of their checks of the lead: RENEW each).
+ANNOUNCED = 2.5 * RENEW
 
 
 class Service(Struct, frozen=True):
@@ -75,6 +80,7 @@ class ClusterRegistry:
         self._options = options
         self._stopped = asyncio.Event()
         self._server: RegistryServer | None = None
+        self._elsewhere: Elsewhere | None = None
         self._follower: Follower | None = None
         self._publish = Publisher(service.nc.publish)
         self._leader_reach = ""
@@ -88,49 +94,58 @@ class ClusterRegistry:
     async def run(self) -> None:
         """Decide or relay until stopped, taking the lead whenever it is free."""
         held = await self._lead.take()
+        channel: SecureChannel | None = None
         while not self._stopped.is_set():
             if held:
-                await self._decide()
-                held = False
+                await self._decide(channel)
+                held, channel = False, None
             else:
-                held = await self._relay()
+                held, channel = await self._relay()
 
-    async def _decide(self) -> None:
-        """Decide for the service until stopped or the lead is lost."""
+    async def _decide(self, channel: SecureChannel | None) -> None:
+        """Decide for the service until stopped or the lead is lost, going on with the
+        sessions of `channel` (the peers this registry relayed for until now)."""
         self._store.fence = self._lead.check
+        elsewhere = self._elsewhere = Elsewhere(self._to_registry)
+        sub = await self._nc.subscribe(LEAD_SUBJECT, cb=self._inbound)
+        # the others say which peers they hold as they see the lead change hands: what is
+        # pushed at start then reaches each peer through its own registry
+        await asyncio.sleep(ANNOUNCED)
         kept = await self._store.load(time.monotonic())
         server = self._server = RegistryServer(
             data_dir=self._data_dir,
             bind=self._listen[0],
             port=self._listen[1],
             out=self._out,
-            backend=Backend(self._store, kept, *self._key),
+            backend=Backend(self._store, kept, *self._key, channel),
             console_operator=False,
             prompt=False,
             **self._options,
         )
-        elsewhere = server.elsewhere = Elsewhere(self._to_registry)
-        sub = await self._nc.subscribe(LEAD_SUBJECT, cb=self._inbound)
+        server.elsewhere = elsewhere
+        known = await self._members()
+        server.core.registries = tuple(sorted(known.values()))
         await server.start()
         self.log(f"this registry decides for the service now ({self._lead.reach})")
-        known: dict[str, str] = {}
         try:
             while not self._stopped.is_set():
                 if not await self._keep(decide=True):
                     self.log("another registry decides for the service now: this one relays")
                     break
                 members = await self._members()
+                if members and members != known:
+                    server.core.registries = tuple(sorted(members.values()))
                 for gone in set(known) - set(members):
-                    elsewhere.routes.forget(gone)
+                    server.moved_here(elsewhere.routes.forget(gone))
                 known = members
         finally:
             await sub.unsubscribe()
             await server.close()
-            self._server = None
+            self._server = self._elsewhere = None
 
-    async def _relay(self) -> bool:
+    async def _relay(self) -> tuple[bool, SecureChannel | None]:
         """Relay to the registry that decides until stopped, or until the lead was free and
-        this registry took it (True)."""
+        this registry took it (True, with the sessions of its peers to go on with)."""
         follower = self._follower = Follower(
             self._nc, self._lead.me, self._key[0], self.log, lambda: self._leader_reach
         )
@@ -146,9 +161,11 @@ class ClusterRegistry:
                 reach = await self._lead.leader()
                 if reach is None and await self._lead.take():
                     self.log("the registry that decided stopped: this one takes over")
-                    return True
+                    return True, follower.channel
+                if reach is not None and reach != self._leader_reach:
+                    follower.announce()
                 self._leader_reach = reach or ""
-            return False
+            return False, None
         finally:
             await follower.close()
             self._follower = None
@@ -175,8 +192,8 @@ class ClusterRegistry:
 
     async def _inbound(self, msg: Msg) -> None:
         """What another registry's peer sent, for this registry's core."""
-        server = self._server
-        if server is None or server.elsewhere is None:
+        elsewhere = self._elsewhere
+        if elsewhere is None:
             return
         try:
             inbound = unpack_inbound(msg.data)
@@ -185,7 +202,10 @@ class ClusterRegistry:
             self.log("dropped what another registry handed over: not ChatApp's")
             return
         addr = (inbound.ip, inbound.port)
-        server.elsewhere.routes.heard_via(addr, inbound.registry)
+        elsewhere.routes.heard_via(addr, inbound.registry)
+        server = self._server
+        if server is None or not messages:
+            return  # (a registry saying which peers it holds)
         server.receive_forwarded(
             messages, addr, inbound.key, datagram=inbound.datagram, behind=inbound.behind
         )

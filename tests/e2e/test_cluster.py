@@ -4,6 +4,7 @@ different registries see one table, chat, share the channel and leave each other
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,8 +58,8 @@ def start_member(
 def test_peers_of_two_registries_share_one_table_the_channel_and_mail(
     chat: ChatEnv, nats: list[NatsServer]
 ) -> None:
-    one, one_port = start_member(chat, nats, "one", decides=True)
-    two, two_port = start_member(chat, nats, "two", decides=False)
+    _, one_port = start_member(chat, nats, "one", decides=True)
+    _, two_port = start_member(chat, nats, "two", decides=False)
     alice = chat.start_peer("alice", server_port=one_port)
     bob = chat.start_peer("bob", server_port=two_port)
     alice.expect_line("[Client table updated.]")
@@ -76,3 +77,55 @@ def test_peers_of_two_registries_share_one_table_the_channel_and_mail(
     bob.send("reg bob")
     bob.expect_line(YOU_HAVE_MESSAGES)
     bob.expect(mail_line("alice", kept))
+
+
+def moved(old: int, new: int) -> str:
+    return f"[Registry {HOST}:{old} is not answering; now using {HOST}:{new}.]"
+
+
+def test_peers_of_a_registry_killed_move_to_another_and_carry_on(
+    chat: ChatEnv, nats: list[NatsServer]
+) -> None:
+    _, one_port = start_member(chat, nats, "one", decides=True)
+    two, two_port = start_member(chat, nats, "two", decides=False)
+    alice = chat.start_peer("alice", server_port=one_port)
+    bob = chat.start_peer("bob", server_port=two_port)
+    alice.expect_line("[Client table updated.]")
+    two.kill()
+    killed = time.monotonic()
+    bob.expect_line(moved(two_port, one_port), timeout=10)
+    print(f"bob moved {time.monotonic() - killed:.2f} s after his registry was killed")
+    post = unique("still here")
+    bob.send(f"send_all {post}")
+    bob.expect_line(RECEIVED_BY_SERVER)
+    alice.expect(channel_line("bob", post))
+    direct(alice, bob, unique("hi"))
+    assert alice.count(r"bob.*offline") == 0
+
+
+def test_when_the_registry_that_decides_is_killed_another_takes_over(
+    chat: ChatEnv, nats: list[NatsServer]
+) -> None:
+    one, one_port = start_member(chat, nats, "one", decides=True)
+    two, two_port = start_member(chat, nats, "two", decides=False)
+    alice = chat.start_peer("alice", server_port=one_port)
+    bob = chat.start_peer("bob", server_port=two_port)
+    alice.expect_line("[Client table updated.]")
+    bob.send("dereg bob")
+    bob.expect_line(OFFLINE_BYE)
+    kept = unique("kept")
+    alice.send(f"send bob {kept}")
+    alice.expect_line(SAVED, timeout=15)
+    one.kill()
+    killed = time.monotonic()
+    two.expect(re.escape("this one takes over"), 10)
+    alice.expect_line(moved(one_port, two_port), timeout=10)
+    print(f"alice moved {time.monotonic() - killed:.2f} s after her registry was killed")
+    bob.send("reg bob")
+    bob.expect_line(YOU_HAVE_MESSAGES, timeout=10)
+    bob.expect(mail_line("alice", kept))
+    post = unique("after")
+    alice.send(f"send_all {post}")
+    bob.expect(channel_line("alice", post))
+    carol = chat.start_peer("carol", server_port=two_port)
+    direct(carol, alice, unique("new"))
