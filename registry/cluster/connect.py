@@ -19,8 +19,10 @@ from registry.storage import StorageError
 
 T = TypeVar("T")
 
-#: Seconds to reach a NATS server at start, and to wait for an answer of JetStream's.
+#: Seconds to reach one NATS server, all of them at start, and to wait for an answer of
+#: JetStream's.
 CONNECT_TIMEOUT = 2.0
+START_TIMEOUT = 5.0
 ANSWER_TIMEOUT = 2.0
 
 
@@ -71,16 +73,9 @@ async def connect(
         pass  # each outage is said by `disconnected`; the client retries by itself
 
     try:
-        nc = await nats.connect(
-            servers=urls,
-            connect_timeout=CONNECT_TIMEOUT,
-            allow_reconnect=True,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
-            disconnected_cb=disconnected,
-            reconnected_cb=reconnected,
-            error_cb=error,
-        )
+        # (the client tries again for ever once connected; a first connection is given
+        # START_TIMEOUT in all, over every URL)
+        nc = await asyncio.wait_for(_connect(urls, disconnected, reconnected, error), START_TIMEOUT)
     except (OSError, nats.errors.Error, TimeoutError) as exc:
         raise ClusterError(
             f"cannot reach NATS at {', '.join(urls)} ({_reason(exc)}); start it first "
@@ -96,6 +91,24 @@ async def connect(
             "nats-server -js (or jetstream {} in its configuration)"
         ) from None
     return nc, js
+
+
+async def _connect(
+    urls: list[str],
+    disconnected: Callable[[], Awaitable[None]],
+    reconnected: Callable[[], Awaitable[None]],
+    error: Callable[[Exception], Awaitable[None]],
+) -> Client:
+    return await nats.connect(
+        servers=urls,
+        connect_timeout=CONNECT_TIMEOUT,
+        allow_reconnect=True,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        disconnected_cb=disconnected,
+        reconnected_cb=reconnected,
+        error_cb=error,
+    )
 
 
 def default_advertise(bind: str) -> str:

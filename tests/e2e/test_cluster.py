@@ -129,3 +129,32 @@ def test_when_the_registry_that_decides_is_killed_another_takes_over(
     bob.expect(channel_line("alice", post))
     carol = chat.start_peer("carol", server_port=two_port)
     direct(carol, alice, unique("new"))
+
+
+def test_one_name_registered_at_once_on_two_registries_goes_to_one_key(
+    chat: ChatEnv, nats: list[NatsServer]
+) -> None:
+    _, one_port = start_member(chat, nats, "one", decides=True)
+    _, two_port = start_member(chat, nats, "two", decides=False)
+    # two people, each with a key of their own (a data folder each), want "carol" at once
+    first = chat.start_peer("carol", server_port=one_port, data_dir=chat.root / "a", wait=False)
+    second = chat.start_peer("carol", server_port=two_port, data_dir=chat.root / "b", wait=False)
+    outcomes = []
+    for peer in (first, second):
+        said = peer.expect(
+            r"^>>> \[(Welcome, You are registered\.|The name carol is in use.*)\]$", 15
+        )
+        outcomes.append(said.group(1).startswith("Welcome"))
+    assert sorted(outcomes) == [False, True]
+
+
+def test_a_registry_that_cannot_reach_nats_says_so_and_exits(chat: ChatEnv) -> None:
+    proc = chat.spawn(
+        "-s", str(free_port()), "--bind", HOST, "--data-dir", str(chat.root / "r"),
+        "--cluster", f"nats://127.0.0.1:{free_port()}", label="registry",
+    )  # fmt: skip
+    proc.close_stdin()
+    assert proc.wait_exit(15) == 1
+    out = "\n".join(proc.collect(5))
+    assert "cannot reach NATS at nats://127.0.0.1:" in out and "nats-server -js" in out
+    assert "Traceback" not in out
