@@ -158,3 +158,29 @@ def test_a_registry_that_cannot_reach_nats_says_so_and_exits(chat: ChatEnv) -> N
     out = "\n".join(proc.collect(5))
     assert "cannot reach NATS at nats://127.0.0.1:" in out and "nats-server -js" in out
     assert "Traceback" not in out
+
+
+def test_a_nats_node_killed_during_a_burst_of_saves_loses_nothing_acknowledged(
+    chat: ChatEnv, tmp_path: Path
+) -> None:
+    with nats_cluster(tmp_path / "nats3", size=3) as nodes:
+        _, one_port = start_member(chat, nodes, "one", decides=True)
+        _, two_port = start_member(chat, nodes, "two", decides=False)
+        alice = chat.start_peer("alice", server_port=one_port)
+        bob = chat.start_peer("bob", server_port=two_port)
+        alice.expect_line("[Client table updated.]")
+        bob.send("dereg bob")
+        bob.expect_line(OFFLINE_BYE)
+        texts = [unique(f"save{i}") for i in range(12)]
+        for i, text in enumerate(texts):
+            alice.send(f"send bob {text}")
+            if i == 4:
+                nodes[2].kill()
+        for _ in texts:
+            alice.expect_line(SAVED, timeout=20)
+        bob.send("reg bob")
+        bob.expect_line(YOU_HAVE_MESSAGES, timeout=10)
+        for text in texts:
+            bob.expect(mail_line("alice", text))
+        for text in texts:
+            assert bob.count(re.escape(text)) == 1
