@@ -152,7 +152,7 @@ class Registration:
         """The record of a new name, made offline so that the Welcome's path announces it
         like any change; None if the name or password budget refused it."""
         msg, where = attempt.msg, attempt.where
-        if self._too_many_names(attempt, now, out):
+        if self._address_held(attempt, now, out) or self._too_many_names(attempt, now, out):
             return None
         password = ""
         if msg.password:
@@ -189,6 +189,8 @@ class Registration:
                 self.passwords.wrong(attempt.req.addr[0], now)
         if not owned:
             self._not_owner(attempt, record, out)
+            return None
+        if self._address_held(attempt, now, out):
             return None
         if record.online and record.addr != attempt.where and msg.id != record.last_register_id:
             # The owner's token, but the name is held online at another address: two
@@ -271,6 +273,22 @@ class Registration:
             record.token = token_hash(token)  # (a token kept in clear by an older table too)
         remember(self.given_tokens, msg.id, token)
         return token
+
+    def _address_held(self, attempt: _Attempt, now: float, out: list[Action]) -> bool:
+        """Whether the address the attempt registers is held by a peer online with another
+        key: an address belongs to its key, so that one is asked first (registry/liveness.py)
+        and the attempt waits for the outcome: carried out again once it does not answer
+        (registry/presence.py takes the address over then), refused if it does. Another
+        user of the same machine, registering at a running peer's port, takes nothing."""
+        for other in self._s.feed.online_at(attempt.where):
+            if other is attempt.record or other.key == attempt.req.key:
+                continue  # its own address, or the same key's (a restart under a new name)
+            if not self._liveness.probing(other):
+                line = f"{attempt.what}: asking {other.name}, online at that address, first"
+                out.append(Log(line))
+            self._liveness.probe(other, now, out, (attempt.msg, attempt.req))
+            return True
+        return False
 
     # -- proofs and budgets -------------------------------------------------------------
 
