@@ -137,7 +137,8 @@ class Mailboxes:
             return mailbox.refusal(owner.name)
         # the box has room, but maybe not for this sender
         stranger = not deposit.known
-        beyond = self.quotas.refusal(key, owner.name, deposit.origin, size, self.limit, stranger)
+        counted = (deposit.origin, stranger)
+        beyond = self.quotas.refusal(key, owner.name, counted, size, self.limit)
         if beyond:
             if kind == "channel" and not index.noticed:
                 # nobody is answered for a channel message not kept: the owner is told

@@ -23,6 +23,9 @@ from registry import mailbox
 #: IP address it came from ("" for the registry's own).
 Origin = tuple[str, str]
 NO_ORIGIN: Origin = ("", "")
+#: A sender as a mailbox counts it: its origin, and whether it is a stranger to the box's
+#: owner (a name the owner never left a message for).
+Sender = tuple[Origin, bool]
 
 #: The share of one mailbox (its messages, and its bytes) one key may fill...
 SENDER_SHARE = 0.25
@@ -69,13 +72,11 @@ class Quotas:
         # holder -> bytes it has in all boxes
         self._totals: dict[str, int] = {}
 
-    def refusal(  # noqa: PLR0913 (what a message is, and the box it goes to)
-        self, box: str, owner: str, origin: Origin, size: int, limit: int, stranger: bool
-    ) -> str:
-        """ "" when a message of `size` bytes from `origin` (a `stranger` to the owner, or
-        not) may go into mailbox `box` (of the name `owner`, holding at most `limit`
-        messages); else why not, in one line for its sender."""
-        key, ip = origin
+    def refusal(self, box: str, owner: str, sender: Sender, size: int, limit: int) -> str:
+        """ "" when a message of `size` bytes from `sender` may go into mailbox `box` (of
+        the name `owner`, holding at most `limit` messages); else why not, in one line for
+        its sender."""
+        (key, ip), stranger = sender
         usages = self._boxes.get(box, {})
         if key and _over(usages.get(_key(key)), size, limit, self._sender_share):
             return (
