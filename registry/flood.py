@@ -4,7 +4,7 @@ bucket per address (wire.token_bucket). Pure: the caller supplies `now`."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TypedDict, Unpack
+from typing import NamedTuple, TypedDict, Unpack
 
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
 from wire.token_bucket import FULL, BucketRule
@@ -109,75 +109,92 @@ PASSWORD_EVERY = 5.0
 #: delays everything else by a fraction of the 500 ms that peers wait for an answer.
 PASSWORD_RATE = 4.0
 PASSWORD_GLOBAL_BURST = 6.0
-#: Wrong passwords of one name a burst may try, from whatever addresses and keys, and
-#: then one every NAME_PASSWORD_EVERY seconds: a guesser with many machines tries some
-#: 700 passwords of one name a day at most, and, its burst below what the global budget
-#: keeps back (PASSWORD_RESERVED), spends nothing the other names need. Only a key other
-#: than the name's own ever comes here: its owner's key proves the name with no password
-#: (registry/registration.py).
-NAME_PASSWORD_BURST = 3.0
-NAME_PASSWORD_EVERY = 120.0
-#: The part of the checks in all kept for addresses that have asked for none lately: an
+#: The part of the checks in all kept for addresses that sent no wrong password lately: an
 #: address that has (a guesser, once past its first) takes a check only while more than
-#: this part of the global burst is left, so that one address flooding wrong passwords
-#: cannot spend what honest users need, and they never wait for it.
+#: this part of the global burst is left, so that addresses guessing cannot spend what
+#: honest users need, and they never wait for it.
 PASSWORD_RESERVED = 0.5
+#: Seconds an address waits after its first wrong password before its next check; each
+#: wrong one after it doubles the wait, up to WRONG_WAIT_MOST. A person who mistypes waits
+#: a second or two; a guesser at one address tries a dozen passwords in its first hour and
+#: then one an hour, of whatever names. Only the guessing address waits: a name's owner
+#: typing the right password on a machine of their own is never held up by it.
+WRONG_WAIT_FIRST = 1.0
+WRONG_WAIT_MOST = 3600.0
+#: Seconds after an address's last wrong password when it is forgotten, and its wait starts
+#: over from WRONG_WAIT_FIRST.
+WRONG_FORGOTTEN = 24 * 3600.0
 
 
 class PasswordLimits(TypedDict, total=False):
     """A PasswordBudget's limits: `burst` checks per IP address, then one each `every`
     seconds; `rate` a second in all, `global_burst` at once, of which the `reserved` part
-    is kept from addresses that asked lately; `name_burst` wrong passwords of one name,
-    then one each `name_every` seconds. Each defaults to the constant above it."""
+    is kept from addresses that sent a wrong password lately; after a wrong password, its
+    address waits `wrong_first` seconds, doubled for each wrong one after it up to
+    `wrong_most`. Each defaults to the constant above it."""
 
     burst: float
     every: float
     rate: float
     global_burst: float
     reserved: float
-    name_burst: float
-    name_every: float
+    wrong_first: float
+    wrong_most: float
+
+
+class _Wrong(NamedTuple):
+    """An address's wrong passwords lately, and until when it waits."""
+
+    times: int
+    until: float
 
 
 class PasswordBudget:
     """How many password checks the registry does: a token bucket per IP address (a
-    guesser's ports share one allowance), one per name (a guesser's many addresses share
-    one allowance for the name they guess), and one for all, so that registrations
-    carrying passwords can never keep the registry's thread busy hashing (a stalled
-    registry answers nobody). The address's limit is asked first, then the name's, and an
-    address that asked lately may not take the global budget's last PASSWORD_RESERVED: what
-    one address floods costs others nothing, and what is guessed of one name costs the
-    other names nothing. Pure: the caller supplies `now`."""
+    guesser's ports share one allowance), one for all, so that registrations carrying
+    passwords can never keep the registry's thread busy hashing (a stalled registry
+    answers nobody), and a wait after each wrong password that doubles for the address
+    that sent it. An address that sent a wrong password lately may not take the global
+    budget's last PASSWORD_RESERVED. Nothing is counted per name: what guessers send costs
+    the name's owner, typing the right password at an address of their own, nothing.
+    Pure: the caller supplies `now`."""
 
     def __init__(self, **limits: Unpack[PasswordLimits]) -> None:
         """Each of PasswordLimits given replaces its default (tests set a few: keywords,
         rather than seven parameters every caller lines up)."""
         every = limits.get("every", PASSWORD_EVERY)
         self._per_ip = FloodGate(rate=1.0 / every, burst=limits.get("burst", PASSWORD_BURST))
-        name_every = limits.get("name_every", NAME_PASSWORD_EVERY)
-        name_burst = limits.get("name_burst", NAME_PASSWORD_BURST)
-        self._per_name = FloodGate(rate=1.0 / name_every, burst=name_burst)
         global_burst = limits.get("global_burst", PASSWORD_GLOBAL_BURST)
         self._rule = BucketRule(limits.get("rate", PASSWORD_RATE), global_burst)
         self._all = FULL  # the due time of the checks in all (wire.token_bucket)
         self._reserved = limits.get("reserved", PASSWORD_RESERVED) * global_burst
+        self._wrong_first = limits.get("wrong_first", WRONG_WAIT_FIRST)
+        self._wrong_most = limits.get("wrong_most", WRONG_WAIT_MOST)
+        # addresses that sent a wrong password lately, the least recently first
+        self._wrong: OrderedDict[str, _Wrong] = OrderedDict()
         self.refused = 0
 
-    def take(self, ip: str, now: float, name: str = "") -> float:
-        """0 when a check for `ip` of the password of the name keyed `name` ("": a new
-        name's, hashed to be kept) may be done now (and it is counted); else the seconds
-        until one may, at least 1, and nothing is counted."""
+    def waiting(self, ip: str, now: float) -> float:
+        """The seconds `ip` still waits after its last wrong password (0: it does not)."""
+        wrong = self._wrong.get(ip)
+        return 0.0 if wrong is None else max(0.0, wrong.until - now)
+
+    def take(self, ip: str, now: float) -> float:
+        """0 when a check of a password for `ip` (or a hash of a new name's) may be done
+        now (and it is counted); else the seconds until one may, at least 1, and nothing is
+        counted."""
+        waits = self.waiting(ip, now)
+        if waits > 0:  # its own wrong guesses first: a guesser waits for itself alone
+            self.refused += 1
+            return max(1.0, waits)
         mine = self._per_ip.ready_in(ip, now)
-        if mine > 0:  # its own limit first: a guesser waits for itself, not for others
+        if mine > 0:
             self.refused += 1
             return max(1.0, mine)
-        guessed = self._per_name.ready_in(name, now) if name else 0.0
-        if guessed > 0:  # then the name's: many addresses guessing it wait for each other
-            self.refused += 1
-            return max(1.0, guessed)
-        # an address that asked lately (its allowance not whole) leaves the reserve alone
-        whole = self._per_ip.level(ip, now) >= self._per_ip.burst
-        keep = 0.0 if whole else self._reserved
+        # an address that sent a wrong password lately leaves the reserve alone
+        wrong = self._wrong.get(ip)
+        guessed = wrong is not None and now - wrong.until <= WRONG_FORGOTTEN
+        keep = self._reserved if guessed else 0.0
         taken, self._all = self._rule.take(self._all, now, keep)
         if not taken:
             self.refused += 1
@@ -185,11 +202,16 @@ class PasswordBudget:
         self._per_ip.wait(ip, now)  # counted: one is in hand, as `ready_in` said
         return 0.0
 
-    def wrong(self, name: str, now: float) -> None:
-        """A password checked for the name keyed `name` was wrong: it counts against the
-        name's allowance (a right one does not: its owner, typing it on machine after
-        machine, is not a guesser)."""
-        self._per_name.wait(name, now)
+    def wrong(self, ip: str, now: float) -> None:
+        """A password checked for `ip` was wrong: it waits before its next check, twice as
+        long as after its wrong one before (a right one changes nothing: its owner, typing
+        it on machine after machine, is not a guesser)."""
+        wrong = self._wrong.pop(ip, _Wrong(0, now))
+        count = 1 if now - wrong.until > WRONG_FORGOTTEN else wrong.times + 1
+        wait = min(self._wrong_first * 2 ** min(count - 1, 62), self._wrong_most)
+        self._wrong[ip] = _Wrong(count, now + wait)
+        while len(self._wrong) > MAX_TRACKED:
+            self._wrong.popitem(last=False)
 
 
 #: New names one IP address may register per hour (a token bucket: this many at once, then

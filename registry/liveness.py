@@ -215,10 +215,16 @@ class Liveness:
                     f"{self.keepalive:g} s)"
                 )
             )
-        for _, asker in probe.waiting.values():
-            reason = (
-                f"The name {record.name} is in use by a peer at {fmt(record.addr)}, which "
-                "answered just now. Stop it first, or choose another name."
-            )
-            what = f"registration of {record.name} from {fmt(asker.addr)}"
+        for msg, asker in probe.waiting.values():
+            if name_key(msg.name) == probe.owner:
+                reason = (
+                    f"The name {record.name} is in use by a peer at {fmt(record.addr)}, which "
+                    "answered just now. Stop it first, or choose another name."
+                )
+            else:  # it waited for the address it asked for (registry/registration.py)
+                reason = (
+                    f"The address {fmt(record.addr)} is in use by {record.name}, which "
+                    "answered just now; choose another port."
+                )
+            what = f"registration of {msg.name} from {fmt(asker.addr)}"
             self._s.answers.refuse(asker, reason, what, out)

@@ -70,8 +70,9 @@ def first_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:
 @dataclasses.dataclass(frozen=True, slots=True)
 class Deposit:
     """A message to keep in a mailbox: its id and sender's name, its text, its `kind`
-    ("direct", "channel"), its `origin` (whom it counts against: registry/quotas.py) and,
-    for a direct message, `saved_by`: the key whose SaveMessage brought it ("" unknown)."""
+    ("direct", "channel"), its `origin` (whom it counts against: registry/quotas.py), for a
+    direct message `saved_by`: the key whose SaveMessage brought it ("" unknown), and
+    whether its sender is `known` to the box's owner (one it wrote to) or a stranger."""
 
     id: str
     sender: str
@@ -79,6 +80,7 @@ class Deposit:
     kind: str
     origin: Origin = NO_ORIGIN
     saved_by: str = ""
+    known: bool = False
 
 
 class Mailboxes:
@@ -91,12 +93,15 @@ class Mailboxes:
         boxes: dict[str, list[StoredMessage]],
         limit: int,
         new_id: Callable[[], str],
-        origin_of: Callable[[StoredMessage], Origin] = lambda message: NO_ORIGIN,
+        origin_of: Callable[[str, StoredMessage], tuple[Origin, bool]] = (
+            lambda box, message: (NO_ORIGIN, False)
+        ),
         quotas: Quotas | None = None,
     ) -> None:
         """`boxes` are the mailboxes the adapter loaded from disk, kept (not copied);
-        `origin_of` says who sent each of them (the files do not keep it: the post office
-        answers from its table, the sender's name's key and address)."""
+        `origin_of` says who sent each of them, and whether a stranger to the box's owner
+        (the files do not keep it: the post office answers from its table, the sender's
+        name's key and address)."""
         #: the stored messages by owner's name key, oldest first; read it, change it only
         #: through the methods (a box is replaced whole, and indexed again, when messages
         #: leave it)
@@ -106,10 +111,10 @@ class Mailboxes:
         self._new_id = new_id
         self.quotas = quotas if quotas is not None else Quotas()
         # who sent each stored message, by box and (sender, id): what it counted against
-        self._origins: dict[str, dict[tuple[str, str], Origin]] = {}
+        self._origins: dict[str, dict[tuple[str, str], tuple[Origin, bool]]] = {}
         for key, box in boxes.items():
             for message in box:
-                self._counted(key, message, origin_of(message))
+                self._counted(key, message, *origin_of(key, message))
 
     def store(self, owner: Record, deposit: Deposit, wall: float, out: list[Action]) -> str:
         """Keep `deposit` in the mailbox of `owner`, stamped with the time of day `wall`
@@ -131,7 +136,9 @@ class Mailboxes:
                 out.append(Log(line))
             return mailbox.refusal(owner.name)
         # the box has room, but maybe not for this sender
-        beyond = self.quotas.refusal(key, owner.name, deposit.origin, size, self.limit)
+        stranger = not deposit.known
+        counted = (deposit.origin, stranger)
+        beyond = self.quotas.refusal(key, owner.name, counted, size, self.limit)
         if beyond:
             if kind == "channel" and not index.noticed:
                 # nobody is answered for a channel message not kept: the owner is told
@@ -143,7 +150,7 @@ class Mailboxes:
             return beyond
         stored = StoredMessage(msg_id, sender, text, stamp(wall), kind, deposit.saved_by)
         self._keep(key, index, stored, size, out)
-        self._counted(key, stored, deposit.origin)
+        self._counted(key, stored, deposit.origin, stranger)
         out.append(Log(f"saved {kind} message from {sender} for {owner.name}"))
         return ""
 
@@ -210,18 +217,19 @@ class Mailboxes:
         else:
             self.boxes.pop(key, None)
 
-    def _counted(self, key: str, message: StoredMessage, origin: Origin) -> None:
-        """`message`, from `origin`, is in mailbox `key`: it counts against its sender."""
+    def _counted(self, key: str, message: StoredMessage, origin: Origin, stranger: bool) -> None:
+        """`message`, from `origin` (a `stranger` to the owner or not), is in mailbox
+        `key`: it counts against its sender."""
         if origin != NO_ORIGIN:
-            self._origins.setdefault(key, {})[(message.sender, message.id)] = origin
-            self.quotas.add(key, origin, len(message.text.encode()))
+            self._origins.setdefault(key, {})[(message.sender, message.id)] = (origin, stranger)
+            self.quotas.add(key, origin, len(message.text.encode()), stranger)
 
     def _uncounted(self, key: str, message: StoredMessage) -> None:
         """`message` leaves mailbox `key`: it no longer counts against its sender."""
         origins = self._origins.get(key)
-        origin = origins.pop((message.sender, message.id), None) if origins else None
-        if origin is not None:
-            self.quotas.remove(key, origin, len(message.text.encode()))
+        counted = origins.pop((message.sender, message.id), None) if origins else None
+        if counted is not None:
+            self.quotas.remove(key, counted[0], len(message.text.encode()), counted[1])
         if origins is not None and not origins:
             del self._origins[key]
 

@@ -9,6 +9,7 @@ it), rebuilds the table's rows from the owners at a start, and answers MailTaken
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from registry.actions import Action, KeepOwner, Log, SaveTable, Send
@@ -56,7 +57,9 @@ class PostOffice:
 
     def store(self, record: Record, deposit: Deposit, now: float, out: list[Action]) -> str:
         """Keep `deposit` in `record`'s mailbox, and keep beside the box who owns it: ""
-        when kept, else why not (one line for its sender)."""
+        when kept, else why not (one line for its sender). Its sender is known to the
+        owner when the owner wrote to it (registry/quotas.py keeps half the box for those)."""
+        deposit = dataclasses.replace(deposit, known=record.knows(deposit.sender))
         refused = self._boxes.store(record, deposit, self._s.clock.wall(now), out)
         if not refused:
             self.keep_owner(record, out)
@@ -114,11 +117,15 @@ class PostOffice:
         self._owners.pop(key, None)
         return dropped
 
-    def _origin_of(self, message: StoredMessage) -> Origin:
-        """Who sent `message`, kept before this registry started: the key and address its
-        sender's name has in the table (no renames are followed yet)."""
+    def _origin_of(self, box: str, message: StoredMessage) -> tuple[Origin, bool]:
+        """Who sent `message`, kept in mailbox `box` before this registry started: the key
+        and address its sender's name has in the table (no renames are followed yet), and
+        whether a stranger to the box's owner."""
         record = self._s.table.get(message.sender) if message.sender else None
-        return NO_ORIGIN if record is None else (record.key, record.ip)
+        if record is None:
+            return NO_ORIGIN, False
+        owner = self._s.table.records.get(box)
+        return (record.key, record.ip), owner is None or not owner.knows(message.sender)
 
     def _rebuild(self, boxes: dict[str, list[StoredMessage]]) -> list[Action]:
         """Put back the table's rows of the boxes it has none for; what to say of it."""

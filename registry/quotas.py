@@ -1,8 +1,11 @@
 """How much of the mailboxes one sender may take, so that a mailbox always has room for others.
 
 The rule: one sender (a key) may fill at most a quarter of anyone's mailbox, and all the
-senders at one address together half of it; what one key has waiting in all mailboxes takes
-at most SENDER_BYTES of the registry's disk, what one address has at most ADDRESS_BYTES.
+senders at one address together half of it; all the strangers together (senders the owner
+has not left a message for: registry/table.py, Record.wrote_to) half of it too, so that the
+other half is always there for the people the owner writes to, however many keys and
+addresses the strangers have. What one key has waiting in all mailboxes takes at most
+SENDER_BYTES of the registry's disk, what one address has at most ADDRESS_BYTES.
 
 A key costs nothing to make, so a key alone would not stop one machine: its address is
 counted as well. An address costs more (a LAN hands out few), and more than one person may
@@ -20,11 +23,18 @@ from registry import mailbox
 #: IP address it came from ("" for the registry's own).
 Origin = tuple[str, str]
 NO_ORIGIN: Origin = ("", "")
+#: A sender as a mailbox counts it: its origin, and whether it is a stranger to the box's
+#: owner (a name the owner never left a message for).
+Sender = tuple[Origin, bool]
 
 #: The share of one mailbox (its messages, and its bytes) one key may fill...
 SENDER_SHARE = 0.25
 #: ...and all the keys at one address together.
 ADDRESS_SHARE = 0.5
+#: ...and all the strangers together: the rest is kept for the people the owner wrote to.
+STRANGERS_SHARE = 0.5
+#: The holder all strangers' messages in a box count against, together.
+_STRANGERS = "strangers"
 #: Bytes of text one key's messages waiting in all mailboxes take at most: two full
 #: mailboxes' worth (registry/mailbox.py), so that names registered only to hold one
 #: sender's mail do not fill the disk.
@@ -62,11 +72,11 @@ class Quotas:
         # holder -> bytes it has in all boxes
         self._totals: dict[str, int] = {}
 
-    def refusal(self, box: str, owner: str, origin: Origin, size: int, limit: int) -> str:
-        """ "" when a message of `size` bytes from `origin` may go into mailbox `box` (of
+    def refusal(self, box: str, owner: str, sender: Sender, size: int, limit: int) -> str:
+        """ "" when a message of `size` bytes from `sender` may go into mailbox `box` (of
         the name `owner`, holding at most `limit` messages); else why not, in one line for
         its sender."""
-        key, ip = origin
+        (key, ip), stranger = sender
         usages = self._boxes.get(box, {})
         if key and _over(usages.get(_key(key)), size, limit, self._sender_share):
             return (
@@ -78,6 +88,11 @@ class Quotas:
                 f"Senders at {ip} have {_part(self._address_share)} of {owner}'s mailbox, "
                 f"the most one address may fill; try again once {owner} has read their "
                 "messages."
+            )
+        if stranger and key and _over(usages.get(_STRANGERS), size, limit, STRANGERS_SHARE):
+            return (
+                f"Senders {owner} has not written to fill half of {owner}'s mailbox, the "
+                f"most they may; the rest is kept for those {owner} writes to."
             )
         if key and self._totals.get(_key(key), 0) + size > self._sender_bytes:
             return (
@@ -92,13 +107,14 @@ class Quotas:
             )
         return ""
 
-    def add(self, box: str, origin: Origin, size: int) -> None:
-        """A message of `size` bytes from `origin` went into mailbox `box`."""
-        self._count(box, origin, 1, size)
+    def add(self, box: str, origin: Origin, size: int, stranger: bool) -> None:
+        """A message of `size` bytes from `origin` (a `stranger` or not) went into mailbox
+        `box`."""
+        self._count(box, origin, 1, size, stranger)
 
-    def remove(self, box: str, origin: Origin, size: int) -> None:
-        """A message of `size` bytes from `origin` left mailbox `box`."""
-        self._count(box, origin, -1, -size)
+    def remove(self, box: str, origin: Origin, size: int, stranger: bool) -> None:
+        """A message of `size` bytes from `origin` (counted as it went in) left `box`."""
+        self._count(box, origin, -1, -size, stranger)
 
     def move(self, old: str, new: str) -> None:
         """Mailbox `old` was merged into mailbox `new` (a rename): what it held counts there."""
@@ -115,11 +131,13 @@ class Quotas:
         key, ip = origin
         return self._totals.get(_key(key) if key else _address(ip), 0)
 
-    def _count(self, box: str, origin: Origin, count: int, size: int) -> None:
+    def _count(self, box: str, origin: Origin, count: int, size: int, stranger: bool) -> None:
         key, ip = origin
         holders = [h for h, there in ((_key(key), key), (_address(ip), ip)) if there]
         if not holders:
             return
+        if stranger and key:
+            holders.append(_STRANGERS)
         usages = self._boxes.setdefault(box, {})
         for holder in holders:
             usage = usages.setdefault(holder, Usage())
@@ -127,6 +145,8 @@ class Quotas:
             usage.size += size
             if usage.count <= 0:
                 del usages[holder]  # a month of traffic leaves no trace of who sent once
+            if holder == _STRANGERS:
+                continue  # a share of this box only: no total in all boxes
             total = self._totals.get(holder, 0) + size
             if total > 0:
                 self._totals[holder] = total

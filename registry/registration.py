@@ -9,7 +9,9 @@ up. Passwords are checked (and new names made) within the budgets of registry/fl
 
 from __future__ import annotations
 
+import functools
 import math
+import secrets
 from collections import OrderedDict
 
 import msgspec
@@ -38,6 +40,13 @@ from wire.version import WIRE_VERSION, wire_refusal
 #: Registrations refused for too many password (or new name) attempts are logged one in
 #: this many.
 LOG_PASSWORDS_EVERY = 100
+
+
+@functools.cache
+def _no_password() -> str:
+    """A hash no password matches (of random bytes no one knows), checked in place of the
+    hash of a name that has none: as long to check as any password's."""
+    return hash_password(secrets.token_hex(32), secrets.token_bytes(16))
 
 
 class _Attempt(Struct, frozen=True):
@@ -143,7 +152,7 @@ class Registration:
         """The record of a new name, made offline so that the Welcome's path announces it
         like any change; None if the name or password budget refused it."""
         msg, where = attempt.msg, attempt.where
-        if self._too_many_names(attempt, now, out):
+        if self._address_held(attempt, now, out) or self._too_many_names(attempt, now, out):
             return None
         password = ""
         if msg.password:
@@ -168,16 +177,20 @@ class Registration:
         waiting for a probe of the holder)."""
         msg = attempt.msg
         owned = self._owns_without_password(attempt, record)
-        if not owned and msg.password and record.password:
+        if not owned and msg.password:
             # checked last, as the one costly check, and only so often (see PasswordBudget);
-            # never for the owner's key, which `_owns_without_password` let in already
-            if self._too_many_passwords(attempt, now, out, record):
+            # never for the owner's key, which `_owns_without_password` let in already. A
+            # name without a password is checked alike (against a hash no password has),
+            # so that neither the answer nor its time tells whether a name has one.
+            if self._too_many_passwords(attempt, now, out):
                 return None
-            owned = check_password(msg.password, record.password)
+            owned = check_password(msg.password, record.password or _no_password())
             if not owned:
-                self.passwords.wrong(name_key(record.name), now)
+                self.passwords.wrong(attempt.req.addr[0], now)
         if not owned:
             self._not_owner(attempt, record, out)
+            return None
+        if self._address_held(attempt, now, out):
             return None
         if record.online and record.addr != attempt.where and msg.id != record.last_register_id:
             # The owner's token, but the name is held online at another address: two
@@ -262,6 +275,22 @@ class Registration:
         remember(self.given_tokens, msg.id, token)
         return token
 
+    def _address_held(self, attempt: _Attempt, now: float, out: list[Action]) -> bool:
+        """Whether the address the attempt registers is held by a peer online with another
+        key: an address belongs to its key, so that one is asked first (registry/liveness.py)
+        and the attempt waits for the outcome: carried out again once it does not answer
+        (registry/presence.py takes the address over then), refused if it does. Another
+        user of the same machine, registering at a running peer's port, takes nothing."""
+        for other in self._s.feed.online_at(attempt.where):
+            if other is attempt.record or other.key == attempt.req.key:
+                continue  # its own address, or the same key's (a restart under a new name)
+            if not self._liveness.probing(other):
+                line = f"{attempt.what}: asking {other.name}, online at that address, first"
+                out.append(Log(line))
+            self._liveness.probe(other, now, out, (attempt.msg, attempt.req))
+            return True
+        return False
+
     # -- proofs and budgets -------------------------------------------------------------
 
     def _owns_without_password(self, attempt: _Attempt, record: Record) -> bool:
@@ -284,7 +313,7 @@ class Registration:
         (where the holder runs, that waiting helps) is for the owner only."""
         if record.online:
             reason = f"The name {record.name} is in use by a peer that is online."
-        elif attempt.msg.password and record.password:
+        elif attempt.msg.password:  # said alike whether the name has a password or not
             reason = f"Wrong password for {record.name}."
         else:
             reason = (
@@ -313,16 +342,13 @@ class Registration:
         self._refused(attempt, reason, out)
         return True
 
-    def _too_many_passwords(
-        self, attempt: _Attempt, now: float, out: list[Action], record: Record | None = None
-    ) -> bool:
-        """Whether the attempt's password may not be checked against `record`'s now (or,
-        without one, hashed for a new name), as its address, the name, or everyone asked
-        for too many lately (see PasswordBudget); if so, it is refused saying when to try
-        again. Logged the first time, then once in LOG_PASSWORDS_EVERY: a guesser's flood
-        would fill the log."""
-        name = name_key(record.name) if record is not None else ""
-        wait = self.passwords.take(attempt.req.addr[0], now, name)
+    def _too_many_passwords(self, attempt: _Attempt, now: float, out: list[Action]) -> bool:
+        """Whether the attempt's password may not be checked (or hashed for a new name)
+        now, as its address sent wrong ones or asked for too many lately, or everyone did
+        (see PasswordBudget); if so, it is refused saying when to try again. Logged the
+        first time, then once in LOG_PASSWORDS_EVERY: a guesser's flood would fill the
+        log."""
+        wait = self.passwords.take(attempt.req.addr[0], now)
         if not wait:
             return False
         reason = f"Too many password attempts; try again in {math.ceil(wait)} s."

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from registry.actions import Action, Log, Send
+from registry.actions import Action, Log, SaveTable, Send
 from registry.authority import Claim
 from registry.mailboxes import Deposit
 from registry.post_office import PostOffice
@@ -22,6 +22,7 @@ from registry.services import Services
 from registry.table import Record
 from wire.limits import MAX_SEALED
 from wire.messages import ChannelMessage, Chat, Saved, SaveMessage
+from wire.names import name_key
 from wire.refusals import unknown_name
 
 
@@ -45,6 +46,8 @@ class Saving:
         recipient = self._recipient(msg, req, sender, out)
         if recipient is None:
             return
+        if sender.wrote(name_key(recipient.name)):
+            out.append(SaveTable())  # half its mailbox is kept for those it writes to
         if recipient.online:
             # It may still be alive: deliver it ourselves; the probe's outcome decides.
             self._probing[msg.id] = msg

@@ -20,6 +20,9 @@ MAX_VERSION = 2**62
 #: a rename, or a few in a row, to be known by the name its files still say; few enough
 #: that renaming on and on does not grow the table.
 MAX_FORMER_NAMES = 8
+#: Names kept per record of those its owner last left a message for (Record.wrote_to): a
+#: circle of people a person writes to, and a bound on what one record adds to the table.
+MAX_WROTE_TO = 100
 
 
 class Record(Struct):
@@ -50,6 +53,11 @@ class Record(Struct):
     #: the owner's public key (net.keys.key_text): what proves the name is theirs, bound at
     #: its first registration and moved only with the token or the password
     key: str = ""
+    #: the name keys its owner last left a message for at the registry (a SaveMessage),
+    #: the latest last, at most MAX_WROTE_TO: half of its mailbox is kept for them
+    #: (registry/quotas.py); None until it writes to anyone, so that most records cost
+    #: nothing
+    wrote_to: list[str] | None = None
 
     @property
     def addr(self) -> Addr:
@@ -57,6 +65,23 @@ class Record(Struct):
 
     def entry(self) -> Entry:
         return Entry(self.name, self.ip, self.port, self.online, self.key)
+
+    def wrote(self, key: str) -> bool:
+        """Its owner left a message for the name keyed `key`: whether that name is new
+        among those it wrote to (the table is to be saved then)."""
+        wrote_to = self.wrote_to if self.wrote_to is not None else []
+        self.wrote_to = wrote_to
+        new = key not in wrote_to
+        if not new:
+            wrote_to.remove(key)
+        wrote_to.append(key)
+        del wrote_to[:-MAX_WROTE_TO]
+        return new
+
+    def knows(self, name: str) -> bool:
+        """Whether its owner wrote to `name` lately (or `name` is its own)."""
+        key = name_key(name)
+        return key == name_key(self.name) or key in (self.wrote_to or ())
 
 
 class Table(Struct):
@@ -148,6 +173,7 @@ class Table(Struct):
                     **({"deregistered": True} if r.deregistered and not r.online else {}),
                     **({"replaying": r.replaying} if r.replaying and r.room else {}),
                     **({"former": formers[key]} if key in formers else {}),
+                    **({"wrote_to": r.wrote_to} if r.wrote_to else {}),
                 }
                 for key, r in self.records.items()
             ],
@@ -203,6 +229,10 @@ def _record(row: Any, now: float) -> Record:
         deregistered=row.get("deregistered", False) is True and not row["online"],
         key=row.get("key", ""),
     )
+    # read leniently: a damaged list costs the owner's kept half of its mailbox, no more
+    wrote_to = row.get("wrote_to", [])
+    if type(wrote_to) is list and all(type(k) is str and not name_problem(k) for k in wrote_to):
+        record.wrote_to = [name_key(k) for k in wrote_to[-MAX_WROTE_TO:]] or None
     if record.room and (name_problem(record.room) or not record.online):
         record.room = ""  # not a room a peer could be in: forgotten, not fatal
     # read as leniently as `deregistered`: a damaged one costs a replay, or none

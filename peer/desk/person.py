@@ -43,6 +43,7 @@ from wire.desk.messages import (
     DeskQueueRequest,
     DeskRefused,
     DeskServed,
+    DeskWork,
 )
 from wire.desk.render import kept_place
 from wire.desk.text import (
@@ -53,6 +54,7 @@ from wire.desk.text import (
     speaks_of_crisis,
     too_long_line,
 )
+from wire.desk.work import MAX_BITS, solve
 from wire.version import WIRE_VERSION
 
 #: Seconds between refreshes of the held-place file while waiting or served: it tells a
@@ -118,6 +120,12 @@ class PersonCore(PersonForm, PersonLink):
         self._sent_token = self.token
         if self._refresh_at is None:
             self._refresh_at = now + REFRESH
+        self._send_join("", now, out)
+        out.extend(self._replay(now))
+        return out
+
+    def _send_join(self, work: str, now: float, out: list[Action]) -> None:
+        """Ask for a place (or the one held for the token), with `work` if asked for."""
         join = DeskJoin(
             self.new_id(),
             self.name,
@@ -126,11 +134,26 @@ class PersonCore(PersonForm, PersonLink):
             self.description,
             self.token,
             WIRE_VERSION,
+            work,
         )
         out.append(Send(join))
         self._answer_by = now + ANSWER_TIMEOUT
-        out.extend(self._replay(now))
-        return out
+
+    def _work(self, asked: DeskWork, now: float, out: list[Action]) -> None:
+        """The desk is busy and asks for work before a new place (wire/desk/work.py): done
+        here, a second or two at most, and the join sent again with it. A desk asking more
+        than MAX_BITS, or a seed that is not hex, is not one of ours: said, and given up."""
+        if self.phase != "joining":
+            return
+        try:
+            if not 0 < asked.bits <= MAX_BITS:
+                raise ValueError
+            work = solve(asked.seed, asked.bits)
+        except ValueError:
+            out.append(Show("[The help desk asked for work this client cannot do.]", "error"))
+            self._finish(1, out)
+            return
+        self._send_join(work, now, out)
 
     def not_connected(self, why: str, now: float) -> list[Action]:
         out: list[Action] = []
@@ -162,6 +185,8 @@ class PersonCore(PersonForm, PersonLink):
             if isinstance(message, DeskEnded | DeskRefused):
                 self._show_rendered(message, out)
                 self._finish(0, out)
+        elif isinstance(message, DeskWork):
+            self._work(message, now, out)
         elif self.phase not in ("form", "done"):
             if self._rejoining:
                 self._rejoining = False

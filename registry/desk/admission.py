@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from msgspec import Struct
 
 from registry.credentials import token_matches
+from registry.desk.limits import WORK_BITS_FIRST, WORK_BITS_MOST, WORK_BITS_STEP, WORK_FREE_BELOW
 from registry.desk.people import Person
 
 
@@ -76,6 +77,14 @@ def source_refusal(
                 f"desk: {address} holds {same} {kind}; refused another",
             )
     return None
+
+
+def work_bits(waiting: int) -> int:
+    """The bits of work (wire/desk/work.py) a new place costs with `waiting` people in the
+    room: none while the desk is quiet, then more the fuller it is (registry/desk/limits.py)."""
+    if waiting < WORK_FREE_BELOW:
+        return 0
+    return min(WORK_BITS_FIRST + (waiting - WORK_FREE_BELOW) // WORK_BITS_STEP, WORK_BITS_MOST)
 
 
 def room_is_full(waiting: int, *, in_danger: bool, limits: Limits) -> bool:

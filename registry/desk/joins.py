@@ -4,12 +4,14 @@ token, or giving it up after leaving while the connection was lost (docs/DESK.md
 
 from __future__ import annotations
 
+import hashlib
+
 from registry.desk.actions import Action, Close, ConnId, Log, Send
-from registry.desk.admission import holder, room_is_full, source_refusal
+from registry.desk.admission import holder, room_is_full, source_refusal, work_bits
 from registry.desk.notices import WaitingNotices
 from registry.desk.people import Person, name_for_log
 from registry.desk.restart import AfterRestart
-from wire.desk.messages import DeskCrisis, DeskEnded, DeskGiveUp, DeskJoin
+from wire.desk.messages import DeskCrisis, DeskEnded, DeskGiveUp, DeskJoin, DeskWork
 from wire.desk.phone import mask_numbers, normalise_phone, phone_key, phone_problem
 from wire.desk.text import (
     CRISIS_REASONS,
@@ -21,6 +23,7 @@ from wire.desk.text import (
     name_problem,
     topic_label,
 )
+from wire.desk.work import done
 from wire.refusals import RefusalCode
 from wire.version import WIRE_VERSION, wire_refusal
 
@@ -48,10 +51,25 @@ class Joins(AfterRestart, WaitingNotices):
         held = holder(self._tokens, msg.token)
         if held is not None and phone_key(held.phone) == phone_key(phone):
             return actions + self._restore(conn, held, msg, now)
+        asked = self._work_asked(conn, msg)
+        if asked:
+            return actions + asked
         refused = self._not_admitted(conn, msg, phone, crisis, now)
         if refused:
             return actions + refused
         return actions + self._admit(conn, msg, phone, crisis, now)
+
+    def _work_asked(self, conn: ConnId, msg: DeskJoin) -> list[Action]:
+        """The DeskWork that answers a newcomer's join on `conn` while the room is busy
+        (admission.work_bits), unless it shows the work asked on this connection (each
+        puzzle solves one join); nothing when it may go on. Checking is one hash."""
+        bits = work_bits(len(self._waiting))
+        asked = self._puzzles.pop(conn, None)
+        if not bits or (asked is not None and done(asked[0], asked[1], msg.work)):
+            return []
+        seed = hashlib.sha256(self._make_token().encode()).hexdigest()[:32]
+        self._puzzles[conn] = (seed, bits)
+        return [Send(conn, DeskWork(self._make_id(), msg.id, seed, bits))]
 
     def _not_admitted(
         self, conn: ConnId, msg: DeskJoin, phone: str, crisis: str, now: float

@@ -21,6 +21,15 @@ MAX_PER_KEY = 2
 #: client with its own key) all get in. Loopback is an address like any other: a process
 #: on the registry's machine could otherwise fill the room.
 MAX_PER_ADDRESS = 10
+#: People waiting below which a join costs no work. From there a new place costs a
+#: hashcash puzzle (wire/desk/work.py) of WORK_BITS_FIRST bits, one bit more for each
+#: WORK_BITS_STEP more people waiting, at most WORK_BITS_MOST: a quiet desk asks nothing;
+#: a busy one asks a person a second or two of one core at most, once; a flood of joins
+#: pays that for every place it takes (docs/DESK.md, "Work under load").
+WORK_FREE_BELOW = 20
+WORK_BITS_FIRST = 16
+WORK_BITS_STEP = 10
+WORK_BITS_MOST = 21
 #: Seconds a waiting person's place is kept after their connection breaks.
 GRACE = 120.0
 #: Seconds, at most, a restarted desk waits for the people whose places it kept (see

@@ -118,6 +118,7 @@ class DeskQueue(Joins, Operators, Persons):
         """Connection `conn` is gone (closed, broken, or closed by us for bad frames)."""
         entity = self._conns.pop(conn, None)
         self._addresses.pop(conn, None)
+        self._puzzles.pop(conn, None)
         self._conn_keys.pop(conn, None)
         self._beats.pop(conn, None)
         actions: list[Action] = []
@@ -241,6 +242,7 @@ class DeskQueue(Joins, Operators, Persons):
             actions.append(Close(conn, "registry closing"))
         self._conns.clear()
         self._addresses.clear()
+        self._puzzles.clear()
         self._operators.clear()
         self._waiting.clear()
         self._tokens.clear()

@@ -89,6 +89,8 @@ class DeskState:
         self._operators: dict[ConnId, Operator] = {}
         self._conns: dict[ConnId, Person | Operator] = {}
         self._addresses: dict[ConnId, str] = {}  # where each connection comes from, if told
+        # the puzzle (seed, bits) each connection was asked to solve (DeskWork), once
+        self._puzzles: dict[ConnId, tuple[str, int]] = {}
         self._order = itertools.count()
         self._kept: tuple[KeptPlace, ...] = ()  # the places on disk (KeepPlaces)
         # after `restore`: tokens of kept places not yet taken back, until when nobody is

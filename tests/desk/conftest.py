@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from desk_procs import DeskWorld
 
+from registry.desk import joins
+
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[DeskWorld]:
@@ -19,3 +21,12 @@ def world(tmp_path: Path) -> Iterator[DeskWorld]:
         yield desk
     finally:
         desk.close()
+
+
+@pytest.fixture(autouse=True)
+def _cheap_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work asked of a join in these tests costs at most 8 bits (a few hundred hashes),
+    so that a test of hundreds of joins takes no minutes; what the desk really asks is
+    tests/desk/test_desk_work.py's."""
+    real = joins.work_bits
+    monkeypatch.setattr(joins, "work_bits", lambda waiting: min(real(waiting), 8))

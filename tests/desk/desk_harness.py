@@ -11,6 +11,8 @@ import itertools
 from collections import defaultdict
 from typing import Any, TypeVar
 
+import msgspec
+
 from registry.desk.actions import (
     Action,
     Close,
@@ -35,8 +37,10 @@ from wire.desk.messages import (
     DeskRoomRequest,
     DeskServe,
     DeskServed,
+    DeskWork,
 )
 from wire.desk.text import ALL_TOPICS
+from wire.desk.work import solve
 from wire.version import WIRE_VERSION
 
 M = TypeVar("M")
@@ -114,7 +118,15 @@ class Desk:
         wire: str = WIRE_VERSION,
     ) -> list[Action]:
         number = phone if phone is not None else PHONES.get(name, "+1 555 000 0000")
-        return self.send(conn, DeskJoin(self.mid(), name, number, topic, description, token, wire))
+        join = DeskJoin(self.mid(), name, number, topic, description, token, wire)
+        actions = self.send(conn, join)
+        asked = [a.message for a in actions if isinstance(a, Send) and a.conn == conn]
+        for message in asked:
+            if isinstance(message, DeskWork):  # busy: the work done, as a client does it
+                work = solve(message.seed, message.bits)
+                again = msgspec.structs.replace(join, id=self.mid(), work=work)
+                actions += self.send(conn, again)
+        return actions
 
     def operator(
         self,

@@ -16,11 +16,13 @@ import threading
 import time
 from pathlib import Path
 
+import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from net.registry_key import ask_key
 from net.secure_stream import SecureStream
-from wire.desk.messages import DeskJoin, DeskQueued, DeskRefused
+from wire.desk.messages import DeskJoin, DeskQueued, DeskRefused, DeskWork
+from wire.desk.work import solve
 from wire.version import WIRE_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -254,17 +256,26 @@ class CuttableProxy:
 
 
 async def raw_join(
-    port: int, name: str, phone: str, topic: int, *, source: str = "127.0.0.1"
+    port: int,
+    name: str,
+    phone: str,
+    topic: int,
+    *,
+    source: str = "127.0.0.1",
+    pays_up_to: int = 0,
 ) -> tuple[str, asyncio.StreamWriter]:
     """A join as a script would make it, from `source` (a loopback address) under a key of
-    its own, with no client's held-place file: what the desk answers (`DeskQueued`, or the
-    reason of `DeskRefused`), and the connection, left open so that the place stays taken."""
+    its own, with no client's held-place file: what the desk answers (`DeskQueued`, the
+    reason of `DeskRefused`, or "work N bits" when asked for more work than `pays_up_to`
+    bits, which it does), and the connection, left open so that the place stays taken."""
     remote = await ask_key("127.0.0.1", port)
     assert remote is not None
     reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
     stream = SecureStream(X25519PrivateKey.generate(), remote=remote)
     writer.write(stream.output())
-    stream.send(DeskJoin(f"j-{name}", name, phone, topic, "", "", WIRE_VERSION))
+    join = DeskJoin(f"j-{name}", name, phone, topic, "", "", WIRE_VERSION)
+    stream.send(join)
+    writer.write(stream.output())
     while True:
         data = await asyncio.wait_for(reader.read(65536), WAIT)
         assert data, "the desk closed the connection without an answer"
@@ -273,4 +284,9 @@ async def raw_join(
                 return "queued", writer
             if isinstance(message, DeskRefused):
                 return message.reason, writer
+            if isinstance(message, DeskWork):
+                if message.bits > pays_up_to:
+                    return f"work {message.bits} bits", writer
+                work = solve(message.seed, message.bits)
+                stream.send(msgspec.structs.replace(join, id=f"{join.id}-w", work=work))
         writer.write(stream.output())

@@ -153,9 +153,18 @@ def senders(chat: ChatEnv, count: int, first: int = 0) -> list[Peer]:
 
 @pytest.mark.timeout(40)
 def test_a_full_mailbox_refuses_with_a_line_and_leaves_a_notice(chat: ChatEnv) -> None:
-    x, y = one_offline(chat, mailbox_limit=2, offline="y")
+    y, x = one_offline(chat, mailbox_limit=2, offline="x")
+    hello = unique("hello")
+    y.send(f"send x {hello}")  # y writes to x: half of y's mailbox is kept for x
+    y.expect_line(SAVED)
+    x.send("reg x")
+    expect_reg(x)
+    expect_mail(x, [("y", hello)])
+    y.send("dereg y")
+    y.expect_line(OFFLINE_BYE)
     texts = [unique(f"kept-{i}") for i in range(2)]
-    (other,) = senders(chat, 1, first=2)  # at another address: its half is one message
+    # at another address, a stranger to y: strangers' half is one message
+    (other,) = senders(chat, 1, first=2)
     x.send(f"send y {texts[0]}")
     x.expect_line(SAVED)
     other.send(f"send y {texts[1]}")
@@ -336,7 +345,8 @@ def test_a_mailbox_bigger_than_a_frame_is_handed_over_whole_in_order(chat: ChatE
     # ended in "[Server not responding]", for good. (A full box of the usual limit can take
     # more than a frame too, in characters JSON escapes; plain ones, with the limit raised,
     # are simpler to check.)
-    y, x = one_offline(chat, mailbox_limit=3000, offline="x")
+    # (a limit of 6,000 keeps 6 MiB for strangers, as these four senders are to x)
+    y, x = one_offline(chat, mailbox_limit=6000, offline="x")
     filler = "m" * 15_000  # near MAX_TEXT: 300 of them are more than a frame
     texts = [f"{i:03d}-{filler}" for i in range(300)]
     # four senders at two addresses, as one sender may fill only a quarter of a mailbox

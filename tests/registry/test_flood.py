@@ -4,8 +4,6 @@ import pytest
 
 from registry.flood import (
     MAX_TRACKED,
-    PASSWORD_BURST,
-    PASSWORD_EVERY,
     WARN_EVERY,
     FloodGate,
     PasswordBudget,
@@ -89,17 +87,23 @@ def test_one_address_flooding_wrong_passwords_never_makes_others_wait() -> None:
     for second in range(40):
         # every second a burst of ten from one guesser, and then three people, each from
         # a machine of their own, typing their password at that moment
-        got += sum(budget.take("10.9.9.9", second) == 0.0 for _ in range(10))
+        for _ in range(10):
+            if budget.take("10.9.9.9", second) == 0.0:
+                got += 1
+                budget.wrong("10.9.9.9", second)
         others += [budget.take(f"10.0.{second}.{n}", second + 0.01) for n in range(3)]
     assert others == [0.0] * len(others)
-    # the guesser got a part of its burst, and then one every PASSWORD_EVERY at most
-    assert got <= PASSWORD_BURST + 40 / PASSWORD_EVERY
+    # the guesser's wait doubled after each wrong one: 1, 2, 4, 8, 16 s
+    assert got == 6
 
 
-def test_a_guesser_is_told_its_own_wait_and_spends_nothing_of_the_others() -> None:
+def test_guessers_at_many_addresses_leave_the_reserve_to_the_others() -> None:
     budget = PasswordBudget(burst=5, every=5.0, rate=4.0, global_burst=6.0)
-    assert [budget.take("10.9.9.9", 0.0) for _ in range(3)] == [0.0] * 3
-    # the global budget's reserve (3 of 6) is kept for addresses that have not asked
-    assert budget.take("10.9.9.9", 0.0) == 1.0
+    # six addresses guess once each, then again once their wait is over
+    for n in range(6):
+        budget.wrong(f"10.9.9.{n}", -10.0)
+    taken = [budget.take(f"10.9.9.{n}", 0.0) for n in range(6)]
+    # the global budget's reserve (3 of 6) is kept for addresses that sent no wrong one
+    assert taken == [0.0] * 3 + [1.0] * 3
     assert [budget.take(f"10.0.0.{n}", 0.0) for n in range(3)] == [0.0] * 3
     assert budget.take("10.0.0.9", 0.0) >= 1.0  # the budget in all still holds

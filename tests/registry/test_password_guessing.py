@@ -1,6 +1,7 @@
 """A name's owner is never locked out by someone else's guessing: the owner's key proves the
-name with no password checked, and the checks others ask for are budgeted per address, per
-name and in all (registry/flood.py PasswordBudget), so that the guesser pays."""
+name with no password checked, and the checks others ask for are budgeted per address and
+in all, with a wait that doubles after each wrong password for the address that sent it
+(registry/flood.py PasswordBudget), so that the guesser pays, and the guesser alone."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from registry import credentials
 from registry.core import RegistryCore
-from registry.flood import NAME_PASSWORD_BURST, NAME_PASSWORD_EVERY
+from registry.flood import PASSWORD_GLOBAL_BURST, PASSWORD_RATE, PasswordBudget
 from tests.registry.core_helpers import T0, core, sends
 from wire.messages import Deregister, Refused, Register, Welcome
 from wire.version import WIRE_VERSION
@@ -71,30 +72,90 @@ def test_the_owners_key_gets_in_while_many_keys_and_addresses_guess(hashes: list
             welcomed += isinstance(got, Welcome)
             reg.receive(Deregister(f"pat-d{n}", "pat", got.token, False, ""), PAT, now, key=key(1))  # type: ignore[attr-defined]
     assert welcomed == 10
-    # the guessers, from 300 keys at 300 addresses over 30 s, had a handful of checks
-    assert len(hashes) <= NAME_PASSWORD_BURST + 30 / NAME_PASSWORD_EVERY + 1
+    # the guessers, from 300 keys at 300 addresses over 30 s, had no more checks than the
+    # registry does in all (one each at most: each waits after its wrong one)
+    assert len(hashes) <= PASSWORD_GLOBAL_BURST + 30 * PASSWORD_RATE + 1
     assert all(h.startswith("wrong") for h in hashes)  # the owner's key needed none
 
 
-def test_guessing_one_name_costs_another_names_owner_nothing(hashes: list[str]) -> None:
+def guess_from(reg: RegistryCore, n: int, name: str, now: float) -> object:
+    """Guess number `n` at `name`'s password with a new key, from one of ten addresses."""
+    guesser = (f"10.1.0.{n % 10 + 1}", 30000 + n % 10)
+    msg = Register(f"g-{n}", name, guesser[1], "", f"wrong{n}", WIRE_VERSION)
+    return answer(reg, msg, guesser, key(1000 + n), now)
+
+
+def on_a_new_machine(reg: RegistryCore, name: str, n: int, now: float) -> object:
+    """`name`'s owner on a machine never used before (a new key, a new address): only
+    the password proves the name; the Welcome or Refused, and the name left offline."""
+    new_machine = (f"10.0.9.{n % 250 + 1}", 7100 + n)
+    msg = Register(f"{name}-{n}", name, new_machine[1], "", "sesame", WIRE_VERSION)
+    got = answer(reg, msg, new_machine, key(500 + n), now)
+    if isinstance(got, Welcome):
+        bye = Deregister(f"{name}-d{n}", name, got.token, False, "")
+        reg.receive(bye, new_machine, now, key=key(500 + n))
+    return got
+
+
+@pytest.mark.parametrize("guessed", ["pat", "sam"])
+def test_guesses_from_ten_addresses_never_keep_the_owner_from_a_new_machine(
+    guessed: str,
+) -> None:
+    # the owner's own name guessed, or another one: it makes no difference
     reg = core()
     offline_with_password(reg, "pat", PAT, key(1))
     offline_with_password(reg, "sam", SAM, key(2))
     refused = []
-    for n in range(200):
-        now = T0 + n / 20  # forty guesses a second, each from a new address and key
-        got = guess(reg, n, now)
+    for n in range(400):
+        now = T0 + n / 20  # twenty guesses a second, each with a new key
+        got = guess_from(reg, n, guessed, now)
         assert isinstance(got, Refused)
         refused.append(got.reason)
-        if n % 20 == 10:  # sam, on a new machine: only the password proves the name
-            msg = Register(f"sam-{n}", "sam", 7100 + n, "", "sesame", WIRE_VERSION)
-            new_machine = (f"10.0.9.{n // 10}", 7100 + n)
-            got = answer(reg, msg, new_machine, key(500 + n), now)
-            assert isinstance(got, Welcome), got
-            reg.receive(
-                Deregister(f"sam-d{n}", "sam", got.token, False, ""),
-                new_machine,
-                now,
-                key=key(500 + n),
-            )
+        if n % 20 == 10:
+            assert isinstance(on_a_new_machine(reg, "sam", n, now), Welcome)
+    assert refused[0] == f"Wrong password for {guessed}."
     assert refused[-1].startswith("Too many password attempts; try again in ")
+    # ten addresses in 20 s: a handful of checks each, as their waits doubled
+    assert refused.count(f"Wrong password for {guessed}.") <= 10 * 5
+
+
+def test_the_wait_after_a_wrong_password_doubles_for_its_address_only() -> None:
+    budget = PasswordBudget(wrong_first=1.0, wrong_most=8.0)
+    waits = []
+    now = T0
+    for _ in range(6):
+        assert budget.take("10.0.0.9", now) == 0.0
+        budget.wrong("10.0.0.9", now)
+        waits.append(budget.waiting("10.0.0.9", now))
+        now += waits[-1]
+    assert waits == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+    assert budget.take("10.0.0.9", now - 1) >= 1.0  # still waiting
+    assert budget.take("10.0.0.10", now - 1) == 0.0  # another address does not wait
+    # a day without a wrong one: forgotten, and its wait starts over
+    later = now + 24 * 3600 + 9
+    budget.wrong("10.0.0.9", later)
+    assert budget.waiting("10.0.0.9", later) == 1.0
+
+
+def test_the_refusal_is_the_same_whether_or_not_the_name_has_a_password(
+    hashes: list[str],
+) -> None:
+    reg = core()
+    offline_with_password(reg, "pat", PAT, key(1))
+    msg = Register("n-1", "nopw", 7003, "", "", WIRE_VERSION)
+    welcome = answer(reg, msg, ("10.0.0.3", 7003), key(3), T0)
+    assert isinstance(welcome, Welcome)
+    reg.receive(
+        Deregister("n-d", "nopw", welcome.token, False, ""), ("10.0.0.3", 7003), T0, key=key(3)
+    )
+    hashes.clear()
+    said: dict[str, list[str]] = {}
+    for m, name in enumerate(("pat", "nopw")):
+        for n in range(4):
+            guesser = (f"10.2.{m}.{n + 1}", 40000 + n)
+            msg = Register(f"{name}-g{n}", name, guesser[1], "", "guess", WIRE_VERSION)
+            got = answer(reg, msg, guesser, key(2000 + 10 * m + n), T0 + 10 * m + n)
+            assert isinstance(got, Refused)
+            said.setdefault(name, []).append(got.reason.replace(name, "NAME"))
+    assert said["pat"] == said["nopw"]
+    assert len(hashes) == 8  # each checked alike: its time tells nothing either

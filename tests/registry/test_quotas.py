@@ -13,7 +13,7 @@ from registry.core import RegistryCore
 from registry.mailbox import MAILBOX_MESSAGES
 from registry.mailboxes import Deposit, Mailboxes
 from registry.quotas import SENDER_BYTES, Origin
-from registry.table import Record
+from registry.table import MAX_WROTE_TO, Record, Table
 from tests.registry.core_helpers import T0, core, sends
 from wire.keys import key_text
 from wire.limits import MAX_SEALED
@@ -84,10 +84,17 @@ def test_a_flood_from_one_key_fills_a_quarter_and_another_senders_message_is_kep
     assert isinstance(save(reg, "bob", bob, "alice", 0, BOB, key(2)), Saved)
 
 
+def wrote_to_then_offline(reg: RegistryCore, name: str, addr: tuple[str, int], to: str) -> None:
+    """`name`, with key 1, registered, left a message for `to` and went offline."""
+    token = join(reg, name, addr, key(1))
+    reg.receive(SaveMessage(f"{name}-w", name, token, to, "hello"), addr, T0, key=key(1))
+    reg.receive(Deregister(f"{name}-d", name, token, False, ""), addr, T0, key=key(1))
+
+
 def test_many_keys_at_one_address_fill_half_of_a_mailbox_at_most() -> None:
     reg = core()
-    offline(reg, "alice", ALICE, key(1))
     bob = join(reg, "bob", BOB, key(2))
+    wrote_to_then_offline(reg, "alice", ALICE, "bob")
     kept = 0
     last: object = None
     for k in range(8):  # eight names, eight keys, one machine
@@ -158,13 +165,13 @@ def test_a_share_is_given_back_as_the_owner_reads_the_mail() -> None:
     assert mail.quotas.held(mallory) == 2
 
 
-# one sender's stores, hand-overs by the owner in between: (box, size, kind) or "take"
+# strangers' stores, hand-overs by the owner in between: (box, size, kind) or "take"
 _ACT = st.one_of(
     st.tuples(
         st.integers(0, 2),
         st.integers(0, 3 * 1024),
         st.sampled_from(["direct", "channel"]),
-        st.integers(0, 3),  # which of the sender's keys (all at one address)
+        st.integers(0, 39),  # which of the strangers' keys (ten addresses, four keys each)
     ),
     st.tuples(st.integers(0, 2), st.just(-1), st.just("take"), st.just(0)),
 )
@@ -172,7 +179,7 @@ _ACT = st.one_of(
 
 @settings(max_examples=200, deadline=None)
 @given(limit=st.integers(4, 60), acts=st.lists(_ACT, max_size=300))
-def test_whatever_one_sender_does_another_senders_message_is_kept(
+def test_whatever_strangers_do_a_message_from_one_the_owner_wrote_to_is_kept(
     limit: int, acts: list[tuple[int, int, str, int]]
 ) -> None:
     mail = Mailboxes({}, limit, (f"n{i}" for i in itertools.count()).__next__)
@@ -183,12 +190,13 @@ def test_whatever_one_sender_does_another_senders_message_is_kept(
         if kind == "take":
             mail.taken(owner, [m.id for m in mail.part(owner)][: limit // 3], out)
             continue
-        origin = (key_text(key(66 + which)), "10.0.0.66")
+        origin = (key_text(key(66 + which)), f"10.0.0.{100 + which // 4}")
         mail.store(owner, Deposit(f"m{n}", "mallory", "x" * size, kind, origin), T0, out)
     bob: Origin = (key_text(key(2)), "10.0.0.2")
     text = "y" * 200  # a message of the size people type
     for owner in owners:
-        assert mail.store(owner, Deposit("bob-1", "bob", text, "direct", bob), T0, out) == ""
+        deposit = Deposit("bob-1", "bob", text, "direct", bob, known=True)
+        assert mail.store(owner, deposit, T0, out) == ""
 
 
 def test_channel_messages_over_a_share_leave_the_owner_one_notice_naming_their_sender() -> None:
@@ -218,3 +226,45 @@ def test_channel_messages_over_a_senders_share_of_all_mailboxes_leave_the_notice
     for owner in owners[8:]:
         [notice] = mail.boxes[owner.name]
         assert notice.kind == NOTICE_KIND and "from mallory" in notice.text
+
+
+def test_strangers_at_many_addresses_fill_half_and_one_the_owner_wrote_to_gets_in() -> None:
+    reg = core(new_names=100)
+    bob = join(reg, "bob", BOB, key(2))
+    wrote_to_then_offline(reg, "alice", ALICE, "bob")
+    answers = []
+    for k in range(40):  # forty keys at ten addresses
+        where = (f"10.0.1.{k % 10}", 8000 + k)
+        token = join(reg, f"s{k}", where, key(100 + k))
+        answers += [save(reg, f"s{k}", token, "alice", n, where, key(100 + k)) for n in range(40)]
+    kept = sum(isinstance(a, Saved) for a in answers)
+    assert kept == MAILBOX_MESSAGES // 2
+    refusal = answers[-1]
+    assert isinstance(refusal, Refused)
+    assert refusal.reason == (
+        "Senders alice has not written to fill half of alice's mailbox, the most they may; "
+        "the rest is kept for those alice writes to."
+    )
+    assert isinstance(save(reg, "bob", bob, "alice", 0, BOB, key(2)), Saved)
+
+
+def test_whom_an_owner_wrote_to_is_kept_in_the_table_across_a_restart() -> None:
+    reg = core()
+    join(reg, "bob", BOB, key(2))
+    wrote_to_then_offline(reg, "alice", ALICE, "Bob")
+    saved = reg.table.to_json()
+    [row] = [r for r in saved["names"] if r["name"] == "alice"]
+    assert row["wrote_to"] == ["bob"]
+    again = Table.from_json(saved, T0)
+    alice = again.get("alice")
+    assert alice is not None and alice.knows("BOB") and not alice.knows("carol")
+
+
+def test_an_owner_writing_to_many_keeps_the_latest_it_wrote_to() -> None:
+    record = Record("alice", "10.0.0.1", 7001, False, "t")
+    assert record.wrote_to is None
+    new = [record.wrote(f"n{i}") for i in range(MAX_WROTE_TO + 5)]
+    assert all(new)
+    assert not record.wrote("n104")
+    assert record.wrote_to is not None and len(record.wrote_to) == MAX_WROTE_TO
+    assert not record.knows("n0") and record.knows("n5") and record.knows("alice")

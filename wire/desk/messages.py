@@ -62,6 +62,8 @@ class DeskJoin(WireMessage, frozen=True):
     1..6; `description` is "" unless the topic asks for one. `token` is "" the first time,
     or the token of an earlier `DeskQueued` to take that place back after a lost connection.
     `wire` is the sender's `wire.version.WIRE_VERSION`: the registry refuses another.
+    `work` is "" unless the desk asked for work on this connection (`DeskWork`): then the
+    work that solves its puzzle (wire.desk.work).
     """
 
     id: Id
@@ -71,6 +73,7 @@ class DeskJoin(WireMessage, frozen=True):
     description: str
     token: str
     wire: str
+    work: str = ""
 
 
 class DeskOperator(WireMessage, frozen=True):
@@ -99,6 +102,17 @@ class DeskGiveUp(WireMessage, frozen=True):
 
 
 # -- registry to person -------------------------------------------------------------------
+
+
+class DeskWork(WireMessage, frozen=True):
+    """The desk is busy: the `DeskJoin` `reply_to` takes a new place only with work shown
+    (wire.desk.work): the same join, sent again on this connection with the `work` that
+    solves `seed` (hex) for `bits`."""
+
+    id: Id
+    reply_to: Id
+    seed: str
+    bits: Int
 
 
 class DeskCrisis(WireMessage, frozen=True):
@@ -350,6 +364,7 @@ DeskMessage = (
     | DeskPing
     | DeskPong
     | DeskGiveUp
+    | DeskWork
 )
 
 #: Every desk message type by the name it travels under; joins `wire.messages.MESSAGE_TYPES`.
@@ -359,6 +374,6 @@ DESK_TYPES: dict[str, type[DeskMessage]] = {
         DeskJoin, DeskOperator, DeskCrisis, DeskQueued, DeskPosition, DeskQueueInfo,
         DeskServed, DeskOnDuty, DeskSession, DeskRoom, DeskLine, DeskEnd, DeskEnded,
         DeskLeave, DeskQueueRequest, DeskServe, DeskRoomRequest, DeskFirst, DeskRefused,
-        DeskNotice, DeskPing, DeskPong, DeskGiveUp,
+        DeskNotice, DeskPing, DeskPong, DeskGiveUp, DeskWork,
     )
 }  # fmt: skip

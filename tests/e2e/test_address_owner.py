@@ -1,0 +1,46 @@
+"""An address belongs to its key, tried with real processes: another user of alice's
+machine, with a key of its own, registers its own name at alice's port while she runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from .harness import HOST, ChatEnv
+from .secure_socket import SecureSocket
+
+from wire import messages  # isort: skip  (harness puts the repository on sys.path)
+from wire.version import WIRE_VERSION  # isort: skip
+
+
+@pytest.mark.timeout(60)
+def test_a_registration_at_alices_port_does_not_take_her_offline_while_she_answers(
+    chat: ChatEnv,
+) -> None:
+    registry = chat.start_registry(options=["--no-desk-console"])
+    alice = chat.start_peer("alice", data_dir=chat.root / "alice")
+    bob = chat.start_peer("bob", data_dir=chat.root / "bob")
+    alice.send("join den")
+    alice.expect_line("[You joined den (a new room)]")
+    bob.send("join den")
+    bob.expect_line("[You joined den with alice]")
+    assert chat.registry_port is not None
+    server = (HOST, chat.registry_port)
+    # two other users of the machine, each with a key of its own, at alice's port
+    for n in range(2):
+        with SecureSocket(host=HOST) as mallory:
+            mallory.learn_key(server)
+            grab = messages.Register(f"m-{n}", f"mallory{n}", alice.port, "", "", WIRE_VERSION)
+            answers = mallory.exchange(grab, server, 4.0)
+        assert not [m for m in answers if isinstance(m, messages.Welcome)], answers
+        [refused] = [m for m in answers if isinstance(m, messages.Refused)]
+        assert refused.reason == (
+            f"The address {HOST}:{alice.port} is in use by alice, which answered just now; "
+            "choose another port."
+        )
+    # alice is still online, and still in her room
+    bob.send("still here?")
+    alice.expect_line("bob (in den): still here?")
+    registry.send("who")
+    registry.expect(r"alice\b.*\bonline")
+    registry.drain()
+    assert not registry.count(r"alice offline"), registry.tail()

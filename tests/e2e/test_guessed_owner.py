@@ -1,0 +1,66 @@
+"""A name's owner is never locked out by guessing, tried with real processes: guessers at
+several addresses, each guess with a key of its own, then the owner on a new machine with
+the right password; and a guesser learns nothing of whether a name has a password."""
+
+from __future__ import annotations
+
+import pytest
+
+from .harness import HOST, WELCOME, ChatEnv
+from .secure_socket import SecureSocket
+
+from wire import messages  # isort: skip  (harness puts the repository on sys.path)
+from wire.version import WIRE_VERSION  # isort: skip
+
+PASSWORD = "correct-horse-battery-staple"
+#: The guessers' addresses: five machines of the LAN.
+GUESSERS = [f"127.0.0.{n}" for n in range(2, 7)]
+
+
+def _guess(server: tuple[str, int], host: str, name: str, n: int) -> str:
+    """One guess at `name`'s password from `host`, with a new key; the refusal's reason."""
+    with SecureSocket(host=host) as sock:
+        sock.learn_key(server)
+        guess = messages.Register(f"g-{n}", name, 9, "", f"guess-{n}", WIRE_VERSION)
+        answers = sock.exchange(guess, server, 3.0)
+    [refused] = [m for m in answers if isinstance(m, messages.Refused)]
+    return refused.reason
+
+
+def _registered_and_gone(chat: ChatEnv, name: str, password: str = "") -> None:
+    """`name` registered from a folder of its own (with `password`, if any), then quit."""
+    peer = chat.start_peer(name, wait=False, data_dir=chat.root / name, password=password)
+    peer.expect_line(WELCOME)
+    peer.send("/quit")
+    assert peer.wait_exit() == 0
+
+
+@pytest.mark.timeout(60)
+def test_the_owner_on_a_new_machine_gets_in_after_guesses_from_five_addresses(
+    chat: ChatEnv,
+) -> None:
+    chat.start_registry(options=["--no-desk-console"])
+    _registered_and_gone(chat, "alice", PASSWORD)
+    assert chat.registry_port is not None
+    server = (HOST, chat.registry_port)
+    reasons = [_guess(server, host, "alice", n) for n in range(3) for host in GUESSERS]
+    assert "Wrong password for alice." in reasons
+    # alice, on a machine she never used (a new key, a new folder): her password alone
+    alice = chat.start_peer(
+        "alice", wait=False, data_dir=chat.root / "alice-new-machine", password=PASSWORD
+    )
+    alice.expect_line(WELCOME)
+
+
+@pytest.mark.timeout(60)
+def test_a_guess_is_answered_alike_whether_or_not_the_name_has_a_password(
+    chat: ChatEnv,
+) -> None:
+    chat.start_registry(options=["--no-desk-console"])
+    _registered_and_gone(chat, "alice", PASSWORD)
+    _registered_and_gone(chat, "bob")
+    assert chat.registry_port is not None
+    server = (HOST, chat.registry_port)
+    with_password = _guess(server, "127.0.0.7", "alice", 1).replace("alice", "NAME")
+    without = _guess(server, "127.0.0.8", "bob", 2).replace("bob", "NAME")
+    assert with_password == without == "Wrong password for NAME."

@@ -1,0 +1,50 @@
+"""The work a desk client shows before it takes a place in a busy waiting room: a hashcash
+puzzle, as Tor's onion services ask of their clients under load (docs/DESK.md, "Work
+under load").
+
+The desk gives a `seed` (random, for one connection, used once) and a number of `bits`;
+the client finds a `work` (a counter, as hex) such that SHA-256(seed || work) begins with
+that many zero bits. Finding one takes 2**bits hashes on average; checking it takes one,
+a microsecond. Pure: no clock, no randomness of its own (the caller makes the seed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+#: Most bits the desk ever asks: about two million hashes, a second or two of one core.
+MAX_BITS = 24
+#: The bytes of a work: a 64-bit counter.
+_WORK_BYTES = 8
+
+
+def zero_bits(digest: bytes) -> int:
+    """How many zero bits `digest` begins with."""
+    value = int.from_bytes(digest, "big")
+    return len(digest) * 8 - value.bit_length()
+
+
+def done(seed: str, bits: int, work: str) -> bool:
+    """Whether `work` (hex, as a client sends it) solves the puzzle `seed` (hex) of `bits`;
+    False for anything that is not hex of the right length."""
+    if len(work) != 2 * _WORK_BYTES:
+        return False
+    try:
+        data = bytes.fromhex(seed) + bytes.fromhex(work)
+    except ValueError:
+        return False
+    return zero_bits(hashlib.sha256(data).digest()) >= bits
+
+
+def solve(seed: str, bits: int) -> str:
+    """A work that solves the puzzle `seed` of `bits` (at most MAX_BITS: a desk asking
+    more is told none; the caller checks), found by counting up from 0."""
+    start = hashlib.sha256(bytes.fromhex(seed))
+    counter = 0
+    while True:
+        attempt = start.copy()
+        tail = counter.to_bytes(_WORK_BYTES, "big")
+        attempt.update(tail)
+        if zero_bits(attempt.digest()) >= bits:
+            return tail.hex()
+        counter += 1
