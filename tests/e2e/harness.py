@@ -469,6 +469,8 @@ class ChatEnv:
         # Anything started without --data-dir keeps its state here, not in the user's.
         self.env = child_env({"CHATAPP_DATA_DIR": str(root / "default")}, home=root)
         self.registry_port: int | None = None
+        #: The last registry started's join code (the digits its --registry-key takes).
+        self.join_code = ""
         self.procs: list[ChatProc] = []
         # Put in front of every ChatApp command, e.g. ["ip", "netns", "exec", NAME].
         self.prefix: list[str] = []
@@ -504,7 +506,13 @@ class ChatEnv:
             *period, *options, label=f"registry:{port}",
         )  # fmt: skip
         proc.expect(rf"listening on {re.escape(HOST)}:{port}\b", timeout)
+        self.join_code = proc.expect(r"--registry-key ([\d-]+)", timeout).group(1)
         return proc
+
+    def trusting(self) -> list[str]:
+        """The options that make a client trust the registry's key alone (its join code):
+        what a script sending a password or operator key needs at first contact."""
+        return ["--registry-key", self.join_code]
 
     def refused_registry(self, label: str = "registry") -> list[str]:
         """Start a registry on the env's data directory that must refuse to start (exit 1
@@ -530,7 +538,8 @@ class ChatEnv:
         password: str = "",
         options: Sequence[str] = (),
     ) -> Peer:
-        """Start peer `name` (with `password`, given as its first line of input, and more
+        """Start peer `name` (with `password`, given as its first line of input, and then
+        the registry's join code unless `options` say how to trust its key; and more
         command-line `options`); unless `wait` is false, wait for Welcome and the table line."""
         server = server_port if server_port is not None else self.registry_port
         if server is None:
@@ -544,6 +553,8 @@ class ChatEnv:
         ]  # fmt: skip
         if password:
             argv.append("--password")
+            if "--registry-key" not in options and "--trust-first-key" not in options:
+                argv.extend(self.trusting())
         peer = Peer(argv, name=name, port=port, data_dir=data, env=self.env)
         self.procs.append(peer)
         if password:
