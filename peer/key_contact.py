@@ -86,15 +86,16 @@ class KeyContact:
                 return verdict.key
             if isinstance(verdict, Proposed):
                 return await self._proposed(verdict.key)
-            if now >= next_ask:
-                if asks == ATTEMPTS:
-                    line = self._gave_up() if self.heard else no_answer
-                    if line:
-                        self._say(line, True)
-                    return None
+            settling = self._contact.wake()  # after the last ask, still awaited
+            if now >= next_ask and asks < ATTEMPTS:
                 self._ask()
                 asks, next_ask = asks + 1, now + TIMEOUT
-            wake = min(next_ask, self._contact.wake() or next_ask)
+            elif now >= next_ask and settling is None:
+                line = self._gave_up() if self.heard else no_answer
+                if line:
+                    self._say(line, True)
+                return None
+            wake = min((t for t in (next_ask, settling) if t is not None and t > now), default=now)
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), max(0.0, wake - now))
