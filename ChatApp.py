@@ -133,8 +133,8 @@ class CommandLine:
         bool,
         typer.Option(
             "--accept-new-key",
-            help="Peer: pin the key the registry answers with now, in place of the one "
-            "pinned before (its owner made a new key; compare its fingerprint first).",
+            help="Peer and help desk: pin the key the registry answers with now, in place of "
+            "the one pinned before (its owner made a new key; compare its fingerprint first).",
         ),
     ] = False
     registry_key: Annotated[
