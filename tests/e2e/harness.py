@@ -27,6 +27,8 @@ import weakref
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from net.keys import PINS_FILE
+
 #: The repository root: the working directory of every ChatApp process.
 REPO = Path(__file__).resolve().parents[2]
 #: The launcher under test.
@@ -538,9 +540,10 @@ class ChatEnv:
         password: str = "",
         options: Sequence[str] = (),
     ) -> Peer:
-        """Start peer `name` (with `password`, given as its first line of input, and then
-        the registry's join code unless `options` say how to trust its key; and more
-        command-line `options`); unless `wait` is false, wait for Welcome and the table line."""
+        """Start peer `name` (with `password`, given as its first line of input, and more
+        command-line `options`); unless `wait` is false, wait for Welcome and the table line.
+        Its first contact (or any with a password) gives the registry's join code, unless
+        `options` say how to trust its key."""
         server = server_port if server_port is not None else self.registry_port
         if server is None:
             raise RuntimeError("start the registry first, or pass server_port")
@@ -553,8 +556,10 @@ class ChatEnv:
         ]  # fmt: skip
         if password:
             argv.append("--password")
-            if "--registry-key" not in options and "--trust-first-key" not in options:
-                argv.extend(self.trusting())
+        trust_said = "--registry-key" in options or "--trust-first-key" in options
+        if not trust_said and (password or not (data / PINS_FILE).exists()):
+            # first contact by the join code, as the docs advise: no settling time to wait
+            argv.extend(self.trusting())
         peer = Peer(argv, name=name, port=port, data_dir=data, env=self.env)
         self.procs.append(peer)
         if password:
