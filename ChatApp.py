@@ -36,7 +36,7 @@ import warnings
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -45,6 +45,7 @@ from launcher.checks import (
     check_crisis_notice,
     check_data_dir,
     check_ip,
+    check_join_code,
     check_length,
     check_mode_values,
     check_name,
@@ -64,6 +65,9 @@ from launcher.defaults import (
     TYPICAL_SESSION,
     TYPICAL_SESSION_RANGE,
 )
+
+if TYPE_CHECKING:
+    from peer.key_contact import ContactRule
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
@@ -129,8 +133,25 @@ class CommandLine:
         bool,
         typer.Option(
             "--accept-new-key",
-            help="Peer: pin the key the registry answers with now, in place of the one "
-            "pinned before (its owner made a new key; compare its fingerprint first).",
+            help="Peer and help desk: pin the key the registry answers with now, in place of "
+            "the one pinned before (its owner made a new key; compare its fingerprint first).",
+        ),
+    ] = False
+    registry_key: Annotated[
+        str | None,
+        typer.Option(
+            "--registry-key",
+            metavar="CODE",
+            help="Peer and help desk: trust only the registry key of this join code (the "
+            "fingerprint the registry prints at its start).",
+        ),
+    ] = None
+    trust_first_key: Annotated[
+        bool,
+        typer.Option(
+            "--trust-first-key",
+            help="Peer and help desk, without a terminal: send a password or operator key to "
+            "the first key that answers for the registry, unchecked.",
         ),
     ] = False
     crisis_notice: Annotated[
@@ -225,6 +246,7 @@ class Settings:
     typical_session: float
     data_dir: Path | None
     bind: str
+    registry_code: str | None
 
 
 def _start(line: CommandLine) -> int:
@@ -238,9 +260,9 @@ def _start(line: CommandLine) -> int:
     if line.client is not None:
         return _start_peer(line.client, line, settings)
     if line.desk is not None:
-        return _start_desk(line.desk, settings)
+        return _start_desk(line.desk, line, settings)
     assert line.operator is not None  # the one mode given
-    return _start_operator(line.operator, settings)
+    return _start_operator(line.operator, line, settings)
 
 
 def _checked_settings(line: CommandLine) -> Settings:
@@ -255,6 +277,7 @@ def _checked_settings(line: CommandLine) -> Settings:
         ),
         data_dir=data_dir,
         bind=check_ip(line.bind, "--bind") if line.bind != "0.0.0.0" else line.bind,
+        registry_code=check_join_code(line.registry_key) if line.registry_key else None,
     )
 
 
@@ -337,20 +360,24 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
             bell=line.bell,
             verbose=line.verbose,
             accept_new_key=line.accept_new_key,
+            registry_code=settings.registry_code,
+            trust_first_key=line.trust_first_key,
         )
     )
 
 
-def _start_desk(values: tuple[str, str], settings: Settings) -> int:
+def _start_desk(values: tuple[str, str], line: CommandLine, settings: Settings) -> int:
     """`ChatApp -d SERVER-IP SERVER-PORT`: ask the help desk."""
     ip, port = check_ip(values[0]), check_port(values[1], "server-port")
     from peer.desk.client import run_desk_client
 
     tty = sys.stdin.isatty()
-    return _run(run_desk_client(ip, port, stdin_is_tty=tty, state_dir=settings.data_dir))
+    trust = _contact_rule(line, settings, tty, secret="")
+    client = run_desk_client(ip, port, stdin_is_tty=tty, state_dir=settings.data_dir, trust=trust)
+    return _run(client)
 
 
-def _start_operator(values: tuple[str, str, str], settings: Settings) -> int:
+def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: Settings) -> int:
     """`ChatApp -o NAME SERVER-IP SERVER-PORT`: serve at the help desk."""
     name = check_name(values[0])
     ip, port = check_ip(values[1]), check_port(values[2], "server-port")
@@ -361,7 +388,23 @@ def _start_operator(values: tuple[str, str, str], settings: Settings) -> int:
     key = "" if operator_authorised(ip, port) else find_operator_key(tty, settings.data_dir)
     if key is None:
         raise UsageProblem(NO_KEY)
-    return _run(run_operator(name, ip, port, key=key, stdin_is_tty=tty))
+    trust = _contact_rule(line, settings, tty, secret="the operator key" if key else "")
+    return _run(run_operator(name, ip, port, key=key, stdin_is_tty=tty, trust=trust))
+
+
+def _contact_rule(line: CommandLine, settings: Settings, tty: bool, *, secret: str) -> ContactRule:
+    """How a help-desk client's first contact with the registry goes: `secret`, what it
+    would send ("" for nothing secret)."""
+    from net.yes_no import ask_yes_no
+    from peer.key_contact import ContactRule
+
+    return ContactRule(
+        code=settings.registry_code,
+        trust_first=line.trust_first_key,
+        accept_new=line.accept_new_key,
+        secret=secret,
+        confirm=ask_yes_no if tty else None,
+    )
 
 
 def read_password(name: str) -> str:

@@ -137,6 +137,19 @@ def check_crisis_notice(text: str) -> str:
     return text
 
 
+def check_join_code(text: str) -> str:
+    """`text` as a registry's join code (--registry-key): its 30 digits, or UsageProblem."""
+    from wire.keys import code_from_text  # here, as for check_name
+
+    code = code_from_text(text)
+    if code is None:
+        raise UsageProblem(
+            f"--registry-key needs the registry's join code, the 30 digits of the fingerprint "
+            f"it prints at its start (dashes or spaces between them are fine), not {text!r}"
+        )
+    return code
+
+
 #: The values each mode's option takes, named as --help names them.
 MODE_VALUES = {
     ("-s", "--server"): "PORT",

@@ -244,8 +244,8 @@ class SecureChannel:
         peer.waiting.append((data, addr, now))
 
     def ask_key(self, addr: Addr) -> bytes:
-        """A KEY_REQUEST for `addr`, whose KEY_ANSWER `open` then takes (a registry's key,
-        asked the first time a peer uses it, to pin it)."""
+        """A KEY_REQUEST for `addr`, whose KEY_ANSWERs `open` then takes, every one (a
+        registry's key, asked the first time a peer uses it, to pin it)."""
         self._asked_keys.add(addr)
         return bytes([KEY_REQUEST]) + bytes(KEY_REQUEST_SIZE - 1)
 
@@ -347,8 +347,10 @@ class SecureChannel:
                 return Opened(send=[(bytes([KEY_ANSWER]) + self.public, addr)])
             return self._drop("key request not answered here")
         if kind == KEY_ANSWER:
+            # every answer from an address asked is handed over, not only the first: at
+            # first contact, a second key answering is what gives away someone posing as
+            # the registry (peer/first_contact.py)
             if addr in self._asked_keys and len(datagram) == 1 + len(self.public):
-                self._asked_keys.discard(addr)
                 return Opened(learned=datagram[1:])
             return self._drop("key answer not asked for")
         if kind in b"{[":

@@ -3,27 +3,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
 from net.endpoint import Endpoint
-from net.files import os_reason
 from net.keys import Pins
 from peer.actions import Addr, Print
+from peer.key_contact import ContactRule, KeyContact, pin_trusted, taken_unasked
 from peer.trust import Trust
 from wire.keys import fingerprint
 from wire.messages import Entry
 from wire.names import name_key
-from wire.reliable import ATTEMPTS, TIMEOUT
 
 
 class KeyChecks:
     """The pins of one peer's data directory, for the registry at `server`: `trust` starts
-    with the registry's pinned key (none the first time); `show` says a line to the user.
-    With `accept_new_key` the key the registry answers with now is pinned in place of the
-    one pinned before (its owner made a new one)."""
+    with the registry's pinned key (none the first time); `show` says a line to the user;
+    `rule` says how first contact goes (a join code, a question, a script's trust)."""
 
     def __init__(
         self,
@@ -32,16 +29,16 @@ class KeyChecks:
         entry: Callable[[str], Entry | None],
         show: Callable[[Print], None],
         *,
-        accept_new_key: bool,
+        rule: ContactRule,
     ) -> None:
         self._server = server
         self._show = show
-        self._accept_new_key = accept_new_key
+        self._rule = rule
         self._pins = Pins(data_dir)
         self._pin_label = f"registry {server[0]}:{server[1]}"
         #: The key each name was last seen talking with, this run (its pin checked then).
         self._talked: dict[str, bytes] = {}
-        self._answered: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._contact: KeyContact | None = None  # the first contact under way, if any
         self._key_changed_said = False
         # the lines to show right after the next Welcome (see `registry_key`)
         self._after_welcome: list[Print] | None = None
@@ -50,58 +47,50 @@ class KeyChecks:
 
     async def registry_key(self, endpoint: Endpoint, after_welcome: list[Print]) -> bool:
         """Make sure of the registry's key before anything is sent to it: the pinned one;
-        the first time, the one it answers with, pinned now and its fingerprint said after
-        the welcome (`after_welcome`), as SSH does. A key that differs from the pinned one
-        is refused, saying how to accept it. False when the peer cannot go on (said to the
-        user)."""
+        else first contact (peer/key_contact.py), the key then pinned (its fingerprint
+        said after the welcome, `after_welcome`, when it was taken unasked). False when
+        the peer cannot go on (said to the user)."""
         self._after_welcome = after_welcome
-        pinned = self.trust.registry
-        if pinned and not self._accept_new_key:
+        pinned = self.trust.registry or None
+        if self._rule.keeps(pinned):
             # asked anyway, to tell a changed key from a registry that is down; not waited for
             endpoint.ask_key(self._server)
             return True
         where = f"{self._server[0]}:{self._server[1]}"
-        key = await self._ask_key(endpoint)
-        if key is None:
-            if pinned:
-                return True  # no answer: the key pinned is kept, and the registry may be down
-            # as a registration that is not answered says it (the first contact asks the key)
-            self._show(Print("[Could not register; is the registry running?]", "error"))
+        refusal = self._rule.refusal(where)
+        if refusal is not None:
+            self._show(Print(refusal, "error"))
             return False
-        if key != pinned:
-            try:
-                self._pins.pin(self._pin_label, key)
-            except OSError as exc:  # used all the same: asked for again at the next start
-                line = f"[Cannot keep the registry's key in {self._pins.path}: {os_reason(exc)}.]"
-                self._show(Print(line, "error"))
-            said = "now accepted" if pinned else "first met"
-            line = (
-                f"[The registry at {where}, {said}, has the key fingerprint "
-                f"{fingerprint(key)}; it is pinned. Compare it with the one the registry "
-                "printed at its start.]"
-            )
-            after_welcome.append(Print(line, "system"))
+        self._contact = KeyContact(
+            where, self._rule, lambda: endpoint.ask_key(self._server), self._say
+        )
+        try:
+            key = await self._contact.settle("[Could not register; is the registry running?]")
+        finally:
+            unasked, self._contact = self._contact.unasked, None
+        if key is None:
+            return False
+        problem = pin_trusted(self._pins, self._pin_label, key)
+        if problem is not None:
+            self._show(Print(problem, "error"))
+        if unasked and key != pinned:
+            after_welcome.append(Print(taken_unasked(where, key, pinned), "system"))
         self.trust.registry = key
         return True
 
-    async def _ask_key(self, endpoint: Endpoint) -> bytes | None:
-        """The key the registry answers a KEY_REQUEST with, asked as often as any request
-        (ATTEMPTS times, TIMEOUT apart); None when it does not answer."""
-        for _ in range(ATTEMPTS):
-            endpoint.ask_key(self._server)
-            with contextlib.suppress(TimeoutError):
-                return await asyncio.wait_for(asyncio.shield(self._answered), TIMEOUT)
-        return None
+    def _say(self, line: str, error: bool) -> None:
+        self._show(Print(line, "error" if error else "system"))
 
     def key_answered(self, addr: Addr, key: bytes) -> None:
-        """The registry answered a KEY_REQUEST: the first time, the key to pin; with a key
-        pinned, a key other than it is said (once), and not trusted."""
+        """The registry answered a KEY_REQUEST: during first contact, an answer for it to
+        weigh; with a key pinned, a key other than it is said (once), and not trusted."""
         if addr != self._server:
             return
-        if not self._answered.done():
-            self._answered.set_result(key)
+        if self._contact is not None:
+            self._contact.answered(key)
+            return
         pinned = self.trust.registry
-        if pinned and key != pinned and not self._accept_new_key and not self._key_changed_said:
+        if pinned and key != pinned and not self._key_changed_said:
             self._key_changed_said = True
             where = f"{addr[0]}:{addr[1]}"
             self._show(
@@ -109,7 +98,7 @@ class KeyChecks:
                     f"[The registry at {where} answers with another key than the one pinned "
                     f"(fingerprint {fingerprint(key)}, pinned {fingerprint(pinned)}): it is "
                     "not trusted. If its owner made a new key, compare its fingerprint and "
-                    "start again with --accept-new-key.]",
+                    "start again with --registry-key CODE (its join code).]",
                     "error",
                 )
             )

@@ -21,6 +21,7 @@ from net.keys import public_of
 from net.noise import NoiseError
 from net.secure import SecureChannel
 from net.wake import WakeTimer
+from net.yes_no import ask_yes_no
 from peer.actions import (
     Action,
     Addr,
@@ -103,9 +104,10 @@ class PeerNode:
         self._verbose = settings.verbose
         static = own_key(self._data_dir)
         entry = self.core.table.entry
-        self.keys = KeyChecks(
-            self._data_dir, server, entry, console.show, accept_new_key=settings.accept_new_key
-        )
+        # the question of first contact is asked before the console takes the terminal
+        confirm = ask_yes_no if isinstance(console, TerminalConsole) else None
+        rule = settings.contact_rule(confirm)
+        self.keys = KeyChecks(self._data_dir, server, entry, console.show, rule=rule)
         self.trust = self.keys.trust
         self.mail = SealedMail(static, entry, self.keys.pinned_key, changed=self.keys.pinned)
         self.core.fingerprint = fingerprint(public_of(static))

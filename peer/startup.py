@@ -12,6 +12,7 @@ from msgspec import Struct
 
 from net.files import InUse, hold_lock, os_reason
 from net.keys import KeyFileError, load_or_make_key
+from peer.key_contact import Confirm, ContactRule
 from peer.state import PeerStateFile
 from wire.names import name_key
 
@@ -25,13 +26,17 @@ class PeerOptions(TypedDict):
     password: str
     verbose: NotRequired[bool]
     accept_new_key: NotRequired[bool]
+    registry_code: NotRequired[str | None]
+    trust_first_key: NotRequired[bool]
 
 
 class PeerSettings(Struct, frozen=True):
     """The settings of one peer: the UDP `port` and address (`bind`) it listens on, the
     `keepalive` period (seconds), its `password` ("" for none), whether it logs each
-    datagram (`verbose`), and `accept_new_key`: pin the key the registry answers with now,
-    in place of the one pinned before (its owner made a new one)."""
+    datagram (`verbose`), and how the registry's key is trusted (docs/SECURITY.md, "First
+    contact"): `accept_new_key`, its pinned key set aside (its owner made a new one);
+    `registry_code`, the digits of its join code (--registry-key); `trust_first_key`, a
+    script with a password may trust the first key that answers."""
 
     port: int
     bind: str
@@ -39,6 +44,18 @@ class PeerSettings(Struct, frozen=True):
     password: str
     verbose: bool = False
     accept_new_key: bool = False
+    registry_code: str | None = None
+    trust_first_key: bool = False
+
+    def contact_rule(self, confirm: Confirm | None) -> ContactRule:
+        """How first contact goes with these settings, asking with `confirm` if given."""
+        return ContactRule(
+            code=self.registry_code,
+            trust_first=self.trust_first_key,
+            accept_new=self.accept_new_key,
+            secret="your password" if self.password else "",
+            confirm=confirm,
+        )
 
 
 class StartRefused(Exception):

@@ -29,7 +29,7 @@ from registry.loading import Backend, Loaded, RegistrySettings, ServerOptions, l
 from registry.storage import StorageError
 from registry.store import STORE_ACTIONS, FileStore
 from wire.desk.messages import DESK_TYPES
-from wire.keys import fingerprint
+from wire.keys import fingerprint, join_code
 from wire.messages import Message, for_log
 from wire.shown_text import clean
 from wire.words import counted
@@ -160,10 +160,14 @@ class RegistryServer:
                 "Peers on this machine reach it at 127.0.0.1; others at this machine's LAN address."
             )
         made = " (made just now)" if self._key_made else ""
+        public = self.endpoint.channel.public
         self._out(
-            f"This registry's key{made} has the fingerprint "
-            f"{fingerprint(self.endpoint.channel.public)}: peers are shown it when they first "
-            "meet it."
+            f"This registry's key{made} has the fingerprint {fingerprint(public)}: peers are "
+            "shown it when they first meet it."
+        )
+        self._out(
+            f"Join code: peers and help-desk clients started with --registry-key "
+            f"{join_code(public)} trust this key alone, without asking."
         )
         if isinstance(self.desk, ClosedDesk):
             self._out(self.desk.problem)

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import ChatApp
-from launcher.checks import check_length, check_seconds, check_whole
+from launcher.checks import check_join_code, check_length, check_seconds, check_whole
 from launcher.defaults import MIN_KEEPALIVE
 
 
@@ -110,6 +110,19 @@ def test_a_crisis_notice_that_would_be_cut_stops_the_start(
     # cut short, it could end in the middle of the number to call
     assert ChatApp.main(["-s", "5000", "--crisis-notice", notice]) == 2
     assert capsys.readouterr().err == f"ChatApp: error: --crisis-notice {said}\n"
+
+
+@pytest.mark.parametrize(
+    "mode", [["-c", "a", "127.0.0.1", "5000", "5001"], ["-d", "127.0.0.1", "5000"]]
+)
+def test_a_join_code_that_is_not_30_digits_stops_the_start(
+    mode: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert ChatApp.main([*mode, "--registry-key", "12345-678"]) == 2
+    assert "--registry-key needs the registry's join code, the 30 digits" in capsys.readouterr().err
+    digits = "0123456789" * 3
+    assert check_join_code("-".join(digits[i : i + 5] for i in range(0, 30, 5))) == digits
+    assert check_join_code(" ".join(digits[i : i + 5] for i in range(0, 30, 5))) == digits
 
 
 def test_help_names_every_option_with_a_word_that_says_what_it_takes(

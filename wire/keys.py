@@ -38,3 +38,25 @@ def fingerprint(public: bytes) -> str:
     digest = hashlib.sha256(b"ChatApp key fingerprint\0" + public).digest()
     groups = (int.from_bytes(digest[i : i + 5], "big") % 100_000 for i in range(0, 30, 5))
     return " ".join(f"{group:05d}" for group in groups)
+
+
+#: Digits in a fingerprint, and so in a join code.
+CODE_DIGITS = 30
+
+
+def join_code(public: bytes) -> str:
+    """The registry's join code, which a peer gives with --registry-key to trust that key
+    alone: its fingerprint, written as one word (groups joined by dashes)."""
+    return fingerprint(public).replace(" ", "-")
+
+
+def code_from_text(text: str) -> str | None:
+    """The 30 digits of a join code or fingerprint as typed (spaces and dashes between
+    them do not matter), or None when `text` is not one."""
+    digits = "".join(text.replace("-", " ").split())
+    return digits if len(digits) == CODE_DIGITS and digits.isascii() and digits.isdigit() else None
+
+
+def has_code(public: bytes, code: str) -> bool:
+    """Whether `public` is the key whose fingerprint's digits are `code`."""
+    return fingerprint(public).replace(" ", "") == code

@@ -12,13 +12,25 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from net.files import InUse
 from peer.desk.held_place import PERSON_LOCK, hold_client_lock, state_root
 from peer.desk.person import PersonCore
+from peer.desk.registry_trust import Untrusted, desk_registry_key
 from peer.desk.runner import DeskRunner
 from peer.desk.terminal import use_colour
+from peer.key_contact import ContactRule
 from wire.reliable import IdMaker
+
+
+class DeskClientRun(TypedDict, total=False):
+    """How `run_desk_client` runs: `colour`, whether in colour (None, the default: as the
+    terminal and the environment say); `trust`, how first contact with the registry goes
+    (by default, as a script's without a secret: the first key)."""
+
+    colour: bool | None
+    trust: ContactRule
 
 
 async def run_desk_client(
@@ -27,7 +39,7 @@ async def run_desk_client(
     *,
     stdin_is_tty: bool,
     state_dir: Path | None = None,
-    colour: bool | None = None,
+    **options: Unpack[DeskClientRun],
 ) -> int:
     """`ChatApp -d <server-ip> <server-port>`: ask the help desk for help; return the exit
     status (0 after leaving or a finished session, 1 when the desk could not be reached,
@@ -46,17 +58,23 @@ async def run_desk_client(
             flush=True,
         )
         return 1
-    core = PersonCore(server_ip, server_port, IdMaker(os.urandom(4).hex()), prompt=stdin_is_tty)
-    runner = DeskRunner(
-        core,
-        client="help desk client",
-        tty=stdin_is_tty,
-        colour=use_colour(colour),
-        places=root,
-        keys=root,
-    )
     try:
+        key = await desk_registry_key(
+            root, server_ip, server_port, options.get("trust", ContactRule())
+        )
+        core = PersonCore(server_ip, server_port, IdMaker(os.urandom(4).hex()), prompt=stdin_is_tty)
+        runner = DeskRunner(
+            core,
+            client="help desk client",
+            tty=stdin_is_tty,
+            colour=use_colour(options.get("colour")),
+            places=root,
+            keys=root,
+            registry_key=key,
+        )
         return await runner.run()
+    except Untrusted:
+        return 1
     finally:
         if lock is not None:
             os.close(lock)

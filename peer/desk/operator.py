@@ -20,8 +20,10 @@ from net.keys import Pins
 from net.operator_key import key_path, read_key
 from peer.desk.duty import OperatorCore
 from peer.desk.held_place import hold_client_lock, operator_lock, state_root
+from peer.desk.registry_trust import Untrusted, desk_registry_key
 from peer.desk.runner import DeskRunner
 from peer.desk.terminal import use_colour
+from peer.key_contact import ContactRule
 from wire.refusals import RefusalCode
 from wire.reliable import IdMaker
 
@@ -77,9 +79,12 @@ def _remember_authorised(root: Path, key: str, core: OperatorCore, runner: DeskR
 
 class OperatorRun(TypedDict, total=False):
     """How `run_operator` shows its lines: `colour`, whether in colour (None, the default:
-    as the terminal and the environment say: see `peer.desk.terminal.use_colour`)."""
+    as the terminal and the environment say: see `peer.desk.terminal.use_colour`); and
+    `trust`, how first contact with the registry goes (by default, as a script's without
+    a secret: the first key)."""
 
     colour: bool | None
+    trust: ContactRule
 
 
 async def run_operator(
@@ -108,26 +113,32 @@ async def run_operator(
             flush=True,
         )
         return 1
-    core = OperatorCore(
-        name,
-        server_ip,
-        server_port,
-        key,
-        IdMaker(os.urandom(4).hex()),
-        prompt=stdin_is_tty,
-        serve_when_asked=not stdin_is_tty,  # a script says when it serves: see _early_topics
-    )
-    runner = DeskRunner(
-        core,
-        client="operator client",
-        tty=stdin_is_tty,
-        colour=use_colour(options.get("colour")),
-        keys=root,
-    )
     try:
+        registry_key = await desk_registry_key(
+            root, server_ip, server_port, options.get("trust", ContactRule())
+        )
+        core = OperatorCore(
+            name,
+            server_ip,
+            server_port,
+            key,
+            IdMaker(os.urandom(4).hex()),
+            prompt=stdin_is_tty,
+            serve_when_asked=not stdin_is_tty,  # a script says when it serves: see _early_topics
+        )
+        runner = DeskRunner(
+            core,
+            client="operator client",
+            tty=stdin_is_tty,
+            colour=use_colour(options.get("colour")),
+            keys=root,
+            registry_key=registry_key,
+        )
         code = await runner.run()
         _remember_authorised(root, key, core, runner)
         return code
+    except Untrusted:
+        return 1
     finally:
         if lock is not None:
             os.close(lock)

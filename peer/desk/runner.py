@@ -24,7 +24,7 @@ from net.files import os_reason
 from net.keys import Pins, load_or_make_key
 from net.listener import enable_keepalive
 from net.options import check_options
-from net.registry_key import ask_key, pinned_key
+from net.registry_key import ask_key, registry_label
 from net.secure_stream import SecureStream
 from peer.desk.actions import (
     Action,
@@ -252,17 +252,15 @@ class DeskRunner:
         return self._registry
 
     async def _registry_key(self) -> bytes | None:
-        """The registry's key: pinned (or pinned now, said), or asked for this run."""
+        """The registry's key: given, or pinned (at first contact: see
+        peer/desk/registry_trust.py); without a directory of keys, asked for this run."""
         if self._registry is None:
             ip, port = self.core.ip, self.core.port
             if self._pins is None:
                 self._registry = await ask_key(ip, port)
             else:
-                self._registry = await pinned_key(self._pins, ip, port, self._say)
+                self._registry = self._pins.get(registry_label(ip, port))
         return self._registry
-
-    def _say(self, line: str) -> None:
-        self.term.show(line, "system")
 
     async def _connect(self, gen: int) -> None:
         key = await self._registry_key()

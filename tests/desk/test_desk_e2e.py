@@ -40,8 +40,9 @@ def digit_runs(text: str) -> list[str]:
 def test_a_day_at_the_help_desk(world: DeskWorld) -> None:
     # Three people before any operator: positions 1, 2, 3, and told nobody is on duty.
     alice = world.person("Alice", PHONES["Alice"], 1)
-    alice.expect(r"Topic \(1-6\):")
+    # first contact, before anything else: the registry's key is said as it is pinned
     alice.expect(r"^>>> \[The registry at .* first met, has the key fingerprint [\d ]+;")
+    alice.expect(r"Topic \(1-6\):")
     first_desk_line = alice.expect(r"^>>> (!!!|\[)").string
     assert CRISIS in first_desk_line, "the crisis notice comes before any queue text"
     alice.expect(r"No operator is on duty")

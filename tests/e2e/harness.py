@@ -27,6 +27,8 @@ import weakref
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from net.keys import PINS_FILE
+
 #: The repository root: the working directory of every ChatApp process.
 REPO = Path(__file__).resolve().parents[2]
 #: The launcher under test.
@@ -469,6 +471,8 @@ class ChatEnv:
         # Anything started without --data-dir keeps its state here, not in the user's.
         self.env = child_env({"CHATAPP_DATA_DIR": str(root / "default")}, home=root)
         self.registry_port: int | None = None
+        #: The last registry started's join code (the digits its --registry-key takes).
+        self.join_code = ""
         self.procs: list[ChatProc] = []
         # Put in front of every ChatApp command, e.g. ["ip", "netns", "exec", NAME].
         self.prefix: list[str] = []
@@ -504,7 +508,13 @@ class ChatEnv:
             *period, *options, label=f"registry:{port}",
         )  # fmt: skip
         proc.expect(rf"listening on {re.escape(HOST)}:{port}\b", timeout)
+        self.join_code = proc.expect(r"--registry-key ([\d-]+)", timeout).group(1)
         return proc
+
+    def trusting(self) -> list[str]:
+        """The options that make a client trust the registry's key alone (its join code):
+        what a script sending a password or operator key needs at first contact."""
+        return ["--registry-key", self.join_code]
 
     def refused_registry(self, label: str = "registry") -> list[str]:
         """Start a registry on the env's data directory that must refuse to start (exit 1
@@ -531,7 +541,9 @@ class ChatEnv:
         options: Sequence[str] = (),
     ) -> Peer:
         """Start peer `name` (with `password`, given as its first line of input, and more
-        command-line `options`); unless `wait` is false, wait for Welcome and the table line."""
+        command-line `options`); unless `wait` is false, wait for Welcome and the table line.
+        Its first contact (or any with a password) gives the registry's join code, unless
+        `options` say how to trust its key."""
         server = server_port if server_port is not None else self.registry_port
         if server is None:
             raise RuntimeError("start the registry first, or pass server_port")
@@ -544,6 +556,10 @@ class ChatEnv:
         ]  # fmt: skip
         if password:
             argv.append("--password")
+        trust_said = "--registry-key" in options or "--trust-first-key" in options
+        if not trust_said and (password or not (data / PINS_FILE).exists()):
+            # first contact by the join code, as the docs advise: no settling time to wait
+            argv.extend(self.trusting())
         peer = Peer(argv, name=name, port=port, data_dir=data, env=self.env)
         self.procs.append(peer)
         if password:

@@ -61,7 +61,9 @@ def test_a_capture_of_every_frame_holds_none_of_the_secrets_typed(chat: ChatEnv)
         # the help desk: a person's phone and what they tell the operator
         assert chat.registry_port is not None
         chat.env["CHATAPP_DESK_KEY"] = _desk_key(chat)
-        ann = chat.spawn("-o", "ann", HOST, str(chat.registry_port), label="operator")
+        ann = chat.spawn(
+            "-o", "ann", HOST, str(chat.registry_port), *chat.trusting(), label="operator"
+        )
         ann.expect(r"On duty as ann")
         ann.send(".serve all")
         person = chat.spawn("-d", HOST, str(chat.registry_port), label="person")

@@ -127,6 +127,7 @@ def test_a_desk_client_whose_output_is_closed_leaves(chat: ChatEnv) -> None:
     person = _popen(chat, "-d", HOST, str(chat.registry_port), "--data-dir", str(chat.root / "d"))
     try:
         assert person.stdout is not None and person.stdin is not None
+        assert "first met" in person.stdout.readline()  # the registry's key, as it is pinned
         assert "help desk" in person.stdout.readline()
         person.stdout.close()
         person.stdin.write("Ann\n")  # what it says next meets the closed pipe

@@ -65,7 +65,7 @@ def test_a_password_read_without_a_terminal_does_not_stop_the_peer(chat: ChatEnv
     chat.start_registry()
     argv = [
         sys.executable, str(CHATAPP), "-c", "pw", HOST, str(chat.registry_port), str(free_port()),
-        "--data-dir", str(chat.peer_dir), "--password",
+        "--data-dir", str(chat.peer_dir), "--password", *chat.trusting(),
     ]  # fmt: skip
     done = subprocess.run(
         argv,

@@ -40,7 +40,7 @@ def test_a_bad_desk_key_closes_the_desk_not_the_chat(
     assert person.wait_exit(10) == 1
 
     chat.env["CHATAPP_DESK_KEY"] = "anything"
-    ann = chat.spawn("-o", "ann", HOST, str(chat.registry_port), label="operator")
+    ann = chat.spawn("-o", "ann", HOST, str(chat.registry_port), *chat.trusting(), label="operator")
     ann.expect(r"The help desk is closed at this registry")
     assert ann.wait_exit(10) == 1
 

@@ -28,7 +28,7 @@ def test_queue_on_a_fresh_desk_gives_a_typical_estimate(chat: ChatEnv) -> None:
     assert chat.registry_port is not None
     key = (chat.registry_dir / "desk-key").read_text().strip()
     chat.env["CHATAPP_DESK_KEY"] = key
-    ann = chat.spawn("-o", "ann", HOST, str(chat.registry_port), label="operator")
+    ann = chat.spawn("-o", "ann", HOST, str(chat.registry_port), *chat.trusting(), label="operator")
     ann.send(".serve all")  # piped: it takes nobody until told (docs/DESK.md)
     ann.expect(r"On duty as ann, serving all topics")
     alice = _person(chat, "Alice", "+44 7700 900123")

@@ -16,7 +16,9 @@ def _operator(chat: ChatEnv, **env: str) -> ChatProc:
     saved = dict(chat.env)
     chat.env.update(env)
     try:
-        return chat.spawn("-o", "ann", HOST, str(chat.registry_port), label="operator")
+        return chat.spawn(
+            "-o", "ann", HOST, str(chat.registry_port), *chat.trusting(), label="operator"
+        )
     finally:
         chat.env.clear()
         chat.env.update(saved)
@@ -67,7 +69,7 @@ def test_an_operator_finds_the_key_in_the_data_dir_it_is_given(chat: ChatEnv) ->
     assert chat.registry_port is not None
     ann = chat.spawn(
         "-o", "ann", HOST, str(chat.registry_port), "--data-dir", str(chat.registry_dir),
-        label="operator",
+        *chat.trusting(), label="operator",
     )  # fmt: skip
     ann.expect(r"\[On duty as ann, serving no topics; 0 waiting\.\]")  # piped: see DESK.md
 

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from net.noise import public_bytes
 from peer.actions import Print
 from peer.key_checks import KeyChecks
+from peer.key_contact import ContactRule
 from peer.sealed_mail import NOT_OPENED, NOT_SEALED, SEALED_PREFIX, SealedMail
 from wire.keys import key_text
 from wire.messages import Chat, Entry, MoreMail, SaveMessage, StoredMessage, Welcome
@@ -161,9 +162,7 @@ def test_a_saving_key_other_than_the_one_pinned_opens_and_the_change_is_said_onc
 
     async def opened() -> tuple[list[str], list[Print]]:
         said: list[Print] = []
-        keys = KeyChecks(
-            tmp_path, ("127.0.0.1", 7300), MOVED.get, said.append, accept_new_key=False
-        )
+        keys = KeyChecks(tmp_path, ("127.0.0.1", 7300), MOVED.get, said.append, rule=ContactRule())
         keys.pinned("alice", public_bytes(ALICE_OLDER))  # when they last talked
         assert not said
         mail = SealedMail(BOB, MOVED.get, keys.pinned_key, changed=keys.pinned)
@@ -195,7 +194,7 @@ def test_a_changed_key_in_a_welcomes_mail_is_said_right_after_the_welcome(tmp_pa
     async def opened() -> tuple[list[Print], list[Print]]:
         said: list[Print] = []
         after_welcome: list[Print] = []
-        keys = KeyChecks(tmp_path, server, MOVED.get, said.append, accept_new_key=False)
+        keys = KeyChecks(tmp_path, server, MOVED.get, said.append, rule=ContactRule())
         assert await keys.registry_key(Registry(keys), after_welcome)  # type: ignore[arg-type]
         keys.pinned("alice", public_bytes(ALICE_OLDER))  # when they last talked
         mail = SealedMail(BOB, MOVED.get, keys.pinned_key, changed=keys.pinned)

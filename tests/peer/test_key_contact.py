@@ -1,0 +1,141 @@
+"""First contact carried out (peer/key_contact.py): requests asked again, answers weighed,
+the person asked, and nothing trusted that should not be."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pytest
+
+import peer.key_contact
+from peer.key_contact import ContactRule, KeyContact
+from wire.keys import code_from_text, fingerprint, join_code
+
+WHERE = "127.0.0.1:5000"
+REAL, FAKE = os.urandom(32), os.urandom(32)
+CODE = code_from_text(join_code(REAL))
+NO_ANSWER = "[no answer]"
+
+pytestmark = pytest.mark.timeout(10)
+
+
+@pytest.fixture(autouse=True)
+def _quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(peer.key_contact, "TIMEOUT", 0.02)
+
+
+class Run:
+    """A contact whose key requests are answered by `answers` (called at each ask)."""
+
+    def __init__(
+        self, rule: ContactRule, answers: Callable[[KeyContact, int], None] | None = None
+    ) -> None:
+        self.said: list[str] = []
+        self.asks = 0
+        self._answers = answers
+        self.contact = KeyContact(
+            WHERE, rule, self._ask, lambda line, error: self.said.append(line)
+        )
+
+    def _ask(self) -> None:
+        self.asks += 1
+        if self._answers is not None:
+            self._answers(self.contact, self.asks)
+
+
+def settled(make: Callable[[], Run]) -> tuple[Run, bytes | None]:
+    async def go() -> tuple[Run, bytes | None]:
+        run = make()
+        return run, await run.contact.settle(NO_ANSWER)
+
+    return asyncio.run(go())
+
+
+def test_with_the_code_an_impostor_answering_first_is_refused_and_the_real_key_trusted() -> None:
+    def answers(contact: KeyContact, ask: int) -> None:
+        contact.answered(FAKE)
+        if ask == 2:  # the real answer drowned once, then through
+            contact.answered(REAL)
+
+    run, key = settled(lambda: Run(ContactRule(code=CODE), answers))
+    assert key == REAL and run.asks == 2
+    assert len(run.said) == 1 and fingerprint(FAKE) in run.said[0]
+
+
+def test_with_the_code_and_only_impostors_nothing_is_trusted_and_it_is_said() -> None:
+    run, key = settled(lambda: Run(ContactRule(code=CODE), lambda c, n: c.answered(FAKE)))
+    assert key is None and run.asks == peer.key_contact.ATTEMPTS
+    assert "never answered with the join code's key" in run.said[-1]
+
+
+def test_no_answer_at_all_is_said_as_the_caller_says_it() -> None:
+    run, key = settled(lambda: Run(ContactRule()))
+    assert key is None and run.said == [NO_ANSWER] and not run.contact.heard
+
+
+def test_a_script_takes_the_one_key_unasked() -> None:
+    run, key = settled(lambda: Run(ContactRule(), lambda c, n: c.answered(REAL)))
+    assert key == REAL and run.contact.unasked and run.said == []
+
+
+def test_two_keys_are_an_alarm_and_nothing_is_trusted() -> None:
+    def answers(contact: KeyContact, ask: int) -> None:
+        contact.answered(FAKE)
+        contact.answered(REAL)
+
+    run, key = settled(lambda: Run(ContactRule(trust_first=True), answers))
+    assert key is None and "Two different keys" in run.said[-1]
+
+
+def _asking(
+    reply: Callable[[], Coroutine[Any, Any, bool]], questions: list[str]
+) -> Callable[[str], Coroutine[Any, Any, bool]]:
+    async def confirm(question: str) -> bool:
+        questions.append(question)
+        return await reply()
+
+    return confirm
+
+
+def test_on_a_terminal_the_person_is_asked_once_with_the_fingerprint() -> None:
+    questions: list[str] = []
+
+    async def yes() -> bool:
+        return True
+
+    async def no() -> bool:
+        return False
+
+    rule = ContactRule(confirm=_asking(yes, questions), secret="your password")
+    run, key = settled(lambda: Run(rule, lambda c, n: c.answered(REAL)))
+    assert key == REAL and not run.contact.unasked
+    assert len(questions) == 1 and fingerprint(REAL) in questions[0] and "[y/N]" in questions[0]
+    rule = ContactRule(confirm=_asking(no, questions))
+    run, key = settled(lambda: Run(rule, lambda c, n: c.answered(REAL)))
+    assert key is None and run.said == ["[Not trusted: nothing was sent.]"]
+
+
+def test_a_second_key_while_the_person_thinks_ends_the_question_in_an_alarm() -> None:
+    questions: list[str] = []
+    cancelled: list[bool] = []
+    holder: list[KeyContact] = []
+
+    async def thinking() -> bool:
+        holder[0].answered(FAKE)  # another key answers while the question is open
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+        return True
+
+    def make() -> Run:
+        run = Run(ContactRule(confirm=_asking(thinking, questions)), lambda c, n: c.answered(REAL))
+        holder.append(run.contact)
+        return run
+
+    run, key = settled(make)
+    assert key is None and cancelled == [True] and "Two different keys" in run.said[-1]
