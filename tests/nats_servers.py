@@ -4,6 +4,7 @@ cluster, each in a folder of its own and stopped at the end of the test."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import signal
@@ -90,6 +91,25 @@ class NatsServer:
                 self.kill()
 
 
+async def _jetstream_elected(servers: list[NatsServer], deadline: float) -> None:
+    """Once the cluster's JetStream answers (its servers elect a leader first)."""
+    import nats
+
+    nc = await nats.connect(servers=[s.url for s in servers], connect_timeout=2)
+    try:
+        js = nc.jetstream(timeout=1)
+        while True:
+            try:
+                await js.account_info()
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+    finally:
+        await nc.close()
+
+
 @contextlib.contextmanager
 def nats_cluster(folder: Path, size: int = 1) -> Iterator[list[NatsServer]]:
     """`size` servers (1, or 3 for a JetStream cluster that survives the loss of one),
@@ -106,6 +126,8 @@ def nats_cluster(folder: Path, size: int = 1) -> Iterator[list[NatsServer]]:
         deadline = time.monotonic() + START_TIMEOUT
         for server in servers:
             server.wait_listening(deadline)
+        if size > 1:
+            asyncio.run(_jetstream_elected(servers, deadline + START_TIMEOUT))
         yield servers
     finally:
         for server in servers:

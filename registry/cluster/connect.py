@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -19,10 +20,11 @@ from registry.storage import StorageError
 
 T = TypeVar("T")
 
-#: Seconds to reach one NATS server, all of them at start, and to wait for an answer of
-#: JetStream's.
+#: Seconds to reach one NATS server, any of them at start, for JetStream to answer at start
+#: (a cluster just started elects a leader first), and for an answer of JetStream's.
 CONNECT_TIMEOUT = 2.0
 START_TIMEOUT = 5.0
+READY_TIMEOUT = 10.0
 ANSWER_TIMEOUT = 2.0
 
 
@@ -83,7 +85,7 @@ async def connect(
         ) from None
     js = nc.jetstream(timeout=ANSWER_TIMEOUT)
     try:
-        await js.account_info()
+        await _jetstream_ready(js)
     except (nats.errors.Error, nats.js.errors.Error, TimeoutError) as exc:
         await nc.close()
         raise ClusterError(
@@ -91,6 +93,20 @@ async def connect(
             "nats-server -js (or jetstream {} in its configuration)"
         ) from None
     return nc, js
+
+
+async def _jetstream_ready(js: JetStreamContext) -> None:
+    """Once JetStream answers: a cluster of NATS servers just started elects its leader
+    first, so its silence is waited out for READY_TIMEOUT; the last error is raised."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        try:
+            await js.account_info()
+            return
+        except (nats.errors.Error, nats.js.errors.Error, TimeoutError):
+            if time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(0.25)
 
 
 async def _connect(

@@ -40,7 +40,7 @@ from registry.server import RegistryServer, printable
 from registry.storage import StorageError
 from wire.codec import decode
 from wire.errors import DecodeError
-from wire.keys import fingerprint
+from wire.keys import fingerprint, join_code
 
 #: Seconds a registry that takes the lead waits for the others to say which peers they
 #: hold, before it pushes anything (at least two of their checks of the lead: RENEW each).
@@ -262,10 +262,14 @@ async def run_cluster_registry(
         await nc.close()
         return 1
     made_text = " (made just now)" if made else ""
+    public = static.public_key().public_bytes_raw()
     out(
-        f"This service's key{made_text} has the fingerprint "
-        f"{fingerprint(static.public_key().public_bytes_raw())}: every registry of the service "
-        "answers with it."
+        f"This service's key{made_text} has the fingerprint {fingerprint(public)}: every "
+        "registry of the service answers with it."
+    )
+    out(
+        f"Join code: peers and help-desk clients started with --registry-key "
+        f"{join_code(public)} trust this key alone, without asking (at any registry of it)."
     )
     service = Service(nc, lead, store, (static, made))
     registry = ClusterRegistry(service, (bind, port), out, data_dir, options)
