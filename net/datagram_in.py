@@ -10,7 +10,7 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from net.drop_log import DropLog
+from net.drop_log import DropLog, Rejections
 from net.outgoing import Outgoing
 from net.secure import Opened, SecureChannel
 from net.served_stream import fmt_addr, why_bad
@@ -58,6 +58,7 @@ class ReceivingDatagrams:
 
     channel: SecureChannel
     drops: DropLog
+    rejections: Rejections
     errors: int
     bad_datagrams: int
     bad_frames: int

@@ -241,7 +241,7 @@ class PeerNode:
             return
         believed = self._believed(messages[0], key)
         if believed is None:
-            self._debug(f"dropped 1 from {addr}: not believed")
+            self._not_believed(messages[0], addr)
             return
         if self._verbose:
             self._debug(inbound_line(believed, addr))
@@ -251,13 +251,24 @@ class PeerNode:
     def _received_several(self, messages: list[Message], addr: Addr, key: bytes) -> None:
         """A datagram of several messages (a sender busy, or a burst relayed): each
         recorded as shown before its line and its ack, the acks merged by the endpoint."""
-        believed = [b for b in (self._believed(m, key) for m in messages) if b is not None]
-        if len(believed) != len(messages):
-            self._debug(f"dropped {len(messages) - len(believed)} from {addr}: not believed")
+        believed = []
+        for message in messages:
+            one = self._believed(message, key)
+            if one is None:
+                self._not_believed(message, addr)
+            else:
+                believed.append(one)
         if believed:
             trace = self._debug if self._verbose else None
             actions = receive_batch(self.core.receive, believed, addr, trace, now=self._now())
             self._run(actions)
+
+    def _not_believed(self, message: Message, addr: Addr) -> None:
+        """Log `message`, from `addr`, as not believed (see `Trust`), through the one
+        rate-limited log of rejections."""
+        why = self.trust.why
+        name = type(message).__name__
+        self.endpoint.dropped(why, f"dropped a {name} from {addr[0]}:{addr[1]}: {why}")
 
     def _believed(self, message: Message, key: bytes) -> Message | None:
         """`message` as far as `key`, which sealed it, may say it (None: none of it). What

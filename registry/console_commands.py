@@ -17,8 +17,8 @@ HELP = (
     "  who              every name, status, address, waiting mail, room",
     "  rooms            every room with its members",
     "  release <name>   forget a name so that anyone may take it",
-    "  stats            counters of rejected input, and of registrations",
-    "                   asked to wait (a join storm)",
+    "  stats            counters of rejected input, of refusals, and of",
+    "                   registrations asked to wait (a join storm)",
     "  quit             stop the registry (Ctrl-C works too)",
     "  .log off|on      hide or show the log lines on this console",
     "  .help            the help-desk operator commands (.room, .end, ...)",
@@ -76,6 +76,9 @@ def _stats(core: RegistryCore, endpoint: Endpoint) -> list[str]:
         f"  datagrams that did not open {sum(endpoint.channel.dropped.values())}, "
         f"connections over the memory budget {endpoint.buffers.dropped}, "
         f"registrations asked to wait {core.busy_answers}",
+        f"  refusals and failed checks {endpoint.drops.total()}, of "
+        f"{counted(len(endpoint.drops.counts), 'kind')} (each logged once per "
+        f"{endpoint.drops.interval:g} s with a count)",
     ]
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from msgspec import Struct, field
 
 from registry.actions import Action, Addr, Log, Send
-from registry.requests import Request, fmt
+from registry.requests import Reason, Request, fmt
 from registry.services import Services
 from registry.table import Record
 from wire.messages import Register, TableUpdate
@@ -221,4 +221,4 @@ class Liveness:
                 "answered just now. Stop it first, or choose another name."
             )
             what = f"registration of {record.name} from {fmt(asker.addr)}"
-            self._s.answers.refuse(asker, reason, what, out)
+            self._s.answers.refuse(asker, Reason(reason, "in use"), what, out)

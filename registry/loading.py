@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TypedDict
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 
+from net.drop_log import Rejections
 from net.files import InUse, hold_lock, os_reason
 from net.keys import KeyFileError, load_or_make_key
 from net.operator_key import key_path
@@ -86,18 +86,20 @@ def load(
     data_dir: Path,
     storage: Storage,
     histories: RoomHistoryFiles,
-    log: Callable[[str], None],
+    rejections: Rejections,
     settings: RegistrySettings,
 ) -> Loaded:
     """Load the registry's data directory, locked for it (see `lock`), through `storage`
-    and `histories`; `log` writes one log line. StorageError when it cannot be used."""
+    and `histories`; `rejections` is the registry's one log of refusals, whose `log`
+    writes one log line. StorageError when it cannot be used."""
     desk: DeskService | ClosedDesk
     try:
         # the desk's connections are watched on the same period as the peers (HEARTBEAT)
         desk = DeskService(
             data_dir,
-            log,
+            rejections.drops.log,
             settings.crisis_notice,
+            rejected=rejections,
             heartbeat=settings.keepalive,
             typical_session=settings.typical_session,
         )

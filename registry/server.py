@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO, Unpack
 
 from net.batch import receive_batch
+from net.drop_log import Rejections
 from net.endpoint import Endpoint, Handoff
 from net.prompt import LinePrompt
 from net.secure import SecureChannel
@@ -80,11 +81,15 @@ class RegistryServer:
         self._logs: list[tuple[str, bool]] = []
         self._log_shown = LogShown(on_screen=settings.log_on_screen)
         self._verbose = settings.verbose
+        #: The one log of every refusal and failed check, of the chat and the desk alike:
+        #: one line per kind per interval, with a count (net/drop_log.py).
+        self.rejections = Rejections(self.log)
         self._storage = Storage(data_dir, self.log)
         self._histories = RoomHistoryFiles(data_dir, self.log)
         self._lock = lock(data_dir)
         try:
-            self._set_up(load(data_dir, self._storage, self._histories, self.log, settings))
+            loaded = load(data_dir, self._storage, self._histories, self.rejections, settings)
+            self._set_up(loaded)
         except BaseException:
             os.close(self._lock)
             raise
@@ -114,6 +119,7 @@ class RegistryServer:
             session=secrets.token_hex(4),
             handoff=handoff,
             log=self.log,
+            rejections=self.rejections,
             gate=self._admit,
             on_batch=self._received_batch,
             # a relay: what datagrams read together ask for leaves together, packed
@@ -214,6 +220,7 @@ class RegistryServer:
         self._timer.cancel()
         await self.desk.close()
         await self.endpoint.close()
+        self.rejections.close()
         self._write_logs()
         if self._prompt is not None:
             await self._prompt.stop()  # its last lines printed, the terminal as it was
@@ -337,12 +344,7 @@ class RegistryServer:
     def _admit(self, addr: Addr) -> bool:
         admitted, actions = self.core.admit(addr, self._now())
         if actions:
-            # a flood's line (one per address every few seconds) is a rejection like any
-            # other: many addresses must not make many lines (net/drop_log.py)
-            for action in actions:
-                if isinstance(action, Log):
-                    self.endpoint.dropped("flood", action.line)
-            self._run([action for action in actions if not isinstance(action, Log)])
+            self._run(actions)  # its line is a rejection: many addresses make one line
         return admitted
 
     def _received(self, message: Message, addr: Addr, key: bytes) -> None:
@@ -422,8 +424,10 @@ class RegistryServer:
                 self._histories.keep(room, history)
             case DropHistory(room):
                 self._histories.drop(room)
-            case Log(line):
+            case Log(line, ""):
                 self.log(line)
+            case Log(line, kind):
+                self.rejections(kind, line)
 
     def _send(self, action: Send | SendMany) -> None:
         if isinstance(action, SendMany):

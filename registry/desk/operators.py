@@ -83,10 +83,9 @@ class Operators(AfterRestart, WaitingNotices):
         says), or nothing when it does. `known`: its key was authorised before."""
         if not known and not key_matches(msg.key, self._operator_key):
             # checked first: a caller without the key learns nothing (not even who is on duty)
-            return [
-                Log(f"desk: refused an operator calling itself {clean(msg.name)!r}: wrong key"),
-                *self._refuse(conn, msg.id, WRONG_KEY, RefusalCode.OPERATOR_KEY),
-            ]
+            line = f"desk: refused an operator calling itself {clean(msg.name)!r}: wrong key"
+            log = Log(line, "desk: wrong operator key")
+            return self._refuse(conn, msg.id, WRONG_KEY, RefusalCode.OPERATOR_KEY, log)
         if msg.wire != WIRE_VERSION:
             return self._other_wire(conn, msg, "operator client")
         problem = operator_name_problem(msg.name)
@@ -101,7 +100,9 @@ class Operators(AfterRestart, WaitingNotices):
         if problem is None and not all(t in TOPICS for t in msg.topics):
             problem = f"topics are 1 to {len(TOPICS)}"
         if problem is not None:
-            return self._refuse(conn, msg.id, f"Cannot go on duty: {problem}.", code)
+            reason = f"Cannot go on duty: {problem}."
+            log = Log(f"desk: refused operator {clean(msg.name)!r}: {problem}", "desk: not on duty")
+            return self._refuse(conn, msg.id, reason, code, log)
         return []
 
     def _kept_for(self, operator: Operator, now: float) -> list[Action]:

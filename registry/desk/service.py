@@ -71,7 +71,8 @@ class DeskOptions(TypedDict, total=False):
     the name the registry's console serves under; `clock` (time.monotonic); `heartbeat`
     (HEARTBEAT), the seconds of silence after which a connection is asked for a sign of
     life (taken as lost after twice that); `typical_session` (TYPICAL_SESSION), the seconds
-    a session is taken to last in the wait estimates until enough have been measured."""
+    a session is taken to last in the wait estimates until enough have been measured;
+    `rejected` (the log's), where refusals go, as (kind, line)."""
 
     grace: float
     max_waiting: int
@@ -79,6 +80,7 @@ class DeskOptions(TypedDict, total=False):
     clock: Callable[[], float]
     heartbeat: float
     typical_session: float
+    rejected: Callable[[str, str], None]
 
 
 class DeskService:
@@ -105,6 +107,11 @@ class DeskService:
         self._key = load_or_create_key(data_dir)
         #: Where the desk's log lines go.
         self.log = log
+        #: Where its refusals go, as (kind, line): the registry's one rate-limited log of
+        #: them (net/drop_log.py); by default, `log`.
+        self.rejected: Callable[[str, str], None] = options.get(
+            "rejected", lambda kind, line: log(line)
+        )
         self._clock = options.get("clock", time.monotonic)
         self._files = DeskFiles(data_dir, self._clock, log)
         self.queue = DeskQueue(
@@ -343,7 +350,10 @@ class DeskService:
                 if action.conn != CONSOLE:
                     self._close(action.conn)
             elif isinstance(action, Log):
-                self.log(action.line)
+                if action.kind:
+                    self.rejected(action.kind, action.line)
+                else:
+                    self.log(action.line)
             else:
                 self._files.keep(action)
         if any(isinstance(action, SessionEnded) for action in actions):
