@@ -20,6 +20,7 @@ from registry.credentials import (
     TOKEN_HASH,
     check_password,
     hash_password,
+    outdated,
     token_hash,
     token_matches,
 )
@@ -178,6 +179,9 @@ class Registration:
             owned = check_password(msg.password, record.password)
             if not owned:
                 self.passwords.wrong(name_key(record.name), now)
+            elif outdated(record.password):  # kept at today's cost from now on
+                salt = bytes.fromhex(self._s.new_token()[:32])
+                record.password = hash_password(msg.password, salt)
         if not owned:
             self._not_owner(attempt, record, out)
             return None
