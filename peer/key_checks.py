@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from net.endpoint import Endpoint
@@ -13,7 +13,7 @@ from net.files import os_reason
 from net.keys import Pins
 from peer.actions import Addr, Print
 from peer.trust import Trust
-from wire.keys import fingerprint
+from wire.keys import fingerprint, key_from_text
 from wire.messages import Entry
 from wire.names import name_key
 from wire.reliable import ATTEMPTS, TIMEOUT
@@ -121,6 +121,23 @@ class KeyChecks:
 
     def _peer_label(self, name: str) -> str:
         return f"peer {name_key(name)} at {self._pin_label}"
+
+    def listed(self, entries: Iterable[Entry]) -> None:
+        """The registry's table gives these keys: a name we talked with before under
+        another key is said now, as the table tells it, before anything is sent to the new
+        key (which is pinned, so that it is said once)."""
+        for entry in entries:
+            key = key_from_text(entry.key)
+            if key is not None and self.changed(entry.name, key):
+                self.pinned(entry.name, key)
+
+    def changed(self, name: str, key: bytes) -> bool:
+        """Whether `key` is another than the one pinned for `name` when we last talked (and
+        not said yet): quick, from memory."""
+        if self._talked.get(name) == key:
+            return False
+        pinned = self.pinned_key(name)
+        return pinned is not None and pinned != key
 
     def pinned(self, name: str, key: bytes, welcome: bool = False) -> None:
         """Pin `name`'s `key` the first time we talk (as SSH pins a host); say it when the

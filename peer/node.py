@@ -46,7 +46,16 @@ from peer.state import PeerStateFile, follow_renames
 from peer.terminal import Console, TerminalConsole, make_console
 from wire.codec import encode
 from wire.keys import fingerprint, key_from_text
-from wire.messages import Chat, MailTaken, Message, SaveMessage, for_log
+from wire.messages import (
+    Chat,
+    MailTaken,
+    Message,
+    SaveMessage,
+    TableSnapshot,
+    TableUpdate,
+    Welcome,
+    for_log,
+)
 
 
 class PeerNode:
@@ -101,7 +110,7 @@ class PeerNode:
         self._port = settings.port
         self._console = console
         self._verbose = settings.verbose
-        static = own_key(self._data_dir)
+        static = own_key(self._state)
         entry = self.core.table.entry
         self.keys = KeyChecks(
             self._data_dir, server, entry, console.show, accept_new_key=settings.accept_new_key
@@ -246,6 +255,7 @@ class PeerNode:
         if self._verbose:
             self._debug(inbound_line(believed, addr))
         self.core.receive(believed, addr, self._now(), self._carry_out)
+        self._keys_listed(believed)
         self._event_done()
 
     def _received_several(self, messages: list[Message], addr: Addr, key: bytes) -> None:
@@ -262,6 +272,14 @@ class PeerNode:
             trace = self._debug if self._verbose else None
             actions = receive_batch(self.core.receive, believed, addr, trace, now=self._now())
             self._run(actions)
+            for one in believed:
+                self._keys_listed(one)
+
+    def _keys_listed(self, message: Message) -> None:
+        """A table from the registry, once its lines are shown: a changed key of someone
+        we talked with is said now, before we send them anything (see KeyChecks.listed)."""
+        if isinstance(message, (Welcome, TableUpdate, TableSnapshot)):
+            self.keys.listed(message.entries)
 
     def _not_believed(self, message: Message, addr: Addr) -> None:
         """Log `message`, from `addr`, as not believed (see `Trust`), through the one
@@ -396,11 +414,19 @@ class PeerNode:
         elif type(message) is MailTaken and not stream:
             self._console.after_printed(functools.partial(self.endpoint.send, addr, message))
             return
-        self.endpoint.send(addr, message, stream=stream)
-        # after the datagram has left, as the user waits for it: its ack is read in a
-        # later pass of the event loop, never before this returns
+        key = None
         if type(message) is Chat and addr != self.core.server:
-            self._owed(addr, message)
+            key = self.endpoint.key_at(addr)
+            if key is not None and self.keys.changed(message.to, key):
+                # said before the chat goes to the new key (the table said it already, as
+                # a rule: see `_keys_listed`)
+                self.keys.pinned(message.to, key)
+        self.endpoint.send(addr, message, stream=stream)
+        # after the datagram has left, as the user waits for it (a first pin is a write):
+        # its ack is read in a later pass of the event loop, never before this returns
+        if key is not None and type(message) is Chat:
+            self.trust.sent(message, key)
+            self.keys.pinned(message.to, key)
 
     def _sealed(self, save: SaveMessage) -> Message | None:
         """`save` sealed to its recipient (as it is, when the table has no key for them);
@@ -410,13 +436,6 @@ class PeerNode:
         except NoiseError:
             self._debug(f"not sent: {save.to}'s key in the table is unusable")
             return None
-
-    def _owed(self, addr: Addr, chat: Chat) -> None:
-        """Tell `trust` whose ack `chat`, sent to a peer at `addr`, awaits."""
-        key = self.endpoint.key_at(addr)
-        if key is not None:
-            self.trust.sent(chat, key)
-            self.keys.pinned(chat.to, key)
 
     def _on_disk(self, what: str, write: Callable[[], None], *, then: str = "") -> None:
         """Carry out `write`, a write of kept state; when it fails, say what was not kept.
