@@ -309,7 +309,8 @@ def _start_operator(values: tuple[str, str, str], settings: Settings) -> int:
 
     tty = sys.stdin.isatty()
     # authorised once by the operator key, our own key is enough from then on
-    key = "" if operator_authorised(ip, port) else find_operator_key(tty, settings.data_dir)
+    authorised = operator_authorised(name, ip, port)
+    key = "" if authorised else find_operator_key(tty, settings.data_dir)
     if key is None:
         raise UsageProblem(NO_KEY)
     return _run(run_operator(name, ip, port, key=key, stdin_is_tty=tty))

@@ -105,9 +105,10 @@ PASSWORD_BURST = 5.0
 PASSWORD_EVERY = 5.0
 #: Password checks the registry does in all, per second on average and in a burst. Each is
 #: a scrypt of some 0.3 s on the registry's only thread (registry/credentials.py): at this
-#: rate they take at most about a third of it, however many addresses (spoofed ones
-#: included) ask; a burst delays everything else by a few of the peers' 500 ms retries.
-PASSWORD_RATE = 1.0
+#: rate they take at most some 60% of it, however many addresses (spoofed ones included)
+#: ask; a burst delays everything else by a few of the peers' 500 ms retries. (Hashing
+#: off the event loop's thread would spare it; the core is synchronous today.)
+PASSWORD_RATE = 2.0
 PASSWORD_GLOBAL_BURST = 6.0
 #: Wrong passwords of one name a burst may try, from whatever addresses and keys, and
 #: then one every NAME_PASSWORD_EVERY seconds: a guesser with many machines tries some

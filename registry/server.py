@@ -285,6 +285,11 @@ class RegistryServer:
         word = words[0].lower()
         if word == "release" and len(words) == 2:
             self._run(self.core.release(words[1], self._now()))
+        elif word == "operators" and len(words) == 1:
+            for line in self.desk.operators():
+                self._say(line)
+        elif word == "revoke" and len(words) == 2:
+            self._say(self.desk.revoke(words[1]))
         elif word in ("quit", "exit"):
             self.stop()
         else:

@@ -89,7 +89,7 @@ def test_one_address_flooding_wrong_passwords_never_makes_others_wait() -> None:
     for second in range(40):
         # every second a burst of ten from one guesser, and every other second a person on
         # a machine of their own typing their password at that moment (each check costs
-        # some 0.3 s of the registry's one thread: it spends about one a second on them)
+        # some 0.3 s of the registry's one thread: it spends at most two a second on them)
         got += sum(budget.take("10.9.9.9", second) == 0.0 for _ in range(10))
         if second % 2 == 0:
             others.append(budget.take(f"10.0.{second}.1", second + 0.01))
