@@ -41,7 +41,15 @@ from peer.actions import (
 from peer.core import PeerCore
 from peer.key_checks import KeyChecks
 from peer.sealed_mail import SealedMail
-from peer.startup import PeerOptions, PeerSettings, StartRefused, lock, own_key, own_token
+from peer.startup import (
+    PeerOptions,
+    PeerSettings,
+    StartRefused,
+    lock,
+    own_key,
+    own_token,
+    private,
+)
 from peer.state import PeerStateFile, follow_renames
 from peer.terminal import Console, TerminalConsole, make_console
 from wire.codec import encode
@@ -77,6 +85,9 @@ class PeerNode:
         self._data_dir = data_dir
         # what to say before registering (a start under a name given up by a rename)
         self._start_lines: list[Print] = []
+        tightened = private(data_dir)
+        if tightened:
+            self._start_lines.append(Print(f"[{tightened}]", "system"))
         current = follow_renames(data_dir, name)
         if current != name:
             line = f"[You renamed {name} to {current}; starting as {current}.]"

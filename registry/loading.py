@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 
 from net.drop_log import Rejections
-from net.files import InUse, hold_lock, os_reason
+from net.files import InUse, hold_lock, os_reason, private_folder
 from net.keys import KeyFileError, load_or_make_key
 from net.operator_key import key_path
 from registry.core import RegistryCore
@@ -130,6 +130,15 @@ def load(
 
 #: The file in the data directory that a running registry holds locked.
 LOCK_FILE = "registry.lock"
+
+
+def private(data_dir: Path) -> str:
+    """Make the data directory this user's alone (net.files.private_folder); the line that
+    says it was tightened, or "". StorageError when it cannot be made."""
+    try:
+        return private_folder(data_dir)
+    except OSError as exc:
+        raise StorageError(f"cannot make the data directory: {os_reason(exc)}") from None
 
 
 def lock(data_dir: Path) -> int:

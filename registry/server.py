@@ -39,7 +39,7 @@ from registry.console import is_registry_command, read_lines, typed_ahead
 from registry.console_commands import LOG_COMMAND, LogShown, answer
 from registry.desk.closed import ClosedDesk
 from registry.desk.service import CONSOLE_NAME
-from registry.loading import Loaded, RegistrySettings, ServerOptions, load, lock
+from registry.loading import Loaded, RegistrySettings, ServerOptions, load, lock, private
 from registry.room_history import RoomHistoryFiles
 from registry.storage import Storage, StorageError
 from wire.desk.messages import DESK_TYPES
@@ -86,6 +86,8 @@ class RegistryServer:
         self.rejections = Rejections(self.log)
         self._storage = Storage(data_dir, self.log)
         self._histories = RoomHistoryFiles(data_dir, self.log)
+        # said once the registry is listening (see `start`)
+        self._tightened = private(data_dir)
         self._lock = lock(data_dir)
         try:
             loaded = load(data_dir, self._storage, self._histories, self.rejections, settings)
@@ -163,6 +165,8 @@ class RegistryServer:
             f"data in {self.data_dir}; {counted(len(self.core.table.records), 'known name')}, "
             f"{counted(boxes, 'stored message')}" + _rooms_said(len(self.core.rooms.rooms))
         )
+        if self._tightened:
+            self._out(self._tightened)
         if addr[0] in ("0.0.0.0", "::"):
             self._out(
                 "Peers on this machine reach it at 127.0.0.1; others at this machine's LAN address."

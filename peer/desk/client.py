@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from net.files import InUse
-from peer.desk.held_place import PERSON_LOCK, hold_client_lock, state_root
+from peer.desk.held_place import PERSON_LOCK, hold_client_lock, private_root, state_root
 from peer.desk.person import PersonCore
 from peer.desk.runner import DeskRunner
 from peer.desk.terminal import use_colour
@@ -35,6 +35,7 @@ async def run_desk_client(
     with the same `state_dir`: see `hold_client_lock`). Reads standard input as lines (a
     terminal gets an editable prompt); never raises."""
     root = state_dir or state_root()
+    private_root(root)
     try:
         lock = hold_client_lock(root, PERSON_LOCK)
     except InUse as busy:

@@ -19,7 +19,7 @@ from net.files import InUse, default_dir
 from net.keys import Pins
 from net.operator_key import key_path, read_key
 from peer.desk.duty import OperatorCore
-from peer.desk.held_place import hold_client_lock, operator_lock, state_root
+from peer.desk.held_place import hold_client_lock, operator_lock, private_root, state_root
 from peer.desk.runner import DeskRunner
 from peer.desk.terminal import use_colour
 from wire.names import name_key
@@ -101,6 +101,7 @@ async def run_operator(
     directory, $CHATAPP_DATA_DIR or the per-user default: see `hold_client_lock`). Never
     raises."""
     root = state_root()
+    private_root(root)
     try:
         lock = hold_client_lock(root, operator_lock(name))
     except InUse as busy:
