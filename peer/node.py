@@ -297,7 +297,7 @@ class PeerNode:
         rate-limited log of rejections."""
         why = self.trust.why
         name = type(message).__name__
-        self.endpoint.dropped(why, f"dropped a {name} from {addr[0]}:{addr[1]}: {why}")
+        self.endpoint.dropped(why, f"dropped {name} from {addr[0]}:{addr[1]}: {why}")
 
     def _believed(self, message: Message, key: bytes) -> Message | None:
         """`message` as far as `key`, which sealed it, may say it (None: none of it). What
