@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 from net.endpoint import Endpoint
@@ -14,7 +14,7 @@ from net.keys import Pins
 from peer.actions import Addr, Print
 from peer.trust import Trust
 from wire.keys import fingerprint, key_from_text
-from wire.messages import Entry
+from wire.messages import Entry, Message, TableSnapshot, TableUpdate, Welcome
 from wire.names import name_key
 from wire.reliable import ATTEMPTS, TIMEOUT
 
@@ -122,11 +122,13 @@ class KeyChecks:
     def _peer_label(self, name: str) -> str:
         return f"peer {name_key(name)} at {self._pin_label}"
 
-    def listed(self, entries: Iterable[Entry]) -> None:
-        """The registry's table gives these keys: a name we talked with before under
-        another key is said now, as the table tells it, before anything is sent to the new
-        key (which is pinned, so that it is said once)."""
-        for entry in entries:
+    def listed_in(self, message: Message) -> None:
+        """`message`, from the registry, once its lines are shown: if it holds the table, a
+        name we talked with before under another key is said now, before anything is sent
+        to the new key (which is pinned, so that it is said once)."""
+        if not isinstance(message, (Welcome, TableUpdate, TableSnapshot)):
+            return
+        for entry in message.entries:
             key = key_from_text(entry.key)
             if key is not None and self.changed(entry.name, key):
                 self.pinned(entry.name, key)

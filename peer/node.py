@@ -16,7 +16,7 @@ from typing import Any, Unpack
 
 from net.batch import inbound_line, receive_batch
 from net.endpoint import Endpoint
-from net.files import os_reason
+from net.files import os_reason, private_folder
 from net.keys import public_of
 from net.noise import NoiseError
 from net.secure import SecureChannel
@@ -41,29 +41,12 @@ from peer.actions import (
 from peer.core import PeerCore
 from peer.key_checks import KeyChecks
 from peer.sealed_mail import SealedMail
-from peer.startup import (
-    PeerOptions,
-    PeerSettings,
-    StartRefused,
-    lock,
-    own_key,
-    own_token,
-    private,
-)
+from peer.startup import PeerOptions, PeerSettings, StartRefused, lock, own_key, own_token
 from peer.state import PeerStateFile, follow_renames
 from peer.terminal import Console, TerminalConsole, make_console
 from wire.codec import encode
 from wire.keys import fingerprint, key_from_text
-from wire.messages import (
-    Chat,
-    MailTaken,
-    Message,
-    SaveMessage,
-    TableSnapshot,
-    TableUpdate,
-    Welcome,
-    for_log,
-)
+from wire.messages import Chat, MailTaken, Message, SaveMessage, for_log
 
 
 class PeerNode:
@@ -85,9 +68,9 @@ class PeerNode:
         self._data_dir = data_dir
         # what to say before registering (a start under a name given up by a rename)
         self._start_lines: list[Print] = []
-        tightened = private(data_dir)
-        if tightened:
-            self._start_lines.append(Print(f"[{tightened}]", "system"))
+        self._tightened = ""  # said after the Welcome (see `run`); one unusable: `lock` says
+        with contextlib.suppress(OSError):
+            self._tightened = private_folder(data_dir)
         current = follow_renames(data_dir, name)
         if current != name:
             line = f"[You renamed {name} to {current}; starting as {current}.]"
@@ -161,6 +144,8 @@ class PeerNode:
             await self.endpoint.close()
             self._unlock()
             return 1
+        if self._tightened:  # after the Welcome, and the registry's key first met
+            self.core.after_welcome.append(Print(f"[{self._tightened}]", "system"))
         self._catch_signals()
         self._console.start(self._typed, self._ended)
         for line in self._start_lines:
@@ -259,53 +244,35 @@ class PeerNode:
         if len(messages) != 1:
             self._received_several(messages, addr, key)
             return
-        believed = self._believed(messages[0], key)
+        believed = self._believed(messages[0], key, addr)
         if believed is None:
-            self._not_believed(messages[0], addr)
             return
         if self._verbose:
             self._debug(inbound_line(believed, addr))
         self.core.receive(believed, addr, self._now(), self._carry_out)
-        self._keys_listed(believed)
+        self.keys.listed_in(believed)
         self._event_done()
 
     def _received_several(self, messages: list[Message], addr: Addr, key: bytes) -> None:
         """A datagram of several messages (a sender busy, or a burst relayed): each
         recorded as shown before its line and its ack, the acks merged by the endpoint."""
-        believed = []
-        for message in messages:
-            one = self._believed(message, key)
-            if one is None:
-                self._not_believed(message, addr)
-            else:
-                believed.append(one)
+        believed = [b for b in (self._believed(m, key, addr) for m in messages) if b is not None]
         if believed:
             trace = self._debug if self._verbose else None
             actions = receive_batch(self.core.receive, believed, addr, trace, now=self._now())
             self._run(actions)
             for one in believed:
-                self._keys_listed(one)
+                self.keys.listed_in(one)
 
-    def _keys_listed(self, message: Message) -> None:
-        """A table from the registry, once its lines are shown: a changed key of someone
-        we talked with is said now, before we send them anything (see KeyChecks.listed)."""
-        if isinstance(message, (Welcome, TableUpdate, TableSnapshot)):
-            self.keys.listed(message.entries)
-
-    def _not_believed(self, message: Message, addr: Addr) -> None:
-        """Log `message`, from `addr`, as not believed (see `Trust`), through the one
-        rate-limited log of rejections."""
-        why = self.trust.why
-        name = type(message).__name__
-        self.endpoint.dropped(why, f"dropped {name} from {addr[0]}:{addr[1]}: {why}")
-
-    def _believed(self, message: Message, key: bytes) -> Message | None:
-        """`message` as far as `key`, which sealed it, may say it (None: none of it). What
-        the registry delivers of others' is sealed to us, and opened here; a chat pins its
-        sender's key."""
+    def _believed(self, message: Message, key: bytes, addr: Addr) -> Message | None:
+        """`message` as far as `key`, which sealed it, may say it (None: none of it, said
+        in the one log of rejections). What the registry delivers of others' is sealed to
+        us, and opened here; a chat pins its sender's key."""
         trust = self.trust
         believed = trust.believed(message, key)
         if believed is None:
+            why, name = trust.why, type(message).__name__
+            self.endpoint.dropped(why, f"dropped {name} from {addr[0]}:{addr[1]}: {why}")
             return None
         if key == trust.registry:
             return self.mail.opened(believed)
@@ -429,9 +396,7 @@ class PeerNode:
         if type(message) is Chat and addr != self.core.server:
             key = self.endpoint.key_at(addr)
             if key is not None and self.keys.changed(message.to, key):
-                # said before the chat goes to the new key (the table said it already, as
-                # a rule: see `_keys_listed`)
-                self.keys.pinned(message.to, key)
+                self.keys.pinned(message.to, key)  # said before it goes (if the table did not)
         self.endpoint.send(addr, message, stream=stream)
         # after the datagram has left, as the user waits for it (a first pin is a write):
         # its ack is read in a later pass of the event loop, never before this returns

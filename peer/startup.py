@@ -11,7 +11,7 @@ from typing import NotRequired, TypedDict
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 
-from net.files import InUse, hold_lock, os_reason, private_folder
+from net.files import InUse, hold_lock, os_reason
 from net.keys import KEY_FILE, KeyFileError, load_or_make_key
 from peer.state import PeerStateFile
 from wire.names import name_key
@@ -61,18 +61,6 @@ def lock(data_dir: Path, name: str) -> int:
             f"[{name} is already running with the data directory {data_dir}{pid}; "
             "quit it first, or use another name.]"
         ) from None
-    except OSError as exc:
-        raise StartRefused(
-            f"[Cannot use the data directory {data_dir}: {os_reason(exc)}. Without it your "
-            "name's token could not be kept; give another with --data-dir.]"
-        ) from None
-
-
-def private(data_dir: Path) -> str:
-    """Make the data folder this user's alone (net.files.private_folder); the line that
-    says it was tightened, or "". StartRefused when it cannot be made."""
-    try:
-        return private_folder(data_dir)
     except OSError as exc:
         raise StartRefused(
             f"[Cannot use the data directory {data_dir}: {os_reason(exc)}. Without it your "

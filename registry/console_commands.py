@@ -25,8 +25,8 @@ HELP = (
     "  .log off|on      hide or show the log lines on this console",
     "  .help            the help-desk operator commands (.room, .end, ...)",
     "  While the console serves someone at the help desk, what you type goes",
-    "  to them; these commands with a / (/who, /revoke ann, /quit) still reach",
-    "  the registry (a / works at any time).",
+    "  to them; /who, /rooms and the other commands with a / (/revoke ann) still",
+    "  reach the registry (a / works at any time).",
 )
 
 
