@@ -84,10 +84,10 @@ class RegistryServer:
         #: The one log of every refusal and failed check, of the chat and the desk alike:
         #: one line per kind per interval, with a count (net/drop_log.py).
         self.rejections = Rejections(self.log)
+        # made first, as its user's alone; said once the registry is listening (`start`)
+        self._tightened = private(data_dir)
         self._storage = Storage(data_dir, self.log)
         self._histories = RoomHistoryFiles(data_dir, self.log)
-        # said once the registry is listening (see `start`)
-        self._tightened = private(data_dir)
         self._lock = lock(data_dir)
         try:
             loaded = load(data_dir, self._storage, self._histories, self.rejections, settings)

@@ -27,4 +27,5 @@ def test_folders_others_could_read_are_tightened_and_said(chat: ChatEnv) -> None
     fresh = chat.root / "fresh" / "registry"  # a folder the registry makes itself
     registry = chat.start_registry(data_dir=fresh)
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
+    registry.expect(r"has the fingerprint")  # the line after where a notice would be
     assert registry.count("could be read by others") == 0
