@@ -385,7 +385,8 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
 
     tty = sys.stdin.isatty()
     # authorised once by the operator key, our own key is enough from then on
-    key = "" if operator_authorised(ip, port) else find_operator_key(tty, settings.data_dir)
+    authorised = operator_authorised(name, ip, port)
+    key = "" if authorised else find_operator_key(tty, settings.data_dir)
     if key is None:
         raise UsageProblem(NO_KEY)
     trust = _contact_rule(line, settings, tty, secret="the operator key" if key else "")

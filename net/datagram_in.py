@@ -10,7 +10,7 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from net.drop_log import DropLog
+from net.drop_log import DropLog, Rejections
 from net.outgoing import Outgoing
 from net.secure import Opened, SecureChannel
 from net.served_stream import fmt_addr, why_bad
@@ -58,6 +58,7 @@ class ReceivingDatagrams:
 
     channel: SecureChannel
     drops: DropLog
+    rejections: Rejections
     errors: int
     bad_datagrams: int
     bad_frames: int
@@ -203,16 +204,19 @@ class ReceivingDatagrams:
 
     def _clear_datagram(self, data: bytes, addr: Addr) -> None:
         """A datagram in clear: a version of ChatApp from before the secure channel. A request
-        of one is answered in clear that versions differ (no bigger than it: no
-        amplification); anything else in clear is dropped and counted."""
+        of one is answered in clear that versions differ, or with TooBig (they ask again
+        over TCP, answered there), whichever is no bigger than it: its source is not
+        proven, and must never receive more than was sent (no amplification). Anything
+        else in clear, or a request too short for either answer, is dropped and counted."""
         self.bad_datagrams += 1
         refused = self._clear_refusal(data, addr)
         if refused is None:
             return
         reply = encode(refused)
-        if len(reply) > len(data):  # they ask again over TCP, answered there in clear
+        if len(reply) > len(data):
             reply = encode(TooBig(self._new_id(), refused.reply_to))
-        self._transmit(reply, addr)
+        if len(reply) <= len(data):
+            self._transmit(reply, addr)
 
     def _clear_refusal(self, data: bytes, addr: Addr) -> Refused | None:
         """The answer, in clear, to a message in clear: a request of a version of ChatApp

@@ -1,23 +1,34 @@
-"""One log line per kind of rejected input per interval, however much of it comes.
+"""One log line per kind of rejection per interval, however many come: the one log of
+every refusal and every failed check of a process (input that does not open or decode, a
+request refused, a message not believed, an operator with a wrong key).
 
 Whoever sends garbage chooses how often we would otherwise write: every bad datagram or
-connection logged alone once wrote tens of thousands of lines in seconds, burying what
-mattered and filling the disk. So the first rejection of each kind is logged at once (it
-says what is going on), and the ones after it within INTERVAL are only counted: the next
-line of that kind, no sooner than INTERVAL after the last, says how many there were.
+refused request logged alone once wrote tens of thousands of lines in seconds, burying
+what mattered and filling the disk. So the first rejection of each kind is logged at once
+(it says what is going on), and the ones after it within INTERVAL are only counted: the
+next line of that kind, no sooner than INTERVAL after the last, says how many there were.
 
-Sans-IO: every call takes `now` (monotonic seconds); the owner calls `flush(now)` once
-`due()` has passed, so that the count of a burst that stopped is still told.
+`DropLog` is sans-IO: every call takes `now` (monotonic seconds), and its owner calls
+`flush(now)` once `due()` has passed, so that the count of a burst that stopped is still
+told. `Rejections` is that owner in an asyncio program: the one a process makes, shared by
+its endpoint, its cores' refusals and its help desk.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 
 from msgspec import Struct
 
 #: Seconds between two lines of the same kind.
 INTERVAL = 10.0
+#: Kinds told apart, at most. Kinds are constants of the code, far fewer than this; the
+#: bound keeps a kind made by mistake of text from the network from growing the table.
+MAX_KINDS = 256
+#: The kind every rejection takes once MAX_KINDS kinds are known.
+OTHER_KIND = "other rejections"
 
 
 class _Kind(Struct):
@@ -34,7 +45,8 @@ class DropLog:
     """
 
     def __init__(self, log: Callable[[str], None], interval: float = INTERVAL) -> None:
-        self._log = log
+        #: Where the lines go.
+        self.log = log
         self.interval = interval
         self._kinds: dict[str, _Kind] = {}
         #: Rejections of each kind so far, logged or not.
@@ -43,16 +55,22 @@ class DropLog:
     def drop(self, kind: str, line: str, now: float) -> None:
         """One rejection of `kind`, described by `line`: written now if no line of its kind
         was written within the interval, else counted for the next one."""
+        if kind not in self._kinds and len(self._kinds) >= MAX_KINDS:
+            kind = OTHER_KIND
         self.counts[kind] = self.counts.get(kind, 0) + 1
         entry = self._kinds.get(kind)
         if entry is None or (not entry.held and now - entry.logged >= self.interval):
             self._kinds[kind] = _Kind(now)
-            self._log(line)
+            self.log(line)
             return
         entry.held += 1
         entry.last = line
         if now - entry.logged >= self.interval:
             self._summary(entry, now)
+
+    def total(self) -> int:
+        """Rejections of every kind so far."""
+        return sum(self.counts.values())
 
     def due(self) -> float | None:
         """When `flush` next has a line to write (None: nothing is held)."""
@@ -68,6 +86,44 @@ class DropLog:
     def _summary(self, entry: _Kind, now: float) -> None:
         more, entry.held, entry.logged = entry.held - 1, 0, now  # the line shown is one
         if more:
-            self._log(f"{entry.last} [and {more} more like it since the last such line]")
+            self.log(f"{entry.last} [and {more} more like it since the last such line]")
         else:
-            self._log(entry.last)
+            self.log(entry.last)
+
+
+class Rejections:
+    """A process's one log of rejections: a `DropLog` on the monotonic clock, whose held
+    counts are written once their interval is over (by a timer of the running event loop)
+    and at `close`. Call it with a kind (a constant) and the line that tells of one."""
+
+    def __init__(self, log: Callable[[str], None], interval: float = INTERVAL) -> None:
+        self.drops = DropLog(log, interval)
+        self._clock = time.monotonic
+        self._flush_timer: asyncio.TimerHandle | None = None
+
+    def __call__(self, kind: str, line: str) -> None:
+        """One rejection of `kind`, told by `line` (see DropLog.drop)."""
+        drops = self.drops
+        drops.drop(kind, line, self._clock())
+        if self._flush_timer is None and drops.due() is not None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop: the next rejection writes the count
+                return
+            self._flush_timer = loop.call_later(drops.interval, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_timer = None
+        drops = self.drops
+        drops.flush(self._clock())
+        due = drops.due()
+        if due is not None:
+            delay = max(0.0, due - self._clock())
+            self._flush_timer = asyncio.get_running_loop().call_later(delay, self._flush)
+
+    def close(self) -> None:
+        """Write the counts held so far, and stop the timer."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        self.drops.flush(float("inf"))

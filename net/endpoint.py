@@ -31,7 +31,7 @@ from typing import Protocol, TypedDict, Unpack
 
 from net.buffer_budget import BufferBudget
 from net.datagram_in import AsyncioDatagrams, ReceivingDatagrams
-from net.drop_log import DropLog
+from net.drop_log import Rejections
 from net.listener import Listener
 from net.outgoing import Outgoing, When
 from net.secure import SecureChannel
@@ -84,8 +84,11 @@ class EndpointOptions(TypedDict, total=False):
     #: Message types whose first frame on a TCP connection hands the connection to a
     #: coroutine of its own.
     handoff: tuple[frozenset[str], Handoff] | None
-    #: Receives one line per rejected input.
+    #: Receives one line per rejected input (unless `rejections` is given).
     log: Callable[[str], None]
+    #: The owner's one log of rejections (net/drop_log.py), shared with its own refusals;
+    #: without it the endpoint makes one of its own, writing to `log`.
+    rejections: Rejections
     #: The registry's flood control: every datagram and frame is first offered to it by
     #: source address, and dropped undecoded when it says no.
     gate: Callable[[Addr], bool] | None
@@ -123,7 +126,6 @@ class Endpoint(ReceivingDatagrams):
     address: Addr = ("", 0)
     # when the drains began to stop at DRAIN_BATCH with more waiting (see `behind`)
     _behind_since: float | None = None
-    _drops_flush: asyncio.TimerHandle | None = None
     _udp: asyncio.DatagramTransport | None = None
     _sock: socket.socket | None = None
     # the loop the sockets were opened in: kept, as asking asyncio for it makes a system
@@ -156,8 +158,11 @@ class Endpoint(ReceivingDatagrams):
         self._handoff = options.get("handoff")
         self._log = log = options.get("log", _no_log)
         # rejected input, logged once per kind per interval: whoever sends it cannot fill
-        # the log (see `dropped`)
-        self.drops = DropLog(log)
+        # the log (see `dropped`); the owner's, shared with its other refusals, if given
+        given = options.get("rejections")
+        self._own_rejections = given is None
+        self.rejections = given if given is not None else Rejections(log)
+        self.drops = self.rejections.drops
         # bytes held in messages not yet whole, across every connection
         self.buffers = BufferBudget()
         self._new_id = IdMaker(session)
@@ -176,23 +181,7 @@ class Endpoint(ReceivingDatagrams):
     def dropped(self, kind: str, line: str) -> None:
         """Log one rejection of input of `kind` (a constant): at once if it is the first of
         its kind for a while, else counted into one line per interval (net/drop_log.py)."""
-        drops = self.drops
-        drops.drop(kind, line, self._clock())
-        if self._drops_flush is None and drops.due() is not None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:  # no loop: the next rejection writes the count
-                return
-            self._drops_flush = loop.call_later(drops.interval, self._flush_drops)
-
-    def _flush_drops(self) -> None:
-        self._drops_flush = None
-        drops = self.drops
-        drops.flush(self._clock())
-        due = drops.due()
-        if due is not None:
-            delay = max(0.0, due - self._clock())
-            self._drops_flush = asyncio.get_running_loop().call_later(delay, self._flush_drops)
+        self.rejections(kind, line)
 
     async def open(self, host: str, port: int) -> Addr:
         """Bind UDP and TCP on `host`:`port`; return the address bound. Raises OSError.
@@ -253,10 +242,8 @@ class Endpoint(ReceivingDatagrams):
         self._flush()
         self._close_udp()
         self._listener.close()
-        if self._drops_flush is not None:
-            self._drops_flush.cancel()
-            self._drops_flush = None
-            self.drops.flush(float("inf"))  # the counts held so far are told
+        if self._own_rejections:
+            self.rejections.close()  # the counts held so far are told
         for writer in list(self._routes.values()):
             writer.close()
         for task in list(self._tasks):

@@ -185,6 +185,23 @@ class InUse(Exception):
         self.pid = pid
 
 
+def private_folder(path: Path) -> str:
+    """Make the data folder `path` (with its parents) readable by this user only (mode
+    0700), or tighten it to that if others may read it: it holds keys, tokens and
+    messages. The one line that says it was tightened, for the user; "" when nothing was
+    to be said. A folder of another user's is left as it is. Raises OSError."""
+    try:
+        mode = path.stat()
+    except FileNotFoundError:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return ""
+    if not mode.st_mode & 0o077 or mode.st_uid != os.getuid():
+        return ""
+    os.chmod(path, 0o700)
+    was = oct(mode.st_mode & 0o777)[2:]
+    return f"{path} could be read by others (mode {was}); it is now yours alone (mode 700)."
+
+
 def hold_lock(path: Path) -> int:
     """Lock `path` (made if missing, readable by this user only) for as long as the
     returned descriptor stays open, and write this process's id in it. The kernel lets go

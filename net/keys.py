@@ -33,12 +33,12 @@ def public_of(private: X25519PrivateKey) -> bytes:
     return private.public_key().public_bytes_raw()
 
 
-def load_or_make_key(data_dir: Path) -> tuple[X25519PrivateKey, bool]:
-    """The key pair kept in `data_dir`, made (mode 0600) when there is none; with True when
-    it was made just now. Raises KeyFileError for a file that holds no key (it is never
-    replaced: the key is what proves who we are), OSError when the folder cannot be
-    written."""
-    path = data_dir / KEY_FILE
+def load_or_make_key(data_dir: Path, file: str = KEY_FILE) -> tuple[X25519PrivateKey, bool]:
+    """The key pair kept in `data_dir` (in `file`), made (mode 0600) when there is none;
+    with True when it was made just now. Raises KeyFileError for a file that holds no key
+    (it is never replaced: the key is what proves who we are), OSError when the folder
+    cannot be written."""
+    path = data_dir / file
     try:
         text = read_text(path, errors="replace")
     except FileNotFoundError:
@@ -69,7 +69,7 @@ def _make_key(path: Path) -> X25519PrivateKey:
     try:
         os.link(tmp, path)
     except FileExistsError:
-        return load_or_make_key(path.parent)[0]
+        return load_or_make_key(path.parent, path.name)[0]
     finally:
         tmp.unlink(missing_ok=True)
     fsync_dir(path.parent)

@@ -12,8 +12,8 @@ from net.keys import Pins
 from peer.actions import Addr, Print
 from peer.key_contact import ContactRule, KeyContact, pin_trusted, taken_unasked
 from peer.trust import Trust
-from wire.keys import fingerprint
-from wire.messages import Entry
+from wire.keys import fingerprint, key_from_text
+from wire.messages import Entry, Message, TableSnapshot, TableUpdate, Welcome
 from wire.names import name_key
 
 
@@ -110,6 +110,25 @@ class KeyChecks:
 
     def _peer_label(self, name: str) -> str:
         return f"peer {name_key(name)} at {self._pin_label}"
+
+    def listed_in(self, message: Message) -> None:
+        """`message`, from the registry, once its lines are shown: if it holds the table, a
+        name we talked with before under another key is said now, before anything is sent
+        to the new key (which is pinned, so that it is said once)."""
+        if not isinstance(message, (Welcome, TableUpdate, TableSnapshot)):
+            return
+        for entry in message.entries:
+            key = key_from_text(entry.key)
+            if key is not None and self.changed(entry.name, key):
+                self.pinned(entry.name, key)
+
+    def changed(self, name: str, key: bytes) -> bool:
+        """Whether `key` is another than the one pinned for `name` when we last talked (and
+        not said yet): quick, from memory."""
+        if self._talked.get(name) == key:
+            return False
+        pinned = self.pinned_key(name)
+        return pinned is not None and pinned != key
 
     def pinned(self, name: str, key: bytes, welcome: bool = False) -> None:
         """Pin `name`'s `key` the first time we talk (as SSH pins a host); say it when the

@@ -16,7 +16,7 @@ from typing import Any, Unpack
 
 from net.batch import inbound_line, receive_batch
 from net.endpoint import Endpoint
-from net.files import os_reason
+from net.files import os_reason, private_folder
 from net.keys import public_of
 from net.noise import NoiseError
 from net.secure import SecureChannel
@@ -69,6 +69,9 @@ class PeerNode:
         self._data_dir = data_dir
         # what to say before registering (a start under a name given up by a rename)
         self._start_lines: list[Print] = []
+        self._tightened = ""  # said after the Welcome (see `run`); one unusable: `lock` says
+        with contextlib.suppress(OSError):
+            self._tightened = private_folder(data_dir)
         current = follow_renames(data_dir, name)
         if current != name:
             line = f"[You renamed {name} to {current}; starting as {current}.]"
@@ -102,7 +105,7 @@ class PeerNode:
         self._port = settings.port
         self._console = console
         self._verbose = settings.verbose
-        static = own_key(self._data_dir)
+        static = own_key(self._state)
         entry = self.core.table.entry
         # the question of first contact is asked before the console takes the terminal
         confirm = ask_yes_no if isinstance(console, TerminalConsole) else None
@@ -143,6 +146,8 @@ class PeerNode:
             await self.endpoint.close()
             self._unlock()
             return 1
+        if self._tightened:  # after the Welcome, and the registry's key first met
+            self.core.after_welcome.append(Print(f"[{self._tightened}]", "system"))
         self._catch_signals()
         self._console.start(self._typed, self._ended)
         for line in self._start_lines:
@@ -241,33 +246,35 @@ class PeerNode:
         if len(messages) != 1:
             self._received_several(messages, addr, key)
             return
-        believed = self._believed(messages[0], key)
+        believed = self._believed(messages[0], key, addr)
         if believed is None:
-            self._debug(f"dropped 1 from {addr}: not believed")
             return
         if self._verbose:
             self._debug(inbound_line(believed, addr))
         self.core.receive(believed, addr, self._now(), self._carry_out)
+        self.keys.listed_in(believed)
         self._event_done()
 
     def _received_several(self, messages: list[Message], addr: Addr, key: bytes) -> None:
         """A datagram of several messages (a sender busy, or a burst relayed): each
         recorded as shown before its line and its ack, the acks merged by the endpoint."""
-        believed = [b for b in (self._believed(m, key) for m in messages) if b is not None]
-        if len(believed) != len(messages):
-            self._debug(f"dropped {len(messages) - len(believed)} from {addr}: not believed")
+        believed = [b for b in (self._believed(m, key, addr) for m in messages) if b is not None]
         if believed:
             trace = self._debug if self._verbose else None
             actions = receive_batch(self.core.receive, believed, addr, trace, now=self._now())
             self._run(actions)
+            for one in believed:
+                self.keys.listed_in(one)
 
-    def _believed(self, message: Message, key: bytes) -> Message | None:
-        """`message` as far as `key`, which sealed it, may say it (None: none of it). What
-        the registry delivers of others' is sealed to us, and opened here; a chat pins its
-        sender's key."""
+    def _believed(self, message: Message, key: bytes, addr: Addr) -> Message | None:
+        """`message` as far as `key`, which sealed it, may say it (None: none of it, said
+        in the one log of rejections). What the registry delivers of others' is sealed to
+        us, and opened here; a chat pins its sender's key."""
         trust = self.trust
         believed = trust.believed(message, key)
         if believed is None:
+            why, name = trust.why, type(message).__name__
+            self.endpoint.dropped(why, f"dropped {name} from {addr[0]}:{addr[1]}: {why}")
             return None
         if key == trust.registry:
             return self.mail.opened(believed)
@@ -387,11 +394,17 @@ class PeerNode:
         elif type(message) is MailTaken and not stream:
             self._console.after_printed(functools.partial(self.endpoint.send, addr, message))
             return
-        self.endpoint.send(addr, message, stream=stream)
-        # after the datagram has left, as the user waits for it: its ack is read in a
-        # later pass of the event loop, never before this returns
+        key = None
         if type(message) is Chat and addr != self.core.server:
-            self._owed(addr, message)
+            key = self.endpoint.key_at(addr)
+            if key is not None and self.keys.changed(message.to, key):
+                self.keys.pinned(message.to, key)  # said before it goes (if the table did not)
+        self.endpoint.send(addr, message, stream=stream)
+        # after the datagram has left, as the user waits for it (a first pin is a write):
+        # its ack is read in a later pass of the event loop, never before this returns
+        if key is not None and type(message) is Chat:
+            self.trust.sent(message, key)
+            self.keys.pinned(message.to, key)
 
     def _sealed(self, save: SaveMessage) -> Message | None:
         """`save` sealed to its recipient (as it is, when the table has no key for them);
@@ -401,13 +414,6 @@ class PeerNode:
         except NoiseError:
             self._debug(f"not sent: {save.to}'s key in the table is unusable")
             return None
-
-    def _owed(self, addr: Addr, chat: Chat) -> None:
-        """Tell `trust` whose ack `chat`, sent to a peer at `addr`, awaits."""
-        key = self.endpoint.key_at(addr)
-        if key is not None:
-            self.trust.sent(chat, key)
-            self.keys.pinned(chat.to, key)
 
     def _on_disk(self, what: str, write: Callable[[], None], *, then: str = "") -> None:
         """Carry out `write`, a write of kept state; when it fails, say what was not kept.

@@ -3,6 +3,7 @@ it alone, and its own key."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import NotRequired, TypedDict
@@ -11,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 
 from net.files import InUse, hold_lock, os_reason
-from net.keys import KeyFileError, load_or_make_key
+from net.keys import KEY_FILE, KeyFileError, load_or_make_key
 from peer.key_contact import Confirm, ContactRule
 from peer.state import PeerStateFile
 from wire.names import name_key
@@ -69,7 +70,7 @@ def lock(data_dir: Path, name: str) -> int:
     directory cannot be used (its token could not be kept either)."""
     path = data_dir / "peers" / f"{name_key(name)}.lock"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         return hold_lock(path)
     except InUse as busy:
         pid = f" (pid {busy.pid})" if busy.pid else ""
@@ -84,17 +85,42 @@ def lock(data_dir: Path, name: str) -> int:
         ) from None
 
 
-def own_key(data_dir: Path) -> X25519PrivateKey:
-    """This peer's static key, kept in `data_dir` (made the first time). StartRefused when
-    it cannot be read or kept."""
+def own_key(state: PeerStateFile) -> X25519PrivateKey:
+    """The static key of the peer whose files are `state`, its name's own: two names of
+    one data folder are two people to everyone else, so they never share a key. Made the
+    first time; the key of a data folder from before keys were per name (`identity.key`)
+    goes to the first name that starts (see `_take_shared_key`). StartRefused when it
+    cannot be read or kept."""
+    data_dir, path = state.root, state.key_path
     try:
-        static, _ = load_or_make_key(data_dir)
+        if not path.exists():
+            _take_shared_key(data_dir, path)
+        static, _ = load_or_make_key(path.parent, path.name)
     except KeyFileError as exc:
         raise StartRefused(f"[{exc}]") from None
     except OSError as exc:
         why = os_reason(exc)
         raise StartRefused(f"[Cannot keep your key in {data_dir}: {why}.]") from None
     return static
+
+
+#: Beside the names' keys: a link to the data folder's shared key from before keys were per
+#: name, made by the first name to take it (so that no other name takes it too).
+SHARED_KEY_TAKEN = "identity.key.taken"
+
+
+def _take_shared_key(data_dir: Path, path: Path) -> None:
+    """Give the name whose key goes at `path` the data folder's shared key (KEY_FILE), if
+    it has one no name took yet: its contacts and the registry know that key. The claim is
+    a link made with O_EXCL's guarantee: two names starting at once never both take it.
+    The shared file stays, for a help-desk client that may use the folder too. Raises
+    OSError."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(data_dir / KEY_FILE, path.parent / SHARED_KEY_TAKEN)
+    except (FileNotFoundError, FileExistsError):
+        return  # none, or taken by another name: this one makes a key of its own
+    os.link(path.parent / SHARED_KEY_TAKEN, path)
 
 
 def own_token(state: PeerStateFile, name: str) -> str:

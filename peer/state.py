@@ -26,7 +26,10 @@ class PeerStateFile:
     and the ids of the messages it has shown, so it never shows one twice."""
 
     def __init__(self, root: Path, name: str) -> None:
+        self.root = root
         self.path = root / "peers" / f"{name_key(name)}.json"
+        #: The name's own key pair (peer/startup.py `own_key`).
+        self.key_path = root / "peers" / f"{name_key(name)}.key"
         self.seen_path = root / "peers" / f"{name_key(name)}.seen"
         self.outbox_path = root / "peers" / f"{name_key(name)}.outbox"
         self.room_path = root / "peers" / f"{name_key(name)}.room"
@@ -162,6 +165,7 @@ class PeerStateFile:
             (self.outbox_path, other.outbox_path),
             (self.room_path, other.room_path),
             (self.sending_path, other.sending_path),
+            (self.key_path, other.key_path),  # the key goes with the name
         ):
             with contextlib.suppress(FileNotFoundError):
                 os.replace(old, new)

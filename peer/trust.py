@@ -29,6 +29,8 @@ class Trust:
         self._owed: collections.OrderedDict[str, bytes] = collections.OrderedDict()
         #: Messages dropped, by why.
         self.dropped: collections.Counter[str] = collections.Counter()
+        #: Why the last message dropped was (a constant, for the log of rejections).
+        self.why = ""
 
     def sent(self, chat: Chat, key: bytes) -> None:
         """`chat` was sent to `key`: only `key` may ack it."""
@@ -60,8 +62,9 @@ class Trust:
                 return Acks(message.id, owed)
             self._drop("an ack from a key it was not owed by")
             return None
-        self._drop(f"a {type(message).__name__} from a key not the registry's")
+        self._drop("a message only the registry sends, from another key")
         return None
 
     def _drop(self, why: str) -> None:
         self.dropped[why] += 1
+        self.why = why

@@ -83,9 +83,12 @@ class DropHistory(Struct, frozen=True):
 
 
 class Log(Struct, frozen=True):
-    """One line for the registry's log."""
+    """One line for the registry's log. `kind` is "" for a line about an event; for a
+    refusal or a failed check it names the rejection (a constant, never text from the
+    network), and the line goes through the one rate-limited log (net/drop_log.py)."""
 
     line: str
+    kind: str = ""
 
 
 Action = (

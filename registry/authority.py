@@ -11,7 +11,7 @@ from msgspec import Struct
 from registry.actions import Action
 from registry.aliases import Aliases
 from registry.credentials import token_matches
-from registry.requests import Answers, Request, fmt, session_of
+from registry.requests import Answers, Reason, Request, fmt, session_of
 from registry.table import Record, Table
 from wire.names import name_key
 from wire.refusals import (
@@ -51,7 +51,7 @@ class Authority:
         record = self._record(claim.name)
         if record is None:
             what = f"{claim.what} of unknown {claim.name}"
-            reason = unknown_name(claim.name)
+            reason = Reason(unknown_name(claim.name), "no such name")
             self._answers.refuse(req, reason, what, out, RefusalCode.NAME_UNKNOWN)
             return None
         token_ok = token_matches(claim.token, record.token)
@@ -111,7 +111,7 @@ class Authority:
             deregistered=record.deregistered,
         )
         what = f"{claim.what} of {claim.name} from an earlier start"
-        self._answers.refuse(req, reason, what, out, code)
+        self._answers.refuse(req, Reason(reason, "from an earlier start"), what, out, code)
         return True
 
     def _another_key(self, req: Request, claim: Claim, out: list[Action]) -> None:

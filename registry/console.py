@@ -25,7 +25,9 @@ from typing import TextIO
 from net.typed_ahead import LineSplitter
 
 #: The registry console's own commands (see `RegistryServer.console_line`).
-CONSOLE_COMMANDS = frozenset({"who", "rooms", "release", "stats", "help", "quit", "exit"})
+CONSOLE_COMMANDS = frozenset(
+    {"who", "rooms", "release", "stats", "help", "quit", "exit", "operators", "revoke"}
+)
 
 
 def is_registry_command(line: str) -> bool:

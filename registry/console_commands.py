@@ -17,14 +17,16 @@ HELP = (
     "  who              every name, status, address, waiting mail, room",
     "  rooms            every room with its members",
     "  release <name>   forget a name so that anyone may take it",
-    "  stats            counters of rejected input, and of registrations",
-    "                   asked to wait (a join storm)",
+    "  operators        the help-desk operators' keys authorised, by name",
+    "  revoke <name>    revoke operator <name>'s key (it shows the operator key again)",
+    "  stats            counters of rejected input, of refusals, and of",
+    "                   registrations asked to wait (a join storm)",
     "  quit             stop the registry (Ctrl-C works too)",
     "  .log off|on      hide or show the log lines on this console",
     "  .help            the help-desk operator commands (.room, .end, ...)",
     "  While the console serves someone at the help desk, what you type goes",
-    "  to them; /who, /rooms, /release, /stats, /help and /quit still reach",
-    "  the registry (any of these works with a / at any time).",
+    "  to them; /who, /rooms and the other commands with a / (/revoke ann) still",
+    "  reach the registry (a / works at any time).",
 )
 
 
@@ -32,7 +34,7 @@ def answer(words: list[str], core: RegistryCore, endpoint: Endpoint) -> list[str
     """The lines that answer the console's command `words` (a command that only answers;
     see the module's docstring), or that say it is unknown."""
     match words[0].lower():
-        case "who" | "rooms" | "stats" | "help" as word if len(words) > 1:
+        case "who" | "rooms" | "stats" | "help" | "operators" as word if len(words) > 1:
             # a word more is a slip (`who alice`?), not to be passed over in silence
             return [f"  usage: {word}   (it takes nothing more)"]
         case "who":
@@ -41,6 +43,8 @@ def answer(words: list[str], core: RegistryCore, endpoint: Endpoint) -> list[str
             return _rooms(core)
         case "release":
             return ["  usage: release <name>   (forget one name so that anyone may take it)"]
+        case "revoke":
+            return ["  usage: revoke <name>   (revoke one help-desk operator's key)"]
         case "stats":
             return _stats(core, endpoint)
         case "help":
@@ -76,6 +80,9 @@ def _stats(core: RegistryCore, endpoint: Endpoint) -> list[str]:
         f"  datagrams that did not open {sum(endpoint.channel.dropped.values())}, "
         f"connections over the memory budget {endpoint.buffers.dropped}, "
         f"registrations asked to wait {core.busy_answers}",
+        f"  refusals and failed checks {endpoint.drops.total()}, of "
+        f"{counted(len(endpoint.drops.counts), 'kind')} (each logged once per "
+        f"{endpoint.drops.interval:g} s with a count)",
     ]
 
 

@@ -194,7 +194,8 @@ class RegistryCore:
         out: list[Action] = []
         admitted, warn = self.flood.admit(addr, now)
         if warn:
-            out.append(Log(f"flood from {fmt(addr)}: slowed ({self.flood.dropped} dropped)"))
+            line = f"flood from {fmt(addr)}: slowed ({self.flood.dropped} dropped)"
+            out.append(Log(line, "flood"))
             # nothing is lost: a peer sends again what is not answered (5 tries, then its
             # outbox); "dropping your messages" read as lost, after a script's 1000 saves
             text = (
@@ -224,7 +225,7 @@ class RegistryCore:
         out: list[Action] = []
         handler = self._handlers.get(type(message))
         if handler is None:
-            out.append(Log(f"ignored {type(message).__name__} from {fmt(addr)}"))
+            out.append(Log(f"ignored {type(message).__name__} from {fmt(addr)}", "ignored"))
         else:
             handler(message, req, now, out)
         self._liveness.heard(req, now)

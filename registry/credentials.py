@@ -11,21 +11,60 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+#: scrypt's cost, as the power of two of N: 2**17 with r=8 and p=1 is the cost RFC 7914
+#: and OWASP give for interactive logins (128 MiB and some 0.3 s per hash here). A hash
+#: made at another cost says so ("scrypt-17$salt$hash"); one of no cost named ("salt$hash")
+#: was made at 2**14, before the cost was raised.
+LOG2_N = 17
+OLD_LOG2_N = 14
+_R, _P = 8, 1
+#: How scrypt's prefix names its cost.
+_PREFIX = "scrypt-"
+
+
+def _scrypt(password: str, salt: bytes, log2_n: int) -> bytes:
+    # scrypt needs 128 * r * N bytes; hashlib refuses more than 32 MiB unless told
+    memory = 128 * _R * 2**log2_n
+    return hashlib.scrypt(
+        password.encode("utf-8", "surrogatepass"),
+        salt=salt,
+        n=2**log2_n,
+        r=_R,
+        p=_P,
+        maxmem=memory + 2**20,
+    )
+
 
 def hash_password(password: str, salt: bytes) -> str:
-    """A scrypt hash of `password` as "salt$hash" in hex."""
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"{salt.hex()}${digest.hex()}"
+    """A scrypt hash of `password` at today's cost, as "scrypt-17$salt$hash" in hex."""
+    digest = _scrypt(password, salt, LOG2_N)
+    return f"{_PREFIX}{LOG2_N}${salt.hex()}${digest.hex()}"
 
 
 def check_password(password: str, stored: str) -> bool:
-    """Whether `password` matches a hash made by `hash_password`."""
-    salt_hex, _, digest_hex = stored.partition("$")
+    """Whether `password` matches a hash made by `hash_password`, at today's cost or at
+    the cost of before (see `outdated`). Anything else kept is no match."""
+    parts = stored.split("$")
+    today = len(parts) == 3 and parts[0] == f"{_PREFIX}{LOG2_N}"
+    if today:
+        parts = parts[1:]
+    if len(parts) != 2:
+        return False
     try:
-        salt = bytes.fromhex(salt_hex)
+        salt = bytes.fromhex(parts[0])
     except ValueError:
         return False
-    return same_secret(hash_password(password, salt).partition("$")[2], digest_hex)
+    if today:
+        made = hash_password(password, salt).rpartition("$")[2]
+    else:
+        made = _scrypt(password, salt, OLD_LOG2_N).hex()
+    return same_secret(made, parts[1])
+
+
+def outdated(stored: str) -> bool:
+    """Whether the password hash `stored` was made at a cost below today's: it is made
+    again, from the password, at the next login that shows it."""
+    return bool(stored) and not stored.startswith(f"{_PREFIX}{LOG2_N}$")
 
 
 def same_secret(given: str, kept: str) -> bool:

@@ -64,14 +64,16 @@ class Failures:
         records it may read), rather than retried until its peer is marked offline."""
         answered = self._s.pusher.answer((refusal.reply_to,), req.addr, now, out)
         if not answered:
-            out.append(Log(f"{fmt(req.addr)} refused {refusal.reply_to}: {refusal.reason}"))
+            line = f"{fmt(req.addr)} refused {refusal.reply_to}: {refusal.reason}"
+            out.append(Log(line, "a push refused"))
         for flight, owner in answered:
             record = self._s.aliases.owner(owner)
             if record is None:
                 continue
             record.last_seen = now
             what = type(flight.message).__name__
-            out.append(Log(f"{record.name} refused {what} {refusal.reply_to}: {refusal.reason}"))
+            line = f"{record.name} refused {what} {refusal.reply_to}: {refusal.reason}"
+            out.append(Log(line, "a push refused"))
             push = Push(owner, req.addr, flight.message, flight.purpose, flight.seq)
             self._saving.undelivered(record, push, now, out)
 

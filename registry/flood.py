@@ -104,10 +104,11 @@ class FloodGate:
 PASSWORD_BURST = 5.0
 PASSWORD_EVERY = 5.0
 #: Password checks the registry does in all, per second on average and in a burst. Each is
-#: a scrypt of some 40 ms on the registry's only thread: at this rate they take at most
-#: about a sixth of it, however many addresses (spoofed ones included) ask, and a burst
-#: delays everything else by a fraction of the 500 ms that peers wait for an answer.
-PASSWORD_RATE = 4.0
+#: a scrypt of some 0.3 s on the registry's only thread (registry/credentials.py): at this
+#: rate they take at most some 60% of it, however many addresses (spoofed ones included)
+#: ask; a burst delays everything else by a few of the peers' 500 ms retries. (Hashing
+#: off the event loop's thread would spare it; the core is synchronous today.)
+PASSWORD_RATE = 2.0
 PASSWORD_GLOBAL_BURST = 6.0
 #: The part of the checks in all kept for addresses that sent no wrong password lately: an
 #: address that has (a guesser, once past its first) takes a check only while more than

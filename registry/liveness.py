@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from msgspec import Struct, field
 
 from registry.actions import Action, Addr, Log, Send
-from registry.requests import Request, fmt
+from registry.requests import Reason, Request, fmt
 from registry.services import Services
 from registry.table import Record
 from wire.messages import Register, TableUpdate
@@ -217,14 +217,16 @@ class Liveness:
             )
         for msg, asker in probe.waiting.values():
             if name_key(msg.name) == probe.owner:
-                reason = (
+                reason = Reason(
                     f"The name {record.name} is in use by a peer at {fmt(record.addr)}, which "
-                    "answered just now. Stop it first, or choose another name."
+                    "answered just now. Stop it first, or choose another name.",
+                    "in use",
                 )
             else:  # it waited for the address it asked for (registry/registration.py)
-                reason = (
+                reason = Reason(
                     f"The address {fmt(record.addr)} is in use by {record.name}, which "
-                    "answered just now; choose another port."
+                    "answered just now; choose another port.",
+                    "address in use",
                 )
             what = f"registration of {msg.name} from {fmt(asker.addr)}"
             self._s.answers.refuse(asker, reason, what, out)

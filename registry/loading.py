@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TypedDict
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 
-from net.files import InUse, hold_lock, os_reason
+from net.drop_log import Rejections
+from net.files import InUse, hold_lock, os_reason, private_folder
 from net.keys import KeyFileError, load_or_make_key
 from net.operator_key import key_path
 from net.secure import SecureChannel
@@ -109,19 +109,21 @@ class Loaded(Struct, frozen=True):
 def load(
     data_dir: Path,
     backend: Backend,
-    log: Callable[[str], None],
+    rejections: Rejections,
     settings: RegistrySettings,
 ) -> Loaded:
     """Make the registry's help desk (its files in `data_dir`, locked for it: see `lock`)
-    and its core, with the state `backend` kept; `log` writes one log line. StorageError
-    when the desk's key cannot be used."""
+    and its core, with the state `backend` kept; `rejections` is the registry's one log of
+    refusals, whose `log` writes one log line. StorageError when the desk's key cannot be
+    used."""
     desk: DeskService | ClosedDesk
     try:
         # the desk's connections are watched on the same period as the peers (HEARTBEAT)
         desk = DeskService(
             data_dir,
-            log,
+            rejections.drops.log,
             settings.crisis_notice,
+            rejected=rejections,
             heartbeat=settings.keepalive,
             typical_session=settings.typical_session,
         )
@@ -147,6 +149,15 @@ def load(
 
 #: The file in the data directory that a running registry holds locked.
 LOCK_FILE = "registry.lock"
+
+
+def private(data_dir: Path) -> str:
+    """Make the data directory this user's alone (net.files.private_folder); the line that
+    says it was tightened, or "". StorageError when it cannot be made."""
+    try:
+        return private_folder(data_dir)
+    except OSError as exc:
+        raise StorageError(f"cannot make the data directory: {os_reason(exc)}") from None
 
 
 def lock(data_dir: Path) -> int:

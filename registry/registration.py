@@ -22,6 +22,7 @@ from registry.credentials import (
     TOKEN_HASH,
     check_password,
     hash_password,
+    outdated,
     token_hash,
     token_matches,
 )
@@ -29,7 +30,7 @@ from registry.flood import NameBudget, PasswordBudget
 from registry.liveness import Liveness
 from registry.post_office import PostOffice
 from registry.presence import Presence
-from registry.requests import Request, another_start, fmt, remember
+from registry.requests import Reason, Request, another_start, fmt, remember
 from registry.services import Services
 from registry.table import Record
 from wire.messages import Refused, Register, Welcome, is_token
@@ -111,13 +112,15 @@ class Registration:
             # checked first: the rest of its messages could not be read here either
             reason = wire_refusal(msg.wire, "peer")
             what = f"registration from {fmt(req.addr)}"
-            self._s.answers.refuse(req, reason, what, out, RefusalCode.VERSION)
+            said = Reason(reason, "another version")
+            self._s.answers.refuse(req, said, what, out, RefusalCode.VERSION)
             return True
         problem = name_problem(msg.name)
         if problem is None and not 1 <= msg.port <= 65535:
             problem = f"port {msg.port} is not a valid port"
         if problem:
-            self._s.answers.refuse(req, f"{problem}.", f"registration of {msg.name!r}", out)
+            said = Reason(f"{problem}.", "bad name or port")
+            self._s.answers.refuse(req, said, f"registration of {msg.name!r}", out)
             return True
         return False
 
@@ -187,6 +190,9 @@ class Registration:
             owned = check_password(msg.password, record.password or _no_password())
             if not owned:
                 self.passwords.wrong(attempt.req.addr[0], now)
+            elif outdated(record.password):  # kept at today's cost from now on
+                salt = bytes.fromhex(self._s.new_token()[:32])
+                record.password = hash_password(msg.password, salt)
         if not owned:
             self._not_owner(attempt, record, out)
             return None
@@ -319,7 +325,7 @@ class Registration:
             reason = (
                 f"The name {record.name} belongs to someone else; only its owner can take it back."
             )
-        self._s.answers.refuse(attempt.req, reason, attempt.what, out)
+        self._s.answers.refuse(attempt.req, Reason(reason, "not the owner"), attempt.what, out)
 
     def _too_many_names(self, attempt: _Attempt, now: float, out: list[Action]) -> bool:
         """Whether the attempt would be one new name too many from its IP address lately

@@ -10,7 +10,7 @@ from __future__ import annotations
 from registry.actions import Action, Log
 from registry.authority import Claim
 from registry.post_office import PostOffice
-from registry.requests import Request
+from registry.requests import Reason, Request
 from registry.room_requests import RoomRequests
 from registry.services import Services
 from registry.table import Record
@@ -38,7 +38,8 @@ class Renames:
             return
         reason = self._refusal(record, msg.new_name, now)
         if reason:
-            self._s.answers.refuse(req, reason, f"rename of {record.name}", out)
+            said = Reason(reason, "rename refused")
+            self._s.answers.refuse(req, said, f"rename of {record.name}", out)
             return
         old = record.name
         self._rekey(record, msg.new_name, now, out)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from msgspec import Struct
 
@@ -50,6 +50,14 @@ class Request(Struct, frozen=True):
         return (self.key, self.addr[0])
 
 
+class Reason(NamedTuple):
+    """The reason of a refusal that holds text of its request (a name, a room, a
+    version): `text` for its user, and `kind` (a constant) that the log counts it under."""
+
+    text: str
+    kind: str
+
+
 class Answers:
     """The registry's message ids (`new_id`), and the answers made of nothing else."""
 
@@ -59,15 +67,18 @@ class Answers:
     def refuse(
         self,
         req: Request,
-        reason: str,
+        reason: str | Reason,
         what: str,
         out: list[Action],
         code: RefusalCode = RefusalCode.OTHER,
     ) -> None:
         """Refuse `req`: `reason` for its user, `code` for its program (what the peer acts
-        on); `what` names the request in the log."""
-        out.append(Log(f"refused {what}: {reason}"))
-        out.append(Send(req.addr, Refused(self.new_id(), req.id, reason, code), req.asker))
+        on); `what` names the request in the log line. The line goes to the one
+        rate-limited log (net/drop_log.py), counted under the reason: a `str` is a constant
+        and its own kind; a reason with text of the request in it is a `Reason`."""
+        text, kind = reason if isinstance(reason, Reason) else (reason, reason)
+        out.append(Log(f"refused {what}: {text}", kind))
+        out.append(Send(req.addr, Refused(self.new_id(), req.id, text, code), req.asker))
 
     def ack(self, req: Request, out: list[Action]) -> None:
         """Acknowledge `req`: done (or a copy of one done)."""

@@ -16,7 +16,7 @@ from registry.authority import Claim
 from registry.mailboxes import stamp
 from registry.pushes import Flight
 from registry.relay import Relay
-from registry.requests import Request
+from registry.requests import Reason, Request
 from registry.rooms import MAX_ROOMS, Room, Rooms
 from registry.services import Services
 from registry.table import Record
@@ -229,7 +229,7 @@ class RoomRequests:
         what = f"join by {record.name}"
         if problem:
             reason = f"Cannot join {msg.room!r}: {problem} (room names follow the name rules)."
-            self._s.answers.refuse(req, reason, what, out)
+            self._s.answers.refuse(req, Reason(reason, "bad room name"), what, out)
             return False
         current = self.rooms.of(record)
         if current is not None and name_key(current.name) == name_key(msg.room):
@@ -265,7 +265,8 @@ class RoomRequests:
             # it out): refused rather than said in another room
             where = "that room" if name_problem(msg.room) else msg.room
             what = f"room message from {sender.name}"
-            self._s.answers.refuse(req, f"You are not in {where}.", what, out)
+            reason = Reason(f"You are not in {where}.", "not in the room")
+            self._s.answers.refuse(req, reason, what, out)
             return None
         if len(msg.text.encode()) > MAX_TEXT:
             what = f"room message from {sender.name}"

@@ -17,7 +17,7 @@ from registry.authority import Claim
 from registry.mailboxes import Deposit
 from registry.post_office import PostOffice
 from registry.pushes import Flight, Push
-from registry.requests import Request, remember
+from registry.requests import Reason, Request, remember
 from registry.services import Services
 from registry.table import Record
 from wire.limits import MAX_SEALED
@@ -62,7 +62,7 @@ class Saving:
         reason = self._post.store(recipient, deposit, now, out)
         if reason:
             what = f"save from {sender.name} for {msg.to}"
-            self._s.answers.refuse(req, reason, what, out)
+            self._s.answers.refuse(req, Reason(reason, "mailbox refused"), what, out)
             return
         self._s.answers.ack(req, out)
         self._finish(msg, sender, now, out, refused="")
@@ -121,7 +121,8 @@ class Saving:
         table = self._s.table
         recipient = self._s.aliases.lookup(msg.to) or table.renamed_from(msg.to)
         if recipient is None:
-            self._s.answers.refuse(req, unknown_name(msg.to), f"save for unknown {msg.to}", out)
+            reason = Reason(unknown_name(msg.to), "no such name")
+            self._s.answers.refuse(req, reason, f"save for unknown {msg.to}", out)
             return None
         if len(msg.text.encode()) > MAX_SEALED:  # sealed: the registry cannot read it
             self._s.answers.refuse(req, "Message too long.", f"save from {sender.name}", out)

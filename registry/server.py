@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, Unpack
 
 from net.batch import receive_batch
+from net.drop_log import Rejections
 from net.endpoint import Endpoint, Handoff
 from net.prompt import LinePrompt
 from net.secure import SecureChannel
@@ -25,7 +26,15 @@ from registry.console import is_registry_command, read_lines, typed_ahead
 from registry.console_commands import LOG_COMMAND, LogShown, answer
 from registry.desk.closed import ClosedDesk
 from registry.desk.service import CONSOLE_NAME
-from registry.loading import Backend, Loaded, RegistrySettings, ServerOptions, load, lock
+from registry.loading import (
+    Backend,
+    Loaded,
+    RegistrySettings,
+    ServerOptions,
+    load,
+    lock,
+    private,
+)
 from registry.storage import StorageError
 from registry.store import STORE_ACTIONS, FileStore
 from wire.desk.messages import DESK_TYPES
@@ -72,14 +81,19 @@ class RegistryServer:
         self._logs: list[tuple[str, bool]] = []
         self._log_shown = LogShown(on_screen=settings.log_on_screen)
         self._verbose = settings.verbose
-        files = FileStore(data_dir, self.log) if backend is None else None  # makes data_dir
+        #: The one log of every refusal and failed check, of the chat and the desk alike:
+        #: one line per kind per interval, with a count (net/drop_log.py).
+        self.rejections = Rejections(self.log)
+        # made first, as its user's alone; said once the registry is listening (`start`)
+        self._tightened = private(data_dir)
+        files = FileStore(data_dir, self.log) if backend is None else None
         self._lock = lock(data_dir)
         try:
             if backend is None:
                 assert files is not None
                 backend = Backend.from_files(files, data_dir)
             self._store = backend.store
-            self._set_up(load(data_dir, backend, self.log, settings))
+            self._set_up(load(data_dir, backend, self.rejections, settings))
         except BaseException:
             os.close(self._lock)
             raise
@@ -112,6 +126,7 @@ class RegistryServer:
             session=secrets.token_hex(4),
             handoff=handoff,
             log=self.log,
+            rejections=self.rejections,
             gate=self._admit,
             on_batch=self._received_batch,
             # a relay: what datagrams read together ask for leaves together, packed
@@ -155,6 +170,8 @@ class RegistryServer:
             f"data in {self.data_dir}; {counted(len(self.core.table.records), 'known name')}, "
             f"{counted(boxes, 'stored message')}" + _rooms_said(len(self.core.rooms.rooms))
         )
+        if self._tightened:
+            self._out(self._tightened)
         if addr[0] in ("0.0.0.0", "::"):
             self._out(
                 "Peers on this machine reach it at 127.0.0.1; others at this machine's LAN address."
@@ -216,6 +233,7 @@ class RegistryServer:
         self._timer.cancel()
         await self.desk.close()
         await self.endpoint.close()
+        self.rejections.close()
         self._write_logs()
         if self._prompt is not None:
             await self._prompt.stop()  # its last lines printed, the terminal as it was
@@ -280,6 +298,11 @@ class RegistryServer:
         word = words[0].lower()
         if word == "release" and len(words) == 2:
             self._run(self.core.release(words[1], self._now()))
+        elif word == "operators" and len(words) == 1:
+            for line in self.desk.operators():
+                self._say(line)
+        elif word == "revoke" and len(words) == 2:
+            self._say(self.desk.revoke(words[1]))
         elif word in ("quit", "exit"):
             self.stop()
         else:
@@ -339,12 +362,7 @@ class RegistryServer:
     def _admit(self, addr: Addr) -> bool:
         admitted, actions = self.core.admit(addr, self._now())
         if actions:
-            # a flood's line (one per address every few seconds) is a rejection like any
-            # other: many addresses must not make many lines (net/drop_log.py)
-            for action in actions:
-                if isinstance(action, Log):
-                    self.endpoint.dropped("flood", action.line)
-            self._run([action for action in actions if not isinstance(action, Log)])
+            self._run(actions)  # its line is a rejection: many addresses make one line
         return admitted
 
     def _received(self, message: Message, addr: Addr, key: bytes) -> None:
@@ -436,7 +454,10 @@ class RegistryServer:
             if self._store.dirty:
                 self._group.open()
         elif isinstance(action, Log):
-            self.log(action.line)
+            if action.kind:
+                self.rejections(action.kind, action.line)
+            else:
+                self.log(action.line)
 
     def _send(self, action: Send | SendMany | None) -> None:
         if self.elsewhere is not None:

@@ -55,7 +55,7 @@ class Storage:
         self.root = root
         self.mail_dir = root / "mail"
         try:
-            self.mail_dir.mkdir(parents=True, exist_ok=True)
+            self.mail_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         except FileExistsError:
             raise StorageError(
                 f"cannot use data directory {root}: {self.mail_dir} is not a directory"

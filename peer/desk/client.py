@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TypedDict, Unpack
 
 from net.files import InUse
-from peer.desk.held_place import PERSON_LOCK, hold_client_lock, state_root
+from peer.desk.held_place import PERSON_LOCK, hold_client_lock, private_root, state_root
 from peer.desk.person import PersonCore
 from peer.desk.registry_trust import Untrusted, desk_registry_key
 from peer.desk.runner import DeskRunner
@@ -47,6 +47,7 @@ async def run_desk_client(
     with the same `state_dir`: see `hold_client_lock`). Reads standard input as lines (a
     terminal gets an editable prompt); never raises."""
     root = state_dir or state_root()
+    private_root(root)
     try:
         lock = hold_client_lock(root, PERSON_LOCK)
     except InUse as busy:

@@ -16,6 +16,7 @@ from net.files import (
     hold_lock,
     is_finite_number,
     parse_json,
+    private_folder,
     read_text,
     replace_durably,
 )
@@ -128,6 +129,16 @@ def operator_lock(name: str) -> str:
     return f"operator-{name_key(name)}.lock"
 
 
+def private_root(root: Path) -> None:
+    """Make the state folder `root` this user's alone, saying so in one line when others
+    could read it (net.files.private_folder). One that cannot be made is left for the
+    lock to find."""
+    with contextlib.suppress(OSError):
+        tightened = private_folder(root)
+        if tightened:
+            print(f">>> [{tightened}]", flush=True)
+
+
 def hold_client_lock(root: Path, lock: str) -> int | None:
     """Lock `<root>/desk/<lock>` for as long as the returned descriptor stays open (see
     `net.files.hold_lock`: it goes with the process, however it ends). Raises InUse when
@@ -135,7 +146,7 @@ def hold_client_lock(root: Path, lock: str) -> int | None:
     then runs without the lock, as it runs without its held-place files there."""
     path = root / "desk" / lock
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         return hold_lock(path)
     except InUse:
         raise

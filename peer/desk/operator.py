@@ -19,11 +19,12 @@ from net.files import InUse, default_dir
 from net.keys import Pins
 from net.operator_key import key_path, read_key
 from peer.desk.duty import OperatorCore
-from peer.desk.held_place import hold_client_lock, operator_lock, state_root
+from peer.desk.held_place import hold_client_lock, operator_lock, private_root, state_root
 from peer.desk.registry_trust import Untrusted, desk_registry_key
 from peer.desk.runner import DeskRunner
 from peer.desk.terminal import use_colour
 from peer.key_contact import ContactRule
+from wire.names import name_key
 from wire.refusals import RefusalCode
 from wire.reliable import IdMaker
 
@@ -55,21 +56,23 @@ NO_KEY = (
 )
 
 
-def _authorised_label(server_ip: str, server_port: int) -> str:
-    return f"operator authorised at registry {server_ip}:{server_port}"
+def _authorised_label(name: str, server_ip: str, server_port: int) -> str:
+    # per name: the registry authorises a key for the name it was given, and no other
+    return f"operator {name_key(name)} authorised at registry {server_ip}:{server_port}"
 
 
-def operator_authorised(server_ip: str, server_port: int) -> bool:
+def operator_authorised(name: str, server_ip: str, server_port: int) -> bool:
     """Whether the registry at `server_ip`:`server_port` has authorised this operator
-    client's own key (it showed the operator key once): then it needs the key no more."""
-    return Pins(state_root()).get(_authorised_label(server_ip, server_port)) is not None
+    client's own key as operator `name` (it showed the operator key once): then it needs
+    the key no more."""
+    return Pins(state_root()).get(_authorised_label(name, server_ip, server_port)) is not None
 
 
 def _remember_authorised(root: Path, key: str, core: OperatorCore, runner: DeskRunner) -> None:
     """After the run of `core` (by `runner`, its keys in `root`): went on duty by showing
     the operator `key`, our key is authorised from now on by the registry it ran at
     (docs/DESK.md); refused without it, it is not any more (the registry lost it)."""
-    pins, label = Pins(root), _authorised_label(core.ip, core.port)
+    pins, label = Pins(root), _authorised_label(core.name, core.ip, core.port)
     with contextlib.suppress(OSError):  # not kept: the key is asked for again next time
         if core.on_duty and key and runner.registry_key:
             pins.pin(label, runner.registry_key)
@@ -103,6 +106,7 @@ async def run_operator(
     directory, $CHATAPP_DATA_DIR or the per-user default: see `hold_client_lock`). Never
     raises."""
     root = state_root()
+    private_root(root)
     try:
         lock = hold_client_lock(root, operator_lock(name))
     except InUse as busy:

@@ -31,9 +31,12 @@ class Close(Struct, frozen=True):
 
 
 class Log(Struct, frozen=True):
-    """A line for the registry's log; it never holds a full phone number."""
+    """A line for the registry's log; it never holds a full phone number. `kind` is "" for
+    a line about an event; for a refusal it names the refusal (a constant), and the line
+    goes through the registry's one rate-limited log (net/drop_log.py)."""
 
     line: str
+    kind: str = ""
 
 
 class SessionStarted(Struct, frozen=True):

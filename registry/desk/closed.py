@@ -41,6 +41,14 @@ class ClosedDesk:
         self._new_id = IdMaker(secrets.token_hex(4))
         self._tasks: set[asyncio.Task[None]] = set()
 
+    def operators(self) -> list[str]:
+        """The console's `operators`: the desk is closed."""
+        return [f"  operators: {self.problem}"]
+
+    def revoke(self, name: str) -> str:
+        """The console's `revoke`: the desk is closed."""
+        return f"  revoke: {self.problem}"
+
     async def start(self) -> None:
         """Nothing to start: nothing is kept or timed."""
 

@@ -7,6 +7,7 @@ log, and the desk carries on.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -36,16 +37,25 @@ class DeskFiles:
     times across a restart by it), `log` takes the lines that say what went wrong."""
 
     def __init__(
-        self, data_dir: Path, clock: Callable[[], float], log: Callable[[str], None]
+        self,
+        data_dir: Path,
+        clock: Callable[[], float],
+        log: Callable[[str], None],
+        desk_key: str = "",
     ) -> None:
+        """`desk_key` is the operator key: the operators' keys it authorised are kept with
+        its hash, and all revoked once the operator key is another."""
         self._log = log
         self._records = TranscriptStore(data_dir)
         self._places = PlacesFile(data_dir, clock)
         self._history = HistoryFile(data_dir)
         self._history_kept: History | None = None  # as last kept on disk
         self._operators_path = data_dir / OPERATORS_FILE
+        self._desk_key = _key_hash(desk_key)
         #: The operators' keys authorised by a run before (key text -> name).
-        self.authorised, self._operators_problem = _read_operators(self._operators_path)
+        self.authorised, self._operators_problem = _read_operators(
+            self._operators_path, self._desk_key
+        )
 
     def load(self, estimator: Estimator) -> list[KeptPlace]:
         """What the run before kept: the session lengths it learnt go into `estimator`, and
@@ -53,6 +63,7 @@ class DeskFiles:
         said in the log (and counts as none)."""
         if self._operators_problem:
             self._log(f"desk: {self._operators_problem}; operators show the key again")
+            self._keep_operators(KeepOperators(tuple(sorted(self.authorised.items()))))
         history, problem = self._history.load()
         if problem:
             self._log(problem)
@@ -99,7 +110,8 @@ class DeskFiles:
     def _keep_operators(self, action: KeepOperators) -> None:
         """Keep the authorised operators' keys (said in the log when it fails: each would
         then need the operator key again after a restart)."""
-        data = json.dumps(dict(action.keys), indent=2, sort_keys=True) + "\n"
+        kept = {"desk-key": self._desk_key, "operators": dict(action.keys)}
+        data = json.dumps(kept, indent=2, sort_keys=True) + "\n"
         try:
             replace_durably(self._operators_path, data.encode("utf-8"))
         except OSError as exc:
@@ -112,16 +124,27 @@ class DeskFiles:
             self._log(f"desk: could not write the transcript of session {record.session}: {exc}")
 
 
-def _read_operators(path: Path) -> tuple[dict[str, str], str]:
+def _key_hash(desk_key: str) -> str:
+    """What the operators' file keeps of the operator key: its SHA-256, to know it again."""
+    return hashlib.sha256(desk_key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _read_operators(path: Path, desk_key: str) -> tuple[dict[str, str], str]:
     """The authorised operators' keys kept at `path` (key text -> name), and what was wrong
-    with the file ("" when nothing): a damaged one is read as empty (each operator then
-    shows the operator key once more)."""
+    with the file ("" when nothing): a damaged one is read as empty, and so is one kept
+    under an operator key other than `desk_key` (its hash): a new operator key revokes
+    every key the old one authorised. Each operator then shows the operator key once
+    more. (A file of before the hash was kept, a table alone, is read as it is.)"""
     try:
         data = parse_json(read_text(path))
     except FileNotFoundError:
         return {}, ""
     except (OSError, ValueError, RecursionError) as exc:
         return {}, f"{path}: {exc}"
+    if isinstance(data, dict) and "operators" in data:
+        if data.get("desk-key") != desk_key:
+            return {}, "the operator key changed: the operators' keys it authorised are revoked"
+        data = data["operators"]
     if not isinstance(data, dict) or not all(
         isinstance(k, str) and key_from_text(k) and isinstance(v, str) for k, v in data.items()
     ):

@@ -47,7 +47,9 @@ class Joins(AfterRestart, WaitingNotices):
         phone = normalise_phone(msg.phone)
         problem = _join_problem(msg, phone)
         if problem is not None or phone is None:
-            return actions + self._refuse(conn, msg.id, problem or "Invalid request.")
+            reason = problem or "Invalid request."
+            log = Log(f"desk: refused a join: {reason}", "desk: invalid join")
+            return actions + self._refuse(conn, msg.id, reason, log=log)
         held = holder(self._tokens, msg.token)
         if held is not None and phone_key(held.phone) == phone_key(phone):
             return actions + self._restore(conn, held, msg, now)
@@ -92,7 +94,8 @@ class Joins(AfterRestart, WaitingNotices):
             self._people(), key=key, address=address, in_danger=bool(crisis), limits=self.limits
         )
         if refusal is not None:
-            return [Log(refusal.log), *self._refuse(conn, msg.id, refusal.reason)]
+            log = Log(refusal.log, "desk: places per source")
+            return self._refuse(conn, msg.id, refusal.reason, log=log)
 
         if room_is_full(len(self._waiting), in_danger=bool(crisis), limits=self.limits):
             size = len(self._waiting)
@@ -102,10 +105,8 @@ class Joins(AfterRestart, WaitingNotices):
                 f"later. The current estimated wait is "
                 f"{format_estimate(*estimate.wire())}."
             )
-            return [
-                Log(f"desk: waiting room full; refused a newcomer for topic {msg.topic}"),
-                *self._refuse(conn, msg.id, reason),
-            ]
+            line = f"desk: waiting room full; refused a newcomer for topic {msg.topic}"
+            return self._refuse(conn, msg.id, reason, log=Log(line, "desk: waiting room full"))
         return []
 
     def _admit(

@@ -46,7 +46,9 @@ class Operators(AfterRestart, WaitingNotices):
         when it came with the operator key), told of anyone kept for it after a restart,
         and given the next person; or refused, saying why."""
         key = self._conn_keys.get(conn, "")
-        known = bool(key) and key in self.authorised
+        # authorised for the name it was given: under another name it shows the key again
+        bound = self.authorised.get(key) if key else None
+        known = bound is not None and name_key(bound) == name_key(msg.name)
         refused = self._duty_refusal(conn, msg, known=known)
         if refused:
             return refused
@@ -61,8 +63,9 @@ class Operators(AfterRestart, WaitingNotices):
         self._conns[conn] = operator
         actions: list[Action] = []
         if key and not known:
-            # the operator key, shown once, authorises this operator's own key: it goes on
-            # duty with that alone from now on, and the shared key need travel no more
+            # the operator key, shown once, authorises this operator's own key for this
+            # name: it goes on duty as it with that alone from now on, and the shared key
+            # need travel no more
             self.authorised[key] = msg.name
             actions.append(KeepOperators(tuple(sorted(self.authorised.items()))))
             line = f"desk: the key of operator {clean(msg.name)!r} is authorised from now on"
@@ -78,15 +81,31 @@ class Operators(AfterRestart, WaitingNotices):
         self._brief(operator)
         return actions + self._dispatch(now)
 
+    def revoke(self, name: str) -> list[Action]:
+        """Revoke the keys authorised for operator `name` (the registry console's `revoke`):
+        it shows the operator key again to go on duty, and one on duty now with such a key
+        is taken off it (its connection closed). Nothing when none is authorised."""
+        keys = [k for k, named in self.authorised.items() if name_key(named) == name_key(name)]
+        if not keys:
+            return []
+        for key in keys:
+            del self.authorised[key]
+        actions: list[Action] = [
+            KeepOperators(tuple(sorted(self.authorised.items()))),
+            Log(f"desk: the key of operator {clean(name)!r} is revoked"),
+        ]
+        for conn in [c for c in self._operators if self._conn_keys.get(c) in keys]:
+            actions.append(Close(conn, "its key was revoked"))
+        return actions
+
     def _duty_refusal(self, conn: ConnId, msg: DeskOperator, *, known: bool) -> list[Action]:
         """Why the operator on `conn` does not go on duty (the refusal, and what the log
         says), or nothing when it does. `known`: its key was authorised before."""
         if not known and not key_matches(msg.key, self._operator_key):
             # checked first: a caller without the key learns nothing (not even who is on duty)
-            return [
-                Log(f"desk: refused an operator calling itself {clean(msg.name)!r}: wrong key"),
-                *self._refuse(conn, msg.id, WRONG_KEY, RefusalCode.OPERATOR_KEY),
-            ]
+            line = f"desk: refused an operator calling itself {clean(msg.name)!r}: wrong key"
+            log = Log(line, "desk: wrong operator key")
+            return self._refuse(conn, msg.id, WRONG_KEY, RefusalCode.OPERATOR_KEY, log)
         if msg.wire != WIRE_VERSION:
             return self._other_wire(conn, msg, "operator client")
         problem = operator_name_problem(msg.name)
@@ -101,7 +120,9 @@ class Operators(AfterRestart, WaitingNotices):
         if problem is None and not all(t in TOPICS for t in msg.topics):
             problem = f"topics are 1 to {len(TOPICS)}"
         if problem is not None:
-            return self._refuse(conn, msg.id, f"Cannot go on duty: {problem}.", code)
+            reason = f"Cannot go on duty: {problem}."
+            log = Log(f"desk: refused operator {clean(msg.name)!r}: {problem}", "desk: not on duty")
+            return self._refuse(conn, msg.id, reason, code, log)
         return []
 
     def _kept_for(self, operator: Operator, now: float) -> list[Action]:

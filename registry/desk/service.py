@@ -48,9 +48,10 @@ from wire.desk.messages import (
     DeskOperator,
 )
 from wire.desk.text import DEFAULT_CRISIS_NOTICE, clean_crisis_notice
-from wire.keys import key_text
+from wire.keys import fingerprint, key_from_text, key_text
 from wire.messages import Message
 from wire.reliable import IdMaker
+from wire.shown_text import clean
 
 #: Bytes that may pile up unsent to one connection before it is closed as too slow: far
 #: more than a desk conversation ever queues, far less than memory to worry about.
@@ -71,7 +72,8 @@ class DeskOptions(TypedDict, total=False):
     the name the registry's console serves under; `clock` (time.monotonic); `heartbeat`
     (HEARTBEAT), the seconds of silence after which a connection is asked for a sign of
     life (taken as lost after twice that); `typical_session` (TYPICAL_SESSION), the seconds
-    a session is taken to last in the wait estimates until enough have been measured."""
+    a session is taken to last in the wait estimates until enough have been measured;
+    `rejected` (the log's), where refusals go, as (kind, line)."""
 
     grace: float
     max_waiting: int
@@ -79,6 +81,7 @@ class DeskOptions(TypedDict, total=False):
     clock: Callable[[], float]
     heartbeat: float
     typical_session: float
+    rejected: Callable[[str, str], None]
 
 
 class DeskService:
@@ -105,8 +108,13 @@ class DeskService:
         self._key = load_or_create_key(data_dir)
         #: Where the desk's log lines go.
         self.log = log
+        #: Where its refusals go, as (kind, line): the registry's one rate-limited log of
+        #: them (net/drop_log.py); by default, `log`.
+        self.rejected: Callable[[str, str], None] = options.get(
+            "rejected", lambda kind, line: log(line)
+        )
         self._clock = options.get("clock", time.monotonic)
-        self._files = DeskFiles(data_dir, self._clock, log)
+        self._files = DeskFiles(data_dir, self._clock, log, self._key)
         self.queue = DeskQueue(
             authorised=self._files.authorised,
             make_id=self._new_id,
@@ -327,6 +335,24 @@ class DeskService:
         screen), or "" (nobody)."""
         return self._console.serves
 
+    # -- the registry console's operator commands ------------------------------------------
+
+    def operators(self) -> list[str]:
+        """The console's `operators`: a line per operator's key authorised, with the name
+        it is bound to and its fingerprint, or one line saying there are none."""
+        kept = sorted(self.queue.authorised.items(), key=lambda item: item[1].casefold())
+        lines = [f"  {clean(name):<20} key {_fingerprint(key)}" for key, name in kept]
+        return lines or ["  no operator keys authorised (an operator shows the operator key)"]
+
+    def revoke(self, name: str) -> str:
+        """The console's `revoke NAME`: the keys authorised for operator `name` are
+        revoked (one on duty with one goes off duty); the line that says so."""
+        actions = self.queue.revoke(name)
+        if not actions:
+            return f"  no operator key authorised for {clean(name)}"
+        self._apply(actions)
+        return f"  revoked: {clean(name)} shows the operator key again to go on duty"
+
     # -- carrying out actions -------------------------------------------------------------
 
     def _apply(self, actions: list[Action]) -> None:
@@ -343,7 +369,10 @@ class DeskService:
                 if action.conn != CONSOLE:
                     self._close(action.conn)
             elif isinstance(action, Log):
-                self.log(action.line)
+                if action.kind:
+                    self.rejected(action.kind, action.line)
+                else:
+                    self.log(action.line)
             else:
                 self._files.keep(action)
         if any(isinstance(action, SessionEnded) for action in actions):
@@ -395,6 +424,12 @@ class DeskService:
                 self._apply(self.queue.timer(self._clock()))
             except Exception as exc:  # pragma: no cover - defensive
                 self.log(f"desk: internal error in the timer: {exc!r}")
+
+
+def _fingerprint(key: str) -> str:
+    """An operator's key text as its fingerprint (wire.keys), or as it is kept."""
+    raw = key_from_text(key)
+    return fingerprint(raw) if raw is not None else key
 
 
 def _is_desk(message: Message) -> TypeGuard[DeskMessage]:

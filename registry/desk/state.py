@@ -284,11 +284,18 @@ class DeskState:
         return [Log(f"desk: operator {operator.name} {what}")]
 
     def _refuse(
-        self, conn: ConnId, reply_to: str, reason: str, code: RefusalCode = RefusalCode.OTHER
+        self,
+        conn: ConnId,
+        reply_to: str,
+        reason: str,
+        code: RefusalCode = RefusalCode.OTHER,
+        log: Log | None = None,
     ) -> list[Action]:
         """Refuse the connection `conn` what it asked for in `reply_to`, saying `reason`,
-        and close it."""
+        and close it. The registry's log is told by `log`, a refusal of its kind (by
+        default the reason, which must then hold no text from the request, is both)."""
         return [
+            log or Log(f"desk: refused: {reason}", reason),
             Send(conn, DeskRefused(self._make_id(), reply_to, reason, code)),
             Close(conn, "refused: " + reason),
         ]
@@ -296,7 +303,5 @@ class DeskState:
     def _other_wire(self, conn: ConnId, msg: DeskJoin | DeskOperator, what: str) -> list[Action]:
         """Refuse `msg`, from a client (`what`) of another version of the wire."""
         reason = wire_refusal(msg.wire, what)
-        return [
-            Log(f"desk: refused {clean(msg.name)!r}: {reason}"),
-            *self._refuse(conn, msg.id, reason, RefusalCode.VERSION),
-        ]
+        log = Log(f"desk: refused {clean(msg.name)!r}: {reason}", "desk: another version")
+        return self._refuse(conn, msg.id, reason, RefusalCode.VERSION, log)

@@ -58,7 +58,11 @@ def test_the_last_places_asked_for_are_kept_and_found_again(tmp_path: Path) -> N
 def test_the_operators_keys_are_kept_and_read_at_the_next_start(tmp_path: Path) -> None:
     logs: list[str] = []
     files(tmp_path, logs).keep(KeepOperators(((KEY, "ann"),)))
-    assert json.loads((tmp_path / OPERATORS_FILE).read_text()) == {KEY: "ann"}
+    kept = json.loads((tmp_path / OPERATORS_FILE).read_text())
+    assert kept["operators"] == {KEY: "ann"}  # with the operator key's hash
+    assert files(tmp_path, logs).authorised == {KEY: "ann"} and logs == []
+    # a file of before the hash was kept, a table alone, is read as it is
+    (tmp_path / OPERATORS_FILE).write_text(json.dumps({KEY: "ann"}))
     assert files(tmp_path, logs).authorised == {KEY: "ann"} and logs == []
 
 

@@ -3,9 +3,13 @@ and the shared key need travel no more."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from desk_harness import ALL_TOPICS, Desk
 
 from registry.desk.actions import KeepOperators
+from registry.desk.estimate import Estimator
+from registry.desk.files import DeskFiles
 from wire.desk.messages import DeskOnDuty, DeskOperator, DeskRefused
 from wire.version import WIRE_VERSION
 
@@ -46,3 +50,49 @@ def test_a_connection_of_no_key_is_not_authorised_by_the_operator_key() -> None:
     actions = desk.operator("o1", "ann")
     assert isinstance(desk.inbox["o1"][-1], DeskOnDuty)
     assert not [a for a in actions if isinstance(a, KeepOperators)]
+
+
+def test_a_key_authorised_for_one_name_goes_on_duty_under_no_other() -> None:
+    desk = Desk(authorised={ANN_KEY: "ann"})
+    desk.queue.opened("o1", "10.0.0.5", ANN_KEY)
+    without_key(desk, "o1", "mallory")  # ann's key, another name: the operator key again
+    refused = desk.inbox["o1"][-1]
+    assert isinstance(refused, DeskRefused) and "wrong operator key" in refused.reason
+    desk.queue.opened("o2", "10.0.0.5", ANN_KEY)
+    without_key(desk, "o2", "ANN")  # its own name, however spelled
+    assert isinstance(desk.inbox["o2"][-1], DeskOnDuty)
+
+
+def test_a_revoked_key_goes_off_duty_and_shows_the_operator_key_again() -> None:
+    desk = Desk(authorised={ANN_KEY: "ann", EVE_KEY: "eve"})
+    desk.queue.opened("o1", "10.0.0.5", ANN_KEY)
+    without_key(desk, "o1", "ann")
+    assert isinstance(desk.inbox["o1"][-1], DeskOnDuty)
+    assert desk.apply(desk.queue.revoke("nobody")) == []
+    actions = desk.apply(desk.queue.revoke("Ann"))
+    [kept] = [a for a in actions if isinstance(a, KeepOperators)]
+    assert kept.keys == ((EVE_KEY, "eve"),)
+    assert "o1" in desk.closed  # taken off duty
+    assert any("revoked" in line for line in desk.logs)
+    desk.drop("o1")
+    desk.queue.opened("o2", "10.0.0.5", ANN_KEY)
+    without_key(desk, "o2", "ann")
+    assert isinstance(desk.inbox["o2"][-1], DeskRefused)
+    desk.queue.opened("o3", "10.0.0.5", ANN_KEY)
+    desk.operator("o3", "ann")  # with the operator key: authorised again
+    assert isinstance(desk.inbox["o3"][-1], DeskOnDuty)
+
+
+def test_a_new_operator_key_revokes_every_key_the_old_one_authorised(tmp_path: Path) -> None:
+    logs: list[str] = []
+    files = DeskFiles(tmp_path, lambda: 0.0, logs.append, "old-desk-key")
+    files.keep(KeepOperators(((ANN_KEY, "ann"),)))
+    assert DeskFiles(tmp_path, lambda: 0.0, logs.append, "old-desk-key").authorised == {
+        ANN_KEY: "ann"
+    }
+    changed = DeskFiles(tmp_path, lambda: 0.0, logs.append, "new-desk-key")
+    assert changed.authorised == {}
+    changed.load(Estimator())
+    assert any("operator key changed" in line for line in logs)
+    # and it stays so when the old key comes back: nothing is kept of it
+    assert DeskFiles(tmp_path, lambda: 0.0, logs.append, "old-desk-key").authorised == {}

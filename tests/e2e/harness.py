@@ -466,8 +466,8 @@ class ChatEnv:
         self.root = root
         self.registry_dir = root / "registry"
         self.peer_dir = root / "peers"
-        for d in (self.registry_dir, self.peer_dir):
-            d.mkdir(parents=True, exist_ok=True)
+        for d in (self.registry_dir, self.peer_dir):  # as ChatApp makes them: its user's
+            d.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Anything started without --data-dir keeps its state here, not in the user's.
         self.env = child_env({"CHATAPP_DATA_DIR": str(root / "default")}, home=root)
         self.registry_port: int | None = None
@@ -549,7 +549,7 @@ class ChatEnv:
             raise RuntimeError("start the registry first, or pass server_port")
         port = port if port is not None else free_port()
         data = data_dir if data_dir is not None else self.peer_dir
-        data.mkdir(parents=True, exist_ok=True)
+        data.mkdir(mode=0o700, parents=True, exist_ok=True)
         argv = [
             *self.prefix, sys.executable, str(CHATAPP), "-c", name, HOST, str(server), str(port),
             "--data-dir", str(data), "--keepalive", f"{keepalive:g}", *options,

@@ -109,13 +109,15 @@ def test_captured_datagrams_replayed_or_altered_byte_by_byte_show_nothing(chat: 
     assert captured, "no datagram to bob was captured"
     original = captured[0]
     sent = 0
-    for _ in range(3):  # as captured, from alice's own address
-        send_spoofed(original, (HOST, alice.port), (HOST, bob.port))
+    # as captured, from alice's own address and from four others (other machines)
+    sources = [(HOST, alice.port)] + [(f"127.0.0.{i}", 40000 + i) for i in range(2, 6)]
+    for source in sources:
+        send_spoofed(original, source, (HOST, bob.port))
         sent += 1
-    for i in range(len(original)):  # each byte flipped in turn
+    for i in range(len(original)):  # each byte flipped in turn, from each source in turn
         altered = bytearray(original)
         altered[i] ^= 0x01
-        send_spoofed(bytes(altered), (HOST, alice.port), (HOST, bob.port))
+        send_spoofed(bytes(altered), sources[i % len(sources)], (HOST, bob.port))
         sent += 1
     direct(alice, bob, "after the attack")  # bob has read everything sent before this
     bob.drain()
@@ -198,6 +200,39 @@ def test_a_table_update_acks_or_chats_from_a_key_not_the_registrys_change_nothin
     alice.drain()
     assert bob.count("forged as alice") == 0
     assert alice.count(re.escape("my bank PIN is 9876")) == 1
+
+
+@pytest.mark.timeout(60)
+def test_a_forged_ack_from_another_key_is_dropped_and_the_message_saved(chat: ChatEnv) -> None:
+    # bob sends to alice, who is gone; mallory, with a key of its own, acks that very chat
+    # (its id read from bob's verbose log): bob must not take it as received
+    chat.start_registry(options=["--keepalive", "30"])  # alice stays online in the table
+    alice = chat.start_peer("alice")
+    bob = chat.start_peer("bob", options=["-v"])
+    alice.kill()
+    assert chat.registry_port is not None
+    with SecureSocket(host="127.0.0.7") as mallory:
+        bob_key = _key_of(mallory, (HOST, chat.registry_port), "bob")
+        bob.send("send alice for alice only")
+        chat_id = bob.expect(r"-> \S+ Chat\(id='([^']+)'")[1]
+        ack = messages.Ack("m-ack", chat_id)
+        mallory.send(ack, (HOST, bob.port), bob_key)
+        mallory.receive(1.0)  # the handshake answered, the ack sent
+        bob.expect(r"dropped Ack from 127\.0\.0\.7:\d+: an ack from a key it was not owed by")
+    bob.expect_line("[No ACK from alice, message sent to server.]", timeout=15)
+    assert bob.count(re.escape("[Message received by alice.]")) == 0
+
+
+def _key_of(sock: SecureSocket, server: tuple[str, int], name: str) -> bytes:
+    """`name`'s key, as the registry's table gives it to anyone who registers."""
+    sock.learn_key(server)
+    register = messages.Register("k-1", "mallory", sock.address[1], "", "", WIRE_VERSION)
+    welcome = next(
+        m for m in sock.exchange(register, server, 3.0) if isinstance(m, messages.Welcome)
+    )
+    key = next(key_from_text(e.key) for e in welcome.entries if e.name == name)
+    assert key is not None
+    return key
 
 
 @pytest.mark.timeout(60)

@@ -90,3 +90,43 @@ def test_an_operator_shows_the_key_once_and_then_needs_it_no_more(chat: ChatEnv)
     stranger = _operator(chat, CHATAPP_DATA_DIR=str(chat.root / "elsewhere"))
     stranger.expect(r"operator key")
     assert stranger.wait_exit(10) != 0
+
+
+@pytest.mark.timeout(60)
+def test_an_operator_key_is_bound_to_its_name_listed_and_revoked_on_the_console(
+    chat: ChatEnv,
+) -> None:
+    registry = chat.start_registry(options=["--no-desk-console"])
+    key = (chat.registry_dir / "desk-key").read_text().strip()
+    ann = _operator(chat, CHATAPP_DESK_KEY=key)
+    ann.expect(r"On duty as ann")
+    registry.expect(r"desk: the key of operator 'ann' is authorised from now on")
+    # ann's own key, under another name, without the operator key: refused
+    assert chat.registry_port is not None
+    mallory = chat.spawn("-o", "mallory", HOST, str(chat.registry_port), label="mallory")
+    mallory.expect(r"wrong operator key|operator key")
+    assert mallory.wait_exit(10) != 0
+    registry.send("operators")
+    registry.expect(r"^  ann +key [\d ]+$")
+    registry.send("revoke ann")
+    registry.expect(r"revoked: ann shows the operator key again")
+    ann.expect(r"off duty|lost|closed|operator key", timeout=15)  # taken off duty
+    registry.send("operators")
+    registry.expect(r"no operator keys authorised")
+
+
+@pytest.mark.timeout(60)
+def test_a_new_desk_key_revokes_the_operators_the_old_one_authorised(chat: ChatEnv) -> None:
+    registry = chat.start_registry(options=["--no-desk-console"])
+    key_file = chat.registry_dir / "desk-key"
+    ann = _operator(chat, CHATAPP_DESK_KEY=key_file.read_text().strip())
+    ann.expect(r"On duty as ann")
+    ann.close_stdin()
+    assert ann.wait_exit(10) == 0
+    registry.kill()
+    key_file.write_text("a-brand-new-operator-key\n")  # whoever runs it changed the key
+    registry = chat.start_registry(options=["--no-desk-console"])
+    registry.expect(r"operator key changed")
+    again = _operator(chat)  # its own key is no longer enough
+    again.expect(r"operator key")
+    assert again.wait_exit(10) != 0

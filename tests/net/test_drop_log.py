@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from net.drop_log import DropLog
+from net.drop_log import MAX_KINDS, OTHER_KIND, DropLog, Rejections
 
 
 def test_the_first_of_a_kind_is_logged_at_once_and_the_rest_as_one_count() -> None:
@@ -65,3 +67,36 @@ def test_any_burst_makes_few_lines_and_tells_every_rejection(
         assert told == drops.counts.get(kind, 0)
         # at most one line when the kind begins, then one per interval, and one to end
         assert len(mine) <= 2 + (now + 11) // 10
+
+
+def test_kinds_beyond_the_bound_are_counted_as_one() -> None:
+    lines: list[str] = []
+    drops = DropLog(lines.append, interval=10)
+    for n in range(MAX_KINDS + 500):  # a kind made of network text by mistake
+        drops.drop(f"kind {n}", f"line {n}", 1.0)
+    assert len(drops.counts) == MAX_KINDS + 1
+    assert drops.counts[OTHER_KIND] == 500 and drops.total() == MAX_KINDS + 500
+    assert len(lines) == MAX_KINDS + 1  # the first of "other" told, the rest held
+
+
+@pytest.mark.timeout(10)
+def test_the_process_log_tells_the_count_of_a_burst_once_its_interval_is_over() -> None:
+    lines: list[str] = []
+
+    async def burst() -> None:
+        rejections = Rejections(lines.append, interval=0.05)
+        for n in range(100):
+            rejections("wrong key", f"refused #{n}")
+        assert lines == ["refused #0"]
+
+        async def told() -> None:  # by the timer of the running loop
+            while len(lines) < 2:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(told(), 5)
+        assert lines == ["refused #0", "refused #99 [and 98 more like it since the last such line]"]
+        rejections("wrong key", "refused #100")
+        rejections.close()  # what is held is told at the end
+
+    asyncio.run(burst())
+    assert lines[-1] == "refused #100"

@@ -4,6 +4,7 @@ with a reason that names what they are: never a start that waits forever."""
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from net.files import (
     hold_lock,
     open_regular,
     os_reason,
+    private_folder,
     read_bytes,
     read_text,
     replace_durably,
@@ -95,3 +97,16 @@ def test_parse_json_refuses_numbers_chatapp_never_writes() -> None:
     assert is_finite_number(1) and is_finite_number(-2.5)
     for value in (True, 10**400, float("nan"), float("inf"), "1", None):
         assert not is_finite_number(value)
+
+
+def test_a_data_folder_is_made_private_and_one_others_read_is_tightened(tmp_path: Path) -> None:
+    new = tmp_path / "a" / "b"
+    assert private_folder(new) == ""
+    assert stat.S_IMODE(new.stat().st_mode) == 0o700
+    assert private_folder(new) == ""  # already so: nothing to say
+    old = tmp_path / "old"
+    old.mkdir(mode=0o755)
+    os.chmod(old, 0o755)
+    said = private_folder(old)
+    assert stat.S_IMODE(old.stat().st_mode) == 0o700
+    assert said == f"{old} could be read by others (mode 755); it is now yours alone (mode 700)."

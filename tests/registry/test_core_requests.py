@@ -22,7 +22,7 @@ def test_a_refusal_is_logged_and_sent_for_the_key_that_asked() -> None:
     out: list[ra.Action] = []
     req = Request("p-1", ADDR, key_text(KEY))
     Answers(lambda: "r-1").refuse(req, "No.", "join by p", out, RefusalCode.OFFLINE)
-    assert out[0] == ra.Log("refused join by p: No.")
+    assert out[0] == ra.Log("refused join by p: No.", "No.")  # a refusal: rate-limited
     assert isinstance(out[1], ra.Send) and out[1].key == KEY and out[1].addr == ADDR
     [refused] = refusals(out)
     assert (refused.reply_to, refused.reason, refused.code) == ("p-1", "No.", RefusalCode.OFFLINE)

@@ -517,7 +517,7 @@ def test_a_refusal_of_nothing_in_flight_is_only_logged() -> None:
     reg = core()
     register(reg, "y", Y)
     out = reg.receive(Refused("y-9", "never-sent", "No."), Y, T0)
-    assert out == [ra.Log("127.0.0.1:6002 refused never-sent: No.")]
+    assert out == [ra.Log("127.0.0.1:6002 refused never-sent: No.", "a push refused")]
 
 
 def test_a_burst_beyond_the_window_waits_its_turn_and_fails_in_order_to_the_mailbox() -> None:

@@ -35,11 +35,12 @@ def test_registry_commands_with_a_slash_reach_the_registry_while_serving(
         server.console_line("/who\n")
         assert printed[-1] == "  no names registered yet"
         server.console_line("/stats\n")
-        assert printed[-2].startswith("  bad datagrams 0")
-        assert printed[-1] == (
+        assert printed[-3].startswith("  bad datagrams 0")
+        assert printed[-2] == (
             "  datagrams that did not open 0, connections over the memory budget 0, "
             "registrations asked to wait 0"
         )
+        assert printed[-1].startswith("  refusals and failed checks 0, of 0 kinds")
         server.console_line("/etc/hosts is where that lives\n")  # not a command: for Alice
         line = await alice.next(DeskLine)
         assert line.text == "/etc/hosts is where that lives"  # type: ignore[attr-defined]

@@ -1,0 +1,42 @@
+"""Each peer name has a key of its own, even two started by one account from one data
+folder; and a peer whose key changed is said as soon as the table tells it, before any
+message goes to the new key."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .harness import TABLE_UPDATED, ChatEnv, direct
+
+CHANGED = re.escape("[bob's key has changed since you last talked; compare fingerprints")
+
+
+@pytest.mark.timeout(40)
+def test_two_names_of_one_account_have_keys_of_their_own(chat: ChatEnv) -> None:
+    chat.start_registry()
+    alice, bob = chat.start_peers("alice", "bob")  # one data folder, as one user's
+    assert alice.data_dir == bob.data_dir
+    alice.send("/whois bob")
+    whois = alice.expect(r"\[bob's key: ([\d ]+); yours: ([\d ]+)\.")
+    assert whois[1] != whois[2]
+    direct(alice, bob, "two people, two keys")
+
+
+@pytest.mark.timeout(60)
+def test_a_changed_key_is_said_before_a_message_goes_to_it(chat: ChatEnv) -> None:
+    chat.start_registry()
+    alice = chat.start_peer("alice")
+    bob = chat.start_peer("bob", password="sesame-sesame")
+    alice.expect_line(TABLE_UPDATED)
+    direct(alice, bob, "hello bob")  # alice pins bob's key
+    bob.send("/quit")
+    bob.wait_exit()
+    # bob on a new machine: another folder, another key; his password moves the name
+    chat.start_peer("bob", data_dir=chat.root / "bob-new", password="sesame-sesame")
+    alice.expect(CHANGED)  # told by the table, before alice has sent anything
+    alice.send("send bob are you you?")
+    alice.expect_line("[Message received by bob.]")
+    alice.drain()
+    assert alice.count(CHANGED) == 1
