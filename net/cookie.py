@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
+import os
 import socket
 from collections.abc import Callable
 
@@ -105,7 +105,7 @@ class CookieChecker:
     """A responder's side: checks the MACs of what comes to `public`, and makes cookies
     from a secret made anew every COOKIE_REFRESH seconds (of `now`, a monotonic clock)."""
 
-    def __init__(self, public: bytes, random: Callable[[int], bytes] = secrets.token_bytes):
+    def __init__(self, public: bytes, random: Callable[[int], bytes] = os.urandom):
         self._mac1_key = mac1_key(public)
         self._cookie_key = cookie_key(public)
         self._random = random
@@ -116,20 +116,21 @@ class CookieChecker:
         """Whether `datagram`'s mac1 is valid: it was made for our public key."""
         return mac1_ok(datagram, self._mac1_key)
 
-    def mac2_ok(self, datagram: bytes, addr: Addr, now: float) -> bool:
-        """Whether `datagram`'s mac2 is valid for the cookie of `addr` (under a secret
-        younger than COOKIE_REFRESH)."""
+    def mac2_ok(self, datagram: bytes, source: bytes, now: float) -> bool:
+        """Whether `datagram`'s mac2 is valid for the cookie of `source` (`source_bytes`
+        of its address), under a secret younger than COOKIE_REFRESH."""
         if now - self._secret_made > COOKIE_REFRESH:
             return False
-        cookie = mac(self._secret, source_bytes(addr))
+        cookie = mac(self._secret, source)
         return hmac.compare_digest(mac(cookie, datagram[:-MAC_SIZE]), datagram[-MAC_SIZE:])
 
-    def reply(self, datagram: bytes, index: bytes, addr: Addr, now: float) -> bytes:
+    def reply(self, datagram: bytes, index: bytes, source: bytes, now: float) -> bytes:
         """The body of a cookie reply to `datagram`, the initiation numbered `index` (its 4
-        bytes), from `addr`: 60 bytes, whatever the initiation's size."""
+        bytes), from `source` (`source_bytes` of its address): 60 bytes, whatever the
+        initiation's size."""
         if now - self._secret_made > COOKIE_REFRESH:
             self._secret, self._secret_made = self._random(32), now
-        cookie = mac(self._secret, source_bytes(addr))
+        cookie = mac(self._secret, source)
         nonce = self._random(NONCE_SIZE)
         sealed = crypto_aead_xchacha20poly1305_ietf_encrypt(
             cookie, mac1_of(datagram), nonce, self._cookie_key

@@ -191,7 +191,7 @@ class SecureChannel:
         if session is None:
             out: Out = []
             self._wait(peer, data, addr, now)
-            self._initiate(peer, key, addr, now, out)
+            self._initiate(peer, now, out)
             return out
         out = [(self._data(session, data), addr)]
         # Not kept for the new session as well: a datagram is sent once, or a copy could
@@ -202,9 +202,9 @@ class SecureChannel:
             and self._rehandshakes_on_silence
         ):
             peer.rehandshaken = True
-            self._initiate(peer, key, addr, now, out)
+            self._initiate(peer, now, out)
         elif now - session.made >= REKEY_AFTER:
-            self._initiate(peer, key, addr, now, out)
+            self._initiate(peer, now, out)
         return out
 
     def _wait(self, peer: Peer, data: bytes, addr: Addr, now: float) -> None:
@@ -240,15 +240,15 @@ class SecureChannel:
         # whose counter is used up
         return header + session.sending.encrypt(nonce_bytes(counter), data, header)
 
-    def _initiate(self, peer: Peer, key: bytes, addr: Addr, now: float, out: Out) -> None:
-        """Send a new initiation to `key` at `addr`, unless the last one is younger than
-        its retry interval (HANDSHAKE_RETRY, doubled for each one since the last session).
-        It bears the mac2 of the cookie `key` last gave us, if that is younger than
-        COOKIE_REFRESH."""
-        initiations = peer.initiations
+    def _initiate(self, peer: Peer, now: float, out: Out, *, at_once: bool = False) -> None:
+        """Send a new initiation to `peer`, unless the last one is younger than its retry
+        interval (HANDSHAKE_RETRY, doubled for each one since the last session) and not
+        `at_once`. It bears the mac2 of the cookie the peer last gave us, if that is
+        younger than COOKIE_REFRESH."""
+        key, addr, initiations = peer.key, peer.addr, peer.initiations
         if initiations:
             wait = HANDSHAKE_RETRY * 2 ** min(peer.tries - 1, 8)
-            if now - initiations[-1].sent < min(wait, HANDSHAKE_RETRY_MAX):
+            if now - initiations[-1].sent < min(wait, HANDSHAKE_RETRY_MAX) and not at_once:
                 return
             if len(initiations) >= INITIATIONS_KEPT:
                 self._by_index.pop(initiations.pop(0).local, None)
@@ -343,9 +343,10 @@ class SecureChannel:
         if not self._cookies.mac1_ok(datagram):
             return self._drop("bad mac1")
         if self._load.under_load(now):
-            if not self._cookies.mac2_ok(datagram, addr, now):
+            source = cookie.source_bytes(addr)
+            if not self._cookies.mac2_ok(datagram, source, now):
                 self.dropped["under load: answered with a cookie"] += 1
-                body = self._cookies.reply(datagram, datagram[1:5], addr, now)
+                body = self._cookies.reply(datagram, datagram[1:5], source, now)
                 reply = bytes([COOKIE_REPLY]) + body
                 return Opened(send=[(reply, addr)], dropped="under load: answered with a cookie")
             if not self._load.admit(addr[0], now):
@@ -410,7 +411,10 @@ class SecureChannel:
 
     def _open_cookie_reply(self, datagram: bytes, now: float) -> Opened:
         """A cookie reply to an initiation of ours still awaited: its cookie is kept, for
-        the mac2 of the next initiation to that key (sent at its usual retry)."""
+        the mac2 of the next initiation to that key. That one is sent at its usual retry;
+        at once if data waits and our latest initiation bore no mac2 (so that a new
+        conversation under load costs one round trip more, not a retry; and forged cookie
+        replies, from whoever saw our initiation, make one more initiation at most)."""
         if len(datagram) != COOKIE_REPLY_SIZE:
             return self._drop("malformed cookie reply")
         (index,) = _INDEX.unpack_from(datagram, 1)
@@ -421,8 +425,13 @@ class SecureChannel:
         if got is None:
             return self._drop("does not open")
         peer = self._sessions.peer(initiation.key, initiation.addr)
+        had_cookie = now - peer.cookie_at < COOKIE_REFRESH
         peer.cookie, peer.cookie_at = got, now
-        return Opened()
+        if had_cookie or not peer.waiting or initiation is not peer.initiations[-1]:
+            return Opened()
+        out: Out = []
+        self._initiate(peer, now, out, at_once=True)
+        return Opened(send=out)
 
     # -- bookkeeping --------------------------------------------------------------------
 

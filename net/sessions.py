@@ -70,6 +70,8 @@ class Peer:
     may share a key (two names started from one data directory), and each has sessions
     of its own."""
 
+    key: bytes
+    addr: Addr
     sessions: list[Session] = field(default_factory=list)
     # the last initiations sent since the last session was made, oldest first (each still
     # valid), and how many were sent in all since then
@@ -102,7 +104,7 @@ class Sessions:
         if peer is not None:
             peers.move_to_end((key, addr))
             return peer
-        peer = peers[(key, addr)] = Peer()
+        peer = peers[(key, addr)] = Peer(key, addr)
         if len(peers) > MAX_PEERS:
             _, gone = peers.popitem(last=False)
             for session in gone.sessions:

@@ -29,7 +29,7 @@ INDEX = bytes([1, 2, 3, 4])
 def _cookie_for(checker: CookieChecker, addr: tuple[str, int], now: float) -> bytes:
     """What an initiator learns from a cookie reply to an initiation from `addr`."""
     sent = cookie.add_macs(MESSAGE, cookie.mac1_key(RESPONDER), None)
-    body = checker.reply(sent, INDEX, addr, now)
+    body = checker.reply(sent, INDEX, cookie.source_bytes(addr), now)
     got = cookie.open_cookie(body, RESPONDER, cookie.mac1_of(sent))
     assert got is not None
     return got
@@ -60,30 +60,32 @@ def test_a_cookie_makes_a_valid_mac2_from_its_own_address_only() -> None:
     checker = CookieChecker(RESPONDER)
     got = _cookie_for(checker, A, 0.0)
     sent = cookie.add_macs(MESSAGE, cookie.mac1_key(RESPONDER), got)
-    assert checker.mac2_ok(sent, A, 1.0)
-    assert not checker.mac2_ok(sent, ("10.0.0.2", 6001), 1.0)  # another IP
-    assert not checker.mac2_ok(sent, ("10.0.0.1", 6002), 1.0)  # another port
+    assert checker.mac2_ok(sent, cookie.source_bytes(A), 1.0)
+    assert not checker.mac2_ok(sent, cookie.source_bytes(("10.0.0.2", 6001)), 1.0)  # another IP
+    assert not checker.mac2_ok(sent, cookie.source_bytes(("10.0.0.1", 6002)), 1.0)  # another port
     without = cookie.add_macs(MESSAGE, cookie.mac1_key(RESPONDER), None)
-    assert not checker.mac2_ok(without, A, 1.0)
+    assert not checker.mac2_ok(without, cookie.source_bytes(A), 1.0)
 
 
 def test_the_cookie_secret_is_made_anew_after_two_minutes() -> None:
     checker = CookieChecker(RESPONDER)
     old = _cookie_for(checker, A, 0.0)
     sent = cookie.add_macs(MESSAGE, cookie.mac1_key(RESPONDER), old)
-    assert checker.mac2_ok(sent, A, COOKIE_REFRESH)
-    assert not checker.mac2_ok(sent, A, COOKIE_REFRESH + 0.1)  # the secret is too old
+    assert checker.mac2_ok(sent, cookie.source_bytes(A), COOKIE_REFRESH)
+    assert not checker.mac2_ok(
+        sent, cookie.source_bytes(A), COOKIE_REFRESH + 0.1
+    )  # the secret is too old
     new = _cookie_for(checker, A, COOKIE_REFRESH + 0.1)  # a reply makes a new secret
     assert new != old
-    assert not checker.mac2_ok(sent, A, COOKIE_REFRESH + 0.2)
+    assert not checker.mac2_ok(sent, cookie.source_bytes(A), COOKIE_REFRESH + 0.2)
     sent = cookie.add_macs(MESSAGE, cookie.mac1_key(RESPONDER), new)
-    assert checker.mac2_ok(sent, A, COOKIE_REFRESH + 0.2)
+    assert checker.mac2_ok(sent, cookie.source_bytes(A), COOKIE_REFRESH + 0.2)
 
 
 def test_a_cookie_reply_is_small_and_opens_for_the_initiation_it_answers_only() -> None:
     checker = CookieChecker(RESPONDER)
     sent = cookie.add_macs(MESSAGE, cookie.mac1_key(RESPONDER), None)
-    body = checker.reply(sent, INDEX, A, 0.0)
+    body = checker.reply(sent, INDEX, cookie.source_bytes(A), 0.0)
     assert len(body) == COOKIE_REPLY_BODY == 60 and body[:4] == INDEX
     assert cookie.open_cookie(body, RESPONDER, cookie.mac1_of(sent)) is not None
     other = cookie.add_macs(os.urandom(113), cookie.mac1_key(RESPONDER), None)

@@ -90,12 +90,27 @@ def test_under_load_an_initiation_without_mac2_gets_a_cookie_reply_and_costs_no_
     [(reply, to)] = pair.bob.open(initiation, A, 0.0).send
     assert reply[0] == COOKIE_REPLY and to == A and dh_count == []
     assert len(reply) < len(initiation)  # no amplification: 61 bytes for 145
-    # alice keeps the cookie; her next initiation, at its usual retry, bears its mac2
-    assert pair.alice.open(reply, B, 0.0).dropped == ""
-    again = pair.send("alice", b"hello again", 0.5)
+    # alice keeps the cookie; as "hello" waits, a new initiation bearing its mac2 goes at once
+    again = pair.alice.open(reply, B, 0.0).send
     assert _kinds(again) == [INITIATION]
-    pair.deliver(again, 0.5)
-    assert pair.got["bob"] == [(b"hello again", pair.alice.public)]
+    pair.deliver(again, 0.0)
+    assert pair.got["bob"] == [(b"hello", pair.alice.public)]
+
+
+def test_a_cookie_reply_makes_one_initiation_at_once_at_most() -> None:
+    # whoever saw alice's initiation can make cookie replies to it: they make her send one
+    # more initiation at once, then none before her usual retry
+    pair = Pair()
+    [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, pair.bob.public, 0)
+    _load(pair.bob, captured, 0.0)
+    [(initiation, _)] = pair.send("alice", b"hello", 0.0)
+    [(reply, _)] = pair.bob.open(initiation, A, 0.0).send
+    [(second, _)] = pair.alice.open(reply, B, 0.0).send
+    assert second[0] == INITIATION
+    assert pair.alice.open(reply, B, 0.0).send == ()  # a copy
+    [(reply_again, _)] = pair.bob.open(second, ("10.9.9.9", 9), 0.0).send  # a new cookie
+    assert reply_again[0] == COOKIE_REPLY
+    assert pair.alice.open(reply_again, B, 0.0).send == ()  # she has one already
 
 
 def test_a_cookie_is_good_from_the_address_it_was_sent_to_only() -> None:
@@ -103,8 +118,7 @@ def test_a_cookie_is_good_from_the_address_it_was_sent_to_only() -> None:
     [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, pair.bob.public, 0)
     _load(pair.bob, captured, 0.0)
     [(reply, _)] = pair.bob.open(pair.send("alice", b"x", 0.0)[0][0], A, 0.0).send
-    pair.alice.open(reply, B, 0.0)
-    [(with_mac2, _)] = pair.send("alice", b"x", 0.5)
+    [(with_mac2, _)] = pair.alice.open(reply, B, 0.0).send
     # from any other address it is asked for a cookie again, and makes no session
     for i in range(50):
         assert _kinds(pair.bob.open(with_mac2, _spoofed(i), 0.5).send) == [COOKIE_REPLY]
@@ -138,9 +152,8 @@ def test_under_load_each_address_gets_a_budget_of_handshakes() -> None:
         them = SecureChannel(X25519PrivateKey.generate())
         [(first, _)] = them.seal(b"", B, bob.public, 0.0)
         [(reply, _)] = bob.open(first, addr, 0.0).send
-        them.open(reply, B, 0.0)
-        [(second, _)] = them.seal(b"", B, bob.public, 0.5)
-        answered += _kinds(bob.open(second, addr, 0.5).send)
+        [(second, _)] = them.open(reply, B, 0.0).send
+        answered += _kinds(bob.open(second, addr, 0.0).send)
     assert answered == [RESPONSE] * int(SOURCE_BURST)
     assert bob.dropped["under load: its address is over its handshake budget"] == 10 - SOURCE_BURST
 
