@@ -116,7 +116,7 @@ def _flooded(chat: ChatEnv, seconds: float, rounds: int) -> None:
     taken: list[dict[str, float]] = []
     try:
         for n in range(rounds):
-            time.sleep(1.5 if n == 0 else seconds / rounds / 2)  # the flood well under way
+            time.sleep(1.5 if n == 0 else seconds / (rounds + 1))  # the flood well under way
             taken.append(_round(chat, alice, bob, n))
         elapsed = time.monotonic() - began
         grown = {name: status_kb(proc, "VmRSS") - rss[name] for name, proc in flooded.items()}

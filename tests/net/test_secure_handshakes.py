@@ -8,6 +8,8 @@ import itertools
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from net import noise, secure, sessions
 from net.handshake_load import LOAD_BURST, SOURCE_BURST, UNDER_LOAD_FOR
@@ -198,3 +200,18 @@ def test_secure_keeps_the_sizes_it_says() -> None:
     assert len(initiation) == secure.INITIATION_SIZE == 145
     assert len(response) == secure.RESPONSE_SIZE == 73
     assert secure.COOKIE_REPLY_SIZE == 61
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=200), st.integers(0, 144), st.integers(0, 255))
+def test_under_load_no_answer_is_larger_than_what_it_answers(
+    junk: bytes, position: int, flip: int
+) -> None:
+    bob = SecureChannel(X25519PrivateKey.generate(), answers_key_requests=True)
+    [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, bob.public, 0.0)
+    _load(bob, captured, 0.0)
+    altered = bytearray(captured)
+    altered[position] ^= flip
+    for datagram in (junk, bytes(altered), bytes([INITIATION]) + junk):
+        for packet, _ in bob.open(datagram, A, 0.5).send:
+            assert len(packet) < len(datagram)
