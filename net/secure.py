@@ -427,7 +427,8 @@ class SecureChannel:
         peer = self._sessions.peer(initiation.key, initiation.addr)
         had_cookie = now - peer.cookie_at < COOKIE_REFRESH
         peer.cookie, peer.cookie_at = got, now
-        if had_cookie or not peer.waiting or initiation is not peer.initiations[-1]:
+        latest = peer.initiations[-1] if peer.initiations else None
+        if had_cookie or not peer.waiting or initiation is not latest:
             return Opened()
         out: Out = []
         self._initiate(peer, now, out, at_once=True)
