@@ -10,8 +10,12 @@ Noise IK handshake of `net.noise`:
   data. The receiver checks the counter against a sliding anti-replay window.
 - Sessions are made afresh after REKEY_AFTER seconds and refused after REJECT_AFTER, so a
   datagram replayed later, or after either side restarted, opens under no session.
-- An initiation carries a timestamp; one no newer than the last from the same key is a
-  replay and is dropped.
+- An initiation carries a timestamp; one no newer than the last from the same key, from
+  any address, is a replay and is dropped.
+- Each handshake message ends with WireGuard's mac1, checked before any Diffie-Hellman,
+  and an initiation with its mac2; under load, an initiation without a valid mac2 is
+  answered with a cookie reply only, and each source address has a handshake budget
+  (`net.cookie`, `net.handshake_load`; the WireGuard paper, section 5.3).
 - A responder sends under a session only once the initiator's first DATA opened on it
   (key confirmation), so a replayed initiation makes no session anyone uses.
 - A program that sent to a key and heard nothing back from it within REHANDSHAKE_AFTER
@@ -24,9 +28,10 @@ Noise IK handshake of `net.noise`:
   valid, so a responder slower than the retry still completes one. A busy responder is
   never buried under handshakes it cannot finish in time.
 
-Anything that does not open is dropped and counted, never answered. The one datagram
-answered in clear is KEY_REQUEST (by a registry, with its public key: how a peer pins it on
-first use), and its answer is smaller than the request.
+Anything that does not open is dropped and counted, never answered. Two datagrams are
+answered without a session, each smaller than what it answers: an initiation under load
+(with a cookie reply), and KEY_REQUEST (by a registry, with its public key in clear: how a
+peer pins it on first use).
 
 The layout of each datagram is in docs/PROTOCOL.md ("The secure channel").
 """
@@ -34,26 +39,35 @@ The layout of each datagram is in docs/PROTOCOL.md ("The secure channel").
 from __future__ import annotations
 
 import collections
-import secrets
+import hmac
 import struct
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import msgspec
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-from net.noise import MAX_MESSAGE, TAGLEN, Handshake, NoiseError, nonce_bytes, public_bytes
-from net.replay import ReplayWindow
+from net import cookie
+from net.cookie import COOKIE_REFRESH, MACS_SIZE, CookieChecker
+from net.handshake_load import HandshakeLoad
+from net.noise import (
+    DHLEN,
+    MAX_MESSAGE,
+    TAGLEN,
+    Handshake,
+    NoiseError,
+    nonce_bytes,
+    public_bytes,
+)
+from net.sessions import Initiation, Peer, Session, Sessions
 
 Addr = tuple[str, int]
 Out = list[tuple[bytes, Addr]]
 
 #: The first byte of each kind of datagram. A clear JSON message (a previous version of
 #: ChatApp) begins with "{" or "[" instead.
-INITIATION, RESPONSE, DATA, KEY_REQUEST, KEY_ANSWER = 1, 2, 3, 4, 5
+INITIATION, RESPONSE, DATA, KEY_REQUEST, KEY_ANSWER, COOKIE_REPLY = 1, 2, 3, 4, 5, 6
 #: Bound into every handshake: a program of another protocol or version cannot complete one.
 PROLOGUE = b"ChatApp secure channel 1"
 #: Seconds after which a session is replaced by a new handshake when next used to send,
@@ -82,13 +96,6 @@ UNANSWERED_STALE = 5.0
 #: said not done must not be done later).
 QUEUE_FOR = 0.45
 QUEUE_MAX = 256
-#: Keys (each at an address) with sessions kept at once; beyond this, the one met first is
-#: forgotten (its next datagram makes a new handshake). Bounds what strangers can make us
-#: hold.
-MAX_KEYS = 20_000
-#: Sessions kept per key: the current one, the one before it (datagrams still on their way
-#: when it was replaced) and one being confirmed.
-KEYPAIRS_KEPT = 3
 #: Bytes a DATA datagram adds to what it carries: header (type, index, counter) and tag.
 OVERHEAD = 1 + 4 + 8 + 16
 #: A KEY_REQUEST is padded to this size, so that its answer (33 bytes) is smaller.
@@ -103,6 +110,14 @@ _DATA_MAX = _HEADER_SIZE + MAX_MESSAGE
 #: The most a DATA datagram carries: a Noise message less its tag.
 _PLAINTEXT_MAX = MAX_MESSAGE - TAGLEN
 _INDEX = struct.Struct("<I")
+#: The sizes of the handshake's datagrams (see docs/PROTOCOL.md): an initiation is its kind,
+#: the initiator's index, Noise's first message (an ephemeral key, the static key sealed,
+#: a sealed TAI64N time) and both MACs; a response is its kind, the initiator's index,
+#: Noise's second message (an ephemeral key, the responder's index sealed) and a mac1; a
+#: cookie reply is its kind and net.cookie's body.
+INITIATION_SIZE = 1 + 4 + DHLEN + (DHLEN + TAGLEN) + (12 + TAGLEN) + MACS_SIZE
+RESPONSE_SIZE = 1 + 4 + DHLEN + (4 + TAGLEN) + cookie.MAC_SIZE
+COOKIE_REPLY_SIZE = 1 + cookie.COOKIE_REPLY_BODY
 
 
 class Opened(msgspec.Struct):
@@ -118,54 +133,6 @@ class Opened(msgspec.Struct):
     dropped: str = ""
     clear: bool = False
     learned: bytes = b""
-
-
-@dataclass(slots=True)
-class _Session:
-    """One handshake's pair of session keys (each direction's ChaCha20-Poly1305, its nonce
-    the DATA counter), with the other side's `key` and `addr`."""
-
-    local: int
-    remote: int
-    key: bytes
-    addr: Addr
-    sending: ChaCha20Poly1305
-    receiving: ChaCha20Poly1305
-    made: float
-    confirmed: bool
-    peer: _Peer
-    counter: int = 0
-    window: ReplayWindow = field(default_factory=ReplayWindow)
-
-
-@dataclass(slots=True)
-class _Initiation:
-    """A handshake we began and that awaits its response."""
-
-    local: int
-    key: bytes
-    addr: Addr
-    handshake: Handshake
-    sent: float
-
-
-@dataclass(slots=True)
-class _Peer:
-    """Everything kept about one other key at one address. By address too: two programs
-    may share a key (two names started from one data directory), and each has sessions
-    of its own."""
-
-    sessions: list[_Session] = field(default_factory=list)
-    # the last initiations sent since the last session was made, oldest first (each still
-    # valid), and how many were sent in all since then
-    initiations: collections.deque[_Initiation] = field(default_factory=collections.deque)
-    tries: int = 0
-    waiting: collections.deque[tuple[bytes, Addr, float]] = field(default_factory=collections.deque)
-    last_stamp: bytes = b""
-    # when we sent to it first since we last heard from it (None: heard since), and
-    # whether that silence made a new handshake already
-    unanswered_since: float | None = None
-    rehandshaken: bool = False
 
 
 class SecureChannel:
@@ -195,8 +162,13 @@ class SecureChannel:
         self._rehandshakes_on_silence = rehandshakes_on_silence
         self._stamp = stamp
         self._last_stamp = 0
-        self._peers: collections.OrderedDict[tuple[bytes, Addr], _Peer] = collections.OrderedDict()
-        self._by_index: dict[int, _Session | _Initiation] = {}
+        self._sessions = Sessions()
+        # read for every datagram: one lookup less
+        self._by_index = self._sessions.by_index
+        self._peers = self._sessions.peers
+        self._cookies = CookieChecker(self.public)
+        self._mac1_key = cookie.mac1_key(self.public)
+        self._load = HandshakeLoad()
         self._asked_keys: set[Addr] = set()
         #: Datagrams dropped, by reason: what `open` said of each.
         self.dropped: collections.Counter[str] = collections.Counter()
@@ -210,7 +182,7 @@ class SecureChannel:
         the caller's error (ValueError)."""
         if len(data) > _PLAINTEXT_MAX:
             raise ValueError("a Noise message is at most 65535 bytes")
-        peer = self._peer(key, addr)
+        peer = self._sessions.peer(key, addr)
         since = peer.unanswered_since
         if since is None or now - since > UNANSWERED_STALE:
             since = peer.unanswered_since = now
@@ -219,7 +191,7 @@ class SecureChannel:
         if session is None:
             out: Out = []
             self._wait(peer, data, addr, now)
-            self._initiate(peer, key, addr, now, out)
+            self._initiate(peer, now, out)
             return out
         out = [(self._data(session, data), addr)]
         # Not kept for the new session as well: a datagram is sent once, or a copy could
@@ -230,16 +202,16 @@ class SecureChannel:
             and self._rehandshakes_on_silence
         ):
             peer.rehandshaken = True
-            self._initiate(peer, key, addr, now, out)
+            self._initiate(peer, now, out)
         elif now - session.made >= REKEY_AFTER:
-            self._initiate(peer, key, addr, now, out)
+            self._initiate(peer, now, out)
         return out
 
-    def _wait(self, peer: _Peer, data: bytes, addr: Addr, now: float) -> None:
+    def _wait(self, peer: Peer, data: bytes, addr: Addr, now: float) -> None:
         """Keep `data` to send once a handshake under way is over."""
         self._expire_waiting(peer, now)
         if len(peer.waiting) >= QUEUE_MAX:
-            peer.waiting.popleft()
+            del peer.waiting[0]
             self.dropped["waited too long for a session"] += 1
         peer.waiting.append((data, addr, now))
 
@@ -249,7 +221,7 @@ class SecureChannel:
         self._asked_keys.add(addr)
         return bytes([KEY_REQUEST]) + bytes(KEY_REQUEST_SIZE - 1)
 
-    def _sending(self, peer: _Peer, now: float) -> _Session | None:
+    def _sending(self, peer: Peer, now: float) -> Session | None:
         """The newest confirmed session to `peer` still fit to send on."""
         for session in reversed(peer.sessions):
             if (
@@ -260,7 +232,7 @@ class SecureChannel:
                 return session
         return None
 
-    def _data(self, session: _Session, data: bytes) -> bytes:
+    def _data(self, session: Session, data: bytes) -> bytes:
         counter = session.counter
         session.counter = counter + 1
         header = _DATA_HEADER.pack(DATA, session.remote, counter)
@@ -268,33 +240,37 @@ class SecureChannel:
         # whose counter is used up
         return header + session.sending.encrypt(nonce_bytes(counter), data, header)
 
-    def _initiate(self, peer: _Peer, key: bytes, addr: Addr, now: float, out: Out) -> None:
-        """Send a new initiation to `key` at `addr`, unless the last one is younger than
-        its retry interval (HANDSHAKE_RETRY, doubled for each one since the last session)."""
-        initiations = peer.initiations
+    def _initiate(self, peer: Peer, now: float, out: Out, *, at_once: bool = False) -> None:
+        """Send a new initiation to `peer`, unless the last one is younger than its retry
+        interval (HANDSHAKE_RETRY, doubled for each one since the last session) and not
+        `at_once`. It bears the mac2 of the cookie the peer last gave us, if that is
+        younger than COOKIE_REFRESH."""
+        key, addr, initiations = peer.key, peer.addr, peer.initiations
         if initiations:
             wait = HANDSHAKE_RETRY * 2 ** min(peer.tries - 1, 8)
-            if now - initiations[-1].sent < min(wait, HANDSHAKE_RETRY_MAX):
+            if now - initiations[-1].sent < min(wait, HANDSHAKE_RETRY_MAX) and not at_once:
                 return
             if len(initiations) >= INITIATIONS_KEPT:
-                self._by_index.pop(initiations.popleft().local, None)
+                self._by_index.pop(initiations.pop(0).local, None)
         handshake = Handshake(
             "IK", initiator=True, prologue=PROLOGUE, static=self.static, remote_static=key
         )
-        local = self._new_index()
+        local = self._sessions.new_index()
         # the stamp, strictly growing within this run even if the wall clock steps back
         self._last_stamp = max(self._stamp(), self._last_stamp + 1)
-        payload = _stamp_bytes(self._last_stamp) + _INDEX.pack(local)
         try:
-            message = handshake.write_message(payload)
+            message = handshake.write_message(_stamp_bytes(self._last_stamp))
         except NoiseError:  # a key no handshake can use (a low-order point): a bad table row
             self.dropped["not sent: a key no handshake can use"] += 1
             return
-        initiation = _Initiation(local, key, addr, handshake, now)
+        fresh = now - peer.cookie_at < COOKIE_REFRESH
+        head = bytes([INITIATION]) + _INDEX.pack(local) + message
+        datagram = cookie.add_macs(head, cookie.mac1_key(key), peer.cookie if fresh else None)
+        initiation = Initiation(local, key, addr, handshake, now, cookie.mac1_of(datagram))
         initiations.append(initiation)
         peer.tries += 1
         self._by_index[local] = initiation
-        out.append((bytes([INITIATION]) + message, addr))
+        out.append((datagram, addr))
 
     # -- receiving ----------------------------------------------------------------------
 
@@ -307,7 +283,7 @@ class SecureChannel:
             return self._drop("too short" if len(datagram) < OVERHEAD else "too long")
         _, index, counter = _DATA_HEADER.unpack_from(datagram)
         session = self._by_index.get(index)
-        if type(session) is not _Session or now - session.made >= REJECT_AFTER:
+        if type(session) is not Session or now - session.made >= REJECT_AFTER:
             return self._drop("no such session")
         if addr != session.addr:
             # a copy sent on from another address (a captured datagram raced ahead of
@@ -323,6 +299,7 @@ class SecureChannel:
             return self._drop("does not open")
         if not session.window.accept(counter):
             return self._drop("replayed")
+        self._peers.move_to_end((session.key, session.addr))  # the most recently used
         peer = session.peer
         peer.unanswered_since = None
         peer.rehandshaken = False
@@ -342,6 +319,8 @@ class SecureChannel:
             return self._open_initiation(datagram, addr, now)
         if kind == RESPONSE:
             return self._open_response(datagram, now)
+        if kind == COOKIE_REPLY:
+            return self._open_cookie_reply(datagram, now)
         if kind == KEY_REQUEST:
             if self._answers_key_requests and len(datagram) == KEY_REQUEST_SIZE:
                 return Opened(send=[(bytes([KEY_ANSWER]) + self.public, addr)])
@@ -358,41 +337,61 @@ class SecureChannel:
         return self._drop("unknown kind")
 
     def _open_initiation(self, datagram: bytes, addr: Addr, now: float) -> Opened:
+        """An initiation: checked by its mac1 (a hash), then, under load, its mac2 (or it
+        is answered with a cookie reply only) and its source's budget; only then opened
+        (the Diffie-Hellmans), and answered if its time is the newest from its key."""
+        if len(datagram) != INITIATION_SIZE:
+            return self._drop("malformed handshake")
+        if not self._cookies.mac1_ok(datagram):
+            return self._drop("bad mac1")
+        if self._load.under_load(now):
+            source = cookie.source_bytes(addr)
+            if not self._cookies.mac2_ok(datagram, source, now):
+                self.dropped["under load: answered with a cookie"] += 1
+                body = self._cookies.reply(datagram, datagram[1:5], source, now)
+                reply = bytes([COOKIE_REPLY]) + body
+                return Opened(send=[(reply, addr)], dropped="under load: answered with a cookie")
+            if not self._load.admit(addr[0], now):
+                return self._drop("under load: its address is over its handshake budget")
         handshake = Handshake("IK", initiator=False, prologue=PROLOGUE, static=self.static)
         try:
-            payload = handshake.read_message(datagram[1:])
+            stamp = handshake.read_message(datagram[5:-MACS_SIZE])
         except NoiseError:
             return self._drop("does not open")
         key = handshake.remote_static
-        if key is None or len(payload) != 12 + _INDEX.size:
+        if key is None or len(stamp) != 12:
             return self._drop("malformed handshake")
-        peer = self._peer(key, addr)
-        stamp = payload[:12]
-        if stamp <= peer.last_stamp:
+        if not self._sessions.newer_stamp(key, stamp):
             return self._drop("replayed handshake")
-        peer.last_stamp = stamp
-        (remote,) = _INDEX.unpack_from(payload, 12)
-        local = self._new_index()
-        response = handshake.write_message(_INDEX.pack(local))
+        peer = self._sessions.peer(key, addr)
+        (remote,) = _INDEX.unpack_from(datagram, 1)
+        local = self._sessions.new_index()
+        response = bytes([RESPONSE]) + datagram[1:5] + handshake.write_message(_INDEX.pack(local))
+        response += cookie.mac(cookie.mac1_key(key), response)
         sending, receiving = handshake.split()
-        session = _Session(local, remote, key, addr, sending.aead, receiving.aead, now, False, peer)
-        self._keep(peer, session)
-        return Opened(send=[(bytes([RESPONSE]) + _INDEX.pack(remote) + response, addr)])
+        session = Session(local, remote, key, addr, sending.aead, receiving.aead, now, False, peer)
+        self._sessions.keep(peer, session)
+        return Opened(send=[(response, addr)])
 
     def _open_response(self, datagram: bytes, now: float) -> Opened:
-        if len(datagram) < 1 + _INDEX.size:
-            return self._drop("too short")
+        """A response: to an initiation of ours still awaited, checked by its mac1 before
+        it is opened."""
+        if len(datagram) != RESPONSE_SIZE:
+            return self._drop("malformed handshake")
         (index,) = _INDEX.unpack_from(datagram, 1)
         initiation = self._by_index.get(index)
-        if not isinstance(initiation, _Initiation):
+        if not isinstance(initiation, Initiation):
             return self._drop("no such handshake")
+        body, mac1 = datagram[: -cookie.MAC_SIZE], datagram[-cookie.MAC_SIZE :]
+        if not hmac.compare_digest(cookie.mac(self._mac1_key, body), mac1):
+            return self._drop("bad mac1")
         try:
-            payload = initiation.handshake.read_message(datagram[1 + _INDEX.size :])
+            payload = initiation.handshake.read_message(body[1 + _INDEX.size :])
         except NoiseError:
             return self._drop("does not open")
         if len(payload) != _INDEX.size:
             return self._drop("malformed handshake")
-        peer = self._peer(initiation.key, initiation.addr)
+        peer = self._sessions.peer(initiation.key, initiation.addr)
         for done in peer.initiations:  # answered: the others are not needed any more
             self._by_index.pop(done.local, None)
         peer.initiations.clear()
@@ -403,57 +402,57 @@ class SecureChannel:
         self._by_index.pop(index, None)
         (remote,) = _INDEX.unpack(payload)
         sending, receiving = initiation.handshake.split()
-        session = _Session(
+        session = Session(
             index, remote, initiation.key, initiation.addr, sending.aead, receiving.aead, now,
             True, peer,
         )  # fmt: skip
-        self._keep(peer, session)
+        self._sessions.keep(peer, session)
         send: Out = []
         self._flush(peer, session, now, send)
         return Opened(key=initiation.key, send=send)
 
+    def _open_cookie_reply(self, datagram: bytes, now: float) -> Opened:
+        """A cookie reply to an initiation of ours still awaited: its cookie is kept, for
+        the mac2 of the next initiation to that key. That one is sent at its usual retry;
+        at once if data waits and our latest initiation bore no mac2 (so that a new
+        conversation under load costs one round trip more, not a retry; and forged cookie
+        replies, from whoever saw our initiation, make one more initiation at most)."""
+        if len(datagram) != COOKIE_REPLY_SIZE:
+            return self._drop("malformed cookie reply")
+        (index,) = _INDEX.unpack_from(datagram, 1)
+        initiation = self._by_index.get(index)
+        if not isinstance(initiation, Initiation):
+            return self._drop("no such handshake")
+        got = cookie.open_cookie(datagram[1:], initiation.key, initiation.mac1)
+        if got is None:
+            return self._drop("does not open")
+        peer = self._sessions.peer(initiation.key, initiation.addr)
+        had_cookie = now - peer.cookie_at < COOKIE_REFRESH
+        peer.cookie, peer.cookie_at = got, now
+        latest = peer.initiations[-1] if peer.initiations else None
+        if had_cookie or not peer.waiting or initiation is not latest:
+            return Opened()
+        out: Out = []
+        self._initiate(peer, now, out, at_once=True)
+        return Opened(send=out)
+
     # -- bookkeeping --------------------------------------------------------------------
 
-    def _flush(self, peer: _Peer, session: _Session, now: float, out: Out) -> None:
+    def _flush(self, peer: Peer, session: Session, now: float, out: Out) -> None:
         """Send what waited for a session, now that `session` may carry it."""
         self._expire_waiting(peer, now)
-        while peer.waiting:
-            data, addr, _ = peer.waiting.popleft()
+        for data, addr, _ in peer.waiting:
             out.append((self._data(session, data), addr))
+        peer.waiting.clear()
 
-    def _expire_waiting(self, peer: _Peer, now: float) -> None:
-        while peer.waiting and now - peer.waiting[0][2] > QUEUE_FOR:
-            peer.waiting.popleft()
-            self.dropped["waited too long for a session"] += 1
-
-    def _keep(self, peer: _Peer, session: _Session) -> None:
-        """Add `session`, forgetting the oldest beyond KEYPAIRS_KEPT (an unconfirmed one
-        first: a confirmed session is never pushed out by handshakes nobody finished)."""
-        self._by_index[session.local] = session
-        peer.sessions.append(session)
-        while len(peer.sessions) > KEYPAIRS_KEPT:
-            unconfirmed = [s for s in peer.sessions[:-1] if not s.confirmed]
-            gone = unconfirmed[0] if unconfirmed else peer.sessions[0]
-            peer.sessions.remove(gone)
-            self._by_index.pop(gone.local, None)
-
-    def _peer(self, key: bytes, addr: Addr) -> _Peer:
-        peer = self._peers.get((key, addr))
-        if peer is None:
-            peer = self._peers[(key, addr)] = _Peer()
-            if len(self._peers) > MAX_KEYS:
-                _, gone = self._peers.popitem(last=False)
-                for session in gone.sessions:
-                    self._by_index.pop(session.local, None)
-                for initiation in gone.initiations:
-                    self._by_index.pop(initiation.local, None)
-        return peer
-
-    def _new_index(self) -> int:
-        while True:
-            index = secrets.randbits(32)
-            if index not in self._by_index:
-                return index
+    def _expire_waiting(self, peer: Peer, now: float) -> None:
+        waiting = peer.waiting
+        late = 0
+        while late < len(waiting) and now - waiting[late][2] > QUEUE_FOR:
+            late += 1
+        if late:
+            del waiting[:late]
+            self.dropped["waited too long for a session"] += late
 
     def _drop(self, why: str) -> Opened:
         self.dropped[why] += 1

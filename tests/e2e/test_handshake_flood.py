@@ -1,0 +1,149 @@
+"""A flood of handshake initiations, replayed and forged, from 60,000 spoofed source
+addresses at 8,000 a second, at the registry and at a peer at once (bench/handshake_flood.py):
+everyone else goes on as before. A new peer registers within 3 s, a `send_all` arrives
+within 1 s, two peers chat directly, and neither flooded process grows by 50 MB
+(docs/SECURITY.md, "Handshakes under a flood"). A few seconds of flood in the usual run;
+a minute with --run-soak."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .capture import can_capture
+from .harness import (
+    HOST,
+    REPO,
+    WELCOME,
+    ChatEnv,
+    ChatProc,
+    Peer,
+    channel_line,
+    chat_line,
+    direct,
+    line,
+)
+from .test_memory_bounds import key_of, status_kb
+
+from wire.keys import key_text  # isort: skip
+
+pytestmark = pytest.mark.skipif(not can_capture(), reason="needs a raw socket (root)")
+
+#: Initiations a second at each flooded process, and their spoofed source addresses.
+RATE = 8000
+SOURCES = 60_000
+#: Most a flooded process may grow by, in kB.
+GROWTH_KB = 50 * 1024
+#: Seconds each step is waited for at most, so that a failure still gives its figures.
+PATIENCE = 15.0
+
+
+class Flooder:
+    """bench/handshake_flood.py flooding `port`'s process for at most `seconds`."""
+
+    def __init__(self, port: int, seconds: float) -> None:
+        key = key_text(key_of(port))
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "bench.handshake_flood", f"{HOST}:{port}", key,
+             "--rate", str(RATE), "--seconds", str(seconds), "--sources", str(SOURCES)],
+            cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert self.popen.stdout is not None
+        assert json.loads(self.popen.stdout.readline()) == {"started": True}
+
+    def stop(self) -> int:
+        """Stop it (if still going); how many it sent."""
+        assert self.popen.stdin is not None and self.popen.stdout is not None
+        self.popen.stdin.close()
+        out = self.popen.stdout.read()
+        self.popen.wait(timeout=10)
+        return int(json.loads(out.splitlines()[-1])["sent"])
+
+
+def cpu_seconds(proc: ChatProc) -> float:
+    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / 100  # utime, stime in clock ticks
+
+
+def _peer(chat: ChatEnv, name: str, *, wait: bool = True) -> Peer:
+    """A peer with a data folder, and so a key, of its own."""
+    return chat.start_peer(name, data_dir=chat.root / name, wait=wait)
+
+
+def _timed(proc: ChatProc, pattern: str) -> float:
+    """Seconds until `proc` prints a line matching `pattern` (PATIENCE at most: then inf)."""
+    start = time.monotonic()
+    try:
+        proc.expect(pattern, timeout=PATIENCE)
+    except AssertionError:
+        return float("inf")
+    return time.monotonic() - start
+
+
+def _round(chat: ChatEnv, alice: Peer, bob: Peer, n: int) -> dict[str, float]:
+    """A newcomer registers, alice sends to the channel, alice and bob chat, and the
+    newcomer chats with bob: how long each took (inf: not within PATIENCE)."""
+    newcomer = _peer(chat, f"carol{n}", wait=False)
+    taken = {"register": _timed(newcomer, line(WELCOME))}
+    alice.send(f"send_all flood {n}")
+    taken["send_all"] = _timed(bob, channel_line("alice", f"flood {n}"))
+    alice.send(f"send bob still here {n}")
+    taken["direct"] = _timed(bob, chat_line("alice", f"still here {n}"))
+    # a first handshake with the flooded peer: it asks for a cookie first
+    taken["first direct"] = float("inf")
+    if newcomer.alive:  # (it gives up when it cannot register)
+        newcomer.send(f"send bob hello {n}")
+        taken["first direct"] = _timed(bob, chat_line(newcomer.name, f"hello {n}"))
+    newcomer.close_stdin()  # quits (it may have given up already)
+    return taken
+
+
+def _flooded(chat: ChatEnv, seconds: float, rounds: int) -> None:
+    registry = chat.start_registry()
+    alice, bob = _peer(chat, "alice"), _peer(chat, "bob")
+    direct(alice, bob, "before the flood")
+    flooded = {"registry": registry, "bob": bob}
+    rss = {name: status_kb(proc, "VmRSS") for name, proc in flooded.items()}
+    cpu = {name: cpu_seconds(proc) for name, proc in flooded.items()}
+    assert chat.registry_port is not None
+    flooders = [Flooder(chat.registry_port, seconds), Flooder(bob.port, seconds)]
+    began = time.monotonic()
+    taken: list[dict[str, float]] = []
+    try:
+        for n in range(rounds):
+            time.sleep(1.5 if n == 0 else seconds / (rounds + 1))  # the flood well under way
+            taken.append(_round(chat, alice, bob, n))
+        elapsed = time.monotonic() - began
+        grown = {name: status_kb(proc, "VmRSS") - rss[name] for name, proc in flooded.items()}
+        used = {name: (cpu_seconds(proc) - cpu[name]) / elapsed for name, proc in flooded.items()}
+    finally:
+        sent = sum(flooder.stop() for flooder in flooders)
+    worst = {what: max(t[what] for t in taken) for what in taken[0]}
+    print(
+        f"\n{sent} initiations in {elapsed:.1f} s; slowest: "
+        + ", ".join(f"{what} {t:.2f} s" for what, t in worst.items())
+        + f"; RSS growth {grown} kB; CPU "
+        + ", ".join(f"{name} {share:.0%}" for name, share in used.items())
+    )
+    assert worst["register"] < 3.0, taken
+    assert worst["send_all"] < 1.0, taken
+    assert worst["direct"] < 3.0, taken
+    assert worst["first direct"] < 3.0, taken
+    for name, kb in grown.items():
+        assert kb < GROWTH_KB, f"{name} grew by {kb} kB under the flood"
+
+
+@pytest.mark.timeout(60)
+def test_a_handshake_flood_from_60000_spoofed_sources_delays_nobody(chat: ChatEnv) -> None:
+    _flooded(chat, seconds=30.0, rounds=1)
+
+
+@pytest.mark.soak
+@pytest.mark.timeout(180)
+def test_a_minute_of_handshake_flood_delays_nobody(chat: ChatEnv) -> None:
+    _flooded(chat, seconds=60.0, rounds=10)

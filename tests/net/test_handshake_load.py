@@ -1,0 +1,48 @@
+"""When a responder is under load (net/handshake_load.py), and each address's budget then."""
+
+from __future__ import annotations
+
+from net import handshake_load
+from net.handshake_load import (
+    LOAD_BURST,
+    LOAD_RATE,
+    SOURCE_BURST,
+    SOURCE_RATE,
+    UNDER_LOAD_FOR,
+    HandshakeLoad,
+)
+
+
+def test_initiations_within_the_rate_are_no_load() -> None:
+    load = HandshakeLoad()
+    every = 1.0 / LOAD_RATE
+    assert not any(load.under_load(i * every) for i in range(int(10 * LOAD_RATE)))
+
+
+def test_a_burst_over_the_rate_is_load_until_a_second_after_the_last_one_over() -> None:
+    load = HandshakeLoad()
+    assert not any(load.under_load(0.0) for _ in range(int(LOAD_BURST)))
+    assert load.under_load(0.0)  # one more at once
+    assert load.under_load(0.5)  # within the rate again, but under load still
+    assert not load.under_load(UNDER_LOAD_FOR + 0.01)
+
+
+def test_a_steady_flood_is_load_throughout() -> None:
+    load = HandshakeLoad()
+    flood = [load.under_load(i / 8000) for i in range(8000 * 3)]
+    assert all(flood[int(LOAD_BURST) + 1 :])
+
+
+def test_each_ip_gets_its_budget_whatever_its_ports() -> None:
+    load = HandshakeLoad()
+    admitted = [load.admit("10.0.0.1", 0.0) for _ in range(10)]
+    assert admitted == [True] * int(SOURCE_BURST) + [False] * (10 - int(SOURCE_BURST))
+    assert load.admit("10.0.0.2", 0.0)  # another address has its own
+    assert load.admit("10.0.0.1", 1.0 / SOURCE_RATE)  # and it fills again at the rate
+
+
+def test_the_addresses_kept_are_bounded(monkeypatch: object) -> None:
+    load = HandshakeLoad()
+    for i in range(handshake_load.MAX_SOURCES + 100):
+        load.admit(f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}", 0.0)
+    assert len(load._sources) == handshake_load.MAX_SOURCES

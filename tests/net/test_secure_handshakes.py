@@ -1,0 +1,217 @@
+"""The secure channel's handshakes against a flood, as WireGuard holds them: a captured
+initiation from any address, datagrams without a valid mac1, spoofed sources under load
+(cookies), one address's budget, and many strangers' handshakes against busy sessions."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from net import noise, secure, sessions
+from net.handshake_load import LOAD_BURST, SOURCE_BURST, UNDER_LOAD_FOR
+from net.secure import COOKIE_REPLY, INITIATION, RESPONSE, SecureChannel
+from tests.net.test_secure import A, B, Pair
+
+Out = list[tuple[bytes, tuple[str, int]]]
+
+
+def _spoofed(i: int) -> tuple[str, int]:
+    return f"10.1.{i >> 8 & 255}.{i & 255}", 20_000 + i
+
+
+@pytest.fixture
+def dh_count(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many Diffie-Hellmans the channels do from here on (one item per DH)."""
+    done: list[int] = []
+    real = noise._dh
+
+    def counted(private: X25519PrivateKey, public: bytes) -> bytes:
+        done.append(1)
+        return real(private, public)
+
+    monkeypatch.setattr(noise, "_dh", counted)
+    return done
+
+
+def _kinds(out: Out) -> list[int]:
+    return [packet[0] for packet, _ in out]
+
+
+def _load(channel: SecureChannel, initiation: bytes, now: float) -> None:
+    """Put `channel` under load: a burst of replays of `initiation` from spoofed sources."""
+    for i in range(int(LOAD_BURST) + 1):
+        channel.open(initiation, _spoofed(i), now)
+
+
+def test_a_captured_initiation_is_answered_once_from_any_number_of_addresses() -> None:
+    pair = Pair()
+    [(initiation, _)] = pair.send("alice", b"hello", 0.0)
+    assert _kinds(pair.bob.open(initiation, A, 0.0).send) == [RESPONSE]
+    # replayed from 200 addresses, slowly enough that bob is never under load
+    answers = [pair.bob.open(initiation, _spoofed(i), 1.0 + i / 10).send for i in range(200)]
+    assert answers == [()] * 200
+    assert pair.bob.dropped["replayed handshake"] == 200
+
+
+def test_a_datagram_without_a_valid_mac1_costs_no_diffie_hellman(dh_count: list[int]) -> None:
+    pair = Pair()
+    [(initiation, _)] = pair.send("alice", b"hello", 0.0)
+    del dh_count[:]
+    # every byte but the kind, and but mac2, flipped in turn (mac2 is checked under load)
+    for i in range(1, len(initiation) - 16):
+        altered = bytearray(initiation)
+        altered[i] ^= 0x01
+        opened = pair.bob.open(bytes(altered), A, i / 10)
+        assert opened.dropped == "bad mac1" and not opened.send
+    assert dh_count == []
+    # a response likewise, its indexes aside (they name no handshake)
+    [(response, _)] = pair.bob.open(initiation, A, 20.0).send
+    del dh_count[:]
+    for i in range(5, len(response)):
+        altered = bytearray(response)
+        altered[i] ^= 0x01
+        assert pair.alice.open(bytes(altered), B, 20.0).dropped == "bad mac1"
+    assert dh_count == []
+    # the real one still completes the handshake
+    assert pair.alice.open(response, B, 20.0).key == pair.bob.public
+
+
+def test_under_load_an_initiation_without_mac2_gets_a_cookie_reply_and_costs_no_dh(
+    dh_count: list[int],
+) -> None:
+    pair = Pair()
+    mallory = SecureChannel(X25519PrivateKey.generate())
+    [(captured, _)] = mallory.seal(b"", B, pair.bob.public, 0.0)
+    _load(pair.bob, captured, 0.0)
+    [(initiation, _)] = pair.send("alice", b"hello", 0.0)
+    del dh_count[:]
+    [(reply, to)] = pair.bob.open(initiation, A, 0.0).send
+    assert reply[0] == COOKIE_REPLY and to == A and dh_count == []
+    assert len(reply) < len(initiation)  # no amplification: 61 bytes for 145
+    # alice keeps the cookie; as "hello" waits, a new initiation bearing its mac2 goes at once
+    again = pair.alice.open(reply, B, 0.0).send
+    assert _kinds(again) == [INITIATION]
+    pair.deliver(again, 0.0)
+    assert pair.got["bob"] == [(b"hello", pair.alice.public)]
+
+
+def test_a_cookie_reply_makes_one_initiation_at_once_at_most() -> None:
+    # whoever saw alice's initiation can make cookie replies to it: they make her send one
+    # more initiation at once, then none before her usual retry
+    pair = Pair()
+    [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, pair.bob.public, 0)
+    _load(pair.bob, captured, 0.0)
+    [(initiation, _)] = pair.send("alice", b"hello", 0.0)
+    [(reply, _)] = pair.bob.open(initiation, A, 0.0).send
+    [(second, _)] = pair.alice.open(reply, B, 0.0).send
+    assert second[0] == INITIATION
+    assert pair.alice.open(reply, B, 0.0).send == ()  # a copy
+    [(reply_again, _)] = pair.bob.open(second, ("10.9.9.9", 9), 0.0).send  # a new cookie
+    assert reply_again[0] == COOKIE_REPLY
+    assert pair.alice.open(reply_again, B, 0.0).send == ()  # she has one already
+
+
+def test_a_cookie_is_good_from_the_address_it_was_sent_to_only() -> None:
+    pair = Pair()
+    [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, pair.bob.public, 0)
+    _load(pair.bob, captured, 0.0)
+    [(reply, _)] = pair.bob.open(pair.send("alice", b"x", 0.0)[0][0], A, 0.0).send
+    [(with_mac2, _)] = pair.alice.open(reply, B, 0.0).send
+    # from any other address it is asked for a cookie again, and makes no session
+    for i in range(50):
+        assert _kinds(pair.bob.open(with_mac2, _spoofed(i), 0.5).send) == [COOKIE_REPLY]
+    assert _kinds(pair.bob.open(with_mac2, A, 0.5).send) == [RESPONSE]
+
+
+def test_a_cookie_reply_opens_only_for_the_initiation_it_answers() -> None:
+    pair = Pair()
+    [(captured, _)] = pair.send("alice", b"", 0.0)
+    _load(pair.bob, captured, 0.0)
+    carol = SecureChannel(X25519PrivateKey.generate())
+    [(hers, _)] = carol.seal(b"", B, pair.bob.public, 0.0)
+    [(reply, _)] = pair.bob.open(hers, A, 0.0).send  # carol's, sent to alice's address
+    [(initiation, _)] = pair.send("alice", b"x", 0.5)
+    # another initiation's reply, moved onto alice's index: its mac1 is not hers
+    moved = reply[:1] + initiation[1:5] + reply[5:]
+    assert pair.alice.open(moved, B, 0.5).dropped == "does not open"
+    assert pair.alice.open(reply, B, 0.5).dropped == "no such handshake"
+    altered = moved[:-1] + bytes([moved[-1] ^ 1])
+    assert pair.alice.open(altered, B, 0.5).dropped == "does not open"
+
+
+def test_under_load_each_address_gets_a_budget_of_handshakes() -> None:
+    bob = SecureChannel(X25519PrivateKey.generate())
+    [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, bob.public, 0.0)
+    _load(bob, captured, 0.0)
+    # ten programs of one machine, each with a key and a port of its own and a cookie
+    answered = []
+    for port in range(10):
+        addr = ("10.0.0.9", 7000 + port)
+        them = SecureChannel(X25519PrivateKey.generate())
+        [(first, _)] = them.seal(b"", B, bob.public, 0.0)
+        [(reply, _)] = bob.open(first, addr, 0.0).send
+        [(second, _)] = them.open(reply, B, 0.0).send
+        answered += _kinds(bob.open(second, addr, 0.0).send)
+    assert answered == [RESPONSE] * int(SOURCE_BURST)
+    assert bob.dropped["under load: its address is over its handshake budget"] == 10 - SOURCE_BURST
+
+
+def test_the_load_ends_a_second_after_the_flood() -> None:
+    pair = Pair()
+    [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, pair.bob.public, 0)
+    _load(pair.bob, captured, 0.0)
+    [(initiation, _)] = pair.send("alice", b"x", UNDER_LOAD_FOR + 0.1)
+    assert _kinds(pair.bob.open(initiation, A, UNDER_LOAD_FOR + 0.1).send) == [RESPONSE]
+
+
+def test_strangers_handshakes_push_out_idle_peers_not_busy_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sessions, "MAX_PEERS", 10)
+    pair = Pair()
+    carol = SecureChannel(X25519PrivateKey.generate())
+    C = ("10.0.0.3", 6003)
+    for who, at in ((carol, C), (pair.alice, A)):
+        for packet, _ in who.seal(b"hi", B, pair.bob.public, 0.0):
+            for answer, _ in pair.bob.open(packet, at, 0.0).send:
+                for data, _ in who.open(answer, B, 0.0).send:
+                    pair.bob.open(data, at, 0.0)
+    # 40 strangers' handshakes, one every 0.1 s; alice talks to bob all along, carol not
+    times = itertools.count(0.1, 0.1)
+    for i in range(40):
+        now = next(times)
+        stranger = SecureChannel(X25519PrivateKey.generate())
+        [(initiation, _)] = stranger.seal(b"", B, pair.bob.public, now)
+        assert pair.bob.open(initiation, _spoofed(i), now).send
+        [(data, _)] = pair.alice.seal(b"still here", B, pair.bob.public, now)
+        assert pair.bob.open(data, A, now).data == b"still here"
+    [(late, _)] = carol.seal(b"still here?", B, pair.bob.public, next(times))
+    assert pair.bob.open(late, C, 5.0).dropped == "no such session"  # carol was idle
+
+
+def test_secure_keeps_the_sizes_it_says() -> None:
+    pair = Pair()
+    [(initiation, _)] = pair.send("alice", b"", 0.0)
+    [(response, _)] = pair.bob.open(initiation, A, 0.0).send
+    assert len(initiation) == secure.INITIATION_SIZE == 145
+    assert len(response) == secure.RESPONSE_SIZE == 73
+    assert secure.COOKIE_REPLY_SIZE == 61
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=200), st.integers(0, 144), st.integers(0, 255))
+def test_under_load_no_answer_is_larger_than_what_it_answers(
+    junk: bytes, position: int, flip: int
+) -> None:
+    bob = SecureChannel(X25519PrivateKey.generate(), answers_key_requests=True)
+    [(captured, _)] = SecureChannel(X25519PrivateKey.generate()).seal(b"", B, bob.public, 0.0)
+    _load(bob, captured, 0.0)
+    altered = bytearray(captured)
+    altered[position] ^= flip
+    for datagram in (junk, bytes(altered), bytes([INITIATION]) + junk):
+        for packet, _ in bob.open(datagram, A, 0.5).send:
+            assert len(packet) < len(datagram)
