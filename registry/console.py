@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from net.typed_ahead import LineSplitter
+from wire.shown_text import clean
 
 #: The registry console's own commands (see `RegistryServer.console_line`).
 CONSOLE_COMMANDS = frozenset(
@@ -112,3 +113,15 @@ def read_lines(
         post(ended)
 
     threading.Thread(target=reader, name="console", daemon=True).start()
+
+
+def printable(out: Callable[[str], None]) -> Callable[[str], None]:
+    """`out`, made to print every line cleaned (see `wire.shown_text.clean`). Log lines
+    quote what came from the network (a Refused's reason, a name that is not registered,
+    a help-desk person's words): an escape sequence could clear the operator's screen, a
+    carriage return or newline forge a log line of its own."""
+
+    def cleaned(line: str) -> None:
+        out(clean(line))
+
+    return cleaned

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TextIO, Unpack
 
 from net.prompt import on_a_terminal
-from registry.console import typed_ahead
+from registry.console import printable, typed_ahead
 from registry.loading import RegistryOptions
-from registry.server import RegistryServer, printable
+from registry.server import RegistryServer
 from registry.storage import StorageError
 
 

@@ -22,7 +22,7 @@ from net.secure import SecureChannel
 from net.wake import WakeTimer
 from registry.actions import Action, Addr, Log, Send, SendMany
 from registry.commit import GroupCommit
-from registry.console import is_registry_command, read_lines, typed_ahead
+from registry.console import is_registry_command, printable, read_lines, typed_ahead
 from registry.console_commands import LOG_COMMAND, LogShown, answer
 from registry.desk.closed import ClosedDesk
 from registry.desk.service import CONSOLE_NAME
@@ -40,7 +40,6 @@ from registry.store import STORE_ACTIONS, FileStore
 from wire.desk.messages import DESK_TYPES
 from wire.keys import fingerprint, join_code
 from wire.messages import Message, for_log
-from wire.shown_text import clean
 from wire.words import counted
 
 if TYPE_CHECKING:
@@ -165,10 +164,12 @@ class RegistryServer:
         self._run(self.core.start(self._now()))  # sweeps for the peers of the table read
         await self.desk.start()
         boxes = sum(len(box) for box in self.core.mail.values())
+        kept = self.data_dir if self.elsewhere is None else "the service's NATS JetStream"
         self._out(
             f"ChatApp registry listening on {addr[0]}:{addr[1]} (UDP and TCP); "
-            f"data in {self.data_dir}; {counted(len(self.core.table.records), 'known name')}, "
-            f"{counted(boxes, 'stored message')}" + _rooms_said(len(self.core.rooms.rooms))
+            f"data in {kept}; {counted(len(self.core.table.records), 'known name')}, "
+            f"{counted(boxes, 'stored message')}"
+            + (f", {counted(rooms, 'room')}" if (rooms := len(self.core.rooms.rooms)) else "")
         )
         if self._tightened:
             self._out(self._tightened)
@@ -176,16 +177,17 @@ class RegistryServer:
             self._out(
                 "Peers on this machine reach it at 127.0.0.1; others at this machine's LAN address."
             )
-        made = " (made just now)" if self._key_made else ""
-        public = self.endpoint.channel.public
-        self._out(
-            f"This registry's key{made} has the fingerprint {fingerprint(public)}: peers are "
-            "shown it when they first meet it."
-        )
-        self._out(
-            f"Join code: peers and help-desk clients started with --registry-key "
-            f"{join_code(public)} trust this key alone, without asking."
-        )
+        if self.elsewhere is None:  # (a registry of a service said the service's key)
+            made = " (made just now)" if self._key_made else ""
+            public = self.endpoint.channel.public
+            self._out(
+                f"This registry's key{made} has the fingerprint {fingerprint(public)}: peers are "
+                "shown it when they first meet it."
+            )
+            self._out(
+                f"Join code: peers and help-desk clients started with --registry-key "
+                f"{join_code(public)} trust this key alone, without asking."
+            )
         if isinstance(self.desk, ClosedDesk):
             self._out(self.desk.problem)
         else:
@@ -486,28 +488,9 @@ class RegistryServer:
         self._timer.set(self.core.next_wake())
 
 
-def printable(out: Callable[[str], None]) -> Callable[[str], None]:
-    """`out`, made to print every line cleaned (see `wire.shown_text.clean`). Log lines
-    quote what came from the network (a Refused's reason, a name that is not registered,
-    a help-desk person's words): an escape sequence could clear the operator's screen, a
-    carriage return or newline forge a log line of its own."""
-
-    def cleaned(line: str) -> None:
-        out(clean(line))
-
-    return cleaned
-
-
 def _is_error(line: str) -> bool:
     """Whether a log line (`HH:MM:SS text`) tells of an error."""
     return line.partition(" ")[2].startswith(ERROR_MARK)
-
-
-def _rooms_said(count: int) -> str:
-    """The rooms a restarted registry kept, for its first line (nothing when none)."""
-    if not count:
-        return ""
-    return f", {counted(count, 'room')}"
 
 
 def _fmt(addr: Addr) -> str:

@@ -34,9 +34,9 @@ from registry.cluster.link import (
     unpack_inbound,
 )
 from registry.cluster.store import JetStreamStore
-from registry.console import read_lines, typed_ahead
+from registry.console import printable, read_lines, typed_ahead
 from registry.loading import Backend, RegistryOptions
-from registry.server import RegistryServer, printable
+from registry.server import RegistryServer
 from registry.storage import StorageError
 from wire.codec import decode
 from wire.errors import DecodeError
@@ -123,7 +123,7 @@ class ClusterRegistry:
             **self._options,
         )
         server.elsewhere = elsewhere
-        known = await self._members()
+        known = await self._members() or {}
         server.core.registries = tuple(sorted(known.values()))
         await server.start()
         self.log(f"this registry decides for the service now ({self._lead.reach})")
@@ -133,7 +133,9 @@ class ClusterRegistry:
                     self.log("another registry decides for the service now: this one relays")
                     break
                 members = await self._members()
-                if members and members != known:
+                if members is None:
+                    continue  # not known now: nobody is taken for gone
+                if members != known:
                     server.core.registries = tuple(sorted(members.values()))
                 for gone in set(known) - set(members):
                     server.moved_here(elsewhere.routes.forget(gone))
@@ -181,11 +183,13 @@ class ClusterRegistry:
         except ERRORS:
             return decide  # NATS is away: nobody else can take the lead meanwhile
 
-    async def _members(self) -> dict[str, str]:
+    async def _members(self) -> dict[str, str] | None:
+        """The registries of the service (see Lead.members), or None when NATS did not
+        say."""
         try:
             return await self._lead.members()
         except ERRORS:
-            return {}
+            return None
 
     def _to_registry(self, registry: str, outbound: Outbound) -> None:
         self._publish(registry_subject(registry), pack(outbound))
