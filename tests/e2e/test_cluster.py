@@ -185,3 +185,29 @@ def test_a_nats_node_killed_during_a_burst_of_saves_loses_nothing_acknowledged(
             bob.expect(mail_line("alice", text))
         for text in texts:
             assert bob.count(re.escape(text)) == 1
+
+
+def test_while_nats_is_away_direct_chat_goes_on_and_saves_wait_then_go_through(
+    chat: ChatEnv, nats: list[NatsServer]
+) -> None:
+    one, one_port = start_member(chat, nats, "one", decides=True)
+    alice = chat.start_peer("alice", server_port=one_port)
+    bob = chat.start_peer("bob", server_port=one_port)
+    carol = chat.start_peer("carol", server_port=one_port)
+    carol.send("dereg carol")
+    carol.expect_line(OFFLINE_BYE)
+    nats[0].kill()
+    one.expect(re.escape("the NATS servers are not answering"), 10)
+    direct(alice, bob, unique("direct"))  # peer to peer: NATS is not on the way
+    texts = [unique(f"kept{i}") for i in range(3)]
+    for text in texts:
+        alice.send(f"send carol {text}")
+    alice.expect_line("[Kept in your outbox; sent when the server answers.]", timeout=15)
+    nats[0].start()
+    one.expect(re.escape("NATS answers again"), 15)
+    for _ in texts:
+        alice.expect(SAVED_EVEN_IF_KEPT, timeout=30)
+    carol.send("reg carol")
+    carol.expect_line(YOU_HAVE_MESSAGES, timeout=10)
+    for text in texts:
+        carol.expect(mail_line("alice", text))
