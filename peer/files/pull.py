@@ -122,7 +122,7 @@ class Puller:
             stream = SecureStream(self._static, remote=key)
             stream.send(FileWant(new_id, transfer.offer, self._at))
             writer.write(stream.output())
-            await self._read(stream, reader)
+            await self._read(stream, reader, writer)
             return await self._finish()
         except (OSError, TimeoutError, ValueError) as exc:
             raise PullEnded(Outcome.DROPPED, f"the connection broke ({_why(exc)})") from None
@@ -131,8 +131,11 @@ class Puller:
         finally:
             writer.close()
 
-    async def _read(self, stream: SecureStream, reader: asyncio.StreamReader) -> None:
-        """Take chunks until the file is whole."""
+    async def _read(
+        self, stream: SecureStream, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """Take chunks until the file is whole (the FileWant leaves once the handshake is
+        answered)."""
         size = self.transfer.size
         kept = self._at
         while self._at < size:
@@ -141,6 +144,9 @@ class Puller:
                 raise PullEnded(Outcome.DROPPED, f"{self.transfer.peer} closed the connection")
             for message in stream.feed(data):
                 self._take(message)
+            out = stream.output()
+            if out:
+                writer.write(out)
             if self._at - kept >= CHECKPOINT or self._at >= size:
                 await self._checkpoint()
                 kept = self._at

@@ -21,6 +21,7 @@ from net.wake import WakeTimer
 from peer.actions import Print
 from peer.files.actions import FileAction, FileFacts, Forget, Keep, Pull, ReadFile, Stop, Tell
 from peer.files.core import FileTransfers
+from peer.files.names import default_downloads
 from peer.files.pull import Puller
 from peer.files.serve import Connection, changed, refuse, send_file
 from peer.files.store import TransferStore
@@ -190,8 +191,9 @@ class FileService:
         task.add_done_callback(ended)
 
     def _verified(self, transfer: Transfer, at: int, emit: Callable[[FileAction], None]) -> None:
-        self.core.progress(transfer, at, emit)
+        transfer.verified = at  # kept before it is said: a kill after the line loses none
         emit(Keep(transfer))
+        self.core.progress(transfer, at, emit)
 
     def _stop(self, stop: Stop) -> None:
         task = self._tasks.pop(stop.number, None)
@@ -214,6 +216,11 @@ class FileService:
             self.store.forget(transfer)
             if not transfer.sending and transfer.path:
                 os.unlink(transfer.path)
+
+
+def downloads_folder(given: str) -> Path:
+    """Where received files go: `given` (--downloads), else the user's downloads folder."""
+    return Path(given).expanduser().absolute() if given else default_downloads()
 
 
 async def _facts(typed: str) -> FileFacts | str:
