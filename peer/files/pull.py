@@ -35,7 +35,7 @@ CHECKPOINT = 16 * 1024 * 1024
 CONNECT_WAIT = 5.0
 READ_WAIT = 30.0
 #: Bytes read from the connection at a time.
-READ_SIZE = 1024 * 1024
+READ_SIZE = 128 * 1024
 
 
 class PullEnded(Exception):
