@@ -12,6 +12,7 @@ reads the socket and writes a file, in 1 MiB pieces. Prints MB/s for both and th
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import socket
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,6 +139,21 @@ def peer_copy(source: Path, folder: Path) -> float:
             proc.stop()
 
 
+def _fresh_copy(source: Path, folder: Path) -> float:
+    return peer_copy(source, folder / f"run-{time.time_ns()}")
+
+
+def _retried(attempt: Callable[[], float], tries: int = 3) -> float:
+    """`attempt()`, again when a port picked was taken meanwhile (the machine is shared)."""
+    for left in range(tries - 1, -1, -1):
+        try:
+            return attempt()
+        except RuntimeError as exc:
+            if left == 0 or "Address already in use" not in str(exc):
+                raise
+    raise AssertionError("unreachable")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=200)
@@ -152,7 +169,7 @@ def main() -> None:
         for run in range(1, args.runs + 1):
             raw = size / raw_copy(source, folder / f"raw-{run}.bin")
             (folder / f"raw-{run}.bin").unlink()
-            peers = size / peer_copy(source, folder / f"run-{run}")
+            peers = size / _retried(functools.partial(_fresh_copy, source, folder))
             print(
                 f"run {run}: {args.mb} MB  peers {peers:7.1f} MB/s   raw TCP {raw:7.1f} MB/s"
                 f"   ratio {peers / raw:.2f}",
