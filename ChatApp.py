@@ -129,6 +129,14 @@ class CommandLine:
         bool, typer.Option("--password", help="Peer: ask for a password that protects the name.")
     ] = False
     bell: Annotated[bool, typer.Option("--bell", help="Peer: ring on messages to you.")] = False
+    downloads: Annotated[
+        str,
+        typer.Option(
+            "--downloads",
+            metavar="DIR",
+            help="Peer: where files received go (default: your Downloads folder).",
+        ),
+    ] = ""
     accept_new_key: Annotated[
         bool,
         typer.Option(
@@ -345,7 +353,7 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
     port = check_port(port_text, "client-port")
     secret = read_password(name) if line.password else ""
     from net.files import default_dir
-    from peer.node import run_peer
+    from peer.run import run_peer
 
     return _run(
         run_peer(
@@ -362,6 +370,7 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
             accept_new_key=line.accept_new_key,
             registry_code=settings.registry_code,
             trust_first_key=line.trust_first_key,
+            downloads=line.downloads,
         )
     )
 

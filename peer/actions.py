@@ -112,6 +112,13 @@ class AskRegistryKey(Struct, frozen=True):
     adapter says so if it is (KeyChecks.key_answered)."""
 
 
+class ForFiles(Struct, frozen=True):
+    """A file command typed (`verb`, then `args`), for the file transfers (peer/files/)."""
+
+    verb: str
+    args: str
+
+
 Action = (
     Send
     | SendStream
@@ -126,6 +133,7 @@ Action = (
     | Exit
     | OnceShown
     | AskRegistryKey
+    | ForFiles
 )
 
 #: What a core hands each action to, the moment it decides it, in the order they are to be

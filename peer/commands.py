@@ -87,6 +87,14 @@ class ForServer(Struct, frozen=True):
     instead: str
 
 
+class FileCommand(Struct, frozen=True):
+    """`/file`, `/accept`, `/reject`, `/files` or `/cancel` (`verb`) with what follows it,
+    read by the file transfers (peer/files/typed.py)."""
+
+    verb: str
+    args: str
+
+
 class Mistake(Struct, frozen=True):
     """Not a command, or a command used wrongly: `message` tells the user what to type.
     `unknown`: a / then a word that names no command."""
@@ -111,6 +119,7 @@ Command = (
     | Quit
     | Help
     | ForServer
+    | FileCommand
     | Mistake
 )
 
@@ -146,6 +155,11 @@ SPECS: tuple[Spec, ...] = (
     Spec(("leave", "/leave", "/out"), "leave", "leave the room you are in"),
     Spec(("rooms", "/rooms"), "rooms", "every room with its member count"),
     Spec(("/nick", "/nickname"), "/nick <new>", "change your name"),
+    Spec(("file", "/file", "sendfile"), "file <name> <path>", "offer a file to <name>"),
+    Spec(("accept", "/accept"), "accept [number]", "take a file offered to you"),
+    Spec(("reject", "/reject"), "reject [number]", "turn a file offered to you down"),
+    Spec(("files", "/files"), "files", "every transfer and how far it is"),
+    Spec(("cancel", "/cancel"), "cancel [number]", "stop a transfer, both sides"),
     Spec(("dereg", "/dereg"), "dereg <your name>", "go offline; messages wait at the registry"),
     Spec(("reg", "/reg"), "reg <your name>", "come back online and get waiting messages"),
     Spec(
@@ -385,6 +399,10 @@ def _reg(word: str, said: str, rest: str, slash: str) -> Command:
     return Dereg(rest) if word == "dereg" else Reg(rest)
 
 
+def _file(word: str, said: str, rest: str, slash: str) -> Command:
+    return FileCommand("file" if word == "sendfile" else word, rest)
+
+
 def _quit(word: str, said: str, rest: str, slash: str) -> Command:
     return Quit(rest)
 
@@ -413,6 +431,12 @@ _SPELLS: dict[str, Callable[[str, str, str, str], Command]] = {
     "quit": _quit,
     "exit": _quit,
     "help": _help,
+    "file": _file,
+    "sendfile": _file,
+    "accept": _file,
+    "reject": _file,
+    "files": _file,
+    "cancel": _file,
 }
 
 

@@ -27,6 +27,7 @@ from peer.actions import (
     Addr,
     AskRegistryKey,
     Exit,
+    ForFiles,
     KeepOutbox,
     KeepRoom,
     OnceShown,
@@ -40,12 +41,14 @@ from peer.actions import (
     Shown,
 )
 from peer.core import PeerCore
+from peer.files.service import FileHost, FileService, downloads_folder
 from peer.key_checks import KeyChecks
 from peer.sealed_mail import SealedMail
 from peer.startup import PeerOptions, PeerSettings, StartRefused, lock, own_key, own_token
 from peer.state import PeerStateFile, follow_renames
-from peer.terminal import Console, TerminalConsole, make_console
+from peer.terminal import Console, TerminalConsole
 from wire.codec import encode
+from wire.file_messages import FILE_DATAGRAMS
 from wire.keys import fingerprint, key_from_text
 from wire.messages import Chat, MailTaken, Message, SaveMessage, for_log
 
@@ -114,6 +117,12 @@ class PeerNode:
         self.trust = self.keys.trust
         self.mail = SealedMail(static, entry, self.keys.pinned_key, changed=self.keys.pinned)
         self.core.fingerprint = fingerprint(public_of(static))
+        host = FileHost(
+            self.core.table.entry, lambda: self.core.state.name, self._send_file, console.show
+        )
+        folder = self._state.path.with_suffix(".files")  # the transfers kept, for a restart
+        downloads = downloads_folder(settings.downloads)
+        self.files = FileService(static, host, folder=folder, downloads=downloads)
         self.endpoint = Endpoint(
             self._received,
             channel=SecureChannel(static),
@@ -121,6 +130,7 @@ class PeerNode:
             session=secrets.token_hex(4),
             log=self._debug,
             on_batch=self._received_batch,
+            handoff=self.files.handoff,
         )
         self._timer = WakeTimer(self._tick)
         self._wall_read_next = 0.0  # when `_now` next reads the time of day
@@ -155,10 +165,12 @@ class PeerNode:
         for problem in self._state.problems:
             self._console.show(Print(f"[{problem}]", "error"))
         self._run(self.core.start(self._now()))
+        self.files.start()
         try:
             return await self._done
         finally:
             self._timer.cancel()
+            self.files.close()
             stop = getattr(self._console, "stop", None)  # consoles of other callers may lack it
             if stop is not None:
                 await stop()
@@ -276,6 +288,9 @@ class PeerNode:
             why, name = trust.why, type(message).__name__
             self.endpoint.dropped(why, f"dropped {name} from {addr[0]}:{addr[1]}: {why}")
             return None
+        if isinstance(believed, FILE_DATAGRAMS):  # the file transfers' own
+            self.files.received(believed, key)
+            return None
         if key == trust.registry:
             return self.mail.opened(believed)
         if type(believed) is Chat:
@@ -336,6 +351,7 @@ class PeerNode:
             KeepRoom: self._keep,
             Exit: lambda a: self._finish(a.code),
             AskRegistryKey: lambda a: self.endpoint.ask_key(self.core.server),
+            ForFiles: lambda a: self.files.typed(a.verb, a.args),
         }
 
     def _keep(self, action: KeepOutbox | KeepRoom) -> None:
@@ -406,6 +422,9 @@ class PeerNode:
             self.trust.sent(message, key)
             self.keys.pinned(message.to, key)
 
+    def _send_file(self, addr: Addr, message: Message) -> None:
+        self.endpoint.send(addr, message)
+
     def _sealed(self, save: SaveMessage) -> Message | None:
         """`save` sealed to its recipient (as it is, when the table has no key for them);
         None when the table gives a key nothing can be sealed to (not sent)."""
@@ -470,33 +489,3 @@ class PeerNode:
     def _debug(self, line: str) -> None:
         if self._verbose:
             print(f"[debug] {line}", file=sys.stderr, flush=True)
-
-
-async def run_peer(
-    *,
-    name: str,
-    server: Addr,
-    data_dir: Path,
-    colour: bool,
-    bell: bool,
-    **options: Unpack[PeerOptions],
-) -> int:
-    """Run a peer until the user quits; return the exit status. `options` are its settings
-    (see PeerSettings)."""
-    console = make_console(colour=colour, bell=bell)
-    try:
-        node = PeerNode(name=name, server=server, data_dir=data_dir, console=console, **options)
-    except StartRefused as refused:
-        console.show(Print(str(refused), "error"))
-        return 1
-    if isinstance(console, TerminalConsole):
-        core = node.core
-        console.bind(
-            lambda: core.state.name,
-            core.online_names,
-            rooms=core.known_rooms,
-            in_room=lambda: bool(core.state.room),
-            cancel=node.cancel_question,
-            question=core.question,
-        )
-    return await node.run()

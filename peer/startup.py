@@ -29,6 +29,7 @@ class PeerOptions(TypedDict):
     accept_new_key: NotRequired[bool]
     registry_code: NotRequired[str | None]
     trust_first_key: NotRequired[bool]
+    downloads: NotRequired[str]
 
 
 class PeerSettings(Struct, frozen=True):
@@ -37,7 +38,8 @@ class PeerSettings(Struct, frozen=True):
     datagram (`verbose`), and how the registry's key is trusted (docs/SECURITY.md, "First
     contact"): `accept_new_key`, its pinned key set aside (its owner made a new one);
     `registry_code`, the digits of its join code (--registry-key); `trust_first_key`, a
-    script with a password may trust the first key that answers."""
+    script with a password may trust the first key that answers. `downloads`: where
+    received files go ("": the user's downloads folder)."""
 
     port: int
     bind: str
@@ -47,6 +49,7 @@ class PeerSettings(Struct, frozen=True):
     accept_new_key: bool = False
     registry_code: str | None = None
     trust_first_key: bool = False
+    downloads: str = ""
 
     def contact_rule(self, confirm: Confirm | None) -> ContactRule:
         """How first contact goes with these settings, asking with `confirm` if given."""

@@ -2,8 +2,8 @@
 
 The secure channel says which key sent each message; this part says whether that key may
 say it. The registry's pinned key may send anything a registry sends. Another key may only
-send what one peer sends another: a chat under the name the table binds to that key, and
-acks for the chats sent to that key. Everything else is dropped and counted.
+send what one peer sends another: a chat or a file datagram under the name the table binds
+to that key, and acks for the chats sent to that key. Everything else is dropped and counted.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 from collections.abc import Callable
 
+from wire.file_messages import FILE_DATAGRAMS
 from wire.keys import key_from_text
 from wire.messages import Ack, Acks, Chat, Entry, Message, TooBig
 
@@ -43,7 +44,7 @@ class Trust:
         or None when it may say none of it."""
         if key == self.registry:
             return message
-        if isinstance(message, Chat):
+        if isinstance(message, (Chat, *FILE_DATAGRAMS)):
             entry = self._entry(message.sender)
             if entry is not None and key_from_text(entry.key) == key:
                 return message

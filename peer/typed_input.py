@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from peer import commands as cmd
-from peer.actions import Emit, Print
+from peer.actions import Emit, ForFiles, Print
 from peer.lifecycle import Event, Phase
 from peer.parts import Parts
 
@@ -51,6 +51,7 @@ class TypedInput:
             cmd.ListRooms: commands.list_rooms,
             cmd.RoomSay: lambda c, now, emit: membership.say(c.text, now, emit),
             cmd.Nick: lambda c, now, emit: renames.rename(c.new, now, emit),
+            cmd.FileCommand: lambda c, now, emit: emit(ForFiles(c.verb, c.args)),
         }
 
     def line(self, text: str, now: float, emit: Emit) -> None:

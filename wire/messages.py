@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from wire.base import Id, Int, Items, WireMessage
 from wire.desk.messages import DeskMessage
+from wire.file_messages import FILE_TYPES, FileMessage
 from wire.refusals import RefusalCode
 
 # -- records carried inside messages ------------------------------------------------------
@@ -25,10 +26,8 @@ from wire.refusals import RefusalCode
 
 class Entry(NamedTuple):
     """One row of the registry's table: a name, where it listens, whether it is online, and
-    its owner's public key (unpadded URL-safe base64; "" for a row of no key).
-
-    In a TableUpdate, port 0 means the name was released and the row is to be removed.
-    """
+    its owner's public key (unpadded URL-safe base64; "" for a row of no key). In a
+    TableUpdate, port 0 means the name was released and the row is to be removed."""
 
     name: str
     ip: str
@@ -253,9 +252,7 @@ class Chat(WireMessage, frozen=True):
 class SaveMessage(WireMessage, frozen=True):
     """Ask the registry to deliver or store a direct message; `id` is the Chat's own id.
     `text` is sealed to the recipient's `key` (peer/sealed_mail.py; "" for one that is not).
-
-    Answered at once with Ack (accepted), then with a Saved push carrying the outcome.
-    """
+    Answered at once with Ack (accepted), then with a Saved push carrying the outcome."""
 
     id: Id
     sender: str
@@ -431,6 +428,7 @@ Message = (
     | Rename
     | Notice
     | DeskMessage
+    | FileMessage
 )
 
 #: Every message type, by the name it travels under.
@@ -481,6 +479,7 @@ RECORD_TYPES: dict[str, type[Entry] | type[StoredMessage] | type[Alias]] = {
 from wire.desk.messages import DESK_TYPES  # noqa: E402  (desk messages join the closed set)
 
 MESSAGE_TYPES.update(DESK_TYPES)
+MESSAGE_TYPES.update(FILE_TYPES)
 
 
 #: Fields a log line never shows: what proves a name is someone's.

@@ -28,7 +28,7 @@ def complete(before: str, in_room: bool = False) -> list[str]:
     ("before", "in_room", "expected"),
     [
         ("/jo", False, ["/join "]),
-        ("se", False, ["send ", "send_all ", "server:exit ", "server:who "]),
+        ("se", False, ["send ", "send_all ", "sendfile ", "server:exit ", "server:who "]),
         ("/n", False, ["/nick ", "/nickname "]),
         ("al", False, ["alice:"]),
         ("b", False, ["bob:", "Bobby:"]),

@@ -3,6 +3,7 @@ decode to a valid message or raise DecodeError, nothing else (docs/PROTOCOL.md, 
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -129,6 +130,8 @@ def reference_object(message: Message) -> dict[str, Any]:
     def plain(value: Any) -> Any:
         if isinstance(value, tuple):
             return [plain(v) for v in value]
+        if isinstance(value, bytes):  # bytes travel as base64, as JSON has no bytes
+            return base64.b64encode(value).decode()
         return value
 
     names = {cls: name for name, cls in MESSAGE_TYPES.items()}

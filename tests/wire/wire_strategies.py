@@ -9,6 +9,7 @@ rules: the tests compare the real decoder against it.
 
 from __future__ import annotations
 
+import base64
 import enum
 import json
 import typing
@@ -50,6 +51,8 @@ def value_strategy(tp: Any) -> st.SearchStrategy[Any]:
         return st.integers(min_value=-MAX_INT, max_value=MAX_INT)
     if tp is bool:
         return st.booleans()
+    if tp is bytes:
+        return st.binary(max_size=64)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return st.sampled_from(tp)
     if typing.get_origin(tp) is tuple:
@@ -137,6 +140,8 @@ def conforms(tp: Any, value: Any) -> bool:
         return type(value) is str and not has_lone_surrogate(value)
     if tp is bool:
         return type(value) is bool
+    if tp is bytes:  # JSON has no bytes: base64 in a string
+        return type(value) is str and _is_base64(value)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return type(value) is str and value in {member.value for member in tp}
     if typing.get_origin(tp) is tuple:
@@ -167,7 +172,16 @@ def convert(tp: Any, value: Any) -> Any:
         return tp(*(convert(ftp, v) for (_, ftp), v in zip(fields, value, strict=True)))
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return tp(value)
+    if tp is bytes:
+        return base64.b64decode(value)
     return value
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        return base64.b64encode(base64.b64decode(text, validate=True)).decode() == text
+    except ValueError:
+        return False
 
 
 def reference_decode(obj: Any) -> Message | None:
@@ -215,5 +229,7 @@ def assert_valid_value(tp: Any, value: Any) -> None:
             assert_valid_value(ftp, getattr(value, name))
     elif isinstance(tp, type) and issubclass(tp, enum.Enum):
         assert type(value) is tp, (tp, value)
+    elif tp is bytes:
+        assert type(value) is bytes
     else:
         assert conforms(tp, value), (tp, value)

@@ -1,0 +1,89 @@
+"""The messages of files sent peer to peer (docs/PROTOCOL.md, "Files").
+
+An offer and what settles it travel as datagrams between the two peers, each answered by
+a FileSeen and sent again until it is (500 ms, 5 times, as a chat). The file's bytes
+travel over a TCP connection the receiver opens to the sender, in the same secure
+channel as everything else: its first message is a FileWant naming the offer and the
+offset to start from, and the sender answers with FileChunks from there to the end.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from wire.base import Id, Int, WireMessage
+
+#: Bytes of the file each FileChunk carries: big enough that a chunk's own cost (its
+#: record headers, its JSON, a write) is small beside its bytes; well under MAX_FRAME
+#: once base64 has made it a third larger.
+CHUNK = 1024 * 1024
+#: Longest file name an offer may carry, in characters (most file systems allow 255 bytes).
+MAX_FILE_NAME = 255
+
+
+class NoteState(enum.StrEnum):
+    """How a transfer ended, as a FileNote tells the other side."""
+
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class FileOffer(WireMessage, frozen=True):
+    """`sender` offers a file: `offer` names it for as long as it lasts (across restarts),
+    `name` is the name it had there (the receiver makes its own safe one), `size` its bytes
+    and `sha256` the hex digest of the whole file."""
+
+    id: Id
+    sender: str
+    offer: Id
+    name: str
+    size: Int
+    sha256: str
+
+
+class FileNote(WireMessage, frozen=True):
+    """The transfer `offer` ended on `sender`'s side as `state` says; `reason` is a
+    sentence for the user ("" when the state says it all)."""
+
+    id: Id
+    sender: str
+    offer: Id
+    state: NoteState
+    reason: str
+
+
+class FileSeen(WireMessage, frozen=True):
+    """`sender` has the FileOffer or FileNote `reply_to`."""
+
+    id: Id
+    sender: str
+    reply_to: Id
+
+
+class FileWant(WireMessage, frozen=True):
+    """The first message of a TCP connection from a receiver: send the file of `offer`
+    from byte `offset` to its end."""
+
+    id: Id
+    offer: Id
+    offset: Int
+
+
+class FileChunk(WireMessage, frozen=True):
+    """The file's bytes `data`, which start at byte `offset` of the file."""
+
+    id: Id
+    offset: Int
+    data: bytes
+
+
+FileMessage = FileOffer | FileNote | FileSeen | FileWant | FileChunk
+
+#: Every file message type, by the name it travels under.
+FILE_TYPES: dict[str, type[FileMessage]] = {
+    cls.__name__: cls for cls in (FileOffer, FileNote, FileSeen, FileWant, FileChunk)
+}
+#: The datagrams a peer sends another about a transfer (each names its sender).
+FILE_DATAGRAMS = (FileOffer, FileNote, FileSeen)
