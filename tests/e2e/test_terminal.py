@@ -424,11 +424,15 @@ def test_ctrl_c_at_a_question_of_message_cancels_it_and_the_prompt_goes_on(
     alice.type("message\r")
     alice.wait("the question", lambda rows: rows[-1] == "message to:")
     alice.type("bo")
-    alice.child.sendcontrol("c")
+    alice.child.sendcontrol("c")  # a line with text is cleared, as shells do
+    alice.wait("the line cleared", lambda rows: rows[-1] == "message to:")
+    alice.child.sendcontrol("c")  # on the empty line, the question is cancelled
     alice.wait("the usual prompt", lambda rows: rows[-2:] == [">>> [Cancelled.]", "alice>"])
     alice.type("message bob\r")
     alice.wait("the second question", lambda rows: rows[-1] == "message to bob:")
     alice.type("never to be sent")
+    alice.child.sendcontrol("c")
+    alice.wait("the line cleared", lambda rows: rows[-1] == "message to bob:")
     alice.child.sendcontrol("c")
     # both at once: the prompt may be drawn again a moment before the line above it
     alice.wait(
@@ -438,7 +442,11 @@ def test_ctrl_c_at_a_question_of_message_cancels_it_and_the_prompt_goes_on(
     alice.type("send bob still here\r")
     bob.expect_all([line("alice: still here")])
     assert not any("never to be sent" in row for row in bob.transcript)
-    # at the usual prompt Ctrl-C quits, as before
+    # at the usual prompt Ctrl-C clears a half-typed line, and on an empty one quits
+    alice.type("half a line")
+    alice.child.sendcontrol("c")
+    alice.wait("the line cleared", lambda rows: rows[-1] == "alice>")
+    assert not any("half a line" in row for row in alice.lines())
     alice.child.sendcontrol("c")
     exits(alice)
 
@@ -467,6 +475,8 @@ def test_the_questions_of_message_complete_a_name_and_keep_their_own_history(
     alice.wait("the question again", lambda rows: rows[-1] == "message to:")
     alice.type("\x1b[A")  # at the question, the names answered before
     alice.wait("the name answered before", lambda rows: rows[-1] == "message to: bob")
+    alice.child.sendcontrol("c")
+    alice.wait("the line cleared", lambda rows: rows[-1] == "message to:")
     alice.child.sendcontrol("c")
     alice.wait("the usual prompt again", lambda rows: rows[-1] == "alice>")
 
