@@ -15,13 +15,13 @@ import os
 import re
 import sys
 import threading
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, NotRequired, Protocol, TypedDict, Unpack
 
 from net.prompt import LinePrompt
 from peer.actions import Print
 from peer.commands import SPECS
+from peer.name_colours import NAME_COLOURS, NameColours, hashed_colour
 from peer.output import StdoutLines
 from wire.shown_text import clean
 
@@ -31,8 +31,6 @@ if TYPE_CHECKING:
     from prompt_toolkit.key_binding import KeyBindings
 
 PREFIX = ">>> "
-#: Colours for names: each name always gets the same one.
-NAME_COLOURS = ("ansicyan", "ansigreen", "ansiyellow", "ansimagenta", "ansiblue", "ansibrightred")
 #: Colours by the style of a line: system lines dimmed, errors red, the rest plain.
 STYLE_COLOURS = {
     "system": "ansibrightblack",
@@ -49,8 +47,8 @@ COMMAND_WORDS = sorted(
 
 
 def name_colour(name: str) -> str:
-    """The stable colour of `name` (the same in every run and on every machine)."""
-    return NAME_COLOURS[zlib.crc32(name.casefold().encode()) % len(NAME_COLOURS)]
+    """The colour `name`'s hash points at (see peer/name_colours.py for a run's colours)."""
+    return NAME_COLOURS[hashed_colour(name)]
 
 
 class Situation(TypedDict):
@@ -122,10 +120,12 @@ def rings(line: Print, me: str) -> bool:
     return False
 
 
-def fragments(line: Print, colour: bool) -> list[tuple[str, str]]:
+def fragments(
+    line: Print, colour: bool, colour_of: Callable[[str], str] = name_colour
+) -> list[tuple[str, str]]:
     """`line` with its prefix as prompt_toolkit (style, text) pairs: the name of the person
-    it is from in that name's colour, the rest in the colour of the line's style. Whatever
-    in it could drive the terminal is replaced (wire/shown_text.py)."""
+    it is from in that name's colour (`colour_of`), the rest in the colour of the line's
+    style. Whatever in it could drive the terminal is replaced (wire/shown_text.py)."""
     text, who = clean(line.text), line.who
     if not colour:
         return [("", PREFIX + text)]
@@ -137,7 +137,7 @@ def fragments(line: Print, colour: bool) -> list[tuple[str, str]]:
     before, after = text[:at], text[at + len(who) :]
     if before:
         parts.append((style, before))
-    parts.append((f"{name_colour(who)} bold", who))
+    parts.append((f"{colour_of(who)} bold", who))
     if after:
         parts.append((style, after))
     return parts
@@ -272,6 +272,7 @@ class TerminalConsole(LinePrompt):
         self._bell = bell
         self._me: Callable[[], str] = lambda: ""
         self._names: Callable[[], Sequence[str]] = list
+        self._colours = NameColours(lambda: self._names())
         self._rooms: Callable[[], Sequence[str]] = list
         self._in_room: Callable[[], bool] = lambda: False
         self._cancel: Callable[[], bool] = lambda: False
@@ -327,7 +328,7 @@ class TerminalConsole(LinePrompt):
         self._question = sources.get("question", str)
 
     def show(self, line: Print) -> None:
-        self.print_above(fragments(line, self._colour))
+        self.print_above(fragments(line, self._colour, self._colours.of))
         if self._bell and rings(line, self._me()):
             output = self.session.app.output
             output.bell()
@@ -385,7 +386,7 @@ class TerminalConsole(LinePrompt):
         return keys
 
     def prompt_text(self) -> list[tuple[str, str]]:
-        style = f"{name_colour(self._me())} bold" if self._colour and self._me() else ""
+        style = f"{self._colours.of(self._me())} bold" if self._colour and self._me() else ""
         return [(style, text) for _, text in super().prompt_text()]
 
 
