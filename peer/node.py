@@ -214,6 +214,10 @@ class PeerNode:
             self._run(actions if show else [a for a in actions if not isinstance(a, Print)])
         self._finish(code)
 
+    def history_path(self) -> Path:
+        """Where the commands typed at the prompt are kept (it moves with a rename)."""
+        return self._state.history_path
+
     def cancel_question(self) -> bool:
         """Ctrl-C on the terminal: whether it cancelled a question of the `message` command
         (see `PeerCore.cancel_question`); if not, the console quits as for any Ctrl-C."""
@@ -490,6 +494,8 @@ async def run_peer(
         console.show(Print(str(refused), "error"))
         return 1
     if isinstance(console, TerminalConsole):
+        from peer.kept_history import KeptHistory  # prompt_toolkit's: on a terminal only
+
         core = node.core
         console.bind(
             lambda: core.state.name,
@@ -498,5 +504,6 @@ async def run_peer(
             in_room=lambda: bool(core.state.room),
             cancel=node.cancel_question,
             question=core.question,
+            kept=KeptHistory(node.history_path, secret=options.get("password", "")),
         )
     return await node.run()

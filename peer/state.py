@@ -34,6 +34,8 @@ class PeerStateFile:
         self.outbox_path = root / "peers" / f"{name_key(name)}.outbox"
         self.room_path = root / "peers" / f"{name_key(name)}.room"
         self.sending_path = root / "peers" / f"{name_key(name)}.sending"
+        #: The commands typed at the prompt (peer/kept_history.py).
+        self.history_path = root / "peers" / f"{name_key(name)}.history"
         self._seen_lines = 0
         self._seen = MappedLog(self.seen_path)
         #: What was sent and not yet seen delivered (see SendingLog).
@@ -157,7 +159,8 @@ class PeerStateFile:
             self._seen.replace(_seen_records(self.load_seen()))
 
     def move_to(self, other: PeerStateFile) -> None:
-        """Move this name's kept state (shown ids, outbox, room, log of what is sent) to
+        """Move this name's kept state (shown ids, outbox, room, log of what is sent, key,
+        history) to
         `other`'s files, closed first. Raises OSError."""
         self.close()  # its memory maps: some systems cannot move a mapped file
         for old, new in (
@@ -166,6 +169,7 @@ class PeerStateFile:
             (self.room_path, other.room_path),
             (self.sending_path, other.sending_path),
             (self.key_path, other.key_path),  # the key goes with the name
+            (self.history_path, other.history_path),
         ):
             with contextlib.suppress(FileNotFoundError):
                 os.replace(old, new)

@@ -27,7 +27,7 @@ from wire.shown_text import clean
 
 if TYPE_CHECKING:
     from prompt_toolkit.buffer import Buffer
-    from prompt_toolkit.history import InMemoryHistory
+    from prompt_toolkit.history import History
     from prompt_toolkit.key_binding import KeyBindings
 
 PREFIX = ">>> "
@@ -250,12 +250,14 @@ class Sources(TypedDict, total=False):
     known, to complete (none); whether you are in a room (no); `cancel`, called on Ctrl-C,
     says whether it cancelled a question, else the peer quits (none is cancelled);
     `question` says which question the next line answers, "" for a command (see
-    PeerCore.question), for completion and history (always "")."""
+    PeerCore.question), for completion and history (always ""); `kept` is the history of
+    commands kept between runs (peer/kept_history.py; one for this run alone)."""
 
     rooms: Callable[[], Sequence[str]]
     in_room: Callable[[], bool]
     cancel: Callable[[], bool]
     question: Callable[[], str]
+    kept: History
 
 
 class TerminalConsole(LinePrompt):
@@ -279,7 +281,7 @@ class TerminalConsole(LinePrompt):
         self._question: Callable[[], str] = str
         # One history for commands, one for each question of `message`: Up at the usual
         # prompt recalls commands only, and at `message to:` the names answered before.
-        self._histories: dict[str, InMemoryHistory] = {}
+        self._histories: dict[str, History] = {}
         console = self
 
         class _Complete(Completer):
@@ -307,7 +309,7 @@ class TerminalConsole(LinePrompt):
         self._lines_entered = 0
         self._tab_on_line: int | None = None
 
-    def _history(self) -> InMemoryHistory:
+    def _history(self) -> History:
         """The history of what the next line is: commands, or an answer to a question."""
         from prompt_toolkit.history import InMemoryHistory
 
@@ -326,6 +328,9 @@ class TerminalConsole(LinePrompt):
         self._in_room = sources.get("in_room", lambda: False)
         self._cancel = sources.get("cancel", lambda: False)
         self._question = sources.get("question", str)
+        if "kept" in sources:
+            self._histories[""] = sources["kept"]
+            self.session.history = self.session.default_buffer.history = self._history()
 
     def show(self, line: Print) -> None:
         self.print_above(fragments(line, self._colour, self._colours.of))

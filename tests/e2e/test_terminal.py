@@ -533,3 +533,23 @@ def test_a_peer_killed_while_printing_its_mail_shows_only_the_rest_at_its_next_s
     assert len(after) == len(set(after))  # each once in this run
     assert before | set(after) == set(range(1, count + 1))  # none lost
     assert len(before & set(after)) <= 2 * MAIL_SHOWN_EVERY  # a batch or two at most again
+
+
+@pytest.mark.timeout(40)
+def test_up_brings_back_the_commands_of_the_last_run(
+    terminal_env: tuple[ChatEnv, list[Terminal]],
+) -> None:
+    chat, terminals = terminal_env
+    bob, alice = bob_and_alice_at_a_terminal(terminal_env)
+    alice.type("send bob from the first run\r")
+    bob.expect_all([line("alice: from the first run")])
+    alice.type("/quit\r")
+    exits(alice)
+    kept = chat.peer_dir / "peers" / "alice.history"
+    assert "from the first run" in kept.read_text()
+    again = start_terminal_peer(chat, terminals, "alice", colour=False)
+    again.wait("the prompt", lambda rows: rows[-1] == "alice>")
+    again.type("\x1b[A")  # up: the last command, /quit
+    again.wait("/quit", lambda rows: rows[-1] == "alice> /quit")
+    again.type("\x1b[A")
+    again.wait("the line before", lambda rows: rows[-1] == "alice> send bob from the first run")
