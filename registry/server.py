@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO, Unpack
 from net.batch import receive_batch
 from net.drop_log import Rejections
 from net.endpoint import Endpoint, Handoff
+from net.lan_addresses import lan_addresses, reach_line
 from net.prompt import LinePrompt
 from net.secure import SecureChannel
 from net.wake import WakeTimer
@@ -184,9 +185,7 @@ class RegistryServer:
         if self._tightened:
             self._out(self._tightened)
         if addr[0] in ("0.0.0.0", "::"):
-            self._out(
-                "Peers on this machine reach it at 127.0.0.1; others at this machine's LAN address."
-            )
+            self._out(reach_line(lan_addresses(), addr[1]))  # asked of the OS, nothing sent
         made = " (made just now)" if self._key_made else ""
         public = self.endpoint.channel.public
         self._out(
