@@ -343,9 +343,14 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
     name = check_name(name_text, peer=True)
     server = (check_ip(ip_text), check_port(server_port_text, "server-port"))
     port = check_port(port_text, "client-port")
-    secret = read_password(name) if line.password else ""
     from net.files import default_dir
     from peer.node import run_peer
+    from peer.state import token_path
+
+    data_dir = settings.data_dir or default_dir("peer")
+    # a name never registered from here is most likely being given its password now
+    new_here = not token_path(data_dir, name).exists()
+    secret = read_password(name, confirm=new_here) if line.password else ""
 
     return _run(
         run_peer(
@@ -353,7 +358,7 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
             server=server,
             port=port,
             bind=settings.bind,
-            data_dir=settings.data_dir or default_dir("peer"),
+            data_dir=data_dir,
             keepalive=settings.keepalive,
             password=secret,
             colour=not line.no_color,
@@ -408,25 +413,34 @@ def _contact_rule(line: CommandLine, settings: Settings, tty: bool, *, secret: s
     )
 
 
-def read_password(name: str) -> str:
-    """The password for `name`: asked on the terminal when standard input is one; else the
-    first line of standard input, said to be maybe echoed (a script's password comes first
-    in its input, whether or not it runs from a terminal: getpass would ask the terminal,
-    and the script's first line, the password, would be taken as a command). UsageProblem
-    if empty: a name protected by no password is not protected at all."""
+def read_password(name: str, *, confirm: bool = False) -> str:
+    """The password for `name`: asked on the terminal when standard input is one (twice
+    when `confirm`: a password being set is typed twice, as passwd asks); else the first
+    line of standard input, said to be maybe echoed (a script's password comes first in
+    its input, whether or not it runs from a terminal: getpass would ask the terminal, and
+    the script's first line, the password, would be taken as a command). UsageProblem if
+    empty (a name protected by no password is not protected at all), or if the two differ."""
     import getpass  # here: a peer with --password alone needs it
 
-    ask = getpass.getpass if sys.stdin.isatty() else _password_from_input
+    tty = sys.stdin.isatty()
+    ask = getpass.getpass if tty else _password_from_input
     with warnings.catch_warnings():
         # without a terminal: getpass says so in a line of its own; Python's warning with
         # its file and line number is not for the user
         warnings.simplefilter("ignore", getpass.GetPassWarning)
         try:
             secret = ask(f"Password for {name}: ")
+            again = (
+                ask("The same password again, to be sure of it: ")
+                if confirm and tty and secret
+                else secret
+            )
         except EOFError:
-            secret = ""
+            secret = again = ""
     if not secret:
         raise UsageProblem("--password needs a password: an empty one protects nothing")
+    if again != secret:
+        raise UsageProblem("the two passwords typed differ; nothing was sent (start again)")
     return secret
 
 

@@ -21,13 +21,19 @@ from wire.names import name_key, name_problem
 KEEP_SEEN = 20_000
 
 
+def token_path(root: Path, name: str) -> Path:
+    """The file that keeps `name`'s token under the data folder `root`: there once the
+    name was registered from this folder."""
+    return root / "peers" / f"{name_key(name)}.json"
+
+
 class PeerStateFile:
     """What a peer keeps between runs: the token that proves it owns its name (docs/PROTOCOL.md),
     and the ids of the messages it has shown, so it never shows one twice."""
 
     def __init__(self, root: Path, name: str) -> None:
         self.root = root
-        self.path = root / "peers" / f"{name_key(name)}.json"
+        self.path = token_path(root, name)
         #: The name's own key pair (peer/startup.py `own_key`).
         self.key_path = root / "peers" / f"{name_key(name)}.key"
         self.seen_path = root / "peers" / f"{name_key(name)}.seen"

@@ -9,7 +9,13 @@ import sys
 import pytest
 
 import ChatApp
-from launcher.checks import check_join_code, check_length, check_seconds, check_whole
+from launcher.checks import (
+    UsageProblem,
+    check_join_code,
+    check_length,
+    check_seconds,
+    check_whole,
+)
 from launcher.defaults import MIN_KEEPALIVE
 
 
@@ -215,3 +221,38 @@ def test_a_data_dir_in_an_unknown_user_s_home_is_one_line_not_a_traceback(
     assert ChatApp.main(argv) == 2
     said = f"{what} names a home directory this machine does not know: {where!r}"
     assert capsys.readouterr().err == f"ChatApp: error: {said}\n"
+
+
+class _Terminal:
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("typed", "confirm", "result"),
+    [
+        (["s3cret", "s3cret"], True, "s3cret"),
+        (["s3cret", "s3cre"], True, "differ"),
+        (["s3cret"], False, "s3cret"),  # a name registered from here: asked once
+    ],
+)
+def test_a_password_being_set_is_asked_twice_at_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, typed: list[str], confirm: bool, result: str
+) -> None:
+    import getpass
+
+    answers = iter(typed)
+    prompts: list[str] = []
+
+    def at_the_terminal(prompt: str = "", stream: object = None) -> str:
+        prompts.append(prompt)
+        return next(answers)
+
+    monkeypatch.setattr(getpass, "getpass", at_the_terminal)
+    monkeypatch.setattr("sys.stdin", _Terminal())
+    if result == "differ":
+        with pytest.raises(UsageProblem, match="the two passwords typed differ"):
+            ChatApp.read_password("alice", confirm=confirm)
+    else:
+        assert ChatApp.read_password("alice", confirm=confirm) == result
+    assert len(prompts) == len(typed)

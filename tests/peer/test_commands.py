@@ -307,8 +307,8 @@ def test_every_word_help_shows_works_where_it_is_shown(in_room: bool) -> None:
     `/leave [also /leave, /out]`, and server:exit was then said to the room."""
     samples = {
         "send": "bob hi", "dm": "bob hi", "send_all": "hi", "bm": "hi", "join": "r",
-        "nick": "n", "nickname": "n", "nicknames": "n", "dereg": "me", "reg": "me", "server:who": "-l",
-        "whois": "bob",
+        "nick": "n", "nickname": "n", "nicknames": "n", "dereg": "me", "reg": "me",
+        "server:who": "-l", "whois": "bob",
     }  # fmt: skip
     lines = cmd.help_lines(in_room=in_room)[1:-1]
     shown = [word for line in lines for word in _shown_words(line)]

@@ -17,6 +17,7 @@ from peer.change_lines import (
 )
 from peer.core import PeerCore
 from peer.mail_lines import MAIL_SHOWN_EVERY
+from peer.refusals import PASSWORD_HINT, PASSWORD_HINT_AGAIN
 from peer.requests import STREAM_WAIT
 from peer.who_changed import FOLD_OVER
 from wire.keys import fingerprint, key_text
@@ -211,6 +212,19 @@ def test_a_refused_name_exits_non_zero() -> None:
     [register] = sent(core.start(T0))
     out = core.receive(Refused("r", register.id, "The name alice is in use."), SERVER, T0)  # type: ignore[attr-defined]
     assert prints(out) == ["[The name alice is in use.]"] and pa.Exit(1) in out
+
+
+@pytest.mark.parametrize(
+    ("password", "hint"), [("", PASSWORD_HINT), ("not it", PASSWORD_HINT_AGAIN)]
+)
+def test_a_name_of_someone_else_says_how_to_give_its_password(password: str, hint: str) -> None:
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", password=password)
+    [register] = sent(core.start(T0))
+    reason = "The name alice belongs to someone else; only its owner can take it back."
+    refused = Refused("r", register.id, reason, RefusalCode.NOT_OWNER)
+    out = core.receive(refused, SERVER, T0)
+    assert prints(out) == [f"[{reason}]", hint] and pa.Exit(1) in out
+    assert "--password" in hint
 
 
 def test_every_copy_is_acked_but_shown_once() -> None:
