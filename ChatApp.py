@@ -38,7 +38,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import typer
+try:
+    import typer
+except ModuleNotFoundError as missing:  # run with a Python that lacks what ChatApp needs
+    from launcher.missing import missing_dependency
+
+    sys.exit(missing_dependency(missing))
 
 from launcher.checks import (
     UsageProblem,
@@ -65,6 +70,7 @@ from launcher.defaults import (
     TYPICAL_SESSION,
     TYPICAL_SESSION_RANGE,
 )
+from launcher.mode_help import EXAMPLES, asked_mode_help
 
 if TYPE_CHECKING:
     from peer.key_contact import ContactRule
@@ -233,7 +239,7 @@ def main_command(**options: Any) -> None:
 # typer takes a command's options from its signature: here CommandLine's fields, so that a
 # command of seventeen options need not be a function of seventeen parameters
 main_command.__signature__ = inspect.signature(CommandLine, eval_str=True)  # type: ignore[attr-defined]
-app.command(context_settings={"help_option_names": ["-h", "--help"]})(main_command)
+app.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)(main_command)
 
 
 @dataclass(frozen=True)
@@ -495,10 +501,15 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ChatApp` command; returns the exit status."""
+    words = sys.argv[1:] if argv is None else argv
     try:
+        mode_help = asked_mode_help(words)
+        if mode_help is not None:
+            print(mode_help)
+            return 0
         command = typer.main.get_command(app)  # still loading: a Ctrl-C here is quiet too
         options = frozenset(o for p in command.params for o in (*p.opts, *p.secondary_opts))
-        check_mode_values(sys.argv[1:] if argv is None else argv, options)
+        check_mode_values(words, options)
         # Without standalone mode, click returns the code of a typer.Exit instead of raising.
         result = command.main(args=argv, prog_name="ChatApp", standalone_mode=False)
     except UsageProblem as exc:
@@ -508,6 +519,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         return 130
+    except ModuleNotFoundError as missing:  # a mode's own dependency, imported as it starts
+        from launcher.missing import missing_dependency
+
+        print(missing_dependency(missing), file=sys.stderr)
+        return 1
     except Exception as exc:
         # typer's usage errors (a vendored click's UsageError): one line, no traceback.
         format_message = getattr(exc, "format_message", None)
