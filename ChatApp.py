@@ -38,7 +38,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import typer
+try:
+    import typer
+except ModuleNotFoundError as missing:  # run with a Python that lacks what ChatApp needs
+    from launcher.missing import missing_dependency
+
+    sys.exit(missing_dependency(missing))
 
 from launcher.checks import (
     UsageProblem,
@@ -65,6 +70,7 @@ from launcher.defaults import (
     TYPICAL_SESSION,
     TYPICAL_SESSION_RANGE,
 )
+from launcher.mode_help import EXAMPLES, asked_mode_help
 
 if TYPE_CHECKING:
     from peer.key_contact import ContactRule
@@ -241,7 +247,7 @@ def main_command(**options: Any) -> None:
 # typer takes a command's options from its signature: here CommandLine's fields, so that a
 # command of seventeen options need not be a function of seventeen parameters
 main_command.__signature__ = inspect.signature(CommandLine, eval_str=True)  # type: ignore[attr-defined]
-app.command(context_settings={"help_option_names": ["-h", "--help"]})(main_command)
+app.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)(main_command)
 
 
 @dataclass(frozen=True)
@@ -351,9 +357,14 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
     name = check_name(name_text, peer=True)
     server = (check_ip(ip_text), check_port(server_port_text, "server-port"))
     port = check_port(port_text, "client-port")
-    secret = read_password(name) if line.password else ""
     from net.files import default_dir
     from peer.run import run_peer
+    from peer.state import token_path
+
+    data_dir = settings.data_dir or default_dir("peer")
+    # a name never registered from here is most likely being given its password now
+    new_here = not token_path(data_dir, name).exists()
+    secret = read_password(name, confirm=new_here) if line.password else ""
 
     return _run(
         run_peer(
@@ -361,7 +372,7 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
             server=server,
             port=port,
             bind=settings.bind,
-            data_dir=settings.data_dir or default_dir("peer"),
+            data_dir=data_dir,
             keepalive=settings.keepalive,
             password=secret,
             colour=not line.no_color,
@@ -417,25 +428,34 @@ def _contact_rule(line: CommandLine, settings: Settings, tty: bool, *, secret: s
     )
 
 
-def read_password(name: str) -> str:
-    """The password for `name`: asked on the terminal when standard input is one; else the
-    first line of standard input, said to be maybe echoed (a script's password comes first
-    in its input, whether or not it runs from a terminal: getpass would ask the terminal,
-    and the script's first line, the password, would be taken as a command). UsageProblem
-    if empty: a name protected by no password is not protected at all."""
+def read_password(name: str, *, confirm: bool = False) -> str:
+    """The password for `name`: asked on the terminal when standard input is one (twice
+    when `confirm`: a password being set is typed twice, as passwd asks); else the first
+    line of standard input, said to be maybe echoed (a script's password comes first in
+    its input, whether or not it runs from a terminal: getpass would ask the terminal, and
+    the script's first line, the password, would be taken as a command). UsageProblem if
+    empty (a name protected by no password is not protected at all), or if the two differ."""
     import getpass  # here: a peer with --password alone needs it
 
-    ask = getpass.getpass if sys.stdin.isatty() else _password_from_input
+    tty = sys.stdin.isatty()
+    ask = getpass.getpass if tty else _password_from_input
     with warnings.catch_warnings():
         # without a terminal: getpass says so in a line of its own; Python's warning with
         # its file and line number is not for the user
         warnings.simplefilter("ignore", getpass.GetPassWarning)
         try:
             secret = ask(f"Password for {name}: ")
+            again = (
+                ask("The same password again, to be sure of it: ")
+                if confirm and tty and secret
+                else secret
+            )
         except EOFError:
-            secret = ""
+            secret = again = ""
     if not secret:
         raise UsageProblem("--password needs a password: an empty one protects nothing")
+    if again != secret:
+        raise UsageProblem("the two passwords typed differ; nothing was sent (start again)")
     return secret
 
 
@@ -490,10 +510,15 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ChatApp` command; returns the exit status."""
+    words = sys.argv[1:] if argv is None else argv
     try:
+        mode_help = asked_mode_help(words)
+        if mode_help is not None:
+            print(mode_help)
+            return 0
         command = typer.main.get_command(app)  # still loading: a Ctrl-C here is quiet too
         options = frozenset(o for p in command.params for o in (*p.opts, *p.secondary_opts))
-        check_mode_values(sys.argv[1:] if argv is None else argv, options)
+        check_mode_values(words, options)
         # Without standalone mode, click returns the code of a typer.Exit instead of raising.
         result = command.main(args=argv, prog_name="ChatApp", standalone_mode=False)
     except UsageProblem as exc:
@@ -503,6 +528,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         return 130
+    except ModuleNotFoundError as missing:  # a mode's own dependency, imported as it starts
+        from launcher.missing import missing_dependency
+
+        print(missing_dependency(missing), file=sys.stderr)
+        return 1
     except Exception as exc:
         # typer's usage errors (a vendored click's UsageError): one line, no traceback.
         format_message = getattr(exc, "format_message", None)

@@ -31,6 +31,12 @@ DRAIN_BATCH = 512
 #: Largest datagram read: above MAX_DATAGRAM, so an oversized one is seen and counted.
 RECV_SIZE = 65536
 
+#: Drops that are expected while nothing is wrong, counted but never logged: a datagram of
+#: a session this side no longer has (it expired, or this side restarted since it was made)
+#: comes from a sender that makes a new session by itself, as WireGuard's does; nothing in
+#: it is for a person to act on, and its line every few minutes looked like an alarm.
+QUIET_DROPS = frozenset({"no such session"})
+
 
 class AsyncioDatagrams(asyncio.DatagramProtocol):
     """Datagrams handed over by the event loop one by one, where it cannot tell us the
@@ -181,7 +187,9 @@ class ReceivingDatagrams:
             return None
         if opened.data is not None:
             return opened.data
-        if opened.dropped:  # counted by the channel too
+        if opened.dropped in QUIET_DROPS:
+            pass  # counted by the channel (the registry's `stats`), not logged: see QUIET_DROPS
+        elif opened.dropped:  # counted by the channel too
             self.dropped(
                 "unopened datagram",
                 f"dropped a datagram from {fmt_addr(addr)}: {opened.dropped} "

@@ -18,19 +18,28 @@ DATA_DIR_ENV = "CHATAPP_DATA_DIR"
 
 
 def default_dir(kind: str) -> Path:
-    """The per-user directory for `kind` ("registry" or "peer"), unless overridden.
+    """The per-user directory for `kind` ("registry", "peer" or "desk"), unless overridden.
 
-    Order: $CHATAPP_DATA_DIR; else $XDG_DATA_HOME/chatapp/<kind> for the registry and
-    $XDG_STATE_HOME/chatapp/<kind> for a peer; else the same under ~/.local/share or state.
+    Order: $CHATAPP_DATA_DIR; else the platform's (platformdirs): its user data folder for
+    the registry, its user state folder for the others, each with chatapp/<kind> (on Linux
+    $XDG_DATA_HOME or ~/.local/share, and $XDG_STATE_HOME or ~/.local/state). Where a folder
+    of an earlier ChatApp exists at the Linux place and the platform's is another, the
+    earlier one is kept: its names, keys and mail stay in use.
     """
     override = os.environ.get(DATA_DIR_ENV)
     if override:
         return Path(override).expanduser()
+    import platformdirs  # here: only a start without --data-dir needs it
+
     if kind == "registry":
-        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        base = Path(platformdirs.user_data_dir("chatapp", appauthor=False))
+        earlier = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     else:
-        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "chatapp" / kind
+        base = Path(platformdirs.user_state_dir("chatapp", appauthor=False))
+        earlier = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    kept = Path(earlier) / "chatapp" / kind
+    chosen = base / kind
+    return kept if kept != chosen and kept.is_dir() and not chosen.exists() else chosen
 
 
 class NotRegularFile(OSError):

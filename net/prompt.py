@@ -69,10 +69,11 @@ def _raw_input() -> Input | None:
 
 class LinePrompt:
     """One prompt for the whole run (see the module's docstring). Up and down walk the
-    history of lines entered. Ctrl-D on an empty line ends it. Ctrl-C calls `on_interrupt`:
-    true means it dealt with the key, and the prompt goes on with an empty line; false ends
-    the prompt as Ctrl-D does. `keys` are key bindings of the caller's own, `completer`
-    what Tab offers.
+    history of lines entered. Ctrl-C on a line with text clears it, as shells do. Ctrl-C on
+    an empty line (and SIGINT) calls `on_interrupt`: true means it dealt with the key, and
+    the prompt goes on; false ends the prompt. Ctrl-D on an empty line calls `on_eof` the
+    same way (without one, it ends the prompt). `keys` are key bindings of the caller's
+    own, `completer` what Tab offers.
 
     To be specialised by overriding: `prompt_text` (the prompt's look), `remember` (which
     history a line goes to), `next_line` (what the input holds for the next line)."""
@@ -84,12 +85,14 @@ class LinePrompt:
         completer: Completer | None = None,
         keys: KeyBindings | None = None,
         on_interrupt: Callable[[], bool] = lambda: False,
+        on_eof: Callable[[], bool] = lambda: False,
     ) -> None:
         from prompt_toolkit import PromptSession
         from prompt_toolkit.history import InMemoryHistory
 
         self._keys = keys
         self._on_interrupt = on_interrupt
+        self._on_eof = on_eof
         self.session: PromptSession[str] = PromptSession(
             history=history if history is not None else InMemoryHistory(),
             completer=completer,
@@ -256,6 +259,7 @@ class LinePrompt:
     def _bindings(self, on_line: Callable[[str], None]) -> list[KeyBindings]:
         """The prompt's keys: Enter hands the line to `on_line`; Ctrl-C (and SIGINT) as the
         class says; then the owner's keys, then the stray escapes swallowed."""
+        from prompt_toolkit.filters import Condition
         from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
         own = KeyBindings()
@@ -267,13 +271,24 @@ class LinePrompt:
             self.next_line(buffer)
 
         @own.add("c-c")
-        @own.add("<sigint>")  # SIGINT from outside (kill -INT) is Ctrl-C too
+        def _clear_or_interrupt(event: KeyPressEvent) -> None:
+            if event.current_buffer.text:
+                event.current_buffer.reset()  # as shells do: the line goes, nothing else
+                return
+            _interrupt(event)
+
+        @own.add("<sigint>")  # SIGINT from outside (kill -INT): Ctrl-C on an empty line
         def _interrupt(event: KeyPressEvent) -> None:
             if self._on_interrupt():
                 self.next_line(event.current_buffer)  # what was typed goes with it
                 return
             # as prompt_toolkit's own Ctrl-C: the prompt ends
             event.app.exit(exception=KeyboardInterrupt, style="class:aborting")
+
+        @own.add("c-d", filter=Condition(lambda: not self.session.default_buffer.text))
+        def _end(event: KeyPressEvent) -> None:
+            if not self._on_eof():
+                event.app.exit(exception=EOFError)
 
         return [own, *([self._keys] if self._keys is not None else []), stray_escapes()]
 

@@ -1,13 +1,18 @@
 """The lines that tell of others' changes, "[Client table updated.]" and "[<name> has quit]",
-folded when they come in bursts (see peer.line_budget). Sans-IO: the caller passes `now`
-and an `emit` that is handed the Print actions, and wakes at `next_wake`.
+folded when they come in bursts (see peer.line_budget). Each "[Client table updated.]" is
+followed by what changed since the last one (peer.who_changed): `[bob is online]`. Sans-IO:
+the caller passes `now` and an `emit` that is handed the Print actions, and wakes at
+`next_wake`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from peer.actions import Emit, Print
 from peer.line_budget import LineBudget
-from wire.messages import Notice
+from peer.who_changed import Rows, changes, rows_of
+from wire.messages import Entry, Notice
 
 #: "[Client table updated.]" lines shown as they come, in a burst; beyond that, changes
 #: that come meanwhile are said in one line each TABLE_LINE_EVERY seconds. A join storm,
@@ -34,17 +39,34 @@ class ChangeLines:
         self._quit_lines = LineBudget(QUIT_LINES_BURST, QUIT_LINE_EVERY)
         # the quits held back for the next line: (name, line for it alone)
         self._quits_held: list[tuple[str, str]] = []
+        self._rows: Callable[[], Iterable[Entry]] = tuple
+        self._me: Callable[[], str] = str
+        self._said: Rows | None = None  # the table as the last line left it; None: none yet
+
+    def follow(self, rows: Callable[[], Iterable[Entry]], me: Callable[[], str]) -> None:
+        """Where the table's rows and our own name are, to say what changed."""
+        self._rows, self._me = rows, me
+
+    def _updated(self, emit: Emit) -> None:
+        """The table-updated line, and what changed since the last one (the first table
+        is the start: nothing is said of it beyond the line)."""
+        emit(Print(TABLE_UPDATED, "system"))
+        now_rows = rows_of(self._rows())
+        if self._said is not None:
+            for line in changes(self._said, now_rows, self._me()):
+                emit(Print(line, "system"))
+        self._said = now_rows
 
     def table_changed(self, now: float, emit: Emit) -> None:
         """Say that the table changed: at once while within TABLE_LINES_BURST, else in one
         line at the end of the wait, for every change that comes meanwhile."""
         if self._table_lines.take(now):
-            emit(Print(TABLE_UPDATED, "system"))
+            self._updated(emit)
 
     def table_replaced(self, emit: Emit) -> None:
         """Say at once that the whole table came: it covers the changes held back."""
         self._table_lines.cancel()
-        emit(Print(TABLE_UPDATED, "system"))
+        self._updated(emit)
 
     def someone_quit(self, notice: Notice, now: float, emit: Emit) -> None:
         """`notice` says someone quit: said at once while within QUIT_LINES_BURST, else
@@ -58,7 +80,7 @@ class ChangeLines:
         """Say the lines held back whose wait is over at `now`."""
         if self._table_lines.fire(now):
             # the changes held back since the last line, said in one
-            emit(Print(TABLE_UPDATED, "system"))
+            self._updated(emit)
         if self._quit_lines.fire(now):
             self._say_quits_held(emit)
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from msgspec import Struct
 
+from wire.limits import MAX_NAME
 from wire.names import name_problem
 
 
@@ -154,7 +155,7 @@ SPECS: tuple[Spec, ...] = (
     Spec(("join", "/join"), "join <room>", "enter a room (made if new), leaving any other"),
     Spec(("leave", "/leave", "/out"), "leave", "leave the room you are in"),
     Spec(("rooms", "/rooms"), "rooms", "every room with its member count"),
-    Spec(("/nick", "/nickname"), "/nick <new>", "change your name"),
+    Spec(("/nick", "/nickname", "/nicknames"), "/nick <new>", "change your name"),
     Spec(("file", "/file", "sendfile"), "file <name> <path>", "offer a file to <name>"),
     Spec(("accept", "/accept"), "accept [number]", "take a file offered to you"),
     Spec(("reject", "/reject"), "reject [number]", "turn a file offered to you down"),
@@ -369,9 +370,16 @@ def _whois(word: str, said: str, rest: str, slash: str) -> Command:
     return Whois(rest)
 
 
+#: What a room name may hold (the name rules: wire/names.py), said with join's usage.
+ROOM_RULE = (
+    f"a room name is one word of 1 to {MAX_NAME} letters, digits, '_', '-' and '.', "
+    "not starting with '.'"
+)
+
+
 def _join(word: str, said: str, rest: str, slash: str) -> Command:
     if not rest or " " in rest:
-        return Mistake(f"Usage: {slash}join <room>")
+        return Mistake(f"Usage: {slash}join <room> ({ROOM_RULE})")
     return JoinRoom(rest)
 
 
@@ -426,6 +434,7 @@ _SPELLS: dict[str, Callable[[str, str, str, str], Command]] = {
     "rooms": _rooms,
     "nick": _nick,
     "nickname": _nick,
+    "nicknames": _nick,  # as one of the source documents spells it
     "dereg": _reg,
     "reg": _reg,
     "quit": _quit,

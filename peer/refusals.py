@@ -28,6 +28,10 @@ from wire.refusals import RefusalCode
 
 _REPLACED = (RefusalCode.REPLACED, RefusalCode.REPLACED_GONE)
 
+#: Said after a refused first registration, without and with --password.
+PASSWORD_HINT = "[If the name is yours and has a password, start again with --password to give it.]"
+PASSWORD_HINT_AGAIN = "[Start again with --password to type the password again.]"
+
 
 class Refusals:
     """The refusals of our requests (no state of its own: each is answered as it comes)."""
@@ -64,7 +68,7 @@ class Refusals:
         if isinstance(message, Join):
             self._membership.rejoin_refused(message, refusal, now, emit)
         if isinstance(message, Register):
-            self._registration_refused(emit)
+            self._registration_refused(refusal, emit)
         if isinstance(message, Deregister) and message.quitting:
             emit(Exit(0))
         if isinstance(message, SaveMessage | ChannelPost | Leave):
@@ -112,12 +116,14 @@ class Refusals:
             return True
         return False
 
-    def _registration_refused(self, emit: Emit) -> None:
+    def _registration_refused(self, refusal: Refused, emit: Emit) -> None:
         """A registration was refused (its reason said already): the first one ends this
-        start; a quiet re-registration leaves us offline."""
+        start, saying how a password is given; a quiet re-registration leaves us offline."""
         shared = self._shared
         state = shared.state
         if not state.life.started:
+            if refusal.code is RefusalCode.NOT_OWNER:
+                emit(Print(PASSWORD_HINT_AGAIN if state.password else PASSWORD_HINT, "error"))
             self._leaving.never_started(emit)
         elif state.life.registered:  # a quiet re-registration was refused
             state.life.fire(Event.REFUSED)

@@ -29,6 +29,8 @@ async def run_peer(
         console.show(Print(str(refused), "error"))
         return 1
     if isinstance(console, TerminalConsole):
+        from peer.kept_history import KeptHistory  # prompt_toolkit's: on a terminal only
+
         core = node.core
         console.bind(
             lambda: core.state.name,
@@ -37,5 +39,6 @@ async def run_peer(
             in_room=lambda: bool(core.state.room),
             cancel=node.cancel_question,
             question=core.question,
+            kept=KeptHistory(node.history_path, secret=options.get("password", "")),
         )
     return await node.run()

@@ -21,19 +21,27 @@ from wire.names import name_key, name_problem
 KEEP_SEEN = 20_000
 
 
+def token_path(root: Path, name: str) -> Path:
+    """The file that keeps `name`'s token under the data folder `root`: there once the
+    name was registered from this folder."""
+    return root / "peers" / f"{name_key(name)}.json"
+
+
 class PeerStateFile:
     """What a peer keeps between runs: the token that proves it owns its name (docs/PROTOCOL.md),
     and the ids of the messages it has shown, so it never shows one twice."""
 
     def __init__(self, root: Path, name: str) -> None:
         self.root = root
-        self.path = root / "peers" / f"{name_key(name)}.json"
+        self.path = token_path(root, name)
         #: The name's own key pair (peer/startup.py `own_key`).
         self.key_path = root / "peers" / f"{name_key(name)}.key"
         self.seen_path = root / "peers" / f"{name_key(name)}.seen"
         self.outbox_path = root / "peers" / f"{name_key(name)}.outbox"
         self.room_path = root / "peers" / f"{name_key(name)}.room"
         self.sending_path = root / "peers" / f"{name_key(name)}.sending"
+        #: The commands typed at the prompt (peer/kept_history.py).
+        self.history_path = root / "peers" / f"{name_key(name)}.history"
         self._seen_lines = 0
         self._seen = MappedLog(self.seen_path)
         #: What was sent and not yet seen delivered (see SendingLog).
@@ -157,7 +165,8 @@ class PeerStateFile:
             self._seen.replace(_seen_records(self.load_seen()))
 
     def move_to(self, other: PeerStateFile) -> None:
-        """Move this name's kept state (shown ids, outbox, room, log of what is sent) to
+        """Move this name's kept state (shown ids, outbox, room, log of what is sent, key,
+        history) to
         `other`'s files, closed first. Raises OSError."""
         self.close()  # its memory maps: some systems cannot move a mapped file
         for old, new in (
@@ -166,6 +175,7 @@ class PeerStateFile:
             (self.room_path, other.room_path),
             (self.sending_path, other.sending_path),
             (self.key_path, other.key_path),  # the key goes with the name
+            (self.history_path, other.history_path),
         ):
             with contextlib.suppress(FileNotFoundError):
                 os.replace(old, new)

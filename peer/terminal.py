@@ -15,24 +15,22 @@ import os
 import re
 import sys
 import threading
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, NotRequired, Protocol, TypedDict, Unpack
 
 from net.prompt import LinePrompt
 from peer.actions import Print
 from peer.commands import SPECS
+from peer.name_colours import NAME_COLOURS, NameColours, hashed_colour
 from peer.output import StdoutLines
 from wire.shown_text import clean
 
 if TYPE_CHECKING:
     from prompt_toolkit.buffer import Buffer
-    from prompt_toolkit.history import InMemoryHistory
+    from prompt_toolkit.history import History
     from prompt_toolkit.key_binding import KeyBindings
 
 PREFIX = ">>> "
-#: Colours for names: each name always gets the same one.
-NAME_COLOURS = ("ansicyan", "ansigreen", "ansiyellow", "ansimagenta", "ansiblue", "ansibrightred")
 #: Colours by the style of a line: system lines dimmed, errors red, the rest plain.
 STYLE_COLOURS = {
     "system": "ansibrightblack",
@@ -49,8 +47,8 @@ COMMAND_WORDS = sorted(
 
 
 def name_colour(name: str) -> str:
-    """The stable colour of `name` (the same in every run and on every machine)."""
-    return NAME_COLOURS[zlib.crc32(name.casefold().encode()) % len(NAME_COLOURS)]
+    """The colour `name`'s hash points at (see peer/name_colours.py for a run's colours)."""
+    return NAME_COLOURS[hashed_colour(name)]
 
 
 class Situation(TypedDict):
@@ -122,10 +120,12 @@ def rings(line: Print, me: str) -> bool:
     return False
 
 
-def fragments(line: Print, colour: bool) -> list[tuple[str, str]]:
+def fragments(
+    line: Print, colour: bool, colour_of: Callable[[str], str] = name_colour
+) -> list[tuple[str, str]]:
     """`line` with its prefix as prompt_toolkit (style, text) pairs: the name of the person
-    it is from in that name's colour, the rest in the colour of the line's style. Whatever
-    in it could drive the terminal is replaced (wire/shown_text.py)."""
+    it is from in that name's colour (`colour_of`), the rest in the colour of the line's
+    style. Whatever in it could drive the terminal is replaced (wire/shown_text.py)."""
     text, who = clean(line.text), line.who
     if not colour:
         return [("", PREFIX + text)]
@@ -137,7 +137,7 @@ def fragments(line: Print, colour: bool) -> list[tuple[str, str]]:
     before, after = text[:at], text[at + len(who) :]
     if before:
         parts.append((style, before))
-    parts.append((f"{name_colour(who)} bold", who))
+    parts.append((f"{colour_of(who)} bold", who))
     if after:
         parts.append((style, after))
     return parts
@@ -250,12 +250,14 @@ class Sources(TypedDict, total=False):
     known, to complete (none); whether you are in a room (no); `cancel`, called on Ctrl-C,
     says whether it cancelled a question, else the peer quits (none is cancelled);
     `question` says which question the next line answers, "" for a command (see
-    PeerCore.question), for completion and history (always "")."""
+    PeerCore.question), for completion and history (always ""); `kept` is the history of
+    commands kept between runs (peer/kept_history.py; one for this run alone)."""
 
     rooms: Callable[[], Sequence[str]]
     in_room: Callable[[], bool]
     cancel: Callable[[], bool]
     question: Callable[[], str]
+    kept: History
 
 
 class TerminalConsole(LinePrompt):
@@ -272,13 +274,14 @@ class TerminalConsole(LinePrompt):
         self._bell = bell
         self._me: Callable[[], str] = lambda: ""
         self._names: Callable[[], Sequence[str]] = list
+        self._colours = NameColours(lambda: self._names())
         self._rooms: Callable[[], Sequence[str]] = list
         self._in_room: Callable[[], bool] = lambda: False
         self._cancel: Callable[[], bool] = lambda: False
         self._question: Callable[[], str] = str
         # One history for commands, one for each question of `message`: Up at the usual
         # prompt recalls commands only, and at `message to:` the names answered before.
-        self._histories: dict[str, InMemoryHistory] = {}
+        self._histories: dict[str, History] = {}
         console = self
 
         class _Complete(Completer):
@@ -306,7 +309,7 @@ class TerminalConsole(LinePrompt):
         self._lines_entered = 0
         self._tab_on_line: int | None = None
 
-    def _history(self) -> InMemoryHistory:
+    def _history(self) -> History:
         """The history of what the next line is: commands, or an answer to a question."""
         from prompt_toolkit.history import InMemoryHistory
 
@@ -325,9 +328,12 @@ class TerminalConsole(LinePrompt):
         self._in_room = sources.get("in_room", lambda: False)
         self._cancel = sources.get("cancel", lambda: False)
         self._question = sources.get("question", str)
+        if "kept" in sources:
+            self._histories[""] = sources["kept"]
+            self.session.history = self.session.default_buffer.history = self._history()
 
     def show(self, line: Print) -> None:
-        self.print_above(fragments(line, self._colour))
+        self.print_above(fragments(line, self._colour, self._colours.of))
         if self._bell and rings(line, self._me()):
             output = self.session.app.output
             output.bell()
@@ -385,7 +391,7 @@ class TerminalConsole(LinePrompt):
         return keys
 
     def prompt_text(self) -> list[tuple[str, str]]:
-        style = f"{name_colour(self._me())} bold" if self._colour and self._me() else ""
+        style = f"{self._colours.of(self._me())} bold" if self._colour and self._me() else ""
         return [(style, text) for _, text in super().prompt_text()]
 
 

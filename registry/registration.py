@@ -325,7 +325,10 @@ class Registration:
             reason = (
                 f"The name {record.name} belongs to someone else; only its owner can take it back."
             )
-        self._s.answers.refuse(attempt.req, Reason(reason, "not the owner"), attempt.what, out)
+        code = RefusalCode.OTHER if record.online else RefusalCode.NOT_OWNER
+        self._s.answers.refuse(
+            attempt.req, Reason(reason, "not the owner"), attempt.what, out, code
+        )
 
     def _too_many_names(self, attempt: _Attempt, now: float, out: list[Action]) -> bool:
         """Whether the attempt would be one new name too many from its IP address lately

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO, Unpack
 from net.batch import receive_batch
 from net.drop_log import Rejections
 from net.endpoint import Endpoint, Handoff
+from net.lan_addresses import lan_addresses, reach_line
 from net.prompt import LinePrompt
 from net.secure import SecureChannel
 from net.wake import WakeTimer
@@ -24,6 +25,7 @@ from registry.actions import Action, Addr, Log, Send, SendMany
 from registry.commit import GroupCommit
 from registry.console import is_registry_command, printable, read_lines, typed_ahead
 from registry.console_commands import LOG_COMMAND, LogShown, answer
+from registry.console_stop import StopQuestion, serving
 from registry.desk.closed import ClosedDesk
 from registry.desk.service import CONSOLE_NAME
 from registry.loading import (
@@ -44,6 +46,12 @@ from wire.words import counted
 
 if TYPE_CHECKING:
     from registry.cluster.elsewhere import Elsewhere
+
+#: How to stop a registry from its console, said as it starts.
+STOP_HINT = (
+    "quit or Ctrl-C stops the registry (/quit while you serve someone at the help desk); "
+    "it asks first while it serves anyone."
+)
 
 #: How log lines of errors start: they are shown even while `.log off` hides the log, as
 #: the registry may have stopped answering.
@@ -73,7 +81,11 @@ class RegistryServer:
         self.data_dir = data_dir
         self.bind = bind
         self.port = port
-        self._prompt = LinePrompt(on_interrupt=self._interrupted) if settings.prompt else None
+        self._stop_question = StopQuestion(self._serves, self.stop)
+        prompt = settings.prompt
+        self._prompt = (
+            LinePrompt(on_interrupt=self._interrupted, on_eof=self._interrupted) if prompt else None
+        )
         self._out = printable(self._above if self._prompt is not None else out)
         # lines waiting for the end of this pass (see `log` and `_say`), each with whether
         # it is a log line
@@ -174,9 +186,7 @@ class RegistryServer:
         if self._tightened:
             self._out(self._tightened)
         if addr[0] in ("0.0.0.0", "::"):
-            self._out(
-                "Peers on this machine reach it at 127.0.0.1; others at this machine's LAN address."
-            )
+            self._out(reach_line(lan_addresses(), addr[1]))  # asked of the OS, nothing sent
         if self.elsewhere is None:  # (a registry of a service said the service's key)
             made = " (made just now)" if self._key_made else ""
             public = self.endpoint.channel.public
@@ -213,6 +223,8 @@ class RegistryServer:
                     "ChatApp -o serves there."
                 )
             self._out(self._log_shown.hint())
+        if self._prompt is not None:
+            self._out(STOP_HINT)
         return addr
 
     async def serve_forever(self) -> None:
@@ -250,6 +262,11 @@ class RegistryServer:
         now, as for a line read from a pipe): a registry command, or the help desk's (its
         commands, and any line while the console serves someone). A registry command
         written with a "/" (`/who`) is the registry's even then."""
+        if self._stop_question.asking:
+            said = self._stop_question.answer(line)
+            if said:
+                self._say(said)
+            return
         words = line.split()
         if words and words[0].lower() == LOG_COMMAND:
             # the console's, even while it serves someone
@@ -312,9 +329,9 @@ class RegistryServer:
                 self._say(line)
 
     def _prompt_says(self) -> str:
-        """The console's prompt: where a line typed there goes."""
+        """The console's prompt: where a line typed there goes (or the question asked)."""
         serves = self.desk.console_serves
-        return f"to {serves}> " if serves else "registry> "
+        return self._stop_question.asking or (f"to {serves}> " if serves else "registry> ")
 
     def _above(self, line: str) -> None:
         """Print `line` above the console's prompt."""
@@ -322,9 +339,15 @@ class RegistryServer:
         self._prompt.print_above([("", line)])
 
     def _interrupted(self) -> bool:
-        """Ctrl-C at the console's prompt stops the registry, as it does without one."""
-        self.stop()
+        """Ctrl-C or Ctrl-D on the console's empty line stops the registry, or asks first
+        when it serves someone (registry/console_stop.py)."""
+        self._stop_question.key()
+        if self._prompt is not None:
+            self._prompt.set_prompt(self._prompt_says)  # drawn again: the question, or not
         return True
+
+    def _serves(self) -> str:
+        return serving(len(self.core.table.online()), self.desk.console_serves)
 
     def read_console(self, stdin: TextIO | None = None) -> None:
         """Carry out the console's lines from now on, in order (standard input unless

@@ -9,7 +9,13 @@ import sys
 import pytest
 
 import ChatApp
-from launcher.checks import check_join_code, check_length, check_seconds, check_whole
+from launcher.checks import (
+    UsageProblem,
+    check_join_code,
+    check_length,
+    check_seconds,
+    check_whole,
+)
 from launcher.defaults import MIN_KEEPALIVE
 
 
@@ -215,3 +221,83 @@ def test_a_data_dir_in_an_unknown_user_s_home_is_one_line_not_a_traceback(
     assert ChatApp.main(argv) == 2
     said = f"{what} names a home directory this machine does not know: {where!r}"
     assert capsys.readouterr().err == f"ChatApp: error: {said}\n"
+
+
+class _Terminal:
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("typed", "confirm", "result"),
+    [
+        (["s3cret", "s3cret"], True, "s3cret"),
+        (["s3cret", "s3cre"], True, "differ"),
+        (["s3cret"], False, "s3cret"),  # a name registered from here: asked once
+    ],
+)
+def test_a_password_being_set_is_asked_twice_at_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, typed: list[str], confirm: bool, result: str
+) -> None:
+    import getpass
+
+    answers = iter(typed)
+    prompts: list[str] = []
+
+    def at_the_terminal(prompt: str = "", stream: object = None) -> str:
+        prompts.append(prompt)
+        return next(answers)
+
+    monkeypatch.setattr(getpass, "getpass", at_the_terminal)
+    monkeypatch.setattr("sys.stdin", _Terminal())
+    if result == "differ":
+        with pytest.raises(UsageProblem, match="the two passwords typed differ"):
+            ChatApp.read_password("alice", confirm=confirm)
+    else:
+        assert ChatApp.read_password("alice", confirm=confirm) == result
+    assert len(prompts) == len(typed)
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["-c", "--help"], "Commands (a leading / always works"),
+        (["--client", "-h"], "send <name> <text>"),
+        (["-s", "--help"], "ChatApp -s PORT: a registry"),
+        (["-d", "--help"], "ChatApp -d SERVER-IP SERVER-PORT"),
+        (["-o", "--help"], "ChatApp -o NAME SERVER-IP SERVER-PORT"),
+        (["--help"], "ChatApp -c alice 127.0.0.1 5000 6001"),
+        (["--help"], "Chat commands (ChatApp -c): send <name> <text>"),
+    ],
+)
+def test_help_for_a_mode_and_examples_for_every_mode(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert ChatApp.main(argv) == 0
+    assert said in capsys.readouterr().out
+
+
+def test_a_missing_library_says_which_command_installs_them() -> None:
+    from launcher.missing import INSTALL, missing_dependency
+
+    said = missing_dependency(ModuleNotFoundError("No module named 'typer'", name="typer"))
+    assert said.startswith("ChatApp: error: typer is not installed") and INSTALL in said
+    assert "Traceback" not in said
+
+
+@pytest.mark.timeout(20)
+def test_chatapp_py_without_its_libraries_says_how_to_install_them() -> None:
+    import subprocess
+    from pathlib import Path
+
+    # -S: no site-packages, as a python3 that never had ChatApp installed
+    script = Path(ChatApp.__file__)
+    done = subprocess.run(
+        [sys.executable, "-S", str(script), "-s", "5000"],
+        capture_output=True,
+        text=True,
+        timeout=15,
+        cwd=script.parent,
+    )
+    assert done.returncode == 1
+    assert "pip install -e ." in done.stderr and "Traceback" not in done.stderr

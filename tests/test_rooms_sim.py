@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
+from peer.commands import ROOM_RULE
 from peer.requests import OUTCOME_WAIT
 from registry.rooms import MAX_ROOMS, ROOM_HISTORY, Room
 from tests.simulation import REGISTRY, SimNet
@@ -185,8 +186,8 @@ def test_bad_room_names_are_refused_with_a_reason() -> None:
         "[Cannot join '.hidden': a name cannot start with '.' (room names follow the name rules).]",
         f"[Cannot join '{'r' * 33}': a name has at most 32 characters "
         "(room names follow the name rules).]",
-        "[Usage: join <room>]",
-        "[Usage: join <room>]",
+        f"[Usage: join <room> ({ROOM_RULE})]",
+        f"[Usage: join <room> ({ROOM_RULE})]",
     ]
     net.run(1)
     assert net.registry is not None and net.registry.rooms.listing() == []
@@ -296,7 +297,7 @@ def test_notices_for_join_leave_dereg_quit_and_rename() -> None:
     assert net.screen("w")[-1] == "x (in r): dereg x"
     net.type("x", "/dereg x")
     net.run(1)
-    assert net.screen("w")[-2:] == ["[Client table updated.]", "[x left r]"]
+    assert net.screen("w")[-3:] == ["[Client table updated.]", "[x went offline]", "[x left r]"]
     assert room_of(net, "x") == ""
     assert net.screen("x")[-2:] == ["[You left r.]", "[You are Offline. Bye.]"]
     assert net.hosts["x"].prompt == "x (offline)> "
@@ -358,12 +359,17 @@ def test_a_member_that_does_not_ack_is_marked_offline_and_leaves_the_room() -> N
     z = net.registry.table.get("z")
     assert z is not None and not z.online
     assert members(net, "r") == ["x", "y"]
-    assert net.screen("y")[-3:] == [
+    assert net.screen("y")[-4:] == [
         "x (in r): anyone?",
         "[Client table updated.]",
+        "[z went offline]",
         "[z left r (not answering)]",
     ]
-    assert net.screen("x")[-2:] == ["[Client table updated.]", "[z left r (not answering)]"]
+    assert net.screen("x")[-3:] == [
+        "[Client table updated.]",
+        "[z went offline]",
+        "[z left r (not answering)]",
+    ]
     xcore = net.hosts["x"].core
     assert xcore is not None and not xcore.table["z"].online
     # retransmissions: z was tried five times, 500 ms apart, then probed three times while
@@ -764,7 +770,8 @@ def test_rename_moves_the_room_membership() -> None:
     net.type("bob", "hi carol")
     net.run(1)
     assert net.screen("carol")[-1] == "bobby (in r): hi carol"
-    assert net.count("alice", "[bob is now known as bobby]") == 0  # not in the room
+    # alice, not in the room, is told by the table's news alone: once
+    assert net.count("alice", "[bob is now known as bobby]") == 1
 
 
 def test_stored_mail_follows_a_rename_while_offline_and_is_handed_over() -> None:

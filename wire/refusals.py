@@ -22,6 +22,9 @@ class RefusalCode(StrEnum):
     #: The registry knows no name the request was made as: its console released it, or it
     #: was lost with the registry's data.
     NAME_UNKNOWN = "name-unknown"
+    #: The name is someone else's: a registration without its password, or with a wrong one
+    #: (the peer says how a password is given).
+    NOT_OWNER = "not-owner"
     #: The registry counts the requester offline (it gave up on it, silent too long).
     OFFLINE = "offline"
     #: An operator came on duty with a wrong operator key.

@@ -8,7 +8,8 @@ printed through the given function, each line led by `desk: `.
 
 A console line is typed while the screen moves on: one begun before a new person was
 shown as handed over is held back (it may have been meant for the person before, or for
-the registry), `.send` sends it; one begun during a session that has ended since, with
+the registry), and so is a line that is exactly a registry command (`quit`, `who`):
+`.send` sends it; one begun during a session that has ended since, with
 nobody next, was meant for that person and goes nowhere.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from msgspec import Struct
 
+from registry.console import CONSOLE_COMMANDS
 from registry.desk.actions import Action, ConnId, SessionLine
 from registry.desk.console_topics import ConsoleTopics
 from registry.desk.people import Operator
@@ -40,7 +42,7 @@ SEND_HELD = ".send"
 #: `.help` on the registry console: the operator's commands and the console's own.
 CONSOLE_HELP: tuple[str, ...] = (
     *OPERATOR_HELP[:3],
-    f"  {SEND_HELD:<14} send the line held back as a new person was handed over to you",
+    f"  {SEND_HELD:<14} send the line held back (begun before a hand-over, or a command)",
     *OPERATOR_HELP[3:],
 )
 
@@ -192,6 +194,9 @@ class DeskConsole:
         if isinstance(parsed.message, DeskLine | DeskEnd) and self._holds(begun):
             self._hold_line(parsed.message)
             return
+        if isinstance(parsed.message, DeskLine) and line.strip().lower() in CONSOLE_COMMANDS:
+            self._hold_command(parsed.message)
+            return
         if parsed.quit:
             self._say("[The console stays on duty; .serve none stops it taking people.]")
         if parsed.message is not None:
@@ -227,6 +232,16 @@ class DeskConsole:
         self._say(
             f"[Not sent: you began this line before {who} was handed over to you. "
             f"{SEND_HELD} sends it to {who}. The line was: {clean(message.text)}]"
+        )
+
+    def _hold_command(self, message: DeskLine) -> None:
+        """A line that is exactly one of the registry console's commands (`quit`, `who`)
+        is held back rather than sent: it was more likely meant for the registry."""
+        self._held = message.text
+        word, who = clean(message.text.strip()), self._person()
+        self._say(
+            f"[Not sent: {word} is a registry command. /{word.lower()} runs it; "
+            f"{SEND_HELD} sends it to {who} as text.]"
         )
 
     def _send_held(self) -> None:

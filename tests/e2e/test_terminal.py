@@ -424,11 +424,15 @@ def test_ctrl_c_at_a_question_of_message_cancels_it_and_the_prompt_goes_on(
     alice.type("message\r")
     alice.wait("the question", lambda rows: rows[-1] == "message to:")
     alice.type("bo")
-    alice.child.sendcontrol("c")
+    alice.child.sendcontrol("c")  # a line with text is cleared, as shells do
+    alice.wait("the line cleared", lambda rows: rows[-1] == "message to:")
+    alice.child.sendcontrol("c")  # on the empty line, the question is cancelled
     alice.wait("the usual prompt", lambda rows: rows[-2:] == [">>> [Cancelled.]", "alice>"])
     alice.type("message bob\r")
     alice.wait("the second question", lambda rows: rows[-1] == "message to bob:")
     alice.type("never to be sent")
+    alice.child.sendcontrol("c")
+    alice.wait("the line cleared", lambda rows: rows[-1] == "message to bob:")
     alice.child.sendcontrol("c")
     # both at once: the prompt may be drawn again a moment before the line above it
     alice.wait(
@@ -438,7 +442,11 @@ def test_ctrl_c_at_a_question_of_message_cancels_it_and_the_prompt_goes_on(
     alice.type("send bob still here\r")
     bob.expect_all([line("alice: still here")])
     assert not any("never to be sent" in row for row in bob.transcript)
-    # at the usual prompt Ctrl-C quits, as before
+    # at the usual prompt Ctrl-C clears a half-typed line, and on an empty one quits
+    alice.type("half a line")
+    alice.child.sendcontrol("c")
+    alice.wait("the line cleared", lambda rows: rows[-1] == "alice>")
+    assert not any("half a line" in row for row in alice.lines())
     alice.child.sendcontrol("c")
     exits(alice)
 
@@ -467,6 +475,8 @@ def test_the_questions_of_message_complete_a_name_and_keep_their_own_history(
     alice.wait("the question again", lambda rows: rows[-1] == "message to:")
     alice.type("\x1b[A")  # at the question, the names answered before
     alice.wait("the name answered before", lambda rows: rows[-1] == "message to: bob")
+    alice.child.sendcontrol("c")
+    alice.wait("the line cleared", lambda rows: rows[-1] == "message to:")
     alice.child.sendcontrol("c")
     alice.wait("the usual prompt again", lambda rows: rows[-1] == "alice>")
 
@@ -523,3 +533,23 @@ def test_a_peer_killed_while_printing_its_mail_shows_only_the_rest_at_its_next_s
     assert len(after) == len(set(after))  # each once in this run
     assert before | set(after) == set(range(1, count + 1))  # none lost
     assert len(before & set(after)) <= 2 * MAIL_SHOWN_EVERY  # a batch or two at most again
+
+
+@pytest.mark.timeout(40)
+def test_up_brings_back_the_commands_of_the_last_run(
+    terminal_env: tuple[ChatEnv, list[Terminal]],
+) -> None:
+    chat, terminals = terminal_env
+    bob, alice = bob_and_alice_at_a_terminal(terminal_env)
+    alice.type("send bob from the first run\r")
+    bob.expect_all([line("alice: from the first run")])
+    alice.type("/quit\r")
+    exits(alice)
+    kept = chat.peer_dir / "peers" / "alice.history"
+    assert "from the first run" in kept.read_text()
+    again = start_terminal_peer(chat, terminals, "alice", colour=False)
+    again.wait("the prompt", lambda rows: rows[-1] == "alice>")
+    again.type("\x1b[A")  # up: the last command, /quit
+    again.wait("/quit", lambda rows: rows[-1] == "alice> /quit")
+    again.type("\x1b[A")
+    again.wait("the line before", lambda rows: rows[-1] == "alice> send bob from the first run")

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from net import datagram_in, served_stream
 from net.endpoint import Endpoint
 from net.listener import Listener
-from net.secure import SecureChannel
+from net.secure import _DATA_HEADER, DATA, SecureChannel
 from wire.codec import decode, decode_datagram_batch, encode
 from wire.framing import StreamDecoder
 from wire.limits import MAX_DATAGRAM
@@ -736,3 +736,33 @@ def test_a_handshake_answered_is_told_with_the_key_that_answered() -> None:
 
 def ignore(*_: object) -> None:
     """An owner that takes no message."""
+
+
+def test_a_datagram_of_a_session_gone_is_counted_and_never_logged() -> None:
+    # an idle registry printed "dropped a datagram from ...: no such session (#N)" every
+    # few minutes (a peer's session from before a restart, or one expired): nothing wrong
+    async def main() -> None:
+        logged: list[str] = []
+        channel = SecureChannel(X25519PrivateKey.generate())
+        server = Endpoint(
+            ignore, channel=channel, key_for=dict().get, session="s", log=logged.append
+        )
+        addr = await server.open("127.0.0.1", 0)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            for index in range(3):  # sessions this side never made (or forgot)
+                stale = _DATA_HEADER.pack(DATA, 1000 + index, 7) + bytes(40)
+                sock.sendto(stale, addr)
+            sock.sendto(b"\x09junk", addr)  # a drop of another kind is still logged
+            for _ in range(100):
+                if sum(channel.dropped.values()) >= 4:
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            sock.close()
+            await server.close()
+        assert channel.dropped["no such session"] == 3
+        assert not any("no such session" in line for line in logged), logged
+        assert any("dropped a datagram" in line for line in logged), logged
+
+    asyncio.run(main())

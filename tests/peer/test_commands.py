@@ -72,6 +72,8 @@ OUTSIDE: list[tuple[str, Command | None]] = [
     # rooms
     ("join teamchat", JoinRoom("teamchat")),
     ("/join teamchat", JoinRoom("teamchat")),
+    ("/nicknames carol", Nick("carol")),
+    ("nicknames carol", Nick("carol")),
     ("leave", LeaveRoom()),
     ("/leave", LeaveRoom()),
     ("/out", LeaveRoom()),
@@ -201,6 +203,8 @@ MISTAKES: list[tuple[str, bool, str]] = [
     ("/bm", True, "Usage: /bm <text>"),
     ("join", False, "Usage: join <room>"),
     ("join two words", False, "Usage: join <room>"),
+    ("join bad room name!", False, "Usage: join <room> (a room name is one word of 1 to 32 "),
+    ("/nicknames", True, "Usage: /nicknames <new name>"),
     ("/join", True, "Usage: /join <room>"),
     ("/dereg", True, "Usage: /dereg <your name>"),
     ("/reg a b", True, "Usage: /reg <your name>"),
@@ -303,8 +307,8 @@ def test_every_word_help_shows_works_where_it_is_shown(in_room: bool) -> None:
     `/leave [also /leave, /out]`, and server:exit was then said to the room."""
     samples = {
         "send": "bob hi", "dm": "bob hi", "send_all": "hi", "bm": "hi", "join": "r",
-        "nick": "n", "nickname": "n", "dereg": "me", "reg": "me", "server:who": "-l",
-        "whois": "bob",
+        "nick": "n", "nickname": "n", "nicknames": "n", "dereg": "me", "reg": "me",
+        "server:who": "-l", "whois": "bob",
     }  # fmt: skip
     lines = cmd.help_lines(in_room=in_room)[1:-1]
     shown = [word for line in lines for word in _shown_words(line)]
@@ -331,7 +335,7 @@ def test_every_command_word_in_help_parses_to_its_command() -> None:
     """Each alias /help shows is understood outside a room (with arguments where needed)."""
     samples = {
         "send": "bob hi", "dm": "bob hi", "send_all": "hi", "bm": "hi", "join": "r",
-        "nick": "n", "nickname": "n", "dereg": "me", "reg": "me", "whois": "bob",
+        "nick": "n", "nickname": "n", "nicknames": "n", "dereg": "me", "reg": "me", "whois": "bob",
     }  # fmt: skip
     for spec in cmd.SPECS:
         for word in spec.words:

@@ -17,7 +17,9 @@ from peer.change_lines import (
 )
 from peer.core import PeerCore
 from peer.mail_lines import MAIL_SHOWN_EVERY
+from peer.refusals import PASSWORD_HINT, PASSWORD_HINT_AGAIN
 from peer.requests import STREAM_WAIT
+from peer.who_changed import FOLD_OVER
 from wire.keys import fingerprint, key_text
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
@@ -210,6 +212,19 @@ def test_a_refused_name_exits_non_zero() -> None:
     [register] = sent(core.start(T0))
     out = core.receive(Refused("r", register.id, "The name alice is in use."), SERVER, T0)  # type: ignore[attr-defined]
     assert prints(out) == ["[The name alice is in use.]"] and pa.Exit(1) in out
+
+
+@pytest.mark.parametrize(
+    ("password", "hint"), [("", PASSWORD_HINT), ("not it", PASSWORD_HINT_AGAIN)]
+)
+def test_a_name_of_someone_else_says_how_to_give_its_password(password: str, hint: str) -> None:
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", password=password)
+    [register] = sent(core.start(T0))
+    reason = "The name alice belongs to someone else; only its owner can take it back."
+    refused = Refused("r", register.id, reason, RefusalCode.NOT_OWNER)
+    out = core.receive(refused, SERVER, T0)
+    assert prints(out) == [f"[{reason}]", hint] and pa.Exit(1) in out
+    assert "--password" in hint
 
 
 def test_every_copy_is_acked_but_shown_once() -> None:
@@ -478,15 +493,19 @@ def test_a_burst_of_table_changes_is_said_in_a_few_lines_not_one_per_change() ->
         out = run_until(core, now) + core.receive(TableUpdate(f"u-{n}", 4 + n, row), SERVER, now)
         lines += prints(out)
     lines += prints(run_until(core, T0 + 3))
-    assert set(lines) == {TABLE_UPDATED}
+    updated = [text for text in lines if text == TABLE_UPDATED]
+    news = [text for text in lines if text != TABLE_UPDATED]
     # the burst, then one a second over the two seconds of changes
-    assert len(lines) == TABLE_LINES_BURST + 2 / TABLE_LINE_EVERY, lines
+    assert len(updated) == TABLE_LINES_BURST + 2 / TABLE_LINE_EVERY, lines
+    # each followed by what changed since the one before, folded: a line or so each
+    assert len(news) <= len(updated) * FOLD_OVER, lines
+    assert any(text.startswith("[100 people came online: junk") for text in news), news
     assert len(core.table) == 203  # every change applied at once, only said later
     # quiet again: the next change is said at once
     later = T0 + 6  # (before the first keepalive)
     run_until(core, later)
     update = TableUpdate("u-x", 204, (Entry("dave", "127.0.0.1", 6004, True),))
-    assert prints(core.receive(update, SERVER, later)) == [TABLE_UPDATED]
+    assert prints(core.receive(update, SERVER, later)) == [TABLE_UPDATED, "[dave is online]"]
 
 
 def quit_notice(n: int, name: str, farewell: str = "") -> Notice:
@@ -540,9 +559,12 @@ def test_the_welcomes_table_line_comes_at_once_between_it_and_the_mail() -> None
     mail = (StoredMessage("m1", "bob", "2026-11-21 10:00:00", "hi", "direct"),)
     welcome = Welcome("r-10", register.id, "alice", "tok", 20, entries, mail, ())
     shown = prints(core.receive(welcome, SERVER, T0))
-    assert shown[:3] == [
+    # what changed since the last table line follows it: p3 and p4, held back in the burst
+    assert shown[:5] == [
         "[Welcome, You are registered.]",
         TABLE_UPDATED,
+        "[p3 is online]",
+        "[p4 is online]",
         "[You have messages]",
     ], shown
     assert TABLE_UPDATED not in prints(run_until(core, T0 + 5))  # nothing held back is said

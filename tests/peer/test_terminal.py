@@ -29,7 +29,7 @@ def complete(before: str, in_room: bool = False) -> list[str]:
     [
         ("/jo", False, ["/join "]),
         ("se", False, ["send ", "send_all ", "sendfile ", "server:exit ", "server:who "]),
-        ("/n", False, ["/nick ", "/nickname "]),
+        ("/n", False, ["/nick ", "/nickname ", "/nicknames "]),
         ("al", False, ["alice:"]),
         ("b", False, ["bob:", "Bobby:"]),
         ("send b", False, ["bob ", "Bobby "]),
@@ -37,7 +37,7 @@ def complete(before: str, in_room: bool = False) -> list[str]:
         ("join t", False, ["teamchat"]),
         ("/join ", False, ["lobby", "teamchat"]),
         ("dereg ", False, ["carol"]),
-        ("/help ni", False, ["nick", "nickname"]),
+        ("/help ni", False, ["nick", "nickname", "nicknames"]),
         ("send alice hello b", False, ["bob ", "Bobby "]),
         # in a room: only / commands, leave and names (mentions)
         ("/le", True, ["/leave "]),

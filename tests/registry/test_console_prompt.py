@@ -176,15 +176,59 @@ def test_log_off_hides_the_log_lines_and_log_on_says_how_many(desk: Desk) -> Non
     assert not any(".log" in line for line in nora.everything), nora.everything
 
 
-def test_ctrl_d_ends_the_console_and_ctrl_c_then_stops_the_registry(desk: Desk) -> None:
-    at_the_prompt(desk)
-    desk.screen.type("\x04")
-    desk.screen.wait("the end of input", lambda rows: any("Console input ended" in r for r in rows))
-    desk.screen.wait("off duty", lambda rows: any("You are off duty" in r for r in rows))
-    desk.screen.type("\x03")  # a signal now, no key: the prompt has ended
+def stopped(desk: Desk) -> None:
+    desk.screen.wait("the end", lambda rows: "Registry stopped." in rows)
     desk.screen.child.expect(pexpect.EOF, timeout=10)
     desk.screen.child.close()
     assert desk.screen.child.exitstatus == 0
+
+
+def test_ctrl_d_on_an_empty_line_stops_a_registry_that_serves_nobody(desk: Desk) -> None:
+    at_the_prompt(desk)
+    desk.screen.type("who\x04")  # on a line with text, Ctrl-D is no end
+    at_the_prompt(desk, "registry> who")
+    desk.screen.type("\x03")  # clears the line, as shells do
+    at_the_prompt(desk)
+    desk.screen.type("\x04")
+    stopped(desk)
+
+
+def test_ctrl_c_asks_before_stopping_a_registry_that_serves_someone(desk: Desk) -> None:
+    at_the_prompt(desk)
+    assert any("quit or Ctrl-C stops the registry" in row for row in desk.rows())
+    nora = desk.person("Nora")
+    nora.expect("talking to admin")
+    at_the_prompt(desk, "to Nora>")
+    desk.screen.type("\x03")
+    question = "Stop the registry? It serves Nora at the help desk. [y/N]"
+    at_the_prompt(desk, question)
+    desk.screen.type("\r")  # no: it goes on, and so does the session
+    desk.screen.wait("kept", lambda rows: "The registry keeps running." in rows)
+    at_the_prompt(desk, "to Nora>")
+    desk.screen.type("still here\r")
+    nora.expect("admin: still here")
+    desk.screen.type("\x03")
+    at_the_prompt(desk, question)
+    desk.screen.type("\x03")  # the key again: meant
+    stopped(desk)
+
+
+def test_a_console_command_typed_while_serving_is_held_not_sent(desk: Desk) -> None:
+    at_the_prompt(desk)
+    nora = desk.person("Nora")
+    nora.expect("talking to admin")
+    at_the_prompt(desk, "to Nora>")
+    desk.screen.type("quit\r")
+    desk.screen.wait(
+        "the line held",
+        lambda rows: any(
+            "Not sent: quit is a registry command. /quit runs it; .send sends it to Nora" in r
+            for r in rows
+        ),
+    )
+    desk.screen.type(".send\r")
+    nora.expect("admin: quit")
+    assert not any("admin: quit" in line for line in nora.everything[:-1]), nora.everything
 
 
 def test_ctrl_c_at_the_prompt_stops_the_registry(desk: Desk) -> None:

@@ -56,6 +56,7 @@ def test_a_name_held_by_another_key_is_refused_and_its_password_counted() -> Non
     out: list[ra.Action] = []
     p.registration.register(ask("alice", password="guess"), Request("alice-reg", AT, "k2"), T0, out)
     assert [r.reason for r in refusals(out)] == ["Wrong password for alice."]
+    assert [r.code for r in refusals(out)] == [RefusalCode.NOT_OWNER]  # the peer's hint: --password
 
 
 def test_the_owner_back_at_another_address_waits_for_a_probe_of_the_holder() -> None:

@@ -28,9 +28,13 @@ def test_registry_commands_with_a_slash_reach_the_registry_while_serving(
         alice = Client(reader, writer, key=server.endpoint.channel.public)
         alice.send(join("Alice"))
         await alice.next(DeskServed)
-        # a bare word is text for the person served, as any line while serving
+        # a line that is only a registry command is held back, and .send sends it as text
         server.console_line("who\n")
+        assert "Not sent: who is a registry command. /who runs it" in printed[-1]
+        server.console_line(".send\n")
         assert (await alice.next(DeskLine)).text == "who"  # type: ignore[attr-defined]
+        server.console_line("who is there?\n")  # more than the command: text, as any line
+        assert (await alice.next(DeskLine)).text == "who is there?"  # type: ignore[attr-defined]
         # with a slash it is the registry's
         server.console_line("/who\n")
         assert printed[-1] == "  no names registered yet"

@@ -1,0 +1,68 @@
+"""What --help adds to the options: an example per mode, and the help of one mode
+(`ChatApp -c --help`), with the commands typed in it. Light to import: no wire, no asyncio
+(the chat commands are read from peer.commands only when asked for)."""
+
+from __future__ import annotations
+
+#: One example per mode, as the README starts them.
+#: ("\b" keeps click from joining its lines into one paragraph.)
+EXAMPLES = (
+    "\b\nExamples:\n"
+    "  ChatApp -s 5000                          a registry on port 5000\n"
+    "  ChatApp -c alice 127.0.0.1 5000 6001     alice, on port 6001, with that registry\n"
+    "  ChatApp -d 127.0.0.1 5000                ask that registry's help desk for help\n"
+    "  ChatApp -o ann 127.0.0.1 5000            serve at that help desk as ann\n"
+    "\nChat commands (ChatApp -c): send <name> <text>, <name>:<text>, send_all <text>,\n"
+    "who, whois <name>, join <room>, leave, rooms, /nick <new>, dereg, reg, /quit, /help.\n"
+    "ChatApp -c --help explains them; -s, -d and -o --help say what each mode does."
+)
+
+_MODES = {
+    "-s": (
+        "ChatApp -s PORT: a registry, listening on PORT (UDP and TCP).",
+        "  ChatApp -s 5000",
+        "Its console takes: who, rooms, release <name>, stats, operators, revoke <name>,\n"
+        ".log off, .log on, help, quit (Ctrl-C or Ctrl-D on an empty line too; they ask\n"
+        "first while it serves anyone). On a terminal it also serves at the help desk.",
+    ),
+    "-c": (
+        "ChatApp -c NAME SERVER-IP SERVER-PORT CLIENT-PORT: a peer called NAME, listening on\n"
+        "CLIENT-PORT, registered with the registry at SERVER-IP:SERVER-PORT.",
+        "  ChatApp -c alice 127.0.0.1 5000 6001\n"
+        "  ChatApp -c bob 192.168.1.20 5000 6002 --password",
+        "",  # the chat commands, from peer.commands
+    ),
+    "-d": (
+        "ChatApp -d SERVER-IP SERVER-PORT: ask the registry's help desk for help (a name, a\n"
+        "mobile number and a topic, then your turn in the waiting room).",
+        "  ChatApp -d 127.0.0.1 5000",
+        "Commands: .queue (your place and the wait), .end, .quit, .help; ..text sends a\n"
+        "line that starts with a dot.",
+    ),
+    "-o": (
+        "ChatApp -o NAME SERVER-IP SERVER-PORT: serve at the registry's help desk as NAME\n"
+        "(the first time with the operator key: desk-key in the registry's data folder).",
+        "  ChatApp -o ann 127.0.0.1 5000",
+        "Commands: .room, .end, .serve 1,3 (or all, none), .first <place or name>, .help,\n"
+        ".quit; ..text sends a line that starts with a dot; any other line goes to the person.",
+    ),
+}
+_SPELLINGS = {"--server": "-s", "--client": "-c", "--desk": "-d", "--operator": "-o"}
+
+
+def asked_mode_help(argv: list[str]) -> str | None:
+    """The help of the mode `argv` names when it asks for help too (`-c --help`), or None
+    (no mode named, or no help asked: click's own --help lists every option)."""
+    if not any(word in ("-h", "--help") for word in argv):
+        return None
+    mode = next(
+        (_SPELLINGS.get(word, word) for word in argv if _SPELLINGS.get(word, word) in _MODES), None
+    )
+    if mode is None:
+        return None
+    what, example, commands = _MODES[mode]
+    if mode == "-c":
+        from peer.commands import help_lines  # the peer's own /help, as it shows it
+
+        commands = "\n".join(help_lines())
+    return f"{what}\n\nExample:\n{example}\n\n{commands}\n\nChatApp --help lists every option."

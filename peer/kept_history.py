@@ -1,0 +1,77 @@
+"""The commands typed at a peer's prompt, kept between runs in its state folder, one file
+per name (`peers/<name>.history`), so that Up brings back what was typed last time.
+
+Each entry is one JSON string per line, the file is its user's alone (0600), and only the
+last KEEP entries are kept. A line that holds the name's password (typed there by mistake)
+is never written. The file follows the name: where it is is asked at each write, as a
+rename moves it. History is a convenience: a file that cannot be read or written is
+passed over, and the chat goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from prompt_toolkit.history import History
+
+#: Entries kept: older ones are dropped as the file is read at the start.
+KEEP = 1000
+
+
+class KeptHistory(History):
+    """The history in the file `path()` (see the module); lines holding `secret` are
+    not kept ("" for none)."""
+
+    def __init__(self, path: Callable[[], Path], secret: str = "") -> None:
+        super().__init__()
+        self._path = path
+        self._secret = secret
+
+    def load_history_strings(self) -> Iterable[str]:
+        """The kept entries, newest first (as prompt_toolkit asks)."""
+        path = self._path()
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return []
+        entries = [text for text in map(_entry, lines) if text]
+        if len(lines) > KEEP:
+            self._rewrite(path, entries[-KEEP:])
+        return list(reversed(entries[-KEEP:]))
+
+    def store_string(self, string: str) -> None:
+        """Append `string`, unless it holds the secret."""
+        if self._secret and self._secret in string:
+            return
+        with contextlib.suppress(OSError):
+            self._append(self._path(), [string])
+
+    @staticmethod
+    def _append(path: Path, entries: list[str]) -> None:
+        data = "".join(json.dumps(text) + "\n" for text in entries).encode()
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
+    def _rewrite(self, path: Path, entries: list[str]) -> None:
+        """The file with `entries` alone (it grew past KEEP)."""
+        fresh = path.with_name(path.name + ".new")
+        with contextlib.suppress(OSError):
+            fresh.unlink(missing_ok=True)
+            self._append(fresh, entries)
+            os.replace(fresh, path)
+
+
+def _entry(line: str) -> str:
+    """The entry a file's line holds ("" for a line that is none)."""
+    try:
+        text = json.loads(line)
+    except ValueError:
+        return ""
+    return text if isinstance(text, str) else ""

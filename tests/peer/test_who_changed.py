@@ -1,0 +1,63 @@
+"""What changed in the table, in words: arrivals, departures, renames, folded in bursts."""
+
+from __future__ import annotations
+
+from peer.who_changed import FOLD_OVER, NAMES_SHOWN, changes, rows_of
+from wire.messages import Entry
+
+
+def row(name: str, port: int, online: bool = True, key: str = "") -> Entry:
+    return Entry(name, "127.0.0.1", port, online, key)
+
+
+BEFORE = rows_of([row("alice", 6001), row("carol", 6003, key="K3"), row("dave", 6004)])
+
+
+def test_one_change_of_each_kind_is_said_by_name() -> None:
+    after = rows_of(
+        [
+            row("alice", 6001),
+            row("bob", 6002),
+            row("caroline", 6003, key="K3"),
+            row("dave", 6004, False),
+        ]
+    )
+    assert changes(BEFORE, after, "alice") == [
+        "[bob is online]",
+        "[dave went offline]",
+        "[carol is now known as caroline]",
+    ]
+
+
+def test_a_rename_is_known_by_its_key_when_the_address_changed() -> None:
+    after = rows_of([row("alice", 6001), row("caroline", 7003, key="K3"), row("dave", 6004)])
+    assert changes(BEFORE, after, "alice") == ["[carol is now known as caroline]"]
+
+
+def test_our_own_changes_are_left_out() -> None:
+    after = rows_of([row("alicia", 6001), row("carol", 6003, key="K3"), row("dave", 6004)])
+    assert changes(BEFORE, after, "alicia") == []
+    assert changes(BEFORE, rows_of([*BEFORE.values(), row("me", 6009)]), "me") == []
+
+
+def test_a_name_that_comes_back_is_online_again() -> None:
+    before = rows_of([row("dave", 6004, False)])
+    assert changes(before, rows_of([row("dave", 6004)]), "alice") == ["[dave is online]"]
+
+
+def test_nothing_changed_says_nothing() -> None:
+    assert changes(BEFORE, dict(BEFORE), "alice") == []
+
+
+def test_many_at_once_are_folded_into_one_line_per_kind() -> None:
+    many = [row(f"p{n:02d}", 7000 + n) for n in range(12)]
+    after = rows_of([*BEFORE.values(), *many])
+    shown = ", ".join(f"p{n:02d}" for n in range(NAMES_SHOWN))
+    assert changes(BEFORE, after, "alice") == [
+        f"[12 people came online: {shown} and {12 - NAMES_SHOWN} more]"
+    ]
+    gone = rows_of([e._replace(online=False) for e in after.values()])
+    [line] = changes(after, gone, "alice")
+    assert line.startswith("[14 people went offline: ")  # alice is us, and left out
+    few = rows_of([*BEFORE.values(), *many[:FOLD_OVER]])
+    assert len(changes(BEFORE, few, "alice")) == FOLD_OVER
