@@ -35,6 +35,7 @@ from registry.cluster.link import (
 )
 from registry.cluster.store import JetStreamStore
 from registry.console import read_lines, typed_ahead
+from registry.desk.service import DeskService
 from registry.loading import Backend, RegistryOptions
 from registry.server import RegistryServer, printable
 from registry.storage import StorageError
@@ -123,6 +124,8 @@ class ClusterRegistry:
             **self._options,
         )
         server.elsewhere = elsewhere
+        if isinstance(server.desk, DeskService):  # its clients learn where to go next
+            server.desk.registries = lambda: server.core.registries
         known = await self._members()
         server.core.registries = tuple(sorted(known.values()))
         await server.start()
@@ -147,7 +150,7 @@ class ClusterRegistry:
         """Relay to the registry that decides until stopped, or until the lead was free and
         this registry took it (True, with the sessions of its peers to go on with)."""
         follower = self._follower = Follower(
-            self._nc, self._lead.me, self._key[0], self.log, lambda: self._leader_reach
+            self._nc, self._lead.me, self._key[0], self.log, self._desk_where
         )
         addr = await follower.start(*self._listen)
         self._leader_reach = await self._lead.leader() or ""
@@ -180,6 +183,13 @@ class ClusterRegistry:
             return await self._lead.renew() if decide else False
         except ERRORS:
             return decide  # NATS is away: nobody else can take the lead meanwhile
+
+    async def _desk_where(self) -> tuple[str, list[str]]:
+        """Where the help desk is (the registry that decides, "" for none yet), and the
+        service's registries: for a desk client that asked this one."""
+        if not self._leader_reach:
+            return "", []
+        return self._leader_reach, sorted((await self._members()).values())
 
     async def _members(self) -> dict[str, str]:
         try:
