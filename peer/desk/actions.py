@@ -205,6 +205,7 @@ class DeskClientCore:
         #: and those that failed (or sent us on) since the desk last answered.
         self.registries: tuple[Addr, ...] = ()
         self._tried: set[Addr] = set()
+        self._sent_on = False  # a registry of the service sent us to the desk this round
 
     def start(self, now: float) -> list[Action]:
         """The run begins."""
@@ -323,12 +324,14 @@ class DeskClientCore:
         when the desk is at another address, which this client uses from now on (the
         registry closes this connection; the caller asks for a new one). The same service
         key answers there, so nothing is asked or said."""
-        found = tuple(a for a in map(address, message.registries) if a is not None)
-        if found:
-            self.registries = found
+        # (those it knew are kept: a registry that stopped a moment ago may be missing
+        # from the list, and one that is gone costs a refused connection at most)
+        told = [a for a in map(address, message.registries) if a is not None]
+        self.registries = tuple(dict.fromkeys([*told, *self.registries]))
         desk = address(message.desk)
         if desk is None or desk == (self.ip, self.port):
             return False
+        self._sent_on = True
         self._tried.add((self.ip, self.port))
         self.ip, self.port = desk
         return True
@@ -350,6 +353,13 @@ class DeskClientCore:
             self._tried.clear()
         self.ip, self.port = (fresh or after)[0]
         return bool(fresh)
+
+    def _service_answers(self) -> bool:
+        """Whether a registry of the service sent us on since this was last asked: the
+        service runs, and its desk is moving to another registry (the one that ran it
+        stopped), so the next round of tries is not put off longer than the first."""
+        answered, self._sent_on = self._sent_on, False
+        return answered
 
     def _hold(self, line: str | None, begun: float) -> None:
         """Keep a typed line (None: the end of input), begun at `begun`, until the first

@@ -420,6 +420,8 @@ class OperatorCore(DeskClientCore):
         out.append(SetPrompt(prompt))
 
     def _retry_later(self, now: float) -> None:
+        if self._service_answers():
+            self._retry = self._retry_first
         self._retry_at = now + self._retry
 
     # -- leaving ----------------------------------------------------------------------------

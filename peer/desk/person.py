@@ -183,7 +183,7 @@ class PersonCore(PersonForm, PersonLink):
     def received(self, message: DeskMessage, now: float) -> list[Action]:
         out: list[Action] = []
         if isinstance(message, DeskRegistries):
-            self._sent_on(message, out)
+            self._registries_told(message, out)
         elif self._heard(message, now, out):
             pass  # a sign of life
         elif self.phase == "leaving":
@@ -201,7 +201,7 @@ class PersonCore(PersonForm, PersonLink):
             self._message(message, out)
         return out
 
-    def _sent_on(self, message: DeskRegistries, out: list[Action]) -> None:
+    def _registries_told(self, message: DeskRegistries, out: list[Action]) -> None:
         """The registries of the service; when the desk is at another one, the join (or
         the goodbye) goes there instead, on a new connection, as if this one were not."""
         if not self._learn(message) or self.phase in ("form", "done"):

@@ -19,9 +19,11 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.js.kv import KeyValue
 
 from net.secure import SecureChannel
 from registry.cluster.connect import ClusterError, ClusterSettings, connect
+from registry.cluster.desk_bucket import BucketShelf, desk_bucket, service_desk_key
 from registry.cluster.elsewhere import Elsewhere
 from registry.cluster.follower import Follower
 from registry.cluster.lead import ERRORS, RENEW, Lead, service_key
@@ -56,6 +58,7 @@ class Service(Struct, frozen=True):
     lead: Lead
     store: JetStreamStore
     key: tuple[X25519PrivateKey, bool]
+    desk: KeyValue
 
 
 class ClusterRegistry:
@@ -75,6 +78,7 @@ class ClusterRegistry:
         self._lead = service.lead
         self._store = service.store
         self._key = service.key
+        self._desk = service.desk
         self._listen = listen
         self._out = out
         self._data_dir = data_dir
@@ -94,6 +98,8 @@ class ClusterRegistry:
 
     async def run(self) -> None:
         """Decide or relay until stopped, taking the lead whenever it is free."""
+        with contextlib.suppress(*ERRORS):  # (said at once: each registry lists the others)
+            await self._lead.keep_membership()
         held = await self._lead.take()
         channel: SecureChannel | None = None
         while not self._stopped.is_set():
@@ -113,12 +119,13 @@ class ClusterRegistry:
         # pushed at start then reaches each peer through its own registry
         await asyncio.sleep(ANNOUNCED)
         kept = await self._store.load(time.monotonic())
+        shelf = await BucketShelf.load(self._desk, self.log, self._lead.check)
         server = self._server = RegistryServer(
             data_dir=self._data_dir,
             bind=self._listen[0],
             port=self._listen[1],
             out=self._out,
-            backend=Backend(self._store, kept, *self._key, channel),
+            backend=Backend(self._store, kept, *self._key, channel, shelf),
             console_operator=False,
             prompt=False,
             **self._options,
@@ -138,6 +145,8 @@ class ClusterRegistry:
                 members = await self._members()
                 if members and members != known:
                     server.core.registries = tuple(sorted(members.values()))
+                    if isinstance(server.desk, DeskService):
+                        server.desk.tell_registries()
                 for gone in set(known) - set(members):
                     server.moved_here(elsewhere.routes.forget(gone))
                 known = members
@@ -189,7 +198,8 @@ class ClusterRegistry:
         service's registries: for a desk client that asked this one."""
         if not self._leader_reach:
             return "", []
-        return self._leader_reach, sorted((await self._members()).values())
+        members = {*(await self._members()).values(), self._lead.reach, self._leader_reach}
+        return self._leader_reach, sorted(members)
 
     async def _members(self) -> dict[str, str]:
         try:
@@ -267,6 +277,8 @@ async def run_cluster_registry(
         static, made = await service_key(js)
         store = await JetStreamStore.open(js)
         lead = await Lead.open(js, secrets.token_hex(4), f"{cluster.advertise}:{port}")
+        desk = await desk_bucket(js)
+        _, said = await service_desk_key(desk, data_dir)
     except (*ERRORS, StorageError, ValueError) as exc:
         out(f"ChatApp: error: cannot use NATS at {', '.join(urls)}: {exc}")
         await nc.close()
@@ -281,7 +293,9 @@ async def run_cluster_registry(
         f"Join code: peers and help-desk clients started with --registry-key "
         f"{join_code(public)} trust this key alone, without asking (at any registry of it)."
     )
-    service = Service(nc, lead, store, (static, made))
+    if said:
+        log(said)
+    service = Service(nc, lead, store, (static, made), desk)
     registry = ClusterRegistry(service, (bind, port), out, data_dir, options)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

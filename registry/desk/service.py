@@ -88,7 +88,7 @@ class DeskOptions(TypedDict, total=False):
     heartbeat: float
     typical_session: float
     rejected: Callable[[str, str], None]
-    shelf: Shelf
+    shelf: Shelf | None
 
 
 class DeskService:
@@ -315,6 +315,12 @@ class DeskService:
         self.log(f"desk: closed connection {conn}: {reason}"[:300])
         self._write(conn, DeskNotice(self._new_id(), f"Closing the connection: {reason}"[:300]))
         self._close(conn)
+
+    def tell_registries(self) -> None:
+        """The service's registries changed (see `registries`): every client is told."""
+        registries = tuple(self.registries())
+        for conn in list(self._writers):
+            self._write(conn, DeskRegistries(self._new_id(), "", registries))
 
     # -- the console (registry.desk.console) ------------------------------------------------
 
