@@ -321,15 +321,16 @@ class DeskClientCore:
 
     def _learn(self, message: DeskRegistries) -> bool:
         """The registry said which registries the service has, and where its desk is: True
-        when the desk is at another address, which this client uses from now on (the
-        registry closes this connection; the caller asks for a new one). The same service
-        key answers there, so nothing is asked or said."""
+        when it named the desk's address (a registry that does not run it), which this
+        client uses from now on: the registry closes this connection, and the caller asks
+        for a new one. (Its own address: it is taking the desk over; ask it again.) The
+        same service key answers there, so nothing is asked or said."""
         # (those it knew are kept: a registry that stopped a moment ago may be missing
         # from the list, and one that is gone costs a refused connection at most)
         told = [a for a in map(address, message.registries) if a is not None]
         self.registries = tuple(dict.fromkeys([*told, *self.registries]))
         desk = address(message.desk)
-        if desk is None or desk == (self.ip, self.port):
+        if desk is None:
             return False
         self._sent_on = True
         self._tried.add((self.ip, self.port))

@@ -46,11 +46,11 @@ class Follower:
         me: str,
         static: X25519PrivateKey,
         log: Callable[[str], None],
-        desk: Callable[[], Awaitable[tuple[str, list[str]]]],
+        desk: Callable[[], Awaitable[tuple[str, str, list[str]]]],
     ) -> None:
-        """`me` names this registry to the others; `desk()` says where peers reach the
-        registry that decides ("ip:port", "" when none does yet) and the service's
-        registries, for help-desk clients that ask here."""
+        """`me` names this registry to the others; `desk()` says where peers reach this
+        registry ("ip:port") and the one that decides ("" when none does yet), and the
+        service's registries, for help-desk clients that ask here."""
         self._nc = nc
         self._me = me
         self._log = log
@@ -139,26 +139,36 @@ class Follower:
         """A help-desk client asked here: it is told where the desk is, with the service's
         registries (DeskRegistries), and the connection closed; its client goes there.
         While no registry decides (one just stopped), the answer waits up to DESK_WAIT
-        seconds for one; none by then, the connection is closed unanswered, and the
-        client tries again as for a registry that stopped."""
+        seconds for one; with none by then, or should this registry take the lead
+        meanwhile, the desk is said to be here: the client asks here again."""
+        here, desk, registries = await self._desk()
         try:
-            desk, registries = await self._desk()
             waited = 0.0
             while not desk and waited < DESK_WAIT and not has_hung_up(reader, writer):
                 await asyncio.sleep(DESK_POLL)
                 waited += DESK_POLL
-                desk, registries = await self._desk()
-            if desk and not has_hung_up(reader, writer):
-                decoder.send(DeskRegistries(secrets.token_hex(4), desk, tuple(registries)))
-                writer.write(decoder.output())
+                here, desk, registries = await self._desk()
+            if not has_hung_up(reader, writer):
+                self._send_on(decoder, writer, desk or here, registries)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(writer.drain(), FLUSH_TIMEOUT)
+        except asyncio.CancelledError:  # this registry stops relaying (it decides now)
+            self._send_on(decoder, writer, here, registries)
+            raise
         except (ConnectionError, OSError, ValueError):
             pass  # it is gone: there is nobody to tell
         finally:
             decoder.close()
             with contextlib.suppress(Exception):
-                writer.close()
+                writer.close()  # (what was written goes first)
+
+    @staticmethod
+    def _send_on(
+        decoder: SecureStream, writer: asyncio.StreamWriter, desk: str, registries: list[str]
+    ) -> None:
+        with contextlib.suppress(ConnectionError, OSError, ValueError):
+            decoder.send(DeskRegistries(secrets.token_hex(4), desk, tuple(registries)))
+            writer.write(decoder.output())
 
 
 #: Seconds a help-desk client asking a relaying registry waits at most for a registry to

@@ -193,13 +193,15 @@ class ClusterRegistry:
         except ERRORS:
             return decide  # NATS is away: nobody else can take the lead meanwhile
 
-    async def _desk_where(self) -> tuple[str, list[str]]:
-        """Where the help desk is (the registry that decides, "" for none yet), and the
-        service's registries: for a desk client that asked this one."""
+    async def _desk_where(self) -> tuple[str, str, list[str]]:
+        """For a desk client that asked this registry: where it is reached, where the
+        help desk is (the registry that decides, "" for none yet), and the service's
+        registries."""
+        here = self._lead.reach
         if not self._leader_reach:
-            return "", []
-        members = {*(await self._members()).values(), self._lead.reach, self._leader_reach}
-        return self._leader_reach, sorted(members)
+            return here, "", [here]
+        members = {*(await self._members()).values(), here, self._leader_reach}
+        return here, self._leader_reach, sorted(members)
 
     async def _members(self) -> dict[str, str]:
         try:

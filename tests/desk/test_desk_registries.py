@@ -98,3 +98,15 @@ def test_a_registry_on_its_own_is_tried_again_as_before() -> None:
     assert core.tick(1.5) == [Connect()]
     assert core.not_connected("refused", 1.5) == []
     assert core.next_wake() == 2.5 and (core.ip, core.port) == HERE
+
+
+def test_a_registry_taking_the_desk_over_has_the_client_ask_it_again() -> None:
+    core = waiting()
+    core.lost("reset", 1.0)
+    core.tick(1.5)
+    core.connected(1.5)
+    taking_over = DeskRegistries("r", "127.0.0.1:4000", ())  # "the desk: here"
+    assert core.received(taking_over, 1.6) == [Connect()]
+    assert (core.ip, core.port) == HERE and core.phase == "reconnecting"
+    assert shown(core.not_connected("refused", 1.6)) == []  # (not listening yet)
+    assert core.next_wake() == 2.1  # the first wait again: the service answers
