@@ -22,6 +22,7 @@ from registry.desk.closed import ClosedDesk
 from registry.desk.key import DeskKeyError
 from registry.desk.limits import TYPICAL_SESSION
 from registry.desk.service import DeskService
+from registry.desk.shelf import Shelf
 from registry.flood import NEW_NAMES
 from registry.mailbox import MAILBOX_MESSAGES
 from registry.storage import StorageError
@@ -82,6 +83,9 @@ class Backend(Struct, frozen=True):
     key_made: bool
     #: a secure channel whose sessions to go on with (one that relayed until now)
     channel: SecureChannel | None = None
+    #: where the help desk keeps its places, history and operators' keys (None: files
+    #: in the data directory)
+    desk: Shelf | None = None
 
     @classmethod
     def from_files(cls, store: FileStore, data_dir: Path) -> Backend:
@@ -126,6 +130,7 @@ def load(
             rejected=rejections,
             heartbeat=settings.keepalive,
             typical_session=settings.typical_session,
+            shelf=backend.desk,
         )
     except DeskKeyError as exc:
         # the desk alone cannot run: chat goes on, and the console says why (at start)

@@ -17,10 +17,19 @@ from collections.abc import Callable
 
 from msgspec import Struct
 
-from wire.desk.messages import HEARTBEAT, DeskLeave, DeskMessage, DeskPing, DeskPong
+from wire.desk.messages import (
+    HEARTBEAT,
+    DeskLeave,
+    DeskMessage,
+    DeskPing,
+    DeskPong,
+    DeskRegistries,
+)
 from wire.desk.text import format_duration
 from wire.heartbeat import Beat, Heartbeat
 from wire.reliable import IdMaker
+
+Addr = tuple[str, int]
 
 #: Seconds to wait for the desk to confirm a `.quit` before closing anyway.
 LEAVE_TIMEOUT = 2.0
@@ -147,6 +156,14 @@ def no_answer(ip: str, port: int) -> str:
     )
 
 
+def address(text: str) -> Addr | None:
+    """The address "ip:port" in `text`, or None when it is not one."""
+    ip, _, port = text.rpartition(":")
+    if ip and port.isdigit() and 0 < int(port) < 65536:
+        return ip, int(port)
+    return None
+
+
 def style_of(line: str) -> str:
     """How a rendered desk line is shown: bracketed lines are the desk's own."""
     if line.startswith("!!!"):
@@ -184,6 +201,11 @@ class DeskClientCore:
         self.heartbeat = heartbeat
         # the desk's silence on this connection (None: not answered yet, or no connection)
         self._liveness: Heartbeat | None = None
+        #: The registries of the service, when the desk is one of several (DeskRegistries);
+        #: and those that failed (or sent us on) since the desk last answered.
+        self.registries: tuple[Addr, ...] = ()
+        self._tried: set[Addr] = set()
+        self._sent_on = False  # a registry of the service sent us to the desk this round
 
     def start(self, now: float) -> list[Action]:
         """The run begins."""
@@ -240,6 +262,7 @@ class DeskClientCore:
         answer), which the client has no more to do with."""
         self._answer_by = None
         self._answered = True
+        self._tried.clear()
         if self._liveness is None:
             self._liveness = Heartbeat(now, self.heartbeat)
         else:
@@ -293,6 +316,51 @@ class DeskClientCore:
             out.append(Show(no_answer(self.ip, self.port), "error"))
             give_up(out)
         return True
+
+    # -- a service of several registries (docs/SCALING.md) -----------------------------------
+
+    def _learn(self, message: DeskRegistries) -> bool:
+        """The registry said which registries the service has, and where its desk is: True
+        when it named the desk's address (a registry that does not run it), which this
+        client uses from now on: the registry closes this connection, and the caller asks
+        for a new one. (Its own address: it is taking the desk over; ask it again.) The
+        same service key answers there, so nothing is asked or said."""
+        # (those it knew are kept: a registry that stopped a moment ago may be missing
+        # from the list, and one that is gone costs a refused connection at most)
+        told = [a for a in map(address, message.registries) if a is not None]
+        self.registries = tuple(dict.fromkeys([*told, *self.registries]))
+        desk = address(message.desk)
+        if desk is None:
+            return False
+        self._sent_on = True
+        self._tried.add((self.ip, self.port))
+        self.ip, self.port = desk
+        return True
+
+    def _next_registry(self) -> bool:
+        """The registry in use could not be reached: the next registry of the service is
+        used from now on. True when that one has not been tried since the desk last
+        answered (the caller connects to it at once); False when every one has, or there
+        is no other: the caller waits its delay before the next round."""
+        here = (self.ip, self.port)
+        self._tried.add(here)
+        ring = self.registries if here in self.registries else (here, *self.registries)
+        if len(ring) < 2:
+            return False
+        start = ring.index(here)
+        after = ring[start + 1 :] + ring[: start + 1]
+        fresh = [addr for addr in after if addr not in self._tried]
+        if not fresh:
+            self._tried.clear()
+        self.ip, self.port = (fresh or after)[0]
+        return bool(fresh)
+
+    def _service_answers(self) -> bool:
+        """Whether a registry of the service sent us on since this was last asked: the
+        service runs, and its desk is moving to another registry (the one that ran it
+        stopped), so the next round of tries is not put off longer than the first."""
+        answered, self._sent_on = self._sent_on, False
+        return answered
 
     def _hold(self, line: str | None, begun: float) -> None:
         """Keep a typed line (None: the end of input), begun at `begun`, until the first

@@ -45,6 +45,7 @@ from wire.desk.messages import (
     DeskOnDuty,
     DeskOperator,
     DeskRefused,
+    DeskRegistries,
     DeskServe,
     DeskSession,
 )
@@ -200,12 +201,17 @@ class OperatorCore(DeskClientCore):
             self.phase = "done"
             return [Show(unreachable(self.ip, self.port, why), "error"), Exit(1)]
         if self.phase == "duty":
+            if self._next_registry():
+                return [Connect()]  # (another registry of the service, at once)
             self._retry_later(now)
         return []
 
     def received(self, message: DeskMessage, now: float) -> list[Action]:
         out: list[Action] = []
-        if self._heard(message, now, out):
+        if isinstance(message, DeskRegistries):
+            if self._learn(message) and self.phase == "duty":
+                out.append(Connect())  # the desk is at that registry: on duty there
+        elif self._heard(message, now, out):
             pass  # a sign of life
         elif self.phase == "leaving":
             if isinstance(message, DeskEnded):
@@ -414,6 +420,8 @@ class OperatorCore(DeskClientCore):
         out.append(SetPrompt(prompt))
 
     def _retry_later(self, now: float) -> None:
+        if self._service_answers():
+            self._retry = self._retry_first
         self._retry_at = now + self._retry
 
     # -- leaving ----------------------------------------------------------------------------

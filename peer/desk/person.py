@@ -42,6 +42,7 @@ from wire.desk.messages import (
     DeskQueued,
     DeskQueueRequest,
     DeskRefused,
+    DeskRegistries,
     DeskServed,
     DeskWork,
 )
@@ -162,7 +163,10 @@ class PersonCore(PersonForm, PersonLink):
             self._crisis_notice(out)
             self._end(1, out)
         elif self.phase == "reconnecting":
-            self._retry_later(now)
+            if self._next_registry():
+                out.append(Connect())  # (another registry of the service, at once)
+            else:
+                self._retry_later(now)
         elif self.phase == "leaving" and self._giving_up:
             self._left(out)
         return out
@@ -178,7 +182,9 @@ class PersonCore(PersonForm, PersonLink):
 
     def received(self, message: DeskMessage, now: float) -> list[Action]:
         out: list[Action] = []
-        if self._heard(message, now, out):
+        if isinstance(message, DeskRegistries):
+            self._registries_told(message, out)
+        elif self._heard(message, now, out):
             pass  # a sign of life
         elif self.phase == "leaving":
             # only the desk's goodbye matters now (it says the place is given up)
@@ -194,6 +200,16 @@ class PersonCore(PersonForm, PersonLink):
                     out.append(Show("[Connected again.]"))
             self._message(message, out)
         return out
+
+    def _registries_told(self, message: DeskRegistries, out: list[Action]) -> None:
+        """The registries of the service; when the desk is at another one, the join (or
+        the goodbye) goes there instead, on a new connection, as if this one were not."""
+        if not self._learn(message) or self.phase in ("form", "done"):
+            return
+        if self.phase == "joining":
+            self.phase = "reconnecting" if self._rejoining else "connecting"
+            self._rejoining = False
+        out.append(Connect())
 
     def tick(self, now: float) -> list[Action]:
         out: list[Action] = []

@@ -101,9 +101,13 @@ class PersonLink(PersonState):
             self._start_leaving(now, out)
 
     def _retry_later(self, now: float) -> None:
-        """The next reconnection attempt, after a wait twice the last (RETRY_MAX at most),
-        and never after the place is given up."""
-        self._delay = min(self._delay * 2, self._retry_max)
+        """The next reconnection attempt, after a wait twice the last (RETRY_MAX at most;
+        the first again while another registry of the service sends us on), and never
+        after the place is given up."""
+        if self._service_answers():
+            self._delay = self._retry_first
+        else:
+            self._delay = min(self._delay * 2, self._retry_max)
         self._retry_at = now + min(self._delay, max(0.0, self._give_up_at - now))
 
     def _given_up(self, out: list[Action]) -> None:

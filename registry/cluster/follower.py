@@ -5,10 +5,10 @@ what they send to the registry that decides, and sends them what that one answer
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -17,6 +17,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from net.endpoint import Endpoint
+from net.listener import has_hung_up
 from net.secure import SecureChannel
 from net.secure_stream import SecureStream
 from registry.cluster.link import (
@@ -28,10 +29,10 @@ from registry.cluster.link import (
     registry_subject,
     unpack_outbound,
 )
-from registry.desk.closed import ClosedDesk
+from registry.desk.closed import FLUSH_TIMEOUT
 from registry.flood import FloodGate
 from wire.codec import decode, encode
-from wire.desk.messages import DESK_TYPES
+from wire.desk.messages import DESK_TYPES, DeskRegistries
 from wire.errors import DecodeError
 from wire.messages import Message
 
@@ -45,14 +46,15 @@ class Follower:
         me: str,
         static: X25519PrivateKey,
         log: Callable[[str], None],
-        leader: Callable[[], str],
+        desk: Callable[[], Awaitable[tuple[str, str, list[str]]]],
     ) -> None:
-        """`me` names this registry to the others; `leader()` says where peers reach the
-        registry that decides ("ip:port"), for those who ask here for the help desk."""
+        """`me` names this registry to the others; `desk()` says where peers reach this
+        registry ("ip:port") and the one that decides ("" when none does yet), and the
+        service's registries, for help-desk clients that ask here."""
         self._nc = nc
         self._me = me
         self._log = log
-        self._leader = leader
+        self._desk = desk
         self._keys: dict[Addr, bytes] = {}  # the key that last spoke from each address
         self._flood = FloodGate()
         self._publish = Publisher(nc.publish)
@@ -134,9 +136,42 @@ class Follower:
         *,
         more: Sequence[Message] = (),
     ) -> None:
-        """A help-desk client asked here: it is told where the desk is."""
-        leader = self._leader()
-        where = f"at {leader} (ChatApp -d {leader.replace(':', ' ')})" if leader else "elsewhere"
-        told = f"The help desk of this service is {where}; please ask there."
-        desk = ClosedDesk(Path(), "", told)
-        await desk.handle_connection(first, decoder, reader, writer, more=more)
+        """A help-desk client asked here: it is told where the desk is, with the service's
+        registries (DeskRegistries), and the connection closed; its client goes there.
+        While no registry decides (one just stopped), the answer waits up to DESK_WAIT
+        seconds for one; with none by then, or should this registry take the lead
+        meanwhile, the desk is said to be here: the client asks here again."""
+        here, desk, registries = await self._desk()
+        try:
+            waited = 0.0
+            while not desk and waited < DESK_WAIT and not has_hung_up(reader, writer):
+                await asyncio.sleep(DESK_POLL)
+                waited += DESK_POLL
+                here, desk, registries = await self._desk()
+            if not has_hung_up(reader, writer):
+                self._send_on(decoder, writer, desk or here, registries)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(writer.drain(), FLUSH_TIMEOUT)
+        except asyncio.CancelledError:  # this registry stops relaying (it decides now)
+            self._send_on(decoder, writer, here, registries)
+            raise
+        except (ConnectionError, OSError, ValueError):
+            pass  # it is gone: there is nobody to tell
+        finally:
+            decoder.close()
+            with contextlib.suppress(Exception):
+                writer.close()  # (what was written goes first)
+
+    @staticmethod
+    def _send_on(
+        decoder: SecureStream, writer: asyncio.StreamWriter, desk: str, registries: list[str]
+    ) -> None:
+        with contextlib.suppress(ConnectionError, OSError, ValueError):
+            decoder.send(DeskRegistries(secrets.token_hex(4), desk, tuple(registries)))
+            writer.write(decoder.output())
+
+
+#: Seconds a help-desk client asking a relaying registry waits at most for a registry to
+#: decide, when none does (one just stopped: another takes the lead within about 2 s); and
+#: how often it is looked for meanwhile.
+DESK_WAIT, DESK_POLL = 4.0, 0.25

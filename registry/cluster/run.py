@@ -19,9 +19,11 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.js.kv import KeyValue
 
 from net.secure import SecureChannel
 from registry.cluster.connect import ClusterError, ClusterSettings, connect
+from registry.cluster.desk_bucket import BucketShelf, desk_bucket, service_desk_key
 from registry.cluster.elsewhere import Elsewhere
 from registry.cluster.follower import Follower
 from registry.cluster.lead import ERRORS, RENEW, Lead, service_key
@@ -35,6 +37,7 @@ from registry.cluster.link import (
 )
 from registry.cluster.store import JetStreamStore
 from registry.console import printable, read_lines, typed_ahead
+from registry.desk.service import DeskService
 from registry.loading import Backend, RegistryOptions
 from registry.server import RegistryServer
 from registry.storage import StorageError
@@ -55,6 +58,7 @@ class Service(Struct, frozen=True):
     lead: Lead
     store: JetStreamStore
     key: tuple[X25519PrivateKey, bool]
+    desk: KeyValue
 
 
 class ClusterRegistry:
@@ -74,6 +78,7 @@ class ClusterRegistry:
         self._lead = service.lead
         self._store = service.store
         self._key = service.key
+        self._desk = service.desk
         self._listen = listen
         self._out = out
         self._data_dir = data_dir
@@ -93,6 +98,8 @@ class ClusterRegistry:
 
     async def run(self) -> None:
         """Decide or relay until stopped, taking the lead whenever it is free."""
+        with contextlib.suppress(*ERRORS):  # (said at once: each registry lists the others)
+            await self._lead.keep_membership()
         held = await self._lead.take()
         channel: SecureChannel | None = None
         while not self._stopped.is_set():
@@ -112,17 +119,20 @@ class ClusterRegistry:
         # pushed at start then reaches each peer through its own registry
         await asyncio.sleep(ANNOUNCED)
         kept = await self._store.load(time.monotonic())
+        shelf = await BucketShelf.load(self._desk, self.log, self._lead.check)
         server = self._server = RegistryServer(
             data_dir=self._data_dir,
             bind=self._listen[0],
             port=self._listen[1],
             out=self._out,
-            backend=Backend(self._store, kept, *self._key, channel),
+            backend=Backend(self._store, kept, *self._key, channel, shelf),
             console_operator=False,
             prompt=False,
             **self._options,
         )
         server.elsewhere = elsewhere
+        if isinstance(server.desk, DeskService):  # its clients learn where to go next
+            server.desk.registries = lambda: server.core.registries
         known = await self._members() or {}
         server.core.registries = tuple(sorted(known.values()))
         await server.start()
@@ -137,6 +147,8 @@ class ClusterRegistry:
                     continue  # not known now: nobody is taken for gone
                 if members != known:
                     server.core.registries = tuple(sorted(members.values()))
+                    if isinstance(server.desk, DeskService):
+                        server.desk.tell_registries()
                 for gone in set(known) - set(members):
                     server.moved_here(elsewhere.routes.forget(gone))
                 known = members
@@ -149,7 +161,7 @@ class ClusterRegistry:
         """Relay to the registry that decides until stopped, or until the lead was free and
         this registry took it (True, with the sessions of its peers to go on with)."""
         follower = self._follower = Follower(
-            self._nc, self._lead.me, self._key[0], self.log, lambda: self._leader_reach
+            self._nc, self._lead.me, self._key[0], self.log, self._desk_where
         )
         addr = await follower.start(*self._listen)
         self._leader_reach = await self._lead.leader() or ""
@@ -182,6 +194,16 @@ class ClusterRegistry:
             return await self._lead.renew() if decide else False
         except ERRORS:
             return decide  # NATS is away: nobody else can take the lead meanwhile
+
+    async def _desk_where(self) -> tuple[str, str, list[str]]:
+        """For a desk client that asked this registry: where it is reached, where the
+        help desk is (the registry that decides, "" for none yet), and the service's
+        registries."""
+        here = self._lead.reach
+        if not self._leader_reach:
+            return here, "", [here]
+        members = {*((await self._members()) or {}).values(), here, self._leader_reach}
+        return here, self._leader_reach, sorted(members)
 
     async def _members(self) -> dict[str, str] | None:
         """The registries of the service (see Lead.members), or None when NATS did not
@@ -261,6 +283,8 @@ async def run_cluster_registry(
         static, made = await service_key(js)
         store = await JetStreamStore.open(js)
         lead = await Lead.open(js, secrets.token_hex(4), f"{cluster.advertise}:{port}")
+        desk = await desk_bucket(js)
+        _, said = await service_desk_key(desk, data_dir)
     except (*ERRORS, StorageError, ValueError) as exc:
         out(f"ChatApp: error: cannot use NATS at {', '.join(urls)}: {exc}")
         await nc.close()
@@ -275,7 +299,9 @@ async def run_cluster_registry(
         f"Join code: peers and help-desk clients started with --registry-key "
         f"{join_code(public)} trust this key alone, without asking (at any registry of it)."
     )
-    service = Service(nc, lead, store, (static, made))
+    if said:
+        log(said)
+    service = Service(nc, lead, store, (static, made), desk)
     registry = ClusterRegistry(service, (bind, port), out, data_dir, options)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -107,7 +107,7 @@ class JetStreamStore:
 
     async def load(self, now: float) -> Kept:
         """Everything kept, as a registry that starts to decide for the service needs it."""
-        rows = await _entries(self._table)
+        rows = await entries(self._table)
         version = rows.pop("version", (0, b"0"))[1]
         self._rows = {key: value for key, value in rows.items() if key.startswith("row.")}
         data = {"version": int(version), "names": [json.loads(v) for _, v in self._rows.values()]}
@@ -116,10 +116,10 @@ class JetStreamStore:
         except (ValueError, KeyError, TypeError) as exc:
             raise StorageError(f"the service's table is not a ChatApp table: {exc}") from None
         owners = {}
-        for key, (_, value) in (await _entries(self._owners)).items():
+        for key, (_, value) in (await entries(self._owners)).items():
             owners[bytes.fromhex(key).decode()] = Owner.from_json(json.loads(value))
         histories = {}
-        for key, (_, value) in (await _entries(self._rooms)).items():
+        for key, (_, value) in (await entries(self._rooms)).items():
             histories[bytes.fromhex(key).decode()] = _history(value)
         await self._load_mail()
         mail = {owner: [m for _, m in box] for owner, box in self._boxes.items() if box}
@@ -284,19 +284,19 @@ def _history(value: bytes) -> list[RoomMessage]:
     return kept
 
 
-async def _entries(bucket: KeyValue) -> dict[str, tuple[int, bytes]]:
+async def entries(bucket: KeyValue) -> dict[str, tuple[int, bytes]]:
     """Every key of `bucket` with its revision and value (deleted keys left out)."""
-    entries: dict[str, tuple[int, bytes]] = {}
+    found: dict[str, tuple[int, bytes]] = {}
     watcher = await bucket.watchall(ignore_deletes=True)
     try:
         async for entry in watcher:
             if entry is None:
                 break
             assert entry.revision is not None
-            entries[entry.key] = (entry.revision, entry.value or b"")
+            found[entry.key] = (entry.revision, entry.value or b"")
     finally:
         await watcher.stop()  # type: ignore[no-untyped-call]
-    return entries
+    return found
 
 
 def _reason(exc: BaseException) -> str:

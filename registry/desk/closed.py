@@ -32,12 +32,11 @@ FLUSH_TIMEOUT = 2.0
 class ClosedDesk:
     """A desk that answers every connection that it is closed, and why on the console."""
 
-    def __init__(self, key_path: Path, problem: str, told: str = CLOSED) -> None:
+    def __init__(self, key_path: Path, problem: str) -> None:
         """`problem` is the one line that says what is wrong with `key_path` and how to put
-        it right (registry.desk.key.DeskKeyError); `told` what each client is told."""
+        it right (registry.desk.key.DeskKeyError)."""
         self.key_path = key_path
         self.problem = problem
-        self._told = told
         self._new_id = IdMaker(secrets.token_hex(4))
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -70,9 +69,9 @@ class ClosedDesk:
         try:
             if not has_hung_up(reader, writer):
                 answer: DeskMessage = (
-                    DeskEnded(self._new_id(), self._told, False, -1)
+                    DeskEnded(self._new_id(), CLOSED, False, -1)
                     if isinstance(first, DeskGiveUp)
-                    else DeskRefused(self._new_id(), getattr(first, "id", ""), self._told)
+                    else DeskRefused(self._new_id(), getattr(first, "id", ""), CLOSED)
                 )
                 decoder.send(answer)
                 writer.write(decoder.output())

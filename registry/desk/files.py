@@ -1,8 +1,9 @@
-"""What the help desk keeps in the registry's data directory, as its adapter uses it: the
-waiting room's places (`registry.desk.places`), the session lengths learnt
-(`registry.desk.history`), the transcripts (`registry.desk.records`) and the operators'
-keys authorised by the operator key (OPERATORS_FILE). What the disk refuses is said in the
-log, and the desk carries on.
+"""What the help desk keeps, as its adapter uses it: the waiting room's places
+(`registry.desk.places`), the session lengths learnt (`registry.desk.history`) and the
+operators' keys authorised by the operator key (OPERATORS_FILE), on its shelf (the data
+directory, or the service's JetStream bucket: `registry.desk.shelf`); and the transcripts
+(`registry.desk.records`), always in the data directory of the registry that wrote them.
+What the disk (or JetStream) refuses is said in the log, and the desk carries on.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from net.files import os_reason, parse_json, read_text, replace_durably
+from net.files import os_reason, parse_json
 from registry.desk.actions import (
     Action,
     KeepOperators,
@@ -26,6 +27,7 @@ from registry.desk.estimate import Estimator
 from registry.desk.history import History, HistoryFile
 from registry.desk.places import PlacesFile
 from registry.desk.records import TranscriptStore
+from registry.desk.shelf import FolderShelf, Shelf
 from wire.keys import key_from_text
 
 #: Where the operators' keys authorised by the operator key are kept, in the data folder.
@@ -42,20 +44,20 @@ class DeskFiles:
         clock: Callable[[], float],
         log: Callable[[str], None],
         desk_key: str = "",
+        shelf: Shelf | None = None,
     ) -> None:
         """`desk_key` is the operator key: the operators' keys it authorised are kept with
-        its hash, and all revoked once the operator key is another."""
+        its hash, and all revoked once the operator key is another. All but transcripts
+        are kept on `shelf` (by default, files in `data_dir`)."""
         self._log = log
+        self.shelf = shelf or FolderShelf(data_dir)
         self._records = TranscriptStore(data_dir)
-        self._places = PlacesFile(data_dir, clock)
-        self._history = HistoryFile(data_dir)
+        self._places = PlacesFile(self.shelf, clock)
+        self._history = HistoryFile(self.shelf)
         self._history_kept: History | None = None  # as last kept on disk
-        self._operators_path = data_dir / OPERATORS_FILE
         self._desk_key = _key_hash(desk_key)
         #: The operators' keys authorised by a run before (key text -> name).
-        self.authorised, self._operators_problem = _read_operators(
-            self._operators_path, self._desk_key
-        )
+        self.authorised, self._operators_problem = _read_operators(self.shelf, self._desk_key)
 
     def load(self, estimator: Estimator) -> list[KeptPlace]:
         """What the run before kept: the session lengths it learnt go into `estimator`, and
@@ -113,9 +115,9 @@ class DeskFiles:
         kept = {"desk-key": self._desk_key, "operators": dict(action.keys)}
         data = json.dumps(kept, indent=2, sort_keys=True) + "\n"
         try:
-            replace_durably(self._operators_path, data.encode("utf-8"))
+            self.shelf.write(OPERATORS_FILE, data.encode("utf-8"))
         except OSError as exc:
-            self._log(f"desk: could not keep {self._operators_path}: {os_reason(exc)}")
+            self._log(f"desk: could not keep {self.shelf.where(OPERATORS_FILE)}: {os_reason(exc)}")
 
     def _record(self, record: SessionStarted | SessionLine | SessionEnded) -> None:
         try:
@@ -129,14 +131,15 @@ def _key_hash(desk_key: str) -> str:
     return hashlib.sha256(desk_key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _read_operators(path: Path, desk_key: str) -> tuple[dict[str, str], str]:
-    """The authorised operators' keys kept at `path` (key text -> name), and what was wrong
+def _read_operators(shelf: Shelf, desk_key: str) -> tuple[dict[str, str], str]:
+    """The authorised operators' keys kept on `shelf` (key text -> name), and what was wrong
     with the file ("" when nothing): a damaged one is read as empty, and so is one kept
     under an operator key other than `desk_key` (its hash): a new operator key revokes
     every key the old one authorised. Each operator then shows the operator key once
     more. (A file of before the hash was kept, a table alone, is read as it is.)"""
+    path = shelf.where(OPERATORS_FILE)
     try:
-        data = parse_json(read_text(path))
+        data = parse_json(shelf.read(OPERATORS_FILE).decode())
     except FileNotFoundError:
         return {}, ""
     except (OSError, ValueError, RecursionError) as exc:

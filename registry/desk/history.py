@@ -14,8 +14,9 @@ import json
 import math
 from pathlib import Path
 
-from net.files import os_reason, read_text, replace_durably
+from net.files import os_reason
 from registry.desk.estimate import Average
+from registry.desk.shelf import Shelf, shelf_of
 from wire.desk.text import TOPICS
 
 #: The file in the registry's data directory, beside the other desk files.
@@ -27,15 +28,16 @@ History = tuple[Average, dict[int, Average]]
 class HistoryFile:
     """The averages of `<data dir>/desk-history.json`."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / HISTORY_FILE
+    def __init__(self, data_dir: Path | Shelf) -> None:
+        self._shelf = shelf_of(data_dir)
+        self.path = self._shelf.where(HISTORY_FILE)
 
     def load(self) -> tuple[History | None, str]:
         """The history kept by a run before, or None when there is none; and a log line
         ("" otherwise) when the file could not be used, in which case the estimates start
         with no history, as on a first start (the file is replaced by the next save)."""
         try:
-            data = json.loads(read_text(self.path))
+            data = json.loads(self._shelf.read(HISTORY_FILE))
         except FileNotFoundError:
             return None, ""
         except (OSError, ValueError) as exc:
@@ -55,7 +57,7 @@ class HistoryFile:
             "topics": {str(t): _average_data(a) for t, a in sorted(by_topic.items())},
         }
         try:
-            replace_durably(self.path, json.dumps(data).encode())
+            self._shelf.write(HISTORY_FILE, json.dumps(data).encode())
         except OSError as exc:
             return f"desk: could not keep the history of session lengths ({os_reason(exc)})"
         return ""

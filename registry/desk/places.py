@@ -17,21 +17,20 @@ time of joining is kept as wall-clock time, so that its wait goes on counting.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from net.files import is_finite_number, parse_json, read_text, replace_durably
+from net.files import is_finite_number, parse_json
 from registry.credentials import TOKEN_HASH, token_hash
 from registry.desk.actions import KeptPlace
+from registry.desk.shelf import Shelf, shelf_of
 from wire.desk.phone import normalise_phone
 from wire.desk.text import CRISIS_REASONS, TOPICS, keep_said
 
-#: The file in the registry's data directory.
+#: The file in the registry's data directory (the record on the desk's shelf).
 PLACES_FILE = "desk-places.json"
 
 _FIELDS = ("token", "name", "phone", "topic", "description", "address", "joined_at")
@@ -51,16 +50,18 @@ class _Damage(ValueError):
 
 
 class PlacesFile:
-    """Reads and replaces the kept places. `clock` is the queue's clock; `wall` the time of
-    day, to carry times of joining across a restart."""
+    """Reads and replaces the kept places, in a data folder or on a shelf
+    (registry.desk.shelf). `clock` is the queue's clock; `wall` the time of day, to carry
+    times of joining across a restart (and from one registry of a service to another)."""
 
     def __init__(
         self,
-        data_dir: Path,
+        data_dir: Path | Shelf,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
     ) -> None:
-        self.path = data_dir / PLACES_FILE
+        self._shelf = shelf_of(data_dir)
+        self.path = self._shelf.where(PLACES_FILE)
         self._clock = clock
         self._wall = wall
 
@@ -69,7 +70,7 @@ class PlacesFile:
         none). No place is held from a file that cannot be read; a damaged one is renamed
         aside with the suffix `.unreadable`, so that what it held is not lost unseen."""
         try:
-            text = read_text(self.path)
+            text = self._shelf.read(PLACES_FILE).decode()
         except FileNotFoundError:
             return [], ""
         except (OSError, ValueError) as exc:
@@ -93,11 +94,9 @@ class PlacesFile:
             why = str(exc)
         except KeyError:
             why = "it holds no list of places"
-        aside = self.path.with_name(self.path.name + ".unreadable")
-        with contextlib.suppress(OSError):
-            os.replace(self.path, aside)
+        aside = self._shelf.set_aside(PLACES_FILE)
         return [], (
-            f"desk: the kept waiting room {self.path} is damaged; moved to {aside.name}, "
+            f"desk: the kept waiting room {self.path} is damaged; moved to {aside}, "
             f"no place held ({why})"
         )
 
@@ -105,8 +104,7 @@ class PlacesFile:
         """Replace the kept places with `places`, atomically and durably; with none, remove
         the file. Raises OSError."""
         if not places:
-            with contextlib.suppress(FileNotFoundError):
-                self.path.unlink()
+            self._shelf.remove(PLACES_FILE)
             return
         offset = self._wall() - self._clock()
         entries = [
@@ -128,7 +126,7 @@ class PlacesFile:
             for p in places
         ]
         text = json.dumps({"places": entries}, ensure_ascii=False, indent=1)
-        replace_durably(self.path, text.encode())
+        self._shelf.write(PLACES_FILE, text.encode())
 
 
 def _place(number: int, entry: Any, offset: float) -> KeptPlace:

@@ -39,6 +39,7 @@ from registry.desk.frames import FrameReader, FrameRefused
 from registry.desk.key import load_or_create_key
 from registry.desk.limits import GRACE, MAX_WAITING, TYPICAL_SESSION
 from registry.desk.queue import HANDS_OVER, DeskQueue
+from registry.desk.shelf import AfterKept, Shelf
 from wire.desk.messages import (
     DESK_TYPES,
     HEARTBEAT,
@@ -46,6 +47,7 @@ from wire.desk.messages import (
     DeskMessage,
     DeskNotice,
     DeskOperator,
+    DeskRegistries,
 )
 from wire.desk.text import DEFAULT_CRISIS_NOTICE, clean_crisis_notice
 from wire.keys import fingerprint, key_from_text, key_text
@@ -63,6 +65,9 @@ MAX_UNSENT = 256 * 1024
 #: after a last frame one or two more. Counting turns, not time, holds nobody up longer
 #: than what is already there takes to read.
 HOLD_TURNS = 3
+#: Seconds a desk that closes waits at most for what it keeps to be acknowledged, before
+#: its last words are sent.
+CLOSE_FLUSH = 2.0
 
 
 class DeskOptions(TypedDict, total=False):
@@ -73,7 +78,8 @@ class DeskOptions(TypedDict, total=False):
     (HEARTBEAT), the seconds of silence after which a connection is asked for a sign of
     life (taken as lost after twice that); `typical_session` (TYPICAL_SESSION), the seconds
     a session is taken to last in the wait estimates until enough have been measured;
-    `rejected` (the log's), where refusals go, as (kind, line)."""
+    `rejected` (the log's), where refusals go, as (kind, line); `shelf` (the data
+    directory's files), where places, history and operators' keys are kept."""
 
     grace: float
     max_waiting: int
@@ -82,6 +88,7 @@ class DeskOptions(TypedDict, total=False):
     heartbeat: float
     typical_session: float
     rejected: Callable[[str, str], None]
+    shelf: Shelf | None
 
 
 class DeskService:
@@ -114,7 +121,8 @@ class DeskService:
             "rejected", lambda kind, line: log(line)
         )
         self._clock = options.get("clock", time.monotonic)
-        self._files = DeskFiles(data_dir, self._clock, log, self._key)
+        self._files = DeskFiles(data_dir, self._clock, log, self._key, options.get("shelf"))
+        self._after_kept = AfterKept(self._files.shelf, self._carry_out)
         self.queue = DeskQueue(
             authorised=self._files.authorised,
             make_id=self._new_id,
@@ -138,6 +146,10 @@ class DeskService:
         self._timer: asyncio.Task[None] | None = None
         self._closed = False
         self._holding = False  # the queue holds hand-overs (see _hold_handovers)
+        #: The registries of the service this desk is the one of ("ip:port" each), told
+        #: to each client before anything else (DeskRegistries), so that it can move when
+        #: this registry stops; none for a registry on its own, which tells nothing.
+        self.registries: Callable[[], Sequence[str]] = tuple
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -157,7 +169,11 @@ class DeskService:
         if self._closed:
             return
         self._closed = True
-        self._apply(self.queue.shutdown(self._clock()))
+        if not self._files.shelf.shared:
+            self._apply(self.queue.shutdown(self._clock()))
+        # (else the desk goes on at the registry of the service that takes over: its
+        # clients reconnect there, and take their places back, as after a crash)
+        await self._after_kept.drained(CLOSE_FLUSH)
         for conn in list(self._writers):
             self._close(conn)
         if self._timer is not None:
@@ -199,6 +215,9 @@ class DeskService:
                 # client said it and left, as it should.
                 reason = "its client had left before its first message was read"
             else:
+                registries = tuple(self.registries())
+                if registries:
+                    self._write(conn, DeskRegistries(self._new_id(), "", registries))
                 pending: list[Message] = [first, *more, *decoder.feed(b"")]
                 # FRAME_DEADLINE as it is now: tests shorten it
                 frames = FrameReader(decoder, reader, FRAME_DEADLINE)
@@ -297,6 +316,12 @@ class DeskService:
         self._write(conn, DeskNotice(self._new_id(), f"Closing the connection: {reason}"[:300]))
         self._close(conn)
 
+    def tell_registries(self) -> None:
+        """The service's registries changed (see `registries`): every client is told."""
+        registries = tuple(self.registries())
+        for conn in list(self._writers):
+            self._write(conn, DeskRegistries(self._new_id(), "", registries))
+
     # -- the console (registry.desk.console) ------------------------------------------------
 
     def set_console_output(self, print_fn: Callable[[str], None]) -> None:
@@ -356,9 +381,21 @@ class DeskService:
     # -- carrying out actions -------------------------------------------------------------
 
     def _apply(self, actions: list[Action]) -> None:
-        # The places go on disk before anyone is told theirs: a crash just after a person
-        # saw "number 2 in the queue" must not lose that place.
+        # The places are kept before anyone is told theirs: a crash just after a person
+        # saw "number 2 in the queue" must not lose that place. (On a shelf that
+        # acknowledges later, what is sent waits for it: see AfterKept.)
         self._files.keep_places(actions)
+        for action in actions:
+            if not isinstance(action, Send | Close | Log):
+                self._files.keep(action)
+        if any(isinstance(action, SessionEnded) for action in actions):
+            self._files.keep_history(self.queue.estimator.history())
+        self._after_kept(actions)
+        if self._wake is not None:
+            self._wake.set()  # the next wake-up may have moved
+
+    def _carry_out(self, actions: list[Action]) -> None:
+        """Send, close and log what `actions` say (what they keep is kept by now)."""
         for action in actions:
             if isinstance(action, Send):
                 if action.conn == CONSOLE:
@@ -373,13 +410,7 @@ class DeskService:
                     self.rejected(action.kind, action.line)
                 else:
                     self.log(action.line)
-            else:
-                self._files.keep(action)
-        if any(isinstance(action, SessionEnded) for action in actions):
-            self._files.keep_history(self.queue.estimator.history())
         self._console.follow()
-        if self._wake is not None:
-            self._wake.set()  # the next wake-up may have moved
 
     def _write(self, conn: ConnId, message: DeskMessage) -> None:
         writer = self._writers.get(conn)

@@ -340,6 +340,19 @@ class DeskNotice(WireMessage, frozen=True):
     text: str
 
 
+class DeskRegistries(WireMessage, frozen=True):
+    """The registries of a service of several (`registries`, "ip:port" each), and where
+    its one help desk is: `desk` ("ip:port") from a registry that does not run it, which
+    closes the connection after this; "" from the one that does, before its first answer.
+    A client goes to `desk` with the same service key, and tries the `registries` in turn
+    when the one it used stops answering (docs/SCALING.md). A registry on its own never
+    sends it."""
+
+    id: Id
+    desk: str
+    registries: Items[str]
+
+
 DeskMessage = (
     DeskJoin
     | DeskOperator
@@ -365,6 +378,7 @@ DeskMessage = (
     | DeskPong
     | DeskGiveUp
     | DeskWork
+    | DeskRegistries
 )
 
 #: Every desk message type by the name it travels under; joins `wire.messages.MESSAGE_TYPES`.
@@ -374,6 +388,6 @@ DESK_TYPES: dict[str, type[DeskMessage]] = {
         DeskJoin, DeskOperator, DeskCrisis, DeskQueued, DeskPosition, DeskQueueInfo,
         DeskServed, DeskOnDuty, DeskSession, DeskRoom, DeskLine, DeskEnd, DeskEnded,
         DeskLeave, DeskQueueRequest, DeskServe, DeskRoomRequest, DeskFirst, DeskRefused,
-        DeskNotice, DeskPing, DeskPong, DeskGiveUp, DeskWork,
+        DeskNotice, DeskPing, DeskPong, DeskGiveUp, DeskWork, DeskRegistries,
     )
 }  # fmt: skip

@@ -1,0 +1,97 @@
+"""The help desk of a service of several registries, on a real nats-server
+(tests/nats_servers.py): one waiting room and one set of operators, whichever registry a
+client reaches, and places that outlive the registry that held them (docs/DESK.md, "A
+service of several registries")."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.nats_servers import NatsServer, nats_cluster
+
+from .harness import HOST, ChatEnv, ChatProc, free_port
+
+pytestmark = pytest.mark.timeout(60)
+
+PHONES = {"Dan": "555 0100 222", "Eve": "+44 7700 900123"}
+
+
+@pytest.fixture
+def nats(tmp_path: Path) -> Iterator[list[NatsServer]]:
+    with nats_cluster(tmp_path / "nats") as servers:
+        yield servers
+
+
+def start_member(
+    chat: ChatEnv, nats: list[NatsServer], name: str, *, decides: bool
+) -> tuple[ChatProc, int]:
+    """A registry of the service, on a port and data folder of its own."""
+    port = free_port()
+    urls = ",".join(server.url for server in nats)
+    proc = chat.spawn(
+        "-s", str(port), "--bind", HOST, "--data-dir", str(chat.root / name),
+        "--keepalive", "1", "--cluster", urls, label=f"registry:{name}",
+    )  # fmt: skip
+    chat.join_code = proc.expect(r"--registry-key ([\d-]+)", 15).group(1)
+    said = "decides for the service now" if decides else "relaying to the registry that decides"
+    proc.expect(re.escape(said), 15)
+    return proc, port
+
+
+def operator(chat: ChatEnv, name: str, port: int) -> ChatProc:
+    """`ChatApp -o name` at the registry on `port`, serving every topic."""
+    proc = chat.spawn("-o", name, HOST, str(port), *chat.trusting(), label=f"operator:{name}")
+    proc.send(".serve all")
+    proc.expect(rf"On duty as {name}, serving")
+    return proc
+
+
+def person(chat: ChatEnv, name: str, port: int) -> ChatProc:
+    """`ChatApp -d` at the registry on `port`, asking about topic 2."""
+    proc = chat.spawn(
+        "-d", HOST, str(port), "--data-dir", str(chat.root / name), label=f"person:{name}"
+    )
+    for answer in (name, PHONES[name], "2"):
+        proc.send(answer)
+    return proc
+
+
+def test_one_desk_for_the_service_and_its_places_outlive_the_registry_that_held_them(
+    chat: ChatEnv, nats: list[NatsServer]
+) -> None:
+    one, one_port = start_member(chat, nats, "one", decides=True)
+    two, two_port = start_member(chat, nats, "two", decides=False)
+    # every registry of the service has the service's operator key
+    key = (chat.root / "one" / "desk-key").read_text().strip()
+    assert (chat.root / "two" / "desk-key").read_text().strip() == key
+    chat.env["CHATAPP_DESK_KEY"] = key
+    ann = operator(chat, "ann", one_port)
+    dan = person(chat, "Dan", two_port)  # at the registry that relays: sent to the desk
+    dan.expect(r"It is your turn: you are talking to ann")
+    ann.expect(r"Now serving Dan")
+    eve = person(chat, "Eve", two_port)
+    eve.expect(r"number 1 in the queue, you are next")
+    eve.send(".queue")
+    eve.expect(r"Nobody is ahead of you")
+
+    one.kill()
+    killed = time.monotonic()
+    two.expect(re.escape("this one takes over"), 10)
+    dan.expect(r"your conversation with ann resumes", 8)
+    ann.expect(r"Now serving Dan", 15)
+    resumed = time.monotonic() - killed
+    eve.expect(r"Welcome back: your place was kept; number [12] in the queue", 15)
+    print(f"the session resumed {resumed:.1f} s after the registry that decided was killed")
+    assert resumed < 12
+    ann.send(".help")  # (a line typed before the new session shows is held back)
+    ann.expect(r"Help-desk operator commands:")
+    ann.send("where were we")
+    dan.expect(r"ann: where were we")
+    for proc in (ann, dan, eve):
+        assert proc.count("Traceback") == 0
+        assert proc.count(r"key changed|KEY CHANGED|new key") == 0
