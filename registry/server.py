@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, TextIO, Unpack
 from net.batch import receive_batch
 from net.drop_log import Rejections
 from net.endpoint import Endpoint, Handoff
-from net.lan_addresses import lan_addresses, reach_line
 from net.prompt import LinePrompt
 from net.secure import SecureChannel
 from net.wake import WakeTimer
@@ -37,12 +36,11 @@ from registry.loading import (
     lock,
     private,
 )
+from registry.start_lines import key_lines, listening_lines
 from registry.storage import StorageError
 from registry.store import STORE_ACTIONS, FileStore
 from wire.desk.messages import DESK_TYPES
-from wire.keys import fingerprint, join_code
 from wire.messages import Message, for_log
-from wire.words import counted
 
 if TYPE_CHECKING:
     from registry.cluster.elsewhere import Elsewhere
@@ -175,29 +173,14 @@ class RegistryServer:
         addr = await self.endpoint.open(self.bind, self.port)
         self._run(self.core.start(self._now()))  # sweeps for the peers of the table read
         await self.desk.start()
-        boxes = sum(len(box) for box in self.core.mail.values())
         kept = self.data_dir if self.elsewhere is None else "the service's NATS JetStream"
-        self._out(
-            f"ChatApp registry listening on {addr[0]}:{addr[1]} (UDP and TCP); "
-            f"data in {kept}; {counted(len(self.core.table.records), 'known name')}, "
-            f"{counted(boxes, 'stored message')}"
-            + (f", {counted(rooms, 'room')}" if (rooms := len(self.core.rooms.rooms)) else "")
-        )
+        for line in listening_lines(addr, str(kept), self.core):
+            self._out(line)
         if self._tightened:
             self._out(self._tightened)
-        if addr[0] in ("0.0.0.0", "::"):
-            self._out(reach_line(lan_addresses(), addr[1]))  # asked of the OS, nothing sent
         if self.elsewhere is None:  # (a registry of a service said the service's key)
-            made = " (made just now)" if self._key_made else ""
-            public = self.endpoint.channel.public
-            self._out(
-                f"This registry's key{made} has the fingerprint {fingerprint(public)}: peers are "
-                "shown it when they first meet it."
-            )
-            self._out(
-                f"Join code: peers and help-desk clients started with --registry-key "
-                f"{join_code(public)} trust this key alone, without asking."
-            )
+            for line in key_lines(self.endpoint.channel.public, self._key_made):
+                self._out(line)
         if isinstance(self.desk, ClosedDesk):
             self._out(self.desk.problem)
         else:

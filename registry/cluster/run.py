@@ -40,10 +40,10 @@ from registry.console import printable, read_lines, typed_ahead
 from registry.desk.service import DeskService
 from registry.loading import Backend, RegistryOptions
 from registry.server import RegistryServer
+from registry.start_lines import key_lines
 from registry.storage import StorageError
 from wire.codec import decode
 from wire.errors import DecodeError
-from wire.keys import fingerprint, join_code
 
 #: Seconds a registry that takes the lead waits for the others to say which peers they
 #: hold, before it pushes anything (at least two of their checks of the lead: RENEW each).
@@ -289,16 +289,8 @@ async def run_cluster_registry(
         out(f"ChatApp: error: cannot use NATS at {', '.join(urls)}: {exc}")
         await nc.close()
         return 1
-    made_text = " (made just now)" if made else ""
-    public = static.public_key().public_bytes_raw()
-    out(
-        f"This service's key{made_text} has the fingerprint {fingerprint(public)}: every "
-        "registry of the service answers with it."
-    )
-    out(
-        f"Join code: peers and help-desk clients started with --registry-key "
-        f"{join_code(public)} trust this key alone, without asking (at any registry of it)."
-    )
+    for line in key_lines(static.public_key().public_bytes_raw(), made, service=True):
+        out(line)
     if said:
         log(said)
     service = Service(nc, lead, store, (static, made), desk)
