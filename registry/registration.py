@@ -68,8 +68,9 @@ class _Attempt(Struct, frozen=True):
 
 class Registration:
     """Registers names in the shared table; a peer coming online takes over its address
-    (`presence`), gets its mail (`post`) in its Welcome; at most `new_names` new names an
-    hour come from one IP address."""
+    (`presence`), gets its mail (`post`) in its Welcome; at most so many new names an
+    hour come from one IP address (`names`); each registration stamps its name as used
+    (registry/forgetting.py reads the stamps)."""
 
     def __init__(
         self,
@@ -77,14 +78,14 @@ class Registration:
         liveness: Liveness,
         presence: Presence,
         post: PostOffice,
-        new_names: int,
+        names: NameBudget,
     ) -> None:
         self._s = services
         self._liveness = liveness
         self._presence = presence
         self._post = post
         self.passwords = PasswordBudget()
-        self.names = NameBudget(new_names)
+        self.names = names
         #: registration id -> the token its Welcome gave (the registry keeps only hashes)
         self.given_tokens: OrderedDict[str, str] = OrderedDict()
 
@@ -166,6 +167,7 @@ class Registration:
         token = msg.token if is_token(msg.token) else self._s.new_token()
         kept = token_hash(token)
         record = Record(msg.name, where[0], where[1], False, kept, password, key=attempt.req.key)
+        record.made = self._s.clock.wall(now)
         key = name_key(msg.name)
         self._s.table.records[key] = record
         self._s.aliases.taken(key)  # the name is someone else's now
@@ -239,6 +241,7 @@ class Registration:
         token = self._token(msg, record)
         record.last_register_id = msg.id
         record.last_seen = now
+        record.used = self._s.clock.wall(now)
         record.deregistered = False
         if not record.online or record.addr != where or moved:
             self._presence.take_over(where, record, now, out)
