@@ -284,6 +284,15 @@ class RegistryCore:
         self._relay.over(out)
         return out
 
+    def password_checked(self, ticket: str, kept: str | None, now: float) -> list[Action]:
+        """The password check `ticket` asked for (CheckPassword) is done, and
+        `credentials.proven` gave `kept` (None: the check failed): its registration goes
+        on."""
+        out: list[Action] = []
+        self._registration.checked(ticket, kept, now, out)
+        self._relay.over(out)
+        return out
+
     def release(self, name: str, now: float) -> list[Action]:
         """The console releases `name`: forget its owner and mailbox, so anyone may take it.
         Peers learn it as a row with port 0, which means "this name is gone"."""

@@ -104,12 +104,13 @@ class FloodGate:
 PASSWORD_BURST = 5.0
 PASSWORD_EVERY = 5.0
 #: Password checks the registry does in all, per second on average and in a burst. Each is
-#: a scrypt of some 0.3 s on the registry's only thread (registry/credentials.py): at this
-#: rate they take at most some 60% of it, however many addresses (spoofed ones included)
-#: ask; a burst delays everything else by a few of the peers' 500 ms retries. (Hashing
-#: off the event loop's thread would spare it; the core is synchronous today.)
-PASSWORD_RATE = 2.0
-PASSWORD_GLOBAL_BURST = 6.0
+#: a scrypt of some 0.3 s (registry/credentials.py), run off the event loop's thread on
+#: two threads of its own (registry/password_checks.py), which do some 6 a second on two
+#: cores: at this rate they keep up, however many addresses ask, and the registry goes on
+#: answering everything else meanwhile. A burst waits its turn there: at most some 1.5 s,
+#: well within the 2.5 s a peer waits for its Welcome.
+PASSWORD_RATE = 5.0
+PASSWORD_GLOBAL_BURST = 8.0
 #: The part of the checks in all kept for addresses that sent no wrong password lately: an
 #: address that has (a guesser, once past its first) takes a check only while more than
 #: this part of the global burst is left, so that addresses guessing cannot spend what
@@ -193,15 +194,19 @@ class PasswordBudget:
             self.refused += 1
             return max(1.0, mine)
         # an address that sent a wrong password lately leaves the reserve alone
-        wrong = self._wrong.get(ip)
-        guessed = wrong is not None and now - wrong.until <= WRONG_FORGOTTEN
-        keep = self._reserved if guessed else 0.0
+        keep = self._reserved if self.guessed(ip, now) else 0.0
         taken, self._all = self._rule.take(self._all, now, keep)
         if not taken:
             self.refused += 1
             return max(1.0, self._rule.wait(self._all, now, keep))
         self._per_ip.wait(ip, now)  # counted: one is in hand, as `ready_in` said
         return 0.0
+
+    def guessed(self, ip: str, now: float) -> bool:
+        """Whether `ip` sent a wrong password lately (within WRONG_FORGOTTEN of the end of
+        its last wait)."""
+        wrong = self._wrong.get(ip)
+        return wrong is not None and now - wrong.until <= WRONG_FORGOTTEN
 
     def wrong(self, ip: str, now: float) -> None:
         """A password checked for `ip` was wrong: it waits before its next check, twice as

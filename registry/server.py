@@ -20,7 +20,7 @@ from net.endpoint import Endpoint, Handoff
 from net.prompt import LinePrompt
 from net.secure import SecureChannel
 from net.wake import WakeTimer
-from registry.actions import Action, Addr, Log, Send, SendMany
+from registry.actions import Action, Addr, CheckPassword, Log, Send, SendMany
 from registry.commit import GroupCommit
 from registry.console import is_registry_command, read_lines, typed_ahead
 from registry.console_commands import LOG_COMMAND, LogShown, answer
@@ -35,6 +35,7 @@ from registry.loading import (
     lock,
     private,
 )
+from registry.password_checks import PasswordChecks
 from registry.storage import StorageError
 from registry.store import STORE_ACTIONS, FileStore
 from wire.desk.messages import DESK_TYPES
@@ -138,6 +139,9 @@ class RegistryServer:
         self._wake_stale = False
         self._stopped = asyncio.Event()
         self._group = GroupCommit(self._store, lambda: self.core.table, self._release, self.log)
+        self._checks = PasswordChecks(
+            lambda ticket, kept: self._run(self.core.password_checked(ticket, kept, self._now()))
+        )
 
     def log(self, line: str) -> None:
         """One timestamped line on the console, written in order at the end of this pass of
@@ -231,6 +235,7 @@ class RegistryServer:
         if self._group.is_open:
             await self._group.commit()
         self._timer.cancel()
+        self._checks.close()
         await self.desk.close()
         await self.endpoint.close()
         self.rejections.close()
@@ -453,6 +458,8 @@ class RegistryServer:
             self._store.carry_out(action)
             if self._store.dirty:
                 self._group.open()
+        elif isinstance(action, CheckPassword):
+            self._checks.start(action)  # off this thread: its outcome comes back later
         elif isinstance(action, Log):
             if action.kind:
                 self.rejections(action.kind, action.line)
