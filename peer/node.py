@@ -40,6 +40,7 @@ from peer.actions import (
     Shown,
 )
 from peer.core import PeerCore
+from peer.flood_gate import PeerGate
 from peer.key_checks import KeyChecks
 from peer.sealed_mail import SealedMail
 from peer.startup import PeerOptions, PeerSettings, StartRefused, lock, own_key, own_token
@@ -121,6 +122,8 @@ class PeerNode:
             session=secrets.token_hex(4),
             log=self._debug,
             on_batch=self._received_batch,
+            # floods from one address are dropped unopened, in the one log of rejections
+            gate=PeerGate(lambda: self.core.server, lambda *drop: self.endpoint.rejections(*drop)),
         )
         self._timer = WakeTimer(self._tick)
         self._wall_read_next = 0.0  # when `_now` next reads the time of day

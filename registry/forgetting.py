@@ -83,31 +83,54 @@ class Forgetting:
 
     def _newcomers_over(self, gone: set[int]) -> Iterator[tuple[Record, str]]:
         """The offline newcomers to release so that at most `newcomer_names` newcomers are
-        kept (those in `gone` are released already): from the address with the most
-        offline newcomers first, its oldest first."""
+        kept (those in `gone` are released already): those of the address that holds the
+        most newcomers, its oldest first, once they are offline. While its names are
+        online (a script keeping them so pays with keepalives) nothing goes: names held
+        online elsewhere never make a person's name offline go."""
         newcomers = [
             r for r in self._table.records.values() if id(r) not in gone and not came_back(r)
         ]
         over = len(newcomers) - self.newcomer_names
         if over <= 0:
             return
+        held: dict[str, int] = {}
         by_ip: dict[str, list[Record]] = {}
         for record in newcomers:
+            held[record.ip] = held.get(record.ip, 0) + 1
             if not record.online:
                 by_ip.setdefault(record.ip, []).append(record)
         for records in by_ip.values():
             records.sort(key=lambda r: r.made)  # (of one second, the table's order)
             records.reverse()  # the oldest last, to pop
-        heap = [(-len(records), ip) for ip, records in by_ip.items()]
+        heap = [(-count, ip) for ip, count in held.items()]
         heapq.heapify(heap)
         why = (
             f"one of more than {counted(self.newcomer_names, 'name')} whose owner never "
             "came back, from the address that registered the most"
         )
-        while over > 0 and heap:
-            _, ip = heapq.heappop(heap)
-            records = by_ip[ip]
-            yield records.pop(), why
+        while over > 0:
+            ip = _most(heap, by_ip)
+            if ip is None:
+                return
+            yield by_ip[ip].pop(), why
             over -= 1
-            if records:
-                heapq.heappush(heap, (-len(records), ip))
+            held[ip] -= 1
+            heapq.heappush(heap, (-held[ip], ip))
+
+
+def _most(heap: list[tuple[int, str]], offline: dict[str, list[Record]]) -> str | None:
+    """Of the addresses holding the most newcomers (popped from `heap`), one with an
+    offline newcomer left, or None (the others are pushed back)."""
+    if not heap:
+        return None
+    most, tied = heap[0][0], []
+    found = None
+    while heap and heap[0][0] == most:
+        entry = heapq.heappop(heap)
+        if found is None and offline.get(entry[1]):
+            found = entry[1]
+        else:
+            tied.append(entry)
+    for entry in tied:
+        heapq.heappush(heap, entry)
+    return found
