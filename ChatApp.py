@@ -62,11 +62,14 @@ from launcher.checks import (
 
 # the numbers --help shows, without loading the registry (and with it the wire codec)
 from launcher.defaults import (
+    FORGET_AFTER,
+    FORGET_AFTER_RANGE,
     MAILBOX_MESSAGES,
     MAX_MAILBOX_LIMIT,
     MAX_NEW_NAMES,
     MIN_KEEPALIVE,
     NEW_NAMES,
+    NEWCOMER_NAMES,
     TYPICAL_SESSION,
     TYPICAL_SESSION_RANGE,
 )
@@ -194,6 +197,25 @@ class CommandLine:
             f"{MAX_NEW_NAMES:,}.",
         ),
     ] = str(NEW_NAMES)
+    forget_after_text: Annotated[
+        str,
+        typer.Option(
+            "--forget-names-after",
+            metavar="LENGTH",
+            help="Registry: forget a name (and its mailbox) its owner has not registered or "
+            f"been online with for this long (like 180d; default {length_text(FORGET_AFTER)}).",
+        ),
+    ] = length_text(FORGET_AFTER)
+    newcomer_names_text: Annotated[
+        str,
+        typer.Option(
+            "--newcomer-names",
+            metavar="N",
+            help="Registry: names kept whose owner never came back a day later; past that, "
+            "offline ones go, of the address that registered the most first, 1 to "
+            f"{MAX_NEW_NAMES:,}.",
+        ),
+    ] = str(NEWCOMER_NAMES)
     typical_session_text: Annotated[
         str,
         typer.Option(
@@ -257,6 +279,8 @@ class Settings:
     keepalive: float
     mailbox_limit: int
     new_names: int
+    forget_after: float
+    newcomer_names: int
     typical_session: float
     data_dir: Path | None
     bind: str
@@ -286,6 +310,10 @@ def _checked_settings(line: CommandLine) -> Settings:
         keepalive=check_seconds(line.keepalive_text, "--keepalive", MIN_KEEPALIVE),
         mailbox_limit=check_whole(line.mailbox_limit_text, "--mailbox-limit", 1, MAX_MAILBOX_LIMIT),
         new_names=check_whole(line.new_names_text, "--new-names", 1, MAX_NEW_NAMES),
+        forget_after=check_length(
+            line.forget_after_text, "--forget-names-after", *FORGET_AFTER_RANGE
+        ),
+        newcomer_names=check_whole(line.newcomer_names_text, "--newcomer-names", 1, MAX_NEW_NAMES),
         typical_session=check_length(
             line.typical_session_text, "--typical-session", *TYPICAL_SESSION_RANGE
         ),
@@ -317,6 +345,8 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
             crisis_notice=line.crisis_notice,
             mailbox_limit=settings.mailbox_limit,
             new_names=settings.new_names,
+            forget_after=settings.forget_after,
+            newcomer_names=settings.newcomer_names,
             desk_console=line.desk_console,
             typical_session=settings.typical_session,
         )
@@ -346,6 +376,8 @@ def _start_cluster_registry(port: int, line: CommandLine, settings: Settings) ->
             crisis_notice=line.crisis_notice,
             mailbox_limit=settings.mailbox_limit,
             new_names=settings.new_names,
+            forget_after=settings.forget_after,
+            newcomer_names=settings.newcomer_names,
             typical_session=settings.typical_session,
         )
     )

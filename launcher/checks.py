@@ -54,12 +54,15 @@ def check_seconds(text: str, what: str, least: float) -> float:
 
 
 #: The units a length of time may be written in (`--typical-session`): seconds by default.
-_LENGTH = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>s|sec|m|min|h)?", re.IGNORECASE)
-_UNIT_SECONDS = {"": 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
+_LENGTH = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>s|sec|m|min|h|d|days?)?", re.IGNORECASE)
+_UNIT_SECONDS = {
+    **{"": 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600},
+    **{"d": 86400, "day": 86400, "days": 86400},
+}
 
 
 def check_length(text: str, what: str, low: float, high: float) -> float:
-    """`text` as a length of time in seconds (`600`, `600s`, `10m`, `10 min`, `1.5h`),
+    """`text` as a length of time in seconds (`600`, `600s`, `10m`, `10 min`, `1.5h`, `180d`),
     from `low` to `high`, or UsageProblem saying what is wrong."""
     match = _LENGTH.fullmatch(text.strip())
     if match is None:
@@ -73,8 +76,8 @@ def check_length(text: str, what: str, low: float, high: float) -> float:
 
 
 def length_text(seconds: float) -> str:
-    """A length of time as one would type it: 10s, 10m, 4h."""
-    for unit, size in (("h", 3600), ("m", 60)):
+    """A length of time as one would type it: 10s, 10m, 4h, 180d."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:
             return f"{seconds / size:g}{unit}"
     return f"{seconds:g}s"

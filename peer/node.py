@@ -42,6 +42,7 @@ from peer.actions import (
 )
 from peer.core import PeerCore
 from peer.files.service import FileHost, FileService, downloads_folder
+from peer.flood_gate import PeerGate
 from peer.key_checks import KeyChecks
 from peer.sealed_mail import SealedMail
 from peer.startup import PeerOptions, PeerSettings, StartRefused, lock, own_key, own_token
@@ -131,6 +132,8 @@ class PeerNode:
             log=self._debug,
             on_batch=self._received_batch,
             handoff=self.files.handoff,
+            # floods from one address are dropped unopened, in the one log of rejections
+            gate=PeerGate(lambda: self.core.server, lambda *drop: self.endpoint.rejections(*drop)),
         )
         self._timer = WakeTimer(self._tick)
         self._wall_read_next = 0.0  # when `_now` next reads the time of day

@@ -82,6 +82,17 @@ class DropHistory(Struct, frozen=True):
     room: str
 
 
+class CheckPassword(Struct, frozen=True):
+    """Run `registry.credentials.proven(password, stored, salt)` off the event loop's
+    thread (a scrypt of some 0.3 s), and hand the hash it returns to the core's
+    `password_checked` with `ticket`: the registration that waits for it goes on then."""
+
+    ticket: str
+    password: str
+    stored: str
+    salt: bytes
+
+
 class Log(Struct, frozen=True):
     """One line for the registry's log. `kind` is "" for a line about an event; for a
     refusal or a failed check it names the rejection (a constant, never text from the
@@ -101,5 +112,6 @@ Action = (
     | SaveTable
     | KeepHistory
     | DropHistory
+    | CheckPassword
     | Log
 )

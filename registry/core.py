@@ -22,7 +22,8 @@ from net.options import check_options
 from registry import mailbox
 from registry.actions import Action, Addr, DropHistory, Log, Send
 from registry.failures import Failures
-from registry.flood import NEW_NAMES, FloodGate
+from registry.flood import NEW_NAMES, FloodGate, NameBudget
+from registry.forgetting import FORGET_AFTER, NEWCOMER_NAMES, Forgetting
 from registry.liveness import Liveness, Probe
 from registry.owners import Owner
 from registry.pacing import Pacing
@@ -37,7 +38,7 @@ from registry.room_requests import RoomRequests
 from registry.rooms import Rooms
 from registry.saving import Saving
 from registry.services import Services
-from registry.table import Table
+from registry.table import Record, Table
 from wire.keys import key_from_text, key_text
 from wire.messages import (
     Ack,
@@ -94,7 +95,9 @@ class CoreOptions(_NeededOptions, total=False):
     mailboxes than `quotas` allow (registry/quotas.py); `owners` are what each mailbox
     kept of its owner (registry/owners.py): a mailbox whose name the table lacks gets its
     row back from it; `jitter` gives a number in [0, 1) that spreads the waits asked of
-    busy registrations (registry/pacing.py)."""
+    busy registrations (registry/pacing.py); a name unused for `forget_after` seconds is
+    forgotten, and at most `newcomer_names` names of owners that never came back are kept
+    (registry/forgetting.py)."""
 
     table: Table | None
     mail: dict[str, list[StoredMessage]] | None
@@ -107,6 +110,8 @@ class CoreOptions(_NeededOptions, total=False):
     quotas: Quotas | None
     owners: Mapping[str, Owner] | None
     jitter: Callable[[], float]
+    forget_after: float
+    newcomer_names: int
 
 
 class Arrival(TypedDict, total=False):
@@ -148,8 +153,14 @@ class RegistryCore:
         self._rooms = RoomRequests(s, self._relay, options.get("histories") or {})
         self._renames = Renames(s, self._rooms, self._post)
         self._presence = Presence(s, self._rooms, self._failures)
-        new_names = options.get("new_names", NEW_NAMES)
-        self._registration = Registration(s, self._liveness, self._presence, self._post, new_names)
+        self._forgetting = Forgetting(
+            self.table,
+            s.clock,
+            options.get("forget_after", FORGET_AFTER),
+            options.get("newcomer_names", NEWCOMER_NAMES),
+        )
+        names = NameBudget(options.get("new_names", NEW_NAMES))
+        self._registration = Registration(s, self._liveness, self._presence, self._post, names)
         self._pacing = Pacing(self.table, s.answers, options.get("jitter", random.random))
         self.flood = FloodGate()
         self._handlers = self._dispatch()
@@ -258,6 +269,8 @@ class RegistryCore:
         if self._liveness.sweep_due(now):
             self._liveness.sweep(now, out, behind)
             self._s.aliases.expire(now)
+            for record, why in self._forgetting.sweep(now, out):
+                self._release(record, now, out, why)
         if self._s.feed.due(now):
             self._s.feed.push_changes(now, out)
         # probes first: a peer found gone takes what is pushed to it along, not sent again
@@ -271,6 +284,15 @@ class RegistryCore:
         self._relay.over(out)
         return out
 
+    def password_checked(self, ticket: str, kept: str | None, now: float) -> list[Action]:
+        """The password check `ticket` asked for (CheckPassword) is done, and
+        `credentials.proven` gave `kept` (None: the check failed): its registration goes
+        on."""
+        out: list[Action] = []
+        self._registration.checked(ticket, kept, now, out)
+        self._relay.over(out)
+        return out
+
     def release(self, name: str, now: float) -> list[Action]:
         """The console releases `name`: forget its owner and mailbox, so anyone may take it.
         Peers learn it as a row with port 0, which means "this name is gone"."""
@@ -278,14 +300,8 @@ class RegistryCore:
         record = self.table.get(name)
         if record is None:
             out.append(Log(f"no name {name} to release"))
-            return out
-        key = name_key(record.name)
-        self._rooms.leave_room(record, now, out, "released")
-        del self.table.records[key]
-        self.table.forget_former(key)
-        dropped = self._post.dropped(key, out)
-        self._s.feed.released(record, now, out)
-        out.append(Log(f"released {record.name} ({counted(dropped, 'stored message')} deleted)"))
+        else:
+            self._release(record, now, out, "")
         return out
 
     # -- what the adapter, the console and the tests read ------------------------------
@@ -388,6 +404,21 @@ class RegistryCore:
                     record.last_seen = now
             if flight.purpose == "probe":
                 self._saving.delivered(flight, now, out)
+
+    def _release(self, record: Record, now: float, out: list[Action], why: str) -> None:
+        """Take `record` out of the table, with its mailbox (DropMail), its room and its
+        former names: released by the console (`why` ""), or forgotten for `why`."""
+        key = name_key(record.name)
+        self._rooms.leave_room(record, now, out, "released")
+        del self.table.records[key]
+        self.table.forget_former(key)
+        dropped = self._post.dropped(key, out)
+        self._s.feed.released(record, now, out)
+        deleted = f"{counted(dropped, 'stored message')} deleted"
+        if why:
+            out.append(Log(f"forgot {record.name}: {why}; {deleted}"))
+        else:
+            out.append(Log(f"released {record.name} ({deleted})"))
 
     def _probe_failed(self, probe: Probe, now: float, out: list[Action], behind: float) -> None:
         """The probed peer did not answer: gone, it is marked offline (out of its room,

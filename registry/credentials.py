@@ -8,8 +8,10 @@ come from a file a person edited, so nothing here raises on odd input: it is no 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import secrets
 
 #: scrypt's cost, as the power of two of N: 2**17 with r=8 and p=1 is the cost RFC 7914
 #: and OWASP give for interactive logins (128 MiB and some 0.3 s per hash here). A hash
@@ -59,6 +61,32 @@ def check_password(password: str, stored: str) -> bool:
     else:
         made = _scrypt(password, salt, OLD_LOG2_N).hex()
     return same_secret(made, parts[1])
+
+
+#: What stands for the hash of a name with no password, to `proven`: it is checked against
+#: a hash no password matches, so that neither the answer nor its time tells whether a
+#: name has a password.
+NO_PASSWORD = "none"
+
+
+@functools.cache
+def _no_password() -> str:
+    """A hash no password matches (of random bytes no one knows)."""
+    return hash_password(secrets.token_hex(32), secrets.token_bytes(16))
+
+
+def proven(password: str, stored: str, salt: bytes) -> str:
+    """The one costly step of a registration with a password, run off the registry's
+    thread (registry/password_checks.py): the hash to keep for the name. `stored` is the
+    name's hash (NO_PASSWORD: it has none), or "" for a new name, whose hash is made with
+    `salt`. The hash kept is `stored` itself when `password` matches it; made again with
+    `salt` when it matches a hash of an older cost (see `outdated`); "" when it does not
+    match."""
+    if not stored:
+        return hash_password(password, salt)
+    if not check_password(password, _no_password() if stored == NO_PASSWORD else stored):
+        return ""
+    return hash_password(password, salt) if outdated(stored) else stored
 
 
 def outdated(stored: str) -> bool:

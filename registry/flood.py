@@ -1,115 +1,37 @@
-"""Flood control per source address, the way ngIRCd limits commands per client: a token
-bucket per address (wire.token_bucket). Pure: the caller supplies `now`."""
+"""The registry's budgets: messages per address (the flood gate of wire/flood_gate.py),
+password checks, and new names. Pure: the caller supplies `now`."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from typing import NamedTuple, TypedDict, Unpack
 
+from wire.flood_gate import MAX_TRACKED, WARN_EVERY, FloodGate
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
 from wire.token_bucket import FULL, BucketRule
 
+# the gate itself is the peers' too (wire/flood_gate.py)
+__all__ = ["BURST", "MAX_TRACKED", "RATE", "WARN_EVERY", "FloodGate"]
+
 Addr = tuple[str, int]
-Key = tuple[str, int] | str  # an address, or an IP alone
 
 #: Messages per second one address may send the registry, on average, and in a burst above
 #: the average (wire.limits: peers pace themselves below them).
 RATE = REGISTRY_RATE
 BURST = REGISTRY_BURST
-#: Addresses tracked at once; the least recently heard is forgotten first, so that a flood
-#: of spoofed source addresses cannot grow this table without bound.
-MAX_TRACKED = 10_000
-#: Seconds between two "you are too fast" notices to the same address.
-WARN_EVERY = 5.0
-
-
-class FloodGate:
-    """Decides, per message, whether an address is within its rate."""
-
-    def __init__(self, rate: float = RATE, burst: float = BURST) -> None:
-        """Raises ValueError unless `rate` is positive and `burst` at least 1."""
-        self._rule = BucketRule(rate, burst)
-        # each address's bucket, by its due time alone (one float: there may be MAX_TRACKED),
-        # the least recently heard first
-        self._dues: OrderedDict[Key, float] = OrderedDict()
-        # when each address was last told it is too fast: only those told, all tracked
-        self._warned: dict[Key, float] = {}
-        self.dropped = 0
-
-    @property
-    def rate(self) -> float:
-        """Uses a second each key may make on average."""
-        return self._rule.rate
-
-    @property
-    def burst(self) -> float:
-        """Uses each key may make at once, above its average."""
-        return self._rule.burst
-
-    def admit(self, addr: Key, now: float) -> tuple[bool, bool]:
-        """Return (admitted, warn): whether to handle this message, and whether to tell the
-        sender now that it is being slowed (at most once per WARN_EVERY seconds)."""
-        taken, _ = self._take(addr, now)
-        if taken:
-            return True, False
-        self.dropped += 1
-        warn = now - self._warned.get(addr, float("-inf")) >= WARN_EVERY
-        if warn:
-            self._warned[addr] = now
-        return False, warn
-
-    def wait(self, key: Key, now: float) -> float:
-        """0 when `key` is within its rate (and this use is counted); else the seconds until
-        it will be, and nothing is counted."""
-        taken, due = self._take(key, now)
-        return 0.0 if taken else self._rule.wait(due, now)
-
-    def ready_in(self, key: Key, now: float) -> float:
-        """The seconds until `key` is within its rate (0: it is now, as `wait` would say);
-        nothing is counted."""
-        due = self._dues.get(key)
-        return 0.0 if due is None else self._rule.wait(due, now)
-
-    def tracked(self) -> int:
-        """How many addresses the gate remembers (at most MAX_TRACKED, the oldest heard
-        from forgotten first). Read-only."""
-        return len(self._dues)
-
-    def level(self, key: Key, now: float) -> float:
-        """The uses `key` has in hand at `now` (its whole burst when it has not been heard
-        from lately); nothing is counted."""
-        due = self._dues.get(key)
-        return self.burst if due is None else self._rule.level(due, now)
-
-    def _take(self, key: Key, now: float) -> tuple[bool, float]:
-        """Whether `key` may make one use at `now` (counted if so), and its bucket's due
-        time afterwards; `key` becomes the most recently heard."""
-        dues = self._dues
-        due = dues.get(key)
-        if due is None:
-            due = FULL
-        else:
-            dues.move_to_end(key)
-        taken, due = self._rule.take(due, now)
-        dues[key] = due
-        if len(dues) > MAX_TRACKED:
-            forgotten, _ = dues.popitem(last=False)
-            self._warned.pop(forgotten, None)
-        return taken, due
-
-
 #: Password checks (or hashes of a new name's password) one IP address may ask for in a
 #: burst, and then one every PASSWORD_EVERY seconds: enough for a person who mistypes,
 #: too few to guess with.
 PASSWORD_BURST = 5.0
 PASSWORD_EVERY = 5.0
 #: Password checks the registry does in all, per second on average and in a burst. Each is
-#: a scrypt of some 0.3 s on the registry's only thread (registry/credentials.py): at this
-#: rate they take at most some 60% of it, however many addresses (spoofed ones included)
-#: ask; a burst delays everything else by a few of the peers' 500 ms retries. (Hashing
-#: off the event loop's thread would spare it; the core is synchronous today.)
-PASSWORD_RATE = 2.0
-PASSWORD_GLOBAL_BURST = 6.0
+#: a scrypt of some 0.3 s (registry/credentials.py), run off the event loop's thread on
+#: two threads of its own (registry/password_checks.py), which do some 6 a second on two
+#: cores: at this rate they keep up, however many addresses ask, and the registry goes on
+#: answering everything else meanwhile. A burst waits its turn there: at most some 1.5 s,
+#: well within the 2.5 s a peer waits for its Welcome.
+PASSWORD_RATE = 5.0
+PASSWORD_GLOBAL_BURST = 8.0
 #: The part of the checks in all kept for addresses that sent no wrong password lately: an
 #: address that has (a guesser, once past its first) takes a check only while more than
 #: this part of the global burst is left, so that addresses guessing cannot spend what
@@ -193,15 +115,19 @@ class PasswordBudget:
             self.refused += 1
             return max(1.0, mine)
         # an address that sent a wrong password lately leaves the reserve alone
-        wrong = self._wrong.get(ip)
-        guessed = wrong is not None and now - wrong.until <= WRONG_FORGOTTEN
-        keep = self._reserved if guessed else 0.0
+        keep = self._reserved if self.guessed(ip, now) else 0.0
         taken, self._all = self._rule.take(self._all, now, keep)
         if not taken:
             self.refused += 1
             return max(1.0, self._rule.wait(self._all, now, keep))
         self._per_ip.wait(ip, now)  # counted: one is in hand, as `ready_in` said
         return 0.0
+
+    def guessed(self, ip: str, now: float) -> bool:
+        """Whether `ip` sent a wrong password lately (within WRONG_FORGOTTEN of the end of
+        its last wait)."""
+        wrong = self._wrong.get(ip)
+        return wrong is not None and now - wrong.until <= WRONG_FORGOTTEN
 
     def wrong(self, ip: str, now: float) -> None:
         """A password checked for `ip` was wrong: it waits before its next check, twice as

@@ -24,6 +24,7 @@ from registry.desk.limits import TYPICAL_SESSION
 from registry.desk.service import DeskService
 from registry.desk.shelf import Shelf
 from registry.flood import NEW_NAMES
+from registry.forgetting import FORGET_AFTER, NEWCOMER_NAMES
 from registry.mailbox import MAILBOX_MESSAGES
 from registry.storage import StorageError
 from registry.store import FileStore, Kept, Store
@@ -38,6 +39,8 @@ class RegistryOptions(TypedDict, total=False):
     crisis_notice: str | None
     mailbox_limit: int
     new_names: int
+    forget_after: float
+    newcomer_names: int
     typical_session: float
 
 
@@ -55,7 +58,9 @@ class RegistrySettings(Struct, frozen=True):
     `keepalive` period (seconds) its peers, and the desk's connections, are watched on;
     `crisis_notice` replaces the desk's default text for topic 1; with `console_operator`
     the console serves at the help desk; a mailbox holds at most `mailbox_limit`
-    messages; one IP address registers at most `new_names` new names an hour; the desk's
+    messages; one IP address registers at most `new_names` new names an hour; a name
+    unused for `forget_after` seconds is forgotten, and at most `newcomer_names` names of
+    owners that never came back are kept (registry/forgetting.py); the desk's
     wait estimates take a session to last `typical_session` seconds until enough have
     been measured. With `prompt` (standard input and output a terminal) the console is a
     prompt (net.prompt), and every line is printed above it. `log_on_screen` says that
@@ -68,6 +73,8 @@ class RegistrySettings(Struct, frozen=True):
     console_operator: bool = False
     mailbox_limit: int = MAILBOX_MESSAGES
     new_names: int = NEW_NAMES
+    forget_after: float = FORGET_AFTER
+    newcomer_names: int = NEWCOMER_NAMES
     typical_session: float = TYPICAL_SESSION
     prompt: bool = False
     log_on_screen: bool = False
@@ -148,6 +155,8 @@ def load(
         keepalive=settings.keepalive,
         mailbox_limit=settings.mailbox_limit,
         new_names=settings.new_names,
+        forget_after=settings.forget_after,
+        newcomer_names=settings.newcomer_names,
     )
     return Loaded(desk, core, backend.static, backend.key_made, backend.channel)
 

@@ -53,9 +53,9 @@ class Presence:
         if record is None:
             return
         if record.online:
-            record.online = False
-            record.deregistered = True
             record.last_seen = now
+            self._offline(record)
+            record.deregistered = True
             self._s.feed.changed(record, now, out)
             out.append(Log(f"deregistered {record.name}"))
             # Room members of someone quitting hear it from the Notice below, once.
@@ -67,7 +67,7 @@ class Presence:
     def silent(self, record: Record, now: float, out: list[Action]) -> None:
         """`record`'s peer answered neither a push nor the probe that followed: it is
         gone, offline, out of its room, what was pushed to it in its mailbox."""
-        record.online = False
+        self._offline(record)
         self._s.feed.changed(record, now, out)
         silent = now - record.last_seen
         line = f"{record.name} silent for {silent:.0f} s; offline (it did not answer a probe)"
@@ -84,12 +84,18 @@ class Presence:
         for other in self._s.feed.online_at(where):
             if other is record:
                 continue
-            other.online = False
             other.last_seen = now
+            self._offline(other)
             self._s.feed.changed(other, now, out)
             out.append(Log(f"{other.name} offline: {record.name} registered at its address"))
             self._rooms.leave_room(other, now, out, "not answering")
             self._failures.restarted(other, now, out)  # what was pushed to it: its mailbox
+
+    def _offline(self, record: Record) -> None:
+        """`record` goes offline: its owner used it until it was last heard from (what
+        registry/forgetting.py counts its time unused from)."""
+        record.online = False
+        record.used = self._s.clock.wall(record.last_seen)
 
     def fresh_start(self, record: Record, now: float, out: list[Action]) -> None:
         """`record`'s peer started afresh (`reg` after `dereg`, or a new process), and

@@ -4,28 +4,21 @@ proof (the owner's key, its token, its password), and the Welcome that answers i
 Pure: the caller supplies `now`. A name held online at another address by its owner is
 not taken before its holder is asked (registry/liveness.py): the registration waits for
 the probe's outcome, and the caller carries it out again (`register`) when the probe gives
-up. Passwords are checked (and new names made) within the budgets of registry/flood.py.
+up. Passwords are checked (and new names made) within the budgets of registry/flood.py,
+off the registry's thread: the registration asks for the check (CheckPassword) and is
+carried out again with its outcome (`checked`), every other rule applied afresh then.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-import secrets
 from collections import OrderedDict
 
 import msgspec
 from msgspec import Struct
 
-from registry.actions import Action, Addr, Log, SaveTable, Send
-from registry.credentials import (
-    TOKEN_HASH,
-    check_password,
-    hash_password,
-    outdated,
-    token_hash,
-    token_matches,
-)
+from registry.actions import Action, Addr, CheckPassword, Log, SaveTable, Send
+from registry.credentials import NO_PASSWORD, TOKEN_HASH, token_hash, token_matches
 from registry.flood import NameBudget, PasswordBudget
 from registry.liveness import Liveness
 from registry.post_office import PostOffice
@@ -41,13 +34,22 @@ from wire.version import WIRE_VERSION, wire_refusal
 #: Registrations refused for too many password (or new name) attempts are logged one in
 #: this many.
 LOG_PASSWORDS_EVERY = 100
+#: Password checks asked for and not yet done, past which an address that sent a wrong
+#: password lately gets none: a machine slower than the budget of registry/flood.py
+#: assumes refuses guessers rather than queue their checks without end, and the others'
+#: (the global budget bounds them) wait behind a few at most.
+CHECKS_AT_ONCE = 4
 
 
-@functools.cache
-def _no_password() -> str:
-    """A hash no password matches (of random bytes no one knows), checked in place of the
-    hash of a name that has none: as long to check as any password's."""
-    return hash_password(secrets.token_hex(32), secrets.token_bytes(16))
+class _Check(Struct, frozen=True):
+    """A registration waiting for its password's check: what it was checked against (the
+    record's hash, "" for a new name), and the hash `credentials.proven` gave ("" before
+    it came)."""
+
+    msg: Register
+    req: Request
+    stored: str
+    kept: str = ""
 
 
 class _Attempt(Struct, frozen=True):
@@ -68,8 +70,9 @@ class _Attempt(Struct, frozen=True):
 
 class Registration:
     """Registers names in the shared table; a peer coming online takes over its address
-    (`presence`), gets its mail (`post`) in its Welcome; at most `new_names` new names an
-    hour come from one IP address."""
+    (`presence`), gets its mail (`post`) in its Welcome; at most so many new names an
+    hour come from one IP address (`names`); each registration stamps its name as used
+    (registry/forgetting.py reads the stamps)."""
 
     def __init__(
         self,
@@ -77,16 +80,20 @@ class Registration:
         liveness: Liveness,
         presence: Presence,
         post: PostOffice,
-        new_names: int,
+        names: NameBudget,
     ) -> None:
         self._s = services
         self._liveness = liveness
         self._presence = presence
         self._post = post
         self.passwords = PasswordBudget()
-        self.names = NameBudget(new_names)
+        self.names = names
         #: registration id -> the token its Welcome gave (the registry keeps only hashes)
         self.given_tokens: OrderedDict[str, str] = OrderedDict()
+        #: the registrations whose password is being checked, by ticket; and the one
+        #: carried out again with its check's outcome, while it is (`checked`)
+        self._checking: dict[str, _Check] = {}
+        self._proof: _Check | None = None
 
     def register(self, msg: Register, req: Request, now: float, out: list[Action]) -> None:
         """Carry out `msg`: welcomed, refused, or (its name held online elsewhere) waiting
@@ -103,6 +110,25 @@ class Registration:
             record = self._claimed(attempt, attempt.record, now, out)
         if record is not None:
             self._welcome(attempt, record, now, out)
+
+    def checked(self, ticket: str, kept: str | None, now: float, out: list[Action]) -> None:
+        """The password check `ticket` asked for (CheckPassword) gave `kept`: its
+        registration is carried out again with it, its budgets counted already. None: the
+        check failed (scrypt found too little memory), and the registration is refused."""
+        check = self._checking.pop(ticket, None)
+        if check is None:
+            return  # (a ticket of no registration: nothing to carry out)
+        if kept is None:
+            said = Reason(
+                "The registry could not check the password now; try again.", "check failed"
+            )
+            self._s.answers.refuse(check.req, said, f"registration of {check.msg.name}", out)
+            return
+        self._proof = msgspec.structs.replace(check, kept=kept)
+        try:
+            self.register(check.msg, check.req, now, out)
+        finally:
+            self._proof = None
 
     # -- the steps of a registration ----------------------------------------------------
 
@@ -155,17 +181,22 @@ class Registration:
         """The record of a new name, made offline so that the Welcome's path announces it
         like any change; None if the name or password budget refused it."""
         msg, where = attempt.msg, attempt.where
-        if self._address_held(attempt, now, out) or self._too_many_names(attempt, now, out):
+        proof = self._proven(attempt, "")  # (its name counted already, if there is one)
+        if self._address_held(attempt, now, out):
+            return None
+        if proof is None and self._too_many_names(attempt, now, out):
             return None
         password = ""
         if msg.password:
-            if self._too_many_passwords(attempt, now, out):
+            if proof is None:
+                self._check(attempt, "", now, out)
                 return None
-            password = hash_password(msg.password, bytes.fromhex(self._s.new_token()[:32]))
+            password = proof
         # the peer's own token when it proposes one (see Register): it has kept it already
         token = msg.token if is_token(msg.token) else self._s.new_token()
         kept = token_hash(token)
         record = Record(msg.name, where[0], where[1], False, kept, password, key=attempt.req.key)
+        record.made = self._s.clock.wall(now)
         key = name_key(msg.name)
         self._s.table.records[key] = record
         self._s.aliases.taken(key)  # the name is someone else's now
@@ -185,14 +216,16 @@ class Registration:
             # never for the owner's key, which `_owns_without_password` let in already. A
             # name without a password is checked alike (against a hash no password has),
             # so that neither the answer nor its time tells whether a name has one.
-            if self._too_many_passwords(attempt, now, out):
+            against = record.password or NO_PASSWORD
+            proof = self._proven(attempt, against)
+            if proof is None:
+                self._check(attempt, against, now, out)
                 return None
-            owned = check_password(msg.password, record.password or _no_password())
+            owned = bool(proof)
             if not owned:
                 self.passwords.wrong(attempt.req.addr[0], now)
-            elif outdated(record.password):  # kept at today's cost from now on
-                salt = bytes.fromhex(self._s.new_token()[:32])
-                record.password = hash_password(msg.password, salt)
+            else:  # the same hash, or one at today's cost (credentials.outdated)
+                record.password = proof
         if not owned:
             self._not_owner(attempt, record, out)
             return None
@@ -239,6 +272,7 @@ class Registration:
         token = self._token(msg, record)
         record.last_register_id = msg.id
         record.last_seen = now
+        record.used = self._s.clock.wall(now)
         record.deregistered = False
         if not record.online or record.addr != where or moved:
             self._presence.take_over(where, record, now, out)
@@ -351,13 +385,48 @@ class Registration:
         self._refused(attempt, reason, out)
         return True
 
+    def _proven(self, attempt: _Attempt, stored: str) -> str | None:
+        """The hash the check of this attempt's password gave, when it is carried out
+        again with it and was checked against `stored` (its name's hash, NO_PASSWORD for a
+        name with none, "" for a new name: a name made meanwhile by another is checked
+        anew); else None (its password is to be checked)."""
+        proof = self._proof
+        if proof is None or proof.stored != stored:
+            return None
+        same = proof.msg.id == attempt.msg.id and proof.req.key == attempt.req.key
+        return proof.kept if same else None
+
+    def _check(self, attempt: _Attempt, stored: str, now: float, out: list[Action]) -> None:
+        """Ask for the attempt's password to be checked against `stored` (as `_proven`
+        names it), within its budget; a copy of a registration being checked waits for
+        its first's outcome, which answers it."""
+        msg, req = attempt.msg, attempt.req
+        if any(c.msg.id == msg.id and c.req.key == req.key for c in self._checking.values()):
+            return
+        if self._too_many_passwords(attempt, now, out):
+            return
+        ticket = self._s.answers.new_id()
+        self._checking[ticket] = _Check(msg, req, stored)
+        salt = bytes.fromhex(self._s.new_token()[:32])
+        out.append(CheckPassword(ticket, msg.password, stored, salt))
+
     def _too_many_passwords(self, attempt: _Attempt, now: float, out: list[Action]) -> bool:
         """Whether the attempt's password may not be checked (or hashed for a new name)
-        now, as its address sent wrong ones or asked for too many lately, or everyone did
-        (see PasswordBudget); if so, it is refused saying when to try again. Logged the
+        now, as its address has a check under way, sent wrong ones or asked for too many
+        lately, or everyone did (see PasswordBudget); if so, it is refused saying when to
+        try again. Logged the
         first time, then once in LOG_PASSWORDS_EVERY: a guesser's flood would fill the
         log."""
-        wait = self.passwords.take(attempt.req.addr[0], now)
+        ip = attempt.req.addr[0]
+        # one check at a time per address: a guesser's next waits for its outcome (and
+        # the wait a wrong one brings), not only an honest person's
+        mine = any(c.req.addr[0] == ip for c in self._checking.values())
+        busy = len(self._checking) >= CHECKS_AT_ONCE and self.passwords.guessed(ip, now)
+        if mine or busy:
+            self.passwords.refused += 1
+            wait = 1.0
+        else:
+            wait = self.passwords.take(ip, now)
         if not wait:
             return False
         reason = f"Too many password attempts; try again in {math.ceil(wait)} s."

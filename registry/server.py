@@ -20,11 +20,12 @@ from net.endpoint import Endpoint, Handoff
 from net.prompt import LinePrompt
 from net.secure import SecureChannel
 from net.wake import WakeTimer
-from registry.actions import Action, Addr, Log, Send, SendMany
+from registry.actions import Action, Addr, CheckPassword, Log, Send, SendMany
 from registry.commit import GroupCommit
 from registry.console import is_registry_command, printable, read_lines, typed_ahead
 from registry.console_commands import LOG_COMMAND, LogShown, answer
 from registry.console_stop import StopQuestion, serving
+from registry.core import RegistryCore
 from registry.desk.closed import ClosedDesk
 from registry.desk.service import CONSOLE_NAME
 from registry.loading import (
@@ -36,6 +37,7 @@ from registry.loading import (
     lock,
     private,
 )
+from registry.password_checks import PasswordChecks
 from registry.start_lines import key_lines, listening_lines
 from registry.storage import StorageError
 from registry.store import STORE_ACTIONS, FileStore
@@ -147,6 +149,9 @@ class RegistryServer:
         self._wake_stale = False
         self._stopped = asyncio.Event()
         self._group = GroupCommit(self._store, lambda: self.core.table, self._release, self.log)
+        self._checks = PasswordChecks(
+            lambda ticket, kept: self._run(self.core.password_checked(ticket, kept, self._now()))
+        )
 
     def log(self, line: str) -> None:
         """One timestamped line on the console, written in order at the end of this pass of
@@ -228,6 +233,7 @@ class RegistryServer:
         if self._group.is_open:
             await self._group.commit()
         self._timer.cancel()
+        self._checks.close()
         await self.desk.close()
         await self.endpoint.close()
         self.rejections.close()
@@ -392,24 +398,10 @@ class RegistryServer:
         self._carry_out_all(receive_batch(receive, messages, addr, trace, now=self._now()))
         self._wake_stale = True
 
-    def receive_forwarded(
-        self, messages: list[Message], addr: Addr, key: bytes, *, datagram: bool, behind: float
-    ) -> None:
-        """What a peer of another registry of the service sent it (registry/cluster/)."""
-        now = self._now()
-        actions: list[Action] = []
-        for message in messages:
-            if self._verbose:
-                self.log(f"<- {_fmt(addr)} (via another registry) {for_log(message)}")
-            actions += self.core.receive(
-                message, addr, now, datagram=datagram, key=key, behind=behind
-            )
-        self._run(actions)
-
-    def moved_here(self, addrs: list[Addr]) -> None:
-        """The registry `addrs` reached the service through is gone (registry/cluster/)."""
-        if addrs:
-            self._run(self.core.restarted_for(addrs, self._now()))
+    def handle(self, event: Callable[[RegistryCore, float], list[Action]]) -> None:
+        """Carry out what the core answers to `event` at now: one of registry/cluster/'s
+        (a message handed over by another registry of the service, a registry gone)."""
+        self._run(event(self.core, self._now()))
 
     def _drained(self) -> None:
         if self._wake_stale:
@@ -461,6 +453,8 @@ class RegistryServer:
             self._store.carry_out(action)
             if self._store.dirty:
                 self._group.open()
+        elif isinstance(action, CheckPassword):
+            self._checks.start(action)  # off this thread: its outcome comes back later
         elif isinstance(action, Log):
             if action.kind:
                 self.rejections(action.kind, action.line)

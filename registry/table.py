@@ -58,6 +58,11 @@ class Record(Struct):
     #: (registry/quotas.py); None until it writes to anyone, so that most records cost
     #: nothing
     wrote_to: list[str] | None = None
+    #: when its name was made and when its owner last used it (registered, or was online),
+    #: as the time of day (seconds since the epoch; 0: not known, a table of before): what
+    #: registry/forgetting.py forgets names by
+    made: float = 0.0
+    used: float = 0.0
 
     @property
     def addr(self) -> Addr:
@@ -174,6 +179,8 @@ class Table(Struct):
                     **({"replaying": r.replaying} if r.replaying and r.room else {}),
                     **({"former": formers[key]} if key in formers else {}),
                     **({"wrote_to": r.wrote_to} if r.wrote_to else {}),
+                    **({"made": int(r.made)} if r.made else {}),
+                    **({"used": int(r.used)} if r.used else {}),
                 }
                 for key, r in self.records.items()
             ],
@@ -233,12 +240,19 @@ def _record(row: Any, now: float) -> Record:
     wrote_to = row.get("wrote_to", [])
     if type(wrote_to) is list and all(type(k) is str and not name_problem(k) for k in wrote_to):
         record.wrote_to = [name_key(k) for k in wrote_to[-MAX_WROTE_TO:]] or None
+    # read as leniently: a damaged stamp makes the name one of before, used as it is read
+    record.made, record.used = _stamp(row.get("made")), _stamp(row.get("used"))
     if record.room and (name_problem(record.room) or not record.online):
         record.room = ""  # not a room a peer could be in: forgotten, not fatal
     # read as leniently as `deregistered`: a damaged one costs a replay, or none
     replaying = row.get("replaying", "")
     record.replaying = replaying if type(replaying) is str and record.room else ""
     return record
+
+
+def _stamp(value: Any) -> float:
+    """A saved time of day, or 0 (not known) for anything else."""
+    return float(value) if type(value) in (int, float) and 0 < value < 2**40 else 0.0
 
 
 def _row_problem(row: dict[str, Any]) -> str:

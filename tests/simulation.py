@@ -19,6 +19,7 @@ from peer import actions as pa
 from peer.core import PeerCore
 from peer.sending_log import outbox_after_a_kill
 from registry import actions as ra
+from registry import credentials
 from registry.core import RegistryCore
 from registry.table import Table
 from wire.codec import decode, encode, fits_datagram
@@ -305,6 +306,10 @@ class SimNet:
                 case ra.DropHistory(room):
                     self.disk.history.pop(room, None)
                     self.histories_dropped.append(room)
+                case ra.CheckPassword(ticket, password, stored, salt):
+                    # the adapter's thread pool, standing in at once
+                    kept = credentials.proven(password, stored, salt)
+                    self._registry_actions(self.registry.password_checked(ticket, kept, self.now))
                 case ra.Log(line):
                     self.log.append(line)
 

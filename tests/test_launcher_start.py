@@ -51,6 +51,9 @@ def test_help_loads_none_of_the_program(option: str) -> None:
     [
         ("MAILBOX_MESSAGES", "registry.mailbox", "MAILBOX_MESSAGES"),
         ("NEW_NAMES", "registry.flood", "NEW_NAMES"),
+        ("FORGET_AFTER", "registry.forgetting", "FORGET_AFTER"),
+        ("FORGET_AFTER_RANGE", "registry.forgetting", "FORGET_AFTER_RANGE"),
+        ("NEWCOMER_NAMES", "registry.forgetting", "NEWCOMER_NAMES"),
         ("TYPICAL_SESSION", "registry.desk.limits", "TYPICAL_SESSION"),
         ("TYPICAL_SESSION_RANGE", "registry.desk.limits", "TYPICAL_SESSION_RANGE"),
     ],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import secrets
 import signal
 import sys
@@ -22,6 +23,7 @@ from nats.aio.msg import Msg
 from nats.js.kv import KeyValue
 
 from net.secure import SecureChannel
+from registry.actions import Action
 from registry.cluster.connect import ClusterError, ClusterSettings, connect
 from registry.cluster.desk_bucket import BucketShelf, desk_bucket, service_desk_key
 from registry.cluster.elsewhere import Elsewhere
@@ -29,6 +31,7 @@ from registry.cluster.follower import Follower
 from registry.cluster.lead import ERRORS, RENEW, Lead, service_key
 from registry.cluster.link import (
     LEAD_SUBJECT,
+    Addr,
     Outbound,
     Publisher,
     pack,
@@ -37,6 +40,7 @@ from registry.cluster.link import (
 )
 from registry.cluster.store import JetStreamStore
 from registry.console import printable, read_lines, typed_ahead
+from registry.core import RegistryCore
 from registry.desk.service import DeskService
 from registry.loading import Backend, RegistryOptions
 from registry.server import RegistryServer
@@ -44,10 +48,16 @@ from registry.start_lines import key_lines
 from registry.storage import StorageError
 from wire.codec import decode
 from wire.errors import DecodeError
+from wire.messages import for_log
 
 #: Seconds a registry that takes the lead waits for the others to say which peers they
 #: hold, before it pushes anything (at least two of their checks of the lead: RENEW each).
 ANNOUNCED = 2.5 * RENEW
+
+
+def _restarted(addrs: list[Addr], core: RegistryCore, now: float) -> list[Action]:
+    """The peers that reached the service through a registry gone are reached from here."""
+    return core.restarted_for(addrs, now)
 
 
 class Service(Struct, frozen=True):
@@ -83,6 +93,7 @@ class ClusterRegistry:
         self._out = out
         self._data_dir = data_dir
         self._options = options
+        self._verbose = options.get("verbose", False)
         self._stopped = asyncio.Event()
         self._server: RegistryServer | None = None
         self._elsewhere: Elsewhere | None = None
@@ -150,7 +161,7 @@ class ClusterRegistry:
                     if isinstance(server.desk, DeskService):
                         server.desk.tell_registries()
                 for gone in set(known) - set(members):
-                    server.moved_here(elsewhere.routes.forget(gone))
+                    server.handle(functools.partial(_restarted, elsewhere.routes.forget(gone)))
                 known = members
         finally:
             await sub.unsubscribe()
@@ -232,9 +243,21 @@ class ClusterRegistry:
         server = self._server
         if server is None or not messages:
             return  # (a registry saying which peers it holds)
-        server.receive_forwarded(
-            messages, addr, inbound.key, datagram=inbound.datagram, behind=inbound.behind
-        )
+        if self._verbose:
+            for message in messages:
+                self.log(f"<- {addr[0]}:{addr[1]} (via another registry) {for_log(message)}")
+
+        def received(core: RegistryCore, now: float) -> list[Action]:
+            return [
+                action
+                for message in messages
+                for action in core.receive(
+                    message, addr, now, key=inbound.key, datagram=inbound.datagram,
+                    behind=inbound.behind,
+                )
+            ]  # fmt: skip
+
+        server.handle(received)
 
     def console_line(self, line: str) -> None:
         words = line.split()

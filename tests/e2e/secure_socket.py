@@ -95,7 +95,9 @@ class SecureSocket:
         of type `until` that comes back."""
         stream = SecureStream(self.channel.static, remote=self.keys[addr])
         stream.send(message)
-        with socket.create_connection(addr, timeout=wait) as conn:
+        # from this socket's address: another loopback address plays another machine
+        source = (self.sock.getsockname()[0], 0)
+        with socket.create_connection(addr, timeout=wait, source_address=source) as conn:
             conn.sendall(stream.output())
             while True:
                 data = conn.recv(65536)

@@ -1,14 +1,37 @@
 """The registry's unit tests hash passwords at a low scrypt cost: the real one takes 0.3 s
 a hash, and these tests are about the rules, not the cost (tests/registry/test_credentials.py
-checks the real cost, and the end-to-end tests use it)."""
+checks the real cost, and the end-to-end tests use it).
+
+And the core's password checks are done at once, as its adapter does them later on a
+thread of its own (tests/registry/core_helpers.py, `checked_at_once`): these tests are
+about what a registration ends in. Those marked `two_step` see the CheckPassword itself."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from registry import credentials
+from registry.actions import Action
+from registry.core import RegistryCore
+from tests.registry.core_helpers import checked_at_once
+
+
+@pytest.fixture(autouse=True)
+def passwords_checked_at_once(request: pytest.FixtureRequest) -> Iterator[None]:
+    if request.node.get_closest_marker("two_step"):
+        yield
+        return
+    receive = RegistryCore.receive
+
+    def received(self: RegistryCore, *args: Any, **kwargs: Any) -> list[Action]:
+        return checked_at_once(self, receive(self, *args, **kwargs), args[2])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(RegistryCore, "receive", received)
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ import itertools
 from registry import actions as ra
 from registry.credentials import token_hash
 from registry.failures import Failures
+from registry.flood import NameBudget
 from registry.liveness import Liveness
 from registry.post_office import PostOffice
 from registry.presence import Presence
@@ -93,6 +94,6 @@ def parts(s: Services | None = None, *, new_names: int = 50, limit: int = 100) -
     relay = Relay(s, post)
     rooms = RoomRequests(s, relay, {})
     presence = Presence(s, rooms, failures)
-    registration = Registration(s, liveness, presence, post, new_names)
+    registration = Registration(s, liveness, presence, post, NameBudget(new_names))
     renames = Renames(s, rooms, post)
     return Parts(s, post, liveness, saving, failures, relay, rooms, renames, presence, registration)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from registry import actions as ra
+from registry import credentials
 from registry.credentials import token_matches
 from registry.requests import Request
 from tests.registry.parts_helpers import T0, TOKEN, logs, parts, record, refusals, sent
@@ -49,14 +50,68 @@ def test_another_version_a_bad_port_and_the_server_s_name_are_refused() -> None:
     assert refusals(out)[2].reason == SERVER_NAME_TAKEN and p.s.table.records == {}
 
 
+def checks(out: list[ra.Action]) -> list[ra.CheckPassword]:
+    return [a for a in out if isinstance(a, ra.CheckPassword)]
+
+
 def test_a_name_held_by_another_key_is_refused_and_its_password_counted() -> None:
     p = parts()
     alice = record(p.s, "alice", 7001, online=False, key="k1")
     alice.password = "scrypt:none"  # no password hashes to it
     out: list[ra.Action] = []
     p.registration.register(ask("alice", password="guess"), Request("alice-reg", AT, "k2"), T0, out)
-    assert [r.reason for r in refusals(out)] == ["Wrong password for alice."]
-    assert [r.code for r in refusals(out)] == [RefusalCode.NOT_OWNER]  # the peer's hint: --password
+    [check] = checks(out)  # asked of the adapter, nothing answered yet
+    assert (check.password, check.stored) == ("guess", "scrypt:none") and not sent(out)
+    kept = credentials.proven(check.password, check.stored, check.salt)
+    assert kept == ""
+    done: list[ra.Action] = []
+    p.registration.checked(check.ticket, kept, T0 + 0.3, done)
+    assert [r.reason for r in refusals(done)] == ["Wrong password for alice."]
+    assert [r.code for r in refusals(done)] == [RefusalCode.NOT_OWNER]  # the peer's hint
+    assert p.registration.passwords.waiting(AT[0], T0 + 0.3) > 0  # counted as wrong
+
+
+def test_copies_of_a_registration_being_checked_wait_for_its_outcome() -> None:
+    p = parts()
+    record(p.s, "alice", 7001, online=False, key="k1").password = credentials.hash_password(
+        "right", b"salt"
+    )
+    msg, req = ask("alice", password="right"), Request("alice-reg", AT, "k2")
+    out: list[ra.Action] = []
+    for _ in range(3):  # the peer's retries, every 500 ms, while scrypt runs
+        p.registration.register(msg, req, T0, out)
+    [check] = checks(out)
+    done: list[ra.Action] = []
+    p.registration.checked(check.ticket, credentials.proven("right", check.stored, b""), T0, done)
+    assert welcome(done).name == "alice"
+    assert p.s.table.records["alice"].key == "k2"  # the password moved it to the new key
+
+
+def test_a_new_name_is_hashed_off_the_thread_and_checked_again_if_taken_meanwhile() -> None:
+    p = parts()
+    msg, req = ask("bob", password="pw"), Request("bob-reg", AT, "k2")
+    out: list[ra.Action] = []
+    p.registration.register(msg, req, T0, out)
+    [check] = checks(out)
+    assert check.stored == "" and p.s.table.get("bob") is None
+    # meanwhile another key registers bob, with no password
+    other: list[ra.Action] = []
+    p.registration.register(
+        ask("bob", port=7002), Request("b2", ("127.0.0.1", 7002), "k3"), T0, other
+    )
+    kept = credentials.proven("pw", "", check.salt)
+    done: list[ra.Action] = []
+    p.registration.checked(check.ticket, kept, T0 + 0.3, done)
+    # the hash made for a new name proves nothing of bob's now: checked anew
+    [again] = checks(done)
+    assert again.stored == credentials.NO_PASSWORD and p.s.table.records["bob"].key == "k3"
+
+
+def test_a_ticket_of_no_registration_is_ignored() -> None:
+    p = parts()
+    out: list[ra.Action] = []
+    p.registration.checked("nothing", "scrypt-17$00$00", T0, out)
+    assert out == []
 
 
 def test_the_owner_back_at_another_address_waits_for_a_probe_of_the_holder() -> None:

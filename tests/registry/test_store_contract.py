@@ -208,3 +208,49 @@ def test_a_commit_while_nats_is_down_fails_and_keeps_everything_for_the_next(
                 assert kept.table.entries() == table_of("Bob").entries()
 
     run(scenario())
+
+
+def test_a_name_forgotten_goes_with_its_mail_and_the_stamps_are_kept(opener: Opener) -> None:
+    """The registry forgets a name unused too long (registry/forgetting.py) through the
+    same actions as a release: each store drops its row and its mail."""
+    from registry.core import RegistryCore
+    from registry.store import STORE_ACTIONS
+
+    now = 1_700_000_000.0
+    table = Table(version=3)
+    table.records["ann"] = Record(
+        "ann", "127.0.0.1", 6001, False, "t", made=now - 300, used=now - 200
+    )
+    table.records["bob"] = Record(
+        "bob", "127.0.0.1", 6002, False, "t", made=now - 300, used=now - 5
+    )
+
+    async def scenario() -> None:
+        async with opener() as store:
+            store.carry_out(StoreMail("ann", stored(1)))
+            store.carry_out(StoreMail("bob", stored(2)))
+            store.carry_out(SaveTable())
+            await store.commit(table)
+        async with opener() as again:
+            kept = await _load(again)
+            core = RegistryCore(
+                session="r",
+                new_token=lambda: "0" * 32,
+                table=kept.table,
+                mail=kept.mail,
+                forget_after=100.0,
+            )
+            for action in core.start(now):
+                if isinstance(action, STORE_ACTIONS):
+                    again.carry_out(action)
+            await again.commit(core.table)
+        async with opener() as third:
+            kept = await _load(third)
+            assert list(kept.table.records) == ["bob"]
+            assert (kept.table.records["bob"].made, kept.table.records["bob"].used) == (
+                now - 300,
+                now - 5,
+            )
+            assert kept.mail == {"bob": [stored(2)]}
+
+    run(scenario())

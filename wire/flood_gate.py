@@ -1,0 +1,96 @@
+"""Flood control per source address, the way ngIRCd limits commands per client: a token
+bucket per address (wire.token_bucket), asked before anything that came is even decoded.
+The registry's (registry/flood.py) and the peer's (peer/flood_gate.py) gates. Pure: the
+caller supplies `now`."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from wire.limits import REGISTRY_BURST, REGISTRY_RATE
+from wire.token_bucket import FULL, BucketRule
+
+Addr = tuple[str, int]
+Key = tuple[str, int] | str  # an address, or an IP alone
+
+#: Addresses tracked at once; the least recently heard is forgotten first, so that a flood
+#: of spoofed source addresses cannot grow this table without bound.
+MAX_TRACKED = 10_000
+#: Seconds between two "you are too fast" notices to the same address.
+WARN_EVERY = 5.0
+
+
+class FloodGate:
+    """Decides, per message, whether an address is within its rate."""
+
+    def __init__(self, rate: float = REGISTRY_RATE, burst: float = REGISTRY_BURST) -> None:
+        """The registry's gate, unless given another `rate` and `burst`. Raises ValueError
+        unless `rate` is positive and `burst` at least 1."""
+        self._rule = BucketRule(rate, burst)
+        # each address's bucket, by its due time alone (one float: there may be MAX_TRACKED),
+        # the least recently heard first
+        self._dues: OrderedDict[Key, float] = OrderedDict()
+        # when each address was last told it is too fast: only those told, all tracked
+        self._warned: dict[Key, float] = {}
+        self.dropped = 0
+
+    @property
+    def rate(self) -> float:
+        """Uses a second each key may make on average."""
+        return self._rule.rate
+
+    @property
+    def burst(self) -> float:
+        """Uses each key may make at once, above its average."""
+        return self._rule.burst
+
+    def admit(self, addr: Key, now: float) -> tuple[bool, bool]:
+        """Return (admitted, warn): whether to handle this message, and whether to tell the
+        sender now that it is being slowed (at most once per WARN_EVERY seconds)."""
+        taken, _ = self._take(addr, now)
+        if taken:
+            return True, False
+        self.dropped += 1
+        warn = now - self._warned.get(addr, float("-inf")) >= WARN_EVERY
+        if warn:
+            self._warned[addr] = now
+        return False, warn
+
+    def wait(self, key: Key, now: float) -> float:
+        """0 when `key` is within its rate (and this use is counted); else the seconds until
+        it will be, and nothing is counted."""
+        taken, due = self._take(key, now)
+        return 0.0 if taken else self._rule.wait(due, now)
+
+    def ready_in(self, key: Key, now: float) -> float:
+        """The seconds until `key` is within its rate (0: it is now, as `wait` would say);
+        nothing is counted."""
+        due = self._dues.get(key)
+        return 0.0 if due is None else self._rule.wait(due, now)
+
+    def tracked(self) -> int:
+        """How many addresses the gate remembers (at most MAX_TRACKED, the oldest heard
+        from forgotten first). Read-only."""
+        return len(self._dues)
+
+    def level(self, key: Key, now: float) -> float:
+        """The uses `key` has in hand at `now` (its whole burst when it has not been heard
+        from lately); nothing is counted."""
+        due = self._dues.get(key)
+        return self.burst if due is None else self._rule.level(due, now)
+
+    def _take(self, key: Key, now: float) -> tuple[bool, float]:
+        """Whether `key` may make one use at `now` (counted if so), and its bucket's due
+        time afterwards; `key` becomes the most recently heard."""
+        dues = self._dues
+        due = dues.get(key)
+        if due is None:
+            due = FULL
+        else:
+            dues.move_to_end(key)
+        taken, due = self._rule.take(due, now)
+        dues[key] = due
+        if len(dues) > MAX_TRACKED:
+            forgotten, _ = dues.popitem(last=False)
+            self._warned.pop(forgotten, None)
+        return taken, due
