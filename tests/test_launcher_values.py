@@ -17,16 +17,19 @@ from launcher.defaults import MIN_KEEPALIVE
     ("argv", "said"),
     [
         (
-            ["-c", "henry", "127.0.0.1", "5000", "--bind", "127.0.0.1"],
-            "-c needs NAME SERVER-IP SERVER-PORT CLIENT-PORT (got 3: henry 127.0.0.1 5000)",
+            ["-c", "henry", "127.0.0.1", "--bind", "127.0.0.1"],
+            "-c needs NAME [SERVER-IP SERVER-PORT [CLIENT-PORT]] (got 2: henry 127.0.0.1)",
         ),
         (
-            ["--client", "henry", "127.0.0.1", "5000", "--verbose"],
-            "--client needs NAME SERVER-IP SERVER-PORT CLIENT-PORT (got 3: henry 127.0.0.1 5000)",
+            ["--client", "henry", "127.0.0.1", "--verbose"],
+            "--client needs NAME [SERVER-IP SERVER-PORT [CLIENT-PORT]] (got 2: henry 127.0.0.1)",
         ),
         (["-s", "--verbose"], "-s needs PORT (got none)"),
-        (["-d", "127.0.0.1", "-v"], "-d needs SERVER-IP SERVER-PORT (got 1: 127.0.0.1)"),
-        (["-o", "ann", "127.0.0.1"], "-o needs NAME SERVER-IP SERVER-PORT (got 2: ann 127.0.0.1)"),
+        (["-d", "127.0.0.1", "-v"], "-d needs [SERVER-IP SERVER-PORT] (got 1: 127.0.0.1)"),
+        (
+            ["-o", "ann", "127.0.0.1"],
+            "-o needs NAME [SERVER-IP SERVER-PORT] (got 2: ann 127.0.0.1)",
+        ),
     ],
 )
 def test_missing_values_of_a_mode_are_named(
@@ -57,7 +60,9 @@ def test_an_option_where_the_name_goes_is_still_a_missing_name(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert ChatApp.main(["-c", "--bind", "127.0.0.1", "5000", "6000"]) == 2
-    assert "-c needs NAME SERVER-IP SERVER-PORT CLIENT-PORT (got none)" in capsys.readouterr().err
+    assert (
+        "-c needs NAME [SERVER-IP SERVER-PORT [CLIENT-PORT]] (got none)" in capsys.readouterr().err
+    )
 
 
 def test_a_negative_number_is_a_value_to_check_not_an_option(
@@ -133,9 +138,9 @@ def test_help_names_every_option_with_a_word_that_says_what_it_takes(
     text = capsys.readouterr().out
     for shown in (
         "-s, --server PORT",
-        "-c, --client NAME SERVER-IP SERVER-PORT CLIENT-PORT",
-        "-d, --desk SERVER-IP SERVER-PORT",
-        "-o, --operator NAME SERVER-IP SERVER-PORT",
+        "-c, --client NAME [SERVER-IP SERVER-PORT [CLIENT-PORT]]",
+        "-d, --desk [SERVER-IP SERVER-PORT]",
+        "-o, --operator NAME [SERVER-IP SERVER-PORT]",
         "--data-dir DIR",
         "--bind ADDRESS",
         "--keepalive SECONDS",

@@ -36,6 +36,7 @@ from registry.cluster.link import (
 from registry.cluster.store import JetStreamStore
 from registry.console import read_lines, typed_ahead
 from registry.loading import Backend, RegistryOptions
+from registry.run import advertise
 from registry.server import RegistryServer, printable
 from registry.storage import StorageError
 from wire.codec import decode
@@ -231,10 +232,12 @@ async def run_cluster_registry(
     data_dir: Path,
     out: Callable[[str], None],
     cluster: ClusterSettings,
+    discovery: bool = True,
     **options: Unpack[RegistryOptions],
 ) -> int:
     """Run one registry of the service `cluster` names until Ctrl-C, SIGTERM or `quit`,
-    listening on `listen` (address, port). The exit status."""
+    listening on `listen` (address, port), advertised on the network with `discovery`
+    (registry/run.py, `advertise`). The exit status."""
     out = printable(out)
     bind, port = listen
     try:
@@ -281,6 +284,7 @@ async def run_cluster_registry(
     for line in lines:
         loop.call_soon(registry.console_line, line)
     read_lines(sys.stdin, pending, registry.console_line, lambda: None)
+    advert = advertise(bind, port, public, out) if discovery else None
     try:
         await registry.run()
     except OSError as exc:
@@ -290,6 +294,8 @@ async def run_cluster_registry(
         out(f"ChatApp: error: {exc}")
         return 1
     finally:
+        if advert is not None:
+            await advert.close()
         stopping.set()
         with contextlib.suppress(*ERRORS):
             await nc.drain()
