@@ -14,7 +14,7 @@ import contextlib
 import ipaddress
 import logging
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from msgspec import Struct
@@ -112,10 +112,13 @@ class Advertisement:
         self._registered: asyncio.Task[None] | None = None
 
     @classmethod
-    def start(cls, bind: str, port: int, code: str) -> Advertisement:
+    def start(
+        cls, bind: str, port: int, code: str, done: Callable[[str | None], None]
+    ) -> Advertisement:
         """Advertise the registry listening on `bind`:`port` whose key's join code is
-        `code`. Returns at once; the record is on the network once its name is probed
-        unique (about 1.5 s). Raises DiscoveryError."""
+        `code`. Returns at once; `done` is called once the record is on the network (its
+        name probed unique: about 1.5 s) with None, or with the reason it could not be.
+        Raises DiscoveryError."""
         from zeroconf import ServiceInfo
 
         host = "".join(c if c.isalnum() else "-" for c in socket.gethostname().lower())[:40]
@@ -131,13 +134,18 @@ class Advertisement:
             parsed_addresses=advertised_addresses(bind),
         )
         advert = cls(_zeroconf(bind), info)
-        advert._registered = asyncio.create_task(advert._register())
+        advert._registered = asyncio.create_task(advert._register(done))
         return advert
 
-    async def _register(self) -> None:
-        # a name in use is changed by zeroconf ("... (2)"): the record is still ours
-        announced = await self._zc.async_register_service(self._info, allow_name_change=True)
-        await announced
+    async def _register(self, done: Callable[[str | None], None]) -> None:
+        try:
+            # a name in use is changed by zeroconf ("... (2)"): the record is still ours
+            announced = await self._zc.async_register_service(self._info, allow_name_change=True)
+            await announced
+        except Exception as exc:  # zeroconf's own errors, and the network's
+            done(str(exc) or type(exc).__name__)
+            return
+        done(None)
 
     async def close(self) -> None:
         """Withdraw the record (a goodbye on the network) and close the sockets."""

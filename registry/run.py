@@ -58,7 +58,8 @@ async def run_registry(
         return 1
     server.catch_signals()
     server.read_console()
-    advert = advertise(bind, port, server.endpoint.channel.public, out) if discovery else None
+    public = server.endpoint.channel.public
+    advert = advertise(bind, port, public, server.log) if discovery else None
     try:
         await server.serve_forever()
     finally:
@@ -70,23 +71,31 @@ async def run_registry(
 
 
 def advertise(
-    bind: str, port: int, public: bytes, out: Callable[[str], None]
+    bind: str, port: int, public: bytes, log: Callable[[str], None]
 ) -> Advertisement | None:
     """Advertise the registry listening on `bind`:`port` with the key `public` on the
-    network (net/discovery.py), and say so; None when it is not: it listens on loopback
-    alone, where no other machine could reach it, or discovery cannot work here (said)."""
+    network (net/discovery.py), and `log` when it is, or why not; None when it is not:
+    it listens on loopback alone, where no other machine could reach it, or discovery
+    cannot work here."""
     if ipaddress.ip_address(bind).is_loopback:
         return None
+
+    def done(problem: str | None) -> None:
+        if problem is None:
+            log(
+                "advertised on this network: peers find it with ChatApp -c NAME alone "
+                "(--no-discovery stops that)"
+            )
+        else:
+            log(
+                f"cannot advertise this registry on the network ({problem}): peers need its address"
+            )
+
     try:
-        advert = Advertisement.start(bind, port, join_code(public))
+        return Advertisement.start(bind, port, join_code(public), done)
     except DiscoveryError as exc:
-        out(f"Cannot advertise this registry on the network ({exc}): peers need its address.")
+        done(str(exc))
         return None
-    out(
-        "Advertised on this network: peers find it with ChatApp -c NAME alone "
-        "(--no-discovery stops that)."
-    )
-    return advert
 
 
 def _not_carried_out(out: Callable[[str], None]) -> None:

@@ -220,3 +220,32 @@ def test_a_data_dir_in_an_unknown_user_s_home_is_one_line_not_a_traceback(
     assert ChatApp.main(argv) == 2
     said = f"{what} names a home directory this machine does not know: {where!r}"
     assert capsys.readouterr().err == f"ChatApp: error: {said}\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "filled"),
+    [
+        (["-c", "ann"], ["-c", "ann", "", "", ""]),
+        (["-c", "ann", "10.0.0.1", "5000"], ["-c", "ann", "10.0.0.1", "5000", ""]),
+        (["-c", "ann", "10.0.0.1", "5000", "6000"], ["-c", "ann", "10.0.0.1", "5000", "6000"]),
+        (["-c", "-dan", "--bell"], ["-c", "-dan", "", "", "", "--bell"]),
+        (["-v", "-d"], ["-v", "-d", "", ""]),
+        (["-o", "ann", "--bind", "10.0.0.1"], ["-o", "ann", "", "", "--bind", "10.0.0.1"]),
+        (["-s", "5000"], ["-s", "5000"]),
+    ],
+)
+def test_a_mode_s_address_left_out_is_given_as_empty(argv: list[str], filled: list[str]) -> None:
+    from launcher.checks import fill_mode_values
+
+    options = frozenset({"-c", "-d", "-o", "-s", "-v", "--bell", "--bind"})
+    assert fill_mode_values(argv, options) == filled
+
+
+def test_the_command_to_give_instead_names_the_address_s_place() -> None:
+    from launcher.checks import with_address
+
+    assert with_address(["-c", "ann", "--bell"]) == "ChatApp -c ann SERVER-IP SERVER-PORT --bell"
+    assert with_address(["--data-dir", "my dir", "-d"]) == (
+        "ChatApp --data-dir 'my dir' -d SERVER-IP SERVER-PORT"
+    )
+    assert with_address(["-o", "ann"]) == "ChatApp -o ann SERVER-IP SERVER-PORT"

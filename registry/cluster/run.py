@@ -284,7 +284,7 @@ async def run_cluster_registry(
     for line in lines:
         loop.call_soon(registry.console_line, line)
     read_lines(sys.stdin, pending, registry.console_line, lambda: None)
-    advert = advertise(bind, port, public, out) if discovery else None
+    advert = advertise(bind, port, public, registry.log) if discovery else None
     try:
         await registry.run()
     except OSError as exc:
