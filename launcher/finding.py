@@ -47,13 +47,12 @@ def find_registry(bind: str, code: str | None, tty: bool) -> Service:
     """The registry (with the others of its service) to use, found on the network of
     `bind`: with a join code `code`, only one advertising it; `tty`, whether a person may
     choose among several. Says which was found. Raises NoRegistry."""
-    import asyncio
-
+    from launcher.event_loop import run_guarded
     from net.discovery import DiscoveryError, look
     from peer.finding import found_line, none_line, services, several_line
 
     try:
-        found = asyncio.run(look(bind))
+        found = run_guarded(look(bind))
     except DiscoveryError as exc:
         reason = str(exc)
         raise NoRegistry(
