@@ -177,7 +177,8 @@ async def look(bind: str, look_for: float = LOOK, more: float = MORE) -> list[Fo
             await asyncio.wait_for(heard.wait(), look_for)
         if names:
             await asyncio.sleep(more)
-        return [f for name in list(names) if (f := await _resolved(zc, name)) is not None]
+        resolved = await asyncio.gather(*(_resolved(zc, name) for name in names))
+        return [found for found in resolved if found is not None]
     finally:
         await browser.async_cancel()
         await zc.async_close()

@@ -74,6 +74,19 @@ def registry(chat: ChatEnv, label: str, *options: str, said: str = "") -> tuple[
     return proc, port
 
 
+def registries(chat: ChatEnv, *labels: str) -> list[tuple[ChatProc, int]]:
+    """Registries started at once (their records probed side by side), once each says it
+    is advertised; each with its port."""
+    started = []
+    for label in labels:
+        port = free_port()
+        argv = ["-s", str(port), "--data-dir", str(chat.root / label), "--no-desk-console"]
+        started.append((chat.spawn(*argv, label=label), port))
+    for proc, _ in started:
+        proc.expect("advertised on this network", 15)
+    return started
+
+
 def client(chat: ChatEnv, *args: str, label: str) -> ChatProc:
     """A client started with `args` and its own data folder (no address: it looks)."""
     return chat.spawn(*args, "--data-dir", str(chat.root / label), label=label)
@@ -101,8 +114,7 @@ def test_a_peer_given_no_address_finds_the_registry_registers_and_chats(
 def test_two_registries_are_listed_and_a_script_is_told_to_give_an_address(
     chat: ChatEnv, namespace: str
 ) -> None:
-    one, port1 = registry(chat, "one")
-    two, port2 = registry(chat, "two")
+    (one, port1), (two, port2) = registries(chat, "one", "two")
     peer = client(chat, "-c", "carol", "--bell", label="carol")
     said = peer.expect(r"^>>> \[Found 2 registries: (.*)\. Give the address of one: (.*)\]$", 10)
     listed = said.group(1)
@@ -119,6 +131,7 @@ def test_none_found_says_in_one_line_the_command_to_use_instead(
     registry(chat, "quiet", "--no-discovery")  # running, but not advertised
     started = time.monotonic()
     peer = client(chat, "-c", "dave", label="dave")
+    desk = client(chat, "-d", label="desk")  # looking meanwhile
     hint = peer.expect(
         r"^>>> \[No registry answered on this network within 3 seconds; "
         r"give its address instead: (.*)\]$",
@@ -128,7 +141,6 @@ def test_none_found_says_in_one_line_the_command_to_use_instead(
     assert peer.wait_exit(10) == 1
     assert len([item for item in peer.collect(2) if item.strip()]) == 1  # that line alone
     assert time.monotonic() - started < 8
-    desk = client(chat, "-d", label="desk")
     desk.expect(r"^>>> \[No registry answered .*: ChatApp -d SERVER-IP SERVER-PORT --data-dir ", 10)
     assert desk.wait_exit(10) == 1
 
@@ -165,9 +177,7 @@ def test_at_a_terminal_several_registries_are_numbered_and_one_is_chosen(
     chat: ChatEnv, namespace: str
 ) -> None:
     pexpect = pytest.importorskip("pexpect")
-    _, port1 = registry(chat, "one")
-    _, port2 = registry(chat, "two")
-    first, second = sorted([port1, port2])
+    first, second = sorted(port for _, port in registries(chat, "one", "two"))
     env = dict(chat.env, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
     argv = [*chat.prefix[1:], sys.executable, str(CHATAPP), "-c", "tina"]
     argv += ["--data-dir", str(chat.root / "tina")]
