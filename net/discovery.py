@@ -29,8 +29,9 @@ SERVICE_TYPE = "_chatapp._udp.local."
 #: second: responders wait up to 0.6 s to gather theirs, RFC 6762 section 6).
 LOOK = 3.0
 #: Seconds a client goes on looking once one registry answered: the others of a network
-#: answer the same question within a few tenths of a second.
-MORE = 0.5
+#: answer the same question within 0.6 s of it (each waits 20-120 ms, and gathers its
+#: answers up to 0.5 s), more on a busy machine.
+MORE = 1.0
 #: Seconds a found record's addresses and port may take to arrive (most come with it).
 RESOLVE = 1.0
 
