@@ -7,6 +7,9 @@ and numbers with their messages, the defaults --help shows, and the event loop's
     ChatApp -d <server-ip> <server-port>                    ask the help desk for help
     ChatApp -o <name> <server-ip> <server-port>             serve at the help desk
 
+A client given no address finds the registry on the network (launcher/finding.py); a peer
+given no client port listens on a free one.
+
 Mistakes on the command line give one line on stderr and exit status 2, never a traceback.
 """
 
@@ -52,12 +55,13 @@ from launcher.checks import (
     check_ip,
     check_join_code,
     check_length,
-    check_mode_values,
     check_name,
     check_port,
     check_seconds,
     check_whole,
+    fill_mode_values,
     length_text,
+    with_address,
 )
 
 # the numbers --help shows, without loading the registry (and with it the wire codec)
@@ -73,6 +77,7 @@ from launcher.defaults import (
     TYPICAL_SESSION,
     TYPICAL_SESSION_RANGE,
 )
+from launcher.finding import NoRegistry, registry_at, say
 from launcher.mode_help import EXAMPLES, asked_mode_help
 
 if TYPE_CHECKING:
@@ -94,20 +99,21 @@ class CommandLine:
         typer.Option(
             "-c",
             "--client",
-            metavar="NAME SERVER-IP SERVER-PORT CLIENT-PORT",
-            help="Start a peer called NAME listening on CLIENT-PORT.",
+            metavar="NAME [SERVER-IP SERVER-PORT [CLIENT-PORT]]",
+            help="Start a peer called NAME listening on CLIENT-PORT (a free one if left out), "
+            "with the registry at SERVER-IP SERVER-PORT (found on the network if left out).",
         ),
     ] = None
     desk: Annotated[
         tuple[str, str] | None,
-        typer.Option("-d", "--desk", metavar="SERVER-IP SERVER-PORT", help="Ask the help desk."),
+        typer.Option("-d", "--desk", metavar="[SERVER-IP SERVER-PORT]", help="Ask the help desk."),
     ] = None
     operator: Annotated[
         tuple[str, str, str] | None,
         typer.Option(
             "-o",
             "--operator",
-            metavar="NAME SERVER-IP SERVER-PORT",
+            metavar="NAME [SERVER-IP SERVER-PORT]",
             help="Serve at the help desk (with the operator key: $CHATAPP_DESK_KEY, or asked).",
         ),
     ] = None
@@ -243,6 +249,13 @@ class CommandLine:
             "or this machine's address).",
         ),
     ] = None
+    no_discovery: Annotated[
+        bool,
+        typer.Option(
+            "--no-discovery",
+            help="Registry: do not advertise it on the network (clients then need its address).",
+        ),
+    ] = False
     desk_console: Annotated[
         bool,
         typer.Option(
@@ -336,8 +349,7 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
 
     return _run(
         run_registry(
-            port=port,
-            bind=settings.bind,
+            listen=(settings.bind, port),
             data_dir=settings.data_dir or default_dir("registry"),
             verbose=line.verbose,
             out=_registry_output(),
@@ -348,6 +360,7 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
             forget_after=settings.forget_after,
             newcomer_names=settings.newcomer_names,
             desk_console=line.desk_console,
+            discovery=not line.no_discovery,
             typical_session=settings.typical_session,
         )
     )
@@ -371,6 +384,7 @@ def _start_cluster_registry(port: int, line: CommandLine, settings: Settings) ->
             data_dir=settings.data_dir or default_dir("registry"),
             out=_registry_output(),
             cluster=ClusterSettings(urls, advertise or default_advertise(settings.bind)),
+            discovery=not line.no_discovery,
             verbose=line.verbose,
             keepalive=settings.keepalive,
             crisis_notice=line.crisis_notice,
@@ -384,11 +398,13 @@ def _start_cluster_registry(port: int, line: CommandLine, settings: Settings) ->
 
 
 def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: Settings) -> int:
-    """`ChatApp -c NAME SERVER-IP SERVER-PORT CLIENT-PORT`: a peer."""
+    """`ChatApp -c NAME [SERVER-IP SERVER-PORT [CLIENT-PORT]]`: a peer."""
     name_text, ip_text, server_port_text, port_text = values
     name = check_name(name_text, peer=True)
-    server = (check_ip(ip_text), check_port(server_port_text, "server-port"))
-    port = check_port(port_text, "client-port")
+    server, advertised = registry_at(
+        ip_text, server_port_text, settings.bind, settings.registry_code
+    )
+    port = check_port(port_text, "client-port") if port_text else 0  # 0: a free one
     from net.files import default_dir
     from peer.run import run_peer
     from peer.state import token_path
@@ -412,6 +428,7 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
             verbose=line.verbose,
             accept_new_key=line.accept_new_key,
             registry_code=settings.registry_code,
+            advertised=advertised,
             trust_first_key=line.trust_first_key,
             downloads=line.downloads,
         )
@@ -419,20 +436,20 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
 
 
 def _start_desk(values: tuple[str, str], line: CommandLine, settings: Settings) -> int:
-    """`ChatApp -d SERVER-IP SERVER-PORT`: ask the help desk."""
-    ip, port = check_ip(values[0]), check_port(values[1], "server-port")
+    """`ChatApp -d [SERVER-IP SERVER-PORT]`: ask the help desk."""
+    (ip, port), advertised = registry_at(*values, settings.bind, settings.registry_code)
     from peer.desk.client import run_desk_client
 
     tty = sys.stdin.isatty()
-    trust = _contact_rule(line, settings, tty, secret="")
+    trust = _contact_rule(line, settings, tty, secret="", advertised=advertised)
     client = run_desk_client(ip, port, stdin_is_tty=tty, state_dir=settings.data_dir, trust=trust)
     return _run(client)
 
 
 def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: Settings) -> int:
-    """`ChatApp -o NAME SERVER-IP SERVER-PORT`: serve at the help desk."""
+    """`ChatApp -o NAME [SERVER-IP SERVER-PORT]`: serve at the help desk."""
     name = check_name(values[0])
-    ip, port = check_ip(values[1]), check_port(values[2], "server-port")
+    (ip, port), advertised = registry_at(*values[1:], settings.bind, settings.registry_code)
     from peer.desk.operator import NO_KEY, find_operator_key, operator_authorised, run_operator
 
     tty = sys.stdin.isatty()
@@ -441,13 +458,17 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
     key = "" if authorised else find_operator_key(tty, settings.data_dir)
     if key is None:
         raise UsageProblem(NO_KEY)
-    trust = _contact_rule(line, settings, tty, secret="the operator key" if key else "")
+    secret = "the operator key" if key else ""
+    trust = _contact_rule(line, settings, tty, secret=secret, advertised=advertised)
     return _run(run_operator(name, ip, port, key=key, stdin_is_tty=tty, trust=trust))
 
 
-def _contact_rule(line: CommandLine, settings: Settings, tty: bool, *, secret: str) -> ContactRule:
+def _contact_rule(
+    line: CommandLine, settings: Settings, tty: bool, *, secret: str, advertised: str | None
+) -> ContactRule:
     """How a help-desk client's first contact with the registry goes: `secret`, what it
-    would send ("" for nothing secret)."""
+    would send ("" for nothing secret); `advertised`, the join code of the registry found
+    on the network (None: its address was given)."""
     from net.yes_no import ask_yes_no
     from peer.key_contact import ContactRule
 
@@ -456,6 +477,7 @@ def _contact_rule(line: CommandLine, settings: Settings, tty: bool, *, secret: s
         trust_first=line.trust_first_key,
         accept_new=line.accept_new_key,
         secret=secret,
+        advertised=advertised,
         confirm=ask_yes_no if tty else None,
     )
 
@@ -550,12 +572,15 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         command = typer.main.get_command(app)  # still loading: a Ctrl-C here is quiet too
         options = frozenset(o for p in command.params for o in (*p.opts, *p.secondary_opts))
-        check_mode_values(words, options)
+        filled = fill_mode_values(words, options)
         # Without standalone mode, click returns the code of a typer.Exit instead of raising.
-        result = command.main(args=argv, prog_name="ChatApp", standalone_mode=False)
+        result = command.main(args=filled, prog_name="ChatApp", standalone_mode=False)
     except UsageProblem as exc:
         print(f"ChatApp: error: {exc}", file=sys.stderr)
         return 2
+    except NoRegistry as none:
+        say(none.line(with_address(words)))
+        return 1
     except typer.Exit as exc:
         return int(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):

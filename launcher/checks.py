@@ -153,32 +153,77 @@ def check_join_code(text: str) -> str:
     return code
 
 
-#: The values each mode's option takes, named as --help names them.
-MODE_VALUES = {
-    ("-s", "--server"): "PORT",
-    ("-c", "--client"): "NAME SERVER-IP SERVER-PORT CLIENT-PORT",
-    ("-d", "--desk"): "SERVER-IP SERVER-PORT",
-    ("-o", "--operator"): "NAME SERVER-IP SERVER-PORT",
+#: The values each mode's option takes, named as --help names them: those it needs, then
+#: groups it may leave out, each given whole or not at all, in order (the registry's
+#: address, found on the network without it; a peer's client port, chosen free).
+MODE_VALUES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
+    ("-s", "--server"): ("PORT", ()),
+    ("-c", "--client"): ("NAME", ("SERVER-IP SERVER-PORT", "CLIENT-PORT")),
+    ("-d", "--desk"): ("", ("SERVER-IP SERVER-PORT",)),
+    ("-o", "--operator"): ("NAME", ("SERVER-IP SERVER-PORT",)),
 }
 
 
-def check_mode_values(argv: list[str], options: frozenset[str] = frozenset()) -> None:
-    """UsageProblem when a mode's option is followed by fewer values than it takes before
-    the next option: click would take that option as a value (`-c bob 10.0.0.1 5000
-    --bind ...` would make `--bind` the client port) and blame something else. A NAME
-    may start with `-` (the name rules allow it, and `/nick -dan` makes one): there only
-    one of `options`, the command's own spellings, is taken as an option."""
+def mode_usage(spelling: str) -> str:
+    """The values of the mode spelled `spelling` as --help shows them:
+    `NAME [SERVER-IP SERVER-PORT [CLIENT-PORT]]`."""
+    needed, optional = next(v for k, v in MODE_VALUES.items() if spelling in k)
+    tail = ""
+    for group in reversed(optional):
+        tail = f" [{group}{tail}]"
+    return f"{needed}{tail}".strip()
+
+
+def fill_mode_values(argv: list[str], options: frozenset[str] = frozenset()) -> list[str]:
+    """`argv` with each mode's values left out given as "" (click's options take a fixed
+    number): `-c ann` becomes `-c ann "" "" ""`. UsageProblem when a mode's option is
+    followed by a number of values it cannot take before the next option: click would take
+    that option as a value (`-c bob 10.0.0.1 --bind ...` would make `--bind` the server
+    port) and blame something else. A NAME may start with `-` (the name rules allow it,
+    and `/nick -dan` makes one): there only one of `options`, the command's own spellings,
+    is taken as an option."""
+    filled: list[str] = []
+    at = 0
+    while at < len(argv):
+        word = argv[at]
+        filled.append(word)
+        at += 1
+        modes = [v for k, v in MODE_VALUES.items() if word in k]
+        if not modes:
+            continue
+        needed, optional = modes[0]
+        wanted = [*needed.split(), *" ".join(optional).split()]
+        given = _values(argv[at : at + len(wanted)], wanted, options)
+        counts = [len(needed.split())]
+        for group in optional:
+            counts.append(counts[-1] + len(group.split()))
+        if len(given) not in counts:
+            got = f"got {len(given)}: {' '.join(given)}" if given else "got none"
+            raise UsageProblem(f"{word} needs {mode_usage(word)} ({got})")
+        filled += [*given, *[""] * (len(wanted) - len(given))]
+        at += len(given)
+    return filled
+
+
+def _values(words: list[str], slots: list[str], options: frozenset[str]) -> list[str]:
+    """The leading `words` that are values of the `slots` they fall in, not options."""
+    given = []
+    for slot, value in zip(slots, words, strict=False):
+        a_name = slot == "NAME" and value not in options
+        if value.startswith("-") and not value.lstrip("-").isdigit() and not a_name:
+            break
+        given.append(value)
+    return given
+
+
+def with_address(argv: list[str]) -> str:
+    """The command `argv` (as typed, its mode's address left out) with the address's
+    place named: what to run instead when no registry was found on the network."""
+    import shlex  # here: only a start that found no registry needs it
+
     for at, word in enumerate(argv):
-        for spellings, values in MODE_VALUES.items():
-            if word not in spellings:
-                continue
-            wanted = values.split()
-            given = []
-            for slot, value in zip(wanted, argv[at + 1 : at + 1 + len(wanted)], strict=False):
-                a_name = slot == "NAME" and value not in options
-                if value.startswith("-") and not value.lstrip("-").isdigit() and not a_name:
-                    break
-                given.append(value)
-            if len(given) < len(wanted):
-                got = f"got {len(given)}: {' '.join(given)}" if given else "got none"
-                raise UsageProblem(f"{word} needs {values} ({got})")
+        modes = [v for k, v in MODE_VALUES.items() if word in k]
+        if modes:
+            end = at + 1 + len(modes[0][0].split())
+            return shlex.join(["ChatApp", *argv[:end], "SERVER-IP", "SERVER-PORT", *argv[end:]])
+    return "ChatApp " + shlex.join(argv)

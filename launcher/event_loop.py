@@ -12,7 +12,9 @@ import time
 import traceback
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 #: Where an unexpected error's traceback goes, so that the terminal gets one line instead;
 #: None: the file of that name in the temporary directory, found when an error comes.
@@ -22,16 +24,21 @@ ERROR_LOG_NAME = "chatapp-internal-errors.log"
 
 def run(coro: Coroutine[Any, Any, int]) -> int:
     """Run `coro` to its exit status (130 on Ctrl-C)."""
-
-    async def guarded() -> int:
-        asyncio.get_running_loop().set_exception_handler(_internal_error)
-        return await coro
-
     try:
-        result = asyncio.run(guarded())
+        result = run_guarded(coro)
     except KeyboardInterrupt:
         return 130
     return int(result)
+
+
+def run_guarded(coro: Coroutine[Any, Any, T]) -> T:
+    """Run `coro` to its result, an exception that escapes a callback said in one line."""
+
+    async def guarded() -> T:
+        asyncio.get_running_loop().set_exception_handler(_internal_error)
+        return await coro
+
+    return asyncio.run(guarded())
 
 
 def _internal_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

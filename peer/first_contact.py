@@ -10,6 +10,9 @@ likes. The rules:
 - Without one, the first key is proposed once SETTLE seconds passed with no other key
   answering; a second, different key at any time before it is trusted is an alarm, and
   nothing is sent.
+- A registry found on the network advertised a join code: without a code given, a key
+  other than that one is an alarm too (anyone can advertise, so the advertised one is
+  still only proposed).
 """
 
 from __future__ import annotations
@@ -46,11 +49,13 @@ Verdict = Trusted | Proposed | Alarm | None
 
 class FirstContact:
     """The answers to the key requests sent to the registry at `where` ("ip:port"), and
-    what they amount to. `code`: the join code's 30 digits, or None."""
+    what they amount to. `code`: the join code's 30 digits, or None; `advertised`: those
+    of the code the registry advertised where it was found on the network, or None."""
 
-    def __init__(self, where: str, code: str | None) -> None:
+    def __init__(self, where: str, code: str | None, advertised: str | None = None) -> None:
         self._where = where
         self._code = code
+        self._advertised = advertised
         self._first: bytes | None = None  # without a code: the first key that answered
         self._first_at = 0.0
         self._other: bytes | None = None  # without a code: a different one (the alarm)
@@ -86,6 +91,8 @@ class FirstContact:
             return None
         if self._other is not None:
             return Alarm(self._alarm_line(self._first, self._other))
+        if self._advertised is not None and not has_code(self._first, self._advertised):
+            return Alarm(self._not_advertised_line(self._first, self._advertised))
         return Proposed(self._first) if now >= self._first_at + SETTLE else None
 
     def wake(self) -> float | None:
@@ -109,11 +116,22 @@ class FirstContact:
             "join code and start again with --registry-key CODE.]"
         )
 
+    def _not_advertised_line(self, key: bytes, advertised: str) -> str:
+        said = " ".join(advertised[i : i + 5] for i in range(0, len(advertised), 5))
+        return (
+            f"[The registry at {self._where} answered with the key fingerprint "
+            f"{fingerprint(key)}, but it was found on the network advertising {said}. "
+            "Someone on the network is posing as the registry, so nothing was sent. Ask the "
+            "registry's owner for its join code and start again with --registry-key CODE.]"
+        )
 
-def question(where: str, key: bytes) -> str:
-    """What a person on a terminal is asked before the first key is trusted (as SSH asks)."""
+
+def question(where: str, key: bytes, found: bool = False) -> str:
+    """What a person on a terminal is asked before the first key is trusted (as SSH asks);
+    `found`: the registry was found on the network (where anyone may advertise one)."""
+    at = f"{where}, found on the network," if found else where
     return (
-        f"The registry at {where} has the key fingerprint {fingerprint(key)}; "
+        f"The registry at {at} has the key fingerprint {fingerprint(key)}; "
         "compare it with the one the registry printed at its start. Trust it? [y/N] "
     )
 

@@ -29,13 +29,15 @@ class ContactRule(Struct, frozen=True):
     """How first contact goes, from the command line: `code`, the join code's digits
     (--registry-key); `trust_first` (--trust-first-key); `accept_new` (--accept-new-key:
     the pinned key is set aside); `secret`, what a start without a terminal would send
-    ("your password"; "" for nothing secret); `confirm`, the question's asker when
-    standard input is a terminal (None: none)."""
+    ("your password"; "" for nothing secret); `advertised`, the join code's digits the
+    registry advertised where it was found on the network (None: its address was given);
+    `confirm`, the question's asker when standard input is a terminal (None: none)."""
 
     code: str | None = None
     trust_first: bool = False
     accept_new: bool = False
     secret: str = ""
+    advertised: str | None = None
     confirm: Confirm | None = None
 
     def keeps(self, pinned: bytes | None) -> bool:
@@ -61,7 +63,7 @@ class KeyContact:
         self._rule = rule
         self._ask = ask
         self._say = say
-        self._contact = FirstContact(where, rule.code)
+        self._contact = FirstContact(where, rule.code, rule.advertised)
         self._changed = asyncio.Event()
         self.unasked = False
 
@@ -106,7 +108,8 @@ class KeyContact:
         if self._rule.confirm is None:
             self.unasked = True
             return key
-        asked = asyncio.ensure_future(self._rule.confirm(question(self._where, key)))
+        found = self._rule.advertised is not None
+        asked = asyncio.ensure_future(self._rule.confirm(question(self._where, key, found)))
         changed: asyncio.Task[bool] | None = None
         try:
             while not asked.done():

@@ -153,6 +153,10 @@ class PeerNode:
                 Print(f"[Cannot listen on port {self._port}: {exc.strerror or exc}.]", "error")
             )
             return 1
+        if not self._port:  # none given: the one the system chose, said after the Welcome
+            self.core.state.port = self._port = self.endpoint.address[1]
+            chosen = f"[Listening on port {self._port}, a free one (a CLIENT-PORT chooses it).]"
+            self.core.after_welcome.append(Print(chosen, "system"))
         self.endpoint.on_key = self._key_answered
         self.endpoint.on_handshake = self._registry_answered
         if not await self.keys.registry_key(self.endpoint, self.core.after_welcome):

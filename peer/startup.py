@@ -28,6 +28,7 @@ class PeerOptions(TypedDict):
     verbose: NotRequired[bool]
     accept_new_key: NotRequired[bool]
     registry_code: NotRequired[str | None]
+    advertised: NotRequired[str | None]
     trust_first_key: NotRequired[bool]
     downloads: NotRequired[str]
 
@@ -37,9 +38,10 @@ class PeerSettings(Struct, frozen=True):
     `keepalive` period (seconds), its `password` ("" for none), whether it logs each
     datagram (`verbose`), and how the registry's key is trusted (docs/SECURITY.md, "First
     contact"): `accept_new_key`, its pinned key set aside (its owner made a new one);
-    `registry_code`, the digits of its join code (--registry-key); `trust_first_key`, a
-    script with a password may trust the first key that answers. `downloads`: where
-    received files go ("": the user's downloads folder)."""
+    `registry_code`, the digits of its join code (--registry-key); `advertised`, those of
+    the code it advertised where it was found on the network (a hint, not trust);
+    `trust_first_key`, a script with a password may trust the first key that answers.
+    `downloads`: where received files go ("": the user's downloads folder)."""
 
     port: int
     bind: str
@@ -48,6 +50,7 @@ class PeerSettings(Struct, frozen=True):
     verbose: bool = False
     accept_new_key: bool = False
     registry_code: str | None = None
+    advertised: str | None = None
     trust_first_key: bool = False
     downloads: str = ""
 
@@ -58,6 +61,7 @@ class PeerSettings(Struct, frozen=True):
             trust_first=self.trust_first_key,
             accept_new=self.accept_new_key,
             secret="your password" if self.password else "",
+            advertised=self.advertised,
             confirm=confirm,
         )
 

@@ -3,32 +3,37 @@ stopped, and close it; or say why it did not start."""
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO, Unpack
 
+from net.discovery import Advertisement, DiscoveryError
 from net.prompt import on_a_terminal
 from registry.console import printable, typed_ahead
 from registry.loading import RegistryOptions
 from registry.server import RegistryServer
 from registry.storage import StorageError
+from wire.keys import join_code
 
 
 async def run_registry(
     *,
-    port: int,
-    bind: str,
+    listen: tuple[str, int],
     data_dir: Path,
     out: Callable[[str], None],
     desk_console: bool = True,
+    discovery: bool = True,
     **options: Unpack[RegistryOptions],
 ) -> int:
-    """Start a registry and serve until Ctrl-C, SIGTERM or `quit`; return the exit status.
-    The console serves at the help desk when it is a terminal, unless `desk_console` is
-    false (nobody may be at it: people would be given to an operator who never answers).
-    `options` are its settings (see RegistrySettings)."""
+    """Start a registry listening on `listen` (address, port) and serve until Ctrl-C,
+    SIGTERM or `quit`; return the exit status. The console serves at the help desk when it
+    is a terminal, unless `desk_console` is false (nobody may be at it: people would be
+    given to an operator who never answers). With `discovery`, it is advertised on the
+    network (see `advertise`). `options` are its settings (see RegistrySettings)."""
     out = printable(out)
+    bind, port = listen
     try:
         server = RegistryServer(
             data_dir=data_dir,
@@ -53,12 +58,44 @@ async def run_registry(
         return 1
     server.catch_signals()
     server.read_console()
+    public = server.endpoint.channel.public
+    advert = advertise(bind, port, public, server.log) if discovery else None
     try:
         await server.serve_forever()
     finally:
+        if advert is not None:
+            await advert.close()
         await server.close()
         out("Registry stopped.")
     return 0
+
+
+def advertise(
+    bind: str, port: int, public: bytes, log: Callable[[str], None]
+) -> Advertisement | None:
+    """Advertise the registry listening on `bind`:`port` with the key `public` on the
+    network (net/discovery.py), and `log` when it is, or why not; None when it is not:
+    it listens on loopback alone, where no other machine could reach it, or discovery
+    cannot work here."""
+    if ipaddress.ip_address(bind).is_loopback:
+        return None
+
+    def done(problem: str | None) -> None:
+        if problem is None:
+            log(
+                "advertised on this network: peers find it with ChatApp -c NAME alone "
+                "(--no-discovery stops that)"
+            )
+        else:
+            log(
+                f"cannot advertise this registry on the network ({problem}): peers need its address"
+            )
+
+    try:
+        return Advertisement.start(bind, port, join_code(public), done)
+    except DiscoveryError as exc:
+        done(str(exc))
+        return None
 
 
 def _not_carried_out(out: Callable[[str], None]) -> None:

@@ -23,16 +23,19 @@ from launcher.defaults import MIN_KEEPALIVE
     ("argv", "said"),
     [
         (
-            ["-c", "henry", "127.0.0.1", "5000", "--bind", "127.0.0.1"],
-            "-c needs NAME SERVER-IP SERVER-PORT CLIENT-PORT (got 3: henry 127.0.0.1 5000)",
+            ["-c", "henry", "127.0.0.1", "--bind", "127.0.0.1"],
+            "-c needs NAME [SERVER-IP SERVER-PORT [CLIENT-PORT]] (got 2: henry 127.0.0.1)",
         ),
         (
-            ["--client", "henry", "127.0.0.1", "5000", "--verbose"],
-            "--client needs NAME SERVER-IP SERVER-PORT CLIENT-PORT (got 3: henry 127.0.0.1 5000)",
+            ["--client", "henry", "127.0.0.1", "--verbose"],
+            "--client needs NAME [SERVER-IP SERVER-PORT [CLIENT-PORT]] (got 2: henry 127.0.0.1)",
         ),
         (["-s", "--verbose"], "-s needs PORT (got none)"),
-        (["-d", "127.0.0.1", "-v"], "-d needs SERVER-IP SERVER-PORT (got 1: 127.0.0.1)"),
-        (["-o", "ann", "127.0.0.1"], "-o needs NAME SERVER-IP SERVER-PORT (got 2: ann 127.0.0.1)"),
+        (["-d", "127.0.0.1", "-v"], "-d needs [SERVER-IP SERVER-PORT] (got 1: 127.0.0.1)"),
+        (
+            ["-o", "ann", "127.0.0.1"],
+            "-o needs NAME [SERVER-IP SERVER-PORT] (got 2: ann 127.0.0.1)",
+        ),
     ],
 )
 def test_missing_values_of_a_mode_are_named(
@@ -63,7 +66,9 @@ def test_an_option_where_the_name_goes_is_still_a_missing_name(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert ChatApp.main(["-c", "--bind", "127.0.0.1", "5000", "6000"]) == 2
-    assert "-c needs NAME SERVER-IP SERVER-PORT CLIENT-PORT (got none)" in capsys.readouterr().err
+    assert (
+        "-c needs NAME [SERVER-IP SERVER-PORT [CLIENT-PORT]] (got none)" in capsys.readouterr().err
+    )
 
 
 def test_a_negative_number_is_a_value_to_check_not_an_option(
@@ -139,9 +144,9 @@ def test_help_names_every_option_with_a_word_that_says_what_it_takes(
     text = capsys.readouterr().out
     for shown in (
         "-s, --server PORT",
-        "-c, --client NAME SERVER-IP SERVER-PORT CLIENT-PORT",
-        "-d, --desk SERVER-IP SERVER-PORT",
-        "-o, --operator NAME SERVER-IP SERVER-PORT",
+        "-c, --client NAME [SERVER-IP SERVER-PORT [CLIENT-PORT]]",
+        "-d, --desk [SERVER-IP SERVER-PORT]",
+        "-o, --operator NAME [SERVER-IP SERVER-PORT]",
         "--data-dir DIR",
         "--bind ADDRESS",
         "--keepalive SECONDS",
@@ -301,3 +306,32 @@ def test_chatapp_py_without_its_libraries_says_how_to_install_them() -> None:
     )
     assert done.returncode == 1
     assert "pip install -e ." in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "filled"),
+    [
+        (["-c", "ann"], ["-c", "ann", "", "", ""]),
+        (["-c", "ann", "10.0.0.1", "5000"], ["-c", "ann", "10.0.0.1", "5000", ""]),
+        (["-c", "ann", "10.0.0.1", "5000", "6000"], ["-c", "ann", "10.0.0.1", "5000", "6000"]),
+        (["-c", "-dan", "--bell"], ["-c", "-dan", "", "", "", "--bell"]),
+        (["-v", "-d"], ["-v", "-d", "", ""]),
+        (["-o", "ann", "--bind", "10.0.0.1"], ["-o", "ann", "", "", "--bind", "10.0.0.1"]),
+        (["-s", "5000"], ["-s", "5000"]),
+    ],
+)
+def test_a_mode_s_address_left_out_is_given_as_empty(argv: list[str], filled: list[str]) -> None:
+    from launcher.checks import fill_mode_values
+
+    options = frozenset({"-c", "-d", "-o", "-s", "-v", "--bell", "--bind"})
+    assert fill_mode_values(argv, options) == filled
+
+
+def test_the_command_to_give_instead_names_the_address_s_place() -> None:
+    from launcher.checks import with_address
+
+    assert with_address(["-c", "ann", "--bell"]) == "ChatApp -c ann SERVER-IP SERVER-PORT --bell"
+    assert with_address(["--data-dir", "my dir", "-d"]) == (
+        "ChatApp --data-dir 'my dir' -d SERVER-IP SERVER-PORT"
+    )
+    assert with_address(["-o", "ann"]) == "ChatApp -o ann SERVER-IP SERVER-PORT"

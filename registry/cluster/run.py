@@ -43,6 +43,7 @@ from registry.console import printable, read_lines, typed_ahead
 from registry.core import RegistryCore
 from registry.desk.service import DeskService
 from registry.loading import Backend, RegistryOptions
+from registry.run import advertise
 from registry.server import RegistryServer
 from registry.start_lines import key_lines
 from registry.storage import StorageError
@@ -280,10 +281,12 @@ async def run_cluster_registry(
     data_dir: Path,
     out: Callable[[str], None],
     cluster: ClusterSettings,
+    discovery: bool = True,
     **options: Unpack[RegistryOptions],
 ) -> int:
     """Run one registry of the service `cluster` names until Ctrl-C, SIGTERM or `quit`,
-    listening on `listen` (address, port). The exit status."""
+    listening on `listen` (address, port), advertised on the network with `discovery`
+    (registry/run.py, `advertise`). The exit status."""
     out = printable(out)
     bind, port = listen
     try:
@@ -326,6 +329,8 @@ async def run_cluster_registry(
     for line in lines:
         loop.call_soon(registry.console_line, line)
     read_lines(sys.stdin, pending, registry.console_line, lambda: None)
+    public = static.public_key().public_bytes_raw()
+    advert = advertise(bind, port, public, registry.log) if discovery else None
     try:
         await registry.run()
     except OSError as exc:
@@ -335,6 +340,8 @@ async def run_cluster_registry(
         out(f"ChatApp: error: {exc}")
         return 1
     finally:
+        if advert is not None:
+            await advert.close()
         stopping.set()
         with contextlib.suppress(*ERRORS):
             await nc.drain()

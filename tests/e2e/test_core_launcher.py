@@ -20,7 +20,7 @@ BAD = {
     "bad ip": ["-c", "x", "999.1.1.1", "5000", "6000"],
     "server port 80": ["-c", "x", "127.0.0.1", "80", "6000"],
     "client port 70000": ["-c", "x", "127.0.0.1", "5000", "70000"],
-    "missing client port": ["-c", "x", "127.0.0.1", "5000"],
+    "missing server port": ["-c", "x", "127.0.0.1"],
     "missing everything after -c": ["-c"],
     "registry port 80": ["-s", "80"],
     "registry port 70000": ["-s", "70000"],

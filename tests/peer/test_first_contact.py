@@ -108,3 +108,36 @@ def test_a_secret_without_a_terminal_needs_the_code_or_trust_first_key() -> None
     assert ContactRule(secret="your password", trust_first=True).refusal(WHERE) is None
     assert ContactRule(secret="your password", confirm=_yes).refusal(WHERE) is None
     assert ContactRule().refusal(WHERE) is None  # nothing secret: the first key, as before
+
+
+def test_a_registry_found_on_the_network_is_still_only_proposed() -> None:
+    # discovery is a hint: the advertised key answering is proposed, never trusted by itself
+    contact = FirstContact(WHERE, None, advertised=CODE)
+    contact.answered(REAL, 1.0)
+    assert contact.verdict(1.0) is None
+    assert contact.verdict(1.0 + SETTLE) == Proposed(REAL)
+
+
+def test_a_key_other_than_the_advertised_one_is_an_alarm() -> None:
+    contact = FirstContact(WHERE, None, advertised=CODE)
+    contact.answered(FAKE, 1.0)
+    verdict = contact.verdict(1.0)
+    assert isinstance(verdict, Alarm)
+    assert fingerprint(FAKE) in verdict.line and fingerprint(REAL) in verdict.line
+    assert "nothing was sent" in verdict.line
+
+
+def test_a_join_code_given_outranks_what_was_advertised() -> None:
+    # the person's code is the trust; an advertiser's claim changes nothing about it
+    fake_code = code_from_text(join_code(FAKE))
+    contact = FirstContact(WHERE, CODE, advertised=fake_code)
+    contact.answered(REAL, 1.0)
+    assert contact.verdict(1.0) == Trusted(REAL)
+
+
+def test_the_question_says_the_registry_was_found_on_the_network() -> None:
+    from peer.first_contact import question
+
+    assert "found on the network" in question(WHERE, REAL, found=True)
+    assert "found on the network" not in question(WHERE, REAL)
+    assert fingerprint(REAL) in question(WHERE, REAL, found=True)

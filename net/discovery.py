@@ -1,0 +1,200 @@
+"""Finding registries on the local network by multicast DNS service discovery (RFC 6762
+and 6763, through the `zeroconf` library): a registry advertises itself, and a client
+looks for those that do. What is found is a hint, never trust (docs/SECURITY.md,
+"Discovery"): the key a record names is checked as any first contact is.
+
+The record (docs/PROTOCOL.md, "Discovery"): service type SERVICE_TYPE; the registry's
+addresses and port; and in its TXT record `code=`, the join code of the registry's key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import socket
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from msgspec import Struct
+
+if TYPE_CHECKING:  # zeroconf is loaded only where discovery is used (50 ms of a start)
+    from zeroconf import ServiceInfo, ServiceStateChange
+    from zeroconf.asyncio import AsyncZeroconf
+
+#: The service type registries advertise (over UDP, as their chat is).
+SERVICE_TYPE = "_chatapp._udp.local."
+#: Seconds a client looks for registries when none answers (an answer comes within about a
+#: second: responders wait up to 0.6 s to gather theirs, RFC 6762 section 6).
+LOOK = 3.0
+#: Seconds a client goes on looking once one registry answered: the others of a network
+#: answer the same question within 0.6 s of it (each waits 20-120 ms, and gathers its
+#: answers up to 0.5 s), more on a busy machine.
+MORE = 1.0
+#: Seconds a found record's addresses and port may take to arrive (most come with it).
+RESOLVE = 1.0
+
+
+class Found(Struct, frozen=True):
+    """A registry found on the network: where it said it listens, and the join code of the
+    key it said it has (digits and dashes as advertised; "" when it said none)."""
+
+    ip: str
+    port: int
+    code: str
+
+
+class DiscoveryError(Exception):
+    """Discovery cannot work here (no multicast socket could be opened); the message says why."""
+
+
+def _quiet_library() -> None:
+    """zeroconf logs its own warnings (an interface without multicast, a record it cannot
+    parse): not for a user, who is told in ChatApp's words what matters."""
+    log = logging.getLogger("zeroconf")
+    log.addHandler(logging.NullHandler())
+    log.propagate = False
+
+
+def _zeroconf(bind: str) -> AsyncZeroconf:
+    """A multicast DNS stack on the interface of `bind`, or every interface (0.0.0.0).
+    Raises DiscoveryError."""
+    from zeroconf import InterfaceChoice, IPVersion
+    from zeroconf.asyncio import AsyncZeroconf
+
+    _quiet_library()
+    interfaces = InterfaceChoice.All if bind == "0.0.0.0" else [bind]
+    try:
+        return AsyncZeroconf(interfaces=interfaces, ip_version=IPVersion.V4Only)
+    except OSError as exc:
+        raise DiscoveryError(exc.strerror or str(exc)) from None
+
+
+def advertised_addresses(bind: str) -> list[str]:
+    """The addresses a registry listening on `bind` advertises: that one; for 0.0.0.0,
+    each IPv4 address of this machine but loopback (loopback alone when it has no other)."""
+    if bind != "0.0.0.0":
+        return [bind]
+    own = sorted({ip for ip, _ in _networks()})
+    outside = [ip for ip in own if not ipaddress.ip_address(ip).is_loopback]
+    return outside or own or ["127.0.0.1"]
+
+
+def _networks() -> list[tuple[str, int]]:
+    """This machine's IPv4 addresses, each with its network's prefix length."""
+    import ifaddr
+
+    return [
+        (ip.ip, ip.network_prefix)
+        for adapter in ifaddr.get_adapters()
+        for ip in adapter.ips
+        if isinstance(ip.ip, str)
+    ]
+
+
+def nearest(addresses: Sequence[str], networks: Sequence[tuple[str, int]]) -> str:
+    """Of a registry's `addresses`, one on a network this machine is on (`networks`: our
+    addresses and prefix lengths), else the first: a machine on two networks advertises
+    both, and only one may be reachable from here."""
+    ours = [ipaddress.ip_network(f"{ip}/{prefix}", strict=False) for ip, prefix in networks]
+    for address in addresses:
+        if any(ipaddress.ip_address(address) in net for net in ours):
+            return address
+    return addresses[0]
+
+
+class Advertisement:
+    """A registry's record, advertised on the network until `close`."""
+
+    def __init__(self, zc: AsyncZeroconf, info: ServiceInfo) -> None:
+        self._zc = zc
+        self._info = info
+        self._registered: asyncio.Task[None] | None = None
+
+    @classmethod
+    def start(
+        cls, bind: str, port: int, code: str, done: Callable[[str | None], None]
+    ) -> Advertisement:
+        """Advertise the registry listening on `bind`:`port` whose key's join code is
+        `code`. Returns at once; `done` is called once the record is on the network (its
+        name probed unique: about 1.5 s) with None, or with the reason it could not be.
+        Raises DiscoveryError."""
+        from zeroconf import ServiceInfo
+
+        host = "".join(c if c.isalnum() else "-" for c in socket.gethostname().lower())[:40]
+        instance = f"ChatApp registry {host or 'here'} {port}"
+        info = ServiceInfo(
+            SERVICE_TYPE,
+            f"{instance}.{SERVICE_TYPE}",
+            port=port,
+            properties={"code": code},
+            # a host name of our own: the machine's (answered by its own responder, with all
+            # its addresses) would be claimed with ours, and one of the two renamed
+            server=f"chatapp-{port}-{host or 'here'}.local.",
+            parsed_addresses=advertised_addresses(bind),
+        )
+        advert = cls(_zeroconf(bind), info)
+        advert._registered = asyncio.create_task(advert._register(done))
+        return advert
+
+    async def _register(self, done: Callable[[str | None], None]) -> None:
+        try:
+            # a name in use is changed by zeroconf ("... (2)"): the record is still ours
+            announced = await self._zc.async_register_service(self._info, allow_name_change=True)
+            await announced
+        except Exception as exc:  # zeroconf's own errors, and the network's
+            done(str(exc) or type(exc).__name__)
+            return
+        done(None)
+
+    async def close(self) -> None:
+        """Withdraw the record (a goodbye on the network) and close the sockets."""
+        if self._registered is not None and not self._registered.done():
+            self._registered.cancel()
+        with contextlib.suppress(Exception):  # the registry stops whatever the network says
+            await self._zc.async_close()
+
+
+async def look(bind: str, look_for: float = LOOK, more: float = MORE) -> list[Found]:
+    """The registries that answer on the interface of `bind` (every one for 0.0.0.0): all
+    those heard within `more` seconds of the first, or none after `look_for` seconds.
+    Raises DiscoveryError."""
+    from zeroconf import ServiceStateChange
+    from zeroconf.asyncio import AsyncServiceBrowser
+
+    zc = _zeroconf(bind)
+    names: list[str] = []
+    heard = asyncio.Event()
+
+    def changed(name: str, state_change: ServiceStateChange, **_: object) -> None:
+        if state_change is ServiceStateChange.Added and name not in names:
+            names.append(name)
+            heard.set()
+
+    browser = AsyncServiceBrowser(zc.zeroconf, SERVICE_TYPE, handlers=[changed])
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(heard.wait(), look_for)
+        if names:
+            await asyncio.sleep(more)
+        resolved = await asyncio.gather(*(_resolved(zc, name) for name in names))
+        return [found for found in resolved if found is not None]
+    finally:
+        await browser.async_cancel()
+        await zc.async_close()
+
+
+async def _resolved(zc: AsyncZeroconf, name: str) -> Found | None:
+    """Where the registry of the record `name` listens, or None when its record has no
+    address or port, or never came."""
+    from zeroconf.asyncio import AsyncServiceInfo
+
+    info = AsyncServiceInfo(SERVICE_TYPE, name)
+    if not await info.async_request(zc.zeroconf, int(RESOLVE * 1000)):
+        return None
+    addresses = [a for a in info.parsed_addresses() if ipaddress.ip_address(a).version == 4]
+    if not addresses or not info.port:
+        return None
+    code = info.properties.get(b"code") or b""
+    return Found(nearest(addresses, _networks()), info.port, code.decode("ascii", "replace"))
