@@ -433,7 +433,7 @@ class PeerNode:
             self.trust.sent(message, key)
             self.keys.pinned(message.to, key)
 
-    def _send_file(self, addr: Addr, message: Message) -> None:
+    def _send_file(self, addr: Addr, message: Message) -> None:  # (a FileHost's send)
         self.endpoint.send(addr, message)
 
     def _sealed(self, save: SaveMessage) -> Message | None:

@@ -82,11 +82,9 @@ class Requests:
         attempts: int = ATTEMPTS,
         pace: Pace | None = None,
     ) -> None:
-        #: where requests go: the registry the peer uses now (Shared.move_to)
-        self.server = server
+        self.server = server  # where requests go: the registry used now (Shared.move_to)
         self._outbox = outbox
         self._sent: Retransmitter[Request] = Retransmitter(timeout, attempts)
-        self._round = timeout * attempts  # seconds of one round of tries
         # the id of the request what is typed to the registry next (saves, channel and room
         # posts, ...) waits for (a long one on its way, or a kept one as the outbox is
         # sent: see `next_kept`), and the requests held behind it, by id
@@ -254,10 +252,9 @@ class Requests:
     # -- time ---------------------------------------------------------------------------
 
     def unanswered(self, now: float, heard: float) -> bool:
-        """Whether a request has waited a whole round of tries at `now` with nothing heard
-        from the registry since it was sent (the last time anything came is `heard`)."""
-        waited = [r.since for r in self._sent.items()]
-        return bool(waited) and now - max(min(waited), heard) >= self._round
+        """Whether a request waited a round of tries at `now`, nothing heard since `heard`."""
+        waited, sent = [r.since for r in self._sent.items()], self._sent
+        return bool(waited) and now - max(min(waited), heard) >= sent.timeout * sent.attempts
 
     def due(self, now: float, heard: float = -math.inf) -> tuple[list[Request], list[Request]]:
         """The requests sent as datagrams to send again at `now`, and those given up on
