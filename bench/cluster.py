@@ -74,9 +74,11 @@ def service(count: int, procs: int, registries: int, limit: float) -> tuple[Stor
         members.append(registry_of_service(root / f"r{i}", url))
         time.sleep(0.3)  # the first decides
     shares = [count // procs + (1 if i < count % procs else 0) for i in range(procs)]
+    code = re.findall(r"--registry-key ([\d-]+)", (root / "r0.log").read_text())[0]
     crowds = [
         Helper("crowd", "--server", f"{HOST}:{members[i % registries][1]}", "--name", f"w{i}-",
-               "--peers", str(n), "--total", str(count), "--offset", str(sum(shares[:i])))
+               "--peers", str(n), "--total", str(count), "--offset", str(sum(shares[:i])),
+               "--registry-key", code)
         for i, n in enumerate(shares)
     ]  # fmt: skip
     try:

@@ -16,6 +16,7 @@ from pathlib import Path
 from bench.common import HOST, Helper
 from peer.actions import Print
 from peer.node import PeerNode
+from wire.keys import code_from_text
 
 Addr = tuple[str, int]
 
@@ -50,6 +51,7 @@ class BenchPeer:
         data_dir: Path,
         keepalive: float = 10.0,
         host: str = HOST,
+        registry_code: str = "",
     ) -> None:
         """Peer `name` of the registry at `server`, bound to `host` (a loopback address:
         127.0.0.1 unless a benchmark spreads its peers over several, as over a LAN)."""
@@ -64,6 +66,7 @@ class BenchPeer:
             keepalive=keepalive,
             password="",
             console=_Console(self),
+            registry_code=code_from_text(registry_code) if registry_code else None,
         )
         self.port = 0
         self.shown = 0

@@ -254,6 +254,7 @@ async def bare_relay(rcvbuf: int) -> None:
 async def registry(args: argparse.Namespace) -> None:
     import net.endpoint
     from registry.server import RegistryServer
+    from wire.keys import join_code
 
     if args.rcvbuf:
         net.endpoint.RECEIVE_BUFFER = args.rcvbuf
@@ -309,7 +310,8 @@ async def registry(args: argparse.Namespace) -> None:
         loop.call_soon_threadsafe(answer)
 
     watch_stdin(on_command, lambda: loop.call_soon_threadsafe(done.set))
-    say({"port": addr[1], "data_dir": str(data_dir)})
+    code = join_code(server.endpoint.channel.public)  # for crowds: no first-contact wait
+    say({"port": addr[1], "data_dir": str(data_dir), "code": code})
     await done.wait()
     if profiler is not None:
         profiler.stop()
@@ -381,6 +383,7 @@ async def crowd(args: argparse.Namespace) -> None:
             root,
             keepalive=args.keepalive,
             host=f"127.0.{1 + (args.offset + i) // 250}.{1 + (args.offset + i) % 250}",
+            registry_code=args.registry_key,
         )
         for i in range(args.peers)
     ]
@@ -480,6 +483,7 @@ def main() -> None:
     parser.add_argument("--total", type=int, default=0, help="crowd: peers in the whole storm")
     parser.add_argument("--offset", type=int, default=0, help="crowd: peers in crowds before")
     parser.add_argument("--server", default="")
+    parser.add_argument("--registry-key", default="", help="crowd: the registry's join code")
     parser.add_argument("--profile", default="")
     parser.add_argument(
         "--unprotected", action="store_true", help="peer: no secure channel to other peers"

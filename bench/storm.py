@@ -98,6 +98,8 @@ def ours(count: int, procs: int, limit: float) -> tuple[Storm, Storm]:
             str(count),
             "--offset",
             str(sum(shares[:i])),
+            "--registry-key",
+            registry.ready["code"],
         )
         for i, n in enumerate(shares)
     ]
