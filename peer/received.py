@@ -132,6 +132,8 @@ class Received:
             if handler is not None:
                 handler(message, addr, now, emit)
                 return
+            if isinstance(message, Restarted):  # (learnt first: it names its sender)
+                shared.learn_registries(message.registries)
             if addr in shared.registries:
                 # another registry of the service speaks for it now (the adapter checked
                 # its key): ours stopped, and the service reaches us through that one

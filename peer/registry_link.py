@@ -38,6 +38,12 @@ DELIVERED = (SaveMessage, ChannelPost, RoomPost, Leave)
 #: was given up as the registry stayed busy (peer.give_ups.GiveUps.failed).
 Failed = Callable[[Request, float, Emit, bool], None]
 
+#: Rounds of tries (2.5 s each) a registry of a service may leave a request unanswered, with
+#: nothing heard from it, before the peer moves to another: two, as a registry in a join
+#: storm falls behind by more than one (the service tells its peers of a registry gone
+#: sooner: docs/SCALING.md).
+MOVE_ROUNDS = 2
+
 
 class RegistryLink:
     """The order of what goes to the registry, and what goes next once a request is
@@ -171,7 +177,8 @@ class RegistryLink:
         overdue outcomes, and send a keepalive when one is due."""
         shared, requests = self._shared, self._requests
         requests.release(now, emit)
-        unanswered = shared.registries and requests.unanswered(now, shared.watch.heard_at)
+        heard = shared.watch.heard_at
+        unanswered = shared.registries and requests.unanswered(now, heard, MOVE_ROUNDS)
         if unanswered and self._move_on(emit):
             requests.send_again(now, emit)
         again, failed = requests.due(now, shared.watch.heard_at)

@@ -251,10 +251,11 @@ class Requests:
 
     # -- time ---------------------------------------------------------------------------
 
-    def unanswered(self, now: float, heard: float) -> bool:
-        """Whether a request waited a round of tries at `now`, nothing heard since `heard`."""
+    def unanswered(self, now: float, heard: float, rounds: int) -> bool:
+        """Whether a request waited `rounds` rounds of tries at `now`, nothing heard since."""
         waited, sent = [r.since for r in self._sent.items()], self._sent
-        return bool(waited) and now - max(min(waited), heard) >= sent.timeout * sent.attempts
+        silent = now - max(min(waited), heard) if waited else 0.0
+        return silent >= rounds * sent.timeout * sent.attempts
 
     def due(self, now: float, heard: float = -math.inf) -> tuple[list[Request], list[Request]]:
         """The requests sent as datagrams to send again at `now`, and those given up on

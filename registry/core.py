@@ -255,7 +255,7 @@ class RegistryCore:
         self._rooms.gone = []
         # pushed, acked and sent again as a table change is: a peer that missed it would
         # find the registry back only at its next keepalive
-        restarted = Restarted(self._s.answers.new_id())
+        restarted = Restarted(self._s.answers.new_id(), self._s.membership.registries)
         self._s.pusher.push_all(self.table.online(), restarted, "table", now, out)
         self._rooms.restart(now, out)
         return out + self.tick(now)
@@ -309,12 +309,21 @@ class RegistryCore:
     @property
     def registries(self) -> tuple[str, ...]:
         """Where peers reach the registries of this one's service ("ip:port" each), told
-        them in Welcome and Alive: set by the adapter (registry/cluster/)."""
+        them in Welcome, Alive and Restarted (see `new_registries`)."""
         return self._s.membership.registries
 
     @registries.setter
     def registries(self, registries: tuple[str, ...]) -> None:
         self._s.membership.registries = registries
+
+    def new_registries(self, registries: tuple[str, ...], now: float) -> list[Action]:
+        """The service's registries are now `registries`: each peer online is told
+        (Restarted), so that it knows where it may move before it needs to."""
+        self._s.membership.registries = registries
+        out: list[Action] = []
+        restarted = Restarted(self._s.answers.new_id(), registries)
+        self._s.pusher.push_all(self.table.online(), restarted, "table", now, out)
+        return out
 
     def restarted_for(self, addrs: list[Addr], now: float) -> list[Action]:
         """The registry that `addrs` reached the service through is gone: each peer online
@@ -324,7 +333,7 @@ class RegistryCore:
         there = set(addrs)
         records = [r for r in self.table.online() if r.addr in there]
         if records:
-            restarted = Restarted(self._s.answers.new_id())
+            restarted = Restarted(self._s.answers.new_id(), self._s.membership.registries)
             self._s.pusher.push_all(records, restarted, "table", now, out)
         return out
 

@@ -9,6 +9,7 @@ arrives as `Typed` and `EndOfInput`, handed to the callback the terminal is give
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import os
 import signal
@@ -108,11 +109,19 @@ class Terminal:
             self._sigint = True
 
         def read() -> None:
+            # Every line of one read is stamped with the moment its bytes arrived: lines
+            # typed ahead were there before anything the core shows after, however late
+            # this thread gets to split them.
+            decoder = codecs.getincrementaldecoder(sys.stdin.encoding or "utf-8")("replace")
+            rest = ""
             try:
-                for line in sys.stdin:
-                    # stamped as read: what the core showed after this had not been seen
-                    typed = Typed(line.rstrip("\r\n"), time.monotonic())
-                    loop.call_soon_threadsafe(self._typed, typed)
+                while chunk := os.read(sys.stdin.fileno(), 65536):
+                    arrived = time.monotonic()
+                    *lines, rest = (rest + decoder.decode(chunk)).split("\n")
+                    for line in lines:
+                        loop.call_soon_threadsafe(self._typed, Typed(line.rstrip("\r"), arrived))
+                if last := (rest + decoder.decode(b"", final=True)).rstrip("\r"):
+                    loop.call_soon_threadsafe(self._typed, Typed(last, time.monotonic()))
             except (OSError, ValueError):
                 pass
             with contextlib.suppress(RuntimeError):  # the loop may be gone already

@@ -29,10 +29,11 @@ from registry.cluster.connect import with_replicas
 from registry.cluster.store import Superseded
 from wire.keys import KEY_BYTES
 
-#: Seconds the lead (and a registry's membership) lasts unless renewed.
-LEASE = 2.0
+#: Seconds the lead (and a registry's membership) lasts unless renewed: long enough that a
+#: registry busy with a join storm of thousands keeps it (2 s was lost under one).
+LEASE = 5.0
 #: Seconds between renewals.
-RENEW = 0.5
+RENEW = 1.0
 LEAD_BUCKET, SERVICE_BUCKET = "CHATAPP_LEAD", "CHATAPP_SERVICE"
 ERRORS = (nats.errors.Error, nats.js.errors.Error, TimeoutError, OSError)
 
@@ -100,12 +101,25 @@ class Lead:
                 msg_ttl=LEASE,
             )
         except nats.js.errors.APIError as exc:
-            if exc.err_code in (10071, 10164):  # another revision: another registry's
-                self._revision = 0
-                return False
-            raise
+            if exc.err_code not in (10071, 10164):  # (another revision than this one's)
+                raise
+            return await self._still_mine()
         self._revision = ack.seq
         return True
+
+    async def _still_mine(self) -> bool:
+        """The lead has another revision than the last this registry wrote: it is still
+        this registry's when the newest holds its id (a renewal that timed out while NATS
+        was away went through after all), else lost."""
+        try:
+            entry = await self._kv.get("lead")
+        except nats.js.errors.KeyNotFoundError:
+            entry = None
+        if entry is not None and json.loads(entry.value or b"{}").get("id") == self.me:
+            self._revision = entry.revision or 0
+            return True
+        self._revision = 0
+        return False
 
     async def check(self) -> None:
         """Raise Superseded unless this registry still holds the lead (before a commit: what

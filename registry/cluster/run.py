@@ -52,8 +52,13 @@ from wire.errors import DecodeError
 from wire.messages import for_log
 
 #: Seconds a registry that takes the lead waits for the others to say which peers they
-#: hold, before it pushes anything (at least two of their checks of the lead: RENEW each).
-ANNOUNCED = 2.5 * RENEW
+#: hold, before it pushes anything (more than one of their checks of the lead: RENEW each).
+ANNOUNCED = 1.2 * RENEW
+
+
+def _listed(registries: tuple[str, ...], core: RegistryCore, now: float) -> list[Action]:
+    """The service's registries changed: the core tells its peers."""
+    return core.new_registries(registries, now)
 
 
 def _restarted(addrs: list[Addr], core: RegistryCore, now: float) -> list[Action]:
@@ -146,7 +151,7 @@ class ClusterRegistry:
         if isinstance(server.desk, DeskService):  # its clients learn where to go next
             server.desk.registries = lambda: server.core.registries
         known = await self._members() or {}
-        server.core.registries = tuple(sorted(known.values()))
+        server.core.registries = tuple(sorted(known.values()))  # (told at start: Restarted)
         await server.start()
         self.log(f"this registry decides for the service now ({self._lead.reach})")
         try:
@@ -158,7 +163,8 @@ class ClusterRegistry:
                 if members is None:
                     continue  # not known now: nobody is taken for gone
                 if members != known:
-                    server.core.registries = tuple(sorted(members.values()))
+                    listed = tuple(sorted(members.values()))
+                    server.handle(functools.partial(_listed, listed))
                     if isinstance(server.desk, DeskService):
                         server.desk.tell_registries()
                 for gone in set(known) - set(members):
@@ -176,7 +182,8 @@ class ClusterRegistry:
             self._nc, self._lead.me, self._key[0], self.log, self._desk_where
         )
         addr = await follower.start(*self._listen)
-        self._leader_reach = await self._lead.leader() or ""
+        with contextlib.suppress(*ERRORS):  # (not known while NATS is away: asked again)
+            self._leader_reach = await self._lead.leader() or ""
         self._out(
             f"ChatApp registry listening on {addr[0]}:{addr[1]} (UDP and TCP), relaying to "
             f"the registry that decides for the service ({self._leader_reach or 'none yet'})"
@@ -184,8 +191,12 @@ class ClusterRegistry:
         try:
             while not self._stopped.is_set():
                 await self._keep(decide=False)
-                reach = await self._lead.leader()
-                if reach is None and await self._lead.take():
+                try:
+                    reach = await self._lead.leader()
+                    took = reach is None and await self._lead.take()
+                except ERRORS:
+                    continue  # NATS is away: relay on, and ask again
+                if took:
                     self.log("the registry that decided stopped: this one takes over")
                     return True, follower.channel
                 if reach is not None and reach != self._leader_reach:
