@@ -87,11 +87,15 @@ class Lead:
         try:
             self._revision = await self._kv.create("lead", value, msg_ttl=LEASE)
         except nats.js.errors.KeyWrongLastSequenceError:
-            return False
+            # held, unless by this registry: a lead it lost, written as it was losing it
+            return await self._still_mine()
         return True
 
     async def renew(self) -> bool:
-        """Renew the lead; False when another registry holds it now (lost)."""
+        """Renew the lead; False when another registry holds it now, or this one lost it
+        (its lease ran out) and has not taken it again."""
+        if not self._revision:
+            return False  # (a write expecting no revision would take a lead that ran out)
         value = json.dumps({"id": self.me, "reach": self.reach}).encode()
         try:
             ack = await self._js.publish(

@@ -193,7 +193,7 @@ class ClusterRegistry:
                 await self._keep(decide=False)
                 try:
                     reach = await self._lead.leader()
-                    took = reach is None and await self._lead.take()
+                    took = reach in (None, self._lead.reach) and await self._lead.take()
                 except ERRORS:
                     continue  # NATS is away: relay on, and ask again
                 if took:

@@ -68,7 +68,7 @@ def start_member(
     return proc, port
 
 
-def test_peers_of_two_registries_share_one_table_the_channel_and_mail(
+def test_peers_of_two_registries_share_one_table_the_channel_mail_and_names(
     chat: ChatEnv, nats: list[NatsServer]
 ) -> None:
     _, one_port = start_member(chat, nats, "one", decides=True)
@@ -90,6 +90,17 @@ def test_peers_of_two_registries_share_one_table_the_channel_and_mail(
     bob.send("reg bob")
     bob.expect_line(YOU_HAVE_MESSAGES)
     bob.expect(mail_line("alice", kept))
+    # two people, each with a key of their own (a data folder each), want "carol" at once
+    # on the two registries: one of them has it
+    first = start_peer(chat, "carol", one_port, data_dir=chat.root / "a", wait=False)
+    second = start_peer(chat, "carol", two_port, data_dir=chat.root / "b", wait=False)
+    outcomes = []
+    for peer in (first, second):
+        said = peer.expect(
+            r"^>>> \[(Welcome, You are registered\.|The name carol is in use.*)\]$", 15
+        )
+        outcomes.append(said.group(1).startswith("Welcome"))
+    assert sorted(outcomes) == [False, True]
 
 
 def moved(old: int, new: int) -> str:
@@ -142,23 +153,6 @@ def test_when_the_registry_that_decides_is_killed_another_takes_over(
     bob.expect(channel_line("alice", post))
     carol = start_peer(chat, "carol", two_port)
     direct(carol, alice, unique("new"))
-
-
-def test_one_name_registered_at_once_on_two_registries_goes_to_one_key(
-    chat: ChatEnv, nats: list[NatsServer]
-) -> None:
-    _, one_port = start_member(chat, nats, "one", decides=True)
-    _, two_port = start_member(chat, nats, "two", decides=False)
-    # two people, each with a key of their own (a data folder each), want "carol" at once
-    first = start_peer(chat, "carol", one_port, data_dir=chat.root / "a", wait=False)
-    second = start_peer(chat, "carol", two_port, data_dir=chat.root / "b", wait=False)
-    outcomes = []
-    for peer in (first, second):
-        said = peer.expect(
-            r"^>>> \[(Welcome, You are registered\.|The name carol is in use.*)\]$", 15
-        )
-        outcomes.append(said.group(1).startswith("Welcome"))
-    assert sorted(outcomes) == [False, True]
 
 
 def test_a_registry_that_cannot_reach_nats_says_so_and_exits(chat: ChatEnv) -> None:

@@ -49,8 +49,9 @@ class Flooder:
     def __init__(self, port: int, seconds: float) -> None:
         key = key_text(key_of(port))
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "bench.handshake_flood", f"{HOST}:{port}", key,
-             "--rate", str(RATE), "--seconds", str(seconds), "--sources", str(SOURCES)],
+            [sys.executable, "-m", "bench.handshake_flood",
+             "--rate", str(RATE), "--seconds", str(seconds), "--sources", str(SOURCES),
+             "--", f"{HOST}:{port}", key],  # (a key's text may begin with "-")
             cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert self.popen.stdout is not None
