@@ -266,7 +266,7 @@ async def registry(args: argparse.Namespace) -> None:
         data_dir=data_dir,
         bind=HOST,
         port=port,
-        out=_log_to(os.environ.get("BENCH_REGISTRY_LOG", "")),
+        out=log_to(os.environ.get("BENCH_REGISTRY_LOG", "")),
         keepalive=args.keepalive,
         mailbox_limit=args.mailbox_limit,
         new_names=10**9,  # every benchmark peer registers from 127.0.0.1
@@ -319,7 +319,7 @@ async def registry(args: argparse.Namespace) -> None:
     await server.close()
 
 
-def _log_to(path: str) -> Callable[[str], None]:
+def log_to(path: str) -> Callable[[str], None]:
     """Where a helper's lines go: nowhere, or appended to the file at `path` with the
     time (BENCH_REGISTRY_LOG and BENCH_CROWD_LOG: to see what a registry, or the peers of
     a crowd, did during a benchmark)."""
@@ -366,106 +366,6 @@ async def peer_node(args: argparse.Namespace) -> None:
     await peer.close()
 
 
-async def crowd(args: argparse.Namespace) -> None:
-    from bench.harness import BenchPeer
-    from peer.actions import Print
-
-    loop = asyncio.get_running_loop()
-    done = asyncio.Event()
-    host, _, port = args.server.partition(":")
-    root = Path(tempfile.mkdtemp(prefix="chatapp-bench-crowd-"))
-    # each on an address of its own, as on a LAN (a registry limits what one address may
-    # hold open): 127.0.1.1, 127.0.1.2, ... for the storm's peers in turn
-    peers = [
-        BenchPeer(
-            f"{args.name}{i}",
-            (host, int(port)),
-            root,
-            keepalive=args.keepalive,
-            host=f"127.0.{1 + (args.offset + i) // 250}.{1 + (args.offset + i) % 250}",
-            registry_code=args.registry_key,
-        )
-        for i in range(args.peers)
-    ]
-    for peer in peers:
-        await peer.open()
-    gave_up: set[str] = set()
-    complete: set[str] = set()
-    mark = [0.0]
-    heard: set[str] = set()
-
-    said = _log_to(os.environ.get("BENCH_CROWD_LOG", ""))
-
-    def shown(peer: BenchPeer, line: Print) -> None:
-        # a registered peer that says "[Server not responding]" (its registry killed, in a
-        # restart) keeps trying and comes back: only a peer that never registered gives up
-        if line.text.startswith("[Could not register"):
-            gave_up.add(peer.name)
-        if not line.text.startswith("[Client table updated"):
-            said(f"{peer.name} {line.text}")
-
-    for peer in peers:
-        peer.listeners.append(shown)
-        _watch_registry(peer, heard, mark)
-
-    def report() -> None:
-        # only the peers not yet complete are looked at: a table is thousands of rows
-        for peer in peers:
-            if peer.name not in complete and peer.table_complete(args.total):
-                complete.add(peer.name)
-        cpu = os.times()
-        say(
-            {
-                "complete": len(complete),
-                "registered": sum(p.registered.is_set() for p in peers),
-                "heard": len(heard),
-                "gave_up": len(gave_up),
-                "cpu": cpu.user + cpu.system,
-            }
-        )
-
-    def on_command(cmd: str) -> None:
-        if cmd == "go":
-
-            def go() -> None:
-                for peer in peers:
-                    peer.start()
-                say({})
-
-            loop.call_soon_threadsafe(go)
-        elif cmd == "since":
-
-            def since() -> None:
-                mark[0] = time.monotonic()
-                heard.clear()
-                say({})
-
-            loop.call_soon_threadsafe(since)
-        else:
-            loop.call_soon_threadsafe(report)
-
-    watch_stdin(on_command, lambda: loop.call_soon_threadsafe(done.set))
-    say({"peers": len(peers)})
-    await done.wait()
-    for peer in peers:
-        with contextlib.suppress(Exception):
-            await peer.close()
-
-
-def _watch_registry(peer: Any, heard: set[str], mark: list[float]) -> None:
-    """Add `peer`'s name to `heard` when a message from the registry reaches it after
-    `mark[0]` (a registry restarted: this peer found it again)."""
-    node = peer.node
-    received = node._received_batch
-
-    def watched(messages: Any, addr: Any, key: bytes) -> None:
-        if mark[0] and key == node.trust.registry:
-            heard.add(peer.name)
-        received(messages, addr, key)
-
-    node.endpoint._on_batch = watched
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument(
@@ -502,6 +402,8 @@ def main() -> None:
         elif args.kind == "peer":
             runner.run(peer_node(args))
         elif args.kind == "crowd":
+            from bench.crowd import crowd  # (its peers' imports only where used)
+
             runner.run(crowd(args))
         elif args.kind == "ping":
             runner.run(ping(args.port, args.mode, args.key))

@@ -1,12 +1,10 @@
-"""The peer's requests to the registry, as bookkeeping: what is in flight (sent as
-datagrams and retried, or sent again over TCP after a TooBig), what waits behind a long or
-a kept request so that the registry gets what the user typed in the order typed, the saves
-and channel posts accepted whose outcome is still to come, and the requests given up on
-whose late answers are still taken (docs/PROTOCOL.md, "A long message
-is not overtaken"). Sans-IO: `send` appends the Send action, and the caller asks `due`,
-`streams_over` and `outcomes_over` at `next_wake`. What an answer or a failure means to the
-user is peer.answers' and peer.give_ups'; what is sent in which order, peer.registry_link's.
-"""
+"""The peer's requests to the registry, as bookkeeping: what is in flight (as datagrams,
+or over TCP after a TooBig), what waits behind a long or kept request so the registry gets
+lines in the order typed, the accepted saves and posts whose outcome is to come, and the
+given-up requests whose late answers are still taken (docs/PROTOCOL.md, "A long message
+is not overtaken"). Sans-IO: `send` appends the Send action; the caller asks `due`,
+`streams_over` and `outcomes_over` at `next_wake`. What answers and failures mean to the
+user is peer.answers' and peer.give_ups'; the order of sending, peer.registry_link's."""
 
 from __future__ import annotations
 
@@ -262,11 +260,10 @@ class Requests:
         (no longer waited for), oldest first. A request whose tries ran out is given up
         only when nothing came from the registry during them (the last time anything did
         is `heard`), or after EXTRA_ROUNDS more rounds: the registry runs, and the copies or
-        their answers were lost. Else it starts a new round, quietly, among those sent
-        again. A keepalive, which nobody waits for, has all its rounds: an idle peer hears
-        nothing else, and one round in 30 is lost whole at 30% loss. A request answered
-        Busy has rounds until BUSY_PATIENCE from its first Busy: a registry that said it
-        is overwhelmed drops what it cannot read, and its silence is no sign it is gone."""
+        their answers were lost; it then starts a new round, quietly. A keepalive has all
+        its rounds (an idle peer hears nothing else; at 30% loss one round in 30 is lost
+        whole). One answered Busy has rounds until BUSY_PATIENCE from its first Busy: a
+        registry that said it is overwhelmed drops what it cannot read."""
         again, failed = self._sent.due(now)
         if not failed:
             return again, failed

@@ -298,8 +298,7 @@ class Restarted(WireMessage, frozen=True):
     online: what that peer kept while the registry was away (its outbox, posts awaiting
     their outcome) can go now, not at its next keepalive, which backs off to minutes while
     the registry is away. Sent once and not acked: a peer that misses it finds the registry
-    back at its next keepalive, as before. `registries` as in Welcome: a service's
-    registries push it when they change, or when one of them reaches the peer now."""
+    back at its next keepalive. `registries` as in Welcome (pushed again as they change)."""
 
     id: Id
     registries: Items[str] = ()
