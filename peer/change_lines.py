@@ -13,6 +13,7 @@ from peer.actions import Emit, Print
 from peer.line_budget import LineBudget
 from peer.who_changed import Rows, changes, rows_of
 from wire.messages import Entry, Notice
+from wire.names import name_key
 
 #: "[Client table updated.]" lines shown as they come, in a burst; beyond that, changes
 #: that come meanwhile are said in one line each TABLE_LINE_EVERY seconds. A join storm,
@@ -70,7 +71,11 @@ class ChangeLines:
 
     def someone_quit(self, notice: Notice, now: float, emit: Emit) -> None:
         """`notice` says someone quit: said at once while within QUIT_LINES_BURST, else
-        held for one line at the end of the wait, with every quit that comes meanwhile."""
+        held for one line at the end of the wait, with every quit that comes meanwhile.
+        The quitter going offline is then not said again when the table says it."""
+        row = self._said.get(name_key(notice.quitter)) if self._said is not None else None
+        if self._said is not None and row is not None:
+            self._said[name_key(notice.quitter)] = row._replace(online=False)
         if self._quit_lines.take(now):
             emit(Print(f"[{notice.text}]", "system"))
         else:

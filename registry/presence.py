@@ -56,12 +56,12 @@ class Presence:
             record.last_seen = now
             self._offline(record)
             record.deregistered = True
+            if msg.quitting:  # said first: peers then say nothing more of the row's change
+                self._quit(record, msg.farewell, now, out)
             self._s.feed.changed(record, now, out)
             out.append(Log(f"deregistered {record.name}"))
-            # Room members of someone quitting hear it from the Notice below, once.
+            # Room members of someone quitting hear it from the Notice above, once.
             self._rooms.leave_room(record, now, out, None if msg.quitting else "")
-            if msg.quitting:
-                self._quit(record, msg.farewell, now, out)
         self._s.answers.ack(req, out)
 
     def silent(self, record: Record, now: float, out: list[Action]) -> None:

@@ -529,6 +529,15 @@ def test_a_burst_of_quits_is_said_in_a_few_lines_naming_who_quit() -> None:
     assert prints(core.receive(quit_notice(99, "bob", "off to lunch"), SERVER, T0 + 6)) == []
 
 
+def test_someone_who_quits_is_said_once_not_also_gone_offline() -> None:
+    core, _ = registered()
+    core.receive(TableUpdate("u-1", 4, (Entry("dave", "127.0.0.1", 6004, True),)), SERVER, T0)
+    # the registry says the quit first, then the row's change
+    assert prints(core.receive(quit_notice(1, "dave"), SERVER, T0 + 5)) == ["[dave has quit]"]
+    gone = TableUpdate("u-2", 5, (Entry("dave", "127.0.0.1", 6004, False),))
+    assert prints(core.receive(gone, SERVER, T0 + 5)) == [TABLE_UPDATED]
+
+
 def test_one_quit_held_back_is_said_as_it_came_and_a_few_are_all_named() -> None:
     core, _ = registered()
     for n in range(QUIT_LINES_BURST):
