@@ -92,7 +92,7 @@ def client(chat: ChatEnv, *args: str, label: str) -> ChatProc:
     return chat.spawn(*args, "--data-dir", str(chat.root / label), label=label)
 
 
-def test_a_peer_given_no_address_finds_the_registry_registers_and_chats(
+def test_a_peer_or_desk_client_given_no_address_finds_the_registry(
     chat: ChatEnv, namespace: str
 ) -> None:
     _, port = registry(chat, "registry")
@@ -109,6 +109,10 @@ def test_a_peer_given_no_address_finds_the_registry_registers_and_chats(
     bob.send("send alice hello-found")  # at the free port alice registered: it is hers
     bob.expect_line("[Message received by alice.]")
     alice.expect(r"^>>> bob: .*hello-found$")
+    # the help desk's client finds it the same way
+    person = client(chat, "-d", label="person")
+    person.expect_line(f"[Found the registry at {HERE}:{port}.]", 10)
+    person.expect(r"[Nn]ame", 10)  # the desk asks who is there: it reached the registry
 
 
 def test_two_registries_are_listed_and_a_script_is_told_to_give_an_address(
@@ -143,13 +147,6 @@ def test_none_found_says_in_one_line_the_command_to_use_instead(
     assert time.monotonic() - started < 8
     desk.expect(r"^>>> \[No registry answered .*: ChatApp -d SERVER-IP SERVER-PORT --data-dir ", 10)
     assert desk.wait_exit(10) == 1
-
-
-def test_the_help_desk_client_finds_the_registry_too(chat: ChatEnv, namespace: str) -> None:
-    _, port = registry(chat, "registry")
-    person = client(chat, "-d", label="person")
-    person.expect_line(f"[Found the registry at {HERE}:{port}.]", 10)
-    person.expect(r"[Nn]ame", 10)  # the desk asks who is there: it reached the registry
 
 
 def test_a_record_advertising_another_key_is_an_alarm_and_nothing_is_sent(
