@@ -150,19 +150,8 @@ class Joins:
         danger = f"; {DANGER_MARK} may be in danger: {CRISIS_REASONS[crisis]}" if crisis else ""
         line = f"desk: {name_for_log(person)} joined for topic {topic_label(person.topic)}{danger}"
         out.append(s.log(line, person))
-        self._answered(person, msg.id, now, out, restored=False)
+        self._sessions.answer_first(person, msg.id, now, out, restored=False)
         self._notices.arrived(person)  # told to operators once hand-overs are made
-
-    def _answered(
-        self, person: Person, reply_to: str, now: float, out: list[Action], *, restored: bool
-    ) -> None:
-        """Hand over whoever can be, but answer the join first: DeskQueued always answers
-        a DeskJoin before anything else (position 0 when served at once: the client skips
-        the waiting-room text)."""
-        served: list[Action] = []
-        self._sessions.hand_over(now, served)
-        self._line.answer(person, reply_to, now, out, restored=restored)
-        out += served
 
     def _take_back(
         self, conn: ConnId, person: Person, msg: DeskJoin, now: float, out: list[Action]
@@ -190,7 +179,7 @@ class Joins:
         s.conns[conn] = person
         s.restored.discard(person.token)
         out.append(s.log(f"desk: {name_for_log(person)} took their place back", person))
-        self._answered(person, msg.id, now, out, restored=True)
+        self._sessions.answer_first(person, msg.id, now, out, restored=True)
 
     def give_up(self, conn: ConnId, msg: DeskGiveUp, now: float, out: list[Action]) -> None:
         """A person who left while their connection was lost gives up the place held for

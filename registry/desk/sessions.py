@@ -193,9 +193,17 @@ class Sessions:
             gone = f"{operator.name}'s connection was lost"
         told = f"{gone}; you are back at the front of the waiting room."
         self.end(session, now, Ending(f"operator {why}", to_person=told, requeue=True), out)
+        self.answer_first(person, "", now, out, restored=False)
+
+    def answer_first(
+        self, person: Person, reply_to: str, now: float, out: list[Action], *, restored: bool
+    ) -> None:
+        """Hand over whoever can be, but tell `person` where they stand first (Line.answer):
+        a DeskQueued answers a join before anything else (position 0 when served at once:
+        the client skips the waiting-room text)."""
         served: list[Action] = []
         self.hand_over(now, served)
-        self._line.answer(person, "", now, out, restored=False)  # the answer goes first
+        self._line.answer(person, reply_to, now, out, restored=restored)
         out += served
 
     def person_gone(self, person: Person, now: float, reason: str, out: list[Action]) -> None:
