@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from registry.desk.actions import Action, Send
 from registry.desk.limits import ARRIVALS_INTERVAL
-from registry.desk.line import WaitingLine
+from registry.desk.line import Line
 from registry.desk.people import Operator, Person, name_for_log
+from registry.desk.state import DeskState
 from wire.desk.messages import CRISIS_WAITING, DeskCrisis, DeskFirst
 from wire.desk.text import (
     CRISIS_REASONS,
@@ -20,33 +21,35 @@ from wire.desk.text import (
 from wire.shown_text import clean
 
 
-class DangerAlerts(WaitingLine):
+class Danger:
     """Alerts of someone who may be in danger, and `.first`."""
 
-    def _words_of_crisis(self, person: Person, text: str, now: float) -> list[Action]:
+    def __init__(self, s: DeskState, line: Line) -> None:
+        self._s = s
+        self._line = line
+
+    def words_of_crisis(self, person: Person, text: str, now: float, out: list[Action]) -> None:
         """`person`, waiting, typed `text`, which holds words of someone in danger: nobody
         reads it yet, so the operators who could take them are told at once (at most once
         every ARRIVALS_INTERVAL per person), whoever serves them will see the line, and the
         person is told what became of it."""
+        s = self._s
         assert person.conn is not None
-        actions: list[Action] = []
         if person.noticed_on != person.conn:
             # The registry's notice (local numbers to call, say), once per connection: a
             # client that has not seen it on this connection (none was due at the join, or
             # it was started again since) waits for it rather than show a notice of its own
             # first, so that the person reads one notice, not two.
             person.noticed_on = person.conn
-            actions.append(Send(person.conn, DeskCrisis(self._make_id(), self.crisis_notice)))
+            out.append(Send(person.conn, DeskCrisis(s.make_id(), s.crisis_notice)))
         person.crisis = CRISIS_WAITING
         person.said = keep_said(person.said, text)
-        actions.append(
-            self._log(f"desk: {name_for_log(person)} wrote words of crisis while waiting", person)
-        )
-        if now < person.alerted_at + ARRIVALS_INTERVAL:
-            told = True  # told already, a moment ago: once is enough to act on
-        else:
-            alerts, told = self._alert(person, now, "they wrote of it while waiting")
-            actions += alerts
+        line = f"desk: {name_for_log(person)} wrote words of crisis while waiting"
+        out.append(s.log(line, person))
+        # told already a moment ago: once is enough to act on
+        told = now < person.alerted_at + ARRIVALS_INTERVAL
+        if not told:
+            told = self.alert(person, now, "they wrote of it while waiting", out)
         if told:
             said = (
                 "The operators on duty have been told that you may need help urgently; the "
@@ -57,23 +60,18 @@ class DangerAlerts(WaitingLine):
                 "No operator is on duty to be told yet; the one who serves you will see what "
                 "you wrote. If you are in danger now, do not wait here: see the notice above."
             )
-        return [*actions, self._notice(person.conn, said)]
+        out.append(s.notice(person.conn, said))
 
-    def _alert(self, person: Person, now: float, why: str) -> tuple[list[Action], bool]:
+    def alert(self, person: Person, now: float, why: str, out: list[Action]) -> bool:
         """Tell the operators who serve `person`'s topic (all on duty, if none does) that
-        they may be in danger, and how to take them next. Also whether anyone was told."""
-        if self._operators:  # (with nobody told, the next line may still tell someone)
+        they may be in danger, and how to take them next. Whether anyone was told."""
+        s = self._s
+        if s.operators:  # (with nobody told, the next line may still tell someone)
             person.alerted_at = now
-        number = self._waiting.index(person) + 1
-        serving = [o for o in self._operators.values() if person.topic in o.topics]
-        text = (
-            f"{DANGER_MARK} {clean(person.name)}, number {number} in the waiting room "
-            f"({topic_label(person.topic)}), may be in danger: {why}."
-        )
-        told = serving or list(self._operators.values())
-        actions: list[Action] = []
+        serving = [o for o in s.operators.values() if person.topic in o.topics]
+        text = self._in_danger(person, why)
         first = self._first_hint(person)
-        for operator in told:
+        for operator in serving or s.operators.values():
             # this arrival needs no second word among the others held back
             operator.untold = [p for p in operator.untold if p is not person]
             if serving:
@@ -84,96 +82,91 @@ class DangerAlerts(WaitingLine):
                     f"{_serve_adding(operator.topics, person.topic)} adds it to yours, to take "
                     "them."
                 )
-            actions.append(self._notice(operator.conn, text + hint))
-        return actions, bool(told)
+            out.append(s.notice(operator.conn, text + hint))
+        return bool(s.operators)
 
-    def _danger_waiting(self, operator: Operator) -> list[Action]:
+    def tell_newcomer(self, operator: Operator, out: list[Action]) -> None:
         """Tell `operator`, just on duty, of those waiting for its topics who may be in
         danger: the alerts went out before it was there, and `.room` is not read first."""
-        actions: list[Action] = []
-        for number, person in enumerate(self._waiting, 1):
+        for person in self._s.waiting:
             if not person.crisis or person.topic not in operator.topics or person.awaits:
                 continue
             why = CRISIS_REASONS.get(person.crisis, "words of crisis")
-            actions.append(
-                self._notice(
-                    operator.conn,
-                    f"{DANGER_MARK} {clean(person.name)}, number {number} in the waiting room "
-                    f"({topic_label(person.topic)}), may be in danger: {why}. "
-                    f"{self._first_hint(person)} puts them at the front of the line.",
-                )
+            text = (
+                f"{self._in_danger(person, why)} "
+                f"{self._first_hint(person)} puts them at the front of the line."
             )
-        return actions
+            out.append(self._s.notice(operator.conn, text))
 
-    def _named(self, operator: Operator, name: str) -> int | Send:
-        """The `.room` number of the one person waiting under `name` (ignoring case), or
-        what the operator is told when nobody or more than one person is."""
-        key = _name_match(name)
-        numbers = [i for i, p in enumerate(self._waiting, 1) if _name_match(p.name) == key]
-        if len(numbers) == 1:
-            return numbers[0]
-        shown = clean(name.strip())
-        if not numbers:
-            return self._notice(
-                operator.conn, f"Nobody called {shown} is waiting; .room lists who is."
-            )
-        listed = ", ".join(str(n) for n in numbers[:-1]) + f" and {numbers[-1]}"
-        return self._notice(
-            operator.conn,
-            f"{len(numbers)} people called {shown} are waiting: numbers {listed} in .room; "
-            f".first {numbers[0]} (say) takes the one you mean.",
+    def _in_danger(self, person: Person, why: str) -> str:
+        """What operators are told of `person`, who may be in danger (`why`)."""
+        number = self._s.waiting.index(person) + 1
+        return (
+            f"{DANGER_MARK} {clean(person.name)}, number {number} in the waiting room "
+            f"({topic_label(person.topic)}), may be in danger: {why}."
         )
+
+    def _numbers(self, name: str) -> list[int]:
+        """The `.room` numbers of those waiting under `name` (as `_name_match` reads it)."""
+        key = _name_match(name)
+        return [i for i, p in enumerate(self._s.waiting, 1) if _name_match(p.name) == key]
 
     def _first_hint(self, person: Person) -> str:
         """The `.first` command that names `person` beyond doubt: their name when nobody
         else waits under it (a number goes stale as people leave and join), else their
         number in the waiting room now."""
-        key = _name_match(person.name)
-        alike = sum(1 for p in self._waiting if _name_match(p.name) == key)
         name = clean(person.name).strip()
-        if alike == 1 and name and not name.isdigit() and len(name) <= MAX_PERSON_NAME:
+        alone = len(self._numbers(person.name)) == 1
+        if alone and name and not name.isdigit() and len(name) <= MAX_PERSON_NAME:
             return f".first {name}"
-        return f".first {self._waiting.index(person) + 1}"
+        return f".first {self._s.waiting.index(person) + 1}"
 
-    def _put_first(self, operator: Operator, msg: DeskFirst) -> list[Action]:
+    def put_first(self, operator: Operator, msg: DeskFirst, now: float, out: list[Action]) -> None:
         """`.first N` or `.first Name`: the person at `N` of the waiting room (as `.room`
         numbers it), or the one waiting under that name, goes to its front, among the
-        others put back there (see _to_front). An operator's judgement, not a rule: see
+        others put back there (see Line.to_front). An operator's judgement, not a rule: see
         docs/DESK.md, "Someone who may be in danger"."""
         number = self._number_of(operator, msg)
-        if isinstance(number, Send):
-            return [number]
-        person = self._waiting[number - 1]
-        self._waiting.remove(person)
-        self._to_front(person)
-        return self._moved(operator, person, number)
+        if isinstance(number, str):
+            out.append(self._s.notice(operator.conn, number))
+            return
+        person = self._s.waiting[number - 1]
+        self._s.waiting.remove(person)
+        self._line.to_front(person)
+        self._moved(operator, person, number, out)
 
-    def _number_of(self, operator: Operator, msg: DeskFirst) -> int | Send:
+    def _number_of(self, operator: Operator, msg: DeskFirst) -> int | str:
         """The number in the waiting room that `.first` names, or what the operator is told
-        when it names nobody there."""
-        number = msg.position
+        when it names nobody there (or more than one person: then the numbers to choose
+        from)."""
+        number, count = msg.position, len(self._s.waiting)
         if msg.name:
-            found = self._named(operator, msg.name)
-            if isinstance(found, Send):
-                return found
-            number = found
-        if not 1 <= number <= len(self._waiting):
-            count = len(self._waiting)
+            numbers, shown = self._numbers(msg.name), clean(msg.name.strip())
+            if not numbers:
+                return f"Nobody called {shown} is waiting; .room lists who is."
+            if len(numbers) > 1:
+                listed = ", ".join(str(n) for n in numbers[:-1]) + f" and {numbers[-1]}"
+                return (
+                    f"{len(numbers)} people called {shown} are waiting: numbers {listed} in "
+                    f".room; .first {numbers[0]} (say) takes the one you mean."
+                )
+            number = numbers[0]
+        if not 1 <= number <= count:
             people = "person" if count == 1 else "people"
-            return self._notice(
-                operator.conn,
+            return (
                 f"There is no number {number} in the waiting room ({count} {people}); "
-                ".room lists them.",
+                ".room lists them."
             )
         return number
 
-    def _moved(self, operator: Operator, person: Person, number: int) -> list[Action]:
+    def _moved(self, operator: Operator, person: Person, number: int, out: list[Action]) -> None:
         """What is said once `.first` put `person`, number `number` until then, at the
         front: to the operator, the log, and the person when they moved up."""
+        s = self._s
         name = clean(person.name)
-        now_at = self._waiting.index(person) + 1
+        now_at = s.waiting.index(person) + 1
         label = topic_label(person.topic)
-        if any(person.topic in o.topics for o in self._operators.values()):
+        if any(person.topic in o.topics for o in s.operators.values()):
             who = f"the next operator free for {label} takes them"
         else:
             who = f"nobody on duty serves {label} yet"
@@ -184,22 +177,18 @@ class DangerAlerts(WaitingLine):
                 else f"number {now_at}, behind only people put back at the front after a "
                 "session cut short"
             )
-            return [self._notice(operator.conn, f"{name} is already {where}; {who}.")]
-        actions: list[Action] = [
-            self._log(
-                f"desk: operator {operator.name} put {name_for_log(person)} at the front of the "
-                f"waiting room (from number {number})",
-                person,
-            ),
-            self._notice(
-                operator.conn, f"{name} is now number {now_at} in the waiting room; {who}."
-            ),
-        ]
+            out.append(s.notice(operator.conn, f"{name} is already {where}; {who}."))
+            return
+        line = (
+            f"desk: operator {operator.name} put {name_for_log(person)} at the front of the "
+            f"waiting room (from number {number})"
+        )
+        out.append(s.log(line, person))
+        said = f"{name} is now number {now_at} in the waiting room; {who}."
+        out.append(s.notice(operator.conn, said))
         if person.conn is not None and now_at < number:
-            actions.append(
-                self._notice(person.conn, "An operator has moved you to the front of the line.")
-            )
-        return actions
+            said = "An operator has moved you to the front of the line."
+            out.append(s.notice(person.conn, said))
 
 
 def _serve_adding(topics: frozenset[int], topic: int) -> str:

@@ -1,5 +1,5 @@
 """The waiting line: positions, the estimate each person is shown, the order of those put
-back at the front, and `.room`.
+back at the front, what a person and an operator are told of it, and `.room`.
 """
 
 from __future__ import annotations
@@ -10,32 +10,46 @@ from registry.desk.actions import Action, Send
 from registry.desk.estimate import Busy, Estimate
 from registry.desk.people import Operator, Person, sorted_topics
 from registry.desk.state import DeskState
-from wire.desk.messages import EST_KEPT, EST_MEASURED, DeskOnDuty, DeskQueued, DeskRoom
+from wire.desk.messages import (
+    EST_KEPT,
+    EST_MEASURED,
+    DeskOnDuty,
+    DeskPosition,
+    DeskQueued,
+    DeskRoom,
+)
 from wire.desk.text import TOPICS
 from wire.names import name_key
 
 
-class WaitingLine(DeskState):
+class Line:
     """The waiting line and what is said of it."""
+
+    def __init__(self, s: DeskState) -> None:
+        self._s = s
 
     def position(self, person: Person) -> tuple[int, int]:
         """(position, operators able to serve) for a waiting person."""
-        for p, position, k in self._positions():
+        for p, position, k in self.positions():
             if p is person:
                 return position, k
         raise ValueError("not waiting")
 
-    def _positions(self) -> list[tuple[Person, int, int]]:
-        """(person, position, operators able to serve) for everyone waiting, in order."""
+    def positions(self) -> list[tuple[Person, int, int]]:
+        """(person, position, operators able to serve) for everyone waiting, in order.
+
+        A position counts the people ahead who compete for the same operators: those whose
+        topic some operator serving this person's topic also serves; while nobody serves
+        the topic, everyone ahead counts."""
         reach: dict[int, frozenset[int]] = {}
         able: dict[int, int] = {}
         for topic in TOPICS:
-            serving = [o for o in self._operators.values() if topic in o.topics]
+            serving = [o for o in self._s.operators.values() if topic in o.topics]
             able[topic] = len(serving)
             reach[topic] = frozenset().union(*(o.topics for o in serving))
         before: dict[int, int] = dict.fromkeys(TOPICS, 0)
         result = []
-        for index, person in enumerate(self._waiting):
+        for index, person in enumerate(self._s.waiting):
             competitors = reach.get(person.topic, frozenset())
             ahead = sum(before[t] for t in competitors) if competitors else index
             # kept for one operator after a restart: that one serves them, nobody else
@@ -46,37 +60,46 @@ class WaitingLine(DeskState):
             before[person.topic] = before.get(person.topic, 0) + 1
         return result
 
-    def _to_front(self, person: Person) -> None:
+    def to_front(self, person: Person) -> None:
         """Put `person`, whose session was cut short (their operator left, or their
         connection broke), back at the front of the waiting room: before everyone else, but
         among the others put back so, in the order they joined, so that of two people put
         back the one who has waited longer goes first."""
         person.back = True
-        waiting, index = self._waiting, 0
+        waiting, index = self._s.waiting, 0
         while (
             index < len(waiting) and waiting[index].back and waiting[index].joined <= person.joined
         ):
             index += 1
         waiting.insert(index, person)
 
-    def _estimate_for(self, person: Person, ahead: int, now: float) -> Estimate:
-        if person.awaits:  # kept for their operator: what they wait for is its return
-            return Estimate(EST_KEPT, 0.0, max(0.0, person.awaits_until - now))
-        return self._estimate(person.topic, ahead, now)
+    def hold_place(self, person: Person, now: float) -> None:
+        """`person`'s connection broke: their place is held without one (for `grace`)."""
+        person.conn = None
+        person.dropped = now
+        person.shown = None
+        person.due = None
 
-    def _estimate(self, topic: int, ahead: int, now: float) -> Estimate:
+    def estimate(
+        self, topic: int, ahead: int, now: float, person: Person | None = None
+    ) -> Estimate:
+        """The wait for `topic` with `ahead` people before; for `person` kept for their
+        operator after a restart, what they wait for is its return."""
+        if person is not None and person.awaits:
+            return Estimate(EST_KEPT, 0.0, max(0.0, person.awaits_until - now))
         busy: list[Busy] = [
             None if o.session is None else (o.session.person.topic, now - o.session.started)
-            for o in self._operators.values()
+            for o in self._s.operators.values()
             if topic in o.topics
         ]
-        return self.estimator.estimate(topic, ahead, busy)
+        return self._s.estimator.estimate(topic, ahead, busy)
 
-    def _room(self, reply_to: str, now: float) -> DeskRoom:
-        people = self._waiting
+    def room(self, reply_to: str, now: float) -> DeskRoom:
+        """`.room`: everyone waiting, in order, as an operator sees them."""
+        people = self._s.waiting
         kept_left = [max(0.0, p.awaits_until - now) if p.awaits else 0.0 for p in people]
         return DeskRoom(
-            self._make_id(),
+            self._s.make_id(),
             reply_to,
             tuple(p.name for p in people),
             tuple(p.topic for p in people),
@@ -88,73 +111,80 @@ class WaitingLine(DeskState):
             tuple(math.ceil(left) for left in kept_left),
         )
 
-    def _answer(self, person: Person, reply_to: str, now: float, *, restored: bool) -> list[Action]:
+    def answer(
+        self, person: Person, reply_to: str, now: float, out: list[Action], *, restored: bool
+    ) -> None:
         """The `DeskQueued` that tells `person` where they stand (the answer to their join,
         `reply_to` its id, or "" for someone put back at the front), then, for a place
         taken back that waits for its operator after a restart, a notice saying so.
-        Between `hold` and `release` it is kept for `release` (`_held_answers`): figures
+        Between `hold` and `release` it is kept for `release` (`held_answers`): figures
         taken halfway through a batch of ends would count operators already gone."""
         assert person.conn is not None
-        if self._holding:
-            self._answers_held.append((person, person.conn, reply_to, restored))
-            return []
-        actions: list[Action] = [self._queued(person, reply_to, now, restored=restored)]
-        if restored and person.awaits and person in self._waiting:
+        if self._s.holding:
+            self._s.answers_held.append((person, person.conn, reply_to, restored))
+            return
+        out.append(self._queued(person, reply_to, now, restored=restored))
+        if restored and person.awaits and person in self._s.waiting:
             who = person.awaits
-            actions.append(
-                self._notice(
-                    person.conn,
-                    f"The help desk was restarted; your conversation with {who} resumes as "
-                    f"soon as {who} is back.",
-                )
+            text = (
+                f"The help desk was restarted; your conversation with {who} resumes as "
+                f"soon as {who} is back."
             )
-        return actions
+            out.append(self._s.notice(person.conn, text))
 
-    def _held_answers(self, now: float) -> list[Action]:
+    def held_answers(self, now: float, out: list[Action]) -> None:
         """At `release`: the answers kept since `hold`, in order, to those still on the
         connection they were for (one that left, or came back on another, has no use
         for it)."""
-        held, self._answers_held = self._answers_held, []
-        actions: list[Action] = []
+        held, self._s.answers_held = self._s.answers_held, []
         for person, conn, reply_to, restored in held:
-            if person.conn == conn and self._conns.get(conn) is person:
-                actions += self._answer(person, reply_to, now, restored=restored)
-        return actions
+            if person.conn == conn and self._s.conns.get(conn) is person:
+                self.answer(person, reply_to, now, out, restored=restored)
 
     def _queued(self, person: Person, reply_to: str, now: float, *, restored: bool) -> Send:
         assert person.conn is not None
-        if person in self._waiting:
+        if person in self._s.waiting:
             position, k = self.position(person)
             person.shown = (position, k)
             person.pushed_at = now
             person.due = None
-            est = self._estimate_for(person, position - 1, now)
+            est = self.estimate(person.topic, position - 1, now, person)
         else:  # served at once
             position, k, est = 0, 1, Estimate(EST_MEASURED)  # (position 0: not shown)
         kind, low, high = est.wire()
-        return Send(
-            person.conn,
-            DeskQueued(
-                self._make_id(),
-                reply_to,
-                person.token,
-                person.topic,
-                position,
-                k,
-                int(self.grace),
-                restored,
-                kind,
-                low,
-                high,
-            ),
-        )
+        s = self._s
+        queued = DeskQueued(
+            s.make_id(), reply_to, person.token, person.topic, position, k, int(s.grace),
+            restored, kind, low, high,
+        )  # fmt: skip
+        return Send(person.conn, queued)
 
-    def _on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
-        # what the operator can be given: people here for its topics, not held places, nor
-        # those kept for another operator after a restart; those kept for it, whatever topic
+    def push(self, now: float, out: list[Action]) -> None:
+        """Push the positions that changed, each person at most once per push_interval
+        (one held back is `due` then, for `timer`)."""
+        for person, position, k in self.positions():
+            if person.conn is None:
+                continue
+            if person.shown == (position, k):
+                person.due = None
+                continue
+            if now < person.pushed_at + self._s.push_interval:
+                person.due = person.pushed_at + self._s.push_interval
+                continue
+            person.shown = (position, k)
+            person.pushed_at = now
+            person.due = None
+            kind, low, high = self.estimate(person.topic, position - 1, now, person).wire()
+            message = DeskPosition(self._s.make_id(), position, k, kind, low, high)
+            out.append(Send(person.conn, message))
+
+    def on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
+        """What `operator` is told as it goes on duty, or serves other topics: what it
+        can be given (people here for its topics, not held places, nor those kept for
+        another operator after a restart; those kept for it, whatever topic)."""
         yours = sum(
             1
-            for p in self._waiting
+            for p in self._s.waiting
             if p.conn is not None
             and (
                 name_key(p.awaits) == name_key(operator.name)
@@ -163,10 +193,10 @@ class WaitingLine(DeskState):
             )
         )
         return DeskOnDuty(
-            self._make_id(),
+            self._s.make_id(),
             reply_to,
             operator.name,
             sorted_topics(operator.topics),
-            len(self._waiting),
+            len(self._s.waiting),
             yours,
         )

@@ -3,7 +3,7 @@ serve them) and who may be in danger (to one just on duty).
 
 Such a notice goes out only once the desk has handed over everyone it could, and names
 only people still waiting then. Hand-overs wait at times (`hold`, and just after a
-restart: see `_handing_over_paused`); a notice sent before them could name someone a free
+restart: see `DeskState.paused`); a notice sent before them could name someone a free
 operator takes a moment later, and the operator told would look for a person who is no
 longer there.
 """
@@ -11,75 +11,82 @@ longer there.
 from __future__ import annotations
 
 from registry.desk.actions import Action
-from registry.desk.danger import DangerAlerts
+from registry.desk.danger import Danger
 from registry.desk.limits import ARRIVALS_INTERVAL, ARRIVALS_NAMED
 from registry.desk.people import Operator, Person
+from registry.desk.state import DeskState
 from wire.desk.text import speaks_of_crisis, topic_label
 from wire.shown_text import clean
 
 
-class WaitingNotices(DangerAlerts):
+class Notices:
     """Notices of the waiting room to operators, sent when they are true."""
 
-    def _arrived(self, person: Person) -> None:
-        """`person` has just joined the waiting room: the operators are told once the
-        desk has handed over whoever it could (`_tell_waiting`), unless they were taken."""
-        self._arrivals.append(person)
+    def __init__(self, s: DeskState, danger: Danger) -> None:
+        self._s = s
+        self._danger = danger
 
-    def _brief(self, operator: Operator) -> None:
+    def arrived(self, person: Person) -> None:
+        """`person` has just joined the waiting room: the operators are told once the
+        desk has handed over whoever it could (`tell`), unless they were taken."""
+        self._s.arrivals.append(person)
+
+    def brief(self, operator: Operator) -> None:
         """`operator` has just come on duty: it is told of those waiting for its topics who
         may be in danger, once the desk has handed over whoever it could (it may be given
         one of them)."""
-        self._briefings.append(operator)
+        self._s.briefings.append(operator)
 
-    def _tell_waiting(self, now: float) -> list[Action]:
-        """The notices due since `_arrived` and `_brief`, of those still waiting, unless
+    def tell(self, now: float, out: list[Action]) -> None:
+        """The notices due since `arrived` and `brief`, of those still waiting, unless
         hand-overs are paused: then they wait too, to be sent after them."""
-        if self._handing_over_paused(now):
-            return []
-        arrivals, self._arrivals = self._arrivals, []
-        briefings, self._briefings = self._briefings, []
-        actions: list[Action] = []
+        s = self._s
+        if s.paused(now):
+            return
+        arrivals, s.arrivals = s.arrivals, []
+        briefings, s.briefings = s.briefings, []
         for operator in briefings:
-            if self._operators.get(operator.conn) is operator:  # still on duty
-                actions += self._danger_waiting(operator)
+            if s.operators.get(operator.conn) is operator:  # still on duty
+                self._danger.tell_newcomer(operator, out)
         for person in arrivals:
-            if person not in self._waiting:
+            if person not in s.waiting:
                 continue  # taken at once, or gone: nobody needs to look for them
             if speaks_of_crisis(person.description):
                 # words of danger are told at once, to every operator who could act
-                actions += self._alert(person, now, "their description speaks of it")[0]
+                self._danger.alert(person, now, "their description speaks of it", out)
             else:
-                actions += self._tell_busy_operators(person, now)
-        return actions
+                self._tell_busy_operators(person, now, out)
 
-    def _tell_busy_operators(self, person: Person, now: float) -> list[Action]:
+    def _tell_busy_operators(self, person: Person, now: float, out: list[Action]) -> None:
         """Tell the operators in a session who could serve `person` that they arrived: at
         once, or with the others who arrive within ARRIVALS_INTERVAL of the last notice."""
+        s = self._s
         text = (
             f"{clean(person.name)} is waiting ({topic_label(person.topic)}); "
-            f"{len(self._waiting)} waiting in all."
+            f"{len(s.waiting)} waiting in all."
         )
-        actions: list[Action] = []
-        for operator in self._operators.values():
+        for operator in s.operators.values():
             if operator.session is None or person.topic not in operator.topics:
                 continue
             if now < operator.told_at + ARRIVALS_INTERVAL:
                 operator.untold.append(person)
             else:
                 operator.told_at = now
-                actions.append(self._notice(operator.conn, text))
-        return actions
+                out.append(s.notice(operator.conn, text))
 
-    def _tell_held_back_arrivals(self, now: float) -> list[Action]:
+    def wakes(self) -> list[float]:
+        """When `tell_held_back` has something to do."""
+        return [o.told_at + ARRIVALS_INTERVAL for o in self._s.operators.values() if o.untold]
+
+    def tell_held_back(self, now: float, out: list[Action]) -> None:
         """The arrivals held back by ARRIVALS_INTERVAL, in one line to each operator, of
         those still waiting; none to an operator no longer in a session (one who is free
         has nobody waiting they could serve)."""
-        actions: list[Action] = []
-        for operator in self._operators.values():
+        s = self._s
+        for operator in s.operators.values():
             if not operator.untold or now < operator.told_at + ARRIVALS_INTERVAL:
                 continue
-            arrived = [p for p in operator.untold if p in self._waiting]
+            arrived = [p for p in operator.untold if p in s.waiting]
             operator.untold = []
             if operator.session is None or not arrived:
                 continue
@@ -89,6 +96,5 @@ class WaitingNotices(DangerAlerts):
                 names.append(f"{len(arrived) - ARRIVALS_NAMED} more")
             who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
             verb = "is" if len(arrived) == 1 else "are"
-            text = f"{who} {verb} waiting too; {len(self._waiting)} waiting in all."
-            actions.append(self._notice(operator.conn, text))
-        return actions
+            text = f"{who} {verb} waiting too; {len(s.waiting)} waiting in all."
+            out.append(s.notice(operator.conn, text))

@@ -6,22 +6,21 @@ from __future__ import annotations
 
 from registry.desk.actions import Action, Close, ConnId, KeepOperators, Log, Send
 from registry.desk.key import key_matches
-from registry.desk.notices import WaitingNotices
+from registry.desk.line import Line
+from registry.desk.notices import Notices
 from registry.desk.people import Operator, sorted_topics
-from registry.desk.restart import AfterRestart
-from registry.desk.sessions import Ending
+from registry.desk.restart import HeldPlaces
+from registry.desk.sessions import Ending, Sessions, already_over
+from registry.desk.state import DeskState
 from wire.desk.messages import (
     DeskEnd,
-    DeskEnded,
-    DeskFirst,
     DeskLeave,
     DeskLine,
-    DeskMessage,
     DeskOperator,
     DeskRoomRequest,
     DeskServe,
 )
-from wire.desk.text import ALREADY_ON_DUTY, MAX_DESK_LINE, TOPICS, format_duration, topics_text
+from wire.desk.text import ALREADY_ON_DUTY, MAX_DESK_LINE, TOPICS, topics_text
 from wire.names import name_key
 from wire.names import name_problem as operator_name_problem
 from wire.refusals import RefusalCode
@@ -38,79 +37,89 @@ WRONG_KEY = (
 NOBODY_WAITING = "Nobody is waiting for you right now."
 
 
-class Operators(AfterRestart, WaitingNotices):
+class Duty:
     """Operators coming on duty, and their messages once there."""
 
-    def _operator_on(self, conn: ConnId, msg: DeskOperator, now: float) -> list[Action]:
+    def __init__(
+        self,
+        s: DeskState,
+        line: Line,
+        sessions: Sessions,
+        held: HeldPlaces,
+        notices: Notices,
+    ) -> None:
+        self._s = s
+        self._line = line
+        self._sessions = sessions
+        self._held = held
+        self._notices = notices
+
+    def on(self, conn: ConnId, msg: DeskOperator, now: float, out: list[Action]) -> None:
         """An operator's `DeskOperator` on `conn`: on duty (its key authorised from now on
         when it came with the operator key), told of anyone kept for it after a restart,
         and given the next person; or refused, saying why."""
-        key = self._conn_keys.get(conn, "")
+        s = self._s
+        key = s.source(conn).key
         # authorised for the name it was given: under another name it shows the key again
-        bound = self.authorised.get(key) if key else None
+        bound = s.authorised.get(key) if key else None
         known = bound is not None and name_key(bound) == name_key(msg.name)
-        refused = self._duty_refusal(conn, msg, known=known)
-        if refused:
-            return refused
+        if self._refused(conn, msg, out, known=known):
+            return
         operator = Operator(
             conn=conn,
             name=msg.name,
             topics=frozenset(msg.topics),
             free_since=now,
-            order=next(self._order),
+            order=next(s.order),
         )
-        self._operators[conn] = operator
-        self._conns[conn] = operator
-        actions: list[Action] = []
+        s.operators[conn] = operator
+        s.conns[conn] = operator
         if key and not known:
             # the operator key, shown once, authorises this operator's own key for this
             # name: it goes on duty as it with that alone from now on, and the shared key
             # need travel no more
-            self.authorised[key] = msg.name
-            actions.append(KeepOperators(tuple(sorted(self.authorised.items()))))
-            line = f"desk: the key of operator {clean(msg.name)!r} is authorised from now on"
-            actions.append(Log(line))
-        actions += [
-            *self._log_operator(
-                operator, f"on duty ({topics_text(sorted_topics(operator.topics))})"
-            ),
-            Send(conn, self._on_duty(operator, msg.id)),
-            *self._kept_for(operator, now),
-        ]
+            s.authorised[key] = msg.name
+            out.append(KeepOperators(tuple(sorted(s.authorised.items()))))
+            out.append(
+                Log(f"desk: the key of operator {clean(msg.name)!r} is authorised from now on")
+            )
+        topics = topics_text(sorted_topics(operator.topics))
+        s.log_operator(operator, f"on duty ({topics})", out)
+        out.append(Send(conn, self._line.on_duty(operator, msg.id)))
+        self._held.kept_for(operator, now, out)
         # whoever it takes at once first; then those still waiting who may be in danger
-        self._brief(operator)
-        return actions + self._dispatch(now)
+        self._notices.brief(operator)
+        self._sessions.hand_over(now, out)
 
-    def revoke(self, name: str) -> list[Action]:
-        """Revoke the keys authorised for operator `name` (the registry console's `revoke`):
-        it shows the operator key again to go on duty, and one on duty now with such a key
-        is taken off it (its connection closed). Nothing when none is authorised."""
-        keys = [k for k, named in self.authorised.items() if name_key(named) == name_key(name)]
+    def revoke(self, name: str, out: list[Action]) -> None:
+        """Revoke the keys authorised for operator `name` (see `DeskQueue.revoke`)."""
+        s = self._s
+        keys = [k for k, named in s.authorised.items() if name_key(named) == name_key(name)]
         if not keys:
-            return []
+            return
         for key in keys:
-            del self.authorised[key]
-        actions: list[Action] = [
-            KeepOperators(tuple(sorted(self.authorised.items()))),
-            Log(f"desk: the key of operator {clean(name)!r} is revoked"),
-        ]
-        for conn in [c for c in self._operators if self._conn_keys.get(c) in keys]:
-            actions.append(Close(conn, "its key was revoked"))
-        return actions
+            del s.authorised[key]
+        out.append(KeepOperators(tuple(sorted(s.authorised.items()))))
+        out.append(Log(f"desk: the key of operator {clean(name)!r} is revoked"))
+        for conn in [c for c in s.operators if s.source(c).key in keys]:
+            out.append(Close(conn, "its key was revoked"))
 
-    def _duty_refusal(self, conn: ConnId, msg: DeskOperator, *, known: bool) -> list[Action]:
-        """Why the operator on `conn` does not go on duty (the refusal, and what the log
-        says), or nothing when it does. `known`: its key was authorised before."""
-        if not known and not key_matches(msg.key, self._operator_key):
+    def _refused(self, conn: ConnId, msg: DeskOperator, out: list[Action], *, known: bool) -> bool:
+        """Whether the operator on `conn` is refused duty (the refusal, and what the log
+        says, in `out`). `known`: its key was authorised before."""
+        s = self._s
+        if not known and not key_matches(msg.key, s.operator_key):
             # checked first: a caller without the key learns nothing (not even who is on duty)
             line = f"desk: refused an operator calling itself {clean(msg.name)!r}: wrong key"
             log = Log(line, "desk: wrong operator key")
-            return self._refuse(conn, msg.id, WRONG_KEY, RefusalCode.OPERATOR_KEY, log)
+            out += s.refuse(conn, msg.id, WRONG_KEY, RefusalCode.OPERATOR_KEY, log)
+            return True
         if msg.wire != WIRE_VERSION:
-            return self._other_wire(conn, msg, "operator client")
+            out += s.refuse_wire(conn, msg, "operator client")
+            return True
         problem = operator_name_problem(msg.name)
         same = next(
-            (o for o in self._operators.values() if name_key(o.name) == name_key(msg.name)), None
+            (o for o in s.operators.values() if name_key(o.name) == name_key(msg.name)), None
         )
         code = RefusalCode.OTHER
         if problem is None and same is not None:
@@ -119,124 +128,71 @@ class Operators(AfterRestart, WaitingNotices):
             code = RefusalCode.ALREADY_ON_DUTY
         if problem is None and not all(t in TOPICS for t in msg.topics):
             problem = f"topics are 1 to {len(TOPICS)}"
-        if problem is not None:
-            reason = f"Cannot go on duty: {problem}."
-            log = Log(f"desk: refused operator {clean(msg.name)!r}: {problem}", "desk: not on duty")
-            return self._refuse(conn, msg.id, reason, code, log)
-        return []
+        if problem is None:
+            return False
+        log = Log(f"desk: refused operator {clean(msg.name)!r}: {problem}", "desk: not on duty")
+        out += s.refuse(conn, msg.id, f"Cannot go on duty: {problem}.", code, log)
+        return True
 
-    def _kept_for(self, operator: Operator, now: float) -> list[Action]:
-        """What `operator`, just on duty, is told of each person kept for it after a
-        restart who is not back yet."""
-        actions: list[Action] = []
-        for person in self._waiting:
-            if person.conn is None and self._kept_operator(person) is operator:
-                name = clean(person.name)
-                # their place may run out first: after a restart within RECLAIM_WINDOW
-                held = self._reclaim_by if person.token in self._restored else float("inf")
-                if person.dropped is not None:
-                    held = min(held, person.dropped + self.grace)
-                left = format_duration(min(person.awaits_until, held) - now)
-                actions.append(
-                    self._notice(
-                        operator.conn,
-                        f"The help desk was restarted while you served {name}; your "
-                        f"conversation resumes as soon as {name} is back (you take nobody "
-                        f"else until then, for up to {left}).",
-                    )
-                )
-        return actions
+    def room(self, operator: Operator, msg: DeskRoomRequest, now: float, out: list[Action]) -> None:
+        """`.room`: who is waiting."""
+        out.append(Send(operator.conn, self._line.room(msg.id, now)))
 
-    def _from_operator(self, operator: Operator, msg: DeskMessage, now: float) -> list[Action]:
-        """A message from `operator`, on duty."""
-        conn = operator.conn
-        if isinstance(msg, DeskRoomRequest):
-            return [Send(conn, self._room(msg.id, now))]
-        if isinstance(msg, DeskFirst):
-            return self._put_first(operator, msg)
-        if isinstance(msg, DeskLine):
-            return self._operator_line(operator, msg)
-        if isinstance(msg, DeskEnd):
-            return self._operator_end(operator, msg, now)
-        if isinstance(msg, DeskServe):
-            return self._operator_serves(operator, msg)
-        if isinstance(msg, DeskLeave):
-            return self._off_duty(operator, now)
-        return [self._notice(conn, f"{type(msg).__name__} is not something an operator can send.")]
-
-    def _operator_line(self, operator: Operator, msg: DeskLine) -> list[Action]:
+    def line(self, operator: Operator, msg: DeskLine, now: float, out: list[Action]) -> None:
         """A line for the person `operator` serves: sent when it names their session."""
-        conn = operator.conn
+        said = msg.text[:MAX_DESK_LINE]
         if operator.session is None:
             # most often it crossed the person's .end on its way
-            said = msg.text[:MAX_DESK_LINE]
-            return [
-                self._notice(
-                    conn, f"Not sent: you are not serving anyone now. The line was: {said}"
-                )
-            ]
-        if msg.session != operator.session.id:
+            text = f"Not sent: you are not serving anyone now. The line was: {said}"
+        elif msg.session != operator.session.id:
             serving = clean(operator.session.person.name)
-            return [
-                self._notice(
-                    conn,
-                    "Not sent: the session it was typed in is over; you now serve "
-                    f"{serving}. The line was: {msg.text[:MAX_DESK_LINE]}",
-                )
-            ]
-        return self._say(operator.session, operator, msg.text)
+            text = (
+                "Not sent: the session it was typed in is over; you now serve "
+                f"{serving}. The line was: {said}"
+            )
+        else:
+            self._sessions.say(operator.session, operator, msg.text, out)
+            return
+        out.append(self._s.notice(operator.conn, text))
 
-    def _operator_end(self, operator: Operator, msg: DeskEnd, now: float) -> list[Action]:
+    def end(self, operator: Operator, msg: DeskEnd, now: float, out: list[Action]) -> None:
         """`.end`: the session it names ends, and `operator` takes the next person."""
-        conn = operator.conn
-        if operator.session is None:
-            return [self._notice(conn, "You are not serving anyone.")]
-        if msg.session != operator.session.id:
-            serving = clean(operator.session.person.name)
-            return [
-                self._notice(
-                    conn,
-                    f"That session was already over; your session with {serving} goes on.",
-                )
-            ]
-        person = operator.session.person
-        actions = self._end(
-            operator.session,
-            now,
-            Ending(
-                "ended by the operator",
-                to_person=f"{operator.name} ended the session. Take care.",
-                to_operator=f"Session with {clean(person.name)} ended.",
-            ),
+        s, conn, session = self._s, operator.conn, operator.session
+        if session is None:
+            out.append(s.notice(conn, "You are not serving anyone."))
+            return
+        if msg.session != session.id:
+            out.append(s.notice(conn, already_over(clean(session.person.name))))
+            return
+        ending = Ending(
+            "ended by the operator",
+            to_person=f"{operator.name} ended the session. Take care.",
+            to_operator=f"Session with {clean(session.person.name)} ended.",
         )
-        actions += self._dispatch(now)
-        if self._holding:
-            self._ended_while_holding.add(conn)  # whoever is next is known at release
+        self._sessions.end(session, now, ending, out)
+        self._sessions.hand_over(now, out)
+        if s.holding:
+            s.ended_while_holding.add(conn)  # whoever is next is known at release
         elif operator.session is None:
-            actions.append(self._notice(conn, NOBODY_WAITING))
-        return actions
+            out.append(s.notice(conn, NOBODY_WAITING))
 
-    def _operator_serves(self, operator: Operator, msg: DeskServe) -> list[Action]:
+    def serve(self, operator: Operator, msg: DeskServe, now: float, out: list[Action]) -> None:
         """`.serve`: the topics `operator` takes people for from now on."""
         if not all(t in TOPICS for t in msg.topics):
-            return [self._notice(operator.conn, f"Topics are 1 to {len(TOPICS)}.")]
+            out.append(self._s.notice(operator.conn, f"Topics are 1 to {len(TOPICS)}."))
+            return
         operator.topics = frozenset(msg.topics)
-        return [
-            *self._log_operator(
-                operator, f"now serves {topics_text(sorted_topics(operator.topics))}"
-            ),
-            Send(operator.conn, self._on_duty(operator, msg.id)),
-        ]
+        topics = topics_text(sorted_topics(operator.topics))
+        self._s.log_operator(operator, f"now serves {topics}", out)
+        out.append(Send(operator.conn, self._line.on_duty(operator, msg.id)))
 
-    def _off_duty(self, operator: Operator, now: float) -> list[Action]:
+    def off(self, operator: Operator, msg: DeskLeave, now: float, out: list[Action]) -> None:
         """`.quit`: `operator` goes off duty; the person it served goes back to the front."""
         conn = operator.conn
         said = "You are off duty."
         if operator.session is not None:  # that person is put back, and ought to be known
             name = clean(operator.session.person.name)
             said = f"You are off duty; {name} is back at the front of the waiting room."
-        actions = self._operator_gone(operator, now, "went off duty")
-        self._conns.pop(conn, None)
-        actions.append(Send(conn, DeskEnded(self._make_id(), said, False, -1)))
-        actions.append(Close(conn, "operator off duty"))
-        return actions
+        self._sessions.operator_gone(operator, now, "went off duty", out)
+        self._s.conns.pop(conn, None)
+        self._s.goodbye(conn, said, "operator off duty", out)

@@ -28,7 +28,7 @@ class Person(Struct, eq=False):
     pushed_at: float = float("-inf")
     due: float | None = None  # when a push held back by PUSH_INTERVAL may go
     served: float = 0.0  # seconds spent being served since joining: not waiting
-    back: bool = False  # put back at the front (see DeskQueue._to_front)
+    back: bool = False  # put back at the front (see registry.desk.line.Line.to_front)
     # after a restart: the name of the operator who was serving them, and until when the
     # two are kept for each other (see DeskQueue.restore)
     awaits: str = ""

@@ -4,115 +4,94 @@ served; words of crisis while waiting), `.end` and leaving.
 
 from __future__ import annotations
 
-from registry.desk.actions import Action, Close, Send, SessionLine
-from registry.desk.notices import WaitingNotices
-from registry.desk.people import Person, Session, name_for_log
-from registry.desk.restart import AfterRestart
-from registry.desk.sessions import Ending
-from wire.desk.messages import (
-    DeskEnd,
-    DeskEnded,
-    DeskLeave,
-    DeskLine,
-    DeskMessage,
-    DeskQueueInfo,
-    DeskQueueRequest,
-)
+from registry.desk.actions import Action, Send
+from registry.desk.danger import Danger
+from registry.desk.line import Line
+from registry.desk.people import Person, name_for_log
+from registry.desk.sessions import Ending, Sessions, already_over
+from registry.desk.state import DeskState
+from wire.desk.messages import DeskEnd, DeskLeave, DeskLine, DeskQueueInfo, DeskQueueRequest
 from wire.desk.text import MAX_DESK_LINE, speaks_of_crisis
 from wire.shown_text import clean
 
 
-class Persons(AfterRestart, WaitingNotices):
-    """What a person waiting or being served sends."""
+class Persons:
+    """What a person waiting or being served sends (connected, holding a place)."""
 
-    def _from_person(self, person: Person, msg: DeskMessage, now: float) -> list[Action]:
-        """A message from `person`, connected and holding a place (waiting or served)."""
-        assert person.conn is not None
-        conn = person.conn
-        session = self._session_of(person)
-        if isinstance(msg, DeskQueueRequest):
-            return self._where_they_stand(person, session, msg, now)
-        if isinstance(msg, DeskLine):
-            return self._person_line(person, session, msg, now)
-        if isinstance(msg, DeskEnd) and session is not None and msg.session != session.id:
-            serving = session.operator.name
-            return [
-                self._notice(
-                    conn, f"That session was already over; your session with {serving} goes on."
-                )
-            ]
-        if isinstance(msg, DeskEnd | DeskLeave):
-            return self._person_leaves(person, session, now)
-        return [self._notice(conn, f"{type(msg).__name__} is not something a person can send.")]
+    def __init__(self, s: DeskState, line: Line, sessions: Sessions, danger: Danger) -> None:
+        self._s = s
+        self._line = line
+        self._sessions = sessions
+        self._danger = danger
 
-    def _where_they_stand(
-        self, person: Person, session: Session | None, msg: DeskQueueRequest, now: float
-    ) -> list[Action]:
+    def where(self, person: Person, msg: DeskQueueRequest, now: float, out: list[Action]) -> None:
         """`.queue`: how many are ahead of `person`, how long they waited, and the wait."""
+        s = self._s
         assert person.conn is not None
+        session = s.session_of(person)
         if session is not None:
-            return [self._notice(person.conn, f"You are being served by {session.operator.name}.")]
-        position, k = self.position(person)
-        kind, low, high = self._estimate_for(person, position - 1, now).wire()
-        info = DeskQueueInfo(
-            self._make_id(), msg.id, position - 1, int(person.waited(now)), k, kind, low, high
-        )
-        return [Send(person.conn, info)]
+            said = f"You are being served by {session.operator.name}."
+            out.append(s.notice(person.conn, said))
+            return
+        position, k = self._line.position(person)
+        kind, low, high = self._line.estimate(person.topic, position - 1, now, person).wire()
+        waited = int(person.waited(now))
+        info = DeskQueueInfo(s.make_id(), msg.id, position - 1, waited, k, kind, low, high)
+        out.append(Send(person.conn, info))
 
-    def _person_line(
-        self, person: Person, session: Session | None, msg: DeskLine, now: float
-    ) -> list[Action]:
+    def line(self, person: Person, msg: DeskLine, now: float, out: list[Action]) -> None:
         """A line from `person`: to their operator when it names their session; while
         waiting, words of crisis alert the operators, anything else is not sent."""
+        s = self._s
         assert person.conn is not None
-        conn = person.conn
+        session = s.session_of(person)
         if session is None and not msg.session and speaks_of_crisis(msg.text):
-            return self._words_of_crisis(person, msg.text[:MAX_DESK_LINE], now)
+            self._danger.words_of_crisis(person, msg.text[:MAX_DESK_LINE], now, out)
+            return
         if session is None and not msg.session:
-            return [
-                self._notice(conn, "You are not being served yet; .queue shows where you stand.")
-            ]
+            said = "You are not being served yet; .queue shows where you stand."
+            out.append(s.notice(person.conn, said))
+            return
         if session is None or msg.session != session.id:
             # It crossed the end of its session on its way: it is not for whoever
             # serves the person next.
-            return [
-                self._notice(
-                    conn,
-                    "Not sent: your session had ended before this line reached the help "
-                    f"desk. The line was: {msg.text[:MAX_DESK_LINE]}",
-                )
-            ]
+            said = (
+                "Not sent: your session had ended before this line reached the help "
+                f"desk. The line was: {msg.text[:MAX_DESK_LINE]}"
+            )
+            out.append(s.notice(person.conn, said))
+            return
         session.heard += 1
         # Words of crisis are marked for the operator (render_operator) and in the
         # transcript; the person is told nothing more: someone who can help reads them.
         crisis = speaks_of_crisis(msg.text)
-        said = self._say(session, person, msg.text, crisis=crisis)
-        if crisis and any(isinstance(action, SessionLine) for action in said):
+        if self._sessions.say(session, person, msg.text, out, crisis=crisis) and crisis:
             line = (
                 f"desk: {name_for_log(person)} wrote words of crisis in their session "
                 f"with {session.operator.name}"
             )
-            said.append(self._log(line, person))
-        return said
+            out.append(s.log(line, person))
 
-    def _person_leaves(self, person: Person, session: Session | None, now: float) -> list[Action]:
-        """`.end` or `.quit`: the session ends, or the place in the waiting room is left."""
+    def leaves(
+        self, person: Person, msg: DeskEnd | DeskLeave, now: float, out: list[Action]
+    ) -> None:
+        """`.end` or `.quit`: the session ends, or the place in the waiting room is left;
+        an `.end` of a session already over changes nothing."""
+        s = self._s
         assert person.conn is not None
         conn = person.conn
-        if session is not None:
-            return self._end(
-                session,
-                now,
-                Ending(
-                    "ended by the person",
-                    to_person="You ended the session. Take care.",
-                    to_operator=f"{clean(person.name)} ended the session.",
-                ),
+        session = s.session_of(person)
+        if session is not None and isinstance(msg, DeskEnd) and msg.session != session.id:
+            out.append(s.notice(conn, already_over(session.operator.name)))
+        elif session is not None:
+            ending = Ending(
+                "ended by the person",
+                to_person="You ended the session. Take care.",
+                to_operator=f"{clean(person.name)} ended the session.",
             )
-        self._remove_waiting(person)
-        self._conns.pop(conn, None)
-        return [
-            self._log(f"desk: {name_for_log(person)} left the waiting room", person),
-            Send(conn, DeskEnded(self._make_id(), "You left the waiting room.", False, -1)),
-            Close(conn, "left the waiting room"),
-        ]
+            self._sessions.end(session, now, ending, out)
+        else:
+            s.remove_waiting(person)
+            s.conns.pop(conn, None)
+            out.append(s.log(f"desk: {name_for_log(person)} left the waiting room", person))
+            s.goodbye(conn, "You left the waiting room.", "left the waiting room", out)

@@ -1,55 +1,51 @@
-"""The places kept on disk across a registry's crash: held for their people to come back,
-and the operator and person who were talking kept for each other (docs/DESK.md, "A
-registry that stops without closing the desk").
+"""Places held for their people to come back: after a lost connection (for `grace`), and
+across a registry's crash, kept on disk, with the operator and person who were talking
+kept for each other (docs/DESK.md, "A registry that stops without closing the desk").
 """
 
 from __future__ import annotations
 
-from registry.desk.actions import Action, KeptPlace, Log
+from registry.desk.actions import Action, KeepPlaces, KeptPlace, Log
 from registry.desk.admission import room_is_full
 from registry.desk.limits import RESTART_SETTLE
 from registry.desk.people import Operator, Person, name_for_log
-from registry.desk.sessions import Sessions
+from registry.desk.state import DeskState
 from wire.desk.text import crisis_reason, format_duration, stronger_crisis
 from wire.names import name_key
 from wire.shown_text import clean
 
 
-class AfterRestart(Sessions):
-    """Places kept from before a restart, and the conversations to resume."""
+class HeldPlaces:
+    """Places held without a connection, kept on disk, and given up in time."""
 
-    def restore(self, places: list[KeptPlace], now: float) -> list[Action]:
-        """Hold `places`, kept on disk by the run before (see KeepPlaces), as places whose
-        connection broke just now: each is kept for its token, in the order given (those
-        `back` first, as they were), and given up if nobody takes it back within
-        RECLAIM_WINDOW (or `grace`, if shorter). Call before any connection; beyond
-        `max_waiting` (and the room kept for people in danger) the rest are not held.
+    def __init__(self, s: DeskState) -> None:
+        self._s = s
 
-        A place whose person was being served names their operator: for `grace`, the two
-        are kept for each other, so that the conversation resumes with the same operator
-        when both are back (the line is not reshuffled by who reconnects first). The person
-        goes to nobody else meanwhile, and the operator takes nobody else while the person
-        may come back, whatever topics it serves now (it was serving them, and `.serve`
-        chooses who is taken next, not whether a conversation goes on); once the person's
-        place is given up, or `grace` is over, the usual rules apply.
-
-        The session a place was in when the run before stopped counts as time served up to
-        now: nothing tells when in it the registry stopped, and a wait shown longer than it
-        was would count talking to an operator as waiting (it also keeps that session out
-        of the estimate, as any session cut short)."""
+    def restore(self, places: list[KeptPlace], now: float, out: list[Action]) -> None:
+        """Hold `places` kept by the run before (see `DeskQueue.restore`)."""
+        s = self._s
         for place in sorted(places, key=lambda place: not place.back):
             danger = bool(place.crisis or crisis_reason(place.topic, place.description))
-            full = room_is_full(len(self._waiting), in_danger=danger, limits=self.limits)
-            if full or place.token in self._tokens:
+            full = room_is_full(len(s.waiting), in_danger=danger, limits=s.limits)
+            if full or place.token in s.tokens:
                 continue  # a copy of a place cannot be a second one
             person = self._held(place, now)
-            self._waiting.append(person)
-            self._tokens[person.token] = person
-            self._restored.add(person.token)
-        self._settle_until = now + RESTART_SETTLE
-        self._reclaim_by = now + self.reclaim_window
-        self._kept = self._places()
-        return self._restored_line()
+            s.waiting.append(person)
+            s.tokens[person.token] = person
+            s.restored.add(person.token)
+        s.settle_until = now + RESTART_SETTLE
+        s.reclaim_by = now + s.reclaim_window
+        s.kept = self._places()
+        if s.waiting:
+            count = len(s.waiting)
+            places_text = "1 place" if count == 1 else f"{count} places"
+            line = (
+                f"desk: {places_text} kept from before the registry stopped, held for "
+                f"{format_duration(min(s.grace, s.reclaim_window))} for their people to "
+                f"come back; nobody is served for up to {format_duration(RESTART_SETTLE)} "
+                "while they reconnect"
+            )
+            out.append(Log(line))
 
     def _held(self, place: KeptPlace, now: float) -> Person:
         """The person of a kept `place`, holding it as if their connection broke `now`."""
@@ -68,83 +64,135 @@ class AfterRestart(Sessions):
             address=place.address,
             dropped=now,
             awaits=place.operator,
-            awaits_until=now + self.grace if place.operator else 0.0,
+            awaits_until=now + self._s.grace if place.operator else 0.0,
             served=served + in_session,
             back=place.back,
             crisis=stronger_crisis(place.crisis, crisis_reason(place.topic, place.description)),
             said=place.said,
         )
 
-    def _restored_line(self) -> list[Action]:
-        """The log's line on the places just held after a restart (none for none)."""
-        count = len(self._waiting)
-        if not count:
-            return []
-        places_text = "1 place" if count == 1 else f"{count} places"
-        line = (
-            f"desk: {places_text} kept from before the registry stopped, held for "
-            f"{format_duration(min(self.grace, self.reclaim_window))} for their people to come "
-            f"back; nobody is served for up to {format_duration(RESTART_SETTLE)} while they "
-            "reconnect"
-        )
-        return [Log(line)]
+    def wakes(self) -> list[float]:
+        """When `expire` has something to do."""
+        s = self._s
+        times = [p.dropped + s.grace for p in s.waiting if p.dropped is not None]
+        times += [p.awaits_until for p in s.waiting if p.awaits]
+        if s.restored:
+            times.append(s.reclaim_by)
+            if s.settle_until > float("-inf"):
+                times.append(s.settle_until)
+        return times
 
-    def _give_up_unclaimed(self) -> list[Action]:
-        """Give up the places kept across a restart that nobody took back in time."""
-        actions: list[Action] = []
-        for person in list(self._waiting):
-            if person.token in self._restored and person.conn is None:
-                within = f"{format_duration(self.reclaim_window)} of the restart"
-                actions += self._give_up_place(person, within)
-        self._restored.clear()
-        return actions
+    def expire(self, now: float, out: list[Action]) -> None:
+        """Give up places held too long (or, after a restart, not taken back within
+        RECLAIM_WINDOW), then free the operator and person kept for each other after a
+        restart who are not together again in time."""
+        s = self._s
+        if now >= s.settle_until:
+            s.settle_until = float("-inf")  # settled: nothing more to wake for
+        if s.restored and now >= s.reclaim_by:
+            within = f"{format_duration(s.reclaim_window)} of the restart"
+            for person in list(s.waiting):
+                if person.token in s.restored and person.conn is None:
+                    self.give_up(person, within, out)
+            s.restored.clear()
+        for person in list(s.waiting):
+            if person.dropped is not None and now >= person.dropped + s.grace:
+                self.give_up(person, format_duration(s.grace), out)
+        self._stop_awaiting(now, out)  # after the places given up: they say more
 
-    def _give_up_place(self, person: Person, within: str) -> list[Action]:
+    def give_up(self, person: Person, within: str, out: list[Action]) -> None:
         """Give up the place of `person`, who did not come back `within` (how long, said
         in the log); an operator kept for them is told it takes the next person."""
-        self._remove_waiting(person)
-        actions = self._tell_kept_operator(
-            person, f"{clean(person.name)} did not come back; you take the next person."
-        )
+        self._s.remove_waiting(person)
+        said = f"{clean(person.name)} did not come back; you take the next person."
+        self._tell_kept_operator(person, said, out)
         line = f"desk: {name_for_log(person)} did not come back within {within}; place given up"
-        return [*actions, self._log(line, person)]
+        out.append(self._s.log(line, person))
 
-    def _stop_awaiting(self, now: float) -> list[Action]:
+    def _stop_awaiting(self, now: float, out: list[Action]) -> None:
         """The operator and person kept for each other after a restart who are not
         together again within the grace period: each is free for anyone, and told so."""
-        actions: list[Action] = []
-        for person in self._waiting:
+        s = self._s
+        for person in s.waiting:
             if not person.awaits or now < person.awaits_until:
                 continue
             name = clean(person.name)
-            actions += self._tell_kept_operator(
-                person, f"{name} is not back yet; you take the next person."
-            )
+            said = f"{name} is not back yet; you take the next person."
+            self._tell_kept_operator(person, said, out)
             if person.conn is not None:
-                actions.append(
-                    self._notice(
-                        person.conn,
-                        f"{person.awaits} is not back; the next free operator will serve you.",
-                    )
-                )
-            actions.append(
-                self._log(
-                    f"desk: {name_for_log(person)} and {person.awaits} were not together "
-                    "again in time; no longer kept for each other",
-                    person,
-                )
+                said = f"{person.awaits} is not back; the next free operator will serve you."
+                out.append(s.notice(person.conn, said))
+            line = (
+                f"desk: {name_for_log(person)} and {person.awaits} were not together "
+                "again in time; no longer kept for each other"
             )
+            out.append(s.log(line, person))
             person.awaits, person.shown = "", None  # a push with the usual figures
-        return actions
 
-    def _kept_operator(self, person: Person) -> Operator | None:
+    def kept_operator(self, person: Person) -> Operator | None:
         """The operator on duty kept for `person` after a restart (see `restore`), if any."""
         if not person.awaits:
             return None
         key = name_key(person.awaits)
-        return next((o for o in self._operators.values() if name_key(o.name) == key), None)
+        return next((o for o in self._s.operators.values() if name_key(o.name) == key), None)
 
-    def _tell_kept_operator(self, person: Person, text: str) -> list[Action]:
+    def _tell_kept_operator(self, person: Person, text: str, out: list[Action]) -> None:
         """`text` to the operator kept for `person`, when it is on duty."""
-        operator = self._kept_operator(person)
-        return [] if operator is None else [self._notice(operator.conn, text)]
+        operator = self.kept_operator(person)
+        if operator is not None:
+            out.append(self._s.notice(operator.conn, text))
+
+    def kept_for(self, operator: Operator, now: float, out: list[Action]) -> None:
+        """What `operator`, just on duty, is told of each person kept for it after a
+        restart who is not back yet."""
+        s = self._s
+        for person in s.waiting:
+            if person.conn is None and self.kept_operator(person) is operator:
+                name = clean(person.name)
+                # their place may run out first: after a restart within RECLAIM_WINDOW
+                held = s.reclaim_by if person.token in s.restored else float("inf")
+                if person.dropped is not None:
+                    held = min(held, person.dropped + s.grace)
+                left = format_duration(min(person.awaits_until, held) - now)
+                said = (
+                    f"The help desk was restarted while you served {name}; your "
+                    f"conversation resumes as soon as {name} is back (you take nobody "
+                    f"else until then, for up to {left})."
+                )
+                out.append(s.notice(operator.conn, said))
+
+    def keep(self, out: list[Action]) -> None:
+        """A KeepPlaces when who holds a place has changed since the last one."""
+        places = self._places()
+        if places != self._s.kept:
+            self._s.kept = places
+            out.append(KeepPlaces(places))
+
+    def _places(self) -> tuple[KeptPlace, ...]:
+        # those being served would be put back at the front: with the others put back, in
+        # the order they joined (see Line.to_front); `joined` as kept leaves out time
+        # served, so that waits go on counting right after a restart, and `served` with
+        # `back` keeps their order among themselves when more are put back after it
+        s = self._s
+        sessions = {session.person: session for session in s.sessions()}
+        front = list(sessions) + [p for p in s.waiting if p.back]
+        front.sort(key=lambda person: person.joined)
+        rest = [p for p in s.waiting if not p.back]
+        return tuple(
+            KeptPlace(
+                p.token,
+                p.name,
+                p.phone,
+                p.topic,
+                p.description,
+                p.address,
+                p.joined + p.served,
+                operator=sessions[p].operator.name if p in sessions else p.awaits,
+                back=index < len(front),
+                served=p.served,
+                serving_since=sessions[p].started if p in sessions else None,
+                crisis=p.crisis,
+                said=p.said,
+            )
+            for index, p in enumerate(front + rest)
+        )

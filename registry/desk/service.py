@@ -37,7 +37,7 @@ from registry.desk.estimate import Estimator
 from registry.desk.files import DeskFiles
 from registry.desk.frames import FrameReader, FrameRefused
 from registry.desk.key import load_or_create_key
-from registry.desk.limits import GRACE, MAX_WAITING, TYPICAL_SESSION
+from registry.desk.limits import GRACE, MAX_WAITING, RECLAIM_WINDOW, TYPICAL_SESSION
 from registry.desk.queue import HANDS_OVER, DeskQueue
 from registry.desk.shelf import AfterKept, Shelf
 from wire.desk.messages import (
@@ -79,9 +79,12 @@ class DeskOptions(TypedDict, total=False):
     life (taken as lost after twice that); `typical_session` (TYPICAL_SESSION), the seconds
     a session is taken to last in the wait estimates until enough have been measured;
     `rejected` (the log's), where refusals go, as (kind, line); `shelf` (the data
-    directory's files), where places, history and operators' keys are kept."""
+    directory's files), where places, history and operators' keys are kept;
+    `reclaim_window` (RECLAIM_WINDOW), how long after a start the places kept on disk are
+    held for their people."""
 
     grace: float
+    reclaim_window: float
     max_waiting: int
     console_name: str
     clock: Callable[[], float]
@@ -130,6 +133,7 @@ class DeskService:
             operator_key=self._key,
             crisis_notice=notice,
             grace=options.get("grace", GRACE),
+            reclaim_window=options.get("reclaim_window", RECLAIM_WINDOW),
             max_waiting=options.get("max_waiting", MAX_WAITING),
             heartbeat=options.get("heartbeat", HEARTBEAT),
             estimator=Estimator(typical=options.get("typical_session", TYPICAL_SESSION)),

@@ -15,9 +15,10 @@ from registry.desk.actions import (
     SessionLine,
     SessionStarted,
 )
-from registry.desk.line import WaitingLine
+from registry.desk.line import Line
 from registry.desk.people import Operator, Person, Session, name_for_log
-from wire.desk.messages import DeskEnded, DeskLine, DeskPosition, DeskServed, DeskSession
+from registry.desk.state import DeskState
+from wire.desk.messages import DeskEnded, DeskLine, DeskServed, DeskSession
 from wire.desk.phone import scrub_phone
 from wire.desk.text import MAX_DESK_LINE, format_duration
 from wire.names import name_key
@@ -37,26 +38,38 @@ class Ending(Struct, frozen=True):
     measure: bool = True
 
 
-class Sessions(WaitingLine):
+class Sessions:
     """Handing people over, and the sessions between them and the operators."""
 
-    def _dispatch(self, now: float) -> list[Action]:
-        """Give every free operator the earliest connected person it serves; just after
-        a restart, once the people whose places were kept are back (see RESTART_SETTLE);
-        never between `hold` and `release`."""
-        if self._handing_over_paused(now):
-            return []
-        actions: list[Action] = []
+    def __init__(self, s: DeskState, line: Line) -> None:
+        self._s = s
+        self._line = line
+
+    def settle(self, now: float, out: list[Action]) -> None:
+        """After any change: serve who can be served, then push positions that changed.
+        Between `hold` and `release`, neither: figures taken halfway through a batch of
+        ends would count operators already gone."""
+        if not self._s.holding:
+            self.hand_over(now, out)
+            self._line.push(now, out)
+
+    def hand_over(self, now: float, out: list[Action]) -> None:
+        """Give every free operator the earliest connected person it serves (the one free
+        the longest, of several); just after a restart, once the people whose places were
+        kept are back (see RESTART_SETTLE); never between `hold` and `release`."""
+        s = self._s
+        if s.paused(now):
+            return
         # operators kept for someone after a restart (see `restore`) take nobody else
-        kept_for = {name_key(p.awaits) for p in self._waiting if p.awaits}
-        for person in list(self._waiting):
+        kept_for = {name_key(p.awaits) for p in s.waiting if p.awaits}
+        for person in list(s.waiting):
             if person.conn is None:
                 continue
             # A conversation cut by the restart resumes whatever its operator now serves:
             # `.serve` chooses who is taken next, never ends a conversation in progress.
             free = [
                 o
-                for o in self._operators.values()
+                for o in s.operators.values()
                 if o.session is None
                 and (
                     name_key(o.name) == name_key(person.awaits)
@@ -65,91 +78,70 @@ class Sessions(WaitingLine):
                 )
             ]
             if free:
-                operator = min(free, key=lambda o: (o.free_since, o.order))
-                actions += self._start(person, operator, now)
-        return actions
+                self._start(person, min(free, key=lambda o: (o.free_since, o.order)), now, out)
 
-    def _start(self, person: Person, operator: Operator, now: float) -> list[Action]:
+    def _start(self, person: Person, operator: Operator, now: float, out: list[Action]) -> None:
         """`operator` serves `person` from `now`: each side is told, the transcript begins
         and the log says so."""
+        s = self._s
         assert person.conn is not None
         resumed = bool(person.awaits)
-        actions = self._resumes(person, operator) if resumed else []
-        self._remove_waiting(person)
-        session = Session(self._make_id(), person, operator, now, resumed=resumed)
+        if resumed:  # kept for each other after a restart: no longer
+            person.awaits = ""
+            said = "The help desk was restarted; your conversation with {} resumes."
+            out.append(s.notice(person.conn, said.format(operator.name)))
+            out.append(s.notice(operator.conn, said.format(clean(person.name))))
+        s.remove_waiting(person)
+        session = Session(s.make_id(), person, operator, now, resumed=resumed)
         operator.session = session
         waited = person.waited(now)
-        return [
-            *actions,
-            Send(person.conn, DeskServed(self._make_id(), operator.name, session.id)),
-            Send(
-                operator.conn,
-                DeskSession(
-                    self._make_id(),
-                    session.id,
-                    person.name,
-                    person.phone,
-                    person.topic,
-                    person.description,
-                    round(waited),
-                    person.crisis,
-                    person.said,
-                ),
-            ),
-            _started(session, waited),
-            self._log(
-                f"desk: {operator.name} serves {name_for_log(person)} "
-                f"(topic {person.topic}, waited {format_duration(waited)})",
-                person,
-            ),
-        ]
+        out.append(Send(person.conn, DeskServed(s.make_id(), operator.name, session.id)))
+        told = DeskSession(
+            s.make_id(), session.id, person.name, person.phone, person.topic,
+            person.description, round(waited), person.crisis, person.said,
+        )  # fmt: skip
+        out.append(Send(operator.conn, told))
+        out.append(_started(session, waited))
+        line = (
+            f"desk: {operator.name} serves {name_for_log(person)} "
+            f"(topic {person.topic}, waited {format_duration(waited)})"
+        )
+        out.append(s.log(line, person))
 
-    def _resumes(self, person: Person, operator: Operator) -> list[Action]:
-        """`person` and `operator` were kept for each other after a restart: no longer,
-        and both are told their conversation resumes."""
-        assert person.conn is not None
-        person.awaits = ""
-        name = clean(person.name)
-        return [
-            self._notice(
-                person.conn,
-                f"The help desk was restarted; your conversation with {operator.name} resumes.",
-            ),
-            self._notice(
-                operator.conn,
-                f"The help desk was restarted; your conversation with {name} resumes.",
-            ),
-        ]
-
-    def _say(
-        self, session: Session, by: Person | Operator, text: str, *, crisis: bool = False
-    ) -> list[Action]:
+    def say(
+        self,
+        session: Session,
+        by: Person | Operator,
+        text: str,
+        out: list[Action],
+        *,
+        crisis: bool = False,
+    ) -> bool:
         """`text`, a line from `by` (the person or the operator of `session`), to the other
         side and into the transcript (marked when it speaks of `crisis`); a line too long
-        is refused back, a blank one goes nowhere."""
+        is refused back, a blank one goes nowhere. Whether it went."""
         person, operator = session.person, session.operator
         source, to = (person.conn, operator.conn) if by is person else (operator.conn, person.conn)
         assert source is not None and to is not None
         if len(text) > MAX_DESK_LINE:
-            return [self._notice(source, f"Line too long: at most {MAX_DESK_LINE} characters.")]
+            out.append(
+                self._s.notice(source, f"Line too long: at most {MAX_DESK_LINE} characters.")
+            )
+            return False
         if not text.strip():
-            return []
-        return [
-            Send(to, DeskLine(self._make_id(), by.name, text, session.id)),
-            SessionLine(
-                session.id,
-                scrub_phone(clean(by.name), person.phone),
-                scrub_phone(clean(text), person.phone),
-                crisis,
-            ),
-        ]
+            return False
+        out.append(Send(to, DeskLine(self._s.make_id(), by.name, text, session.id)))
+        name, said = (scrub_phone(clean(t), person.phone) for t in (by.name, text))
+        out.append(SessionLine(session.id, name, said, crisis))
+        return True
 
-    def _end(self, session: Session, now: float, ending: Ending) -> list[Action]:
+    def end(self, session: Session, now: float, ending: Ending, out: list[Action]) -> None:
         """End `session` as `ending` says, telling each side that is still there. The
         person's connection closes unless they go back to the waiting room. Its length
         counts in the estimate only when it ended as sessions do (`measure`, and the person
         not put back): one cut short by the desk closing or an operator leaving says nothing
         of how long help takes, and would pull the averages down."""
+        s = self._s
         person, operator = session.person, session.operator
         length = now - session.started
         operator.session = None
@@ -158,111 +150,90 @@ class Sessions(WaitingLine):
         if ending.measure and not ending.requeue and not session.resumed:
             # (a resumed conversation's start was in the run before: its length here is
             # only the tail of one)
-            self.estimator.record(person.topic, length)
-        actions: list[Action] = [
-            SessionEnded(session.id, ending.why, length),
-            self._log(
-                f"desk: session of {name_for_log(person)} with {operator.name} ended "
-                f"({ending.why}; {format_duration(length)})",
-                person,
-            ),
-        ]
-        if ending.to_operator is not None and operator.conn in self._conns:
-            message = DeskEnded(self._make_id(), ending.to_operator, False, -1)
-            actions.append(Send(operator.conn, message))
-        if person.conn is not None and person.conn in self._conns:
-            actions += self._after_session(session, ending)
-        return actions
-
-    def _after_session(self, session: Session, ending: Ending) -> list[Action]:
-        """The person of `session`, which just ended, still connected: told, and back at
-        the front of the waiting room (`requeue`) or their connection closed."""
-        person = session.person
-        assert person.conn is not None
-        actions: list[Action] = []
+            s.estimator.record(person.topic, length)
+        out.append(SessionEnded(session.id, ending.why, length))
+        line = (
+            f"desk: session of {name_for_log(person)} with {operator.name} ended "
+            f"({ending.why}; {format_duration(length)})"
+        )
+        out.append(s.log(line, person))
+        if ending.to_operator is not None and operator.conn in s.conns:
+            out.append(Send(operator.conn, DeskEnded(s.make_id(), ending.to_operator, False, -1)))
+        if person.conn is None or person.conn not in s.conns:
+            return
         if ending.to_person is not None:
             # Lines that cross the end are counted for a connection about to close;
-            # one that stays is answered line by line (see _person_line).
+            # one that stays is answered line by line (see Persons.line).
             heard = -1 if ending.requeue else session.heard
-            message = DeskEnded(self._make_id(), ending.to_person, ending.requeue, heard)
-            actions.append(Send(person.conn, message))
+            told = DeskEnded(s.make_id(), ending.to_person, ending.requeue, heard)
+            out.append(Send(person.conn, told))
         if ending.requeue:
             # Back to the front, with a fresh token (the old one left with the place).
-            person.token = self._new_token()
+            person.token = s.new_token()
             person.shown = None
-            self._tokens[person.token] = person
-            self._to_front(person)
+            s.tokens[person.token] = person
+            self._line.to_front(person)
         else:
-            actions.append(Close(person.conn, "session ended"))
-            self._conns.pop(person.conn, None)
-        return actions
+            out.append(Close(person.conn, "session ended"))
+            s.conns.pop(person.conn, None)
 
-    def _operator_gone(self, operator: Operator, now: float, why: str) -> list[Action]:
+    def operator_gone(self, operator: Operator, now: float, why: str, out: list[Action]) -> None:
         """Take `operator` off duty. Its person, if any, goes back to the front of the
         waiting room: leaving them was not their doing, whether the operator went off duty
         or lost the connection (they may `.quit` if they were done)."""
-        actions: list[Action] = [Log(f"desk: operator {operator.name} {why}")]
+        out.append(Log(f"desk: operator {operator.name} {why}"))
         session = operator.session
-        self._operators.pop(operator.conn, None)
+        self._s.operators.pop(operator.conn, None)
         if session is None:
-            return actions
+            return
         person = session.person
         if why == "went off duty":
             gone = f"{operator.name} went off duty"
         else:
             gone = f"{operator.name}'s connection was lost"
-        actions += self._end(
-            session,
-            now,
-            Ending(
-                f"operator {why}",
-                to_person=f"{gone}; you are back at the front of the waiting room.",
-                requeue=True,
-            ),
-        )
-        served = self._dispatch(now)
-        actions += self._answer(person, "", now, restored=False)
-        return actions + served
+        told = f"{gone}; you are back at the front of the waiting room."
+        self.end(session, now, Ending(f"operator {why}", to_person=told, requeue=True), out)
+        self.answer_first(person, "", now, out, restored=False)
 
-    def _hold_at_front(self, person: Person, now: float) -> Action:
-        """`person`, whose connection broke while being served, waits first in line without
-        a connection: the place is held (for `grace`) for their token."""
-        person.conn = None
-        person.dropped = now
-        person.shown = None
-        person.due = None
-        self._tokens[person.token] = person
-        self._to_front(person)
-        return self._log(
-            f"desk: {name_for_log(person)} lost the connection while being served; place at "
-            f"the front held for {format_duration(self.grace)}",
-            person,
-        )
+    def answer_first(
+        self, person: Person, reply_to: str, now: float, out: list[Action], *, restored: bool
+    ) -> None:
+        """Hand over whoever can be, but tell `person` where they stand first (Line.answer):
+        a DeskQueued answers a join before anything else (position 0 when served at once:
+        the client skips the waiting-room text)."""
+        served: list[Action] = []
+        self.hand_over(now, served)
+        self._line.answer(person, reply_to, now, out, restored=restored)
+        out += served
 
-    def _settle(self, now: float) -> list[Action]:
-        """After any change: serve who can be served, then push positions that changed,
-        each person at most once per push_interval. Between `hold` and `release`, neither:
-        figures taken halfway through a batch of ends would count operators already gone."""
-        if self._holding:
-            return []
-        actions = self._dispatch(now)
-        for person, position, k in self._positions():
-            if person.conn is None:
-                continue
-            if person.shown == (position, k):
-                person.due = None
-                continue
-            if now < person.pushed_at + self.push_interval:
-                person.due = person.pushed_at + self.push_interval
-                continue
-            person.shown = (position, k)
-            person.pushed_at = now
-            person.due = None
-            kind, low, high = self._estimate_for(person, position - 1, now).wire()
-            actions.append(
-                Send(person.conn, DeskPosition(self._make_id(), position, k, kind, low, high))
+    def person_gone(self, person: Person, now: float, reason: str, out: list[Action]) -> None:
+        """`person`'s connection broke: a session they were in ends, and they keep a place
+        at the front for `grace`; a place in the waiting room is held as it was."""
+        s = self._s
+        session = s.session_of(person)
+        held = format_duration(s.grace)
+        if session is not None:
+            told = (
+                f"{clean(person.name)}'s connection was lost ({reason}); the session has "
+                f"ended. They keep a place at the front of the waiting room for {held}."
             )
-        return actions
+            why = f"person's connection lost ({reason})"
+            self.end(session, now, Ending(why, to_operator=told, requeue=True), out)
+            self._line.hold_place(person, now)
+            s.tokens[person.token] = person
+            self._line.to_front(person)
+            line = (
+                f"desk: {name_for_log(person)} lost the connection while being served; "
+                f"place at the front held for {held}"
+            )
+            out.append(s.log(line, person))
+        elif person in s.waiting:
+            self._line.hold_place(person, now)
+            line = (
+                f"desk: {name_for_log(person)} lost the connection ({reason}); "
+                f"place held for {held}"
+            )
+            out.append(s.log(line, person))
 
 
 def _started(session: Session, waited: float) -> SessionStarted:
@@ -280,3 +251,9 @@ def _started(session: Session, waited: float) -> SessionStarted:
         person.crisis,
         tuple(scrub_phone(clean(line), person.phone) for line in person.said),
     )
+
+
+def already_over(serving: str) -> str:
+    """What a side that ends a session already over is told: the one with `serving` (the
+    other side's name) goes on."""
+    return f"That session was already over; your session with {serving} goes on."

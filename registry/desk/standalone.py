@@ -111,11 +111,11 @@ async def _serve(args: argparse.Namespace) -> int:
             max_waiting=args.max_waiting,
             heartbeat=args.heartbeat,
             typical_session=args.typical_session,
+            reclaim_window=args.reclaim_window,
         )
     except DeskKeyError as exc:  # a desk alone has nothing else to run: say why and stop
         print(exc, file=sys.stderr, flush=True)
         return 1
-    desk.queue.reclaim_window = args.reclaim_window
     await desk.start()
 
     static, _ = load_or_make_key(data_dir)
