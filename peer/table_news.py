@@ -156,7 +156,7 @@ class TableNews:
             f"[The registry released the name {name}: you are offline. "
             f"Type reg {name} to register it again.]"
         )
-        emit(Print(line, "error"))  # first (README): the cause, then what follows
+        emit(Print(line, "error"))  # first the cause, then what follows
         if state.room:
             emit(Print(f"[You are no longer in {state.room}.]", "system"))
             state.room = ""

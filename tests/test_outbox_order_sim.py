@@ -59,7 +59,7 @@ def test_kept_lines_reach_the_registry_in_the_order_typed(seed: int) -> None:
     assert net.hosts["x"].outbox == ()
     assert net.arrived == TYPED, seed
     # so the mailbox keeps them in that order; the channel lines reach z each once (the
-    # registry's pushes to z are retried each on its own: see README.md, "Delivery order"),
+    # registry's pushes to z are retried each on its own),
     # live or, should z have been taken for gone on this lossy network, from its mailbox
     assert [m.text for m in net.disk.mail["y"] if m.kind == "direct"] == TYPED[1::2]
     channel = [CHANNEL_LINE.match(line) for line in net.screen("z")]

@@ -1025,7 +1025,7 @@ def test_a_name_released_on_the_registry_console_goes_offline_and_stays_released
     assert net.registry is not None
     net.registry_console(net.registry.release("x", net.now))
     net.run(5)  # several keepalive periods: x must not take the name back by itself
-    # the release first, as README says, then what it means here (found by trying it:
+    # the release first, then what it means here (found by trying it:
     # the room line came before its cause)
     assert net.screen("x")[-2:] == [
         "[The registry released the name x: you are offline. Type reg x to register it again.]",

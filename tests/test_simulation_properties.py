@@ -333,7 +333,7 @@ def play_rooms(
 def check_rooms(net: SimNet, not_owed: set[str], rejoins: Counter[str] | None = None) -> None:
     said = {m.text: who for who, m in net.typed.values() if isinstance(m, RoomPost)}
     # lines their sender was told may not have reached everyone: refused (shown back whole)
-    # or, asked again once the sender had left the room, not confirmed (README, "Rooms")
+    # or, asked again once the sender had left the room, not confirmed (docs/GUIDE.md, "Details")
     refused = {t for t, who in said.items() if f"[Your line: {t}]" in net.hosts[who].screen}
     unconfirmed = "[Not confirmed that everyone in r had your line “{}”"
     told = refused | {
