@@ -1,5 +1,5 @@
 """The rooms' last lines on disk, so that a member back after a registry restart still sees
-what was said while it was away (README.md, "Rooms").
+what was said while it was away (docs/GUIDE.md, "Rooms").
 
 Layout under the data directory:
     rooms/<room key>.jsonl   one RoomMessage per line, as the wire encodes it, oldest first
