@@ -61,6 +61,7 @@ from net.noise import (
     public_bytes,
 )
 from net.sessions import Initiation, Peer, Session, Sessions
+from wire.reliable import TIMEOUT
 
 Addr = tuple[str, int]
 Out = list[tuple[bytes, Addr]]
@@ -77,24 +78,25 @@ REJECT_AFTER = 180.0
 #: Messages after which a session's counter is used up (WireGuard's REJECT_AFTER_MESSAGES).
 REJECT_AFTER_MESSAGES = 2**64 - 2**13 - 1
 #: Seconds before an unanswered initiation is sent again, when there is something to send:
-#: below the protocol's 500 ms retry, so that a request's first retry finds a fresh one out.
+#: below the protocol's retry (wire.reliable.TIMEOUT), so that a request's first retry
+#: finds a fresh one out.
 #: Each further one waits twice as long, up to HANDSHAKE_RETRY_MAX (WireGuard's
 #: REKEY_TIMEOUT), and the last INITIATIONS_KEPT are all answered.
-HANDSHAKE_RETRY = 0.4
+HANDSHAKE_RETRY = 0.8 * TIMEOUT
 HANDSHAKE_RETRY_MAX = 5.0
 INITIATIONS_KEPT = 3
 #: Seconds after a datagram sent to a key with nothing heard back from it since, after
-#: which the next datagram to it also makes a new handshake. Below
-#: the protocol's 500 ms retry, so that a request's first retry finds the other side again
+#: which the next datagram to it also makes a new handshake. Below the protocol's retry
+#: (TIMEOUT), so that a request's first retry finds the other side again
 #: after it restarted. A send after UNANSWERED_STALE of silence begins a new wait: a
 #: conversation that paused is not taken for one that failed.
-REHANDSHAKE_AFTER = 0.45
+REHANDSHAKE_AFTER = 0.9 * TIMEOUT
 UNANSWERED_STALE = 5.0
 #: Seconds a datagram waits for its session's handshake before it is dropped, and how many
-#: may wait for one key. Less than the protocol's 500 ms retry: the sender's next try sends
+#: may wait for one key. Less than the protocol's retry (TIMEOUT): the sender's next try sends
 #: a fresh copy, and nothing waits here to arrive after its sender gave up on it (a rename
 #: said not done must not be done later).
-QUEUE_FOR = 0.45
+QUEUE_FOR = 0.9 * TIMEOUT
 QUEUE_MAX = 256
 #: Bytes a DATA datagram adds to what it carries: header (type, index, counter) and tag.
 OVERHEAD = 1 + 4 + 8 + 16

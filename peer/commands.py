@@ -326,7 +326,7 @@ def _command(text: str, *, slash: bool) -> Command | None:
     """The command spelled by `text` (without its /), or None when a bare line is no command."""
     word, _, said = text.partition(" ")  # `said`: the rest as typed, for a message's text
     word = word.lower()
-    spell = _SPELLS.get(word)
+    spell = SPELLS.get(word)
     if spell is not None:
         return spell(word, said, said.strip(), "/" if slash else "")
     if not slash:
@@ -419,7 +419,8 @@ def _help(word: str, said: str, rest: str, slash: str) -> Command:
     return Help(rest)
 
 
-_SPELLS: dict[str, Callable[[str, str, str, str], Command]] = {
+#: Each command word (without its /) and its reading: every word a command is typed with.
+SPELLS: dict[str, Callable[[str, str, str, str], Command]] = {
     "send": _send,
     "dm": _send,
     "send_all": _send_all,

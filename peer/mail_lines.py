@@ -1,4 +1,4 @@
-"""The mailbox hand-over as the peer shows it (docs/PROTOCOL.md, "Mailbox hand-over"):
+"""The mailbox hand-over as the peer shows it (docs/PROTOCOL.md, "The mailbox hand-over"):
 "[You have messages]", then each stored message not shown before, recorded as shown in
 batches once its line is on the screen. Sans-IO: actions are handed to the caller's `emit`.
 """

@@ -1,6 +1,6 @@
 """The peer's outbox: what waits for the registry while it does not answer, in the order
 the user typed it, kept on disk so that a peer killed meanwhile sends it after its restart
-(docs/PROTOCOL.md, "Registry unreachable"). Sans-IO: `keep` appends the KeepOutbox
+(docs/GUIDE.md, "When the registry is down"). Sans-IO: `keep` appends the KeepOutbox
 action that has the adapter write it.
 """
 

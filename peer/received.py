@@ -8,10 +8,12 @@ Sans-IO: the parts append the actions.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
 
 from peer.actions import Action, Addr, Emit, Print, Send
 from peer.parts import Parts
+from wire.desk.messages import DeskMessage
+from wire.file_messages import FileMessage
 from wire.messages import (
     Ack,
     Acks,
@@ -40,6 +42,7 @@ from wire.messages import (
     RoomsRequest,
     Saved,
     SaveMessage,
+    TableRequest,
     TableSnapshot,
     TableUpdate,
     TooBig,
@@ -48,12 +51,22 @@ from wire.messages import (
 
 #: What any key may send a peer (peer.trust): all else that reaches the core from the
 #: registry's IP address came with the registry's key, over TCP too.
-_ANY_KEY = frozenset({Chat, Ack, Acks, TooBig})
+FROM_ANY_KEY = frozenset({Chat, Ack, Acks, TooBig})
 #: What only the registry sends: from anywhere else it is a forgery (it could point a name
 #: at another port, or speak for the registry), and nothing is done with it.
-_REGISTRY_ONLY = frozenset(
-    {TableUpdate, Saved, Relayed, Restarted, Notice, RoomMessage, RoomNotice}
+REGISTRY_ONLY = frozenset({TableUpdate, Saved, Relayed, Restarted, Notice, RoomMessage, RoomNotice})
+#: What a peer is never sent, dropped unread if it comes: the requests only the registry
+#: handles, the help desk's messages (a desk client's own connection), and the file
+#: transfers' (peer/files takes them before the core).
+NEVER_SENT_A_PEER = frozenset(
+    {Register, Deregister, Keepalive, TableRequest, SaveMessage, ChannelPost, MailTaken}
+    | {Join, Leave, RoomPost, RoomsRequest, Rename}
+    | set(get_args(DeskMessage))
+    | set(get_args(FileMessage))
 )
+#: The requests whose answer is taken where it is handled, not by a taker: a TableRequest's
+#: TableSnapshot.
+TAKEN_AS_HANDLED = frozenset({TableRequest})
 
 #: A handler of a message received: the message, where it came from, `now`, the actions.
 _Handler = Callable[[Any, Addr, float, Emit], None]
@@ -70,8 +83,18 @@ class Received:
         self._direct = parts.direct
         self._handlers = self._handler_table()
         # the handlers of what a peer may send, for what comes from a peer
-        self._from_peers = {kind: self._handlers[kind] for kind in _ANY_KEY}
+        self._from_peers = {kind: self._handlers[kind] for kind in FROM_ANY_KEY}
         self._takers = self._taker_table()
+
+    @property
+    def handled(self) -> frozenset[type]:
+        """The message types handled, each by its handler."""
+        return frozenset(self._handlers)
+
+    @property
+    def taken(self) -> frozenset[type]:
+        """The requests whose answer a taker takes."""
+        return frozenset(self._takers)
 
     def _handler_table(self) -> dict[type, _Handler]:
         """Each message's handler, by the message's type."""
@@ -140,14 +163,14 @@ class Received:
                 self._parts.link.moved(addr, emit)
                 server, from_server = addr, True
         watch = shared.watch
-        if from_server or (kind not in _ANY_KEY and addr[0] == server[0]):
+        if from_server or (kind not in FROM_ANY_KEY and addr[0] == server[0]):
             watch.heard(now)
             if shared.tried:
                 shared.tried.clear()  # it answers: a later silence may try the others again
         back = from_server and watch.down
         if back:
             self._parts.link.came_back(now, emit)
-        if kind in _REGISTRY_ONLY and not self._parts.inbox.from_registry(addr):
+        if kind in REGISTRY_ONLY and not self._parts.inbox.from_registry(addr):
             return  # a forgery
         handler = self._handlers.get(kind)
         if handler is not None:

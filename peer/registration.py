@@ -78,7 +78,7 @@ class Registration:
             shared.room_return.go_back_later(state.room)
             state.room = ""
         # said at once, whatever came just before: the line between the Welcome and the
-        # mail is part of what registering looks like (docs/PROTOCOL.md, "Mailbox")
+        # mail is part of what registering looks like (docs/PROTOCOL.md, "The mailbox hand-over")
         self._table_news.welcome_table(welcome.version, welcome.entries, welcome.aliases, emit)
         for update in shared.table.take_early():
             self._table_news.update(update, now, emit)

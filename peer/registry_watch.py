@@ -1,6 +1,6 @@
 """Whether the registry answers, and when the peer next sends it a keepalive: every
 KEEPALIVE seconds while it answers, on a backoff while it is away (docs/PROTOCOL.md,
-"Registry unreachable"). Sans-IO: the caller passes `now` and wakes at `next_keepalive`.
+"Liveness"). Sans-IO: the caller passes `now` and wakes at `next_keepalive`.
 """
 
 from __future__ import annotations

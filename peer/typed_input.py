@@ -29,6 +29,11 @@ class TypedInput:
         self._life = parts.shared.life
         self._commands = self._command_table()
 
+    @property
+    def handled(self) -> frozenset[type]:
+        """The command types handled, each by its handler."""
+        return frozenset(self._commands)
+
     def _command_table(self) -> dict[type, _Typed]:
         """Each typed command's handler, by the command's type."""
         parts, commands = self._parts, self._parts.commands

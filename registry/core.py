@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypedDict, Unpack
+from typing import Any, TypedDict, Unpack, get_args
 
 from net.options import check_options
 from registry import mailbox
@@ -39,11 +39,17 @@ from registry.rooms import Rooms
 from registry.saving import Saving
 from registry.services import Services
 from registry.table import Record, Table
+from wire.desk.messages import DeskMessage
+from wire.file_messages import FileMessage
 from wire.keys import key_from_text, key_text
 from wire.messages import (
     Ack,
     Acks,
+    Alive,
+    Busy,
+    ChannelMessage,
     ChannelPost,
+    Chat,
     Deregister,
     Entry,
     Join,
@@ -51,17 +57,26 @@ from wire.messages import (
     Leave,
     MailTaken,
     Message,
+    MoreMail,
     Notice,
     Refused,
     Register,
+    Relayed,
     Rename,
     Restarted,
+    RoomList,
     RoomMessage,
+    RoomNotice,
     RoomPost,
     RoomsRequest,
+    Saved,
     SaveMessage,
     StoredMessage,
     TableRequest,
+    TableSnapshot,
+    TableUpdate,
+    TooBig,
+    Welcome,
 )
 from wire.names import name_key
 from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker
@@ -71,6 +86,16 @@ from wire.words import counted
 KEEPALIVE = 10.0
 #: How far a restarted registry moves its table version ahead (see RegistryCore).
 RESTART_JUMP = 1000
+
+#: What no peer sends the registry, logged as ignored if it comes (see `receive`): what the
+#: registry sends peers, what peers send each other (a Chat), and the messages of the help
+#: desk (registry/desk takes them on connections of their own) and of files.
+NOT_FROM_PEERS = frozenset(
+    {Welcome, Alive, TooBig, Busy, MoreMail, TableUpdate, TableSnapshot, Saved, Relayed}
+    | {Restarted, ChannelMessage, RoomMessage, RoomNotice, RoomList, Notice, Chat}
+    | set(get_args(DeskMessage))
+    | set(get_args(FileMessage))
+)
 
 #: What handles one kind of message: the message, the request it came in, now, the actions.
 Handler = Callable[[Any, Request, float, list[Action]], None]
@@ -164,6 +189,11 @@ class RegistryCore:
         self._pacing = Pacing(self.table, s.answers, options.get("jitter", random.random))
         self.flood = FloodGate()
         self._handlers = self._dispatch()
+
+    @property
+    def handled(self) -> frozenset[type[Message]]:
+        """The message types a part handles (the dispatch table's)."""
+        return frozenset(self._handlers)
 
     def _dispatch(self) -> dict[type[Message], Handler]:
         """Which part handles each kind of message a peer sends the registry."""

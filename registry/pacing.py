@@ -14,11 +14,12 @@ from registry.table import Table
 from wire.codec import record_size
 from wire.limits import MAX_DATAGRAM
 from wire.messages import Busy, Entry, Register, TooBig
+from wire.reliable import TIMEOUT
 
 #: Seconds the registry may be behind what arrives (net.endpoint.Endpoint.behind) before a
-#: registration is answered Busy rather than carried out: a retry's worth, after which the
-#: peer would be asking again already. What it asks to wait, and how often it says so.
-BUSY_AFTER = 0.5
+#: registration is answered Busy rather than carried out: a retry's worth (TIMEOUT), after
+#: which the peer would be asking again already. What it asks to wait, and how often it says so.
+BUSY_AFTER = TIMEOUT
 BUSY_WAIT_MIN = 1.0
 BUSY_WAIT_MAX = 10.0
 BUSY_LOG_EVERY = 5.0

@@ -9,7 +9,8 @@ that decodes is a valid instance; anything else is refused by wire.codec.
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+import typing
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 
@@ -40,3 +41,10 @@ class WireMessage(
     `frozen=True` (type checkers do not inherit it). Instances hold only strings,
     numbers and tuples of them, never a cycle, so the garbage collector need not track
     them (`gc=False`)."""
+
+
+def types_by_name(union: Any) -> dict[str, type[Any]]:
+    """Every message type of `union` (a union of WireMessage types, the unions inside it
+    flattened), by the name it travels under: the one list of a set of messages is its
+    union, and its table is made from it."""
+    return {cls.__name__: cls for cls in typing.get_args(union)}

@@ -81,9 +81,5 @@ class FileChunk(WireMessage, frozen=True):
 
 FileMessage = FileOffer | FileNote | FileSeen | FileWant | FileChunk
 
-#: Every file message type, by the name it travels under.
-FILE_TYPES: dict[str, type[FileMessage]] = {
-    cls.__name__: cls for cls in (FileOffer, FileNote, FileSeen, FileWant, FileChunk)
-}
 #: The datagrams a peer sends another about a transfer (each names its sender).
 FILE_DATAGRAMS = (FileOffer, FileNote, FileSeen)

@@ -6,16 +6,17 @@ directions and over both transports (UDP datagrams and length-prefixed TCP frame
 the framing differs.
 
 Fields use "" for "none" (no token, no password) so that every field has one JSON type.
-`MESSAGE_TYPES` is the complete set; the codec refuses any other type name.
+`Message` is the complete set, and `MESSAGE_TYPES` its table made from it; the codec
+refuses any other type name.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from wire.base import Id, Int, Items, WireMessage
+from wire.base import Id, Int, Items, WireMessage, types_by_name
 from wire.desk.messages import DeskMessage
-from wire.file_messages import FILE_TYPES, FileMessage
+from wire.file_messages import FileMessage
 from wire.refusals import RefusalCode
 
 # -- records carried inside messages ------------------------------------------------------
@@ -433,42 +434,7 @@ Message = (
 )
 
 #: Every message type, by the name it travels under.
-MESSAGE_TYPES: dict[str, type[Message]] = {
-    cls.__name__: cls
-    for cls in (
-        Ack,
-        Acks,
-        Refused,
-        TooBig,
-        Busy,
-        Register,
-        Welcome,
-        MailTaken,
-        MoreMail,
-        Deregister,
-        Keepalive,
-        Alive,
-        TableUpdate,
-        TableRequest,
-        TableSnapshot,
-        Chat,
-        SaveMessage,
-        Saved,
-        ChannelPost,
-        Relayed,
-        Restarted,
-        ChannelMessage,
-        Join,
-        Leave,
-        RoomPost,
-        RoomMessage,
-        RoomNotice,
-        RoomsRequest,
-        RoomList,
-        Rename,
-        Notice,
-    )
-}
+MESSAGE_TYPES: dict[str, type[Message]] = types_by_name(Message)
 
 #: Records that appear inside messages.
 RECORD_TYPES: dict[str, type[Entry] | type[StoredMessage] | type[Alias]] = {
@@ -476,12 +442,6 @@ RECORD_TYPES: dict[str, type[Entry] | type[StoredMessage] | type[Alias]] = {
     "StoredMessage": StoredMessage,
     "Alias": Alias,
 }
-
-from wire.desk.messages import DESK_TYPES  # noqa: E402  (desk messages join the closed set)
-
-MESSAGE_TYPES.update(DESK_TYPES)
-MESSAGE_TYPES.update(FILE_TYPES)
-
 
 #: Fields a log line never shows: what proves a name is someone's.
 SECRET_FIELDS = frozenset({"token", "password"})

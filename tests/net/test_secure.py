@@ -13,12 +13,15 @@ from hypothesis import strategies as st
 from net import secure
 from net.secure import (
     DATA,
+    HANDSHAKE_RETRY,
+    HANDSHAKE_RETRY_MAX,
     KEY_ANSWER,
     KEY_REQUEST_SIZE,
     REJECT_AFTER,
     REKEY_AFTER,
     SecureChannel,
 )
+from wire.reliable import TIMEOUT
 
 A = ("10.0.0.1", 6001)
 B = ("10.0.0.2", 6002)
@@ -167,11 +170,11 @@ def test_data_waits_for_the_handshake_and_a_lost_initiation_is_sent_again() -> N
     pair = Pair()
     lost = pair.send("alice", b"one", 0.0)  # the initiation is lost
     assert [p[0] for p, _ in lost] == [secure.INITIATION]
-    assert pair.send("alice", b"two", 0.1) == []  # waits, no second initiation yet
-    again = pair.send("alice", b"three", 0.5)
+    assert pair.send("alice", b"two", TIMEOUT / 5) == []  # waits, no second initiation yet
+    again = pair.send("alice", b"three", TIMEOUT)
     assert [p[0] for p, _ in again] == [secure.INITIATION]
-    pair.deliver(again, 0.5)
-    # "one" waited longer than QUEUE_FOR and was dropped: its sender's retry (500 ms on)
+    pair.deliver(again, TIMEOUT)
+    # "one" waited longer than QUEUE_FOR and was dropped: its sender's retry (TIMEOUT on)
     # sends it again, and nothing arrives after its sender gave up on it
     assert [d for d, _ in pair.got["bob"]] == [b"two", b"three"]
     assert pair.alice.dropped["waited too long for a session"] == 1
@@ -260,8 +263,10 @@ def test_unanswered_initiations_are_sent_again_ever_more_slowly() -> None:
         if secure.INITIATION in _kinds(pair.send("alice", b"x", now))
     ]
     gaps = [b - a for a, b in itertools.pairwise(sent_at)]
-    # 0.4 s, then twice as long each time, up to 5 s (each seen at the next 100 ms tick)
-    for gap, wait in zip(gaps, [0.4, 0.8, 1.6, 3.2, 5.0, 5.0], strict=False):
+    # HANDSHAKE_RETRY, then twice as long each time, up to HANDSHAKE_RETRY_MAX (each seen
+    # at the next 100 ms tick)
+    waits = [min(HANDSHAKE_RETRY * 2**k, HANDSHAKE_RETRY_MAX) for k in range(6)]
+    for gap, wait in zip(gaps, waits, strict=False):
         assert wait - 0.01 <= gap <= wait + 0.11, gaps
     assert len(sent_at) < 9
 

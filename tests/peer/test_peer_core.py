@@ -57,11 +57,14 @@ from wire.messages import (
     version_refusal,
 )
 from wire.refusals import REPLACED_REFUSAL, RefusalCode, replaced_refusal
+from wire.reliable import ATTEMPTS, TIMEOUT
 
 SERVER = ("127.0.0.1", 5000)
 ME = ("127.0.0.1", 6001)
 BOB = ("127.0.0.1", 6002)
 T0 = 1_700_000_000.0
+#: Seconds a request is tried for (ATTEMPTS tries, TIMEOUT apart) before it is given up.
+ROUND = ATTEMPTS * TIMEOUT
 
 #: How the registry refuses a request made as alice once it no longer knows the name.
 NO_ALICE, UNKNOWN = "No user named alice.", RefusalCode.NAME_UNKNOWN
@@ -193,16 +196,16 @@ def test_the_end_of_input_says_it_waits_once_the_registrys_answer_is_late() -> N
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
     [register] = sent(core.start(T0))
     assert prints(core.end_of_input(T0 + 0.1)) == []
-    out = run_until(core, T0 + 0.6)  # the registration is sent again: the answer is late
+    out = run_until(core, T0 + TIMEOUT + 0.1)  # the registration is sent again: the answer is late
     assert [type(m) for m in sent(out)] == [Register]
     assert prints(out) == [QUIT_AFTER_ANSWER]
-    assert prints(run_until(core, T0 + 1.1)) == []  # said once
-    out = core.receive(Refused("r", register.id, "No."), SERVER, T0 + 1.2)  # type: ignore[attr-defined]
+    assert prints(run_until(core, T0 + 2 * TIMEOUT + 0.1)) == []  # said once
+    out = core.receive(Refused("r", register.id, "No."), SERVER, T0 + 2 * TIMEOUT + 0.2)  # type: ignore[attr-defined]
     assert prints(out) == ["[No.]"] and pa.Exit(1) in out
     # input that ends once the answer is late already says so at once
     late = PeerCore(name="alice", port=6001, server=SERVER, session="a")
     late.start(T0)
-    assert prints(run_until(late, T0 + 0.6)) == []
+    assert prints(run_until(late, T0 + TIMEOUT + 0.1)) == []
     assert prints(late.end_of_input(T0 + 0.7)) == [QUIT_AFTER_ANSWER]
     assert prints(late.end_of_input(T0 + 0.8)) == []
 
@@ -255,7 +258,9 @@ def test_a_keepalive_refused_while_deregistering_does_not_register_again() -> No
     # and that refusal overtakes the (merged, later) ack of the Deregister
     out = core.receive(Refused("r-2", keepalive.id, "Not registered."), SERVER, T0 + 1.01)  # type: ignore[attr-defined]
     assert sent(out) == [] and prints(out) == []
-    assert sent(run_until(core, T0 + 1.4)) == []  # nor a keepalive while it is in flight
+    assert (
+        sent(run_until(core, T0 + 1 + TIMEOUT - 0.1)) == []
+    )  # nor a keepalive while it is in flight
     out = core.receive(Ack("r-3", dereg.id), SERVER, T0 + 1.02)
     assert prints(out) == ["[You are Offline. Bye.]"]
     assert [m for m in sent(run_until(core, T0 + 30)) if not isinstance(m, Deregister)] == []
@@ -346,11 +351,15 @@ def kept(actions: list[pa.Action]) -> list[tuple[object, ...]]:
 def test_a_direct_message_unanswered_after_its_first_try_is_kept_on_disk_until_answered() -> None:
     core, _ = registered()
     [chat] = sent(core.line("send bob are you there?", T0))
-    assert kept(run_until(core, T0 + 0.4)) == []  # answered at once, it would cost no write
-    [[save]] = kept(run_until(core, T0 + 0.6))  # the first retry: kept as the save it becomes
+    assert (
+        kept(run_until(core, T0 + TIMEOUT - 0.1)) == []
+    )  # answered at once, it would cost no write
+    [[save]] = kept(
+        run_until(core, T0 + TIMEOUT + 0.1)
+    )  # the first retry: kept as the save it becomes
     assert isinstance(save, SaveMessage) and (save.id, save.to) == (chat.id, "bob")
     assert save.text == "are you there?" and save.token == core.state.token
-    assert kept(core.receive(Ack("b-1", chat.id), BOB, T0 + 0.7)) == [()]  # type: ignore[attr-defined]
+    assert kept(core.receive(Ack("b-1", chat.id), BOB, T0 + TIMEOUT + 0.2)) == [()]  # type: ignore[attr-defined]
 
 
 def test_leaving_at_once_keeps_everything_on_its_way_and_tells_the_registry() -> None:
@@ -440,12 +449,12 @@ def test_a_start_the_registry_never_answers_keeps_the_outbox() -> None:
 def test_a_direct_message_given_up_stays_kept_until_the_registry_takes_its_save() -> None:
     core, _ = registered()
     [chat] = sent(core.line("send bob are you there?", T0))
-    run_until(core, T0 + 0.6)
-    out = run_until(core, T0 + 2.6)  # no answer from bob: saved at the registry
+    run_until(core, T0 + TIMEOUT + 0.1)
+    out = run_until(core, T0 + ROUND + 0.1)  # no answer from bob: saved at the registry
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert save.id == chat.id  # type: ignore[attr-defined]
     assert kept(out) == []  # still on disk, as the same save
-    assert kept(core.receive(Ack("r-9", save.id), SERVER, T0 + 2.7)) == [()]  # type: ignore[attr-defined]
+    assert kept(core.receive(Ack("r-9", save.id), SERVER, T0 + ROUND + 0.2)) == [()]  # type: ignore[attr-defined]
 
 
 def test_one_acks_confirms_every_direct_message_it_lists() -> None:
@@ -453,7 +462,7 @@ def test_one_acks_confirms_every_direct_message_it_lists() -> None:
     chats = [sent(core.line(f"send bob hello {i}", T0))[0] for i in range(3)]
     out = core.receive(Acks("b-1", tuple(c.id for c in chats[:2])), BOB, T0 + 0.1)  # type: ignore[attr-defined]
     assert prints(out) == ["[Message received by bob.]"] * 2
-    out = run_until(core, T0 + 3.6)
+    out = run_until(core, T0 + ROUND + 0.1)
     assert prints(out) == ["[No ACK from bob, message sent to server.]"]  # only the third
 
 
@@ -796,17 +805,17 @@ def test_a_message_the_registry_could_not_save_is_named_with_its_recipient() -> 
     # send, with other lines typed since, and did not say which message it was
     core, _ = registered()
     core.line("send bob are you there?", T0)
-    out = run_until(core, T0 + 2.6)  # bob never answers: the registry probes it
+    out = run_until(core, T0 + ROUND + 0.1)  # bob never answers: the registry probes it
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
-    core.receive(Ack("r-3", save.id), SERVER, T0 + 2.7)
+    core.receive(Ack("r-3", save.id), SERVER, T0 + ROUND + 0.2)
     out = core.receive(Saved("r-4", save.id, "bob", False, FULL), SERVER, T0 + 5)
     assert prints(out) == ["[Message for bob not saved (bob's mailbox is full): “are you there?”]"]
     # refused at once (bob offline, its box full): the same line, and nothing kept to resend
     long_text = "the minutes of today's meeting, " * 3
     core.line(f"send bob {long_text}", T0 + 6)
-    out = run_until(core, T0 + 8.6)
+    out = run_until(core, T0 + 6 + ROUND + 0.1)
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
-    out = core.receive(Refused("r-5", save.id, FULL), SERVER, T0 + 8.7)
+    out = core.receive(Refused("r-5", save.id, FULL), SERVER, T0 + 6 + ROUND + 0.2)
     cut = long_text[:39] + "…"  # cut as the other lines that name a message are
     assert prints(out) == [f"[Message for bob not saved (bob's mailbox is full): “{cut}”]"]
     assert core.outbox == ()
@@ -895,11 +904,11 @@ def test_quit_waits_until_an_unanswered_message_is_saved_and_keeps_the_farewell(
     core, _ = registered()
     core.line("send bob are you there?", T0)
     core.line("/quit off to lunch", T0)
-    out = run_until(core, T0 + 2.6)  # bob never answers: 5 tries, then the registry
+    out = run_until(core, T0 + ROUND + 0.1)  # bob never answers: 5 tries, then the registry
     assert "[No ACK from bob, message sent to server.]" in prints(out)
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert not any(isinstance(m, Deregister) for m in sent(out))
-    assert sent(core.receive(Ack("r-3", save.id), SERVER, T0 + 2.7)) == []  # accepted...
+    assert sent(core.receive(Ack("r-3", save.id), SERVER, T0 + ROUND + 0.2)) == []  # accepted...
     out = core.receive(Saved("r-4", save.id, "bob", False, ""), SERVER, T0 + 5)  # ...and on disk
     assert "[Messages received by the server and saved]" in prints(out)
     [dereg] = [m for m in sent(out) if isinstance(m, Deregister)]
@@ -1156,13 +1165,13 @@ def test_when_a_long_message_is_given_up_what_waited_behind_it_is_saved_after_it
     core.line(f"send bob {long_text}", T0)
     core.line("send bob after it", T0)
     core.line("send bob and this", T0)
-    out = run_until(core, T0 + 2.5)  # bob never answers: given up after 5 tries
+    out = run_until(core, T0 + ROUND)  # bob never answers: given up after 5 tries
     assert prints(out) == ["[No ACK from bob, message sent to server.]"] * 3
     assert chats_to(out, BOB) == [long_text] * 4  # the held ones were never sent to bob
     # to the registry in order: the long save first, the others once it is answered
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert save.text == long_text
-    out = core.receive(Ack("r-2", save.id), SERVER, T0 + 2.6)
+    out = core.receive(Ack("r-2", save.id), SERVER, T0 + ROUND + 0.1)
     assert [m.text for m in sent(out) if isinstance(m, SaveMessage)] == ["after it", "and this"]
 
 
@@ -1515,10 +1524,10 @@ def test_a_registration_whose_handshake_the_registry_answered_is_not_given_up_af
     [register] = sent(core.start(T0))
     assert isinstance(register, Register)
     core.registry_answered(T0 + 0.001)
-    out = run_until(core, T0 + 4.9)  # a second round of tries (one per round answered)
+    out = run_until(core, T0 + 2 * ROUND - 0.1)  # a second round of tries (one per round answered)
     assert pa.Exit(1) not in out and "Could not register" not in " ".join(prints(out))
-    assert sent(out).count(register) == 9
-    assert welcomed(core, register, T0 + 4.95)
+    assert sent(out).count(register) == 2 * ATTEMPTS - 1
+    assert welcomed(core, register, T0 + 2 * ROUND - 0.05)
 
 
 def test_a_registration_nothing_answered_is_given_up_after_one_round() -> None:

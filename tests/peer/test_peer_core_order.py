@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from peer import actions as pa
 from peer.core import PeerCore
-from tests.peer.test_peer_core import BOB, SERVER, T0, prints, registered, run_until, sent
+from tests.peer.test_peer_core import (
+    BOB,
+    ROUND,
+    SERVER,
+    T0,
+    prints,
+    registered,
+    run_until,
+    sent,
+)
 from wire.messages import (
     Ack,
     ChannelPost,
@@ -159,10 +168,12 @@ def test_lines_wait_no_longer_than_the_change_does() -> None:
     core.line("join lobby", T0)  # the registry does not answer
     out = core.line("send bob still goes", T0)
     assert sent(out) == []
-    out = run_until(core, T0 + 2.6)  # the join is given up after five tries
+    out = run_until(core, T0 + ROUND + 0.1)  # the join is given up after five tries
     [chat] = [m for m in sent(out) if isinstance(m, Chat)]
     assert chat.text == "still goes"
-    assert "[Message received by bob.]" in prints(core.receive(Ack("b-1", chat.id), BOB, T0 + 3))
+    assert "[Message received by bob.]" in prints(
+        core.receive(Ack("b-1", chat.id), BOB, T0 + ROUND + 0.2)
+    )
 
 
 def test_lines_still_waiting_when_the_user_leaves_at_once_are_named() -> None:

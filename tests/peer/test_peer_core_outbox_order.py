@@ -17,6 +17,7 @@ from wire.messages import (
     SaveMessage,
     Welcome,
 )
+from wire.reliable import TIMEOUT
 
 KEPT: tuple[Message, ...] = (
     ChannelPost("old-1", "alice", "tok", "first"),
@@ -45,18 +46,18 @@ def kept_on_disk(out: list[pa.Action]) -> list[str]:
 def test_kept_messages_go_one_at_a_time_each_once_the_one_before_is_answered() -> None:
     core, out = started()
     assert [m.id for m in sent(out)] == ["old-1"]
-    # the first is lost: only it goes again, 500 ms later; the second does not overtake it
-    out = run_until(core, T0 + 0.6)
+    # the first is lost: only it goes again, TIMEOUT later; the second does not overtake it
+    out = run_until(core, T0 + TIMEOUT + 0.1)
     assert [m.id for m in sent(out)] == ["old-1"]
-    out = core.receive(Ack("r-2", "old-1"), SERVER, T0 + 0.7)
+    out = core.receive(Ack("r-2", "old-1"), SERVER, T0 + TIMEOUT + 0.2)
     assert [m.id for m in sent(out)] == ["old-2"]
     assert "[Kept message received by Server: “first”]" in prints(out)
     # a peer killed now has the unsent rest on disk, and not the one the registry has
     assert kept_on_disk(out) == ["old-2", "old-3"]
-    out = core.receive(Ack("r-3", "old-2"), SERVER, T0 + 0.8)
+    out = core.receive(Ack("r-3", "old-2"), SERVER, T0 + TIMEOUT + 0.3)
     assert [m.id for m in sent(out)] == ["old-3"]
     assert kept_on_disk(out) == ["old-3"]
-    out = core.receive(Ack("r-4", "old-3"), SERVER, T0 + 0.9)
+    out = core.receive(Ack("r-4", "old-3"), SERVER, T0 + TIMEOUT + 0.4)
     assert sent(out) == [] and core.outbox == ()
     assert kept_on_disk(out) == []
 

@@ -22,7 +22,7 @@ from wire.messages import (
     RoomsRequest,
     SaveMessage,
 )
-from wire.reliable import ATTEMPTS
+from wire.reliable import ATTEMPTS, TIMEOUT
 
 SERVER = ("127.0.0.1", 9000)
 T0 = 1000.0
@@ -252,7 +252,7 @@ def test_what_is_typed_beyond_the_pace_waits_and_goes_in_order_at_the_pace() -> 
     out.clear()
     requests.release(T0 + 0.35, out.append)
     assert sent(out) == saves[3:]
-    assert requests.next_wake() == pytest.approx(T0 + 0.5)  # only retries now
+    assert requests.next_wake() == pytest.approx(T0 + TIMEOUT)  # only retries now
 
 
 def test_once_some_wait_for_the_pace_what_follows_waits_behind_them() -> None:

@@ -10,11 +10,16 @@ from registry import actions as ra
 from registry import credentials
 from registry.core import RegistryCore
 from registry.credentials import token_matches
+from registry.liveness import PROBE_ATTEMPTS
 from wire.messages import Join, Register, Welcome
+from wire.reliable import ATTEMPTS, TIMEOUT
 from wire.version import WIRE_VERSION
 
 X, Y, Z = ("127.0.0.1", 6001), ("127.0.0.1", 6002), ("127.0.0.1", 6003)
 T0 = 1_700_000_000.0
+#: Seconds a push is tried for (ATTEMPTS tries, TIMEOUT apart), and a liveness probe.
+ROUND = ATTEMPTS * TIMEOUT
+PROBE = PROBE_ATTEMPTS * TIMEOUT
 
 
 def core(**options: Any) -> RegistryCore:

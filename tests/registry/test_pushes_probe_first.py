@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from registry import actions as ra
 from registry.core import RegistryCore
-from tests.registry.core_helpers import T0, X, Y, Z, core, in_room, register, sends
+from registry.liveness import PROBE_ATTEMPTS
+from tests.registry.core_helpers import PROBE, ROUND, T0, X, Y, Z, core, in_room, register, sends
 from wire.messages import (
     Ack,
     ChannelMessage,
@@ -22,6 +23,7 @@ from wire.messages import (
     SaveMessage,
     TableUpdate,
 )
+from wire.reliable import ATTEMPTS, TIMEOUT
 
 Addr = tuple[str, int]
 Lost = Callable[[Addr, object], bool]
@@ -72,7 +74,9 @@ def test_a_channel_message_whose_acks_are_lost_is_sent_again_while_its_peer_is_p
     def relays_to_x_lost(addr: Addr, message: object) -> bool:
         return addr == X and isinstance(message, ChannelMessage)
 
-    sent = run(reg, T0 + 3.6, relays_to_x_lost)  # four more copies, then again and a probe
+    sent = run(
+        reg, T0 + 1 + ROUND + 0.1, relays_to_x_lost
+    )  # four more copies, then again and a probe
     assert (
         len(to_x(sent, ChannelMessage)) == 5
         and len([m for m in to_x(sent, TableUpdate) if is_ping(m)]) == 1
@@ -91,11 +95,11 @@ def test_a_peer_heard_from_in_anything_meanwhile_stays_online_though_its_probe_i
     def x_hears_nothing(addr: Addr, message: object) -> bool:
         return addr == X
 
-    run(reg, T0 + 3.6, x_hears_nothing)  # the relay's tries are over, the probe begun
+    run(reg, T0 + 1 + ROUND + 0.1, x_hears_nothing)  # the relay's tries are over, the probe begun
     # x's keepalive comes through (its acks do not): it runs
-    out = reg.receive(Keepalive("x-50", "x", tokens["x"]), X, T0 + 3.7)
+    out = reg.receive(Keepalive("x-50", "x", tokens["x"]), X, T0 + 1 + ROUND + 0.2)
     assert any(a == X for a, _ in sends(out))
-    out = run(reg, T0 + 4.5, x_hears_nothing)
+    out = run(reg, T0 + 1 + ROUND + 2 * TIMEOUT, x_hears_nothing)
     assert reg.table.get("x").online and members(reg) == ["x", "y", "z"]  # type: ignore[union-attr]
     assert "x" not in reg.mail
     assert to_x(out, ChannelMessage)  # still sent, until acked or x is gone
@@ -110,9 +114,9 @@ def test_a_peer_that_answers_nothing_is_marked_offline_and_gets_the_message_in_i
     def x_gone(addr: Addr, message: object) -> bool:
         return addr == X
 
-    run(reg, T0 + 4.9, x_gone)  # the relay's 2.5 s, then the probe's 1.5 s
+    run(reg, T0 + 1 + ROUND + PROBE - 0.1, x_gone)  # the relay's tries, then the probe's
     assert reg.table.get("x").online and "x" not in reg.mail  # type: ignore[union-attr]
-    sent = run(reg, T0 + 5.1, x_gone)
+    sent = run(reg, T0 + 1 + ROUND + PROBE + 0.1, x_gone)
     assert not reg.table.get("x").online and members(reg) == ["y", "z"]  # type: ignore[union-attr]
     assert [(m.text, m.kind) for m in reg.mail["x"]] == [("to all", "channel")]
     notices = [m.text for a, m in sent if a == Z and isinstance(m, RoomNotice)]
@@ -139,8 +143,10 @@ def test_a_direct_message_the_registry_delivers_is_sent_again_while_its_peer_is_
     def chats_to_x_lost(addr: Addr, message: object) -> bool:
         return addr == X and isinstance(message, Chat)
 
-    sent = run(reg, T0 + 4.5, chats_to_x_lost)
-    assert len(to_x(sent, Chat)) == 7  # five, then again while the probe is answered
+    sent = run(reg, T0 + 1 + ROUND + 2 * TIMEOUT, chats_to_x_lost)
+    assert (
+        len(to_x(sent, Chat)) == ATTEMPTS + 2
+    )  # its tries, then again while the probe is answered
     assert reg.table.get("x").online and "x" not in reg.mail  # type: ignore[union-attr]
     assert not [m for a, m in sent if a == Y and isinstance(m, Saved)]  # no outcome yet
     sent = run(reg, T0 + 20, nothing_lost)
@@ -174,5 +180,7 @@ def test_a_peer_found_gone_is_not_sent_the_push_again_as_the_probe_ends() -> Non
                 reg.receive(Ack(f"a-{wake}", message.id), addr, wake)  # type: ignore[attr-defined]
         if any(isinstance(a, ra.StoreMail) for a in out):
             break
-    assert times == [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5]
-    assert round(wake - T0 - 1, 3) == 4.0
+    # its tries, then again while the probe runs, and none as the probe ends
+    copies = ATTEMPTS + PROBE_ATTEMPTS - 1
+    assert times == [round(k * TIMEOUT, 3) for k in range(1, copies + 1)]
+    assert round(wake - T0 - 1, 3) == round(ROUND + PROBE, 3)

@@ -18,7 +18,19 @@ from registry.mailboxes import MAIL_PART, MAIL_PART_ITEMS
 from registry.pushes import WINDOW
 from registry.table import Record, Table
 from registry.table_changes import COALESCE
-from tests.registry.core_helpers import T0, X, Y, Z, core, register, run_until, sends, token_of
+from tests.registry.core_helpers import (
+    PROBE,
+    ROUND,
+    T0,
+    X,
+    Y,
+    Z,
+    core,
+    register,
+    run_until,
+    sends,
+    token_of,
+)
 from wire.codec import encode
 from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_FRAME, MAX_TEXT
 from wire.messages import (
@@ -49,6 +61,7 @@ from wire.messages import (
     version_refusal,
 )
 from wire.refusals import REPLACED_REFUSAL, RefusalCode
+from wire.reliable import ATTEMPTS, TIMEOUT
 from wire.version import WIRE_VERSION, wire_refusal
 
 
@@ -224,19 +237,23 @@ def test_a_probe_that_is_never_answered_marks_offline_and_stores() -> None:
     reg = core()
     wx = register(reg, "x", X)
     register(reg, "y", Y)
-    reg.receive(SaveMessage("x-7", "x", wx.token, "y", "hi"), X, T0)
+    # sent a moment after y registered: y is heard from in nothing since
+    t1 = T0 + 0.01
+    reg.receive(SaveMessage("x-7", "x", wx.token, "y", "hi"), X, t1)
     times = []
     now = T0
     while (wake := reg.next_wake()) is not None and wake < T0 + 10:
         now = wake
         out = reg.tick(now)
         if any(isinstance(m, Chat) for _, m in sends(out)):
-            times.append(round(now - T0, 3))
+            times.append(round(now - t1, 3))
         if any(isinstance(a, ra.StoreMail) for a in out):
             break
-    # 5 copies in all with the first; then again while y is probed (3 pings, 0.5 s apart)
-    assert times == [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5]
-    assert round(now - T0, 3) == 4.0  # the probe is over: y answered nothing since T0
+    # 5 copies in all with the first; then again while y is probed (3 pings, TIMEOUT apart)
+    copies = ATTEMPTS + PROBE_ATTEMPTS - 1
+    assert times == [round(k * TIMEOUT, 3) for k in range(1, copies + 1)]
+    # the probe is over: y answered nothing since
+    assert round(now - t1, 3) == round(ROUND + PROBE, 3)
     assert not reg.table.get("y").online  # type: ignore[union-attr]
     assert [m.text for m in reg.mail["y"]] == ["hi"]
 
@@ -478,7 +495,7 @@ def test_one_acks_answers_every_push_it_lists_and_no_other() -> None:
     relayed = [m for p in posts for a, m in sends(reg.receive(p, X, T0)) if a == Y]
     assert [m.id for m in relayed if isinstance(m, ChannelMessage)] == ["x-0", "x-1", "x-2"]
     reg.receive(Acks("y-9", ("x-0", "x-2", "never-sent")), Y, T0 + 0.1)
-    resent = [m for a, m in sends(run_until(reg, T0 + 0.7)) if a == Y]
+    resent = [m for a, m in sends(run_until(reg, T0 + TIMEOUT + 0.2)) if a == Y]
     assert [m.id for m in resent if isinstance(m, ChannelMessage)] == ["x-1"]
     assert reg.table.get("y").online  # type: ignore[union-attr]
 

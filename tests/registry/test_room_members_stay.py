@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from registry.core import RegistryCore
-from tests.registry.core_helpers import T0, X, Y, core, in_room, sends
+from tests.registry.core_helpers import PROBE, ROUND, T0, X, Y, core, in_room, sends
 from wire.messages import (
     Ack,
     ChannelPost,
@@ -64,7 +64,9 @@ def test_a_member_whose_acks_are_lost_but_answers_a_probe_gets_the_line_again() 
     def lines_lost(addr: tuple[str, int], message: object) -> bool:
         return isinstance(message, RoomMessage)
 
-    sent = run(reg, T0 + 3.6, lines_lost)  # four more copies, then a fresh start and a probe
+    sent = run(
+        reg, T0 + 1 + ROUND + 0.1, lines_lost
+    )  # four more copies, then a fresh start and a probe
     assert lines_to_x(sent) == ["hi"] * 5 and len(pings_to_x(sent)) == 1
     assert members(reg) == ["x", "y"]
     sent = run(reg, T0 + 20, lambda addr, m: False)  # its next copy is acked
@@ -98,9 +100,9 @@ def test_a_member_that_answers_nothing_is_taken_out_after_the_line_and_a_probe()
     def x_gone(addr: tuple[str, int], message: object) -> bool:
         return addr == X
 
-    run(reg, T0 + 4.9, x_gone)
+    run(reg, T0 + 1 + ROUND + PROBE - 0.1, x_gone)
     assert members(reg) == ["x", "y"]
-    sent = run(reg, T0 + 5.1, x_gone)
+    sent = run(reg, T0 + 1 + ROUND + PROBE + 0.1, x_gone)
     assert members(reg) == ["y"] and not reg.table.get("x").online  # type: ignore[union-attr]
     notices = [m.text for addr, m in sent if addr == Y and isinstance(m, RoomNotice)]
     assert notices == ["x left r (not answering)"]

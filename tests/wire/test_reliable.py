@@ -22,6 +22,10 @@ from hypothesis.stateful import (
 
 from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
 
+#: The wait the tests of the mechanism give it, whatever TIMEOUT is: the times they drive
+#: are written for it (only `test_defaults_are_the_design_values` holds TIMEOUT to 0.5).
+WAIT = 0.5
+
 
 def run_until(
     rt: Retransmitter[str], times: list[float]
@@ -38,7 +42,7 @@ def test_defaults_are_the_design_values() -> None:
 
 
 def test_five_copies_then_give_up() -> None:
-    rt: Retransmitter[str] = Retransmitter()
+    rt: Retransmitter[str] = Retransmitter(WAIT)
     rt.start("k", "request", now=0.0)  # the first copy, sent by the owner at t=0
     assert rt.next_wake() == 0.5
     assert rt.due(0.49) == ([], [])
@@ -59,7 +63,7 @@ def test_five_copies_then_give_up() -> None:
 
 
 def test_answer_stops_resending() -> None:
-    rt: Retransmitter[str] = Retransmitter()
+    rt: Retransmitter[str] = Retransmitter(WAIT)
     rt.start("k", "request", now=0.0)
     assert rt.due(0.5) == (["request"], [])
     assert rt.get("k") == "request"
@@ -74,14 +78,14 @@ def test_answer_stops_resending() -> None:
 
 
 def test_answer_before_any_resend() -> None:
-    rt: Retransmitter[str] = Retransmitter()
+    rt: Retransmitter[str] = Retransmitter(WAIT)
     rt.start("k", "request", now=3.0)
     assert rt.answer("k") == "request"
     assert rt.due(3.5) == ([], [])
 
 
 def test_unknown_answer_is_none() -> None:
-    rt: Retransmitter[str] = Retransmitter()
+    rt: Retransmitter[str] = Retransmitter(WAIT)
     assert rt.answer("nobody") is None
     rt.start("k", "request", now=0.0)
     assert rt.answer("other") is None
@@ -89,7 +93,7 @@ def test_unknown_answer_is_none() -> None:
 
 
 def test_next_wake() -> None:
-    rt: Retransmitter[str] = Retransmitter()
+    rt: Retransmitter[str] = Retransmitter(WAIT)
     assert rt.next_wake() is None
     rt.start("a", "A", now=1.0)
     assert rt.next_wake() == 1.5
@@ -109,14 +113,14 @@ def test_next_wake() -> None:
 
 
 def test_a_late_wake_sends_one_copy_not_a_burst() -> None:
-    rt: Retransmitter[str] = Retransmitter()
+    rt: Retransmitter[str] = Retransmitter(WAIT)
     rt.start("k", "request", now=0.0)
     assert rt.due(60.0) == (["request"], [])
     assert rt.next_wake() == 60.5
 
 
 def test_a_clock_stepped_back_delays_a_retry_but_never_loses_one() -> None:
-    rt: Retransmitter[str] = Retransmitter()
+    rt: Retransmitter[str] = Retransmitter(WAIT)
     rt.start("a", "A", now=10.0)
     rt.start("b", "B", now=5.0)  # the wall clock jumped back 5 s in between
     assert rt.next_wake() == 10.5  # b waits for the last deadline armed, in order
@@ -125,7 +129,7 @@ def test_a_clock_stepped_back_delays_a_retry_but_never_loses_one() -> None:
 
 
 def test_renew_starts_the_attempts_over_for_what_waits_oldest_first() -> None:
-    rt: Retransmitter[str] = Retransmitter()
+    rt: Retransmitter[str] = Retransmitter(WAIT)
     rt.start("b", "B", now=0.0)
     rt.start("a", "A", now=0.25)
     for t in (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25):
@@ -138,7 +142,7 @@ def test_renew_starts_the_attempts_over_for_what_waits_oldest_first() -> None:
 
 
 def test_keys_are_independent() -> None:
-    rt: Retransmitter[str] = Retransmitter()
+    rt: Retransmitter[str] = Retransmitter(WAIT)
     rt.start("a", "A", now=0.0)
     rt.start("b", "B", now=0.25)
     rt.start("c", "C", now=0.25)
@@ -197,7 +201,7 @@ class RetransmitterMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rt: Retransmitter[str] = Retransmitter()
+        self.rt: Retransmitter[str] = Retransmitter(WAIT)
         self.ids = IdMaker("m")
         self.now = 0.0
         self.order: list[str] = []  # every started key, in start order

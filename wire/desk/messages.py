@@ -10,7 +10,7 @@ left meanwhile opens one to give the place up: `DeskGiveUp`.
 Like `wire.messages`, every message is a `wire.base.WireMessage` whose first field is `id`
 ("" meaning none) and whose fields are str, int, bool or tuples of those, so the generic
 codec carries them. This module must not import `wire.messages`: that module imports this
-one to add `DESK_TYPES` to the closed set.
+one to add `DeskMessage` to the closed set.
 
 Estimates travel as three flat fields rather than a record: `est_kind` is one of
 `EST_TYPICAL` or `EST_MEASURED` (a range of low..high seconds, from the typical session
@@ -21,7 +21,7 @@ who was serving them, up to `est_high` seconds).
 
 from __future__ import annotations
 
-from wire.base import Id, Int, Items, WireMessage
+from wire.base import Id, Int, Items, WireMessage, types_by_name
 from wire.refusals import RefusalCode
 
 #: `est_kind` values: a range in seconds from the typical session length (too few sessions
@@ -382,12 +382,4 @@ DeskMessage = (
 )
 
 #: Every desk message type by the name it travels under; joins `wire.messages.MESSAGE_TYPES`.
-DESK_TYPES: dict[str, type[DeskMessage]] = {
-    cls.__name__: cls
-    for cls in (
-        DeskJoin, DeskOperator, DeskCrisis, DeskQueued, DeskPosition, DeskQueueInfo,
-        DeskServed, DeskOnDuty, DeskSession, DeskRoom, DeskLine, DeskEnd, DeskEnded,
-        DeskLeave, DeskQueueRequest, DeskServe, DeskRoomRequest, DeskFirst, DeskRefused,
-        DeskNotice, DeskPing, DeskPong, DeskGiveUp, DeskWork, DeskRegistries,
-    )
-}  # fmt: skip
+DESK_TYPES: dict[str, type[DeskMessage]] = types_by_name(DeskMessage)

@@ -1,0 +1,73 @@
+"""Every message type has its place in each of the peer's tables: handled, or named as
+never sent to a peer; an answer taken by its request's taker, or where it is handled;
+what any key may send is what trust lets a key other than the registry's say."""
+
+from __future__ import annotations
+
+import enum
+import typing
+from typing import Any
+
+import pytest
+
+from peer.core import PeerCore
+from peer.received import FROM_ANY_KEY, NEVER_SENT_A_PEER, REGISTRY_ONLY, TAKEN_AS_HANDLED
+from peer.trust import Trust
+from registry.core import RegistryCore
+from tests.peer.parts_kit import ME, SERVER
+from wire.file_messages import FILE_DATAGRAMS
+from wire.messages import MESSAGE_TYPES, Ack, Acks, Refused
+
+EVERY_TYPE = frozenset(MESSAGE_TYPES.values())
+
+
+def received() -> Any:
+    return PeerCore(name="alice", port=ME[1], server=SERVER, session="a")._received
+
+
+def test_every_message_type_is_handled_or_never_sent_a_peer() -> None:
+    handled = received().handled
+    assert handled.isdisjoint(NEVER_SENT_A_PEER)
+    assert handled | NEVER_SENT_A_PEER == EVERY_TYPE
+
+
+def test_what_any_key_and_only_the_registry_may_send_is_handled() -> None:
+    handled = received().handled
+    assert handled >= FROM_ANY_KEY | REGISTRY_ONLY
+    assert FROM_ANY_KEY.isdisjoint(REGISTRY_ONLY)
+
+
+def test_every_request_a_peer_sends_the_registry_has_its_answer_taken() -> None:
+    # the requests: what the registry's dispatch handles, but for the answers
+    core = RegistryCore(session="r", new_token=lambda: "t" * 32)
+    requests = core.handled - {Ack, Acks, Refused}
+    taken = received().taken
+    assert taken.isdisjoint(TAKEN_AS_HANDLED)
+    assert taken | TAKEN_AS_HANDLED == requests
+
+
+def _blank(tp: Any) -> Any:
+    """The plainest value of a field type: "", 0, False, b"", (), an enum's first member,
+    a record of such values."""
+    if typing.get_origin(tp) is tuple:
+        return ()
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return next(iter(tp))
+    if hasattr(tp, "_fields"):  # a record (a named tuple)
+        hints = typing.get_type_hints(tp)
+        return tp(*(_blank(hints[name]) for name in tp._fields))
+    return tp()
+
+
+def blank(cls: type[Any]) -> Any:
+    hints = typing.get_type_hints(cls)
+    return cls(**{name: _blank(hints[name]) for name in cls.__struct_fields__})
+
+
+@pytest.mark.parametrize("cls", sorted(EVERY_TYPE, key=lambda c: c.__name__))
+def test_trust_lets_a_peers_key_say_only_what_any_key_may_send(cls: type[Any]) -> None:
+    trust = Trust(b"r" * 32, lambda name: None)
+    message = Acks("b-1", ("a-1",)) if cls is Acks else blank(cls)  # (an empty Acks acks nothing)
+    assert trust.believed(message, b"p" * 32) is None
+    only_the_registry = trust.why == "a message only the registry sends, from another key"
+    assert only_the_registry is (cls not in FROM_ANY_KEY | set(FILE_DATAGRAMS))

@@ -1,0 +1,50 @@
+"""Every command of the registry console has its handler and its place in `help`: each
+word the console takes as its own (registry.console.CONSOLE_COMMANDS) is carried out, and
+`help` shows each."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import pytest
+
+from registry.console import CONSOLE_COMMANDS
+from registry.console_commands import HELP, LOG_COMMAND
+from registry.server import RegistryServer
+
+pytestmark = pytest.mark.timeout(10)
+
+#: The commands `help` shows: the first word of each line that starts one (the command,
+#: maybe a word after it, then the column of what it does).
+SHOWN = {m[1] for line in HELP if (m := re.match(r"  (\S+)(?: \S+)?\s{2,}", line))}
+#: Words the console takes without `help` showing them: `help` itself, and `exit` (`quit`).
+UNSHOWN = {"help", "exit"}
+
+
+def test_help_shows_every_console_command() -> None:
+    assert CONSOLE_COMMANDS - UNSHOWN <= SHOWN
+    # and the rest it shows are the console's own `.log` and the help desk's `.help`
+    others = SHOWN - CONSOLE_COMMANDS
+    assert others == {LOG_COMMAND, ".help"}
+
+
+@pytest.mark.parametrize("word", sorted(CONSOLE_COMMANDS))
+def test_every_console_command_is_carried_out(word: str, tmp_path: Path) -> None:
+    printed: list[str] = []
+
+    async def typed() -> bool:
+        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=printed.append)
+        server.console_line(f"{word}\n")
+        try:  # a command that stops the registry: it stops at once
+            await asyncio.wait_for(server.serve_forever(), 0.01)
+            stopped = True
+        except TimeoutError:
+            stopped = False
+        await server.close()
+        return stopped
+
+    stopped = asyncio.run(typed())
+    assert stopped or printed, word
+    assert not any("unknown command" in line for line in printed), (word, printed)

@@ -1,0 +1,40 @@
+"""Waits tuned against the protocol's retry (wire.reliable.TIMEOUT, ATTEMPTS) stay where
+their reasons put them, whatever TIMEOUT is set to."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.light import ACK_WAIT
+from net.secure import HANDSHAKE_RETRY, QUEUE_FOR, REHANDSHAKE_AFTER
+from registry.liveness import PROBE_ATTEMPTS
+from registry.pacing import BUSY_AFTER
+from wire.reliable import ATTEMPTS, TIMEOUT
+
+
+@pytest.mark.parametrize(
+    ("name", "wait"),
+    [
+        # a request's first retry finds a fresh handshake out
+        ("HANDSHAKE_RETRY", HANDSHAKE_RETRY),
+        # a request's first retry finds a restarted other side again
+        ("REHANDSHAKE_AFTER", REHANDSHAKE_AFTER),
+        # nothing waits for a handshake to arrive after its sender tried again
+        ("QUEUE_FOR", QUEUE_FOR),
+    ],
+)
+def test_the_secure_channels_waits_end_before_a_retry(name: str, wait: float) -> None:
+    assert 0 < wait < TIMEOUT, name
+
+
+def test_a_registry_is_busy_once_a_retry_is_due() -> None:
+    assert BUSY_AFTER == TIMEOUT
+
+
+def test_a_probe_ends_before_the_start_that_asked_gives_up() -> None:
+    # a name's holder is judged while the start that asks for it still waits
+    assert PROBE_ATTEMPTS * TIMEOUT < ATTEMPTS * TIMEOUT
+
+
+def test_the_bench_clients_ack_long_before_a_retry() -> None:
+    assert ACK_WAIT <= TIMEOUT / 10
