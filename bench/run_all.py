@@ -10,7 +10,17 @@ import argparse
 import time
 from collections.abc import Callable
 
-from bench import direct, direct_path, flood, mailbox, memory, relay, table_bytes, udp_raw
+from bench import (
+    direct,
+    direct_path,
+    flood,
+    mailbox,
+    memory,
+    relay,
+    saves,
+    table_bytes,
+    udp_raw,
+)
 from bench.common import Table, raise_fd_limit, scratch_folder
 
 
@@ -71,6 +81,7 @@ def main(argv: list[str] | None = None) -> None:
             "mailbox",
             lambda: mailbox.main(["--loop", args.loop, "--count", "2000" if q else "10000"]),
         ),
+        ("saves", lambda: saves.main(["--count", "1000" if q else "5000"])),
         ("memory", lambda: memory.main(["--peers", "2000" if q else "10000"])),
         ("flood", lambda: flood.main(["--seconds", "2" if q else "4"])),
     ]
