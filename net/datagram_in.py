@@ -93,6 +93,9 @@ class ReceivingDatagrams:
     def _sendto(self, data: bytes, addr: Addr) -> None:
         raise NotImplementedError
 
+    def _sendto_each(self, datagrams: list[tuple[bytes, Addr]]) -> None:
+        raise NotImplementedError
+
     def _transmit(self, data: bytes, addr: Addr) -> None:
         raise NotImplementedError
 
@@ -127,8 +130,9 @@ class ReceivingDatagrams:
                 self._behind_since = None
             elif self._behind_since is None:
                 self._behind_since = started
-            for data, addr in self._outgoing.drain_ends():
-                self._sendto(data, addr)
+            answers = self._outgoing.drain_ends()
+            if answers:
+                self._sendto_each(answers)
             if self._on_drained is not None:
                 self._on_drained()
 

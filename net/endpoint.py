@@ -26,7 +26,7 @@ import contextlib
 import errno
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Protocol, TypedDict, Unpack
 
 from net.buffer_budget import BufferBudget
@@ -293,8 +293,7 @@ class Endpoint(ReceivingDatagrams):
         try:
             yield
         finally:
-            for data, addr in self._outgoing.packed_ends(was):
-                self._sendto(data, addr)
+            self._sendto_each(self._outgoing.packed_ends(was))
 
     def send_many(self, addrs: Sequence[Addr], message: Message) -> None:
         """Send `message` to each of `addrs`, as `send` would to each, encoding it once."""
@@ -330,8 +329,7 @@ class Endpoint(ReceivingDatagrams):
 
     def _flush(self) -> None:
         """Send whatever waits to leave packed (the end of a pass of the event loop)."""
-        for data, addr in self._outgoing.flush():
-            self._sendto(data, addr)
+        self._sendto_each(self._outgoing.flush())
 
     def key_at(self, addr: Addr) -> bytes | None:
         """The key a datagram to `addr` is sealed to: the owner's, else the last heard there."""
@@ -369,9 +367,21 @@ class Endpoint(ReceivingDatagrams):
             self.errors += 1
 
     def _sendto_all(self, data: bytes, addrs: Sequence[Addr]) -> None:
-        """`_sendto(data, addr)` for each of `addrs` (sealed for each: sessions differ)."""
-        for addr in addrs:
-            self._sendto(data, addr)
+        """`_sendto(data, addr)` for each of `addrs`: `data` encoded once, and only sealed
+        for each (each member's own session)."""
+        self._sendto_each([(data, addr) for addr in addrs])
+
+    def _sendto_each(self, datagrams: Iterable[tuple[bytes, Addr]]) -> None:
+        """`_sendto(data, addr)` for each (data, addr) of `datagrams`, in order, at one
+        reading of the clock: what a relay, or the end of a drain, sends to many."""
+        key_at, seal, transmit, now = self.key_at, self.channel.seal, self._transmit, self._clock()
+        for data, addr in datagrams:
+            key = key_at(addr)
+            if key is None:
+                self._sendto(data, addr)  # (counted and said there)
+                continue
+            for packet, to in seal(data, addr, key, now):
+                transmit(packet, to)
 
     def _writable(self) -> None:
         sock = self._sock

@@ -24,7 +24,7 @@ Send before the records kept of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TypedDict, Unpack
 
 from peer.actions import Action, Addr, Emit, Print, Prompt
@@ -215,11 +215,25 @@ class PeerCore:
     ) -> list[Action]:
         """A message arrived from `addr`: the actions, in order. With `emit`, each is handed
         to it instead, the moment it is decided, and none is returned."""
+        return self.receive_all((message,), addr, now, emit)
+
+    def receive_all(
+        self, messages: Sequence[Message], addr: Addr, now: float, emit: Emit | None = None
+    ) -> list[Action]:
+        """The messages of one datagram arrived from `addr`: each taken in order, as
+        `receive` takes one, and what follows every event (lines that waited, the prompt,
+        the outbox kept) done once, after the last: one datagram is one event."""
         actions: list[Action] = []
         if emit is None:
             emit = actions.append
-        if self._life.phase is not Phase.LEFT:
-            self._received.receive(message, addr, now, emit)
+        life, receive = self._life, self._received.receive
+        taken = False
+        for message in messages:
+            if life.phase is Phase.LEFT:
+                break  # (what left a moment ago takes nothing more)
+            receive(message, addr, now, emit)
+            taken = True
+        if taken:
             self._settle(now, emit)
         return actions
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Unpack
 
-from net.batch import inbound_line, receive_batch
+from net.batch import inbound_line
 from net.endpoint import Endpoint
 from net.files import os_reason, private_folder
 from net.keys import public_of
@@ -263,31 +263,22 @@ class PeerNode:
         self._received_batch([message], addr, key)
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
-        """The messages of one datagram. The usual one, a lone message as an idle sender
-        sends: believed (`_believed`), then each action carried out as the core decides it,
-        so that the ack leaves before the rest is done."""
-        if len(messages) != 1:
-            self._received_several(messages, addr, key)
-            return
-        believed = self._believed(messages[0], key, addr)
-        if believed is None:
+        """The messages of one datagram, as one event: each believed (`_believed`), then
+        taken by the core in order, each action carried out as the core decides it, so
+        that the first ack leaves before the rest is done (those after it are merged by the
+        endpoint) and each message is recorded as shown before its line and its ack."""
+        believe = self._believed
+        believed = [b for b in (believe(m, key, addr) for m in messages) if b is not None]
+        if not believed:
             return
         if self._verbose:
-            self._debug(inbound_line(believed, addr))
-        self.core.receive(believed, addr, self._now(), self._carry_out)
-        self.keys.listed_in(believed)
-        self._event_done()
-
-    def _received_several(self, messages: list[Message], addr: Addr, key: bytes) -> None:
-        """A datagram of several messages (a sender busy, or a burst relayed): each
-        recorded as shown before its line and its ack, the acks merged by the endpoint."""
-        believed = [b for b in (self._believed(m, key, addr) for m in messages) if b is not None]
-        if believed:
-            trace = self._debug if self._verbose else None
-            actions = receive_batch(self.core.receive, believed, addr, trace, now=self._now())
-            self._run(actions)
             for one in believed:
-                self.keys.listed_in(one)
+                self._debug(inbound_line(one, addr))
+        self.core.receive_all(believed, addr, self._now(), self._carry_out)
+        listed_in = self.keys.listed_in
+        for one in believed:
+            listed_in(one)
+        self._event_done()
 
     def _believed(self, message: Message, key: bytes, addr: Addr) -> Message | None:
         """`message` as far as `key`, which sealed it, may say it (None: none of it, said

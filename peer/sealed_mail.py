@@ -81,6 +81,8 @@ class SealedMail:
     def opened(self, message: Message) -> Message:
         """`message` (from the registry) with the direct messages it carries opened: a Chat
         it delivers, the mail of a Welcome or MoreMail. Anything else is returned as is."""
+        if type(message) not in _CARRIERS:
+            return message  # (most of what the registry sends: no match to try)
         match message:
             case Chat():
                 return msgspec.structs.replace(message, text=self._open(message))
@@ -146,3 +148,7 @@ def _with_mail(welcome: Welcome, mail: tuple[StoredMessage, ...]) -> Welcome:
         mail,
         welcome.aliases,
     )
+
+
+#: The messages that may carry sealed direct messages (see `SealedMail.opened`).
+_CARRIERS = frozenset({Chat, Welcome, MoreMail})

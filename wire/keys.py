@@ -13,8 +13,10 @@ import hashlib
 KEY_BYTES = 32
 
 
+@functools.lru_cache(maxsize=4096)
 def key_text(public: bytes) -> str:
-    """A public key as the table and files carry it: unpadded URL-safe base64 (43 chars)."""
+    """A public key as the table and files carry it: unpadded URL-safe base64 (43 chars).
+    Remembered: the registry names the key of every message it reads."""
     return base64.urlsafe_b64encode(public).rstrip(b"=").decode("ascii")
 
 

@@ -49,3 +49,19 @@ def test_what_is_handed_over_is_what_would_have_been_returned(steps: list[str | 
             expected = returned.receive(message, addr, now)
             assert handed.receive(message, addr, now, got.append) == []
         assert got == expected  # the ids each makes for itself too: made in the same order
+
+
+def test_a_datagram_of_several_messages_is_taken_as_one_event() -> None:
+    """Each message of the datagram recorded, acked and shown in order, as if each came
+    alone; what follows an event (the prompt, the outbox kept) is done once, after them."""
+    messages: list[Message] = [ChannelMessage(f"b-{i}", "bob", f"line {i}") for i in range(3)]
+    together, _ = registered()
+    one_by_one, _ = registered()
+    actions = together.receive_all(messages, SERVER, T0)
+    alone = [a for m in messages for a in one_by_one.receive(m, SERVER, T0)]
+    assert actions == alone  # nothing here changes the prompt or the outbox
+    shown = [a.id for a in actions if isinstance(a, pa.Shown)]
+    acked = [a.message.reply_to for a in actions if isinstance(a, pa.Send)]
+    assert shown == acked == ["b-0", "b-1", "b-2"]
+    lines = [a.text for a in actions if isinstance(a, pa.Print)]
+    assert lines == [f"[Channel_Message bob: line {i}]" for i in range(3)]

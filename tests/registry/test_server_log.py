@@ -4,7 +4,7 @@ caused have left, and lines keep their order."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -61,7 +61,7 @@ async def _serve(tmp_path: Path, console: Console) -> tuple[RegistryServer, Addr
     server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=console.add)
     addr = await server.start()
     endpoint = server.endpoint
-    real_sendto, real_sendto_all = endpoint._sendto, endpoint._sendto_all
+    real_sendto, real_sendto_each = endpoint._sendto, endpoint._sendto_each
     real_write = endpoint._write
 
     def write(writer: asyncio.StreamWriter, message: Message) -> None:
@@ -72,12 +72,14 @@ async def _serve(tmp_path: Path, console: Console) -> tuple[RegistryServer, Addr
         console.add(f"sent {data.decode()}")
         real_sendto(data, to)
 
-    def sendto_all(data: bytes, to: Sequence[Addr]) -> None:
-        console.add(f"sent {data.decode()}")
-        real_sendto_all(data, to)
+    def sendto_each(datagrams: Iterable[tuple[bytes, Addr]]) -> None:
+        datagrams = list(datagrams)
+        for data, _ in datagrams:
+            console.add(f"sent {data.decode()}")
+        real_sendto_each(datagrams)
 
     endpoint._sendto = sendto  # type: ignore[method-assign]
-    endpoint._sendto_all = sendto_all  # type: ignore[method-assign]
+    endpoint._sendto_each = sendto_each  # type: ignore[method-assign]
     endpoint._write = write  # type: ignore[method-assign]
     return server, addr
 
