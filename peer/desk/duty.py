@@ -26,7 +26,6 @@ from peer.desk.actions import (
     KeptPlace,
     SetPrompt,
     Show,
-    no_answer,
     unreachable,
 )
 from peer.desk.duty_desk import DeskSays, cut_short, show
@@ -210,7 +209,6 @@ class OperatorCore:
         taken as lost)."""
         why = self.link.overdue(now, out)
         if why == "":
-            out.append(Show(no_answer(self.ip, self.port), "error"))
             self.link.end(1, out)
             return True
         why = why or self.link.beat(now, out)

@@ -21,6 +21,8 @@ from peer.desk.actions import (
     Drop,
     Exit,
     Send,
+    Show,
+    no_answer,
 )
 from wire.desk.messages import HEARTBEAT, DeskLeave, DeskMessage, DeskPing, DeskPong, DeskRegistries
 from wire.desk.text import format_duration
@@ -145,12 +147,13 @@ class DeskLink:
     def overdue(self, now: float, out: list[Action]) -> str | None:
         """Whether the desk's answer to the connection's first message is overdue: None
         when it is not; "" when the desk never answered in this run (what listens there is
-        no help desk: the core says `no_answer` and ends the run); else the connection,
-        stuck now, is dropped, and why it is lost is returned."""
+        no help desk: said here, and the core ends the run); else the connection, stuck
+        now, is dropped, and why it is lost is returned."""
         if self.answer_by is None or now < self.answer_by:
             return None
         self.answer_by = None
         if not self._answered:
+            out.append(Show(no_answer(self.ip, self.port), "error"))
             return ""
         out.append(Drop())
         return f"no answer in {int(ANSWER_TIMEOUT)} s"

@@ -29,7 +29,6 @@ from peer.desk.actions import (
     Probe,
     Send,
     Show,
-    no_answer,
     unreachable,
 )
 from peer.desk.link import DeskLink
@@ -217,7 +216,6 @@ class PersonCore:
         ended the run or the connection (then taken as lost)."""
         why = self.link.overdue(now, out) if self.phase == "joining" else None
         if why == "":
-            out.append(Show(no_answer(self.ip, self.port), "error"))
             self.state.finish(1, out)
             return True
         if why is None and self.phase in ("joining", "waiting", "served"):
