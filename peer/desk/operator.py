@@ -72,11 +72,11 @@ def _remember_authorised(root: Path, key: str, core: OperatorCore, runner: DeskR
     """After the run of `core` (by `runner`, its keys in `root`): went on duty by showing
     the operator `key`, our key is authorised from now on by the registry it ran at
     (docs/DESK.md); refused without it, it is not any more (the registry lost it)."""
-    pins, label = Pins(root), _authorised_label(core.name, core.ip, core.port)
+    pins, label = Pins(root), _authorised_label(core.state.name, core.ip, core.port)
     with contextlib.suppress(OSError):  # not kept: the key is asked for again next time
-        if core.on_duty and key and runner.registry_key:
+        if core.state.on_duty and key and runner.registry_key:
             pins.pin(label, runner.registry_key)
-        elif not key and core.refused_code is RefusalCode.OPERATOR_KEY:
+        elif not key and core.state.refused_code is RefusalCode.OPERATOR_KEY:
             pins.forget(label)
 
 
@@ -128,7 +128,7 @@ async def run_operator(
             key,
             IdMaker(os.urandom(4).hex()),
             prompt=stdin_is_tty,
-            serve_when_asked=not stdin_is_tty,  # a script says when it serves: see _early_topics
+            serve_when_asked=not stdin_is_tty,  # see OperatorLines.early_topics
         )
         runner = DeskRunner(
             core,

@@ -32,79 +32,81 @@ QUESTIONS = {
 QUITS = (".quit", ".exit")
 
 
-class PersonForm(PersonState):
+class PersonForm:
     """The form's questions and answers."""
 
-    def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
+    def __init__(self, s: PersonState) -> None:
+        self.s = s
+
+    def place_found(self, kept: KeptPlace | None, now: float, out: list[Action]) -> None:
         """The held place kept for the number given (`FindPlace`), or None: taken back with
         its topic (the form asks nothing more), or the topic asked for."""
-        out: list[Action] = []
-        if self.phase != "form" or self._step != "place":
-            return out
+        s = self.s
+        if s.link.phase != "form" or s.step != "place":
+            return
         if kept is None:
-            self._step = "topic"
+            s.step = "topic"
             out.extend(Show(line) for line in menu_lines())
             out.append(Ask(QUESTIONS["topic"]))
-            return out
-        self.token, self.topic, self.description = kept.token, kept.topic, kept.description
-        self.grace = kept.grace
-        self._form_closed = now
+            return
+        s.token, s.topic, s.description = kept.token, kept.topic, kept.description
+        s.grace = kept.grace
+        s.form_closed = now
         out.append(
             Show(
-                f"[You had a place in the waiting room a moment ago ({topic_label(self.topic)}); "
+                f"[You had a place in the waiting room a moment ago ({topic_label(s.topic)}); "
                 "taking it back, with its topic, so the topic is not asked again.]"
             )
         )
-        self._connect_first(out)
-        return out
+        s.connect_first(out)
 
-    def _form_answer(self, text: str, out: list[Action]) -> None:
+    def answer(self, text: str, out: list[Action]) -> None:
         """`text`, typed while the form asks its questions: `.quit`, or the answer to the
         question asked (a command answers nothing: the question is asked again)."""
         answer = text.strip()
         if answer in QUITS:
-            self._bye(out)
+            self.s.bye(out)
             return
-        if self._step == "place":  # the held place is being looked up: nothing is asked
+        if self.s.step == "place":  # the held place is being looked up: nothing is asked
             out.append(Show(_not_an_answer(text), "error"))
             return
         if answer.startswith(".") and not answer.startswith(".."):
             # .queue, .help and the like mean nothing yet: not an answer, and not a try
             out.append(Show(_no_command_yet(answer), "error"))
-            out.append(Ask(QUESTIONS[self._step]))
+            out.append(Ask(QUESTIONS[self.s.step]))
             return
         if answer.startswith(".."):
             answer, text = answer[1:], text.replace("..", ".", 1)  # a dot of the answer's own
-        if self._step == "topic":
+        if self.s.step == "topic":
             self._topic_answer(text, out)
             return
         why = self._take(answer, out)
         if why is not None:
             out.append(Show(f"[{why}]", "error"))
-        if self.phase == "form" and self._step != "place":
-            out.append(Ask(QUESTIONS[self._step]))  # the next question, or the same again
+        if self.s.link.phase == "form" and self.s.step != "place":
+            out.append(Ask(QUESTIONS[self.s.step]))  # the next question, or the same again
 
     def _take(self, answer: str, out: list[Action]) -> str | None:
         """`answer` to the name, the phone or the description: taken, and the form moves
         on (the held place looked up after the phone, the desk called after the
         description); or why it is not taken."""
-        if self._step == "name":
+        if self.s.step == "name":
             why = name_problem(answer)
             if why is None:
-                self.name = answer
-                self._step = "phone"
+                self.s.name = answer
+                self.s.step = "phone"
             return why
-        if self._step == "phone":
+        if self.s.step == "phone":
             why = phone_problem(answer)
             if why is None:
-                self.phone = normalise_phone(answer) or answer
-                self._step = "place"
-                out.append(FindPlace(self.phone))
+                self.s.phone = normalise_phone(answer) or answer
+                self.s.step = "place"
+                out.append(FindPlace(self.s.phone))
             return why
         why = _description_problem(answer)  # the description
         if why is None:
-            self.description = answer
-            self._connect_first(out)
+            self.s.description = answer
+            self.s.connect_first(out)
         return why
 
     def _topic_answer(self, text: str, out: list[Action]) -> None:
@@ -115,8 +117,8 @@ class PersonForm(PersonState):
             return
         topic, why = topic_problem(text)
         if topic is None:
-            self._tries += 1
-            left = MENU_TRIES - self._tries
+            self.s.tries += 1
+            left = MENU_TRIES - self.s.tries
             more = f" {left} {'try' if left == 1 else 'tries'} left." if left else ""
             out.append(Show(f"[{why}{more}]", "error"))
             if left:
@@ -127,21 +129,21 @@ class PersonForm(PersonState):
                     "closes. Start it again and type a number from 1 to 6.]"
                 )
                 out.append(Show(line, "error"))
-                self._end(1, out)
+                self.s.link.end(1, out)
             return
-        self.topic = topic
+        self.s.topic = topic
         if topic in DESCRIBE_TOPICS:
-            self._step = "description"
+            self.s.step = "description"
             out.append(Show("[Please describe your problem in a sentence or two.]"))
             out.append(Ask(QUESTIONS["description"]))
         else:
-            self._connect_first(out)
+            self.s.connect_first(out)
 
-    def _typed_for_the_form(self, line: str) -> str:
+    def typed_for_it(self, line: str) -> str:
         """What is said of a line begun for a question the form no longer asks."""
         return (
             f"[Not sent: “{clean(line.strip())}” was typed for the form, which asks nothing "
-            f"more: the topic of your earlier place ({topic_label(self.topic)}) is kept.]"
+            f"more: the topic of your earlier place ({topic_label(self.s.topic)}) is kept.]"
         )
 
 

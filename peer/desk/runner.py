@@ -1,4 +1,4 @@
-"""The asyncio adapter of the help-desk clients: it drives a `DeskClientCore` (the person's
+"""The asyncio adapter of the help-desk clients: it drives a `DeskClient` (the person's
 or the operator's) with a real terminal, TCP connection, clock and held-place file.
 
 Everything arrives as one stream of events on a queue, handled one at a time: what the
@@ -30,7 +30,7 @@ from peer.desk.actions import (
     Action,
     Ask,
     Connect,
-    DeskClientCore,
+    DeskClient,
     Drop,
     Exit,
     FindPlace,
@@ -113,7 +113,7 @@ class DeskRunner:
 
     def __init__(
         self,
-        core: DeskClientCore,
+        core: DeskClient,
         *,
         client: str,
         tty: bool,

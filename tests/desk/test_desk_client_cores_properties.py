@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from peer.desk.actions import (
     Action,
     Connect,
-    DeskClientCore,
+    DeskClient,
     Drop,
     Exit,
     FindPlace,
@@ -101,7 +101,7 @@ TO_OPERATOR: list[DeskMessage] = [
 class World:
     """What the runner would know: whether a connection is up or asked for."""
 
-    core: DeskClientCore
+    core: DeskClient
     now: float = 0.0
     up: bool = False
     asked: bool = False

@@ -25,7 +25,8 @@ from peer.desk.actions import (
     PutTyped,
     Show,
 )
-from peer.desk.person import CRISIS_NOTICE_WAIT, REFRESH, PersonCore
+from peer.desk.person import REFRESH, PersonCore
+from peer.desk.person_session import CRISIS_NOTICE_WAIT
 from wire.desk.messages import (
     EST_MEASURED,
     EST_TYPICAL,

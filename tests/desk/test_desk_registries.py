@@ -28,7 +28,7 @@ def test_a_person_sent_on_joins_at_the_desk_saying_nothing() -> None:
     out = core.received(sent_on(), 0.0)
     assert out == [Connect()]
     assert (core.ip, core.port) == DESK
-    assert core.registries == (HERE, DESK, THIRD)
+    assert core.link.registries == (HERE, DESK, THIRD)
     [join] = sent(core.connected(0.1))
     assert isinstance(join, DeskJoin)
     assert shown(core.received(queued(), 0.2))[0].startswith("[You are in the waiting room")
@@ -67,7 +67,7 @@ def test_a_registry_that_sends_on_to_one_that_stopped_keeps_the_rounds_short() -
         assert core.not_connected("refused", start) == [Connect()]  # HERE, tried
         assert core.not_connected("refused", start) == []  # THIRD: the round is over
         assert core.next_wake() == start + 0.5
-        core.ip, core.port = HERE
+        core.link.ip, core.link.port = HERE
 
 
 def test_an_operator_sent_on_goes_on_duty_at_the_desk() -> None:
@@ -77,7 +77,7 @@ def test_an_operator_sent_on_goes_on_duty_at_the_desk() -> None:
     assert core.received(sent_on(), 0.0) == [Connect()]
     assert any(isinstance(m, DeskOperator) for m in sent(core.connected(0.1)))
     core.received(DeskOnDuty("d", "o-2", "ann", ALL_TOPICS, 0, 0), 0.2)
-    assert core.on_duty and (core.ip, core.port) == DESK
+    assert core.state.on_duty and (core.ip, core.port) == DESK
 
 
 def test_an_operator_reconnecting_tries_the_next_registry() -> None:

@@ -10,7 +10,6 @@ import pytest
 
 from peer.desk.actions import (
     Action,
-    DeskClientCore,
     Exit,
     FindPlace,
     ForgetPlace,
@@ -54,11 +53,13 @@ class Screen:
         self.typed = text
 
 
-class Recorder(DeskClientCore):
-    """Records each event it is handed; answers what the test puts in `answers`."""
+class Recorder:
+    """A `DeskClient` that records each event it is handed; answers what the test puts in
+    `answers`."""
+
+    ip, port = "127.0.0.1", 4000
 
     def __init__(self) -> None:
-        super().__init__("127.0.0.1", 4000, IdMaker("r"), 2.0)
         self.heard: list[tuple[str, object]] = []
         self.answers: list[Action] = []
 
@@ -67,7 +68,10 @@ class Recorder(DeskClientCore):
         answers, self.answers = self.answers, []
         return answers
 
-    def received(self, message: object, now: float) -> list[Action]:  # type: ignore[override]
+    def start(self, now: float) -> list[Action]:
+        return self._note("start")
+
+    def received(self, message: object, now: float) -> list[Action]:
         return self._note("received", message)
 
     def lost(self, reason: str, now: float) -> list[Action]:
@@ -79,11 +83,23 @@ class Recorder(DeskClientCore):
     def not_connected(self, why: str, now: float) -> list[Action]:
         return self._note("not_connected", why)
 
+    def probe_failed(self, why: str, now: float) -> list[Action]:
+        return self._note("probe_failed", why)
+
     def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]:
         return self._note("typed", (text, begun))
 
+    def end_of_input(self, now: float) -> list[Action]:
+        return self._note("end_of_input")
+
     def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
         return self._note("place_found", kept)
+
+    def tick(self, now: float) -> list[Action]:
+        return self._note("tick")
+
+    def next_wake(self) -> float | None:
+        return None
 
 
 class Writer:

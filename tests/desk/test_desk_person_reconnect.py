@@ -1,4 +1,4 @@
-"""The person's connection lost, made again and left (peer.desk.person_link): a place held
+"""The person's connection lost, made again and left (peer.desk.person_reconnect): a place held
 for the token is taken back until the grace period is over, and given up on leaving."""
 
 from __future__ import annotations
