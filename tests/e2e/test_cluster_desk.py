@@ -83,7 +83,8 @@ def test_one_desk_for_the_service_and_its_places_outlive_the_registry_that_held_
     killed = time.monotonic()
     two.expect(re.escape("this one takes over"), 10)
     dan.expect(r"your conversation with ann resumes", 8)
-    ann.expect(r"Now serving Dan", 15)
+    ann.expect(r"Now serving Dan", 20)
+    print(f"ann back {time.monotonic() - killed:.1f} s after the kill")
     resumed = time.monotonic() - killed
     eve.expect(r"Welcome back: your place was kept; number [12] in the queue", 15)
     print(f"the session resumed {resumed:.1f} s after the registry that decided was killed")
