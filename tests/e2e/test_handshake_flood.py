@@ -107,6 +107,7 @@ def _round(chat: ChatEnv, alice: Peer, bob: Peer, n: int) -> dict[str, float]:
 def _flooded(chat: ChatEnv, seconds: float, rounds: int) -> None:
     registry = chat.start_registry()
     alice, bob = _peer(chat, "alice"), _peer(chat, "bob")
+    alice.expect_line("[bob is online]")  # (the table's push may come after bob's Welcome)
     direct(alice, bob, "before the flood")
     flooded = {"registry": registry, "bob": bob}
     rss = {name: status_kb(proc, "VmRSS") for name, proc in flooded.items()}
