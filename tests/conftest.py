@@ -47,7 +47,7 @@ def _cache_bytecode_outside_the_tree() -> None:
 
 _cache_bytecode_outside_the_tree()
 
-# The suite runs in four workers on as few as two cores (pyproject.toml): an example may
+# The suite runs in five workers on as few as two cores (pyproject.toml): an example may
 # then wait for a CPU longer than hypothesis' default 200 ms deadline. Speed is measured in
 # bench/, not here.
 settings.register_profile("chatapp", deadline=None, suppress_health_check=[HealthCheck.too_slow])

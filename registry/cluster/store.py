@@ -48,6 +48,8 @@ from wire.errors import DecodeError
 from wire.messages import RoomMessage, StoredMessage
 from wire.names import name_key
 
+#: Reads of a bucket that gave fewer keys than it holds, before the last is taken as it is.
+WATCH_TRIES = 5
 TABLE, OWNERS, ROOMS, MAIL = "CHATAPP_TABLE", "CHATAPP_OWNERS", "CHATAPP_ROOMS", "CHATAPP_MAIL"
 MAIL_SUBJECT = "chatapp.mail"
 #: Errors of a write that JetStream did not acknowledge (it is kept for the next commit).
@@ -285,18 +287,34 @@ def _history(value: bytes) -> list[RoomMessage]:
 
 
 async def entries(bucket: KeyValue) -> dict[str, tuple[int, bytes]]:
-    """Every key of `bucket` with its revision and value (deleted keys left out)."""
+    """Every key of `bucket` (a bucket of one revision per key) with its revision and
+    value, deleted keys left out. A watch may say it has given everything before it has,
+    under load: it is read again until it gave as many keys, deleted or not, as the
+    bucket holds messages (WATCH_TRIES at most)."""
+    for _ in range(WATCH_TRIES):
+        found, seen = await _watched(bucket)
+        if seen >= (await bucket.status()).stream_info.state.messages:
+            break
+    return found
+
+
+async def _watched(bucket: KeyValue) -> tuple[dict[str, tuple[int, bytes]], int]:
+    """The keys a watch of `bucket` gave before it said it gave all, and how many it gave
+    (deleted ones included)."""
     found: dict[str, tuple[int, bytes]] = {}
-    watcher = await bucket.watchall(ignore_deletes=True)
+    seen = 0
+    watcher = await bucket.watchall()
     try:
         async for entry in watcher:
             if entry is None:
                 break
-            assert entry.revision is not None
-            found[entry.key] = (entry.revision, entry.value or b"")
+            seen += 1
+            if entry.operation is None:  # (a put: deletes and purges name an operation)
+                assert entry.revision is not None
+                found[entry.key] = (entry.revision, entry.value or b"")
     finally:
         await watcher.stop()  # type: ignore[no-untyped-call]
-    return found
+    return found, seen
 
 
 def _reason(exc: BaseException) -> str:
