@@ -83,9 +83,8 @@ class Requests:
         self.server = server  # where requests go: the registry used now (Shared.move_to)
         self._outbox = outbox
         self._sent: Retransmitter[Request] = Retransmitter(timeout, attempts)
-        # the id of the request what is typed to the registry next (saves, channel and room
-        # posts, ...) waits for (a long one on its way, or a kept one as the outbox is
-        # sent: see `next_kept`), and the requests held behind it, by id
+        # the request what is typed next (saves, posts, ...) waits for (a long one on its
+        # way, or a kept one as the outbox is sent: `next_kept`), and those held behind it
         self._waited_for: str | None = None
         self._held: dict[str, tuple[Message, bool]] = {}
         self._streamed: dict[str, tuple[Request, float]] = {}
