@@ -20,9 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import functools
-import tempfile
 import time
-from pathlib import Path
 
 from bench import ircd
 from bench.common import (
@@ -48,7 +46,6 @@ from peer.actions import Print
 
 ANCHOR_BROADCAST = 0.69e-3  # ngircd, 100 members, measured here before
 ANCHOR_BURST = 1.28e6  # ngircd deliveries/s at 100 members, measured here before
-ANCHOR_JOIN = 0.43  # ngircd, 500 clients register and join, measured here before
 #: The bench process (every client) on one CPU, the server on the other.
 BENCH_CPU, SERVER_CPU = 0, 1
 #: Who receives in the channel benchmarks (see Members).
@@ -296,44 +293,6 @@ async def chat_burst(
     return delivered / took, note
 
 
-async def chat_join(loop: str, count: int, limit: float) -> tuple[float, int, str]:
-    """`count` peers register at once; (seconds until every table is complete, complete)."""
-    with start_registry(loop, count=True) as reg:
-        pin_to_cpu(reg.proc.pid, SERVER_CPU)
-        server = (HOST, reg.ready["port"])
-        root = Path(tempfile.mkdtemp(prefix="chatapp-bench-join-"))
-        peers = [BenchPeer(f"j{i}", server, root) for i in range(count)]
-        for p in peers:
-            await p.open()  # binding sockets is not part of the storm
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        complete: set[str] = set()
-
-        def shown(peer: BenchPeer, line: Print) -> None:
-            if peer.name not in complete and peer.table_complete(count):
-                complete.add(peer.name)
-                if len(complete) == count and not done.done():
-                    done.set_result(None)
-
-        for p in peers:
-            p.listeners[:] = [shown]
-        t0 = time.perf_counter()
-        for p in peers:
-            p.start()
-        try:
-            await asyncio.wait_for(done, limit)
-            took = time.perf_counter() - t0
-        except TimeoutError:
-            took = float("nan")
-        report = await reg.ask_async("report")
-        registered = sum(1 for p in peers if p.registered.is_set())
-        await close_all(peers)
-    note = (
-        f"{registered} registered; registry handled {report['count']:,} messages, "
-        f"{report['drops']} kernel drops"
-    )
-    return took, len(complete), note
-
-
 # -- tables --------------------------------------------------------------------------------
 
 
@@ -438,60 +397,6 @@ def burst_table(
     table.print()
 
 
-#: Join storms per side, ngircd's and ChatApp's taking turns: one of each varied by a third
-#: from run to run on a 2-core VM (ngircd's own took 2.1 to 3.5 s), and the ratio with it.
-JOIN_ROUNDS = 3
-
-
-def join_table(loops: list[str], count: int, limit: float, rounds: int = JOIN_ROUNDS) -> None:
-    table = Table(
-        f"Join storm: {count} register at once until every table is complete "
-        f"(median of {rounds}, taking turns with ngircd)",
-        [
-            "loop",
-            "ChatApp",
-            "complete",
-            "ngircd all joined",
-            "ngircd all know all",
-            "ratio",
-            "each round",
-            "target",
-        ],
-    )
-    why = ircd.unavailable()
-    for loop in loops:
-        ours: list[float] = []
-        joined: list[float] = []
-        knows: list[float] = []
-        completes: list[int] = []
-        for _ in range(rounds):
-            if not why:
-                with ircd.Ngircd(SERVER_CPU) as srv:
-                    j, k, _ = run(functools.partial(ircd.join_storm, srv.port, count), loop)
-                joined.append(j)
-                knows.append(k)
-            took, complete, note = run(functools.partial(chat_join, loop, count, limit), loop)
-            ours.append(took)
-            completes.append(complete)
-            table.note(f"{loop}: {note}")
-        # a storm that did not complete counts as nan, which makes the median nan too
-        took = float("nan") if any(t != t for t in ours) else median(ours)
-        shown = ms(took) if took == took else f"not complete in {limit:.0f} s"
-        each = ", ".join(ratio(o, k) for o, k in zip(ours, knows, strict=False))
-        table.add(
-            loop,
-            shown,
-            f"{min(completes)}/{count}",
-            why if why else ms(median(joined)),
-            ms(median(knows)) if not why else "",
-            ratio(took, median(knows)),
-            each,
-            "<= 1.00x",
-        )
-    table.note(f"anchor: ngircd 500 clients register and join in {ANCHOR_JOIN} s.")
-    table.print()
-
-
 def main(argv: list[str] | None = None) -> None:
     scratch_folder()
     parser = argparse.ArgumentParser(description=__doc__)
@@ -503,7 +408,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--burst", type=int, default=200, help="messages in the burst")
     parser.add_argument("--join", type=int, default=500, help="peers in the join storm")
-    parser.add_argument("--join-rounds", type=int, default=JOIN_ROUNDS, help="storms per side")
+    parser.add_argument("--join-rounds", type=int, default=3, help="storms per side")
     parser.add_argument(
         "--receivers", default=",".join(RECEIVERS), help="PeerNodes, minimal or both"
     )
@@ -518,6 +423,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.what in ("burst", "all"):
             burst_table(loops, 100, args.burst, kinds)
         if args.what in ("join", "all"):
+            from bench.join import join_table  # (it uses this module's CPUs)
+
             join_table(loops, args.join, args.limit, max(args.join_rounds, 1))
 
 
