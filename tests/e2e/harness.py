@@ -618,10 +618,17 @@ def reaches(sender: Peer, receiver: Peer, text: str, timeout: float = DEFAULT_TI
 
 
 def direct(sender: Peer, receiver: Peer, text: str, timeout: float = DEFAULT_TIMEOUT) -> None:
-    """`send <receiver> <text>` from sender; both sides must show it (self-send included)."""
+    """`send <receiver> <text>` from sender; both sides must show it (self-send included).
+    A receiver started a moment ago may not be in the sender's table yet (its Welcome can
+    come before the registry's push to the sender): then sent again once it is."""
     sender.send(f"send {receiver.name} {text}")
     if sender is receiver:
         sender.expect_all([chat_line(sender.name, text), line(received_by(sender.name))], timeout)
-    else:
-        receiver.expect(chat_line(sender.name, text), timeout)
+        return
+    unknown = rf"^>>> \[No user named {re.escape(receiver.name)}\."
+    said = sender.expect(f"{line(received_by(receiver.name))}|{unknown}", timeout)
+    if "No user named" in said.string:
+        sender.expect_line(f"[{receiver.name} is online]", timeout)
+        sender.send(f"send {receiver.name} {text}")
         sender.expect_line(received_by(receiver.name), timeout)
+    receiver.expect(chat_line(sender.name, text), timeout)

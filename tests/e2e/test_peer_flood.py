@@ -32,6 +32,7 @@ def test_a_flooded_peer_drops_the_flood_unopened_and_chat_goes_on(chat: ChatEnv)
     chat.start_registry(options=["--no-desk-console"])
     alice = chat.start_peer("alice", data_dir=chat.root / "alice")
     bob = chat.start_peer("bob", data_dir=chat.root / "bob", options=["--verbose"])
+    alice.expect_line("[bob is online]")  # (the table's push may come after bob's Welcome)
     direct(alice, bob, "before")
     stop = threading.Event()
     floods = [
