@@ -67,7 +67,7 @@ class PersonCore:
         self.state = s = PersonState(link, options.get("prompt", False))
         self._form = PersonForm(s)
         self._reconnect = Reconnect(s)
-        self.stateession = PersonSession(s, self._form, self._reconnect)
+        self._session = PersonSession(s, self._form, self._reconnect)
 
     @property
     def ip(self) -> str:
@@ -101,7 +101,7 @@ class PersonCore:
         elif phase == "connecting":
             self.link.early.append((text, now if begun is None else begun))
         elif phase not in ("leaving", "done"):
-            self.stateession.line(text, now, out, now if begun is None else begun)
+            self._session.line(text, now, out, now if begun is None else begun)
         return out
 
     def end_of_input(self, now: float) -> list[Action]:
@@ -127,7 +127,7 @@ class PersonCore:
         s.sent_token = s.token
         if s.refresh_at is None:
             s.refresh_at = now + REFRESH
-        return [link.opened(self.stateession.join(), now), *link.replay(self, now)]
+        return [link.opened(self._session.join(), now), *link.replay(self, now)]
 
     def not_connected(self, why: str, now: float) -> list[Action]:
         out: list[Action] = []
@@ -171,13 +171,13 @@ class PersonCore:
                 show_rendered(message, out)
                 s.finish(0, out)
         elif isinstance(message, DeskWork):  # the join is not answered yet: no rejoin
-            self.stateession.work(message, now, out)
+            self._session.work(message, now, out)
         elif phase not in ("form", "done"):
             if s.rejoining:
                 s.rejoining = False
                 if not isinstance(message, DeskRefused | DeskEnded):  # those say it all
                     out.append(Show("[Connected again.]"))
-            self.stateession.handlers.get(type(message), show_rendered)(message, out)
+            self._session.handlers.get(type(message), show_rendered)(message, out)
         return out
 
     def _registries_told(self, message: DeskRegistries, out: list[Action]) -> None:
