@@ -111,7 +111,16 @@ class CipherState:
             raise ValueError("a Noise message is at most 65535 bytes")
         return self._aead.encrypt(nonce_bytes(nonce), plaintext, ad)
 
-    def decrypt(self, nonce: int, ad: bytes, ciphertext: bytes) -> bytes:
+    def encrypt_into(self, nonce: int, ad: bytes, plaintext: memoryview, out: memoryview) -> None:
+        """`encrypt`, written into `out` (exactly the plaintext's length and the tag's)
+        rather than into new bytes."""
+        if not 0 <= nonce < MAX_NONCE:
+            raise ValueError("nonce out of range")
+        if len(plaintext) + TAGLEN > MAX_MESSAGE:
+            raise ValueError("a Noise message is at most 65535 bytes")
+        self._aead.encrypt_into(nonce_bytes(nonce), plaintext, ad, out)
+
+    def decrypt(self, nonce: int, ad: bytes, ciphertext: bytes | memoryview) -> bytes:
         """DECRYPT(k, nonce, ad, ciphertext) (§4.2): the plaintext, or NoiseError for
         anything that does not authenticate (a nonce out of range included)."""
         if not 0 <= nonce < MAX_NONCE or not TAGLEN <= len(ciphertext) <= MAX_MESSAGE:

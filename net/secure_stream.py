@@ -14,6 +14,9 @@ plaintext is a flag byte (MORE: another record of the message follows) and a par
 message. So nothing larger than a record is ever buffered before it is authenticated, and
 before the handshake is over nothing larger than MAX_HANDSHAKE_FRAME: a frame announced
 larger is refused on its length alone, before its body is waited for.
+
+A data record (flag DATA) carries raw bytes outside any message (a file's): no JSON, no
+base64, one AEAD per record. Only `feed_with_data` takes them; `feed` refuses them.
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ TAG = 16
 MAX_RECORD = 65_535
 #: Bytes of a message each record carries, after its flag byte.
 RECORD_DATA = MAX_RECORD - TAG - 1
-#: The flag of a record that another record of the same message follows; LAST ends it.
-MORE, LAST = b"\x01", b"\x00"
+#: The flag of a record that another record of the same message follows; LAST ends it;
+#: DATA is a record of bytes outside any message (`seal_data`).
+MORE, LAST, DATA = b"\x01", b"\x00", b"\x02"
 #: Largest frame before the handshake is over. An initiation is 96 bytes, a response 48, a
 #: request for our key 64; a request in clear from a version before the secure channel,
 #: answered that versions differ, fits a datagram (1200). Anything larger comes from no
@@ -96,6 +100,7 @@ class SecureStream:
         self.on_over_budget: Callable[[], None] = lambda: None
         self._buffer = bytearray()
         self._out = bytearray()
+        self._plain = bytearray(DATA + bytes(RECORD_DATA))  # a data record being sealed
         self._waiting: list[bytes] = []
         self._sending: CipherState | None = None
         self._receiving: CipherState | None = None
@@ -145,40 +150,113 @@ class SecureStream:
         else:
             self._seal(body)
 
+    def seal_data(self, data: bytes | bytearray | memoryview) -> bytearray:
+        """The bytes to write now: what `output` held, then `data` as data records (bytes
+        outside any message, up to RECORD_DATA a record, each sealed as every record is),
+        made in place in one new buffer. Raises ValueError before the handshake is over:
+        data goes only to a key the handshake has shown."""
+        sending = self._sending
+        if sending is None:
+            raise ValueError("data before the handshake is over")
+        view = memoryview(data)
+        records = -(-len(view) // RECORD_DATA)
+        at = len(self._out)
+        out = bytearray(at + len(view) + records * (FRAME_HEADER + 1 + TAG))
+        out[:at] = self._out
+        self._out.clear()
+        plain = memoryview(self._plain)  # the flag, then each record's bytes in turn
+        with memoryview(out) as into:
+            for start in range(0, len(view), RECORD_DATA):
+                part = view[start : start + RECORD_DATA]
+                plain[1 : 1 + len(part)] = part
+                size = 1 + len(part) + TAG
+                into[at : at + FRAME_HEADER] = size.to_bytes(FRAME_HEADER, "big")
+                at += FRAME_HEADER
+                sending.encrypt_into(self._sent, b"", plain[: size - TAG], into[at : at + size])
+                self._sent += 1
+                at += size
+        return out
+
     def output(self) -> bytes:
         """The bytes to write now (empty when there are none)."""
         out, self._out = bytes(self._out), bytearray()
         return out
 
     def feed(self, data: bytes) -> list[Message]:
-        """Add received bytes; return the messages completed by them, in order."""
+        """Add received bytes; return the messages completed by them, in order. A data
+        record is a DecodeError here: only `feed_with_data` takes them."""
+        messages: list[Message] = []
+        for item in self.feed_with_data(data):
+            if isinstance(item, memoryview):
+                self.close()
+                raise DecodeError("a data record on a connection that takes none")
+            messages.append(item)
+        return messages
+
+    def feed_with_data(self, data: bytes | bytearray | memoryview) -> list[Message | memoryview]:
+        """Add received bytes; return, in order, the messages they completed and the bytes
+        of each data record they held (a view of its plaintext, never of `data`). Whole
+        frames are opened where they lie in `data`: only the start of a frame not yet whole
+        is kept, so `data` may be a buffer the caller reads into again."""
         if self._broken:
             raise DecodeError("stream already failed")
-        self._buffer += data
-        messages: list[Message] = []
+        items: list[Message | memoryview] = []
         try:
-            while len(self._buffer) >= FRAME_HEADER:
-                length = int.from_bytes(self._buffer[:FRAME_HEADER], "big")
-                if length > MAX_RECORD:
-                    raise DecodeError(f"frame of {length} bytes, over {MAX_RECORD}")
-                if self._handshake is not None and length > MAX_HANDSHAKE_FRAME:
-                    raise DecodeError(
-                        f"a first frame of {length} bytes, over {MAX_HANDSHAKE_FRAME}"
-                    )
-                end = FRAME_HEADER + length
-                if len(self._buffer) < end:
-                    break
-                body = bytes(self._buffer[FRAME_HEADER:end])
-                del self._buffer[:end]
-                message = self._frame_received(body)
-                if message is not None:
-                    messages.append(message)
+            with memoryview(data) as view:
+                rest = self._complete(view, items) if self._buffer else view
+                used = self._frames(rest, items)
+                self._buffer += rest[used:]
+                del rest
         except DecodeError:
             self.close()
             raise
         if self._budget is not None:
             self._account(self._budget)
-        return messages
+        return items
+
+    def _complete(self, view: memoryview, items: list[Message | memoryview]) -> memoryview:
+        """Complete the frame held from earlier bytes with the first of `view`, and open it;
+        the rest of `view` (empty while the frame is still not whole)."""
+        held = self._buffer
+        if len(held) < FRAME_HEADER:
+            take = FRAME_HEADER - len(held)
+            held += view[:take]
+            view = view[take:]
+            if len(held) < FRAME_HEADER:
+                return view
+        take = FRAME_HEADER + self._length(held) - len(held)
+        held += view[:take]
+        if len(held) - FRAME_HEADER < self._length(held):
+            return view[take:]
+        item = self._frame_received(memoryview(bytes(held))[FRAME_HEADER:])
+        held.clear()
+        if item is not None:
+            items.append(item)
+        return view[take:]
+
+    def _frames(self, view: memoryview, items: list[Message | memoryview]) -> int:
+        """Open every whole frame at the start of `view`, adding what each completes to
+        `items`; the bytes of `view` they took."""
+        at = 0
+        while len(view) - at >= FRAME_HEADER:
+            end = at + FRAME_HEADER + self._length(view[at:])
+            if len(view) < end:
+                break
+            item = self._frame_received(view[at + FRAME_HEADER : end])
+            at = end
+            if item is not None:
+                items.append(item)
+        return at
+
+    def _length(self, frame: bytes | bytearray | memoryview) -> int:
+        """The length in the header at the start of `frame`; DecodeError when too large to
+        be read."""
+        length = int.from_bytes(frame[:FRAME_HEADER], "big")
+        if length > MAX_RECORD:
+            raise DecodeError(f"frame of {length} bytes, over {MAX_RECORD}")
+        if self._handshake is not None and length > MAX_HANDSHAKE_FRAME:
+            raise DecodeError(f"a first frame of {length} bytes, over {MAX_HANDSHAKE_FRAME}")
+        return length
 
     def close(self) -> None:
         """The connection is over (or to be closed): nothing more is read, and what it
@@ -202,26 +280,11 @@ class SecureStream:
                 f"held more than {budget.budget} bytes in all"
             )
 
-    def _frame_received(self, body: bytes) -> Message | None:
+    def _frame_received(self, body: memoryview) -> Message | memoryview | None:
+        """What a whole frame completes: a message, a data record's bytes, or nothing yet."""
         handshake = self._handshake
         if handshake is not None:
-            if body == KEY_REQUEST_FRAME and self.remote_key is None:
-                self._out += _frame(bytes([KEY_ANSWER]) + self._public)
-                raise KeyGiven("the key was asked for")
-            try:
-                handshake.read_message(body)
-                if not handshake.complete:  # the responder, after the initiation
-                    self._out += _frame(handshake.write_message(b""))
-            except NoiseError:
-                if body[:1] in (b"{", b"[") and self.remote_key is None:
-                    raise ClearFrame(body) from None
-                raise DecodeError("the secure handshake failed") from None
-            self.remote_key = handshake.remote_static
-            self._sending, self._receiving = handshake.split()
-            self._handshake = None
-            for waiting in self._waiting:
-                self._seal(waiting)
-            self._waiting.clear()
+            self._handshake_frame(handshake, bytes(body))
             return None
         assert self._receiving is not None
         try:
@@ -229,9 +292,14 @@ class SecureStream:
         except NoiseError:
             raise DecodeError("a frame that does not open") from None
         self._received += 1
-        flag, part = plain[:1], plain[1:]
+        flag = plain[:1]
+        if flag == DATA:
+            if self._parts:
+                raise DecodeError("a data record inside a message")
+            return memoryview(plain)[1:]
         if flag not in (MORE, LAST):
             raise DecodeError("a record of no known kind")
+        part = plain[1:]
         self._parts_size += len(part)
         if self._parts_size > self._max_frame:
             raise DecodeError(f"a message over {self._max_frame} bytes")
@@ -242,18 +310,44 @@ class SecureStream:
         self._parts, self._parts_size = [], 0
         return decode(whole)
 
+    def _handshake_frame(self, handshake: Handshake, body: bytes) -> None:
+        """A frame of the handshake: the session once it is over."""
+        if body == KEY_REQUEST_FRAME and self.remote_key is None:
+            self._out += _frame(bytes([KEY_ANSWER]) + self._public)
+            raise KeyGiven("the key was asked for")
+        try:
+            handshake.read_message(body)
+            if not handshake.complete:  # the responder, after the initiation
+                self._out += _frame(handshake.write_message(b""))
+        except NoiseError:
+            if body[:1] in (b"{", b"[") and self.remote_key is None:
+                raise ClearFrame(body) from None
+            raise DecodeError("the secure handshake failed") from None
+        self.remote_key = handshake.remote_static
+        self._sending, self._receiving = handshake.split()
+        self._handshake = None
+        for waiting in self._waiting:
+            self._seal(waiting)
+        self._waiting.clear()
+
     def _seal(self, body: bytes) -> None:
-        """`body` as records, each sealed under the next nonce."""
-        assert self._sending is not None
+        """`body` as message records, each sealed under the next nonce."""
         start = 0
         while True:
             part = body[start : start + RECORD_DATA]
             start += RECORD_DATA
             flag = MORE if start < len(body) else LAST
-            self._out += _frame(self._sending.encrypt(self._sent, b"", flag + part))
-            self._sent += 1
+            self._seal_record(flag + part)
             if flag == LAST:
                 return
+
+    def _seal_record(self, plain: bytes) -> None:
+        """One record, sealed under the next nonce, framed into the output."""
+        assert self._sending is not None
+        sealed = self._sending.encrypt(self._sent, b"", plain)
+        self._sent += 1
+        self._out += len(sealed).to_bytes(FRAME_HEADER, "big")
+        self._out += sealed
 
 
 def _frame(body: bytes) -> bytes:
