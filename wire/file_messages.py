@@ -4,7 +4,8 @@ An offer and what settles it travel as datagrams between the two peers, each ans
 a FileSeen and sent again until it is (500 ms, 5 times, as a chat). The file's bytes
 travel over a TCP connection the receiver opens to the sender, in the same secure
 channel as everything else: its first message is a FileWant naming the offer and the
-offset to start from, and the sender answers with FileChunks from there to the end.
+offset to start from, and the sender answers with the file's bytes from there to the end,
+as data records of the channel (net/secure_stream.py): raw bytes, outside any message.
 """
 
 from __future__ import annotations
@@ -13,10 +14,6 @@ import enum
 
 from wire.base import Id, Int, WireMessage
 
-#: Bytes of the file each FileChunk carries: big enough that a chunk's own cost (its
-#: record headers, its JSON, a write) is small beside its bytes; well under MAX_FRAME
-#: once base64 has made it a third larger.
-CHUNK = 1024 * 1024
 #: Longest file name an offer may carry, in characters (most file systems allow 255 bytes).
 MAX_FILE_NAME = 255
 
@@ -71,15 +68,7 @@ class FileWant(WireMessage, frozen=True):
     offset: Int
 
 
-class FileChunk(WireMessage, frozen=True):
-    """The file's bytes `data`, which start at byte `offset` of the file."""
-
-    id: Id
-    offset: Int
-    data: bytes
-
-
-FileMessage = FileOffer | FileNote | FileSeen | FileWant | FileChunk
+FileMessage = FileOffer | FileNote | FileSeen | FileWant
 
 #: The datagrams a peer sends another about a transfer (each names its sender).
 FILE_DATAGRAMS = (FileOffer, FileNote, FileSeen)

@@ -3,9 +3,11 @@ secure channel to the sender's key, that asks for the file from the last byte ve
 and writes what comes to the partial file, then checks the whole file's SHA-256 and gives
 it its name in the downloads folder (never over a file there).
 
-A byte is verified once its record opened in the channel (authenticated as the sender's),
-it came at the offset expected, and it is on disk (fsync) with the record saying so: what
-a restart resumes from. The whole file's SHA-256 is checked before it is named.
+The bytes come as data records of the channel (net/secure_stream.py), in order from the
+offset asked. A byte is verified once its record opened (authenticated as the sender's, in
+its place in the stream) and it is on disk (fsync) with the record saying so: what a
+restart resumes from. The disk syncs in a thread while the next bytes are read. The whole
+file's SHA-256, updated as the bytes are written, is checked before it is named.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import contextlib
 import hashlib
 import os
 import shutil
-from collections.abc import Callable
+import socket
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -24,18 +28,21 @@ from net.files import os_reason
 from net.secure_stream import SecureStream
 from peer.files.actions import Outcome
 from peer.files.names import free_path
+from peer.files.partial import PartialFile
 from peer.files.transfer import Transfer, size_text
 from wire.errors import DecodeError
-from wire.file_messages import FileChunk, FileNote, FileWant
+from wire.file_messages import FileNote, FileWant
+from wire.messages import Message
 
 Addr = tuple[str, int]
+T = TypeVar("T")
 #: Bytes between two checkpoints (fsync, record kept): what a crash may cost again.
 CHECKPOINT = 16 * 1024 * 1024
 #: Seconds to wait for the sender's connection, and then between reads.
 CONNECT_WAIT = 5.0
 READ_WAIT = 30.0
-#: Bytes read from the connection at a time.
-READ_SIZE = 128 * 1024
+#: Bytes read from the connection at a time: many records, written with one call.
+READ_SIZE = 1024 * 1024
 
 
 class PullEnded(Exception):
@@ -65,7 +72,9 @@ class Puller:
         self._noted = noted
         self._hash = hashlib.sha256()
         self._at = 0
+        self._verified = 0  # the bytes on disk, said to `progress`
         self._fd = -1
+        self._partial: PartialFile | None = None
 
     async def run(self, addr: Addr, key: bytes, new_id: str) -> tuple[Outcome, str]:
         """Pull the rest of the file; (outcome, the saved path or why not)."""
@@ -73,8 +82,12 @@ class Puller:
             await self._open_partial()
             return await self._connect_and_read(addr, key, new_id)
         except PullEnded as ended:
+            if ended.outcome is Outcome.DROPPED:
+                await self._keep_written()
             return ended.outcome, ended.why
         finally:
+            if self._partial is not None:
+                self._partial.close()
             if self._fd >= 0:
                 os.close(self._fd)
                 self._fd = -1
@@ -87,7 +100,7 @@ class Puller:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
             have = os.fstat(self._fd).st_size
-            self._at = min(transfer.verified, have)  # a partial file cut short: from there
+            self._at = self._verified = min(transfer.verified, have)  # a file cut short
             os.ftruncate(self._fd, self._at)
             await asyncio.to_thread(self._hash_kept)
             free = shutil.disk_usage(path.parent).free
@@ -113,7 +126,7 @@ class Puller:
     async def _connect_and_read(self, addr: Addr, key: bytes, new_id: str) -> tuple[Outcome, str]:
         transfer = self.transfer
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(*addr), CONNECT_WAIT)
+            sock = await asyncio.wait_for(_connect(addr), CONNECT_WAIT)
         except (OSError, TimeoutError) as exc:
             raise PullEnded(
                 Outcome.DROPPED, f"no connection to {transfer.peer} ({_why(exc)})"
@@ -121,60 +134,71 @@ class Puller:
         try:
             stream = SecureStream(self._static, remote=key)
             stream.send(FileWant(new_id, transfer.offer, self._at))
-            writer.write(stream.output())
-            await self._read(stream, reader, writer)
+            await asyncio.get_running_loop().sock_sendall(sock, stream.output())
+            await self._read(stream, sock)
             return await self._finish()
         except (OSError, TimeoutError, ValueError) as exc:
             raise PullEnded(Outcome.DROPPED, f"the connection broke ({_why(exc)})") from None
         except DecodeError as exc:
             raise PullEnded(Outcome.DROPPED, f"the connection broke ({exc})") from None
         finally:
-            writer.close()
+            sock.close()
 
-    async def _read(
-        self, stream: SecureStream, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        """Take chunks until the file is whole (the FileWant leaves once the handshake is
-        answered)."""
+    async def _read(self, stream: SecureStream, sock: socket.socket) -> None:
+        """Take data records until the file is whole (the FileWant leaves once the handshake
+        is answered), syncing every CHECKPOINT bytes while the next are read. The socket
+        is read into one buffer, again and again: the records open where they lie."""
         size = self.transfer.size
-        kept = self._at
-        while self._at < size:
-            data = await asyncio.wait_for(reader.read(READ_SIZE), READ_WAIT)
-            if not data:
-                raise PullEnded(Outcome.DROPPED, f"{self.transfer.peer} closed the connection")
-            for message in stream.feed(data):
-                self._take(message)
-            out = stream.output()
-            if out:
-                writer.write(out)
-            if self._at - kept >= CHECKPOINT or self._at >= size:
-                await self._checkpoint()
-                kept = self._at
+        partial = self._partial = PartialFile(self._fd, self._at, self._hash)
+        sync: asyncio.Future[int] | None = None
+        loop = asyncio.get_running_loop()
+        buffer = memoryview(bytearray(READ_SIZE))
+        async with asyncio.timeout(READ_WAIT) as deadline:
+            while partial.at < size:
+                await asyncio.sleep(0)  # the rest of the peer runs between reads: chat goes on
+                read = await loop.sock_recv_into(sock, buffer)
+                deadline.reschedule(loop.time() + READ_WAIT)
+                if not read:
+                    raise PullEnded(Outcome.DROPPED, f"{self.transfer.peer} closed the connection")
+                items = stream.feed_with_data(buffer[:read])
+                await _disk(partial.write(self._pieces(items, partial.at)))
+                out = stream.output()
+                if out:
+                    await loop.sock_sendall(sock, out)
+                if sync is not None and sync.done():
+                    self._verify(await _disk(sync))
+                    sync = None
+                if sync is None and partial.at - self._verified >= CHECKPOINT:
+                    sync = asyncio.ensure_future(partial.synced())
+        if sync is not None:
+            await _disk(sync)
+        self._verify(await _disk(partial.synced()))
 
-    def _take(self, message: object) -> None:
-        if isinstance(message, FileNote):
-            self._noted(message)
-            raise PullEnded(Outcome.DROPPED, message.reason or "refused")
-        if not isinstance(message, FileChunk):
-            raise PullEnded(Outcome.BROKEN, "the sender sent something other than the file")
-        if message.offset != self._at:
-            raise PullEnded(Outcome.BROKEN, "the sender sent bytes out of order")
-        if self._at + len(message.data) > self.transfer.size:
+    def _verify(self, at: int) -> None:
+        """The first `at` bytes are on disk: they count as verified."""
+        self._verified = at
+        self._progress(at)
+
+    def _pieces(self, items: list[Message | memoryview], at: int) -> list[memoryview]:
+        """The file's bytes among `items`, checked to fit after byte `at`; a message ends
+        the pull (the sender refuses, or is not one)."""
+        pieces = [item for item in items if isinstance(item, memoryview)]
+        if len(pieces) < len(items):
+            note = next(item for item in items if not isinstance(item, memoryview))
+            if not isinstance(note, FileNote):
+                raise PullEnded(Outcome.BROKEN, "the sender sent something other than the file")
+            self._noted(note)
+            raise PullEnded(Outcome.DROPPED, note.reason or "refused")
+        if at + sum(map(len, pieces)) > self.transfer.size:
             raise PullEnded(Outcome.BROKEN, "the sender sent more bytes than it offered")
-        try:
-            os.pwrite(self._fd, message.data, self._at)
-        except OSError as exc:
-            raise PullEnded(Outcome.DISK, f"could not write it ({os_reason(exc)})") from None
-        self._hash.update(message.data)
-        self._at += len(message.data)
+        return pieces
 
-    async def _checkpoint(self) -> None:
-        """The bytes so far are on disk: they count as verified."""
-        try:
-            await asyncio.to_thread(os.fsync, self._fd)
-        except OSError as exc:
-            raise PullEnded(Outcome.DISK, f"could not write it ({os_reason(exc)})") from None
-        self._progress(self._at)
+    async def _keep_written(self) -> None:
+        """The connection broke: every byte written came in its place in the sender's
+        stream, so it is synced and counts as verified (a resume starts after it)."""
+        if self._partial is not None and self._partial.at > self._verified:
+            with contextlib.suppress(OSError):
+                self._verify(await self._partial.synced())
 
     async def _finish(self) -> tuple[Outcome, str]:
         """The file is whole: checked, then named."""
@@ -206,6 +230,28 @@ def _name(partial: Path, name: str) -> Path:
             return final
         os.unlink(partial)
         return final
+
+
+async def _connect(addr: Addr) -> socket.socket:
+    """A socket connected to `addr`, for the event loop's sock_* calls."""
+    loop = asyncio.get_running_loop()
+    family, kind, proto, _, target = (await loop.getaddrinfo(*addr, type=socket.SOCK_STREAM))[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setblocking(False)
+    try:
+        await loop.sock_connect(sock, target)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+async def _disk(work: Awaitable[T]) -> T:
+    """`work` on the partial file awaited: PullEnded when the disk failed."""
+    try:
+        return await work
+    except OSError as exc:
+        raise PullEnded(Outcome.DISK, f"could not write it ({os_reason(exc)})") from None
 
 
 def _why(exc: BaseException) -> str:

@@ -1,6 +1,7 @@
 """The sender's side of a transfer's bytes: a connection whose first message is a
-FileWant, handed over by the endpoint, answered with FileChunks from the offset asked to
-the end of the file, or with a FileNote that says why not."""
+FileWant, handed over by the endpoint, answered with data records of the secure channel
+(net/secure_stream.py) from the offset asked to the end of the file, or with a FileNote
+that says why not."""
 
 from __future__ import annotations
 
@@ -12,10 +13,16 @@ from typing import NamedTuple
 from net.files import os_reason
 from net.secure_stream import SecureStream
 from peer.files.transfer import Transfer
-from wire.file_messages import CHUNK, FileChunk, FileNote
+from wire.file_messages import FileNote
 
 #: Seconds to wait, once every byte is sent, for the receiver to close the connection.
 CLOSE_WAIT = 30.0
+#: Bytes of the file read, sealed and written at a time: the calls for each are paid once
+#: for many records.
+PIECE = 1024 * 1024
+#: Bytes the connection may hold unsent before the sender waits: a few pieces, so that
+#: the socket has the next while the file is read and sealed.
+WRITE_BUFFER = 4 * PIECE
 
 
 def changed(transfer: Transfer) -> str:
@@ -53,23 +60,23 @@ async def send_file(
     transfer: Transfer,
     offset: int,
     conn: Connection,
-    new_id: Callable[[], str],
     progress: Callable[[int], None],
 ) -> str:
     """Send `transfer`'s file from `offset` to its end, then wait for the receiver to close;
     "" when every byte went, else why not (a sentence)."""
     stream, reader, writer = conn
+    writer.transport.set_write_buffer_limits(high=WRITE_BUFFER)
+    piece = memoryview(bytearray(PIECE))
     try:
-        with open(transfer.path, "rb") as source:
+        with open(transfer.path, "rb", buffering=0) as source:
             source.seek(offset)
             while offset < transfer.size:
-                data = source.read(min(CHUNK, transfer.size - offset))
-                if not data:
+                read = source.readinto(piece[: min(PIECE, transfer.size - offset)])
+                if not read:
                     return "the file is shorter than when it was offered"
-                stream.send(FileChunk(new_id(), offset, data))
-                writer.write(stream.output())
+                writer.write(stream.seal_data(piece[:read]))
                 await writer.drain()
-                offset += len(data)
+                offset += read
                 progress(offset)
         await asyncio.wait_for(reader.read(1), CLOSE_WAIT)
         return ""

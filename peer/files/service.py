@@ -131,7 +131,7 @@ class FileService:
             self._tasks[transfer.number] = task
         try:
             conn = Connection(decoder, reader, writer)
-            ended = await send_file(transfer, first.offset, conn, self._new_id, progress)
+            ended = await send_file(transfer, first.offset, conn, progress)
         finally:
             decoder.close()
             if task is not None and self._tasks.get(transfer.number) is task:
