@@ -14,11 +14,13 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import queue
 import re
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -58,7 +60,8 @@ def raw_copy(source: Path, target: Path) -> float:
 
 
 class Proc:
-    """A ChatApp process whose output lines are read as they come."""
+    """A ChatApp process whose output lines are read as they come (by a thread, so that a
+    wait for a line that never comes ends at its timeout)."""
 
     def __init__(self, *args: str, env: dict[str, str]) -> None:
         self.p = subprocess.Popen(
@@ -69,13 +72,23 @@ class Proc:
             text=True,
             env=env,
         )
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.p.stdout is not None
+        for line in self.p.stdout:
+            self._lines.put(line)
+        self._lines.put("")  # the end
 
     def expect(self, pattern: str, timeout: float = 120.0) -> re.Match[str]:
         deadline = time.monotonic() + timeout
-        assert self.p.stdout is not None
         seen = []
-        while time.monotonic() < deadline:
-            line = self.p.stdout.readline()
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._lines.get(timeout=left)
+            except queue.Empty:
+                break
             seen.append(line)
             if not line:
                 break
