@@ -12,6 +12,9 @@ from typing import Protocol
 #: Bytes handed to the writing thread and not yet written, at most: past it the reader
 #: waits for the disk (a slow disk slows the sender; it never fills our memory).
 HELD = 8 * 1024 * 1024
+#: Bytes gathered before they go to the thread: each hand-over costs a few wake-ups, and
+#: reads from a socket that keeps up come in small pieces.
+BATCH = 1024 * 1024
 
 
 class Digest(Protocol):
@@ -22,8 +25,8 @@ class Digest(Protocol):
 
 class PartialFile:
     """The partial file open as `fd`, whose first `at` bytes are there and hashed into
-    `digest`. `write` hands bytes to a thread of its own, which writes them one after the
-    other and hashes them; `synced` puts every byte handed so far on disk. A write or a
+    `digest`. `write` hands bytes (BATCH at a time) to a thread of its own, which writes
+    them one after the other and hashes them; `synced` puts every byte taken on disk. A write or a
     sync that failed raises its OSError from the next call that waits for it. `close`
     lets go of the file once the thread is done with it (`fd` stays the caller's)."""
 
@@ -35,30 +38,42 @@ class PartialFile:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="partial-file")
         self._queued: deque[tuple[int, asyncio.Future[None]]] = deque()
         self._held = 0
+        self._gathered: list[memoryview] = []  # not yet handed to the thread, from `_from`
+        self._from = at
         self._failed: OSError | None = None  # by the thread: nothing is written after it
 
     async def write(self, pieces: list[memoryview]) -> None:
-        """Hand `pieces` over, to be written at `at` and hashed after everything handed
-        before; wait while more than HELD bytes are not yet written."""
-        count = sum(map(len, pieces))
-        loop = asyncio.get_running_loop()
-        done = loop.run_in_executor(self._thread, self._write, pieces, self.at)
-        done.add_done_callback(_seen)  # its error is raised where awaited, or not at all
-        self.at += count
-        self._held += count
-        self._queued.append((count, done))
+        """Take `pieces`, to be written at `at` and hashed after everything taken before;
+        wait while more than HELD bytes are not yet written."""
+        self._gathered += pieces
+        self.at += sum(map(len, pieces))
+        if self.at - self._from >= BATCH:
+            self._hand_over()
         while self._held > HELD:
             await self._oldest()
 
     async def written(self) -> None:
-        """Wait until every byte handed over is written and hashed."""
+        """Wait until every byte taken is written and hashed."""
+        self._hand_over()
         while self._queued:
             await self._oldest()
+
+    def _hand_over(self) -> None:
+        """Give the thread what was gathered."""
+        if not self._gathered:
+            return
+        loop = asyncio.get_running_loop()
+        done = loop.run_in_executor(self._thread, self._write, self._gathered, self._from)
+        done.add_done_callback(_seen)  # its error is raised where awaited, or not at all
+        self._queued.append((self.at - self._from, done))
+        self._held += self.at - self._from
+        self._gathered, self._from = [], self.at
 
     async def synced(self) -> int:
         """Put every byte handed so far on disk, once written: the fsync runs in another
         thread, so that what comes meanwhile is written meanwhile. The bytes it covered."""
         at = self.at
+        self._hand_over()
         if self._queued:
             await self._queued[-1][1]  # one thread writes in order: all before it are done
         if self._failed is not None:
@@ -75,6 +90,7 @@ class PartialFile:
         for _, done in self._queued:
             done.cancel()
         self._queued.clear()
+        self._gathered = []
         self._thread.submit(os.close, self._fd)
         self._thread.shutdown(wait=False)
 

@@ -56,14 +56,15 @@ class PullEnded(Exception):
 
 class Puller:
     """Moves the bytes of one accepted `transfer` from the sender at `addr` with `key`.
-    `progress` is told of each checkpoint's verified bytes; `noted` gets a FileNote the
-    sender answers with instead of bytes (it refused). `run` returns how it ended."""
+    `progress` is told of each checkpoint's verified bytes (and awaited: it keeps them);
+    `noted` gets a FileNote the sender answers with instead of bytes (it refused). `run`
+    returns how it ended."""
 
     def __init__(
         self,
         transfer: Transfer,
         static: X25519PrivateKey,
-        progress: Callable[[int], None],
+        progress: Callable[[int], Awaitable[None]],
         noted: Callable[[FileNote], None],
     ) -> None:
         self.transfer = transfer
@@ -75,6 +76,7 @@ class Puller:
         self._verified = 0  # the bytes on disk, said to `progress`
         self._fd = -1
         self._partial: PartialFile | None = None
+        self._sync: asyncio.Future[None] | None = None  # a checkpoint under way
 
     async def run(self, addr: Addr, key: bytes, new_id: str) -> tuple[Outcome, str]:
         """Pull the rest of the file; (outcome, the saved path or why not)."""
@@ -86,6 +88,8 @@ class Puller:
                 await self._keep_written()
             return ended.outcome, ended.why
         finally:
+            if self._sync is not None:
+                self._sync.cancel()
             if self._partial is not None:
                 self._partial.close()
             if self._fd >= 0:
@@ -112,7 +116,7 @@ class Puller:
             why = f"not enough room in {path.parent} ({room})"
             raise PullEnded(Outcome.DISK, why)
         if self._at != transfer.verified:
-            self._progress(self._at)
+            await self._progress(self._at)
 
     def _hash_kept(self) -> None:
         at = 0
@@ -148,14 +152,15 @@ class Puller:
         """Take data records until the file is whole (the FileWant leaves once the handshake
         is answered), syncing every CHECKPOINT bytes while the next are read. The socket
         is read into one buffer, again and again: the records open where they lie."""
-        size = self.transfer.size
+        size, shared = self.transfer.size, self._at
         partial = self._partial = PartialFile(self._fd, self._at, self._hash)
-        sync: asyncio.Future[int] | None = None
         loop = asyncio.get_running_loop()
         buffer = memoryview(bytearray(READ_SIZE))
         async with asyncio.timeout(READ_WAIT) as deadline:
             while partial.at < size:
-                await asyncio.sleep(0)  # the rest of the peer runs between reads: chat goes on
+                if partial.at - shared >= READ_SIZE:  # a read that does not wait yields not
+                    shared = partial.at
+                    await asyncio.sleep(0)  # the rest of the peer runs: chat goes on
                 read = await loop.sock_recv_into(sock, buffer)
                 deadline.reschedule(loop.time() + READ_WAIT)
                 if not read:
@@ -165,19 +170,26 @@ class Puller:
                 out = stream.output()
                 if out:
                     await loop.sock_sendall(sock, out)
-                if sync is not None and sync.done():
-                    self._verify(await _disk(sync))
-                    sync = None
-                if sync is None and partial.at - self._verified >= CHECKPOINT:
-                    sync = asyncio.ensure_future(partial.synced())
-        if sync is not None:
-            await _disk(sync)
-        self._verify(await _disk(partial.synced()))
+                if self._sync is not None and self._sync.done():
+                    await _disk(self._sync)
+                    self._sync = None
+                if self._sync is None and partial.at - self._verified >= CHECKPOINT:
+                    self._sync = asyncio.ensure_future(self._checkpoint(partial))
+        await _disk(self._last_checkpoint(partial))
 
-    def _verify(self, at: int) -> None:
-        """The first `at` bytes are on disk: they count as verified."""
-        self._verified = at
-        self._progress(at)
+    async def _last_checkpoint(self, partial: PartialFile) -> None:
+        """The checkpoint under way, if any, then one of every byte taken."""
+        sync, self._sync = self._sync, None
+        if sync is not None:
+            await sync
+        await self._checkpoint(partial)
+
+    async def _checkpoint(self, partial: PartialFile) -> None:
+        """Sync every byte taken so far, and tell `progress` they are verified."""
+        at = await partial.synced()
+        if at > self._verified:
+            await self._progress(at)
+            self._verified = at
 
     def _pieces(self, items: list[Message | memoryview], at: int) -> list[memoryview]:
         """The file's bytes among `items`, checked to fit after byte `at`; a message ends
@@ -196,9 +208,9 @@ class Puller:
     async def _keep_written(self) -> None:
         """The connection broke: every byte written came in its place in the sender's
         stream, so it is synced and counts as verified (a resume starts after it)."""
-        if self._partial is not None and self._partial.at > self._verified:
+        if self._partial is not None:
             with contextlib.suppress(OSError):
-                self._verify(await self._partial.synced())
+                await self._last_checkpoint(self._partial)
 
     async def _finish(self) -> tuple[Outcome, str]:
         """The file is whole: checked, then named."""

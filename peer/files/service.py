@@ -10,10 +10,12 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from msgspec.structs import replace
 
 from net.files import os_reason
 from net.secure_stream import SecureStream
@@ -68,6 +70,9 @@ class FileService:
         self._timer = WakeTimer(self._tick)
         self._tasks: dict[int, asyncio.Task[Any]] = {}
         self._failed_keep = False
+        #: Writes the records of verified bytes (each with two fsyncs) away from the loop.
+        self._records = ThreadPoolExecutor(1, thread_name_prefix="file-records")
+        self._keeping: Future[None] | None = None  # the record it writes, if any
         self.handoff = (HANDED, self.serve)
         self._carriers: dict[type, Callable[[Any], None]] = {
             Tell: self._tell,
@@ -140,6 +145,7 @@ class FileService:
 
     def close(self) -> None:
         self._timer.cancel()
+        self._records.shutdown(wait=False)
         for task in list(self._tasks.values()):
             task.cancel()
 
@@ -176,8 +182,7 @@ class FileService:
         if entry is None or key is None:
             return
         noted = lambda note: self.received(note, key)  # noqa: E731
-        progress = lambda at: self._run(lambda now, emit: self._verified(transfer, at, emit))  # noqa: E731
-        puller = Puller(transfer, self._static, progress, noted)
+        puller = Puller(transfer, self._static, lambda at: self._verified(transfer, at), noted)
         task = asyncio.ensure_future(puller.run((entry.ip, entry.port), key, self._new_id()))
         self._tasks[transfer.number] = task
 
@@ -190,10 +195,25 @@ class FileService:
 
         task.add_done_callback(ended)
 
-    def _verified(self, transfer: Transfer, at: int, emit: Callable[[FileAction], None]) -> None:
-        transfer.verified = at  # kept before it is said: a kill after the line loses none
-        emit(Keep(transfer))
-        self.core.progress(transfer, at, emit)
+    async def _verified(self, transfer: Transfer, at: int) -> None:
+        """`at` bytes of `transfer` are on disk: its record says so, written in the records'
+        thread while the loop goes on, and then its line (a kill after the line loses none).
+        A transfer ended meanwhile gets no record back."""
+        if self.core.transfers.get(transfer.number) is not transfer:
+            return
+        self._keeping = self._records.submit(self.store.keep, replace(transfer, verified=at))
+        try:
+            await asyncio.wrap_future(self._keeping)
+        except OSError as exc:
+            self._keep_failed(exc)
+        self._run(lambda now, emit: self.core.progress(transfer, at, emit))
+
+    def _settle(self) -> None:
+        """Wait for a record being written in the thread: records are written in order."""
+        if self._keeping is not None:
+            with contextlib.suppress(OSError):  # said where it is awaited
+                self._keeping.result()
+            self._keeping = None
 
     def _stop(self, stop: Stop) -> None:
         task = self._tasks.pop(stop.number, None)
@@ -201,16 +221,21 @@ class FileService:
             task.cancel()
 
     def _keep(self, keep: Keep) -> None:
+        self._settle()
         try:
             self.store.keep(keep.transfer)
         except OSError as exc:
-            if not self._failed_keep:
-                self._failed_keep = True
-                why = os_reason(exc)
-                line = f"[Could not keep a transfer on disk: {why}; a restart will not resume it.]"
-                self._show(Print(line, "error"))
+            self._keep_failed(exc)
+
+    def _keep_failed(self, exc: OSError) -> None:
+        if not self._failed_keep:
+            self._failed_keep = True
+            why = os_reason(exc)
+            line = f"[Could not keep a transfer on disk: {why}; a restart will not resume it.]"
+            self._show(Print(line, "error"))
 
     def _forget(self, forget: Forget) -> None:
+        self._settle()
         transfer = forget.transfer
         with contextlib.suppress(OSError):
             self.store.forget(transfer)
