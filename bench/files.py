@@ -4,7 +4,9 @@ Starts a registry and two real peers (`ChatApp.py`), offers a file of `--mb` meg
 from alice to bob, and times from bob's /accept to his "Received" line (the SHA-256 check
 and naming included; the offer's own hashing is not, as it comes before the answer). The
 raw copy is two Python processes: one reads the file and writes it to a socket, the other
-reads the socket and writes a file, in 1 MiB pieces. Prints MB/s for both and the ratio.
+reads the socket and writes a file, in 1 MiB pieces. Prints MB/s for both and the ratio,
+and the CPU seconds each used (both processes): on a busy machine the speeds follow the
+share of the CPU each gets, the CPU seconds much less.
 
     python -m bench.files --mb 200 --runs 3
 """
@@ -16,6 +18,7 @@ import functools
 import os
 import queue
 import re
+import resource
 import socket
 import subprocess
 import sys
@@ -24,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 CHATAPP = ROOT / "ChatApp.py"
@@ -41,22 +45,38 @@ conn.sendall(b"k")
 """
 
 
-def raw_copy(source: Path, target: Path) -> float:
-    """Seconds a plain TCP copy of `source` takes, into `target`."""
+class Took(NamedTuple):
+    """How long a copy took, and the CPU time its two processes used."""
+
+    seconds: float
+    cpu: float
+
+
+def raw_copy(source: Path, target: Path) -> Took:
+    """A plain TCP copy of `source`, into `target`."""
     receiver = subprocess.Popen(
         [sys.executable, "-c", _RAW_RECEIVER, str(target)], stdout=subprocess.PIPE, text=True
     )
     assert receiver.stdout is not None
     port = int(receiver.stdout.readline())
-    started = time.perf_counter()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started, cpu = time.perf_counter(), time.process_time()
     with socket.create_connection(("127.0.0.1", port)) as conn, open(source, "rb") as src:
         while data := src.read(PIECE):
             conn.sendall(data)
         conn.shutdown(socket.SHUT_WR)
         conn.recv(1)  # the receiver has written everything
-    took = time.perf_counter() - started
+    took, cpu = time.perf_counter() - started, time.process_time() - cpu
     receiver.wait(10)
-    return took
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu += after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+    return Took(took, cpu)
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds (user and system, all threads) process `pid` has used (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Proc:
@@ -120,8 +140,8 @@ def _free_port() -> int:
         return port
 
 
-def peer_copy(source: Path, folder: Path) -> float:
-    """Seconds from bob's /accept to his "Received" line for `source` sent by alice."""
+def peer_copy(source: Path, folder: Path) -> Took:
+    """From bob's /accept to his "Received" line for `source` sent by alice."""
     env = {**os.environ, "CHATAPP_DATA_DIR": str(folder / "default"), "NO_COLOR": "1"}
     port = _free_port()
     registry = Proc(
@@ -140,23 +160,24 @@ def peer_copy(source: Path, folder: Path) -> float:
         )  # fmt: skip
         procs.append(bob)
         bob.expect(r"Welcome")
-        alice.expect(r"Client table updated")  # bob's row
+        alice.expect(r"\[bob is online\]")  # bob's row: the offer needs it
         alice.send(f"/file bob {source}")
         number = bob.expect(r"/accept (\d+)").group(1)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu(alice.p.pid) + _cpu(bob.p.pid)
         bob.send(f"/accept {number}")
         bob.expect(r"Received ")
-        return time.perf_counter() - started
+        took = time.perf_counter() - started
+        return Took(took, _cpu(alice.p.pid) + _cpu(bob.p.pid) - cpu)
     finally:
         for proc in procs:
             proc.stop()
 
 
-def _fresh_copy(source: Path, folder: Path) -> float:
+def _fresh_copy(source: Path, folder: Path) -> Took:
     return peer_copy(source, folder / f"run-{time.time_ns()}")
 
 
-def _retried(attempt: Callable[[], float], tries: int = 3) -> float:
+def _retried(attempt: Callable[[], Took], tries: int = 3) -> Took:
     """`attempt()`, again when a port picked was taken meanwhile (the machine is shared)."""
     for left in range(tries - 1, -1, -1):
         try:
@@ -180,12 +201,14 @@ def main() -> None:
                 out.write(os.urandom(1_000_000))
         size = source.stat().st_size / 1e6
         for run in range(1, args.runs + 1):
-            raw = size / raw_copy(source, folder / f"raw-{run}.bin")
+            raw = raw_copy(source, folder / f"raw-{run}.bin")
             (folder / f"raw-{run}.bin").unlink()
-            peers = size / _retried(functools.partial(_fresh_copy, source, folder))
+            peers = _retried(functools.partial(_fresh_copy, source, folder))
             print(
-                f"run {run}: {args.mb} MB  peers {peers:7.1f} MB/s   raw TCP {raw:7.1f} MB/s"
-                f"   ratio {peers / raw:.2f}",
+                f"run {run}: {args.mb} MB  peers {size / peers.seconds:7.1f} MB/s"
+                f"   raw TCP {size / raw.seconds:7.1f} MB/s"
+                f"   ratio {raw.seconds / peers.seconds:.2f}"
+                f"   CPU s peers {peers.cpu:5.2f} raw {raw.cpu:5.2f}",
                 flush=True,
             )
 
