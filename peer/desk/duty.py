@@ -176,6 +176,7 @@ class OperatorCore:
         else:
             if not s.reconnecting:
                 s.reconnecting = True
+                self.link.rewind()  # a new loss: the first wait again, as a person's
                 ended = ""
                 if s.session:
                     ended = "; " + cut_short(clean(s.serving))

@@ -15,6 +15,7 @@ from peer.desk.actions import (
     LEAVE_TIMEOUT,
     RETRY_FIRST,
     RETRY_MAX,
+    SERVICE_RETRY_MAX,
     Action,
     Addr,
     DeskClient,
@@ -223,13 +224,17 @@ class DeskLink:
 
     def wait(self) -> float:
         """The wait before the next reconnection attempt: `retry_first` after `rewind`,
-        then twice the last each time (`retry_max` at most). A registry of the service that
-        sent us on since the last wait means the service runs, and its desk is moving to
-        another registry: the first wait again, not a longer one."""
+        then twice the last each time (`retry_max` at most; SERVICE_RETRY_MAX when the
+        service has other registries). A registry of the service that sent us on since the
+        last wait means the service runs, and its desk is moving to another registry: the
+        first wait again, not a longer one."""
         if self._sent_on:
             self._sent_on = False
             self._wait = self.retry_first
-        wait, self._wait = self._wait, min(self._wait * 2, self.retry_max)
+        longest = self.retry_max
+        if len(self.registries) > 1:
+            longest = min(longest, SERVICE_RETRY_MAX)
+        wait, self._wait = min(self._wait, longest), min(self._wait * 2, longest)
         return wait
 
     def rewind(self) -> None:
