@@ -13,6 +13,7 @@ every start of a client.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from msgspec import Struct
@@ -124,6 +125,8 @@ Action = (
     | ForgetPlace
     | Exit
 )
+#: Takes each action as a part decides it, in order (docs/ARCHITECTURE.md, "Cores and adapters").
+Emit = Callable[[Action], None]
 
 
 class KeptPlace(Struct, frozen=True):
