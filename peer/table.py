@@ -94,6 +94,16 @@ class Table:
         self._early_updates.clear()
         return early
 
+    def holds(self, update: TableUpdate) -> bool:
+        """Whether every row of `update` is already as it says (a registry that took over
+        for the service registers a peer that moved to it again, row for row)."""
+        rows = self._rows
+        for entry in update.entries:
+            row = rows.get(name_key(entry.name))
+            if row != entry if entry.port else row is not None:
+                return False
+        return True
+
     def apply(self, update: TableUpdate, own_name: str) -> str:
         """Apply `update`, the version after this one (the caller checks: an older one is a
         copy, a later one means one was missed). A row removed and a row added at the same

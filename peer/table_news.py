@@ -37,8 +37,9 @@ class TableNews:
         self.fingerprint = ""
 
     def update(self, update: TableUpdate, now: float, emit: Emit) -> None:
-        """A change of the table: applied when it is the next version; after a gap, the
-        whole table is asked for (over TCP if it does not fit)."""
+        """A change of the table: applied when it is the next version (said, unless it
+        changes no row); after a gap, the whole table is asked for (over TCP if it does
+        not fit)."""
         shared = self._shared
         table = shared.table
         if update.version <= table.version:
@@ -47,6 +48,9 @@ class TableNews:
             # we missed a change: fetch the whole table (over TCP if it does not fit)
             if not self._link.sent(TableRequest):
                 self._link.request(TableRequest(shared.new_id()), now, emit, quiet=True)
+            return
+        if table.holds(update):
+            table.version = update.version  # nothing to say: no row changes
             return
         state = shared.state
         answered = self._renames.shows_answered(update)

@@ -9,6 +9,8 @@ action; a Struct is made in C.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from msgspec import Struct
 
 from registry.owners import Owner
@@ -115,3 +117,5 @@ Action = (
     | CheckPassword
     | Log
 )
+#: Takes each action as a part decides it, in order (docs/ARCHITECTURE.md, "Cores and adapters").
+Emit = Callable[[Action], None]

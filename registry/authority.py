@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from msgspec import Struct
 
-from registry.actions import Action
+from registry.actions import Emit
 from registry.aliases import Aliases
 from registry.credentials import token_matches
 from registry.requests import Answers, Reason, Request, fmt, session_of
@@ -42,7 +42,7 @@ class Authority:
         self._aliases = aliases
         self._answers = answers
 
-    def authorised(self, req: Request, claim: Claim, out: list[Action]) -> Record | None:
+    def authorised(self, req: Request, claim: Claim, emit: Emit) -> Record | None:
         """The record for the claimed name if `req` came with its owner's key and the
         claim's token is its token (a record of no key yet, from a table of before keys:
         from its owner's address). A name renamed within RENAME_GRACE still finds its
@@ -52,34 +52,34 @@ class Authority:
         if record is None:
             what = f"{claim.what} of unknown {claim.name}"
             reason = Reason(unknown_name(claim.name), "no such name")
-            self._answers.refuse(req, reason, what, out, RefusalCode.NAME_UNKNOWN)
+            self._answers.refuse(req, reason, what, emit, RefusalCode.NAME_UNKNOWN)
             return None
         token_ok = token_matches(claim.token, record.token)
         key_ok = not record.key or req.key == record.key
         if not key_ok and not token_ok:
-            self._another_key(req, claim, out)
+            self._another_key(req, claim, emit)
             return None
         if not token_ok:
             what = f"{claim.what} of {claim.name}: wrong token"
-            self._answers.refuse(req, "Wrong token for that name.", what, out)
+            self._answers.refuse(req, "Wrong token for that name.", what, emit)
             return None
         if not record.key and req.addr[0] != record.ip:
             what = f"{claim.what} of {claim.name} from {fmt(req.addr)}: token from another address"
-            self._answers.refuse(req, "That name is registered from another address.", what, out)
+            self._answers.refuse(req, "That name is registered from another address.", what, emit)
             return None
-        if claim.fresh and self._replaced(req, claim, record, out):
+        if claim.fresh and self._replaced(req, claim, record, emit):
             return None
         if not key_ok:  # the token of a start whose name moved to another key since
-            self._another_key(req, claim, out)
+            self._another_key(req, claim, emit)
             return None
         return record
 
-    def member(self, req: Request, claim: Claim, out: list[Action]) -> Record | None:
+    def member(self, req: Request, claim: Claim, emit: Emit) -> Record | None:
         """Like `authorised`, for room requests and renames, which need the peer online."""
-        record = self.authorised(req, claim, out)
+        record = self.authorised(req, claim, emit)
         if record is not None and not record.online:
             what = f"{claim.what} of offline {claim.name}"
-            self._answers.refuse(req, OFFLINE_REFUSAL, what, out, RefusalCode.OFFLINE)
+            self._answers.refuse(req, OFFLINE_REFUSAL, what, emit, RefusalCode.OFFLINE)
             return None
         return record
 
@@ -93,7 +93,7 @@ class Authority:
             record = self._table.records.get(self._table.former[name_key(name)])
         return record
 
-    def _replaced(self, req: Request, claim: Claim, record: Record, out: list[Action]) -> bool:
+    def _replaced(self, req: Request, claim: Claim, record: Record, emit: Emit) -> bool:
         """Whether `req`, with the owner's token, comes from a start of the peer other
         than the one that last registered the name (a message id's prefix is its process's
         session): a start stopped (kill -STOP, a laptop asleep) while another took the name
@@ -111,10 +111,10 @@ class Authority:
             deregistered=record.deregistered,
         )
         what = f"{claim.what} of {claim.name} from an earlier start"
-        self._answers.refuse(req, Reason(reason, "from an earlier start"), what, out, code)
+        self._answers.refuse(req, Reason(reason, "from an earlier start"), what, emit, code)
         return True
 
-    def _another_key(self, req: Request, claim: Claim, out: list[Action]) -> None:
+    def _another_key(self, req: Request, claim: Claim, emit: Emit) -> None:
         """Refuse a request for the claimed name that came with a key not the name's."""
         what = f"{claim.what} of {claim.name} from {fmt(req.addr)}: another key"
-        self._answers.refuse(req, "That name belongs to another key.", what, out)
+        self._answers.refuse(req, "That name belongs to another key.", what, emit)

@@ -20,7 +20,7 @@ from typing import Any, TypedDict, Unpack, get_args
 
 from net.options import check_options
 from registry import mailbox
-from registry.actions import Action, Addr, DropHistory, Log, Send
+from registry.actions import Action, Addr, DropHistory, Emit, Log, Send
 from registry.failures import Failures
 from registry.flood import NEW_NAMES, FloodGate, NameBudget
 from registry.forgetting import FORGET_AFTER, NEWCOMER_NAMES, Forgetting
@@ -98,7 +98,7 @@ NOT_FROM_PEERS = frozenset(
 )
 
 #: What handles one kind of message: the message, the request it came in, now, the actions.
-Handler = Callable[[Any, Request, float, list[Action]], None]
+Handler = Callable[[Any, Request, float, Emit], None]
 
 
 class _NeededOptions(TypedDict):
@@ -199,8 +199,8 @@ class RegistryCore:
         """Which part handles each kind of message a peer sends the registry."""
         return {
             # acks first: a relay brings one back from every member
-            Acks: lambda msg, req, now, out: self._acked(msg.replies, req, now, out),
-            Ack: lambda msg, req, now, out: self._acked((msg.reply_to,), req, now, out),
+            Acks: lambda msg, req, now, emit: self._acked(msg.replies, req, now, emit),
+            Ack: lambda msg, req, now, emit: self._acked((msg.reply_to,), req, now, emit),
             Register: self._register,
             Deregister: self._presence.deregister,
             Keepalive: self._presence.keepalive,
@@ -232,19 +232,20 @@ class RegistryCore:
         """Flood control: whether to handle what just came from `addr`, asked before it is
         even decoded, so that a flood costs as little as possible; the actions tell a
         flooding sender (at most once every few seconds) that it is being slowed."""
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         admitted, warn = self.flood.admit(addr, now)
         if warn:
             line = f"flood from {fmt(addr)}: slowed ({self.flood.dropped} dropped)"
-            out.append(Log(line, "flood"))
+            emit(Log(line, "flood"))
             # nothing is lost: a peer sends again what is not answered (5 tries, then its
             # outbox); "dropping your messages" read as lost, after a script's 1000 saves
             text = (
                 "You are sending too fast: the registry is slowing you down, and what it"
                 " drops is sent again."
             )
-            out.append(Send(addr, Notice(self._s.answers.new_id(), text)))
-        return admitted, out
+            emit(Send(addr, Notice(self._s.answers.new_id(), text)))
+        return admitted, actions
 
     def receive(
         self, message: Message, addr: Addr, now: float, **arrival: Unpack[Arrival]
@@ -263,15 +264,16 @@ class RegistryCore:
             arrival.get("datagram", False),
             arrival.get("behind", 0.0),
         )
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         handler = self._handlers.get(type(message))
         if handler is None:
-            out.append(Log(f"ignored {type(message).__name__} from {fmt(addr)}", "ignored"))
+            emit(Log(f"ignored {type(message).__name__} from {fmt(addr)}", "ignored"))
         else:
-            handler(message, req, now, out)
+            handler(message, req, now, emit)
         self._liveness.heard(req, now)
-        self._relay.over(out)
-        return out
+        self._relay.over(emit)
+        return actions
 
     def start(self, now: float) -> list[Action]:
         """The registry starts: the peers of a table read from disk are swept for from
@@ -280,59 +282,66 @@ class RegistryCore:
         (Restarted), so that what it kept meanwhile comes at once; one it was replaying a
         room's history to when it stopped (Record.replaying) is replayed it again."""
         self._liveness.start(now)
-        out: list[Action] = [*self._post.rebuilt, *(DropHistory(key) for key in self._rooms.gone)]
+        actions: list[Action] = [
+            *self._post.rebuilt,
+            *(DropHistory(key) for key in self._rooms.gone),
+        ]
+        emit = actions.append
         self._post.rebuilt = []
         self._rooms.gone = []
         # pushed, acked and sent again as a table change is: a peer that missed it would
         # find the registry back only at its next keepalive
         restarted = Restarted(self._s.answers.new_id(), self._s.membership.registries)
-        self._s.pusher.push_all(self.table.online(), restarted, "table", now, out)
-        self._rooms.restart(now, out)
-        return out + self.tick(now)
+        self._s.pusher.push_all(self.table.online(), restarted, "table", now, emit)
+        self._rooms.restart(now, emit)
+        return actions + self.tick(now)
 
     def tick(self, now: float, behind: float = 0.0) -> list[Action]:
         """Time passed: sweep for silent peers, push the table's held changes, resend
         unacknowledged pushes and probes, and act on those that gave up. `behind`: how many
         seconds the registry has been behind what arrives (no silence counts then:
         registry/liveness.py)."""
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         if self._liveness.sweep_due(now):
-            self._liveness.sweep(now, out, behind)
+            self._liveness.sweep(now, emit, behind)
             self._s.aliases.expire(now)
-            for record, why in self._forgetting.sweep(now, out):
-                self._release(record, now, out, why)
+            for record, why in self._forgetting.sweep(now, emit):
+                self._release(record, now, emit, why)
         if self._s.feed.due(now):
-            self._s.feed.push_changes(now, out)
+            self._s.feed.push_changes(now, emit)
         # probes first: a peer found gone takes what is pushed to it along, not sent again
-        probes_failed = self._liveness.due(now, out)
+        probes_failed = self._liveness.due(now, emit)
         for probe in probes_failed:
-            self._probe_failed(probe, now, out, behind)
-        failed = self._s.pusher.due(now, out)
-        self._failures.failed(failed, now, out)
+            self._probe_failed(probe, now, emit, behind)
+        failed = self._s.pusher.due(now, emit)
+        self._failures.failed(failed, now, emit)
         if self._rooms.replaying and (failed or probes_failed):
             self._rooms.replays_over()
-        self._relay.over(out)
-        return out
+        self._relay.over(emit)
+        return actions
 
     def password_checked(self, ticket: str, kept: str | None, now: float) -> list[Action]:
         """The password check `ticket` asked for (CheckPassword) is done, and
         `credentials.proven` gave `kept` (None: the check failed): its registration goes
         on."""
-        out: list[Action] = []
-        self._registration.checked(ticket, kept, now, out)
-        self._relay.over(out)
-        return out
+        actions: list[Action] = []
+        emit = actions.append
+        self._registration.checked(ticket, kept, now, emit)
+        self._relay.over(emit)
+        return actions
 
     def release(self, name: str, now: float) -> list[Action]:
         """The console releases `name`: forget its owner and mailbox, so anyone may take it.
         Peers learn it as a row with port 0, which means "this name is gone"."""
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         record = self.table.get(name)
         if record is None:
-            out.append(Log(f"no name {name} to release"))
+            emit(Log(f"no name {name} to release"))
         else:
-            self._release(record, now, out, "")
-        return out
+            self._release(record, now, emit, "")
+        return actions
 
     # -- what the adapter, the console and the tests read ------------------------------
 
@@ -350,22 +359,24 @@ class RegistryCore:
         """The service's registries are now `registries`: each peer online is told
         (Restarted), so that it knows where it may move before it needs to."""
         self._s.membership.registries = registries
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         restarted = Restarted(self._s.answers.new_id(), registries)
-        self._s.pusher.push_all(self.table.online(), restarted, "table", now, out)
-        return out
+        self._s.pusher.push_all(self.table.online(), restarted, "table", now, emit)
+        return actions
 
     def restarted_for(self, addrs: list[Addr], now: float) -> list[Action]:
         """The registry that `addrs` reached the service through is gone: each peer online
         there is told the service is back (Restarted) through this one, so that it moves
         here and sends what it kept at once (registry/cluster/)."""
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         there = set(addrs)
         records = [r for r in self.table.online() if r.addr in there]
         if records:
             restarted = Restarted(self._s.answers.new_id(), self._s.membership.registries)
-            self._s.pusher.push_all(records, restarted, "table", now, out)
-        return out
+            self._s.pusher.push_all(records, restarted, "table", now, emit)
+        return actions
 
     @property
     def mail(self) -> dict[str, list[StoredMessage]]:
@@ -416,23 +427,21 @@ class RegistryCore:
 
     # -- routing between the parts ------------------------------------------------------
 
-    def _register(self, msg: Register, req: Request, now: float, out: list[Action]) -> None:
+    def _register(self, msg: Register, req: Request, now: float, emit: Emit) -> None:
         """A registration, unless the registry is too busy for it (registry/pacing.py)."""
-        if not self._pacing.paced(msg, req, now, out):
-            self._registration.register(msg, req, now, out)
+        if not self._pacing.paced(msg, req, now, emit):
+            self._registration.register(msg, req, now, emit)
 
-    def _table_request(
-        self, msg: TableRequest, req: Request, now: float, out: list[Action]
-    ) -> None:
+    def _table_request(self, msg: TableRequest, req: Request, now: float, emit: Emit) -> None:
         """A peer asks for the whole table."""
-        out.append(Send(req.addr, self._s.feed.snapshot(req.id)))
+        emit(Send(req.addr, self._s.feed.snapshot(req.id)))
 
-    def _acked(self, replies: Sequence[str], req: Request, now: float, out: list[Action]) -> None:
+    def _acked(self, replies: Sequence[str], req: Request, now: float, emit: Emit) -> None:
         """`req.addr` acked each of `replies` (one Ack, or one Acks for a datagram of
         pushes): probes answered, pushes done (a history replayed, a save delivered), and
         their owners heard from."""
-        self._liveness.acked(replies, req.addr, now, out)
-        answered = self._s.pusher.answer(replies, req.addr, now, out)
+        self._liveness.acked(replies, req.addr, now, emit)
+        answered = self._s.pusher.answer(replies, req.addr, now, emit)
         self._rooms.acked(req.addr, answered)
         heard = ""
         for flight, owner in answered:
@@ -442,29 +451,29 @@ class RegistryCore:
                 if record is not None:
                     record.last_seen = now
             if flight.purpose == "probe":
-                self._saving.delivered(flight, now, out)
+                self._saving.delivered(flight, now, emit)
 
-    def _release(self, record: Record, now: float, out: list[Action], why: str) -> None:
+    def _release(self, record: Record, now: float, emit: Emit, why: str) -> None:
         """Take `record` out of the table, with its mailbox (DropMail), its room and its
         former names: released by the console (`why` ""), or forgotten for `why`."""
         key = name_key(record.name)
-        self._rooms.leave_room(record, now, out, "released")
+        self._rooms.leave_room(record, now, emit, "released")
         del self.table.records[key]
         self.table.forget_former(key)
-        dropped = self._post.dropped(key, out)
-        self._s.feed.released(record, now, out)
+        dropped = self._post.dropped(key, emit)
+        self._s.feed.released(record, now, emit)
         deleted = f"{counted(dropped, 'stored message')} deleted"
         if why:
-            out.append(Log(f"forgot {record.name}: {why}; {deleted}"))
+            emit(Log(f"forgot {record.name}: {why}; {deleted}"))
         else:
-            out.append(Log(f"released {record.name} ({deleted})"))
+            emit(Log(f"released {record.name} ({deleted})"))
 
-    def _probe_failed(self, probe: Probe, now: float, out: list[Action], behind: float) -> None:
+    def _probe_failed(self, probe: Probe, now: float, emit: Emit, behind: float) -> None:
         """The probed peer did not answer: gone, it is marked offline (out of its room,
         what was pushed to it in its mailbox), and the registrations that waited are
         carried out: the name is theirs at once (registry/liveness.py)."""
-        gone, waiting = self._liveness.failed(probe, now, out, behind)
+        gone, waiting = self._liveness.failed(probe, now, emit, behind)
         if gone is not None:
-            self._presence.silent(gone, now, out)
+            self._presence.silent(gone, now, emit)
         for msg, req in waiting:
-            self._registration.register(msg, req, now, out)
+            self._registration.register(msg, req, now, emit)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 
-from registry.actions import Action, SaveTable
+from registry.actions import Emit, SaveTable
 from registry.services import WallClock
 from registry.table import Record, Table
 from wire.words import counted
@@ -59,7 +59,7 @@ class Forgetting:
         self.forget_after = forget_after
         self.newcomer_names = newcomer_names
 
-    def sweep(self, now: float, out: list[Action]) -> list[tuple[Record, str]]:
+    def sweep(self, now: float, emit: Emit) -> list[tuple[Record, str]]:
         """Stamp the online names (and those never stamped: a table of before) as used,
         saving the table if any changed; return the names to release, each with why, in
         words for the log."""
@@ -70,7 +70,7 @@ class Forgetting:
                 record.used = wall
                 stamped = True
         if stamped:
-            out.append(SaveTable())
+            emit(SaveTable())
         unused = [
             (record, f"unused for {counted(int(self.forget_after // DAY), 'day')}")
             if self.forget_after >= DAY

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from msgspec import Struct, field
 
-from registry.actions import Action, Addr, Log, Send
+from registry.actions import Addr, Emit, Log, Send
 from registry.requests import Reason, Request, fmt
 from registry.services import Services
 from registry.table import Record
@@ -87,7 +87,7 @@ class Liveness:
         """Whether a sweep is due at `now`."""
         return self._next_sweep is None or now >= self._next_sweep
 
-    def sweep(self, now: float, out: list[Action], behind: float = 0.0) -> None:
+    def sweep(self, now: float, emit: Emit, behind: float = 0.0) -> None:
         """Probe every online peer silent for too long (it stopped without dereg); none
         while the registry is `behind` what arrives by BLIND_BEHIND or more."""
         if self._next_sweep is not None and now - self._next_sweep > self.keepalive:
@@ -104,7 +104,7 @@ class Liveness:
                 # than ours is silent that long between keepalives, yet running. Marked
                 # offline at once, it came back at its next keepalive, and so on every
                 # period, with nothing said to anyone.
-                self.probe(record, now, out)
+                self.probe(record, now, emit)
 
     def next_wake(self) -> float | None:
         """When the next sweep or probe copy is due, or None."""
@@ -117,7 +117,7 @@ class Liveness:
         self,
         record: Record,
         now: float,
-        out: list[Action],
+        emit: Emit,
         waiting: Waiting | None = None,
         since: float | None = None,
     ) -> None:
@@ -135,7 +135,7 @@ class Liveness:
             probe = Probe(key, record.addr, ping, now if since is None else since)
             self._probes.start(ping.id, probe, now)
             self._probing_owner[key] = ping.id
-            out.append(Send(record.addr, ping))
+            emit(Send(record.addr, ping))
         if waiting is not None:
             probe.waiting[waiting[0].id] = waiting
 
@@ -150,7 +150,7 @@ class Liveness:
             if record.key == req.key:
                 record.last_seen = now
 
-    def acked(self, replies: Sequence[str], addr: Addr, now: float, out: list[Action]) -> None:
+    def acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> None:
         """`addr` acked each of `replies`: the probes among them are answered."""
         if not self._probing_owner:
             return
@@ -158,17 +158,17 @@ class Liveness:
             probe = self._probes.get(reply)
             if probe is not None and probe.addr[0] == addr[0]:
                 self._probes.answer(reply)
-                self._answered(probe, now, out)
+                self._answered(probe, now, emit)
 
-    def due(self, now: float, out: list[Action]) -> list[Probe]:
+    def due(self, now: float, emit: Emit) -> list[Probe]:
         """Send again the probe copies due at `now`; the probes given up."""
         again, failed = self._probes.due(now)
         for probe in again:
-            out.append(Send(probe.addr, probe.ping))
+            emit(Send(probe.addr, probe.ping))
         return failed
 
     def failed(
-        self, probe: Probe, now: float, out: list[Action], behind: float = 0.0
+        self, probe: Probe, now: float, emit: Emit, behind: float = 0.0
     ) -> tuple[Record | None, list[Waiting]]:
         """`probe` got no answer: (the record whose peer is gone, or None; the
         registrations that waited, to carry out now: the name is theirs). The peer is not
@@ -180,13 +180,13 @@ class Liveness:
         waiting = list(probe.waiting.values())
         if record is not None and record.online and record.last_seen <= probe.since:
             if behind >= BLIND_BEHIND:
-                self.probe(record, now, out, since=probe.since)
+                self.probe(record, now, emit, since=probe.since)
                 for one in waiting:
-                    self.probe(record, now, out, one)
+                    self.probe(record, now, emit, one)
                 return None, []
             return record, waiting
         if record is not None and record.online and probe.waiting:
-            self._answered(probe, now, out)
+            self._answered(probe, now, emit)
             return None, []
         return None, waiting
 
@@ -198,7 +198,7 @@ class Liveness:
         record = self._s.table.records.get(probe.owner)
         return record if record is not None and record.addr == probe.addr else None
 
-    def _answered(self, probe: Probe, now: float, out: list[Action]) -> None:
+    def _answered(self, probe: Probe, now: float, emit: Emit) -> None:
         """The probed peer answered: it runs. Registrations of another start that waited
         are refused, saying so."""
         record = self._over(probe)
@@ -208,7 +208,7 @@ class Liveness:
         slow = silent >= SILENT_PERIODS * self.keepalive  # a sweep's probe, not a line's
         if slow and not probe.waiting and record.name not in self._slow_keepalive:
             self._slow_keepalive.add(record.name)  # said once: it would be every period
-            out.append(
+            emit(
                 Log(
                     f"{record.name} was silent for {silent:.0f} s but answered a probe; kept "
                     f"online (its --keepalive may be longer than this registry's "
@@ -229,4 +229,4 @@ class Liveness:
                     "address in use",
                 )
             what = f"registration of {msg.name} from {fmt(asker.addr)}"
-            self._s.answers.refuse(asker, reason, what, out)
+            self._s.answers.refuse(asker, reason, what, emit)

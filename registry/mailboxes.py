@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 
 from registry import mailbox
-from registry.actions import Action, DropMail, Log, MoveMail, StoreMail
+from registry.actions import DropMail, Emit, Log, MoveMail, StoreMail
 from registry.quotas import NO_ORIGIN, Origin, Quotas
 from registry.table import Record
 from wire.codec import record_size
@@ -116,7 +116,7 @@ class Mailboxes:
             for message in box:
                 self._counted(key, message, *origin_of(key, message))
 
-    def store(self, owner: Record, deposit: Deposit, wall: float, out: list[Action]) -> str:
+    def store(self, owner: Record, deposit: Deposit, wall: float, emit: Emit) -> str:
         """Keep `deposit` in the mailbox of `owner`, stamped with the time of day `wall`
         (seconds since the epoch): "" when it is kept (or was already),
         else why not, for its sender (registry/quotas.py: its sender's share is full;
@@ -131,9 +131,9 @@ class Mailboxes:
         size = len(text.encode())
         if not index.has_room(size, kind, self.limit):
             if kind == "channel" and not index.noticed:
-                self._notice(key, index, mailbox.full_notice(stamp(wall)), wall, out)
+                self._notice(key, index, mailbox.full_notice(stamp(wall)), wall, emit)
                 line = f"mailbox of {owner.name} is full; its channel messages are no longer kept"
-                out.append(Log(line))
+                emit(Log(line))
             return mailbox.refusal(owner.name)
         # the box has room, but maybe not for this sender
         stranger = not deposit.known
@@ -142,32 +142,32 @@ class Mailboxes:
         if beyond:
             if kind == "channel" and not index.noticed:
                 # nobody is answered for a channel message not kept: the owner is told
-                self._notice(key, index, mailbox.share_notice(sender, stamp(wall)), wall, out)
-                out.append(Log(f"{sender}'s channel messages for {owner.name} are over its share"))
+                self._notice(key, index, mailbox.share_notice(sender, stamp(wall)), wall, emit)
+                emit(Log(f"{sender}'s channel messages for {owner.name} are over its share"))
             elif not box:  # made just now by setdefault: no empty box is kept
                 del self.boxes[key]
                 self._mail_index.pop(key, None)
             return beyond
         stored = StoredMessage(msg_id, sender, text, stamp(wall), kind, deposit.saved_by)
-        self._keep(key, index, stored, size, out)
+        self._keep(key, index, stored, size, emit)
         self._counted(key, stored, deposit.origin, stranger)
-        out.append(Log(f"saved {kind} message from {sender} for {owner.name}"))
+        emit(Log(f"saved {kind} message from {sender} for {owner.name}"))
         return ""
 
     def _notice(
-        self, key: str, index: mailbox.BoxIndex, text: str, wall: float, out: list[Action]
+        self, key: str, index: mailbox.BoxIndex, text: str, wall: float, emit: Emit
     ) -> None:
         """Leave `text` in box `key` as the one notice that channel messages were not kept:
         it stays, and stops further notices, until the owner takes the mail."""
         kept = StoredMessage(self._new_id(), "", text, stamp(wall), NOTICE_KIND)
-        self._keep(key, index, kept, len(text.encode()), out)
+        self._keep(key, index, kept, len(text.encode()), emit)
 
     def part(self, owner: Record) -> tuple[StoredMessage, ...]:
         """The next part of `owner`'s mailbox to hand over, oldest first (see
         `first_part`); empty when the box is."""
         return first_part(self.boxes.get(name_key(owner.name), ()))
 
-    def taken(self, owner: Record, ids: Iterable[str], out: list[Action]) -> None:
+    def taken(self, owner: Record, ids: Iterable[str], emit: Emit) -> None:
         """`owner`'s peer has shown the messages `ids` of its box: delete them (the
         others, and ids the box does not hold, are left)."""
         key = name_key(owner.name)
@@ -180,10 +180,10 @@ class Mailboxes:
         if gone:
             rest = [m for m in box if m.id not in taken]
             self._replace(key, rest)
-            out.append(DropMail(key, gone))
-            out.append(Log(f"handed over {len(gone)} message(s) to {owner.name}"))
+            emit(DropMail(key, gone))
+            emit(Log(f"handed over {len(gone)} message(s) to {owner.name}"))
 
-    def move(self, old_key: str, new_key: str, out: list[Action]) -> None:
+    def move(self, old_key: str, new_key: str, emit: Emit) -> None:
         """A name was renamed from name key `old_key` to `new_key`: its box follows it,
         after any messages already kept under the new key."""
         box = self.boxes.pop(old_key, None)
@@ -194,9 +194,9 @@ class Mailboxes:
             self._origins.setdefault(new_key, {}).update(origins)
         if box is not None:
             self._replace(new_key, self.boxes.get(new_key, []) + box)
-            out.append(MoveMail(old_key, new_key))
+            emit(MoveMail(old_key, new_key))
 
-    def drop(self, key: str, out: list[Action]) -> int:
+    def drop(self, key: str, emit: Emit) -> int:
         """The name keyed `key` was released: forget its box. How many messages it held."""
         box = self.boxes.pop(key, [])
         self._mail_index.pop(key, None)
@@ -204,7 +204,7 @@ class Mailboxes:
             self._uncounted(key, message)
         self._origins.pop(key, None)
         if box:
-            out.append(DropMail(key, tuple(m.id for m in box)))
+            emit(DropMail(key, tuple(m.id for m in box)))
         return len(box)
 
     def _replace(self, key: str, box: list[StoredMessage]) -> None:
@@ -239,10 +239,10 @@ class Mailboxes:
         index: mailbox.BoxIndex,
         stored: StoredMessage,
         size: int,
-        out: list[Action],
+        emit: Emit,
     ) -> None:
         index.add(stored, size)
-        out.append(StoreMail(key, stored))
+        emit(StoreMail(key, stored))
 
     def _index(self, key: str, box: list[StoredMessage]) -> mailbox.BoxIndex:
         """The index of mailbox `key`, so a save need not scan the box. It is rebuilt

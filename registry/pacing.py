@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from registry.actions import Action, Log, Send
+from registry.actions import Emit, Log, Send
 from registry.requests import Answers, Request
 from registry.table import Table
 from wire.codec import record_size
@@ -40,10 +40,10 @@ class Pacing:
         #: Registrations answered Busy, for the console's `stats`.
         self.busy_answers = 0
 
-    def paced(self, msg: Register, req: Request, now: float, out: list[Action]) -> bool:
+    def paced(self, msg: Register, req: Request, now: float, emit: Emit) -> bool:
         """Whether `msg` is answered Busy or TooBig rather than carried out now."""
         if req.behind >= BUSY_AFTER and not self._welcomed(msg):
-            self._busy(msg, req, now, out)
+            self._busy(msg, req, now, emit)
             return True
         if req.datagram and len(self._table.records) > WELCOME_ROWS:
             # Asked again over TCP, where it is carried out and answered: a Welcome too
@@ -53,7 +53,7 @@ class Pacing:
             # secure channel's handshake answered it before any message came.) Counted,
             # not encoded: a table of fewer rows may not fit either, and is answered
             # TooBig by the endpoint once registered, as any answer too big for a datagram.
-            out.append(Send(req.addr, TooBig(self._answers.new_id(), msg.id)))
+            emit(Send(req.addr, TooBig(self._answers.new_id(), msg.id)))
             return True
         return False
 
@@ -63,7 +63,7 @@ class Pacing:
         record = self._table.get(msg.name)
         return record is not None and record.online and record.last_register_id == msg.id
 
-    def _busy(self, msg: Register, req: Request, now: float, out: list[Action]) -> None:
+    def _busy(self, msg: Register, req: Request, now: float, emit: Emit) -> None:
         """The registry is `req.behind` seconds behind its input: `msg` is asked to come
         again later (twice as long as the registry is behind, from BUSY_WAIT_MIN to
         BUSY_WAIT_MAX, spread by a quarter either way so that the peers told together do
@@ -72,8 +72,8 @@ class Pacing:
         wait = min(BUSY_WAIT_MAX, max(BUSY_WAIT_MIN, 2 * req.behind))
         wait *= 0.75 + 0.5 * self._jitter()
         busy = Busy(self._answers.new_id(), msg.id, round(wait * 1000))
-        out.append(Send(req.addr, busy, req.asker))
+        emit(Send(req.addr, busy, req.asker))
         if now - self._busy_said >= BUSY_LOG_EVERY:
             self._busy_said = now
             line = f"{req.behind:.1f} s behind what arrives: registrations are asked to wait"
-            out.append(Log(f"{line} ({msg.name} for {wait:.1f} s)"))
+            emit(Log(f"{line} ({msg.name} for {wait:.1f} s)"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from registry.actions import Action, KeepOwner, Log, SaveTable, Send
+from registry.actions import Action, Emit, KeepOwner, Log, SaveTable, Send
 from registry.authority import Claim
 from registry.mailboxes import Deposit, Mailboxes
 from registry.owners import Owner, rebuild
@@ -55,17 +55,17 @@ class PostOffice:
         """The stored messages by their owner's name key, oldest first (read only)."""
         return self._boxes.boxes
 
-    def store(self, record: Record, deposit: Deposit, now: float, out: list[Action]) -> str:
+    def store(self, record: Record, deposit: Deposit, now: float, emit: Emit) -> str:
         """Keep `deposit` in `record`'s mailbox, and keep beside the box who owns it: ""
         when kept, else why not (one line for its sender). Its sender is known to the
         owner when the owner wrote to it (registry/quotas.py keeps half the box for those)."""
         deposit = dataclasses.replace(deposit, known=record.knows(deposit.sender))
-        refused = self._boxes.store(record, deposit, self._s.clock.wall(now), out)
+        refused = self._boxes.store(record, deposit, self._s.clock.wall(now), emit)
         if not refused:
-            self.keep_owner(record, out)
+            self.keep_owner(record, emit)
         return refused
 
-    def keep_owner(self, record: Record, out: list[Action]) -> None:
+    def keep_owner(self, record: Record, emit: Emit) -> None:
         """Keep beside `record`'s mailbox what proves the name is its owner's, if that has
         changed since it was last kept (registry/owners.py); forget it once the box is gone
         (the adapter deletes it with the box's last message)."""
@@ -76,7 +76,7 @@ class PostOffice:
         owner = Owner.of(record)
         if self._owners.get(box) != owner:
             self._owners[box] = owner
-            out.append(KeepOwner(box, owner))
+            emit(KeepOwner(box, owner))
 
     def origin(self, sender: str) -> Origin:
         """Who the name `sender` is (its key and address), for a message of its stored
@@ -89,31 +89,31 @@ class PostOffice:
         """The next part of `record`'s mailbox to hand over (registry/mailboxes.py)."""
         return self._boxes.part(record)
 
-    def taken(self, msg: MailTaken, req: Request, now: float, out: list[Action]) -> None:
+    def taken(self, msg: MailTaken, req: Request, now: float, emit: Emit) -> None:
         """The owner's peer has shown the messages `msg.ids`: they leave its box, and the
         next part follows (MoreMail), or the hand-over is over (Ack)."""
         claim = Claim(msg.name, msg.token, "mail hand-over", fresh=True)
-        record = self._s.authority.authorised(req, claim, out)
+        record = self._s.authority.authorised(req, claim, emit)
         if record is None:
             return
-        self._boxes.taken(record, msg.ids, out)
-        self.keep_owner(record, out)  # (forgotten with the box, once all is taken)
+        self._boxes.taken(record, msg.ids, emit)
+        self.keep_owner(record, emit)  # (forgotten with the box, once all is taken)
         rest = self._boxes.part(record)
         if rest:
-            out.append(Send(req.addr, MoreMail(self._s.answers.new_id(), req.id, rest)))
+            emit(Send(req.addr, MoreMail(self._s.answers.new_id(), req.id, rest)))
         else:
-            out.append(Send(req.addr, Ack(self._s.answers.new_id(), req.id)))
+            emit(Send(req.addr, Ack(self._s.answers.new_id(), req.id)))
 
-    def moved(self, old_key: str, record: Record, out: list[Action]) -> None:
+    def moved(self, old_key: str, record: Record, emit: Emit) -> None:
         """`record` was renamed from the name keyed `old_key`: its box follows it."""
-        self._boxes.move(old_key, name_key(record.name), out)
+        self._boxes.move(old_key, name_key(record.name), emit)
         self._owners.pop(old_key, None)
-        self.keep_owner(record, out)
+        self.keep_owner(record, emit)
 
-    def dropped(self, key: str, out: list[Action]) -> int:
+    def dropped(self, key: str, emit: Emit) -> int:
         """The name keyed `key` was released: its box and owner are forgotten. How many
         messages the box held."""
-        dropped = self._boxes.drop(key, out)
+        dropped = self._boxes.drop(key, emit)
         self._owners.pop(key, None)
         return dropped
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 
-from registry.actions import Action, Addr, Send
+from registry.actions import Addr, Emit, Send
 from registry.pushes import Flight, Push, Pushes
 from registry.requests import send_to
 from registry.table import Record
@@ -31,11 +31,9 @@ class Pusher:
         self.retry_span = timeout * attempts
         self._seq = itertools.count()
 
-    def push(
-        self, record: Record, message: Message, purpose: str, now: float, out: list[Action]
-    ) -> None:
+    def push(self, record: Record, message: Message, purpose: str, now: float, emit: Emit) -> None:
         """Push `message` to `record`'s peer, for `purpose` (registry/pushes.py)."""
-        self.push_all((record,), message, purpose, now, out)
+        self.push_all((record,), message, purpose, now, emit)
 
     def push_all(
         self,
@@ -43,17 +41,15 @@ class Pusher:
         message: Message,
         purpose: str,
         now: float,
-        out: list[Action],
+        emit: Emit,
     ) -> None:
         """Push `message` to the peer of each of `records`, and track the acks."""
         targets = [(name_key(r.name), r.addr) for r in records]
         addrs = self.pushes.add(message, purpose, targets, now, next(self._seq))
         if addrs:
-            out.append(send_to(addrs, message))
+            emit(send_to(addrs, message))
 
-    def relay(
-        self, message: Message, roster: Roster, sender: str, now: float, out: list[Action]
-    ) -> int:
+    def relay(self, message: Message, roster: Roster, sender: str, now: float, emit: Emit) -> int:
         """Push the channel `message` to every online peer of `roster` but `sender` (a name
         key): to how many."""
         keys, addrs = roster.online_but(sender)
@@ -63,34 +59,34 @@ class Pusher:
         else:
             sent = self.pushes.add(message, "relay", zip(keys, addrs, strict=True), now, seq)
         if sent:
-            out.append(send_to(sent, message))
+            emit(send_to(sent, message))
         return len(addrs)
 
-    def again(self, record: Record, push: Push, now: float, out: list[Action]) -> None:
+    def again(self, record: Record, push: Push, now: float, emit: Emit) -> None:
         """Push `push`'s message to `record`'s peer again from its first try, in its place
         in the order (should the peer be gone, its mailbox gets it there)."""
         target = [(name_key(record.name), record.addr)]
         addrs = self.pushes.add(push.message, push.purpose, target, now, push.seq)
         if addrs:
-            out.append(send_to(addrs, push.message))
+            emit(send_to(addrs, push.message))
 
     def answer(
-        self, replies: Sequence[str], addr: Addr, now: float, out: list[Action]
+        self, replies: Sequence[str], addr: Addr, now: float, emit: Emit
     ) -> list[tuple[Flight, str]]:
         """`addr` acked (or refused) each of `replies`: the flights answered, each with its
         owner's name key; what waited for room behind them is sent."""
         answered, released = self.pushes.answer(replies, addr, now)
         for waiting in released:
-            out.append(Send(waiting.addr, waiting.message))
+            emit(Send(waiting.addr, waiting.message))
         return answered
 
-    def due(self, now: float, out: list[Action]) -> list[Push]:
+    def due(self, now: float, emit: Emit) -> list[Push]:
         """Send again what is due; the pushes given up (what they let out is sent)."""
         again, failed, released = self.pushes.due(now)
         for addrs, message in again:
-            out.append(send_to(addrs, message))
+            emit(send_to(addrs, message))
         for push in released:
-            out.append(Send(push.addr, push.message))
+            emit(Send(push.addr, push.message))
         return failed
 
     def drop_all(self, addr: Addr) -> list[Push]:

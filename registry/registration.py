@@ -17,7 +17,7 @@ from collections import OrderedDict
 import msgspec
 from msgspec import Struct
 
-from registry.actions import Action, Addr, CheckPassword, Log, SaveTable, Send
+from registry.actions import Addr, CheckPassword, Emit, Log, SaveTable, Send
 from registry.credentials import NO_PASSWORD, TOKEN_HASH, token_hash, token_matches
 from registry.flood import NameBudget, PasswordBudget
 from registry.liveness import Liveness
@@ -95,23 +95,23 @@ class Registration:
         self._checking: dict[str, _Check] = {}
         self._proof: _Check | None = None
 
-    def register(self, msg: Register, req: Request, now: float, out: list[Action]) -> None:
+    def register(self, msg: Register, req: Request, now: float, emit: Emit) -> None:
         """Carry out `msg`: welcomed, refused, or (its name held online elsewhere) waiting
         for a probe of the holder."""
         self._liveness.registered(now)  # the first peer to sweep for (see Liveness.start)
-        if self._malformed(msg, req, out):
+        if self._malformed(msg, req, emit):
             return
-        attempt = self._find(msg, req, now, out)
+        attempt = self._find(msg, req, now, emit)
         if attempt is None:
             return
         if attempt.record is None:
-            record = self._new(attempt, now, out)
+            record = self._new(attempt, now, emit)
         else:
-            record = self._claimed(attempt, attempt.record, now, out)
+            record = self._claimed(attempt, attempt.record, now, emit)
         if record is not None:
-            self._welcome(attempt, record, now, out)
+            self._welcome(attempt, record, now, emit)
 
-    def checked(self, ticket: str, kept: str | None, now: float, out: list[Action]) -> None:
+    def checked(self, ticket: str, kept: str | None, now: float, emit: Emit) -> None:
         """The password check `ticket` asked for (CheckPassword) gave `kept`: its
         registration is carried out again with it, its budgets counted already. None: the
         check failed (scrypt found too little memory), and the registration is refused."""
@@ -122,42 +122,42 @@ class Registration:
             said = Reason(
                 "The registry could not check the password now; try again.", "check failed"
             )
-            self._s.answers.refuse(check.req, said, f"registration of {check.msg.name}", out)
+            self._s.answers.refuse(check.req, said, f"registration of {check.msg.name}", emit)
             return
         self._proof = msgspec.structs.replace(check, kept=kept)
         try:
-            self.register(check.msg, check.req, now, out)
+            self.register(check.msg, check.req, now, emit)
         finally:
             self._proof = None
 
     # -- the steps of a registration ----------------------------------------------------
 
-    def _malformed(self, msg: Register, req: Request, out: list[Action]) -> bool:
+    def _malformed(self, msg: Register, req: Request, emit: Emit) -> bool:
         """Whether `msg` is refused for what it is: another version, a bad name or port."""
         if msg.wire != WIRE_VERSION:
             # checked first: the rest of its messages could not be read here either
             reason = wire_refusal(msg.wire, "peer")
             what = f"registration from {fmt(req.addr)}"
             said = Reason(reason, "another version")
-            self._s.answers.refuse(req, said, what, out, RefusalCode.VERSION)
+            self._s.answers.refuse(req, said, what, emit, RefusalCode.VERSION)
             return True
         problem = name_problem(msg.name)
         if problem is None and not 1 <= msg.port <= 65535:
             problem = f"port {msg.port} is not a valid port"
         if problem:
             said = Reason(f"{problem}.", "bad name or port")
-            self._s.answers.refuse(req, said, f"registration of {msg.name!r}", out)
+            self._s.answers.refuse(req, said, f"registration of {msg.name!r}", emit)
             return True
         return False
 
-    def _find(self, msg: Register, req: Request, now: float, out: list[Action]) -> _Attempt | None:
+    def _find(self, msg: Register, req: Request, now: float, emit: Emit) -> _Attempt | None:
         """The attempt, with the record `msg` asks for; None if refused: a name free in
         the table, but not to be taken (the registry's own, or one given up by a rename a
         moment ago; a "server" registered before it was kept stays its owner's)."""
         record = self._s.table.get(msg.name)
         what = f"registration of {msg.name} from {fmt(req.addr)}"
         if record is None and name_key(msg.name) == name_key(SERVER_NAME):
-            self._s.answers.refuse(req, SERVER_NAME_TAKEN, what, out)
+            self._s.answers.refuse(req, SERVER_NAME_TAKEN, what, emit)
             return None
         holder = None
         if record is None and msg.token:
@@ -173,23 +173,23 @@ class Registration:
             record = holder
             msg = msgspec.structs.replace(msg, name=holder.name)
         if record is None and (reserved := self._s.aliases.reserved(msg.name, None, now)):
-            self._s.answers.refuse(req, reserved, what, out)
+            self._s.answers.refuse(req, reserved, what, emit)
             return None
         return _Attempt(msg, req, what, record)
 
-    def _new(self, attempt: _Attempt, now: float, out: list[Action]) -> Record | None:
+    def _new(self, attempt: _Attempt, now: float, emit: Emit) -> Record | None:
         """The record of a new name, made offline so that the Welcome's path announces it
         like any change; None if the name or password budget refused it."""
         msg, where = attempt.msg, attempt.where
         proof = self._proven(attempt, "")  # (its name counted already, if there is one)
-        if self._address_held(attempt, now, out):
+        if self._address_held(attempt, now, emit):
             return None
-        if proof is None and self._too_many_names(attempt, now, out):
+        if proof is None and self._too_many_names(attempt, now, emit):
             return None
         password = ""
         if msg.password:
             if proof is None:
-                self._check(attempt, "", now, out)
+                self._check(attempt, "", now, emit)
                 return None
             password = proof
         # the peer's own token when it proposes one (see Register): it has kept it already
@@ -201,12 +201,10 @@ class Registration:
         self._s.table.records[key] = record
         self._s.aliases.taken(key)  # the name is someone else's now
         self._s.table.name_taken(key)
-        out.append(Log(f"registered {msg.name} at {fmt(where)}"))
+        emit(Log(f"registered {msg.name} at {fmt(where)}"))
         return record
 
-    def _claimed(
-        self, attempt: _Attempt, record: Record, now: float, out: list[Action]
-    ) -> Record | None:
+    def _claimed(self, attempt: _Attempt, record: Record, now: float, emit: Emit) -> Record | None:
         """`record`, if the sender owns it and may take it now; else None (refused, or
         waiting for a probe of the holder)."""
         msg = attempt.msg
@@ -219,7 +217,7 @@ class Registration:
             against = record.password or NO_PASSWORD
             proof = self._proven(attempt, against)
             if proof is None:
-                self._check(attempt, against, now, out)
+                self._check(attempt, against, now, emit)
                 return None
             owned = bool(proof)
             if not owned:
@@ -227,9 +225,9 @@ class Registration:
             else:  # the same hash, or one at today's cost (credentials.outdated)
                 record.password = proof
         if not owned:
-            self._not_owner(attempt, record, out)
+            self._not_owner(attempt, record, emit)
             return None
-        if self._address_held(attempt, now, out):
+        if self._address_held(attempt, now, emit):
             return None
         if record.online and record.addr != attempt.where and msg.id != record.last_register_id:
             # The owner's token, but the name is held online at another address: two
@@ -238,28 +236,28 @@ class Registration:
             # the answer to this registration (and its copies) waits for the outcome.
             if not self._liveness.probing(record):
                 line = f"{attempt.what}: asking {record.name} at {fmt(record.addr)} first"
-                out.append(Log(line))
-            self._liveness.probe(record, now, out, (msg, attempt.req))
+                emit(Log(line))
+            self._liveness.probe(record, now, emit, (msg, attempt.req))
             return None
-        self._back(attempt, record, now, out)
+        self._back(attempt, record, now, emit)
         return record
 
-    def _back(self, attempt: _Attempt, record: Record, now: float, out: list[Action]) -> None:
+    def _back(self, attempt: _Attempt, record: Record, now: float, emit: Emit) -> None:
         """The owner takes `record` back (or its registration's copy came)."""
         msg, where = attempt.msg, attempt.where
         copy = msg.id == record.last_register_id and record.online and record.addr == where
         if not copy:  # a copy (its Welcome lost, or crossed) is answered, not logged again
             verb = "re-registered" if record.online else "registered again"
-            out.append(Log(f"{verb} {record.name} at {fmt(where)}"))
+            emit(Log(f"{verb} {record.name} at {fmt(where)}"))
         if record.deregistered or another_start(msg.id, record.last_register_id):
             # a fresh start of the peer (`reg` after `dereg`, which answered nothing
             # meanwhile, or a new process), which knows of no room. A new process is
             # told by the session its ids carry: the same process registering again (its
             # answer lost five times, or back after the registry gave up on it) knows its
             # room, and acks what is still pushed to it.
-            self._presence.fresh_start(record, now, out)
+            self._presence.fresh_start(record, now, emit)
 
-    def _welcome(self, attempt: _Attempt, record: Record, now: float, out: list[Action]) -> None:
+    def _welcome(self, attempt: _Attempt, record: Record, now: float, emit: Emit) -> None:
         """`record` is the sender's: bind it to the sender's key, bring it online where the
         sender listens, and answer with the table and the first part of its mail."""
         msg, req, where = attempt.msg, attempt.req, attempt.where
@@ -267,7 +265,7 @@ class Registration:
         if moved:
             # the token or the password moves the name to a new key (a new machine)
             if record.key:
-                out.append(Log(f"{record.name} now has a new key (shown its token or password)"))
+                emit(Log(f"{record.name} now has a new key (shown its token or password)"))
             record.key = req.key
         token = self._token(msg, record)
         record.last_register_id = msg.id
@@ -275,14 +273,14 @@ class Registration:
         record.used = self._s.clock.wall(now)
         record.deregistered = False
         if not record.online or record.addr != where or moved:
-            self._presence.take_over(where, record, now, out)
+            self._presence.take_over(where, record, now, emit)
             record.online, record.ip, record.port = True, where[0], where[1]
-            self._s.feed.changed(record, now, out)
+            self._s.feed.changed(record, now, emit)
         else:
             # The same peer, where it was: its token may be new (a copy of its registration
             # answered after a restart) and must be on disk before the Welcome says it.
-            out.append(SaveTable())
-        self._post.keep_owner(record, out)
+            emit(SaveTable())
+        self._post.keep_owner(record, emit)
         mail = self._post.part(record)
         table = self._s.table
         welcome = Welcome(
@@ -296,7 +294,7 @@ class Registration:
             self._s.aliases.rows(),
             self._s.membership.registries,
         )
-        out.append(Send(req.addr, welcome, req.asker))
+        emit(Send(req.addr, welcome, req.asker))
 
     def _token(self, msg: Register, record: Record) -> str:
         """The token the Welcome gives back: the one the peer holds, when it showed it; else
@@ -315,7 +313,7 @@ class Registration:
         remember(self.given_tokens, msg.id, token)
         return token
 
-    def _address_held(self, attempt: _Attempt, now: float, out: list[Action]) -> bool:
+    def _address_held(self, attempt: _Attempt, now: float, emit: Emit) -> bool:
         """Whether the address the attempt registers is held by a peer online with another
         key: an address belongs to its key, so that one is asked first (registry/liveness.py)
         and the attempt waits for the outcome: carried out again once it does not answer
@@ -326,8 +324,8 @@ class Registration:
                 continue  # its own address, or the same key's (a restart under a new name)
             if not self._liveness.probing(other):
                 line = f"{attempt.what}: asking {other.name}, online at that address, first"
-                out.append(Log(line))
-            self._liveness.probe(other, now, out, (attempt.msg, attempt.req))
+                emit(Log(line))
+            self._liveness.probe(other, now, emit, (attempt.msg, attempt.req))
             return True
         return False
 
@@ -348,7 +346,7 @@ class Registration:
             msg.id == record.last_register_id and record.addr == attempt.where and key == record.key
         )
 
-    def _not_owner(self, attempt: _Attempt, record: Record, out: list[Action]) -> None:
+    def _not_owner(self, attempt: _Attempt, record: Record, emit: Emit) -> None:
         """Refuse a sender that does not own `record`: ownership first, as what follows
         (where the holder runs, that waiting helps) is for the owner only."""
         if record.online:
@@ -361,10 +359,10 @@ class Registration:
             )
         code = RefusalCode.OTHER if record.online else RefusalCode.NOT_OWNER
         self._s.answers.refuse(
-            attempt.req, Reason(reason, "not the owner"), attempt.what, out, code
+            attempt.req, Reason(reason, "not the owner"), attempt.what, emit, code
         )
 
-    def _too_many_names(self, attempt: _Attempt, now: float, out: list[Action]) -> bool:
+    def _too_many_names(self, attempt: _Attempt, now: float, emit: Emit) -> bool:
         """Whether the attempt would be one new name too many from its IP address lately
         (see NameBudget); if so, it is refused saying when to try again and that a name one
         has is still taken back. Logged the first time, then once in LOG_PASSWORDS_EVERY:
@@ -381,8 +379,8 @@ class Registration:
         )
         if self.names.refused % LOG_PASSWORDS_EVERY == 1:
             count = self.names.refused
-            out.append(Log(f"refused {attempt.what}: too many new names ({count} refused so far)"))
-        self._refused(attempt, reason, out)
+            emit(Log(f"refused {attempt.what}: too many new names ({count} refused so far)"))
+        self._refused(attempt, reason, emit)
         return True
 
     def _proven(self, attempt: _Attempt, stored: str) -> str | None:
@@ -396,21 +394,21 @@ class Registration:
         same = proof.msg.id == attempt.msg.id and proof.req.key == attempt.req.key
         return proof.kept if same else None
 
-    def _check(self, attempt: _Attempt, stored: str, now: float, out: list[Action]) -> None:
+    def _check(self, attempt: _Attempt, stored: str, now: float, emit: Emit) -> None:
         """Ask for the attempt's password to be checked against `stored` (as `_proven`
         names it), within its budget; a copy of a registration being checked waits for
         its first's outcome, which answers it."""
         msg, req = attempt.msg, attempt.req
         if any(c.msg.id == msg.id and c.req.key == req.key for c in self._checking.values()):
             return
-        if self._too_many_passwords(attempt, now, out):
+        if self._too_many_passwords(attempt, now, emit):
             return
         ticket = self._s.answers.new_id()
         self._checking[ticket] = _Check(msg, req, stored)
         salt = bytes.fromhex(self._s.new_token()[:32])
-        out.append(CheckPassword(ticket, msg.password, stored, salt))
+        emit(CheckPassword(ticket, msg.password, stored, salt))
 
-    def _too_many_passwords(self, attempt: _Attempt, now: float, out: list[Action]) -> bool:
+    def _too_many_passwords(self, attempt: _Attempt, now: float, emit: Emit) -> bool:
         """Whether the attempt's password may not be checked (or hashed for a new name)
         now, as its address has a check under way, sent wrong ones or asked for too many
         lately, or everyone did (see PasswordBudget); if so, it is refused saying when to
@@ -432,12 +430,12 @@ class Registration:
         reason = f"Too many password attempts; try again in {math.ceil(wait)} s."
         if self.passwords.refused % LOG_PASSWORDS_EVERY == 1:
             count = self.passwords.refused
-            out.append(Log(f"refused {attempt.what}: {reason} ({count} refused so far)"))
-        self._refused(attempt, reason, out)
+            emit(Log(f"refused {attempt.what}: {reason} ({count} refused so far)"))
+        self._refused(attempt, reason, emit)
         return True
 
-    def _refused(self, attempt: _Attempt, reason: str, out: list[Action]) -> None:
+    def _refused(self, attempt: _Attempt, reason: str, emit: Emit) -> None:
         """Refuse the attempt for a budget: sent to its address as any datagram (the log
         says it only now and then, so not through Answers.refuse)."""
         refused = Refused(self._s.answers.new_id(), attempt.msg.id, reason)
-        out.append(Send(attempt.req.addr, refused))
+        emit(Send(attempt.req.addr, refused))

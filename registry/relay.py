@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from registry.actions import Action, Log, Send
+from registry.actions import Emit, Log, Send
 from registry.authority import Claim
 from registry.mailboxes import Deposit
 from registry.post_office import PostOffice
@@ -33,16 +33,16 @@ class Relay:
         # post id -> its sender's name, while its relay goes on (see `over`)
         self._relaying: dict[str, str] = {}
 
-    def channel(self, msg: ChannelPost, req: Request, now: float, out: list[Action]) -> None:
+    def channel(self, msg: ChannelPost, req: Request, now: float, emit: Emit) -> None:
         """Relay `msg` to every peer but its sender (a copy of one taken is only answered)."""
-        sender = self._s.authority.authorised(req, Claim(msg.sender, msg.token, "send_all"), out)
+        sender = self._s.authority.authorised(req, Claim(msg.sender, msg.token, "send_all"), emit)
         if sender is None:
             return
         relayed = self._done.get(msg.id)
         if relayed is None:
             if len(msg.text.encode()) > MAX_TEXT:
                 what = f"send_all from {sender.name}"
-                self._s.answers.refuse(req, "Message too long.", what, out)
+                self._s.answers.refuse(req, "Message too long.", what, emit)
                 return
             self.started(msg.id, sender)
             # under the name it was sent as: every copy of it (relayed again by a registry
@@ -52,10 +52,10 @@ class Relay:
             deposit = Deposit(msg.id, msg.sender, msg.text, "channel", req.origin)
             for record in roster.offline:
                 if record is not sender:
-                    self._post.store(record, deposit, now, out)
-            online = self._s.pusher.relay(relay, roster, name_key(sender.name), now, out)
-            out.append(Log(f"channel message from {sender.name} relayed to {online} online"))
-        self.answered(req, bool(relayed), out)
+                    self._post.store(record, deposit, now, emit)
+            online = self._s.pusher.relay(relay, roster, name_key(sender.name), now, emit)
+            emit(Log(f"channel message from {sender.name} relayed to {online} online"))
+        self.answered(req, bool(relayed), emit)
 
     def taken(self, post_id: str) -> bool | None:
         """Whether post `post_id` was taken already, and its relay is over (None: never
@@ -69,14 +69,14 @@ class Relay:
         self._relaying[post_id] = sender.name
         self._s.pusher.pushes.watch(post_id)
 
-    def answered(self, req: Request, relayed: bool, out: list[Action]) -> None:
+    def answered(self, req: Request, relayed: bool, emit: Emit) -> None:
         """Ack the post `req`; a copy of one whose relay is over (its sender asked again:
         the outcome was lost, or late) is told that again too."""
-        self._s.answers.ack(req, out)
+        self._s.answers.ack(req, emit)
         if relayed:
-            out.append(Send(req.addr, Relayed(self._s.answers.new_id(), req.id)))
+            emit(Send(req.addr, Relayed(self._s.answers.new_id(), req.id)))
 
-    def over(self, out: list[Action]) -> None:
+    def over(self, emit: Emit) -> None:
         """Tell the sender of each post whose relay has ended (every member acked, or has
         it in its mailbox, or is gone) that it has: until then it keeps the post. After
         the mailbox writes in `out`, so that it leaves once they are on disk. Sent once,
@@ -93,4 +93,4 @@ class Relay:
             if post_id in self._done:
                 self._done[post_id] = True
             if sender is not None:
-                out.append(Send(sender.addr, Relayed(self._s.answers.new_id(), post_id)))
+                emit(Send(sender.addr, Relayed(self._s.answers.new_id(), post_id)))

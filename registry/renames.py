@@ -7,7 +7,7 @@ Pure: the caller supplies `now`.
 
 from __future__ import annotations
 
-from registry.actions import Action, Log
+from registry.actions import Emit, Log
 from registry.authority import Claim
 from registry.post_office import PostOffice
 from registry.requests import Reason, Request
@@ -27,30 +27,30 @@ class Renames:
         self._rooms = rooms
         self._post = post
 
-    def rename(self, msg: Rename, req: Request, now: float, out: list[Action]) -> None:
+    def rename(self, msg: Rename, req: Request, now: float, emit: Emit) -> None:
         """The sender takes the name `msg.new_name`, if it is free and allowed."""
         claim = Claim(msg.name, msg.token, "rename", fresh=True)
-        record = self._s.authority.member(req, claim, out)
-        if record is None or self._s.done.copy(req, out):
+        record = self._s.authority.member(req, claim, emit)
+        if record is None or self._s.done.copy(req, emit):
             return
         if record.name == msg.new_name:  # no change
-            self._s.answers.ack(req, out)
+            self._s.answers.ack(req, emit)
             return
         reason = self._refusal(record, msg.new_name, now)
         if reason:
             said = Reason(reason, "rename refused")
-            self._s.answers.refuse(req, said, f"rename of {record.name}", out)
+            self._s.answers.refuse(req, said, f"rename of {record.name}", emit)
             return
         old = record.name
-        self._rekey(record, msg.new_name, now, out)
+        self._rekey(record, msg.new_name, now, emit)
         gone = Entry(old, record.ip, 0, False)
-        self._s.feed.changed(record, now, out, rows=(gone, record.entry()))
+        self._s.feed.changed(record, now, emit, rows=(gone, record.entry()))
         room = self._rooms.rooms.of(record)
         if room is not None:
-            self._rooms.notice(room, record, f"{old} is now known as {record.name}", now, out)
-        out.append(Log(f"renamed {old} to {record.name}"))
+            self._rooms.notice(room, record, f"{old} is now known as {record.name}", now, emit)
+        emit(Log(f"renamed {old} to {record.name}"))
         self._s.done.done(req)
-        self._s.answers.ack(req, out)
+        self._s.answers.ack(req, emit)
 
     def _refusal(self, record: Record, new_name: str, now: float) -> str:
         """Why `record` may not be renamed `new_name` ("": it may)."""
@@ -66,7 +66,7 @@ class Renames:
             return self._s.aliases.reserved(new_name, record, now)
         return ""
 
-    def _rekey(self, record: Record, new_name: str, now: float, out: list[Action]) -> None:
+    def _rekey(self, record: Record, new_name: str, now: float, emit: Emit) -> None:
         """File `record` under `new_name`; a new name key leaves the old one an alias, and
         takes the mailbox along."""
         table = self._s.table
@@ -77,4 +77,4 @@ class Renames:
         if old_key != new_key:
             self._s.aliases.renamed(old_key, new_key, now)
             table.note_rename(old_key, new_key)
-            self._post.moved(old_key, record, out)
+            self._post.moved(old_key, record, emit)

@@ -12,7 +12,7 @@ from typing import NamedTuple, TypeVar
 
 from msgspec import Struct
 
-from registry.actions import Action, Addr, Log, Send, SendMany
+from registry.actions import Addr, Emit, Log, Send, SendMany
 from registry.quotas import Origin
 from wire.keys import key_from_text
 from wire.messages import Ack, Message, Refused
@@ -69,7 +69,7 @@ class Answers:
         req: Request,
         reason: str | Reason,
         what: str,
-        out: list[Action],
+        emit: Emit,
         code: RefusalCode = RefusalCode.OTHER,
     ) -> None:
         """Refuse `req`: `reason` for its user, `code` for its program (what the peer acts
@@ -77,12 +77,12 @@ class Answers:
         rate-limited log (net/drop_log.py), counted under the reason: a `str` is a constant
         and its own kind; a reason with text of the request in it is a `Reason`."""
         text, kind = reason if isinstance(reason, Reason) else (reason, reason)
-        out.append(Log(f"refused {what}: {text}", kind))
-        out.append(Send(req.addr, Refused(self.new_id(), req.id, text, code), req.asker))
+        emit(Log(f"refused {what}: {text}", kind))
+        emit(Send(req.addr, Refused(self.new_id(), req.id, text, code), req.asker))
 
-    def ack(self, req: Request, out: list[Action]) -> None:
+    def ack(self, req: Request, emit: Emit) -> None:
         """Acknowledge `req`: done (or a copy of one done)."""
-        out.append(Send(req.addr, Ack(self.new_id(), req.id)))
+        emit(Send(req.addr, Ack(self.new_id(), req.id)))
 
 
 class DoneRequests:
@@ -94,11 +94,11 @@ class DoneRequests:
         self._answers = answers
         self._done: OrderedDict[str, None] = OrderedDict()
 
-    def copy(self, req: Request, out: list[Action]) -> bool:
+    def copy(self, req: Request, emit: Emit) -> bool:
         """Whether `req` was done already; if so, it is acked again."""
         if req.id not in self._done:
             return False
-        self._answers.ack(req, out)
+        self._answers.ack(req, emit)
         return True
 
     def done(self, req: Request) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from registry.actions import Action, Addr, DropHistory, KeepHistory, Log, SaveTable, Send
+from registry.actions import Addr, DropHistory, Emit, KeepHistory, Log, SaveTable, Send
 from registry.authority import Claim
 from registry.mailboxes import stamp
 from registry.pushes import Flight
@@ -59,57 +59,57 @@ class RoomRequests:
 
     # -- requests -----------------------------------------------------------------------
 
-    def join(self, msg: Join, req: Request, now: float, out: list[Action]) -> None:
+    def join(self, msg: Join, req: Request, now: float, emit: Emit) -> None:
         """The sender joins room `msg.room` (leaving the one it is in), is told who is
         there and replayed its history; the members hear it joined."""
         claim = Claim(msg.name, msg.token, "join", fresh=True)
-        record = self._s.authority.member(req, claim, out)
+        record = self._s.authority.member(req, claim, emit)
         if (
             record is None
-            or self._s.done.copy(req, out)
-            or not self._may_join(msg, req, record, out)
+            or self._s.done.copy(req, emit)
+            or not self._may_join(msg, req, record, emit)
         ):
             return
-        left = self.leave_room(record, now, out, "")
+        left = self.leave_room(record, now, emit, "")
         room = self.rooms.enter(record, msg.room)
-        out.append(SaveTable())  # rooms survive a restart; the ack waits for the disk
+        emit(SaveTable())  # rooms survive a restart; the ack waits for the disk
         self._s.done.done(req)
         text = self._joined_line(record, room, left)
-        self._notice_to(record, room, text, now, out)
+        self._notice_to(record, room, text, now, emit)
         if self.rooms.missed(record, room) > len(room.history):
             # what it missed is not all in the history: said, not left for it to assume
             more = (
                 f"More was said in {room.name} while you were away than the "
                 f"{len(room.history)} lines it keeps"
             )
-            self._notice_to(record, room, more, now, out)
-        self.replay(record, room, now, out)
+            self._notice_to(record, room, more, now, emit)
+        self.replay(record, room, now, emit)
         # The ack after "You joined" and the history: the peer carries out the lines typed
         # after the join on the ack (a script's `join lobby` then `/who`), and they must
         # be shown after the join they followed, not before it.
-        self._s.answers.ack(req, out)
-        self.notice(room, record, f"{record.name} joined {room.name}", now, out)
-        out.append(Log(f"{record.name} joined room {room.name} ({len(room.members)} in it)"))
+        self._s.answers.ack(req, emit)
+        self.notice(room, record, f"{record.name} joined {room.name}", now, emit)
+        emit(Log(f"{record.name} joined room {room.name} ({len(room.members)} in it)"))
 
-    def leave(self, msg: Leave, req: Request, now: float, out: list[Action]) -> None:
+    def leave(self, msg: Leave, req: Request, now: float, emit: Emit) -> None:
         """The sender leaves its room (in none, the registry restarted: acked all the same)."""
-        record = self._s.authority.authorised(req, Claim(msg.name, msg.token, "leave"), out)
-        if record is None or self._s.done.copy(req, out):
+        record = self._s.authority.authorised(req, Claim(msg.name, msg.token, "leave"), emit)
+        if record is None or self._s.done.copy(req, emit):
             return
-        self.leave_room(record, now, out, "")
+        self.leave_room(record, now, emit, "")
         self._s.done.done(req)
-        self._s.answers.ack(req, out)
+        self._s.answers.ack(req, emit)
 
-    def post(self, msg: RoomPost, req: Request, now: float, out: list[Action]) -> None:
+    def post(self, msg: RoomPost, req: Request, now: float, emit: Emit) -> None:
         """Relay the line `msg` to the other members of its room, and keep it in the
         room's history (a copy of one taken is only answered)."""
         claim = Claim(msg.sender, msg.token, "room message")
-        sender = self._s.authority.member(req, claim, out)
+        sender = self._s.authority.member(req, claim, emit)
         if sender is None:
             return
         relayed = self._relay.taken(msg.id)
         if relayed is None:
-            room = self._room_of_post(msg, req, sender, out)
+            room = self._room_of_post(msg, req, sender, emit)
             if room is None:
                 return
             self._relay.started(msg.id, sender)
@@ -119,42 +119,41 @@ class RoomRequests:
             # (asked again of a registry restarted since, it may be in the history read back)
             if not room.holds(msg.id):
                 room.keep(relay)
-                out.append(KeepHistory(name_key(room.name), tuple(room.history)))
-            self._s.pusher.push_all(room.others(sender), relay, "room", now, out)
-        self._relay.answered(req, bool(relayed), out)
+                emit(KeepHistory(name_key(room.name), tuple(room.history)))
+            self._s.pusher.push_all(room.others(sender), relay, "room", now, emit)
+        self._relay.answered(req, bool(relayed), emit)
 
-    def listing(self, msg: RoomsRequest, req: Request, now: float, out: list[Action]) -> None:
+    def listing(self, msg: RoomsRequest, req: Request, now: float, emit: Emit) -> None:
         """Answer with the rooms and how many are in each."""
         rows = self.rooms.listing()
         names, counts = tuple(n for n, _ in rows), tuple(c for _, c in rows)
-        out.append(Send(req.addr, RoomList(self._s.answers.new_id(), req.id, names, counts)))
+        emit(Send(req.addr, RoomList(self._s.answers.new_id(), req.id, names, counts)))
 
     # -- what the other parts ask ---------------------------------------------------------
 
-    def leave_room(
-        self, record: Record, now: float, out: list[Action], why: str | None
-    ) -> Room | None:
+    def leave_room(self, record: Record, now: float, emit: Emit, why: str | None) -> Room | None:
         """Take `record` out of its room; tell the members who stay "<name> left <room>",
         followed by `why` in brackets if given, nothing when `why` is None."""
         room = self.rooms.leave(record)
         if room is None:
             return None
-        out.append(SaveTable())
+        emit(SaveTable())
         # emptied, the room is gone, its history set aside (Rooms.leave), maybe another's
         # forgotten for it
-        out += [DropHistory(key) for key in self.rooms.forgotten()]
+        for key in self.rooms.forgotten():
+            emit(DropHistory(key))
         if why is not None:
             text = f"{record.name} left {room.name}" + (f" ({why})" if why else "")
-            self.notice(room, record, text, now, out)
-        out.append(Log(f"{record.name} left room {room.name} ({len(room.members)} in it)"))
+            self.notice(room, record, text, now, emit)
+        emit(Log(f"{record.name} left room {room.name} ({len(room.members)} in it)"))
         return room
 
-    def notice(self, room: Room, about: Record, text: str, now: float, out: list[Action]) -> None:
+    def notice(self, room: Room, about: Record, text: str, now: float, emit: Emit) -> None:
         """Push `text` about `room` to every member but `about`."""
         for member in room.others(about):
-            self._notice_to(member, room, text, now, out)
+            self._notice_to(member, room, text, now, emit)
 
-    def restart(self, now: float, out: list[Action]) -> None:
+    def restart(self, now: float, emit: Emit) -> None:
         """The registry starts: a member it was replaying a room's history to when it
         stopped (Record.replaying) is replayed it again: a line lost on the way then is
         sent again by nobody else. Up to the newest line replayed then: the lines said
@@ -165,15 +164,15 @@ class RoomRequests:
                 lines = room.upto(record.replaying)
                 if lines:
                     line = f"replaying {room.name}'s history to {record.name} again (in case"
-                    out.append(Log(f"{line} the stop cut its replay short)"))
-                self.replay(record, room, now, out, lines)
+                    emit(Log(f"{line} the stop cut its replay short)"))
+                self.replay(record, room, now, emit, lines)
 
     def replay(
         self,
         record: Record,
         room: Room,
         now: float,
-        out: list[Action],
+        emit: Emit,
         lines: list[RoomMessage] | None = None,
     ) -> None:
         """Push `room`'s history to `record`, a member that has just joined it (or, at a
@@ -187,7 +186,7 @@ class RoomRequests:
             # restart) is shown it once only, as for any message
             # in the room's spelling now: it may have been emptied and made again
             replay = RoomMessage(old.id, old.sender, room.name, old.text, old.stamp, True)
-            self._s.pusher.push(record, replay, "room", now, out)
+            self._s.pusher.push(record, replay, "room", now, emit)
         for addr in [a for a, (r, _) in self._replays.items() if r is record]:
             del self._replays[addr]  # an earlier join's: this one's replay takes over
         record.replaying = lines[-1].id if lines else ""
@@ -222,22 +221,22 @@ class RoomRequests:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _may_join(self, msg: Join, req: Request, record: Record, out: list[Action]) -> bool:
+    def _may_join(self, msg: Join, req: Request, record: Record, emit: Emit) -> bool:
         """Whether `record` may join `msg.room`: refused a bad name, or a new room beyond
         MAX_ROOMS; acked at once (and no more) if it is in that room already."""
         problem = name_problem(msg.room)
         what = f"join by {record.name}"
         if problem:
             reason = f"Cannot join {msg.room!r}: {problem} (room names follow the name rules)."
-            self._s.answers.refuse(req, Reason(reason, "bad room name"), what, out)
+            self._s.answers.refuse(req, Reason(reason, "bad room name"), what, emit)
             return False
         current = self.rooms.of(record)
         if current is not None and name_key(current.name) == name_key(msg.room):
-            self._s.answers.ack(req, out)  # a copy, or already there
+            self._s.answers.ack(req, emit)  # a copy, or already there
             return False
         if self.rooms.get(msg.room) is None and self.rooms.full():
             reason = f"There are already {MAX_ROOMS} rooms, the most there can be; join one."
-            self._s.answers.refuse(req, reason, what, out)
+            self._s.answers.refuse(req, reason, what, emit)
             return False
         return True
 
@@ -253,9 +252,7 @@ class RoomRequests:
             text = f"You left {left.name} and joined" + text.removeprefix("You joined")
         return text
 
-    def _room_of_post(
-        self, msg: RoomPost, req: Request, sender: Record, out: list[Action]
-    ) -> Room | None:
+    def _room_of_post(self, msg: RoomPost, req: Request, sender: Record, emit: Emit) -> Room | None:
         """The room `msg` is said in, if the sender may say it there; else it is refused."""
         room = self.rooms.of(sender)
         if room is None or name_key(room.name) != name_key(msg.room):
@@ -266,11 +263,11 @@ class RoomRequests:
             where = "that room" if name_problem(msg.room) else msg.room
             what = f"room message from {sender.name}"
             reason = Reason(f"You are not in {where}.", "not in the room")
-            self._s.answers.refuse(req, reason, what, out)
+            self._s.answers.refuse(req, reason, what, emit)
             return None
         if len(msg.text.encode()) > MAX_TEXT:
             what = f"room message from {sender.name}"
-            self._s.answers.refuse(req, "Message too long.", what, out)
+            self._s.answers.refuse(req, "Message too long.", what, emit)
             return None
         return room
 
@@ -284,9 +281,7 @@ class RoomRequests:
         room = self.rooms.get(post.room)
         return room if room is not None and room.holds(post.id) else None
 
-    def _notice_to(
-        self, record: Record, room: Room, text: str, now: float, out: list[Action]
-    ) -> None:
+    def _notice_to(self, record: Record, room: Room, text: str, now: float, emit: Emit) -> None:
         """Push `text` about `room` to `record`'s peer."""
         notice = RoomNotice(self._s.answers.new_id(), room.name, text)
-        self._s.pusher.push(record, notice, "room", now, out)
+        self._s.pusher.push(record, notice, "room", now, emit)

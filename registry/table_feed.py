@@ -6,7 +6,7 @@ registry/table_changes.py's; this part persists each change and pushes the updat
 
 from __future__ import annotations
 
-from registry.actions import Action, Addr, SaveTable
+from registry.actions import Addr, Emit, SaveTable
 from registry.aliases import Aliases
 from registry.pusher import Pusher
 from registry.requests import Answers
@@ -25,37 +25,35 @@ class TableFeed:
         self._answers = answers
         self.changes = TableChanges(table)
 
-    def changed(
-        self, record: Record, now: float, out: list[Action], rows: tuple[Entry, ...] = ()
-    ) -> None:
+    def changed(self, record: Record, now: float, emit: Emit, rows: tuple[Entry, ...] = ()) -> None:
         """`record` changed: persist it, and push the changed rows (`rows`, else the
         record's own row) to the online peers, at once or together with the changes that
         follow (registry/table_changes.py)."""
-        out.append(SaveTable())
+        emit(SaveTable())
         if self.changes.changed(rows or (record.entry(),), now):
-            self.push_changes(now, out)
+            self.push_changes(now, emit)
 
     def due(self, now: float) -> bool:
         """Whether held changes are due to be pushed at `now`."""
         flush_at = self.changes.flush_at
         return flush_at is not None and now >= flush_at
 
-    def push_changes(self, now: float, out: list[Action]) -> None:
+    def push_changes(self, now: float, emit: Emit) -> None:
         """Push the held rows to every online peer, as versioned updates that each fit a
         datagram; a peer that registered meanwhile gets them too (they repeat its Welcome)."""
         updates, online = self.changes.updates(now, self._answers.new_id)
         # The versions are on disk before any peer hears of them: a registry killed between
         # the two must not hand out the same version again with other rows after a restart.
-        out.append(SaveTable())
+        emit(SaveTable())
         for update in updates:
-            self._pusher.push_all(online, update, "table", now, out)
+            self._pusher.push_all(online, update, "table", now, emit)
 
-    def released(self, record: Record, now: float, out: list[Action]) -> None:
+    def released(self, record: Record, now: float, emit: Emit) -> None:
         """`record` was taken out of the table (the console released it): peers learn it
         as a row with port 0, which means "this name is gone"; its peer too, if online."""
         if record.online:
             self.changes.released_online(record)
-        self.changed(record, now, out, rows=(Entry(record.name, record.ip, 0, False),))
+        self.changed(record, now, emit, rows=(Entry(record.name, record.ip, 0, False),))
 
     def snapshot(self, reply_to: str) -> TableSnapshot:
         """The whole table, with the aliases, answering `reply_to` ("": unasked)."""

@@ -13,6 +13,7 @@ every start of a client.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from msgspec import Struct
@@ -25,6 +26,9 @@ Addr = tuple[str, int]
 LEAVE_TIMEOUT = 2.0
 #: Seconds between reconnection attempts: doubling from the first to the last.
 RETRY_FIRST, RETRY_MAX = 0.5, 4.0
+#: The longest of those waits when the desk's service has other registries: one of them
+#: takes the desk over within seconds of its registry's death, and is reached at once.
+SERVICE_RETRY_MAX = 1.0
 #: Seconds the desk has to answer the first message on a connection (a join, an operator's
 #: hello): a registry answers at once, so what is silent that long is not one (a chat
 #: peer's port, another server that accepts connections) or is stuck.
@@ -121,6 +125,8 @@ Action = (
     | ForgetPlace
     | Exit
 )
+#: Takes each action as a part decides it, in order (docs/ARCHITECTURE.md, "Cores and adapters").
+Emit = Callable[[Action], None]
 
 
 class KeptPlace(Struct, frozen=True):

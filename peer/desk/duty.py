@@ -22,6 +22,7 @@ from net.options import check_options
 from peer.desk.actions import (
     Action,
     Connect,
+    Emit,
     Exit,
     KeptPlace,
     SetPrompt,
@@ -95,36 +96,39 @@ class OperatorCore:
         return [Connect()]
 
     def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]:
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         begun = now if begun is None else begun
         if self.phase == "connecting":
             self.link.early.append((text, begun))
         elif self.phase == "duty":
-            self._lines.line(text, now, begun, out)
-        return out
+            self._lines.line(text, now, begun, emit)
+        return actions
 
     def end_of_input(self, now: float) -> list[Action]:
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         if self.phase == "connecting":
             self.link.early.append((None, now))
         elif self.phase == "duty":
-            self._lines.drop_pending(out)
-            self.state.leave(now, out)
-        return out
+            self._lines.drop_pending(emit)
+            self.state.leave(now, emit)
+        return actions
 
     def connected(self, now: float) -> list[Action]:
         s, link = self.state, self.link
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         if link.phase == "connecting":
-            out.append(SetPrompt(IDLE_PROMPT))
+            emit(SetPrompt(IDLE_PROMPT))
         elif link.phase != "duty":
-            return out
+            return actions
         link.phase = "duty"
-        out.extend(self._lines.early_topics())
+        actions.extend(self._lines.early_topics())
         hello = DeskOperator(link.new_id(), s.name, s.topics, s.key, WIRE_VERSION)
-        out.append(link.opened(hello, now))
-        out.extend(link.replay(self, now))
-        return out
+        emit(link.opened(hello, now))
+        actions.extend(link.replay(self, now))
+        return actions
 
     def not_connected(self, why: str, now: float) -> list[Action]:
         if self.phase == "connecting":
@@ -143,44 +147,47 @@ class OperatorCore:
         return []  # (nor FindPlace)
 
     def received(self, message: DeskMessage, now: float) -> list[Action]:
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         if isinstance(message, DeskRegistries):
             if self.link.learn(message) and self.phase == "duty":
-                out.append(Connect())  # the desk is at that registry: on duty there
-        elif self.link.heard(message, now, out):
+                emit(Connect())  # the desk is at that registry: on duty there
+        elif self.link.heard(message, now, emit):
             pass  # a sign of life
         elif self.phase == "duty":
-            self._desk.said(message, now, out)
+            self._desk.said(message, now, emit)
         elif self.phase != "leaving":
             pass
         elif isinstance(message, DeskEnded):
-            self._desk.said(message, now, out)
-            self.link.end(0, out)
+            self._desk.said(message, now, emit)
+            self.link.end(0, emit)
         elif isinstance(message, DeskRefused):
-            self._desk.said(message, now, out)  # never on duty: a wrong key, say
+            self._desk.said(message, now, emit)  # never on duty: a wrong key, say
         elif not isinstance(message, DeskOnDuty):  # the answer to a `.room`, say
-            show(message, now, out)
-        return out
+            show(message, now, emit)
+        return actions
 
     def lost(self, reason: str, now: float) -> list[Action]:
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         s = self.state
         self.link.closed()
         if self.phase == "leaving":
-            s.off_duty(out)
+            s.off_duty(emit)
         elif self.phase != "duty":
             pass
         elif not s.on_duty:  # refused, or never answered: nothing to come back to
-            out.append(Show(f"[The connection to the help desk was lost ({reason}).]", "error"))
-            self.link.end(1, out)
+            emit(Show(f"[The connection to the help desk was lost ({reason}).]", "error"))
+            self.link.end(1, emit)
         else:
             if not s.reconnecting:
                 s.reconnecting = True
+                self.link.rewind()  # a new loss: the first wait again, as a person's
                 ended = ""
                 if s.session:
                     ended = "; " + cut_short(clean(s.serving))
-                    s.switch("", "", IDLE_PROMPT, now, out)
-                out.append(
+                    s.switch("", "", IDLE_PROMPT, now, emit)
+                emit(
                     Show(
                         f"[The connection to the help desk was lost ({reason}){ended}. "
                         "Reconnecting; you are back on duty as soon as it answers (.quit "
@@ -189,31 +196,33 @@ class OperatorCore:
                     )
                 )
             s.retry_at = now + self.link.wait()
-        return out
+        return actions
 
     def tick(self, now: float) -> list[Action]:
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         link = self.link
         if link.leaving_due(now):
-            self.state.off_duty(out)
-        elif self.phase != "duty" or self._unanswered(now, out):
+            self.state.off_duty(emit)
+        elif self.phase != "duty" or self._unanswered(now, emit):
             pass
         elif self.state.retry_at is not None and now >= self.state.retry_at:
             self.state.retry_at = None
-            out.append(Connect())
-        return out
+            emit(Connect())
+        return actions
 
-    def _unanswered(self, now: float, out: list[Action]) -> bool:
+    def _unanswered(self, now: float, emit: Emit) -> bool:
         """The desk's answer to the hello overdue (the run ends when it never answered),
         or its heartbeat lost: True when either ended the run or the connection (then
         taken as lost)."""
-        why = self.link.overdue(now, out)
+        why = self.link.overdue(now, emit)
         if why == "":
-            self.link.end(1, out)
+            self.link.end(1, emit)
             return True
-        why = why or self.link.beat(now, out)
+        why = why or self.link.beat(now, emit)
         if why is not None:
-            out.extend(self.lost(why, now))
+            for action in self.lost(why, now):
+                emit(action)
         return why is not None
 
     def next_wake(self) -> float | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from peer.desk.actions import Action, Send, Show, style_of
+from peer.desk.actions import Emit, Send, Show, style_of
 from peer.desk.duty_state import IDLE_PROMPT, OperatorState
 from wire.desk.messages import DeskEnded, DeskMessage, DeskOnDuty, DeskRefused, DeskSession
 from wire.desk.render import render_operator
@@ -16,12 +16,13 @@ from wire.refusals import RefusalCode
 from wire.shown_text import clean
 
 #: What handles one kind of the desk's messages: the message, now, the actions.
-Handler = Callable[[Any, float, list[Action]], None]
+Handler = Callable[[Any, float, Emit], None]
 
 
-def show(message: DeskMessage, now: float, out: list[Action]) -> None:
+def show(message: DeskMessage, now: float, emit: Emit) -> None:
     """The lines of `message`, as an operator reads them."""
-    out.extend(Show(line, style_of(line)) for line in render_operator(message))
+    for line in render_operator(message):
+        emit(Show(line, style_of(line)))
 
 
 class DeskSays:
@@ -37,34 +38,34 @@ class DeskSays:
             DeskRefused: self._refused,
         }
 
-    def said(self, message: DeskMessage, now: float, out: list[Action]) -> None:
+    def said(self, message: DeskMessage, now: float, emit: Emit) -> None:
         """The desk said `message`, while on duty (or leaving)."""
-        self._handlers.get(type(message), show)(message, now, out)
+        self._handlers.get(type(message), show)(message, now, emit)
 
-    def _on_duty(self, message: DeskOnDuty, now: float, out: list[Action]) -> None:
+    def _on_duty(self, message: DeskOnDuty, now: float, emit: Emit) -> None:
         s = self.s
         if s.pending is None:  # (else the answer to the `.serve` sent now says what is served)
-            show(message, now, out)
+            show(message, now, emit)
         s.topics = message.topics
         hint = not s.on_duty or s.hint_due
         s.on_duty, s.hint_due = True, False
         if s.pending is not None:
-            out.append(Send(s.pending[1]))
+            emit(Send(s.pending[1]))
             s.pending, s.hint_due = None, hint  # after the `.serve`'s answer
         elif hint:
-            out.append(Show("[.help lists the commands.]"))
+            emit(Show("[.help lists the commands.]"))
         s.reconnecting, s.refusal = False, ""
         self.link.rewind()
 
-    def _session(self, message: DeskSession, now: float, out: list[Action]) -> None:
-        show(message, now, out)
-        self.s.switch(message.session, message.name, f"to {message.name}> ", now, out)
+    def _session(self, message: DeskSession, now: float, emit: Emit) -> None:
+        show(message, now, emit)
+        self.s.switch(message.session, message.name, f"to {message.name}> ", now, emit)
 
-    def _ended(self, message: DeskEnded, now: float, out: list[Action]) -> None:
-        show(message, now, out)
-        self.s.switch("", "", IDLE_PROMPT, now, out)
+    def _ended(self, message: DeskEnded, now: float, emit: Emit) -> None:
+        show(message, now, emit)
+        self.s.switch("", "", IDLE_PROMPT, now, emit)
 
-    def _refused(self, message: DeskRefused, now: float, out: list[Action]) -> None:
+    def _refused(self, message: DeskRefused, now: float, emit: Emit) -> None:
         s = self.s
         s.refused, s.refused_code = message.reason, message.code
         if s.reconnecting and message.reason and message.code is RefusalCode.ALREADY_ON_DUTY:
@@ -72,10 +73,10 @@ class DeskSays:
             # the refusal closes this one, and the next try comes after it (`lost`)
             if message.reason != s.refusal:
                 s.refusal = message.reason
-                out.append(Show(f"[{clean(message.reason)} Trying again.]", "error"))
+                emit(Show(f"[{clean(message.reason)} Trying again.]", "error"))
             return
-        show(message, now, out)
-        self.link.end(1, out)
+        show(message, now, emit)
+        self.link.end(1, emit)
 
 
 def cut_short(who: str) -> str:

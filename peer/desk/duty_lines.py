@@ -7,7 +7,7 @@ The parser and the way each line reads are shared with the registry's console op
 
 from __future__ import annotations
 
-from peer.desk.actions import Action, PutTyped, Send, Show
+from peer.desk.actions import Action, Emit, PutTyped, Send, Show
 from peer.desk.duty_state import OperatorState
 from wire.desk.commands import parse_operator_line
 from wire.desk.messages import DeskEnd, DeskLine, DeskServe
@@ -22,35 +22,34 @@ class OperatorLines:
         self.s = s
         self.link = s.link
 
-    def line(self, text: str, now: float, begun: float, out: list[Action]) -> None:
+    def line(self, text: str, now: float, begun: float, emit: Emit) -> None:
         """`text`, typed on duty (or reconnecting to be), begun at `begun`."""
         s = self.s
         parsed = parse_operator_line(text, self.link.new_id, s.topics, s.session)
         if parsed.too_long and s.prompt:  # to shorten, not to type again
-            out.append(Show(too_long_line(text, in_prompt=True), "error"))
-            out.append(PutTyped(text))
+            emit(Show(too_long_line(text, in_prompt=True), "error"))
+            emit(PutTyped(text))
         else:
-            out.extend(
-                Show(line, "error" if parsed.too_long else "system") for line in parsed.lines
-            )
+            for line in parsed.lines:
+                emit(Show(line, "error" if parsed.too_long else "system"))
         message = parsed.message
         if parsed.quit:
-            s.leave(now, out)
+            s.leave(now, emit)
         elif message is None:
             pass
         elif isinstance(message, DeskLine | DeskEnd) and not s.on_duty:
-            out.append(Show(_before_duty(message, text), "error"))
+            emit(Show(_before_duty(message, text), "error"))
         elif isinstance(message, DeskServe) and self.defers_serve():
             s.pending = (text, message)
         elif isinstance(message, DeskLine | DeskEnd) and self.held_back(begun):
-            out.append(Show(self._held_line(message), "error"))
+            emit(Show(self._held_line(message), "error"))
             if isinstance(message, DeskLine) and s.prompt:
-                out.append(PutTyped(text))
+                emit(PutTyped(text))
         elif self.link.up:
-            out.append(Send(message))
+            emit(Send(message))
         else:
             why = "reconnecting to the help desk" if s.reconnecting else "no connection"
-            out.append(Show(f"[Not sent: {why}.]", "error"))
+            emit(Show(f"[Not sent: {why}.]", "error"))
 
     def early_topics(self) -> list[Action]:
         """Before going on duty: the topics chosen with `.serve` in the lines typed before
@@ -63,7 +62,8 @@ class OperatorLines:
         be left at once, their full number seen by a script. Only once its input asks to
         serve does such an operator take anyone, and a `.serve` typed before it is on duty
         is sent once it is, if input has not ended by then (see `defers_serve`)."""
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         ended = any(line is None for line, _ in self.link.early)
         asked = False
         kept: list[tuple[str | None, float]] = []
@@ -74,7 +74,7 @@ class OperatorLines:
             if parsed is None or not isinstance(parsed.message, DeskServe):
                 kept.append((line, begun))
             elif ended:
-                out.append(
+                emit(
                     Show(
                         f"[Not carried out: {clean(line or '')} (input ended before you were "
                         "on duty).]",
@@ -93,13 +93,13 @@ class OperatorLines:
         elif self.defers_serve():
             self.s.topics = ()  # until the `.serve` is sent, once on duty
             if not asked:
-                out.append(
+                emit(
                     Show(
                         "[Your input is not a terminal, so you take nobody until it says "
                         "which topics to serve: .serve all, or .serve 1,3.]"
                     )
                 )
-        return out
+        return actions
 
     def defers_serve(self) -> bool:
         """Whether a `.serve` typed now waits to be sent until the operator is on duty.
@@ -110,11 +110,11 @@ class OperatorLines:
         to input that ended before that."""
         return self.s.serve_when_asked and not self.s.on_duty
 
-    def drop_pending(self, out: list[Action]) -> None:
+    def drop_pending(self, emit: Emit) -> None:
         """Input ended before on duty: the `.serve` waiting to be sent is not carried out."""
         if self.s.pending is not None:
             line, self.s.pending = self.s.pending[0], None
-            out.append(
+            emit(
                 Show(
                     f"[Not carried out: {clean(line)} (input ended before you were on duty).]",
                     "error",

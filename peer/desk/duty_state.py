@@ -4,7 +4,7 @@ object, given to each of its parts (`peer.desk.duty_lines`, what the operator ty
 
 from __future__ import annotations
 
-from peer.desk.actions import Action, SetPrompt, Show
+from peer.desk.actions import Emit, SetPrompt, Show
 from peer.desk.link import DeskLink, LinkOptions
 from wire.desk.messages import DeskServe
 from wire.desk.text import ALL_TOPICS
@@ -55,7 +55,7 @@ class OperatorState:
         self.pending: tuple[str, DeskServe] | None = None
         self.hint_due = False  # "[.help lists the commands.]" not said yet
 
-    def switch(self, session: str, name: str, prompt: str, now: float, out: list[Action]) -> None:
+    def switch(self, session: str, name: str, prompt: str, now: float, emit: Emit) -> None:
         """Another session (or none) from now on, with `name`, shown at `now` (the lines
         that say so go out with these actions): what was begun before it is held back (see
         `OperatorLines.held_back`)."""
@@ -63,16 +63,16 @@ class OperatorState:
             return
         self.session, self.serving = session, name
         self.switched_at = now
-        out.append(SetPrompt(prompt))
+        emit(SetPrompt(prompt))
 
-    def leave(self, now: float, out: list[Action]) -> None:
+    def leave(self, now: float, emit: Emit) -> None:
         """Go off duty (a session in progress ends; its person is told) and say so."""
         if self.link.up:
-            out.append(self.link.leave(now))
+            emit(self.link.leave(now))
         else:
-            self.off_duty(out)
+            self.off_duty(emit)
 
-    def off_duty(self, out: list[Action]) -> None:
+    def off_duty(self, emit: Emit) -> None:
         """The run ends, off duty."""
-        out.append(Show("[You are off duty.]"))
-        self.link.end(0, out)
+        emit(Show("[You are off duty.]"))
+        self.link.end(0, emit)

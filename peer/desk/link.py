@@ -15,10 +15,12 @@ from peer.desk.actions import (
     LEAVE_TIMEOUT,
     RETRY_FIRST,
     RETRY_MAX,
+    SERVICE_RETRY_MAX,
     Action,
     Addr,
     DeskClient,
     Drop,
+    Emit,
     Exit,
     Send,
     Show,
@@ -104,7 +106,7 @@ class DeskLink:
         self.up = False
         self.answer_by = None
 
-    def heard(self, message: DeskMessage, now: float, out: list[Action]) -> bool:
+    def heard(self, message: DeskMessage, now: float, emit: Emit) -> bool:
         """The desk sent `message`: it answers. A DeskPing is answered at once; True when
         `message` was only a sign of life (a ping or its answer)."""
         self.answer_by = None
@@ -116,7 +118,7 @@ class DeskLink:
             self._liveness.heard(now)
         if isinstance(message, DeskPing):
             if self.up:
-                out.append(Send(DeskPong(self.new_id(), message.id)))
+                emit(Send(DeskPong(self.new_id(), message.id)))
             return True
         return isinstance(message, DeskPong)
 
@@ -126,7 +128,7 @@ class DeskLink:
             return None
         return self._liveness.due()
 
-    def beat(self, now: float, out: list[Action]) -> str | None:
+    def beat(self, now: float, emit: Emit) -> str | None:
         """The heartbeat, once the desk has answered on this connection: after `heartbeat`
         seconds without a word from it, ask it for a sign of life; after twice as long,
         drop the connection and return why it is lost. A registry stopped (SIGSTOP) or cut
@@ -137,14 +139,14 @@ class DeskLink:
             case Beat.WAIT:
                 return None
             case Beat.PING:
-                out.append(Send(DeskPing(self.new_id())))
+                emit(Send(DeskPing(self.new_id())))
                 return None
         silent = format_duration(self._liveness.silent_for(now))
         self._liveness = None
-        out.append(Drop())
+        emit(Drop())
         return f"no answer from the help desk for {silent}"
 
-    def overdue(self, now: float, out: list[Action]) -> str | None:
+    def overdue(self, now: float, emit: Emit) -> str | None:
         """Whether the desk's answer to the connection's first message is overdue: None
         when it is not; "" when the desk never answered in this run (what listens there is
         no help desk: said here, and the core ends the run); else the connection, stuck
@@ -153,19 +155,21 @@ class DeskLink:
             return None
         self.answer_by = None
         if not self._answered:
-            out.append(Show(no_answer(self.ip, self.port), "error"))
+            emit(Show(no_answer(self.ip, self.port), "error"))
             return ""
-        out.append(Drop())
+        emit(Drop())
         return f"no answer in {int(ANSWER_TIMEOUT)} s"
 
     def replay(self, client: DeskClient, now: float) -> list[Action]:
         """The lines typed before the connection was up, handed to `client` now, each as
         begun when it was."""
-        out: list[Action] = []
+        actions: list[Action] = []
         early, self.early = self.early, []
         for line, begun in early:
-            out.extend(client.end_of_input(now) if line is None else client.typed(line, now, begun))
-        return out
+            actions.extend(
+                client.end_of_input(now) if line is None else client.typed(line, now, begun)
+            )
+        return actions
 
     def leave(self, now: float) -> Send:
         """Tell the desk we leave, and wait (`leave_timeout` at most) for it to confirm, so
@@ -178,10 +182,10 @@ class DeskLink:
         """Whether the wait for the desk to confirm a leave is over."""
         return self.phase == "leaving" and self.leave_by is not None and now >= self.leave_by
 
-    def end(self, code: int, out: list[Action]) -> None:
+    def end(self, code: int, emit: Emit) -> None:
         """The run ends with exit status `code`."""
         self.phase = "done"
-        out.append(Exit(code))
+        emit(Exit(code))
 
     # -- reconnecting, to a service of several registries (docs/SCALING.md) ------------------
 
@@ -223,13 +227,17 @@ class DeskLink:
 
     def wait(self) -> float:
         """The wait before the next reconnection attempt: `retry_first` after `rewind`,
-        then twice the last each time (`retry_max` at most). A registry of the service that
-        sent us on since the last wait means the service runs, and its desk is moving to
-        another registry: the first wait again, not a longer one."""
+        then twice the last each time (`retry_max` at most; SERVICE_RETRY_MAX when the
+        service has other registries). A registry of the service that sent us on since the
+        last wait means the service runs, and its desk is moving to another registry: the
+        first wait again, not a longer one."""
         if self._sent_on:
             self._sent_on = False
             self._wait = self.retry_first
-        wait, self._wait = self._wait, min(self._wait * 2, self.retry_max)
+        longest = self.retry_max
+        if len(self.registries) > 1:
+            longest = min(longest, SERVICE_RETRY_MAX)
+        wait, self._wait = min(self._wait, longest), min(self._wait * 2, longest)
         return wait
 
     def rewind(self) -> None:

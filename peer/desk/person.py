@@ -25,6 +25,7 @@ from peer.desk.actions import (
     Ask,
     Connect,
     Drop,
+    Emit,
     KeptPlace,
     Probe,
     Send,
@@ -94,25 +95,27 @@ class PersonCore:
         ]
 
     def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]:
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         phase = self.phase
         if phase == "form":
-            self._form.answer(text, out)
+            self._form.answer(text, emit)
         elif phase == "connecting":
             self.link.early.append((text, now if begun is None else begun))
         elif phase not in ("leaving", "done"):
-            self._session.line(text, now, out, now if begun is None else begun)
-        return out
+            self._session.line(text, now, emit, now if begun is None else begun)
+        return actions
 
     def end_of_input(self, now: float) -> list[Action]:
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         if self.phase == "form":
-            self.state.bye(out)
+            self.state.bye(emit)
         elif self.phase == "connecting":
             self.link.early.append((None, now))
         elif self.phase not in ("leaving", "done"):
-            self._reconnect.leave(now, out)
-        return out
+            self._reconnect.leave(now, emit)
+        return actions
 
     def connected(self, now: float) -> list[Action]:
         s, link = self.state, self.link
@@ -130,57 +133,61 @@ class PersonCore:
         return [link.opened(self._session.join(), now), *link.replay(self, now)]
 
     def not_connected(self, why: str, now: float) -> list[Action]:
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         if self.phase == "connecting":
-            out.append(Show(unreachable(self.ip, self.port, why), "error"))
-            self.state.crisis_notice(out)
-            self.link.end(1, out)
+            emit(Show(unreachable(self.ip, self.port, why), "error"))
+            self.state.crisis_notice(emit)
+            self.link.end(1, emit)
         elif self.phase == "reconnecting":
             if self.link.next_registry():
-                out.append(Connect())  # (another registry of the service, at once)
+                emit(Connect())  # (another registry of the service, at once)
             else:
                 self._reconnect.retry_later(now)
         elif self.phase == "leaving" and self.state.giving_up:
-            self._reconnect.left(out)
-        return out
+            self._reconnect.left(emit)
+        return actions
 
     def probe_failed(self, why: str, now: float) -> list[Action]:
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         if self.phase == "form":  # said before the form is filled in for nothing
-            out.append(Show(unreachable(self.ip, self.port, why), "error"))
-            out.append(Show("[Start ChatApp -d again once the help desk is running.]", "error"))
-            out.extend(Show(line, "alert") for line in crisis_lines(DEFAULT_CRISIS_NOTICE))
-            self.link.end(1, out)
-        return out
+            emit(Show(unreachable(self.ip, self.port, why), "error"))
+            emit(Show("[Start ChatApp -d again once the help desk is running.]", "error"))
+            actions.extend(Show(line, "alert") for line in crisis_lines(DEFAULT_CRISIS_NOTICE))
+            self.link.end(1, emit)
+        return actions
 
     def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
-        out: list[Action] = []
-        self._form.place_found(kept, now, out)
-        return out
+        actions: list[Action] = []
+        emit = actions.append
+        self._form.place_found(kept, now, emit)
+        return actions
 
     def received(self, message: DeskMessage, now: float) -> list[Action]:
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         s, phase = self.state, self.phase
         if isinstance(message, DeskRegistries):
-            self._registries_told(message, out)
-        elif self.link.heard(message, now, out):
+            self._registries_told(message, emit)
+        elif self.link.heard(message, now, emit):
             pass  # a sign of life
         elif phase == "leaving":
             # only the desk's goodbye matters now (it says the place is given up)
             if isinstance(message, DeskEnded | DeskRefused):
-                show_rendered(message, out)
-                s.finish(0, out)
+                show_rendered(message, emit)
+                s.finish(0, emit)
         elif isinstance(message, DeskWork):  # the join is not answered yet: no rejoin
-            self._session.work(message, now, out)
+            self._session.work(message, now, emit)
         elif phase not in ("form", "done"):
             if s.rejoining:
                 s.rejoining = False
                 if not isinstance(message, DeskRefused | DeskEnded):  # those say it all
-                    out.append(Show("[Connected again.]"))
-            self._session.handlers.get(type(message), show_rendered)(message, out)
-        return out
+                    emit(Show("[Connected again.]"))
+            self._session.handlers.get(type(message), show_rendered)(message, emit)
+        return actions
 
-    def _registries_told(self, message: DeskRegistries, out: list[Action]) -> None:
+    def _registries_told(self, message: DeskRegistries, emit: Emit) -> None:
         """The registries of the service; when the desk is at another one, the join (or
         the goodbye) goes there instead, on a new connection, as if this one were not."""
         s = self.state
@@ -189,55 +196,58 @@ class PersonCore:
         if self.phase == "joining":
             self.link.phase = "reconnecting" if s.rejoining else "connecting"
             s.rejoining = False
-        out.append(Connect())
+        emit(Connect())
 
     def lost(self, reason: str, now: float) -> list[Action]:
-        out: list[Action] = []
-        self._reconnect.lost(reason, now, out)
-        return out
+        actions: list[Action] = []
+        emit = actions.append
+        self._reconnect.lost(reason, now, emit)
+        return actions
 
     def tick(self, now: float) -> list[Action]:
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         s, link = self.state, self.link
         if s.crisis_due is not None and now >= s.crisis_due:
-            s.owed_notice(out)
+            s.owed_notice(emit)
         if link.leaving_due(now):
-            self._reconnect.left(out)
+            self._reconnect.left(emit)
         elif s.rejoining and now >= s.give_up_at:
-            out.append(Drop())  # the desk never answered: the place is given up by now
+            emit(Drop())  # the desk never answered: the place is given up by now
             s.rejoining = False
-            self._reconnect.given_up(out)
-        elif not self._unanswered(now, out):
-            self._retry_or_refresh(now, out)
-        return out
+            self._reconnect.given_up(emit)
+        elif not self._unanswered(now, emit):
+            self._retry_or_refresh(now, emit)
+        return actions
 
-    def _unanswered(self, now: float, out: list[Action]) -> bool:
+    def _unanswered(self, now: float, emit: Emit) -> bool:
         """The desk's answer to the join overdue, or its heartbeat lost: True when either
         ended the run or the connection (then taken as lost)."""
-        why = self.link.overdue(now, out) if self.phase == "joining" else None
+        why = self.link.overdue(now, emit) if self.phase == "joining" else None
         if why == "":
-            self.state.finish(1, out)
+            self.state.finish(1, emit)
             return True
         if why is None and self.phase in ("joining", "waiting", "served"):
-            why = self.link.beat(now, out)
+            why = self.link.beat(now, emit)
         if why is not None:
-            out.extend(self.lost(why, now))  # reconnecting
+            for action in self.lost(why, now):  # reconnecting
+                emit(action)
         return why is not None
 
-    def _retry_or_refresh(self, now: float, out: list[Action]) -> None:
+    def _retry_or_refresh(self, now: float, emit: Emit) -> None:
         """A reconnection attempt due (or the place given up), and the held-place file
         refreshed."""
         s = self.state
         if self.phase == "reconnecting" and s.retry_at is not None and now >= s.retry_at:
             if now >= s.give_up_at:
-                self._reconnect.given_up(out)
+                self._reconnect.given_up(emit)
                 return
             s.retry_at = None
-            out.append(Connect())
+            emit(Connect())
         if s.refresh_at is not None and now >= s.refresh_at:
             s.refresh_at = now + REFRESH
             if self.phase in ("waiting", "served") and s.token:
-                out.append(s.keep_place())
+                emit(s.keep_place())
 
     def next_wake(self) -> float | None:
         s, link = self.state, self.link

@@ -5,7 +5,7 @@ held for that number is taken back with its topic.
 
 from __future__ import annotations
 
-from peer.desk.actions import Action, Ask, FindPlace, KeptPlace, Show
+from peer.desk.actions import Ask, Emit, FindPlace, KeptPlace, Show
 from peer.desk.person_state import PersonState
 from wire.desk.phone import normalise_phone, phone_problem
 from wire.desk.text import (
@@ -38,7 +38,7 @@ class PersonForm:
     def __init__(self, s: PersonState) -> None:
         self.s = s
 
-    def place_found(self, kept: KeptPlace | None, now: float, out: list[Action]) -> None:
+    def place_found(self, kept: KeptPlace | None, now: float, emit: Emit) -> None:
         """The held place kept for the number given (`FindPlace`), or None: taken back with
         its topic (the form asks nothing more), or the topic asked for."""
         s = self.s
@@ -46,47 +46,48 @@ class PersonForm:
             return
         if kept is None:
             s.step = "topic"
-            out.extend(Show(line) for line in menu_lines())
-            out.append(Ask(QUESTIONS["topic"]))
+            for line in menu_lines():
+                emit(Show(line))
+            emit(Ask(QUESTIONS["topic"]))
             return
         s.token, s.topic, s.description = kept.token, kept.topic, kept.description
         s.grace = kept.grace
         s.form_closed = now
-        out.append(
+        emit(
             Show(
                 f"[You had a place in the waiting room a moment ago ({topic_label(s.topic)}); "
                 "taking it back, with its topic, so the topic is not asked again.]"
             )
         )
-        s.connect_first(out)
+        s.connect_first(emit)
 
-    def answer(self, text: str, out: list[Action]) -> None:
+    def answer(self, text: str, emit: Emit) -> None:
         """`text`, typed while the form asks its questions: `.quit`, or the answer to the
         question asked (a command answers nothing: the question is asked again)."""
         answer = text.strip()
         if answer in QUITS:
-            self.s.bye(out)
+            self.s.bye(emit)
             return
         if self.s.step == "place":  # the held place is being looked up: nothing is asked
-            out.append(Show(_not_an_answer(text), "error"))
+            emit(Show(_not_an_answer(text), "error"))
             return
         if answer.startswith(".") and not answer.startswith(".."):
             # .queue, .help and the like mean nothing yet: not an answer, and not a try
-            out.append(Show(_no_command_yet(answer), "error"))
-            out.append(Ask(QUESTIONS[self.s.step]))
+            emit(Show(_no_command_yet(answer), "error"))
+            emit(Ask(QUESTIONS[self.s.step]))
             return
         if answer.startswith(".."):
             answer, text = answer[1:], text.replace("..", ".", 1)  # a dot of the answer's own
         if self.s.step == "topic":
-            self._topic_answer(text, out)
+            self._topic_answer(text, emit)
             return
-        why = self._take(answer, out)
+        why = self._take(answer, emit)
         if why is not None:
-            out.append(Show(f"[{why}]", "error"))
+            emit(Show(f"[{why}]", "error"))
         if self.s.link.phase == "form" and self.s.step != "place":
-            out.append(Ask(QUESTIONS[self.s.step]))  # the next question, or the same again
+            emit(Ask(QUESTIONS[self.s.step]))  # the next question, or the same again
 
-    def _take(self, answer: str, out: list[Action]) -> str | None:
+    def _take(self, answer: str, emit: Emit) -> str | None:
         """`answer` to the name, the phone or the description: taken, and the form moves
         on (the held place looked up after the phone, the desk called after the
         description); or why it is not taken."""
@@ -101,43 +102,43 @@ class PersonForm:
             if why is None:
                 self.s.phone = normalise_phone(answer) or answer
                 self.s.step = "place"
-                out.append(FindPlace(self.s.phone))
+                emit(FindPlace(self.s.phone))
             return why
         why = _description_problem(answer)  # the description
         if why is None:
             self.s.description = answer
-            self.s.connect_first(out)
+            self.s.connect_first(emit)
         return why
 
-    def _topic_answer(self, text: str, out: list[Action]) -> None:
+    def _topic_answer(self, text: str, emit: Emit) -> None:
         """A choice from the menu: the topic taken (and a description asked for, for some),
         or the menu asked again, until MENU_TRIES wrong choices close the client."""
         if not text.strip():  # as at the other questions: asked again, and no try used
-            out.append(Ask(QUESTIONS["topic"]))
+            emit(Ask(QUESTIONS["topic"]))
             return
         topic, why = topic_problem(text)
         if topic is None:
             self.s.tries += 1
             left = MENU_TRIES - self.s.tries
             more = f" {left} {'try' if left == 1 else 'tries'} left." if left else ""
-            out.append(Show(f"[{why}{more}]", "error"))
+            emit(Show(f"[{why}{more}]", "error"))
             if left:
-                out.append(Ask(QUESTIONS["topic"]))
+                emit(Ask(QUESTIONS["topic"]))
             else:
                 line = (
                     f"[No valid topic after {MENU_TRIES} tries, so the help desk client "
                     "closes. Start it again and type a number from 1 to 6.]"
                 )
-                out.append(Show(line, "error"))
-                self.s.link.end(1, out)
+                emit(Show(line, "error"))
+                self.s.link.end(1, emit)
             return
         self.s.topic = topic
         if topic in DESCRIBE_TOPICS:
             self.s.step = "description"
-            out.append(Show("[Please describe your problem in a sentence or two.]"))
-            out.append(Ask(QUESTIONS["description"]))
+            emit(Show("[Please describe your problem in a sentence or two.]"))
+            emit(Ask(QUESTIONS["description"]))
         else:
-            self.s.connect_first(out)
+            self.s.connect_first(emit)
 
     def typed_for_it(self, line: str) -> str:
         """What is said of a line begun for a question the form no longer asks."""

@@ -8,8 +8,8 @@ connection lost, made again and left (`peer.desk.person_reconnect`).
 from __future__ import annotations
 
 from peer.desk.actions import (
-    Action,
     Connect,
+    Emit,
     ForgetPlace,
     KeepPlace,
     SetPrompt,
@@ -31,9 +31,10 @@ class PersonOptions(LinkOptions, total=False):
     prompt: bool
 
 
-def show_rendered(message: DeskMessage, out: list[Action]) -> None:
+def show_rendered(message: DeskMessage, emit: Emit) -> None:
     """The lines of `message`, as the person reads them."""
-    out.extend(Show(line, style_of(line)) for line in render_person(message))
+    for line in render_person(message):
+        emit(Show(line, style_of(line)))
 
 
 class PersonState:
@@ -77,40 +78,41 @@ class PersonState:
         # leaving while reconnecting: a connection is made only to give the place up
         self.giving_up = False
 
-    def finish(self, code: int, out: list[Action]) -> None:
+    def finish(self, code: int, emit: Emit) -> None:
         """The run ends: forget the place, and show the crisis notice again to whoever
         came for topic 1 (the built-in one, when the desk's was awaited and has not come)."""
         if self.crisis_due is not None:
             self.crisis_due = None
             self.crisis = self.crisis or DEFAULT_CRISIS_NOTICE
-        out.append(ForgetPlace())
-        self.crisis_notice(out)
-        self.link.end(code, out)
+        emit(ForgetPlace())
+        self.crisis_notice(emit)
+        self.link.end(code, emit)
 
-    def bye(self, out: list[Action]) -> None:
+    def bye(self, emit: Emit) -> None:
         """The run ends before anything was asked of the desk."""
-        out.append(Show("[Bye.]"))
-        self.link.end(0, out)
+        emit(Show("[Bye.]"))
+        self.link.end(0, emit)
 
-    def crisis_notice(self, out: list[Action]) -> None:
+    def crisis_notice(self, emit: Emit) -> None:
         """The crisis notice, for someone who may be in danger: topic 1, or words that
         say so (in the description, or a line typed while waiting)."""
         if self.topic in CRISIS_TOPICS or self.crisis or speaks_of_crisis(self.description):
             notice = self.crisis or DEFAULT_CRISIS_NOTICE
-            out.extend(Show(line, "alert") for line in crisis_lines(notice))
+            for line in crisis_lines(notice):
+                emit(Show(line, "alert"))
 
-    def owed_notice(self, out: list[Action]) -> None:
+    def owed_notice(self, emit: Emit) -> None:
         """The built-in crisis notice, now: none of the desk's came in time (or at all)."""
         self.crisis_due = None
         self.crisis = self.crisis or DEFAULT_CRISIS_NOTICE
-        self.crisis_notice(out)
+        self.crisis_notice(emit)
 
     def keep_place(self) -> KeepPlace:
         """The held place, to keep in its file."""
         return KeepPlace(self.token, self.topic, self.description, self.grace)
 
-    def connect_first(self, out: list[Action]) -> None:
+    def connect_first(self, emit: Emit) -> None:
         """The form is done: the first connection."""
         self.link.phase = "connecting"
-        out.append(SetPrompt("> "))
-        out.append(Connect())
+        emit(SetPrompt("> "))
+        emit(Connect())

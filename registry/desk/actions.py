@@ -9,6 +9,8 @@ dataclass execs generated code for each class as the registry starts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from msgspec import Struct
 
 from wire.desk.messages import DeskMessage
@@ -117,3 +119,5 @@ class KeepOperators(Struct, frozen=True):
 Action = (
     Send | Close | Log | SessionStarted | SessionLine | SessionEnded | KeepPlaces | KeepOperators
 )
+#: Takes each action as a part decides it, in order (docs/ARCHITECTURE.md, "Cores and adapters").
+Emit = Callable[[Action], None]

@@ -4,7 +4,7 @@ the front of the line (docs/DESK.md, "Someone who may be in danger").
 
 from __future__ import annotations
 
-from registry.desk.actions import Action, Send
+from registry.desk.actions import Emit, Send
 from registry.desk.limits import ARRIVALS_INTERVAL
 from registry.desk.line import Line
 from registry.desk.people import Operator, Person, name_for_log
@@ -28,7 +28,7 @@ class Danger:
         self._s = s
         self._line = line
 
-    def words_of_crisis(self, person: Person, text: str, now: float, out: list[Action]) -> None:
+    def words_of_crisis(self, person: Person, text: str, now: float, emit: Emit) -> None:
         """`person`, waiting, typed `text`, which holds words of someone in danger: nobody
         reads it yet, so the operators who could take them are told at once (at most once
         every ARRIVALS_INTERVAL per person), whoever serves them will see the line, and the
@@ -41,15 +41,15 @@ class Danger:
             # it was started again since) waits for it rather than show a notice of its own
             # first, so that the person reads one notice, not two.
             person.noticed_on = person.conn
-            out.append(Send(person.conn, DeskCrisis(s.make_id(), s.crisis_notice)))
+            emit(Send(person.conn, DeskCrisis(s.make_id(), s.crisis_notice)))
         person.crisis = CRISIS_WAITING
         person.said = keep_said(person.said, text)
         line = f"desk: {name_for_log(person)} wrote words of crisis while waiting"
-        out.append(s.log(line, person))
+        emit(s.log(line, person))
         # told already a moment ago: once is enough to act on
         told = now < person.alerted_at + ARRIVALS_INTERVAL
         if not told:
-            told = self.alert(person, now, "they wrote of it while waiting", out)
+            told = self.alert(person, now, "they wrote of it while waiting", emit)
         if told:
             said = (
                 "The operators on duty have been told that you may need help urgently; the "
@@ -60,9 +60,9 @@ class Danger:
                 "No operator is on duty to be told yet; the one who serves you will see what "
                 "you wrote. If you are in danger now, do not wait here: see the notice above."
             )
-        out.append(s.notice(person.conn, said))
+        emit(s.notice(person.conn, said))
 
-    def alert(self, person: Person, now: float, why: str, out: list[Action]) -> bool:
+    def alert(self, person: Person, now: float, why: str, emit: Emit) -> bool:
         """Tell the operators who serve `person`'s topic (all on duty, if none does) that
         they may be in danger, and how to take them next. Whether anyone was told."""
         s = self._s
@@ -82,10 +82,10 @@ class Danger:
                     f"{_serve_adding(operator.topics, person.topic)} adds it to yours, to take "
                     "them."
                 )
-            out.append(s.notice(operator.conn, text + hint))
+            emit(s.notice(operator.conn, text + hint))
         return bool(s.operators)
 
-    def tell_newcomer(self, operator: Operator, out: list[Action]) -> None:
+    def tell_newcomer(self, operator: Operator, emit: Emit) -> None:
         """Tell `operator`, just on duty, of those waiting for its topics who may be in
         danger: the alerts went out before it was there, and `.room` is not read first."""
         for person in self._s.waiting:
@@ -96,7 +96,7 @@ class Danger:
                 f"{self._in_danger(person, why)} "
                 f"{self._first_hint(person)} puts them at the front of the line."
             )
-            out.append(self._s.notice(operator.conn, text))
+            emit(self._s.notice(operator.conn, text))
 
     def _in_danger(self, person: Person, why: str) -> str:
         """What operators are told of `person`, who may be in danger (`why`)."""
@@ -121,19 +121,19 @@ class Danger:
             return f".first {name}"
         return f".first {self._s.waiting.index(person) + 1}"
 
-    def put_first(self, operator: Operator, msg: DeskFirst, now: float, out: list[Action]) -> None:
+    def put_first(self, operator: Operator, msg: DeskFirst, now: float, emit: Emit) -> None:
         """`.first N` or `.first Name`: the person at `N` of the waiting room (as `.room`
         numbers it), or the one waiting under that name, goes to its front, among the
         others put back there (see Line.to_front). An operator's judgement, not a rule: see
         docs/DESK.md, "Someone who may be in danger"."""
         number = self._number_of(operator, msg)
         if isinstance(number, str):
-            out.append(self._s.notice(operator.conn, number))
+            emit(self._s.notice(operator.conn, number))
             return
         person = self._s.waiting[number - 1]
         self._s.waiting.remove(person)
         self._line.to_front(person)
-        self._moved(operator, person, number, out)
+        self._moved(operator, person, number, emit)
 
     def _number_of(self, operator: Operator, msg: DeskFirst) -> int | str:
         """The number in the waiting room that `.first` names, or what the operator is told
@@ -159,7 +159,7 @@ class Danger:
             )
         return number
 
-    def _moved(self, operator: Operator, person: Person, number: int, out: list[Action]) -> None:
+    def _moved(self, operator: Operator, person: Person, number: int, emit: Emit) -> None:
         """What is said once `.first` put `person`, number `number` until then, at the
         front: to the operator, the log, and the person when they moved up."""
         s = self._s
@@ -177,18 +177,18 @@ class Danger:
                 else f"number {now_at}, behind only people put back at the front after a "
                 "session cut short"
             )
-            out.append(s.notice(operator.conn, f"{name} is already {where}; {who}."))
+            emit(s.notice(operator.conn, f"{name} is already {where}; {who}."))
             return
         line = (
             f"desk: operator {operator.name} put {name_for_log(person)} at the front of the "
             f"waiting room (from number {number})"
         )
-        out.append(s.log(line, person))
+        emit(s.log(line, person))
         said = f"{name} is now number {now_at} in the waiting room; {who}."
-        out.append(s.notice(operator.conn, said))
+        emit(s.notice(operator.conn, said))
         if person.conn is not None and now_at < number:
             said = "An operator has moved you to the front of the line."
-            out.append(s.notice(person.conn, said))
+            emit(s.notice(person.conn, said))
 
 
 def _serve_adding(topics: frozenset[int], topic: int) -> str:

@@ -8,7 +8,7 @@ import hashlib
 
 import msgspec
 
-from registry.desk.actions import Action, Close, ConnId, Log, Send
+from registry.desk.actions import Close, ConnId, Emit, Log, Send
 from registry.desk.admission import holder, room_is_full, source_refusal, work_bits
 from registry.desk.line import Line
 from registry.desk.notices import Notices
@@ -42,7 +42,7 @@ class Joins:
         self._sessions = sessions
         self._notices = notices
 
-    def join(self, conn: ConnId, msg: DeskJoin, now: float, out: list[Action]) -> None:
+    def join(self, conn: ConnId, msg: DeskJoin, now: float, emit: Emit) -> None:
         """A person's `DeskJoin` on `conn`: a place taken back (its token and number), a
         new place, or a refusal saying why; the crisis notice first to whoever may be in
         danger, whichever it is."""
@@ -51,26 +51,26 @@ class Joins:
         # needs it most.
         crisis = crisis_reason(msg.topic, msg.description)
         if crisis:
-            out.append(Send(conn, DeskCrisis(s.make_id(), s.crisis_notice)))
+            emit(Send(conn, DeskCrisis(s.make_id(), s.crisis_notice)))
         if msg.wire != WIRE_VERSION:
-            out += s.refuse_wire(conn, msg, "desk client")
+            s.refuse_wire(conn, msg, "desk client", emit)
             return
         phone = normalise_phone(msg.phone)
         problem = _join_problem(msg, phone)
         if problem is not None or phone is None:
             reason = problem or "Invalid request."
             log = Log(f"desk: refused a join: {reason}", "desk: invalid join")
-            out += s.refuse(conn, msg.id, reason, log=log)
+            s.refuse(conn, msg.id, reason, emit, log=log)
             return
         held = holder(s.tokens, msg.token)
         if held is not None and phone_key(held.phone) == phone_key(phone):
-            self._take_back(conn, held, msg, now, out)
+            self._take_back(conn, held, msg, now, emit)
             return
         msg = msgspec.structs.replace(msg, phone=phone)  # as the desk keeps it: normalised
-        if not self._work_asked(conn, msg, out) and self._admitted(conn, msg, crisis, now, out):
-            self._admit(conn, msg, crisis, now, out)
+        if not self._work_asked(conn, msg, emit) and self._admitted(conn, msg, crisis, now, emit):
+            self._admit(conn, msg, crisis, now, emit)
 
-    def _work_asked(self, conn: ConnId, msg: DeskJoin, out: list[Action]) -> bool:
+    def _work_asked(self, conn: ConnId, msg: DeskJoin, emit: Emit) -> bool:
         """Whether a newcomer's join on `conn` is answered with the DeskWork the room asks
         while it is busy (admission.work_bits): not when it shows the work asked on this
         connection (each puzzle solves one join). Checking is one hash."""
@@ -81,12 +81,10 @@ class Joins:
             return False
         seed = hashlib.sha256(s.make_token().encode()).hexdigest()[:32]
         s.puzzles[conn] = (seed, bits)
-        out.append(Send(conn, DeskWork(s.make_id(), msg.id, seed, bits)))
+        emit(Send(conn, DeskWork(s.make_id(), msg.id, seed, bits)))
         return True
 
-    def _admitted(
-        self, conn: ConnId, msg: DeskJoin, crisis: str, now: float, out: list[Action]
-    ) -> bool:
+    def _admitted(self, conn: ConnId, msg: DeskJoin, crisis: str, now: float, emit: Emit) -> bool:
         """Whether a newcomer (`msg`, its phone normalised) may take a place; if not, the
         refusal and what the log says."""
         s = self._s
@@ -98,7 +96,7 @@ class Joins:
         source = s.source(conn)
         same = s.with_phone(msg.phone, source.key, source.address)
         if same is not None and same.dropped is None:
-            out += s.refuse(conn, msg.id, "This number is already connected to the help desk.")
+            s.refuse(conn, msg.id, "This number is already connected to the help desk.", emit)
             return False
         refusal = source_refusal(
             s.people(),
@@ -109,7 +107,7 @@ class Joins:
         )
         if refusal is not None:
             log = Log(refusal.log, "desk: places per source")
-            out += s.refuse(conn, msg.id, refusal.reason, log=log)
+            s.refuse(conn, msg.id, refusal.reason, emit, log=log)
             return False
         if room_is_full(len(s.waiting), in_danger=bool(crisis), limits=s.limits):
             size = len(s.waiting)
@@ -120,13 +118,11 @@ class Joins:
                 f"{format_estimate(*estimate.wire())}."
             )
             line = f"desk: waiting room full; refused a newcomer for topic {msg.topic}"
-            out += s.refuse(conn, msg.id, reason, log=Log(line, "desk: waiting room full"))
+            s.refuse(conn, msg.id, reason, emit, log=Log(line, "desk: waiting room full"))
             return False
         return True
 
-    def _admit(
-        self, conn: ConnId, msg: DeskJoin, crisis: str, now: float, out: list[Action]
-    ) -> None:
+    def _admit(self, conn: ConnId, msg: DeskJoin, crisis: str, now: float, emit: Emit) -> None:
         """A new place at the back of the waiting room for the person joining on `conn`,
         answered with where they stand (or served at once by an operator free)."""
         s = self._s
@@ -149,12 +145,12 @@ class Joins:
         s.conns[conn] = person
         danger = f"; {DANGER_MARK} may be in danger: {CRISIS_REASONS[crisis]}" if crisis else ""
         line = f"desk: {name_for_log(person)} joined for topic {topic_label(person.topic)}{danger}"
-        out.append(s.log(line, person))
-        self._sessions.answer_first(person, msg.id, now, out, restored=False)
+        emit(s.log(line, person))
+        self._sessions.answer_first(person, msg.id, now, emit, restored=False)
         self._notices.arrived(person)  # told to operators once hand-overs are made
 
     def _take_back(
-        self, conn: ConnId, person: Person, msg: DeskJoin, now: float, out: list[Action]
+        self, conn: ConnId, person: Person, msg: DeskJoin, now: float, emit: Emit
     ) -> None:
         """`person` takes their held place back with its token, on `conn`."""
         s = self._s
@@ -163,7 +159,7 @@ class Joins:
             # proves who this is, so the new connection wins.
             s.conns.pop(person.conn, None)
             s.goodbye(
-                person.conn, "Replaced by a new connection.", "replaced by a reconnection", out
+                person.conn, "Replaced by a new connection.", "replaced by a reconnection", emit
             )
         if person in s.waiting:  # the name as given now (a slip put right, say)
             person.name = _masked_name(msg.name)
@@ -178,17 +174,17 @@ class Joins:
             person.noticed_on = conn  # with the join's answer (see join)
         s.conns[conn] = person
         s.restored.discard(person.token)
-        out.append(s.log(f"desk: {name_for_log(person)} took their place back", person))
-        self._sessions.answer_first(person, msg.id, now, out, restored=True)
+        emit(s.log(f"desk: {name_for_log(person)} took their place back", person))
+        self._sessions.answer_first(person, msg.id, now, emit, restored=True)
 
-    def give_up(self, conn: ConnId, msg: DeskGiveUp, now: float, out: list[Action]) -> None:
+    def give_up(self, conn: ConnId, msg: DeskGiveUp, now: float, emit: Emit) -> None:
         """A person who left while their connection was lost gives up the place held for
         their token: those behind move up now, not at the end of the grace period (or of
         RECLAIM_WINDOW, after a restart)."""
         s = self._s
         if msg.wire != WIRE_VERSION:
             reason = wire_refusal(msg.wire, "desk client")
-            out += s.refuse(conn, msg.id, reason, RefusalCode.VERSION)
+            s.refuse(conn, msg.id, reason, emit, RefusalCode.VERSION)
             return
         held = holder(s.tokens, msg.token)
         phone = normalise_phone(msg.phone)
@@ -201,15 +197,15 @@ class Joins:
         ):
             if held.conn is not None:  # a half-open connection of the client that gave up
                 s.conns.pop(held.conn, None)
-                out.append(Close(held.conn, "the place was given up"))
+                emit(Close(held.conn, "the place was given up"))
             s.remove_waiting(held)
             line = (
                 f"desk: {name_for_log(held)} left the waiting room (said once the "
                 "connection was lost)"
             )
-            out.append(s.log(line, held))
+            emit(s.log(line, held))
             said = "You left the waiting room."
-        s.goodbye(conn, said, "gave up a place", out)
+        s.goodbye(conn, said, "gave up a place", emit)
 
 
 def _join_problem(msg: DeskJoin, phone: str | None) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from registry.desk.actions import Action, Send
+from registry.desk.actions import Emit, Send
 from registry.desk.estimate import Busy, Estimate
 from registry.desk.people import Operator, Person, sorted_topics
 from registry.desk.state import DeskState
@@ -112,7 +112,7 @@ class Line:
         )
 
     def answer(
-        self, person: Person, reply_to: str, now: float, out: list[Action], *, restored: bool
+        self, person: Person, reply_to: str, now: float, emit: Emit, *, restored: bool
     ) -> None:
         """The `DeskQueued` that tells `person` where they stand (the answer to their join,
         `reply_to` its id, or "" for someone put back at the front), then, for a place
@@ -123,23 +123,23 @@ class Line:
         if self._s.holding:
             self._s.answers_held.append((person, person.conn, reply_to, restored))
             return
-        out.append(self._queued(person, reply_to, now, restored=restored))
+        emit(self._queued(person, reply_to, now, restored=restored))
         if restored and person.awaits and person in self._s.waiting:
             who = person.awaits
             text = (
                 f"The help desk was restarted; your conversation with {who} resumes as "
                 f"soon as {who} is back."
             )
-            out.append(self._s.notice(person.conn, text))
+            emit(self._s.notice(person.conn, text))
 
-    def held_answers(self, now: float, out: list[Action]) -> None:
+    def held_answers(self, now: float, emit: Emit) -> None:
         """At `release`: the answers kept since `hold`, in order, to those still on the
         connection they were for (one that left, or came back on another, has no use
         for it)."""
         held, self._s.answers_held = self._s.answers_held, []
         for person, conn, reply_to, restored in held:
             if person.conn == conn and self._s.conns.get(conn) is person:
-                self.answer(person, reply_to, now, out, restored=restored)
+                self.answer(person, reply_to, now, emit, restored=restored)
 
     def _queued(self, person: Person, reply_to: str, now: float, *, restored: bool) -> Send:
         assert person.conn is not None
@@ -159,7 +159,7 @@ class Line:
         )  # fmt: skip
         return Send(person.conn, queued)
 
-    def push(self, now: float, out: list[Action]) -> None:
+    def push(self, now: float, emit: Emit) -> None:
         """Push the positions that changed, each person at most once per push_interval
         (one held back is `due` then, for `timer`)."""
         for person, position, k in self.positions():
@@ -176,7 +176,7 @@ class Line:
             person.due = None
             kind, low, high = self.estimate(person.topic, position - 1, now, person).wire()
             message = DeskPosition(self._s.make_id(), position, k, kind, low, high)
-            out.append(Send(person.conn, message))
+            emit(Send(person.conn, message))
 
     def on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
         """What `operator` is told as it goes on duty, or serves other topics: what it

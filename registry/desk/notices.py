@@ -10,7 +10,7 @@ longer there.
 
 from __future__ import annotations
 
-from registry.desk.actions import Action
+from registry.desk.actions import Emit
 from registry.desk.danger import Danger
 from registry.desk.limits import ARRIVALS_INTERVAL, ARRIVALS_NAMED
 from registry.desk.people import Operator, Person
@@ -37,7 +37,7 @@ class Notices:
         one of them)."""
         self._s.briefings.append(operator)
 
-    def tell(self, now: float, out: list[Action]) -> None:
+    def tell(self, now: float, emit: Emit) -> None:
         """The notices due since `arrived` and `brief`, of those still waiting, unless
         hand-overs are paused: then they wait too, to be sent after them."""
         s = self._s
@@ -47,17 +47,17 @@ class Notices:
         briefings, s.briefings = s.briefings, []
         for operator in briefings:
             if s.operators.get(operator.conn) is operator:  # still on duty
-                self._danger.tell_newcomer(operator, out)
+                self._danger.tell_newcomer(operator, emit)
         for person in arrivals:
             if person not in s.waiting:
                 continue  # taken at once, or gone: nobody needs to look for them
             if speaks_of_crisis(person.description):
                 # words of danger are told at once, to every operator who could act
-                self._danger.alert(person, now, "their description speaks of it", out)
+                self._danger.alert(person, now, "their description speaks of it", emit)
             else:
-                self._tell_busy_operators(person, now, out)
+                self._tell_busy_operators(person, now, emit)
 
-    def _tell_busy_operators(self, person: Person, now: float, out: list[Action]) -> None:
+    def _tell_busy_operators(self, person: Person, now: float, emit: Emit) -> None:
         """Tell the operators in a session who could serve `person` that they arrived: at
         once, or with the others who arrive within ARRIVALS_INTERVAL of the last notice."""
         s = self._s
@@ -72,13 +72,13 @@ class Notices:
                 operator.untold.append(person)
             else:
                 operator.told_at = now
-                out.append(s.notice(operator.conn, text))
+                emit(s.notice(operator.conn, text))
 
     def wakes(self) -> list[float]:
         """When `tell_held_back` has something to do."""
         return [o.told_at + ARRIVALS_INTERVAL for o in self._s.operators.values() if o.untold]
 
-    def tell_held_back(self, now: float, out: list[Action]) -> None:
+    def tell_held_back(self, now: float, emit: Emit) -> None:
         """The arrivals held back by ARRIVALS_INTERVAL, in one line to each operator, of
         those still waiting; none to an operator no longer in a session (one who is free
         has nobody waiting they could serve)."""
@@ -97,4 +97,4 @@ class Notices:
             who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
             verb = "is" if len(arrived) == 1 else "are"
             text = f"{who} {verb} waiting too; {len(s.waiting)} waiting in all."
-            out.append(s.notice(operator.conn, text))
+            emit(s.notice(operator.conn, text))

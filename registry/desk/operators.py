@@ -4,7 +4,7 @@ operator sends while on duty: lines, `.end`, `.serve`, `.first`, `.room`, going 
 
 from __future__ import annotations
 
-from registry.desk.actions import Action, Close, ConnId, KeepOperators, Log, Send
+from registry.desk.actions import Close, ConnId, Emit, KeepOperators, Log, Send
 from registry.desk.key import key_matches
 from registry.desk.line import Line
 from registry.desk.notices import Notices
@@ -54,7 +54,7 @@ class Duty:
         self._held = held
         self._notices = notices
 
-    def on(self, conn: ConnId, msg: DeskOperator, now: float, out: list[Action]) -> None:
+    def on(self, conn: ConnId, msg: DeskOperator, now: float, emit: Emit) -> None:
         """An operator's `DeskOperator` on `conn`: on duty (its key authorised from now on
         when it came with the operator key), told of anyone kept for it after a restart,
         and given the next person; or refused, saying why."""
@@ -63,7 +63,7 @@ class Duty:
         # authorised for the name it was given: under another name it shows the key again
         bound = s.authorised.get(key) if key else None
         known = bound is not None and name_key(bound) == name_key(msg.name)
-        if self._refused(conn, msg, out, known=known):
+        if self._refused(conn, msg, emit, known=known):
             return
         operator = Operator(
             conn=conn,
@@ -79,19 +79,17 @@ class Duty:
             # name: it goes on duty as it with that alone from now on, and the shared key
             # need travel no more
             s.authorised[key] = msg.name
-            out.append(KeepOperators(tuple(sorted(s.authorised.items()))))
-            out.append(
-                Log(f"desk: the key of operator {clean(msg.name)!r} is authorised from now on")
-            )
+            emit(KeepOperators(tuple(sorted(s.authorised.items()))))
+            emit(Log(f"desk: the key of operator {clean(msg.name)!r} is authorised from now on"))
         topics = topics_text(sorted_topics(operator.topics))
-        s.log_operator(operator, f"on duty ({topics})", out)
-        out.append(Send(conn, self._line.on_duty(operator, msg.id)))
-        self._held.kept_for(operator, now, out)
+        s.log_operator(operator, f"on duty ({topics})", emit)
+        emit(Send(conn, self._line.on_duty(operator, msg.id)))
+        self._held.kept_for(operator, now, emit)
         # whoever it takes at once first; then those still waiting who may be in danger
         self._notices.brief(operator)
-        self._sessions.hand_over(now, out)
+        self._sessions.hand_over(now, emit)
 
-    def revoke(self, name: str, out: list[Action]) -> None:
+    def revoke(self, name: str, emit: Emit) -> None:
         """Revoke the keys authorised for operator `name` (see `DeskQueue.revoke`)."""
         s = self._s
         keys = [k for k, named in s.authorised.items() if name_key(named) == name_key(name)]
@@ -99,12 +97,12 @@ class Duty:
             return
         for key in keys:
             del s.authorised[key]
-        out.append(KeepOperators(tuple(sorted(s.authorised.items()))))
-        out.append(Log(f"desk: the key of operator {clean(name)!r} is revoked"))
+        emit(KeepOperators(tuple(sorted(s.authorised.items()))))
+        emit(Log(f"desk: the key of operator {clean(name)!r} is revoked"))
         for conn in [c for c in s.operators if s.source(c).key in keys]:
-            out.append(Close(conn, "its key was revoked"))
+            emit(Close(conn, "its key was revoked"))
 
-    def _refused(self, conn: ConnId, msg: DeskOperator, out: list[Action], *, known: bool) -> bool:
+    def _refused(self, conn: ConnId, msg: DeskOperator, emit: Emit, *, known: bool) -> bool:
         """Whether the operator on `conn` is refused duty (the refusal, and what the log
         says, in `out`). `known`: its key was authorised before."""
         s = self._s
@@ -112,10 +110,10 @@ class Duty:
             # checked first: a caller without the key learns nothing (not even who is on duty)
             line = f"desk: refused an operator calling itself {clean(msg.name)!r}: wrong key"
             log = Log(line, "desk: wrong operator key")
-            out += s.refuse(conn, msg.id, WRONG_KEY, RefusalCode.OPERATOR_KEY, log)
+            s.refuse(conn, msg.id, WRONG_KEY, emit, RefusalCode.OPERATOR_KEY, log)
             return True
         if msg.wire != WIRE_VERSION:
-            out += s.refuse_wire(conn, msg, "operator client")
+            s.refuse_wire(conn, msg, "operator client", emit)
             return True
         problem = operator_name_problem(msg.name)
         same = next(
@@ -131,14 +129,14 @@ class Duty:
         if problem is None:
             return False
         log = Log(f"desk: refused operator {clean(msg.name)!r}: {problem}", "desk: not on duty")
-        out += s.refuse(conn, msg.id, f"Cannot go on duty: {problem}.", code, log)
+        s.refuse(conn, msg.id, f"Cannot go on duty: {problem}.", emit, code, log)
         return True
 
-    def room(self, operator: Operator, msg: DeskRoomRequest, now: float, out: list[Action]) -> None:
+    def room(self, operator: Operator, msg: DeskRoomRequest, now: float, emit: Emit) -> None:
         """`.room`: who is waiting."""
-        out.append(Send(operator.conn, self._line.room(msg.id, now)))
+        emit(Send(operator.conn, self._line.room(msg.id, now)))
 
-    def line(self, operator: Operator, msg: DeskLine, now: float, out: list[Action]) -> None:
+    def line(self, operator: Operator, msg: DeskLine, now: float, emit: Emit) -> None:
         """A line for the person `operator` serves: sent when it names their session."""
         said = msg.text[:MAX_DESK_LINE]
         if operator.session is None:
@@ -151,48 +149,48 @@ class Duty:
                 f"{serving}. The line was: {said}"
             )
         else:
-            self._sessions.say(operator.session, operator, msg.text, out)
+            self._sessions.say(operator.session, operator, msg.text, emit)
             return
-        out.append(self._s.notice(operator.conn, text))
+        emit(self._s.notice(operator.conn, text))
 
-    def end(self, operator: Operator, msg: DeskEnd, now: float, out: list[Action]) -> None:
+    def end(self, operator: Operator, msg: DeskEnd, now: float, emit: Emit) -> None:
         """`.end`: the session it names ends, and `operator` takes the next person."""
         s, conn, session = self._s, operator.conn, operator.session
         if session is None:
-            out.append(s.notice(conn, "You are not serving anyone."))
+            emit(s.notice(conn, "You are not serving anyone."))
             return
         if msg.session != session.id:
-            out.append(s.notice(conn, already_over(clean(session.person.name))))
+            emit(s.notice(conn, already_over(clean(session.person.name))))
             return
         ending = Ending(
             "ended by the operator",
             to_person=f"{operator.name} ended the session. Take care.",
             to_operator=f"Session with {clean(session.person.name)} ended.",
         )
-        self._sessions.end(session, now, ending, out)
-        self._sessions.hand_over(now, out)
+        self._sessions.end(session, now, ending, emit)
+        self._sessions.hand_over(now, emit)
         if s.holding:
             s.ended_while_holding.add(conn)  # whoever is next is known at release
         elif operator.session is None:
-            out.append(s.notice(conn, NOBODY_WAITING))
+            emit(s.notice(conn, NOBODY_WAITING))
 
-    def serve(self, operator: Operator, msg: DeskServe, now: float, out: list[Action]) -> None:
+    def serve(self, operator: Operator, msg: DeskServe, now: float, emit: Emit) -> None:
         """`.serve`: the topics `operator` takes people for from now on."""
         if not all(t in TOPICS for t in msg.topics):
-            out.append(self._s.notice(operator.conn, f"Topics are 1 to {len(TOPICS)}."))
+            emit(self._s.notice(operator.conn, f"Topics are 1 to {len(TOPICS)}."))
             return
         operator.topics = frozenset(msg.topics)
         topics = topics_text(sorted_topics(operator.topics))
-        self._s.log_operator(operator, f"now serves {topics}", out)
-        out.append(Send(operator.conn, self._line.on_duty(operator, msg.id)))
+        self._s.log_operator(operator, f"now serves {topics}", emit)
+        emit(Send(operator.conn, self._line.on_duty(operator, msg.id)))
 
-    def off(self, operator: Operator, msg: DeskLeave, now: float, out: list[Action]) -> None:
+    def off(self, operator: Operator, msg: DeskLeave, now: float, emit: Emit) -> None:
         """`.quit`: `operator` goes off duty; the person it served goes back to the front."""
         conn = operator.conn
         said = "You are off duty."
         if operator.session is not None:  # that person is put back, and ought to be known
             name = clean(operator.session.person.name)
             said = f"You are off duty; {name} is back at the front of the waiting room."
-        self._sessions.operator_gone(operator, now, "went off duty", out)
+        self._sessions.operator_gone(operator, now, "went off duty", emit)
         self._s.conns.pop(conn, None)
-        self._s.goodbye(conn, said, "operator off duty", out)
+        self._s.goodbye(conn, said, "operator off duty", emit)

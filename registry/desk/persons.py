@@ -4,7 +4,7 @@ served; words of crisis while waiting), `.end` and leaving.
 
 from __future__ import annotations
 
-from registry.desk.actions import Action, Send
+from registry.desk.actions import Emit, Send
 from registry.desk.danger import Danger
 from registry.desk.line import Line
 from registry.desk.people import Person, name_for_log
@@ -24,33 +24,33 @@ class Persons:
         self._sessions = sessions
         self._danger = danger
 
-    def where(self, person: Person, msg: DeskQueueRequest, now: float, out: list[Action]) -> None:
+    def where(self, person: Person, msg: DeskQueueRequest, now: float, emit: Emit) -> None:
         """`.queue`: how many are ahead of `person`, how long they waited, and the wait."""
         s = self._s
         assert person.conn is not None
         session = s.session_of(person)
         if session is not None:
             said = f"You are being served by {session.operator.name}."
-            out.append(s.notice(person.conn, said))
+            emit(s.notice(person.conn, said))
             return
         position, k = self._line.position(person)
         kind, low, high = self._line.estimate(person.topic, position - 1, now, person).wire()
         waited = int(person.waited(now))
         info = DeskQueueInfo(s.make_id(), msg.id, position - 1, waited, k, kind, low, high)
-        out.append(Send(person.conn, info))
+        emit(Send(person.conn, info))
 
-    def line(self, person: Person, msg: DeskLine, now: float, out: list[Action]) -> None:
+    def line(self, person: Person, msg: DeskLine, now: float, emit: Emit) -> None:
         """A line from `person`: to their operator when it names their session; while
         waiting, words of crisis alert the operators, anything else is not sent."""
         s = self._s
         assert person.conn is not None
         session = s.session_of(person)
         if session is None and not msg.session and speaks_of_crisis(msg.text):
-            self._danger.words_of_crisis(person, msg.text[:MAX_DESK_LINE], now, out)
+            self._danger.words_of_crisis(person, msg.text[:MAX_DESK_LINE], now, emit)
             return
         if session is None and not msg.session:
             said = "You are not being served yet; .queue shows where you stand."
-            out.append(s.notice(person.conn, said))
+            emit(s.notice(person.conn, said))
             return
         if session is None or msg.session != session.id:
             # It crossed the end of its session on its way: it is not for whoever
@@ -59,22 +59,20 @@ class Persons:
                 "Not sent: your session had ended before this line reached the help "
                 f"desk. The line was: {msg.text[:MAX_DESK_LINE]}"
             )
-            out.append(s.notice(person.conn, said))
+            emit(s.notice(person.conn, said))
             return
         session.heard += 1
         # Words of crisis are marked for the operator (render_operator) and in the
         # transcript; the person is told nothing more: someone who can help reads them.
         crisis = speaks_of_crisis(msg.text)
-        if self._sessions.say(session, person, msg.text, out, crisis=crisis) and crisis:
+        if self._sessions.say(session, person, msg.text, emit, crisis=crisis) and crisis:
             line = (
                 f"desk: {name_for_log(person)} wrote words of crisis in their session "
                 f"with {session.operator.name}"
             )
-            out.append(s.log(line, person))
+            emit(s.log(line, person))
 
-    def leaves(
-        self, person: Person, msg: DeskEnd | DeskLeave, now: float, out: list[Action]
-    ) -> None:
+    def leaves(self, person: Person, msg: DeskEnd | DeskLeave, now: float, emit: Emit) -> None:
         """`.end` or `.quit`: the session ends, or the place in the waiting room is left;
         an `.end` of a session already over changes nothing."""
         s = self._s
@@ -82,16 +80,16 @@ class Persons:
         conn = person.conn
         session = s.session_of(person)
         if session is not None and isinstance(msg, DeskEnd) and msg.session != session.id:
-            out.append(s.notice(conn, already_over(session.operator.name)))
+            emit(s.notice(conn, already_over(session.operator.name)))
         elif session is not None:
             ending = Ending(
                 "ended by the person",
                 to_person="You ended the session. Take care.",
                 to_operator=f"{clean(person.name)} ended the session.",
             )
-            self._sessions.end(session, now, ending, out)
+            self._sessions.end(session, now, ending, emit)
         else:
             s.remove_waiting(person)
             s.conns.pop(conn, None)
-            out.append(s.log(f"desk: {name_for_log(person)} left the waiting room", person))
-            s.goodbye(conn, "You left the waiting room.", "left the waiting room", out)
+            emit(s.log(f"desk: {name_for_log(person)} left the waiting room", person))
+            s.goodbye(conn, "You left the waiting room.", "left the waiting room", emit)

@@ -41,7 +41,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Unpack
 
-from registry.desk.actions import Action, Close, ConnId, KeptPlace, Send
+from registry.desk.actions import Action, Close, ConnId, Emit, KeptPlace, Send
 from registry.desk.danger import Danger
 from registry.desk.joins import Joins
 from registry.desk.line import Line
@@ -83,7 +83,7 @@ HANDS_OVER = (DeskJoin, DeskOperator, DeskServe, DeskEnd, DeskLeave)
 Role = type[Person] | type[Operator] | None
 #: What handles one kind of message from one role: who sent it (the connection's id for
 #: None, else the person or operator), the message, now, the actions.
-Handler = Callable[[Any, Any, float, list[Action]], None]
+Handler = Callable[[Any, Any, float, Emit], None]
 
 
 class DeskQueue:
@@ -150,20 +150,19 @@ class DeskQueue:
             return [Send(conn, DeskPong(s.make_id(), message.id))]
         if who is not None and isinstance(message, DeskPong):
             return []
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         handler = self._handlers.get((None if who is None else type(who), type(message)))
         if handler is not None:
-            handler(conn if who is None else who, message, now, out)
+            handler(conn if who is None else who, message, now, emit)
         elif who is None:
             said = "A help-desk connection starts with DeskJoin or DeskOperator."
-            out += s.refuse(conn, message.id, said)
+            s.refuse(conn, message.id, said, emit)
         else:
             role = "a person" if isinstance(who, Person) else "an operator"
-            out.append(
-                s.notice(conn, f"{type(message).__name__} is not something {role} can send.")
-            )
-        self._after(now, out)
-        return out
+            emit(s.notice(conn, f"{type(message).__name__} is not something {role} can send."))
+        self._after(now, emit)
+        return actions
 
     def disconnected(
         self, conn: ConnId, now: float, reason: str = "connection lost"
@@ -173,20 +172,21 @@ class DeskQueue:
         who = s.conns.pop(conn, None)
         s.links.pop(conn, None)
         s.puzzles.pop(conn, None)
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         if isinstance(who, Person):
-            self._sessions.person_gone(who, now, reason, out)
+            self._sessions.person_gone(who, now, reason, emit)
         elif isinstance(who, Operator):
-            self._sessions.operator_gone(who, now, f"connection lost ({reason})", out)
-        self._after(now, out)
-        return out
+            self._sessions.operator_gone(who, now, f"connection lost ({reason})", emit)
+        self._after(now, emit)
+        return actions
 
-    def _after(self, now: float, out: list[Action]) -> None:
+    def _after(self, now: float, emit: Emit) -> None:
         """After any event: serve who can be served, push the positions that changed, tell
         the operators what is due, and keep the places on disk when they changed."""
-        self._sessions.settle(now, out)
-        self._notices.tell(now, out)
-        self._held.keep(out)
+        self._sessions.settle(now, emit)
+        self._notices.tell(now, emit)
+        self._held.keep(emit)
 
     def hold(self) -> None:
         """Hand nobody over, and push no position nor send any `DeskQueued`, until
@@ -208,35 +208,38 @@ class DeskQueue:
             return []
         s.holding = False
         served: list[Action] = []
-        self._sessions.hand_over(now, served)
+        self._sessions.hand_over(now, served.append)
         # the answers kept meanwhile go first: a DeskQueued answers a join before anything
         # else (position 0 when the person is one of those just served)
-        out: list[Action] = []
-        self._line.held_answers(now, out)
-        out += served
-        self._sessions.settle(now, out)
-        self._notices.tell(now, out)
+        actions: list[Action] = []
+        emit = actions.append
+        self._line.held_answers(now, emit)
+        for action in served:
+            emit(action)
+        self._sessions.settle(now, emit)
+        self._notices.tell(now, emit)
         ended, s.ended_while_holding = s.ended_while_holding, set()
         for operator in s.operators.values():
             if operator.conn in ended and operator.session is None:
-                out.append(s.notice(operator.conn, NOBODY_WAITING))
-        self._held.keep(out)
-        return out
+                emit(s.notice(operator.conn, NOBODY_WAITING))
+        self._held.keep(emit)
+        return actions
 
     def timer(self, now: float) -> list[Action]:
         """Time has passed: give up places held too long (or, after a restart, not taken
         back within RECLAIM_WINDOW), send held-back position pushes, ask quiet connections
         for a sign of life and drop those silent too long."""
-        out: list[Action] = []
-        self._heartbeats(now, out)
-        self._held.expire(now, out)
-        self._sessions.settle(now, out)
-        self._notices.tell(now, out)
-        self._notices.tell_held_back(now, out)
-        self._held.keep(out)
-        return out
+        actions: list[Action] = []
+        emit = actions.append
+        self._heartbeats(now, emit)
+        self._held.expire(now, emit)
+        self._sessions.settle(now, emit)
+        self._notices.tell(now, emit)
+        self._notices.tell_held_back(now, emit)
+        self._held.keep(emit)
+        return actions
 
-    def _heartbeats(self, now: float, out: list[Action]) -> None:
+    def _heartbeats(self, now: float, emit: Emit) -> None:
         """A DeskPing to each connection silent for `heartbeat`; each silent for twice as
         long (it did not answer) is closed, with a notice for when its process runs again,
         and taken as lost (`disconnected`)."""
@@ -249,16 +252,17 @@ class DeskQueue:
                 continue
             match link.beat.check(now):
                 case Beat.PING:
-                    out.append(Send(conn, DeskPing(s.make_id())))
+                    emit(Send(conn, DeskPing(s.make_id())))
                 case Beat.LOST:
                     silent = format_duration(link.beat.silent_for(now))
                     said = (
                         f"No sign of life from your client for {silent}, so the help "
                         "desk took your connection as lost and closed it."
                     )
-                    out.append(s.notice(conn, said))
-                    out.append(Close(conn, f"no sign of life for {silent}"))
-                    out += self.disconnected(conn, now, f"no sign of life for {silent}")
+                    emit(s.notice(conn, said))
+                    emit(Close(conn, f"no sign of life for {silent}"))
+                    for action in self.disconnected(conn, now, f"no sign of life for {silent}"):
+                        emit(action)
 
     def next_wake(self) -> float | None:
         """When `timer` must run next: a held place running out, a held-back push or
@@ -277,23 +281,24 @@ class DeskQueue:
     def shutdown(self, now: float, reason: str = "The help desk is closing.") -> list[Action]:
         """The registry stops: end every session, tell everyone why, close everything."""
         s = self._s
-        out: list[Action] = []
+        actions: list[Action] = []
+        emit = actions.append
         # a person's place is not kept: they are told what they can do
         to_person = f"{reason.rstrip('.')}; please try again later."
         for session in s.sessions():
             # Operators hear the reason once, below, with everyone else.
             ending = Ending("registry closing", to_person=to_person, measure=False)
-            self._sessions.end(session, now, ending, out)
+            self._sessions.end(session, now, ending, emit)
         for conn in list(s.conns):
-            s.goodbye(conn, reason if conn in s.operators else to_person, "registry closing", out)
+            s.goodbye(conn, reason if conn in s.operators else to_person, "registry closing", emit)
         for held in (s.conns, s.links, s.puzzles, s.operators, s.tokens):
             held.clear()
         s.waiting.clear()
         s.arrivals.clear()
         s.briefings.clear()
         # everyone was told the desk is closing, and their clients end: nobody comes back
-        self._held.keep(out)
-        return out
+        self._held.keep(emit)
+        return actions
 
     def restore(self, places: list[KeptPlace], now: float) -> list[Action]:
         """Hold `places`, kept on disk by the run before (see KeepPlaces), as places whose
@@ -314,17 +319,19 @@ class DeskQueue:
         now: nothing tells when in it the registry stopped, and a wait shown longer than it
         was would count talking to an operator as waiting (it also keeps that session out
         of the estimate, as any session cut short)."""
-        out: list[Action] = []
-        self._held.restore(places, now, out)
-        return out
+        actions: list[Action] = []
+        emit = actions.append
+        self._held.restore(places, now, emit)
+        return actions
 
     def revoke(self, name: str) -> list[Action]:
         """Revoke the keys authorised for operator `name` (the registry console's `revoke`):
         it shows the operator key again to go on duty, and one on duty now with such a key
         is taken off it (its connection closed). Nothing when none is authorised."""
-        out: list[Action] = []
-        self._duty.revoke(name, out)
-        return out
+        actions: list[Action] = []
+        emit = actions.append
+        self._duty.revoke(name, emit)
+        return actions
 
     def opened(self, conn: ConnId, address: str, key: str = "") -> None:
         """Connection `conn` comes from IP `address` with the public `key` (wire.keys text;

@@ -5,7 +5,7 @@ kept for each other (docs/DESK.md, "A registry that stops without closing the de
 
 from __future__ import annotations
 
-from registry.desk.actions import Action, KeepPlaces, KeptPlace, Log
+from registry.desk.actions import Emit, KeepPlaces, KeptPlace, Log
 from registry.desk.admission import room_is_full
 from registry.desk.limits import RESTART_SETTLE
 from registry.desk.people import Operator, Person, name_for_log
@@ -21,7 +21,7 @@ class HeldPlaces:
     def __init__(self, s: DeskState) -> None:
         self._s = s
 
-    def restore(self, places: list[KeptPlace], now: float, out: list[Action]) -> None:
+    def restore(self, places: list[KeptPlace], now: float, emit: Emit) -> None:
         """Hold `places` kept by the run before (see `DeskQueue.restore`)."""
         s = self._s
         for place in sorted(places, key=lambda place: not place.back):
@@ -45,7 +45,7 @@ class HeldPlaces:
                 f"come back; nobody is served for up to {format_duration(RESTART_SETTLE)} "
                 "while they reconnect"
             )
-            out.append(Log(line))
+            emit(Log(line))
 
     def _held(self, place: KeptPlace, now: float) -> Person:
         """The person of a kept `place`, holding it as if their connection broke `now`."""
@@ -82,7 +82,7 @@ class HeldPlaces:
                 times.append(s.settle_until)
         return times
 
-    def expire(self, now: float, out: list[Action]) -> None:
+    def expire(self, now: float, emit: Emit) -> None:
         """Give up places held too long (or, after a restart, not taken back within
         RECLAIM_WINDOW), then free the operator and person kept for each other after a
         restart who are not together again in time."""
@@ -93,23 +93,23 @@ class HeldPlaces:
             within = f"{format_duration(s.reclaim_window)} of the restart"
             for person in list(s.waiting):
                 if person.token in s.restored and person.conn is None:
-                    self.give_up(person, within, out)
+                    self.give_up(person, within, emit)
             s.restored.clear()
         for person in list(s.waiting):
             if person.dropped is not None and now >= person.dropped + s.grace:
-                self.give_up(person, format_duration(s.grace), out)
-        self._stop_awaiting(now, out)  # after the places given up: they say more
+                self.give_up(person, format_duration(s.grace), emit)
+        self._stop_awaiting(now, emit)  # after the places given up: they say more
 
-    def give_up(self, person: Person, within: str, out: list[Action]) -> None:
+    def give_up(self, person: Person, within: str, emit: Emit) -> None:
         """Give up the place of `person`, who did not come back `within` (how long, said
         in the log); an operator kept for them is told it takes the next person."""
         self._s.remove_waiting(person)
         said = f"{clean(person.name)} did not come back; you take the next person."
-        self._tell_kept_operator(person, said, out)
+        self._tell_kept_operator(person, said, emit)
         line = f"desk: {name_for_log(person)} did not come back within {within}; place given up"
-        out.append(self._s.log(line, person))
+        emit(self._s.log(line, person))
 
-    def _stop_awaiting(self, now: float, out: list[Action]) -> None:
+    def _stop_awaiting(self, now: float, emit: Emit) -> None:
         """The operator and person kept for each other after a restart who are not
         together again within the grace period: each is free for anyone, and told so."""
         s = self._s
@@ -118,15 +118,15 @@ class HeldPlaces:
                 continue
             name = clean(person.name)
             said = f"{name} is not back yet; you take the next person."
-            self._tell_kept_operator(person, said, out)
+            self._tell_kept_operator(person, said, emit)
             if person.conn is not None:
                 said = f"{person.awaits} is not back; the next free operator will serve you."
-                out.append(s.notice(person.conn, said))
+                emit(s.notice(person.conn, said))
             line = (
                 f"desk: {name_for_log(person)} and {person.awaits} were not together "
                 "again in time; no longer kept for each other"
             )
-            out.append(s.log(line, person))
+            emit(s.log(line, person))
             person.awaits, person.shown = "", None  # a push with the usual figures
 
     def kept_operator(self, person: Person) -> Operator | None:
@@ -136,13 +136,13 @@ class HeldPlaces:
         key = name_key(person.awaits)
         return next((o for o in self._s.operators.values() if name_key(o.name) == key), None)
 
-    def _tell_kept_operator(self, person: Person, text: str, out: list[Action]) -> None:
+    def _tell_kept_operator(self, person: Person, text: str, emit: Emit) -> None:
         """`text` to the operator kept for `person`, when it is on duty."""
         operator = self.kept_operator(person)
         if operator is not None:
-            out.append(self._s.notice(operator.conn, text))
+            emit(self._s.notice(operator.conn, text))
 
-    def kept_for(self, operator: Operator, now: float, out: list[Action]) -> None:
+    def kept_for(self, operator: Operator, now: float, emit: Emit) -> None:
         """What `operator`, just on duty, is told of each person kept for it after a
         restart who is not back yet."""
         s = self._s
@@ -159,14 +159,14 @@ class HeldPlaces:
                     f"conversation resumes as soon as {name} is back (you take nobody "
                     f"else until then, for up to {left})."
                 )
-                out.append(s.notice(operator.conn, said))
+                emit(s.notice(operator.conn, said))
 
-    def keep(self, out: list[Action]) -> None:
+    def keep(self, emit: Emit) -> None:
         """A KeepPlaces when who holds a place has changed since the last one."""
         places = self._places()
         if places != self._s.kept:
             self._s.kept = places
-            out.append(KeepPlaces(places))
+            emit(KeepPlaces(places))
 
     def _places(self) -> tuple[KeptPlace, ...]:
         # those being served would be put back at the front: with the others put back, in

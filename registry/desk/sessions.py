@@ -9,6 +9,7 @@ from msgspec import Struct
 from registry.desk.actions import (
     Action,
     Close,
+    Emit,
     Log,
     Send,
     SessionEnded,
@@ -45,15 +46,15 @@ class Sessions:
         self._s = s
         self._line = line
 
-    def settle(self, now: float, out: list[Action]) -> None:
+    def settle(self, now: float, emit: Emit) -> None:
         """After any change: serve who can be served, then push positions that changed.
         Between `hold` and `release`, neither: figures taken halfway through a batch of
         ends would count operators already gone."""
         if not self._s.holding:
-            self.hand_over(now, out)
-            self._line.push(now, out)
+            self.hand_over(now, emit)
+            self._line.push(now, emit)
 
-    def hand_over(self, now: float, out: list[Action]) -> None:
+    def hand_over(self, now: float, emit: Emit) -> None:
         """Give every free operator the earliest connected person it serves (the one free
         the longest, of several); just after a restart, once the people whose places were
         kept are back (see RESTART_SETTLE); never between `hold` and `release`."""
@@ -78,9 +79,9 @@ class Sessions:
                 )
             ]
             if free:
-                self._start(person, min(free, key=lambda o: (o.free_since, o.order)), now, out)
+                self._start(person, min(free, key=lambda o: (o.free_since, o.order)), now, emit)
 
-    def _start(self, person: Person, operator: Operator, now: float, out: list[Action]) -> None:
+    def _start(self, person: Person, operator: Operator, now: float, emit: Emit) -> None:
         """`operator` serves `person` from `now`: each side is told, the transcript begins
         and the log says so."""
         s = self._s
@@ -89,31 +90,31 @@ class Sessions:
         if resumed:  # kept for each other after a restart: no longer
             person.awaits = ""
             said = "The help desk was restarted; your conversation with {} resumes."
-            out.append(s.notice(person.conn, said.format(operator.name)))
-            out.append(s.notice(operator.conn, said.format(clean(person.name))))
+            emit(s.notice(person.conn, said.format(operator.name)))
+            emit(s.notice(operator.conn, said.format(clean(person.name))))
         s.remove_waiting(person)
         session = Session(s.make_id(), person, operator, now, resumed=resumed)
         operator.session = session
         waited = person.waited(now)
-        out.append(Send(person.conn, DeskServed(s.make_id(), operator.name, session.id)))
+        emit(Send(person.conn, DeskServed(s.make_id(), operator.name, session.id)))
         told = DeskSession(
             s.make_id(), session.id, person.name, person.phone, person.topic,
             person.description, round(waited), person.crisis, person.said,
         )  # fmt: skip
-        out.append(Send(operator.conn, told))
-        out.append(_started(session, waited))
+        emit(Send(operator.conn, told))
+        emit(_started(session, waited))
         line = (
             f"desk: {operator.name} serves {name_for_log(person)} "
             f"(topic {person.topic}, waited {format_duration(waited)})"
         )
-        out.append(s.log(line, person))
+        emit(s.log(line, person))
 
     def say(
         self,
         session: Session,
         by: Person | Operator,
         text: str,
-        out: list[Action],
+        emit: Emit,
         *,
         crisis: bool = False,
     ) -> bool:
@@ -124,18 +125,16 @@ class Sessions:
         source, to = (person.conn, operator.conn) if by is person else (operator.conn, person.conn)
         assert source is not None and to is not None
         if len(text) > MAX_DESK_LINE:
-            out.append(
-                self._s.notice(source, f"Line too long: at most {MAX_DESK_LINE} characters.")
-            )
+            emit(self._s.notice(source, f"Line too long: at most {MAX_DESK_LINE} characters."))
             return False
         if not text.strip():
             return False
-        out.append(Send(to, DeskLine(self._s.make_id(), by.name, text, session.id)))
+        emit(Send(to, DeskLine(self._s.make_id(), by.name, text, session.id)))
         name, said = (scrub_phone(clean(t), person.phone) for t in (by.name, text))
-        out.append(SessionLine(session.id, name, said, crisis))
+        emit(SessionLine(session.id, name, said, crisis))
         return True
 
-    def end(self, session: Session, now: float, ending: Ending, out: list[Action]) -> None:
+    def end(self, session: Session, now: float, ending: Ending, emit: Emit) -> None:
         """End `session` as `ending` says, telling each side that is still there. The
         person's connection closes unless they go back to the waiting room. Its length
         counts in the estimate only when it ended as sessions do (`measure`, and the person
@@ -151,14 +150,14 @@ class Sessions:
             # (a resumed conversation's start was in the run before: its length here is
             # only the tail of one)
             s.estimator.record(person.topic, length)
-        out.append(SessionEnded(session.id, ending.why, length))
+        emit(SessionEnded(session.id, ending.why, length))
         line = (
             f"desk: session of {name_for_log(person)} with {operator.name} ended "
             f"({ending.why}; {format_duration(length)})"
         )
-        out.append(s.log(line, person))
+        emit(s.log(line, person))
         if ending.to_operator is not None and operator.conn in s.conns:
-            out.append(Send(operator.conn, DeskEnded(s.make_id(), ending.to_operator, False, -1)))
+            emit(Send(operator.conn, DeskEnded(s.make_id(), ending.to_operator, False, -1)))
         if person.conn is None or person.conn not in s.conns:
             return
         if ending.to_person is not None:
@@ -166,7 +165,7 @@ class Sessions:
             # one that stays is answered line by line (see Persons.line).
             heard = -1 if ending.requeue else session.heard
             told = DeskEnded(s.make_id(), ending.to_person, ending.requeue, heard)
-            out.append(Send(person.conn, told))
+            emit(Send(person.conn, told))
         if ending.requeue:
             # Back to the front, with a fresh token (the old one left with the place).
             person.token = s.new_token()
@@ -174,14 +173,14 @@ class Sessions:
             s.tokens[person.token] = person
             self._line.to_front(person)
         else:
-            out.append(Close(person.conn, "session ended"))
+            emit(Close(person.conn, "session ended"))
             s.conns.pop(person.conn, None)
 
-    def operator_gone(self, operator: Operator, now: float, why: str, out: list[Action]) -> None:
+    def operator_gone(self, operator: Operator, now: float, why: str, emit: Emit) -> None:
         """Take `operator` off duty. Its person, if any, goes back to the front of the
         waiting room: leaving them was not their doing, whether the operator went off duty
         or lost the connection (they may `.quit` if they were done)."""
-        out.append(Log(f"desk: operator {operator.name} {why}"))
+        emit(Log(f"desk: operator {operator.name} {why}"))
         session = operator.session
         self._s.operators.pop(operator.conn, None)
         if session is None:
@@ -192,21 +191,22 @@ class Sessions:
         else:
             gone = f"{operator.name}'s connection was lost"
         told = f"{gone}; you are back at the front of the waiting room."
-        self.end(session, now, Ending(f"operator {why}", to_person=told, requeue=True), out)
-        self.answer_first(person, "", now, out, restored=False)
+        self.end(session, now, Ending(f"operator {why}", to_person=told, requeue=True), emit)
+        self.answer_first(person, "", now, emit, restored=False)
 
     def answer_first(
-        self, person: Person, reply_to: str, now: float, out: list[Action], *, restored: bool
+        self, person: Person, reply_to: str, now: float, emit: Emit, *, restored: bool
     ) -> None:
         """Hand over whoever can be, but tell `person` where they stand first (Line.answer):
         a DeskQueued answers a join before anything else (position 0 when served at once:
         the client skips the waiting-room text)."""
         served: list[Action] = []
-        self.hand_over(now, served)
-        self._line.answer(person, reply_to, now, out, restored=restored)
-        out += served
+        self.hand_over(now, served.append)
+        self._line.answer(person, reply_to, now, emit, restored=restored)
+        for action in served:
+            emit(action)
 
-    def person_gone(self, person: Person, now: float, reason: str, out: list[Action]) -> None:
+    def person_gone(self, person: Person, now: float, reason: str, emit: Emit) -> None:
         """`person`'s connection broke: a session they were in ends, and they keep a place
         at the front for `grace`; a place in the waiting room is held as it was."""
         s = self._s
@@ -218,7 +218,7 @@ class Sessions:
                 f"ended. They keep a place at the front of the waiting room for {held}."
             )
             why = f"person's connection lost ({reason})"
-            self.end(session, now, Ending(why, to_operator=told, requeue=True), out)
+            self.end(session, now, Ending(why, to_operator=told, requeue=True), emit)
             self._line.hold_place(person, now)
             s.tokens[person.token] = person
             self._line.to_front(person)
@@ -226,14 +226,14 @@ class Sessions:
                 f"desk: {name_for_log(person)} lost the connection while being served; "
                 f"place at the front held for {held}"
             )
-            out.append(s.log(line, person))
+            emit(s.log(line, person))
         elif person in s.waiting:
             self._line.hold_place(person, now)
             line = (
                 f"desk: {name_for_log(person)} lost the connection ({reason}); "
                 f"place held for {held}"
             )
-            out.append(s.log(line, person))
+            emit(s.log(line, person))
 
 
 def _started(session: Session, waited: float) -> SessionStarted:

@@ -16,7 +16,7 @@ from typing import TypedDict
 from msgspec import Struct
 
 from net.options import check_options
-from registry.desk.actions import Action, Close, ConnId, KeptPlace, Log, Send
+from registry.desk.actions import Close, ConnId, Emit, KeptPlace, Log, Send
 from registry.desk.admission import Limits
 from registry.desk.estimate import Estimator
 from registry.desk.limits import (
@@ -205,37 +205,38 @@ class DeskState:
         so whatever is logged is scrubbed of it."""
         return Log(scrub_phone(clean(line), person.phone))
 
-    def log_operator(self, operator: Operator, what: str, out: list[Action]) -> None:
+    def log_operator(self, operator: Operator, what: str, emit: Emit) -> None:
         """`desk: operator ann <what>` for the log, but for the registry's console (on a
         connection never `opened`): the log is printed on that same console, just after
         the DeskOnDuty that says the same, and twice is once too many."""
         if operator.conn in self.links:
-            out.append(Log(f"desk: operator {operator.name} {what}"))
+            emit(Log(f"desk: operator {operator.name} {what}"))
 
-    def goodbye(self, conn: ConnId, said: str, why: str, out: list[Action]) -> None:
+    def goodbye(self, conn: ConnId, said: str, why: str, emit: Emit) -> None:
         """Tell `conn` it is over (`said`), and close it (`why`, for the log)."""
-        out.append(Send(conn, DeskEnded(self.make_id(), said, False, -1)))
-        out.append(Close(conn, why))
+        emit(Send(conn, DeskEnded(self.make_id(), said, False, -1)))
+        emit(Close(conn, why))
 
-    def refuse(
+    def refuse(  # noqa: PLR0913 (what a refusal says, and to whom, and the log's line)
         self,
         conn: ConnId,
         reply_to: str,
         reason: str,
+        emit: Emit,
         code: RefusalCode = RefusalCode.OTHER,
         log: Log | None = None,
-    ) -> list[Action]:
+    ) -> None:
         """Refuse the connection `conn` what it asked for in `reply_to`, saying `reason`,
         and close it. The registry's log is told by `log`, a refusal of its kind (by
         default the reason, which must then hold no text from the request, is both)."""
-        return [
-            log or Log(f"desk: refused: {reason}", reason),
-            Send(conn, DeskRefused(self.make_id(), reply_to, reason, code)),
-            Close(conn, "refused: " + reason),
-        ]
+        emit(log or Log(f"desk: refused: {reason}", reason))
+        emit(Send(conn, DeskRefused(self.make_id(), reply_to, reason, code)))
+        emit(Close(conn, "refused: " + reason))
 
-    def refuse_wire(self, conn: ConnId, msg: DeskJoin | DeskOperator, what: str) -> list[Action]:
+    def refuse_wire(
+        self, conn: ConnId, msg: DeskJoin | DeskOperator, what: str, emit: Emit
+    ) -> None:
         """Refuse `msg`, from a client (`what`) of another version of the wire."""
         reason = wire_refusal(msg.wire, what)
         log = Log(f"desk: refused {clean(msg.name)!r}: {reason}", "desk: another version")
-        return self.refuse(conn, msg.id, reason, RefusalCode.VERSION, log)
+        self.refuse(conn, msg.id, reason, emit, RefusalCode.VERSION, log)

@@ -110,3 +110,39 @@ def test_a_registry_taking_the_desk_over_has_the_client_ask_it_again() -> None:
     assert (core.ip, core.port) == HERE and core.phase == "reconnecting"
     assert shown(core.not_connected("refused", 1.6)) == []  # (not listening yet)
     assert core.next_wake() == 2.1  # the first wait again: the service answers
+
+
+def test_an_operator_of_a_service_tries_its_registries_at_least_every_second() -> None:
+    core = OperatorCore("ann", *HERE, "key", IdMaker("o"), leave_timeout=2.0)
+    core.start(0.0)
+    core.connected(0.0)
+    core.received(DeskRegistries("r", "", SERVICE), 0.0)
+    core.received(DeskOnDuty("d", "o-1", "ann", ALL_TOPICS, 0, 0), 0.0)
+    core.lost("reset", 1.0)
+    now, waits = 1.0, []
+    for _ in range(6):  # the whole service refuses: one is taking the desk over
+        wake = core.next_wake()
+        assert wake is not None
+        waits.append(round(wake - now, 3))
+        now = wake
+        assert core.tick(now) == [Connect()]
+        while core.not_connected("refused", now) == [Connect()]:
+            pass  # the next registry of the round, at once
+    assert waits == [0.5, 1.0, 1.0, 1.0, 1.0, 1.0]
+
+
+def test_an_operator_of_a_lone_registry_waits_longer_each_time() -> None:
+    core = OperatorCore("ann", *HERE, "key", IdMaker("o"), leave_timeout=2.0)
+    core.start(0.0)
+    core.connected(0.0)
+    core.received(DeskOnDuty("d", "o-1", "ann", ALL_TOPICS, 0, 0), 0.0)
+    core.lost("reset", 1.0)
+    now, waits = 1.0, []
+    for _ in range(5):
+        wake = core.next_wake()
+        assert wake is not None
+        waits.append(round(wake - now, 3))
+        now = wake
+        assert core.tick(now) == [Connect()]
+        assert core.not_connected("refused", now) == []
+    assert waits == [0.5, 1.0, 2.0, 4.0, 4.0]

@@ -1652,3 +1652,21 @@ def test_a_whole_table_showing_a_rename_we_gave_up_on_takes_it_as_done() -> None
     out = core.receive(snapshot, SERVER, T0 + 20)
     assert core.state.name == "alice" and "[You are now known as alice.]" in prints(out)
     assert core.state.registered and "alice" in core.table and "alicia" not in core.table
+
+
+def test_an_update_that_changes_no_row_says_nothing() -> None:
+    # a peer that moved to another registry of the service is registered there again,
+    # row for row: its row's update is no news
+    core, _ = registered()
+    row = Entry("dave", "127.0.0.1", 6004, True)
+    assert prints(core.receive(TableUpdate("u-1", 4, (row,)), SERVER, T0)) == [
+        TABLE_UPDATED,
+        "[dave is online]",
+    ]
+    assert prints(core.receive(TableUpdate("u-2", 5, (row,)), SERVER, T0 + 5)) == []
+    assert core.table.version == 5
+    gone = Entry("dave", "127.0.0.1", 6004, False)
+    assert prints(core.receive(TableUpdate("u-3", 6, (gone,)), SERVER, T0 + 6)) == [
+        TABLE_UPDATED,
+        "[dave went offline]",
+    ]

@@ -16,14 +16,17 @@ def test_the_owner_s_key_and_token_find_the_record() -> None:
     alice = record(s, "alice", 7001, key="k1")
     out: list[ra.Action] = []
     req = Request("alice-5", AT, "k1")
-    assert s.authority.authorised(req, Claim("Alice", TOKEN, "join"), out) is alice
+    assert s.authority.authorised(req, Claim("Alice", TOKEN, "join"), out.append) is alice
     assert out == []
 
 
 def test_an_unknown_name_is_refused_with_its_code() -> None:
     s = services()
     out: list[ra.Action] = []
-    assert s.authority.authorised(Request("x-1", AT), Claim("nobody", TOKEN, "join"), out) is None
+    assert (
+        s.authority.authorised(Request("x-1", AT), Claim("nobody", TOKEN, "join"), out.append)
+        is None
+    )
     assert [r.code for r in refusals(out)] == [RefusalCode.NAME_UNKNOWN]
     line = "refused join of unknown nobody: " + refusals(out)[0].reason
     assert out[0] == ra.Log(line, "no such name")  # counted under one kind, whatever name
@@ -34,10 +37,12 @@ def test_a_wrong_token_or_another_key_is_refused() -> None:
     record(s, "alice", 7001, key="k1")
     out: list[ra.Action] = []
     assert (
-        s.authority.authorised(Request("a-1", AT, "k1"), Claim("alice", "0" * 32, "x"), out) is None
+        s.authority.authorised(Request("a-1", AT, "k1"), Claim("alice", "0" * 32, "x"), out.append)
+        is None
     )
     assert (
-        s.authority.authorised(Request("a-2", AT, "k2"), Claim("alice", "0" * 32, "x"), out) is None
+        s.authority.authorised(Request("a-2", AT, "k2"), Claim("alice", "0" * 32, "x"), out.append)
+        is None
     )
     assert [r.reason for r in refusals(out)] == [
         "Wrong token for that name.",
@@ -51,9 +56,10 @@ def test_a_fresh_request_from_an_earlier_start_is_told_it_was_replaced() -> None
     alice.last_register_id = "new-1"
     out: list[ra.Action] = []
     stale = Request("old-7", AT, "k1")
-    assert s.authority.authorised(stale, Claim("alice", TOKEN, "keepalive"), out) is not None
+    assert s.authority.authorised(stale, Claim("alice", TOKEN, "keepalive"), out.append) is not None
     assert (
-        s.authority.authorised(stale, Claim("alice", TOKEN, "keepalive", fresh=True), out) is None
+        s.authority.authorised(stale, Claim("alice", TOKEN, "keepalive", fresh=True), out.append)
+        is None
     )
     assert [r.code for r in refusals(out)] == [RefusalCode.REPLACED]
 
@@ -62,5 +68,8 @@ def test_a_member_must_be_online() -> None:
     s = services()
     record(s, "alice", 7001, key="k1", online=False)
     out: list[ra.Action] = []
-    assert s.authority.member(Request("a-1", AT, "k1"), Claim("alice", TOKEN, "join"), out) is None
+    assert (
+        s.authority.member(Request("a-1", AT, "k1"), Claim("alice", TOKEN, "join"), out.append)
+        is None
+    )
     assert [(r.reason, r.code) for r in refusals(out)] == [(OFFLINE_REFUSAL, RefusalCode.OFFLINE)]

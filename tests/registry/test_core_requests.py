@@ -21,7 +21,7 @@ KEY = bytes(range(32))
 def test_a_refusal_is_logged_and_sent_for_the_key_that_asked() -> None:
     out: list[ra.Action] = []
     req = Request("p-1", ADDR, key_text(KEY))
-    Answers(lambda: "r-1").refuse(req, "No.", "join by p", out, RefusalCode.OFFLINE)
+    Answers(lambda: "r-1").refuse(req, "No.", "join by p", out.append, RefusalCode.OFFLINE)
     assert out[0] == ra.Log("refused join by p: No.", "No.")  # a refusal: rate-limited
     assert isinstance(out[1], ra.Send) and out[1].key == KEY and out[1].addr == ADDR
     [refused] = refusals(out)
@@ -30,7 +30,7 @@ def test_a_refusal_is_logged_and_sent_for_the_key_that_asked() -> None:
 
 def test_an_ack_answers_the_request_at_its_address() -> None:
     out: list[ra.Action] = []
-    Answers(lambda: "r-9").ack(Request("p-1", ADDR), out)
+    Answers(lambda: "r-9").ack(Request("p-1", ADDR), out.append)
     assert out == [ra.Send(ADDR, Ack("r-9", "p-1"))]
 
 
@@ -38,9 +38,9 @@ def test_a_done_request_s_copy_is_only_acked() -> None:
     done = DoneRequests(Answers(lambda: "r-1"))
     out: list[ra.Action] = []
     req = Request("p-1", ADDR)
-    assert not done.copy(req, out) and out == []
+    assert not done.copy(req, out.append) and out == []
     done.done(req)
-    assert done.copy(req, out) and out == [ra.Send(ADDR, Ack("r-1", "p-1"))]
+    assert done.copy(req, out.append) and out == [ra.Send(ADDR, Ack("r-1", "p-1"))]
 
 
 def test_remembered_ids_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:

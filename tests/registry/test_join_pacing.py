@@ -21,12 +21,12 @@ def pacing(table: Table | None = None) -> Pacing:
 def test_a_registration_while_behind_is_asked_to_wait_and_counted() -> None:
     paced = pacing()
     out: list[ra.Action] = []
-    assert paced.paced(ASK, Request("a-1", AT, behind=BUSY_AFTER), T0, out)
+    assert paced.paced(ASK, Request("a-1", AT, behind=BUSY_AFTER), T0, out.append)
     [(_, busy)] = sent(out)
     assert isinstance(busy, Busy) and busy.wait_ms == round(BUSY_WAIT_MIN * 1000)
     assert paced.busy_answers == 1 and len(logs(out)) == 1
     more: list[ra.Action] = []
-    assert paced.paced(ASK, Request("a-1", AT, behind=BUSY_AFTER), T0 + 1, more)
+    assert paced.paced(ASK, Request("a-1", AT, behind=BUSY_AFTER), T0 + 1, more.append)
     assert logs(more) == []  # said once every few seconds
 
 
@@ -41,6 +41,6 @@ def test_a_datagram_s_registration_into_a_big_table_is_asked_over_tcp() -> None:
     for i in range(WELCOME_ROWS + 1):
         table.records[f"p{i}"] = Record(f"p{i}", "127.0.0.1", 8000 + i, False, "t")
     out: list[ra.Action] = []
-    assert pacing(table).paced(ASK, Request("a-1", AT, datagram=True), T0, out)
+    assert pacing(table).paced(ASK, Request("a-1", AT, datagram=True), T0, out.append)
     assert sent(out) == [(AT, TooBig("r-1", "a-1"))]
     assert not pacing(table).paced(ASK, Request("a-1", AT), T0, [])  # over TCP: carried out

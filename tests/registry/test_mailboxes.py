@@ -22,9 +22,9 @@ def boxes(limit: int, kept: dict[str, list[StoredMessage]] | None = None) -> Mai
 def test_a_message_is_stored_once_under_its_owner_s_name_key() -> None:
     mail = boxes(10)
     out: list[ra.Action] = []
-    assert mail.store(Y, Deposit("x-1", "x", "hi", "direct"), T0, out) == ""
+    assert mail.store(Y, Deposit("x-1", "x", "hi", "direct"), T0, out.append) == ""
     # a copy: kept already
-    assert mail.store(Y, Deposit("x-1", "x", "hi", "direct"), T0 + 1, out) == ""
+    assert mail.store(Y, Deposit("x-1", "x", "hi", "direct"), T0 + 1, out.append) == ""
     [stored] = mail.boxes["yan"]
     assert (stored.id, stored.sender, stored.text, stored.stamp) == ("x-1", "x", "hi", stamp(T0))
     assert [a for a in out if isinstance(a, ra.StoreMail)] == [ra.StoreMail("yan", stored)]
@@ -33,14 +33,14 @@ def test_a_message_is_stored_once_under_its_owner_s_name_key() -> None:
 def test_a_full_box_refuses_and_leaves_one_notice_for_the_channel() -> None:
     mail = boxes(2)
     out: list[ra.Action] = []
-    assert mail.store(Y, Deposit("x-1", "x", "one", "direct"), T0, out) == ""
+    assert mail.store(Y, Deposit("x-1", "x", "one", "direct"), T0, out.append) == ""
     # past the channel share
-    assert mail.store(Y, Deposit("x-2", "x", "two", "channel"), T0, out) != ""
-    assert mail.store(Y, Deposit("x-3", "x", "three", "channel"), T0, out) != ""
+    assert mail.store(Y, Deposit("x-2", "x", "two", "channel"), T0, out.append) != ""
+    assert mail.store(Y, Deposit("x-3", "x", "three", "channel"), T0, out.append) != ""
     kinds = [m.kind for m in mail.boxes["yan"]]
     assert kinds == ["direct", NOTICE_KIND] and mail.boxes["yan"][1].id == "r-1"
     # the notice took the last
-    assert mail.store(Y, Deposit("x-4", "x", "four", "direct"), T0, out) != ""
+    assert mail.store(Y, Deposit("x-4", "x", "four", "direct"), T0, out.append) != ""
 
 
 def test_a_box_replaced_whole_is_indexed_again() -> None:
@@ -48,10 +48,10 @@ def test_a_box_replaced_whole_is_indexed_again() -> None:
     mail = boxes(10, kept)
     out: list[ra.Action] = []
     # loaded: a copy
-    assert mail.store(Y, Deposit("x-1", "x", "hi", "direct"), T0, out) == "" and not out
+    assert mail.store(Y, Deposit("x-1", "x", "hi", "direct"), T0, out.append) == "" and not out
     mail.boxes["yan"] = []  # handed over
     assert (
-        mail.store(Y, Deposit("x-1", "x", "hi", "direct"), T0, out) == ""
+        mail.store(Y, Deposit("x-1", "x", "hi", "direct"), T0, out.append) == ""
         and len(mail.boxes["yan"]) == 1
     )
 
@@ -67,15 +67,15 @@ def test_taken_messages_leave_the_box_and_the_rest_is_the_next_part() -> None:
     mail = boxes(10)
     out: list[ra.Action] = []
     for i in range(3):
-        mail.store(Y, Deposit(f"x-{i}", "x", f"m{i}", "direct"), T0, out)
+        mail.store(Y, Deposit(f"x-{i}", "x", f"m{i}", "direct"), T0, out.append)
     out.clear()
-    mail.taken(Y, ["x-0", "x-2", "unknown"], out)
+    mail.taken(Y, ["x-0", "x-2", "unknown"], out.append)
     assert [m.id for m in mail.part(Y)] == ["x-1"]
     assert [a for a in out if isinstance(a, ra.DropMail)] == [ra.DropMail("yan", ("x-0", "x-2"))]
     out.clear()
-    mail.taken(Y, ["x-0"], out)  # a copy of the same MailTaken: nothing more to delete
+    mail.taken(Y, ["x-0"], out.append)  # a copy of the same MailTaken: nothing more to delete
     # room for it again
-    assert not out and mail.store(Y, Deposit("x-0", "x", "m0", "direct"), T0, out) == ""
+    assert not out and mail.store(Y, Deposit("x-0", "x", "m0", "direct"), T0, out.append) == ""
 
 
 def test_a_box_follows_a_rename_and_goes_with_a_release() -> None:
@@ -85,12 +85,12 @@ def test_a_box_follows_a_rename_and_goes_with_a_release() -> None:
     }
     mail = boxes(10, kept)
     out: list[ra.Action] = []
-    mail.move("old", "new", out)
-    mail.move("gone", "new", out)  # no box: nothing moves
+    mail.move("old", "new", out.append)
+    mail.move("gone", "new", out.append)  # no box: nothing moves
     assert [m.text for m in mail.boxes["new"]] == ["before", "first"] and "old" not in mail.boxes
     assert out == [ra.MoveMail("old", "new")]
     out.clear()
-    assert mail.drop("new", out) == 2 and mail.drop("new", out) == 0
+    assert mail.drop("new", out.append) == 2 and mail.drop("new", out.append) == 0
     assert out == [ra.DropMail("new", ("x-0", "x-1"))] and not mail.boxes
 
 
@@ -100,11 +100,11 @@ def test_a_box_whose_mail_was_all_handed_over_is_forgotten() -> None:
     mail = boxes(10)
     out: list[ra.Action] = []
     for i in range(3):
-        mail.store(Y, Deposit(f"x-{i}", "x", f"m{i}", "direct"), T0, out)
-    mail.taken(Y, ["x-0", "x-1"], out)
+        mail.store(Y, Deposit(f"x-{i}", "x", f"m{i}", "direct"), T0, out.append)
+    mail.taken(Y, ["x-0", "x-1"], out.append)
     assert [m.id for m in mail.boxes["yan"]] == ["x-2"]
-    mail.taken(Y, ["x-2"], out)
+    mail.taken(Y, ["x-2"], out.append)
     assert "yan" not in mail.boxes and not mail._mail_index
     # a new box, indexed anew
-    assert mail.store(Y, Deposit("x-3", "x", "again", "direct"), T0, out) == ""
+    assert mail.store(Y, Deposit("x-3", "x", "again", "direct"), T0, out.append) == ""
     assert [m.id for m in mail.boxes["yan"]] == ["x-3"]

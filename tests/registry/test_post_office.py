@@ -16,10 +16,10 @@ def test_a_message_kept_keeps_its_box_s_owner_beside_it() -> None:
     post = PostOffice(s, {}, {}, 10, None)
     bob = record(s, "bob", 7002, online=False, key="kb")
     out: list[ra.Action] = []
-    assert post.store(bob, Deposit("a-1", "alice", "hi", "direct"), T0, out) == ""
+    assert post.store(bob, Deposit("a-1", "alice", "hi", "direct"), T0, out.append) == ""
     assert [a for a in out if isinstance(a, ra.KeepOwner)] == [ra.KeepOwner("bob", Owner.of(bob))]
     again: list[ra.Action] = []
-    post.store(bob, Deposit("a-2", "alice", "more", "direct"), T0, again)
+    post.store(bob, Deposit("a-2", "alice", "more", "direct"), T0, again.append)
     assert not any(isinstance(a, ra.KeepOwner) for a in again)  # unchanged: not kept again
 
 
@@ -27,17 +27,20 @@ def test_the_hand_over_goes_on_until_the_box_is_empty() -> None:
     s = services()
     post = PostOffice(s, {}, {}, 10, None)
     bob = record(s, "bob", 7002, key="kb")
-    post.store(bob, Deposit("a-1", "alice", "hi", "direct"), T0, [])
-    post.store(bob, Deposit("a-2", "alice", "ho", "direct"), T0, [])
+    post.store(bob, Deposit("a-1", "alice", "hi", "direct"), T0, [].append)
+    post.store(bob, Deposit("a-2", "alice", "ho", "direct"), T0, [].append)
     out: list[ra.Action] = []
     post.taken(
-        MailTaken("bob-5", "bob", TOKEN, ("a-1",)), Request("bob-5", bob.addr, "kb"), T0, out
+        MailTaken("bob-5", "bob", TOKEN, ("a-1",)), Request("bob-5", bob.addr, "kb"), T0, out.append
     )
     [(_, more)] = sent(out)
     assert isinstance(more, MoreMail) and [m.id for m in more.mail] == ["a-2"]
     done: list[ra.Action] = []
     post.taken(
-        MailTaken("bob-6", "bob", TOKEN, ("a-2",)), Request("bob-6", bob.addr, "kb"), T0, done
+        MailTaken("bob-6", "bob", TOKEN, ("a-2",)),
+        Request("bob-6", bob.addr, "kb"),
+        T0,
+        done.append,
     )
     assert isinstance(sent(done)[0][1], Ack) and post.boxes == {}
 
@@ -59,9 +62,9 @@ def test_a_box_follows_a_rename_and_goes_with_a_release() -> None:
     s = services()
     post = PostOffice(s, {}, {}, 10, None)
     bob = record(s, "bob", 7002, online=False)
-    post.store(bob, Deposit("a-1", "alice", "hi", "direct"), T0, [])
+    post.store(bob, Deposit("a-1", "alice", "hi", "direct"), T0, [].append)
     bob.name = "robert"
     out: list[ra.Action] = []
-    post.moved("bob", bob, out)
+    post.moved("bob", bob, out.append)
     assert ra.MoveMail("bob", "robert") in out and list(post.boxes) == ["robert"]
-    assert post.dropped("robert", []) == 1 and post.boxes == {}
+    assert post.dropped("robert", [].append) == 1 and post.boxes == {}

@@ -13,11 +13,15 @@ def test_a_keepalive_is_answered_alive_and_one_given_up_on_is_told() -> None:
     p = parts()
     bob = record(p.s, "bob", 7002)
     out: list[ra.Action] = []
-    p.presence.keepalive(Keepalive("bob-k", "bob", TOKEN), Request("bob-k", bob.addr), T0 + 5, out)
+    p.presence.keepalive(
+        Keepalive("bob-k", "bob", TOKEN), Request("bob-k", bob.addr), T0 + 5, out.append
+    )
     assert isinstance(sent(out)[0][1], Alive) and bob.last_seen == T0 + 5
     bob.online = False
     gone: list[ra.Action] = []
-    p.presence.keepalive(Keepalive("bob-k2", "bob", TOKEN), Request("bob-k2", bob.addr), T0, gone)
+    p.presence.keepalive(
+        Keepalive("bob-k2", "bob", TOKEN), Request("bob-k2", bob.addr), T0, gone.append
+    )
     [(_, refused)] = sent(gone)
     assert isinstance(refused, Refused) and refused.reason == "You are not registered."
 
@@ -27,7 +31,7 @@ def test_a_peer_that_quits_is_offline_and_everyone_hears_its_farewell() -> None:
     alice, bob = record(p.s, "alice", 7001), record(p.s, "bob", 7002)
     out: list[ra.Action] = []
     msg = Deregister("bob-d", "bob", TOKEN, True, "bye")
-    p.presence.deregister(msg, Request(msg.id, bob.addr), T0, out)
+    p.presence.deregister(msg, Request(msg.id, bob.addr), T0, out.append)
     assert not bob.online and bob.deregistered
     notices = [(addr, m.text) for addr, m in sent(out) if isinstance(m, Notice)]
     assert notices == [(alice.addr, "bob has quit (bye)")]
@@ -37,9 +41,9 @@ def test_a_peer_that_quits_is_offline_and_everyone_hears_its_farewell() -> None:
 def test_a_peer_found_silent_leaves_what_was_pushed_to_it_in_its_mailbox() -> None:
     p = parts()
     bob = record(p.s, "bob", 7002)
-    p.s.pusher.push(bob, ChannelMessage("c-1", "carol", "all"), "relay", T0, [])
+    p.s.pusher.push(bob, ChannelMessage("c-1", "carol", "all"), "relay", T0, [].append)
     out: list[ra.Action] = []
-    p.presence.silent(bob, T0 + 40, out)
+    p.presence.silent(bob, T0 + 40, out.append)
     assert not bob.online and "bob silent for 40 s; offline" in logs(out)[0]
     assert [m.id for m in p.post.boxes["bob"]] == ["c-1"] and p.s.pusher.pending() == 0
 
@@ -49,18 +53,18 @@ def test_another_name_registering_at_an_address_takes_it_over() -> None:
     bob = record(p.s, "bob", 7002)
     newcomer = record(p.s, "zed", 7002, online=False)
     out: list[ra.Action] = []
-    p.presence.take_over(bob.addr, newcomer, T0, out)
+    p.presence.take_over(bob.addr, newcomer, T0, out.append)
     assert not bob.online and "bob offline: zed registered at its address" in logs(out)
 
 
 def test_an_unacked_relay_starts_over_while_its_peer_is_probed() -> None:
     p = parts()
     bob = record(p.s, "bob", 7002)
-    p.s.pusher.push(bob, ChannelMessage("c-1", "carol", "all"), "relay", T0, [])
+    p.s.pusher.push(bob, ChannelMessage("c-1", "carol", "all"), "relay", T0, [].append)
     now, failed = T0, []
     while not failed:  # every copy unacked
         now += 0.5
-        failed = p.s.pusher.due(now, [])
+        failed = p.s.pusher.due(now, [].append)
     out: list[ra.Action] = []
-    p.failures.failed(failed, now, out)
+    p.failures.failed(failed, now, out.append)
     assert p.liveness.probing(bob) and p.s.pusher.pending() == 1 and "bob" not in p.post.boxes

@@ -15,20 +15,20 @@ def test_a_push_unacked_is_sent_again_then_given_up_in_order() -> None:
     s = services(timing=(0.5, 2))
     bob = record(s, "bob", 7002)
     out: list[ra.Action] = []
-    s.pusher.push(bob, Notice("r-a", "one"), "table", T0, out)
-    s.pusher.push(bob, Notice("r-b", "two"), "table", T0, out)
+    s.pusher.push(bob, Notice("r-a", "one"), "table", T0, out.append)
+    s.pusher.push(bob, Notice("r-b", "two"), "table", T0, out.append)
     assert [m.id for _, m in sent(out)] == ["r-a", "r-b"] and s.pusher.pending() == 2
     again: list[ra.Action] = []
-    assert s.pusher.due(T0 + 0.5, again) == [] and len(sent(again)) == 2
-    failed = s.pusher.due(T0 + 1.0, [])
+    assert s.pusher.due(T0 + 0.5, again.append) == [] and len(sent(again)) == 2
+    failed = s.pusher.due(T0 + 1.0, [].append)
     assert [p.message.id for p in failed] == ["r-a", "r-b"] and s.pusher.pending() == 0
 
 
 def test_an_ack_answers_its_push_and_names_its_owner() -> None:
     s = services()
     bob = record(s, "Bob", 7002)
-    s.pusher.push(bob, Notice("r-a", "one"), "table", T0, [])
-    answered = s.pusher.answer(["r-a", "nothing"], bob.addr, T0, [])
+    s.pusher.push(bob, Notice("r-a", "one"), "table", T0, [].append)
+    answered = s.pusher.answer(["r-a", "nothing"], bob.addr, T0, [].append)
     assert [(f.message.id, owner) for f, owner in answered] == [("r-a", "bob")]
 
 
@@ -36,7 +36,7 @@ def test_dropped_pushes_come_back_oldest_first() -> None:
     s = services()
     bob = record(s, "bob", 7002)
     for i in range(3):
-        s.pusher.push(bob, Notice(f"r-{i}", "x"), "table", T0, [])
+        s.pusher.push(bob, Notice(f"r-{i}", "x"), "table", T0, [].append)
     assert [p.message.id for p in s.pusher.drop_all(bob.addr)] == ["r-0", "r-1", "r-2"]
 
 
@@ -50,7 +50,7 @@ def test_a_change_is_saved_then_pushed_to_the_online_peers() -> None:
     bob = record(s, "bob", 7002)
     record(s, "carol", 7003, online=False)
     out: list[ra.Action] = []
-    s.feed.changed(bob, T0, out)
+    s.feed.changed(bob, T0, out.append)
     assert isinstance(out[0], ra.SaveTable)
     updates = [(addr, m) for addr, m in sent(out) if isinstance(m, TableUpdate)]
     assert [addr for addr, _ in updates] == [bob.addr]  # carol is offline
@@ -60,14 +60,14 @@ def test_a_change_is_saved_then_pushed_to_the_online_peers() -> None:
 def test_changes_close_together_are_held_and_go_out_together() -> None:
     s = services()
     bob, carol = record(s, "bob", 7002), record(s, "carol", 7003)
-    s.feed.changed(bob, T0, [])
+    s.feed.changed(bob, T0, [].append)
     held: list[ra.Action] = []
-    s.feed.changed(carol, T0 + 0.001, held)
+    s.feed.changed(carol, T0 + 0.001, held.append)
     assert sent(held) == [] and not s.feed.due(T0 + 0.001)
     flush_at = s.feed.changes.flush_at
     assert flush_at is not None and s.feed.due(flush_at)
     out: list[ra.Action] = []
-    s.feed.push_changes(flush_at, out)
+    s.feed.push_changes(flush_at, out.append)
     assert {m.entries for _, m in sent(out)} == {(carol.entry(),)}
 
 

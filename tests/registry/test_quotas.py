@@ -148,7 +148,7 @@ def mallory_stores(mail: Mailboxes, owner: Record, kind: str, count: int) -> lis
     """What `mail.store` answers to `count` messages "hi" of `kind` from mallory."""
     out: list[ra.Action] = []
     return [
-        mail.store(owner, Deposit(f"m{n}", "mallory", "hi", kind, MALLORY_ORIGIN), T0, out)
+        mail.store(owner, Deposit(f"m{n}", "mallory", "hi", kind, MALLORY_ORIGIN), T0, out.append)
         for n in range(count)
     ]
 
@@ -160,8 +160,10 @@ def test_a_share_is_given_back_as_the_owner_reads_the_mail() -> None:
     mallory = MALLORY_ORIGIN
     kept = mallory_stores(mail, owner, "direct", 3)
     assert kept[:2] == ["", ""] and kept[2]
-    mail.taken(owner, ["m0", "m1"], out)
-    assert mail.store(owner, Deposit("m3", "mallory", "hi", "direct", mallory), T0, out) == ""
+    mail.taken(owner, ["m0", "m1"], out.append)
+    assert (
+        mail.store(owner, Deposit("m3", "mallory", "hi", "direct", mallory), T0, out.append) == ""
+    )
     assert mail.quotas.held(mallory) == 2
 
 
@@ -188,15 +190,15 @@ def test_whatever_strangers_do_a_message_from_one_the_owner_wrote_to_is_kept(
     for n, (box, size, kind, which) in enumerate(acts):
         owner = owners[box]
         if kind == "take":
-            mail.taken(owner, [m.id for m in mail.part(owner)][: limit // 3], out)
+            mail.taken(owner, [m.id for m in mail.part(owner)][: limit // 3], out.append)
             continue
         origin = (key_text(key(66 + which)), f"10.0.0.{100 + which // 4}")
-        mail.store(owner, Deposit(f"m{n}", "mallory", "x" * size, kind, origin), T0, out)
+        mail.store(owner, Deposit(f"m{n}", "mallory", "x" * size, kind, origin), T0, out.append)
     bob: Origin = (key_text(key(2)), "10.0.0.2")
     text = "y" * 200  # a message of the size people type
     for owner in owners:
         deposit = Deposit("bob-1", "bob", text, "direct", bob, known=True)
-        assert mail.store(owner, deposit, T0, out) == ""
+        assert mail.store(owner, deposit, T0, out.append) == ""
 
 
 def test_channel_messages_over_a_share_leave_the_owner_one_notice_naming_their_sender() -> None:
@@ -219,7 +221,9 @@ def test_channel_messages_over_a_senders_share_of_all_mailboxes_leave_the_notice
     big = "x" * (SENDER_BYTES // 8)
     owners = [Record(f"o{n}", "10.0.0.1", 7000 + n, False, "t") for n in range(10)]
     answers = [
-        mail.store(owner, Deposit(f"m{n}", "mallory", big, "channel", MALLORY_ORIGIN), T0, out)
+        mail.store(
+            owner, Deposit(f"m{n}", "mallory", big, "channel", MALLORY_ORIGIN), T0, out.append
+        )
         for n, owner in enumerate(owners)
     ]
     assert answers[:8] == [""] * 8 and all("4 MiB" in answer for answer in answers[8:])

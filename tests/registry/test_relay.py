@@ -15,7 +15,10 @@ def test_a_channel_message_goes_to_the_online_and_the_offline_s_mailboxes() -> N
     record(p.s, "carol", 7003, online=False)
     out: list[ra.Action] = []
     p.relay.channel(
-        ChannelPost("alice-1", "alice", TOKEN, "all"), Request("alice-1", alice.addr, "ka"), T0, out
+        ChannelPost("alice-1", "alice", TOKEN, "all"),
+        Request("alice-1", alice.addr, "ka"),
+        T0,
+        out.append,
     )
     assert (bob.addr, ChannelMessage("alice-1", "alice", "all")) in sent(out)
     assert [m.id for m in p.post.boxes["carol"]] == ["alice-1"]
@@ -28,14 +31,14 @@ def test_the_sender_is_told_once_every_member_has_it() -> None:
     alice = record(p.s, "alice", 7001, key="ka")
     bob = record(p.s, "bob", 7002)
     post = ChannelPost("alice-1", "alice", TOKEN, "all")
-    p.relay.channel(post, Request("alice-1", alice.addr, "ka"), T0, [])
+    p.relay.channel(post, Request("alice-1", alice.addr, "ka"), T0, [].append)
     waiting: list[ra.Action] = []
-    p.relay.over(waiting)
+    p.relay.over(waiting.append)
     assert waiting == [] and p.relay.taken("alice-1") is False
-    p.s.pusher.answer(["alice-1"], bob.addr, T0, [])
+    p.s.pusher.answer(["alice-1"], bob.addr, T0, [].append)
     out: list[ra.Action] = []
-    p.relay.over(out)
+    p.relay.over(out.append)
     assert [(addr, type(m)) for addr, m in sent(out)] == [(alice.addr, Relayed)]
     copy: list[ra.Action] = []
-    p.relay.channel(post, Request("alice-1", alice.addr, "ka"), T0, copy)  # outcome lost
+    p.relay.channel(post, Request("alice-1", alice.addr, "ka"), T0, copy.append)  # outcome lost
     assert [type(m) for _, m in sent(copy)] == [Ack, Relayed] and p.relay.taken("alice-1")

@@ -12,7 +12,7 @@ from wire.messages import Ack, Join, Leave, RoomMessage, RoomNotice, RoomPost, R
 def join(p: Parts, who: Record, room: str, n: int = 1) -> list[ra.Action]:
     out: list[ra.Action] = []
     msg = Join(f"{who.name}-j{n}", who.name, TOKEN, room)
-    p.rooms.join(msg, Request(msg.id, who.addr, who.key), T0, out)
+    p.rooms.join(msg, Request(msg.id, who.addr, who.key), T0, out.append)
     return out
 
 
@@ -38,7 +38,7 @@ def test_a_line_is_kept_relayed_and_replayed_to_who_joins_later() -> None:
     join(p, bob, "lobby")
     out: list[ra.Action] = []
     post = RoomPost("alice-1", "alice", TOKEN, "lobby", "hello")
-    p.rooms.post(post, Request(post.id, alice.addr), T0, out)
+    p.rooms.post(post, Request(post.id, alice.addr), T0, out.append)
     assert [(addr, m.text) for addr, m in sent(out) if isinstance(m, RoomMessage)] == [
         (bob.addr, "hello")
     ]
@@ -46,7 +46,7 @@ def test_a_line_is_kept_relayed_and_replayed_to_who_joins_later() -> None:
     later = join(p, carol, "lobby")
     [replayed] = [m for _, m in sent(later) if isinstance(m, RoomMessage)]
     assert replayed.id == "alice-1" and replayed.history and carol.replaying == "alice-1"
-    p.rooms.acked(carol.addr, p.s.pusher.answer(["alice-1"], carol.addr, T0, []))
+    p.rooms.acked(carol.addr, p.s.pusher.answer(["alice-1"], carol.addr, T0, [].append))
     assert carol.replaying == "" and not p.rooms.replaying
 
 
@@ -55,7 +55,7 @@ def test_a_line_for_a_room_the_sender_is_not_in_is_refused() -> None:
     alice = record(p.s, "alice", 7001)
     out: list[ra.Action] = []
     post = RoomPost("alice-1", "alice", TOKEN, "lobby", "hello")
-    p.rooms.post(post, Request(post.id, alice.addr), T0, out)
+    p.rooms.post(post, Request(post.id, alice.addr), T0, out.append)
     assert [r.reason for r in refusals(out)] == ["You are not in lobby."]
 
 
@@ -65,11 +65,11 @@ def test_leaving_tells_the_members_who_stay_and_a_listing_counts_them() -> None:
     join(p, alice, "lobby")
     join(p, bob, "lobby")
     listed: list[ra.Action] = []
-    p.rooms.listing(RoomsRequest("q-1"), Request("q-1", alice.addr), T0, listed)
+    p.rooms.listing(RoomsRequest("q-1"), Request("q-1", alice.addr), T0, listed.append)
     [(_, rooms)] = sent(listed)
     assert (rooms.rooms, rooms.counts) == (("lobby",), (2,))
     out: list[ra.Action] = []
-    p.rooms.leave(Leave("bob-l", "bob", TOKEN), Request("bob-l", bob.addr), T0, out)
+    p.rooms.leave(Leave("bob-l", "bob", TOKEN), Request("bob-l", bob.addr), T0, out.append)
     assert [(a, m.text) for a, m in sent(out) if isinstance(m, RoomNotice)] == [
         (alice.addr, "bob left lobby")
     ]

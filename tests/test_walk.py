@@ -1,0 +1,93 @@
+"""The walk of one direct message, `send bob hi`, from alice's typed line to her receipt
+(`[Message received by bob.]`): every call into the program's own code on the way, in
+alice and in bob, counted with a profiler. The counts may only go down: a change that
+adds calls to every message raises them here first (docs/ARCHITECTURE.md, "The life of
+`send bob hi`").
+
+alice and bob are real PeerNodes (real cores, endpoints and secure channels) in this
+process, on real sockets of 127.0.0.1, each with a key of its own; a real registry in its
+own process introduces them and is not traced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import sys
+import tempfile
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import pytest
+
+from bench.common import HOST
+from bench.harness import BenchPeer, start_registry
+from peer.actions import Print
+
+ROOT = str(Path(__file__).resolve().parent.parent) + "/"
+#: The program's own folders: what a call into counts.
+PRODUCT = tuple(f"{ROOT}{folder}/" for folder in ("peer", "net", "wire", "registry"))
+#: The most calls and files the walk may take. Lower them as the walk gets shorter.
+MOST_CALLS = 223
+MOST_FILES = 38
+
+Call = tuple[str, str]
+
+
+async def _walk() -> list[Call]:
+    """The calls of one `send bob hi`, in order, as (file, function)."""
+    with start_registry("asyncio") as registry:
+        server = (HOST, registry.ready["port"])
+        alice = BenchPeer("alice", server, Path(tempfile.mkdtemp(prefix="walk-alice-")))
+        bob = BenchPeer("bob", server, Path(tempfile.mkdtemp(prefix="walk-bob-")))
+        for peer in (alice, bob):
+            await peer.open()
+        await bob.register()
+        await alice.register()
+        receipt = asyncio.Event()
+
+        def shown(peer: BenchPeer, line: Print) -> None:
+            if line.text.startswith("[Message received by bob"):
+                receipt.set()
+
+        alice.listeners.append(shown)
+        for warm_up in range(3):  # first contact, pins and first sessions are not the walk
+            receipt.clear()
+            alice.line(f"send bob warm-up {warm_up}")
+            await asyncio.wait_for(receipt.wait(), 10.0)
+        calls: list[Call] = []
+
+        def profile(frame: FrameType, event: str, arg: Any) -> None:
+            if event == "call" and frame.f_code.co_filename.startswith(PRODUCT):
+                calls.append((frame.f_code.co_filename[len(ROOT) :], frame.f_code.co_qualname))
+
+        receipt.clear()
+        sys.setprofile(profile)
+        try:
+            alice.line("send bob hi")
+            await asyncio.wait_for(receipt.wait(), 10.0)
+        finally:
+            sys.setprofile(None)
+        for peer in (alice, bob):
+            await peer.close()
+    return calls
+
+
+def _described(calls: list[Call]) -> str:
+    by_file = collections.Counter(file for file, _ in calls)
+    return "\n".join(
+        [f"{len(calls)} calls in {len(by_file)} files:"]
+        + [f"  {count:3} {file}" for file, count in by_file.most_common()]
+        + ["in order:"]
+        + [f"  {file} {name}" for file, name in calls]
+    )
+
+
+@pytest.mark.timeout(60)
+def test_a_direct_message_walks_no_further_than_it_did() -> None:
+    calls = asyncio.run(_walk())
+    files = {file for file, _ in calls}
+    assert calls, "the profiler saw nothing"
+    assert len(calls) <= MOST_CALLS, _described(calls)
+    assert len(files) <= MOST_FILES, _described(calls)
