@@ -86,11 +86,12 @@ class Storage:
             raise StorageError(f"{path} is not a ChatApp table: {exc}") from None
 
     def save_table(self, table: Table) -> None:
-        """Replace the saved table atomically and durably: one name to a line, each written
-        compactly (a third of the time an indented file took, with thousands of names)."""
-        data = table.to_json()
-        rows = ",\n".join(map(_ROW.encode, data["names"]))
-        text = f'{{"version": {data["version"]}, "names": [\n{rows}\n]}}\n'
+        """Replace the saved table atomically and durably (`table_text`, `write_table`)."""
+        self.write_table(table_text(table))
+
+    def write_table(self, text: str) -> None:
+        """Replace the saved table with `text` (made by `table_text`), atomically and
+        durably."""
         self._replace(self.root / "table.json", text)
 
     # -- mailboxes ----------------------------------------------------------------------
@@ -211,6 +212,10 @@ class Storage:
             self._forget_owner(old)  # the registry keeps the owner anew beside `new`
         fsync_dir(self.mail_dir)
 
+    def check_box(self, owner: str) -> None:
+        """Raise StorageError unless `owner` can name a mailbox (see `_box`)."""
+        self._box(owner)
+
     def _box(self, owner: str) -> Path:
         path = self._boxes.get(owner)
         if path is not None:
@@ -272,6 +277,14 @@ class Storage:
 
     def _replace(self, path: Path, text: str) -> None:
         replace_durably(path, text.encode())
+
+
+def table_text(table: Table) -> str:
+    """`table` as the text of table.json: one name to a line, each written compactly (a
+    third of the time an indented file took, with thousands of names)."""
+    data = table.to_json()
+    rows = ",\n".join(map(_ROW.encode, data["names"]))
+    return f'{{"version": {data["version"]}, "names": [\n{rows}\n]}}\n'
 
 
 def _lines(messages: list[StoredMessage]) -> str:
