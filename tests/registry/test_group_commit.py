@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from registry.actions import SaveTable, Send, StoreMail
+from registry import storage, store
+from registry.actions import DropMail, SaveTable, Send, StoreMail
 from registry.server import RegistryServer
-from registry import store
-from registry.storage import Storage
+from registry.storage import Storage, StorageError
+from registry.store import FileStore
 from registry.table import Table
 from wire.codec import decode_datagram_batch
 from wire.messages import Ack, Saved, StoredMessage
@@ -248,7 +249,7 @@ def test_after_a_slow_commit_the_next_waits_as_long_and_takes_all_that_came_mean
     # a table of thousands in a join storm: written once per pass, it took most of the
     # registry's time; now the commits after a slow one gather what came meanwhile
     saves: list[float] = []
-    real_text = store.table_text
+    real_text = storage.table_text
 
     def slow_text(table: Table) -> str:
         saves.append(time.monotonic())
@@ -273,3 +274,42 @@ def test_after_a_slow_commit_the_next_waits_as_long_and_takes_all_that_came_mean
         assert saves[1] - saves[0] >= 0.4 - 0.005  # 200 ms of writing, then as long again
 
     asyncio.run(scenario())
+
+
+def test_an_action_that_fails_waits_first_in_line_and_nothing_after_it_goes_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = FileStore(tmp_path, lambda line: None)
+    real_drop = Storage.drop
+    fails = [1]
+
+    def drop_once_failing(self: Storage, owner: str, ids: tuple[str, ...]) -> None:
+        if fails.pop() if fails else 0:
+            raise OSError(28, "No space left on device")
+        real_drop(self, owner, ids)
+
+    monkeypatch.setattr(Storage, "drop", drop_once_failing)
+    for action in (
+        StoreMail("bob", stored(1)),
+        DropMail("bob", ("s-1",)),
+        StoreMail("bob", stored(2)),
+    ):
+        files.carry_out(action)
+
+    async def scenario() -> None:
+        with pytest.raises(StorageError):
+            await files.commit(Table())
+        assert files.dirty
+        assert Storage(tmp_path).load_mail() == {}  # nothing after the failed drop went first
+        await files.commit(Table())
+        assert not files.dirty
+
+    asyncio.run(scenario())
+    assert Storage(tmp_path).load_mail() == {"bob": [stored(2)]}
+
+
+def test_a_mailbox_name_that_cannot_be_a_file_is_refused_at_once(tmp_path: Path) -> None:
+    files = FileStore(tmp_path, lambda line: None)
+    with pytest.raises(StorageError):
+        files.carry_out(StoreMail("../bob", stored(1)))
+    assert not files.dirty  # nothing waits that no commit could ever write
