@@ -148,7 +148,10 @@ class Storage:
         then writes and fsyncs every append since the last one, one write and one fsync per
         mailbox file (group commit). A crash before it loses only what nobody was told of.
         """
-        line = _line(message)
+        self.append_line(owner, mail_line(message), sync=sync)
+
+    def append_line(self, owner: str, line: str, *, sync: bool = True) -> None:
+        """`append` for a message already made a line by `mail_line`."""
         self._pending.setdefault(self._box(owner), []).append(line)
         if sync:
             self.sync()
@@ -236,7 +239,7 @@ class Storage:
         without them. Raises OSError."""
         try:
             # split at "\n" only: str.splitlines() also breaks at U+2028, U+0085 and the
-            # like, which a message may hold (files written before `_line` escaped them)
+            # like, which a message may hold (files written before `mail_line` escaped them)
             lines = read_text(path, errors="replace").split("\n")
         except FileNotFoundError:
             return []
@@ -289,7 +292,7 @@ def table_text(table: Table) -> str:
 
 def _lines(messages: list[StoredMessage]) -> str:
     """`messages` as the text of a mailbox file."""
-    return "".join(_line(m) for m in messages)
+    return "".join(mail_line(m) for m in messages)
 
 
 #: Characters that some line splitters (str.splitlines, editors, `less`) take for a line
@@ -305,7 +308,7 @@ _LINE = '{"id": %s, "sender": %s, "text": %s, "stamp": %s, "kind": %s, "saved_by
 _json_str = json.encoder.encode_basestring  # a JSON string, non-ASCII left as it is
 
 
-def _line(message: StoredMessage) -> str:
+def mail_line(message: StoredMessage) -> str:
     """`message` as one line of a mailbox file, its newline included."""
     line = _LINE % tuple(map(_json_str, message))
     if not line.isascii():  # rare, and translate costs as much as the rest

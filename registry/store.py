@@ -18,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from msgspec import Struct
 
@@ -33,7 +33,7 @@ from registry.actions import (
 )
 from registry.owners import Owner
 from registry.room_history import RoomHistoryFiles
-from registry.storage import Storage, StorageError, table_text
+from registry.storage import Storage, StorageError, mail_line, table_text
 from registry.table import Table
 from wire.messages import RoomMessage, StoredMessage
 
@@ -50,6 +50,13 @@ class Kept(Struct, frozen=True):
     mail: dict[str, list[StoredMessage]]
     owners: Mapping[str, Owner]
     histories: Mapping[str, Sequence[RoomMessage]]
+
+
+class MailLine(NamedTuple):
+    """A StoreMail as FileStore keeps it for its commit: the box, and the message's line."""
+
+    owner: str
+    line: str
 
 
 class Store(Protocol):
@@ -84,8 +91,10 @@ class FileStore:
     def __init__(self, data_dir: Path, log: Callable[[str], None]) -> None:
         self.storage = Storage(data_dir, log)
         self.histories = RoomHistoryFiles(data_dir, log)
-        # actions for the next commit, in order; the commit's thread takes them from the left
-        self._waiting: deque[StoreMail | DropMail | MoveMail | KeepOwner] = deque()
+        # actions for the next commit, in order (a message to keep as its mailbox line, made
+        # here: the commit's thread then holds the interpreter only briefly); that thread
+        # takes them from the left
+        self._waiting: deque[MailLine | DropMail | MoveMail | KeepOwner] = deque()
         self._table_dirty = False
 
     def load(self, now: float) -> Kept:
@@ -108,8 +117,11 @@ class FileStore:
                 self.storage.check_box(old)
                 self.storage.check_box(new)
                 self._waiting.append(action)
-            case StoreMail(box, _) | DropMail(box, _) | KeepOwner(box, _):
+            case StoreMail(box, message):
                 self.storage.check_box(box)  # a name that cannot be a box fails now, not later
+                self._waiting.append(MailLine(box, mail_line(message)))
+            case DropMail(box, _) | KeepOwner(box, _):
+                self.storage.check_box(box)
                 self._waiting.append(action)
 
     @property
@@ -144,10 +156,10 @@ class FileStore:
             self.storage.write_table(text)
         self.storage.sync()
 
-    def _apply(self, action: StoreMail | DropMail | MoveMail | KeepOwner) -> None:
+    def _apply(self, action: MailLine | DropMail | MoveMail | KeepOwner) -> None:
         match action:
-            case StoreMail(owner, message):
-                self.storage.append(owner, message, sync=False)
+            case MailLine(owner, line):
+                self.storage.append_line(owner, line, sync=False)
             case DropMail(owner, ids):
                 self.storage.drop(owner, ids)
             case MoveMail(old, new):
