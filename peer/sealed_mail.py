@@ -1,11 +1,14 @@
 """Direct messages saved at the registry travel sealed to their recipient's key, so that
 the registry stores and delivers what it cannot read or alter (docs/SECURITY.md).
 
-A save leaves sealed with the Noise one-way pattern X (`net.noise.seal`): only the
-recipient's key opens it, and opening it shows the sender's key, which must be the key
-the table gives the name it claims. The text of a sealed message is `SEALED_PREFIX` and
-the seal in URL-safe base64; what is sealed is the message's id, sender, recipient and
-text, so that the registry can move none of them to another message.
+A save leaves sealed with the Noise one-way pattern X, as one record of a stream to its
+recipient (net/one_way.py: the handshake once per recipient, then one transport message
+per save): only the recipient's key opens it, and opening it shows the sender's key,
+which must be the key the table gives the name it claims. The text of a sealed message
+is `SEALED_PREFIX` and the record in URL-safe base64; what is sealed is the message's id,
+sender, recipient and text, so that the registry can move none of them to another
+message. A text that begins with `X_PREFIX` is one Noise_X message of its own
+(`net.noise.seal`), as earlier versions sealed each save: it opens too.
 
 A message sealed by the key the recipient pinned for its sender, when they last talked,
 opens too: the sender may have moved the name to a new key since (a new machine), or the
@@ -29,7 +32,8 @@ from collections.abc import Callable
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from net.noise import NoiseError, open_sealed, seal
+from net.noise import NoiseError, open_sealed
+from net.one_way import OneWayOpener, OneWaySealer
 from wire.keys import key_from_text
 from wire.messages import Chat, Entry, Message, MoreMail, SaveMessage, StoredMessage, Welcome
 from wire.names import name_key
@@ -37,7 +41,11 @@ from wire.names import name_key
 #: Bound into every seal: a message sealed by another protocol does not open as ours.
 PROLOGUE = b"ChatApp sealed mail 1"
 #: How a sealed text begins.
-SEALED_PREFIX = "s1."
+SEALED_PREFIX = "s2."
+#: How a text sealed as one Noise_X message of its own begins.
+X_PREFIX = "s1."
+#: Recipients' keys a sender keeps a stream to (net/one_way.py), the oldest dropped first.
+STREAMS_KEPT = 256
 #: What is shown in place of a message that does not open, or not with its sender's key.
 NOT_OPENED = "[A message that does not open with {sender}'s key: not shown.]"
 #: What comes before the text of a direct message kept in clear (saved by a version of
@@ -61,6 +69,8 @@ class SealedMail:
         changed: Callable[[str, bytes, bool], None] = lambda name, key, welcome: None,
     ) -> None:
         self._static = static
+        self._sealers: dict[bytes, OneWaySealer] = {}
+        self._opener = OneWayOpener(static, PROLOGUE)
         self._entry = entry
         self._pinned = pinned
         self._changed = changed
@@ -74,9 +84,19 @@ class SealedMail:
         if entry is None or key is None:
             return None
         payload = "\0".join((save.id, save.sender, save.to, save.text)).encode()
-        sealed = seal(self._static, key, PROLOGUE, payload)
+        sealed = self._sealer(key).seal(payload)
         text = SEALED_PREFIX + base64.urlsafe_b64encode(sealed).decode("ascii")
         return SaveMessage(save.id, save.sender, save.token, save.to, text, entry.key)
+
+    def _sealer(self, key: bytes) -> OneWaySealer:
+        """The stream of seals to `key`, made on first use."""
+        sealer = self._sealers.get(key)
+        if sealer is None:
+            sealer = OneWaySealer(self._static, key, PROLOGUE)
+            if len(self._sealers) >= STREAMS_KEPT:
+                del self._sealers[next(iter(self._sealers))]
+            self._sealers[key] = sealer
+        return sealer
 
     def opened(self, message: Message) -> Message:
         """`message` (from the registry) with the direct messages it carries opened: a Chat
@@ -115,11 +135,15 @@ class SealedMail:
         it) and names this very message (and its recipient, if it names one); else a line
         that says it does not."""
         sender = chat.sender
-        if not chat.text.startswith(SEALED_PREFIX):
+        prefix = chat.text[: len(SEALED_PREFIX)]
+        if prefix not in (SEALED_PREFIX, X_PREFIX):
             return NOT_SEALED.format(sender=sender) + chat.text
         try:
-            sealed = base64.urlsafe_b64decode(chat.text[len(SEALED_PREFIX) :])
-            key, payload = open_sealed(self._static, PROLOGUE, sealed)
+            sealed = base64.urlsafe_b64decode(chat.text[len(prefix) :])
+            if prefix == SEALED_PREFIX:
+                key, payload = self._opener.open(sealed)
+            else:
+                key, payload = open_sealed(self._static, PROLOGUE, sealed)
             sealed_id, sealed_sender, sealed_to, body = payload.decode().split("\0", 3)
         except (binascii.Error, ValueError, NoiseError):
             return NOT_OPENED.format(sender=sender)

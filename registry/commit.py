@@ -5,8 +5,9 @@ the end of the current pass of the event loop, for everything stored in that pas
 datagram the endpoint read in one wake-up). From the first such write until that commit is
 made, every Send waits, in order, so an ack saying "saved" still leaves only after the
 commit that covers it (docs/PROTOCOL.md, "What survives a crash"). A commit may take a
-while (a NATS round trip): what is stored meanwhile goes in the next one, and every Send
-waits for each commit begun before it.
+while (an fsync in the file store's thread, a NATS round trip) while the registry goes on:
+what is stored meanwhile goes in the next one, and every Send waits for each commit begun
+before it.
 
 A commit that fails leaves its data waiting, and the core has moved on: a retried request
 would be answered from that state ("saved") with nothing new to store. So while anything
@@ -29,7 +30,8 @@ from registry.table import Table
 #: While data cannot be stored, the error is logged again at most this often (seconds).
 FAILING_LOG_EVERY = 30.0
 
-#: Seconds a commit may take before the next one waits as long again (see `open`).
+#: Seconds a commit may keep the event loop busy before the next one waits as long again
+#: (see `open`).
 SLOW_COMMIT = 0.005
 
 
@@ -75,10 +77,10 @@ class GroupCommit:
 
     def open(self) -> None:
         """Begin a commit: what is written from now on is made durable together, at the end
-        of this pass (or once the commit being made is over); after a commit that took
-        SLOW_COMMIT or more, once as long again has passed since it ended (a table of
-        thousands takes tens of ms to write: in a join storm, every pass would otherwise
-        write it again; so at most half the registry's time goes to it)."""
+        of this pass (or once the commit being made is over); after a commit that kept the
+        event loop busy SLOW_COMMIT or more, once as long again has passed since it ended (a
+        table of thousands takes tens of ms to write: in a join storm, every pass would
+        otherwise write it again; so at most half the registry's time goes to it)."""
         if self._held is None:
             self._held = []
             if not self._running:
@@ -97,16 +99,26 @@ class GroupCommit:
             await asyncio.sleep(wait)
         await self.commit()
 
+    async def settle(self) -> None:
+        """Wait for the commits opened or being made (a registry closing), and try once
+        more for data that still waits (a commit failed)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+        if self._held is not None or self._store.dirty:
+            await self.commit()
+
     async def commit(self) -> None:
         """Make what was written durable, then let the sends that waited for it go."""
         self._running = True
         held, self._held = self._held or [], None
         started = time.monotonic()
+        busy = 0.0
         try:
-            await self._store.commit(self._table())
+            busy = await self._store.commit(self._table())
         except (OSError, StorageError) as exc:
             self._failed(str(exc), len(held))
             held = []
+            busy = time.monotonic() - started  # tried again no more often than it takes to fail
         else:
             if self._failing is not None:
                 self._log("storing data works again: what waited is stored; answering again")
@@ -114,8 +126,7 @@ class GroupCommit:
         finally:
             self._running = False
         ended = time.monotonic()
-        took = ended - started
-        self._commit_after = ended + took if took >= SLOW_COMMIT else 0.0
+        self._commit_after = ended + busy if busy >= SLOW_COMMIT else 0.0
         self._release(held)
         if self._held is not None:
             self._schedule()

@@ -230,8 +230,7 @@ class RegistryServer:
                 loop.add_signal_handler(sig, self.stop)
 
     async def close(self) -> None:
-        if self._group.is_open:
-            await self._group.commit()
+        await self._group.settle()
         self._timer.cancel()
         self._checks.close()
         await self.desk.close()

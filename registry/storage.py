@@ -86,11 +86,12 @@ class Storage:
             raise StorageError(f"{path} is not a ChatApp table: {exc}") from None
 
     def save_table(self, table: Table) -> None:
-        """Replace the saved table atomically and durably: one name to a line, each written
-        compactly (a third of the time an indented file took, with thousands of names)."""
-        data = table.to_json()
-        rows = ",\n".join(map(_ROW.encode, data["names"]))
-        text = f'{{"version": {data["version"]}, "names": [\n{rows}\n]}}\n'
+        """Replace the saved table atomically and durably (`table_text`, `write_table`)."""
+        self.write_table(table_text(table))
+
+    def write_table(self, text: str) -> None:
+        """Replace the saved table with `text` (made by `table_text`), atomically and
+        durably."""
         self._replace(self.root / "table.json", text)
 
     # -- mailboxes ----------------------------------------------------------------------
@@ -147,7 +148,10 @@ class Storage:
         then writes and fsyncs every append since the last one, one write and one fsync per
         mailbox file (group commit). A crash before it loses only what nobody was told of.
         """
-        line = _line(message)
+        self.append_line(owner, mail_line(message), sync=sync)
+
+    def append_line(self, owner: str, line: str, *, sync: bool = True) -> None:
+        """`append` for a message already made a line by `mail_line`."""
         self._pending.setdefault(self._box(owner), []).append(line)
         if sync:
             self.sync()
@@ -211,6 +215,10 @@ class Storage:
             self._forget_owner(old)  # the registry keeps the owner anew beside `new`
         fsync_dir(self.mail_dir)
 
+    def check_box(self, owner: str) -> None:
+        """Raise StorageError unless `owner` can name a mailbox (see `_box`)."""
+        self._box(owner)
+
     def _box(self, owner: str) -> Path:
         path = self._boxes.get(owner)
         if path is not None:
@@ -231,7 +239,7 @@ class Storage:
         without them. Raises OSError."""
         try:
             # split at "\n" only: str.splitlines() also breaks at U+2028, U+0085 and the
-            # like, which a message may hold (files written before `_line` escaped them)
+            # like, which a message may hold (files written before `mail_line` escaped them)
             lines = read_text(path, errors="replace").split("\n")
         except FileNotFoundError:
             return []
@@ -274,9 +282,17 @@ class Storage:
         replace_durably(path, text.encode())
 
 
+def table_text(table: Table) -> str:
+    """`table` as the text of table.json: one name to a line, each written compactly (a
+    third of the time an indented file took, with thousands of names)."""
+    data = table.to_json()
+    rows = ",\n".join(map(_ROW.encode, data["names"]))
+    return f'{{"version": {data["version"]}, "names": [\n{rows}\n]}}\n'
+
+
 def _lines(messages: list[StoredMessage]) -> str:
     """`messages` as the text of a mailbox file."""
-    return "".join(_line(m) for m in messages)
+    return "".join(mail_line(m) for m in messages)
 
 
 #: Characters that some line splitters (str.splitlines, editors, `less`) take for a line
@@ -292,7 +308,7 @@ _LINE = '{"id": %s, "sender": %s, "text": %s, "stamp": %s, "kind": %s, "saved_by
 _json_str = json.encoder.encode_basestring  # a JSON string, non-ASCII left as it is
 
 
-def _line(message: StoredMessage) -> str:
+def mail_line(message: StoredMessage) -> str:
     """`message` as one line of a mailbox file, its newline included."""
     line = _LINE % tuple(map(_json_str, message))
     if not line.isascii():  # rare, and translate costs as much as the rest

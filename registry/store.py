@@ -13,9 +13,12 @@ answer until the commit that covers it is made. Two backends keep the same contr
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from msgspec import Struct
 
@@ -30,7 +33,7 @@ from registry.actions import (
 )
 from registry.owners import Owner
 from registry.room_history import RoomHistoryFiles
-from registry.storage import Storage, StorageError
+from registry.storage import Storage, StorageError, mail_line, table_text
 from registry.table import Table
 from wire.messages import RoomMessage, StoredMessage
 
@@ -49,6 +52,13 @@ class Kept(Struct, frozen=True):
     histories: Mapping[str, Sequence[RoomMessage]]
 
 
+class MailLine(NamedTuple):
+    """A StoreMail as FileStore keeps it for its commit: the box, and the message's line."""
+
+    owner: str
+    line: str
+
+
 class Store(Protocol):
     """A registry's durable state, once loaded (each backend loads in its own way: the
     files at once, JetStream over the network). `carry_out` may raise StorageError (or
@@ -63,20 +73,28 @@ class Store(Protocol):
         """Whether actions wait for a commit."""
         ...
 
-    async def commit(self, table: Table) -> None:
-        """Make what waits durable; `table` is the core's, written if SaveTable came."""
+    async def commit(self, table: Table) -> float:
+        """Make what waits durable; `table` is the core's, written if SaveTable came. The
+        seconds the commit kept the registry's event loop busy (registry/commit.py paces
+        the commits by it)."""
         ...
 
 
 class FileStore:
-    """The data directory (registry/storage.py, registry/room_history.py). Mail appended
-    and the table wait for `commit`; a mailbox's drop or move and an owner kept are written
-    durably at once (a crash leaves the old file or the new one); rooms' lines are written
-    without waiting (registry/room_history.py says why)."""
+    """The data directory (registry/storage.py, registry/room_history.py). The mailboxes'
+    changes, their owners and the table wait for `commit`, which carries them out in order
+    and makes them durable in a thread of its own: meanwhile the registry goes on reading
+    requests, and what they store goes in the next commit (so the busier it is, the more
+    one fsync covers). Rooms' lines are written at once, and nothing waits for them
+    (registry/room_history.py says why)."""
 
     def __init__(self, data_dir: Path, log: Callable[[str], None]) -> None:
         self.storage = Storage(data_dir, log)
         self.histories = RoomHistoryFiles(data_dir, log)
+        # actions for the next commit, in order (a message to keep as its mailbox line, made
+        # here: the commit's thread then holds the interpreter only briefly); that thread
+        # takes them from the left
+        self._waiting: deque[MailLine | DropMail | MoveMail | KeepOwner] = deque()
         self._table_dirty = False
 
     def load(self, now: float) -> Kept:
@@ -89,30 +107,62 @@ class FileStore:
 
     def carry_out(self, action: StoreAction) -> None:
         match action:
-            case StoreMail(owner, message):
-                self.storage.append(owner, message, sync=False)
             case SaveTable():
                 self._table_dirty = True
+            case KeepHistory(room, history):
+                self.histories.keep(room, history)
+            case DropHistory(room):
+                self.histories.drop(room)
+            case MoveMail(old, new):
+                self.storage.check_box(old)
+                self.storage.check_box(new)
+                self._waiting.append(action)
+            case StoreMail(box, message):
+                self.storage.check_box(box)  # a name that cannot be a box fails now, not later
+                self._waiting.append(MailLine(box, mail_line(message)))
+            case DropMail(box, _) | KeepOwner(box, _):
+                self.storage.check_box(box)
+                self._waiting.append(action)
+
+    @property
+    def dirty(self) -> bool:
+        return self._table_dirty or bool(self._waiting) or self.storage.unsynced
+
+    async def commit(self, table: Table) -> float:
+        """Make what waits durable. The table is written as it is now; the actions that
+        wait now are carried out in the commit's thread (GroupCommit makes one commit at a
+        time, so only that thread touches the files meanwhile). The loop is kept busy only
+        by the table's text: the time that took is returned."""
+        started = time.monotonic()
+        text = table_text(table) if self._table_dirty else None
+        self._table_dirty = False
+        busy = time.monotonic() - started
+        try:
+            await asyncio.to_thread(self._write, len(self._waiting), text)
+        except (OSError, StorageError) as exc:
+            self._table_dirty = self._table_dirty or text is not None
+            raise StorageError(str(exc)) from None
+        return busy
+
+    def _write(self, count: int, text: str | None) -> None:
+        """In the commit's thread: the first `count` actions waiting, in order, the table's
+        `text` (if given), then one fsync per mailbox file written. An action that fails stays first
+        in line, for the next commit; what was appended before it waits for that one's
+        fsync (registry/storage.py, `sync`)."""
+        for _ in range(count):
+            self._apply(self._waiting[0])
+            self._waiting.popleft()
+        if text is not None:
+            self.storage.write_table(text)
+        self.storage.sync()
+
+    def _apply(self, action: MailLine | DropMail | MoveMail | KeepOwner) -> None:
+        match action:
+            case MailLine(owner, line):
+                self.storage.append_line(owner, line, sync=False)
             case DropMail(owner, ids):
                 self.storage.drop(owner, ids)
             case MoveMail(old, new):
                 self.storage.move(old, new)
             case KeepOwner(box, owner):
                 self.storage.keep_owner(box, owner)
-            case KeepHistory(room, history):
-                self.histories.keep(room, history)
-            case DropHistory(room):
-                self.histories.drop(room)
-
-    @property
-    def dirty(self) -> bool:
-        return self._table_dirty or self.storage.unsynced
-
-    async def commit(self, table: Table) -> None:
-        try:
-            if self._table_dirty:
-                self.storage.save_table(table)
-                self._table_dirty = False
-            self.storage.sync()
-        except OSError as exc:
-            raise StorageError(str(exc)) from None

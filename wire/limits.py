@@ -16,8 +16,8 @@ FRAME_HEADER = 4
 MAX_TEXT = 16 * 1024
 
 #: Longest text of a direct message saved at the registry, sealed to its recipient
-#: (peer/sealed_mail.py): a MAX_TEXT text with its id and names, the seal's two keys and
-#: tag (96 bytes), in base64 (4 characters for 3 bytes), with room to spare.
+#: (peer/sealed_mail.py): a MAX_TEXT text with its id and names, the seal's handshake,
+#: nonce and tag (120 bytes), in base64 (4 characters for 3 bytes), with room to spare.
 MAX_SEALED = 24 * 1024
 
 #: Longest farewell of a /quit, in characters. Every online peer is shown it, in one line

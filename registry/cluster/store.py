@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Awaitable, Callable
 
 import msgspec
@@ -159,9 +160,11 @@ class JetStreamStore:
     def dirty(self) -> bool:
         return self._table_dirty or bool(self._actions)
 
-    async def commit(self, table: Table) -> None:
+    async def commit(self, table: Table) -> float:
         """Write what waits, in order (a run of appends and kept lines at once), then the
-        table's changed rows; anything not acknowledged waits for the next commit."""
+        table's changed rows; anything not acknowledged waits for the next commit. Its
+        whole time is returned as the time it kept the registry busy (registry/store.py)."""
+        started = time.monotonic()
         if self.fence is not None and self.dirty:
             try:
                 await self.fence()
@@ -181,6 +184,7 @@ class JetStreamStore:
             except BaseException:
                 self._table_dirty = True
                 raise
+        return time.monotonic() - started
 
     async def _write(self, action: StoreAction) -> None:
         """Carry out one action (each may be carried out again after a failure)."""

@@ -5,16 +5,26 @@ one pinned when we last talked, or the one the registry says saved the message."
 from __future__ import annotations
 
 import asyncio
+import base64
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from net.noise import public_bytes
+from net.noise import public_bytes, seal
+from net.one_way import HEADER
 from peer.actions import Print
 from peer.key_checks import KeyChecks
 from peer.key_contact import ContactRule
-from peer.sealed_mail import NOT_OPENED, NOT_SEALED, SEALED_PREFIX, SealedMail
+from peer.sealed_mail import (
+    NOT_OPENED,
+    NOT_SEALED,
+    PROLOGUE,
+    SEALED_PREFIX,
+    X_PREFIX,
+    SealedMail,
+)
 from wire.keys import key_text
+from wire.limits import MAX_ID, MAX_NAME, MAX_SEALED, MAX_TEXT
 from wire.messages import Chat, Entry, MoreMail, SaveMessage, StoredMessage, Welcome
 
 ALICE, BOB, MALLORY = (X25519PrivateKey.generate() for _ in range(3))
@@ -262,3 +272,29 @@ def _more_mail(mail: SealedMail, *stored: StoredMessage) -> tuple[StoredMessage,
     opened = mail.opened(MoreMail("m", "r", stored))
     assert isinstance(opened, MoreMail)
     return opened.mail
+
+
+def test_a_message_sealed_as_one_noise_x_message_of_its_own_opens() -> None:
+    # as earlier versions sealed each save: still in mailboxes, and in outboxes
+    payload = "\0".join(("a-1", "alice", "bob", "kept from before")).encode()
+    sealed = seal(ALICE, public_bytes(BOB), PROLOGUE, payload)
+    chat = Chat("a-1", "alice", "bob", X_PREFIX + base64.urlsafe_b64encode(sealed).decode())
+    assert mail_of(BOB).opened(chat).text == "kept from before"
+    assert mail_of(MALLORY).opened(chat).text == NOT_OPENED.format(sender="alice")
+
+
+def test_saves_to_one_recipient_share_one_handshake_and_each_opens_alone() -> None:
+    alice = mail_of(ALICE)
+    saves = [alice.sealed(SaveMessage(f"a-{i}", "alice", "tok", "bob", f"m{i}")) for i in range(3)]
+    records = [base64.urlsafe_b64decode(s.text[len(SEALED_PREFIX) :]) for s in saves if s]
+    assert len({r[:HEADER] for r in records}) == 1
+    for save in reversed(saves):
+        assert save is not None
+        chat = Chat(save.id, "alice", "bob", save.text)
+        assert mail_of(BOB).opened(chat).text == save.id.replace("a-", "m")
+
+
+def test_the_longest_text_sealed_fits_what_the_registry_takes() -> None:
+    text = "\u00e9" * (MAX_TEXT // 2)  # MAX_TEXT bytes of UTF-8
+    save = mail_of(ALICE).sealed(SaveMessage("a" * MAX_ID, "a" * MAX_NAME, "t", "bob", text))
+    assert save is not None and len(save.text.encode()) <= MAX_SEALED

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from registry.actions import SaveTable, Send, StoreMail
+from registry import storage, store
+from registry.actions import DropMail, SaveTable, Send, StoreMail
 from registry.server import RegistryServer
-from registry.storage import Storage
+from registry.storage import Storage, StorageError
+from registry.store import FileStore
+from registry.table import Table
 from wire.codec import decode_datagram_batch
 from wire.messages import Ack, Saved, StoredMessage
 
@@ -72,6 +76,13 @@ def test_a_drop_sees_appends_still_waiting(tmp_path: Path) -> None:
     assert store.load_mail() == {"bob": [stored(2)]}
 
 
+async def commits_made(server: RegistryServer) -> None:
+    """Wait until the commits opened or being made are over (they run in a thread)."""
+    async with asyncio.timeout(10):
+        while server._group._tasks:
+            await asyncio.wait(set(server._group._tasks))
+
+
 def _server(tmp_path: Path, sent: list[object]) -> RegistryServer:
     server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lambda line: None)
     server.endpoint.send = lambda addr, message, **kw: sent.append(message)  # type: ignore[method-assign]
@@ -95,12 +106,50 @@ def test_ack_leaves_only_after_the_fsync(tmp_path: Path, monkeypatch: pytest.Mon
         for i, ack in enumerate(acks):  # three saves handled in the same loop pass
             server._run([StoreMail("bob", stored(i)), Send(PEER, ack)])
         assert events == []  # written, not yet durable: nothing may leave
-        await asyncio.sleep(0)  # the end of the pass: one commit for all three
+        await commits_made(server)  # after the pass: one commit for all three
         assert "fsync" in events
         last_fsync = max(i for i, e in enumerate(events) if e == "fsync")
         assert events[last_fsync + 1 :] == acks
         assert events.count("fsync") <= 2  # the mailbox, and its directory (a new file)
         assert Storage(tmp_path).load_mail() == {"bob": [stored(0), stored(1), stored(2)]}
+        await server.close()
+
+    asyncio.run(scenario())
+
+
+def test_saves_read_while_the_disk_syncs_share_the_next_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fsync runs beside the event loop: the registry goes on reading saves meanwhile,
+    # and one fsync then covers them all (the busier, the more each fsync covers).
+    mail_fsyncs: list[int] = []
+    first_may_end = threading.Event()
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if os.readlink(f"/proc/self/fd/{fd}").endswith("bob.jsonl"):
+            mail_fsyncs.append(fd)
+            first_may_end.wait(10)
+        real_fsync(fd)
+
+    sent: list[object] = []
+
+    async def scenario() -> None:
+        server = _server(tmp_path, sent)
+        monkeypatch.setattr(os, "fsync", fsync)
+        server._run([StoreMail("bob", stored(0)), Send(PEER, Ack("r-0", "s-0"))])
+        async with asyncio.timeout(10):
+            while not mail_fsyncs:
+                await asyncio.sleep(0.001)
+        for i in (1, 2, 3):  # read while the first fsync is under way
+            server._run([StoreMail("bob", stored(i)), Send(PEER, Ack(f"r-{i}", f"s-{i}"))])
+            await asyncio.sleep(0)
+        assert sent == [] and len(mail_fsyncs) == 1
+        first_may_end.set()
+        await commits_made(server)
+        assert sent == [Ack(f"r-{i}", f"s-{i}") for i in range(4)]
+        assert len(mail_fsyncs) == 2  # one for the first save, one for the three after it
+        assert Storage(tmp_path).load_mail() == {"bob": [stored(i) for i in range(4)]}
         await server.close()
 
     asyncio.run(scenario())
@@ -128,11 +177,11 @@ def test_while_a_failed_commit_waits_nothing_is_answered_until_it_is_on_disk(
         server._out = logs.append
         monkeypatch.setattr(os, "fsync", fsync)
         server._run([StoreMail("bob", stored(1)), Send(PEER, Ack("r-1", "s-1"))])
-        await asyncio.sleep(0)
+        await commits_made(server)
         assert sent == []
         for retry in range(3):  # the sender's retries, each answered from the core's record
             server._run([Send(PEER, Ack(f"r-{retry + 2}", "s-1"))])
-            await asyncio.sleep(0)
+            await commits_made(server)
         assert sent == []
         await asyncio.sleep(0)  # log lines are written after the pass's sends
         errors = [line for line in logs if "ERROR storing data" in line]
@@ -140,7 +189,7 @@ def test_while_a_failed_commit_waits_nothing_is_answered_until_it_is_on_disk(
         disk_broken[0] = False
         server._run([Send(PEER, Ack("r-9", "s-1"))])
         assert sent == []  # not before the commit that makes it durable
-        await asyncio.sleep(0)
+        await commits_made(server)
         assert sent == [Ack("r-9", "s-1")]
         await asyncio.sleep(0)
         assert Storage(tmp_path).load_mail() == {"bob": [stored(1)]}
@@ -165,7 +214,7 @@ def test_sends_before_any_store_leave_at_once(tmp_path: Path) -> None:
             ]
         )
         assert sent == [Ack("r-1", "x-1")]
-        await asyncio.sleep(0)
+        await commits_made(server)
         assert sent == [Ack("r-1", "x-1"), Ack("r-2", "s-1")]
 
     asyncio.run(scenario())
@@ -184,7 +233,7 @@ def test_what_waited_for_a_commit_leaves_packed_one_datagram_per_peer(tmp_path: 
         saved = Saved("r-2", "s-1", "bob", False, "")
         server._run([StoreMail("bob", stored(1)), Send(PEER, Ack("r-1", "s-1")), Send(PEER, saved)])
         assert datagrams == []  # not before the fsync
-        await asyncio.sleep(0)
+        await commits_made(server)
         [(messages, addr)] = datagrams
         assert addr == PEER
         assert messages[0] == saved
@@ -200,14 +249,14 @@ def test_after_a_slow_commit_the_next_waits_as_long_and_takes_all_that_came_mean
     # a table of thousands in a join storm: written once per pass, it took most of the
     # registry's time; now the commits after a slow one gather what came meanwhile
     saves: list[float] = []
-    real_save = Storage.save_table
+    real_text = storage.table_text
 
-    def slow_save(self: Storage, table: object) -> None:
+    def slow_text(table: Table) -> str:
         saves.append(time.monotonic())
-        time.sleep(0.2)  # a big table on a slow disk (long: the passes below fit in it)
-        real_save(self, table)  # type: ignore[arg-type]
+        time.sleep(0.2)  # a big table on a slow machine (long: the passes below fit in it)
+        return real_text(table)
 
-    monkeypatch.setattr(Storage, "save_table", slow_save)
+    monkeypatch.setattr(store, "table_text", slow_text)
     sent: list[object] = []
 
     async def scenario() -> None:
@@ -225,3 +274,42 @@ def test_after_a_slow_commit_the_next_waits_as_long_and_takes_all_that_came_mean
         assert saves[1] - saves[0] >= 0.4 - 0.005  # 200 ms of writing, then as long again
 
     asyncio.run(scenario())
+
+
+def test_an_action_that_fails_waits_first_in_line_and_nothing_after_it_goes_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = FileStore(tmp_path, lambda line: None)
+    real_drop = Storage.drop
+    fails = [1]
+
+    def drop_once_failing(self: Storage, owner: str, ids: tuple[str, ...]) -> None:
+        if fails.pop() if fails else 0:
+            raise OSError(28, "No space left on device")
+        real_drop(self, owner, ids)
+
+    monkeypatch.setattr(Storage, "drop", drop_once_failing)
+    for action in (
+        StoreMail("bob", stored(1)),
+        DropMail("bob", ("s-1",)),
+        StoreMail("bob", stored(2)),
+    ):
+        files.carry_out(action)
+
+    async def scenario() -> None:
+        with pytest.raises(StorageError):
+            await files.commit(Table())
+        assert files.dirty
+        assert Storage(tmp_path).load_mail() == {}  # nothing after the failed drop went first
+        await files.commit(Table())
+        assert not files.dirty
+
+    asyncio.run(scenario())
+    assert Storage(tmp_path).load_mail() == {"bob": [stored(2)]}
+
+
+def test_a_mailbox_name_that_cannot_be_a_file_is_refused_at_once(tmp_path: Path) -> None:
+    files = FileStore(tmp_path, lambda line: None)
+    with pytest.raises(StorageError):
+        files.carry_out(StoreMail("../bob", stored(1)))
+    assert not files.dirty  # nothing waits that no commit could ever write

@@ -337,7 +337,7 @@ any_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
 @settings(max_examples=200)
 @given(st.tuples(any_text, any_text, any_text, any_text, any_text, any_text))
 def test_a_mailbox_line_is_what_json_dumps_writes(fields: tuple[str, ...]) -> None:
-    # _line fills a template in rather than walking a dict; the file must not change
+    # mail_line fills a template in rather than walking a dict; the file must not change
     message = StoredMessage(*fields)
     expected = json.dumps(message._asdict(), ensure_ascii=False)
-    assert storage._line(message) == expected.translate(storage._LINE_BREAKS) + "\n"
+    assert storage.mail_line(message) == expected.translate(storage._LINE_BREAKS) + "\n"
