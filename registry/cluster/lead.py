@@ -29,11 +29,12 @@ from registry.cluster.connect import with_replicas
 from registry.cluster.store import Superseded
 from wire.keys import KEY_BYTES
 
-#: Seconds the lead (and a registry's membership) lasts unless renewed: long enough that a
-#: registry busy with a join storm of thousands keeps it (2 s was lost under one).
-LEASE = 5.0
-#: Seconds between renewals.
-RENEW = 1.0
+#: Seconds the lead (and a registry's membership) lasts unless renewed: short, so that the
+#: service finds a registry gone within it; a busy registry keeps it all the same, as a
+#: thread of its own renews it (registry/cluster/keeper.py). NATS counts whole seconds.
+LEASE = 2.0
+#: Seconds between renewals, and between looks for a lead that is free.
+RENEW = 0.5
 LEAD_BUCKET, SERVICE_BUCKET = "CHATAPP_LEAD", "CHATAPP_SERVICE"
 ERRORS = (nats.errors.Error, nats.js.errors.Error, TimeoutError, OSError)
 
