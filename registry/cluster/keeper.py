@@ -22,7 +22,7 @@ from typing import TypeVar
 from nats.aio.client import Client
 
 from registry.cluster.connect import connect
-from registry.cluster.lead import ERRORS, RENEW, Lead
+from registry.cluster.lead import ERRORS, LEAD_BUCKET, RENEW, Lead, bucket
 
 T = TypeVar("T")
 
@@ -91,8 +91,12 @@ class LeaseKeeper:
     # -- in the keeper's thread -----------------------------------------------------------
 
     async def _open(self) -> None:
-        self._nc, js = await connect(self._urls, lambda _: None)
-        self._lead = await Lead.open(js, self.me, self.reach)
+        self._nc, patient = await connect(self._urls, lambda _: None)
+        await bucket(patient, LEAD_BUCKET)  # (made if not there yet, given its time)
+        # then each answer waited for at most RENEW: a renewal that hangs while NATS elects
+        # a leader must not hold the next one back until the lease has run out
+        js = self._nc.jetstream(timeout=RENEW)
+        self._lead = Lead(await js.key_value(LEAD_BUCKET), js, self.me, self.reach)
         await self._tick()
         self._task = asyncio.get_running_loop().create_task(self._keep())
 

@@ -74,10 +74,6 @@ class Lead:
         self.reach = reach  # "ip:port", where peers reach this registry
         self._revision = 0  # of the lead key as this registry wrote it (0: not held)
 
-    @classmethod
-    async def open(cls, js: JetStreamContext, me: str, reach: str) -> Lead:
-        return cls(await bucket(js, LEAD_BUCKET), js, me, reach)
-
     @property
     def held(self) -> bool:
         return self._revision != 0

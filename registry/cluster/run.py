@@ -120,11 +120,10 @@ class ClusterRegistry:
         """Decide or relay until stopped, deciding while the keeper holds the lead."""
         channel: SecureChannel | None = None
         while not self._stopped.is_set():
-            if self._keeper.held:
-                await self._decide(channel)
-                channel = None
-            else:
+            if not self._keeper.held:
                 channel = await self._relay()
+            elif await self._decide(channel):
+                channel = None
 
     async def _next(self) -> None:
         """Until the keeper sees the lead change, or RENEW seconds pass, or a stop."""
@@ -133,56 +132,71 @@ class ClusterRegistry:
             await asyncio.wait_for(news.wait(), RENEW)
         news.clear()
 
-    async def _decide(self, channel: SecureChannel | None) -> None:
+    async def _decide(self, channel: SecureChannel | None) -> bool:
         """Decide for the service until stopped or the lead is lost, going on with the
-        sessions of `channel` (the peers this registry relayed for until now)."""
+        sessions of `channel` (the peers this registry relayed for until now). False when
+        the service's state could not be loaded (NATS did not answer: it may be electing a
+        leader after losing a server): the caller tries again while the lead is held."""
         keeper, term = self._keeper, self._keeper.term
         self._store.fence = keeper.check
         elsewhere = self._elsewhere = Elsewhere(self._to_registry)
         sub = await self._nc.subscribe(LEAD_SUBJECT, cb=self._inbound)
-        # the others say which peers they hold as they see the lead change hands: what is
-        # pushed at start then reaches each peer through its own registry
-        await asyncio.sleep(ANNOUNCED)
-        kept = await self._store.load(time.monotonic())
-        shelf = await BucketShelf.load(self._desk, self.log, self._keeper.check)
-        server = self._server = RegistryServer(
-            data_dir=self._data_dir,
-            bind=self._listen[0],
-            port=self._listen[1],
-            out=self._out,
-            backend=Backend(self._store, kept, *self._key, channel, shelf),
-            console_operator=False,
-            prompt=False,
-            **self._options,
-        )
+        try:
+            # the others say which peers they hold as they see the lead change hands: what
+            # is pushed at start then reaches each peer through its own registry
+            await asyncio.sleep(ANNOUNCED)
+            try:
+                kept = await self._store.load(time.monotonic())
+                shelf = await BucketShelf.load(self._desk, self.log, keeper.check)
+            except ERRORS as exc:
+                self.log(f"ERROR cannot load the service's state from NATS ({exc}); trying again")
+                return False
+            server = self._server = RegistryServer(
+                data_dir=self._data_dir,
+                bind=self._listen[0],
+                port=self._listen[1],
+                out=self._out,
+                backend=Backend(self._store, kept, *self._key, channel, shelf),
+                console_operator=False,
+                prompt=False,
+                **self._options,
+            )
+            try:
+                await self._serve(server, elsewhere, term)
+            finally:
+                await server.close()
+        finally:
+            await sub.unsubscribe()
+            self._server = self._elsewhere = None
+        return True
+
+    async def _serve(self, server: RegistryServer, elsewhere: Elsewhere, term: int) -> None:
+        """Start `server` and decide with it until stopped, or the lead of `term` is lost;
+        the peers of a registry gone are reached from here."""
+        keeper = self._keeper
         server.elsewhere = elsewhere
         if isinstance(server.desk, DeskService):  # its clients learn where to go next
             server.desk.registries = lambda: server.core.registries
         known = await self._members() or {}
         server.core.registries = tuple(sorted(known.values()))  # (told at start: Restarted)
         await server.start()
-        self.log(f"this registry decides for the service now ({self._keeper.reach})")
-        try:
-            while not self._stopped.is_set():
-                await self._next()
-                if not keeper.held or keeper.term != term:
-                    self.log("another registry decides for the service now: this one relays")
-                    break
-                members = await self._members()
-                if members is None:
-                    continue  # not known now: nobody is taken for gone
-                if members != known:
-                    listed = tuple(sorted(members.values()))
-                    server.handle(functools.partial(_listed, listed))
-                    if isinstance(server.desk, DeskService):
-                        server.desk.tell_registries()
-                for gone in set(known) - set(members):
-                    server.handle(functools.partial(_restarted, elsewhere.routes.forget(gone)))
-                known = members
-        finally:
-            await sub.unsubscribe()
-            await server.close()
-            self._server = self._elsewhere = None
+        self.log(f"this registry decides for the service now ({keeper.reach})")
+        while not self._stopped.is_set():
+            await self._next()
+            if not keeper.held or keeper.term != term:
+                self.log("another registry decides for the service now: this one relays")
+                return
+            members = await self._members()
+            if members is None:
+                continue  # not known now: nobody is taken for gone
+            if members != known:
+                listed = tuple(sorted(members.values()))
+                server.handle(functools.partial(_listed, listed))
+                if isinstance(server.desk, DeskService):
+                    server.desk.tell_registries()
+            for gone in set(known) - set(members):
+                server.handle(functools.partial(_restarted, elsewhere.routes.forget(gone)))
+            known = members
 
     async def _relay(self) -> SecureChannel | None:
         """Relay to the registry that decides until stopped (None), or until the keeper
