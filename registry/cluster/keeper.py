@@ -91,12 +91,8 @@ class LeaseKeeper:
     # -- in the keeper's thread -----------------------------------------------------------
 
     async def _open(self) -> None:
-        self._nc, patient = await connect(self._urls, lambda _: None)
-        await bucket(patient, LEAD_BUCKET)  # (made if not there yet, given its time)
-        # then each answer waited for at most RENEW: a renewal that hangs while NATS elects
-        # a leader must not hold the next one back until the lease has run out
-        js = self._nc.jetstream(timeout=RENEW)
-        self._lead = Lead(await js.key_value(LEAD_BUCKET), js, self.me, self.reach)
+        self._nc, js = await connect(self._urls, lambda _: None)
+        self._lead = Lead(await bucket(js, LEAD_BUCKET), js, self.me, self.reach)
         await self._tick()
         self._task = asyncio.get_running_loop().create_task(self._keep())
 
