@@ -64,9 +64,10 @@ def registry_of_service(folder: Path, url: str) -> tuple[subprocess.Popen[bytes]
     return proc, port
 
 
-def service(count: int, procs: int, registries: int, limit: float) -> tuple[Storm, Storm]:
+def service(count: int, procs: int, registries: int, limit: float) -> tuple[Storm, Storm, int]:
     """A join storm of `count` peers over `registries` registries, then the registry that
-    decides killed with them all online."""
+    decides killed with them all online; and how many peers moved to another registry in
+    the storm (their own was only busy)."""
     root = Path(tempfile.mkdtemp(prefix="chatapp-bench-cluster-"))
     nats, url = nats_server(root / "nats")
     members = []
@@ -98,6 +99,7 @@ def service(count: int, procs: int, registries: int, limit: float) -> tuple[Stor
             servers_cpu() - server_before,
             total["cpu"] - before,
         )
+        moved = int(total["moved"])
         members[0][0].kill()  # the first started decides
         members[0][0].wait()
         for crowd in crowds:
@@ -121,7 +123,7 @@ def service(count: int, procs: int, registries: int, limit: float) -> tuple[Stor
         nats.kill()
         nats.wait()
         shutil.rmtree(root, ignore_errors=True)
-    return join, failover
+    return join, failover, moved
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -136,13 +138,13 @@ def main(argv: list[str] | None = None) -> None:
     table = Table(
         f"Join storm: {args.registries} registries on NATS beside one registry on its own, "
         f"peers in {args.procs} processes",
-        ["N", "run", "one registry", "CPU s: registry / peers", "service", "done / gave up",
+        ["N", "run", "one registry", "CPU s: registry / peers", "service", "done / gave up / moved",
          "CPU s: servers / peers", "service / one", "deciding one killed: all back"],
     )  # fmt: skip
     for count in (int(n) for n in args.sizes.split(",")):
         for run in range(1, args.runs + 1):
             one, _ = ours(count, args.procs, args.limit)
-            join, failover = service(count, args.procs, args.registries, args.limit)
+            join, failover, moved = service(count, args.procs, args.registries, args.limit)
             both = join.took == join.took and one.took == one.took
             ratio = join.took / one.took if both else float("nan")
             table.add(
@@ -151,13 +153,14 @@ def main(argv: list[str] | None = None) -> None:
                 _s(one.took),
                 f"{one.server_cpu:.1f} / {one.clients_cpu:.1f}",
                 _s(join.took),
-                f"{join.done:,} / {join.gave_up}",
+                f"{join.done:,} / {join.gave_up} / {moved}",
                 f"{join.server_cpu:.1f} / {join.clients_cpu:.1f}",
                 f"{ratio:.2f}x" if ratio == ratio else "",
                 f"{_s(failover.took)} ({failover.done:,} / {failover.gave_up})",
             )
     table.note(
-        "Join: until every peer's table holds all N online. Servers' CPU: the registries and "
+        "Join: until every peer's table holds all N online; moved: peers that moved to "
+        "another registry meanwhile. Servers' CPU: the registries and "
         "nats-server, all on one CPU as the one registry is. All back: after the registry "
         "that decides is killed, until every peer heard from the service again."
     )

@@ -1,7 +1,8 @@
 """The crowd of bench.procs (`python -m bench.procs crowd`): --peers real PeerNodes for a
 join storm (bench/storm.py), bound and the registry's key pinned when ready. Commands on
 stdin: "go" registers them all at once, "since" marks a moment, "report" says how many have
-a complete table, heard the registry since the mark, or gave up."""
+a complete table, heard the registry since the mark, gave up, or moved to another registry of
+a service."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ async def crowd(args: argparse.Namespace) -> None:
     for peer in peers:
         await peer.open()
     gave_up: set[str] = set()
+    moved: set[str] = set()
     complete: set[str] = set()
     mark = [0.0]
     heard: set[str] = set()
@@ -52,6 +54,8 @@ async def crowd(args: argparse.Namespace) -> None:
         # restart) keeps trying and comes back: only a peer that never registered gives up
         if line.text.startswith("[Could not register"):
             gave_up.add(peer.name)
+        elif line.text.startswith("[Registry ") and "is not answering" in line.text:
+            moved.add(peer.name)
         if not line.text.startswith("[Client table updated"):
             said(f"{peer.name} {line.text}")
 
@@ -71,6 +75,7 @@ async def crowd(args: argparse.Namespace) -> None:
                 "registered": sum(p.registered.is_set() for p in peers),
                 "heard": len(heard),
                 "gave_up": len(gave_up),
+                "moved": len(moved),
                 "cpu": cpu.user + cpu.system,
             }
         )

@@ -104,7 +104,9 @@ class RegistryLink:
 
     def flush_outbox(self, now: float, emit: Emit) -> None:
         """Send the outbox on, from its first kept message not on its way (the join for
-        kept room lines first, asked again if it went unanswered)."""
+        kept room lines first, asked again if it went unanswered), the saves and posts on
+        their way joining it first (`_join_outbox`)."""
+        self._join_outbox(emit)
         rejoining = self._shared.room_return.rejoining
         if rejoining is not None and not self._requests.any_of(Join):
             # the join for kept lines went unanswered: ask again
@@ -137,6 +139,28 @@ class RegistryLink:
             return
         self.flush_outbox(now, emit)
         self.ask_outcomes_again(math.inf, now, emit)
+
+    def _join_outbox(self, emit: Emit) -> None:
+        """The saves and posts on their way, not taken by the registry, join the outbox in
+        the order typed. The outbox is sent on when a registry answers again, starts again,
+        or is another of the service: one that may not have had them. Sent again at their
+        own times, one lost (or held while a new session is made) would be overtaken by
+        those typed after it; in the outbox, they go one at a time, in order."""
+        requests, outbox = self._requests, self._shared.outbox
+        carried = [
+            message
+            for message in requests.messages()
+            if isinstance(message, DELIVERED)
+            and not requests.accepted(message.id)
+            and message not in outbox  # (a kept one on its way goes first all the same)
+        ]
+        for message in carried:
+            requests.answer_sent(message.id)
+            requests.over(message.id)  # (what was held behind it is behind the outbox now)
+            outbox.unanswered.pop(message.id, None)
+            outbox.add(message)
+        if carried:
+            outbox.keep(emit)  # on disk, as any kept message
 
     # -- the registry away and back -----------------------------------------------------
 
@@ -180,6 +204,7 @@ class RegistryLink:
         heard = shared.watch.heard_at
         unanswered = shared.registries and requests.unanswered(now, heard, MOVE_ROUNDS)
         if unanswered and self._move_on(emit):
+            self.flush_outbox(now, emit)
             requests.send_again(now, emit)
         again, failed = requests.due(now, shared.watch.heard_at)
         server = shared.server

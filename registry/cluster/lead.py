@@ -29,11 +29,12 @@ from registry.cluster.connect import with_replicas
 from registry.cluster.store import Superseded
 from wire.keys import KEY_BYTES
 
-#: Seconds the lead (and a registry's membership) lasts unless renewed: long enough that a
-#: registry busy with a join storm of thousands keeps it (2 s was lost under one).
-LEASE = 5.0
-#: Seconds between renewals.
-RENEW = 1.0
+#: Seconds the lead (and a registry's membership) lasts unless renewed: short, so that the
+#: service finds a registry gone within it; a busy registry keeps it all the same, as a
+#: thread of its own renews it (registry/cluster/keeper.py). NATS counts whole seconds.
+LEASE = 2.0
+#: Seconds between renewals, and between looks for a lead that is free.
+RENEW = 0.5
 LEAD_BUCKET, SERVICE_BUCKET = "CHATAPP_LEAD", "CHATAPP_SERVICE"
 ERRORS = (nats.errors.Error, nats.js.errors.Error, TimeoutError, OSError)
 
@@ -72,10 +73,6 @@ class Lead:
         self.me = me
         self.reach = reach  # "ip:port", where peers reach this registry
         self._revision = 0  # of the lead key as this registry wrote it (0: not held)
-
-    @classmethod
-    async def open(cls, js: JetStreamContext, me: str, reach: str) -> Lead:
-        return cls(await bucket(js, LEAD_BUCKET), js, me, reach)
 
     @property
     def held(self) -> bool:

@@ -1,6 +1,7 @@
 """Running a registry of a service (`ChatApp -s PORT --cluster nats://...`): it decides for
 the service while it holds the lead, and relays to the one that does otherwise; it takes
-the lead when the one that held it stops (registry/cluster/lead.py)."""
+the lead when the one that held it stops (registry/cluster/lead.py), as its lease keeper
+sees (registry/cluster/keeper.py)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from registry.cluster.connect import ClusterError, ClusterSettings, connect
 from registry.cluster.desk_bucket import BucketShelf, desk_bucket, service_desk_key
 from registry.cluster.elsewhere import Elsewhere
 from registry.cluster.follower import Follower
+from registry.cluster.keeper import LeaseKeeper
 from registry.cluster.lead import ERRORS, RENEW, Lead, service_key
 from registry.cluster.link import (
     LEAD_SUBJECT,
@@ -52,7 +54,7 @@ from wire.errors import DecodeError
 from wire.messages import for_log
 
 #: Seconds a registry that takes the lead waits for the others to say which peers they
-#: hold, before it pushes anything (more than one of their checks of the lead: RENEW each).
+#: hold, before it pushes anything (more than one of their looks at the lead: RENEW each).
 ANNOUNCED = 1.2 * RENEW
 
 
@@ -68,10 +70,10 @@ def _restarted(addrs: list[Addr], core: RegistryCore, now: float) -> list[Action
 
 class Service(Struct, frozen=True):
     """What a registry of a service uses of it: the connection to its NATS servers, the
-    lead, its store, and its key (with whether it was made just now)."""
+    keeper of its lease, its store, and its key (with whether it was made just now)."""
 
     nc: Client
-    lead: Lead
+    keeper: LeaseKeeper
     store: JetStreamStore
     key: tuple[X25519PrivateKey, bool]
     desk: KeyValue
@@ -91,7 +93,7 @@ class ClusterRegistry:
         """`listen`: where this registry listens; `options` are its settings (see
         RegistrySettings)."""
         self._nc = service.nc
-        self._lead = service.lead
+        self._keeper = service.keeper
         self._store = service.store
         self._key = service.key
         self._desk = service.desk
@@ -112,117 +114,124 @@ class ClusterRegistry:
 
     def stop(self) -> None:
         self._stopped.set()
+        self._keeper.news.set()
 
     async def run(self) -> None:
-        """Decide or relay until stopped, taking the lead whenever it is free."""
-        with contextlib.suppress(*ERRORS):  # (said at once: each registry lists the others)
-            await self._lead.keep_membership()
-        held = await self._lead.take()
+        """Decide or relay until stopped, deciding while the keeper holds the lead."""
         channel: SecureChannel | None = None
         while not self._stopped.is_set():
-            if held:
-                await self._decide(channel)
-                held, channel = False, None
-            else:
-                held, channel = await self._relay()
+            if not self._keeper.held:
+                channel = await self._relay()
+            elif await self._decide(channel):
+                channel = None
 
-    async def _decide(self, channel: SecureChannel | None) -> None:
+    async def _next(self) -> None:
+        """Until the keeper sees the lead change, or RENEW seconds pass, or a stop."""
+        news = self._keeper.news
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(news.wait(), RENEW)
+        news.clear()
+
+    async def _decide(self, channel: SecureChannel | None) -> bool:
         """Decide for the service until stopped or the lead is lost, going on with the
-        sessions of `channel` (the peers this registry relayed for until now)."""
-        self._store.fence = self._lead.check
+        sessions of `channel` (the peers this registry relayed for until now). False when
+        the service's state could not be loaded (NATS did not answer: it may be electing a
+        leader after losing a server): the caller tries again while the lead is held."""
+        keeper, term = self._keeper, self._keeper.term
+        self._store.fence = keeper.check
         elsewhere = self._elsewhere = Elsewhere(self._to_registry)
         sub = await self._nc.subscribe(LEAD_SUBJECT, cb=self._inbound)
-        # the others say which peers they hold as they see the lead change hands: what is
-        # pushed at start then reaches each peer through its own registry
-        await asyncio.sleep(ANNOUNCED)
-        kept = await self._store.load(time.monotonic())
-        shelf = await BucketShelf.load(self._desk, self.log, self._lead.check)
-        server = self._server = RegistryServer(
-            data_dir=self._data_dir,
-            bind=self._listen[0],
-            port=self._listen[1],
-            out=self._out,
-            backend=Backend(self._store, kept, *self._key, channel, shelf),
-            console_operator=False,
-            prompt=False,
-            **self._options,
-        )
+        try:
+            # the others say which peers they hold as they see the lead change hands: what
+            # is pushed at start then reaches each peer through its own registry
+            await asyncio.sleep(ANNOUNCED)
+            try:
+                kept = await self._store.load(time.monotonic())
+                shelf = await BucketShelf.load(self._desk, self.log, keeper.check)
+            except ERRORS as exc:
+                self.log(f"ERROR cannot load the service's state from NATS ({exc}); trying again")
+                return False
+            server = self._server = RegistryServer(
+                data_dir=self._data_dir,
+                bind=self._listen[0],
+                port=self._listen[1],
+                out=self._out,
+                backend=Backend(self._store, kept, *self._key, channel, shelf),
+                console_operator=False,
+                prompt=False,
+                **self._options,
+            )
+            try:
+                await self._serve(server, elsewhere, term)
+            finally:
+                await server.close()
+        finally:
+            await sub.unsubscribe()
+            self._server = self._elsewhere = None
+        return True
+
+    async def _serve(self, server: RegistryServer, elsewhere: Elsewhere, term: int) -> None:
+        """Start `server` and decide with it until stopped, or the lead of `term` is lost;
+        the peers of a registry gone are reached from here."""
+        keeper = self._keeper
         server.elsewhere = elsewhere
         if isinstance(server.desk, DeskService):  # its clients learn where to go next
             server.desk.registries = lambda: server.core.registries
         known = await self._members() or {}
         server.core.registries = tuple(sorted(known.values()))  # (told at start: Restarted)
         await server.start()
-        self.log(f"this registry decides for the service now ({self._lead.reach})")
-        try:
-            while not self._stopped.is_set():
-                if not await self._keep(decide=True):
-                    self.log("another registry decides for the service now: this one relays")
-                    break
-                members = await self._members()
-                if members is None:
-                    continue  # not known now: nobody is taken for gone
-                if members != known:
-                    listed = tuple(sorted(members.values()))
-                    server.handle(functools.partial(_listed, listed))
-                    if isinstance(server.desk, DeskService):
-                        server.desk.tell_registries()
-                for gone in set(known) - set(members):
-                    server.handle(functools.partial(_restarted, elsewhere.routes.forget(gone)))
-                known = members
-        finally:
-            await sub.unsubscribe()
-            await server.close()
-            self._server = self._elsewhere = None
+        self.log(f"this registry decides for the service now ({keeper.reach})")
+        while not self._stopped.is_set():
+            await self._next()
+            if not keeper.held or keeper.term != term:
+                self.log("another registry decides for the service now: this one relays")
+                return
+            members = await self._members()
+            if members is None:
+                continue  # not known now: nobody is taken for gone
+            if members != known:
+                listed = tuple(sorted(members.values()))
+                server.handle(functools.partial(_listed, listed))
+                if isinstance(server.desk, DeskService):
+                    server.desk.tell_registries()
+            for gone in set(known) - set(members):
+                server.handle(functools.partial(_restarted, elsewhere.routes.forget(gone)))
+            known = members
 
-    async def _relay(self) -> tuple[bool, SecureChannel | None]:
-        """Relay to the registry that decides until stopped, or until the lead was free and
-        this registry took it (True, with the sessions of its peers to go on with)."""
+    async def _relay(self) -> SecureChannel | None:
+        """Relay to the registry that decides until stopped (None), or until the keeper
+        took the lead, which was free (the sessions of this registry's peers, to go on
+        with)."""
+        keeper = self._keeper
         follower = self._follower = Follower(
-            self._nc, self._lead.me, self._key[0], self.log, self._desk_where
+            self._nc, keeper.me, self._key[0], self.log, self._desk_where
         )
         addr = await follower.start(*self._listen)
-        with contextlib.suppress(*ERRORS):  # (not known while NATS is away: asked again)
-            self._leader_reach = await self._lead.leader() or ""
+        self._leader_reach = keeper.leader or ""
         self._out(
             f"ChatApp registry listening on {addr[0]}:{addr[1]} (UDP and TCP), relaying to "
             f"the registry that decides for the service ({self._leader_reach or 'none yet'})"
         )
         try:
             while not self._stopped.is_set():
-                await self._keep(decide=False)
-                try:
-                    reach = await self._lead.leader()
-                    took = reach in (None, self._lead.reach) and await self._lead.take()
-                except ERRORS:
-                    continue  # NATS is away: relay on, and ask again
-                if took:
+                await self._next()
+                if keeper.held:
                     self.log("the registry that decided stopped: this one takes over")
-                    return True, follower.channel
+                    return follower.channel
+                reach = keeper.leader
                 if reach is not None and reach != self._leader_reach:
                     follower.announce()
                 self._leader_reach = reach or ""
-            return False, None
+            return None
         finally:
             await follower.close()
             self._follower = None
-
-    async def _keep(self, *, decide: bool) -> bool:
-        """Wait RENEW seconds (or until stopped), then renew the lead (when deciding) and
-        this registry's membership; whether the lead is still held."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopped.wait(), RENEW)
-        try:
-            await self._lead.keep_membership()
-            return await self._lead.renew() if decide else False
-        except ERRORS:
-            return decide  # NATS is away: nobody else can take the lead meanwhile
 
     async def _desk_where(self) -> tuple[str, str, list[str]]:
         """For a desk client that asked this registry: where it is reached, where the
         help desk is (the registry that decides, "" for none yet), and the service's
         registries."""
-        here = self._lead.reach
+        here = self._keeper.reach
         if not self._leader_reach:
             return here, "", [here]
         members = {*((await self._members()) or {}).values(), here, self._leader_reach}
@@ -232,7 +241,7 @@ class ClusterRegistry:
         """The registries of the service (see Lead.members), or None when NATS did not
         say."""
         try:
-            return await self._lead.members()
+            return await self._keeper.call(Lead.members)
         except ERRORS:
             return None
 
@@ -316,21 +325,23 @@ async def run_cluster_registry(
     except ClusterError as exc:
         out(f"ChatApp: error: {exc}")
         return 1
+    keeper = LeaseKeeper(urls, secrets.token_hex(4), f"{cluster.advertise}:{port}")
     try:
         static, made = await service_key(js)
         store = await JetStreamStore.open(js)
-        lead = await Lead.open(js, secrets.token_hex(4), f"{cluster.advertise}:{port}")
         desk = await desk_bucket(js)
         _, said = await service_desk_key(desk, data_dir)
+        await keeper.start()  # (it takes the lead if it is free)
     except (*ERRORS, StorageError, ValueError) as exc:
         out(f"ChatApp: error: cannot use NATS at {', '.join(urls)}: {exc}")
+        await keeper.stop()
         await nc.close()
         return 1
     for line in key_lines(static.public_key().public_bytes_raw(), made, service=True):
         out(line)
     if said:
         log(said)
-    service = Service(nc, lead, store, (static, made), desk)
+    service = Service(nc, keeper, store, (static, made), desk)
     registry = ClusterRegistry(service, (bind, port), out, data_dir, options)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -353,6 +364,7 @@ async def run_cluster_registry(
     finally:
         if advert is not None:
             await advert.close()
+        await keeper.stop()
         stopping.set()
         with contextlib.suppress(*ERRORS):
             await nc.drain()

@@ -63,6 +63,11 @@ SAVED_EVEN_IF_KEPT = (
     r"|Kept message for \S+ saved at the server: “.*”)\]$"
 )
 
+#: RECEIVED_BY_SERVER, or the line that says the same of a post that waited in the outbox
+POSTED_EVEN_IF_KEPT = (
+    r"^>>> \[(Message received by Server\.|Kept message received by Server: “.*”)\]$"
+)
+
 
 def kept_saved(to: str, text: str) -> str:
     """The line that confirms that a message to `to` kept in the outbox is saved."""

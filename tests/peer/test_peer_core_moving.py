@@ -1,0 +1,89 @@
+"""PeerCore moving to another registry of a service, or finding its own started again: the
+saves and posts on their way go to the registry that takes them one at a time, in the order
+typed, so that the mailbox and the channel have them in that order."""
+
+from __future__ import annotations
+
+from peer import actions as pa
+from peer.core import PeerCore
+from tests.peer.test_peer_core import BOB, ME, ROUND, SERVER, T0, prints, run_until, sent
+from wire.messages import Ack, Entry, Restarted, SaveMessage, TableUpdate, Welcome
+from wire.reliable import TIMEOUT
+
+OTHER = ("127.0.0.1", 5001)
+REGISTRIES = ("127.0.0.1:5000", "127.0.0.1:5001")
+MOVED = "[Registry 127.0.0.1:5000 is not answering; now using 127.0.0.1:5001.]"
+
+
+def in_a_service() -> PeerCore:
+    """alice, registered at SERVER, one of the two registries of a service; bob offline."""
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", keepalive=600.0)
+    [register] = sent(core.start(T0))
+    entries = (Entry("alice", *ME, True), Entry("bob", *BOB, False))
+    welcome = Welcome("r-1", register.id, "alice", "tok", 2, entries, (), (), REGISTRIES)
+    core.receive(welcome, SERVER, T0)
+    return core
+
+
+def typed_saves(core: PeerCore, count: int, at: float = T0, first: int = 0) -> list[SaveMessage]:
+    """`count` saves for bob (save<first>, ...), typed 10 ms apart from `at`: each goes at
+    once."""
+    saves = []
+    for n in range(first, first + count):
+        out = core.line(f"send bob save{n}", at + 0.01 * (n + 1))
+        saves += [m for m in sent(out) if isinstance(m, SaveMessage)]
+    assert [s.text for s in saves] == [f"save{n}" for n in range(first, first + count)]
+    return saves
+
+
+def saves_to(out: list[pa.Action], addr: tuple[str, int]) -> list[str]:
+    return [
+        a.message.text
+        for a in out
+        if isinstance(a, pa.Send) and a.addr == addr and isinstance(a.message, SaveMessage)
+    ]
+
+
+def test_saves_on_their_way_go_to_the_registry_taking_over_one_at_a_time_in_order() -> None:
+    core = in_a_service()
+    saves = typed_saves(core, 3)
+    run_until(core, T0 + 1.0)  # unanswered: the registry is gone
+    out = core.receive(Restarted("o-1", REGISTRIES), OTHER, T0 + 1.0)
+    assert MOVED in prints(out)
+    assert saves_to(out, OTHER) == ["save0"]
+    # its first copy lost (say, while the new session was being made): only it goes again,
+    # and nothing typed after it overtakes it
+    out = run_until(core, T0 + 1.0 + TIMEOUT + 0.01)
+    assert saves_to(out, OTHER) == ["save0"]
+    out = core.receive(Ack("o-2", saves[0].id), OTHER, T0 + 1.6)
+    assert saves_to(out, OTHER) == ["save1"]
+    out = core.receive(Ack("o-3", saves[1].id), OTHER, T0 + 1.7)
+    assert saves_to(out, OTHER) == ["save2"]
+    out = core.receive(Ack("o-4", saves[2].id), OTHER, T0 + 1.8)
+    assert saves_to(out, OTHER) == [] and core.outbox == ()
+
+
+def test_a_save_given_up_goes_before_one_typed_after_it_still_on_its_way() -> None:
+    core = in_a_service()
+    [first] = typed_saves(core, 1)
+    # the registry is heard after the first save, then goes: the first save is given a
+    # round more (heard during its tries), the second, sent after, is given up first
+    core.receive(TableUpdate("r-2", 3, ()), SERVER, T0 + 0.05)
+    [second] = typed_saves(core, 1, at=T0 + 0.1, first=1)
+    out = run_until(core, T0 + 0.11 + ROUND + 0.01)
+    assert "[Kept in your outbox; sent when the server answers.]" in prints(out)
+    assert list(core.outbox) == [second]
+    out = core.receive(Restarted("o-1", REGISTRIES), OTHER, T0 + 2.8)
+    assert list(core.outbox) == [first, second]  # the order typed
+    assert saves_to(out, OTHER) == ["save0"]
+    out = core.receive(Ack("o-2", first.id), OTHER, T0 + 2.9)
+    assert saves_to(out, OTHER) == ["save1"]
+
+
+def test_a_registry_started_again_gets_what_was_on_its_way_in_order() -> None:
+    core = in_a_service()
+    saves = typed_saves(core, 2)
+    out = core.receive(Restarted("r-2", REGISTRIES), SERVER, T0 + 0.3)
+    assert saves_to(out, SERVER) == ["save0"]
+    out = core.receive(Ack("r-3", saves[0].id), SERVER, T0 + 0.4)
+    assert saves_to(out, SERVER) == ["save1"]

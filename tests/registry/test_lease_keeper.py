@@ -1,0 +1,56 @@
+"""LeaseKeeper on a real nats-server (tests/nats_servers.py): a registry whose event loop is
+busy keeps the lead, and another takes it soon after the one holding it stops."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from registry.cluster.keeper import LeaseKeeper
+from registry.cluster.lead import LEASE, RENEW
+from tests.nats_servers import nats_cluster
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def _until(condition: object, limit: float) -> float:
+    """Seconds until `condition()` holds, checked every 50 ms; fails after `limit`."""
+    start = time.monotonic()
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() - start < limit, "not within the limit"
+        await asyncio.sleep(0.05)
+    return time.monotonic() - start
+
+
+def test_a_busy_registry_keeps_the_lead_and_another_takes_it_once_it_stops(
+    tmp_path: Path,
+) -> None:
+    with nats_cluster(tmp_path / "nats") as servers:
+        urls = [servers[0].url]
+
+        async def scenario() -> None:
+            first = LeaseKeeper(urls, "first", "127.0.0.1:5001")
+            second = LeaseKeeper(urls, "second", "127.0.0.1:5002")
+            await first.start()
+            await second.start()
+            assert first.held and not second.held
+            assert second.leader == "127.0.0.1:5001"
+            # the first registry's own loop stuck for longer than the lease: its thread
+            # renews the lead all the same
+            time.sleep(LEASE + 2 * RENEW)
+            await asyncio.sleep(2 * RENEW)
+            assert first.held and not second.held
+            assert sorted((await second.call(lambda lead: lead.members())).values()) == [
+                "127.0.0.1:5001",
+                "127.0.0.1:5002",
+            ]
+            await first.stop()  # as a kill: the lease is not handed over, it runs out
+            took = await _until(lambda: second.held, LEASE + 3 * RENEW)
+            assert second.news.is_set() and second.leader == "127.0.0.1:5002"
+            assert took <= LEASE + 2 * RENEW
+            await second.stop()
+
+        asyncio.run(scenario())
