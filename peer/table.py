@@ -33,6 +33,9 @@ class Table:
         self._early_updates: deque[TableUpdate] = deque(maxlen=EARLY_UPDATES)
         # address -> key of the row there, made when first asked after a change (`key_at`)
         self._keys_by_addr: dict[Addr, str] | None = None
+        # the rows changed since `take_changed` was last called, each as it was then (None:
+        # it had no row): what changed is said from these alone, not from the whole table
+        self._before: dict[str, Entry | None] = {}
 
     def __getitem__(self, name: str) -> Entry:
         return self._rows[name_key(name)]
@@ -83,6 +86,22 @@ class Table:
         """The names online in the table, for tab completion."""
         return sorted((e.name for e in self._rows.values() if e.online), key=name_key)
 
+    def row_of_key(self, key: str) -> Entry | None:
+        """The row whose name's key (wire.names.name_key) is `key`, or None."""
+        return self._rows.get(key)
+
+    def take_changed(self) -> dict[str, Entry | None]:
+        """The rows changed since the last call, by name key, each as it was then (None:
+        no row); from now on, changes are noted anew. The cost is that of the changes,
+        not of the table."""
+        before, self._before = self._before, {}
+        return before
+
+    def _note(self, key: str) -> None:
+        """The row keyed `key` is about to change: note what it was, unless noted already."""
+        if key not in self._before:
+            self._before[key] = self._rows.get(key)
+
     def keep_early(self, update: TableUpdate) -> None:
         """Keep `update`, come before the first table (our Welcome is on its way, over TCP
         when the table is big), for `take_early` (the last EARLY_UPDATES of them)."""
@@ -103,12 +122,14 @@ class Table:
         gone: dict[Addr, str] = {}
         renamed_to = ""  # our own new name, when the update renames us
         for entry in update.entries:
+            key = name_key(entry.name)
+            self._note(key)
             if entry.port == 0:  # the registry released this name (or it was renamed)
-                old = self._rows.pop(name_key(entry.name), None)
+                old = self._rows.pop(key, None)
                 if old is not None:
                     gone[(old.ip, old.port)] = old.name
             else:
-                self._rows[name_key(entry.name)] = entry
+                self._rows[key] = entry
                 old_name = gone.get((entry.ip, entry.port))
                 if old_name is not None and name_key(old_name) != name_key(entry.name):
                     self._renamed[name_key(old_name)] = entry.name  # a rename
@@ -123,8 +144,11 @@ class Table:
         is `new`'s from now on, before the update that says so comes (a `who` typed right
         after `/nick` listed the old name, and not as ours). That update changes nothing
         more; the version stays the registry's."""
-        entry = self._rows.pop(name_key(old), None)
+        entry = self._rows.get(name_key(old))
         if entry is not None:
+            self._note(name_key(old))
+            self._note(name_key(new))
+            del self._rows[name_key(old)]
             self._rows[name_key(new)] = entry._replace(name=new)
             self._renamed[name_key(old)] = new
 
@@ -133,7 +157,11 @@ class Table:
         renames made before we started, or while we were away."""
         self.version = version
         self._keys_by_addr = None
+        for key in self._rows:
+            self._note(key)
         self._rows = {name_key(e.name): e for e in entries}
+        for key in self._rows:
+            self._before.setdefault(key, None)  # new here, unless noted above
         for alias in aliases:  # renames made before we started, or while we were away
             if name_key(alias.old) not in self._rows:
                 self._renamed[name_key(alias.old)] = alias.new

@@ -87,3 +87,24 @@ def test_the_key_at_an_address_is_its_online_rows() -> None:
     table = table_of(gone, BOB._replace(key="k-bob"))
     assert table.key_at((BOB.ip, BOB.port)) == "k-bob"
     assert table.key_at(("10.0.0.9", 6002)) == ""
+
+
+def test_the_rows_changed_are_noted_as_they_were_until_taken() -> None:
+    table = table_of(BOB, CAROL)
+    table.take_changed()
+    bob_off = BOB._replace(online=False)
+    dave = Entry("dave", "127.0.0.1", 6004, True)
+    table.apply(TableUpdate("u-1", 4, (bob_off, dave)), "alice")
+    table.apply(TableUpdate("u-2", 5, (BOB,)), "alice")  # back: noted as it was first
+    assert table.take_changed() == {"bob": BOB, "dave": None}
+    assert table.take_changed() == {}  # taken: noted anew from here
+    table.renamed("carol", "caroline")
+    assert table.take_changed() == {"carol": CAROL, "caroline": None}
+
+
+def test_a_whole_table_notes_every_row_of_both() -> None:
+    table = table_of(BOB, CAROL)
+    table.take_changed()
+    dave = Entry("dave", "127.0.0.1", 6004, True)
+    table.replace(9, (CAROL, dave), ())
+    assert table.take_changed() == {"bob": BOB, "carol": CAROL, "dave": None}
