@@ -6,16 +6,16 @@ the core applies what the registry sends, and looks names up here.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator, ValuesView
 
 from peer.actions import Addr, Emit, Print
 from wire.messages import Alias, Entry, TableUpdate
 from wire.names import name_key
 
-#: Table updates kept while our Welcome is on its way (older ones give way: a gap left by
-#: them is noticed when the rest are applied, and the whole table is fetched).
-EARLY_UPDATES = 64
+#: Table updates held while one before them is missing: our Welcome is on its way, or a
+#: lost update is being sent again. Beyond this many the oldest give way (the gap they
+#: leave is filled by fetching the whole table).
+HELD_UPDATES = 64
 
 
 class Table:
@@ -30,7 +30,7 @@ class Table:
         self.version = -1
         self._rows: dict[str, Entry] = {}
         self._renamed: dict[str, str] = {}  # others' old name keys -> their new names
-        self._early_updates: deque[TableUpdate] = deque(maxlen=EARLY_UPDATES)
+        self._held: dict[int, TableUpdate] = {}  # by version: see `hold`
         # address -> key of the row there, made when first asked after a change (`key_at`)
         self._keys_by_addr: dict[Addr, str] | None = None
         # the rows changed since `take_changed` was last called, each as it was then (None:
@@ -102,16 +102,29 @@ class Table:
         if key not in self._before:
             self._before[key] = self._rows.get(key)
 
-    def keep_early(self, update: TableUpdate) -> None:
-        """Keep `update`, come before the first table (our Welcome is on its way, over TCP
-        when the table is big), for `take_early` (the last EARLY_UPDATES of them)."""
-        self._early_updates.append(update)
+    def hold(self, update: TableUpdate) -> None:
+        """Keep `update`, which comes after one not here yet (our Welcome's table is on its
+        way, over TCP when the table is big; or an update was lost, and the registry sends
+        it again), until `take_next` finds it next; the last HELD_UPDATES of them."""
+        held = self._held
+        held[update.version] = update
+        if len(held) > HELD_UPDATES:
+            del held[min(held)]
 
-    def take_early(self) -> list[TableUpdate]:
-        """The updates kept by `keep_early`, oldest version first, forgotten here."""
-        early = sorted(self._early_updates, key=lambda update: update.version)
-        self._early_updates.clear()
-        return early
+    @property
+    def held(self) -> int:
+        """How many updates are held (`hold`)."""
+        return len(self._held)
+
+    def take_next(self) -> TableUpdate | None:
+        """The held update that is the next version after this one, forgotten here (and
+        any held that this version has passed); None when it is not held."""
+        held = self._held
+        if not held:
+            return None
+        for version in [v for v in held if v <= self.version]:
+            del held[version]
+        return held.pop(self.version + 1, None)
 
     def apply(self, update: TableUpdate, own_name: str) -> str:
         """Apply `update`, the version after this one (the caller checks: an older one is a
