@@ -16,7 +16,7 @@ Each side's CPU seconds are given (server, and the clients' processes), so that 
 with N can be seen. A peer that gave up (`[Could not register ...]`) is counted; one that
 said `[Server not responding]` while the registry was down is not: it keeps trying.
 
-    python -m bench.storm [--sizes 500,1000,2000] [--procs 4] [--limit 60]
+    python -m bench.storm [--sizes 500,1000,2000] [--procs 4] [--limit 60] [--runs 1]
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ class Storm:
     gave_up: int
     server_cpu: float
     clients_cpu: float
+    tables: int = 0  # whole tables the peers took (a Welcome or a TableSnapshot each)
+    peers_mb: float = 0.0  # the largest crowd process's peak memory
 
 
 def _cpu_of(pid: int) -> float:
@@ -65,15 +67,17 @@ def _until(
     crowds: list[Helper], field: str, count: int, limit: float
 ) -> tuple[float, dict[str, float]]:
     """Ask the crowds until `field` adds up to `count` or `limit` seconds pass: (seconds
-    taken or nan, the last reports added up)."""
+    taken or nan, the last reports added up). Not done (nan) as soon as the peers that gave
+    up leave too few to get there: waiting out the limit would tell nothing more."""
     t0 = time.perf_counter()
     while True:
         reports = [c.ask("report") for c in crowds]
         total = {k: sum(r[k] for r in reports) for k in reports[0]}
+        total["rss_mb"] = max(r["rss_mb"] for r in reports)
         took = time.perf_counter() - t0
         if total[field] >= count:
             return took, total
-        if took > limit:
+        if took > limit or total[field] + total["gave_up"] >= count:
             return float("nan"), total
         time.sleep(POLL)
 
@@ -118,6 +122,8 @@ def ours(count: int, procs: int, limit: float) -> tuple[Storm, Storm]:
             int(total["gave_up"]),
             _cpu_of(registry.proc.pid) - server_before,
             total["cpu"] - before,
+            int(total["tables"]),
+            total["rss_mb"],
         )
         registry.proc.kill()
         registry.proc.wait()
@@ -133,6 +139,8 @@ def ours(count: int, procs: int, limit: float) -> tuple[Storm, Storm]:
             int(total["gave_up"]) - join.gave_up,
             _cpu_of(registry.proc.pid),
             total["cpu"] - before,
+            int(total["tables"]) - join.tables,
+            total["rss_mb"],
         )
     finally:
         for crowd in crowds:
@@ -166,13 +174,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="500,1000,2000", help="storm sizes, comma-separated")
     parser.add_argument("--procs", type=int, default=4, help="processes the peers are spread over")
     parser.add_argument("--limit", type=float, default=60.0, help="seconds a storm may take")
+    parser.add_argument("--runs", type=int, default=1, help="runs of each size")
     args = parser.parse_args(argv)
     table = Table(
         f"Join storm and registry restart, peers in {args.procs} processes, beside ngircd",
         [
             "N",
+            "run",
             "ChatApp join",
             "done / gave up",
+            "tables taken, MB a crowd",
             "CPU s: registry / peers",
             "restart: all back",
             "done / gave up",
@@ -184,25 +195,29 @@ def main(argv: list[str] | None = None) -> None:
     )
     why = ircd.unavailable()
     for count in (int(n) for n in args.sizes.split(",")):
-        join, restart = ours(count, args.procs, args.limit)
-        irc = ngircd(count) if not why else (float("nan"), float("nan"), float("nan"))
-        table.add(
-            f"{count:,}",
-            _s(join.took),
-            f"{join.done:,} / {join.gave_up}",
-            f"{join.server_cpu:.1f} / {join.clients_cpu:.1f}",
-            _s(restart.took),
-            f"{restart.done:,} / {restart.gave_up}",
-            f"{restart.server_cpu:.1f} / {restart.clients_cpu:.1f}",
-            why or _s(irc[0]),
-            f"{irc[1]:.1f} / {irc[2]:.1f}",
-            f"{join.took / irc[0]:.2f}x" if join.took == join.took and irc[0] == irc[0] else "",
-        )
+        for run_number in range(1, args.runs + 1):
+            join, restart = ours(count, args.procs, args.limit)
+            irc = ngircd(count) if not why else (float("nan"), float("nan"), float("nan"))
+            table.add(
+                f"{count:,}",
+                str(run_number),
+                _s(join.took),
+                f"{join.done:,} / {join.gave_up}",
+                f"{join.tables:,}, {join.peers_mb:.0f}",
+                f"{join.server_cpu:.1f} / {join.clients_cpu:.1f}",
+                _s(restart.took),
+                f"{restart.done:,} / {restart.gave_up}",
+                f"{restart.server_cpu:.1f} / {restart.clients_cpu:.1f}",
+                why or _s(irc[0]),
+                f"{irc[1]:.1f} / {irc[2]:.1f}",
+                f"{join.took / irc[0]:.2f}x" if join.took == join.took and irc[0] == irc[0] else "",
+            )
     table.note(
         "Join: until every peer's table holds all N online. Restart: the registry killed "
         "and started again on its port and folder, until every peer heard from it again. "
         "ngircd: until every client knows every member of the channel. A restart's registry "
-        "CPU includes its start."
+        "CPU includes its start. Tables taken: whole tables the peers were sent (a Welcome "
+        "or a TableSnapshot each; N is one each)."
     )
     table.print()
 

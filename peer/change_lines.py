@@ -7,12 +7,13 @@ the caller passes `now` and an `emit` that is handed the Print actions, and wake
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from peer.actions import Emit, Print
 from peer.line_budget import LineBudget
-from peer.who_changed import Rows, changes, rows_of
-from wire.messages import Entry, Notice
+from peer.table import Table
+from peer.who_changed import Rows, changes
+from wire.messages import Notice
 from wire.names import name_key
 
 #: "[Client table updated.]" lines shown as they come, in a burst; beyond that, changes
@@ -40,23 +41,39 @@ class ChangeLines:
         self._quit_lines = LineBudget(QUIT_LINES_BURST, QUIT_LINE_EVERY)
         # the quits held back for the next line: (name, line for it alone)
         self._quits_held: list[tuple[str, str]] = []
-        self._rows: Callable[[], Iterable[Entry]] = tuple
+        self._table = Table()
         self._me: Callable[[], str] = str
-        self._said: Rows | None = None  # the table as the last line left it; None: none yet
+        self._started = False  # whether a line was said: the first table is the start
+        # name keys of those who quit since the last line: said offline already
+        self._quit_said: set[str] = set()
 
-    def follow(self, rows: Callable[[], Iterable[Entry]], me: Callable[[], str]) -> None:
-        """Where the table's rows and our own name are, to say what changed."""
-        self._rows, self._me = rows, me
+    def follow(self, table: Table, me: Callable[[], str]) -> None:
+        """The table whose changes are said, and where our own name is."""
+        self._table, self._me = table, me
 
     def _updated(self, emit: Emit) -> None:
         """The table-updated line, and what changed since the last one (the first table
-        is the start: nothing is said of it beyond the line)."""
+        is the start: nothing is said of it beyond the line). Only the rows changed since
+        are looked at (peer.table.Table.take_changed): in a join storm, a line a second
+        would otherwise go through the whole table each time."""
         emit(Print(TABLE_UPDATED, "system"))
-        now_rows = rows_of(self._rows())
-        if self._said is not None:
-            for line in changes(self._said, now_rows, self._me()):
-                emit(Print(line, "system"))
-        self._said = now_rows
+        noted, quit_said, table = self._table.take_changed(), self._quit_said, self._table
+        self._quit_said = set()
+        if not self._started:
+            self._started = True
+            return
+        for key in quit_said:
+            noted.setdefault(key, table.row_of_key(key))
+        before: Rows = {}
+        after: Rows = {}
+        for key, was in noted.items():
+            if was is not None:
+                before[key] = was._replace(online=False) if key in quit_said else was
+            now_row = table.row_of_key(key)
+            if now_row is not None:
+                after[key] = now_row
+        for line in changes(before, after, self._me()):
+            emit(Print(line, "system"))
 
     def table_changed(self, now: float, emit: Emit) -> None:
         """Say that the table changed: at once while within TABLE_LINES_BURST, else in one
@@ -73,9 +90,8 @@ class ChangeLines:
         """`notice` says someone quit: said at once while within QUIT_LINES_BURST, else
         held for one line at the end of the wait, with every quit that comes meanwhile.
         The quitter going offline is then not said again when the table says it."""
-        row = self._said.get(name_key(notice.quitter)) if self._said is not None else None
-        if self._said is not None and row is not None:
-            self._said[name_key(notice.quitter)] = row._replace(online=False)
+        if self._started:
+            self._quit_said.add(name_key(notice.quitter))
         if self._quit_lines.take(now):
             emit(Print(f"[{notice.text}]", "system"))
         else:

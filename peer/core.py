@@ -251,6 +251,7 @@ class PeerCore:
         actions: list[Action] = []
         emit = actions.append
         self._shared.change_lines.tick(now, emit)
+        self._parts.table_news.tick(now, emit)
         self._parts.direct.tick(now, emit)
         self._parts.link.tick(now, emit)
         self._settle(now, emit)
@@ -280,6 +281,7 @@ class PeerCore:
             self._parts.direct.next_wake(),
             shared.requests.next_wake(),
             shared.change_lines.next_wake(),
+            self._parts.table_news.gap_over_at,
         ):
             if t is not None and (wake is None or t < wake):
                 wake = t

@@ -225,7 +225,7 @@ class Received:
         else:
             # Our Welcome is still on its way (over TCP when the table is big): keep the
             # update for it rather than leave the registry resending it to us.
-            shared.table.keep_early(update)
+            shared.table.hold(update)
 
     def _saved(self, saved: Saved, addr: Addr, now: float, emit: Emit) -> None:
         emit(Send(addr, Ack(self._shared.new_id(), saved.id)))

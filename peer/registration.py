@@ -80,8 +80,7 @@ class Registration:
         # said at once, whatever came just before: the line between the Welcome and the
         # mail is part of what registering looks like (docs/PROTOCOL.md, "The mailbox hand-over")
         self._table_news.welcome_table(welcome.version, welcome.entries, welcome.aliases, emit)
-        for update in shared.table.take_early():
-            self._table_news.update(update, now, emit)
+        self._table_news.take_held(now, emit)
         self._mail.begin()
         self.take_mail(welcome.mail, now, emit)
         self._membership.rejoin_for_kept(now, emit)

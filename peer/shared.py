@@ -76,7 +76,7 @@ class Shared:
     def __post_init__(self) -> None:
         #: The peer's lifecycle (the PeerState's), at hand: asked for every message.
         self.life: Lifecycle = self.state.life
-        self.change_lines.follow(self.table.rows, lambda: self.state.name)
+        self.change_lines.follow(self.table, lambda: self.state.name)
 
     def learn_registries(self, registries: Sequence[str]) -> None:
         """The registry told us the service's registries ("ip:port" each; what is not one

@@ -6,16 +6,16 @@ the core applies what the registry sends, and looks names up here.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator, ValuesView
 
 from peer.actions import Addr, Emit, Print
 from wire.messages import Alias, Entry, TableUpdate
 from wire.names import name_key
 
-#: Table updates kept while our Welcome is on its way (older ones give way: a gap left by
-#: them is noticed when the rest are applied, and the whole table is fetched).
-EARLY_UPDATES = 64
+#: Table updates held while one before them is missing: our Welcome is on its way, or a
+#: lost update is being sent again. Beyond this many the oldest give way (the gap they
+#: leave is filled by fetching the whole table).
+HELD_UPDATES = 64
 
 
 class Table:
@@ -30,9 +30,12 @@ class Table:
         self.version = -1
         self._rows: dict[str, Entry] = {}
         self._renamed: dict[str, str] = {}  # others' old name keys -> their new names
-        self._early_updates: deque[TableUpdate] = deque(maxlen=EARLY_UPDATES)
+        self._held: dict[int, TableUpdate] = {}  # by version: see `hold`
         # address -> key of the row there, made when first asked after a change (`key_at`)
         self._keys_by_addr: dict[Addr, str] | None = None
+        # the rows changed since `take_changed` was last called, each as it was then (None:
+        # it had no row): what changed is said from these alone, not from the whole table
+        self._before: dict[str, Entry | None] = {}
 
     def __getitem__(self, name: str) -> Entry:
         return self._rows[name_key(name)]
@@ -83,16 +86,45 @@ class Table:
         """The names online in the table, for tab completion."""
         return sorted((e.name for e in self._rows.values() if e.online), key=name_key)
 
-    def keep_early(self, update: TableUpdate) -> None:
-        """Keep `update`, come before the first table (our Welcome is on its way, over TCP
-        when the table is big), for `take_early` (the last EARLY_UPDATES of them)."""
-        self._early_updates.append(update)
+    def row_of_key(self, key: str) -> Entry | None:
+        """The row whose name's key (wire.names.name_key) is `key`, or None."""
+        return self._rows.get(key)
 
-    def take_early(self) -> list[TableUpdate]:
-        """The updates kept by `keep_early`, oldest version first, forgotten here."""
-        early = sorted(self._early_updates, key=lambda update: update.version)
-        self._early_updates.clear()
-        return early
+    def take_changed(self) -> dict[str, Entry | None]:
+        """The rows changed since the last call, by name key, each as it was then (None:
+        no row); from now on, changes are noted anew. The cost is that of the changes,
+        not of the table."""
+        before, self._before = self._before, {}
+        return before
+
+    def _note(self, key: str) -> None:
+        """The row keyed `key` is about to change: note what it was, unless noted already."""
+        if key not in self._before:
+            self._before[key] = self._rows.get(key)
+
+    def hold(self, update: TableUpdate) -> None:
+        """Keep `update`, which comes after one not here yet (our Welcome's table is on its
+        way, over TCP when the table is big; or an update was lost, and the registry sends
+        it again), until `take_next` finds it next; the last HELD_UPDATES of them."""
+        held = self._held
+        held[update.version] = update
+        if len(held) > HELD_UPDATES:
+            del held[min(held)]
+
+    @property
+    def held(self) -> int:
+        """How many updates are held (`hold`)."""
+        return len(self._held)
+
+    def take_next(self) -> TableUpdate | None:
+        """The held update that is the next version after this one, forgotten here (and
+        any held that this version has passed); None when it is not held."""
+        held = self._held
+        if not held:
+            return None
+        for version in [v for v in held if v <= self.version]:
+            del held[version]
+        return held.pop(self.version + 1, None)
 
     def holds(self, update: TableUpdate) -> bool:
         """Whether every row of `update` is already as it says (a registry that took over
@@ -113,12 +145,14 @@ class Table:
         gone: dict[Addr, str] = {}
         renamed_to = ""  # our own new name, when the update renames us
         for entry in update.entries:
+            key = name_key(entry.name)
+            self._note(key)
             if entry.port == 0:  # the registry released this name (or it was renamed)
-                old = self._rows.pop(name_key(entry.name), None)
+                old = self._rows.pop(key, None)
                 if old is not None:
                     gone[(old.ip, old.port)] = old.name
             else:
-                self._rows[name_key(entry.name)] = entry
+                self._rows[key] = entry
                 old_name = gone.get((entry.ip, entry.port))
                 if old_name is not None and name_key(old_name) != name_key(entry.name):
                     self._renamed[name_key(old_name)] = entry.name  # a rename
@@ -133,8 +167,11 @@ class Table:
         is `new`'s from now on, before the update that says so comes (a `who` typed right
         after `/nick` listed the old name, and not as ours). That update changes nothing
         more; the version stays the registry's."""
-        entry = self._rows.pop(name_key(old), None)
+        entry = self._rows.get(name_key(old))
         if entry is not None:
+            self._note(name_key(old))
+            self._note(name_key(new))
+            del self._rows[name_key(old)]
             self._rows[name_key(new)] = entry._replace(name=new)
             self._renamed[name_key(old)] = new
 
@@ -143,7 +180,11 @@ class Table:
         renames made before we started, or while we were away."""
         self.version = version
         self._keys_by_addr = None
+        for key in self._rows:
+            self._note(key)
         self._rows = {name_key(e.name): e for e in entries}
+        for key in self._rows:
+            self._before.setdefault(key, None)  # new here, unless noted above
         for alias in aliases:  # renames made before we started, or while we were away
             if name_key(alias.old) not in self._rows:
                 self._renamed[name_key(alias.old)] = alias.new

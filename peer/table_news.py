@@ -11,7 +11,7 @@ from peer.lifecycle import Event
 from peer.registry_link import RegistryLink
 from peer.renames import Renames
 from peer.shared import Shared
-from peer.table import Table
+from peer.table import HELD_UPDATES, Table
 from wire.keys import fingerprint, key_from_text
 from wire.messages import (
     Alias,
@@ -24,6 +24,14 @@ from wire.messages import (
     TableUpdate,
 )
 from wire.names import name_key
+from wire.reliable import ATTEMPTS, TIMEOUT
+
+#: Seconds a gap in the table's versions is waited out before the whole table is fetched:
+#: the registry sends an update again for as long (every TIMEOUT, ATTEMPTS times), so a
+#: lost update, or one overtaken by the next, nearly always comes within it. Fetched at
+#: once, a whole table would cost as much as thousands of updates, in a join storm to
+#: every peer that lost one datagram.
+GAP_WAIT = TIMEOUT * ATTEMPTS
 
 
 class TableNews:
@@ -35,22 +43,57 @@ class TableNews:
         self._renames = renames
         #: Our key's fingerprint, for /whois (the adapter knows the key).
         self.fingerprint = ""
+        #: When a gap in the versions will have been waited out (`tick`); None: no gap is
+        #: (updates held before our Welcome are not waited for: the Welcome brings the
+        #: table). An attribute, read after every event (PeerCore.next_wake).
+        self.gap_over_at: float | None = None
 
     def update(self, update: TableUpdate, now: float, emit: Emit) -> None:
-        """A change of the table: applied when it is the next version (said, unless it
-        changes no row); after a gap, the whole table is asked for (over TCP if it does
-        not fit)."""
-        shared = self._shared
-        table = shared.table
+        """A change of the table: applied when it is the next version, with those held
+        that follow it (said, unless it changes no row). After a gap, held: the registry
+        sends the missing ones again; the whole table is asked for (over TCP if it does
+        not fit) when the gap is more than HELD_UPDATES versions (a registry restarted,
+        say), or too many are held, or the gap has stood GAP_WAIT seconds (`tick`)."""
+        table = self._shared.table
         if update.version <= table.version:
             return
         if update.version > table.version + 1:
-            # we missed a change: fetch the whole table (over TCP if it does not fit)
-            if not self._link.sent(TableRequest):
-                self._link.request(TableRequest(shared.new_id()), now, emit, quiet=True)
+            if self.gap_over_at is None:
+                self.gap_over_at = now + GAP_WAIT
+            table.hold(update)
+            if update.version - table.version > HELD_UPDATES or table.held >= HELD_UPDATES:
+                self._fetch(now, emit)
             return
+        self._apply(update, now, emit)
+        self.take_held(now, emit)
+
+    def tick(self, now: float, emit: Emit) -> None:
+        """A gap waited out at `now`: the whole table is asked for (and again each
+        GAP_WAIT while the gap stays, should that request be given up)."""
+        if self.gap_over_at is not None and now >= self.gap_over_at:
+            self.gap_over_at = now + GAP_WAIT
+            self._fetch(now, emit)
+
+    def take_held(self, now: float, emit: Emit) -> None:
+        """Apply the held updates that now follow the table's version; those left wait
+        out a gap from `now` (the table just came, or one of the missing updates)."""
+        table = self._shared.table
+        while (update := table.take_next()) is not None:
+            self._apply(update, now, emit)
+        self.gap_over_at = now + GAP_WAIT if table.held else None
+
+    def _fetch(self, now: float, emit: Emit) -> None:
+        """Ask for the whole table (over TCP if it does not fit), unless asked already."""
+        if not self._link.sent(TableRequest):
+            self._link.request(TableRequest(self._shared.new_id()), now, emit, quiet=True)
+
+    def _apply(self, update: TableUpdate, now: float, emit: Emit) -> None:
+        """Apply `update`, the next version, and say what it means for us: nothing when
+        it changes no row (a peer that moved registries, registered again row for row)."""
+        shared = self._shared
+        table = shared.table
         if table.holds(update):
-            table.version = update.version  # nothing to say: no row changes
+            table.version = update.version
             return
         state = shared.state
         answered = self._renames.shows_answered(update)
@@ -76,6 +119,12 @@ class TableNews:
         if snapshot.version < shared.table.version:
             return
         self.replace(snapshot.version, snapshot.entries, snapshot.aliases, now, emit)
+        self._snapshot_news(snapshot, emit)
+        self.take_held(now, emit)
+
+    def _snapshot_news(self, snapshot: TableSnapshot, emit: Emit) -> None:
+        """What a whole table says of us (see `snapshot`)."""
+        shared = self._shared
         state = shared.state
         if not state.life.registered or state.name in shared.table:
             return
@@ -145,7 +194,7 @@ class TableNews:
         if isinstance(reply, Alive):
             shared.learn_registries(reply.registries)
         if isinstance(reply, Alive) and reply.version > shared.table.version:
-            self._link.request(TableRequest(shared.new_id()), now, emit, quiet=True)
+            self._fetch(now, emit)
 
     def released(self, emit: Emit) -> None:
         """The registry's console released our name (gone from the table, not renamed):

@@ -423,7 +423,7 @@ class RegistryCore:
 
     def entries(self) -> tuple[Entry, ...]:
         """The table as peers see it."""
-        return self.table.entries()
+        return self._s.feed.entries()
 
     # -- routing between the parts ------------------------------------------------------
 

@@ -289,7 +289,7 @@ class Registration:
             record.name,
             token,
             table.version,
-            table.entries(),
+            self._s.feed.entries(),
             mail,
             self._s.aliases.rows(),
             self._s.membership.registries,

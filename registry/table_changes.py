@@ -10,9 +10,10 @@ feed (registry/table_feed.py) says what changed and pushes the updates; this obj
 keeps the rows, says when they are due, and numbers the updates with the table's versions.
 
 Every change counts one generation. The online peers as push targets (`Roster`: a channel
-message is relayed to them) are built again only when the generation moved; the online
-peers by address are kept up to date row by row, as each change comes (a registration in a
-table of thousands asks for its address).
+message is relayed to them) and the rows as a Welcome or a TableSnapshot carries them are
+built again only when the generation moved; the online peers by address, and the rows by
+name, are kept up to date row by row, as each change comes (a registration in a table of
+thousands asks for its address, and is answered with every row).
 """
 
 from __future__ import annotations
@@ -73,6 +74,10 @@ class TableChanges:
         self._online_by_addr: dict[Addr, list[str]] | None = None
         self._indexed_at: dict[str, Addr] = {}
         self._roster_kept = Roster(-1, {})
+        # every row by name key, as the peers are told them; built from the table at the
+        # first question, then kept by `changed`; and as one tuple, for a generation
+        self._rows: dict[str, Entry] | None = None
+        self._entries_kept: tuple[int, tuple[Entry, ...]] = (-1, ())
         self._generation = 0  # counts changes to the table, pushed or not yet
         self._dirty: dict[str, Entry] = {}  # rows changed since the last push, by name key
         self._flush_at: float | None = None
@@ -101,6 +106,11 @@ class TableChanges:
             self._dirty[key] = row
             if self._online_by_addr is not None:
                 self._index(self._online_by_addr, key)
+            if self._rows is not None:
+                if row.port:
+                    self._rows[key] = row
+                else:
+                    self._rows.pop(key, None)  # released, or renamed away
         if self._flush_at is None:
             if now - self._last_push >= self._interval:
                 return True
@@ -139,6 +149,18 @@ class TableChanges:
         if self._roster_kept.generation != self._generation:
             self._roster_kept = Roster(self._generation, self._table.records)
         return self._roster_kept
+
+    def entries(self) -> tuple[Entry, ...]:
+        """Every row of the table, as a Welcome or a TableSnapshot carries them: the same
+        tuple until the table changes (a restarted registry is asked for the whole table by
+        every peer), and never built from the records again after the first time (a join
+        storm answers each of thousands of registrations with every row)."""
+        if self._entries_kept[0] != self._generation:
+            rows = self._rows
+            if rows is None:
+                rows = self._rows = {key: r.entry() for key, r in self._table.records.items()}
+            self._entries_kept = (self._generation, tuple(rows.values()))
+        return self._entries_kept[1]
 
     def online_at(self, where: Addr) -> list[Record]:
         """The online records at `where`: at most one, since a registration takes over its

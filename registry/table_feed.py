@@ -59,8 +59,12 @@ class TableFeed:
         """The whole table, with the aliases, answering `reply_to` ("": unasked)."""
         new_id, table = self._answers.new_id, self._table
         return TableSnapshot(
-            new_id(), reply_to, table.version, table.entries(), self._aliases.rows()
+            new_id(), reply_to, table.version, self.changes.entries(), self._aliases.rows()
         )
+
+    def entries(self) -> tuple[Entry, ...]:
+        """Every row of the table, as peers see it (registry/table_changes.py)."""
+        return self.changes.entries()
 
     def online_at(self, where: Addr) -> list[Record]:
         """The online records at `where` (registry/table_changes.py)."""

@@ -19,6 +19,8 @@ from peer.core import PeerCore
 from peer.mail_lines import MAIL_SHOWN_EVERY
 from peer.refusals import PASSWORD_HINT, PASSWORD_HINT_AGAIN
 from peer.requests import STREAM_WAIT
+from peer.table import HELD_UPDATES
+from peer.table_news import GAP_WAIT
 from peer.who_changed import FOLD_OVER
 from wire.keys import fingerprint, key_text
 from wire.limits import MAX_FAREWELL, MAX_TEXT
@@ -485,11 +487,31 @@ def test_mistakes_get_one_clear_line_and_send_nothing() -> None:
     assert sent(out) == [] and "too long" in prints(out)[0]
 
 
-def test_a_missed_table_change_fetches_the_whole_table() -> None:
+def test_a_missed_table_change_is_waited_for_then_the_whole_table_is_fetched() -> None:
     core, _ = registered()
     out = core.receive(TableUpdate("r-5", 5, (Entry("dave", "127.0.0.1", 6004, True),)), SERVER, T0)
-    assert any(isinstance(m, TableRequest) for m in sent(out))
+    assert not any(isinstance(m, TableRequest) for m in sent(out))  # held: sent again soon
     assert "dave" not in core.table
+    out = run_until(core, T0 + GAP_WAIT)
+    assert [m for m in sent(out) if isinstance(m, TableRequest)] != []
+    assert "dave" not in core.table
+
+
+def test_a_missed_table_change_that_comes_again_fills_the_gap_without_the_whole_table() -> None:
+    core, _ = registered()
+    dave, erin = Entry("dave", "127.0.0.1", 6004, True), Entry("erin", "127.0.0.1", 6005, True)
+    core.receive(TableUpdate("r-5", 5, (erin,)), SERVER, T0)
+    out = core.receive(TableUpdate("r-4", 4, (dave,)), SERVER, T0 + 0.5)  # its second copy
+    out += run_until(core, T0 + 2 * GAP_WAIT)
+    assert core.table.version == 5 and core.table["dave"] == dave and core.table["erin"] == erin
+    assert not any(isinstance(m, TableRequest) for m in sent(out))
+
+
+def test_a_jump_in_versions_too_big_to_be_held_fetches_the_whole_table_at_once() -> None:
+    core, _ = registered()
+    jump = TableUpdate("r-9", 4 + HELD_UPDATES, (Entry("dave", "127.0.0.1", 6004, True),))
+    out = core.receive(jump, SERVER, T0)  # (a registry restarted: its versions jump)
+    assert any(isinstance(m, TableRequest) for m in sent(out))
 
 
 def test_a_burst_of_table_changes_is_said_in_a_few_lines_not_one_per_change() -> None:
@@ -1391,9 +1413,10 @@ def test_a_release_is_said_before_what_became_of_the_kept_messages() -> None:
         "r-2", 9, (Entry("alice", *ME, False), Entry("alice", "127.0.0.1", 0, False))
     )
     out = core.receive(gone, SERVER, T0 + 1)
+    out += run_until(core, T0 + 1 + GAP_WAIT)  # the gap waited out
     assert prints(out) == [] and any(isinstance(m, TableRequest) for m in sent(out))
-    out = core.receive(Refused("r-3", "old-1", NO_ALICE, UNKNOWN), SERVER, T0 + 1.1)
-    out += core.receive(Refused("r-4", "old-2", NO_ALICE, UNKNOWN), SERVER, T0 + 1.1)
+    out = core.receive(Refused("r-3", "old-1", NO_ALICE, UNKNOWN), SERVER, T0 + 3.6)
+    out += core.receive(Refused("r-4", "old-2", NO_ALICE, UNKNOWN), SERVER, T0 + 3.6)
     assert prints(out) == [
         RELEASED,
         "[Kept message for bob not delivered: the registry released the name alice.]",
@@ -1404,7 +1427,7 @@ def test_a_release_is_said_before_what_became_of_the_kept_messages() -> None:
     assert not core.state.registered and core.outbox == ()
     # the whole table, when it comes, does not say it again
     out = core.receive(
-        TableSnapshot("r-5", "x", 9, (Entry("bob", *BOB, False),), ()), SERVER, T0 + 2
+        TableSnapshot("r-5", "x", 9, (Entry("bob", *BOB, False),), ()), SERVER, T0 + 4
     )
     assert prints(out) == [TABLE_UPDATED]
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from peer.actions import Action, Print
-from peer.table import EARLY_UPDATES, Table
+from peer.table import HELD_UPDATES, Table
 from wire.messages import Alias, Entry, TableUpdate
 
 BOB = Entry("Bob", "127.0.0.1", 6002, True)
@@ -57,33 +56,38 @@ def test_a_loop_of_renames_is_not_followed_forever() -> None:
     assert table.entry("a") is None
 
 
-def test_updates_before_the_first_table_are_given_back_in_order_once() -> None:
-    table = Table()
-    for version in (6, 4, 5):
-        table.keep_early(TableUpdate(f"u-{version}", version, ()))
-    assert [u.version for u in table.take_early()] == [4, 5, 6]
-    assert table.take_early() == []
-    for version in range(EARLY_UPDATES + 1):
-        table.keep_early(TableUpdate(f"u-{version}", version, ()))
-    assert [u.version for u in table.take_early()] == list(range(1, EARLY_UPDATES + 1))
+def test_updates_held_are_given_back_in_order_once_each_is_next() -> None:
+    table = table_of(version=3)
+    for version in (6, 5, 3):
+        table.hold(TableUpdate(f"u-{version}", version, ()))
+    assert table.held == 3 and table.take_next() is None  # 4 is missing
+    table.apply(TableUpdate("u-4", 4, ()), "alice")
+    for version in (5, 6):
+        update = table.take_next()
+        assert update is not None and update.version == version
+        table.apply(update, "alice")
+    assert table.take_next() is None and table.held == 0
+    for version in range(8, 8 + HELD_UPDATES + 1):
+        table.hold(TableUpdate(f"u-{version}", version, ()))
+    assert table.held == HELD_UPDATES  # the oldest gave way
 
 
-def test_who_lists_the_names_and_marks_ours() -> None:
-    out: list[Action] = []
-    table_of(BOB, CAROL).who(True, "CAROL", out.append)
-    assert [a.text for a in out if isinstance(a, Print)] == [
-        "[Registered names:]",
-        "  Bob    online   127.0.0.1:6002",
-        "  carol  offline  127.0.0.1:6003  (you)",
-    ]
-    out.clear()
-    Table().who(False, "alice", out.append)
-    assert [a.text for a in out if isinstance(a, Print)] == ["[The table is empty.]"]
+def test_the_rows_changed_are_noted_as_they_were_until_taken() -> None:
+    table = table_of(BOB, CAROL)
+    table.take_changed()
+    bob_off = BOB._replace(online=False)
+    dave = Entry("dave", "127.0.0.1", 6004, True)
+    table.apply(TableUpdate("u-1", 4, (bob_off, dave)), "alice")
+    table.apply(TableUpdate("u-2", 5, (BOB,)), "alice")  # back: noted as it was first
+    assert table.take_changed() == {"bob": BOB, "dave": None}
+    assert table.take_changed() == {}  # taken: noted anew from here
+    table.renamed("carol", "caroline")
+    assert table.take_changed() == {"carol": CAROL, "caroline": None}
 
 
-def test_the_key_at_an_address_is_its_online_rows() -> None:
-    # an offline row left at the same address does not hide the online one's key
-    gone = Entry("old", BOB.ip, BOB.port, False, "k-old")
-    table = table_of(gone, BOB._replace(key="k-bob"))
-    assert table.key_at((BOB.ip, BOB.port)) == "k-bob"
-    assert table.key_at(("10.0.0.9", 6002)) == ""
+def test_a_whole_table_notes_every_row_of_both() -> None:
+    table = table_of(BOB, CAROL)
+    table.take_changed()
+    dave = Entry("dave", "127.0.0.1", 6004, True)
+    table.replace(9, (CAROL, dave), ())
+    assert table.take_changed() == {"bob": BOB, "carol": CAROL, "dave": None}

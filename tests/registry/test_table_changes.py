@@ -119,8 +119,8 @@ _STEPS = st.lists(
 def test_online_at_is_the_table_s_online_records_at_that_address(
     steps: list[tuple[str, str, str, tuple[str, int]]], first: list[tuple[str, tuple[str, int]]]
 ) -> None:
-    """Kept row by row as changes come, the index answers as a look through the whole table
-    would, whatever the changes: a peer online at another address, offline, renamed,
+    """Kept row by row as changes come, the index and the rows answer as a look through the
+    whole table would, whatever the changes: a peer online at another address, offline, renamed,
     released; several online at one address (a table kept by an earlier version)."""
     table = table_of(*(Record(name, *addr, True, "t") for name, addr in dict(first).items()))
     changes = TableChanges(table)
@@ -130,6 +130,7 @@ def test_online_at_is_the_table_s_online_records_at_that_address(
         for addr in _ADDRS:
             expected = {r.name for r in table.online() if r.addr == addr}
             assert {r.name for r in changes.online_at(addr)} == expected
+        assert sorted(changes.entries()) == sorted(table.entries())  # as peers are told
 
     for what, name, other, addr in steps:
         record = records.get(name)

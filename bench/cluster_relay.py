@@ -1,0 +1,135 @@
+"""`send_all` to 100 peers spread over two registries of a service on NATS JetStream, beside
+one registry on its own, in the same run (docs/SCALING.md).
+
+Each side: real peers (PeerNodes, in this process) registered half at each registry (all at
+the one registry alone); one of them types `send_all`, timed until every other has shown
+it. The registries and nats-server run on the servers' CPU, as in bench/cluster.py.
+
+    python -m bench.cluster_relay [--members 100] [--rounds 20] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from bench import ircd
+from bench.cluster import nats_server, registry_of_service
+from bench.common import HOST, Table, median, ms, pct, run, scratch_folder
+from bench.harness import Addr, BenchPeer, close_all, start_registry
+from bench.relay import Countdown
+from bench.storm import SERVER_CPU
+from peer.actions import Print
+
+
+async def _peers(servers: list[tuple[Addr, str]], count: int) -> list[BenchPeer]:
+    """`count` registered peers, each with its own key and its own loopback address (a
+    registry limits the new names one address makes), spread in turn over `servers`
+    (address, join code), registered 25 at a time."""
+    root = Path(tempfile.mkdtemp(prefix="chatapp-bench-crelay-"))
+    peers = [
+        BenchPeer(f"c{i}", servers[i % len(servers)][0], root / f"c{i}",
+                  host=f"127.0.{1 + i // 250}.{1 + i % 250}",
+                  registry_code=servers[i % len(servers)][1])
+        for i in range(count)
+    ]  # fmt: skip
+    for peer in peers:
+        await peer.open()
+    for i in range(0, count, 25):
+        await asyncio.gather(*(p.register() for p in peers[i : i + 25]))
+    return peers
+
+
+async def _rounds(servers: list[tuple[Addr, str]], members: int, rounds: int) -> list[float]:
+    """Seconds from each `send_all` until all `members` others showed it (the first round,
+    each peer's first message shown, not counted); nan for a round not done in 30 s."""
+    peers = await _peers(servers, members + 1)
+    try:
+        await asyncio.sleep(1.0)  # the table changes of the registrations pushed and acked
+        times = []
+        for r in range(rounds + 1):
+            countdown = Countdown(members)
+            text = f"[Channel_Message c0: round {r} "
+
+            def shown(
+                peer: BenchPeer, line: Print, text: str = text, c: Countdown = countdown
+            ) -> None:
+                if line.text.startswith(text):
+                    c.hit()
+
+            for p in peers[1:]:
+                p.listeners[:] = [shown]
+            t0 = time.perf_counter()
+            peers[0].line(f"send_all round {r} of the bench")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(countdown.done), 30.0)
+            took = countdown.finished_at - t0 if countdown.left <= 0 else float("nan")
+            if r:
+                times.append(took)
+            await asyncio.sleep(ircd.ROUND_GAP)
+        return times
+    finally:
+        await close_all(peers)
+
+
+def one_registry(members: int, rounds: int) -> list[float]:
+    with start_registry("asyncio") as registry:
+        os.sched_setaffinity(registry.proc.pid, {SERVER_CPU})
+        server = ((HOST, int(registry.ready["port"])), str(registry.ready["code"]))
+        return run(lambda: _rounds([server], members, rounds))
+
+
+def two_registries(members: int, rounds: int) -> list[float]:
+    root = Path(tempfile.mkdtemp(prefix="chatapp-bench-crelay-"))
+    nats, url = nats_server(root / "nats")
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        servers = []
+        for i in range(2):
+            proc, port = registry_of_service(root / f"r{i}", url)
+            started.append(proc)
+            code = re.findall(r"--registry-key ([\d-]+)", (root / f"r{i}.log").read_text())[0]
+            servers.append(((HOST, port), code))
+        return run(lambda: _rounds(servers, members, rounds))
+    finally:
+        for proc in [*started, nats]:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    scratch_folder()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--members", type=int, default=100, help="peers that receive")
+    parser.add_argument("--rounds", type=int, default=20, help="send_all rounds a side")
+    parser.add_argument("--runs", type=int, default=3, help="runs, each with both sides")
+    args = parser.parse_args(argv)
+    table = Table(
+        f"send_all to {args.members} peers: two registries on NATS beside one alone",
+        ["run", "one registry: median", "p90", "two registries: median", "p90", "two / one"],
+    )
+    for number in range(1, args.runs + 1):
+        one = one_registry(args.members, args.rounds)
+        two = two_registries(args.members, args.rounds)
+        table.add(
+            str(number), ms(median(one)), ms(pct(one, 0.9)), ms(median(two)), ms(pct(two, 0.9)),
+            f"{median(two) / median(one):.2f}x",
+        )  # fmt: skip
+    table.note(
+        "From send_all typed on one peer until every other peer has shown it; with two "
+        "registries, half the peers use each, and the one that does not decide relays over NATS."
+    )
+    table.print()
+
+
+if __name__ == "__main__":
+    main()
