@@ -26,8 +26,6 @@ COMPILED = [
     "net/secure.py",
     "net/sessions.py",
     "net/replay.py",
-    "net/datagram_in.py",
-    "net/endpoint.py",
     "net/outgoing.py",
     "peer/core.py",
     "peer/direct.py",
