@@ -5,7 +5,10 @@ The sender is a real PeerNode (core, adapter, Endpoint) in this process; the rec
 real PeerNode in its own process; a real registry (its own process) introduces them. The
 latency is from the typed line `send bob ...` until `[Message received by bob.]` is shown.
 
-    python -m bench.direct [--loop asyncio|uvloop|both] [--count N]
+    python -m bench.direct [--loop asyncio|uvloop|both] [--count N] [--summary FILE]
+
+`--summary` writes the medians the target is stated on to FILE as JSON (bench.run_all
+reads it from a run on the compiled build).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import json
 import tempfile
 import time
 from collections.abc import Callable
@@ -40,6 +44,7 @@ from bench.harness import BenchPeer, start_registry
 from bench.udp_raw import pipelined
 from bench.unprotected import unprotect
 from peer.actions import Print
+from wire.build import build_name
 from wire.messages import Chat
 
 #: glibc settings for the raw round trip's two processes: blocks up to 4 MiB from the heap,
@@ -53,6 +58,11 @@ HEAP_ENV = {"MALLOC_MMAP_THRESHOLD_": str(4 << 20), "MALLOC_TRIM_THRESHOLD_": st
 
 #: The published anchors for acknowledged messages: (one at a time, 32 in flight) per second.
 ACKED_ANCHOR = {"asyncio": (9.3e3, 30.7e3), "uvloop": (15.5e3, 137e3)}
+
+#: Whether the same peers run again unprotected (bench/unprotected.py), to measure what the
+#: secure channel costs: on the pure build only, as its pass-through stands in for the
+#: secure channel, and a compiled Endpoint takes only the real one.
+CLEAR_PAIR = build_name() == "pure"
 
 
 class Timing:
@@ -138,8 +148,11 @@ async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
         server = (HOST, reg.ready["port"])
         at = ("--server", f"{HOST}:{server[1]}")
         bob = stack.enter_context(Helper("peer", *loop, "--name", "bob", *at))
-        # the same peers again, unprotected: what the secure channel costs, in the same run
-        dan = stack.enter_context(Helper("peer", *loop, "--name", "dan", *at, "--unprotected"))
+        far_ends = [bob]
+        if CLEAR_PAIR:  # the same peers again, unprotected, in the same run
+            far_ends.append(
+                stack.enter_context(Helper("peer", *loop, "--name", "dan", *at, "--unprotected"))
+            )
         echo = stack.enter_context(Helper("echo", *loop, "--mode", "protocol", env=HEAP_ENV))
         port = str(echo.ready["port"])
         ping = stack.enter_context(Helper("ping", *loop, "--port", port, env=HEAP_ENV))
@@ -159,15 +172,17 @@ async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
         stack.enter_context(pinned(0))
         for sender in (ping, bare, secure):
             pin_to_cpu(sender.proc.pid, 0)
-        for far_end in (bob, dan, echo, bare_bob, secure_echo):
+        for far_end in (*far_ends, echo, bare_bob, secure_echo):
             pin_to_cpu(far_end.proc.pid, 1)
-        alice = BenchPeer("alice", server, Path(tempfile.mkdtemp(prefix="chatapp-bench-")))
-        cy = BenchPeer("cy", server, Path(tempfile.mkdtemp(prefix="chatapp-bench-")))
-        for peer in (alice, cy):
+        peers = [BenchPeer(name, server, Path(tempfile.mkdtemp(prefix="chatapp-bench-")))
+                 for name in ("alice", "cy")[: len(far_ends)]]  # fmt: skip
+        for peer in peers:
             await peer.open()
             await peer.register()
-        unprotect(cy.node)
-        timing, clear_timing = Timing(alice), Timing(cy, "dan")
+        timing, clear_timing = Timing(peers[0]), None
+        if CLEAR_PAIR:
+            unprotect(peers[1].node)
+            clear_timing = Timing(peers[1], "dan")
         ours: list[float] = []
         clear: list[float] = []
         raw: list[float] = []
@@ -180,10 +195,11 @@ async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
             sealed += (await secure.ask_async(str(block)))["times"]
             one, _ = await _typed(timing, block, 1)
             ours += one[block // 10 :]  # the first tenth warms up
-            one, _ = await _typed(clear_timing, block, 1)
-            clear += one[block // 10 :]
+            if clear_timing is not None:
+                one, _ = await _typed(clear_timing, block, 1)
+                clear += one[block // 10 :]
         many, many_rate = await _typed(timing, count, inflight)
-        for peer in (alice, cy):
+        for peer in peers:
             await peer.close()
     return {
         "one": ours, "raw": raw, "floor": floor, "sealed": sealed, "many": many,
@@ -233,20 +249,29 @@ def _add_rows(
     table.add(loop, f"median / p99, {inflight} in flight", many_line, "", "", "", "")
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
+    """Measure and print the table; return each loop's medians (as `--summary` writes)."""
     scratch_folder()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--loop", default="both")
     parser.add_argument("--count", type=int, default=8000, help="messages with 32 in flight")
     parser.add_argument("--inflight", type=int, default=32)
+    parser.add_argument("--summary", help="write the medians of each loop to this JSON file")
     args = parser.parse_args(argv)
     table = Table(
         "Direct message, send to ack (two real peers, real sockets) vs raw UDP on the same loop",
         ["loop", "what", "ours", "raw UDP, same run", "ratio", "target", "anchor (raw)"],
     )
+    summary: dict[str, dict[str, float]] = {}
     for loop in loops_to_run(args.loop):
         raw_rate = pipelined(loop, args.count, args.inflight)
-        _add_rows(table, loop, measure(loop, args.count, args.inflight), raw_rate, args.inflight)
+        measured = measure(loop, args.count, args.inflight)
+        _add_rows(table, loop, measured, raw_rate, args.inflight)
+        summary[loop] = {
+            "one": median(measured["one"]), "raw": median(measured["raw"]),
+            "sealed": median(measured["sealed"]), "many_rate": measured["many_rate"],
+            "raw_rate": raw_rate,
+        }  # fmt: skip
     table.note(
         "raw acked/s one at a time = 1 / raw median round trip; raw in flight = an echo "
         "with the same window. One at a time, ours, the bare peers and the raw round trip "
@@ -259,7 +284,12 @@ def main(argv: list[str] | None = None) -> None:
         "a second pair, their datagrams to each other not sealed (a pass-through in place "
         "of the secure channel): what the protection costs."
     )
+    if not CLEAR_PAIR:
+        table.note("Ours unprotected: measured on the pure build only (see the module).")
     table.print()
+    if args.summary:
+        Path(args.summary).write_text(json.dumps({"build": build_name(), "loops": summary}))
+    return summary
 
 
 if __name__ == "__main__":
