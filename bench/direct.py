@@ -7,7 +7,7 @@ latency is from the typed line `send bob ...` until `[Message received by bob.]`
 
     python -m bench.direct [--loop asyncio|uvloop|both] [--count N] [--summary FILE]
 
-`--summary` writes the medians the target is stated on to FILE as JSON (bench.run_all
+`--summary` writes the medians the targets are stated on to FILE as JSON (bench.run_all
 reads it from a run on the compiled build).
 """
 
@@ -58,11 +58,6 @@ HEAP_ENV = {"MALLOC_MMAP_THRESHOLD_": str(4 << 20), "MALLOC_TRIM_THRESHOLD_": st
 
 #: The published anchors for acknowledged messages: (one at a time, 32 in flight) per second.
 ACKED_ANCHOR = {"asyncio": (9.3e3, 30.7e3), "uvloop": (15.5e3, 137e3)}
-
-#: Whether the same peers run again unprotected (bench/unprotected.py), to measure what the
-#: secure channel costs: on the pure build only, as its pass-through stands in for the
-#: secure channel, and a compiled Endpoint takes only the real one.
-CLEAR_PAIR = build_name() == "pure"
 
 
 class Timing:
@@ -148,11 +143,8 @@ async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
         server = (HOST, reg.ready["port"])
         at = ("--server", f"{HOST}:{server[1]}")
         bob = stack.enter_context(Helper("peer", *loop, "--name", "bob", *at))
-        far_ends = [bob]
-        if CLEAR_PAIR:  # the same peers again, unprotected, in the same run
-            far_ends.append(
-                stack.enter_context(Helper("peer", *loop, "--name", "dan", *at, "--unprotected"))
-            )
+        # the same peers again, unprotected: what the secure channel costs, in the same run
+        dan = stack.enter_context(Helper("peer", *loop, "--name", "dan", *at, "--unprotected"))
         echo = stack.enter_context(Helper("echo", *loop, "--mode", "protocol", env=HEAP_ENV))
         port = str(echo.ready["port"])
         ping = stack.enter_context(Helper("ping", *loop, "--port", port, env=HEAP_ENV))
@@ -172,17 +164,15 @@ async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
         stack.enter_context(pinned(0))
         for sender in (ping, bare, secure):
             pin_to_cpu(sender.proc.pid, 0)
-        for far_end in (*far_ends, echo, bare_bob, secure_echo):
+        for far_end in (bob, dan, echo, bare_bob, secure_echo):
             pin_to_cpu(far_end.proc.pid, 1)
-        peers = [BenchPeer(name, server, Path(tempfile.mkdtemp(prefix="chatapp-bench-")))
-                 for name in ("alice", "cy")[: len(far_ends)]]  # fmt: skip
-        for peer in peers:
+        alice = BenchPeer("alice", server, Path(tempfile.mkdtemp(prefix="chatapp-bench-")))
+        cy = BenchPeer("cy", server, Path(tempfile.mkdtemp(prefix="chatapp-bench-")))
+        for peer in (alice, cy):
             await peer.open()
             await peer.register()
-        timing, clear_timing = Timing(peers[0]), None
-        if CLEAR_PAIR:
-            unprotect(peers[1].node)
-            clear_timing = Timing(peers[1], "dan")
+        unprotect(cy.node)
+        timing, clear_timing = Timing(alice), Timing(cy, "dan")
         ours: list[float] = []
         clear: list[float] = []
         raw: list[float] = []
@@ -195,11 +185,10 @@ async def _measure(loop_kind: str, count: int, inflight: int) -> dict[str, Any]:
             sealed += (await secure.ask_async(str(block)))["times"]
             one, _ = await _typed(timing, block, 1)
             ours += one[block // 10 :]  # the first tenth warms up
-            if clear_timing is not None:
-                one, _ = await _typed(clear_timing, block, 1)
-                clear += one[block // 10 :]
+            one, _ = await _typed(clear_timing, block, 1)
+            clear += one[block // 10 :]
         many, many_rate = await _typed(timing, count, inflight)
-        for peer in peers:
+        for peer in (alice, cy):
             await peer.close()
     return {
         "one": ours, "raw": raw, "floor": floor, "sealed": sealed, "many": many,
@@ -284,8 +273,6 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         "a second pair, their datagrams to each other not sealed (a pass-through in place "
         "of the secure channel): what the protection costs."
     )
-    if not CLEAR_PAIR:
-        table.note("Ours unprotected: measured on the pure build only (see the module).")
     table.print()
     if args.summary:
         Path(args.summary).write_text(json.dumps({"build": build_name(), "loops": summary}))
