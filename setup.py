@@ -15,9 +15,11 @@ from setuptools import setup
 #: environment (`setup_requires` is how setup.py asks setuptools' backend for more).
 MYPYC = "mypy>=2.4,<3"
 
-#: The modules every message goes through: the codec, the secure channel's data path and
-#: the cores' parts on a message's way. Each is compiled with the others, so that calls
-#: between them are C calls.
+#: The modules every message goes through: the codec, the secure channel's handshake and
+#: data path, the peer's adapter and its core's parts on a message's way, the registry's
+#: core and relay. Compiled together, so that calls between them are C calls. Left pure:
+#: the endpoint (net/endpoint.py, net/datagram_in.py) and wire/reliable.py, for which the
+#: tests and bench.direct stand in fakes and spies.
 COMPILED = [
     "wire/codec.py",
     "wire/flood_gate.py",
@@ -28,6 +30,7 @@ COMPILED = [
     "net/replay.py",
     "net/outgoing.py",
     "peer/core.py",
+    "peer/node.py",
     "peer/direct.py",
     "peer/trust.py",
     "peer/commands.py",
