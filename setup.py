@@ -60,21 +60,12 @@ def _dependencies() -> list[str]:
         return list(tomllib.load(file)["project"]["dependencies"])
 
 
-def _extensions() -> list:
-    """The compiled modules, or none for the pure build."""
-    if os.environ.get("CHATAPP_COMPILE") != "1":
-        return []
-    from mypyc.build import mypycify
-
-    return mypycify(COMPILED, opt_level="3")
-
-
-if os.environ.get("CHATAPP_COMPILE") == "1":
+if os.environ.get("CHATAPP_COMPILE") != "1":
+    setup()
+else:
     try:
-        import mypyc.build  # noqa: F401
+        from mypyc.build import mypycify
     except ImportError:  # pip's first question to the backend: what the build needs
         setup(setup_requires=[MYPYC, *_dependencies()])
     else:
-        setup(ext_modules=_extensions())
-else:
-    setup()
+        setup(ext_modules=mypycify(COMPILED, opt_level="3"))

@@ -36,15 +36,21 @@ def built_from() -> str:
         return "unknown"
 
 
+def run_bench(module: str, argv: list[str]) -> str:
+    """Run `python -m bench.<module> argv` on the compiled build; show and keep its tables
+    (with bench.run_all's), and return them."""
+    command = [str(PYTHON), "-m", f"bench.{module}", *argv]
+    done = subprocess.run(command, cwd=TREE, stdout=subprocess.PIPE, text=True)
+    print(done.stdout, end="", flush=True)
+    Table.printed.append(done.stdout)
+    done.check_returncode()
+    return done.stdout
+
+
 def run_direct(argv: list[str]) -> dict[str, Any]:
-    """Run `python -m bench.direct argv` on the compiled build, its output shown as it
-    comes; return its summary (bench.direct `--summary`)."""
+    """bench.direct on the compiled build (`run_bench`); return its summary (`--summary`)."""
     with tempfile.NamedTemporaryFile(suffix=".json") as summary:
-        command = [str(PYTHON), "-m", "bench.direct", *argv, "--summary", summary.name]
-        done = subprocess.run(command, cwd=TREE, stdout=subprocess.PIPE, text=True)
-        print(done.stdout, end="", flush=True)
-        Table.printed.append(done.stdout)
-        done.check_returncode()
+        run_bench("direct", [*argv, "--summary", summary.name])
         result: dict[str, Any] = json.loads(Path(summary.name).read_text() or "{}")
     return result
 

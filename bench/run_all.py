@@ -1,8 +1,9 @@
 """Every benchmark at modest sizes, one after the other, each table with its baseline from
 the same run; then all the tables again together. Takes a few minutes on 2 cores.
 
-When the compiled build is present (.compiled/, made by .ci/run-compiled), bench.direct
-runs again on it, and a table sets both builds' targets side by side (bench/compiled.py).
+When the compiled build is present (.compiled/, made by .ci/run-compiled), bench.direct and
+bench.direct_path run again on it, and a table sets both builds' targets side by side
+(bench/compiled.py).
 Every table is written to bench/results/latest.md, with a plot of send_all when
 matplotlib is installed (bench/report.py).
 
@@ -44,9 +45,10 @@ def main(argv: list[str] | None = None) -> None:
     q = args.quick
     started = time.perf_counter()
     direct_args = ["--loop", args.loop, "--count", "2000" if q else "8000"]
+    path_args = ["--count", "1000" if q else "5000"]
     pure: dict[str, dict[str, float]] = {}
     with_compiled = compiled.available() and not args.no_compiled
-    steps: list[tuple[str, Callable[[], None]]] = [
+    steps: list[tuple[str, Callable[[], object]]] = [
         (
             "udp_raw",
             lambda: udp_raw.main(
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
             ),
         ),
         ("direct", lambda: pure.update(direct.main(direct_args))),
-        ("direct_path", lambda: direct_path.main(["--count", "1000" if q else "5000"])),
+        ("direct_path", lambda: direct_path.main(path_args)),
         (
             "send_all",
             lambda: relay.main(
@@ -98,8 +100,11 @@ def main(argv: list[str] | None = None) -> None:
         ("memory", lambda: memory.main(["--peers", "2000" if q else "10000"])),
         ("flood", lambda: flood.main(["--seconds", "2" if q else "4"])),
     ]
-    if with_compiled:
-        steps.insert(2, ("direct, compiled build", lambda: _compiled_direct(direct_args, pure)))
+    if with_compiled:  # each beside its pure run
+        steps[2:2] = [("direct, compiled build", lambda: _compiled_direct(direct_args, pure))]
+        steps[4:4] = [
+            ("direct_path, compiled build", lambda: compiled.run_bench("direct_path", path_args))
+        ]
     for name, step in steps:
         t0 = time.perf_counter()
         print(f"## {name}", flush=True)
