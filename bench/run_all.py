@@ -7,7 +7,7 @@ bench.direct_path run again on it, and a table sets both builds' targets side by
 Every table is written to bench/results/latest.md, with a plot of send_all when
 matplotlib is installed (bench/report.py).
 
-    python -m bench.run_all [--loop asyncio|uvloop|both] [--quick] [--no-compiled]
+    python -m bench.run_all [--loop asyncio|uvloop|both] [--quick] [--no-compiled] [--skip a,b]
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--no-compiled", action="store_true", help="leave out the compiled build's rows"
     )
+    parser.add_argument("--skip", default="", help="steps to leave out, by name: flood,join")
     args = parser.parse_args(argv)
     raise_fd_limit()
     q = args.quick
@@ -105,7 +106,8 @@ def main(argv: list[str] | None = None) -> None:
         steps[4:4] = [
             ("direct_path, compiled build", lambda: compiled.run_bench("direct_path", path_args))
         ]
-    for name, step in steps:
+    skipped = set(args.skip.split(","))
+    for name, step in [(name, step) for name, step in steps if name not in skipped]:
         t0 = time.perf_counter()
         print(f"## {name}", flush=True)
         try:
@@ -121,6 +123,7 @@ def main(argv: list[str] | None = None) -> None:
         print(text)
     header = [
         f"- loops: {args.loop}{', quick' if q else ''}",
+        f"- left out: {args.skip or 'nothing'}",
         "- compiled build: "
         + (f".compiled/ from {compiled.built_from()}" if with_compiled else "not run"),
         f"- took: {time.perf_counter() - started:.0f} s",
