@@ -339,17 +339,18 @@ def _password_from_input(prompt: str) -> str:
 
 
 def version_line() -> str:
-    """What `ChatApp --version` prints: the release, and the wire version that decides
-    which other ChatApps this one can talk to (see wire/version.py)."""
+    """What `ChatApp --version` prints: the release, the wire version that decides which
+    other ChatApps this one can talk to (see wire/version.py), and the build (wire/build.py)."""
     import importlib.metadata  # here: 20 ms of every start, for --version alone
 
+    from wire.build import build_name
     from wire.version import WIRE_VERSION
 
     try:
         release = importlib.metadata.version("chatapp")
     except importlib.metadata.PackageNotFoundError:  # run from a checkout, not installed
         release = "(not installed)"
-    return f"ChatApp {release}, wire {WIRE_VERSION}"
+    return f"ChatApp {release}, wire {WIRE_VERSION}, {build_name()} build"
 
 
 def _registry_output() -> Callable[[str], None]:

@@ -220,7 +220,7 @@ class Table:
         def line(cells: Iterable[str]) -> str:
             return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)) + " |"
 
-        out = [f"### {self.title}", "", line(self.columns)]
+        out = [f"### {self.title}{_build_suffix()}", "", line(self.columns)]
         out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
         out.extend(line(row) for row in self.rows)
         out.extend(f"  {n}" for n in self.notes)
@@ -230,6 +230,13 @@ class Table:
         text = self.render()
         Table.printed.append(text)
         print(text, flush=True)
+
+
+def _build_suffix() -> str:
+    """What a table's title says of the build that measured it: nothing for the pure one."""
+    from wire.build import build_name  # here: bench.common stays light to import
+
+    return "" if build_name() == "pure" else f" [{build_name()} build]"
 
 
 # -- sockets -------------------------------------------------------------------------------

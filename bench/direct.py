@@ -5,7 +5,10 @@ The sender is a real PeerNode (core, adapter, Endpoint) in this process; the rec
 real PeerNode in its own process; a real registry (its own process) introduces them. The
 latency is from the typed line `send bob ...` until `[Message received by bob.]` is shown.
 
-    python -m bench.direct [--loop asyncio|uvloop|both] [--count N]
+    python -m bench.direct [--loop asyncio|uvloop|both] [--count N] [--summary FILE]
+
+`--summary` writes the medians the targets are stated on to FILE as JSON (bench.run_all
+reads it from a run on the compiled build).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import json
 import tempfile
 import time
 from collections.abc import Callable
@@ -40,6 +44,7 @@ from bench.harness import BenchPeer, start_registry
 from bench.udp_raw import pipelined
 from bench.unprotected import unprotect
 from peer.actions import Print
+from wire.build import build_name
 from wire.messages import Chat
 
 #: glibc settings for the raw round trip's two processes: blocks up to 4 MiB from the heap,
@@ -233,20 +238,29 @@ def _add_rows(
     table.add(loop, f"median / p99, {inflight} in flight", many_line, "", "", "", "")
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
+    """Measure and print the table; return each loop's medians (as `--summary` writes)."""
     scratch_folder()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--loop", default="both")
     parser.add_argument("--count", type=int, default=8000, help="messages with 32 in flight")
     parser.add_argument("--inflight", type=int, default=32)
+    parser.add_argument("--summary", help="write the medians of each loop to this JSON file")
     args = parser.parse_args(argv)
     table = Table(
         "Direct message, send to ack (two real peers, real sockets) vs raw UDP on the same loop",
         ["loop", "what", "ours", "raw UDP, same run", "ratio", "target", "anchor (raw)"],
     )
+    summary: dict[str, dict[str, float]] = {}
     for loop in loops_to_run(args.loop):
         raw_rate = pipelined(loop, args.count, args.inflight)
-        _add_rows(table, loop, measure(loop, args.count, args.inflight), raw_rate, args.inflight)
+        measured = measure(loop, args.count, args.inflight)
+        _add_rows(table, loop, measured, raw_rate, args.inflight)
+        summary[loop] = {
+            "one": median(measured["one"]), "raw": median(measured["raw"]),
+            "sealed": median(measured["sealed"]), "many_rate": measured["many_rate"],
+            "raw_rate": raw_rate,
+        }  # fmt: skip
     table.note(
         "raw acked/s one at a time = 1 / raw median round trip; raw in flight = an echo "
         "with the same window. One at a time, ours, the bare peers and the raw round trip "
@@ -260,6 +274,9 @@ def main(argv: list[str] | None = None) -> None:
         "of the secure channel): what the protection costs."
     )
     table.print()
+    if args.summary:
+        Path(args.summary).write_text(json.dumps({"build": build_name(), "loops": summary}))
+    return summary
 
 
 if __name__ == "__main__":

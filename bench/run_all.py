@@ -1,7 +1,13 @@
 """Every benchmark at modest sizes, one after the other, each table with its baseline from
 the same run; then all the tables again together. Takes a few minutes on 2 cores.
 
-    python -m bench.run_all [--loop asyncio|uvloop|both] [--quick]
+When the compiled build is present (.compiled/, made by .ci/run-compiled), bench.direct and
+bench.direct_path run again on it, and a table sets both builds' targets side by side
+(bench/compiled.py).
+Every table is written to bench/results/latest.md, with a plot of send_all when
+matplotlib is installed (bench/report.py).
+
+    python -m bench.run_all [--loop asyncio|uvloop|both] [--quick] [--no-compiled] [--skip a,b]
 """
 
 from __future__ import annotations
@@ -11,12 +17,14 @@ import time
 from collections.abc import Callable
 
 from bench import (
+    compiled,
     direct,
     direct_path,
     flood,
     mailbox,
     memory,
     relay,
+    report,
     saves,
     table_bytes,
     udp_raw,
@@ -29,11 +37,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--loop", default="both", help="asyncio, uvloop or both (if installed)")
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a smoke run")
+    parser.add_argument(
+        "--no-compiled", action="store_true", help="leave out the compiled build's rows"
+    )
+    parser.add_argument("--skip", default="", help="steps to leave out, by name: flood,join")
     args = parser.parse_args(argv)
     raise_fd_limit()
     q = args.quick
     started = time.perf_counter()
-    steps: list[tuple[str, Callable[[], None]]] = [
+    direct_args = ["--loop", args.loop, "--count", "2000" if q else "8000"]
+    path_args = ["--count", "1000" if q else "5000"]
+    pure: dict[str, dict[str, float]] = {}
+    with_compiled = compiled.available() and not args.no_compiled
+    steps: list[tuple[str, Callable[[], object]]] = [
         (
             "udp_raw",
             lambda: udp_raw.main(
@@ -47,8 +63,8 @@ def main(argv: list[str] | None = None) -> None:
                 ]
             ),
         ),
-        ("direct", lambda: direct.main(["--loop", args.loop, "--count", "2000" if q else "8000"])),
-        ("direct_path", lambda: direct_path.main(["--count", "1000" if q else "5000"])),
+        ("direct", lambda: pure.update(direct.main(direct_args))),
+        ("direct_path", lambda: direct_path.main(path_args)),
         (
             "send_all",
             lambda: relay.main(
@@ -85,7 +101,13 @@ def main(argv: list[str] | None = None) -> None:
         ("memory", lambda: memory.main(["--peers", "2000" if q else "10000"])),
         ("flood", lambda: flood.main(["--seconds", "2" if q else "4"])),
     ]
-    for name, step in steps:
+    if with_compiled:  # each beside its pure run
+        steps[2:2] = [("direct, compiled build", lambda: _compiled_direct(direct_args, pure))]
+        steps[4:4] = [
+            ("direct_path, compiled build", lambda: compiled.run_bench("direct_path", path_args))
+        ]
+    skipped = set(args.skip.split(","))
+    for name, step in [(name, step) for name, step in steps if name not in skipped]:
         t0 = time.perf_counter()
         print(f"## {name}", flush=True)
         try:
@@ -99,6 +121,19 @@ def main(argv: list[str] | None = None) -> None:
     print(f"# All tables ({time.perf_counter() - started:.0f} s in all)\n")
     for text in Table.printed:
         print(text)
+    header = [
+        f"- loops: {args.loop}{', quick' if q else ''}",
+        f"- left out: {args.skip or 'nothing'}",
+        "- compiled build: "
+        + (f".compiled/ from {compiled.built_from()}" if with_compiled else "not run"),
+        f"- took: {time.perf_counter() - started:.0f} s",
+    ]
+    print(f"written: {report.write(Table.printed, header)}")
+
+
+def _compiled_direct(argv: list[str], pure: dict[str, dict[str, float]]) -> None:
+    """bench.direct on the compiled build, then both builds' targets in one table."""
+    compiled.comparison(pure, compiled.run_direct(argv))
 
 
 if __name__ == "__main__":

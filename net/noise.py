@@ -8,7 +8,6 @@ the handshake the `n` that increments is kept beside it in `_SymmetricState`."""
 
 from __future__ import annotations
 
-import copy
 import struct
 from typing import TypedDict, Unpack
 
@@ -144,6 +143,13 @@ class _SymmetricState:
         self.ck = self.h
         self.k: CipherState | None = None
         self.n = 0
+
+    def copy(self) -> _SymmetricState:
+        """A copy sharing the cipher (which never changes), kept to restore a message that
+        fails half way. Written out, since `copy.copy` cannot copy a compiled class."""
+        twin = _SymmetricState(b"")
+        twin.h, twin.ck, twin.k, twin.n = self.h, self.ck, self.k, self.n
+        return twin
 
     def mix_key(self, input_key_material: bytes) -> None:
         self.ck, temp_k = _hkdf2(self.ck, input_key_material)
@@ -282,7 +288,7 @@ class Handshake:
         tokens = self._next(writing=True)
         if tokens is None:
             raise ValueError("not this side's turn to write")
-        saved = (copy.copy(self._state), self._e, self._re, self._rs)
+        saved = (self._state.copy(), self._e, self._re, self._rs)
         try:
             out = bytearray()
             for token in tokens:
@@ -314,7 +320,7 @@ class Handshake:
             raise NoiseError("no message expected")
         if len(message) > MAX_MESSAGE:
             raise NoiseError("a Noise message is at most 65535 bytes")
-        saved = (copy.copy(self._state), self._e, self._re, self._rs)
+        saved = (self._state.copy(), self._e, self._re, self._rs)
         try:
             rest = memoryview(message)
             for token in tokens:

@@ -7,6 +7,8 @@ way: a ring of 128 blocks of 64 bits."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 #: How far below the highest counter accepted a counter may still be: wireguard-go's
 #: windowSize, (128 - 1) * 64, the kernel's COUNTER_WINDOW_SIZE on 64-bit machines.
 WINDOW = 8128
@@ -23,7 +25,7 @@ class ReplayWindow:
 
     __slots__ = ("_highest", "_ring")
 
-    WINDOW = WINDOW
+    WINDOW: ClassVar[int] = WINDOW  # a class constant, for a compiled class too
 
     def __init__(self) -> None:
         self._highest = 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypedDict, Unpack, get_args
+from typing import Any, Required, TypedDict, Unpack, get_args
 
 from net.options import check_options
 from registry import mailbox
@@ -101,42 +101,43 @@ NOT_FROM_PEERS = frozenset(
 Handler = Callable[[Any, Request, float, Emit], None]
 
 
-class _NeededOptions(TypedDict):
-    """The options a RegistryCore cannot do without (see CoreOptions)."""
-
-    session: str
-    new_token: Callable[[], str]
-
-
-class CoreOptions(_NeededOptions, total=False):
-    """What a RegistryCore is made with: keywords, as the adapter and the tests name them.
-
-    `session` prefixes this registry's message ids; `new_token` makes secret tokens;
-    `table`, `mail` and the rooms' `histories` (by room key) are what the adapter loaded
-    from disk; pushes are retried every `timeout` seconds, `attempts` times; a peer silent
-    for SILENT_PERIODS x `keepalive` seconds is marked offline; a mailbox holds at most
-    `mailbox_limit` messages (registry/mailbox.py); one IP address registers at most
-    `new_names` new names an hour (registry/flood.py); one sender takes no more of the
-    mailboxes than `quotas` allow (registry/quotas.py); `owners` are what each mailbox
-    kept of its owner (registry/owners.py): a mailbox whose name the table lacks gets its
-    row back from it; `jitter` gives a number in [0, 1) that spreads the waits asked of
-    busy registrations (registry/pacing.py); a name unused for `forget_after` seconds is
-    forgotten, and at most `newcomer_names` names of owners that never came back are kept
-    (registry/forgetting.py)."""
-
-    table: Table | None
-    mail: dict[str, list[StoredMessage]] | None
-    histories: Mapping[str, Sequence[RoomMessage]] | None
-    timeout: float
-    attempts: int
-    keepalive: float
-    mailbox_limit: int
-    new_names: int
-    quotas: Quotas | None
-    owners: Mapping[str, Owner] | None
-    jitter: Callable[[], float]
-    forget_after: float
-    newcomer_names: int
+#: What a RegistryCore is made with: keywords, as the adapter and the tests name them.
+#:
+#: `session` prefixes this registry's message ids; `new_token` makes secret tokens;
+#: `table`, `mail` and the rooms' `histories` (by room key) are what the adapter loaded
+#: from disk; pushes are retried every `timeout` seconds, `attempts` times; a peer silent
+#: for SILENT_PERIODS x `keepalive` seconds is marked offline; a mailbox holds at most
+#: `mailbox_limit` messages (registry/mailbox.py); one IP address registers at most
+#: `new_names` new names an hour (registry/flood.py); one sender takes no more of the
+#: mailboxes than `quotas` allow (registry/quotas.py); `owners` are what each mailbox
+#: kept of its owner (registry/owners.py): a mailbox whose name the table lacks gets its
+#: row back from it; `jitter` gives a number in [0, 1) that spreads the waits asked of
+#: busy registrations (registry/pacing.py); a name unused for `forget_after` seconds is
+#: forgotten, and at most `newcomer_names` names of owners that never came back are kept
+#: (registry/forgetting.py). Written as a call, not a class: `check_options` reads which
+#: keys are required at run time, and a class's `total=False` is lost when the module is
+#: compiled (docs/ARCHITECTURE.md, "The compiled build").
+CoreOptions = TypedDict(  # noqa: UP013  (a call, as said above)
+    "CoreOptions",
+    {
+        "session": Required[str],
+        "new_token": Required[Callable[[], str]],
+        "table": Table | None,
+        "mail": dict[str, list[StoredMessage]] | None,
+        "histories": Mapping[str, Sequence[RoomMessage]] | None,
+        "timeout": float,
+        "attempts": int,
+        "keepalive": float,
+        "mailbox_limit": int,
+        "new_names": int,
+        "quotas": Quotas | None,
+        "owners": Mapping[str, Owner] | None,
+        "jitter": Callable[[], float],
+        "forget_after": float,
+        "newcomer_names": int,
+    },
+    total=False,
+)
 
 
 class Arrival(TypedDict, total=False):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from wire.build import build_name
 from wire.version import WIRE_VERSION
 
 from .harness import CHATAPP, HOST, WELCOME, ChatEnv, free_port
@@ -55,7 +56,8 @@ def test_version_names_the_release_and_the_wire(chat: ChatEnv) -> None:
     proc.close_stdin()
     assert proc.wait_exit(10) == 0
     (line,) = [item for item in proc.collect(5) if item.strip()]
-    assert line.startswith("ChatApp ") and line.endswith(f", wire {WIRE_VERSION}")
+    assert line.startswith("ChatApp ")
+    assert line.endswith(f", wire {WIRE_VERSION}, {build_name()} build")
 
 
 @pytest.mark.timeout(30)

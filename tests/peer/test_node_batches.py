@@ -8,6 +8,8 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from peer.actions import Print
 from peer.node import PeerNode
 from peer.sealed_mail import NOT_SEALED
@@ -110,6 +112,7 @@ def record_seen(node: PeerNode, events: list[object]) -> None:
     node._state.add_seen = add_seen  # type: ignore[method-assign]
 
 
+@pytest.mark.needs_pure  # spies on a method of the core or of its files
 def test_each_message_of_a_datagram_is_recorded_before_it_is_shown_or_acked(
     tmp_path: Path,
 ) -> None:
@@ -167,6 +170,7 @@ def test_stored_messages_count_as_taken_only_once_they_are_on_the_screen(
     assert (tmp_path / "peers" / "alice.seen").read_text().count("\n") == 3
 
 
+@pytest.mark.needs_pure  # spies on a method of the core or of its files
 def test_a_failing_write_made_for_every_message_is_said_once_and_the_message_goes(
     tmp_path: Path,
 ) -> None:
@@ -258,6 +262,7 @@ def test_a_peer_killed_while_printing_its_mail_shows_only_the_rest_at_its_next_s
     assert taken.ids == tuple(f"b-{i}" for i in range(10))
 
 
+@pytest.mark.needs_pure  # spies on a method of the core or of its files
 def test_a_typed_message_leaves_before_it_is_logged_and_its_receipt_before_the_settle(
     tmp_path: Path,
 ) -> None:
@@ -301,6 +306,7 @@ def node_log_is_empty(tmp_path: Path) -> bool:
     return not path.exists() or b"+" not in path.read_bytes().rstrip(b"\0")
 
 
+@pytest.mark.needs_pure  # spies on a method of the core or of its files
 def test_a_typed_message_and_a_lone_datagrams_ack_leave_before_the_core_settles(
     tmp_path: Path,
 ) -> None:
