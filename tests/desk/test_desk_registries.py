@@ -21,6 +21,32 @@ def sent_on(desk: tuple[str, int] | None = DESK) -> DeskRegistries:
     return DeskRegistries("r", where, SERVICE)
 
 
+def operator_lost(service: tuple[str, ...]) -> OperatorCore:
+    """ann on duty at HERE (of `service`, when given), her connection lost at 1.0."""
+    core = OperatorCore("ann", *HERE, "key", IdMaker("o"), leave_timeout=2.0)
+    core.start(0.0)
+    core.connected(0.0)
+    if service:
+        core.received(DeskRegistries("r", "", service), 0.0)
+    core.received(DeskOnDuty("d", "o-1", "ann", ALL_TOPICS, 0, 0), 0.0)
+    core.lost("reset", 1.0)
+    return core
+
+
+def waits_while_refused(core: OperatorCore, rounds: int) -> list[float]:
+    """The waits before each of `rounds` rounds, every registry refusing each time."""
+    now, waits = 1.0, []
+    for _ in range(rounds):
+        wake = core.next_wake()
+        assert wake is not None
+        waits.append(round(wake - now, 3))
+        now = wake
+        assert core.tick(now) == [Connect()]
+        while core.not_connected("refused", now) == [Connect()]:
+            pass  # the next registry of the round, at once
+    return waits
+
+
 def test_a_person_sent_on_joins_at_the_desk_saying_nothing() -> None:
     core = person()
     through_form(core)
@@ -81,12 +107,7 @@ def test_an_operator_sent_on_goes_on_duty_at_the_desk() -> None:
 
 
 def test_an_operator_reconnecting_tries_the_next_registry() -> None:
-    core = OperatorCore("ann", *HERE, "key", IdMaker("o"), leave_timeout=2.0)
-    core.start(0.0)
-    core.connected(0.0)
-    core.received(DeskRegistries("r", "", SERVICE), 0.0)
-    core.received(DeskOnDuty("d", "o-1", "ann", ALL_TOPICS, 0, 0), 0.0)
-    core.lost("reset", 1.0)
+    core = operator_lost(SERVICE)
     assert core.tick(1.5) == [Connect()]
     assert core.not_connected("refused", 1.5) == [Connect()]
     assert (core.ip, core.port) == DESK
@@ -113,36 +134,11 @@ def test_a_registry_taking_the_desk_over_has_the_client_ask_it_again() -> None:
 
 
 def test_an_operator_of_a_service_tries_its_registries_at_least_every_second() -> None:
-    core = OperatorCore("ann", *HERE, "key", IdMaker("o"), leave_timeout=2.0)
-    core.start(0.0)
-    core.connected(0.0)
-    core.received(DeskRegistries("r", "", SERVICE), 0.0)
-    core.received(DeskOnDuty("d", "o-1", "ann", ALL_TOPICS, 0, 0), 0.0)
-    core.lost("reset", 1.0)
-    now, waits = 1.0, []
-    for _ in range(6):  # the whole service refuses: one is taking the desk over
-        wake = core.next_wake()
-        assert wake is not None
-        waits.append(round(wake - now, 3))
-        now = wake
-        assert core.tick(now) == [Connect()]
-        while core.not_connected("refused", now) == [Connect()]:
-            pass  # the next registry of the round, at once
-    assert waits == [0.5, 1.0, 1.0, 1.0, 1.0, 1.0]
+    core = operator_lost(SERVICE)
+    # the whole service refuses: one is taking the desk over
+    assert waits_while_refused(core, 6) == [0.5, 1.0, 1.0, 1.0, 1.0, 1.0]
 
 
 def test_an_operator_of_a_lone_registry_waits_longer_each_time() -> None:
-    core = OperatorCore("ann", *HERE, "key", IdMaker("o"), leave_timeout=2.0)
-    core.start(0.0)
-    core.connected(0.0)
-    core.received(DeskOnDuty("d", "o-1", "ann", ALL_TOPICS, 0, 0), 0.0)
-    core.lost("reset", 1.0)
-    now, waits = 1.0, []
-    for _ in range(5):
-        wake = core.next_wake()
-        assert wake is not None
-        waits.append(round(wake - now, 3))
-        now = wake
-        assert core.tick(now) == [Connect()]
-        assert core.not_connected("refused", now) == []
-    assert waits == [0.5, 1.0, 2.0, 4.0, 4.0]
+    core = operator_lost(())
+    assert waits_while_refused(core, 5) == [0.5, 1.0, 2.0, 4.0, 4.0]
