@@ -38,12 +38,6 @@ DELIVERED = (SaveMessage, ChannelPost, RoomPost, Leave)
 #: was given up as the registry stayed busy (peer.give_ups.GiveUps.failed).
 Failed = Callable[[Request, float, Emit, bool], None]
 
-#: Rounds of tries (2.5 s each) a registry of a service may leave a request unanswered, with
-#: nothing heard from it, before the peer moves to another: two, as a registry in a join
-#: storm falls behind by more than one (the service tells its peers of a registry gone
-#: sooner: docs/SCALING.md).
-MOVE_ROUNDS = 2
-
 
 class RegistryLink:
     """The order of what goes to the registry, and what goes next once a request is
@@ -201,12 +195,10 @@ class RegistryLink:
         overdue outcomes, and send a keepalive when one is due."""
         shared, requests = self._shared, self._requests
         requests.release(now, emit)
-        heard = shared.watch.heard_at
-        unanswered = shared.registries and requests.unanswered(now, heard, MOVE_ROUNDS)
-        if unanswered and self._move_on(emit):
-            self.flush_outbox(now, emit)
-            requests.send_again(now, emit)
         again, failed = requests.due(now, shared.watch.heard_at)
+        if failed and self._move_on(emit):
+            self._send_moved(failed, now, emit)
+            again, failed = [], []
         server = shared.server
         for request in again:
             emit(Send(server, request.message))
@@ -234,21 +226,34 @@ class RegistryLink:
         emit(Print(_moved_line(old, addr), "system"))
 
     def _move_on(self, emit: Emit) -> bool:
-        """Our registry did not answer for a whole round of tries: move to the next
-        registry of the service, in turn (said for each not tried since one answered)."""
+        """Our registry left a request unanswered for a whole round of tries: move to the
+        next registry of the service not tried since one answered, and say so. False for a
+        registry alone, or when every one was tried: the request is given up on."""
         shared = self._shared
-        others = [addr for addr in shared.registries if addr != shared.server]
-        if not others:
-            return False
-        shared.tried.add(shared.server)
-        untried = [addr for addr in others if addr not in shared.tried]
         old = shared.server
-        after = [addr for addr in shared.registries if addr > old] or shared.registries
-        new = untried[0] if untried else min(after)
+        if not shared.registries:
+            return False
+        shared.tried.add(old)
+        untried = [addr for addr in shared.registries if addr not in shared.tried]
+        if not untried:
+            return False
+        later = [addr for addr in untried if addr > old]
+        new = min(later or untried)
         shared.move_to(new)
-        if untried:
-            emit(Print(_moved_line(old, new), "system"))
+        emit(Print(_moved_line(old, new), "system"))
         return True
+
+    def _send_moved(self, given_up: list[Request], now: float, emit: Emit) -> None:
+        """After a move, the registry moved to gets what the one before left unanswered
+        (`given_up`), then all else on its way, oldest first: the saves and posts among
+        them with the outbox, one at a time (`flush_outbox`). Outcomes awaited are asked
+        for again, as of a registry started again (`registry_restarted`)."""
+        requests = self._requests
+        requests.take_back(given_up, now)
+        self._join_outbox(emit)  # before the rest goes, so that none of them goes twice
+        requests.send_again(now, emit, moved=True)
+        self.flush_outbox(now, emit)
+        self.ask_outcomes_again(math.inf, now, emit)
 
     def _keepalive(self, now: float, emit: Emit) -> None:
         shared = self._shared

@@ -115,13 +115,12 @@ class Requests:
         """Send `message` to the registry at `now` and wait for its answer (`due` sends it
         again); `quiet` for outbox retries, whose failure is not announced again. What the
         user typed goes at the pace (`release` sends what waits for it), and reaches the
-        registry in the order typed: while a long request or a kept
-        one is waited for, a save, post, leave, join, rename or dereg is held instead, and
-        goes once that one is over (`over`, `take_held`); so does a leave or join while a
-        room line is on its way. `kept` is the first kept message
-        not on its way (`next_kept`), when the caller wants `message` to go after the
-        outbox: such a message, not kept itself and not a dereg, is held, and `kept` sent
-        in its place."""
+        registry in the order typed: while a long request or a kept one is waited for, a
+        save, post, leave, join, rename or dereg is held instead, and goes once that one is
+        over (`over`, `take_held`); so does a leave or join while a room line is on its way.
+        `kept` is the first kept message not on its way (`next_kept`), when the caller wants
+        `message` to go after the outbox: such a message, not kept itself and not a dereg,
+        is held, and `kept` sent in its place."""
         if isinstance(message, _IN_ORDER) and self._waits(message, now, emit, quiet, kept):
             return
         self._start(Request(message, quiet), now)
@@ -170,10 +169,10 @@ class Requests:
             return True
         return False
 
-    def _start(self, request: Request, now: float) -> None:
-        """`request` was sent at `now`: a round of tries begins."""
+    def _start(self, request: Request, now: float, *, again: bool = False) -> None:
+        """`request` was sent at `now`: a round of tries begins (`again`: after `due`)."""
         request.since = now
-        self._sent.start(request.message.id, request, now)
+        (self._sent.again if again else self._sent.start)(request.message.id, request, now)
 
     def _room_line_on_its_way(self) -> str | None:
         """The id of the last room line sent as a datagram, or waiting for the pace, and
@@ -190,12 +189,13 @@ class Requests:
         ]
         return lines[-1] if lines else None
 
-    def send_again(self, now: float, emit: Emit) -> None:
+    def send_again(self, now: float, emit: Emit, *, moved: bool = False) -> None:
         """Send every request in flight as a datagram again at `now`, oldest first, its
         attempts counted afresh: the registry is back after a silence, and a request whose
         last copy went into that silence would otherwise be given up on, as if it were still
-        away (the registry dedupes the copies it had)."""
-        for request in self._sent.renew(now):
+        away (the registry dedupes the copies it had). `moved`: to another registry, even
+        those sent at `now`."""
+        for request in self._sent.renew(now, every=moved):
             request.since = now
             emit(Send(self.server, request.message))
 
@@ -248,11 +248,11 @@ class Requests:
 
     # -- time ---------------------------------------------------------------------------
 
-    def unanswered(self, now: float, heard: float, rounds: int) -> bool:
-        """Whether a request waited `rounds` rounds of tries at `now`, nothing heard since."""
-        waited, sent = [r.since for r in self._sent.items()], self._sent
-        silent = now - max(min(waited), heard) if waited else 0.0
-        return silent >= rounds * sent.timeout * sent.attempts
+    def take_back(self, given_up: list[Request], now: float) -> None:
+        """`given_up` (by `due`) are waited for again, in their places, as sent at `now`."""
+        for request in given_up:
+            request.rounds = 0
+            self._start(request, now, again=True)
 
     def due(self, now: float, heard: float = -math.inf) -> tuple[list[Request], list[Request]]:
         """The requests sent as datagrams to send again at `now`, and those given up on
@@ -271,11 +271,11 @@ class Requests:
         for request in failed:
             heard_meanwhile = heard > request.since or isinstance(request.message, Keepalive)
             if self._busy.patient(request.message.id, now):
-                self._start(request, now)  # not counted as a round: the wait was asked
+                self._start(request, now, again=True)  # no round counted: a wait was asked
                 again_round.append(request)
             elif heard_meanwhile and request.rounds < EXTRA_ROUNDS:
                 request.rounds += 1
-                self._start(request, now)
+                self._start(request, now, again=True)
                 again_round.append(request)
             else:
                 given_up.append(request)

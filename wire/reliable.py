@@ -51,6 +51,7 @@ class Retransmitter(Generic[T]):
         self._pending: dict[str, Pending[T]] = {}
         self._queue: deque[tuple[float, Pending[T]]] = deque()
         self._seq = itertools.count()
+        self._given_up: dict[str, int] = {}  # the order of those the last `due` gave up
 
     def _arm(self, pending: Pending[T]) -> None:
         if self._queue and pending.deadline < self._queue[-1][0]:
@@ -89,11 +90,14 @@ class Retransmitter(Generic[T]):
             if self._live(entry):
                 ready.append(entry[1])
         ready.sort(key=lambda p: p.seq)
+        if self._given_up:
+            self._given_up = {}
         again: list[T] = []
         failed: list[T] = []
         for pending in ready:
             if pending.sent >= self.attempts:
                 del self._pending[pending.key]
+                self._given_up[pending.key] = pending.seq
                 failed.append(pending.item)
             else:
                 pending.sent += 1
@@ -102,15 +106,29 @@ class Retransmitter(Generic[T]):
                 again.append(pending.item)
         return again, failed
 
-    def renew(self, now: float) -> list[T]:
+    def again(self, key: str, item: T, now: float) -> None:
+        """Start a new round of tries for `item` at `now`: one the last `due` gave up on
+        keeps its place among the items waiting, oldest first (else as `start`)."""
+        seq = self._given_up.get(key)
+        if seq is None:
+            self.start(key, item, now)
+            return
+        pending = Pending(key, item, 1, now + self.timeout, seq)
+        self._pending[key] = pending
+        self._pending = dict(sorted(self._pending.items(), key=lambda kv: kv[1].seq))
+        self._arm(pending)
+
+    def renew(self, now: float, *, every: bool = False) -> list[T]:
         """Every item still waiting, oldest first, counted as sent afresh at `now` (its
         attempts start over): the owner sends each again at once. An item sent at `now`
-        already is left as it is. For when the far end is heard from again after a silence:
-        copies sent into the silence say nothing about it, and the last of them may have
-        been lost just before it came back."""
+        already is left as it is, unless `every`. For when the far end is heard from again
+        after a silence: copies sent into the silence say nothing about it, and the last of
+        them may have been lost just before it came back. `every` for when the owner sends
+        to another end from now on."""
         fresh = now + self.timeout
         ordered = sorted(
-            (p for p in self._pending.values() if p.deadline < fresh), key=lambda p: p.seq
+            (p for p in self._pending.values() if every or p.deadline < fresh),
+            key=lambda p: p.seq,
         )
         for pending in ordered:
             pending.sent = 1

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from peer import actions as pa
 from peer.core import PeerCore
+from peer.requests import EXTRA_ROUNDS
 from tests.peer.test_peer_core import BOB, ME, ROUND, SERVER, T0, prints, run_until, sent
-from wire.messages import Ack, Entry, Restarted, SaveMessage, TableUpdate, Welcome
+from wire.messages import Ack, Entry, Keepalive, Restarted, Saved, SaveMessage, TableUpdate, Welcome
 from wire.reliable import TIMEOUT
 
 OTHER = ("127.0.0.1", 5001)
 REGISTRIES = ("127.0.0.1:5000", "127.0.0.1:5001")
 MOVED = "[Registry 127.0.0.1:5000 is not answering; now using 127.0.0.1:5001.]"
+KEPT = "[Kept in your outbox; sent when the server answers.]"
 
 
 def in_a_service() -> PeerCore:
@@ -63,7 +65,7 @@ def test_saves_on_their_way_go_to_the_registry_taking_over_one_at_a_time_in_orde
     assert saves_to(out, OTHER) == [] and core.outbox == ()
 
 
-def test_a_save_given_up_goes_before_one_typed_after_it_still_on_its_way() -> None:
+def test_a_save_given_up_goes_to_the_next_registry_before_one_typed_after_it() -> None:
     core = in_a_service()
     [first] = typed_saves(core, 1)
     # the registry is heard after the first save, then goes: the first save is given a
@@ -71,13 +73,60 @@ def test_a_save_given_up_goes_before_one_typed_after_it_still_on_its_way() -> No
     core.receive(TableUpdate("r-2", 3, ()), SERVER, T0 + 0.05)
     [second] = typed_saves(core, 1, at=T0 + 0.1, first=1)
     out = run_until(core, T0 + 0.11 + ROUND + 0.01)
-    assert "[Kept in your outbox; sent when the server answers.]" in prints(out)
-    assert list(core.outbox) == [second]
-    out = core.receive(Restarted("o-1", REGISTRIES), OTHER, T0 + 2.8)
+    assert prints(out) == [MOVED]
     assert list(core.outbox) == [first, second]  # the order typed
     assert saves_to(out, OTHER) == ["save0"]
     out = core.receive(Ack("o-2", first.id), OTHER, T0 + 2.9)
     assert saves_to(out, OTHER) == ["save1"]
+
+
+def test_a_registry_silent_for_a_round_is_left_for_the_next_saying_only_that() -> None:
+    core = in_a_service()
+    saves = typed_saves(core, 3)
+    out = run_until(core, T0 + 0.01 + ROUND)  # the first save's tries ran out
+    assert prints(out) == [MOVED]
+    assert saves_to(out, OTHER) == ["save0"]
+    shown = []
+    for n, save in enumerate(saves):
+        out = core.receive(Ack(f"o-{n}", save.id), OTHER, T0 + 2.6 + n / 10)
+        shown += prints(out)
+        assert saves_to(out, OTHER) == [f"save{n + 1}"][: 2 - n]  # the next, in order
+    for n, save in enumerate(saves):
+        saved = Saved(f"s-{n}", save.id, "bob", False, "")
+        shown += prints(core.receive(saved, OTHER, T0 + 3 + n / 10))
+    assert core.outbox == () and len(shown) == 3
+    assert all(line.startswith("[Kept message for bob saved") for line in shown)
+
+
+def test_a_keepalive_unanswered_moves_an_idle_peer_and_sends_it_there() -> None:
+    core = in_a_service()
+    out = run_until(core, T0 + 600.0 + (EXTRA_ROUNDS + 1) * ROUND + 0.01)
+    assert prints(out) == [MOVED]
+    keepalives = [a for a in out if isinstance(a, pa.Send) and isinstance(a.message, Keepalive)]
+    assert keepalives[-1].addr == OTHER
+
+
+def test_a_peer_that_tried_every_registry_keeps_what_it_sent_for_when_one_answers() -> None:
+    core = in_a_service()
+    [save] = typed_saves(core, 1)
+    out = run_until(core, T0 + 0.01 + ROUND)
+    assert prints(out) == [MOVED]
+    out = run_until(core, T0 + 0.01 + 2 * ROUND + 0.01)  # the other is silent too
+    assert MOVED.replace("5000", "5001") not in prints(out)  # no third: it stays
+    assert list(core.outbox) == [save]
+    out = core.receive(TableUpdate("o-1", 3, ()), OTHER, T0 + 6)
+    assert prints(out) == ["[Server is back.]"] and saves_to(out, OTHER) == ["save0"]
+
+
+def test_a_registry_alone_left_unanswered_keeps_what_was_sent_as_before() -> None:
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", keepalive=600.0)
+    [register] = sent(core.start(T0))
+    entries = (Entry("alice", *ME, True), Entry("bob", *BOB, False))
+    core.receive(Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ()), SERVER, T0)
+    typed_saves(core, 2)
+    out = run_until(core, T0 + 0.02 + ROUND)
+    assert prints(out) == ["[Server not responding]", KEPT] * 2
+    assert all(a.addr == SERVER for a in out if isinstance(a, pa.Send))
 
 
 def test_a_registry_started_again_gets_what_was_on_its_way_in_order() -> None:

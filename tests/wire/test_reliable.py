@@ -337,3 +337,15 @@ def test_id_makers_never_collide(sessions: list[str], calls: list[int]) -> None:
     makers = [IdMaker(s) for s in sessions]
     ids = [makers[i % len(makers)]() for i in calls]
     assert len(set(ids)) == len(ids)
+
+
+def test_one_given_up_and_started_again_keeps_its_place_oldest_first() -> None:
+    r: Retransmitter[str] = Retransmitter(timeout=1.0, attempts=1)
+    r.start("a", "A", 0.0)
+    r.start("b", "B", 0.5)
+    assert r.due(1.0) == ([], ["A"])
+    r.again("a", "A", 1.0)
+    assert r.items() == ["A", "B"]
+    assert r.renew(1.0, every=True) == ["A", "B"]  # even one sent at that time
+    r.again("c", "C", 1.0)  # not given up by the last due: as start, last
+    assert r.items() == ["A", "B", "C"]
