@@ -141,6 +141,6 @@ class GiveUps:
         if message not in outbox:
             outbox.add(message)
             outbox.keep(emit)  # on disk before we say it is kept
-            if not quiet and not isinstance(message, Leave):
-                emit(Print("[Kept in your outbox; sent when the server answers.]", "system"))
+        if not quiet and not isinstance(message, Leave):
+            emit(Print("[Kept in your outbox; sent when the server answers.]", "system"))
         self._link.went_away(now, emit)

@@ -199,6 +199,11 @@ class RegistryLink:
         if failed and self._move_on(emit):
             self._send_moved(failed, now, emit)
             again, failed = [], []
+        elif failed and shared.tried and not shared.watch.down:
+            # every registry of the service was tried: said as of a registry alone (what
+            # went to the last as outbox retries was never said to have failed)
+            for request in failed:
+                request.quiet = False
         server = shared.server
         for request in again:
             emit(Send(server, request.message))
