@@ -136,6 +136,11 @@ class Table:
                 return False
         return True
 
+    def same_rows(self, entries: tuple[Entry, ...]) -> bool:
+        """Whether `entries`, a whole table, are the rows held now, row for row."""
+        rows = self._rows
+        return len(entries) == len(rows) and all(rows.get(name_key(e.name)) == e for e in entries)
+
     def apply(self, update: TableUpdate, own_name: str) -> str:
         """Apply `update`, the version after this one (the caller checks: an older one is a
         copy, a later one means one was missed). A row removed and a row added at the same

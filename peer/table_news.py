@@ -170,10 +170,14 @@ class TableNews:
         now: float,
         emit: Emit,
     ) -> None:
-        """The whole table, at `version`: said as a change (folded in a burst)."""
+        """The whole table, at `version`: said as a change (folded in a burst), unless its
+        rows are those held (a registry that took over for the service sends it again)."""
+        table = self._shared.table
+        unchanged = table.same_rows(entries)
         self._renames.whole_table_seen()
-        self._shared.table.replace(version, entries, aliases)
-        self._shared.change_lines.table_changed(now, emit)
+        table.replace(version, entries, aliases)
+        if not unchanged:
+            self._shared.change_lines.table_changed(now, emit)
 
     def welcome_table(
         self,

@@ -1425,11 +1425,11 @@ def test_a_release_is_said_before_what_became_of_the_kept_messages() -> None:
         "[Your message: hello all]",
     ]
     assert not core.state.registered and core.outbox == ()
-    # the whole table, when it comes, does not say it again
+    # the whole table, when it comes, does not say it again (nor anything: no row changed)
     out = core.receive(
         TableSnapshot("r-5", "x", 9, (Entry("bob", *BOB, False),), ()), SERVER, T0 + 4
     )
-    assert prints(out) == [TABLE_UPDATED]
+    assert prints(out) == []
 
 
 def test_a_keepalive_refused_for_a_released_name_does_not_take_it_back() -> None:
@@ -1692,4 +1692,18 @@ def test_an_update_that_changes_no_row_says_nothing() -> None:
     assert prints(core.receive(TableUpdate("u-3", 6, (gone,)), SERVER, T0 + 6)) == [
         TABLE_UPDATED,
         "[dave went offline]",
+    ]
+
+
+def test_a_whole_table_with_the_rows_held_says_nothing() -> None:
+    # a registry that took over for the service sends every peer the table again
+    core, _ = registered()
+    row = Entry("dave", "127.0.0.1", 6004, True)
+    core.receive(TableUpdate("u-1", 4, (row,)), SERVER, T0)
+    rows = tuple(core.table.rows())
+    assert prints(core.receive(TableSnapshot("s-1", "x", 9, rows, ()), SERVER, T0 + 5)) == []
+    assert core.table.version == 9
+    moved = (*[r for r in rows if r.name != "dave"], row._replace(port=6005))
+    assert prints(core.receive(TableSnapshot("s-2", "x", 10, moved, ()), SERVER, T0 + 6)) == [
+        TABLE_UPDATED
     ]
