@@ -11,20 +11,10 @@ from hypothesis import strategies as st
 
 from net.noise import public_bytes
 from net.secure_stream import MAX_RECORD, MORE, RECORD_DATA, SecureStream
+from tests.net.test_secure_stream import SERVER, pair  # the connector sends the data here
 from wire.errors import DecodeError
 from wire.limits import FRAME_HEADER
 from wire.messages import Chat, Message
-
-SERVER = X25519PrivateKey.generate()
-
-
-def pair() -> tuple[SecureStream, SecureStream]:
-    """A connector (the sender of data here) and an acceptor, their handshake done."""
-    client = SecureStream(X25519PrivateKey.generate(), remote=public_bytes(SERVER))
-    server = SecureStream(SERVER)
-    assert server.feed(client.output()) == []
-    assert client.feed(server.output()) == []
-    return client, server
 
 
 def frames(data: bytes) -> list[bytes]:
