@@ -295,7 +295,10 @@ class SimNet:
                     self.disk.mail.setdefault(owner, []).append(message)
                 case ra.DropMail(owner, ids):
                     box = [m for m in self.disk.mail.get(owner, []) if m.id not in ids]
-                    self.disk.mail[owner] = box
+                    if box:
+                        self.disk.mail[owner] = box
+                    else:  # as the files do: an emptied mailbox is no more (FileStorage.drop)
+                        self.disk.mail.pop(owner, None)
                 case ra.MoveMail(old, new):
                     moved = self.disk.mail.pop(old, [])
                     self.disk.mail[new] = self.disk.mail.get(new, []) + moved
