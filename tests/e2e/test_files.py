@@ -25,7 +25,7 @@ def _pair(chat: ChatEnv, tmp_path: Path) -> tuple[Peer, Peer, Path]:
     downloads = tmp_path / "bob-downloads"
     alice = chat.start_peer("alice")
     bob = chat.start_peer("bob", options=["--downloads", str(downloads)])
-    alice.expect(r"Client table updated")
+    alice.expect(r"\[bob is online\]")  # bob's row, which an offer needs
     return alice, bob, downloads
 
 
