@@ -1,8 +1,10 @@
 """Does one flooding address slow everyone else down? (flood control)
 
 Starts a real registry, measures a well-behaved client's request-to-answer round trip
-(TableRequest -> answer) alone, then again while another process floods the registry from
-one address as fast as it can, and prints both with what the flood gate dropped.
+alone, then again while another process floods the registry from one address as fast as it
+can, and prints both with what the flood gate dropped. The polite client asks the registry's
+key (a KEY_REQUEST, answered in clear by its secure channel: net/secure.py), so it needs no
+session; the flood is old clear-text requests, which the registry drops or refuses.
 
     python -m bench.flood [--samples 500] [--seconds 4]
 """
@@ -18,8 +20,7 @@ import tempfile
 import time
 
 from bench.common import ROOT, Table, free_port, median, pct, scratch_folder, us
-from wire.codec import encode
-from wire.messages import TableRequest
+from net.secure import KEY_REQUEST, KEY_REQUEST_SIZE
 
 HOST = "127.0.0.1"
 
@@ -47,10 +48,11 @@ def round_trips(port: int, samples: int) -> list[float]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.settimeout(1.0)
     times = []
+    ask = bytes([KEY_REQUEST]) + bytes(KEY_REQUEST_SIZE - 1)
     try:
-        for i in range(samples):
+        for _ in range(samples):
             t0 = time.perf_counter()
-            sock.sendto(encode(TableRequest(f"polite-{i}")), (HOST, port))
+            sock.sendto(ask, (HOST, port))
             try:
                 sock.recv(65536)
             except TimeoutError:
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     data = tempfile.mkdtemp(prefix="chatapp-bench-flood-")
     registry = subprocess.Popen(
         [sys.executable, str(ROOT / "ChatApp.py"), "-s", str(port), "--bind", HOST,
-         "--data-dir", data],
+         "--data-dir", data, "--no-discovery"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
