@@ -14,11 +14,14 @@ every start of a client.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from msgspec import Struct
 
 from wire.desk.messages import DeskMessage
+
+if TYPE_CHECKING:
+    from peer.desk.link import DeskLink
 
 Addr = tuple[str, int]
 
@@ -161,13 +164,11 @@ def style_of(line: str) -> str:
 
 class DeskClient(Protocol):
     """What `peer.desk.runner` drives: one method per event, each returning actions, and
-    where the desk is (`ip`, `port`: a service of several registries may send the client
-    to another)."""
+    its `link`, which says where the desk is (a service of several registries may send the
+    client to another)."""
 
-    @property
-    def ip(self) -> str: ...
-    @property
-    def port(self) -> int: ...
+    link: DeskLink
+
     def start(self, now: float) -> list[Action]:
         """The run begins."""
 

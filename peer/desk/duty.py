@@ -72,16 +72,6 @@ class OperatorCore:
         self._desk = DeskSays(s)
 
     @property
-    def ip(self) -> str:
-        """The desk's address (a service of several registries may move it)."""
-        return self.link.ip
-
-    @property
-    def port(self) -> int:
-        """The desk's port."""
-        return self.link.port
-
-    @property
     def phase(self) -> str:
         """See the class docstring."""
         return self.link.phase
@@ -133,7 +123,7 @@ class OperatorCore:
     def not_connected(self, why: str, now: float) -> list[Action]:
         if self.phase == "connecting":
             self.link.phase = "done"
-            return [Show(unreachable(self.ip, self.port, why), "error"), Exit(1)]
+            return [Show(unreachable(self.link.ip, self.link.port, why), "error"), Exit(1)]
         if self.phase == "duty":
             if self.link.next_registry():
                 return [Connect()]  # (another registry of the service, at once)

@@ -71,16 +71,6 @@ class PersonCore:
         self._session = PersonSession(s, self._form, self._reconnect)
 
     @property
-    def ip(self) -> str:
-        """The desk's address (a service of several registries may move it)."""
-        return self.link.ip
-
-    @property
-    def port(self) -> int:
-        """The desk's port."""
-        return self.link.port
-
-    @property
     def phase(self) -> str:
         """See the module docstring."""
         return self.link.phase
@@ -89,7 +79,10 @@ class PersonCore:
 
     def start(self, now: float) -> list[Action]:
         return [
-            Show(f"[ChatApp help desk at {self.ip}:{self.port}. Type .quit at any time to leave.]"),
+            Show(
+                f"[ChatApp help desk at {self.link.ip}:{self.link.port}. "
+                "Type .quit at any time to leave.]"
+            ),
             Ask(QUESTIONS["name"]),
             Probe(),
         ]
@@ -136,7 +129,7 @@ class PersonCore:
         actions: list[Action] = []
         emit = actions.append
         if self.phase == "connecting":
-            emit(Show(unreachable(self.ip, self.port, why), "error"))
+            emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
             self.state.crisis_notice(emit)
             self.link.end(1, emit)
         elif self.phase == "reconnecting":
@@ -152,7 +145,7 @@ class PersonCore:
         actions: list[Action] = []
         emit = actions.append
         if self.phase == "form":  # said before the form is filled in for nothing
-            emit(Show(unreachable(self.ip, self.port, why), "error"))
+            emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
             emit(Show("[Start ChatApp -d again once the help desk is running.]", "error"))
             actions.extend(Show(line, "alert") for line in crisis_lines(DEFAULT_CRISIS_NOTICE))
             self.link.end(1, emit)

@@ -234,7 +234,9 @@ class DeskRunner:
         match action:
             case FindPlace(phone):
                 if self._places is not None:
-                    self._place = HeldPlace(self._places, self.core.ip, self.core.port, phone)
+                    self._place = HeldPlace(
+                        self._places, self.core.link.ip, self.core.link.port, phone
+                    )
                 kept = self._place.load() if self._place is not None else None
                 self._apply(self.core.place_found(kept, time.monotonic()))
             case KeepPlace(token, topic, description, grace):
@@ -255,7 +257,7 @@ class DeskRunner:
         """The registry's key: given, or pinned (at first contact: see
         peer/desk/registry_trust.py); without a directory of keys, asked for this run."""
         if self._registry is None:
-            ip, port = self.core.ip, self.core.port
+            ip, port = self.core.link.ip, self.core.link.port
             if self._pins is None:
                 self._registry = await ask_key(ip, port)
             else:
@@ -269,7 +271,7 @@ class DeskRunner:
             return
         try:
             reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.core.ip, self.core.port), CONNECT_TIMEOUT
+                asyncio.open_connection(self.core.link.ip, self.core.link.port), CONNECT_TIMEOUT
             )
         except (OSError, TimeoutError) as exc:
             why = "no answer" if isinstance(exc, TimeoutError) else os_reason(exc)
@@ -297,7 +299,7 @@ class DeskRunner:
         takes no place)."""
         try:
             _, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.core.ip, self.core.port), CONNECT_TIMEOUT
+                asyncio.open_connection(self.core.link.ip, self.core.link.port), CONNECT_TIMEOUT
             )
         except (OSError, TimeoutError) as exc:
             return "no answer" if isinstance(exc, TimeoutError) else os_reason(exc)

@@ -53,7 +53,7 @@ def test_a_person_sent_on_joins_at_the_desk_saying_nothing() -> None:
     core.connected(0.0)
     out = core.received(sent_on(), 0.0)
     assert out == [Connect()]
-    assert (core.ip, core.port) == DESK
+    assert (core.link.ip, core.link.port) == DESK
     assert core.link.registries == (HERE, DESK, THIRD)
     [join] = sent(core.connected(0.1))
     assert isinstance(join, DeskJoin)
@@ -63,7 +63,7 @@ def test_a_person_sent_on_joins_at_the_desk_saying_nothing() -> None:
 def test_the_desks_own_list_moves_nobody() -> None:
     core = waiting()
     assert core.received(sent_on(None), 1.0) == []
-    assert (core.ip, core.port) == HERE and core.phase == "waiting"
+    assert (core.link.ip, core.link.port) == HERE and core.phase == "waiting"
 
 
 def test_a_person_reconnecting_tries_each_registry_then_waits() -> None:
@@ -73,11 +73,11 @@ def test_a_person_reconnecting_tries_each_registry_then_waits() -> None:
     assert core.tick(1.5) == [Connect()]
     # refused here: the next registry at once, then the third, then a wait
     assert core.not_connected("refused", 1.5) == [Connect()]
-    assert (core.ip, core.port) == DESK
+    assert (core.link.ip, core.link.port) == DESK
     assert core.not_connected("refused", 1.5) == [Connect()]
-    assert (core.ip, core.port) == THIRD
+    assert (core.link.ip, core.link.port) == THIRD
     assert core.not_connected("refused", 1.5) == []
-    assert core.next_wake() == 2.5 and (core.ip, core.port) == HERE
+    assert core.next_wake() == 2.5 and (core.link.ip, core.link.port) == HERE
 
 
 def test_a_registry_that_sends_on_to_one_that_stopped_keeps_the_rounds_short() -> None:
@@ -86,7 +86,7 @@ def test_a_registry_that_sends_on_to_one_that_stopped_keeps_the_rounds_short() -
     core.lost("reset", 1.0)
     for start in (1.5, 2.0, 2.5):  # the first wait again, each time the service answers
         assert core.tick(start) == [Connect()]
-        assert (core.ip, core.port) == HERE
+        assert (core.link.ip, core.link.port) == HERE
         assert core.not_connected("refused", start) == [Connect()]  # DESK
         core.connected(start)
         assert core.received(sent_on(HERE), start) == [Connect()]  # (a stale answer)
@@ -103,14 +103,14 @@ def test_an_operator_sent_on_goes_on_duty_at_the_desk() -> None:
     assert core.received(sent_on(), 0.0) == [Connect()]
     assert any(isinstance(m, DeskOperator) for m in sent(core.connected(0.1)))
     core.received(DeskOnDuty("d", "o-2", "ann", ALL_TOPICS, 0, 0), 0.2)
-    assert core.state.on_duty and (core.ip, core.port) == DESK
+    assert core.state.on_duty and (core.link.ip, core.link.port) == DESK
 
 
 def test_an_operator_reconnecting_tries_the_next_registry() -> None:
     core = operator_lost(SERVICE)
     assert core.tick(1.5) == [Connect()]
     assert core.not_connected("refused", 1.5) == [Connect()]
-    assert (core.ip, core.port) == DESK
+    assert (core.link.ip, core.link.port) == DESK
 
 
 def test_a_registry_on_its_own_is_tried_again_as_before() -> None:
@@ -118,7 +118,7 @@ def test_a_registry_on_its_own_is_tried_again_as_before() -> None:
     core.lost("reset", 1.0)
     assert core.tick(1.5) == [Connect()]
     assert core.not_connected("refused", 1.5) == []
-    assert core.next_wake() == 2.5 and (core.ip, core.port) == HERE
+    assert core.next_wake() == 2.5 and (core.link.ip, core.link.port) == HERE
 
 
 def test_a_registry_taking_the_desk_over_has_the_client_ask_it_again() -> None:
@@ -128,7 +128,7 @@ def test_a_registry_taking_the_desk_over_has_the_client_ask_it_again() -> None:
     core.connected(1.5)
     taking_over = DeskRegistries("r", "127.0.0.1:4000", ())  # "the desk: here"
     assert core.received(taking_over, 1.6) == [Connect()]
-    assert (core.ip, core.port) == HERE and core.phase == "reconnecting"
+    assert (core.link.ip, core.link.port) == HERE and core.phase == "reconnecting"
     assert shown(core.not_connected("refused", 1.6)) == []  # (not listening yet)
     assert core.next_wake() == 2.1  # the first wait again: the service answers
 

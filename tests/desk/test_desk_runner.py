@@ -19,6 +19,7 @@ from peer.desk.actions import (
     Show,
 )
 from peer.desk.held_place import HeldPlace
+from peer.desk.link import DeskLink
 from peer.desk.person import PersonCore
 from peer.desk.runner import Connected, DeskRunner, Lost, NotConnected, Received
 from peer.desk.terminal import Typed
@@ -57,9 +58,8 @@ class Recorder:
     """A `DeskClient` that records each event it is handed; answers what the test puts in
     `answers`."""
 
-    ip, port = "127.0.0.1", 4000
-
     def __init__(self) -> None:
+        self.link = DeskLink("127.0.0.1", 4000, IdMaker("r"), {})
         self.heard: list[tuple[str, object]] = []
         self.answers: list[Action] = []
 
