@@ -19,16 +19,17 @@ class Asking:
         self._direct = direct
         #: The recipient answered, awaiting the text; None otherwise.
         self.asking: str | None = None
-        self._step = 0
+        #: The question asked: 0 none, 1 the recipient, 2 the text.
+        self.step = 0
 
     @property
     def asked(self) -> bool:
         """Whether the next line answers a question (rather than being a command)."""
-        return self._step != 0
+        return self.step != 0
 
     def start(self, to: str, now: float, emit: Emit) -> None:
         """`message` (or `message <name>`) was typed: ask for what is missing."""
-        self._step = 1
+        self.step = 1
         if to:
             self.answer(to, now, emit)
         else:
@@ -36,10 +37,10 @@ class Asking:
 
     def answer(self, text: str, now: float, emit: Emit) -> None:
         """The line typed answers the question asked."""
-        if self._step == 1:
+        if self.step == 1:
             self._recipient(text.strip(), emit)
             return
-        to, self.asking, self._step = self.asking or "", None, 0
+        to, self.asking, self.step = self.asking or "", None, 0
         text = text.rstrip()  # leading spaces are the user's, as in `send` (commands.parse)
         if not text:
             emit(Print("[Cancelled.]", "system"))
@@ -48,35 +49,35 @@ class Asking:
 
     def _recipient(self, name: str, emit: Emit) -> None:
         if not name:
-            self._step = 0
+            self.step = 0
             emit(Print("[Cancelled.]", "system"))
             return
         entry = self._shared.table.entry(name)
         if entry is None:  # said now, not after the text is typed
-            self._step = 0
+            self.step = 0
             emit(self._shared.no_user(name))
             return
         if name_key(entry.name) == name_key(name):  # the name as the table spells it
             name = entry.name
         self.asking = name
-        self._step = 2
+        self.step = 2
         emit(Print(f"[Message to {name}?]", "system"))
 
     def cancel(self) -> bool:
         """Ctrl-C: True when it cancelled a question (then no longer asked)."""
-        if not self._step:
+        if not self.step:
             return False
-        self.asking, self._step = None, 0
+        self.asking, self.step = None, 0
         return True
 
     def prompt(self) -> str | None:
         """The prompt of the question asked; None when none is."""
-        if self._step == 1:
+        if self.step == 1:
             return "message to: "
-        if self._step == 2:
+        if self.step == 2:
             return f"message to {self.asking}: "
         return None
 
     def question(self) -> str:
         """ "recipient", "text", or "" when no question is asked."""
-        return {1: "recipient", 2: "text"}.get(self._step, "")
+        return {1: "recipient", 2: "text"}.get(self.step, "")

@@ -108,6 +108,8 @@ class PeerCore:
         self._life = shared.life
         self._build_parts(timeout, attempts)
         self._prompt = ""
+        # what the prompt was made of (see `_settle`): it is made again when that changes
+        self._prompt_of: tuple[object, ...] = ()
 
     def _build_parts(self, timeout: float, attempts: int) -> None:
         """Each part, built after those it calls; those that call back (a request given
@@ -367,19 +369,31 @@ class PeerCore:
 
     def _settle(self, now: float, emit: Emit) -> None:
         """After every event: carry out the lines that waited for a change, leave if a quit
-        was waiting for that, and say if the prompt or the outbox changed."""
-        shared = self._shared
-        self._typed.carry_out_waiting(now, emit)
-        self._parts.leaving.settle(now, emit)
+        was waiting for that, and say if the prompt or the outbox changed. Each step runs
+        only when the value it depends on says it has work: this runs after every event."""
+        shared, life = self._shared, self._life
+        if shared.lines.after_change:
+            self._typed.carry_out_waiting(now, emit)
+        if life.farewell is not None:
+            self._parts.leaving.settle(now, emit)
         room_return = shared.room_return
         if room_return.join_after_kept is not None:
             join = room_return.join_due()
             if join is not None:
                 self._parts.link.request(join, now, emit)
-        self._update_prompt(emit)
-        shared.outbox.keep(emit)
-        room_return.keep(self.state.room, self._life.for_good, emit)
-        shared.settling.settle(self._on_its_way, emit)
+        state = self.state
+        asking = self._parts.asking
+        shown = (asking.step, asking.asking, state.name, state.room, life.started, life.registered)
+        if shown != self._prompt_of:
+            self._prompt_of = shown
+            self._update_prompt(emit)
+        outbox = shared.outbox
+        if outbox.held or outbox.unanswered or outbox.on_disk:
+            outbox.keep(emit)
+        if state.room != room_return.room_was:
+            room_return.keep(state.room, life.for_good, emit)
+        if shared.settling.maybe_settled:
+            shared.settling.settle(self._on_its_way, emit)
 
     def _on_its_way(self, msg_id: str) -> bool:
         """Whether message `msg_id`, sent by this peer, is still between being typed and

@@ -20,25 +20,25 @@ class Outbox:
 
     def __init__(self, kept: Iterable[Message] = ()) -> None:
         """`kept`: what an earlier run kept, in its order, typed before anything of this run."""
-        self._held: list[Message] = list(kept)
-        self._on_disk: tuple[Message, ...] = tuple(self._held)
+        self.held: list[Message] = list(kept)
+        self.on_disk: tuple[Message, ...] = tuple(self.held)
         #: Direct messages unanswered after their first try: on disk with the outbox, so
         #: that a peer killed during the retries sends them to the registry after its
         #: restart instead of losing them.
         self.unanswered: dict[str, SaveMessage] = {}
         # the order in which what the user sent was typed, by id (until it is settled, or
         # answered for a leave): what waits for the registry goes out in that order
-        self._typed_order: dict[str, int] = {m.id: n for n, m in enumerate(self._held)}
-        self._typed_count = itertools.count(len(self._held))
+        self._typed_order: dict[str, int] = {m.id: n for n, m in enumerate(self.held)}
+        self._typed_count = itertools.count(len(self.held))
 
     def __iter__(self) -> Iterator[Message]:
-        return iter(self._held)
+        return iter(self.held)
 
     def __len__(self) -> int:
-        return len(self._held)
+        return len(self.held)
 
     def __contains__(self, message: object) -> bool:
-        return message in self._held
+        return message in self.held
 
     def note_typed(self, message: Message) -> None:
         """Note that `message` was typed now, after every message noted before it."""
@@ -59,23 +59,23 @@ class Outbox:
         more), and the outbox goes out in its order. Not typed: at the end."""
         at = self.typed_at(message)
         index = next(
-            (i for i, kept in enumerate(self._held) if self.typed_at(kept) > at),
-            len(self._held),
+            (i for i, kept in enumerate(self.held) if self.typed_at(kept) > at),
+            len(self.held),
         )
-        self._held.insert(index, message)
+        self.held.insert(index, message)
 
     def drop(self, msg_id: str) -> bool:
         """Message `msg_id` is answered: forget it, held or unanswered. True when it was
         held (so that its confirmation, coming late and unprompted, says which it is)."""
-        held = len(self._held)
-        self._held = [m for m in self._held if m.id != msg_id]
+        held = len(self.held)
+        self.held = [m for m in self.held if m.id != msg_id]
         self.unanswered.pop(msg_id, None)
-        return len(self._held) != held
+        return len(self.held) != held
 
     def replace(self, messages: Iterable[Message]) -> None:
         """Hold `messages` (in their order) and nothing else: everything not known
         delivered, as the peer leaves and keeps it all for its next start."""
-        self._held = list(messages)
+        self.held = list(messages)
         self.unanswered.clear()
 
     def keep(self, emit: Emit, everything: tuple[Message, ...] | None = None) -> None:
@@ -83,11 +83,11 @@ class Outbox:
         in the order typed), or `everything` when given (leaving at once: all that is not
         known delivered)."""
         if everything is None:
-            if not self._held and not self.unanswered:
+            if not self.held and not self.unanswered:
                 everything = ()  # nearly always, after every event: nothing to sort
             else:
-                held = (*self._held, *self.unanswered.values())
+                held = (*self.held, *self.unanswered.values())
                 everything = tuple(sorted(held, key=self.typed_at))
-        if everything != self._on_disk:
-            self._on_disk = everything
+        if everything != self.on_disk:
+            self.on_disk = everything
             emit(KeepOutbox(everything))

@@ -41,7 +41,7 @@ class RoomReturn:
         # the room we were in after the last event (a change is kept on disk: KeepRoom),
         # and the room an earlier run was in, to go back to at the first Welcome (a fresh
         # start takes a peer out of its room), None once that is done
-        self._room_was = ""
+        self.room_was = ""
         self._back_to: str | None = room
 
     @property
@@ -194,7 +194,7 @@ class RoomReturn:
         # left on the way out, but not one joined as it began: a script's `join lobby` is
         # acked in the pass that starts its quit, and "your next start goes back to it"
         # must be true of it too.
-        if room == self._room_was or (quitting and not room):
+        if room == self.room_was or (quitting and not room):
             return
-        self._room_was = room
+        self.room_was = room
         emit(KeepRoom(room))

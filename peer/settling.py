@@ -20,7 +20,8 @@ class Settling:
         """`outbox` is the peer's own: it keeps the order typed (see Outbox.note_typed)."""
         self._outbox = outbox
         self._sending: set[str] = set()
-        self._maybe_settled: list[str] = []
+        #: The ids an answer of the current event may have settled (`settle` checks them).
+        self.maybe_settled: list[str] = []
 
     def keep(self, message: Message, emit: Emit) -> None:
         """Have `message`, just typed, kept until it is settled (see Sending)."""
@@ -31,7 +32,7 @@ class Settling:
     def maybe(self, msg_id: str) -> None:
         """An answer about message `msg_id` came: it may be settled (`settle` checks)."""
         if msg_id in self._sending:
-            self._maybe_settled.append(msg_id)
+            self.maybe_settled.append(msg_id)
 
     def drop_from_outbox(self, message: Message) -> bool:
         """`message` is answered: forget it. True when it was kept in the outbox, so that
@@ -44,10 +45,10 @@ class Settling:
     def settle(self, on_its_way: Callable[[str], bool], emit: Emit) -> None:
         """At the end of an event: a Settled for each message an answer may have settled
         that is no longer `on_its_way` anywhere."""
-        if self._maybe_settled:
-            for msg_id in self._maybe_settled:
+        if self.maybe_settled:
+            for msg_id in self.maybe_settled:
                 if msg_id in self._sending and not on_its_way(msg_id):
                     self._sending.discard(msg_id)
                     self._outbox.forget_typed(msg_id)
                     emit(Settled(msg_id))
-            self._maybe_settled.clear()
+            self.maybe_settled.clear()

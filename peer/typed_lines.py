@@ -17,7 +17,8 @@ class TypedLines:
 
     def __init__(self) -> None:
         self._early: list[str | None] = []
-        self._after_change: deque[str | None] = deque()
+        #: The lines (None: the end of input) that wait for the change on its way, in order.
+        self.after_change: deque[str | None] = deque()
 
     # -- before the first Welcome -------------------------------------------------------
 
@@ -47,21 +48,21 @@ class TypedLines:
     @property
     def waiting(self) -> bool:
         """Whether lines wait for a change."""
-        return bool(self._after_change)
+        return bool(self.after_change)
 
     def hold(self, text: str | None) -> None:
         """`text` (None: the end of input) waits for the change on its way."""
-        self._after_change.append(text)
+        self.after_change.append(text)
 
     def next(self) -> str | None:
         """The first line waiting for a change, no longer held (see `waiting`)."""
-        return self._after_change.popleft()
+        return self.after_change.popleft()
 
     def drop(self, emit: Emit | None = None) -> None:
         """Forget the lines waiting for a change: the peer leaves at once, which is said of
         each into `out` when given."""
         if emit is not None:
-            for text in self._after_change:
+            for text in self.after_change:
                 if text is not None and text.strip():
                     emit(Print(f"[Not carried out, as you left at once: {text}]", "error"))
-        self._after_change.clear()
+        self.after_change.clear()

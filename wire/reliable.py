@@ -138,10 +138,13 @@ class Retransmitter(Generic[T]):
 
     def next_wake(self) -> float | None:
         """The earliest deadline, or None when nothing waits."""
-        queue = self._queue
-        while queue and not self._live(queue[0]):
+        queue, pending = self._queue, self._pending
+        while queue:  # (`_live` written out: this is asked after every event)
+            deadline, first = queue[0]
+            if pending.get(first.key) is first and first.deadline == deadline:
+                return deadline
             queue.popleft()
-        return queue[0][0] if queue else None
+        return None
 
     def __len__(self) -> int:
         return len(self._pending)
