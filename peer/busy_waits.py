@@ -18,7 +18,8 @@ class BusyWaits(Generic[R]):
     """Requests (`R`) waiting after a Busy, by id, and when the first Busy came for each."""
 
     def __init__(self) -> None:
-        self._due: dict[str, tuple[R, float]] = {}
+        #: The requests waited on, by id, each with when its wait is over.
+        self.due: dict[str, tuple[R, float]] = {}
         self._since: dict[str, float] = {}
 
     def since(self, msg_id: str, now: float) -> float:
@@ -28,11 +29,11 @@ class BusyWaits(Generic[R]):
     def wait(self, msg_id: str, request: R, due: float, since: float) -> None:
         """`request` goes again at `due`; its first Busy came at `since`."""
         self._since[msg_id] = since
-        self._due[msg_id] = (request, due)
+        self.due[msg_id] = (request, due)
 
     def again_now(self, msg_id: str, request: R, now: float) -> None:
         """`request`, told to wait already, goes again at once (see `over`)."""
-        self._due[msg_id] = (request, now)
+        self.due[msg_id] = (request, now)
 
     def patient(self, msg_id: str, now: float) -> bool:
         """Whether request `msg_id` was answered Busy less than BUSY_PATIENCE ago: a
@@ -52,13 +53,13 @@ class BusyWaits(Generic[R]):
 
     def over(self, now: float) -> Iterator[R]:
         """Each request whose wait is over at `now`, no longer waiting."""
-        for msg_id, (request, due) in list(self._due.items()):
+        for msg_id, (request, due) in list(self.due.items()):
             if due <= now:
-                del self._due[msg_id]
+                del self.due[msg_id]
                 yield request
 
     def next_wake(self) -> float | None:
         """When the next wait is over, or None."""
-        if not self._due:  # as nearly always: asked after every event
+        if not self.due:  # as nearly always: asked after every event
             return None
-        return min((due for _, due in self._due.values()), default=None)
+        return min((due for _, due in self.due.values()), default=None)

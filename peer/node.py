@@ -372,11 +372,14 @@ class PeerNode:
             logged = self._logged[:]
             self._logged.clear()  # the same list: its `append` is the records' carrier
             for record in logged:
-                self._on_disk(
-                    "the messages you send",
-                    functools.partial(self._log_sending, record),
-                    then="a message on its way when ChatApp is killed may be lost",
-                )
+                try:  # as `_on_disk` does, without its calls: this comes after every send
+                    self._log_sending(record)
+                except OSError as exc:
+                    self._not_kept(
+                        "the messages you send",
+                        exc,
+                        "a message on its way when ChatApp is killed may be lost",
+                    )
         self._schedule()
 
     def _write_shown(self, shown: Shown) -> None:

@@ -313,9 +313,10 @@ class Requests:
             t = self._pace.next_at()
             if wake is None or t < wake:
                 wake = t
-        busy = self._busy.next_wake()
-        if busy is not None and (wake is None or busy < wake):
-            wake = busy
+        if self._busy.due:  # (as nearly always, none is waited on)
+            busy = self._busy.next_wake()
+            if busy is not None and (wake is None or busy < wake):
+                wake = busy
         if not self._streamed and not self._outcomes:
             return wake  # as nearly always: called after every event, as cheap as it can be
         if self._streamed:

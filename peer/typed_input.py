@@ -64,7 +64,7 @@ class TypedInput:
         if not self._life.started:
             self._lines.hold_early(text)
             return
-        if self._lines.waiting or self._parts.link.changing():
+        if self._lines.after_change or self._parts.link.changing():
             self._lines.hold(text)
             return
         self._carry_out(text, now, emit)
@@ -84,7 +84,7 @@ class TypedInput:
             # typed, or pasted, after /quit: the user is leaving, and said so first
             emit(Print(f"[Not carried out, as you are quitting: {text}]", "error"))
             return
-        if asking.asked:
+        if asking.step:  # (a question is asked: the line answers it)
             asking.answer(text, now, emit)
             return
         state = self._shared.state
@@ -121,7 +121,7 @@ class TypedInput:
         """Carry out the lines that waited for a change, in order, until one of them
         starts another change (the rest wait for that one)."""
         lines, link = self._lines, self._parts.link
-        while lines.waiting and not link.changing():
+        while lines.after_change and not link.changing():
             text = lines.next()
             if text is None:
                 self._parts.leaving.quit("", now, emit)
