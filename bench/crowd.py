@@ -131,14 +131,14 @@ def _watch_registry(peer: Any, heard: set[str], mark: list[float], tables: list[
     received, one = node._received_batch, node.endpoint._on_message
 
     def watched(messages: Any, addr: Any, key: bytes) -> None:
-        if key == node.trust.registry:
+        if key == node.core.trust.registry:
             if mark[0]:
                 heard.add(peer.name)
             tables[0] += sum(type(m) in (Welcome, TableSnapshot) for m in messages)
         received(messages, addr, key)
 
     def watched_one(message: Any, addr: Any, key: bytes) -> None:
-        if key == node.trust.registry:
+        if key == node.core.trust.registry:
             if mark[0]:
                 heard.add(peer.name)
             tables[0] += type(message) in (Welcome, TableSnapshot)

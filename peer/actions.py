@@ -119,6 +119,36 @@ class ForFiles(Struct, frozen=True):
     args: str
 
 
+class FileDatagram(Struct, frozen=True):
+    """A file transfer's datagram, believed as sealed by `key`, for the file transfers."""
+
+    message: Message
+    key: bytes
+
+
+class PinKey(Struct, frozen=True):
+    """`name` talked with us under `key` (a direct chat sealed by it): pin it, as SSH pins
+    a host, and say so if the key pinned for `name` was another."""
+
+    name: str
+    key: bytes
+
+
+class KeysListed(Struct, frozen=True):
+    """The registry's `message` listed names with their keys (a Welcome, a TableUpdate, a
+    TableSnapshot): say, once, each name we talked with before under another key."""
+
+    message: Message
+
+
+class Rejected(Struct, frozen=True):
+    """A message was dropped, not believed of the key that sealed it: `line`, in the one
+    log of rejections, under `why`."""
+
+    why: str
+    line: str
+
+
 Action = (
     Send
     | SendStream
@@ -134,6 +164,10 @@ Action = (
     | OnceShown
     | AskRegistryKey
     | ForFiles
+    | FileDatagram
+    | PinKey
+    | KeysListed
+    | Rejected
 )
 
 #: What a core hands each action to, the moment it decides it, in the order they are to be

@@ -47,12 +47,10 @@ class Answers:
         # (see `joined_by_notice`)
         self._noticed_joins: set[str] = set()
 
-    def answer(self, reply: Message, reply_to: str, addr: Addr, now: float, emit: Emit) -> None:
-        """`reply` came from `addr` for our request `reply_to`: taken when it is the
-        registry's, to a request waited for (or given up on lately)."""
+    def answer(self, reply: Message, reply_to: str, now: float, emit: Emit) -> None:
+        """`reply`, the registry's, came for our request `reply_to`: taken when it is to a
+        request waited for (or given up on lately)."""
         shared = self._shared
-        if addr != shared.server:
-            return
         requests = shared.requests
         if isinstance(reply, TooBig):
             request = requests.stream(reply_to, now)
@@ -134,7 +132,7 @@ class Answers:
                 if requests.holds(join.id):
                     self._noticed_joins.add(join.id)
                 else:
-                    self.answer(Ack(self._shared.new_id(), join.id), join.id, addr, now, emit)
+                    self.answer(Ack(self._shared.new_id(), join.id), join.id, now, emit)
                 return
 
     def noticed(self, msg_id: str) -> bool:

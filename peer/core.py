@@ -24,10 +24,20 @@ Send before the records kept of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypedDict, Unpack
 
-from peer.actions import Action, Addr, Emit, Print, Prompt
+from peer.actions import (
+    Action,
+    Addr,
+    Emit,
+    FileDatagram,
+    KeysListed,
+    PinKey,
+    Print,
+    Prompt,
+    Rejected,
+)
 from peer.answers import Answers
 from peer.asking import Asking
 from peer.direct import DirectChats
@@ -55,7 +65,8 @@ from peer.table import Table
 from peer.table_news import TableNews
 from peer.typed_commands import Commands
 from peer.typed_input import TypedInput
-from wire.messages import Message
+from wire.file_messages import FILE_DATAGRAMS
+from wire.messages import Chat, Message, TableSnapshot, TableUpdate, Welcome
 from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker
 
 
@@ -70,6 +81,15 @@ class PeerOptions(TypedDict, total=False):
     seen: Iterable[tuple[str, str]]
     outbox: Iterable[Message]
     room: str
+    registry_key: bytes
+
+
+#: What the registry sends that lists names with their keys (see KeysListed).
+_LISTS_KEYS = frozenset({Welcome, TableUpdate, TableSnapshot})
+
+
+def _as_is(message: Message) -> Message:
+    return message
 
 
 class PeerCore:
@@ -84,7 +104,7 @@ class PeerCore:
         rule (wire.reliable); `seen`, the (sender, id) pairs already shown in earlier runs
         (see Shown); `outbox`, what an earlier run kept to send when the registry answers;
         `room`, the room an earlier run was in (see KeepRoom), joined again once
-        registered."""
+        registered; `registry_key`, the registry's pinned key (see `trust`)."""
         timeout = options.get("timeout", TIMEOUT)
         attempts = options.get("attempts", ATTEMPTS)
         #: Seconds between keepalives.
@@ -103,6 +123,13 @@ class PeerCore:
             room_return=RoomReturn(outbox, options.get("room", "")),
         )
         self.state = shared.state
+        #: Who may say what (peer.trust): its `registry` key is set by the adapter once the
+        #: registry's key is pinned at first contact.
+        self.trust = shared.trust
+        self.trust.registry = options.get("registry_key", b"")
+        #: Opens the direct messages the registry delivers sealed to us (peer.sealed_mail):
+        #: the adapter sets it, as it holds our private key.
+        self.open_mail: Callable[[Message], Message] = _as_is
         #: The peer's copy of the registry's table (read-only outside the core).
         self.table = shared.table
         self._life = shared.life
@@ -213,31 +240,66 @@ class PeerCore:
         return self._parts.leaving.undelivered()
 
     def receive(
-        self, message: Message, addr: Addr, now: float, emit: Emit | None = None
+        self, message: Message, addr: Addr, key: bytes, now: float, emit: Emit | None = None
     ) -> list[Action]:
-        """A message arrived from `addr`: the actions, in order. With `emit`, each is handed
-        to it instead, the moment it is decided, and none is returned."""
-        return self.receive_all((message,), addr, now, emit)
+        """A message sealed by `key` arrived from `addr`: the actions, in order. With `emit`,
+        each is handed to it instead, the moment it is decided, and none is returned."""
+        return self.receive_all((message,), addr, key, now, emit)
 
     def receive_all(
-        self, messages: Sequence[Message], addr: Addr, now: float, emit: Emit | None = None
+        self,
+        messages: Sequence[Message],
+        addr: Addr,
+        key: bytes,
+        now: float,
+        emit: Emit | None = None,
     ) -> list[Action]:
-        """The messages of one datagram arrived from `addr`: each taken in order, as
-        `receive` takes one, and what follows every event (lines that waited, the prompt,
-        the outbox kept) done once, after the last: one datagram is one event."""
+        """The messages of one datagram, sealed by `key`, arrived from `addr`: each believed
+        as far as `key` may say it (`trust`), then taken in order, and what follows every
+        event (lines that waited, the prompt, the outbox kept) done once, after the last:
+        one datagram is one event. What is dropped is a Rejected action; a file datagram
+        is for the file transfers (FileDatagram)."""
         actions: list[Action] = []
         if emit is None:
             emit = actions.append
-        life, receive = self._life, self._received.receive
+        life, receive, believed = self._life, self._received.receive, self._believed
+        from_registry = self.trust.from_registry(key)
         taken = False
         for message in messages:
             if life.phase is Phase.LEFT:
                 break  # (what left a moment ago takes nothing more)
-            receive(message, addr, now, emit)
-            taken = True
+            one = believed(message, addr, key, from_registry, emit)
+            if one is not None:
+                receive(one, addr, from_registry, now, emit)
+                if type(one) in _LISTS_KEYS:
+                    emit(KeysListed(one))
+                taken = True
         if taken:
             self._settle(now, emit)
         return actions
+
+    def _believed(
+        self, message: Message, addr: Addr, key: bytes, from_registry: bool, emit: Emit
+    ) -> Message | None:
+        """`message` as far as `key` may say it, for the core to take (None: none of it, or
+        a file datagram, handed on). The registry's is opened (the direct messages it
+        delivers, sealed to us); a peer's chat pins its sender's key."""
+        trust = self.trust
+        one = trust.believed(message, key)
+        if one is None:
+            why = trust.why
+            line = f"dropped {type(message).__name__} from {addr[0]}:{addr[1]}: {why}"
+            emit(Rejected(why, line))
+            return None
+        kind = type(one)
+        if kind in FILE_DATAGRAMS:
+            emit(FileDatagram(one, key))
+            return None
+        if from_registry:
+            return self.open_mail(one)
+        if isinstance(one, Chat):
+            emit(PinKey(one.sender, key))
+        return one
 
     def registry_answered(self, now: float) -> None:
         """The registry answered below the protocol at `now` (a handshake of the secure

@@ -11,6 +11,7 @@ from peer.inbox import Inbox
 from peer.registry_link import RegistryLink
 from peer.shared import Shared, text_ok
 from wire.codec import travels_by_stream
+from wire.keys import key_from_text
 from wire.limits import MAX_TEXT
 from wire.messages import Ack, Chat, Message, Refused, SaveMessage
 from wire.names import name_key, name_problem
@@ -82,9 +83,13 @@ class DirectChats:
             self._behind[key] = []
 
     def _send_chat(self, chat: Chat, emit: Emit) -> None:
-        entry = self._shared.table.entry(chat.to)
+        shared = self._shared
+        entry = shared.table.entry(chat.to)
         if entry is not None:
             emit(Send((entry.ip, entry.port), chat))
+            key = key_from_text(entry.key)
+            if key is not None:
+                shared.trust.sent(chat, key)  # only its key may ack it
 
     def _chat_over(self, chat: Chat, now: float, emit: Emit, *, gave_up: bool) -> None:
         """`chat` was acked or given up: send what waited behind it, in order. After a

@@ -16,12 +16,6 @@ class Inbox:
     def __init__(self, shared: Shared) -> None:
         self._shared = shared
 
-    def from_registry(self, addr: Addr) -> bool:
-        """Whether what came from `addr` may be the registry's: from its IP (a long message
-        comes over a TCP connection of its own, from another port). A hint kept beside the
-        keys: the adapter believes the registry's messages only from its key."""
-        return addr[0] == self._shared.server[0]
-
     def accept(self, sender: str, msg_id: str, addr: Addr, emit: Emit) -> bool:
         """Ack every copy; True only for the first copy of (sender, id), whose Shown comes
         before the ack (recorded before it is acked, and so before it is shown). A

@@ -13,20 +13,21 @@ from peer.actions import Addr, Print
 from peer.key_contact import ContactRule, KeyContact, pin_trusted, taken_unasked
 from peer.trust import Trust
 from wire.keys import fingerprint, key_from_text
-from wire.messages import Entry, Message, TableSnapshot, TableUpdate, Welcome
+from wire.messages import Message, TableSnapshot, TableUpdate, Welcome
 from wire.names import name_key
 
 
 class KeyChecks:
-    """The pins of one peer's data directory, for the registry at `server`: `trust` starts
-    with the registry's pinned key (none the first time); `show` says a line to the user;
-    `rule` says how first contact goes (a join code, a question, a script's trust)."""
+    """The pins of one peer's data directory, for the registry at `server`: `trust` (the
+    core's) is given the registry's pinned key (none the first time), or the one taken at
+    first contact; `show` says a line to the user; `rule` says how first contact goes (a
+    join code, a question, a script's trust)."""
 
     def __init__(
         self,
         data_dir: Path,
         server: Addr,
-        entry: Callable[[str], Entry | None],
+        trust: Trust,
         show: Callable[[Print], None],
         *,
         rule: ContactRule,
@@ -43,7 +44,8 @@ class KeyChecks:
         # the lines to show right after the next Welcome (see `registry_key`)
         self._after_welcome: list[Print] | None = None
         # the registry's key: pinned, or learned at `registry_key` before anything is sent
-        self.trust = Trust(self._pins.get(self._pin_label) or b"", entry)
+        self.trust = trust
+        trust.registry = self._pins.get(self._pin_label) or b""
 
     async def registry_key(self, endpoint: Endpoint, after_welcome: list[Print]) -> bool:
         """Make sure of the registry's key before anything is sent to it: the pinned one;

@@ -27,12 +27,16 @@ from peer.actions import (
     Addr,
     AskRegistryKey,
     Exit,
+    FileDatagram,
     ForFiles,
     KeepOutbox,
     KeepRoom,
+    KeysListed,
     OnceShown,
+    PinKey,
     Print,
     Prompt,
+    Rejected,
     Remember,
     Send,
     Sending,
@@ -49,7 +53,6 @@ from peer.startup import PeerOptions, PeerSettings, StartRefused, lock, own_key,
 from peer.state import PeerStateFile, follow_renames
 from peer.terminal import Console, TerminalConsole
 from wire.codec import encode
-from wire.file_messages import FILE_DATAGRAMS
 from wire.keys import fingerprint, key_from_text
 from wire.messages import Chat, MailTaken, Message, SaveMessage, for_log
 
@@ -114,9 +117,9 @@ class PeerNode:
         # the question of first contact is asked before the console takes the terminal
         confirm = ask_yes_no if isinstance(console, TerminalConsole) else None
         rule = settings.contact_rule(confirm)
-        self.keys = KeyChecks(self._data_dir, server, entry, console.show, rule=rule)
-        self.trust = self.keys.trust
+        self.keys = KeyChecks(self._data_dir, server, self.core.trust, console.show, rule=rule)
         self.mail = SealedMail(static, entry, self.keys.pinned_key, changed=self.keys.pinned)
+        self.core.open_mail = self.mail.opened
         self.core.fingerprint = fingerprint(public_of(static))
         host = FileHost(
             self.core.table.entry, lambda: self.core.state.name, self._send_file, console.show
@@ -187,7 +190,7 @@ class PeerNode:
     def _key_for(self, addr: Addr) -> bytes | None:
         """The key a datagram to `addr` is for: the registry's, or the table's row's."""
         if addr == self.core.server:
-            return self.trust.registry or None
+            return self.core.trust.registry or None
         return key_from_text(self.core.table.key_at(addr))
 
     def _key_answered(self, addr: Addr, key: bytes) -> None:
@@ -195,7 +198,7 @@ class PeerNode:
         self._registry_answered(addr, key)
 
     def _registry_answered(self, addr: Addr, key: bytes) -> None:
-        if addr == self.core.server and key == self.trust.registry:
+        if addr == self.core.server and key == self.core.trust.registry:
             self.core.registry_answered(self._now())
 
     def _unlock(self) -> None:
@@ -263,41 +266,16 @@ class PeerNode:
         self._received_batch([message], addr, key)
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
-        """The messages of one datagram, as one event: each believed (`_believed`), then
-        taken by the core in order, each action carried out as the core decides it, so
-        that the first ack leaves before the rest is done (those after it are merged by the
-        endpoint) and each message is recorded as shown before its line and its ack."""
-        believe = self._believed
-        believed = [b for b in (believe(m, key, addr) for m in messages) if b is not None]
-        if not believed:
-            return
+        """The messages of one datagram, sealed by `key`, as one event: taken by the core in
+        order (which believes each as far as `key` may say it), each action carried out as
+        the core decides it, so that the first ack leaves before the rest is done (those
+        after it are merged by the endpoint) and each message is recorded as shown before
+        its line and its ack."""
         if self._verbose:
-            for one in believed:
+            for one in messages:
                 self._debug(inbound_line(one, addr))
-        self.core.receive_all(believed, addr, self._now(), self._carry_out)
-        listed_in = self.keys.listed_in
-        for one in believed:
-            listed_in(one)
+        self.core.receive_all(messages, addr, key, self._now(), self._carry_out)
         self._event_done()
-
-    def _believed(self, message: Message, key: bytes, addr: Addr) -> Message | None:
-        """`message` as far as `key`, which sealed it, may say it (None: none of it, said
-        in the one log of rejections). What the registry delivers of others' is sealed to
-        us, and opened here; a chat pins its sender's key."""
-        trust = self.trust
-        believed = trust.believed(message, key)
-        if believed is None:
-            why, name = trust.why, type(message).__name__
-            self.endpoint.dropped(why, f"dropped {name} from {addr[0]}:{addr[1]}: {why}")
-            return None
-        if isinstance(believed, FILE_DATAGRAMS):  # the file transfers' own
-            self.files.received(believed, key)
-            return None
-        if key == trust.registry:
-            return self.mail.opened(believed)
-        if type(believed) is Chat:
-            self.keys.pinned(believed.sender, key)
-        return believed
 
     def _tick(self) -> None:
         self._run(self.core.tick(self._now()))
@@ -354,6 +332,10 @@ class PeerNode:
             Exit: lambda a: self._finish(a.code),
             AskRegistryKey: lambda a: self.endpoint.ask_key(self.core.server),
             ForFiles: lambda a: self.files.typed(a.verb, a.args),
+            FileDatagram: lambda a: self.files.received(a.message, a.key),
+            PinKey: lambda a: self.keys.pinned(a.name, a.key),
+            KeysListed: lambda a: self.keys.listed_in(a.message),
+            Rejected: lambda a: self.endpoint.dropped(a.why, a.line),
         }
 
     def _keep(self, action: KeepOutbox | KeepRoom) -> None:
@@ -424,7 +406,6 @@ class PeerNode:
         # after the datagram has left, as the user waits for it (a first pin is a write):
         # its ack is read in a later pass of the event loop, never before this returns
         if key is not None and type(message) is Chat:
-            self.trust.sent(message, key)
             self.keys.pinned(message.to, key)
 
     def _send_file(self, addr: Addr, message: Message) -> None:  # (a FileHost's send)

@@ -1,19 +1,17 @@
-"""What is received, dispatched: each message to the part it concerns, by its type (a
-direct message first: it is waited on), what only the registry sends dropped when it
-comes from anywhere else, and each answer matched to a direct message of ours or handed
-to peer.answers, whose matched answers come back to `take` to be taken by their part.
-Sans-IO: the parts append the actions.
+"""What is received and believed (peer.trust judged it by the key that sealed it),
+dispatched: each message to the part it concerns, by its type (a peer's first: it is
+waited on), and each answer matched to a direct message of ours or handed to peer.answers,
+whose matched answers come back to `take` to be taken by their part. Sans-IO: the parts
+append the actions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, get_args
+from typing import Any
 
 from peer.actions import Action, Addr, Emit, Print, Send
 from peer.parts import Parts
-from wire.desk.messages import DeskMessage
-from wire.file_messages import FileMessage
 from wire.messages import (
     Ack,
     Acks,
@@ -49,21 +47,6 @@ from wire.messages import (
     Welcome,
 )
 
-#: What any key may send a peer (peer.trust): all else that reaches the core from the
-#: registry's IP address came with the registry's key, over TCP too.
-FROM_ANY_KEY = frozenset({Chat, Ack, Acks, TooBig})
-#: What only the registry sends: from anywhere else it is a forgery (it could point a name
-#: at another port, or speak for the registry), and nothing is done with it.
-REGISTRY_ONLY = frozenset({TableUpdate, Saved, Relayed, Restarted, Notice, RoomMessage, RoomNotice})
-#: What a peer is never sent, dropped unread if it comes: the requests only the registry
-#: handles, the help desk's messages (a desk client's own connection), and the file
-#: transfers' (peer/files takes them before the core).
-NEVER_SENT_A_PEER = frozenset(
-    {Register, Deregister, Keepalive, TableRequest, SaveMessage, ChannelPost, MailTaken}
-    | {Join, Leave, RoomPost, RoomsRequest, Rename}
-    | set(get_args(DeskMessage))
-    | set(get_args(FileMessage))
-)
 #: The requests whose answer is taken where it is handled, not by a taker: a TableRequest's
 #: TableSnapshot.
 TAKEN_AS_HANDLED = frozenset({TableRequest})
@@ -82,8 +65,13 @@ class Received:
         self._shared = parts.shared
         self._direct = parts.direct
         self._handlers = self._handler_table()
-        # the handlers of what a peer may send, for what comes from a peer
-        self._from_peers = {kind: self._handlers[kind] for kind in FROM_ANY_KEY}
+        # what a peer's key may send (peer.trust): its chats, and the acks of ours to it
+        self._from_peers: dict[type, _Handler] = {
+            Chat: parts.direct.incoming,
+            Ack: self._peer_answer,
+            TooBig: self._peer_answer,
+            Acks: lambda acks, addr, now, emit: self._each_ack(acks, addr, now, emit, True),
+        }
         self._takers = self._taker_table()
 
     @property
@@ -108,8 +96,8 @@ class Received:
             TooBig: answer,
             RoomList: answer,
             MoreMail: answer,
-            Busy: self._busy,
-            Acks: self._acks,
+            Busy: lambda m, addr, now, emit: parts.link.busy(m, now, emit),
+            Acks: lambda acks, addr, now, emit: self._each_ack(acks, addr, now, emit, False),
             TableSnapshot: self._snapshot,
             ChannelMessage: self._channel_message,
             TableUpdate: self._table_update,
@@ -140,38 +128,31 @@ class Received:
             Keepalive: parts.table_news.alive,
         }
 
-    def receive(self, message: Message, addr: Addr, now: float, emit: Emit) -> None:
-        """`message` came from `addr`: handed to its handler, found by its type. What any
-        key may send (a chat, its acks) coming from another address than the registry's is
-        a peer's, and goes straight there: it is waited on. Anything else may be the
-        registry's: it is heard from (and back, if it was away), and what only the registry
-        sends is dropped when it comes from another IP address (a forgery)."""
+    def receive(
+        self, message: Message, addr: Addr, from_registry: bool, now: float, emit: Emit
+    ) -> None:
+        """`message`, believed, came from `addr`: handed to its handler, found by its type.
+        A peer's (not sealed by the registry's key) goes straight there: it is waited on.
+        The registry's is heard from (and back, if it was away), wherever it comes from;
+        from another registry of the service, the service reaches us through that one
+        now."""
         kind = type(message)
+        if not from_registry:
+            self._from_peers[kind](message, addr, now, emit)
+            return
         shared = self._shared
-        server = shared.server
-        from_server = addr == server
-        if not from_server:
-            handler = self._from_peers.get(kind)
-            if handler is not None:
-                handler(message, addr, now, emit)
-                return
+        if addr != shared.server:
             if isinstance(message, Restarted):  # (learnt first: it names its sender)
                 shared.learn_registries(message.registries)
             if addr in shared.registries:
-                # another registry of the service speaks for it now (the adapter checked
-                # its key): ours stopped, and the service reaches us through that one
-                self._parts.link.moved(addr, emit)
-                server, from_server = addr, True
+                self._parts.link.moved(addr, emit)  # ours stopped
         watch = shared.watch
-        if from_server or (kind not in FROM_ANY_KEY and addr[0] == server[0]):
-            watch.heard(now)
-            if shared.tried:
-                shared.tried.clear()  # it answers: a later silence may try the others again
-        back = from_server and watch.down
+        watch.heard(now)
+        if shared.tried:
+            shared.tried.clear()  # it answers: a later silence may try the others again
+        back = watch.down
         if back:
             self._parts.link.came_back(now, emit)
-        if kind in REGISTRY_ONLY and not self._parts.inbox.from_registry(addr):
-            return  # a forgery
         handler = self._handlers.get(kind)
         if handler is not None:
             handler(message, addr, now, emit)
@@ -182,11 +163,17 @@ class Received:
             shared.requests.send_again(now, emit)
 
     def answer(self, reply: Message, addr: Addr, now: float, emit: Emit) -> None:
-        """An answer to a request of ours: a direct message's, or the registry's."""
+        """The registry's answer to a request of ours: a direct message's, or its own."""
         reply_to: str = getattr(reply, "reply_to", "")
         self._shared.settling.maybe(reply_to)
         if not self._direct.answered(reply, reply_to, now, emit):
-            self._parts.answers.answer(reply, reply_to, addr, now, emit)
+            self._parts.answers.answer(reply, reply_to, now, emit)
+
+    def _peer_answer(self, reply: Message, addr: Addr, now: float, emit: Emit) -> None:
+        """A peer's answer (an ack, a TooBig) to a direct message of ours."""
+        reply_to: str = getattr(reply, "reply_to", "")
+        self._shared.settling.maybe(reply_to)
+        self._direct.answered(reply, reply_to, now, emit)
 
     def take(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
         """Do what `reply`, the registry's answer to our request `message`, says."""
@@ -199,21 +186,17 @@ class Received:
 
     # -- the handlers -------------------------------------------------------------------
 
-    def _busy(self, busy: Busy, addr: Addr, now: float, emit: Emit) -> None:
-        if addr == self._shared.server:
-            self._parts.link.busy(busy, now, emit)
-
-    def _acks(self, acks: Acks, addr: Addr, now: float, emit: Emit) -> None:
+    def _each_ack(self, acks: Acks, addr: Addr, now: float, emit: Emit, peer: bool) -> None:
+        answer = self._peer_answer if peer else self.answer
         for reply_to in acks.replies:
-            self.answer(Ack(acks.id, reply_to), addr, now, emit)
+            answer(Ack(acks.id, reply_to), addr, now, emit)
 
     def _snapshot(self, snapshot: TableSnapshot, addr: Addr, now: float, emit: Emit) -> None:
         self.answer(snapshot, addr, now, emit)
         self._parts.table_news.snapshot(snapshot, now, emit)
 
     def _channel_message(self, message: ChannelMessage, addr: Addr, now: float, emit: Emit) -> None:
-        inbox = self._parts.inbox
-        if inbox.from_registry(addr) and inbox.accept(message.sender, message.id, addr, emit):
+        if self._parts.inbox.accept(message.sender, message.id, addr, emit):
             line = f"[Channel_Message {message.sender}: {message.text}]"
             emit(Print(line, "channel", message.sender))
 

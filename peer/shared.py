@@ -21,6 +21,7 @@ from peer.rooms import KnownRooms
 from peer.seen_ids import SeenIds
 from peer.settling import Settling
 from peer.table import Table
+from peer.trust import Trust
 from peer.typed_lines import TypedLines
 from wire.limits import MAX_TEXT
 from wire.messages import Chat, Join, Register, SaveMessage
@@ -74,6 +75,8 @@ class Shared:
     wall_offset: float = 0.0
 
     def __post_init__(self) -> None:
+        #: Who may say what (peer.trust), judged by the key that sealed each message.
+        self.trust = Trust(b"", self.table.entry)
         #: The peer's lifecycle (the PeerState's), at hand: asked for every message.
         self.life: Lifecycle = self.state.life
         self.change_lines.follow(self.table, lambda: self.state.name)

@@ -1,28 +1,83 @@
-"""Which messages a peer believes, judged by the key that sent them (docs/SECURITY.md).
+"""Which messages a peer believes, judged by the key that sealed them: the one place a peer
+decides trust (docs/SECURITY.md, "Who may say what").
 
-The secure channel says which key sent each message; this part says whether that key may
-say it. The registry's pinned key may send anything a registry sends. Another key may only
-send what one peer sends another: a chat or a file datagram under the name the table binds
-to that key, and acks for the chats sent to that key. Everything else is dropped and counted.
+The secure channel says which key sealed each message; `RULES` says, for each type of
+message, which key may say it. The registry's key (pinned at first contact) may send what a
+registry sends, wherever it comes from. Another key may only send what one peer sends
+another: a chat or a file datagram under the name the table binds to that key, and acks for
+the chats sent to that key. A type not in `RULES` is never sent a peer. What no rule lets
+through is dropped, and why is said. Sans-IO: no socket, no clock.
 """
 
 from __future__ import annotations
 
 import collections
+import enum
 from collections.abc import Callable
 
 from wire.file_messages import FILE_DATAGRAMS
 from wire.keys import key_from_text
-from wire.messages import Ack, Acks, Chat, Entry, Message, TooBig
+from wire.messages import (
+    MESSAGE_TYPES,
+    Ack,
+    Acks,
+    Alive,
+    Busy,
+    ChannelMessage,
+    Chat,
+    Entry,
+    Message,
+    MoreMail,
+    Notice,
+    Refused,
+    Relayed,
+    Restarted,
+    RoomList,
+    RoomMessage,
+    RoomNotice,
+    Saved,
+    TableSnapshot,
+    TableUpdate,
+    TooBig,
+    Welcome,
+)
 
 #: Chats sent directly whose acks are still awaited, remembered by id with the key owed:
 #: far more than 5 tries of 500 ms hold at any typing speed.
 OWED_KEPT = 10_000
 
 
+class Rule(enum.Enum):
+    """Which key may send a peer a type of message."""
+
+    #: only the registry's (a forgery could point a name at another port, or speak for it)
+    REGISTRY = "a message only the registry sends, from another key"
+    #: the registry's (it delivers and relays), or the key the table binds to the sender
+    SENDER = "a chat from a key not its sender's"
+    #: the registry's, or the key the chat it acks was sent to
+    OWED = "an ack from a key it was not owed by"
+
+
+_REGISTRY_SENDS = (Welcome, Refused, Alive, Busy, RoomList, MoreMail, TableSnapshot)
+_REGISTRY_PUSHES = (TableUpdate, Saved, Relayed, Restarted, Notice, ChannelMessage)
+
+#: Which key may send a peer each type of message: the one table of trust.
+RULES: dict[type, Rule] = {
+    **dict.fromkeys((*_REGISTRY_SENDS, *_REGISTRY_PUSHES, RoomMessage, RoomNotice), Rule.REGISTRY),
+    **dict.fromkeys((Chat, *FILE_DATAGRAMS), Rule.SENDER),
+    **dict.fromkeys((Ack, Acks, TooBig), Rule.OWED),
+}
+#: Why a message of a type no rule names is dropped: the requests only the registry
+#: handles, the help desk's messages (a desk client's own connection), a file request.
+NEVER_SENT = "a message a peer is never sent"
+#: The types a peer is never sent: all that RULES does not name.
+NEVER_SENT_A_PEER = frozenset(MESSAGE_TYPES.values()) - set(RULES)
+
+
 class Trust:
-    """Believes or drops what arrives. `registry` is the registry's pinned key; `entry`
-    finds a name's row in the table (following renames)."""
+    """Believes or drops what arrives. `registry` is the registry's pinned key (b"": none
+    yet, and nothing is the registry's); `entry` finds a name's row in the table
+    (following renames)."""
 
     def __init__(self, registry: bytes, entry: Callable[[str], Entry | None]) -> None:
         self.registry = registry
@@ -34,36 +89,45 @@ class Trust:
         self.why = ""
 
     def sent(self, chat: Chat, key: bytes) -> None:
-        """`chat` was sent to `key`: only `key` may ack it."""
+        """`chat` was sent to `key`: only `key` (or the registry's) may ack it."""
         self._owed[chat.id] = key
         if len(self._owed) > OWED_KEPT:
             self._owed.popitem(last=False)
 
+    def from_registry(self, key: bytes) -> bool:
+        """Whether `key` is the registry's: what it seals is the service's, from anywhere."""
+        return bool(key) and key == self.registry
+
     def believed(self, message: Message, key: bytes) -> Message | None:
         """`message` as far as `key` may say it (an Acks keeps only the acks owed by `key`),
-        or None when it may say none of it."""
-        if key == self.registry:
+        or None when it may say none of it (`why` says why)."""
+        rule = RULES.get(type(message))
+        if rule is None:
+            self._drop(NEVER_SENT)
+            return None
+        if self.from_registry(key):
             return message
         if isinstance(message, (Chat, *FILE_DATAGRAMS)):
             entry = self._entry(message.sender)
             if entry is not None and key_from_text(entry.key) == key:
                 return message
-            self._drop("a chat from a key not its sender's")
-            return None
-        if isinstance(message, (Ack, TooBig)):
+        elif isinstance(message, (Ack, TooBig)):
             if self._owed.get(message.reply_to) == key:
                 return message
-            self._drop("an ack from a key it was not owed by")
-            return None
-        if isinstance(message, Acks):
-            owed = tuple(r for r in message.replies if self._owed.get(r) == key)
-            if len(owed) == len(message.replies):
-                return message
-            if owed:
-                return Acks(message.id, owed)
-            self._drop("an ack from a key it was not owed by")
-            return None
-        self._drop("a message only the registry sends, from another key")
+        elif isinstance(message, Acks):
+            return self._owed_acks(message, key)
+        self._drop(rule.value)
+        return None
+
+    def _owed_acks(self, acks: Acks, key: bytes) -> Acks | None:
+        """What of `acks` was owed by `key`."""
+        owed = self._owed
+        replies = tuple(r for r in acks.replies if owed.get(r) == key)
+        if len(replies) == len(acks.replies):
+            return acks
+        if replies:
+            return Acks(acks.id, replies)
+        self._drop(Rule.OWED.value)
         return None
 
     def _drop(self, why: str) -> None:

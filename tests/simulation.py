@@ -22,6 +22,7 @@ from registry import actions as ra
 from registry import credentials
 from registry.core import RegistryCore
 from registry.table import Table
+from tests.peer.honest import FORGER_KEY, REGISTRY_KEY, peer_key
 from wire.codec import decode, encode, fits_datagram
 from wire.messages import Ack, Acks, Message, RoomMessage, Saved, StoredMessage
 
@@ -150,6 +151,7 @@ class SimNet:
             name=name,
             port=host.port,
             server=REGISTRY,
+            registry_key=REGISTRY_KEY,
             session=f"{name}{host.life}",
             token=host.token,
             seen=list(host.seen),
@@ -236,12 +238,23 @@ class SimNet:
                 admitted, actions = self.registry.admit(src, self.now)
                 self._registry_actions(actions)
                 if admitted:
-                    self._registry_actions(self.registry.receive(message, src, self.now))
+                    key = self._key_at(src)
+                    self._registry_actions(self.registry.receive(message, src, self.now, key=key))
             return
         for host in self.hosts.values():
             if host.addr == dst and host.core is not None and host.exit_code is None:
                 self._note_confirmation(host, message)
-                self._peer_actions(host, host.core.receive(message, src, self.now))
+                key = self._key_at(src)
+                self._peer_actions(host, host.core.receive(message, src, key, self.now))
+
+    def _key_at(self, src: Addr) -> bytes:
+        """The key of whoever sends from `src` (each host has one of its own, for life)."""
+        if src == REGISTRY:
+            return REGISTRY_KEY
+        for name, host in self.hosts.items():
+            if host.addr == src:
+                return peer_key(name)
+        return FORGER_KEY
 
     def _note_confirmation(self, host: Host, message: Message) -> None:
         """Record the ids of direct messages whose sender is about to be told that they

@@ -13,6 +13,7 @@ import pytest
 from peer.commands import ROOM_RULE
 from peer.requests import OUTCOME_WAIT
 from registry.rooms import MAX_ROOMS, ROOM_HISTORY, Room
+from tests.peer.honest import honest_key, peer_key
 from tests.simulation import REGISTRY, SimNet
 from wire.messages import (
     Chat,
@@ -739,9 +740,10 @@ def test_only_the_owner_can_rename() -> None:
 
     net = net_of("bob", "alice")
     assert net.registry is not None
+    bobs = peer_key("bob")  # (the key is bob's: only the token is guessed)
     # alice's address, bob's name, a guessed token
     out = net.registry.receive(
-        Rename("evil-1", "bob", "0" * 32, "mallory"), ("127.0.0.1", 6002), net.now
+        Rename("evil-1", "bob", "0" * 32, "mallory"), ("127.0.0.1", 6002), net.now, key=bobs
     )
     refusals = [a.message for a in out if hasattr(a, "message") and isinstance(a.message, Refused)]
     assert refusals and refusals[0].reason == "Wrong token for that name."
@@ -752,7 +754,7 @@ def test_only_the_owner_can_rename() -> None:
         Rename("evil-2", "bob", net.hosts["bob"].token, "mallory"), ("10.0.0.9", 6002), net.now
     )
     refusals = [a.message for a in out if hasattr(a, "message") and isinstance(a.message, Refused)]
-    assert refusals and "another address" in refusals[0].reason
+    assert refusals and "holds the name bob" in refusals[0].reason  # (its key is not bob's)
     assert net.registry.table.get("bob") is not None and net.registry.table.get("mallory") is None
 
 
@@ -826,6 +828,7 @@ def test_a_save_to_the_old_name_lands_in_the_new_mailbox() -> None:
         Save("late-1", "alice", net.hosts["alice"].token, "bob", "late"),
         ("127.0.0.1", 6002),
         net.now,
+        key=peer_key("alice"),
     )
     assert any(type(a).__name__ == "StoreMail" and a.owner == "robert" for a in out)  # type: ignore[union-attr]
 
@@ -837,7 +840,12 @@ def test_a_chat_to_the_previous_name_is_accepted_and_new_sends_follow_the_rename
     bob = net.hosts["bob"].core
     assert bob is not None
     # a direct chat still addressed to bob, sent before alice knew
-    out = bob.receive(Chat("a-late", "alice", "bob", "old address"), ("127.0.0.1", 6002), net.now)
+    out = bob.receive(
+        Chat("a-late", "alice", "bob", "old address"),
+        ("127.0.0.1", 6002),
+        honest_key(bob, Chat("a-late", "alice", "bob", "old address"), ("127.0.0.1", 6002)),
+        net.now,
+    )
     assert any(getattr(a, "text", "") == "alice: old address" for a in out)
     # alice types the old name: told the new one, and the message goes there
     net.type("alice", "send bob are you robert now")
@@ -911,7 +919,7 @@ def test_late_copies_of_room_requests_change_nothing() -> None:
     c = x.last_register_id.rpartition("-")[0] + "-c"
 
     def acked(message: Message) -> bool:
-        out = reg.receive(message, at, net.now)
+        out = reg.receive(message, at, net.now, key=peer_key("x"))
         return any(isinstance(getattr(a, "message", None), Ack) for a in out)
 
     token = net.hosts["x"].token  # as x holds it (the registry keeps only its hash)

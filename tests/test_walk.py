@@ -29,7 +29,7 @@ ROOT = str(Path(__file__).resolve().parent.parent) + "/"
 #: The program's own folders: what a call into counts.
 PRODUCT = tuple(f"{ROOT}{folder}/" for folder in ("peer", "net", "wire", "registry"))
 #: The most calls and files the walk may take. Lower them as the walk gets shorter.
-MOST_CALLS = 188
+MOST_CALLS = 186
 MOST_FILES = 33
 
 Call = tuple[str, str]

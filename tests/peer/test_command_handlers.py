@@ -9,11 +9,12 @@ import typing
 from peer import commands as cmd
 from peer.core import PeerCore
 from peer.files.typed import USAGES
+from tests.peer.honest import REGISTRY_KEY
 from tests.peer.parts_kit import ME, SERVER
 
 
 def test_every_command_type_has_a_handler() -> None:
-    core = PeerCore(name="alice", port=ME[1], server=SERVER, session="a")
+    core = PeerCore(name="alice", port=ME[1], server=SERVER, session="a", registry_key=REGISTRY_KEY)
     assert core._typed.handled == frozenset(typing.get_args(cmd.Command))
 
 

@@ -1,36 +1,103 @@
-"""The two dispatchers: Received (each message to its part, forgeries dropped) and
-TypedInput (each line carried out, held, or refused), over a PeerCore's parts."""
+"""The two dispatchers: Received (each message, believed, to its part) and TypedInput
+(each line carried out, held, or refused), over a PeerCore's parts; and the one place the
+core believes or drops what arrives, by the key that sealed it (peer.trust)."""
 
 from __future__ import annotations
 
+import pytest
+
 from peer import actions as pa
 from peer.core import PeerCore
+from peer.trust import NEVER_SENT, Rule
+from tests.peer.honest import REGISTRY_KEY, peer_key, peer_key_text
 from tests.peer.parts_kit import ME, SERVER, T0, prints, sent
-from wire.messages import Ack, Chat, Entry, Join, Notice, Register, TableUpdate, Welcome
+from wire.file_messages import FileOffer
+from wire.messages import (
+    Ack,
+    Chat,
+    Entry,
+    Join,
+    Notice,
+    Register,
+    TableRequest,
+    TableUpdate,
+    Welcome,
+)
 
 ELSEWHERE = ("10.0.0.9", 5000)
 #: A peer on the registry's machine: its IP address, another port.
 BESIDE = (SERVER[0], 6002)
 
 
+#: Keys of peers: bob's (in the table), mallory's (none of its rows).
+BOB_KEY, MALLORY = peer_key("bob"), peer_key("mallory")
+
+
 def registered() -> PeerCore:
-    core = PeerCore(name="alice", port=ME[1], server=SERVER, session="a")
+    core = PeerCore(name="alice", port=ME[1], server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
     assert isinstance(register, Register)
-    welcome = Welcome("r-1", register.id, "alice", "tok", 3, (Entry("alice", *ME, True),), (), ())
-    core.receive(welcome, SERVER, T0)
+    rows = (Entry("alice", *ME, True), Entry("bob", *BESIDE, True, peer_key_text("bob")))
+    welcome = Welcome("r-1", register.id, "alice", "tok", 3, rows, (), ())
+    core.receive(welcome, SERVER, REGISTRY_KEY, T0)
     return core
 
 
-def test_what_only_the_registry_sends_is_dropped_from_elsewhere() -> None:
+def rejected(out: list[pa.Action]) -> list[str]:
+    return [a.why for a in out if isinstance(a, pa.Rejected)]
+
+
+@pytest.mark.parametrize("addr", [SERVER, (SERVER[0], 40000), ELSEWHERE, BESIDE])
+@pytest.mark.parametrize("key", [BOB_KEY, MALLORY])
+def test_what_only_the_registry_sends_sealed_by_another_key_is_dropped_and_said(
+    addr: tuple[str, int], key: bytes
+) -> None:
+    # from the registry's very address (or its IP) too: the key says who sent it
+    core = registered()
+    update = TableUpdate("r-2", 4, (Entry("bob", "10.0.0.66", 6666, True, peer_key_text("bob")),))
+    out = core.receive_all([update, Notice("r-3", "x", "")], addr, key, T0)
+    assert rejected(out) == [Rule.REGISTRY.value] * 2 and prints(out) == [] and sent(out) == []
+    assert core.table["bob"].port == BESIDE[1]
+    assert core.trust.dropped[Rule.REGISTRY.value] == 2
+
+
+def test_the_registrys_key_is_believed_from_any_address_and_is_the_service() -> None:
     core, out = registered(), list[pa.Action]()
-    received = core._received
     update = TableUpdate("r-2", 4, (Entry("dave", "127.0.0.1", 6004, True),))
-    received.receive(update, ELSEWHERE, T0, out.append)
-    received.receive(Notice("r-3", "x", ""), ELSEWHERE, T0, out.append)
-    assert out == []
-    received.receive(update, SERVER, T0, out.append)
+    out = core.receive(update, ELSEWHERE, REGISTRY_KEY, T0 + 3)
     assert sent(out) == [Ack("a-2", "r-2")] and "dave" in core.table
+    assert core._shared.watch.heard_at == T0 + 3  # heard from
+
+
+def test_a_chat_sealed_by_another_key_than_its_senders_is_dropped_and_said() -> None:
+    core = registered()
+    for key in (MALLORY, REGISTRY_KEY[:16] * 2):
+        out = core.receive(Chat("m-1", "bob", "alice", "it is me, bob"), BESIDE, key, T0)
+        assert rejected(out) == [Rule.SENDER.value] and prints(out) == [] and sent(out) == []
+    out = core.receive(Chat("b-1", "bob", "alice", "hi"), BESIDE, BOB_KEY, T0)
+    assert prints(out) == ["bob: hi"] and pa.PinKey("bob", BOB_KEY) in out
+
+
+def test_an_ack_counts_only_from_the_key_its_chat_was_sent_to() -> None:
+    core = registered()
+    [chat] = sent(core.line("send bob hi", T0))
+    assert rejected(core.receive(Ack("m-1", chat.id), BESIDE, MALLORY, T0)) == [Rule.OWED.value]
+    assert core.awaiting_ack(chat.id)
+    core.receive(Ack("b-1", chat.id), BESIDE, BOB_KEY, T0)
+    assert not core.awaiting_ack(chat.id)
+
+
+def test_a_message_a_peer_is_never_sent_is_dropped_even_from_the_registrys_key() -> None:
+    core = registered()
+    out = core.receive(TableRequest("x-1"), SERVER, REGISTRY_KEY, T0)
+    assert rejected(out) == [NEVER_SENT]
+
+
+def test_a_file_datagram_from_its_senders_key_is_for_the_file_transfers() -> None:
+    core = registered()
+    offer = FileOffer("f-1", "bob", "t-1", "a.txt", 3, "")
+    assert core.receive(offer, BESIDE, BOB_KEY, T0) == [pa.FileDatagram(offer, BOB_KEY)]
+    assert rejected(core.receive(offer, BESIDE, MALLORY, T0)) == [Rule.SENDER.value]
 
 
 def test_what_a_peer_sends_is_handled_without_counting_as_the_registry_heard() -> None:
@@ -40,16 +107,16 @@ def test_what_a_peer_sends_is_handled_without_counting_as_the_registry_heard() -
     core, out = registered(), list[pa.Action]()
     watch = core._shared.watch
     heard_at = watch.heard_at
-    core._received.receive(Chat("b-1", "bob", "alice", "hi"), BESIDE, T0 + 5, out.append)
-    core._received.receive(Ack("b-2", "a-9"), BESIDE, T0 + 5, out.append)
+    core._received.receive(Chat("b-1", "bob", "alice", "hi"), BESIDE, False, T0 + 5, out.append)
+    core._received.receive(Ack("b-2", "a-9"), BESIDE, False, T0 + 5, out.append)
     assert watch.heard_at == heard_at
     assert "bob: hi" in prints(out) and Ack("a-2", "b-1") in sent(out)
-    core._received.receive(Ack("r-9", "a-9"), SERVER, T0 + 6, out.append)
+    core._received.receive(Ack("r-9", "a-9"), SERVER, True, T0 + 6, out.append)
     assert watch.heard_at == T0 + 6
 
 
 def test_lines_wait_for_the_welcome_then_for_a_change_on_its_way() -> None:
-    core = PeerCore(name="alice", port=ME[1], server=SERVER, session="a")
+    core = PeerCore(name="alice", port=ME[1], server=SERVER, session="a", registry_key=REGISTRY_KEY)
     out: list[pa.Action] = []
     typed = core._typed
     typed.line("who", T0, out.append)
@@ -69,7 +136,7 @@ def test_lines_are_refused_while_quitting_and_said_offline_when_offline() -> Non
     core = registered()
     core._typed.line("dereg alice", T0, out.append)
     dereg = sent(out)[-1]
-    core.receive(Ack("r-9", dereg.id), SERVER, T0)
+    core.receive(Ack("r-9", dereg.id), SERVER, REGISTRY_KEY, T0)
     out = []
     core._typed.line("who", T0, out.append)
     assert prints(out) == ["[You are offline. Type reg alice to come back, or /quit.]"]

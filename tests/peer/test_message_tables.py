@@ -1,6 +1,6 @@
-"""Every message type has its place in each of the peer's tables: handled, or named as
-never sent to a peer; an answer taken by its request's taker, or where it is handled;
-what any key may send is what trust lets a key other than the registry's say."""
+"""Every message type has its place in each of the peer's tables: a rule of trust and a
+handler, or never sent to a peer; an answer taken by its request's taker, or where it is
+handled; what a key other than the registry's may say is what its rule says."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from peer.core import PeerCore
-from peer.received import FROM_ANY_KEY, NEVER_SENT_A_PEER, REGISTRY_ONLY, TAKEN_AS_HANDLED
-from peer.trust import Trust
+from peer.received import TAKEN_AS_HANDLED
+from peer.trust import NEVER_SENT, NEVER_SENT_A_PEER, RULES, Rule, Trust
 from registry.core import RegistryCore
+from tests.peer.honest import REGISTRY_KEY
 from tests.peer.parts_kit import ME, SERVER
 from wire.file_messages import FILE_DATAGRAMS
 from wire.messages import MESSAGE_TYPES, Ack, Acks, Refused
@@ -22,19 +23,19 @@ EVERY_TYPE = frozenset(MESSAGE_TYPES.values())
 
 
 def received() -> Any:
-    return PeerCore(name="alice", port=ME[1], server=SERVER, session="a")._received
+    return PeerCore(
+        name="alice", port=ME[1], server=SERVER, session="a", registry_key=REGISTRY_KEY
+    )._received
 
 
 def test_every_message_type_is_handled_or_never_sent_a_peer() -> None:
     handled = received().handled
     assert handled.isdisjoint(NEVER_SENT_A_PEER)
-    assert handled | NEVER_SENT_A_PEER == EVERY_TYPE
+    assert handled | NEVER_SENT_A_PEER | set(FILE_DATAGRAMS) == EVERY_TYPE
 
 
-def test_what_any_key_and_only_the_registry_may_send_is_handled() -> None:
-    handled = received().handled
-    assert handled >= FROM_ANY_KEY | REGISTRY_ONLY
-    assert FROM_ANY_KEY.isdisjoint(REGISTRY_ONLY)
+def test_what_a_rule_of_trust_lets_in_is_handled_or_for_the_file_transfers() -> None:
+    assert set(RULES) - set(FILE_DATAGRAMS) == received().handled
 
 
 def test_every_request_a_peer_sends_the_registry_has_its_answer_taken() -> None:
@@ -69,5 +70,6 @@ def test_trust_lets_a_peers_key_say_only_what_any_key_may_send(cls: type[Any]) -
     trust = Trust(b"r" * 32, lambda name: None)
     message = Acks("b-1", ("a-1",)) if cls is Acks else blank(cls)  # (an empty Acks acks nothing)
     assert trust.believed(message, b"p" * 32) is None
-    only_the_registry = trust.why == "a message only the registry sends, from another key"
-    assert only_the_registry is (cls not in FROM_ANY_KEY | set(FILE_DATAGRAMS))
+    expected = RULES[cls].value if cls in RULES else NEVER_SENT
+    assert trust.why == expected
+    assert (trust.why == Rule.REGISTRY.value) is (RULES.get(cls) is Rule.REGISTRY)

@@ -81,7 +81,7 @@ def started_node(tmp_path: Path, events: list[object], *, slow: bool = False) ->
         events.append(("send", message))
 
     node.endpoint.send = send  # type: ignore[method-assign]
-    node.trust.registry = REGISTRY  # as pinned
+    node.core.trust.registry = REGISTRY  # as pinned
     node._run(node.core.start(0.0))
     return node
 

@@ -111,7 +111,7 @@ def retried_node(
         password="",
         console=console,
     )
-    node.trust.registry = public_of(X25519PrivateKey.generate())  # as pinned
+    node.core.trust.registry = public_of(X25519PrivateKey.generate())  # as pinned
     real_send = node.endpoint.send
 
     def send(addr: tuple[str, int], message: Message, *, stream: bool = False) -> None:
@@ -170,7 +170,7 @@ def test_a_direct_message_is_retried_as_ever_across_steps_of_the_clock(
                 Entry("bob", *silent, True, bob),
             )
             welcome = Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ())
-            node._received(welcome, node.core.server, node.trust.registry)
+            node._received(welcome, node.core.server, node.core.trust.registry)
             node._typed("send bob hello")
             await asyncio.wait_for(watched.over.wait(), 20)
         finally:

@@ -21,7 +21,9 @@ from peer.refusals import PASSWORD_HINT, PASSWORD_HINT_AGAIN
 from peer.requests import STREAM_WAIT
 from peer.table import HELD_UPDATES
 from peer.table_news import GAP_WAIT
+from peer.trust import Rule
 from peer.who_changed import FOLD_OVER
+from tests.peer.honest import REGISTRY_KEY, honest_key, peer_key, peer_key_text
 from wire.keys import fingerprint, key_text
 from wire.limits import MAX_FAREWELL, MAX_TEXT
 from wire.messages import (
@@ -70,6 +72,10 @@ ROUND = ATTEMPTS * TIMEOUT
 
 #: How the registry refuses a request made as alice once it no longer knows the name.
 NO_ALICE, UNKNOWN = "No user named alice.", RefusalCode.NAME_UNKNOWN
+#: bob's key, as the table has it.
+BOBS = peer_key_text("bob")
+#: What is said of a forgery of what only the registry sends, from a forger's machine.
+FORGED = pa.Rejected(Rule.REGISTRY.value, ANY)
 
 
 def prints(actions: list[pa.Action]) -> list[str]:
@@ -90,16 +96,16 @@ def flat(actions: list[pa.Action]) -> list[pa.Action]:
 
 
 def registered(mail: tuple[StoredMessage, ...] = ()) -> tuple[PeerCore, list[pa.Action]]:
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
     assert isinstance(register, Register)
     entries = (
         Entry("alice", *ME, True),
-        Entry("bob", *BOB, True),
+        Entry("bob", *BOB, True, BOBS),
         Entry("carol", "127.0.0.1", 6003, False),
     )
     welcome = Welcome("r-1", register.id, "alice", "tok", 3, entries, mail, ())
-    return core, core.receive(welcome, SERVER, T0)
+    return core, core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0)
 
 
 def run_until(core: PeerCore, end: float) -> list[pa.Action]:
@@ -117,17 +123,19 @@ def test_welcome_keeps_the_token_and_shows_the_exact_lines() -> None:
 
 def test_a_welcome_with_the_token_the_peer_came_with_writes_nothing() -> None:
     # the adapter keeps a first token before registering (PeerNode._own_token)
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", token="mine")
+    core = PeerCore(
+        name="alice", port=6001, server=SERVER, session="a", token="mine", registry_key=REGISTRY_KEY
+    )
     [register] = sent(core.start(T0))
     assert register.token == "mine"  # type: ignore[attr-defined]
     welcome = Welcome("r-1", register.id, "alice", "mine", 3, (), (), ())  # type: ignore[attr-defined]
-    out = core.receive(welcome, SERVER, T0)
+    out = core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0)
     assert not any(isinstance(a, pa.Remember) for a in out)
     assert "[Welcome, You are registered.]" in prints(out)
 
 
 def test_no_registry_at_start_exits_non_zero_after_five_tries() -> None:
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     first = core.start(T0)
     out = run_until(core, T0 + 10)
     messages = sent(first) + sent(out)
@@ -143,26 +151,30 @@ ENTRIES = (Entry("alice", *ME, True), Entry("bob", *BOB, True))
 
 def test_lines_typed_before_the_welcome_are_carried_out_after_it_in_order() -> None:
     # a script's lines arrive at once: they need the table and the token of the Welcome
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
     assert core.line("send bob first", T0) == [] and core.line("send_all second", T0) == []
     out = core.end_of_input(T0)
     assert prints(out) == [] and sent(out) == [] and pa.Exit(0) not in out
     welcome = Welcome("r-1", register.id, "alice", "tok", 3, ENTRIES, (), ())
-    out = core.receive(welcome, SERVER, T0)
+    out = core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0)
     chat, post = [m for m in sent(out) if isinstance(m, Chat | ChannelPost)]
     assert isinstance(chat, Chat) and (chat.to, chat.text) == ("bob", "first")
     assert isinstance(post, ChannelPost) and post.token == "tok" and post.text == "second"
     assert not any("No user named" in line for line in prints(out))
-    out = core.receive(Ack("b-1", chat.id), BOB, T0) + core.receive(Ack("r-2", post.id), SERVER, T0)
+    out = core.receive(
+        Ack("b-1", chat.id), BOB, honest_key(core, Ack("b-1", chat.id), BOB), T0
+    ) + core.receive(Ack("r-2", post.id), SERVER, honest_key(core, Ack("r-2", post.id), SERVER), T0)
     assert not any(isinstance(m, Deregister) for m in sent(out))  # the post is not relayed yet
-    out = core.receive(Relayed("r-3", post.id), SERVER, T0)
+    out = core.receive(
+        Relayed("r-3", post.id), SERVER, honest_key(core, Relayed("r-3", post.id), SERVER), T0
+    )
     [dereg] = [m for m in sent(out) if isinstance(m, Deregister)]  # then the end of input
     assert dereg.quitting
 
 
 def test_lines_typed_before_a_registration_that_fails_are_said_not_carried_out() -> None:
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     core.start(T0)
     core.line("send_all hello everyone", T0)
     core.line("", T0)
@@ -181,12 +193,17 @@ QUIT_AFTER_ANSWER = "[Quitting once the registry has answered; Ctrl-C quits at o
 def test_a_script_whose_registration_is_refused_at_once_is_told_why_first() -> None:
     # Issue: the quitting line came before the refusal, as if the peer quit for the end of
     # its input rather than for the refusal
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
     core.line("join lobby", T0)
     assert prints(core.end_of_input(T0)) == []
     reason = "The name alice is in use by a peer that is online."
-    out = core.receive(Refused("r", register.id, reason), SERVER, T0 + 0.1)  # type: ignore[attr-defined]
+    out = core.receive(
+        Refused("r", register.id, reason),
+        SERVER,
+        honest_key(core, Refused("r", register.id, reason), SERVER),
+        T0 + 0.1,
+    )  # type: ignore[attr-defined]
     assert prints(out) == [
         f"[{reason}]",
         "[Not carried out, as you are not registered: join lobby]",
@@ -195,17 +212,22 @@ def test_a_script_whose_registration_is_refused_at_once_is_told_why_first() -> N
 
 
 def test_the_end_of_input_says_it_waits_once_the_registrys_answer_is_late() -> None:
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
     assert prints(core.end_of_input(T0 + 0.1)) == []
     out = run_until(core, T0 + TIMEOUT + 0.1)  # the registration is sent again: the answer is late
     assert [type(m) for m in sent(out)] == [Register]
     assert prints(out) == [QUIT_AFTER_ANSWER]
     assert prints(run_until(core, T0 + 2 * TIMEOUT + 0.1)) == []  # said once
-    out = core.receive(Refused("r", register.id, "No."), SERVER, T0 + 2 * TIMEOUT + 0.2)  # type: ignore[attr-defined]
+    out = core.receive(
+        Refused("r", register.id, "No."),
+        SERVER,
+        honest_key(core, Refused("r", register.id, "No."), SERVER),
+        T0 + 2 * TIMEOUT + 0.2,
+    )  # type: ignore[attr-defined]
     assert prints(out) == ["[No.]"] and pa.Exit(1) in out
     # input that ends once the answer is late already says so at once
-    late = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    late = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     late.start(T0)
     assert prints(run_until(late, T0 + TIMEOUT + 0.1)) == []
     assert prints(late.end_of_input(T0 + 0.7)) == [QUIT_AFTER_ANSWER]
@@ -213,9 +235,14 @@ def test_the_end_of_input_says_it_waits_once_the_registrys_answer_is_late() -> N
 
 
 def test_a_refused_name_exits_non_zero() -> None:
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
-    out = core.receive(Refused("r", register.id, "The name alice is in use."), SERVER, T0)  # type: ignore[attr-defined]
+    out = core.receive(
+        Refused("r", register.id, "The name alice is in use."),
+        SERVER,
+        honest_key(core, Refused("r", register.id, "The name alice is in use."), SERVER),
+        T0,
+    )  # type: ignore[attr-defined]
     assert prints(out) == ["[The name alice is in use.]"] and pa.Exit(1) in out
 
 
@@ -223,11 +250,18 @@ def test_a_refused_name_exits_non_zero() -> None:
     ("password", "hint"), [("", PASSWORD_HINT), ("not it", PASSWORD_HINT_AGAIN)]
 )
 def test_a_name_of_someone_else_says_how_to_give_its_password(password: str, hint: str) -> None:
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", password=password)
+    core = PeerCore(
+        name="alice",
+        port=6001,
+        server=SERVER,
+        session="a",
+        password=password,
+        registry_key=REGISTRY_KEY,
+    )
     [register] = sent(core.start(T0))
     reason = "The name alice belongs to someone else; only its owner can take it back."
     refused = Refused("r", register.id, reason, RefusalCode.NOT_OWNER)
-    out = core.receive(refused, SERVER, T0)
+    out = core.receive(refused, SERVER, honest_key(core, refused, SERVER), T0)
     assert prints(out) == [f"[{reason}]", hint] and pa.Exit(1) in out
     assert "--password" in hint
 
@@ -235,8 +269,8 @@ def test_a_name_of_someone_else_says_how_to_give_its_password(password: str, hin
 def test_every_copy_is_acked_but_shown_once() -> None:
     core, _ = registered()
     chat = Chat("b-1", "bob", "alice", "hi: there ☃")
-    first = core.receive(chat, BOB, T0)
-    second = core.receive(chat, BOB, T0 + 1)
+    first = core.receive(chat, BOB, honest_key(core, chat, BOB), T0)
+    second = core.receive(chat, BOB, honest_key(core, chat, BOB), T0 + 1)
     assert prints(first) == ["bob: hi: there ☃"] and prints(second) == []
     assert [type(m) for m in sent(first) + sent(second)] == [Ack, Ack]
 
@@ -244,26 +278,53 @@ def test_every_copy_is_acked_but_shown_once() -> None:
 def test_a_deregistered_peer_answers_nothing() -> None:
     core, _ = registered()
     [dereg] = sent(core.line("dereg alice", T0))
-    core.receive(Ack("r-2", dereg.id), SERVER, T0)  # type: ignore[attr-defined]
-    assert core.receive(Chat("b-2", "bob", "alice", "hello?"), BOB, T0) == []
+    core.receive(Ack("r-2", dereg.id), SERVER, honest_key(core, Ack("r-2", dereg.id), SERVER), T0)  # type: ignore[attr-defined]
+    assert (
+        core.receive(
+            Chat("b-2", "bob", "alice", "hello?"),
+            BOB,
+            honest_key(core, Chat("b-2", "bob", "alice", "hello?"), BOB),
+            T0,
+        )
+        == [pa.PinKey("bob", peer_key("bob"))]  # (its key is still bob's: pinned, not answered)
+    )
     assert "offline" in prints(core.line("send bob hi", T0))[0]
 
 
 def test_a_keepalive_refused_while_deregistering_does_not_register_again() -> None:
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", keepalive=1.0)
+    core = PeerCore(
+        name="alice",
+        port=6001,
+        server=SERVER,
+        session="a",
+        keepalive=1.0,
+        registry_key=REGISTRY_KEY,
+    )
     [register] = sent(core.start(T0))
-    core.receive(Welcome("r-1", register.id, "alice", "tok", 1, (), (), ()), SERVER, T0)
+    core.receive(
+        Welcome("r-1", register.id, "alice", "tok", 1, (), (), ()),
+        SERVER,
+        honest_key(core, Welcome("r-1", register.id, "alice", "tok", 1, (), (), ()), SERVER),
+        T0,
+    )
     [keepalive] = sent(run_until(core, T0 + 1))
     assert isinstance(keepalive, Keepalive)
     [dereg] = sent(core.line("dereg alice", T0 + 1))
     # the registry handled the Deregister first: it refuses the keepalive that crossed it,
     # and that refusal overtakes the (merged, later) ack of the Deregister
-    out = core.receive(Refused("r-2", keepalive.id, "Not registered."), SERVER, T0 + 1.01)  # type: ignore[attr-defined]
+    out = core.receive(
+        Refused("r-2", keepalive.id, "Not registered."),
+        SERVER,
+        honest_key(core, Refused("r-2", keepalive.id, "Not registered."), SERVER),
+        T0 + 1.01,
+    )  # type: ignore[attr-defined]
     assert sent(out) == [] and prints(out) == []
     assert (
         sent(run_until(core, T0 + 1 + TIMEOUT - 0.1)) == []
     )  # nor a keepalive while it is in flight
-    out = core.receive(Ack("r-3", dereg.id), SERVER, T0 + 1.02)
+    out = core.receive(
+        Ack("r-3", dereg.id), SERVER, honest_key(core, Ack("r-3", dereg.id), SERVER), T0 + 1.02
+    )
     assert prints(out) == ["[You are Offline. Bye.]"]
     assert [m for m in sent(run_until(core, T0 + 30)) if not isinstance(m, Deregister)] == []
 
@@ -272,15 +333,32 @@ def test_a_start_whose_name_another_start_took_says_so_keeps_its_messages_and_ex
     """Stopped (kill -STOP) while another start of the same name took it over, the first
     learns it at its next keepalive: it says who holds the name, keeps what it had not
     delivered, sends nothing more (no Deregister, which would reach the other) and exits 1."""
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", keepalive=1.0)
+    core = PeerCore(
+        name="alice",
+        port=6001,
+        server=SERVER,
+        session="a",
+        keepalive=1.0,
+        registry_key=REGISTRY_KEY,
+    )
     [register] = sent(core.start(T0))
-    core.receive(Welcome("r-1", register.id, "alice", "tok", 1, ENTRIES, (), ()), SERVER, T0)
+    core.receive(
+        Welcome("r-1", register.id, "alice", "tok", 1, ENTRIES, (), ()),
+        SERVER,
+        honest_key(core, Welcome("r-1", register.id, "alice", "tok", 1, ENTRIES, (), ()), SERVER),
+        T0,
+    )
     [chat] = sent(core.line("send bob are you there?", T0 + 0.1))  # bob does not answer yet
     [post] = sent(core.line("send_all hello", T0 + 0.2))
     keepalive = next(m for m in sent(run_until(core, T0 + 1)) if isinstance(m, Keepalive))
     reason = f"{REPLACED_REFUSAL} alice, at 127.0.0.1:6009."
     replaced = RefusalCode.REPLACED
-    out = core.receive(Refused("r-2", keepalive.id, reason, replaced), SERVER, T0 + 1.01)
+    out = core.receive(
+        Refused("r-2", keepalive.id, reason, replaced),
+        SERVER,
+        honest_key(core, Refused("r-2", keepalive.id, reason, replaced), SERVER),
+        T0 + 1.01,
+    )
     assert prints(out) == [
         f"[{reason} This start stops: it no longer sends as alice.]",
         "[2 messages not yet delivered kept in this data directory; sent at its next start.]",
@@ -290,7 +368,12 @@ def test_a_start_whose_name_another_start_took_says_so_keeps_its_messages_and_ex
     assert kept[0].id == chat.id  # type: ignore[attr-defined]
     assert pa.Exit(1) in out and not any(isinstance(m, Deregister) for m in sent(out))
     # the other requests refused in the same way say nothing more
-    out = core.receive(Refused("r-3", post.id, reason, replaced), SERVER, T0 + 1.02)  # type: ignore[attr-defined]
+    out = core.receive(
+        Refused("r-3", post.id, reason, replaced),
+        SERVER,
+        honest_key(core, Refused("r-3", post.id, reason, replaced), SERVER),
+        T0 + 1.02,
+    )  # type: ignore[attr-defined]
     assert prints(out) == [] and pa.Exit(1) not in out
 
 
@@ -309,7 +392,12 @@ def test_a_start_whose_name_another_start_took_and_left_says_it_can_take_it_back
         "alice", "127.0.0.1:6009", online=False, deregistered=deregistered
     )
     assert reason.endswith(f"and has since gone offline ({why}).")
-    out = core.receive(Refused("r-2", keepalive.id, reason, code), SERVER, T0 + 11.01)
+    out = core.receive(
+        Refused("r-2", keepalive.id, reason, code),
+        SERVER,
+        honest_key(core, Refused("r-2", keepalive.id, reason, code), SERVER),
+        T0 + 11.01,
+    )
     assert prints(out) == [
         f"[{reason} This start stops: it no longer sends as alice; start ChatApp again to "
         "take the name back.]"
@@ -321,9 +409,9 @@ def test_direct_message_ack_and_the_no_ack_fallback() -> None:
     core, _ = registered()
     [chat] = sent(core.line("send bob hello", T0))
     assert isinstance(chat, Chat) and chat.to == "bob"
-    assert prints(core.receive(Ack("b-1", chat.id), BOB, T0 + 0.1)) == [
-        "[Message received by bob.]"
-    ]
+    assert prints(
+        core.receive(Ack("b-1", chat.id), BOB, honest_key(core, Ack("b-1", chat.id), BOB), T0 + 0.1)
+    ) == ["[Message received by bob.]"]
     [chat2] = sent(core.line("send bob anyone?", T0 + 1))
     out = run_until(core, T0 + 3.6)
     assert prints(out) == ["[No ACK from bob, message sent to server.]"]
@@ -335,7 +423,7 @@ def test_a_direct_message_another_version_cannot_read_goes_to_the_server_at_once
     core, _ = registered()
     [chat] = sent(core.line("send bob hello from the future", T0))
     refusal = Refused("b-1", chat.id, version_refusal("Chat"))  # type: ignore[attr-defined]
-    out = core.receive(refusal, BOB, T0 + 0.01)
+    out = core.receive(refusal, BOB, honest_key(core, refusal, BOB), T0 + 0.01)
     assert prints(out) == [
         "[bob runs another version of ChatApp and could not read your message; "
         "message sent to server.]"
@@ -361,7 +449,11 @@ def test_a_direct_message_unanswered_after_its_first_try_is_kept_on_disk_until_a
     )  # the first retry: kept as the save it becomes
     assert isinstance(save, SaveMessage) and (save.id, save.to) == (chat.id, "bob")
     assert save.text == "are you there?" and save.token == core.state.token
-    assert kept(core.receive(Ack("b-1", chat.id), BOB, T0 + TIMEOUT + 0.2)) == [()]  # type: ignore[attr-defined]
+    assert kept(
+        core.receive(
+            Ack("b-1", chat.id), BOB, honest_key(core, Ack("b-1", chat.id), BOB), T0 + TIMEOUT + 0.2
+        )
+    ) == [()]  # type: ignore[attr-defined]
 
 
 def test_leaving_at_once_keeps_everything_on_its_way_and_tells_the_registry() -> None:
@@ -389,7 +481,12 @@ def test_after_leaving_at_once_nothing_rewrites_what_was_kept() -> None:
     out = core.leave_now()
     assert kept(out) != []
     [dereg] = sent(out)
-    assert core.receive(Ack("r-9", dereg.id), SERVER, T0 + 0.01) == []
+    assert (
+        core.receive(
+            Ack("r-9", dereg.id), SERVER, honest_key(core, Ack("r-9", dereg.id), SERVER), T0 + 0.01
+        )
+        == []
+    )
     assert core.line("typed as it exits", T0 + 0.02) == []
     assert core.next_wake() is None and core.tick(T0 + 3) == []
 
@@ -397,7 +494,7 @@ def test_after_leaving_at_once_nothing_rewrites_what_was_kept() -> None:
 def test_leaving_at_once_with_nothing_on_its_way_writes_nothing() -> None:
     core, _ = registered()
     [chat] = sent(core.line("send bob hi", T0))
-    core.receive(Ack("b-1", chat.id), BOB, T0 + 0.001)  # type: ignore[attr-defined]
+    core.receive(Ack("b-1", chat.id), BOB, honest_key(core, Ack("b-1", chat.id), BOB), T0 + 0.001)  # type: ignore[attr-defined]
     out = core.leave_now()
     assert kept(out) == [] and prints(out) == [] and [type(m) for m in sent(out)] == [Deregister]
 
@@ -414,9 +511,21 @@ def test_leaving_at_once_keeps_the_outbox_before_what_is_on_its_way() -> None:
 
 def test_a_start_with_a_kept_outbox_says_so_once_registered() -> None:
     save = SaveMessage("a-1", "alice", "tok", "bob", "from my last session")
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=(save,))
+    core = PeerCore(
+        name="alice",
+        port=6001,
+        server=SERVER,
+        session="a",
+        outbox=(save,),
+        registry_key=REGISTRY_KEY,
+    )
     [register] = sent(core.start(T0))
-    out = core.receive(Welcome("r-1", register.id, "alice", "tok", 3, (), (), ()), SERVER, T0)
+    out = core.receive(
+        Welcome("r-1", register.id, "alice", "tok", 3, (), (), ()),
+        SERVER,
+        honest_key(core, Welcome("r-1", register.id, "alice", "tok", 3, (), (), ()), SERVER),
+        T0,
+    )
     assert prints(out)[:2] == [
         "[Welcome, You are registered.]",
         "[1 message kept from your last session; sending now.]",
@@ -428,17 +537,36 @@ def test_a_refused_start_says_only_why_and_keeps_the_outbox() -> None:
     # found by trying it: a second start of alice printed its outbox count, as if it were
     # to be sent, and then that the name was in use
     save = SaveMessage("a-1", "alice", "tok", "bob", "from my last session")
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=(save,))
+    core = PeerCore(
+        name="alice",
+        port=6001,
+        server=SERVER,
+        session="a",
+        outbox=(save,),
+        registry_key=REGISTRY_KEY,
+    )
     [register] = sent(core.start(T0))
     reason = "The name alice is in use by a peer that is online at 127.0.0.1:6009."
-    out = core.receive(Refused("r-1", register.id, reason), SERVER, T0)
+    out = core.receive(
+        Refused("r-1", register.id, reason),
+        SERVER,
+        honest_key(core, Refused("r-1", register.id, reason), SERVER),
+        T0,
+    )
     assert prints(out) == [f"[{reason}]"]
     assert pa.Exit(1) in out and core.outbox == (save,)
 
 
 def test_a_start_the_registry_never_answers_keeps_the_outbox() -> None:
     save = SaveMessage("a-1", "alice", "tok", "bob", "from my last session")
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=(save,))
+    core = PeerCore(
+        name="alice",
+        port=6001,
+        server=SERVER,
+        session="a",
+        outbox=(save,),
+        registry_key=REGISTRY_KEY,
+    )
     assert prints(core.start(T0)) == []
     out = run_until(core, T0 + 3)  # no registry: the peer leaves, the message stays kept
     assert prints(out)[-2:] == [
@@ -456,13 +584,25 @@ def test_a_direct_message_given_up_stays_kept_until_the_registry_takes_its_save(
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert save.id == chat.id  # type: ignore[attr-defined]
     assert kept(out) == []  # still on disk, as the same save
-    assert kept(core.receive(Ack("r-9", save.id), SERVER, T0 + ROUND + 0.2)) == [()]  # type: ignore[attr-defined]
+    assert kept(
+        core.receive(
+            Ack("r-9", save.id),
+            SERVER,
+            honest_key(core, Ack("r-9", save.id), SERVER),
+            T0 + ROUND + 0.2,
+        )
+    ) == [()]  # type: ignore[attr-defined]
 
 
 def test_one_acks_confirms_every_direct_message_it_lists() -> None:
     core, _ = registered()
     chats = [sent(core.line(f"send bob hello {i}", T0))[0] for i in range(3)]
-    out = core.receive(Acks("b-1", tuple(c.id for c in chats[:2])), BOB, T0 + 0.1)  # type: ignore[attr-defined]
+    out = core.receive(
+        Acks("b-1", tuple(c.id for c in chats[:2])),
+        BOB,
+        honest_key(core, Acks("b-1", tuple(c.id for c in chats[:2])), BOB),
+        T0 + 0.1,
+    )  # type: ignore[attr-defined]
     assert prints(out) == ["[Message received by bob.]"] * 2
     out = run_until(core, T0 + ROUND + 0.1)
     assert prints(out) == ["[No ACK from bob, message sent to server.]"]  # only the third
@@ -489,7 +629,12 @@ def test_mistakes_get_one_clear_line_and_send_nothing() -> None:
 
 def test_a_missed_table_change_is_waited_for_then_the_whole_table_is_fetched() -> None:
     core, _ = registered()
-    out = core.receive(TableUpdate("r-5", 5, (Entry("dave", "127.0.0.1", 6004, True),)), SERVER, T0)
+    out = core.receive(
+        TableUpdate("r-5", 5, (Entry("dave", "127.0.0.1", 6004, True),)),
+        SERVER,
+        honest_key(core, TableUpdate("r-5", 5, (Entry("dave", "127.0.0.1", 6004, True),)), SERVER),
+        T0,
+    )
     assert not any(isinstance(m, TableRequest) for m in sent(out))  # held: sent again soon
     assert "dave" not in core.table
     out = run_until(core, T0 + GAP_WAIT)
@@ -500,8 +645,18 @@ def test_a_missed_table_change_is_waited_for_then_the_whole_table_is_fetched() -
 def test_a_missed_table_change_that_comes_again_fills_the_gap_without_the_whole_table() -> None:
     core, _ = registered()
     dave, erin = Entry("dave", "127.0.0.1", 6004, True), Entry("erin", "127.0.0.1", 6005, True)
-    core.receive(TableUpdate("r-5", 5, (erin,)), SERVER, T0)
-    out = core.receive(TableUpdate("r-4", 4, (dave,)), SERVER, T0 + 0.5)  # its second copy
+    core.receive(
+        TableUpdate("r-5", 5, (erin,)),
+        SERVER,
+        honest_key(core, TableUpdate("r-5", 5, (erin,)), SERVER),
+        T0,
+    )
+    out = core.receive(
+        TableUpdate("r-4", 4, (dave,)),
+        SERVER,
+        honest_key(core, TableUpdate("r-4", 4, (dave,)), SERVER),
+        T0 + 0.5,
+    )  # its second copy
     out += run_until(core, T0 + 2 * GAP_WAIT)
     assert core.table.version == 5 and core.table["dave"] == dave and core.table["erin"] == erin
     assert not any(isinstance(m, TableRequest) for m in sent(out))
@@ -510,7 +665,9 @@ def test_a_missed_table_change_that_comes_again_fills_the_gap_without_the_whole_
 def test_a_jump_in_versions_too_big_to_be_held_fetches_the_whole_table_at_once() -> None:
     core, _ = registered()
     jump = TableUpdate("r-9", 4 + HELD_UPDATES, (Entry("dave", "127.0.0.1", 6004, True),))
-    out = core.receive(jump, SERVER, T0)  # (a registry restarted: its versions jump)
+    out = core.receive(
+        jump, SERVER, honest_key(core, jump, SERVER), T0
+    )  # (a registry restarted: its versions jump)
     assert any(isinstance(m, TableRequest) for m in sent(out))
 
 
@@ -521,7 +678,12 @@ def test_a_burst_of_table_changes_is_said_in_a_few_lines_not_one_per_change() ->
     for n in range(200):
         row = (Entry(f"junk{n:03d}", "127.0.0.1", 30199, True),)
         now = T0 + n / 100
-        out = run_until(core, now) + core.receive(TableUpdate(f"u-{n}", 4 + n, row), SERVER, now)
+        out = run_until(core, now) + core.receive(
+            TableUpdate(f"u-{n}", 4 + n, row),
+            SERVER,
+            honest_key(core, TableUpdate(f"u-{n}", 4 + n, row), SERVER),
+            now,
+        )
         lines += prints(out)
     lines += prints(run_until(core, T0 + 3))
     updated = [text for text in lines if text == TABLE_UPDATED]
@@ -536,7 +698,10 @@ def test_a_burst_of_table_changes_is_said_in_a_few_lines_not_one_per_change() ->
     later = T0 + 6  # (before the first keepalive)
     run_until(core, later)
     update = TableUpdate("u-x", 204, (Entry("dave", "127.0.0.1", 6004, True),))
-    assert prints(core.receive(update, SERVER, later)) == [TABLE_UPDATED, "[dave is online]"]
+    assert prints(core.receive(update, SERVER, honest_key(core, update, SERVER), later)) == [
+        TABLE_UPDATED,
+        "[dave is online]",
+    ]
 
 
 def quit_notice(n: int, name: str, farewell: str = "") -> Notice:
@@ -548,40 +713,91 @@ def test_a_burst_of_quits_is_said_in_a_few_lines_naming_who_quit() -> None:
     # Issue: 30 scripted peers ending together printed 30 "[<name> has quit]" lines on
     # every screen; the table's line was folded already
     core, _ = registered()
-    out = [a for n in range(30) for a in core.receive(quit_notice(n, f"p{n:02d}"), SERVER, T0)]
+    out = [
+        a
+        for n in range(30)
+        for a in core.receive(
+            quit_notice(n, f"p{n:02d}"),
+            SERVER,
+            honest_key(core, quit_notice(n, f"p{n:02d}"), SERVER),
+            T0,
+        )
+    ]
     out += run_until(core, T0 + 3)
     first = [f"[p{n:02d} has quit]" for n in range(QUIT_LINES_BURST)]
     names = ", ".join(f"p{n:02d}" for n in range(QUIT_LINES_BURST, QUIT_LINES_BURST + 8))
     assert prints(out) == [*first, f"[{30 - QUIT_LINES_BURST} more have quit: {names}, …]"]
     # quiet again: the next is said at once, farewell and all
-    out = core.receive(quit_notice(99, "bob", "off to lunch"), SERVER, T0 + 6)
+    out = core.receive(
+        quit_notice(99, "bob", "off to lunch"),
+        SERVER,
+        honest_key(core, quit_notice(99, "bob", "off to lunch"), SERVER),
+        T0 + 6,
+    )
     assert prints(out) == ["[bob has quit (off to lunch)]"]
     # a copy of a notice already shown is not shown again
-    assert prints(core.receive(quit_notice(99, "bob", "off to lunch"), SERVER, T0 + 6)) == []
+    assert (
+        prints(
+            core.receive(
+                quit_notice(99, "bob", "off to lunch"),
+                SERVER,
+                honest_key(core, quit_notice(99, "bob", "off to lunch"), SERVER),
+                T0 + 6,
+            )
+        )
+        == []
+    )
 
 
 def test_someone_who_quits_is_said_once_not_also_gone_offline() -> None:
     core, _ = registered()
-    core.receive(TableUpdate("u-1", 4, (Entry("dave", "127.0.0.1", 6004, True),)), SERVER, T0)
+    core.receive(
+        TableUpdate("u-1", 4, (Entry("dave", "127.0.0.1", 6004, True),)),
+        SERVER,
+        honest_key(core, TableUpdate("u-1", 4, (Entry("dave", "127.0.0.1", 6004, True),)), SERVER),
+        T0,
+    )
     # the registry says the quit first, then the row's change
-    assert prints(core.receive(quit_notice(1, "dave"), SERVER, T0 + 5)) == ["[dave has quit]"]
+    assert prints(
+        core.receive(
+            quit_notice(1, "dave"), SERVER, honest_key(core, quit_notice(1, "dave"), SERVER), T0 + 5
+        )
+    ) == ["[dave has quit]"]
     gone = TableUpdate("u-2", 5, (Entry("dave", "127.0.0.1", 6004, False),))
-    assert prints(core.receive(gone, SERVER, T0 + 5)) == [TABLE_UPDATED]
+    assert prints(core.receive(gone, SERVER, honest_key(core, gone, SERVER), T0 + 5)) == [
+        TABLE_UPDATED
+    ]
 
 
 def test_one_quit_held_back_is_said_as_it_came_and_a_few_are_all_named() -> None:
     core, _ = registered()
     for n in range(QUIT_LINES_BURST):
-        core.receive(quit_notice(n, f"p{n}"), SERVER, T0)
-    out = core.receive(quit_notice(9, "dan", "bye all"), SERVER, T0 + 0.1)
+        core.receive(
+            quit_notice(n, f"p{n}"), SERVER, honest_key(core, quit_notice(n, f"p{n}"), SERVER), T0
+        )
+    out = core.receive(
+        quit_notice(9, "dan", "bye all"),
+        SERVER,
+        honest_key(core, quit_notice(9, "dan", "bye all"), SERVER),
+        T0 + 0.1,
+    )
     assert prints(out) == []  # held for the line due a second after the burst
     assert core.next_wake() == pytest.approx(T0 + QUIT_LINE_EVERY)
     assert prints(run_until(core, T0 + 1.5)) == ["[dan has quit (bye all)]"]
-    core.receive(quit_notice(10, "erin"), SERVER, T0 + 1.6)
-    core.receive(quit_notice(11, "fay"), SERVER, T0 + 1.7)
+    core.receive(
+        quit_notice(10, "erin"), SERVER, honest_key(core, quit_notice(10, "erin"), SERVER), T0 + 1.6
+    )
+    core.receive(
+        quit_notice(11, "fay"), SERVER, honest_key(core, quit_notice(11, "fay"), SERVER), T0 + 1.7
+    )
     assert prints(run_until(core, T0 + 3)) == ["[2 more have quit: erin, fay]"]
     # other notices are not held
-    out = core.receive(Notice("n-1", "You are sending too fast."), SERVER, T0 + 3)
+    out = core.receive(
+        Notice("n-1", "You are sending too fast."),
+        SERVER,
+        honest_key(core, Notice("n-1", "You are sending too fast."), SERVER),
+        T0 + 3,
+    )
     assert prints(out) == ["[You are sending too fast.]"]
 
 
@@ -591,14 +807,19 @@ def test_the_welcomes_table_line_comes_at_once_between_it_and_the_mail() -> None
     core, _ = registered()
     for n in range(TABLE_LINES_BURST + 2):
         row = (Entry(f"p{n}", "127.0.0.1", 7000 + n, True),)
-        core.receive(TableUpdate(f"u-{n}", 4 + n, row), SERVER, T0)
+        core.receive(
+            TableUpdate(f"u-{n}", 4 + n, row),
+            SERVER,
+            honest_key(core, TableUpdate(f"u-{n}", 4 + n, row), SERVER),
+            T0,
+        )
     [dereg] = sent(core.line("dereg alice", T0))
-    core.receive(Ack("r-9", dereg.id), SERVER, T0)
+    core.receive(Ack("r-9", dereg.id), SERVER, honest_key(core, Ack("r-9", dereg.id), SERVER), T0)
     [register] = sent(core.line("reg alice", T0))
     entries = tuple(core.table.rows())
     mail = (StoredMessage("m1", "bob", "2026-11-21 10:00:00", "hi", "direct"),)
     welcome = Welcome("r-10", register.id, "alice", "tok", 20, entries, mail, ())
-    shown = prints(core.receive(welcome, SERVER, T0))
+    shown = prints(core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0))
     # what changed since the last table line follows it: p3 and p4, held back in the burst
     assert shown[:5] == [
         "[Welcome, You are registered.]",
@@ -622,7 +843,8 @@ def test_what_only_the_registry_says_is_not_taken_from_another_machine() -> None
         RoomNotice("f-3", "teamchat", "bob has quit (forged)"),
         RoomMessage("f-4", "bob", "secret", "forged line", False, ""),
     ):
-        assert core.receive(forged, forger, T0) == []
+        out = core.receive(forged, forger, honest_key(core, forged, forger), T0)
+        assert [type(a) for a in out] == [pa.Rejected] and out[0].why == Rule.REGISTRY.value
     assert core.table.version == version and core.table["bob"].ip == BOB[0]
 
 
@@ -636,20 +858,24 @@ def test_what_only_the_registry_says_is_not_taken_from_another_machine() -> None
 )
 def test_a_direct_message_no_peer_of_ours_could_send_is_not_shown(chat: Chat) -> None:
     core, _ = registered()
-    assert prints(core.receive(chat, BOB, T0)) == []
+    assert prints(core.receive(chat, BOB, honest_key(core, chat, BOB), T0)) == []
 
 
 def test_too_big_answers_are_fetched_over_tcp() -> None:
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
-    out = core.receive(TooBig("r-1", register.id), SERVER, T0)  # type: ignore[attr-defined]
+    out = core.receive(
+        TooBig("r-1", register.id), SERVER, honest_key(core, TooBig("r-1", register.id), SERVER), T0
+    )  # type: ignore[attr-defined]
     assert out == [pa.SendStream(SERVER, register)]  # type: ignore[arg-type]
 
 
 def test_updates_before_the_welcome_are_acked_and_applied_after_it() -> None:
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
-    core.receive(TooBig("r-1", register.id), SERVER, T0)  # type: ignore[attr-defined]
+    core.receive(
+        TooBig("r-1", register.id), SERVER, honest_key(core, TooBig("r-1", register.id), SERVER), T0
+    )  # type: ignore[attr-defined]
     dave = Entry("dave", "127.0.0.1", 6004, True)
     erin = Entry("erin", "127.0.0.1", 6005, True)
     early = [
@@ -658,11 +884,11 @@ def test_updates_before_the_welcome_are_acked_and_applied_after_it() -> None:
         TableUpdate("r-4", 4, (dave,)),
     ]
     for update in early:
-        out = core.receive(update, SERVER, T0 + 0.1)
+        out = core.receive(update, SERVER, honest_key(core, update, SERVER), T0 + 0.1)
         assert sent(out) == [Ack(sent(out)[0].id, update.id)]  # type: ignore[attr-defined]
         assert prints(out) == []
     welcome = Welcome("r-2", register.id, "alice", "tok", 3, (Entry("alice", *ME, True),), (), ())
-    out = core.receive(welcome, SERVER, T0 + 0.2)
+    out = core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0 + 0.2)
     assert core.table.version == 5
     assert core.table["dave"] == dave and core.table["erin"] == erin
     assert not any(isinstance(m, TableRequest) for m in sent(out))
@@ -674,10 +900,17 @@ def test_channel_post_kept_in_the_outbox_and_flushed_when_the_server_answers() -
     out = run_until(core, T0 + 3)
     assert "[Server not responding.]" in prints(out)
     assert core.outbox == (post,)
-    out = core.receive(TableUpdate("r-9", 4, ()), SERVER, T0 + 4)  # the registry is back
+    out = core.receive(
+        TableUpdate("r-9", 4, ()),
+        SERVER,
+        honest_key(core, TableUpdate("r-9", 4, ()), SERVER),
+        T0 + 4,
+    )  # the registry is back
     assert "[Server is back.]" in prints(out)
     assert post in sent(out)
-    core.receive(Ack("r-10", post.id), SERVER, T0 + 4.1)  # type: ignore[attr-defined]
+    core.receive(
+        Ack("r-10", post.id), SERVER, honest_key(core, Ack("r-10", post.id), SERVER), T0 + 4.1
+    )  # type: ignore[attr-defined]
     assert core.outbox == ()
 
 
@@ -689,7 +922,12 @@ def test_a_silent_registry_is_asked_for_its_key_and_one_that_answers_is_not() ->
     while (wake := core.next_wake()) is not None and wake <= T0 + 25:  # each keepalive answered
         ticked = core.tick(wake)
         for keepalive in (m for m in sent(ticked) if isinstance(m, Keepalive)):
-            ticked += core.receive(Alive(f"r-{wake}", keepalive.id, 3), SERVER, wake)
+            ticked += core.receive(
+                Alive(f"r-{wake}", keepalive.id, 3),
+                SERVER,
+                honest_key(core, Alive(f"r-{wake}", keepalive.id, 3), SERVER),
+                wake,
+            )
         out += ticked
     assert any(isinstance(m, Keepalive) for m in sent(out))
     assert not any(isinstance(a, pa.AskRegistryKey) for a in out)
@@ -711,13 +949,25 @@ def test_requests_still_in_flight_go_again_at_once_when_the_registry_is_back() -
         "[Kept in your outbox; sent when the server answers.]",
     ]
     [keepalive] = {m for m in sent(out) if isinstance(m, Keepalive)}
-    out = core.receive(TableUpdate("r-9", 4, ()), SERVER, T0 + 12.2)  # the registry is back
+    out = core.receive(
+        TableUpdate("r-9", 4, ()),
+        SERVER,
+        honest_key(core, TableUpdate("r-9", 4, ()), SERVER),
+        T0 + 12.2,
+    )  # the registry is back
     assert prints(out)[0] == "[Server is back.]"
     # the kept post goes, and the keepalive again: its last copy may have been lost
     assert [m for m in sent(out) if not isinstance(m, Ack)] == [post, keepalive]
     # the registry answers these copies (it never had the keepalive's earlier ones)
-    core.receive(Ack("r-10", post.id), SERVER, T0 + 12.3)  # type: ignore[attr-defined]
-    core.receive(Alive("r-11", keepalive.id, 4), SERVER, T0 + 12.3)
+    core.receive(
+        Ack("r-10", post.id), SERVER, honest_key(core, Ack("r-10", post.id), SERVER), T0 + 12.3
+    )  # type: ignore[attr-defined]
+    core.receive(
+        Alive("r-11", keepalive.id, 4),
+        SERVER,
+        honest_key(core, Alive("r-11", keepalive.id, 4), SERVER),
+        T0 + 12.3,
+    )
     out = run_until(core, T0 + 15)
     assert prints(out) == []
     assert core.outbox == ()
@@ -730,7 +980,9 @@ def test_a_restarted_registry_saying_so_gets_the_outbox_at_once() -> None:
     [post] = sent(core.line("send_all hello", T0))
     run_until(core, T0 + 100)  # the registry is away
     assert core.outbox == (post,)
-    out = core.receive(Restarted("r2-1"), SERVER, T0 + 100.5)
+    out = core.receive(
+        Restarted("r2-1"), SERVER, honest_key(core, Restarted("r2-1"), SERVER), T0 + 100.5
+    )
     assert prints(out) == ["[Server is back.]"]
     assert sorted(sent(out), key=repr) == [Ack(ANY, "r2-1"), post]  # acked: it is pushed
 
@@ -740,26 +992,49 @@ def test_a_restarted_registry_is_asked_again_at_once_for_outcomes_it_forgot() ->
     forgotten it, and relays it again once asked (the members show it once)."""
     core, _ = registered()
     [post] = sent(core.line("send_all hello", T0))
-    core.receive(Ack("r-5", post.id), SERVER, T0)  # type: ignore[attr-defined]
-    out = core.receive(Restarted("r2-1"), SERVER, T0 + 1)
+    core.receive(Ack("r-5", post.id), SERVER, honest_key(core, Ack("r-5", post.id), SERVER), T0)  # type: ignore[attr-defined]
+    out = core.receive(
+        Restarted("r2-1"), SERVER, honest_key(core, Restarted("r2-1"), SERVER), T0 + 1
+    )
     assert prints(out) == [] and sent(out) == [Ack(ANY, "r2-1"), post]
-    assert core.receive(Restarted("x-1"), ("10.0.0.66", 5000), T0 + 2) == []  # a forgery
+    assert core.receive(
+        Restarted("x-1"),
+        ("10.0.0.66", 5000),
+        honest_key(core, Restarted("x-1"), ("10.0.0.66", 5000)),
+        T0 + 2,
+    ) == [FORGED]  # a forgery
 
 
 def test_a_restarted_registry_before_our_welcome_changes_nothing() -> None:
     """A start of this peer on the port the registry counted online: what it kept goes
     once it is registered (and back in its room)."""
     kept = ChannelPost("a0-7", "alice", "tok", "typed while it was away")
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=(kept,))
+    core = PeerCore(
+        name="alice",
+        port=6001,
+        server=SERVER,
+        session="a",
+        outbox=(kept,),
+        registry_key=REGISTRY_KEY,
+    )
     [register] = sent(core.start(T0))
     assert isinstance(register, Register)
-    assert sent(core.receive(Restarted("r2-1"), SERVER, T0 + 0.1)) == [Ack(ANY, "r2-1")]
+    assert sent(
+        core.receive(
+            Restarted("r2-1"), SERVER, honest_key(core, Restarted("r2-1"), SERVER), T0 + 0.1
+        )
+    ) == [Ack(ANY, "r2-1")]
 
 
 def test_keepalives_go_back_to_their_period_once_the_registry_answers() -> None:
     core, _ = registered()
     run_until(core, T0 + 100)  # the registry is away: probes back off to 4 periods
-    out = core.receive(TableUpdate("r-9", 4, ()), SERVER, T0 + 100.5)
+    out = core.receive(
+        TableUpdate("r-9", 4, ()),
+        SERVER,
+        honest_key(core, TableUpdate("r-9", 4, ()), SERVER),
+        T0 + 100.5,
+    )
     assert "[Server is back.]" in prints(out)
     assert core.next_wake() is not None and core.next_wake() <= T0 + 100.5 + core.keepalive
 
@@ -778,7 +1053,17 @@ def test_mail_is_shown_in_order_once_then_acknowledged() -> None:
     taken = [m for m in sent(out) if type(m).__name__ == "MailTaken"]
     assert taken and taken[0].ids == ("b-1", "c-1")  # type: ignore[attr-defined]
     # the same message arriving live afterwards is not shown again
-    assert prints(core.receive(Chat("b-1", "bob", "alice", "first"), BOB, T0)) == []
+    assert (
+        prints(
+            core.receive(
+                Chat("b-1", "bob", "alice", "first"),
+                BOB,
+                honest_key(core, Chat("b-1", "bob", "alice", "first"), BOB),
+                T0,
+            )
+        )
+        == []
+    )
 
 
 def test_stored_lines_are_recorded_shown_in_small_batches_and_taken_once_all_are() -> None:
@@ -829,15 +1114,27 @@ def test_a_message_the_registry_could_not_save_is_named_with_its_recipient() -> 
     core.line("send bob are you there?", T0)
     out = run_until(core, T0 + ROUND + 0.1)  # bob never answers: the registry probes it
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
-    core.receive(Ack("r-3", save.id), SERVER, T0 + ROUND + 0.2)
-    out = core.receive(Saved("r-4", save.id, "bob", False, FULL), SERVER, T0 + 5)
+    core.receive(
+        Ack("r-3", save.id), SERVER, honest_key(core, Ack("r-3", save.id), SERVER), T0 + ROUND + 0.2
+    )
+    out = core.receive(
+        Saved("r-4", save.id, "bob", False, FULL),
+        SERVER,
+        honest_key(core, Saved("r-4", save.id, "bob", False, FULL), SERVER),
+        T0 + 5,
+    )
     assert prints(out) == ["[Message for bob not saved (bob's mailbox is full): “are you there?”]"]
     # refused at once (bob offline, its box full): the same line, and nothing kept to resend
     long_text = "the minutes of today's meeting, " * 3
     core.line(f"send bob {long_text}", T0 + 6)
     out = run_until(core, T0 + 6 + ROUND + 0.1)
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
-    out = core.receive(Refused("r-5", save.id, FULL), SERVER, T0 + 6 + ROUND + 0.2)
+    out = core.receive(
+        Refused("r-5", save.id, FULL),
+        SERVER,
+        honest_key(core, Refused("r-5", save.id, FULL), SERVER),
+        T0 + 6 + ROUND + 0.2,
+    )
     cut = long_text[:39] + "…"  # cut as the other lines that name a message are
     assert prints(out) == [f"[Message for bob not saved (bob's mailbox is full): “{cut}”]"]
     assert core.outbox == ()
@@ -857,32 +1154,64 @@ def test_a_mailbox_in_parts_is_shown_whole_in_order_each_part_taken_in_turn() ->
     assert taken.ids == ("b-0", "b-1")
     # the next part: its lines follow, with no second "[You have messages]"; one of them
     # was shown before (it also came live), so it is taken but not shown again
-    core.receive(Chat("b-3", "bob", "alice", "m3"), BOB, T0)
-    out = core.receive(MoreMail("r-2", taken.id, (stored(2), stored(3))), SERVER, T0 + 1)
+    core.receive(
+        Chat("b-3", "bob", "alice", "m3"),
+        BOB,
+        honest_key(core, Chat("b-3", "bob", "alice", "m3"), BOB),
+        T0,
+    )
+    out = core.receive(
+        MoreMail("r-2", taken.id, (stored(2), stored(3))),
+        SERVER,
+        honest_key(core, MoreMail("r-2", taken.id, (stored(2), stored(3))), SERVER),
+        T0 + 1,
+    )
     assert prints(out) == ["bob: 2026-11-21 10:00:00 m2"]
     [taken] = [m for m in sent(out) if isinstance(m, MailTaken)]
     assert taken.ids == ("b-2", "b-3")
     # a copy of that answer, or an answer to nothing asked, is ignored
-    assert sent(core.receive(MoreMail("r-2", "a-99", (stored(4),)), SERVER, T0 + 1)) == []
+    assert (
+        sent(
+            core.receive(
+                MoreMail("r-2", "a-99", (stored(4),)),
+                SERVER,
+                honest_key(core, MoreMail("r-2", "a-99", (stored(4),)), SERVER),
+                T0 + 1,
+            )
+        )
+        == []
+    )
     # the last part is answered with an Ack: nothing more is asked
-    out = core.receive(Ack("r-3", taken.id), SERVER, T0 + 2)
+    out = core.receive(
+        Ack("r-3", taken.id), SERVER, honest_key(core, Ack("r-3", taken.id), SERVER), T0 + 2
+    )
     assert sent(out) == [] and prints(out) == []
     assert not any(isinstance(m, MailTaken) for m in sent(run_until(core, T0 + 5)))
 
 
 def test_a_first_part_all_shown_before_keeps_the_header_for_the_next() -> None:
     core, _ = registered()
-    core.receive(Chat("b-1", "bob", "alice", "seen"), BOB, T0)  # shown live
+    core.receive(
+        Chat("b-1", "bob", "alice", "seen"),
+        BOB,
+        honest_key(core, Chat("b-1", "bob", "alice", "seen"), BOB),
+        T0,
+    )  # shown live
     [dereg] = sent(core.line("dereg alice", T0))
-    core.receive(Ack("r-2", dereg.id), SERVER, T0)  # type: ignore[attr-defined]
+    core.receive(Ack("r-2", dereg.id), SERVER, honest_key(core, Ack("r-2", dereg.id), SERVER), T0)  # type: ignore[attr-defined]
     [again] = sent(core.line("reg alice", T0))
     first = StoredMessage("b-1", "bob", "seen", "2026-11-21 10:00:00", "direct")
     welcome = Welcome("r-3", again.id, "alice", "tok", 3, (), (first,), ())  # type: ignore[attr-defined]
-    out = core.receive(welcome, SERVER, T0)
+    out = core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0)
     assert "[You have messages]" not in prints(out)
     [taken] = [m for m in sent(out) if isinstance(m, MailTaken)]
     new = StoredMessage("b-2", "bob", "new", "2026-11-21 10:00:01", "direct")
-    out = core.receive(MoreMail("r-4", taken.id, (new,)), SERVER, T0)
+    out = core.receive(
+        MoreMail("r-4", taken.id, (new,)),
+        SERVER,
+        honest_key(core, MoreMail("r-4", taken.id, (new,)), SERVER),
+        T0,
+    )
     assert prints(out) == ["[You have messages]", "bob: 2026-11-21 10:00:01 new"]
 
 
@@ -891,7 +1220,9 @@ def test_quit_deregisters_then_exits_zero() -> None:
     out = core.line("/quit see you", T0)
     [dereg] = sent(out)
     assert dereg.quitting and dereg.farewell == "see you"  # type: ignore[attr-defined]
-    out = core.receive(Ack("r-3", dereg.id), SERVER, T0)  # type: ignore[attr-defined]
+    out = core.receive(
+        Ack("r-3", dereg.id), SERVER, honest_key(core, Ack("r-3", dereg.id), SERVER), T0
+    )  # type: ignore[attr-defined]
     assert pa.Exit(0) in out
 
 
@@ -915,11 +1246,15 @@ def test_quit_waits_for_a_direct_message_on_its_way() -> None:
     [chat] = sent(core.line("send bob typed just before quitting", T0))
     out = core.end_of_input(T0)
     assert sent(out) == [] and prints(out) == [QUIT_WAITS]
-    out = core.receive(Ack("b-1", chat.id), BOB, T0 + 0.001)  # type: ignore[attr-defined]
+    out = core.receive(
+        Ack("b-1", chat.id), BOB, honest_key(core, Ack("b-1", chat.id), BOB), T0 + 0.001
+    )  # type: ignore[attr-defined]
     [dereg] = sent(out)
     assert prints(out) == ["[Message received by bob.]"]
     assert isinstance(dereg, Deregister) and dereg.quitting
-    assert pa.Exit(0) in core.receive(Ack("r-3", dereg.id), SERVER, T0 + 0.002)
+    assert pa.Exit(0) in core.receive(
+        Ack("r-3", dereg.id), SERVER, honest_key(core, Ack("r-3", dereg.id), SERVER), T0 + 0.002
+    )
 
 
 def test_quit_waits_until_an_unanswered_message_is_saved_and_keeps_the_farewell() -> None:
@@ -930,8 +1265,23 @@ def test_quit_waits_until_an_unanswered_message_is_saved_and_keeps_the_farewell(
     assert "[No ACK from bob, message sent to server.]" in prints(out)
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert not any(isinstance(m, Deregister) for m in sent(out))
-    assert sent(core.receive(Ack("r-3", save.id), SERVER, T0 + ROUND + 0.2)) == []  # accepted...
-    out = core.receive(Saved("r-4", save.id, "bob", False, ""), SERVER, T0 + 5)  # ...and on disk
+    assert (
+        sent(
+            core.receive(
+                Ack("r-3", save.id),
+                SERVER,
+                honest_key(core, Ack("r-3", save.id), SERVER),
+                T0 + ROUND + 0.2,
+            )
+        )
+        == []
+    )  # accepted...
+    out = core.receive(
+        Saved("r-4", save.id, "bob", False, ""),
+        SERVER,
+        honest_key(core, Saved("r-4", save.id, "bob", False, ""), SERVER),
+        T0 + 5,
+    )  # ...and on disk
     assert "[Messages received by the server and saved]" in prints(out)
     [dereg] = [m for m in sent(out) if isinstance(m, Deregister)]
     assert dereg.farewell == "off to lunch"
@@ -957,14 +1307,26 @@ def test_a_kept_message_the_registry_refuses_is_named_in_full_with_the_reason() 
         SaveMessage("old-1", "alice", "stale", "bob", long_text),
         ChannelPost("old-2", "alice", "stale", "hello all"),
     )
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=kept)
+    core = PeerCore(
+        name="alice", port=6001, server=SERVER, session="a", outbox=kept, registry_key=REGISTRY_KEY
+    )
     [register] = sent(core.start(T0))
     welcome = Welcome("r-1", register.id, "alice", "tok", 3, (Entry("bob", *BOB, False),), (), ())
-    out = core.receive(welcome, SERVER, T0)
+    out = core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0)
     assert [m.id for m in sent(out)] == ["old-1"]  # sent once registered, one at a time
-    out = core.receive(Refused("r-2", "old-1", "Wrong token for that name."), SERVER, T0 + 0.1)
+    out = core.receive(
+        Refused("r-2", "old-1", "Wrong token for that name."),
+        SERVER,
+        honest_key(core, Refused("r-2", "old-1", "Wrong token for that name."), SERVER),
+        T0 + 0.1,
+    )
     assert [m.id for m in sent(out)] == ["old-2"]  # refused for good: the next goes
-    out += core.receive(Refused("r-3", "old-2", "Wrong token for that name."), SERVER, T0 + 0.1)
+    out += core.receive(
+        Refused("r-3", "old-2", "Wrong token for that name."),
+        SERVER,
+        honest_key(core, Refused("r-3", "old-2", "Wrong token for that name."), SERVER),
+        T0 + 0.1,
+    )
     assert prints(out) == [
         "[Kept message for bob not delivered: Wrong token for that name.]",
         f"[Your message: {long_text}]",
@@ -976,7 +1338,12 @@ def test_a_kept_message_the_registry_refuses_is_named_in_full_with_the_reason() 
     # a message just typed is named in one line: the user still has it on screen
     [save] = sent(core.line("send bob hi", T0 + 1))  # bob is offline: to the registry
     assert isinstance(save, SaveMessage)
-    out = core.receive(Refused("r-4", save.id, "bob's mailbox is full."), SERVER, T0 + 1.1)
+    out = core.receive(
+        Refused("r-4", save.id, "bob's mailbox is full."),
+        SERVER,
+        honest_key(core, Refused("r-4", save.id, "bob's mailbox is full."), SERVER),
+        T0 + 1.1,
+    )
     assert prints(out) == ["[Message for bob not saved (bob's mailbox is full): “hi”]"]
 
 
@@ -1005,7 +1372,12 @@ def test_the_end_of_a_script_waits_for_the_rooms_it_asked_for() -> None:
     core, _ = registered()
     [ask] = sent(core.line("rooms", T0))
     assert not any(isinstance(m, Deregister) for m in sent(core.end_of_input(T0)))
-    out = core.receive(RoomList("r-7", ask.id, ("team",), (2,)), SERVER, T0 + 0.01)  # type: ignore[attr-defined]
+    out = core.receive(
+        RoomList("r-7", ask.id, ("team",), (2,)),
+        SERVER,
+        honest_key(core, RoomList("r-7", ask.id, ("team",), (2,)), SERVER),
+        T0 + 0.01,
+    )  # type: ignore[attr-defined]
     assert any("team" in line for line in prints(out))
     assert any(isinstance(m, Deregister) for m in sent(out))
 
@@ -1082,7 +1454,7 @@ def test_hints_in_a_room_show_commands_with_their_slash() -> None:
     # found by trying it: in a room a hint said "Type who", which there says "who" to the room
     core, _ = registered()
     [join] = sent(core.line("join r", T0))
-    core.receive(Ack("r-2", join.id), SERVER, T0)  # type: ignore[attr-defined]
+    core.receive(Ack("r-2", join.id), SERVER, honest_key(core, Ack("r-2", join.id), SERVER), T0)  # type: ignore[attr-defined]
     assert core.state.room == "r"
     assert prints(core.line("/send nobody hi", T0)) == [
         "[No user named nobody. Type /who to see the names.]"
@@ -1102,7 +1474,7 @@ def test_hints_in_a_room_show_commands_with_their_slash() -> None:
     assert prints(out) == ["[Not said in r; in a room, commands need their /: /quit]"]
     # and outside a room, the bare words
     [leave] = sent(core.line("leave", T0))
-    core.receive(Ack("r-3", leave.id), SERVER, T0)  # type: ignore[attr-defined]
+    core.receive(Ack("r-3", leave.id), SERVER, honest_key(core, Ack("r-3", leave.id), SERVER), T0)  # type: ignore[attr-defined]
     assert prints(core.line("send nobody hi", T0)) == [
         "[No user named nobody. Type who to see the names.]"
     ]
@@ -1117,7 +1489,9 @@ def test_message_command_keeps_the_text_as_typed() -> None:
 
 
 def test_registering_with_a_kept_token() -> None:
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", token="kept")
+    core = PeerCore(
+        name="alice", port=6001, server=SERVER, session="a", token="kept", registry_key=REGISTRY_KEY
+    )
     [register] = sent(core.start(T0))
     assert isinstance(register, Register) and register.token == "kept"
 
@@ -1127,11 +1501,23 @@ def test_a_chat_is_answered_where_it_came_from_whatever_the_tables_address() -> 
     # tests/peer/test_trust.py); the address is only where its ack goes.
     core, _ = registered()
     moved = ("10.0.0.66", 6002)
-    out = core.receive(Chat("f-1", "bob", "alice", "from a new address"), moved, T0)
+    out = core.receive(
+        Chat("f-1", "bob", "alice", "from a new address"),
+        moved,
+        honest_key(core, Chat("f-1", "bob", "alice", "from a new address"), moved),
+        T0,
+    )
     assert prints(out) == ["bob: from a new address"]
     assert [a.addr for a in out if isinstance(a, pa.Send)] == [moved]
     # the registry delivering bob's message itself is fine too
-    assert prints(core.receive(Chat("b-7", "bob", "alice", "via registry"), SERVER, T0))
+    assert prints(
+        core.receive(
+            Chat("b-7", "bob", "alice", "via registry"),
+            SERVER,
+            honest_key(core, Chat("b-7", "bob", "alice", "via registry"), SERVER),
+            T0,
+        )
+    )
 
 
 def test_a_chat_sent_under_a_name_just_renamed_is_shown_and_acked() -> None:
@@ -1140,10 +1526,26 @@ def test_a_chat_sent_under_a_name_just_renamed_is_shown_and_acked() -> None:
     rather than left to time out and fall back to the registry."""
     core, _ = registered()
     elsewhere = ("10.0.0.2", 6002)  # another machine than the registry's
-    core.receive(TableUpdate("r-4", 4, (Entry("bob", *elsewhere, True),)), SERVER, T0)
-    rename = (Entry("bob", elsewhere[0], 0, False), Entry("robert", *elsewhere, True))
-    core.receive(TableUpdate("r-5", 5, rename), SERVER, T0)
-    out = core.receive(Chat("b-8", "bob", "alice", "sent before the rename"), elsewhere, T0)
+    core.receive(
+        TableUpdate("r-4", 4, (Entry("bob", *elsewhere, True, BOBS),)),
+        SERVER,
+        honest_key(core, TableUpdate("r-4", 4, (Entry("bob", *elsewhere, True, BOBS),)), SERVER),
+        T0,
+    )
+    # (a rename keeps the key)
+    rename = (Entry("bob", elsewhere[0], 0, False, BOBS), Entry("robert", *elsewhere, True, BOBS))
+    core.receive(
+        TableUpdate("r-5", 5, rename),
+        SERVER,
+        honest_key(core, TableUpdate("r-5", 5, rename), SERVER),
+        T0,
+    )
+    out = core.receive(
+        Chat("b-8", "bob", "alice", "sent before the rename"),
+        elsewhere,
+        honest_key(core, Chat("b-8", "bob", "alice", "sent before the rename"), elsewhere),
+        T0,
+    )
     assert prints(out) == ["bob: sent before the rename"]
     assert [m.reply_to for m in sent(out) if isinstance(m, Ack)] == ["b-8"]
 
@@ -1166,7 +1568,9 @@ def test_what_follows_a_long_message_waits_for_its_ack_so_it_arrives_after_it() 
     out += core.line("send carol elsewhere", T0)  # (offline: to the registry, not held)
     assert chats_to(out, BOB) == [long_text]
     [long_chat] = [a.message for a in out if isinstance(a, pa.Send) and a.addr == BOB]
-    out = core.receive(Ack("b-1", long_chat.id), BOB, T0 + 0.01)  # type: ignore[attr-defined]
+    out = core.receive(
+        Ack("b-1", long_chat.id), BOB, honest_key(core, Ack("b-1", long_chat.id), BOB), T0 + 0.01
+    )  # type: ignore[attr-defined]
     assert prints(out) == ["[Message received by bob.]"]
     assert chats_to(out, BOB) == ["short"]
 
@@ -1176,7 +1580,7 @@ def test_short_messages_are_never_held_and_a_long_one_holds_only_its_recipient()
     out = [a for i in range(3) for a in core.line(f"send bob quick {i}", T0)]
     assert chats_to(out, BOB) == ["quick 0", "quick 1", "quick 2"]  # all in flight at once
     dave = TableUpdate("u-1", core.table.version + 1, (Entry("dave", "127.0.0.1", 6004, True),))
-    core.receive(dave, SERVER, T0)
+    core.receive(dave, SERVER, honest_key(core, dave, SERVER), T0)
     out = core.line("send bob " + "y" * 2000, T0) + core.line("send dave hi", T0)
     assert chats_to(out, ("127.0.0.1", 6004)) == ["hi"]
 
@@ -1193,7 +1597,9 @@ def test_when_a_long_message_is_given_up_what_waited_behind_it_is_saved_after_it
     # to the registry in order: the long save first, the others once it is answered
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert save.text == long_text
-    out = core.receive(Ack("r-2", save.id), SERVER, T0 + ROUND + 0.1)
+    out = core.receive(
+        Ack("r-2", save.id), SERVER, honest_key(core, Ack("r-2", save.id), SERVER), T0 + ROUND + 0.1
+    )
     assert [m.text for m in sent(out) if isinstance(m, SaveMessage)] == ["after it", "and this"]
 
 
@@ -1207,7 +1613,9 @@ def test_what_follows_a_long_request_to_the_registry_waits_for_its_answer() -> N
     out += core.line("send carol to the mailbox", T0)  # carol is offline
     [post] = sent(out)
     assert post.text == long_text  # type: ignore[attr-defined]
-    out = core.receive(Ack("r-2", post.id), SERVER, T0 + 0.01)  # type: ignore[attr-defined]
+    out = core.receive(
+        Ack("r-2", post.id), SERVER, honest_key(core, Ack("r-2", post.id), SERVER), T0 + 0.01
+    )  # type: ignore[attr-defined]
     assert [type(m).__name__ for m in sent(out)] == ["ChannelPost", "SaveMessage"]
     assert [m.text for m in sent(out)] == ["short", "to the mailbox"]  # type: ignore[attr-defined]
     # short requests are not held behind each other
@@ -1218,7 +1626,12 @@ def test_an_outcome_that_overtakes_the_ack_of_a_long_save_lets_the_next_go() -> 
     core, _ = registered()
     [save] = sent(core.line("send carol " + "s" * 3000, T0))  # carol is offline
     assert sent(core.line("send carol next", T0)) == []  # held behind the long one
-    out = core.receive(Saved("r-2", save.id, "carol", False, ""), SERVER, T0 + 0.01)  # type: ignore[attr-defined]
+    out = core.receive(
+        Saved("r-2", save.id, "carol", False, ""),
+        SERVER,
+        honest_key(core, Saved("r-2", save.id, "carol", False, ""), SERVER),
+        T0 + 0.01,
+    )  # type: ignore[attr-defined]
     assert "[Messages received by the server and saved]" in prints(out)
     assert [m.text for m in sent(out) if isinstance(m, SaveMessage)] == ["next"]
 
@@ -1232,7 +1645,7 @@ def test_a_rename_whose_every_answer_was_lost_is_taken_from_the_table_update() -
     update = TableUpdate(
         "r-9", 4, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
     )
-    out = core.receive(update, SERVER, T0 + 4)
+    out = core.receive(update, SERVER, honest_key(core, update, SERVER), T0 + 4)
     assert core.state.name == "alicia"
     assert "[You are now known as alicia.]" in prints(out)
     assert pa.Remember("alicia", "tok") in out
@@ -1244,8 +1657,12 @@ def test_a_rename_seen_in_the_table_before_its_answer_is_taken_once() -> None:
     update = TableUpdate(
         "r-9", 4, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
     )
-    assert "[You are now known as alicia.]" in prints(core.receive(update, SERVER, T0 + 0.1))
-    out = core.receive(Ack("r-10", rename.id), SERVER, T0 + 0.2)  # type: ignore[attr-defined]
+    assert "[You are now known as alicia.]" in prints(
+        core.receive(update, SERVER, honest_key(core, update, SERVER), T0 + 0.1)
+    )
+    out = core.receive(
+        Ack("r-10", rename.id), SERVER, honest_key(core, Ack("r-10", rename.id), SERVER), T0 + 0.2
+    )  # type: ignore[attr-defined]
     assert prints(out) == [] and core.state.name == "alicia"
     assert "Server not responding" not in " ".join(prints(run_until(core, T0 + 3)))
 
@@ -1255,7 +1672,9 @@ def test_who_right_after_a_rename_lists_the_new_name_as_ours() -> None:
     # not as ours: the table's update came after the rename's answer
     core, _ = registered()
     [rename] = sent(core.line("/nick alicia", T0))
-    core.receive(Ack("r-10", rename.id), SERVER, T0 + 0.1)  # type: ignore[attr-defined]
+    core.receive(
+        Ack("r-10", rename.id), SERVER, honest_key(core, Ack("r-10", rename.id), SERVER), T0 + 0.1
+    )  # type: ignore[attr-defined]
     listed = prints(core.line("who", T0 + 0.2))
     assert "  alicia  online   (you)" in listed and not any("alice " in s for s in listed)
     assert core.table.entry("alice") == Entry("alicia", *ME, True)  # followed, as renames are
@@ -1263,19 +1682,19 @@ def test_who_right_after_a_rename_lists_the_new_name_as_ours() -> None:
     update = TableUpdate(
         "r-9", 4, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
     )
-    out = core.receive(update, SERVER, T0 + 0.3)
+    out = core.receive(update, SERVER, honest_key(core, update, SERVER), T0 + 0.3)
     assert core.state.registered and not any("released" in line for line in prints(out))
     assert prints(core.line("who", T0 + 0.4)) == listed
 
 
 def test_a_name_renamed_before_we_started_still_leads_to_its_peer() -> None:
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
     robert = Entry("robert", "127.0.0.1", 6002, True)
     welcome = Welcome(
         "r-1", register.id, "alice", "tok", 3, (robert,), (), (Alias("bob", "robert"),)
     )
-    core.receive(welcome, SERVER, T0)
+    core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0)
     out = core.line("send bob hi", T0)
     [chat] = sent(out)
     assert isinstance(chat, Chat) and chat.to == "robert"
@@ -1283,9 +1702,16 @@ def test_a_name_renamed_before_we_started_still_leads_to_its_peer() -> None:
 
 
 def test_a_welcome_under_our_new_name_keeps_the_rename_we_missed() -> None:
-    core = PeerCore(name="bobby", port=6001, server=SERVER, session="a", token="tok")
+    core = PeerCore(
+        name="bobby", port=6001, server=SERVER, session="a", token="tok", registry_key=REGISTRY_KEY
+    )
     [register] = sent(core.start(T0))
-    out = core.receive(Welcome("r-1", register.id, "bert", "tok", 3, (), (), ()), SERVER, T0)
+    out = core.receive(
+        Welcome("r-1", register.id, "bert", "tok", 3, (), (), ()),
+        SERVER,
+        honest_key(core, Welcome("r-1", register.id, "bert", "tok", 3, (), (), ()), SERVER),
+        T0,
+    )
     assert pa.Remember("bert", "tok") in out
     assert "[bobby was renamed bert as ChatApp stopped; you are bert.]" in prints(out)
     assert core.state.name == "bert"
@@ -1296,7 +1722,7 @@ def test_someone_else_renamed_from_a_name_like_ours_does_not_rename_us() -> None
     update = TableUpdate(
         "r-9", 4, (Entry("bob", "127.0.0.1", 0, False), Entry("robert", *BOB, True))
     )
-    core.receive(update, SERVER, T0 + 0.1)
+    core.receive(update, SERVER, honest_key(core, update, SERVER), T0 + 0.1)
     assert core.state.name == "alice"
 
 
@@ -1312,13 +1738,22 @@ def test_a_join_or_rename_said_to_have_failed_is_taken_when_its_answer_comes_lat
     out += run_until(core, T0 + 6)
     assert "[Renames need the registry; you are still alice.]" in prints(out)
     assert core.state.room == "" and core.state.name == "alice"
-    out = core.receive(Ack("r-8", join.id), SERVER, T0 + 7)  # type: ignore[attr-defined]
+    out = core.receive(
+        Ack("r-8", join.id), SERVER, honest_key(core, Ack("r-8", join.id), SERVER), T0 + 7
+    )  # type: ignore[attr-defined]
     assert core.state.room == "late"
-    out = core.receive(Ack("r-9", rename.id), SERVER, T0 + 7)
+    out = core.receive(
+        Ack("r-9", rename.id), SERVER, honest_key(core, Ack("r-9", rename.id), SERVER), T0 + 7
+    )
     assert core.state.name == "alicia"
     assert "[You are now known as alicia.]" in prints(out)
     # a late refusal changes nothing: failure was already said
-    again = core.receive(Refused("r-10", join.id, "no"), SERVER, T0 + 8)  # type: ignore[attr-defined]
+    again = core.receive(
+        Refused("r-10", join.id, "no"),
+        SERVER,
+        honest_key(core, Refused("r-10", join.id, "no"), SERVER),
+        T0 + 8,
+    )  # type: ignore[attr-defined]
     assert prints(again) == [] and core.state.room == "late"
 
 
@@ -1326,15 +1761,27 @@ def test_our_name_gone_from_the_table_while_we_rename_is_not_a_release() -> None
     # a rename's two rows (old gone, new at our address) can come in two table updates
     core, _ = registered()
     [rename] = sent(core.line("/nick alicia", T0))
-    out = core.receive(TableUpdate("r-9", 4, (Entry("alice", "127.0.0.1", 0, False),)), SERVER, T0)
+    out = core.receive(
+        TableUpdate("r-9", 4, (Entry("alice", "127.0.0.1", 0, False),)),
+        SERVER,
+        honest_key(core, TableUpdate("r-9", 4, (Entry("alice", "127.0.0.1", 0, False),)), SERVER),
+        T0,
+    )
     assert core.state.registered and "released" not in " ".join(prints(out))
-    core.receive(Ack("r-10", rename.id), SERVER, T0 + 0.1)  # type: ignore[attr-defined]
+    core.receive(
+        Ack("r-10", rename.id), SERVER, honest_key(core, Ack("r-10", rename.id), SERVER), T0 + 0.1
+    )  # type: ignore[attr-defined]
     assert core.state.name == "alicia"
 
 
 def test_our_name_released_on_the_registry_console_takes_us_offline() -> None:
     core, _ = registered()
-    out = core.receive(TableUpdate("r-9", 4, (Entry("alice", "127.0.0.1", 0, False),)), SERVER, T0)
+    out = core.receive(
+        TableUpdate("r-9", 4, (Entry("alice", "127.0.0.1", 0, False),)),
+        SERVER,
+        honest_key(core, TableUpdate("r-9", 4, (Entry("alice", "127.0.0.1", 0, False),)), SERVER),
+        T0,
+    )
     assert prints(out)[-1] == (
         "[The registry released the name alice: you are offline. "
         "Type reg alice to register it again.]"
@@ -1347,19 +1794,34 @@ def test_our_name_missing_from_a_whole_table_is_a_release_or_our_rename() -> Non
     # a peer that missed updates fetches the whole table: the news it missed may be ours
     bob = Entry("bob", *BOB, True)
     core, _ = registered()
-    out = core.receive(TableSnapshot("r-9", "x", 5, (bob,), ()), SERVER, T0)
+    out = core.receive(
+        TableSnapshot("r-9", "x", 5, (bob,), ()),
+        SERVER,
+        honest_key(core, TableSnapshot("r-9", "x", 5, (bob,), ()), SERVER),
+        T0,
+    )
     assert prints(out)[-1].startswith("[The registry released the name alice: you are offline.")
     assert not core.state.registered
     core, _ = registered()
     sent(core.line("/nick alicia", T0))
     out = core.receive(
-        TableSnapshot("r-9", "x", 5, (bob, Entry("alicia", *ME, True)), ()), SERVER, T0
+        TableSnapshot("r-9", "x", 5, (bob, Entry("alicia", *ME, True)), ()),
+        SERVER,
+        honest_key(
+            core, TableSnapshot("r-9", "x", 5, (bob, Entry("alicia", *ME, True)), ()), SERVER
+        ),
+        T0,
     )
     assert "[You are now known as alicia.]" in prints(out)
     assert core.state.registered and core.state.name == "alicia"
     core, _ = registered()
     sent(core.line("/nick alicia", T0))  # asked, not yet in the table: wait for its answer
-    out = core.receive(TableSnapshot("r-9", "x", 5, (bob,), ()), SERVER, T0)
+    out = core.receive(
+        TableSnapshot("r-9", "x", 5, (bob,), ()),
+        SERVER,
+        honest_key(core, TableSnapshot("r-9", "x", 5, (bob,), ()), SERVER),
+        T0,
+    )
     assert core.state.registered and "released" not in " ".join(prints(out))
 
 
@@ -1371,9 +1833,16 @@ def test_a_whole_table_taken_before_our_rename_is_no_release() -> None:
     bob = Entry("bob", *BOB, True)
     core, _ = registered()
     [rename] = sent(core.line("/nick alicia", T0))
-    core.receive(Ack("r-8", rename.id), SERVER, T0 + 0.01)  # type: ignore[attr-defined]
+    core.receive(
+        Ack("r-8", rename.id), SERVER, honest_key(core, Ack("r-8", rename.id), SERVER), T0 + 0.01
+    )  # type: ignore[attr-defined]
     out = core.receive(
-        TableSnapshot("r-9", "x", 5, (bob, Entry("alice", *ME, True)), ()), SERVER, T0 + 0.02
+        TableSnapshot("r-9", "x", 5, (bob, Entry("alice", *ME, True)), ()),
+        SERVER,
+        honest_key(
+            core, TableSnapshot("r-9", "x", 5, (bob, Entry("alice", *ME, True)), ()), SERVER
+        ),
+        T0 + 0.02,
     )
     assert "released" not in " ".join(prints(out))
     assert core.state.registered and core.state.name == "alicia"
@@ -1382,12 +1851,21 @@ def test_a_whole_table_taken_before_our_rename_is_no_release() -> None:
 
 def test_a_kept_message_the_registry_could_not_save_is_named_as_kept() -> None:
     kept = (SaveMessage("old-1", "alice", "tok", "bob", "see you later"),)
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=kept)
+    core = PeerCore(
+        name="alice", port=6001, server=SERVER, session="a", outbox=kept, registry_key=REGISTRY_KEY
+    )
     [register] = sent(core.start(T0))
     welcome = Welcome("r-1", register.id, "alice", "tok", 3, (Entry("bob", *BOB, False),), (), ())
-    core.receive(welcome, SERVER, T0)
-    core.receive(Ack("r-2", "old-1"), SERVER, T0 + 0.1)  # taken, then found no room
-    out = core.receive(Saved("r-3", "old-1", "bob", False, FULL), SERVER, T0 + 3)
+    core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0)
+    core.receive(
+        Ack("r-2", "old-1"), SERVER, honest_key(core, Ack("r-2", "old-1"), SERVER), T0 + 0.1
+    )  # taken, then found no room
+    out = core.receive(
+        Saved("r-3", "old-1", "bob", False, FULL),
+        SERVER,
+        honest_key(core, Saved("r-3", "old-1", "bob", False, FULL), SERVER),
+        T0 + 3,
+    )
     line = "[Kept message for bob not saved (bob's mailbox is full): “see you later”]"
     assert prints(out) == [line]
 
@@ -1405,18 +1883,30 @@ def test_a_release_is_said_before_what_became_of_the_kept_messages() -> None:
         SaveMessage("old-1", "alice", "tok", "bob", "see you later"),
         ChannelPost("old-2", "alice", "tok", "hello all"),
     )
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", outbox=kept)
+    core = PeerCore(
+        name="alice", port=6001, server=SERVER, session="a", outbox=kept, registry_key=REGISTRY_KEY
+    )
     [register] = sent(core.start(T0))
     welcome = Welcome("r-1", register.id, "alice", "tok", 3, (Entry("bob", *BOB, False),), (), ())
-    core.receive(welcome, SERVER, T0)
+    core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0)
     gone = TableUpdate(
         "r-2", 9, (Entry("alice", *ME, False), Entry("alice", "127.0.0.1", 0, False))
     )
-    out = core.receive(gone, SERVER, T0 + 1)
+    out = core.receive(gone, SERVER, honest_key(core, gone, SERVER), T0 + 1)
     out += run_until(core, T0 + 1 + GAP_WAIT)  # the gap waited out
     assert prints(out) == [] and any(isinstance(m, TableRequest) for m in sent(out))
-    out = core.receive(Refused("r-3", "old-1", NO_ALICE, UNKNOWN), SERVER, T0 + 3.6)
-    out += core.receive(Refused("r-4", "old-2", NO_ALICE, UNKNOWN), SERVER, T0 + 3.6)
+    out = core.receive(
+        Refused("r-3", "old-1", NO_ALICE, UNKNOWN),
+        SERVER,
+        honest_key(core, Refused("r-3", "old-1", NO_ALICE, UNKNOWN), SERVER),
+        T0 + 3.6,
+    )
+    out += core.receive(
+        Refused("r-4", "old-2", NO_ALICE, UNKNOWN),
+        SERVER,
+        honest_key(core, Refused("r-4", "old-2", NO_ALICE, UNKNOWN), SERVER),
+        T0 + 3.6,
+    )
     assert prints(out) == [
         RELEASED,
         "[Kept message for bob not delivered: the registry released the name alice.]",
@@ -1427,7 +1917,10 @@ def test_a_release_is_said_before_what_became_of_the_kept_messages() -> None:
     assert not core.state.registered and core.outbox == ()
     # the whole table, when it comes, does not say it again (nor anything: no row changed)
     out = core.receive(
-        TableSnapshot("r-5", "x", 9, (Entry("bob", *BOB, False),), ()), SERVER, T0 + 4
+        TableSnapshot("r-5", "x", 9, (Entry("bob", *BOB, False),), ()),
+        SERVER,
+        honest_key(core, TableSnapshot("r-5", "x", 9, (Entry("bob", *BOB, False),), ()), SERVER),
+        T0 + 4,
     )
     assert prints(out) == []
 
@@ -1439,6 +1932,7 @@ def test_a_keepalive_refused_for_a_released_name_does_not_take_it_back() -> None
     out = core.receive(
         Refused("r-9", keepalive.id, NO_ALICE, UNKNOWN),
         SERVER,
+        honest_key(core, Refused("r-9", keepalive.id, NO_ALICE, UNKNOWN), SERVER),
         T0 + 10.2,
     )
     assert prints(out) == [RELEASED]
@@ -1452,15 +1946,20 @@ def test_the_views_of_what_is_on_its_way_follow_a_message_until_it_is_confirmed(
     assert isinstance(chat, Chat)
     assert core.awaiting_ack(chat.id) and not core.awaiting_outcome(chat.id)
     assert [m.id for m in core.undelivered()] == [chat.id]  # as the save it would become
-    core.receive(Ack("b-1", chat.id), BOB, T0)
+    core.receive(Ack("b-1", chat.id), BOB, honest_key(core, Ack("b-1", chat.id), BOB), T0)
     assert not core.awaiting_ack(chat.id) and core.undelivered() == ()
     [save] = sent(core.line("send carol hello", T0))  # carol is offline: to the registry
     assert isinstance(save, SaveMessage)
     assert core.awaiting_outcome(save.id) and not core.awaiting_ack(save.id)
-    core.receive(Ack("r-2", save.id), SERVER, T0)
+    core.receive(Ack("r-2", save.id), SERVER, honest_key(core, Ack("r-2", save.id), SERVER), T0)
     assert core.awaiting_outcome(save.id)  # accepted: its outcome is still to come
     assert [m.id for m in core.undelivered()] == [save.id]
-    core.receive(Saved("r-3", save.id, "carol", False, ""), SERVER, T0)
+    core.receive(
+        Saved("r-3", save.id, "carol", False, ""),
+        SERVER,
+        honest_key(core, Saved("r-3", save.id, "carol", False, ""), SERVER),
+        T0,
+    )
     assert not core.awaiting_outcome(save.id) and core.undelivered() == ()
 
 
@@ -1482,27 +1981,44 @@ def test_whois_shows_a_names_key_fingerprint_and_ours() -> None:
 
 def test_a_busy_registry_is_waited_for_and_that_is_said_once() -> None:
     # a join storm: the registry asks the registration to come again in 1.5 s, twice
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
-    out = core.receive(Busy("r-1", register.id, 1500), SERVER, T0 + 0.2)
+    out = core.receive(
+        Busy("r-1", register.id, 1500),
+        SERVER,
+        honest_key(core, Busy("r-1", register.id, 1500), SERVER),
+        T0 + 0.2,
+    )
     assert prints(out) == ["[The registry is busy; trying again in 1.5 s.]"]
     assert sent(run_until(core, T0 + 1.69)) == []  # nothing before the wait is over
     [again] = sent(run_until(core, T0 + 1.71))
     assert again == register
-    out = core.receive(Busy("r-2", register.id, 1500), SERVER, T0 + 2)
+    out = core.receive(
+        Busy("r-2", register.id, 1500),
+        SERVER,
+        honest_key(core, Busy("r-2", register.id, 1500), SERVER),
+        T0 + 2,
+    )
     assert prints(out) == []  # said once
     out = run_until(core, T0 + 3.6)
     assert sent(out) == [register] and pa.Exit(1) not in out
     welcome = Welcome("r-3", register.id, "alice", "tok", 3, (Entry("alice", *ME, True),), (), ())
-    assert "[Welcome, You are registered.]" in prints(core.receive(welcome, SERVER, T0 + 3.7))
+    assert "[Welcome, You are registered.]" in prints(
+        core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0 + 3.7)
+    )
 
 
 def told_busy_once() -> tuple[PeerCore, Register]:
     """A peer starting, its registration answered Busy (wait 0.9 s) at T0 + 0.2."""
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
     assert isinstance(register, Register)
-    core.receive(Busy("r-1", register.id, 900), SERVER, T0 + 0.2)
+    core.receive(
+        Busy("r-1", register.id, 900),
+        SERVER,
+        honest_key(core, Busy("r-1", register.id, 900), SERVER),
+        T0 + 0.2,
+    )
     return core, register
 
 
@@ -1510,7 +2026,9 @@ def welcomed(core: PeerCore, register: Register, now: float) -> bool:
     """Whether a Welcome answering `register` at `now` registers `core`."""
     entries = (Entry("alice", *ME, True),)
     welcome = Welcome("r-3", register.id, "alice", "tok", 3, entries, (), ())
-    return "[Welcome, You are registered.]" in prints(core.receive(welcome, SERVER, now))
+    return "[Welcome, You are registered.]" in prints(
+        core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), now)
+    )
 
 
 def test_a_busy_registry_that_then_falls_silent_is_still_waited_for() -> None:
@@ -1529,7 +2047,12 @@ def test_a_welcome_fetched_over_tcp_from_a_busy_registry_is_waited_for_too() -> 
     # TooBig and asked again over TCP, whose answer was slower than 5 s; it is asked again
     core, register = told_busy_once()
     assert sent(run_until(core, T0 + 1.2)) == [register]
-    out = core.receive(TooBig("r-2", register.id), SERVER, T0 + 1.3)
+    out = core.receive(
+        TooBig("r-2", register.id),
+        SERVER,
+        honest_key(core, TooBig("r-2", register.id), SERVER),
+        T0 + 1.3,
+    )
     assert any(isinstance(a, pa.SendStream) for a in out)
     out = run_until(core, T0 + 1.4 + STREAM_WAIT)  # no answer over TCP in all that time
     assert pa.Exit(1) not in out and "Could not register" not in " ".join(prints(out))
@@ -1543,7 +2066,7 @@ def test_a_registration_whose_handshake_the_registry_answered_is_not_given_up_af
     # Seen on a lossy LAN (20% of datagrams lost) and in join storms of 2,000: the
     # registry answered the secure channel's handshake, but the registration or its
     # Welcome was lost five times, and the peer exited: "is the registry running?"
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
     assert isinstance(register, Register)
     core.registry_answered(T0 + 0.001)
@@ -1554,7 +2077,7 @@ def test_a_registration_whose_handshake_the_registry_answered_is_not_given_up_af
 
 
 def test_a_registration_nothing_answered_is_given_up_after_one_round() -> None:
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     core.start(T0)
     out = run_until(core, T0 + 5)
     assert "[Could not register; is the registry running?]" in prints(out)
@@ -1571,11 +2094,16 @@ def test_a_busy_registry_silent_for_as_long_as_a_busy_wait_is_given_up_on() -> N
 
 
 def test_a_registry_busy_for_too_long_is_given_up_on() -> None:
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a")
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
     now, out = T0, []
     while now < T0 + BUSY_PATIENCE + 10 and pa.Exit(1) not in out:
-        out = core.receive(Busy(f"r-{now}", register.id, 5000), SERVER, now)
+        out = core.receive(
+            Busy(f"r-{now}", register.id, 5000),
+            SERVER,
+            honest_key(core, Busy(f"r-{now}", register.id, 5000), SERVER),
+            now,
+        )
         now += 5
         out += run_until(core, now)
     said = prints(out)
@@ -1599,10 +2127,17 @@ def test_a_refused_room_line_is_judged_by_its_code_never_by_its_words(
     back; any other refusal says it was not sent, whatever its reason's words."""
     core, _ = registered()
     [join] = sent(core.line("/join lobby", T0))
-    core.receive(Ack("r-8", join.id), SERVER, T0 + 0.1)  # type: ignore[attr-defined]
+    core.receive(
+        Ack("r-8", join.id), SERVER, honest_key(core, Ack("r-8", join.id), SERVER), T0 + 0.1
+    )  # type: ignore[attr-defined]
     [post] = sent(core.line("hello room", T0 + 0.2))
     assert isinstance(post, RoomPost)
-    out = core.receive(Refused("r-9", post.id, reason, code), SERVER, T0 + 0.3)
+    out = core.receive(
+        Refused("r-9", post.id, reason, code),
+        SERVER,
+        honest_key(core, Refused("r-9", post.id, reason, code), SERVER),
+        T0 + 0.3,
+    )
     said_not_sent = any(line.startswith("[Not sent to lobby") for line in prints(out))
     came_back = any(isinstance(m, Register) for m in sent(out))
     assert (said_not_sent, came_back) == (not kept, kept)
@@ -1611,7 +2146,12 @@ def test_a_refused_room_line_is_judged_by_its_code_never_by_its_words(
 def _renamed_by_answer(core: PeerCore, new: str, at: float) -> Rename:
     [rename] = sent(core.line(f"/nick {new}", at))
     assert isinstance(rename, Rename)
-    core.receive(Ack(f"r-{at}", rename.id), SERVER, at + 0.01)
+    core.receive(
+        Ack(f"r-{at}", rename.id),
+        SERVER,
+        honest_key(core, Ack(f"r-{at}", rename.id), SERVER),
+        at + 0.01,
+    )
     assert core.state.name == new
     return rename
 
@@ -1628,10 +2168,12 @@ def test_a_late_update_of_a_rename_already_answered_is_no_news_of_the_same_renam
     first_update = TableUpdate(
         "r-9", 4, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
     )
-    out = core.receive(first_update, SERVER, T0 + 0.3)
+    out = core.receive(first_update, SERVER, honest_key(core, first_update, SERVER), T0 + 0.3)
     assert core.state.name == "alice" and "[You are now known as alicia.]" not in prints(out)
     assert third in sent(run_until(core, T0 + 1.0))  # still asked: its answer decides
-    core.receive(Ack("r-10", third.id), SERVER, T0 + 1.1)  # type: ignore[attr-defined]
+    core.receive(
+        Ack("r-10", third.id), SERVER, honest_key(core, Ack("r-10", third.id), SERVER), T0 + 1.1
+    )  # type: ignore[attr-defined]
     assert core.state.name == "alicia"
 
 
@@ -1647,7 +2189,7 @@ def test_the_update_of_an_answered_rename_leaves_no_doubt_about_the_next() -> No
         update = TableUpdate(
             f"r-{version}", version, (Entry(old, "127.0.0.1", 0, False), Entry(new, *ME, True))
         )
-        out = core.receive(update, SERVER, T0 + 0.2)
+        out = core.receive(update, SERVER, honest_key(core, update, SERVER), T0 + 0.2)
         assert core.state.registered and not any("released" in line for line in prints(out))
     assert core.state.name == "alice" and core.table.entry("alice") == Entry("alice", *ME, True)
     sent(core.line("/nick alicia", T0 + 1))
@@ -1656,7 +2198,7 @@ def test_the_update_of_an_answered_rename_leaves_no_doubt_about_the_next() -> No
     update = TableUpdate(
         "r-6", 6, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
     )
-    out = core.receive(update, SERVER, T0 + 5)
+    out = core.receive(update, SERVER, honest_key(core, update, SERVER), T0 + 5)
     assert core.state.name == "alicia" and "[You are now known as alicia.]" in prints(out)
 
 
@@ -1672,7 +2214,7 @@ def test_a_whole_table_showing_a_rename_we_gave_up_on_takes_it_as_done() -> None
     assert "[Renames need the registry; you are still alicia.]" in prints(out)
     bob = Entry("bob", *BOB, True)
     snapshot = TableSnapshot("r-9", "x", 7, (bob, Entry("alice", *ME, True)), ())
-    out = core.receive(snapshot, SERVER, T0 + 20)
+    out = core.receive(snapshot, SERVER, honest_key(core, snapshot, SERVER), T0 + 20)
     assert core.state.name == "alice" and "[You are now known as alice.]" in prints(out)
     assert core.state.registered and "alice" in core.table and "alicia" not in core.table
 
@@ -1682,14 +2224,38 @@ def test_an_update_that_changes_no_row_says_nothing() -> None:
     # row for row: its row's update is no news
     core, _ = registered()
     row = Entry("dave", "127.0.0.1", 6004, True)
-    assert prints(core.receive(TableUpdate("u-1", 4, (row,)), SERVER, T0)) == [
+    assert prints(
+        core.receive(
+            TableUpdate("u-1", 4, (row,)),
+            SERVER,
+            honest_key(core, TableUpdate("u-1", 4, (row,)), SERVER),
+            T0,
+        )
+    ) == [
         TABLE_UPDATED,
         "[dave is online]",
     ]
-    assert prints(core.receive(TableUpdate("u-2", 5, (row,)), SERVER, T0 + 5)) == []
+    assert (
+        prints(
+            core.receive(
+                TableUpdate("u-2", 5, (row,)),
+                SERVER,
+                honest_key(core, TableUpdate("u-2", 5, (row,)), SERVER),
+                T0 + 5,
+            )
+        )
+        == []
+    )
     assert core.table.version == 5
     gone = Entry("dave", "127.0.0.1", 6004, False)
-    assert prints(core.receive(TableUpdate("u-3", 6, (gone,)), SERVER, T0 + 6)) == [
+    assert prints(
+        core.receive(
+            TableUpdate("u-3", 6, (gone,)),
+            SERVER,
+            honest_key(core, TableUpdate("u-3", 6, (gone,)), SERVER),
+            T0 + 6,
+        )
+    ) == [
         TABLE_UPDATED,
         "[dave went offline]",
     ]
@@ -1699,11 +2265,31 @@ def test_a_whole_table_with_the_rows_held_says_nothing() -> None:
     # a registry that took over for the service sends every peer the table again
     core, _ = registered()
     row = Entry("dave", "127.0.0.1", 6004, True)
-    core.receive(TableUpdate("u-1", 4, (row,)), SERVER, T0)
+    core.receive(
+        TableUpdate("u-1", 4, (row,)),
+        SERVER,
+        honest_key(core, TableUpdate("u-1", 4, (row,)), SERVER),
+        T0,
+    )
     rows = tuple(core.table.rows())
-    assert prints(core.receive(TableSnapshot("s-1", "x", 9, rows, ()), SERVER, T0 + 5)) == []
+    assert (
+        prints(
+            core.receive(
+                TableSnapshot("s-1", "x", 9, rows, ()),
+                SERVER,
+                honest_key(core, TableSnapshot("s-1", "x", 9, rows, ()), SERVER),
+                T0 + 5,
+            )
+        )
+        == []
+    )
     assert core.table.version == 9
     moved = (*[r for r in rows if r.name != "dave"], row._replace(port=6005))
-    assert prints(core.receive(TableSnapshot("s-2", "x", 10, moved, ()), SERVER, T0 + 6)) == [
-        TABLE_UPDATED
-    ]
+    assert prints(
+        core.receive(
+            TableSnapshot("s-2", "x", 10, moved, ()),
+            SERVER,
+            honest_key(core, TableSnapshot("s-2", "x", 10, moved, ()), SERVER),
+            T0 + 6,
+        )
+    ) == [TABLE_UPDATED]

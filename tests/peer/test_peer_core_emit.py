@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peer import actions as pa
+from tests.peer.honest import honest_key
 from tests.peer.test_peer_core import BOB, SERVER, T0, registered
 from wire.messages import Ack, ChannelMessage, Chat, Message
 
@@ -46,8 +47,11 @@ def test_what_is_handed_over_is_what_would_have_been_returned(steps: list[str | 
             assert handed.line(step, now, got.append) == []
         else:
             message, addr = ARRIVALS[step]
-            expected = returned.receive(message, addr, now)
-            assert handed.receive(message, addr, now, got.append) == []
+            expected = returned.receive(message, addr, honest_key(returned, message, addr), now)
+            assert (
+                handed.receive(message, addr, honest_key(handed, message, addr), now, got.append)
+                == []
+            )
         assert got == expected  # the ids each makes for itself too: made in the same order
 
 
@@ -57,8 +61,12 @@ def test_a_datagram_of_several_messages_is_taken_as_one_event() -> None:
     messages: list[Message] = [ChannelMessage(f"b-{i}", "bob", f"line {i}") for i in range(3)]
     together, _ = registered()
     one_by_one, _ = registered()
-    actions = together.receive_all(messages, SERVER, T0)
-    alone = [a for m in messages for a in one_by_one.receive(m, SERVER, T0)]
+    actions = together.receive_all(messages, SERVER, honest_key(together, messages, SERVER), T0)
+    alone = [
+        a
+        for m in messages
+        for a in one_by_one.receive(m, SERVER, honest_key(one_by_one, m, SERVER), T0)
+    ]
     assert actions == alone  # nothing here changes the prompt or the outbox
     shown = [a.id for a in actions if isinstance(a, pa.Shown)]
     acked = [a.message.reply_to for a in actions if isinstance(a, pa.Send)]

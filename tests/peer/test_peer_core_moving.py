@@ -7,6 +7,7 @@ from __future__ import annotations
 from peer import actions as pa
 from peer.core import PeerCore
 from peer.requests import EXTRA_ROUNDS
+from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.test_peer_core import BOB, ME, ROUND, SERVER, T0, prints, run_until, sent
 from wire.messages import Ack, Entry, Keepalive, Restarted, Saved, SaveMessage, TableUpdate, Welcome
 from wire.reliable import TIMEOUT
@@ -19,11 +20,18 @@ KEPT = "[Kept in your outbox; sent when the server answers.]"
 
 def in_a_service() -> PeerCore:
     """alice, registered at SERVER, one of the two registries of a service; bob offline."""
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", keepalive=600.0)
+    core = PeerCore(
+        name="alice",
+        port=6001,
+        server=SERVER,
+        session="a",
+        keepalive=600.0,
+        registry_key=REGISTRY_KEY,
+    )
     [register] = sent(core.start(T0))
     entries = (Entry("alice", *ME, True), Entry("bob", *BOB, False))
     welcome = Welcome("r-1", register.id, "alice", "tok", 2, entries, (), (), REGISTRIES)
-    core.receive(welcome, SERVER, T0)
+    core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0)
     return core
 
 
@@ -50,18 +58,29 @@ def test_saves_on_their_way_go_to_the_registry_taking_over_one_at_a_time_in_orde
     core = in_a_service()
     saves = typed_saves(core, 3)
     run_until(core, T0 + 1.0)  # unanswered: the registry is gone
-    out = core.receive(Restarted("o-1", REGISTRIES), OTHER, T0 + 1.0)
+    out = core.receive(
+        Restarted("o-1", REGISTRIES),
+        OTHER,
+        honest_key(core, Restarted("o-1", REGISTRIES), OTHER),
+        T0 + 1.0,
+    )
     assert MOVED in prints(out)
     assert saves_to(out, OTHER) == ["save0"]
     # its first copy lost (say, while the new session was being made): only it goes again,
     # and nothing typed after it overtakes it
     out = run_until(core, T0 + 1.0 + TIMEOUT + 0.01)
     assert saves_to(out, OTHER) == ["save0"]
-    out = core.receive(Ack("o-2", saves[0].id), OTHER, T0 + 1.6)
+    out = core.receive(
+        Ack("o-2", saves[0].id), OTHER, honest_key(core, Ack("o-2", saves[0].id), OTHER), T0 + 1.6
+    )
     assert saves_to(out, OTHER) == ["save1"]
-    out = core.receive(Ack("o-3", saves[1].id), OTHER, T0 + 1.7)
+    out = core.receive(
+        Ack("o-3", saves[1].id), OTHER, honest_key(core, Ack("o-3", saves[1].id), OTHER), T0 + 1.7
+    )
     assert saves_to(out, OTHER) == ["save2"]
-    out = core.receive(Ack("o-4", saves[2].id), OTHER, T0 + 1.8)
+    out = core.receive(
+        Ack("o-4", saves[2].id), OTHER, honest_key(core, Ack("o-4", saves[2].id), OTHER), T0 + 1.8
+    )
     assert saves_to(out, OTHER) == [] and core.outbox == ()
 
 
@@ -70,13 +89,20 @@ def test_a_save_given_up_goes_to_the_next_registry_before_one_typed_after_it() -
     [first] = typed_saves(core, 1)
     # the registry is heard after the first save, then goes: the first save is given a
     # round more (heard during its tries), the second, sent after, is given up first
-    core.receive(TableUpdate("r-2", 3, ()), SERVER, T0 + 0.05)
+    core.receive(
+        TableUpdate("r-2", 3, ()),
+        SERVER,
+        honest_key(core, TableUpdate("r-2", 3, ()), SERVER),
+        T0 + 0.05,
+    )
     [second] = typed_saves(core, 1, at=T0 + 0.1, first=1)
     out = run_until(core, T0 + 0.11 + ROUND + 0.01)
     assert prints(out) == [MOVED]
     assert list(core.outbox) == [first, second]  # the order typed
     assert saves_to(out, OTHER) == ["save0"]
-    out = core.receive(Ack("o-2", first.id), OTHER, T0 + 2.9)
+    out = core.receive(
+        Ack("o-2", first.id), OTHER, honest_key(core, Ack("o-2", first.id), OTHER), T0 + 2.9
+    )
     assert saves_to(out, OTHER) == ["save1"]
 
 
@@ -88,12 +114,17 @@ def test_a_registry_silent_for_a_round_is_left_for_the_next_saying_only_that() -
     assert saves_to(out, OTHER) == ["save0"]
     shown = []
     for n, save in enumerate(saves):
-        out = core.receive(Ack(f"o-{n}", save.id), OTHER, T0 + 2.6 + n / 10)
+        out = core.receive(
+            Ack(f"o-{n}", save.id),
+            OTHER,
+            honest_key(core, Ack(f"o-{n}", save.id), OTHER),
+            T0 + 2.6 + n / 10,
+        )
         shown += prints(out)
         assert saves_to(out, OTHER) == [f"save{n + 1}"][: 2 - n]  # the next, in order
     for n, save in enumerate(saves):
         saved = Saved(f"s-{n}", save.id, "bob", False, "")
-        shown += prints(core.receive(saved, OTHER, T0 + 3 + n / 10))
+        shown += prints(core.receive(saved, OTHER, honest_key(core, saved, OTHER), T0 + 3 + n / 10))
     assert core.outbox == () and len(shown) == 3
     assert all(line.startswith("[Kept message for bob saved") for line in shown)
 
@@ -114,15 +145,29 @@ def test_a_peer_that_tried_every_registry_keeps_what_it_sent_for_when_one_answer
     out = run_until(core, T0 + 0.01 + 2 * ROUND + 0.01)  # the other is silent too
     assert prints(out) == ["[Server not responding]", KEPT]  # no third move: it stays, and says so
     assert list(core.outbox) == [save]
-    out = core.receive(TableUpdate("o-1", 3, ()), OTHER, T0 + 6)
+    out = core.receive(
+        TableUpdate("o-1", 3, ()), OTHER, honest_key(core, TableUpdate("o-1", 3, ()), OTHER), T0 + 6
+    )
     assert prints(out) == ["[Server is back.]"] and saves_to(out, OTHER) == ["save0"]
 
 
 def test_a_registry_alone_left_unanswered_keeps_what_was_sent_as_before() -> None:
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", keepalive=600.0)
+    core = PeerCore(
+        name="alice",
+        port=6001,
+        server=SERVER,
+        session="a",
+        keepalive=600.0,
+        registry_key=REGISTRY_KEY,
+    )
     [register] = sent(core.start(T0))
     entries = (Entry("alice", *ME, True), Entry("bob", *BOB, False))
-    core.receive(Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ()), SERVER, T0)
+    core.receive(
+        Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ()),
+        SERVER,
+        honest_key(core, Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ()), SERVER),
+        T0,
+    )
     typed_saves(core, 2)
     out = run_until(core, T0 + 0.02 + ROUND)
     assert prints(out) == ["[Server not responding]", KEPT] * 2
@@ -132,7 +177,14 @@ def test_a_registry_alone_left_unanswered_keeps_what_was_sent_as_before() -> Non
 def test_a_registry_started_again_gets_what_was_on_its_way_in_order() -> None:
     core = in_a_service()
     saves = typed_saves(core, 2)
-    out = core.receive(Restarted("r-2", REGISTRIES), SERVER, T0 + 0.3)
+    out = core.receive(
+        Restarted("r-2", REGISTRIES),
+        SERVER,
+        honest_key(core, Restarted("r-2", REGISTRIES), SERVER),
+        T0 + 0.3,
+    )
     assert saves_to(out, SERVER) == ["save0"]
-    out = core.receive(Ack("r-3", saves[0].id), SERVER, T0 + 0.4)
+    out = core.receive(
+        Ack("r-3", saves[0].id), SERVER, honest_key(core, Ack("r-3", saves[0].id), SERVER), T0 + 0.4
+    )
     assert saves_to(out, SERVER) == ["save1"]

@@ -23,6 +23,7 @@ from peer.sealed_mail import (
     X_PREFIX,
     SealedMail,
 )
+from peer.trust import Trust
 from wire.keys import key_text
 from wire.limits import MAX_ID, MAX_NAME, MAX_SEALED, MAX_TEXT
 from wire.messages import Chat, Entry, MoreMail, SaveMessage, StoredMessage, Welcome
@@ -172,7 +173,9 @@ def test_a_saving_key_other_than_the_one_pinned_opens_and_the_change_is_said_onc
 
     async def opened() -> tuple[list[str], list[Print]]:
         said: list[Print] = []
-        keys = KeyChecks(tmp_path, ("127.0.0.1", 7300), MOVED.get, said.append, rule=ContactRule())
+        keys = KeyChecks(
+            tmp_path, ("127.0.0.1", 7300), Trust(b"", MOVED.get), said.append, rule=ContactRule()
+        )
         keys.pinned("alice", public_bytes(ALICE_OLDER))  # when they last talked
         assert not said
         mail = SealedMail(BOB, MOVED.get, keys.pinned_key, changed=keys.pinned)
@@ -204,7 +207,7 @@ def test_a_changed_key_in_a_welcomes_mail_is_said_right_after_the_welcome(tmp_pa
     async def opened() -> tuple[list[Print], list[Print]]:
         said: list[Print] = []
         after_welcome: list[Print] = []
-        keys = KeyChecks(tmp_path, server, MOVED.get, said.append, rule=ContactRule())
+        keys = KeyChecks(tmp_path, server, Trust(b"", MOVED.get), said.append, rule=ContactRule())
         assert await keys.registry_key(Registry(keys), after_welcome)  # type: ignore[arg-type]
         keys.pinned("alice", public_bytes(ALICE_OLDER))  # when they last talked
         mail = SealedMail(BOB, MOVED.get, keys.pinned_key, changed=keys.pinned)
