@@ -203,7 +203,7 @@ class RegistryServer:
             # on duty after the lines above, so that what it says (maybe a person served
             # at once) comes under them; and through `_say`, so that it comes under the log
             # lines of what led to it too (a person's join, then `[Now serving ...]`)
-            self.desk.set_console_output(self._say)
+            self.desk.console.set_output(self._say)
         elif self._prompt is not None:
             if not isinstance(self.desk, ClosedDesk):  # a closed desk said so above
                 self._out(
@@ -264,17 +264,17 @@ class RegistryServer:
             self._console_command([words[0][1:], *words[1:]])
             return
         begun = time.monotonic() if begun is None else begun
-        if self.desk.wants_console_line(line.rstrip("\n"), begun):
+        if self.desk.console.wants(line.rstrip("\n"), begun):
             if isinstance(self.desk, ClosedDesk):
                 self._say(f"  {words[0]}: {self.desk.problem}")
                 return
-            if not self.desk.console_on_duty:
+            if not self.desk.console.on_duty:
                 self._say(
                     f"  {words[0]} is a help-desk command, and this console does not serve at "
                     f"the help desk ({self._why_no_desk()}); ChatApp -o serves there"
                 )
                 return
-            self.desk.console_line(line.rstrip("\n"), begun)
+            self.desk.console.typed(line.rstrip("\n"), begun)
             return
         if words:
             self._console_command(words)
@@ -294,7 +294,7 @@ class RegistryServer:
             # registry again
             self.catch_signals()
         if self._console_operator:
-            self.desk.console_ended()
+            self.desk.console.ended()
             self._out(
                 "Console input ended; the registry keeps running (Ctrl-C stops it). The console "
                 "is off duty at the help desk."
@@ -318,7 +318,7 @@ class RegistryServer:
 
     def _prompt_says(self) -> str:
         """The console's prompt: where a line typed there goes (or the question asked)."""
-        serves = self.desk.console_serves
+        serves = self.desk.console.serves
         return self._stop_question.asking or (f"to {serves}> " if serves else "registry> ")
 
     def _above(self, line: str) -> None:
@@ -335,7 +335,7 @@ class RegistryServer:
         return True
 
     def _serves(self) -> str:
-        return serving(len(self.core.table.online()), self.desk.console_serves)
+        return serving(len(self.core.table.online()), self.desk.console.serves)
 
     def read_console(self, stdin: TextIO | None = None) -> None:
         """Carry out the console's lines from now on, in order (standard input unless

@@ -1,14 +1,5 @@
-"""What the help-desk clients' cores ask for, and the events they are driven by.
-
-`peer.desk.person.PersonCore` (`ChatApp -d`) and `peer.desk.duty.OperatorCore`
-(`ChatApp -o`) are sans-IO state machines, like the peer's and the registry's cores
-(docs/ARCHITECTURE.md): each method takes one event with `now` (monotonic seconds) and
-returns the actions to carry out, in order. `peer.desk.runner` carries them out over a
-real terminal, TCP connection and clock; the tests drive the cores directly.
-
-Actions and events are msgspec Structs, as the peer's and the registry's actions are: a
-Struct class is made in C, where a frozen dataclass execs generated code for each class at
-every start of a client.
+"""What the help-desk clients' sans-IO cores (`PersonCore`, `OperatorCore`) ask their
+adapter (`peer.desk.runner`) to do, and the events they are driven by, each with `now`.
 """
 
 from __future__ import annotations
@@ -164,43 +155,27 @@ def style_of(line: str) -> str:
 
 class DeskClient(Protocol):
     """What `peer.desk.runner` drives: one method per event, each returning actions, and
-    its `link`, which says where the desk is (a service of several registries may send the
-    client to another)."""
+    its `link` (where the desk is). `begun` is when a typed line was begun (None: `now`):
+    a notice shown after it had not been seen. `connected` and `not_connected` answer
+    `Connect`; `probe_failed`, a `Probe`; `place_found`, a `FindPlace`; `tick`, a wake."""
 
     link: DeskLink
 
-    def start(self, now: float) -> list[Action]:
-        """The run begins."""
+    def start(self, now: float) -> list[Action]: ...
+    def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]: ...
+    def end_of_input(self, now: float) -> list[Action]: ...
+    def connected(self, now: float) -> list[Action]: ...
+    def not_connected(self, why: str, now: float) -> list[Action]: ...
+    def received(self, message: DeskMessage, now: float) -> list[Action]: ...
+    def probe_failed(self, why: str, now: float) -> list[Action]: ...
+    def lost(self, reason: str, now: float) -> list[Action]: ...
+    def tick(self, now: float) -> list[Action]: ...
+    def next_wake(self) -> float | None: ...
+    def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]: ...
 
-    def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]:
-        """The user typed a line, begun at `begun` (None: `now`): on a terminal its first
-        key, otherwise the moment it was read (see `peer.desk.terminal.Typed`). A notice
-        shown at an earlier `now` had not been seen when the line was begun if `begun` is
-        before it."""
 
-    def end_of_input(self, now: float) -> list[Action]:
-        """Input ended, or the user pressed Ctrl-C."""
-
-    def connected(self, now: float) -> list[Action]:
-        """The connection asked for by `Connect` is up."""
-
-    def not_connected(self, why: str, now: float) -> list[Action]:
-        """The connection asked for by `Connect` could not be made, for the reason `why`."""
-
-    def received(self, message: DeskMessage, now: float) -> list[Action]:
-        """The desk sent `message`."""
-
-    def probe_failed(self, why: str, now: float) -> list[Action]:
-        """The connection of a `Probe` could not be made, for the reason `why`."""
-
-    def lost(self, reason: str, now: float) -> list[Action]:
-        """The connection ended, for `reason`."""
-
-    def tick(self, now: float) -> list[Action]:
-        """`next_wake` has come."""
-
-    def next_wake(self) -> float | None:
-        """When `tick` is next due (monotonic seconds), or None."""
-
-    def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
-        """What `FindPlace` found."""
+def collect(part: Callable[[Emit], None]) -> list[Action]:
+    """The actions `part` emits, in order: for an entry point that returns a list."""
+    actions: list[Action] = []
+    part(actions.append)
+    return actions

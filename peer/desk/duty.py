@@ -1,17 +1,8 @@
-"""An operator on duty at the help desk (`ChatApp -o`): a sans-IO state machine.
-
-The operator comes on duty serving every topic and is given the next person as soon as
-one waits; `.serve 1,3` limits the topics, `.room` lists the waiting room, `.end` ends the
-session and takes the next person, `.help` lists the commands, `.quit` (or Ctrl-C, or the
-end of input) goes off duty. Any other line goes to the person being served.
-
-A connection lost while on duty is made again and again (the registry restarted, or the
-network blinked) until the operator is back on duty or leaves: the session in progress
-ends (its person goes back to the front of the waiting room), and the operator comes back
-serving the same topics. Events and actions: peer.desk.actions; the adapter:
-peer.desk.runner. `OperatorCore` holds one `OperatorState` (with its `DeskLink`) and hands
-it to its parts: what the operator types (`peer.desk.duty_lines`), what the desk says
-(`peer.desk.duty_desk`).
+"""An operator on duty at the help desk (`ChatApp -o`): a sans-IO state machine (docs/DESK.md,
+"Serving"). A connection lost while on duty is made again until the operator is back on
+duty, serving the same topics, or leaves. `OperatorCore` holds one `OperatorState` and
+hands it to its parts: what the operator types (`duty_lines`), what the desk says
+(`duty_desk`).
 """
 
 from __future__ import annotations

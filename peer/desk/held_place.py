@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from net.files import (
@@ -22,6 +23,8 @@ from net.files import (
 )
 from peer.desk.actions import KeptPlace
 from peer.desk.place_secret import load_or_make_secret, place_name
+from peer.desk.registry_trust import Untrusted, desk_registry_key
+from peer.key_contact import ContactRule
 from wire.desk.phone import phone_key
 from wire.desk.text import TOPICS
 from wire.names import name_key
@@ -152,3 +155,30 @@ def hold_client_lock(root: Path, lock: str) -> int | None:
         raise
     except OSError:
         return None
+
+
+async def run_locked(  # noqa: PLR0913 (where, which lock, what it says, whom, how, what)
+    root: Path,
+    lock: str,
+    busy: str,
+    where: tuple[str, int],
+    trust: ContactRule,
+    run: Callable[[bytes | None], Awaitable[int]],
+) -> int:
+    """A desk client's run: its state folder `root` made private and its `lock` held (else
+    `busy` is said, with `{root}` and `{pid}` filled in, and 1 returned), the registry at
+    `where` trusted (else 1), then `run` with the registry's key; its exit status."""
+    private_root(root)
+    try:
+        held = hold_client_lock(root, lock)
+    except InUse as other:
+        pid = f" (pid {other.pid})" if other.pid else ""
+        print(f">>> [{busy.format(root=root, pid=pid)}]", flush=True)
+        return 1
+    try:
+        return await run(await desk_registry_key(root, *where, trust))
+    except Untrusted:
+        return 1
+    finally:
+        if held is not None:
+            os.close(held)

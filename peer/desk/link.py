@@ -1,9 +1,6 @@
-"""The connection to the desk, as both desk clients keep it (`DeskLink`): where the desk
-is, and the other registries of its service (docs/SCALING.md); the client's phase; whether
-the connection is up and the desk answers on it (the first answer, then the heartbeat);
-the lines typed before the first connection; the waits between reconnection attempts; and
-the wait for a leave to be confirmed. Each client's core holds one and hands it to its
-parts; it never asks anything of the core.
+"""The connection to the desk as both clients keep it (`DeskLink`): where the desk is and
+the service's other registries, the phase, whether the desk answers, the lines typed
+before the first connection, the waits between attempts, and the wait for a leave.
 """
 
 from __future__ import annotations

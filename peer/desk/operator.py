@@ -1,8 +1,6 @@
-"""`ChatApp -o <name> <server-ip> <server-port>`: serving at the help desk.
-
-The operator's logic is `peer.desk.duty.OperatorCore`; `peer.desk.runner` runs it over the
-terminal and a TCP connection to the registry's desk. This module finds the operator key
-and starts the run.
+"""`ChatApp -o <name> <server-ip> <server-port>`: serving at the help desk. The operator's
+logic is `peer.desk.duty.OperatorCore`, run by `peer.desk.runner`; this module finds the
+operator key and starts the run.
 """
 
 from __future__ import annotations
@@ -15,12 +13,11 @@ import sys
 from pathlib import Path
 from typing import TypedDict, Unpack
 
-from net.files import InUse, default_dir
+from net.files import default_dir
 from net.keys import Pins
 from net.operator_key import key_path, read_key
 from peer.desk.duty import OperatorCore
-from peer.desk.held_place import hold_client_lock, operator_lock, private_root, state_root
-from peer.desk.registry_trust import Untrusted, desk_registry_key
+from peer.desk.held_place import operator_lock, run_locked, state_root
 from peer.desk.runner import DeskRunner
 from peer.desk.terminal import use_colour
 from peer.key_contact import ContactRule
@@ -80,11 +77,16 @@ def _remember_authorised(root: Path, key: str, core: OperatorCore, runner: DeskR
             pins.forget(label)
 
 
+#: Said when an operator client of the same name runs with the same data directory.
+BUSY = (
+    "An operator client for {name} is already running with the data directory {root}{pid}; "
+    "quit it first, or go on duty under another name."
+)
+
+
 class OperatorRun(TypedDict, total=False):
-    """How `run_operator` shows its lines: `colour`, whether in colour (None, the default:
-    as the terminal and the environment say: see `peer.desk.terminal.use_colour`); and
-    `trust`, how first contact with the registry goes (by default, as a script's without
-    a secret: the first key)."""
+    """How `run_operator` runs: `colour` (None: as the terminal says); `trust`, how first
+    contact with the registry goes (by default, a script's: the first key)."""
 
     colour: bool | None
     trust: ContactRule
@@ -99,71 +101,44 @@ async def run_operator(
     stdin_is_tty: bool,
     **options: Unpack[OperatorRun],
 ) -> int:
-    """`ChatApp -o <name> <server-ip> <server-port>`: serve at the help desk as `name`, with
-    the operator `key`; return the exit status (0 after going off duty, 1 when the desk
-    could not be reached, refused the name or the key, or the connection was lost before
-    going on duty, or an operator client for `name` runs already with the same state
-    directory, $CHATAPP_DATA_DIR or the per-user default: see `hold_client_lock`). Never
+    """Serve at the help desk as `name`, with the operator `key`; the exit status (0 after
+    going off duty, 1 when the desk could not be reached, refused, was lost before going on
+    duty, or an operator client for `name` runs with the same data directory). Never
     raises."""
     root = state_root()
-    private_root(root)
-    try:
-        lock = hold_client_lock(root, operator_lock(name))
-    except InUse as busy:
-        pid = f" (pid {busy.pid})" if busy.pid else ""
-        print(
-            f">>> [An operator client for {name} is already running with the data directory "
-            f"{root}{pid}; quit it first, or go on duty under another name.]",
-            flush=True,
-        )
-        return 1
-    try:
-        registry_key = await desk_registry_key(
-            root, server_ip, server_port, options.get("trust", ContactRule())
-        )
+
+    async def run(registry_key: bytes | None) -> int:
         core = OperatorCore(
-            name,
-            server_ip,
-            server_port,
-            key,
-            IdMaker(os.urandom(4).hex()),
-            prompt=stdin_is_tty,
+            name, server_ip, server_port, key, IdMaker(os.urandom(4).hex()), prompt=stdin_is_tty,
             serve_when_asked=not stdin_is_tty,  # see OperatorLines.early_topics
-        )
+        )  # fmt: skip
+        colour = use_colour(options.get("colour"))
         runner = DeskRunner(
-            core,
-            client="operator client",
-            tty=stdin_is_tty,
-            colour=use_colour(options.get("colour")),
-            keys=root,
+            core, client="operator client", tty=stdin_is_tty, colour=colour, keys=root,
             registry_key=registry_key,
-        )
+        )  # fmt: skip
         code = await runner.run()
         _remember_authorised(root, key, core, runner)
         return code
-    except Untrusted:
-        return 1
-    finally:
-        if lock is not None:
-            os.close(lock)
+
+    busy = BUSY.replace("{name}", name.replace("{", "{{").replace("}", "}}"))
+    where, trust = (server_ip, server_port), options.get("trust", ContactRule())
+    return await run_locked(root, operator_lock(name), busy, where, trust, run)
 
 
-def _main(argv: list[str]) -> int:
-    if len(argv) != 3 or not argv[2].isdigit():
+if __name__ == "__main__":
+    if len(sys.argv) != 4 or not sys.argv[3].isdigit():
         print(
             "usage: python -m peer.desk.operator <name> <server-ip> <server-port>", file=sys.stderr
         )
-        return 2
+        sys.exit(2)
     tty = sys.stdin.isatty()
     key = find_operator_key(tty)
     if key is None:
         print(f"python -m peer.desk.operator: {NO_KEY}", file=sys.stderr)
-        return 2
+        sys.exit(2)
+    name, ip, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     try:
-        return asyncio.run(run_operator(argv[0], argv[1], int(argv[2]), key=key, stdin_is_tty=tty))
+        sys.exit(asyncio.run(run_operator(name, ip, port, key=key, stdin_is_tty=tty)))
     except KeyboardInterrupt:
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
+        sys.exit(130)

@@ -1,18 +1,8 @@
-"""The person at the help desk (`ChatApp -d`): a sans-IO state machine.
-
-The person types a name and a registered mobile number, picks a topic from the menu (and
-describes the problem for some topics), and waits in the registry's waiting room until an
-operator serves them. While waiting they see their position (pushed when it changes);
-`.queue` asks how many are ahead and the estimated wait; `.quit` or Ctrl-C leaves. A
-connection lost while the desk holds a place for the person's token is made again by
-itself until the grace period is over; the token is kept in a file (`KeepPlace`) so that a
-restarted client takes the place back (`FindPlace`).
-
-Phases: form, connecting (the first connection), joining, waiting, served, reconnecting,
-leaving, done. Events and actions: peer.desk.actions; the adapter: peer.desk.runner.
-`PersonCore` holds one `PersonState` (with its `DeskLink`) and hands it to its parts: the
-form (`peer.desk.person_form`), the wait and the session (`peer.desk.person_session`), the
-connection lost, made again and left (`peer.desk.person_reconnect`).
+"""The person at the help desk (`ChatApp -d`): a sans-IO state machine (docs/DESK.md,
+"Asking for help"). Phases: form, connecting, joining, waiting, served, reconnecting,
+leaving, done. `PersonCore` holds one `PersonState` and hands it to its parts: the form
+(`person_form`), the wait and the session (`person_session`), the connection lost, made
+again and left (`person_reconnect`).
 """
 
 from __future__ import annotations
@@ -30,6 +20,7 @@ from peer.desk.actions import (
     Probe,
     Send,
     Show,
+    collect,
     unreachable,
 )
 from peer.desk.link import DeskLink
@@ -152,10 +143,7 @@ class PersonCore:
         return actions
 
     def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
-        actions: list[Action] = []
-        emit = actions.append
-        self._form.place_found(kept, now, emit)
-        return actions
+        return collect(lambda emit: self._form.place_found(kept, now, emit))
 
     def received(self, message: DeskMessage, now: float) -> list[Action]:
         actions: list[Action] = []
@@ -192,10 +180,7 @@ class PersonCore:
         emit(Connect())
 
     def lost(self, reason: str, now: float) -> list[Action]:
-        actions: list[Action] = []
-        emit = actions.append
-        self._reconnect.lost(reason, now, emit)
-        return actions
+        return collect(lambda emit: self._reconnect.lost(reason, now, emit))
 
     def tick(self, now: float) -> list[Action]:
         actions: list[Action] = []

@@ -1,11 +1,6 @@
-"""The asyncio adapter of the help-desk clients: it drives a `DeskClient` (the person's
-or the operator's) with a real terminal, TCP connection, clock and held-place file.
-
-Everything arrives as one stream of events on a queue, handled one at a time: what the
-user types (from `peer.desk.terminal`), the frames of the current connection, that
-connection ending, a connection attempt's outcome. Each connection has a number; events of
-an older one are dropped, so the core only ever hears of the connection it asked for last.
-Time passing is the core's `next_wake`, handed over as `tick`.
+"""The asyncio adapter of the help-desk clients: it drives a `DeskClient` with a terminal,
+a TCP connection, the clock and the held-place file. Events come on one queue, one at a
+time; each connection has a number, and events of an older one are dropped.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""The help-desk clients' terminal (`ChatApp -d` and `ChatApp -o`): lines in, lines out.
-
-On a terminal prompt_toolkit keeps the line being typed below whatever is printed, so an
-incoming line never garbles it; otherwise standard input is read a line at a time on a
-thread and every line printed is flushed at once (docs/GUIDE.md). What the user types
-arrives as `Typed` and `EndOfInput`, handed to the callback the terminal is given.
+"""The help-desk clients' terminal: lines in (`Typed`, `EndOfInput`), lines out. On a
+terminal prompt_toolkit keeps the line being typed below what is printed; otherwise input
+is read a line at a time and every line printed is flushed at once.
 """
 
 from __future__ import annotations

@@ -1,12 +1,7 @@
-"""Who may take a new place in the waiting room, and who may take a held one back (docs/DESK.md,
-"A desk nobody can lock"). Pure: the queue passes in the people it knows.
-
-A place counts against its source: the client's key (every desk client has one, proven by the
-secure channel's handshake), and the address it joined from. A key is free to make, so the
-address bounds what one computer can hold however many keys it makes; a person in danger counts
-apart from everyone else there, so that ordinary joins from a computer never keep its person in
-danger out. A place held after a lost connection is taken back only with its token, the secret
-given to the client that was given the place.
+"""Who may take a new place in the waiting room, and who may take a held one back
+(docs/DESK.md, "A desk nobody can lock"). Pure: the queue passes in the people it knows.
+A place counts against its client key and its address (keys are free to make); a person in
+danger counts apart. A held place is taken back only with its token.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ class ClosedDesk:
         self.key_path = key_path
         self.problem = problem
         self._new_id = IdMaker(secrets.token_hex(4))
+        self.console = ClosedConsole()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def operators(self) -> list[str]:
@@ -84,26 +85,22 @@ class ClosedDesk:
             with contextlib.suppress(Exception):
                 writer.close()
 
-    # -- the console: it never serves here -------------------------------------------------
 
-    def set_console_output(self, print_fn: Callable[[str], None]) -> None:
+class ClosedConsole:
+    """The console of a closed desk: it never goes on duty, and knows the desk's commands
+    only to have the registry answer them with the desk's problem."""
+
+    on_duty = in_session = False
+    serves = ""
+
+    def set_output(self, print_fn: Callable[[str], None]) -> None:
         """The console does not go on duty at a closed desk."""
 
-    def wants_console_line(self, line: str, begun: float | None = None) -> bool:
-        """Whether `line` is one of the desk's commands (`.room`, `.serve`, ...): the
-        registry answers it with `problem`."""
+    def wants(self, line: str, begun: float | None = None) -> bool:
         return is_operator_command(line)
 
-    def console_line(self, line: str, begun: float | None = None) -> None:
+    def typed(self, line: str, begun: float | None = None) -> None:
         """Nothing to carry out."""
 
-    def console_ended(self) -> None:
+    def ended(self) -> None:
         """Nothing is on duty."""
-
-    @property
-    def console_on_duty(self) -> bool:
-        return False
-
-    @property
-    def console_serves(self) -> str:
-        return ""

@@ -1,16 +1,9 @@
-"""The registry's console as an operator at the help desk.
+"""The registry's console as an operator at the help desk (docs/DESK.md, "The registry
+console"), on a connection id of its own (CONSOLE), parsing lines as `ChatApp -o` does.
 
-Once the registry calls `DeskConsole.set_output` (it runs on a terminal), its console goes
-on duty under CONSOLE_NAME, on a connection id of its own (CONSOLE), serving what `.serve`
-chose before a restart (desk-console.json) or every topic. Its lines come in through
-`typed` and are parsed exactly like those of `ChatApp -o`; what the desk sends it is
-printed through the given function, each line led by `desk: `.
-
-A console line is typed while the screen moves on: one begun before a new person was
-shown as handed over is held back (it may have been meant for the person before, or for
-the registry), and so is a line that is exactly a registry command (`quit`, `who`):
-`.send` sends it; one begun during a session that has ended since, with
-nobody next, was meant for that person and goes nowhere.
+A line begun before a new person was shown as handed over is held back, and so is one that
+is exactly a registry command: `.send` sends it. One begun during a session that has ended
+since, with nobody next, goes nowhere.
 """
 
 from __future__ import annotations
@@ -36,8 +29,7 @@ from wire.version import WIRE_VERSION
 CONSOLE: ConnId = "console"
 #: The name the registry console serves under.
 CONSOLE_NAME = "admin"
-#: The console's command that sends a line held back as a new person was handed over (a
-#: line begun before the notice of that hand-over appeared: see `DeskConsole._holds`).
+#: The console's command that sends the line held back.
 SEND_HELD = ".send"
 #: `.help` on the registry console: the operator's commands and the console's own.
 CONSOLE_HELP: tuple[str, ...] = (
@@ -48,9 +40,7 @@ CONSOLE_HELP: tuple[str, ...] = (
 
 
 class ConsoleDesk(Struct, frozen=True):
-    """The desk the console serves at, as the console uses it: its queue and operator key,
-    its clock and message ids, its log, holding its hand-overs (see
-    `registry.desk.queue.HANDS_OVER`) and carrying out the queue's actions."""
+    """The desk the console serves at, as the console uses it."""
 
     queue: DeskQueue
     operator_key: str
@@ -62,8 +52,7 @@ class ConsoleDesk(Struct, frozen=True):
 
 
 class DeskConsole:
-    """The console operator of `desk`, keeping what it serves in `data_dir` and serving
-    under `name`. Off duty until `set_output`."""
+    """The console operator of `desk`, serving under `name`; off duty until `set_output`."""
 
     def __init__(self, desk: ConsoleDesk, data_dir: Path, name: str = CONSOLE_NAME) -> None:
         self._desk = desk
@@ -71,8 +60,7 @@ class DeskConsole:
         self._print: Callable[[str], None] | None = None
         self._topics_file = ConsoleTopics(data_dir)
         self._kept = ALL_TOPICS  # what `.serve` chose, as kept on disk
-        # the console's session, when it began, when the console's session last changed
-        # (each shown on the console at that moment), and a line held back as it began
+        # the console's session, when it began, when it last changed, and the line held
         self._session = ""
         self._switched = float("-inf")
         self._began = float("-inf")
@@ -81,9 +69,8 @@ class DeskConsole:
     # -- for the registry -------------------------------------------------------------------
 
     def set_output(self, print_fn: Callable[[str], None]) -> None:
-        """Make the registry's console an operator that prints through `print_fn`, serving
-        every topic, or what `.serve` chose before a restart (kept in desk-console.json).
-        Call once, when the registry runs on a terminal."""
+        """Go on duty, printing through `print_fn`, serving what `.serve` chose before a
+        restart or every topic. Call once, when the registry runs on a terminal."""
         self._print = print_fn
         topics, problem = self._topics_file.load()
         if problem:
@@ -97,9 +84,8 @@ class DeskConsole:
             )
 
     def typed(self, line: str, begun: float | None = None) -> None:
-        """A line the registry's admin typed, begun at `begun` (the desk's clock; None: now):
-        `.room`, `.end`, `.serve 1,3`, `.help`, or text for the person the console serves.
-        Never raises."""
+        """A line the admin typed, begun at `begun` (the desk's clock; None: now). Never
+        raises."""
         if self._print is None:
             return
         begun = self._desk.now() if begun is None else begun
@@ -120,15 +106,13 @@ class DeskConsole:
             self._desk.log(f"desk: internal error on a console line: {exc!r}")
 
     def wants(self, line: str, begun: float | None = None) -> bool:
-        """Whether a console line begun at `begun` (None: now) belongs to the desk: one of
-        its commands, any line while the console is serving someone, or one begun during a
-        session that has ended since (it was meant for that person)."""
+        """Whether a console line belongs to the desk: a desk command, any line while the
+        console serves someone, or one begun during a session ended since."""
         begun = self._desk.now() if begun is None else begun
         return _is_desk_command(line) or self.in_session or self._for_the_session_before(begun)
 
     def ended(self) -> None:
-        """The console's input ended (Ctrl-D): nobody can answer there any more, so it goes
-        off duty (the person it served goes back to the front of the waiting room)."""
+        """The console's input ended (Ctrl-D): it goes off duty."""
         if self._print is None or not self._desk.queue.knows(CONSOLE):
             return
         self._desk.hold_handovers()  # its person goes back to the front: see _carry_out
@@ -137,8 +121,7 @@ class DeskConsole:
 
     @property
     def on_duty(self) -> bool:
-        """Whether the registry's console serves at the help desk (`set_output` was called,
-        and its input has not ended since)."""
+        """Whether the console serves at the desk (`set_output`, and input not ended)."""
         return self._print is not None
 
     @property
@@ -148,8 +131,7 @@ class DeskConsole:
 
     @property
     def serves(self) -> str:
-        """The name of the person the console operator serves right now (cleaned for the
-        screen), or "" (nobody)."""
+        """The name of the person the console serves now, as shown, or ""."""
         operator = self._desk.queue.on(CONSOLE)
         if not isinstance(operator, Operator) or operator.session is None:
             return ""
@@ -158,13 +140,12 @@ class DeskConsole:
     # -- for the desk -----------------------------------------------------------------------
 
     def show(self, message: DeskMessage) -> None:
-        """A message the desk sends the console operator, printed as an operator reads it."""
+        """A message from the desk, printed as an operator reads it."""
         for text in render_operator(message):
             self._say(text)
 
     def follow(self) -> None:
-        """After the desk carried out actions: note whether the console's session changed
-        (it was shown so just now), for the lines begun before."""
+        """After actions were carried out: note whether the console's session changed."""
         if self._print is None:
             return
         session = self._desk.queue.session_of(CONSOLE)
@@ -178,8 +159,7 @@ class DeskConsole:
     # -- lines ------------------------------------------------------------------------------
 
     def _carry_out(self, line: str, begun: float) -> None:
-        """`line`, parsed as an operator's: what it says printed, and what it asks sent to
-        the desk, unless it is a line or `.end` held back (see `_holds`)."""
+        """`line`, parsed as an operator's, carried out unless held back (`_holds`)."""
         serves = self._topics()
         topics = ALL_TOPICS if serves is None else serves
         parsed = parse_operator_line(
@@ -206,22 +186,18 @@ class DeskConsole:
             self._keep_topics()
 
     def _for_the_session_before(self, begun: float) -> bool:
-        """Whether a line begun at `begun` was begun during the console's last session, and
-        comes now that it has ended with nobody next: it was meant for that person, and is
-        neither sent to anyone nor run as a registry command."""
+        """Whether a line was begun during the console's last session, ended since with
+        nobody next: meant for that person, it is neither sent nor run."""
         return (
             self._print is not None and not self._session and self._began <= begun < self._switched
         )
 
     def _holds(self, begun: float) -> bool:
-        """Whether the console's line or `.end`, begun at `begun`, is held back: exactly
-        when it was begun before the console was shown that a new person was handed over
-        (it may have been meant for the person before, or for the registry). What is
-        begun after that notice is for the person it named."""
+        """Whether a line or `.end` was begun before the console was shown a new person."""
         return bool(self._session) and begun < self._switched
 
     def _hold_line(self, message: DeskLine | DeskEnd) -> None:
-        who = self._person()
+        who = self.serves
         if isinstance(message, DeskEnd):
             self._say(
                 f"[.end not carried out: you began it before {who} was handed over to you. "
@@ -235,34 +211,26 @@ class DeskConsole:
         )
 
     def _hold_command(self, message: DeskLine) -> None:
-        """A line that is exactly one of the registry console's commands (`quit`, `who`)
-        is held back rather than sent: it was more likely meant for the registry."""
+        """A line that is exactly a registry command is held: more likely the registry's."""
         self._held = message.text
-        word, who = clean(message.text.strip()), self._person()
+        word, who = clean(message.text.strip()), self.serves
         self._say(
             f"[Not sent: {word} is a registry command. /{word.lower()} runs it; "
             f"{SEND_HELD} sends it to {who} as text.]"
         )
 
     def _send_held(self) -> None:
-        """`.send`: the line held back as this session began goes to its person."""
+        """`.send`: the line held back goes to the person served."""
         text, self._held = self._held, ""
         if not text or not self._session:
             self._say(f"[No line is held back; {SEND_HELD} sends one held as a session began.]")
             return
         message = DeskLine(self._desk.new_id(), "", text, self._session)
-        who = self._person()
+        who = self.serves
         actions = self._send(message)
         if any(isinstance(action, SessionLine) for action in actions):
             # a line typed on the console is on the screen already; this one was not
             self._say(f"[Sent to {who}: {clean(text)}]")
-
-    def _person(self) -> str:
-        """The name of the person the console serves ("" for none), as shown."""
-        for session in self._desk.queue.sessions:
-            if session.operator.conn == CONSOLE:
-                return clean(session.person.name)
-        return ""
 
     # -- duty and topics --------------------------------------------------------------------
 
@@ -273,7 +241,7 @@ class DeskConsole:
         self._send(message)
 
     def _keep_topics(self) -> None:
-        """After a console line: keep what the console serves, when `.serve` changed it."""
+        """Keep what the console serves, when `.serve` changed it."""
         topics = self._topics()
         if topics is not None and topics != self._kept:
             self._kept = topics

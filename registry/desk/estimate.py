@@ -1,34 +1,18 @@
-"""The help desk's wait estimate: pure arithmetic over served session lengths.
+"""The help desk's wait estimate: pure arithmetic over session lengths (docs/DESK.md).
 
-Per topic, and over all topics, an exponentially weighted average of session lengths
-(weight ALPHA for the newest sample; the first sample seeds it) together with an equally
-weighted mean deviation, the way TCP smooths round-trip times (RFC 6298): the deviation
-gives the width of the range shown to the person.
+Per topic and overall, an exponentially weighted average of session lengths and its mean
+deviation, as TCP smooths round-trip times (RFC 6298). With `a` people ahead and `k`
+operators able to serve them:
 
-For a person with `a` people ahead and `k` operators able to serve them:
-
-    point  = remaining time of the session in progress + (a / k) * average
+    point  = soonest free operator + (a / k) * average
     spread = deviation + (a / k) * min(deviation, average)
     range  = [max(0, point - spread), point + spread]
 
-"Remaining time of the session in progress" is the soonest any of the k operators is
-expected to be free: zero for an idle operator, else for a session that has lasted `e`
-so far, the average length for its topic minus `e`, but never less than OVERRUN * e:
-a session that has gone on past its average is not about to end (lengths of talks have
-a long tail: see OVERRUN).
-
-Each person ahead adds their share of an average session, and at most that much to the
-uncertainty, so both ends of the range grow with every person ahead: nobody further back
-is shown a shorter wait than someone before them, however wide the deviation.
-
-Until MIN_HISTORY sessions have ended in all, the average is the typical session length
-the estimator was given, with half of it as the deviation (as RFC 6298 seeds its first
-measurement): each person ahead counts for half to one and a half typical sessions, and
-the estimate is EST_TYPICAL. From then on it is measured (EST_MEASURED): a topic with
-MIN_HISTORY sessions of its own uses its own average, any other the average over all
-topics. With no operator for the topic there is no figure (EST_NOBODY). The averages are
-the whole history an estimator needs: `history` and `restore_history` carry them across
-a restart.
+An operator in a session of `e` seconds is free in its topic's average minus `e`, never
+less than OVERRUN * e. Both ends grow with every person ahead: nobody further back is shown
+a shorter wait. Until MIN_HISTORY sessions have ended, the typical session length stands
+in, with half of it as the deviation (EST_TYPICAL); then a topic with MIN_HISTORY of its
+own uses its own average, any other the overall one (EST_MEASURED).
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""What the help desk keeps, as its adapter uses it: the waiting room's places
-(`registry.desk.places`), the session lengths learnt (`registry.desk.history`) and the
-operators' keys authorised by the operator key (OPERATORS_FILE), on its shelf (the data
-directory, or the service's JetStream bucket: `registry.desk.shelf`); and the transcripts
-(`registry.desk.records`), always in the data directory of the registry that wrote them.
-What the disk (or JetStream) refuses is said in the log, and the desk carries on.
+"""What the help desk keeps, as its adapter uses it: places, session lengths and operators'
+keys on its shelf (`registry.desk.shelf`), transcripts in the data directory. What the disk
+refuses is said in the log, and the desk carries on.
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
-"""The help desk's history of session lengths, kept across a restart: without it every
-restart would start again from the typical session length, and the estimates shown to
-the first people after it would be guesses again.
-
-The history is the estimator's averages (registry.desk.estimate: a count, a mean and a
-mean deviation, overall and per topic): being exponentially weighted, they are already
-"recent history", the newest sessions weighing most, and they are all the estimator
-needs. No names, numbers or times of day are in the file.
+"""The help desk's history of session lengths, kept across a restart so that estimates
+after it are not guesses again: the estimator's averages (registry.desk.estimate), which
+are all it needs. No names, numbers or times of day are in the file.
 """
 
 from __future__ import annotations

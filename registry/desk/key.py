@@ -1,10 +1,5 @@
-"""The help desk's operator key: a secret kept in the registry's data directory.
-
-A person at the desk gives a name and a phone number, and the operator serving them sees
-the number in full, so not anyone on the network may go on duty: `ChatApp -o` must present
-this key. The registry makes one on its first start (random, readable by its owner only)
-and keeps it; whoever runs the registry hands it to the operators, or puts a key of their
-choosing in the file.
+"""The help desk's operator key: a secret in the registry's data directory, made on its
+first start, which `ChatApp -o` must show (the operator sees the full number).
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
 """What operators are told of the waiting room: who has arrived (to those busy, who could
-serve them) and who may be in danger (to one just on duty).
-
-Such a notice goes out only once the desk has handed over everyone it could, and names
-only people still waiting then. Hand-overs wait at times (`hold`, and just after a
-restart: see `DeskState.paused`); a notice sent before them could name someone a free
-operator takes a moment later, and the operator told would look for a person who is no
-longer there.
+serve them) and who may be in danger (to one just on duty). A notice goes out only once the
+desk has handed over everyone it could, and names only people still waiting then.
 """
 
 from __future__ import annotations

@@ -1,18 +1,10 @@
 """The help desk's waiting room kept on disk, so that a registry that stops without closing
-the desk (a crash, a power cut, `kill -9`) holds everyone's place when it starts again.
+the desk (a crash, `kill -9`) holds everyone's place when it starts again (docs/DESK.md).
 
-Each client, on losing its connection, tells its person that their place is kept for the
-grace period and reconnects with its token; without this file, a restarted registry knew
-no token and sent them to the back of a new queue. The file holds full phone numbers and
-descriptions, so it is readable by the registry's user only, and it is removed when the
-waiting room is empty (a desk closed on purpose tells everyone and empties it).
-
-Each place's token is kept as its hash, as the table keeps the peers' tokens: the file
-gives nobody a place. A client taking its place back shows the token, which is then known
-again (a file written before tokens were hashed holds them in clear, and still works).
-
-The queue's clock is monotonic, which does not carry across a restart; here each place's
-time of joining is kept as wall-clock time, so that its wait goes on counting.
+The file holds full numbers, so it is its user's alone, and is removed when the room is
+empty. Tokens are kept as their hashes: the file gives nobody a place (an older file's
+tokens in clear still work). Times of joining are kept as the time of day, so that waits
+go on counting across a restart.
 """
 
 from __future__ import annotations

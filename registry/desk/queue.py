@@ -1,39 +1,9 @@
-"""The help desk's waiting room as a sans-IO state machine.
+"""The help desk's waiting room as a sans-IO state machine (`DeskQueue`).
 
-`DeskQueue` knows people waiting for help, operators on duty and the sessions between
-them. It never touches a socket, a clock or a file: every method takes an event with
-`now` (seconds on a monotonic clock) and returns the actions for the adapter to carry out
-in order: frames to send to a connection, connections to close, log lines, transcript
-records. `next_wake()` says when `timer(now)` must be called next (grace periods running
-out, position pushes held back by the once-a-second limit).
-
-Connections are named by opaque ids the adapter chooses. The first message of a
-connection says who it is: `DeskJoin` (a person) or `DeskOperator` (an operator). The
-registry's own console is an operator like any other, on a connection id of its own.
-
-Rules (docs/DESK.md):
-
-- The waiting room is one first-come-first-served list. When an operator is free, the
-  earliest connected person whose topic it serves goes to it; a person who could go to
-  several free operators goes to the one free the longest.
-- A person's position counts the people ahead who compete for the same operators: those
-  whose topic some operator serving this person's topic also serves. While nobody serves
-  the person's topic, everyone ahead counts. With operators that serve every topic (the
-  usual case) this is the plain place in the line.
-- A waiting person whose connection breaks keeps the place for `grace` seconds; a
-  `DeskJoin` carrying the token takes it back with the position unchanged. A held place
-  is skipped when serving (an operator never waits for someone who is not there), so the
-  person finds themselves still first, or served as soon as they are back.
-- A session ends when either side ends it or the person's connection breaks; both sides
-  are told and the operator takes the next person. A person whose connection broke while
-  being served keeps a place at the front for `grace` seconds, taken back with the token
-  like any held place (a blip of the network is not the end of their call). When the
-  operator's connection breaks the person goes back to the front of the waiting room
-  instead: it was not their doing.
-- Nobody is dropped silently: every refusal and every end is a message with a reason.
-- A connection is alive only while it answers: one silent for `heartbeat` seconds is asked
-  for a sign of life (`DeskPing`), and one silent for twice as long is closed and taken as
-  lost, exactly as if it had broken (a stopped process keeps its TCP connection open).
+Every event takes `now` (monotonic seconds) and returns the actions for the adapter, in
+order; `next_wake()` says when `timer(now)` is due. Connections are opaque ids the adapter
+chooses; the first message of one says who it is (`DeskJoin` or `DeskOperator`). The rules
+are docs/DESK.md's.
 """
 
 from __future__ import annotations
@@ -41,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Unpack
 
-from registry.desk.actions import Action, Close, ConnId, Emit, KeptPlace, Send
+from registry.desk.actions import Action, Close, ConnId, Emit, KeptPlace, Send, collect
 from registry.desk.danger import Danger
 from registry.desk.joins import Joins
 from registry.desk.line import Line
@@ -70,12 +40,8 @@ from wire.desk.messages import (
 from wire.desk.text import format_duration
 from wire.heartbeat import Beat, Heartbeat
 
-#: What may hand someone over: a person joining (to an operator free), an operator going on
-#: duty, or serving more topics (`.serve`), a session or a duty ending (the next person, or
-#: the one put back at the front, goes to whoever is free). The adapter holds hand-overs
-#: (`DeskQueue.hold`) before each, as it does when a connection ends: the other side of
-#: that hand-over may have typed `.quit` at that moment, not read yet. (`.first` only
-#: reorders who is next: anyone it could hand over was handed over already.)
+#: What may hand someone over: the adapter holds hand-overs (`DeskQueue.hold`) before each,
+#: as when a connection ends, since the other side may have typed `.quit` not read yet.
 HANDS_OVER = (DeskJoin, DeskOperator, DeskServe, DeskEnd, DeskLeave)
 
 #: Who sends a message: a connection that has not said who it is (None), a person or an
@@ -87,8 +53,7 @@ Handler = Callable[[Any, Any, float, Emit], None]
 
 
 class DeskQueue:
-    """The waiting room, the operators and the sessions. See the module docstring; the
-    parts are listed in docs/ARCHITECTURE.md ("The desk core, by part")."""
+    """The waiting room, the operators and the sessions: a state and its parts."""
 
     def __init__(
         self,
@@ -98,14 +63,10 @@ class DeskQueue:
         operator_key: str,
         **options: Unpack[QueueOptions],
     ) -> None:
-        """Only a `DeskOperator` carrying `operator_key`, or coming from a public key in
-        `authorised` (key text -> name), goes on duty; the first carries its key into
-        `authorised`. The connections told of by `opened` are asked for a sign of life
-        after `heartbeat` seconds of silence, and taken as lost after twice that. Raises
-        ValueError for a negative `grace` or `push_interval`, a `heartbeat` not above 0, a
-        `max_waiting`, `max_per_address` or `max_per_key` below 1, or a negative
-        `danger_room`; TypeError for an option it does not know."""
-        self._s = s = DeskState(make_id, make_token, operator_key, options)
+        """Only a `DeskOperator` carrying `operator_key`, or from a key in `authorised`,
+        goes on duty. Raises as `DeskState` does for options out of bounds or unknown."""
+        #: The data every part shares; its settings are read here (QueueOptions).
+        self.state = self._s = s = DeskState(make_id, make_token, operator_key, options)
         #: Operators' public keys authorised by the operator key, shown once (key -> name).
         self.authorised = s.authorised
         #: The wait estimates, which the adapter keeps on disk.
@@ -190,19 +151,13 @@ class DeskQueue:
 
     def hold(self) -> None:
         """Hand nobody over, and push no position nor send any `DeskQueued`, until
-        `release`; everything else goes on as usual (lines, joins, `.queue`, `.room`). The
-        adapter holds when it sees a connection end, since others may have ended at the
-        same moment and not been read yet: a registry resumed after SIGSTOP reads the ends
-        of every client that left meanwhile one at a time, and the first one read must not
-        hand a waiting person to an operator just as gone (nor an operator to a person
-        gone). Holding twice is holding once."""
+        `release`: other connections may have ended at the same moment and not been read
+        yet (a registry resumed after SIGSTOP). Holding twice is holding once."""
         self._s.holding = True
 
     def release(self, now: float) -> list[Action]:
-        """End a `hold`: serve who can be served now, answer the joins (and tell those put
-        back at the front where they stand) with the figures now, push the positions that
-        changed, and tell each operator whose `.end` came meanwhile and who is still free
-        that nobody waits for it. Nothing happens without a hold."""
+        """End a `hold`: hand over, answer the joins held, push positions, and tell each
+        operator whose `.end` came meanwhile, still free, that nobody waits."""
         s = self._s
         if not s.holding:
             return []
@@ -226,9 +181,7 @@ class DeskQueue:
         return actions
 
     def timer(self, now: float) -> list[Action]:
-        """Time has passed: give up places held too long (or, after a restart, not taken
-        back within RECLAIM_WINDOW), send held-back position pushes, ask quiet connections
-        for a sign of life and drop those silent too long."""
+        """Time has passed: heartbeats, held places expired, held-back pushes."""
         actions: list[Action] = []
         emit = actions.append
         self._heartbeats(now, emit)
@@ -240,9 +193,8 @@ class DeskQueue:
         return actions
 
     def _heartbeats(self, now: float, emit: Emit) -> None:
-        """A DeskPing to each connection silent for `heartbeat`; each silent for twice as
-        long (it did not answer) is closed, with a notice for when its process runs again,
-        and taken as lost (`disconnected`)."""
+        """A DeskPing to each connection silent for `heartbeat`; one silent twice as long
+        is told, closed and taken as lost."""
         s = self._s
         for conn, link in list(s.links.items()):
             if link.beat is None:
@@ -265,8 +217,7 @@ class DeskQueue:
                         emit(action)
 
     def next_wake(self) -> float | None:
-        """When `timer` must run next: a held place running out, a held-back push or
-        notice, a connection to ask for a sign of life."""
+        """When `timer` must run next."""
         s = self._s
         times = self._held.wakes() + self._notices.wakes()
         if not s.holding:  # held-back pushes go at `release`
@@ -301,47 +252,22 @@ class DeskQueue:
         return actions
 
     def restore(self, places: list[KeptPlace], now: float) -> list[Action]:
-        """Hold `places`, kept on disk by the run before (see KeepPlaces), as places whose
-        connection broke just now: each is kept for its token, in the order given (those
-        `back` first, as they were), and given up if nobody takes it back within
-        RECLAIM_WINDOW (or `grace`, if shorter). Call before any connection; beyond
-        `max_waiting` (and the room kept for people in danger) the rest are not held.
-
-        A place whose person was being served names their operator: for `grace`, the two
-        are kept for each other, so that the conversation resumes with the same operator
-        when both are back (the line is not reshuffled by who reconnects first). The person
-        goes to nobody else meanwhile, and the operator takes nobody else while the person
-        may come back, whatever topics it serves now (it was serving them, and `.serve`
-        chooses who is taken next, not whether a conversation goes on); once the person's
-        place is given up, or `grace` is over, the usual rules apply.
-
-        The session a place was in when the run before stopped counts as time served up to
-        now: nothing tells when in it the registry stopped, and a wait shown longer than it
-        was would count talking to an operator as waiting (it also keeps that session out
-        of the estimate, as any session cut short)."""
-        actions: list[Action] = []
-        emit = actions.append
-        self._held.restore(places, now, emit)
-        return actions
+        """Hold `places`, kept by the run before, as if each connection had just broken
+        (registry.desk.restart). Call before any connection."""
+        return collect(lambda emit: self._held.restore(places, now, emit))
 
     def revoke(self, name: str) -> list[Action]:
-        """Revoke the keys authorised for operator `name` (the registry console's `revoke`):
-        it shows the operator key again to go on duty, and one on duty now with such a key
-        is taken off it (its connection closed). Nothing when none is authorised."""
-        actions: list[Action] = []
-        emit = actions.append
-        self._duty.revoke(name, emit)
-        return actions
+        """Revoke the keys authorised for operator `name`; one on duty with one goes off
+        duty. Nothing when none is authorised."""
+        return collect(lambda emit: self._duty.revoke(name, emit))
 
     def opened(self, conn: ConnId, address: str, key: str = "") -> None:
-        """Connection `conn` comes from IP `address` with the public `key` (wire.keys text;
-        "" when none): a person joining on it counts against that address's places
-        (MAX_PER_ADDRESS; "" when unknown), and is watched for silence once it says who it
-        is (see `heartbeat`). A connection never opened (the registry's console) is
-        neither limited nor watched."""
+        """Connection `conn` comes from IP `address` with the public `key` ("" when none):
+        its places count against both, and it is watched for silence. A connection never
+        opened (the registry's console) is neither limited nor watched."""
         self._s.links[conn] = Link(address, key)
 
-    # -- read-only views (for the adapter, the console and tests) --------------------------
+    # -- read-only views, for the adapter, the console and tests
 
     @property
     def waiting(self) -> tuple[Person, ...]:
@@ -363,8 +289,7 @@ class DeskQueue:
         return self._line.position(person)
 
     def on(self, conn: ConnId) -> Person | Operator | None:
-        """The person or operator on connection `conn`, or None (not yet said who it is,
-        or gone)."""
+        """The person or operator on connection `conn`, or None."""
         return self._s.conns.get(conn)
 
     def knows(self, conn: ConnId) -> bool:
@@ -384,32 +309,5 @@ class DeskQueue:
         return session.id if session else ""
 
     def place_tokens(self) -> frozenset[str]:
-        """The tokens a returning person may ask a place back with: one per person waiting
-        (held places included)."""
+        """The tokens a returning person may ask a place back with."""
         return frozenset(self._s.tokens)
-
-    # -- the settings (registry.desk.state.QueueOptions) ------------------------------------
-
-    @property
-    def grace(self) -> float:
-        return self._s.grace
-
-    @property
-    def max_waiting(self) -> int:
-        return self._s.max_waiting
-
-    @property
-    def push_interval(self) -> float:
-        return self._s.push_interval
-
-    @property
-    def reclaim_window(self) -> float:
-        return self._s.reclaim_window
-
-    @property
-    def heartbeat(self) -> float:
-        return self._s.heartbeat
-
-    @property
-    def crisis_notice(self) -> str:
-        return self._s.crisis_notice

@@ -1,26 +1,11 @@
-"""Help-desk transcripts on disk: one text file per session in the registry's data directory.
+"""Help-desk transcripts: one text file per session in the registry's data directory.
 
-The queue core hands over `SessionStarted`, `SessionLine` and `SessionEnded` records whose
-texts are already cleaned and scrubbed of the person's phone number (the core holds the
-number; this module never sees it). Each record is appended as it happens, so a registry
-killed mid-session still leaves the transcript up to that moment; the end is made durable
-with fsync. The danger mark and the lines of crisis typed while waiting, when there are
-any, come before the conversation: the operator saw them as it began.
-
-A file reads:
-
-    Help-desk session 3fa2-17
-    Person: Alice (phone *********23)
-    Topic: 3 Weak in Academics
-    Description: falling behind in maths
-    !!! May be in danger: they wrote of it while waiting
-    !!! Wrote while waiting: I cannot go on like this
-    Operator: admin
-    Waited: 2 min 05 s
-    Started: 2024-05-01 14:03:11 +0200
-    [14:03:15] Alice: hello
-    [14:03:20] admin: hi Alice, how can I help?
-    Ended: 2024-05-01 14:10:02 +0200 (ended by the operator; length 6 min 51 s)
+The records come cleaned and scrubbed of the person's number. Each is appended as it
+happens, so a killed registry leaves the transcript up to that moment; the end is made
+durable. The danger mark and the lines of crisis typed while waiting come first, as the
+operator saw them. A file reads `Help-desk session ID`, then `Person:`, `Topic:`,
+`Description:`, `!!!` lines, `Operator:`, `Waited:`, `Started:`, a `[HH:MM:SS] name: text`
+line per line said, and `Ended: ... (why; length)`.
 """
 
 from __future__ import annotations

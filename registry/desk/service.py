@@ -1,14 +1,6 @@
-"""The help desk's asyncio adapter: TCP connections, the clock, the timer and the files
-around the sans-IO `DeskQueue`.
-
-The registry hands every TCP connection whose first frame is a desk message to
-`DeskService.handle_connection`, which owns it from then on. The registry's console is an
-operator too, once the registry calls `set_console_output` (`registry.desk.console`); what
-the desk keeps on disk is `registry.desk.files`'.
-
-Run as `python -m registry.desk.service --port 0 --data-dir DIR` for a standalone desk
-(tests and trials: `registry.desk.standalone`): it prints `desk listening on HOST:PORT`
-and serves until stopped.
+"""The help desk's asyncio adapter around the sans-IO `DeskQueue`: TCP connections, the
+clock, the timer, the files (`registry.desk.files`) and the console (`registry.desk.console`).
+`python -m registry.desk.service` runs a desk alone (`registry.desk.standalone`).
 """
 
 from __future__ import annotations
@@ -55,15 +47,11 @@ from wire.messages import Message
 from wire.reliable import IdMaker
 from wire.shown_text import clean
 
-#: Bytes that may pile up unsent to one connection before it is closed as too slow: far
-#: more than a desk conversation ever queues, far less than memory to worry about.
+#: Bytes that may pile up unsent to one connection before it is closed as too slow.
 MAX_UNSENT = 256 * 1024
 #: Turns of the event loop a connection's end (or a message in HANDS_OVER) holds the
-#: desk's hand-overs for (see `DeskQueue.hold`). Connections whose clients left together
-#: (while the registry was stopped with SIGSTOP) are all readable at the first turn after
-#: it runs again: their tasks see the end, or a last frame, one turn later, and an end
-#: after a last frame one or two more. Counting turns, not time, holds nobody up longer
-#: than what is already there takes to read.
+#: desk's hand-overs for (`DeskQueue.hold`): clients that left together while the registry
+#: was stopped are all read by then. Turns, not time: nobody waits longer than the reading.
 HOLD_TURNS = 3
 #: Seconds a desk that closes waits at most for what it keeps to be acknowledged, before
 #: its last words are sent.
@@ -71,17 +59,10 @@ CLOSE_FLUSH = 2.0
 
 
 class DeskOptions(TypedDict, total=False):
-    """What a `DeskService` may be given beyond its data directory, log and crisis notice,
-    each with its default: `grace` (GRACE), the seconds a waiting person's place is kept
-    after a lost connection; `max_waiting` (MAX_WAITING); `console_name` (CONSOLE_NAME),
-    the name the registry's console serves under; `clock` (time.monotonic); `heartbeat`
-    (HEARTBEAT), the seconds of silence after which a connection is asked for a sign of
-    life (taken as lost after twice that); `typical_session` (TYPICAL_SESSION), the seconds
-    a session is taken to last in the wait estimates until enough have been measured;
-    `rejected` (the log's), where refusals go, as (kind, line); `shelf` (the data
-    directory's files), where places, history and operators' keys are kept;
-    `reclaim_window` (RECLAIM_WINDOW), how long after a start the places kept on disk are
-    held for their people."""
+    """What a `DeskService` may be given, each with its default: the queue's own (as
+    QueueOptions); `console_name` (CONSOLE_NAME); `clock` (time.monotonic);
+    `typical_session` (TYPICAL_SESSION); `rejected` (the log's), where refusals go, as
+    (kind, line); `shelf` (the data directory's files)."""
 
     grace: float
     reclaim_window: float
@@ -104,22 +85,15 @@ class DeskService:
         crisis_notice: str | None = None,
         **options: Unpack[DeskOptions],
     ) -> None:
-        """`data_dir` is the registry's data directory (transcripts go in a folder of it,
-        and the operator key is kept there: see registry.desk.key); `log` receives log
-        lines, never holding a full phone number; `crisis_notice` replaces the default
-        text shown for topic 1; `options`: see DeskOptions. Nothing runs until `start`.
-        Raises DeskKeyError (registry.desk.key) when the operator key file holds no usable
-        key, OSError when a key can be neither read nor made, ValueError for a `heartbeat`
-        or `typical_session` not above 0, or TypeError for an option it does not know."""
+        """The desk of the registry whose data directory is `data_dir`, logging to `log`.
+        Nothing runs until `start`. Raises DeskKeyError when the operator key file holds
+        no usable key, OSError when none can be made, ValueError or TypeError for options."""
         check_options("DeskService", options, DeskOptions)
         notice = clean_crisis_notice(crisis_notice or "") or DEFAULT_CRISIS_NOTICE
         self._new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
         self._key = load_or_create_key(data_dir)
-        #: Where the desk's log lines go.
         self.log = log
-        #: Where its refusals go, as (kind, line): the registry's one rate-limited log of
-        #: them (net/drop_log.py); by default, `log`.
         self.rejected: Callable[[str, str], None] = options.get(
             "rejected", lambda kind, line: log(line)
         )
@@ -141,7 +115,8 @@ class DeskService:
         desk = ConsoleDesk(
             self.queue, self._key, self._clock, self._new_id, log, self._hold_handovers, self._apply
         )
-        self._console = DeskConsole(desk, data_dir, options.get("console_name", CONSOLE_NAME))
+        #: The registry's console as an operator (`set_output` puts it on duty).
+        self.console = DeskConsole(desk, data_dir, options.get("console_name", CONSOLE_NAME))
         self._writers: dict[ConnId, asyncio.StreamWriter] = {}
         # each connection's secure session (net/secure_stream.py): what is written goes in it
         self._streams: dict[ConnId, SecureStream] = {}
@@ -158,9 +133,8 @@ class DeskService:
     # -- life cycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Hold the places kept by a run that stopped without closing the desk, and start
-        the timer that expires held places and sends held-back position pushes. Await once,
-        inside the registry's event loop, before any connection."""
+        """Hold the places kept by the run before, and start the timer. Await once, in the
+        registry's event loop, before any connection."""
         if self._timer is None:
             places = self._files.load(self.queue.estimator)
             self._apply(self.queue.restore(places, self._clock()))
@@ -168,8 +142,7 @@ class DeskService:
             self._timer = asyncio.create_task(self._run_timer(), name="desk-timer")
 
     async def close(self) -> None:
-        """Tell everyone the desk is closing, end sessions (transcripts included), close
-        every connection and stop the timer. Safe to call more than once."""
+        """Tell everyone the desk is closing, close everything. Safe to call twice."""
         if self._closed:
             return
         self._closed = True
@@ -198,11 +171,9 @@ class DeskService:
         *,
         more: Sequence[Message] = (),
     ) -> None:
-        """Own one desk connection until it ends. `first` is its first message (a desk
-        type); `decoder` is the connection's secure session already used on it, possibly
-        holding the start of further frames; `more` are messages the caller decoded after
-        `first` in the same read, if any. Never raises, except CancelledError when the
-        caller is cancelled; bad or oversized frames close this connection only."""
+        """Own one desk connection until it ends: `first` and `more` decoded already by its
+        secure session `decoder`. Never raises but CancelledError; bad frames close this
+        connection only."""
         if self._timer is None and not self._closed:
             await self.start()  # in case the registry did not: held places must expire
         conn = self._opened(decoder, writer)
@@ -212,11 +183,8 @@ class DeskService:
                 reason = "desk closing"
             elif isinstance(first, DeskJoin | DeskOperator) and has_hung_up(reader, writer):
                 # An attempt its client gave up on before we read it (a registry stopped
-                # with SIGSTOP still accepts connections, and a client tries again every
-                # few seconds): acted on, it would take a place back or go on duty only to
-                # be lost at once, and fill the log with both; a person could even be handed
-                # to an operator who is not there. A DeskGiveUp is still carried out: its
-                # client said it and left, as it should.
+                # with SIGSTOP still accepts connections): acted on, it could hand a person
+                # to an operator who is not there. A DeskGiveUp is still carried out.
                 reason = "its client had left before its first message was read"
             else:
                 registries = tuple(self.registries())
@@ -238,8 +206,7 @@ class DeskService:
             self._ended(conn, reason)
 
     def _opened(self, decoder: SecureStream, writer: asyncio.StreamWriter) -> ConnId:
-        """A new connection, on `writer` through its secure session `decoder`: known to the
-        queue by the id returned, with its address and client key."""
+        """A new connection, told to the queue with its address and client key."""
         conn: ConnId = f"t{next(self._conn_ids)}"
         self._writers[conn] = writer
         self._streams[conn] = decoder
@@ -251,8 +218,7 @@ class DeskService:
         return conn
 
     async def _converse(self, conn: ConnId, pending: list[Message], frames: FrameReader) -> str:
-        """Carry out the messages of `conn`, `pending` first and then as `frames` reads
-        them, until it ends or is closed; why it ended."""
+        """Carry out the messages of `conn` until it ends; why it ended."""
         while conn in self._writers:
             for message in pending:
                 if conn not in self._writers:
@@ -286,12 +252,8 @@ class DeskService:
             self.log(f"desk: internal error after a disconnection: {exc!r}")
 
     def _hold_handovers(self) -> None:
-        """Hold the queue's hand-overs for HOLD_TURNS turns of the event loop, so that the
-        other connections already ended, or with a last frame (a `.quit`) to read, are
-        dealt with before anyone is handed over (see `DeskQueue.hold`). Called as a
-        connection ends, and before a message in HANDS_OVER is carried out, the console's
-        included. Outside a running event loop (nothing could release it) it holds
-        nothing."""
+        """Hold the queue's hand-overs for HOLD_TURNS turns of the event loop (see
+        `DeskQueue.hold`); outside a running loop, which could not release it, nothing."""
         if self._holding or self._closed:
             return
         try:
@@ -321,48 +283,10 @@ class DeskService:
         self._close(conn)
 
     def tell_registries(self) -> None:
-        """The service's registries changed (see `registries`): every client is told."""
+        """The service's registries changed: every client is told."""
         registries = tuple(self.registries())
         for conn in list(self._writers):
             self._write(conn, DeskRegistries(self._new_id(), "", registries))
-
-    # -- the console (registry.desk.console) ------------------------------------------------
-
-    def set_console_output(self, print_fn: Callable[[str], None]) -> None:
-        """Make the registry's console an operator that prints through `print_fn` (see
-        `DeskConsole.set_output`). Call once, when the registry runs on a terminal."""
-        self._console.set_output(print_fn)
-
-    def console_line(self, line: str, begun: float | None = None) -> None:
-        """A line the registry's admin typed, begun at `begun` (the desk's clock; None: now):
-        see `DeskConsole.typed`. Never raises."""
-        self._console.typed(line, begun)
-
-    def wants_console_line(self, line: str, begun: float | None = None) -> bool:
-        """Whether a console line begun at `begun` (None: now) belongs to the desk: see
-        `DeskConsole.wants`."""
-        return self._console.wants(line, begun)
-
-    def console_ended(self) -> None:
-        """The console's input ended (Ctrl-D): it goes off duty (see `DeskConsole.ended`)."""
-        self._console.ended()
-
-    @property
-    def console_on_duty(self) -> bool:
-        """Whether the registry's console serves at the help desk (`set_console_output`
-        was called, and its input has not ended since)."""
-        return self._console.on_duty
-
-    @property
-    def console_in_session(self) -> bool:
-        """Whether the console operator is serving someone right now."""
-        return self._console.in_session
-
-    @property
-    def console_serves(self) -> str:
-        """The name of the person the console operator serves right now (cleaned for the
-        screen), or "" (nobody)."""
-        return self._console.serves
 
     # -- the registry console's operator commands ------------------------------------------
 
@@ -403,7 +327,7 @@ class DeskService:
         for action in actions:
             if isinstance(action, Send):
                 if action.conn == CONSOLE:
-                    self._console.show(action.message)
+                    self.console.show(action.message)
                 else:
                     self._write(action.conn, action.message)
             elif isinstance(action, Close):
@@ -414,7 +338,7 @@ class DeskService:
                     self.rejected(action.kind, action.line)
                 else:
                     self.log(action.line)
-        self._console.follow()
+        self.console.follow()
 
     def _write(self, conn: ConnId, message: DeskMessage) -> None:
         writer = self._writers.get(conn)

@@ -1,11 +1,7 @@
-"""Where the help desk keeps what outlives its registry (the waiting room's places, the
-session lengths learnt, the operators' keys authorised): named records of bytes on a
-shelf. A registry on its own keeps them as files in its data folder (`FolderShelf`); the
-registries of one service keep them in a JetStream bucket, so that the one that decides
-next finds them (registry/cluster/desk_bucket.py). The desk's code is the same for both.
-
-A shelf's writes may be acknowledged later than they are made (`pending`): what depends
-on them is answered only once `flushed` (registry/desk/service.py).
+"""Where the help desk keeps what outlives its registry: named records of bytes on a shelf.
+A registry on its own keeps files in its data folder (`FolderShelf`); a service keeps them
+in a JetStream bucket (registry/cluster/desk_bucket.py). A shelf's writes may be
+acknowledged later (`pending`): what depends on them waits for `flushed`.
 """
 
 from __future__ import annotations

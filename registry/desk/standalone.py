@@ -156,11 +156,11 @@ def _log_to(log_path: Path) -> Callable[[str], None]:
 def _serve_console(desk: DeskService, loop: asyncio.AbstractEventLoop) -> None:
     """Standard input and output as the desk's console operator: its lines are read in a
     thread of their own and handed to `desk` in `loop`."""
-    desk.set_console_output(lambda text: print(text, flush=True))
+    desk.console.set_output(lambda text: print(text, flush=True))
 
     def read_console() -> None:
         for line in sys.stdin:
-            loop.call_soon_threadsafe(desk.console_line, line.rstrip("\n"))
-        loop.call_soon_threadsafe(desk.console_ended)
+            loop.call_soon_threadsafe(desk.console.typed, line.rstrip("\n"))
+        loop.call_soon_threadsafe(desk.console.ended)
 
     threading.Thread(target=read_console, name="console", daemon=True).start()

@@ -1,10 +1,5 @@
-"""The state of the help desk's core, and the lines every part of it says.
-
-`DeskState` holds the data: who is waiting, on duty and connected, the places kept on disk,
-the hand-overs held, the notices due, and the desk's settings. The parts of the core
-(docs/ARCHITECTURE.md, "The desk core, by part") are each given this one object; none keeps
-a copy of what it holds. Its methods are the lookups and the lines every part needs: a
-notice, a log line, a refusal, a goodbye.
+"""The state of the help desk's core (`DeskState`), given to each of its parts, which keep
+no copy of it; and the lookups and lines every part needs: a notice, a log line, a refusal.
 """
 
 from __future__ import annotations
@@ -46,12 +41,9 @@ from wire.version import wire_refusal
 
 
 class QueueOptions(TypedDict, total=False):
-    """What a desk may be given beyond its ids and its operator key. Each has a default:
-    the crisis notice DEFAULT_CRISIS_NOTICE; the limits of registry.desk.limits (`grace`
-    GRACE, `max_waiting` MAX_WAITING, `max_per_address` MAX_PER_ADDRESS, `max_per_key`
-    MAX_PER_KEY, `danger_room` DANGER_ROOM, `push_interval` PUSH_INTERVAL,
-    `reclaim_window` RECLAIM_WINDOW); a new `Estimator`; `heartbeat` HEARTBEAT; and no
-    operators' keys `authorised` before (key text -> name)."""
+    """What a desk may be given, each with its default: DEFAULT_CRISIS_NOTICE, the limits
+    of registry.desk.limits by their names, a new `Estimator`, HEARTBEAT, and no operators'
+    keys `authorised` (key text -> name)."""
 
     crisis_notice: str
     grace: float
@@ -67,8 +59,7 @@ class QueueOptions(TypedDict, total=False):
 
 
 class Link(Struct):
-    """A connection the adapter told of (`DeskQueue.opened`): the IP `address` and public
-    `key` it came from ("" when unknown), and its `beat` once it has said anything."""
+    """A connection told of by `DeskQueue.opened`, and its `beat` once it said anything."""
 
     address: str = ""
     key: str = ""
@@ -85,10 +76,7 @@ class DeskState:
         operator_key: str,
         options: QueueOptions,
     ) -> None:
-        """Check `options` and take them, each or its default. Raises ValueError for a
-        negative `grace` or `push_interval`, a `heartbeat` not above 0, a `max_waiting`,
-        `max_per_address` or `max_per_key` below 1, or a negative `danger_room`; TypeError
-        for an option it does not know."""
+        """Raises ValueError for an option out of bounds, TypeError for one unknown."""
         check_options("DeskQueue", options, QueueOptions)
         grace = options.get("grace", GRACE)
         push_interval = options.get("push_interval", PUSH_INTERVAL)
@@ -107,7 +95,6 @@ class DeskState:
         self.make_id = make_id
         self.make_token = make_token
         self.operator_key = operator_key
-        #: Operators' public keys authorised by the operator key (key -> name).
         self.authorised: dict[str, str] = dict(options.get("authorised") or {})
         self.crisis_notice = options.get("crisis_notice", DEFAULT_CRISIS_NOTICE)
         self.grace = grace
@@ -126,21 +113,18 @@ class DeskState:
         # the puzzle (seed, bits) each connection was asked to solve (DeskWork), once
         self.puzzles: dict[ConnId, tuple[str, int]] = {}
         self.order = itertools.count()  # tie-break of operators free since the same moment
-        # -- what is kept on disk, and after `restore`: the tokens of kept places not yet
-        # taken back, until when nobody is served while some are (RESTART_SETTLE), and
-        # when those are given up (RECLAIM_WINDOW)
+        # -- what is kept on disk; after `restore`, the tokens not yet taken back, until
+        # when nobody is served (RESTART_SETTLE), and when they are given up
         self.kept: tuple[KeptPlace, ...] = ()
         self.restored: set[str] = set()
         self.settle_until = float("-inf")
         self.reclaim_by = float("-inf")
-        # -- between `hold` and `release` nobody is handed over: the operators whose
-        # `.end` came meanwhile, and the DeskQueued answers due (person, the connection it
-        # was for, what it answers, whether a place came back), wait for `release`
+        # -- between `hold` and `release`: the operators whose `.end` came, and the
+        # DeskQueued answers due (person, connection, reply_to, restored)
         self.holding = False
         self.ended_while_holding: set[ConnId] = set()
         self.answers_held: list[tuple[Person, ConnId, str, bool]] = []
-        # -- the notices of the waiting room due to operators, sent once hand-overs are
-        # made (registry.desk.notices): people who joined, operators who came on duty
+        # -- notices due to operators once hand-overs are made (registry.desk.notices)
         self.arrivals: list[Person] = []
         self.briefings: list[Operator] = []
 
@@ -163,8 +147,8 @@ class DeskState:
         return self.links.get(conn) or Link()
 
     def with_phone(self, phone: str, key: str, address: str) -> Person | None:
-        """The person waiting or served with `phone` (however it is written: `phone_key`)
-        who joined from the same source: the client key `key` when known, else `address`."""
+        """The person with `phone` (`phone_key`) who joined from the same client key (else
+        address)."""
         number = phone_key(phone)
         for person in self.people():
             same = person.key == key if key else person.address == address
@@ -173,8 +157,7 @@ class DeskState:
         return None
 
     def paused(self, now: float) -> bool:
-        """Whether nobody may be handed over now: between `hold` and `release`, and just
-        after a restart until the people whose places were kept are back (RESTART_SETTLE)."""
+        """Whether nobody may be handed over now: held, or settling after a restart."""
         return self.holding or (bool(self.restored) and now < self.settle_until)
 
     # -- places ----------------------------------------------------------------------------
@@ -201,14 +184,12 @@ class DeskState:
         return Send(conn, DeskNotice(self.make_id(), text))
 
     def log(self, line: str, person: Person) -> Log:
-        """A log line about `person`: a name or a description may hold the number itself,
-        so whatever is logged is scrubbed of it."""
+        """A log line about `person`, scrubbed of their number."""
         return Log(scrub_phone(clean(line), person.phone))
 
     def log_operator(self, operator: Operator, what: str, emit: Emit) -> None:
-        """`desk: operator ann <what>` for the log, but for the registry's console (on a
-        connection never `opened`): the log is printed on that same console, just after
-        the DeskOnDuty that says the same, and twice is once too many."""
+        """`desk: operator ann <what>` for the log; not for the registry's console, whose
+        screen is the log and shows its DeskOnDuty already."""
         if operator.conn in self.links:
             emit(Log(f"desk: operator {operator.name} {what}"))
 
@@ -226,9 +207,8 @@ class DeskState:
         code: RefusalCode = RefusalCode.OTHER,
         log: Log | None = None,
     ) -> None:
-        """Refuse the connection `conn` what it asked for in `reply_to`, saying `reason`,
-        and close it. The registry's log is told by `log`, a refusal of its kind (by
-        default the reason, which must then hold no text from the request, is both)."""
+        """Refuse `reply_to` on `conn`, saying `reason`, and close it; `log` (by default
+        the reason, which must then hold nothing from the request) goes to the log."""
         emit(log or Log(f"desk: refused: {reason}", reason))
         emit(Send(conn, DeskRefused(self.make_id(), reply_to, reason, code)))
         emit(Close(conn, "refused: " + reason))

@@ -31,32 +31,32 @@ def test_the_console_is_an_operator(tmp_path: Path) -> None:
     printed = screen.printed
 
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
-        desk.set_console_output(screen.show)
+        desk.console.set_output(screen.show)
         assert printed[-1] == "desk: [On duty as admin, serving all topics; 0 waiting.]"
         alice = await connect()
         alice.send(join("Alice"))
         served = await alice.next(DeskServed)
         assert served.operator == "admin"  # type: ignore[attr-defined]
         assert any("Now serving Alice, phone +447700900123" in line for line in printed)
-        assert desk.console_in_session and desk.wants_console_line("hello")
-        desk.console_line("hello Alice")
+        assert desk.console.in_session and desk.console.wants("hello")
+        desk.console.typed("hello Alice")
         assert (await alice.next(DeskLine)).text == "hello Alice"  # type: ignore[attr-defined]
         alice.send(DeskLine("l1", "", "thank you", served.session))  # type: ignore[attr-defined]
         await screen.until("desk: Alice: thank you")
         bob = await joined(connect, join("Bob", "+1 202 555 0147"), DeskQueued)
-        desk.console_line(".room")
+        desk.console.typed(".room")
         assert any("1. Bob" in line and "*********47" in line for line in printed)
-        desk.console_line(".quit")
+        desk.console.typed(".quit")
         assert "stays on duty" in printed[-1]
-        desk.console_line(".end")
+        desk.console.typed(".end")
         assert "ended the session" in (await alice.next(DeskEnded)).reason  # type: ignore[attr-defined]
         assert await alice.closed()
         await bob.next(DeskServed)
-        desk.console_line(".serve 9")
+        desk.console.typed(".serve 9")
         assert "Usage" in printed[-1]
-        assert not desk.wants_console_line("who") or desk.console_in_session
+        assert not desk.console.wants("who") or desk.console.in_session
         printed.clear()
-        desk.console_line(".help")  # the console's own command is listed with the others
+        desk.console.typed(".help")  # the console's own command is listed with the others
         assert printed[0] == "desk: Help-desk operator commands:"
         assert any(line.startswith("desk:   .send ") for line in printed)
         assert any(line.startswith("desk:   .room ") for line in printed)
@@ -72,9 +72,9 @@ def test_a_console_line_begun_before_the_session_changed_is_not_sent_on(tmp_path
     printed: list[str] = []
 
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
-        desk.set_console_output(printed.append)
+        desk.console.set_output(printed.append)
         gus = await joined(connect, join("Gus"), DeskServed)
-        desk.console_line("hello Gus")  # begun as it came, after the notice: not held
+        desk.console.typed("hello Gus")  # begun as it came, after the notice: not held
         assert (await gus.next(DeskLine)).text == "hello Gus"  # type: ignore[attr-defined]
         ann = await joined(connect, join("Ann", "+1 202 555 0147"), DeskQueued)
         begun_for_gus = now[0]
@@ -82,24 +82,24 @@ def test_a_console_line_begun_before_the_session_changed_is_not_sent_on(tmp_path
         gus.send(DeskLeave("g2"))
         await ann.next(DeskServed)  # Ann's session begins the moment Gus leaves
         now[0] += 2
-        assert desk.wants_console_line("ok Gus, see above", begun_for_gus)
-        desk.console_line("ok Gus, see above", begun_for_gus)
+        assert desk.console.wants("ok Gus, see above", begun_for_gus)
+        desk.console.typed("ok Gus, see above", begun_for_gus)
         assert printed[-1] == (
             "desk: [Not sent: you began this line before Ann was handed over to you. .send "
             "sends it to Ann. The line was: ok Gus, see above]"
         )
-        desk.console_line(".room", begun_for_gus)  # commands are not held back
+        desk.console.typed(".room", begun_for_gus)  # commands are not held back
         assert "Not sent" not in printed[-1]
-        desk.console_line("hello Ann")  # begun after the notice named Ann: hers
+        desk.console.typed("hello Ann")  # begun after the notice named Ann: hers
         assert (await ann.next(DeskLine)).text == "hello Ann"  # type: ignore[attr-defined]
         begun_for_ann = now[0]
         now[0] += 1
-        desk.console_line(".end")
+        desk.console.typed(".end")
         now[0] += 30  # however long it took to finish
-        assert desk.wants_console_line("quit smoking, it helps", begun_for_ann)  # Ann's: held
-        desk.console_line("quit smoking, it helps", begun_for_ann)
+        assert desk.console.wants("quit smoking, it helps", begun_for_ann)  # Ann's: held
+        desk.console.typed("quit smoking, it helps", begun_for_ann)
         assert printed[-1].startswith("desk: [Not sent (typed for the session before): quit")
-        assert not desk.wants_console_line("who")  # begun now: the registry's again
+        assert not desk.console.wants("who")  # begun now: the registry's again
 
     run(tmp_path, scenario, clock=lambda: now[0])
 
@@ -113,20 +113,20 @@ def test_a_registry_command_begun_before_a_person_came_is_held_for_send(
     printed: list[str] = []
 
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
-        desk.set_console_output(printed.append)
+        desk.console.set_output(printed.append)
         begun = now[0]
         now[0] += 1
         eve = await joined(connect, join("Eve"), DeskServed)
         now[0] += 2
-        desk.console_line("release bob", begun)
+        desk.console.typed("release bob", begun)
         assert printed[-1] == (
             "desk: [Not sent: you began this line before Eve was handed over to you. .send "
             "sends it to Eve. The line was: release bob]"
         )
-        desk.console_line(".send")  # it was for Eve after all
+        desk.console.typed(".send")  # it was for Eve after all
         assert (await eve.next(DeskLine)).text == "release bob"  # type: ignore[attr-defined]
         assert printed[-1] == "desk: [Sent to Eve: release bob]"
-        desk.console_line(".send")
+        desk.console.typed(".send")
         assert "No line is held back" in printed[-1]
 
     run(tmp_path, scenario, clock=lambda: now[0])
@@ -137,7 +137,7 @@ def test_an_end_begun_before_the_next_person_came_is_not_carried_out(tmp_path: P
     printed: list[str] = []
 
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
-        desk.set_console_output(printed.append)
+        desk.console.set_output(printed.append)
         ann = await joined(connect, join("Ann", "+1 202 555 0147"), DeskServed)
         bob = await joined(connect, join("Bob", "+1 202 555 0148"), DeskQueued)
         begun = now[0]
@@ -145,13 +145,13 @@ def test_an_end_begun_before_the_next_person_came_is_not_carried_out(tmp_path: P
         ann.send(DeskLeave("a2"))
         await bob.next(DeskServed)
         now[0] += 1
-        desk.console_line(".end", begun)
+        desk.console.typed(".end", begun)
         assert printed[-1] == (
             "desk: [.end not carried out: you began it before Bob was handed over to you. .end "
             "again ends the session with Bob.]"
         )
-        assert desk.console_in_session
-        desk.console_line("hello Bob")  # begun after the notice named Bob: his
+        assert desk.console.in_session
+        desk.console.typed("hello Bob")  # begun after the notice named Bob: his
         assert (await bob.next(DeskLine)).text == "hello Bob"  # type: ignore[attr-defined]
 
     run(tmp_path, scenario, clock=lambda: now[0])
@@ -161,10 +161,10 @@ def test_the_console_goes_off_duty_when_its_input_ends(tmp_path: Path) -> None:
     printed: list[str] = []
 
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
-        desk.set_console_output(printed.append)
+        desk.console.set_output(printed.append)
         dan = await joined(connect, join("Dan"), DeskQueued)  # at 0: served at once
         await dan.next(DeskServed)
-        desk.console_ended()  # Ctrl-D: nobody can answer Dan there any more
+        desk.console.ended()  # Ctrl-D: nobody can answer Dan there any more
         ended = await dan.next(DeskEnded)
         assert ended.requeued  # type: ignore[attr-defined]
         assert (await dan.next(DeskQueued)).position == 1  # type: ignore[attr-defined]
@@ -173,7 +173,7 @@ def test_the_console_goes_off_duty_when_its_input_ends(tmp_path: Path) -> None:
         zed = await connect()
         zed.send(join("Zed", "+1 202 555 0147"))
         assert (await zed.next(DeskQueued)).position == 2  # type: ignore[attr-defined]
-        desk.console_line(".serve all")  # no console any more: nothing happens
+        desk.console.typed(".serve all")  # no console any more: nothing happens
         assert printed[-1] == off
 
     run(tmp_path, scenario)
@@ -190,19 +190,19 @@ def test_the_consoles_end_hands_nobody_over_before_what_is_already_there_is_read
     printed = screen.printed
 
     async def scenario(desk: DeskService, connect: Connect, logs: list[str]) -> None:
-        desk.set_console_output(screen.show)
+        desk.console.set_output(screen.show)
         dan = await joined(connect, join("Dan"), DeskServed)
         carol = await joined(connect, join("Carol", "+1 202 555 0147"), DeskQueued)
         carol.send(DeskLeave("c2"))
         carol.readable_at_desk()
-        desk.console_line(".end")
+        desk.console.typed(".end")
         assert not any("Now serving Carol" in line for line in printed)
         assert "left the waiting room" in (await carol.next(DeskEnded)).reason  # type: ignore[attr-defined]
         assert "ended the session" in (await dan.next(DeskEnded)).reason  # type: ignore[attr-defined]
         await screen.until(f"desk: [{NOBODY_WAITING}]")  # said at the release
         assert not any("Now serving Carol" in line for line in printed)
         assert not any("admin serves Carol" in line for line in logs)
-        assert not desk.console_in_session
+        assert not desk.console.in_session
 
     run(tmp_path, scenario)
 
@@ -218,14 +218,14 @@ def test_a_serve_hands_nobody_over_before_what_is_already_there_is_read(
     printed = screen.printed
 
     async def scenario(desk: DeskService, connect: Connect, logs: list[str]) -> None:
-        desk.set_console_output(screen.show)
-        desk.console_line(".serve none")
+        desk.console.set_output(screen.show)
+        desk.console.typed(".serve none")
         carol = await connect()
         carol.send(join("Carol", "+1 202 555 0147"))
         assert (await carol.next(DeskQueued)).position == 1  # type: ignore[attr-defined]
         carol.send(DeskLeave("c2"))
         carol.readable_at_desk()
-        desk.console_line(".serve all")
+        desk.console.typed(".serve all")
         assert not any("Now serving Carol" in line for line in printed)
         assert "left the waiting room" in (await carol.next(DeskEnded)).reason  # type: ignore[attr-defined]
         # served once the hold is released: by then, Carol is gone
@@ -241,7 +241,7 @@ def test_the_console_going_off_duty_hands_its_person_to_nobody_gone(tmp_path: Pa
     the front, is not handed to ann, whose `.quit` is there to read."""
 
     async def scenario(desk: DeskService, connect: Connect, logs: list[str]) -> None:
-        desk.set_console_output(lambda line: None)
+        desk.console.set_output(lambda line: None)
         dan = await joined(connect, join("Dan"), DeskQueued)  # at 0: served at once
         await dan.next(DeskServed)
         ann = await connect()
@@ -250,7 +250,7 @@ def test_the_console_going_off_duty_hands_its_person_to_nobody_gone(tmp_path: Pa
         await ann.next(DeskOnDuty)
         ann.send(DeskLeave("o2"))
         ann.readable_at_desk()
-        desk.console_ended()
+        desk.console.ended()
         assert (await dan.next(DeskEnded)).requeued  # type: ignore[attr-defined]
         queued = await dan.next(DeskQueued)
         assert queued.position == 1 and queued.operators == 0  # type: ignore[attr-defined]
@@ -263,14 +263,14 @@ def test_the_console_going_off_duty_hands_its_person_to_nobody_gone(tmp_path: Pa
 def test_what_the_console_serves_is_kept_across_a_restart(tmp_path: Path) -> None:
     def on_duty(desk: DeskService) -> list[str]:
         printed: list[str] = []
-        desk.set_console_output(printed.append)
+        desk.console.set_output(printed.append)
         return printed
 
     async def paused(desk: DeskService, connect: Connect, _: list[str]) -> None:
         printed = on_duty(desk)
-        desk.console_line(".serve none")  # the admin walks away
+        desk.console.typed(".serve none")  # the admin walks away
         assert "serving no topics" in printed[-2]
-        desk.console_line(".serve")  # alone: shows what the console serves
+        desk.console.typed(".serve")  # alone: shows what the console serves
         assert "no topics" in printed[-1]
 
     async def restarted(desk: DeskService, connect: Connect, _: list[str]) -> None:
@@ -283,13 +283,13 @@ def test_what_the_console_serves_is_kept_across_a_restart(tmp_path: Path) -> Non
         ]
         # not handed to a console nobody watches
         alice = await joined(connect, join("Alice"), DeskQueued)
-        desk.console_line(".serve 2")
+        desk.console.typed(".serve 2")
         await alice.next(DeskServed)
 
     async def serving_topic_2(desk: DeskService, connect: Connect, _: list[str]) -> None:
         printed = on_duty(desk)
         assert printed[0].startswith("desk: [On duty as admin, serving topics 2 ")
-        desk.console_line(".serve all")
+        desk.console.typed(".serve all")
 
     async def serving_all(desk: DeskService, connect: Connect, _: list[str]) -> None:
         assert on_duty(desk) == ["desk: [On duty as admin, serving all topics; 0 waiting.]"]
@@ -307,7 +307,7 @@ def test_an_unreadable_console_topics_file_means_every_topic_and_is_logged(
 
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
         printed: list[str] = []
-        desk.set_console_output(printed.append)
+        desk.console.set_output(printed.append)
         assert printed == ["desk: [On duty as admin, serving all topics; 0 waiting.]"]
 
     logs = run(tmp_path, scenario)

@@ -95,7 +95,7 @@ def test_first_frames_arriving_together_are_all_handled(tmp_path: Path) -> None:
 def test_closing_tells_everyone_and_saves_transcripts(tmp_path: Path) -> None:
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
         relayed = asyncio.Event()
-        desk.set_console_output(lambda line: relayed.set() if "Alice: call me" in line else None)
+        desk.console.set_output(lambda line: relayed.set() if "Alice: call me" in line else None)
         alice = await connect()
         alice.send(join("Alice", topic=1))
         served = await alice.next(DeskServed)
@@ -151,14 +151,14 @@ def test_the_history_of_session_lengths_survives_a_restart(tmp_path: Path) -> No
     phones = ("+1 202 555 0101", "+1 202 555 0102", "+1 202 555 0103", "+1 202 555 0104")
 
     async def serve_three(desk: DeskService, connect: Connect, _: list[str]) -> None:
-        desk.set_console_output(lambda _line: None)
+        desk.console.set_output(lambda _line: None)
         for number, phone in enumerate(phones[:3]):
             person = await joined(connect, join(f"P{number}", phone), DeskServed)
-            desk.console_line(".end")
+            desk.console.typed(".end")
             await person.next(DeskEnded)
 
     async def after_restart(desk: DeskService, connect: Connect, _: list[str]) -> None:
-        desk.set_console_output(lambda _line: None)
+        desk.console.set_output(lambda _line: None)
         first, second = await connect(), await connect()
         first.send(join("First", phones[0]))
         await first.next(DeskServed)
@@ -177,7 +177,7 @@ def test_a_damaged_history_is_one_log_line_and_the_desk_runs(tmp_path: Path) -> 
     (tmp_path / HISTORY_FILE).write_text("{damaged")
 
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
-        desk.set_console_output(lambda _line: None)
+        desk.console.set_output(lambda _line: None)
         _alice = await joined(connect, join("Alice"), DeskServed)  # held: dropped, it closes
         bob = await connect()
         bob.send(join("Bob", "+1 202 555 0147"))
@@ -278,7 +278,7 @@ def test_a_busy_operator_is_not_told_of_a_newcomer_the_free_console_takes(
         await ann.next(DeskOnDuty)
         _zed = await joined(connect, join("Zed", "+1 999 888 7777"), DeskServed)
         await ann.next(DeskSession)
-        desk.set_console_output(printed.append)  # the console comes on duty, free
+        desk.console.set_output(printed.append)  # the console comes on duty, free
         lee = await connect()
         lee.send(join("Lee Chan", "+1 555 000 0300", topic=6))
         assert (await lee.next(DeskServed)).operator == "admin"  # type: ignore[attr-defined]

@@ -15,15 +15,16 @@ from wire.desk.text import DEFAULT_CRISIS_NOTICE
 
 def test_every_option_has_its_default() -> None:
     queue = Desk().queue
-    assert queue.grace == GRACE and queue.max_waiting == MAX_WAITING
-    assert queue.push_interval == PUSH_INTERVAL and queue.reclaim_window == RECLAIM_WINDOW
-    assert queue.heartbeat == HEARTBEAT and queue.crisis_notice == DEFAULT_CRISIS_NOTICE
+    s = queue.state
+    assert s.grace == GRACE and s.max_waiting == MAX_WAITING
+    assert s.push_interval == PUSH_INTERVAL and s.reclaim_window == RECLAIM_WINDOW
+    assert s.heartbeat == HEARTBEAT and s.crisis_notice == DEFAULT_CRISIS_NOTICE
     assert queue.authorised == {}
 
 
 def test_options_given_are_taken() -> None:
     queue = Desk(grace=5.0, max_waiting=3, heartbeat=2.0, authorised={"k": "ann"}).queue
-    assert (queue.grace, queue.max_waiting, queue.heartbeat) == (5.0, 3, 2.0)
+    assert (queue.state.grace, queue.state.max_waiting, queue.state.heartbeat) == (5.0, 3, 2.0)
     assert queue.authorised == {"k": "ann"}
 
 

@@ -23,7 +23,7 @@ def test_registry_commands_with_a_slash_reach_the_registry_while_serving(
     async def scenario() -> None:
         server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=printed.append)
         host, port = await server.start()
-        server.desk.set_console_output(printed.append)
+        server.desk.console.set_output(printed.append)
         reader, writer = await asyncio.open_connection(host, port)
         alice = Client(reader, writer, key=server.endpoint.channel.public)
         alice.send(join("Alice"))

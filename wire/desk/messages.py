@@ -1,22 +1,9 @@
-"""The help desk's messages: a waiting room served by operators (docs/DESK.md).
+"""The help desk's messages (docs/DESK.md, "Messages").
 
-A desk conversation is one TCP connection to the registry, framed like every other stream
-(wire.framing). Its first frame says who connects: `DeskJoin` for a person asking
-for help, `DeskOperator` for an operator coming on duty. The registry answers with the
-messages below; the same types travel in both directions where that makes sense
-(`DeskLine`, `DeskLeave`, `DeskEnd`). A client that lost its connection and whose person
-left meanwhile opens one to give the place up: `DeskGiveUp`.
-
-Like `wire.messages`, every message is a `wire.base.WireMessage` whose first field is `id`
-("" meaning none) and whose fields are str, int, bool or tuples of those, so the generic
-codec carries them. This module must not import `wire.messages`: that module imports this
-one to add `DeskMessage` to the closed set.
-
-Estimates travel as three flat fields rather than a record: `est_kind` is one of
-`EST_TYPICAL` or `EST_MEASURED` (a range of low..high seconds, from the typical session
-length the registry was given, or from the lengths of the sessions it has measured),
-`EST_NOBODY` (no operator serves the topic right now) or `EST_KEPT` (kept for the operator
-who was serving them, up to `est_high` seconds).
+A desk connection is one TCP stream to the registry, in the secure channel; its first frame
+says who connects (`DeskJoin`, `DeskOperator` or `DeskGiveUp`). Every message is a
+`wire.base.WireMessage` for the generic codec. This module must not import `wire.messages`,
+which imports it to add `DeskMessage` to the closed set.
 """
 
 from __future__ import annotations
@@ -24,30 +11,23 @@ from __future__ import annotations
 from wire.base import Id, Int, Items, WireMessage, types_by_name
 from wire.refusals import RefusalCode
 
-#: `est_kind` values: a range in seconds from the typical session length (too few sessions
-#: have ended to measure them); a range in seconds from the sessions measured; nobody on
-#: duty for it; kept after a restart for the operator who was serving the person, for up
-#: to `est_high` seconds more (they resume as soon as it is back; after that, the next free
-#: operator).
+#: `est_kind`, an estimate's three flat fields with `est_low` and `est_high`: a range in
+#: seconds from the typical session length, or from the sessions measured; nobody on duty
+#: for the topic; kept after a restart for the operator who was serving the person, for up
+#: to `est_high` seconds more.
 EST_TYPICAL = "typical"
 EST_MEASURED = "measured"
 EST_NOBODY = "nobody"
 EST_KEPT = "kept"
 
-#: Seconds of silence on a desk connection after which either end asks the other for a
-#: sign of life (`DeskPing`); as long again with nothing heard, and that end takes the
-#: connection as lost. A process stopped with SIGSTOP (or a machine gone from the LAN
-#: without a word) keeps its TCP connection open, and TCP's own keepalive cannot tell; a
-#: living one answers in milliseconds, so 10 s leaves room for a loaded machine and a
-#: slow network while a frozen operator or person is noticed within 20 s, as a user would
-#: expect of a conversation that went quiet. One tiny frame per quiet connection per
-#: period costs nothing. The same period as a chat peer's keepalive (`--keepalive`, which
-#: also sets the registry's).
+#: Seconds of silence after which either end asks the other for a sign of life
+#: (`DeskPing`); as long again with nothing heard, and it takes the connection as lost. A
+#: process stopped with SIGSTOP keeps its TCP connection open, and TCP's keepalive cannot
+#: tell. The same period as a chat peer's keepalive (`--keepalive`).
 HEARTBEAT = 10.0
 
-#: Why a person may be in danger (`DeskSession.crisis`, `DeskRoom.crisis`; "" for nothing
-#: said so): they chose a crisis topic, their description holds words of crisis, or they
-#: typed such words while waiting. The latter ones say more, and win.
+#: Why a person may be in danger ("" for nothing said so): a crisis topic, words of crisis
+#: in the description, or typed while waiting. The latter say more, and win.
 CRISIS_TOPIC = "topic"
 CRISIS_DESCRIPTION = "description"
 CRISIS_WAITING = "waiting"

@@ -1,11 +1,6 @@
-"""The work a desk client shows before it takes a place in a busy waiting room: a hashcash
-puzzle, as Tor's onion services ask of their clients under load (docs/DESK.md, "Work
-under load").
-
-The desk gives a `seed` (random, for one connection, used once) and a number of `bits`;
-the client finds a `work` (a counter, as hex) such that SHA-256(seed || work) begins with
-that many zero bits. Finding one takes 2**bits hashes on average; checking it takes one,
-a microsecond. Pure: no clock, no randomness of its own (the caller makes the seed).
+"""The work a desk client shows for a place in a busy waiting room: a hashcash puzzle, as
+Tor's onion services ask under load (docs/DESK.md, "Work under load"). SHA-256(seed ||
+work) must begin with `bits` zero bits: 2**bits hashes to find, one to check. Pure.
 """
 
 from __future__ import annotations
