@@ -309,24 +309,15 @@ class Requests:
         """When a request is next due, may go at the pace, or a TCP answer or an outcome is
         next given up; or None."""
         wake = self._sent.next_wake()
+        # asked after every event: each other source is looked at only when it holds one
         if self._paced:
-            t = self._pace.next_at()
-            if wake is None or t < wake:
-                wake = t
-        if self._busy.due:  # (as nearly always, none is waited on)
-            busy = self._busy.next_wake()
-            if busy is not None and (wake is None or busy < wake):
-                wake = busy
-        if not self._streamed and not self._outcomes:
-            return wake  # as nearly always: called after every event, as cheap as it can be
+            wake = _earlier(wake, self._pace.next_at())
+        if self._busy.due:
+            wake = _earlier(wake, self._busy.next_wake())
         if self._streamed:
-            t = min(deadline for _, deadline in self._streamed.values())
-            if wake is None or t < wake:
-                wake = t
+            wake = _earlier(wake, min(deadline for _, deadline in self._streamed.values()))
         if self._outcomes:  # in the order of their deadlines: the first is the earliest
-            _, t = next(iter(self._outcomes.values()))
-            if wake is None or t < wake:
-                wake = t
+            wake = _earlier(wake, next(iter(self._outcomes.values()))[1])
         return wake
 
     # -- answers ------------------------------------------------------------------------
@@ -499,3 +490,10 @@ class Requests:
             *(m for m, _ in self._held.values()),
             *(save for save, _ in self._outcomes.values()),
         ]
+
+
+def _earlier(wake: float | None, t: float | None) -> float | None:
+    """The earlier of two deadlines, either of which may be None (none)."""
+    if t is None or (wake is not None and wake <= t):
+        return wake
+    return t
