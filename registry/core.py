@@ -434,8 +434,9 @@ class RegistryCore:
             self._registration.register(msg, req, now, emit)
 
     def _table_request(self, msg: TableRequest, req: Request, now: float, emit: Emit) -> None:
-        """A peer asks for the whole table."""
-        emit(Send(req.addr, self._s.feed.snapshot(req.id)))
+        """A peer asks for the whole table (over TCP when it is big: registry/pacing.py)."""
+        if not self._pacing.whole_table_too_big(req, emit):
+            emit(Send(req.addr, self._s.feed.snapshot(req.id)))
 
     def _acked(self, replies: Sequence[str], req: Request, now: float, emit: Emit) -> None:
         """`req.addr` acked each of `replies` (one Ack, or one Acks for a datagram of
