@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import HOST, ROOT, Helper, Table, free_port, scratch_folder
+from bench.common import HOST, ROOT, Helper, Table, free_port, keep_logs, scratch_folder
 from bench.storm import SERVER_CPU, Storm, _cpu_of, _s, _until, ours
 
 
@@ -82,6 +82,7 @@ def service(count: int, procs: int, registries: int, limit: float) -> tuple[Stor
                "--registry-key", code)
         for i, n in enumerate(shares)
     ]  # fmt: skip
+    failed = True
     try:
 
         def servers_cpu() -> float:
@@ -114,6 +115,7 @@ def service(count: int, procs: int, registries: int, limit: float) -> tuple[Stor
             servers_cpu() - server_before,
             total["cpu"] - before,
         )
+        failed = join.took != join.took or join.gave_up > 0 or failover.took != failover.took
     finally:
         for crowd in crowds:
             crowd.close()
@@ -122,6 +124,8 @@ def service(count: int, procs: int, registries: int, limit: float) -> tuple[Stor
             proc.wait()
         nats.kill()
         nats.wait()
+        if failed:  # (also when the run stopped on an error)
+            keep_logs(sorted(root.glob("r*.log")), f"a storm of {count:,} on {registries}")
         shutil.rmtree(root, ignore_errors=True)
     return join, failover, moved
 

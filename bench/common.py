@@ -51,6 +51,21 @@ def scratch_folder() -> Path:
     return folder
 
 
+def keep_logs(logs: list[Path], what: str) -> Path | None:
+    """Copy `logs` out of the run's scratch folder (removed at exit) into a folder of their
+    own beside it, and say where: the logs of a run that failed, to read after it. None
+    when there are none."""
+    logs = [log for log in logs if log.is_file()]
+    if not logs:
+        return None
+    scratch = Path(os.environ.get(SCRATCH_ENV) or tempfile.gettempdir())
+    kept = Path(tempfile.mkdtemp(prefix=f"{scratch.name}-kept-", dir=scratch.parent))
+    for log in logs:
+        shutil.copy2(log, kept / log.name)
+    print(f"{what}: its logs are kept in {kept}", file=sys.stderr)
+    return kept
+
+
 # -- event loops ---------------------------------------------------------------------------
 
 

@@ -143,8 +143,8 @@ class ReceivingDatagrams:
 
     #: Told of a key a registry answered with (see `ask_key`).
     on_key: Callable[[Addr, bytes], None] = staticmethod(lambda addr, key: None)
-    #: Told of each handshake the side with `key` at `addr` answered: it runs, though no
-    #: message of it may have come yet.
+    #: Told of each handshake the side with `key` at `addr` answered, with a response or,
+    #: under load, a cookie reply: it runs, though no message of it may have come yet.
     on_handshake: Callable[[Addr, bytes], None] = staticmethod(lambda addr, key: None)
 
     def _datagram(self, data: bytes, addr: Addr) -> None:
@@ -199,8 +199,8 @@ class ReceivingDatagrams:
                 f"dropped a datagram from {fmt_addr(addr)}: {opened.dropped} "
                 f"(#{self.channel.dropped.total()})",
             )
-        elif opened.key:  # a handshake answered
-            self.on_handshake(addr, opened.key)
+        elif opened.key or opened.under_load:  # a handshake answered
+            self.on_handshake(addr, opened.key or opened.under_load)
         return None
 
     def _undecoded(self, exc: DecodeError, addr: Addr) -> None:

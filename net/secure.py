@@ -127,7 +127,9 @@ class Opened(msgspec.Struct):
     `send`, datagrams to send in answer (a handshake response, data that waited for a
     session); `dropped`, why it was dropped ("" when it was not); `clear`, True for a
     datagram in clear (a previous version of ChatApp); `learned`, a public key a
-    KEY_ANSWER brought. A Struct: one is made for every datagram read, in C."""
+    KEY_ANSWER brought; `under_load`, the key of a responder that answered an initiation
+    of ours with a cookie reply (it runs, but answers handshakes only so fast). A Struct:
+    one is made for every datagram read, in C."""
 
     data: bytes | None = None
     key: bytes = b""
@@ -135,6 +137,7 @@ class Opened(msgspec.Struct):
     dropped: str = ""
     clear: bool = False
     learned: bytes = b""
+    under_load: bytes = b""
 
 
 class SecureChannel:
@@ -418,7 +421,9 @@ class SecureChannel:
         the mac2 of the next initiation to that key. That one is sent at its usual retry;
         at once if data waits and our latest initiation bore no mac2 (so that a new
         conversation under load costs one round trip more, not a retry; and forged cookie
-        replies, from whoever saw our initiation, make one more initiation at most)."""
+        replies, from whoever saw our initiation, make one more initiation at most). It
+        says the responder runs (`Opened.under_load`): whoever saw our initiation could
+        say so too, which costs us only a few more tries before we give up on it."""
         if len(datagram) != COOKIE_REPLY_SIZE:
             return self._drop("malformed cookie reply")
         (index,) = _INDEX.unpack_from(datagram, 1)
@@ -433,10 +438,10 @@ class SecureChannel:
         peer.cookie, peer.cookie_at = got, now
         latest = peer.initiations[-1] if peer.initiations else None
         if had_cookie or not peer.waiting or initiation is not latest:
-            return Opened()
+            return Opened(under_load=initiation.key)
         out: Out = []
         self._initiate(peer, now, out, at_once=True)
-        return Opened(send=out)
+        return Opened(send=out, under_load=initiation.key)
 
     # -- bookkeeping --------------------------------------------------------------------
 

@@ -1,5 +1,7 @@
 """The requests the registry answered Busy (a join storm): when each goes again, and how
-long the registry has been asking it to wait. Sans-IO: the caller supplies `now`.
+long the registry has been asking it to wait. A TooBig starts the same wait: the registry
+runs, and its answer over TCP may be as slow as a Busy's retry. Sans-IO: the caller
+supplies `now`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ class BusyWaits(Generic[R]):
         """`request` goes again at `due`; its first Busy came at `since`."""
         self._since[msg_id] = since
         self.due[msg_id] = (request, due)
+
+    def answered(self, msg_id: str, now: float) -> None:
+        """The registry answered request `msg_id` at `now` without carrying it out yet (a
+        TooBig: asked again over TCP): it is waited for as after a Busy, from the first such
+        answer, though nothing is due again until its caller says (`again_now`)."""
+        self._since.setdefault(msg_id, now)
 
     def again_now(self, msg_id: str, request: R, now: float) -> None:
         """`request`, told to wait already, goes again at once (see `over`)."""

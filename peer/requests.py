@@ -284,9 +284,10 @@ class Requests:
 
     def streams_over(self, now: float) -> Iterator[Request]:
         """Each request sent over TCP whose answer did not come by its deadline: given up,
-        one at a time (it is forgotten just before it is given). One answered Busy lately
-        is asked again instead, as a datagram, with the requests a Busy delayed
-        (`busy_over`, called next)."""
+        one at a time (it is forgotten just before it is given). One first answered (Busy,
+        TooBig) less than BUSY_PATIENCE ago is asked again instead, as a datagram, with the
+        requests a Busy delayed (`busy_over`, called next): in a join storm the registry
+        runs, but may take longer than STREAM_WAIT to come to the connection."""
         for key, (request, deadline) in list(self._streamed.items()):
             if deadline <= now:
                 del self._streamed[key]
@@ -339,10 +340,12 @@ class Requests:
 
     def stream(self, msg_id: str, now: float) -> Request | None:
         """The registry answered request `msg_id` with a TooBig at `now`: it is no longer
-        retried as a datagram, and its answer over TCP is waited for STREAM_WAIT seconds.
+        retried as a datagram, and its answer over TCP is waited for STREAM_WAIT seconds;
+        from the first TooBig on, it is as patient as after a Busy (`streams_over`).
         Returns it, for the caller to send over TCP; None when it is not waited for."""
         request = self._sent.answer(msg_id)
         if request is not None:
+            self._busy.answered(msg_id, now)
             self._streamed[msg_id] = (request, now + STREAM_WAIT)
         return request
 

@@ -153,9 +153,12 @@ class RegistryCore:
 
     Made with keywords only (CoreOptions): thirteen settings, most with a default, read as
     `**options` so that the adapter and the tests name just those they set, and mypy checks
-    each against CoreOptions. A table read from disk with rows in it means a restart: its
-    version jumps RESTART_JUMP ahead, so that every peer sees a gap and fetches a snapshot,
-    whatever it was told before the stop that may not have reached the disk."""
+    each against CoreOptions. A table read from disk with rows in it means a restart. Its
+    versions continue when the table knows what it pushed (Table.continues: every version
+    told a peer was saved first, and the rows held back are saved as unpushed, pushed at
+    `start`): the peers keep their tables. Else (an older file, a service's table, rows
+    rebuilt from mailboxes) its version jumps RESTART_JUMP ahead, so that every peer sees
+    a gap and fetches a snapshot."""
 
     def __init__(self, **options: Unpack[CoreOptions]) -> None:
         check_options("RegistryCore", options, CoreOptions)
@@ -170,7 +173,7 @@ class RegistryCore:
         self._post = PostOffice(
             s, mail if mail is not None else {}, owners, limit, options.get("quotas")
         )
-        if loaded is not None and loaded.records:  # (the rows rebuilt from mailboxes count)
+        if loaded is not None and loaded.records and (not loaded.continues or self._post.rebuilt):
             self.table.version += RESTART_JUMP
         self._liveness = Liveness(s, options.get("keepalive", KEEPALIVE), timing)
         self._saving = Saving(s, self._post)
@@ -294,6 +297,7 @@ class RegistryCore:
         # find the registry back only at its next keepalive
         restarted = Restarted(self._s.answers.new_id(), self._s.membership.registries)
         self._s.pusher.push_all(self.table.online(), restarted, "table", now, emit)
+        self._s.feed.push_unpushed(now, emit)
         self._rooms.restart(now, emit)
         return actions + self.tick(now)
 
@@ -434,8 +438,9 @@ class RegistryCore:
             self._registration.register(msg, req, now, emit)
 
     def _table_request(self, msg: TableRequest, req: Request, now: float, emit: Emit) -> None:
-        """A peer asks for the whole table."""
-        emit(Send(req.addr, self._s.feed.snapshot(req.id)))
+        """A peer asks for the whole table (over TCP when it is big: registry/pacing.py)."""
+        if not self._pacing.whole_table_too_big(req, emit):
+            emit(Send(req.addr, self._s.feed.snapshot(req.id)))
 
     def _acked(self, replies: Sequence[str], req: Request, now: float, emit: Emit) -> None:
         """`req.addr` acked each of `replies` (one Ack, or one Acks for a datagram of

@@ -45,15 +45,22 @@ class Pacing:
         if req.behind >= BUSY_AFTER and not self._welcomed(msg):
             self._busy(msg, req, now, emit)
             return True
+        # Asked again over TCP, where it is carried out and answered: a Welcome too big for
+        # a datagram. Registered now, the peer would be pushed every table change before it
+        # has the table they change (in a join storm, most of what the peers read). (A
+        # datagram's source address is no longer in doubt: the secure channel's handshake
+        # answered it before any message came.)
+        return self.whole_table_too_big(req, emit)
+
+    def whole_table_too_big(self, req: Request, emit: Emit) -> bool:
+        """Whether `req`, a request by datagram answered with the whole table (a Register,
+        a TableRequest), is answered TooBig, as the table surely cannot fit a datagram.
+        Counted, not encoded: a big table encoded to be found too big cost the registry as
+        much as sending it, once more for each peer asking (after a restart, all of them).
+        A table of fewer rows may not fit either, and is answered TooBig by the endpoint,
+        as any answer too big for a datagram."""
         if req.datagram and len(self._table.records) > WELCOME_ROWS:
-            # Asked again over TCP, where it is carried out and answered: a Welcome too
-            # big for a datagram. Registered now, the peer would be pushed every table
-            # change before it has the table they change (in a join storm, most of what
-            # the peers read). (A datagram's source address is no longer in doubt: the
-            # secure channel's handshake answered it before any message came.) Counted,
-            # not encoded: a table of fewer rows may not fit either, and is answered
-            # TooBig by the endpoint once registered, as any answer too big for a datagram.
-            emit(Send(req.addr, TooBig(self._answers.new_id(), msg.id)))
+            emit(Send(req.addr, TooBig(self._answers.new_id(), req.id)))
             return True
         return False
 

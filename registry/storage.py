@@ -287,7 +287,8 @@ def table_text(table: Table) -> str:
     third of the time an indented file took, with thousands of names)."""
     data = table.to_json()
     rows = ",\n".join(map(_ROW.encode, data["names"]))
-    return f'{{"version": {data["version"]}, "names": [\n{rows}\n]}}\n'
+    unpushed = _ROW.encode(data["unpushed"])
+    return f'{{"version": {data["version"]}, "names": [\n{rows}\n], "unpushed": {unpushed}}}\n'
 
 
 def _lines(messages: list[StoredMessage]) -> str:

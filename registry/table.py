@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+import msgspec
 from msgspec import Struct, field
 
 from registry.credentials import TOKEN_HASH, token_hash
@@ -102,6 +103,14 @@ class Table(Struct):
     records: dict[str, Record] = field(default_factory=dict)
     version: int = 0
     former: dict[str, str] = field(default_factory=dict)
+    #: rows changed and pushed to no peer yet (registry/table_changes.py holds them back
+    #: a moment), by name key, in the order changed: saved with the table, so that a
+    #: registry killed before it pushed them pushes them once started again
+    unpushed: dict[str, Entry] = field(default_factory=dict)
+    #: whether the rows pushed from this table are known exactly: always for a table made
+    #: here or read from a file that saved `unpushed`; not for one of an older file, or of
+    #: a service's table (registry/core.py's RESTART_JUMP)
+    continues: bool = True
 
     def get(self, name: str) -> Record | None:
         return self.records.get(name_key(name))
@@ -153,7 +162,8 @@ class Table(Struct):
 
     def to_json(self) -> dict[str, Any]:
         """The persistent form: names, owners, addresses, rooms, former names and the id of
-        the registration that holds each name (not the volatile liveness data). A room is
+        the registration that holds each name (not the volatile liveness data), and the
+        rows not pushed yet. A room is
         written only for a record in one, in the room's spelling, with the replay of its
         history that may be unfinished (Record.replaying); former names only for a
         renamed record, oldest first."""
@@ -184,6 +194,7 @@ class Table(Struct):
                 }
                 for key, r in self.records.items()
             ],
+            "unpushed": [list(e) for e in self.unpushed.values()],
         }
 
     @classmethod
@@ -200,7 +211,8 @@ class Table(Struct):
         rows = data.get("names", [])
         if not isinstance(rows, list):
             raise ValueError('"names" is not a list')
-        table = cls(version=data["version"])
+        table = cls(version=data["version"], continues="unpushed" in data)
+        table.unpushed = {name_key(e.name): e for e in _unpushed(data.get("unpushed", []))}
         for row in rows:
             record = _record(row, now)
             key = name_key(record.name)
@@ -213,6 +225,19 @@ class Table(Struct):
         for old in [old for old in table.former if old in table.records or name_problem(old)]:
             del table.former[old]  # taken since, or not a name: forgotten, not fatal
         return table
+
+
+def _unpushed(rows: Any) -> list[Entry]:
+    """The rows a saved table had not pushed yet, or ValueError saying what is wrong."""
+    try:
+        entries = msgspec.convert(rows, list[Entry])
+    except msgspec.ValidationError as exc:
+        raise ValueError(f'"unpushed": {exc}') from None
+    for entry in entries:
+        problem = name_problem(entry.name)
+        if problem:
+            raise ValueError(f'"unpushed": {problem}')
+    return entries
 
 
 def _record(row: Any, now: float) -> Record:

@@ -79,7 +79,8 @@ class TableChanges:
         self._rows: dict[str, Entry] | None = None
         self._entries_kept: tuple[int, tuple[Entry, ...]] = (-1, ())
         self._generation = 0  # counts changes to the table, pushed or not yet
-        self._dirty: dict[str, Entry] = {}  # rows changed since the last push, by name key
+        # rows changed since the last push, by name key: the table's own, saved with it
+        self._dirty = table.unpushed
         self._flush_at: float | None = None
         # released names whose peers were online: they hear of it with the next push, so
         # that they go offline rather than take the name back with their next keepalive

@@ -48,6 +48,12 @@ class TableFeed:
         for update in updates:
             self._pusher.push_all(online, update, "table", now, emit)
 
+    def push_unpushed(self, now: float, emit: Emit) -> None:
+        """At a restart: push the rows the table saved as changed and pushed to nobody (the
+        registry stopped while it held them back), as the next version."""
+        if self._table.unpushed:
+            self.push_changes(now, emit)
+
     def released(self, record: Record, now: float, emit: Emit) -> None:
         """`record` was taken out of the table (the console released it): peers learn it
         as a row with port 0, which means "this name is gone"; its peer too, if online."""

@@ -734,6 +734,35 @@ def test_a_handshake_answered_is_told_with_the_key_that_answered() -> None:
     asyncio.run(main())
 
 
+def test_a_cookie_reply_is_told_as_a_handshake_answered() -> None:
+    # a join storm: the registry, under load, answered the peer's initiation with a cookie
+    # reply, and came to the next only after the peer's first round of tries: the peer had
+    # heard nothing, and said "is the registry running?" (a third of a storm of 2,000)
+    async def main() -> None:
+        far_channel = SecureChannel(X25519PrivateKey.generate())
+        far_addr = ("127.0.0.1", 9)  # nothing listens there: its answers are made here
+        near_channel = SecureChannel(X25519PrivateKey.generate())
+        keys = {far_addr: far_channel.public}
+        near = Endpoint(ignore, channel=near_channel, key_for=keys.get, session="n")
+        told: list[tuple[tuple[str, int], bytes]] = []
+        near.on_handshake = lambda addr, key: told.append((addr, key))
+        near_addr = await near.open("127.0.0.1", 0)
+        try:
+            stranger = SecureChannel(X25519PrivateKey.generate())
+            [(captured, _)] = stranger.seal(b"", far_addr, far_channel.public, 0.0)
+            for i in range(200):  # replays from many sources: the far side is under load
+                far_channel.open(captured, (f"10.0.0.{i}", 1000 + i), 0.0)
+            [(initiation, _)] = near_channel.seal(b"hi", far_addr, far_channel.public, 0.0)
+            [(reply, _)] = far_channel.open(initiation, near_addr, 0.0).send
+            assert far_channel.open(initiation, near_addr, 0.0).key == b""  # no handshake
+            near._datagram(reply, far_addr)
+            assert told == [(far_addr, far_channel.public)]
+        finally:
+            await near.close()
+
+    asyncio.run(main())
+
+
 def ignore(*_: object) -> None:
     """An owner that takes no message."""
 

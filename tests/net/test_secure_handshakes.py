@@ -93,8 +93,10 @@ def test_under_load_an_initiation_without_mac2_gets_a_cookie_reply_and_costs_no_
     assert reply[0] == COOKIE_REPLY and to == A and dh_count == []
     assert len(reply) < len(initiation)  # no amplification: 61 bytes for 145
     # alice keeps the cookie; as "hello" waits, a new initiation bearing its mac2 goes at once
-    again = pair.alice.open(reply, B, 0.0).send
+    opened = pair.alice.open(reply, B, 0.0)
+    again = opened.send
     assert _kinds(again) == [INITIATION]
+    assert opened.under_load == pair.bob.public and opened.key == b""  # bob runs: no session
     pair.deliver(again, 0.0)
     assert pair.got["bob"] == [(b"hello", pair.alice.public)]
 

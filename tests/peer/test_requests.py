@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peer.actions import Action, Send
+from peer.busy_waits import BUSY_PATIENCE
 from peer.outbox import Outbox
 from peer.pacing import Pace
 from peer.requests import EXTRA_ROUNDS, GIVEN_UP_KEPT, OUTCOME_WAIT, STREAM_WAIT, Requests
@@ -129,7 +130,7 @@ def test_a_kept_message_is_waited_for_and_the_next_kept_one_is_the_first_not_on_
     assert requests.next_kept(rejoining=True) is None  # waits for its room to be joined again
 
 
-def test_a_request_answered_too_big_waits_for_its_answer_over_tcp_then_is_given_up() -> None:
+def test_a_request_answered_too_big_waits_for_its_answer_over_tcp_then_asks_again() -> None:
     requests = Requests(SERVER, Outbox())
     out: list[Action] = []
     asked = RoomsRequest("r-1")
@@ -142,7 +143,25 @@ def test_a_request_answered_too_big_waits_for_its_answer_over_tcp_then_is_given_
     assert requests.answer_sent("r-1") is None  # a datagram answer only: still waits
     assert requests.next_wake() == T0 + 0.1 + STREAM_WAIT
     assert list(requests.streams_over(T0 + 1)) == []
-    assert [r.message for r in requests.streams_over(T0 + 0.1 + STREAM_WAIT)] == [asked]
+    # the registry runs (it answered): its slow answer is asked for again, as a datagram
+    assert list(requests.streams_over(T0 + 0.1 + STREAM_WAIT)) == []
+    again = [r.message for r in requests.busy_over(T0 + 0.1 + STREAM_WAIT)]
+    assert again == [asked] and requests.messages() == [asked]
+
+
+def test_a_request_answered_too_big_is_given_up_after_the_patience_of_a_busy_one() -> None:
+    requests = Requests(SERVER, Outbox())
+    asked = RoomsRequest("r-1")
+    requests.send(asked, T0, [].append)
+    now, given_up = T0, []
+    while not given_up and now < T0 + 2 * BUSY_PATIENCE:
+        # answered TooBig each time it is asked as a datagram; never over TCP
+        requests.stream("r-1", now + 0.1)
+        now += 0.1 + STREAM_WAIT
+        given_up = list(requests.streams_over(now))
+        list(requests.busy_over(now))
+    assert [r.message for r in given_up] == [asked]
+    assert T0 + BUSY_PATIENCE <= now < T0 + BUSY_PATIENCE + 2 * STREAM_WAIT
     assert not requests.holds("r-1") and requests.next_wake() is None
 
 

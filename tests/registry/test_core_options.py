@@ -16,10 +16,18 @@ def test_an_unknown_or_missing_option_is_the_adapter_s_slip() -> None:
         RegistryCore(session="r")  # type: ignore[call-arg]
 
 
-def test_a_table_read_back_with_rows_moves_its_version_ahead() -> None:
+def test_a_table_read_back_that_knows_what_it_pushed_continues_its_versions() -> None:
     first = RegistryCore(session="r", new_token=lambda: "0" * 32)
     assert first.table.version == 0
-    table = Table()
+    table = Table(version=40)
     table.records["bob"] = Record("bob", "127.0.0.1", 7002, False, "t")
     again = RegistryCore(session="r2", new_token=lambda: "0" * 32, table=table)
-    assert again.table.version == RESTART_JUMP
+    assert again.table.version == 40  # the peers keep their tables
+
+
+def test_a_table_read_back_that_does_not_know_moves_its_version_ahead() -> None:
+    # an older file, or a service's table: every peer sees a gap and fetches a snapshot
+    table = Table(version=40, continues=False)
+    table.records["bob"] = Record("bob", "127.0.0.1", 7002, False, "t")
+    again = RegistryCore(session="r2", new_token=lambda: "0" * 32, table=table)
+    assert again.table.version == 40 + RESTART_JUMP

@@ -54,6 +54,7 @@ from wire.messages import (
     RoomPost,
     Saved,
     SaveMessage,
+    TableRequest,
     TableSnapshot,
     TableUpdate,
     TooBig,
@@ -1093,6 +1094,17 @@ def test_a_registration_in_a_datagram_whose_welcome_cannot_fit_one_waits_for_tcp
     again = reg.receive(ask, X, T0 + 0.02, datagram=True)
     assert [type(m) for _, m in sends(again)] == [TooBig]
     assert not [a for a in again if isinstance(a, ra.Log | ra.SaveTable)]
+
+
+def test_a_whole_table_asked_in_a_datagram_is_answered_too_big_without_being_made() -> None:
+    # after a restart every peer asks for the table: each snapshot was built and encoded
+    # only for the endpoint to find it too big and answer TooBig, then again over TCP
+    reg = core()
+    _table_too_big_for_a_welcome_datagram(reg)
+    out = reg.receive(TableRequest("t-1"), X, T0, datagram=True)
+    assert [(addr, type(m), m.reply_to) for addr, m in sends(out)] == [(X, TooBig, "t-1")]
+    over_tcp = sends(reg.receive(TableRequest("t-2"), X, T0 + 0.01))
+    assert [type(m) for _, m in over_tcp] == [TableSnapshot]
 
 
 def test_a_first_registration_in_a_datagram_is_carried_out() -> None:

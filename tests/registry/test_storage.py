@@ -15,7 +15,7 @@ from registry import storage
 from registry.credentials import token_hash
 from registry.storage import Storage, StorageError
 from registry.table import Record, Table
-from wire.messages import StoredMessage
+from wire.messages import Entry, StoredMessage
 
 
 def msg(i: int, text: str = "hi") -> StoredMessage:
@@ -179,6 +179,27 @@ def test_table_round_trip_and_corrupt_table(tmp_path: Path) -> None:
     assert loaded.version == 7 and loaded.get("x").token == token_hash("t" * 32)  # type: ignore[union-attr]
     (tmp_path / "table.json").write_text("{not json")
     with pytest.raises(StorageError, match="cannot read"):
+        store.load_table(0.0)
+
+
+def test_the_rows_not_pushed_yet_are_kept_with_the_table(tmp_path: Path) -> None:
+    store = Storage(tmp_path)
+    table = Table(version=7)
+    table.records["x"] = Record("X", "127.0.0.1", 6001, True, "t" * 32)
+    table.unpushed["x"] = Entry("X", "127.0.0.1", 6001, True, "")
+    table.unpushed["old"] = Entry("Old", "127.0.0.1", 0, False, "")  # renamed away
+    store.save_table(table)
+    loaded = store.load_table(0.0)
+    assert loaded.continues and list(loaded.unpushed.values()) == list(table.unpushed.values())
+    # a table of an earlier version of ChatApp does not say what it had not pushed
+    data = json.loads((tmp_path / "table.json").read_text())
+    del data["unpushed"]
+    (tmp_path / "table.json").write_text(json.dumps(data))
+    loaded = store.load_table(0.0)
+    assert not loaded.continues and not loaded.unpushed
+    data["unpushed"] = [["X", "127.0.0.1", "6001", True, ""]]
+    (tmp_path / "table.json").write_text(json.dumps(data))
+    with pytest.raises(StorageError, match="unpushed"):
         store.load_table(0.0)
 
 
