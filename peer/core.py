@@ -221,12 +221,12 @@ class PeerCore:
         self, messages: Sequence[Message], addr: Addr, now: float, emit: Emit | None = None
     ) -> list[Action]:
         """The messages of one datagram arrived from `addr`: each taken in order, as
-        `receive` takes one, and what follows every event (lines that waited, the prompt,
-        the outbox kept) done once, after the last: one datagram is one event."""
+        `receive` takes one, and what follows every event (their acks, lines that waited,
+        the prompt, the outbox kept) done once, after the last: one datagram is one event."""
         actions: list[Action] = []
         if emit is None:
             emit = actions.append
-        life, receive = self._life, self._received.receive
+        life, receive, inbox = self._life, self._received.receive, self._parts.inbox
         taken = False
         for message in messages:
             if life.phase is Phase.LEFT:
@@ -234,6 +234,8 @@ class PeerCore:
             receive(message, addr, now, emit)
             taken = True
         if taken:
+            if inbox.owed:
+                inbox.ack_owed(emit)
             self._settle(now, emit)
         return actions
 
