@@ -265,8 +265,8 @@ class PeerNode:
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
         """The messages of one datagram, as one event: each believed (`_believed`), then
         taken by the core in order, each action carried out as the core decides it, so
-        that the first ack leaves before the rest is done (those after it are merged by the
-        endpoint) and each message is recorded as shown before its line and its ack."""
+        that each message is recorded as shown before its line, and their one Acks leaves
+        once the datagram is taken, before the core's settling."""
         believe = self._believed
         believed = [b for b in (believe(m, key, addr) for m in messages) if b is not None]
         if not believed:
