@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from bench import (
     compiled,
+    cpu_line,
     direct,
     direct_path,
     flood,
@@ -82,6 +83,10 @@ def main(argv: list[str] | None = None) -> None:
         (
             "burst",
             lambda: relay.main(["burst", "--loop", args.loop, "--burst", "50" if q else "200"]),
+        ),
+        (
+            "cpu_line",
+            lambda: cpu_line.main(["--loop", args.loop, "--members", "100" if q else "500"]),
         ),
         (
             "join",

@@ -41,7 +41,7 @@ from net.served_stream import ServedStream
 from net.served_stream import fmt_addr as _fmt
 from net.stream_slots import Closable
 from wire.codec import encode, fits_datagram
-from wire.messages import Ack, Message, TooBig
+from wire.messages import Ack, Acks, Message, TooBig
 from wire.reliable import IdMaker
 
 Addr = tuple[str, int]
@@ -264,14 +264,17 @@ class Endpoint(ReceivingDatagrams):
         if stream:
             self._spawn(self._connect_and_send(addr, message))
             return
-        if key and key != self.key_at(addr):
-            data = encode(message)
-            if fits_datagram(data):
-                for packet, to in self.channel.seal(data, addr, key, self._clock()):
-                    self._transmit(packet, to)
-                return
-        if type(message) is Ack and self._outgoing.ack(addr, message.reply_to):
-            return  # merged with the others waiting
+        if key and self._sent_to_key(addr, message, key):
+            return
+        if type(message) is Ack:
+            # merged with the others waiting, or alone: an Ack always fits (ids are short)
+            if not self._outgoing.ack(addr, message.reply_to):
+                self._queue(encode(message), addr)
+            return
+        if type(message) is Acks:
+            for data in self._outgoing.acks(addr, message.replies):
+                self._queue(data, addr)
+            return
         data = encode(message)
         if fits_datagram(data):
             self._queue(data, addr)
@@ -282,6 +285,18 @@ class Endpoint(ReceivingDatagrams):
             self._sendto(encode(TooBig(self._new_id(), str(reply_to))), addr)
             return
         self._spawn(self._connect_and_send(addr, message))
+
+    def _sent_to_key(self, addr: Addr, message: Message, key: bytes) -> bool:
+        """Whether `message` left as a datagram sealed for `key`, at once and alone: not
+        when `key` is the one at `addr` already, or it does not fit (see `send`)."""
+        if key == self.key_at(addr):
+            return False
+        data = encode(message)
+        if not fits_datagram(data):
+            return False
+        for packet, to in self.channel.seal(data, addr, key, self._clock()):
+            self._transmit(packet, to)
+        return True
 
     @contextlib.contextmanager
     def packed(self) -> Iterator[None]:

@@ -180,6 +180,15 @@ class Outgoing:
             return True
         return False
 
+    def acks(self, addr: Addr, replies: Sequence[str]) -> list[bytes]:
+        """Acks of each of `replies` for `addr` (those of one datagram): merged with the
+        acks that wait for it, as `ack` would merge each (then none to send now), else as
+        few datagram-sized messages as hold them, for the caller to send in order."""
+        if addr in self._batches or self._holding:
+            self._acks.setdefault(addr, []).extend(replies)
+            return []
+        return self._merged_acks(list(replies))
+
     def relay(self, addrs: Sequence[Addr], data: bytes) -> When | None:
         """While sends wait (for the end of a drain, or of a `packed` block), when `data`
         goes to each of `addrs` (a relay to many members): with no relay entry yet and

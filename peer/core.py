@@ -256,13 +256,14 @@ class PeerCore:
     ) -> list[Action]:
         """The messages of one datagram, sealed by `key`, arrived from `addr`: each believed
         as far as `key` may say it (`trust`), then taken in order, and what follows every
-        event (lines that waited, the prompt, the outbox kept) done once, after the last:
-        one datagram is one event. What is dropped is a Rejected action; a file datagram
-        is for the file transfers (FileDatagram)."""
+        event (their acks, as one Acks; lines that waited, the prompt, the outbox kept)
+        done once, after the last: one datagram is one event. What is dropped is a
+        Rejected action; a file datagram is for the file transfers (FileDatagram)."""
         actions: list[Action] = []
         if emit is None:
             emit = actions.append
         life, receive, believed = self._life, self._received.receive, self._believed
+        inbox = self._parts.inbox
         from_registry = self.trust.from_registry(key)
         taken = False
         for message in messages:
@@ -275,6 +276,8 @@ class PeerCore:
                     emit(KeysListed(one))
                 taken = True
         if taken:
+            if inbox.owed:
+                inbox.ack_owed(emit)
             self._settle(now, emit)
         return actions
 

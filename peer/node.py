@@ -268,9 +268,8 @@ class PeerNode:
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
         """The messages of one datagram, sealed by `key`, as one event: taken by the core in
         order (which believes each as far as `key` may say it), each action carried out as
-        the core decides it, so that the first ack leaves before the rest is done (those
-        after it are merged by the endpoint) and each message is recorded as shown before
-        its line and its ack."""
+        the core decides it, so that each message is recorded as shown before its line, and
+        their one Acks leaves once the datagram is taken, before the core's settling."""
         if self._verbose:
             for one in messages:
                 self._debug(inbound_line(one, addr))

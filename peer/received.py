@@ -223,8 +223,7 @@ class Received:
         shared = self._shared
         if not shared.life.registered:
             return
-        emit(Send(addr, Ack(shared.new_id(), notice.id)))
-        if self._parts.inbox.accept("", notice.id, addr, _unkept):
+        if self._parts.inbox.accept("", notice.id, addr, _unkept):  # (acked, not kept)
             if notice.quitter:
                 shared.change_lines.someone_quit(notice, now, emit)
             else:

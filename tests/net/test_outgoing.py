@@ -190,3 +190,27 @@ def test_each_address_gets_everything_once_in_order_the_acks_that_waited_last(
             else:
                 got.append(message.reply_to if isinstance(message, Ack) else message.id)
         assert got == given_[addr] + merged[addr]
+
+
+@given(st.integers(1, 400), st.booleans())
+def test_a_datagrams_acks_leave_as_few_datagrams_or_wait_with_the_rest(
+    count: int, busy: bool
+) -> None:
+    """A datagram's acks, given together: each id acked once, in order, in datagrams that
+    fit; merged with the acks of the pass when something for the address went already."""
+    out = outgoing()
+    replies = [f"m-{n:04}" for n in range(count)]
+    if busy:
+        out.datagram(notice(0), A)
+        assert out.acks(A, replies) == []
+        sent = out.flush()
+    else:
+        sent = [(data, A) for data in out.acks(A, replies)]
+    acked = [
+        r
+        for m in messages(sent, A)
+        for r in (m.replies if isinstance(m, Acks) else [m.reply_to])
+        if not isinstance(m, Notice)
+    ]
+    assert acked == replies
+    assert all(len(data) <= MAX_DATAGRAM for data, _ in sent)

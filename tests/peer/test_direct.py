@@ -78,10 +78,13 @@ def test_what_follows_a_long_message_waits_for_its_ack() -> None:
 
 
 def test_a_message_received_is_shown_once_and_every_copy_acked() -> None:
-    direct, out = chats()
+    made = shared()
+    owner = inbox(made)
+    direct, out = DirectChats(made, owner, link(made), TIMEOUT, ATTEMPTS), []
     chat = Chat("b-7", "bob", "alice", "hello")
-    direct.incoming(chat, BOB, 0.0, out.append)
-    direct.incoming(chat, BOB, 0.0, out.append)
+    for _ in range(2):  # two datagrams, each an event whose end sends the acks owed
+        direct.incoming(chat, BOB, 0.0, out.append)
+        owner.ack_owed(out.append)
     assert prints(out) == ["bob: hello"]
     assert sent(out) == [Ack("a-1", "b-7"), Ack("a-2", "b-7")]
 
@@ -97,8 +100,11 @@ def test_a_message_not_for_us_is_not_answered() -> None:
 def test_a_message_from_an_address_other_than_the_tables_is_shown_and_acked_there() -> None:
     # Its key said who sent it (peer.trust, before the core): the address is only where to
     # answer, and a sender's address in our table may be older than the one it sends from.
-    direct, out = chats()
+    made = shared()
+    owner = inbox(made)
+    direct, out = DirectChats(made, owner, link(made), TIMEOUT, ATTEMPTS), []
     moved = ("10.0.0.9", 6002)
     direct.incoming(Chat("b-2", "bob", "alice", "hi from elsewhere"), moved, 0.0, out.append)
+    owner.ack_owed(out.append)
     assert prints(out) == ["bob: hi from elsewhere"]
     assert [a.addr for a in out if isinstance(a, pa.Send)] == [moved]

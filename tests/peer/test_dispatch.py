@@ -107,8 +107,9 @@ def test_what_a_peer_sends_is_handled_without_counting_as_the_registry_heard() -
     core, out = registered(), list[pa.Action]()
     watch = core._shared.watch
     heard_at = watch.heard_at
-    core._received.receive(Chat("b-1", "bob", "alice", "hi"), BESIDE, False, T0 + 5, out.append)
-    core._received.receive(Ack("b-2", "a-9"), BESIDE, False, T0 + 5, out.append)
+    bob = peer_key("bob")
+    core.receive(Chat("b-1", "bob", "alice", "hi"), BESIDE, bob, T0 + 5, out.append)
+    core.receive(Ack("b-2", "a-9"), BESIDE, bob, T0 + 5, out.append)
     assert watch.heard_at == heard_at
     assert "bob: hi" in prints(out) and Ack("a-2", "b-1") in sent(out)
     core._received.receive(Ack("r-9", "a-9"), SERVER, True, T0 + 6, out.append)

@@ -16,6 +16,7 @@ from peer.sealed_mail import NOT_SEALED
 from wire.keys import key_text
 from wire.messages import (
     Ack,
+    Acks,
     ChannelMessage,
     Chat,
     Entry,
@@ -113,7 +114,7 @@ def record_seen(node: PeerNode, events: list[object]) -> None:
 
 
 @pytest.mark.needs_pure  # spies on a method of the core or of its files
-def test_each_message_of_a_datagram_is_recorded_before_it_is_shown_or_acked(
+def test_each_message_of_a_datagram_is_recorded_and_shown_before_one_acks_answers_all(
     tmp_path: Path,
 ) -> None:
     async def main() -> list[object]:
@@ -127,19 +128,15 @@ def test_each_message_of_a_datagram_is_recorded_before_it_is_shown_or_acked(
         return events
 
     events = asyncio.run(main())
+    [ack] = [n for n, e in enumerate(events) if e[0] == "send"]
     for i in range(3):
         seen = events.index(("seen", ("bob", f"b-{i}")))
         shown = events.index(("show", f"[Channel_Message bob: hi {i}]"))
-        ack = next(
-            n
-            for n, e in enumerate(events)
-            if e[0] == "send" and getattr(e[1], "reply_to", "") == f"b-{i}"
-        )
-        assert seen < shown and seen < ack
+        assert seen < shown < ack
     shows = [e for e in events if e[0] == "show"]
     assert [text for _, text in shows] == [f"[Channel_Message bob: hi {i}]" for i in range(3)]
-    acked = [m.reply_to for kind, m in events if kind == "send" and isinstance(m, Ack)]
-    assert acked == ["b-0", "b-1", "b-2"]  # the endpoint merges these into one Acks
+    acks = events[ack][1]
+    assert isinstance(acks, Acks) and acks.replies == ("b-0", "b-1", "b-2")
     assert (tmp_path / "peers" / "alice.seen").read_text().count("\n") == 3
 
 
@@ -311,7 +308,7 @@ def test_a_typed_message_and_a_lone_datagrams_ack_leave_before_the_core_settles(
     tmp_path: Path,
 ) -> None:
     # What a user waits for is carried out the moment the core decides it (its `emit`):
-    # the chat typed, then, for a lone datagram, its shown record, its ack and its line,
+    # the chat typed, then, for a lone datagram, its shown record, its line and its ack,
     # all before the core's settling after the event.
     async def main() -> list[object]:
         events: list[object] = []
@@ -332,8 +329,8 @@ def test_a_typed_message_and_a_lone_datagrams_ack_leave_before_the_core_settles(
 
     events = asyncio.run(main())
     kinds = [kind for kind, _ in events]  # type: ignore[misc]
-    assert kinds == ["send", "settle", "seen", "send", "show", "settle"]
+    assert kinds == ["send", "settle", "seen", "show", "send", "settle"]
     assert isinstance(events[0][1], Chat)  # type: ignore[index]
     assert events[2] == ("seen", ("bob", "b-7"))
-    assert events[3] == ("send", Ack(events[3][1].id, "b-7"))  # type: ignore[index]
-    assert events[4] == ("show", "bob: hi")
+    assert events[3] == ("show", "bob: hi")
+    assert events[4] == ("send", Ack(events[4][1].id, "b-7"))  # type: ignore[index]

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from peer import actions as pa
 from tests.peer.honest import honest_key
 from tests.peer.test_peer_core import BOB, SERVER, T0, registered
-from wire.messages import Ack, ChannelMessage, Chat, Message
+from wire.messages import Ack, Acks, ChannelMessage, Chat, Message
 
 LINES = ["send bob hi", "send_all all", "who", "join r", "leave", "nick ann", "bogus", "help"]
 ARRIVALS: list[tuple[Message, tuple[str, int]]] = [
@@ -56,8 +56,9 @@ def test_what_is_handed_over_is_what_would_have_been_returned(steps: list[str | 
 
 
 def test_a_datagram_of_several_messages_is_taken_as_one_event() -> None:
-    """Each message of the datagram recorded, acked and shown in order, as if each came
-    alone; what follows an event (the prompt, the outbox kept) is done once, after them."""
+    """Each message of the datagram recorded and shown in order, as if each came alone;
+    then one Acks answers them all, and what follows an event (the prompt, the outbox
+    kept) is done once, after them."""
     messages: list[Message] = [ChannelMessage(f"b-{i}", "bob", f"line {i}") for i in range(3)]
     together, _ = registered()
     one_by_one, _ = registered()
@@ -67,9 +68,11 @@ def test_a_datagram_of_several_messages_is_taken_as_one_event() -> None:
         for m in messages
         for a in one_by_one.receive(m, SERVER, honest_key(one_by_one, m, SERVER), T0)
     ]
-    assert actions == alone  # nothing here changes the prompt or the outbox
+    unsent = [a for a in actions if not isinstance(a, pa.Send)]
+    assert unsent == [a for a in alone if not isinstance(a, pa.Send)]
     shown = [a.id for a in actions if isinstance(a, pa.Shown)]
-    acked = [a.message.reply_to for a in actions if isinstance(a, pa.Send)]
-    assert shown == acked == ["b-0", "b-1", "b-2"]
+    assert shown == ["b-0", "b-1", "b-2"]
+    assert actions[-1] == pa.Send(SERVER, Acks(actions[-1].message.id, ("b-0", "b-1", "b-2")))
+    assert [a for a in actions if isinstance(a, pa.Send)] == [actions[-1]]
     lines = [a.text for a in actions if isinstance(a, pa.Print)]
     assert lines == [f"[Channel_Message bob: line {i}]" for i in range(3)]
