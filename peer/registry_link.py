@@ -196,6 +196,9 @@ class RegistryLink:
         shared, requests = self._shared, self._requests
         requests.release(now, emit)
         again, failed = requests.due(now, shared.watch.heard_at)
+        # one fetched over TCP whose answer did not come in time left a round unanswered
+        # too: it moves on (or is given up) with those sent as datagrams
+        failed += requests.streams_over(now)
         if failed and self._move_on(emit):
             self._send_moved(failed, now, emit)
             again, failed = [], []
@@ -213,8 +216,6 @@ class RegistryLink:
                 emit(AskRegistryKey())
                 self._register_again(emit)
         for request in failed:
-            self._failed(request, now, emit, False)
-        for request in requests.streams_over(now):
             self._failed(request, now, emit, False)
         for request in requests.busy_over(now):
             emit(Send(server, request.message))
