@@ -79,9 +79,10 @@ def service(count: int, procs: int, registries: int, limit: float) -> tuple[Stor
     crowds = [
         Helper("crowd", "--server", f"{HOST}:{members[i % registries][1]}", "--name", f"w{i}-",
                "--peers", str(n), "--total", str(count), "--offset", str(sum(shares[:i])),
-               "--registry-key", code)
+               "--registry-key", code, env={"BENCH_CROWD_LOG": str(root / f"crowd{i}.log")})
         for i, n in enumerate(shares)
     ]  # fmt: skip
+    failed = True
     try:
 
         def servers_cpu() -> float:
@@ -114,6 +115,7 @@ def service(count: int, procs: int, registries: int, limit: float) -> tuple[Stor
             servers_cpu() - server_before,
             total["cpu"] - before,
         )
+        failed = join.gave_up + failover.gave_up > 0 or min(join.done, failover.done) < count
     finally:
         for crowd in crowds:
             crowd.close()
@@ -122,8 +124,20 @@ def service(count: int, procs: int, registries: int, limit: float) -> tuple[Stor
             proc.wait()
         nats.kill()
         nats.wait()
+        if failed:
+            _keep_logs(root)
         shutil.rmtree(root, ignore_errors=True)
     return join, failover, moved
+
+
+def _keep_logs(root: Path) -> None:
+    """Keep the logs of a run in which someone gave up (the run's scratch folder goes at
+    exit): the registries' and the crowds', in a folder of the working directory."""
+    kept = Path.cwd() / f"{root.name}-logs"
+    kept.mkdir(exist_ok=True)
+    for log in root.glob("*.log"):
+        shutil.copy(log, kept / log.name)
+    print(f"someone gave up: the logs are kept in {kept}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:
