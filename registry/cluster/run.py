@@ -26,6 +26,7 @@ from nats.js.kv import KeyValue
 from net.secure import SecureChannel
 from registry.actions import Action
 from registry.cluster.connect import ClusterError, ClusterSettings, connect
+from registry.cluster.console import CONSOLE_SUBJECT, RelayConsole, answer_asked
 from registry.cluster.desk_bucket import BucketShelf, desk_bucket, service_desk_key
 from registry.cluster.elsewhere import Elsewhere
 from registry.cluster.follower import Follower
@@ -108,6 +109,7 @@ class ClusterRegistry:
         self._follower: Follower | None = None
         self._publish = Publisher(service.nc.publish)
         self._leader_reach = ""
+        self._console = RelayConsole(self._ask, out, lambda: self._leader_reach, self.stop)
 
     def log(self, line: str) -> None:
         self._out(f"{time.strftime('%H:%M:%S')} {line}")
@@ -141,6 +143,7 @@ class ClusterRegistry:
         self._store.fence = keeper.check
         elsewhere = self._elsewhere = Elsewhere(self._to_registry)
         sub = await self._nc.subscribe(LEAD_SUBJECT, cb=self._inbound)
+        asked = await self._nc.subscribe(CONSOLE_SUBJECT, cb=self._console_asked)
         try:
             # the others say which peers they hold as they see the lead change hands: what
             # is pushed at start then reaches each peer through its own registry
@@ -167,6 +170,7 @@ class ClusterRegistry:
                 await server.close()
         finally:
             await sub.unsubscribe()
+            await asked.unsubscribe()
             self._server = self._elsewhere = None
         return True
 
@@ -281,18 +285,25 @@ class ClusterRegistry:
         server.handle(received)
 
     def console_line(self, line: str) -> None:
+        """A line typed on the console: the registry's own while it decides, else the
+        relaying registry's (registry/cluster/console.py)."""
+        if self._server is None:
+            self._console.line(line)
+            return
+        self._server.console_line(line)
         words = line.split()
-        if self._server is not None:
-            self._server.console_line(line)
-            if words and words[0].lower() in ("quit", "exit"):
-                self.stop()
-        elif words and words[0].lower().lstrip("/") in ("quit", "exit"):
+        if words and words[0].lower() in ("quit", "exit"):
             self.stop()
-        elif words:
-            self._out(
-                "  this registry relays for the service; the console of the one that decides "
-                f"({self._leader_reach or 'none yet'}) answers {words[0]}"
-            )
+
+    async def _ask(self, subject: str, data: bytes, timeout: float) -> bytes:
+        return (await self._nc.request(subject, data, timeout=timeout)).data
+
+    async def _console_asked(self, msg: Msg) -> None:
+        """A relaying registry's console asks what this one's would answer."""
+        server = self._server
+        if server is not None and msg.reply:
+            with contextlib.suppress(*ERRORS):
+                await msg.respond(answer_asked(msg.data, server.console_answer))
 
 
 async def run_cluster_registry(
