@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js.kv import KeyValue
 
 from net.secure import SecureChannel
@@ -35,6 +36,7 @@ from registry.cluster.lead import ERRORS, RENEW, Lead, service_key
 from registry.cluster.link import (
     LEAD_SUBJECT,
     Addr,
+    Backlog,
     Outbound,
     Publisher,
     pack,
@@ -109,6 +111,8 @@ class ClusterRegistry:
         self._follower: Follower | None = None
         self._publish = Publisher(service.nc.publish)
         self._leader_reach = ""
+        self._backlog = Backlog()
+        self._lead_sub: Subscription | None = None
         self._console = RelayConsole(self._ask, out, lambda: self._leader_reach, self.stop)
 
     def log(self, line: str) -> None:
@@ -142,7 +146,7 @@ class ClusterRegistry:
         keeper, term = self._keeper, self._keeper.term
         self._store.fence = keeper.check
         elsewhere = self._elsewhere = Elsewhere(self._to_registry)
-        sub = await self._nc.subscribe(LEAD_SUBJECT, cb=self._inbound)
+        sub = self._lead_sub = await self._nc.subscribe(LEAD_SUBJECT, cb=self._inbound)
         asked = await self._nc.subscribe(CONSOLE_SUBJECT, cb=self._console_asked)
         try:
             # the others say which peers they hold as they see the lead change hands: what
@@ -171,7 +175,7 @@ class ClusterRegistry:
         finally:
             await sub.unsubscribe()
             await asked.unsubscribe()
-            self._server = self._elsewhere = None
+            self._server = self._elsewhere = self._lead_sub = None
         return True
 
     async def _serve(self, server: RegistryServer, elsewhere: Elsewhere, term: int) -> None:
@@ -265,9 +269,13 @@ class ClusterRegistry:
             return
         addr = (inbound.ip, inbound.port)
         elsewhere.routes.heard_via(addr, inbound.registry)
+        sub = self._lead_sub
+        lag = self._backlog.taken(sub.pending_msgs if sub else 0, time.monotonic())
         server = self._server
         if server is None or not messages:
             return  # (a registry saying which peers it holds)
+        # behind in what NATS queued, or its own socket, or at the registry it came through
+        behind = max(lag, server.endpoint.behind(), inbound.behind)
         if self._verbose:
             for message in messages:
                 self.log(f"<- {addr[0]}:{addr[1]} (via another registry) {for_log(message)}")
@@ -278,7 +286,7 @@ class ClusterRegistry:
                 for message in messages
                 for action in core.receive(
                     message, addr, now, key=inbound.key, datagram=inbound.datagram,
-                    behind=inbound.behind,
+                    behind=behind,
                 )
             ]  # fmt: skip
 
