@@ -77,36 +77,41 @@ class RelayConsole:
         word = words[0].removeprefix("/").lower()
         if word in ("quit", "exit"):
             self._stop()
-        elif word == "help":
-            for each in RELAY_HELP:
-                self._out(each)
-        elif word in READING:
-            task = asyncio.get_running_loop().create_task(self._asked([word, *words[1:]]))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        elif word in CONSOLE_COMMANDS:
-            self._out(
-                f"  {word} is typed at the registry that decides for the service "
-                f"({self._deciding() or 'none yet'}); this one relays to it"
-            )
-        else:
-            self._out(f"  unknown command {words[0]!r}; type help")
+            return
+        task = asyncio.get_running_loop().create_task(self._answered([word, *words[1:]]))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def _asked(self, words: list[str]) -> None:
-        """Ask the registry that decides for the lines of `words`, and print them."""
+    async def _answered(self, words: list[str]) -> None:
+        """Print the answer to `words`, after those to the lines typed before."""
         async with self._in_order:
-            deciding = self._deciding()
-            try:
-                if not deciding:
-                    raise TimeoutError
-                data = await self._ask(CONSOLE_SUBJECT, msgspec.json.encode(words), ASK_WAIT)
-                lines = msgspec.json.decode(data, type=list[str])
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                lines = [f"  {words[0]}: the answer from {deciding} was not ChatApp's"]
-            except ERRORS:  # no answer, or no NATS now
+            word = words[0]
+            if word in READING:
+                lines = await self._asked(words)
+            elif word == "help":
+                lines = list(RELAY_HELP)
+            elif word in CONSOLE_COMMANDS:
                 lines = [
-                    f"  {words[0]}: the registry that decides ({deciding or 'none yet'}) "
-                    "did not answer; try again in a moment"
+                    f"  {word} is typed at the registry that decides for the service "
+                    f"({self._deciding() or 'none yet'}); this one relays to it"
                 ]
+            else:
+                lines = [f"  unknown command {word!r}; type help"]
             for line in lines:
                 self._out(line)
+
+    async def _asked(self, words: list[str]) -> list[str]:
+        """The lines the registry that decides answers to `words`, or one saying why none."""
+        deciding = self._deciding()
+        try:
+            if not deciding:
+                raise TimeoutError
+            data = await self._ask(CONSOLE_SUBJECT, msgspec.json.encode(words), ASK_WAIT)
+            return msgspec.json.decode(data, type=list[str])
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return [f"  {words[0]}: the answer from {deciding} was not ChatApp's"]
+        except ERRORS:  # no answer, or no NATS now
+            return [
+                f"  {words[0]}: the registry that decides ({deciding or 'none yet'}) "
+                "did not answer; try again in a moment"
+            ]

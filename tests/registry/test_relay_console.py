@@ -42,13 +42,19 @@ def test_what_only_reads_is_answered_by_the_registry_that_decides_in_the_order_t
         await asyncio.sleep(0.05 if words[0] == "who" else 0)  # the first answer is slower
         return msgspec.json.encode([f"  answer to {' '.join(words)}"])
 
-    printed, _ = typed(["who", "/rooms", "DESK"], ask)
+    printed, _ = typed(["who", "/rooms", "stats", "DESK"], ask)
     assert asked == [
         (CONSOLE_SUBJECT, ["who"]),
         (CONSOLE_SUBJECT, ["rooms"]),
         (CONSOLE_SUBJECT, ["desk"]),
     ]
-    assert printed == ["  answer to who", "  answer to rooms", "  answer to desk"]
+    assert printed == [
+        "  answer to who",
+        "  answer to rooms",
+        f"  stats is typed at the registry that decides for the service ({DECIDING}); "
+        "this one relays to it",
+        "  answer to desk",
+    ]
 
 
 def test_what_acts_is_typed_at_the_registry_that_decides_which_is_named() -> None:
