@@ -31,7 +31,7 @@ from wire.messages import (
     RoomPost,
     SaveMessage,
 )
-from wire.reliable import ATTEMPTS, TIMEOUT, Retransmitter
+from wire.reliable import ATTEMPTS, STREAM_WAIT, TIMEOUT, Retransmitter
 
 #: What reaches the registry in the order typed, behind a long line on its way over TCP.
 _IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister)
@@ -39,10 +39,6 @@ _IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister
 Outcome = SaveMessage | ChannelPost | RoomPost
 #: Seconds to wait for the outcome of an accepted save request or post before asking again.
 OUTCOME_WAIT = 10.0
-#: Seconds to wait for an answer fetched over TCP after a TooBig: the registry runs (it
-#: answered the TooBig), and in a join storm of 2,000 peers, 1 to 3 s behind what arrives,
-#: the connection, its handshake and the request each wait their turn (5 s gave up on some).
-STREAM_WAIT = 15.0
 #: Requests given up on whose late answer is still taken: the last few are plenty, as only
 #: registrations, joins and renames are kept, and each is typed by the user.
 GIVEN_UP_KEPT = 16
