@@ -195,10 +195,9 @@ class RegistryLink:
         overdue outcomes, and send a keepalive when one is due."""
         shared, requests = self._shared, self._requests
         requests.release(now, emit)
+        # (one fetched over TCP whose answer did not come in time is among them: it moves
+        # on, or is given up, as those sent as datagrams)
         again, failed = requests.due(now, shared.watch.heard_at)
-        # one fetched over TCP whose answer did not come in time left a round unanswered
-        # too: it moves on (or is given up) with those sent as datagrams
-        failed += requests.streams_over(now)
         if failed and self._move_on(emit):
             self._send_moved(failed, now, emit)
             again, failed = [], []

@@ -126,6 +126,16 @@ def test_a_request_whose_answer_over_tcp_never_comes_moves_to_the_next_registry(
     assert core.outbox == ()
 
 
+def test_a_registry_heard_while_its_answer_over_tcp_is_late_keeps_its_peer() -> None:
+    # busy, not gone: it pushes meanwhile; the request is asked of it again
+    core = in_a_service()
+    [save] = typed_saves(core, 1)
+    core.receive(TooBig("r-2", save.id), SERVER, T0 + 0.1)
+    core.receive(TableUpdate("r-3", 3, ()), SERVER, T0 + 5)
+    out = run_until(core, T0 + 0.1 + STREAM_WAIT)
+    assert prints(out) == [] and saves_to(out, SERVER) == ["save0"]
+
+
 def test_a_keepalive_unanswered_moves_an_idle_peer_and_sends_it_there() -> None:
     core = in_a_service()
     out = run_until(core, T0 + 600.0 + (EXTRA_ROUNDS + 1) * ROUND + 0.01)
