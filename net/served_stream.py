@@ -17,6 +17,7 @@ from net.stream_slots import Closable
 from wire.errors import DecodeError, OtherVersion
 from wire.framing import encode_frame
 from wire.messages import Acks, Message
+from wire.reliable import STREAM_WAIT
 
 if TYPE_CHECKING:
     from net.endpoint import Addr, Endpoint
@@ -24,10 +25,12 @@ if TYPE_CHECKING:
 #: Seconds a TCP connection may sit idle between frames before we close it.
 IDLE_CLOSE = 60.0
 #: ...one we made to send one message (too long for a datagram): it is closed as soon as
-#: the answer to that message is in, and otherwise once idle this long. The answer comes
-#: within moments, or never (a retry opens a connection of its own): kept open for
-#: IDLE_CLOSE, each of many long messages would hold a socket at both ends for a minute.
-SENT_IDLE_CLOSE = 5.0
+#: the answer to that message is in, and otherwise once idle as long as an answer over TCP
+#: is waited for (a retry opens a connection of its own). Kept open for IDLE_CLOSE, each of
+#: many long messages would hold a socket at both ends for a minute; closed sooner, an
+#: answer slowed by a join storm (or relayed by another registry of a service) found the
+#: connection gone, and was lost while the asker still waited for it.
+SENT_IDLE_CLOSE = STREAM_WAIT
 #: Seconds a message may take from its first byte to its last, over all its records (and
 #: an accepted connection to its first frame): the largest, MAX_FRAME, takes well under a
 #: second on a LAN. A sender that trickles bytes, or records, without ever finishing a

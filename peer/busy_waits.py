@@ -33,16 +33,6 @@ class BusyWaits(Generic[R]):
         self._since[msg_id] = since
         self.due[msg_id] = (request, due)
 
-    def answered(self, msg_id: str, now: float) -> None:
-        """The registry answered request `msg_id` at `now` without carrying it out yet (a
-        TooBig: asked again over TCP): it is waited for as after a Busy, from the first such
-        answer, though nothing is due again until its caller says (`again_now`)."""
-        self._since.setdefault(msg_id, now)
-
-    def again_now(self, msg_id: str, request: R, now: float) -> None:
-        """`request`, told to wait already, goes again at once (see `over`)."""
-        self.due[msg_id] = (request, now)
-
     def patient(self, msg_id: str, now: float) -> bool:
         """Whether request `msg_id` was answered Busy less than BUSY_PATIENCE ago: a
         registry that said it is overwhelmed drops or delays what it cannot handle, and

@@ -195,6 +195,8 @@ class RegistryLink:
         overdue outcomes, and send a keepalive when one is due."""
         shared, requests = self._shared, self._requests
         requests.release(now, emit)
+        # (one fetched over TCP whose answer did not come in time is among them: it moves
+        # on, or is given up, as those sent as datagrams)
         again, failed = requests.due(now, shared.watch.heard_at)
         if failed and self._move_on(emit):
             self._send_moved(failed, now, emit)
@@ -213,8 +215,6 @@ class RegistryLink:
                 emit(AskRegistryKey())
                 self._register_again(emit)
         for request in failed:
-            self._failed(request, now, emit, False)
-        for request in requests.streams_over(now):
             self._failed(request, now, emit, False)
         for request in requests.busy_over(now):
             emit(Send(server, request.message))

@@ -3,7 +3,7 @@ or over TCP after a TooBig), what waits behind a long or kept request so the reg
 lines in the order typed, the accepted saves and posts whose outcome is to come, and the
 given-up requests whose late answers are still taken (docs/PROTOCOL.md, "A long message
 is not overtaken"). Sans-IO: `send` appends the Send action; the caller asks `due`,
-`streams_over` and `outcomes_over` at `next_wake`. What answers and failures mean to the
+and `outcomes_over` at `next_wake`. What answers and failures mean to the
 user is peer.answers' and peer.give_ups'; the order of sending, peer.registry_link's."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from wire.messages import (
     RoomPost,
     SaveMessage,
 )
-from wire.reliable import ATTEMPTS, TIMEOUT, Retransmitter
+from wire.reliable import ATTEMPTS, STREAM_WAIT, TIMEOUT, Retransmitter
 
 #: What reaches the registry in the order typed, behind a long line on its way over TCP.
 _IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister)
@@ -39,10 +39,6 @@ _IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister
 Outcome = SaveMessage | ChannelPost | RoomPost
 #: Seconds to wait for the outcome of an accepted save request or post before asking again.
 OUTCOME_WAIT = 10.0
-#: Seconds to wait for an answer fetched over TCP after a TooBig: the registry runs (it
-#: answered the TooBig), and in a join storm of 2,000 peers, 1 to 3 s behind what arrives,
-#: the connection, its handshake and the request each wait their turn (5 s gave up on some).
-STREAM_WAIT = 15.0
 #: Requests given up on whose late answer is still taken: the last few are plenty, as only
 #: registrations, joins and renames are kept, and each is typed by the user.
 GIVEN_UP_KEPT = 16
@@ -255,15 +251,17 @@ class Requests:
             self._start(request, now, again=True)
 
     def due(self, now: float, heard: float = -math.inf) -> tuple[list[Request], list[Request]]:
-        """The requests sent as datagrams to send again at `now`, and those given up on
-        (no longer waited for), oldest first. A request whose tries ran out is given up
-        only when nothing came from the registry during them (the last time anything did
-        is `heard`), or after EXTRA_ROUNDS more rounds: the registry runs, and the copies or
-        their answers were lost; it then starts a new round, quietly. A keepalive has all
-        its rounds (an idle peer hears nothing else; at 30% loss one round in 30 is lost
-        whole). One answered Busy has rounds until BUSY_PATIENCE from its first Busy: a
-        registry that said it is overwhelmed drops what it cannot read."""
+        """The requests to send again as datagrams at `now`, and those given up on (no
+        longer waited for), oldest first. A request whose tries ran out (or whose answer
+        over TCP did not come within STREAM_WAIT: a round of its own) is given up only
+        when nothing came from the registry during them (the last time anything did is
+        `heard`), or after EXTRA_ROUNDS more rounds: the registry runs, and the copies or
+        their answers were lost (or are slow); it then starts a new round, quietly. A
+        keepalive has all its rounds (an idle peer hears nothing else; at 30% loss one
+        round in 30 is lost whole). One answered Busy has rounds until BUSY_PATIENCE from
+        its first Busy: a registry that said it is overwhelmed drops what it cannot read."""
         again, failed = self._sent.due(now)
+        failed += self._streams_over(now)
         if not failed:
             return again, failed
         again_round: list[Request] = []
@@ -282,19 +280,13 @@ class Requests:
                 self._busy.forget(request.message.id)
         return again_round + again, given_up
 
-    def streams_over(self, now: float) -> Iterator[Request]:
-        """Each request sent over TCP whose answer did not come by its deadline: given up,
-        one at a time (it is forgotten just before it is given). One first answered (Busy,
-        TooBig) less than BUSY_PATIENCE ago is asked again instead, as a datagram, with the
-        requests a Busy delayed (`busy_over`, called next): in a join storm the registry
-        runs, but may take longer than STREAM_WAIT to come to the connection."""
-        for key, (request, deadline) in list(self._streamed.items()):
-            if deadline <= now:
-                del self._streamed[key]
-                if self._busy.patient(key, now):
-                    self._busy.again_now(key, request, now)
-                    continue
-                yield request
+    def _streams_over(self, now: float) -> list[Request]:
+        """The requests sent over TCP whose answer did not come by their deadline, no
+        longer waited for there (`due` asks them again as datagrams, or gives them up)."""
+        over = [request for request, deadline in self._streamed.values() if deadline <= now]
+        for request in over:
+            del self._streamed[request.message.id]
+        return over
 
     def outcomes_over(self, now: float) -> Iterator[Outcome]:
         """Each save or post accepted whose outcome did not come by its deadline,
@@ -340,12 +332,11 @@ class Requests:
 
     def stream(self, msg_id: str, now: float) -> Request | None:
         """The registry answered request `msg_id` with a TooBig at `now`: it is no longer
-        retried as a datagram, and its answer over TCP is waited for STREAM_WAIT seconds;
-        from the first TooBig on, it is as patient as after a Busy (`streams_over`).
+        retried as a datagram, and its answer over TCP is waited for STREAM_WAIT seconds.
         Returns it, for the caller to send over TCP; None when it is not waited for."""
         request = self._sent.answer(msg_id)
         if request is not None:
-            self._busy.answered(msg_id, now)
+            request.since = now  # its round over TCP begins
             self._streamed[msg_id] = (request, now + STREAM_WAIT)
         return request
 

@@ -27,7 +27,7 @@ from wire.shown_text import clean
 
 #: The registry console's own commands (see `RegistryServer.console_line`).
 CONSOLE_COMMANDS = frozenset(
-    {"who", "rooms", "release", "stats", "help", "quit", "exit", "operators", "revoke"}
+    {"who", "rooms", "release", "stats", "help", "quit", "exit", "operators", "revoke", "desk"}
 )
 
 

@@ -1,9 +1,11 @@
 """The answers of the registry console's own commands (see `RegistryServer.console_line`):
-`who`, `rooms`, `stats`, `help`, the usage of a command typed wrong, and `.log`, which
-hides or shows the log lines. `release` and `quit` act on the running registry: its
-adapter carries them out."""
+`who`, `rooms`, `operators`, `desk`, `stats`, `help`, the usage of a command typed wrong,
+and `.log`, which hides or shows the log lines. `release`, `revoke` and `quit` act on the
+running registry: its adapter carries them out."""
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from net.endpoint import Endpoint
 from registry.core import RegistryCore
@@ -19,6 +21,7 @@ HELP = (
     "  release <name>   forget a name so that anyone may take it",
     "  operators        the help-desk operators' keys authorised, by name",
     "  revoke <name>    revoke operator <name>'s key (it shows the operator key again)",
+    "  desk             the help desk's waiting room, in order",
     "  stats            counters of rejected input, of refusals, and of",
     "                   registrations asked to wait (a join storm)",
     "  quit             stop the registry (Ctrl-C works too)",
@@ -30,17 +33,33 @@ HELP = (
 )
 
 
-def answer(words: list[str], core: RegistryCore, endpoint: Endpoint) -> list[str]:
+class DeskViews(Protocol):
+    """What the console reads of the help desk (registry/desk/service.py, closed.py)."""
+
+    def operators(self) -> list[str]: ...
+    def waiting_room(self) -> list[str]: ...
+
+
+#: The console's commands that only read, which a registry that relays for a service
+#: asks of the one that decides (registry/cluster/console.py).
+READING = frozenset({"who", "rooms", "operators", "desk"})
+
+
+def answer(words: list[str], core: RegistryCore, endpoint: Endpoint, desk: DeskViews) -> list[str]:
     """The lines that answer the console's command `words` (a command that only answers;
     see the module's docstring), or that say it is unknown."""
     match words[0].lower():
-        case "who" | "rooms" | "stats" | "help" | "operators" as word if len(words) > 1:
+        case "who" | "rooms" | "stats" | "help" | "operators" | "desk" as word if len(words) > 1:
             # a word more is a slip (`who alice`?), not to be passed over in silence
             return [f"  usage: {word}   (it takes nothing more)"]
         case "who":
             return _who(core)
         case "rooms":
             return _rooms(core)
+        case "operators":
+            return desk.operators()
+        case "desk":
+            return desk.waiting_room()
         case "release":
             return ["  usage: release <name>   (forget one name so that anyone may take it)"]
         case "revoke":

@@ -305,16 +305,17 @@ class RegistryServer:
         word = words[0].lower()
         if word == "release" and len(words) == 2:
             self._run(self.core.release(words[1], self._now()))
-        elif word == "operators" and len(words) == 1:
-            for line in self.desk.operators():
-                self._say(line)
         elif word == "revoke" and len(words) == 2:
             self._say(self.desk.revoke(words[1]))
         elif word in ("quit", "exit"):
             self.stop()
         else:
-            for line in answer(words, self.core, self.endpoint):
+            for line in self.console_answer(words):
                 self._say(line)
+
+    def console_answer(self, words: list[str]) -> list[str]:
+        """The lines that answer the console's command `words` (registry.console_commands)."""
+        return answer(words, self.core, self.endpoint, self.desk)
 
     def _prompt_says(self) -> str:
         """The console's prompt: where a line typed there goes (or the question asked)."""

@@ -17,6 +17,12 @@ from msgspec import Struct
 TIMEOUT = 0.5
 #: Copies sent in all, the first included, before giving up.
 ATTEMPTS = 5
+#: Seconds to wait for an answer fetched over TCP after a TooBig, on the connection made to
+#: ask it, which stays open as long (net/served_stream.py): the registry runs (it answered
+#: the TooBig), and in a join storm of 2,000 peers, 1 to 3 s behind what arrives, the
+#: connection, its handshake and the request each wait their turn (5 s gave up on some);
+#: through a registry that relays for a service, the answer crosses NATS twice as well.
+STREAM_WAIT = 15.0
 
 T = TypeVar("T")
 

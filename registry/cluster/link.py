@@ -70,6 +70,26 @@ def unpack_outbound(data: bytes) -> Outbound:
     return _outbound.decode(data)
 
 
+class Backlog:
+    """How far behind the registry that decides is in what the others hand it: the seconds
+    since it last took an Inbound with none queued behind it (0 when it just did), as
+    net.datagram_in's `behind` is for a socket. A peer of another registry is asked to wait
+    (Busy) by the same rule as one of its own: without it, a registration queued on NATS
+    got no answer at all while the registry worked through a join storm."""
+
+    def __init__(self) -> None:
+        self._since: float | None = None
+
+    def taken(self, queued: int, now: float) -> float:
+        """An Inbound is taken at `now` with `queued` more waiting: how far behind."""
+        if not queued:
+            self._since = None
+            return 0.0
+        if self._since is None:
+            self._since = now
+        return now - self._since
+
+
 class Routes:
     """Which registry each peer's address last came through (none: this one)."""
 

@@ -21,11 +21,13 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js.kv import KeyValue
 
 from net.secure import SecureChannel
 from registry.actions import Action
 from registry.cluster.connect import ClusterError, ClusterSettings, connect
+from registry.cluster.console import CONSOLE_SUBJECT, RelayConsole, answer_asked
 from registry.cluster.desk_bucket import BucketShelf, desk_bucket, service_desk_key
 from registry.cluster.elsewhere import Elsewhere
 from registry.cluster.follower import Follower
@@ -34,6 +36,7 @@ from registry.cluster.lead import ERRORS, RENEW, Lead, service_key
 from registry.cluster.link import (
     LEAD_SUBJECT,
     Addr,
+    Backlog,
     Outbound,
     Publisher,
     pack,
@@ -108,6 +111,9 @@ class ClusterRegistry:
         self._follower: Follower | None = None
         self._publish = Publisher(service.nc.publish)
         self._leader_reach = ""
+        self._backlog = Backlog()
+        self._lead_sub: Subscription | None = None
+        self._console = RelayConsole(self._ask, out, lambda: self._leader_reach, self.stop)
 
     def log(self, line: str) -> None:
         self._out(f"{time.strftime('%H:%M:%S')} {line}")
@@ -140,7 +146,8 @@ class ClusterRegistry:
         keeper, term = self._keeper, self._keeper.term
         self._store.fence = keeper.check
         elsewhere = self._elsewhere = Elsewhere(self._to_registry)
-        sub = await self._nc.subscribe(LEAD_SUBJECT, cb=self._inbound)
+        sub = self._lead_sub = await self._nc.subscribe(LEAD_SUBJECT, cb=self._inbound)
+        asked = await self._nc.subscribe(CONSOLE_SUBJECT, cb=self._console_asked)
         try:
             # the others say which peers they hold as they see the lead change hands: what
             # is pushed at start then reaches each peer through its own registry
@@ -167,7 +174,8 @@ class ClusterRegistry:
                 await server.close()
         finally:
             await sub.unsubscribe()
-            self._server = self._elsewhere = None
+            await asked.unsubscribe()
+            self._server = self._elsewhere = self._lead_sub = None
         return True
 
     async def _serve(self, server: RegistryServer, elsewhere: Elsewhere, term: int) -> None:
@@ -261,9 +269,13 @@ class ClusterRegistry:
             return
         addr = (inbound.ip, inbound.port)
         elsewhere.routes.heard_via(addr, inbound.registry)
+        sub = self._lead_sub
+        lag = self._backlog.taken(sub.pending_msgs if sub else 0, time.monotonic())
         server = self._server
         if server is None or not messages:
             return  # (a registry saying which peers it holds)
+        # behind in what NATS queued, or its own socket, or at the registry it came through
+        behind = max(lag, server.endpoint.behind(), inbound.behind)
         if self._verbose:
             for message in messages:
                 self.log(f"<- {addr[0]}:{addr[1]} (via another registry) {for_log(message)}")
@@ -274,25 +286,32 @@ class ClusterRegistry:
                 for message in messages
                 for action in core.receive(
                     message, addr, now, key=inbound.key, datagram=inbound.datagram,
-                    behind=inbound.behind,
+                    behind=behind,
                 )
             ]  # fmt: skip
 
         server.handle(received)
 
     def console_line(self, line: str) -> None:
+        """A line typed on the console: the registry's own while it decides, else the
+        relaying registry's (registry/cluster/console.py)."""
+        if self._server is None:
+            self._console.line(line)
+            return
+        self._server.console_line(line)
         words = line.split()
-        if self._server is not None:
-            self._server.console_line(line)
-            if words and words[0].lower() in ("quit", "exit"):
-                self.stop()
-        elif words and words[0].lower().lstrip("/") in ("quit", "exit"):
+        if words and words[0].lower() in ("quit", "exit"):
             self.stop()
-        elif words:
-            self._out(
-                "  this registry relays for the service; the console of the one that decides "
-                f"({self._leader_reach or 'none yet'}) answers {words[0]}"
-            )
+
+    async def _ask(self, subject: str, data: bytes, timeout: float) -> bytes:
+        return (await self._nc.request(subject, data, timeout=timeout)).data
+
+    async def _console_asked(self, msg: Msg) -> None:
+        """A relaying registry's console asks what this one's would answer."""
+        server = self._server
+        if server is not None and msg.reply:
+            with contextlib.suppress(*ERRORS):
+                await msg.respond(answer_asked(msg.data, server.console_answer))
 
 
 async def run_cluster_registry(

@@ -45,6 +45,10 @@ class ClosedDesk:
         """The console's `operators`: the desk is closed."""
         return [f"  operators: {self.problem}"]
 
+    def waiting_room(self) -> list[str]:
+        """The console's `desk`: the desk is closed."""
+        return [f"  desk: {self.problem}"]
+
     def revoke(self, name: str) -> str:
         """The console's `revoke`: the desk is closed."""
         return f"  revoke: {self.problem}"

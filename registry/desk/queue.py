@@ -34,6 +34,7 @@ from wire.desk.messages import (
     DeskPing,
     DeskPong,
     DeskQueueRequest,
+    DeskRoom,
     DeskRoomRequest,
     DeskServe,
 )
@@ -273,6 +274,10 @@ class DeskQueue:
     def waiting(self) -> tuple[Person, ...]:
         """The waiting room in order, held places included."""
         return tuple(self._s.waiting)
+
+    def room(self, now: float) -> DeskRoom:
+        """The waiting room at `now`, in order, as `.room` shows it to an operator."""
+        return self._line.room("", now)
 
     @property
     def operators(self) -> tuple[Operator, ...]:

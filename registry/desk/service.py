@@ -41,6 +41,7 @@ from wire.desk.messages import (
     DeskOperator,
     DeskRegistries,
 )
+from wire.desk.render import room_lines
 from wire.desk.text import DEFAULT_CRISIS_NOTICE, clean_crisis_notice
 from wire.keys import fingerprint, key_from_text, key_text
 from wire.messages import Message
@@ -296,6 +297,10 @@ class DeskService:
         kept = sorted(self.queue.authorised.items(), key=lambda item: item[1].casefold())
         lines = [f"  {clean(name):<20} key {_fingerprint(key)}" for key, name in kept]
         return lines or ["  no operator keys authorised (an operator shows the operator key)"]
+
+    def waiting_room(self) -> list[str]:
+        """The console's `desk`: the waiting room in order, as an operator's `.room`."""
+        return [f"  {line}" for line in room_lines(self.queue.room(self._clock()))]
 
     def revoke(self, name: str) -> str:
         """The console's `revoke NAME`: the keys authorised for operator `name` are

@@ -92,6 +92,19 @@ def test_a_drop_keeps_the_place_and_shows_in_the_room() -> None:
     assert room.waited == (5, 5, 5)
 
 
+def test_the_room_read_without_an_operator_is_the_one_an_operator_is_shown() -> None:
+    # the registry console's `desk`, which no operator asks for
+    desk = busy_desk()
+    for conn, name in (("a", "Alice"), ("b", "Bob")):
+        desk.join(conn, name)
+    desk.advance(3)
+    desk.room("op")
+    asked = desk.last("op", DeskRoom)
+    read = desk.queue.room(desk.now)
+    assert replace(read, id=asked.id, reply_to=asked.reply_to) == asked
+    assert read.names == ("Alice", "Bob")
+
+
 def test_position_pushes_are_at_most_once_a_second() -> None:
     desk = busy_desk()
     for conn, name in (("a", "Alice"), ("b", "Bob"), ("c", "Carol"), ("d", "Dan")):

@@ -76,10 +76,15 @@ def test_peers_of_two_registries_share_one_table_the_channel_mail_and_names(
     chat: ChatEnv, nats: list[NatsServer]
 ) -> None:
     _, one_port = start_member(chat, nats, "one", decides=True)
-    _, two_port = start_member(chat, nats, "two", decides=False)
+    two, two_port = start_member(chat, nats, "two", decides=False)
     alice = start_peer(chat, "alice", one_port)
     bob = start_peer(chat, "bob", two_port)
     alice.expect_line("[Client table updated.]")
+    # the relaying registry's console reads what the one that decides holds
+    two.send("who")
+    two.expect(r"^  alice +online ", 10)
+    two.send("release alice")
+    two.expect(rf"release is typed at the registry that decides for the service \(.*:{one_port}\)")
     direct(alice, bob, unique("hi"))
     direct(bob, alice, unique("back"))
     post = unique("all")

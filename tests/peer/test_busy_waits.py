@@ -14,8 +14,6 @@ def test_a_request_told_to_wait_goes_again_when_its_wait_is_over() -> None:
     assert waits.next_wake() == T0 + 2
     assert list(waits.over(T0 + 1.9)) == []
     assert list(waits.over(T0 + 2)) == ["register"] and waits.next_wake() is None
-    waits.again_now("a-1", "register", T0 + 5)
-    assert list(waits.over(T0 + 5)) == ["register"]
 
 
 def test_the_first_busy_counts_until_patience_runs_out_or_it_is_forgotten() -> None:

@@ -2060,23 +2060,6 @@ def test_a_welcome_fetched_over_tcp_from_a_busy_registry_is_waited_for_too() -> 
     assert welcomed(core, register, T0 + 2 + STREAM_WAIT)
 
 
-def test_a_welcome_fetched_over_tcp_from_a_slow_registry_is_waited_for() -> None:
-    # a join storm of 5,000 on a loaded machine: the registration was answered TooBig (a
-    # table too big for a datagram), but the registry came to the TCP connection only after
-    # more than STREAM_WAIT; given up then, a quarter of the storm exited. It runs: the
-    # registration is asked again (a datagram, TooBig, TCP) for as long as after a Busy.
-    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
-    [register] = sent(core.start(T0))
-    out = core.receive(TooBig("r-1", register.id), SERVER, REGISTRY_KEY, T0 + 0.2)
-    assert any(isinstance(a, pa.SendStream) for a in out)
-    out = run_until(core, T0 + 0.3 + STREAM_WAIT)
-    assert pa.Exit(1) not in out and "Could not register" not in " ".join(prints(out))
-    assert register in sent(out)  # asked again, as a datagram
-    out = core.receive(TooBig("r-2", register.id), SERVER, REGISTRY_KEY, T0 + 1 + STREAM_WAIT)
-    assert any(isinstance(a, pa.SendStream) for a in out)  # and again over TCP
-    assert welcomed(core, register, T0 + 2 + STREAM_WAIT)
-
-
 def test_a_registration_whose_handshake_the_registry_answered_is_not_given_up_after_one_round() -> (
     None
 ):

@@ -6,10 +6,20 @@ from __future__ import annotations
 
 from peer import actions as pa
 from peer.core import PeerCore
-from peer.requests import EXTRA_ROUNDS
+from peer.requests import EXTRA_ROUNDS, STREAM_WAIT
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.test_peer_core import BOB, ME, ROUND, SERVER, T0, prints, run_until, sent
-from wire.messages import Ack, Entry, Keepalive, Restarted, Saved, SaveMessage, TableUpdate, Welcome
+from wire.messages import (
+    Ack,
+    Entry,
+    Keepalive,
+    Restarted,
+    Saved,
+    SaveMessage,
+    TableUpdate,
+    TooBig,
+    Welcome,
+)
 from wire.reliable import TIMEOUT
 
 OTHER = ("127.0.0.1", 5001)
@@ -127,6 +137,34 @@ def test_a_registry_silent_for_a_round_is_left_for_the_next_saying_only_that() -
         shown += prints(core.receive(saved, OTHER, honest_key(core, saved, OTHER), T0 + 3 + n / 10))
     assert core.outbox == () and len(shown) == 3
     assert all(line.startswith("[Kept message for bob saved") for line in shown)
+
+
+def test_a_request_whose_answer_over_tcp_never_comes_moves_to_the_next_registry() -> None:
+    # the registry answered TooBig (its answer is for TCP), then fell silent: that round
+    # unanswered moves the peer on, as a round of datagrams does, and the request goes there
+    core = in_a_service()
+    [save] = typed_saves(core, 1)
+    out = core.receive(TooBig("r-2", save.id), SERVER, REGISTRY_KEY, T0 + 0.1)
+    assert [a.message for a in out if isinstance(a, pa.SendStream)] == [save]
+    out = run_until(core, T0 + 0.1 + STREAM_WAIT)
+    assert prints(out) == [MOVED]
+    assert saves_to(out, OTHER) == ["save0"]
+    out = core.receive(Ack("o-1", save.id), OTHER, REGISTRY_KEY, T0 + 0.2 + STREAM_WAIT)
+    saved = Saved("o-2", save.id, "bob", False, "")
+    assert prints(core.receive(saved, OTHER, REGISTRY_KEY, T0 + 0.3 + STREAM_WAIT))[0].startswith(
+        "[Kept message for bob saved"
+    )
+    assert core.outbox == ()
+
+
+def test_a_registry_heard_while_its_answer_over_tcp_is_late_keeps_its_peer() -> None:
+    # busy, not gone: it pushes meanwhile; the request is asked of it again
+    core = in_a_service()
+    [save] = typed_saves(core, 1)
+    core.receive(TooBig("r-2", save.id), SERVER, REGISTRY_KEY, T0 + 0.1)
+    core.receive(TableUpdate("r-3", 3, ()), SERVER, REGISTRY_KEY, T0 + 5)
+    out = run_until(core, T0 + 0.1 + STREAM_WAIT)
+    assert prints(out) == [] and saves_to(out, SERVER) == ["save0"]
 
 
 def test_a_keepalive_unanswered_moves_an_idle_peer_and_sends_it_there() -> None:

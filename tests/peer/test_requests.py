@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from peer.actions import Action, Send
-from peer.busy_waits import BUSY_PATIENCE
 from peer.outbox import Outbox
 from peer.pacing import Pace
 from peer.requests import EXTRA_ROUNDS, GIVEN_UP_KEPT, OUTCOME_WAIT, STREAM_WAIT, Requests
@@ -142,27 +141,22 @@ def test_a_request_answered_too_big_waits_for_its_answer_over_tcp_then_asks_agai
     assert requests.messages() == [] and requests.messages(streamed=True) == [asked]
     assert requests.answer_sent("r-1") is None  # a datagram answer only: still waits
     assert requests.next_wake() == T0 + 0.1 + STREAM_WAIT
-    assert list(requests.streams_over(T0 + 1)) == []
-    # the registry runs (it answered): its slow answer is asked for again, as a datagram
-    assert list(requests.streams_over(T0 + 0.1 + STREAM_WAIT)) == []
-    again = [r.message for r in requests.busy_over(T0 + 0.1 + STREAM_WAIT)]
-    assert again == [asked] and requests.messages() == [asked]
+    assert requests.due(T0 + 1) == ([], [])
+    again, failed = requests.due(T0 + 0.1 + STREAM_WAIT)  # nothing heard since the TooBig
+    assert again == [] and [r.message for r in failed] == [asked]
+    assert not requests.holds("r-1") and requests.next_wake() is None
 
 
-def test_a_request_answered_too_big_is_given_up_after_the_patience_of_a_busy_one() -> None:
+def test_a_request_answered_too_big_is_asked_again_when_the_registry_was_heard_since() -> None:
+    # a registry in a join storm pushes, but its answer over TCP is slow: asked again, as
+    # a request whose datagrams went unanswered while it was heard from
     requests = Requests(SERVER, Outbox())
     asked = RoomsRequest("r-1")
     requests.send(asked, T0, [].append)
-    now, given_up = T0, []
-    while not given_up and now < T0 + 2 * BUSY_PATIENCE:
-        # answered TooBig each time it is asked as a datagram; never over TCP
-        requests.stream("r-1", now + 0.1)
-        now += 0.1 + STREAM_WAIT
-        given_up = list(requests.streams_over(now))
-        list(requests.busy_over(now))
-    assert [r.message for r in given_up] == [asked]
-    assert T0 + BUSY_PATIENCE <= now < T0 + BUSY_PATIENCE + 2 * STREAM_WAIT
-    assert not requests.holds("r-1") and requests.next_wake() is None
+    requests.stream("r-1", T0 + 0.1)
+    again, failed = requests.due(T0 + 0.1 + STREAM_WAIT, heard=T0 + 5)
+    assert [r.message for r in again] == [asked] and failed == []
+    assert requests.messages() == [asked]  # waited for as a datagram again
 
 
 def test_a_streamed_request_answered_in_time_is_forgotten() -> None:
@@ -171,7 +165,7 @@ def test_a_streamed_request_answered_in_time_is_forgotten() -> None:
     requests.stream("r-1", T0)
     answered = requests.answer("r-1")
     assert answered is not None and answered.message == RoomsRequest("r-1")
-    assert requests.answer("r-1") is None and list(requests.streams_over(T0 + 60)) == []
+    assert requests.answer("r-1") is None and requests.due(T0 + 60) == ([], [])
 
 
 def test_an_accepted_save_awaits_its_outcome_and_is_asked_again_when_none_comes() -> None:

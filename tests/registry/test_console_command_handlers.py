@@ -48,3 +48,20 @@ def test_every_console_command_is_carried_out(word: str, tmp_path: Path) -> None
     stopped = asyncio.run(typed())
     assert stopped or printed, word
     assert not any("unknown command" in line for line in printed), (word, printed)
+
+
+def test_desk_shows_the_waiting_room_and_takes_nothing_more(tmp_path: Path) -> None:
+    printed: list[str] = []
+
+    async def typed() -> None:
+        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=printed.append)
+        server.console_line("desk\n")
+        server.console_line("desk now\n")
+        await asyncio.sleep(0)
+        await server.close()
+
+    asyncio.run(typed())
+    assert [line for line in printed if "waiting room" in line or "usage" in line] == [
+        "  [The waiting room is empty.]",
+        "  usage: desk   (it takes nothing more)",
+    ]
