@@ -66,7 +66,9 @@ def value_strategy(tp: Any) -> st.SearchStrategy[Any]:
 
 
 def dataclass_strategy(cls: type[Any]) -> st.SearchStrategy[Any]:
-    """Instances of a message or record type, every field drawn from its type."""
+    """Instances of a message or record type, every field drawn from its type (a text
+    within the length its type declares, as an `Id` does)."""
+    declared = typing.get_type_hints(cls, include_extras=True)
     return st.builds(
         cls,
         **{
@@ -74,10 +76,20 @@ def dataclass_strategy(cls: type[Any]) -> st.SearchStrategy[Any]:
             if name in ID_FIELDS and issubclass(cls, WireMessage)
             else st.lists(st.text(max_size=MAX_ID), max_size=MAX_DRAWN_ITEMS).map(tuple)
             if name in ID_LIST_FIELDS and issubclass(cls, WireMessage)
-            else value_strategy(tp)
+            else _bounded_text(declared[name]) or value_strategy(tp)
             for name, tp in field_types(cls)
         },
     )
+
+
+def _bounded_text(tp: Any) -> st.SearchStrategy[str] | None:
+    """Texts within the `max_length` of `tp`, an `Annotated[str, msgspec.Meta(...)]`; None
+    for any other type."""
+    if typing.get_origin(tp) is not typing.Annotated:
+        return None
+    base, *meta = typing.get_args(tp)
+    bounds = [m.max_length for m in meta if getattr(m, "max_length", None) is not None]
+    return st.text(max_size=min(bounds)) if base is str and bounds else None
 
 
 def wire_message_classes() -> list[type[WireMessage]]:
