@@ -5,7 +5,7 @@ Print actions; whether a line is shown at all is the core's to say (each id once
 
 from __future__ import annotations
 
-import time
+from datetime import datetime
 
 from peer.actions import Emit, Print
 from wire.messages import RoomList, RoomMessage
@@ -63,5 +63,5 @@ def room_line(message: RoomMessage, wall: float) -> Print:
 def _when(stamp: str, wall: float) -> str:
     """A stored message's stamp, shortened to the time of day when it is from today (the
     day of `wall`)."""
-    today = time.strftime("%Y-%m-%d ", time.localtime(wall))
+    today = datetime.fromtimestamp(wall).strftime("%Y-%m-%d ")
     return stamp[len(today) : len(today) + 5] if stamp.startswith(today) else stamp[:16]

@@ -13,8 +13,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 
 from registry import mailbox
 from registry.actions import DropMail, Emit, Log, MoveMail, StoreMail
@@ -45,7 +45,7 @@ def stamp(now: float) -> str:
 @functools.lru_cache(maxsize=4)
 def _stamp(second: int) -> str:
     # once a second: a registry saving thousands of messages a second stamps them alike
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+    return datetime.fromtimestamp(second).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def first_part(box: Sequence[StoredMessage]) -> tuple[StoredMessage, ...]:

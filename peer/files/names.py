@@ -1,11 +1,9 @@
 """The name a received file is saved under: a plain name inside the downloads folder,
-whatever the sender wrote. Nothing here writes a file; `free_path` looks."""
+whatever the sender wrote. Nothing here touches the disk."""
 
 from __future__ import annotations
 
-import os
 import unicodedata
-from pathlib import Path
 
 from wire.file_messages import MAX_FILE_NAME
 
@@ -36,26 +34,3 @@ def shown_name(sent: str) -> str:
     """`sent` made safe to print on one line (for a refusal that names it)."""
     kept = "".join(c if unicodedata.category(c)[0] != "C" else "?" for c in sent[:60])
     return repr(kept)
-
-
-def free_path(folder: Path, name: str, taken: set[str] | None = None) -> Path:
-    """A path in `folder` for `name` that holds no file yet: `name`, else `name (2)`, ...,
-    the number before the extension. `taken` lists names to treat as held besides. The
-    caller still creates it exclusively: a file may appear between the look and the
-    write."""
-    stem, dot, ext = name.rpartition(".")
-    if not stem:  # no extension, or a dot file
-        stem, dot, ext = name, "", ""
-    number = 1
-    while True:
-        candidate = name if number == 1 else f"{stem} ({number}){dot}{ext}"
-        path = folder / candidate
-        if not os.path.lexists(path) and candidate not in (taken or set()):
-            return path
-        number += 1
-
-
-def default_downloads() -> Path:
-    """The user's downloads folder: $XDG_DOWNLOAD_DIR where set, else ~/Downloads."""
-    given = os.environ.get("XDG_DOWNLOAD_DIR")
-    return Path(given).expanduser() if given else Path.home() / "Downloads"

@@ -27,8 +27,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from net.files import os_reason
 from net.secure_stream import SecureStream
 from peer.files.actions import Outcome
-from peer.files.names import free_path
 from peer.files.partial import PartialFile
+from peer.files.store import free_path
 from peer.files.transfer import Transfer, size_text
 from wire.errors import DecodeError
 from wire.file_messages import FileNote, FileWant

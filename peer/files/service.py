@@ -23,10 +23,9 @@ from net.wake import WakeTimer
 from peer.actions import Print
 from peer.files.actions import FileAction, FileFacts, Forget, Keep, Pull, ReadFile, Stop, Tell
 from peer.files.core import FileTransfers
-from peer.files.names import default_downloads
 from peer.files.pull import Puller
 from peer.files.serve import Connection, changed, refuse, send_file
-from peer.files.store import TransferStore
+from peer.files.store import TransferStore, default_downloads
 from peer.files.transfer import Transfer
 from wire.file_messages import FileNote, FileOffer, FileSeen, FileWant, NoteState
 from wire.keys import key_from_text, key_text

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from net.files import fsync_dir
 from net.operator_key import KEY_FILE, key_path, read_key_strictly
-from registry.credentials import same_secret
 
 #: Random bytes in a new key (shown as 22 URL-safe characters): far beyond guessing.
 KEY_BYTES = 16
@@ -61,9 +60,3 @@ def load_or_create_key(data_dir: Path) -> str:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
     return key
-
-
-def key_matches(given: str, key: str) -> bool:
-    """Whether `given` (from the network) is the operator `key`, compared in constant time
-    whatever characters either holds (registry.credentials.same_secret)."""
-    return same_secret(given, key)

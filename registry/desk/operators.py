@@ -4,8 +4,8 @@ operator sends while on duty: lines, `.end`, `.serve`, `.first`, `.room`, going 
 
 from __future__ import annotations
 
+from registry.credentials import same_secret
 from registry.desk.actions import Close, ConnId, Emit, KeepOperators, Log, Send
-from registry.desk.key import key_matches
 from registry.desk.line import Line
 from registry.desk.notices import Notices
 from registry.desk.people import Operator, sorted_topics
@@ -106,7 +106,7 @@ class Duty:
         """Whether the operator on `conn` is refused duty (the refusal, and what the log
         says, in `out`). `known`: its key was authorised before."""
         s = self._s
-        if not known and not key_matches(msg.key, s.operator_key):
+        if not known and not same_secret(msg.key, s.operator_key):
             # checked first: a caller without the key learns nothing (not even who is on duty)
             line = f"desk: refused an operator calling itself {clean(msg.name)!r}: wrong key"
             log = Log(line, "desk: wrong operator key")

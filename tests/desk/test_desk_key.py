@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from net.operator_key import key_path, read_key
+from registry.credentials import same_secret
 from registry.desk import key as desk_key
-from registry.desk.key import DeskKeyError, key_matches, load_or_create_key
+from registry.desk.key import DeskKeyError, load_or_create_key
 
 
 def test_a_key_is_made_once_private_and_kept(tmp_path: Path) -> None:
@@ -35,10 +36,10 @@ def test_an_empty_key_file_is_an_error_not_an_open_desk(tmp_path: Path) -> None:
 
 
 def test_key_matches_only_the_same_key() -> None:
-    assert key_matches("abc", "abc")
-    assert not key_matches("abd", "abc")
-    assert not key_matches("", "abc")
-    assert not key_matches("ü", "abc")  # any text, no exception
+    assert same_secret("abc", "abc")
+    assert not same_secret("abd", "abc")
+    assert not same_secret("", "abc")
+    assert not same_secret("ü", "abc")  # any text, no exception
 
 
 def test_a_new_key_is_whole_in_place_and_leaves_nothing_else(tmp_path: Path) -> None:

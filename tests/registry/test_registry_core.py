@@ -11,8 +11,7 @@ from peer.registry_watch import PROBE_BACKOFF
 from registry import actions as ra
 from registry import aliases, credentials, pacing
 from registry.core import RegistryCore
-from registry.credentials import check_password, hash_password
-from registry.desk.key import key_matches
+from registry.credentials import check_password, hash_password, same_secret
 from registry.liveness import AWAY_GRACE_PERIODS, BLIND_BEHIND, PROBE_ATTEMPTS, SILENT_PERIODS
 from registry.mailboxes import MAIL_PART, MAIL_PART_ITEMS
 from registry.pushes import WINDOW
@@ -198,7 +197,7 @@ def test_a_token_holding_any_character_is_refused_with_an_answer() -> None:
         assert isinstance(m, Refused), m
     # a password hash hand-edited into something else is no match, not an error
     assert not check_password("pw", "00$é")
-    assert not key_matches("é", "key") and key_matches("clé", "clé")
+    assert not same_secret("é", "key") and same_secret("clé", "clé")
 
 
 def test_save_for_an_offline_peer_is_stored_before_the_ack() -> None:
