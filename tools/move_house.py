@@ -20,7 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 #: Folders that hold a core (sans-IO) and the adapter that runs it, one layer each.
@@ -149,7 +149,7 @@ OLD = {_module(old): _module(new) for old, new in [*PATHS.items(), *FOLDERS.item
 NEW_NAMES = {_module(new) for _, new in MOVES} | {_module(p) for p in PACKAGES}
 
 
-def _names(names: set[str] | dict[str, str], follow: str) -> re.Pattern[str]:
+def _names(names: Iterable[str], follow: str) -> re.Pattern[str]:
     """Any of `names`, longest first (so `peer.core.dispatch` is new, not `peer.core` and
     more), as a whole name: not part of `tests.net.x` or `tests/net/x.py`."""
     either = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
@@ -267,7 +267,7 @@ def rewrite_python(path: Path, report: list[str]) -> bool:
         return _rewrite_text(path, text)
     lines = text.splitlines(keepends=True)
     imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
-    kept = set()
+    kept: set[int] = set()
     for node in sorted(imports, key=lambda n: n.lineno, reverse=True):
         first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
         kept.update(range(first, last + 1))
