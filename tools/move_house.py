@@ -257,6 +257,27 @@ def _import_text(node: ast.stmt) -> str | None:
     return "\n".join(f"from {m} import {', '.join(names)}" for m, names in lines.items())
 
 
+def _redo_import(node: ast.stmt, old: list[str], path: Path, report: list[str]) -> list[str]:
+    """The lines of import `node` (now `old`) with old modules renamed; a comment on a
+    one-line import is kept on the first line."""
+    new = _import_text(node)
+    if new is None:
+        return [_comment_renamed(line) for line in old]
+    text = "".join(old)
+    if "#" in text and len(old) > 1:
+        report.append(f"{path}:{node.lineno}: an import with a comment, redone without it")
+    indent = text[: len(text) - len(text.lstrip())]
+    comment = "  #" + _rename(text.split("#", 1)[1].rstrip("\n")) if "#" in text else ""
+    lines = [indent + line for line in new.splitlines()]
+    lines[0] += comment
+    return [line + "\n" for line in lines]
+
+
+def _comment_renamed(line: str) -> str:
+    code, hash_, comment = line.partition("#")
+    return code + hash_ + _rename(comment)
+
+
 def rewrite_python(path: Path, report: list[str]) -> bool:
     """Imports redone from the tree, then dotted names and paths in the rest of the text."""
     text = path.read_text(encoding="utf-8")
@@ -266,21 +287,22 @@ def rewrite_python(path: Path, report: list[str]) -> bool:
         report.append(f"{path}: does not parse; its text only was rewritten")
         return _rewrite_text(path, text)
     lines = text.splitlines(keepends=True)
-    imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
-    kept: set[int] = set()
-    for node in sorted(imports, key=lambda n: n.lineno, reverse=True):
-        first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
-        kept.update(range(first, last + 1))
-        new = _import_text(node)
-        if new is None:
-            continue
-        old = "".join(lines[first : last + 1])
-        if "#" in old:
-            report.append(f"{path}:{node.lineno}: an import with a comment, redone without it")
-        indent = old[: len(old) - len(old.lstrip())]
-        lines[first : last + 1] = [indent + line + "\n" for line in new.splitlines()]
-        kept.update(range(first, first + new.count("\n") + 1))
-    body = "".join(line if i in kept else _rename(line) for i, line in enumerate(lines))
+    redone: dict[int, tuple[int, list[str]]] = {}  # first line -> (last line, its lines)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+            redone[first] = (last, _redo_import(node, lines[first : last + 1], path, report))
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        if index in redone:
+            last, new_lines = redone[index]
+            out += new_lines
+            index = last + 1
+        else:
+            out.append(_rename(lines[index]))
+            index += 1
+    body = "".join(out)
     if body != text:
         path.write_text(body, encoding="utf-8")
         return True
