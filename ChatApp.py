@@ -75,7 +75,7 @@ from launcher.finding import NoRegistry, registry_at, say
 from launcher.mode_help import EXAMPLES, asked_mode_help
 
 if TYPE_CHECKING:
-    from peer.key_contact import ContactRule
+    from peer.adapter.key_contact import ContactRule
 
 from launcher.command_line import CommandLine
 
@@ -153,11 +153,11 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
     port = check_port(port_text, "port")
     if line.crisis_notice is not None:
         check_crisis_notice(line.crisis_notice)
-    from net.files import default_dir
+    from disk.files import default_dir
 
     if line.cluster is not None:
         return _start_cluster_registry(port, line, settings)
-    from registry.run import run_registry
+    from registry.adapter.run import run_registry
 
     return _run(
         run_registry(
@@ -180,9 +180,9 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
 
 def _start_cluster_registry(port: int, line: CommandLine, settings: Settings) -> int:
     """`ChatApp -s PORT --cluster URLS`: a registry of a service on NATS."""
-    from net.files import default_dir
-    from registry.cluster.connect import ClusterSettings, default_advertise, parse_urls
-    from registry.cluster.run import run_cluster_registry
+    from disk.files import default_dir
+    from registry.adapter.cluster.connect import ClusterSettings, default_advertise, parse_urls
+    from registry.adapter.cluster.run import run_cluster_registry
 
     assert line.cluster is not None
     try:
@@ -217,9 +217,9 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
         ip_text, server_port_text, settings.bind, settings.registry_code
     )
     port = check_port(port_text, "client-port") if port_text else 0  # 0: a free one
-    from net.files import default_dir
-    from peer.run import run_peer
-    from peer.state import token_path
+    from disk.files import default_dir
+    from peer.adapter.run import run_peer
+    from peer.adapter.state import token_path
 
     data_dir = settings.data_dir or default_dir("peer")
     # a name never registered from here is most likely being given its password now
@@ -250,7 +250,7 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
 def _start_desk(values: tuple[str, str], line: CommandLine, settings: Settings) -> int:
     """`ChatApp -d [SERVER-IP SERVER-PORT]`: ask the help desk."""
     (ip, port), advertised = registry_at(*values, settings.bind, settings.registry_code)
-    from peer.desk.client import run_desk_client
+    from peer.adapter.desk.client import run_desk_client
 
     tty = sys.stdin.isatty()
     trust = _contact_rule(line, settings, tty, secret="", advertised=advertised)
@@ -262,7 +262,12 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
     """`ChatApp -o NAME [SERVER-IP SERVER-PORT]`: serve at the help desk."""
     name = check_name(values[0])
     (ip, port), advertised = registry_at(*values[1:], settings.bind, settings.registry_code)
-    from peer.desk.operator import NO_KEY, find_operator_key, operator_authorised, run_operator
+    from peer.adapter.desk.operator import (
+        NO_KEY,
+        find_operator_key,
+        operator_authorised,
+        run_operator,
+    )
 
     tty = sys.stdin.isatty()
     # authorised once by the operator key, our own key is enough from then on
@@ -281,8 +286,8 @@ def _contact_rule(
     """How a help-desk client's first contact with the registry goes: `secret`, what it
     would send ("" for nothing secret); `advertised`, the join code of the registry found
     on the network (None: its address was given)."""
-    from net.yes_no import ask_yes_no
-    from peer.key_contact import ContactRule
+    from peer.adapter.key_contact import ContactRule
+    from terminal.yes_no import ask_yes_no
 
     return ContactRule(
         code=settings.registry_code,
@@ -357,7 +362,7 @@ def _registry_output() -> Callable[[str], None]:
     """Where a registry prints its lines: standard output, until that is closed (`ChatApp
     -s ... | head`). The registry then goes on serving, says so once on standard error, and
     writes no more lines: each would fail again."""
-    from peer.output import StdoutLines, say_on_stderr
+    from peer.adapter.output import StdoutLines, say_on_stderr
 
     def gone(reason: str) -> None:
         say_on_stderr(

@@ -27,7 +27,7 @@ from bench.common import HOST, Table, median, ms, pct, run, scratch_folder
 from bench.harness import Addr, BenchPeer, close_all, start_registry
 from bench.relay import Countdown
 from bench.storm import SERVER_CPU
-from peer.actions import Print
+from peer.core.actions import Print
 
 
 async def _peers(servers: list[tuple[Addr, str]], count: int) -> list[BenchPeer]:

@@ -23,7 +23,7 @@ from bench.procs import log_to, say, watch_stdin
 
 async def crowd(args: argparse.Namespace) -> None:
     from bench.harness import BenchPeer
-    from peer.actions import Print
+    from peer.core.actions import Print
 
     loop = asyncio.get_running_loop()
     done = asyncio.Event()

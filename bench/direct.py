@@ -43,7 +43,7 @@ from bench.common import (
 from bench.harness import BenchPeer, start_registry
 from bench.udp_raw import pipelined
 from bench.unprotected import unprotect
-from peer.actions import Print
+from peer.core.actions import Print
 from wire.build import build_name
 from wire.messages import Chat
 
@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         "machine. Bare JSON peers (bench/bare_direct.py): the same Chat and Ack, each "
         "parsed as the endpoint does (wire.codec.json_value), the shown record, nothing "
         "else: the floor of a Python peer. Raw over the secure channel (bench/secure_echo.py): "
-        "the raw round trip with each datagram sealed and opened by net/secure.py, the "
+        "the raw round trip with each datagram sealed and opened by secure/channel.py, the "
         "baseline of the target. Ours unprotected (bench/unprotected.py): the same peers, "
         "a second pair, their datagrams to each other not sealed (a pass-through in place "
         "of the secure channel): what the protection costs."

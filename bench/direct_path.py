@@ -34,7 +34,7 @@ from bench.bare_direct import BareReceiver
 from bench.common import HOST, Table, median, run, scratch_folder, us
 from bench.harness import BenchPeer, start_registry
 from net.endpoint import Endpoint
-from peer.actions import Print
+from peer.core.actions import Print
 from wire.codec import encode, json_value
 from wire.messages import Chat
 

@@ -3,7 +3,7 @@
 Starts a real registry, measures a well-behaved client's request-to-answer round trip
 alone, then again while another process floods the registry from one address as fast as it
 can, and prints both with what the flood gate dropped. The polite client asks the registry's
-key (a KEY_REQUEST, answered in clear by its secure channel: net/secure.py), so it needs no
+key (a KEY_REQUEST, answered in clear by its secure channel: secure/channel.py), so it needs no
 session; the flood is old clear-text requests, which the registry drops or refuses.
 
     python -m bench.flood [--samples 500] [--seconds 4]
@@ -20,7 +20,7 @@ import tempfile
 import time
 
 from bench.common import ROOT, Table, free_port, median, pct, scratch_folder, us
-from net.secure import KEY_REQUEST, KEY_REQUEST_SIZE
+from secure.channel import KEY_REQUEST, KEY_REQUEST_SIZE
 
 HOST = "127.0.0.1"
 

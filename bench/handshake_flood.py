@@ -1,7 +1,7 @@
 """Handshake initiations, replayed and forged, from many spoofed source addresses at a
 steady rate: what any host on a LAN with a raw socket can send a registry or a peer.
 
-Every datagram is a secure-channel initiation (net/secure.py) to the target's public key:
+Every datagram is a secure-channel initiation (secure/channel.py) to the target's public key:
 three in four are replays of valid initiations, made once here by a few keys of the
 attacker's own (exactly what a capture of someone's initiation gives: it opens, and its
 time is old after its first use); one in four is forged (random bytes of the same size).
@@ -30,7 +30,7 @@ import time
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from net.secure import INITIATION, SecureChannel
+from secure.channel import INITIATION, SecureChannel
 from wire.keys import key_from_text
 
 #: The attacker's own keys whose initiations are replayed.

@@ -1,5 +1,5 @@
-"""Real peers for the benchmarks: the `ChatApp -c` adapter (peer.node.PeerNode) with its real
-core and Endpoint, many of them in one event loop, each on its own sockets on 127.0.0.1.
+"""Real peers for the benchmarks: the `ChatApp -c` adapter (peer.adapter.node.PeerNode) with its
+real core and Endpoint, many of them in one event loop, each on its own sockets on 127.0.0.1.
 
 Only the console is replaced: instead of printing, it counts lines and calls listeners, so a
 benchmark can see "[Message received by bob.]" or a channel message the moment it is shown.
@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.common import HOST, Helper
-from peer.actions import Print
-from peer.node import PeerNode
+from peer.adapter.node import PeerNode
+from peer.core.actions import Print
 from wire.keys import code_from_text
 
 Addr = tuple[str, int]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench.common import ROOT, Table
 
-PACKAGES = ("wire", "net", "registry", "peer", "launcher")
+PACKAGES = ("wire", "secure", "disk", "terminal", "net", "registry", "peer", "launcher")
 LONG_FILE = 500
 LONG_FUNCTION = 50
 

@@ -14,7 +14,7 @@ from bench import ircd
 from bench.common import HOST, Table, median, ms, pin_to_cpu, ratio, run
 from bench.harness import BenchPeer, close_all, start_registry
 from bench.relay import SERVER_CPU
-from peer.actions import Print
+from peer.core.actions import Print
 
 ANCHOR_JOIN = 0.43  # ngircd, 500 clients register and join, measured here before
 

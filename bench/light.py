@@ -13,7 +13,7 @@ ids (a peer's endpoint also merges the acks it makes in one pass of its loop, af
 the first at once). The registry under test is the real one, unchanged.
 
 Registered with the real registry, a client speaks the secure channel as a peer does
-(net/secure.py: each datagram sealed and opened, the registry's key asked first); with
+(secure/channel.py: each datagram sealed and opened, the registry's key asked first); with
 bench/bare_relay.py, which has none, it speaks clear JSON.
 
 The bench runs 100 such clients in one process, where 100 peers would run on 100
@@ -35,8 +35,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from bench.common import HOST
 from net.registry_key import ask_key
-from net.secure import SecureChannel
-from net.secure_stream import SecureStream
+from secure.channel import SecureChannel
+from secure.stream import SecureStream
 from wire.codec import encode, json_value, pack_datagrams
 from wire.messages import Acks, ChannelPost, Register, Welcome
 from wire.version import WIRE_VERSION

@@ -1,6 +1,6 @@
 """Mailbox saves per second with durability ("saved" means fsynced on disk first).
 
-storage   registry.storage.Storage.append in a loop (each append durable on return), beside
+storage   registry.adapter.storage.Storage.append in a loop (each append durable on return), beside
           the disk's own ceilings measured in the same run: one write+fsync per message,
           and one fsync per 64 messages (group commit)
 end-to-end  a real peer sends direct messages to an offline peer; the real registry (its
@@ -23,8 +23,8 @@ from pathlib import Path
 
 from bench.common import HOST, Table, loops_to_run, rate, ratio, run, scratch_folder
 from bench.harness import BenchPeer, close_all, make_peers, start_registry
-from peer.actions import Print
-from registry.storage import Storage
+from peer.core.actions import Print
+from registry.adapter.storage import Storage
 from wire.messages import StoredMessage
 
 TARGET = 10_000.0

@@ -7,7 +7,7 @@ Two ways to reach that state, both measured as the growth of traced memory:
               core pushes N^2/2 table changes, too slow for a benchmark): a Record as
               `_register` makes it (token, register id, address from a datagram), plus
               the flood gate's bucket for its address, as the core keeps it
-  loaded      a table.json of 10,000 names loaded by registry.storage (a restarted registry)
+  loaded      a table.json of 10,000 names loaded by registry.adapter.storage (a restarted registry)
 
     python -m bench.memory [--peers 10000]
 """
@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from bench.common import Table, scratch_folder
-from registry.actions import Send, SendMany
-from registry.core import RegistryCore
-from registry.storage import Storage
-from registry.table import Record
+from registry.adapter.storage import Storage
+from registry.core.actions import Send, SendMany
+from registry.core.dispatch import RegistryCore
+from registry.core.table import Record
 from wire.messages import Ack, Register, TableUpdate
 from wire.names import name_key
 from wire.version import WIRE_VERSION

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import HOST, MAX_LIFE, free_port, new_loop, udp_drops
-from registry.mailbox import MAILBOX_MESSAGES
+from registry.core.mailbox import MAILBOX_MESSAGES
 
 #: Datagrams read per wake-up by the "drain" receivers.
 DRAIN_BATCH = 256
@@ -134,7 +134,7 @@ async def evented(kind: str, mode: str, rcvbuf: int) -> None:
         from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
         from net.endpoint import Endpoint
-        from net.secure import SecureChannel
+        from secure.channel import SecureChannel
 
         sock.close()
         # the secure channel: what is counted is what opens (a sender must seal to this key)
@@ -253,7 +253,7 @@ async def bare_relay(rcvbuf: int) -> None:
 
 async def registry(args: argparse.Namespace) -> None:
     import net.endpoint
-    from registry.server import RegistryServer
+    from registry.adapter.server import RegistryServer
     from wire.keys import join_code
 
     if args.rcvbuf:

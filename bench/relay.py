@@ -42,7 +42,7 @@ from bench.common import (
 )
 from bench.harness import Addr, BenchPeer, close_all, make_peers, start_registry
 from bench.light import LightClient, light_clients
-from peer.actions import Print
+from peer.core.actions import Print
 
 ANCHOR_BROADCAST = 0.69e-3  # ngircd, 100 members, measured here before
 ANCHOR_BURST = 1.28e6  # ngircd deliveries/s at 100 members, measured here before

@@ -1,4 +1,5 @@
-"""Durable mailbox saves per second through each backend of the store seam (registry/store.py).
+"""Durable mailbox saves per second through each backend of the store seam
+(registry/adapter/store.py).
 
 files       FileStore: appended to the mailbox file, one fsync per commit
 jetstream   JetStreamStore on one nats-server (replicas 1)
@@ -24,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Table, rate, ratio
-from registry.actions import StoreMail
-from registry.store import FileStore, Store
-from registry.table import Table as NameTable
+from registry.adapter.store import FileStore, Store
+from registry.core.actions import StoreMail
+from registry.core.table import Table as NameTable
 from wire.messages import StoredMessage
 
 #: Mailboxes the saves go to in turn (a class of people leaving each other messages).
@@ -61,8 +62,8 @@ async def _files(count: int, group: int) -> float:
 
 
 async def _jetstream(urls: list[str], count: int, group: int) -> float:
-    from registry.cluster.connect import connect
-    from registry.cluster.store import JetStreamStore
+    from registry.adapter.cluster.connect import connect
+    from registry.adapter.cluster.store import JetStreamStore
 
     nc, js = await connect(urls, lambda line: None)
     try:

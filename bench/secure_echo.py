@@ -1,7 +1,7 @@
 """The secure channel's bare round trip: raw UDP, each datagram sealed and opened.
 
 The direct-message target for the secure peers is a multiple of this: the same
-`SecureChannel` (net/secure.py) the peers use, its handshake done beforehand, carrying a
+`SecureChannel` (secure/channel.py) the peers use, its handshake done beforehand, carrying a
 Chat's bytes out and back in two stock asyncio DatagramProtocols. The echo opens each
 datagram and seals what it carried back to its sender; the pinger seals, sends, and times
 until the echo opens. Nothing else: no codec, no core, no records.
@@ -14,8 +14,8 @@ import time
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from net.noise import public_bytes
-from net.secure import SecureChannel
+from secure.channel import SecureChannel
+from secure.noise import public_bytes
 from wire.codec import encode
 from wire.messages import Chat
 

@@ -14,9 +14,9 @@ import argparse
 from collections.abc import Sequence
 
 from bench.common import Table, scratch_folder
-from registry.actions import Action, Addr, Send, SendMany
-from registry.core import RegistryCore
-from registry.table import Record
+from registry.core.actions import Action, Addr, Send, SendMany
+from registry.core.dispatch import RegistryCore
+from registry.core.table import Record
 from wire.codec import encode
 from wire.messages import Ack, Deregister, Register, TableUpdate, Welcome
 from wire.names import name_key
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
         f"Churn: {args.churn} changes in one burst reach each peer in the number of datagrams "
         "in the churn column: idle, a change goes at once; within 50 ms of the last push "
         "changes are gathered, as many rows per datagram as fit "
-        "(registry/table_changes.py COALESCE)."
+        "(registry/core/table_changes.py COALESCE)."
     )
     table.note(
         "Welcome (whole table) is sent at registration; above ~30 rows it does not fit "

@@ -6,15 +6,15 @@ registry's then leaves as it is, behind one marker byte, and one arriving with t
 is handed on as if it had opened under the key the table gives for its address. What goes
 to and from the registry is still sealed, so registration and keepalives run as usual.
 Both ends of a conversation must be unprotected alike. For benchmarks only: it undoes
-everything net/secure.py promises.
+everything secure/channel.py promises.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from net.secure import Opened, SecureChannel
-from peer.node import PeerNode
+from peer.adapter.node import PeerNode
+from secure.channel import Opened, SecureChannel
 
 Addr = tuple[str, int]
 

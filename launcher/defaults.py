@@ -16,17 +16,17 @@ MAX_NEW_NAMES = 1_000_000_000
 # The registry's defaults, copied: the registry's modules named beside each are where they
 # are decided and explained. tests/test_launcher_start.py keeps each copy equal to its source.
 
-#: registry.mailbox.MAILBOX_MESSAGES: messages one mailbox keeps.
+#: registry.core.mailbox.MAILBOX_MESSAGES: messages one mailbox keeps.
 MAILBOX_MESSAGES = 1000
-#: registry.flood.NEW_NAMES: new names one IP address may register per hour.
+#: registry.core.flood.NEW_NAMES: new names one IP address may register per hour.
 NEW_NAMES = 50
-#: registry.forgetting.FORGET_AFTER: seconds a name may go unused before it is forgotten.
+#: registry.core.forgetting.FORGET_AFTER: seconds a name may go unused before it is forgotten.
 FORGET_AFTER = 180 * 24 * 3600.0
-#: registry.forgetting.FORGET_AFTER_RANGE: the shortest and longest it may be given.
+#: registry.core.forgetting.FORGET_AFTER_RANGE: the shortest and longest it may be given.
 FORGET_AFTER_RANGE = (1.0, 100 * 365 * 24 * 3600.0)
-#: registry.forgetting.NEWCOMER_NAMES: names kept whose owner never came back.
+#: registry.core.forgetting.NEWCOMER_NAMES: names kept whose owner never came back.
 NEWCOMER_NAMES = 1000
-#: registry.desk.limits.TYPICAL_SESSION: seconds a help-desk session is taken to last.
+#: registry.core.desk.limits.TYPICAL_SESSION: seconds a help-desk session is taken to last.
 TYPICAL_SESSION = 600.0
-#: registry.desk.limits.TYPICAL_SESSION_RANGE: the shortest and longest it may be given.
+#: registry.core.desk.limits.TYPICAL_SESSION_RANGE: the shortest and longest it may be given.
 TYPICAL_SESSION_RANGE = (10.0, 4 * 3600.0)

@@ -51,7 +51,7 @@ def _internal_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) ->
         # and finds the directory by writing a file in it
         import tempfile
 
-        from net.files import open_regular
+        from disk.files import open_regular
 
         path = ERROR_LOG or Path(tempfile.gettempdir()) / ERROR_LOG_NAME
         # not a plain open: in a shared directory, a named pipe put there would hang us

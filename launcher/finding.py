@@ -1,7 +1,7 @@
 """A client started without the registry's address (`ChatApp -c NAME`, `-d`, `-o NAME`)
 finds it on the network: one found is used and named, several are listed to choose from
 on a terminal (in a script, listed with the command to give instead), none is said with
-that command (docs/GUIDE.md, "Finding the registry"). The rules are peer/finding.py's;
+that command (docs/GUIDE.md, "Finding the registry"). The rules are peer/adapter/finding.py's;
 this module looks (net/discovery.py), asks and prints, before the client's own start.
 """
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from launcher.checks import check_ip, check_port
 
 if TYPE_CHECKING:
-    from peer.finding import Service
+    from peer.adapter.finding import Service
 
 
 class NoRegistry(Exception):
@@ -49,7 +49,7 @@ def find_registry(bind: str, code: str | None, tty: bool) -> Service:
     choose among several. Says which was found. Raises NoRegistry."""
     from launcher.event_loop import run_guarded
     from net.discovery import DiscoveryError, look
-    from peer.finding import found_line, none_line, services, several_line
+    from peer.adapter.finding import found_line, none_line, services, several_line
 
     try:
         found = run_guarded(look(bind))
@@ -74,7 +74,7 @@ def find_registry(bind: str, code: str | None, tty: bool) -> Service:
 
 def _chosen(listed: list[Service]) -> Service:
     """The service a person picks from the numbered list. Raises NoRegistry."""
-    from peer.finding import chosen, menu, menu_question
+    from peer.adapter.finding import chosen, menu, menu_question
 
     for line in menu(listed):
         say(line)

@@ -1,6 +1,6 @@
 """What --help adds to the options: an example per mode, and the help of one mode
 (`ChatApp -c --help`), with the commands typed in it. Light to import: no wire, no asyncio
-(the chat commands are read from peer.commands only when asked for)."""
+(the chat commands are read from peer.core.commands only when asked for)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ _MODES = {
         "CLIENT-PORT, registered with the registry at SERVER-IP:SERVER-PORT.",
         "  ChatApp -c alice 127.0.0.1 5000 6001\n"
         "  ChatApp -c bob 192.168.1.20 5000 6002 --password",
-        "",  # the chat commands, from peer.commands
+        "",  # the chat commands, from peer.core.commands
     ),
     "-d": (
         "ChatApp -d SERVER-IP SERVER-PORT: ask the registry's help desk for help (a name, a\n"
@@ -62,7 +62,7 @@ def asked_mode_help(argv: list[str]) -> str | None:
         return None
     what, example, commands = _MODES[mode]
     if mode == "-c":
-        from peer.commands import help_lines  # the peer's own /help, as it shows it
+        from peer.core.commands import help_lines  # the peer's own /help, as it shows it
 
         commands = "\n".join(help_lines())
     return f"{what}\n\nExample:\n{example}\n\n{commands}\n\nChatApp --help lists every option."

@@ -1,2 +1,2 @@
-"""The asyncio I/O both ends share: the endpoint (UDP and TCP on one port), stream
-framing and the listener, durable files and locks, the wake timer and batching."""
+"""Sockets both ends share: the endpoint (UDP and TCP on one port), streams served,
+the listener, discovery, the wake timer and batching."""

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from net.drop_log import DropLog, Rejections
 from net.outgoing import Outgoing
-from net.secure import Opened, SecureChannel
 from net.served_stream import fmt_addr, why_bad
+from secure.channel import Opened, SecureChannel
 from wire.codec import clear_request, decode_datagram_batch, encode
 from wire.errors import DecodeError, OtherVersion
 from wire.messages import Message, Refused, TooBig, version_refusal

@@ -9,8 +9,8 @@ A request from another version of ChatApp (a type we know, with fields we do not
 message in clear from a version before the secure channel) is answered with a Refused that
 says so, so that its user is told rather than left waiting.
 
-Every datagram and every frame travels in the secure channel (`net.secure`,
-`net.secure_stream`): what arrives is opened before it is decoded, and handed over with the
+Every datagram and every frame travels in the secure channel (`secure.channel`,
+`secure.stream`): what arrives is opened before it is decoded, and handed over with the
 public key that sent it, which is what the owner trusts; the source address only says where
 to answer. What does not open is dropped, counted, and not answered.
 
@@ -29,17 +29,17 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Protocol, TypedDict, Unpack
 
-from net.buffer_budget import BufferBudget
 from net.datagram_in import AsyncioDatagrams, ReceivingDatagrams
 from net.drop_log import Rejections
 from net.listener import Listener
 from net.outgoing import Outgoing, When
-from net.secure import SecureChannel
-from net.secure_stream import SecureStream
 from net.served_stream import FRAME_DEADLINE as FRAME_DEADLINE
 from net.served_stream import ServedStream
 from net.served_stream import fmt_addr as _fmt
 from net.stream_slots import Closable
+from secure.buffer_budget import BufferBudget
+from secure.channel import SecureChannel
+from secure.stream import SecureStream
 from wire.codec import encode, fits_datagram
 from wire.messages import Ack, Acks, Message, TooBig
 from wire.reliable import IdMaker

@@ -15,7 +15,7 @@ import errno
 import socket
 from collections.abc import Awaitable, Callable
 
-from net.open_files import raise_open_file_limit
+from disk.open_files import raise_open_file_limit
 from net.stream_slots import Closable, StreamSlots, stream_limit
 
 Addr = tuple[str, int]

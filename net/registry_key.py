@@ -1,5 +1,5 @@
 """Asking a registry for its public key over TCP, in clear, and the label it is pinned
-under. Used by the help-desk clients at first contact (peer/desk/registry_trust.py), which
+under. Used by the help-desk clients at first contact (peer/adapter/desk/registry_trust.py), which
 reach the registry only over TCP; a peer asks with a KEY_REQUEST datagram instead.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from net.secure_stream import KEY_REQUEST_FRAME, key_answer
+from secure.stream import KEY_REQUEST_FRAME, key_answer
 from wire.limits import FRAME_HEADER
 
 #: Seconds to wait for a registry's key before saying it does not answer.

@@ -1,7 +1,7 @@
 """One TCP connection of an `Endpoint` (net/endpoint.py), served: its frames read, opened
 and handed over until it ends.
 
-Every frame travels in the secure channel (`net.secure_stream`); what does not open closes
+Every frame travels in the secure channel (`secure.stream`); what does not open closes
 the connection unanswered, and one in clear from a version before the secure channel is
 told so in clear if it asked. A connection is closed when idle, and when a message takes
 too long to arrive whole (see the constants).
@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from net.secure_stream import ClearFrame, KeyGiven, OverBudget, SecureStream
 from net.stream_slots import Closable
+from secure.stream import ClearFrame, KeyGiven, OverBudget, SecureStream
 from wire.errors import DecodeError, OtherVersion
 from wire.framing import encode_frame
 from wire.messages import Acks, Message

@@ -1,1 +1,1 @@
-"""The peer: the state machine, the command language, the sockets and the terminal UI."""
+"""The peer: its sans-IO core (core/) and the adapter that runs it (adapter/)."""

@@ -1,1 +1,1 @@
-"""The registry: the table of names, mailboxes, relays and the help desk."""
+"""The registry: its sans-IO core (core/) and the adapter that runs it (adapter/)."""

@@ -15,13 +15,13 @@ import json
 import random
 from dataclasses import dataclass, field
 
-from peer import actions as pa
-from peer.core import PeerCore
-from peer.sending_log import outbox_after_a_kill
-from registry import actions as ra
-from registry import credentials
-from registry.core import RegistryCore
-from registry.table import Table
+from peer.adapter.sending_log import outbox_after_a_kill
+from peer.core import actions as pa
+from peer.core.dispatch import PeerCore
+from registry.core import actions as ra
+from registry.core import credentials
+from registry.core.dispatch import RegistryCore
+from registry.core.table import Table
 from tests.peer.honest import FORGER_KEY, REGISTRY_KEY, peer_key
 from wire.codec import decode, encode, fits_datagram
 from wire.messages import Ack, Acks, Message, RoomMessage, Saved, StoredMessage
@@ -38,7 +38,7 @@ class Disk:
 
     table: Table = field(default_factory=Table)
     mail: dict[str, list[StoredMessage]] = field(default_factory=dict)
-    #: each room's last lines, by room key (registry/room_history.py)
+    #: each room's last lines, by room key (registry/adapter/room_history.py)
     history: dict[str, tuple[RoomMessage, ...]] = field(default_factory=dict)
 
 
@@ -125,7 +125,7 @@ class SimNet:
             attempts=self.attempts,
             keepalive=self.keepalive,
         )
-        # as registry.server does once its sockets are open
+        # as registry.adapter.server does once its sockets are open
         self._registry_actions(self.registry.start(self.now))
 
     def kill_registry(self) -> None:

@@ -11,7 +11,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Where the product's code is.
-PRODUCT = ("wire", "net", "peer", "registry", "launcher", "bench", "ChatApp.py")
+PRODUCT = (
+    "wire",
+    "secure",
+    "disk",
+    "terminal",
+    "net",
+    "peer",
+    "registry",
+    "launcher",
+    "bench",
+    "ChatApp.py",
+)
 
 #: A doc's path, then maybe an anchor, or a quoted section name after a comma, a colon or
 #: an opening parenthesis.

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: What --help must not load: the program's packages, and asyncio (a third of typer's own
 #: import time, and needed only once a mode runs).
-HEAVY = ("wire", "net", "registry", "peer", "asyncio")
+HEAVY = ("wire", "secure", "disk", "terminal", "net", "registry", "peer", "asyncio")
 
 
 def _imported_by(*args: str) -> list[str]:
@@ -49,13 +49,13 @@ def test_help_loads_none_of_the_program(option: str) -> None:
 @pytest.mark.parametrize(
     ("copy", "source", "name"),
     [
-        ("MAILBOX_MESSAGES", "registry.mailbox", "MAILBOX_MESSAGES"),
-        ("NEW_NAMES", "registry.flood", "NEW_NAMES"),
-        ("FORGET_AFTER", "registry.forgetting", "FORGET_AFTER"),
-        ("FORGET_AFTER_RANGE", "registry.forgetting", "FORGET_AFTER_RANGE"),
-        ("NEWCOMER_NAMES", "registry.forgetting", "NEWCOMER_NAMES"),
-        ("TYPICAL_SESSION", "registry.desk.limits", "TYPICAL_SESSION"),
-        ("TYPICAL_SESSION_RANGE", "registry.desk.limits", "TYPICAL_SESSION_RANGE"),
+        ("MAILBOX_MESSAGES", "registry.core.mailbox", "MAILBOX_MESSAGES"),
+        ("NEW_NAMES", "registry.core.flood", "NEW_NAMES"),
+        ("FORGET_AFTER", "registry.core.forgetting", "FORGET_AFTER"),
+        ("FORGET_AFTER_RANGE", "registry.core.forgetting", "FORGET_AFTER_RANGE"),
+        ("NEWCOMER_NAMES", "registry.core.forgetting", "NEWCOMER_NAMES"),
+        ("TYPICAL_SESSION", "registry.core.desk.limits", "TYPICAL_SESSION"),
+        ("TYPICAL_SESSION_RANGE", "registry.core.desk.limits", "TYPICAL_SESSION_RANGE"),
     ],
 )
 def test_the_registry_defaults_help_shows_are_the_registry_s(

@@ -11,9 +11,9 @@ from pathlib import Path
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from peer.sending_log import SendingLog
-from peer.state import PeerStateFile
-from registry.storage import Storage
+from peer.adapter.sending_log import SendingLog
+from peer.adapter.state import PeerStateFile
+from registry.adapter.storage import Storage
 from wire.codec import encode
 from wire.messages import ChannelPost, Chat, SaveMessage, StoredMessage
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from bench.light import ACK_WAIT
-from net.secure import HANDSHAKE_RETRY, QUEUE_FOR, REHANDSHAKE_AFTER
 from net.served_stream import SENT_IDLE_CLOSE
-from registry.liveness import PROBE_ATTEMPTS
-from registry.pacing import BUSY_AFTER
+from registry.core.liveness import PROBE_ATTEMPTS
+from registry.core.pacing import BUSY_AFTER
+from secure.channel import HANDSHAKE_RETRY, QUEUE_FOR, REHANDSHAKE_AFTER
 from wire.reliable import ATTEMPTS, STREAM_WAIT, TIMEOUT
 
 

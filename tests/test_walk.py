@@ -23,11 +23,14 @@ import pytest
 
 from bench.common import HOST
 from bench.harness import BenchPeer, start_registry
-from peer.actions import Print
+from peer.core.actions import Print
 
 ROOT = str(Path(__file__).resolve().parent.parent) + "/"
 #: The program's own folders: what a call into counts.
-PRODUCT = tuple(f"{ROOT}{folder}/" for folder in ("peer", "net", "wire", "registry"))
+PRODUCT = tuple(
+    f"{ROOT}{folder}/"
+    for folder in ("peer", "net", "secure", "disk", "terminal", "wire", "registry")
+)
 #: The most calls and files the walk may take. Lower them as the walk gets shorter.
 MOST_CALLS = 186
 MOST_FILES = 33

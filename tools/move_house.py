@@ -63,7 +63,7 @@ _REGISTRY_DESK_CORE = (
 _REGISTRY_DESK_ADAPTER = (
     "closed console console_topics files frames history key places records service shelf standalone"
 )
-_CLUSTER = "__init__ connect desk_bucket elsewhere follower keeper lead link run store"
+_CLUSTER = "__init__ connect desk_bucket elsewhere follower keeper lead link run store console"
 
 
 def _rows(old: str, new: str, names: str) -> list[tuple[str, str]]:

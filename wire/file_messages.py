@@ -5,7 +5,7 @@ a FileSeen and sent again until it is (500 ms, 5 times, as a chat). The file's b
 travel over a TCP connection the receiver opens to the sender, in the same secure
 channel as everything else: its first message is a FileWant naming the offer and the
 offset to start from, and the sender answers with the file's bytes from there to the end,
-as data records of the channel (net/secure_stream.py): raw bytes, outside any message.
+as data records of the channel (secure/stream.py): raw bytes, outside any message.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Flood control per source address, the way ngIRCd limits commands per client: a token
 bucket per address (wire.token_bucket), asked before anything that came is even decoded.
-The registry's (registry/flood.py) and the peer's (peer/flood_gate.py) gates. Pure: the
+The registry's (registry/core/flood.py) and the peer's (peer/adapter/flood_gate.py) gates. Pure: the
 caller supplies `now`."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Public keys as the wire and people see them: text for the table, digits to read aloud.
 
-Pure: the key pairs themselves, and the files that keep them, are `net.keys`'.
+Pure: the key pairs themselves, and the files that keep them, are `secure.keys`'.
 """
 
 from __future__ import annotations

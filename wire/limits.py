@@ -16,7 +16,7 @@ FRAME_HEADER = 4
 MAX_TEXT = 16 * 1024
 
 #: Longest text of a direct message saved at the registry, sealed to its recipient
-#: (peer/sealed_mail.py): a MAX_TEXT text with its id and names, the seal's handshake,
+#: (peer/core/sealed_mail.py): a MAX_TEXT text with its id and names, the seal's handshake,
 #: nonce and tag (120 bytes), in base64 (4 characters for 3 bytes), with room to spare.
 MAX_SEALED = 24 * 1024
 
@@ -35,8 +35,8 @@ MAX_NAME = 32
 MAX_ITEMS = 20_000
 
 #: Messages per second one address may send the registry on average, and in a burst above
-#: that average: the registry's flood gate (registry/flood.py) drops the rest. A peer paces
-#: what its user types below both (peer/pacing.py), so that a script piping thousands of
+#: that average: the registry's flood gate (registry/core/flood.py) drops the rest. A peer paces
+#: what its user types below both (peer/core/pacing.py), so that a script piping thousands of
 #: lines is never taken for a flood.
 REGISTRY_RATE = 500.0
 REGISTRY_BURST = 1000.0

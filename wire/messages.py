@@ -252,7 +252,7 @@ class Chat(WireMessage, frozen=True):
 
 class SaveMessage(WireMessage, frozen=True):
     """Ask the registry to deliver or store a direct message; `id` is the Chat's own id.
-    `text` is sealed to the recipient's `key` (peer/sealed_mail.py; "" for one that is not).
+    `text` is sealed to the recipient's `key` (peer/core/sealed_mail.py; "" for one that is not).
     Answered at once with Ack (accepted), then with a Saved push carrying the outcome."""
 
     id: Id

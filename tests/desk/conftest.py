@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from desk_procs import DeskWorld
 
-from registry.desk import joins
+from registry.core.desk import joins
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from registry.desk.actions import (
+from registry.core.desk.actions import (
     Action,
     Close,
     KeepPlaces,
@@ -24,7 +24,7 @@ from registry.desk.actions import (
     SessionLine,
     SessionStarted,
 )
-from registry.desk.queue import DeskQueue
+from registry.core.desk.queue import DeskQueue
 from wire.desk.messages import (
     DeskEnd,
     DeskJoin,

@@ -20,7 +20,7 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from net.registry_key import ask_key
-from net.secure_stream import SecureStream
+from secure.stream import SecureStream
 from wire.desk.messages import DeskJoin, DeskQueued, DeskRefused, DeskWork
 from wire.desk.work import solve
 from wire.version import WIRE_VERSION
@@ -118,11 +118,11 @@ def to_new_person(operator: Proc, name: str, *lines: str) -> None:
     each of them once, in order.
 
     A line read before the operator showed the change is held back, as meant for the person
-    before (peer.desk.duty_lines.OperatorLines.held_back), with a notice naming `name`; typed once
-    the change is seen, as here, it goes to `name` at once. Which of the two happened is
-    told by `.help`, typed right after the line: the operator deals with its input in order,
-    so a notice comes before the help text or not at all. Held back, every line is typed
-    again; sent, the rest are."""
+    before (peer.core.desk.duty_lines.OperatorLines.held_back), with a notice naming `name`; typed
+    once the change is seen, as here, it goes to `name` at once. Which of the two happened is told
+    by `.help`, typed right after the line: the operator deals with its input in order, so a notice
+    comes before the help text or not at all. Held back, every line is typed again; sent, the rest
+    are."""
     operator.send(lines[0], ".help")
     held = rf"(Not sent|not carried out): .*\b{re.escape(name)} was handed over to you"
     if operator.expect(rf"{held}|{re.escape(HELP_FIRST_LINE)}").group(1):
@@ -143,7 +143,7 @@ class DeskWorld:
         self.server = self._start_server()
 
     def _start_server(self) -> Proc:
-        args = ["-m", "registry.desk.service", "--port", str(self.port)]
+        args = ["-m", "registry.adapter.desk.service", "--port", str(self.port)]
         server = self.start([*args, "--data-dir", str(self.data_dir), *self._extra], "desk")
         self.port = int(server.expect(r"desk listening on 127\.0\.0\.1:(\d+)").group(1))
         return server
@@ -179,7 +179,7 @@ class DeskWorld:
         """`ChatApp -d` typing `name`, `phone`, `topic` (None: none, a kept place is taken
         back) and `more`. Each person has a state directory of their own, as people on
         computers of their own do (one client runs per directory), kept across restarts."""
-        args = ["-m", "peer.desk.client", "127.0.0.1", str(self.port)]
+        args = ["-m", "peer.adapter.desk.client", "127.0.0.1", str(self.port)]
         proc = self.start(args, name, CHATAPP_DATA_DIR=str(self.tmp / "state" / name))
         lines = [name, phone] + ([str(topic)] if topic is not None else []) + list(more)
         proc.send(*lines)
@@ -188,7 +188,7 @@ class DeskWorld:
     def operator(self, name: str, port: int | None = None) -> Proc:
         """An operator serving every topic (at `port`, the desk's unless given): its input
         is a pipe, so it takes nobody until it says `.serve` (docs/DESK.md)."""
-        args = ["-m", "peer.desk.operator", name, "127.0.0.1", str(port or self.port)]
+        args = ["-m", "peer.adapter.desk.operator", name, "127.0.0.1", str(port or self.port)]
         proc = self.start(args, name)
         proc.send(".serve all")
         return proc

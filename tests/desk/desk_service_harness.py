@@ -10,11 +10,11 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from net.noise import public_bytes
-from net.secure_stream import SecureStream
-from registry.desk.frames import READ_CHUNK
-from registry.desk.service import DeskService
-from registry.desk.standalone import accept_secure
+from registry.adapter.desk.frames import READ_CHUNK
+from registry.adapter.desk.service import DeskService
+from registry.adapter.desk.standalone import accept_secure
+from secure.noise import public_bytes
+from secure.stream import SecureStream
 from wire.desk.messages import DeskJoin
 from wire.messages import Message
 from wire.version import WIRE_VERSION

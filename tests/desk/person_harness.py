@@ -3,8 +3,8 @@ through the form, queued, or taking a place back, and what its actions show and 
 
 from __future__ import annotations
 
-from peer.desk.actions import Action, FindPlace, KeptPlace, Send, Show
-from peer.desk.person import PersonCore
+from peer.core.desk.actions import Action, FindPlace, KeptPlace, Send, Show
+from peer.core.desk.person import PersonCore
 from wire.desk.messages import EST_TYPICAL, DeskQueued
 from wire.reliable import IdMaker
 

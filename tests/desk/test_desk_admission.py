@@ -8,8 +8,8 @@ from desk_harness import Desk
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.desk.admission import Limits, holder, room_is_full, source_refusal
-from registry.desk.people import Person
+from registry.core.desk.admission import Limits, holder, room_is_full, source_refusal
+from registry.core.desk.people import Person
 from wire.desk.messages import DeskQueued, DeskRefused
 
 #: What the attacker does, once per step: join (under which key, for which topic, saying

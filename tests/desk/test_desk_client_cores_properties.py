@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peer.desk.actions import (
+from peer.core.desk.actions import (
     Action,
     Connect,
     DeskClient,
@@ -20,8 +20,8 @@ from peer.desk.actions import (
     KeptPlace,
     Send,
 )
-from peer.desk.duty import OperatorCore
-from peer.desk.person import PersonCore
+from peer.core.desk.duty import OperatorCore
+from peer.core.desk.person import PersonCore
 from wire.desk.messages import (
     EST_TYPICAL,
     DeskCrisis,

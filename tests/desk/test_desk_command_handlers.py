@@ -1,5 +1,5 @@
 """Every command of the help desk's clients has its handler and its place in their help:
-the operator's (wire/desk/commands.py) and the person's (peer/desk/person.py)."""
+the operator's (wire/desk/commands.py) and the person's (peer/core/desk/person.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from peer.desk.person_form import QUITS, WAITING_COMMANDS
-from peer.desk.person_session import PERSON_HELP
+from peer.core.desk.person_form import QUITS, WAITING_COMMANDS
+from peer.core.desk.person_session import PERSON_HELP
 from tests.desk.person_harness import shown, waiting
 from wire.desk.commands import OPERATOR_HELP, is_operator_command, parse_operator_line
 

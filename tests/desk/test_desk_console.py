@@ -1,4 +1,4 @@
-"""The registry's console as an operator at the desk (registry.desk.console): it serves like
+"""The registry's console as an operator at the desk (registry.adapter.desk.console): it serves like
 any operator, holds back what was typed for the session before, keeps what it serves."""
 
 from __future__ import annotations
@@ -6,13 +6,13 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from net.operator_key import key_path, read_key
-from registry.desk.actions import Action, Send
-from registry.desk.console import CONSOLE, ConsoleDesk, DeskConsole
-from registry.desk.console_topics import ConsoleTopics
-from registry.desk.operators import NOBODY_WAITING
-from registry.desk.queue import DeskQueue
-from registry.desk.service import DeskService
+from disk.operator_key import key_path, read_key
+from registry.adapter.desk.console import CONSOLE, ConsoleDesk, DeskConsole
+from registry.adapter.desk.console_topics import ConsoleTopics
+from registry.adapter.desk.service import DeskService
+from registry.core.desk.actions import Action, Send
+from registry.core.desk.operators import NOBODY_WAITING
+from registry.core.desk.queue import DeskQueue
 from tests.desk.desk_service_harness import Connect, ConsoleScreen, join, joined, run
 from wire.desk.messages import (
     DeskEnded,

@@ -1,11 +1,11 @@
-"""registry/desk/console_topics.py: what the registry's console serves, kept across a
+"""registry/adapter/desk/console_topics.py: what the registry's console serves, kept across a
 restart; a file the registry could not have written means every topic, said in one line."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from registry.desk.console_topics import CONSOLE_TOPICS_FILE, ConsoleTopics
+from registry.adapter.desk.console_topics import CONSOLE_TOPICS_FILE, ConsoleTopics
 from wire.desk.text import ALL_TOPICS
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from desk_harness import Desk
 
-from registry.desk.actions import KeptPlace, SessionLine, SessionStarted
-from registry.desk.limits import ARRIVALS_INTERVAL
+from registry.core.desk.actions import KeptPlace, SessionLine, SessionStarted
+from registry.core.desk.limits import ARRIVALS_INTERVAL
 from wire.desk.messages import (
     CRISIS_DESCRIPTION,
     CRISIS_TOPIC,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from peer.desk.actions import (
+from peer.core.desk.actions import (
     ANSWER_TIMEOUT,
     Action,
     Connect,
@@ -14,7 +14,7 @@ from peer.desk.actions import (
     SetPrompt,
     Show,
 )
-from peer.desk.duty import OperatorCore
+from peer.core.desk.duty import OperatorCore
 from wire.desk.messages import (
     DeskEnd,
     DeskEnded,

@@ -1,4 +1,4 @@
-"""What the desk's adapter keeps on disk (registry.desk.files): the places first, the
+"""What the desk's adapter keeps on disk (registry.adapter.desk.files): the places first, the
 operators' keys, transcripts, the session lengths only when they changed, and every file
 it cannot use or write said in the log."""
 
@@ -9,9 +9,12 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from net.noise import public_bytes
-from registry.credentials import token_matches
-from registry.desk.actions import (
+from registry.adapter.desk.files import OPERATORS_FILE, DeskFiles
+from registry.adapter.desk.history import HISTORY_FILE
+from registry.adapter.desk.places import PLACES_FILE
+from registry.adapter.desk.records import TRANSCRIPT_DIR
+from registry.core.credentials import token_matches
+from registry.core.desk.actions import (
     KeepOperators,
     KeepPlaces,
     KeptPlace,
@@ -20,11 +23,8 @@ from registry.desk.actions import (
     SessionLine,
     SessionStarted,
 )
-from registry.desk.estimate import Estimator
-from registry.desk.files import OPERATORS_FILE, DeskFiles
-from registry.desk.history import HISTORY_FILE
-from registry.desk.places import PLACES_FILE
-from registry.desk.records import TRANSCRIPT_DIR
+from registry.core.desk.estimate import Estimator
+from secure.noise import public_bytes
 from wire.keys import key_text
 
 KEY = key_text(public_bytes(X25519PrivateKey.generate()))
@@ -50,7 +50,7 @@ def test_the_last_places_asked_for_are_kept_and_found_again(tmp_path: Path) -> N
     kept = files(tmp_path, logs)
     kept.keep_places([KeepPlaces((place("a"),)), Log("x"), KeepPlaces((place("b"),))])
     [found] = files(tmp_path, logs).load(Estimator())
-    assert token_matches("b", found.token)  # kept as its hash (registry/desk/places.py)
+    assert token_matches("b", found.token)  # kept as its hash (registry/adapter/desk/places.py)
     kept.keep_places([Log("nothing to keep")])
     assert (tmp_path / PLACES_FILE).exists() and logs == []
 

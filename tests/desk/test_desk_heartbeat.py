@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from desk_harness import Desk
 
-from peer.desk.actions import Action, Connect, Drop, Send, Show
-from peer.desk.duty import OperatorCore, cut_short
-from peer.desk.person import PersonCore
-from registry.desk.actions import Send as DeskSend
-from registry.desk.limits import GRACE
+from peer.core.desk.actions import Action, Connect, Drop, Send, Show
+from peer.core.desk.duty import OperatorCore, cut_short
+from peer.core.desk.person import PersonCore
+from registry.core.desk.actions import Send as DeskSend
+from registry.core.desk.limits import GRACE
 from wire.desk.messages import (
     EST_TYPICAL,
     HEARTBEAT,

@@ -11,10 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from net.files import InUse
-from peer.desk.actions import KeptPlace
-from peer.desk.held_place import CLOCK_SKEW, PERSON_LOCK, HeldPlace, hold_client_lock, operator_lock
-from peer.desk.place_secret import place_name
+from disk.files import InUse
+from peer.adapter.desk.held_place import (
+    CLOCK_SKEW,
+    PERSON_LOCK,
+    HeldPlace,
+    hold_client_lock,
+    operator_lock,
+)
+from peer.adapter.desk.place_secret import place_name
+from peer.core.desk.actions import KeptPlace
 from wire.desk.phone import phone_key
 
 

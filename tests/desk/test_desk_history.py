@@ -1,4 +1,4 @@
-"""registry/desk/history.py: the history of session lengths kept across a restart."""
+"""registry/adapter/desk/history.py: the history of session lengths kept across a restart."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from registry.desk.estimate import Average, Estimator
-from registry.desk.history import HISTORY_FILE, HistoryFile
+from registry.adapter.desk.history import HISTORY_FILE, HistoryFile
+from registry.core.desk.estimate import Average, Estimator
 
 
 def learnt() -> Estimator:

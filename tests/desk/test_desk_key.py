@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from net.operator_key import key_path, read_key
-from registry.credentials import same_secret
-from registry.desk import key as desk_key
-from registry.desk.key import DeskKeyError, load_or_create_key
+from disk.operator_key import key_path, read_key
+from registry.adapter.desk import key as desk_key
+from registry.adapter.desk.key import DeskKeyError, load_or_create_key
+from registry.core.credentials import same_secret
 
 
 def test_a_key_is_made_once_private_and_kept(tmp_path: Path) -> None:

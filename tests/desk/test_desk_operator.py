@@ -8,11 +8,11 @@ import asyncio
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from net.noise import public_bytes
-from net.secure_stream import SecureStream
-from peer.desk.duty import OperatorCore
-from peer.desk.runner import DeskRunner
-from peer.desk.terminal import EndOfInput
+from peer.adapter.desk.runner import DeskRunner
+from peer.adapter.desk.terminal import EndOfInput
+from peer.core.desk.duty import OperatorCore
+from secure.noise import public_bytes
+from secure.stream import SecureStream
 from wire.desk.messages import DeskEnded, DeskLeave, DeskOnDuty, DeskOperator, DeskRefused
 from wire.messages import Message
 from wire.refusals import RefusalCode

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from desk_harness import ALL_TOPICS, Desk
 
-from registry.desk.actions import KeepOperators
-from registry.desk.estimate import Estimator
-from registry.desk.files import DeskFiles
+from registry.adapter.desk.files import DeskFiles
+from registry.core.desk.actions import KeepOperators
+from registry.core.desk.estimate import Estimator
 from wire.desk.messages import DeskOnDuty, DeskOperator, DeskRefused
 from wire.version import WIRE_VERSION
 

@@ -1,11 +1,11 @@
 """Operators going on duty, and what they send once there: lines, .end, .serve and going
-off duty (registry.desk.operators)."""
+off duty (registry.core.desk.operators)."""
 
 from __future__ import annotations
 
 from desk_harness import PHONES, Desk, busy_desk
 
-from registry.desk.operators import WRONG_KEY
+from registry.core.desk.operators import WRONG_KEY
 from wire.desk.messages import (
     DeskEnded,
     DeskLine,

@@ -15,7 +15,7 @@ from person_harness import (
     waiting,
 )
 
-from peer.desk.actions import (
+from peer.core.desk.actions import (
     ANSWER_TIMEOUT,
     Connect,
     Exit,
@@ -25,8 +25,8 @@ from peer.desk.actions import (
     PutTyped,
     Show,
 )
-from peer.desk.person import REFRESH, PersonCore
-from peer.desk.person_session import CRISIS_NOTICE_WAIT
+from peer.core.desk.person import REFRESH, PersonCore
+from peer.core.desk.person_session import CRISIS_NOTICE_WAIT
 from wire.desk.messages import (
     EST_MEASURED,
     EST_TYPICAL,

@@ -1,11 +1,11 @@
-"""The form of `ChatApp -d` (peer.desk.person_form): its questions, the answers taken or
+"""The form of `ChatApp -d` (peer.core.desk.person_form): its questions, the answers taken or
 asked again, the menu's tries, and a held place taken back with its topic."""
 
 from __future__ import annotations
 
 from person_harness import PHONE, person, queued, sent, shown, taking_back, through_form
 
-from peer.desk.actions import (
+from peer.core.desk.actions import (
     Ask,
     Connect,
     Exit,

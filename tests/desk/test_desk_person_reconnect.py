@@ -1,11 +1,11 @@
-"""The person's connection lost, made again and left (peer.desk.person_reconnect): a place held
+"""The person's connection lost, made again and left (peer.core.desk.person_reconnect): a place held
 for the token is taken back until the grace period is over, and given up on leaving."""
 
 from __future__ import annotations
 
 from person_harness import PHONE, person, queued, sent, shown, through_form, waiting
 
-from peer.desk.actions import ANSWER_TIMEOUT, Connect, Exit, ForgetPlace, Show
+from peer.core.desk.actions import ANSWER_TIMEOUT, Connect, Exit, ForgetPlace, Show
 from wire.desk.messages import DeskEnded, DeskGiveUp, DeskJoin, DeskLeave, DeskServed
 
 UNTOLD = "[You left the help desk. It could not be told now, and gives your place up by itself.]"

@@ -1,5 +1,5 @@
 """What a person holding a place sends: .queue, lines, .end and leaving
-(registry.desk.persons)."""
+(registry.core.desk.persons)."""
 
 from __future__ import annotations
 

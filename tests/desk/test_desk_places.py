@@ -1,4 +1,4 @@
-"""registry/desk/places.py: the waiting room kept on disk across a registry that stopped."""
+"""registry/adapter/desk/places.py: the waiting room kept on disk across a registry that stopped."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 from msgspec.structs import replace
 
-from registry.credentials import token_matches
-from registry.desk.actions import KeptPlace
-from registry.desk.places import _FIELDS, PLACES_FILE, PlacesFile
+from registry.adapter.desk.places import _FIELDS, PLACES_FILE, PlacesFile
+from registry.core.credentials import token_matches
+from registry.core.desk.actions import KeptPlace
 from wire.desk.text import MAX_SAID_LINES
 
 PLACES = (

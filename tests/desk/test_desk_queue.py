@@ -10,9 +10,9 @@ import pytest
 from desk_harness import PHONES, Desk, busy_desk, positions
 from msgspec.structs import replace
 
-from registry.credentials import token_hash
-from registry.desk.actions import Close, KeptPlace, SessionEnded, SessionLine, SessionStarted
-from registry.desk.limits import ARRIVALS_INTERVAL, GRACE, RECLAIM_WINDOW, RESTART_SETTLE
+from registry.core.credentials import token_hash
+from registry.core.desk.actions import Close, KeptPlace, SessionEnded, SessionLine, SessionStarted
+from registry.core.desk.limits import ARRIVALS_INTERVAL, GRACE, RECLAIM_WINDOW, RESTART_SETTLE
 from wire.desk.messages import (
     EST_MEASURED,
     DeskEnded,
@@ -421,7 +421,7 @@ def test_the_places_kept_follow_who_is_served_and_who_waits() -> None:
 
 def shifted(place: KeptPlace, seconds: float) -> KeptPlace:
     """`place` as read by a run whose clock reads `seconds` more than the run before's, its
-    token kept as its hash alone (registry/desk/places.py)."""
+    token kept as its hash alone (registry/adapter/desk/places.py)."""
     since = place.serving_since
     return replace(
         place,
@@ -502,8 +502,8 @@ def test_kept_places_nobody_takes_back_soon_after_a_restart_are_given_up() -> No
 def test_the_reconnect_window_leaves_room_for_the_clients_backoff() -> None:
     # a living client is back at most RETRY_MAX after a refused attempt, or CONNECT_TIMEOUT
     # plus RETRY_MAX after one nobody answered; the window must hold that with room to spare
-    from peer.desk.actions import RETRY_MAX
-    from peer.desk.runner import CONNECT_TIMEOUT
+    from peer.adapter.desk.runner import CONNECT_TIMEOUT
+    from peer.core.desk.actions import RETRY_MAX
 
     assert RECLAIM_WINDOW >= 1.5 * (CONNECT_TIMEOUT + RETRY_MAX)
     assert RESTART_SETTLE < RECLAIM_WINDOW < GRACE

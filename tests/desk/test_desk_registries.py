@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from person_harness import person, queued, sent, shown, through_form, waiting
 
-from peer.desk.actions import Connect
-from peer.desk.duty import OperatorCore
+from peer.core.desk.actions import Connect
+from peer.core.desk.duty import OperatorCore
 from wire.desk.messages import DeskJoin, DeskOnDuty, DeskOperator, DeskRegistries
 from wire.desk.text import ALL_TOPICS
 from wire.reliable import IdMaker

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from desk_harness import Desk
 
-from registry.desk.limits import GRACE, RECLAIM_WINDOW, RESTART_SETTLE
+from registry.core.desk.limits import GRACE, RECLAIM_WINDOW, RESTART_SETTLE
 from wire.desk.messages import (
     EST_KEPT,
     DeskNotice,

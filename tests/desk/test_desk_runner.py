@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from peer.desk.actions import (
+from peer.adapter.desk.held_place import HeldPlace
+from peer.adapter.desk.runner import Connected, DeskRunner, Lost, NotConnected, Received
+from peer.adapter.desk.terminal import Typed
+from peer.core.desk.actions import (
     Action,
     Exit,
     FindPlace,
@@ -18,11 +21,8 @@ from peer.desk.actions import (
     PutTyped,
     Show,
 )
-from peer.desk.held_place import HeldPlace
-from peer.desk.link import DeskLink
-from peer.desk.person import PersonCore
-from peer.desk.runner import Connected, DeskRunner, Lost, NotConnected, Received
-from peer.desk.terminal import Typed
+from peer.core.desk.link import DeskLink
+from peer.core.desk.person import PersonCore
 from wire.desk.messages import DeskNotice
 from wire.messages import Ack
 from wire.reliable import IdMaker

@@ -8,10 +8,10 @@ import asyncio
 import json
 from pathlib import Path
 
-from net.operator_key import key_path, read_key
-from registry.desk.history import HISTORY_FILE
-from registry.desk.service import DeskService
-from registry.desk.standalone import accept_secure
+from disk.operator_key import key_path, read_key
+from registry.adapter.desk.history import HISTORY_FILE
+from registry.adapter.desk.service import DeskService
+from registry.adapter.desk.standalone import accept_secure
 from tests.desk.desk_service_harness import DESK_KEY, PHONE, Client, Connect, join, joined, run
 from wire.codec import encode
 from wire.desk.messages import (
@@ -139,7 +139,7 @@ def test_encode_is_the_wire_format() -> None:
 
 
 def test_each_person_is_known_by_the_address_they_joined_from(tmp_path: Path) -> None:
-    # the per-address limit (registry.desk.limits.MAX_PER_ADDRESS) counts what this records
+    # the per-address limit (registry.core.desk.limits.MAX_PER_ADDRESS) counts what this records
     async def scenario(desk: DeskService, connect: Connect, _: list[str]) -> None:
         _alice = await joined(connect, join("Alice"), DeskQueued)  # held: dropped, it closes
         assert [p.address for p in desk.queue.waiting] == ["127.0.0.1"]

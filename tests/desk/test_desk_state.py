@@ -1,5 +1,5 @@
 """The desk's options: each has its default, a value out of bounds is refused, and an option
-the desk does not know is a mistake, not something to ignore (registry.desk.state)."""
+the desk does not know is a mistake, not something to ignore (registry.core.desk.state)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from desk_harness import Desk
 
-from registry.desk.limits import GRACE, MAX_WAITING, PUSH_INTERVAL, RECLAIM_WINDOW
+from registry.core.desk.limits import GRACE, MAX_WAITING, PUSH_INTERVAL, RECLAIM_WINDOW
 from wire.desk.messages import HEARTBEAT
 from wire.desk.text import DEFAULT_CRISIS_NOTICE
 

@@ -2,7 +2,7 @@
 people still waiting once the desk has handed over everyone it could.
 
 The adapter holds hand-overs for a few turns of its event loop whenever a message that may
-hand someone over is read (a join included: `registry.desk.queue.HANDS_OVER`), so these
+hand someone over is read (a join included: `registry.core.desk.queue.HANDS_OVER`), so these
 tests hold and release the core as it does.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from desk_harness import Desk
 
-from registry.desk.limits import RESTART_SETTLE
+from registry.core.desk.limits import RESTART_SETTLE
 from wire.desk.messages import DeskNotice, DeskServed, DeskSession
 
 LEE = "+1 555 000 0300"

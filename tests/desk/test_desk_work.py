@@ -1,4 +1,4 @@
-"""Work under load (wire/desk/work.py, registry/desk/admission.py work_bits): a busy desk
+"""Work under load (wire/desk/work.py, registry/core/desk/admission.py work_bits): a busy desk
 asks a new place for a hashcash puzzle, checked with one hash; a quiet one asks nothing."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from desk_harness import Desk
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry.desk import admission, joins
-from registry.desk.actions import Send
+from registry.core.desk import admission, joins
+from registry.core.desk.actions import Send
 from wire.desk.messages import DeskJoin, DeskQueued, DeskWork
 from wire.desk.work import MAX_BITS, done, solve, zero_bits
 from wire.version import WIRE_VERSION

@@ -27,7 +27,7 @@ import weakref
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from net.keys import PINS_FILE
+from secure.keys import PINS_FILE
 
 #: The repository root: the working directory of every ChatApp process.
 REPO = Path(__file__).resolve().parents[2]

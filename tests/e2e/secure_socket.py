@@ -9,8 +9,8 @@ import time
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from net.secure import SecureChannel
-from net.secure_stream import SecureStream
+from secure.channel import SecureChannel
+from secure.stream import SecureStream
 from wire.codec import decode_datagram_batch, encode
 from wire.errors import DecodeError
 from wire.messages import Message

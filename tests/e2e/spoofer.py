@@ -16,7 +16,7 @@ import time
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from net.secure import KEY_ANSWER, SecureChannel
+from secure.channel import KEY_ANSWER, SecureChannel
 from wire.codec import decode_datagram_batch
 from wire.errors import DecodeError
 from wire.messages import Message, Register

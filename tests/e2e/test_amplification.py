@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from .harness import HOST, ChatEnv
 from .secure_socket import SecureSocket
 
-from net.secure import SecureChannel  # isort: skip  (harness puts the repository on sys.path)
+from secure.channel import SecureChannel  # isort: skip  (harness puts the repository on sys.path)
 from wire import messages  # isort: skip
 from wire.keys import key_from_text  # isort: skip
 from wire.version import WIRE_VERSION  # isort: skip

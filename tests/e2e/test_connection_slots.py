@@ -20,7 +20,7 @@ from .harness import HOST, WELCOME, ChatEnv
 from .secure_socket import SecureSocket
 from .test_memory_bounds import key_of
 
-from net.secure_stream import SecureStream  # isort: skip
+from secure.stream import SecureStream  # isort: skip
 from wire.messages import Ack, Busy, Register, TooBig, Welcome  # isort: skip
 from wire.version import WIRE_VERSION  # isort: skip
 

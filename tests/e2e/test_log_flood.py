@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from .harness import HOST, ChatEnv
 from .secure_socket import SecureSocket
 
-from net.secure_stream import SecureStream  # isort: skip  (harness puts the repository on sys.path)
+from secure.stream import SecureStream  # isort: skip  (harness puts the repository on sys.path)
 from wire import messages  # isort: skip
 from wire.desk.messages import DeskOperator  # isort: skip
 from wire.version import WIRE_VERSION  # isort: skip

@@ -19,7 +19,7 @@ import pexpect
 import pyte
 import pytest
 
-from peer.mail_lines import MAIL_SHOWN_EVERY
+from peer.core.mail_lines import MAIL_SHOWN_EVERY
 
 from .harness import (
     CHATAPP,

@@ -11,9 +11,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from net.endpoint import Endpoint
-from net.noise import public_bytes
-from net.secure import Opened
-from net.secure_stream import SecureStream
+from secure.channel import Opened
+from secure.noise import public_bytes
+from secure.stream import SecureStream
 
 Addr = tuple[str, int]
 #: The one key of every endpoint in these tests (streams need a real one).

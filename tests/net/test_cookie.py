@@ -1,4 +1,4 @@
-"""WireGuard's MACs and cookies (net/cookie.py): mac1 binds a message to its receiver's
+"""WireGuard's MACs and cookies (secure/cookie.py): mac1 binds a message to its receiver's
 key, a cookie to a source address and the secret of the last two minutes, a cookie reply to
 the initiation it answers."""
 
@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from net import cookie
-from net.cookie import COOKIE_REFRESH, COOKIE_REPLY_BODY, MAC_SIZE, CookieChecker
+from secure import cookie
+from secure.cookie import COOKIE_REFRESH, COOKIE_REPLY_BODY, MAC_SIZE, CookieChecker
 
 A = ("10.0.0.1", 6001)
 

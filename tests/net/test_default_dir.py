@@ -8,7 +8,7 @@ from pathlib import Path
 import platformdirs
 import pytest
 
-from net.files import default_dir
+from disk.files import default_dir
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from net import datagram_in, served_stream
 from net.endpoint import Endpoint
 from net.listener import Listener
-from net.secure import _DATA_HEADER, DATA, SecureChannel
+from secure.channel import _DATA_HEADER, DATA, SecureChannel
 from wire.codec import decode, decode_datagram_batch, encode
 from wire.framing import StreamDecoder
 from wire.limits import MAX_DATAGRAM
@@ -712,7 +712,7 @@ def test_behind_says_how_long_the_drains_have_left_datagrams_waiting(
 
 
 def test_a_handshake_answered_is_told_with_the_key_that_answered() -> None:
-    # how a peer knows the registry runs before any message of it came (peer/node.py)
+    # how a peer knows the registry runs before any message of it came (peer/adapter/node.py)
     async def main() -> None:
         keys: dict[tuple[str, int], bytes] = {}
         far_channel = SecureChannel(X25519PrivateKey.generate())

@@ -10,8 +10,8 @@ import pytest
 from clear_channel import clear_endpoint, handshaken
 
 from net import served_stream
-from net.buffer_budget import BufferBudget
 from net.endpoint import Endpoint
+from secure.buffer_budget import BufferBudget
 from wire.limits import FRAME_HEADER
 from wire.messages import Chat
 

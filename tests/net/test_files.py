@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from net.files import (
+from disk.files import (
     NotRegularFile,
     append_durably,
     hold_lock,
@@ -81,7 +81,7 @@ def test_regular_files_read_as_before(tmp_path: Path) -> None:
 
 def test_parse_json_refuses_numbers_chatapp_never_writes() -> None:
     # Python's json reads NaN and the infinities; a time that is one breaks every ordering
-    from net.files import is_finite_number, parse_json
+    from disk.files import is_finite_number, parse_json
 
     assert parse_json('{"a": [1, 2.5, "NaN"]}') == {"a": [1, 2.5, "NaN"]}
     for text, said in (

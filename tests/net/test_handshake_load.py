@@ -1,9 +1,9 @@
-"""When a responder is under load (net/handshake_load.py), and each address's budget then."""
+"""When a responder is under load (secure/handshake_load.py), and each address's budget then."""
 
 from __future__ import annotations
 
-from net import handshake_load
-from net.handshake_load import (
+from secure import handshake_load
+from secure.handshake_load import (
     LOAD_BURST,
     LOAD_RATE,
     SOURCE_BURST,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from net.keys import KEY_FILE, KeyFileError, Pins, load_or_make_key, public_of
+from secure.keys import KEY_FILE, KeyFileError, Pins, load_or_make_key, public_of
 from wire.keys import fingerprint, key_from_text, key_text
 
 

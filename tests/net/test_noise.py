@@ -1,4 +1,4 @@
-"""net.noise against the noise-c and cacophony test vectors, and against tampering."""
+"""secure.noise against the noise-c and cacophony test vectors, and against tampering."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from net.noise import (
+from secure.noise import (
     PATTERNS,
     CipherState,
     Handshake,

@@ -1,4 +1,4 @@
-"""net.one_way: one Noise_X handshake, then records that each open alone, in any order, only
+"""secure.one_way: one Noise_X handshake, then records that each open alone, in any order, only
 for their recipient, showing their sender's key; anything altered does not open."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from net import one_way
-from net.noise import NoiseError, public_bytes
-from net.one_way import HEADER, OPENED_KEPT, PREFIX, OneWayOpener, OneWaySealer
+from secure import one_way
+from secure.noise import NoiseError, public_bytes
+from secure.one_way import HEADER, OPENED_KEPT, PREFIX, OneWayOpener, OneWaySealer
 
 pytestmark = pytest.mark.timeout(30)
 

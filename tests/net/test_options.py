@@ -6,7 +6,7 @@ from typing import TypedDict
 
 import pytest
 
-from net.options import OptionError, check_options
+from wire.options import OptionError, check_options
 
 
 class _Needed(TypedDict):

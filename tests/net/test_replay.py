@@ -1,4 +1,4 @@
-"""net.replay's window against WireGuard's own cases and a model of what it should accept."""
+"""secure.replay's window against WireGuard's own cases and a model of what it should accept."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from net.replay import REJECT_AFTER_MESSAGES, WINDOW, ReplayWindow
+from secure.replay import REJECT_AFTER_MESSAGES, WINDOW, ReplayWindow
 
 pytestmark = pytest.mark.timeout(20)
 

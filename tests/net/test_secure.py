@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from net import secure
-from net.secure import (
+from secure import channel as secure
+from secure.channel import (
     DATA,
     HANDSHAKE_RETRY,
     HANDSHAKE_RETRY_MAX,

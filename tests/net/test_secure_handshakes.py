@@ -11,9 +11,10 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from net import noise, secure, sessions
-from net.handshake_load import LOAD_BURST, SOURCE_BURST, UNDER_LOAD_FOR
-from net.secure import COOKIE_REPLY, INITIATION, RESPONSE, SecureChannel
+from secure import channel as secure
+from secure import noise, sessions
+from secure.channel import COOKIE_REPLY, INITIATION, RESPONSE, SecureChannel
+from secure.handshake_load import LOAD_BURST, SOURCE_BURST, UNDER_LOAD_FOR
 from tests.net.test_secure import A, B, Pair
 
 Out = list[tuple[bytes, tuple[str, int]]]

@@ -9,9 +9,9 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from net.buffer_budget import BufferBudget
-from net.noise import public_bytes
-from net.secure_stream import (
+from secure.buffer_budget import BufferBudget
+from secure.noise import public_bytes
+from secure.stream import (
     KEY_REQUEST_FRAME,
     MAX_HANDSHAKE_FRAME,
     MAX_RECORD,

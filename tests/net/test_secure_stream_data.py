@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from net.noise import public_bytes
-from net.secure_stream import MAX_RECORD, MORE, RECORD_DATA, SecureStream
+from secure.noise import public_bytes
+from secure.stream import MAX_RECORD, MORE, RECORD_DATA, SecureStream
 from tests.net.test_secure_stream import SERVER, pair  # the connector sends the data here
 from wire.errors import DecodeError
 from wire.limits import FRAME_HEADER

@@ -1,4 +1,4 @@
-"""What the secure channel keeps (net/sessions.py): peers in least-recently-used order,
+"""What the secure channel keeps (secure/sessions.py): peers in least-recently-used order,
 bounded; each key's newest handshake time, wherever it came from."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import tracemalloc
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from net import sessions
-from net.secure import SecureChannel
-from net.sessions import Sessions
+from secure import sessions
+from secure.channel import SecureChannel
+from secure.sessions import Sessions
 
 A = ("10.0.0.1", 6001)
 B = ("10.0.0.2", 6002)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from net.typed_ahead import TypedAhead, read_typed_ahead
+from terminal.typed_ahead import TypedAhead, read_typed_ahead
 
 
 @pytest.fixture

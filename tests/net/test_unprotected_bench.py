@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from bench.unprotected import CLEAR, PassThrough
-from net.secure import SecureChannel
+from secure.channel import SecureChannel
 
 pytestmark = pytest.mark.timeout(10)
 

@@ -1,6 +1,6 @@
 """The key each sender seals with, for the tests that drive a peer core as its adapter
 does: `PeerCore.receive` takes the key the secure channel opened a message with, and
-believes the message only as far as that key may say it (peer.trust).
+believes the message only as far as that key may say it (peer.core.trust).
 
 `honest_key` is the key the honest sender of a message seals it with: the registry's for
 what comes from a registry of the service (or from the registry's machine, as its own TCP
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 
-from peer.core import PeerCore
+from peer.core.dispatch import PeerCore
 from wire.file_messages import FILE_DATAGRAMS
 from wire.keys import key_from_text, key_text
 from wire.messages import Ack, Acks, Chat, Message, TooBig

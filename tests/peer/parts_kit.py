@@ -6,18 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from peer import actions as pa
-from peer.inbox import Inbox
-from peer.lifecycle import Event
-from peer.outbox import Outbox
-from peer.registry_link import RegistryLink
-from peer.registry_watch import RegistryWatch
-from peer.requests import Request, Requests
-from peer.room_return import RoomReturn
-from peer.seen_ids import SeenIds
-from peer.settling import Settling
-from peer.shared import PeerState, Shared
-from peer.table import Table
+from peer.core import actions as pa
+from peer.core.inbox import Inbox
+from peer.core.lifecycle import Event
+from peer.core.outbox import Outbox
+from peer.core.registry_link import RegistryLink
+from peer.core.registry_watch import RegistryWatch
+from peer.core.requests import Request, Requests
+from peer.core.room_return import RoomReturn
+from peer.core.seen_ids import SeenIds
+from peer.core.settling import Settling
+from peer.core.shared import PeerState, Shared
+from peer.core.table import Table
 from wire.messages import Entry, Message
 from wire.reliable import IdMaker
 

@@ -3,7 +3,7 @@ registry's silence is waited out."""
 
 from __future__ import annotations
 
-from peer.busy_waits import BUSY_PATIENCE, BusyWaits
+from peer.core.busy_waits import BUSY_PATIENCE, BusyWaits
 
 T0 = 1000.0
 

@@ -1,11 +1,11 @@
-"""The lines that say what changed in the table (peer.change_lines), on their own: said
+"""The lines that say what changed in the table (peer.core.change_lines), on their own: said
 from the rows changed since the last line, never from the whole table."""
 
 from __future__ import annotations
 
-from peer.actions import Action, Print
-from peer.change_lines import TABLE_UPDATED, ChangeLines
-from peer.table import Table
+from peer.core.actions import Action, Print
+from peer.core.change_lines import TABLE_UPDATED, ChangeLines
+from peer.core.table import Table
 from wire.messages import Entry, Notice, TableUpdate
 
 T0 = 100.0

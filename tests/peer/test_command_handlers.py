@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import typing
 
-from peer import commands as cmd
-from peer.core import PeerCore
-from peer.files.typed import USAGES
+from peer.core import commands as cmd
+from peer.core.dispatch import PeerCore
+from peer.core.files.typed import USAGES
 from tests.peer.honest import REGISTRY_KEY
 from tests.peer.parts_kit import ME, SERVER
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from peer import commands as cmd
-from peer.commands import (
+from peer.core import commands as cmd
+from peer.core.commands import (
     AskMessage,
     Command,
     Dereg,

@@ -3,8 +3,8 @@ registry when their recipient does not answer; direct messages received."""
 
 from __future__ import annotations
 
-from peer import actions as pa
-from peer.direct import DirectChats
+from peer.core import actions as pa
+from peer.core.direct import DirectChats
 from tests.peer.parts_kit import BOB, SERVER, T0, inbox, link, prints, sent, shared
 from wire.limits import MAX_TEXT
 from wire.messages import Ack, Chat, Refused, SaveMessage, version_refusal
@@ -98,7 +98,7 @@ def test_a_message_not_for_us_is_not_answered() -> None:
 
 
 def test_a_message_from_an_address_other_than_the_tables_is_shown_and_acked_there() -> None:
-    # Its key said who sent it (peer.trust, before the core): the address is only where to
+    # Its key said who sent it (peer.core.trust, before the core): the address is only where to
     # answer, and a sender's address in our table may be older than the one it sends from.
     made = shared()
     owner = inbox(made)

@@ -1,5 +1,5 @@
-"""First contact's trust decision (peer/first_contact.py) and the rule that says whether
-it may begin at all (peer/key_contact.py's ContactRule)."""
+"""First contact's trust decision (peer/core/first_contact.py) and the rule that says whether
+it may begin at all (peer/adapter/key_contact.py's ContactRule)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import os
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peer.first_contact import SETTLE, Alarm, FirstContact, Proposed, Trusted
-from peer.key_contact import ContactRule
+from peer.adapter.key_contact import ContactRule
+from peer.core.first_contact import SETTLE, Alarm, FirstContact, Proposed, Trusted
 from wire.keys import code_from_text, fingerprint, has_code, join_code
 
 WHERE = "127.0.0.1:5000"
@@ -136,7 +136,7 @@ def test_a_join_code_given_outranks_what_was_advertised() -> None:
 
 
 def test_the_question_says_the_registry_was_found_on_the_network() -> None:
-    from peer.first_contact import question
+    from peer.core.first_contact import question
 
     assert "found on the network" in question(WHERE, REAL, found=True)
     assert "found on the network" not in question(WHERE, REAL)

@@ -1,9 +1,9 @@
-"""peer/flood_gate.py: what one address sends beyond the peer's rate is dropped and told to
+"""peer/adapter/flood_gate.py: what one address sends beyond the peer's rate is dropped and told to
 the one log of rejections; the registry is never counted."""
 
 from __future__ import annotations
 
-from peer.flood_gate import PEER_BURST, PeerGate
+from peer.adapter.flood_gate import PEER_BURST, PeerGate
 
 REGISTRY, MALLORY, BOB = ("127.0.0.1", 5000), ("127.0.0.2", 6000), ("127.0.0.3", 6001)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from peer.kept_history import KEEP, KeptHistory
+from peer.adapter.kept_history import KEEP, KeptHistory
 
 
 def test_what_one_run_keeps_the_next_run_reads_newest_first(tmp_path: Path) -> None:

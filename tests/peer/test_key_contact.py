@@ -1,4 +1,4 @@
-"""First contact carried out (peer/key_contact.py): requests asked again, answers weighed,
+"""First contact carried out (peer/adapter/key_contact.py): requests asked again, answers weighed,
 the person asked, and nothing trusted that should not be."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-import peer.key_contact
-from peer.key_contact import ContactRule, KeyContact
+import peer.adapter.key_contact
+from peer.adapter.key_contact import ContactRule, KeyContact
 from wire.keys import code_from_text, fingerprint, join_code
 
 WHERE = "127.0.0.1:5000"
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.timeout(10)
 
 @pytest.fixture(autouse=True)
 def _quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(peer.key_contact, "TIMEOUT", 0.02)
+    monkeypatch.setattr(peer.adapter.key_contact, "TIMEOUT", 0.02)
 
 
 class Run:
@@ -67,7 +67,7 @@ def test_with_the_code_an_impostor_answering_first_is_refused_and_the_real_key_t
 
 def test_with_the_code_and_only_impostors_nothing_is_trusted_and_it_is_said() -> None:
     run, key = settled(lambda: Run(ContactRule(code=CODE), lambda c, n: c.answered(FAKE)))
-    assert key is None and run.asks == peer.key_contact.ATTEMPTS
+    assert key is None and run.asks == peer.adapter.key_contact.ATTEMPTS
     assert "never answered with the join code's key" in run.said[-1]
 
 

@@ -3,10 +3,10 @@ unheard, a start that failed, and a start replaced by another."""
 
 from __future__ import annotations
 
-from peer import actions as pa
-from peer.direct import DirectChats
-from peer.leaving import Leaving
-from peer.lifecycle import Phase
+from peer.core import actions as pa
+from peer.core.direct import DirectChats
+from peer.core.leaving import Leaving
+from peer.core.lifecycle import Phase
 from tests.peer.parts_kit import SERVER, T0, inbox, link, prints, sent, shared
 from wire.limits import MAX_FAREWELL
 from wire.messages import Ack, Deregister, Refused, SaveMessage

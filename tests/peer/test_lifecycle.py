@@ -10,7 +10,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from peer.lifecycle import TRANSITIONS, Event, Lifecycle, LifecycleError, Phase
+from peer.core.lifecycle import TRANSITIONS, Event, Lifecycle, LifecycleError, Phase
 
 P, E = Phase, Event
 

@@ -1,12 +1,12 @@
 """docs/ARCHITECTURE.md's lifecycle table ("The lifecycle") is the code's: each phase's
-row gives, for each event, the phase peer.lifecycle.TRANSITIONS moves to, and `·` where
+row gives, for each event, the phase peer.core.lifecycle.TRANSITIONS moves to, and `·` where
 the event is undefined."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from peer.lifecycle import TRANSITIONS, Event, Phase
+from peer.core.lifecycle import TRANSITIONS, Event, Phase
 
 DOC = Path(__file__).resolve().parent.parent.parent / "docs" / "ARCHITECTURE.md"
 

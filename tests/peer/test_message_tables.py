@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from peer.core import PeerCore
-from peer.received import TAKEN_AS_HANDLED
-from peer.trust import NEVER_SENT, NEVER_SENT_A_PEER, RULES, Rule, Trust
-from registry.core import RegistryCore
+from peer.core.dispatch import PeerCore
+from peer.core.received import TAKEN_AS_HANDLED
+from peer.core.trust import NEVER_SENT, NEVER_SENT_A_PEER, RULES, Rule, Trust
+from registry.core.dispatch import RegistryCore
 from tests.peer.honest import REGISTRY_KEY
 from tests.peer.parts_kit import ME, SERVER
 from wire.file_messages import FILE_DATAGRAMS

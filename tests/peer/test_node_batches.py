@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from peer.actions import Print
-from peer.node import PeerNode
-from peer.sealed_mail import NOT_SEALED
+from peer.adapter.node import PeerNode
+from peer.core.actions import Print
+from peer.core.sealed_mail import NOT_SEALED
 from wire.keys import key_text
 from wire.messages import (
     Ack,

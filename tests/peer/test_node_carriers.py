@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from peer.actions import Action, Send, SendStream
+from peer.core.actions import Action, Send, SendStream
 from tests.peer.test_node_batches import SERVER, started_node
 from wire.messages import MailTaken, Message
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from net.keys import public_of
-from peer.actions import Print
-from peer.node import PeerNode
+from peer.adapter.node import PeerNode
+from peer.core.actions import Print
+from secure.keys import public_of
 from wire.keys import key_text
 from wire.messages import Chat, Entry, Message, Register, Welcome
 from wire.reliable import ATTEMPTS, TIMEOUT

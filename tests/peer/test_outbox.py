@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from peer.actions import Action, KeepOutbox
-from peer.outbox import Outbox
+from peer.core.actions import Action, KeepOutbox
+from peer.core.outbox import Outbox
 from wire.messages import ChannelPost, SaveMessage
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from peer.output import StdoutLines
+from peer.adapter.output import StdoutLines
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import stat
 import threading
 from pathlib import Path
 
-from net.keys import KEY_FILE, load_or_make_key, public_of
-from peer.startup import own_key
-from peer.state import PeerStateFile
+from peer.adapter.startup import own_key
+from peer.adapter.state import PeerStateFile
+from secure.keys import KEY_FILE, load_or_make_key, public_of
 
 
 def _public(root: Path, name: str) -> bytes:

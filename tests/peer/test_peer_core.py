@@ -6,23 +6,23 @@ from unittest.mock import ANY
 
 import pytest
 
-from peer import actions as pa
-from peer.busy_waits import BUSY_PATIENCE
-from peer.change_lines import (
+from peer.core import actions as pa
+from peer.core.busy_waits import BUSY_PATIENCE
+from peer.core.change_lines import (
     QUIT_LINE_EVERY,
     QUIT_LINES_BURST,
     TABLE_LINE_EVERY,
     TABLE_LINES_BURST,
     TABLE_UPDATED,
 )
-from peer.core import PeerCore
-from peer.mail_lines import MAIL_SHOWN_EVERY
-from peer.refusals import PASSWORD_HINT, PASSWORD_HINT_AGAIN
-from peer.requests import STREAM_WAIT
-from peer.table import HELD_UPDATES
-from peer.table_news import GAP_WAIT
-from peer.trust import Rule
-from peer.who_changed import FOLD_OVER
+from peer.core.dispatch import PeerCore
+from peer.core.mail_lines import MAIL_SHOWN_EVERY
+from peer.core.refusals import PASSWORD_HINT, PASSWORD_HINT_AGAIN
+from peer.core.requests import STREAM_WAIT
+from peer.core.table import HELD_UPDATES
+from peer.core.table_news import GAP_WAIT
+from peer.core.trust import Rule
+from peer.core.who_changed import FOLD_OVER
 from tests.peer.honest import REGISTRY_KEY, honest_key, peer_key, peer_key_text
 from wire.keys import fingerprint, key_text
 from wire.limits import MAX_FAREWELL, MAX_TEXT
@@ -1497,7 +1497,7 @@ def test_registering_with_a_kept_token() -> None:
 
 
 def test_a_chat_is_answered_where_it_came_from_whatever_the_tables_address() -> None:
-    # Who sent a chat is settled by its key before the core sees it (peer.trust, tested in
+    # Who sent a chat is settled by its key before the core sees it (peer.core.trust, tested in
     # tests/peer/test_trust.py); the address is only where its ack goes.
     core, _ = registered()
     moved = ("10.0.0.66", 6002)

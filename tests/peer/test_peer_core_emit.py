@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peer import actions as pa
+from peer.core import actions as pa
 from tests.peer.honest import honest_key
 from tests.peer.test_peer_core import BOB, SERVER, T0, registered
 from wire.messages import Ack, Acks, ChannelMessage, Chat, Message

@@ -4,9 +4,9 @@ typed, so that the mailbox and the channel have them in that order."""
 
 from __future__ import annotations
 
-from peer import actions as pa
-from peer.core import PeerCore
-from peer.requests import EXTRA_ROUNDS, STREAM_WAIT
+from peer.core import actions as pa
+from peer.core.dispatch import PeerCore
+from peer.core.requests import EXTRA_ROUNDS, STREAM_WAIT
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.test_peer_core import BOB, ME, ROUND, SERVER, T0, prints, run_until, sent
 from wire.messages import (

@@ -4,8 +4,8 @@ after it, and the registry stored or relayed them out of the order typed."""
 
 from __future__ import annotations
 
-from peer import actions as pa
-from peer.core import PeerCore
+from peer.core import actions as pa
+from peer.core.dispatch import PeerCore
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.test_peer_core import BOB, SERVER, T0, prints, run_until, sent
 from wire.messages import (

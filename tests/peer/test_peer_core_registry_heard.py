@@ -5,9 +5,9 @@ a kept message is said. Lines typed behind a join wait for it meanwhile."""
 
 from __future__ import annotations
 
-from peer import actions as pa
-from peer.core import ROOMS_DOWN
-from peer.requests import EXTRA_ROUNDS
+from peer.core import actions as pa
+from peer.core.dispatch import ROOMS_DOWN
+from peer.core.requests import EXTRA_ROUNDS
 from tests.peer.honest import honest_key
 from tests.peer.test_peer_core import SERVER, T0, prints, registered, run_until, sent
 from wire.messages import (

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from unittest.mock import ANY
 
-from peer import actions as pa
-from peer.core import PeerCore
-from peer.requests import OUTCOME_WAIT
-from peer.trust import Rule
+from peer.core import actions as pa
+from peer.core.dispatch import PeerCore
+from peer.core.requests import OUTCOME_WAIT
+from peer.core.trust import Rule
 from tests.peer.honest import honest_key
 from tests.peer.test_peer_core import BOB, SERVER, T0, prints, registered, run_until, sent
 from tests.simulation import SimNet

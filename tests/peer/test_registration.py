@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import msgspec
 
-from peer import actions as pa
-from peer.change_lines import TABLE_UPDATED
-from peer.lifecycle import Phase
-from peer.registration import Registration
-from peer.renames import Renames
-from peer.room_membership import Membership
-from peer.table_news import TableNews
+from peer.core import actions as pa
+from peer.core.change_lines import TABLE_UPDATED
+from peer.core.lifecycle import Phase
+from peer.core.registration import Registration
+from peer.core.renames import Renames
+from peer.core.room_membership import Membership
+from peer.core.table_news import TableNews
 from tests.peer.parts_kit import ME, T0, inbox, link, prints, sent, shared
 from wire.messages import Entry, MailTaken, MoreMail, Register, StoredMessage, Welcome
 from wire.version import WIRE_VERSION

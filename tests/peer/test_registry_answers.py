@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from peer import actions as pa
-from peer.answers import Answers
-from peer.direct import DirectChats
-from peer.give_ups import ROOMS_DOWN, GiveUps
-from peer.leaving import Leaving
-from peer.lifecycle import Phase
-from peer.refusals import Refusals
-from peer.renames import Renames
-from peer.requests import Request
-from peer.room_membership import Membership
-from peer.shared import Shared
-from peer.table_news import TableNews
+from peer.core import actions as pa
+from peer.core.answers import Answers
+from peer.core.direct import DirectChats
+from peer.core.give_ups import ROOMS_DOWN, GiveUps
+from peer.core.leaving import Leaving
+from peer.core.lifecycle import Phase
+from peer.core.refusals import Refusals
+from peer.core.renames import Renames
+from peer.core.requests import Request
+from peer.core.room_membership import Membership
+from peer.core.shared import Shared
+from peer.core.table_news import TableNews
 from tests.peer.parts_kit import SERVER, T0, Calls, inbox, link, prints, sent, shared
 from wire.messages import (
     Ack,
@@ -63,7 +63,7 @@ def registry(*, registered: bool = True) -> Registry:
 
 
 def test_an_answer_is_taken_once() -> None:
-    # (only the registry's reach here: peer.trust judged each by its key)
+    # (only the registry's reach here: peer.core.trust judged each by its key)
     r, out = registry(), list[pa.Action]()
     post = ChannelPost("a-1", "alice", "tok", "hi")
     r.made.requests.send(post, T0, out.append)

@@ -3,8 +3,8 @@ give-up, keepalives, and the registry away and back."""
 
 from __future__ import annotations
 
-from peer import actions as pa
-from peer.registry_watch import KEEPALIVE
+from peer.core import actions as pa
+from peer.core.registry_watch import KEEPALIVE
 from tests.peer.parts_kit import SERVER, T0, Calls, link, prints, sent, shared
 from wire.messages import (
     Busy,

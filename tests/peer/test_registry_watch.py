@@ -3,7 +3,7 @@ the return to the period when it answers again."""
 
 from __future__ import annotations
 
-from peer.registry_watch import PROBE_BACKOFF, RegistryWatch
+from peer.core.registry_watch import PROBE_BACKOFF, RegistryWatch
 
 
 def _due_times(watch: RegistryWatch, until: float) -> list[float]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from peer import actions as pa
-from peer.renames import Renames
+from peer.core import actions as pa
+from peer.core.renames import Renames
 from tests.peer.parts_kit import T0, link, prints, sent, shared
 from wire.messages import Rename
 from wire.names import name_key

@@ -1,4 +1,4 @@
-"""The peer's requests to the registry (peer.requests), on their own, with a fake clock:
+"""The peer's requests to the registry (peer.core.requests), on their own, with a fake clock:
 in flight and retried, held behind a long or a kept one, streamed after a TooBig, saves
 awaiting their outcome, and the requests given up on whose late answers are still taken."""
 
@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peer.actions import Action, Send
-from peer.outbox import Outbox
-from peer.pacing import Pace
-from peer.requests import EXTRA_ROUNDS, GIVEN_UP_KEPT, OUTCOME_WAIT, STREAM_WAIT, Requests
+from peer.core.actions import Action, Send
+from peer.core.outbox import Outbox
+from peer.core.pacing import Pace
+from peer.core.requests import EXTRA_ROUNDS, GIVEN_UP_KEPT, OUTCOME_WAIT, STREAM_WAIT, Requests
 from wire.messages import (
     ChannelPost,
     Join,
@@ -230,7 +230,7 @@ def test_delivering_counts_what_was_typed_not_quiet_retries() -> None:
     assert requests.delivering((SaveMessage,))  # its outcome is still to come
 
 
-# -- the pace (peer.pacing) ---------------------------------------------------------------
+# -- the pace (peer.core.pacing) ---------------------------------------------------------------
 
 
 def paced_requests(outbox: Outbox | None = None) -> Requests:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from peer import actions as pa
-from peer.room_membership import Membership
+from peer.core import actions as pa
+from peer.core.room_membership import Membership
 from tests.peer.parts_kit import SERVER, T0, inbox, link, prints, sent, shared
 from wire.messages import (
     Join,

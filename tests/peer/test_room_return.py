@@ -1,11 +1,11 @@
-"""The way back to a room (peer.room_return), on its own: the room kept on disk, going back
+"""The way back to a room (peer.core.room_return), on its own: the room kept on disk, going back
 after a restart, joining again for kept room lines, and a /join that waits for them."""
 
 from __future__ import annotations
 
-from peer.actions import Action, KeepRoom, Print
-from peer.outbox import Outbox
-from peer.room_return import SHOWN_SINCE_JOIN_KEPT, RoomReturn
+from peer.core.actions import Action, KeepRoom, Print
+from peer.core.outbox import Outbox
+from peer.core.room_return import SHOWN_SINCE_JOIN_KEPT, RoomReturn
 from wire.messages import ChannelPost, Join, Leave, RoomPost
 
 

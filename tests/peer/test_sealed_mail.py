@@ -10,12 +10,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from net.noise import public_bytes, seal
-from net.one_way import HEADER
-from peer.actions import Print
-from peer.key_checks import KeyChecks
-from peer.key_contact import ContactRule
-from peer.sealed_mail import (
+from peer.adapter.key_checks import KeyChecks
+from peer.adapter.key_contact import ContactRule
+from peer.core.actions import Print
+from peer.core.sealed_mail import (
     NOT_OPENED,
     NOT_SEALED,
     PROLOGUE,
@@ -23,7 +21,9 @@ from peer.sealed_mail import (
     X_PREFIX,
     SealedMail,
 )
-from peer.trust import Trust
+from peer.core.trust import Trust
+from secure.noise import public_bytes, seal
+from secure.one_way import HEADER
 from wire.keys import key_text
 from wire.limits import MAX_ID, MAX_NAME, MAX_SEALED, MAX_TEXT
 from wire.messages import Chat, Entry, MoreMail, SaveMessage, StoredMessage, Welcome
@@ -100,7 +100,7 @@ def test_a_recipient_without_a_key_gets_no_seal() -> None:
 def test_a_key_nothing_can_be_sealed_to_raises_the_one_noise_error() -> None:
     import pytest
 
-    from net.noise import NoiseError
+    from secure.noise import NoiseError
 
     bad = SealedMail(ALICE, lambda name: Entry(name, "10.0.0.9", 1, False, key_text(bytes(32))))
     with pytest.raises(NoiseError):
@@ -169,7 +169,7 @@ def test_a_saving_key_other_than_the_one_pinned_opens_and_the_change_is_said_onc
 ) -> None:
     """bob pinned a key of alice's before the one that saved her messages: they are shown,
     and he is told once that her key has changed, in the words of a direct chat from a
-    changed key (peer/key_checks.py, wired as the peer wires it)."""
+    changed key (peer/adapter/key_checks.py, wired as the peer wires it)."""
 
     async def opened() -> tuple[list[str], list[Print]]:
         said: list[Print] = []

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from peer.actions import Action, Shown
-from peer.seen_ids import SeenIds
+from peer.core.actions import Action, Shown
+from peer.core.seen_ids import SeenIds
 
 
 def test_a_first_sight_is_recorded_and_a_second_is_not_new() -> None:

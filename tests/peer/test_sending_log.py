@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from peer import sending_log
-from peer.sending_log import SendingLog
+from peer.adapter import sending_log
+from peer.adapter.sending_log import SendingLog
 from wire.codec import encode
 from wire.messages import ChannelPost, Chat, Message, RoomPost
 
@@ -99,7 +99,7 @@ def test_what_was_sent_survives_a_killed_process(tmp_path: Path) -> None:
     code = (
         "import os, signal, sys\n"
         "from pathlib import Path\n"
-        "from peer.sending_log import SendingLog\n"
+        "from peer.adapter.sending_log import SendingLog\n"
         "from wire.codec import encode\n"
         "from wire.messages import Chat\n"
         "log = SendingLog(Path(sys.argv[1]))\n"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from peer import actions as pa
-from peer.outbox import Outbox
-from peer.settling import Settling
+from peer.core import actions as pa
+from peer.core.outbox import Outbox
+from peer.core.settling import Settling
 from wire.messages import ChannelPost, Leave
 
 

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from net import files
-from peer import mapped_log, state
-from peer.state import PeerStateFile, follow_renames
+from disk import files
+from peer.adapter import mapped_log, state
+from peer.adapter.state import PeerStateFile, follow_renames
 
 
 def test_token_round_trip_private_file(tmp_path: Path) -> None:
@@ -243,7 +243,8 @@ def test_a_record_with_bytes_missing_is_skipped(tmp_path: Path) -> None:
 def test_shown_ids_survive_a_killed_process(tmp_path: Path) -> None:
     # no close, no flush, no exit handlers: what was recorded is the kernel's already
     code = (
-        "import os, signal, sys; from pathlib import Path; from peer.state import PeerStateFile\n"
+        "import os, signal, sys; from pathlib import Path\n"
+        "from peer.adapter.state import PeerStateFile\n"
         "kept = PeerStateFile(Path(sys.argv[1]), 'alice')\n"
         "kept.add_seen('bob', 'b-1')\n"
         "kept.add_seen('carol', 'c-1')\n"

@@ -1,8 +1,8 @@
-"""The peer's copy of the registry's table (peer.table), on its own."""
+"""The peer's copy of the registry's table (peer.core.table), on its own."""
 
 from __future__ import annotations
 
-from peer.table import HELD_UPDATES, Table
+from peer.core.table import HELD_UPDATES, Table
 from wire.messages import Alias, Entry, TableUpdate
 
 BOB = Entry("Bob", "127.0.0.1", 6002, True)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from peer import actions as pa
-from peer.change_lines import TABLE_UPDATED
-from peer.lifecycle import Phase
-from peer.renames import Renames
-from peer.table_news import GAP_WAIT, TableNews
+from peer.core import actions as pa
+from peer.core.change_lines import TABLE_UPDATED
+from peer.core.lifecycle import Phase
+from peer.core.renames import Renames
+from peer.core.table_news import GAP_WAIT, TableNews
 from tests.peer.parts_kit import ME, T0, link, prints, sent, shared
 from wire.messages import Alive, Entry, Keepalive, TableRequest, TableSnapshot, TableUpdate
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from peer.actions import Print
-from peer.terminal import (
+from peer.adapter.terminal import (
     NAME_COLOURS,
     PREFIX,
     PlainConsole,
@@ -15,6 +14,7 @@ from peer.terminal import (
     name_colour,
     rings,
 )
+from peer.core.actions import Print
 
 NAMES = ["alice", "bob", "Bobby"]
 ROOMS = ["lobby", "teamchat"]

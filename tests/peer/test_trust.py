@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peer.trust import Trust
+from peer.core.trust import Trust
 from wire.keys import key_text
 from wire.messages import Ack, Acks, Chat, Entry, Notice, TableUpdate
 

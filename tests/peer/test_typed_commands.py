@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from peer import actions as pa
-from peer import commands as cmd
-from peer.renames import Renames
-from peer.table_news import TableNews
-from peer.typed_commands import Commands
+from peer.core import actions as pa
+from peer.core import commands as cmd
+from peer.core.renames import Renames
+from peer.core.table_news import TableNews
+from peer.core.typed_commands import Commands
 from tests.peer.parts_kit import T0, link, prints, sent, shared
 from wire.messages import ChannelPost, Deregister, Register, RoomsRequest
 

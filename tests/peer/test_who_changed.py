@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peer.who_changed import FOLD_OVER, NAMES_SHOWN, changes, rows_of
+from peer.core.who_changed import FOLD_OVER, NAMES_SHOWN, changes, rows_of
 from wire.messages import Entry
 
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from registry import credentials
-from registry.actions import Action
-from registry.core import RegistryCore
+from registry.core import credentials
+from registry.core.actions import Action
+from registry.core.dispatch import RegistryCore
 from tests.registry.core_helpers import checked_at_once
 
 

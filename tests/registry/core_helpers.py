@@ -6,11 +6,11 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from registry import actions as ra
-from registry import credentials
-from registry.core import RegistryCore
-from registry.credentials import token_matches
-from registry.liveness import PROBE_ATTEMPTS
+from registry.core import actions as ra
+from registry.core import credentials
+from registry.core.credentials import token_matches
+from registry.core.dispatch import RegistryCore
+from registry.core.liveness import PROBE_ATTEMPTS
 from wire.messages import Join, Register, Welcome
 from wire.reliable import ATTEMPTS, TIMEOUT
 from wire.version import WIRE_VERSION
@@ -30,7 +30,7 @@ def core(**options: Any) -> RegistryCore:
 
 def checked_at_once(reg: RegistryCore, out: list[ra.Action], now: float) -> list[ra.Action]:
     """`out`, each password check it asks for (CheckPassword) done at once, as the
-    adapter's thread pool does later (registry/password_checks.py), and the actions of
+    adapter's thread pool does later (registry/adapter/password_checks.py), and the actions of
     the registration it lets go on in its place."""
     done: list[ra.Action] = []
     for action in out:

@@ -6,20 +6,20 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
-from registry import actions as ra
-from registry.credentials import token_hash
-from registry.failures import Failures
-from registry.flood import NameBudget
-from registry.liveness import Liveness
-from registry.post_office import PostOffice
-from registry.presence import Presence
-from registry.registration import Registration
-from registry.relay import Relay
-from registry.renames import Renames
-from registry.room_requests import RoomRequests
-from registry.saving import Saving
-from registry.services import Services
-from registry.table import Record, Table
+from registry.core import actions as ra
+from registry.core.credentials import token_hash
+from registry.core.failures import Failures
+from registry.core.flood import NameBudget
+from registry.core.liveness import Liveness
+from registry.core.post_office import PostOffice
+from registry.core.presence import Presence
+from registry.core.registration import Registration
+from registry.core.relay import Relay
+from registry.core.renames import Renames
+from registry.core.room_requests import RoomRequests
+from registry.core.saving import Saving
+from registry.core.services import Services
+from registry.core.table import Record, Table
 from wire.messages import Message, Refused
 from wire.names import name_key
 

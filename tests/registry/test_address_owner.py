@@ -1,12 +1,12 @@
-"""An address belongs to its key (registry/registration.py, `_address_held`): a registration
+"""An address belongs to its key (registry/core/registration.py, `_address_held`): a registration
 at an address where a peer with another key is online waits until that peer has failed a
 liveness probe; one that answers keeps its address, its name and its room."""
 
 from __future__ import annotations
 
-from registry.actions import Action
-from registry.core import RegistryCore
-from registry.liveness import PROBE_ATTEMPTS
+from registry.core.actions import Action
+from registry.core.dispatch import RegistryCore
+from registry.core.liveness import PROBE_ATTEMPTS
 from tests.registry.core_helpers import T0, core, run_until, sends
 from wire.messages import Ack, Join, Refused, Register, TableUpdate, Welcome
 from wire.version import WIRE_VERSION

@@ -1,11 +1,11 @@
-"""registry/aliases.py alone: an old name leads to the renamed peer for RENAME_GRACE."""
+"""registry/core/aliases.py alone: an old name leads to the renamed peer for RENAME_GRACE."""
 
 from __future__ import annotations
 
 import pytest
 
-from registry.aliases import RENAME_GRACE, Aliases
-from registry.table import Record, Table
+from registry.core.aliases import RENAME_GRACE, Aliases
+from registry.core.table import Record, Table
 from wire.messages import Alias
 
 T0 = 1_700_000_000.0

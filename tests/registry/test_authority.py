@@ -1,10 +1,10 @@
-"""registry/authority.py alone: who may act for a name."""
+"""registry/core/authority.py alone: who may act for a name."""
 
 from __future__ import annotations
 
-from registry import actions as ra
-from registry.authority import Claim
-from registry.requests import Request
+from registry.core import actions as ra
+from registry.core.authority import Claim
+from registry.core.requests import Request
 from tests.registry.parts_helpers import TOKEN, record, refusals, services
 from wire.refusals import OFFLINE_REFUSAL, RefusalCode
 

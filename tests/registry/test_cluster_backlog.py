@@ -1,5 +1,5 @@
 """How far behind the registry that decides is in what the other registries hand it
-(registry.cluster.link.Backlog): as a socket's `behind`, from when it last found nothing
+(registry.adapter.cluster.link.Backlog): as a socket's `behind`, from when it last found nothing
 queued."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry.cluster.link import Backlog
-from registry.pacing import BUSY_AFTER
+from registry.adapter.cluster.link import Backlog
+from registry.core.pacing import BUSY_AFTER
 
 
 def test_a_queue_never_emptied_counts_from_when_it_was_last_empty() -> None:

@@ -1,5 +1,5 @@
 """Every command of the registry console has its handler and its place in `help`: each
-word the console takes as its own (registry.console.CONSOLE_COMMANDS) is carried out, and
+word the console takes as its own (registry.adapter.console.CONSOLE_COMMANDS) is carried out, and
 `help` shows each."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from registry.console import CONSOLE_COMMANDS
-from registry.console_commands import HELP, LOG_COMMAND
-from registry.server import RegistryServer
+from registry.adapter.console import CONSOLE_COMMANDS
+from registry.adapter.console_commands import HELP, LOG_COMMAND
+from registry.adapter.server import RegistryServer
 
 pytestmark = pytest.mark.timeout(10)
 

@@ -1,4 +1,4 @@
-"""The registry console's input (registry.console): lines ended however a terminal ends
+"""The registry console's input (registry.adapter.console): lines ended however a terminal ends
 them, and what was typed while the registry started, on a real pseudo-terminal."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import TextIO
 
 import pytest
 
-from registry.console import LineSplitter, is_registry_command, typed_ahead
-from registry.server import RegistryServer
+from registry.adapter.console import LineSplitter, is_registry_command, typed_ahead
+from registry.adapter.server import RegistryServer
 
 pytestmark = pytest.mark.timeout(10)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.server import RegistryServer
+from registry.adapter.server import RegistryServer
 
 pytestmark = pytest.mark.timeout(10)
 

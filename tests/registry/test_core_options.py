@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from net.options import OptionError
-from registry.core import RESTART_JUMP, RegistryCore
-from registry.table import Record, Table
+from registry.core.dispatch import RESTART_JUMP, RegistryCore
+from registry.core.table import Record, Table
+from wire.options import OptionError
 
 
 def test_an_unknown_or_missing_option_is_the_adapter_s_slip() -> None:

@@ -1,4 +1,4 @@
-"""registry/requests.py alone: the request being answered, and the answers made of it."""
+"""registry/core/requests.py alone: the request being answered, and the answers made of it."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from collections import OrderedDict
 
 import pytest
 
-from registry import actions as ra
-from registry import requests
-from registry.requests import Answers, DoneRequests, Request, another_start, remember
+from registry.core import actions as ra
+from registry.core import requests
+from registry.core.requests import Answers, DoneRequests, Request, another_start, remember
 from tests.registry.parts_helpers import refusals
 from wire.keys import key_text
 from wire.messages import Ack

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
-from registry.credentials import LOG2_N, check_password, hash_password, outdated
+from registry.core.credentials import LOG2_N, check_password, hash_password, outdated
 from tests.registry.core_helpers import T0, core, sends
 from wire.messages import Deregister, Register, Welcome
 from wire.version import WIRE_VERSION

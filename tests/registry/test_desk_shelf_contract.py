@@ -1,4 +1,4 @@
-"""One contract for the help desk's two shelves (registry/desk/shelf.py): the data folder
+"""One contract for the help desk's two shelves (registry/adapter/desk/shelf.py): the data folder
 (FolderShelf) and the service's JetStream bucket (BucketShelf, against a real
 nats-server). What is written and flushed is read back by a desk that starts after it,
 at this registry or another of the service; what is removed is gone."""
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from registry.desk.estimate import Estimator
-from registry.desk.files import DeskFiles
-from registry.desk.places import PLACES_FILE
-from registry.desk.shelf import FolderShelf, Shelf
+from registry.adapter.desk.files import DeskFiles
+from registry.adapter.desk.places import PLACES_FILE
+from registry.adapter.desk.shelf import FolderShelf, Shelf
+from registry.core.desk.estimate import Estimator
 from tests.nats_servers import nats_cluster
 
 pytestmark = pytest.mark.timeout(60)
@@ -39,8 +39,8 @@ def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
 
         @asynccontextmanager
         async def bucket() -> AsyncIterator[Shelf]:
-            from registry.cluster.connect import connect
-            from registry.cluster.desk_bucket import BucketShelf, desk_bucket
+            from registry.adapter.cluster.connect import connect
+            from registry.adapter.cluster.desk_bucket import BucketShelf, desk_bucket
 
             nc, js = await connect([servers[0].url], lambda line: None)
             try:
@@ -80,7 +80,7 @@ def test_what_is_written_is_read_by_the_next_and_what_is_removed_is_gone(opener:
 def test_the_desks_operators_and_history_come_back_from_the_shelf(
     opener: Opener, tmp_path: Path
 ) -> None:
-    from registry.desk.actions import KeepOperators
+    from registry.core.desk.actions import KeepOperators
 
     key = "Y" * 43
 

@@ -3,8 +3,8 @@ or named as what no peer sends the registry (logged as ignored)."""
 
 from __future__ import annotations
 
-from registry.actions import Log
-from registry.core import NOT_FROM_PEERS
+from registry.core.actions import Log
+from registry.core.dispatch import NOT_FROM_PEERS
 from tests.registry.core_helpers import core
 from wire.messages import MESSAGE_TYPES, Chat, Notice
 

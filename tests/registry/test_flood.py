@@ -2,12 +2,7 @@
 
 import pytest
 
-from registry.flood import (
-    MAX_TRACKED,
-    WARN_EVERY,
-    FloodGate,
-    PasswordBudget,
-)
+from registry.core.flood import MAX_TRACKED, WARN_EVERY, FloodGate, PasswordBudget
 
 
 def test_burst_then_rate() -> None:

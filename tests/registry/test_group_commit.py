@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from registry import storage, store
-from registry.actions import DropMail, SaveTable, Send, StoreMail
-from registry.server import RegistryServer
-from registry.storage import Storage, StorageError
-from registry.store import FileStore
-from registry.table import Table
+from registry.adapter import storage, store
+from registry.adapter.server import RegistryServer
+from registry.adapter.storage import Storage, StorageError
+from registry.adapter.store import FileStore
+from registry.core.actions import DropMail, SaveTable, Send, StoreMail
+from registry.core.table import Table
 from wire.codec import decode_datagram_batch
 from wire.messages import Ack, Saved, StoredMessage
 

@@ -1,11 +1,11 @@
-"""registry/pacing.py alone: registrations asked to wait, or to come over TCP."""
+"""registry/core/pacing.py alone: registrations asked to wait, or to come over TCP."""
 
 from __future__ import annotations
 
-from registry import actions as ra
-from registry.pacing import BUSY_AFTER, BUSY_WAIT_MIN, WELCOME_ROWS, Pacing
-from registry.requests import Answers, Request
-from registry.table import Record, Table
+from registry.core import actions as ra
+from registry.core.pacing import BUSY_AFTER, BUSY_WAIT_MIN, WELCOME_ROWS, Pacing
+from registry.core.requests import Answers, Request
+from registry.core.table import Record, Table
 from tests.registry.parts_helpers import T0, logs, sent
 from wire.messages import Busy, Register, TooBig
 from wire.version import WIRE_VERSION

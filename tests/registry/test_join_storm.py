@@ -3,9 +3,9 @@ rather than answer them too late, and table changes wait longer with many peers 
 
 from __future__ import annotations
 
-from registry.pacing import BUSY_AFTER, BUSY_WAIT_MAX, BUSY_WAIT_MIN
-from registry.table import Record
-from registry.table_changes import COALESCE, PUSH_RATE
+from registry.core.pacing import BUSY_AFTER, BUSY_WAIT_MAX, BUSY_WAIT_MIN
+from registry.core.table import Record
+from registry.core.table_changes import COALESCE, PUSH_RATE
 from tests.registry.core_helpers import T0, X, Y, core, register, sends
 from wire.messages import Busy, Register, TooBig, Welcome
 from wire.version import WIRE_VERSION

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from registry.cluster.keeper import LeaseKeeper
-from registry.cluster.lead import LEASE, RENEW
+from registry.adapter.cluster.keeper import LeaseKeeper
+from registry.adapter.cluster.lead import LEASE, RENEW
 from tests.nats_servers import nats_cluster
 
 pytestmark = pytest.mark.timeout(60)

@@ -1,12 +1,12 @@
-"""registry/liveness.py alone: sweeps for silent peers and the probes that ask them."""
+"""registry/core/liveness.py alone: sweeps for silent peers and the probes that ask them."""
 
 from __future__ import annotations
 
 import pytest
 
-from registry import actions as ra
-from registry.liveness import AWAY_GRACE_PERIODS, SILENT_PERIODS, Liveness, Probe
-from registry.requests import Request
+from registry.core import actions as ra
+from registry.core.liveness import AWAY_GRACE_PERIODS, SILENT_PERIODS, Liveness, Probe
+from registry.core.requests import Request
 from tests.registry.parts_helpers import T0, logs, record, refusals, sent, services
 from wire.messages import Register, TableUpdate
 from wire.version import WIRE_VERSION

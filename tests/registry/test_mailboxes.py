@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import itertools
 
-from registry import actions as ra
-from registry.mailboxes import MAIL_PART_ITEMS, Deposit, Mailboxes, first_part, stamp
-from registry.table import Record
+from registry.core import actions as ra
+from registry.core.mailboxes import MAIL_PART_ITEMS, Deposit, Mailboxes, first_part, stamp
+from registry.core.table import Record
 from wire.messages import NOTICE_KIND, StoredMessage
 
 T0 = 1_700_000_000.0

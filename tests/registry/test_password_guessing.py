@@ -1,15 +1,15 @@
 """A name's owner is never locked out by someone else's guessing: the owner's key proves the
 name with no password checked, and the checks others ask for are budgeted per address and
 in all, with a wait that doubles after each wrong password for the address that sent it
-(registry/flood.py PasswordBudget), so that the guesser pays, and the guesser alone."""
+(registry/core/flood.py PasswordBudget), so that the guesser pays, and the guesser alone."""
 
 from __future__ import annotations
 
 import pytest
 
-from registry import credentials
-from registry.core import RegistryCore
-from registry.flood import PASSWORD_GLOBAL_BURST, PASSWORD_RATE, PasswordBudget
+from registry.core import credentials
+from registry.core.dispatch import RegistryCore
+from registry.core.flood import PASSWORD_GLOBAL_BURST, PASSWORD_RATE, PasswordBudget
 from tests.registry.core_helpers import T0, core, sends
 from wire.messages import Deregister, Refused, Register, Welcome
 from wire.version import WIRE_VERSION

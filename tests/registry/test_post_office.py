@@ -1,12 +1,12 @@
-"""registry/post_office.py alone: mailboxes kept with their owners, and their hand-over."""
+"""registry/core/post_office.py alone: mailboxes kept with their owners, and their hand-over."""
 
 from __future__ import annotations
 
-from registry import actions as ra
-from registry.mailboxes import Deposit
-from registry.owners import Owner
-from registry.post_office import PostOffice
-from registry.requests import Request
+from registry.core import actions as ra
+from registry.core.mailboxes import Deposit
+from registry.core.owners import Owner
+from registry.core.post_office import PostOffice
+from registry.core.requests import Request
 from tests.registry.parts_helpers import T0, TOKEN, logs, record, sent, services
 from wire.messages import Ack, MailTaken, MoreMail, StoredMessage
 

@@ -1,10 +1,10 @@
-"""registry/presence.py and registry/failures.py alone: peers coming and going, and what
+"""registry/core/presence.py and registry/core/failures.py alone: peers coming and going, and what
 becomes of what was pushed to them."""
 
 from __future__ import annotations
 
-from registry import actions as ra
-from registry.requests import Request
+from registry.core import actions as ra
+from registry.core.requests import Request
 from tests.registry.parts_helpers import T0, TOKEN, logs, parts, record, sent
 from wire.messages import Ack, Alive, ChannelMessage, Deregister, Keepalive, Notice, Refused
 

@@ -1,12 +1,12 @@
-"""registry/pusher.py and registry/table_feed.py alone: pushes in the order made, and the
+"""registry/core/pusher.py and registry/core/table_feed.py alone: pushes in the order made, and the
 table's changes pushed to every online peer."""
 
 from __future__ import annotations
 
 import pytest
 
-from registry import actions as ra
-from registry.pusher import Pusher
+from registry.core import actions as ra
+from registry.core.pusher import Pusher
 from tests.registry.parts_helpers import T0, record, sent, services
 from wire.messages import Notice, TableSnapshot, TableUpdate
 

@@ -1,4 +1,4 @@
-"""registry.pushes alone: one flight per message, the window per peer, the queue's order,
+"""registry.core.pushes alone: one flight per message, the window per peer, the queue's order,
 that every push ends answered, given up or dropped, never lost in between, and that a
 message is pending exactly until then, and reported as ended (when watched) once then."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.pushes import Push, Pushes
+from registry.core.pushes import Push, Pushes
 from wire.messages import Message, Notice
 
 A, B, C = ("127.0.0.1", 6001), ("127.0.0.1", 6002), ("127.0.0.1", 6003)
@@ -188,7 +188,7 @@ def test_every_push_ends_once_and_the_window_always_holds(
         for addr in (A, B, C):
             assert len([k for k in flying if k[1] == addr]) <= window
         # a message is pending while any push of it has not ended (a channel post's
-        # outcome waits for this: registry.relay.Relay.over)
+        # outcome waits for this: registry.core.relay.Relay.over)
         owed = {m.id for m, a in added if (m.id, a) not in ended}
         assert {f"r-{n}" for n in range(messages) if pushes.pending(f"r-{n}")} == owed
         # and a watched one is reported once its last push has ended, and only then

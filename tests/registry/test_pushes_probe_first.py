@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from registry import actions as ra
-from registry.core import RegistryCore
-from registry.liveness import PROBE_ATTEMPTS
+from registry.core import actions as ra
+from registry.core.dispatch import RegistryCore
+from registry.core.liveness import PROBE_ATTEMPTS
 from tests.registry.core_helpers import PROBE, ROUND, T0, X, Y, Z, core, in_room, register, sends
 from wire.messages import (
     Ack,

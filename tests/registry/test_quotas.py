@@ -1,4 +1,4 @@
-"""One sender's share of the mailboxes (registry/quotas.py): whatever one sender does, a
+"""One sender's share of the mailboxes (registry/core/quotas.py): whatever one sender does, a
 mailbox keeps room for the others, the disk it can fill is bounded, and a refusal says why."""
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry import actions as ra
-from registry.core import RegistryCore
-from registry.mailbox import MAILBOX_MESSAGES
-from registry.mailboxes import Deposit, Mailboxes
-from registry.quotas import SENDER_BYTES, Origin
-from registry.table import MAX_WROTE_TO, Record, Table
+from registry.core import actions as ra
+from registry.core.dispatch import RegistryCore
+from registry.core.mailbox import MAILBOX_MESSAGES
+from registry.core.mailboxes import Deposit, Mailboxes
+from registry.core.quotas import SENDER_BYTES, Origin
+from registry.core.table import MAX_WROTE_TO, Record, Table
 from tests.registry.core_helpers import T0, core, sends
 from wire.keys import key_text
 from wire.limits import MAX_SEALED

@@ -7,16 +7,16 @@ import json
 
 import pytest
 
-from peer.registry_watch import PROBE_BACKOFF
-from registry import actions as ra
-from registry import aliases, credentials, pacing
-from registry.core import RegistryCore
-from registry.credentials import check_password, hash_password, same_secret
-from registry.liveness import AWAY_GRACE_PERIODS, BLIND_BEHIND, PROBE_ATTEMPTS, SILENT_PERIODS
-from registry.mailboxes import MAIL_PART, MAIL_PART_ITEMS
-from registry.pushes import WINDOW
-from registry.table import Record, Table
-from registry.table_changes import COALESCE
+from peer.core.registry_watch import PROBE_BACKOFF
+from registry.core import actions as ra
+from registry.core import aliases, credentials, pacing
+from registry.core.credentials import check_password, hash_password, same_secret
+from registry.core.dispatch import RegistryCore
+from registry.core.liveness import AWAY_GRACE_PERIODS, BLIND_BEHIND, PROBE_ATTEMPTS, SILENT_PERIODS
+from registry.core.mailboxes import MAIL_PART, MAIL_PART_ITEMS
+from registry.core.pushes import WINDOW
+from registry.core.table import Record, Table
+from registry.core.table_changes import COALESCE
 from tests.registry.core_helpers import (
     PROBE,
     ROUND,

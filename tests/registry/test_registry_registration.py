@@ -1,11 +1,11 @@
-"""registry/registration.py alone: who may take a name, and the Welcome."""
+"""registry/core/registration.py alone: who may take a name, and the Welcome."""
 
 from __future__ import annotations
 
-from registry import actions as ra
-from registry import credentials
-from registry.credentials import token_matches
-from registry.requests import Request
+from registry.core import actions as ra
+from registry.core import credentials
+from registry.core.credentials import token_matches
+from registry.core.requests import Request
 from tests.registry.parts_helpers import T0, TOKEN, logs, parts, record, refusals, sent
 from wire.messages import Register, TableUpdate, Welcome
 from wire.names import SERVER_NAME_TAKEN

@@ -1,10 +1,10 @@
-"""registry/renames.py alone: a peer renaming itself."""
+"""registry/core/renames.py alone: a peer renaming itself."""
 
 from __future__ import annotations
 
-from registry import actions as ra
-from registry.requests import Request
-from registry.table import Record
+from registry.core import actions as ra
+from registry.core.requests import Request
+from registry.core.table import Record
 from tests.registry.parts_helpers import T0, TOKEN, Parts, logs, parts, record, refusals, sent
 from wire.messages import Ack, Rename, TableUpdate
 

@@ -1,9 +1,9 @@
-"""registry/relay.py alone: the channel, and the outcome of a relay told once it is over."""
+"""registry/core/relay.py alone: the channel, and the outcome of a relay told once it is over."""
 
 from __future__ import annotations
 
-from registry import actions as ra
-from registry.requests import Request
+from registry.core import actions as ra
+from registry.core.requests import Request
 from tests.registry.parts_helpers import T0, TOKEN, logs, parts, record, sent
 from wire.messages import Ack, ChannelMessage, ChannelPost, Relayed
 

@@ -1,4 +1,4 @@
-"""The console of a registry that relays for a service (registry/cluster/console.py): what
+"""The console of a registry that relays for a service (registry/adapter/cluster/console.py): what
 only reads is asked of the registry that decides and printed in the order typed; what acts
 is typed there, as one line says; NATS's silence is one line too."""
 
@@ -10,7 +10,7 @@ import msgspec
 import nats.errors
 import pytest
 
-from registry.cluster.console import CONSOLE_SUBJECT, RELAY_HELP, RelayConsole, answer_asked
+from registry.adapter.cluster.console import CONSOLE_SUBJECT, RELAY_HELP, RelayConsole, answer_asked
 
 pytestmark = pytest.mark.timeout(10)
 

@@ -5,9 +5,9 @@ registry killed mid-relay loses nothing."""
 
 from __future__ import annotations
 
-from registry import actions as ra
-from registry.pushes import WINDOW
-from registry.table import Table
+from registry.core import actions as ra
+from registry.core.pushes import WINDOW
+from registry.core.table import Table
 from tests.registry.core_helpers import T0, X, Y, Z, core, in_room, register, run_until, sends
 from wire.messages import (
     Ack,

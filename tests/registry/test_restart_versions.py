@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-from registry.core import RegistryCore
-from registry.table import Table
+from registry.core.dispatch import RegistryCore
+from registry.core.table import Table
 from tests.registry.core_helpers import T0, X, Y, Z, core, register, sends
 from wire.messages import TableUpdate
 

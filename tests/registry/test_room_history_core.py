@@ -6,10 +6,10 @@ it to when it stopped."""
 
 from __future__ import annotations
 
-from registry import actions as ra
-from registry.core import RegistryCore
-from registry.rooms import KEPT_EMPTIED, ROOM_HISTORY
-from registry.table import Table
+from registry.core import actions as ra
+from registry.core.dispatch import RegistryCore
+from registry.core.rooms import KEPT_EMPTIED, ROOM_HISTORY
+from registry.core.table import Table
 from tests.registry.core_helpers import T0, X, Y, core, in_room, register, sends, token_of
 from wire.messages import Ack, Acks, Join, Leave, Refused, RoomMessage, RoomNotice, RoomPost
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from registry.core import RegistryCore
+from registry.core.dispatch import RegistryCore
 from tests.registry.core_helpers import PROBE, ROUND, T0, X, Y, core, in_room, sends
 from wire.messages import (
     Ack,

@@ -1,10 +1,10 @@
-"""registry/room_requests.py alone: joining, leaving, saying a line, the history replayed."""
+"""registry/core/room_requests.py alone: joining, leaving, saying a line, the history replayed."""
 
 from __future__ import annotations
 
-from registry import actions as ra
-from registry.requests import Request
-from registry.table import Record
+from registry.core import actions as ra
+from registry.core.requests import Request
+from registry.core.table import Record
 from tests.registry.parts_helpers import T0, TOKEN, Parts, logs, parts, record, refusals, sent
 from wire.messages import Ack, Join, Leave, RoomMessage, RoomNotice, RoomPost, RoomsRequest
 

@@ -3,8 +3,8 @@ the histories of emptied rooms kept for when they are made again."""
 
 from __future__ import annotations
 
-from registry.rooms import KEPT_EMPTIED, MAX_ROOMS, ROOM_HISTORY, Rooms
-from registry.table import Record
+from registry.core.rooms import KEPT_EMPTIED, MAX_ROOMS, ROOM_HISTORY, Rooms
+from registry.core.table import Record
 from wire.messages import RoomMessage
 
 

@@ -1,15 +1,15 @@
 """The key that saved each direct message: the registry takes it from the request the save
 came in, keeps it in the mailbox file across a restart, and hands it over with the message,
-for its recipient to know the sender by (peer/sealed_mail.py)."""
+for its recipient to know the sender by (peer/core/sealed_mail.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from registry import actions as ra
-from registry.core import RegistryCore
-from registry.storage import Storage
-from registry.table import Table
+from registry.adapter.storage import Storage
+from registry.core import actions as ra
+from registry.core.dispatch import RegistryCore
+from registry.core.table import Table
 from tests.registry.core_helpers import T0, core, sends
 from wire.keys import key_text
 from wire.messages import Chat, Deregister, Register, SaveMessage, Welcome

@@ -1,10 +1,10 @@
-"""registry/saving.py alone: saves for peers that may be offline, and their outcomes."""
+"""registry/core/saving.py alone: saves for peers that may be offline, and their outcomes."""
 
 from __future__ import annotations
 
-from registry import actions as ra
-from registry.pushes import Push
-from registry.requests import Request
+from registry.core import actions as ra
+from registry.core.pushes import Push
+from registry.core.requests import Request
 from tests.registry.parts_helpers import T0, TOKEN, logs, parts, record, refusals, sent
 from wire.messages import Ack, ChannelMessage, Chat, Notice, Saved, SaveMessage
 
@@ -68,7 +68,7 @@ def test_what_no_peer_acks_goes_to_its_mailbox_but_table_pushes() -> None:
 
 
 def test_a_saved_message_keeps_the_key_its_save_came_with_stored_or_delivered() -> None:
-    # the key that sealed it (peer/sealed_mail.py), by which its recipient knows its sender
+    # the key that sealed it (peer/core/sealed_mail.py), by which its recipient knows its sender
     p = parts()
     alice = record(p.s, "alice", 7001, key="ka")
     bob = record(p.s, "bob", 7002)

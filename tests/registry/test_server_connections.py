@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from registry.desk import service as desk_service
-from registry.server import RegistryServer
+from registry.adapter.desk import service as desk_service
+from registry.adapter.server import RegistryServer
 from tests.desk.test_desk_service import Client, join
 from wire.desk.messages import DeskLine, DeskNotice, DeskQueued, DeskQueueInfo, DeskQueueRequest
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.server import RegistryServer
+from registry.adapter.server import RegistryServer
 from tests.desk.test_desk_service import Client, join
 from wire.desk.messages import DeskLine, DeskServed
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from secure_peer import SecurePeer
 
-from registry.server import RegistryServer
-from registry.storage import Storage
-from registry.table import Record, Table
+from registry.adapter.server import RegistryServer
+from registry.adapter.storage import Storage
+from registry.core.table import Record, Table
 from wire.codec import encode
 from wire.desk.messages import DeskJoin
 from wire.messages import (

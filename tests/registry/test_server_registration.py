@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from secure_peer import SecurePeer
 
-from registry import pacing
-from registry.server import RegistryServer
-from registry.table import Record
+from registry.adapter.server import RegistryServer
+from registry.core import pacing
+from registry.core.table import Record
 from wire.messages import Register, TooBig, Welcome
 from wire.version import WIRE_VERSION
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from secure_peer import SecurePeer
 
-from registry.server import RegistryServer
-from registry.table import Record
+from registry.adapter.server import RegistryServer
+from registry.core.table import Record
 from wire.keys import key_text
 from wire.messages import ChannelMessage, ChannelPost
 from wire.reliable import TIMEOUT

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry import storage
-from registry.credentials import token_hash
-from registry.storage import Storage, StorageError
-from registry.table import Record, Table
+from registry.adapter import storage
+from registry.adapter.storage import Storage, StorageError
+from registry.core.credentials import token_hash
+from registry.core.table import Record, Table
 from wire.messages import Entry, StoredMessage
 
 

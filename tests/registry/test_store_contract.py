@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from registry.actions import (
+from registry.adapter.store import FileStore, Store
+from registry.core.actions import (
     DropHistory,
     DropMail,
     KeepHistory,
@@ -21,9 +22,8 @@ from registry.actions import (
     SaveTable,
     StoreMail,
 )
-from registry.owners import Owner
-from registry.store import FileStore, Store
-from registry.table import Record, Table
+from registry.core.owners import Owner
+from registry.core.table import Record, Table
 from tests.nats_servers import NatsServer, nats_cluster
 from wire.messages import RoomMessage, StoredMessage
 
@@ -68,8 +68,8 @@ def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
 
 @asynccontextmanager
 async def opened(server: NatsServer) -> AsyncIterator[Any]:
-    from registry.cluster.connect import connect
-    from registry.cluster.store import JetStreamStore
+    from registry.adapter.cluster.connect import connect
+    from registry.adapter.cluster.store import JetStreamStore
 
     nc, js = await connect([server.url], lambda line: None)
     try:
@@ -151,7 +151,7 @@ def test_owners_histories_and_the_table_are_kept(opener: Opener) -> None:
 def test_two_registries_never_give_one_name_to_two_keys(tmp_path: Path) -> None:
     # Both read the table while the name was free, and both register it at once: JetStream
     # takes one row only (compare-and-set), and the other learns it no longer decides.
-    from registry.storage import StorageError
+    from registry.adapter.storage import StorageError
 
     async def scenario() -> None:
         with nats_cluster(tmp_path) as servers:
@@ -179,7 +179,7 @@ def test_two_registries_never_give_one_name_to_two_keys(tmp_path: Path) -> None:
 def test_a_commit_while_nats_is_down_fails_and_keeps_everything_for_the_next(
     tmp_path: Path,
 ) -> None:
-    from registry.storage import StorageError
+    from registry.adapter.storage import StorageError
 
     async def scenario() -> None:
         with nats_cluster(tmp_path) as servers:
@@ -211,10 +211,10 @@ def test_a_commit_while_nats_is_down_fails_and_keeps_everything_for_the_next(
 
 
 def test_a_name_forgotten_goes_with_its_mail_and_the_stamps_are_kept(opener: Opener) -> None:
-    """The registry forgets a name unused too long (registry/forgetting.py) through the
+    """The registry forgets a name unused too long (registry/core/forgetting.py) through the
     same actions as a release: each store drops its row and its mail."""
-    from registry.core import RegistryCore
-    from registry.store import STORE_ACTIONS
+    from registry.adapter.store import STORE_ACTIONS
+    from registry.core.dispatch import RegistryCore
 
     now = 1_700_000_000.0
     table = Table(version=3)

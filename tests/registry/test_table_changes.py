@@ -8,8 +8,8 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry.table import Record, Table
-from registry.table_changes import COALESCE, TableChanges, fitting
+from registry.core.table import Record, Table
+from registry.core.table_changes import COALESCE, TableChanges, fitting
 from wire.codec import encode
 from wire.limits import MAX_DATAGRAM, MAX_ID
 from wire.messages import Entry, TableUpdate

@@ -204,7 +204,7 @@ class DeskRoom(WireMessage, frozen=True):
     connected: Items[bool]
     crisis: Items[str]
     #: after a restart, the operator each person is kept for ("" for none: see
-    #: registry.desk.queue.DeskQueue.restore), and for how many seconds more at most
+    #: registry.core.desk.queue.DeskQueue.restore), and for how many seconds more at most
     kept_for: Items[str] = ()
     kept_left: Items[Int] = ()
 

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import copy
 
-from peer.actions import Print
-from peer.files.actions import FileAction, FileFacts, Forget, Keep, Outcome, Pull, ReadFile, Tell
-from peer.files.core import FileTransfers
-from peer.files.transfer import LAPSE, RETRY, Phase, Transfer
+from peer.core.actions import Print
+from peer.core.files.actions import (
+    FileAction,
+    FileFacts,
+    Forget,
+    Keep,
+    Outcome,
+    Pull,
+    ReadFile,
+    Tell,
+)
+from peer.core.files.transfer import LAPSE, RETRY, Phase, Transfer
+from peer.core.files.transfers import FileTransfers
 from wire.file_messages import FileNote, FileOffer, FileSeen, NoteState
 from wire.messages import Entry
 from wire.reliable import IdMaker

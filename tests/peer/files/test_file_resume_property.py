@@ -10,10 +10,10 @@ import hashlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from peer.actions import Print
-from peer.files.actions import FileAction, Keep, Outcome, Pull
-from peer.files.core import FileTransfers
-from peer.files.transfer import RETRY, Transfer
+from peer.core.actions import Print
+from peer.core.files.actions import FileAction, Keep, Outcome, Pull
+from peer.core.files.transfer import RETRY, Transfer
+from peer.core.files.transfers import FileTransfers
 from wire.file_messages import FileOffer
 from wire.messages import Entry
 from wire.reliable import IdMaker

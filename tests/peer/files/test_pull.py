@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from net.noise import public_bytes
-from net.secure_stream import RECORD_DATA, SecureStream
-from peer.files import pull as pull_module
-from peer.files.actions import Outcome
-from peer.files.pull import Puller
-from peer.files.transfer import Phase, Role, Transfer
+from peer.adapter.files import pull as pull_module
+from peer.adapter.files.pull import Puller
+from peer.core.files.actions import Outcome
+from peer.core.files.transfer import Phase, Role, Transfer
+from secure.noise import public_bytes
+from secure.stream import RECORD_DATA, SecureStream
 from wire.file_messages import FileNote, FileWant, NoteState
 from wire.messages import Chat
 

@@ -1,0 +1,184 @@
+"""The held-place file of `ChatApp -d`: the token of a place in the help desk's waiting
+room, kept so that a client started again within the grace period takes the place back."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from disk.files import (
+    InUse,
+    default_dir,
+    hold_lock,
+    is_finite_number,
+    parse_json,
+    private_folder,
+    read_text,
+    replace_durably,
+)
+from peer.adapter.desk.place_secret import load_or_make_secret, place_name
+from peer.adapter.desk.registry_trust import Untrusted, desk_registry_key
+from peer.adapter.key_contact import ContactRule
+from peer.core.desk.actions import KeptPlace
+from wire.desk.phone import phone_key
+from wire.desk.text import TOPICS
+from wire.names import name_key
+
+#: Seconds a held-place file's "last alive" time may lie ahead of the clock: the clock may
+#: have been set back a little since it was written (NTP). A time further ahead is damage
+#: (a clock that was far ahead, or a file written by hand), and would hold the place for
+#: ever: the file could never grow stale.
+CLOCK_SKEW = 60.0
+
+
+class HeldPlace:
+    """The token of a place in the waiting room, kept in a file so that a restarted client
+    takes the place back. One file per desk address and phone number (however it is
+    written: `phone_key`), named by an HMAC of both under this client's secret
+    (`peer.adapter.desk.place_secret`): the name says nothing of the number to anyone without the
+    secret. Readable only by this user. Without a usable folder nothing is kept."""
+
+    def __init__(self, root: Path, ip: str, port: int, phone: str) -> None:
+        label = f"{ip}:{port}|{phone_key(phone)}"
+        folder = root / "desk"
+        try:
+            secret = load_or_make_secret(folder)
+        except OSError:
+            secret = b""  # a read-only home only costs the restart feature
+        self.path = folder / f"{place_name(secret, label)}.json"
+        self._usable = bool(secret)
+        # the name a place file had before names were keyed: read once, then renamed
+        self._old_path = folder / f"{hashlib.sha256(label.encode()).hexdigest()[:32]}.json"
+
+    def load(self) -> KeptPlace | None:
+        """The kept place, if there is one that may still be held; None otherwise (stale
+        or damaged files are removed). A file under the old name (a plain hash of the
+        number) is renamed to the new one first, so that no name reveals the number."""
+        if not self._usable:
+            return None
+        with contextlib.suppress(OSError):
+            if not self.path.exists():
+                os.replace(self._old_path, self.path)
+        try:
+            data = parse_json(read_text(self.path))
+        except OSError:
+            return None
+        except (ValueError, RecursionError):  # damaged, or NaN where a time should be
+            data = None
+        if not isinstance(data, dict):
+            self.clear()
+            return None
+        token, topic, grace, alive = (data.get(k) for k in ("token", "topic", "grace", "alive"))
+        description = data.get("description", "")
+        if not (
+            isinstance(token, str)
+            and token
+            and type(topic) is int
+            and topic in TOPICS
+            and isinstance(description, str)
+            and is_finite_number(grace)
+            and grace >= 0
+            and is_finite_number(alive)
+        ):
+            self.clear()
+            return None
+        now = time.time()
+        if now > alive + grace or alive > now + CLOCK_SKEW:
+            self.clear()  # the desk has given the place up by now, or the time is damage
+            return None
+        return KeptPlace(token, topic, description, float(grace))
+
+    def save(self, token: str, topic: int, description: str, grace: float) -> None:
+        """Keep the place (or refresh the time it was last known alive). Best effort: a
+        read-only home only costs the restart feature."""
+        data = {
+            "token": token,
+            "topic": topic,
+            "description": description,
+            "grace": grace,
+            "alive": time.time(),
+        }
+        if not self._usable:
+            return
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            replace_durably(self.path, json.dumps(data).encode())
+
+    def clear(self) -> None:
+        """Forget the place (left, served, refused or given up)."""
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+
+def state_root() -> Path:
+    """The per-user directory the held-place files go under ($CHATAPP_DATA_DIR overrides)."""
+    return default_dir("desk")
+
+
+#: The lock a person's client (`ChatApp -d`) holds in its state directory: one at a time,
+#: since two would share the held-place files, and each take back the other's place.
+PERSON_LOCK = "person.lock"
+
+
+def operator_lock(name: str) -> str:
+    """The lock an operator's client (`ChatApp -o <name>`) holds in its state directory:
+    one per name, since two of one name would each be refused as already on duty whenever
+    the other holds it, and take turns at the desk."""
+    return f"operator-{name_key(name)}.lock"
+
+
+def private_root(root: Path) -> None:
+    """Make the state folder `root` this user's alone, saying so in one line when others
+    could read it (disk.files.private_folder). One that cannot be made is left for the
+    lock to find."""
+    with contextlib.suppress(OSError):
+        tightened = private_folder(root)
+        if tightened:
+            print(f">>> [{tightened}]", flush=True)
+
+
+def hold_client_lock(root: Path, lock: str) -> int | None:
+    """Lock `<root>/desk/<lock>` for as long as the returned descriptor stays open (see
+    `disk.files.hold_lock`: it goes with the process, however it ends). Raises InUse when
+    another running process holds it. None when the directory cannot be used: the client
+    then runs without the lock, as it runs without its held-place files there."""
+    path = root / "desk" / lock
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return hold_lock(path)
+    except InUse:
+        raise
+    except OSError:
+        return None
+
+
+async def run_locked(  # noqa: PLR0913 (where, which lock, what it says, whom, how, what)
+    root: Path,
+    lock: str,
+    busy: str,
+    where: tuple[str, int],
+    trust: ContactRule,
+    run: Callable[[bytes | None], Awaitable[int]],
+) -> int:
+    """A desk client's run: its state folder `root` made private and its `lock` held (else
+    `busy` is said, with `{root}` and `{pid}` filled in, and 1 returned), the registry at
+    `where` trusted (else 1), then `run` with the registry's key; its exit status."""
+    private_root(root)
+    try:
+        held = hold_client_lock(root, lock)
+    except InUse as other:
+        pid = f" (pid {other.pid})" if other.pid else ""
+        print(f">>> [{busy.format(root=root, pid=pid)}]", flush=True)
+        return 1
+    try:
+        return await run(await desk_registry_key(root, *where, trust))
+    except Untrusted:
+        return 1
+    finally:
+        if held is not None:
+            os.close(held)

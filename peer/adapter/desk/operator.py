@@ -1,0 +1,145 @@
+"""`ChatApp -o <name> <server-ip> <server-port>`: serving at the help desk. The operator's
+logic is `peer.core.desk.duty.OperatorCore`, run by `peer.adapter.desk.runner`; this module finds
+the operator key and starts the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import TypedDict, Unpack
+
+from disk.files import default_dir
+from disk.operator_key import key_path, read_key
+from peer.adapter.desk.held_place import operator_lock, run_locked, state_root
+from peer.adapter.desk.runner import DeskRunner
+from peer.adapter.desk.terminal import use_colour
+from peer.adapter.key_contact import ContactRule
+from peer.core.desk.duty import OperatorCore
+from secure.keys import Pins
+from wire.names import name_key
+from wire.refusals import RefusalCode
+from wire.reliable import IdMaker
+
+#: The environment variable that gives an operator the registry's operator key.
+KEY_ENV = "CHATAPP_DESK_KEY"
+
+
+def find_operator_key(stdin_is_tty: bool, registry_dir: Path | None = None) -> str | None:
+    """The operator key to go on duty with: $CHATAPP_DESK_KEY; else the key of a registry
+    of this user on this machine (in `registry_dir`, the `--data-dir` given, else its
+    default data directory); else asked for, unechoed, when standard input is a terminal.
+    None when there is none of these."""
+    given = os.environ.get(KEY_ENV, "").strip()
+    if given:
+        return given
+    local = read_key(key_path(registry_dir or default_dir("registry")))
+    if local is not None:
+        return local
+    if stdin_is_tty:
+        with contextlib.suppress(EOFError, KeyboardInterrupt):
+            return getpass.getpass("Operator key: ").strip() or None
+    return None
+
+
+#: What an operator is told when no key was found (see `find_operator_key`).
+NO_KEY = (
+    f"an operator needs the registry's operator key: set {KEY_ENV}, or start on a terminal "
+    "to be asked for it (the registry keeps it in its data directory, file desk-key)"
+)
+
+
+def _authorised_label(name: str, server_ip: str, server_port: int) -> str:
+    # per name: the registry authorises a key for the name it was given, and no other
+    return f"operator {name_key(name)} authorised at registry {server_ip}:{server_port}"
+
+
+def operator_authorised(name: str, server_ip: str, server_port: int) -> bool:
+    """Whether the registry at `server_ip`:`server_port` has authorised this operator
+    client's own key as operator `name` (it showed the operator key once): then it needs
+    the key no more."""
+    return Pins(state_root()).get(_authorised_label(name, server_ip, server_port)) is not None
+
+
+def _remember_authorised(root: Path, key: str, core: OperatorCore, runner: DeskRunner) -> None:
+    """After the run of `core` (by `runner`, its keys in `root`): went on duty by showing
+    the operator `key`, our key is authorised from now on by the registry it ran at
+    (docs/DESK.md); refused without it, it is not any more (the registry lost it)."""
+    pins, label = Pins(root), _authorised_label(core.state.name, core.link.ip, core.link.port)
+    with contextlib.suppress(OSError):  # not kept: the key is asked for again next time
+        if core.state.on_duty and key and runner.registry_key:
+            pins.pin(label, runner.registry_key)
+        elif not key and core.state.refused_code is RefusalCode.OPERATOR_KEY:
+            pins.forget(label)
+
+
+#: Said when an operator client of the same name runs with the same data directory.
+BUSY = (
+    "An operator client for {name} is already running with the data directory {root}{pid}; "
+    "quit it first, or go on duty under another name."
+)
+
+
+class OperatorRun(TypedDict, total=False):
+    """How `run_operator` runs: `colour` (None: as the terminal says); `trust`, how first
+    contact with the registry goes (by default, a script's: the first key)."""
+
+    colour: bool | None
+    trust: ContactRule
+
+
+async def run_operator(
+    name: str,
+    server_ip: str,
+    server_port: int,
+    *,
+    key: str,
+    stdin_is_tty: bool,
+    **options: Unpack[OperatorRun],
+) -> int:
+    """Serve at the help desk as `name`, with the operator `key`; the exit status (0 after
+    going off duty, 1 when the desk could not be reached, refused, was lost before going on
+    duty, or an operator client for `name` runs with the same data directory). Never
+    raises."""
+    root = state_root()
+
+    async def run(registry_key: bytes | None) -> int:
+        core = OperatorCore(
+            name, server_ip, server_port, key, IdMaker(os.urandom(4).hex()), prompt=stdin_is_tty,
+            serve_when_asked=not stdin_is_tty,  # see OperatorLines.early_topics
+        )  # fmt: skip
+        colour = use_colour(options.get("colour"))
+        runner = DeskRunner(
+            core, client="operator client", tty=stdin_is_tty, colour=colour, keys=root,
+            registry_key=registry_key,
+        )  # fmt: skip
+        code = await runner.run()
+        _remember_authorised(root, key, core, runner)
+        return code
+
+    busy = BUSY.replace("{name}", name.replace("{", "{{").replace("}", "}}"))
+    where, trust = (server_ip, server_port), options.get("trust", ContactRule())
+    return await run_locked(root, operator_lock(name), busy, where, trust, run)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4 or not sys.argv[3].isdigit():
+        print(
+            "usage: python -m peer.adapter.desk.operator <name> <server-ip> <server-port>",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    tty = sys.stdin.isatty()
+    key = find_operator_key(tty)
+    if key is None:
+        print(f"python -m peer.adapter.desk.operator: {NO_KEY}", file=sys.stderr)
+        sys.exit(2)
+    name, ip, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    try:
+        sys.exit(asyncio.run(run_operator(name, ip, port, key=key, stdin_is_tty=tty)))
+    except KeyboardInterrupt:
+        sys.exit(130)

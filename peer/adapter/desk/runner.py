@@ -1,0 +1,347 @@
+"""The asyncio adapter of the help-desk clients: it drives a `DeskClient` with a terminal,
+a TCP connection, the clock and the held-place file. Events come on one queue, one at a
+time; each connection has a number, and events of an older one are dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypedDict, Unpack
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from msgspec import Struct
+
+from disk.files import os_reason
+from net.listener import enable_keepalive
+from net.registry_key import ask_key, registry_label
+from peer.adapter.desk.held_place import HeldPlace
+from peer.adapter.desk.terminal import EndOfInput, Screen, Terminal, Typed
+from peer.core.desk.actions import (
+    Action,
+    Ask,
+    Connect,
+    DeskClient,
+    Drop,
+    Exit,
+    FindPlace,
+    ForgetPlace,
+    KeepPlace,
+    Probe,
+    PutTyped,
+    Send,
+    SetPrompt,
+    Show,
+)
+from secure.keys import Pins, load_or_make_key
+from secure.stream import SecureStream
+from wire.desk.messages import DeskMessage
+from wire.errors import DecodeError, OtherVersion
+from wire.messages import Message
+from wire.options import check_options
+
+#: Seconds to wait for the desk to accept a TCP connection.
+CONNECT_TIMEOUT = 5.0
+READ_CHUNK = 64 * 1024
+
+
+class Received(Struct, frozen=True):
+    """A message arrived on connection number `gen`."""
+
+    gen: int
+    message: Message
+
+
+class Lost(Struct, frozen=True):
+    """Connection number `gen` ended."""
+
+    gen: int
+    reason: str
+
+
+class Connected(Struct, frozen=True):
+    """Connection number `gen` is up."""
+
+    gen: int
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    stream: SecureStream
+
+
+class NotConnected(Struct, frozen=True):
+    """Connection number `gen` could not be made."""
+
+    gen: int
+    why: str
+
+
+class Unreachable(Struct, frozen=True):
+    """The connection of a `Probe` could not be made."""
+
+    why: str
+
+
+Event = Typed | EndOfInput | Received | Lost | Connected | NotConnected | Unreachable
+
+
+class RunnerOptions(TypedDict, total=False):
+    """Where a runner keeps and finds things, each None by default: `places`, the directory
+    of held-place files (the person's client; the operator's keeps none); `screen`, what
+    stands in for the terminal (tests put what is typed on `events`); `keys`, the directory
+    of our key pair and of the registry's pinned key (None: a key of this run's, and the
+    registry's key asked at each connection); `registry_key`, the registry's key, when
+    known (then not asked for)."""
+
+    places: Path | None
+    screen: Screen | None
+    keys: Path | None
+    registry_key: bytes | None
+
+
+class DeskRunner:
+    """Runs one core until it exits. `client` names the program in the line shown should it
+    fail; `places` is the directory of held-place files (the person's client; the
+    operator's keeps none)."""
+
+    def __init__(
+        self,
+        core: DeskClient,
+        *,
+        client: str,
+        tty: bool,
+        colour: bool,
+        **options: Unpack[RunnerOptions],
+    ) -> None:
+        """`tty`: whether standard input is a terminal; `colour`: whether what is shown is
+        coloured; `options`: see RunnerOptions."""
+        check_options("DeskRunner", options, RunnerOptions)
+        places, keys = options.get("places"), options.get("keys")
+        self.core = core
+        self._client = client
+        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self.term: Screen = options.get("screen") or Terminal(
+            self.events.put_nowait, tty=tty, colour=colour
+        )
+        self._places = places
+        self._place: HeldPlace | None = None
+        self._gen = 0  # the number of the current connection
+        self._writer: asyncio.StreamWriter | None = None
+        self._stream: SecureStream | None = None  # the connection's secure session
+        self._keys = keys
+        self._static = load_or_make_key(keys)[0] if keys is not None else None
+        self._pins = Pins(keys) if keys is not None else None
+        self._registry = options.get("registry_key")  # its key, once known
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._code: int | None = None
+
+    async def run(self) -> int:
+        """Carry out the core's actions until it exits; return its exit status. Never
+        raises: an unexpected error is shown and ends the run with status 1."""
+        self.term.start()
+        try:
+            self._apply(self.core.start(time.monotonic()))
+            while self._code is None:
+                wake = self.core.next_wake()
+                timeout = None if wake is None else max(0.0, wake - time.monotonic())
+                try:
+                    event = await asyncio.wait_for(self.events.get(), timeout)
+                except TimeoutError:
+                    self._apply(self.core.tick(time.monotonic()))
+                else:
+                    self._apply(self._handle(event, time.monotonic()))
+            return self._code
+        except Exception as exc:  # no traceback ever reaches the user
+            self.term.show(f"[The {self._client} stopped on an unexpected error: {exc!r}]", "error")
+            return 1
+        finally:
+            self._close()
+            for task in list(self._tasks):
+                task.cancel()
+            await self.term.close()
+
+    def _handle(self, event: Event, now: float) -> list[Action]:
+        core = self.core
+        if isinstance(event, Typed):
+            return core.typed(event.text, now, event.begun)
+        if isinstance(event, EndOfInput):
+            return core.end_of_input(now)
+        if isinstance(event, Unreachable):
+            return core.probe_failed(event.why, now)
+        if event.gen != self._gen:
+            if isinstance(event, Connected):
+                event.writer.close()  # asked for before a newer one: not wanted
+            return []
+        if isinstance(event, Received):
+            if isinstance(event.message, DeskMessage):
+                return core.received(event.message, now)
+            return []
+        if isinstance(event, Lost):
+            self._close()
+            return core.lost(event.reason, now)
+        if isinstance(event, Connected):
+            self._writer, self._stream = event.writer, event.stream
+            self._spawn(self._read(event.reader, event.writer, event.stream, event.gen))
+            return core.connected(now)
+        return core.not_connected(event.why, now)
+
+    def _apply(self, actions: list[Action]) -> None:
+        for action in actions:
+            if self._code is not None:
+                return  # the core exited in an answer to an earlier action
+            match action:
+                case Show(line, style):
+                    self.term.show(line, style)
+                case Ask(question):
+                    self.term.ask(question)
+                case SetPrompt(text):
+                    self.term.set_prompt(text)
+                case PutTyped(text):
+                    self.term.put_typed(text)
+                case Send(message):
+                    self._send(message)
+                case Connect() | Drop() | Probe():
+                    self._connection(action)
+                case FindPlace() | KeepPlace() | ForgetPlace():
+                    self._held_place(action)
+                case Exit(code):
+                    self._code = code
+
+    def _connection(self, action: Connect | Drop | Probe) -> None:
+        """A new connection (the current one closed first), the current one dropped (what
+        it still brings is not handed over), or a probe of whether the desk answers."""
+        match action:
+            case Connect():
+                self._close()
+                self._gen += 1
+                self._spawn(self._connect(self._gen))
+            case Drop():
+                self._close()
+                self._gen += 1  # whatever it still brings is not handed over
+            case Probe():
+                self._spawn(self._probe())
+
+    def _held_place(self, action: FindPlace | KeepPlace | ForgetPlace) -> None:
+        """The held-place file of the number given (found, kept or forgotten); none for a
+        runner without a directory of places (the operator's)."""
+        match action:
+            case FindPlace(phone):
+                if self._places is not None:
+                    self._place = HeldPlace(
+                        self._places, self.core.link.ip, self.core.link.port, phone
+                    )
+                kept = self._place.load() if self._place is not None else None
+                self._apply(self.core.place_found(kept, time.monotonic()))
+            case KeepPlace(token, topic, description, grace):
+                if self._place is not None:
+                    self._place.save(token, topic, description, grace)
+            case ForgetPlace():
+                if self._place is not None:
+                    self._place.clear()
+
+    # -- the connection ---------------------------------------------------------------------
+
+    @property
+    def registry_key(self) -> bytes | None:
+        """The registry's key, once known."""
+        return self._registry
+
+    async def _registry_key(self) -> bytes | None:
+        """The registry's key: given, or pinned (at first contact: see
+        peer/adapter/desk/registry_trust.py); without a directory of keys, asked for this run."""
+        if self._registry is None:
+            ip, port = self.core.link.ip, self.core.link.port
+            if self._pins is None:
+                self._registry = await ask_key(ip, port)
+            else:
+                self._registry = self._pins.get(registry_label(ip, port))
+        return self._registry
+
+    async def _connect(self, gen: int) -> None:
+        key = await self._registry_key()
+        if key is None:  # not told by a connection refused, say: asked again to say why
+            self.events.put_nowait(NotConnected(gen, await self._why_unreachable() or "no answer"))
+            return
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(self.core.link.ip, self.core.link.port), CONNECT_TIMEOUT
+            )
+        except (OSError, TimeoutError) as exc:
+            why = "no answer" if isinstance(exc, TimeoutError) else os_reason(exc)
+            self.events.put_nowait(NotConnected(gen, why))
+            return
+        enable_keepalive(writer)
+        if self._static is None:
+            self._static = X25519PrivateKey.generate()
+        try:
+            stream = SecureStream(self._static, remote=key)
+        except ValueError:  # a pinned key no handshake can use
+            writer.close()
+            self.events.put_nowait(NotConnected(gen, "the registry's pinned key is unusable"))
+            return
+        writer.write(stream.output())  # the handshake's first frame
+        self.events.put_nowait(Connected(gen, reader, writer, stream))
+
+    async def _probe(self) -> None:
+        why = await self._why_unreachable()
+        if why:
+            self.events.put_nowait(Unreachable(why))
+
+    async def _why_unreachable(self) -> str:
+        """Why the desk cannot be reached; "" when a connection opens (closed at once: it
+        takes no place)."""
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(self.core.link.ip, self.core.link.port), CONNECT_TIMEOUT
+            )
+        except (OSError, TimeoutError) as exc:
+            return "no answer" if isinstance(exc, TimeoutError) else os_reason(exc)
+        writer.close()
+        return ""
+
+    async def _read(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        decoder: SecureStream,
+        gen: int,
+    ) -> None:
+        """Turn the frames of connection `gen` into Received events, then one Lost event."""
+        reason = "the help desk closed the connection"
+        try:
+            while True:
+                data = await reader.read(READ_CHUNK)
+                if not data:
+                    break
+                messages = decoder.feed(data)
+                writer.write(decoder.output())  # what waited for the handshake
+                for message in messages:
+                    self.events.put_nowait(Received(gen, message))
+        except OtherVersion as exc:
+            reason = f"the help desk runs another version of ChatApp ({exc})"
+        except DecodeError as exc:
+            reason = f"the help desk sent something unreadable ({exc})"
+        except (ConnectionError, OSError) as exc:
+            reason = os_reason(exc)
+        self.events.put_nowait(Lost(gen, reason))
+
+    def _send(self, message: DeskMessage) -> None:
+        writer, stream = self._writer, self._stream
+        if writer is None or stream is None or writer.is_closing():
+            return  # the connection is gone: its Lost event is on its way
+        with contextlib.suppress(ConnectionError, OSError, ValueError):
+            stream.send(message)
+            writer.write(stream.output())
+
+    def _close(self) -> None:
+        writer, self._writer, self._stream = self._writer, None, None
+        if writer is not None:
+            with contextlib.suppress(Exception):  # already broken: nothing to tell
+                writer.close()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,272 @@
+"""The receiver's side of a transfer's bytes: a TCP connection to the sender, in the
+secure channel to the sender's key, that asks for the file from the last byte verified
+and writes what comes to the partial file, then checks the whole file's SHA-256 and gives
+it its name in the downloads folder (never over a file there).
+
+The bytes come as data records of the channel (secure/stream.py), in order from the
+offset asked. A byte is verified once its record opened (authenticated as the sender's, in
+its place in the stream) and it is on disk (fsync) with the record saying so: what a
+restart resumes from. The disk syncs in a thread while the next bytes are read. The whole
+file's SHA-256, updated as the bytes are written, is checked before it is named.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import shutil
+import socket
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from disk.files import os_reason
+from peer.adapter.files.partial import PartialFile
+from peer.adapter.files.store import free_path
+from peer.core.files.actions import Outcome
+from peer.core.files.transfer import Transfer, size_text
+from secure.stream import SecureStream
+from wire.errors import DecodeError
+from wire.file_messages import FileNote, FileWant
+from wire.messages import Message
+
+Addr = tuple[str, int]
+T = TypeVar("T")
+#: Bytes between two checkpoints (fsync, record kept): what a crash may cost again.
+CHECKPOINT = 16 * 1024 * 1024
+#: Seconds to wait for the sender's connection, and then between reads.
+CONNECT_WAIT = 5.0
+READ_WAIT = 30.0
+#: Bytes read from the connection at a time: many records, written with one call.
+READ_SIZE = 1024 * 1024
+
+
+class PullEnded(Exception):
+    """How a pull ended, when not by the file arriving whole."""
+
+    def __init__(self, outcome: Outcome, why: str) -> None:
+        super().__init__(why)
+        self.outcome = outcome
+        self.why = why
+
+
+class Puller:
+    """Moves the bytes of one accepted `transfer` from the sender at `addr` with `key`.
+    `progress` is told of each checkpoint's verified bytes (and awaited: it keeps them);
+    `noted` gets a FileNote the sender answers with instead of bytes (it refused). `run`
+    returns how it ended."""
+
+    def __init__(
+        self,
+        transfer: Transfer,
+        static: X25519PrivateKey,
+        progress: Callable[[int], Awaitable[None]],
+        noted: Callable[[FileNote], None],
+    ) -> None:
+        self.transfer = transfer
+        self._static = static
+        self._progress = progress
+        self._noted = noted
+        self._hash = hashlib.sha256()
+        self._at = 0
+        self._verified = 0  # the bytes on disk, said to `progress`
+        self._fd = -1
+        self._partial: PartialFile | None = None
+        self._sync: asyncio.Future[None] | None = None  # a checkpoint under way
+
+    async def run(self, addr: Addr, key: bytes, new_id: str) -> tuple[Outcome, str]:
+        """Pull the rest of the file; (outcome, the saved path or why not)."""
+        try:
+            await self._open_partial()
+            return await self._connect_and_read(addr, key, new_id)
+        except PullEnded as ended:
+            if ended.outcome is Outcome.DROPPED:
+                await self._keep_written()
+            return ended.outcome, ended.why
+        finally:
+            if self._sync is not None:
+                self._sync.cancel()
+            if self._partial is not None:
+                self._partial.close()
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+    async def _open_partial(self) -> None:
+        """Open the partial file, cut to the verified bytes, and hash them again."""
+        transfer = self.transfer
+        path = Path(transfer.path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            have = os.fstat(self._fd).st_size
+            self._at = self._verified = min(transfer.verified, have)  # a file cut short
+            os.ftruncate(self._fd, self._at)
+            await asyncio.to_thread(self._hash_kept)
+            free = shutil.disk_usage(path.parent).free
+        except OSError as exc:
+            raise PullEnded(Outcome.DISK, f"{path.parent}: {os_reason(exc)}") from None
+        needed = transfer.size - self._at
+        if free < needed:
+            room = f"{size_text(needed)} needed, {size_text(free)} free"
+            why = f"not enough room in {path.parent} ({room})"
+            raise PullEnded(Outcome.DISK, why)
+        if self._at != transfer.verified:
+            await self._progress(self._at)
+
+    def _hash_kept(self) -> None:
+        at = 0
+        while at < self._at:
+            data = os.pread(self._fd, min(CHECKPOINT, self._at - at), at)
+            if not data:
+                break
+            self._hash.update(data)
+            at += len(data)
+
+    async def _connect_and_read(self, addr: Addr, key: bytes, new_id: str) -> tuple[Outcome, str]:
+        transfer = self.transfer
+        try:
+            sock = await asyncio.wait_for(_connect(addr), CONNECT_WAIT)
+        except (OSError, TimeoutError) as exc:
+            raise PullEnded(
+                Outcome.DROPPED, f"no connection to {transfer.peer} ({_why(exc)})"
+            ) from None
+        try:
+            stream = SecureStream(self._static, remote=key)
+            stream.send(FileWant(new_id, transfer.offer, self._at))
+            await asyncio.get_running_loop().sock_sendall(sock, stream.output())
+            await self._read(stream, sock)
+            return await self._finish()
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise PullEnded(Outcome.DROPPED, f"the connection broke ({_why(exc)})") from None
+        except DecodeError as exc:
+            raise PullEnded(Outcome.DROPPED, f"the connection broke ({exc})") from None
+        finally:
+            sock.close()
+
+    async def _read(self, stream: SecureStream, sock: socket.socket) -> None:
+        """Take data records until the file is whole (the FileWant leaves once the handshake
+        is answered), syncing every CHECKPOINT bytes while the next are read. The socket
+        is read into one buffer, again and again: the records open where they lie."""
+        size, shared = self.transfer.size, self._at
+        partial = self._partial = PartialFile(self._fd, self._at, self._hash)
+        loop = asyncio.get_running_loop()
+        buffer = memoryview(bytearray(READ_SIZE))
+        async with asyncio.timeout(READ_WAIT) as deadline:
+            while partial.at < size:
+                if partial.at - shared >= READ_SIZE:  # a read that does not wait yields not
+                    shared = partial.at
+                    await asyncio.sleep(0)  # the rest of the peer runs: chat goes on
+                read = await loop.sock_recv_into(sock, buffer)
+                deadline.reschedule(loop.time() + READ_WAIT)
+                if not read:
+                    raise PullEnded(Outcome.DROPPED, f"{self.transfer.peer} closed the connection")
+                items = stream.feed_with_data(buffer[:read])
+                await _disk(partial.write(self._pieces(items, partial.at)))
+                out = stream.output()
+                if out:
+                    await loop.sock_sendall(sock, out)
+                if self._sync is not None and self._sync.done():
+                    await _disk(self._sync)
+                    self._sync = None
+                if self._sync is None and partial.at - self._verified >= CHECKPOINT:
+                    self._sync = asyncio.ensure_future(self._checkpoint(partial))
+        await _disk(self._last_checkpoint(partial))
+
+    async def _last_checkpoint(self, partial: PartialFile) -> None:
+        """The checkpoint under way, if any, then one of every byte taken."""
+        sync, self._sync = self._sync, None
+        if sync is not None:
+            await sync
+        await self._checkpoint(partial)
+
+    async def _checkpoint(self, partial: PartialFile) -> None:
+        """Sync every byte taken so far, and tell `progress` they are verified."""
+        at = await partial.synced()
+        if at > self._verified:
+            await self._progress(at)
+            self._verified = at
+
+    def _pieces(self, items: list[Message | memoryview], at: int) -> list[memoryview]:
+        """The file's bytes among `items`, checked to fit after byte `at`; a message ends
+        the pull (the sender refuses, or is not one)."""
+        pieces = [item for item in items if isinstance(item, memoryview)]
+        if len(pieces) < len(items):
+            note = next(item for item in items if not isinstance(item, memoryview))
+            if not isinstance(note, FileNote):
+                raise PullEnded(Outcome.BROKEN, "the sender sent something other than the file")
+            self._noted(note)
+            raise PullEnded(Outcome.DROPPED, note.reason or "refused")
+        if at + sum(map(len, pieces)) > self.transfer.size:
+            raise PullEnded(Outcome.BROKEN, "the sender sent more bytes than it offered")
+        return pieces
+
+    async def _keep_written(self) -> None:
+        """The connection broke: every byte written came in its place in the sender's
+        stream, so it is synced and counts as verified (a resume starts after it)."""
+        if self._partial is not None:
+            with contextlib.suppress(OSError):
+                await self._last_checkpoint(self._partial)
+
+    async def _finish(self) -> tuple[Outcome, str]:
+        """The file is whole: checked, then named."""
+        transfer = self.transfer
+        if self._hash.hexdigest() != transfer.sha256:
+            with contextlib.suppress(OSError):
+                os.unlink(transfer.path)
+            why = "what arrived is not the file offered (its SHA-256 differs)"
+            raise PullEnded(Outcome.BROKEN, why)
+        try:
+            return Outcome.DONE, str(_name(Path(transfer.path), transfer.name))
+        except OSError as exc:
+            raise PullEnded(Outcome.DISK, f"could not name it ({os_reason(exc)})") from None
+
+
+def _name(partial: Path, name: str) -> Path:
+    """Give the partial file `name` in its folder, or `name (2)`... if taken: a hard link
+    made only where nothing is (never over a file), then the partial name removed."""
+    while True:
+        final = free_path(partial.parent, name)
+        try:
+            os.link(partial, final)
+        except FileExistsError:
+            continue  # taken between the look and the link
+        except OSError:  # a file system without hard links: rename where nothing is
+            if os.path.lexists(final):
+                continue
+            os.rename(partial, final)
+            return final
+        os.unlink(partial)
+        return final
+
+
+async def _connect(addr: Addr) -> socket.socket:
+    """A socket connected to `addr`, for the event loop's sock_* calls."""
+    loop = asyncio.get_running_loop()
+    family, kind, proto, _, target = (await loop.getaddrinfo(*addr, type=socket.SOCK_STREAM))[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setblocking(False)
+    try:
+        await loop.sock_connect(sock, target)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+async def _disk(work: Awaitable[T]) -> T:
+    """`work` on the partial file awaited: PullEnded when the disk failed."""
+    try:
+        return await work
+    except OSError as exc:
+        raise PullEnded(Outcome.DISK, f"could not write it ({os_reason(exc)})") from None
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "no answer"
+    return os_reason(exc) if isinstance(exc, OSError) else str(exc)

@@ -1,0 +1,268 @@
+"""The asyncio adapter of the file transfers (peer/core/files/transfers.py): it carries out their
+actions (datagrams, the file read and hashed, pulls, records on disk, lines for the user),
+serves the connections that ask for a file's bytes, and wakes the core when it asks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from msgspec.structs import replace
+
+from disk.files import os_reason
+from net.wake import WakeTimer
+from peer.adapter.files.pull import Puller
+from peer.adapter.files.serve import Connection, changed, refuse, send_file
+from peer.adapter.files.store import TransferStore, default_downloads
+from peer.core.actions import Print
+from peer.core.files.actions import FileAction, FileFacts, Forget, Keep, Pull, ReadFile, Stop, Tell
+from peer.core.files.transfer import Transfer
+from peer.core.files.transfers import FileTransfers
+from secure.stream import SecureStream
+from wire.file_messages import FileNote, FileOffer, FileSeen, FileWant, NoteState
+from wire.keys import key_from_text, key_text
+from wire.messages import Entry, Message
+from wire.reliable import IdMaker
+
+Addr = tuple[str, int]
+#: Bytes hashed at a time when a file is offered.
+HASH_READ = 4 * 1024 * 1024
+#: The message types whose connection the endpoint hands to `serve` (Endpoint's handoff).
+HANDED = frozenset({"FileWant"})
+
+
+class FileHost(NamedTuple):
+    """What the file transfers use of their peer: a name's table row (`entry`), the peer's
+    own name (`own`), a datagram sent (`send`), a line shown (`show`)."""
+
+    entry: Callable[[str], Entry | None]
+    own: Callable[[], str]
+    send: Callable[[Addr, Message], None]
+    show: Callable[[Print], None]
+
+
+class FileService:
+    """The file transfers of one running peer, with the peer's key `static`, around `host`;
+    records are kept in `folder`, files saved in `downloads`."""
+
+    def __init__(
+        self, static: X25519PrivateKey, host: FileHost, *, folder: Path, downloads: Path
+    ) -> None:
+        self._static = static
+        self._entry = entry = host.entry
+        self._own = own = host.own
+        self._send = host.send
+        self._show = show = host.show
+        self._new_id = IdMaker(os.urandom(6).hex())
+        self.core = FileTransfers(
+            own=own, entry=entry, new_id=self._new_id, downloads=str(downloads)
+        )
+        self.store = TransferStore(folder)
+        self._timer = WakeTimer(self._tick)
+        self._tasks: dict[int, asyncio.Task[Any]] = {}
+        self._failed_keep = False
+        #: Writes the records of verified bytes (each with two fsyncs) away from the loop.
+        self._records = ThreadPoolExecutor(1, thread_name_prefix="file-records")
+        self._keeping: Future[None] | None = None  # the record it writes, if any
+        self.handoff = (HANDED, self.serve)
+        self._carriers: dict[type, Callable[[Any], None]] = {
+            Tell: self._tell,
+            ReadFile: self._read_file,
+            Pull: self._pull,
+            Stop: self._stop,
+            Keep: self._keep,
+            Forget: self._forget,
+            Print: show,
+        }
+
+    # -- events in --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Take up the transfers an earlier run kept."""
+        kept, problems = self.store.load()
+        for problem in problems:
+            self._show(Print(f"[{problem}]", "error"))
+        self._run(lambda now, emit: self.core.loaded(kept, now, emit))
+
+    def typed(self, verb: str, args: str) -> None:
+        self._run(lambda now, emit: self.core.typed(verb, args, now, emit))
+
+    def received(self, message: FileOffer | FileNote | FileSeen, key: bytes) -> None:
+        """A file datagram whose key the table binds to `message.sender`."""
+        self._run(lambda now, emit: self.core.received(message, key_text(key), now, emit))
+
+    async def serve(
+        self,
+        first: Message,
+        decoder: SecureStream,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        more: Sequence[Message] = (),
+    ) -> None:
+        """A connection whose first message is a FileWant: the bytes asked for, or why not."""
+        assert isinstance(first, FileWant) and decoder.remote_key is not None
+        key = key_text(decoder.remote_key)
+        found: list[Transfer | str] = []
+        self._run(
+            lambda now, emit: found.append(
+                self.core.want(first.offer, first.offset, key, now, emit)
+            )
+        )
+        transfer = found[0]
+        why = transfer if isinstance(transfer, str) else changed(transfer)
+        if why:
+            if not isinstance(transfer, str):
+                self._run(lambda now, emit: self.core.source_changed(transfer, why, now, emit))
+            note = FileNote(self._new_id(), self._own(), first.offer, NoteState.FAILED, why)
+            await refuse(decoder, writer, note)
+            return
+        assert not isinstance(transfer, str)
+
+        def progress(sent: int) -> None:
+            self._run(lambda now, emit: self.core.progress(transfer, sent, emit))
+
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks[transfer.number] = task
+        try:
+            conn = Connection(decoder, reader, writer)
+            ended = await send_file(transfer, first.offset, conn, progress)
+        finally:
+            decoder.close()
+            if task is not None and self._tasks.get(transfer.number) is task:
+                del self._tasks[transfer.number]
+        self._run(lambda now, emit: self.core.served(transfer, ended or "closed", emit))
+
+    def close(self) -> None:
+        self._timer.cancel()
+        self._records.shutdown(wait=False)
+        for task in list(self._tasks.values()):
+            task.cancel()
+
+    # -- actions out ------------------------------------------------------------------------
+
+    def _run(self, event: Callable[[float, Callable[[FileAction], None]], None]) -> None:
+        """Hand an event to the core with `now`, carry out its actions, and set the timer."""
+        actions: list[FileAction] = []
+        event(time.monotonic(), actions.append)
+        for action in actions:
+            self._carriers[type(action)](action)
+        self._timer.set(self.core.next_wake())
+
+    def _tick(self) -> None:
+        self._run(self.core.tick)
+
+    def _tell(self, tell: Tell) -> None:
+        entry = self._entry(tell.to)
+        if entry is not None and entry.port:
+            self._send((entry.ip, entry.port), tell.message)
+
+    def _read_file(self, read: ReadFile) -> None:
+        task = asyncio.ensure_future(_facts(read.path))
+        task.add_done_callback(
+            lambda done: self._run(
+                lambda now, emit: self.core.file_read(read.to, done.result(), now, emit)
+            )
+        )
+
+    def _pull(self, pull: Pull) -> None:
+        transfer = pull.transfer
+        entry = self._entry(transfer.peer)
+        key = key_from_text(transfer.peer_key)
+        if entry is None or key is None:
+            return
+        noted = lambda note: self.received(note, key)  # noqa: E731
+        puller = Puller(transfer, self._static, lambda at: self._verified(transfer, at), noted)
+        task = asyncio.ensure_future(puller.run((entry.ip, entry.port), key, self._new_id()))
+        self._tasks[transfer.number] = task
+
+        def ended(done: asyncio.Task[Any]) -> None:
+            if self._tasks.get(transfer.number) is done:
+                del self._tasks[transfer.number]
+            if not done.cancelled():
+                outcome, why = done.result()
+                self._run(lambda now, emit: self.core.pulled(transfer, outcome, why, now, emit))
+
+        task.add_done_callback(ended)
+
+    async def _verified(self, transfer: Transfer, at: int) -> None:
+        """`at` bytes of `transfer` are on disk: its record says so, written in the records'
+        thread while the loop goes on, and then its line (a kill after the line loses none).
+        A transfer ended meanwhile gets no record back."""
+        if self.core.transfers.get(transfer.number) is not transfer:
+            return
+        self._keeping = self._records.submit(self.store.keep, replace(transfer, verified=at))
+        try:
+            await asyncio.wrap_future(self._keeping)
+        except OSError as exc:
+            self._keep_failed(exc)
+        self._run(lambda now, emit: self.core.progress(transfer, at, emit))
+
+    def _settle(self) -> None:
+        """Wait for a record being written in the thread: records are written in order."""
+        if self._keeping is not None:
+            with contextlib.suppress(OSError):  # said where it is awaited
+                self._keeping.result()
+            self._keeping = None
+
+    def _stop(self, stop: Stop) -> None:
+        task = self._tasks.pop(stop.number, None)
+        if task is not None:
+            task.cancel()
+
+    def _keep(self, keep: Keep) -> None:
+        self._settle()
+        try:
+            self.store.keep(keep.transfer)
+        except OSError as exc:
+            self._keep_failed(exc)
+
+    def _keep_failed(self, exc: OSError) -> None:
+        if not self._failed_keep:
+            self._failed_keep = True
+            why = os_reason(exc)
+            line = f"[Could not keep a transfer on disk: {why}; a restart will not resume it.]"
+            self._show(Print(line, "error"))
+
+    def _forget(self, forget: Forget) -> None:
+        self._settle()
+        transfer = forget.transfer
+        with contextlib.suppress(OSError):
+            self.store.forget(transfer)
+            if not transfer.sending and transfer.path:
+                os.unlink(transfer.path)
+
+
+def downloads_folder(given: str) -> Path:
+    """Where received files go: `given` (--downloads), else the user's downloads folder."""
+    return Path(given).expanduser().absolute() if given else default_downloads()
+
+
+async def _facts(typed: str) -> FileFacts | str:
+    """The facts of the file at `typed`, hashed in a thread, or what is wrong with it."""
+    path = Path(typed).expanduser()
+    try:
+        facts = os.stat(path)
+        if not path.is_file():
+            return f"{typed} is not a file (a folder, or a device): only a file can be sent."
+        digest = await asyncio.to_thread(_sha256, path)
+    except OSError as exc:
+        return f"Cannot read {typed}: {os_reason(exc)}."
+    return FileFacts(path.name, facts.st_size, digest, facts.st_mtime_ns, str(path.resolve()))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as source:
+        while data := source.read(HASH_READ):
+            digest.update(data)
+    return digest.hexdigest()

@@ -1,0 +1,49 @@
+"""The peer's flood gate: what one address sends beyond a generous rate is dropped before
+it is opened or decoded, as the registry does (wire/flood_gate.py), so that a flood from
+one address costs the peer as little as possible and never takes its event loop.
+
+The rate is far above what people and the registry send: a peer paces what its user types
+below the registry's own limits (peer/core/pacing.py), and the registry it talks to (whose
+relays of a busy room or channel come all from one address) is never counted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from wire.flood_gate import FloodGate
+from wire.limits import REGISTRY_BURST, REGISTRY_RATE
+
+Addr = tuple[str, int]
+
+#: Messages a second one address may send a peer, on average and at once: twice what the
+#: registry takes from one peer (wire/limits.py), which a peer's own sending stays below.
+PEER_RATE = 2 * REGISTRY_RATE
+PEER_BURST = 2 * REGISTRY_BURST
+
+
+class PeerGate:
+    """Admits what comes from an address within PEER_RATE (the registry at `registry()`
+    always); each drop is told to `rejected` (the one log of rejections: net/drop_log.py),
+    which counts them and writes one line per interval."""
+
+    def __init__(self, registry: Callable[[], Addr], rejected: Callable[[str, str], None]) -> None:
+        self._registry = registry
+        self._rejected = rejected
+        self._gate = FloodGate(PEER_RATE, PEER_BURST)
+        self._clock = time.monotonic
+
+    def __call__(self, addr: Addr) -> bool:
+        """Whether to open what just came from `addr` (each message counts one)."""
+        if addr == self._registry():
+            return True
+        admitted, _ = self._gate.admit(addr, self._clock())
+        if not admitted:
+            self._rejected("flood", f"flood from {addr[0]}:{addr[1]}: dropped")
+        return admitted
+
+    @property
+    def dropped(self) -> int:
+        """Messages dropped so far."""
+        return self._gate.dropped

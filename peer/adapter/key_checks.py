@@ -1,0 +1,155 @@
+"""The peer adapter's checks of keys: the registry's key, pinned at the first contact
+(as SSH pins a host), and the key of each peer it talks with, pinned the first time."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+
+from net.endpoint import Endpoint
+from peer.adapter.key_contact import ContactRule, KeyContact, pin_trusted, taken_unasked
+from peer.core.actions import Addr, Print
+from peer.core.trust import Trust
+from secure.keys import Pins
+from wire.keys import fingerprint, key_from_text
+from wire.messages import Message, TableSnapshot, TableUpdate, Welcome
+from wire.names import name_key
+
+
+class KeyChecks:
+    """The pins of one peer's data directory, for the registry at `server`: `trust` (the
+    core's) is given the registry's pinned key (none the first time), or the one taken at
+    first contact; `show` says a line to the user; `rule` says how first contact goes (a
+    join code, a question, a script's trust)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        server: Addr,
+        trust: Trust,
+        show: Callable[[Print], None],
+        *,
+        rule: ContactRule,
+    ) -> None:
+        self._server = server
+        self._show = show
+        self._rule = rule
+        self._pins = Pins(data_dir)
+        self._pin_label = f"registry {server[0]}:{server[1]}"
+        #: The key each name was last seen talking with, this run (its pin checked then).
+        self._talked: dict[str, bytes] = {}
+        self._contact: KeyContact | None = None  # the first contact under way, if any
+        self._key_changed_said = False
+        # the lines to show right after the next Welcome (see `registry_key`)
+        self._after_welcome: list[Print] | None = None
+        # the registry's key: pinned, or learned at `registry_key` before anything is sent
+        self.trust = trust
+        trust.registry = self._pins.get(self._pin_label) or b""
+
+    async def registry_key(self, endpoint: Endpoint, after_welcome: list[Print]) -> bool:
+        """Make sure of the registry's key before anything is sent to it: the pinned one;
+        else first contact (peer/adapter/key_contact.py), the key then pinned (its fingerprint
+        said after the welcome, `after_welcome`, when it was taken unasked). False when
+        the peer cannot go on (said to the user)."""
+        self._after_welcome = after_welcome
+        pinned = self.trust.registry or None
+        if self._rule.keeps(pinned):
+            # asked anyway, to tell a changed key from a registry that is down; not waited for
+            endpoint.ask_key(self._server)
+            return True
+        where = f"{self._server[0]}:{self._server[1]}"
+        refusal = self._rule.refusal(where)
+        if refusal is not None:
+            self._show(Print(refusal, "error"))
+            return False
+        self._contact = KeyContact(
+            where, self._rule, lambda: endpoint.ask_key(self._server), self._say
+        )
+        try:
+            key = await self._contact.settle("[Could not register; is the registry running?]")
+        finally:
+            unasked, self._contact = self._contact.unasked, None
+        if key is None:
+            return False
+        problem = pin_trusted(self._pins, self._pin_label, key)
+        if problem is not None:
+            self._show(Print(problem, "error"))
+        if unasked and key != pinned:
+            after_welcome.append(Print(taken_unasked(where, key, pinned), "system"))
+        self.trust.registry = key
+        return True
+
+    def _say(self, line: str, error: bool) -> None:
+        self._show(Print(line, "error" if error else "system"))
+
+    def key_answered(self, addr: Addr, key: bytes) -> None:
+        """The registry answered a KEY_REQUEST: during first contact, an answer for it to
+        weigh; with a key pinned, a key other than it is said (once), and not trusted."""
+        if addr != self._server:
+            return
+        if self._contact is not None:
+            self._contact.answered(key)
+            return
+        pinned = self.trust.registry
+        if pinned and key != pinned and not self._key_changed_said:
+            self._key_changed_said = True
+            where = f"{addr[0]}:{addr[1]}"
+            self._show(
+                Print(
+                    f"[The registry at {where} answers with another key than the one pinned "
+                    f"(fingerprint {fingerprint(key)}, pinned {fingerprint(pinned)}): it is "
+                    "not trusted. If its owner made a new key, compare its fingerprint and "
+                    "start again with --registry-key CODE (its join code).]",
+                    "error",
+                )
+            )
+
+    def pinned_key(self, name: str) -> bytes | None:
+        """The key pinned for `name` when we last talked, this run or before; None if never."""
+        talked = self._talked.get(name)
+        return talked if talked is not None else self._pins.get(self._peer_label(name))
+
+    def _peer_label(self, name: str) -> str:
+        return f"peer {name_key(name)} at {self._pin_label}"
+
+    def listed_in(self, message: Message) -> None:
+        """`message`, from the registry, once its lines are shown: if it holds the table, a
+        name we talked with before under another key is said now, before anything is sent
+        to the new key (which is pinned, so that it is said once)."""
+        if not isinstance(message, (Welcome, TableUpdate, TableSnapshot)):
+            return
+        for entry in message.entries:
+            key = key_from_text(entry.key)
+            if key is not None and self.changed(entry.name, key):
+                self.pinned(entry.name, key)
+
+    def changed(self, name: str, key: bytes) -> bool:
+        """Whether `key` is another than the one pinned for `name` when we last talked (and
+        not said yet): quick, from memory."""
+        if self._talked.get(name) == key:
+            return False
+        pinned = self.pinned_key(name)
+        return pinned is not None and pinned != key
+
+    def pinned(self, name: str, key: bytes, welcome: bool = False) -> None:
+        """Pin `name`'s `key` the first time we talk (as SSH pins a host); say it when the
+        key is another than the one pinned, and pin the new one. With `welcome` (mail that
+        came in a Welcome, not shown yet), it is said right after the Welcome's line: that
+        stays the first line a script reads."""
+        if self._talked.get(name) == key:
+            return  # pinned already, this run: every message checks, so this must be quick
+        self._talked[name] = key
+        label = self._peer_label(name)
+        pinned = self._pins.get(label)
+        if pinned == key:
+            return
+        if pinned is not None:
+            line = (
+                f"[{name}'s key has changed since you last talked; compare fingerprints "
+                f"with /whois {name}.]"
+            )
+            later = self._after_welcome if welcome else None
+            (self._show if later is None else later.append)(Print(line, "error"))
+        with contextlib.suppress(OSError):  # not kept: said again next time, no harm
+            self._pins.pin(label, key)

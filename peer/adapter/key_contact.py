@@ -1,0 +1,162 @@
+"""First contact with a registry, carried out: key requests sent and sent again, answers
+handed to `peer.core.first_contact`, the person asked when on a terminal, until a key is
+trusted or nothing may be sent. Used by the peer over UDP (peer/adapter/key_checks.py) and by the
+help-desk clients over TCP (peer/adapter/desk/registry_trust.py), before anything else is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+
+from msgspec import Struct
+
+from disk.files import os_reason
+from peer.core.first_contact import Alarm, FirstContact, Proposed, Trusted, needs_code, question
+from secure.keys import Pins
+from wire.keys import fingerprint, has_code
+from wire.reliable import ATTEMPTS, TIMEOUT
+
+#: Says a line to the user: the text, and whether it is an error.
+Say = Callable[[str, bool], None]
+#: Asks the person a yes-or-no question (terminal.yes_no.ask_yes_no on a terminal).
+Confirm = Callable[[str], Awaitable[bool]]
+
+
+class ContactRule(Struct, frozen=True):
+    """How first contact goes, from the command line: `code`, the join code's digits
+    (--registry-key); `trust_first` (--trust-first-key); `accept_new` (--accept-new-key:
+    the pinned key is set aside); `secret`, what a start without a terminal would send
+    ("your password"; "" for nothing secret); `advertised`, the join code's digits the
+    registry advertised where it was found on the network (None: its address was given);
+    `confirm`, the question's asker when standard input is a terminal (None: none)."""
+
+    code: str | None = None
+    trust_first: bool = False
+    accept_new: bool = False
+    secret: str = ""
+    advertised: str | None = None
+    confirm: Confirm | None = None
+
+    def keeps(self, pinned: bytes | None) -> bool:
+        """Whether the `pinned` key is used as it is (no first contact)."""
+        if pinned is None or self.accept_new:
+            return False
+        return self.code is None or has_code(pinned, self.code)
+
+    def refusal(self, where: str) -> str | None:
+        """Why first contact may not even begin: a secret to send, and nobody and nothing
+        to check the key it would go to. None when it may."""
+        unchecked = self.code is None and self.confirm is None and not self.trust_first
+        return needs_code(where, self.secret) if unchecked and self.secret else None
+
+
+class KeyContact:
+    """One first contact with the registry at `where`: `ask` sends a key request; the
+    adapter hands each answer to `answered`; `settle` awaits the outcome. `unasked`, once
+    settled: the key was taken without a code or a question (said after the Welcome)."""
+
+    def __init__(self, where: str, rule: ContactRule, ask: Callable[[], None], say: Say) -> None:
+        self._where = where
+        self._rule = rule
+        self._ask = ask
+        self._say = say
+        self._contact = FirstContact(where, rule.code, rule.advertised)
+        self._changed = asyncio.Event()
+        self.unasked = False
+
+    def answered(self, key: bytes) -> None:
+        """A key answered a request of ours."""
+        line = self._contact.answered(key, time.monotonic())
+        if line is not None:
+            self._say(line, True)
+        self._changed.set()
+
+    async def settle(self, no_answer: str) -> bytes | None:
+        """The registry's key to trust; None when nothing may be sent, said (`no_answer`,
+        unless "", when no key answered any of the ATTEMPTS requests, TIMEOUT apart)."""
+        asks, next_ask = 0, 0.0
+        while True:
+            now = time.monotonic()
+            verdict = self._contact.verdict(now)
+            if isinstance(verdict, Alarm):
+                self._say(verdict.line, True)
+                return None
+            if isinstance(verdict, Trusted):
+                return verdict.key
+            if isinstance(verdict, Proposed):
+                return await self._proposed(verdict.key)
+            settling = self._contact.wake()  # after the last ask, still awaited
+            if now >= next_ask and asks < ATTEMPTS:
+                self._ask()
+                asks, next_ask = asks + 1, now + TIMEOUT
+            elif now >= next_ask and settling is None:
+                line = self._gave_up() if self.heard else no_answer
+                if line:
+                    self._say(line, True)
+                return None
+            wake = min((t for t in (next_ask, settling) if t is not None and t > now), default=now)
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), max(0.0, wake - now))
+
+    async def _proposed(self, key: bytes) -> bytes | None:
+        """The one key that answered, trusted: by the person's yes, asked on a terminal
+        (an alarm while they think ends it); else as a script's first contact is."""
+        if self._rule.confirm is None:
+            self.unasked = True
+            return key
+        found = self._rule.advertised is not None
+        asked = asyncio.ensure_future(self._rule.confirm(question(self._where, key, found)))
+        changed: asyncio.Task[bool] | None = None
+        try:
+            while not asked.done():
+                self._changed.clear()
+                changed = asyncio.create_task(self._changed.wait())
+                await asyncio.wait((asked, changed), return_when=asyncio.FIRST_COMPLETED)
+                verdict = self._contact.verdict(time.monotonic())
+                if isinstance(verdict, Alarm):
+                    self._say(verdict.line, True)
+                    return None
+            if not asked.result():
+                self._say("[Not trusted: nothing was sent.]", True)
+                return None
+            return key
+        finally:
+            for task in (asked, changed):
+                if task is not None:
+                    task.cancel()
+
+    @property
+    def heard(self) -> bool:
+        """Whether any key answered (else the registry may simply be down)."""
+        return self._contact.answered_at_all
+
+    def _gave_up(self) -> str:
+        return (
+            f"[The registry at {self._where} never answered with the join code's key; "
+            "nothing was sent. Check the code, and that the registry runs.]"
+        )
+
+
+def pin_trusted(pins: Pins, label: str, key: bytes) -> str | None:
+    """Pin the registry's `key` under `label`, trusted at first contact; the error to say
+    when the pin cannot be kept (the key is used all the same, and asked for again at the
+    next start)."""
+    try:
+        pins.pin(label, key)
+    except OSError as exc:
+        return f"[Cannot keep the registry's key in {pins.path}: {os_reason(exc)}.]"
+    return None
+
+
+def taken_unasked(where: str, key: bytes, before: bytes | None) -> str:
+    """What is said of a key trusted with no code and no question (a script's first
+    contact), as SSH says a host key it added; `before`, the key it replaced, if any."""
+    said = "now accepted" if before is not None else "first met"
+    return (
+        f"[The registry at {where}, {said}, has the key fingerprint {fingerprint(key)}; "
+        "it is pinned. Compare it with the one the registry printed at its start.]"
+    )

@@ -1,0 +1,476 @@
+"""The peer's asyncio adapter: sockets, clock, kept state and console around PeerCore."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Unpack
+
+from disk.files import os_reason, private_folder
+from net.batch import inbound_line
+from net.endpoint import Endpoint
+from net.wake import WakeTimer
+from peer.adapter.files.service import FileHost, FileService, downloads_folder
+from peer.adapter.flood_gate import PeerGate
+from peer.adapter.key_checks import KeyChecks
+from peer.adapter.startup import PeerOptions, PeerSettings, StartRefused, lock, own_key, own_token
+from peer.adapter.state import PeerStateFile, follow_renames
+from peer.adapter.terminal import Console, TerminalConsole
+from peer.core.actions import (
+    Action,
+    Addr,
+    AskRegistryKey,
+    Exit,
+    FileDatagram,
+    ForFiles,
+    KeepOutbox,
+    KeepRoom,
+    KeysListed,
+    OnceShown,
+    PinKey,
+    Print,
+    Prompt,
+    Rejected,
+    Remember,
+    Send,
+    Sending,
+    SendStream,
+    Settled,
+    Shown,
+)
+from peer.core.dispatch import PeerCore
+from peer.core.sealed_mail import SealedMail
+from secure.channel import SecureChannel
+from secure.keys import public_of
+from secure.noise import NoiseError
+from terminal.yes_no import ask_yes_no
+from wire.codec import encode
+from wire.keys import fingerprint, key_from_text
+from wire.messages import Chat, MailTaken, Message, SaveMessage, for_log
+
+
+class PeerNode:
+    """One running peer."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        server: Addr,
+        data_dir: Path,
+        console: Console,
+        **options: Unpack[PeerOptions],
+    ) -> None:
+        """Peer `name` of the registry at `server`, its kept state in `data_dir`, talking
+        with the user through `console`; `options` are its settings (see PeerSettings).
+        StartRefused when it cannot start."""
+        settings = PeerSettings(**options)
+        self._data_dir = data_dir
+        # what to say before registering (a start under a name given up by a rename)
+        self._start_lines: list[Print] = []
+        self._tightened = ""  # said after the Welcome (see `run`); one unusable: `lock` says
+        with contextlib.suppress(OSError):
+            self._tightened = private_folder(data_dir)
+        current = follow_renames(data_dir, name)
+        if current != name:
+            line = f"[You renamed {name} to {current}; starting as {current}.]"
+            self._start_lines.append(Print(line, "system"))
+            name = current
+        self._name = name
+        self._locks = [lock(data_dir, name)]
+        try:
+            self._state = PeerStateFile(data_dir, name)
+            self._start(name, server, console, settings)
+        except BaseException:
+            self._unlock()
+            raise
+
+    def _start(self, name: str, server: Addr, console: Console, settings: PeerSettings) -> None:
+        """The rest of `__init__`, once the name's files are this peer's alone."""
+        token = own_token(self._state, self._name)
+        self.core = PeerCore(
+            name=name,
+            port=settings.port,
+            server=server,
+            session=secrets.token_hex(4),
+            token=token,
+            seen=self._state.load_seen(),
+            outbox=self._state.load_outbox(token),
+            room=self._state.load_room(),
+            password=settings.password,
+            keepalive=settings.keepalive,
+        )
+        self._bind = settings.bind
+        self._port = settings.port
+        self._console = console
+        self._verbose = settings.verbose
+        static = own_key(self._state)
+        entry = self.core.table.entry
+        # the question of first contact is asked before the console takes the terminal
+        confirm = ask_yes_no if isinstance(console, TerminalConsole) else None
+        rule = settings.contact_rule(confirm)
+        self.keys = KeyChecks(self._data_dir, server, self.core.trust, console.show, rule=rule)
+        self.mail = SealedMail(static, entry, self.keys.pinned_key, changed=self.keys.pinned)
+        self.core.open_mail = self.mail.opened
+        self.core.fingerprint = fingerprint(public_of(static))
+        host = FileHost(
+            self.core.table.entry, lambda: self.core.state.name, self._send_file, console.show
+        )
+        folder = self._state.path.with_suffix(".files")  # the transfers kept, for a restart
+        downloads = downloads_folder(settings.downloads)
+        self.files = FileService(static, host, folder=folder, downloads=downloads)
+        self.endpoint = Endpoint(
+            self._received,
+            channel=SecureChannel(static),
+            key_for=self._key_for,
+            session=secrets.token_hex(4),
+            log=self._debug,
+            on_batch=self._received_batch,
+            handoff=self.files.handoff,
+            # floods from one address are dropped unopened, in the one log of rejections
+            gate=PeerGate(lambda: self.core.server, lambda *drop: self.endpoint.rejections(*drop)),
+        )
+        self._timer = WakeTimer(self._tick)
+        self._wall_read_next = 0.0  # when `_now` next reads the time of day
+        self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)
+        self._failed_writes: set[str] = set()  # see `_on_disk`
+        # the Sending and Settled records of the event being carried out (see `_carry_out`)
+        self._logged: list[Sending | Settled] = []
+        self._carriers = self._carrier_table()
+
+    async def run(self) -> int:
+        """Bind, register, and serve the user until they quit; return the exit status."""
+        try:
+            await self.endpoint.open(self._bind, self._port)
+        except OSError as exc:
+            self._console.show(
+                Print(f"[Cannot listen on port {self._port}: {exc.strerror or exc}.]", "error")
+            )
+            return 1
+        if not self._port:  # none given: the one the system chose, said after the Welcome
+            self.core.state.port = self._port = self.endpoint.address[1]
+            chosen = f"[Listening on port {self._port}, a free one (a CLIENT-PORT chooses it).]"
+            self.core.after_welcome.append(Print(chosen, "system"))
+        self.endpoint.on_key = self._key_answered
+        self.endpoint.on_handshake = self._registry_answered
+        if not await self.keys.registry_key(self.endpoint, self.core.after_welcome):
+            await self.endpoint.close()
+            self._unlock()
+            return 1
+        if self._tightened:  # after the Welcome, and the registry's key first met
+            self.core.after_welcome.append(Print(f"[{self._tightened}]", "system"))
+        self._catch_signals()
+        self._console.start(self._typed, self._ended)
+        for line in self._start_lines:
+            self._console.show(line)
+        for problem in self._state.problems:
+            self._console.show(Print(f"[{problem}]", "error"))
+        self._run(self.core.start(self._now()))
+        self.files.start()
+        try:
+            return await self._done
+        finally:
+            self._timer.cancel()
+            self.files.close()
+            stop = getattr(self._console, "stop", None)  # consoles of other callers may lack it
+            if stop is not None:
+                await stop()
+            await self.endpoint.close()
+            self._unlock()
+
+    def _key_for(self, addr: Addr) -> bytes | None:
+        """The key a datagram to `addr` is for: the registry's, or the table's row's."""
+        if addr == self.core.server:
+            return self.core.trust.registry or None
+        return key_from_text(self.core.table.key_at(addr))
+
+    def _key_answered(self, addr: Addr, key: bytes) -> None:
+        self.keys.key_answered(addr, key)
+        self._registry_answered(addr, key)
+
+    def _registry_answered(self, addr: Addr, key: bytes) -> None:
+        if addr == self.core.server and key == self.core.trust.registry:
+            self.core.registry_answered(self._now())
+
+    def _unlock(self) -> None:
+        """Let another start use this name's files (the kernel does it at exit anyway)."""
+        for fd in self._locks:
+            os.close(fd)
+        self._locks = []
+
+    def _catch_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self._interrupted)
+        # the terminal was closed: nobody is left to wait for, or to read what is shown
+        with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+            loop.add_signal_handler(signal.SIGHUP, self._hung_up)
+
+    def _interrupted(self) -> None:
+        # The first Ctrl-C quits politely (once what was sent is delivered, then dereg); a
+        # Ctrl-C after that, or after the end of input, leaves at once. On a terminal the
+        # first Ctrl-C ends the prompt (`_ended`) and only later ones arrive as signals.
+        if self._ending:
+            self._leave_now(128 + signal.SIGINT)
+        else:
+            self._ended()
+
+    def _hung_up(self) -> None:
+        self._leave_now(128 + signal.SIGHUP, show=False)  # no terminal to show anything on
+
+    def _leave_now(self, code: int, *, show: bool = True) -> None:
+        """Exit with `code` without waiting for anything on its way: the core keeps it in
+        the outbox on disk for the next start (see `PeerCore.leave_now`)."""
+        if not self._done.done():
+            actions = self.core.leave_now()
+            self._run(actions if show else [a for a in actions if not isinstance(a, Print)])
+        self._finish(code)
+
+    def history_path(self) -> Path:
+        """Where the commands typed at the prompt are kept (it moves with a rename)."""
+        return self._state.history_path
+
+    def cancel_question(self) -> bool:
+        """Ctrl-C on the terminal: whether it cancelled a question of the `message` command
+        (see `PeerCore.cancel_question`); if not, the console quits as for any Ctrl-C."""
+        actions = self.core.cancel_question()
+        if not actions:
+            return False
+        self._run(actions)
+        return True
+
+    def _typed(self, text: str) -> None:
+        # each action carried out as the core decides it: the message typed leaves first
+        self.core.line(text, self._now(), self._carry_out)
+        self._event_done()
+
+    def _ended(self) -> None:
+        self._ending = True
+        # A terminal prompt handles Ctrl-C itself while it runs, and takes the loop's SIGINT
+        # handler away when it ends: ours again, so that the next Ctrl-C leaves at once.
+        self._catch_signals()
+        self._run(self.core.end_of_input(self._now()))
+
+    def _received(self, message: Message, addr: Addr, key: bytes) -> None:
+        """A message read from a TCP connection: as a datagram of one."""
+        self._received_batch([message], addr, key)
+
+    def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
+        """The messages of one datagram, sealed by `key`, as one event: taken by the core in
+        order (which believes each as far as `key` may say it), each action carried out as
+        the core decides it, so that each message is recorded as shown before its line, and
+        their one Acks leaves once the datagram is taken, before the core's settling."""
+        if self._verbose:
+            for one in messages:
+                self._debug(inbound_line(one, addr))
+        self.core.receive_all(messages, addr, key, self._now(), self._carry_out)
+        self._event_done()
+
+    def _tick(self) -> None:
+        self._run(self.core.tick(self._now()))
+
+    def _now(self) -> float:
+        """The `now` of an event for the core: the monotonic clock, on which its retries,
+        keepalives and rates run (a step of the time of day must neither fire them all at
+        once nor hold them back). The core is told the time of day too (`wall_offset`), for
+        the lines that say when something was said: read at most once a second, as the
+        stamps shown are to the second, so that a step of it shows within a second."""
+        now = time.monotonic()
+        if now >= self._wall_read_next:
+            self._wall_read_next = now + 1.0
+            self.core.wall_offset = time.time() - now
+        return now
+
+    def _run(self, actions: list[Action]) -> None:
+        """Carry out the actions of one event, in order (see `_carry_out`), then what ends
+        every event (`_event_done`). The events a user waits on hand `_carry_out` to the
+        core instead, which carries out each action as it is decided (`_typed`,
+        `_received_batch`)."""
+        for action in actions:
+            self._carry_out(action)
+        self._event_done()
+
+    def _carry_out(self, action: Action) -> None:
+        """Carry out one action of the core, now; the one way the peer's actions are carried
+        out: by the carrier of its type (`_carriers`). A Shown record is written at once:
+        the core decides it before the message's ack and line, so a killed peer never shows
+        a message twice. Sending and Settled wait: they are written by `_event_done`, once
+        the event's sends have left and its lines are shown, so that neither the message
+        typed nor its receipt waits for the log of what is on its way. A peer killed after
+        its first datagram left but before its Sending was written is one killed as the
+        line was typed (the message reaches its recipient, or not, as one not yet sent
+        would not); one killed before a Settled was written sends that message again at its
+        next start, and the recipient shows it once."""
+        self._carriers[type(action)](action)
+
+    def _carrier_table(self) -> dict[type, Callable[[Any], None]]:
+        """Who carries out each type of action (see `_carry_out`)."""
+        console = self._console
+        return {
+            Shown: self._write_shown,
+            Send: self._send,
+            Print: console.show,
+            Sending: self._logged.append,
+            Settled: self._logged.append,
+            OnceShown: lambda a: console.after_printed(functools.partial(self._run, list(a.then))),
+            SendStream: self._send,
+            Remember: lambda a: self._remember(a.name, a.token),
+            Prompt: lambda a: console.set_prompt(a.text),
+            KeepOutbox: self._keep,
+            KeepRoom: self._keep,
+            Exit: lambda a: self._finish(a.code),
+            AskRegistryKey: lambda a: self.endpoint.ask_key(self.core.server),
+            ForFiles: lambda a: self.files.typed(a.verb, a.args),
+            FileDatagram: lambda a: self.files.received(a.message, a.key),
+            PinKey: lambda a: self.keys.pinned(a.name, a.key),
+            KeysListed: lambda a: self.keys.listed_in(a.message),
+            Rejected: lambda a: self.endpoint.dropped(a.why, a.line),
+        }
+
+    def _keep(self, action: KeepOutbox | KeepRoom) -> None:
+        """Write the outbox, or the room the user is in, to disk."""
+        if isinstance(action, KeepOutbox):
+            messages = action.messages
+            self._on_disk("your outbox", lambda: self._state.save_outbox(messages))
+        else:
+            room = action.room
+            self._on_disk("the room you are in", lambda: self._state.save_room(room))
+
+    def _event_done(self) -> None:
+        """After the actions of one event: write its Sending and Settled records, in order
+        (see `_carry_out`), and set the timer for the core's next deadline."""
+        if self._logged:
+            logged = self._logged[:]
+            self._logged.clear()  # the same list: its `append` is the records' carrier
+            for record in logged:
+                try:  # as `_on_disk` does, without its calls: this comes after every send
+                    self._log_sending(record)
+                except OSError as exc:
+                    self._not_kept(
+                        "the messages you send",
+                        exc,
+                        "a message on its way when ChatApp is killed may be lost",
+                    )
+        self._schedule()
+
+    def _write_shown(self, shown: Shown) -> None:
+        """Write one Shown record (see `_carry_out`)."""
+        try:  # as `_on_disk` does, without its call: this comes before every ack
+            self._state.add_seen(shown.sender, shown.id)
+        except OSError as exc:
+            self._not_kept(
+                "the list of messages shown", exc, "after a restart some may be shown again"
+            )
+
+    def _log_sending(self, record: Sending | Settled) -> None:
+        """Write one Sending or Settled record (see `_carry_out`). Raises OSError."""
+        if isinstance(record, Sending):
+            self._state.sending.sent(record.message.id, encode(record.message))
+        else:
+            self._state.sending.settled(record.id)
+
+    def _send(self, action: Send | SendStream) -> None:
+        """Carry out a Send (as a datagram if it fits) or a SendStream (over TCP). A save is
+        sealed to its recipient as it leaves (the core and the outbox keep it open). A Send
+        of a MailTaken leaves once the lines before it are printed, a retry too: the
+        registry empties the mailbox on it (see OnceShown)."""
+        addr, message = action.addr, action.message
+        stream = type(action) is SendStream
+        if self._verbose:
+            self._debug(f"-> {addr[0]}:{addr[1]} {for_log(message)}")
+        if type(message) is SaveMessage:
+            sealed = self._sealed(message)
+            if sealed is None:
+                return
+            message = sealed
+        elif type(message) is MailTaken and not stream:
+            self._console.after_printed(functools.partial(self.endpoint.send, addr, message))
+            return
+        key = None
+        if type(message) is Chat and addr != self.core.server:
+            key = self.endpoint.key_at(addr)
+            if key is not None and self.keys.changed(message.to, key):
+                self.keys.pinned(message.to, key)  # said before it goes (if the table did not)
+        self.endpoint.send(addr, message, stream=stream)
+        # after the datagram has left, as the user waits for it (a first pin is a write):
+        # its ack is read in a later pass of the event loop, never before this returns
+        if key is not None and type(message) is Chat:
+            self.keys.pinned(message.to, key)
+
+    def _send_file(self, addr: Addr, message: Message) -> None:  # (a FileHost's send)
+        self.endpoint.send(addr, message)
+
+    def _sealed(self, save: SaveMessage) -> Message | None:
+        """`save` sealed to its recipient (as it is, when the table has no key for them);
+        None when the table gives a key nothing can be sealed to (not sent)."""
+        try:
+            return self.mail.sealed(save) or save
+        except NoiseError:
+            self._debug(f"not sent: {save.to}'s key in the table is unusable")
+            return None
+
+    def _on_disk(self, what: str, write: Callable[[], None], *, then: str = "") -> None:
+        """Carry out `write`, a write of kept state; when it fails, say what was not kept.
+        `then` says what that costs, for the writes made for every message: those are said
+        once only, as they would fail for every message, which still goes out."""
+        try:
+            write()
+        except OSError as exc:
+            self._not_kept(what, exc, then)
+
+    def _not_kept(self, what: str, exc: OSError, then: str) -> None:
+        """Say that `what` was not kept on disk (see `_on_disk`)."""
+        if then and what in self._failed_writes:
+            return
+        self._failed_writes.add(what)
+        cost = f"; {then}" if then else ""
+        line = f"[Could not keep {what} on disk: {os_reason(exc)}{cost}]"
+        self._console.show(Print(line, "error"))
+
+    def _remember(self, name: str, token: str) -> None:
+        """Keep `token` in the state file of `name`. After a rename the kept state (shown
+        ids, outbox, room) moves to the new name's files and the old token file goes, so that
+        `-c <new name>` finds everything and the token is kept once."""
+        previous = self._state
+        state = PeerStateFile(self._data_dir, name)
+        try:
+            if previous.path != state.path:
+                previous.move_to(state)
+            state.save_token(token, name)
+        except OSError as exc:
+            why = os_reason(exc)
+            self._console.show(Print(f"[Could not keep your token for {name}: {why}]", "error"))
+            return
+        self._state = state
+        if previous.path != state.path:
+            # the new name's files are this peer's too (best effort: the registry gave it
+            # the name, so no other start of it should run)
+            with contextlib.suppress(OSError, StartRefused):
+                self._locks.append(lock(self._data_dir, name))
+            previous.close()
+            try:
+                previous.save_renamed(name)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    previous.path.unlink()  # the token must not stay under both names
+
+    def _finish(self, code: int) -> None:
+        if not self._done.done():
+            self._done.set_result(code)
+
+    def _schedule(self) -> None:
+        self._timer.set(None if self._done.done() else self.core.next_wake())
+
+    def _debug(self, line: str) -> None:
+        if self._verbose:
+            print(f"[debug] {line}", file=sys.stderr, flush=True)

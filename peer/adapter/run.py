@@ -1,0 +1,44 @@
+"""Running a peer as the program: its console made, its node started, until the user quits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Unpack
+
+from peer.adapter.node import PeerNode
+from peer.adapter.startup import PeerOptions, StartRefused
+from peer.adapter.terminal import TerminalConsole, make_console
+from peer.core.actions import Addr, Print
+
+
+async def run_peer(
+    *,
+    name: str,
+    server: Addr,
+    data_dir: Path,
+    colour: bool,
+    bell: bool,
+    **options: Unpack[PeerOptions],
+) -> int:
+    """Run a peer until the user quits; return the exit status. `options` are its settings
+    (see PeerSettings)."""
+    console = make_console(colour=colour, bell=bell)
+    try:
+        node = PeerNode(name=name, server=server, data_dir=data_dir, console=console, **options)
+    except StartRefused as refused:
+        console.show(Print(str(refused), "error"))
+        return 1
+    if isinstance(console, TerminalConsole):
+        from peer.adapter.kept_history import KeptHistory  # prompt_toolkit's: on a terminal only
+
+        core = node.core
+        console.bind(
+            lambda: core.state.name,
+            core.online_names,
+            rooms=core.known_rooms,
+            in_room=lambda: bool(core.state.room),
+            cancel=node.cancel_question,
+            question=core.question,
+            kept=KeptHistory(node.history_path, secret=options.get("password", "")),
+        )
+    return await node.run()

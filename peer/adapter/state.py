@@ -1,0 +1,361 @@
+"""The peer's own kept state: its registration token, the ids of the messages it has
+shown, what it has sent and not seen delivered, its outbox, and the room it is in."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+from pathlib import Path
+
+from disk.files import append_durably, parse_json, read_bytes, read_text, replace_durably
+from peer.adapter.mapped_log import MappedLog
+from peer.adapter.sending_log import SendingLog, outbox_after_a_kill
+from wire.codec import decode, encode
+from wire.errors import DecodeError
+from wire.messages import Message
+from wire.names import name_key, name_problem
+
+#: Shown message ids kept between runs; older ones are forgotten when the file is compacted.
+KEEP_SEEN = 20_000
+
+
+def token_path(root: Path, name: str) -> Path:
+    """The file that keeps `name`'s token under the data folder `root`: there once the
+    name was registered from this folder."""
+    return root / "peers" / f"{name_key(name)}.json"
+
+
+class PeerStateFile:
+    """What a peer keeps between runs: the token that proves it owns its name (docs/PROTOCOL.md),
+    and the ids of the messages it has shown, so it never shows one twice."""
+
+    def __init__(self, root: Path, name: str) -> None:
+        self.root = root
+        self.path = token_path(root, name)
+        #: The name's own key pair (peer/adapter/startup.py `own_key`).
+        self.key_path = root / "peers" / f"{name_key(name)}.key"
+        self.seen_path = root / "peers" / f"{name_key(name)}.seen"
+        self.outbox_path = root / "peers" / f"{name_key(name)}.outbox"
+        self.room_path = root / "peers" / f"{name_key(name)}.room"
+        self.sending_path = root / "peers" / f"{name_key(name)}.sending"
+        #: The commands typed at the prompt (peer/adapter/kept_history.py).
+        self.history_path = root / "peers" / f"{name_key(name)}.history"
+        self._seen_lines = 0
+        self._seen = MappedLog(self.seen_path)
+        #: What was sent and not yet seen delivered (see SendingLog).
+        self.sending = SendingLog(self.sending_path)
+        #: What the loads found wrong with the files, one line each for the user.
+        self.problems: list[str] = []
+
+    def load_token(self) -> str:
+        """The kept token, or "" when there is none or the file cannot be read (said in
+        `problems`: the registry will then take the name only with its password)."""
+        try:
+            data = parse_json(read_text(self.path))
+        except FileNotFoundError:
+            return ""
+        except (OSError, ValueError, RecursionError) as exc:
+            return self._token_problem(_why(exc))
+        if self._renamed_to(data):
+            return ""  # a name given up by a rename: no longer ours
+        token = data.get("token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token:
+            return self._token_problem("it holds no token")
+        return token
+
+    def _token_problem(self, why: str) -> str:
+        self.problems.append(
+            f"Could not read your token file {self.path} ({why}); starting without it."
+        )
+        return ""
+
+    def renamed_to(self) -> str:
+        """The name this one was renamed to (see `save_renamed`), or ""."""
+        try:
+            return self._renamed_to(parse_json(read_text(self.path)))
+        except (OSError, ValueError, RecursionError):
+            return ""
+
+    @staticmethod
+    def _renamed_to(data: object) -> str:
+        if not isinstance(data, dict) or "token" in data:
+            return ""
+        new = data.get("renamed_to")
+        return new if isinstance(new, str) and new else ""
+
+    def save_renamed(self, new_name: str) -> None:
+        """In place of the token: the name was given up by a rename to `new_name`, so that a
+        start under the old name can find the new one (see `follow_renames`)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        replace_durably(self.path, json.dumps({"renamed_to": new_name}).encode())
+
+    def save_token(self, token: str, name: str = "") -> None:
+        """Keep `token`, readable only by this user, replacing the file atomically; with
+        `name`, the name's spelling as the registry has it (see `spelling`)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        kept = {"token": token, "name": name} if name else {"token": token}
+        replace_durably(self.path, json.dumps(kept).encode())
+
+    def spelling(self) -> str:
+        """The name's spelling kept with its token (the registry's, which a rename that
+        changes only its case changes too), or "" when none is kept."""
+        try:
+            data = parse_json(read_text(self.path))
+        except (OSError, ValueError, RecursionError):
+            return ""
+        name = data.get("name") if isinstance(data, dict) and "token" in data else None
+        return name if isinstance(name, str) else ""
+
+    def load_seen(self) -> list[tuple[str, str]]:
+        """The (sender, id) pairs shown in earlier runs, oldest first; [] if none, or if the
+        file cannot be read (said in `problems`)."""
+        try:
+            records = self._seen.read()
+        except OSError as exc:
+            self.problems.append(
+                f"Could not read {self.seen_path} ({_why(exc)}): a message shown before this "
+                "start may be shown again."
+            )
+            return []
+        pairs = []
+        damaged = 0
+        for record in records:
+            try:
+                sender, tab, msg_id = record.decode("utf-8").partition("\t")
+            except UnicodeDecodeError:
+                tab = ""
+            if tab:  # a notice's sender is "": "\tid" is a record
+                pairs.append((_unescape(sender), _unescape(msg_id)))
+            else:
+                damaged += 1
+        pairs = pairs[-KEEP_SEEN:]
+        self._seen_lines = len(pairs)
+        if damaged:
+            self._drop_damaged_seen(damaged, pairs)
+        return pairs
+
+    def _drop_damaged_seen(self, damaged: int, pairs: list[tuple[str, str]]) -> None:
+        """`damaged` lines of the file of shown ids are not records ChatApp writes (a
+        record cut short by a kill is not one of them: `MappedLog.read` leaves it out):
+        say so, once, and rewrite the file with the good `pairs` only. The lines hold only
+        ids, which nobody can use elsewhere; losing them can show a message again."""
+        some = "1 line" if damaged == 1 else f"{damaged} lines"
+        try:
+            self._seen.replace(_seen_records(pairs))
+        except OSError as exc:
+            done = f"they stay there ({_why(exc)})"
+        else:
+            done = "it was dropped" if damaged == 1 else "they were dropped"
+        self.problems.append(
+            f"{some} of {self.seen_path} could not be read (damaged); {done}: a message shown "
+            "before this start may be shown again."
+        )
+
+    def add_seen(self, sender: str, msg_id: str) -> None:
+        """Record that message `msg_id` from `sender` was shown. Raises OSError.
+
+        Written through a `MappedLog`, at the cost of a copy into memory (this runs before
+        every direct message is acked): it guards against the peer being killed, the common
+        case, not against a power cut. A record that a kill cut short was never acked."""
+        self._seen.append(_seen_record(sender, msg_id))
+        self._seen_lines += 1
+        if self._seen_lines > 2 * KEEP_SEEN:
+            self._seen.replace(_seen_records(self.load_seen()))
+
+    def move_to(self, other: PeerStateFile) -> None:
+        """Move this name's kept state (shown ids, outbox, room, log of what is sent, key,
+        history) to
+        `other`'s files, closed first. Raises OSError."""
+        self.close()  # its memory maps: some systems cannot move a mapped file
+        for old, new in (
+            (self.seen_path, other.seen_path),
+            (self.outbox_path, other.outbox_path),
+            (self.room_path, other.room_path),
+            (self.sending_path, other.sending_path),
+            (self.key_path, other.key_path),  # the key goes with the name
+            (self.history_path, other.history_path),
+        ):
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(old, new)
+
+    def close(self) -> None:
+        """Unmap the files written through memory maps (before a rename moves them)."""
+        self._seen.close()
+        self.sending.close()
+
+    def load_outbox(self, token: str) -> list[Message]:
+        """What an earlier run left to send, each once: the messages it kept in its outbox
+        (see `_load_kept_outbox`), then those it had sent and not seen delivered when it
+        was killed (its `SendingLog`; direct messages as the saves they become, with
+        `token`). The latter are written to the outbox file, durably, before the log is
+        emptied. What cannot be read or written is said in `problems`."""
+        messages = self._load_kept_outbox()
+        try:
+            sent, unreadable = self.sending.earlier()
+        except OSError as exc:
+            self.problems.append(
+                f"Could not read {self.sending_path} ({_why(exc)}): a message sent just before "
+                "your last session ended may not have gone out."
+            )
+            return messages
+        if not sent and not unreadable:
+            return messages
+        messages = outbox_after_a_kill(messages, sent, token)
+        try:
+            if unreadable:
+                aside = self.sending_path.with_name(self.sending_path.name + ".unreadable")
+                append_durably(aside, b"".join(unreadable))
+                some = "1 record" if len(unreadable) == 1 else f"{len(unreadable)} records"
+                self.problems.append(
+                    f"{some} of what your last session sent could not be read (damaged, or "
+                    f"from another version of ChatApp) and did not go out; kept in {aside}."
+                )
+            self.save_outbox(tuple(messages))
+            self.sending.forget()
+        except OSError as exc:
+            self.problems.append(
+                f"Could not move what your last session sent into your outbox ({_why(exc)}); "
+                f"it is sent in this session, and kept in {self.sending_path} meanwhile."
+            )
+        return messages
+
+    def _load_kept_outbox(self) -> list[Message]:
+        """The messages an earlier run kept to send. Lines that are not messages (damage,
+        or another version's) are moved to `<outbox>.unreadable` first, durably, and the
+        outbox rewritten without them; that, and an outbox that cannot be read at all, is
+        said in `problems`. Nothing kept is ever dropped in silence."""
+        try:
+            lines = read_bytes(self.outbox_path).split(b"\n")
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            self.problems.append(
+                f"Could not read your outbox {self.outbox_path} ({_why(exc)}); what it holds "
+                "was not sent."
+            )
+            return []
+        messages: list[Message] = []
+        good: list[bytes] = []
+        bad: list[bytes] = []
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                messages.append(decode(line))
+                good.append(line + b"\n")
+            except DecodeError:
+                bad.append(line + b"\n")
+        if bad:
+            aside = self.outbox_path.with_name(self.outbox_path.name + ".unreadable")
+            try:
+                append_durably(aside, b"".join(bad))
+                replace_durably(self.outbox_path, b"".join(good))
+            except OSError as exc:
+                self.problems.append(
+                    f"Could not set aside what your outbox {self.outbox_path} holds that is not "
+                    f"a message ({_why(exc)}); it stays there."
+                )
+                return messages
+            some = "1 line" if len(bad) == 1 else f"{len(bad)} lines"
+            self.problems.append(
+                f"{some} of your outbox could not be read (damaged, or from another version "
+                f"of ChatApp) and did not go out; kept in {aside}."
+            )
+        return messages
+
+    def load_room(self) -> str:
+        """The room the last run was in, or "" when none (or the file cannot be read or
+        holds no room name, said in `problems`: the peer then starts in no room)."""
+        try:
+            room = read_text(self.room_path).strip()
+            if name_problem(room):
+                raise ValueError(room)
+        except FileNotFoundError:
+            return ""
+        except (OSError, ValueError) as exc:
+            self.problems.append(
+                f"Could not read {self.room_path} ({_why(exc)}); starting in no room."
+            )
+            return ""
+        return room
+
+    def save_room(self, room: str) -> None:
+        """Keep `room` ("" for none) as the room to go back to at the next start. Raises
+        OSError."""
+        if not room:
+            with contextlib.suppress(FileNotFoundError):
+                self.room_path.unlink()
+            return
+        self.room_path.parent.mkdir(parents=True, exist_ok=True)
+        replace_durably(self.room_path, room.encode())
+
+    def save_outbox(self, messages: tuple[Message, ...]) -> None:
+        """Replace the kept outbox atomically and durably (it holds unsent messages)."""
+        if not messages:
+            with contextlib.suppress(FileNotFoundError):
+                self.outbox_path.unlink()
+            return
+        self.outbox_path.parent.mkdir(parents=True, exist_ok=True)
+        replace_durably(self.outbox_path, b"".join(encode(m) + b"\n" for m in messages))
+
+
+#: Renames followed at start, at most (a chain of renames; a loop cannot last longer).
+MAX_RENAMES_FOLLOWED = 8
+
+
+def follow_renames(root: Path, name: str) -> str:
+    """The name to start as for `-c <name>`: `name`, or, when this user renamed it, the
+    name it was renamed to (following further renames) whose token is kept here. A start
+    under the old name by habit then takes back the new name and its mailbox, rather than
+    register the old one afresh as a second, empty account."""
+    current = name
+    for _ in range(MAX_RENAMES_FOLLOWED):
+        new = PeerStateFile(root, current).renamed_to()
+        if not new or name_key(new) == name_key(name):
+            break
+        current = new
+    kept = PeerStateFile(root, current)
+    if current != name and kept.load_token():
+        # as spelled now: a later rename may have changed only its case (`-c` a new
+        # name by its old file would otherwise say a spelling the table no longer has)
+        spelled = kept.spelling()
+        return spelled if name_key(spelled) == name_key(current) else current
+    return name
+
+
+def _seen_records(shown: list[tuple[str, str]]) -> bytes:
+    """(sender, id) pairs as records of the file of shown ids (see `_seen_record`)."""
+    return b"".join(_seen_record(sender, msg_id) for sender, msg_id in shown)
+
+
+def _seen_record(sender: str, msg_id: str) -> bytes:
+    """One record of the file of shown ids: `sender<TAB>id<LF>`."""
+    both = sender + msg_id
+    if not both.isprintable() or "\\" in both:  # rare: see _ESCAPES
+        sender, msg_id = sender.translate(_ESCAPE), msg_id.translate(_ESCAPE)
+    return f"{sender}\t{msg_id}\n".encode()
+
+
+#: A sender or id comes from the network and may hold anything: a tab or newline would cut
+#: its record in two (and show the message again after a restart), a NUL would make it
+#: look cut short by a kill. Those, and the backslash that escapes them, are written as
+#: two characters; ordinary names and ids are written as they are.
+_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\0": "\\0", "\r": "\\r"}
+_UNESCAPES = {v[1]: k for k, v in _ESCAPES.items()}
+_ESCAPE = str.maketrans(_ESCAPES)
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _unescape(value: str) -> str:
+    if "\\" not in value:
+        return value
+    return _ESCAPED.sub(lambda m: _UNESCAPES.get(m[1], m[1]), value)
+
+
+def _why(exc: OSError | ValueError | RecursionError) -> str:
+    """A short reason for a file that could not be read."""
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return "it is not what ChatApp writes there"

@@ -1,0 +1,404 @@
+"""The peer's two consoles: plain lines for scripts and pipes, prompt_toolkit for people.
+
+Plain mode (stdin is not a terminal): one command per input line; every output line starts
+with ">>> " and is flushed at once; end of input means quit. Terminal mode: incoming lines
+are printed above the input line and the half-typed line is redrawn intact; history, tab
+completion, and colour unless NO_COLOR is set or --no-color was given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import os
+import re
+import sys
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, NotRequired, Protocol, TypedDict, Unpack
+
+from peer.adapter.output import StdoutLines
+from peer.core.actions import Print
+from peer.core.commands import SPECS
+from peer.core.name_colours import NAME_COLOURS, NameColours, hashed_colour
+from terminal.prompt import LinePrompt
+from wire.shown_text import clean
+
+if TYPE_CHECKING:
+    from prompt_toolkit.buffer import Buffer
+    from prompt_toolkit.history import History
+    from prompt_toolkit.key_binding import KeyBindings
+
+PREFIX = ">>> "
+#: Colours by the style of a line: system lines dimmed, errors red, the rest plain.
+STYLE_COLOURS = {
+    "system": "ansibrightblack",
+    "history": "ansibrightblack",
+    "error": "ansired bold",
+    "info": "",
+}
+
+#: Words tab completion offers at the start of a line (the key combinations are no words).
+COMMAND_WORDS = sorted(
+    {w for spec in SPECS for w in spec.words if w[0] == "/" or w[0].isalpha()}
+    - {"Ctrl-D", "Ctrl-C"}
+)
+
+
+def name_colour(name: str) -> str:
+    """The colour `name`'s hash points at (see peer/core/name_colours.py for a run's colours)."""
+    return NAME_COLOURS[hashed_colour(name)]
+
+
+class Situation(TypedDict):
+    """What tab completion knows: whether you are in a room, the names online, the rooms
+    known, your own name, and the question of the `message` command the line answers ("",
+    the default, for a command: see PeerCore.question)."""
+
+    in_room: bool
+    names: Sequence[str]
+    rooms: Sequence[str]
+    me: str
+    question: NotRequired[str]
+
+
+def completions(before: str, **situation: Unpack[Situation]) -> list[str]:
+    """What tab completion offers for the last word of `before` (the line up to the cursor):
+    command words first on a line (and `name:` outside a room), online names after send and
+    /dm, rooms after join, your own name after reg and dereg, commands after /help, and names
+    anywhere else (a mention in a room). A word that is followed by more gets its space.
+    At a question of the `message` command (`question`, see PeerCore.question) the line is
+    no command: the recipient's is a name alone, the text's has names anywhere (mentions)."""
+    in_room, names, rooms = situation["in_room"], situation["names"], situation["rooms"]
+    me, question = situation["me"], situation.get("question", "")
+    words = before.split(" ")
+    word = words[-1]
+    pool: list[str]
+    if question == "recipient":
+        pool = list(names) if len(words) == 1 else []
+    elif question:
+        pool = [f"{n} " for n in names]
+    elif len(words) == 1:
+        if in_room:
+            slashed = [w for w in COMMAND_WORDS if w.startswith("/")]
+            pool = [*(f"{w} " for w in slashed), "leave", *(f"{n} " for n in names)]
+        else:
+            pool = [*(f"{w} " for w in COMMAND_WORDS), *(f"{n}:" for n in names)]
+    else:
+        verb = words[0].lower()
+        command = verb.lstrip("/") if verb.startswith("/") or not in_room else ""
+        if len(words) == 2 and command == "join":
+            pool = list(rooms)
+        elif len(words) == 2 and command in ("send", "dm"):
+            pool = [f"{n} " for n in names]
+        elif len(words) == 2 and command in ("reg", "dereg"):
+            pool = [me]
+        elif len(words) == 2 and command == "help":
+            pool = sorted({w.lstrip("/") for w in COMMAND_WORDS})
+        else:
+            pool = [f"{n} " for n in names]
+    lowered = word.lower()
+    return [c for c in dict.fromkeys(pool) if c.lower().startswith(lowered) and c.rstrip() != word]
+
+
+def mentions(text: str, me: str) -> bool:
+    """Whether `text` names `me` as a word of its own, ignoring case."""
+    if not me:
+        return False
+    return re.search(rf"(?<![\w.-]){re.escape(me)}(?![\w-])", text, re.IGNORECASE) is not None
+
+
+def rings(line: Print, me: str) -> bool:
+    """Whether `line` rings the bell (with --bell): a direct message, or a live room message
+    that mentions your name in its text."""
+    if line.style == "message":
+        return True
+    if line.style == "room":
+        _, _, said = line.text.partition("): ")
+        return mentions(said, me)
+    return False
+
+
+def fragments(
+    line: Print, colour: bool, colour_of: Callable[[str], str] = name_colour
+) -> list[tuple[str, str]]:
+    """`line` with its prefix as prompt_toolkit (style, text) pairs: the name of the person
+    it is from in that name's colour (`colour_of`), the rest in the colour of the line's
+    style. Whatever in it could drive the terminal is replaced (wire/shown_text.py)."""
+    text, who = clean(line.text), line.who
+    if not colour:
+        return [("", PREFIX + text)]
+    style = STYLE_COLOURS.get(line.style, "")
+    parts: list[tuple[str, str]] = [("ansibrightblack", PREFIX)]
+    at = _name_at(text, who)
+    if at < 0:
+        return [*parts, (style, text)]
+    before, after = text[:at], text[at + len(who) :]
+    if before:
+        parts.append((style, before))
+    parts.append((f"{colour_of(who)} bold", who))
+    if after:
+        parts.append((style, after))
+    return parts
+
+
+def _name_at(text: str, who: str) -> int:
+    """Where the sender's name stands in `text` (at the start, maybe indented, or after a
+    bracketed tag like "[history 10:15] " or "[Channel_Message "), or -1."""
+    if not who:
+        return -1
+    at = text.find(who)
+    tagged = text.startswith("[") and text[at - 1 : at] in (" ", "[")
+    if at >= 0 and (not text[:at].strip() or tagged):
+        end = at + len(who)
+        if end == len(text) or text[end] in ": ":
+            return at
+    return -1
+
+
+class Console(Protocol):
+    def show(self, line: Print) -> None: ...
+
+    def after_printed(self, then: Callable[[], None]) -> None:
+        """Call `then` once every line shown so far is on the screen (at once if it is)."""
+
+    def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None: ...
+
+    def set_prompt(self, text: str) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class PlainConsole:
+    """Lines in, lines out, for pipes, files and tests.
+
+    When the output goes away (the reader of the pipe left: `ChatApp -c ... | head -1`),
+    that is taken as the end of the input, as for any command-line tool whose output is
+    gone: the peer leaves politely (what is on its way is delivered, then it deregisters)
+    with nothing more shown, and no line read after that is carried out."""
+
+    def __init__(self) -> None:
+        self._out = StdoutLines(lambda reason: self._output_gone())
+        self._on_end: Callable[[], None] | None = None  # until `start`, and once called
+        self._ended = False
+
+    def show(self, line: Print) -> None:
+        # cleaned like the terminal's lines: the output of a pipe often ends up on one
+        self._out.write(PREFIX + clean(line.text))
+
+    def _output_gone(self) -> None:
+        # Soon rather than now: `show` is called in the middle of carrying out the core's
+        # actions, which must all be carried out before the core is told anything new.
+        if self._on_end is not None:
+            asyncio.get_running_loop().call_soon(self._end)
+
+    def _end(self) -> None:
+        """`on_end`, once only (the output gone and the input ended may both call it)."""
+        if not self._ended and self._on_end is not None:
+            self._ended = True
+            self._on_end()
+
+    def set_prompt(self, text: str) -> None:
+        pass
+
+    def after_printed(self, then: Callable[[], None]) -> None:
+        # Each line is flushed as it is shown. Once the output is gone, nothing shown is
+        # read: what waits for the lines (mail recorded as shown, the registry told it
+        # was taken) is not done, and that mail is shown at the next start.
+        if not self._out.gone:
+            then()
+
+    async def stop(self) -> None:
+        pass
+
+    def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
+        """Read stdin on a thread (it works for pipes, files and /dev/null alike)."""
+        loop = asyncio.get_running_loop()
+
+        # A stray invalid byte becomes U+FFFD instead of ending the session. Not possible
+        # once something has read stdin (getpass does, for --password without a terminal):
+        # the reader thread then copes with a bad byte itself, below.
+        if hasattr(sys.stdin, "reconfigure"):
+            with contextlib.suppress(io.UnsupportedOperation):
+                sys.stdin.reconfigure(errors="replace")
+
+        self._on_end = on_end
+        if self._out.gone:  # gone before the start (a line shown while starting)
+            loop.call_soon(self._end)
+        self._out.watch_reader(loop)
+
+        def typed(text: str) -> None:
+            if not self._ended:  # after the output went away, nothing more is carried out
+                on_line(text)
+
+        def reader() -> None:
+            try:
+                for raw in sys.stdin:
+                    loop.call_soon_threadsafe(typed, raw.rstrip("\r\n"))
+            except (OSError, ValueError, UnicodeDecodeError):
+                pass
+            with contextlib.suppress(RuntimeError):  # the loop may be closed already
+                loop.call_soon_threadsafe(self._end)
+
+        threading.Thread(target=reader, name="stdin", daemon=True).start()
+
+
+class Sources(TypedDict, total=False):
+    """Where TerminalConsole finds the rest of what it asks of the peer (see
+    TerminalConsole.bind), each optional, what holds without it in parentheses: the rooms
+    known, to complete (none); whether you are in a room (no); `cancel`, called on Ctrl-C,
+    says whether it cancelled a question, else the peer quits (none is cancelled);
+    `question` says which question the next line answers, "" for a command (see
+    PeerCore.question), for completion and history (always ""); `kept` is the history of
+    commands kept between runs (peer/adapter/kept_history.py; one for this run alone)."""
+
+    rooms: Callable[[], Sequence[str]]
+    in_room: Callable[[], bool]
+    cancel: Callable[[], bool]
+    question: Callable[[], str]
+    kept: History
+
+
+class TerminalConsole(LinePrompt):
+    """The peer's prompt on a terminal (terminal.prompt: incoming lines never garble it), with
+    its own look and keys: the prompt in the colour of your name, Tab completing (see
+    `completions`), one history for commands and one for each question of `message`, the
+    bell, and Ctrl-C cancelling a question rather than quitting."""
+
+    def __init__(self, *, colour: bool, bell: bool) -> None:
+        from prompt_toolkit.completion import Completer, Completion
+        from prompt_toolkit.document import Document
+
+        self._colour = colour
+        self._bell = bell
+        self._me: Callable[[], str] = lambda: ""
+        self._names: Callable[[], Sequence[str]] = list
+        self._colours = NameColours(lambda: self._names())
+        self._rooms: Callable[[], Sequence[str]] = list
+        self._in_room: Callable[[], bool] = lambda: False
+        self._cancel: Callable[[], bool] = lambda: False
+        self._question: Callable[[], str] = str
+        # One history for commands, one for each question of `message`: Up at the usual
+        # prompt recalls commands only, and at `message to:` the names answered before.
+        self._histories: dict[str, History] = {}
+        console = self
+
+        class _Complete(Completer):
+            def get_completions(self, document: Document, event: object) -> Iterable[Completion]:
+                asked, console._tab_on_line = console._tab_on_line, None
+                if asked is not None and asked != console._lines_entered:
+                    # prompt_toolkit completes after the keys read with the Tab: an Enter
+                    # among them has sent the line, and this is the next, empty, one (it
+                    # showed every command under a prompt nobody had pressed Tab at)
+                    return
+                before = document.text_before_cursor
+                word = before.split(" ")[-1]
+                for candidate in console._candidates(before):
+                    yield Completion(candidate, start_position=-len(word))
+
+        super().__init__(
+            history=self._history(),
+            completer=_Complete(),
+            keys=self._tab(),
+            # as prompt_toolkit's own Ctrl-C, it quits; at a question it cancels that
+            on_interrupt=lambda: self._cancel(),
+        )
+        # lines entered so far, and the one a Tab was pressed on, until its completion
+        # runs (see _Complete and _tab)
+        self._lines_entered = 0
+        self._tab_on_line: int | None = None
+
+    def _history(self) -> History:
+        """The history of what the next line is: commands, or an answer to a question."""
+        from prompt_toolkit.history import InMemoryHistory
+
+        return self._histories.setdefault(self._question(), InMemoryHistory())
+
+    def bind(
+        self,
+        me: Callable[[], str],
+        names: Callable[[], Sequence[str]],
+        **sources: Unpack[Sources],
+    ) -> None:
+        """Where to find your own name (for the bell and the prompt's colour) and the names
+        online (to complete); `sources` says where to find the rest (see Sources)."""
+        self._me, self._names = me, names
+        self._rooms = sources.get("rooms", list)
+        self._in_room = sources.get("in_room", lambda: False)
+        self._cancel = sources.get("cancel", lambda: False)
+        self._question = sources.get("question", str)
+        if "kept" in sources:
+            self._histories[""] = sources["kept"]
+            self.session.history = self.session.default_buffer.history = self._history()
+
+    def show(self, line: Print) -> None:
+        self.print_above(fragments(line, self._colour, self._colours.of))
+        if self._bell and rings(line, self._me()):
+            output = self.session.app.output
+            output.bell()
+            output.flush()
+
+    def remember(self, text: str) -> None:
+        # kept in the history of what it answers (a command, or a question's answer),
+        # whichever history the buffer had loaded
+        history = self._history()
+        if history.get_strings()[-1:] != [text]:
+            history.append_string(text)
+
+    def _candidates(self, before: str) -> list[str]:
+        """What Tab offers for the last word of `before` (see `completions`)."""
+        return completions(
+            before,
+            in_room=self._in_room(),
+            names=self._names(),
+            rooms=self._rooms(),
+            me=self._me(),
+            question=self._question(),
+        )
+
+    def next_line(self, buffer: Buffer) -> None:
+        """Empty the input for the next line, with the history of what that line is (Up
+        walks it; it is loaded into the buffer anew as the buffer is reset)."""
+        self._lines_entered += 1
+        buffer.history = self._history()
+        buffer.reset()
+
+    def _tab(self) -> KeyBindings:
+        """Tab: completion (see `completions`)."""
+        from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+        from prompt_toolkit.key_binding.bindings.completion import generate_completions
+
+        keys = KeyBindings()
+
+        @keys.add("tab")
+        def _tab(event: KeyPressEvent) -> None:
+            # One candidate is put in at once: a Tab and an Enter read together (typed
+            # fast, or pasted) send the line completed, as it was typed. Several go to
+            # prompt_toolkit, which completes their common part and shows them once the keys
+            # read with the Tab are done (see _Complete for an Enter among them).
+            buffer = event.current_buffer
+            if buffer.complete_state is None:
+                before = buffer.document.text_before_cursor
+                candidates = self._candidates(before)
+                if len(candidates) == 1:
+                    buffer.delete_before_cursor(len(before.split(" ")[-1]))
+                    buffer.insert_text(candidates[0])
+                    return
+                self._tab_on_line = self._lines_entered  # a menu begins (else it cycles)
+            generate_completions(event)
+
+        return keys
+
+    def prompt_text(self) -> list[tuple[str, str]]:
+        style = f"{self._colours.of(self._me())} bold" if self._colour and self._me() else ""
+        return [(style, text) for _, text in super().prompt_text()]
+
+
+def make_console(*, colour: bool, bell: bool) -> Console:
+    """A terminal console when stdin and stdout are terminals, else the plain line console."""
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        # https://no-color.org: any non-empty NO_COLOR turns colour off; so does a dumb terminal
+        use_colour = colour and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+        return TerminalConsole(colour=use_colour, bell=bell)
+    return PlainConsole()

@@ -1,0 +1,454 @@
+"""The peer's command language (docs/GUIDE.md): one typed line in, one command out.
+
+Outside a room a line starting with `/` is a command, and the bare words work too
+(`send bob hi`, `send_all hi`, `who`, `join lobby`, `bob:hi`). Inside a room plain text goes
+to the room, and only `/` commands (a `/` then a letter, as the line's first characters) and
+the bare word `leave` are commands: an indented `// comment` of pasted code is text.
+
+A command is a small frozen record, a msgspec Struct like the peer's actions (peer.core.actions):
+one is made for every line typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from msgspec import Struct
+
+from wire.limits import MAX_NAME
+from wire.names import name_problem
+
+
+class Send(Struct, frozen=True):
+    to: str
+    text: str
+
+
+class SendAll(Struct, frozen=True):
+    text: str
+
+
+class AskMessage(Struct, frozen=True):
+    """`message` or `message <name>`: ask for what is missing, the recipient and the text
+    (`message <name> <text>` is a `Send`)."""
+
+    to: str = ""
+
+
+class Who(Struct, frozen=True):
+    long: bool = False
+
+
+class Whois(Struct, frozen=True):
+    """Show `name`'s key fingerprint, and ours, to compare aloud."""
+
+    name: str
+
+
+class JoinRoom(Struct, frozen=True):
+    room: str
+
+
+class LeaveRoom(Struct, frozen=True):
+    pass
+
+
+class ListRooms(Struct, frozen=True):
+    pass
+
+
+class RoomSay(Struct, frozen=True):
+    text: str
+
+
+class Nick(Struct, frozen=True):
+    new: str
+
+
+class Dereg(Struct, frozen=True):
+    name: str
+
+
+class Reg(Struct, frozen=True):
+    name: str
+
+
+class Quit(Struct, frozen=True):
+    farewell: str = ""
+
+
+class Help(Struct, frozen=True):
+    topic: str = ""
+
+
+class ForServer(Struct, frozen=True):
+    """`server:who` or `server:exit` typed in a room: addressed to the server, not to the
+    people there, so it is not said; `instead` is the command that does it in a room."""
+
+    instead: str
+
+
+class FileCommand(Struct, frozen=True):
+    """`/file`, `/accept`, `/reject`, `/files` or `/cancel` (`verb`) with what follows it,
+    read by the file transfers (peer/core/files/typed.py)."""
+
+    verb: str
+    args: str
+
+
+class Mistake(Struct, frozen=True):
+    """Not a command, or a command used wrongly: `message` tells the user what to type.
+    `unknown`: a / then a word that names no command."""
+
+    message: str
+    unknown: bool = False
+
+
+Command = (
+    Send
+    | SendAll
+    | AskMessage
+    | Who
+    | Whois
+    | JoinRoom
+    | LeaveRoom
+    | ListRooms
+    | RoomSay
+    | Nick
+    | Dereg
+    | Reg
+    | Quit
+    | Help
+    | ForServer
+    | FileCommand
+    | Mistake
+)
+
+
+class Spec(Struct, frozen=True):
+    """One command for /help: its words, syntax and what it does."""
+
+    words: tuple[str, ...]
+    syntax: str
+    does: str
+
+
+SPECS: tuple[Spec, ...] = (
+    Spec(("send", "/send", "/dm"), "send <name> <text>", "message <name> directly"),
+    Spec(("<name>:<text>",), "<name>:<text>", "the same, shorter"),
+    Spec(
+        ("message", "/message"),
+        "message [<name>]",
+        "asks for what is missing: the recipient, then the text",
+    ),
+    Spec(("send_all", "/bm"), "send_all <text>", "message everyone on the channel"),
+    Spec(
+        ("who", "/who", "/users", "server:who"),
+        "who [-l]",
+        "every name, online or not; -l adds addresses",
+    ),
+    Spec(
+        ("whois", "/whois"),
+        "whois <name>",
+        "the fingerprint of <name>'s key, and yours, to compare aloud",
+    ),
+    Spec(("join", "/join"), "join <room>", "enter a room (made if new), leaving any other"),
+    Spec(("leave", "/leave", "/out"), "leave", "leave the room you are in"),
+    Spec(("rooms", "/rooms"), "rooms", "every room with its member count"),
+    Spec(("/nick", "/nickname", "/nicknames"), "/nick <new>", "change your name"),
+    Spec(("file", "/file", "sendfile"), "file <name> <path>", "offer a file to <name>"),
+    Spec(("accept", "/accept"), "accept [number]", "take a file offered to you"),
+    Spec(("reject", "/reject"), "reject [number]", "turn a file offered to you down"),
+    Spec(("files", "/files"), "files", "every transfer and how far it is"),
+    Spec(("cancel", "/cancel"), "cancel [number]", "stop a transfer, both sides"),
+    Spec(("dereg", "/dereg"), "dereg <your name>", "go offline; messages wait at the registry"),
+    Spec(("reg", "/reg"), "reg <your name>", "come back online and get waiting messages"),
+    Spec(
+        ("/quit", "server:exit", "exit", "Ctrl-D", "Ctrl-C"),
+        "/quit [farewell]",
+        "leave ChatApp, telling everyone",
+    ),
+    Spec(("/help", "help"), "/help [command]", "this list, or one command"),
+)
+
+#: The last line of /help: what changes inside a room.
+IN_A_ROOM = "In a room, plain text goes to the room; commands need their / (only leave works bare)."
+
+_BY_WORD = {word.lstrip("/").lower(): spec for spec in SPECS for word in spec.words}
+
+
+def help_lines(topic: str = "", *, in_room: bool = False) -> list[str]:
+    """The /help text: every command, or only the one named by `topic`. In a room each
+    is shown as it works there, with its / (a bare word there is said to the room)."""
+    if topic:
+        spec = _BY_WORD.get(topic.strip().lstrip("/").lower())
+        if spec is None:
+            return [f"[No command {topic!r}. /help lists them all.]"]
+        words = _words(spec, in_room)
+        if not words:
+            return [f"[{spec.syntax} works outside a room only; here it is said to the room.]"]
+        return [f"{_syntax(spec, in_room)}  ({', '.join(words)}): {spec.does}"]
+    specs = [s for s in SPECS if _words(s, in_room)]
+    width = max(len(_syntax(s, in_room)) for s in specs)
+    return [
+        "Commands (a leading / always works; bare words work outside a room):",
+        *(f"  {_syntax(s, in_room).ljust(width)}  {s.does}" + _aliases(s, in_room) for s in specs),
+        IN_A_ROOM,
+    ]
+
+
+def _words(spec: Spec, in_room: bool) -> list[str]:
+    """The words that give `spec`, as typed where the user is. In a room that is only what
+    works there, exactly as shown: each word with its / (a bare one is said to the room),
+    bare `leave`, and the keys; not `<name>:<text>`, `server:who` or `server:exit`."""
+    if not in_room:
+        return list(spec.words)
+    words: list[str] = []
+    for word in spec.words:
+        if word.startswith(("/", "Ctrl-")) or word == "leave":
+            words.append(word)
+        if word.isidentifier():  # a bare command word: it works with its /
+            words.append("/" + word)
+    return list(dict.fromkeys(words))
+
+
+def _syntax(spec: Spec, in_room: bool) -> str:
+    """How `spec` is typed: in a room, with its /."""
+    if not in_room or spec.syntax[0] == "/":
+        return spec.syntax
+    return "/" + spec.syntax
+
+
+def _aliases(spec: Spec, in_room: bool) -> str:
+    first = _syntax(spec, in_room).split()[0]
+    others = [w for w in _words(spec, in_room) if w != first]
+    return f"  [also {', '.join(others)}]" if others else ""
+
+
+def typed(command: str, *, in_room: bool) -> str:
+    """`command` (its words, say "who" or "reg alice") as the user types it where they
+    are: with its / in a room, where a bare word would be said to the room."""
+    return f"/{command}" if in_room else command
+
+
+def parse(line: str, *, in_room: bool = False) -> Command | None:
+    """Parse one typed line; None for an empty or blank line.
+
+    The text of a message keeps its leading spaces (an indented line of code stays
+    indented): only the one space that separates it from the command and name before it is
+    taken off. Trailing spaces, unseen and mostly left by a completion, are dropped."""
+    line = line.rstrip()
+    text = line.strip()
+    if not text:
+        return None
+    if in_room:
+        return _parse_in_room(line, text)
+    return _parse_outside(line.lstrip(), text)
+
+
+def _parse_in_room(line: str, text: str) -> Command | None:
+    """`line` typed in a room (`text`: stripped): said to the room, unless a / command."""
+    # Only a / then a letter, at the very start, makes a command here: pasted code
+    # keeps its indented `// comment` lines, `/* ... */` and `/1`, as said.
+    if line.startswith("/") and (line[1:2].isalpha() or not line[1:].strip()):
+        command = _command(line[1:], slash=True)
+        if isinstance(command, Mistake) and command.unknown:
+            return Mistake(
+                command.message + " To say a line that starts with /, type a space first.",
+                unknown=True,
+            )
+        return command
+    if text.lower() == "leave":
+        return LeaveRoom()
+    server = _server_command(line)
+    if server is not None:
+        word, _, rest = server.partition(" ")
+        return ForServer(" ".join(("/quit" if word == "exit" else "/who", rest)).rstrip())
+    return RoomSay(line)
+
+
+def _parse_outside(typed: str, text: str) -> Command | None:
+    """`typed` outside a room (`text`: stripped): a command, bare or with its /."""
+    if typed.startswith("/"):
+        return _command(typed[1:], slash=True)
+    command = _command(typed, slash=False)  # no command word holds the colon of `server:`
+    if command is not None:
+        return command
+    server = _server_command(typed)
+    if server is not None:
+        word, _, rest = server.partition(" ")
+        if word == "exit":
+            return Quit(rest.strip())
+        if rest.strip() not in ("", "-l"):
+            return Mistake("Usage: server:who [-l]")
+        return Who(long=rest.strip() == "-l")
+    name, colon, rest = typed.partition(":")
+    if colon and name_problem(name) is None:
+        if not rest.strip():
+            return Mistake(f"Nothing to send to {name}. Type {name}:<text>.")
+        return Send(name, rest.removeprefix(" "))
+    return Mistake(
+        f"Not a command: {_clip(text)}. To message someone: send <name> <text>; /help lists all."
+    )
+
+
+def _recipient(said: str) -> tuple[str, str, str]:
+    """What follows `send`, `dm` or `message` as (name, separator, text). The name ends at
+    the first space, or at a colon after a valid name: `send bob: hi` mixes the two ways of
+    messaging, and no name holds a colon, so it can only mean bob."""
+    said = said.lstrip(" ")
+    name, colon, text = said.partition(":")
+    if colon and " " not in name and name_problem(name) is None:
+        return name, colon, text.removeprefix(" ")
+    return said.partition(" ")
+
+
+def _server_command(line: str) -> str | None:
+    """For a line that is `server:who` or `server:exit` (any case), then maybe more after a
+    space: the word ("who" or "exit") and what follows it; else None."""
+    head, colon, rest = line.partition(":")
+    if not colon or head.lower() != "server":
+        return None
+    word, space, more = rest.partition(" ")
+    if word.lower() not in ("who", "exit"):
+        return None
+    return word.lower() + space + more
+
+
+def spelled_as_command(text: str) -> bool:
+    """Whether `text`, said in a room, is also a whole command outside one (`join other`,
+    `who`): the user may have meant it as one, and is told how commands go in a room."""
+    command = _command(text.strip(), slash=False)
+    return command is not None and not isinstance(command, Mistake)
+
+
+def _command(text: str, *, slash: bool) -> Command | None:
+    """The command spelled by `text` (without its /), or None when a bare line is no command."""
+    word, _, said = text.partition(" ")  # `said`: the rest as typed, for a message's text
+    word = word.lower()
+    spell = SPELLS.get(word)
+    if spell is not None:
+        return spell(word, said, said.strip(), "/" if slash else "")
+    if not slash:
+        return None
+    if not word:
+        return Mistake("A lone / is no command. /help lists the commands.")
+    return Mistake(f"Unknown command /{word[:40]}. /help lists the commands.", unknown=True)
+
+
+# Each command word's reading: from the word (lower case), what follows it as typed
+# (`said`) and stripped (`rest`), and the / it was typed with ("" when bare, for usages).
+
+
+def _send(word: str, said: str, rest: str, slash: str) -> Command:
+    to, _, body = _recipient(said)
+    if not to or not body.strip():
+        return Mistake(f"Usage: {slash}{word} <name> <text>")
+    return Send(to, body)
+
+
+def _send_all(word: str, said: str, rest: str, slash: str) -> Command:
+    if not rest:
+        return Mistake(f"Usage: {slash}{word} <text>")
+    return SendAll(said)
+
+
+def _message(word: str, said: str, rest: str, slash: str) -> Command:
+    to, _, body = _recipient(said)
+    return Send(to, body) if body.strip() else AskMessage(to)
+
+
+def _who(word: str, said: str, rest: str, slash: str) -> Command:
+    if rest not in ("", "-l"):
+        return Mistake(f"Usage: {slash}{word} [-l]")
+    return Who(long=rest == "-l")
+
+
+def _whois(word: str, said: str, rest: str, slash: str) -> Command:
+    if not rest or " " in rest:
+        return Mistake(f"Usage: {slash}whois <name>")
+    return Whois(rest)
+
+
+#: What a room name may hold (the name rules: wire/names.py), said with join's usage.
+ROOM_RULE = (
+    f"a room name is one word of 1 to {MAX_NAME} letters, digits, '_', '-' and '.', "
+    "not starting with '.'"
+)
+
+
+def _join(word: str, said: str, rest: str, slash: str) -> Command:
+    if not rest or " " in rest:
+        return Mistake(f"Usage: {slash}join <room> ({ROOM_RULE})")
+    return JoinRoom(rest)
+
+
+def _leave(word: str, said: str, rest: str, slash: str) -> Command:
+    if rest:  # as with who: a word more is a slip, not to be guessed at
+        return Mistake(f"Usage: {slash}{word} (it takes nothing more)")
+    return LeaveRoom()
+
+
+def _rooms(word: str, said: str, rest: str, slash: str) -> Command:
+    if rest:
+        return Mistake(f"Usage: {slash}rooms (it takes nothing more)")
+    return ListRooms()
+
+
+def _nick(word: str, said: str, rest: str, slash: str) -> Command:
+    if not rest or " " in rest:
+        return Mistake(f"Usage: {slash}{word} <new name>")
+    return Nick(rest)
+
+
+def _reg(word: str, said: str, rest: str, slash: str) -> Command:
+    if not rest or " " in rest:
+        return Mistake(f"Usage: {slash}{word} <your name>")
+    return Dereg(rest) if word == "dereg" else Reg(rest)
+
+
+def _file(word: str, said: str, rest: str, slash: str) -> Command:
+    return FileCommand("file" if word == "sendfile" else word, rest)
+
+
+def _quit(word: str, said: str, rest: str, slash: str) -> Command:
+    return Quit(rest)
+
+
+def _help(word: str, said: str, rest: str, slash: str) -> Command:
+    return Help(rest)
+
+
+#: Each command word (without its /) and its reading: every word a command is typed with.
+SPELLS: dict[str, Callable[[str, str, str, str], Command]] = {
+    "send": _send,
+    "dm": _send,
+    "send_all": _send_all,
+    "bm": _send_all,
+    "message": _message,
+    "who": _who,
+    "users": _who,
+    "whois": _whois,
+    "join": _join,
+    "leave": _leave,
+    "out": _leave,
+    "rooms": _rooms,
+    "nick": _nick,
+    "nickname": _nick,
+    "nicknames": _nick,  # as one of the source documents spells it
+    "dereg": _reg,
+    "reg": _reg,
+    "quit": _quit,
+    "exit": _quit,
+    "help": _help,
+    "file": _file,
+    "sendfile": _file,
+    "accept": _file,
+    "reject": _file,
+    "files": _file,
+    "cancel": _file,
+}
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")

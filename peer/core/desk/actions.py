@@ -1,0 +1,181 @@
+"""What the help-desk clients' sans-IO cores (`PersonCore`, `OperatorCore`) ask their
+adapter (`peer.adapter.desk.runner`) to do, and the events they are driven by, each with `now`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from msgspec import Struct
+
+from wire.desk.messages import DeskMessage
+
+if TYPE_CHECKING:
+    from peer.core.desk.link import DeskLink
+
+Addr = tuple[str, int]
+
+#: Seconds to wait for the desk to confirm a `.quit` before closing anyway.
+LEAVE_TIMEOUT = 2.0
+#: Seconds between reconnection attempts: doubling from the first to the last.
+RETRY_FIRST, RETRY_MAX = 0.5, 4.0
+#: The longest of those waits when the desk's service has other registries: one of them
+#: takes the desk over within seconds of its registry's death, and is reached at once.
+SERVICE_RETRY_MAX = 1.0
+#: Seconds the desk has to answer the first message on a connection (a join, an operator's
+#: hello): a registry answers at once, so what is silent that long is not one (a chat
+#: peer's port, another server that accepts connections) or is stuck.
+ANSWER_TIMEOUT = 10.0
+
+
+class Show(Struct, frozen=True):
+    """Print a line (`>>> ` before it), in a style: system, chat, error, alert or prompt."""
+
+    line: str
+    style: str = "system"
+
+
+class Ask(Struct, frozen=True):
+    """Ask a question: the prompt on a terminal, a line otherwise."""
+
+    question: str
+
+
+class SetPrompt(Struct, frozen=True):
+    """The prompt shown on a terminal from now on."""
+
+    text: str
+
+
+class Connect(Struct, frozen=True):
+    """Open a new connection to the desk (closing any other); answered by `connected` or
+    `not_connected`. Events of an older connection are not handed to the core again."""
+
+
+class Drop(Struct, frozen=True):
+    """Close the connection, which the core has given up on (it stopped answering): its
+    events, should any still come, are not handed to the core."""
+
+
+class Probe(Struct, frozen=True):
+    """See whether the desk can be reached, with a connection closed at once (it takes no
+    place): answered by `probe_failed` only when it cannot. The person's form takes a while
+    to fill in, and a desk that is down is better said before it than after."""
+
+
+class Send(Struct, frozen=True):
+    """Write one frame on the connection (lost without a word when it is broken: `lost`
+    follows)."""
+
+    message: DeskMessage
+
+
+class PutTyped(Struct, frozen=True):
+    """Put `text` back into the prompt on a terminal, where Enter sends it again (nothing
+    when not a terminal, or when something new is being typed there already)."""
+
+    text: str
+
+
+class FindPlace(Struct, frozen=True):
+    """Look for a place this phone number held at this desk in an earlier run; answered
+    by `place_found`."""
+
+    phone: str
+
+
+class KeepPlace(Struct, frozen=True):
+    """Keep the place (token, topic, description, grace period) in the held-place file,
+    or refresh the time it was last known alive."""
+
+    token: str
+    topic: int
+    description: str
+    grace: float
+
+
+class ForgetPlace(Struct, frozen=True):
+    """Remove the held-place file: the place is left, served, refused or given up."""
+
+
+class Exit(Struct, frozen=True):
+    """The run ends with this exit status."""
+
+    code: int
+
+
+Action = (
+    Show
+    | Ask
+    | SetPrompt
+    | Connect
+    | Drop
+    | Probe
+    | Send
+    | PutTyped
+    | FindPlace
+    | KeepPlace
+    | ForgetPlace
+    | Exit
+)
+#: Takes each action as a part decides it, in order (docs/ARCHITECTURE.md, "Cores and adapters").
+Emit = Callable[[Action], None]
+
+
+class KeptPlace(Struct, frozen=True):
+    """A place held in an earlier run, as read from its file."""
+
+    token: str
+    topic: int
+    description: str
+    grace: float
+
+
+def unreachable(ip: str, port: int, why: str) -> str:
+    """The line said when the desk at `ip`:`port` cannot be reached, `why` being the
+    system's reason."""
+    return f"[Cannot reach the help desk at {ip}:{port} ({why}).]"
+
+
+def no_answer(ip: str, port: int) -> str:
+    """The line said when what listens at `ip`:`port` never answers (see ANSWER_TIMEOUT)."""
+    return (
+        f"[No answer from the help desk at {ip}:{port} in {int(ANSWER_TIMEOUT)} s: is that "
+        "the address and port of a ChatApp registry?]"
+    )
+
+
+def style_of(line: str) -> str:
+    """How a rendered desk line is shown: bracketed lines are the desk's own."""
+    if line.startswith("!!!"):
+        return "alert"
+    return "system" if line.startswith("[") else "chat"
+
+
+class DeskClient(Protocol):
+    """What `peer.adapter.desk.runner` drives: one method per event, each returning actions, and
+    its `link` (where the desk is). `begun` is when a typed line was begun (None: `now`):
+    a notice shown after it had not been seen. `connected` and `not_connected` answer
+    `Connect`; `probe_failed`, a `Probe`; `place_found`, a `FindPlace`; `tick`, a wake."""
+
+    link: DeskLink
+
+    def start(self, now: float) -> list[Action]: ...
+    def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]: ...
+    def end_of_input(self, now: float) -> list[Action]: ...
+    def connected(self, now: float) -> list[Action]: ...
+    def not_connected(self, why: str, now: float) -> list[Action]: ...
+    def received(self, message: DeskMessage, now: float) -> list[Action]: ...
+    def probe_failed(self, why: str, now: float) -> list[Action]: ...
+    def lost(self, reason: str, now: float) -> list[Action]: ...
+    def tick(self, now: float) -> list[Action]: ...
+    def next_wake(self) -> float | None: ...
+    def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]: ...
+
+
+def collect(part: Callable[[Emit], None]) -> list[Action]:
+    """The actions `part` emits, in order: for an entry point that returns a list."""
+    actions: list[Action] = []
+    part(actions.append)
+    return actions

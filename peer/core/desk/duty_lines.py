@@ -1,0 +1,159 @@
+"""What the operator types while on duty (`OperatorLines`): a command, or a line for the
+person served; held back when it was begun before a hand-over the operator had not seen
+yet (`held_back`); and the `.serve` typed before the operator is on duty (`early_topics`).
+The parser and the way each line reads are shared with the registry's console operator
+(`wire.desk.commands`), so both behave alike.
+"""
+
+from __future__ import annotations
+
+from peer.core.desk.actions import Action, Emit, PutTyped, Send, Show
+from peer.core.desk.duty_state import OperatorState
+from wire.desk.commands import parse_operator_line
+from wire.desk.messages import DeskEnd, DeskLine, DeskServe
+from wire.desk.text import too_long_line
+from wire.shown_text import clean
+
+
+class OperatorLines:
+    """The lines the operator types."""
+
+    def __init__(self, s: OperatorState) -> None:
+        self.s = s
+        self.link = s.link
+
+    def line(self, text: str, now: float, begun: float, emit: Emit) -> None:
+        """`text`, typed on duty (or reconnecting to be), begun at `begun`."""
+        s = self.s
+        parsed = parse_operator_line(text, self.link.new_id, s.topics, s.session)
+        if parsed.too_long and s.prompt:  # to shorten, not to type again
+            emit(Show(too_long_line(text, in_prompt=True), "error"))
+            emit(PutTyped(text))
+        else:
+            for line in parsed.lines:
+                emit(Show(line, "error" if parsed.too_long else "system"))
+        message = parsed.message
+        if parsed.quit:
+            s.leave(now, emit)
+        elif message is None:
+            pass
+        elif isinstance(message, DeskLine | DeskEnd) and not s.on_duty:
+            emit(Show(_before_duty(message, text), "error"))
+        elif isinstance(message, DeskServe) and self.defers_serve():
+            s.pending = (text, message)
+        elif isinstance(message, DeskLine | DeskEnd) and self.held_back(begun):
+            emit(Show(self._held_line(message), "error"))
+            if isinstance(message, DeskLine) and s.prompt:
+                emit(PutTyped(text))
+        elif self.link.up:
+            emit(Send(message))
+        else:
+            why = "reconnecting to the help desk" if s.reconnecting else "no connection"
+            emit(Show(f"[Not sent: {why}.]", "error"))
+
+    def early_topics(self) -> list[Action]:
+        """Before going on duty: the topics chosen with `.serve` in the lines typed before
+        (taken out of them), so that nobody of another topic is handed over first. When
+        input ended before (`ChatApp -o ... </dev/null`, a script, Ctrl-C at once), on duty
+        for no topic: the key is still checked, and what was typed carried out, but nobody
+        is taken only to be left at once (and seen with their full number). With
+        `serve_when_asked` (input from a pipe or a file), on duty for no topic: such input
+        may end at any moment, unseen, and a person handed over just before it does would
+        be left at once, their full number seen by a script. Only once its input asks to
+        serve does such an operator take anyone, and a `.serve` typed before it is on duty
+        is sent once it is, if input has not ended by then (see `defers_serve`)."""
+        actions: list[Action] = []
+        emit = actions.append
+        ended = any(line is None for line, _ in self.link.early)
+        asked = False
+        kept: list[tuple[str | None, float]] = []
+        for line, begun in self.link.early:
+            parsed = (
+                None if line is None else parse_operator_line(line, lambda: "", self.s.topics, "")
+            )
+            if parsed is None or not isinstance(parsed.message, DeskServe):
+                kept.append((line, begun))
+            elif ended:
+                emit(
+                    Show(
+                        f"[Not carried out: {clean(line or '')} (input ended before you were "
+                        "on duty).]",
+                        "error",
+                    )
+                )
+            elif self.defers_serve():
+                self.s.pending = (line or "", parsed.message)
+                asked = True
+            else:
+                self.s.topics = parsed.message.topics
+                asked = True
+        self.link.early = kept
+        if ended:
+            self.s.topics = ()
+        elif self.defers_serve():
+            self.s.topics = ()  # until the `.serve` is sent, once on duty
+            if not asked:
+                emit(
+                    Show(
+                        "[Your input is not a terminal, so you take nobody until it says "
+                        "which topics to serve: .serve all, or .serve 1,3.]"
+                    )
+                )
+        return actions
+
+    def defers_serve(self) -> bool:
+        """Whether a `.serve` typed now waits to be sent until the operator is on duty.
+        Input that is not a terminal may end at any moment, unseen: a `.serve` sent with
+        (or just after) the `DeskOperator` would have someone handed over before an end
+        of input that came meanwhile is known, only to be left. Sent once the desk says
+        the operator is on duty (and input has not ended by then), nobody is handed over
+        to input that ended before that."""
+        return self.s.serve_when_asked and not self.s.on_duty
+
+    def drop_pending(self, emit: Emit) -> None:
+        """Input ended before on duty: the `.serve` waiting to be sent is not carried out."""
+        if self.s.pending is not None:
+            line, self.s.pending = self.s.pending[0], None
+            emit(
+                Show(
+                    f"[Not carried out: {clean(line)} (input ended before you were on duty).]",
+                    "error",
+                )
+            )
+
+    def held_back(self, begun: float) -> bool:
+        """Whether a line or `.end` begun at `begun` is held back rather than carried out:
+        exactly when it was begun before the operator was shown that a new person was
+        handed over (on a terminal its first key came before; from a script it was read
+        before). Such a line was meant for the person before, and would name the new
+        session, since it arrives after the change. Whatever is begun once the notice is
+        shown goes, however soon after it: the operator has seen who they serve. A change
+        to nobody holds nothing back: a line then names no session, and the desk sends it
+        to nobody (and says so)."""
+        return bool(self.s.session) and begun < self.s.switched_at
+
+    def _held_line(self, message: DeskLine | DeskEnd) -> str:
+        """What is said of a line or `.end` held back by `held_back`."""
+        who = clean(self.s.serving)
+        if isinstance(message, DeskEnd):
+            return (
+                f"[.end not carried out: it was typed before {who} was handed over to you. "
+                f".end again ends the session with {who}.]"
+            )
+        if self.s.prompt:
+            return (
+                f"[Not sent: you began this line before {who} was handed over to you. It is "
+                f"back in the prompt: Enter sends it to {who}, or clear it.]"
+            )
+        return (
+            f"[Not sent: this line was read before {who} was handed over to you; type it again "
+            f"to send it to {who}. The line was: {clean(message.text)}]"
+        )
+
+
+def _before_duty(message: DeskLine | DeskEnd, text: str) -> str:
+    """What is said of a line or `.end` typed before the operator was on duty: it was
+    meant for nobody they could have seen."""
+    if isinstance(message, DeskEnd):
+        return "[.end not carried out: it was typed before you were on duty.]"
+    return f"[Not sent: it was typed before you were on duty, to nobody: {clean(text)}]"

@@ -1,0 +1,242 @@
+"""The connection to the desk as both clients keep it (`DeskLink`): where the desk is and
+the service's other registries, the phase, whether the desk answers, the lines typed
+before the first connection, the waits between attempts, and the wait for a leave.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from peer.core.desk.actions import (
+    ANSWER_TIMEOUT,
+    LEAVE_TIMEOUT,
+    RETRY_FIRST,
+    RETRY_MAX,
+    SERVICE_RETRY_MAX,
+    Action,
+    Addr,
+    DeskClient,
+    Drop,
+    Emit,
+    Exit,
+    Send,
+    Show,
+    no_answer,
+)
+from wire.desk.messages import HEARTBEAT, DeskLeave, DeskMessage, DeskPing, DeskPong, DeskRegistries
+from wire.desk.text import format_duration
+from wire.heartbeat import Beat, Heartbeat
+from wire.reliable import IdMaker
+
+
+class LinkOptions(TypedDict, total=False):
+    """How a client's link runs, each with its default: `retry` (RETRY_FIRST, RETRY_MAX),
+    the first and the longest wait between reconnection attempts; `leave_timeout`
+    (LEAVE_TIMEOUT), how long a leave waits for the desk to confirm it; `heartbeat`
+    (HEARTBEAT), the seconds of silence after which the desk is asked for a sign of life,
+    and taken as lost after twice that."""
+
+    retry: tuple[float, float]
+    leave_timeout: float
+    heartbeat: float
+
+
+def address(text: str) -> Addr | None:
+    """The address "ip:port" in `text`, or None when it is not one."""
+    ip, _, port = text.rpartition(":")
+    if ip and port.isdigit() and 0 < int(port) < 65536:
+        return ip, int(port)
+    return None
+
+
+class DeskLink:
+    """One client's connection to the desk. Its methods that say a connection is lost
+    return the reason, for the core's own `lost`."""
+
+    def __init__(
+        self,
+        ip: str,
+        port: int,
+        new_id: IdMaker,
+        options: LinkOptions,
+    ) -> None:
+        """The desk at `ip`:`port`, messages' ids from `new_id`; `options`: see
+        LinkOptions (a client's own options may hold more)."""
+        self.ip, self.port = ip, port
+        self.new_id = new_id
+        self.retry_first, self.retry_max = options.get("retry", (RETRY_FIRST, RETRY_MAX))
+        self.leave_timeout = options.get("leave_timeout", LEAVE_TIMEOUT)
+        self.heartbeat = options.get("heartbeat", HEARTBEAT)
+        self.phase = ""  # each client's own; "leaving" and "done" are common to both
+        self.up = False  # the connection asked for is up
+        #: Lines typed (None: the end of input) before the first connection is up, each
+        #: with when it was begun.
+        self.early: list[tuple[str | None, float]] = []
+        self.leave_by: float | None = None
+        #: When the desk must have answered the connection's first message (ANSWER_TIMEOUT).
+        self.answer_by: float | None = None
+        self._answered = False  # the desk has answered in this run
+        # the desk's silence on this connection (None: not answered yet, or no connection)
+        self._liveness: Heartbeat | None = None
+        #: The registries of the service, when the desk is one of several (DeskRegistries).
+        self.registries: tuple[Addr, ...] = ()
+        self._tried: set[Addr] = set()  # those that failed (or sent us on) since it answered
+        self._sent_on = False  # a registry of the service sent us to the desk this round
+        self._wait = self.retry_first  # before the next reconnection attempt
+
+    # -- the connection ----------------------------------------------------------------------
+
+    def opened(self, first: DeskMessage, now: float) -> Send:
+        """The connection is up: `first` goes on it, and the desk must answer it in
+        ANSWER_TIMEOUT (its heartbeat starts with that answer)."""
+        self.up = True
+        self._liveness = None
+        return self.ask(first, now)
+
+    def ask(self, first: DeskMessage, now: float) -> Send:
+        """`first` again on the same connection (a join with work): answered in time too."""
+        self.answer_by = now + ANSWER_TIMEOUT
+        return Send(first)
+
+    def closed(self) -> None:
+        """The connection ended."""
+        self.up = False
+        self.answer_by = None
+
+    def heard(self, message: DeskMessage, now: float, emit: Emit) -> bool:
+        """The desk sent `message`: it answers. A DeskPing is answered at once; True when
+        `message` was only a sign of life (a ping or its answer)."""
+        self.answer_by = None
+        self._answered = True
+        self._tried.clear()
+        if self._liveness is None:
+            self._liveness = Heartbeat(now, self.heartbeat)
+        else:
+            self._liveness.heard(now)
+        if isinstance(message, DeskPing):
+            if self.up:
+                emit(Send(DeskPong(self.new_id(), message.id)))
+            return True
+        return isinstance(message, DeskPong)
+
+    def beat_due(self) -> float | None:
+        """When the heartbeat has work (see `beat`), or None when it does not run."""
+        if self._liveness is None or not self.up:
+            return None
+        return self._liveness.due()
+
+    def beat(self, now: float, emit: Emit) -> str | None:
+        """The heartbeat, once the desk has answered on this connection: after `heartbeat`
+        seconds without a word from it, ask it for a sign of life; after twice as long,
+        drop the connection and return why it is lost. A registry stopped (SIGSTOP) or cut
+        off keeps the connection open, and nothing else would notice."""
+        if self._liveness is None or not self.up:
+            return None
+        match self._liveness.check(now):
+            case Beat.WAIT:
+                return None
+            case Beat.PING:
+                emit(Send(DeskPing(self.new_id())))
+                return None
+        silent = format_duration(self._liveness.silent_for(now))
+        self._liveness = None
+        emit(Drop())
+        return f"no answer from the help desk for {silent}"
+
+    def overdue(self, now: float, emit: Emit) -> str | None:
+        """Whether the desk's answer to the connection's first message is overdue: None
+        when it is not; "" when the desk never answered in this run (what listens there is
+        no help desk: said here, and the core ends the run); else the connection, stuck
+        now, is dropped, and why it is lost is returned."""
+        if self.answer_by is None or now < self.answer_by:
+            return None
+        self.answer_by = None
+        if not self._answered:
+            emit(Show(no_answer(self.ip, self.port), "error"))
+            return ""
+        emit(Drop())
+        return f"no answer in {int(ANSWER_TIMEOUT)} s"
+
+    def replay(self, client: DeskClient, now: float) -> list[Action]:
+        """The lines typed before the connection was up, handed to `client` now, each as
+        begun when it was."""
+        actions: list[Action] = []
+        early, self.early = self.early, []
+        for line, begun in early:
+            actions.extend(
+                client.end_of_input(now) if line is None else client.typed(line, now, begun)
+            )
+        return actions
+
+    def leave(self, now: float) -> Send:
+        """Tell the desk we leave, and wait (`leave_timeout` at most) for it to confirm, so
+        that the leave is not lost in a reset connection."""
+        self.phase = "leaving"
+        self.leave_by = now + self.leave_timeout
+        return Send(DeskLeave(self.new_id()))
+
+    def leaving_due(self, now: float) -> bool:
+        """Whether the wait for the desk to confirm a leave is over."""
+        return self.phase == "leaving" and self.leave_by is not None and now >= self.leave_by
+
+    def end(self, code: int, emit: Emit) -> None:
+        """The run ends with exit status `code`."""
+        self.phase = "done"
+        emit(Exit(code))
+
+    # -- reconnecting, to a service of several registries (docs/SCALING.md) ------------------
+
+    def learn(self, message: DeskRegistries) -> bool:
+        """The registry said which registries the service has, and where its desk is: True
+        when it named the desk's address (a registry that does not run it), which this
+        client uses from now on: the registry closes this connection, and the caller asks
+        for a new one. (Its own address: it is taking the desk over; ask it again.) The
+        same service key answers there, so nothing is asked or said."""
+        # (those it knew are kept: a registry that stopped a moment ago may be missing
+        # from the list, and one that is gone costs a refused connection at most)
+        told = [a for a in map(address, message.registries) if a is not None]
+        self.registries = tuple(dict.fromkeys([*told, *self.registries]))
+        desk = address(message.desk)
+        if desk is None:
+            return False
+        self._sent_on = True
+        self._tried.add((self.ip, self.port))
+        self.ip, self.port = desk
+        return True
+
+    def next_registry(self) -> bool:
+        """The registry in use could not be reached: the next registry of the service is
+        used from now on. True when that one has not been tried since the desk last
+        answered (the caller connects to it at once); False when every one has, or there
+        is no other: the caller waits (`wait`) before the next round."""
+        here = (self.ip, self.port)
+        self._tried.add(here)
+        ring = self.registries if here in self.registries else (here, *self.registries)
+        if len(ring) < 2:
+            return False
+        start = ring.index(here)
+        after = ring[start + 1 :] + ring[: start + 1]
+        fresh = [addr for addr in after if addr not in self._tried]
+        if not fresh:
+            self._tried.clear()
+        self.ip, self.port = (fresh or after)[0]
+        return bool(fresh)
+
+    def wait(self) -> float:
+        """The wait before the next reconnection attempt: `retry_first` after `rewind`,
+        then twice the last each time (`retry_max` at most; SERVICE_RETRY_MAX when the
+        service has other registries). A registry of the service that sent us on since the
+        last wait means the service runs, and its desk is moving to another registry: the
+        first wait again, not a longer one."""
+        if self._sent_on:
+            self._sent_on = False
+            self._wait = self.retry_first
+        longest = self.retry_max
+        if len(self.registries) > 1:
+            longest = min(longest, SERVICE_RETRY_MAX)
+        wait, self._wait = min(self._wait, longest), min(self._wait * 2, longest)
+        return wait
+
+    def rewind(self) -> None:
+        """The next `wait` is the first again."""
+        self._wait = self.retry_first

@@ -1,0 +1,242 @@
+"""The person at the help desk (`ChatApp -d`): a sans-IO state machine (docs/DESK.md,
+"Asking for help"). Phases: form, connecting, joining, waiting, served, reconnecting,
+leaving, done. `PersonCore` holds one `PersonState` and hands it to its parts: the form
+(`person_form`), the wait and the session (`person_session`), the connection lost, made
+again and left (`person_reconnect`).
+"""
+
+from __future__ import annotations
+
+from typing import Unpack
+
+from peer.core.desk.actions import (
+    Action,
+    Ask,
+    Connect,
+    Drop,
+    Emit,
+    KeptPlace,
+    Probe,
+    Send,
+    Show,
+    collect,
+    unreachable,
+)
+from peer.core.desk.link import DeskLink
+from peer.core.desk.person_form import QUESTIONS, PersonForm
+from peer.core.desk.person_reconnect import Reconnect
+from peer.core.desk.person_session import PersonSession
+from peer.core.desk.person_state import PersonOptions, PersonState, show_rendered
+from wire.desk.messages import (
+    DeskEnded,
+    DeskGiveUp,
+    DeskMessage,
+    DeskRefused,
+    DeskRegistries,
+    DeskWork,
+)
+from wire.desk.text import DEFAULT_CRISIS_NOTICE, crisis_lines
+from wire.options import check_options
+from wire.reliable import IdMaker
+from wire.version import WIRE_VERSION
+
+#: Seconds between refreshes of the held-place file while waiting or served: it tells a
+#: restarted client whether the place can still be held.
+REFRESH = 5.0
+
+
+class PersonCore:
+    """One run of the desk client: the form, then the wait, then the session."""
+
+    def __init__(
+        self, ip: str, port: int, new_id: IdMaker, **options: Unpack[PersonOptions]
+    ) -> None:
+        """A run for the desk at `ip`:`port`, its messages' ids from `new_id`; `options`:
+        see PersonOptions."""
+        check_options("PersonCore", options, PersonOptions)
+        self.link = link = DeskLink(ip, port, new_id, options)
+        #: What the run knows: the form's answers, the place, the session...
+        self.state = s = PersonState(link, options.get("prompt", False))
+        self._form = PersonForm(s)
+        self._reconnect = Reconnect(s)
+        self._session = PersonSession(s, self._form, self._reconnect)
+
+    @property
+    def phase(self) -> str:
+        """See the module docstring."""
+        return self.link.phase
+
+    # -- events: see peer.core.desk.actions.DeskClient ------------------------------------------
+
+    def start(self, now: float) -> list[Action]:
+        return [
+            Show(
+                f"[ChatApp help desk at {self.link.ip}:{self.link.port}. "
+                "Type .quit at any time to leave.]"
+            ),
+            Ask(QUESTIONS["name"]),
+            Probe(),
+        ]
+
+    def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]:
+        actions: list[Action] = []
+        emit = actions.append
+        phase = self.phase
+        if phase == "form":
+            self._form.answer(text, emit)
+        elif phase == "connecting":
+            self.link.early.append((text, now if begun is None else begun))
+        elif phase not in ("leaving", "done"):
+            self._session.line(text, now, emit, now if begun is None else begun)
+        return actions
+
+    def end_of_input(self, now: float) -> list[Action]:
+        actions: list[Action] = []
+        emit = actions.append
+        if self.phase == "form":
+            self.state.bye(emit)
+        elif self.phase == "connecting":
+            self.link.early.append((None, now))
+        elif self.phase not in ("leaving", "done"):
+            self._reconnect.leave(now, emit)
+        return actions
+
+    def connected(self, now: float) -> list[Action]:
+        s, link = self.state, self.link
+        if link.phase == "leaving" and s.giving_up:
+            link.up = True
+            return [Send(DeskGiveUp(link.new_id(), s.phone, s.token, WIRE_VERSION))]
+        if link.phase == "reconnecting":
+            s.rejoining = True  # "Connected again" once the desk answers the join
+        elif link.phase != "connecting":
+            return []
+        link.phase = "joining"
+        s.sent_token = s.token
+        if s.refresh_at is None:
+            s.refresh_at = now + REFRESH
+        return [link.opened(self._session.join(), now), *link.replay(self, now)]
+
+    def not_connected(self, why: str, now: float) -> list[Action]:
+        actions: list[Action] = []
+        emit = actions.append
+        if self.phase == "connecting":
+            emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
+            self.state.crisis_notice(emit)
+            self.link.end(1, emit)
+        elif self.phase == "reconnecting":
+            if self.link.next_registry():
+                emit(Connect())  # (another registry of the service, at once)
+            else:
+                self._reconnect.retry_later(now)
+        elif self.phase == "leaving" and self.state.giving_up:
+            self._reconnect.left(emit)
+        return actions
+
+    def probe_failed(self, why: str, now: float) -> list[Action]:
+        actions: list[Action] = []
+        emit = actions.append
+        if self.phase == "form":  # said before the form is filled in for nothing
+            emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
+            emit(Show("[Start ChatApp -d again once the help desk is running.]", "error"))
+            actions.extend(Show(line, "alert") for line in crisis_lines(DEFAULT_CRISIS_NOTICE))
+            self.link.end(1, emit)
+        return actions
+
+    def place_found(self, kept: KeptPlace | None, now: float) -> list[Action]:
+        return collect(lambda emit: self._form.place_found(kept, now, emit))
+
+    def received(self, message: DeskMessage, now: float) -> list[Action]:
+        actions: list[Action] = []
+        emit = actions.append
+        s, phase = self.state, self.phase
+        if isinstance(message, DeskRegistries):
+            self._registries_told(message, emit)
+        elif self.link.heard(message, now, emit):
+            pass  # a sign of life
+        elif phase == "leaving":
+            # only the desk's goodbye matters now (it says the place is given up)
+            if isinstance(message, DeskEnded | DeskRefused):
+                show_rendered(message, emit)
+                s.finish(0, emit)
+        elif isinstance(message, DeskWork):  # the join is not answered yet: no rejoin
+            self._session.work(message, now, emit)
+        elif phase not in ("form", "done"):
+            if s.rejoining:
+                s.rejoining = False
+                if not isinstance(message, DeskRefused | DeskEnded):  # those say it all
+                    emit(Show("[Connected again.]"))
+            self._session.handlers.get(type(message), show_rendered)(message, emit)
+        return actions
+
+    def _registries_told(self, message: DeskRegistries, emit: Emit) -> None:
+        """The registries of the service; when the desk is at another one, the join (or
+        the goodbye) goes there instead, on a new connection, as if this one were not."""
+        s = self.state
+        if not self.link.learn(message) or self.phase in ("form", "done"):
+            return
+        if self.phase == "joining":
+            self.link.phase = "reconnecting" if s.rejoining else "connecting"
+            s.rejoining = False
+        emit(Connect())
+
+    def lost(self, reason: str, now: float) -> list[Action]:
+        return collect(lambda emit: self._reconnect.lost(reason, now, emit))
+
+    def tick(self, now: float) -> list[Action]:
+        actions: list[Action] = []
+        emit = actions.append
+        s, link = self.state, self.link
+        if s.crisis_due is not None and now >= s.crisis_due:
+            s.owed_notice(emit)
+        if link.leaving_due(now):
+            self._reconnect.left(emit)
+        elif s.rejoining and now >= s.give_up_at:
+            emit(Drop())  # the desk never answered: the place is given up by now
+            s.rejoining = False
+            self._reconnect.given_up(emit)
+        elif not self._unanswered(now, emit):
+            self._retry_or_refresh(now, emit)
+        return actions
+
+    def _unanswered(self, now: float, emit: Emit) -> bool:
+        """The desk's answer to the join overdue, or its heartbeat lost: True when either
+        ended the run or the connection (then taken as lost)."""
+        why = self.link.overdue(now, emit) if self.phase == "joining" else None
+        if why == "":
+            self.state.finish(1, emit)
+            return True
+        if why is None and self.phase in ("joining", "waiting", "served"):
+            why = self.link.beat(now, emit)
+        if why is not None:
+            for action in self.lost(why, now):  # reconnecting
+                emit(action)
+        return why is not None
+
+    def _retry_or_refresh(self, now: float, emit: Emit) -> None:
+        """A reconnection attempt due (or the place given up), and the held-place file
+        refreshed."""
+        s = self.state
+        if self.phase == "reconnecting" and s.retry_at is not None and now >= s.retry_at:
+            if now >= s.give_up_at:
+                self._reconnect.given_up(emit)
+                return
+            s.retry_at = None
+            emit(Connect())
+        if s.refresh_at is not None and now >= s.refresh_at:
+            s.refresh_at = now + REFRESH
+            if self.phase in ("waiting", "served") and s.token:
+                emit(s.keep_place())
+
+    def next_wake(self) -> float | None:
+        s, link = self.state, self.link
+        if link.phase == "leaving":
+            return link.leave_by
+        if link.phase in ("form", "connecting", "done"):
+            return None
+        # while a reconnection attempt is under way its outcome comes as an event
+        answer_by = link.answer_by if link.phase == "joining" else None
+        beat = link.beat_due() if link.phase in ("joining", "waiting", "served") else None
+        give_up = s.give_up_at if s.rejoining else None
+        times = (s.refresh_at, s.retry_at, answer_by, beat, give_up, s.crisis_due)
+        wakes = [t for t in times if t is not None]
+        return min(wakes) if wakes else None

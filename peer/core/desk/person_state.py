@@ -1,0 +1,110 @@
+"""What the person's client (`peer.core.desk.person.PersonCore`) knows as it runs, and what
+each of its parts does alike: ending the run, the crisis notice, the held place to keep,
+a desk message shown. Each part is given this one object: the form
+(`peer.core.desk.person_form`), the wait and the session (`peer.core.desk.person_session`), the
+connection lost, made again and left (`peer.core.desk.person_reconnect`).
+"""
+
+from __future__ import annotations
+
+from peer.core.desk.actions import Connect, Emit, ForgetPlace, KeepPlace, SetPrompt, Show, style_of
+from peer.core.desk.link import DeskLink, LinkOptions
+from wire.desk.messages import DeskMessage
+from wire.desk.render import render_person
+from wire.desk.text import CRISIS_TOPICS, DEFAULT_CRISIS_NOTICE, crisis_lines, speaks_of_crisis
+
+
+class PersonOptions(LinkOptions, total=False):
+    """How a person's client runs: those of its link (`LinkOptions`: the waits between
+    reconnection attempts, how long a `.quit` waits for the desk's goodbye, the
+    heartbeat), and `prompt` (False), whether lines are typed at a prompt (a terminal),
+    into which a line too long to send is put back."""
+
+    prompt: bool
+
+
+def show_rendered(message: DeskMessage, emit: Emit) -> None:
+    """The lines of `message`, as the person reads them."""
+    for line in render_person(message):
+        emit(Show(line, style_of(line)))
+
+
+class PersonState:
+    """The person's client's data, given to every part of its core."""
+
+    def __init__(self, link: DeskLink, prompt: bool) -> None:
+        self.link = link
+        self.prompt = prompt
+        link.phase = "form"
+        # -- the form: its step (name, phone, place (looked up), topic, description), the
+        # tries at the topic menu, and when it stopped asking with questions left (a held
+        # place taken back, with its topic): a line begun before then was typed for a
+        # question, never chat
+        self.step = "name"
+        self.tries = 0
+        self.form_closed = float("-inf")
+        self.name = self.phone = self.description = ""
+        self.topic = 0
+        # -- the place, and the crisis notice
+        self.token = ""
+        self.grace = 0.0
+        self.crisis = ""  # the crisis notice shown (the desk's, or the built-in one)
+        self.desk_notice = False  # whether `crisis` is the desk's own notice
+        self.crisis_due: float | None = None  # the desk's notice is awaited until then
+        self.unsent_crisis = ""  # words of crisis typed while no place was held yet
+        self.sent_token = ""  # the token of the last DeskJoin: a place asked back
+        self.position = -1
+        self.operators = -1
+        self.session = ""  # the session being served in (DeskServed), named by each line
+        self.said: list[str] = []  # the lines sent in it, to tell which did not arrive
+        self.refresh_at: float | None = None  # of the held-place file (REFRESH)
+        # -- reconnecting: when the place is given up, and when the next attempt is due
+        # (None while an attempt is under way)
+        self.give_up_at = 0.0
+        self.retry_at: float | None = None
+        # a reconnection is up but the desk has not answered its join yet: a desk that
+        # accepts connections without answering (the registry stopped, its kernel still
+        # accepting) is not back, and the grace period still runs from the first loss
+        self.rejoining = False
+        self.silence_told = False  # said once per loss that the desk accepts but is silent
+        # leaving while reconnecting: a connection is made only to give the place up
+        self.giving_up = False
+
+    def finish(self, code: int, emit: Emit) -> None:
+        """The run ends: forget the place, and show the crisis notice again to whoever
+        came for topic 1 (the built-in one, when the desk's was awaited and has not come)."""
+        if self.crisis_due is not None:
+            self.crisis_due = None
+            self.crisis = self.crisis or DEFAULT_CRISIS_NOTICE
+        emit(ForgetPlace())
+        self.crisis_notice(emit)
+        self.link.end(code, emit)
+
+    def bye(self, emit: Emit) -> None:
+        """The run ends before anything was asked of the desk."""
+        emit(Show("[Bye.]"))
+        self.link.end(0, emit)
+
+    def crisis_notice(self, emit: Emit) -> None:
+        """The crisis notice, for someone who may be in danger: topic 1, or words that
+        say so (in the description, or a line typed while waiting)."""
+        if self.topic in CRISIS_TOPICS or self.crisis or speaks_of_crisis(self.description):
+            notice = self.crisis or DEFAULT_CRISIS_NOTICE
+            for line in crisis_lines(notice):
+                emit(Show(line, "alert"))
+
+    def owed_notice(self, emit: Emit) -> None:
+        """The built-in crisis notice, now: none of the desk's came in time (or at all)."""
+        self.crisis_due = None
+        self.crisis = self.crisis or DEFAULT_CRISIS_NOTICE
+        self.crisis_notice(emit)
+
+    def keep_place(self) -> KeepPlace:
+        """The held place, to keep in its file."""
+        return KeepPlace(self.token, self.topic, self.description, self.grace)
+
+    def connect_first(self, emit: Emit) -> None:
+        """The form is done: the first connection."""
+        self.link.phase = "connecting"
+        emit(SetPrompt("> "))
+        emit(Connect())

@@ -1,0 +1,202 @@
+"""Direct messages: sent to the recipient's address from the table, retried until acked
+(wire.reliable), kept in order behind a long one on its way over TCP, and handed to the
+registry when the recipient does not answer (docs/PROTOCOL.md). Sans-IO: Send and
+Print actions; what goes to the registry goes through peer.core.registry_link.
+"""
+
+from __future__ import annotations
+
+from peer.core.actions import Addr, Emit, Print, Send
+from peer.core.inbox import Inbox
+from peer.core.registry_link import RegistryLink
+from peer.core.shared import Shared, text_ok
+from wire.codec import travels_by_stream
+from wire.keys import key_from_text
+from wire.limits import MAX_TEXT
+from wire.messages import Ack, Chat, Message, Refused, SaveMessage
+from wire.names import name_key, name_problem
+from wire.reliable import Retransmitter
+
+
+class DirectChats:
+    """The direct messages sent and not yet acked or given up, those held behind a long
+    one to the same person, and the renames said on a send."""
+
+    def __init__(
+        self, shared: Shared, inbox: Inbox, link: RegistryLink, timeout: float, attempts: int
+    ) -> None:
+        """`timeout` and `attempts`: the retry rule of a direct message (wire.reliable)."""
+        self._shared = shared
+        self._inbox = inbox
+        self._link = link
+        self._chats: Retransmitter[Chat] = Retransmitter(timeout, attempts)
+        # per recipient (name key): the id of a direct message too long for a datagram,
+        # on its way over TCP, and the messages typed to them after it, held until it is
+        # acked or given up: they would otherwise arrive first (see `_send_in_order`)
+        self._long_chat: dict[str, str] = {}
+        self._behind: dict[str, list[Chat]] = {}
+        self._told_renamed: set[tuple[str, str]] = set()  # (old, new) keys said on a send
+
+    # -- sending ------------------------------------------------------------------------
+
+    def send(self, to: str, text: str, now: float, emit: Emit) -> None:
+        """The user sends `text` to `to`: directly when the table has them online, else to
+        the registry, which saves it for them; not at all when it is too long (said)."""
+        if not text_ok(text, emit):
+            return
+        shared = self._shared
+        entry = shared.table.entry(to)
+        if entry is None:
+            emit(shared.no_user(to))
+            return
+        if entry.name != to:
+            self._say_renamed(to, entry.name, emit)
+        chat = Chat(shared.new_id(), shared.state.name, entry.name, text)
+        if entry.online:
+            self._send_in_order(chat, now, emit)  # before the records: the user waits for it
+            shared.settling.keep(chat, emit)
+        else:
+            shared.settling.keep(chat, emit)  # first: a save held in the outbox takes its place
+            self._link.request(shared.save_of(chat), now, emit)
+
+    def _say_renamed(self, typed: str, name: str, emit: Emit) -> None:
+        """Say that `typed`, the name a message was sent to, is now `name` (once for each
+        rename: a burst to the old name is no list of it)."""
+        renamed = (name_key(typed), name_key(name))
+        if renamed[0] != renamed[1] and renamed not in self._told_renamed:
+            self._told_renamed.add(renamed)
+            emit(Print(f"[{typed} is now known as {name}.]", "system"))
+
+    def _send_in_order(self, chat: Chat, now: float, emit: Emit) -> None:
+        """Send `chat` unless a long message to the same person is still on its way: a
+        message too long for a datagram travels over TCP, which takes longer than a
+        datagram sent after it, so what follows it waits for its ack (or its give-up)."""
+        key = name_key(chat.to)
+        behind = self._behind.get(key)
+        if behind is not None:
+            behind.append(chat)
+            return
+        self._send_chat(chat, emit)
+        self._chats.start(chat.id, chat, now)
+        if travels_by_stream(chat):
+            self._long_chat[key] = chat.id
+            self._behind[key] = []
+
+    def _send_chat(self, chat: Chat, emit: Emit) -> None:
+        shared = self._shared
+        entry = shared.table.entry(chat.to)
+        if entry is not None:
+            emit(Send((entry.ip, entry.port), chat))
+            key = key_from_text(entry.key)
+            if key is not None:
+                shared.trust.sent(chat, key)  # only its key may ack it
+
+    def _chat_over(self, chat: Chat, now: float, emit: Emit, *, gave_up: bool) -> None:
+        """`chat` was acked or given up: send what waited behind it, in order. After a
+        give-up they go to the registry with it: the person did not answer for 2.5 s, and
+        trying each again in turn would save the last of them only after as many times
+        that (the registry keeps the order: see RegistryLink.request)."""
+        key = name_key(chat.to)
+        if self._long_chat.get(key) != chat.id:
+            return
+        del self._long_chat[key]
+        for waiting in self._behind.pop(key):
+            if gave_up:
+                self._no_ack(waiting, now, emit)
+            else:
+                self._send_in_order(waiting, now, emit)
+
+    def _no_ack(self, chat: Chat, now: float, emit: Emit) -> None:
+        self._to_registry(chat, f"[No ACK from {chat.to}, message sent to server.]", now, emit)
+
+    def _to_registry(self, chat: Chat, line: str, now: float, emit: Emit) -> None:
+        """Show `line`, saying why `chat` did not reach its recipient, and save it at the
+        registry instead."""
+        emit(Print(line, "system"))
+        self._link.request(self._shared.save_of(chat), now, emit)
+
+    # -- answers and time ---------------------------------------------------------------
+
+    def answered(self, reply: Message, reply_to: str, now: float, emit: Emit) -> bool:
+        """`reply` (an Ack or a Refused) came for `reply_to`: True when that is a direct
+        message of ours waiting for its ack, which is then done with."""
+        if isinstance(reply, Ack):
+            chat = self._chats.answer(reply_to)
+            if chat is None:
+                return False
+            self._shared.outbox.unanswered.pop(chat.id, None)
+            emit(Print(f"[Message received by {chat.to}.]", "system"))
+            self._chat_over(chat, now, emit, gave_up=False)
+            return True
+        if isinstance(reply, Refused):
+            # A peer refuses a direct message only when it cannot read it (another version
+            # of ChatApp: see wire.messages.version_refusal). Retrying cannot help; the
+            # registry's mailbox may (it hands over stored messages in another form).
+            chat = self._chats.answer(reply_to)
+            if chat is None:
+                return False
+            line = (
+                f"[{chat.to} runs another version of ChatApp and could not read your "
+                "message; message sent to server.]"
+            )
+            self._to_registry(chat, line, now, emit)
+            self._chat_over(chat, now, emit, gave_up=True)
+            return True
+        return False
+
+    def tick(self, now: float, emit: Emit) -> None:
+        """Send again what is due at `now`; hand what is given up on to the registry."""
+        again, failed = self._chats.due(now)
+        unanswered = self._shared.outbox.unanswered
+        for chat in again:
+            self._send_chat(chat, emit)
+            if chat.id not in unanswered:
+                # not answered at once, as nearly every message is: worth a write to disk
+                unanswered[chat.id] = self._shared.save_of(chat)
+        for chat in failed:
+            self._no_ack(chat, now, emit)  # its save stays kept until the registry takes it
+            self._chat_over(chat, now, emit, gave_up=True)
+
+    # -- receiving ----------------------------------------------------------------------
+
+    def incoming(self, chat: Chat, addr: Addr, now: float, emit: Emit) -> None:
+        """A direct message came from `addr`: shown once, and acked, when it may be
+        believed and is for us (or for a name we had before a rename)."""
+        state = self._shared.state
+        if chat.to != state.name:  # as the sender's table spells us, nearly always
+            to = name_key(chat.to)
+            if to != name_key(state.name) and to not in state.former:
+                return  # meant for whoever had this address before; the sender falls back
+        # Who sent it was settled by its key (peer.core.trust), wherever it came from: a
+        # sender's address in our table may be older than the one it sends from now.
+        if name_problem(chat.sender) is not None or (
+            len(chat.text) > MAX_TEXT // 4 and len(chat.text.encode()) > MAX_TEXT
+        ):
+            return  # no peer of ours sends such a thing: a name that is none, or a flood
+        if self._inbox.accept(chat.sender, chat.id, addr, emit):
+            emit(Print(f"{chat.sender}: {chat.text}", "message", chat.sender))
+
+    # -- read-only views ----------------------------------------------------------------
+
+    def waiting(self) -> bool:
+        """Whether a direct message awaits its ack or is held behind a long one."""
+        return bool(self._chats) or bool(self._behind)
+
+    def awaiting_ack(self, msg_id: str) -> bool:
+        return self._chats.get(msg_id) is not None
+
+    def undelivered(self) -> list[SaveMessage]:
+        """Every direct message not acked, as the save it would become, oldest first."""
+        chats = [*self._chats.items(), *(c for waiting in self._behind.values() for c in waiting)]
+        return [self._shared.save_of(c) for c in chats]
+
+    def holds(self, msg_id: str) -> bool:
+        """Whether direct message `msg_id` awaits its ack or is held behind a long one."""
+        if self._chats.get(msg_id) is not None:
+            return True
+        return bool(self._behind) and any(
+            c.id == msg_id for waiting in self._behind.values() for c in waiting
+        )
+
+    def next_wake(self) -> float | None:
+        return self._chats.next_wake()

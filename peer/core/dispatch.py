@@ -1,0 +1,481 @@
+"""The peer's protocol logic, sans-IO.
+
+`PeerCore` takes events (the user typed a line, a message arrived from an address, time
+passed) with `now` and returns actions (peer.core.actions) for its adapter: send this message
+there, print this line, remember this token, exit. Delivery follows docs/PROTOCOL.md:
+every request is sent at most 5 times, 500 ms apart; every message id is shown once.
+
+The core dispatches each event to the part it concerns (docs/ARCHITECTURE.md lists
+them): the lifecycle (peer.core.lifecycle), direct chats (peer.core.direct), requests to the
+registry and the outbox (peer.core.registry_link), the answers, refusals and give-ups that come back
+(peer.core.answers, peer.core.refusals, peer.core.give_ups), rooms (peer.core.room_membership),
+renames (peer.core.renames), the table (peer.core.table_news), registering (peer.core.registration),
+leaving (peer.core.leaving), the `message` command's questions (peer.core.asking) and the other
+commands (peer.core.typed_commands). They share the state gathered in peer.core.shared.
+
+Actions are appended to the event's `out` list in the order they are to be carried out,
+and nothing appended is ever read back or taken out. So `line` and `receive` let the
+adapter pass a list of its own that carries each action out the moment it is appended
+(PeerNode does, for a typed line and for a datagram of one message): the datagram a user
+waits for then leaves before the bookkeeping that follows its decision. What must come
+first is decided first: a message's Shown before its ack and its line, a typed message's
+Send before the records kept of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypedDict, Unpack
+
+from peer.core.actions import (
+    Action,
+    Addr,
+    Emit,
+    FileDatagram,
+    KeysListed,
+    PinKey,
+    Print,
+    Prompt,
+    Rejected,
+)
+from peer.core.answers import Answers
+from peer.core.asking import Asking
+from peer.core.direct import DirectChats
+from peer.core.give_ups import ROOMS_DOWN as ROOMS_DOWN
+from peer.core.give_ups import GiveUps
+from peer.core.inbox import Inbox
+from peer.core.leaving import Leaving
+from peer.core.lifecycle import Phase
+from peer.core.outbox import Outbox
+from peer.core.parts import Parts
+from peer.core.received import Received
+from peer.core.refusals import Refusals
+from peer.core.registration import Registration
+from peer.core.registry_link import RegistryLink
+from peer.core.registry_watch import KEEPALIVE, RegistryWatch
+from peer.core.renames import Renames
+from peer.core.requests import Request, Requests
+from peer.core.room_membership import Membership
+from peer.core.room_return import RoomReturn
+from peer.core.seen_ids import SeenIds
+from peer.core.settling import Settling
+from peer.core.shared import PeerState as PeerState
+from peer.core.shared import Shared
+from peer.core.table import Table
+from peer.core.table_news import TableNews
+from peer.core.typed_commands import Commands
+from peer.core.typed_input import TypedInput
+from wire.file_messages import FILE_DATAGRAMS
+from wire.messages import Chat, Message, TableSnapshot, TableUpdate, Welcome
+from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker
+
+
+class PeerOptions(TypedDict, total=False):
+    """PeerCore's optional settings: see PeerCore.__init__."""
+
+    token: str
+    password: str
+    keepalive: float
+    timeout: float
+    attempts: int
+    seen: Iterable[tuple[str, str]]
+    outbox: Iterable[Message]
+    room: str
+    registry_key: bytes
+
+
+#: What the registry sends that lists names with their keys (see KeysListed).
+_LISTS_KEYS = frozenset({Welcome, TableUpdate, TableSnapshot})
+
+
+def _as_is(message: Message) -> Message:
+    return message
+
+
+class PeerCore:
+    """One peer: its registration, its table, its direct chats and its outbox."""
+
+    def __init__(
+        self, *, name: str, port: int, server: Addr, session: str, **options: Unpack[PeerOptions]
+    ) -> None:
+        """`server` is the registry's address; `session` the prefix of our message ids.
+        Options: `token`, the one kept from an earlier run; `password`, the name's;
+        `keepalive`, the seconds between keepalives; `timeout` and `attempts`, the retry
+        rule (wire.reliable); `seen`, the (sender, id) pairs already shown in earlier runs
+        (see Shown); `outbox`, what an earlier run kept to send when the registry answers;
+        `room`, the room an earlier run was in (see KeepRoom), joined again once
+        registered; `registry_key`, the registry's pinned key (see `trust`)."""
+        timeout = options.get("timeout", TIMEOUT)
+        attempts = options.get("attempts", ATTEMPTS)
+        #: Seconds between keepalives.
+        self.keepalive = options.get("keepalive", KEEPALIVE)
+        outbox = Outbox(options.get("outbox", ()))
+        self._shared = shared = Shared(
+            state=PeerState(name, port, options.get("token", ""), options.get("password", "")),
+            server=server,
+            new_id=IdMaker(session),
+            table=Table(),
+            outbox=outbox,
+            requests=Requests(server, outbox, timeout, attempts),
+            watch=RegistryWatch(self.keepalive),
+            seen=SeenIds(options.get("seen", ())),
+            settling=Settling(outbox),
+            room_return=RoomReturn(outbox, options.get("room", "")),
+        )
+        self.state = shared.state
+        #: Who may say what (peer.core.trust): its `registry` key is set by the adapter once the
+        #: registry's key is pinned at first contact.
+        self.trust = shared.trust
+        self.trust.registry = options.get("registry_key", b"")
+        #: Opens the direct messages the registry delivers sealed to us (peer.core.sealed_mail):
+        #: the adapter sets it, as it holds our private key.
+        self.open_mail: Callable[[Message], Message] = _as_is
+        #: The peer's copy of the registry's table (read-only outside the core).
+        self.table = shared.table
+        self._life = shared.life
+        self._build_parts(timeout, attempts)
+        self._prompt = ""
+        # what the prompt was made of (see `_settle`): it is made again when that changes
+        self._prompt_of: tuple[object, ...] = ()
+
+    def _build_parts(self, timeout: float, attempts: int) -> None:
+        """Each part, built after those it calls; those that call back (a request given
+        up, an answer matched, the lines typed before the Welcome) do so through the two
+        dispatchers, built last."""
+        shared = self._shared
+        link = RegistryLink(shared, self._request_failed, self._register_again)
+        inbox = Inbox(shared)
+        direct = DirectChats(shared, inbox, link, timeout, attempts)
+        membership = Membership(shared, link, inbox)
+        renames = Renames(shared, link)
+        table_news = TableNews(shared, link, renames)
+        registration = Registration(shared, link, table_news, membership, self._carry_out_early)
+        leaving = Leaving(shared, link, direct)
+        refusals = Refusals(shared, link, membership, table_news, leaving)
+        answers = Answers(shared, link, membership, self._take_answer)
+        self._parts = parts = Parts(
+            shared=shared,
+            link=link,
+            inbox=inbox,
+            direct=direct,
+            membership=membership,
+            renames=renames,
+            table_news=table_news,
+            registration=registration,
+            leaving=leaving,
+            refusals=refusals,
+            answers=answers,
+            give_ups=GiveUps(shared, link, answers, refusals, leaving),
+            asking=Asking(shared, direct),
+            commands=Commands(shared, link, table_news),
+        )
+        self._received = Received(parts)
+        self._typed = TypedInput(parts)
+
+    # -- entry points -------------------------------------------------------------------
+
+    @property
+    def server(self) -> Addr:
+        """Where the registry the peer uses now is (it moves: Shared.move_to)."""
+        return self._shared.server
+
+    @property
+    def wall_offset(self) -> float:
+        """Seconds from `now` to the time of day, for the lines that say when something
+        was said: the adapter, whose `now` is monotonic, sets it with every event, as the
+        wall clock may be stepped meanwhile (NTP). 0 for a caller whose `now` is the time
+        of day."""
+        return self._shared.wall_offset
+
+    @wall_offset.setter
+    def wall_offset(self, offset: float) -> None:
+        self._shared.wall_offset = offset
+
+    def start(self, now: float) -> list[Action]:
+        """Register with the registry (the first thing a peer does)."""
+        actions: list[Action] = []
+        self._parts.link.request(self._shared.register_message(), now, actions.append)
+        self._settle(now, actions.append)
+        return actions
+
+    def line(self, text: str, now: float, emit: Emit | None = None) -> list[Action]:
+        """The user typed `text` (one line, without its newline): the actions, in order.
+        With `emit`, each is handed to it instead, the moment it is decided, and none is
+        returned."""
+        actions: list[Action] = []
+        if emit is None:
+            emit = actions.append
+        if self._life.phase is not Phase.LEFT:
+            self._typed.line(text, now, emit)
+            self._settle(now, emit)
+        return actions
+
+    def end_of_input(self, now: float) -> list[Action]:
+        """Standard input ended (Ctrl-D, or the end of a script): quit (once the lines before
+        it are carried out, when it comes before the registration is answered). After
+        `leave_now`, nothing."""
+        actions: list[Action] = []
+        if self._life.phase is Phase.LEFT:
+            return actions
+        started = self._life.started
+        self._typed.end_of_input(now, actions.append)
+        if started:
+            self._settle(now, actions.append)
+        return actions
+
+    def leave_now(self) -> list[Action]:
+        """The user leaves at once (a second Ctrl-C, or the terminal closed), without
+        waiting for what is on its way. Whatever they sent that is not known delivered is
+        kept in the outbox on disk, so that the next start sends it on (to the registry,
+        which delivers or saves it; its id keeps it from being shown twice), and the
+        registry is told, once and without waiting for an answer, that this peer is gone.
+        The caller exits once these actions are carried out; until then, anything else
+        (the registry's answer to that farewell, say) does nothing: it could rewrite the
+        outbox just kept, without the messages that are only in it since."""
+        return self._parts.leaving.leave_now()
+
+    def undelivered(self) -> tuple[Message, ...]:
+        """The outbox, then everything else sent and not known delivered, roughly in the
+        order typed, each once: direct messages as the saves they would become."""
+        return self._parts.leaving.undelivered()
+
+    def receive(
+        self, message: Message, addr: Addr, key: bytes, now: float, emit: Emit | None = None
+    ) -> list[Action]:
+        """A message sealed by `key` arrived from `addr`: the actions, in order. With `emit`,
+        each is handed to it instead, the moment it is decided, and none is returned."""
+        return self.receive_all((message,), addr, key, now, emit)
+
+    def receive_all(
+        self,
+        messages: Sequence[Message],
+        addr: Addr,
+        key: bytes,
+        now: float,
+        emit: Emit | None = None,
+    ) -> list[Action]:
+        """The messages of one datagram, sealed by `key`, arrived from `addr`: each believed
+        as far as `key` may say it (`trust`), then taken in order, and what follows every
+        event (their acks, as one Acks; lines that waited, the prompt, the outbox kept)
+        done once, after the last: one datagram is one event. What is dropped is a
+        Rejected action; a file datagram is for the file transfers (FileDatagram)."""
+        actions: list[Action] = []
+        if emit is None:
+            emit = actions.append
+        life, receive, believed = self._life, self._received.receive, self._believed
+        inbox = self._parts.inbox
+        from_registry = self.trust.from_registry(key)
+        taken = False
+        for message in messages:
+            if life.phase is Phase.LEFT:
+                break  # (what left a moment ago takes nothing more)
+            one = believed(message, addr, key, from_registry, emit)
+            if one is not None:
+                receive(one, addr, from_registry, now, emit)
+                if type(one) in _LISTS_KEYS:
+                    emit(KeysListed(one))
+                taken = True
+        if taken:
+            if inbox.owed:
+                inbox.ack_owed(emit)
+            self._settle(now, emit)
+        return actions
+
+    def _believed(
+        self, message: Message, addr: Addr, key: bytes, from_registry: bool, emit: Emit
+    ) -> Message | None:
+        """`message` as far as `key` may say it, for the core to take (None: none of it, or
+        a file datagram, handed on). The registry's is opened (the direct messages it
+        delivers, sealed to us); a peer's chat pins its sender's key."""
+        trust = self.trust
+        one = trust.believed(message, key)
+        if one is None:
+            why = trust.why
+            line = f"dropped {type(message).__name__} from {addr[0]}:{addr[1]}: {why}"
+            emit(Rejected(why, line))
+            return None
+        kind = type(one)
+        if kind in FILE_DATAGRAMS:
+            emit(FileDatagram(one, key))
+            return None
+        if from_registry:
+            return self.open_mail(one)
+        if isinstance(one, Chat):
+            emit(PinKey(one.sender, key))
+        return one
+
+    def registry_answered(self, now: float) -> None:
+        """The registry answered below the protocol at `now` (a handshake of the secure
+        channel, or its key asked in clear, the key pinned): it runs, and a request
+        unanswered meanwhile was lost, not ignored (more rounds: see Requests.due).
+        Nothing is shown."""
+        self._shared.watch.heard(now)
+
+    def tick(self, now: float) -> list[Action]:
+        """Time passed: retries, give-ups, keepalives and outbox retries."""
+        if self._life.phase is Phase.LEFT:
+            return []
+        actions: list[Action] = []
+        emit = actions.append
+        self._shared.change_lines.tick(now, emit)
+        self._parts.table_news.tick(now, emit)
+        self._parts.direct.tick(now, emit)
+        self._parts.link.tick(now, emit)
+        self._settle(now, emit)
+        return actions
+
+    def cancel_question(self) -> list[Action]:
+        """The user pressed Ctrl-C: at a question of the `message` command (the recipient,
+        or the text) it cancels that message, as an empty answer does, and the usual prompt
+        is back; the actions say so. Anywhere else there is nothing to cancel: no actions,
+        and the caller quits as Ctrl-C does."""
+        if not self._parts.asking.cancel():
+            return []
+        actions: list[Action] = [Print("[Cancelled.]", "system")]
+        self._update_prompt(actions.append)
+        return actions
+
+    # -- read-only views ----------------------------------------------------------------
+
+    def next_wake(self) -> float | None:
+        """When `tick` next has work, or None."""
+        if self._life.phase is Phase.LEFT:
+            return None
+        # called after every event: no lists built when only the usual few are set
+        shared = self._shared
+        wake = shared.watch.next_keepalive
+        for t in (
+            self._parts.direct.next_wake(),
+            shared.requests.next_wake(),
+            shared.change_lines.next_wake(),
+            self._parts.table_news.gap_over_at,
+        ):
+            if t is not None and (wake is None or t < wake):
+                wake = t
+        return wake
+
+    @property
+    def outbox(self) -> tuple[Message, ...]:
+        """Messages held while the registry does not answer."""
+        return tuple(self._shared.outbox)
+
+    @property
+    def asking(self) -> str | None:
+        """The recipient typed after `message`, awaiting the text; None otherwise."""
+        return self._parts.asking.asking
+
+    @property
+    def after_welcome(self) -> list[Print]:
+        """Lines shown once, right after the next Welcome (the registry's key, first met:
+        after it, so that the Welcome stays the first line a script reads)."""
+        return self._parts.registration.after_welcome
+
+    @property
+    def fingerprint(self) -> str:
+        """Our key's fingerprint, for /whois (the adapter knows the key)."""
+        return self._parts.table_news.fingerprint
+
+    @fingerprint.setter
+    def fingerprint(self, value: str) -> None:
+        self._parts.table_news.fingerprint = value
+
+    def awaiting_ack(self, msg_id: str) -> bool:
+        """Whether direct message `msg_id` was sent to its recipient and waits for its ack
+        (an Ack of it now is shown: "[Message received by <name>.]")."""
+        return self._parts.direct.awaiting_ack(msg_id)
+
+    def awaiting_outcome(self, msg_id: str) -> bool:
+        """Whether save request `msg_id` waits for the registry's answer or, accepted, for
+        its outcome (a Saved for it now is shown: saved, delivered, or refused)."""
+        return self._shared.requests.awaiting_outcome(msg_id)
+
+    def prompt(self) -> str:
+        """The input prompt: the name, and the room when in one or "(offline)" after dereg
+        (or the question of the `message` command)."""
+        asked = self._parts.asking.prompt()
+        if asked is not None:
+            return asked
+        state = self.state
+        if state.room:
+            return f"{state.name}@{state.room}> "
+        if self._life.started and not self._life.registered:
+            return f"{state.name} (offline)> "
+        return f"{state.name}> "
+
+    def question(self) -> str:
+        """Which question of the `message` command the next line answers: "recipient",
+        "text", or "" when it is a command (the terminal completes and keeps its history
+        by this: an answer is no command to recall or complete)."""
+        return self._parts.asking.question()
+
+    def online_names(self) -> list[str]:
+        """The names online in the table, for tab completion."""
+        return self.table.online_names()
+
+    def known_rooms(self) -> list[str]:
+        """Rooms this peer has heard of (joined, listed, or told about), for tab completion."""
+        return self._shared.rooms.names()
+
+    # -- calls back from the parts ------------------------------------------------------
+
+    def _request_failed(self, request: Request, now: float, emit: Emit, busy: bool) -> None:
+        self._parts.give_ups.failed(request, now, emit, busy)
+
+    def _register_again(self, emit: Emit) -> None:
+        self._typed.register_again(emit)
+
+    def _carry_out_early(self, typed: list[str | None], now: float, emit: Emit) -> None:
+        self._typed.carry_out_early(typed, now, emit)
+
+    def _take_answer(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
+        self._received.take(message, reply, now, emit)
+
+    # -- after every event --------------------------------------------------------------
+
+    def _settle(self, now: float, emit: Emit) -> None:
+        """After every event: carry out the lines that waited for a change, leave if a quit
+        was waiting for that, and say if the prompt or the outbox changed. Each step runs
+        only when the value it depends on says it has work: this runs after every event."""
+        shared, life = self._shared, self._life
+        if shared.lines.after_change:
+            self._typed.carry_out_waiting(now, emit)
+        if life.farewell is not None:
+            self._parts.leaving.settle(now, emit)
+        room_return = shared.room_return
+        if room_return.join_after_kept is not None:
+            join = room_return.join_due()
+            if join is not None:
+                self._parts.link.request(join, now, emit)
+        state = self.state
+        asking = self._parts.asking
+        shown = (asking.step, asking.asking, state.name, state.room, life.started, life.registered)
+        if shown != self._prompt_of:
+            self._prompt_of = shown
+            self._update_prompt(emit)
+        outbox = shared.outbox
+        if outbox.held or outbox.unanswered or outbox.on_disk:
+            outbox.keep(emit)
+        if state.room != room_return.room_was:
+            room_return.keep(state.room, life.for_good, emit)
+        if shared.settling.maybe_settled:
+            shared.settling.settle(self._on_its_way, emit)
+
+    def _on_its_way(self, msg_id: str) -> bool:
+        """Whether message `msg_id`, sent by this peer, is still between being typed and
+        being known delivered: the places `undelivered` looks in."""
+        outbox, direct = self._shared.outbox, self._parts.direct
+        if (
+            direct.awaiting_ack(msg_id)
+            or self._shared.requests.holds(msg_id)
+            or msg_id in outbox.unanswered
+        ):
+            return True
+        if outbox and any(m.id == msg_id for m in outbox):
+            return True
+        return direct.holds(msg_id)
+
+    def _update_prompt(self, emit: Emit) -> None:
+        prompt = self.prompt()
+        if prompt != self._prompt:
+            self._prompt = prompt
+            emit(Prompt(prompt))

@@ -1,0 +1,425 @@
+"""The file transfers of one peer, both ways: sans-IO (events in with `now`, actions out).
+
+An offer is sent as a datagram until seen (500 ms, 5 times); the receiver answers with
+/accept or /reject within LAPSE. An accepted transfer is pulled: the receiver asks for the
+bytes from its last verified one, and asks again RETRY seconds after a drop while the
+sender is online, after a restart of either side too (records are kept on disk). How a
+transfer ends (done, rejected, cancelled, failed) is told to the other side in a FileNote.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from peer.core.actions import Print
+from peer.core.files.actions import EmitFile, FileFacts, Forget, Keep, Outcome, Pull, Stop, Tell
+from peer.core.files.names import name_problem, shown_name
+from peer.core.files.transfer import (
+    DISK_RETRY,
+    LAPSE,
+    MAX_FILE_SIZE,
+    RETRY,
+    Ended,
+    Phase,
+    Role,
+    Transfer,
+    percent,
+    size_text,
+)
+from peer.core.files.typed import typed_command
+from wire.file_messages import FileNote, FileOffer, FileSeen, NoteState
+from wire.messages import Entry
+from wire.reliable import Retransmitter
+
+#: Ended transfers /files still lists.
+ENDED_KEPT = 20
+#: A progress line is said at every this many percent.
+PROGRESS_STEP = 10
+
+_ENDINGS = {
+    NoteState.REJECTED: "rejected",
+    NoteState.CANCELLED: "cancelled",
+    NoteState.DONE: "done",
+    NoteState.FAILED: "failed",
+}
+
+
+class FileTransfers:
+    """Every transfer of this peer. `own` gives its name, `entry` a name's table row,
+    `new_id` message ids, and offer ids (a random session's: they outlive the process)."""
+
+    def __init__(
+        self,
+        *,
+        own: Callable[[], str],
+        entry: Callable[[str], Entry | None],
+        new_id: Callable[[], str],
+        downloads: str,
+        limit: int = MAX_FILE_SIZE,
+    ) -> None:
+        self._own = own
+        self._entry = entry
+        self._new_id = new_id
+        self.downloads = downloads
+        self.limit = limit
+        self.transfers: dict[int, Transfer] = {}
+        self.ended: deque[Ended] = deque(maxlen=ENDED_KEPT)
+        self._sent: Retransmitter[tuple[str, FileOffer | FileNote]] = Retransmitter()
+        self._lapse_at: dict[int, float] = {}
+        self._retry_at: dict[int, float] = {}
+        self._pulling: set[int] = set()
+        self._said: dict[int, int] = {}  # the last progress step said, per transfer
+        self._stopped_said: set[int] = set()  # transfers whose stop was said since they moved
+        self._numbers = 0
+
+    # -- events: the user -------------------------------------------------------------------
+
+    def typed(self, verb: str, args: str, now: float, emit: EmitFile) -> None:
+        """`/file`, `/accept`, `/reject`, `/files` or `/cancel` typed with `args`."""
+        typed_command(self, verb, args, now, emit)
+
+    def offer_to(self, to: str, emit: EmitFile) -> Entry | None:
+        """The row of `to`, when a file may be offered to them now; else None, said."""
+        entry = self._entry(to)
+        if entry is None:
+            emit(Print(f"[No one is called {to}. who lists every name.]", "error"))
+        elif entry.name.lower() == self._own().lower():
+            emit(Print("[A file goes to someone else; it is on your machine already.]", "error"))
+        elif not entry.online:
+            why = "a file goes only to someone online (the registry keeps no files)"
+            emit(Print(f"[{entry.name} is offline: {why}.]", "error"))
+        elif not entry.key:
+            emit(Print(f"[{entry.name} has no key in the table: no file can go to them.]", "error"))
+        else:
+            return entry
+        return None
+
+    def file_read(self, to: str, facts: FileFacts | str, now: float, emit: EmitFile) -> None:
+        """The file typed for `to` was read: its facts, or why it cannot be sent (said)."""
+        if isinstance(facts, str):
+            emit(Print(f"[{facts}]", "error"))
+            return
+        if facts.size > self.limit:
+            limit = size_text(self.limit)
+            emit(
+                Print(
+                    f"[{facts.name} is {size_text(facts.size)}, over the limit of {limit} a file.]",
+                    "error",
+                )
+            )
+            return
+        entry = self.offer_to(to, emit)
+        if entry is None:
+            return
+        transfer = Transfer(
+            self._next_number(), Role.SEND, self._new_id(), entry.name, entry.key,
+            facts.name, facts.size, facts.sha256, facts.path, mtime_ns=facts.mtime_ns,
+        )  # fmt: skip
+        self._add(transfer, now, emit)
+        offer = FileOffer(
+            self._new_id(), self._own(), transfer.offer, facts.name, facts.size, facts.sha256
+        )
+        self._tell(entry.name, offer, now, emit)
+        line = (
+            f"[Offered {transfer.about()} ({size_text(facts.size)}), number "
+            f"{transfer.number}; waiting for {entry.name} to accept.]"
+        )
+        emit(Print(line, "system"))
+
+    def accept(self, transfer: Transfer, now: float, emit: EmitFile) -> None:
+        """/accept: take the file into the downloads folder, from its first byte."""
+        transfer.phase = Phase.MOVING
+        transfer.path = f"{self.downloads}/.{transfer.name}.chatapp-{transfer.number}.part"
+        self._lapse_at.pop(transfer.number, None)
+        emit(Keep(transfer))
+        emit(Print(f"[Receiving {transfer.about()} into {self.downloads}.]", "system"))
+        self._pull(transfer, emit)
+
+    def reject(self, transfer: Transfer, now: float, emit: EmitFile) -> None:
+        """/reject: the offer is turned down, and its sender told."""
+        self._end(transfer, NoteState.REJECTED, "", now, emit)
+        emit(Print(f"[Rejected {transfer.about()}.]", "system"))
+
+    def cancel(self, transfer: Transfer, now: float, emit: EmitFile) -> None:
+        """/cancel: the transfer stops on both sides; a partial file is deleted."""
+        self._end(transfer, NoteState.CANCELLED, "", now, emit)
+        emit(Print(f"[Cancelled {transfer.about()}.]", "system"))
+
+    # -- events: the other peer -------------------------------------------------------------
+
+    def received(
+        self, message: FileOffer | FileNote | FileSeen, key: str, now: float, emit: EmitFile
+    ) -> None:
+        """A file datagram from the peer whose key is `key` (already checked against the
+        table's row of `message.sender`)."""
+        if isinstance(message, FileSeen):
+            self._sent.answer(message.reply_to)
+            return
+        emit(Tell(message.sender, FileSeen(self._new_id(), self._own(), message.id)))
+        if isinstance(message, FileNote):
+            noted = self._find(message.offer, key, None)
+            if noted is not None:
+                self._noted(noted, message, emit)
+            return
+        found = self._find(message.offer, key, Role.RECEIVE)
+        if found is None:
+            self._offered(message, key, now, emit)
+        elif found.phase is Phase.MOVING and found.number not in self._pulling:
+            self._pull(found, emit)  # the sender is back: no need to wait for the retry
+
+    def _offered(self, offer: FileOffer, key: str, now: float, emit: EmitFile) -> None:
+        """A new offer: refused if too big or badly named, else said and kept."""
+        problem = name_problem(offer.name)
+        if problem is None and not 0 <= offer.size <= self.limit:
+            problem = f"{size_text(offer.size)}, over the limit of {size_text(self.limit)} a file"
+        if problem is None and not _is_digest(offer.sha256):
+            problem = "no SHA-256 to check it by"
+        if problem is not None:
+            name = shown_name(offer.name)
+            emit(Print(f"[{offer.sender} offered a file {name}: refused, {problem}.]", "error"))
+            note = FileNote(
+                self._new_id(), self._own(), offer.offer, NoteState.FAILED, f"refused: {problem}"
+            )
+            self._tell(offer.sender, note, now, emit)
+            return
+        transfer = Transfer(
+            self._next_number(), Role.RECEIVE, offer.offer, offer.sender, key,
+            offer.name, offer.size, offer.sha256,
+        )  # fmt: skip
+        self._add(transfer, now, emit)
+        n = transfer.number
+        line = (
+            f"[{offer.sender} offers {offer.name} ({size_text(offer.size)}): "
+            f"/accept {n} or /reject {n} (it lapses in {LAPSE / 60:g} min).]"
+        )
+        emit(Print(line, "system"))
+
+    def _noted(self, transfer: Transfer, note: FileNote, emit: EmitFile) -> None:
+        """The other side ended `transfer` as `note` says."""
+        why = f": {note.reason}" if note.reason else ""
+        if note.state is NoteState.DONE:
+            size = size_text(transfer.size)
+            line = f"[{transfer.peer} has {transfer.name} ({size}, SHA-256 checked).]"
+        else:
+            line = f"[{transfer.peer} {_ENDINGS[note.state]} {transfer.about()}{why}.]"
+        style = "system" if note.state in (NoteState.DONE, NoteState.REJECTED) else "error"
+        emit(Print(line, style))
+        self._forget(transfer, _ENDINGS[note.state] + why, emit)
+
+    # -- events: the bytes ------------------------------------------------------------------
+
+    def want(self, offer: str, offset: int, key: str, now: float, emit: EmitFile) -> Transfer | str:
+        """A receiver asks for the bytes of `offer` from `offset`: the transfer to serve,
+        or why not (a sentence for the receiver's user)."""
+        transfer = self._find(offer, key, Role.SEND)
+        if transfer is None:
+            return "no such offer is open there (it was cancelled, or lapsed)"
+        if not 0 <= offset <= transfer.size:
+            return f"an offset outside the file ({offset})"
+        if transfer.phase is Phase.OFFERED:
+            transfer.phase = Phase.MOVING
+            self._lapse_at.pop(transfer.number, None)
+            emit(Print(f"[{transfer.peer} accepted {transfer.name}; sending.]", "system"))
+        elif offset > 0:
+            transfer.verified = offset
+            emit(Print(f"[Resuming {transfer.about()} from {transfer.done_part()}.]", "system"))
+        transfer.verified = offset
+        self._said[transfer.number] = percent(offset, transfer.size) // PROGRESS_STEP
+        emit(Keep(transfer))
+        return transfer
+
+    def source_changed(self, transfer: Transfer, why: str, now: float, emit: EmitFile) -> None:
+        """The sender's file cannot be served any more (changed, gone): the transfer fails."""
+        self._end(transfer, NoteState.FAILED, why, now, emit)
+        emit(Print(f"[{transfer.about()} failed: {why}.]", "error"))
+
+    def progress(self, transfer: Transfer, verified: int, emit: EmitFile) -> None:
+        """`verified` bytes are on their way (the sender) or verified and kept (the
+        receiver): said at every PROGRESS_STEP percent."""
+        transfer.verified = verified
+        self._stopped_said.discard(transfer.number)
+        step = percent(verified, transfer.size) // PROGRESS_STEP
+        if step > self._said.get(transfer.number, 0) and verified < transfer.size:
+            self._said[transfer.number] = step
+            emit(Print(f"[{transfer.about()}: {transfer.done_part()}]", "info"))
+
+    def served(self, transfer: Transfer, why: str, emit: EmitFile) -> None:
+        """The connection serving `transfer` ended (`why`, "" when cleanly)."""
+        if transfer.number not in self.transfers:
+            return
+        if transfer.verified >= transfer.size:
+            emit(
+                Print(
+                    f"[Sent all of {transfer.about()}; waiting for {transfer.peer} to check it.]",
+                    "system",
+                )
+            )
+        elif transfer.number not in self._stopped_said:
+            self._stopped_said.add(transfer.number)
+            line = (
+                f"[{transfer.about()} stopped at {transfer.done_part()} ({why}); "
+                f"it resumes when {transfer.peer} asks again.]"
+            )
+            emit(Print(line, "error"))
+        emit(Keep(transfer))
+
+    def pulled(
+        self, transfer: Transfer, outcome: Outcome, why: str, now: float, emit: EmitFile
+    ) -> None:
+        """A pull of `transfer` ended as `outcome`; `why` is a sentence (the saved path when
+        DONE)."""
+        self._pulling.discard(transfer.number)
+        if transfer.number not in self.transfers:
+            return  # cancelled, or ended by a note, meanwhile
+        if outcome is Outcome.DONE:
+            size = size_text(transfer.size)
+            line = f"[Received {transfer.about()} ({size}, SHA-256 checked): saved as {why}]"
+            emit(Print(line, "system"))
+            note = FileNote(self._new_id(), self._own(), transfer.offer, NoteState.DONE, "")
+            self._tell(transfer.peer, note, now, emit)
+            self._forget(transfer, "done", emit)
+        elif outcome is Outcome.BROKEN:
+            self._end(transfer, NoteState.FAILED, why, now, emit)
+            emit(Print(f"[{transfer.about()} failed: {why}. Nothing of it was kept.]", "error"))
+        else:
+            wait = DISK_RETRY if outcome is Outcome.DISK else RETRY
+            self._retry_at[transfer.number] = now + wait
+            if transfer.number not in self._stopped_said:
+                self._stopped_said.add(transfer.number)
+                then = (
+                    "in a while; free some room or /cancel"
+                    if outcome is Outcome.DISK
+                    else f"by itself when {transfer.peer} is back; or /cancel"
+                )
+                line = (
+                    f"[{transfer.about()} stopped at {transfer.done_part()}: {why}. "
+                    f"It resumes {then} {transfer.number}.]"
+                )
+                emit(Print(line, "error"))
+
+    # -- time and restarts ------------------------------------------------------------------
+
+    def loaded(self, kept: list[Transfer], now: float, emit: EmitFile) -> None:
+        """The records kept by an earlier run: taken up again, and said."""
+        for transfer in sorted(kept, key=lambda t: t.number):
+            self.transfers[transfer.number] = transfer
+            self._numbers = max(self._numbers, transfer.number)
+            if transfer.phase is Phase.OFFERED:
+                self._lapse_at[transfer.number] = now + LAPSE
+            elif not transfer.sending:
+                self._retry_at[transfer.number] = now
+                self._stopped_said.add(transfer.number)
+                line = (
+                    f"[{transfer.about()}: {transfer.done_part()} kept; "
+                    f"it resumes when {transfer.peer} is online.]"
+                )
+                emit(Print(line, "system"))
+            self._said[transfer.number] = percent(transfer.verified, transfer.size) // PROGRESS_STEP
+
+    def tick(self, now: float, emit: EmitFile) -> None:
+        """Time passed: copies sent again or given up, offers lapsed, pulls tried again."""
+        again, failed = self._sent.due(now)
+        for to, message in again:
+            emit(Tell(to, message))
+        for to, message in failed:
+            self._unanswered(to, message, emit)
+        for number, at in list(self._lapse_at.items()):
+            if at <= now and number in self.transfers:
+                transfer = self.transfers[number]
+                what = transfer.about()
+                line = f"[The offer of {what} lapsed: no answer within {LAPSE / 60:g} min.]"
+                emit(Print(line, "error"))
+                self._forget(transfer, "lapsed", emit)
+        for number, at in list(self._retry_at.items()):
+            if at <= now:
+                self._retry(number, now, emit)
+
+    def next_wake(self) -> float | None:
+        """When `tick` is next needed, or None."""
+        times = [*self._lapse_at.values(), *self._retry_at.values()]
+        sent = self._sent.next_wake()
+        if sent is not None:
+            times.append(sent)
+        return min(times) if times else None
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _retry(self, number: int, now: float, emit: EmitFile) -> None:
+        """Pull `number` again if its sender is online, else look again after RETRY."""
+        transfer = self.transfers.get(number)
+        if transfer is None or number in self._pulling:
+            self._retry_at.pop(number, None)
+            return
+        entry = self._entry(transfer.peer)
+        if entry is None or not entry.online:
+            self._retry_at[number] = now + RETRY
+            return
+        if transfer.verified > 0 and number in self._stopped_said:
+            emit(Print(f"[Resuming {transfer.about()} from {transfer.done_part()}.]", "system"))
+        self._pull(transfer, emit)
+
+    def _unanswered(self, to: str, message: FileOffer | FileNote, emit: EmitFile) -> None:
+        """`message` was sent 5 times unseen: an offer is withdrawn; a note is left (the
+        other side's offer lapses, or its pull is refused)."""
+        if isinstance(message, FileOffer):
+            transfer = self._find(message.offer, None, Role.SEND)
+            if transfer is not None and transfer.phase is Phase.OFFERED:
+                emit(
+                    Print(
+                        f"[No answer from {to}: the offer of {transfer.name} is withdrawn.]",
+                        "error",
+                    )
+                )
+                self._forget(transfer, f"no answer from {to}", emit)
+
+    def _pull(self, transfer: Transfer, emit: EmitFile) -> None:
+        self._retry_at.pop(transfer.number, None)
+        self._pulling.add(transfer.number)
+        emit(Pull(transfer))
+
+    def _end(
+        self, transfer: Transfer, state: NoteState, why: str, now: float, emit: EmitFile
+    ) -> None:
+        """End `transfer` on this side as `state`, and tell the other side."""
+        note = FileNote(self._new_id(), self._own(), transfer.offer, state, why)
+        self._tell(transfer.peer, note, now, emit)
+        self._forget(transfer, _ENDINGS[state] + (f": {why}" if why else ""), emit)
+
+    def _forget(self, transfer: Transfer, how: str, emit: EmitFile) -> None:
+        number = transfer.number
+        self.transfers.pop(number, None)
+        for table in (self._lapse_at, self._retry_at, self._said):
+            table.pop(number, None)
+        self._pulling.discard(number)
+        self._stopped_said.discard(number)
+        self.ended.append(Ended(number, transfer.about(), how))
+        emit(Stop(number))
+        emit(Forget(transfer))
+
+    def _tell(self, to: str, message: FileOffer | FileNote, now: float, emit: EmitFile) -> None:
+        """Send `message` to `to`, again until seen."""
+        emit(Tell(to, message))
+        self._sent.start(message.id, (to, message), now)
+
+    def _add(self, transfer: Transfer, now: float, emit: EmitFile) -> None:
+        self.transfers[transfer.number] = transfer
+        self._lapse_at[transfer.number] = now + LAPSE
+        emit(Keep(transfer))
+
+    def _find(self, offer: str, key: str | None, role: Role | None) -> Transfer | None:
+        """The transfer named `offer` with the peer of `key`, of `role` (None: any)."""
+        for transfer in self.transfers.values():
+            if transfer.offer != offer or role not in (None, transfer.role):
+                continue
+            if key in (None, transfer.peer_key):
+                return transfer
+        return None
+
+    def _next_number(self) -> int:
+        self._numbers += 1
+        return self._numbers
+
+
+def _is_digest(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)

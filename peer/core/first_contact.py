@@ -1,0 +1,146 @@
+"""First contact with a registry: which answer to a key request, if any, is its key
+(docs/SECURITY.md, "First contact"). Sans-IO: answers and a monotonic `now` in, a verdict
+out; the adapters ask, show and wait (peer/adapter/key_contact.py).
+
+A key is asked in clear, so anyone on the network can answer, as often and as fast as it
+likes. The rules:
+
+- With a join code (`--registry-key`), the key whose fingerprint is the code is trusted
+  the moment it answers; any other key is refused (said once) and the wait goes on.
+- Without one, the first key is proposed once SETTLE seconds passed with no other key
+  answering; a second, different key at any time before it is trusted is an alarm, and
+  nothing is sent.
+- A registry found on the network advertised a join code: without a code given, a key
+  other than that one is an alarm too (anyone can advertise, so the advertised one is
+  still only proposed).
+"""
+
+from __future__ import annotations
+
+from msgspec import Struct
+
+from wire.keys import fingerprint, has_code
+
+#: Seconds after the first answer during which another key answering is an alarm (a
+#: registry on the LAN answers within milliseconds of anyone posing as it).
+SETTLE = 0.2
+
+
+class Trusted(Struct, frozen=True):
+    """`key` is the registry's: the join code's, or proposed and accepted."""
+
+    key: bytes
+
+
+class Proposed(Struct, frozen=True):
+    """`key` alone answered: trusted once the person (or a script's option) accepts it."""
+
+    key: bytes
+
+
+class Alarm(Struct, frozen=True):
+    """Two different keys answered without a join code: nothing may be sent."""
+
+    line: str
+
+
+Verdict = Trusted | Proposed | Alarm | None
+
+
+class FirstContact:
+    """The answers to the key requests sent to the registry at `where` ("ip:port"), and
+    what they amount to. `code`: the join code's 30 digits, or None; `advertised`: those
+    of the code the registry advertised where it was found on the network, or None."""
+
+    def __init__(self, where: str, code: str | None, advertised: str | None = None) -> None:
+        self._where = where
+        self._code = code
+        self._advertised = advertised
+        self._first: bytes | None = None  # without a code: the first key that answered
+        self._first_at = 0.0
+        self._other: bytes | None = None  # without a code: a different one (the alarm)
+        self._trusted: bytes | None = None  # with a code: the code's key, once it answered
+        #: With a code: answers with other keys, refused.
+        self.refused = 0
+
+    @property
+    def answered_at_all(self) -> bool:
+        """Whether any key answered."""
+        return self._first is not None or self._trusted is not None or self.refused > 0
+
+    def answered(self, key: bytes, now: float) -> str | None:
+        """A key answered at `now`; the line to say at once, if any (the first key refused
+        for not being the code's). Keeps two keys at most, however many answer."""
+        if self._code is not None:
+            if self._trusted is not None or has_code(key, self._code):
+                self._trusted = self._trusted or key
+                return None
+            self.refused += 1
+            return self._refused_line(key) if self.refused == 1 else None
+        if self._first is None:
+            self._first, self._first_at = key, now
+        elif key != self._first and self._other is None:
+            self._other = key
+        return None
+
+    def verdict(self, now: float) -> Verdict:
+        """What the answers so far amount to at `now`; None: wait (see `wake`)."""
+        if self._trusted is not None:
+            return Trusted(self._trusted)
+        if self._first is None:
+            return None
+        if self._other is not None:
+            return Alarm(self._alarm_line(self._first, self._other))
+        if self._advertised is not None and not has_code(self._first, self._advertised):
+            return Alarm(self._not_advertised_line(self._first, self._advertised))
+        return Proposed(self._first) if now >= self._first_at + SETTLE else None
+
+    def wake(self) -> float | None:
+        """When the verdict may change with no new answer (the end of the settling)."""
+        if self._code is None and self._first is not None and self._other is None:
+            return self._first_at + SETTLE
+        return None
+
+    def _refused_line(self, key: bytes) -> str:
+        return (
+            f"[The registry at {self._where} answered with the key fingerprint "
+            f"{fingerprint(key)}, which is not the join code's: refused (someone on the "
+            "network may be posing as the registry). Still waiting for its own key.]"
+        )
+
+    def _alarm_line(self, first: bytes, other: bytes) -> str:
+        return (
+            f"[Two different keys answered for the registry at {self._where}: fingerprints "
+            f"{fingerprint(first)} and {fingerprint(other)}. Someone on the network is "
+            "posing as the registry, so nothing was sent. Ask the registry's owner for its "
+            "join code and start again with --registry-key CODE.]"
+        )
+
+    def _not_advertised_line(self, key: bytes, advertised: str) -> str:
+        said = " ".join(advertised[i : i + 5] for i in range(0, len(advertised), 5))
+        return (
+            f"[The registry at {self._where} answered with the key fingerprint "
+            f"{fingerprint(key)}, but it was found on the network advertising {said}. "
+            "Someone on the network is posing as the registry, so nothing was sent. Ask the "
+            "registry's owner for its join code and start again with --registry-key CODE.]"
+        )
+
+
+def question(where: str, key: bytes, found: bool = False) -> str:
+    """What a person on a terminal is asked before the first key is trusted (as SSH asks);
+    `found`: the registry was found on the network (where anyone may advertise one)."""
+    at = f"{where}, found on the network," if found else where
+    return (
+        f"The registry at {at} has the key fingerprint {fingerprint(key)}; "
+        "compare it with the one the registry printed at its start. Trust it? [y/N] "
+    )
+
+
+def needs_code(where: str, secret: str) -> str:
+    """The line of a start without a terminal that would send `secret` ("your password",
+    "the operator key") to a key nobody checked."""
+    return (
+        f"[The registry at {where} has no pinned key yet, and without a terminal nobody can "
+        f"check the one it answers with before {secret} is sent to it: give its join code "
+        "with --registry-key CODE, or --trust-first-key to trust the first key that answers.]"
+    )

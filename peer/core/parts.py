@@ -1,0 +1,40 @@
+"""The parts of one peer core, gathered for the two that dispatch to the others: what is
+received (peer.core.received) and what is typed (peer.core.typed_input). Built by PeerCore."""
+
+from __future__ import annotations
+
+from msgspec import Struct
+
+from peer.core.answers import Answers
+from peer.core.asking import Asking
+from peer.core.direct import DirectChats
+from peer.core.give_ups import GiveUps
+from peer.core.inbox import Inbox
+from peer.core.leaving import Leaving
+from peer.core.refusals import Refusals
+from peer.core.registration import Registration
+from peer.core.registry_link import RegistryLink
+from peer.core.renames import Renames
+from peer.core.room_membership import Membership
+from peer.core.shared import Shared
+from peer.core.table_news import TableNews
+from peer.core.typed_commands import Commands
+
+
+class Parts(Struct, frozen=True, eq=False):
+    """Every part of one peer core, and the state they share."""
+
+    shared: Shared
+    link: RegistryLink
+    inbox: Inbox
+    direct: DirectChats
+    membership: Membership
+    renames: Renames
+    table_news: TableNews
+    registration: Registration
+    leaving: Leaving
+    refusals: Refusals
+    answers: Answers
+    give_ups: GiveUps
+    asking: Asking
+    commands: Commands

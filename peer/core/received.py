@@ -1,0 +1,238 @@
+"""What is received and believed (peer.core.trust judged it by the key that sealed it),
+dispatched: each message to the part it concerns, by its type (a peer's first: it is
+waited on), and each answer matched to a direct message of ours or handed to peer.core.answers,
+whose matched answers come back to `take` to be taken by their part. Sans-IO: the parts
+append the actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from peer.core.actions import Action, Addr, Emit, Print, Send
+from peer.core.parts import Parts
+from wire.messages import (
+    Ack,
+    Acks,
+    Alive,
+    Busy,
+    ChannelMessage,
+    ChannelPost,
+    Chat,
+    Deregister,
+    Join,
+    Keepalive,
+    Leave,
+    MailTaken,
+    Message,
+    MoreMail,
+    Notice,
+    Refused,
+    Register,
+    Relayed,
+    Rename,
+    Restarted,
+    RoomList,
+    RoomMessage,
+    RoomNotice,
+    RoomPost,
+    RoomsRequest,
+    Saved,
+    SaveMessage,
+    TableRequest,
+    TableSnapshot,
+    TableUpdate,
+    TooBig,
+    Welcome,
+)
+
+#: The requests whose answer is taken where it is handled, not by a taker: a TableRequest's
+#: TableSnapshot.
+TAKEN_AS_HANDLED = frozenset({TableRequest})
+
+#: A handler of a message received: the message, where it came from, `now`, the actions.
+_Handler = Callable[[Any, Addr, float, Emit], None]
+#: A taker of an answer: our request, the registry's answer to it, `now`, the actions.
+_Taker = Callable[[Any, Message, float, Emit], None]
+
+
+class Received:
+    """The dispatch of what is received (no state of its own but its tables)."""
+
+    def __init__(self, parts: Parts) -> None:
+        self._parts = parts
+        self._shared = parts.shared
+        self._direct = parts.direct
+        self._handlers = self._handler_table()
+        # what a peer's key may send (peer.core.trust): its chats, and the acks of ours to it
+        self._from_peers: dict[type, _Handler] = {
+            Chat: parts.direct.incoming,
+            Ack: self._peer_answer,
+            TooBig: self._peer_answer,
+            Acks: lambda acks, addr, now, emit: self._each_ack(acks, addr, now, emit, True),
+        }
+        self._takers = self._taker_table()
+
+    @property
+    def handled(self) -> frozenset[type]:
+        """The message types handled, each by its handler."""
+        return frozenset(self._handlers)
+
+    @property
+    def taken(self) -> frozenset[type]:
+        """The requests whose answer a taker takes."""
+        return frozenset(self._takers)
+
+    def _handler_table(self) -> dict[type, _Handler]:
+        """Each message's handler, by the message's type."""
+        parts, answer = self._parts, self.answer
+        return {
+            Chat: parts.direct.incoming,
+            Ack: answer,
+            Refused: answer,
+            Welcome: answer,
+            Alive: answer,
+            TooBig: answer,
+            RoomList: answer,
+            MoreMail: answer,
+            Busy: lambda m, addr, now, emit: parts.link.busy(m, now, emit),
+            Acks: lambda acks, addr, now, emit: self._each_ack(acks, addr, now, emit, False),
+            TableSnapshot: self._snapshot,
+            ChannelMessage: self._channel_message,
+            TableUpdate: self._table_update,
+            Saved: self._saved,
+            Relayed: lambda m, addr, now, emit: parts.answers.relay_outcome(m.reply_to, now, emit),
+            Restarted: self._restarted,
+            Notice: self._notice,
+            RoomMessage: parts.membership.message,
+            RoomNotice: self._room_notice,
+        }
+
+    def _taker_table(self) -> dict[type, _Taker]:
+        """Who takes the registry's answer to each kind of request (a refusal of any is
+        Refusals')."""
+        parts = self._parts
+        answers, registration = parts.answers, parts.registration
+        return {
+            Register: registration.answered,
+            Deregister: parts.leaving.deregistered,
+            SaveMessage: answers.save_accepted,
+            ChannelPost: answers.post_accepted,
+            Join: answers.join_answered,
+            Leave: answers.leave_answered,
+            RoomPost: answers.room_post_accepted,
+            RoomsRequest: parts.membership.rooms_answered,
+            Rename: parts.renames.answered,
+            MailTaken: registration.more_mail,
+            Keepalive: parts.table_news.alive,
+        }
+
+    def receive(
+        self, message: Message, addr: Addr, from_registry: bool, now: float, emit: Emit
+    ) -> None:
+        """`message`, believed, came from `addr`: handed to its handler, found by its type.
+        A peer's (not sealed by the registry's key) goes straight there: it is waited on.
+        The registry's is heard from (and back, if it was away), wherever it comes from;
+        from another registry of the service, the service reaches us through that one
+        now."""
+        kind = type(message)
+        if not from_registry:
+            self._from_peers[kind](message, addr, now, emit)
+            return
+        shared = self._shared
+        if addr != shared.server:
+            if isinstance(message, Restarted):  # (learnt first: it names its sender)
+                shared.learn_registries(message.registries)
+            if addr in shared.registries:
+                self._parts.link.moved(addr, emit)  # ours stopped
+        watch = shared.watch
+        watch.heard(now)
+        if shared.tried:
+            shared.tried.clear()  # it answers: a later silence may try the others again
+        back = watch.down
+        if back:
+            self._parts.link.came_back(now, emit)
+        handler = self._handlers.get(kind)
+        if handler is not None:
+            handler(message, addr, now, emit)
+        if back:
+            # What is still in flight went into the silence, and its tries may run out
+            # before the next copy: it would be said unanswered by a registry just back.
+            # (What this message answered is no longer in flight: it is not sent again.)
+            shared.requests.send_again(now, emit)
+
+    def answer(self, reply: Message, addr: Addr, now: float, emit: Emit) -> None:
+        """The registry's answer to a request of ours: a direct message's, or its own."""
+        reply_to: str = getattr(reply, "reply_to", "")
+        self._shared.settling.maybe(reply_to)
+        if not self._direct.answered(reply, reply_to, now, emit):
+            self._parts.answers.answer(reply, reply_to, now, emit)
+
+    def _peer_answer(self, reply: Message, addr: Addr, now: float, emit: Emit) -> None:
+        """A peer's answer (an ack, a TooBig) to a direct message of ours."""
+        reply_to: str = getattr(reply, "reply_to", "")
+        self._shared.settling.maybe(reply_to)
+        self._direct.answered(reply, reply_to, now, emit)
+
+    def take(self, message: Message, reply: Message, now: float, emit: Emit) -> None:
+        """Do what `reply`, the registry's answer to our request `message`, says."""
+        if isinstance(reply, Refused):
+            self._parts.refusals.refused(message, reply, now, emit)
+            return
+        taker = self._takers.get(type(message))
+        if taker is not None:
+            taker(message, reply, now, emit)
+
+    # -- the handlers -------------------------------------------------------------------
+
+    def _each_ack(self, acks: Acks, addr: Addr, now: float, emit: Emit, peer: bool) -> None:
+        answer = self._peer_answer if peer else self.answer
+        for reply_to in acks.replies:
+            answer(Ack(acks.id, reply_to), addr, now, emit)
+
+    def _snapshot(self, snapshot: TableSnapshot, addr: Addr, now: float, emit: Emit) -> None:
+        self.answer(snapshot, addr, now, emit)
+        self._parts.table_news.snapshot(snapshot, now, emit)
+
+    def _channel_message(self, message: ChannelMessage, addr: Addr, now: float, emit: Emit) -> None:
+        if self._parts.inbox.accept(message.sender, message.id, addr, emit):
+            line = f"[Channel_Message {message.sender}: {message.text}]"
+            emit(Print(line, "channel", message.sender))
+
+    def _table_update(self, update: TableUpdate, addr: Addr, now: float, emit: Emit) -> None:
+        shared = self._shared
+        emit(Send(addr, Ack(shared.new_id(), update.id)))
+        if shared.life.registered:
+            self._parts.table_news.update(update, now, emit)
+        else:
+            # Our Welcome is still on its way (over TCP when the table is big): keep the
+            # update for it rather than leave the registry resending it to us.
+            shared.table.hold(update)
+
+    def _saved(self, saved: Saved, addr: Addr, now: float, emit: Emit) -> None:
+        emit(Send(addr, Ack(self._shared.new_id(), saved.id)))
+        self._parts.answers.save_outcome(saved, now, emit)
+
+    def _restarted(self, restarted: Restarted, addr: Addr, now: float, emit: Emit) -> None:
+        # acked; a copy (the ack lost) sends nothing the registry lacks
+        emit(Send(addr, Ack(self._shared.new_id(), restarted.id)))
+        self._parts.link.registry_restarted(now, emit)
+
+    def _notice(self, notice: Notice, addr: Addr, now: float, emit: Emit) -> None:
+        shared = self._shared
+        if not shared.life.registered:
+            return
+        if self._parts.inbox.accept("", notice.id, addr, _unkept):  # (acked, not kept)
+            if notice.quitter:
+                shared.change_lines.someone_quit(notice, now, emit)
+            else:
+                emit(Print(f"[{notice.text}]", "system"))
+
+    def _room_notice(self, notice: RoomNotice, addr: Addr, now: float, emit: Emit) -> None:
+        if self._parts.membership.notice(notice, addr, emit):
+            self._parts.answers.joined_by_notice(notice.room, addr, now, emit)
+
+
+def _unkept(action: Action) -> None:
+    """An `emit` for what is decided and not to be carried out."""

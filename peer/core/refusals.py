@@ -1,0 +1,160 @@
+"""What the registry's refusals of our requests mean: said, each with which message it
+was, and what follows (offline, out of a room, replaced by another start, the registry
+gave up on us and we come back). Sans-IO: Print and Exit actions.
+"""
+
+from __future__ import annotations
+
+from peer.core.actions import Emit, Exit, Print
+from peer.core.leaving import Leaving
+from peer.core.lifecycle import Event
+from peer.core.registry_link import RegistryLink
+from peer.core.room_membership import Membership
+from peer.core.shared import Shared, not_saved, quoted
+from peer.core.table_news import TableNews
+from wire.messages import (
+    ChannelPost,
+    Deregister,
+    Join,
+    Keepalive,
+    Leave,
+    Message,
+    Refused,
+    Register,
+    RoomPost,
+    SaveMessage,
+)
+from wire.refusals import RefusalCode
+
+_REPLACED = (RefusalCode.REPLACED, RefusalCode.REPLACED_GONE)
+
+#: Said after a refused first registration, without and with --password.
+PASSWORD_HINT = "[If the name is yours and has a password, start again with --password to give it.]"
+PASSWORD_HINT_AGAIN = "[Start again with --password to type the password again.]"
+
+
+class Refusals:
+    """The refusals of our requests (no state of its own: each is answered as it comes)."""
+
+    def __init__(
+        self,
+        shared: Shared,
+        link: RegistryLink,
+        membership: Membership,
+        table_news: TableNews,
+        leaving: Leaving,
+    ) -> None:
+        self._shared = shared
+        self._link = link
+        self._membership = membership
+        self._table_news = table_news
+        self._leaving = leaving
+
+    def refused(self, message: Message, refusal: Refused, now: float, emit: Emit) -> None:
+        """The registry refused our request `message`."""
+        if refusal.code in _REPLACED:
+            self._leaving.replaced(refusal, emit)
+            return
+        reason = self._reason(message, refusal, emit)
+        if isinstance(message, Keepalive):
+            # The registry no longer counts us as online (it gave up on us): come back,
+            # unless the user went offline meanwhile, or is going (the keepalive crossed
+            # the Deregister, whose ack may come after this refusal).
+            self._link.come_back(now, emit)
+            return
+        if self._message_refused(message, refusal, reason, now, emit):
+            return
+        emit(Print(f"[{reason}]", "error"))
+        if isinstance(message, Join):
+            self._membership.rejoin_refused(message, refusal, now, emit)
+        if isinstance(message, Register):
+            self._registration_refused(refusal, emit)
+        if isinstance(message, Deregister) and message.quitting:
+            emit(Exit(0))
+        if isinstance(message, SaveMessage | ChannelPost | Leave):
+            self._shared.settling.drop_from_outbox(message)
+
+    def _reason(self, message: Message, refusal: Refused, emit: Emit) -> str:
+        """The reason said for `refusal`. The registry no longer knows our name when its
+        console released it: said first, before what became of the kept messages this
+        refusal may be one of (the table change that says it may come later: after a gap,
+        the whole table is fetched); and said as that, not as a name the user never typed."""
+        if (
+            refusal.code is not RefusalCode.NAME_UNKNOWN
+            or isinstance(message, Register)
+            or self._link.renames_asked()
+        ):
+            return refusal.reason
+        state = self._shared.state
+        if state.life.registered and state.life.started:
+            self._table_news.released(emit)
+        return f"the registry released the name {state.name}."
+
+    def _message_refused(
+        self, message: Message, refusal: Refused, reason: str, now: float, emit: Emit
+    ) -> bool:
+        """Say which message the user sent was refused, when `message` is one: True then."""
+        shared = self._shared
+        if (
+            isinstance(message, ChannelPost | RoomPost)
+            and shared.requests.accepted(message.id)
+            and not (isinstance(message, RoomPost) and self._link.counts_us_offline(refusal.code))
+        ):
+            self.unconfirmed(message, reason, emit)
+            return True
+        if isinstance(message, RoomPost):
+            self._membership.post_refused(message, refusal, now, emit)
+            return True
+        if isinstance(message, SaveMessage | ChannelPost) and shared.settling.drop_from_outbox(
+            message
+        ):
+            self._kept_refused(message, reason, emit)
+            return True
+        if isinstance(message, SaveMessage):
+            # it may come seconds after the send, with more typed since: say which one
+            emit(Print(not_saved(message, reason, kept=False), "error"))
+            return True
+        return False
+
+    def _registration_refused(self, refusal: Refused, emit: Emit) -> None:
+        """A registration was refused (its reason said already): the first one ends this
+        start, saying how a password is given; a quiet re-registration leaves us offline."""
+        shared = self._shared
+        state = shared.state
+        if not state.life.started:
+            if refusal.code is RefusalCode.NOT_OWNER:
+                emit(Print(PASSWORD_HINT_AGAIN if state.password else PASSWORD_HINT, "error"))
+            self._leaving.never_started(emit)
+        elif state.life.registered:  # a quiet re-registration was refused
+            state.life.fire(Event.REFUSED)
+            shared.watch.offline()
+            if state.room:
+                # the registry took us out of it as it gave up on us; offline, we are
+                # in no room here either (the prompt says so)
+                emit(Print(f"[You are no longer in {state.room}.]", "system"))
+                state.room = ""
+            reg = shared.typed(f"reg {state.name}")
+            emit(Print(f"[You are offline. Type {reg} to retry.]"))
+
+    def _kept_refused(self, message: SaveMessage | ChannelPost, reason: str, emit: Emit) -> None:
+        """A message kept in the outbox (typed while the registry did not answer, or in an
+        earlier session) was refused as it went out: say which, in full (nothing else has
+        it, and it was typed long before), and why. A reason alone, coming out of the blue
+        when the registry is back, would not say which message was lost."""
+        where = f"for {message.to}" if isinstance(message, SaveMessage) else "to the channel"
+        emit(Print(f"[Kept message {where} not delivered: {reason}]", "error"))
+        emit(Print(f"[Your message: {message.text}]", "error"))
+
+    def unconfirmed(self, post: ChannelPost | RoomPost, reason: str, emit: Emit) -> None:
+        """`post`, accepted by the registry earlier, was asked for again for want of its
+        outcome, and the registry could not give it: it forgot the post (a restart) and now
+        refuses it, say, as its sender has left the room since. Whether every member has it
+        is not known: said, quoting it, and it is no longer kept."""
+        self._shared.requests.take_outcome(post.id)
+        self._shared.settling.drop_from_outbox(post)
+        if isinstance(post, RoomPost):
+            what = f"everyone in {post.room} had your line"
+        else:
+            what = "everyone had your message"
+        line = f"[Not confirmed that {what} {quoted(post.text)}: {reason.rstrip('.')}.]"
+        emit(Print(line, "error"))

@@ -1,0 +1,126 @@
+"""Registering: the Welcome taken (our token and name as the registry has them, the
+table, the mailbox handed over in parts, the room gone back to, the outbox sent, then the
+lines typed while it was awaited). Sans-IO: Print, Remember and OnceShown actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from peer.core.actions import Emit, OnceShown, Print, Remember
+from peer.core.lifecycle import Event
+from peer.core.mail_lines import MailLines
+from peer.core.registry_link import RegistryLink
+from peer.core.room_membership import Membership
+from peer.core.shared import Shared
+from peer.core.table_news import TableNews
+from wire.messages import Leave, MailTaken, Message, MoreMail, Register, StoredMessage, Welcome
+from wire.names import name_key
+from wire.words import counted
+
+#: Carries out the lines typed before the first Welcome (None: the end of input).
+CarryTyped = Callable[[list[str | None], float, Emit], None]
+
+
+class Registration:
+    """The Welcome and the mailbox it hands over; the lines shown after the next one."""
+
+    def __init__(
+        self,
+        shared: Shared,
+        link: RegistryLink,
+        table_news: TableNews,
+        membership: Membership,
+        carry_typed: CarryTyped,
+    ) -> None:
+        self._shared = shared
+        self._link = link
+        self._table_news = table_news
+        self._membership = membership
+        self._carry_typed = carry_typed
+        self._mail = MailLines(shared.seen)
+        #: Lines shown once, right after the next Welcome (the registry's key, first met:
+        #: after it, so that the Welcome stays the first line a script reads).
+        self.after_welcome: list[Print] = []
+
+    def answered(self, register: Register, reply: Message, now: float, emit: Emit) -> None:
+        """The answer to a registration of ours (a refusal is Refusals')."""
+        if isinstance(reply, Welcome):
+            self.welcome(reply, now, emit)
+
+    def more_mail(self, taken: MailTaken, reply: Message, now: float, emit: Emit) -> None:
+        """The answer to the mail taken: the next part of the mailbox, if any."""
+        if isinstance(reply, MoreMail) and self._shared.life.registered:
+            self.take_mail(reply.mail, now, emit)
+
+    def welcome(self, welcome: Welcome, now: float, emit: Emit) -> None:
+        """The registry welcomed us: registered, with the table and our mail."""
+        shared = self._shared
+        shared.learn_registries(welcome.registries)
+        state = shared.state
+        first = not state.life.started
+        state.life.fire(Event.WELCOME)
+        self._take_identity(welcome, emit)
+        shared.watch.registered(now)
+        emit(Print("[Welcome, You are registered.]", "system"))
+        for said in self.after_welcome:
+            emit(said)
+        # the same list: the key checks add to it (peer.adapter.key_checks)
+        self.after_welcome.clear()
+        count = sum(1 for m in shared.outbox if not isinstance(m, Leave))  # a leave is no message
+        if first and count:
+            # said once the name is ours: a start that is refused (the name in use by
+            # another start) says only why, and its kept messages stay for the next
+            line = f"[{counted(count, 'message')} kept from your last session; sending now.]"
+            emit(Print(line, "system"))
+        if state.room:
+            # registered again after the registry gave up on us, which took us out of the
+            # room: back to it, as a restarted peer goes back (Membership.go_back)
+            shared.room_return.go_back_later(state.room)
+            state.room = ""
+        # said at once, whatever came just before: the line between the Welcome and the
+        # mail is part of what registering looks like (docs/PROTOCOL.md, "The mailbox hand-over")
+        self._table_news.welcome_table(welcome.version, welcome.entries, welcome.aliases, emit)
+        self._table_news.take_held(now, emit)
+        self._mail.begin()
+        self.take_mail(welcome.mail, now, emit)
+        self._membership.rejoin_for_kept(now, emit)
+        typed = shared.lines.take_early()
+        if any(text is not None and text.strip() for text in typed):
+            # Lines typed before this answer (a script's, all of them) were meant for where
+            # the user stood when typing: in no room, not the one they are taken back to.
+            shared.room_return.stay_out(emit)
+        self._membership.go_back(now, emit)
+        self._link.flush_outbox(now, emit)
+        self._carry_typed(typed, now, emit)
+
+    def _take_identity(self, welcome: Welcome, emit: Emit) -> None:
+        """Our token and name as the Welcome has them (kept by a Remember when new)."""
+        state = self._shared.state
+        renamed = name_key(welcome.name) != name_key(state.name)
+        if welcome.token != state.token or renamed:  # else kept already
+            state.token = welcome.token
+            emit(Remember(welcome.name, welcome.token))
+        if renamed:
+            # our rename was done as we stopped, before we could keep it: the registry
+            # welcomes us under the new name (see RegistryCore._register)
+            state.former.add(name_key(state.name))
+            line = (
+                f"[{state.name} was renamed {welcome.name} as ChatApp stopped; "
+                f"you are {welcome.name}.]"
+            )
+            emit(Print(line, "system"))
+        state.name = welcome.name
+
+    def take_mail(self, mail: tuple[StoredMessage, ...], now: float, emit: Emit) -> None:
+        """Show the stored messages of a Welcome or MoreMail not shown before (MailLines),
+        then tell the registry they were taken (it answers with the next part of the
+        mailbox, if any, and deletes them), once the last lines are on the screen too."""
+        then = self._mail.show(mail, emit)
+        if mail:
+            state = self._shared.state
+            ids = tuple(m.id for m in mail)
+            taken = MailTaken(self._shared.new_id(), state.name, state.token, ids)
+            self._link.request(taken, now, then.append, quiet=True)
+        if then:
+            emit(OnceShown(tuple(then)))

@@ -1,0 +1,72 @@
+"""Whether the registry answers, and when the peer next sends it a keepalive: every
+KEEPALIVE seconds while it answers, on a backoff while it is away (docs/PROTOCOL.md,
+"Liveness"). Sans-IO: the caller passes `now` and wakes at `next_keepalive`.
+"""
+
+from __future__ import annotations
+
+import math
+
+#: Seconds between keepalives (and outbox retries while the registry is away).
+KEEPALIVE = 10.0
+#: While the registry is away, keepalives back off up to this many keepalive periods.
+PROBE_BACKOFF = 4
+
+
+class RegistryWatch:
+    """The keepalive schedule, and whether the registry is away (`down`): a request to it
+    was given up on, and nothing has come from it since."""
+
+    def __init__(self, keepalive: float = KEEPALIVE) -> None:
+        self.keepalive = keepalive
+        #: When the next keepalive is due, or None when none is (not registered).
+        self.next_keepalive: float | None = None
+        self.down = False
+        #: Whether the rooms' being unavailable was said since the registry last answered.
+        self.rooms_down_said = False
+        self._probe_every = keepalive
+        #: When anything last came from the registry (peer.core.requests.Requests.due).
+        self.heard_at = -math.inf
+
+    def heard(self, now: float) -> None:
+        """Something came from the registry at `now`: it runs."""
+        self.heard_at = now
+
+    def registered(self, now: float) -> None:
+        """Registered at `now`: keepalives from now on, every period."""
+        self.next_keepalive = now + self.keepalive
+
+    def offline(self) -> None:
+        """Registered no more: no keepalives (whether the registry is away is still
+        known, for the outbox)."""
+        self.next_keepalive = None
+
+    def keepalive_due(self, now: float) -> bool:
+        """Whether a keepalive is due at `now`; if so, the next one is scheduled: a period
+        later while the registry answers, else on a backoff of 1, 2, 4, 4, ... periods
+        (PROBE_BACKOFF)."""
+        if self.next_keepalive is None or now < self.next_keepalive:
+            return False
+        if self.down:
+            self.next_keepalive = now + self._probe_every
+            self._probe_every = min(2 * self._probe_every, PROBE_BACKOFF * self.keepalive)
+        else:
+            self.next_keepalive = now + self.keepalive
+        return True
+
+    def went_away(self, now: float, *, started: bool) -> None:
+        """A request to the registry was given up on at `now`: it is away. A peer that
+        has `started` (registered once) probes it even when offline, for its outbox."""
+        self.down = True
+        if self.next_keepalive is None and started:
+            self.next_keepalive = now + self.keepalive
+
+    def came_back(self, now: float) -> None:
+        """Something came from the registry at `now` while it was away."""
+        self.down = False
+        self.rooms_down_said = False
+        self._probe_every = self.keepalive
+        if self.next_keepalive is not None:
+            # back to the usual period at once: the next probe of the backoff could come
+            # later than a restarted registry waits before it counts us as gone
+            self.next_keepalive = min(self.next_keepalive, now + self.keepalive)

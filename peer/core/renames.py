@@ -1,0 +1,96 @@
+"""Renames of this peer (/nick): asked of the registry, done when it answers, or when the
+table shows the new name first (the answer lost, or given up on). Sans-IO: Print and
+Remember actions; the request goes through peer.core.registry_link.
+"""
+
+from __future__ import annotations
+
+import collections
+
+from peer.core.actions import Emit, Print, Remember
+from peer.core.registry_link import RegistryLink
+from peer.core.shared import Shared
+from wire.messages import Message, Rename, TableUpdate
+from wire.names import name_key, name_problem
+
+
+class Renames:
+    """Our own renames: the names we had before are the PeerState's (`former`)."""
+
+    def __init__(self, shared: Shared, link: RegistryLink) -> None:
+        self._shared = shared
+        self._link = link
+        # (old, new) name keys of the renames done by their answer whose table update has
+        # not come yet: those updates show them in order, and are not news of a later rename
+        # (a name given back and taken again makes the same move twice)
+        self._to_show: collections.deque[tuple[str, str]] = collections.deque(maxlen=16)
+
+    def rename(self, new: str, now: float, emit: Emit) -> None:
+        """The user typed /nick `new`: asked of the registry, unless it cannot be."""
+        problem = name_problem(new)
+        if problem:
+            emit(Print(f"[Cannot rename to {new!r}: {problem}.]", "error"))
+            return
+        state = self._shared.state
+        if new == state.name:
+            emit(Print(f"[You are already called {new}.]", "error"))
+            return
+        if self._link.sent(Rename):
+            emit(Print("[A rename is already on its way; wait for its answer.]", "error"))
+            return
+        rename = Rename(self._shared.new_id(), state.name, state.token, new)
+        self._link.request(rename, now, emit)
+
+    def answered(self, rename: Rename, reply: Message, now: float, emit: Emit) -> None:
+        """The registry did `rename` (a refusal is Refusals'); its update is still to come."""
+        if self.renamed_to(rename, emit):
+            self._to_show.append((name_key(rename.name), name_key(rename.new_name)))
+
+    def renamed_to(self, rename: Rename, emit: Emit) -> bool:
+        """The registry did `rename`: we are called by its new name from now on. False
+        when we are already (an answer to a copy of a rename already done)."""
+        state = self._shared.state
+        old = state.name
+        if rename.name != old:
+            return False
+        state.name = rename.new_name
+        self._shared.table.renamed(old, rename.new_name)
+        state.former.add(name_key(old))
+        state.former.discard(name_key(rename.new_name))
+        emit(Remember(rename.new_name, state.token))
+        emit(Print(f"[You are now known as {rename.new_name}.]", "system"))
+        return True
+
+    def own_rename_seen(self, new_name: str, emit: Emit) -> None:
+        """The table says our name became `new_name`: a rename we asked for was done, though
+        its answer has not come (lost, or still on its way) or we gave up on it. Take it as
+        done, or this peer would go on under a name that is no longer its own."""
+        requests = self._shared.requests
+        for rename in self._link.renames_asked():
+            if name_key(rename.new_name) == name_key(new_name):
+                requests.answer_sent(rename.id)
+                requests.take_given_up(rename.id)
+                self.renamed_to(rename, emit)
+                return
+
+    def shows_answered(self, update: TableUpdate) -> bool:
+        """Whether `update` is the table's news of a rename of ours done by its answer, and
+        so no news of a later one. Those updates come in the order the renames were
+        answered: any answered before it came in a whole table instead, and are forgotten."""
+        to_show = self._to_show
+        if not to_show:
+            return False
+        port = self._shared.state.port
+        gone = {name_key(e.name) for e in update.entries if not e.port}
+        came = {name_key(e.name) for e in update.entries if e.port == port and e.online}
+        for shown, (old, new) in enumerate(to_show, start=1):
+            if old in gone and new in came:
+                for _ in range(shown):
+                    to_show.popleft()
+                return True
+        return False
+
+    def whole_table_seen(self) -> None:
+        """A whole table came: it shows every rename before it, and no update of one done
+        before it will count (its version is past)."""
+        self._to_show.clear()

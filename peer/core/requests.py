@@ -1,0 +1,494 @@
+"""The peer's requests to the registry, as bookkeeping: what is in flight (as datagrams,
+or over TCP after a TooBig), what waits behind a long or kept request so the registry gets
+lines in the order typed, the accepted saves and posts whose outcome is to come, and the
+given-up requests whose late answers are still taken (docs/PROTOCOL.md, "A long message
+is not overtaken"). Sans-IO: `send` appends the Send action; the caller asks `due`,
+and `outcomes_over` at `next_wake`. What answers and failures mean to the
+user is peer.core.answers' and peer.core.give_ups'; the order of sending,
+peer.core.registry_link's."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterator
+
+from msgspec import Struct
+
+from peer.core.actions import Addr, Emit, Send
+from peer.core.busy_waits import BusyWaits
+from peer.core.outbox import Outbox
+from peer.core.pacing import Pace
+from wire.codec import travels_by_stream
+from wire.messages import (
+    ChannelPost,
+    Deregister,
+    Join,
+    Keepalive,
+    Leave,
+    Message,
+    Register,
+    Rename,
+    RoomPost,
+    SaveMessage,
+)
+from wire.reliable import ATTEMPTS, STREAM_WAIT, TIMEOUT, Retransmitter
+
+#: What reaches the registry in the order typed, behind a long line on its way over TCP.
+_IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister)
+#: Requests accepted by the registry whose outcome comes after (see `await_outcome`).
+Outcome = SaveMessage | ChannelPost | RoomPost
+#: Seconds to wait for the outcome of an accepted save request or post before asking again.
+OUTCOME_WAIT = 10.0
+#: Requests given up on whose late answer is still taken: the last few are plenty, as only
+#: registrations, joins and renames are kept, and each is typed by the user.
+GIVEN_UP_KEPT = 16
+#: Rounds of tries a request is given beyond its first when the registry was heard from
+#: during the last: it runs, and the copies or their answers were lost (see `due`). At 30%
+#: loss a round fails about once in 30; four in a row, once in a million.
+EXTRA_ROUNDS = 3
+
+
+class Request(Struct):
+    """A request to the registry waiting for its answer.
+
+    `quiet` requests are outbox retries: their failure is not announced again.
+    """
+
+    message: Message
+    quiet: bool = False
+    #: when its current round of tries began, and how many rounds it had beyond the first
+    since: float = 0.0
+    rounds: int = 0
+
+
+class Requests:
+    """The requests of one peer to the registry at `server`, from sending to their answer,
+    give-up or outcome. `outbox` is the peer's own: a kept message, as the outbox is sent,
+    is waited for like a long one (see `send`). `timeout` and `attempts` are the retry rule
+    of datagrams (wire.reliable); `pace` how fast what the user types may go (by default
+    peer.core.pacing's, below the registry's flood gate)."""
+
+    def __init__(
+        self,
+        server: Addr,
+        outbox: Outbox,
+        timeout: float = TIMEOUT,
+        attempts: int = ATTEMPTS,
+        pace: Pace | None = None,
+    ) -> None:
+        self.server = server  # where requests go: the registry used now (Shared.move_to)
+        self._outbox = outbox
+        self._sent: Retransmitter[Request] = Retransmitter(timeout, attempts)
+        # the request what is typed next (saves, posts, ...) waits for (a long one on its
+        # way, or a kept one as the outbox is sent: `next_kept`), and those held behind it
+        self._waited_for: str | None = None
+        self._held: dict[str, tuple[Message, bool]] = {}
+        self._streamed: dict[str, tuple[Request, float]] = {}
+        # accepted saves and channel and room posts, by id, in the order of their deadlines
+        self._outcomes: dict[str, tuple[Outcome, float]] = {}
+        # ids of those accepted at least once, until their outcome (see `await_outcome`)
+        self._accepted: set[str] = set()
+        self._kept_saves: set[str] = set()  # ids of outcomes awaited for outbox messages
+        # registrations, joins and renames given up on, by id, for their late answers
+        self._given_up: dict[str, Register | Join | Rename] = {}
+        # what the user typed beyond the pace (peer/core/pacing.py), by id, in the order typed
+        self._pace = pace or Pace()
+        self._paced: dict[str, Request] = {}
+        self._paced_kinds: Counter[type[Message]] = Counter()  # of _paced, for `any_of`
+        self._busy: BusyWaits[Request] = BusyWaits()  # requests answered Busy
+
+    # -- sending, and the order typed ---------------------------------------------------
+
+    def send(
+        self,
+        message: Message,
+        now: float,
+        emit: Emit,
+        quiet: bool = False,
+        *,
+        kept: Message | None = None,
+    ) -> None:
+        """Send `message` to the registry at `now` and wait for its answer (`due` sends it
+        again); `quiet` for outbox retries, whose failure is not announced again. What the
+        user typed goes at the pace (`release` sends what waits for it), and reaches the
+        registry in the order typed: while a long request or a kept one is waited for, a
+        save, post, leave, join, rename or dereg is held instead, and goes once that one is
+        over (`over`, `take_held`); so does a leave or join while a room line is on its way.
+        `kept` is the first kept message not on its way (`next_kept`), when the caller wants
+        `message` to go after the outbox: such a message, not kept itself and not a dereg,
+        is held, and `kept` sent in its place."""
+        if isinstance(message, _IN_ORDER) and self._waits(message, now, emit, quiet, kept):
+            return
+        self._start(Request(message, quiet), now)
+        emit(Send(self.server, message))
+
+    def _waits(
+        self, message: Message, now: float, emit: Emit, quiet: bool, kept: Message | None
+    ) -> bool:
+        """Whether `message`, of what the user typed, waits (held behind the request waited
+        for, or a room line on its way, or the outbox; or for the pace) rather than going
+        now: see `send`."""
+        # what the user typed reaches the registry in the order typed (see
+        # `DirectChats._send_in_order`): behind a long one on its way, or a kept one (the
+        # outbox goes one message at a time: see `RegistryLink.flush_outbox`), it waits; so
+        # does a leave, join, rename or dereg, which would take effect before the line
+        # waited for arrived
+        if self._waited_for is not None and message.id != self._waited_for:
+            self._held.setdefault(message.id, (message, quiet))
+            return True
+        line = self._room_line_on_its_way() if isinstance(message, Leave | Join) else None
+        if line is not None:
+            # a room line typed before it, not yet taken (lost once, and sent again):
+            # the leave or join overtaking it would take us out of its room first,
+            # and the line would be refused ("You are not in r")
+            self._waited_for = line
+            self._held.setdefault(message.id, (message, quiet))
+            return True
+        if kept is not None and message not in self._outbox and type(message) is not Deregister:
+            # the outbox was given up on (the registry away, or back unnoticed): this
+            # one would overtake it. The first kept one goes now, as a probe; this one
+            # goes after the outbox, or fails with the probe (`RegistryLink.over`).
+            # A dereg does not wait: leaving keeps the outbox for the next start.
+            self._held.setdefault(message.id, (message, quiet))
+            self.send(kept, now, emit, quiet=True)
+            return True
+        long = isinstance(message, SaveMessage | ChannelPost | RoomPost) and travels_by_stream(
+            message
+        )
+        if long or message in self._outbox:
+            self._waited_for = message.id
+        if self._paced or not self._pace.take(now):
+            # beyond the pace: it waits, behind what waits already (`release`)
+            if message.id not in self._paced:
+                self._paced[message.id] = Request(message, quiet)
+                self._paced_kinds[type(message)] += 1
+            return True
+        return False
+
+    def _start(self, request: Request, now: float, *, again: bool = False) -> None:
+        """`request` was sent at `now`: a round of tries begins (`again`: after `due`)."""
+        request.since = now
+        (self._sent.again if again else self._sent.start)(request.message.id, request, now)
+
+    def _room_line_on_its_way(self) -> str | None:
+        """The id of the last room line sent as a datagram, or waiting for the pace, and
+        not taken by the registry yet (one asked again for its outcome was taken: its place
+        in the order is settled); None when there is none."""
+        for request in reversed(self._paced.values()):
+            if isinstance(request.message, RoomPost):
+                return request.message.id
+        accepted = self._accepted
+        lines = [
+            r.message.id
+            for r in self._sent.items()
+            if isinstance(r.message, RoomPost) and r.message.id not in accepted
+        ]
+        return lines[-1] if lines else None
+
+    def send_again(self, now: float, emit: Emit, *, moved: bool = False) -> None:
+        """Send every request in flight as a datagram again at `now`, oldest first, its
+        attempts counted afresh: the registry is back after a silence, and a request whose
+        last copy went into that silence would otherwise be given up on, as if it were still
+        away (the registry dedupes the copies it had). `moved`: to another registry, even
+        those sent at `now`."""
+        for request in self._sent.renew(now, every=moved):
+            request.since = now
+            emit(Send(self.server, request.message))
+
+    def release(self, now: float, emit: Emit) -> None:
+        """Send, in order, what waits for the pace (see `send`), as much as it allows at
+        `now`. The caller calls this at `next_wake`."""
+        paced = self._paced
+        while paced and self._pace.take(now):
+            msg_id = next(iter(paced))
+            request = paced.pop(msg_id)
+            kinds, kind = self._paced_kinds, type(request.message)
+            kinds[kind] -= 1
+            if not kinds[kind]:
+                del kinds[kind]  # none left: `any_of` looks at the kinds that wait
+            self._start(request, now)
+            emit(Send(self.server, request.message))
+
+    @property
+    def waiting(self) -> bool:
+        """Whether what is typed to the registry waits for a request on its way (a long one,
+        or a kept one: see `send`)."""
+        return self._waited_for is not None
+
+    def over(self, msg_id: str) -> bool:
+        """Request `msg_id` was answered (and its answer taken) or given up: True when what
+        follows waited for it, which it then no longer does; the caller sends on the next
+        kept message (`next_kept`) or what was held (`take_held`)."""
+        if msg_id != self._waited_for:
+            return False
+        self._waited_for = None
+        return True
+
+    def take_held(self) -> list[tuple[Message, bool]]:
+        """The requests held behind the one waited for, each with its `quiet`, in the order
+        held; they are no longer held (sent again with `send`, they may be held anew)."""
+        held, self._held = self._held, {}
+        return list(held.values())
+
+    def next_kept(self, *, rejoining: bool) -> Message | None:
+        """The first kept message in the outbox not on its way yet; None when there is none,
+        or when it is a room line or leave and `rejoining` (its room is being joined again)."""
+        for message in self._outbox:
+            if rejoining and isinstance(message, RoomPost | Leave):
+                return None
+            msg_id = message.id
+            on_its_way = self._sent.get(msg_id) is not None or msg_id in self._streamed
+            if not on_its_way and msg_id not in self._paced:
+                return message
+        return None
+
+    # -- time ---------------------------------------------------------------------------
+
+    def take_back(self, given_up: list[Request], now: float) -> None:
+        """`given_up` (by `due`) are waited for again, in their places, as sent at `now`."""
+        for request in given_up:
+            request.rounds = 0
+            self._start(request, now, again=True)
+
+    def due(self, now: float, heard: float = -math.inf) -> tuple[list[Request], list[Request]]:
+        """The requests to send again as datagrams at `now`, and those given up on (no
+        longer waited for), oldest first. A request whose tries ran out (or whose answer
+        over TCP did not come within STREAM_WAIT: a round of its own) is given up only
+        when nothing came from the registry during them (the last time anything did is
+        `heard`), or after EXTRA_ROUNDS more rounds: the registry runs, and the copies or
+        their answers were lost (or are slow); it then starts a new round, quietly. A
+        keepalive has all its rounds (an idle peer hears nothing else; at 30% loss one
+        round in 30 is lost whole). One answered Busy has rounds until BUSY_PATIENCE from
+        its first Busy: a registry that said it is overwhelmed drops what it cannot read."""
+        again, failed = self._sent.due(now)
+        failed += self._streams_over(now)
+        if not failed:
+            return again, failed
+        again_round: list[Request] = []
+        given_up: list[Request] = []
+        for request in failed:
+            heard_meanwhile = heard > request.since or isinstance(request.message, Keepalive)
+            if self._busy.patient(request.message.id, now):
+                self._start(request, now, again=True)  # no round counted: a wait was asked
+                again_round.append(request)
+            elif heard_meanwhile and request.rounds < EXTRA_ROUNDS:
+                request.rounds += 1
+                self._start(request, now, again=True)
+                again_round.append(request)
+            else:
+                given_up.append(request)
+                self._busy.forget(request.message.id)
+        return again_round + again, given_up
+
+    def _streams_over(self, now: float) -> list[Request]:
+        """The requests sent over TCP whose answer did not come by their deadline, no
+        longer waited for there (`due` asks them again as datagrams, or gives them up)."""
+        over = [request for request, deadline in self._streamed.values() if deadline <= now]
+        for request in over:
+            del self._streamed[request.message.id]
+        return over
+
+    def outcomes_over(self, now: float) -> Iterator[Outcome]:
+        """Each save or post accepted whose outcome did not come by its deadline,
+        forgotten just before it is given: the caller asks again (the registry dedupes)."""
+        while self._outcomes:
+            key, (message, deadline) = next(iter(self._outcomes.items()))
+            if deadline > now:
+                return
+            del self._outcomes[key]
+            yield message
+
+    def next_wake(self) -> float | None:
+        """When a request is next due, may go at the pace, or a TCP answer or an outcome is
+        next given up; or None."""
+        wake = self._sent.next_wake()
+        # asked after every event: each other source is looked at only when it holds one
+        if self._paced:
+            wake = _earlier(wake, self._pace.next_at())
+        if self._busy.due:
+            wake = _earlier(wake, self._busy.next_wake())
+        if self._streamed:
+            wake = _earlier(wake, min(deadline for _, deadline in self._streamed.values()))
+        if self._outcomes:  # in the order of their deadlines: the first is the earliest
+            wake = _earlier(wake, next(iter(self._outcomes.values()))[1])
+        return wake
+
+    # -- answers ------------------------------------------------------------------------
+
+    def answer(self, msg_id: str) -> Request | None:
+        """The answer to request `msg_id` came: forget it, sent as a datagram or over TCP,
+        and return it; None when it is not waited for (a copy of an answer)."""
+        self._busy.forget(msg_id)
+        request = self._sent.answer(msg_id)
+        if request is None:
+            streamed = self._streamed.pop(msg_id, None)
+            request = streamed[0] if streamed else None
+        return request
+
+    def answer_sent(self, msg_id: str) -> Request | None:
+        """As `answer`, for a request sent as a datagram only: one sent over TCP still
+        waits for its own answer."""
+        return self._sent.answer(msg_id)
+
+    def stream(self, msg_id: str, now: float) -> Request | None:
+        """The registry answered request `msg_id` with a TooBig at `now`: it is no longer
+        retried as a datagram, and its answer over TCP is waited for STREAM_WAIT seconds.
+        Returns it, for the caller to send over TCP; None when it is not waited for."""
+        request = self._sent.answer(msg_id)
+        if request is not None:
+            request.since = now  # its round over TCP begins
+            self._streamed[msg_id] = (request, now + STREAM_WAIT)
+        return request
+
+    def busy(self, msg_id: str, wait: float, now: float) -> tuple[Request | None, bool]:
+        """The registry answered request `msg_id` Busy at `now`: it is sent again `wait`
+        seconds on (`busy_over`), its attempts counted afresh then. Returns it and whether
+        this is its first Busy; (None, False) when it is not waited for. See `too_busy`
+        first."""
+        since = self._busy.since(msg_id, now)
+        request = self.answer(msg_id)
+        if request is None:
+            return None, False
+        self._busy.wait(msg_id, request, now + wait, since)
+        return request, since == now
+
+    def too_busy(self, msg_id: str, now: float) -> bool:
+        """Whether request `msg_id` has been answered Busy for BUSY_PATIENCE already: the
+        caller gives it up (`answer` takes it) rather than wait again."""
+        return self._busy.exhausted(msg_id, now)
+
+    def busy_over(self, now: float) -> Iterator[Request]:
+        """Each request whose wait after a Busy is over at `now`, sent again (in flight from
+        now on, with fresh attempts): the caller sends it."""
+        for request in self._busy.over(now):
+            self._start(request, now)
+            yield request
+
+    def await_outcome(self, message: Outcome, now: float, *, kept: bool = False) -> bool:
+        """The registry accepted `message` at `now`: wait OUTCOME_WAIT seconds for its
+        outcome (a save: saved, delivered or refused; a channel or room post: relayed to
+        every member), unless it is awaited already. `kept`: a save that came from the outbox
+        (see `outcome_of_kept`). True the first time it is accepted; False when this
+        answers asking again (see `outcomes_over`), which the user is not told of twice."""
+        if kept:
+            self._kept_saves.add(message.id)
+        if message.id not in self._outcomes:
+            self._outcomes[message.id] = (message, now + OUTCOME_WAIT)
+        if message.id in self._accepted:
+            return False
+        self._accepted.add(message.id)
+        return True
+
+    def take_outcome(self, msg_id: str) -> Outcome | None:
+        """The outcome of save or post `msg_id` came (or is given up): the message, no
+        longer awaited; None when its outcome was not awaited (not yet accepted, or a copy
+        of an outcome)."""
+        self._accepted.discard(msg_id)
+        pending = self._outcomes.pop(msg_id, None)
+        return pending[0] if pending is not None else None
+
+    def accepted(self, msg_id: str) -> bool:
+        """Whether save or post `msg_id` was accepted and its outcome has not come: also
+        while it is asked for again (see `outcomes_over`)."""
+        return msg_id in self._accepted
+
+    def outcome_of_kept(self, msg_id: str) -> bool:
+        """Whether the outcome of save `msg_id` was awaited for a kept message (its line
+        then quotes it); forgotten once asked."""
+        kept = msg_id in self._kept_saves
+        self._kept_saves.discard(msg_id)
+        return kept
+
+    def give_up(self, message: Register | Join | Rename) -> None:
+        """`message` was given up on: should the registry have done it anyway, its late
+        answer is still taken (`take_given_up`), for the last GIVEN_UP_KEPT of them."""
+        self._given_up[message.id] = message
+        while len(self._given_up) > GIVEN_UP_KEPT:
+            del self._given_up[next(iter(self._given_up))]
+
+    def take_given_up(self, msg_id: str) -> Register | Join | Rename | None:
+        """The request `msg_id` given up on, no longer kept; None when it is not kept."""
+        return self._given_up.pop(msg_id, None)
+
+    # -- read-only views ----------------------------------------------------------------
+
+    def messages(
+        self, *, streamed: bool = False, held: bool = False, given_up: bool = False
+    ) -> list[Message]:
+        """The requests sent as datagrams and not answered, oldest first; then, when asked
+        for, those sent again over TCP, those held (waiting for the pace, or behind the one
+        waited for), and those given up on lately, each in its order."""
+        found = [r.message for r in self._sent.items()]
+        if streamed and self._streamed:
+            found += [r.message for r, _ in self._streamed.values()]
+        if held and self._paced:
+            found += [r.message for r in self._paced.values()]
+        if held and self._held:
+            found += [m for m, _ in self._held.values()]
+        if given_up and self._given_up:
+            found += self._given_up.values()
+        return found
+
+    def any_of(
+        self, kinds: type[Message] | tuple[type[Message], ...], *, streamed: bool = False
+    ) -> bool:
+        """Whether a request of `kinds` is sent and not answered, or held (waiting for the
+        pace, or behind the one waited for), or with `streamed` sent again over TCP. Asked
+        for every line typed: what waits for the pace (a script's thousands of lines) is
+        counted by kind, not looked through."""
+        if self._paced_kinds and any(issubclass(kind, kinds) for kind in self._paced_kinds):
+            return True
+        if not self._sent and not self._held and not (streamed and self._streamed):
+            return False  # asked for every line typed: mostly nothing is on its way
+        waiting = self.messages(streamed=streamed)
+        if self._held:
+            waiting += [m for m, _ in self._held.values()]
+        return any(isinstance(m, kinds) for m in waiting)
+
+    def holds(self, msg_id: str) -> bool:
+        """Whether message `msg_id` is here: sent and not answered, held (waiting for the
+        pace, or behind the one waited for), or a save or post awaiting its
+        outcome."""
+        return (
+            self._sent.get(msg_id) is not None
+            or msg_id in self._streamed
+            or msg_id in self._paced
+            or msg_id in self._held
+            or msg_id in self._outcomes
+        )
+
+    def awaiting_outcome(self, msg_id: str) -> bool:
+        """Whether save request `msg_id` waits for the registry's answer (or for the pace,
+        to be sent) or, accepted, for its outcome."""
+        return (
+            msg_id in self._outcomes or self._sent.get(msg_id) is not None or msg_id in self._paced
+        )
+
+    def delivering(self, kinds: tuple[type[Message], ...]) -> bool:
+        """Whether a request is held (waiting for the pace, or behind the one waited for) or
+        a save or post awaits its outcome, or a request of `kinds` that is not
+        quiet is sent and not answered."""
+        if self._paced or self._held or self._outcomes:
+            return True
+        waiting = self._sent.items() + [request for request, _ in self._streamed.values()]
+        return any(not request.quiet and isinstance(request.message, kinds) for request in waiting)
+
+    def undelivered(self, kinds: tuple[type[Message], ...]) -> list[Message]:
+        """The requests of `kinds` sent and not answered, then every one held (waiting for
+        the pace, or behind the one waited for), then every save or post awaiting
+        its outcome."""
+        requests = [*self._sent.items(), *(r for r, _ in self._streamed.values())]
+        return [
+            *(r.message for r in requests if isinstance(r.message, kinds)),
+            *(r.message for r in self._paced.values()),
+            *(m for m, _ in self._held.values()),
+            *(save for save, _ in self._outcomes.values()),
+        ]
+
+
+def _earlier(wake: float | None, t: float | None) -> float | None:
+    """The earlier of two deadlines, either of which may be None (none)."""
+    if t is None or (wake is not None and wake <= t):
+        return wake
+    return t

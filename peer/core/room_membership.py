@@ -1,0 +1,185 @@
+"""The room this peer is in: joining and leaving as typed, its lines said and shown, and
+the way back to it (peer.core.room_return) after a restart or while kept lines wait for it
+(docs/GUIDE.md). Sans-IO: Print actions; requests go through peer.core.registry_link.
+"""
+
+from __future__ import annotations
+
+from peer.core import commands as cmd
+from peer.core.actions import Addr, Emit, Print
+from peer.core.inbox import Inbox
+from peer.core.registry_link import RegistryLink
+from peer.core.rooms import room_line
+from peer.core.shared import Shared, text_ok
+from wire.messages import (
+    Join,
+    Leave,
+    Message,
+    Refused,
+    RoomList,
+    RoomMessage,
+    RoomNotice,
+    RoomPost,
+    RoomsRequest,
+)
+from wire.names import name_key, name_problem
+
+
+class Membership:
+    """The room we are in is the PeerState's (`room`); the rooms heard of, KnownRooms."""
+
+    def __init__(self, shared: Shared, link: RegistryLink, inbox: Inbox) -> None:
+        self._shared = shared
+        self._link = link
+        self._inbox = inbox
+
+    # -- typed --------------------------------------------------------------------------
+
+    def join(self, room: str, now: float, emit: Emit) -> None:
+        """The user typed /join `room`."""
+        problem = name_problem(room)
+        if problem:
+            line = f"[Cannot join {room!r}: {problem} (room names follow the name rules).]"
+            emit(Print(line, "error"))
+            return
+        state = self._shared.state
+        if state.room and name_key(room) == name_key(state.room):
+            emit(Print(f"[You are already in {state.room}.]", "error"))
+            return
+        join = self._shared.join_message(room)
+        if self._shared.room_return.typed_join(join, emit):
+            self._link.request(join, now, emit)
+
+    def leave(self, now: float, emit: Emit) -> None:
+        """Leave at once here (what is typed next is no longer room text) and tell the
+        registry; if it does not answer, the Leave waits in the outbox like a message."""
+        shared = self._shared
+        state = shared.state
+        if not state.room:
+            emit(Print("[You are not in a room. join <room> enters one.]", "error"))
+            return
+        emit(Print(f"[You left {state.room}.]", "system"))
+        state.room = ""
+        leave = Leave(shared.new_id(), state.name, state.token)
+        shared.outbox.note_typed(leave)  # it may wait in the outbox, after lines typed in the room
+        self._link.request(leave, now, emit)
+
+    def say(self, text: str, now: float, emit: Emit) -> None:
+        """The user said `text` in the room they are in (not when too long: said)."""
+        if not text_ok(text, emit):
+            return
+        shared = self._shared
+        state = shared.state
+        joining = shared.room_return.join_after_kept
+        room = joining.room if joining is not None else state.room
+        said = RoomPost(shared.new_id(), state.name, state.token, room, text)
+        shared.settling.keep(said, emit)
+        if joining is None:
+            self._link.request(said, now, emit)
+        else:
+            # typed after a /join that waits for lines kept for the room we are in: meant
+            # for the room it joins, and kept until that join is answered
+            shared.outbox.add(said)
+            shared.outbox.keep(emit)  # on disk before we say it is kept
+            emit(Print(f"[Kept; said in {room} once you are in it.]", "system"))
+        if cmd.spelled_as_command(text):
+            line = (
+                f"[Said in {room} as text; in a room, commands need "
+                f"their /: /{text.split()[0].lower()}]"
+            )
+            emit(Print(line, "system"))
+
+    # -- what the registry says ---------------------------------------------------------
+
+    def message(self, message: RoomMessage, addr: Addr, now: float, emit: Emit) -> None:
+        """A line said in a room (or from its history, after a join): shown once."""
+        shared = self._shared
+        first = self._inbox.accept(message.sender, message.id, addr, emit)
+        # after a join we made by ourselves (back after a pause or a restart), only what
+        # was said meanwhile is news; after a typed join, the room's last lines are, once
+        history = message.history and shared.life.registered
+        if not shared.room_return.shows(message.id, first, history):
+            return
+        self.seen_room(message.room)
+        emit(room_line(message, now + self._shared.wall_offset))
+
+    def notice(self, notice: RoomNotice, addr: Addr, emit: Emit) -> bool:
+        """A room's notice (someone joined or left): shown once; True when it is new."""
+        if not self._inbox.accept("", notice.id, addr, emit):
+            return False
+        self.seen_room(notice.room)
+        emit(Print(f"[{notice.text}]", "system"))
+        return True
+
+    def seen_room(self, room: str) -> None:
+        """Remember `room` for completion; take the registry's spelling of our own room."""
+        state = self._shared.state
+        self._shared.rooms.saw(room)
+        if state.room and name_key(room) == name_key(state.room):
+            state.room = room
+
+    def rooms_answered(self, asked: RoomsRequest, reply: Message, now: float, emit: Emit) -> None:
+        """The answer to `rooms`: the list shown."""
+        if isinstance(reply, RoomList):
+            shared = self._shared
+            shared.rooms.listed(reply, shared.state.room, shared.typed("join <room>"), emit)
+
+    def joined(self, join: Join, now: float, emit: Emit) -> None:
+        """The registry answered `join`: we are in its room. The room's notices may have
+        overtaken this answer: the spelling they brought, the registry's, is kept over the
+        one typed. Kept lines that waited for it go now; after the join for kept lines, a
+        kept /leave after them takes us out again (as typed)."""
+        shared = self._shared
+        shared.state.room = shared.rooms.spelling(join.room)
+        self.seen_room(shared.state.room)
+        if shared.room_return.answered(join) and any(isinstance(m, Leave) for m in shared.outbox):
+            shared.state.room = ""
+        if shared.outbox:  # kept lines that waited for this join go now
+            self._link.flush_outbox(now, emit)
+
+    # -- the way back -------------------------------------------------------------------
+
+    def rejoin_for_kept(self, now: float, emit: Emit) -> None:
+        """Kept lines typed in a room we are no longer in: join that room again before
+        sending them, so that they reach it and no other (RoomReturn.rejoin_for_kept)."""
+        room = self._shared.room_return.rejoin_for_kept(self._shared.state.room, emit)
+        if room:
+            self._link.request(self._shared.join_message(room), now, emit)
+
+    def go_back(self, now: float, emit: Emit) -> None:
+        """At the first Welcome, join the room an earlier run was in (RoomReturn.go_back)."""
+        room = self._shared.room_return.go_back(emit)
+        if room:
+            self._link.request(self._shared.join_message(room), now, emit)
+
+    def rejoin_refused(self, join: Join, refusal: Refused, now: float, emit: Emit) -> None:
+        """The join for kept lines was refused: say each of them in full, as not sent."""
+        shared = self._shared
+        if not shared.room_return.answered(join):
+            return
+        for message in list(shared.outbox):
+            if isinstance(message, RoomPost):
+                self.post_refused(message, refusal, now, emit)
+            elif isinstance(message, Leave):
+                shared.settling.drop_from_outbox(message)  # in no room already
+
+    def post_refused(self, post: RoomPost, refusal: Refused, now: float, emit: Emit) -> None:
+        """Say which line was not sent, in full (it may have waited in the outbox: nothing
+        else has it), and why. Refused as not in its room: we are in none here either.
+        Refused as offline: the registry gave up on us, which took us out of the room; the
+        line is kept, as one typed while the registry was down, and said in the room once
+        we are back in it."""
+        shared = self._shared
+        if self._link.counts_us_offline(refusal.code):
+            if post not in shared.outbox:
+                shared.outbox.add(post)
+            self._link.come_back(now, emit)
+            return
+        shared.settling.drop_from_outbox(post)
+        emit(Print(f"[Not sent to {post.room}: {refusal.reason}]", "error"))
+        emit(Print(f"[Your line: {post.text}]", "error"))
+        state = shared.state
+        if state.room and name_key(state.room) == name_key(post.room):
+            state.room = ""
+            line = f"[You are no longer in {post.room}; /join {post.room} to go back.]"
+            emit(Print(line, "error"))

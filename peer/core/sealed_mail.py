@@ -1,0 +1,178 @@
+"""Direct messages saved at the registry travel sealed to their recipient's key, so that
+the registry stores and delivers what it cannot read or alter (docs/SECURITY.md).
+
+A save leaves sealed with the Noise one-way pattern X, as one record of a stream to its
+recipient (secure/one_way.py: the handshake once per recipient, then one transport message
+per save): only the recipient's key opens it, and opening it shows the sender's key,
+which must be the key the table gives the name it claims. The text of a sealed message
+is `SEALED_PREFIX` and the record in URL-safe base64; what is sealed is the message's id,
+sender, recipient and text, so that the registry can move none of them to another
+message. A text that begins with `X_PREFIX` is one Noise_X message of its own
+(`secure.noise.seal`), as earlier versions sealed each save: it opens too.
+
+A message sealed by the key the recipient pinned for its sender, when they last talked,
+opens too: the sender may have moved the name to a new key since (a new machine), or the
+registry lost its table, and the message is still from the person the recipient knew.
+
+So does one sealed by the key the registry says saved it (`saved_by`): the key that held
+the sender's name when the save came. That is the registry's word on which key holds a
+name, trusted as its table is; a name moved since still has its mail shown. A message
+that opens with a key other than the one pinned for its sender is shown, and the change is
+said once, as for a direct chat from a changed key (peer/adapter/key_checks.py).
+
+Sans-IO: the sender's key pair and the table are given; nothing here touches a socket.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+
+import msgspec
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from secure.noise import NoiseError, open_sealed
+from secure.one_way import OneWayOpener, OneWaySealer
+from wire.keys import key_from_text
+from wire.messages import Chat, Entry, Message, MoreMail, SaveMessage, StoredMessage, Welcome
+from wire.names import name_key
+
+#: Bound into every seal: a message sealed by another protocol does not open as ours.
+PROLOGUE = b"ChatApp sealed mail 1"
+#: How a sealed text begins.
+SEALED_PREFIX = "s2."
+#: How a text sealed as one Noise_X message of its own begins.
+X_PREFIX = "s1."
+#: Recipients' keys a sender keeps a stream to (secure/one_way.py), the oldest dropped first.
+STREAMS_KEPT = 256
+#: What is shown in place of a message that does not open, or not with its sender's key.
+NOT_OPENED = "[A message that does not open with {sender}'s key: not shown.]"
+#: What comes before the text of a direct message kept in clear (saved by a version of
+#: ChatApp from before sealed messages): nothing proves who wrote it.
+NOT_SEALED = "[not sealed: it may not be from {sender}] "
+
+
+class SealedMail:
+    """Seals the saves that leave for the registry, and opens the direct messages it
+    delivers or hands over. `entry` finds a name's table row (following renames); `pinned`
+    gives the key pinned for a name when we last talked with it (None: never); `changed`
+    is told of a name whose message opened with a key other than the one pinned for it
+    (it says so, once, and pins that key), and whether that message came in a Welcome,
+    not shown yet (what it says then waits for the Welcome's line)."""
+
+    def __init__(
+        self,
+        static: X25519PrivateKey,
+        entry: Callable[[str], Entry | None],
+        pinned: Callable[[str], bytes | None] = lambda name: None,
+        changed: Callable[[str, bytes, bool], None] = lambda name, key, welcome: None,
+    ) -> None:
+        self._static = static
+        self._sealers: dict[bytes, OneWaySealer] = {}
+        self._opener = OneWayOpener(static, PROLOGUE)
+        self._entry = entry
+        self._pinned = pinned
+        self._changed = changed
+
+    def sealed(self, save: SaveMessage) -> SaveMessage | None:
+        """`save` with its text sealed to its recipient's key; None when the table has no
+        key for the recipient (a name not seen since the registry began to use keys).
+        Raises NoiseError for a key nothing can be sealed to (a low-order point)."""
+        entry = self._entry(save.to)
+        key = key_from_text(entry.key) if entry is not None else None
+        if entry is None or key is None:
+            return None
+        payload = "\0".join((save.id, save.sender, save.to, save.text)).encode()
+        sealed = self._sealer(key).seal(payload)
+        text = SEALED_PREFIX + base64.urlsafe_b64encode(sealed).decode("ascii")
+        return SaveMessage(save.id, save.sender, save.token, save.to, text, entry.key)
+
+    def _sealer(self, key: bytes) -> OneWaySealer:
+        """The stream of seals to `key`, made on first use."""
+        sealer = self._sealers.get(key)
+        if sealer is None:
+            sealer = OneWaySealer(self._static, key, PROLOGUE)
+            if len(self._sealers) >= STREAMS_KEPT:
+                del self._sealers[next(iter(self._sealers))]
+            self._sealers[key] = sealer
+        return sealer
+
+    def opened(self, message: Message) -> Message:
+        """`message` (from the registry) with the direct messages it carries opened: a Chat
+        it delivers, the mail of a Welcome or MoreMail. Anything else is returned as is."""
+        if type(message) not in _CARRIERS:
+            return message  # (most of what the registry sends: no match to try)
+        match message:
+            case Chat():
+                return msgspec.structs.replace(message, text=self._open(message))
+            case Welcome(mail=mail) if mail:
+                # the senders' keys are in the table the Welcome brings, not yet ours
+                rows = {name_key(e.name): e for e in message.entries}
+                opened = tuple(self._stored(m, rows, welcome=True) for m in mail)
+                return _with_mail(message, opened)
+            case MoreMail(mail=mail) if mail:
+                opened = tuple(self._stored(m, {}) for m in mail)
+                return MoreMail(message.id, message.reply_to, opened)
+            case _:
+                return message
+
+    def _stored(
+        self, stored: StoredMessage, rows: dict[str, Entry], *, welcome: bool = False
+    ) -> StoredMessage:
+        """A stored direct message opened; a channel message or a notice as it is."""
+        if stored.kind != "direct":
+            return stored
+        # (a stored message names no recipient: it is in our mailbox)
+        chat = Chat(stored.id, stored.sender, "", stored.text, stored.saved_by)
+        return stored._replace(text=self._open(chat, rows, welcome=welcome))
+
+    def _open(
+        self, chat: Chat, rows: dict[str, Entry] | None = None, *, welcome: bool = False
+    ) -> str:
+        """The text `chat`'s sealed text holds, if it opens with a key of its sender's (the
+        table's, the one we pinned for them, or `saved_by`, the one the registry says saved
+        it) and names this very message (and its recipient, if it names one); else a line
+        that says it does not."""
+        sender = chat.sender
+        prefix = chat.text[: len(SEALED_PREFIX)]
+        if prefix not in (SEALED_PREFIX, X_PREFIX):
+            return NOT_SEALED.format(sender=sender) + chat.text
+        try:
+            sealed = base64.urlsafe_b64decode(chat.text[len(prefix) :])
+            if prefix == SEALED_PREFIX:
+                key, payload = self._opener.open(sealed)
+            else:
+                key, payload = open_sealed(self._static, PROLOGUE, sealed)
+            sealed_id, sealed_sender, sealed_to, body = payload.decode().split("\0", 3)
+        except (binascii.Error, ValueError, NoiseError):
+            return NOT_OPENED.format(sender=sender)
+        entry = (rows or {}).get(name_key(sender)) or self._entry(sender)
+        senders = key_from_text(entry.key) if entry is not None else None
+        pinned = self._pinned(sender)
+        if (
+            key not in (senders, pinned, key_from_text(chat.saved_by))
+            or (sealed_id, sealed_sender) != (chat.id, sender)
+            or (chat.to and sealed_to != chat.to)
+        ):
+            return NOT_OPENED.format(sender=sender)
+        if pinned is not None and key != pinned:
+            self._changed(sender, key, welcome)
+        return body
+
+
+def _with_mail(welcome: Welcome, mail: tuple[StoredMessage, ...]) -> Welcome:
+    return Welcome(
+        welcome.id,
+        welcome.reply_to,
+        welcome.name,
+        welcome.token,
+        welcome.version,
+        welcome.entries,
+        mail,
+        welcome.aliases,
+    )
+
+
+#: The messages that may carry sealed direct messages (see `SealedMail.opened`).
+_CARRIERS = frozenset({Chat, Welcome, MoreMail})

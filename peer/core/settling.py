@@ -1,0 +1,54 @@
+"""What the user sent and is not known delivered, as the adapter keeps it on disk: a
+Sending when it is typed, a Settled once nothing of it is on its way any more (so that a
+peer killed even before a first retry loses nothing). Sans-IO: both are actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from peer.core.actions import Emit, Sending, Settled
+from peer.core.outbox import Outbox
+from wire.messages import Leave, Message
+
+
+class Settling:
+    """The ids of the messages typed and not yet settled, and those an answer of the
+    current event may have settled (checked by `settle`, at the end of the event)."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        """`outbox` is the peer's own: it keeps the order typed (see Outbox.note_typed)."""
+        self._outbox = outbox
+        self._sending: set[str] = set()
+        #: The ids an answer of the current event may have settled (`settle` checks them).
+        self.maybe_settled: list[str] = []
+
+    def keep(self, message: Message, emit: Emit) -> None:
+        """Have `message`, just typed, kept until it is settled (see Sending)."""
+        self._outbox.note_typed(message)
+        self._sending.add(message.id)
+        emit(Sending(message))
+
+    def maybe(self, msg_id: str) -> None:
+        """An answer about message `msg_id` came: it may be settled (`settle` checks)."""
+        if msg_id in self._sending:
+            self.maybe_settled.append(msg_id)
+
+    def drop_from_outbox(self, message: Message) -> bool:
+        """`message` is answered: forget it. True when it was kept in the outbox, so that
+        its confirmation, coming late and unprompted, says which message it is for."""
+        self.maybe(message.id)
+        if isinstance(message, Leave):  # settled here: not kept by Sending
+            self._outbox.forget_typed(message.id)
+        return self._outbox.drop(message.id)
+
+    def settle(self, on_its_way: Callable[[str], bool], emit: Emit) -> None:
+        """At the end of an event: a Settled for each message an answer may have settled
+        that is no longer `on_its_way` anywhere."""
+        if self.maybe_settled:
+            for msg_id in self.maybe_settled:
+                if msg_id in self._sending and not on_its_way(msg_id):
+                    self._sending.discard(msg_id)
+                    self._outbox.forget_typed(msg_id)
+                    emit(Settled(msg_id))
+            self.maybe_settled.clear()

@@ -1,0 +1,143 @@
+"""What the parts of the peer core share: who the peer is (PeerState), its phase
+(peer.core.lifecycle), and the bookkeeping every part reads or adds to (the table, the outbox,
+the requests to the registry, the ids shown), gathered in `Shared`. Each part owns its
+own state beside it; none of it does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from peer.core import commands as cmd
+from peer.core.actions import Addr, Emit, Print
+from peer.core.change_lines import ChangeLines
+from peer.core.lifecycle import Lifecycle
+from peer.core.outbox import Outbox
+from peer.core.registry_watch import RegistryWatch
+from peer.core.requests import Requests
+from peer.core.room_return import RoomReturn
+from peer.core.rooms import KnownRooms
+from peer.core.seen_ids import SeenIds
+from peer.core.settling import Settling
+from peer.core.table import Table
+from peer.core.trust import Trust
+from peer.core.typed_lines import TypedLines
+from wire.limits import MAX_TEXT
+from wire.messages import Chat, Join, Register, SaveMessage
+from wire.reliable import IdMaker
+from wire.version import WIRE_VERSION
+
+
+@dataclass(eq=False)
+class PeerState:
+    """Who the peer is: its name and token, the room it is in, and the names it had
+    before a rename; whether it is registered is its lifecycle's (`life`)."""
+
+    name: str
+    port: int
+    token: str = ""
+    password: str = ""
+    room: str = ""
+    life: Lifecycle = field(default_factory=Lifecycle, repr=False)
+    #: keys of the names this peer had before a rename (a chat to one is still ours)
+    former: set[str] = field(default_factory=set, repr=False)
+
+    @property
+    def registered(self) -> bool:
+        """Whether the registry counts us online, as far as we know."""
+        return self.life.registered
+
+
+@dataclass(eq=False)
+class Shared:
+    """The state the parts of one peer core share (each part keeps its own besides)."""
+
+    state: PeerState
+    server: Addr
+    new_id: IdMaker
+    table: Table
+    outbox: Outbox
+    requests: Requests
+    watch: RegistryWatch
+    seen: SeenIds
+    settling: Settling
+    room_return: RoomReturn
+    rooms: KnownRooms = field(default_factory=KnownRooms)
+    change_lines: ChangeLines = field(default_factory=ChangeLines)
+    lines: TypedLines = field(default_factory=TypedLines)
+    #: The service's registries (Welcome, Alive): where the peer may move to when the
+    #: one it uses stops answering; and those tried since one last answered.
+    registries: tuple[Addr, ...] = ()
+    tried: set[Addr] = field(default_factory=set)
+    #: Seconds from `now` (monotonic) to the time of day, for the lines that say when
+    #: something was said: the adapter sets it (PeerCore.wall_offset), at most a second old.
+    wall_offset: float = 0.0
+
+    def __post_init__(self) -> None:
+        #: Who may say what (peer.core.trust), judged by the key that sealed each message.
+        self.trust = Trust(b"", self.table.entry)
+        #: The peer's lifecycle (the PeerState's), at hand: asked for every message.
+        self.life: Lifecycle = self.state.life
+        self.change_lines.follow(self.table, lambda: self.state.name)
+
+    def learn_registries(self, registries: Sequence[str]) -> None:
+        """The registry told us the service's registries ("ip:port" each; what is not one
+        is left out): those we may move to."""
+        found = []
+        for text in registries:
+            ip, _, port = text.rpartition(":")
+            if ip and port.isdigit() and 0 < int(port) < 65536:
+                found.append((ip, int(port)))
+        self.registries = tuple(found)
+
+    def move_to(self, addr: Addr) -> None:
+        """Use the registry at `addr` from now on: every request goes there."""
+        self.server = self.requests.server = addr
+
+    def typed(self, command: str) -> str:
+        """`command` as a hint shows it: with its / when in a room (cmd.typed)."""
+        return cmd.typed(command, in_room=bool(self.state.room))
+
+    def no_user(self, name: str) -> Print:
+        """What is said of `name` when the table has no such name (send, message, whois)."""
+        return Print(f"[No user named {name}. Type {self.typed('who')} to see the names.]", "error")
+
+    def register_message(self) -> Register:
+        state = self.state
+        return Register(
+            self.new_id(), state.name, state.port, state.token, state.password, WIRE_VERSION
+        )
+
+    def join_message(self, room: str) -> Join:
+        return Join(self.new_id(), self.state.name, self.state.token, room)
+
+    def save_of(self, chat: Chat) -> SaveMessage:
+        """`chat` as the save it becomes at the registry (at once, to an offline
+        recipient; or once it goes unanswered): under the name it was sent as, though we
+        renamed since (the registry takes our former names from us), so that a recipient
+        that showed the chat itself knows the stored copy for the same message."""
+        return SaveMessage(chat.id, chat.sender, self.state.token, chat.to, chat.text)
+
+
+def text_ok(text: str, emit: Emit) -> bool:
+    """Whether `text` fits a message; if not, said."""
+    size = len(text.encode())
+    if size > MAX_TEXT:
+        emit(Print(f"[Message too long: {size} bytes, at most {MAX_TEXT}. Not sent.]", "error"))
+        return False
+    return True
+
+
+def quoted(text: str, limit: int = 40) -> str:
+    """A message's text in quotes, cut to `limit` characters, to say which one is meant
+    (made safe to show where every Print is: peer.adapter.terminal)."""
+    return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
+
+
+def not_saved(save: SaveMessage, reason: str, *, kept: bool) -> str:
+    """The line for `save`, refused by the registry (its recipient's mailbox is full, say):
+    to whom, why, and which message, quoted, as an answer that comes a while after the
+    send, with other lines typed since, must say (see `quoted`)."""
+    what = "Kept message" if kept else "Message"
+    return f"[{what} for {save.to} not saved ({reason.rstrip('.')}): {quoted(save.text)}]"

@@ -1,0 +1,210 @@
+"""The peer's copy of the registry's table: every registered name's row (its address and
+whether it is online), the version of the table it is at, and the renames the registry
+told of, so that a name typed by habit finds its new row (docs/GUIDE.md). Sans-IO:
+the core applies what the registry sends, and looks names up here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, ValuesView
+
+from peer.core.actions import Addr, Emit, Print
+from wire.messages import Alias, Entry, TableUpdate
+from wire.names import name_key
+
+#: Table updates held while one before them is missing: our Welcome is on its way, or a
+#: lost update is being sent again. Beyond this many the oldest give way (the gap they
+#: leave is filled by fetching the whole table).
+HELD_UPDATES = 64
+
+
+class Table:
+    """The rows by name (any spelling: names are unique ignoring case), the version they
+    are at, the old names of renamed rows, and the updates that came before the first
+    table. Read-only from outside: `apply` and `replace` change it, as the registry says.
+    `table[name]` is the row of `name` itself (KeyError when none; `entry` also follows
+    renames), `name in table` whether it has one, and iterating gives the names."""
+
+    def __init__(self) -> None:
+        #: The registry's version of the table this copy is at; -1 before the first.
+        self.version = -1
+        self._rows: dict[str, Entry] = {}
+        self._renamed: dict[str, str] = {}  # others' old name keys -> their new names
+        self._held: dict[int, TableUpdate] = {}  # by version: see `hold`
+        # address -> key of the row there, made when first asked after a change (`key_at`)
+        self._keys_by_addr: dict[Addr, str] | None = None
+        # the rows changed since `take_changed` was last called, each as it was then (None:
+        # it had no row): what changed is said from these alone, not from the whole table
+        self._before: dict[str, Entry | None] = {}
+
+    def __getitem__(self, name: str) -> Entry:
+        return self._rows[name_key(name)]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name_key(name) in self._rows
+
+    def __iter__(self) -> Iterator[str]:
+        """The names in the table, as the registry spells them, in no particular order."""
+        return (e.name for e in self._rows.values())
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def rows(self) -> ValuesView[Entry]:
+        """Every row, in no particular order (a view: it follows the changes)."""
+        return self._rows.values()
+
+    def entry(self, name: str) -> Entry | None:
+        """The table row for `name`, or for the name it was recently renamed to."""
+        key = name_key(name)
+        entry = self._rows.get(key)
+        if entry is None and key in self._renamed:
+            return self._entry_renamed(key)
+        return entry
+
+    def _entry_renamed(self, key: str) -> Entry | None:
+        """The row for the name that name `key` was renamed to, following a chain of
+        renames, but never forever."""
+        for _ in range(8):
+            key = name_key(self._renamed[key])
+            entry = self._rows.get(key)
+            if entry is not None or key not in self._renamed:
+                return entry
+        return None
+
+    def key_at(self, addr: Addr) -> str:
+        """The key of the row at `addr` ("" when none): whom a datagram sent there is for.
+        An online row's first, as two rows may share an address (one offline, left there)."""
+        index = self._keys_by_addr
+        if index is None:
+            index = self._keys_by_addr = {}
+            for e in sorted(self._rows.values(), key=lambda e: e.online):
+                index[(e.ip, e.port)] = e.key
+        return index.get(addr, "")
+
+    def online_names(self) -> list[str]:
+        """The names online in the table, for tab completion."""
+        return sorted((e.name for e in self._rows.values() if e.online), key=name_key)
+
+    def row_of_key(self, key: str) -> Entry | None:
+        """The row whose name's key (wire.names.name_key) is `key`, or None."""
+        return self._rows.get(key)
+
+    def take_changed(self) -> dict[str, Entry | None]:
+        """The rows changed since the last call, by name key, each as it was then (None:
+        no row); from now on, changes are noted anew. The cost is that of the changes,
+        not of the table."""
+        before, self._before = self._before, {}
+        return before
+
+    def _note(self, key: str) -> None:
+        """The row keyed `key` is about to change: note what it was, unless noted already."""
+        if key not in self._before:
+            self._before[key] = self._rows.get(key)
+
+    def hold(self, update: TableUpdate) -> None:
+        """Keep `update`, which comes after one not here yet (our Welcome's table is on its
+        way, over TCP when the table is big; or an update was lost, and the registry sends
+        it again), until `take_next` finds it next; the last HELD_UPDATES of them."""
+        held = self._held
+        held[update.version] = update
+        if len(held) > HELD_UPDATES:
+            del held[min(held)]
+
+    @property
+    def held(self) -> int:
+        """How many updates are held (`hold`)."""
+        return len(self._held)
+
+    def take_next(self) -> TableUpdate | None:
+        """The held update that is the next version after this one, forgotten here (and
+        any held that this version has passed); None when it is not held."""
+        held = self._held
+        if not held:
+            return None
+        for version in [v for v in held if v <= self.version]:
+            del held[version]
+        return held.pop(self.version + 1, None)
+
+    def holds(self, update: TableUpdate) -> bool:
+        """Whether every row of `update` is already as it says (a registry that took over
+        for the service registers a peer that moved to it again, row for row)."""
+        rows = self._rows
+        for entry in update.entries:
+            row = rows.get(name_key(entry.name))
+            if row != entry if entry.port else row is not None:
+                return False
+        return True
+
+    def same_rows(self, entries: tuple[Entry, ...]) -> bool:
+        """Whether `entries`, a whole table, are the rows held now, row for row."""
+        rows = self._rows
+        return len(entries) == len(rows) and all(rows.get(name_key(e.name)) == e for e in entries)
+
+    def apply(self, update: TableUpdate, own_name: str) -> str:
+        """Apply `update`, the version after this one (the caller checks: an older one is a
+        copy, a later one means one was missed). A row removed and a row added at the same
+        address in it is a rename, followed by `entry`. Returns the new name of `own_name`
+        when the update renames it, else ""."""
+        self._keys_by_addr = None
+        gone: dict[Addr, str] = {}
+        renamed_to = ""  # our own new name, when the update renames us
+        for entry in update.entries:
+            key = name_key(entry.name)
+            self._note(key)
+            if entry.port == 0:  # the registry released this name (or it was renamed)
+                old = self._rows.pop(key, None)
+                if old is not None:
+                    gone[(old.ip, old.port)] = old.name
+            else:
+                self._rows[key] = entry
+                old_name = gone.get((entry.ip, entry.port))
+                if old_name is not None and name_key(old_name) != name_key(entry.name):
+                    self._renamed[name_key(old_name)] = entry.name  # a rename
+                    if name_key(old_name) == name_key(own_name):
+                        renamed_to = entry.name
+                self._renamed.pop(name_key(entry.name), None)
+        self.version = update.version
+        return renamed_to
+
+    def renamed(self, old: str, new: str) -> None:
+        """Our own rename from `old` to `new`, done by the registry (its answer): the row
+        is `new`'s from now on, before the update that says so comes (a `who` typed right
+        after `/nick` listed the old name, and not as ours). That update changes nothing
+        more; the version stays the registry's."""
+        entry = self._rows.get(name_key(old))
+        if entry is not None:
+            self._note(name_key(old))
+            self._note(name_key(new))
+            del self._rows[name_key(old)]
+            self._rows[name_key(new)] = entry._replace(name=new)
+            self._renamed[name_key(old)] = new
+
+    def replace(self, version: int, entries: tuple[Entry, ...], aliases: tuple[Alias, ...]) -> None:
+        """The whole table, at `version` (a Welcome's, or a snapshot's), with `aliases`:
+        renames made before we started, or while we were away."""
+        self.version = version
+        self._keys_by_addr = None
+        for key in self._rows:
+            self._note(key)
+        self._rows = {name_key(e.name): e for e in entries}
+        for key in self._rows:
+            self._before.setdefault(key, None)  # new here, unless noted above
+        for alias in aliases:  # renames made before we started, or while we were away
+            if name_key(alias.old) not in self._rows:
+                self._renamed[name_key(alias.old)] = alias.new
+
+    def who(self, long: bool, own_name: str, emit: Emit) -> None:
+        """Emit the lines of `who` (`long`: with addresses), `own_name` marked as ours."""
+        if not self._rows:
+            emit(Print("[The table is empty.]", "system"))
+            return
+        emit(Print("[Registered names:]", "system"))
+        entries = sorted(self._rows.values(), key=lambda e: name_key(e.name))
+        width = max(len(e.name) for e in entries)
+        for entry in entries:
+            status = "online " if entry.online else "offline"
+            where = f"  {entry.ip}:{entry.port}" if long else ""
+            me = "  (you)" if name_key(entry.name) == name_key(own_name) else ""
+            line = f"  {entry.name.ljust(width)}  {status}{where}{me}".rstrip()
+            emit(Print(line, "info", entry.name))

@@ -1,0 +1,232 @@
+"""What the registry tells of its table, as this peer takes it: updates in order (a gap
+fetches the whole table), whole tables, and the news they carry about ourselves (a rename
+we asked for, done; our name released by the registry's console). Sans-IO: Print actions;
+the table itself is peer.core.table's.
+"""
+
+from __future__ import annotations
+
+from peer.core.actions import Emit, Print
+from peer.core.lifecycle import Event
+from peer.core.registry_link import RegistryLink
+from peer.core.renames import Renames
+from peer.core.shared import Shared
+from peer.core.table import HELD_UPDATES, Table
+from wire.keys import fingerprint, key_from_text
+from wire.messages import (
+    Alias,
+    Alive,
+    Entry,
+    Keepalive,
+    Message,
+    TableRequest,
+    TableSnapshot,
+    TableUpdate,
+)
+from wire.names import name_key
+from wire.reliable import ATTEMPTS, TIMEOUT
+
+#: Seconds a gap in the table's versions is waited out before the whole table is fetched:
+#: the registry sends an update again for as long (every TIMEOUT, ATTEMPTS times), so a
+#: lost update, or one overtaken by the next, nearly always comes within it. Fetched at
+#: once, a whole table would cost as much as thousands of updates, in a join storm to
+#: every peer that lost one datagram.
+GAP_WAIT = TIMEOUT * ATTEMPTS
+
+
+class TableNews:
+    """The table's changes as the registry sends them, and what they mean for us."""
+
+    def __init__(self, shared: Shared, link: RegistryLink, renames: Renames) -> None:
+        self._shared = shared
+        self._link = link
+        self._renames = renames
+        #: Our key's fingerprint, for /whois (the adapter knows the key).
+        self.fingerprint = ""
+        #: When a gap in the versions will have been waited out (`tick`); None: no gap is
+        #: (updates held before our Welcome are not waited for: the Welcome brings the
+        #: table). An attribute, read after every event (PeerCore.next_wake).
+        self.gap_over_at: float | None = None
+
+    def update(self, update: TableUpdate, now: float, emit: Emit) -> None:
+        """A change of the table: applied when it is the next version, with those held
+        that follow it (said, unless it changes no row). After a gap, held: the registry
+        sends the missing ones again; the whole table is asked for (over TCP if it does
+        not fit) when the gap is more than HELD_UPDATES versions (a registry restarted,
+        say), or too many are held, or the gap has stood GAP_WAIT seconds (`tick`)."""
+        table = self._shared.table
+        if update.version <= table.version:
+            return
+        if update.version > table.version + 1:
+            if self.gap_over_at is None:
+                self.gap_over_at = now + GAP_WAIT
+            table.hold(update)
+            if update.version - table.version > HELD_UPDATES or table.held >= HELD_UPDATES:
+                self._fetch(now, emit)
+            return
+        self._apply(update, now, emit)
+        self.take_held(now, emit)
+
+    def tick(self, now: float, emit: Emit) -> None:
+        """A gap waited out at `now`: the whole table is asked for (and again each
+        GAP_WAIT while the gap stays, should that request be given up)."""
+        if self.gap_over_at is not None and now >= self.gap_over_at:
+            self.gap_over_at = now + GAP_WAIT
+            self._fetch(now, emit)
+
+    def take_held(self, now: float, emit: Emit) -> None:
+        """Apply the held updates that now follow the table's version; those left wait
+        out a gap from `now` (the table just came, or one of the missing updates)."""
+        table = self._shared.table
+        while (update := table.take_next()) is not None:
+            self._apply(update, now, emit)
+        self.gap_over_at = now + GAP_WAIT if table.held else None
+
+    def _fetch(self, now: float, emit: Emit) -> None:
+        """Ask for the whole table (over TCP if it does not fit), unless asked already."""
+        if not self._link.sent(TableRequest):
+            self._link.request(TableRequest(self._shared.new_id()), now, emit, quiet=True)
+
+    def _apply(self, update: TableUpdate, now: float, emit: Emit) -> None:
+        """Apply `update`, the next version, and say what it means for us: nothing when
+        it changes no row (a peer that moved registries, registered again row for row)."""
+        shared = self._shared
+        table = shared.table
+        if table.holds(update):
+            table.version = update.version
+            return
+        state = shared.state
+        answered = self._renames.shows_answered(update)
+        renamed_to = table.apply(update, state.name)
+        shared.change_lines.table_changed(now, emit)
+        if answered:
+            return  # news of a rename of ours already done: neither a later one nor a release
+        if renamed_to:
+            self._renames.own_rename_seen(renamed_to, emit)
+        elif (
+            state.life.registered
+            and not self._link.renames_asked()  # a rename's two rows may come in two updates
+            and name_key(state.name) in {name_key(e.name) for e in update.entries if not e.port}
+        ):
+            self.released(emit)
+
+    def snapshot(self, snapshot: TableSnapshot, now: float, emit: Emit) -> None:
+        """A whole table (asked for when updates were missed). Our name missing from it is
+        the news the missed updates carried: a rename we asked for, when the new name is
+        in it, or else a release by the registry's console; unless it still has our row
+        under a name we gave up by a rename: it was taken before that rename."""
+        shared = self._shared
+        if snapshot.version < shared.table.version:
+            return
+        self.replace(snapshot.version, snapshot.entries, snapshot.aliases, now, emit)
+        self._snapshot_news(snapshot, emit)
+        self.take_held(now, emit)
+
+    def _snapshot_news(self, snapshot: TableSnapshot, emit: Emit) -> None:
+        """What a whole table says of us (see `snapshot`)."""
+        shared = self._shared
+        state = shared.state
+        if not state.life.registered or state.name in shared.table:
+            return
+        done = self._given_up_rename_in(shared.table)
+        if done:
+            # a rename we gave up on, done by a registry killed before its answer left
+            self._renames.own_rename_seen(done, emit)
+            return
+        before = next(
+            (
+                e.name
+                for e in snapshot.entries
+                if e.port == state.port and name_key(e.name) in state.former
+            ),
+            "",
+        )
+        if before:
+            # taken before our own rename, whose answer came first (the registry restarted
+            # meanwhile, say): its update is still to come, and our row is ours as renamed
+            shared.table.renamed(before, state.name)
+            return
+        asked = self._link.renames_asked()
+        new = next((r.new_name for r in asked if r.new_name in shared.table), "")
+        if new:
+            self._renames.own_rename_seen(new, emit)
+        elif not asked:
+            self.released(emit)
+
+    def _given_up_rename_in(self, table: Table) -> str:
+        """The new name of a rename we gave up on that `table` shows at our address, or ""."""
+        port = self._shared.state.port
+        for rename in self._link.renames_given_up():
+            entry = table.entry(rename.new_name)
+            if entry is not None and entry.port == port and entry.online:
+                return rename.new_name
+        return ""
+
+    def replace(
+        self,
+        version: int,
+        entries: tuple[Entry, ...],
+        aliases: tuple[Alias, ...],
+        now: float,
+        emit: Emit,
+    ) -> None:
+        """The whole table, at `version`: said as a change (folded in a burst), unless its
+        rows are those held (a registry that took over for the service sends it again)."""
+        table = self._shared.table
+        unchanged = table.same_rows(entries)
+        self._renames.whole_table_seen()
+        table.replace(version, entries, aliases)
+        if not unchanged:
+            self._shared.change_lines.table_changed(now, emit)
+
+    def welcome_table(
+        self,
+        version: int,
+        entries: tuple[Entry, ...],
+        aliases: tuple[Alias, ...],
+        emit: Emit,
+    ) -> None:
+        """The whole table of a Welcome: said at once, whatever came just before (the line
+        between the Welcome and the mail is part of what registering looks like)."""
+        self._renames.whole_table_seen()
+        self._shared.table.replace(version, entries, aliases)
+        self._shared.change_lines.table_replaced(emit)
+
+    def alive(self, keepalive: Keepalive, reply: Message, now: float, emit: Emit) -> None:
+        """The answer to a keepalive: a table newer than ours is fetched."""
+        shared = self._shared
+        if isinstance(reply, Alive):
+            shared.learn_registries(reply.registries)
+        if isinstance(reply, Alive) and reply.version > shared.table.version:
+            self._fetch(now, emit)
+
+    def released(self, emit: Emit) -> None:
+        """The registry's console released our name (gone from the table, not renamed):
+        say so and go offline, rather than take the name back unseen with the next
+        keepalive, which would undo what the registry's administrator did."""
+        shared = self._shared
+        state = shared.state
+        state.life.fire(Event.RELEASED)
+        shared.watch.offline()
+        name = state.name
+        line = (
+            f"[The registry released the name {name}: you are offline. "
+            f"Type reg {name} to register it again.]"
+        )
+        emit(Print(line, "error"))  # first the cause, then what follows
+        if state.room:
+            emit(Print(f"[You are no longer in {state.room}.]", "system"))
+            state.room = ""
+
+    def whois(self, name: str) -> Print:
+        """The /whois line: `name`'s key fingerprint from the table, and ours."""
+        entry = self._shared.table.entry(name)
+        if entry is None:
+            return self._shared.no_user(name)
+        key = key_from_text(entry.key)
+        if key is None:
+            line = f"[{entry.name} has no key yet (not started since the registry took keys).]"
+            return Print(line, "system")
+        yours = f"yours: {self.fingerprint}" if self.fingerprint else ""
+        line = f"[{entry.name}'s key: {fingerprint(key)}; {yours}. Read them aloud to compare.]"
+        return Print(line, "system")

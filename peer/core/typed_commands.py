@@ -1,0 +1,80 @@
+"""The typed commands that concern no part of their own: the channel, the table shown,
+going offline and back, help, and the mistakes said. Each handler takes its command,
+`now` and the actions (PeerCore's table of commands gives each its handler). Sans-IO.
+"""
+
+from __future__ import annotations
+
+from peer.core import commands as cmd
+from peer.core.actions import Emit, Print
+from peer.core.registry_link import RegistryLink
+from peer.core.shared import Shared, text_ok
+from peer.core.table_news import TableNews
+from wire.messages import ChannelPost, Deregister, RoomsRequest
+from wire.names import name_key
+
+
+class Commands:
+    """The handlers of the commands above (no state of their own)."""
+
+    def __init__(self, shared: Shared, link: RegistryLink, table_news: TableNews) -> None:
+        self._shared = shared
+        self._link = link
+        self._table_news = table_news
+
+    def send_all(self, command: cmd.SendAll, now: float, emit: Emit) -> None:
+        if text_ok(command.text, emit):
+            shared = self._shared
+            state = shared.state
+            post = ChannelPost(shared.new_id(), state.name, state.token, command.text)
+            shared.settling.keep(post, emit)
+            self._link.request(post, now, emit)
+
+    def who(self, command: cmd.Who, now: float, emit: Emit) -> None:
+        self._shared.table.who(command.long, self._shared.state.name, emit)
+
+    def whois(self, command: cmd.Whois, now: float, emit: Emit) -> None:
+        emit(self._table_news.whois(command.name))
+
+    def dereg(self, command: cmd.Dereg, now: float, emit: Emit) -> None:
+        if not self._is_me(command.name, "dereg", emit):
+            return
+        shared = self._shared
+        state = shared.state
+        if not state.life.registered:
+            emit(Print("[You are already offline.]", "error"))
+            return
+        message = Deregister(shared.new_id(), state.name, state.token, False, "")
+        self._link.request(message, now, emit)
+
+    def reg(self, command: cmd.Reg, now: float, emit: Emit) -> None:
+        if not self._is_me(command.name, "reg", emit):
+            return
+        if self._shared.life.registered:
+            emit(Print("[You are already registered.]", "error"))
+            return
+        self._link.request(self._shared.register_message(), now, emit)
+
+    def help(self, command: cmd.Help, now: float, emit: Emit) -> None:
+        in_room = bool(self._shared.state.room)
+        for line in cmd.help_lines(command.topic, in_room=in_room):
+            emit(Print(line, "info"))
+
+    def mistake(self, command: cmd.Mistake, now: float, emit: Emit) -> None:
+        emit(Print(f"[{command.message}]", "error"))
+
+    def for_server(self, command: cmd.ForServer, now: float, emit: Emit) -> None:
+        room = self._shared.state.room
+        line = f"[Not said in {room}; in a room, commands need their /: {command.instead}]"
+        emit(Print(line, "error"))
+
+    def list_rooms(self, command: cmd.ListRooms, now: float, emit: Emit) -> None:
+        self._link.request(RoomsRequest(self._shared.new_id()), now, emit)
+
+    def _is_me(self, name: str, verb: str, emit: Emit) -> bool:
+        own = self._shared.state.name
+        if name_key(name) != name_key(own):
+            mine = self._shared.typed(f"{verb} {own}")
+            emit(Print(f"[You can only {verb} yourself ({mine}).]", "error"))
+            return False
+        return True

@@ -1,0 +1,143 @@
+"""What is typed, dispatched: each line carried out now, or held until it can be (before
+the first Welcome; while a change it may depend on is on its way: peer.core.typed_lines),
+refused while quitting or offline, answered to the `message` command's question, or
+parsed (peer.core.commands) and handed to its command's part. Sans-IO: the parts append the
+actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from peer.core import commands as cmd
+from peer.core.actions import Emit, ForFiles, Print
+from peer.core.lifecycle import Event, Phase
+from peer.core.parts import Parts
+
+#: A handler of a typed command: the command, `now`, the actions.
+_Typed = Callable[[Any, float, Emit], None]
+
+
+class TypedInput:
+    """The dispatch of typed lines (the lines held are the shared TypedLines)."""
+
+    def __init__(self, parts: Parts) -> None:
+        self._parts = parts
+        self._shared = parts.shared
+        self._lines = parts.shared.lines
+        self._life = parts.shared.life
+        self._commands = self._command_table()
+
+    @property
+    def handled(self) -> frozenset[type]:
+        """The command types handled, each by its handler."""
+        return frozenset(self._commands)
+
+    def _command_table(self) -> dict[type, _Typed]:
+        """Each typed command's handler, by the command's type."""
+        parts, commands = self._parts, self._parts.commands
+        direct, membership, leaving = parts.direct, parts.membership, parts.leaving
+        asking, renames = parts.asking, parts.renames
+        return {
+            cmd.Send: lambda c, now, emit: direct.send(c.to, c.text, now, emit),
+            cmd.SendAll: commands.send_all,
+            cmd.AskMessage: lambda c, now, emit: asking.start(c.to, now, emit),
+            cmd.Who: commands.who,
+            cmd.Whois: commands.whois,
+            cmd.Dereg: commands.dereg,
+            cmd.Reg: commands.reg,
+            cmd.Quit: lambda c, now, emit: leaving.quit(c.farewell, now, emit),
+            cmd.Help: commands.help,
+            cmd.Mistake: commands.mistake,
+            cmd.ForServer: commands.for_server,
+            cmd.JoinRoom: lambda c, now, emit: membership.join(c.room, now, emit),
+            cmd.LeaveRoom: lambda c, now, emit: membership.leave(now, emit),
+            cmd.ListRooms: commands.list_rooms,
+            cmd.RoomSay: lambda c, now, emit: membership.say(c.text, now, emit),
+            cmd.Nick: lambda c, now, emit: renames.rename(c.new, now, emit),
+            cmd.FileCommand: lambda c, now, emit: emit(ForFiles(c.verb, c.args)),
+        }
+
+    def line(self, text: str, now: float, emit: Emit) -> None:
+        """The user typed `text`."""
+        if not self._life.started:
+            self._lines.hold_early(text)
+            return
+        if self._lines.after_change or self._parts.link.changing():
+            self._lines.hold(text)
+            return
+        self._carry_out(text, now, emit)
+
+    def end_of_input(self, now: float, emit: Emit) -> None:
+        """The input ended: quit, once the lines before it are carried out."""
+        if self._life.started:
+            self._input_ended(now, emit)
+        elif not self._lines.ended_early():
+            self._lines.hold_early(None)
+            if self._life.phase is Phase.STARTING_LATE:
+                self._say_quitting_later(emit)
+
+    def _carry_out(self, text: str, now: float, emit: Emit) -> None:
+        life, asking = self._life, self._parts.asking
+        if life.going and text.strip():
+            # typed, or pasted, after /quit: the user is leaving, and said so first
+            emit(Print(f"[Not carried out, as you are quitting: {text}]", "error"))
+            return
+        if asking.step:  # (a question is asked: the line answers it)
+            asking.answer(text, now, emit)
+            return
+        state = self._shared.state
+        # after a /join that waits for kept lines, text is for the room it joins
+        joining = self._shared.room_return.join_after_kept is not None
+        command = cmd.parse(text, in_room=bool(state.room) or joining)
+        if command is None:
+            return
+        offline = not life.registered and life.started
+        if offline and not isinstance(command, cmd.Reg | cmd.Help | cmd.Quit):
+            reg = self._shared.typed(f"reg {state.name}")
+            line = f"[You are offline. Type {reg} to come back, or /quit.]"
+            emit(Print(line, "error"))
+            return
+        self._commands[type(command)](command, now, emit)
+
+    def carry_out_early(self, typed: list[str | None], now: float, emit: Emit) -> None:
+        """Carry out the lines typed before the first Welcome, in order (Registration)."""
+        for text in typed:
+            if text is None:
+                self._input_ended(now, emit)
+            else:
+                self.line(text, now, emit)
+
+    def _input_ended(self, now: float, emit: Emit) -> None:
+        """Quit, once the lines that wait for a change are carried out (see
+        RegistryLink.changing)."""
+        if self._lines.waiting or self._parts.link.changing():
+            self._lines.hold(None)
+        else:
+            self._parts.leaving.quit("", now, emit)
+
+    def carry_out_waiting(self, now: float, emit: Emit) -> None:
+        """Carry out the lines that waited for a change, in order, until one of them
+        starts another change (the rest wait for that one)."""
+        lines, link = self._lines, self._parts.link
+        while lines.after_change and not link.changing():
+            text = lines.next()
+            if text is None:
+                self._parts.leaving.quit("", now, emit)
+            else:
+                self._carry_out(text, now, emit)
+
+    def register_again(self, emit: Emit) -> None:
+        """The first registration was sent again: its answer is late."""
+        if self._life.phase is Phase.STARTING and self._lines.ended_early():
+            self._say_quitting_later(emit)
+        self._life.fire(Event.REGISTER_RESENT)
+
+    def _say_quitting_later(self, emit: Emit) -> None:
+        """Say that the end of input waits for the registry's answer: only once that answer
+        is late (the registration was sent again), as the wait is then worth knowing of. An
+        answer that comes at once is said first, refusal or Welcome, not after this line
+        (a script's input nearly always ends before its registration is answered)."""
+        line = "[Quitting once the registry has answered; Ctrl-C quits at once.]"
+        emit(Print(line, "system"))

@@ -1,0 +1,2 @@
+"""The registry's adapter: its server, stores, console and the service of several
+registries."""

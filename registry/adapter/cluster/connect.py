@@ -1,0 +1,157 @@
+"""Reaching the NATS servers of a service, with every failure said in one plain line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import nats
+import nats.errors
+import nats.js.errors
+from msgspec import Struct
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+
+from registry.adapter.storage import StorageError
+
+T = TypeVar("T")
+
+#: Seconds to reach one NATS server, any of them at start, for JetStream to answer at start
+#: (a cluster just started elects a leader first), and for an answer of JetStream's.
+CONNECT_TIMEOUT = 2.0
+START_TIMEOUT = 5.0
+READY_TIMEOUT = 10.0
+ANSWER_TIMEOUT = 2.0
+
+
+class ClusterSettings(Struct, frozen=True):
+    """A registry's place in a service: the `urls` of its NATS servers, and the address
+    its peers reach it at (`advertise`)."""
+
+    urls: list[str]
+    advertise: str
+
+
+class ClusterError(StorageError):
+    """The service's NATS servers cannot be used (unreachable, no JetStream, refused)."""
+
+
+def parse_urls(text: str) -> list[str]:
+    """The URLs of `--cluster` (`nats://host:4222,nats://...`); ValueError naming a wrong
+    one."""
+    urls = [url.strip() for url in text.split(",") if url.strip()]
+    if not urls:
+        raise ValueError("--cluster needs at least one URL, such as nats://127.0.0.1:4222")
+    for url in urls:
+        if not url.startswith(("nats://", "tls://")):
+            raise ValueError(f"{url!r} is not a NATS URL (nats://host:port)")
+    return urls
+
+
+async def connect(
+    urls: list[str], log: Callable[[str], None], stopping: asyncio.Event | None = None
+) -> tuple[Client, JetStreamContext]:
+    """A connection to the first of `urls` that answers, and its JetStream; later outages
+    are said once each on `log` (the client reconnects by itself), unless `stopping` is
+    set. ClusterError when none answers, or JetStream is not enabled there."""
+    said: dict[str, bool] = {"down": False}
+
+    async def disconnected() -> None:
+        if stopping is not None and stopping.is_set():
+            return
+        if not said["down"]:
+            said["down"] = True
+            log("ERROR the NATS servers are not answering: saves and posts wait until they are")
+
+    async def reconnected() -> None:
+        said["down"] = False
+        log("NATS answers again: what waited is being stored")
+
+    async def error(exc: Exception) -> None:
+        pass  # each outage is said by `disconnected`; the client retries by itself
+
+    try:
+        # (the client tries again for ever once connected; a first connection is given
+        # START_TIMEOUT in all, over every URL)
+        nc = await asyncio.wait_for(_connect(urls, disconnected, reconnected, error), START_TIMEOUT)
+    except (OSError, nats.errors.Error, TimeoutError) as exc:
+        raise ClusterError(
+            f"cannot reach NATS at {', '.join(urls)} ({_reason(exc)}); start it first "
+            "(nats-server -js), or leave out --cluster to keep the data in files"
+        ) from None
+    js = nc.jetstream(timeout=ANSWER_TIMEOUT)
+    try:
+        await _jetstream_ready(js)
+    except (nats.errors.Error, nats.js.errors.Error, TimeoutError) as exc:
+        await nc.close()
+        raise ClusterError(
+            f"NATS at {', '.join(urls)} has no JetStream ({_reason(exc)}); start it with "
+            "nats-server -js (or jetstream {} in its configuration)"
+        ) from None
+    return nc, js
+
+
+async def _jetstream_ready(js: JetStreamContext) -> None:
+    """Once JetStream answers: a cluster of NATS servers just started elects its leader
+    first, so its silence is waited out for READY_TIMEOUT; the last error is raised."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        try:
+            await js.account_info()
+            return
+        except (nats.errors.Error, nats.js.errors.Error, TimeoutError):
+            if time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(0.25)
+
+
+async def _connect(
+    urls: list[str],
+    disconnected: Callable[[], Awaitable[None]],
+    reconnected: Callable[[], Awaitable[None]],
+    error: Callable[[Exception], Awaitable[None]],
+) -> Client:
+    return await nats.connect(
+        servers=urls,
+        connect_timeout=CONNECT_TIMEOUT,
+        allow_reconnect=True,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        disconnected_cb=disconnected,
+        reconnected_cb=reconnected,
+        error_cb=error,
+    )
+
+
+def default_advertise(bind: str) -> str:
+    """The address peers reach a registry at, when not told: the one it listens on, or for
+    one listening on every interface, this machine's first address that is not loopback
+    (by its name: nothing is sent), else 127.0.0.1."""
+    if bind not in ("0.0.0.0", "::"):
+        return bind
+    with contextlib.suppress(OSError):
+        for *_, sockaddr in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            ip = str(sockaddr[0])
+            if not ip.startswith("127."):
+                return ip
+    return "127.0.0.1"
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().rstrip(".")
+    return text or type(exc).__name__
+
+
+async def with_replicas(make: Callable[[int], Awaitable[T]]) -> T:
+    """What `make(replicas)` makes with three copies where the cluster has three servers
+    or more (JetStream then keeps each write on a majority before it answers), else one."""
+    try:
+        return await make(3)
+    except nats.js.errors.APIError as exc:
+        if exc.code not in (400, 500, 503):
+            raise
+        return await make(1)

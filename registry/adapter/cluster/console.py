@@ -1,0 +1,117 @@
+"""The console of a registry that relays for a service (registry/adapter/cluster/follower.py).
+
+It holds no table, rooms or desk of its own: the one that decides does. So the console's
+commands that only read (registry.adapter.console_commands.READING: `who`, `rooms`, `operators`,
+`desk`) are asked of that one over NATS (a request on CONSOLE_SUBJECT, its lines the reply),
+and their answers printed here as they come, in the order typed. The commands that act
+(`release`, `revoke`) or count one registry's own input (`stats`) are typed at the one that
+decides: one line says so, naming it. `help` and `quit` are answered here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import msgspec
+
+from registry.adapter.cluster.lead import ERRORS
+from registry.adapter.console import CONSOLE_COMMANDS
+from registry.adapter.console_commands import HELP, READING
+
+#: Where the registry that decides takes the console commands asked by the others.
+CONSOLE_SUBJECT = "chatapp.lead.console"
+#: Seconds a relaying registry's console waits for the answer of the one that decides.
+ASK_WAIT = 2.0
+#: What `help` answers on a relaying registry's console.
+RELAY_HELP = (
+    *(line for line in HELP if line.split()[0] in READING | {"quit"}),
+    "  release, revoke and stats are typed at the registry that decides for the service",
+)
+
+_words = msgspec.json.Decoder(list[str])
+
+#: Sends a request on a subject and returns the reply's data; raises when none came.
+Ask = Callable[[str, bytes, float], Awaitable[bytes]]
+
+
+def answer_asked(data: bytes, answer: Callable[[list[str]], list[str]]) -> bytes:
+    """The reply of the registry that decides to a console command asked by another (`data`:
+    its words): the lines `answer` gives for a command that only reads, else one line."""
+    try:
+        words = _words.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        words = []
+    if not words or words[0].lower() not in READING:
+        lines = ["  only who, rooms, operators and desk are asked of another registry"]
+    else:
+        lines = answer(words)
+    return msgspec.json.encode(lines)
+
+
+class RelayConsole:
+    """The console of a registry that relays (see the module's docstring)."""
+
+    def __init__(
+        self,
+        ask: Ask,
+        out: Callable[[str], None],
+        deciding: Callable[[], str],
+        stop: Callable[[], None],
+    ) -> None:
+        """`ask` sends a request over NATS; `out` prints a line (cleaned for the screen);
+        `deciding()` is where the registry that decides is reached ("" for none yet);
+        `stop` stops this registry."""
+        self._ask = ask
+        self._out = out
+        self._deciding = deciding
+        self._stop = stop
+        self._in_order = asyncio.Lock()  # (its waiters go in the order they came)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def line(self, line: str) -> None:
+        """A line typed on the console (a leading "/" is taken as the registry's too)."""
+        words = line.split()
+        if not words:
+            return
+        word = words[0].removeprefix("/").lower()
+        if word in ("quit", "exit"):
+            self._stop()
+            return
+        task = asyncio.get_running_loop().create_task(self._answered([word, *words[1:]]))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answered(self, words: list[str]) -> None:
+        """Print the answer to `words`, after those to the lines typed before."""
+        async with self._in_order:
+            word = words[0]
+            if word in READING:
+                lines = await self._asked(words)
+            elif word == "help":
+                lines = list(RELAY_HELP)
+            elif word in CONSOLE_COMMANDS:
+                lines = [
+                    f"  {word} is typed at the registry that decides for the service "
+                    f"({self._deciding() or 'none yet'}); this one relays to it"
+                ]
+            else:
+                lines = [f"  unknown command {word!r}; type help"]
+            for line in lines:
+                self._out(line)
+
+    async def _asked(self, words: list[str]) -> list[str]:
+        """The lines the registry that decides answers to `words`, or one saying why none."""
+        deciding = self._deciding()
+        try:
+            if not deciding:
+                raise TimeoutError
+            data = await self._ask(CONSOLE_SUBJECT, msgspec.json.encode(words), ASK_WAIT)
+            return msgspec.json.decode(data, type=list[str])
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return [f"  {words[0]}: the answer from {deciding} was not ChatApp's"]
+        except ERRORS:  # no answer, or no NATS now
+            return [
+                f"  {words[0]}: the registry that decides ({deciding or 'none yet'}) "
+                "did not answer; try again in a moment"
+            ]

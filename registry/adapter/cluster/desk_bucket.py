@@ -1,0 +1,172 @@
+"""The help desk's shelf for a service of several registries (registry/adapter/desk/shelf.py): its
+places, history and operators' keys in the bucket CHATAPP_DESK, so that the registry that
+decides next holds the places of the one that stopped. The operator key is there too
+(`desk-key`): every registry of the service answers operators with the same one.
+
+A registry reads the bucket as it starts to decide. Each batch of writes is made only
+while it still decides (its `fence`), and what the desk sends waits until JetStream has
+acknowledged what was kept before it (registry.adapter.desk.shelf.AfterKept).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import nats.js.errors
+from nats.js import JetStreamContext
+from nats.js.kv import KeyValue
+
+from disk.files import os_reason, replace_durably
+from disk.operator_key import KEY_FILE, key_path, read_key
+from registry.adapter.cluster.lead import bucket
+from registry.adapter.cluster.store import WRITE_ERRORS, Superseded, entries
+from registry.adapter.desk.key import KEY_BYTES
+from registry.adapter.desk.shelf import aside
+
+DESK_BUCKET = "CHATAPP_DESK"
+
+
+async def desk_bucket(js: JetStreamContext) -> KeyValue:
+    """The service's desk bucket, made by the first registry that needs it."""
+    return await bucket(js, DESK_BUCKET)
+
+
+async def service_desk_key(kv: KeyValue, data_dir: Path) -> tuple[str, str]:
+    """The service's operator key, made now from this registry's own (or anew) by the
+    first registry that asks; written into `data_dir`, where the registry's desk and an
+    operator on this machine find it. The key, and a line for the log when this
+    registry's own key was another ("" otherwise). OSError when it cannot be written."""
+    local = read_key(key_path(data_dir))
+    try:
+        key = await _kept_key(kv)
+    except nats.js.errors.KeyNotFoundError:
+        key = local or secrets.token_urlsafe(KEY_BYTES)
+        try:
+            await kv.create(KEY_FILE, key.encode())
+        except nats.js.errors.KeyWrongLastSequenceError:  # another registry made it first
+            key = await _kept_key(kv)
+    if key == local:
+        return key, ""
+    replace_durably(key_path(data_dir), (key + "\n").encode())
+    said = (
+        f"the help desk's operator key in {key_path(data_dir)} is the service's now"
+        if local
+        else ""
+    )
+    return key, said
+
+
+async def _kept_key(kv: KeyValue) -> str:
+    entry = await kv.get(KEY_FILE)
+    key = (entry.value or b"").decode(errors="replace").strip()
+    if not key or not key.isprintable():
+        raise ValueError("the service's operator key in NATS is not a key")
+    return key
+
+
+class BucketShelf:
+    """The desk's records in the bucket (see the module's docstring). Made by `load`."""
+
+    def __init__(
+        self,
+        kv: KeyValue,
+        records: dict[str, bytes],
+        log: Callable[[str], None],
+        fence: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """`records` as read; `fence` raises Superseded when this registry no longer
+        decides (nothing is written then); `log` takes what could not be kept."""
+        self._kv = kv
+        self._records = records
+        self._log = log
+        self._fence = fence
+        self._due: dict[str, bytes | None] = {}  # to write (None: to delete), by name
+        self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def load(
+        cls,
+        kv: KeyValue,
+        log: Callable[[str], None],
+        fence: Callable[[], Awaitable[None]] | None = None,
+    ) -> BucketShelf:
+        """What the bucket holds now. Raises the errors of JetStream (WRITE_ERRORS)."""
+        found = await entries(kv)
+        return cls(kv, {name: value for name, (_, value) in found.items()}, log, fence)
+
+    def where(self, name: str) -> str:
+        return f"{DESK_BUCKET}/{name}"
+
+    def read(self, name: str) -> bytes:
+        data = self._records.get(name)
+        if not data:
+            raise FileNotFoundError(self.where(name))
+        return data
+
+    def write(self, name: str, data: bytes) -> None:
+        self._records[name] = self._due[name] = data
+        self._start()
+
+    def remove(self, name: str) -> None:
+        if self._records.pop(name, None) is not None or name in self._due:
+            self._due[name] = None
+            self._start()
+
+    def set_aside(self, name: str) -> str:
+        data = self._records.get(name)
+        if data is not None:
+            self.write(aside(name), data)
+            self.remove(name)
+        return self.where(aside(name))
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._due) or self._task is not None
+
+    @property
+    def shared(self) -> bool:
+        return True
+
+    async def flushed(self) -> None:
+        while self._task is not None:
+            await asyncio.shield(self._task)
+
+    def _start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        """Write what is due, a batch at a time (the last value of each record), while
+        this registry decides; what fails is said in the log (the next change of the
+        record writes it whole again)."""
+        try:
+            while self._due:
+                due, self._due = self._due, {}
+                try:
+                    if self._fence is not None:
+                        await self._fence()
+                    await asyncio.gather(*(self._put(name, data) for name, data in due.items()))
+                except Superseded:
+                    self._log("desk: another registry of the service runs the help desk now")
+                except WRITE_ERRORS as exc:
+                    self._log(
+                        f"desk: JetStream did not keep {', '.join(due)} ({_reason(exc)}); "
+                        "should this registry stop, what they hold would be lost"
+                    )
+        finally:
+            self._task = None
+
+    async def _put(self, name: str, data: bytes | None) -> None:
+        if data is None:
+            await self._kv.delete(name)
+        else:
+            await self._kv.put(name, data)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return os_reason(exc)
+    return str(exc).strip() or type(exc).__name__

@@ -1,0 +1,53 @@
+"""What the registry that decides for a service sends to the peers of the other registries:
+each send split by the registry its addresses came through (registry/adapter/cluster/link.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from registry.adapter.cluster.link import Outbound, Routes
+from registry.core.actions import Addr, Send, SendMany
+from wire.codec import encode
+
+#: Hands one Outbound to the registry named.
+Publish = Callable[[str, Outbound], None]
+
+
+class Elsewhere:
+    """Sends for peers reached through another registry of the service; `routes` says
+    which registry each address came through."""
+
+    def __init__(self, publish: Publish) -> None:
+        self.routes = Routes()
+        self._publish = publish
+
+    def send(
+        self, action: Send | SendMany | None, key_at: Callable[[Addr], bytes | None]
+    ) -> Send | SendMany | None:
+        """Hand what of `action` is for another registry's peers to that registry (each
+        with the key it is for: the one asked of, else `key_at` its address); return what
+        is for this registry's own peers, or None."""
+        if action is None:
+            return None
+        if isinstance(action, Send):
+            via = self.routes.via(action.addr)
+            if via is None:
+                return action
+            key = action.key or key_at(action.addr) or b""
+            self._publish(via, Outbound([(*action.addr, key)], encode(action.message)))
+            return None
+        here: list[Addr] = []
+        by_registry: dict[str, list[tuple[str, int, bytes]]] = {}
+        for addr in action.addrs:
+            via = self.routes.via(addr)
+            if via is None:
+                here.append(addr)
+            else:
+                by_registry.setdefault(via, []).append((*addr, key_at(addr) or b""))
+        if by_registry:
+            data = encode(action.message)
+            for via, to in by_registry.items():
+                self._publish(via, Outbound(to, data))
+        if len(here) == len(action.addrs):
+            return action
+        return SendMany(tuple(here), action.message) if here else None

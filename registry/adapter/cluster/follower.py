@@ -1,0 +1,177 @@
+"""A registry of a service that does not decide: it holds its peers' secure channels, hands
+what they send to the registry that decides, and sends them what that one answers
+(registry/adapter/cluster/link.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+import msgspec
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from net.endpoint import Endpoint
+from net.listener import has_hung_up
+from registry.adapter.cluster.link import (
+    LEAD_SUBJECT,
+    Addr,
+    Inbound,
+    Publisher,
+    pack,
+    registry_subject,
+    unpack_outbound,
+)
+from registry.adapter.desk.closed import FLUSH_TIMEOUT
+from registry.core.flood import FloodGate
+from secure.channel import SecureChannel
+from secure.stream import SecureStream
+from wire.codec import decode, encode
+from wire.desk.messages import DESK_TYPES, DeskRegistries
+from wire.errors import DecodeError
+from wire.messages import Message
+
+
+class Follower:
+    """One registry that relays for the service (see the module's docstring)."""
+
+    def __init__(
+        self,
+        nc: Client,
+        me: str,
+        static: X25519PrivateKey,
+        log: Callable[[str], None],
+        desk: Callable[[], Awaitable[tuple[str, str, list[str]]]],
+    ) -> None:
+        """`me` names this registry to the others; `desk()` says where peers reach this
+        registry ("ip:port") and the one that decides ("" when none does yet), and the
+        service's registries, for help-desk clients that ask here."""
+        self._nc = nc
+        self._me = me
+        self._log = log
+        self._desk = desk
+        self._keys: dict[Addr, bytes] = {}  # the key that last spoke from each address
+        self._flood = FloodGate()
+        self._publish = Publisher(nc.publish)
+        self._sub: Subscription | None = None
+        #: its peers' sessions, which the registry that takes over here goes on with
+        self.channel = channel = SecureChannel(
+            static, answers_key_requests=True, rehandshakes_on_silence=False
+        )
+        self.endpoint = Endpoint(
+            self._received,
+            channel=channel,
+            key_for=self._keys.get,
+            session=secrets.token_hex(4),
+            handoff=(frozenset(DESK_TYPES), self._desk_asked),
+            log=log,
+            gate=self._admit,
+            on_batch=self._received_batch,
+            coalesce_drains=True,
+        )
+
+    async def start(self, bind: str, port: int) -> Addr:
+        addr = await self.endpoint.open(bind, port)
+        self._sub = await self._nc.subscribe(registry_subject(self._me), cb=self._outbound)
+        return addr
+
+    async def close(self) -> None:
+        if self._sub is not None:
+            await self._sub.unsubscribe()
+        await self._publish.flushed()
+        await self.endpoint.close()
+
+    # -- from peers to the registry that decides ------------------------------------------
+
+    def _admit(self, addr: Addr) -> bool:
+        admitted, _ = self._flood.admit(addr, time.monotonic())
+        return admitted
+
+    def _received(self, message: Message, addr: Addr, key: bytes) -> None:
+        self._forward([message], addr, key, datagram=False)
+
+    def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
+        self._forward(messages, addr, key, datagram=True)
+
+    def _forward(self, messages: list[Message], addr: Addr, key: bytes, *, datagram: bool) -> None:
+        if key:
+            self._keys[addr] = key
+        behind = self.endpoint.behind()
+        encoded = [encode(message) for message in messages]
+        inbound = Inbound(self._me, addr[0], addr[1], key, datagram, behind, encoded)
+        self._publish(LEAD_SUBJECT, pack(inbound))
+
+    def announce(self) -> None:
+        """Tell the registry that decides (a new one) which peers this registry holds."""
+        for (ip, port), key in self._keys.items():
+            self._publish(LEAD_SUBJECT, pack(Inbound(self._me, ip, port, key, True, 0.0, [])))
+
+    # -- from the registry that decides to peers ------------------------------------------
+
+    async def _outbound(self, msg: Msg) -> None:
+        try:
+            out = unpack_outbound(msg.data)
+            message = decode(out.message)
+        except (msgspec.DecodeError, msgspec.ValidationError, DecodeError):
+            self._log("dropped what the registry that decides sent: not ChatApp's")
+            return
+        for ip, port, key in out.to:
+            if key:
+                self._keys[(ip, port)] = key
+            self.endpoint.send((ip, port), message, key=key)
+
+    # -- the help desk is at the registry that decides ------------------------------------
+
+    async def _desk_asked(
+        self,
+        first: Message,
+        decoder: SecureStream,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        more: Sequence[Message] = (),
+    ) -> None:
+        """A help-desk client asked here: it is told where the desk is, with the service's
+        registries (DeskRegistries), and the connection closed; its client goes there.
+        While no registry decides (one just stopped), the answer waits up to DESK_WAIT
+        seconds for one; with none by then, or should this registry take the lead
+        meanwhile, the desk is said to be here: the client asks here again."""
+        here, desk, registries = await self._desk()
+        try:
+            waited = 0.0
+            while not desk and waited < DESK_WAIT and not has_hung_up(reader, writer):
+                await asyncio.sleep(DESK_POLL)
+                waited += DESK_POLL
+                here, desk, registries = await self._desk()
+            if not has_hung_up(reader, writer):
+                self._send_on(decoder, writer, desk or here, registries)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(writer.drain(), FLUSH_TIMEOUT)
+        except asyncio.CancelledError:  # this registry stops relaying (it decides now)
+            self._send_on(decoder, writer, here, registries)
+            raise
+        except (ConnectionError, OSError, ValueError):
+            pass  # it is gone: there is nobody to tell
+        finally:
+            decoder.close()
+            with contextlib.suppress(Exception):
+                writer.close()  # (what was written goes first)
+
+    @staticmethod
+    def _send_on(
+        decoder: SecureStream, writer: asyncio.StreamWriter, desk: str, registries: list[str]
+    ) -> None:
+        with contextlib.suppress(ConnectionError, OSError, ValueError):
+            decoder.send(DeskRegistries(secrets.token_hex(4), desk, tuple(registries)))
+            writer.write(decoder.output())
+
+
+#: Seconds a help-desk client asking a relaying registry waits at most for a registry to
+#: decide, when none does (one just stopped: another takes the lead within about 2 s); and
+#: how often it is looked for meanwhile.
+DESK_WAIT, DESK_POLL = 4.0, 0.25

@@ -1,0 +1,132 @@
+"""The lease of one registry of a service, kept from a thread of its own.
+
+A registry in a join storm can keep its event loop busy for seconds. Were its lease renewed
+from that loop, it would run out, another registry would take the lead from one that is
+only busy, and the peers of a registry taken for gone would be moved away. So a thread with
+an event loop and a NATS connection of its own renews this registry's membership, and the
+lead while it holds it, every RENEW seconds (registry/adapter/cluster/lead.py): they run out only
+when the process stops or cannot reach NATS, and the lease can be short. The same thread
+looks for the lead each time, takes it when it is free, and tells the registry's own loop
+of each change (the event `news`); the registry reads `held`, `term` and `leader`, and asks
+the rest through `call`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from nats.aio.client import Client
+
+from registry.adapter.cluster.connect import connect
+from registry.adapter.cluster.lead import ERRORS, LEAD_BUCKET, RENEW, Lead, bucket
+
+T = TypeVar("T")
+
+
+class LeaseKeeper:
+    """This registry's membership and lead, kept from a thread (see the module's
+    docstring). `held` and `leader` are what the thread saw last."""
+
+    def __init__(self, urls: list[str], me: str, reach: str) -> None:
+        """`me` names this registry to the others; `reach` is where peers reach it."""
+        self.me, self.reach = me, reach
+        self._urls = urls
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="lease", daemon=True)
+        self._nc: Client | None = None
+        self._lead: Lead | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._changed: Callable[[], None] = lambda: None
+        #: set (in the loop that started the keeper) after each change of `held` or `leader`
+        self.news = asyncio.Event()
+        #: whether this registry holds the lead
+        self.held = False
+        #: how many times this registry took the lead: one lost and taken again between two
+        #: looks of the registry's is a new term, whose state is loaded afresh
+        self.term = 0
+        #: where peers reach the registry that decides ("ip:port"), None when none does
+        self.leader: str | None = None
+
+    async def start(self) -> None:
+        """Connect (ClusterError as registry.adapter.cluster.connect says), say this registry is
+        there, take the lead if it is free, and keep both from now on."""
+        caller = asyncio.get_running_loop()
+
+        def changed() -> None:
+            caller.call_soon_threadsafe(self.news.set)
+
+        self._changed = changed
+        self._thread.start()
+        await self._in_thread(self._open())
+
+    async def call(self, work: Callable[[Lead], Awaitable[T]]) -> T:
+        """`work(lead)`, run in the keeper's thread, awaited here."""
+        lead = self._lead
+        if lead is None:
+            raise RuntimeError("the lease keeper is not started")
+        return await self._in_thread(work(lead))
+
+    async def check(self) -> None:
+        """Raise Superseded unless this registry still holds the lead (Lead.check)."""
+        await self.call(Lead.check)
+
+    async def stop(self) -> None:
+        """Stop keeping the lease (it runs out), and the thread."""
+        if self._thread.is_alive():
+            with contextlib.suppress(*ERRORS):
+                await self._in_thread(self._close())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            await asyncio.to_thread(self._thread.join, 5)
+
+    async def _in_thread(self, work: Awaitable[T]) -> T:
+        async def run() -> T:
+            return await work
+
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(run(), self._loop))
+
+    # -- in the keeper's thread -----------------------------------------------------------
+
+    async def _open(self) -> None:
+        self._nc, js = await connect(self._urls, lambda _: None)
+        self._lead = Lead(await bucket(js, LEAD_BUCKET), js, self.me, self.reach)
+        await self._tick()
+        self._task = asyncio.get_running_loop().create_task(self._keep())
+
+    async def _keep(self) -> None:
+        while True:
+            await asyncio.sleep(RENEW)
+            await self._tick()
+
+    async def _tick(self) -> None:
+        """Renew the membership, and the lead if held; else look for the lead, and take it
+        when it is free. NATS away, nothing changes: nobody else can take the lead meanwhile."""
+        lead = self._lead
+        assert lead is not None
+        seen, term = self.leader, self.term
+        try:
+            await lead.keep_membership()
+            if lead.held:
+                await lead.renew()
+            if not lead.held:
+                seen = await lead.leader()
+                # (a lead written with this registry's address is one it lost: take it
+                # once it runs out, as any other)
+                if seen in (None, self.reach) and await lead.take():
+                    seen, term = self.reach, term + 1
+        except ERRORS:
+            pass
+        if (lead.held, seen, term) != (self.held, self.leader, self.term):
+            self.held, self.leader, self.term = lead.held, seen, term
+            self._changed()
+
+    async def _close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._nc is not None:
+            await self._nc.close()

@@ -1,0 +1,145 @@
+"""How the registries of one service pass their peers' messages to the one that decides.
+
+One registry decides for the service at a time (registry/adapter/cluster/lead.py): it runs the
+registry's core. Every registry, that one included, holds the secure channel of the peers
+that chose it. A registry that does not decide hands what its peers send to the one that
+does, opened, with the address and the key it came from (`Inbound`, on LEAD_SUBJECT); the
+one that decides sends back what is for those peers (`Outbound`, on the subject of the
+registry they came through), and that registry seals and sends it.
+
+Both travel on plain NATS subjects, as datagrams do: what is lost on the way is sent
+again by the core's retries, as for a datagram lost on the LAN.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from msgspec import Struct, msgpack
+
+Addr = tuple[str, int]
+
+#: Where the registry that decides for the service takes what the others hand it.
+LEAD_SUBJECT = "chatapp.lead.in"
+
+
+def registry_subject(registry: str) -> str:
+    """Where registry `registry` takes what the one that decides sends its peers."""
+    return f"chatapp.registry.{registry}.out"
+
+
+class Inbound(Struct, array_like=True, frozen=True):
+    """What a peer sent to `registry`: from `ip`:`port`, opened with `key`, each message as
+    the codec encodes it; `datagram` (else over TCP) and `behind` as RegistryCore.receive
+    takes them."""
+
+    registry: str
+    ip: str
+    port: int
+    key: bytes
+    datagram: bool
+    behind: float
+    messages: list[bytes]
+
+
+class Outbound(Struct, array_like=True, frozen=True):
+    """One `message` (as the codec encodes it) for each of `to`: an address and the public
+    key it is for (b"": the key that last spoke from there)."""
+
+    to: list[tuple[str, int, bytes]]
+    message: bytes
+
+
+_encoder = msgpack.Encoder()
+_inbound = msgpack.Decoder(Inbound)
+_outbound = msgpack.Decoder(Outbound)
+
+
+def pack(item: Inbound | Outbound) -> bytes:
+    return _encoder.encode(item)
+
+
+def unpack_inbound(data: bytes) -> Inbound:
+    """Raises msgspec.DecodeError (or ValidationError) for what is not one."""
+    return _inbound.decode(data)
+
+
+def unpack_outbound(data: bytes) -> Outbound:
+    """Raises msgspec.DecodeError (or ValidationError) for what is not one."""
+    return _outbound.decode(data)
+
+
+class Backlog:
+    """How far behind the registry that decides is in what the others hand it: the seconds
+    since it last took an Inbound with none queued behind it (0 when it just did), as
+    net.datagram_in's `behind` is for a socket. A peer of another registry is asked to wait
+    (Busy) by the same rule as one of its own: without it, a registration queued on NATS
+    got no answer at all while the registry worked through a join storm."""
+
+    def __init__(self) -> None:
+        self._since: float | None = None
+
+    def taken(self, queued: int, now: float) -> float:
+        """An Inbound is taken at `now` with `queued` more waiting: how far behind."""
+        if not queued:
+            self._since = None
+            return 0.0
+        if self._since is None:
+            self._since = now
+        return now - self._since
+
+
+class Routes:
+    """Which registry each peer's address last came through (none: this one)."""
+
+    def __init__(self) -> None:
+        self._via: dict[Addr, str] = {}
+
+    def heard_here(self, addr: Addr) -> None:
+        if self._via:
+            self._via.pop(addr, None)
+
+    def heard_via(self, addr: Addr, registry: str) -> None:
+        self._via[addr] = registry
+
+    def via(self, addr: Addr) -> str | None:
+        """The registry to send to `addr` through, or None for this one."""
+        return self._via.get(addr) if self._via else None
+
+    def forget(self, registry: str) -> list[Addr]:
+        """`registry` is gone: its peers are reached from this one from now on; they are
+        returned."""
+        gone = [addr for addr, via in self._via.items() if via == registry]
+        for addr in gone:
+            del self._via[addr]
+        return gone
+
+
+class Publisher:
+    """Publishes on NATS from code that cannot await: what is published in one pass of the
+    event loop goes out in order, from one task, once the pass is over."""
+
+    def __init__(self, publish: Callable[[str, bytes], Awaitable[None]]) -> None:
+        self._publish = publish
+        self._queued: list[tuple[str, bytes]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def __call__(self, subject: str, data: bytes) -> None:
+        self._queued.append((subject, data))
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self._queued:
+                queued, self._queued = self._queued, []
+                for subject, data in queued:
+                    await self._publish(subject, data)
+        finally:
+            self._task = None
+
+    async def flushed(self) -> None:
+        """Once what was queued has been handed to the connection."""
+        if self._task is not None:
+            await self._task

@@ -1,0 +1,391 @@
+"""Running a registry of a service (`ChatApp -s PORT --cluster nats://...`): it decides for
+the service while it holds the lead, and relays to the one that does otherwise; it takes
+the lead when the one that held it stops (registry/adapter/cluster/lead.py), as its lease keeper
+sees (registry/adapter/cluster/keeper.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Unpack
+
+import msgspec
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from msgspec import Struct
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js.kv import KeyValue
+
+from registry.adapter.cluster.connect import ClusterError, ClusterSettings, connect
+from registry.adapter.cluster.console import CONSOLE_SUBJECT, RelayConsole, answer_asked
+from registry.adapter.cluster.desk_bucket import BucketShelf, desk_bucket, service_desk_key
+from registry.adapter.cluster.elsewhere import Elsewhere
+from registry.adapter.cluster.follower import Follower
+from registry.adapter.cluster.keeper import LeaseKeeper
+from registry.adapter.cluster.lead import ERRORS, RENEW, Lead, service_key
+from registry.adapter.cluster.link import (
+    LEAD_SUBJECT,
+    Addr,
+    Backlog,
+    Outbound,
+    Publisher,
+    pack,
+    registry_subject,
+    unpack_inbound,
+)
+from registry.adapter.cluster.store import JetStreamStore
+from registry.adapter.console import printable, read_lines, typed_ahead
+from registry.adapter.desk.service import DeskService
+from registry.adapter.loading import Backend, RegistryOptions
+from registry.adapter.run import advertise
+from registry.adapter.server import RegistryServer
+from registry.adapter.start_lines import key_lines
+from registry.adapter.storage import StorageError
+from registry.core.actions import Action
+from registry.core.dispatch import RegistryCore
+from secure.channel import SecureChannel
+from wire.codec import decode
+from wire.errors import DecodeError
+from wire.messages import for_log
+
+#: Seconds a registry that takes the lead waits for the others to say which peers they
+#: hold, before it pushes anything (more than one of their looks at the lead: RENEW each).
+ANNOUNCED = 1.2 * RENEW
+
+
+def _listed(registries: tuple[str, ...], core: RegistryCore, now: float) -> list[Action]:
+    """The service's registries changed: the core tells its peers."""
+    return core.new_registries(registries, now)
+
+
+def _restarted(addrs: list[Addr], core: RegistryCore, now: float) -> list[Action]:
+    """The peers that reached the service through a registry gone are reached from here."""
+    return core.restarted_for(addrs, now)
+
+
+class Service(Struct, frozen=True):
+    """What a registry of a service uses of it: the connection to its NATS servers, the
+    keeper of its lease, its store, and its key (with whether it was made just now)."""
+
+    nc: Client
+    keeper: LeaseKeeper
+    store: JetStreamStore
+    key: tuple[X25519PrivateKey, bool]
+    desk: KeyValue
+
+
+class ClusterRegistry:
+    """One registry of a service, in the role it has now (see the module's docstring)."""
+
+    def __init__(
+        self,
+        service: Service,
+        listen: tuple[str, int],
+        out: Callable[[str], None],
+        data_dir: Path,
+        options: RegistryOptions,
+    ) -> None:
+        """`listen`: where this registry listens; `options` are its settings (see
+        RegistrySettings)."""
+        self._nc = service.nc
+        self._keeper = service.keeper
+        self._store = service.store
+        self._key = service.key
+        self._desk = service.desk
+        self._listen = listen
+        self._out = out
+        self._data_dir = data_dir
+        self._options = options
+        self._verbose = options.get("verbose", False)
+        self._stopped = asyncio.Event()
+        self._server: RegistryServer | None = None
+        self._elsewhere: Elsewhere | None = None
+        self._follower: Follower | None = None
+        self._publish = Publisher(service.nc.publish)
+        self._leader_reach = ""
+        self._backlog = Backlog()
+        self._lead_sub: Subscription | None = None
+        self._console = RelayConsole(self._ask, out, lambda: self._leader_reach, self.stop)
+
+    def log(self, line: str) -> None:
+        self._out(f"{time.strftime('%H:%M:%S')} {line}")
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._keeper.news.set()
+
+    async def run(self) -> None:
+        """Decide or relay until stopped, deciding while the keeper holds the lead."""
+        channel: SecureChannel | None = None
+        while not self._stopped.is_set():
+            if not self._keeper.held:
+                channel = await self._relay()
+            elif await self._decide(channel):
+                channel = None
+
+    async def _next(self) -> None:
+        """Until the keeper sees the lead change, or RENEW seconds pass, or a stop."""
+        news = self._keeper.news
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(news.wait(), RENEW)
+        news.clear()
+
+    async def _decide(self, channel: SecureChannel | None) -> bool:
+        """Decide for the service until stopped or the lead is lost, going on with the
+        sessions of `channel` (the peers this registry relayed for until now). False when
+        the service's state could not be loaded (NATS did not answer: it may be electing a
+        leader after losing a server): the caller tries again while the lead is held."""
+        keeper, term = self._keeper, self._keeper.term
+        self._store.fence = keeper.check
+        elsewhere = self._elsewhere = Elsewhere(self._to_registry)
+        sub = self._lead_sub = await self._nc.subscribe(LEAD_SUBJECT, cb=self._inbound)
+        asked = await self._nc.subscribe(CONSOLE_SUBJECT, cb=self._console_asked)
+        try:
+            # the others say which peers they hold as they see the lead change hands: what
+            # is pushed at start then reaches each peer through its own registry
+            await asyncio.sleep(ANNOUNCED)
+            try:
+                kept = await self._store.load(time.monotonic())
+                shelf = await BucketShelf.load(self._desk, self.log, keeper.check)
+            except ERRORS as exc:
+                self.log(f"ERROR cannot load the service's state from NATS ({exc}); trying again")
+                return False
+            server = self._server = RegistryServer(
+                data_dir=self._data_dir,
+                bind=self._listen[0],
+                port=self._listen[1],
+                out=self._out,
+                backend=Backend(self._store, kept, *self._key, channel, shelf),
+                console_operator=False,
+                prompt=False,
+                **self._options,
+            )
+            try:
+                await self._serve(server, elsewhere, term)
+            finally:
+                await server.close()
+        finally:
+            await sub.unsubscribe()
+            await asked.unsubscribe()
+            self._server = self._elsewhere = self._lead_sub = None
+        return True
+
+    async def _serve(self, server: RegistryServer, elsewhere: Elsewhere, term: int) -> None:
+        """Start `server` and decide with it until stopped, or the lead of `term` is lost;
+        the peers of a registry gone are reached from here."""
+        keeper = self._keeper
+        server.elsewhere = elsewhere
+        if isinstance(server.desk, DeskService):  # its clients learn where to go next
+            server.desk.registries = lambda: server.core.registries
+        known = await self._members() or {}
+        server.core.registries = tuple(sorted(known.values()))  # (told at start: Restarted)
+        await server.start()
+        self.log(f"this registry decides for the service now ({keeper.reach})")
+        while not self._stopped.is_set():
+            await self._next()
+            if not keeper.held or keeper.term != term:
+                self.log("another registry decides for the service now: this one relays")
+                return
+            members = await self._members()
+            if members is None:
+                continue  # not known now: nobody is taken for gone
+            if members != known:
+                listed = tuple(sorted(members.values()))
+                server.handle(functools.partial(_listed, listed))
+                if isinstance(server.desk, DeskService):
+                    server.desk.tell_registries()
+            for gone in set(known) - set(members):
+                server.handle(functools.partial(_restarted, elsewhere.routes.forget(gone)))
+            known = members
+
+    async def _relay(self) -> SecureChannel | None:
+        """Relay to the registry that decides until stopped (None), or until the keeper
+        took the lead, which was free (the sessions of this registry's peers, to go on
+        with)."""
+        keeper = self._keeper
+        follower = self._follower = Follower(
+            self._nc, keeper.me, self._key[0], self.log, self._desk_where
+        )
+        addr = await follower.start(*self._listen)
+        self._leader_reach = keeper.leader or ""
+        self._out(
+            f"ChatApp registry listening on {addr[0]}:{addr[1]} (UDP and TCP), relaying to "
+            f"the registry that decides for the service ({self._leader_reach or 'none yet'})"
+        )
+        try:
+            while not self._stopped.is_set():
+                await self._next()
+                if keeper.held:
+                    self.log("the registry that decided stopped: this one takes over")
+                    return follower.channel
+                reach = keeper.leader
+                if reach is not None and reach != self._leader_reach:
+                    follower.announce()
+                self._leader_reach = reach or ""
+            return None
+        finally:
+            await follower.close()
+            self._follower = None
+
+    async def _desk_where(self) -> tuple[str, str, list[str]]:
+        """For a desk client that asked this registry: where it is reached, where the
+        help desk is (the registry that decides, "" for none yet), and the service's
+        registries."""
+        here = self._keeper.reach
+        if not self._leader_reach:
+            return here, "", [here]
+        members = {*((await self._members()) or {}).values(), here, self._leader_reach}
+        return here, self._leader_reach, sorted(members)
+
+    async def _members(self) -> dict[str, str] | None:
+        """The registries of the service (see Lead.members), or None when NATS did not
+        say."""
+        try:
+            return await self._keeper.call(Lead.members)
+        except ERRORS:
+            return None
+
+    def _to_registry(self, registry: str, outbound: Outbound) -> None:
+        self._publish(registry_subject(registry), pack(outbound))
+
+    async def _inbound(self, msg: Msg) -> None:
+        """What another registry's peer sent, for this registry's core."""
+        elsewhere = self._elsewhere
+        if elsewhere is None:
+            return
+        try:
+            inbound = unpack_inbound(msg.data)
+            messages = [decode(data) for data in inbound.messages]
+        except (msgspec.DecodeError, msgspec.ValidationError, DecodeError):
+            self.log("dropped what another registry handed over: not ChatApp's")
+            return
+        addr = (inbound.ip, inbound.port)
+        elsewhere.routes.heard_via(addr, inbound.registry)
+        sub = self._lead_sub
+        lag = self._backlog.taken(sub.pending_msgs if sub else 0, time.monotonic())
+        server = self._server
+        if server is None or not messages:
+            return  # (a registry saying which peers it holds)
+        # behind in what NATS queued, or its own socket, or at the registry it came through
+        behind = max(lag, server.endpoint.behind(), inbound.behind)
+        if self._verbose:
+            for message in messages:
+                self.log(f"<- {addr[0]}:{addr[1]} (via another registry) {for_log(message)}")
+
+        def received(core: RegistryCore, now: float) -> list[Action]:
+            return [
+                action
+                for message in messages
+                for action in core.receive(
+                    message, addr, now, key=inbound.key, datagram=inbound.datagram,
+                    behind=behind,
+                )
+            ]  # fmt: skip
+
+        server.handle(received)
+
+    def console_line(self, line: str) -> None:
+        """A line typed on the console: the registry's own while it decides, else the
+        relaying registry's (registry/adapter/cluster/console.py)."""
+        if self._server is None:
+            self._console.line(line)
+            return
+        self._server.console_line(line)
+        words = line.split()
+        if words and words[0].lower() in ("quit", "exit"):
+            self.stop()
+
+    async def _ask(self, subject: str, data: bytes, timeout: float) -> bytes:
+        return (await self._nc.request(subject, data, timeout=timeout)).data
+
+    async def _console_asked(self, msg: Msg) -> None:
+        """A relaying registry's console asks what this one's would answer."""
+        server = self._server
+        if server is not None and msg.reply:
+            with contextlib.suppress(*ERRORS):
+                await msg.respond(answer_asked(msg.data, server.console_answer))
+
+
+async def run_cluster_registry(
+    *,
+    listen: tuple[str, int],
+    data_dir: Path,
+    out: Callable[[str], None],
+    cluster: ClusterSettings,
+    discovery: bool = True,
+    **options: Unpack[RegistryOptions],
+) -> int:
+    """Run one registry of the service `cluster` names until Ctrl-C, SIGTERM or `quit`,
+    listening on `listen` (address, port), advertised on the network with `discovery`
+    (registry/adapter/run.py, `advertise`). The exit status."""
+    out = printable(out)
+    bind, port = listen
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        out(f"ChatApp: error: cannot use data directory {data_dir}: {exc.strerror or exc}")
+        return 1
+    urls = cluster.urls
+
+    def log(line: str) -> None:
+        out(f"{time.strftime('%H:%M:%S')} {line}")
+
+    stopping = asyncio.Event()  # (a connection drained at the end is no outage to say)
+    try:
+        nc, js = await connect(urls, log, stopping)
+    except ClusterError as exc:
+        out(f"ChatApp: error: {exc}")
+        return 1
+    keeper = LeaseKeeper(urls, secrets.token_hex(4), f"{cluster.advertise}:{port}")
+    try:
+        static, made = await service_key(js)
+        store = await JetStreamStore.open(js)
+        desk = await desk_bucket(js)
+        _, said = await service_desk_key(desk, data_dir)
+        await keeper.start()  # (it takes the lead if it is free)
+    except (*ERRORS, StorageError, ValueError) as exc:
+        out(f"ChatApp: error: cannot use NATS at {', '.join(urls)}: {exc}")
+        await keeper.stop()
+        await nc.close()
+        return 1
+    for line in key_lines(static.public_key().public_bytes_raw(), made, service=True):
+        out(line)
+    if said:
+        log(said)
+    service = Service(nc, keeper, store, (static, made), desk)
+    registry = ClusterRegistry(service, (bind, port), out, data_dir, options)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, registry.stop)
+    lines, pending = typed_ahead(sys.stdin)
+    for line in lines:
+        loop.call_soon(registry.console_line, line)
+    read_lines(sys.stdin, pending, registry.console_line, lambda: None)
+    public = static.public_key().public_bytes_raw()
+    advert = advertise(bind, port, public, registry.log) if discovery else None
+    try:
+        await registry.run()
+    except OSError as exc:
+        out(f"ChatApp: error: cannot listen on {bind}:{port}: {exc.strerror or exc}")
+        return 1
+    except StorageError as exc:
+        out(f"ChatApp: error: {exc}")
+        return 1
+    finally:
+        if advert is not None:
+            await advert.close()
+        await keeper.stop()
+        stopping.set()
+        with contextlib.suppress(*ERRORS):
+            await nc.drain()
+        out("Registry stopped.")
+    return 0

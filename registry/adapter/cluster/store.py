@@ -1,0 +1,325 @@
+"""The service's state in NATS JetStream: the store of the registries of one service.
+
+What is kept where (docs/SCALING.md):
+    bucket CHATAPP_TABLE    one row per name (`row.<name key in hex>`), and `version`
+    bucket CHATAPP_OWNERS   what each mailbox kept of its owner (registry/core/owners.py)
+    bucket CHATAPP_ROOMS    each room's last lines
+    stream CHATAPP_MAIL     one message per stored message, on `chatapp.mail.<owner in hex>`
+
+Every write of a commit is acknowledged by JetStream (by a majority of its servers, where
+it keeps three copies) before `commit` returns, so the registry's answers that wait for the
+commit (registry/adapter/commit.py) claim nothing JetStream does not have.
+
+A row is written only with the revision this store last read or wrote of it
+(compare-and-set): a registry that no longer decides for the service cannot overwrite
+what the one that does wrote. It finds out as its commit fails with `Superseded`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+
+import msgspec
+import nats.errors
+import nats.js.errors
+from nats.js import JetStreamContext
+from nats.js.api import KeyValueConfig, StorageType, StreamConfig
+from nats.js.kv import KeyValue
+
+from registry.adapter.cluster.connect import with_replicas
+from registry.adapter.storage import StorageError
+from registry.adapter.store import Kept, StoreAction
+from registry.core.actions import (
+    DropHistory,
+    DropMail,
+    KeepHistory,
+    KeepOwner,
+    MoveMail,
+    SaveTable,
+    StoreMail,
+)
+from registry.core.owners import Owner
+from registry.core.table import Table
+from wire.codec import decode, encode
+from wire.errors import DecodeError
+from wire.messages import RoomMessage, StoredMessage
+from wire.names import name_key
+
+#: Reads of a bucket that gave fewer keys than it holds, before the last is taken as it is.
+WATCH_TRIES = 5
+TABLE, OWNERS, ROOMS, MAIL = "CHATAPP_TABLE", "CHATAPP_OWNERS", "CHATAPP_ROOMS", "CHATAPP_MAIL"
+MAIL_SUBJECT = "chatapp.mail"
+#: Errors of a write that JetStream did not acknowledge (it is kept for the next commit).
+WRITE_ERRORS = (nats.errors.Error, nats.js.errors.Error, TimeoutError, OSError)
+
+
+class Superseded(StorageError):
+    """Another registry wrote a row this one was about to change: it decides for the
+    service now, and this one must stop deciding."""
+
+
+def hex_key(name: str) -> str:
+    """A name key as a NATS key or subject token (names may hold any letter)."""
+    return name.encode().hex()
+
+
+class JetStreamStore:
+    """The registry's state in JetStream (see the module's docstring). Made by `open`."""
+
+    def __init__(self, js: JetStreamContext, buckets: dict[str, KeyValue]) -> None:
+        self._js = js
+        #: run before each commit's writes: raises Superseded when this registry no longer
+        #: decides for the service (registry/adapter/cluster/lead.py), so that what it would write
+        #: is never stored
+        self.fence: Callable[[], Awaitable[None]] | None = None
+        self._table, self._owners, self._rooms = buckets[TABLE], buckets[OWNERS], buckets[ROOMS]
+        self._actions: list[StoreAction] = []
+        self._table_dirty = False
+        # what this store last read or wrote: each row's revision and text, by its key
+        self._rows: dict[str, tuple[int, bytes]] = {}
+        # the mailboxes as stored: each message with its stream sequence, by owner
+        self._boxes: dict[str, list[tuple[int, StoredMessage]]] = {}
+
+    @classmethod
+    async def open(cls, js: JetStreamContext) -> JetStreamStore:
+        """The service's buckets and stream, made by the first registry that needs them."""
+        buckets = {}
+        for name in (TABLE, OWNERS, ROOMS):
+            buckets[name] = await with_replicas(
+                lambda n, name=name: js.create_key_value(  # type: ignore[misc]
+                    KeyValueConfig(bucket=name, storage=StorageType.FILE, replicas=n)
+                )
+            )
+        await with_replicas(
+            lambda n: js.add_stream(
+                StreamConfig(
+                    name=MAIL,
+                    subjects=[f"{MAIL_SUBJECT}.*"],
+                    storage=StorageType.FILE,
+                    num_replicas=n,
+                )
+            )
+        )
+        return cls(js, buckets)
+
+    # -- loading ------------------------------------------------------------------------
+
+    async def load(self, now: float) -> Kept:
+        """Everything kept, as a registry that starts to decide for the service needs it."""
+        rows = await entries(self._table)
+        version = rows.pop("version", (0, b"0"))[1]
+        self._rows = {key: value for key, value in rows.items() if key.startswith("row.")}
+        data = {"version": int(version), "names": [json.loads(v) for _, v in self._rows.values()]}
+        try:
+            table = Table.from_json(data, now)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StorageError(f"the service's table is not a ChatApp table: {exc}") from None
+        owners = {}
+        for key, (_, value) in (await entries(self._owners)).items():
+            owners[bytes.fromhex(key).decode()] = Owner.from_json(json.loads(value))
+        histories = {}
+        for key, (_, value) in (await entries(self._rooms)).items():
+            histories[bytes.fromhex(key).decode()] = _history(value)
+        await self._load_mail()
+        mail = {owner: [m for _, m in box] for owner, box in self._boxes.items() if box}
+        return Kept(table, mail, owners, histories)
+
+    async def _load_mail(self) -> None:
+        """Every stored message, in the order stored (a copy written twice by a commit
+        tried again is kept once)."""
+        self._boxes = {}
+        seen: set[tuple[str, str, str]] = set()
+        seq = 1
+        while True:
+            try:
+                msg = await self._js.get_msg(MAIL, seq=seq, subject=f"{MAIL_SUBJECT}.*", next=True)
+            except nats.js.errors.NotFoundError:
+                return
+            assert msg.seq is not None and msg.subject is not None
+            seq = msg.seq + 1
+            owner = bytes.fromhex(msg.subject.rpartition(".")[2]).decode()
+            message = msgspec.json.decode(msg.data or b"", type=StoredMessage)
+            if (owner, message.sender, message.id) in seen:
+                continue
+            seen.add((owner, message.sender, message.id))
+            self._boxes.setdefault(owner, []).append((msg.seq, message))
+
+    # -- writing ------------------------------------------------------------------------
+
+    def carry_out(self, action: StoreAction) -> None:
+        if isinstance(action, SaveTable):
+            self._table_dirty = True
+        else:
+            self._actions.append(action)
+
+    @property
+    def dirty(self) -> bool:
+        return self._table_dirty or bool(self._actions)
+
+    async def commit(self, table: Table) -> float:
+        """Write what waits, in order (a run of appends and kept lines at once), then the
+        table's changed rows; anything not acknowledged waits for the next commit. Its
+        whole time is returned as the time it kept the registry busy (registry/adapter/store.py)."""
+        started = time.monotonic()
+        if self.fence is not None and self.dirty:
+            try:
+                await self.fence()
+            except WRITE_ERRORS as exc:
+                raise StorageError(f"JetStream did not answer ({_reason(exc)})") from None
+        while self._actions:
+            run = _independent_run(self._actions)
+            try:
+                await asyncio.gather(*(self._write(action) for action in run))
+            except WRITE_ERRORS as exc:
+                raise StorageError(f"JetStream did not store it ({_reason(exc)})") from None
+            del self._actions[: len(run)]
+        if self._table_dirty:
+            self._table_dirty = False
+            try:
+                await self._write_table(table)
+            except BaseException:
+                self._table_dirty = True
+                raise
+        return time.monotonic() - started
+
+    async def _write(self, action: StoreAction) -> None:
+        """Carry out one action (each may be carried out again after a failure)."""
+        match action:
+            case StoreMail(owner, message):
+                ack = await self._js.publish(_subject(owner), msgspec.json.encode(message))
+                self._boxes.setdefault(owner, []).append((ack.seq, message))
+            case DropMail(owner, ids):
+                gone = set(ids)
+                for seq, message in list(self._boxes.get(owner, [])):
+                    if message.id in gone:
+                        await self._delete(seq)
+                        self._boxes[owner].remove((seq, message))
+            case MoveMail(old, new):
+                for seq, message in list(self._boxes.get(old, [])):
+                    ack = await self._js.publish(_subject(new), msgspec.json.encode(message))
+                    self._boxes.setdefault(new, []).append((ack.seq, message))
+                    await self._delete(seq)
+                    self._boxes[old].remove((seq, message))
+            case KeepOwner(box, owner):
+                await self._owners.put(hex_key(box), json.dumps(owner.to_json()).encode())
+            case KeepHistory(room, history):
+                await self._rooms.put(hex_key(room), b"\n".join(encode(m) for m in history))
+            case DropHistory(room):
+                await self._rooms.delete(hex_key(room))
+
+    async def _delete(self, seq: int) -> None:
+        with contextlib.suppress(nats.js.errors.NotFoundError):  # (deleted by a failed commit)
+            await self._js.delete_msg(MAIL, seq)
+
+    async def _write_table(self, table: Table) -> None:
+        """Write the rows that changed since last written, each only over the revision
+        this store knows of it; raise Superseded when another registry wrote one since."""
+        data = table.to_json()
+        rows = {
+            f"row.{hex_key(name_key(row['name']))}": json.dumps(row).encode()
+            for row in data["names"]
+        }
+        writes: list[Awaitable[None]] = []
+        for key, value in rows.items():
+            if key not in self._rows or self._rows[key][1] != value:
+                writes.append(self._write_row(key, value))
+        for key in [key for key in self._rows if key not in rows]:
+            writes.append(self._delete_row(key))
+        try:
+            await asyncio.gather(*writes)
+            await self._table.put("version", str(data["version"]).encode())
+        except nats.js.errors.KeyWrongLastSequenceError:
+            raise Superseded(
+                "another registry of the service changed the table: it decides for the service now"
+            ) from None
+        except WRITE_ERRORS as exc:
+            raise StorageError(f"JetStream did not store the table ({_reason(exc)})") from None
+
+    async def _write_row(self, key: str, value: bytes) -> None:
+        known = self._rows.get(key)
+        if known is None:
+            revision = await self._table.create(key, value)
+        else:
+            revision = await self._table.update(key, value, last=known[0])
+        self._rows[key] = (revision, value)
+
+    async def _delete_row(self, key: str) -> None:
+        await self._table.delete(key, last=self._rows[key][0])
+        del self._rows[key]
+
+
+def _independent_run(actions: list[StoreAction]) -> list[StoreAction]:
+    """The longest run at the head of `actions` that may be written at once: appends (one
+    connection keeps their order) and kept histories and owners of distinct keys."""
+    run: list[StoreAction] = []
+    keys: set[tuple[type, str]] = set()
+    for action in actions:
+        if isinstance(action, StoreMail):
+            run.append(action)
+            continue
+        if isinstance(action, KeepHistory | DropHistory):
+            key: tuple[type, str] = (KeepHistory, action.room)
+        elif isinstance(action, KeepOwner):
+            key = (KeepOwner, action.box)
+        else:
+            return run or [action]
+        if key in keys:
+            return run
+        keys.add(key)
+        run.append(action)
+    return run
+
+
+def _subject(owner: str) -> str:
+    return f"{MAIL_SUBJECT}.{hex_key(owner)}"
+
+
+def _history(value: bytes) -> list[RoomMessage]:
+    kept = []
+    for line in value.split(b"\n"):
+        try:
+            message = decode(line)
+        except DecodeError:
+            continue
+        if isinstance(message, RoomMessage):
+            kept.append(message)
+    return kept
+
+
+async def entries(bucket: KeyValue) -> dict[str, tuple[int, bytes]]:
+    """Every key of `bucket` (a bucket of one revision per key) with its revision and
+    value, deleted keys left out. A watch may say it has given everything before it has,
+    under load: it is read again until it gave as many keys, deleted or not, as the
+    bucket holds messages (WATCH_TRIES at most)."""
+    for _ in range(WATCH_TRIES):
+        found, seen = await _watched(bucket)
+        if seen >= (await bucket.status()).stream_info.state.messages:
+            break
+    return found
+
+
+async def _watched(bucket: KeyValue) -> tuple[dict[str, tuple[int, bytes]], int]:
+    """The keys a watch of `bucket` gave before it said it gave all, and how many it gave
+    (deleted ones included)."""
+    found: dict[str, tuple[int, bytes]] = {}
+    seen = 0
+    watcher = await bucket.watchall()
+    try:
+        async for entry in watcher:
+            if entry is None:
+                break
+            seen += 1
+            if entry.operation is None:  # (a put: deletes and purges name an operation)
+                assert entry.revision is not None
+                found[entry.key] = (entry.revision, entry.value or b"")
+    finally:
+        await watcher.stop()  # type: ignore[no-untyped-call]
+    return found, seen
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc).strip() or type(exc).__name__

@@ -1,0 +1,271 @@
+"""The registry's console as an operator at the help desk (docs/DESK.md, "The registry
+console"), on a connection id of its own (CONSOLE), parsing lines as `ChatApp -o` does.
+
+A line begun before a new person was shown as handed over is held back, and so is one that
+is exactly a registry command: `.send` sends it. One begun during a session that has ended
+since, with nobody next, goes nowhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from msgspec import Struct
+
+from registry.adapter.console import CONSOLE_COMMANDS
+from registry.adapter.desk.console_topics import ConsoleTopics
+from registry.core.desk.actions import Action, ConnId, SessionLine
+from registry.core.desk.people import Operator
+from registry.core.desk.queue import HANDS_OVER, DeskQueue
+from wire.desk.commands import OPERATOR_HELP, is_operator_command, parse_operator_line
+from wire.desk.messages import DeskEnd, DeskLeave, DeskLine, DeskMessage, DeskOperator
+from wire.desk.render import render_operator
+from wire.desk.text import ALL_TOPICS
+from wire.shown_text import clean
+from wire.version import WIRE_VERSION
+
+#: The connection id of the registry's own console operator.
+CONSOLE: ConnId = "console"
+#: The name the registry console serves under.
+CONSOLE_NAME = "admin"
+#: The console's command that sends the line held back.
+SEND_HELD = ".send"
+#: `.help` on the registry console: the operator's commands and the console's own.
+CONSOLE_HELP: tuple[str, ...] = (
+    *OPERATOR_HELP[:3],
+    f"  {SEND_HELD:<14} send the line held back (begun before a hand-over, or a command)",
+    *OPERATOR_HELP[3:],
+)
+
+
+class ConsoleDesk(Struct, frozen=True):
+    """The desk the console serves at, as the console uses it."""
+
+    queue: DeskQueue
+    operator_key: str
+    now: Callable[[], float]
+    new_id: Callable[[], str]
+    log: Callable[[str], None]
+    hold_handovers: Callable[[], None]
+    carry_out: Callable[[list[Action]], None]
+
+
+class DeskConsole:
+    """The console operator of `desk`, serving under `name`; off duty until `set_output`."""
+
+    def __init__(self, desk: ConsoleDesk, data_dir: Path, name: str = CONSOLE_NAME) -> None:
+        self._desk = desk
+        self._name = name
+        self._print: Callable[[str], None] | None = None
+        self._topics_file = ConsoleTopics(data_dir)
+        self._kept = ALL_TOPICS  # what `.serve` chose, as kept on disk
+        # the console's session, when it began, when it last changed, and the line held
+        self._session = ""
+        self._switched = float("-inf")
+        self._began = float("-inf")
+        self._held = ""
+
+    # -- for the registry -------------------------------------------------------------------
+
+    def set_output(self, print_fn: Callable[[str], None]) -> None:
+        """Go on duty, printing through `print_fn`, serving what `.serve` chose before a
+        restart or every topic. Call once, when the registry runs on a terminal."""
+        self._print = print_fn
+        topics, problem = self._topics_file.load()
+        if problem:
+            self._desk.log(problem)
+        self._kept = topics
+        self._go_on_duty()
+        if topics != ALL_TOPICS:
+            self._say(
+                "[Serving what .serve chose before the registry restarted; .serve all takes "
+                "every topic.]"
+            )
+
+    def typed(self, line: str, begun: float | None = None) -> None:
+        """A line the admin typed, begun at `begun` (the desk's clock; None: now). Never
+        raises."""
+        if self._print is None:
+            return
+        begun = self._desk.now() if begun is None else begun
+        try:
+            if self._for_the_session_before(begun) and not _is_desk_command(line):
+                if line.strip():
+                    self._say(f"[Not sent (typed for the session before): {clean(line)}]")
+                return
+            if line.strip().lower() == SEND_HELD:
+                self._send_held()
+                return
+            if not self._desk.queue.knows(CONSOLE):
+                self._go_on_duty()
+                if not self._desk.queue.knows(CONSOLE):
+                    return
+            self._carry_out(line, begun)
+        except Exception as exc:  # pragma: no cover - defensive
+            self._desk.log(f"desk: internal error on a console line: {exc!r}")
+
+    def wants(self, line: str, begun: float | None = None) -> bool:
+        """Whether a console line belongs to the desk: a desk command, any line while the
+        console serves someone, or one begun during a session ended since."""
+        begun = self._desk.now() if begun is None else begun
+        return _is_desk_command(line) or self.in_session or self._for_the_session_before(begun)
+
+    def ended(self) -> None:
+        """The console's input ended (Ctrl-D): it goes off duty."""
+        if self._print is None or not self._desk.queue.knows(CONSOLE):
+            return
+        self._desk.hold_handovers()  # its person goes back to the front: see _carry_out
+        self._send(DeskLeave(self._desk.new_id()))
+        self._print = None
+
+    @property
+    def on_duty(self) -> bool:
+        """Whether the console serves at the desk (`set_output`, and input not ended)."""
+        return self._print is not None
+
+    @property
+    def in_session(self) -> bool:
+        """Whether the console operator is serving someone right now."""
+        return self._desk.queue.serving(CONSOLE)
+
+    @property
+    def serves(self) -> str:
+        """The name of the person the console serves now, as shown, or ""."""
+        operator = self._desk.queue.on(CONSOLE)
+        if not isinstance(operator, Operator) or operator.session is None:
+            return ""
+        return clean(operator.session.person.name)
+
+    # -- for the desk -----------------------------------------------------------------------
+
+    def show(self, message: DeskMessage) -> None:
+        """A message from the desk, printed as an operator reads it."""
+        for text in render_operator(message):
+            self._say(text)
+
+    def follow(self) -> None:
+        """After actions were carried out: note whether the console's session changed."""
+        if self._print is None:
+            return
+        session = self._desk.queue.session_of(CONSOLE)
+        if session != self._session:
+            if session:
+                self._began = self._desk.now()
+            self._session = session
+            self._switched = self._desk.now()
+            self._held = ""
+
+    # -- lines ------------------------------------------------------------------------------
+
+    def _carry_out(self, line: str, begun: float) -> None:
+        """`line`, parsed as an operator's, carried out unless held back (`_holds`)."""
+        serves = self._topics()
+        topics = ALL_TOPICS if serves is None else serves
+        parsed = parse_operator_line(
+            line,
+            self._desk.new_id,
+            topics,
+            self._desk.queue.session_of(CONSOLE),
+            help_lines=CONSOLE_HELP,
+        )
+        for text in parsed.lines:
+            self._say(text)
+        if isinstance(parsed.message, DeskLine | DeskEnd) and self._holds(begun):
+            self._hold_line(parsed.message)
+            return
+        if isinstance(parsed.message, DeskLine) and line.strip().lower() in CONSOLE_COMMANDS:
+            self._hold_command(parsed.message)
+            return
+        if parsed.quit:
+            self._say("[The console stays on duty; .serve none stops it taking people.]")
+        if parsed.message is not None:
+            if isinstance(parsed.message, HANDS_OVER):
+                self._desk.hold_handovers()  # as for any operator's
+            self._send(parsed.message)
+            self._keep_topics()
+
+    def _for_the_session_before(self, begun: float) -> bool:
+        """Whether a line was begun during the console's last session, ended since with
+        nobody next: meant for that person, it is neither sent nor run."""
+        return (
+            self._print is not None and not self._session and self._began <= begun < self._switched
+        )
+
+    def _holds(self, begun: float) -> bool:
+        """Whether a line or `.end` was begun before the console was shown a new person."""
+        return bool(self._session) and begun < self._switched
+
+    def _hold_line(self, message: DeskLine | DeskEnd) -> None:
+        who = self.serves
+        if isinstance(message, DeskEnd):
+            self._say(
+                f"[.end not carried out: you began it before {who} was handed over to you. "
+                f".end again ends the session with {who}.]"
+            )
+            return
+        self._held = message.text
+        self._say(
+            f"[Not sent: you began this line before {who} was handed over to you. "
+            f"{SEND_HELD} sends it to {who}. The line was: {clean(message.text)}]"
+        )
+
+    def _hold_command(self, message: DeskLine) -> None:
+        """A line that is exactly a registry command is held: more likely the registry's."""
+        self._held = message.text
+        word, who = clean(message.text.strip()), self.serves
+        self._say(
+            f"[Not sent: {word} is a registry command. /{word.lower()} runs it; "
+            f"{SEND_HELD} sends it to {who} as text.]"
+        )
+
+    def _send_held(self) -> None:
+        """`.send`: the line held back goes to the person served."""
+        text, self._held = self._held, ""
+        if not text or not self._session:
+            self._say(f"[No line is held back; {SEND_HELD} sends one held as a session began.]")
+            return
+        message = DeskLine(self._desk.new_id(), "", text, self._session)
+        who = self.serves
+        actions = self._send(message)
+        if any(isinstance(action, SessionLine) for action in actions):
+            # a line typed on the console is on the screen already; this one was not
+            self._say(f"[Sent to {who}: {clean(text)}]")
+
+    # -- duty and topics --------------------------------------------------------------------
+
+    def _go_on_duty(self) -> None:
+        message = DeskOperator(
+            self._desk.new_id(), self._name, self._kept, self._desk.operator_key, WIRE_VERSION
+        )
+        self._send(message)
+
+    def _keep_topics(self) -> None:
+        """Keep what the console serves, when `.serve` changed it."""
+        topics = self._topics()
+        if topics is not None and topics != self._kept:
+            self._kept = topics
+            problem = self._topics_file.save(topics)
+            if problem:
+                self._desk.log(problem)
+
+    def _topics(self) -> tuple[int, ...] | None:
+        """The topics the console serves, sorted; None when it is not on duty."""
+        return next(
+            (tuple(sorted(o.topics)) for o in self._desk.queue.operators if o.conn == CONSOLE),
+            None,
+        )
+
+    def _send(self, message: DeskMessage) -> list[Action]:
+        """`message` from the console to the desk, carried out; the desk's actions."""
+        actions = self._desk.queue.receive(CONSOLE, message, self._desk.now())
+        self._desk.carry_out(actions)
+        return actions
+
+    def _say(self, text: str) -> None:
+        if self._print is not None:
+            self._print(f"desk: {text}")
+
+
+def _is_desk_command(line: str) -> bool:
+    return is_operator_command(line) or line.strip().lower() == SEND_HELD

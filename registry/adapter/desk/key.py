@@ -1,0 +1,62 @@
+"""The help desk's operator key: a secret in the registry's data directory, made on its
+first start, which `ChatApp -o` must show (the operator sees the full number).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+from disk.files import fsync_dir
+from disk.operator_key import KEY_FILE, key_path, read_key_strictly
+
+#: Random bytes in a new key (shown as 22 URL-safe characters): far beyond guessing.
+KEY_BYTES = 16
+
+
+class DeskKeyError(ValueError):
+    """The operator key file is there but holds no usable key. The message is one line for
+    whoever runs the registry: which file, what is wrong, and how to put it right."""
+
+
+def load_or_create_key(data_dir: Path) -> str:
+    """The operator key kept in `data_dir` (its first line, blanks trimmed), made and
+    written first if there is none. Raises DeskKeyError when the file is there but cannot
+    be read or holds no key (it is never replaced: operators hold that key), and OSError
+    when a new one cannot be written."""
+    path = key_path(data_dir)
+    try:
+        return read_key_strictly(path)
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as exc:
+        why = f"cannot be read ({exc.strerror or exc})" if isinstance(exc, OSError) else exc
+        raise DeskKeyError(
+            f"The help desk's operator key file {path} {str(why).removeprefix('it ')}, so the "
+            "help desk is closed (chat works): delete the file to have a new key made, or put "
+            "a key in it (one line), then restart the registry."
+        ) from None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(KEY_BYTES)
+    # Written whole under another name, then linked into place: a crash never leaves a
+    # file without a key, and a link, unlike a rename, does not replace a key another
+    # start made meanwhile.
+    tmp = path.with_name(f"{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        try:
+            os.write(fd, (key + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:  # another start made it meanwhile: theirs counts
+            return load_or_create_key(data_dir)
+        fsync_dir(data_dir)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    return key

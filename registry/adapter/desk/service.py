@@ -1,0 +1,407 @@
+"""The help desk's asyncio adapter around the sans-IO `DeskQueue`: TCP connections, the
+clock, the timer, the files (`registry.adapter.desk.files`) and the console
+(`registry.adapter.desk.console`). `python -m registry.adapter.desk.service` runs a desk alone
+(`registry.adapter.desk.standalone`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import secrets
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypedDict, TypeGuard, Unpack
+
+from disk.operator_key import key_path
+from net.endpoint import FRAME_DEADLINE
+from net.listener import enable_keepalive, has_hung_up
+from registry.adapter.desk.console import CONSOLE, ConsoleDesk, DeskConsole
+
+# the name the console serves under, as the registry names it to its admin
+from registry.adapter.desk.console import CONSOLE_NAME as CONSOLE_NAME
+from registry.adapter.desk.files import DeskFiles
+from registry.adapter.desk.frames import FrameReader, FrameRefused
+from registry.adapter.desk.key import load_or_create_key
+from registry.adapter.desk.shelf import AfterKept, Shelf
+from registry.core.desk.actions import Action, Close, ConnId, Log, Send, SessionEnded
+from registry.core.desk.estimate import Estimator
+from registry.core.desk.limits import GRACE, MAX_WAITING, RECLAIM_WINDOW, TYPICAL_SESSION
+from registry.core.desk.queue import HANDS_OVER, DeskQueue
+from secure.stream import SecureStream
+from wire.desk.messages import (
+    DESK_TYPES,
+    HEARTBEAT,
+    DeskJoin,
+    DeskMessage,
+    DeskNotice,
+    DeskOperator,
+    DeskRegistries,
+)
+from wire.desk.render import room_lines
+from wire.desk.text import DEFAULT_CRISIS_NOTICE, clean_crisis_notice
+from wire.keys import fingerprint, key_from_text, key_text
+from wire.messages import Message
+from wire.options import check_options
+from wire.reliable import IdMaker
+from wire.shown_text import clean
+
+#: Bytes that may pile up unsent to one connection before it is closed as too slow.
+MAX_UNSENT = 256 * 1024
+#: Turns of the event loop a connection's end (or a message in HANDS_OVER) holds the
+#: desk's hand-overs for (`DeskQueue.hold`): clients that left together while the registry
+#: was stopped are all read by then. Turns, not time: nobody waits longer than the reading.
+HOLD_TURNS = 3
+#: Seconds a desk that closes waits at most for what it keeps to be acknowledged, before
+#: its last words are sent.
+CLOSE_FLUSH = 2.0
+
+
+class DeskOptions(TypedDict, total=False):
+    """What a `DeskService` may be given, each with its default: the queue's own (as
+    QueueOptions); `console_name` (CONSOLE_NAME); `clock` (time.monotonic);
+    `typical_session` (TYPICAL_SESSION); `rejected` (the log's), where refusals go, as
+    (kind, line); `shelf` (the data directory's files)."""
+
+    grace: float
+    reclaim_window: float
+    max_waiting: int
+    console_name: str
+    clock: Callable[[], float]
+    heartbeat: float
+    typical_session: float
+    rejected: Callable[[str, str], None]
+    shelf: Shelf | None
+
+
+class DeskService:
+    """The help desk inside the registry: one DeskQueue, its connections and timers."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        log: Callable[[str], None],
+        crisis_notice: str | None = None,
+        **options: Unpack[DeskOptions],
+    ) -> None:
+        """The desk of the registry whose data directory is `data_dir`, logging to `log`.
+        Nothing runs until `start`. Raises DeskKeyError when the operator key file holds
+        no usable key, OSError when none can be made, ValueError or TypeError for options."""
+        check_options("DeskService", options, DeskOptions)
+        notice = clean_crisis_notice(crisis_notice or "") or DEFAULT_CRISIS_NOTICE
+        self._new_id = IdMaker(secrets.token_hex(4))
+        self.key_path = key_path(data_dir)
+        self._key = load_or_create_key(data_dir)
+        self.log = log
+        self.rejected: Callable[[str, str], None] = options.get(
+            "rejected", lambda kind, line: log(line)
+        )
+        self._clock = options.get("clock", time.monotonic)
+        self._files = DeskFiles(data_dir, self._clock, log, self._key, options.get("shelf"))
+        self._after_kept = AfterKept(self._files.shelf, self._carry_out)
+        self.queue = DeskQueue(
+            authorised=self._files.authorised,
+            make_id=self._new_id,
+            make_token=lambda: secrets.token_urlsafe(18),
+            operator_key=self._key,
+            crisis_notice=notice,
+            grace=options.get("grace", GRACE),
+            reclaim_window=options.get("reclaim_window", RECLAIM_WINDOW),
+            max_waiting=options.get("max_waiting", MAX_WAITING),
+            heartbeat=options.get("heartbeat", HEARTBEAT),
+            estimator=Estimator(typical=options.get("typical_session", TYPICAL_SESSION)),
+        )
+        desk = ConsoleDesk(
+            self.queue, self._key, self._clock, self._new_id, log, self._hold_handovers, self._apply
+        )
+        #: The registry's console as an operator (`set_output` puts it on duty).
+        self.console = DeskConsole(desk, data_dir, options.get("console_name", CONSOLE_NAME))
+        self._writers: dict[ConnId, asyncio.StreamWriter] = {}
+        # each connection's secure session (secure/stream.py): what is written goes in it
+        self._streams: dict[ConnId, SecureStream] = {}
+        self._conn_ids = itertools.count(1)
+        self._wake: asyncio.Event | None = None
+        self._timer: asyncio.Task[None] | None = None
+        self._closed = False
+        self._holding = False  # the queue holds hand-overs (see _hold_handovers)
+        #: The registries of the service this desk is the one of ("ip:port" each), told
+        #: to each client before anything else (DeskRegistries), so that it can move when
+        #: this registry stops; none for a registry on its own, which tells nothing.
+        self.registries: Callable[[], Sequence[str]] = tuple
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Hold the places kept by the run before, and start the timer. Await once, in the
+        registry's event loop, before any connection."""
+        if self._timer is None:
+            places = self._files.load(self.queue.estimator)
+            self._apply(self.queue.restore(places, self._clock()))
+            self._wake = asyncio.Event()
+            self._timer = asyncio.create_task(self._run_timer(), name="desk-timer")
+
+    async def close(self) -> None:
+        """Tell everyone the desk is closing, close everything. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        if not self._files.shelf.shared:
+            self._apply(self.queue.shutdown(self._clock()))
+        # (else the desk goes on at the registry of the service that takes over: its
+        # clients reconnect there, and take their places back, as after a crash)
+        await self._after_kept.drained(CLOSE_FLUSH)
+        for conn in list(self._writers):
+            self._close(conn)
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+        # Let the transports flush their last frames before the loop goes away.
+        await asyncio.sleep(0)
+
+    # -- connections ----------------------------------------------------------------------
+
+    async def handle_connection(
+        self,
+        first: Message,
+        decoder: SecureStream,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        more: Sequence[Message] = (),
+    ) -> None:
+        """Own one desk connection until it ends: `first` and `more` decoded already by its
+        secure session `decoder`. Never raises but CancelledError; bad frames close this
+        connection only."""
+        if self._timer is None and not self._closed:
+            await self.start()  # in case the registry did not: held places must expire
+        conn = self._opened(decoder, writer)
+        reason = "connection closed"
+        try:
+            if self._closed:
+                reason = "desk closing"
+            elif isinstance(first, DeskJoin | DeskOperator) and has_hung_up(reader, writer):
+                # An attempt its client gave up on before we read it (a registry stopped
+                # with SIGSTOP still accepts connections): acted on, it could hand a person
+                # to an operator who is not there. A DeskGiveUp is still carried out.
+                reason = "its client had left before its first message was read"
+            else:
+                registries = tuple(self.registries())
+                if registries:
+                    self._write(conn, DeskRegistries(self._new_id(), "", registries))
+                pending: list[Message] = [first, *more, *decoder.feed(b"")]
+                # FRAME_DEADLINE as it is now: tests shorten it
+                frames = FrameReader(decoder, reader, FRAME_DEADLINE)
+                reason = await self._converse(conn, pending, frames)
+        except (ConnectionError, OSError) as exc:
+            reason = f"connection error: {exc}"
+        except asyncio.CancelledError:
+            reason = "registry stopping"
+            raise
+        except Exception as exc:  # a bug must cost one connection, never the registry
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            self.log(f"desk: {reason}")
+        finally:
+            self._ended(conn, reason)
+
+    def _opened(self, decoder: SecureStream, writer: asyncio.StreamWriter) -> ConnId:
+        """A new connection, told to the queue with its address and client key."""
+        conn: ConnId = f"t{next(self._conn_ids)}"
+        self._writers[conn] = writer
+        self._streams[conn] = decoder
+        peer = writer.get_extra_info("peername")
+        # every connection is opened, with or without an address: it is watched for silence
+        key = key_text(decoder.remote_key) if decoder.remote_key else ""
+        self.queue.opened(conn, str(peer[0]) if isinstance(peer, tuple) and peer else "", key)
+        enable_keepalive(writer)
+        return conn
+
+    async def _converse(self, conn: ConnId, pending: list[Message], frames: FrameReader) -> str:
+        """Carry out the messages of `conn` until it ends; why it ended."""
+        while conn in self._writers:
+            for message in pending:
+                if conn not in self._writers:
+                    break
+                if not _is_desk(message):
+                    reason = f"{type(message).__name__} on a help-desk connection"
+                    self._refuse_frame(conn, reason)
+                    return reason
+                if isinstance(message, HANDS_OVER):
+                    self._hold_handovers()
+                self._apply(self.queue.receive(conn, message, self._clock()))
+            if conn not in self._writers:
+                break
+            try:
+                read = await frames.read()
+            except FrameRefused as refused:
+                self._refuse_frame(conn, str(refused))
+                return str(refused)
+            if read is None:
+                break
+            pending = read
+        return "connection closed"
+
+    def _ended(self, conn: ConnId, reason: str) -> None:
+        """Connection `conn` is over, for `reason`: closed, and gone from the queue."""
+        self._close(conn)
+        try:
+            self._hold_handovers()
+            self._apply(self.queue.disconnected(conn, self._clock(), reason[:200]))
+        except Exception as exc:  # pragma: no cover - defensive, as above
+            self.log(f"desk: internal error after a disconnection: {exc!r}")
+
+    def _hold_handovers(self) -> None:
+        """Hold the queue's hand-overs for HOLD_TURNS turns of the event loop (see
+        `DeskQueue.hold`); outside a running loop, which could not release it, nothing."""
+        if self._holding or self._closed:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._holding = True
+        self.queue.hold()
+
+        def turn(left: int) -> None:
+            if left > 0:
+                loop.call_soon(turn, left - 1)
+                return
+            self._holding = False
+            if self._closed:
+                return
+            try:
+                self._apply(self.queue.release(self._clock()))
+            except Exception as exc:  # pragma: no cover - defensive, as for the timer
+                self.log(f"desk: internal error after connections ended: {exc!r}")
+
+        loop.call_soon(turn, HOLD_TURNS - 1)
+
+    def _refuse_frame(self, conn: ConnId, reason: str) -> None:
+        self.log(f"desk: closed connection {conn}: {reason}"[:300])
+        self._write(conn, DeskNotice(self._new_id(), f"Closing the connection: {reason}"[:300]))
+        self._close(conn)
+
+    def tell_registries(self) -> None:
+        """The service's registries changed: every client is told."""
+        registries = tuple(self.registries())
+        for conn in list(self._writers):
+            self._write(conn, DeskRegistries(self._new_id(), "", registries))
+
+    # -- the registry console's operator commands ------------------------------------------
+
+    def operators(self) -> list[str]:
+        """The console's `operators`: a line per operator's key authorised, with the name
+        it is bound to and its fingerprint, or one line saying there are none."""
+        kept = sorted(self.queue.authorised.items(), key=lambda item: item[1].casefold())
+        lines = [f"  {clean(name):<20} key {_fingerprint(key)}" for key, name in kept]
+        return lines or ["  no operator keys authorised (an operator shows the operator key)"]
+
+    def waiting_room(self) -> list[str]:
+        """The console's `desk`: the waiting room in order, as an operator's `.room`."""
+        return [f"  {line}" for line in room_lines(self.queue.room(self._clock()))]
+
+    def revoke(self, name: str) -> str:
+        """The console's `revoke NAME`: the keys authorised for operator `name` are
+        revoked (one on duty with one goes off duty); the line that says so."""
+        actions = self.queue.revoke(name)
+        if not actions:
+            return f"  no operator key authorised for {clean(name)}"
+        self._apply(actions)
+        return f"  revoked: {clean(name)} shows the operator key again to go on duty"
+
+    # -- carrying out actions -------------------------------------------------------------
+
+    def _apply(self, actions: list[Action]) -> None:
+        # The places are kept before anyone is told theirs: a crash just after a person
+        # saw "number 2 in the queue" must not lose that place. (On a shelf that
+        # acknowledges later, what is sent waits for it: see AfterKept.)
+        self._files.keep_places(actions)
+        for action in actions:
+            if not isinstance(action, Send | Close | Log):
+                self._files.keep(action)
+        if any(isinstance(action, SessionEnded) for action in actions):
+            self._files.keep_history(self.queue.estimator.history())
+        self._after_kept(actions)
+        if self._wake is not None:
+            self._wake.set()  # the next wake-up may have moved
+
+    def _carry_out(self, actions: list[Action]) -> None:
+        """Send, close and log what `actions` say (what they keep is kept by now)."""
+        for action in actions:
+            if isinstance(action, Send):
+                if action.conn == CONSOLE:
+                    self.console.show(action.message)
+                else:
+                    self._write(action.conn, action.message)
+            elif isinstance(action, Close):
+                if action.conn != CONSOLE:
+                    self._close(action.conn)
+            elif isinstance(action, Log):
+                if action.kind:
+                    self.rejected(action.kind, action.line)
+                else:
+                    self.log(action.line)
+        self.console.follow()
+
+    def _write(self, conn: ConnId, message: DeskMessage) -> None:
+        writer = self._writers.get(conn)
+        stream = self._streams.get(conn)
+        if writer is None or stream is None or writer.is_closing():
+            return
+        try:
+            stream.send(message)
+            writer.write(stream.output())
+        except (ValueError, ConnectionError, OSError) as exc:
+            self.log(f"desk: could not send {type(message).__name__} on {conn}: {exc}")
+            self._close(conn)
+            return
+        if writer.transport.get_write_buffer_size() > MAX_UNSENT:
+            self.log(f"desk: closed connection {conn}: it does not read what it is sent")
+            self._close(conn)
+
+    def _close(self, conn: ConnId) -> None:
+        stream = self._streams.pop(conn, None)
+        if stream is not None:
+            stream.close()  # what it held counts against the process's budget no more
+        writer = self._writers.pop(conn, None)
+        if writer is not None:
+            # close() sends what is buffered first; the reading side then sees the end.
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    async def _run_timer(self) -> None:
+        assert self._wake is not None
+        # The flag as well as the cancellation: a wake-up racing with close() must not
+        # leave the loop running (asyncio.wait_for in 3.11 can swallow a cancellation).
+        while not self._closed:
+            self._wake.clear()
+            wake = self.queue.next_wake()
+            timeout = None if wake is None else max(0.0, wake - self._clock())
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+            if self._closed:
+                return
+            try:
+                self._apply(self.queue.timer(self._clock()))
+            except Exception as exc:  # pragma: no cover - defensive
+                self.log(f"desk: internal error in the timer: {exc!r}")
+
+
+def _fingerprint(key: str) -> str:
+    """An operator's key text as its fingerprint (wire.keys), or as it is kept."""
+    raw = key_from_text(key)
+    return fingerprint(raw) if raw is not None else key
+
+
+def _is_desk(message: Message) -> TypeGuard[DeskMessage]:
+    return type(message).__name__ in DESK_TYPES
+
+
+if __name__ == "__main__":
+    from registry.adapter.desk.standalone import main
+
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Where the help desk keeps what outlives its registry: named records of bytes on a shelf.
+A registry on its own keeps files in its data folder (`FolderShelf`); a service keeps them
+in a JetStream bucket (registry/adapter/cluster/desk_bucket.py). A shelf's writes may be
+acknowledged later (`pending`): what depends on them waits for `flushed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from disk.files import read_bytes, replace_durably
+from registry.core.desk.actions import Action
+
+
+class Shelf(Protocol):
+    """Named records of bytes (each name a file name)."""
+
+    def where(self, name: str) -> str:
+        """The record `name` as the log names it."""
+        ...
+
+    def read(self, name: str) -> bytes:
+        """The record `name`. Raises FileNotFoundError when there is none, OSError when it
+        cannot be read."""
+        ...
+
+    def write(self, name: str, data: bytes) -> None:
+        """Replace the record `name` with `data`, durably. Raises OSError (a shelf that
+        acknowledges later logs its failures itself)."""
+        ...
+
+    def remove(self, name: str) -> None:
+        """Remove the record `name`, if there is one. Raises OSError."""
+        ...
+
+    def set_aside(self, name: str) -> str:
+        """Keep the damaged record `name` under another name, returned (never raises)."""
+        ...
+
+    @property
+    def pending(self) -> bool:
+        """Whether writes are not acknowledged yet."""
+        ...
+
+    @property
+    def shared(self) -> bool:
+        """Whether other registries of a service use it: a desk that closes then keeps its
+        places there for the one that takes over, as a registry that stopped does."""
+        ...
+
+    async def flushed(self) -> None:
+        """Once every write made so far is acknowledged (or said in the log to have
+        failed)."""
+        ...
+
+
+def aside(name: str) -> str:
+    """Where a damaged record `name` is set aside."""
+    return name + ".unreadable"
+
+
+class FolderShelf:
+    """The records as files in a registry's data folder, each written at once."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def where(self, name: str) -> str:
+        return str(self.folder / name)
+
+    def read(self, name: str) -> bytes:
+        return read_bytes(self.folder / name)
+
+    def write(self, name: str, data: bytes) -> None:
+        replace_durably(self.folder / name, data)
+
+    def remove(self, name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.folder / name).unlink()
+
+    def set_aside(self, name: str) -> str:
+        with contextlib.suppress(OSError):
+            os.replace(self.folder / name, self.folder / aside(name))
+        return aside(name)
+
+    @property
+    def pending(self) -> bool:
+        return False
+
+    @property
+    def shared(self) -> bool:
+        return False
+
+    async def flushed(self) -> None:
+        return None
+
+
+def shelf_of(where: Path | Shelf) -> Shelf:
+    """`where` as a shelf: a folder's files, or the shelf itself."""
+    return FolderShelf(where) if isinstance(where, Path) else where
+
+
+class AfterKept:
+    """Carries out batches of the desk's actions (`carry_out`) in the order given, each
+    only once `shelf` has acknowledged what was kept before it: nobody is told of a place
+    that a registry taking over would not find. With a shelf that writes at once, each
+    batch is carried out at once."""
+
+    def __init__(self, shelf: Shelf, carry_out: Callable[[list[Action]], None]) -> None:
+        self._shelf = shelf
+        self._carry_out = carry_out
+        self._waiting: list[list[Action]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def __call__(self, actions: list[Action]) -> None:
+        if not self._waiting and not self._shelf.pending:
+            self._carry_out(actions)
+            return
+        self._waiting.append(actions)
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            while self._waiting:
+                await self._shelf.flushed()
+                self._carry_out(self._waiting.pop(0))
+        finally:
+            self._task = None
+
+    async def drained(self, timeout: float) -> None:
+        """Once every batch is carried out, or `timeout` seconds have passed."""
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)

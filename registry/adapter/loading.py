@@ -1,0 +1,190 @@
+"""What the registry adapter settles before it serves: its settings, its data directory
+locked for it alone, and what it loads from there (the help desk, the kept table, mail,
+owners and room histories, and its own key)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+from typing import TypedDict
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from msgspec import Struct
+
+from disk.files import InUse, hold_lock, os_reason, private_folder
+from disk.operator_key import key_path
+from net.drop_log import Rejections
+from registry.adapter.desk.closed import ClosedDesk
+from registry.adapter.desk.key import DeskKeyError
+from registry.adapter.desk.service import DeskService
+from registry.adapter.desk.shelf import Shelf
+from registry.adapter.storage import StorageError
+from registry.adapter.store import FileStore, Kept, Store
+from registry.core.desk.limits import TYPICAL_SESSION
+from registry.core.dispatch import RegistryCore
+from registry.core.flood import NEW_NAMES
+from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES
+from registry.core.mailbox import MAILBOX_MESSAGES
+from secure.channel import SecureChannel
+from secure.keys import KeyFileError, load_or_make_key
+
+
+class RegistryOptions(TypedDict, total=False):
+    """The settings of one registry that its command line gives, as keywords, each
+    optional (see RegistrySettings)."""
+
+    verbose: bool
+    keepalive: float
+    crisis_notice: str | None
+    mailbox_limit: int
+    new_names: int
+    forget_after: float
+    newcomer_names: int
+    typical_session: float
+
+
+class ServerOptions(RegistryOptions, total=False):
+    """The settings of one registry, as keywords, each optional: those of its command
+    line, and those of its console (see RegistrySettings)."""
+
+    console_operator: bool
+    prompt: bool
+    log_on_screen: bool
+
+
+class RegistrySettings(Struct, frozen=True):
+    """The settings of one registry: whether it logs each datagram (`verbose`); the
+    `keepalive` period (seconds) its peers, and the desk's connections, are watched on;
+    `crisis_notice` replaces the desk's default text for topic 1; with `console_operator`
+    the console serves at the help desk; a mailbox holds at most `mailbox_limit`
+    messages; one IP address registers at most `new_names` new names an hour; a name
+    unused for `forget_after` seconds is forgotten, and at most `newcomer_names` names of
+    owners that never came back are kept (registry/core/forgetting.py); the desk's
+    wait estimates take a session to last `typical_session` seconds until enough have
+    been measured. With `prompt` (standard input and output a terminal) the console is a
+    prompt (terminal.prompt), and every line is printed above it. `log_on_screen` says that
+    the log goes to a screen, which `.log off` may hide it from; a log that goes to a
+    file or a pipe is never hidden."""
+
+    verbose: bool = False
+    keepalive: float = 10.0
+    crisis_notice: str | None = None
+    console_operator: bool = False
+    mailbox_limit: int = MAILBOX_MESSAGES
+    new_names: int = NEW_NAMES
+    forget_after: float = FORGET_AFTER
+    newcomer_names: int = NEWCOMER_NAMES
+    typical_session: float = TYPICAL_SESSION
+    prompt: bool = False
+    log_on_screen: bool = False
+
+
+class Backend(Struct, frozen=True):
+    """Where a registry's state is kept (`store`), what was found there at start
+    (`kept`), and the registry's own key (with whether it was made just now)."""
+
+    store: Store
+    kept: Kept
+    static: X25519PrivateKey
+    key_made: bool
+    #: a secure channel whose sessions to go on with (one that relayed until now)
+    channel: SecureChannel | None = None
+    #: where the help desk keeps its places, history and operators' keys (None: files
+    #: in the data directory)
+    desk: Shelf | None = None
+
+    @classmethod
+    def from_files(cls, store: FileStore, data_dir: Path) -> Backend:
+        """The data directory's state and key. StorageError when it cannot be used."""
+        kept = store.load(time.monotonic())  # every row heard from now
+        try:
+            static, key_made = load_or_make_key(data_dir)
+        except (KeyFileError, OSError) as exc:
+            raise StorageError(str(exc)) from None
+        return cls(store, kept, static, key_made)
+
+
+class Loaded(Struct, frozen=True):
+    """What a registry loads from its data directory: its help desk (closed when its
+    operator key cannot be used), its core with the kept state, and its own key (with
+    whether it was made just now)."""
+
+    desk: DeskService | ClosedDesk
+    core: RegistryCore
+    static: X25519PrivateKey
+    key_made: bool
+    channel: SecureChannel | None
+
+
+def load(
+    data_dir: Path,
+    backend: Backend,
+    rejections: Rejections,
+    settings: RegistrySettings,
+) -> Loaded:
+    """Make the registry's help desk (its files in `data_dir`, locked for it: see `lock`)
+    and its core, with the state `backend` kept; `rejections` is the registry's one log of
+    refusals, whose `log` writes one log line. StorageError when the desk's key cannot be
+    used."""
+    desk: DeskService | ClosedDesk
+    try:
+        # the desk's connections are watched on the same period as the peers (HEARTBEAT)
+        desk = DeskService(
+            data_dir,
+            rejections.drops.log,
+            settings.crisis_notice,
+            rejected=rejections,
+            heartbeat=settings.keepalive,
+            typical_session=settings.typical_session,
+            shelf=backend.desk,
+        )
+    except DeskKeyError as exc:
+        # the desk alone cannot run: chat goes on, and the console says why (at start)
+        desk = ClosedDesk(key_path(data_dir), str(exc))
+    except (OSError, ValueError) as exc:
+        where = key_path(data_dir)
+        raise StorageError(f"cannot use the help desk's operator key {where}: {exc}") from None
+    core = RegistryCore(
+        session=secrets.token_hex(4),
+        new_token=lambda: secrets.token_hex(16),
+        table=backend.kept.table,
+        mail=backend.kept.mail,
+        owners=backend.kept.owners,
+        histories=backend.kept.histories,
+        keepalive=settings.keepalive,
+        mailbox_limit=settings.mailbox_limit,
+        new_names=settings.new_names,
+        forget_after=settings.forget_after,
+        newcomer_names=settings.newcomer_names,
+    )
+    return Loaded(desk, core, backend.static, backend.key_made, backend.channel)
+
+
+#: The file in the data directory that a running registry holds locked.
+LOCK_FILE = "registry.lock"
+
+
+def private(data_dir: Path) -> str:
+    """Make the data directory this user's alone (disk.files.private_folder); the line that
+    says it was tightened, or "". StorageError when it cannot be made."""
+    try:
+        return private_folder(data_dir)
+    except OSError as exc:
+        raise StorageError(f"cannot make the data directory: {os_reason(exc)}") from None
+
+
+def lock(data_dir: Path) -> int:
+    """Lock the data directory for this registry (see `hold_lock`): two registries on one
+    directory would each take the other's mailbox lines for damage and move them aside,
+    and answer for names the other holds. StorageError when another one runs there."""
+    path = data_dir / LOCK_FILE
+    try:
+        return hold_lock(path)
+    except InUse as busy:
+        pid = f" (pid {busy.pid})" if busy.pid else ""
+        raise StorageError(
+            f"the data directory {data_dir} is in use by another running registry{pid}"
+        ) from None
+    except OSError as exc:
+        raise StorageError(f"cannot lock the data directory: {os_reason(exc)}") from None

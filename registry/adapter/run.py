@@ -1,0 +1,115 @@
+"""Running a registry as the program does (`ChatApp -s`): start it, serve until it is
+stopped, and close it; or say why it did not start."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO, Unpack
+
+from net.discovery import Advertisement, DiscoveryError
+from registry.adapter.console import printable, typed_ahead
+from registry.adapter.loading import RegistryOptions
+from registry.adapter.server import RegistryServer
+from registry.adapter.storage import StorageError
+from terminal.prompt import on_a_terminal
+from wire.keys import join_code
+
+
+async def run_registry(
+    *,
+    listen: tuple[str, int],
+    data_dir: Path,
+    out: Callable[[str], None],
+    desk_console: bool = True,
+    discovery: bool = True,
+    **options: Unpack[RegistryOptions],
+) -> int:
+    """Start a registry listening on `listen` (address, port) and serve until Ctrl-C,
+    SIGTERM or `quit`; return the exit status. The console serves at the help desk when it
+    is a terminal, unless `desk_console` is false (nobody may be at it: people would be
+    given to an operator who never answers). With `discovery`, it is advertised on the
+    network (see `advertise`). `options` are its settings (see RegistrySettings)."""
+    out = printable(out)
+    bind, port = listen
+    try:
+        server = RegistryServer(
+            data_dir=data_dir,
+            bind=bind,
+            port=port,
+            out=out,
+            **options,
+            # The registry's console serves at the help desk, as its administrator (docs/DESK.md).
+            console_operator=desk_console and sys.stdin.isatty(),
+            prompt=on_a_terminal(),
+            log_on_screen=_is_screen(sys.stdout),
+        )
+    except StorageError as exc:
+        out(f"ChatApp: error: {exc}")
+        _not_carried_out(out)
+        return 1
+    try:
+        await server.start()
+    except OSError as exc:
+        out(f"ChatApp: error: cannot listen on {bind}:{port}: {exc.strerror or exc}")
+        _not_carried_out(out)
+        return 1
+    server.catch_signals()
+    server.read_console()
+    public = server.endpoint.channel.public
+    advert = advertise(bind, port, public, server.log) if discovery else None
+    try:
+        await server.serve_forever()
+    finally:
+        if advert is not None:
+            await advert.close()
+        await server.close()
+        out("Registry stopped.")
+    return 0
+
+
+def advertise(
+    bind: str, port: int, public: bytes, log: Callable[[str], None]
+) -> Advertisement | None:
+    """Advertise the registry listening on `bind`:`port` with the key `public` on the
+    network (net/discovery.py), and `log` when it is, or why not; None when it is not:
+    it listens on loopback alone, where no other machine could reach it, or discovery
+    cannot work here."""
+    if ipaddress.ip_address(bind).is_loopback:
+        return None
+
+    def done(problem: str | None) -> None:
+        if problem is None:
+            log(
+                "advertised on this network: peers find it with ChatApp -c NAME alone "
+                "(--no-discovery stops that)"
+            )
+        else:
+            log(
+                f"cannot advertise this registry on the network ({problem}): peers need its address"
+            )
+
+    try:
+        return Advertisement.start(bind, port, join_code(public), done)
+    except DiscoveryError as exc:
+        done(str(exc))
+        return None
+
+
+def _not_carried_out(out: Callable[[str], None]) -> None:
+    """The registry did not start: what was typed on its terminal meanwhile is said not to
+    be carried out, rather than left for the shell to run as commands once it exits."""
+    lines, pending = typed_ahead(sys.stdin)
+    for line in [*lines, pending]:
+        if line.strip():
+            out(f"Not carried out, since the registry did not start: {line}")
+
+
+def _is_screen(stream: TextIO) -> bool:
+    """Whether `stream` is a terminal (and not a file, a pipe, or closed)."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

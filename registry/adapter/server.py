@@ -1,0 +1,498 @@
+"""The registry's asyncio adapter: sockets, clock, files and console around RegistryCore."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO, Unpack
+
+from net.batch import receive_batch
+from net.drop_log import Rejections
+from net.endpoint import Endpoint, Handoff
+from net.wake import WakeTimer
+from registry.adapter.commit import GroupCommit
+from registry.adapter.console import is_registry_command, printable, read_lines, typed_ahead
+from registry.adapter.console_commands import LOG_COMMAND, LogShown, answer
+from registry.adapter.console_stop import StopQuestion, serving
+from registry.adapter.desk.closed import ClosedDesk
+from registry.adapter.desk.service import CONSOLE_NAME
+from registry.adapter.loading import (
+    Backend,
+    Loaded,
+    RegistrySettings,
+    ServerOptions,
+    load,
+    lock,
+    private,
+)
+from registry.adapter.password_checks import PasswordChecks
+from registry.adapter.start_lines import key_lines, listening_lines
+from registry.adapter.storage import StorageError
+from registry.adapter.store import STORE_ACTIONS, FileStore
+from registry.core.actions import Action, Addr, CheckPassword, Log, Send, SendMany
+from registry.core.dispatch import RegistryCore
+from secure.channel import SecureChannel
+from terminal.prompt import LinePrompt
+from wire.desk.messages import DESK_TYPES
+from wire.messages import Message, for_log
+
+if TYPE_CHECKING:
+    from registry.adapter.cluster.elsewhere import Elsewhere
+
+#: How to stop a registry from its console, said as it starts.
+STOP_HINT = (
+    "quit or Ctrl-C stops the registry (/quit while you serve someone at the help desk); "
+    "it asks first while it serves anyone."
+)
+
+#: How log lines of errors start: they are shown even while `.log off` hides the log, as
+#: the registry may have stopped answering.
+ERROR_MARK = "ERROR"
+
+
+class RegistryServer:
+    """One running registry: binds, loads its data directory, and serves until stopped."""
+
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        bind: str,
+        port: int,
+        out: Callable[[str], None],
+        backend: Backend | None = None,
+        **options: Unpack[ServerOptions],
+    ) -> None:
+        """A registry on `data_dir`, to listen on `bind`:`port`; `out` prints one line on
+        its console (log lines included), unless the console is a prompt (see
+        RegistrySettings), which prints every line above it instead; `options` are its
+        settings (see RegistrySettings). Its state is kept in `backend` (loaded by the
+        caller: registry/adapter/cluster/), or else in files in `data_dir`. StorageError when the
+        data directory cannot be used."""
+        settings = RegistrySettings(**options)
+        self.data_dir = data_dir
+        self.bind = bind
+        self.port = port
+        self._stop_question = StopQuestion(self._serves, self.stop)
+        prompt = settings.prompt
+        self._prompt = (
+            LinePrompt(on_interrupt=self._interrupted, on_eof=self._interrupted) if prompt else None
+        )
+        self._out = printable(self._above if self._prompt is not None else out)
+        # lines waiting for the end of this pass (see `log` and `_say`), each with whether
+        # it is a log line
+        self._logs: list[tuple[str, bool]] = []
+        self._log_shown = LogShown(on_screen=settings.log_on_screen)
+        self._verbose = settings.verbose
+        #: The one log of every refusal and failed check, of the chat and the desk alike:
+        #: one line per kind per interval, with a count (net/drop_log.py).
+        self.rejections = Rejections(self.log)
+        # made first, as its user's alone; said once the registry is listening (`start`)
+        self._tightened = private(data_dir)
+        files = FileStore(data_dir, self.log) if backend is None else None
+        self._lock = lock(data_dir)
+        try:
+            if backend is None:
+                assert files is not None
+                backend = Backend.from_files(files, data_dir)
+            self._store = backend.store
+            self._set_up(load(data_dir, backend, self.rejections, settings))
+        except BaseException:
+            os.close(self._lock)
+            raise
+        self._console_operator = settings.console_operator
+        #: where a registry that decides for a service sends what is for the peers of the
+        #: others (registry/adapter/cluster/leader.py); None for a registry on its own
+        self.elsewhere: Elsewhere | None = None
+
+    def _set_up(self, loaded: Loaded) -> None:
+        """The rest of `__init__`, once the data directory, locked for this registry alone,
+        is loaded."""
+        self.desk = loaded.desk
+        self.core = loaded.core
+        self._key_made = loaded.key_made
+        # A TCP connection whose first frame is a desk message belongs to the help desk.
+        handoff: tuple[frozenset[str], Handoff] = (
+            frozenset(DESK_TYPES),
+            self.desk.handle_connection,
+        )
+        # answers KEY_REQUEST: how a peer learns this key the first time, and pins it
+        # a restarted peer registers again over a handshake of its own: the registry never
+        # needs to make one because a peer is silent (under load, most would be)
+        channel = loaded.channel or SecureChannel(
+            loaded.static, answers_key_requests=True, rehandshakes_on_silence=False
+        )
+        self.endpoint = Endpoint(
+            self._received,
+            channel=channel,
+            key_for=self.core.key_at,
+            session=secrets.token_hex(4),
+            handoff=handoff,
+            log=self.log,
+            rejections=self.rejections,
+            gate=self._admit,
+            on_batch=self._received_batch,
+            # a relay: what datagrams read together ask for leaves together, packed
+            coalesce_drains=True,
+            on_drained=self._drained,
+        )
+        self._timer = WakeTimer(self._tick)
+        # whether datagrams were handled since the timer was last re-armed (see _drained)
+        self._wake_stale = False
+        self._stopped = asyncio.Event()
+        self._group = GroupCommit(self._store, lambda: self.core.table, self._release, self.log)
+        self._checks = PasswordChecks(
+            lambda ticket, kept: self._run(self.core.password_checked(ticket, kept, self._now()))
+        )
+
+    def log(self, line: str) -> None:
+        """One timestamped line on the console, written in order at the end of this pass of
+        the event loop: a line about a request then follows the answers it caused out of the
+        door (a write to a terminal or a pipe costs as much as relaying a message)."""
+        self._logs.append((f"{time.strftime('%H:%M:%S')} {line}", True))
+        if len(self._logs) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self._write_logs)
+            except RuntimeError:  # no loop running: nothing to wait for
+                self._write_logs()
+
+    def _write_logs(self) -> None:
+        if self._group.is_open:
+            return  # the commit in progress has them written after its sends (see `_release`)
+        logs, self._logs = self._logs, []
+        for line, is_log in logs:
+            # a log line `.log off` hides is counted instead (errors always show)
+            if not (is_log and not _is_error(line) and self._log_shown.hides()):
+                self._out(line)
+
+    async def start(self) -> Addr:
+        """Bind the sockets; return the address bound."""
+        addr = await self.endpoint.open(self.bind, self.port)
+        self._run(self.core.start(self._now()))  # sweeps for the peers of the table read
+        await self.desk.start()
+        kept = self.data_dir if self.elsewhere is None else "the service's NATS JetStream"
+        for line in listening_lines(addr, str(kept), self.core):
+            self._out(line)
+        if self._tightened:
+            self._out(self._tightened)
+        if self.elsewhere is None:  # (a registry of a service said the service's key)
+            for line in key_lines(self.endpoint.channel.public, self._key_made):
+                self._out(line)
+        if isinstance(self.desk, ClosedDesk):
+            self._out(self.desk.problem)
+        else:
+            self._out(f"Help-desk operators (ChatApp -o) need the key in {self.desk.key_path}")
+        if self._console_operator and not isinstance(self.desk, ClosedDesk):
+            self._out(
+                f"This console is the help desk's operator {CONSOLE_NAME}, as it runs "
+                "on a terminal: people who ask for help (ChatApp -d) are handed to you here."
+            )
+            self._out(
+                "  .serve none stops that (.serve all resumes); --no-desk-console starts the "
+                "registry without it."
+            )
+            self._out(self._log_shown.hint())
+            # on duty after the lines above, so that what it says (maybe a person served
+            # at once) comes under them; and through `_say`, so that it comes under the log
+            # lines of what led to it too (a person's join, then `[Now serving ...]`)
+            self.desk.console.set_output(self._say)
+        elif self._prompt is not None:
+            if not isinstance(self.desk, ClosedDesk):  # a closed desk said so above
+                self._out(
+                    "This console does not serve at the help desk (--no-desk-console); "
+                    "ChatApp -o serves there."
+                )
+            self._out(self._log_shown.hint())
+        if self._prompt is not None:
+            self._out(STOP_HINT)
+        return addr
+
+    async def serve_forever(self) -> None:
+        """Run until `stop` is called."""
+        await self._stopped.wait()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def catch_signals(self) -> None:
+        """Stop on SIGTERM and SIGINT (Ctrl-C), where the loop can watch signals."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.stop)
+
+    async def close(self) -> None:
+        await self._group.settle()
+        self._timer.cancel()
+        self._checks.close()
+        await self.desk.close()
+        await self.endpoint.close()
+        self.rejections.close()
+        self._write_logs()
+        if self._prompt is not None:
+            await self._prompt.stop()  # its last lines printed, the terminal as it was
+        if self._lock >= 0:
+            os.close(self._lock)  # another registry may use the data directory now
+            self._lock = -1
+
+    # -- the console --------------------------------------------------------------------
+
+    def console_line(self, line: str, begun: float | None = None) -> None:
+        """A line typed on the registry's console, begun at `begun` (monotonic seconds; None:
+        now, as for a line read from a pipe): a registry command, or the help desk's (its
+        commands, and any line while the console serves someone). A registry command
+        written with a "/" (`/who`) is the registry's even then."""
+        if self._stop_question.asking:
+            said = self._stop_question.answer(line)
+            if said:
+                self._say(said)
+            return
+        words = line.split()
+        if words and words[0].lower() == LOG_COMMAND:
+            # the console's, even while it serves someone
+            self._say(self._log_shown.command(words[1:]))
+            return
+        if words and words[0].startswith("/") and is_registry_command(line):
+            self._console_command([words[0][1:], *words[1:]])
+            return
+        begun = time.monotonic() if begun is None else begun
+        if self.desk.console.wants(line.rstrip("\n"), begun):
+            if isinstance(self.desk, ClosedDesk):
+                self._say(f"  {words[0]}: {self.desk.problem}")
+                return
+            if not self.desk.console.on_duty:
+                self._say(
+                    f"  {words[0]} is a help-desk command, and this console does not serve at "
+                    f"the help desk ({self._why_no_desk()}); ChatApp -o serves there"
+                )
+                return
+            self.desk.console.typed(line.rstrip("\n"), begun)
+            return
+        if words:
+            self._console_command(words)
+
+    def _why_no_desk(self) -> str:
+        if not self._console_operator and self._prompt is not None:
+            return "--no-desk-console was given"
+        if not self._console_operator:
+            return "its input is not a terminal, or --no-desk-console was given"
+        return "its input ended"
+
+    def console_ended(self) -> None:
+        """The console's input ended. On a terminal (Ctrl-D) that is said, and the console
+        goes off duty at the help desk; the registry keeps running either way."""
+        if self._prompt is not None:
+            # the prompt took the loop's SIGINT handler away as it ended: Ctrl-C stops the
+            # registry again
+            self.catch_signals()
+        if self._console_operator:
+            self.desk.console.ended()
+            self._out(
+                "Console input ended; the registry keeps running (Ctrl-C stops it). The console "
+                "is off duty at the help desk."
+            )
+
+    def _console_command(self, words: list[str]) -> None:
+        """Carry out the console's command `words` (see registry.adapter.console_commands)."""
+        word = words[0].lower()
+        if word == "release" and len(words) == 2:
+            self._run(self.core.release(words[1], self._now()))
+        elif word == "revoke" and len(words) == 2:
+            self._say(self.desk.revoke(words[1]))
+        elif word in ("quit", "exit"):
+            self.stop()
+        else:
+            for line in self.console_answer(words):
+                self._say(line)
+
+    def console_answer(self, words: list[str]) -> list[str]:
+        """The lines that answer the console's command `words`
+        (registry.adapter.console_commands)."""
+        return answer(words, self.core, self.endpoint, self.desk)
+
+    def _prompt_says(self) -> str:
+        """The console's prompt: where a line typed there goes (or the question asked)."""
+        serves = self.desk.console.serves
+        return self._stop_question.asking or (f"to {serves}> " if serves else "registry> ")
+
+    def _above(self, line: str) -> None:
+        """Print `line` above the console's prompt."""
+        assert self._prompt is not None
+        self._prompt.print_above([("", line)])
+
+    def _interrupted(self) -> bool:
+        """Ctrl-C or Ctrl-D on the console's empty line stops the registry, or asks first
+        when it serves someone (registry/adapter/console_stop.py)."""
+        self._stop_question.key()
+        if self._prompt is not None:
+            self._prompt.set_prompt(self._prompt_says)  # drawn again: the question, or not
+        return True
+
+    def _serves(self) -> str:
+        return serving(len(self.core.table.online()), self.desk.console.serves)
+
+    def read_console(self, stdin: TextIO | None = None) -> None:
+        """Carry out the console's lines from now on, in order (standard input unless
+        `stdin`; a terminal, a pipe and /dev/null alike): first what was typed while the
+        registry started, each line shown as it is carried out (typed ahead in the shell,
+        it was never shown: see registry.adapter.console), then each line as it comes. With a
+        prompt (see RegistrySettings), the prompt reads them, and shows each one entered."""
+        if self._prompt is not None and stdin is None:
+            self._prompt.set_prompt(self._prompt_says)
+            prompt = self._prompt
+            prompt.start(lambda line: self.console_line(line, prompt.begun), self.console_ended)
+            return
+        stdin = stdin if stdin is not None else sys.stdin
+        lines, pending = typed_ahead(stdin)
+        for line in lines:
+            if line.strip():
+                self._say(f"Typed as the registry started, carried out now: {line}")
+            self.console_line(line)
+        read_lines(stdin, pending, self.console_line, self.console_ended)
+
+    def _say(self, line: str) -> None:
+        """One line of the console's answer, after the log lines still to be written: a
+        `who` typed after `release alice` answers below the line saying alice was released
+        (that line waits for the end of the pass, or for the table to be on disk)."""
+        if not self._logs and not self._group.is_open:
+            self._out(line)
+            return
+        self._logs.append((line, False))
+        if len(self._logs) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self._write_logs)
+            except RuntimeError:  # no loop running: nothing to wait for
+                self._write_logs()
+
+    # -- events -------------------------------------------------------------------------
+
+    def _admit(self, addr: Addr) -> bool:
+        admitted, actions = self.core.admit(addr, self._now())
+        if actions:
+            self._run(actions)  # its line is a rejection: many addresses make one line
+        return admitted
+
+    def _received(self, message: Message, addr: Addr, key: bytes) -> None:
+        # a message read from a TCP connection (datagrams come through `_received_batch`)
+        if self.elsewhere is not None:
+            self.elsewhere.routes.heard_here(addr)
+        if self._verbose:
+            self.log(f"<- {addr[0]}:{addr[1]} {for_log(message)}")
+        now, behind = self._now(), self.endpoint.behind()
+        self._run(self.core.receive(message, addr, now, key=key, behind=behind))
+
+    def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
+        if self.elsewhere is not None:
+            self.elsewhere.routes.heard_here(addr)
+        trace = self.log if self._verbose else None
+        # the timer is re-armed once the drain is over (`_drained`), not per datagram: a
+        # relay's acks come back a hundred at a time
+        receive = functools.partial(self._receive_datagram, key=key)
+        self._carry_out_all(receive_batch(receive, messages, addr, trace, now=self._now()))
+        self._wake_stale = True
+
+    def handle(self, event: Callable[[RegistryCore, float], list[Action]]) -> None:
+        """Carry out what the core answers to `event` at now: one of registry/adapter/cluster/'s
+        (a message handed over by another registry of the service, a registry gone)."""
+        self._run(event(self.core, self._now()))
+
+    def _drained(self) -> None:
+        if self._wake_stale:
+            self._wake_stale = False
+            self._schedule()
+
+    def _receive_datagram(
+        self, message: Message, addr: Addr, now: float, *, key: bytes
+    ) -> list[Action]:
+        behind = self.endpoint.behind()
+        return self.core.receive(message, addr, now, datagram=True, key=key, behind=behind)
+
+    def _tick(self) -> None:
+        self._run(self.core.tick(self._now(), self.endpoint.behind()))
+
+    def _now(self) -> float:
+        """The `now` of an event for the core: the monotonic clock, on which its retries,
+        sweeps and budgets run (a step of the time of day must neither fire them all at
+        once nor hold them back). The core is told the time of day with it (`wall_offset`),
+        for the stamps of the messages it keeps."""
+        now = time.monotonic()
+        self.core.wall_offset = time.time() - now
+        return now
+
+    def _run(self, actions: list[Action]) -> None:
+        """Carry out the actions of one event (`_carry_out_all`), then re-arm the timer."""
+        self._carry_out_all(actions)
+        self._schedule()
+
+    def _carry_out_all(self, actions: list[Action]) -> None:
+        """Carry out `actions` in order, each through `_carry_out`, up to a write that
+        fails."""
+        for action in actions:
+            try:
+                self._carry_out(action)
+            except (OSError, StorageError) as exc:
+                # Nothing after a failed write may go out: it could be the ack of that write.
+                self.log(f"ERROR storing data: {exc}; the request stays unanswered")
+                break
+
+    def _carry_out(self, action: Action) -> None:
+        """Carry out one action of the core; the one way the registry's actions are carried
+        out (a Send waits for the commit in progress: see registry.adapter.commit). Raises OSError
+        or StorageError for a write that fails."""
+        if isinstance(action, Send | SendMany):
+            if not self._group.holds(action):
+                self._send(action)
+        elif isinstance(action, STORE_ACTIONS):
+            self._store.carry_out(action)
+            if self._store.dirty:
+                self._group.open()
+        elif isinstance(action, CheckPassword):
+            self._checks.start(action)  # off this thread: its outcome comes back later
+        elif isinstance(action, Log):
+            if action.kind:
+                self.rejections(action.kind, action.line)
+            else:
+                self.log(action.line)
+
+    def _send(self, action: Send | SendMany | None) -> None:
+        if self.elsewhere is not None:
+            action = self.elsewhere.send(action, self.core.key_at)  # (what is for here)
+        if action is None:
+            return
+        if isinstance(action, SendMany):
+            if self._verbose:
+                self.log(f"-> {len(action.addrs)} peers {for_log(action.message)}")
+            self.endpoint.send_many(action.addrs, action.message)
+        else:
+            if self._verbose:
+                self.log(f"-> {_fmt(action.addr)} {for_log(action.message)}")
+            self.endpoint.send(action.addr, action.message, key=action.key)
+
+    def _release(self, held: list[Send | SendMany]) -> None:
+        """Send what waited for a commit, now made (see registry.adapter.commit), together."""
+        with self.endpoint.packed():
+            for send in held:
+                self._send(send)
+        if self._logs:
+            # after the endpoint's end-of-pass flush, which these sends may have scheduled
+            asyncio.get_running_loop().call_soon(self._write_logs)
+
+    def _schedule(self) -> None:
+        self._timer.set(self.core.next_wake())
+
+
+def _is_error(line: str) -> bool:
+    """Whether a log line (`HH:MM:SS text`) tells of an error."""
+    return line.partition(" ")[2].startswith(ERROR_MARK)
+
+
+def _fmt(addr: Addr) -> str:
+    return f"{addr[0]}:{addr[1]}"

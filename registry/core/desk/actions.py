@@ -1,0 +1,130 @@
+"""What the help desk's core (`registry.core.desk.queue.DeskQueue`) asks its adapter to do.
+
+Frozen records, one per kind of action: frames to send to a connection, connections to
+close, log lines, transcript records, and the waiting room to keep on disk. Connections are
+named by the opaque ids the adapter chooses (`ConnId`). They are msgspec Structs, as the
+registry's own actions are (registry.core.actions): a Struct class is made in C, where a frozen
+dataclass execs generated code for each class as the registry starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from msgspec import Struct
+
+from wire.desk.messages import DeskMessage
+
+ConnId = str
+
+
+class Send(Struct, frozen=True):
+    """Send `message` on connection `conn`."""
+
+    conn: ConnId
+    message: DeskMessage
+
+
+class Close(Struct, frozen=True):
+    """Close connection `conn` once what was sent before has gone; `reason` is for the log."""
+
+    conn: ConnId
+    reason: str
+
+
+class Log(Struct, frozen=True):
+    """A line for the registry's log; it never holds a full phone number. `kind` is "" for
+    a line about an event; for a refusal it names the refusal (a constant), and the line
+    goes through the registry's one rate-limited log (net/drop_log.py)."""
+
+    line: str
+    kind: str = ""
+
+
+class SessionStarted(Struct, frozen=True):
+    """A session began: start its transcript. `phone` is masked already, and `said` (the
+    lines of crisis typed while waiting) scrubbed of the number; `crisis` is why the person
+    may be in danger (wire.desk.messages CRISIS_*, "" if nothing says so)."""
+
+    session: str
+    name: str
+    phone: str
+    topic: int
+    description: str
+    operator: str
+    waited: float
+    crisis: str = ""
+    said: tuple[str, ...] = ()
+
+
+class SessionLine(Struct, frozen=True):
+    """A line said in a session, already scrubbed of the person's phone number; `crisis`
+    when it is the person's and holds words of someone in danger (marked in the
+    transcript as for the operator)."""
+
+    session: str
+    sender: str
+    text: str
+    crisis: bool = False
+
+
+class SessionEnded(Struct, frozen=True):
+    """A session ended after `length` seconds; `reason` says how."""
+
+    session: str
+    reason: str
+    length: float
+
+
+class KeptPlace(Struct, frozen=True):
+    """A place in the waiting room as kept on disk: whose (the token that takes it back and
+    the normalised phone it must come with), for what, from where, and since when its wait
+    counts (`joined`, on the queue's clock, later by the time spent being served: `served`).
+    `back`: at the front, as put back when a session was cut short (or in a session, to be
+    put back so): those wait there among themselves in the order they joined. `operator`:
+    who was serving them, if anyone; `serving_since`: when the session they are in began
+    (on the queue's clock), None when not in one. `crisis` and `said`: the danger mark and
+    the words of crisis typed while waiting (see Person)."""
+
+    token: str
+    name: str
+    phone: str
+    topic: int
+    description: str
+    address: str
+    joined: float
+    operator: str = ""  # who was serving them, "" for nobody (see DeskQueue.restore)
+    back: bool = False
+    served: float = 0.0
+    serving_since: float | None = None
+    crisis: str = ""
+    said: tuple[str, ...] = ()
+
+
+class KeepPlaces(Struct, frozen=True):
+    """Keep `places` on disk in place of what was kept: should the registry stop without
+    closing the desk (a crash, a power cut), its next start holds them (`restore`). In
+    order: the people being served, who would be held at the front, then the waiting room."""
+
+    places: tuple[KeptPlace, ...]
+
+
+class KeepOperators(Struct, frozen=True):
+    """Keep on disk the operators' public keys the registry has authorised (key text ->
+    the name it first went on duty under): each goes on duty with no operator key."""
+
+    keys: tuple[tuple[str, str], ...]
+
+
+Action = (
+    Send | Close | Log | SessionStarted | SessionLine | SessionEnded | KeepPlaces | KeepOperators
+)
+#: Takes each action as a part decides it, in order (docs/ARCHITECTURE.md, "Cores and adapters").
+Emit = Callable[[Action], None]
+
+
+def collect(part: Callable[[Emit], None]) -> list[Action]:
+    """The actions `part` emits, in order: for an entry point that returns a list."""
+    actions: list[Action] = []
+    part(actions.append)
+    return actions

@@ -1,0 +1,157 @@
+"""The help desk's wait estimate: pure arithmetic over session lengths (docs/DESK.md).
+
+Per topic and overall, an exponentially weighted average of session lengths and its mean
+deviation, as TCP smooths round-trip times (RFC 6298). With `a` people ahead and `k`
+operators able to serve them:
+
+    point  = soonest free operator + (a / k) * average
+    spread = deviation + (a / k) * min(deviation, average)
+    range  = [max(0, point - spread), point + spread]
+
+An operator in a session of `e` seconds is free in its topic's average minus `e`, never
+less than OVERRUN * e. Both ends grow with every person ahead: nobody further back is shown
+a shorter wait. Until MIN_HISTORY sessions have ended, the typical session length stands
+in, with half of it as the deviation (EST_TYPICAL); then a topic with MIN_HISTORY of its
+own uses its own average, any other the overall one (EST_MEASURED).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from msgspec import Struct
+
+from registry.core.desk.limits import TYPICAL_SESSION
+from wire.desk.messages import EST_MEASURED, EST_NOBODY, EST_TYPICAL
+
+#: Weight of the newest session length in the moving average: a quarter, so that the
+#: last few sessions say most and one odd session does not swing the estimate.
+ALPHA = 0.25
+#: Sessions ended before their measured average is trusted (the typical length below this).
+MIN_HISTORY = 3
+#: What is left of a session that has lasted `e`, at least: OVERRUN * e. The time still to
+#: go of lengths with a long tail (a Pareto law of shape 3, a fair model of how long talks
+#: and calls last) is half the time already spent, once past the usual length: a session
+#: ten minutes long when most take one is likely to take minutes more, not seconds.
+OVERRUN = 0.5
+
+
+class Average(Struct):
+    """An exponentially weighted mean and mean deviation of session lengths, in seconds."""
+
+    count: int = 0
+    mean: float = 0.0
+    dev: float = 0.0
+
+    def add(self, sample: float, alpha: float = ALPHA) -> None:
+        """Fold in one session length. The first sample seeds the mean (and half of it the
+        deviation, as RFC 6298 does for its first measurement)."""
+        sample = max(0.0, sample)
+        if self.count == 0:
+            self.mean = sample
+            self.dev = sample / 2
+        else:
+            # The deviation is measured against the mean before this sample moves it.
+            self.dev = (1 - alpha) * self.dev + alpha * abs(sample - self.mean)
+            self.mean = (1 - alpha) * self.mean + alpha * sample
+        self.count += 1
+
+
+class Estimate(Struct, frozen=True):
+    """A wait estimate: `kind` is EST_TYPICAL or EST_MEASURED (low..high seconds), or
+    EST_NOBODY (no figure)."""
+
+    kind: str
+    low: float = 0.0
+    high: float = 0.0
+
+    def wire(self) -> tuple[str, int, int]:
+        """(est_kind, est_low, est_high) as the desk messages carry them: whole seconds,
+        the low end rounded down and the high end up, never negative."""
+        low = max(0, int(self.low))
+        high = max(low, int(-(-self.high // 1)))
+        return self.kind, low, high
+
+
+#: What an operator able to serve the person is doing: None when idle, else the topic of
+#: its session and how many seconds that session has lasted.
+Busy = tuple[int, float] | None
+
+
+class Estimator:
+    """Keeps the averages and turns a person's situation into an Estimate."""
+
+    def __init__(
+        self,
+        alpha: float = ALPHA,
+        min_history: int = MIN_HISTORY,
+        typical: float = TYPICAL_SESSION,
+    ) -> None:
+        """`typical` is the session length, in seconds, taken until `min_history`
+        sessions have ended. Raises ValueError unless 0 < alpha <= 1, min_history >= 1
+        and typical is a finite number of seconds above 0."""
+        if not 0 < alpha <= 1 or min_history < 1:
+            raise ValueError("alpha must be in (0, 1] and min_history at least 1")
+        if not 0 < typical < math.inf:
+            raise ValueError("typical must be a finite number of seconds above 0")
+        self.alpha = alpha
+        self.min_history = min_history
+        self.typical = Average(0, typical, typical / 2)
+        self.overall = Average()
+        self.by_topic: dict[int, Average] = {}
+
+    def record(self, topic: int, seconds: float) -> None:
+        """A session of `topic` lasted `seconds`: update the topic's and the overall average."""
+        self.by_topic.setdefault(topic, Average()).add(seconds, self.alpha)
+        self.overall.add(seconds, self.alpha)
+
+    @property
+    def measured(self) -> bool:
+        """Whether enough sessions have ended for the estimates to be measured ones."""
+        return self.overall.count >= self.min_history
+
+    def average(self, topic: int) -> Average:
+        """The average to use for `topic`: its own with enough history, else the overall
+        one with enough history, else the typical one."""
+        own = self.by_topic.get(topic)
+        if own is not None and own.count >= self.min_history:
+            return own
+        return self.overall if self.measured else self.typical
+
+    def estimate(self, topic: int, ahead: int, operators: Sequence[Busy]) -> Estimate:
+        """The wait of a person of `topic` with `ahead` people before them, given one
+        entry per operator able to serve them (see Busy). Never negative."""
+        k = len(operators)
+        if k == 0:
+            return Estimate(EST_NOBODY)
+        average = self.average(topic)
+        remaining = min(self._remaining(busy) for busy in operators)
+        share = max(0, ahead) / k
+        point = remaining + share * average.mean
+        # each person ahead adds no more doubt than their session's length: a deviation
+        # wider than the mean must not pull the low end below that of someone ahead
+        spread = average.dev + share * min(average.dev, average.mean)
+        kind = EST_MEASURED if self.measured else EST_TYPICAL
+        return Estimate(kind, max(0.0, point - spread), point + spread)
+
+    def _remaining(self, busy: Busy) -> float:
+        if busy is None:
+            return 0.0
+        session_topic, elapsed = busy
+        elapsed = max(0.0, elapsed)
+        return max(self.average(session_topic).mean - elapsed, OVERRUN * elapsed)
+
+    def history(self) -> tuple[Average, dict[int, Average]]:
+        """Copies of the overall average and those of each topic: all an estimator
+        learnt, to be kept (see restore_history)."""
+        return _copy(self.overall), {t: _copy(a) for t, a in sorted(self.by_topic.items())}
+
+    def restore_history(self, overall: Average, by_topic: dict[int, Average]) -> None:
+        """Take up what `history` gave, from a run before: later sessions fold into it."""
+        self.overall = _copy(overall)
+        self.by_topic = {t: _copy(a) for t, a in by_topic.items()}
+
+
+def _copy(average: Average) -> Average:
+    return Average(average.count, average.mean, average.dev)

@@ -1,0 +1,202 @@
+"""The waiting line: positions, the estimate each person is shown, the order of those put
+back at the front, what a person and an operator are told of it, and `.room`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from registry.core.desk.actions import Emit, Send
+from registry.core.desk.estimate import Busy, Estimate
+from registry.core.desk.people import Operator, Person, sorted_topics
+from registry.core.desk.state import DeskState
+from wire.desk.messages import (
+    EST_KEPT,
+    EST_MEASURED,
+    DeskOnDuty,
+    DeskPosition,
+    DeskQueued,
+    DeskRoom,
+)
+from wire.desk.text import TOPICS
+from wire.names import name_key
+
+
+class Line:
+    """The waiting line and what is said of it."""
+
+    def __init__(self, s: DeskState) -> None:
+        self._s = s
+
+    def position(self, person: Person) -> tuple[int, int]:
+        """(position, operators able to serve) for a waiting person."""
+        for p, position, k in self.positions():
+            if p is person:
+                return position, k
+        raise ValueError("not waiting")
+
+    def positions(self) -> list[tuple[Person, int, int]]:
+        """(person, position, operators able to serve) for everyone waiting, in order.
+
+        A position counts the people ahead who compete for the same operators: those whose
+        topic some operator serving this person's topic also serves; while nobody serves
+        the topic, everyone ahead counts."""
+        reach: dict[int, frozenset[int]] = {}
+        able: dict[int, int] = {}
+        for topic in TOPICS:
+            serving = [o for o in self._s.operators.values() if topic in o.topics]
+            able[topic] = len(serving)
+            reach[topic] = frozenset().union(*(o.topics for o in serving))
+        before: dict[int, int] = dict.fromkeys(TOPICS, 0)
+        result = []
+        for index, person in enumerate(self._s.waiting):
+            competitors = reach.get(person.topic, frozenset())
+            ahead = sum(before[t] for t in competitors) if competitors else index
+            # kept for one operator after a restart: that one serves them, nobody else
+            # (they still count ahead of the others: should it not be back in time, they
+            # go to the next free operator from where they are)
+            able_now = 1 if person.awaits else able.get(person.topic, 0)
+            result.append((person, ahead + 1, able_now))
+            before[person.topic] = before.get(person.topic, 0) + 1
+        return result
+
+    def to_front(self, person: Person) -> None:
+        """Put `person`, whose session was cut short (their operator left, or their
+        connection broke), back at the front of the waiting room: before everyone else, but
+        among the others put back so, in the order they joined, so that of two people put
+        back the one who has waited longer goes first."""
+        person.back = True
+        waiting, index = self._s.waiting, 0
+        while (
+            index < len(waiting) and waiting[index].back and waiting[index].joined <= person.joined
+        ):
+            index += 1
+        waiting.insert(index, person)
+
+    def hold_place(self, person: Person, now: float) -> None:
+        """`person`'s connection broke: their place is held without one (for `grace`)."""
+        person.conn = None
+        person.dropped = now
+        person.shown = None
+        person.due = None
+
+    def estimate(
+        self, topic: int, ahead: int, now: float, person: Person | None = None
+    ) -> Estimate:
+        """The wait for `topic` with `ahead` people before; for `person` kept for their
+        operator after a restart, what they wait for is its return."""
+        if person is not None and person.awaits:
+            return Estimate(EST_KEPT, 0.0, max(0.0, person.awaits_until - now))
+        busy: list[Busy] = [
+            None if o.session is None else (o.session.person.topic, now - o.session.started)
+            for o in self._s.operators.values()
+            if topic in o.topics
+        ]
+        return self._s.estimator.estimate(topic, ahead, busy)
+
+    def room(self, reply_to: str, now: float) -> DeskRoom:
+        """`.room`: everyone waiting, in order, as an operator sees them."""
+        people = self._s.waiting
+        kept_left = [max(0.0, p.awaits_until - now) if p.awaits else 0.0 for p in people]
+        return DeskRoom(
+            self._s.make_id(),
+            reply_to,
+            tuple(p.name for p in people),
+            tuple(p.topic for p in people),
+            tuple(p.masked for p in people),
+            tuple(int(p.waited(now)) for p in people),
+            tuple(p.conn is not None for p in people),
+            tuple(p.crisis for p in people),
+            tuple(p.awaits for p in people),
+            tuple(math.ceil(left) for left in kept_left),
+        )
+
+    def answer(
+        self, person: Person, reply_to: str, now: float, emit: Emit, *, restored: bool
+    ) -> None:
+        """The `DeskQueued` that tells `person` where they stand (the answer to their join,
+        `reply_to` its id, or "" for someone put back at the front), then, for a place
+        taken back that waits for its operator after a restart, a notice saying so.
+        Between `hold` and `release` it is kept for `release` (`held_answers`): figures
+        taken halfway through a batch of ends would count operators already gone."""
+        assert person.conn is not None
+        if self._s.holding:
+            self._s.answers_held.append((person, person.conn, reply_to, restored))
+            return
+        emit(self._queued(person, reply_to, now, restored=restored))
+        if restored and person.awaits and person in self._s.waiting:
+            who = person.awaits
+            text = (
+                f"The help desk was restarted; your conversation with {who} resumes as "
+                f"soon as {who} is back."
+            )
+            emit(self._s.notice(person.conn, text))
+
+    def held_answers(self, now: float, emit: Emit) -> None:
+        """At `release`: the answers kept since `hold`, in order, to those still on the
+        connection they were for (one that left, or came back on another, has no use
+        for it)."""
+        held, self._s.answers_held = self._s.answers_held, []
+        for person, conn, reply_to, restored in held:
+            if person.conn == conn and self._s.conns.get(conn) is person:
+                self.answer(person, reply_to, now, emit, restored=restored)
+
+    def _queued(self, person: Person, reply_to: str, now: float, *, restored: bool) -> Send:
+        assert person.conn is not None
+        if person in self._s.waiting:
+            position, k = self.position(person)
+            person.shown = (position, k)
+            person.pushed_at = now
+            person.due = None
+            est = self.estimate(person.topic, position - 1, now, person)
+        else:  # served at once
+            position, k, est = 0, 1, Estimate(EST_MEASURED)  # (position 0: not shown)
+        kind, low, high = est.wire()
+        s = self._s
+        queued = DeskQueued(
+            s.make_id(), reply_to, person.token, person.topic, position, k, int(s.grace),
+            restored, kind, low, high,
+        )  # fmt: skip
+        return Send(person.conn, queued)
+
+    def push(self, now: float, emit: Emit) -> None:
+        """Push the positions that changed, each person at most once per push_interval
+        (one held back is `due` then, for `timer`)."""
+        for person, position, k in self.positions():
+            if person.conn is None:
+                continue
+            if person.shown == (position, k):
+                person.due = None
+                continue
+            if now < person.pushed_at + self._s.push_interval:
+                person.due = person.pushed_at + self._s.push_interval
+                continue
+            person.shown = (position, k)
+            person.pushed_at = now
+            person.due = None
+            kind, low, high = self.estimate(person.topic, position - 1, now, person).wire()
+            message = DeskPosition(self._s.make_id(), position, k, kind, low, high)
+            emit(Send(person.conn, message))
+
+    def on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:
+        """What `operator` is told as it goes on duty, or serves other topics: what it
+        can be given (people here for its topics, not held places, nor those kept for
+        another operator after a restart; those kept for it, whatever topic)."""
+        yours = sum(
+            1
+            for p in self._s.waiting
+            if p.conn is not None
+            and (
+                name_key(p.awaits) == name_key(operator.name)
+                if p.awaits
+                else p.topic in operator.topics
+            )
+        )
+        return DeskOnDuty(
+            self._s.make_id(),
+            reply_to,
+            operator.name,
+            sorted_topics(operator.topics),
+            len(self._s.waiting),
+            yours,
+        )

@@ -1,0 +1,196 @@
+"""Operators: going on duty (with the operator key, or a key it authorised), and what an
+operator sends while on duty: lines, `.end`, `.serve`, `.first`, `.room`, going off duty.
+"""
+
+from __future__ import annotations
+
+from registry.core.credentials import same_secret
+from registry.core.desk.actions import Close, ConnId, Emit, KeepOperators, Log, Send
+from registry.core.desk.line import Line
+from registry.core.desk.notices import Notices
+from registry.core.desk.people import Operator, sorted_topics
+from registry.core.desk.restart import HeldPlaces
+from registry.core.desk.sessions import Ending, Sessions, already_over
+from registry.core.desk.state import DeskState
+from wire.desk.messages import (
+    DeskEnd,
+    DeskLeave,
+    DeskLine,
+    DeskOperator,
+    DeskRoomRequest,
+    DeskServe,
+)
+from wire.desk.text import ALREADY_ON_DUTY, MAX_DESK_LINE, TOPICS, topics_text
+from wire.names import name_key
+from wire.names import name_problem as operator_name_problem
+from wire.refusals import RefusalCode
+from wire.shown_text import clean
+from wire.version import WIRE_VERSION
+
+#: Why an operator without the registry's operator key is refused.
+WRONG_KEY = (
+    "Cannot go on duty: wrong operator key (the registry keeps it in its data directory, "
+    "file desk-key)."
+)
+
+#: What an operator who ended a session hears when nobody is handed to it next.
+NOBODY_WAITING = "Nobody is waiting for you right now."
+
+
+class Duty:
+    """Operators coming on duty, and their messages once there."""
+
+    def __init__(
+        self,
+        s: DeskState,
+        line: Line,
+        sessions: Sessions,
+        held: HeldPlaces,
+        notices: Notices,
+    ) -> None:
+        self._s = s
+        self._line = line
+        self._sessions = sessions
+        self._held = held
+        self._notices = notices
+
+    def on(self, conn: ConnId, msg: DeskOperator, now: float, emit: Emit) -> None:
+        """An operator's `DeskOperator` on `conn`: on duty (its key authorised from now on
+        when it came with the operator key), told of anyone kept for it after a restart,
+        and given the next person; or refused, saying why."""
+        s = self._s
+        key = s.source(conn).key
+        # authorised for the name it was given: under another name it shows the key again
+        bound = s.authorised.get(key) if key else None
+        known = bound is not None and name_key(bound) == name_key(msg.name)
+        if self._refused(conn, msg, emit, known=known):
+            return
+        operator = Operator(
+            conn=conn,
+            name=msg.name,
+            topics=frozenset(msg.topics),
+            free_since=now,
+            order=next(s.order),
+        )
+        s.operators[conn] = operator
+        s.conns[conn] = operator
+        if key and not known:
+            # the operator key, shown once, authorises this operator's own key for this
+            # name: it goes on duty as it with that alone from now on, and the shared key
+            # need travel no more
+            s.authorised[key] = msg.name
+            emit(KeepOperators(tuple(sorted(s.authorised.items()))))
+            emit(Log(f"desk: the key of operator {clean(msg.name)!r} is authorised from now on"))
+        topics = topics_text(sorted_topics(operator.topics))
+        s.log_operator(operator, f"on duty ({topics})", emit)
+        emit(Send(conn, self._line.on_duty(operator, msg.id)))
+        self._held.kept_for(operator, now, emit)
+        # whoever it takes at once first; then those still waiting who may be in danger
+        self._notices.brief(operator)
+        self._sessions.hand_over(now, emit)
+
+    def revoke(self, name: str, emit: Emit) -> None:
+        """Revoke the keys authorised for operator `name` (see `DeskQueue.revoke`)."""
+        s = self._s
+        keys = [k for k, named in s.authorised.items() if name_key(named) == name_key(name)]
+        if not keys:
+            return
+        for key in keys:
+            del s.authorised[key]
+        emit(KeepOperators(tuple(sorted(s.authorised.items()))))
+        emit(Log(f"desk: the key of operator {clean(name)!r} is revoked"))
+        for conn in [c for c in s.operators if s.source(c).key in keys]:
+            emit(Close(conn, "its key was revoked"))
+
+    def _refused(self, conn: ConnId, msg: DeskOperator, emit: Emit, *, known: bool) -> bool:
+        """Whether the operator on `conn` is refused duty (the refusal, and what the log
+        says, in `out`). `known`: its key was authorised before."""
+        s = self._s
+        if not known and not same_secret(msg.key, s.operator_key):
+            # checked first: a caller without the key learns nothing (not even who is on duty)
+            line = f"desk: refused an operator calling itself {clean(msg.name)!r}: wrong key"
+            log = Log(line, "desk: wrong operator key")
+            s.refuse(conn, msg.id, WRONG_KEY, emit, RefusalCode.OPERATOR_KEY, log)
+            return True
+        if msg.wire != WIRE_VERSION:
+            s.refuse_wire(conn, msg, "operator client", emit)
+            return True
+        problem = operator_name_problem(msg.name)
+        same = next(
+            (o for o in s.operators.values() if name_key(o.name) == name_key(msg.name)), None
+        )
+        code = RefusalCode.OTHER
+        if problem is None and same is not None:
+            # the name as it is on duty: `-o ANN` is refused because of ann
+            problem = f"an operator named {same.name} {ALREADY_ON_DUTY}"
+            code = RefusalCode.ALREADY_ON_DUTY
+        if problem is None and not all(t in TOPICS for t in msg.topics):
+            problem = f"topics are 1 to {len(TOPICS)}"
+        if problem is None:
+            return False
+        log = Log(f"desk: refused operator {clean(msg.name)!r}: {problem}", "desk: not on duty")
+        s.refuse(conn, msg.id, f"Cannot go on duty: {problem}.", emit, code, log)
+        return True
+
+    def room(self, operator: Operator, msg: DeskRoomRequest, now: float, emit: Emit) -> None:
+        """`.room`: who is waiting."""
+        emit(Send(operator.conn, self._line.room(msg.id, now)))
+
+    def line(self, operator: Operator, msg: DeskLine, now: float, emit: Emit) -> None:
+        """A line for the person `operator` serves: sent when it names their session."""
+        said = msg.text[:MAX_DESK_LINE]
+        if operator.session is None:
+            # most often it crossed the person's .end on its way
+            text = f"Not sent: you are not serving anyone now. The line was: {said}"
+        elif msg.session != operator.session.id:
+            serving = clean(operator.session.person.name)
+            text = (
+                "Not sent: the session it was typed in is over; you now serve "
+                f"{serving}. The line was: {said}"
+            )
+        else:
+            self._sessions.say(operator.session, operator, msg.text, emit)
+            return
+        emit(self._s.notice(operator.conn, text))
+
+    def end(self, operator: Operator, msg: DeskEnd, now: float, emit: Emit) -> None:
+        """`.end`: the session it names ends, and `operator` takes the next person."""
+        s, conn, session = self._s, operator.conn, operator.session
+        if session is None:
+            emit(s.notice(conn, "You are not serving anyone."))
+            return
+        if msg.session != session.id:
+            emit(s.notice(conn, already_over(clean(session.person.name))))
+            return
+        ending = Ending(
+            "ended by the operator",
+            to_person=f"{operator.name} ended the session. Take care.",
+            to_operator=f"Session with {clean(session.person.name)} ended.",
+        )
+        self._sessions.end(session, now, ending, emit)
+        self._sessions.hand_over(now, emit)
+        if s.holding:
+            s.ended_while_holding.add(conn)  # whoever is next is known at release
+        elif operator.session is None:
+            emit(s.notice(conn, NOBODY_WAITING))
+
+    def serve(self, operator: Operator, msg: DeskServe, now: float, emit: Emit) -> None:
+        """`.serve`: the topics `operator` takes people for from now on."""
+        if not all(t in TOPICS for t in msg.topics):
+            emit(self._s.notice(operator.conn, f"Topics are 1 to {len(TOPICS)}."))
+            return
+        operator.topics = frozenset(msg.topics)
+        topics = topics_text(sorted_topics(operator.topics))
+        self._s.log_operator(operator, f"now serves {topics}", emit)
+        emit(Send(operator.conn, self._line.on_duty(operator, msg.id)))
+
+    def off(self, operator: Operator, msg: DeskLeave, now: float, emit: Emit) -> None:
+        """`.quit`: `operator` goes off duty; the person it served goes back to the front."""
+        conn = operator.conn
+        said = "You are off duty."
+        if operator.session is not None:  # that person is put back, and ought to be known
+            name = clean(operator.session.person.name)
+            said = f"You are off duty; {name} is back at the front of the waiting room."
+        self._sessions.operator_gone(operator, now, "went off duty", emit)
+        self._s.conns.pop(conn, None)
+        self._s.goodbye(conn, said, "operator off duty", emit)

@@ -1,0 +1,318 @@
+"""The help desk's waiting room as a sans-IO state machine (`DeskQueue`).
+
+Every event takes `now` (monotonic seconds) and returns the actions for the adapter, in
+order; `next_wake()` says when `timer(now)` is due. Connections are opaque ids the adapter
+chooses; the first message of one says who it is (`DeskJoin` or `DeskOperator`). The rules
+are docs/DESK.md's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Unpack
+
+from registry.core.desk.actions import Action, Close, ConnId, Emit, KeptPlace, Send, collect
+from registry.core.desk.danger import Danger
+from registry.core.desk.joins import Joins
+from registry.core.desk.line import Line
+from registry.core.desk.notices import Notices
+from registry.core.desk.operators import NOBODY_WAITING, Duty
+from registry.core.desk.people import Operator, Person, Session
+from registry.core.desk.persons import Persons
+from registry.core.desk.restart import HeldPlaces
+from registry.core.desk.sessions import Ending, Sessions
+from registry.core.desk.state import DeskState, Link, QueueOptions
+from wire.desk.messages import (
+    DeskEnd,
+    DeskFirst,
+    DeskGiveUp,
+    DeskJoin,
+    DeskLeave,
+    DeskLine,
+    DeskMessage,
+    DeskOperator,
+    DeskPing,
+    DeskPong,
+    DeskQueueRequest,
+    DeskRoom,
+    DeskRoomRequest,
+    DeskServe,
+)
+from wire.desk.text import format_duration
+from wire.heartbeat import Beat, Heartbeat
+
+#: What may hand someone over: the adapter holds hand-overs (`DeskQueue.hold`) before each,
+#: as when a connection ends, since the other side may have typed `.quit` not read yet.
+HANDS_OVER = (DeskJoin, DeskOperator, DeskServe, DeskEnd, DeskLeave)
+
+#: Who sends a message: a connection that has not said who it is (None), a person or an
+#: operator.
+Role = type[Person] | type[Operator] | None
+#: What handles one kind of message from one role: who sent it (the connection's id for
+#: None, else the person or operator), the message, now, the actions.
+Handler = Callable[[Any, Any, float, Emit], None]
+
+
+class DeskQueue:
+    """The waiting room, the operators and the sessions: a state and its parts."""
+
+    def __init__(
+        self,
+        *,
+        make_id: Callable[[], str],
+        make_token: Callable[[], str],
+        operator_key: str,
+        **options: Unpack[QueueOptions],
+    ) -> None:
+        """Only a `DeskOperator` carrying `operator_key`, or from a key in `authorised`,
+        goes on duty. Raises as `DeskState` does for options out of bounds or unknown."""
+        #: The data every part shares; its settings are read here (QueueOptions).
+        self.state = self._s = s = DeskState(make_id, make_token, operator_key, options)
+        #: Operators' public keys authorised by the operator key, shown once (key -> name).
+        self.authorised = s.authorised
+        #: The wait estimates, which the adapter keeps on disk.
+        self.estimator = s.estimator
+        self._line = line = Line(s)
+        self._sessions = sessions = Sessions(s, line)
+        self._held = held = HeldPlaces(s)
+        danger = Danger(s, line)
+        self._notices = notices = Notices(s, danger)
+        joins = Joins(s, line, sessions, notices)
+        self._duty = duty = Duty(s, line, sessions, held, notices)
+        persons = Persons(s, line, sessions, danger)
+        self._handlers: dict[tuple[Role, type[DeskMessage]], Handler] = {
+            (None, DeskJoin): joins.join,
+            (None, DeskOperator): duty.on,
+            (None, DeskGiveUp): joins.give_up,
+            (Person, DeskQueueRequest): persons.where,
+            (Person, DeskLine): persons.line,
+            (Person, DeskEnd): persons.leaves,
+            (Person, DeskLeave): persons.leaves,
+            (Operator, DeskRoomRequest): duty.room,
+            (Operator, DeskFirst): danger.put_first,
+            (Operator, DeskLine): duty.line,
+            (Operator, DeskEnd): duty.end,
+            (Operator, DeskServe): duty.serve,
+            (Operator, DeskLeave): duty.off,
+        }
+
+    # -- events ----------------------------------------------------------------------------
+
+    def receive(self, conn: ConnId, message: DeskMessage, now: float) -> list[Action]:
+        """A message arrived on `conn`. The first one of a connection says who it is."""
+        s = self._s
+        who = s.conns.get(conn)
+        link = s.links.get(conn)
+        if link is not None and link.beat is None:
+            link.beat = Heartbeat(now, s.heartbeat)
+        elif link is not None and link.beat is not None:
+            link.beat.heard(now)
+        if who is not None and isinstance(message, DeskPing):
+            # answered at once, and changes nothing else: a sign of life only
+            return [Send(conn, DeskPong(s.make_id(), message.id))]
+        if who is not None and isinstance(message, DeskPong):
+            return []
+        actions: list[Action] = []
+        emit = actions.append
+        handler = self._handlers.get((None if who is None else type(who), type(message)))
+        if handler is not None:
+            handler(conn if who is None else who, message, now, emit)
+        elif who is None:
+            said = "A help-desk connection starts with DeskJoin or DeskOperator."
+            s.refuse(conn, message.id, said, emit)
+        else:
+            role = "a person" if isinstance(who, Person) else "an operator"
+            emit(s.notice(conn, f"{type(message).__name__} is not something {role} can send."))
+        self._after(now, emit)
+        return actions
+
+    def disconnected(
+        self, conn: ConnId, now: float, reason: str = "connection lost"
+    ) -> list[Action]:
+        """Connection `conn` is gone (closed, broken, or closed by us for bad frames)."""
+        s = self._s
+        who = s.conns.pop(conn, None)
+        s.links.pop(conn, None)
+        s.puzzles.pop(conn, None)
+        actions: list[Action] = []
+        emit = actions.append
+        if isinstance(who, Person):
+            self._sessions.person_gone(who, now, reason, emit)
+        elif isinstance(who, Operator):
+            self._sessions.operator_gone(who, now, f"connection lost ({reason})", emit)
+        self._after(now, emit)
+        return actions
+
+    def _after(self, now: float, emit: Emit) -> None:
+        """After any event: serve who can be served, push the positions that changed, tell
+        the operators what is due, and keep the places on disk when they changed."""
+        self._sessions.settle(now, emit)
+        self._notices.tell(now, emit)
+        self._held.keep(emit)
+
+    def hold(self) -> None:
+        """Hand nobody over, and push no position nor send any `DeskQueued`, until
+        `release`: other connections may have ended at the same moment and not been read
+        yet (a registry resumed after SIGSTOP). Holding twice is holding once."""
+        self._s.holding = True
+
+    def release(self, now: float) -> list[Action]:
+        """End a `hold`: hand over, answer the joins held, push positions, and tell each
+        operator whose `.end` came meanwhile, still free, that nobody waits."""
+        s = self._s
+        if not s.holding:
+            return []
+        s.holding = False
+        served: list[Action] = []
+        self._sessions.hand_over(now, served.append)
+        # the answers kept meanwhile go first: a DeskQueued answers a join before anything
+        # else (position 0 when the person is one of those just served)
+        actions: list[Action] = []
+        emit = actions.append
+        self._line.held_answers(now, emit)
+        for action in served:
+            emit(action)
+        self._sessions.settle(now, emit)
+        self._notices.tell(now, emit)
+        ended, s.ended_while_holding = s.ended_while_holding, set()
+        for operator in s.operators.values():
+            if operator.conn in ended and operator.session is None:
+                emit(s.notice(operator.conn, NOBODY_WAITING))
+        self._held.keep(emit)
+        return actions
+
+    def timer(self, now: float) -> list[Action]:
+        """Time has passed: heartbeats, held places expired, held-back pushes."""
+        actions: list[Action] = []
+        emit = actions.append
+        self._heartbeats(now, emit)
+        self._held.expire(now, emit)
+        self._sessions.settle(now, emit)
+        self._notices.tell(now, emit)
+        self._notices.tell_held_back(now, emit)
+        self._held.keep(emit)
+        return actions
+
+    def _heartbeats(self, now: float, emit: Emit) -> None:
+        """A DeskPing to each connection silent for `heartbeat`; one silent twice as long
+        is told, closed and taken as lost."""
+        s = self._s
+        for conn, link in list(s.links.items()):
+            if link.beat is None:
+                continue
+            if conn not in s.conns:  # left, refused or closed: nothing to watch
+                link.beat = None
+                continue
+            match link.beat.check(now):
+                case Beat.PING:
+                    emit(Send(conn, DeskPing(s.make_id())))
+                case Beat.LOST:
+                    silent = format_duration(link.beat.silent_for(now))
+                    said = (
+                        f"No sign of life from your client for {silent}, so the help "
+                        "desk took your connection as lost and closed it."
+                    )
+                    emit(s.notice(conn, said))
+                    emit(Close(conn, f"no sign of life for {silent}"))
+                    for action in self.disconnected(conn, now, f"no sign of life for {silent}"):
+                        emit(action)
+
+    def next_wake(self) -> float | None:
+        """When `timer` must run next."""
+        s = self._s
+        times = self._held.wakes() + self._notices.wakes()
+        if not s.holding:  # held-back pushes go at `release`
+            times += [p.due for p in s.waiting if p.due is not None]
+        times += [
+            link.beat.due()
+            for conn, link in s.links.items()
+            if link.beat is not None and conn in s.conns
+        ]
+        return min(times, default=None)
+
+    def shutdown(self, now: float, reason: str = "The help desk is closing.") -> list[Action]:
+        """The registry stops: end every session, tell everyone why, close everything."""
+        s = self._s
+        actions: list[Action] = []
+        emit = actions.append
+        # a person's place is not kept: they are told what they can do
+        to_person = f"{reason.rstrip('.')}; please try again later."
+        for session in s.sessions():
+            # Operators hear the reason once, below, with everyone else.
+            ending = Ending("registry closing", to_person=to_person, measure=False)
+            self._sessions.end(session, now, ending, emit)
+        for conn in list(s.conns):
+            s.goodbye(conn, reason if conn in s.operators else to_person, "registry closing", emit)
+        for held in (s.conns, s.links, s.puzzles, s.operators, s.tokens):
+            held.clear()
+        s.waiting.clear()
+        s.arrivals.clear()
+        s.briefings.clear()
+        # everyone was told the desk is closing, and their clients end: nobody comes back
+        self._held.keep(emit)
+        return actions
+
+    def restore(self, places: list[KeptPlace], now: float) -> list[Action]:
+        """Hold `places`, kept by the run before, as if each connection had just broken
+        (registry.core.desk.restart). Call before any connection."""
+        return collect(lambda emit: self._held.restore(places, now, emit))
+
+    def revoke(self, name: str) -> list[Action]:
+        """Revoke the keys authorised for operator `name`; one on duty with one goes off
+        duty. Nothing when none is authorised."""
+        return collect(lambda emit: self._duty.revoke(name, emit))
+
+    def opened(self, conn: ConnId, address: str, key: str = "") -> None:
+        """Connection `conn` comes from IP `address` with the public `key` ("" when none):
+        its places count against both, and it is watched for silence. A connection never
+        opened (the registry's console) is neither limited nor watched."""
+        self._s.links[conn] = Link(address, key)
+
+    # -- read-only views, for the adapter, the console and tests
+
+    @property
+    def waiting(self) -> tuple[Person, ...]:
+        """The waiting room in order, held places included."""
+        return tuple(self._s.waiting)
+
+    def room(self, now: float) -> DeskRoom:
+        """The waiting room at `now`, in order, as `.room` shows it to an operator."""
+        return self._line.room("", now)
+
+    @property
+    def operators(self) -> tuple[Operator, ...]:
+        """Operators on duty, in the order they came."""
+        return tuple(self._s.operators.values())
+
+    @property
+    def sessions(self) -> tuple[Session, ...]:
+        """Sessions in progress."""
+        return tuple(self._s.sessions())
+
+    def position(self, person: Person) -> tuple[int, int]:
+        """(position, operators able to serve) for a waiting person."""
+        return self._line.position(person)
+
+    def on(self, conn: ConnId) -> Person | Operator | None:
+        """The person or operator on connection `conn`, or None."""
+        return self._s.conns.get(conn)
+
+    def knows(self, conn: ConnId) -> bool:
+        """Whether `conn` has said who it is and has not left."""
+        return conn in self._s.conns
+
+    def serving(self, conn: ConnId) -> bool:
+        """Whether operator `conn` is in a session now."""
+        return bool(self.session_of(conn)) and conn in self._s.operators
+
+    def session_of(self, conn: ConnId) -> str:
+        """The id of the session the operator or person on `conn` is in, or "" (none)."""
+        who = self._s.conns.get(conn)
+        if isinstance(who, Operator):
+            return who.session.id if who.session else ""
+        session = self._s.session_of(who) if isinstance(who, Person) else None
+        return session.id if session else ""
+
+    def place_tokens(self) -> frozenset[str]:
+        """The tokens a returning person may ask a place back with."""
+        return frozenset(self._s.tokens)

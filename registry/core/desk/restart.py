@@ -1,0 +1,198 @@
+"""Places held for their people to come back: after a lost connection (for `grace`), and
+across a registry's crash, kept on disk, with the operator and person who were talking
+kept for each other (docs/DESK.md, "A registry that stops without closing the desk").
+"""
+
+from __future__ import annotations
+
+from registry.core.desk.actions import Emit, KeepPlaces, KeptPlace, Log
+from registry.core.desk.admission import room_is_full
+from registry.core.desk.limits import RESTART_SETTLE
+from registry.core.desk.people import Operator, Person, name_for_log
+from registry.core.desk.state import DeskState
+from wire.desk.text import crisis_reason, format_duration, stronger_crisis
+from wire.names import name_key
+from wire.shown_text import clean
+
+
+class HeldPlaces:
+    """Places held without a connection, kept on disk, and given up in time."""
+
+    def __init__(self, s: DeskState) -> None:
+        self._s = s
+
+    def restore(self, places: list[KeptPlace], now: float, emit: Emit) -> None:
+        """Hold `places` kept by the run before (see `DeskQueue.restore`)."""
+        s = self._s
+        for place in sorted(places, key=lambda place: not place.back):
+            danger = bool(place.crisis or crisis_reason(place.topic, place.description))
+            full = room_is_full(len(s.waiting), in_danger=danger, limits=s.limits)
+            if full or place.token in s.tokens:
+                continue  # a copy of a place cannot be a second one
+            person = self._held(place, now)
+            s.waiting.append(person)
+            s.tokens[person.token] = person
+            s.restored.add(person.token)
+        s.settle_until = now + RESTART_SETTLE
+        s.reclaim_by = now + s.reclaim_window
+        s.kept = self._places()
+        if s.waiting:
+            count = len(s.waiting)
+            places_text = "1 place" if count == 1 else f"{count} places"
+            line = (
+                f"desk: {places_text} kept from before the registry stopped, held for "
+                f"{format_duration(min(s.grace, s.reclaim_window))} for their people to "
+                f"come back; nobody is served for up to {format_duration(RESTART_SETTLE)} "
+                "while they reconnect"
+            )
+            emit(Log(line))
+
+    def _held(self, place: KeptPlace, now: float) -> Person:
+        """The person of a kept `place`, holding it as if their connection broke `now`."""
+        served = max(0.0, place.served)
+        in_session = 0.0
+        if place.serving_since is not None:
+            in_session = max(0.0, now - place.serving_since)
+        return Person(
+            token=place.token,
+            name=place.name,
+            phone=place.phone,
+            topic=place.topic,
+            description=place.description,
+            joined=min(place.joined, now) - served,
+            conn=None,
+            address=place.address,
+            dropped=now,
+            awaits=place.operator,
+            awaits_until=now + self._s.grace if place.operator else 0.0,
+            served=served + in_session,
+            back=place.back,
+            crisis=stronger_crisis(place.crisis, crisis_reason(place.topic, place.description)),
+            said=place.said,
+        )
+
+    def wakes(self) -> list[float]:
+        """When `expire` has something to do."""
+        s = self._s
+        times = [p.dropped + s.grace for p in s.waiting if p.dropped is not None]
+        times += [p.awaits_until for p in s.waiting if p.awaits]
+        if s.restored:
+            times.append(s.reclaim_by)
+            if s.settle_until > float("-inf"):
+                times.append(s.settle_until)
+        return times
+
+    def expire(self, now: float, emit: Emit) -> None:
+        """Give up places held too long (or, after a restart, not taken back within
+        RECLAIM_WINDOW), then free the operator and person kept for each other after a
+        restart who are not together again in time."""
+        s = self._s
+        if now >= s.settle_until:
+            s.settle_until = float("-inf")  # settled: nothing more to wake for
+        if s.restored and now >= s.reclaim_by:
+            within = f"{format_duration(s.reclaim_window)} of the restart"
+            for person in list(s.waiting):
+                if person.token in s.restored and person.conn is None:
+                    self.give_up(person, within, emit)
+            s.restored.clear()
+        for person in list(s.waiting):
+            if person.dropped is not None and now >= person.dropped + s.grace:
+                self.give_up(person, format_duration(s.grace), emit)
+        self._stop_awaiting(now, emit)  # after the places given up: they say more
+
+    def give_up(self, person: Person, within: str, emit: Emit) -> None:
+        """Give up the place of `person`, who did not come back `within` (how long, said
+        in the log); an operator kept for them is told it takes the next person."""
+        self._s.remove_waiting(person)
+        said = f"{clean(person.name)} did not come back; you take the next person."
+        self._tell_kept_operator(person, said, emit)
+        line = f"desk: {name_for_log(person)} did not come back within {within}; place given up"
+        emit(self._s.log(line, person))
+
+    def _stop_awaiting(self, now: float, emit: Emit) -> None:
+        """The operator and person kept for each other after a restart who are not
+        together again within the grace period: each is free for anyone, and told so."""
+        s = self._s
+        for person in s.waiting:
+            if not person.awaits or now < person.awaits_until:
+                continue
+            name = clean(person.name)
+            said = f"{name} is not back yet; you take the next person."
+            self._tell_kept_operator(person, said, emit)
+            if person.conn is not None:
+                said = f"{person.awaits} is not back; the next free operator will serve you."
+                emit(s.notice(person.conn, said))
+            line = (
+                f"desk: {name_for_log(person)} and {person.awaits} were not together "
+                "again in time; no longer kept for each other"
+            )
+            emit(s.log(line, person))
+            person.awaits, person.shown = "", None  # a push with the usual figures
+
+    def kept_operator(self, person: Person) -> Operator | None:
+        """The operator on duty kept for `person` after a restart (see `restore`), if any."""
+        if not person.awaits:
+            return None
+        key = name_key(person.awaits)
+        return next((o for o in self._s.operators.values() if name_key(o.name) == key), None)
+
+    def _tell_kept_operator(self, person: Person, text: str, emit: Emit) -> None:
+        """`text` to the operator kept for `person`, when it is on duty."""
+        operator = self.kept_operator(person)
+        if operator is not None:
+            emit(self._s.notice(operator.conn, text))
+
+    def kept_for(self, operator: Operator, now: float, emit: Emit) -> None:
+        """What `operator`, just on duty, is told of each person kept for it after a
+        restart who is not back yet."""
+        s = self._s
+        for person in s.waiting:
+            if person.conn is None and self.kept_operator(person) is operator:
+                name = clean(person.name)
+                # their place may run out first: after a restart within RECLAIM_WINDOW
+                held = s.reclaim_by if person.token in s.restored else float("inf")
+                if person.dropped is not None:
+                    held = min(held, person.dropped + s.grace)
+                left = format_duration(min(person.awaits_until, held) - now)
+                said = (
+                    f"The help desk was restarted while you served {name}; your "
+                    f"conversation resumes as soon as {name} is back (you take nobody "
+                    f"else until then, for up to {left})."
+                )
+                emit(s.notice(operator.conn, said))
+
+    def keep(self, emit: Emit) -> None:
+        """A KeepPlaces when who holds a place has changed since the last one."""
+        places = self._places()
+        if places != self._s.kept:
+            self._s.kept = places
+            emit(KeepPlaces(places))
+
+    def _places(self) -> tuple[KeptPlace, ...]:
+        # those being served would be put back at the front: with the others put back, in
+        # the order they joined (see Line.to_front); `joined` as kept leaves out time
+        # served, so that waits go on counting right after a restart, and `served` with
+        # `back` keeps their order among themselves when more are put back after it
+        s = self._s
+        sessions = {session.person: session for session in s.sessions()}
+        front = list(sessions) + [p for p in s.waiting if p.back]
+        front.sort(key=lambda person: person.joined)
+        rest = [p for p in s.waiting if not p.back]
+        return tuple(
+            KeptPlace(
+                p.token,
+                p.name,
+                p.phone,
+                p.topic,
+                p.description,
+                p.address,
+                p.joined + p.served,
+                operator=sessions[p].operator.name if p in sessions else p.awaits,
+                back=index < len(front),
+                served=p.served,
+                serving_since=sessions[p].started if p in sessions else None,
+                crisis=p.crisis,
+                said=p.said,
+            )
+            for index, p in enumerate(front + rest)
+        )

@@ -1,0 +1,259 @@
+"""Sessions: who is handed to which free operator, what is said in a session, and how a
+session ends (its person put back at the front when it was cut short).
+"""
+
+from __future__ import annotations
+
+from msgspec import Struct
+
+from registry.core.desk.actions import (
+    Action,
+    Close,
+    Emit,
+    Log,
+    Send,
+    SessionEnded,
+    SessionLine,
+    SessionStarted,
+)
+from registry.core.desk.line import Line
+from registry.core.desk.people import Operator, Person, Session, name_for_log
+from registry.core.desk.state import DeskState
+from wire.desk.messages import DeskEnded, DeskLine, DeskServed, DeskSession
+from wire.desk.phone import scrub_phone
+from wire.desk.text import MAX_DESK_LINE, format_duration
+from wire.names import name_key
+from wire.shown_text import clean
+
+
+class Ending(Struct, frozen=True):
+    """How a session ends: `why`, for the log and the transcript; what the person and the
+    operator are told (None: nothing, they are told otherwise or gone); whether the person
+    goes back to the front of the waiting room (`requeue`); whether its length counts in
+    the wait estimates (`measure`)."""
+
+    why: str
+    to_person: str | None = None
+    to_operator: str | None = None
+    requeue: bool = False
+    measure: bool = True
+
+
+class Sessions:
+    """Handing people over, and the sessions between them and the operators."""
+
+    def __init__(self, s: DeskState, line: Line) -> None:
+        self._s = s
+        self._line = line
+
+    def settle(self, now: float, emit: Emit) -> None:
+        """After any change: serve who can be served, then push positions that changed.
+        Between `hold` and `release`, neither: figures taken halfway through a batch of
+        ends would count operators already gone."""
+        if not self._s.holding:
+            self.hand_over(now, emit)
+            self._line.push(now, emit)
+
+    def hand_over(self, now: float, emit: Emit) -> None:
+        """Give every free operator the earliest connected person it serves (the one free
+        the longest, of several); just after a restart, once the people whose places were
+        kept are back (see RESTART_SETTLE); never between `hold` and `release`."""
+        s = self._s
+        if s.paused(now):
+            return
+        # operators kept for someone after a restart (see `restore`) take nobody else
+        kept_for = {name_key(p.awaits) for p in s.waiting if p.awaits}
+        for person in list(s.waiting):
+            if person.conn is None:
+                continue
+            # A conversation cut by the restart resumes whatever its operator now serves:
+            # `.serve` chooses who is taken next, never ends a conversation in progress.
+            free = [
+                o
+                for o in s.operators.values()
+                if o.session is None
+                and (
+                    name_key(o.name) == name_key(person.awaits)
+                    if person.awaits
+                    else person.topic in o.topics and name_key(o.name) not in kept_for
+                )
+            ]
+            if free:
+                self._start(person, min(free, key=lambda o: (o.free_since, o.order)), now, emit)
+
+    def _start(self, person: Person, operator: Operator, now: float, emit: Emit) -> None:
+        """`operator` serves `person` from `now`: each side is told, the transcript begins
+        and the log says so."""
+        s = self._s
+        assert person.conn is not None
+        resumed = bool(person.awaits)
+        if resumed:  # kept for each other after a restart: no longer
+            person.awaits = ""
+            said = "The help desk was restarted; your conversation with {} resumes."
+            emit(s.notice(person.conn, said.format(operator.name)))
+            emit(s.notice(operator.conn, said.format(clean(person.name))))
+        s.remove_waiting(person)
+        session = Session(s.make_id(), person, operator, now, resumed=resumed)
+        operator.session = session
+        waited = person.waited(now)
+        emit(Send(person.conn, DeskServed(s.make_id(), operator.name, session.id)))
+        told = DeskSession(
+            s.make_id(), session.id, person.name, person.phone, person.topic,
+            person.description, round(waited), person.crisis, person.said,
+        )  # fmt: skip
+        emit(Send(operator.conn, told))
+        emit(_started(session, waited))
+        line = (
+            f"desk: {operator.name} serves {name_for_log(person)} "
+            f"(topic {person.topic}, waited {format_duration(waited)})"
+        )
+        emit(s.log(line, person))
+
+    def say(
+        self,
+        session: Session,
+        by: Person | Operator,
+        text: str,
+        emit: Emit,
+        *,
+        crisis: bool = False,
+    ) -> bool:
+        """`text`, a line from `by` (the person or the operator of `session`), to the other
+        side and into the transcript (marked when it speaks of `crisis`); a line too long
+        is refused back, a blank one goes nowhere. Whether it went."""
+        person, operator = session.person, session.operator
+        source, to = (person.conn, operator.conn) if by is person else (operator.conn, person.conn)
+        assert source is not None and to is not None
+        if len(text) > MAX_DESK_LINE:
+            emit(self._s.notice(source, f"Line too long: at most {MAX_DESK_LINE} characters."))
+            return False
+        if not text.strip():
+            return False
+        emit(Send(to, DeskLine(self._s.make_id(), by.name, text, session.id)))
+        name, said = (scrub_phone(clean(t), person.phone) for t in (by.name, text))
+        emit(SessionLine(session.id, name, said, crisis))
+        return True
+
+    def end(self, session: Session, now: float, ending: Ending, emit: Emit) -> None:
+        """End `session` as `ending` says, telling each side that is still there. The
+        person's connection closes unless they go back to the waiting room. Its length
+        counts in the estimate only when it ended as sessions do (`measure`, and the person
+        not put back): one cut short by the desk closing or an operator leaving says nothing
+        of how long help takes, and would pull the averages down."""
+        s = self._s
+        person, operator = session.person, session.operator
+        length = now - session.started
+        operator.session = None
+        operator.free_since = now
+        person.served += length
+        if ending.measure and not ending.requeue and not session.resumed:
+            # (a resumed conversation's start was in the run before: its length here is
+            # only the tail of one)
+            s.estimator.record(person.topic, length)
+        emit(SessionEnded(session.id, ending.why, length))
+        line = (
+            f"desk: session of {name_for_log(person)} with {operator.name} ended "
+            f"({ending.why}; {format_duration(length)})"
+        )
+        emit(s.log(line, person))
+        if ending.to_operator is not None and operator.conn in s.conns:
+            emit(Send(operator.conn, DeskEnded(s.make_id(), ending.to_operator, False, -1)))
+        if person.conn is None or person.conn not in s.conns:
+            return
+        if ending.to_person is not None:
+            # Lines that cross the end are counted for a connection about to close;
+            # one that stays is answered line by line (see Persons.line).
+            heard = -1 if ending.requeue else session.heard
+            told = DeskEnded(s.make_id(), ending.to_person, ending.requeue, heard)
+            emit(Send(person.conn, told))
+        if ending.requeue:
+            # Back to the front, with a fresh token (the old one left with the place).
+            person.token = s.new_token()
+            person.shown = None
+            s.tokens[person.token] = person
+            self._line.to_front(person)
+        else:
+            emit(Close(person.conn, "session ended"))
+            s.conns.pop(person.conn, None)
+
+    def operator_gone(self, operator: Operator, now: float, why: str, emit: Emit) -> None:
+        """Take `operator` off duty. Its person, if any, goes back to the front of the
+        waiting room: leaving them was not their doing, whether the operator went off duty
+        or lost the connection (they may `.quit` if they were done)."""
+        emit(Log(f"desk: operator {operator.name} {why}"))
+        session = operator.session
+        self._s.operators.pop(operator.conn, None)
+        if session is None:
+            return
+        person = session.person
+        if why == "went off duty":
+            gone = f"{operator.name} went off duty"
+        else:
+            gone = f"{operator.name}'s connection was lost"
+        told = f"{gone}; you are back at the front of the waiting room."
+        self.end(session, now, Ending(f"operator {why}", to_person=told, requeue=True), emit)
+        self.answer_first(person, "", now, emit, restored=False)
+
+    def answer_first(
+        self, person: Person, reply_to: str, now: float, emit: Emit, *, restored: bool
+    ) -> None:
+        """Hand over whoever can be, but tell `person` where they stand first (Line.answer):
+        a DeskQueued answers a join before anything else (position 0 when served at once:
+        the client skips the waiting-room text)."""
+        served: list[Action] = []
+        self.hand_over(now, served.append)
+        self._line.answer(person, reply_to, now, emit, restored=restored)
+        for action in served:
+            emit(action)
+
+    def person_gone(self, person: Person, now: float, reason: str, emit: Emit) -> None:
+        """`person`'s connection broke: a session they were in ends, and they keep a place
+        at the front for `grace`; a place in the waiting room is held as it was."""
+        s = self._s
+        session = s.session_of(person)
+        held = format_duration(s.grace)
+        if session is not None:
+            told = (
+                f"{clean(person.name)}'s connection was lost ({reason}); the session has "
+                f"ended. They keep a place at the front of the waiting room for {held}."
+            )
+            why = f"person's connection lost ({reason})"
+            self.end(session, now, Ending(why, to_operator=told, requeue=True), emit)
+            self._line.hold_place(person, now)
+            s.tokens[person.token] = person
+            self._line.to_front(person)
+            line = (
+                f"desk: {name_for_log(person)} lost the connection while being served; "
+                f"place at the front held for {held}"
+            )
+            emit(s.log(line, person))
+        elif person in s.waiting:
+            self._line.hold_place(person, now)
+            line = (
+                f"desk: {name_for_log(person)} lost the connection ({reason}); "
+                f"place held for {held}"
+            )
+            emit(s.log(line, person))
+
+
+def _started(session: Session, waited: float) -> SessionStarted:
+    """The transcript's record of `session` beginning after a wait of `waited` seconds,
+    with the person's number masked wherever it is written."""
+    person = session.person
+    return SessionStarted(
+        session.id,
+        scrub_phone(clean(person.name), person.phone),
+        person.masked,
+        person.topic,
+        scrub_phone(clean(person.description), person.phone),
+        session.operator.name,
+        waited,
+        person.crisis,
+        tuple(scrub_phone(clean(line), person.phone) for line in person.said),
+    )
+
+
+def already_over(serving: str) -> str:
+    """What a side that ends a session already over is told: the one with `serving` (the
+    other side's name) goes on."""
+    return f"That session was already over; your session with {serving} goes on."

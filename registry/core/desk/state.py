@@ -1,0 +1,222 @@
+"""The state of the help desk's core (`DeskState`), given to each of its parts, which keep
+no copy of it; and the lookups and lines every part needs: a notice, a log line, a refusal.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import TypedDict
+
+from msgspec import Struct
+
+from registry.core.desk.actions import Close, ConnId, Emit, KeptPlace, Log, Send
+from registry.core.desk.admission import Limits
+from registry.core.desk.estimate import Estimator
+from registry.core.desk.limits import (
+    DANGER_ROOM,
+    GRACE,
+    MAX_PER_ADDRESS,
+    MAX_PER_KEY,
+    MAX_WAITING,
+    PUSH_INTERVAL,
+    RECLAIM_WINDOW,
+)
+from registry.core.desk.people import Operator, Person, Session
+from wire.desk.messages import (
+    HEARTBEAT,
+    DeskEnded,
+    DeskJoin,
+    DeskNotice,
+    DeskOperator,
+    DeskRefused,
+)
+from wire.desk.phone import phone_key, scrub_phone
+from wire.desk.text import DEFAULT_CRISIS_NOTICE
+from wire.heartbeat import Heartbeat
+from wire.options import check_options
+from wire.refusals import RefusalCode
+from wire.shown_text import clean
+from wire.version import wire_refusal
+
+
+class QueueOptions(TypedDict, total=False):
+    """What a desk may be given, each with its default: DEFAULT_CRISIS_NOTICE, the limits
+    of registry.core.desk.limits by their names, a new `Estimator`, HEARTBEAT, and no operators'
+    keys `authorised` (key text -> name)."""
+
+    crisis_notice: str
+    grace: float
+    max_waiting: int
+    max_per_address: int
+    max_per_key: int
+    danger_room: int
+    push_interval: float
+    reclaim_window: float
+    estimator: Estimator | None
+    heartbeat: float
+    authorised: dict[str, str] | None
+
+
+class Link(Struct):
+    """A connection told of by `DeskQueue.opened`, and its `beat` once it said anything."""
+
+    address: str = ""
+    key: str = ""
+    beat: Heartbeat | None = None
+
+
+class DeskState:
+    """The desk's data, given to every part of its core."""
+
+    def __init__(
+        self,
+        make_id: Callable[[], str],
+        make_token: Callable[[], str],
+        operator_key: str,
+        options: QueueOptions,
+    ) -> None:
+        """Raises ValueError for an option out of bounds, TypeError for one unknown."""
+        check_options("DeskQueue", options, QueueOptions)
+        grace = options.get("grace", GRACE)
+        push_interval = options.get("push_interval", PUSH_INTERVAL)
+        danger_room = options.get("danger_room", DANGER_ROOM)
+        max_waiting = options.get("max_waiting", MAX_WAITING)
+        max_per_address = options.get("max_per_address", MAX_PER_ADDRESS)
+        max_per_key = options.get("max_per_key", MAX_PER_KEY)
+        heartbeat = options.get("heartbeat", HEARTBEAT)
+        if grace < 0 or push_interval < 0 or danger_room < 0:
+            raise ValueError("grace, push_interval and danger_room must be >= 0")
+        if min(max_waiting, max_per_address, max_per_key) < 1:
+            raise ValueError("max_waiting, max_per_address and max_per_key must be >= 1")
+        if not heartbeat > 0:
+            raise ValueError("heartbeat must be > 0")
+        # -- the settings
+        self.make_id = make_id
+        self.make_token = make_token
+        self.operator_key = operator_key
+        self.authorised: dict[str, str] = dict(options.get("authorised") or {})
+        self.crisis_notice = options.get("crisis_notice", DEFAULT_CRISIS_NOTICE)
+        self.grace = grace
+        self.max_waiting = max_waiting
+        self.limits = Limits(max_per_key, max_per_address, max_waiting, danger_room)
+        self.push_interval = push_interval
+        self.reclaim_window = options.get("reclaim_window", RECLAIM_WINDOW)
+        self.estimator = options.get("estimator") or Estimator()
+        self.heartbeat = heartbeat
+        # -- who is here
+        self.waiting: list[Person] = []  # in order, held places included
+        self.tokens: dict[str, Person] = {}  # the token of each place held
+        self.operators: dict[ConnId, Operator] = {}  # on duty, in the order they came
+        self.conns: dict[ConnId, Person | Operator] = {}  # who has said who they are
+        self.links: dict[ConnId, Link] = {}  # the connections told of by `opened`
+        # the puzzle (seed, bits) each connection was asked to solve (DeskWork), once
+        self.puzzles: dict[ConnId, tuple[str, int]] = {}
+        self.order = itertools.count()  # tie-break of operators free since the same moment
+        # -- what is kept on disk; after `restore`, the tokens not yet taken back, until
+        # when nobody is served (RESTART_SETTLE), and when they are given up
+        self.kept: tuple[KeptPlace, ...] = ()
+        self.restored: set[str] = set()
+        self.settle_until = float("-inf")
+        self.reclaim_by = float("-inf")
+        # -- between `hold` and `release`: the operators whose `.end` came, and the
+        # DeskQueued answers due (person, connection, reply_to, restored)
+        self.holding = False
+        self.ended_while_holding: set[ConnId] = set()
+        self.answers_held: list[tuple[Person, ConnId, str, bool]] = []
+        # -- notices due to operators once hand-overs are made (registry.core.desk.notices)
+        self.arrivals: list[Person] = []
+        self.briefings: list[Operator] = []
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def sessions(self) -> list[Session]:
+        """Sessions in progress."""
+        return [o.session for o in self.operators.values() if o.session is not None]
+
+    def session_of(self, person: Person) -> Session | None:
+        """The session `person` is in, or None."""
+        return next((s for s in self.sessions() if s.person is person), None)
+
+    def people(self) -> list[Person]:
+        """Everyone who holds a place: waiting (held places included) or being served."""
+        return self.waiting + [s.person for s in self.sessions()]
+
+    def source(self, conn: ConnId) -> Link:
+        """Where `conn` came from (nothing known for a connection never opened)."""
+        return self.links.get(conn) or Link()
+
+    def with_phone(self, phone: str, key: str, address: str) -> Person | None:
+        """The person with `phone` (`phone_key`) who joined from the same client key (else
+        address)."""
+        number = phone_key(phone)
+        for person in self.people():
+            same = person.key == key if key else person.address == address
+            if same and phone_key(person.phone) == number:
+                return person
+        return None
+
+    def paused(self, now: float) -> bool:
+        """Whether nobody may be handed over now: held, or settling after a restart."""
+        return self.holding or (bool(self.restored) and now < self.settle_until)
+
+    # -- places ----------------------------------------------------------------------------
+
+    def new_token(self) -> str:
+        """A token no place holds."""
+        token = self.make_token()
+        while not token or token in self.tokens:
+            token = self.make_token()
+        return token
+
+    def remove_waiting(self, person: Person) -> None:
+        """`person` no longer holds a place in the waiting room (nor its token)."""
+        if person in self.waiting:
+            self.waiting.remove(person)
+        self.tokens.pop(person.token, None)
+        self.restored.discard(person.token)
+        person.due = None
+
+    # -- what is said ----------------------------------------------------------------------
+
+    def notice(self, conn: ConnId, text: str) -> Send:
+        """A line of text for the client on `conn`."""
+        return Send(conn, DeskNotice(self.make_id(), text))
+
+    def log(self, line: str, person: Person) -> Log:
+        """A log line about `person`, scrubbed of their number."""
+        return Log(scrub_phone(clean(line), person.phone))
+
+    def log_operator(self, operator: Operator, what: str, emit: Emit) -> None:
+        """`desk: operator ann <what>` for the log; not for the registry's console, whose
+        screen is the log and shows its DeskOnDuty already."""
+        if operator.conn in self.links:
+            emit(Log(f"desk: operator {operator.name} {what}"))
+
+    def goodbye(self, conn: ConnId, said: str, why: str, emit: Emit) -> None:
+        """Tell `conn` it is over (`said`), and close it (`why`, for the log)."""
+        emit(Send(conn, DeskEnded(self.make_id(), said, False, -1)))
+        emit(Close(conn, why))
+
+    def refuse(  # noqa: PLR0913 (what a refusal says, and to whom, and the log's line)
+        self,
+        conn: ConnId,
+        reply_to: str,
+        reason: str,
+        emit: Emit,
+        code: RefusalCode = RefusalCode.OTHER,
+        log: Log | None = None,
+    ) -> None:
+        """Refuse `reply_to` on `conn`, saying `reason`, and close it; `log` (by default
+        the reason, which must then hold nothing from the request) goes to the log."""
+        emit(log or Log(f"desk: refused: {reason}", reason))
+        emit(Send(conn, DeskRefused(self.make_id(), reply_to, reason, code)))
+        emit(Close(conn, "refused: " + reason))
+
+    def refuse_wire(
+        self, conn: ConnId, msg: DeskJoin | DeskOperator, what: str, emit: Emit
+    ) -> None:
+        """Refuse `msg`, from a client (`what`) of another version of the wire."""
+        reason = wire_refusal(msg.wire, what)
+        log = Log(f"desk: refused {clean(msg.name)!r}: {reason}", "desk: another version")
+        self.refuse(conn, msg.id, reason, emit, RefusalCode.VERSION, log)

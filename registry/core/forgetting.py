@@ -1,0 +1,136 @@
+"""Which names the registry forgets by itself: those unused for long, and those past the
+bound on names whose owner never came back.
+
+Pure: the caller supplies `now` and the table; the wall clock (registry/core/services.py) turns
+`now` into the time of day, which is what a name's stamps (Record.made, Record.used) keep,
+as they must mean the same after a restart (registry/core/registration.py stamps them). The
+caller releases what `sweep` names, as the console's `release` does (registry/core/dispatch.py):
+the row goes, and its mailbox with it.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+
+from registry.core.actions import Emit, SaveTable
+from registry.core.services import WallClock
+from registry.core.table import Record, Table
+from wire.words import counted
+
+DAY = 24 * 3600.0
+#: Seconds a name may go unused (no registration, not online) before it is forgotten: half a
+#: year, a term away and back. The registry's --forget-names-after sets it.
+FORGET_AFTER = 180 * DAY
+#: The shortest and longest it may be given: a second (for tests), a century (never).
+FORGET_AFTER_RANGE = (1.0, 100 * 365 * DAY)
+#: Names kept whose owner never came back (see `came_back`): past this many, the registry
+#: releases offline ones, from the address that registered the most of them first. Enough
+#: for every newcomer of a big LAN's week; few enough that a table filled by scripts stays
+#: small. The registry's --newcomer-names sets it.
+NEWCOMER_NAMES = 1000
+#: A name's owner came back when it was online this long after its name was made: a
+#: person who returns the next day (or stays a day) is no newcomer any more.
+COME_BACK = DAY
+#: How stale the stamp of an online name may grow before it is stamped again (a table
+#: write per online name this often: rare enough to cost nothing).
+USED_EVERY = 3600.0
+
+
+def came_back(record: Record) -> bool:
+    """Whether `record`'s owner came back (or stayed) a day after making it. A name made
+    before names were stamped (`made` 0) is taken to have come back: it is no newcomer."""
+    return not record.made or record.used - record.made >= COME_BACK
+
+
+class Forgetting:
+    """The names of `table` to forget, each sweep: those unused for `forget_after`
+    seconds, and the newcomers past `newcomer_names`."""
+
+    def __init__(
+        self, table: Table, clock: WallClock, forget_after: float, newcomer_names: int
+    ) -> None:
+        """Raises ValueError unless `forget_after` is positive and `newcomer_names` at
+        least 1 (the adapter's settings, checked by the command line)."""
+        if forget_after <= 0 or newcomer_names < 1:
+            raise ValueError("forget_after must be positive and newcomer_names at least 1")
+        self._table = table
+        self._clock = clock
+        self.forget_after = forget_after
+        self.newcomer_names = newcomer_names
+
+    def sweep(self, now: float, emit: Emit) -> list[tuple[Record, str]]:
+        """Stamp the online names (and those never stamped: a table of before) as used,
+        saving the table if any changed; return the names to release, each with why, in
+        words for the log."""
+        wall = self._clock.wall(now)
+        stamped = False
+        for record in self._table.records.values():
+            if (record.online and wall - record.used >= USED_EVERY) or not record.used:
+                record.used = wall
+                stamped = True
+        if stamped:
+            emit(SaveTable())
+        unused = [
+            (record, f"unused for {counted(int(self.forget_after // DAY), 'day')}")
+            if self.forget_after >= DAY
+            else (record, f"unused for {self.forget_after:g} s")
+            for record in self._table.records.values()
+            if not record.online and wall - record.used >= self.forget_after
+        ]
+        gone = {id(record) for record, _ in unused}
+        return unused + list(self._newcomers_over(gone))
+
+    def _newcomers_over(self, gone: set[int]) -> Iterator[tuple[Record, str]]:
+        """The offline newcomers to release so that at most `newcomer_names` newcomers are
+        kept (those in `gone` are released already): those of the address that holds the
+        most newcomers, its oldest first, once they are offline. While its names are
+        online (a script keeping them so pays with keepalives) nothing goes: names held
+        online elsewhere never make a person's name offline go."""
+        newcomers = [
+            r for r in self._table.records.values() if id(r) not in gone and not came_back(r)
+        ]
+        over = len(newcomers) - self.newcomer_names
+        if over <= 0:
+            return
+        held: dict[str, int] = {}
+        by_ip: dict[str, list[Record]] = {}
+        for record in newcomers:
+            held[record.ip] = held.get(record.ip, 0) + 1
+            if not record.online:
+                by_ip.setdefault(record.ip, []).append(record)
+        for records in by_ip.values():
+            records.sort(key=lambda r: r.made)  # (of one second, the table's order)
+            records.reverse()  # the oldest last, to pop
+        heap = [(-count, ip) for ip, count in held.items()]
+        heapq.heapify(heap)
+        why = (
+            f"one of more than {counted(self.newcomer_names, 'name')} whose owner never "
+            "came back, from the address that registered the most"
+        )
+        while over > 0:
+            ip = _most(heap, by_ip)
+            if ip is None:
+                return
+            yield by_ip[ip].pop(), why
+            over -= 1
+            held[ip] -= 1
+            heapq.heappush(heap, (-held[ip], ip))
+
+
+def _most(heap: list[tuple[int, str]], offline: dict[str, list[Record]]) -> str | None:
+    """Of the addresses holding the most newcomers (popped from `heap`), one with an
+    offline newcomer left, or None (the others are pushed back)."""
+    if not heap:
+        return None
+    most, tied = heap[0][0], []
+    found = None
+    while heap and heap[0][0] == most:
+        entry = heapq.heappop(heap)
+        if found is None and offline.get(entry[1]):
+            found = entry[1]
+        else:
+            tied.append(entry)
+    for entry in tied:
+        heapq.heappush(heap, entry)
+    return found

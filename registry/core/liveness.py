@@ -1,0 +1,232 @@
+"""Whether the peers the table counts online still run: the sweep for silent ones, and the
+probes that ask a peer before the registry acts as if it did not (marks it offline, or
+gives its name to another start).
+
+Pure: the caller supplies `now`. What follows a probe's outcome (the peer taken offline,
+the registrations that waited for it carried out) is the caller's: this part says which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from msgspec import Struct, field
+
+from registry.core.actions import Addr, Emit, Log, Send
+from registry.core.requests import Reason, Request, fmt
+from registry.core.services import Services
+from registry.core.table import Record
+from wire.messages import Register, TableUpdate
+from wire.names import name_key
+from wire.reliable import Retransmitter
+
+#: Keepalive periods of silence after which a peer counts as gone.
+SILENT_PERIODS = 3
+#: Keepalive periods nobody is judged silent after the registry was away (it started, or
+#: its sweep came late: it was stopped or starved): peers that found it away probe it on a
+#: backoff, up to one probe every 4 periods (peer.core.registry_watch.PROBE_BACKOFF), and their
+#: silence meanwhile was the registry's, not theirs.
+AWAY_GRACE_PERIODS = 5
+#: Copies of a liveness probe (see `Liveness.probe`) sent in all, TIMEOUT apart: the
+#: holder of a name another start asks for is judged within 1.5 s, well inside the 2.5 s a
+#: start waits for the answer to its registration.
+PROBE_ATTEMPTS = 3
+
+#: Seconds behind what arrives (net.endpoint.Endpoint.behind) from which the registry takes
+#: no silence for absence: what it has not read yet may be the keepalives, and the answers
+#: to its probes, of the peers it would judge (a registry restarted with 2,000 peers online
+#: marked 289 of them offline so, and each came back with a registration that slowed it).
+BLIND_BEHIND = 0.5
+
+#: A registration waiting for a probe's outcome, with the request it came in.
+Waiting = tuple[Register, Request]
+
+
+class Probe(Struct):
+    """A liveness probe (`ping`, sent first at `since`) in flight to the peer holding the
+    name keyed `owner` at `addr`, and the registrations of another start of that name
+    waiting for its outcome, by id."""
+
+    owner: str
+    addr: Addr
+    ping: TableUpdate
+    since: float
+    waiting: dict[str, Waiting] = field(default_factory=dict)
+
+
+class Liveness:
+    """The sweeps, every `keepalive` seconds, and the probes in flight (retried every
+    `timing[0]` seconds, at most min(`timing[1]`, PROBE_ATTEMPTS) copies)."""
+
+    def __init__(self, services: Services, keepalive: float, timing: tuple[float, int]) -> None:
+        if keepalive <= 0:
+            raise ValueError(f"the keepalive period must be positive, not {keepalive}")
+        self._s = services
+        self.keepalive = keepalive
+        timeout, attempts = timing
+        # probes in flight, by the probe's message id; and that id by owner key
+        self._probes: Retransmitter[Probe] = Retransmitter(timeout, min(attempts, PROBE_ATTEMPTS))
+        self._probing_owner: dict[str, str] = {}
+        # names whose peer answered a probe after a silence (logged once each)
+        self._slow_keepalive: set[str] = set()
+        self._next_sweep: float | None = None
+        self._judge_from = float("-inf")  # no peer is marked silent before (AWAY_GRACE_PERIODS)
+
+    # -- sweeps ---------------------------------------------------------------------------
+
+    def start(self, now: float) -> None:
+        """The registry starts: nobody is judged silent for AWAY_GRACE_PERIODS."""
+        self._judge_from = now + AWAY_GRACE_PERIODS * self.keepalive
+
+    def registered(self, now: float) -> None:
+        """A peer registered: the sweeps start, if the registry's start did not start them."""
+        if self._next_sweep is None:
+            self._next_sweep = now + self.keepalive
+
+    def sweep_due(self, now: float) -> bool:
+        """Whether a sweep is due at `now`."""
+        return self._next_sweep is None or now >= self._next_sweep
+
+    def sweep(self, now: float, emit: Emit, behind: float = 0.0) -> None:
+        """Probe every online peer silent for too long (it stopped without dereg); none
+        while the registry is `behind` what arrives by BLIND_BEHIND or more."""
+        if self._next_sweep is not None and now - self._next_sweep > self.keepalive:
+            # A period late: the registry was stopped or starved. Their keepalives may be
+            # waiting to be read, and their probes backed off while it did not answer.
+            self._judge_from = max(self._judge_from, now + AWAY_GRACE_PERIODS * self.keepalive)
+        self._next_sweep = now + self.keepalive
+        if behind >= BLIND_BEHIND:
+            return
+        limit = now - SILENT_PERIODS * self.keepalive
+        for record in self._s.table.online() if now >= self._judge_from else ():
+            if record.last_seen < limit:
+                # Asked before it is marked offline: a peer whose --keepalive is longer
+                # than ours is silent that long between keepalives, yet running. Marked
+                # offline at once, it came back at its next keepalive, and so on every
+                # period, with nothing said to anyone.
+                self.probe(record, now, emit)
+
+    def next_wake(self) -> float | None:
+        """When the next sweep or probe copy is due, or None."""
+        wakes = [at for at in (self._next_sweep, self._probes.next_wake()) if at is not None]
+        return min(wakes, default=None)
+
+    # -- probes ---------------------------------------------------------------------------
+
+    def probe(
+        self,
+        record: Record,
+        now: float,
+        emit: Emit,
+        waiting: Waiting | None = None,
+        since: float | None = None,
+    ) -> None:
+        """Ask the peer of `record` whether it still runs: one ping, TIMEOUT apart and
+        PROBE_ATTEMPTS times at most, which any peer acks and ignores (a TableUpdate of
+        version 0 and no rows: every peer has a later version). Its outcome decides
+        `waiting`, a registration waiting for it, if given. The peer counts as running if
+        heard from after `since` (by default, now: the probe's start). One probe per name
+        at a time: a second asker waits for the same one."""
+        key = name_key(record.name)
+        probe_id = self._probing_owner.get(key)
+        probe = self._probes.get(probe_id) if probe_id is not None else None
+        if probe is None or probe.addr != record.addr:
+            ping = TableUpdate(self._s.answers.new_id(), 0, ())
+            probe = Probe(key, record.addr, ping, now if since is None else since)
+            self._probes.start(ping.id, probe, now)
+            self._probing_owner[key] = ping.id
+            emit(Send(record.addr, ping))
+        if waiting is not None:
+            probe.waiting[waiting[0].id] = waiting
+
+    def probing(self, record: Record) -> bool:
+        """Whether the peer of `record`'s name is being probed."""
+        return name_key(record.name) in self._probing_owner
+
+    def heard(self, req: Request, now: float) -> None:
+        """`req` came with the key of the peer online at its address: it runs, which is
+        all a probe asks (an ack, a keepalive, a line it said: anything counts)."""
+        for record in self._s.feed.online_at(req.addr):
+            if record.key == req.key:
+                record.last_seen = now
+
+    def acked(self, replies: Sequence[str], addr: Addr, now: float, emit: Emit) -> None:
+        """`addr` acked each of `replies`: the probes among them are answered."""
+        if not self._probing_owner:
+            return
+        for reply in replies:
+            probe = self._probes.get(reply)
+            if probe is not None and probe.addr[0] == addr[0]:
+                self._probes.answer(reply)
+                self._answered(probe, now, emit)
+
+    def due(self, now: float, emit: Emit) -> list[Probe]:
+        """Send again the probe copies due at `now`; the probes given up."""
+        again, failed = self._probes.due(now)
+        for probe in again:
+            emit(Send(probe.addr, probe.ping))
+        return failed
+
+    def failed(
+        self, probe: Probe, now: float, emit: Emit, behind: float = 0.0
+    ) -> tuple[Record | None, list[Waiting]]:
+        """`probe` got no answer: (the record whose peer is gone, or None; the
+        registrations that waited, to carry out now: the name is theirs). The peer is not
+        gone if heard from since the probe began (its acks lost, its keepalive not): then
+        the registrations that waited are refused, as if it had answered. Nor is it while
+        the registry is `behind` what arrives by BLIND_BEHIND: it is asked again, with the
+        registrations that wait."""
+        record = self._over(probe)
+        waiting = list(probe.waiting.values())
+        if record is not None and record.online and record.last_seen <= probe.since:
+            if behind >= BLIND_BEHIND:
+                self.probe(record, now, emit, since=probe.since)
+                for one in waiting:
+                    self.probe(record, now, emit, one)
+                return None, []
+            return record, waiting
+        if record is not None and record.online and probe.waiting:
+            self._answered(probe, now, emit)
+            return None, []
+        return None, waiting
+
+    def _over(self, probe: Probe) -> Record | None:
+        """`probe` is answered or given up: forget it; the record it asked about, if that
+        still listens where it was asked."""
+        if self._probing_owner.get(probe.owner) == probe.ping.id:
+            del self._probing_owner[probe.owner]
+        record = self._s.table.records.get(probe.owner)
+        return record if record is not None and record.addr == probe.addr else None
+
+    def _answered(self, probe: Probe, now: float, emit: Emit) -> None:
+        """The probed peer answered: it runs. Registrations of another start that waited
+        are refused, saying so."""
+        record = self._over(probe)
+        if record is None:
+            return
+        silent, record.last_seen = now - record.last_seen, now
+        slow = silent >= SILENT_PERIODS * self.keepalive  # a sweep's probe, not a line's
+        if slow and not probe.waiting and record.name not in self._slow_keepalive:
+            self._slow_keepalive.add(record.name)  # said once: it would be every period
+            emit(
+                Log(
+                    f"{record.name} was silent for {silent:.0f} s but answered a probe; kept "
+                    f"online (its --keepalive may be longer than this registry's "
+                    f"{self.keepalive:g} s)"
+                )
+            )
+        for msg, asker in probe.waiting.values():
+            if name_key(msg.name) == probe.owner:
+                reason = Reason(
+                    f"The name {record.name} is in use by a peer at {fmt(record.addr)}, which "
+                    "answered just now. Stop it first, or choose another name.",
+                    "in use",
+                )
+            else:  # it waited for the address it asked for (registry/core/registration.py)
+                reason = Reason(
+                    f"The address {fmt(record.addr)} is in use by {record.name}, which "
+                    "answered just now; choose another port.",
+                    "address in use",
+                )
+            what = f"registration of {msg.name} from {fmt(asker.addr)}"
+            self._s.answers.refuse(asker, reason, what, emit)

@@ -1,0 +1,98 @@
+"""Pushing messages to peers until they ack them, in the order they were made.
+
+Pure: the caller supplies `now`. The flights and their windows are registry/core/pushes.py's;
+this part numbers every push (a channel message among those given up reaches a mailbox in
+the order it was sent) and turns what registry/core/pushes.py says into actions.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+
+from registry.core.actions import Addr, Emit, Send
+from registry.core.pushes import Flight, Push, Pushes
+from registry.core.requests import send_to
+from registry.core.table import Record
+from registry.core.table_changes import Roster
+from wire.codec import travels_by_stream
+from wire.messages import Message
+from wire.names import name_key
+
+
+class Pusher:
+    """Every push awaiting an ack: retried every `timeout` seconds, `attempts` times."""
+
+    def __init__(self, timeout: float, attempts: int) -> None:
+        if timeout <= 0 or attempts < 1:
+            raise ValueError(f"pushes need a timeout > 0 and attempts >= 1: {timeout}, {attempts}")
+        self.pushes = Pushes(timeout, attempts, streamed=travels_by_stream)
+        #: seconds from a push's first copy to its give-up
+        self.retry_span = timeout * attempts
+        self._seq = itertools.count()
+
+    def push(self, record: Record, message: Message, purpose: str, now: float, emit: Emit) -> None:
+        """Push `message` to `record`'s peer, for `purpose` (registry/core/pushes.py)."""
+        self.push_all((record,), message, purpose, now, emit)
+
+    def push_all(
+        self,
+        records: Iterable[Record],
+        message: Message,
+        purpose: str,
+        now: float,
+        emit: Emit,
+    ) -> None:
+        """Push `message` to the peer of each of `records`, and track the acks."""
+        targets = [(name_key(r.name), r.addr) for r in records]
+        addrs = self.pushes.add(message, purpose, targets, now, next(self._seq))
+        if addrs:
+            emit(send_to(addrs, message))
+
+    def relay(self, message: Message, roster: Roster, sender: str, now: float, emit: Emit) -> int:
+        """Push the channel `message` to every online peer of `roster` but `sender` (a name
+        key): to how many."""
+        keys, addrs = roster.online_but(sender)
+        seq = next(self._seq)
+        if roster.distinct:
+            sent = self.pushes.add_many(message, "relay", (keys, addrs), now, seq)
+        else:
+            sent = self.pushes.add(message, "relay", zip(keys, addrs, strict=True), now, seq)
+        if sent:
+            emit(send_to(sent, message))
+        return len(addrs)
+
+    def again(self, record: Record, push: Push, now: float, emit: Emit) -> None:
+        """Push `push`'s message to `record`'s peer again from its first try, in its place
+        in the order (should the peer be gone, its mailbox gets it there)."""
+        target = [(name_key(record.name), record.addr)]
+        addrs = self.pushes.add(push.message, push.purpose, target, now, push.seq)
+        if addrs:
+            emit(send_to(addrs, push.message))
+
+    def answer(
+        self, replies: Sequence[str], addr: Addr, now: float, emit: Emit
+    ) -> list[tuple[Flight, str]]:
+        """`addr` acked (or refused) each of `replies`: the flights answered, each with its
+        owner's name key; what waited for room behind them is sent."""
+        answered, released = self.pushes.answer(replies, addr, now)
+        for waiting in released:
+            emit(Send(waiting.addr, waiting.message))
+        return answered
+
+    def due(self, now: float, emit: Emit) -> list[Push]:
+        """Send again what is due; the pushes given up (what they let out is sent)."""
+        again, failed, released = self.pushes.due(now)
+        for addrs, message in again:
+            emit(send_to(addrs, message))
+        for push in released:
+            emit(Send(push.addr, push.message))
+        return failed
+
+    def drop_all(self, addr: Addr) -> list[Push]:
+        """Forget every push to `addr`, oldest first: its peer will not ack them."""
+        return sorted(self.pushes.drop_all(addr), key=lambda push: push.seq)
+
+    def pending(self) -> int:
+        """Pushes sent and unanswered, or queued behind those to the same peer."""
+        return self.pushes.in_flight() + self.pushes.queued()

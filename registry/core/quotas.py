@@ -1,0 +1,183 @@
+"""How much of the mailboxes one sender may take, so that a mailbox always has room for others.
+
+The rule: one sender (a key) may fill at most a quarter of anyone's mailbox, and all the
+senders at one address together half of it; all the strangers together (senders the owner
+has not left a message for: registry/core/table.py, Record.wrote_to) half of it too, so that the
+other half is always there for the people the owner writes to, however many keys and
+addresses the strangers have. What one key has waiting in all mailboxes takes at most
+SENDER_BYTES of the registry's disk, what one address has at most ADDRESS_BYTES.
+
+A key costs nothing to make, so a key alone would not stop one machine: its address is
+counted as well. An address costs more (a LAN hands out few), and more than one person may
+sit behind it, so it is allowed more. A message the registry leaves itself (the full
+notice) counts against nobody. Pure: the caller says who sent what, and how big it is.
+"""
+
+from __future__ import annotations
+
+from msgspec import Struct
+
+from registry.core import mailbox
+
+#: Who sent a stored message: its sender's key (secure.keys.key_text, "" without one) and the
+#: IP address it came from ("" for the registry's own).
+Origin = tuple[str, str]
+NO_ORIGIN: Origin = ("", "")
+#: A sender as a mailbox counts it: its origin, and whether it is a stranger to the box's
+#: owner (a name the owner never left a message for).
+Sender = tuple[Origin, bool]
+
+#: The share of one mailbox (its messages, and its bytes) one key may fill...
+SENDER_SHARE = 0.25
+#: ...and all the keys at one address together.
+ADDRESS_SHARE = 0.5
+#: ...and all the strangers together: the rest is kept for the people the owner wrote to.
+STRANGERS_SHARE = 0.5
+#: The holder all strangers' messages in a box count against, together.
+_STRANGERS = "strangers"
+#: Bytes of text one key's messages waiting in all mailboxes take at most: two full
+#: mailboxes' worth (registry/core/mailbox.py), so that names registered only to hold one
+#: sender's mail do not fill the disk.
+SENDER_BYTES = 4 * 1024 * 1024
+#: ...and one address's.
+ADDRESS_BYTES = 16 * 1024 * 1024
+
+
+class Usage(Struct):
+    """Messages, and bytes of their texts, one holder has in one mailbox."""
+
+    count: int = 0
+    size: int = 0
+
+
+class Quotas:
+    """What each key and each address has stored, in each mailbox and in all of them."""
+
+    def __init__(
+        self,
+        *,
+        sender_share: float = SENDER_SHARE,
+        address_share: float = ADDRESS_SHARE,
+        sender_bytes: int = SENDER_BYTES,
+        address_bytes: int = ADDRESS_BYTES,
+    ) -> None:
+        """The shares and totals above, unless told otherwise (a test of one mailbox's own
+        limit gives its one sender the whole box)."""
+        self._sender_share = sender_share
+        self._address_share = address_share
+        self._sender_bytes = sender_bytes
+        self._address_bytes = address_bytes
+        # box key -> holder ("key <k>" or "address <ip>") -> what it has there
+        self._boxes: dict[str, dict[str, Usage]] = {}
+        # holder -> bytes it has in all boxes
+        self._totals: dict[str, int] = {}
+
+    def refusal(self, box: str, owner: str, sender: Sender, size: int, limit: int) -> str:
+        """ "" when a message of `size` bytes from `sender` may go into mailbox `box` (of
+        the name `owner`, holding at most `limit` messages); else why not, in one line for
+        its sender."""
+        (key, ip), stranger = sender
+        usages = self._boxes.get(box, {})
+        if key and _over(usages.get(_key(key)), size, limit, self._sender_share):
+            return (
+                f"You have {_part(self._sender_share)} of {owner}'s mailbox, the most one "
+                f"sender may fill; try again once {owner} has read your messages."
+            )
+        if ip and _over(usages.get(_address(ip)), size, limit, self._address_share):
+            return (
+                f"Senders at {ip} have {_part(self._address_share)} of {owner}'s mailbox, "
+                f"the most one address may fill; try again once {owner} has read their "
+                "messages."
+            )
+        if stranger and key and _over(usages.get(_STRANGERS), size, limit, STRANGERS_SHARE):
+            return (
+                f"Senders {owner} has not written to fill half of {owner}'s mailbox, the "
+                f"most they may; the rest is kept for those {owner} writes to."
+            )
+        if key and self._totals.get(_key(key), 0) + size > self._sender_bytes:
+            return (
+                f"Your messages waiting at the registry take {_mib(self._sender_bytes)}, the "
+                "most one sender may keep there; try again once they are read."
+            )
+        if ip and self._totals.get(_address(ip), 0) + size > self._address_bytes:
+            return (
+                f"Messages from {ip} waiting at the registry take "
+                f"{_mib(self._address_bytes)}, the most one address may keep there; try "
+                "again once they are read."
+            )
+        return ""
+
+    def add(self, box: str, origin: Origin, size: int, stranger: bool) -> None:
+        """A message of `size` bytes from `origin` (a `stranger` or not) went into mailbox
+        `box`."""
+        self._count(box, origin, 1, size, stranger)
+
+    def remove(self, box: str, origin: Origin, size: int, stranger: bool) -> None:
+        """A message of `size` bytes from `origin` (counted as it went in) left `box`."""
+        self._count(box, origin, -1, -size, stranger)
+
+    def move(self, old: str, new: str) -> None:
+        """Mailbox `old` was merged into mailbox `new` (a rename): what it held counts there."""
+        moved = self._boxes.pop(old, {})
+        into = self._boxes.setdefault(new, {}) if moved else {}
+        for holder, usage in moved.items():
+            have = into.setdefault(holder, Usage())
+            have.count += usage.count
+            have.size += usage.size
+
+    def held(self, origin: Origin) -> int:
+        """Bytes `origin`'s key has waiting in all mailboxes (its address's without a key).
+        Read-only, for tests and the console."""
+        key, ip = origin
+        return self._totals.get(_key(key) if key else _address(ip), 0)
+
+    def _count(self, box: str, origin: Origin, count: int, size: int, stranger: bool) -> None:
+        key, ip = origin
+        holders = [h for h, there in ((_key(key), key), (_address(ip), ip)) if there]
+        if not holders:
+            return
+        if stranger and key:
+            holders.append(_STRANGERS)
+        usages = self._boxes.setdefault(box, {})
+        for holder in holders:
+            usage = usages.setdefault(holder, Usage())
+            usage.count += count
+            usage.size += size
+            if usage.count <= 0:
+                del usages[holder]  # a month of traffic leaves no trace of who sent once
+            if holder == _STRANGERS:
+                continue  # a share of this box only: no total in all boxes
+            total = self._totals.get(holder, 0) + size
+            if total > 0:
+                self._totals[holder] = total
+            else:
+                self._totals.pop(holder, None)
+        if not usages:
+            del self._boxes[box]
+
+
+def _key(key: str) -> str:
+    return f"key {key}"
+
+
+def _address(ip: str) -> str:
+    return f"address {ip}"
+
+
+def _over(usage: Usage | None, size: int, limit: int, share: float) -> bool:
+    """Whether one more message of `size` bytes takes `usage` past `share` of a mailbox of
+    `limit` messages (and mailbox.byte_limit(limit) bytes); one message always fits a
+    share, however small the box."""
+    if usage is None:
+        return False
+    most = max(1.0, limit * share)
+    return usage.count + 1 > most or usage.size + size > mailbox.byte_limit(limit) * share
+
+
+def _part(share: float) -> str:
+    """A share as said in a sentence: "a quarter", "half"."""
+    return {0.25: "a quarter", 0.5: "half"}.get(share, f"{share:.0%}")
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MiB"

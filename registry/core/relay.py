@@ -1,0 +1,96 @@
+"""The channel: a message for everyone, relayed by the registry to every online peer and
+kept in the mailbox of every offline one; and the outcome of every relay (a channel
+message's or a room line's), told to its sender once it is over.
+
+Pure: the caller supplies `now`.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from registry.core.actions import Emit, Log, Send
+from registry.core.authority import Claim
+from registry.core.mailboxes import Deposit
+from registry.core.post_office import PostOffice
+from registry.core.requests import Request, remember
+from registry.core.services import Services
+from registry.core.table import Record
+from wire.limits import MAX_TEXT
+from wire.messages import ChannelMessage, ChannelPost, Relayed
+from wire.names import name_key
+
+
+class Relay:
+    """The posts (channel messages and room lines) taken lately and those still relayed;
+    offline peers' copies of channel messages go to `post`."""
+
+    def __init__(self, services: Services, post: PostOffice) -> None:
+        self._s = services
+        self._post = post
+        # ids of posts already taken -> whether their relay has ended
+        self._done: OrderedDict[str, bool] = OrderedDict()
+        # post id -> its sender's name, while its relay goes on (see `over`)
+        self._relaying: dict[str, str] = {}
+
+    def channel(self, msg: ChannelPost, req: Request, now: float, emit: Emit) -> None:
+        """Relay `msg` to every peer but its sender (a copy of one taken is only answered)."""
+        sender = self._s.authority.authorised(req, Claim(msg.sender, msg.token, "send_all"), emit)
+        if sender is None:
+            return
+        relayed = self._done.get(msg.id)
+        if relayed is None:
+            if len(msg.text.encode()) > MAX_TEXT:
+                what = f"send_all from {sender.name}"
+                self._s.answers.refuse(req, "Message too long.", what, emit)
+                return
+            self.started(msg.id, sender)
+            # under the name it was sent as: every copy of it (relayed again by a registry
+            # restarted after a rename, say) names the same sender, so members show it once
+            relay = ChannelMessage(msg.id, msg.sender, msg.text)
+            roster = self._s.feed.roster()
+            deposit = Deposit(msg.id, msg.sender, msg.text, "channel", req.origin)
+            for record in roster.offline:
+                if record is not sender:
+                    self._post.store(record, deposit, now, emit)
+            online = self._s.pusher.relay(relay, roster, name_key(sender.name), now, emit)
+            emit(Log(f"channel message from {sender.name} relayed to {online} online"))
+        self.answered(req, bool(relayed), emit)
+
+    def taken(self, post_id: str) -> bool | None:
+        """Whether post `post_id` was taken already, and its relay is over (None: never
+        taken, or long ago)."""
+        return self._done.get(post_id)
+
+    def started(self, post_id: str, sender: Record) -> None:
+        """Post `post_id` is taken, and relayed from now: its copies are acked, and its
+        sender told once the relay is over (`over`)."""
+        remember(self._done, post_id, False)
+        self._relaying[post_id] = sender.name
+        self._s.pusher.pushes.watch(post_id)
+
+    def answered(self, req: Request, relayed: bool, emit: Emit) -> None:
+        """Ack the post `req`; a copy of one whose relay is over (its sender asked again:
+        the outcome was lost, or late) is told that again too."""
+        self._s.answers.ack(req, emit)
+        if relayed:
+            emit(Send(req.addr, Relayed(self._s.answers.new_id(), req.id)))
+
+    def over(self, emit: Emit) -> None:
+        """Tell the sender of each post whose relay has ended (every member acked, or has
+        it in its mailbox, or is gone) that it has: until then it keeps the post. After
+        the mailbox writes in `out`, so that it leaves once they are on disk. Sent once,
+        not pushed: a sender that misses it asks again (the post, deduped), and a sender's
+        acks of thousands of outcomes would count against its flood gate. Sent to a sender
+        gone offline too: one that deregistered still runs, and waits for it."""
+        if not self._relaying:
+            return
+        for post_id in self._s.pusher.pushes.ended():
+            name = self._relaying.pop(post_id, None)
+            if name is None:
+                continue
+            sender = self._s.aliases.lookup(name)
+            if post_id in self._done:
+                self._done[post_id] = True
+            if sender is not None:
+                emit(Send(sender.addr, Relayed(self._s.answers.new_id(), post_id)))

@@ -1,0 +1,80 @@
+"""A peer renaming itself: the checks of the new name, and what follows the record to it
+(its mailbox, its room's members told, the old name kept as an alias for RENAME_GRACE:
+registry/core/aliases.py).
+
+Pure: the caller supplies `now`.
+"""
+
+from __future__ import annotations
+
+from registry.core.actions import Emit, Log
+from registry.core.authority import Claim
+from registry.core.post_office import PostOffice
+from registry.core.requests import Reason, Request
+from registry.core.room_requests import RoomRequests
+from registry.core.services import Services
+from registry.core.table import Record
+from wire.messages import Entry, Rename
+from wire.names import SERVER_NAME, SERVER_NAME_TAKEN, name_key, name_problem
+
+
+class Renames:
+    """Carries out renames on the shared table; mailboxes move in `post`, rooms' members
+    are told through `rooms`."""
+
+    def __init__(self, services: Services, rooms: RoomRequests, post: PostOffice) -> None:
+        self._s = services
+        self._rooms = rooms
+        self._post = post
+
+    def rename(self, msg: Rename, req: Request, now: float, emit: Emit) -> None:
+        """The sender takes the name `msg.new_name`, if it is free and allowed."""
+        claim = Claim(msg.name, msg.token, "rename", fresh=True)
+        record = self._s.authority.member(req, claim, emit)
+        if record is None or self._s.done.copy(req, emit):
+            return
+        if record.name == msg.new_name:  # no change
+            self._s.answers.ack(req, emit)
+            return
+        reason = self._refusal(record, msg.new_name, now)
+        if reason:
+            said = Reason(reason, "rename refused")
+            self._s.answers.refuse(req, said, f"rename of {record.name}", emit)
+            return
+        old = record.name
+        self._rekey(record, msg.new_name, now, emit)
+        gone = Entry(old, record.ip, 0, False)
+        self._s.feed.changed(record, now, emit, rows=(gone, record.entry()))
+        room = self._rooms.rooms.of(record)
+        if room is not None:
+            self._rooms.notice(room, record, f"{old} is now known as {record.name}", now, emit)
+        emit(Log(f"renamed {old} to {record.name}"))
+        self._s.done.done(req)
+        self._s.answers.ack(req, emit)
+
+    def _refusal(self, record: Record, new_name: str, now: float) -> str:
+        """Why `record` may not be renamed `new_name` ("": it may)."""
+        problem = name_problem(new_name)
+        if problem:
+            return f"Cannot rename to {new_name!r}: {problem}."
+        taken = self._s.table.get(new_name)
+        if taken is not None and taken is not record:
+            return f"The name {taken.name} is taken."
+        if name_key(new_name) == name_key(SERVER_NAME):
+            return SERVER_NAME_TAKEN
+        if taken is None:
+            return self._s.aliases.reserved(new_name, record, now)
+        return ""
+
+    def _rekey(self, record: Record, new_name: str, now: float, emit: Emit) -> None:
+        """File `record` under `new_name`; a new name key leaves the old one an alias, and
+        takes the mailbox along."""
+        table = self._s.table
+        old_key, new_key = name_key(record.name), name_key(new_name)
+        del table.records[old_key]
+        record.name = new_name
+        table.records[new_key] = record
+        if old_key != new_key:
+            self._s.aliases.renamed(old_key, new_key, now)
+            table.note_rename(old_key, new_key)
+            self._post.moved(old_key, record, emit)

@@ -1,0 +1,138 @@
+"""What every part of the registry core answers with: the request being answered, the
+registry's own message ids, and the small rules every answer follows.
+
+Pure: no clock, no sockets, no state but the ids made and the ids of requests done.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, TypeVar
+
+from msgspec import Struct
+
+from registry.core.actions import Addr, Emit, Log, Send, SendMany
+from registry.core.quotas import Origin
+from wire.keys import key_from_text
+from wire.messages import Ack, Message, Refused
+from wire.refusals import RefusalCode
+
+#: How many finished save, post and room request ids are remembered, to answer late
+#: retransmissions without carrying them out a second time.
+RECENT_IDS = 10_000
+
+V = TypeVar("V")
+
+
+class Request(Struct, frozen=True):
+    """A message the registry answers: its `id`, the address `addr` it came from (a
+    datagram's source, or a TCP connection's peer), and `key`, the public key
+    (wire.keys.key_text) it came with: what proves who sent it, never the address ("" from
+    a test's keyless sender). `datagram`: it came in a datagram, so its answer is to fit
+    one. `behind`: how many seconds the registry was behind what arrives when it came."""
+
+    id: str
+    addr: Addr
+    key: str = ""
+    datagram: bool = False
+    behind: float = 0.0
+
+    @property
+    def asker(self) -> bytes:
+        """The key an answer is for: the sender's, though the table holds another key at
+        its address (b"": whatever key is at the address)."""
+        return (key_from_text(self.key) or b"") if self.key else b""
+
+    @property
+    def origin(self) -> Origin:
+        """Who sent it, as a mailbox quota counts senders (registry/core/quotas.py)."""
+        return (self.key, self.addr[0])
+
+
+class Reason(NamedTuple):
+    """The reason of a refusal that holds text of its request (a name, a room, a
+    version): `text` for its user, and `kind` (a constant) that the log counts it under."""
+
+    text: str
+    kind: str
+
+
+class Answers:
+    """The registry's message ids (`new_id`), and the answers made of nothing else."""
+
+    def __init__(self, new_id: Callable[[], str]) -> None:
+        self.new_id = new_id
+
+    def refuse(
+        self,
+        req: Request,
+        reason: str | Reason,
+        what: str,
+        emit: Emit,
+        code: RefusalCode = RefusalCode.OTHER,
+    ) -> None:
+        """Refuse `req`: `reason` for its user, `code` for its program (what the peer acts
+        on); `what` names the request in the log line. The line goes to the one
+        rate-limited log (net/drop_log.py), counted under the reason: a `str` is a constant
+        and its own kind; a reason with text of the request in it is a `Reason`."""
+        text, kind = reason if isinstance(reason, Reason) else (reason, reason)
+        emit(Log(f"refused {what}: {text}", kind))
+        emit(Send(req.addr, Refused(self.new_id(), req.id, text, code), req.asker))
+
+    def ack(self, req: Request, emit: Emit) -> None:
+        """Acknowledge `req`: done (or a copy of one done)."""
+        emit(Send(req.addr, Ack(self.new_id(), req.id)))
+
+
+class DoneRequests:
+    """The ids of room requests and renames carried out lately: a late copy of one is
+    acked again and no more (a late copy of a leave must not take the peer out of the room
+    it joined since)."""
+
+    def __init__(self, answers: Answers) -> None:
+        self._answers = answers
+        self._done: OrderedDict[str, None] = OrderedDict()
+
+    def copy(self, req: Request, emit: Emit) -> bool:
+        """Whether `req` was done already; if so, it is acked again."""
+        if req.id not in self._done:
+            return False
+        self._answers.ack(req, emit)
+        return True
+
+    def done(self, req: Request) -> None:
+        """`req` is carried out: its copies are only acked from now on."""
+        remember(self._done, req.id, None)
+
+
+def remember(recent: OrderedDict[str, V], key: str, value: V) -> None:
+    """Keep `key` in `recent`, forgetting the oldest beyond RECENT_IDS."""
+    recent[key] = value
+    while len(recent) > RECENT_IDS:
+        recent.popitem(last=False)
+
+
+def send_to(addrs: Sequence[Addr], message: Message) -> Send | SendMany:
+    """`message` to each of `addrs`, one Send for one address."""
+    return Send(addrs[0], message) if len(addrs) == 1 else SendMany(tuple(addrs), message)
+
+
+def session_of(msg_id: str) -> str:
+    """The session a message id was made in (`<session>-<counter>`: wire.reliable.IdMaker),
+    which names the process that sent it; "" for an id of another shape."""
+    return msg_id.rpartition("-")[0]
+
+
+def another_start(register_id: str, last_register_id: str) -> bool:
+    """Whether the registration `register_id` comes from another start of the peer than
+    `last_register_id` did: another session, or ids that name none and differ."""
+    session = session_of(register_id)
+    if session and session_of(last_register_id):
+        return session != session_of(last_register_id)
+    return register_id != last_register_id
+
+
+def fmt(addr: Addr) -> str:
+    """An address as the log shows it."""
+    return f"{addr[0]}:{addr[1]}"

@@ -1,0 +1,287 @@
+"""Rooms as the peers use them: joining, leaving, saying a line, listing the rooms, and
+the history a member who joins is replayed.
+
+Pure: the caller supplies `now`. Who is in which room and what was said there is
+registry/core/rooms.py's; this part answers the requests, tells the members, relays the lines
+(registry/core/relay.py tells their senders the outcome) and keeps each replay of a history
+until the member has acked every line of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from registry.core.actions import Addr, DropHistory, Emit, KeepHistory, Log, SaveTable, Send
+from registry.core.authority import Claim
+from registry.core.mailboxes import stamp
+from registry.core.pushes import Flight
+from registry.core.relay import Relay
+from registry.core.requests import Reason, Request
+from registry.core.rooms import MAX_ROOMS, Room, Rooms
+from registry.core.services import Services
+from registry.core.table import Record
+from wire.limits import MAX_TEXT
+from wire.messages import Join, Leave, RoomList, RoomMessage, RoomNotice, RoomPost, RoomsRequest
+from wire.names import name_key, name_problem
+
+#: Most names listed in the line a peer sees on joining a room.
+JOIN_NAMES_SHOWN = 10
+
+
+class RoomRequests:
+    """The rooms of the table's records (`rooms`), their lines relayed by `relay`."""
+
+    def __init__(
+        self, services: Services, relay: Relay, histories: Mapping[str, Sequence[RoomMessage]]
+    ) -> None:
+        """`histories` (by room key) are what the adapter loaded from disk: the rooms
+        someone is in get theirs back, the others' are set aside for when they are made
+        again (the one said in longest ago first forgotten beyond KEPT_EMPTIED), and those
+        no longer kept are `gone` (for the start to drop)."""
+        self._s = services
+        self._relay = relay
+        #: who is in which room, as the table file kept it, and what was said there last
+        self.rooms = Rooms.restore(services.table.records.values())
+        emptied = []
+        for key, history in histories.items():
+            room = self.rooms.rooms.get(key)
+            if room is not None:
+                room.read_back(history)
+            elif history:
+                emptied.append((history[-1].stamp, key, history))
+        for _, key, history in sorted(emptied):
+            self.rooms.set_aside(key, history)
+        #: keys of the histories on disk no longer kept: dropped at the start
+        self.gone: list[str] = self.rooms.forgotten()
+        # members whose room's history is being replayed to them (Record.replaying), by the
+        # address it is pushed to: the member, and the ids of the lines not acked yet
+        self._replays: dict[Addr, tuple[Record, set[str]]] = {}
+
+    # -- requests -----------------------------------------------------------------------
+
+    def join(self, msg: Join, req: Request, now: float, emit: Emit) -> None:
+        """The sender joins room `msg.room` (leaving the one it is in), is told who is
+        there and replayed its history; the members hear it joined."""
+        claim = Claim(msg.name, msg.token, "join", fresh=True)
+        record = self._s.authority.member(req, claim, emit)
+        if (
+            record is None
+            or self._s.done.copy(req, emit)
+            or not self._may_join(msg, req, record, emit)
+        ):
+            return
+        left = self.leave_room(record, now, emit, "")
+        room = self.rooms.enter(record, msg.room)
+        emit(SaveTable())  # rooms survive a restart; the ack waits for the disk
+        self._s.done.done(req)
+        text = self._joined_line(record, room, left)
+        self._notice_to(record, room, text, now, emit)
+        if self.rooms.missed(record, room) > len(room.history):
+            # what it missed is not all in the history: said, not left for it to assume
+            more = (
+                f"More was said in {room.name} while you were away than the "
+                f"{len(room.history)} lines it keeps"
+            )
+            self._notice_to(record, room, more, now, emit)
+        self.replay(record, room, now, emit)
+        # The ack after "You joined" and the history: the peer carries out the lines typed
+        # after the join on the ack (a script's `join lobby` then `/who`), and they must
+        # be shown after the join they followed, not before it.
+        self._s.answers.ack(req, emit)
+        self.notice(room, record, f"{record.name} joined {room.name}", now, emit)
+        emit(Log(f"{record.name} joined room {room.name} ({len(room.members)} in it)"))
+
+    def leave(self, msg: Leave, req: Request, now: float, emit: Emit) -> None:
+        """The sender leaves its room (in none, the registry restarted: acked all the same)."""
+        record = self._s.authority.authorised(req, Claim(msg.name, msg.token, "leave"), emit)
+        if record is None or self._s.done.copy(req, emit):
+            return
+        self.leave_room(record, now, emit, "")
+        self._s.done.done(req)
+        self._s.answers.ack(req, emit)
+
+    def post(self, msg: RoomPost, req: Request, now: float, emit: Emit) -> None:
+        """Relay the line `msg` to the other members of its room, and keep it in the
+        room's history (a copy of one taken is only answered)."""
+        claim = Claim(msg.sender, msg.token, "room message")
+        sender = self._s.authority.member(req, claim, emit)
+        if sender is None:
+            return
+        relayed = self._relay.taken(msg.id)
+        if relayed is None:
+            room = self._room_of_post(msg, req, sender, emit)
+            if room is None:
+                return
+            self._relay.started(msg.id, sender)
+            # under the name it was said as (see relay.py): members show each copy once
+            said = stamp(self._s.clock.wall(now))
+            relay = RoomMessage(msg.id, msg.sender, room.name, msg.text, said, False)
+            # (asked again of a registry restarted since, it may be in the history read back)
+            if not room.holds(msg.id):
+                room.keep(relay)
+                emit(KeepHistory(name_key(room.name), tuple(room.history)))
+            self._s.pusher.push_all(room.others(sender), relay, "room", now, emit)
+        self._relay.answered(req, bool(relayed), emit)
+
+    def listing(self, msg: RoomsRequest, req: Request, now: float, emit: Emit) -> None:
+        """Answer with the rooms and how many are in each."""
+        rows = self.rooms.listing()
+        names, counts = tuple(n for n, _ in rows), tuple(c for _, c in rows)
+        emit(Send(req.addr, RoomList(self._s.answers.new_id(), req.id, names, counts)))
+
+    # -- what the other parts ask ---------------------------------------------------------
+
+    def leave_room(self, record: Record, now: float, emit: Emit, why: str | None) -> Room | None:
+        """Take `record` out of its room; tell the members who stay "<name> left <room>",
+        followed by `why` in brackets if given, nothing when `why` is None."""
+        room = self.rooms.leave(record)
+        if room is None:
+            return None
+        emit(SaveTable())
+        # emptied, the room is gone, its history set aside (Rooms.leave), maybe another's
+        # forgotten for it
+        for key in self.rooms.forgotten():
+            emit(DropHistory(key))
+        if why is not None:
+            text = f"{record.name} left {room.name}" + (f" ({why})" if why else "")
+            self.notice(room, record, text, now, emit)
+        emit(Log(f"{record.name} left room {room.name} ({len(room.members)} in it)"))
+        return room
+
+    def notice(self, room: Room, about: Record, text: str, now: float, emit: Emit) -> None:
+        """Push `text` about `room` to every member but `about`."""
+        for member in room.others(about):
+            self._notice_to(member, room, text, now, emit)
+
+    def restart(self, now: float, emit: Emit) -> None:
+        """The registry starts: a member it was replaying a room's history to when it
+        stopped (Record.replaying) is replayed it again: a line lost on the way then is
+        sent again by nobody else. Up to the newest line replayed then: the lines said
+        since were relayed to it, each asked again by its sender."""
+        for record in self._s.table.online():
+            room = self.rooms.of(record)
+            if record.replaying and room is not None:
+                lines = room.upto(record.replaying)
+                if lines:
+                    line = f"replaying {room.name}'s history to {record.name} again (in case"
+                    emit(Log(f"{line} the stop cut its replay short)"))
+                self.replay(record, room, now, emit, lines)
+
+    def replay(
+        self,
+        record: Record,
+        room: Room,
+        now: float,
+        emit: Emit,
+        lines: list[RoomMessage] | None = None,
+    ) -> None:
+        """Push `room`'s history to `record`, a member that has just joined it (or, at a
+        start, those of its `lines` it may not all have had: see `restart`). Until every
+        line is acked, the record is `replaying` them, which the table file keeps: nobody
+        asks for a lost line again, so a registry killed before its retry must replay it
+        after its restart."""
+        lines = list(room.history) if lines is None else lines
+        for old in lines:
+            # under the line's own id: a member who saw it (back after a pause, or a
+            # restart) is shown it once only, as for any message
+            # in the room's spelling now: it may have been emptied and made again
+            replay = RoomMessage(old.id, old.sender, room.name, old.text, old.stamp, True)
+            self._s.pusher.push(record, replay, "room", now, emit)
+        for addr in [a for a, (r, _) in self._replays.items() if r is record]:
+            del self._replays[addr]  # an earlier join's: this one's replay takes over
+        record.replaying = lines[-1].id if lines else ""
+        if lines:
+            self._replays[record.addr] = (record, {m.id for m in lines})
+
+    def acked(self, addr: Addr, answered: list[tuple[Flight, str]]) -> None:
+        """`addr` acked the pushes `answered`: if its room's history is replayed to it and
+        it has now acked every line (the live copy of one counts), the replay is over. The
+        table file learns it at its next save: until then a restart only replays lines the
+        member shows once anyway."""
+        if not (self._replays and answered and addr in self._replays):
+            return
+        record, owed = self._replays[addr]
+        owed.difference_update([flight.message.id for flight, _ in answered])
+        if not owed:
+            del self._replays[addr]
+            record.replaying = ""
+
+    def replays_over(self) -> None:
+        """Forget the replays of history to members no longer there to have them: out of
+        the room, gone offline (given up on), or moved to another address."""
+        for addr, (record, _) in list(self._replays.items()):
+            if not (record.online and record.room and record.addr == addr):
+                del self._replays[addr]
+                record.replaying = ""
+
+    @property
+    def replaying(self) -> bool:
+        """Whether any room's history is being replayed to a member."""
+        return bool(self._replays)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _may_join(self, msg: Join, req: Request, record: Record, emit: Emit) -> bool:
+        """Whether `record` may join `msg.room`: refused a bad name, or a new room beyond
+        MAX_ROOMS; acked at once (and no more) if it is in that room already."""
+        problem = name_problem(msg.room)
+        what = f"join by {record.name}"
+        if problem:
+            reason = f"Cannot join {msg.room!r}: {problem} (room names follow the name rules)."
+            self._s.answers.refuse(req, Reason(reason, "bad room name"), what, emit)
+            return False
+        current = self.rooms.of(record)
+        if current is not None and name_key(current.name) == name_key(msg.room):
+            self._s.answers.ack(req, emit)  # a copy, or already there
+            return False
+        if self.rooms.get(msg.room) is None and self.rooms.full():
+            reason = f"There are already {MAX_ROOMS} rooms, the most there can be; join one."
+            self._s.answers.refuse(req, reason, what, emit)
+            return False
+        return True
+
+    def _joined_line(self, record: Record, room: Room, left: Room | None) -> str:
+        """What `record`, having just joined `room` (from `left`), is told."""
+        others = [m.name for m in room.others(record)]
+        shown = ", ".join(others[:JOIN_NAMES_SHOWN])
+        if len(others) > JOIN_NAMES_SHOWN:
+            shown += f" and {len(others) - JOIN_NAMES_SHOWN} more"
+        alone = " (nobody else is in it)" if room.history else " (a new room)"
+        text = f"You joined {room.name}" + (f" with {shown}" if others else alone)
+        if left is not None:
+            text = f"You left {left.name} and joined" + text.removeprefix("You joined")
+        return text
+
+    def _room_of_post(self, msg: RoomPost, req: Request, sender: Record, emit: Emit) -> Room | None:
+        """The room `msg` is said in, if the sender may say it there; else it is refused."""
+        room = self.rooms.of(sender)
+        if room is None or name_key(room.name) != name_key(msg.room):
+            room = self._said_before(msg)
+        if room is None:
+            # typed in a room the sender has left since (a restart, or a give-up, took
+            # it out): refused rather than said in another room
+            where = "that room" if name_problem(msg.room) else msg.room
+            what = f"room message from {sender.name}"
+            reason = Reason(f"You are not in {where}.", "not in the room")
+            self._s.answers.refuse(req, reason, what, emit)
+            return None
+        if len(msg.text.encode()) > MAX_TEXT:
+            what = f"room message from {sender.name}"
+            self._s.answers.refuse(req, "Message too long.", what, emit)
+            return None
+        return room
+
+    def _said_before(self, post: RoomPost) -> Room | None:
+        """The room `post` names, if the line is in its history: said there while its
+        sender was a member, before this registry restarted, and asked again for its
+        outcome by a sender that has left the room since. It is relayed again to the room
+        (each member shows it once), not refused as typed in a room the sender is not in:
+        that would tell the sender it was not sent, and leave unsent the copies the old
+        registry had not yet got through."""
+        room = self.rooms.get(post.room)
+        return room if room is not None and room.holds(post.id) else None
+
+    def _notice_to(self, record: Record, room: Room, text: str, now: float, emit: Emit) -> None:
+        """Push `text` about `room` to `record`'s peer."""
+        notice = RoomNotice(self._s.answers.new_id(), room.name, text)
+        self._s.pusher.push(record, notice, "room", now, emit)

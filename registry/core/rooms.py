@@ -1,0 +1,179 @@
+"""The registry's rooms: who is in which room, and each room's recent messages.
+
+Pure data. Who is in which room survives a restart: each member's Record carries its room
+(`Record.room`), which the table file keeps, and `Rooms.restore` rebuilds the rooms from
+them. The history is kept on disk too, by the adapter (registry/adapter/room_history.py), and
+handed back at a restart. A room whose last member leaves is gone, but its history is set
+aside for when the room is made again (KEPT_EMPTIED). The protocol rules that use it (acks,
+pushes, notices) live in registry/core/room_requests.py. Members are the table's own Record objects,
+so a rename, which changes a record's name in place, keeps its room membership without any
+bookkeeping here.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Iterable
+
+from msgspec import Struct, field
+
+from registry.core.table import Record
+from wire.messages import RoomMessage
+from wire.names import name_key
+
+#: Messages each room keeps for newcomers. Twenty is a screenful: enough to pick up the
+#: thread of a conversation, small enough to replay as separate datagrams on every join.
+ROOM_HISTORY = 20
+
+#: Rooms at most. Bounds the registry's memory (each room keeps ROOM_HISTORY messages of up
+#: to MAX_TEXT bytes) and keeps the answer to `rooms` to one frame.
+MAX_ROOMS = 100
+
+#: Emptied rooms whose history is kept for when the room is made again: a team that leaves
+#: its room at night finds what was said in it in the morning. The one emptied longest ago
+#: is forgotten first. As many as there can be rooms, which bounds the memory alike.
+KEPT_EMPTIED = MAX_ROOMS
+
+#: Members remembered as away from a room (where they left it, and when in its lines), to
+#: tell one back whether more was said meanwhile than the room keeps. One per name at most;
+#: beyond this many, the one away longest is forgotten (it is then told nothing).
+AWAY_KEPT = 10_000
+
+
+class Room(Struct):
+    """One room: its name as first spelled, its members in joining order, its history."""
+
+    name: str
+    members: list[Record] = field(default_factory=list)
+    history: deque[RoomMessage] = field(default_factory=lambda: deque(maxlen=ROOM_HISTORY))
+    #: Lines said in the room as far as this registry knows: those of its history read back
+    #: at the start, and every one since. Counts lines a member away meanwhile missed.
+    said: int = 0
+
+    def others(self, record: Record) -> list[Record]:
+        """Every member but `record`."""
+        return [m for m in self.members if m is not record]
+
+    def keep(self, line: RoomMessage) -> None:
+        """`line` was said in the room: the newest line of its history."""
+        self.history.append(line)
+        self.said += 1
+
+    def holds(self, line_id: str) -> bool:
+        """Whether the line `line_id` is in the room's history."""
+        return any(line.id == line_id for line in self.history)
+
+    def upto(self, line_id: str) -> list[RoomMessage]:
+        """The history's lines up to and including `line_id`, oldest first; none when that
+        line is no longer in it (nor, then, any older one)."""
+        lines = list(self.history)
+        ids = [line.id for line in lines]
+        return lines[: ids.index(line_id) + 1] if line_id in ids else []
+
+    def read_back(self, history: Iterable[RoomMessage]) -> None:
+        """The room's history as kept on disk, oldest first, read back at a start."""
+        self.history.extend(history)
+        self.said = len(self.history)
+
+
+class Rooms:
+    """Every room, by the case-insensitive key of its name."""
+
+    def __init__(self) -> None:
+        self.rooms: dict[str, Room] = {}
+        # emptied rooms with a history, by key, the one emptied last at the end
+        self.emptied: OrderedDict[str, Room] = OrderedDict()
+        self._forgotten: list[str] = []  # keys of histories no longer kept (see `forgotten`)
+        # name key -> (key of the room it left, the room's `said` then): see `missed`
+        self._away: OrderedDict[str, tuple[str, int]] = OrderedDict()
+
+    @classmethod
+    def restore(cls, records: Iterable[Record]) -> Rooms:
+        """The rooms the `room` of each of `records` names (loaded from disk), members in
+        the order given. Beyond MAX_ROOMS rooms, the rest of the records are in none."""
+        rooms = cls()
+        for record in records:
+            if record.room:
+                if rooms.get(record.room) is None and rooms.full():
+                    record.room = ""
+                else:
+                    rooms.enter(record, record.room)
+        return rooms
+
+    def get(self, name: str) -> Room | None:
+        return self.rooms.get(name_key(name))
+
+    def of(self, record: Record) -> Room | None:
+        """The room `record` is in, if any."""
+        return self.get(record.room) if record.room else None
+
+    def full(self) -> bool:
+        return len(self.rooms) >= MAX_ROOMS
+
+    def enter(self, record: Record, name: str) -> Room:
+        """Put `record` into room `name`, creating the room; the caller has left any other."""
+        room = self.get(name)
+        if room is None:
+            room = self.emptied.pop(name_key(name), None) or Room(name)
+            room.name = name  # spelled as whoever makes it again does
+            self.rooms[name_key(name)] = room
+        if not any(m is record for m in room.members):
+            room.members.append(record)
+        record.room = room.name
+        return room
+
+    def leave(self, record: Record) -> Room | None:
+        """Take `record` out of its room, remembering when in the room's lines it left (see
+        `missed`); remove the room when it is empty, setting it aside with its history (see
+        `_set_aside`). Return the room it left (None if it was in none)."""
+        room = self.of(record)
+        record.room = ""
+        if room is None:
+            return None
+        room.members = room.others(record)
+        key, who = name_key(room.name), name_key(record.name)
+        self._away[who] = (key, room.said)
+        self._away.move_to_end(who)
+        if len(self._away) > AWAY_KEPT:
+            self._away.popitem(last=False)
+        if not room.members:
+            del self.rooms[key]
+            self._set_aside(key, room)
+        return room
+
+    def missed(self, record: Record, room: Room) -> int:
+        """How many lines were said in `room`, which `record` has just entered, since it
+        last left it (0 if it left another since, or it is not known to have been in it).
+        Asked once per entry: it is then no longer away."""
+        away = self._away.pop(name_key(record.name), None)
+        if away is None or away[0] != name_key(room.name):
+            return 0
+        return room.said - away[1]
+
+    def set_aside(self, key: str, history: Iterable[RoomMessage]) -> None:
+        """Keep `history`, read back at a start, of room `key`, which has no members, for
+        when the room is made again (see `_set_aside`)."""
+        room = Room(key)
+        room.read_back(history)
+        self._set_aside(key, room)
+
+    def _set_aside(self, key: str, room: Room) -> None:
+        """Keep emptied `room`, if it has a history, for when it is made again. Beyond
+        KEPT_EMPTIED such rooms, the one set aside longest ago is forgotten (see
+        `forgotten`)."""
+        if not room.history:
+            return
+        self.emptied[key] = room
+        self.emptied.move_to_end(key)
+        while len(self.emptied) > KEPT_EMPTIED:
+            self._forgotten.append(self.emptied.popitem(last=False)[0])
+
+    def forgotten(self) -> list[str]:
+        """The keys of the histories forgotten since the last call: their files can go."""
+        keys, self._forgotten = self._forgotten, []
+        return keys
+
+    def listing(self) -> list[tuple[str, int]]:
+        """(name, member count) for every room, by name."""
+        rooms = sorted(self.rooms.values(), key=lambda r: name_key(r.name))
+        return [(r.name, len(r.members)) for r in rooms]

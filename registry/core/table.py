@@ -1,0 +1,309 @@
+"""The registry's table of known names: who owns each name, where it listens, and whether it is
+online. Pure data with its own persistence format (a JSON-able dict)."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import msgspec
+from msgspec import Struct, field
+
+from registry.core.credentials import TOKEN_HASH, token_hash
+from wire.messages import Entry
+from wire.names import name_key, name_problem
+
+Addr = tuple[str, int]
+#: The highest table version a saved table may carry: far beyond any real count of changes,
+#: and within what every peer reads (the wire's integers are 64-bit).
+MAX_VERSION = 2**62
+#: Former names kept per renamed record (the latest ones): enough for a peer killed during
+#: a rename, or a few in a row, to be known by the name its files still say; few enough
+#: that renaming on and on does not grow the table.
+MAX_FORMER_NAMES = 8
+#: Names kept per record of those its owner last left a message for (Record.wrote_to): a
+#: circle of people a person writes to, and a bound on what one record adds to the table.
+MAX_WROTE_TO = 100
+
+
+class Record(Struct):
+    """One registered name. `token` is the hash of the token that moves the name to a new
+    key (registry.core.credentials.token_hash; a record made in a test may hold it in clear);
+    `password` is a scrypt hash or "".
+
+    Slotted, as every Struct is: a registry keeps one per name ever registered (10,000 and
+    more), and a __dict__ per record would be its largest part.
+    """
+
+    name: str
+    ip: str
+    port: int
+    online: bool
+    token: str
+    password: str = ""
+    last_seen: float = 0.0
+    last_register_id: str = ""
+    room: str = ""
+    #: offline by its own dereg (or quit), not as the registry gave up on it
+    deregistered: bool = False
+    #: the id of the newest line of `room`'s history replayed to it as it joined, while
+    #: they may not all have reached it ("" when none may be on its way): a registry
+    #: restarted meanwhile replays them again (RoomRequests.restart), as nothing else would
+    #: ever send one that was lost on the way
+    replaying: str = ""
+    #: the owner's public key (secure.keys.key_text): what proves the name is theirs, bound at
+    #: its first registration and moved only with the token or the password
+    key: str = ""
+    #: the name keys its owner last left a message for at the registry (a SaveMessage),
+    #: the latest last, at most MAX_WROTE_TO: half of its mailbox is kept for them
+    #: (registry/core/quotas.py); None until it writes to anyone, so that most records cost
+    #: nothing
+    wrote_to: list[str] | None = None
+    #: when its name was made and when its owner last used it (registered, or was online),
+    #: as the time of day (seconds since the epoch; 0: not known, a table of before): what
+    #: registry/core/forgetting.py forgets names by
+    made: float = 0.0
+    used: float = 0.0
+
+    @property
+    def addr(self) -> Addr:
+        return (self.ip, self.port)
+
+    def entry(self) -> Entry:
+        return Entry(self.name, self.ip, self.port, self.online, self.key)
+
+    def wrote(self, key: str) -> bool:
+        """Its owner left a message for the name keyed `key`: whether that name is new
+        among those it wrote to (the table is to be saved then)."""
+        wrote_to = self.wrote_to if self.wrote_to is not None else []
+        self.wrote_to = wrote_to
+        new = key not in wrote_to
+        if not new:
+            wrote_to.remove(key)
+        wrote_to.append(key)
+        del wrote_to[:-MAX_WROTE_TO]
+        return new
+
+    def knows(self, name: str) -> bool:
+        """Whether its owner wrote to `name` lately (or `name` is its own)."""
+        key = name_key(name)
+        return key == name_key(self.name) or key in (self.wrote_to or ())
+
+
+class Table(Struct):
+    """Names by their case-insensitive key, with a version that grows on every change.
+
+    `former` maps the key of a name given up by a rename to the key of the record that
+    holds it now, oldest first, while nobody else has taken the name: a peer killed as its
+    rename was done restarts under the old name its files still say, and is known by its
+    token (registry/core/registration.py). Kept here rather than in Record so that only renamed
+    records cost memory.
+    """
+
+    records: dict[str, Record] = field(default_factory=dict)
+    version: int = 0
+    former: dict[str, str] = field(default_factory=dict)
+    #: rows changed and pushed to no peer yet (registry/core/table_changes.py holds them back
+    #: a moment), by name key, in the order changed: saved with the table, so that a
+    #: registry killed before it pushed them pushes them once started again
+    unpushed: dict[str, Entry] = field(default_factory=dict)
+    #: whether the rows pushed from this table are known exactly: always for a table made
+    #: here or read from a file that saved `unpushed`; not for one of an older file, or of
+    #: a service's table (registry/core/dispatch.py's RESTART_JUMP)
+    continues: bool = True
+
+    def get(self, name: str) -> Record | None:
+        return self.records.get(name_key(name))
+
+    def renamed_from(self, name: str) -> Record | None:
+        """The record that gave up the free name `name` in a rename, if nobody took it since."""
+        key = self.former.get(name_key(name))
+        return None if key is None else self.records.get(key)
+
+    def note_rename(self, old_key: str, new_key: str) -> None:
+        """The record keyed `old_key` is now keyed `new_key`: its former names, `old_key`
+        among them, lead to `new_key`; at most MAX_FORMER_NAMES of them, the latest."""
+        if old_key == new_key:
+            return
+        self.former.pop(new_key, None)  # its own again, or someone else's no more
+        mine = []
+        for key, holder in self.former.items():
+            if holder == old_key:
+                self.former[key] = new_key
+                mine.append(key)
+            elif holder == new_key:
+                mine.append(key)
+        self.former[old_key] = new_key
+        for key in mine[: max(0, len(mine) + 1 - MAX_FORMER_NAMES)]:
+            del self.former[key]
+
+    def name_taken(self, key: str) -> None:
+        """Someone (a newcomer, another peer's rename) took the name keyed `key`: it is no
+        longer a former name of anyone."""
+        self.former.pop(key, None)
+
+    def forget_former(self, key: str) -> None:
+        """The record keyed `key` is gone (released): its former names lead nowhere."""
+        for old in [old for old, holder in self.former.items() if holder == key]:
+            del self.former[old]
+
+    def at(self, addr: Addr) -> Record | None:
+        """The online record listening at `addr`, if any."""
+        for record in self.records.values():
+            if record.online and record.addr == addr:
+                return record
+        return None
+
+    def online(self) -> list[Record]:
+        return [r for r in self.records.values() if r.online]
+
+    def entries(self) -> tuple[Entry, ...]:
+        return tuple(r.entry() for r in self.records.values())
+
+    def to_json(self) -> dict[str, Any]:
+        """The persistent form: names, owners, addresses, rooms, former names and the id of
+        the registration that holds each name (not the volatile liveness data), and the
+        rows not pushed yet. A room is
+        written only for a record in one, in the room's spelling, with the replay of its
+        history that may be unfinished (Record.replaying); former names only for a
+        renamed record, oldest first."""
+        formers: dict[str, list[str]] = {}
+        for old, holder in self.former.items():
+            formers.setdefault(holder, []).append(old)
+        return {
+            "version": self.version,
+            "names": [
+                {
+                    "name": r.name,
+                    "ip": r.ip,
+                    "port": r.port,
+                    "online": r.online,
+                    "token": r.token,
+                    "password": r.password,
+                    **({"key": r.key} if r.key else {}),
+                    **({"room": r.room} if r.room else {}),
+                    # which start of the peer holds the name (its session): one stopped
+                    # while another took over is told so, across a registry restart too
+                    **({"register_id": r.last_register_id} if r.last_register_id else {}),
+                    **({"deregistered": True} if r.deregistered and not r.online else {}),
+                    **({"replaying": r.replaying} if r.replaying and r.room else {}),
+                    **({"former": formers[key]} if key in formers else {}),
+                    **({"wrote_to": r.wrote_to} if r.wrote_to else {}),
+                    **({"made": int(r.made)} if r.made else {}),
+                    **({"used": int(r.used)} if r.used else {}),
+                }
+                for key, r in self.records.items()
+            ],
+            "unpushed": [list(e) for e in self.unpushed.values()],
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, now: float) -> Table:
+        """Rebuild a table saved by `to_json`; raise ValueError, naming the row and what is
+        wrong with it, if it is not one. Every row is checked as the registry would have
+        written it: a table edited by hand (or damaged) would otherwise have the registry
+        push an address that is not one, or keep one of two names that differ only in
+        case and drop the other's owner in silence."""
+        if not isinstance(data, dict) or type(data.get("version")) is not int:
+            raise ValueError("not a ChatApp table")
+        if not 0 <= data["version"] <= MAX_VERSION:
+            raise ValueError(f"version {data['version']} is out of range")
+        rows = data.get("names", [])
+        if not isinstance(rows, list):
+            raise ValueError('"names" is not a list')
+        table = cls(version=data["version"], continues="unpushed" in data)
+        table.unpushed = {name_key(e.name): e for e in _unpushed(data.get("unpushed", []))}
+        for row in rows:
+            record = _record(row, now)
+            key = name_key(record.name)
+            if key in table.records:
+                first = table.records[key].name
+                raise ValueError(f"{first!r} and {record.name!r} are one name (case is ignored)")
+            table.records[key] = record
+            for old in row.get("former", []):
+                table.former[name_key(old)] = key
+        for old in [old for old in table.former if old in table.records or name_problem(old)]:
+            del table.former[old]  # taken since, or not a name: forgotten, not fatal
+        return table
+
+
+def _unpushed(rows: Any) -> list[Entry]:
+    """The rows a saved table had not pushed yet, or ValueError saying what is wrong."""
+    try:
+        entries = msgspec.convert(rows, list[Entry])
+    except msgspec.ValidationError as exc:
+        raise ValueError(f'"unpushed": {exc}') from None
+    for entry in entries:
+        problem = name_problem(entry.name)
+        if problem:
+            raise ValueError(f'"unpushed": {problem}')
+    return entries
+
+
+def _record(row: Any, now: float) -> Record:
+    """The Record a saved row spells, or ValueError naming the row."""
+    if not isinstance(row, dict):
+        raise ValueError(f"bad table row {row!r}"[:300])
+    problem = _row_problem(row)
+    if problem:
+        raise ValueError(f"bad table row for {str(row.get('name'))[:40]!r}: {problem}")
+    record = Record(
+        name=row["name"],
+        ip=row["ip"],
+        port=row["port"],
+        online=row["online"],
+        # kept hashed (a table written before tokens were hashed is hashed as it is read)
+        token=row["token"] if row["token"].startswith(TOKEN_HASH) else token_hash(row["token"]),
+        password=row.get("password", ""),
+        last_seen=now,
+        last_register_id=row.get("register_id", ""),
+        room=row.get("room", ""),
+        deregistered=row.get("deregistered", False) is True and not row["online"],
+        key=row.get("key", ""),
+    )
+    # read leniently: a damaged list costs the owner's kept half of its mailbox, no more
+    wrote_to = row.get("wrote_to", [])
+    if type(wrote_to) is list and all(type(k) is str and not name_problem(k) for k in wrote_to):
+        record.wrote_to = [name_key(k) for k in wrote_to[-MAX_WROTE_TO:]] or None
+    # read as leniently: a damaged stamp makes the name one of before, used as it is read
+    record.made, record.used = _stamp(row.get("made")), _stamp(row.get("used"))
+    if record.room and (name_problem(record.room) or not record.online):
+        record.room = ""  # not a room a peer could be in: forgotten, not fatal
+    # read as leniently as `deregistered`: a damaged one costs a replay, or none
+    replaying = row.get("replaying", "")
+    record.replaying = replaying if type(replaying) is str and record.room else ""
+    return record
+
+
+def _stamp(value: Any) -> float:
+    """A saved time of day, or 0 (not known) for anything else."""
+    return float(value) if type(value) in (int, float) and 0 < value < 2**40 else 0.0
+
+
+def _row_problem(row: dict[str, Any]) -> str:
+    """What is wrong with a saved row, or ""."""
+    for key, kind, what in (
+        ("name", str, "a string"),
+        ("ip", str, "a string"),
+        ("port", int, "a whole number"),
+        ("online", bool, "true or false"),
+        ("token", str, "a string"),  # the owner's proof: never dropped in silence
+    ):
+        if type(row.get(key)) is not kind:
+            return f"{key} is missing or not {what}"
+    for key in ("password", "room", "register_id", "key"):
+        if type(row.get(key, "")) is not str:
+            return f"{key} is not a string"
+    former = row.get("former", [])
+    if type(former) is not list or not all(type(old) is str for old in former):
+        return "former is not a list of names"
+    problem = name_problem(row["name"])
+    if problem:
+        return f"bad name ({problem})"
+    try:
+        ipaddress.IPv4Address(row["ip"])
+    except ValueError:
+        return f"{row['ip'][:60]!r} is not an IPv4 address"
+    if not 1 <= row["port"] <= 65535:
+        return f"port {row['port']} is not a valid port"
+    return ""

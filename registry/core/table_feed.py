@@ -1,0 +1,81 @@
+"""The table's changes on their way to every online peer, and the table as one answer.
+
+Pure: the caller supplies `now`. Which rows changed and when they are due is
+registry/core/table_changes.py's; this part persists each change and pushes the updates.
+"""
+
+from __future__ import annotations
+
+from registry.core.actions import Addr, Emit, SaveTable
+from registry.core.aliases import Aliases
+from registry.core.pusher import Pusher
+from registry.core.requests import Answers
+from registry.core.table import Record, Table
+from registry.core.table_changes import Roster, TableChanges
+from wire.messages import Entry, TableSnapshot
+
+
+class TableFeed:
+    """The changes of `table`, pushed by `pusher`; `aliases` go with the whole table."""
+
+    def __init__(self, table: Table, aliases: Aliases, pusher: Pusher, answers: Answers) -> None:
+        self._table = table
+        self._aliases = aliases
+        self._pusher = pusher
+        self._answers = answers
+        self.changes = TableChanges(table)
+
+    def changed(self, record: Record, now: float, emit: Emit, rows: tuple[Entry, ...] = ()) -> None:
+        """`record` changed: persist it, and push the changed rows (`rows`, else the
+        record's own row) to the online peers, at once or together with the changes that
+        follow (registry/core/table_changes.py)."""
+        emit(SaveTable())
+        if self.changes.changed(rows or (record.entry(),), now):
+            self.push_changes(now, emit)
+
+    def due(self, now: float) -> bool:
+        """Whether held changes are due to be pushed at `now`."""
+        flush_at = self.changes.flush_at
+        return flush_at is not None and now >= flush_at
+
+    def push_changes(self, now: float, emit: Emit) -> None:
+        """Push the held rows to every online peer, as versioned updates that each fit a
+        datagram; a peer that registered meanwhile gets them too (they repeat its Welcome)."""
+        updates, online = self.changes.updates(now, self._answers.new_id)
+        # The versions are on disk before any peer hears of them: a registry killed between
+        # the two must not hand out the same version again with other rows after a restart.
+        emit(SaveTable())
+        for update in updates:
+            self._pusher.push_all(online, update, "table", now, emit)
+
+    def push_unpushed(self, now: float, emit: Emit) -> None:
+        """At a restart: push the rows the table saved as changed and pushed to nobody (the
+        registry stopped while it held them back), as the next version."""
+        if self._table.unpushed:
+            self.push_changes(now, emit)
+
+    def released(self, record: Record, now: float, emit: Emit) -> None:
+        """`record` was taken out of the table (the console released it): peers learn it
+        as a row with port 0, which means "this name is gone"; its peer too, if online."""
+        if record.online:
+            self.changes.released_online(record)
+        self.changed(record, now, emit, rows=(Entry(record.name, record.ip, 0, False),))
+
+    def snapshot(self, reply_to: str) -> TableSnapshot:
+        """The whole table, with the aliases, answering `reply_to` ("": unasked)."""
+        new_id, table = self._answers.new_id, self._table
+        return TableSnapshot(
+            new_id(), reply_to, table.version, self.changes.entries(), self._aliases.rows()
+        )
+
+    def entries(self) -> tuple[Entry, ...]:
+        """Every row of the table, as peers see it (registry/core/table_changes.py)."""
+        return self.changes.entries()
+
+    def online_at(self, where: Addr) -> list[Record]:
+        """The online records at `where` (registry/core/table_changes.py)."""
+        return self.changes.online_at(where)
+
+    def roster(self) -> Roster:
+        """The online and offline peers, as push targets (registry/core/table_changes.py)."""
+        return self.changes.roster()

@@ -1,0 +1,473 @@
+"""The secure channel every datagram travels in: sans-IO, bytes in and bytes out.
+
+Composed as WireGuard's protocol is (the WireGuard paper, sections 5.4 and 6), from the
+Noise IK handshake of `secure.noise`:
+
+- Two programs that know each other's static key run a Noise IK handshake (an initiation,
+  a response) and split it into two session keys, one per direction.
+- Data then travels as DATA datagrams: the receiver's session index, a 64-bit counter
+  used as the nonce, and the ChaCha20-Poly1305 ciphertext with the header as associated
+  data. The receiver checks the counter against a sliding anti-replay window.
+- Sessions are made afresh after REKEY_AFTER seconds and refused after REJECT_AFTER, so a
+  datagram replayed later, or after either side restarted, opens under no session.
+- An initiation carries a timestamp; one no newer than the last from the same key, from
+  any address, is a replay and is dropped.
+- Each handshake message ends with WireGuard's mac1, checked before any Diffie-Hellman,
+  and an initiation with its mac2; under load, an initiation without a valid mac2 is
+  answered with a cookie reply only, and each source address has a handshake budget
+  (`secure.cookie`, `secure.handshake_load`; the WireGuard paper, section 5.3).
+- A responder sends under a session only once the initiator's first DATA opened on it
+  (key confirmation), so a replayed initiation makes no session anyone uses.
+- A program that sent to a key and heard nothing back from it within REHANDSHAKE_AFTER
+  makes a new handshake with its next datagram (WireGuard's rule, on ChatApp's 500 ms
+  retries): the other side may have restarted, and forgotten the session. The try after
+  that travels in the new session. It does so once until it hears data again: a side
+  that answered the handshake holds the session, and is only slow.
+- An unanswered initiation is sent again (a new one) after HANDSHAKE_RETRY, then after
+  twice as long each time, up to HANDSHAKE_RETRY_MAX; the last INITIATIONS_KEPT stay
+  valid, so a responder slower than the retry still completes one. A busy responder is
+  never buried under handshakes it cannot finish in time.
+
+Anything that does not open is dropped and counted, never answered. Two datagrams are
+answered without a session, each smaller than what it answers: an initiation under load
+(with a cookie reply), and KEY_REQUEST (by a registry, with its public key in clear: how a
+peer pins it on first use).
+
+The layout of each datagram is in docs/PROTOCOL.md ("The secure channel").
+"""
+
+from __future__ import annotations
+
+import collections
+import hmac
+import struct
+import time
+from collections.abc import Callable, Sequence
+
+import msgspec
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from secure import cookie
+from secure.cookie import COOKIE_REFRESH, MACS_SIZE, CookieChecker
+from secure.handshake_load import HandshakeLoad
+from secure.noise import (
+    DHLEN,
+    MAX_MESSAGE,
+    TAGLEN,
+    Handshake,
+    NoiseError,
+    nonce_bytes,
+    public_bytes,
+)
+from secure.sessions import Initiation, Peer, Session, Sessions
+from wire.reliable import TIMEOUT
+
+Addr = tuple[str, int]
+Out = list[tuple[bytes, Addr]]
+
+#: The first byte of each kind of datagram. A clear JSON message (a previous version of
+#: ChatApp) begins with "{" or "[" instead.
+INITIATION, RESPONSE, DATA, KEY_REQUEST, KEY_ANSWER, COOKIE_REPLY = 1, 2, 3, 4, 5, 6
+#: Bound into every handshake: a program of another protocol or version cannot complete one.
+PROLOGUE = b"ChatApp secure channel 1"
+#: Seconds after which a session is replaced by a new handshake when next used to send,
+#: and after which it is refused altogether (WireGuard's REKEY_AFTER_TIME, REJECT_AFTER_TIME).
+REKEY_AFTER = 120.0
+REJECT_AFTER = 180.0
+#: Messages after which a session's counter is used up (WireGuard's REJECT_AFTER_MESSAGES).
+REJECT_AFTER_MESSAGES = 2**64 - 2**13 - 1
+#: Seconds before an unanswered initiation is sent again, when there is something to send:
+#: below the protocol's retry (wire.reliable.TIMEOUT), so that a request's first retry
+#: finds a fresh one out.
+#: Each further one waits twice as long, up to HANDSHAKE_RETRY_MAX (WireGuard's
+#: REKEY_TIMEOUT), and the last INITIATIONS_KEPT are all answered.
+HANDSHAKE_RETRY = 0.8 * TIMEOUT
+HANDSHAKE_RETRY_MAX = 5.0
+INITIATIONS_KEPT = 3
+#: Seconds after a datagram sent to a key with nothing heard back from it since, after
+#: which the next datagram to it also makes a new handshake. Below the protocol's retry
+#: (TIMEOUT), so that a request's first retry finds the other side again
+#: after it restarted. A send after UNANSWERED_STALE of silence begins a new wait: a
+#: conversation that paused is not taken for one that failed.
+REHANDSHAKE_AFTER = 0.9 * TIMEOUT
+UNANSWERED_STALE = 5.0
+#: Seconds a datagram waits for its session's handshake before it is dropped, and how many
+#: may wait for one key. Less than the protocol's retry (TIMEOUT): the sender's next try sends
+#: a fresh copy, and nothing waits here to arrive after its sender gave up on it (a rename
+#: said not done must not be done later).
+QUEUE_FOR = 0.9 * TIMEOUT
+QUEUE_MAX = 256
+#: Bytes a DATA datagram adds to what it carries: header (type, index, counter) and tag.
+OVERHEAD = 1 + 4 + 8 + 16
+#: A KEY_REQUEST is padded to this size, so that its answer (33 bytes) is smaller.
+KEY_REQUEST_SIZE = 64
+
+_DATA_HEADER = struct.Struct("<BIQ")
+_HEADER_SIZE = _DATA_HEADER.size
+_DATA_KIND = bytes((DATA,))
+#: The longest DATA datagram: a Noise transport message (at most 65535 bytes) after its
+#: header. Longer ones are dropped unopened.
+_DATA_MAX = _HEADER_SIZE + MAX_MESSAGE
+#: The most a DATA datagram carries: a Noise message less its tag.
+_PLAINTEXT_MAX = MAX_MESSAGE - TAGLEN
+_INDEX = struct.Struct("<I")
+#: The sizes of the handshake's datagrams (see docs/PROTOCOL.md): an initiation is its kind,
+#: the initiator's index, Noise's first message (an ephemeral key, the static key sealed,
+#: a sealed TAI64N time) and both MACs; a response is its kind, the initiator's index,
+#: Noise's second message (an ephemeral key, the responder's index sealed) and a mac1; a
+#: cookie reply is its kind and secure.cookie's body.
+INITIATION_SIZE = 1 + 4 + DHLEN + (DHLEN + TAGLEN) + (12 + TAGLEN) + MACS_SIZE
+RESPONSE_SIZE = 1 + 4 + DHLEN + (4 + TAGLEN) + cookie.MAC_SIZE
+COOKIE_REPLY_SIZE = 1 + cookie.COOKIE_REPLY_BODY
+
+
+class Opened(msgspec.Struct):
+    """What became of one datagram: `data` and the sender's `key` when it opened as DATA;
+    `send`, datagrams to send in answer (a handshake response, data that waited for a
+    session); `dropped`, why it was dropped ("" when it was not); `clear`, True for a
+    datagram in clear (a previous version of ChatApp); `learned`, a public key a
+    KEY_ANSWER brought; `under_load`, the key of a responder that answered an initiation
+    of ours with a cookie reply (it runs, but answers handshakes only so fast). A Struct:
+    one is made for every datagram read, in C."""
+
+    data: bytes | None = None
+    key: bytes = b""
+    send: Sequence[tuple[bytes, Addr]] = ()
+    dropped: str = ""
+    clear: bool = False
+    learned: bytes = b""
+    under_load: bytes = b""
+
+
+class SecureChannel:
+    """The sessions of one program with every key it talks to.
+
+    `seal` turns what a core sends into the datagrams to send; `open` turns a datagram that
+    arrived into what it carried and from whom, or into nothing. Both take `now` from a
+    monotonic clock; `stamp` gives the wall-clock time an initiation carries (WireGuard's
+    TAI64N: it must grow across restarts, which a monotonic clock does not).
+    """
+
+    def __init__(
+        self,
+        static: X25519PrivateKey,
+        *,
+        answers_key_requests: bool = False,
+        rehandshakes_on_silence: bool = True,
+        stamp: Callable[[], int] = time.time_ns,
+    ) -> None:
+        """`answers_key_requests`: a registry's (see KEY_REQUEST). `rehandshakes_on_silence`:
+        whether a silence of REHANDSHAKE_AFTER makes a new handshake (see `seal`); a
+        registry's does not, as a restarted peer makes one of its own when it registers."""
+        #: Our key pair, and its public key.
+        self.static = static
+        self.public = public_bytes(static)
+        self._answers_key_requests = answers_key_requests
+        self._rehandshakes_on_silence = rehandshakes_on_silence
+        self._stamp = stamp
+        self._last_stamp = 0
+        self._sessions = Sessions()
+        # read for every datagram: one lookup less
+        self._by_index = self._sessions.by_index
+        self._peers = self._sessions.peers
+        self._cookies = CookieChecker(self.public)
+        self._mac1_key = cookie.mac1_key(self.public)
+        self._load = HandshakeLoad()
+        self._asked_keys: set[Addr] = set()
+        #: Datagrams dropped, by reason: what `open` said of each.
+        self.dropped: collections.Counter[str] = collections.Counter()
+
+    # -- sending ------------------------------------------------------------------------
+
+    def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> Out:
+        """The datagrams that carry `data` to `key` at `addr`: one DATA datagram under the
+        current session, or, with none yet, an initiation (at most one per HANDSHAKE_RETRY)
+        while `data` waits for the response. Data over a Noise message's bound (64 KiB) is
+        the caller's error (ValueError)."""
+        if len(data) > _PLAINTEXT_MAX:
+            raise ValueError("a Noise message is at most 65535 bytes")
+        peer = self._sessions.peer(key, addr)
+        since = peer.unanswered_since
+        if since is None or now - since > UNANSWERED_STALE:
+            since = peer.unanswered_since = now
+            peer.rehandshaken = False
+        session = self._sending(peer, now)
+        if session is None:
+            out: Out = []
+            self._wait(peer, data, addr, now)
+            self._initiate(peer, now, out)
+            return out
+        out = [(self._data(session, data), addr)]
+        # Not kept for the new session as well: a datagram is sent once, or a copy could
+        # arrive long after its sender moved on. The sender's next try uses the new one.
+        if (
+            not peer.rehandshaken
+            and now - since >= REHANDSHAKE_AFTER
+            and self._rehandshakes_on_silence
+        ):
+            peer.rehandshaken = True
+            self._initiate(peer, now, out)
+        elif now - session.made >= REKEY_AFTER:
+            self._initiate(peer, now, out)
+        return out
+
+    def _wait(self, peer: Peer, data: bytes, addr: Addr, now: float) -> None:
+        """Keep `data` to send once a handshake under way is over."""
+        self._expire_waiting(peer, now)
+        if len(peer.waiting) >= QUEUE_MAX:
+            del peer.waiting[0]
+            self.dropped["waited too long for a session"] += 1
+        peer.waiting.append((data, addr, now))
+
+    def ask_key(self, addr: Addr) -> bytes:
+        """A KEY_REQUEST for `addr`, whose KEY_ANSWERs `open` then takes, every one (a
+        registry's key, asked the first time a peer uses it, to pin it)."""
+        self._asked_keys.add(addr)
+        return bytes([KEY_REQUEST]) + bytes(KEY_REQUEST_SIZE - 1)
+
+    def _sending(self, peer: Peer, now: float) -> Session | None:
+        """The newest confirmed session to `peer` still fit to send on."""
+        for session in reversed(peer.sessions):
+            if (
+                session.confirmed
+                and now - session.made < REJECT_AFTER
+                and session.counter < REJECT_AFTER_MESSAGES
+            ):
+                return session
+        return None
+
+    def _data(self, session: Session, data: bytes) -> bytes:
+        counter = session.counter
+        session.counter = counter + 1
+        header = _DATA_HEADER.pack(DATA, session.remote, counter)
+        # in range: `seal` takes no data over the bound, and `_sending` gives no session
+        # whose counter is used up
+        return header + session.sending.encrypt(nonce_bytes(counter), data, header)
+
+    def _initiate(self, peer: Peer, now: float, out: Out, *, at_once: bool = False) -> None:
+        """Send a new initiation to `peer`, unless the last one is younger than its retry
+        interval (HANDSHAKE_RETRY, doubled for each one since the last session) and not
+        `at_once`. It bears the mac2 of the cookie the peer last gave us, if that is
+        younger than COOKIE_REFRESH."""
+        key, addr, initiations = peer.key, peer.addr, peer.initiations
+        if initiations:
+            wait = HANDSHAKE_RETRY * 2 ** min(peer.tries - 1, 8)
+            if now - initiations[-1].sent < min(wait, HANDSHAKE_RETRY_MAX) and not at_once:
+                return
+            if len(initiations) >= INITIATIONS_KEPT:
+                self._by_index.pop(initiations.pop(0).local, None)
+        handshake = Handshake(
+            "IK", initiator=True, prologue=PROLOGUE, static=self.static, remote_static=key
+        )
+        local = self._sessions.new_index()
+        # the stamp, strictly growing within this run even if the wall clock steps back
+        self._last_stamp = max(self._stamp(), self._last_stamp + 1)
+        try:
+            message = handshake.write_message(_stamp_bytes(self._last_stamp))
+        except NoiseError:  # a key no handshake can use (a low-order point): a bad table row
+            self.dropped["not sent: a key no handshake can use"] += 1
+            return
+        fresh = now - peer.cookie_at < COOKIE_REFRESH
+        head = bytes([INITIATION]) + _INDEX.pack(local) + message
+        datagram = cookie.add_macs(head, cookie.mac1_key(key), peer.cookie if fresh else None)
+        initiation = Initiation(local, key, addr, handshake, now, cookie.mac1_of(datagram))
+        initiations.append(initiation)
+        peer.tries += 1
+        self._by_index[local] = initiation
+        out.append((datagram, addr))
+
+    # -- receiving ----------------------------------------------------------------------
+
+    def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
+        """What `datagram`, from `addr`, carries: see Opened. Never raises for any bytes."""
+        if datagram[:1] != _DATA_KIND:
+            return self._open_other(datagram, addr, now)
+        # DATA, the usual datagram: opened here, without a further call
+        if not OVERHEAD <= len(datagram) <= _DATA_MAX:
+            return self._drop("too short" if len(datagram) < OVERHEAD else "too long")
+        _, index, counter = _DATA_HEADER.unpack_from(datagram)
+        session = self._by_index.get(index)
+        if type(session) is not Session or now - session.made >= REJECT_AFTER:
+            return self._drop("no such session")
+        if addr != session.addr:
+            # a copy sent on from another address (a captured datagram raced ahead of
+            # its original): whatever answers it must not go there
+            return self._drop("from another address than its session's")
+        if counter >= REJECT_AFTER_MESSAGES:  # never a nonce: Noise reserves the last
+            return self._drop("does not open")
+        try:
+            data = session.receiving.decrypt(
+                nonce_bytes(counter), datagram[_HEADER_SIZE:], datagram[:_HEADER_SIZE]
+            )
+        except InvalidTag:
+            return self._drop("does not open")
+        if not session.window.accept(counter):
+            return self._drop("replayed")
+        self._peers.move_to_end((session.key, session.addr))  # the most recently used
+        peer = session.peer
+        peer.unanswered_since = None
+        peer.rehandshaken = False
+        if session.confirmed:
+            return Opened(data, session.key)
+        session.confirmed = True
+        send: Out = []
+        self._flush(peer, session, now, send)
+        return Opened(data, session.key, send)
+
+    def _open_other(self, datagram: bytes, addr: Addr, now: float) -> Opened:
+        """`open` for anything but DATA."""
+        if not datagram:
+            return self._drop("empty")
+        kind = datagram[0]
+        if kind == INITIATION:
+            return self._open_initiation(datagram, addr, now)
+        if kind == RESPONSE:
+            return self._open_response(datagram, now)
+        if kind == COOKIE_REPLY:
+            return self._open_cookie_reply(datagram, now)
+        if kind == KEY_REQUEST:
+            if self._answers_key_requests and len(datagram) == KEY_REQUEST_SIZE:
+                return Opened(send=[(bytes([KEY_ANSWER]) + self.public, addr)])
+            return self._drop("key request not answered here")
+        if kind == KEY_ANSWER:
+            # every answer from an address asked is handed over, not only the first: at
+            # first contact, a second key answering is what gives away someone posing as
+            # the registry (peer/core/first_contact.py)
+            if addr in self._asked_keys and len(datagram) == 1 + len(self.public):
+                return Opened(learned=datagram[1:])
+            return self._drop("key answer not asked for")
+        if kind in b"{[":
+            return Opened(clear=True, dropped="in clear")
+        return self._drop("unknown kind")
+
+    def _open_initiation(self, datagram: bytes, addr: Addr, now: float) -> Opened:
+        """An initiation: checked by its mac1 (a hash), then, under load, its mac2 (or it
+        is answered with a cookie reply only) and its source's budget; only then opened
+        (the Diffie-Hellmans), and answered if its time is the newest from its key."""
+        if len(datagram) != INITIATION_SIZE:
+            return self._drop("malformed handshake")
+        if not self._cookies.mac1_ok(datagram):
+            return self._drop("bad mac1")
+        if self._load.under_load(now):
+            source = cookie.source_bytes(addr)
+            if not self._cookies.mac2_ok(datagram, source, now):
+                self.dropped["under load: answered with a cookie"] += 1
+                body = self._cookies.reply(datagram, datagram[1:5], source, now)
+                reply = bytes([COOKIE_REPLY]) + body
+                return Opened(send=[(reply, addr)], dropped="under load: answered with a cookie")
+            if not self._load.admit(addr[0], now):
+                return self._drop("under load: its address is over its handshake budget")
+        handshake = Handshake("IK", initiator=False, prologue=PROLOGUE, static=self.static)
+        try:
+            stamp = handshake.read_message(datagram[5:-MACS_SIZE])
+        except NoiseError:
+            return self._drop("does not open")
+        key = handshake.remote_static
+        if key is None or len(stamp) != 12:
+            return self._drop("malformed handshake")
+        if not self._sessions.newer_stamp(key, stamp):
+            return self._drop("replayed handshake")
+        peer = self._sessions.peer(key, addr)
+        (remote,) = _INDEX.unpack_from(datagram, 1)
+        local = self._sessions.new_index()
+        response = bytes([RESPONSE]) + datagram[1:5] + handshake.write_message(_INDEX.pack(local))
+        response += cookie.mac(cookie.mac1_key(key), response)
+        sending, receiving = handshake.split()
+        session = Session(local, remote, key, addr, sending.aead, receiving.aead, now, False, peer)
+        self._sessions.keep(peer, session)
+        return Opened(send=[(response, addr)])
+
+    def _open_response(self, datagram: bytes, now: float) -> Opened:
+        """A response: to an initiation of ours still awaited, checked by its mac1 before
+        it is opened."""
+        if len(datagram) != RESPONSE_SIZE:
+            return self._drop("malformed handshake")
+        (index,) = _INDEX.unpack_from(datagram, 1)
+        initiation = self._by_index.get(index)
+        if not isinstance(initiation, Initiation):
+            return self._drop("no such handshake")
+        body, mac1 = datagram[: -cookie.MAC_SIZE], datagram[-cookie.MAC_SIZE :]
+        if not hmac.compare_digest(cookie.mac(self._mac1_key, body), mac1):
+            return self._drop("bad mac1")
+        try:
+            payload = initiation.handshake.read_message(body[1 + _INDEX.size :])
+        except NoiseError:
+            return self._drop("does not open")
+        if len(payload) != _INDEX.size:
+            return self._drop("malformed handshake")
+        peer = self._sessions.peer(initiation.key, initiation.addr)
+        for done in peer.initiations:  # answered: the others are not needed any more
+            self._by_index.pop(done.local, None)
+        peer.initiations.clear()
+        peer.tries = 0
+        # it holds the session now: a silence from here on is one of a slow side, which a
+        # new handshake would not end (see `seal`)
+        peer.rehandshaken = True
+        self._by_index.pop(index, None)
+        (remote,) = _INDEX.unpack(payload)
+        sending, receiving = initiation.handshake.split()
+        session = Session(
+            index, remote, initiation.key, initiation.addr, sending.aead, receiving.aead, now,
+            True, peer,
+        )  # fmt: skip
+        self._sessions.keep(peer, session)
+        send: Out = []
+        self._flush(peer, session, now, send)
+        return Opened(key=initiation.key, send=send)
+
+    def _open_cookie_reply(self, datagram: bytes, now: float) -> Opened:
+        """A cookie reply to an initiation of ours still awaited: its cookie is kept, for
+        the mac2 of the next initiation to that key. That one is sent at its usual retry;
+        at once if data waits and our latest initiation bore no mac2 (so that a new
+        conversation under load costs one round trip more, not a retry; and forged cookie
+        replies, from whoever saw our initiation, make one more initiation at most). It
+        says the responder runs (`Opened.under_load`): whoever saw our initiation could
+        say so too, which costs us only a few more tries before we give up on it."""
+        if len(datagram) != COOKIE_REPLY_SIZE:
+            return self._drop("malformed cookie reply")
+        (index,) = _INDEX.unpack_from(datagram, 1)
+        initiation = self._by_index.get(index)
+        if not isinstance(initiation, Initiation):
+            return self._drop("no such handshake")
+        got = cookie.open_cookie(datagram[1:], initiation.key, initiation.mac1)
+        if got is None:
+            return self._drop("does not open")
+        peer = self._sessions.peer(initiation.key, initiation.addr)
+        had_cookie = now - peer.cookie_at < COOKIE_REFRESH
+        peer.cookie, peer.cookie_at = got, now
+        latest = peer.initiations[-1] if peer.initiations else None
+        if had_cookie or not peer.waiting or initiation is not latest:
+            return Opened(under_load=initiation.key)
+        out: Out = []
+        self._initiate(peer, now, out, at_once=True)
+        return Opened(send=out, under_load=initiation.key)
+
+    # -- bookkeeping --------------------------------------------------------------------
+
+    def _flush(self, peer: Peer, session: Session, now: float, out: Out) -> None:
+        """Send what waited for a session, now that `session` may carry it."""
+        self._expire_waiting(peer, now)
+        for data, addr, _ in peer.waiting:
+            out.append((self._data(session, data), addr))
+        peer.waiting.clear()
+
+    def _expire_waiting(self, peer: Peer, now: float) -> None:
+        waiting = peer.waiting
+        late = 0
+        while late < len(waiting) and now - waiting[late][2] > QUEUE_FOR:
+            late += 1
+        if late:
+            del waiting[:late]
+            self.dropped["waited too long for a session"] += late
+
+    def _drop(self, why: str) -> Opened:
+        self.dropped[why] += 1
+        return Opened(dropped=why)
+
+
+def _stamp_bytes(nanoseconds: int) -> bytes:
+    """A wall-clock time as WireGuard's TAI64N: 8 bytes of seconds, 4 of nanoseconds, big-
+    endian, so that a later time compares greater byte by byte."""
+    seconds, nanos = divmod(nanoseconds, 1_000_000_000)
+    return (seconds + 2**62).to_bytes(8, "big") + nanos.to_bytes(4, "big")

@@ -1,0 +1,138 @@
+"""WireGuard's handshake MACs and cookies (the WireGuard paper, sections 5.3 and 5.4.7;
+wireguard-go's device/cookie.go), sans-IO, for the secure channel's handshakes (secure/channel.py).
+
+- mac1: a keyed BLAKE2s-128 of a handshake message, keyed by HASH("mac1----" || the
+  receiver's static public key). Anyone who knows that key can make it, so it proves only
+  that the sender knows whom it talks to; but it is checked with one hash, before any
+  Diffie-Hellman, so a datagram without it costs the receiver a hash.
+- mac2: the same MAC of the message and its mac1, keyed by a cookie: BLAKE2s-128 of the
+  sender's source address (IP and port) under a secret the responder makes anew every
+  COOKIE_REFRESH seconds. Only who receives at that address can learn the cookie.
+- Under load a responder answers an initiation without a valid mac2 with a cookie reply:
+  the cookie, sealed by XChaCha20-Poly1305 under HASH("cookie--" || the responder's public
+  key) with the initiation's mac1 as associated data (so it answers that initiation only).
+  The initiator keeps the cookie and puts its mac2 on its next initiation.
+
+BLAKE2s is Python's hashlib (keyed, 16-byte digests are WireGuard's MAC); pyca
+`cryptography` has neither keyed BLAKE2s nor XChaCha20-Poly1305, so the latter is
+libsodium's, through PyNaCl.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import socket
+from collections.abc import Callable
+
+from nacl.bindings import (
+    crypto_aead_xchacha20poly1305_ietf_decrypt,
+    crypto_aead_xchacha20poly1305_ietf_encrypt,
+)
+from nacl.exceptions import CryptoError
+
+Addr = tuple[str, int]
+
+#: Bytes of a MAC (mac1, mac2) and of a cookie: WireGuard's BLAKE2s-128.
+MAC_SIZE = 16
+#: Bytes both MACs add at the end of a message.
+MACS_SIZE = 2 * MAC_SIZE
+#: Seconds a cookie secret is used, and a cookie kept (WireGuard's CookieRefreshTime).
+COOKIE_REFRESH = 120.0
+#: A cookie reply's body: the initiation's index, a random 24-byte nonce, the sealed cookie.
+NONCE_SIZE = 24
+COOKIE_REPLY_BODY = 4 + NONCE_SIZE + MAC_SIZE + 16
+_NO_MAC2 = bytes(MAC_SIZE)
+
+
+def _hash(label: bytes, public: bytes) -> bytes:
+    """HASH(label || public): BLAKE2s-256, as WireGuard's HASH."""
+    return hashlib.blake2s(label + public).digest()
+
+
+def mac(key: bytes, data: bytes) -> bytes:
+    """MAC(key, data): keyed BLAKE2s-128, as WireGuard's MAC."""
+    return hashlib.blake2s(data, key=key, digest_size=MAC_SIZE).digest()
+
+
+def mac1_key(public: bytes) -> bytes:
+    """The key of the mac1 of messages to the holder of `public`."""
+    return _hash(b"mac1----", public)
+
+
+def cookie_key(public: bytes) -> bytes:
+    """The key that seals cookies from the holder of `public`."""
+    return _hash(b"cookie--", public)
+
+
+def source_bytes(addr: Addr) -> bytes:
+    """An address as a cookie binds it: 4 bytes of IPv4, 2 of port, little-endian (as
+    wireguard-go's AddrPort.MarshalBinary)."""
+    return socket.inet_aton(addr[0]) + addr[1].to_bytes(2, "little")
+
+
+def add_macs(message: bytes, mac1: bytes, cookie: bytes | None) -> bytes:
+    """`message` with its mac1 (keyed by `mac1`, a `mac1_key`) and its mac2 (keyed by
+    `cookie`, zeros without one) after it."""
+    with_mac1 = message + mac(mac1, message)
+    return with_mac1 + (_NO_MAC2 if cookie is None else mac(cookie, with_mac1))
+
+
+def mac1_of(datagram: bytes) -> bytes:
+    """The mac1 of a datagram that ends with both MACs."""
+    return datagram[-MACS_SIZE:-MAC_SIZE]
+
+
+def mac1_ok(datagram: bytes, key: bytes) -> bool:
+    """Whether `datagram` (a message and both MACs) ends with a valid mac1 under `key`."""
+    return hmac.compare_digest(mac(key, datagram[:-MACS_SIZE]), mac1_of(datagram))
+
+
+def open_cookie(body: bytes, public: bytes, mac1: bytes) -> bytes | None:
+    """The cookie a cookie reply's `body` brings from the holder of `public`, answering the
+    initiation whose mac1 was `mac1`; None when it does not open."""
+    if len(body) != COOKIE_REPLY_BODY:
+        return None
+    nonce, sealed = body[4 : 4 + NONCE_SIZE], body[4 + NONCE_SIZE :]
+    try:
+        return crypto_aead_xchacha20poly1305_ietf_decrypt(sealed, mac1, nonce, cookie_key(public))
+    except CryptoError:
+        return None
+
+
+class CookieChecker:
+    """A responder's side: checks the MACs of what comes to `public`, and makes cookies
+    from a secret made anew every COOKIE_REFRESH seconds (of `now`, a monotonic clock)."""
+
+    def __init__(self, public: bytes, random: Callable[[int], bytes] = os.urandom):
+        self._mac1_key = mac1_key(public)
+        self._cookie_key = cookie_key(public)
+        self._random = random
+        self._secret = b""
+        self._secret_made = float("-inf")
+
+    def mac1_ok(self, datagram: bytes) -> bool:
+        """Whether `datagram`'s mac1 is valid: it was made for our public key."""
+        return mac1_ok(datagram, self._mac1_key)
+
+    def mac2_ok(self, datagram: bytes, source: bytes, now: float) -> bool:
+        """Whether `datagram`'s mac2 is valid for the cookie of `source` (`source_bytes`
+        of its address), under a secret younger than COOKIE_REFRESH."""
+        if now - self._secret_made > COOKIE_REFRESH:
+            return False
+        cookie = mac(self._secret, source)
+        return hmac.compare_digest(mac(cookie, datagram[:-MAC_SIZE]), datagram[-MAC_SIZE:])
+
+    def reply(self, datagram: bytes, index: bytes, source: bytes, now: float) -> bytes:
+        """The body of a cookie reply to `datagram`, the initiation numbered `index` (its 4
+        bytes), from `source` (`source_bytes` of its address): 60 bytes, whatever the
+        initiation's size."""
+        if now - self._secret_made > COOKIE_REFRESH:
+            self._secret, self._secret_made = self._random(32), now
+        cookie = mac(self._secret, source)
+        nonce = self._random(NONCE_SIZE)
+        sealed = crypto_aead_xchacha20poly1305_ietf_encrypt(
+            cookie, mac1_of(datagram), nonce, self._cookie_key
+        )
+        return index + nonce + sealed

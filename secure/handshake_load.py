@@ -1,0 +1,59 @@
+"""When a responder is under load, and what each source address may ask of it then: WireGuard's
+rules (wireguard-go's device/device.go `IsUnderLoad`, ratelimiter/ratelimiter.go) on a rate
+rather than a queue, sans-IO: every call takes `now` from a monotonic clock.
+
+A responder counts the initiations that reach it with a valid mac1. Beyond LOAD_RATE a
+second (LOAD_BURST at once) it is under load, and stays so UNDER_LOAD_FOR after the last
+initiation over that rate. Under load it answers an initiation with a full handshake only
+when its mac2 shows the sender receives at its source address (secure/cookie.py), and each IP
+address gets at most SOURCE_RATE handshakes a second (SOURCE_BURST at once).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from wire.token_bucket import FULL, BucketRule
+
+#: Initiations a second, on average and at once, a responder answers without cookies. A
+#: full handshake costs a responder some 0.5 ms: this is a few percent of a CPU.
+LOAD_RATE = 50.0
+LOAD_BURST = 100.0
+#: Seconds a responder stays under load after an initiation over its rate (WireGuard's
+#: UnderLoadAfterTime).
+UNDER_LOAD_FOR = 1.0
+#: Handshakes one IP address may make a second under load, and at once (WireGuard's
+#: ratelimiter: packetsPerSecond, packetsBurstable).
+SOURCE_RATE = 20.0
+SOURCE_BURST = 5.0
+#: IP addresses whose budget is kept; the least recently heard is forgotten first (its
+#: next handshake finds a full budget), so that many addresses cannot grow the table.
+MAX_SOURCES = 10_000
+
+
+class HandshakeLoad:
+    """A responder's load, and the budget of each source address under load."""
+
+    def __init__(self) -> None:
+        self._rule = BucketRule(LOAD_RATE, LOAD_BURST)
+        self._due = FULL
+        self._until = float("-inf")
+        self._source_rule = BucketRule(SOURCE_RATE, SOURCE_BURST)
+        self._sources: OrderedDict[str, float] = OrderedDict()
+
+    def under_load(self, now: float) -> bool:
+        """Count one initiation with a valid mac1 arriving at `now`: whether the responder
+        is under load."""
+        taken, self._due = self._rule.take(self._due, now)
+        if not taken:
+            self._until = now + UNDER_LOAD_FOR
+        return now < self._until
+
+    def admit(self, ip: str, now: float) -> bool:
+        """Whether `ip` may have a handshake at `now`, under load (counted if so)."""
+        sources = self._sources
+        due = sources.pop(ip, FULL)
+        taken, sources[ip] = self._source_rule.take(due, now)
+        if len(sources) > MAX_SOURCES:
+            sources.popitem(last=False)
+        return taken

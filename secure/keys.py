@@ -1,0 +1,145 @@
+"""A program's key pair, the keys it has pinned, and how a key is shown to people.
+
+Every registry, peer and help-desk client has an X25519 key pair, made at its first start
+and kept in its data directory, readable by its user only (docs/SECURITY.md). Keys of
+others are pinned on first use, as SSH does: `Pins` remembers them and says when one
+changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from disk.files import fsync_dir, open_regular, parse_json, read_text
+from wire.keys import KEY_BYTES, key_from_text, key_text
+
+#: The key pair's file in a data directory: the 32 bytes of the private key, in hex.
+KEY_FILE = "identity.key"
+#: The pinned keys' file in a data directory.
+PINS_FILE = "known-keys.json"
+
+
+class KeyFileError(Exception):
+    """A key file that exists but cannot be used; the message says which and why."""
+
+
+def public_of(private: X25519PrivateKey) -> bytes:
+    """The raw 32 bytes of `private`'s public key."""
+    return private.public_key().public_bytes_raw()
+
+
+def load_or_make_key(data_dir: Path, file: str = KEY_FILE) -> tuple[X25519PrivateKey, bool]:
+    """The key pair kept in `data_dir` (in `file`), made (mode 0600) when there is none;
+    with True when it was made just now. Raises KeyFileError for a file that holds no key
+    (it is never replaced: the key is what proves who we are), OSError when the folder
+    cannot be written."""
+    path = data_dir / file
+    try:
+        text = read_text(path, errors="replace")
+    except FileNotFoundError:
+        return _make_key(path), True
+    except OSError as exc:
+        raise KeyFileError(f"Cannot read the key file {path}: {exc.strerror or exc}.") from None
+    try:
+        raw = bytes.fromhex(text.strip())
+        if len(raw) != KEY_BYTES:
+            raise ValueError
+        return X25519PrivateKey.from_private_bytes(raw), False
+    except ValueError:
+        raise KeyFileError(
+            f"The key file {path} holds no key. Move it aside to make a new key "
+            "(others will be told your key changed)."
+        ) from None
+
+
+def _make_key(path: Path) -> X25519PrivateKey:
+    """A new key pair, kept at `path` unless another start kept one there first (then that
+    one). Written whole to a file of this process's, then linked in place: two starts at
+    once never keep different keys, nor read a key half written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    private = X25519PrivateKey.generate()
+    text = (private.private_bytes_raw().hex() + "\n").encode("ascii")
+    _write_own(path, text)
+    tmp = _own_tmp(path)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return load_or_make_key(path.parent, path.name)[0]
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(path.parent)
+    return private
+
+
+def _own_tmp(path: Path) -> Path:
+    """A file beside `path` that only this process writes."""
+    return path.with_name(f"{path.name}.{os.getpid()}.tmp")
+
+
+def _write_own(path: Path, data: bytes) -> None:
+    """Write `data` durably to `path`'s file of this process's (mode 0600)."""
+    fd = open_regular(_own_tmp(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+class Pins:
+    """Keys pinned on first use, by label ("registry 10.0.0.5:5000", "peer bob@..."),
+    kept in `<data dir>/known-keys.json`. A damaged file is set aside and read as empty,
+    which is said in `problem`."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / PINS_FILE
+        self.problem = ""
+        self._keys: dict[str, str] = {}
+        try:
+            data = parse_json(read_text(self.path))
+            if not isinstance(data, dict) or not all(
+                isinstance(v, str) and key_from_text(v) for v in data.values()
+            ):
+                raise ValueError("not a table of keys")
+            self._keys = dict(data)
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, RecursionError) as exc:
+            self.problem = (
+                f"Could not read the pinned keys in {self.path} ({exc}); starting afresh."
+            )
+
+    def get(self, label: str) -> bytes | None:
+        """The key pinned for `label`, if any."""
+        text = self._keys.get(label)
+        return key_from_text(text) if text is not None else None
+
+    def pin(self, label: str, public: bytes) -> None:
+        """Pin `public` for `label` (replacing any other), durably, keeping what another
+        program sharing the data folder pinned meanwhile. Raises OSError."""
+        self._keys = {**self._read(), **self._keys, label: key_text(public)}
+        data = json.dumps(self._keys, indent=2, sort_keys=True) + "\n"
+        _write_own(self.path, data.encode("utf-8"))
+        os.replace(_own_tmp(self.path), self.path)
+        fsync_dir(self.path.parent)
+
+    def forget(self, label: str) -> None:
+        """Unpin `label`, durably. Raises OSError."""
+        self._keys = {**self._read(), **self._keys}
+        self._keys.pop(label, None)
+        data = json.dumps(self._keys, indent=2, sort_keys=True) + "\n"
+        _write_own(self.path, data.encode("utf-8"))
+        os.replace(_own_tmp(self.path), self.path)
+        fsync_dir(self.path.parent)
+
+    def _read(self) -> dict[str, str]:
+        """The keys pinned in the file now ({} when it cannot be read)."""
+        with contextlib.suppress(OSError, ValueError, RecursionError):
+            data = parse_json(read_text(self.path))
+            if isinstance(data, dict):
+                return {k: v for k, v in data.items() if isinstance(v, str) and key_from_text(v)}
+        return {}

@@ -1,0 +1,149 @@
+"""What the secure channel (secure/channel.py) keeps of the keys it talks to: their sessions, the
+handshakes it began, and the newest handshake time of each key, all bounded.
+
+- Peers (a key at an address) are kept in least-recently-used order: sending to one, or
+  data or a handshake from it, makes it the most recent. Beyond MAX_PEERS the least recent
+  is forgotten, with its sessions; its next datagram makes a new handshake. So handshakes
+  from many new keys push out idle peers, never busy ones.
+- Each key's newest initiation time (TAI64N) is kept per key, wherever it came from, so a
+  captured initiation is refused from any address (the WireGuard paper, section 5.1). Beyond
+  STAMPS_KEPT keys the one least recently handshaken is forgotten.
+"""
+
+from __future__ import annotations
+
+import collections
+import secrets
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+from secure.noise import Handshake
+from secure.replay import ReplayWindow
+
+Addr = tuple[str, int]
+
+#: Peers (each a key at an address) with sessions kept at once. Bounds what strangers can
+#: make us hold: a few kB each (tests/net/test_sessions.py).
+MAX_PEERS = 20_000
+#: Keys whose newest handshake time is kept: some 200 bytes each.
+STAMPS_KEPT = 65_536
+#: Sessions kept per peer: the current one, the one before it (datagrams still on their way
+#: when it was replaced) and one being confirmed.
+KEYPAIRS_KEPT = 3
+
+
+@dataclass(slots=True)
+class Session:
+    """One handshake's pair of session keys (each direction's ChaCha20-Poly1305, its nonce
+    the DATA counter), with the other side's `key` and `addr`."""
+
+    local: int
+    remote: int
+    key: bytes
+    addr: Addr
+    sending: ChaCha20Poly1305
+    receiving: ChaCha20Poly1305
+    made: float
+    confirmed: bool
+    peer: Peer
+    counter: int = 0
+    window: ReplayWindow = field(default_factory=ReplayWindow)
+
+
+@dataclass(slots=True)
+class Initiation:
+    """A handshake we began and that awaits its response, with the mac1 it was sent with
+    (a cookie reply to it is sealed to that)."""
+
+    local: int
+    key: bytes
+    addr: Addr
+    handshake: Handshake
+    sent: float
+    mac1: bytes
+
+
+@dataclass(slots=True)
+class Peer:
+    """Everything kept about one other key at one address. By address too: two programs
+    may share a key (two names started from one data directory), and each has sessions
+    of its own."""
+
+    key: bytes
+    addr: Addr
+    sessions: list[Session] = field(default_factory=list)
+    # the last initiations sent since the last session was made, oldest first (each still
+    # valid), and how many were sent in all since then
+    # (lists, not deques: a few items each, and a stranger's peer costs 1.4 kB less)
+    initiations: list[Initiation] = field(default_factory=list)
+    tries: int = 0
+    waiting: list[tuple[bytes, Addr, float]] = field(default_factory=list)
+    # when we sent to it first since we last heard from it (None: heard since), and
+    # whether that silence made a new handshake already
+    unanswered_since: float | None = None
+    rehandshaken: bool = False
+    # the cookie its last cookie reply gave, and when (secure/cookie.py)
+    cookie: bytes | None = None
+    cookie_at: float = float("-inf")
+
+
+class Sessions:
+    """The peers, sessions and handshake times of one secure channel."""
+
+    def __init__(self) -> None:
+        self.peers: collections.OrderedDict[tuple[bytes, Addr], Peer] = collections.OrderedDict()
+        #: Each session and each initiation awaiting its response, by our index for it.
+        self.by_index: dict[int, Session | Initiation] = {}
+        self._stamps: collections.OrderedDict[bytes, bytes] = collections.OrderedDict()
+
+    def peer(self, key: bytes, addr: Addr) -> Peer:
+        """The peer `key` at `addr`, made if new; now the most recently used."""
+        peers = self.peers
+        peer = peers.get((key, addr))
+        if peer is not None:
+            peers.move_to_end((key, addr))
+            return peer
+        peer = peers[(key, addr)] = Peer(key, addr)
+        if len(peers) > MAX_PEERS:
+            _, gone = peers.popitem(last=False)
+            for session in gone.sessions:
+                self.by_index.pop(session.local, None)
+            for initiation in gone.initiations:
+                self.by_index.pop(initiation.local, None)
+        return peer
+
+    def used(self, session: Session) -> None:
+        """Data opened on `session`: its peer is the most recently used."""
+        self.peers.move_to_end((session.key, session.addr))
+
+    def keep(self, peer: Peer, session: Session) -> None:
+        """Add `session`, forgetting the oldest beyond KEYPAIRS_KEPT (an unconfirmed one
+        first: a confirmed session is never pushed out by handshakes nobody finished)."""
+        self.by_index[session.local] = session
+        peer.sessions.append(session)
+        while len(peer.sessions) > KEYPAIRS_KEPT:
+            unconfirmed = [s for s in peer.sessions[:-1] if not s.confirmed]
+            gone = unconfirmed[0] if unconfirmed else peer.sessions[0]
+            peer.sessions.remove(gone)
+            self.by_index.pop(gone.local, None)
+
+    def newer_stamp(self, key: bytes, stamp: bytes) -> bool:
+        """Whether `stamp` (TAI64N) is newer than every initiation time `key` sent before,
+        from any address; if so it is the newest now."""
+        stamps = self._stamps
+        last = stamps.pop(key, b"")
+        if stamp <= last:
+            stamps[key] = last
+            return False
+        stamps[key] = stamp
+        if len(stamps) > STAMPS_KEPT:
+            stamps.popitem(last=False)
+        return True
+
+    def new_index(self) -> int:
+        """A random index no session or initiation has."""
+        while True:
+            index = secrets.randbits(32)
+            if index not in self.by_index:
+                return index

@@ -1,0 +1,361 @@
+"""The secure channel of one TCP connection: sans-IO, a drop-in for `wire.framing`.
+
+The connection's first two frames are a Noise IK handshake (`secure.noise`): the side that
+connected knows the other's static key and sends the initiation; the side that accepted
+answers. Every later frame is one ChaCha20-Poly1305 message, with the Noise transport's
+own nonces (0, 1, 2, ... in each direction: TCP keeps the order). Replayed or altered
+frames do not open, and the connection is closed. Nothing is sent under the session
+before the handshake is over, so a replayed initiation carries nothing (Noise section 7.7:
+IK's first payload can be replayed; ours is empty).
+
+A Noise message is at most 65,535 bytes (Noise section 3), and a ChatApp message up to
+MAX_FRAME: a message travels as one or more records, each a frame of its own whose
+plaintext is a flag byte (MORE: another record of the message follows) and a part of the
+message. So nothing larger than a record is ever buffered before it is authenticated, and
+before the handshake is over nothing larger than MAX_HANDSHAKE_FRAME: a frame announced
+larger is refused on its length alone, before its body is waited for.
+
+A data record (flag DATA) carries raw bytes outside any message (a file's): no JSON, no
+base64, one AEAD per record. Only `feed_with_data` takes them; `feed` refuses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from secure.buffer_budget import BufferBudget
+from secure.channel import KEY_ANSWER, KEY_REQUEST, KEY_REQUEST_SIZE, PROLOGUE
+from secure.noise import CipherState, Handshake, NoiseError, public_bytes
+from wire.codec import decode, encode
+from wire.errors import DecodeError
+from wire.limits import FRAME_HEADER, MAX_FRAME
+from wire.messages import Message
+
+#: Bytes the session adds to each frame's body (the Poly1305 tag).
+TAG = 16
+#: Largest frame on the wire: one Noise message.
+MAX_RECORD = 65_535
+#: Bytes of a message each record carries, after its flag byte.
+RECORD_DATA = MAX_RECORD - TAG - 1
+#: The flag of a record that another record of the same message follows; LAST ends it;
+#: DATA is a record of bytes outside any message (`seal_data`).
+MORE, LAST, DATA = b"\x01", b"\x00", b"\x02"
+#: Largest frame before the handshake is over. An initiation is 96 bytes, a response 48, a
+#: request for our key 64; a request in clear from a version before the secure channel,
+#: answered that versions differ, fits a datagram (1200). Anything larger comes from no
+#: honest sender, and whoever has not shown a key may make us hold no more than this.
+MAX_HANDSHAKE_FRAME = 2048
+
+
+class ClearFrame(DecodeError):
+    """The first frame is a message in clear (a version from before the secure channel):
+    `body` is that frame, for the answer that says versions differ."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__("a frame in clear")
+        self.body = body
+
+
+class OverBudget(DecodeError):
+    """The process's connections hold more than their budget of messages not yet whole,
+    and this one the most: it is dropped (secure/buffer_budget.py)."""
+
+
+#: The first frame that asks for the key in clear, as a KEY_REQUEST datagram does.
+KEY_REQUEST_FRAME = bytes([KEY_REQUEST]) + bytes(KEY_REQUEST_SIZE - 1)
+
+
+class KeyGiven(DecodeError):
+    """The connection asked for our key in clear; the answer is in `output()`, and the
+    connection is over."""
+
+
+class SecureStream:
+    """One connection's session. `feed` takes the bytes read and returns the messages they
+    completed; `send` queues a message; `output` takes the bytes to write. The side that
+    connects passes `remote` (the key it expects) and writes `output()` at once; until
+    the handshake is over, what it sends waits. Raises DecodeError for anything that is not
+    a frame of this session: the connection is to be closed.
+
+    With `budget` (the process's), what it holds of a message not yet whole is counted
+    against it after every `feed`; when that puts the process over, the session holding
+    most is dropped: `feed` raises OverBudget if it is this one, else that session's
+    `on_over_budget` is called (its owner closes its connection). `close` says the
+    connection is over.
+    """
+
+    def __init__(
+        self,
+        static: X25519PrivateKey,
+        *,
+        remote: bytes | None = None,
+        max_frame: int = MAX_FRAME,
+        budget: BufferBudget | None = None,
+    ) -> None:
+        self._max_frame = max_frame
+        self._budget = budget
+        #: Called when another session's read dropped this one for the budget.
+        self.on_over_budget: Callable[[], None] = lambda: None
+        self._buffer = bytearray()
+        self._out = bytearray()
+        self._plain = bytearray(DATA + bytes(RECORD_DATA))  # a data record being sealed
+        self._waiting: list[bytes] = []
+        self._sending: CipherState | None = None
+        self._receiving: CipherState | None = None
+        self._sent = 0
+        self._received = 0
+        self._broken = False
+        self._parts: list[bytes] = []  # records of a message not yet whole
+        self._parts_size = 0
+        initiator = remote is not None
+        self._handshake: Handshake | None = Handshake(
+            "IK", initiator=initiator, prologue=PROLOGUE, static=static, remote_static=remote
+        )
+        #: The other side's static key, once the handshake has shown it.
+        self.remote_key: bytes | None = remote if initiator else None
+        self._public = public_bytes(static)
+        if initiator:  # ValueError for a key no handshake can use (a low-order point)
+            try:
+                self._out += _frame(self._handshake.write_message(b""))
+            except NoiseError:
+                raise ValueError("a key no handshake can use") from None
+
+    @property
+    def ready(self) -> bool:
+        """Whether the handshake is over and messages travel."""
+        return self._sending is not None
+
+    @property
+    def pending(self) -> int:
+        """Bytes held of a message not yet whole: its records so far, and a frame's bytes
+        that do not make a whole frame yet."""
+        return len(self._buffer) + self._parts_size
+
+    def send(self, message: Message) -> None:
+        """Queue `message` (sent once the handshake is over). Raises ValueError when it is
+        over MAX_FRAME."""
+        body = encode(message)
+        if len(body) > self._max_frame:
+            raise ValueError(f"{type(message).__name__} is {len(body)} bytes, over {MAX_FRAME}")
+        self.send_encoded(body)
+
+    def send_encoded(self, body: bytes) -> None:
+        """Queue a message already encoded (`wire.codec.encode`), as `send` does."""
+        if len(body) > self._max_frame:
+            raise ValueError(f"a message of {len(body)} bytes, over {MAX_FRAME}")
+        if self._sending is None:
+            self._waiting.append(body)
+        else:
+            self._seal(body)
+
+    def seal_data(self, data: bytes | bytearray | memoryview) -> bytearray:
+        """The bytes to write now: what `output` held, then `data` as data records (bytes
+        outside any message, up to RECORD_DATA a record, each sealed as every record is),
+        made in place in one new buffer. Raises ValueError before the handshake is over:
+        data goes only to a key the handshake has shown."""
+        sending = self._sending
+        if sending is None:
+            raise ValueError("data before the handshake is over")
+        view = memoryview(data)
+        records = -(-len(view) // RECORD_DATA)
+        at = len(self._out)
+        out = bytearray(at + len(view) + records * (FRAME_HEADER + 1 + TAG))
+        out[:at] = self._out
+        self._out.clear()
+        plain = memoryview(self._plain)  # the flag, then each record's bytes in turn
+        with memoryview(out) as into:
+            for start in range(0, len(view), RECORD_DATA):
+                part = view[start : start + RECORD_DATA]
+                plain[1 : 1 + len(part)] = part
+                size = 1 + len(part) + TAG
+                into[at : at + FRAME_HEADER] = size.to_bytes(FRAME_HEADER, "big")
+                at += FRAME_HEADER
+                sending.encrypt_into(self._sent, b"", plain[: size - TAG], into[at : at + size])
+                self._sent += 1
+                at += size
+        return out
+
+    def output(self) -> bytes:
+        """The bytes to write now (empty when there are none)."""
+        out, self._out = bytes(self._out), bytearray()
+        return out
+
+    def feed(self, data: bytes) -> list[Message]:
+        """Add received bytes; return the messages completed by them, in order. A data
+        record is a DecodeError here: only `feed_with_data` takes them."""
+        messages: list[Message] = []
+        for item in self.feed_with_data(data):
+            if isinstance(item, memoryview):
+                self.close()
+                raise DecodeError("a data record on a connection that takes none")
+            messages.append(item)
+        return messages
+
+    def feed_with_data(self, data: bytes | bytearray | memoryview) -> list[Message | memoryview]:
+        """Add received bytes; return, in order, the messages they completed and the bytes
+        of each data record they held (a view of its plaintext, never of `data`). Whole
+        frames are opened where they lie in `data`: only the start of a frame not yet whole
+        is kept, so `data` may be a buffer the caller reads into again."""
+        if self._broken:
+            raise DecodeError("stream already failed")
+        items: list[Message | memoryview] = []
+        try:
+            with memoryview(data) as view:
+                rest = self._complete(view, items) if self._buffer else view
+                used = self._frames(rest, items)
+                self._buffer += rest[used:]
+                del rest
+        except DecodeError:
+            self.close()
+            raise
+        if self._budget is not None:
+            self._account(self._budget)
+        return items
+
+    def _complete(self, view: memoryview, items: list[Message | memoryview]) -> memoryview:
+        """Complete the frame held from earlier bytes with the first of `view`, and open it;
+        the rest of `view` (empty while the frame is still not whole)."""
+        held = self._buffer
+        if len(held) < FRAME_HEADER:
+            take = FRAME_HEADER - len(held)
+            held += view[:take]
+            view = view[take:]
+            if len(held) < FRAME_HEADER:
+                return view
+        take = FRAME_HEADER + self._length(held) - len(held)
+        held += view[:take]
+        if len(held) - FRAME_HEADER < self._length(held):
+            return view[take:]
+        item = self._frame_received(memoryview(bytes(held))[FRAME_HEADER:])
+        held.clear()
+        if item is not None:
+            items.append(item)
+        return view[take:]
+
+    def _frames(self, view: memoryview, items: list[Message | memoryview]) -> int:
+        """Open every whole frame at the start of `view`, adding what each completes to
+        `items`; the bytes of `view` they took."""
+        at = 0
+        while len(view) - at >= FRAME_HEADER:
+            end = at + FRAME_HEADER + self._length(view[at:])
+            if len(view) < end:
+                break
+            item = self._frame_received(view[at + FRAME_HEADER : end])
+            at = end
+            if item is not None:
+                items.append(item)
+        return at
+
+    def _length(self, frame: bytes | bytearray | memoryview) -> int:
+        """The length in the header at the start of `frame`; DecodeError when too large to
+        be read."""
+        length = int.from_bytes(frame[:FRAME_HEADER], "big")
+        if length > MAX_RECORD:
+            raise DecodeError(f"frame of {length} bytes, over {MAX_RECORD}")
+        if self._handshake is not None and length > MAX_HANDSHAKE_FRAME:
+            raise DecodeError(f"a first frame of {length} bytes, over {MAX_HANDSHAKE_FRAME}")
+        return length
+
+    def close(self) -> None:
+        """The connection is over (or to be closed): nothing more is read, and what it
+        held counts against the budget no more."""
+        self._broken = True
+        if self._budget is not None:
+            self._budget.release(self)
+
+    def _account(self, budget: BufferBudget) -> None:
+        mine = False
+        for stream in budget.hold(self, self.pending):
+            if stream is self:
+                mine = True
+            elif isinstance(stream, SecureStream):
+                stream._broken = True
+                stream.on_over_budget()
+        if mine:
+            self._broken = True
+            raise OverBudget(
+                f"held {self.pending} bytes of a message, the most of all, when connections "
+                f"held more than {budget.budget} bytes in all"
+            )
+
+    def _frame_received(self, body: memoryview) -> Message | memoryview | None:
+        """What a whole frame completes: a message, a data record's bytes, or nothing yet."""
+        handshake = self._handshake
+        if handshake is not None:
+            self._handshake_frame(handshake, bytes(body))
+            return None
+        assert self._receiving is not None
+        try:
+            plain = self._receiving.decrypt(self._received, b"", body)
+        except NoiseError:
+            raise DecodeError("a frame that does not open") from None
+        self._received += 1
+        flag = plain[:1]
+        if flag == DATA:
+            if self._parts:
+                raise DecodeError("a data record inside a message")
+            return memoryview(plain)[1:]
+        if flag not in (MORE, LAST):
+            raise DecodeError("a record of no known kind")
+        part = plain[1:]
+        self._parts_size += len(part)
+        if self._parts_size > self._max_frame:
+            raise DecodeError(f"a message over {self._max_frame} bytes")
+        self._parts.append(part)
+        if flag == MORE:
+            return None
+        whole = b"".join(self._parts)
+        self._parts, self._parts_size = [], 0
+        return decode(whole)
+
+    def _handshake_frame(self, handshake: Handshake, body: bytes) -> None:
+        """A frame of the handshake: the session once it is over."""
+        if body == KEY_REQUEST_FRAME and self.remote_key is None:
+            self._out += _frame(bytes([KEY_ANSWER]) + self._public)
+            raise KeyGiven("the key was asked for")
+        try:
+            handshake.read_message(body)
+            if not handshake.complete:  # the responder, after the initiation
+                self._out += _frame(handshake.write_message(b""))
+        except NoiseError:
+            if body[:1] in (b"{", b"[") and self.remote_key is None:
+                raise ClearFrame(body) from None
+            raise DecodeError("the secure handshake failed") from None
+        self.remote_key = handshake.remote_static
+        self._sending, self._receiving = handshake.split()
+        self._handshake = None
+        for waiting in self._waiting:
+            self._seal(waiting)
+        self._waiting.clear()
+
+    def _seal(self, body: bytes) -> None:
+        """`body` as message records, each sealed under the next nonce."""
+        start = 0
+        while True:
+            part = body[start : start + RECORD_DATA]
+            start += RECORD_DATA
+            flag = MORE if start < len(body) else LAST
+            self._seal_record(flag + part)
+            if flag == LAST:
+                return
+
+    def _seal_record(self, plain: bytes) -> None:
+        """One record, sealed under the next nonce, framed into the output."""
+        assert self._sending is not None
+        sealed = self._sending.encrypt(self._sent, b"", plain)
+        self._sent += 1
+        self._out += len(sealed).to_bytes(FRAME_HEADER, "big")
+        self._out += sealed
+
+
+def _frame(body: bytes) -> bytes:
+    return len(body).to_bytes(FRAME_HEADER, "big") + body
+
+
+def key_answer(body: bytes) -> bytes | None:
+    """The public key a frame answering KEY_REQUEST_FRAME holds, or None."""
+    if len(body) == 33 and body[0] == KEY_ANSWER:
+        return body[1:]
+    return None

@@ -1,0 +1,1 @@
+"""The terminal: a prompt that stays up, what was typed ahead, yes-or-no questions."""

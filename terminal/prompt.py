@@ -1,0 +1,329 @@
+"""A prompt that stays up for the whole run, on a terminal: lines printed above it never break
+what is being typed.
+
+One prompt_toolkit prompt runs from start to end. A line printed while it runs is printed
+above it, and the prompt is drawn again below with what was typed so far. Enter does not end
+the prompt: the line is printed above it (as a finished prompt would leave it), the input is
+emptied, and the line is handed over. Between two prompts the terminal would be back in its
+line mode for a moment, and echo a key typed then into the middle of an incoming line; one
+long prompt never leaves raw mode. Used by the chat peer's terminal (peer.adapter.terminal) and the
+registry's console (registry.adapter.server); both fall back to plain lines when not on a terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from terminal.prompt_keys import stray_escapes
+from terminal.prompt_resume import redrawn_on_continue
+from terminal.typed_ahead import TypedAhead, read_typed_ahead
+
+if TYPE_CHECKING:
+    from prompt_toolkit.buffer import Buffer
+    from prompt_toolkit.completion import Completer
+    from prompt_toolkit.history import History
+    from prompt_toolkit.input import Input
+    from prompt_toolkit.key_binding import KeyBindings
+
+#: Seconds `LinePrompt.stop` waits for lines still being printed, and for the prompt to end.
+STOP_WAIT = 2.0
+
+#: Parts of a line as prompt_toolkit takes them: (style, text) pairs.
+Parts = list[tuple[str, str]]
+
+
+def on_a_terminal() -> bool:
+    """Whether both standard input and standard output are a terminal: a prompt needs both
+    (its keys come from the one, and it draws on the other; a log sent to a file must not
+    fill with the escape sequences that draw it)."""
+    try:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+    except (AttributeError, ValueError):  # closed, or replaced by something that is none
+        return False
+
+
+def _raw_input() -> Input | None:
+    """The terminal's input for prompt_toolkit, never switched back to cooked mode.
+
+    prompt_toolkit's run_in_terminal (how a line is printed above a running prompt) puts the
+    terminal back in cooked mode while it prints, so that a key pressed at that moment is echoed
+    by the terminal itself into the middle of the incoming line. We never read input in
+    that moment, so the terminal may as well stay raw: keys wait in the terminal's buffer
+    and are read, unechoed, when the prompt is back.
+    """
+    if sys.platform == "win32" or not sys.stdin.isatty():
+        return None  # prompt_toolkit's own choice
+    from prompt_toolkit.input.vt100 import Vt100Input
+
+    class RawInput(Vt100Input):
+        def cooked_mode(self) -> contextlib.AbstractContextManager[None]:
+            return contextlib.nullcontext()
+
+    return RawInput(sys.stdin)
+
+
+class LinePrompt:
+    """One prompt for the whole run (see the module's docstring). Up and down walk the
+    history of lines entered. Ctrl-C on a line with text clears it, as shells do. Ctrl-C on
+    an empty line (and SIGINT) calls `on_interrupt`: true means it dealt with the key, and
+    the prompt goes on; false ends the prompt. Ctrl-D on an empty line calls `on_eof` the
+    same way (without one, it ends the prompt). `keys` are key bindings of the caller's
+    own, `completer` what Tab offers.
+
+    To be specialised by overriding: `prompt_text` (the prompt's look), `remember` (which
+    history a line goes to), `next_line` (what the input holds for the next line)."""
+
+    def __init__(
+        self,
+        *,
+        history: History | None = None,
+        completer: Completer | None = None,
+        keys: KeyBindings | None = None,
+        on_interrupt: Callable[[], bool] = lambda: False,
+        on_eof: Callable[[], bool] = lambda: False,
+    ) -> None:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import InMemoryHistory
+
+        self._keys = keys
+        self._on_interrupt = on_interrupt
+        self._on_eof = on_eof
+        self.session: PromptSession[str] = PromptSession(
+            history=history if history is not None else InMemoryHistory(),
+            completer=completer,
+            complete_while_typing=False,
+            erase_when_done=True,  # no dead prompt left under the last lines on leaving
+            input=_raw_input(),
+        )
+        self._prompt: str | Callable[[], str] = "> "
+        self._task: asyncio.Future[None] | None = None
+        self._printing: set[asyncio.Future[None]] = set()
+        self._stopping = False
+        self._echoing: list[Any] | None = None  # the terminal's modes, while echo is off
+        #: When the line being handed to `on_line` was begun (monotonic seconds): its first
+        #: key into an empty prompt, or when it was read if it was typed ahead. A caller
+        #: tells by it whether a line was begun before something it showed.
+        self.begun = 0.0
+        self._first_key: float | None = None  # the line in the prompt's, once it has one
+        self.session.default_buffer.on_text_changed += self._text_changed
+
+    def set_prompt(self, text: str | Callable[[], str]) -> None:
+        """The prompt's text from now on; a callable is asked each time it is drawn."""
+        self._prompt = text
+        app = self.session.app
+        if app.is_running:
+            app.invalidate()
+
+    def prompt_text(self) -> Parts:
+        """The prompt as it is drawn, and as it stands before an entered line above."""
+        return [("", self._prompt() if callable(self._prompt) else self._prompt)]
+
+    def print_above(self, parts: Parts) -> None:
+        """Print a line above the prompt: prompt_toolkit erases the prompt, prints, and draws
+        it again below with what was typed so far (the terminal stays raw: see _raw_input).
+        Before the prompt starts and after it ends, the line is printed as it is."""
+        from prompt_toolkit import print_formatted_text
+        from prompt_toolkit.application import run_in_terminal
+        from prompt_toolkit.formatted_text import FormattedText
+        from prompt_toolkit.renderer import print_formatted_text as render_text
+        from prompt_toolkit.styles import default_ui_style
+
+        app = self.session.app
+        if not app.is_running or app.is_done:
+            print_formatted_text(FormattedText(parts))
+            return
+
+        def render() -> None:
+            text = FormattedText([*parts, ("", "\n")])
+            render_text(app.output, text, default_ui_style())
+            app.output.flush()
+
+        printed = asyncio.ensure_future(run_in_terminal(render))
+        self._printing.add(printed)
+        printed.add_done_callback(self._printing.discard)
+
+    def after_printed(self, then: Callable[[], None]) -> None:
+        """Call `then` once every line printed so far is on the screen (at once if it is)."""
+        if not self._printing:
+            then()
+            return
+        from prompt_toolkit.application import run_in_terminal
+
+        # Queued as the prints are, so that `then` runs right after the lines printed before
+        # it and before those printed after it: the prints of one batch of lines all run in
+        # one turn of the loop, and a task awaiting them would run only after the last one.
+        waiting = asyncio.ensure_future(run_in_terminal(then))
+        self._printing.add(waiting)  # kept, and waited for by `stop` like a print
+        waiting.add_done_callback(self._printing.discard)
+
+    async def stop(self) -> None:
+        """Finish printing what is on its way, then end the prompt (the program is leaving),
+        and leave the terminal as it was."""
+        if self._printing:
+            await asyncio.wait(set(self._printing), timeout=STOP_WAIT)
+        self._stopping = True
+        app = self.session.app
+        if app.is_running and not app.is_done:
+            with contextlib.suppress(Exception):  # it may be ending by itself right now
+                app.exit()
+        if self._task is not None:
+            await asyncio.wait({self._task}, timeout=STOP_WAIT)
+        self._echo_again()
+
+    def remember(self, text: str) -> None:
+        """Keep the entered `text` in the history (once, when entered twice in a row)."""
+        history = self.session.history
+        if history.get_strings()[-1:] != [text]:
+            history.append_string(text)
+
+    def next_line(self, buffer: Buffer) -> None:
+        """Empty the input for the next line."""
+        buffer.reset()
+
+    def _text_changed(self, buffer: Buffer) -> None:
+        """A first key into an empty prompt begins a line; a prompt cleared begins none yet."""
+        if not buffer.text:
+            self._first_key = None
+        elif self._first_key is None:
+            self._first_key = time.monotonic()
+
+    def _entered(self, text: str, on_line: Callable[[str], None]) -> None:
+        """`text` was entered at the prompt: printed above it, as a finished prompt would
+        leave it, kept in the history, and handed to `on_line` (with `begun` set)."""
+        first_key, self._first_key = self._first_key, None
+        self.begun = time.monotonic() if first_key is None else first_key
+        self.print_above([*self.prompt_text(), ("", text)])
+        if text.strip():
+            self.remember(text)
+        # a paste of several lines is several lines, each carried out as if typed: taken as
+        # one, its line breaks would reach others as unreadable characters (only CR and LF
+        # break it: str.splitlines would break at U+2028 and the like)
+        for each in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+            on_line(each)
+
+    def _echo_off(self) -> None:
+        """The prompt has ended (Ctrl-C, Ctrl-D) but the program runs on and prints: the
+        terminal, back in its usual mode, would echo what is typed meanwhile in the middle
+        of the lines still coming, and a second Ctrl-C as `^C` with the next line joined to
+        it. Nothing typed now is carried out, so nothing is echoed; Ctrl-C still interrupts.
+        `_echo_again` puts the modes back."""
+        try:
+            import termios
+        except ImportError:  # no such terminal modes here (Windows)
+            return
+        try:
+            fd = sys.stdin.fileno()
+            modes = termios.tcgetattr(fd)
+            quiet = termios.tcgetattr(fd)
+            quiet[3] &= ~termios.ECHO
+            termios.tcsetattr(fd, termios.TCSANOW, quiet)
+        except (termios.error, OSError, ValueError):  # no terminal any more
+            return
+        self._echoing = modes
+
+    def _echo_again(self) -> None:
+        """The terminal's modes as they were before `_echo_off` (if it turned echo off),
+        and what was typed since dropped: it was not carried out, and left in the terminal
+        it would be read by the shell as the program exits, and run as a command."""
+        if self._echoing is None:
+            return
+        import termios
+
+        with contextlib.suppress(termios.error, OSError, ValueError):
+            termios.tcsetattr(sys.stdin.fileno(), termios.TCSAFLUSH, self._echoing)
+        self._echoing = None
+
+    @staticmethod
+    def _typed_ahead() -> TypedAhead:
+        """What was typed before the prompt started (terminal/typed_ahead.py)."""
+        try:
+            fd = sys.stdin.fileno()
+        except (OSError, ValueError):
+            return TypedAhead()
+        return read_typed_ahead(fd)
+
+    def start(self, on_line: Callable[[str], None], on_end: Callable[[], None]) -> None:
+        """Run the prompt from now on (inside the running event loop): each line entered goes
+        to `on_line`, in order, the lines typed before the prompt started first. Once the
+        prompt ends by a key (see the class), `on_end` is called; not when `stop` ends it.
+        While it runs, the prompt takes SIGINT from the loop's handlers, and when it ends
+        it leaves the loop without one: `on_end` is where to catch it again."""
+        # (a task: what was typed ahead is carried out after the program has started)
+        self._task = asyncio.ensure_future(self._run(self._bindings(on_line), on_line, on_end))
+
+    def _bindings(self, on_line: Callable[[str], None]) -> list[KeyBindings]:
+        """The prompt's keys: Enter hands the line to `on_line`; Ctrl-C (and SIGINT) as the
+        class says; then the owner's keys, then the stray escapes swallowed."""
+        from prompt_toolkit.filters import Condition
+        from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+
+        own = KeyBindings()
+
+        @own.add("enter")
+        def _enter(event: KeyPressEvent) -> None:
+            buffer = event.current_buffer
+            self._entered(buffer.text, on_line)
+            self.next_line(buffer)
+
+        @own.add("c-c")
+        def _clear_or_interrupt(event: KeyPressEvent) -> None:
+            if event.current_buffer.text:
+                event.current_buffer.reset()  # as shells do: the line goes, nothing else
+                return
+            _interrupt(event)
+
+        @own.add("<sigint>")  # SIGINT from outside (kill -INT): Ctrl-C on an empty line
+        def _interrupt(event: KeyPressEvent) -> None:
+            if self._on_interrupt():
+                self.next_line(event.current_buffer)  # what was typed goes with it
+                return
+            # as prompt_toolkit's own Ctrl-C: the prompt ends
+            event.app.exit(exception=KeyboardInterrupt, style="class:aborting")
+
+        @own.add("c-d", filter=Condition(lambda: not self.session.default_buffer.text))
+        def _end(event: KeyPressEvent) -> None:
+            if not self._on_eof():
+                event.app.exit(exception=EOFError)
+
+        return [own, *([self._keys] if self._keys is not None else []), stray_escapes()]
+
+    async def _run(
+        self,
+        bindings: list[KeyBindings],
+        on_line: Callable[[str], None],
+        on_end: Callable[[], None],
+    ) -> None:
+        """The prompt's task (see `start`), with the keys `_bindings` made for it."""
+        from prompt_toolkit.formatted_text import FormattedText
+        from prompt_toolkit.key_binding import merge_key_bindings
+        from prompt_toolkit.patch_stdout import patch_stdout
+
+        ahead = self._typed_ahead()
+        if ahead.lines:
+            # The terminal echoed what was typed: the lines, and after them what was
+            # typed of the next one (the prompt shows that once it reads it). Printed
+            # from the start of that row, not after it.
+            output = self.session.output
+            output.write_raw("\r\x1b[K")
+            output.flush()
+        for text in ahead.lines:
+            self._entered(text, on_line)
+        if not ahead.ended:
+            with (
+                patch_stdout(raw=True),
+                redrawn_on_continue(lambda: self.session.app),  # after kill -STOP and fg
+                contextlib.suppress(EOFError, KeyboardInterrupt),
+            ):
+                await self.session.prompt_async(
+                    lambda: FormattedText(self.prompt_text()),
+                    key_bindings=merge_key_bindings(bindings),
+                    default=ahead.partial,
+                )
+        if not self._stopping:
+            self._echo_off()
+            on_end()
