@@ -34,6 +34,7 @@ from bench.bare_direct import BareReceiver
 from bench.common import HOST, Table, median, run, scratch_folder, us
 from bench.harness import BenchPeer, start_registry
 from net.endpoint import Endpoint
+from net.outgoing import Dest
 from peer.core.actions import Print
 from wire.codec import encode, json_value
 from wire.messages import Chat
@@ -81,8 +82,8 @@ def _watch(endpoint: Endpoint, marks: Marks, sent: str, read: str) -> None:
     datagram read is handed on (instance attributes over the methods it calls itself)."""
     real_sendto, real_datagram = endpoint._sendto, endpoint._datagram
 
-    def sendto(data: bytes, addr: Addr) -> None:
-        real_sendto(data, addr)
+    def sendto(data: bytes, dest: Dest) -> None:
+        real_sendto(data, dest)
         marks.mark(sent)
 
     def datagram(data: bytes, addr: Addr) -> None:

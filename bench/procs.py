@@ -141,7 +141,6 @@ async def evented(kind: str, mode: str, rcvbuf: int) -> None:
         endpoint = Endpoint(
             lambda m, a, k: counter.hit(),
             channel=SecureChannel(X25519PrivateKey.generate()),
-            key_for=lambda addr: None,
             session="sink",
         )
         port = (await endpoint.open(HOST, 0))[1]

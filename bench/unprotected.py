@@ -15,6 +15,7 @@ from typing import Any
 
 from peer.adapter.node import PeerNode
 from secure.channel import Opened, SecureChannel
+from wire.keys import key_from_text
 
 Addr = tuple[str, int]
 
@@ -28,7 +29,7 @@ class PassThrough:
     def __init__(self, node: PeerNode) -> None:
         self._channel: SecureChannel = node.endpoint.channel
         self._registry = node.core.server
-        self._key_at = node.endpoint.key_at
+        self._table = node.core.table
 
     def seal(self, data: bytes, addr: Addr, key: bytes, now: float) -> list[tuple[bytes, Addr]]:
         if addr == self._registry:
@@ -37,7 +38,7 @@ class PassThrough:
 
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         if datagram[:1] == bytes((CLEAR,)) and addr != self._registry:
-            key = self._key_at(addr)
+            key = key_from_text(self._table.key_at(addr))
             if key is not None:
                 return Opened(datagram[1:], key)
         return self._channel.open(datagram, addr, now)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from net.drop_log import DropLog, Rejections
-from net.outgoing import Outgoing
+from net.outgoing import Datagram, Outgoing
 from net.served_stream import fmt_addr, why_bad
 from secure.channel import Opened, SecureChannel
 from wire.codec import clear_request, decode_datagram_batch, encode
@@ -78,7 +78,6 @@ class ReceivingDatagrams:
     _on_batch: OnBatch | None
     _on_message: OnMessage
     _gate: Callable[[Addr], bool] | None
-    _heard: dict[Addr, bytes]
     _outgoing: Outgoing
     _new_id: IdMaker
 
@@ -87,13 +86,10 @@ class ReceivingDatagrams:
     def dropped(self, kind: str, line: str) -> None:
         raise NotImplementedError
 
-    def send(self, addr: Addr, message: Message) -> None:
+    def send(self, addr: Addr, message: Message, key: bytes) -> None:
         raise NotImplementedError
 
-    def _sendto(self, data: bytes, addr: Addr) -> None:
-        raise NotImplementedError
-
-    def _sendto_each(self, datagrams: list[tuple[bytes, Addr]]) -> None:
+    def _sendto_each(self, datagrams: list[Datagram]) -> None:
         raise NotImplementedError
 
     def _transmit(self, data: bytes, addr: Addr) -> None:
@@ -159,13 +155,10 @@ class ReceivingDatagrams:
             if body is None:
                 return
         key = opened.key
-        self._heard[addr] = key
-        if len(self._heard) > 65_536:  # bounded: forgotten ones are asked again
-            self._heard.clear()
         try:
             messages = decode_datagram_batch(body)
         except DecodeError as exc:
-            self._undecoded(exc, addr)
+            self._undecoded(exc, addr, key)
             return
         if self._gate is not None:
             for index in range(1, len(messages)):
@@ -203,16 +196,16 @@ class ReceivingDatagrams:
             self.on_handshake(addr, opened.key or opened.under_load)
         return None
 
-    def _undecoded(self, exc: DecodeError, addr: Addr) -> None:
-        """An opened datagram from `addr` is no message (`exc` says why): counted and
-        logged; a request of another version of ChatApp is told so."""
+    def _undecoded(self, exc: DecodeError, addr: Addr, key: bytes) -> None:
+        """An opened datagram from `addr`, sealed by `key`, is no message (`exc` says why):
+        counted and logged; a request of another version of ChatApp is told so."""
         self.bad_datagrams += 1
         self.dropped(
             "bad datagram",
             f"dropped bad datagram #{self.bad_datagrams} from {fmt_addr(addr)}: {why_bad(exc)}",
         )
         if isinstance(exc, OtherVersion) and exc.request_id:
-            self.send(addr, self._version_refusal(exc))
+            self.send(addr, self._version_refusal(exc), key)
 
     def _clear_datagram(self, data: bytes, addr: Addr) -> None:
         """A datagram in clear: a version of ChatApp from before the secure channel. A request

@@ -32,7 +32,7 @@ from typing import Protocol, TypedDict, Unpack
 from net.datagram_in import AsyncioDatagrams, ReceivingDatagrams
 from net.drop_log import Rejections
 from net.listener import Listener
-from net.outgoing import Outgoing, When
+from net.outgoing import Datagram, Dest, Outgoing, When
 from net.served_stream import FRAME_DEADLINE as FRAME_DEADLINE
 from net.served_stream import ServedStream
 from net.served_stream import fmt_addr as _fmt
@@ -48,8 +48,6 @@ Addr = tuple[str, int]
 #: Handed each message with where it came from and the public key that sent it.
 OnMessage = Callable[[Message, Addr, bytes], None]
 OnBatch = Callable[[list[Message], Addr, bytes], None]
-#: The public key to send to at an address, as the owner knows it (its table), or None.
-KeyFor = Callable[[Addr], bytes | None]
 
 
 class Handoff(Protocol):
@@ -78,7 +76,7 @@ SEND_QUEUE = 10_000
 
 
 class EndpointOptions(TypedDict, total=False):
-    """What an `Endpoint` may be given besides its owner, channel, keys and session; any
+    """What an `Endpoint` may be given besides its owner, channel and session; any
     may be left out (or None, where it may be None)."""
 
     #: Message types whose first frame on a TCP connection hands the connection to a
@@ -137,20 +135,14 @@ class Endpoint(ReceivingDatagrams):
         on_message: OnMessage,
         *,
         channel: SecureChannel,
-        key_for: KeyFor,
         session: str,
         **options: Unpack[EndpointOptions],
     ) -> None:
-        """`channel` seals and opens every datagram; `key_for` says whose key is at an
-        address the owner knows (else the key last heard from that address is used);
+        """`channel` seals and opens every datagram, each for the key it is sent with;
         `session` makes the ids of what the endpoint itself sends. See `EndpointOptions`."""
         self._on_message = on_message
         self._on_batch = options.get("on_batch")
         self.channel = channel
-        self._key_for = key_for
-        # the key that last spoke from each address: whom to answer where the owner knows
-        # of no key (a registration from a new address)
-        self._heard: dict[Addr, bytes] = {}
         # each connection's secure session
         self._streams: dict[asyncio.StreamWriter, SecureStream] = {}
         self._clock = time.monotonic
@@ -250,53 +242,46 @@ class Endpoint(ReceivingDatagrams):
             task.cancel()
         self._routes.clear()
 
-    def send(self, addr: Addr, message: Message, *, stream: bool = False, key: bytes = b"") -> None:
-        """Send `message` to `addr`: on the TCP connection it came from if there is one, as a
-        datagram if it fits (unless `stream`), else over a new TCP connection. With `key`
-        other than the one at `addr` (an answer to whoever asked, where the owner's table
-        still holds another key: a start with a new key at the address of one not yet
-        counted gone), a datagram is sealed for `key`, at once and alone."""
+    def send(self, addr: Addr, message: Message, key: bytes, *, stream: bool = False) -> None:
+        """Send `message` to `addr`, for the public key `key` there: on the TCP connection it
+        came from if there is one, as a datagram if it fits (unless `stream`), else over a
+        new TCP connection. With no key (b"") nothing leaves but a line in the log of
+        rejections: a datagram is sealed for its recipient's key, which the owner decides."""
         if self._routes:
             writer = self._routes.get(addr)
             if writer is not None and not writer.is_closing():
                 self._write(writer, message)
                 return
-        if stream:
-            self._spawn(self._connect_and_send(addr, message))
+        if not key:
+            self._no_key(addr)
             return
-        if key and self._sent_to_key(addr, message, key):
+        dest = (addr, key)
+        if stream:
+            self._spawn(self._connect_and_send(dest, message))
             return
         if type(message) is Ack:
             # merged with the others waiting, or alone: an Ack always fits (ids are short)
-            if not self._outgoing.ack(addr, message.reply_to):
-                self._queue(encode(message), addr)
+            if not self._outgoing.ack(dest, message.reply_to):
+                self._queue(encode(message), dest)
             return
         if type(message) is Acks:
-            for data in self._outgoing.acks(addr, message.replies):
-                self._queue(data, addr)
+            for data in self._outgoing.acks(dest, message.replies):
+                self._queue(data, dest)
             return
         data = encode(message)
         if fits_datagram(data):
-            self._queue(data, addr)
+            self._queue(data, dest)
             return
         reply_to: object = getattr(message, "reply_to", "")
         if reply_to:
             # A reply that does not fit: say so in a small datagram; they ask again over TCP.
-            self._sendto(encode(TooBig(self._new_id(), str(reply_to))), addr)
+            self._sendto(encode(TooBig(self._new_id(), str(reply_to))), dest)
             return
-        self._spawn(self._connect_and_send(addr, message))
+        self._spawn(self._connect_and_send(dest, message))
 
-    def _sent_to_key(self, addr: Addr, message: Message, key: bytes) -> bool:
-        """Whether `message` left as a datagram sealed for `key`, at once and alone: not
-        when `key` is the one at `addr` already, or it does not fit (see `send`)."""
-        if key == self.key_at(addr):
-            return False
-        data = encode(message)
-        if not fits_datagram(data):
-            return False
-        for packet, to in self.channel.seal(data, addr, key, self._clock()):
-            self._transmit(packet, to)
-        return True
+    def _no_key(self, addr: Addr) -> None:
+        self.no_key += 1
+        self.dropped("no key", f"not sent to {_fmt(addr)}: no key known there (#{self.no_key})")
 
     @contextlib.contextmanager
     def packed(self) -> Iterator[None]:
@@ -310,35 +295,37 @@ class Endpoint(ReceivingDatagrams):
         finally:
             self._sendto_each(self._outgoing.packed_ends(was))
 
-    def send_many(self, addrs: Sequence[Addr], message: Message) -> None:
-        """Send `message` to each of `addrs`, as `send` would to each, encoding it once."""
+    def send_many(self, addrs: Sequence[Addr], keys: Sequence[bytes], message: Message) -> None:
+        """Send `message` to each of `addrs`, for the key of the same place in `keys`, as
+        `send` would to each, encoding it once."""
         data = encode(message)
         reply_to: object = getattr(message, "reply_to", "")
-        if reply_to or not fits_datagram(data):
-            for addr in addrs:
-                self.send(addr, message)
+        if reply_to or not fits_datagram(data) or not all(keys):
+            for addr, key in zip(addrs, keys, strict=True):
+                self.send(addr, message, key)
             return
         routes = self._routes
+        dests = list(zip(addrs, keys, strict=True))
         if not routes:
-            when = self._outgoing.relay(addrs, data)
+            when = self._outgoing.relay(dests, data)
             if when is When.NOW:
-                self._sendto_all(data, addrs)
+                self._sendto_each([(data, dest) for dest in dests])
             if when is not None:
                 return  # sent, or waiting in the drain's relay entry
-        for addr in addrs:
-            writer = routes.get(addr) if routes else None
+        for dest in dests:
+            writer = routes.get(dest[0]) if routes else None
             if writer is not None and not writer.is_closing():
                 self._write(writer, message)
             else:
-                self._queue(data, addr)
+                self._queue(data, dest)
 
-    def _queue(self, data: bytes, addr: Addr) -> None:
-        """Send `data`, a datagram-sized message for `addr`, when `Outgoing` says: now, or
+    def _queue(self, data: bytes, dest: Dest) -> None:
+        """Send `data`, a datagram-sized message for `dest`, when `Outgoing` says: now, or
         packed with what follows it (net/outgoing.py)."""
-        when = self._outgoing.datagram(data, addr)
+        when = self._outgoing.datagram(data, dest)
         if when is When.LATER:
             return
-        self._sendto(data, addr)
+        self._sendto(data, dest)
         if when is When.NOW_THEN_FLUSH:
             (self._loop or asyncio.get_running_loop()).call_soon(self._flush)
 
@@ -346,18 +333,9 @@ class Endpoint(ReceivingDatagrams):
         """Send whatever waits to leave packed (the end of a pass of the event loop)."""
         self._sendto_each(self._outgoing.flush())
 
-    def key_at(self, addr: Addr) -> bytes | None:
-        """The key a datagram to `addr` is sealed to: the owner's, else the last heard there."""
-        key = self._key_for(addr)
-        return key if key is not None else self._heard.get(addr)
-
-    def _sendto(self, data: bytes, addr: Addr) -> None:
-        """Seal `data` for whoever is at `addr` and send what that takes."""
-        key = self.key_at(addr)
-        if key is None:
-            self.no_key += 1
-            self.dropped("no key", f"not sent to {_fmt(addr)}: no key known there (#{self.no_key})")
-            return
+    def _sendto(self, data: bytes, dest: Dest) -> None:
+        """Seal `data` for the key at the address of `dest` and send what that takes."""
+        addr, key = dest
         for packet, to in self.channel.seal(data, addr, key, self._clock()):
             self._transmit(packet, to)
 
@@ -381,20 +359,11 @@ class Endpoint(ReceivingDatagrams):
         else:
             self.errors += 1
 
-    def _sendto_all(self, data: bytes, addrs: Sequence[Addr]) -> None:
-        """`_sendto(data, addr)` for each of `addrs`: `data` encoded once, and only sealed
-        for each (each member's own session)."""
-        self._sendto_each([(data, addr) for addr in addrs])
-
-    def _sendto_each(self, datagrams: Iterable[tuple[bytes, Addr]]) -> None:
-        """`_sendto(data, addr)` for each (data, addr) of `datagrams`, in order, at one
+    def _sendto_each(self, datagrams: Iterable[Datagram]) -> None:
+        """`_sendto(data, dest)` for each (data, dest) of `datagrams`, in order, at one
         reading of the clock: what a relay, or the end of a drain, sends to many."""
-        key_at, seal, transmit, now = self.key_at, self.channel.seal, self._transmit, self._clock()
-        for data, addr in datagrams:
-            key = key_at(addr)
-            if key is None:
-                self._sendto(data, addr)  # (counted and said there)
-                continue
+        seal, transmit, now = self.channel.seal, self._transmit, self._clock()
+        for data, (addr, key) in datagrams:
             for packet, to in seal(data, addr, key, now):
                 transmit(packet, to)
 
@@ -412,12 +381,8 @@ class Endpoint(ReceivingDatagrams):
         if sock is not None:
             asyncio.get_running_loop().remove_writer(sock.fileno())
 
-    async def _connect_and_send(self, addr: Addr, message: Message) -> None:
-        key = self.key_at(addr)
-        if key is None:
-            self.no_key += 1
-            self._log(f"not sent to {_fmt(addr)} over TCP: no key known there")
-            return
+    async def _connect_and_send(self, dest: Dest, message: Message) -> None:
+        addr, key = dest
         try:
             # from the address bound, as datagrams go: a registry answering a registration
             # that came over TCP takes the connection's source for the peer's address

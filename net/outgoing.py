@@ -1,7 +1,8 @@
 """Which datagrams leave a node's UDP socket, and when: the batching and ack-merging policy
 of `net.endpoint.Endpoint`, sans-IO.
 
-Its events are the messages to send (already encoded), the acks to send, and the moments
+Its events are the messages to send (already encoded), each with its destination (an
+address, and the key it is sealed for there), the acks to send, and the moments
 that end a batch: the end of a drain of the socket (the datagrams read in one wake-up),
 the end of a pass of the event loop, and the end of a `packed` block. For each it says
 which datagrams go where now; the endpoint seals and sends them, and calls `flush` at the
@@ -28,8 +29,10 @@ from wire.codec import encode, fits_datagram, pack_datagrams
 from wire.messages import Ack, Acks
 
 Addr = tuple[str, int]
+#: Where a datagram goes: an address, and the public key it is sealed for there.
+Dest = tuple[Addr, bytes]
 #: One datagram's bytes, before sealing, and where it goes.
-Datagram = tuple[bytes, Addr]
+Datagram = tuple[bytes, Dest]
 
 
 class When(enum.Enum):
@@ -44,25 +47,25 @@ class When(enum.Enum):
 
 
 class _Relay:
-    """Datagram-sized messages for the same members (`addrs`), queued during one drain."""
+    """Datagram-sized messages for the same members (`dests`), queued during one drain."""
 
-    __slots__ = ("_members", "addrs", "datas")
+    __slots__ = ("_members", "datas", "dests")
 
-    def __init__(self, addrs: Sequence[Addr], datas: list[bytes]) -> None:
-        self.addrs = addrs
+    def __init__(self, dests: Sequence[Dest], datas: list[bytes]) -> None:
+        self.dests = dests
         self.datas = datas
-        self._members: set[Addr] | None = None
+        self._members: set[Dest] | None = None
 
-    def _set(self) -> set[Addr]:
+    def _set(self) -> set[Dest]:
         if self._members is None:
-            self._members = set(self.addrs)
+            self._members = set(self.dests)
         return self._members
 
-    def includes(self, addr: Addr) -> bool:
-        return addr in self._set()
+    def includes(self, dest: Dest) -> bool:
+        return dest in self._set()
 
-    def excludes(self, addrs: dict[Addr, list[str]]) -> bool:
-        return self._set().isdisjoint(addrs)
+    def excludes(self, dests: dict[Dest, list[str]]) -> bool:
+        return self._set().isdisjoint(dests)
 
 
 class Outgoing:
@@ -75,10 +78,10 @@ class Outgoing:
         self._coalesce_drains = coalesce_drains
         # datagrams waiting for the end of this pass of the event loop, by destination; an
         # address with an empty list had its first datagram of the pass sent at once
-        self._batches: dict[Addr, list[bytes]] = {}
+        self._batches: dict[Dest, list[bytes]] = {}
         # ids acked in this drain, or in this pass after the first datagram to the address
         # left: merged into one Acks
-        self._acks: dict[Addr, list[str]] = {}
+        self._acks: dict[Dest, list[str]] = {}
         # with coalesce_drains: what a drain relays to the same members, kept as one entry
         # rather than an entry per member (see `relay`)
         self._relay: _Relay | None = None
@@ -133,65 +136,65 @@ class Outgoing:
             else:
                 self._relay = None
                 for packet in pack_datagrams(relay.datas):
-                    out += [(packet, addr) for addr in relay.addrs]
+                    out += [(packet, dest) for dest in relay.dests]
         batches, self._batches = self._batches, {}
         acks, self._acks = self._acks, {}
-        for addr, replies in acks.items():
-            batches.setdefault(addr, []).extend(self._merged_acks(replies))
+        for dest, replies in acks.items():
+            batches.setdefault(dest, []).extend(self._merged_acks(replies))
         # A relay queues the same messages for every member: the same list is packed once
         # (the comparison is of the same bytes objects, so it costs little).
         packed: list[bytes] = []
         last: list[bytes] = []
-        for addr, waiting in batches.items():
+        for dest, waiting in batches.items():
             if waiting:
                 if waiting != last:
                     packed, last = pack_datagrams(waiting), waiting
-                out += [(packet, addr) for packet in packed]
+                out += [(packet, dest) for packet in packed]
         return out
 
     # -- what is sent --------------------------------------------------------------------
 
-    def datagram(self, data: bytes, addr: Addr) -> When:
-        """When `data`, one datagram-sized message for `addr`, leaves (see the module's
+    def datagram(self, data: bytes, dest: Dest) -> When:
+        """When `data`, one datagram-sized message for `dest`, leaves (see the module's
         docstring). Order is kept, except that acks which wait go after the rest."""
-        if self._relay is not None and self._relay.includes(addr):
+        if self._relay is not None and self._relay.includes(dest):
             self._unpack_relay()
-        waiting = self._batches.get(addr)
+        waiting = self._batches.get(dest)
         if waiting is not None:
             waiting.append(data)
             return When.LATER
         if self._holding:
-            self._batches[addr] = [data]  # the end of the drain (or packed block) flushes
+            self._batches[dest] = [data]  # the end of the drain (or packed block) flushes
             return When.LATER
-        self._batches[addr] = []
+        self._batches[dest] = []
         # within a drain, its end flushes: no pass of the loop for that
         if self._flush_asked or self._in_drain:
             return When.NOW
         self._flush_asked = True
         return When.NOW_THEN_FLUSH
 
-    def ack(self, addr: Addr, reply_to: str) -> bool:
-        """Whether an ack of `reply_to` for `addr` waits here, to be merged with the other
+    def ack(self, dest: Dest, reply_to: str) -> bool:
+        """Whether an ack of `reply_to` for `dest` waits here, to be merged with the other
         acks for it (True); else the caller sends it as a datagram, through `datagram`.
-        An ack waits when something else for `addr` went or waits in this pass, or while
+        An ack waits when something else for `dest` went or waits in this pass, or while
         sends wait for the end of a drain."""
-        if addr in self._batches or self._holding:
-            self._acks.setdefault(addr, []).append(reply_to)
+        if dest in self._batches or self._holding:
+            self._acks.setdefault(dest, []).append(reply_to)
             return True
         return False
 
-    def acks(self, addr: Addr, replies: Sequence[str]) -> list[bytes]:
-        """Acks of each of `replies` for `addr` (those of one datagram): merged with the
+    def acks(self, dest: Dest, replies: Sequence[str]) -> list[bytes]:
+        """Acks of each of `replies` for `dest` (those of one datagram): merged with the
         acks that wait for it, as `ack` would merge each (then none to send now), else as
         few datagram-sized messages as hold them, for the caller to send in order."""
-        if addr in self._batches or self._holding:
-            self._acks.setdefault(addr, []).extend(replies)
+        if dest in self._batches or self._holding:
+            self._acks.setdefault(dest, []).extend(replies)
             return []
         return self._merged_acks(list(replies))
 
-    def relay(self, addrs: Sequence[Addr], data: bytes) -> When | None:
+    def relay(self, dests: Sequence[Dest], data: bytes) -> When | None:
         """While sends wait (for the end of a drain, or of a `packed` block), when `data`
-        goes to each of `addrs` (a relay to many members): with no relay entry yet and
+        goes to each of `dests` (a relay to many members): with no relay entry yet and
         nothing waiting for any of them, it leaves now (`When.NOW`: the caller sends it to
         each) and the entry is opened, empty, for what follows; an entry for the same
         members (a burst) keeps it, to leave packed with the rest (`When.LATER`).
@@ -201,13 +204,13 @@ class Outgoing:
             return None
         relay = self._relay
         if relay is None:
-            if not self._batches or self._batches.keys().isdisjoint(addrs):
+            if not self._batches or self._batches.keys().isdisjoint(dests):
                 # The first relay of a drain leaves at once, as a peer's first answer does:
                 # the members of an idle registry never wait for the rest of the drain.
-                self._relay = _Relay(addrs, [])
+                self._relay = _Relay(dests, [])
                 return When.NOW
             return None
-        if relay.addrs == addrs:
+        if relay.dests == dests:
             relay.datas.append(data)
             return When.LATER
         self._unpack_relay()
@@ -221,8 +224,8 @@ class Outgoing:
         relay, self._relay = self._relay, None
         if relay is not None:
             batches = self._batches
-            for addr in relay.addrs:
-                batches.setdefault(addr, []).extend(relay.datas)
+            for dest in relay.dests:
+                batches.setdefault(dest, []).extend(relay.datas)
 
     def _merged_acks(self, replies: list[str]) -> list[bytes]:
         """Acks waiting for one address, as few datagram-sized messages as hold them: one

@@ -53,7 +53,7 @@ from secure.keys import public_of
 from secure.noise import NoiseError
 from terminal.yes_no import ask_yes_no
 from wire.codec import encode
-from wire.keys import fingerprint, key_from_text
+from wire.keys import fingerprint
 from wire.messages import Chat, MailTaken, Message, SaveMessage, for_log
 
 
@@ -130,7 +130,6 @@ class PeerNode:
         self.endpoint = Endpoint(
             self._received,
             channel=SecureChannel(static),
-            key_for=self._key_for,
             session=secrets.token_hex(4),
             log=self._debug,
             on_batch=self._received_batch,
@@ -186,12 +185,6 @@ class PeerNode:
                 await stop()
             await self.endpoint.close()
             self._unlock()
-
-    def _key_for(self, addr: Addr) -> bytes | None:
-        """The key a datagram to `addr` is for: the registry's, or the table's row's."""
-        if addr == self.core.server:
-            return self.core.trust.registry or None
-        return key_from_text(self.core.table.key_at(addr))
 
     def _key_answered(self, addr: Addr, key: bytes) -> None:
         self.keys.key_answered(addr, key)
@@ -384,7 +377,7 @@ class PeerNode:
         sealed to its recipient as it leaves (the core and the outbox keep it open). A Send
         of a MailTaken leaves once the lines before it are printed, a retry too: the
         registry empties the mailbox on it (see OnceShown)."""
-        addr, message = action.addr, action.message
+        addr, message, key = action.addr, action.message, action.key
         stream = type(action) is SendStream
         if self._verbose:
             self._debug(f"-> {addr[0]}:{addr[1]} {for_log(message)}")
@@ -394,21 +387,20 @@ class PeerNode:
                 return
             message = sealed
         elif type(message) is MailTaken and not stream:
-            self._console.after_printed(functools.partial(self.endpoint.send, addr, message))
+            self._console.after_printed(functools.partial(self.endpoint.send, addr, message, key))
             return
-        key = None
-        if type(message) is Chat and addr != self.core.server:
-            key = self.endpoint.key_at(addr)
-            if key is not None and self.keys.changed(message.to, key):
-                self.keys.pinned(message.to, key)  # said before it goes (if the table did not)
-        self.endpoint.send(addr, message, stream=stream)
+        # a peer's chat pins the key it is sent to
+        pin = message.to if type(message) is Chat and addr != self.core.server and key else ""
+        if pin and self.keys.changed(pin, key):
+            self.keys.pinned(pin, key)  # said before it goes (if the table did not)
+        self.endpoint.send(addr, message, key, stream=stream)
         # after the datagram has left, as the user waits for it (a first pin is a write):
         # its ack is read in a later pass of the event loop, never before this returns
-        if key is not None and type(message) is Chat:
-            self.keys.pinned(message.to, key)
+        if pin:
+            self.keys.pinned(pin, key)
 
-    def _send_file(self, addr: Addr, message: Message) -> None:  # (a FileHost's send)
-        self.endpoint.send(addr, message)
+    def _send_file(self, addr: Addr, key: bytes, message: Message) -> None:  # (a FileHost's)
+        self.endpoint.send(addr, message, key)
 
     def _sealed(self, save: SaveMessage) -> Message | None:
         """`save` sealed to its recipient (as it is, when the table has no key for them);

@@ -17,17 +17,22 @@ Addr = tuple[str, int]
 
 
 class Send(Struct, frozen=True):
-    """Send `message` to `addr` (UDP, or TCP when it does not fit a datagram)."""
+    """Send `message` to `addr` (UDP, or TCP when it does not fit a datagram), for the
+    public key `key` there: the registry's, or the key of the table's row (b"": none
+    known, and it is not sent)."""
 
     addr: Addr
     message: Message
+    key: bytes
 
 
 class SendStream(Struct, frozen=True):
-    """Send `message` to `addr` over TCP and feed the answers back (after a TooBig)."""
+    """Send `message` to `addr` over TCP, for `key` (as a Send), and feed the answers back
+    (after a TooBig)."""
 
     addr: Addr
     message: Message
+    key: bytes
 
 
 class Print(Struct, frozen=True):

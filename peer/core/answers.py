@@ -55,7 +55,7 @@ class Answers:
         if isinstance(reply, TooBig):
             request = requests.stream(reply_to, now)
             if request is not None:
-                emit(SendStream(shared.server, request.message))
+                emit(SendStream(shared.server, request.message, shared.trust.registry))
             return
         request = requests.answer(reply_to)
         if request is not None:

@@ -86,9 +86,9 @@ class DirectChats:
         shared = self._shared
         entry = shared.table.entry(chat.to)
         if entry is not None:
-            emit(Send((entry.ip, entry.port), chat))
-            key = key_from_text(entry.key)
-            if key is not None:
+            key = key_from_text(entry.key) or b""
+            emit(Send((entry.ip, entry.port), chat, key))
+            if key:
                 shared.trust.sent(chat, key)  # only its key may ack it
 
     def _chat_over(self, chat: Chat, now: float, emit: Emit, *, gave_up: bool) -> None:

@@ -277,7 +277,7 @@ class PeerCore:
                 taken = True
         if taken:
             if inbox.owed:
-                inbox.ack_owed(emit)
+                inbox.ack_owed(key, emit)
             self._settle(now, emit)
         return actions
 

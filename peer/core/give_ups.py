@@ -122,7 +122,8 @@ class GiveUps:
         # busy to answer in time, the name does not stay online without us.
         name, token = shared.state.name, shared.state.token
         # As `dereg`, not `/quit`: nobody is told that a peer never seen has quit.
-        emit(Send(shared.server, Deregister(shared.new_id(), name, token, False, "")))
+        dereg = Deregister(shared.new_id(), name, token, False, "")
+        emit(Send(shared.server, dereg, shared.trust.registry))
         if shared.outbox or shared.outbox.unanswered:
             emit(Print("[Your kept messages stay on disk for the next start.]"))
         self._leaving.never_started(emit)

@@ -31,9 +31,10 @@ class Inbox:
         self.owed.append((addr, msg_id))
         return first
 
-    def ack_owed(self, emit: Emit) -> None:
+    def ack_owed(self, key: bytes, emit: Emit) -> None:
         """Send the acks owed since the last call (the end of an event: one datagram's
-        messages): one Ack, or one Acks per address for several."""
+        messages, sealed by `key`, to which they go): one Ack, or one Acks per address
+        for several."""
         owed = self.owed
         if not owed:
             return
@@ -41,10 +42,11 @@ class Inbox:
         new_id = self._shared.new_id
         if len(owed) == 1:
             addr, msg_id = owed[0]
-            emit(Send(addr, Ack(new_id(), msg_id)))
+            emit(Send(addr, Ack(new_id(), msg_id), key))
             return
         by_addr: dict[Addr, list[str]] = {}
         for addr, msg_id in owed:
             by_addr.setdefault(addr, []).append(msg_id)
         for addr, ids in by_addr.items():
-            emit(Send(addr, Acks(new_id(), tuple(ids)) if len(ids) > 1 else Ack(new_id(), ids[0])))
+            ack = Acks(new_id(), tuple(ids)) if len(ids) > 1 else Ack(new_id(), ids[0])
+            emit(Send(addr, ack, key))

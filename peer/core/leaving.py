@@ -115,7 +115,7 @@ class Leaving:
             emit(Print(line, "system"))
         if registered:
             dereg = Deregister(shared.new_id(), state.name, state.token, True, farewell)
-            emit(Send(shared.server, dereg))
+            emit(Send(shared.server, dereg, shared.trust.registry))
         return actions
 
     def undelivered(self) -> tuple[Message, ...]:

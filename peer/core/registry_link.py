@@ -208,7 +208,7 @@ class RegistryLink:
                 request.quiet = False
         server = shared.server
         for request in again:
-            emit(Send(server, request.message))
+            emit(Send(server, request.message, shared.trust.registry))
             if isinstance(request.message, Register) and not shared.life.started:
                 # its key too, answered in clear and at once: a registry that runs is
                 # told from one that does not even when a lossy LAN loses its handshakes
@@ -217,7 +217,7 @@ class RegistryLink:
         for request in failed:
             self._failed(request, now, emit, False)
         for request in requests.busy_over(now):
-            emit(Send(server, request.message))
+            emit(Send(server, request.message, shared.trust.registry))
         self.ask_outcomes_again(now, now, emit)
         if shared.watch.keepalive_due(now):
             self._keepalive(now, emit)

@@ -19,6 +19,7 @@ from peer.core.actions import Addr, Emit, Send
 from peer.core.busy_waits import BusyWaits
 from peer.core.outbox import Outbox
 from peer.core.pacing import Pace
+from peer.core.trust import Trust
 from wire.codec import travels_by_stream
 from wire.messages import (
     ChannelPost,
@@ -78,6 +79,9 @@ class Requests:
         pace: Pace | None = None,
     ) -> None:
         self.server = server  # where requests go: the registry used now (Shared.move_to)
+        #: Whose key the registry's is (`registry`), what requests are sealed for: the
+        #: peer's own, given by Shared.
+        self.trust = Trust(b"", lambda name: None)
         self._outbox = outbox
         self._sent: Retransmitter[Request] = Retransmitter(timeout, attempts)
         # the request what is typed next (saves, posts, ...) waits for (a long one on its
@@ -121,7 +125,7 @@ class Requests:
         if isinstance(message, _IN_ORDER) and self._waits(message, now, emit, quiet, kept):
             return
         self._start(Request(message, quiet), now)
-        emit(Send(self.server, message))
+        emit(Send(self.server, message, self.trust.registry))
 
     def _waits(
         self, message: Message, now: float, emit: Emit, quiet: bool, kept: Message | None
@@ -194,7 +198,7 @@ class Requests:
         those sent at `now`."""
         for request in self._sent.renew(now, every=moved):
             request.since = now
-            emit(Send(self.server, request.message))
+            emit(Send(self.server, request.message, self.trust.registry))
 
     def release(self, now: float, emit: Emit) -> None:
         """Send, in order, what waits for the pace (see `send`), as much as it allows at
@@ -208,7 +212,7 @@ class Requests:
             if not kinds[kind]:
                 del kinds[kind]  # none left: `any_of` looks at the kinds that wait
             self._start(request, now)
-            emit(Send(self.server, request.message))
+            emit(Send(self.server, request.message, self.trust.registry))
 
     @property
     def waiting(self) -> bool:

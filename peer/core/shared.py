@@ -77,6 +77,7 @@ class Shared:
     def __post_init__(self) -> None:
         #: Who may say what (peer.core.trust), judged by the key that sealed each message.
         self.trust = Trust(b"", self.table.entry)
+        self.requests.trust = self.trust  # what it sends is sealed for the registry's key
         #: The peer's lifecycle (the PeerState's), at hand: asked for every message.
         self.life: Lifecycle = self.state.life
         self.change_lines.follow(self.table, lambda: self.state.name)

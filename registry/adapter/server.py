@@ -133,7 +133,6 @@ class RegistryServer:
         self.endpoint = Endpoint(
             self._received,
             channel=channel,
-            key_for=self.core.key_at,
             session=secrets.token_hex(4),
             handoff=handoff,
             log=self.log,
@@ -464,17 +463,17 @@ class RegistryServer:
 
     def _send(self, action: Send | SendMany | None) -> None:
         if self.elsewhere is not None:
-            action = self.elsewhere.send(action, self.core.key_at)  # (what is for here)
+            action = self.elsewhere.send(action)  # (what is for here)
         if action is None:
             return
         if isinstance(action, SendMany):
             if self._verbose:
                 self.log(f"-> {len(action.addrs)} peers {for_log(action.message)}")
-            self.endpoint.send_many(action.addrs, action.message)
+            self.endpoint.send_many(action.addrs, action.keys, action.message)
         else:
             if self._verbose:
                 self.log(f"-> {_fmt(action.addr)} {for_log(action.message)}")
-            self.endpoint.send(action.addr, action.message, key=action.key)
+            self.endpoint.send(action.addr, action.message, action.key)
 
     def _release(self, held: list[Send | SendMany]) -> None:
         """Send what waited for a commit, now made (see registry.adapter.commit), together."""

@@ -20,21 +20,22 @@ Addr = tuple[str, int]
 
 
 class Send(Struct, frozen=True):
-    """Send `message` to `addr` (over UDP, or TCP when it does not fit or came over TCP);
-    `key`, when given, is the public key it is for: an answer goes to whoever asked, though
-    the table holds another key at that address (b"": the key at the address)."""
+    """Send `message` to `addr` (over UDP, or TCP when it does not fit or came over TCP),
+    for the public key `key` there: an answer's is whoever asked, a push's the table's row
+    at the address (b"": none known, and it is not sent)."""
 
     addr: Addr
     message: Message
-    key: bytes = b""
+    key: bytes
 
 
 class SendMany(Struct, frozen=True):
-    """Send one `message` to each of `addrs`, as `Send` would to each (a relay's fan-out:
-    encoded once, sent in one tight loop)."""
+    """Send one `message` to each of `addrs`, for the key of the same place in `keys`, as
+    `Send` would to each (a relay's fan-out: encoded once, sent in one tight loop)."""
 
     addrs: tuple[Addr, ...]
     message: Message
+    keys: tuple[bytes, ...]
 
 
 class StoreMail(Struct, frozen=True):

@@ -41,7 +41,7 @@ from registry.core.services import Services
 from registry.core.table import Record, Table
 from wire.desk.messages import DeskMessage
 from wire.file_messages import FileMessage
-from wire.keys import key_from_text, key_text
+from wire.keys import key_text
 from wire.messages import (
     Ack,
     Acks,
@@ -249,7 +249,8 @@ class RegistryCore:
                 "You are sending too fast: the registry is slowing you down, and what it"
                 " drops is sent again."
             )
-            emit(Send(addr, Notice(self._s.answers.new_id(), text)))
+            # (to whoever is online there: its key is not known before the datagram is opened)
+            emit(Send(addr, Notice(self._s.answers.new_id(), text), self.key_at(addr)))
         return admitted, actions
 
     def receive(
@@ -400,12 +401,10 @@ class RegistryCore:
         """Registrations answered Busy (registry/core/pacing.py), for the console's `stats`."""
         return self._pacing.busy_answers
 
-    def key_at(self, addr: Addr) -> bytes | None:
-        """The public key of the online peer at `addr`: whom what is sent there is for."""
-        for record in self._s.feed.online_at(addr):
-            if record.key:
-                return key_from_text(record.key)
-        return None
+    def key_at(self, addr: Addr) -> bytes:
+        """The public key of the online peer at `addr`: whom what is sent there is for
+        (b"": none)."""
+        return self._s.feed.key_at(addr)
 
     def pending_pushes(self) -> int:
         """How many pushes (table changes, relays, notices, mail) wait for a peer's ack:
@@ -441,7 +440,7 @@ class RegistryCore:
     def _table_request(self, msg: TableRequest, req: Request, now: float, emit: Emit) -> None:
         """A peer asks for the whole table (over TCP when it is big: registry/core/pacing.py)."""
         if not self._pacing.whole_table_too_big(req, emit):
-            emit(Send(req.addr, self._s.feed.snapshot(req.id)))
+            emit(Send(req.addr, self._s.feed.snapshot(req.id), req.asker))
 
     def _acked(self, replies: Sequence[str], req: Request, now: float, emit: Emit) -> None:
         """`req.addr` acked each of `replies` (one Ack, or one Acks for a datagram of

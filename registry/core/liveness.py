@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from msgspec import Struct, field
 
 from registry.core.actions import Addr, Emit, Log, Send
-from registry.core.requests import Reason, Request, fmt
+from registry.core.requests import Reason, Request, fmt, public_key
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.messages import Register, TableUpdate
@@ -44,11 +44,12 @@ Waiting = tuple[Register, Request]
 
 class Probe(Struct):
     """A liveness probe (`ping`, sent first at `since`) in flight to the peer holding the
-    name keyed `owner` at `addr`, and the registrations of another start of that name
-    waiting for its outcome, by id."""
+    name keyed `owner` at `addr` with the public key `public`, and the registrations of
+    another start of that name waiting for its outcome, by id."""
 
     owner: str
     addr: Addr
+    public: bytes
     ping: TableUpdate
     since: float
     waiting: dict[str, Waiting] = field(default_factory=dict)
@@ -132,10 +133,11 @@ class Liveness:
         probe = self._probes.get(probe_id) if probe_id is not None else None
         if probe is None or probe.addr != record.addr:
             ping = TableUpdate(self._s.answers.new_id(), 0, ())
-            probe = Probe(key, record.addr, ping, now if since is None else since)
+            public = public_key(record)
+            probe = Probe(key, record.addr, public, ping, now if since is None else since)
             self._probes.start(ping.id, probe, now)
             self._probing_owner[key] = ping.id
-            emit(Send(record.addr, ping))
+            emit(Send(record.addr, ping, public))
         if waiting is not None:
             probe.waiting[waiting[0].id] = waiting
 
@@ -164,7 +166,7 @@ class Liveness:
         """Send again the probe copies due at `now`; the probes given up."""
         again, failed = self._probes.due(now)
         for probe in again:
-            emit(Send(probe.addr, probe.ping))
+            emit(Send(probe.addr, probe.ping, probe.public))
         return failed
 
     def failed(

@@ -60,7 +60,7 @@ class Pacing:
         A table of fewer rows may not fit either, and is answered TooBig by the endpoint,
         as any answer too big for a datagram."""
         if req.datagram and len(self._table.records) > WELCOME_ROWS:
-            emit(Send(req.addr, TooBig(self._answers.new_id(), req.id)))
+            emit(Send(req.addr, TooBig(self._answers.new_id(), req.id), req.asker))
             return True
         return False
 

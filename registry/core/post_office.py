@@ -100,9 +100,9 @@ class PostOffice:
         self.keep_owner(record, emit)  # (forgotten with the box, once all is taken)
         rest = self._boxes.part(record)
         if rest:
-            emit(Send(req.addr, MoreMail(self._s.answers.new_id(), req.id, rest)))
+            emit(Send(req.addr, MoreMail(self._s.answers.new_id(), req.id, rest), req.asker))
         else:
-            emit(Send(req.addr, Ack(self._s.answers.new_id(), req.id)))
+            emit(Send(req.addr, Ack(self._s.answers.new_id(), req.id), req.asker))
 
     def moved(self, old_key: str, record: Record, emit: Emit) -> None:
         """`record` was renamed from the name keyed `old_key`: its box follows it."""

@@ -36,13 +36,15 @@ class Presence:
         new_id = self._s.answers.new_id
         if not record.online:
             # the registry gave up on this peer; it re-registers with its token on this answer
-            emit(Send(req.addr, Refused(new_id(), req.id, "You are not registered.")))
+            refused = Refused(new_id(), req.id, "You are not registered.")
+            emit(Send(req.addr, refused, req.asker))
             return
         record.last_seen = now
         emit(
             Send(
                 req.addr,
                 Alive(new_id(), req.id, self._s.table.version, self._s.membership.registries),
+                req.asker,
             )
         )
 

@@ -8,7 +8,7 @@ the order it was sent) and turns what registry/core/pushes.py says into actions.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from registry.core.actions import Addr, Emit, Send
 from registry.core.pushes import Flight, Push, Pushes
@@ -23,7 +23,10 @@ from wire.names import name_key
 class Pusher:
     """Every push awaiting an ack: retried every `timeout` seconds, `attempts` times."""
 
-    def __init__(self, timeout: float, attempts: int) -> None:
+    def __init__(self, timeout: float, attempts: int, key_at: Callable[[Addr], bytes]) -> None:
+        """Pushes retried every `timeout` seconds, `attempts` times; each sealed for the key
+        `key_at` says is online at its address (b"": none, and it is not sent)."""
+        self._key_at = key_at
         if timeout <= 0 or attempts < 1:
             raise ValueError(f"pushes need a timeout > 0 and attempts >= 1: {timeout}, {attempts}")
         self.pushes = Pushes(timeout, attempts, streamed=travels_by_stream)
@@ -47,7 +50,7 @@ class Pusher:
         targets = [(name_key(r.name), r.addr) for r in records]
         addrs = self.pushes.add(message, purpose, targets, now, next(self._seq))
         if addrs:
-            emit(send_to(addrs, message))
+            emit(send_to(addrs, message, self._key_at))
 
     def relay(self, message: Message, roster: Roster, sender: str, now: float, emit: Emit) -> int:
         """Push the channel `message` to every online peer of `roster` but `sender` (a name
@@ -59,7 +62,7 @@ class Pusher:
         else:
             sent = self.pushes.add(message, "relay", zip(keys, addrs, strict=True), now, seq)
         if sent:
-            emit(send_to(sent, message))
+            emit(send_to(sent, message, self._key_at))
         return len(addrs)
 
     def again(self, record: Record, push: Push, now: float, emit: Emit) -> None:
@@ -68,7 +71,7 @@ class Pusher:
         target = [(name_key(record.name), record.addr)]
         addrs = self.pushes.add(push.message, push.purpose, target, now, push.seq)
         if addrs:
-            emit(send_to(addrs, push.message))
+            emit(send_to(addrs, push.message, self._key_at))
 
     def answer(
         self, replies: Sequence[str], addr: Addr, now: float, emit: Emit
@@ -77,16 +80,16 @@ class Pusher:
         owner's name key; what waited for room behind them is sent."""
         answered, released = self.pushes.answer(replies, addr, now)
         for waiting in released:
-            emit(Send(waiting.addr, waiting.message))
+            emit(Send(waiting.addr, waiting.message, self._key_at(waiting.addr)))
         return answered
 
     def due(self, now: float, emit: Emit) -> list[Push]:
         """Send again what is due; the pushes given up (what they let out is sent)."""
         again, failed, released = self.pushes.due(now)
         for addrs, message in again:
-            emit(send_to(addrs, message))
+            emit(send_to(addrs, message, self._key_at))
         for push in released:
-            emit(Send(push.addr, push.message))
+            emit(Send(push.addr, push.message, self._key_at(push.addr)))
         return failed
 
     def drop_all(self, addr: Addr) -> list[Push]:

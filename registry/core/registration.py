@@ -438,4 +438,4 @@ class Registration:
         """Refuse the attempt for a budget: sent to its address as any datagram (the log
         says it only now and then, so not through Answers.refuse)."""
         refused = Refused(self._s.answers.new_id(), attempt.msg.id, reason)
-        emit(Send(attempt.req.addr, refused))
+        emit(Send(attempt.req.addr, refused, attempt.req.asker))

@@ -13,7 +13,7 @@ from registry.core.actions import Emit, Log, Send
 from registry.core.authority import Claim
 from registry.core.mailboxes import Deposit
 from registry.core.post_office import PostOffice
-from registry.core.requests import Request, remember
+from registry.core.requests import Request, public_key, remember
 from registry.core.services import Services
 from registry.core.table import Record
 from wire.limits import MAX_TEXT
@@ -74,7 +74,7 @@ class Relay:
         the outcome was lost, or late) is told that again too."""
         self._s.answers.ack(req, emit)
         if relayed:
-            emit(Send(req.addr, Relayed(self._s.answers.new_id(), req.id)))
+            emit(Send(req.addr, Relayed(self._s.answers.new_id(), req.id), req.asker))
 
     def over(self, emit: Emit) -> None:
         """Tell the sender of each post whose relay has ended (every member acked, or has
@@ -93,4 +93,8 @@ class Relay:
             if post_id in self._done:
                 self._done[post_id] = True
             if sender is not None:
-                emit(Send(sender.addr, Relayed(self._s.answers.new_id(), post_id)))
+                emit(
+                    Send(
+                        sender.addr, Relayed(self._s.answers.new_id(), post_id), public_key(sender)
+                    )
+                )

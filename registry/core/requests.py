@@ -14,6 +14,7 @@ from msgspec import Struct
 
 from registry.core.actions import Addr, Emit, Log, Send, SendMany
 from registry.core.quotas import Origin
+from registry.core.table import Record
 from wire.keys import key_from_text
 from wire.messages import Ack, Message, Refused
 from wire.refusals import RefusalCode
@@ -41,7 +42,7 @@ class Request(Struct, frozen=True):
     @property
     def asker(self) -> bytes:
         """The key an answer is for: the sender's, though the table holds another key at
-        its address (b"": whatever key is at the address)."""
+        its address (b"": none, and nothing is sent)."""
         return (key_from_text(self.key) or b"") if self.key else b""
 
     @property
@@ -82,7 +83,7 @@ class Answers:
 
     def ack(self, req: Request, emit: Emit) -> None:
         """Acknowledge `req`: done (or a copy of one done)."""
-        emit(Send(req.addr, Ack(self.new_id(), req.id)))
+        emit(Send(req.addr, Ack(self.new_id(), req.id), req.asker))
 
 
 class DoneRequests:
@@ -113,9 +114,18 @@ def remember(recent: OrderedDict[str, V], key: str, value: V) -> None:
         recent.popitem(last=False)
 
 
-def send_to(addrs: Sequence[Addr], message: Message) -> Send | SendMany:
-    """`message` to each of `addrs`, one Send for one address."""
-    return Send(addrs[0], message) if len(addrs) == 1 else SendMany(tuple(addrs), message)
+def send_to(
+    addrs: Sequence[Addr], message: Message, key_at: Callable[[Addr], bytes]
+) -> Send | SendMany:
+    """`message` to each of `addrs`, for the key `key_at` each; one Send for one address."""
+    if len(addrs) == 1:
+        return Send(addrs[0], message, key_at(addrs[0]))
+    return SendMany(tuple(addrs), message, tuple(map(key_at, addrs)))
+
+
+def public_key(record: Record) -> bytes:
+    """The public key of `record`'s peer, what is sent to it is sealed for (b"": none)."""
+    return key_from_text(record.key) or b""
 
 
 def session_of(msg_id: str) -> str:

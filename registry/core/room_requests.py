@@ -127,7 +127,8 @@ class RoomRequests:
         """Answer with the rooms and how many are in each."""
         rows = self.rooms.listing()
         names, counts = tuple(n for n, _ in rows), tuple(c for _, c in rows)
-        emit(Send(req.addr, RoomList(self._s.answers.new_id(), req.id, names, counts)))
+        listed = RoomList(self._s.answers.new_id(), req.id, names, counts)
+        emit(Send(req.addr, listed, req.asker))
 
     # -- what the other parts ask ---------------------------------------------------------
 

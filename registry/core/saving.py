@@ -131,7 +131,7 @@ class Saving:
             # now, and its next try, sealed anew, is.
             what = f"save from {sender.name} for {recipient.name}: sealed to its former key"
             emit(Log(f"{what}; sent the table"))
-            emit(Send(req.addr, self._s.feed.snapshot("")))
+            emit(Send(req.addr, self._s.feed.snapshot(""), req.asker))
             return None
         return recipient
 

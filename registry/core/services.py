@@ -67,7 +67,10 @@ class Services(Struct, frozen=True):
         every `timing[0]` seconds, `timing[1]` times (registry/core/pusher.py)."""
         answers = Answers(new_id)
         aliases = Aliases(table)
-        pusher = Pusher(*timing)
+        # each push sealed for the key online at its address (the feed, made with the
+        # pusher, is asked when a push is sent)
+        pusher = Pusher(*timing, key_at=lambda addr: feed.key_at(addr))
+        feed = TableFeed(table, aliases, pusher, answers)
         return cls(
             table=table,
             answers=answers,
@@ -75,7 +78,7 @@ class Services(Struct, frozen=True):
             aliases=aliases,
             authority=Authority(table, aliases, answers),
             pusher=pusher,
-            feed=TableFeed(table, aliases, pusher, answers),
+            feed=feed,
             done=DoneRequests(answers),
             clock=WallClock(),
             membership=Membership(),

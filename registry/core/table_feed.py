@@ -12,6 +12,7 @@ from registry.core.pusher import Pusher
 from registry.core.requests import Answers
 from registry.core.table import Record, Table
 from registry.core.table_changes import Roster, TableChanges
+from wire.keys import key_from_text
 from wire.messages import Entry, TableSnapshot
 
 
@@ -75,6 +76,15 @@ class TableFeed:
     def online_at(self, where: Addr) -> list[Record]:
         """The online records at `where` (registry/core/table_changes.py)."""
         return self.changes.online_at(where)
+
+    def key_at(self, where: Addr) -> bytes:
+        """The public key of the peer online at `where`: whom what is sent there is for
+        (b"": none)."""
+        for record in self.changes.online_at(where):
+            key = key_from_text(record.key)
+            if key is not None:
+                return key
+        return b""
 
     def roster(self) -> Roster:
         """The online and offline peers, as push targets (registry/core/table_changes.py)."""

@@ -5,7 +5,7 @@ every endpoint of the tests."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -42,9 +42,13 @@ def clear_endpoint(on_message: Callable[[Any, Addr], None], **options: Any) -> E
     return Endpoint(
         lambda message, addr, key: on_message(message, addr),
         channel=ClearChannel(),  # type: ignore[arg-type]
-        key_for=lambda addr: PUBLIC,
         **options,
     )
+
+
+def with_keys(addrs: Sequence[Addr]) -> tuple[Sequence[Addr], list[bytes]]:
+    """`addrs` and the key to send to at each (PUBLIC), as `Endpoint.send_many` takes them."""
+    return addrs, [PUBLIC] * len(addrs)
 
 
 _sessions: dict[object, SecureStream] = {}

@@ -10,7 +10,7 @@ import socket
 from collections.abc import Callable
 
 import pytest
-from clear_channel import clear_endpoint, session_of
+from clear_channel import PUBLIC, clear_endpoint, session_of, with_keys
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from net import datagram_in, served_stream
@@ -47,7 +47,7 @@ async def pair() -> tuple[Endpoint, list[tuple[Message, tuple[str, int]]]]:
     def on_message(message: Message, addr: tuple[str, int]) -> None:
         got.append((message, addr))
         if isinstance(message, TableRequest):
-            server.send(addr, TableSnapshot("s-1", message.id, 1, BIG, ()))
+            server.send(addr, TableSnapshot("s-1", message.id, 1, BIG, ()), PUBLIC)
 
     server = clear_endpoint(on_message, session="s")
     await server.open("127.0.0.1", 0)
@@ -182,7 +182,7 @@ def test_sends_in_one_pass_share_datagrams_in_order_and_an_idle_send_goes_at_onc
         sock, dest, sender = await sink_and_sender()
         sent = [Notice(f"b-{i}", f"line {i}") for i in range(50)]
         for message in sent:  # all in one pass of the loop
-            sender.send(dest, message)
+            sender.send(dest, message, PUBLIC)
         first = await asyncio.wait_for(loop.sock_recv(sock, 65536), 5)
         assert decode(first) == sent[0]  # the first went at once, alone
         got: list[Message] = [sent[0]]
@@ -206,7 +206,7 @@ async def acking_endpoint() -> tuple[Endpoint, socket.socket, int]:
     endpoint: Endpoint
 
     def ack_it(message: Message, addr: tuple[str, int]) -> None:
-        endpoint.send(addr, Ack(f"a-{message.id}", message.id))
+        endpoint.send(addr, Ack(f"a-{message.id}", message.id), PUBLIC)
 
     endpoint = clear_endpoint(ack_it, session="e")
     port = (await endpoint.open("127.0.0.1", 0))[1]
@@ -224,9 +224,9 @@ def test_what_is_sent_within_packed_leaves_at_its_end_in_one_datagram() -> None:
         sock, dest, sender = await sink_and_sender()
         notices = [Notice(f"n-{i}", f"line {i}") for i in range(2)]
         with sender.packed():
-            sender.send(dest, Ack("b-0", "s-1"))
+            sender.send(dest, Ack("b-0", "s-1"), PUBLIC)
             for notice in notices:
-                sender.send(dest, notice)
+                sender.send(dest, notice, PUBLIC)
             assert seen_by(sock) == []  # nothing before the end
         got = decode_datagram_batch(sock.recv(65536))
         assert got[:2] == notices  # one datagram, the ack merged after the rest
@@ -268,11 +268,11 @@ def test_acks_that_wait_for_the_end_of_a_pass_travel_as_one_acks_after_the_rest(
         sock, dest, sender = await sink_and_sender()
         notices = [Notice(f"n-{i}", f"line {i}") for i in range(3)]
         acked = [f"r-{i:02}-" + "x" * 58 for i in range(100)]  # long ids: several Acks
-        sender.send(dest, Ack("b-0", acked[0]))  # the first send of the pass goes at once
+        sender.send(dest, Ack("b-0", acked[0]), PUBLIC)  # the first send of the pass goes at once
         for i, reply_to in enumerate(acked[1:], start=1):
-            sender.send(dest, Ack(f"b-{i}", reply_to))
+            sender.send(dest, Ack(f"b-{i}", reply_to), PUBLIC)
             if i <= len(notices):
-                sender.send(dest, notices[i - 1])
+                sender.send(dest, notices[i - 1], PUBLIC)
         assert decode(await asyncio.wait_for(loop.sock_recv(sock, 65536), 5)) == Ack(
             "b-0", acked[0]
         )
@@ -356,8 +356,8 @@ async def one_drain(coalesce: bool) -> tuple[list[list[Message]], list[Message],
     early: list[list[Message]] = []
 
     def relay(message: Message, addr: tuple[str, int]) -> None:
-        endpoint.send(addr, Ack(f"a-{message.id}", message.id))
-        endpoint.send_many(addrs, Notice(f"r-{message.id}", "relayed"))
+        endpoint.send(addr, Ack(f"a-{message.id}", message.id), PUBLIC)
+        endpoint.send_many(*with_keys(addrs), Notice(f"r-{message.id}", "relayed"))
         early.append(seen_by(poster))
 
     endpoint = clear_endpoint(relay, session="e", coalesce_drains=coalesce)
@@ -424,8 +424,8 @@ def test_send_many_sends_one_message_to_each_address_as_send_would() -> None:
         await sender.open("127.0.0.1", 0)
         addrs = [s.getsockname() for s in sinks]
         relay, after = Notice("r-1", "to all"), Notice("r-2", "then this")
-        sender.send_many(addrs, relay)
-        sender.send(addrs[0], after)  # same pass: waits and follows, as after a send
+        sender.send_many(*with_keys(addrs), relay)
+        sender.send(addrs[0], after, PUBLIC)  # same pass: waits and follows, as after a send
         for s in sinks:
             assert decode(await asyncio.wait_for(loop.sock_recv(s, 65536), 5)) == relay
         second = await asyncio.wait_for(loop.sock_recv(sinks[0], 65536), 5)
@@ -446,7 +446,7 @@ def test_send_many_sends_one_message_to_each_address_as_send_would() -> None:
             await r.open("127.0.0.1", 0)
             receivers.append(r)
         big = TableSnapshot("r-3", "", 1, BIG, ())
-        sender.send_many([r.address for r in receivers], big)
+        sender.send_many(*with_keys([r.address for r in receivers]), big)
         await asyncio.wait_for(both, 5)
         assert got == [big, big]
         for endpoint in [sender, *receivers]:
@@ -501,10 +501,10 @@ def test_a_relay_to_the_same_members_keeps_each_members_order_with_other_sends()
 
     def handle(endpoint: Endpoint, message: Message, addr: Addr, members: list[Addr]) -> None:
         everyone = tuple(members)
-        endpoint.send_many(everyone, Notice(f"r-{message.id}", "relayed"))
+        endpoint.send_many(*with_keys(everyone), Notice(f"r-{message.id}", "relayed"))
         if message.id == "p-1":
-            endpoint.send(members[0], Notice("own-p-1", "to the first member only"))
-        endpoint.send(addr, Ack(f"a-{message.id}", message.id))
+            endpoint.send(members[0], Notice("own-p-1", "to the first member only"), PUBLIC)
+        endpoint.send(addr, Ack(f"a-{message.id}", message.id), PUBLIC)
 
     got, poster = asyncio.run(relay_drain(handle, 3))
     relayed = [Notice(f"r-p-{i}", "relayed") for i in range(3)]
@@ -528,7 +528,9 @@ def test_the_first_relay_of_a_drain_leaves_before_the_drain_is_done() -> None:
     member.setblocking(False)
 
     def handle(endpoint: Endpoint, message: Message, addr: Addr, members: list[Addr]) -> None:
-        endpoint.send_many((member.getsockname(), *members), Notice(f"r-{message.id}", "x"))
+        endpoint.send_many(
+            *with_keys((member.getsockname(), *members)), Notice(f"r-{message.id}", "x")
+        )
         if not on_the_way:  # the first is awaited; the second must not have left at all
             select.select([member], [], [], 5)
         on_the_way.append(seen_by(member))
@@ -542,7 +544,9 @@ def test_the_first_relay_of_a_drain_leaves_before_the_drain_is_done() -> None:
 def test_relays_to_different_members_in_one_drain_each_reach_their_own() -> None:
     def handle(endpoint: Endpoint, message: Message, addr: Addr, members: list[Addr]) -> None:
         n = int(message.id[2:])
-        endpoint.send_many(tuple(members[: n + 1]), Notice(f"r-{message.id}", "relayed"))
+        endpoint.send_many(
+            *with_keys(tuple(members[: n + 1])), Notice(f"r-{message.id}", "relayed")
+        )
 
     got, _ = asyncio.run(relay_drain(handle, 3))
     assert got[0] == [Notice(f"r-p-{i}", "relayed") for i in range(3)]
@@ -579,7 +583,8 @@ def test_a_relay_that_fills_the_send_buffer_reaches_every_member_later() -> None
             sock.bind(("127.0.0.1", 0))
             socks.append(sock)
         addrs = tuple(s.getsockname() for s in socks)
-        endpoint._sendto_all(encode(Notice("r-1", "relayed")), addrs)
+        relayed = encode(Notice("r-1", "relayed"))
+        endpoint._sendto_each([(relayed, (addr, PUBLIC)) for addr in addrs])
         loop = asyncio.get_running_loop()
         got = [
             decode_datagram_batch(await asyncio.wait_for(loop.sock_recv(s, 65536), 5))
@@ -638,13 +643,13 @@ async def long_chat_sent(answer: bool) -> tuple[Endpoint, Endpoint, list[Message
 
     def on_message(message: Message, addr: tuple[str, int]) -> None:
         if answer and isinstance(message, Chat):
-            server.send(addr, Ack("s-1", message.id))
+            server.send(addr, Ack("s-1", message.id), PUBLIC)
 
     server = clear_endpoint(on_message, session="s")
     await server.open("127.0.0.1", 0)
     client = clear_endpoint(lambda message, addr: got.append(message), session="c")
     await client.open("127.0.0.1", 0)
-    client.send(server.address, Chat("c-1", "alice", "bob", "x" * 2000))
+    client.send(server.address, Chat("c-1", "alice", "bob", "x" * 2000), PUBLIC)
     return server, client, got
 
 
@@ -714,18 +719,16 @@ def test_behind_says_how_long_the_drains_have_left_datagrams_waiting(
 def test_a_handshake_answered_is_told_with_the_key_that_answered() -> None:
     # how a peer knows the registry runs before any message of it came (peer/adapter/node.py)
     async def main() -> None:
-        keys: dict[tuple[str, int], bytes] = {}
         far_channel = SecureChannel(X25519PrivateKey.generate())
-        far = Endpoint(ignore, channel=far_channel, key_for=keys.get, session="f")
+        far = Endpoint(ignore, channel=far_channel, session="f")
         near_channel = SecureChannel(X25519PrivateKey.generate())
-        near = Endpoint(ignore, channel=near_channel, key_for=keys.get, session="n")
+        near = Endpoint(ignore, channel=near_channel, session="n")
         told: asyncio.Queue[tuple[tuple[str, int], bytes]] = asyncio.Queue()
         near.on_handshake = lambda addr, key: told.put_nowait((addr, key))
         far_addr = await far.open("127.0.0.1", 0)
         await near.open("127.0.0.1", 0)
-        keys[far_addr] = far_channel.public
         try:
-            near.send(far_addr, TableRequest("n-1"))
+            near.send(far_addr, TableRequest("n-1"), far_channel.public)
             assert await asyncio.wait_for(told.get(), 5) == (far_addr, far_channel.public)
         finally:
             await near.close()
@@ -742,8 +745,7 @@ def test_a_cookie_reply_is_told_as_a_handshake_answered() -> None:
         far_channel = SecureChannel(X25519PrivateKey.generate())
         far_addr = ("127.0.0.1", 9)  # nothing listens there: its answers are made here
         near_channel = SecureChannel(X25519PrivateKey.generate())
-        keys = {far_addr: far_channel.public}
-        near = Endpoint(ignore, channel=near_channel, key_for=keys.get, session="n")
+        near = Endpoint(ignore, channel=near_channel, session="n")
         told: list[tuple[tuple[str, int], bytes]] = []
         near.on_handshake = lambda addr, key: told.append((addr, key))
         near_addr = await near.open("127.0.0.1", 0)
@@ -773,9 +775,7 @@ def test_a_datagram_of_a_session_gone_is_counted_and_never_logged() -> None:
     async def main() -> None:
         logged: list[str] = []
         channel = SecureChannel(X25519PrivateKey.generate())
-        server = Endpoint(
-            ignore, channel=channel, key_for=dict().get, session="s", log=logged.append
-        )
+        server = Endpoint(ignore, channel=channel, session="s", log=logged.append)
         addr = await server.open("127.0.0.1", 0)
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
@@ -795,3 +795,32 @@ def test_a_datagram_of_a_session_gone_is_counted_and_never_logged() -> None:
         assert any("dropped a datagram" in line for line in logged), logged
 
     asyncio.run(main())
+
+
+def test_a_send_with_no_key_leaves_nothing_and_is_said_in_the_log_of_rejections() -> None:
+    # the owner decides each datagram's key; with none it is not sent, as a datagram or
+    # over TCP, and the log of rejections says so (once per interval, then counted)
+    async def main() -> tuple[list[str], int, bytes | None]:
+        logged: list[str] = []
+        endpoint = clear_endpoint(lambda m, a: None, session="e", log=logged.append)
+        await endpoint.open("127.0.0.1", 0)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        try:
+            endpoint.send(sock.getsockname(), Notice("n-1", "hi"), b"")
+            endpoint.send(sock.getsockname(), Notice("n-2", "hi"), b"", stream=True)
+            endpoint.send_many([sock.getsockname()], [b""], Notice("n-3", "hi"))
+            await asyncio.sleep(0)  # (a pass of the loop: what waits for its end would go)
+            try:
+                got: bytes | None = sock.recv(65536)
+            except BlockingIOError:
+                got = None
+            return logged, endpoint.no_key, got
+        finally:
+            sock.close()
+            await endpoint.close()
+
+    logged, no_key, got = asyncio.run(main())
+    assert got is None and no_key == 3
+    assert logged[0].startswith("not sent to 127.0.0.1:") and "no key known there" in logged[0]

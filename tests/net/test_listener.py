@@ -7,7 +7,7 @@ import asyncio
 import errno
 
 import pytest
-from clear_channel import clear_endpoint, handshaken, session_of
+from clear_channel import PUBLIC, clear_endpoint, handshaken, session_of
 
 from net import listener as listener_module
 from net import served_stream
@@ -39,7 +39,7 @@ async def answering_endpoint(
 
     def on_message(message: Message, addr: tuple[str, int]) -> None:
         if isinstance(message, TableRequest):
-            endpoint.send(addr, TableSnapshot("s-1", message.id, 1, (), ()))
+            endpoint.send(addr, TableSnapshot("s-1", message.id, 1, (), ()), PUBLIC)
 
     log = (logs if logs is not None else []).append
     endpoint = clear_endpoint(on_message, session="s", log=log)
@@ -253,12 +253,12 @@ def test_a_connection_waiting_for_its_answer_is_not_closed_for_one_more_from_its
         answered_session.send(TableRequest("a-1"))
         answered[1].write(answered_session.output())
         request, addr = await asked.get()
-        endpoint.send(addr, TableSnapshot("s-1", request.id, 1, (), ()))
+        endpoint.send(addr, TableSnapshot("s-1", request.id, 1, (), ()), PUBLIC)
         assert answered_session.feed(await asyncio.wait_for(answered[0].read(65536), 2.0))
         # the one waiting is the longest silent, but the answered one makes room
         newcomer = await asyncio.open_connection("127.0.0.1", port)
         assert await closed_by_the_other_end(answered[0])
-        endpoint.send(waiting_addr, TableSnapshot("s-2", "w-1", 1, (), ()))
+        endpoint.send(waiting_addr, TableSnapshot("s-2", "w-1", 1, (), ()), PUBLIC)
         [answer] = waiting_session.feed(await asyncio.wait_for(waiting[0].read(65536), 2.0))
         assert isinstance(answer, TableSnapshot) and answer.reply_to == "w-1"
         for _, writer in (waiting, answered, newcomer):

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from bench.unprotected import CLEAR, PassThrough
 from secure.channel import SecureChannel
+from wire.keys import key_text
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -21,8 +22,9 @@ BOB_KEY = b"b" * 32
 
 def pass_through() -> tuple[PassThrough, SecureChannel]:
     channel = SecureChannel(X25519PrivateKey.generate())
-    endpoint = SimpleNamespace(channel=channel, key_at={BOB: BOB_KEY}.get)
-    node = SimpleNamespace(endpoint=endpoint, core=SimpleNamespace(server=REGISTRY))
+    table = SimpleNamespace(key_at=lambda addr: key_text(BOB_KEY) if addr == BOB else "")
+    endpoint = SimpleNamespace(channel=channel)
+    node = SimpleNamespace(endpoint=endpoint, core=SimpleNamespace(server=REGISTRY, table=table))
     return PassThrough(cast(Any, node)), channel
 
 

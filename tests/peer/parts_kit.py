@@ -18,10 +18,13 @@ from peer.core.seen_ids import SeenIds
 from peer.core.settling import Settling
 from peer.core.shared import PeerState, Shared
 from peer.core.table import Table
+from wire.keys import key_text
 from wire.messages import Entry, Message
 from wire.reliable import IdMaker
 
 SERVER = ("127.0.0.1", 5000)
+#: The registry's key, as pinned, and bob's, as the table has it: what is sent is for them.
+REGISTRY_KEY, BOB_KEY = b"r" * 32, b"b" * 32
 ME = ("127.0.0.1", 6001)
 BOB = ("127.0.0.1", 6002)
 T0 = 1_700_000_000.0
@@ -42,11 +45,12 @@ def shared(*, registered: bool = True, outbox: tuple[Message, ...] = (), room: s
         settling=Settling(kept),
         room_return=RoomReturn(kept, room),
     )
+    made.trust.registry = REGISTRY_KEY
     if registered:
         made.life.fire(Event.WELCOME)
         entries = (
             Entry("alice", *ME, True),
-            Entry("bob", *BOB, True),
+            Entry("bob", *BOB, True, key_text(BOB_KEY)),
             Entry("carol", "127.0.0.1", 6003, False),
         )
         made.table.replace(3, entries, ())

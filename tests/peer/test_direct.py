@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from peer.core import actions as pa
 from peer.core.direct import DirectChats
-from tests.peer.parts_kit import BOB, SERVER, T0, inbox, link, prints, sent, shared
+from tests.peer.parts_kit import BOB, BOB_KEY, SERVER, T0, inbox, link, prints, sent, shared
 from wire.limits import MAX_TEXT
 from wire.messages import Ack, Chat, Refused, SaveMessage, version_refusal
 from wire.reliable import ATTEMPTS, TIMEOUT
@@ -20,7 +20,7 @@ def test_a_message_to_someone_online_goes_to_them_then_is_kept_until_settled() -
     direct, out = chats()
     direct.send("bob", "hi", T0, out.append)
     chat = Chat("a-1", "alice", "bob", "hi")
-    assert out == [pa.Send(BOB, chat), pa.Sending(chat)]  # the datagram first
+    assert out == [pa.Send(BOB, chat, BOB_KEY), pa.Sending(chat)]  # the datagram first
     assert direct.awaiting_ack("a-1") and direct.waiting()
 
 
@@ -84,7 +84,7 @@ def test_a_message_received_is_shown_once_and_every_copy_acked() -> None:
     chat = Chat("b-7", "bob", "alice", "hello")
     for _ in range(2):  # two datagrams, each an event whose end sends the acks owed
         direct.incoming(chat, BOB, 0.0, out.append)
-        owner.ack_owed(out.append)
+        owner.ack_owed(BOB_KEY, out.append)
     assert prints(out) == ["bob: hello"]
     assert sent(out) == [Ack("a-1", "b-7"), Ack("a-2", "b-7")]
 
@@ -105,6 +105,6 @@ def test_a_message_from_an_address_other_than_the_tables_is_shown_and_acked_ther
     direct, out = DirectChats(made, owner, link(made), TIMEOUT, ATTEMPTS), []
     moved = ("10.0.0.9", 6002)
     direct.incoming(Chat("b-2", "bob", "alice", "hi from elsewhere"), moved, 0.0, out.append)
-    owner.ack_owed(out.append)
+    owner.ack_owed(BOB_KEY, out.append)
     assert prints(out) == ["bob: hi from elsewhere"]
     assert [a.addr for a in out if isinstance(a, pa.Send)] == [moved]

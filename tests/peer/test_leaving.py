@@ -7,7 +7,7 @@ from peer.core import actions as pa
 from peer.core.direct import DirectChats
 from peer.core.leaving import Leaving
 from peer.core.lifecycle import Phase
-from tests.peer.parts_kit import SERVER, T0, inbox, link, prints, sent, shared
+from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, inbox, link, prints, sent, shared
 from wire.limits import MAX_FAREWELL
 from wire.messages import Ack, Deregister, Refused, SaveMessage
 from wire.refusals import replaced_refusal
@@ -73,7 +73,7 @@ def test_leaving_at_once_keeps_what_is_on_its_way_and_tells_the_registry() -> No
     save = SaveMessage("a-1", "alice", "tok", "bob", "hi")
     assert pa.KeepOutbox((save,)) in actions
     assert "[1 message not yet delivered kept; sent at your next start.]" in prints(actions)
-    assert actions[-1] == pa.Send(SERVER, Deregister("a-2", "alice", "tok", True, ""))
+    assert actions[-1] == pa.Send(SERVER, Deregister("a-2", "alice", "tok", True, ""), REGISTRY_KEY)
     assert leave._shared.life.phase is Phase.LEFT
 
 

@@ -78,7 +78,7 @@ def started_node(tmp_path: Path, events: list[object], *, slow: bool = False) ->
         console=console,
     )
 
-    def send(addr: tuple[str, int], message: Message, *, stream: bool = False) -> None:
+    def send(addr: tuple[str, int], message: Message, key: bytes, *, stream: bool = False) -> None:
         events.append(("send", message))
 
     node.endpoint.send = send  # type: ignore[method-assign]

@@ -37,7 +37,7 @@ def test_a_mail_taken_waits_for_the_lines_before_it_only_as_a_datagram(
         events: list[object] = []
         node = started_node(tmp_path, events, slow=True)
         events.clear()
-        node._carry_out(action(SERVER, taken))
+        node._carry_out(action(SERVER, taken, node.core.trust.registry))
         before = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
         node._console.printed()  # type: ignore[attr-defined]
         after = [m for kind, m in events if kind == "send"]  # type: ignore[misc]

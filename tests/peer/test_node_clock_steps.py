@@ -114,12 +114,12 @@ def retried_node(
     node.core.trust.registry = public_of(X25519PrivateKey.generate())  # as pinned
     real_send = node.endpoint.send
 
-    def send(addr: tuple[str, int], message: Message, *, stream: bool = False) -> None:
+    def send(addr: tuple[str, int], message: Message, key: bytes, *, stream: bool = False) -> None:
         watched.sent.append(message)
         if type(message) is kind:
             watched.times.append(time.monotonic())
             clock.copies_sent(len(watched.times))
-        real_send(addr, message, stream=stream)
+        real_send(addr, message, key, stream=stream)
 
     node.endpoint.send = send  # type: ignore[method-assign]
     return node, watched

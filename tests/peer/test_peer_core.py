@@ -867,7 +867,7 @@ def test_too_big_answers_are_fetched_over_tcp() -> None:
     out = core.receive(
         TooBig("r-1", register.id), SERVER, honest_key(core, TooBig("r-1", register.id), SERVER), T0
     )  # type: ignore[attr-defined]
-    assert out == [pa.SendStream(SERVER, register)]  # type: ignore[arg-type]
+    assert out == [pa.SendStream(SERVER, register, REGISTRY_KEY)]  # type: ignore[arg-type]
 
 
 def test_updates_before_the_welcome_are_acked_and_applied_after_it() -> None:

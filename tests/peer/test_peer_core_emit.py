@@ -72,7 +72,8 @@ def test_a_datagram_of_several_messages_is_taken_as_one_event() -> None:
     assert unsent == [a for a in alone if not isinstance(a, pa.Send)]
     shown = [a.id for a in actions if isinstance(a, pa.Shown)]
     assert shown == ["b-0", "b-1", "b-2"]
-    assert actions[-1] == pa.Send(SERVER, Acks(actions[-1].message.id, ("b-0", "b-1", "b-2")))
+    acks = Acks(actions[-1].message.id, ("b-0", "b-1", "b-2"))
+    assert actions[-1] == pa.Send(SERVER, acks, together.trust.registry)
     assert [a for a in actions if isinstance(a, pa.Send)] == [actions[-1]]
     lines = [a.text for a in actions if isinstance(a, pa.Print)]
     assert lines == [f"[Channel_Message bob: line {i}]" for i in range(3)]

@@ -17,7 +17,7 @@ from peer.core.requests import Request
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared
 from peer.core.table_news import TableNews
-from tests.peer.parts_kit import SERVER, T0, Calls, inbox, link, prints, sent, shared
+from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, Calls, inbox, link, prints, sent, shared
 from wire.messages import (
     Ack,
     ChannelPost,
@@ -77,7 +77,7 @@ def test_a_too_big_answer_sends_the_request_again_over_tcp() -> None:
     post = ChannelPost("a-1", "alice", "tok", "hi")
     r.made.requests.send(post, T0, out.append)
     r.answers.answer(TooBig("r-1", "a-1"), "a-1", T0, out.append)
-    assert out[-1] == pa.SendStream(SERVER, post) and r.taken == []
+    assert out[-1] == pa.SendStream(SERVER, post, REGISTRY_KEY) and r.taken == []
 
 
 def test_a_channel_post_accepted_is_said_once_and_its_outcome_awaited() -> None:

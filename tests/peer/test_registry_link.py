@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from peer.core import actions as pa
 from peer.core.registry_watch import KEEPALIVE
-from tests.peer.parts_kit import SERVER, T0, Calls, link, prints, sent, shared
+from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, Calls, link, prints, sent, shared
 from wire.messages import (
     Busy,
     ChannelPost,
@@ -109,4 +109,4 @@ def test_outcomes_overdue_are_asked_for_again_quietly() -> None:
     made.requests.await_outcome(post, T0)
     out: list[pa.Action] = []
     registry.registry_restarted(T0 + 1, out.append)
-    assert out == [pa.Send(SERVER, post)]
+    assert out == [pa.Send(SERVER, post, REGISTRY_KEY)]

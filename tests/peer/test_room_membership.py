@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from peer.core import actions as pa
 from peer.core.room_membership import Membership
-from tests.peer.parts_kit import SERVER, T0, inbox, link, prints, sent, shared
+from tests.peer.parts_kit import REGISTRY_KEY, SERVER, T0, inbox, link, prints, sent, shared
 from wire.messages import (
     Join,
     Leave,
@@ -57,7 +57,7 @@ def test_a_line_said_is_kept_until_settled_and_a_command_word_is_pointed_out() -
     rooms, out = membership("lobby"), list[pa.Action]()
     rooms.say("who", T0, out.append)
     post = RoomPost("a-1", "alice", "tok", "lobby", "who")
-    assert out[:2] == [pa.Sending(post), pa.Send(SERVER, post)]
+    assert out[:2] == [pa.Sending(post), pa.Send(SERVER, post, REGISTRY_KEY)]
     assert prints(out) == ["[Said in lobby as text; in a room, commands need their /: /who]"]
 
 

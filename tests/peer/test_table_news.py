@@ -66,4 +66,4 @@ def test_whois_gives_both_fingerprints_or_says_why_not() -> None:
     assert table_news.whois("dave") == pa.Print(
         "[No user named dave. Type who to see the names.]", "error"
     )
-    assert "has no key yet" in table_news.whois("bob").text
+    assert "has no key yet" in table_news.whois("carol").text

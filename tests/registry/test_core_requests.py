@@ -31,7 +31,7 @@ def test_a_refusal_is_logged_and_sent_for_the_key_that_asked() -> None:
 def test_an_ack_answers_the_request_at_its_address() -> None:
     out: list[ra.Action] = []
     Answers(lambda: "r-9").ack(Request("p-1", ADDR), out.append)
-    assert out == [ra.Send(ADDR, Ack("r-9", "p-1"))]
+    assert out == [ra.Send(ADDR, Ack("r-9", "p-1"), b"")]  # (a keyless test sender)
 
 
 def test_a_done_request_s_copy_is_only_acked() -> None:
@@ -40,7 +40,7 @@ def test_a_done_request_s_copy_is_only_acked() -> None:
     req = Request("p-1", ADDR)
     assert not done.copy(req, out.append) and out == []
     done.done(req)
-    assert done.copy(req, out.append) and out == [ra.Send(ADDR, Ack("r-1", "p-1"))]
+    assert done.copy(req, out.append) and out == [ra.Send(ADDR, Ack("r-1", "p-1"), b"")]
 
 
 def test_remembered_ids_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:

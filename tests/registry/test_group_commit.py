@@ -20,6 +20,7 @@ from wire.codec import decode_datagram_batch
 from wire.messages import Ack, Saved, StoredMessage
 
 PEER = ("127.0.0.1", 40001)
+PEER_KEY = b"p" * 32  # (the stubbed endpoint seals nothing)
 
 
 def stored(i: int) -> StoredMessage:
@@ -85,7 +86,7 @@ async def commits_made(server: RegistryServer) -> None:
 
 def _server(tmp_path: Path, sent: list[object]) -> RegistryServer:
     server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lambda line: None)
-    server.endpoint.send = lambda addr, message, **kw: sent.append(message)  # type: ignore[method-assign]
+    server.endpoint.send = lambda addr, message, *key, **kw: sent.append(message)  # type: ignore[method-assign]
     return server
 
 
@@ -104,7 +105,7 @@ def test_ack_leaves_only_after_the_fsync(tmp_path: Path, monkeypatch: pytest.Mon
         events.clear()  # the help desk's operator key, made and synced as the server starts
         acks = [Ack(f"r-{i}", f"s-{i}") for i in range(3)]
         for i, ack in enumerate(acks):  # three saves handled in the same loop pass
-            server._run([StoreMail("bob", stored(i)), Send(PEER, ack)])
+            server._run([StoreMail("bob", stored(i)), Send(PEER, ack, PEER_KEY)])
         assert events == []  # written, not yet durable: nothing may leave
         await commits_made(server)  # after the pass: one commit for all three
         assert "fsync" in events
@@ -137,12 +138,14 @@ def test_saves_read_while_the_disk_syncs_share_the_next_fsync(
     async def scenario() -> None:
         server = _server(tmp_path, sent)
         monkeypatch.setattr(os, "fsync", fsync)
-        server._run([StoreMail("bob", stored(0)), Send(PEER, Ack("r-0", "s-0"))])
+        server._run([StoreMail("bob", stored(0)), Send(PEER, Ack("r-0", "s-0"), PEER_KEY)])
         async with asyncio.timeout(10):
             while not mail_fsyncs:
                 await asyncio.sleep(0.001)
         for i in (1, 2, 3):  # read while the first fsync is under way
-            server._run([StoreMail("bob", stored(i)), Send(PEER, Ack(f"r-{i}", f"s-{i}"))])
+            server._run(
+                [StoreMail("bob", stored(i)), Send(PEER, Ack(f"r-{i}", f"s-{i}"), PEER_KEY)]
+            )
             await asyncio.sleep(0)
         assert sent == [] and len(mail_fsyncs) == 1
         first_may_end.set()
@@ -176,25 +179,25 @@ def test_while_a_failed_commit_waits_nothing_is_answered_until_it_is_on_disk(
         server = _server(tmp_path, sent)
         server._out = logs.append
         monkeypatch.setattr(os, "fsync", fsync)
-        server._run([StoreMail("bob", stored(1)), Send(PEER, Ack("r-1", "s-1"))])
+        server._run([StoreMail("bob", stored(1)), Send(PEER, Ack("r-1", "s-1"), PEER_KEY)])
         await commits_made(server)
         assert sent == []
         for retry in range(3):  # the sender's retries, each answered from the core's record
-            server._run([Send(PEER, Ack(f"r-{retry + 2}", "s-1"))])
+            server._run([Send(PEER, Ack(f"r-{retry + 2}", "s-1"), PEER_KEY)])
             await commits_made(server)
         assert sent == []
         await asyncio.sleep(0)  # log lines are written after the pass's sends
         errors = [line for line in logs if "ERROR storing data" in line]
         assert len(errors) == 1 and "Input/output error" in errors[0]  # said once, not per retry
         disk_broken[0] = False
-        server._run([Send(PEER, Ack("r-9", "s-1"))])
+        server._run([Send(PEER, Ack("r-9", "s-1"), PEER_KEY)])
         assert sent == []  # not before the commit that makes it durable
         await commits_made(server)
         assert sent == [Ack("r-9", "s-1")]
         await asyncio.sleep(0)
         assert Storage(tmp_path).load_mail() == {"bob": [stored(1)]}
         assert any("storing data works again" in line for line in logs)
-        server._run([Send(PEER, Ack("r-10", "x-1"))])  # nothing waits: at once again
+        server._run([Send(PEER, Ack("r-10", "x-1"), PEER_KEY)])  # nothing waits: at once again
         assert sent[-1] == Ack("r-10", "x-1")
         await server.close()
 
@@ -208,9 +211,9 @@ def test_sends_before_any_store_leave_at_once(tmp_path: Path) -> None:
         server = _server(tmp_path, sent)
         server._run(
             [
-                Send(PEER, Ack("r-1", "x-1")),
+                Send(PEER, Ack("r-1", "x-1"), PEER_KEY),
                 StoreMail("bob", stored(1)),
-                Send(PEER, Ack("r-2", "s-1")),
+                Send(PEER, Ack("r-2", "s-1"), PEER_KEY),
             ]
         )
         assert sent == [Ack("r-1", "x-1")]
@@ -227,11 +230,17 @@ def test_what_waited_for_a_commit_leaves_packed_one_datagram_per_peer(tmp_path: 
 
     async def scenario() -> None:
         server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lambda line: None)
-        server.endpoint._sendto = lambda data, addr: datagrams.append(  # type: ignore[method-assign]
-            (list(decode_datagram_batch(data)), addr)
+        server.endpoint._sendto_each = lambda sent: datagrams.extend(  # type: ignore[method-assign]
+            (list(decode_datagram_batch(data)), addr) for data, (addr, _) in sent
         )
         saved = Saved("r-2", "s-1", "bob", False, "")
-        server._run([StoreMail("bob", stored(1)), Send(PEER, Ack("r-1", "s-1")), Send(PEER, saved)])
+        server._run(
+            [
+                StoreMail("bob", stored(1)),
+                Send(PEER, Ack("r-1", "s-1"), PEER_KEY),
+                Send(PEER, saved, PEER_KEY),
+            ]
+        )
         assert datagrams == []  # not before the fsync
         await commits_made(server)
         [(messages, addr)] = datagrams
@@ -261,11 +270,11 @@ def test_after_a_slow_commit_the_next_waits_as_long_and_takes_all_that_came_mean
 
     async def scenario() -> None:
         server = _server(tmp_path, sent)
-        server._run([SaveTable(), Send(PEER, Ack("r-1", "s-1"))])
+        server._run([SaveTable(), Send(PEER, Ack("r-1", "s-1"), PEER_KEY)])
         while not sent:
             await asyncio.sleep(0.001)
         for i in range(2, 6):  # four passes, each with a change of the table and an answer
-            server._run([SaveTable(), Send(PEER, Ack(f"r-{i}", f"s-{i}"))])
+            server._run([SaveTable(), Send(PEER, Ack(f"r-{i}", f"s-{i}"), PEER_KEY)])
             await asyncio.sleep(0)
         assert len(sent) == 1  # they wait for the next commit, paced by the last
         while len(sent) < 5:

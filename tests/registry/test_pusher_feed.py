@@ -42,7 +42,7 @@ def test_dropped_pushes_come_back_oldest_first() -> None:
 
 def test_a_pusher_needs_time_and_tries() -> None:
     with pytest.raises(ValueError):
-        Pusher(0.0, 5)
+        Pusher(0.0, 5, lambda addr: b"")
 
 
 def test_a_change_is_saved_then_pushed_to_the_online_peers() -> None:

@@ -1083,7 +1083,7 @@ def test_a_registration_in_a_datagram_whose_welcome_cannot_fit_one_waits_for_tcp
     out = reg.receive(ask, X, T0, datagram=True)
     [(addr, answer)] = sends(out)
     assert addr == X and isinstance(answer, TooBig) and answer.reply_to == "n-1"
-    assert out == [ra.Send(X, answer)]  # nothing registered, logged or saved
+    assert out == [ra.Send(X, answer, b"")]  # nothing registered, logged or saved
     assert reg.table.get("newcomer") is None and len(reg.table.records) == before
     # the same request over TCP is carried out, and answered there
     welcome = [m for _, m in sends(reg.receive(ask, X, T0 + 0.01)) if isinstance(m, Welcome)]

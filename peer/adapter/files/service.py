@@ -41,11 +41,12 @@ HANDED = frozenset({"FileWant"})
 
 class FileHost(NamedTuple):
     """What the file transfers use of their peer: a name's table row (`entry`), the peer's
-    own name (`own`), a datagram sent (`send`), a line shown (`show`)."""
+    own name (`own`), a datagram sent (`send`: to an address, for a key), a line shown
+    (`show`)."""
 
     entry: Callable[[str], Entry | None]
     own: Callable[[], str]
-    send: Callable[[Addr, Message], None]
+    send: Callable[[Addr, bytes, Message], None]
     show: Callable[[Print], None]
 
 
@@ -164,7 +165,7 @@ class FileService:
     def _tell(self, tell: Tell) -> None:
         entry = self._entry(tell.to)
         if entry is not None and entry.port:
-            self._send((entry.ip, entry.port), tell.message)
+            self._send((entry.ip, entry.port), key_from_text(entry.key) or b"", tell.message)
 
     def _read_file(self, read: ReadFile) -> None:
         task = asyncio.ensure_future(_facts(read.path))

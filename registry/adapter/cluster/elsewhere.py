@@ -21,33 +21,31 @@ class Elsewhere:
         self.routes = Routes()
         self._publish = publish
 
-    def send(
-        self, action: Send | SendMany | None, key_at: Callable[[Addr], bytes | None]
-    ) -> Send | SendMany | None:
+    def send(self, action: Send | SendMany | None) -> Send | SendMany | None:
         """Hand what of `action` is for another registry's peers to that registry (each
-        with the key it is for: the one asked of, else `key_at` its address); return what
-        is for this registry's own peers, or None."""
+        with the key it is for); return what is for this registry's own peers, or None."""
         if action is None:
             return None
         if isinstance(action, Send):
             via = self.routes.via(action.addr)
             if via is None:
                 return action
-            key = action.key or key_at(action.addr) or b""
-            self._publish(via, Outbound([(*action.addr, key)], encode(action.message)))
+            self._publish(via, Outbound([(*action.addr, action.key)], encode(action.message)))
             return None
         here: list[Addr] = []
+        keys: list[bytes] = []
         by_registry: dict[str, list[tuple[str, int, bytes]]] = {}
-        for addr in action.addrs:
+        for addr, key in zip(action.addrs, action.keys, strict=True):
             via = self.routes.via(addr)
             if via is None:
                 here.append(addr)
+                keys.append(key)
             else:
-                by_registry.setdefault(via, []).append((*addr, key_at(addr) or b""))
+                by_registry.setdefault(via, []).append((*addr, key))
         if by_registry:
             data = encode(action.message)
             for via, to in by_registry.items():
                 self._publish(via, Outbound(to, data))
         if len(here) == len(action.addrs):
             return action
-        return SendMany(tuple(here), action.message) if here else None
+        return SendMany(tuple(here), action.message, tuple(keys)) if here else None

@@ -66,7 +66,6 @@ class Follower:
         self.endpoint = Endpoint(
             self._received,
             channel=channel,
-            key_for=self._keys.get,
             session=secrets.token_hex(4),
             handoff=(frozenset(DESK_TYPES), self._desk_asked),
             log=log,
@@ -123,7 +122,7 @@ class Follower:
         for ip, port, key in out.to:
             if key:
                 self._keys[(ip, port)] = key
-            self.endpoint.send((ip, port), message, key=key)
+            self.endpoint.send((ip, port), message, key)
 
     # -- the help desk is at the registry that decides ------------------------------------
 
