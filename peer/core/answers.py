@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from peer.core.actions import Addr, Emit, Print, SendStream
+from peer.core.actions import Emit, Print, SendStream
 from peer.core.registry_link import RegistryLink
 from peer.core.room_membership import Membership
 from peer.core.shared import Shared, not_saved, quoted
@@ -115,7 +115,7 @@ class Answers:
 
     # -- joins done by a notice ---------------------------------------------------------
 
-    def joined_by_notice(self, room: str, addr: Addr, now: float, emit: Emit) -> None:
+    def joined_by_notice(self, room: str, now: float, emit: Emit) -> None:
         """A notice about `room` while our join of it waits for its ack: the registry
         tells a room's members only, so the join is done. Its ack comes after the notice
         and the room's history, and the lines typed after the join wait for the ack, so

@@ -232,7 +232,7 @@ class Received:
 
     def _room_notice(self, notice: RoomNotice, addr: Addr, now: float, emit: Emit) -> None:
         if self._parts.membership.notice(notice, addr, emit):
-            self._parts.answers.joined_by_notice(notice.room, addr, now, emit)
+            self._parts.answers.joined_by_notice(notice.room, now, emit)
 
 
 def _unkept(action: Action) -> None:

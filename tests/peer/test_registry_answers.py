@@ -104,7 +104,7 @@ def test_a_join_shown_done_by_its_rooms_notice_is_taken_when_its_ack_is_lost() -
     r, out = registry(), list[pa.Action]()
     join = Join("j-1", "alice", "tok", "lobby")
     r.made.requests.send(join, T0, out.append)
-    r.answers.joined_by_notice("LOBBY", SERVER, T0, out.append)
+    r.answers.joined_by_notice("LOBBY", T0, out.append)
     assert r.answers.noticed("j-1")
     r.give_ups.failed(Request(join), T0 + 3, out.append, False)
     assert r.taken == [(join, Ack("a-1", "j-1"))] and prints(out) == []
