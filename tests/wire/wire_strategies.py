@@ -76,20 +76,21 @@ def dataclass_strategy(cls: type[Any]) -> st.SearchStrategy[Any]:
             if name in ID_FIELDS and issubclass(cls, WireMessage)
             else st.lists(st.text(max_size=MAX_ID), max_size=MAX_DRAWN_ITEMS).map(tuple)
             if name in ID_LIST_FIELDS and issubclass(cls, WireMessage)
-            else _bounded_text(declared[name]) or value_strategy(tp)
+            else _field_strategy(declared[name], tp)
             for name, tp in field_types(cls)
         },
     )
 
 
-def _bounded_text(tp: Any) -> st.SearchStrategy[str] | None:
-    """Texts within the `max_length` of `tp`, an `Annotated[str, msgspec.Meta(...)]`; None
-    for any other type."""
-    if typing.get_origin(tp) is not typing.Annotated:
-        return None
-    base, *meta = typing.get_args(tp)
-    bounds = [m.max_length for m in meta if getattr(m, "max_length", None) is not None]
-    return st.text(max_size=min(bounds)) if base is str and bounds else None
+def _field_strategy(declared: Any, tp: Any) -> st.SearchStrategy[Any]:
+    """The values of a field declared `declared` (its type `tp` without bounds): a text
+    within the `max_length` of an `Annotated[str, msgspec.Meta(...)]`, else any of `tp`."""
+    if typing.get_origin(declared) is typing.Annotated:
+        base, *meta = typing.get_args(declared)
+        bounds = [m.max_length for m in meta if getattr(m, "max_length", None) is not None]
+        if base is str and bounds:
+            return st.text(max_size=min(bounds))
+    return value_strategy(tp)
 
 
 def wire_message_classes() -> list[type[WireMessage]]:
