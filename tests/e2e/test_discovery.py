@@ -96,21 +96,21 @@ def test_a_peer_or_desk_client_given_no_address_finds_the_registry(
     chat: ChatEnv, namespace: str
 ) -> None:
     _, port = registry(chat, "registry")
+    # alice and the help desk's client look at once, each on its own
     alice = client(chat, "-c", "alice", label="alice")
+    person = client(chat, "-d", label="person")
     alice.expect_line(f"[Found the registry at {HERE}:{port}.]", 10)
     alice.expect_line(WELCOME)
     chosen = alice.expect(
         r"^>>> \[Listening on port (\d+), a free one \(a CLIENT-PORT chooses it\)\.\]$"
     )
     assert 1024 <= int(chosen.group(1)) <= 65535
-    bob = client(chat, "-c", "bob", label="bob")
+    bob = client(chat, "-c", "bob", label="bob")  # once alice is in the table
     bob.expect_line(f"[Found the registry at {HERE}:{port}.]", 10)
     bob.expect_line(WELCOME)
     bob.send("send alice hello-found")  # at the free port alice registered: it is hers
     bob.expect_line("[Message received by alice.]")
     alice.expect(r"^>>> bob: .*hello-found$")
-    # the help desk's client finds it the same way
-    person = client(chat, "-d", label="person")
     person.expect_line(f"[Found the registry at {HERE}:{port}.]", 10)
     person.expect(r"[Nn]ame", 10)  # the desk asks who is there: it reached the registry
 
