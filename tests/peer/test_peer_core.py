@@ -105,7 +105,7 @@ def registered(mail: tuple[StoredMessage, ...] = ()) -> tuple[PeerCore, list[pa.
         Entry("carol", "127.0.0.1", 6003, False),
     )
     welcome = Welcome("r-1", register.id, "alice", "tok", 3, entries, mail, ())
-    return core, core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0)
+    return core, core.receive(welcome, SERVER, REGISTRY_KEY, T0)
 
 
 def run_until(core: PeerCore, end: float) -> list[pa.Action]:
@@ -129,7 +129,7 @@ def test_a_welcome_with_the_token_the_peer_came_with_writes_nothing() -> None:
     [register] = sent(core.start(T0))
     assert register.token == "mine"  # type: ignore[attr-defined]
     welcome = Welcome("r-1", register.id, "alice", "mine", 3, (), (), ())  # type: ignore[attr-defined]
-    out = core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0)
+    out = core.receive(welcome, SERVER, REGISTRY_KEY, T0)
     assert not any(isinstance(a, pa.Remember) for a in out)
     assert "[Welcome, You are registered.]" in prints(out)
 
@@ -157,18 +157,16 @@ def test_lines_typed_before_the_welcome_are_carried_out_after_it_in_order() -> N
     out = core.end_of_input(T0)
     assert prints(out) == [] and sent(out) == [] and pa.Exit(0) not in out
     welcome = Welcome("r-1", register.id, "alice", "tok", 3, ENTRIES, (), ())
-    out = core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0)
+    out = core.receive(welcome, SERVER, REGISTRY_KEY, T0)
     chat, post = [m for m in sent(out) if isinstance(m, Chat | ChannelPost)]
     assert isinstance(chat, Chat) and (chat.to, chat.text) == ("bob", "first")
     assert isinstance(post, ChannelPost) and post.token == "tok" and post.text == "second"
     assert not any("No user named" in line for line in prints(out))
     out = core.receive(
         Ack("b-1", chat.id), BOB, honest_key(core, Ack("b-1", chat.id), BOB), T0
-    ) + core.receive(Ack("r-2", post.id), SERVER, honest_key(core, Ack("r-2", post.id), SERVER), T0)
+    ) + core.receive(Ack("r-2", post.id), SERVER, REGISTRY_KEY, T0)
     assert not any(isinstance(m, Deregister) for m in sent(out))  # the post is not relayed yet
-    out = core.receive(
-        Relayed("r-3", post.id), SERVER, honest_key(core, Relayed("r-3", post.id), SERVER), T0
-    )
+    out = core.receive(Relayed("r-3", post.id), SERVER, REGISTRY_KEY, T0)
     [dereg] = [m for m in sent(out) if isinstance(m, Deregister)]  # then the end of input
     assert dereg.quitting
 
@@ -198,12 +196,7 @@ def test_a_script_whose_registration_is_refused_at_once_is_told_why_first() -> N
     core.line("join lobby", T0)
     assert prints(core.end_of_input(T0)) == []
     reason = "The name alice is in use by a peer that is online."
-    out = core.receive(
-        Refused("r", register.id, reason),
-        SERVER,
-        honest_key(core, Refused("r", register.id, reason), SERVER),
-        T0 + 0.1,
-    )  # type: ignore[attr-defined]
+    out = core.receive(Refused("r", register.id, reason), SERVER, REGISTRY_KEY, T0 + 0.1)  # type: ignore[attr-defined]
     assert prints(out) == [
         f"[{reason}]",
         "[Not carried out, as you are not registered: join lobby]",
@@ -220,10 +213,7 @@ def test_the_end_of_input_says_it_waits_once_the_registrys_answer_is_late() -> N
     assert prints(out) == [QUIT_AFTER_ANSWER]
     assert prints(run_until(core, T0 + 2 * TIMEOUT + 0.1)) == []  # said once
     out = core.receive(
-        Refused("r", register.id, "No."),
-        SERVER,
-        honest_key(core, Refused("r", register.id, "No."), SERVER),
-        T0 + 2 * TIMEOUT + 0.2,
+        Refused("r", register.id, "No."), SERVER, REGISTRY_KEY, T0 + 2 * TIMEOUT + 0.2
     )  # type: ignore[attr-defined]
     assert prints(out) == ["[No.]"] and pa.Exit(1) in out
     # input that ends once the answer is late already says so at once
@@ -238,10 +228,7 @@ def test_a_refused_name_exits_non_zero() -> None:
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
     out = core.receive(
-        Refused("r", register.id, "The name alice is in use."),
-        SERVER,
-        honest_key(core, Refused("r", register.id, "The name alice is in use."), SERVER),
-        T0,
+        Refused("r", register.id, "The name alice is in use."), SERVER, REGISTRY_KEY, T0
     )  # type: ignore[attr-defined]
     assert prints(out) == ["[The name alice is in use.]"] and pa.Exit(1) in out
 
@@ -261,7 +248,7 @@ def test_a_name_of_someone_else_says_how_to_give_its_password(password: str, hin
     [register] = sent(core.start(T0))
     reason = "The name alice belongs to someone else; only its owner can take it back."
     refused = Refused("r", register.id, reason, RefusalCode.NOT_OWNER)
-    out = core.receive(refused, SERVER, honest_key(core, refused, SERVER), T0)
+    out = core.receive(refused, SERVER, REGISTRY_KEY, T0)
     assert prints(out) == [f"[{reason}]", hint] and pa.Exit(1) in out
     assert "--password" in hint
 
@@ -278,7 +265,7 @@ def test_every_copy_is_acked_but_shown_once() -> None:
 def test_a_deregistered_peer_answers_nothing() -> None:
     core, _ = registered()
     [dereg] = sent(core.line("dereg alice", T0))
-    core.receive(Ack("r-2", dereg.id), SERVER, honest_key(core, Ack("r-2", dereg.id), SERVER), T0)  # type: ignore[attr-defined]
+    core.receive(Ack("r-2", dereg.id), SERVER, REGISTRY_KEY, T0)  # type: ignore[attr-defined]
     assert (
         core.receive(
             Chat("b-2", "bob", "alice", "hello?"),
@@ -302,10 +289,7 @@ def test_a_keepalive_refused_while_deregistering_does_not_register_again() -> No
     )
     [register] = sent(core.start(T0))
     core.receive(
-        Welcome("r-1", register.id, "alice", "tok", 1, (), (), ()),
-        SERVER,
-        honest_key(core, Welcome("r-1", register.id, "alice", "tok", 1, (), (), ()), SERVER),
-        T0,
+        Welcome("r-1", register.id, "alice", "tok", 1, (), (), ()), SERVER, REGISTRY_KEY, T0
     )
     [keepalive] = sent(run_until(core, T0 + 1))
     assert isinstance(keepalive, Keepalive)
@@ -313,18 +297,13 @@ def test_a_keepalive_refused_while_deregistering_does_not_register_again() -> No
     # the registry handled the Deregister first: it refuses the keepalive that crossed it,
     # and that refusal overtakes the (merged, later) ack of the Deregister
     out = core.receive(
-        Refused("r-2", keepalive.id, "Not registered."),
-        SERVER,
-        honest_key(core, Refused("r-2", keepalive.id, "Not registered."), SERVER),
-        T0 + 1.01,
+        Refused("r-2", keepalive.id, "Not registered."), SERVER, REGISTRY_KEY, T0 + 1.01
     )  # type: ignore[attr-defined]
     assert sent(out) == [] and prints(out) == []
     assert (
         sent(run_until(core, T0 + 1 + TIMEOUT - 0.1)) == []
     )  # nor a keepalive while it is in flight
-    out = core.receive(
-        Ack("r-3", dereg.id), SERVER, honest_key(core, Ack("r-3", dereg.id), SERVER), T0 + 1.02
-    )
+    out = core.receive(Ack("r-3", dereg.id), SERVER, REGISTRY_KEY, T0 + 1.02)
     assert prints(out) == ["[You are Offline. Bye.]"]
     assert [m for m in sent(run_until(core, T0 + 30)) if not isinstance(m, Deregister)] == []
 
@@ -343,10 +322,7 @@ def test_a_start_whose_name_another_start_took_says_so_keeps_its_messages_and_ex
     )
     [register] = sent(core.start(T0))
     core.receive(
-        Welcome("r-1", register.id, "alice", "tok", 1, ENTRIES, (), ()),
-        SERVER,
-        honest_key(core, Welcome("r-1", register.id, "alice", "tok", 1, ENTRIES, (), ()), SERVER),
-        T0,
+        Welcome("r-1", register.id, "alice", "tok", 1, ENTRIES, (), ()), SERVER, REGISTRY_KEY, T0
     )
     [chat] = sent(core.line("send bob are you there?", T0 + 0.1))  # bob does not answer yet
     [post] = sent(core.line("send_all hello", T0 + 0.2))
@@ -354,10 +330,7 @@ def test_a_start_whose_name_another_start_took_says_so_keeps_its_messages_and_ex
     reason = f"{REPLACED_REFUSAL} alice, at 127.0.0.1:6009."
     replaced = RefusalCode.REPLACED
     out = core.receive(
-        Refused("r-2", keepalive.id, reason, replaced),
-        SERVER,
-        honest_key(core, Refused("r-2", keepalive.id, reason, replaced), SERVER),
-        T0 + 1.01,
+        Refused("r-2", keepalive.id, reason, replaced), SERVER, REGISTRY_KEY, T0 + 1.01
     )
     assert prints(out) == [
         f"[{reason} This start stops: it no longer sends as alice.]",
@@ -368,12 +341,7 @@ def test_a_start_whose_name_another_start_took_says_so_keeps_its_messages_and_ex
     assert kept[0].id == chat.id  # type: ignore[attr-defined]
     assert pa.Exit(1) in out and not any(isinstance(m, Deregister) for m in sent(out))
     # the other requests refused in the same way say nothing more
-    out = core.receive(
-        Refused("r-3", post.id, reason, replaced),
-        SERVER,
-        honest_key(core, Refused("r-3", post.id, reason, replaced), SERVER),
-        T0 + 1.02,
-    )  # type: ignore[attr-defined]
+    out = core.receive(Refused("r-3", post.id, reason, replaced), SERVER, REGISTRY_KEY, T0 + 1.02)  # type: ignore[attr-defined]
     assert prints(out) == [] and pa.Exit(1) not in out
 
 
@@ -392,12 +360,7 @@ def test_a_start_whose_name_another_start_took_and_left_says_it_can_take_it_back
         "alice", "127.0.0.1:6009", online=False, deregistered=deregistered
     )
     assert reason.endswith(f"and has since gone offline ({why}).")
-    out = core.receive(
-        Refused("r-2", keepalive.id, reason, code),
-        SERVER,
-        honest_key(core, Refused("r-2", keepalive.id, reason, code), SERVER),
-        T0 + 11.01,
-    )
+    out = core.receive(Refused("r-2", keepalive.id, reason, code), SERVER, REGISTRY_KEY, T0 + 11.01)
     assert prints(out) == [
         f"[{reason} This start stops: it no longer sends as alice; start ChatApp again to "
         "take the name back.]"
@@ -481,12 +444,7 @@ def test_after_leaving_at_once_nothing_rewrites_what_was_kept() -> None:
     out = core.leave_now()
     assert kept(out) != []
     [dereg] = sent(out)
-    assert (
-        core.receive(
-            Ack("r-9", dereg.id), SERVER, honest_key(core, Ack("r-9", dereg.id), SERVER), T0 + 0.01
-        )
-        == []
-    )
+    assert core.receive(Ack("r-9", dereg.id), SERVER, REGISTRY_KEY, T0 + 0.01) == []
     assert core.line("typed as it exits", T0 + 0.02) == []
     assert core.next_wake() is None and core.tick(T0 + 3) == []
 
@@ -521,10 +479,7 @@ def test_a_start_with_a_kept_outbox_says_so_once_registered() -> None:
     )
     [register] = sent(core.start(T0))
     out = core.receive(
-        Welcome("r-1", register.id, "alice", "tok", 3, (), (), ()),
-        SERVER,
-        honest_key(core, Welcome("r-1", register.id, "alice", "tok", 3, (), (), ()), SERVER),
-        T0,
+        Welcome("r-1", register.id, "alice", "tok", 3, (), (), ()), SERVER, REGISTRY_KEY, T0
     )
     assert prints(out)[:2] == [
         "[Welcome, You are registered.]",
@@ -547,12 +502,7 @@ def test_a_refused_start_says_only_why_and_keeps_the_outbox() -> None:
     )
     [register] = sent(core.start(T0))
     reason = "The name alice is in use by a peer that is online at 127.0.0.1:6009."
-    out = core.receive(
-        Refused("r-1", register.id, reason),
-        SERVER,
-        honest_key(core, Refused("r-1", register.id, reason), SERVER),
-        T0,
-    )
+    out = core.receive(Refused("r-1", register.id, reason), SERVER, REGISTRY_KEY, T0)
     assert prints(out) == [f"[{reason}]"]
     assert pa.Exit(1) in out and core.outbox == (save,)
 
@@ -584,14 +534,7 @@ def test_a_direct_message_given_up_stays_kept_until_the_registry_takes_its_save(
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert save.id == chat.id  # type: ignore[attr-defined]
     assert kept(out) == []  # still on disk, as the same save
-    assert kept(
-        core.receive(
-            Ack("r-9", save.id),
-            SERVER,
-            honest_key(core, Ack("r-9", save.id), SERVER),
-            T0 + ROUND + 0.2,
-        )
-    ) == [()]  # type: ignore[attr-defined]
+    assert kept(core.receive(Ack("r-9", save.id), SERVER, REGISTRY_KEY, T0 + ROUND + 0.2)) == [()]  # type: ignore[attr-defined]
 
 
 def test_one_acks_confirms_every_direct_message_it_lists() -> None:
@@ -630,10 +573,7 @@ def test_mistakes_get_one_clear_line_and_send_nothing() -> None:
 def test_a_missed_table_change_is_waited_for_then_the_whole_table_is_fetched() -> None:
     core, _ = registered()
     out = core.receive(
-        TableUpdate("r-5", 5, (Entry("dave", "127.0.0.1", 6004, True),)),
-        SERVER,
-        honest_key(core, TableUpdate("r-5", 5, (Entry("dave", "127.0.0.1", 6004, True),)), SERVER),
-        T0,
+        TableUpdate("r-5", 5, (Entry("dave", "127.0.0.1", 6004, True),)), SERVER, REGISTRY_KEY, T0
     )
     assert not any(isinstance(m, TableRequest) for m in sent(out))  # held: sent again soon
     assert "dave" not in core.table
@@ -645,17 +585,9 @@ def test_a_missed_table_change_is_waited_for_then_the_whole_table_is_fetched() -
 def test_a_missed_table_change_that_comes_again_fills_the_gap_without_the_whole_table() -> None:
     core, _ = registered()
     dave, erin = Entry("dave", "127.0.0.1", 6004, True), Entry("erin", "127.0.0.1", 6005, True)
-    core.receive(
-        TableUpdate("r-5", 5, (erin,)),
-        SERVER,
-        honest_key(core, TableUpdate("r-5", 5, (erin,)), SERVER),
-        T0,
-    )
+    core.receive(TableUpdate("r-5", 5, (erin,)), SERVER, REGISTRY_KEY, T0)
     out = core.receive(
-        TableUpdate("r-4", 4, (dave,)),
-        SERVER,
-        honest_key(core, TableUpdate("r-4", 4, (dave,)), SERVER),
-        T0 + 0.5,
+        TableUpdate("r-4", 4, (dave,)), SERVER, REGISTRY_KEY, T0 + 0.5
     )  # its second copy
     out += run_until(core, T0 + 2 * GAP_WAIT)
     assert core.table.version == 5 and core.table["dave"] == dave and core.table["erin"] == erin
@@ -665,9 +597,7 @@ def test_a_missed_table_change_that_comes_again_fills_the_gap_without_the_whole_
 def test_a_jump_in_versions_too_big_to_be_held_fetches_the_whole_table_at_once() -> None:
     core, _ = registered()
     jump = TableUpdate("r-9", 4 + HELD_UPDATES, (Entry("dave", "127.0.0.1", 6004, True),))
-    out = core.receive(
-        jump, SERVER, honest_key(core, jump, SERVER), T0
-    )  # (a registry restarted: its versions jump)
+    out = core.receive(jump, SERVER, REGISTRY_KEY, T0)  # (a registry restarted: its versions jump)
     assert any(isinstance(m, TableRequest) for m in sent(out))
 
 
@@ -679,10 +609,7 @@ def test_a_burst_of_table_changes_is_said_in_a_few_lines_not_one_per_change() ->
         row = (Entry(f"junk{n:03d}", "127.0.0.1", 30199, True),)
         now = T0 + n / 100
         out = run_until(core, now) + core.receive(
-            TableUpdate(f"u-{n}", 4 + n, row),
-            SERVER,
-            honest_key(core, TableUpdate(f"u-{n}", 4 + n, row), SERVER),
-            now,
+            TableUpdate(f"u-{n}", 4 + n, row), SERVER, REGISTRY_KEY, now
         )
         lines += prints(out)
     lines += prints(run_until(core, T0 + 3))
@@ -698,7 +625,7 @@ def test_a_burst_of_table_changes_is_said_in_a_few_lines_not_one_per_change() ->
     later = T0 + 6  # (before the first keepalive)
     run_until(core, later)
     update = TableUpdate("u-x", 204, (Entry("dave", "127.0.0.1", 6004, True),))
-    assert prints(core.receive(update, SERVER, honest_key(core, update, SERVER), later)) == [
+    assert prints(core.receive(update, SERVER, REGISTRY_KEY, later)) == [
         TABLE_UPDATED,
         "[dave is online]",
     ]
@@ -716,35 +643,18 @@ def test_a_burst_of_quits_is_said_in_a_few_lines_naming_who_quit() -> None:
     out = [
         a
         for n in range(30)
-        for a in core.receive(
-            quit_notice(n, f"p{n:02d}"),
-            SERVER,
-            honest_key(core, quit_notice(n, f"p{n:02d}"), SERVER),
-            T0,
-        )
+        for a in core.receive(quit_notice(n, f"p{n:02d}"), SERVER, REGISTRY_KEY, T0)
     ]
     out += run_until(core, T0 + 3)
     first = [f"[p{n:02d} has quit]" for n in range(QUIT_LINES_BURST)]
     names = ", ".join(f"p{n:02d}" for n in range(QUIT_LINES_BURST, QUIT_LINES_BURST + 8))
     assert prints(out) == [*first, f"[{30 - QUIT_LINES_BURST} more have quit: {names}, …]"]
     # quiet again: the next is said at once, farewell and all
-    out = core.receive(
-        quit_notice(99, "bob", "off to lunch"),
-        SERVER,
-        honest_key(core, quit_notice(99, "bob", "off to lunch"), SERVER),
-        T0 + 6,
-    )
+    out = core.receive(quit_notice(99, "bob", "off to lunch"), SERVER, REGISTRY_KEY, T0 + 6)
     assert prints(out) == ["[bob has quit (off to lunch)]"]
     # a copy of a notice already shown is not shown again
     assert (
-        prints(
-            core.receive(
-                quit_notice(99, "bob", "off to lunch"),
-                SERVER,
-                honest_key(core, quit_notice(99, "bob", "off to lunch"), SERVER),
-                T0 + 6,
-            )
-        )
+        prints(core.receive(quit_notice(99, "bob", "off to lunch"), SERVER, REGISTRY_KEY, T0 + 6))
         == []
     )
 
@@ -752,52 +662,29 @@ def test_a_burst_of_quits_is_said_in_a_few_lines_naming_who_quit() -> None:
 def test_someone_who_quits_is_said_once_not_also_gone_offline() -> None:
     core, _ = registered()
     core.receive(
-        TableUpdate("u-1", 4, (Entry("dave", "127.0.0.1", 6004, True),)),
-        SERVER,
-        honest_key(core, TableUpdate("u-1", 4, (Entry("dave", "127.0.0.1", 6004, True),)), SERVER),
-        T0,
+        TableUpdate("u-1", 4, (Entry("dave", "127.0.0.1", 6004, True),)), SERVER, REGISTRY_KEY, T0
     )
     # the registry says the quit first, then the row's change
-    assert prints(
-        core.receive(
-            quit_notice(1, "dave"), SERVER, honest_key(core, quit_notice(1, "dave"), SERVER), T0 + 5
-        )
-    ) == ["[dave has quit]"]
-    gone = TableUpdate("u-2", 5, (Entry("dave", "127.0.0.1", 6004, False),))
-    assert prints(core.receive(gone, SERVER, honest_key(core, gone, SERVER), T0 + 5)) == [
-        TABLE_UPDATED
+    assert prints(core.receive(quit_notice(1, "dave"), SERVER, REGISTRY_KEY, T0 + 5)) == [
+        "[dave has quit]"
     ]
+    gone = TableUpdate("u-2", 5, (Entry("dave", "127.0.0.1", 6004, False),))
+    assert prints(core.receive(gone, SERVER, REGISTRY_KEY, T0 + 5)) == [TABLE_UPDATED]
 
 
 def test_one_quit_held_back_is_said_as_it_came_and_a_few_are_all_named() -> None:
     core, _ = registered()
     for n in range(QUIT_LINES_BURST):
-        core.receive(
-            quit_notice(n, f"p{n}"), SERVER, honest_key(core, quit_notice(n, f"p{n}"), SERVER), T0
-        )
-    out = core.receive(
-        quit_notice(9, "dan", "bye all"),
-        SERVER,
-        honest_key(core, quit_notice(9, "dan", "bye all"), SERVER),
-        T0 + 0.1,
-    )
+        core.receive(quit_notice(n, f"p{n}"), SERVER, REGISTRY_KEY, T0)
+    out = core.receive(quit_notice(9, "dan", "bye all"), SERVER, REGISTRY_KEY, T0 + 0.1)
     assert prints(out) == []  # held for the line due a second after the burst
     assert core.next_wake() == pytest.approx(T0 + QUIT_LINE_EVERY)
     assert prints(run_until(core, T0 + 1.5)) == ["[dan has quit (bye all)]"]
-    core.receive(
-        quit_notice(10, "erin"), SERVER, honest_key(core, quit_notice(10, "erin"), SERVER), T0 + 1.6
-    )
-    core.receive(
-        quit_notice(11, "fay"), SERVER, honest_key(core, quit_notice(11, "fay"), SERVER), T0 + 1.7
-    )
+    core.receive(quit_notice(10, "erin"), SERVER, REGISTRY_KEY, T0 + 1.6)
+    core.receive(quit_notice(11, "fay"), SERVER, REGISTRY_KEY, T0 + 1.7)
     assert prints(run_until(core, T0 + 3)) == ["[2 more have quit: erin, fay]"]
     # other notices are not held
-    out = core.receive(
-        Notice("n-1", "You are sending too fast."),
-        SERVER,
-        honest_key(core, Notice("n-1", "You are sending too fast."), SERVER),
-        T0 + 3,
-    )
+    out = core.receive(Notice("n-1", "You are sending too fast."), SERVER, REGISTRY_KEY, T0 + 3)
     assert prints(out) == ["[You are sending too fast.]"]
 
 
@@ -807,19 +694,14 @@ def test_the_welcomes_table_line_comes_at_once_between_it_and_the_mail() -> None
     core, _ = registered()
     for n in range(TABLE_LINES_BURST + 2):
         row = (Entry(f"p{n}", "127.0.0.1", 7000 + n, True),)
-        core.receive(
-            TableUpdate(f"u-{n}", 4 + n, row),
-            SERVER,
-            honest_key(core, TableUpdate(f"u-{n}", 4 + n, row), SERVER),
-            T0,
-        )
+        core.receive(TableUpdate(f"u-{n}", 4 + n, row), SERVER, REGISTRY_KEY, T0)
     [dereg] = sent(core.line("dereg alice", T0))
-    core.receive(Ack("r-9", dereg.id), SERVER, honest_key(core, Ack("r-9", dereg.id), SERVER), T0)
+    core.receive(Ack("r-9", dereg.id), SERVER, REGISTRY_KEY, T0)
     [register] = sent(core.line("reg alice", T0))
     entries = tuple(core.table.rows())
     mail = (StoredMessage("m1", "bob", "2026-11-21 10:00:00", "hi", "direct"),)
     welcome = Welcome("r-10", register.id, "alice", "tok", 20, entries, mail, ())
-    shown = prints(core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0))
+    shown = prints(core.receive(welcome, SERVER, REGISTRY_KEY, T0))
     # what changed since the last table line follows it: p3 and p4, held back in the burst
     assert shown[:5] == [
         "[Welcome, You are registered.]",
@@ -864,18 +746,14 @@ def test_a_direct_message_no_peer_of_ours_could_send_is_not_shown(chat: Chat) ->
 def test_too_big_answers_are_fetched_over_tcp() -> None:
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
-    out = core.receive(
-        TooBig("r-1", register.id), SERVER, honest_key(core, TooBig("r-1", register.id), SERVER), T0
-    )  # type: ignore[attr-defined]
+    out = core.receive(TooBig("r-1", register.id), SERVER, REGISTRY_KEY, T0)  # type: ignore[attr-defined]
     assert out == [pa.SendStream(SERVER, register, REGISTRY_KEY)]  # type: ignore[arg-type]
 
 
 def test_updates_before_the_welcome_are_acked_and_applied_after_it() -> None:
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
-    core.receive(
-        TooBig("r-1", register.id), SERVER, honest_key(core, TooBig("r-1", register.id), SERVER), T0
-    )  # type: ignore[attr-defined]
+    core.receive(TooBig("r-1", register.id), SERVER, REGISTRY_KEY, T0)  # type: ignore[attr-defined]
     dave = Entry("dave", "127.0.0.1", 6004, True)
     erin = Entry("erin", "127.0.0.1", 6005, True)
     early = [
@@ -884,11 +762,11 @@ def test_updates_before_the_welcome_are_acked_and_applied_after_it() -> None:
         TableUpdate("r-4", 4, (dave,)),
     ]
     for update in early:
-        out = core.receive(update, SERVER, honest_key(core, update, SERVER), T0 + 0.1)
+        out = core.receive(update, SERVER, REGISTRY_KEY, T0 + 0.1)
         assert sent(out) == [Ack(sent(out)[0].id, update.id)]  # type: ignore[attr-defined]
         assert prints(out) == []
     welcome = Welcome("r-2", register.id, "alice", "tok", 3, (Entry("alice", *ME, True),), (), ())
-    out = core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0 + 0.2)
+    out = core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 0.2)
     assert core.table.version == 5
     assert core.table["dave"] == dave and core.table["erin"] == erin
     assert not any(isinstance(m, TableRequest) for m in sent(out))
@@ -901,16 +779,11 @@ def test_channel_post_kept_in_the_outbox_and_flushed_when_the_server_answers() -
     assert "[Server not responding.]" in prints(out)
     assert core.outbox == (post,)
     out = core.receive(
-        TableUpdate("r-9", 4, ()),
-        SERVER,
-        honest_key(core, TableUpdate("r-9", 4, ()), SERVER),
-        T0 + 4,
+        TableUpdate("r-9", 4, ()), SERVER, REGISTRY_KEY, T0 + 4
     )  # the registry is back
     assert "[Server is back.]" in prints(out)
     assert post in sent(out)
-    core.receive(
-        Ack("r-10", post.id), SERVER, honest_key(core, Ack("r-10", post.id), SERVER), T0 + 4.1
-    )  # type: ignore[attr-defined]
+    core.receive(Ack("r-10", post.id), SERVER, REGISTRY_KEY, T0 + 4.1)  # type: ignore[attr-defined]
     assert core.outbox == ()
 
 
@@ -922,12 +795,7 @@ def test_a_silent_registry_is_asked_for_its_key_and_one_that_answers_is_not() ->
     while (wake := core.next_wake()) is not None and wake <= T0 + 25:  # each keepalive answered
         ticked = core.tick(wake)
         for keepalive in (m for m in sent(ticked) if isinstance(m, Keepalive)):
-            ticked += core.receive(
-                Alive(f"r-{wake}", keepalive.id, 3),
-                SERVER,
-                honest_key(core, Alive(f"r-{wake}", keepalive.id, 3), SERVER),
-                wake,
-            )
+            ticked += core.receive(Alive(f"r-{wake}", keepalive.id, 3), SERVER, REGISTRY_KEY, wake)
         out += ticked
     assert any(isinstance(m, Keepalive) for m in sent(out))
     assert not any(isinstance(a, pa.AskRegistryKey) for a in out)
@@ -950,24 +818,14 @@ def test_requests_still_in_flight_go_again_at_once_when_the_registry_is_back() -
     ]
     [keepalive] = {m for m in sent(out) if isinstance(m, Keepalive)}
     out = core.receive(
-        TableUpdate("r-9", 4, ()),
-        SERVER,
-        honest_key(core, TableUpdate("r-9", 4, ()), SERVER),
-        T0 + 12.2,
+        TableUpdate("r-9", 4, ()), SERVER, REGISTRY_KEY, T0 + 12.2
     )  # the registry is back
     assert prints(out)[0] == "[Server is back.]"
     # the kept post goes, and the keepalive again: its last copy may have been lost
     assert [m for m in sent(out) if not isinstance(m, Ack)] == [post, keepalive]
     # the registry answers these copies (it never had the keepalive's earlier ones)
-    core.receive(
-        Ack("r-10", post.id), SERVER, honest_key(core, Ack("r-10", post.id), SERVER), T0 + 12.3
-    )  # type: ignore[attr-defined]
-    core.receive(
-        Alive("r-11", keepalive.id, 4),
-        SERVER,
-        honest_key(core, Alive("r-11", keepalive.id, 4), SERVER),
-        T0 + 12.3,
-    )
+    core.receive(Ack("r-10", post.id), SERVER, REGISTRY_KEY, T0 + 12.3)  # type: ignore[attr-defined]
+    core.receive(Alive("r-11", keepalive.id, 4), SERVER, REGISTRY_KEY, T0 + 12.3)
     out = run_until(core, T0 + 15)
     assert prints(out) == []
     assert core.outbox == ()
@@ -980,9 +838,7 @@ def test_a_restarted_registry_saying_so_gets_the_outbox_at_once() -> None:
     [post] = sent(core.line("send_all hello", T0))
     run_until(core, T0 + 100)  # the registry is away
     assert core.outbox == (post,)
-    out = core.receive(
-        Restarted("r2-1"), SERVER, honest_key(core, Restarted("r2-1"), SERVER), T0 + 100.5
-    )
+    out = core.receive(Restarted("r2-1"), SERVER, REGISTRY_KEY, T0 + 100.5)
     assert prints(out) == ["[Server is back.]"]
     assert sorted(sent(out), key=repr) == [Ack(ANY, "r2-1"), post]  # acked: it is pushed
 
@@ -992,10 +848,8 @@ def test_a_restarted_registry_is_asked_again_at_once_for_outcomes_it_forgot() ->
     forgotten it, and relays it again once asked (the members show it once)."""
     core, _ = registered()
     [post] = sent(core.line("send_all hello", T0))
-    core.receive(Ack("r-5", post.id), SERVER, honest_key(core, Ack("r-5", post.id), SERVER), T0)  # type: ignore[attr-defined]
-    out = core.receive(
-        Restarted("r2-1"), SERVER, honest_key(core, Restarted("r2-1"), SERVER), T0 + 1
-    )
+    core.receive(Ack("r-5", post.id), SERVER, REGISTRY_KEY, T0)  # type: ignore[attr-defined]
+    out = core.receive(Restarted("r2-1"), SERVER, REGISTRY_KEY, T0 + 1)
     assert prints(out) == [] and sent(out) == [Ack(ANY, "r2-1"), post]
     assert core.receive(
         Restarted("x-1"),
@@ -1019,22 +873,15 @@ def test_a_restarted_registry_before_our_welcome_changes_nothing() -> None:
     )
     [register] = sent(core.start(T0))
     assert isinstance(register, Register)
-    assert sent(
-        core.receive(
-            Restarted("r2-1"), SERVER, honest_key(core, Restarted("r2-1"), SERVER), T0 + 0.1
-        )
-    ) == [Ack(ANY, "r2-1")]
+    assert sent(core.receive(Restarted("r2-1"), SERVER, REGISTRY_KEY, T0 + 0.1)) == [
+        Ack(ANY, "r2-1")
+    ]
 
 
 def test_keepalives_go_back_to_their_period_once_the_registry_answers() -> None:
     core, _ = registered()
     run_until(core, T0 + 100)  # the registry is away: probes back off to 4 periods
-    out = core.receive(
-        TableUpdate("r-9", 4, ()),
-        SERVER,
-        honest_key(core, TableUpdate("r-9", 4, ()), SERVER),
-        T0 + 100.5,
-    )
+    out = core.receive(TableUpdate("r-9", 4, ()), SERVER, REGISTRY_KEY, T0 + 100.5)
     assert "[Server is back.]" in prints(out)
     assert core.next_wake() is not None and core.next_wake() <= T0 + 100.5 + core.keepalive
 
@@ -1114,27 +961,15 @@ def test_a_message_the_registry_could_not_save_is_named_with_its_recipient() -> 
     core.line("send bob are you there?", T0)
     out = run_until(core, T0 + ROUND + 0.1)  # bob never answers: the registry probes it
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
-    core.receive(
-        Ack("r-3", save.id), SERVER, honest_key(core, Ack("r-3", save.id), SERVER), T0 + ROUND + 0.2
-    )
-    out = core.receive(
-        Saved("r-4", save.id, "bob", False, FULL),
-        SERVER,
-        honest_key(core, Saved("r-4", save.id, "bob", False, FULL), SERVER),
-        T0 + 5,
-    )
+    core.receive(Ack("r-3", save.id), SERVER, REGISTRY_KEY, T0 + ROUND + 0.2)
+    out = core.receive(Saved("r-4", save.id, "bob", False, FULL), SERVER, REGISTRY_KEY, T0 + 5)
     assert prints(out) == ["[Message for bob not saved (bob's mailbox is full): “are you there?”]"]
     # refused at once (bob offline, its box full): the same line, and nothing kept to resend
     long_text = "the minutes of today's meeting, " * 3
     core.line(f"send bob {long_text}", T0 + 6)
     out = run_until(core, T0 + 6 + ROUND + 0.1)
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
-    out = core.receive(
-        Refused("r-5", save.id, FULL),
-        SERVER,
-        honest_key(core, Refused("r-5", save.id, FULL), SERVER),
-        T0 + 6 + ROUND + 0.2,
-    )
+    out = core.receive(Refused("r-5", save.id, FULL), SERVER, REGISTRY_KEY, T0 + 6 + ROUND + 0.2)
     cut = long_text[:39] + "…"  # cut as the other lines that name a message are
     assert prints(out) == [f"[Message for bob not saved (bob's mailbox is full): “{cut}”]"]
     assert core.outbox == ()
@@ -1161,30 +996,18 @@ def test_a_mailbox_in_parts_is_shown_whole_in_order_each_part_taken_in_turn() ->
         T0,
     )
     out = core.receive(
-        MoreMail("r-2", taken.id, (stored(2), stored(3))),
-        SERVER,
-        honest_key(core, MoreMail("r-2", taken.id, (stored(2), stored(3))), SERVER),
-        T0 + 1,
+        MoreMail("r-2", taken.id, (stored(2), stored(3))), SERVER, REGISTRY_KEY, T0 + 1
     )
     assert prints(out) == ["bob: 2026-11-21 10:00:00 m2"]
     [taken] = [m for m in sent(out) if isinstance(m, MailTaken)]
     assert taken.ids == ("b-2", "b-3")
     # a copy of that answer, or an answer to nothing asked, is ignored
     assert (
-        sent(
-            core.receive(
-                MoreMail("r-2", "a-99", (stored(4),)),
-                SERVER,
-                honest_key(core, MoreMail("r-2", "a-99", (stored(4),)), SERVER),
-                T0 + 1,
-            )
-        )
+        sent(core.receive(MoreMail("r-2", "a-99", (stored(4),)), SERVER, REGISTRY_KEY, T0 + 1))
         == []
     )
     # the last part is answered with an Ack: nothing more is asked
-    out = core.receive(
-        Ack("r-3", taken.id), SERVER, honest_key(core, Ack("r-3", taken.id), SERVER), T0 + 2
-    )
+    out = core.receive(Ack("r-3", taken.id), SERVER, REGISTRY_KEY, T0 + 2)
     assert sent(out) == [] and prints(out) == []
     assert not any(isinstance(m, MailTaken) for m in sent(run_until(core, T0 + 5)))
 
@@ -1198,20 +1021,15 @@ def test_a_first_part_all_shown_before_keeps_the_header_for_the_next() -> None:
         T0,
     )  # shown live
     [dereg] = sent(core.line("dereg alice", T0))
-    core.receive(Ack("r-2", dereg.id), SERVER, honest_key(core, Ack("r-2", dereg.id), SERVER), T0)  # type: ignore[attr-defined]
+    core.receive(Ack("r-2", dereg.id), SERVER, REGISTRY_KEY, T0)  # type: ignore[attr-defined]
     [again] = sent(core.line("reg alice", T0))
     first = StoredMessage("b-1", "bob", "seen", "2026-11-21 10:00:00", "direct")
     welcome = Welcome("r-3", again.id, "alice", "tok", 3, (), (first,), ())  # type: ignore[attr-defined]
-    out = core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0)
+    out = core.receive(welcome, SERVER, REGISTRY_KEY, T0)
     assert "[You have messages]" not in prints(out)
     [taken] = [m for m in sent(out) if isinstance(m, MailTaken)]
     new = StoredMessage("b-2", "bob", "new", "2026-11-21 10:00:01", "direct")
-    out = core.receive(
-        MoreMail("r-4", taken.id, (new,)),
-        SERVER,
-        honest_key(core, MoreMail("r-4", taken.id, (new,)), SERVER),
-        T0,
-    )
+    out = core.receive(MoreMail("r-4", taken.id, (new,)), SERVER, REGISTRY_KEY, T0)
     assert prints(out) == ["[You have messages]", "bob: 2026-11-21 10:00:01 new"]
 
 
@@ -1220,9 +1038,7 @@ def test_quit_deregisters_then_exits_zero() -> None:
     out = core.line("/quit see you", T0)
     [dereg] = sent(out)
     assert dereg.quitting and dereg.farewell == "see you"  # type: ignore[attr-defined]
-    out = core.receive(
-        Ack("r-3", dereg.id), SERVER, honest_key(core, Ack("r-3", dereg.id), SERVER), T0
-    )  # type: ignore[attr-defined]
+    out = core.receive(Ack("r-3", dereg.id), SERVER, REGISTRY_KEY, T0)  # type: ignore[attr-defined]
     assert pa.Exit(0) in out
 
 
@@ -1252,9 +1068,7 @@ def test_quit_waits_for_a_direct_message_on_its_way() -> None:
     [dereg] = sent(out)
     assert prints(out) == ["[Message received by bob.]"]
     assert isinstance(dereg, Deregister) and dereg.quitting
-    assert pa.Exit(0) in core.receive(
-        Ack("r-3", dereg.id), SERVER, honest_key(core, Ack("r-3", dereg.id), SERVER), T0 + 0.002
-    )
+    assert pa.Exit(0) in core.receive(Ack("r-3", dereg.id), SERVER, REGISTRY_KEY, T0 + 0.002)
 
 
 def test_quit_waits_until_an_unanswered_message_is_saved_and_keeps_the_farewell() -> None:
@@ -1266,21 +1080,10 @@ def test_quit_waits_until_an_unanswered_message_is_saved_and_keeps_the_farewell(
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert not any(isinstance(m, Deregister) for m in sent(out))
     assert (
-        sent(
-            core.receive(
-                Ack("r-3", save.id),
-                SERVER,
-                honest_key(core, Ack("r-3", save.id), SERVER),
-                T0 + ROUND + 0.2,
-            )
-        )
-        == []
+        sent(core.receive(Ack("r-3", save.id), SERVER, REGISTRY_KEY, T0 + ROUND + 0.2)) == []
     )  # accepted...
     out = core.receive(
-        Saved("r-4", save.id, "bob", False, ""),
-        SERVER,
-        honest_key(core, Saved("r-4", save.id, "bob", False, ""), SERVER),
-        T0 + 5,
+        Saved("r-4", save.id, "bob", False, ""), SERVER, REGISTRY_KEY, T0 + 5
     )  # ...and on disk
     assert "[Messages received by the server and saved]" in prints(out)
     [dereg] = [m for m in sent(out) if isinstance(m, Deregister)]
@@ -1312,20 +1115,14 @@ def test_a_kept_message_the_registry_refuses_is_named_in_full_with_the_reason() 
     )
     [register] = sent(core.start(T0))
     welcome = Welcome("r-1", register.id, "alice", "tok", 3, (Entry("bob", *BOB, False),), (), ())
-    out = core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0)
+    out = core.receive(welcome, SERVER, REGISTRY_KEY, T0)
     assert [m.id for m in sent(out)] == ["old-1"]  # sent once registered, one at a time
     out = core.receive(
-        Refused("r-2", "old-1", "Wrong token for that name."),
-        SERVER,
-        honest_key(core, Refused("r-2", "old-1", "Wrong token for that name."), SERVER),
-        T0 + 0.1,
+        Refused("r-2", "old-1", "Wrong token for that name."), SERVER, REGISTRY_KEY, T0 + 0.1
     )
     assert [m.id for m in sent(out)] == ["old-2"]  # refused for good: the next goes
     out += core.receive(
-        Refused("r-3", "old-2", "Wrong token for that name."),
-        SERVER,
-        honest_key(core, Refused("r-3", "old-2", "Wrong token for that name."), SERVER),
-        T0 + 0.1,
+        Refused("r-3", "old-2", "Wrong token for that name."), SERVER, REGISTRY_KEY, T0 + 0.1
     )
     assert prints(out) == [
         "[Kept message for bob not delivered: Wrong token for that name.]",
@@ -1339,10 +1136,7 @@ def test_a_kept_message_the_registry_refuses_is_named_in_full_with_the_reason() 
     [save] = sent(core.line("send bob hi", T0 + 1))  # bob is offline: to the registry
     assert isinstance(save, SaveMessage)
     out = core.receive(
-        Refused("r-4", save.id, "bob's mailbox is full."),
-        SERVER,
-        honest_key(core, Refused("r-4", save.id, "bob's mailbox is full."), SERVER),
-        T0 + 1.1,
+        Refused("r-4", save.id, "bob's mailbox is full."), SERVER, REGISTRY_KEY, T0 + 1.1
     )
     assert prints(out) == ["[Message for bob not saved (bob's mailbox is full): “hi”]"]
 
@@ -1372,12 +1166,7 @@ def test_the_end_of_a_script_waits_for_the_rooms_it_asked_for() -> None:
     core, _ = registered()
     [ask] = sent(core.line("rooms", T0))
     assert not any(isinstance(m, Deregister) for m in sent(core.end_of_input(T0)))
-    out = core.receive(
-        RoomList("r-7", ask.id, ("team",), (2,)),
-        SERVER,
-        honest_key(core, RoomList("r-7", ask.id, ("team",), (2,)), SERVER),
-        T0 + 0.01,
-    )  # type: ignore[attr-defined]
+    out = core.receive(RoomList("r-7", ask.id, ("team",), (2,)), SERVER, REGISTRY_KEY, T0 + 0.01)  # type: ignore[attr-defined]
     assert any("team" in line for line in prints(out))
     assert any(isinstance(m, Deregister) for m in sent(out))
 
@@ -1454,7 +1243,7 @@ def test_hints_in_a_room_show_commands_with_their_slash() -> None:
     # found by trying it: in a room a hint said "Type who", which there says "who" to the room
     core, _ = registered()
     [join] = sent(core.line("join r", T0))
-    core.receive(Ack("r-2", join.id), SERVER, honest_key(core, Ack("r-2", join.id), SERVER), T0)  # type: ignore[attr-defined]
+    core.receive(Ack("r-2", join.id), SERVER, REGISTRY_KEY, T0)  # type: ignore[attr-defined]
     assert core.state.room == "r"
     assert prints(core.line("/send nobody hi", T0)) == [
         "[No user named nobody. Type /who to see the names.]"
@@ -1474,7 +1263,7 @@ def test_hints_in_a_room_show_commands_with_their_slash() -> None:
     assert prints(out) == ["[Not said in r; in a room, commands need their /: /quit]"]
     # and outside a room, the bare words
     [leave] = sent(core.line("leave", T0))
-    core.receive(Ack("r-3", leave.id), SERVER, honest_key(core, Ack("r-3", leave.id), SERVER), T0)  # type: ignore[attr-defined]
+    core.receive(Ack("r-3", leave.id), SERVER, REGISTRY_KEY, T0)  # type: ignore[attr-defined]
     assert prints(core.line("send nobody hi", T0)) == [
         "[No user named nobody. Type who to see the names.]"
     ]
@@ -1511,12 +1300,7 @@ def test_a_chat_is_answered_where_it_came_from_whatever_the_tables_address() -> 
     assert [a.addr for a in out if isinstance(a, pa.Send)] == [moved]
     # the registry delivering bob's message itself is fine too
     assert prints(
-        core.receive(
-            Chat("b-7", "bob", "alice", "via registry"),
-            SERVER,
-            honest_key(core, Chat("b-7", "bob", "alice", "via registry"), SERVER),
-            T0,
-        )
+        core.receive(Chat("b-7", "bob", "alice", "via registry"), SERVER, REGISTRY_KEY, T0)
     )
 
 
@@ -1527,19 +1311,11 @@ def test_a_chat_sent_under_a_name_just_renamed_is_shown_and_acked() -> None:
     core, _ = registered()
     elsewhere = ("10.0.0.2", 6002)  # another machine than the registry's
     core.receive(
-        TableUpdate("r-4", 4, (Entry("bob", *elsewhere, True, BOBS),)),
-        SERVER,
-        honest_key(core, TableUpdate("r-4", 4, (Entry("bob", *elsewhere, True, BOBS),)), SERVER),
-        T0,
+        TableUpdate("r-4", 4, (Entry("bob", *elsewhere, True, BOBS),)), SERVER, REGISTRY_KEY, T0
     )
     # (a rename keeps the key)
     rename = (Entry("bob", elsewhere[0], 0, False, BOBS), Entry("robert", *elsewhere, True, BOBS))
-    core.receive(
-        TableUpdate("r-5", 5, rename),
-        SERVER,
-        honest_key(core, TableUpdate("r-5", 5, rename), SERVER),
-        T0,
-    )
+    core.receive(TableUpdate("r-5", 5, rename), SERVER, REGISTRY_KEY, T0)
     out = core.receive(
         Chat("b-8", "bob", "alice", "sent before the rename"),
         elsewhere,
@@ -1580,7 +1356,7 @@ def test_short_messages_are_never_held_and_a_long_one_holds_only_its_recipient()
     out = [a for i in range(3) for a in core.line(f"send bob quick {i}", T0)]
     assert chats_to(out, BOB) == ["quick 0", "quick 1", "quick 2"]  # all in flight at once
     dave = TableUpdate("u-1", core.table.version + 1, (Entry("dave", "127.0.0.1", 6004, True),))
-    core.receive(dave, SERVER, honest_key(core, dave, SERVER), T0)
+    core.receive(dave, SERVER, REGISTRY_KEY, T0)
     out = core.line("send bob " + "y" * 2000, T0) + core.line("send dave hi", T0)
     assert chats_to(out, ("127.0.0.1", 6004)) == ["hi"]
 
@@ -1597,9 +1373,7 @@ def test_when_a_long_message_is_given_up_what_waited_behind_it_is_saved_after_it
     # to the registry in order: the long save first, the others once it is answered
     [save] = [m for m in sent(out) if isinstance(m, SaveMessage)]
     assert save.text == long_text
-    out = core.receive(
-        Ack("r-2", save.id), SERVER, honest_key(core, Ack("r-2", save.id), SERVER), T0 + ROUND + 0.1
-    )
+    out = core.receive(Ack("r-2", save.id), SERVER, REGISTRY_KEY, T0 + ROUND + 0.1)
     assert [m.text for m in sent(out) if isinstance(m, SaveMessage)] == ["after it", "and this"]
 
 
@@ -1613,9 +1387,7 @@ def test_what_follows_a_long_request_to_the_registry_waits_for_its_answer() -> N
     out += core.line("send carol to the mailbox", T0)  # carol is offline
     [post] = sent(out)
     assert post.text == long_text  # type: ignore[attr-defined]
-    out = core.receive(
-        Ack("r-2", post.id), SERVER, honest_key(core, Ack("r-2", post.id), SERVER), T0 + 0.01
-    )  # type: ignore[attr-defined]
+    out = core.receive(Ack("r-2", post.id), SERVER, REGISTRY_KEY, T0 + 0.01)  # type: ignore[attr-defined]
     assert [type(m).__name__ for m in sent(out)] == ["ChannelPost", "SaveMessage"]
     assert [m.text for m in sent(out)] == ["short", "to the mailbox"]  # type: ignore[attr-defined]
     # short requests are not held behind each other
@@ -1626,12 +1398,7 @@ def test_an_outcome_that_overtakes_the_ack_of_a_long_save_lets_the_next_go() -> 
     core, _ = registered()
     [save] = sent(core.line("send carol " + "s" * 3000, T0))  # carol is offline
     assert sent(core.line("send carol next", T0)) == []  # held behind the long one
-    out = core.receive(
-        Saved("r-2", save.id, "carol", False, ""),
-        SERVER,
-        honest_key(core, Saved("r-2", save.id, "carol", False, ""), SERVER),
-        T0 + 0.01,
-    )  # type: ignore[attr-defined]
+    out = core.receive(Saved("r-2", save.id, "carol", False, ""), SERVER, REGISTRY_KEY, T0 + 0.01)  # type: ignore[attr-defined]
     assert "[Messages received by the server and saved]" in prints(out)
     assert [m.text for m in sent(out) if isinstance(m, SaveMessage)] == ["next"]
 
@@ -1645,7 +1412,7 @@ def test_a_rename_whose_every_answer_was_lost_is_taken_from_the_table_update() -
     update = TableUpdate(
         "r-9", 4, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
     )
-    out = core.receive(update, SERVER, honest_key(core, update, SERVER), T0 + 4)
+    out = core.receive(update, SERVER, REGISTRY_KEY, T0 + 4)
     assert core.state.name == "alicia"
     assert "[You are now known as alicia.]" in prints(out)
     assert pa.Remember("alicia", "tok") in out
@@ -1658,11 +1425,9 @@ def test_a_rename_seen_in_the_table_before_its_answer_is_taken_once() -> None:
         "r-9", 4, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
     )
     assert "[You are now known as alicia.]" in prints(
-        core.receive(update, SERVER, honest_key(core, update, SERVER), T0 + 0.1)
+        core.receive(update, SERVER, REGISTRY_KEY, T0 + 0.1)
     )
-    out = core.receive(
-        Ack("r-10", rename.id), SERVER, honest_key(core, Ack("r-10", rename.id), SERVER), T0 + 0.2
-    )  # type: ignore[attr-defined]
+    out = core.receive(Ack("r-10", rename.id), SERVER, REGISTRY_KEY, T0 + 0.2)  # type: ignore[attr-defined]
     assert prints(out) == [] and core.state.name == "alicia"
     assert "Server not responding" not in " ".join(prints(run_until(core, T0 + 3)))
 
@@ -1672,9 +1437,7 @@ def test_who_right_after_a_rename_lists_the_new_name_as_ours() -> None:
     # not as ours: the table's update came after the rename's answer
     core, _ = registered()
     [rename] = sent(core.line("/nick alicia", T0))
-    core.receive(
-        Ack("r-10", rename.id), SERVER, honest_key(core, Ack("r-10", rename.id), SERVER), T0 + 0.1
-    )  # type: ignore[attr-defined]
+    core.receive(Ack("r-10", rename.id), SERVER, REGISTRY_KEY, T0 + 0.1)  # type: ignore[attr-defined]
     listed = prints(core.line("who", T0 + 0.2))
     assert "  alicia  online   (you)" in listed and not any("alice " in s for s in listed)
     assert core.table.entry("alice") == Entry("alicia", *ME, True)  # followed, as renames are
@@ -1682,7 +1445,7 @@ def test_who_right_after_a_rename_lists_the_new_name_as_ours() -> None:
     update = TableUpdate(
         "r-9", 4, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
     )
-    out = core.receive(update, SERVER, honest_key(core, update, SERVER), T0 + 0.3)
+    out = core.receive(update, SERVER, REGISTRY_KEY, T0 + 0.3)
     assert core.state.registered and not any("released" in line for line in prints(out))
     assert prints(core.line("who", T0 + 0.4)) == listed
 
@@ -1694,7 +1457,7 @@ def test_a_name_renamed_before_we_started_still_leads_to_its_peer() -> None:
     welcome = Welcome(
         "r-1", register.id, "alice", "tok", 3, (robert,), (), (Alias("bob", "robert"),)
     )
-    core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0)
+    core.receive(welcome, SERVER, REGISTRY_KEY, T0)
     out = core.line("send bob hi", T0)
     [chat] = sent(out)
     assert isinstance(chat, Chat) and chat.to == "robert"
@@ -1707,10 +1470,7 @@ def test_a_welcome_under_our_new_name_keeps_the_rename_we_missed() -> None:
     )
     [register] = sent(core.start(T0))
     out = core.receive(
-        Welcome("r-1", register.id, "bert", "tok", 3, (), (), ()),
-        SERVER,
-        honest_key(core, Welcome("r-1", register.id, "bert", "tok", 3, (), (), ()), SERVER),
-        T0,
+        Welcome("r-1", register.id, "bert", "tok", 3, (), (), ()), SERVER, REGISTRY_KEY, T0
     )
     assert pa.Remember("bert", "tok") in out
     assert "[bobby was renamed bert as ChatApp stopped; you are bert.]" in prints(out)
@@ -1722,7 +1482,7 @@ def test_someone_else_renamed_from_a_name_like_ours_does_not_rename_us() -> None
     update = TableUpdate(
         "r-9", 4, (Entry("bob", "127.0.0.1", 0, False), Entry("robert", *BOB, True))
     )
-    core.receive(update, SERVER, honest_key(core, update, SERVER), T0 + 0.1)
+    core.receive(update, SERVER, REGISTRY_KEY, T0 + 0.1)
     assert core.state.name == "alice"
 
 
@@ -1738,22 +1498,13 @@ def test_a_join_or_rename_said_to_have_failed_is_taken_when_its_answer_comes_lat
     out += run_until(core, T0 + 6)
     assert "[Renames need the registry; you are still alice.]" in prints(out)
     assert core.state.room == "" and core.state.name == "alice"
-    out = core.receive(
-        Ack("r-8", join.id), SERVER, honest_key(core, Ack("r-8", join.id), SERVER), T0 + 7
-    )  # type: ignore[attr-defined]
+    out = core.receive(Ack("r-8", join.id), SERVER, REGISTRY_KEY, T0 + 7)  # type: ignore[attr-defined]
     assert core.state.room == "late"
-    out = core.receive(
-        Ack("r-9", rename.id), SERVER, honest_key(core, Ack("r-9", rename.id), SERVER), T0 + 7
-    )
+    out = core.receive(Ack("r-9", rename.id), SERVER, REGISTRY_KEY, T0 + 7)
     assert core.state.name == "alicia"
     assert "[You are now known as alicia.]" in prints(out)
     # a late refusal changes nothing: failure was already said
-    again = core.receive(
-        Refused("r-10", join.id, "no"),
-        SERVER,
-        honest_key(core, Refused("r-10", join.id, "no"), SERVER),
-        T0 + 8,
-    )  # type: ignore[attr-defined]
+    again = core.receive(Refused("r-10", join.id, "no"), SERVER, REGISTRY_KEY, T0 + 8)  # type: ignore[attr-defined]
     assert prints(again) == [] and core.state.room == "late"
 
 
@@ -1762,25 +1513,17 @@ def test_our_name_gone_from_the_table_while_we_rename_is_not_a_release() -> None
     core, _ = registered()
     [rename] = sent(core.line("/nick alicia", T0))
     out = core.receive(
-        TableUpdate("r-9", 4, (Entry("alice", "127.0.0.1", 0, False),)),
-        SERVER,
-        honest_key(core, TableUpdate("r-9", 4, (Entry("alice", "127.0.0.1", 0, False),)), SERVER),
-        T0,
+        TableUpdate("r-9", 4, (Entry("alice", "127.0.0.1", 0, False),)), SERVER, REGISTRY_KEY, T0
     )
     assert core.state.registered and "released" not in " ".join(prints(out))
-    core.receive(
-        Ack("r-10", rename.id), SERVER, honest_key(core, Ack("r-10", rename.id), SERVER), T0 + 0.1
-    )  # type: ignore[attr-defined]
+    core.receive(Ack("r-10", rename.id), SERVER, REGISTRY_KEY, T0 + 0.1)  # type: ignore[attr-defined]
     assert core.state.name == "alicia"
 
 
 def test_our_name_released_on_the_registry_console_takes_us_offline() -> None:
     core, _ = registered()
     out = core.receive(
-        TableUpdate("r-9", 4, (Entry("alice", "127.0.0.1", 0, False),)),
-        SERVER,
-        honest_key(core, TableUpdate("r-9", 4, (Entry("alice", "127.0.0.1", 0, False),)), SERVER),
-        T0,
+        TableUpdate("r-9", 4, (Entry("alice", "127.0.0.1", 0, False),)), SERVER, REGISTRY_KEY, T0
     )
     assert prints(out)[-1] == (
         "[The registry released the name alice: you are offline. "
@@ -1794,12 +1537,7 @@ def test_our_name_missing_from_a_whole_table_is_a_release_or_our_rename() -> Non
     # a peer that missed updates fetches the whole table: the news it missed may be ours
     bob = Entry("bob", *BOB, True)
     core, _ = registered()
-    out = core.receive(
-        TableSnapshot("r-9", "x", 5, (bob,), ()),
-        SERVER,
-        honest_key(core, TableSnapshot("r-9", "x", 5, (bob,), ()), SERVER),
-        T0,
-    )
+    out = core.receive(TableSnapshot("r-9", "x", 5, (bob,), ()), SERVER, REGISTRY_KEY, T0)
     assert prints(out)[-1].startswith("[The registry released the name alice: you are offline.")
     assert not core.state.registered
     core, _ = registered()
@@ -1807,21 +1545,14 @@ def test_our_name_missing_from_a_whole_table_is_a_release_or_our_rename() -> Non
     out = core.receive(
         TableSnapshot("r-9", "x", 5, (bob, Entry("alicia", *ME, True)), ()),
         SERVER,
-        honest_key(
-            core, TableSnapshot("r-9", "x", 5, (bob, Entry("alicia", *ME, True)), ()), SERVER
-        ),
+        REGISTRY_KEY,
         T0,
     )
     assert "[You are now known as alicia.]" in prints(out)
     assert core.state.registered and core.state.name == "alicia"
     core, _ = registered()
     sent(core.line("/nick alicia", T0))  # asked, not yet in the table: wait for its answer
-    out = core.receive(
-        TableSnapshot("r-9", "x", 5, (bob,), ()),
-        SERVER,
-        honest_key(core, TableSnapshot("r-9", "x", 5, (bob,), ()), SERVER),
-        T0,
-    )
+    out = core.receive(TableSnapshot("r-9", "x", 5, (bob,), ()), SERVER, REGISTRY_KEY, T0)
     assert core.state.registered and "released" not in " ".join(prints(out))
 
 
@@ -1833,15 +1564,11 @@ def test_a_whole_table_taken_before_our_rename_is_no_release() -> None:
     bob = Entry("bob", *BOB, True)
     core, _ = registered()
     [rename] = sent(core.line("/nick alicia", T0))
-    core.receive(
-        Ack("r-8", rename.id), SERVER, honest_key(core, Ack("r-8", rename.id), SERVER), T0 + 0.01
-    )  # type: ignore[attr-defined]
+    core.receive(Ack("r-8", rename.id), SERVER, REGISTRY_KEY, T0 + 0.01)  # type: ignore[attr-defined]
     out = core.receive(
         TableSnapshot("r-9", "x", 5, (bob, Entry("alice", *ME, True)), ()),
         SERVER,
-        honest_key(
-            core, TableSnapshot("r-9", "x", 5, (bob, Entry("alice", *ME, True)), ()), SERVER
-        ),
+        REGISTRY_KEY,
         T0 + 0.02,
     )
     assert "released" not in " ".join(prints(out))
@@ -1856,16 +1583,9 @@ def test_a_kept_message_the_registry_could_not_save_is_named_as_kept() -> None:
     )
     [register] = sent(core.start(T0))
     welcome = Welcome("r-1", register.id, "alice", "tok", 3, (Entry("bob", *BOB, False),), (), ())
-    core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0)
-    core.receive(
-        Ack("r-2", "old-1"), SERVER, honest_key(core, Ack("r-2", "old-1"), SERVER), T0 + 0.1
-    )  # taken, then found no room
-    out = core.receive(
-        Saved("r-3", "old-1", "bob", False, FULL),
-        SERVER,
-        honest_key(core, Saved("r-3", "old-1", "bob", False, FULL), SERVER),
-        T0 + 3,
-    )
+    core.receive(welcome, SERVER, REGISTRY_KEY, T0)
+    core.receive(Ack("r-2", "old-1"), SERVER, REGISTRY_KEY, T0 + 0.1)  # taken, then found no room
+    out = core.receive(Saved("r-3", "old-1", "bob", False, FULL), SERVER, REGISTRY_KEY, T0 + 3)
     line = "[Kept message for bob not saved (bob's mailbox is full): “see you later”]"
     assert prints(out) == [line]
 
@@ -1888,25 +1608,15 @@ def test_a_release_is_said_before_what_became_of_the_kept_messages() -> None:
     )
     [register] = sent(core.start(T0))
     welcome = Welcome("r-1", register.id, "alice", "tok", 3, (Entry("bob", *BOB, False),), (), ())
-    core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0)
+    core.receive(welcome, SERVER, REGISTRY_KEY, T0)
     gone = TableUpdate(
         "r-2", 9, (Entry("alice", *ME, False), Entry("alice", "127.0.0.1", 0, False))
     )
-    out = core.receive(gone, SERVER, honest_key(core, gone, SERVER), T0 + 1)
+    out = core.receive(gone, SERVER, REGISTRY_KEY, T0 + 1)
     out += run_until(core, T0 + 1 + GAP_WAIT)  # the gap waited out
     assert prints(out) == [] and any(isinstance(m, TableRequest) for m in sent(out))
-    out = core.receive(
-        Refused("r-3", "old-1", NO_ALICE, UNKNOWN),
-        SERVER,
-        honest_key(core, Refused("r-3", "old-1", NO_ALICE, UNKNOWN), SERVER),
-        T0 + 3.6,
-    )
-    out += core.receive(
-        Refused("r-4", "old-2", NO_ALICE, UNKNOWN),
-        SERVER,
-        honest_key(core, Refused("r-4", "old-2", NO_ALICE, UNKNOWN), SERVER),
-        T0 + 3.6,
-    )
+    out = core.receive(Refused("r-3", "old-1", NO_ALICE, UNKNOWN), SERVER, REGISTRY_KEY, T0 + 3.6)
+    out += core.receive(Refused("r-4", "old-2", NO_ALICE, UNKNOWN), SERVER, REGISTRY_KEY, T0 + 3.6)
     assert prints(out) == [
         RELEASED,
         "[Kept message for bob not delivered: the registry released the name alice.]",
@@ -1917,10 +1627,7 @@ def test_a_release_is_said_before_what_became_of_the_kept_messages() -> None:
     assert not core.state.registered and core.outbox == ()
     # the whole table, when it comes, does not say it again (nor anything: no row changed)
     out = core.receive(
-        TableSnapshot("r-5", "x", 9, (Entry("bob", *BOB, False),), ()),
-        SERVER,
-        honest_key(core, TableSnapshot("r-5", "x", 9, (Entry("bob", *BOB, False),), ()), SERVER),
-        T0 + 4,
+        TableSnapshot("r-5", "x", 9, (Entry("bob", *BOB, False),), ()), SERVER, REGISTRY_KEY, T0 + 4
     )
     assert prints(out) == []
 
@@ -1930,10 +1637,7 @@ def test_a_keepalive_refused_for_a_released_name_does_not_take_it_back() -> None
     out = run_until(core, T0 + 10.1)
     [keepalive] = [m for m in sent(out) if isinstance(m, Keepalive)]
     out = core.receive(
-        Refused("r-9", keepalive.id, NO_ALICE, UNKNOWN),
-        SERVER,
-        honest_key(core, Refused("r-9", keepalive.id, NO_ALICE, UNKNOWN), SERVER),
-        T0 + 10.2,
+        Refused("r-9", keepalive.id, NO_ALICE, UNKNOWN), SERVER, REGISTRY_KEY, T0 + 10.2
     )
     assert prints(out) == [RELEASED]
     assert not any(isinstance(m, Register) for m in sent(out)) and not core.state.registered
@@ -1951,15 +1655,10 @@ def test_the_views_of_what_is_on_its_way_follow_a_message_until_it_is_confirmed(
     [save] = sent(core.line("send carol hello", T0))  # carol is offline: to the registry
     assert isinstance(save, SaveMessage)
     assert core.awaiting_outcome(save.id) and not core.awaiting_ack(save.id)
-    core.receive(Ack("r-2", save.id), SERVER, honest_key(core, Ack("r-2", save.id), SERVER), T0)
+    core.receive(Ack("r-2", save.id), SERVER, REGISTRY_KEY, T0)
     assert core.awaiting_outcome(save.id)  # accepted: its outcome is still to come
     assert [m.id for m in core.undelivered()] == [save.id]
-    core.receive(
-        Saved("r-3", save.id, "carol", False, ""),
-        SERVER,
-        honest_key(core, Saved("r-3", save.id, "carol", False, ""), SERVER),
-        T0,
-    )
+    core.receive(Saved("r-3", save.id, "carol", False, ""), SERVER, REGISTRY_KEY, T0)
     assert not core.awaiting_outcome(save.id) and core.undelivered() == ()
 
 
@@ -1983,28 +1682,18 @@ def test_a_busy_registry_is_waited_for_and_that_is_said_once() -> None:
     # a join storm: the registry asks the registration to come again in 1.5 s, twice
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
-    out = core.receive(
-        Busy("r-1", register.id, 1500),
-        SERVER,
-        honest_key(core, Busy("r-1", register.id, 1500), SERVER),
-        T0 + 0.2,
-    )
+    out = core.receive(Busy("r-1", register.id, 1500), SERVER, REGISTRY_KEY, T0 + 0.2)
     assert prints(out) == ["[The registry is busy; trying again in 1.5 s.]"]
     assert sent(run_until(core, T0 + 1.69)) == []  # nothing before the wait is over
     [again] = sent(run_until(core, T0 + 1.71))
     assert again == register
-    out = core.receive(
-        Busy("r-2", register.id, 1500),
-        SERVER,
-        honest_key(core, Busy("r-2", register.id, 1500), SERVER),
-        T0 + 2,
-    )
+    out = core.receive(Busy("r-2", register.id, 1500), SERVER, REGISTRY_KEY, T0 + 2)
     assert prints(out) == []  # said once
     out = run_until(core, T0 + 3.6)
     assert sent(out) == [register] and pa.Exit(1) not in out
     welcome = Welcome("r-3", register.id, "alice", "tok", 3, (Entry("alice", *ME, True),), (), ())
     assert "[Welcome, You are registered.]" in prints(
-        core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0 + 3.7)
+        core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 3.7)
     )
 
 
@@ -2013,12 +1702,7 @@ def told_busy_once() -> tuple[PeerCore, Register]:
     core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
     [register] = sent(core.start(T0))
     assert isinstance(register, Register)
-    core.receive(
-        Busy("r-1", register.id, 900),
-        SERVER,
-        honest_key(core, Busy("r-1", register.id, 900), SERVER),
-        T0 + 0.2,
-    )
+    core.receive(Busy("r-1", register.id, 900), SERVER, REGISTRY_KEY, T0 + 0.2)
     return core, register
 
 
@@ -2027,7 +1711,7 @@ def welcomed(core: PeerCore, register: Register, now: float) -> bool:
     entries = (Entry("alice", *ME, True),)
     welcome = Welcome("r-3", register.id, "alice", "tok", 3, entries, (), ())
     return "[Welcome, You are registered.]" in prints(
-        core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), now)
+        core.receive(welcome, SERVER, REGISTRY_KEY, now)
     )
 
 
@@ -2047,12 +1731,7 @@ def test_a_welcome_fetched_over_tcp_from_a_busy_registry_is_waited_for_too() -> 
     # TooBig and asked again over TCP, whose answer was slower than 5 s; it is asked again
     core, register = told_busy_once()
     assert sent(run_until(core, T0 + 1.2)) == [register]
-    out = core.receive(
-        TooBig("r-2", register.id),
-        SERVER,
-        honest_key(core, TooBig("r-2", register.id), SERVER),
-        T0 + 1.3,
-    )
+    out = core.receive(TooBig("r-2", register.id), SERVER, REGISTRY_KEY, T0 + 1.3)
     assert any(isinstance(a, pa.SendStream) for a in out)
     out = run_until(core, T0 + 1.4 + STREAM_WAIT)  # no answer over TCP in all that time
     assert pa.Exit(1) not in out and "Could not register" not in " ".join(prints(out))
@@ -2098,12 +1777,7 @@ def test_a_registry_busy_for_too_long_is_given_up_on() -> None:
     [register] = sent(core.start(T0))
     now, out = T0, []
     while now < T0 + BUSY_PATIENCE + 10 and pa.Exit(1) not in out:
-        out = core.receive(
-            Busy(f"r-{now}", register.id, 5000),
-            SERVER,
-            honest_key(core, Busy(f"r-{now}", register.id, 5000), SERVER),
-            now,
-        )
+        out = core.receive(Busy(f"r-{now}", register.id, 5000), SERVER, REGISTRY_KEY, now)
         now += 5
         out += run_until(core, now)
     said = prints(out)
@@ -2127,17 +1801,10 @@ def test_a_refused_room_line_is_judged_by_its_code_never_by_its_words(
     back; any other refusal says it was not sent, whatever its reason's words."""
     core, _ = registered()
     [join] = sent(core.line("/join lobby", T0))
-    core.receive(
-        Ack("r-8", join.id), SERVER, honest_key(core, Ack("r-8", join.id), SERVER), T0 + 0.1
-    )  # type: ignore[attr-defined]
+    core.receive(Ack("r-8", join.id), SERVER, REGISTRY_KEY, T0 + 0.1)  # type: ignore[attr-defined]
     [post] = sent(core.line("hello room", T0 + 0.2))
     assert isinstance(post, RoomPost)
-    out = core.receive(
-        Refused("r-9", post.id, reason, code),
-        SERVER,
-        honest_key(core, Refused("r-9", post.id, reason, code), SERVER),
-        T0 + 0.3,
-    )
+    out = core.receive(Refused("r-9", post.id, reason, code), SERVER, REGISTRY_KEY, T0 + 0.3)
     said_not_sent = any(line.startswith("[Not sent to lobby") for line in prints(out))
     came_back = any(isinstance(m, Register) for m in sent(out))
     assert (said_not_sent, came_back) == (not kept, kept)
@@ -2146,12 +1813,7 @@ def test_a_refused_room_line_is_judged_by_its_code_never_by_its_words(
 def _renamed_by_answer(core: PeerCore, new: str, at: float) -> Rename:
     [rename] = sent(core.line(f"/nick {new}", at))
     assert isinstance(rename, Rename)
-    core.receive(
-        Ack(f"r-{at}", rename.id),
-        SERVER,
-        honest_key(core, Ack(f"r-{at}", rename.id), SERVER),
-        at + 0.01,
-    )
+    core.receive(Ack(f"r-{at}", rename.id), SERVER, REGISTRY_KEY, at + 0.01)
     assert core.state.name == new
     return rename
 
@@ -2168,12 +1830,10 @@ def test_a_late_update_of_a_rename_already_answered_is_no_news_of_the_same_renam
     first_update = TableUpdate(
         "r-9", 4, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
     )
-    out = core.receive(first_update, SERVER, honest_key(core, first_update, SERVER), T0 + 0.3)
+    out = core.receive(first_update, SERVER, REGISTRY_KEY, T0 + 0.3)
     assert core.state.name == "alice" and "[You are now known as alicia.]" not in prints(out)
     assert third in sent(run_until(core, T0 + 1.0))  # still asked: its answer decides
-    core.receive(
-        Ack("r-10", third.id), SERVER, honest_key(core, Ack("r-10", third.id), SERVER), T0 + 1.1
-    )  # type: ignore[attr-defined]
+    core.receive(Ack("r-10", third.id), SERVER, REGISTRY_KEY, T0 + 1.1)  # type: ignore[attr-defined]
     assert core.state.name == "alicia"
 
 
@@ -2189,7 +1849,7 @@ def test_the_update_of_an_answered_rename_leaves_no_doubt_about_the_next() -> No
         update = TableUpdate(
             f"r-{version}", version, (Entry(old, "127.0.0.1", 0, False), Entry(new, *ME, True))
         )
-        out = core.receive(update, SERVER, honest_key(core, update, SERVER), T0 + 0.2)
+        out = core.receive(update, SERVER, REGISTRY_KEY, T0 + 0.2)
         assert core.state.registered and not any("released" in line for line in prints(out))
     assert core.state.name == "alice" and core.table.entry("alice") == Entry("alice", *ME, True)
     sent(core.line("/nick alicia", T0 + 1))
@@ -2198,7 +1858,7 @@ def test_the_update_of_an_answered_rename_leaves_no_doubt_about_the_next() -> No
     update = TableUpdate(
         "r-6", 6, (Entry("alice", "127.0.0.1", 0, False), Entry("alicia", *ME, True))
     )
-    out = core.receive(update, SERVER, honest_key(core, update, SERVER), T0 + 5)
+    out = core.receive(update, SERVER, REGISTRY_KEY, T0 + 5)
     assert core.state.name == "alicia" and "[You are now known as alicia.]" in prints(out)
 
 
@@ -2214,7 +1874,7 @@ def test_a_whole_table_showing_a_rename_we_gave_up_on_takes_it_as_done() -> None
     assert "[Renames need the registry; you are still alicia.]" in prints(out)
     bob = Entry("bob", *BOB, True)
     snapshot = TableSnapshot("r-9", "x", 7, (bob, Entry("alice", *ME, True)), ())
-    out = core.receive(snapshot, SERVER, honest_key(core, snapshot, SERVER), T0 + 20)
+    out = core.receive(snapshot, SERVER, REGISTRY_KEY, T0 + 20)
     assert core.state.name == "alice" and "[You are now known as alice.]" in prints(out)
     assert core.state.registered and "alice" in core.table and "alicia" not in core.table
 
@@ -2224,38 +1884,14 @@ def test_an_update_that_changes_no_row_says_nothing() -> None:
     # row for row: its row's update is no news
     core, _ = registered()
     row = Entry("dave", "127.0.0.1", 6004, True)
-    assert prints(
-        core.receive(
-            TableUpdate("u-1", 4, (row,)),
-            SERVER,
-            honest_key(core, TableUpdate("u-1", 4, (row,)), SERVER),
-            T0,
-        )
-    ) == [
+    assert prints(core.receive(TableUpdate("u-1", 4, (row,)), SERVER, REGISTRY_KEY, T0)) == [
         TABLE_UPDATED,
         "[dave is online]",
     ]
-    assert (
-        prints(
-            core.receive(
-                TableUpdate("u-2", 5, (row,)),
-                SERVER,
-                honest_key(core, TableUpdate("u-2", 5, (row,)), SERVER),
-                T0 + 5,
-            )
-        )
-        == []
-    )
+    assert prints(core.receive(TableUpdate("u-2", 5, (row,)), SERVER, REGISTRY_KEY, T0 + 5)) == []
     assert core.table.version == 5
     gone = Entry("dave", "127.0.0.1", 6004, False)
-    assert prints(
-        core.receive(
-            TableUpdate("u-3", 6, (gone,)),
-            SERVER,
-            honest_key(core, TableUpdate("u-3", 6, (gone,)), SERVER),
-            T0 + 6,
-        )
-    ) == [
+    assert prints(core.receive(TableUpdate("u-3", 6, (gone,)), SERVER, REGISTRY_KEY, T0 + 6)) == [
         TABLE_UPDATED,
         "[dave went offline]",
     ]
@@ -2265,31 +1901,14 @@ def test_a_whole_table_with_the_rows_held_says_nothing() -> None:
     # a registry that took over for the service sends every peer the table again
     core, _ = registered()
     row = Entry("dave", "127.0.0.1", 6004, True)
-    core.receive(
-        TableUpdate("u-1", 4, (row,)),
-        SERVER,
-        honest_key(core, TableUpdate("u-1", 4, (row,)), SERVER),
-        T0,
-    )
+    core.receive(TableUpdate("u-1", 4, (row,)), SERVER, REGISTRY_KEY, T0)
     rows = tuple(core.table.rows())
     assert (
-        prints(
-            core.receive(
-                TableSnapshot("s-1", "x", 9, rows, ()),
-                SERVER,
-                honest_key(core, TableSnapshot("s-1", "x", 9, rows, ()), SERVER),
-                T0 + 5,
-            )
-        )
+        prints(core.receive(TableSnapshot("s-1", "x", 9, rows, ()), SERVER, REGISTRY_KEY, T0 + 5))
         == []
     )
     assert core.table.version == 9
     moved = (*[r for r in rows if r.name != "dave"], row._replace(port=6005))
     assert prints(
-        core.receive(
-            TableSnapshot("s-2", "x", 10, moved, ()),
-            SERVER,
-            honest_key(core, TableSnapshot("s-2", "x", 10, moved, ()), SERVER),
-            T0 + 6,
-        )
+        core.receive(TableSnapshot("s-2", "x", 10, moved, ()), SERVER, REGISTRY_KEY, T0 + 6)
     ) == [TABLE_UPDATED]

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peer.core import actions as pa
-from tests.peer.honest import honest_key
+from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.test_peer_core import BOB, SERVER, T0, registered
 from wire.messages import Ack, Acks, ChannelMessage, Chat, Message
 
@@ -62,12 +62,8 @@ def test_a_datagram_of_several_messages_is_taken_as_one_event() -> None:
     messages: list[Message] = [ChannelMessage(f"b-{i}", "bob", f"line {i}") for i in range(3)]
     together, _ = registered()
     one_by_one, _ = registered()
-    actions = together.receive_all(messages, SERVER, honest_key(together, messages, SERVER), T0)
-    alone = [
-        a
-        for m in messages
-        for a in one_by_one.receive(m, SERVER, honest_key(one_by_one, m, SERVER), T0)
-    ]
+    actions = together.receive_all(messages, SERVER, REGISTRY_KEY, T0)
+    alone = [a for m in messages for a in one_by_one.receive(m, SERVER, REGISTRY_KEY, T0)]
     unsent = [a for a in actions if not isinstance(a, pa.Send)]
     assert unsent == [a for a in alone if not isinstance(a, pa.Send)]
     shown = [a.id for a in actions if isinstance(a, pa.Shown)]

@@ -41,7 +41,7 @@ def in_a_service() -> PeerCore:
     [register] = sent(core.start(T0))
     entries = (Entry("alice", *ME, True), Entry("bob", *BOB, False))
     welcome = Welcome("r-1", register.id, "alice", "tok", 2, entries, (), (), REGISTRIES)
-    core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0)
+    core.receive(welcome, SERVER, REGISTRY_KEY, T0)
     return core
 
 
@@ -99,12 +99,7 @@ def test_a_save_given_up_goes_to_the_next_registry_before_one_typed_after_it() -
     [first] = typed_saves(core, 1)
     # the registry is heard after the first save, then goes: the first save is given a
     # round more (heard during its tries), the second, sent after, is given up first
-    core.receive(
-        TableUpdate("r-2", 3, ()),
-        SERVER,
-        honest_key(core, TableUpdate("r-2", 3, ()), SERVER),
-        T0 + 0.05,
-    )
+    core.receive(TableUpdate("r-2", 3, ()), SERVER, REGISTRY_KEY, T0 + 0.05)
     [second] = typed_saves(core, 1, at=T0 + 0.1, first=1)
     out = run_until(core, T0 + 0.11 + ROUND + 0.01)
     assert prints(out) == [MOVED]
@@ -201,10 +196,7 @@ def test_a_registry_alone_left_unanswered_keeps_what_was_sent_as_before() -> Non
     [register] = sent(core.start(T0))
     entries = (Entry("alice", *ME, True), Entry("bob", *BOB, False))
     core.receive(
-        Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ()),
-        SERVER,
-        honest_key(core, Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ()), SERVER),
-        T0,
+        Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ()), SERVER, REGISTRY_KEY, T0
     )
     typed_saves(core, 2)
     out = run_until(core, T0 + 0.02 + ROUND)
@@ -215,14 +207,7 @@ def test_a_registry_alone_left_unanswered_keeps_what_was_sent_as_before() -> Non
 def test_a_registry_started_again_gets_what_was_on_its_way_in_order() -> None:
     core = in_a_service()
     saves = typed_saves(core, 2)
-    out = core.receive(
-        Restarted("r-2", REGISTRIES),
-        SERVER,
-        honest_key(core, Restarted("r-2", REGISTRIES), SERVER),
-        T0 + 0.3,
-    )
+    out = core.receive(Restarted("r-2", REGISTRIES), SERVER, REGISTRY_KEY, T0 + 0.3)
     assert saves_to(out, SERVER) == ["save0"]
-    out = core.receive(
-        Ack("r-3", saves[0].id), SERVER, honest_key(core, Ack("r-3", saves[0].id), SERVER), T0 + 0.4
-    )
+    out = core.receive(Ack("r-3", saves[0].id), SERVER, REGISTRY_KEY, T0 + 0.4)
     assert saves_to(out, SERVER) == ["save1"]

@@ -40,9 +40,7 @@ def in_room_r() -> PeerCore:
     """A registered peer that joined room r (its join answered)."""
     core, _ = registered()
     [join] = sent(core.line("join r", T0))
-    core.receive(
-        Ack("r-5", join.id), SERVER, honest_key(core, Ack("r-5", join.id), SERVER), T0 + 0.001
-    )
+    core.receive(Ack("r-5", join.id), SERVER, REGISTRY_KEY, T0 + 0.001)
     return core
 
 
@@ -52,9 +50,7 @@ def test_a_line_typed_right_after_join_is_said_in_the_room() -> None:
     assert isinstance(join, Join)
     out = core.line("typed right after join", T0)
     assert sent(out) == [] and prints(out) == []  # not "Not a command": it waits
-    out = core.receive(
-        Ack("r-5", join.id), SERVER, honest_key(core, Ack("r-5", join.id), SERVER), T0 + 0.001
-    )
+    out = core.receive(Ack("r-5", join.id), SERVER, REGISTRY_KEY, T0 + 0.001)
     [post] = sent(out)
     assert isinstance(post, RoomPost) and (post.room, post.text) == (
         "fastroom",
@@ -69,7 +65,7 @@ def test_a_join_whose_ack_is_lost_is_done_by_the_rooms_notice() -> None:
     core, _ = registered()
     [join] = sent(core.line("join r", T0))
     notice = RoomNotice("r-5", "r", "You joined r with bob")
-    assert prints(core.receive(notice, SERVER, honest_key(core, notice, SERVER), T0 + 0.001)) == [
+    assert prints(core.receive(notice, SERVER, REGISTRY_KEY, T0 + 0.001)) == [
         "[You joined r with bob]"
     ]
     out = run_until(core, T0 + 5)  # the ack never comes: its give-up is taken as the ack
@@ -78,12 +74,7 @@ def test_a_join_whose_ack_is_lost_is_done_by_the_rooms_notice() -> None:
     [post] = sent(core.line("still in r", T0 + 5))
     assert isinstance(post, RoomPost) and post.room == "r"
     assert (
-        sent(
-            core.receive(
-                Ack("r-6", join.id), SERVER, honest_key(core, Ack("r-6", join.id), SERVER), T0 + 5.1
-            )
-        )
-        == []
+        sent(core.receive(Ack("r-6", join.id), SERVER, REGISTRY_KEY, T0 + 5.1)) == []
     )  # late: a copy
 
 
@@ -96,12 +87,10 @@ def test_lines_typed_after_a_join_are_carried_out_after_the_rooms_history() -> N
     assert sent(core.line("leave", T0)) == []
     notice = RoomNotice("r-5", "lobby", "You joined lobby with bob")
     history = RoomMessage("b-1", "bob", "lobby", "said before", "2026-11-21 10:00:00", True)
-    out = core.receive(notice, SERVER, honest_key(core, notice, SERVER), T0 + 0.001)
-    out += core.receive(history, SERVER, honest_key(core, history, SERVER), T0 + 0.001)
+    out = core.receive(notice, SERVER, REGISTRY_KEY, T0 + 0.001)
+    out += core.receive(history, SERVER, REGISTRY_KEY, T0 + 0.001)
     assert not any(isinstance(m, Leave) for m in sent(out))  # the leave waits for the ack
-    out += core.receive(
-        Ack("r-6", join.id), SERVER, honest_key(core, Ack("r-6", join.id), SERVER), T0 + 0.002
-    )
+    out += core.receive(Ack("r-6", join.id), SERVER, REGISTRY_KEY, T0 + 0.002)
     assert prints(out) == [
         "[You joined lobby with bob]",
         "[history 2026-11-21 10:00] bob (in lobby): said before",
@@ -119,11 +108,7 @@ def test_a_leave_typed_while_a_room_line_is_on_its_way_waits_for_the_registry_to
     assert isinstance(post, RoomPost)
     out = core.line("/leave", T0 + 1)
     assert prints(out) == ["[You left r.]"] and sent(out) == []  # left here at once
-    [leave] = sent(
-        core.receive(
-            Ack("r-6", post.id), SERVER, honest_key(core, Ack("r-6", post.id), SERVER), T0 + 1.6
-        )
-    )
+    [leave] = sent(core.receive(Ack("r-6", post.id), SERVER, REGISTRY_KEY, T0 + 1.6))
     assert isinstance(leave, Leave)
 
 
@@ -132,9 +117,7 @@ def test_a_leave_does_not_wait_for_a_room_line_asked_again_for_its_outcome() -> 
     # asking again whether everyone had it holds nothing back
     core = in_room_r()
     [post] = sent(core.line("said before leaving", T0 + 1))
-    core.receive(
-        Ack("r-6", post.id), SERVER, honest_key(core, Ack("r-6", post.id), SERVER), T0 + 1.001
-    )
+    core.receive(Ack("r-6", post.id), SERVER, REGISTRY_KEY, T0 + 1.001)
     asked = [m for m in sent(run_until(core, T0 + 12)) if isinstance(m, RoomPost)]
     assert {m.id for m in asked} == {post.id}  # its outcome is overdue: asked again
     [leave] = sent(core.line("/leave", T0 + 12))
@@ -147,17 +130,12 @@ def test_a_history_replayed_again_by_a_restarted_registry_is_shown_once() -> Non
     core, _ = registered()
     history = RoomMessage("b-1", "bob", "lobby", "said before", "2026-11-21 10:00:00", True)
     core.receive(
-        RoomMessage("b-1", "bob", "lobby", "said before", "", False),
-        SERVER,
-        honest_key(core, RoomMessage("b-1", "bob", "lobby", "said before", "", False), SERVER),
-        T0,
+        RoomMessage("b-1", "bob", "lobby", "said before", "", False), SERVER, REGISTRY_KEY, T0
     )
     [join] = sent(core.line("join lobby", T0))
-    out = core.receive(history, SERVER, honest_key(core, history, SERVER), T0 + 0.001)
-    out += core.receive(
-        Ack("r-6", join.id), SERVER, honest_key(core, Ack("r-6", join.id), SERVER), T0 + 0.002
-    )
-    out += core.receive(history, SERVER, honest_key(core, history, SERVER), T0 + 3)
+    out = core.receive(history, SERVER, REGISTRY_KEY, T0 + 0.001)
+    out += core.receive(Ack("r-6", join.id), SERVER, REGISTRY_KEY, T0 + 0.002)
+    out += core.receive(history, SERVER, REGISTRY_KEY, T0 + 3)
     assert prints(out) == ["[history 2026-11-21 10:00] bob (in lobby): said before"]
 
 
@@ -166,9 +144,7 @@ def test_dereg_then_the_end_of_input_exits_once_offline() -> None:
     [dereg] = sent(core.line("dereg alice", T0))
     assert isinstance(dereg, Deregister) and not dereg.quitting
     assert pa.Exit(0) not in core.end_of_input(T0)
-    out = core.receive(
-        Ack("r-5", dereg.id), SERVER, honest_key(core, Ack("r-5", dereg.id), SERVER), T0 + 0.001
-    )
+    out = core.receive(Ack("r-5", dereg.id), SERVER, REGISTRY_KEY, T0 + 0.001)
     assert "[You are Offline. Bye.]" in prints(out)
     assert pa.Exit(0) in out
 
@@ -178,20 +154,16 @@ def test_a_script_of_dereg_reg_send_and_nick_runs_in_order() -> None:
     [dereg] = sent(core.line("dereg alice", T0))
     for line in ("reg alice", "send bob after reg", "/nick alicia", "send bob after nick"):
         assert sent(core.line(line, T0)) == []
-    out = core.receive(
-        Ack("r-5", dereg.id), SERVER, honest_key(core, Ack("r-5", dereg.id), SERVER), T0 + 0.01
-    )
+    out = core.receive(Ack("r-5", dereg.id), SERVER, REGISTRY_KEY, T0 + 0.01)
     [register] = sent(out)
     assert isinstance(register, Register)
     assert "[You are already registered.]" not in prints(out)
     welcome = Welcome("r-6", register.id, "alice", "tok", 4, (), (), ())
-    out = core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0 + 0.02)
+    out = core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 0.02)
     # the table of this Welcome is empty: bob is unknown, which is said in order
     assert "[No user named bob. Type who to see the names.]" in prints(out)
     [rename] = [m for m in sent(out) if isinstance(m, Rename)]
-    out = core.receive(
-        Ack("r-7", rename.id), SERVER, honest_key(core, Ack("r-7", rename.id), SERVER), T0 + 0.03
-    )
+    out = core.receive(Ack("r-7", rename.id), SERVER, REGISTRY_KEY, T0 + 0.03)
     assert "[You are now known as alicia.]" in prints(out)
     assert prints(out).index("[You are now known as alicia.]") < prints(out).index(
         "[No user named bob. Type who to see the names.]"
@@ -232,7 +204,7 @@ def started_with_a_script(*lines: str, room: str = "") -> tuple[PeerCore, list[p
     core.end_of_input(T0)
     entries = (Entry("alice", "127.0.0.1", 6001, True), Entry("bob", *BOB, True))
     welcome = Welcome("r-1", register.id, "alice", "tok", 3, entries, (), ())
-    return core, core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0 + 0.01)
+    return core, core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 0.01)
 
 
 def test_a_script_of_only_dereg_exits_once_offline() -> None:
@@ -240,9 +212,7 @@ def test_a_script_of_only_dereg_exits_once_offline() -> None:
     core, out = started_with_a_script("dereg alice")
     [dereg] = sent(out)
     assert isinstance(dereg, Deregister) and not dereg.quitting
-    out = core.receive(
-        Ack("r-5", dereg.id), SERVER, honest_key(core, Ack("r-5", dereg.id), SERVER), T0 + 0.02
-    )
+    out = core.receive(Ack("r-5", dereg.id), SERVER, REGISTRY_KEY, T0 + 0.02)
     assert "[You are Offline. Bye.]" in prints(out) and pa.Exit(0) in out
 
 
@@ -250,9 +220,7 @@ def test_a_script_after_a_rename_runs_before_it_quits() -> None:
     core, out = started_with_a_script("/nick alicia", "send bob after nick")
     [rename] = sent(out)
     assert isinstance(rename, Rename)
-    out = core.receive(
-        Ack("r-5", rename.id), SERVER, honest_key(core, Ack("r-5", rename.id), SERVER), T0 + 0.02
-    )
+    out = core.receive(Ack("r-5", rename.id), SERVER, REGISTRY_KEY, T0 + 0.02)
     [chat] = sent(out)  # sent under the new name; the quit waits for its ack
     assert isinstance(chat, Chat) and (chat.sender, chat.text) == ("alicia", "after nick")
     out = core.receive(
@@ -282,9 +250,7 @@ def test_a_leave_join_or_dereg_typed_after_a_long_room_line_waits_for_it() -> No
     # are not in teamchat". The same with /join or dereg after a long line.
     core, _ = registered()
     [join] = sent(core.line("join team", T0))
-    core.receive(
-        Ack("r-5", join.id), SERVER, honest_key(core, Ack("r-5", join.id), SERVER), T0 + 0.001
-    )
+    core.receive(Ack("r-5", join.id), SERVER, REGISTRY_KEY, T0 + 0.001)
     long_line = "y" * 1500
     [post] = sent(core.line(long_line, T0 + 1))
     assert isinstance(post, RoomPost) and post.text == long_line
@@ -293,22 +259,12 @@ def test_a_leave_join_or_dereg_typed_after_a_long_room_line_waits_for_it() -> No
             isinstance(m, Join | Deregister) or type(m).__name__ == "Leave"
             for m in sent(core.line(line, T0 + 1))
         ), line
-    out = core.receive(
-        Ack("r-6", post.id), SERVER, honest_key(core, Ack("r-6", post.id), SERVER), T0 + 1.1
-    )
+    out = core.receive(Ack("r-6", post.id), SERVER, REGISTRY_KEY, T0 + 1.1)
     [leave] = sent(out)  # now; the join waits for the leave's answer, the dereg for the join's
     assert type(leave).__name__ == "Leave"
-    [join] = sent(
-        core.receive(
-            Ack("r-7", leave.id), SERVER, honest_key(core, Ack("r-7", leave.id), SERVER), T0 + 1.15
-        )
-    )
+    [join] = sent(core.receive(Ack("r-7", leave.id), SERVER, REGISTRY_KEY, T0 + 1.15))
     assert isinstance(join, Join) and join.room == "other"
-    [dereg] = sent(
-        core.receive(
-            Ack("r-8", join.id), SERVER, honest_key(core, Ack("r-8", join.id), SERVER), T0 + 1.2
-        )
-    )
+    [dereg] = sent(core.receive(Ack("r-8", join.id), SERVER, REGISTRY_KEY, T0 + 1.2))
     assert isinstance(dereg, Deregister)
 
 
@@ -320,14 +276,10 @@ def test_a_join_typed_right_after_a_leave_goes_once_the_leave_is_answered() -> N
     core = in_room_r()
     [leave] = sent(core.line("/leave", T0 + 1))
     assert sent(core.line("/join r", T0 + 1)) == []
-    out = core.receive(
-        Ack("r-6", leave.id), SERVER, honest_key(core, Ack("r-6", leave.id), SERVER), T0 + 1.001
-    )
+    out = core.receive(Ack("r-6", leave.id), SERVER, REGISTRY_KEY, T0 + 1.001)
     [again] = sent(out)
     assert isinstance(again, Join) and again.room == "r"
-    core.receive(
-        Ack("r-7", again.id), SERVER, honest_key(core, Ack("r-7", again.id), SERVER), T0 + 1.002
-    )
+    core.receive(Ack("r-7", again.id), SERVER, REGISTRY_KEY, T0 + 1.002)
     # the registry does not answer the next leave: the join is carried out once the leave
     # is given up on (kept in the outbox), and finds the registry away
     [leave] = sent(core.line("/leave", T0 + 2))
@@ -343,9 +295,7 @@ def with_a_line_kept_in_team() -> tuple[PeerCore, RoomPost]:
     T0 + 5 (the registry is away)."""
     core, _ = registered()
     [join] = sent(core.line("join team", T0))
-    core.receive(
-        Ack("r-5", join.id), SERVER, honest_key(core, Ack("r-5", join.id), SERVER), T0 + 0.001
-    )
+    core.receive(Ack("r-5", join.id), SERVER, REGISTRY_KEY, T0 + 0.001)
     [post] = sent(core.line("kept line", T0 + 1))
     run_until(core, T0 + 5)  # no answer: kept in the outbox
     assert isinstance(post, RoomPost) and post in core.outbox
@@ -360,9 +310,7 @@ def test_a_join_typed_as_the_registry_comes_back_waits_for_the_lines_kept_meanwh
     out = core.line("/join lobby", T0 + 5)
     assert "[Joining lobby once the lines you typed in team are sent.]" in prints(out)
     assert not any(isinstance(m, Join) for m in sent(out))
-    out = core.receive(
-        Ack("r-6", post.id), SERVER, honest_key(core, Ack("r-6", post.id), SERVER), T0 + 5.1
-    )  # the registry is back
+    out = core.receive(Ack("r-6", post.id), SERVER, REGISTRY_KEY, T0 + 5.1)  # the registry is back
     [lobby] = [m for m in sent(out) if isinstance(m, Join)]
     assert lobby.room == "lobby"
 
@@ -375,14 +323,10 @@ def test_a_line_typed_after_a_join_that_waits_for_kept_lines_is_said_in_the_room
     core.line("/join lobby", T0 + 5)
     out = core.line("line for lobby", T0 + 5)
     assert sent(out) == [] and "[Kept; said in lobby once you are in it.]" in prints(out)
-    out = core.receive(
-        Ack("r-6", post.id), SERVER, honest_key(core, Ack("r-6", post.id), SERVER), T0 + 5.1
-    )  # the registry is back
+    out = core.receive(Ack("r-6", post.id), SERVER, REGISTRY_KEY, T0 + 5.1)  # the registry is back
     [lobby] = [m for m in sent(out) if isinstance(m, Join)]
     assert not any(isinstance(m, RoomPost) and m.room == "lobby" for m in sent(out))
-    out = core.receive(
-        Ack("r-7", lobby.id), SERVER, honest_key(core, Ack("r-7", lobby.id), SERVER), T0 + 5.2
-    )
+    out = core.receive(Ack("r-7", lobby.id), SERVER, REGISTRY_KEY, T0 + 5.2)
     [line] = sent(out)
     assert isinstance(line, RoomPost) and (line.room, line.text) == ("lobby", "line for lobby")
 
@@ -391,12 +335,10 @@ def test_a_line_kept_for_a_room_whose_join_is_refused_is_given_back() -> None:
     core, post = with_a_line_kept_in_team()
     core.line("/join lobby", T0 + 5)
     core.line("line for lobby", T0 + 5)
-    out = core.receive(
-        Ack("r-6", post.id), SERVER, honest_key(core, Ack("r-6", post.id), SERVER), T0 + 5.1
-    )
+    out = core.receive(Ack("r-6", post.id), SERVER, REGISTRY_KEY, T0 + 5.1)
     [lobby] = [m for m in sent(out) if isinstance(m, Join)]
     refusal = Refused("r-7", lobby.id, "Room lobby is full.", RefusalCode.OTHER)
-    out = core.receive(refusal, SERVER, honest_key(core, refusal, SERVER), T0 + 5.2)
+    out = core.receive(refusal, SERVER, REGISTRY_KEY, T0 + 5.2)
     assert prints(out)[-2:] == [
         "[Not sent to lobby: Room lobby is full.]",
         "[Your line: line for lobby]",
@@ -411,15 +353,11 @@ def test_a_scripts_join_is_kept_for_the_next_start_whatever_follows_it() -> None
     core, out = started_with_a_script("join lobby")
     [join] = sent(out)
     assert isinstance(join, Join)
-    out = core.receive(
-        Ack("r-5", join.id), SERVER, honest_key(core, Ack("r-5", join.id), SERVER), T0 + 0.02
-    )
+    out = core.receive(Ack("r-5", join.id), SERVER, REGISTRY_KEY, T0 + 0.02)
     [dereg] = sent(out)
     assert isinstance(dereg, Deregister) and dereg.quitting
     assert pa.KeepRoom("lobby") in out
-    out = core.receive(
-        Ack("r-6", dereg.id), SERVER, honest_key(core, Ack("r-6", dereg.id), SERVER), T0 + 0.03
-    )
+    out = core.receive(Ack("r-6", dereg.id), SERVER, REGISTRY_KEY, T0 + 0.03)
     assert "[You left lobby; your next start goes back to it.]" in prints(out)
     assert not any(isinstance(a, pa.KeepRoom) for a in out) and pa.Exit(0) in out
 
@@ -444,20 +382,13 @@ def test_kept_lines_go_out_in_the_order_typed_after_a_restart() -> None:
     )
     [register] = sent(core.start(T0))
     welcome = Welcome("r-1", register.id, "alice", "tok", 3, (Entry("bob", *BOB, True),), (), ())
-    out = core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0)
+    out = core.receive(welcome, SERVER, REGISTRY_KEY, T0)
     [join] = sent(out)  # only the join: nothing typed after a kept room line goes before it
     assert isinstance(join, Join) and join.room == "team"
-    out = core.receive(
-        Ack("r-2", join.id), SERVER, honest_key(core, Ack("r-2", join.id), SERVER), T0 + 0.01
-    )
+    out = core.receive(Ack("r-2", join.id), SERVER, REGISTRY_KEY, T0 + 0.01)
     ids = [m.id for m in sent(out)]
     for n, reply_to in enumerate(("old-1", "old-2"), start=3):  # one at a time
-        out = core.receive(
-            Ack(f"r-{n}", reply_to),
-            SERVER,
-            honest_key(core, Ack(f"r-{n}", reply_to), SERVER),
-            T0 + 0.01 * n,
-        )
+        out = core.receive(Ack(f"r-{n}", reply_to), SERVER, REGISTRY_KEY, T0 + 0.01 * n)
         ids += [m.id for m in sent(out)]
     assert ids == ["old-1", "old-2", "old-3"]
 

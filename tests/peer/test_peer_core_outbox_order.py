@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
-from tests.peer.honest import REGISTRY_KEY, honest_key
+from tests.peer.honest import REGISTRY_KEY
 from tests.peer.test_peer_core import BOB, SERVER, T0, prints, run_until, sent
 from wire.messages import (
     Ack,
@@ -41,7 +41,7 @@ def started(keepalive: float = 10.0) -> tuple[PeerCore, list[pa.Action]]:
     [register] = sent(core.start(T0))
     entries = (Entry("alice", "127.0.0.1", 6001, True), Entry("bob", *BOB, False))
     welcome = Welcome("r-1", register.id, "alice", "tok", 3, entries, (), ())
-    return core, core.receive(welcome, SERVER, honest_key(core, welcome, SERVER), T0)
+    return core, core.receive(welcome, SERVER, REGISTRY_KEY, T0)
 
 
 def kept_on_disk(out: list[pa.Action]) -> list[str]:
@@ -56,41 +56,24 @@ def test_kept_messages_go_one_at_a_time_each_once_the_one_before_is_answered() -
     # the first is lost: only it goes again, TIMEOUT later; the second does not overtake it
     out = run_until(core, T0 + TIMEOUT + 0.1)
     assert [m.id for m in sent(out)] == ["old-1"]
-    out = core.receive(
-        Ack("r-2", "old-1"),
-        SERVER,
-        honest_key(core, Ack("r-2", "old-1"), SERVER),
-        T0 + TIMEOUT + 0.2,
-    )
+    out = core.receive(Ack("r-2", "old-1"), SERVER, REGISTRY_KEY, T0 + TIMEOUT + 0.2)
     assert [m.id for m in sent(out)] == ["old-2"]
     assert "[Kept message received by Server: “first”]" in prints(out)
     # a peer killed now has the unsent rest on disk, and not the one the registry has
     assert kept_on_disk(out) == ["old-2", "old-3"]
-    out = core.receive(
-        Ack("r-3", "old-2"),
-        SERVER,
-        honest_key(core, Ack("r-3", "old-2"), SERVER),
-        T0 + TIMEOUT + 0.3,
-    )
+    out = core.receive(Ack("r-3", "old-2"), SERVER, REGISTRY_KEY, T0 + TIMEOUT + 0.3)
     assert [m.id for m in sent(out)] == ["old-3"]
     assert kept_on_disk(out) == ["old-3"]
-    out = core.receive(
-        Ack("r-4", "old-3"),
-        SERVER,
-        honest_key(core, Ack("r-4", "old-3"), SERVER),
-        T0 + TIMEOUT + 0.4,
-    )
+    out = core.receive(Ack("r-4", "old-3"), SERVER, REGISTRY_KEY, T0 + TIMEOUT + 0.4)
     assert sent(out) == [] and core.outbox == ()
     assert kept_on_disk(out) == []
 
 
 def test_copies_of_an_answer_send_nothing_twice() -> None:
     core, _ = started()
-    out = core.receive(
-        Ack("r-2", "old-1"), SERVER, honest_key(core, Ack("r-2", "old-1"), SERVER), T0 + 0.01
-    )
+    out = core.receive(Ack("r-2", "old-1"), SERVER, REGISTRY_KEY, T0 + 0.01)
     out += core.receive(
-        Ack("r-2", "old-1"), SERVER, honest_key(core, Ack("r-2", "old-1"), SERVER), T0 + 0.01
+        Ack("r-2", "old-1"), SERVER, REGISTRY_KEY, T0 + 0.01
     )  # duplicated on the way
     assert [m.id for m in sent(out)] == ["old-2"]
 
@@ -100,12 +83,7 @@ def test_a_line_typed_while_the_outbox_goes_out_goes_after_it() -> None:
     assert sent(core.line("send_all typed now", T0 + 0.001)) == []  # waits its turn
     ids: list[str] = []
     for n, reply_to in enumerate(("old-1", "old-2", "old-3"), start=2):
-        out = core.receive(
-            Ack(f"r-{n}", reply_to),
-            SERVER,
-            honest_key(core, Ack(f"r-{n}", reply_to), SERVER),
-            T0 + 0.01 * n,
-        )
+        out = core.receive(Ack(f"r-{n}", reply_to), SERVER, REGISTRY_KEY, T0 + 0.01 * n)
         ids += [m.text for m in sent(out) if isinstance(m, ChannelPost | SaveMessage)]
     assert ids == ["second", "third", "typed now"]
 
@@ -119,17 +97,10 @@ def test_a_kept_message_given_up_on_stops_the_rest_until_the_registry_answers() 
     out = run_until(core, T0 + 5)
     assert {m.id for m in sent(out) if not isinstance(m, Keepalive)} == {"old-1"}
     [keepalive] = [m for m in sent(out) if isinstance(m, Keepalive)][-1:]
-    out = core.receive(
-        Alive("r-2", keepalive.id, 3),
-        SERVER,
-        honest_key(core, Alive("r-2", keepalive.id, 3), SERVER),
-        T0 + 5.01,
-    )
+    out = core.receive(Alive("r-2", keepalive.id, 3), SERVER, REGISTRY_KEY, T0 + 5.01)
     # the probe went into the silence: it goes again at once, and alone
     assert [m.id for m in sent(out)] == ["old-1"]
-    out = core.receive(
-        Ack("r-3", "old-1"), SERVER, honest_key(core, Ack("r-3", "old-1"), SERVER), T0 + 5.02
-    )
+    out = core.receive(Ack("r-3", "old-1"), SERVER, REGISTRY_KEY, T0 + 5.02)
     assert [m.id for m in sent(out)] == ["old-2"]
 
 
@@ -143,12 +114,7 @@ def test_a_line_typed_after_the_outbox_was_given_up_on_does_not_overtake_it() ->
     assert [m.id for m in sent(out)] == ["old-1"]  # the kept one first, as a probe
     texts: list[str] = []
     for n, reply_to in enumerate(("old-1", "old-2", "old-3"), start=2):
-        out = core.receive(
-            Ack(f"r-{n}", reply_to),
-            SERVER,
-            honest_key(core, Ack(f"r-{n}", reply_to), SERVER),
-            T0 + 3 + 0.01 * n,
-        )
+        out = core.receive(Ack(f"r-{n}", reply_to), SERVER, REGISTRY_KEY, T0 + 3 + 0.01 * n)
         texts += [m.text for m in sent(out) if isinstance(m, ChannelPost | SaveMessage)]
     assert texts == ["second", "third", "typed now"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from peer.core import actions as pa
 from peer.core.dispatch import ROOMS_DOWN
 from peer.core.requests import EXTRA_ROUNDS
-from tests.peer.honest import honest_key
+from tests.peer.honest import REGISTRY_KEY
 from tests.peer.test_peer_core import SERVER, T0, prints, registered, run_until, sent
 from wire.messages import (
     Ack,
@@ -32,7 +32,7 @@ def with_registry_talking(core: object, end: float, start: float = T0) -> list[p
     while t < end:
         out += run_until(core, t)  # type: ignore[arg-type]
         relay = ChannelMessage(f"r-c{k}", "bob", f"c{k}")
-        out += core.receive(relay, SERVER, honest_key(core, relay, SERVER), t)  # type: ignore[attr-defined]
+        out += core.receive(relay, SERVER, REGISTRY_KEY, t)  # type: ignore[attr-defined]
         t, k = t + 1.0, k + 1
     return out + run_until(core, end)  # type: ignore[arg-type]
 
@@ -46,12 +46,7 @@ def test_a_post_unanswered_while_the_registry_relays_is_tried_again_not_kept() -
     assert core.outbox == ()
     copies = [m for m in sent(out) if isinstance(m, ChannelPost)]
     assert len(copies) == 3 * ATTEMPTS - 1  # the first was sent as typed
-    out = core.receive(
-        Ack("r-9", post.id),
-        SERVER,
-        honest_key(core, Ack("r-9", post.id), SERVER),
-        T0 + 3 * ROUND + 0.1,
-    )  # type: ignore[attr-defined]
+    out = core.receive(Ack("r-9", post.id), SERVER, REGISTRY_KEY, T0 + 3 * ROUND + 0.1)  # type: ignore[attr-defined]
     assert prints(out) == ["[Message received by Server.]"]
 
 
@@ -79,9 +74,7 @@ def test_a_keepalive_unanswered_for_a_round_is_not_said_when_nothing_else_came()
 def in_room_r() -> object:
     core, _ = registered()
     [join] = sent(core.line("join r", T0))
-    core.receive(
-        Ack("r-5", join.id), SERVER, honest_key(core, Ack("r-5", join.id), SERVER), T0 + 0.001
-    )  # type: ignore[attr-defined]
+    core.receive(Ack("r-5", join.id), SERVER, REGISTRY_KEY, T0 + 0.001)  # type: ignore[attr-defined]
     return core
 
 
@@ -96,14 +89,12 @@ def test_lines_typed_behind_a_join_whose_answers_are_lost_wait_and_are_said_in_i
     for k in range(6):
         out += run_until(core, T0 + 0.5 * k + 0.4)
         line = RoomMessage(f"r-l{k}", "bob", "other", f"x{k}", "2026-01-01 00:00:00", False)
-        out += core.receive(line, SERVER, honest_key(core, line, SERVER), T0 + 0.5 * k + 0.4)
+        out += core.receive(line, SERVER, REGISTRY_KEY, T0 + 0.5 * k + 0.4)
     out += run_until(core, T0 + 2 * ROUND - 0.1)
     said = prints(out)
     assert ROOMS_DOWN not in said and not any(s.startswith("[Not a command") for s in said)
     assert [m for m in sent(out) if isinstance(m, Join)]  # tried again
-    out = core.receive(
-        Ack("r-6", join.id), SERVER, honest_key(core, Ack("r-6", join.id), SERVER), T0 + 2 * ROUND
-    )  # type: ignore[attr-defined]
+    out = core.receive(Ack("r-6", join.id), SERVER, REGISTRY_KEY, T0 + 2 * ROUND)  # type: ignore[attr-defined]
     posts = [m for m in sent(out) if isinstance(m, RoomPost)]
     assert [(p.room, p.text) for p in posts] == [("r", "r-p0-017"), ("r", "r-p0-018")]
     assert not any(s.startswith("[Not a command") for s in prints(out))

@@ -9,7 +9,7 @@ from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
 from peer.core.requests import OUTCOME_WAIT
 from peer.core.trust import Rule
-from tests.peer.honest import honest_key
+from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.test_peer_core import BOB, SERVER, T0, prints, registered, run_until, sent
 from tests.simulation import SimNet
 from wire.messages import (
@@ -73,20 +73,8 @@ def test_an_unanswered_direct_message_stays_kept_until_the_registry_has_it() -> 
     save, *_retries = [m for m in sent(out) if isinstance(m, SaveMessage)]  # and its retries
     assert save.id == chat.id
     # accepted is not yet stored or delivered: still kept until the outcome
-    assert (
-        settled(
-            core.receive(
-                Ack("r-5", save.id), SERVER, honest_key(core, Ack("r-5", save.id), SERVER), T0 + 3
-            )
-        )
-        == []
-    )
-    out = core.receive(
-        Saved("r-6", save.id, "bob", False, ""),
-        SERVER,
-        honest_key(core, Saved("r-6", save.id, "bob", False, ""), SERVER),
-        T0 + 3,
-    )
+    assert settled(core.receive(Ack("r-5", save.id), SERVER, REGISTRY_KEY, T0 + 3)) == []
+    out = core.receive(Saved("r-6", save.id, "bob", False, ""), SERVER, REGISTRY_KEY, T0 + 3)
     assert settled(out) == [chat.id]
 
 
@@ -96,14 +84,10 @@ def test_a_channel_message_is_settled_when_the_registry_has_relayed_it() -> None
     core, _ = registered()
     post, out = typed(core, "send_all hello all")
     assert isinstance(post, ChannelPost) and sent(out) == [post]
-    out = core.receive(
-        Ack("r-5", post.id), SERVER, honest_key(core, Ack("r-5", post.id), SERVER), T0
-    )
+    out = core.receive(Ack("r-5", post.id), SERVER, REGISTRY_KEY, T0)
     assert settled(out) == [] and "[Message received by Server.]" in prints(out)
     assert core.undelivered() == (post,)
-    out = core.receive(
-        Relayed("r-6", post.id), SERVER, honest_key(core, Relayed("r-6", post.id), SERVER), T0
-    )
+    out = core.receive(Relayed("r-6", post.id), SERVER, REGISTRY_KEY, T0)
     assert settled(out) == [post.id] and prints(out) == [] and sent(out) == []  # not acked
     assert core.undelivered() == ()
 
@@ -111,37 +95,22 @@ def test_a_channel_message_is_settled_when_the_registry_has_relayed_it() -> None
 def test_a_channel_message_without_its_outcome_is_asked_for_again_and_said_once() -> None:
     core, _ = registered()
     post, _ = typed(core, "send_all hello all")
-    core.receive(Ack("r-5", post.id), SERVER, honest_key(core, Ack("r-5", post.id), SERVER), T0)
+    core.receive(Ack("r-5", post.id), SERVER, REGISTRY_KEY, T0)
     out = run_until(core, T0 + OUTCOME_WAIT + 0.1)
     # asked again: the registry dedupes, or relays it again
     assert [m for m in sent(out) if isinstance(m, ChannelPost)] == [post]
-    out = core.receive(
-        Ack("r-7", post.id),
-        SERVER,
-        honest_key(core, Ack("r-7", post.id), SERVER),
-        T0 + OUTCOME_WAIT + 0.2,
-    )
+    out = core.receive(Ack("r-7", post.id), SERVER, REGISTRY_KEY, T0 + OUTCOME_WAIT + 0.2)
     assert prints(out) == []  # "received" was said once, at the first Ack
-    out = core.receive(
-        Relayed("r-8", post.id),
-        SERVER,
-        honest_key(core, Relayed("r-8", post.id), SERVER),
-        T0 + OUTCOME_WAIT + 0.3,
-    )
+    out = core.receive(Relayed("r-8", post.id), SERVER, REGISTRY_KEY, T0 + OUTCOME_WAIT + 0.3)
     assert settled(out) == [post.id]
 
 
 def test_a_channel_outcome_that_overtakes_the_ack_answers_the_post() -> None:
     core, _ = registered()
     post, _ = typed(core, "send_all hello all")
-    out = core.receive(
-        Relayed("r-6", post.id), SERVER, honest_key(core, Relayed("r-6", post.id), SERVER), T0
-    )
+    out = core.receive(Relayed("r-6", post.id), SERVER, REGISTRY_KEY, T0)
     assert "[Message received by Server.]" in prints(out) and settled(out) == [post.id]
-    assert (
-        core.receive(Ack("r-5", post.id), SERVER, honest_key(core, Ack("r-5", post.id), SERVER), T0)
-        == []
-    )  # the late Ack: a copy
+    assert core.receive(Ack("r-5", post.id), SERVER, REGISTRY_KEY, T0) == []  # the late Ack: a copy
     later = run_until(core, T0 + OUTCOME_WAIT + 1)
     assert not any(isinstance(m, ChannelPost) for m in sent(later))  # nothing awaited
 
@@ -149,7 +118,7 @@ def test_a_channel_outcome_that_overtakes_the_ack_answers_the_post() -> None:
 def test_a_channel_outcome_from_anyone_but_the_registry_is_ignored() -> None:
     core, _ = registered()
     post, _ = typed(core, "send_all hello all")
-    core.receive(Ack("r-5", post.id), SERVER, honest_key(core, Ack("r-5", post.id), SERVER), T0)
+    core.receive(Ack("r-5", post.id), SERVER, REGISTRY_KEY, T0)
     forger = ("10.0.0.66", 5000)  # another machine: not the registry's IP
     assert core.receive(
         Relayed("x-1", post.id), forger, honest_key(core, Relayed("x-1", post.id), forger), T0
@@ -163,33 +132,19 @@ def test_a_room_line_is_settled_when_the_registry_has_relayed_it() -> None:
     core, _ = registered()
     [join] = sent(core.line("join r", T0))
     assert isinstance(join, Join)
-    core.receive(Ack("r-2", join.id), SERVER, honest_key(core, Ack("r-2", join.id), SERVER), T0)
+    core.receive(Ack("r-2", join.id), SERVER, REGISTRY_KEY, T0)
     line, _ = typed(core, "hello room")
     assert isinstance(line, RoomPost) and line.room == "r"
-    out = core.receive(
-        Ack("r-3", line.id), SERVER, honest_key(core, Ack("r-3", line.id), SERVER), T0
-    )
+    out = core.receive(Ack("r-3", line.id), SERVER, REGISTRY_KEY, T0)
     assert settled(out) == [] and prints(out) == []  # the typed line stays on the screen
     assert core.undelivered() == (line,)
     out = run_until(core, T0 + OUTCOME_WAIT + 0.1)
     assert [m for m in sent(out) if isinstance(m, RoomPost)] == [line]  # asked again
     assert (
-        prints(
-            core.receive(
-                Ack("r-4", line.id),
-                SERVER,
-                honest_key(core, Ack("r-4", line.id), SERVER),
-                T0 + OUTCOME_WAIT + 0.2,
-            )
-        )
+        prints(core.receive(Ack("r-4", line.id), SERVER, REGISTRY_KEY, T0 + OUTCOME_WAIT + 0.2))
         == []
     )
-    out = core.receive(
-        Relayed("r-5", line.id),
-        SERVER,
-        honest_key(core, Relayed("r-5", line.id), SERVER),
-        T0 + OUTCOME_WAIT + 0.3,
-    )
+    out = core.receive(Relayed("r-5", line.id), SERVER, REGISTRY_KEY, T0 + OUTCOME_WAIT + 0.3)
     assert settled(out) == [line.id] and prints(out) == [] and sent(out) == []
     assert core.undelivered() == ()
 
@@ -199,19 +154,14 @@ def test_a_channel_message_asked_again_and_refused_is_said_unconfirmed() -> None
     registry now refuses it: whether everyone had it is not known, and it says so."""
     core, _ = registered()
     post, _ = typed(core, "send_all hello all")
-    core.receive(Ack("r-5", post.id), SERVER, honest_key(core, Ack("r-5", post.id), SERVER), T0)
+    core.receive(Ack("r-5", post.id), SERVER, REGISTRY_KEY, T0)
     [dereg] = sent(core.line("dereg alice", T0 + 0.1))
     assert isinstance(dereg, Deregister)
-    core.receive(
-        Ack("r-6", dereg.id), SERVER, honest_key(core, Ack("r-6", dereg.id), SERVER), T0 + 0.2
-    )
+    core.receive(Ack("r-6", dereg.id), SERVER, REGISTRY_KEY, T0 + 0.2)
     out = run_until(core, T0 + OUTCOME_WAIT + 0.1)
     assert [m for m in sent(out) if isinstance(m, ChannelPost)] == [post]
     out = core.receive(
-        Refused("r-7", post.id, "You are offline."),
-        SERVER,
-        honest_key(core, Refused("r-7", post.id, "You are offline."), SERVER),
-        T0 + OUTCOME_WAIT,
+        Refused("r-7", post.id, "You are offline."), SERVER, REGISTRY_KEY, T0 + OUTCOME_WAIT
     )
     assert prints(out) == [
         "[Not confirmed that everyone had your message “hello all”: You are offline.]"
@@ -225,13 +175,8 @@ def test_a_message_to_someone_offline_is_kept_until_saved() -> None:
     assert isinstance(chat, Chat)
     [save] = sent(out)
     assert isinstance(save, SaveMessage) and save.id == chat.id
-    core.receive(Ack("r-5", save.id), SERVER, honest_key(core, Ack("r-5", save.id), SERVER), T0)
-    out = core.receive(
-        Saved("r-6", save.id, "carol", False, ""),
-        SERVER,
-        honest_key(core, Saved("r-6", save.id, "carol", False, ""), SERVER),
-        T0,
-    )
+    core.receive(Ack("r-5", save.id), SERVER, REGISTRY_KEY, T0)
+    out = core.receive(Saved("r-6", save.id, "carol", False, ""), SERVER, REGISTRY_KEY, T0)
     assert settled(out) == [chat.id]
 
 
@@ -239,12 +184,7 @@ def test_a_refused_message_is_settled_once_the_user_is_told() -> None:
     core, _ = registered()
     post, _ = typed(core, "send_all not for you")
     assert isinstance(post, ChannelPost)
-    out = core.receive(
-        Refused("r-5", post.id, "Not allowed."),
-        SERVER,
-        honest_key(core, Refused("r-5", post.id, "Not allowed."), SERVER),
-        T0,
-    )
+    out = core.receive(Refused("r-5", post.id, "Not allowed."), SERVER, REGISTRY_KEY, T0)
     assert "[Not allowed.]" in [a.text for a in out if isinstance(a, pa.Print)]
     assert settled(out) == [post.id]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from tests.peer.honest import honest_key
+from tests.peer.honest import REGISTRY_KEY
 from tests.peer.test_peer_core import SERVER, T0, prints, registered, sent
 from wire.messages import Ack, RoomMessage
 
@@ -20,10 +20,8 @@ def history_line(wall_offset: float) -> str:
     core.wall_offset = wall_offset
     [join] = sent(core.line("join lobby", T0))
     history = RoomMessage("b-1", "bob", "lobby", "said before", "2026-11-21 10:00:00", True)
-    out = core.receive(history, SERVER, honest_key(core, history, SERVER), T0 + 0.001)
-    out += core.receive(
-        Ack("r-6", join.id), SERVER, honest_key(core, Ack("r-6", join.id), SERVER), T0 + 0.002
-    )
+    out = core.receive(history, SERVER, REGISTRY_KEY, T0 + 0.001)
+    out += core.receive(Ack("r-6", join.id), SERVER, REGISTRY_KEY, T0 + 0.002)
     [line] = [text for text in prints(out) if text.startswith("[history")]
     return line
 
