@@ -250,7 +250,8 @@ class RegistryCore:
                 " drops is sent again."
             )
             # (to whoever is online there: its key is not known before the datagram is opened)
-            emit(Send(addr, Notice(self._s.answers.new_id(), text), self.key_at(addr)))
+            key = self._s.feed.changes.key_at(addr)
+            emit(Send(addr, Notice(self._s.answers.new_id(), text), key))
         return admitted, actions
 
     def receive(
@@ -400,11 +401,6 @@ class RegistryCore:
     def busy_answers(self) -> int:
         """Registrations answered Busy (registry/core/pacing.py), for the console's `stats`."""
         return self._pacing.busy_answers
-
-    def key_at(self, addr: Addr) -> bytes:
-        """The public key of the online peer at `addr`: whom what is sent there is for
-        (b"": none)."""
-        return self._s.feed.key_at(addr)
 
     def pending_pushes(self) -> int:
         """How many pushes (table changes, relays, notices, mail) wait for a peer's ack:

@@ -14,6 +14,7 @@ from registry.core.authority import Authority
 from registry.core.pusher import Pusher
 from registry.core.requests import Answers, DoneRequests
 from registry.core.table import Table
+from registry.core.table_changes import TableChanges
 from registry.core.table_feed import TableFeed
 
 
@@ -67,10 +68,10 @@ class Services(Struct, frozen=True):
         every `timing[0]` seconds, `timing[1]` times (registry/core/pusher.py)."""
         answers = Answers(new_id)
         aliases = Aliases(table)
-        # each push sealed for the key online at its address (the feed, made with the
-        # pusher, is asked when a push is sent)
-        pusher = Pusher(*timing, key_at=lambda addr: feed.key_at(addr))
-        feed = TableFeed(table, aliases, pusher, answers)
+        changes = TableChanges(table)
+        # each push sealed for the key online at its address when it is sent
+        pusher = Pusher(*timing, key_at=changes.key_at)
+        feed = TableFeed(table, aliases, pusher, answers, changes)
         return cls(
             table=table,
             answers=answers,

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from registry.core.actions import Addr
 from registry.core.table import Record, Table
 from wire.codec import encode, record_size
+from wire.keys import key_from_text
 from wire.limits import MAX_DATAGRAM, MAX_ID
 from wire.messages import Entry, TableUpdate
 from wire.names import name_key
@@ -177,6 +178,15 @@ class TableChanges:
             return []
         records = self._table.records
         return [records[key] for key in keys]
+
+    def key_at(self, where: Addr) -> bytes:
+        """The public key of the peer online at `where`: whom what is sent there is for
+        (b"": none)."""
+        for record in self.online_at(where):
+            key = key_from_text(record.key)
+            if key is not None:
+                return key
+        return b""
 
     def _index(self, by_addr: dict[Addr, list[str]], key: str) -> None:
         """Index in `by_addr` the record keyed `key` at its address if it is online, as

@@ -12,19 +12,25 @@ from registry.core.pusher import Pusher
 from registry.core.requests import Answers
 from registry.core.table import Record, Table
 from registry.core.table_changes import Roster, TableChanges
-from wire.keys import key_from_text
 from wire.messages import Entry, TableSnapshot
 
 
 class TableFeed:
     """The changes of `table`, pushed by `pusher`; `aliases` go with the whole table."""
 
-    def __init__(self, table: Table, aliases: Aliases, pusher: Pusher, answers: Answers) -> None:
+    def __init__(
+        self,
+        table: Table,
+        aliases: Aliases,
+        pusher: Pusher,
+        answers: Answers,
+        changes: TableChanges,
+    ) -> None:
         self._table = table
         self._aliases = aliases
         self._pusher = pusher
         self._answers = answers
-        self.changes = TableChanges(table)
+        self.changes = changes
 
     def changed(self, record: Record, now: float, emit: Emit, rows: tuple[Entry, ...] = ()) -> None:
         """`record` changed: persist it, and push the changed rows (`rows`, else the
@@ -76,15 +82,6 @@ class TableFeed:
     def online_at(self, where: Addr) -> list[Record]:
         """The online records at `where` (registry/core/table_changes.py)."""
         return self.changes.online_at(where)
-
-    def key_at(self, where: Addr) -> bytes:
-        """The public key of the peer online at `where`: whom what is sent there is for
-        (b"": none)."""
-        for record in self.changes.online_at(where):
-            key = key_from_text(record.key)
-            if key is not None:
-                return key
-        return b""
 
     def roster(self) -> Roster:
         """The online and offline peers, as push targets (registry/core/table_changes.py)."""
