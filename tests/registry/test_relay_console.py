@@ -26,8 +26,7 @@ def typed(lines: list[str], ask: object, deciding: str = DECIDING) -> tuple[list
         console = RelayConsole(ask, printed.append, lambda: deciding, lambda: stopped.append(True))  # type: ignore[arg-type]
         for line in lines:
             console.line(line)
-        for _ in range(20):
-            await asyncio.sleep(0.01)
+        await console.settled()
 
     asyncio.run(run())
     return printed, bool(stopped)

@@ -82,6 +82,11 @@ class RelayConsole:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def settled(self) -> None:
+        """Return once every command typed so far is answered, or said unanswered."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def _answered(self, words: list[str]) -> None:
         """Print the answer to `words`, after those to the lines typed before."""
         async with self._in_order:
