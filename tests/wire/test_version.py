@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from wire import messages
+from wire import file_messages, messages
 from wire.base import WireMessage
 from wire.desk import messages as desk
-from wire.version import REVISION, WIRE_VERSION, fingerprint, wire_refusal
+from wire.version import MODULES, REVISION, WIRE_VERSION, fingerprint, wire_refusal
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -32,8 +32,13 @@ PONG = ("Pong", [("id", "str"), ("reply_to", "str")])
 
 
 def test_the_wire_version_is_eight_hex_digits_of_every_message_and_record_shape() -> None:
-    assert fingerprint([messages, desk]) == WIRE_VERSION
+    assert fingerprint([messages, desk, file_messages]) == WIRE_VERSION
     assert len(WIRE_VERSION) == 8 and int(WIRE_VERSION, 16) >= 0
+
+
+def test_every_message_type_is_defined_in_a_fingerprinted_module() -> None:
+    fingerprinted = {m.__name__ for m in MODULES}
+    assert {t.__module__ for t in messages.MESSAGE_TYPES.values()} <= fingerprinted
 
 
 def test_the_same_shapes_give_the_same_fingerprint_in_any_order() -> None:
