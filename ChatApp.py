@@ -76,6 +76,7 @@ from launcher.mode_help import EXAMPLES, asked_mode_help
 
 if TYPE_CHECKING:
     from peer.adapter.key_contact import ContactRule
+    from registry.adapter.loading import RegistryOptions
 
 from launcher.command_line import CommandLine
 
@@ -99,17 +100,14 @@ app.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXA
 
 @dataclass(frozen=True)
 class Settings:
-    """The values every mode takes from the command line, checked."""
+    """The values every mode takes from the command line, checked; `registry`, a
+    registry's own (the others check them too, so a mistake is never passed over)."""
 
     keepalive: float
-    mailbox_limit: int
-    new_names: int
-    forget_after: float
-    newcomer_names: int
-    typical_session: float
     data_dir: Path | None
     bind: str
     registry_code: str | None
+    registry: RegistryOptions
 
 
 def _start(line: CommandLine) -> int:
@@ -131,80 +129,73 @@ def _start(line: CommandLine) -> int:
 def _checked_settings(line: CommandLine) -> Settings:
     """`line`'s values for every mode, checked in the order a user is told of mistakes."""
     data_dir = check_data_dir(line.data_dir_text, os.environ.get("CHATAPP_DATA_DIR"))
-    return Settings(  # checked in this order, so a user is told of the first mistake here
-        keepalive=check_seconds(line.keepalive_text, "--keepalive", MIN_KEEPALIVE),
-        mailbox_limit=check_whole(line.mailbox_limit_text, "--mailbox-limit", 1, MAX_MAILBOX_LIMIT),
-        new_names=check_whole(line.new_names_text, "--new-names", 1, MAX_NEW_NAMES),
-        forget_after=check_length(
+    keepalive = check_seconds(line.keepalive_text, "--keepalive", MIN_KEEPALIVE)
+    registry: RegistryOptions = {  # checked in this order: a user is told of the first mistake
+        "verbose": line.verbose,
+        "keepalive": keepalive,
+        "crisis_notice": line.crisis_notice,
+        "mailbox_limit": check_whole(
+            line.mailbox_limit_text, "--mailbox-limit", 1, MAX_MAILBOX_LIMIT
+        ),
+        "new_names": check_whole(line.new_names_text, "--new-names", 1, MAX_NEW_NAMES),
+        "forget_after": check_length(
             line.forget_after_text, "--forget-names-after", *FORGET_AFTER_RANGE
         ),
-        newcomer_names=check_whole(line.newcomer_names_text, "--newcomer-names", 1, MAX_NEW_NAMES),
-        typical_session=check_length(
+        "newcomer_names": check_whole(
+            line.newcomer_names_text, "--newcomer-names", 1, MAX_NEW_NAMES
+        ),
+        "typical_session": check_length(
             line.typical_session_text, "--typical-session", *TYPICAL_SESSION_RANGE
         ),
+    }
+    return Settings(
+        keepalive=keepalive,
         data_dir=data_dir,
         bind=check_ip(line.bind, "--bind") if line.bind != "0.0.0.0" else line.bind,
         registry_code=check_join_code(line.registry_key) if line.registry_key else None,
+        registry=registry,
     )
 
 
 def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> int:
-    """`ChatApp -s PORT`: a registry."""
+    """`ChatApp -s PORT [--cluster URLS]`: a registry, alone or of a service on NATS."""
     port = check_port(port_text, "port")
     if line.crisis_notice is not None:
         check_crisis_notice(line.crisis_notice)
     from disk.files import default_dir
 
-    if line.cluster is not None:
-        return _start_cluster_registry(port, line, settings)
-    from registry.adapter.run import run_registry
+    listen, out = (settings.bind, port), _registry_output()
+    data_dir, discovery = settings.data_dir or default_dir("registry"), not line.no_discovery
+    if line.cluster is None:
+        from registry.adapter.run import run_registry
 
-    return _run(
-        run_registry(
-            listen=(settings.bind, port),
-            data_dir=settings.data_dir or default_dir("registry"),
-            verbose=line.verbose,
-            out=_registry_output(),
-            keepalive=settings.keepalive,
-            crisis_notice=line.crisis_notice,
-            mailbox_limit=settings.mailbox_limit,
-            new_names=settings.new_names,
-            forget_after=settings.forget_after,
-            newcomer_names=settings.newcomer_names,
-            desk_console=line.desk_console,
-            discovery=not line.no_discovery,
-            typical_session=settings.typical_session,
+        return _run(
+            run_registry(
+                listen=listen,
+                data_dir=data_dir,
+                out=out,
+                discovery=discovery,
+                desk_console=line.desk_console,
+                **settings.registry,
+            )
         )
-    )
-
-
-def _start_cluster_registry(port: int, line: CommandLine, settings: Settings) -> int:
-    """`ChatApp -s PORT --cluster URLS`: a registry of a service on NATS."""
-    from disk.files import default_dir
     from registry.adapter.cluster.connect import ClusterSettings, default_advertise, parse_urls
     from registry.adapter.cluster.run import run_cluster_registry
 
-    assert line.cluster is not None
     try:
         urls = parse_urls(line.cluster)
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
     advertise = check_ip(line.advertise, "--advertise") if line.advertise else None
+    cluster = ClusterSettings(urls, advertise or default_advertise(settings.bind))
     return _run(
         run_cluster_registry(
-            listen=(settings.bind, port),
-            data_dir=settings.data_dir or default_dir("registry"),
-            out=_registry_output(),
-            cluster=ClusterSettings(urls, advertise or default_advertise(settings.bind)),
-            discovery=not line.no_discovery,
-            verbose=line.verbose,
-            keepalive=settings.keepalive,
-            crisis_notice=line.crisis_notice,
-            mailbox_limit=settings.mailbox_limit,
-            new_names=settings.new_names,
-            forget_after=settings.forget_after,
-            newcomer_names=settings.newcomer_names,
-            typical_session=settings.typical_session,
+            listen=listen,
+            data_dir=data_dir,
+            out=out,
+            discovery=discovery,
+            cluster=cluster,
+            **settings.registry,
         )
     )
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from launcher.checks import length_text
+from launcher.checks import length_text, mode_usage
 from launcher.defaults import (
     FORGET_AFTER,
     MAILBOX_MESSAGES,
@@ -24,31 +24,33 @@ from launcher.defaults import (
 @dataclass(frozen=True)
 class CommandLine:
     """ChatApp's options: how each is spelled and what --help says of it (typer reads them
-    from here), and what the command line gave for each, unchecked (None: no such mode)."""
+    from here; a mode's values are named as launcher.checks.MODE_VALUES names them), and
+    what the command line gave for each, unchecked (None: no such mode)."""
 
     server: Annotated[
-        str | None, typer.Option("-s", "--server", metavar="PORT", help="Start a registry on PORT.")
+        str | None,
+        typer.Option("-s", "--server", metavar=mode_usage("-s"), help="Start a registry on PORT."),
     ] = None
     client: Annotated[
         tuple[str, str, str, str] | None,
         typer.Option(
             "-c",
             "--client",
-            metavar="NAME [SERVER-IP SERVER-PORT [CLIENT-PORT]]",
+            metavar=mode_usage("-c"),
             help="Start a peer called NAME listening on CLIENT-PORT (a free one if left out), "
             "with the registry at SERVER-IP SERVER-PORT (found on the network if left out).",
         ),
     ] = None
     desk: Annotated[
         tuple[str, str] | None,
-        typer.Option("-d", "--desk", metavar="[SERVER-IP SERVER-PORT]", help="Ask the help desk."),
+        typer.Option("-d", "--desk", metavar=mode_usage("-d"), help="Ask the help desk."),
     ] = None
     operator: Annotated[
         tuple[str, str, str] | None,
         typer.Option(
             "-o",
             "--operator",
-            metavar="NAME [SERVER-IP SERVER-PORT]",
+            metavar=mode_usage("-o"),
             help="Serve at the help desk (with the operator key: $CHATAPP_DESK_KEY, or asked).",
         ),
     ] = None

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from launcher.checks import MODE_VALUES
+
 #: One example per mode, as the README starts them.
 #: ("\b" keeps click from joining its lines into one paragraph.)
 EXAMPLES = (
@@ -47,7 +49,7 @@ _MODES = {
         ".quit; ..text sends a line that starts with a dot; any other line goes to the person.",
     ),
 }
-_SPELLINGS = {"--server": "-s", "--client": "-c", "--desk": "-d", "--operator": "-o"}
+_SPELLINGS = {long: short for short, long in MODE_VALUES}
 
 
 def asked_mode_help(argv: list[str]) -> str | None:

@@ -17,7 +17,7 @@ import contextlib
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from terminal.prompt_keys import stray_escapes
 from terminal.prompt_resume import redrawn_on_continue
@@ -41,8 +41,13 @@ def on_a_terminal() -> bool:
     """Whether both standard input and standard output are a terminal: a prompt needs both
     (its keys come from the one, and it draws on the other; a log sent to a file must not
     fill with the escape sequences that draw it)."""
+    return is_terminal(sys.stdin) and is_terminal(sys.stdout)
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether `stream` is a terminal (and not a file, a pipe, or closed)."""
     try:
-        return sys.stdin.isatty() and sys.stdout.isatty()
+        return stream.isatty()
     except (AttributeError, ValueError):  # closed, or replaced by something that is none
         return False
 

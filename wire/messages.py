@@ -436,13 +436,6 @@ Message = (
 #: Every message type, by the name it travels under.
 MESSAGE_TYPES: dict[str, type[Message]] = types_by_name(Message)
 
-#: Records that appear inside messages.
-RECORD_TYPES: dict[str, type[Entry] | type[StoredMessage] | type[Alias]] = {
-    "Entry": Entry,
-    "StoredMessage": StoredMessage,
-    "Alias": Alias,
-}
-
 #: Fields a log line never shows: what proves a name is someone's.
 SECRET_FIELDS = frozenset({"token", "password"})
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from prompt_toolkit.history import History
+
+from disk.files import append_bytes, read_text, replace_durably
 
 #: Entries kept: older ones are dropped as the file is read at the start.
 KEEP = 1000
@@ -35,12 +36,13 @@ class KeptHistory(History):
         """The kept entries, newest first (as prompt_toolkit asks)."""
         path = self._path()
         try:
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            lines = read_text(path, errors="replace").splitlines()
         except OSError:
             return []
         entries = [text for text in map(_entry, lines) if text]
-        if len(lines) > KEEP:
-            self._rewrite(path, entries[-KEEP:])
+        if len(lines) > KEEP:  # grown past KEEP: the file with the last KEEP alone
+            with contextlib.suppress(OSError):
+                replace_durably(path, _lines(entries[-KEEP:]))
         return list(reversed(entries[-KEEP:]))
 
     def store_string(self, string: str) -> None:
@@ -48,24 +50,12 @@ class KeptHistory(History):
         if self._secret and self._secret in string:
             return
         with contextlib.suppress(OSError):
-            self._append(self._path(), [string])
+            append_bytes(self._path(), _lines([string]), fsync=False)
 
-    @staticmethod
-    def _append(path: Path, entries: list[str]) -> None:
-        data = "".join(json.dumps(text) + "\n" for text in entries).encode()
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
 
-    def _rewrite(self, path: Path, entries: list[str]) -> None:
-        """The file with `entries` alone (it grew past KEEP)."""
-        fresh = path.with_name(path.name + ".new")
-        with contextlib.suppress(OSError):
-            fresh.unlink(missing_ok=True)
-            self._append(fresh, entries)
-            os.replace(fresh, path)
+def _lines(entries: list[str]) -> bytes:
+    """`entries` as lines of the file, one JSON string each."""
+    return "".join(json.dumps(text) + "\n" for text in entries).encode()
 
 
 def _entry(line: str) -> str:

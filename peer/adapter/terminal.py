@@ -22,7 +22,7 @@ from peer.adapter.output import StdoutLines
 from peer.core.actions import Print
 from peer.core.commands import SPECS
 from peer.core.name_colours import NAME_COLOURS, NameColours, hashed_colour
-from terminal.prompt import LinePrompt
+from terminal.prompt import LinePrompt, on_a_terminal
 from wire.shown_text import clean
 
 if TYPE_CHECKING:
@@ -397,7 +397,7 @@ class TerminalConsole(LinePrompt):
 
 def make_console(*, colour: bool, bell: bool) -> Console:
     """A terminal console when stdin and stdout are terminals, else the plain line console."""
-    if sys.stdin.isatty() and sys.stdout.isatty():
+    if on_a_terminal():
         # https://no-color.org: any non-empty NO_COLOR turns colour off; so does a dumb terminal
         use_colour = colour and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
         return TerminalConsole(colour=use_colour, bell=bell)

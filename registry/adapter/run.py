@@ -7,14 +7,14 @@ import ipaddress
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO, Unpack
+from typing import Unpack
 
 from net.discovery import Advertisement, DiscoveryError
 from registry.adapter.console import printable, typed_ahead
 from registry.adapter.loading import RegistryOptions
 from registry.adapter.server import RegistryServer
 from registry.adapter.storage import StorageError
-from terminal.prompt import on_a_terminal
+from terminal.prompt import is_terminal, on_a_terminal
 from wire.keys import join_code
 
 
@@ -44,7 +44,7 @@ async def run_registry(
             # The registry's console serves at the help desk, as its administrator (docs/DESK.md).
             console_operator=desk_console and sys.stdin.isatty(),
             prompt=on_a_terminal(),
-            log_on_screen=_is_screen(sys.stdout),
+            log_on_screen=is_terminal(sys.stdout),
         )
     except StorageError as exc:
         out(f"ChatApp: error: {exc}")
@@ -105,11 +105,3 @@ def _not_carried_out(out: Callable[[str], None]) -> None:
     for line in [*lines, pending]:
         if line.strip():
             out(f"Not carried out, since the registry did not start: {line}")
-
-
-def _is_screen(stream: TextIO) -> bool:
-    """Whether `stream` is a terminal (and not a file, a pipe, or closed)."""
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False

@@ -246,7 +246,7 @@ def make(cls: type[Any], values: dict[str, object] | None = None, **fields: obje
 
 
 def _is_record(tp: object) -> bool:
-    return any(tp is rec for rec in messages.RECORD_TYPES.values())
+    return isinstance(tp, type) and issubclass(tp, tuple) and hasattr(tp, "_fields")
 
 
 def _field_names(cls: type[Any]) -> list[str]:

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from wire.base import WireMessage
 from wire.codec import ID_FIELDS, ID_LIST_FIELDS
 from wire.limits import MAX_ID, MAX_ITEMS
-from wire.messages import MESSAGE_TYPES, RECORD_TYPES, Message
+from wire.messages import MESSAGE_TYPES, Message
 
 MAX_INT = 2**63 - 1
 
@@ -39,7 +39,8 @@ def field_types(cls: type[Any]) -> list[tuple[str, Any]]:
 
 
 def is_record(tp: Any) -> bool:
-    return any(tp is rec for rec in RECORD_TYPES.values())
+    """Whether `tp` is a record carried inside messages: a named tuple (wire/messages.py)."""
+    return isinstance(tp, type) and issubclass(tp, tuple) and hasattr(tp, "_fields")
 
 
 # -- valid values -------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Which registry a client uses of those found on the network (peer/adapter/finding.py)."""
+"""Which registry a client uses of those found on the network (launcher/finding.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import os
 from hypothesis import given
 from hypothesis import strategies as st
 
+from launcher.finding import chosen, found_line, menu, none_line, services, several_line
 from net.discovery import LOOK, Found
-from peer.adapter.finding import chosen, found_line, menu, none_line, services, several_line
 from wire.keys import code_from_text, fingerprint, join_code
 
 KEY_A, KEY_B = os.urandom(32), os.urandom(32)
