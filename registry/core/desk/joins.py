@@ -62,7 +62,7 @@ class Joins:
             log = Log(f"desk: refused a join: {reason}", "desk: invalid join")
             s.refuse(conn, msg.id, reason, emit, log=log)
             return
-        held = holder(s.tokens, msg.token)
+        held = holder(s.waiting, msg.token)
         if held is not None and phone_key(held.phone) == phone_key(phone):
             self._take_back(conn, held, msg, now, emit)
             return
@@ -141,7 +141,6 @@ class Joins:
             noticed_on=conn if crisis else None,
         )
         s.waiting.append(person)
-        s.tokens[person.token] = person
         s.conns[conn] = person
         danger = f"; {DANGER_MARK} may be in danger: {CRISIS_REASONS[crisis]}" if crisis else ""
         line = f"desk: {name_for_log(person)} joined for topic {topic_label(person.topic)}{danger}"
@@ -164,10 +163,8 @@ class Joins:
         if person in s.waiting:  # the name as given now (a slip put right, say)
             person.name = _masked_name(msg.name)
         if person.token != msg.token:  # kept on disk, the place knew its token's hash only
-            s.tokens.pop(person.token, None)
             s.restored.discard(person.token)
             person.token = msg.token
-            s.tokens[person.token] = person
         person.conn = conn
         person.dropped = None
         if crisis_reason(msg.topic, msg.description):
@@ -186,7 +183,7 @@ class Joins:
             reason = wire_refusal(msg.wire, "desk client")
             s.refuse(conn, msg.id, reason, emit, RefusalCode.VERSION)
             return
-        held = holder(s.tokens, msg.token)
+        held = holder(s.waiting, msg.token)
         phone = normalise_phone(msg.phone)
         said = "You left the help desk; no place was held for you any more."
         if (

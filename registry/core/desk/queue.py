@@ -243,7 +243,7 @@ class DeskQueue:
             self._sessions.end(session, now, ending, emit)
         for conn in list(s.conns):
             s.goodbye(conn, reason if conn in s.operators else to_person, "registry closing", emit)
-        for held in (s.conns, s.links, s.puzzles, s.operators, s.tokens):
+        for held in (s.conns, s.links, s.puzzles, s.operators):
             held.clear()
         s.waiting.clear()
         s.arrivals.clear()
@@ -312,7 +312,3 @@ class DeskQueue:
             return who.session.id if who.session else ""
         session = self._s.session_of(who) if isinstance(who, Person) else None
         return session.id if session else ""
-
-    def place_tokens(self) -> frozenset[str]:
-        """The tokens a returning person may ask a place back with."""
-        return frozenset(self._s.tokens)

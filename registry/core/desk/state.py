@@ -105,8 +105,7 @@ class DeskState:
         self.estimator = options.get("estimator") or Estimator()
         self.heartbeat = heartbeat
         # -- who is here
-        self.waiting: list[Person] = []  # in order, held places included
-        self.tokens: dict[str, Person] = {}  # the token of each place held
+        self.waiting: list[Person] = []  # in order, held places included (each its token)
         self.operators: dict[ConnId, Operator] = {}  # on duty, in the order they came
         self.conns: dict[ConnId, Person | Operator] = {}  # who has said who they are
         self.links: dict[ConnId, Link] = {}  # the connections told of by `opened`
@@ -165,7 +164,7 @@ class DeskState:
     def new_token(self) -> str:
         """A token no place holds."""
         token = self.make_token()
-        while not token or token in self.tokens:
+        while not token or any(p.token == token for p in self.waiting):
             token = self.make_token()
         return token
 
@@ -173,7 +172,6 @@ class DeskState:
         """`person` no longer holds a place in the waiting room (nor its token)."""
         if person in self.waiting:
             self.waiting.remove(person)
-        self.tokens.pop(person.token, None)
         self.restored.discard(person.token)
         person.due = None
 
