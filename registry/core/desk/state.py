@@ -98,7 +98,6 @@ class DeskState:
         self.authorised: dict[str, str] = dict(options.get("authorised") or {})
         self.crisis_notice = options.get("crisis_notice", DEFAULT_CRISIS_NOTICE)
         self.grace = grace
-        self.max_waiting = max_waiting
         self.limits = Limits(max_per_key, max_per_address, max_waiting, danger_room)
         self.push_interval = push_interval
         self.reclaim_window = options.get("reclaim_window", RECLAIM_WINDOW)
