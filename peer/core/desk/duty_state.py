@@ -36,8 +36,7 @@ class OperatorState:
         self.serve_when_asked = options.get("serve_when_asked", False)
         self.topics: tuple[int, ...] = ALL_TOPICS
         self.on_duty = False  # went on duty in this run (the first DeskOnDuty came)
-        self.refused = ""  # why the desk last refused us, if it did
-        self.refused_code: RefusalCode | None = None  # and what that meant
+        self.refused_code: RefusalCode | None = None  # what the desk's last refusal meant
         self.reconnecting = False
         self.retry_at: float | None = None
         self.refusal = ""  # the last refusal shown while reconnecting (shown once)
