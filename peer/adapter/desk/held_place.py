@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import msgspec
 from msgspec import Meta, Struct
@@ -139,6 +139,15 @@ def hold_client_lock(root: Path, lock: str) -> int | None:
         raise
     except OSError:
         return None
+
+
+class ClientRun(TypedDict, total=False):
+    """How a desk client (`ChatApp -d`, `ChatApp -o`) runs: `colour` (None: as the terminal
+    says); `trust`, how first contact with the registry goes (by default, a script's: the
+    first key)."""
+
+    colour: bool | None
+    trust: ContactRule
 
 
 async def run_locked(  # noqa: PLR0913 (where, which lock, what it says, whom, how, what)
