@@ -11,7 +11,6 @@ import msgspec
 from registry.core.desk.actions import Close, ConnId, Emit, Log, Send
 from registry.core.desk.admission import holder, room_is_full, source_refusal, work_bits
 from registry.core.desk.line import Line
-from registry.core.desk.notices import Notices
 from registry.core.desk.people import Person, name_for_log
 from registry.core.desk.sessions import Sessions
 from registry.core.desk.state import DeskState
@@ -36,11 +35,10 @@ class Joins:
     """Who comes into the waiting room, who comes back to a held place, and who gives one
     up."""
 
-    def __init__(self, s: DeskState, line: Line, sessions: Sessions, notices: Notices) -> None:
+    def __init__(self, s: DeskState, line: Line, sessions: Sessions) -> None:
         self._s = s
         self._line = line
         self._sessions = sessions
-        self._notices = notices
 
     def join(self, conn: ConnId, msg: DeskJoin, now: float, emit: Emit) -> None:
         """A person's `DeskJoin` on `conn`: a place taken back (its token and number), a
@@ -146,7 +144,7 @@ class Joins:
         line = f"desk: {name_for_log(person)} joined for topic {topic_label(person.topic)}{danger}"
         emit(s.log(line, person))
         self._sessions.answer_first(person, msg.id, now, emit, restored=False)
-        self._notices.arrived(person)  # told to operators once hand-overs are made
+        s.arrivals.append(person)  # told to operators once hand-overs are made
 
     def _take_back(
         self, conn: ConnId, person: Person, msg: DeskJoin, now: float, emit: Emit

@@ -76,9 +76,9 @@ class DeskQueue:
         self._sessions = sessions = Sessions(s, line)
         self._held = held = HeldPlaces(s)
         danger = Danger(s, line)
-        self._notices = notices = Notices(s, danger)
-        joins = Joins(s, line, sessions, notices)
-        self._duty = duty = Duty(s, line, sessions, held, notices)
+        self._notices = Notices(s, danger)
+        joins = Joins(s, line, sessions)
+        self._duty = duty = Duty(s, line, sessions, held)
         persons = Persons(s, line, sessions, danger)
         self._handlers: dict[tuple[Role, type[DeskMessage]], Handler] = {
             (None, DeskJoin): joins.join,

@@ -122,7 +122,9 @@ class DeskState:
         self.holding = False
         self.ended_while_holding: set[ConnId] = set()
         self.answers_held: list[tuple[Person, ConnId, str, bool]] = []
-        # -- notices due to operators once hand-overs are made (registry.core.desk.notices)
+        # -- notices due to operators once hand-overs are made (registry.core.desk.notices):
+        # of those who just joined, unless taken; to those just on duty, of who may be in
+        # danger (they may be given one of them)
         self.arrivals: list[Person] = []
         self.briefings: list[Operator] = []
 
