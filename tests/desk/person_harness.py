@@ -41,7 +41,7 @@ def waiting(now: float = 0.0) -> PersonCore:
     through_form(core)
     core.connected(now)
     core.received(queued(), now)
-    assert core.phase == "waiting"
+    assert core.link.phase == "waiting"
     return core
 
 

@@ -87,7 +87,7 @@ def test_the_room_for_people_in_danger_is_beyond_the_room() -> None:
 
 def test_a_token_is_found_only_whole() -> None:
     alice = person(token="s3cret-token")
-    tokens = {"s3cret-token": alice}
+    tokens = [person(token="other"), alice]
     assert holder(tokens, "s3cret-token") is alice
     for wrong in ("", "s3cret-toke", "s3cret-tokenx", "S3cret-token", "s3cret-tokén"):
         assert holder(tokens, wrong) is None

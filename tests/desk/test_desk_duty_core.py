@@ -243,7 +243,7 @@ def test_already_on_duty_while_reconnecting_is_said_once_and_tried_again() -> No
         assert Exit(1) not in out
         core.lost("the help desk closed the connection", now)
         assert shown(out) == ([f"[{ALREADY} Trying again.]"] if now == 0.5 else [])
-    assert core.phase == "duty" and core.next_wake() is not None
+    assert core.link.phase == "duty" and core.next_wake() is not None
 
 
 def test_a_refusal_when_not_reconnecting_ends_the_run() -> None:

@@ -48,16 +48,16 @@ def test_a_first_start_finds_nothing_and_says_nothing(tmp_path: Path) -> None:
 def test_the_last_places_asked_for_are_kept_and_found_again(tmp_path: Path) -> None:
     logs: list[str] = []
     kept = files(tmp_path, logs)
-    kept.keep_places([KeepPlaces((place("a"),)), Log("x"), KeepPlaces((place("b"),))])
+    kept.keep([KeepPlaces((place("a"),)), Log("x"), KeepPlaces((place("b"),))], Estimator())
     [found] = files(tmp_path, logs).load(Estimator())
     assert token_matches("b", found.token)  # kept as its hash (registry/adapter/desk/places.py)
-    kept.keep_places([Log("nothing to keep")])
+    kept.keep([Log("nothing to keep")], Estimator())
     assert (tmp_path / PLACES_FILE).exists() and logs == []
 
 
 def test_the_operators_keys_are_kept_and_read_at_the_next_start(tmp_path: Path) -> None:
     logs: list[str] = []
-    files(tmp_path, logs).keep(KeepOperators(((KEY, "ann"),)))
+    files(tmp_path, logs).keep([KeepOperators(((KEY, "ann"),))], Estimator())
     kept = json.loads((tmp_path / OPERATORS_FILE).read_text())
     assert kept["operators"] == {KEY: "ann"}  # with the operator key's hash
     assert files(tmp_path, logs).authorised == {KEY: "ann"} and logs == []
@@ -81,10 +81,9 @@ def test_a_damaged_operators_file_is_read_as_none_and_said_once_loaded(tmp_path:
 def test_a_session_goes_into_its_transcript(tmp_path: Path) -> None:
     logs: list[str] = []
     kept = files(tmp_path, logs)
-    kept.keep(SessionStarted("s-1", "Alice", "***23", 2, "", "ann", 5.0))
-    kept.keep(SessionLine("s-1", "ann", "hello", False))
-    kept.keep(SessionEnded("s-1", "ended by the operator", 60.0))
-    kept.keep(KeepPlaces(()))  # places are kept apart (keep_places): nothing here
+    started = SessionStarted("s-1", "Alice", "***23", 2, "", "ann", 5.0)
+    kept.keep([started, SessionLine("s-1", "ann", "hello", False)], Estimator())
+    kept.keep([SessionEnded("s-1", "ended by the operator", 60.0)], Estimator())
     (transcript,) = (tmp_path / TRANSCRIPT_DIR).iterdir()
     assert "hello" in transcript.read_text() and logs == []
 
@@ -94,10 +93,13 @@ def test_the_session_lengths_are_written_only_when_they_changed(tmp_path: Path) 
     kept = files(tmp_path, logs)
     estimator = Estimator()
     kept.load(estimator)
-    kept.keep_history(estimator.history())
+    ended = SessionEnded("s-1", "ended by the operator", 0.0)
+    kept.keep([ended], estimator)
     assert not (tmp_path / HISTORY_FILE).exists()  # nothing learnt yet: nothing written
     estimator.record(2, 300.0)
-    kept.keep_history(estimator.history())
+    kept.keep([], estimator)
+    assert not (tmp_path / HISTORY_FILE).exists()  # no session ended: nothing learnt
+    kept.keep([ended], estimator)
     learnt = Estimator()
     files(tmp_path, logs).load(learnt)
     assert learnt.history() == estimator.history() and logs == []
@@ -106,7 +108,6 @@ def test_the_session_lengths_are_written_only_when_they_changed(tmp_path: Path) 
 def test_what_the_disk_refuses_is_said_in_the_log(tmp_path: Path) -> None:
     logs: list[str] = []
     kept = DeskFiles(tmp_path / "missing", lambda: 100.0, logs.append)
-    kept.keep_places([KeepPlaces((place("a"),))])
-    kept.keep(KeepOperators(((KEY, "ann"),)))
+    kept.keep([KeepPlaces((place("a"),)), KeepOperators(((KEY, "ann"),))], Estimator())
     assert "could not keep the waiting room on disk" in logs[0]
     assert f"could not keep {tmp_path / 'missing' / OPERATORS_FILE}" in logs[1]

@@ -228,7 +228,7 @@ def test_an_answer_to_the_ping_keeps_the_operator_connected() -> None:
 def test_a_waiting_person_takes_a_silent_desk_as_lost_and_keeps_the_place() -> None:
     core = person_waiting()
     now = 0.0
-    while core.phase == "waiting":
+    while core.link.phase == "waiting":
         now = core.next_wake() or 0.0
         out = core.tick(now)
     assert now == 2 * H and Drop() in out
@@ -236,7 +236,7 @@ def test_a_waiting_person_takes_a_silent_desk_as_lost_and_keeps_the_place() -> N
         "[The connection to the help desk was lost (no answer from the help desk for 20 s); "
         "reconnecting. Your place is kept for 120 s.]"
     ]
-    assert core.phase == "reconnecting"
+    assert core.link.phase == "reconnecting"
     while Connect() not in out:
         assert now < 2 * H + 1
         now = core.next_wake() or 0.0

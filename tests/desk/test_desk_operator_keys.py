@@ -86,7 +86,7 @@ def test_a_revoked_key_goes_off_duty_and_shows_the_operator_key_again() -> None:
 def test_a_new_operator_key_revokes_every_key_the_old_one_authorised(tmp_path: Path) -> None:
     logs: list[str] = []
     files = DeskFiles(tmp_path, lambda: 0.0, logs.append, "old-desk-key")
-    files.keep(KeepOperators(((ANN_KEY, "ann"),)))
+    files.keep([KeepOperators(((ANN_KEY, "ann"),))], Estimator())
     assert DeskFiles(tmp_path, lambda: 0.0, logs.append, "old-desk-key").authorised == {
         ANN_KEY: "ann"
     }

@@ -185,7 +185,7 @@ class DeskMachine(RuleBasedStateMachine):
         served = [s.person for s in queue.sessions]
         assert len(set(map(id, waiting))) == len(waiting)
         assert not set(map(id, waiting)) & set(map(id, served))
-        assert {p.token for p in waiting} == queue.place_tokens()
+        assert len({p.token for p in waiting}) == len(waiting)  # a token holds one place
         operators = [s.operator for s in queue.sessions]
         assert len(set(map(id, operators))) == len(operators)
         # a number may hold more than one place: without its token, a join is a place of

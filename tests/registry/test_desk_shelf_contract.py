@@ -80,17 +80,17 @@ def test_what_is_written_is_read_by_the_next_and_what_is_removed_is_gone(opener:
 def test_the_desks_operators_and_history_come_back_from_the_shelf(
     opener: Opener, tmp_path: Path
 ) -> None:
-    from registry.core.desk.actions import KeepOperators
+    from registry.core.desk.actions import KeepOperators, SessionEnded
 
     key = "Y" * 43
 
     async def scenario() -> None:
         async with opener() as shelf:
             files = DeskFiles(tmp_path / "a", lambda: 0.0, print, "desk-key", shelf)
-            files.keep(KeepOperators(((key, "ann"),)))
             estimator = Estimator()
             estimator.record(2, 300.0)
-            files.keep_history(estimator.history())
+            ended = SessionEnded("s-1", "ended by the operator", 300.0)
+            files.keep([KeepOperators(((key, "ann"),)), ended], estimator)
             await shelf.flushed()
         async with opener() as shelf:
             # (another registry's data folder: only transcripts are kept there)

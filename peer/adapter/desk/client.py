@@ -9,9 +9,9 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import TypedDict, Unpack
+from typing import Unpack
 
-from peer.adapter.desk.held_place import PERSON_LOCK, run_locked, state_root
+from peer.adapter.desk.held_place import PERSON_LOCK, ClientRun, run_locked, state_root
 from peer.adapter.desk.runner import DeskRunner
 from peer.adapter.desk.terminal import use_colour
 from peer.adapter.key_contact import ContactRule
@@ -26,21 +26,13 @@ BUSY = (
 )
 
 
-class DeskClientRun(TypedDict, total=False):
-    """How `run_desk_client` runs: `colour` (None: as the terminal says); `trust`, how
-    first contact with the registry goes (by default, a script's: the first key)."""
-
-    colour: bool | None
-    trust: ContactRule
-
-
 async def run_desk_client(
     server_ip: str,
     server_port: int,
     *,
     stdin_is_tty: bool,
     state_dir: Path | None = None,
-    **options: Unpack[DeskClientRun],
+    **options: Unpack[ClientRun],
 ) -> int:
     """Ask the help desk for help; the exit status (0 after leaving or a finished session,
     1 when the desk could not be reached, refused, was lost while serving, no valid topic

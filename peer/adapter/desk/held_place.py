@@ -5,22 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Annotated, TypedDict
 
-from disk.files import (
-    InUse,
-    default_dir,
-    hold_lock,
-    is_finite_number,
-    parse_json,
-    private_folder,
-    read_text,
-    replace_durably,
-)
+import msgspec
+from msgspec import Meta, Struct
+
+from disk.files import InUse, default_dir, hold_lock, private_folder, read_bytes, replace_durably
 from peer.adapter.desk.place_secret import load_or_make_secret, place_name
 from peer.adapter.desk.registry_trust import Untrusted, desk_registry_key
 from peer.adapter.key_contact import ContactRule
@@ -34,6 +28,16 @@ from wire.names import name_key
 #: (a clock that was far ahead, or a file written by hand), and would hold the place for
 #: ever: the file could never grow stale.
 CLOCK_SKEW = 60.0
+
+
+class _Kept(Struct):
+    """The held-place file: the place, and when it was last known alive (time of day)."""
+
+    token: Annotated[str, Meta(min_length=1)]
+    topic: int
+    grace: Annotated[float, Meta(ge=0)]
+    alive: float
+    description: str = ""
 
 
 class HeldPlace:
@@ -65,49 +69,29 @@ class HeldPlace:
             if not self.path.exists():
                 os.replace(self._old_path, self.path)
         try:
-            data = parse_json(read_text(self.path))
+            kept = msgspec.json.decode(read_bytes(self.path), type=_Kept)
         except OSError:
             return None
-        except (ValueError, RecursionError):  # damaged, or NaN where a time should be
-            data = None
-        if not isinstance(data, dict):
-            self.clear()
-            return None
-        token, topic, grace, alive = (data.get(k) for k in ("token", "topic", "grace", "alive"))
-        description = data.get("description", "")
-        if not (
-            isinstance(token, str)
-            and token
-            and type(topic) is int
-            and topic in TOPICS
-            and isinstance(description, str)
-            and is_finite_number(grace)
-            and grace >= 0
-            and is_finite_number(alive)
-        ):
+        except msgspec.DecodeError:  # damaged, or NaN where a time should be
+            kept = None
+        if kept is None or kept.topic not in TOPICS:
             self.clear()
             return None
         now = time.time()
-        if now > alive + grace or alive > now + CLOCK_SKEW:
+        if now > kept.alive + kept.grace or kept.alive > now + CLOCK_SKEW:
             self.clear()  # the desk has given the place up by now, or the time is damage
             return None
-        return KeptPlace(token, topic, description, float(grace))
+        return KeptPlace(kept.token, kept.topic, kept.description, kept.grace)
 
     def save(self, token: str, topic: int, description: str, grace: float) -> None:
         """Keep the place (or refresh the time it was last known alive). Best effort: a
         read-only home only costs the restart feature."""
-        data = {
-            "token": token,
-            "topic": topic,
-            "description": description,
-            "grace": grace,
-            "alive": time.time(),
-        }
         if not self._usable:
             return
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            replace_durably(self.path, json.dumps(data).encode())
+            kept = _Kept(token, topic, grace, time.time(), description)
+            replace_durably(self.path, msgspec.json.encode(kept))
 
     def clear(self) -> None:
         """Forget the place (left, served, refused or given up)."""
@@ -155,6 +139,15 @@ def hold_client_lock(root: Path, lock: str) -> int | None:
         raise
     except OSError:
         return None
+
+
+class ClientRun(TypedDict, total=False):
+    """How a desk client (`ChatApp -d`, `ChatApp -o`) runs: `colour` (None: as the terminal
+    says); `trust`, how first contact with the registry goes (by default, a script's: the
+    first key)."""
+
+    colour: bool | None
+    trust: ContactRule
 
 
 async def run_locked(  # noqa: PLR0913 (where, which lock, what it says, whom, how, what)

@@ -11,11 +11,11 @@ import getpass
 import os
 import sys
 from pathlib import Path
-from typing import TypedDict, Unpack
+from typing import Unpack
 
 from disk.files import default_dir
 from disk.operator_key import key_path, read_key
-from peer.adapter.desk.held_place import operator_lock, run_locked, state_root
+from peer.adapter.desk.held_place import ClientRun, operator_lock, run_locked, state_root
 from peer.adapter.desk.runner import DeskRunner
 from peer.adapter.desk.terminal import use_colour
 from peer.adapter.key_contact import ContactRule
@@ -84,14 +84,6 @@ BUSY = (
 )
 
 
-class OperatorRun(TypedDict, total=False):
-    """How `run_operator` runs: `colour` (None: as the terminal says); `trust`, how first
-    contact with the registry goes (by default, a script's: the first key)."""
-
-    colour: bool | None
-    trust: ContactRule
-
-
 async def run_operator(
     name: str,
     server_ip: str,
@@ -99,7 +91,7 @@ async def run_operator(
     *,
     key: str,
     stdin_is_tty: bool,
-    **options: Unpack[OperatorRun],
+    **options: Unpack[ClientRun],
 ) -> int:
     """Serve at the help desk as `name`, with the operator `key`; the exit status (0 after
     going off duty, 1 when the desk could not be reached, refused, was lost before going on

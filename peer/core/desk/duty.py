@@ -62,11 +62,6 @@ class OperatorCore:
         self._lines = OperatorLines(s)
         self._desk = DeskSays(s)
 
-    @property
-    def phase(self) -> str:
-        """See the class docstring."""
-        return self.link.phase
-
     # -- events: see peer.core.desk.actions.DeskClient ------------------------------------------
 
     def start(self, now: float) -> list[Action]:
@@ -80,18 +75,18 @@ class OperatorCore:
         actions: list[Action] = []
         emit = actions.append
         begun = now if begun is None else begun
-        if self.phase == "connecting":
+        if self.link.phase == "connecting":
             self.link.early.append((text, begun))
-        elif self.phase == "duty":
+        elif self.link.phase == "duty":
             self._lines.line(text, now, begun, emit)
         return actions
 
     def end_of_input(self, now: float) -> list[Action]:
         actions: list[Action] = []
         emit = actions.append
-        if self.phase == "connecting":
+        if self.link.phase == "connecting":
             self.link.early.append((None, now))
-        elif self.phase == "duty":
+        elif self.link.phase == "duty":
             self._lines.drop_pending(emit)
             self.state.leave(now, emit)
         return actions
@@ -112,10 +107,10 @@ class OperatorCore:
         return actions
 
     def not_connected(self, why: str, now: float) -> list[Action]:
-        if self.phase == "connecting":
+        if self.link.phase == "connecting":
             self.link.phase = "done"
             return [Show(unreachable(self.link.ip, self.link.port, why), "error"), Exit(1)]
-        if self.phase == "duty":
+        if self.link.phase == "duty":
             if self.link.next_registry():
                 return [Connect()]  # (another registry of the service, at once)
             self.state.retry_at = now + self.link.wait()
@@ -131,13 +126,13 @@ class OperatorCore:
         actions: list[Action] = []
         emit = actions.append
         if isinstance(message, DeskRegistries):
-            if self.link.learn(message) and self.phase == "duty":
+            if self.link.learn(message) and self.link.phase == "duty":
                 emit(Connect())  # the desk is at that registry: on duty there
         elif self.link.heard(message, now, emit):
             pass  # a sign of life
-        elif self.phase == "duty":
+        elif self.link.phase == "duty":
             self._desk.said(message, now, emit)
-        elif self.phase != "leaving":
+        elif self.link.phase != "leaving":
             pass
         elif isinstance(message, DeskEnded):
             self._desk.said(message, now, emit)
@@ -153,9 +148,9 @@ class OperatorCore:
         emit = actions.append
         s = self.state
         self.link.closed()
-        if self.phase == "leaving":
+        if self.link.phase == "leaving":
             s.off_duty(emit)
-        elif self.phase != "duty":
+        elif self.link.phase != "duty":
             pass
         elif not s.on_duty:  # refused, or never answered: nothing to come back to
             emit(Show(f"[The connection to the help desk was lost ({reason}).]", "error"))
@@ -185,7 +180,7 @@ class OperatorCore:
         link = self.link
         if link.leaving_due(now):
             self.state.off_duty(emit)
-        elif self.phase != "duty" or self._unanswered(now, emit):
+        elif self.link.phase != "duty" or self._unanswered(now, emit):
             pass
         elif self.state.retry_at is not None and now >= self.state.retry_at:
             self.state.retry_at = None
@@ -207,9 +202,9 @@ class OperatorCore:
         return why is not None
 
     def next_wake(self) -> float | None:
-        if self.phase == "leaving":
+        if self.link.phase == "leaving":
             return self.link.leave_by
-        if self.phase != "duty":
+        if self.link.phase != "duty":
             return None
         times = (self.state.retry_at, self.link.answer_by, self.link.beat_due())
         wakes = [t for t in times if t is not None]

@@ -67,7 +67,7 @@ class DeskSays:
 
     def _refused(self, message: DeskRefused, now: float, emit: Emit) -> None:
         s = self.s
-        s.refused, s.refused_code = message.reason, message.code
+        s.refused_code = message.code
         if s.reconnecting and message.reason and message.code is RefusalCode.ALREADY_ON_DUTY:
             # the desk has not yet seen our old connection end (it checks it is alive):
             # the refusal closes this one, and the next try comes after it (`lost`)

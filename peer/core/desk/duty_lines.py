@@ -53,15 +53,10 @@ class OperatorLines:
 
     def early_topics(self) -> list[Action]:
         """Before going on duty: the topics chosen with `.serve` in the lines typed before
-        (taken out of them), so that nobody of another topic is handed over first. When
-        input ended before (`ChatApp -o ... </dev/null`, a script, Ctrl-C at once), on duty
-        for no topic: the key is still checked, and what was typed carried out, but nobody
-        is taken only to be left at once (and seen with their full number). With
-        `serve_when_asked` (input from a pipe or a file), on duty for no topic: such input
-        may end at any moment, unseen, and a person handed over just before it does would
-        be left at once, their full number seen by a script. Only once its input asks to
-        serve does such an operator take anyone, and a `.serve` typed before it is on duty
-        is sent once it is, if input has not ended by then (see `defers_serve`)."""
+        (taken out of them), so that nobody of another topic is handed over first. On duty
+        for no topic when input ended before (`ChatApp -o ... </dev/null`, Ctrl-C at once:
+        the key is still checked, but nobody is taken only to be left, their full number
+        seen), and with `serve_when_asked` until a `.serve` is sent (see `defers_serve`)."""
         actions: list[Action] = []
         emit = actions.append
         ended = any(line is None for line, _ in self.link.early)
@@ -103,11 +98,9 @@ class OperatorLines:
 
     def defers_serve(self) -> bool:
         """Whether a `.serve` typed now waits to be sent until the operator is on duty.
-        Input that is not a terminal may end at any moment, unseen: a `.serve` sent with
-        (or just after) the `DeskOperator` would have someone handed over before an end
-        of input that came meanwhile is known, only to be left. Sent once the desk says
-        the operator is on duty (and input has not ended by then), nobody is handed over
-        to input that ended before that."""
+        Input that is not a terminal may end at any moment, unseen: sent with the
+        `DeskOperator`, it could have someone handed over (their full number seen by a
+        script) to input that had ended meanwhile."""
         return self.s.serve_when_asked and not self.s.on_duty
 
     def drop_pending(self, emit: Emit) -> None:

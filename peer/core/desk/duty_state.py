@@ -15,13 +15,10 @@ IDLE_PROMPT = "desk> "
 
 
 class OperatorOptions(LinkOptions, total=False):
-    """How an operator's client runs: those of its link (`LinkOptions`: the waits between
-    reconnection attempts, how long a `.quit` waits for the desk to confirm, the
-    heartbeat); `prompt` (False), whether lines are typed at a prompt (a terminal), into
-    which a line held back by the hand-over guard is put back (see
-    `OperatorLines.held_back`); `serve_when_asked` (False), whether it goes on duty for no
-    topic unless the lines typed before say `.serve` (input that is not a terminal: see
-    `OperatorLines.early_topics`)."""
+    """How an operator's client runs: those of its link (`LinkOptions`); `prompt` (False),
+    whether lines are typed at a prompt, into which a line held back is put back
+    (`OperatorLines.held_back`); `serve_when_asked` (False), whether it takes nobody until
+    its input says `.serve` (`OperatorLines.early_topics`)."""
 
     prompt: bool
     serve_when_asked: bool
@@ -39,19 +36,14 @@ class OperatorState:
         self.serve_when_asked = options.get("serve_when_asked", False)
         self.topics: tuple[int, ...] = ALL_TOPICS
         self.on_duty = False  # went on duty in this run (the first DeskOnDuty came)
-        self.refused = ""  # why the desk last refused us, if it did
-        self.refused_code: RefusalCode | None = None  # and what that meant
+        self.refused_code: RefusalCode | None = None  # what the desk's last refusal meant
         self.reconnecting = False
         self.retry_at: float | None = None
         self.refusal = ""  # the last refusal shown while reconnecting (shown once)
         self.session = ""  # the session being served: its lines and `.end` name it
         self.serving = ""  # the name of the person served, "" for none
-        # The hand-over guard (see `OperatorLines.held_back`): when the session last
-        # changed, which is when the operator was shown so.
-        self.switched_at = float("-inf")
-        # With `serve_when_asked`: the `.serve` typed before on duty (its line and
-        # message), sent only once on duty and only if input has not ended by then (see
-        # `OperatorLines.early_topics`).
+        self.switched_at = float("-inf")  # when the operator was shown so (`held_back`)
+        # the `.serve` typed before on duty, as line and message (`early_topics`)
         self.pending: tuple[str, DeskServe] | None = None
         self.hint_due = False  # "[.help lists the commands.]" not said yet
 

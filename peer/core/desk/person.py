@@ -61,11 +61,6 @@ class PersonCore:
         self._reconnect = Reconnect(s)
         self._session = PersonSession(s, self._form, self._reconnect)
 
-    @property
-    def phase(self) -> str:
-        """See the module docstring."""
-        return self.link.phase
-
     # -- events: see peer.core.desk.actions.DeskClient ------------------------------------------
 
     def start(self, now: float) -> list[Action]:
@@ -81,7 +76,7 @@ class PersonCore:
     def typed(self, text: str, now: float, begun: float | None = None) -> list[Action]:
         actions: list[Action] = []
         emit = actions.append
-        phase = self.phase
+        phase = self.link.phase
         if phase == "form":
             self._form.answer(text, emit)
         elif phase == "connecting":
@@ -93,11 +88,11 @@ class PersonCore:
     def end_of_input(self, now: float) -> list[Action]:
         actions: list[Action] = []
         emit = actions.append
-        if self.phase == "form":
+        if self.link.phase == "form":
             self.state.bye(emit)
-        elif self.phase == "connecting":
+        elif self.link.phase == "connecting":
             self.link.early.append((None, now))
-        elif self.phase not in ("leaving", "done"):
+        elif self.link.phase not in ("leaving", "done"):
             self._reconnect.leave(now, emit)
         return actions
 
@@ -119,23 +114,23 @@ class PersonCore:
     def not_connected(self, why: str, now: float) -> list[Action]:
         actions: list[Action] = []
         emit = actions.append
-        if self.phase == "connecting":
+        if self.link.phase == "connecting":
             emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
             self.state.crisis_notice(emit)
             self.link.end(1, emit)
-        elif self.phase == "reconnecting":
+        elif self.link.phase == "reconnecting":
             if self.link.next_registry():
                 emit(Connect())  # (another registry of the service, at once)
             else:
                 self._reconnect.retry_later(now)
-        elif self.phase == "leaving" and self.state.giving_up:
+        elif self.link.phase == "leaving" and self.state.giving_up:
             self._reconnect.left(emit)
         return actions
 
     def probe_failed(self, why: str, now: float) -> list[Action]:
         actions: list[Action] = []
         emit = actions.append
-        if self.phase == "form":  # said before the form is filled in for nothing
+        if self.link.phase == "form":  # said before the form is filled in for nothing
             emit(Show(unreachable(self.link.ip, self.link.port, why), "error"))
             emit(Show("[Start ChatApp -d again once the help desk is running.]", "error"))
             actions.extend(Show(line, "alert") for line in crisis_lines(DEFAULT_CRISIS_NOTICE))
@@ -148,7 +143,7 @@ class PersonCore:
     def received(self, message: DeskMessage, now: float) -> list[Action]:
         actions: list[Action] = []
         emit = actions.append
-        s, phase = self.state, self.phase
+        s, phase = self.state, self.link.phase
         if isinstance(message, DeskRegistries):
             self._registries_told(message, emit)
         elif self.link.heard(message, now, emit):
@@ -172,9 +167,9 @@ class PersonCore:
         """The registries of the service; when the desk is at another one, the join (or
         the goodbye) goes there instead, on a new connection, as if this one were not."""
         s = self.state
-        if not self.link.learn(message) or self.phase in ("form", "done"):
+        if not self.link.learn(message) or self.link.phase in ("form", "done"):
             return
-        if self.phase == "joining":
+        if self.link.phase == "joining":
             self.link.phase = "reconnecting" if s.rejoining else "connecting"
             s.rejoining = False
         emit(Connect())
@@ -201,11 +196,11 @@ class PersonCore:
     def _unanswered(self, now: float, emit: Emit) -> bool:
         """The desk's answer to the join overdue, or its heartbeat lost: True when either
         ended the run or the connection (then taken as lost)."""
-        why = self.link.overdue(now, emit) if self.phase == "joining" else None
+        why = self.link.overdue(now, emit) if self.link.phase == "joining" else None
         if why == "":
             self.state.finish(1, emit)
             return True
-        if why is None and self.phase in ("joining", "waiting", "served"):
+        if why is None and self.link.phase in ("joining", "waiting", "served"):
             why = self.link.beat(now, emit)
         if why is not None:
             for action in self.lost(why, now):  # reconnecting
@@ -216,7 +211,7 @@ class PersonCore:
         """A reconnection attempt due (or the place given up), and the held-place file
         refreshed."""
         s = self.state
-        if self.phase == "reconnecting" and s.retry_at is not None and now >= s.retry_at:
+        if self.link.phase == "reconnecting" and s.retry_at is not None and now >= s.retry_at:
             if now >= s.give_up_at:
                 self._reconnect.given_up(emit)
                 return
@@ -224,7 +219,7 @@ class PersonCore:
             emit(Connect())
         if s.refresh_at is not None and now >= s.refresh_at:
             s.refresh_at = now + REFRESH
-            if self.phase in ("waiting", "served") and s.token:
+            if self.link.phase in ("waiting", "served") and s.token:
                 emit(s.keep_place())
 
     def next_wake(self) -> float | None:

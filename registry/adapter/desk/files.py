@@ -74,32 +74,28 @@ class DeskFiles:
             self._log(problem)
         return places
 
-    def keep_places(self, actions: list[Action]) -> None:
-        """Keep the last of the places among `actions` (KeepPlaces), if any."""
-        kept = [action for action in actions if isinstance(action, KeepPlaces)]
-        if not kept:
-            return
+    def keep(self, actions: list[Action], estimator: Estimator) -> None:
+        """Keep what `actions` ask for: the last of the places among them (KeepPlaces)
+        first, the operators' keys, the lines of transcripts, and after a session ended the
+        session lengths `estimator` learnt, if they changed (a session cut short by its
+        operator teaches nothing)."""
+        places = [action.places for action in actions if isinstance(action, KeepPlaces)]
         try:
-            self._places.save(kept[-1].places)
+            if places:
+                self._places.save(places[-1])
         except OSError as exc:
             self._log(
                 f"desk: could not keep the waiting room on disk ({exc.strerror or exc}); "
                 "should the registry stop, its places would be lost"
             )
-
-    def keep(
-        self, action: KeepPlaces | KeepOperators | SessionStarted | SessionLine | SessionEnded
-    ) -> None:
-        """Keep what `action` asks for: the operators' keys, or a line of a transcript.
-        (Places are kept apart, before anything else: `keep_places`.)"""
-        if isinstance(action, KeepOperators):
-            self._keep_operators(action)
-        elif not isinstance(action, KeepPlaces):
-            self._record(action)
-
-    def keep_history(self, history: History) -> None:
-        """After a session ended: keep the session lengths learnt, if they changed (a
-        session cut short by its operator teaches nothing)."""
+        for action in actions:
+            if isinstance(action, KeepOperators):
+                self._keep_operators(action)
+            elif isinstance(action, SessionStarted | SessionLine | SessionEnded):
+                self._record(action)
+        if not any(isinstance(action, SessionEnded) for action in actions):
+            return
+        history = estimator.history()
         if history != self._history_kept:
             self._history_kept = history
             problem = self._history.save(history)

@@ -27,7 +27,7 @@ from registry.adapter.desk.files import DeskFiles
 from registry.adapter.desk.frames import FrameReader, FrameRefused
 from registry.adapter.desk.key import load_or_create_key
 from registry.adapter.desk.shelf import AfterKept, Shelf
-from registry.core.desk.actions import Action, Close, ConnId, Log, Send, SessionEnded
+from registry.core.desk.actions import Action, Close, ConnId, Log, Send
 from registry.core.desk.estimate import Estimator
 from registry.core.desk.limits import GRACE, MAX_WAITING, RECLAIM_WINDOW, TYPICAL_SESSION
 from registry.core.desk.queue import HANDS_OVER, DeskQueue
@@ -318,12 +318,7 @@ class DeskService:
         # The places are kept before anyone is told theirs: a crash just after a person
         # saw "number 2 in the queue" must not lose that place. (On a shelf that
         # acknowledges later, what is sent waits for it: see AfterKept.)
-        self._files.keep_places(actions)
-        for action in actions:
-            if not isinstance(action, Send | Close | Log):
-                self._files.keep(action)
-        if any(isinstance(action, SessionEnded) for action in actions):
-            self._files.keep_history(self.queue.estimator.history())
+        self._files.keep(actions, self.queue.estimator)
         self._after_kept(actions)
         if self._wake is not None:
             self._wake.set()  # the next wake-up may have moved

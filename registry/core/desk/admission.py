@@ -6,7 +6,7 @@ danger counts apart. A held place is taken back only with its token.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from msgspec import Struct
 
@@ -36,15 +36,16 @@ class Refusal(Struct, frozen=True):
     log: str
 
 
-def holder(tokens: Mapping[str, Person], given: str) -> Person | None:
-    """The person whose place `given` is the token of, or None. A place kept on disk knows
-    its token's hash only (see `registry.adapter.desk.places`). Every token is compared, each in
-    constant time, so that how long the answer takes says nothing of the tokens kept."""
+def holder(people: Iterable[Person], given: str) -> Person | None:
+    """The one of `people` whose place `given` is the token of, or None. A place kept on
+    disk knows its token's hash only (see `registry.adapter.desk.places`). Every token is
+    compared, each in constant time, so that how long the answer takes says nothing of the
+    tokens kept."""
     found = None
     if not given:
         return None
-    for token, person in tokens.items():
-        if token_matches(given, token):
+    for person in people:
+        if token_matches(given, person.token):
             found = person
     return found
 

@@ -11,7 +11,6 @@ import msgspec
 from registry.core.desk.actions import Close, ConnId, Emit, Log, Send
 from registry.core.desk.admission import holder, room_is_full, source_refusal, work_bits
 from registry.core.desk.line import Line
-from registry.core.desk.notices import Notices
 from registry.core.desk.people import Person, name_for_log
 from registry.core.desk.sessions import Sessions
 from registry.core.desk.state import DeskState
@@ -36,11 +35,10 @@ class Joins:
     """Who comes into the waiting room, who comes back to a held place, and who gives one
     up."""
 
-    def __init__(self, s: DeskState, line: Line, sessions: Sessions, notices: Notices) -> None:
+    def __init__(self, s: DeskState, line: Line, sessions: Sessions) -> None:
         self._s = s
         self._line = line
         self._sessions = sessions
-        self._notices = notices
 
     def join(self, conn: ConnId, msg: DeskJoin, now: float, emit: Emit) -> None:
         """A person's `DeskJoin` on `conn`: a place taken back (its token and number), a
@@ -62,7 +60,7 @@ class Joins:
             log = Log(f"desk: refused a join: {reason}", "desk: invalid join")
             s.refuse(conn, msg.id, reason, emit, log=log)
             return
-        held = holder(s.tokens, msg.token)
+        held = holder(s.waiting, msg.token)
         if held is not None and phone_key(held.phone) == phone_key(phone):
             self._take_back(conn, held, msg, now, emit)
             return
@@ -141,13 +139,12 @@ class Joins:
             noticed_on=conn if crisis else None,
         )
         s.waiting.append(person)
-        s.tokens[person.token] = person
         s.conns[conn] = person
         danger = f"; {DANGER_MARK} may be in danger: {CRISIS_REASONS[crisis]}" if crisis else ""
         line = f"desk: {name_for_log(person)} joined for topic {topic_label(person.topic)}{danger}"
         emit(s.log(line, person))
         self._sessions.answer_first(person, msg.id, now, emit, restored=False)
-        self._notices.arrived(person)  # told to operators once hand-overs are made
+        s.arrivals.append(person)  # told to operators once hand-overs are made
 
     def _take_back(
         self, conn: ConnId, person: Person, msg: DeskJoin, now: float, emit: Emit
@@ -164,10 +161,8 @@ class Joins:
         if person in s.waiting:  # the name as given now (a slip put right, say)
             person.name = _masked_name(msg.name)
         if person.token != msg.token:  # kept on disk, the place knew its token's hash only
-            s.tokens.pop(person.token, None)
             s.restored.discard(person.token)
             person.token = msg.token
-            s.tokens[person.token] = person
         person.conn = conn
         person.dropped = None
         if crisis_reason(msg.topic, msg.description):
@@ -186,7 +181,7 @@ class Joins:
             reason = wire_refusal(msg.wire, "desk client")
             s.refuse(conn, msg.id, reason, emit, RefusalCode.VERSION)
             return
-        held = holder(s.tokens, msg.token)
+        held = holder(s.waiting, msg.token)
         phone = normalise_phone(msg.phone)
         said = "You left the help desk; no place was held for you any more."
         if (

@@ -8,7 +8,7 @@ from __future__ import annotations
 from registry.core.desk.actions import Emit
 from registry.core.desk.danger import Danger
 from registry.core.desk.limits import ARRIVALS_INTERVAL, ARRIVALS_NAMED
-from registry.core.desk.people import Operator, Person
+from registry.core.desk.people import Person
 from registry.core.desk.state import DeskState
 from wire.desk.text import speaks_of_crisis, topic_label
 from wire.shown_text import clean
@@ -21,20 +21,10 @@ class Notices:
         self._s = s
         self._danger = danger
 
-    def arrived(self, person: Person) -> None:
-        """`person` has just joined the waiting room: the operators are told once the
-        desk has handed over whoever it could (`tell`), unless they were taken."""
-        self._s.arrivals.append(person)
-
-    def brief(self, operator: Operator) -> None:
-        """`operator` has just come on duty: it is told of those waiting for its topics who
-        may be in danger, once the desk has handed over whoever it could (it may be given
-        one of them)."""
-        self._s.briefings.append(operator)
-
     def tell(self, now: float, emit: Emit) -> None:
-        """The notices due since `arrived` and `brief`, of those still waiting, unless
-        hand-overs are paused: then they wait too, to be sent after them."""
+        """The notices due to operators (`DeskState.arrivals`, `DeskState.briefings`), of
+        those still waiting, unless hand-overs are paused: then they wait too, to be sent
+        after them."""
         s = self._s
         if s.paused(now):
             return

@@ -7,7 +7,6 @@ from __future__ import annotations
 from registry.core.credentials import same_secret
 from registry.core.desk.actions import Close, ConnId, Emit, KeepOperators, Log, Send
 from registry.core.desk.line import Line
-from registry.core.desk.notices import Notices
 from registry.core.desk.people import Operator, sorted_topics
 from registry.core.desk.restart import HeldPlaces
 from registry.core.desk.sessions import Ending, Sessions, already_over
@@ -46,13 +45,11 @@ class Duty:
         line: Line,
         sessions: Sessions,
         held: HeldPlaces,
-        notices: Notices,
     ) -> None:
         self._s = s
         self._line = line
         self._sessions = sessions
         self._held = held
-        self._notices = notices
 
     def on(self, conn: ConnId, msg: DeskOperator, now: float, emit: Emit) -> None:
         """An operator's `DeskOperator` on `conn`: on duty (its key authorised from now on
@@ -86,7 +83,7 @@ class Duty:
         emit(Send(conn, self._line.on_duty(operator, msg.id)))
         self._held.kept_for(operator, now, emit)
         # whoever it takes at once first; then those still waiting who may be in danger
-        self._notices.brief(operator)
+        s.briefings.append(operator)
         self._sessions.hand_over(now, emit)
 
     def revoke(self, name: str, emit: Emit) -> None:

@@ -76,9 +76,9 @@ class DeskQueue:
         self._sessions = sessions = Sessions(s, line)
         self._held = held = HeldPlaces(s)
         danger = Danger(s, line)
-        self._notices = notices = Notices(s, danger)
-        joins = Joins(s, line, sessions, notices)
-        self._duty = duty = Duty(s, line, sessions, held, notices)
+        self._notices = Notices(s, danger)
+        joins = Joins(s, line, sessions)
+        self._duty = duty = Duty(s, line, sessions, held)
         persons = Persons(s, line, sessions, danger)
         self._handlers: dict[tuple[Role, type[DeskMessage]], Handler] = {
             (None, DeskJoin): joins.join,
@@ -243,7 +243,7 @@ class DeskQueue:
             self._sessions.end(session, now, ending, emit)
         for conn in list(s.conns):
             s.goodbye(conn, reason if conn in s.operators else to_person, "registry closing", emit)
-        for held in (s.conns, s.links, s.puzzles, s.operators, s.tokens):
+        for held in (s.conns, s.links, s.puzzles, s.operators):
             held.clear()
         s.waiting.clear()
         s.arrivals.clear()
@@ -312,7 +312,3 @@ class DeskQueue:
             return who.session.id if who.session else ""
         session = self._s.session_of(who) if isinstance(who, Person) else None
         return session.id if session else ""
-
-    def place_tokens(self) -> frozenset[str]:
-        """The tokens a returning person may ask a place back with."""
-        return frozenset(self._s.tokens)

@@ -27,11 +27,10 @@ class HeldPlaces:
         for place in sorted(places, key=lambda place: not place.back):
             danger = bool(place.crisis or crisis_reason(place.topic, place.description))
             full = room_is_full(len(s.waiting), in_danger=danger, limits=s.limits)
-            if full or place.token in s.tokens:
+            if full or any(p.token == place.token for p in s.waiting):
                 continue  # a copy of a place cannot be a second one
             person = self._held(place, now)
             s.waiting.append(person)
-            s.tokens[person.token] = person
             s.restored.add(person.token)
         s.settle_until = now + RESTART_SETTLE
         s.reclaim_by = now + s.reclaim_window

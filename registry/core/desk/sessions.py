@@ -170,7 +170,6 @@ class Sessions:
             # Back to the front, with a fresh token (the old one left with the place).
             person.token = s.new_token()
             person.shown = None
-            s.tokens[person.token] = person
             self._line.to_front(person)
         else:
             emit(Close(person.conn, "session ended"))
@@ -220,7 +219,6 @@ class Sessions:
             why = f"person's connection lost ({reason})"
             self.end(session, now, Ending(why, to_operator=told, requeue=True), emit)
             self._line.hold_place(person, now)
-            s.tokens[person.token] = person
             self._line.to_front(person)
             line = (
                 f"desk: {name_for_log(person)} lost the connection while being served; "

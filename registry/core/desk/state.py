@@ -98,15 +98,13 @@ class DeskState:
         self.authorised: dict[str, str] = dict(options.get("authorised") or {})
         self.crisis_notice = options.get("crisis_notice", DEFAULT_CRISIS_NOTICE)
         self.grace = grace
-        self.max_waiting = max_waiting
         self.limits = Limits(max_per_key, max_per_address, max_waiting, danger_room)
         self.push_interval = push_interval
         self.reclaim_window = options.get("reclaim_window", RECLAIM_WINDOW)
         self.estimator = options.get("estimator") or Estimator()
         self.heartbeat = heartbeat
         # -- who is here
-        self.waiting: list[Person] = []  # in order, held places included
-        self.tokens: dict[str, Person] = {}  # the token of each place held
+        self.waiting: list[Person] = []  # in order, held places included (each its token)
         self.operators: dict[ConnId, Operator] = {}  # on duty, in the order they came
         self.conns: dict[ConnId, Person | Operator] = {}  # who has said who they are
         self.links: dict[ConnId, Link] = {}  # the connections told of by `opened`
@@ -124,7 +122,9 @@ class DeskState:
         self.holding = False
         self.ended_while_holding: set[ConnId] = set()
         self.answers_held: list[tuple[Person, ConnId, str, bool]] = []
-        # -- notices due to operators once hand-overs are made (registry.core.desk.notices)
+        # -- notices due to operators once hand-overs are made (registry.core.desk.notices):
+        # of those who just joined, unless taken; to those just on duty, of who may be in
+        # danger (they may be given one of them)
         self.arrivals: list[Person] = []
         self.briefings: list[Operator] = []
 
@@ -165,7 +165,7 @@ class DeskState:
     def new_token(self) -> str:
         """A token no place holds."""
         token = self.make_token()
-        while not token or token in self.tokens:
+        while not token or any(p.token == token for p in self.waiting):
             token = self.make_token()
         return token
 
@@ -173,7 +173,6 @@ class DeskState:
         """`person` no longer holds a place in the waiting room (nor its token)."""
         if person in self.waiting:
             self.waiting.remove(person)
-        self.tokens.pop(person.token, None)
         self.restored.discard(person.token)
         person.due = None
 
