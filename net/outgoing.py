@@ -173,6 +173,13 @@ class Outgoing:
         self._flush_asked = True
         return When.NOW_THEN_FLUSH
 
+    def waits(self, dest: Dest) -> bool:
+        """Whether a datagram for `dest` given to `datagram` now would wait (to leave
+        packed with what waits for it), rather than leave at once."""
+        if self._holding or dest in self._batches:
+            return True
+        return self._relay is not None and self._relay.includes(dest)
+
     def ack(self, dest: Dest, reply_to: str) -> bool:
         """Whether an ack of `reply_to` for `dest` waits here, to be merged with the other
         acks for it (True); else the caller sends it as a datagram, through `datagram`.
