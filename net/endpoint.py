@@ -335,11 +335,12 @@ class Endpoint(ReceivingDatagrams):
             self._no_key(addr)
             return
         dest = (addr, key)
-        if not self._outgoing.waits(dest):
-            packets = pack_datagrams(list(datas))
-            if len(packets) == 1:
-                self._queue(packets[0], dest)  # leaves now: never packed again
-                return
+        if self._outgoing.datagrams(datas, dest):
+            return  # packed with what waits for `dest`, at the end of the drain or pass
+        packets = pack_datagrams(list(datas))
+        if len(packets) == 1:
+            self._queue(packets[0], dest)  # leaves now: never packed again
+            return
         for data in datas:
             self._queue(data, dest)
 
