@@ -40,7 +40,7 @@ from net.stream_slots import Closable
 from secure.buffer_budget import BufferBudget
 from secure.channel import SecureChannel
 from secure.stream import SecureStream
-from wire.codec import encode, fits_datagram, pack_datagrams
+from wire.codec import encode, fits_datagram
 from wire.messages import Ack, Acks, Message, TooBig
 from wire.reliable import IdMaker
 
@@ -318,31 +318,6 @@ class Endpoint(ReceivingDatagrams):
                 self._write(writer, message)
             else:
                 self._queue(data, dest)
-
-    def send_batch(
-        self, addr: Addr, key: bytes, messages: Sequence[Message], datas: Sequence[bytes]
-    ) -> None:
-        """Send `messages`, encoded as `datas` (each fits a datagram), to `addr` in order,
-        for the key `key` there: packed into one datagram when they fit, as what waits to
-        leave packed is (net/outgoing.py), without encoding them again."""
-        if self._routes:
-            writer = self._routes.get(addr)
-            if writer is not None and not writer.is_closing():
-                for message in messages:
-                    self._write(writer, message)
-                return
-        if not key:
-            self._no_key(addr)
-            return
-        dest = (addr, key)
-        if self._outgoing.datagrams(datas, dest):
-            return  # packed with what waits for `dest`, at the end of the drain or pass
-        packets = pack_datagrams(list(datas))
-        if len(packets) == 1:
-            self._queue(packets[0], dest)  # leaves now: never packed again
-            return
-        for data in datas:
-            self._queue(data, dest)
 
     def _queue(self, data: bytes, dest: Dest) -> None:
         """Send `data`, a datagram-sized message for `dest`, when `Outgoing` says: now, or

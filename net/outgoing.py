@@ -173,29 +173,6 @@ class Outgoing:
         self._flush_asked = True
         return When.NOW_THEN_FLUSH
 
-    def datagrams(self, datas: Sequence[bytes], dest: Dest) -> bool:
-        """Whether `datas`, datagram-sized messages for `dest` meant to travel together,
-        wait here to leave packed, in order, after what waits for `dest` already (True);
-        else the caller sends them now. They wait when anything for `dest` waits, or
-        while sends wait for the end of a drain: one call for all of them."""
-        if not self.waits(dest):
-            return False
-        if self._relay is not None and self._relay.includes(dest):
-            self._unpack_relay()
-        waiting = self._batches.get(dest)
-        if waiting is None:
-            self._batches[dest] = list(datas)
-        else:
-            waiting.extend(datas)
-        return True
-
-    def waits(self, dest: Dest) -> bool:
-        """Whether a datagram for `dest` given to `datagram` now would wait (to leave
-        packed with what waits for it), rather than leave at once."""
-        if self._holding or dest in self._batches:
-            return True
-        return self._relay is not None and self._relay.includes(dest)
-
     def ack(self, dest: Dest, reply_to: str) -> bool:
         """Whether an ack of `reply_to` for `dest` waits here, to be merged with the other
         acks for it (True); else the caller sends it as a datagram, through `datagram`.

@@ -304,9 +304,6 @@ class SimNet:
                 case ra.SendMany(addrs, message):
                     for addr in addrs:
                         self._send(REGISTRY, addr, message)
-                case ra.SendBatch(addr, messages):
-                    for message in messages:
-                        self._send(REGISTRY, addr, message)
                 case ra.StoreMail(owner, message):
                     self.disk.mail.setdefault(owner, []).append(message)
                 case ra.DropMail(owner, ids):

@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from registry.adapter.storage import StorageError
 from registry.adapter.store import Store
-from registry.core.actions import Sending
+from registry.core.actions import Send, SendMany
 from registry.core.table import Table
 
 #: While data cannot be stored, the error is logged again at most this often (seconds).
@@ -44,7 +44,7 @@ class GroupCommit:
         self,
         store: Store,
         table: Callable[[], Table],
-        release: Callable[[list[Sending]], None],
+        release: Callable[[list[Send | SendMany]], None],
         log: Callable[[str], None],
     ) -> None:
         self._store = store
@@ -52,7 +52,7 @@ class GroupCommit:
         self._release = release
         self._log = log
         # sends waiting for the next commit (None: none opened)
-        self._held: list[Sending] | None = None
+        self._held: list[Send | SendMany] | None = None
         self._running = False  # a commit is being made, or its task waits to make it
         self._tasks: set[asyncio.Task[None]] = set()
         self._commit_after = 0.0  # the next commit is no sooner (see `open`)
@@ -65,7 +65,7 @@ class GroupCommit:
         """Whether a commit is opened or being made (what is written waits for it)."""
         return self._held is not None or self._running
 
-    def holds(self, send: Sending) -> bool:
+    def holds(self, send: Send | SendMany) -> bool:
         """Whether `send` waits for a commit (it then leaves when that commit is made): one
         open or being made, or one opened now for what still waits to be made durable."""
         if self._held is None and (self._running or self._store.dirty):

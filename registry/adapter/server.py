@@ -37,7 +37,7 @@ from registry.adapter.password_checks import PasswordChecks
 from registry.adapter.start_lines import key_lines, listening_lines
 from registry.adapter.storage import StorageError
 from registry.adapter.store import STORE_ACTIONS, FileStore
-from registry.core.actions import Action, Addr, CheckPassword, Log, SendBatch, Sending, SendMany
+from registry.core.actions import Action, Addr, CheckPassword, Log, Send, SendMany
 from registry.core.dispatch import RegistryCore
 from secure.channel import SecureChannel
 from terminal.prompt import LinePrompt
@@ -446,7 +446,7 @@ class RegistryServer:
         """Carry out one action of the core; the one way the registry's actions are carried
         out (a Send waits for the commit in progress: see registry.adapter.commit). Raises OSError
         or StorageError for a write that fails."""
-        if isinstance(action, Sending):
+        if isinstance(action, Send | SendMany):
             if not self._group.holds(action):
                 self._send(action)
         elif isinstance(action, STORE_ACTIONS):
@@ -461,7 +461,7 @@ class RegistryServer:
             else:
                 self.log(action.line)
 
-    def _send(self, action: Sending | None) -> None:
+    def _send(self, action: Send | SendMany | None) -> None:
         if self.elsewhere is not None:
             action = self.elsewhere.send(action)  # (what is for here)
         if action is None:
@@ -470,16 +470,12 @@ class RegistryServer:
             if self._verbose:
                 self.log(f"-> {len(action.addrs)} peers {for_log(action.message)}")
             self.endpoint.send_many(action.addrs, action.keys, action.message)
-        elif isinstance(action, SendBatch):
-            if self._verbose:
-                self.log(f"-> {_fmt(action.addr)} {len(action.messages)} messages together")
-            self.endpoint.send_batch(action.addr, action.key, action.messages, action.datas)
         else:
             if self._verbose:
                 self.log(f"-> {_fmt(action.addr)} {for_log(action.message)}")
             self.endpoint.send(action.addr, action.message, action.key)
 
-    def _release(self, held: list[Sending]) -> None:
+    def _release(self, held: list[Send | SendMany]) -> None:
         """Send what waited for a commit, now made (see registry.adapter.commit), together."""
         with self.endpoint.packed():
             for send in held:

@@ -38,17 +38,6 @@ class SendMany(Struct, frozen=True):
     keys: tuple[bytes, ...]
 
 
-class SendBatch(Struct, frozen=True):
-    """Send `messages` to `addr` together, in order, for the key `key` there: one datagram's
-    worth of pushes (registry/core/pushes.py), each already encoded (`datas`, in the same
-    order), as one encoding serves every peer a message is pushed to."""
-
-    addr: Addr
-    messages: tuple[Message, ...]
-    key: bytes
-    datas: tuple[bytes, ...]
-
-
 class StoreMail(Struct, frozen=True):
     """Append `message` to the mailbox of `owner` and make it durable."""
 
@@ -119,7 +108,6 @@ class Log(Struct, frozen=True):
 Action = (
     Send
     | SendMany
-    | SendBatch
     | StoreMail
     | DropMail
     | MoveMail
@@ -130,7 +118,5 @@ Action = (
     | CheckPassword
     | Log
 )
-#: The actions that send something to a peer.
-Sending = Send | SendMany | SendBatch
 #: Takes each action as a part decides it, in order (docs/ARCHITECTURE.md, "Cores and adapters").
 Emit = Callable[[Action], None]

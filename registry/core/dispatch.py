@@ -324,7 +324,6 @@ class RegistryCore:
             self._probe_failed(probe, now, emit, behind)
         failed = self._s.pusher.due(now, emit)
         self._failures.failed(failed, now, emit)
-        self._s.pusher.resume(now, emit)
         if self._rooms.replaying and (failed or probes_failed):
             self._rooms.replays_over()
         self._relay.over(emit)

@@ -1,68 +1,47 @@
-"""The registry's pushes to peers, waiting for their acks: a queue per peer, and at most
-one datagram of it in flight.
+"""The registry's pushes to peers, waiting for their acks, with a window per peer.
 
-Pure: no clock, no sockets. One message pushed to many peers (a channel or room line, a
-table update) is one Flight, encoded once and shared by the queues of all its peers: per
-peer, a push costs an entry in a queue, not an object, an encoding or a timer.
+Pure: no clock, no sockets. One message pushed to many peers (a channel or room message,
+a table update) is one Flight: the message, and the addresses that still owe an ack. It
+has one retry deadline, so a relay to 100 members costs one timer and a few dict entries
+per member, not an object and a timer each; a retry resends to those still owing only.
 
-Each address has a lane: its queue, in the order the pushes were made, and the datagram
-in flight to it, if any. A push to an idle lane leaves at once: an idle peer never waits;
-pushes made at the same moment join it while they fit (the adapter packs what it sends
-together: net/outgoing.py). While a datagram is in flight, what follows waits in the
-queue; when the peer's
-one Acks answers that datagram, as many queued messages as fit one datagram
-(wire.limits.MAX_DATAGRAM) leave together as the next. So a burst reaches a peer as full
-datagrams, paced by its own acks: a slow peer is never sent more than it can answer, and
-nothing is sent again that it already has (congestion collapse).
+A relay or a burst of table changes may queue thousands of pushes for one peer. Sent all
+at once, most of them would wait in the peer's socket buffer longer than the retry
+timeout, be sent again, and the copies would bury the peer in work it has already done
+(congestion collapse). So at most a window of pushes per address is in flight; the rest
+wait here, in order, and go out as acks make room. A push's retry timer starts when it is
+sent, not when it was queued.
 
-The datagram in flight has one retry deadline: unanswered after `timeout`, what of it is
-still unanswered is sent again, `attempts` copies in all; then its pushes are given up
-(reported, oldest first) and the lane stalls until `resume`, so that what the caller sends
-again in their place (`add`, with their old `seq`) goes before what waited behind them.
-
-A message too big for a datagram travels over TCP and overtakes datagrams sent after it:
-it is a datagram of its own here, sent once the one before it is answered, and what
-follows it waits for its ack. So a long line and the short one after it arrive in order.
+The window is as TCP's: WINDOW while a peer keeps up, halved (down to MIN_WINDOW) when
+retries are needed (at most once per timeout), one larger for each ack after that. A peer
+on a fast machine takes a burst of hundreds of messages as shared flights in one go (a
+burst released push by push costs the registry several times more per delivery); a slow
+one soon gets only what it can answer within the timeout.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-from msgspec import Struct
+from msgspec import Struct, field
 
 from registry.core.actions import Addr
-from wire.codec import encode, fits_datagram
-from wire.limits import MAX_DATAGRAM
 from wire.messages import Message
-from wire.reliable import ATTEMPTS, TIMEOUT
+from wire.reliable import ATTEMPTS, TIMEOUT, Retransmitter
 
-
-class Flight(Struct, eq=False):
-    """One message pushed to many peers, shared by their queues: encoded once (`data`),
-    and counted down (`left`) as each peer's push of it ends."""
-
-    message: Message
-    purpose: str
-    #: order in which the registry made its pushes, so failures can be acted on in order
-    seq: int
-    #: the message encoded, as every peer's datagram carries it
-    data: bytes
-    #: whether it travels over TCP (too big for a datagram)
-    streamed: bool
-    #: pushes of it not yet answered, given up or dropped
-    left: int = 0
-
-
-#: A push in a lane: the flight, and the name key of the owner it is pushed to.
-Entry = tuple[Flight, str]
-#: What leaves together to one address: one datagram's pushes (a streamed one alone).
-Batch = tuple[Addr, list[Entry]]
+#: Pushes in flight to one address that keeps up: a peer's share of 1024 channel messages
+#: is ~100 full datagrams and well under a second of its work; its 4 MiB socket buffer
+#: holds them.
+WINDOW = 1024
+#: The least a window shrinks to (a peer that needed retries).
+MIN_WINDOW = 16
 
 
 class Push(Struct, frozen=True):
-    """A push that ended without its ack (given up, or dropped with its peer).
+    """A message pushed to one peer: what waits in a window's queue, and what a push
+    that ends without its ack (given up, or dropped with its peer) is reported as.
 
     `purpose` says what a missing ack means: "table" and "outcome" are just dropped;
     "relay" (a channel message), "probe" (a direct message the registry delivers itself)
@@ -77,72 +56,66 @@ class Push(Struct, frozen=True):
     purpose: str
     #: order in which the registry made its pushes, so failures can be acted on in order
     seq: int = 0
+    #: whether it travels over TCP (too big for a datagram; see Pushes)
+    streamed: bool = False
 
 
-class Lane:
-    """One address's pushes: those waiting, in order, and the datagram in flight."""
+class Flight(Struct, eq=False):
+    """One message sent to `owners` (address -> owner's name key) that still owe an ack;
+    `key` is its entry in the retry queue."""
 
-    __slots__ = ("addr", "opened", "queue", "sent", "size", "tries", "turn")
-
-    def __init__(self, addr: Addr) -> None:
-        self.addr = addr
-        self.queue: deque[Entry] = deque()
-        #: the unanswered pushes of the datagram in flight (empty: the lane is idle)
-        self.sent: list[Entry] = []
-        #: copies of that datagram sent so far
-        self.tries = 0
-        #: counts the datagrams sent: a retry deadline of an earlier one is stale
-        self.turn = 0
-        #: when that datagram was sent, and its size packed (over MAX_DATAGRAM: streamed)
-        self.opened = float("-inf")
-        self.size = 0
-
-    def joins(self, flight: Flight, now: float) -> bool:
-        """Whether `flight` joins the datagram in flight, as it is sent: made at the same
-        moment, with nothing queued, and room for it. The pushes one request makes (a
-        join's notice and the room's history) leave together, not one per round trip."""
-        if self.opened != now or self.queue or flight.streamed:
-            return False
-        size = self.size + 1 + len(flight.data)
-        if size > MAX_DATAGRAM:
-            return False
-        self.size = size
-        return True
-
-    def send(self, batch: list[Entry], now: float) -> None:
-        """`batch` leaves as the datagram in flight (the lane was idle)."""
-        self.sent = batch
-        self.tries = 1
-        self.turn += 1
-        self.opened = now
-        if batch[0][0].streamed:
-            self.size = MAX_DATAGRAM + 1
-        else:
-            self.size = 1 + sum(1 + len(flight.data) for flight, _ in batch)
-
-
-def flight_of(message: Message, purpose: str, seq: int) -> Flight:
-    """`message` as a flight: encoded once for all its peers."""
-    data = encode(message)
-    return Flight(message, purpose, seq, data, not fits_datagram(data))
+    message: Message
+    purpose: str
+    seq: int
+    key: str
+    owners: dict[Addr, str] = field(default_factory=dict)
+    #: (owners, their addresses) of a flight `add_many` started, until `_index` makes them
+    #: `owners`
+    targets: tuple[Sequence[str], Sequence[Addr]] | None = None
 
 
 class Pushes:
-    """Every push awaiting an ack, in a lane per address (see the module's docstring)."""
+    """Pushes in flight by (message id, address), at most `window` per address; the rest
+    queued in order."""
 
-    def __init__(self, timeout: float = TIMEOUT, attempts: int = ATTEMPTS) -> None:
-        if timeout <= 0 or attempts < 1:
-            raise ValueError(f"pushes need a timeout > 0 and attempts >= 1: {timeout}, {attempts}")
+    def __init__(
+        self,
+        timeout: float = TIMEOUT,
+        attempts: int = ATTEMPTS,
+        window: int = WINDOW,
+        streamed: Callable[[Message], bool] = lambda message: False,
+    ) -> None:
+        """`streamed` says whether a message travels over TCP (too big for a datagram).
+        Such a push arrives after datagrams sent later, so while one is in flight to an
+        address, what follows it to that address waits for its ack (or its give-up):
+        members see a long channel message and the short one after it in that order."""
+        if window < 1:
+            raise ValueError("window must be at least 1")
+        # one retry entry per flight (wire/reliable.py: attempts, deadlines in FIFO order)
+        self._retry: Retransmitter[Flight] = Retransmitter(timeout, attempts)
+        self._keys = itertools.count()
         self._timeout = timeout
-        self._attempts = attempts
-        self._lanes: dict[Addr, Lane] = {}
-        # retry deadlines in the order they were set: (deadline, lane, its turn then)
-        self._deadlines: deque[tuple[float, Lane, int]] = deque()
-        # lanes given up on, idle with a queue, until `resume`
-        self._stalled: list[Lane] = []
-        # message id -> flights of it with pushes left
-        self._live: dict[str, int] = {}
-        # ids whose end is to be reported (`watch`), and those of them that may have ended
+        self._window = window
+        self._min_window = min(MIN_WINDOW, window)
+        # per address, message id -> its flight, in the order first sent; the flights
+        # `add` started on its fast path are entered here only when next needed (_index)
+        self._flying: dict[Addr, dict[str, Flight]] = {}
+        self._unindexed: list[Flight] = []
+        # message id -> how many flights of it are in flight (to any address)
+        self._live_ids: dict[str, int] = {}
+        self._queued: dict[Addr, deque[Push]] = {}
+        # message id -> how many pushes of it wait for room (in any address's queue)
+        self._queued_ids: dict[str, int] = {}
+        # windows smaller than `window`, of peers that needed retries, and when each was
+        # last halved
+        self._shrunk: dict[Addr, int] = {}
+        self._halved: dict[Addr, float] = {}
+        self._streamed = streamed
+        # addresses with a streamed push in flight: its message id
+        self._blocked: dict[Addr, str] = {}
+        # ids whose end is to be reported (`watch`), and those of them whose last push
+        # may just have ended (checked by `ended`: a push leaving its queue is between
+        # the two counts for a moment, see `_landed`)
         self._watched: set[str] = set()
         self._ending: list[str] = []
 
@@ -153,21 +126,12 @@ class Pushes:
         targets: Iterable[tuple[str, Addr]],
         now: float,
         seq: int = 0,
-    ) -> tuple[list[Addr], list[Batch]]:
-        """Push `message` to each (owner, address) of `targets` (an address named twice
-        gets it once): (the idle addresses to send it to now, alone; the batches of stalled
-        lanes it is queued in, to send now). Elsewhere it waits its turn in order of `seq`."""
-        owners: dict[Addr, str] = {}
-        for owner, addr in targets:
-            owners.setdefault(addr, owner)
-        flight = flight_of(message, purpose, seq)
-        now_addrs = self._start(flight, list(owners.values()), list(owners), now)
-        batches: list[Batch] = []
-        for addr in owners:
-            lane = self._lanes[addr]
-            if not lane.sent and lane.queue:
-                batches.append(self._release(lane, now))
-        return now_addrs, batches
+    ) -> list[Addr]:
+        """Push `message` to each (owner, address) of `targets`; return the addresses to
+        send it to now. The others wait for room in their window; an address it is already
+        in flight to is left out (the ack that is coming answers both)."""
+        flight = Flight(message, purpose, seq, str(next(self._keys)))
+        return self._add(flight, targets, now, self._streamed(message))
 
     def add_many(
         self,
@@ -176,135 +140,158 @@ class Pushes:
         targets: tuple[Sequence[str], Sequence[Addr]],
         now: float,
         seq: int = 0,
-    ) -> list[Addr]:
-        """`add` for owners and their addresses as two sequences of the same length, the
-        addresses all different (a relay to a channel's members): the addresses to send
-        it to now. No lane is stalled outside `due` and `resume`, so none is released."""
+    ) -> Sequence[Addr]:
+        """`add` for targets given as two sequences of the same length, owners and their
+        addresses, the addresses all different (a relay to a channel's members): on `add`'s
+        fast path even the owners wait to be recorded until the next call, so that nothing
+        per member is touched before the sends."""
+        streamed = self._streamed(message)
         owners, addrs = targets
-        return self._start(flight_of(message, purpose, seq), owners, addrs, now)
+        flight = Flight(message, purpose, seq, str(next(self._keys)))
+        if not (addrs and not streamed and self._unlimited(message.id)):
+            return self._add(flight, zip(owners, addrs, strict=True), now, streamed)
+        flight.targets = targets
+        self._unindexed.append(flight)
+        self._started(flight, now)
+        return addrs
 
-    def _start(
-        self, flight: Flight, owners: Sequence[str], addrs: Sequence[Addr], now: float
+    def _unlimited(self, msg_id: str) -> bool:
+        """Whether a new push of `msg_id` reaches every target at once: nobody waits for
+        room, no window is shrunk or blocked, fewer flights are in flight than a window
+        holds (so no address can be at its window), and this id is new."""
+        return (
+            not self._queued
+            and not self._shrunk
+            and not self._blocked
+            and len(self._retry) < self._window
+            and msg_id not in self._live_ids
+        )
+
+    def _add(
+        self, flight: Flight, targets: Iterable[tuple[str, Addr]], now: float, streamed: bool
     ) -> list[Addr]:
-        """Send `flight` now to each idle lane of `addrs`; queue it in the others."""
-        lanes, deadlines = self._lanes, self._deadlines
-        deadline = now + self._timeout
-        idle: list[Addr] = []
-        for owner, addr in zip(owners, addrs, strict=True):
-            lane = lanes.get(addr)
-            if lane is None:
-                lane = lanes[addr] = Lane(addr)
-            if not (lane.sent or lane.queue):
-                lane.send([(flight, owner)], now)
-                deadlines.append((deadline, lane, lane.turn))
-                idle.append(addr)
-            elif lane.sent and lane.joins(flight, now):
-                lane.sent.append((flight, owner))
-                idle.append(addr)
-            else:
-                self._enqueue(lane, (flight, owner))
-        if addrs:
-            flight.left = len(addrs)
-            msg_id = flight.message.id
-            self._live[msg_id] = self._live.get(msg_id, 0) + 1
-        return idle
+        """Start `flight` to each (owner, address) of `targets` (see `add`)."""
+        # The usual case, a relay to members that keep up (`_unlimited`): every target gets
+        # it, and the per-address bookkeeping waits until the next call: a relay's datagrams
+        # leave before it is done.
+        if not streamed and self._unlimited(flight.message.id):
+            targets = list(targets)
+            owners = {addr: owner for owner, addr in targets}
+            if len(owners) == len(targets):  # (one address twice: the careful way below)
+                if owners:
+                    flight.owners = owners
+                    self._unindexed.append(flight)
+                    self._started(flight, now)
+                return list(owners)
+        self._index()
+        self._add_each(flight, targets, streamed)
+        if flight.owners:
+            self._started(flight, now)
+        return list(flight.owners)
 
-    @staticmethod
-    def _enqueue(lane: Lane, entry: Entry) -> None:
-        """Queue `entry` in its place in the order of `seq` (at the end, but for a push
-        made again in place of one given up)."""
-        queue, seq = lane.queue, entry[0].seq
-        if not queue or queue[-1][0].seq <= seq:
-            queue.append(entry)
-            return
-        for i, (flight, _) in enumerate(queue):
-            if flight.seq > seq:
-                queue.insert(i, entry)
-                return
+    def _add_each(
+        self, flight: Flight, targets: Iterable[tuple[str, Addr]], streamed: bool
+    ) -> None:
+        """Put `flight` in flight to each target with room in its window, and queue a push
+        of it for each of the others (the indexed way: `_add`'s fast path could not)."""
+        message, msg_id, owners = flight.message, flight.message.id, flight.owners
+        window, queued, shrunk, all_flying = self._window, self._queued, self._shrunk, self._flying
+        blocked = self._blocked
+        limited = bool(queued or shrunk or blocked)
+        for owner, addr in targets:
+            flying = all_flying.get(addr)
+            if flying is None:
+                flying = all_flying[addr] = {}
+            elif msg_id in flying:
+                continue
+            if len(flying) >= window or (
+                limited
+                and (addr in queued or addr in blocked or len(flying) >= shrunk.get(addr, window))
+            ):
+                push = Push(owner, addr, message, flight.purpose, flight.seq, streamed)
+                queued.setdefault(addr, deque()).append(push)
+                self._queued_ids[msg_id] = self._queued_ids.get(msg_id, 0) + 1
+                continue
+            flying[msg_id] = flight
+            owners[addr] = owner
+            if streamed:
+                blocked[addr] = msg_id
 
     def answer(
-        self, msg_ids: Sequence[str], addr: Addr, now: float
-    ) -> tuple[list[Entry], list[Batch]]:
-        """`addr` acked each of `msg_ids` (one Acks answers a datagram): (the pushes they
-        answer, in order; the next datagram of its queue, once the one in flight is wholly
-        answered). Ids of nothing in flight to `addr` are ignored."""
-        lane = self._lanes.get(addr)
-        if lane is None or not lane.sent:
+        self, msg_ids: Iterable[str], addr: Addr, now: float
+    ) -> tuple[list[tuple[Flight, str]], list[Push]]:
+        """Acks for each of `msg_ids` came from `addr` (one Acks answers a datagram of
+        pushes): ((flight, owner) for each id that answers a flight, in order; pushes let
+        out of the window to send now). Ids of nothing in flight to `addr` are ignored."""
+        if self._unindexed:
+            self._index()
+        flying = self._flying.get(addr)
+        if flying is None:
             return [], []
-        sent = lane.sent
-        if len(sent) == 1 and len(msg_ids) == 1:
-            if sent[0][0].message.id != msg_ids[0]:
-                return [], []
-            answered, lane.sent = sent, []
-        else:
-            ids = set(msg_ids)
-            answered = [entry for entry in sent if entry[0].message.id in ids]
-            if not answered:
-                return [], []
-            lane.sent = [entry for entry in sent if entry[0].message.id not in ids]
-        for flight, _ in answered:
-            self._one_less(flight)
-        if lane.sent:
+        answered: list[tuple[Flight, str]] = []
+        for msg_id in msg_ids:
+            flight = flying.pop(msg_id, None)
+            if flight is None:
+                continue
+            answered.append((flight, self._take(flight, addr)))
+        if not answered:
             return answered, []
-        lane.turn += 1  # its deadline is stale
-        if lane.queue:
-            return answered, [self._release(lane, now)]
+        if self._shrunk:
+            shrunk = self._shrunk.get(addr)
+            if shrunk is not None:
+                if shrunk + len(answered) >= self._window:
+                    del self._shrunk[addr], self._halved[addr]
+                else:
+                    self._shrunk[addr] = shrunk + len(answered)
+        if addr in self._blocked:
+            self._unblock(addr)
+        if addr in self._queued:
+            return answered, self._landed(addr, now)
+        if not flying:
+            del self._flying[addr]
         return answered, []
 
-    def due(self, now: float) -> tuple[list[Batch], list[Push]]:
-        """At `now`: (datagrams to send again: what of them is unanswered; pushes given up,
-        oldest first). A lane given up on stalls until `resume`."""
-        deadlines, attempts = self._deadlines, self._attempts
-        again: list[Batch] = []
+    def due(self, now: float) -> tuple[list[tuple[list[Addr], Message]], list[Push], list[Push]]:
+        """At `now`: (messages to send again, each with the addresses still owing; pushes
+        given up; pushes let out of the window to send now), each oldest first."""
+        self._index()
+        retry, given_up = self._retry.due(now)
+        again: list[tuple[list[Addr], Message]] = []
+        for flight in retry:
+            for addr in flight.owners:
+                self._halve(addr, now)
+            again.append((list(flight.owners), flight.message))
         failed: list[Push] = []
-        while deadlines and deadlines[0][0] <= now:
-            _, lane, turn = deadlines.popleft()
-            if turn != lane.turn or not lane.sent:
-                continue
-            if lane.tries < attempts:
-                lane.tries += 1
-                deadlines.append((now + self._timeout, lane, turn))
-                again.append((lane.addr, list(lane.sent)))
-                continue
-            lane.turn += 1
-            for flight, owner in lane.sent:
-                failed.append(Push(owner, lane.addr, flight.message, flight.purpose, flight.seq))
-                self._one_less(flight)
-            lane.sent = []
-            if lane.queue:
-                self._stalled.append(lane)
-            elif self._lanes.get(lane.addr) is lane:
-                del self._lanes[lane.addr]
-        failed.sort(key=lambda push: push.seq)
-        return again, failed
-
-    def resume(self, now: float) -> list[Batch]:
-        """The lanes `due` gave up on go on: the next datagram of each that is still idle
-        (what was pushed again in place of the pushes given up first)."""
-        stalled, self._stalled = self._stalled, []
-        return [
-            self._release(lane, now)
-            for lane in stalled
-            if not lane.sent and lane.queue and self._lanes.get(lane.addr) is lane
-        ]
+        released: list[Push] = []
+        for flight in given_up:
+            self._ended(flight)
+            owners, flight.owners = flight.owners, {}
+            for addr, owner in owners.items():
+                self._flying[addr].pop(flight.message.id, None)
+                failed.append(Push(owner, addr, flight.message, flight.purpose, flight.seq))
+            for addr in owners:
+                released += self._landed(addr, now)
+        return again, failed, released
 
     def drop_all(self, addr: Addr) -> list[Push]:
         """Forget and return every push to `addr`: those in flight, then those queued."""
-        lane = self._lanes.pop(addr, None)
-        if lane is None:
-            return []
-        lane.turn += 1
+        self._index()
         dropped: list[Push] = []
-        for flight, owner in (*lane.sent, *lane.queue):
+        for flight in self._flying.pop(addr, {}).values():
+            owner = self._take(flight, addr)
             dropped.append(Push(owner, addr, flight.message, flight.purpose, flight.seq))
-            self._one_less(flight)
-        lane.sent, lane.queue = [], deque()
+        for push in self._queued.pop(addr, ()):
+            self._unqueued(push.message.id)
+            dropped.append(push)
+        self._blocked.pop(addr, None)
+        self._shrunk.pop(addr, None)
+        self._halved.pop(addr, None)
         return dropped
 
     def pending(self, msg_id: str) -> bool:
-        """Whether message `msg_id` is still pushed to anyone: in flight, or queued. Once
-        not, every push of it was answered, given up or dropped."""
-        return msg_id in self._live
+        """Whether message `msg_id` is still pushed to anyone: in flight, or waiting for
+        room in a window. Once not, every push of it was answered, given up or dropped."""
+        return msg_id in self._live_ids or msg_id in self._queued_ids
 
     def watch(self, msg_id: str) -> None:
         """Report message `msg_id` through `ended` once it is no longer `pending` (at once,
@@ -321,54 +308,113 @@ class Pushes:
         over: list[str] = []
         watched = self._watched
         for msg_id in ending:
-            if msg_id in watched and msg_id not in self._live:
+            if msg_id in watched and not self.pending(msg_id):
                 watched.discard(msg_id)
                 over.append(msg_id)
         return over
 
     def next_wake(self) -> float | None:
-        """The earliest retry deadline still standing, or None."""
-        deadlines = self._deadlines
-        while deadlines:
-            _, lane, turn = deadlines[0]
-            if turn == lane.turn and lane.sent:
-                return deadlines[0][0]
-            deadlines.popleft()
-        return None
+        """The earliest retry deadline, or None."""
+        return self._retry.next_wake()
 
     def in_flight(self) -> int:
         """Pushes sent and not yet answered, given up or dropped."""
-        return sum(len(lane.sent) for lane in self._lanes.values())
+        self._index()
+        return sum(len(flying) for flying in self._flying.values())
 
     def queued(self) -> int:
-        """Pushes waiting for the datagram in flight to their address to be answered."""
-        return sum(len(lane.queue) for lane in self._lanes.values())
+        """Pushes waiting for room in their window."""
+        return sum(len(q) for q in self._queued.values())
 
-    def _release(self, lane: Lane, now: float) -> Batch:
-        """Send the next datagram of idle `lane`'s queue: as many pushes as fit one, in
-        order, or one streamed push alone."""
-        queue = lane.queue
-        batch = [queue.popleft()]
-        if not batch[0][0].streamed:
-            size = 1 + 1 + len(batch[0][0].data)  # brackets, as wire.codec.pack_datagrams
-            while queue:
-                flight = queue[0][0]
-                size += 1 + len(flight.data)
-                if flight.streamed or size > MAX_DATAGRAM:
-                    break
-                batch.append(queue.popleft())
-        lane.send(batch, now)
-        self._deadlines.append((now + self._timeout, lane, lane.turn))
-        return lane.addr, list(batch)
+    def _take(self, flight: Flight, addr: Addr) -> str:
+        """`addr` no longer owes `flight` an ack: its owner. A flight no one owes is done."""
+        owner = flight.owners.pop(addr)
+        if not flight.owners:
+            self._retry.answer(flight.key)
+            self._ended(flight)
+        return owner
 
-    def _one_less(self, flight: Flight) -> None:
-        """A push of `flight` ended: answered, given up or dropped."""
-        flight.left -= 1
-        if flight.left:
-            return
+    def _started(self, flight: Flight, now: float) -> None:
+        """`flight` was sent to its owners at `now`."""
+        self._retry.start(flight.key, flight, now)
         msg_id = flight.message.id
-        left = self._live.pop(msg_id) - 1
+        self._live_ids[msg_id] = self._live_ids.get(msg_id, 0) + 1
+
+    def _ended(self, flight: Flight) -> None:
+        """`flight` is over: every owner acked, it was given up, or its peers dropped."""
+        msg_id = flight.message.id
+        left = self._live_ids.pop(msg_id) - 1
         if left:
-            self._live[msg_id] = left
+            self._live_ids[msg_id] = left
         elif msg_id in self._watched:
             self._ending.append(msg_id)
+
+    def _unqueued(self, msg_id: str) -> None:
+        """A push of `msg_id` left its queue (sent, or dropped)."""
+        left = self._queued_ids.pop(msg_id) - 1
+        if left:
+            self._queued_ids[msg_id] = left
+        elif msg_id in self._watched:
+            self._ending.append(msg_id)
+
+    def _index(self) -> None:
+        """Enter the flights `add` started on its fast path in the per-address tables."""
+        unindexed, self._unindexed = self._unindexed, []
+        all_flying = self._flying
+        for flight in unindexed:
+            if flight.targets is not None:
+                owners, addrs = flight.targets
+                flight.owners, flight.targets = dict(zip(addrs, owners, strict=True)), None
+            msg_id = flight.message.id
+            for addr in flight.owners:
+                flying = all_flying.get(addr)
+                if flying is None:
+                    all_flying[addr] = {msg_id: flight}
+                else:
+                    flying[msg_id] = flight
+
+    def window_of(self, addr: Addr) -> int:
+        """How many pushes may be in flight to `addr` now."""
+        return self._shrunk.get(addr, self._window)
+
+    def _halve(self, addr: Addr, now: float) -> None:
+        """`addr` needed a retry: halve its window, once per timeout (the retries of one
+        burst come due together and are one sign of one overload)."""
+        if now - self._halved.get(addr, float("-inf")) < self._timeout:
+            return
+        self._shrunk[addr] = max(self._min_window, self.window_of(addr) // 2)
+        self._halved[addr] = now
+
+    def _unblock(self, addr: Addr) -> None:
+        """Let pushes go to `addr` again once its streamed push is no longer in flight."""
+        if self._blocked[addr] not in self._flying.get(addr, ()):
+            del self._blocked[addr]
+
+    def _landed(self, addr: Addr, now: float) -> list[Push]:
+        """A push to `addr` is no longer in flight: let its queue move up (up to and
+        including the next streamed push, which holds the rest back in turn)."""
+        if addr in self._blocked:
+            self._unblock(addr)
+        flying = self._flying.get(addr)
+        if flying is None:
+            return []
+        queue = self._queued.get(addr)
+        released: list[Push] = []
+        limit = self._shrunk.get(addr, self._window)
+        while queue and len(flying) < limit and addr not in self._blocked:
+            push = queue.popleft()
+            self._unqueued(push.message.id)
+            if push.message.id in flying:
+                continue  # already on its way (see `add`)
+            flight = Flight(push.message, push.purpose, push.seq, str(next(self._keys)))
+            flight.owners[addr] = push.owner
+            flying[push.message.id] = flight
+            self._started(flight, now)
+            released.append(push)
+            if push.streamed:
+                self._blocked[addr] = push.message.id
+        if not queue:
+            self._queued.pop(addr, None)
+            if not flying:
+                del self._flying[addr]
+        return released

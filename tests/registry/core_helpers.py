@@ -11,7 +11,7 @@ from registry.core import credentials
 from registry.core.credentials import token_matches
 from registry.core.dispatch import RegistryCore
 from registry.core.liveness import PROBE_ATTEMPTS
-from wire.messages import Ack, Acks, Join, Register, Welcome
+from wire.messages import Join, Register, Welcome
 from wire.reliable import ATTEMPTS, TIMEOUT
 from wire.version import WIRE_VERSION
 
@@ -43,16 +43,13 @@ def checked_at_once(reg: RegistryCore, out: list[ra.Action], now: float) -> list
 
 
 def sends(actions: list[ra.Action]) -> list[tuple[tuple[str, int], object]]:
-    """Every (address, message) the actions send, a SendMany as one Send per address,
-    a SendBatch as one Send per message."""
+    """Every (address, message) the actions send, a SendMany as one Send per address."""
     out: list[tuple[tuple[str, int], object]] = []
     for a in actions:
         if isinstance(a, ra.Send):
             out.append((a.addr, a.message))
         elif isinstance(a, ra.SendMany):
             out += [(addr, a.message) for addr in a.addrs]
-        elif isinstance(a, ra.SendBatch):
-            out += [(a.addr, message) for message in a.messages]
     return out
 
 
@@ -65,30 +62,11 @@ def run_until(reg: RegistryCore, end: float) -> list[ra.Action]:
 
 
 def register(reg: RegistryCore, name: str, addr: tuple[str, int], token: str = "") -> Welcome:
-    """Register `name` from `addr` at T0, every push it makes acked by its peer; its
-    Welcome."""
+    """Register `name` from `addr` at T0; its Welcome."""
     out = reg.receive(Register(f"{name}-reg", name, addr[1], token, "", WIRE_VERSION), addr, T0)
     welcome = [m for _, m in sends(out) if isinstance(m, Welcome)]
     assert welcome, out
-    acked(reg, out, T0)
     return welcome[0]
-
-
-def acked(reg: RegistryCore, out: list[ra.Action], now: float) -> list[ra.Action]:
-    """Every push `out` makes acked at `now` by its peer, one Acks per address, as the
-    peers do (and what that lets out of their queues in turn): the actions of the acks."""
-    done: list[ra.Action] = []
-    while True:
-        owed: dict[tuple[str, int], list[str]] = {}
-        for addr, message in sends(out):
-            if not isinstance(message, Ack | Acks | Welcome):
-                owed.setdefault(addr, []).append(message.id)  # type: ignore[attr-defined]
-        if not owed:
-            return done
-        out = []
-        for addr, ids in owed.items():
-            out += reg.receive(Acks(f"ack-{ids[0]}", tuple(ids)), addr, now)
-        done += out
 
 
 def in_room(reg: RegistryCore, room: str, *names_at: tuple[str, tuple[str, int]]) -> dict[str, str]:
@@ -96,7 +74,7 @@ def in_room(reg: RegistryCore, room: str, *names_at: tuple[str, tuple[str, int]]
     tokens = {}
     for name, addr in names_at:
         token = register(reg, name, addr).token
-        acked(reg, reg.receive(Join(f"{name}-j", name, token, room), addr, T0), T0)
+        reg.receive(Join(f"{name}-j", name, token, room), addr, T0)
         tokens[name] = token
     return tokens
 

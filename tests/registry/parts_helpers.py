@@ -48,16 +48,13 @@ def record(s: Services, name: str, port: int, *, online: bool = True, key: str =
 
 
 def sent(out: list[ra.Action]) -> list[tuple[tuple[str, int], Message]]:
-    """Every (address, message) the actions send, a SendMany as one per address, a
-    SendBatch as one per message."""
+    """Every (address, message) the actions send, a SendMany as one per address."""
     found: list[tuple[tuple[str, int], Message]] = []
     for a in out:
         if isinstance(a, ra.Send):
             found.append((a.addr, a.message))
         elif isinstance(a, ra.SendMany):
             found += [(addr, a.message) for addr in a.addrs]
-        elif isinstance(a, ra.SendBatch):
-            found += [(a.addr, message) for message in a.messages]
     return found
 
 

@@ -14,6 +14,7 @@ from registry.core.credentials import check_password, hash_password, same_secret
 from registry.core.dispatch import RegistryCore
 from registry.core.liveness import AWAY_GRACE_PERIODS, BLIND_BEHIND, PROBE_ATTEMPTS, SILENT_PERIODS
 from registry.core.mailboxes import MAIL_PART, MAIL_PART_ITEMS
+from registry.core.pushes import WINDOW
 from registry.core.table import Record, Table
 from registry.core.table_changes import COALESCE
 from tests.registry.core_helpers import (
@@ -23,14 +24,13 @@ from tests.registry.core_helpers import (
     X,
     Y,
     Z,
-    acked,
     core,
     register,
     run_until,
     sends,
     token_of,
 )
-from wire.codec import encode, pack_datagrams
+from wire.codec import encode
 from wire.limits import MAX_DATAGRAM, MAX_FAREWELL, MAX_FRAME, MAX_TEXT
 from wire.messages import (
     Ack,
@@ -266,8 +266,7 @@ def test_a_peer_restarted_while_probed_gets_the_message_in_its_welcome_and_stays
     wx = register(reg, "x", X)
     wy = register(reg, "y", Y)
     reg.receive(SaveMessage("x-7", "x", wx.token, "y", "hi"), X, T0)
-    out = run_until(reg, T0 + 1.6)  # four copies of the probe unanswered
-    acked(reg, [a for a in out if isinstance(a, ra.Send) and a.addr == X], T0 + 1.6)  # x runs
+    run_until(reg, T0 + 1.6)  # four copies of the probe unanswered
     out = reg.receive(Register("y2-1", "y", Y[1], wy.token, "", WIRE_VERSION), Y, T0 + 1.7)
     [welcome] = [m for _, m in sends(out) if isinstance(m, Welcome)]
     assert [m.text for m in welcome.mail] == ["hi"]
@@ -336,8 +335,7 @@ def test_a_rename_travels_as_one_update_whatever_else_is_coalesced_with_it() -> 
         for i in range(fillers):
             register(reg, f"f{i:02d}".ljust(width, "f"), ("127.0.0.1", 7000 + i))
         reg.receive(Rename("r", "bob", wb.token, "robert"), Y, T0)
-        out = run_until(reg, T0 + COALESCE)
-        updates = [m for a, m in sends(out + acked(reg, out, T0 + COALESCE)) if a == X]
+        updates = [m for a, m in sends(run_until(reg, T0 + COALESCE)) if a == X]
         [together] = [
             [(e.name, e.port) for e in u.entries]
             for u in updates
@@ -539,27 +537,24 @@ def test_a_refusal_of_nothing_in_flight_is_only_logged() -> None:
     assert out == [ra.Log("127.0.0.1:6002 refused never-sent: No.", "a push refused")]
 
 
-def test_a_burst_waits_its_turn_leaves_packed_and_fails_in_order_to_the_mailbox() -> None:
-    reg = core(mailbox_limit=1000)  # the order, not the limit
+def test_a_burst_beyond_the_window_waits_its_turn_and_fails_in_order_to_the_mailbox() -> None:
+    reg = core(mailbox_limit=10 * WINDOW)  # the order, not the limit
     wx = register(reg, "x", X)
     register(reg, "y", Y)
-    burst = 100
+    burst = 3 * WINDOW  # more waits than fits one window: the order must still hold
     relayed = []
     for i in range(burst):
-        out = reg.receive(ChannelPost(f"x-{i}", "x", wx.token, f"all {i}"), X, T0 + i / 1e4)
+        out = reg.receive(ChannelPost(f"x-{i}", "x", wx.token, f"all {i}"), X, T0)
         relayed += [m for a, m in sends(out) if a == Y and isinstance(m, ChannelMessage)]
-    assert [m.id for m in relayed] == ["x-0"]  # one datagram in flight; the rest wait here
-    out = reg.receive(Ack("y-1", "x-0"), Y, T0 + 0.1)
-    (batch,) = [a for a in out if isinstance(a, ra.SendBatch)]
-    ids = [m.id for m in batch.messages]
-    assert len(ids) > 1 and ids == [f"x-{i}" for i in range(1, len(ids) + 1)]
-    assert len(pack_datagrams(list(batch.datas))) == 1  # as much as one datagram holds
+    assert len(relayed) == WINDOW  # the rest wait in the registry, not in y's buffer
+    out = reg.receive(Acks("y-1", tuple(m.id for m in relayed[:4])), Y, T0 + 0.1)
+    assert [m.id for a, m in sends(out) if a == Y] == [f"x-{i}" for i in range(WINDOW, WINDOW + 4)]
     # y answers nothing more: what it acked at T0 + 0.1 says it ran after the first pushes
     # were sent, so they start over; then nothing since, not even the probe: marked
     # offline, and all of it kept for it
     run_until(reg, T0 + 8)
     assert not reg.table.get("y").online  # type: ignore[union-attr]
-    assert [m.text for m in reg.mail["y"]] == [f"all {i}" for i in range(1, burst)]
+    assert [m.text for m in reg.mail["y"]] == [f"all {i}" for i in range(4, burst)]
 
 
 def test_mail_is_deleted_only_when_the_peer_says_it_took_it() -> None:
@@ -827,7 +822,6 @@ def test_a_join_storm_is_pushed_in_a_few_coalesced_updates() -> None:
     wake = reg.next_wake()
     assert wake is not None and wake - T0 <= COALESCE
     out = reg.tick(wake)
-    out += acked(reg, out, wake)  # the second datagram to each peer follows the first's ack
     versions = {m.version: m for _, m in sends(out) if isinstance(m, TableUpdate)}
     assert len(versions) == 2  # 60 rows of ~30 bytes: as many per datagram as fit
     rows = [e.name for v in sorted(versions) for e in versions[v].entries]
@@ -841,11 +835,12 @@ def test_pushes_awaiting_acks_and_held_changes_are_visible_until_they_settle() -
     out = reg.receive(Register("x-1", "x", X[1], "", "", WIRE_VERSION), X, T0)
     out += reg.receive(Register("y-1", "y", Y[1], "", "", WIRE_VERSION), Y, T0 + 1)
     pushed = [(addr, m) for addr, m in sends(out) if isinstance(m, TableUpdate)]
-    assert len(pushed) == 2 and reg.pending_pushes() == 3  # y's row to x waits for x's ack
+    assert reg.pending_pushes() == len(pushed) == 3  # x's row to x; y's to x and y
     assert not reg.changes_held()  # each went at once: the registry was idle
     reg.receive(Register("z-1", "z", Z[1], "", "", WIRE_VERSION), Z, T0 + 1 + COALESCE / 2)
     assert reg.changes_held() and reg.pending_pushes() == 3  # z's row waits for COALESCE
-    acked(reg, out, T0 + 1.01)
+    for addr, update in pushed:
+        reg.receive(Ack(f"a-{update.id}", update.id), addr, T0 + 1.01)  # type: ignore[attr-defined]
     assert reg.pending_pushes() == 0 and reg.changes_held()
     wake = reg.next_wake()
     assert wake is not None and wake <= T0 + 1 + COALESCE

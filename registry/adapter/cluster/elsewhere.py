@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from registry.adapter.cluster.link import Outbound, Routes
-from registry.core.actions import Addr, Send, SendBatch, Sending, SendMany
+from registry.core.actions import Addr, Send, SendMany
 from wire.codec import encode
 
 #: Hands one Outbound to the registry named.
@@ -21,7 +21,7 @@ class Elsewhere:
         self.routes = Routes()
         self._publish = publish
 
-    def send(self, action: Sending | None) -> Sending | None:
+    def send(self, action: Send | SendMany | None) -> Send | SendMany | None:
         """Hand what of `action` is for another registry's peers to that registry (each
         with the key it is for); return what is for this registry's own peers, or None."""
         if action is None:
@@ -31,13 +31,6 @@ class Elsewhere:
             if via is None:
                 return action
             self._publish(via, Outbound([(*action.addr, action.key)], encode(action.message)))
-            return None
-        if isinstance(action, SendBatch):
-            via = self.routes.via(action.addr)
-            if via is None:
-                return action
-            for data in action.datas:
-                self._publish(via, Outbound([(*action.addr, action.key)], data))
             return None
         here: list[Addr] = []
         keys: list[bytes] = []
