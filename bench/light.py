@@ -38,7 +38,7 @@ from net.registry_key import ask_key
 from secure.channel import SecureChannel
 from secure.stream import SecureStream
 from wire.codec import encode, json_value, pack_datagrams
-from wire.messages import Acks, ChannelPost, Register, Welcome
+from wire.messages import Acks, Busy, ChannelPost, Register, Welcome
 from wire.version import WIRE_VERSION
 
 Addr = tuple[str, int]
@@ -114,14 +114,29 @@ class LightClient:
 
     async def register(self, registry_key: bytes = b"") -> None:
         """Register over TCP in the secure channel (the registry's key asked first, unless
-        given) and wait for the Welcome; then listen on UDP."""
+        given) and wait for the Welcome; then listen on UDP. Asked to wait (Busy, in a join
+        storm), it asks again after the wait, as a peer does."""
         key = registry_key or await ask_key(*self.server)
         if key is None:
             raise ConnectionError(f"{self.name}: the registry gave no key")
         static = X25519PrivateKey.generate()
         self._channel, self._registry_key = SecureChannel(static), key
-        stream = SecureStream(static, remote=key)
-        stream.send(Register(f"{self.name}-reg", self.name, self.port, "", "", WIRE_VERSION))
+        attempt = 0
+        while True:
+            attempt += 1
+            register = Register(
+                f"{self.name}-reg{attempt}", self.name, self.port, "", "", WIRE_VERSION
+            )
+            answer = await self._ask(SecureStream(static, remote=key), register)
+            if isinstance(answer, Welcome):
+                self.token = answer.token
+                break
+            await asyncio.sleep(answer.wait_ms / 1000)  # the wait the registry asked for
+        self.listen()
+
+    async def _ask(self, stream: SecureStream, register: Register) -> Welcome | Busy:
+        """Send `register` on a new connection: the Welcome, or the Busy, it is answered."""
+        stream.send(register)
         reader, writer = await asyncio.open_connection(*self.server)
         writer.write(stream.output())
         try:
@@ -131,13 +146,11 @@ class LightClient:
                     raise ConnectionError(f"{self.name}: registry closed before the Welcome")
                 messages = stream.feed(data)
                 writer.write(stream.output())
-                welcome = [m for m in messages if isinstance(m, Welcome)]
-                if welcome:
-                    self.token = welcome[0].token
-                    break
+                for message in messages:
+                    if isinstance(message, Welcome | Busy):
+                        return message
         finally:
             writer.close()
-        self.listen()
 
     def _send(self, data: bytes, addr: Addr) -> None:
         """`data` to `addr`: sealed for the registry, or in clear to a bare relay."""

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         ),
         (
             "cpu_line",
-            lambda: cpu_line.main(["--loop", args.loop, "--members", "100" if q else "500"]),
+            lambda: cpu_line.main(["--loop", args.loop, "--members", "100" if q else "1000"]),
         ),
         (
             "join",

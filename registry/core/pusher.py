@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 
-from registry.core.actions import Addr, Emit, Send
+from registry.core.actions import Addr, Emit, Send, SendMany
 from registry.core.pushes import Flight, Push, Pushes
 from registry.core.requests import send_to
 from registry.core.table import Record
@@ -33,6 +33,10 @@ class Pusher:
         #: seconds from a push's first copy to its give-up
         self.retry_span = timeout * attempts
         self._seq = itertools.count()
+        # the public keys of the roster's online peers, in its order, and the table change
+        # they are of: a burst relays every line to the same members, and `key_at` (a
+        # lookup and a key decoded per member) was the largest part of a relay's cost
+        self._roster_keys: tuple[int, tuple[bytes, ...]] = (-1, ())
 
     def push(self, record: Record, message: Message, purpose: str, now: float, emit: Emit) -> None:
         """Push `message` to `record`'s peer, for `purpose` (registry/core/pushes.py)."""
@@ -61,9 +65,23 @@ class Pusher:
             sent = self.pushes.add_many(message, "relay", (keys, addrs), now, seq)
         else:
             sent = self.pushes.add(message, "relay", zip(keys, addrs, strict=True), now, seq)
-        if sent:
+        if len(sent) == len(addrs) and len(addrs) > 1:
+            emit(SendMany(tuple(sent), message, self._keys_of(roster, sender, len(addrs))))
+        elif sent:
             emit(send_to(sent, message, self._key_at))
         return len(addrs)
+
+    def _keys_of(self, roster: Roster, sender: str, count: int) -> tuple[bytes, ...]:
+        """The public keys of `roster.online_but(sender)`, `count` of them, in its order:
+        looked up once per change of the table."""
+        generation, keys = self._roster_keys
+        if generation != roster.generation:
+            keys = tuple(map(self._key_at, roster.addrs))
+            self._roster_keys = (roster.generation, keys)
+        if count == len(keys):
+            return keys
+        at = roster.keys.index(sender)  # sliced out, as online_but does
+        return keys[:at] + keys[at + 1 :]
 
     def again(self, record: Record, push: Push, now: float, emit: Emit) -> None:
         """Push `push`'s message to `record`'s peer again from its first try, in its place

@@ -5,6 +5,7 @@ from __future__ import annotations
 from registry.core import actions as ra
 from registry.core.requests import Request
 from tests.registry.parts_helpers import T0, TOKEN, logs, parts, record, sent
+from wire.keys import key_text
 from wire.messages import Ack, ChannelMessage, ChannelPost, Relayed
 
 
@@ -42,3 +43,24 @@ def test_the_sender_is_told_once_every_member_has_it() -> None:
     copy: list[ra.Action] = []
     p.relay.channel(post, Request("alice-1", alice.addr, "ka"), T0, copy.append)  # outcome lost
     assert [type(m) for _, m in sent(copy)] == [Ack, Relayed] and p.relay.taken("alice-1")
+
+
+def test_a_relay_is_sealed_for_each_members_key_as_the_table_has_it_now() -> None:
+    p = parts()
+    alice = record(p.s, "alice", 7001, key=key_text(bytes([1]) * 32))
+    bob = record(p.s, "bob", 7002, key=key_text(bytes([2]) * 32))
+    record(p.s, "carol", 7003, key=key_text(bytes([3]) * 32))
+
+    def relayed(n: int, now: float) -> list[tuple[tuple[str, int], bytes]]:
+        out: list[ra.Action] = []
+        post = ChannelPost(f"alice-{n}", "alice", TOKEN, "all")
+        p.relay.channel(post, Request(post.id, alice.addr, alice.key), now, out.append)
+        (many,) = [a for a in out if isinstance(a, ra.SendMany)]
+        return list(zip(many.addrs, many.keys, strict=True))
+
+    first = relayed(1, T0)
+    assert first == [(("127.0.0.1", 7002), bytes([2]) * 32), (("127.0.0.1", 7003), bytes([3]) * 32)]
+    assert relayed(2, T0 + 0.1) == first  # the same members, their keys looked up once
+    bob.key = key_text(bytes([4]) * 32)  # bob started again with another key
+    p.s.feed.changed(bob, T0 + 0.2, [].append)
+    assert relayed(3, T0 + 0.3)[0] == (bob.addr, bytes([4]) * 32)
