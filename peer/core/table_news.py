@@ -22,6 +22,7 @@ from wire.messages import (
     TableRequest,
     TableSnapshot,
     TableUpdate,
+    Welcome,
 )
 from wire.names import name_key
 from wire.reliable import ATTEMPTS, TIMEOUT
@@ -47,6 +48,8 @@ class TableNews:
         #: (updates held before our Welcome are not waited for: the Welcome brings the
         #: table). An attribute, read after every event (PeerCore.next_wake).
         self.gap_over_at: float | None = None
+        # the table's version when the registry last welcomed us: our row comes after it
+        self._welcomed_at = -1
 
     def update(self, update: TableUpdate, now: float, emit: Emit) -> None:
         """A change of the table: applied when it is the next version, with those held
@@ -128,6 +131,8 @@ class TableNews:
         state = shared.state
         if not state.life.registered or state.name in shared.table:
             return
+        if snapshot.version <= self._welcomed_at:
+            return  # from before our row's push: it says nothing of us
         done = self._given_up_rename_in(shared.table)
         if done:
             # a rename we gave up on, done by a registry killed before its answer left
@@ -179,18 +184,20 @@ class TableNews:
         if not unchanged:
             self._shared.change_lines.table_changed(now, emit)
 
-    def welcome_table(
-        self,
-        version: int,
-        entries: tuple[Entry, ...],
-        aliases: tuple[Alias, ...],
-        emit: Emit,
-    ) -> None:
+    def welcome_table(self, welcome: Welcome, now: float, emit: Emit) -> None:
         """The whole table of a Welcome: said at once, whatever came just before (the line
-        between the Welcome and the mail is part of what registering looks like)."""
+        between the Welcome and the mail is part of what registering looks like). A
+        Welcome of no rows carries no table (a registry's own table holds at least ours:
+        it is too big for a datagram): it is asked for, once, and the updates that come
+        meanwhile are held for it."""
+        self._welcomed_at = welcome.version
+        if not welcome.entries:
+            self._fetch(now, emit)
+            return
         self._renames.whole_table_seen()
-        self._shared.table.replace(version, entries, aliases)
+        self._shared.table.replace(welcome.version, welcome.entries, welcome.aliases)
         self._shared.change_lines.table_replaced(emit)
+        self.take_held(now, emit)
 
     def alive(self, keepalive: Keepalive, reply: Message, now: float, emit: Emit) -> None:
         """The answer to a keepalive: a table newer than ours is fetched."""

@@ -158,9 +158,10 @@ def test_a_script_of_dereg_reg_send_and_nick_runs_in_order() -> None:
     [register] = sent(out)
     assert isinstance(register, Register)
     assert "[You are already registered.]" not in prints(out)
-    welcome = Welcome("r-6", register.id, "alice", "tok", 4, (), (), ())
+    own = (Entry("alice", "127.0.0.1", 6001, True),)
+    welcome = Welcome("r-6", register.id, "alice", "tok", 4, own, (), ())
     out = core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 0.02)
-    # the table of this Welcome is empty: bob is unknown, which is said in order
+    # the table of this Welcome holds alice alone: bob is unknown, which is said in order
     assert "[No user named bob. Type who to see the names.]" in prints(out)
     [rename] = [m for m in sent(out) if isinstance(m, Rename)]
     out = core.receive(Ack("r-7", rename.id), SERVER, REGISTRY_KEY, T0 + 0.03)

@@ -8,7 +8,15 @@ from peer.core.lifecycle import Phase
 from peer.core.renames import Renames
 from peer.core.table_news import GAP_WAIT, TableNews
 from tests.peer.parts_kit import ME, T0, link, prints, sent, shared
-from wire.messages import Alive, Entry, Keepalive, TableRequest, TableSnapshot, TableUpdate
+from wire.messages import (
+    Alive,
+    Entry,
+    Keepalive,
+    TableRequest,
+    TableSnapshot,
+    TableUpdate,
+    Welcome,
+)
 
 
 def news() -> TableNews:
@@ -67,3 +75,28 @@ def test_whois_gives_both_fingerprints_or_says_why_not() -> None:
         "[No user named dave. Type who to see the names.]", "error"
     )
     assert "has no key yet" in table_news.whois("carol").text
+
+
+def test_a_welcome_without_rows_asks_for_the_table_and_holds_the_updates_for_it() -> None:
+    # a big table does not come in the Welcome: asked for once, then taken with the
+    # updates that came meanwhile; a snapshot from before our own row is no release
+    table_news, out = news(), list[pa.Action]()
+    table_news.welcome_table(Welcome("r-1", "g-1", "alice", "tok", 8, (), (), ()), T0, out.append)
+    assert sent(out) == [TableRequest("a-1")] and prints(out) == []
+    bob = Entry("bob", "127.0.0.1", 6002, True)
+    table_news.update(TableUpdate("r-2", 9, (Entry("alice", *ME, True),)), T0, out.append)
+    table_news.update(TableUpdate("r-3", 10, (bob,)), T0, out.append)
+    assert sent(out) == [TableRequest("a-1")]  # asked once
+    out.clear()
+    table_news.snapshot(TableSnapshot("r-4", "a-1", 8, (), ()), T0 + 0.1, out.append)
+    table = table_news._shared.table
+    assert table.version == 10 and "alice" in table and "bob" in table
+    assert not any("released" in line for line in prints(out))
+    assert table_news.gap_over_at is None
+
+
+def test_a_welcome_with_rows_replaces_the_table_and_asks_for_nothing() -> None:
+    table_news, out = news(), list[pa.Action]()
+    own = (Entry("alice", *ME, True),)
+    table_news.welcome_table(Welcome("r-1", "g-1", "alice", "tok", 8, own, (), ()), T0, out.append)
+    assert sent(out) == [] and table_news._shared.table.version == 8
