@@ -113,8 +113,17 @@ async def crowd(args: argparse.Namespace) -> None:
             loop.call_soon_threadsafe(report)
 
     watch_stdin(on_command, lambda: loop.call_soon_threadsafe(done.set))
+    profiler = None
+    if args.profile:
+        import pyinstrument
+
+        profiler = pyinstrument.Profiler(interval=0.001, async_mode="disabled")
+        profiler.start()
     say({"peers": len(peers)})
     await done.wait()
+    if profiler is not None:
+        profiler.stop()
+        Path(args.profile).write_text(profiler.output_text(unicode=False, color=False))
     for peer in peers:
         with contextlib.suppress(Exception):
             await peer.close()

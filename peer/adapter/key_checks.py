@@ -119,9 +119,15 @@ class KeyChecks:
         to the new key (which is pinned, so that it is said once)."""
         if not isinstance(message, (Welcome, TableUpdate, TableSnapshot)):
             return
+        talked, pins = self._talked, self._pins
         for entry in message.entries:
+            # Most rows are of names never talked with, and a table is thousands of rows:
+            # only a row with a key pinned is decoded and checked.
+            pinned = talked.get(entry.name) or pins.get(self._peer_label(entry.name))
+            if pinned is None or not entry.key:
+                continue
             key = key_from_text(entry.key)
-            if key is not None and self.changed(entry.name, key):
+            if key is not None and key != pinned and self.changed(entry.name, key):
                 self.pinned(entry.name, key)
 
     def changed(self, name: str, key: bytes) -> bool:

@@ -9,6 +9,7 @@ from peer.core.dispatch import PeerCore
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.test_peer_core import (
     BOB,
+    BOBS,
     ROUND,
     SERVER,
     T0,
@@ -31,6 +32,8 @@ from wire.messages import (
     RoomMessage,
     RoomNotice,
     RoomPost,
+    TableRequest,
+    TableSnapshot,
     Welcome,
 )
 from wire.refusals import RefusalCode
@@ -413,3 +416,19 @@ def test_what_waits_for_the_registry_is_kept_in_the_order_typed() -> None:
     run_until(core, T0 + 1)
     [kept] = [a for a in core.leave_now() if isinstance(a, pa.KeepOutbox)]
     assert [m.text for m in kept.messages] == ["are you there?", "anyone?"]  # type: ignore[attr-defined]
+
+
+def test_lines_typed_before_a_welcome_without_the_table_wait_for_the_table() -> None:
+    # a big table does not come in the Welcome: a script's `send bob` waits for it, rather
+    # than be told bob is unknown
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
+    [register] = sent(core.start(T0))
+    assert core.line("send bob hi", T0) == []
+    welcome = Welcome("r-1", register.id, "alice", "tok", 4, (), (), ())
+    out = core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 0.01)
+    [ask] = [m for m in sent(out) if isinstance(m, TableRequest)]
+    assert not [m for m in sent(out) if isinstance(m, Chat)]
+    assert "[No user named bob. Type who to see the names.]" not in prints(out)
+    rows = (Entry("alice", "127.0.0.1", 6001, True), Entry("bob", *BOB, True, BOBS))
+    out = core.receive(TableSnapshot("r-2", ask.id, 4, rows, ()), SERVER, REGISTRY_KEY, T0 + 0.02)
+    assert [m.text for m in sent(out) if isinstance(m, Chat)] == ["hi"]

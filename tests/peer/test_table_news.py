@@ -59,13 +59,25 @@ def test_a_whole_table_without_us_and_no_rename_asked_is_a_release() -> None:
     assert out == []  # older than ours
 
 
-def test_an_alive_with_a_newer_table_fetches_it() -> None:
+def test_an_alive_with_a_newer_table_fetches_it_unless_its_updates_come_meanwhile() -> None:
+    # in a join storm nearly every keepalive's answer is ahead of the updates on their way:
+    # each fetched the whole table at once
     table_news, out = news(), list[pa.Action]()
     keepalive = Keepalive("a-9", "alice", "tok")
     table_news.alive(keepalive, Alive("r-1", "a-9", 3), T0, out.append)
-    assert out == []
+    assert out == [] and table_news.gap_over_at is None
     table_news.alive(keepalive, Alive("r-2", "a-9", 5), T0, out.append)
+    assert out == [] and table_news.gap_over_at == T0 + GAP_WAIT
+    table_news.tick(T0 + GAP_WAIT, out.append)
     assert sent(out) == [TableRequest("a-1")]
+    # the same, but its updates come within the wait: nothing is fetched
+    table_news, out = news(), list[pa.Action]()
+    table_news.alive(keepalive, Alive("r-3", "a-9", 5), T0, out.append)
+    for version in (4, 5):
+        table_news.update(TableUpdate(f"u-{version}", version, ()), T0 + 1, out.append)
+    assert table_news.gap_over_at is None
+    table_news.tick(T0 + GAP_WAIT, out.append)
+    assert sent(out) == []
 
 
 def test_whois_gives_both_fingerprints_or_says_why_not() -> None:
