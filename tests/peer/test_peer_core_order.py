@@ -20,6 +20,7 @@ from tests.peer.test_peer_core import (
 )
 from wire.messages import (
     Ack,
+    Busy,
     ChannelPost,
     Chat,
     Deregister,
@@ -432,3 +433,15 @@ def test_lines_typed_before_a_welcome_without_the_table_wait_for_the_table() -> 
     rows = (Entry("alice", "127.0.0.1", 6001, True), Entry("bob", *BOB, True, BOBS))
     out = core.receive(TableSnapshot("r-2", ask.id, 4, rows, ()), SERVER, REGISTRY_KEY, T0 + 0.02)
     assert [m.text for m in sent(out) if isinstance(m, Chat)] == ["hi"]
+
+
+def test_a_busy_for_a_late_copy_of_a_registration_keeps_the_patience_of_the_first() -> None:
+    # in a join storm the registry reads copies of a registration late, and answers each
+    # Busy: one that came during the wait made the next silent round a give-up
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
+    [register] = sent(core.start(T0))
+    core.receive(Busy("r-1", register.id, 5000), SERVER, REGISTRY_KEY, T0 + 0.1)
+    core.receive(Busy("r-2", register.id, 5000), SERVER, REGISTRY_KEY, T0 + 1)
+    out = run_until(core, T0 + 30)
+    assert not [line for line in prints(out) if "Could not register" in line]
+    assert [m for m in sent(out) if isinstance(m, Register)]
