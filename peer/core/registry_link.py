@@ -297,6 +297,11 @@ class RegistryLink:
         """Whether a request of `kind` is sent as a datagram and not answered."""
         return any(isinstance(m, kind) for m in self._requests.messages())
 
+    def asked(self, kind: type[Message]) -> bool:
+        """Whether a request of `kind` is on its way and not answered: sent as a datagram,
+        or again over TCP."""
+        return self._requests.any_of(kind, streamed=True)
+
     def changing(self) -> bool:
         """Whether a change that the next typed line depends on is on its way: a join (is
         a line room text?), a rename (who sends?), a dereg or a reg (may it be sent at

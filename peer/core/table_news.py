@@ -98,8 +98,10 @@ class TableNews:
         return bool(table.held) or table.version < self._said_at
 
     def _fetch(self, now: float, emit: Emit) -> None:
-        """Ask for the whole table (over TCP if it does not fit), unless asked already."""
-        if not self._link.sent(TableRequest):
+        """Ask for the whole table (over TCP if it does not fit), unless asked already: by
+        datagram, or again over TCP (a big table), whose answer every update that comes
+        meanwhile would otherwise ask for once more."""
+        if not self._link.asked(TableRequest):
             self._link.request(TableRequest(self._shared.new_id()), now, emit, quiet=True)
 
     def _apply(self, update: TableUpdate, now: float, emit: Emit) -> None:

@@ -6,6 +6,7 @@ from peer.core import actions as pa
 from peer.core.change_lines import TABLE_UPDATED
 from peer.core.lifecycle import Phase
 from peer.core.renames import Renames
+from peer.core.table import HELD_UPDATES
 from peer.core.table_news import GAP_WAIT, TableNews
 from tests.peer.parts_kit import ME, T0, link, prints, sent, shared
 from wire.messages import (
@@ -112,3 +113,18 @@ def test_a_welcome_with_rows_replaces_the_table_and_asks_for_nothing() -> None:
     own = (Entry("alice", *ME, True),)
     table_news.welcome_table(Welcome("r-1", "g-1", "alice", "tok", 8, own, (), ()), T0, out.append)
     assert sent(out) == [] and table_news._shared.table.version == 8
+
+
+def test_updates_that_come_while_the_table_comes_over_tcp_do_not_ask_for_it_again() -> None:
+    # a big table is asked again over TCP after a TooBig: each update that came meanwhile
+    # asked for it once more, and a join storm's peers took two or three whole tables each
+    made = shared()
+    registry = link(made)
+    table_news, out = TableNews(made, registry, Renames(made, registry)), list[pa.Action]()
+    table_news.welcome_table(Welcome("r-1", "g-1", "alice", "tok", 8, (), (), ()), T0, out.append)
+    [ask] = sent(out)
+    assert made.requests.stream(ask.id, T0 + 0.1) is not None  # the TooBig came
+    out.clear()
+    for version in range(9, 9 + 2 * HELD_UPDATES):
+        table_news.update(TableUpdate(f"u-{version}", version, ()), T0 + 0.2, out.append)
+    assert sent(out) == []
