@@ -113,8 +113,17 @@ async def crowd(args: argparse.Namespace) -> None:
             loop.call_soon_threadsafe(report)
 
     watch_stdin(on_command, lambda: loop.call_soon_threadsafe(done.set))
+    profiler = None
+    if args.profile:
+        import pyinstrument
+
+        profiler = pyinstrument.Profiler(interval=0.001, async_mode="disabled")
+        profiler.start()
     say({"peers": len(peers)})
     await done.wait()
+    if profiler is not None:
+        profiler.stop()
+        Path(args.profile).write_text(profiler.output_text(unicode=False, color=False))
     for peer in peers:
         with contextlib.suppress(Exception):
             await peer.close()
@@ -125,8 +134,6 @@ def _watch_registry(peer: Any, heard: set[str], mark: list[float], tables: list[
     """Add `peer`'s name to `heard` when a message from the registry reaches it after
     `mark[0]` (a registry restarted: this peer found it again); count in `tables[0]` the
     whole tables it takes."""
-    from wire.messages import TableSnapshot, Welcome
-
     node = peer.node
     received, one = node._received_batch, node.endpoint._on_message
 
@@ -134,15 +141,23 @@ def _watch_registry(peer: Any, heard: set[str], mark: list[float], tables: list[
         if key == node.core.trust.registry:
             if mark[0]:
                 heard.add(peer.name)
-            tables[0] += sum(type(m) in (Welcome, TableSnapshot) for m in messages)
+            tables[0] += sum(_whole_table(m) for m in messages)
         received(messages, addr, key)
 
     def watched_one(message: Any, addr: Any, key: bytes) -> None:
         if key == node.core.trust.registry:
             if mark[0]:
                 heard.add(peer.name)
-            tables[0] += type(message) in (Welcome, TableSnapshot)
+            tables[0] += _whole_table(message)
         one(message, addr, key)
 
     node.endpoint._on_batch = watched
     node.endpoint._on_message = watched_one
+
+
+def _whole_table(message: Any) -> bool:
+    """Whether `message` carries the whole table: a TableSnapshot, or a Welcome with rows
+    (a Welcome into a big table has none: the peer asks for a snapshot)."""
+    from wire.messages import TableSnapshot, Welcome
+
+    return type(message) is TableSnapshot or (type(message) is Welcome and bool(message.entries))

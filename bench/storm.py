@@ -17,6 +17,9 @@ with N can be seen. A peer that gave up (`[Could not register ...]`) is counted;
 said `[Server not responding]` while the registry was down is not: it keeps trying.
 
     python -m bench.storm [--sizes 500,1000,2000] [--procs 4] [--limit 60] [--runs 1]
+
+With BENCH_PROFILE=<folder>, the registry and the first crowd write where their CPU went
+there (registry.txt, crowd.txt; pyinstrument, installed by hand).
 """
 
 from __future__ import annotations
@@ -57,8 +60,15 @@ def _cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _profiled(name: str) -> tuple[str, ...]:
+    """The arguments that profile a helper into BENCH_PROFILE/`name`.txt (pyinstrument),
+    when that folder is set: where the registry's and a crowd's CPU goes."""
+    folder = os.environ.get("BENCH_PROFILE", "")
+    return ("--profile", str(Path(folder) / f"{name}.txt")) if folder else ()
+
+
 def _registry(data_dir: str, port: int) -> Helper:
-    helper = Helper("registry", "--data-dir", data_dir, "--port", str(port))
+    helper = Helper("registry", "--data-dir", data_dir, "--port", str(port), *_profiled("registry"))
     os.sched_setaffinity(helper.proc.pid, {SERVER_CPU})
     return helper
 
@@ -104,6 +114,7 @@ def ours(count: int, procs: int, limit: float) -> tuple[Storm, Storm]:
             str(sum(shares[:i])),
             "--registry-key",
             registry.ready["code"],
+            *(_profiled("crowd") if i == 0 else ()),
         )
         for i, n in enumerate(shares)
     ]

@@ -118,6 +118,10 @@ class Pins:
         text = self._keys.get(label)
         return key_from_text(text) if text is not None else None
 
+    def labels(self) -> list[str]:
+        """The labels a key is pinned for."""
+        return list(self._keys)
+
     def pin(self, label: str, public: bytes) -> None:
         """Pin `public` for `label` (replacing any other), durably, keeping what another
         program sharing the data folder pinned meanwhile. Raises OSError."""

@@ -54,6 +54,13 @@ def record_size(record: Any) -> int:
     return len(_ENCODER.encode(record))
 
 
+def encoded_once(records: tuple[Any, ...]) -> Any:
+    """`records` (table entries) encoded now, to stand for them in messages encoded later:
+    each of those copies the bytes rather than encoding the records again (msgspec.Raw).
+    Only for a message that is sent, never read: its field holds bytes, not records."""
+    return msgspec.Raw(_ENCODER.encode(records))
+
+
 def decode(data: bytes) -> Message:
     """Decode the JSON bytes of one message; raise DecodeError for anything that is not one."""
     try:

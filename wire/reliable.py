@@ -89,13 +89,15 @@ class Retransmitter(Generic[T]):
     def due(self, now: float) -> tuple[list[T], list[T]]:
         """Return (to send again now, given up) for every deadline at or before `now`,
         oldest request first."""
-        ready: list[Pending[T]] = []
+        # by key: one request renewed twice at one instant (heard from again, then moved to
+        # another end) is armed twice with the same deadline, and both entries are live
+        live: dict[str, Pending[T]] = {}
         queue = self._queue
         while queue and queue[0][0] <= now:
             entry = queue.popleft()
             if self._live(entry):
-                ready.append(entry[1])
-        ready.sort(key=lambda p: p.seq)
+                live[entry[1].key] = entry[1]
+        ready = sorted(live.values(), key=lambda p: p.seq)
         if self._given_up:
             self._given_up = {}
         again: list[T] = []

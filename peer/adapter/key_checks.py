@@ -37,6 +37,11 @@ class KeyChecks:
         self._rule = rule
         self._pins = Pins(data_dir)
         self._pin_label = f"registry {server[0]}:{server[1]}"
+        # whether a peer's key was pinned in an earlier run (for this registry's names)
+        at = f" at {self._pin_label}"
+        self._peers_pinned = any(
+            label.startswith("peer ") and label.endswith(at) for label in self._pins.labels()
+        )
         #: The key each name was last seen talking with, this run (its pin checked then).
         self._talked: dict[str, bytes] = {}
         self._contact: KeyContact | None = None  # the first contact under way, if any
@@ -119,9 +124,17 @@ class KeyChecks:
         to the new key (which is pinned, so that it is said once)."""
         if not isinstance(message, (Welcome, TableUpdate, TableSnapshot)):
             return
+        talked, pins = self._talked, self._pins
+        if not talked and not self._peers_pinned:
+            return  # nobody talked with, in this run or before: a new peer's whole table
         for entry in message.entries:
+            # Most rows are of names never talked with, and a table is thousands of rows:
+            # only a row with a key pinned is decoded and checked.
+            pinned = talked.get(entry.name) or pins.get(self._peer_label(entry.name))
+            if pinned is None or not entry.key:
+                continue
             key = key_from_text(entry.key)
-            if key is not None and self.changed(entry.name, key):
+            if key is not None and key != pinned and self.changed(entry.name, key):
                 self.pinned(entry.name, key)
 
     def changed(self, name: str, key: bytes) -> bool:

@@ -1,6 +1,7 @@
 """Registering: the Welcome taken (our token and name as the registry has them, the
-table, the mailbox handed over in parts, the room gone back to, the outbox sent, then the
-lines typed while it was awaited). Sans-IO: Print, Remember and OnceShown actions.
+table or a request for it, the mailbox handed over in parts, the room gone back to, the
+outbox sent, then the lines typed while it was awaited). Sans-IO: Print, Remember and
+OnceShown actions.
 """
 
 from __future__ import annotations
@@ -80,8 +81,7 @@ class Registration:
             state.room = ""
         # said at once, whatever came just before: the line between the Welcome and the
         # mail is part of what registering looks like (docs/PROTOCOL.md, "The mailbox hand-over")
-        self._table_news.welcome_table(welcome.version, welcome.entries, welcome.aliases, emit)
-        self._table_news.take_held(now, emit)
+        self._table_news.welcome_table(welcome, now, emit)
         self._mail.begin()
         self.take_mail(welcome.mail, now, emit)
         self._membership.rejoin_for_kept(now, emit)

@@ -324,6 +324,11 @@ class Requests:
         """The answer to request `msg_id` came: forget it, sent as a datagram or over TCP,
         and return it; None when it is not waited for (a copy of an answer)."""
         self._busy.forget(msg_id)
+        return self._taken(msg_id)
+
+    def _taken(self, msg_id: str) -> Request | None:
+        """Request `msg_id`, no longer sent as a datagram or over TCP; None when it is
+        not in flight."""
         request = self._sent.answer(msg_id)
         if request is None:
             streamed = self._streamed.pop(msg_id, None)
@@ -351,7 +356,9 @@ class Requests:
         this is its first Busy; (None, False) when it is not waited for. See `too_busy`
         first."""
         since = self._busy.since(msg_id, now)
-        request = self.answer(msg_id)
+        # (the first Busy still counts: one for a late copy, while the request waits out
+        # the wait an earlier Busy asked, must not start its patience afresh, nor end it)
+        request = self._taken(msg_id)
         if request is None:
             return None, False
         self._busy.wait(msg_id, request, now + wait, since)

@@ -22,6 +22,7 @@ from wire.messages import (
     TableRequest,
     TableSnapshot,
     TableUpdate,
+    Welcome,
 )
 from wire.names import name_key
 from wire.reliable import ATTEMPTS, TIMEOUT
@@ -47,6 +48,10 @@ class TableNews:
         #: (updates held before our Welcome are not waited for: the Welcome brings the
         #: table). An attribute, read after every event (PeerCore.next_wake).
         self.gap_over_at: float | None = None
+        # the table's version when the registry last welcomed us: our row comes after it
+        self._welcomed_at = -1
+        # the newest version the registry said it is at (Alive): pushes bring it, or a fetch
+        self._said_at = -1
 
     def update(self, update: TableUpdate, now: float, emit: Emit) -> None:
         """A change of the table: applied when it is the next version, with those held
@@ -71,20 +76,32 @@ class TableNews:
         """A gap waited out at `now`: the whole table is asked for (and again each
         GAP_WAIT while the gap stays, should that request be given up)."""
         if self.gap_over_at is not None and now >= self.gap_over_at:
+            if not self._behind():
+                self.gap_over_at = None
+                return
             self.gap_over_at = now + GAP_WAIT
             self._fetch(now, emit)
 
     def take_held(self, now: float, emit: Emit) -> None:
-        """Apply the held updates that now follow the table's version; those left wait
-        out a gap from `now` (the table just came, or one of the missing updates)."""
+        """Apply the held updates that now follow the table's version; what is still
+        missing is waited out from `now` (the table just came, or one of the missing
+        updates)."""
         table = self._shared.table
         while (update := table.take_next()) is not None:
             self._apply(update, now, emit)
-        self.gap_over_at = now + GAP_WAIT if table.held else None
+        self.gap_over_at = now + GAP_WAIT if self._behind() else None
+
+    def _behind(self) -> bool:
+        """Whether updates are missing: some are held after a gap, or the registry said
+        it is at a version the table has not reached."""
+        table = self._shared.table
+        return bool(table.held) or table.version < self._said_at
 
     def _fetch(self, now: float, emit: Emit) -> None:
-        """Ask for the whole table (over TCP if it does not fit), unless asked already."""
-        if not self._link.sent(TableRequest):
+        """Ask for the whole table (over TCP if it does not fit), unless asked already: by
+        datagram, or again over TCP (a big table), whose answer every update that comes
+        meanwhile would otherwise ask for once more."""
+        if not self._link.asked(TableRequest):
             self._link.request(TableRequest(self._shared.new_id()), now, emit, quiet=True)
 
     def _apply(self, update: TableUpdate, now: float, emit: Emit) -> None:
@@ -128,6 +145,8 @@ class TableNews:
         state = shared.state
         if not state.life.registered or state.name in shared.table:
             return
+        if snapshot.version <= self._welcomed_at:
+            return  # from before our row's push: it says nothing of us
         done = self._given_up_rename_in(shared.table)
         if done:
             # a rename we gave up on, done by a registry killed before its answer left
@@ -179,26 +198,33 @@ class TableNews:
         if not unchanged:
             self._shared.change_lines.table_changed(now, emit)
 
-    def welcome_table(
-        self,
-        version: int,
-        entries: tuple[Entry, ...],
-        aliases: tuple[Alias, ...],
-        emit: Emit,
-    ) -> None:
+    def welcome_table(self, welcome: Welcome, now: float, emit: Emit) -> None:
         """The whole table of a Welcome: said at once, whatever came just before (the line
-        between the Welcome and the mail is part of what registering looks like)."""
+        between the Welcome and the mail is part of what registering looks like). A
+        Welcome of no rows carries no table (a registry's own table holds at least ours:
+        it is too big for a datagram): it is asked for, once, and the updates that come
+        meanwhile are held for it."""
+        self._welcomed_at = welcome.version
+        if not welcome.entries:
+            self._fetch(now, emit)
+            return
         self._renames.whole_table_seen()
-        self._shared.table.replace(version, entries, aliases)
+        self._shared.table.replace(welcome.version, welcome.entries, welcome.aliases)
         self._shared.change_lines.table_replaced(emit)
+        self.take_held(now, emit)
 
     def alive(self, keepalive: Keepalive, reply: Message, now: float, emit: Emit) -> None:
-        """The answer to a keepalive: a table newer than ours is fetched."""
+        """The answer to a keepalive: a table newer than ours is waited for as a gap is
+        (its updates are pushed, and may be on their way: in a join storm, nearly always),
+        then fetched."""
         shared = self._shared
-        if isinstance(reply, Alive):
-            shared.learn_registries(reply.registries)
-        if isinstance(reply, Alive) and reply.version > shared.table.version:
-            self._fetch(now, emit)
+        if not isinstance(reply, Alive):
+            return
+        shared.learn_registries(reply.registries)
+        if reply.version > shared.table.version:
+            self._said_at = max(self._said_at, reply.version)
+            if self.gap_over_at is None:
+                self.gap_over_at = now + GAP_WAIT
 
     def released(self, emit: Emit) -> None:
         """The registry's console released our name (gone from the table, not renamed):

@@ -260,8 +260,8 @@ class RegistryCore:
         """A message arrived from `addr` (a datagram's source, or a TCP connection's peer),
         sent by the public `key` (the secure channel opened it with that key), and `admit`
         let it in. The key, not the address, says who sent it: it owns the names bound to
-        it. `datagram`: it came in a datagram, so its answer is to fit one (a registration
-        whose Welcome cannot fit is answered TooBig before anything is done). `behind`:
+        it. `datagram`: it came in a datagram, so its answer is to fit one (a whole table
+        asked for that cannot fit is answered TooBig before anything is done). `behind`:
         how many seconds the registry has been behind what arrives (registry/core/pacing.py)."""
         key = arrival.get("key", b"")
         req = Request(

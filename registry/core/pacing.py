@@ -1,5 +1,6 @@
 """Registrations in a join storm: asked to wait while the registry is behind what arrives
-(Busy), or asked again over TCP when their Welcome cannot fit a datagram (TooBig).
+(Busy); whole tables asked for by datagram: asked again over TCP when they cannot fit one
+(TooBig).
 
 Pure: the caller supplies `now` and how far behind the registry is (Request.behind).
 """
@@ -23,8 +24,9 @@ BUSY_AFTER = TIMEOUT
 BUSY_WAIT_MIN = 1.0
 BUSY_WAIT_MAX = 10.0
 BUSY_LOG_EVERY = 5.0
-#: Rows past which a Welcome cannot fit a datagram: each row takes at least as many bytes
-#: as the shortest one a table can hold (a one-letter name, no IP, a one-digit port).
+#: Rows past which a whole table cannot fit a datagram: each row takes at least as many
+#: bytes as the shortest one a table can hold (a one-letter name, no IP, a one-digit port).
+#: A Welcome carries the table only up to this many rows (registry/core/table_feed.py).
 WELCOME_ROWS = MAX_DATAGRAM // (record_size(Entry("a", "", 1, True)) + 1)
 
 
@@ -41,20 +43,16 @@ class Pacing:
         self.busy_answers = 0
 
     def paced(self, msg: Register, req: Request, now: float, emit: Emit) -> bool:
-        """Whether `msg` is answered Busy or TooBig rather than carried out now."""
+        """Whether `msg` is answered Busy rather than carried out now. (Its Welcome fits a
+        datagram whatever the table's size: a big table is not in it.)"""
         if req.behind >= BUSY_AFTER and not self._welcomed(msg):
             self._busy(msg, req, now, emit)
             return True
-        # Asked again over TCP, where it is carried out and answered: a Welcome too big for
-        # a datagram. Registered now, the peer would be pushed every table change before it
-        # has the table they change (in a join storm, most of what the peers read). (A
-        # datagram's source address is no longer in doubt: the secure channel's handshake
-        # answered it before any message came.)
-        return self.whole_table_too_big(req, emit)
+        return False
 
     def whole_table_too_big(self, req: Request, emit: Emit) -> bool:
-        """Whether `req`, a request by datagram answered with the whole table (a Register,
-        a TableRequest), is answered TooBig, as the table surely cannot fit a datagram.
+        """Whether `req`, a request by datagram answered with the whole table (a
+        TableRequest), is answered TooBig, as the table surely cannot fit a datagram.
         Counted, not encoded: a big table encoded to be found too big cost the registry as
         much as sending it, once more for each peer asking (after a restart, all of them).
         A table of fewer rows may not fit either, and is answered TooBig by the endpoint,

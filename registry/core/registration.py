@@ -259,7 +259,8 @@ class Registration:
 
     def _welcome(self, attempt: _Attempt, record: Record, now: float, emit: Emit) -> None:
         """`record` is the sender's: bind it to the sender's key, bring it online where the
-        sender listens, and answer with the table and the first part of its mail."""
+        sender listens, and answer with the first part of its mail, and the table when it
+        is small (registry/core/table_feed.py)."""
         msg, req, where = attempt.msg, attempt.req, attempt.where
         moved = bool(req.key) and record.key != req.key
         if moved:
@@ -282,16 +283,16 @@ class Registration:
             emit(SaveTable())
         self._post.keep_owner(record, emit)
         mail = self._post.part(record)
-        table = self._s.table
+        entries, aliases = self._s.feed.welcome_rows()
         welcome = Welcome(
             self._s.answers.new_id(),
             msg.id,
             record.name,
             token,
-            table.version,
-            self._s.feed.entries(),
+            self._s.table.version,
+            entries,
             mail,
-            self._s.aliases.rows(),
+            aliases,
             self._s.membership.registries,
         )
         emit(Send(req.addr, welcome, req.asker))

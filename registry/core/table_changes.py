@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 
 from registry.core.actions import Addr
 from registry.core.table import Record, Table
-from wire.codec import encode, record_size
+from wire.codec import encode, encoded_once, record_size
 from wire.keys import key_from_text
 from wire.limits import MAX_DATAGRAM, MAX_ID
 from wire.messages import Entry, TableUpdate
@@ -79,6 +79,8 @@ class TableChanges:
         # first question, then kept by `changed`; and as one tuple, for a generation
         self._rows: dict[str, Entry] | None = None
         self._entries_kept: tuple[int, tuple[Entry, ...]] = (-1, ())
+        # the rows a TableSnapshot carries, encoded once for the version they stand for
+        self._snapshot_kept: tuple[int, tuple[Entry, ...]] | None = None
         self._generation = 0  # counts changes to the table, pushed or not yet
         # rows changed since the last push, by name key: the table's own, saved with it
         self._dirty = table.unpushed
@@ -163,6 +165,19 @@ class TableChanges:
                 rows = self._rows = {key: r.entry() for key, r in self._table.records.items()}
             self._entries_kept = (self._generation, tuple(rows.values()))
         return self._entries_kept[1]
+
+    def snapshot_rows(self) -> tuple[Entry, ...]:
+        """Every row as a TableSnapshot at the table's version carries them, encoded once
+        (wire.codec.encoded_once) and shared by every snapshot until the next push: in a
+        join storm thousands of peers ask for the table within one push interval. Taken
+        at the first question, it may hold rows changed since the version (pushed with the
+        next: applied twice, they change nothing), and may lack the rows changed after
+        it, even the asker's own (the next push brings them)."""
+        version = self._table.version
+        kept = self._snapshot_kept
+        if kept is None or kept[0] != version:
+            kept = self._snapshot_kept = (version, encoded_once(self.entries()))
+        return kept[1]
 
     def online_at(self, where: Addr) -> list[Record]:
         """The online records at `where`: at most one, since a registration takes over its

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from registry.core.actions import Addr, Emit, SaveTable
 from registry.core.aliases import Aliases
+from registry.core.pacing import WELCOME_ROWS
 from registry.core.pusher import Pusher
 from registry.core.requests import Answers
 from registry.core.table import Record, Table
 from registry.core.table_changes import Roster, TableChanges
-from wire.messages import Entry, TableSnapshot
+from wire.messages import Alias, Entry, TableSnapshot
 
 
 class TableFeed:
@@ -71,9 +72,17 @@ class TableFeed:
     def snapshot(self, reply_to: str) -> TableSnapshot:
         """The whole table, with the aliases, answering `reply_to` ("": unasked)."""
         new_id, table = self._answers.new_id, self._table
-        return TableSnapshot(
-            new_id(), reply_to, table.version, self.changes.entries(), self._aliases.rows()
-        )
+        rows = self.changes.snapshot_rows()  # (encoded once per version)
+        return TableSnapshot(new_id(), reply_to, table.version, rows, self._aliases.rows())
+
+    def welcome_rows(self) -> tuple[tuple[Entry, ...], tuple[Alias, ...]]:
+        """The rows and aliases a Welcome carries: the whole table while it fits a datagram
+        (WELCOME_ROWS), else none. A registration stays a datagram's round trip however big
+        the table: the peer then asks for the table once (a TableRequest, answered with the
+        snapshot every asker at this version shares), and takes the pushes from there."""
+        if len(self._table.records) > WELCOME_ROWS:
+            return (), ()
+        return self.changes.entries(), self._aliases.rows()
 
     def entries(self) -> tuple[Entry, ...]:
         """Every row of the table, as peers see it (registry/core/table_changes.py)."""

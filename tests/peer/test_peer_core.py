@@ -278,6 +278,9 @@ def test_a_deregistered_peer_answers_nothing() -> None:
     assert "offline" in prints(core.line("send bob hi", T0))[0]
 
 
+OWN_ROW = (Entry("alice", "127.0.0.1", 6001, True),)
+
+
 def test_a_keepalive_refused_while_deregistering_does_not_register_again() -> None:
     core = PeerCore(
         name="alice",
@@ -289,7 +292,7 @@ def test_a_keepalive_refused_while_deregistering_does_not_register_again() -> No
     )
     [register] = sent(core.start(T0))
     core.receive(
-        Welcome("r-1", register.id, "alice", "tok", 1, (), (), ()), SERVER, REGISTRY_KEY, T0
+        Welcome("r-1", register.id, "alice", "tok", 1, OWN_ROW, (), ()), SERVER, REGISTRY_KEY, T0
     )
     [keepalive] = sent(run_until(core, T0 + 1))
     assert isinstance(keepalive, Keepalive)

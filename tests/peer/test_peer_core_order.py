@@ -9,6 +9,7 @@ from peer.core.dispatch import PeerCore
 from tests.peer.honest import REGISTRY_KEY, honest_key
 from tests.peer.test_peer_core import (
     BOB,
+    BOBS,
     ROUND,
     SERVER,
     T0,
@@ -19,6 +20,7 @@ from tests.peer.test_peer_core import (
 )
 from wire.messages import (
     Ack,
+    Busy,
     ChannelPost,
     Chat,
     Deregister,
@@ -31,6 +33,8 @@ from wire.messages import (
     RoomMessage,
     RoomNotice,
     RoomPost,
+    TableRequest,
+    TableSnapshot,
     Welcome,
 )
 from wire.refusals import RefusalCode
@@ -158,9 +162,10 @@ def test_a_script_of_dereg_reg_send_and_nick_runs_in_order() -> None:
     [register] = sent(out)
     assert isinstance(register, Register)
     assert "[You are already registered.]" not in prints(out)
-    welcome = Welcome("r-6", register.id, "alice", "tok", 4, (), (), ())
+    own = (Entry("alice", "127.0.0.1", 6001, True),)
+    welcome = Welcome("r-6", register.id, "alice", "tok", 4, own, (), ())
     out = core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 0.02)
-    # the table of this Welcome is empty: bob is unknown, which is said in order
+    # the table of this Welcome holds alice alone: bob is unknown, which is said in order
     assert "[No user named bob. Type who to see the names.]" in prints(out)
     [rename] = [m for m in sent(out) if isinstance(m, Rename)]
     out = core.receive(Ack("r-7", rename.id), SERVER, REGISTRY_KEY, T0 + 0.03)
@@ -412,3 +417,31 @@ def test_what_waits_for_the_registry_is_kept_in_the_order_typed() -> None:
     run_until(core, T0 + 1)
     [kept] = [a for a in core.leave_now() if isinstance(a, pa.KeepOutbox)]
     assert [m.text for m in kept.messages] == ["are you there?", "anyone?"]  # type: ignore[attr-defined]
+
+
+def test_lines_typed_before_a_welcome_without_the_table_wait_for_the_table() -> None:
+    # a big table does not come in the Welcome: a script's `send bob` waits for it, rather
+    # than be told bob is unknown
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
+    [register] = sent(core.start(T0))
+    assert core.line("send bob hi", T0) == []
+    welcome = Welcome("r-1", register.id, "alice", "tok", 4, (), (), ())
+    out = core.receive(welcome, SERVER, REGISTRY_KEY, T0 + 0.01)
+    [ask] = [m for m in sent(out) if isinstance(m, TableRequest)]
+    assert not [m for m in sent(out) if isinstance(m, Chat)]
+    assert "[No user named bob. Type who to see the names.]" not in prints(out)
+    rows = (Entry("alice", "127.0.0.1", 6001, True), Entry("bob", *BOB, True, BOBS))
+    out = core.receive(TableSnapshot("r-2", ask.id, 4, rows, ()), SERVER, REGISTRY_KEY, T0 + 0.02)
+    assert [m.text for m in sent(out) if isinstance(m, Chat)] == ["hi"]
+
+
+def test_a_busy_for_a_late_copy_of_a_registration_keeps_the_patience_of_the_first() -> None:
+    # in a join storm the registry reads copies of a registration late, and answers each
+    # Busy: one that came during the wait made the next silent round a give-up
+    core = PeerCore(name="alice", port=6001, server=SERVER, session="a", registry_key=REGISTRY_KEY)
+    [register] = sent(core.start(T0))
+    core.receive(Busy("r-1", register.id, 5000), SERVER, REGISTRY_KEY, T0 + 0.1)
+    core.receive(Busy("r-2", register.id, 5000), SERVER, REGISTRY_KEY, T0 + 1)
+    out = run_until(core, T0 + 30)
+    assert not [line for line in prints(out) if "Could not register" in line]
+    assert [m for m in sent(out) if isinstance(m, Register)]

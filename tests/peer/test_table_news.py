@@ -6,9 +6,18 @@ from peer.core import actions as pa
 from peer.core.change_lines import TABLE_UPDATED
 from peer.core.lifecycle import Phase
 from peer.core.renames import Renames
+from peer.core.table import HELD_UPDATES
 from peer.core.table_news import GAP_WAIT, TableNews
 from tests.peer.parts_kit import ME, T0, link, prints, sent, shared
-from wire.messages import Alive, Entry, Keepalive, TableRequest, TableSnapshot, TableUpdate
+from wire.messages import (
+    Alive,
+    Entry,
+    Keepalive,
+    TableRequest,
+    TableSnapshot,
+    TableUpdate,
+    Welcome,
+)
 
 
 def news() -> TableNews:
@@ -51,13 +60,25 @@ def test_a_whole_table_without_us_and_no_rename_asked_is_a_release() -> None:
     assert out == []  # older than ours
 
 
-def test_an_alive_with_a_newer_table_fetches_it() -> None:
+def test_an_alive_with_a_newer_table_fetches_it_unless_its_updates_come_meanwhile() -> None:
+    # in a join storm nearly every keepalive's answer is ahead of the updates on their way:
+    # each fetched the whole table at once
     table_news, out = news(), list[pa.Action]()
     keepalive = Keepalive("a-9", "alice", "tok")
     table_news.alive(keepalive, Alive("r-1", "a-9", 3), T0, out.append)
-    assert out == []
+    assert out == [] and table_news.gap_over_at is None
     table_news.alive(keepalive, Alive("r-2", "a-9", 5), T0, out.append)
+    assert out == [] and table_news.gap_over_at == T0 + GAP_WAIT
+    table_news.tick(T0 + GAP_WAIT, out.append)
     assert sent(out) == [TableRequest("a-1")]
+    # the same, but its updates come within the wait: nothing is fetched
+    table_news, out = news(), list[pa.Action]()
+    table_news.alive(keepalive, Alive("r-3", "a-9", 5), T0, out.append)
+    for version in (4, 5):
+        table_news.update(TableUpdate(f"u-{version}", version, ()), T0 + 1, out.append)
+    assert table_news.gap_over_at is None
+    table_news.tick(T0 + GAP_WAIT, out.append)
+    assert sent(out) == []
 
 
 def test_whois_gives_both_fingerprints_or_says_why_not() -> None:
@@ -67,3 +88,43 @@ def test_whois_gives_both_fingerprints_or_says_why_not() -> None:
         "[No user named dave. Type who to see the names.]", "error"
     )
     assert "has no key yet" in table_news.whois("carol").text
+
+
+def test_a_welcome_without_rows_asks_for_the_table_and_holds_the_updates_for_it() -> None:
+    # a big table does not come in the Welcome: asked for once, then taken with the
+    # updates that came meanwhile; a snapshot from before our own row is no release
+    table_news, out = news(), list[pa.Action]()
+    table_news.welcome_table(Welcome("r-1", "g-1", "alice", "tok", 8, (), (), ()), T0, out.append)
+    assert sent(out) == [TableRequest("a-1")] and prints(out) == []
+    bob = Entry("bob", "127.0.0.1", 6002, True)
+    table_news.update(TableUpdate("r-2", 9, (Entry("alice", *ME, True),)), T0, out.append)
+    table_news.update(TableUpdate("r-3", 10, (bob,)), T0, out.append)
+    assert sent(out) == [TableRequest("a-1")]  # asked once
+    out.clear()
+    table_news.snapshot(TableSnapshot("r-4", "a-1", 8, (), ()), T0 + 0.1, out.append)
+    table = table_news._shared.table
+    assert table.version == 10 and "alice" in table and "bob" in table
+    assert not any("released" in line for line in prints(out))
+    assert table_news.gap_over_at is None
+
+
+def test_a_welcome_with_rows_replaces_the_table_and_asks_for_nothing() -> None:
+    table_news, out = news(), list[pa.Action]()
+    own = (Entry("alice", *ME, True),)
+    table_news.welcome_table(Welcome("r-1", "g-1", "alice", "tok", 8, own, (), ()), T0, out.append)
+    assert sent(out) == [] and table_news._shared.table.version == 8
+
+
+def test_updates_that_come_while_the_table_comes_over_tcp_do_not_ask_for_it_again() -> None:
+    # a big table is asked again over TCP after a TooBig: each update that came meanwhile
+    # asked for it once more, and a join storm's peers took two or three whole tables each
+    made = shared()
+    registry = link(made)
+    table_news, out = TableNews(made, registry, Renames(made, registry)), list[pa.Action]()
+    table_news.welcome_table(Welcome("r-1", "g-1", "alice", "tok", 8, (), (), ()), T0, out.append)
+    [ask] = sent(out)
+    assert made.requests.stream(ask.id, T0 + 0.1) is not None  # the TooBig came
+    out.clear()
+    for version in range(9, 9 + 2 * HELD_UPDATES):
+        table_news.update(TableUpdate(f"u-{version}", version, ()), T0 + 0.2, out.append)
+    assert sent(out) == []

@@ -1,4 +1,4 @@
-"""registry/core/pacing.py alone: registrations asked to wait, or to come over TCP."""
+"""registry/core/pacing.py alone: registrations asked to wait, whole tables to come over TCP."""
 
 from __future__ import annotations
 
@@ -36,11 +36,21 @@ def test_a_copy_of_a_registration_done_is_answered_busy_or_not() -> None:
     assert not pacing(table).paced(ASK, Request("a-1", AT, behind=5.0), T0, [])
 
 
-def test_a_datagram_s_registration_into_a_big_table_is_asked_over_tcp() -> None:
+def test_a_datagram_s_registration_into_a_big_table_is_carried_out() -> None:
+    # its Welcome does not carry the table (registry/core/table_feed.py): it fits a datagram
     table = Table()
     for i in range(WELCOME_ROWS + 1):
         table.records[f"p{i}"] = Record(f"p{i}", "127.0.0.1", 8000 + i, False, "t")
     out: list[ra.Action] = []
-    assert pacing(table).paced(ASK, Request("a-1", AT, datagram=True), T0, out.append)
+    assert not pacing(table).paced(ASK, Request("a-1", AT, datagram=True), T0, out.append)
+    assert out == []
+
+
+def test_a_whole_table_asked_by_datagram_from_a_big_table_is_asked_over_tcp() -> None:
+    table = Table()
+    for i in range(WELCOME_ROWS + 1):
+        table.records[f"p{i}"] = Record(f"p{i}", "127.0.0.1", 8000 + i, False, "t")
+    out: list[ra.Action] = []
+    assert pacing(table).whole_table_too_big(Request("a-1", AT, datagram=True), out.append)
     assert sent(out) == [(AT, TooBig("r-1", "a-1"))]
-    assert not pacing(table).paced(ASK, Request("a-1", AT), T0, [])  # over TCP: carried out
+    assert not pacing(table).whole_table_too_big(Request("a-1", AT), [].append)  # over TCP

@@ -349,3 +349,15 @@ def test_one_given_up_and_started_again_keeps_its_place_oldest_first() -> None:
     assert r.renew(1.0, every=True) == ["A", "B"]  # even one sent at that time
     r.again("c", "C", 1.0)  # not given up by the last due: as start, last
     assert r.items() == ["A", "B", "C"]
+
+
+def test_a_request_renewed_twice_at_one_instant_is_due_once_each_time() -> None:
+    # heard from again, then moved to another end, at one instant: armed twice with one
+    # deadline, the request was sent twice a round and given up twice (a KeyError)
+    r: Retransmitter[str] = Retransmitter(timeout=1.0, attempts=2)
+    r.start("a", "A", 0.0)
+    r.renew(0.5)
+    r.renew(0.5, every=True)
+    assert r.due(1.5) == (["A"], [])
+    assert r.due(2.5) == ([], ["A"])
+    assert len(r) == 0 and r.due(3.5) == ([], [])
