@@ -354,7 +354,7 @@ class PeerNode:
                         exc,
                         "a message on its way when ChatApp is killed may be lost",
                     )
-        self._schedule()
+        self._timer.set(None if self._done.done() else self.core.wake_by)
 
     def _write_shown(self, shown: Shown) -> None:
         """Write one Shown record (see `_carry_out`)."""
@@ -459,9 +459,6 @@ class PeerNode:
     def _finish(self, code: int) -> None:
         if not self._done.done():
             self._done.set_result(code)
-
-    def _schedule(self) -> None:
-        self._timer.set(None if self._done.done() else self.core.next_wake())
 
     def _debug(self, line: str) -> None:
         if self._verbose:

@@ -29,7 +29,7 @@ class DirectChats:
         self._shared = shared
         self._inbox = inbox
         self._link = link
-        self._chats: Retransmitter[Chat] = Retransmitter(timeout, attempts)
+        self._chats: Retransmitter[Chat] = Retransmitter(timeout, attempts, shared.alarm)
         # per recipient (name key): the id of a direct message too long for a datagram,
         # on its way over TCP, and the messages typed to them after it, held until it is
         # acked or given up: they would otherwise arrive first (see `_send_in_order`)

@@ -67,7 +67,7 @@ from peer.core.typed_commands import Commands
 from peer.core.typed_input import TypedInput
 from wire.file_messages import FILE_DATAGRAMS
 from wire.messages import Chat, Message, TableSnapshot, TableUpdate, Welcome
-from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker
+from wire.reliable import ATTEMPTS, TIMEOUT, Alarm, IdMaker
 
 
 class PeerOptions(TypedDict, total=False):
@@ -110,17 +110,19 @@ class PeerCore:
         #: Seconds between keepalives.
         self.keepalive = options.get("keepalive", KEEPALIVE)
         outbox = Outbox(options.get("outbox", ()))
+        alarm = Alarm()
         self._shared = shared = Shared(
             state=PeerState(name, port, options.get("token", ""), options.get("password", "")),
             server=server,
             new_id=IdMaker(session),
             table=Table(),
             outbox=outbox,
-            requests=Requests(server, outbox, timeout, attempts),
-            watch=RegistryWatch(self.keepalive),
+            requests=Requests(server, outbox, timeout, attempts, alarm=alarm),
+            watch=RegistryWatch(self.keepalive, alarm),
             seen=SeenIds(options.get("seen", ())),
             settling=Settling(outbox),
             room_return=RoomReturn(outbox, options.get("room", "")),
+            alarm=alarm,
         )
         self.state = shared.state
         #: Who may say what (peer.core.trust): its `registry` key is set by the adapter once the
@@ -322,6 +324,7 @@ class PeerCore:
         self._parts.direct.tick(now, emit)
         self._parts.link.tick(now, emit)
         self._settle(now, emit)
+        self._shared.alarm.at = self.next_wake()
         return actions
 
     def cancel_question(self) -> list[Action]:
@@ -336,6 +339,13 @@ class PeerCore:
         return actions
 
     # -- read-only views ----------------------------------------------------------------
+
+    @property
+    def wake_by(self) -> float | None:
+        """When to call `tick` at the latest (None: not until another event), read after
+        every event: `next_wake` or earlier, without asking each part (an early `tick`
+        finds nothing due, and sets this to `next_wake` again)."""
+        return None if self._life.phase is Phase.LEFT else self._shared.alarm.at
 
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""

@@ -33,7 +33,7 @@ from wire.messages import (
     RoomPost,
     SaveMessage,
 )
-from wire.reliable import ATTEMPTS, STREAM_WAIT, TIMEOUT, Retransmitter
+from wire.reliable import ATTEMPTS, STREAM_WAIT, TIMEOUT, Alarm, Retransmitter
 
 #: What reaches the registry in the order typed, behind a long line on its way over TCP.
 _IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister)
@@ -67,8 +67,8 @@ class Requests:
     """The requests of one peer to the registry at `server`, from sending to their answer,
     give-up or outcome. `outbox` is the peer's own: a kept message, as the outbox is sent,
     is waited for like a long one (see `send`). `timeout` and `attempts` are the retry rule
-    of datagrams (wire.reliable); `pace` how fast what the user types may go (by default
-    peer.core.pacing's, below the registry's flood gate)."""
+    of datagrams (wire.reliable); `alarm` is lowered to each deadline armed (a part of the
+    peer's core: the core's own)."""
 
     def __init__(
         self,
@@ -76,14 +76,16 @@ class Requests:
         outbox: Outbox,
         timeout: float = TIMEOUT,
         attempts: int = ATTEMPTS,
-        pace: Pace | None = None,
+        alarm: Alarm | None = None,
     ) -> None:
         self.server = server  # where requests go: the registry used now (Shared.move_to)
         #: Whose key the registry's is (`registry`), what requests are sealed for: the
         #: peer's own, given by Shared.
         self.trust = Trust(b"", lambda name: None)
         self._outbox = outbox
-        self._sent: Retransmitter[Request] = Retransmitter(timeout, attempts)
+        #: Lowered to each deadline armed here (see `next_wake`).
+        self.alarm = alarm or Alarm()
+        self._sent: Retransmitter[Request] = Retransmitter(timeout, attempts, self.alarm)
         # the request what is typed next (saves, posts, ...) waits for (a long one on its
         # way, or a kept one as the outbox is sent: `next_kept`), and those held behind it
         self._waited_for: str | None = None
@@ -97,7 +99,8 @@ class Requests:
         # registrations, joins and renames given up on, by id, for their late answers
         self._given_up: dict[str, Register | Join | Rename] = {}
         # what the user typed beyond the pace (peer/core/pacing.py), by id, in the order typed
-        self._pace = pace or Pace()
+        #: How fast what the user types may go (set before the first request to change it).
+        self.pace = Pace()
         self._paced: dict[str, Request] = {}
         self._paced_kinds: Counter[type[Message]] = Counter()  # of _paced, for `any_of`
         self._busy: BusyWaits[Request] = BusyWaits()  # requests answered Busy
@@ -162,11 +165,12 @@ class Requests:
         )
         if long or message in self._outbox:
             self._waited_for = message.id
-        if self._paced or not self._pace.take(now):
+        if self._paced or not self.pace.take(now):
             # beyond the pace: it waits, behind what waits already (`release`)
             if message.id not in self._paced:
                 self._paced[message.id] = Request(message, quiet)
                 self._paced_kinds[type(message)] += 1
+                self.alarm.lower(self.pace.next_at())
             return True
         return False
 
@@ -204,7 +208,7 @@ class Requests:
         """Send, in order, what waits for the pace (see `send`), as much as it allows at
         `now`. The caller calls this at `next_wake`."""
         paced = self._paced
-        while paced and self._pace.take(now):
+        while paced and self.pace.take(now):
             msg_id = next(iter(paced))
             request = paced.pop(msg_id)
             kinds, kind = self._paced_kinds, type(request.message)
@@ -309,7 +313,7 @@ class Requests:
         wake = self._sent.next_wake()
         # asked after every event: each other source is looked at only when it holds one
         if self._paced:
-            wake = _earlier(wake, self._pace.next_at())
+            wake = _earlier(wake, self.pace.next_at())
         if self._busy.due:
             wake = _earlier(wake, self._busy.next_wake())
         if self._streamed:
@@ -343,6 +347,7 @@ class Requests:
         if request is not None:
             request.since = now  # its round over TCP begins
             self._streamed[msg_id] = (request, now + STREAM_WAIT)
+            self.alarm.lower(now + STREAM_WAIT)
         return request
 
     def busy(self, msg_id: str, wait: float, now: float) -> tuple[Request | None, bool]:
@@ -355,6 +360,7 @@ class Requests:
         if request is None:
             return None, False
         self._busy.wait(msg_id, request, now + wait, since)
+        self.alarm.lower(now + wait)
         return request, since == now
 
     def too_busy(self, msg_id: str, now: float) -> bool:
@@ -379,6 +385,7 @@ class Requests:
             self._kept_saves.add(message.id)
         if message.id not in self._outcomes:
             self._outcomes[message.id] = (message, now + OUTCOME_WAIT)
+            self.alarm.lower(now + OUTCOME_WAIT)
         if message.id in self._accepted:
             return False
         self._accepted.add(message.id)

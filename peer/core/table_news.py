@@ -60,6 +60,7 @@ class TableNews:
         if update.version > table.version + 1:
             if self.gap_over_at is None:
                 self.gap_over_at = now + GAP_WAIT
+                self._shared.alarm.lower(self.gap_over_at)
             table.hold(update)
             if update.version - table.version > HELD_UPDATES or table.held >= HELD_UPDATES:
                 self._fetch(now, emit)
@@ -81,6 +82,7 @@ class TableNews:
         while (update := table.take_next()) is not None:
             self._apply(update, now, emit)
         self.gap_over_at = now + GAP_WAIT if table.held else None
+        self._shared.alarm.lower(self.gap_over_at)
 
     def _fetch(self, now: float, emit: Emit) -> None:
         """Ask for the whole table (over TCP if it does not fit), unless asked already."""
