@@ -345,9 +345,13 @@ class PeerNode:
         if self._logged:
             logged = self._logged[:]
             self._logged.clear()  # the same list: its `append` is the records' carrier
+            log = self._state.sending
             for record in logged:
                 try:  # as `_on_disk` does, without its calls: this comes after every send
-                    self._log_sending(record)
+                    if isinstance(record, Sending):
+                        log.sent(record.message.id, encode(record.message))
+                    else:
+                        log.settled(record.id)
                 except OSError as exc:
                     self._not_kept(
                         "the messages you send",
@@ -364,13 +368,6 @@ class PeerNode:
             self._not_kept(
                 "the list of messages shown", exc, "after a restart some may be shown again"
             )
-
-    def _log_sending(self, record: Sending | Settled) -> None:
-        """Write one Sending or Settled record (see `_carry_out`). Raises OSError."""
-        if isinstance(record, Sending):
-            self._state.sending.sent(record.message.id, encode(record.message))
-        else:
-            self._state.sending.settled(record.id)
 
     def _send(self, action: Send | SendStream) -> None:
         """Carry out a Send (as a datagram if it fits) or a SendStream (over TCP). A save is

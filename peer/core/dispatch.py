@@ -473,16 +473,13 @@ class PeerCore:
     def _on_its_way(self, msg_id: str) -> bool:
         """Whether message `msg_id`, sent by this peer, is still between being typed and
         being known delivered: the places `undelivered` looks in."""
-        outbox, direct = self._shared.outbox, self._parts.direct
-        if (
-            direct.awaiting_ack(msg_id)
+        outbox = self._shared.outbox
+        return (
+            self._parts.direct.holds(msg_id)
             or self._shared.requests.holds(msg_id)
             or msg_id in outbox.unanswered
-        ):
-            return True
-        if outbox and any(m.id == msg_id for m in outbox):
-            return True
-        return direct.holds(msg_id)
+            or any(m.id == msg_id for m in outbox.held)
+        )
 
     def _update_prompt(self, emit: Emit) -> None:
         prompt = self.prompt()
