@@ -358,7 +358,7 @@ class PeerNode:
                         exc,
                         "a message on its way when ChatApp is killed may be lost",
                     )
-        self._timer.set(None if self._done.done() else self.core.wake_by)
+        self._timer.set(None if self._done.done() else self.core.alarm.at)
 
     def _write_shown(self, shown: Shown) -> None:
         """Write one Shown record (see `_carry_out`)."""

@@ -125,7 +125,8 @@ class DirectChats:
                 return False
             self._shared.outbox.unanswered.pop(chat.id, None)
             emit(Print(f"[Message received by {chat.to}.]", "system"))
-            self._chat_over(chat, now, emit, gave_up=False)
+            if self._long_chat:  # (mostly none is on its way: asked for every ack)
+                self._chat_over(chat, now, emit, gave_up=False)
             return True
         if isinstance(reply, Refused):
             # A peer refuses a direct message only when it cannot read it (another version

@@ -135,6 +135,10 @@ class PeerCore:
         #: The peer's copy of the registry's table (read-only outside the core).
         self.table = shared.table
         self._life = shared.life
+        #: When to call `tick` at the latest (`alarm.at`; None: not until another event),
+        #: read after every event: `next_wake` or earlier, without asking each part (an
+        #: early `tick` finds nothing due, and sets it to `next_wake` again).
+        self.alarm = alarm
         self._build_parts(timeout, attempts)
         self._prompt = ""
         # what the prompt was made of (see `_settle`): it is made again when that changes
@@ -316,6 +320,7 @@ class PeerCore:
     def tick(self, now: float) -> list[Action]:
         """Time passed: retries, give-ups, keepalives and outbox retries."""
         if self._life.phase is Phase.LEFT:
+            self.alarm.at = None
             return []
         actions: list[Action] = []
         emit = actions.append
@@ -324,7 +329,7 @@ class PeerCore:
         self._parts.direct.tick(now, emit)
         self._parts.link.tick(now, emit)
         self._settle(now, emit)
-        self._shared.alarm.at = self.next_wake()
+        self.alarm.at = self.next_wake()
         return actions
 
     def cancel_question(self) -> list[Action]:
@@ -339,13 +344,6 @@ class PeerCore:
         return actions
 
     # -- read-only views ----------------------------------------------------------------
-
-    @property
-    def wake_by(self) -> float | None:
-        """When to call `tick` at the latest (None: not until another event), read after
-        every event: `next_wake` or earlier, without asking each part (an early `tick`
-        finds nothing due, and sets this to `next_wake` again)."""
-        return None if self._life.phase is Phase.LEFT else self._shared.alarm.at
 
     def next_wake(self) -> float | None:
         """When `tick` next has work, or None."""
