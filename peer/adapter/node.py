@@ -135,7 +135,7 @@ class PeerNode:
             on_batch=self.received_batch,
             handoff=self.files.handoff,
             # floods from one address are dropped unopened, in the one log of rejections
-            gate=PeerGate(lambda: self.core.server, lambda *drop: self.endpoint.rejections(*drop)),
+            gate=PeerGate(self.core, lambda *drop: self.endpoint.rejections(*drop)),
         )
         self._timer = WakeTimer(self._tick)
         self._wall_read_next = 0.0  # when `now` next reads the time of day
