@@ -339,7 +339,9 @@ class Endpoint(ReceivingDatagrams):
 
     def _flush(self) -> None:
         """Send whatever waits to leave packed (the end of a pass of the event loop)."""
-        self._sendto_each(self._outgoing.flush())
+        waiting = self._outgoing.flush()
+        if waiting:  # (mostly nothing: the pass's first datagram to each address left)
+            self._sendto_each(waiting)
 
     def _sendto(self, data: bytes, dest: Dest) -> None:
         """Seal `data` for the key at the address of `dest` and send what that takes."""
