@@ -2,10 +2,9 @@
 or over TCP after a TooBig), what waits behind a long or kept request so the registry gets
 lines in the order typed, the accepted saves and posts whose outcome is to come, and the
 given-up requests whose late answers are still taken (docs/PROTOCOL.md, "A long message
-is not overtaken"). Sans-IO: `send` appends the Send action; the caller asks `due`,
-and `outcomes_over` at `next_wake`. What answers and failures mean to the
-user is peer.core.answers' and peer.core.give_ups'; the order of sending,
-peer.core.registry_link's."""
+is not overtaken"). Sans-IO: `send` appends the Send action; the caller asks `due`, and
+`outcomes_over` at `next_wake`. What answers and failures mean to the user is
+peer.core.answers' and peer.core.give_ups'; the order of sending, peer.core.registry_link's."""
 
 from __future__ import annotations
 
@@ -51,10 +50,8 @@ EXTRA_ROUNDS = 3
 
 
 class Request(Struct):
-    """A request to the registry waiting for its answer.
-
-    `quiet` requests are outbox retries: their failure is not announced again.
-    """
+    """A request to the registry waiting for its answer (`quiet`: an outbox retry, whose
+    failure is not announced again)."""
 
     message: Message
     quiet: bool = False
@@ -83,8 +80,7 @@ class Requests:
         #: peer's own, given by Shared.
         self.trust = Trust(b"", lambda name: None)
         self._outbox = outbox
-        #: Lowered to each deadline armed here (see `next_wake`).
-        self.alarm = alarm or Alarm()
+        self.alarm = alarm or Alarm()  # lowered to each deadline armed here
         self._sent: Retransmitter[Request] = Retransmitter(timeout, attempts, self.alarm)
         # the request what is typed next (saves, posts, ...) waits for (a long one on its
         # way, or a kept one as the outbox is sent: `next_kept`), and those held behind it
@@ -99,8 +95,7 @@ class Requests:
         # registrations, joins and renames given up on, by id, for their late answers
         self._given_up: dict[str, Register | Join | Rename] = {}
         # what the user typed beyond the pace (peer/core/pacing.py), by id, in the order typed
-        #: How fast what the user types may go (set before the first request to change it).
-        self.pace = Pace()
+        self.pace = Pace()  # how fast typed lines go (set before the first request)
         self._paced: dict[str, Request] = {}
         self._paced_kinds: Counter[type[Message]] = Counter()  # of _paced, for `any_of`
         self._busy: BusyWaits[Request] = BusyWaits()  # requests answered Busy
