@@ -135,7 +135,7 @@ def _watch_registry(peer: Any, heard: set[str], mark: list[float], tables: list[
     `mark[0]` (a registry restarted: this peer found it again); count in `tables[0]` the
     whole tables it takes."""
     node = peer.node
-    received, one = node._received_batch, node.endpoint._on_message
+    received, one = node.received_batch, node.endpoint._on_message
 
     def watched(messages: Any, addr: Any, key: bytes) -> None:
         if key == node.core.trust.registry:

@@ -90,14 +90,14 @@ class BenchPeer:
         # and, as there, a registry that answers a handshake or the key runs: a registration
         # it leaves unanswered is given more rounds (without it, the peers of a registry
         # slow in a join storm gave up after one round, where a user's would not)
-        self.node.endpoint.on_key = self.node._key_answered
-        self.node.endpoint.on_handshake = self.node._registry_answered
+        self.node.endpoint.on_key = self.node.key_answered
+        self.node.endpoint.on_handshake = self.node.registry_answered
         if not await self.node.keys.registry_key(self.node.endpoint, self.node.core.after_welcome):
             raise RuntimeError(f"{self.name}: the registry gave no key")
 
     def start(self) -> None:
         """Send the registration (what PeerNode.run does after binding)."""
-        self.node._run(self.node.core.start(self.node._now()))
+        self.node.start()
 
     async def register(self, timeout: float = 20.0) -> None:
         self.start()
@@ -105,7 +105,7 @@ class BenchPeer:
 
     def line(self, text: str) -> None:
         """The user typed `text` (as the console hands a typed line to the node)."""
-        self.node._typed(text)
+        self.node.typed(text)
 
     def table_complete(self, names: int) -> bool:
         table = self.node.core.table
@@ -119,8 +119,7 @@ class BenchPeer:
             listener(self, line)
 
     async def close(self) -> None:
-        self.node._timer.cancel()
-        self.node._finish(0)
+        self.node.stop()
         await self.node.endpoint.close()
 
 

@@ -6,6 +6,7 @@ version of ChatApp before the secure channel, is answered in clear if it asked.
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -102,7 +103,16 @@ class ReceivingDatagrams:
         since = self._behind_since
         return 0.0 if since is None else self._clock() - since
 
-    def _readable(self) -> None:
+    def wait_readable(self, timeout: float) -> bool:
+        """Whether a datagram waits on the socket, waiting up to `timeout` seconds for one
+        (blocking: for a caller that runs `drain` itself, at a moment of its choosing)."""
+        sock = self._sock
+        return sock is not None and bool(select.select([sock], [], [], timeout)[0])
+
+    def drain(self) -> None:
+        """Read, open and hand over what waits on the socket, DRAIN_BATCH datagrams at
+        most, then send what answers them: what the event loop runs when the socket is
+        readable."""
         self._outgoing.drain_begins()
         started, emptied = self._clock(), False
         self._drain_now = started

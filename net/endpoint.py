@@ -36,7 +36,7 @@ from net.outgoing import Datagram, Dest, Outgoing, When
 from net.served_stream import FRAME_DEADLINE as FRAME_DEADLINE
 from net.served_stream import ServedStream
 from net.served_stream import fmt_addr as _fmt
-from net.stream_slots import Closable
+from net.stream_slots import Closable, StreamSlots
 from secure.buffer_budget import BufferBudget
 from secure.channel import SecureChannel
 from secure.stream import SecureStream
@@ -103,6 +103,9 @@ class EndpointOptions(TypedDict, total=False):
     #: one, where the event loop hands them over one by one): what the owner does once per
     #: event, re-arming its timer, it can do once per drain instead.
     on_drained: Callable[[], None] | None
+    #: The monotonic clock it reads, for the secure channel and `behind` (a stand-in in
+    #: tests).
+    clock: Callable[[], float]
 
 
 def _no_log(line: str) -> None:
@@ -145,7 +148,7 @@ class Endpoint(ReceivingDatagrams):
         self.channel = channel
         # each connection's secure session
         self._streams: dict[asyncio.StreamWriter, SecureStream] = {}
-        self._clock = time.monotonic
+        self._clock = options.get("clock", time.monotonic)
         self._on_drained = options.get("on_drained")
         self._handoff = options.get("handoff")
         self._log = log = options.get("log", _no_log)
@@ -169,6 +172,11 @@ class Endpoint(ReceivingDatagrams):
         self._tasks: set[asyncio.Task[None]] = set()
         # accepted connections, bounded so that they leave file descriptors for files
         self._listener = Listener(self._serve_stream, self._spawn, self.dropped)
+
+    @property
+    def stream_slots(self) -> StreamSlots:
+        """The places of the TCP connections accepted (net/stream_slots.py): read-only."""
+        return self._listener.slots
 
     def dropped(self, kind: str, line: str) -> None:
         """Log one rejection of input of `kind` (a constant): at once if it is the first of
@@ -201,7 +209,7 @@ class Endpoint(ReceivingDatagrams):
         sock.setblocking(False)
         try:
             # Read every waiting datagram per wake-up (see DRAIN_BATCH).
-            loop.add_reader(sock.fileno(), self._readable)
+            loop.add_reader(sock.fileno(), self.drain)
             self._sock = sock
         except NotImplementedError:  # a loop without add_reader (Windows' proactor)
             transport, _ = await loop.create_datagram_endpoint(
@@ -331,7 +339,9 @@ class Endpoint(ReceivingDatagrams):
 
     def _flush(self) -> None:
         """Send whatever waits to leave packed (the end of a pass of the event loop)."""
-        self._sendto_each(self._outgoing.flush())
+        waiting = self._outgoing.flush()
+        if waiting:  # (mostly nothing: the pass's first datagram to each address left)
+            self._sendto_each(waiting)
 
     def _sendto(self, data: bytes, dest: Dest) -> None:
         """Seal `data` for the key at the address of `dest` and send what that takes."""

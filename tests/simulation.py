@@ -198,7 +198,10 @@ class SimNet:
             wakes.append(self.registry.next_wake())
         for host in self.hosts.values():
             if host.core is not None and host.exit_code is None:
-                wakes.append(host.core.next_wake())
+                # woken as the adapter wakes it (`alarm`), never later than the truth
+                wake, by = host.core.next_wake(), host.core.alarm.at
+                assert wake is None or (by is not None and by <= wake), (host.name, by, wake)
+                wakes.append(by)
         return min((w for w in wakes if w is not None), default=None)
 
     def _tick_all(self) -> None:
@@ -210,7 +213,7 @@ class SimNet:
                 self._registry_actions(self.registry.tick(self.now))
         for host in list(self.hosts.values()):
             if host.core is not None and host.exit_code is None:
-                wake = host.core.next_wake()
+                wake = host.core.alarm.at
                 if wake is not None and wake <= self.now:
                     self._peer_actions(host, host.core.tick(self.now))
 

@@ -27,6 +27,25 @@ STREAM_WAIT = 15.0
 T = TypeVar("T")
 
 
+class Alarm:
+    """When its owner is next to be woken: at the earliest deadline it keeps, or before.
+
+    Each deadline armed lowers it (`lower`), so that reading it after an event costs
+    nothing; the owner sets `at` to its true earliest deadline after its timed work (a
+    deadline answered meanwhile only makes a wake-up early, which finds nothing due)."""
+
+    __slots__ = ("at",)
+
+    def __init__(self) -> None:
+        #: The time to be woken by, or None when nothing waits.
+        self.at: float | None = None
+
+    def lower(self, deadline: float | None) -> None:
+        """Be woken by `deadline` too (None: no deadline)."""
+        if deadline is not None and (self.at is None or deadline < self.at):
+            self.at = deadline
+
+
 class Pending(Struct, Generic[T]):
     """One request waiting for its answer: how often it was sent and when to look again."""
 
@@ -49,7 +68,10 @@ class Retransmitter(Generic[T]):
     re-armed since is stale and skipped when it comes to the front.
     """
 
-    def __init__(self, timeout: float = TIMEOUT, attempts: int = ATTEMPTS) -> None:
+    def __init__(
+        self, timeout: float = TIMEOUT, attempts: int = ATTEMPTS, alarm: Alarm | None = None
+    ) -> None:
+        """`alarm`, when given, is lowered to each deadline armed."""
         if timeout <= 0 or attempts < 1:
             raise ValueError("timeout must be positive and attempts at least 1")
         self.timeout = timeout
@@ -58,11 +80,14 @@ class Retransmitter(Generic[T]):
         self._queue: deque[tuple[float, Pending[T]]] = deque()
         self._seq = itertools.count()
         self._given_up: dict[str, int] = {}  # the order of those the last `due` gave up
+        self._alarm = alarm
 
     def _arm(self, pending: Pending[T]) -> None:
         if self._queue and pending.deadline < self._queue[-1][0]:
             pending.deadline = self._queue[-1][0]  # the clock stepped back: keep the order
         self._queue.append((pending.deadline, pending))
+        if self._alarm is not None:
+            self._alarm.lower(pending.deadline)
 
     def _live(self, entry: tuple[float, Pending[T]]) -> bool:
         deadline, pending = entry

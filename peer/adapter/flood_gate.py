@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from wire.flood_gate import FloodGate
 from wire.limits import REGISTRY_BURST, REGISTRY_RATE
@@ -23,20 +24,32 @@ PEER_RATE = 2 * REGISTRY_RATE
 PEER_BURST = 2 * REGISTRY_BURST
 
 
-class PeerGate:
-    """Admits what comes from an address within PEER_RATE (the registry at `registry()`
-    always); each drop is told to `rejected` (the one log of rejections: net/drop_log.py),
-    which counts them and writes one line per interval."""
+class UsesRegistry(Protocol):
+    """Whatever says where the registry the peer uses now is (PeerCore)."""
 
-    def __init__(self, registry: Callable[[], Addr], rejected: Callable[[str, str], None]) -> None:
-        self._registry = registry
+    @property
+    def server(self) -> Addr: ...
+
+
+class PeerGate:
+    """Admits what comes from an address within PEER_RATE (the registry at `peer.server`
+    always); each drop is told to `rejected` (the one log of rejections: net/drop_log.py),
+    which counts them and writes one line per interval. `clock`: the monotonic clock."""
+
+    def __init__(
+        self,
+        peer: UsesRegistry,
+        rejected: Callable[[str, str], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._peer = peer
         self._rejected = rejected
         self._gate = FloodGate(PEER_RATE, PEER_BURST)
-        self._clock = time.monotonic
+        self._clock = clock
 
     def __call__(self, addr: Addr) -> bool:
         """Whether to open what just came from `addr` (each message counts one)."""
-        if addr == self._registry():
+        if addr == self._peer.server:
             return True
         admitted, _ = self._gate.admit(addr, self._clock())
         if not admitted:

@@ -88,12 +88,12 @@ class PeerNode:
         self._locks = [lock(data_dir, name)]
         try:
             self._state = PeerStateFile(data_dir, name)
-            self._start(name, server, console, settings)
+            self._make(name, server, console, settings)
         except BaseException:
             self._unlock()
             raise
 
-    def _start(self, name: str, server: Addr, console: Console, settings: PeerSettings) -> None:
+    def _make(self, name: str, server: Addr, console: Console, settings: PeerSettings) -> None:
         """The rest of `__init__`, once the name's files are this peer's alone."""
         token = own_token(self._state, self._name)
         self.core = PeerCore(
@@ -128,21 +128,21 @@ class PeerNode:
         downloads = downloads_folder(settings.downloads)
         self.files = FileService(static, host, folder=folder, downloads=downloads)
         self.endpoint = Endpoint(
-            self._received,
+            self.received,
             channel=SecureChannel(static),
             session=secrets.token_hex(4),
             log=self._debug,
-            on_batch=self._received_batch,
+            on_batch=self.received_batch,
             handoff=self.files.handoff,
             # floods from one address are dropped unopened, in the one log of rejections
-            gate=PeerGate(lambda: self.core.server, lambda *drop: self.endpoint.rejections(*drop)),
+            gate=PeerGate(self.core, lambda *drop: self.endpoint.rejections(*drop)),
         )
         self._timer = WakeTimer(self._tick)
-        self._wall_read_next = 0.0  # when `_now` next reads the time of day
+        self._wall_read_next = 0.0  # when `now` next reads the time of day
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)
         self._failed_writes: set[str] = set()  # see `_on_disk`
-        # the Sending and Settled records of the event being carried out (see `_carry_out`)
+        # the Sending and Settled records of the event being carried out (see `carry_out`)
         self._logged: list[Sending | Settled] = []
         self._carriers = self._carrier_table()
 
@@ -159,8 +159,8 @@ class PeerNode:
             self.core.state.port = self._port = self.endpoint.address[1]
             chosen = f"[Listening on port {self._port}, a free one (a CLIENT-PORT chooses it).]"
             self.core.after_welcome.append(Print(chosen, "system"))
-        self.endpoint.on_key = self._key_answered
-        self.endpoint.on_handshake = self._registry_answered
+        self.endpoint.on_key = self.key_answered
+        self.endpoint.on_handshake = self.registry_answered
         if not await self.keys.registry_key(self.endpoint, self.core.after_welcome):
             await self.endpoint.close()
             self._unlock()
@@ -168,31 +168,60 @@ class PeerNode:
         if self._tightened:  # after the Welcome, and the registry's key first met
             self.core.after_welcome.append(Print(f"[{self._tightened}]", "system"))
         self._catch_signals()
-        self._console.start(self._typed, self._ended)
+        self._console.start(self.typed, self._ended)
         for line in self._start_lines:
             self._console.show(line)
         for problem in self._state.problems:
             self._console.show(Print(f"[{problem}]", "error"))
-        self._run(self.core.start(self._now()))
+        self.start()
         self.files.start()
         try:
             return await self._done
         finally:
-            self._timer.cancel()
-            self.files.close()
+            self.stop()
             stop = getattr(self._console, "stop", None)  # consoles of other callers may lack it
             if stop is not None:
                 await stop()
             await self.endpoint.close()
-            self._unlock()
 
-    def _key_answered(self, addr: Addr, key: bytes) -> None:
+    def start(self) -> None:
+        """The first event: the registration is sent (`run` starts so once the endpoint is
+        open and the registry's key known; a caller driving the node itself may too)."""
+        self._run(self.core.start(self.now()))
+
+    def stop(self) -> None:
+        """Wake the core no more, close the file transfers and let another start use this
+        name's files (`run` stops so as it ends; the console and the endpoint are closed by
+        whoever opened them)."""
+        self._timer.cancel()
+        self.files.close()
+        self._unlock()
+
+    @property
+    def state(self) -> PeerStateFile:
+        """The name's state kept on disk (another after a rename)."""
+        return self._state
+
+    @property
+    def console(self) -> Console:
+        """Where the user is shown lines and types them."""
+        return self._console
+
+    @property
+    def carriers(self) -> frozenset[type]:
+        """The types of action it carries out (`carry_out`)."""
+        return frozenset(self._carriers)
+
+    def key_answered(self, addr: Addr, key: bytes) -> None:
+        """The endpoint's `on_key`: `key` answered, in clear, for the address `addr`."""
         self.keys.key_answered(addr, key)
-        self._registry_answered(addr, key)
+        self.registry_answered(addr, key)
 
-    def _registry_answered(self, addr: Addr, key: bytes) -> None:
+    def registry_answered(self, addr: Addr, key: bytes) -> None:
+        """The endpoint's `on_handshake`: `key` at `addr` completed a handshake; if that is
+        the registry, it runs."""
         if addr == self.core.server and key == self.core.trust.registry:
-            self.core.registry_answered(self._now())
+            self.core.registry_answered(self.now())
 
     def _unlock(self) -> None:
         """Let another start use this name's files (the kernel does it at exit anyway)."""
@@ -242,9 +271,10 @@ class PeerNode:
         self._run(actions)
         return True
 
-    def _typed(self, text: str) -> None:
+    def typed(self, text: str) -> None:
+        """The console's: the user typed the line `text`."""
         # each action carried out as the core decides it: the message typed leaves first
-        self.core.line(text, self._now(), self._carry_out)
+        self.core.line(text, self.now(), self.carry_out)
         self._event_done()
 
     def _ended(self) -> None:
@@ -252,27 +282,28 @@ class PeerNode:
         # A terminal prompt handles Ctrl-C itself while it runs, and takes the loop's SIGINT
         # handler away when it ends: ours again, so that the next Ctrl-C leaves at once.
         self._catch_signals()
-        self._run(self.core.end_of_input(self._now()))
+        self._run(self.core.end_of_input(self.now()))
 
-    def _received(self, message: Message, addr: Addr, key: bytes) -> None:
-        """A message read from a TCP connection: as a datagram of one."""
-        self._received_batch([message], addr, key)
+    def received(self, message: Message, addr: Addr, key: bytes) -> None:
+        """The endpoint's: a message read from a TCP connection, as a datagram of one."""
+        self.received_batch([message], addr, key)
 
-    def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
-        """The messages of one datagram, sealed by `key`, as one event: taken by the core in
-        order (which believes each as far as `key` may say it), each action carried out as
-        the core decides it, so that each message is recorded as shown before its line, and
-        their one Acks leaves once the datagram is taken, before the core's settling."""
+    def received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
+        """The endpoint's `on_batch`: the messages of one datagram, sealed by `key`, as one
+        event: taken by the core in order (which believes each as far as `key` may say it),
+        each action carried out as the core decides it, so that each message is recorded as
+        shown before its line, and their one Acks leaves once the datagram is taken, before
+        the core's settling."""
         if self._verbose:
             for one in messages:
                 self._debug(inbound_line(one, addr))
-        self.core.receive_all(messages, addr, key, self._now(), self._carry_out)
+        self.core.receive_all(messages, addr, key, self.now(), self.carry_out)
         self._event_done()
 
     def _tick(self) -> None:
-        self._run(self.core.tick(self._now()))
+        self._run(self.core.tick(self.now()))
 
-    def _now(self) -> float:
+    def now(self) -> float:
         """The `now` of an event for the core: the monotonic clock, on which its retries,
         keepalives and rates run (a step of the time of day must neither fire them all at
         once nor hold them back). The core is told the time of day too (`wall_offset`), for
@@ -285,15 +316,15 @@ class PeerNode:
         return now
 
     def _run(self, actions: list[Action]) -> None:
-        """Carry out the actions of one event, in order (see `_carry_out`), then what ends
-        every event (`_event_done`). The events a user waits on hand `_carry_out` to the
-        core instead, which carries out each action as it is decided (`_typed`,
-        `_received_batch`)."""
+        """Carry out the actions of one event, in order (see `carry_out`), then what ends
+        every event (`_event_done`). The events a user waits on hand `carry_out` to the
+        core instead, which carries out each action as it is decided (`typed`,
+        `received_batch`)."""
         for action in actions:
-            self._carry_out(action)
+            self.carry_out(action)
         self._event_done()
 
-    def _carry_out(self, action: Action) -> None:
+    def carry_out(self, action: Action) -> None:
         """Carry out one action of the core, now; the one way the peer's actions are carried
         out: by the carrier of its type (`_carriers`). A Shown record is written at once:
         the core decides it before the message's ack and line, so a killed peer never shows
@@ -307,7 +338,7 @@ class PeerNode:
         self._carriers[type(action)](action)
 
     def _carrier_table(self) -> dict[type, Callable[[Any], None]]:
-        """Who carries out each type of action (see `_carry_out`)."""
+        """Who carries out each type of action (see `carry_out`)."""
         console = self._console
         return {
             Shown: self._write_shown,
@@ -341,36 +372,33 @@ class PeerNode:
 
     def _event_done(self) -> None:
         """After the actions of one event: write its Sending and Settled records, in order
-        (see `_carry_out`), and set the timer for the core's next deadline."""
+        (see `carry_out`), and set the timer for the core's next deadline."""
         if self._logged:
             logged = self._logged[:]
             self._logged.clear()  # the same list: its `append` is the records' carrier
+            log = self._state.sending
             for record in logged:
                 try:  # as `_on_disk` does, without its calls: this comes after every send
-                    self._log_sending(record)
+                    if isinstance(record, Sending):
+                        log.sent(record.message.id, encode(record.message))
+                    else:
+                        log.settled(record.id)
                 except OSError as exc:
                     self._not_kept(
                         "the messages you send",
                         exc,
                         "a message on its way when ChatApp is killed may be lost",
                     )
-        self._schedule()
+        self._timer.set(None if self._done.done() else self.core.alarm.at)
 
     def _write_shown(self, shown: Shown) -> None:
-        """Write one Shown record (see `_carry_out`)."""
+        """Write one Shown record (see `carry_out`)."""
         try:  # as `_on_disk` does, without its call: this comes before every ack
             self._state.add_seen(shown.sender, shown.id)
         except OSError as exc:
             self._not_kept(
                 "the list of messages shown", exc, "after a restart some may be shown again"
             )
-
-    def _log_sending(self, record: Sending | Settled) -> None:
-        """Write one Sending or Settled record (see `_carry_out`). Raises OSError."""
-        if isinstance(record, Sending):
-            self._state.sending.sent(record.message.id, encode(record.message))
-        else:
-            self._state.sending.settled(record.id)
 
     def _send(self, action: Send | SendStream) -> None:
         """Carry out a Send (as a datagram if it fits) or a SendStream (over TCP). A save is
@@ -459,9 +487,6 @@ class PeerNode:
     def _finish(self, code: int) -> None:
         if not self._done.done():
             self._done.set_result(code)
-
-    def _schedule(self) -> None:
-        self._timer.set(None if self._done.done() else self.core.next_wake())
 
     def _debug(self, line: str) -> None:
         if self._verbose:

@@ -31,7 +31,8 @@ class SendingLog:
     def sent(self, msg_id: str, data: bytes) -> None:
         """Keep `data`, the message `msg_id` as encoded for sending, until it is
         `settled`. Raises OSError."""
-        self._take_in_file()
+        if not self._read:
+            self._take_in_file()
         record = b"+" + data + b"\n"
         self._log.append(record)
         self._open[msg_id] = record
@@ -39,7 +40,8 @@ class SendingLog:
     def settled(self, msg_id: str) -> None:
         """Message `msg_id` needs no keeping any more (delivered, saved, or refused and
         said so). Raises OSError."""
-        self._take_in_file()
+        if not self._read:
+            self._take_in_file()
         if self._open.pop(msg_id, None) is None:
             return
         if not self._open:
@@ -79,9 +81,8 @@ class SendingLog:
     def _take_in_file(self) -> None:
         """At the first use after opening or a rename: the records the file holds already
         (moved here with it by a rename) are open too, so that their settling is kept."""
-        if not self._read:
-            self._open = {**self._open_records(), **self._open}
-            self._read = True
+        self._open = {**self._open_records(), **self._open}
+        self._read = True
 
     def _open_records(self) -> dict[str, bytes]:
         """The records in the file that no later `-<id>` settles, by id."""

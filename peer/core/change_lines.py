@@ -15,6 +15,7 @@ from peer.core.table import Table
 from peer.core.who_changed import Rows, changes
 from wire.messages import Notice
 from wire.names import name_key
+from wire.reliable import Alarm
 
 #: "[Client table updated.]" lines shown as they come, in a burst; beyond that, changes
 #: that come meanwhile are said in one line each TABLE_LINE_EVERY seconds. A join storm,
@@ -46,6 +47,11 @@ class ChangeLines:
         self._started = False  # whether a line was said: the first table is the start
         # name keys of those who quit since the last line: said offline already
         self._quit_said: set[str] = set()
+        self._alarm = Alarm()
+
+    def wake_by(self, alarm: Alarm) -> None:
+        """The alarm each line held back lowers (the core's: PeerCore.next_wake)."""
+        self._alarm = alarm
 
     def follow(self, table: Table, me: Callable[[], str]) -> None:
         """The table whose changes are said, and where our own name is."""
@@ -80,6 +86,8 @@ class ChangeLines:
         line at the end of the wait, for every change that comes meanwhile."""
         if self._table_lines.take(now):
             self._updated(emit)
+        else:
+            self._alarm.lower(self._table_lines.due)
 
     def table_replaced(self, emit: Emit) -> None:
         """Say at once that the whole table came: it covers the changes held back."""
@@ -96,6 +104,7 @@ class ChangeLines:
             emit(Print(f"[{notice.text}]", "system"))
         else:
             self._quits_held.append((notice.quitter, notice.text))
+            self._alarm.lower(self._quit_lines.due)
 
     def tick(self, now: float, emit: Emit) -> None:
         """Say the lines held back whose wait is over at `now`."""

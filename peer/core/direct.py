@@ -13,7 +13,7 @@ from peer.core.shared import Shared, text_ok
 from wire.codec import travels_by_stream
 from wire.keys import key_from_text
 from wire.limits import MAX_TEXT
-from wire.messages import Ack, Chat, Message, Refused, SaveMessage
+from wire.messages import Ack, Chat, Entry, Message, Refused, SaveMessage
 from wire.names import name_key, name_problem
 from wire.reliable import Retransmitter
 
@@ -29,7 +29,7 @@ class DirectChats:
         self._shared = shared
         self._inbox = inbox
         self._link = link
-        self._chats: Retransmitter[Chat] = Retransmitter(timeout, attempts)
+        self._chats: Retransmitter[Chat] = Retransmitter(timeout, attempts, shared.alarm)
         # per recipient (name key): the id of a direct message too long for a datagram,
         # on its way over TCP, and the messages typed to them after it, held until it is
         # acked or given up: they would otherwise arrive first (see `_send_in_order`)
@@ -53,7 +53,7 @@ class DirectChats:
             self._say_renamed(to, entry.name, emit)
         chat = Chat(shared.new_id(), shared.state.name, entry.name, text)
         if entry.online:
-            self._send_in_order(chat, now, emit)  # before the records: the user waits for it
+            self._send_in_order(chat, entry, now, emit)  # before the records: the user waits for it
             shared.settling.keep(chat, emit)
         else:
             shared.settling.keep(chat, emit)  # first: a save held in the outbox takes its place
@@ -67,7 +67,7 @@ class DirectChats:
             self._told_renamed.add(renamed)
             emit(Print(f"[{typed} is now known as {name}.]", "system"))
 
-    def _send_in_order(self, chat: Chat, now: float, emit: Emit) -> None:
+    def _send_in_order(self, chat: Chat, entry: Entry | None, now: float, emit: Emit) -> None:
         """Send `chat` unless a long message to the same person is still on its way: a
         message too long for a datagram travels over TCP, which takes longer than a
         datagram sent after it, so what follows it waits for its ack (or its give-up)."""
@@ -76,20 +76,19 @@ class DirectChats:
         if behind is not None:
             behind.append(chat)
             return
-        self._send_chat(chat, emit)
+        self._send_chat(chat, emit, entry)
         self._chats.start(chat.id, chat, now)
         if travels_by_stream(chat):
             self._long_chat[key] = chat.id
             self._behind[key] = []
 
-    def _send_chat(self, chat: Chat, emit: Emit) -> None:
-        shared = self._shared
-        entry = shared.table.entry(chat.to)
+    def _send_chat(self, chat: Chat, emit: Emit, entry: Entry | None) -> None:
+        """Send `chat` to its recipient's `entry` in the table (none: not sent)."""
         if entry is not None:
             key = key_from_text(entry.key) or b""
             emit(Send((entry.ip, entry.port), chat, key))
             if key:
-                shared.trust.sent(chat, key)  # only its key may ack it
+                self._shared.trust.sent(chat, key)  # only its key may ack it
 
     def _chat_over(self, chat: Chat, now: float, emit: Emit, *, gave_up: bool) -> None:
         """`chat` was acked or given up: send what waited behind it, in order. After a
@@ -104,7 +103,7 @@ class DirectChats:
             if gave_up:
                 self._no_ack(waiting, now, emit)
             else:
-                self._send_in_order(waiting, now, emit)
+                self._send_in_order(waiting, self._shared.table.entry(waiting.to), now, emit)
 
     def _no_ack(self, chat: Chat, now: float, emit: Emit) -> None:
         self._to_registry(chat, f"[No ACK from {chat.to}, message sent to server.]", now, emit)
@@ -126,7 +125,8 @@ class DirectChats:
                 return False
             self._shared.outbox.unanswered.pop(chat.id, None)
             emit(Print(f"[Message received by {chat.to}.]", "system"))
-            self._chat_over(chat, now, emit, gave_up=False)
+            if self._long_chat:  # (mostly none is on its way: asked for every ack)
+                self._chat_over(chat, now, emit, gave_up=False)
             return True
         if isinstance(reply, Refused):
             # A peer refuses a direct message only when it cannot read it (another version
@@ -148,8 +148,9 @@ class DirectChats:
         """Send again what is due at `now`; hand what is given up on to the registry."""
         again, failed = self._chats.due(now)
         unanswered = self._shared.outbox.unanswered
+        entry = self._shared.table.entry
         for chat in again:
-            self._send_chat(chat, emit)
+            self._send_chat(chat, emit, entry(chat.to))
             if chat.id not in unanswered:
                 # not answered at once, as nearly every message is: worth a write to disk
                 unanswered[chat.id] = self._shared.save_of(chat)

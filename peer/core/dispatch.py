@@ -67,7 +67,7 @@ from peer.core.typed_commands import Commands
 from peer.core.typed_input import TypedInput
 from wire.file_messages import FILE_DATAGRAMS
 from wire.messages import Chat, Message, TableSnapshot, TableUpdate, Welcome
-from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker
+from wire.reliable import ATTEMPTS, TIMEOUT, Alarm, IdMaker
 
 
 class PeerOptions(TypedDict, total=False):
@@ -110,17 +110,19 @@ class PeerCore:
         #: Seconds between keepalives.
         self.keepalive = options.get("keepalive", KEEPALIVE)
         outbox = Outbox(options.get("outbox", ()))
+        alarm = Alarm()
         self._shared = shared = Shared(
             state=PeerState(name, port, options.get("token", ""), options.get("password", "")),
             server=server,
             new_id=IdMaker(session),
             table=Table(),
             outbox=outbox,
-            requests=Requests(server, outbox, timeout, attempts),
-            watch=RegistryWatch(self.keepalive),
+            requests=Requests(server, outbox, timeout, attempts, alarm=alarm),
+            watch=RegistryWatch(self.keepalive, alarm),
             seen=SeenIds(options.get("seen", ())),
             settling=Settling(outbox),
             room_return=RoomReturn(outbox, options.get("room", "")),
+            alarm=alarm,
         )
         self.state = shared.state
         #: Who may say what (peer.core.trust): its `registry` key is set by the adapter once the
@@ -133,6 +135,10 @@ class PeerCore:
         #: The peer's copy of the registry's table (read-only outside the core).
         self.table = shared.table
         self._life = shared.life
+        #: When to call `tick` at the latest (`alarm.at`; None: not until another event),
+        #: read after every event: `next_wake` or earlier, without asking each part (an
+        #: early `tick` finds nothing due, and sets it to `next_wake` again).
+        self.alarm = alarm
         self._build_parts(timeout, attempts)
         self._prompt = ""
         # what the prompt was made of (see `_settle`): it is made again when that changes
@@ -314,6 +320,7 @@ class PeerCore:
     def tick(self, now: float) -> list[Action]:
         """Time passed: retries, give-ups, keepalives and outbox retries."""
         if self._life.phase is Phase.LEFT:
+            self.alarm.at = None
             return []
         actions: list[Action] = []
         emit = actions.append
@@ -322,6 +329,7 @@ class PeerCore:
         self._parts.direct.tick(now, emit)
         self._parts.link.tick(now, emit)
         self._settle(now, emit)
+        self.alarm.at = self.next_wake()
         return actions
 
     def cancel_question(self) -> list[Action]:
@@ -463,16 +471,13 @@ class PeerCore:
     def _on_its_way(self, msg_id: str) -> bool:
         """Whether message `msg_id`, sent by this peer, is still between being typed and
         being known delivered: the places `undelivered` looks in."""
-        outbox, direct = self._shared.outbox, self._parts.direct
-        if (
-            direct.awaiting_ack(msg_id)
+        outbox = self._shared.outbox
+        return (
+            self._parts.direct.holds(msg_id)
             or self._shared.requests.holds(msg_id)
             or msg_id in outbox.unanswered
-        ):
-            return True
-        if outbox and any(m.id == msg_id for m in outbox):
-            return True
-        return direct.holds(msg_id)
+            or any(m.id == msg_id for m in outbox.held)
+        )
 
     def _update_prompt(self, emit: Emit) -> None:
         prompt = self.prompt()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+from wire.reliable import Alarm
+
 #: Seconds between keepalives (and outbox retries while the registry is away).
 KEEPALIVE = 10.0
 #: While the registry is away, keepalives back off up to this many keepalive periods.
@@ -17,7 +19,9 @@ class RegistryWatch:
     """The keepalive schedule, and whether the registry is away (`down`): a request to it
     was given up on, and nothing has come from it since."""
 
-    def __init__(self, keepalive: float = KEEPALIVE) -> None:
+    def __init__(self, keepalive: float = KEEPALIVE, alarm: Alarm | None = None) -> None:
+        """`alarm` is lowered to each keepalive scheduled."""
+        self._alarm = alarm or Alarm()
         self.keepalive = keepalive
         #: When the next keepalive is due, or None when none is (not registered).
         self.next_keepalive: float | None = None
@@ -35,6 +39,7 @@ class RegistryWatch:
     def registered(self, now: float) -> None:
         """Registered at `now`: keepalives from now on, every period."""
         self.next_keepalive = now + self.keepalive
+        self._alarm.lower(self.next_keepalive)
 
     def offline(self) -> None:
         """Registered no more: no keepalives (whether the registry is away is still
@@ -60,6 +65,7 @@ class RegistryWatch:
         self.down = True
         if self.next_keepalive is None and started:
             self.next_keepalive = now + self.keepalive
+            self._alarm.lower(self.next_keepalive)
 
     def came_back(self, now: float) -> None:
         """Something came from the registry at `now` while it was away."""
@@ -70,3 +76,4 @@ class RegistryWatch:
             # back to the usual period at once: the next probe of the backoff could come
             # later than a restarted registry waits before it counts us as gone
             self.next_keepalive = min(self.next_keepalive, now + self.keepalive)
+            self._alarm.lower(self.next_keepalive)

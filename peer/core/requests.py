@@ -2,10 +2,9 @@
 or over TCP after a TooBig), what waits behind a long or kept request so the registry gets
 lines in the order typed, the accepted saves and posts whose outcome is to come, and the
 given-up requests whose late answers are still taken (docs/PROTOCOL.md, "A long message
-is not overtaken"). Sans-IO: `send` appends the Send action; the caller asks `due`,
-and `outcomes_over` at `next_wake`. What answers and failures mean to the
-user is peer.core.answers' and peer.core.give_ups'; the order of sending,
-peer.core.registry_link's."""
+is not overtaken"). Sans-IO: `send` appends the Send action; the caller asks `due`, and
+`outcomes_over` at `next_wake`. What answers and failures mean to the user is
+peer.core.answers' and peer.core.give_ups'; the order of sending, peer.core.registry_link's."""
 
 from __future__ import annotations
 
@@ -33,7 +32,7 @@ from wire.messages import (
     RoomPost,
     SaveMessage,
 )
-from wire.reliable import ATTEMPTS, STREAM_WAIT, TIMEOUT, Retransmitter
+from wire.reliable import ATTEMPTS, STREAM_WAIT, TIMEOUT, Alarm, Retransmitter
 
 #: What reaches the registry in the order typed, behind a long line on its way over TCP.
 _IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister)
@@ -51,10 +50,8 @@ EXTRA_ROUNDS = 3
 
 
 class Request(Struct):
-    """A request to the registry waiting for its answer.
-
-    `quiet` requests are outbox retries: their failure is not announced again.
-    """
+    """A request to the registry waiting for its answer (`quiet`: an outbox retry, whose
+    failure is not announced again)."""
 
     message: Message
     quiet: bool = False
@@ -67,8 +64,8 @@ class Requests:
     """The requests of one peer to the registry at `server`, from sending to their answer,
     give-up or outcome. `outbox` is the peer's own: a kept message, as the outbox is sent,
     is waited for like a long one (see `send`). `timeout` and `attempts` are the retry rule
-    of datagrams (wire.reliable); `pace` how fast what the user types may go (by default
-    peer.core.pacing's, below the registry's flood gate)."""
+    of datagrams (wire.reliable); `alarm` is lowered to each deadline armed (a part of the
+    peer's core: the core's own)."""
 
     def __init__(
         self,
@@ -76,14 +73,15 @@ class Requests:
         outbox: Outbox,
         timeout: float = TIMEOUT,
         attempts: int = ATTEMPTS,
-        pace: Pace | None = None,
+        alarm: Alarm | None = None,
     ) -> None:
         self.server = server  # where requests go: the registry used now (Shared.move_to)
         #: Whose key the registry's is (`registry`), what requests are sealed for: the
         #: peer's own, given by Shared.
         self.trust = Trust(b"", lambda name: None)
         self._outbox = outbox
-        self._sent: Retransmitter[Request] = Retransmitter(timeout, attempts)
+        self.alarm = alarm or Alarm()  # lowered to each deadline armed here
+        self._sent: Retransmitter[Request] = Retransmitter(timeout, attempts, self.alarm)
         # the request what is typed next (saves, posts, ...) waits for (a long one on its
         # way, or a kept one as the outbox is sent: `next_kept`), and those held behind it
         self._waited_for: str | None = None
@@ -97,7 +95,7 @@ class Requests:
         # registrations, joins and renames given up on, by id, for their late answers
         self._given_up: dict[str, Register | Join | Rename] = {}
         # what the user typed beyond the pace (peer/core/pacing.py), by id, in the order typed
-        self._pace = pace or Pace()
+        self.pace = Pace()  # how fast typed lines go (set before the first request)
         self._paced: dict[str, Request] = {}
         self._paced_kinds: Counter[type[Message]] = Counter()  # of _paced, for `any_of`
         self._busy: BusyWaits[Request] = BusyWaits()  # requests answered Busy
@@ -162,11 +160,12 @@ class Requests:
         )
         if long or message in self._outbox:
             self._waited_for = message.id
-        if self._paced or not self._pace.take(now):
+        if self._paced or not self.pace.take(now):
             # beyond the pace: it waits, behind what waits already (`release`)
             if message.id not in self._paced:
                 self._paced[message.id] = Request(message, quiet)
                 self._paced_kinds[type(message)] += 1
+                self.alarm.lower(self.pace.next_at())
             return True
         return False
 
@@ -204,7 +203,7 @@ class Requests:
         """Send, in order, what waits for the pace (see `send`), as much as it allows at
         `now`. The caller calls this at `next_wake`."""
         paced = self._paced
-        while paced and self._pace.take(now):
+        while paced and self.pace.take(now):
             msg_id = next(iter(paced))
             request = paced.pop(msg_id)
             kinds, kind = self._paced_kinds, type(request.message)
@@ -309,7 +308,7 @@ class Requests:
         wake = self._sent.next_wake()
         # asked after every event: each other source is looked at only when it holds one
         if self._paced:
-            wake = _earlier(wake, self._pace.next_at())
+            wake = _earlier(wake, self.pace.next_at())
         if self._busy.due:
             wake = _earlier(wake, self._busy.next_wake())
         if self._streamed:
@@ -348,6 +347,7 @@ class Requests:
         if request is not None:
             request.since = now  # its round over TCP begins
             self._streamed[msg_id] = (request, now + STREAM_WAIT)
+            self.alarm.lower(now + STREAM_WAIT)
         return request
 
     def busy(self, msg_id: str, wait: float, now: float) -> tuple[Request | None, bool]:
@@ -362,6 +362,7 @@ class Requests:
         if request is None:
             return None, False
         self._busy.wait(msg_id, request, now + wait, since)
+        self.alarm.lower(now + wait)
         return request, since == now
 
     def too_busy(self, msg_id: str, now: float) -> bool:
@@ -386,6 +387,7 @@ class Requests:
             self._kept_saves.add(message.id)
         if message.id not in self._outcomes:
             self._outcomes[message.id] = (message, now + OUTCOME_WAIT)
+            self.alarm.lower(now + OUTCOME_WAIT)
         if message.id in self._accepted:
             return False
         self._accepted.add(message.id)

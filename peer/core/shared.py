@@ -25,7 +25,7 @@ from peer.core.trust import Trust
 from peer.core.typed_lines import TypedLines
 from wire.limits import MAX_TEXT
 from wire.messages import Chat, Join, Register, SaveMessage
-from wire.reliable import IdMaker
+from wire.reliable import Alarm, IdMaker
 from wire.version import WIRE_VERSION
 
 
@@ -73,6 +73,9 @@ class Shared:
     #: Seconds from `now` (monotonic) to the time of day, for the lines that say when
     #: something was said: the adapter sets it (PeerCore.wall_offset), at most a second old.
     wall_offset: float = 0.0
+    #: When the core is next to be woken, or before: each part lowers it to each deadline
+    #: it arms (wire.reliable.Alarm), and the requests and the watch were made with it.
+    alarm: Alarm = field(default_factory=Alarm)
 
     def __post_init__(self) -> None:
         #: Who may say what (peer.core.trust), judged by the key that sealed each message.
@@ -81,6 +84,7 @@ class Shared:
         #: The peer's lifecycle (the PeerState's), at hand: asked for every message.
         self.life: Lifecycle = self.state.life
         self.change_lines.follow(self.table, lambda: self.state.name)
+        self.change_lines.wake_by(self.alarm)
 
     def learn_registries(self, registries: Sequence[str]) -> None:
         """The registry told us the service's registries ("ip:port" each; what is not one

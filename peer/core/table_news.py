@@ -65,6 +65,7 @@ class TableNews:
         if update.version > table.version + 1:
             if self.gap_over_at is None:
                 self.gap_over_at = now + GAP_WAIT
+                self._shared.alarm.lower(self.gap_over_at)
             table.hold(update)
             if update.version - table.version > HELD_UPDATES or table.held >= HELD_UPDATES:
                 self._fetch(now, emit)
@@ -90,6 +91,7 @@ class TableNews:
         while (update := table.take_next()) is not None:
             self._apply(update, now, emit)
         self.gap_over_at = now + GAP_WAIT if self._behind() else None
+        self._shared.alarm.lower(self.gap_over_at)
 
     def _behind(self) -> bool:
         """Whether updates are missing: some are held after a gap, or the registry said
@@ -225,6 +227,7 @@ class TableNews:
             self._said_at = max(self._said_at, reply.version)
             if self.gap_over_at is None:
                 self.gap_over_at = now + GAP_WAIT
+                shared.alarm.lower(self.gap_over_at)
 
     def released(self, emit: Emit) -> None:
         """The registry's console released our name (gone from the table, not renamed):

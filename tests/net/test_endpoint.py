@@ -245,13 +245,12 @@ def test_a_peer_answering_a_drain_asks_the_loop_for_no_extra_pass() -> None:
     async def main() -> None:
         endpoint, sock, port = await acking_endpoint()
         sock.sendto(encode(Notice("n-0", "hi")), ("127.0.0.1", port))
-        assert endpoint._sock is not None
-        select.select([endpoint._sock], [], [], 5)
+        assert endpoint.wait_readable(5)
         loop = asyncio.get_running_loop()
         asked: list[object] = []
         loop.call_soon = lambda callback, *args, **kw: asked.append(callback)  # type: ignore[method-assign,assignment]
         try:
-            endpoint._readable()
+            endpoint.drain()
         finally:
             del loop.call_soon  # the class's again
         assert decode(sock.recv(65536)) == Ack("a-n-0", "n-0")
@@ -299,9 +298,8 @@ def test_the_answers_to_one_drain_leave_before_the_loop_moves_on() -> None:
         endpoint, sock, port = await acking_endpoint()
         for i in range(5):
             sock.sendto(encode(Notice(f"n-{i}", "hi")), ("127.0.0.1", port))
-        assert endpoint._sock is not None
-        select.select([endpoint._sock], [], [], 5)
-        endpoint._readable()  # the loop's turn for this socket; the loop itself does not run
+        assert endpoint.wait_readable(5)
+        endpoint.drain()  # the loop's turn for this socket; the loop itself does not run
         replies: list[str] = []
         while len(replies) < 5:
             for message in decode_datagram_batch(sock.recv(65536)):
@@ -328,9 +326,8 @@ def test_on_drained_is_called_once_per_drain_after_its_datagrams() -> None:
         sock.bind(("127.0.0.1", 0))
         for i in range(3):
             sock.sendto(encode(Notice(f"n-{i}", "hi")), ("127.0.0.1", port))
-        assert endpoint._sock is not None
-        select.select([endpoint._sock], [], [], 5)
-        endpoint._readable()
+        assert endpoint.wait_readable(5)
+        endpoint.drain()
         assert events == ["n-0", "n-1", "n-2", "drained"]
         await endpoint.close()
         sock.close()
@@ -364,9 +361,8 @@ async def one_drain(coalesce: bool) -> tuple[list[list[Message]], list[Message],
     port = (await endpoint.open("127.0.0.1", 0))[1]
     for i in range(5):  # loopback queues each datagram as it is sent: one drain reads all
         poster.sendto(encode(Notice(f"p-{i}", "post")), ("127.0.0.1", port))
-    assert endpoint._sock is not None
-    select.select([endpoint._sock], [], [], 5)
-    endpoint._readable()
+    assert endpoint.wait_readable(5)
+    endpoint.drain()
     acks = [m for got in early for m in got] + seen_by(poster)
     replies = [r for m in acks for r in (m.replies if isinstance(m, Acks) else [m.reply_to])]  # type: ignore[attr-defined]
     assert replies == [f"p-{i}" for i in range(5)]
@@ -483,9 +479,8 @@ async def relay_drain(
     port = (await endpoint.open("127.0.0.1", 0))[1]
     for i in range(posts):
         socks[-1].sendto(encode(Notice(f"p-{i}", "post")), ("127.0.0.1", port))
-    assert endpoint._sock is not None
-    select.select([endpoint._sock], [], [], 5)
-    endpoint._readable()
+    assert endpoint.wait_readable(5)
+    endpoint.drain()
     await endpoint.close()
     got = []
     for sock in socks:
@@ -692,23 +687,21 @@ def test_behind_says_how_long_the_drains_have_left_datagrams_waiting(
     monkeypatch.setattr(datagram_in, "DRAIN_BATCH", 2)
 
     async def main() -> None:
-        endpoint = clear_endpoint(lambda message, addr: None, session="e")
         now = [100.0]
-        endpoint._clock = lambda: now[0]
+        endpoint = clear_endpoint(lambda message, addr: None, session="e", clock=lambda: now[0])
         port = (await endpoint.open("127.0.0.1", 0))[1]
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.bind(("127.0.0.1", 0))
         for i in range(5):
             sock.sendto(encode(Notice(f"n-{i}", "hi")), ("127.0.0.1", port))
-        assert endpoint._sock is not None
-        select.select([endpoint._sock], [], [], 5)
+        assert endpoint.wait_readable(5)
         assert endpoint.behind() == 0.0
-        endpoint._readable()  # two read, three wait
+        endpoint.drain()  # two read, three wait
         now[0] = 101.5
         assert endpoint.behind() == 1.5
-        endpoint._readable()  # two more: one waits still
+        endpoint.drain()  # two more: one waits still
         assert endpoint.behind() == 1.5  # behind since the first drain that stopped short
-        endpoint._readable()  # the last, and the socket is empty
+        endpoint.drain()  # the last, and the socket is empty
         assert endpoint.behind() == 0.0
         await endpoint.close()
         sock.close()

@@ -20,7 +20,7 @@ from peer.core.shared import PeerState, Shared
 from peer.core.table import Table
 from wire.keys import key_text
 from wire.messages import Entry, Message
-from wire.reliable import IdMaker
+from wire.reliable import Alarm, IdMaker
 
 SERVER = ("127.0.0.1", 5000)
 #: The registry's key, as pinned, and bob's, as the table has it: what is sent is for them.
@@ -33,17 +33,19 @@ T0 = 1_700_000_000.0
 def shared(*, registered: bool = True, outbox: tuple[Message, ...] = (), room: str = "") -> Shared:
     """Alice's shared state; `registered`: welcomed, with bob online and carol offline."""
     kept = Outbox(outbox)
+    alarm = Alarm()
     made = Shared(
         state=PeerState("alice", ME[1], "tok"),
         server=SERVER,
         new_id=IdMaker("a"),
         table=Table(),
         outbox=kept,
-        requests=Requests(SERVER, kept),
-        watch=RegistryWatch(),
+        requests=Requests(SERVER, kept, alarm=alarm),
+        watch=RegistryWatch(alarm=alarm),
         seen=SeenIds(),
         settling=Settling(kept),
         room_return=RoomReturn(kept, room),
+        alarm=alarm,
     )
     made.trust.registry = REGISTRY_KEY
     if registered:

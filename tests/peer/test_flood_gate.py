@@ -8,10 +8,16 @@ from peer.adapter.flood_gate import PEER_BURST, PeerGate
 REGISTRY, MALLORY, BOB = ("127.0.0.1", 5000), ("127.0.0.2", 6000), ("127.0.0.3", 6001)
 
 
+class Peer:
+    """Where the registry is, as PeerCore says."""
+
+    server = REGISTRY
+
+
 def test_one_address_beyond_its_burst_is_dropped_and_logged_the_registry_never() -> None:
     told: list[tuple[str, str]] = []
-    gate = PeerGate(lambda: REGISTRY, lambda kind, line: told.append((kind, line)))
-    gate._clock = lambda: 100.0  # one instant: nothing refills
+    gate = PeerGate(Peer(), lambda kind, line: told.append((kind, line)), clock=lambda: 100.0)
+    # (one instant: nothing refills)
     admitted = sum(gate(MALLORY) for _ in range(int(PEER_BURST) + 50))
     assert admitted == PEER_BURST and gate.dropped == 50
     assert told[0] == ("flood", "flood from 127.0.0.2:6000: dropped")

@@ -83,7 +83,7 @@ def started_node(tmp_path: Path, events: list[object], *, slow: bool = False) ->
 
     node.endpoint.send = send  # type: ignore[method-assign]
     node.core.trust.registry = REGISTRY  # as pinned
-    node._run(node.core.start(0.0))
+    node.start()
     return node
 
 
@@ -96,21 +96,19 @@ def registered_node(tmp_path: Path, events: list[object]) -> PeerNode:
         Entry("alice", "127.0.0.1", 6001, True, key_text(ALICE)),
         Entry("bob", "127.0.0.1", 6002, True, key_text(BOB)),
     )
-    node._received(
-        Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ()), SERVER, REGISTRY
-    )
+    node.received(Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ()), SERVER, REGISTRY)
     return node
 
 
 def record_seen(node: PeerNode, events: list[object]) -> None:
     """Have each write of `node`'s shown ids recorded in `events` as ("seen", (sender, id))."""
-    real_add_seen = node._state.add_seen
+    real_add_seen = node.state.add_seen
 
     def add_seen(sender: str, msg_id: str) -> None:
         events.append(("seen", (sender, msg_id)))
         real_add_seen(sender, msg_id)
 
-    node._state.add_seen = add_seen  # type: ignore[method-assign]
+    node.state.add_seen = add_seen  # type: ignore[method-assign]
 
 
 @pytest.mark.needs_pure  # spies on a method of the core or of its files
@@ -123,8 +121,8 @@ def test_each_message_of_a_datagram_is_recorded_and_shown_before_one_acks_answer
         record_seen(node, events)
         events.clear()
         batch: list[Message] = [ChannelMessage(f"b-{i}", "bob", f"hi {i}") for i in range(3)]
-        node._received_batch(batch, SERVER, REGISTRY)
-        node._timer.cancel()
+        node.received_batch(batch, SERVER, REGISTRY)
+        node.stop()
         return events
 
     events = asyncio.run(main())
@@ -154,10 +152,10 @@ def test_stored_messages_count_as_taken_only_once_they_are_on_the_screen(
             for i in range(3)
         )
         welcome = Welcome("r-1", register.id, "alice", "tok", 2, (), mail, ())  # type: ignore[attr-defined]
-        node._received(welcome, SERVER, REGISTRY)
+        node.received(welcome, SERVER, REGISTRY)
         assert not (tmp_path / "peers" / "alice.seen").exists()
-        node._console.printed()  # type: ignore[attr-defined]
-        node._timer.cancel()
+        node.console.printed()  # type: ignore[attr-defined]
+        node.stop()
         return events
 
     events = asyncio.run(main())
@@ -177,17 +175,17 @@ def test_a_failing_write_made_for_every_message_is_said_once_and_the_message_goe
 
         events: list[object] = []
         node = registered_node(tmp_path, events)
-        node._state.sending.sent = full  # type: ignore[method-assign]
-        node._state.add_seen = full  # type: ignore[method-assign]
+        node.state.sending.sent = full  # type: ignore[method-assign]
+        node.state.add_seen = full  # type: ignore[method-assign]
         events.clear()
-        node._typed("send bob one")
-        node._typed("send bob two")
-        node._received_batch(
+        node.typed("send bob one")
+        node.typed("send bob two")
+        node.received_batch(
             [ChannelMessage("b-1", "bob", "hi"), ChannelMessage("b-2", "bob", "again")],
             SERVER,
             REGISTRY,
         )
-        node._timer.cancel()
+        node.stop()
         return events
 
     events = asyncio.run(main())
@@ -224,7 +222,7 @@ def test_a_peer_killed_while_printing_its_mail_shows_only_the_rest_at_its_next_s
     def welcomed(events: list[object]) -> PeerNode:
         node = started_node(tmp_path, events, slow=True)
         [register] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
-        node._received(
+        node.received(
             Welcome("r-1", register.id, "alice", "tok", 2, (), mail, ()), SERVER, REGISTRY
         )  # type: ignore[attr-defined]
         return node
@@ -232,20 +230,19 @@ def test_a_peer_killed_while_printing_its_mail_shows_only_the_rest_at_its_next_s
     async def first_run() -> list[object]:
         events: list[object] = []
         node = welcomed(events)
-        console = node._console
+        console = node.console
         assert isinstance(console, Recorder)
         for _ in range(2):  # the terminal has printed two batches when the kill comes
             console.waiting.pop(0)()
-        node._timer.cancel()
-        node._state.close()
-        node._unlock()  # as the kernel does for a killed process
+        node.stop()
+        node.state.close()
         return events
 
     async def second_run() -> list[object]:
         events: list[object] = []
         node = welcomed(events)
-        node._console.printed()  # type: ignore[attr-defined]
-        node._timer.cancel()
+        node.console.printed()  # type: ignore[attr-defined]
+        node.stop()
         return events
 
     events = asyncio.run(first_run())
@@ -268,7 +265,7 @@ def test_a_typed_message_leaves_before_it_is_logged_and_its_receipt_before_the_s
     async def main() -> list[object]:
         events: list[object] = []
         node = registered_node(tmp_path, events)
-        sending = node._state.sending
+        sending = node.state.sending
         real_sent, real_settled = sending.sent, sending.settled
 
         def sent(msg_id: str, data: bytes) -> None:
@@ -282,11 +279,11 @@ def test_a_typed_message_leaves_before_it_is_logged_and_its_receipt_before_the_s
         sending.sent = sent  # type: ignore[method-assign]
         sending.settled = settled  # type: ignore[method-assign]
         events.clear()
-        node._typed("send bob hello")
+        node.typed("send bob hello")
         [chat] = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
         assert isinstance(chat, Chat)
-        node._received(Ack("b-1", chat.id), ("127.0.0.1", 6002), BOB)
-        node._timer.cancel()
+        node.received(Ack("b-1", chat.id), ("127.0.0.1", 6002), BOB)
+        node.stop()
         return events
 
     events = asyncio.run(main())
@@ -322,9 +319,9 @@ def test_a_typed_message_and_a_lone_datagrams_ack_leave_before_the_core_settles(
         node.core._settle = settle  # type: ignore[method-assign,assignment]
         record_seen(node, events)
         events.clear()
-        node._typed("send bob hello")
-        node._received_batch([Chat("b-7", "bob", "alice", "hi")], ("127.0.0.1", 6002), BOB)
-        node._timer.cancel()
+        node.typed("send bob hello")
+        node.received_batch([Chat("b-7", "bob", "alice", "hi")], ("127.0.0.1", 6002), BOB)
+        node.stop()
         return events
 
     events = asyncio.run(main())

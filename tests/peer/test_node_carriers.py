@@ -19,8 +19,8 @@ pytestmark = pytest.mark.timeout(10)
 def test_every_type_of_action_has_a_carrier(tmp_path: Path) -> None:
     async def main() -> set[type]:
         node = started_node(tmp_path, [])
-        node._timer.cancel()
-        return set(node._carriers)
+        node.stop()
+        return set(node.carriers)
 
     assert asyncio.run(main()) == set(typing.get_args(Action))
 
@@ -37,11 +37,11 @@ def test_a_mail_taken_waits_for_the_lines_before_it_only_as_a_datagram(
         events: list[object] = []
         node = started_node(tmp_path, events, slow=True)
         events.clear()
-        node._carry_out(action(SERVER, taken, node.core.trust.registry))
+        node.carry_out(action(SERVER, taken, node.core.trust.registry))
         before = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
-        node._console.printed()  # type: ignore[attr-defined]
+        node.console.printed()  # type: ignore[attr-defined]
         after = [m for kind, m in events if kind == "send"]  # type: ignore[misc]
-        node._timer.cancel()
+        node.stop()
         return before, after
 
     before, after = asyncio.run(main())

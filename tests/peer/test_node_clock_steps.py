@@ -141,12 +141,11 @@ def test_a_registration_is_retried_as_ever_across_steps_of_the_clock(
         node, watched = retried_node(tmp_path, silent, Register, clock)
         await node.endpoint.open("127.0.0.1", 0)
         try:
-            node._run(node.core.start(node._now()))
+            node.start()
             await asyncio.wait_for(watched.over.wait(), 20)
         finally:
-            node._timer.cancel()
+            node.stop()
             await node.endpoint.close()
-            node._unlock()
         return watched.times
 
     assert_spaced_as_ever(asyncio.run(main()))
@@ -163,20 +162,19 @@ def test_a_direct_message_is_retried_as_ever_across_steps_of_the_clock(
         node, watched = retried_node(tmp_path, silent, Chat, clock)
         address = await node.endpoint.open("127.0.0.1", 0)
         try:
-            node._run(node.core.start(node._now()))
+            node.start()
             [register] = watched.sent
             entries = (
                 Entry("alice", *address, True, key_text(public_of(X25519PrivateKey.generate()))),
                 Entry("bob", *silent, True, bob),
             )
             welcome = Welcome("r-1", register.id, "alice", "tok", 2, entries, (), ())
-            node._received(welcome, node.core.server, node.core.trust.registry)
-            node._typed("send bob hello")
+            node.received(welcome, node.core.server, node.core.trust.registry)
+            node.typed("send bob hello")
             await asyncio.wait_for(watched.over.wait(), 20)
         finally:
-            node._timer.cancel()
+            node.stop()
             await node.endpoint.close()
-            node._unlock()
         assert "[No ACK from bob, message sent to server.]" in watched.lines
         return watched.times
 
@@ -199,9 +197,9 @@ def test_a_step_of_the_time_of_day_reaches_the_core_within_a_second(
         for advance, step in ((0.0, 0.0), (0.5, HOUR), (0.6, 0.0)):
             clock["monotonic"] += advance
             clock["wall"] += advance + step
-            node._now()
+            node.now()
             offsets.append(node.core.wall_offset)
-        node._unlock()
+        node.stop()
         return offsets
 
     first, within_the_second, after_it = asyncio.run(main())

@@ -235,7 +235,9 @@ def test_delivering_counts_what_was_typed_not_quiet_retries() -> None:
 
 def paced_requests(outbox: Outbox | None = None) -> Requests:
     """Requests at a pace of 10 a second, 2 at once."""
-    return Requests(SERVER, outbox or Outbox(), pace=Pace(rate=10.0, burst=2.0))
+    requests = Requests(SERVER, outbox or Outbox())
+    requests.pace = Pace(rate=10.0, burst=2.0)
+    return requests
 
 
 def one_beyond_the_pace() -> tuple[Requests, list[Action]]:

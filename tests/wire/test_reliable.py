@@ -20,7 +20,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from wire.reliable import ATTEMPTS, TIMEOUT, IdMaker, Retransmitter
+from wire.reliable import ATTEMPTS, TIMEOUT, Alarm, IdMaker, Retransmitter
 
 #: The wait the tests of the mechanism give it, whatever TIMEOUT is: the times they drive
 #: are written for it (only `test_defaults_are_the_design_values` holds TIMEOUT to 0.5).
@@ -201,7 +201,8 @@ class RetransmitterMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rt: Retransmitter[str] = Retransmitter(WAIT)
+        self.alarm = Alarm()
+        self.rt: Retransmitter[str] = Retransmitter(WAIT, alarm=self.alarm)
         self.ids = IdMaker("m")
         self.now = 0.0
         self.order: list[str] = []  # every started key, in start order
@@ -211,7 +212,7 @@ class RetransmitterMachine(RuleBasedStateMachine):
 
     @initialize(timeout=st.sampled_from([0.5, 0.1, 1.0]), attempts=st.integers(1, 6))
     def configure(self, timeout: float, attempts: int) -> None:
-        self.rt = Retransmitter(timeout=timeout, attempts=attempts)
+        self.rt = Retransmitter(timeout=timeout, attempts=attempts, alarm=self.alarm)
 
     def waiting(self) -> list[str]:
         return [k for k in self.order if k not in self.outcome]
@@ -293,6 +294,10 @@ class RetransmitterMachine(RuleBasedStateMachine):
             assert 1 <= self.copies[key] <= self.rt.attempts
         expected_wake = min((self.last_sent[k] + self.rt.timeout for k in waiting), default=None)
         assert self.rt.next_wake() == expected_wake
+        # the alarm, lowered to each deadline armed, is never later than the next one
+        assert expected_wake is None or (
+            self.alarm.at is not None and self.alarm.at <= expected_wake
+        )
 
     def teardown(self) -> None:
         # Let time run out: every started key ends exactly once, answered or failed.
@@ -361,3 +366,17 @@ def test_a_request_renewed_twice_at_one_instant_is_due_once_each_time() -> None:
     assert r.due(1.5) == (["A"], [])
     assert r.due(2.5) == ([], ["A"])
     assert len(r) == 0 and r.due(3.5) == ([], [])
+
+
+def test_an_alarm_is_lowered_to_each_deadline_and_never_raised_by_one() -> None:
+    alarm = Alarm()
+    rt: Retransmitter[str] = Retransmitter(WAIT, alarm=alarm)
+    assert alarm.at is None
+    rt.start("a", "a", 10.0)
+    assert alarm.at == 10.0 + WAIT
+    rt.start("b", "b", 11.0)
+    assert alarm.at == 10.0 + WAIT  # a later deadline leaves it
+    alarm.lower(None)
+    assert alarm.at == 10.0 + WAIT
+    rt.answer("a")
+    assert alarm.at == 10.0 + WAIT  # early now: its owner sets it again after its timed work
