@@ -279,6 +279,12 @@ class Endpoint(ReceivingDatagrams):
             return
         self._spawn(self._connect_and_send(dest, message))
 
+    def connected(self, addr: Addr) -> bool:
+        """Whether a TCP connection accepted from `addr` is open: what `send` to `addr`
+        travels on."""
+        writer = self._routes.get(addr)
+        return writer is not None and not writer.is_closing()
+
     def _no_key(self, addr: Addr) -> None:
         self.no_key += 1
         self.dropped("no key", f"not sent to {_fmt(addr)}: no key known there (#{self.no_key})")
