@@ -49,7 +49,7 @@ async def crowd(args: argparse.Namespace) -> None:
     moved: set[str] = set()
     complete: set[str] = set()
     mark = [0.0]
-    heard: set[str] = set()
+    heard: dict[str, float] = {}  # name: when it first heard the registry after the mark
     tables = [0]  # whole tables taken
 
     said = log_to(os.environ.get("BENCH_CROWD_LOG", ""))
@@ -84,6 +84,11 @@ async def crowd(args: argparse.Namespace) -> None:
                 "complete": len(complete),
                 "registered": sum(p.registered.is_set() for p in peers),
                 "heard": len(heard),
+                # how many heard it within 1, 2, 5 and 10 s of the mark (a restart's spread)
+                **{
+                    f"heard_{s}s": sum(t - mark[0] <= s for t in heard.values())
+                    for s in (1, 2, 5, 10)
+                },
                 "gave_up": len(gave_up),
                 "moved": len(moved),
                 "tables": tables[0],
@@ -121,8 +126,10 @@ async def crowd(args: argparse.Namespace) -> None:
     shutil.rmtree(root, ignore_errors=True)  # (not under the run's scratch folder)
 
 
-def _watch_registry(peer: Any, heard: set[str], mark: list[float], tables: list[int]) -> None:
-    """Add `peer`'s name to `heard` when a message from the registry reaches it after
+def _watch_registry(
+    peer: Any, heard: dict[str, float], mark: list[float], tables: list[int]
+) -> None:
+    """Note in `heard` when a message from the registry first reaches `peer` after
     `mark[0]` (a registry restarted: this peer found it again); count in `tables[0]` the
     whole tables it takes."""
     from wire.messages import TableSnapshot, Welcome
@@ -133,14 +140,14 @@ def _watch_registry(peer: Any, heard: set[str], mark: list[float], tables: list[
     def watched(messages: Any, addr: Any, key: bytes) -> None:
         if key == node.core.trust.registry:
             if mark[0]:
-                heard.add(peer.name)
+                heard.setdefault(peer.name, time.monotonic())
             tables[0] += sum(type(m) in (Welcome, TableSnapshot) for m in messages)
         received(messages, addr, key)
 
     def watched_one(message: Any, addr: Any, key: bytes) -> None:
         if key == node.core.trust.registry:
             if mark[0]:
-                heard.add(peer.name)
+                heard.setdefault(peer.name, time.monotonic())
             tables[0] += type(message) in (Welcome, TableSnapshot)
         one(message, addr, key)
 
