@@ -63,10 +63,16 @@ class TableFeed:
 
     def released(self, record: Record, now: float, emit: Emit) -> None:
         """`record` was taken out of the table (the console released it): peers learn it
-        as a row with port 0, which means "this name is gone"; its peer too, if online."""
-        if record.online:
-            self.changes.released_online(record)
-        self.changed(record, now, emit, rows=(Entry(record.name, record.ip, 0, False),))
+        as a row with port 0, which means "this name is gone"; its peer too, if online, and
+        then at once, not held back with the changes that follow: a registry killed
+        meanwhile would not know to tell it after its restart."""
+        row = Entry(record.name, record.ip, 0, False)
+        if not record.online:
+            self.changed(record, now, emit, rows=(row,))
+            return
+        self.changes.released_online(record)
+        self.changes.changed((row,), now)
+        self.push_changes(now, emit)  # (saved first)
 
     def snapshot(self, reply_to: str) -> TableSnapshot:
         """The whole table, with the aliases, answering `reply_to` ("": unasked)."""
