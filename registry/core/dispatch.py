@@ -299,9 +299,10 @@ class RegistryCore:
         self._post.rebuilt = []
         self._rooms.gone = []
         # pushed, acked and sent again as a table change is, a window of peers at a time: a
-        # peer that missed it would find the registry back only at its next keepalive
-        self._news.start(self.table.online(), now, emit)
-        self._s.feed.push_unpushed(now, emit)
+        # peer that missed it would find the registry back only at its next keepalive; the
+        # rows held back when it stopped go with it
+        unpushed = self._s.feed.take_unpushed(now, emit)
+        self._news.start(self.table.online(), unpushed, now, emit)
         self._rooms.restart(now, emit)
         return actions + self.tick(now)
 

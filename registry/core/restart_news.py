@@ -8,6 +8,8 @@ longer than the secure channel keeps it (secure/channel.py, QUEUE_FOR), the push
 and most peers heard of the registry only at their next keepalive, up to 10 s later. So at
 most WINDOW peers are being told at once; each ack lets the next one be told. A peer that
 acks nothing within the pusher's retries is told once more, after the others (ROUNDS).
+The rows the table held back when the registry stopped go to each peer with the news:
+pushed to all at once, they would begin every handshake at once all the same.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from registry.core.actions import Emit
 from registry.core.pushes import Flight
 from registry.core.services import Services
 from registry.core.table import Record
-from wire.messages import Restarted
+from wire.messages import Restarted, TableUpdate
 from wire.names import name_key
 
 #: Peers being told at once: a hundred handshakes cost a registry some 50-100 ms, well
@@ -35,14 +37,23 @@ class RestartNews:
     def __init__(self, services: Services) -> None:
         self._s = services
         self._message: Restarted | None = None
+        self._updates: Sequence[TableUpdate] = ()
         # (name key, round) of the peers to tell, in order
         self._waiting: deque[tuple[str, int]] = deque()
         # name key -> (round, when its push is over: acked by then, or given up)
         self._telling: dict[str, tuple[int, float]] = {}
 
-    def start(self, records: Iterable[Record], now: float, emit: Emit) -> None:
-        """The registry starts with `records` online: tell each, WINDOW at a time."""
+    def start(
+        self,
+        records: Iterable[Record],
+        updates: Sequence[TableUpdate],
+        now: float,
+        emit: Emit,
+    ) -> None:
+        """The registry starts with `records` online: tell each, WINDOW at a time, and push
+        it `updates` (the rows held back when it stopped) after it."""
         self._message = Restarted(self._s.answers.new_id(), self._s.membership.registries)
+        self._updates = updates
         self._waiting.extend((name_key(record.name), 1) for record in records)
         self._tell(now, emit)
 
@@ -95,5 +106,7 @@ class RestartNews:
                 batch.append(record)
         if batch:
             self._s.pusher.push_all(batch, message, "table", now, emit)
+            for update in self._updates:
+                self._s.pusher.push_all(batch, update, "table", now, emit)
         if not self._waiting and not self._telling:
             self._message = None  # everyone told

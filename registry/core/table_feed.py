@@ -12,7 +12,7 @@ from registry.core.pusher import Pusher
 from registry.core.requests import Answers
 from registry.core.table import Record, Table
 from registry.core.table_changes import Roster, TableChanges
-from wire.messages import Entry, TableSnapshot
+from wire.messages import Entry, TableSnapshot, TableUpdate
 
 
 class TableFeed:
@@ -55,11 +55,15 @@ class TableFeed:
         for update in updates:
             self._pusher.push_all(online, update, "table", now, emit)
 
-    def push_unpushed(self, now: float, emit: Emit) -> None:
-        """At a restart: push the rows the table saved as changed and pushed to nobody (the
-        registry stopped while it held them back), as the next version."""
-        if self._table.unpushed:
-            self.push_changes(now, emit)
+    def take_unpushed(self, now: float, emit: Emit) -> list[TableUpdate]:
+        """At a restart: the rows the table saved as changed and pushed to nobody (the
+        registry stopped while it held them back), as the next version, to push to every
+        peer online (with Restarted: registry/core/restart_news.py)."""
+        if not self._table.unpushed:
+            return []
+        updates, _ = self.changes.updates(now, self._answers.new_id)
+        emit(SaveTable())  # (the versions on disk before any peer hears of them)
+        return updates
 
     def released(self, record: Record, now: float, emit: Emit) -> None:
         """`record` was taken out of the table (the console released it): peers learn it

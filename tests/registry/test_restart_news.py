@@ -4,12 +4,13 @@ at once left most of them unanswered until their next keepalive."""
 
 from __future__ import annotations
 
+from registry.core import actions as ra
 from registry.core.dispatch import RegistryCore
 from registry.core.restart_news import ROUNDS, WINDOW
 from registry.core.table import Record, Table
 from tests.registry.core_helpers import ROUND, T0, core, run_until, sends
 from wire.keys import key_text
-from wire.messages import Ack, Restarted
+from wire.messages import Ack, Entry, Restarted, TableUpdate
 
 #: Peers the restarted registry counts online: more than two windows.
 ONLINE = 2 * WINDOW + 50
@@ -19,20 +20,31 @@ def addr_of(i: int) -> tuple[str, int]:
     return (f"127.0.{1 + i // 250}.{1 + i % 250}", 7000)
 
 
-def restarted() -> tuple[RegistryCore, list[tuple[tuple[str, int], Restarted]]]:
+def restarted(
+    unpushed: tuple[str, ...] = (),
+) -> tuple[RegistryCore, list[tuple[tuple[str, int], Restarted]]]:
     """A registry started from a table of ONLINE peers online (each at an address of its
-    own, with a key of its own); the Restarted its start sends."""
+    own, with a key of its own), the rows of `unpushed` held back when it stopped; the
+    Restarted its start sends."""
+    reg, out = started(unpushed)
+    return reg, told(out)
+
+
+def started(unpushed: tuple[str, ...] = ()) -> tuple[RegistryCore, list[ra.Action]]:
+    """`restarted`'s registry, and every action of its start."""
     table = Table()
     for i in range(ONLINE):
         name = f"p{i:03}"
         key = key_text(i.to_bytes(32, "big"))
         table.records[name] = Record(name, *addr_of(i), True, "t", key=key, last_seen=T0)
+    for name in unpushed:
+        table.unpushed[name] = table.records[name].entry()
     reg = core(table=table)
-    return reg, told(reg.start(T0))
+    return reg, list(reg.start(T0))
 
 
-def told(actions: list[object]) -> list[tuple[tuple[str, int], Restarted]]:
-    return [(a, m) for a, m in sends(actions) if isinstance(m, Restarted)]  # type: ignore[arg-type]
+def told(actions: list[ra.Action]) -> list[tuple[tuple[str, int], Restarted]]:
+    return [(a, m) for a, m in sends(actions) if isinstance(m, Restarted)]
 
 
 def test_a_window_of_peers_is_told_at_once_and_each_ack_tells_the_next() -> None:
@@ -67,3 +79,14 @@ def test_peers_that_ack_are_not_told_again() -> None:
             pending += told(reg.receive(Ack(f"a{len(acked)}", news.id), addr, now))
     assert acked == {addr_of(i) for i in range(ONLINE)}
     assert not told(run_until(reg, now + 3 * ROUND))
+
+
+def test_the_rows_held_back_when_it_stopped_go_to_each_peer_with_the_news() -> None:
+    reg, out = started(unpushed=("p001",))
+    updates = [(a, m) for a, m in sends(out) if isinstance(m, TableUpdate)]
+    assert [a for a, _ in updates] == [addr_of(i) for i in range(WINDOW)]  # not all at once
+    [(_, update)] = updates[:1]
+    assert update.entries == (Entry("p001", *addr_of(1), True, key_text((1).to_bytes(32, "big"))),)
+    news = told(out)[0][1]
+    later = sends(reg.receive(Ack("a-1", news.id), addr_of(0), T0 + 0.1))
+    assert [type(m) for a, m in later if a == addr_of(WINDOW)] == [Restarted, TableUpdate]
