@@ -7,8 +7,9 @@ For each N (500, 1,000 and 2,000 by default):
   on a LAN), bound and with the registry's key pinned beforehand; all register at once.
   Timed until every peer's table holds all N online.
 - **Restart.** Then the registry is killed (SIGKILL) and started again on the same port
-  and data folder, with the N peers still running. Timed until every peer has heard from
-  it again (each was told it restarted, over a new secure session).
+  and data folder, with the N peers still running. Timed until every peer registered then
+  has heard from it again (each was told it restarted, over a new secure session), with
+  how many had within 1, 2, 5 and 10 s.
 - **ngircd.** N IRC clients (in this process) connect, register and join one channel at
   once; timed until every client knows every member (bench/ircd.py `join_storm`).
 
