@@ -1,8 +1,8 @@
 """The crowd of bench.procs (`python -m bench.procs crowd`): --peers real PeerNodes for a
 join storm (bench/storm.py), bound and the registry's key pinned when ready. Commands on
-stdin: "go" registers them all at once, "since" marks a moment, "report" says how many have
-a complete table, heard the registry since the mark, gave up, or moved to another registry of
-a service."""
+stdin: "go" registers them all at once ("trickle": a few at a time), "since" marks a
+moment, "report" says how many have a complete table, heard the registry since the mark,
+gave up, or moved to another registry of a service."""
 
 from __future__ import annotations
 
@@ -19,6 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.procs import log_to, say, watch_stdin
+
+#: Peers a crowd registers at a time, and the seconds between two such, for a restart alone.
+TRICKLE = 10
+TRICKLE_EVERY = 0.1
 
 
 async def crowd(args: argparse.Namespace) -> None:
@@ -106,6 +110,18 @@ async def crowd(args: argparse.Namespace) -> None:
                 say({})
 
             loop.call_soon_threadsafe(go)
+        elif cmd == "trickle":
+
+            def trickle(start: int = 0) -> None:
+                # TRICKLE peers every TRICKLE_EVERY seconds: every one registered, for a
+                # restart with all of them online (a storm on a busy machine leaves some out)
+                for peer in peers[start : start + TRICKLE]:
+                    peer.start()
+                if start + TRICKLE < len(peers):
+                    loop.call_later(TRICKLE_EVERY, trickle, start + TRICKLE)
+
+            loop.call_soon_threadsafe(trickle)
+            say({})
         elif cmd == "since":
 
             def since() -> None:

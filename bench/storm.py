@@ -18,6 +18,7 @@ with N can be seen. A peer that gave up (`[Could not register ...]`) is counted;
 said `[Server not responding]` while the registry was down is not: it keeps trying.
 
     python -m bench.storm [--sizes 500,1000,2000] [--procs 4] [--limit 60] [--runs 1] [--no-ircd]
+        [--restart-only]
 """
 
 from __future__ import annotations
@@ -86,9 +87,9 @@ def _until(
         time.sleep(POLL)
 
 
-def ours(count: int, procs: int, limit: float) -> tuple[Storm, Storm]:
-    """A join storm of `count` peers in `procs` processes, then a restart of the registry
-    with them all online."""
+def ours(count: int, procs: int, limit: float, trickle: bool = False) -> tuple[Storm, Storm]:
+    """A join storm of `count` peers in `procs` processes (or, `trickle`, a few at a time:
+    the restart alone is measured), then a restart of the registry with them all online."""
     data_dir = tempfile.mkdtemp(prefix="chatapp-bench-storm-")
     port = free_port()
     registry = _registry(data_dir, port)
@@ -116,7 +117,7 @@ def ours(count: int, procs: int, limit: float) -> tuple[Storm, Storm]:
         server_before = _cpu_of(registry.proc.pid)
         t0 = time.perf_counter()
         for crowd in crowds:
-            crowd.ask("go")
+            crowd.ask("trickle" if trickle else "go")
         took, total = _until(crowds, "complete", count, limit)
         if took == took:
             took = time.perf_counter() - t0 - POLL / 2  # (half a poll: when it was seen)
@@ -184,6 +185,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=float, default=60.0, help="seconds a storm may take")
     parser.add_argument("--runs", type=int, default=1, help="runs of each size")
     parser.add_argument("--no-ircd", action="store_true", help="leave ngircd's storm out")
+    parser.add_argument(
+        "--restart-only",
+        action="store_true",
+        help="peers register a few at a time (the join is not a storm), then the restart",
+    )
     args = parser.parse_args(argv)
     table = Table(
         f"Join storm and registry restart, peers in {args.procs} processes, beside ngircd",
@@ -203,10 +209,10 @@ def main(argv: list[str] | None = None) -> None:
             "join ratio",
         ],
     )
-    why = "left out" if args.no_ircd else ircd.unavailable()
+    why = "left out" if args.no_ircd or args.restart_only else ircd.unavailable()
     for count in (int(n) for n in args.sizes.split(",")):
         for run_number in range(1, args.runs + 1):
-            join, restart = ours(count, args.procs, args.limit)
+            join, restart = ours(count, args.procs, args.limit, args.restart_only)
             irc = ngircd(count) if not why else (float("nan"), float("nan"), float("nan"))
             table.add(
                 f"{count:,}",
