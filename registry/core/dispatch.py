@@ -194,6 +194,7 @@ class RegistryCore:
         self._registration = Registration(s, self._liveness, self._presence, self._post, names)
         self._pacing = Pacing(self.table, s.answers, options.get("jitter", random.random))
         self._news = RestartNews(s)
+        s.feed.hold = self._news.hold
         self.flood = FloodGate()
         self._handlers = self._dispatch()
 

@@ -8,13 +8,13 @@ longer than the secure channel keeps it (secure/channel.py, QUEUE_FOR), the push
 and most peers heard of the registry only at their next keepalive, up to 10 s later. So at
 most WINDOW peers are being told at once; each ack lets the next one be told. A peer that
 acks nothing within the pusher's retries is told once more, after the others (ROUNDS).
-The rows the table held back when the registry stopped go to each peer with the news:
-pushed to all at once, they would begin every handshake at once all the same.
+The table's updates go to each peer with the news (the rows held back when the registry
+stopped, and those of the registrations meanwhile), not to all at once, which would begin
+every handshake at once all the same.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Sequence
 
 from registry.core.actions import Emit
@@ -37,9 +37,10 @@ class RestartNews:
     def __init__(self, services: Services) -> None:
         self._s = services
         self._message: Restarted | None = None
-        self._updates: Sequence[TableUpdate] = ()
-        # (name key, round) of the peers to tell, in order
-        self._waiting: deque[tuple[str, int]] = deque()
+        # the table's updates since the start, which the peers not told yet have not had
+        self._updates: list[TableUpdate] = []
+        # name key -> round, of the peers to tell, in order
+        self._waiting: dict[str, int] = {}
         # name key -> (round, when its push is over: acked by then, or given up)
         self._telling: dict[str, tuple[int, float]] = {}
 
@@ -53,9 +54,19 @@ class RestartNews:
         """The registry starts with `records` online: tell each, WINDOW at a time, and push
         it `updates` (the rows held back when it stopped) after it."""
         self._message = Restarted(self._s.answers.new_id(), self._s.membership.registries)
-        self._updates = updates
-        self._waiting.extend((name_key(record.name), 1) for record in records)
+        self._updates = list(updates)
+        self._waiting.update((name_key(record.name), 1) for record in records)
         self._tell(now, emit)
+
+    def hold(self, records: list[Record], updates: Sequence[TableUpdate]) -> list[Record]:
+        """Of `records`, which the table's `updates` are to be pushed to now, those that
+        are not waiting for the news: the others are pushed `updates` after it (each would
+        be a handshake, and they would all begin at once)."""
+        if not self._waiting:
+            return records
+        self._updates += updates
+        waiting = self._waiting
+        return [record for record in records if name_key(record.name) not in waiting]
 
     def acked(self, answered: Sequence[tuple[Flight, str]], now: float, emit: Emit) -> None:
         """Pushes were acked (`Pusher.answer`): those of the news make room for the next."""
@@ -81,7 +92,7 @@ class RestartNews:
             del telling[owner]
             over = True
             if told < ROUNDS:
-                self._waiting.append((owner, told + 1))
+                self._waiting[owner] = told + 1
         if over:
             self._tell(now, emit)
 
@@ -99,7 +110,8 @@ class RestartNews:
         batch: list[Record] = []
         until = now + self._s.pusher.retry_span
         while self._waiting and len(self._telling) < WINDOW:
-            owner, told = self._waiting.popleft()
+            owner = next(iter(self._waiting))
+            told = self._waiting.pop(owner)
             record = records.get(owner)
             if record is not None and record.online and owner not in self._telling:
                 self._telling[owner] = (told, until)
@@ -110,3 +122,4 @@ class RestartNews:
                 self._s.pusher.push_all(batch, update, "table", now, emit)
         if not self._waiting and not self._telling:
             self._message = None  # everyone told
+            self._updates = []

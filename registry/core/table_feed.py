@@ -6,6 +6,8 @@ registry/core/table_changes.py's; this part persists each change and pushes the 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from registry.core.actions import Addr, Emit, SaveTable
 from registry.core.aliases import Aliases
 from registry.core.pusher import Pusher
@@ -31,6 +33,11 @@ class TableFeed:
         self._pusher = pusher
         self._answers = answers
         self.changes = changes
+        #: Of the online records an update is pushed to, those to push it to now (at a
+        #: restart, the others get it with the news: registry/core/restart_news.py).
+        self.hold: Callable[[list[Record], Sequence[TableUpdate]], list[Record]] = (
+            lambda records, updates: records
+        )
 
     def changed(self, record: Record, now: float, emit: Emit, rows: tuple[Entry, ...] = ()) -> None:
         """`record` changed: persist it, and push the changed rows (`rows`, else the
@@ -52,6 +59,7 @@ class TableFeed:
         # The versions are on disk before any peer hears of them: a registry killed between
         # the two must not hand out the same version again with other rows after a restart.
         emit(SaveTable())
+        online = self.hold(online, updates)
         for update in updates:
             self._pusher.push_all(online, update, "table", now, emit)
 

@@ -10,7 +10,8 @@ from registry.core.restart_news import ROUNDS, WINDOW
 from registry.core.table import Record, Table
 from tests.registry.core_helpers import ROUND, T0, core, run_until, sends
 from wire.keys import key_text
-from wire.messages import Ack, Entry, Restarted, TableUpdate
+from wire.messages import Ack, Entry, Register, Restarted, TableUpdate
+from wire.version import WIRE_VERSION
 
 #: Peers the restarted registry counts online: more than two windows.
 ONLINE = 2 * WINDOW + 50
@@ -90,3 +91,18 @@ def test_the_rows_held_back_when_it_stopped_go_to_each_peer_with_the_news() -> N
     news = told(out)[0][1]
     later = sends(reg.receive(Ack("a-1", news.id), addr_of(0), T0 + 0.1))
     assert [type(m) for a, m in later if a == addr_of(WINDOW)] == [Restarted, TableUpdate]
+
+
+def test_a_registration_meanwhile_is_pushed_to_the_peers_told_and_to_the_others_with_it() -> None:
+    reg, first = restarted()
+    news = first[0][1]
+    newcomer = Register("n-1", "newcomer", 7000, "", "", WIRE_VERSION)
+    out = reg.receive(newcomer, ("127.0.9.9", 7000), T0 + 0.1, key=bytes(range(32)))
+    out += run_until(reg, T0 + 0.2)  # (the change, held back a moment, pushed)
+    pushed = {a for a, m in sends(out) if isinstance(m, TableUpdate)}
+    told_first = {addr_of(i) for i in range(WINDOW)}
+    assert pushed == {*told_first, ("127.0.9.9", 7000)}  # not the peers still to be told
+    later = sends(reg.receive(Ack("a-1", news.id), addr_of(0), T0 + 0.3))
+    to_next = [m for a, m in later if a == addr_of(WINDOW)]
+    assert [type(m) for m in to_next] == [Restarted, TableUpdate]
+    assert [e.name for e in to_next[1].entries] == ["newcomer"]  # type: ignore[attr-defined]
