@@ -1,8 +1,8 @@
 """The crowd of bench.procs (`python -m bench.procs crowd`): --peers real PeerNodes for a
 join storm (bench/storm.py), bound and the registry's key pinned when ready. Commands on
-stdin: "go" registers them all at once, "since" marks a moment, "report" says how many have
-a complete table, heard the registry since the mark, gave up, or moved to another registry of
-a service."""
+stdin: "go" registers them all at once ("trickle": a few at a time), "since" marks a
+moment, "report" says how many have a complete table, heard the registry since the mark,
+gave up, or moved to another registry of a service."""
 
 from __future__ import annotations
 
@@ -19,6 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.procs import log_to, say, watch_stdin
+
+#: Peers a crowd registers at a time, and the seconds between two such, for a restart alone.
+TRICKLE = 10
+TRICKLE_EVERY = 0.1
 
 
 async def crowd(args: argparse.Namespace) -> None:
@@ -49,7 +53,7 @@ async def crowd(args: argparse.Namespace) -> None:
     moved: set[str] = set()
     complete: set[str] = set()
     mark = [0.0]
-    heard: set[str] = set()
+    heard: dict[str, float] = {}  # name: when it first heard the registry after the mark
     tables = [0]  # whole tables taken
 
     said = log_to(os.environ.get("BENCH_CROWD_LOG", ""))
@@ -84,6 +88,11 @@ async def crowd(args: argparse.Namespace) -> None:
                 "complete": len(complete),
                 "registered": sum(p.registered.is_set() for p in peers),
                 "heard": len(heard),
+                # how many heard it within 1, 2, 5 and 10 s of the mark (a restart's spread)
+                **{
+                    f"heard_{s}s": sum(t - mark[0] <= s for t in heard.values())
+                    for s in (1, 2, 5, 10)
+                },
                 "gave_up": len(gave_up),
                 "moved": len(moved),
                 "tables": tables[0],
@@ -101,6 +110,18 @@ async def crowd(args: argparse.Namespace) -> None:
                 say({})
 
             loop.call_soon_threadsafe(go)
+        elif cmd == "trickle":
+
+            def trickle(start: int = 0) -> None:
+                # TRICKLE peers every TRICKLE_EVERY seconds: every one registered, for a
+                # restart with all of them online (a storm on a busy machine leaves some out)
+                for peer in peers[start : start + TRICKLE]:
+                    peer.start()
+                if start + TRICKLE < len(peers):
+                    loop.call_later(TRICKLE_EVERY, trickle, start + TRICKLE)
+
+            loop.call_soon_threadsafe(trickle)
+            say({})
         elif cmd == "since":
 
             def since() -> None:
@@ -130,8 +151,10 @@ async def crowd(args: argparse.Namespace) -> None:
     shutil.rmtree(root, ignore_errors=True)  # (not under the run's scratch folder)
 
 
-def _watch_registry(peer: Any, heard: set[str], mark: list[float], tables: list[int]) -> None:
-    """Add `peer`'s name to `heard` when a message from the registry reaches it after
+def _watch_registry(
+    peer: Any, heard: dict[str, float], mark: list[float], tables: list[int]
+) -> None:
+    """Note in `heard` when a message from the registry first reaches `peer` after
     `mark[0]` (a registry restarted: this peer found it again); count in `tables[0]` the
     whole tables it takes."""
     node = peer.node
@@ -140,14 +163,14 @@ def _watch_registry(peer: Any, heard: set[str], mark: list[float], tables: list[
     def watched(messages: Any, addr: Any, key: bytes) -> None:
         if key == node.core.trust.registry:
             if mark[0]:
-                heard.add(peer.name)
+                heard.setdefault(peer.name, time.monotonic())
             tables[0] += sum(_whole_table(m) for m in messages)
         received(messages, addr, key)
 
     def watched_one(message: Any, addr: Any, key: bytes) -> None:
         if key == node.core.trust.registry:
             if mark[0]:
-                heard.add(peer.name)
+                heard.setdefault(peer.name, time.monotonic())
             tables[0] += _whole_table(message)
         one(message, addr, key)
 

@@ -7,8 +7,9 @@ For each N (500, 1,000 and 2,000 by default):
   on a LAN), bound and with the registry's key pinned beforehand; all register at once.
   Timed until every peer's table holds all N online.
 - **Restart.** Then the registry is killed (SIGKILL) and started again on the same port
-  and data folder, with the N peers still running. Timed until every peer has heard from
-  it again (each was told it restarted, over a new secure session).
+  and data folder, with the N peers still running. Timed until every peer registered then
+  has heard from it again (each was told it restarted, over a new secure session), with
+  how many had within 1, 2, 5 and 10 s.
 - **ngircd.** N IRC clients (in this process) connect, register and join one channel at
   once; timed until every client knows every member (bench/ircd.py `join_storm`).
 
@@ -16,7 +17,8 @@ Each side's CPU seconds are given (server, and the clients' processes), so that 
 with N can be seen. A peer that gave up (`[Could not register ...]`) is counted; one that
 said `[Server not responding]` while the registry was down is not: it keeps trying.
 
-    python -m bench.storm [--sizes 500,1000,2000] [--procs 4] [--limit 60] [--runs 1]
+    python -m bench.storm [--sizes 500,1000,2000] [--procs 4] [--limit 60] [--runs 1] [--no-ircd]
+        [--restart-only]
 
 With BENCH_PROFILE=<folder>, the registry and the first crowd write where their CPU went
 there (registry.txt, crowd.txt; pyinstrument, installed by hand).
@@ -52,6 +54,8 @@ class Storm:
     clients_cpu: float
     tables: int = 0  # whole tables the peers took (a Welcome or a TableSnapshot each)
     peers_mb: float = 0.0  # the largest crowd process's peak memory
+    spread: str = ""  # a restart: how many heard the registry within 1, 2, 5 and 10 s
+    registered: int = 0  # a join: peers registered at its end
 
 
 def _cpu_of(pid: int) -> float:
@@ -74,11 +78,12 @@ def _registry(data_dir: str, port: int) -> Helper:
 
 
 def _until(
-    crowds: list[Helper], field: str, count: int, limit: float
+    crowds: list[Helper], field: str, count: int, limit: float, gave_up_before: int = 0
 ) -> tuple[float, dict[str, float]]:
     """Ask the crowds until `field` adds up to `count` or `limit` seconds pass: (seconds
     taken or nan, the last reports added up). Not done (nan) as soon as the peers that gave
-    up leave too few to get there: waiting out the limit would tell nothing more."""
+    up (since `gave_up_before` had) leave too few to get there: waiting out the limit would
+    tell nothing more."""
     t0 = time.perf_counter()
     while True:
         reports = [c.ask("report") for c in crowds]
@@ -87,14 +92,14 @@ def _until(
         took = time.perf_counter() - t0
         if total[field] >= count:
             return took, total
-        if took > limit or total[field] + total["gave_up"] >= count:
+        if took > limit or total[field] + total["gave_up"] - gave_up_before >= count:
             return float("nan"), total
         time.sleep(POLL)
 
 
-def ours(count: int, procs: int, limit: float) -> tuple[Storm, Storm]:
-    """A join storm of `count` peers in `procs` processes, then a restart of the registry
-    with them all online."""
+def ours(count: int, procs: int, limit: float, trickle: bool = False) -> tuple[Storm, Storm]:
+    """A join storm of `count` peers in `procs` processes (or, `trickle`, a few at a time:
+    the restart alone is measured), then a restart of the registry with them all online."""
     data_dir = tempfile.mkdtemp(prefix="chatapp-bench-storm-")
     port = free_port()
     registry = _registry(data_dir, port)
@@ -123,7 +128,7 @@ def ours(count: int, procs: int, limit: float) -> tuple[Storm, Storm]:
         server_before = _cpu_of(registry.proc.pid)
         t0 = time.perf_counter()
         for crowd in crowds:
-            crowd.ask("go")
+            crowd.ask("trickle" if trickle else "go")
         took, total = _until(crowds, "complete", count, limit)
         if took == took:
             took = time.perf_counter() - t0 - POLL / 2  # (half a poll: when it was seen)
@@ -135,6 +140,7 @@ def ours(count: int, procs: int, limit: float) -> tuple[Storm, Storm]:
             total["cpu"] - before,
             int(total["tables"]),
             total["rss_mb"],
+            registered=int(total["registered"]),
         )
         registry.proc.kill()
         registry.proc.wait()
@@ -143,7 +149,9 @@ def ours(count: int, procs: int, limit: float) -> tuple[Storm, Storm]:
         before = sum(c.ask("report")["cpu"] for c in crowds)
         t0 = time.perf_counter()
         registry = _registry(data_dir, port)
-        took, total = _until(crowds, "heard", count, limit)
+        # every peer registered when it was killed (on a busy machine some of a storm
+        # may have given up)
+        took, total = _until(crowds, "heard", join.registered, limit, join.gave_up)
         restart = Storm(
             time.perf_counter() - t0 - POLL / 2 if took == took else took,
             int(total["heard"]),
@@ -152,6 +160,7 @@ def ours(count: int, procs: int, limit: float) -> tuple[Storm, Storm]:
             total["cpu"] - before,
             int(total["tables"]) - join.tables,
             total["rss_mb"],
+            " / ".join(f"{int(total[f'heard_{s}s']):,}" for s in (1, 2, 5, 10)),
         )
     finally:
         for crowd in crowds:
@@ -186,6 +195,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--procs", type=int, default=4, help="processes the peers are spread over")
     parser.add_argument("--limit", type=float, default=60.0, help="seconds a storm may take")
     parser.add_argument("--runs", type=int, default=1, help="runs of each size")
+    parser.add_argument("--no-ircd", action="store_true", help="leave ngircd's storm out")
+    parser.add_argument(
+        "--restart-only",
+        action="store_true",
+        help="peers register a few at a time (the join is not a storm), then the restart",
+    )
     args = parser.parse_args(argv)
     table = Table(
         f"Join storm and registry restart, peers in {args.procs} processes, beside ngircd",
@@ -197,17 +212,18 @@ def main(argv: list[str] | None = None) -> None:
             "tables taken, MB a crowd",
             "CPU s: registry / peers",
             "restart: all back",
-            "done / gave up",
+            "done of registered / gave up",
+            "back in 1 / 2 / 5 / 10 s",
             "CPU s: registry / peers",
             "ngircd all know all",
             "CPU s: ngircd / clients",
             "join ratio",
         ],
     )
-    why = ircd.unavailable()
+    why = "left out" if args.no_ircd or args.restart_only else ircd.unavailable()
     for count in (int(n) for n in args.sizes.split(",")):
         for run_number in range(1, args.runs + 1):
-            join, restart = ours(count, args.procs, args.limit)
+            join, restart = ours(count, args.procs, args.limit, args.restart_only)
             irc = ngircd(count) if not why else (float("nan"), float("nan"), float("nan"))
             table.add(
                 f"{count:,}",
@@ -217,7 +233,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"{join.tables:,}, {join.peers_mb:.0f}",
                 f"{join.server_cpu:.1f} / {join.clients_cpu:.1f}",
                 _s(restart.took),
-                f"{restart.done:,} / {restart.gave_up}",
+                f"{restart.done:,} of {join.registered:,} / {restart.gave_up}",
+                restart.spread,
                 f"{restart.server_cpu:.1f} / {restart.clients_cpu:.1f}",
                 why or _s(irc[0]),
                 f"{irc[1]:.1f} / {irc[2]:.1f}",
@@ -225,7 +242,8 @@ def main(argv: list[str] | None = None) -> None:
             )
     table.note(
         "Join: until every peer's table holds all N online. Restart: the registry killed "
-        "and started again on its port and folder, until every peer heard from it again. "
+        "and started again on its port and folder, until every peer registered then heard "
+        "from it again. "
         "ngircd: until every client knows every member of the channel. A restart's registry "
         "CPU includes its start. Tables taken: whole tables the peers were sent (a Welcome "
         "or a TableSnapshot each; N is one each)."

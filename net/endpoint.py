@@ -33,6 +33,7 @@ from net.datagram_in import AsyncioDatagrams, ReceivingDatagrams
 from net.drop_log import Rejections
 from net.listener import Listener
 from net.outgoing import Datagram, Dest, Outgoing, When
+from net.sent_streams import SentStreams
 from net.served_stream import FRAME_DEADLINE as FRAME_DEADLINE
 from net.served_stream import ServedStream
 from net.served_stream import fmt_addr as _fmt
@@ -170,6 +171,8 @@ class Endpoint(ReceivingDatagrams):
         # each accepted connection's place among the listener's, told when it is answered
         self._slot_of: dict[asyncio.StreamWriter, Closable] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # the connections opened to send a message, bounded per address (net/sent_streams.py)
+        self._sent_streams = SentStreams()
         # accepted connections, bounded so that they leave file descriptors for files
         self._listener = Listener(self._serve_stream, self._spawn, self.dropped)
 
@@ -287,6 +290,12 @@ class Endpoint(ReceivingDatagrams):
             return
         self._spawn(self._connect_and_send(dest, message))
 
+    def connected(self, addr: Addr) -> bool:
+        """Whether a TCP connection accepted from `addr` is open: what `send` to `addr`
+        travels on."""
+        writer = self._routes.get(addr)
+        return writer is not None and not writer.is_closing()
+
     def _no_key(self, addr: Addr) -> None:
         self.no_key += 1
         self.dropped("no key", f"not sent to {_fmt(addr)}: no key known there (#{self.no_key})")
@@ -392,6 +401,22 @@ class Endpoint(ReceivingDatagrams):
             asyncio.get_running_loop().remove_writer(sock.fileno())
 
     async def _connect_and_send(self, dest: Dest, message: Message) -> None:
+        addr = dest[0]
+        if not self._sent_streams.take(addr[0]):
+            self.dropped(
+                "sent streams",
+                f"not sent to {_fmt(addr)} over TCP now: {self._sent_streams.open_to(addr[0])} "
+                f"connections opened there wait for answers (#{self._sent_streams.refused})",
+            )
+            return
+        try:
+            await self._send_on_new_connection(dest, message)
+        finally:
+            self._sent_streams.release(addr[0])
+
+    async def _send_on_new_connection(self, dest: Dest, message: Message) -> None:
+        """Send `message` on a connection of its own to `dest`, served until its answer
+        comes or it has been idle for SENT_IDLE_CLOSE (net/served_stream.py)."""
         addr, key = dest
         try:
             # from the address bound, as datagrams go: a registry answering a registration

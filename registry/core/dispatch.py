@@ -34,6 +34,7 @@ from registry.core.registration import Registration
 from registry.core.relay import Relay
 from registry.core.renames import Renames
 from registry.core.requests import Request, fmt
+from registry.core.restart_news import RestartNews
 from registry.core.room_requests import RoomRequests
 from registry.core.rooms import Rooms
 from registry.core.saving import Saving
@@ -192,6 +193,8 @@ class RegistryCore:
         names = NameBudget(options.get("new_names", NEW_NAMES))
         self._registration = Registration(s, self._liveness, self._presence, self._post, names)
         self._pacing = Pacing(self.table, s.answers, options.get("jitter", random.random))
+        self._news = RestartNews(s)
+        s.feed.hold = self._news.hold
         self.flood = FloodGate()
         self._handlers = self._dispatch()
 
@@ -296,11 +299,11 @@ class RegistryCore:
         emit = actions.append
         self._post.rebuilt = []
         self._rooms.gone = []
-        # pushed, acked and sent again as a table change is: a peer that missed it would
-        # find the registry back only at its next keepalive
-        restarted = Restarted(self._s.answers.new_id(), self._s.membership.registries)
-        self._s.pusher.push_all(self.table.online(), restarted, "table", now, emit)
-        self._s.feed.push_unpushed(now, emit)
+        # pushed, acked and sent again as a table change is, a window of peers at a time: a
+        # peer that missed it would find the registry back only at its next keepalive; the
+        # rows held back when it stopped go with it
+        unpushed = self._s.feed.take_unpushed(now, emit)
+        self._news.start(self.table.online(), unpushed, now, emit)
         self._rooms.restart(now, emit)
         return actions + self.tick(now)
 
@@ -324,6 +327,7 @@ class RegistryCore:
             self._probe_failed(probe, now, emit, behind)
         failed = self._s.pusher.due(now, emit)
         self._failures.failed(failed, now, emit)
+        self._news.due(now, emit)
         if self._rooms.replaying and (failed or probes_failed):
             self._rooms.replays_over()
         self._relay.over(emit)
@@ -419,6 +423,7 @@ class RegistryCore:
             self._s.pusher.pushes.next_wake(),
             self._liveness.next_wake(),
             self._s.feed.changes.flush_at,
+            self._news.next_wake(),
         )
         return min((at for at in wakes if at is not None), default=None)
 
@@ -445,6 +450,7 @@ class RegistryCore:
         self._liveness.acked(replies, req.addr, now, emit)
         answered = self._s.pusher.answer(replies, req.addr, now, emit)
         self._rooms.acked(req.addr, answered)
+        self._news.acked(answered, now, emit)
         heard = ""
         for flight, owner in answered:
             if owner != heard:  # a datagram's acks are all from one owner, but for a rename

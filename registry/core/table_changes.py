@@ -35,6 +35,10 @@ COALESCE = 0.05
 #: however many peers there are, and registrations are answered first in a join storm.
 PUSH_RATE = 2000
 
+#: Released peers whose keys are kept to seal their release's pushes (and its retries):
+#: releases are typed on the registry's console, a few at a time.
+RELEASED_KEYS = 64
+
 #: Room in a datagram for a TableUpdate's rows: the message around them (its longest id and
 #: the largest version the codec accepts) takes what is left.
 _ROWS_ROOM = MAX_DATAGRAM - len(encode(TableUpdate("x" * MAX_ID, 2**63 - 1, ())))
@@ -88,6 +92,9 @@ class TableChanges:
         # released names whose peers were online: they hear of it with the next push, so
         # that they go offline rather than take the name back with their next keepalive
         self._released_online: list[Record] = []
+        # and their keys by address, what is pushed there is sealed for (`key_at`), the
+        # last RELEASED_KEYS of them
+        self._released_keys: dict[Addr, bytes] = {}
         self._last_push = float("-inf")
         self._interval = COALESCE  # between two pushes: see PUSH_RATE
 
@@ -125,6 +132,12 @@ class TableChanges:
         """`record`, online, was released (it is no longer in the table): its peer is
         pushed the next updates too."""
         self._released_online.append(record)
+        key = key_from_text(record.key)
+        if key is not None:
+            self._released_keys.pop(record.addr, None)
+            self._released_keys[record.addr] = key
+            if len(self._released_keys) > RELEASED_KEYS:
+                del self._released_keys[next(iter(self._released_keys))]
 
     def updates(
         self, now: float, new_id: Callable[[], str]
@@ -195,13 +208,14 @@ class TableChanges:
         return [records[key] for key in keys]
 
     def key_at(self, where: Addr) -> bytes:
-        """The public key of the peer online at `where`: whom what is sent there is for
+        """The public key of the peer online at `where`: whom what is sent there is for;
+        else of the peer last released there while online, which is pushed its release
         (b"": none)."""
         for record in self.online_at(where):
             key = key_from_text(record.key)
             if key is not None:
                 return key
-        return b""
+        return self._released_keys.get(where, b"")
 
     def _index(self, by_addr: dict[Addr, list[str]], key: str) -> None:
         """Index in `by_addr` the record keyed `key` at its address if it is online, as

@@ -6,6 +6,8 @@ registry/core/table_changes.py's; this part persists each change and pushes the 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from registry.core.actions import Addr, Emit, SaveTable
 from registry.core.aliases import Aliases
 from registry.core.pacing import WELCOME_ROWS
@@ -13,7 +15,7 @@ from registry.core.pusher import Pusher
 from registry.core.requests import Answers
 from registry.core.table import Record, Table
 from registry.core.table_changes import Roster, TableChanges
-from wire.messages import Alias, Entry, TableSnapshot
+from wire.messages import Alias, Entry, TableSnapshot, TableUpdate
 
 
 class TableFeed:
@@ -32,6 +34,11 @@ class TableFeed:
         self._pusher = pusher
         self._answers = answers
         self.changes = changes
+        #: Of the online records an update is pushed to, those to push it to now (at a
+        #: restart, the others get it with the news: registry/core/restart_news.py).
+        self.hold: Callable[[list[Record], Sequence[TableUpdate]], list[Record]] = (
+            lambda records, updates: records
+        )
 
     def changed(self, record: Record, now: float, emit: Emit, rows: tuple[Entry, ...] = ()) -> None:
         """`record` changed: persist it, and push the changed rows (`rows`, else the
@@ -53,21 +60,32 @@ class TableFeed:
         # The versions are on disk before any peer hears of them: a registry killed between
         # the two must not hand out the same version again with other rows after a restart.
         emit(SaveTable())
+        online = self.hold(online, updates)
         for update in updates:
             self._pusher.push_all(online, update, "table", now, emit)
 
-    def push_unpushed(self, now: float, emit: Emit) -> None:
-        """At a restart: push the rows the table saved as changed and pushed to nobody (the
-        registry stopped while it held them back), as the next version."""
-        if self._table.unpushed:
-            self.push_changes(now, emit)
+    def take_unpushed(self, now: float, emit: Emit) -> list[TableUpdate]:
+        """At a restart: the rows the table saved as changed and pushed to nobody (the
+        registry stopped while it held them back), as the next version, to push to every
+        peer online (with Restarted: registry/core/restart_news.py)."""
+        if not self._table.unpushed:
+            return []
+        updates, _ = self.changes.updates(now, self._answers.new_id)
+        emit(SaveTable())  # (the versions on disk before any peer hears of them)
+        return updates
 
     def released(self, record: Record, now: float, emit: Emit) -> None:
         """`record` was taken out of the table (the console released it): peers learn it
-        as a row with port 0, which means "this name is gone"; its peer too, if online."""
-        if record.online:
-            self.changes.released_online(record)
-        self.changed(record, now, emit, rows=(Entry(record.name, record.ip, 0, False),))
+        as a row with port 0, which means "this name is gone"; its peer too, if online, and
+        then at once, not held back with the changes that follow: a registry killed
+        meanwhile would not know to tell it after its restart."""
+        row = Entry(record.name, record.ip, 0, False)
+        if not record.online:
+            self.changed(record, now, emit, rows=(row,))
+            return
+        self.changes.released_online(record)
+        self.changes.changed((row,), now)
+        self.push_changes(now, emit)  # (saved first)
 
     def snapshot(self, reply_to: str) -> TableSnapshot:
         """The whole table, with the aliases, answering `reply_to` ("": unasked)."""

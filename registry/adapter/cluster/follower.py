@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
@@ -18,6 +19,7 @@ from nats.aio.subscription import Subscription
 
 from net.endpoint import Endpoint
 from net.listener import has_hung_up
+from net.stream_slots import MAX_STREAMS
 from registry.adapter.cluster.link import (
     LEAD_SUBJECT,
     Addr,
@@ -35,6 +37,10 @@ from wire.codec import decode, encode
 from wire.desk.messages import DESK_TYPES, DeskRegistries
 from wire.errors import DecodeError
 from wire.messages import Message
+
+#: Requests that came over TCP whose connection is remembered for their answer: the most
+#: connections a registry serves at once (net.stream_slots.MAX_STREAMS), one request each.
+TCP_ASKED_KEPT = MAX_STREAMS
 
 
 class Follower:
@@ -56,6 +62,8 @@ class Follower:
         self._log = log
         self._desk = desk
         self._keys: dict[Addr, bytes] = {}  # the key that last spoke from each address
+        # the connection each request that came over TCP came on, by the request's id
+        self._over_tcp: OrderedDict[str, Addr] = OrderedDict()
         self._flood = FloodGate()
         self._publish = Publisher(nc.publish)
         self._sub: Subscription | None = None
@@ -92,6 +100,11 @@ class Follower:
         return admitted
 
     def _received(self, message: Message, addr: Addr, key: bytes) -> None:
+        # (a message read from a TCP connection: its answer goes back on it, or nowhere)
+        self._over_tcp[message.id] = addr
+        self._over_tcp.move_to_end(message.id)
+        if len(self._over_tcp) > TCP_ASKED_KEPT:
+            self._over_tcp.popitem(last=False)
         self._forward([message], addr, key, datagram=False)
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
@@ -120,9 +133,27 @@ class Follower:
             self._log("dropped what the registry that decides sent: not ChatApp's")
             return
         for ip, port, key in out.to:
+            if self._connection_gone(message, (ip, port)):
+                continue
             if key:
                 self._keys[(ip, port)] = key
             self.endpoint.send((ip, port), message, key)
+
+    def _connection_gone(self, message: Message, addr: Addr) -> bool:
+        """Whether `message` answers a request that came over TCP from `addr`, on a
+        connection closed since: it is dropped then (logged), as nothing listens for
+        datagrams at a connection's port; the asker asks again by its own rule."""
+        reply_to: object = getattr(message, "reply_to", "")
+        if not reply_to or self._over_tcp.get(str(reply_to)) != addr:
+            return False
+        if self.endpoint.connected(addr):
+            return False
+        what = type(message).__name__
+        self.endpoint.dropped(
+            "answer to a closed connection",
+            f"dropped {what} for {addr[0]}:{addr[1]}: its request's TCP connection is closed",
+        )
+        return True
 
     # -- the help desk is at the registry that decides ------------------------------------
 

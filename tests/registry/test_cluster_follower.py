@@ -1,0 +1,64 @@
+"""A registry that relays for a service (registry/adapter/cluster/follower.py): an answer to a
+request that came over TCP goes back on that connection, or nowhere."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from types import SimpleNamespace
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from registry.adapter.cluster.follower import Follower
+from registry.adapter.cluster.link import Outbound, pack
+from secure.noise import public_bytes
+from wire.codec import encode
+from wire.messages import Entry, Register, Welcome
+
+pytestmark = pytest.mark.timeout(10)
+
+#: Where the asker's TCP connection came from: its port has no datagram socket of the
+#: asker's (a test's socket stands there to see what would arrive).
+ASKER_IP = "127.0.0.3"
+
+
+class QuietNats:
+    """NATS as the follower uses it here: what it publishes goes nowhere."""
+
+    async def publish(self, subject: str, data: bytes) -> None:
+        pass
+
+
+def test_an_answer_whose_tcp_connection_closed_is_dropped_not_sent_as_a_datagram() -> None:
+    listening = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listening.bind((ASKER_IP, 0))
+    asker = listening.getsockname()[:2]
+    key = X25519PrivateKey.generate()
+    asker_key = public_bytes(X25519PrivateKey.generate())
+    lines: list[str] = []
+
+    async def run() -> None:
+        follower = Follower(QuietNats(), "r1", key, lines.append, None)  # type: ignore[arg-type]
+        await follower.endpoint.open("127.0.0.1", 0)
+        try:
+            register = Register("p-1", "alice", 6000, "", "", "")
+            # it came over TCP (a registration whose Welcome was too big for a datagram),
+            # and the connection closed before the registry that decides answered
+            follower._received(register, asker, asker_key)
+            rows = tuple(Entry(f"peer{i:04}", "10.0.0.1", 6000 + i, True) for i in range(300))
+            welcome = Welcome("r-1", register.id, "alice", "t", 1, rows, (), ())
+            out = Outbound([(asker[0], asker[1], asker_key)], encode(welcome))
+            await follower._outbound(SimpleNamespace(data=pack(out)))  # type: ignore[arg-type]
+        finally:
+            await follower.close()  # (what waited to leave packed leaves: loopback delivers
+            # a datagram within the call that sends it)
+
+    try:
+        asyncio.run(run())
+        listening.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            listening.recv(2048)
+    finally:
+        listening.close()
+    assert any("its request's TCP connection is closed" in line for line in lines)

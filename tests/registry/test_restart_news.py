@@ -1,0 +1,108 @@
+"""A restarted registry tells the peers it counts online that it is back (Restarted), a window
+of them at a time (registry/core/restart_news.py): each is a handshake, and thousands begun
+at once left most of them unanswered until their next keepalive."""
+
+from __future__ import annotations
+
+from registry.core import actions as ra
+from registry.core.dispatch import RegistryCore
+from registry.core.restart_news import ROUNDS, WINDOW
+from registry.core.table import Record, Table
+from tests.registry.core_helpers import ROUND, T0, core, run_until, sends
+from wire.keys import key_text
+from wire.messages import Ack, Entry, Register, Restarted, TableUpdate
+from wire.version import WIRE_VERSION
+
+#: Peers the restarted registry counts online: more than two windows.
+ONLINE = 2 * WINDOW + 50
+
+
+def addr_of(i: int) -> tuple[str, int]:
+    return (f"127.0.{1 + i // 250}.{1 + i % 250}", 7000)
+
+
+def restarted(
+    unpushed: tuple[str, ...] = (),
+) -> tuple[RegistryCore, list[tuple[tuple[str, int], Restarted]]]:
+    """A registry started from a table of ONLINE peers online (each at an address of its
+    own, with a key of its own), the rows of `unpushed` held back when it stopped; the
+    Restarted its start sends."""
+    reg, out = started(unpushed)
+    return reg, told(out)
+
+
+def started(unpushed: tuple[str, ...] = ()) -> tuple[RegistryCore, list[ra.Action]]:
+    """`restarted`'s registry, and every action of its start."""
+    table = Table()
+    for i in range(ONLINE):
+        name = f"p{i:03}"
+        key = key_text(i.to_bytes(32, "big"))
+        table.records[name] = Record(name, *addr_of(i), True, "t", key=key, last_seen=T0)
+    for name in unpushed:
+        table.unpushed[name] = table.records[name].entry()
+    reg = core(table=table)
+    return reg, list(reg.start(T0))
+
+
+def told(actions: list[ra.Action]) -> list[tuple[tuple[str, int], Restarted]]:
+    return [(a, m) for a, m in sends(actions) if isinstance(m, Restarted)]
+
+
+def test_a_window_of_peers_is_told_at_once_and_each_ack_tells_the_next() -> None:
+    reg, first = restarted()
+    assert [a for a, _ in first] == [addr_of(i) for i in range(WINDOW)]
+    news = first[0][1]
+    out = reg.receive(Ack("a-1", news.id), addr_of(0), T0 + 0.1)
+    assert told(out) == [(addr_of(WINDOW), news)]  # one acked, one more told
+    out = reg.receive(Ack("a-2", news.id), addr_of(0), T0 + 0.2)  # (a copy: nothing more)
+    assert told(out) == []
+
+
+def test_every_peer_online_is_told_though_none_acks() -> None:
+    reg, first = restarted()
+    out = run_until(reg, T0 + ROUNDS * 3 * ROUND + 1)
+    firsts = {a for a, _ in first} | {a for a, _ in told(out)}
+    assert firsts == {addr_of(i) for i in range(ONLINE)}
+    # (each told in ROUNDS rounds at most, and then no more)
+    assert reg.next_wake() is None or not told(run_until(reg, T0 + 600))
+
+
+def test_peers_that_ack_are_not_told_again() -> None:
+    reg, first = restarted()
+    acked: set[tuple[str, int]] = set()
+    pending = list(first)
+    now = T0
+    while pending:
+        now += 0.01
+        addr, news = pending.pop(0)
+        if addr not in acked:
+            acked.add(addr)
+            pending += told(reg.receive(Ack(f"a{len(acked)}", news.id), addr, now))
+    assert acked == {addr_of(i) for i in range(ONLINE)}
+    assert not told(run_until(reg, now + 3 * ROUND))
+
+
+def test_the_rows_held_back_when_it_stopped_go_to_each_peer_with_the_news() -> None:
+    reg, out = started(unpushed=("p001",))
+    updates = [(a, m) for a, m in sends(out) if isinstance(m, TableUpdate)]
+    assert [a for a, _ in updates] == [addr_of(i) for i in range(WINDOW)]  # not all at once
+    [(_, update)] = updates[:1]
+    assert update.entries == (Entry("p001", *addr_of(1), True, key_text((1).to_bytes(32, "big"))),)
+    news = told(out)[0][1]
+    later = sends(reg.receive(Ack("a-1", news.id), addr_of(0), T0 + 0.1))
+    assert [type(m) for a, m in later if a == addr_of(WINDOW)] == [Restarted, TableUpdate]
+
+
+def test_a_registration_meanwhile_is_pushed_to_the_peers_told_and_to_the_others_with_it() -> None:
+    reg, first = restarted()
+    news = first[0][1]
+    newcomer = Register("n-1", "newcomer", 7000, "", "", WIRE_VERSION)
+    out = reg.receive(newcomer, ("127.0.9.9", 7000), T0 + 0.1, key=bytes(range(32)))
+    out += run_until(reg, T0 + 0.2)  # (the change, held back a moment, pushed)
+    pushed = {a for a, m in sends(out) if isinstance(m, TableUpdate)}
+    told_first = {addr_of(i) for i in range(WINDOW)}
+    assert pushed == {*told_first, ("127.0.9.9", 7000)}  # not the peers still to be told
+    later = sends(reg.receive(Ack("a-1", news.id), addr_of(0), T0 + 0.3))
+    to_next = [m for a, m in later if a == addr_of(WINDOW)]
+    assert [type(m) for m in to_next] == [Restarted, TableUpdate]
+    assert [e.name for e in to_next[1].entries] == ["newcomer"]  # type: ignore[attr-defined]
