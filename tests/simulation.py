@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from peer.adapter.sending_log import outbox_after_a_kill
 from peer.core import actions as pa
 from peer.core.dispatch import PeerCore
+from peer.core.registry_watch import KEEPALIVE
 from registry.core import actions as ra
 from registry.core import credentials
 from registry.core.dispatch import RegistryCore
@@ -25,6 +26,7 @@ from registry.core.table import Table
 from tests.peer.honest import FORGER_KEY, REGISTRY_KEY, peer_key
 from wire.codec import decode, encode, fits_datagram
 from wire.messages import Ack, Acks, Message, RoomMessage, Saved, StoredMessage
+from wire.reliable import ATTEMPTS, TIMEOUT
 
 Addr = tuple[str, int]
 REGISTRY: Addr = ("127.0.0.1", 5000)
@@ -80,9 +82,9 @@ class SimNet:
         loss: float = 0.0,
         duplicate: float = 0.0,
         delay: tuple[float, float] = (0.0005, 0.002),
-        timeout: float = 0.5,
-        attempts: int = 5,
-        keepalive: float = 10.0,
+        timeout: float = TIMEOUT,
+        attempts: int = ATTEMPTS,
+        keepalive: float = KEEPALIVE,
     ) -> None:
         self.random = random.Random(seed)
         self.loss = loss

@@ -24,6 +24,7 @@ from wire.messages import (
     SaveMessage,
     TableUpdate,
 )
+from wire.reliable import ATTEMPTS, TIMEOUT
 
 Addr = tuple[str, int]
 
@@ -375,14 +376,15 @@ def test_a_member_that_does_not_ack_is_marked_offline_and_leaves_the_room() -> N
     ]
     xcore = net.hosts["x"].core
     assert xcore is not None and not xcore.table["z"].online
-    # retransmissions: z was tried five times, 500 ms apart, then probed three times while
+    # retransmissions: z was tried five times, TIMEOUT apart, then probed three times while
     # the line went on being sent, and only then taken out (the line is not sent again
     # as the probe's last wait runs out: that decides it)
     tries = [(t, m) for t, _, dst, m in net.sent if dst == ("127.0.0.1", 6003)]
     lines = [t for t, m in tries if isinstance(m, RoomMessage)]
     pings = [t for t, m in tries if isinstance(m, TableUpdate) and not m.version]
-    assert [round(t - lines[0], 3) for t in lines] == [i / 2 for i in range(8)]
-    assert [round(t - lines[0], 3) for t in pings] == [2.5, 3.0, 3.5]
+    assert [round(t - lines[0], 3) for t in lines] == [round(i * TIMEOUT, 3) for i in range(8)]
+    probed = [round((ATTEMPTS + i) * TIMEOUT, 3) for i in range(3)]
+    assert [round(t - lines[0], 3) for t in pings] == probed
 
 
 def test_a_lost_room_ack_is_retried_and_the_message_shown_once() -> None:

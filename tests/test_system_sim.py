@@ -8,6 +8,7 @@ import pytest
 
 from tests.simulation import REGISTRY, SimNet
 from wire.messages import Chat, SaveMessage
+from wire.reliable import ATTEMPTS, TIMEOUT
 
 
 def three(**kwargs: object) -> SimNet:
@@ -33,7 +34,7 @@ def test_register_three_and_every_pair_chats() -> None:
             assert net.count(a, f"[Message received by {b}.]") == 1
 
 
-def test_retries_at_500ms_then_gives_up_after_five_and_saves() -> None:
+def test_retries_every_timeout_then_gives_up_after_five_and_saves() -> None:
     net = three()
     net.kill_peer("z")
     start = net.now
@@ -42,12 +43,12 @@ def test_retries_at_500ms_then_gives_up_after_five_and_saves() -> None:
     tries = [
         t - start for t, _, dst, m in net.sent if isinstance(m, Chat) and dst == ("127.0.0.1", 6003)
     ]
-    # five from x (0, .5, 1, 1.5, 2), then five from the registry after x gives up, then
+    # five from x, TIMEOUT apart, then five from the registry after x gives up, then
     # three more while it probes z, which answers nothing: z is taken for gone
-    assert [round(t, 3) for t in tries[:5]] == [0.0, 0.5, 1.0, 1.5, 2.0]
+    assert [round(t, 3) for t in tries[:5]] == [round(i * TIMEOUT, 3) for i in range(ATTEMPTS)]
     assert len(tries) == 13
     saves = [t - start for t, _, _, m in net.sent if isinstance(m, SaveMessage)]
-    assert saves and round(saves[0], 3) == 2.5
+    assert saves and round(saves[0], 3) == round(ATTEMPTS * TIMEOUT, 3)
     screen = net.screen("x")
     no_ack = screen.index("[No ACK from z, message sent to server.]")
     assert "[Messages received by the server and saved]" in screen[no_ack:]
