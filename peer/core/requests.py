@@ -1,10 +1,7 @@
-"""The peer's requests to the registry, as bookkeeping: what is in flight (as datagrams,
-or over TCP after a TooBig), what waits behind a long or kept request so the registry gets
-lines in the order typed, the accepted saves and posts whose outcome is to come, and the
-given-up requests whose late answers are still taken (docs/PROTOCOL.md, "A long message
-is not overtaken"). Sans-IO: `send` appends the Send action; the caller asks `due`, and
-`outcomes_over` at `next_wake`. What answers and failures mean to the user is
-peer.core.answers' and peer.core.give_ups'; the order of sending, peer.core.registry_link's."""
+"""The peer's requests to the registry: in flight (by datagram, or over TCP after a TooBig),
+waiting behind a long or kept one (lines reach the registry in the order typed), awaiting
+their outcome, or given up with their late answers still taken (docs/PROTOCOL.md). Sans-IO;
+what answers and failures mean to the user is peer.core.answers' and peer.core.give_ups'."""
 
 from __future__ import annotations
 
@@ -40,8 +37,7 @@ _IN_ORDER = (SaveMessage, ChannelPost, RoomPost, Leave, Join, Rename, Deregister
 Outcome = SaveMessage | ChannelPost | RoomPost
 #: Seconds to wait for the outcome of an accepted save request or post before asking again.
 OUTCOME_WAIT = 10.0
-#: Requests given up on whose late answer is still taken: the last few are plenty, as only
-#: registrations, joins and renames are kept, and each is typed by the user.
+#: Requests given up on whose late answer is still taken (registrations, joins, renames).
 GIVEN_UP_KEPT = 16
 #: Rounds of tries a request is given beyond its first when the registry was heard from
 #: during the last: it runs, and the copies or their answers were lost (see `due`). At 30%
@@ -326,8 +322,7 @@ class Requests:
         return self._taken(msg_id)
 
     def _taken(self, msg_id: str) -> Request | None:
-        """Request `msg_id`, no longer sent as a datagram or over TCP; None when it is
-        not in flight."""
+        """Request `msg_id`, taken out of flight (datagram or TCP); None if not in flight."""
         request = self._sent.answer(msg_id)
         if request is None:
             streamed = self._streamed.pop(msg_id, None)
@@ -395,8 +390,7 @@ class Requests:
 
     def take_outcome(self, msg_id: str) -> Outcome | None:
         """The outcome of save or post `msg_id` came (or is given up): the message, no
-        longer awaited; None when its outcome was not awaited (not yet accepted, or a copy
-        of an outcome)."""
+        longer awaited; None when not awaited (not yet accepted, or a copy of an outcome)."""
         self._accepted.discard(msg_id)
         pending = self._outcomes.pop(msg_id, None)
         return pending[0] if pending is not None else None
@@ -407,8 +401,7 @@ class Requests:
         return msg_id in self._accepted
 
     def outcome_of_kept(self, msg_id: str) -> bool:
-        """Whether the outcome of save `msg_id` was awaited for a kept message (its line
-        then quotes it); forgotten once asked."""
+        """Whether save `msg_id` came from the outbox (its line quotes it); forgotten once asked."""
         kept = msg_id in self._kept_saves
         self._kept_saves.discard(msg_id)
         return kept
