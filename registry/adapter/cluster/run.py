@@ -292,6 +292,18 @@ class ClusterRegistry:
 
         server.handle(received)
 
+    def take_console(self) -> None:
+        """Stop on SIGTERM and SIGINT; carry out each line typed on the terminal, those
+        typed while the registry started first."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.stop)
+        lines, pending = typed_ahead(sys.stdin)
+        for line in lines:
+            loop.call_soon(self.console_line, line)
+        read_lines(sys.stdin, pending, self.console_line, lambda: None)
+
     def console_line(self, line: str) -> None:
         """A line typed on the console: the registry's own while it decides, else the
         relaying registry's (registry/adapter/cluster/console.py)."""
@@ -314,6 +326,44 @@ class ClusterRegistry:
                 await msg.respond(answer_asked(msg.data, server.console_answer))
 
 
+async def _open_service(
+    cluster: ClusterSettings,
+    port: int,
+    data_dir: Path,
+    out: Callable[[str], None],
+    stopping: asyncio.Event,
+) -> Service | None:
+    """The service's state in NATS, opened (its key said), this registry's lease asked for;
+    None, with the reason said and NATS closed, when NATS cannot give it."""
+
+    def log(line: str) -> None:
+        out(f"{time.strftime('%H:%M:%S')} {line}")
+
+    urls = cluster.urls
+    try:
+        nc, js = await connect(urls, log, stopping)
+    except ClusterError as exc:
+        out(f"ChatApp: error: {exc}")
+        return None
+    keeper = LeaseKeeper(urls, secrets.token_hex(4), f"{cluster.advertise}:{port}")
+    try:
+        static, made = await service_key(js)
+        store = await JetStreamStore.open(js)
+        desk = await desk_bucket(js)
+        _, said = await service_desk_key(desk, data_dir)
+        await keeper.start()  # (it takes the lead if it is free)
+    except (*ERRORS, StorageError, ValueError) as exc:
+        out(f"ChatApp: error: cannot use NATS at {', '.join(urls)}: {exc}")
+        await keeper.stop()
+        await nc.close()
+        return None
+    for line in key_lines(static.public_key().public_bytes_raw(), made, service=True):
+        out(line)
+    if said:
+        log(said)
+    return Service(nc, keeper, store, (static, made), desk)
+
+
 async def run_cluster_registry(
     *,
     listen: tuple[str, int],
@@ -333,44 +383,13 @@ async def run_cluster_registry(
     except OSError as exc:
         out(f"ChatApp: error: cannot use data directory {data_dir}: {exc.strerror or exc}")
         return 1
-    urls = cluster.urls
-
-    def log(line: str) -> None:
-        out(f"{time.strftime('%H:%M:%S')} {line}")
-
     stopping = asyncio.Event()  # (a connection drained at the end is no outage to say)
-    try:
-        nc, js = await connect(urls, log, stopping)
-    except ClusterError as exc:
-        out(f"ChatApp: error: {exc}")
+    service = await _open_service(cluster, port, data_dir, out, stopping)
+    if service is None:
         return 1
-    keeper = LeaseKeeper(urls, secrets.token_hex(4), f"{cluster.advertise}:{port}")
-    try:
-        static, made = await service_key(js)
-        store = await JetStreamStore.open(js)
-        desk = await desk_bucket(js)
-        _, said = await service_desk_key(desk, data_dir)
-        await keeper.start()  # (it takes the lead if it is free)
-    except (*ERRORS, StorageError, ValueError) as exc:
-        out(f"ChatApp: error: cannot use NATS at {', '.join(urls)}: {exc}")
-        await keeper.stop()
-        await nc.close()
-        return 1
-    for line in key_lines(static.public_key().public_bytes_raw(), made, service=True):
-        out(line)
-    if said:
-        log(said)
-    service = Service(nc, keeper, store, (static, made), desk)
     registry = ClusterRegistry(service, (bind, port), out, data_dir, options)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, registry.stop)
-    lines, pending = typed_ahead(sys.stdin)
-    for line in lines:
-        loop.call_soon(registry.console_line, line)
-    read_lines(sys.stdin, pending, registry.console_line, lambda: None)
-    public = static.public_key().public_bytes_raw()
+    registry.take_console()
+    public = service.key[0].public_key().public_bytes_raw()
     advert = advertise(bind, port, public, registry.log) if discovery else None
     try:
         await registry.run()
@@ -383,9 +402,9 @@ async def run_cluster_registry(
     finally:
         if advert is not None:
             await advert.close()
-        await keeper.stop()
+        await service.keeper.stop()
         stopping.set()
         with contextlib.suppress(*ERRORS):
-            await nc.drain()
+            await service.nc.drain()
         out("Registry stopped.")
     return 0
