@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Unpack
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
 from disk.files import os_reason, private_folder
 from net.batch import inbound_line
 from net.endpoint import Endpoint
@@ -121,12 +123,7 @@ class PeerNode:
         self.mail = SealedMail(static, entry, self.keys.pinned_key, changed=self.keys.pinned)
         self.core.open_mail = self.mail.opened
         self.core.fingerprint = fingerprint(public_of(static))
-        host = FileHost(
-            self.core.table.entry, lambda: self.core.state.name, self._send_file, console.show
-        )
-        folder = self._state.path.with_suffix(".files")  # the transfers kept, for a restart
-        downloads = downloads_folder(settings.downloads)
-        self.files = FileService(static, host, folder=folder, downloads=downloads)
+        self.files = self._file_service(static, console, settings.downloads)
         self.endpoint = Endpoint(
             self.received,
             channel=SecureChannel(static),
@@ -145,6 +142,16 @@ class PeerNode:
         # the Sending and Settled records of the event being carried out (see `carry_out`)
         self._logged: list[Sending | Settled] = []
         self._carriers = self._carrier_table()
+
+    def _file_service(
+        self, static: X25519PrivateKey, console: Console, downloads: str
+    ) -> FileService:
+        """The files this peer sends and receives, its transfers kept for a restart."""
+        host = FileHost(
+            self.core.table.entry, lambda: self.core.state.name, self._send_file, console.show
+        )
+        folder = self._state.path.with_suffix(".files")
+        return FileService(static, host, folder=folder, downloads=downloads_folder(downloads))
 
     async def run(self) -> int:
         """Bind, register, and serve the user until they quit; return the exit status."""
