@@ -66,6 +66,21 @@ class Link(Struct):
     beat: Heartbeat | None = None
 
 
+def _limits(options: QueueOptions) -> Limits:
+    """The waiting room's bounds in `options`; ValueError for one out of bounds."""
+    limits = Limits(
+        options.get("max_per_key", MAX_PER_KEY),
+        options.get("max_per_address", MAX_PER_ADDRESS),
+        options.get("max_waiting", MAX_WAITING),
+        options.get("danger_room", DANGER_ROOM),
+    )
+    if limits.danger_room < 0:
+        raise ValueError("danger_room must be >= 0")
+    if min(limits.room, limits.per_address, limits.per_key) < 1:
+        raise ValueError("max_waiting, max_per_address and max_per_key must be >= 1")
+    return limits
+
+
 class DeskState:
     """The desk's data, given to every part of its core."""
 
@@ -80,15 +95,9 @@ class DeskState:
         check_options("DeskQueue", options, QueueOptions)
         grace = options.get("grace", GRACE)
         push_interval = options.get("push_interval", PUSH_INTERVAL)
-        danger_room = options.get("danger_room", DANGER_ROOM)
-        max_waiting = options.get("max_waiting", MAX_WAITING)
-        max_per_address = options.get("max_per_address", MAX_PER_ADDRESS)
-        max_per_key = options.get("max_per_key", MAX_PER_KEY)
         heartbeat = options.get("heartbeat", HEARTBEAT)
-        if grace < 0 or push_interval < 0 or danger_room < 0:
-            raise ValueError("grace, push_interval and danger_room must be >= 0")
-        if min(max_waiting, max_per_address, max_per_key) < 1:
-            raise ValueError("max_waiting, max_per_address and max_per_key must be >= 1")
+        if grace < 0 or push_interval < 0:
+            raise ValueError("grace and push_interval must be >= 0")
         if not heartbeat > 0:
             raise ValueError("heartbeat must be > 0")
         # -- the settings
@@ -98,7 +107,7 @@ class DeskState:
         self.authorised: dict[str, str] = dict(options.get("authorised") or {})
         self.crisis_notice = options.get("crisis_notice", DEFAULT_CRISIS_NOTICE)
         self.grace = grace
-        self.limits = Limits(max_per_key, max_per_address, max_waiting, danger_room)
+        self.limits = _limits(options)
         self.push_interval = push_interval
         self.reclaim_window = options.get("reclaim_window", RECLAIM_WINDOW)
         self.estimator = options.get("estimator") or Estimator()
@@ -108,8 +117,7 @@ class DeskState:
         self.operators: dict[ConnId, Operator] = {}  # on duty, in the order they came
         self.conns: dict[ConnId, Person | Operator] = {}  # who has said who they are
         self.links: dict[ConnId, Link] = {}  # the connections told of by `opened`
-        # the puzzle (seed, bits) each connection was asked to solve (DeskWork), once
-        self.puzzles: dict[ConnId, tuple[str, int]] = {}
+        self.puzzles: dict[ConnId, tuple[str, int]] = {}  # (seed, bits) asked, see DeskWork
         self.order = itertools.count()  # tie-break of operators free since the same moment
         # -- what is kept on disk; after `restore`, the tokens not yet taken back, until
         # when nobody is served (RESTART_SETTLE), and when they are given up
@@ -123,8 +131,7 @@ class DeskState:
         self.ended_while_holding: set[ConnId] = set()
         self.answers_held: list[tuple[Person, ConnId, str, bool]] = []
         # -- notices due to operators once hand-overs are made (registry.core.desk.notices):
-        # of those who just joined, unless taken; to those just on duty, of who may be in
-        # danger (they may be given one of them)
+        # of who just joined, unless taken; to who just came on duty, of who may be in danger
         self.arrivals: list[Person] = []
         self.briefings: list[Operator] = []
 
