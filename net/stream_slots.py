@@ -42,7 +42,8 @@ from typing import Protocol
 SPARE_FDS = 64
 #: Seconds a request may go unanswered before its connection is as good as any other to
 #: close for a newcomer at the limit (a registry answers within moments, or probes for
-#: about 2.5 s; a sender of frames that ask nothing would otherwise hold its place).
+#: a round of tries, wire.reliable; a sender of frames that ask nothing would otherwise hold its
+#: place).
 EVICT_IDLE = 2.0
 #: The share of the limit (one place in this many, at least one) where a request in
 #: progress is no protection: newcomers always find a place there.

@@ -19,10 +19,10 @@ Noise IK handshake of `secure.noise`:
 - A responder sends under a session only once the initiator's first DATA opened on it
   (key confirmation), so a replayed initiation makes no session anyone uses.
 - A program that sent to a key and heard nothing back from it within REHANDSHAKE_AFTER
-  makes a new handshake with its next datagram (WireGuard's rule, on ChatApp's 500 ms
-  retries): the other side may have restarted, and forgotten the session. The try after
-  that travels in the new session. It does so once until it hears data again: a side
-  that answered the handshake holds the session, and is only slow.
+  makes a new handshake with its next datagram (WireGuard's rule, on ChatApp's retry
+  wait, wire.reliable.TIMEOUT): the other side may have restarted, and forgotten the session. The
+  try after that travels in the new session. It does so once until it hears data again: a side that
+  answered the handshake holds the session, and is only slow.
 - An unanswered initiation is sent again (a new one) after HANDSHAKE_RETRY, then after
   twice as long each time, up to HANDSHAKE_RETRY_MAX; the last INITIATIONS_KEPT stay
   valid, so a responder slower than the retry still completes one. A busy responder is

@@ -92,7 +92,7 @@ class DirectChats:
 
     def _chat_over(self, chat: Chat, now: float, emit: Emit, *, gave_up: bool) -> None:
         """`chat` was acked or given up: send what waited behind it, in order. After a
-        give-up they go to the registry with it: the person did not answer for 2.5 s, and
+        give-up they go to the registry with it: the person did not answer a round of tries, and
         trying each again in turn would save the last of them only after as many times
         that (the registry keeps the order: see RegistryLink.request)."""
         key = name_key(chat.to)

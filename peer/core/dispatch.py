@@ -3,7 +3,8 @@
 `PeerCore` takes events (the user typed a line, a message arrived from an address, time
 passed) with `now` and returns actions (peer.core.actions) for its adapter: send this message
 there, print this line, remember this token, exit. Delivery follows docs/PROTOCOL.md:
-every request is sent at most 5 times, 500 ms apart; every message id is shown once.
+every request is sent at most ATTEMPTS times, TIMEOUT apart (wire.reliable); every message id
+is shown once.
 
 The core dispatches each event to the part it concerns (docs/ARCHITECTURE.md lists
 them): the lifecycle (peer.core.lifecycle), direct chats (peer.core.direct), requests to the

@@ -1,4 +1,4 @@
-"""What a request the registry never answered means (all its tries, 500 ms apart, went
+"""What a request the registry never answered means (all its tries, wire.reliable's rule, went
 unanswered, or it stayed busy too long): said once, and what the user sent is kept in
 the outbox for when the registry answers again. Sans-IO: Print, Send and Exit actions.
 """

@@ -55,8 +55,8 @@ class Outbox:
 
     def add(self, message: Message) -> None:
         """Hold `message`, in the order typed: one typed earlier may reach the outbox later
-        (a direct message goes to the registry only after its 5 tries, and then has 5
-        more), and the outbox goes out in its order. Not typed: at the end."""
+        (a direct message goes to the registry only after its round of tries, and then has
+        another), and the outbox goes out in its order. Not typed: at the end."""
         at = self.typed_at(message)
         index = next(
             (i for i, kept in enumerate(self.held) if self.typed_at(kept) > at),

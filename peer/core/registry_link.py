@@ -82,9 +82,9 @@ class RegistryLink:
                 return
         for waiting, quiet in requests.take_held():
             if gave_up and (message in outbox or isinstance(message, DELIVERED)):
-                # a kept one (or one kept next) went unanswered 5 times: the registry is
+                # a kept one (or one kept next) went unanswered a round: the registry is
                 # away, and what was typed behind it is kept behind it, said so now rather
-                # than 2.5 s later
+                # than a round later
                 self._failed(Request(waiting, quiet), now, emit, False)
             else:
                 requests.send(waiting, now, emit, quiet)  # the outbox is behind it
@@ -109,7 +109,7 @@ class RegistryLink:
         if self._requests.waiting:
             return  # the kept message on its way sends the next once answered
         # One at a time, each once the one before is answered (`over`): sent together, a
-        # lost one would be sent again 500 ms later, after those typed after it, and the
+        # lost one would be sent again TIMEOUT later, after those typed after it, and the
         # registry would store or relay them out of the order typed. An idle registry
         # answers in well under a millisecond: nobody sees the wait.
         kept = self.next_kept()

@@ -43,7 +43,7 @@ from wire.messages import (
 )
 
 #: Chats sent directly whose acks are still awaited, remembered by id with the key owed:
-#: far more than 5 tries of 500 ms hold at any typing speed.
+#: far more than a round of tries (wire.reliable) holds at any typing speed.
 OWED_KEPT = 10_000
 
 

@@ -1,11 +1,10 @@
 """The file transfers of one peer, both ways: sans-IO (events in with `now`, actions out).
 
-An offer is sent as a datagram until seen (500 ms, 5 times); the receiver answers with
-/accept or /reject within LAPSE. An accepted transfer is pulled: the receiver asks for the
-bytes from its last verified one, and asks again RETRY seconds after a drop while the
-sender is online, after a restart of either side too (records are kept on disk). How a
-transfer ends (done, rejected, cancelled, failed) is told to the other side in a FileNote.
-"""
+An offer is sent as a datagram until seen (wire.reliable's TIMEOUT and ATTEMPTS); the receiver
+answers with /accept or /reject within LAPSE. An accepted transfer is pulled: the receiver asks for
+the bytes from its last verified one, and asks again RETRY seconds after a drop while the sender is
+online, after a restart of either side too (records are kept on disk). How a transfer ends (done,
+rejected, cancelled, failed) is told to the other side in a FileNote."""
 
 from __future__ import annotations
 
@@ -360,7 +359,7 @@ class FileTransfers:
         self._pull(transfer, emit)
 
     def _unanswered(self, to: str, message: FileOffer | FileNote, emit: EmitFile) -> None:
-        """`message` was sent 5 times unseen: an offer is withdrawn; a note is left (the
+        """`message` was sent ATTEMPTS times unseen: an offer is withdrawn; a note is left (the
         other side's offer lapses, or its pull is refused)."""
         if isinstance(message, FileOffer):
             transfer = self._find(message.offer, None, Role.SEND)
