@@ -9,12 +9,13 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from net.outgoing import Datagram, Outgoing, When
+from net.outgoing import Datagram, Dest, Outgoing, When
 from wire.codec import decode_datagram_batch, encode
 from wire.limits import MAX_DATAGRAM
 from wire.messages import Ack, Acks, Message, Notice
 
-A, B, C = ("127.0.0.1", 6001), ("127.0.0.1", 6002), ("127.0.0.1", 6003)
+# where each datagram goes: an address and the key it is sealed for (net.outgoing.Dest)
+A, B, C = ((("127.0.0.1", 6000 + n), bytes([n]) * 32) for n in (1, 2, 3))
 
 
 def outgoing(*, coalesce_drains: bool = False) -> Outgoing:
@@ -26,7 +27,7 @@ def notice(n: int) -> bytes:
     return encode(Notice(f"n-{n}", f"line {n}"))
 
 
-def messages(datagrams: list[Datagram], to: tuple[str, int]) -> list[Message]:
+def messages(datagrams: list[Datagram], to: Dest) -> list[Message]:
     """The messages the datagrams for `to` carry, in order."""
     return [m for data, addr in datagrams if addr == to for m in decode_datagram_batch(data)]
 
@@ -158,7 +159,7 @@ SENDS = st.lists(
 
 @given(SENDS, st.booleans(), st.booleans())
 def test_each_address_gets_everything_once_in_order_the_acks_that_waited_last(
-    sends: list[tuple[str, tuple[str, int]]], in_drain: bool, coalesce: bool
+    sends: list[tuple[str, Dest]], in_drain: bool, coalesce: bool
 ) -> None:
     """Whatever is sent in one pass (or one drain), each address gets every message and
     ack sent to it once: what was given to `datagram` in the order given, then the acks
@@ -167,8 +168,8 @@ def test_each_address_gets_everything_once_in_order_the_acks_that_waited_last(
     if in_drain:
         out.drain_begins()
     sent: list[Datagram] = []
-    given_: dict[tuple[str, int], list[str]] = {A: [], B: [], C: []}
-    merged: dict[tuple[str, int], list[str]] = {A: [], B: [], C: []}
+    given_: dict[Dest, list[str]] = {A: [], B: [], C: []}
+    merged: dict[Dest, list[str]] = {A: [], B: [], C: []}
     for n, (kind, addr) in enumerate(sends):
         if kind == "ack":
             if out.ack(addr, f"x-{n}"):
