@@ -9,6 +9,7 @@ import fcntl
 import json
 import math
 import os
+import secrets
 import stat
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -155,6 +156,30 @@ def replace_durably(path: Path, data: bytes) -> None:
         os.fsync(f.fileno())
     os.replace(tmp, path)
     fsync_dir(path.parent)
+
+
+def create_once(path: Path, data: bytes) -> bool:
+    """Make `path` hold `data` (readable by this user only) unless it exists; its folder is
+    made if need be. Written whole and synced under a name of this process's, then linked
+    into place: a crash never leaves part of it, and of two programs making it at once the
+    first to link wins (a link, unlike a rename, replaces nothing). True when `path` holds
+    `data` now; False when a file was there (the caller reads that one). Raises OSError."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = open_regular(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        fsync_dir(path.parent)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def append_durably(path: Path, data: bytes) -> None:

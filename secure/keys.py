@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from disk.files import fsync_dir, open_regular, parse_json, read_text
+from disk.files import create_once, fsync_dir, open_regular, parse_json, read_text
 from wire.keys import KEY_BYTES, key_from_text, key_text
 
 #: The key pair's file in a data directory: the 32 bytes of the private key, in hex.
@@ -59,35 +59,11 @@ def load_or_make_key(data_dir: Path, file: str = KEY_FILE) -> tuple[X25519Privat
 
 def _make_key(path: Path) -> X25519PrivateKey:
     """A new key pair, kept at `path` unless another start kept one there first (then that
-    one). Written whole to a file of this process's, then linked in place: two starts at
-    once never keep different keys, nor read a key half written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    one): two starts at once never keep different keys, nor read a key half written."""
     private = X25519PrivateKey.generate()
-    text = (private.private_bytes_raw().hex() + "\n").encode("ascii")
-    _write_own(path, text)
-    tmp = _own_tmp(path)
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        return load_or_make_key(path.parent, path.name)[0]
-    finally:
-        tmp.unlink(missing_ok=True)
-    fsync_dir(path.parent)
-    return private
-
-
-def _own_tmp(path: Path) -> Path:
-    """A file beside `path` that only this process writes."""
-    return path.with_name(f"{path.name}.{os.getpid()}.tmp")
-
-
-def _write_own(path: Path, data: bytes) -> None:
-    """Write `data` durably to `path`'s file of this process's (mode 0600)."""
-    fd = open_regular(_own_tmp(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    if create_once(path, (private.private_bytes_raw().hex() + "\n").encode("ascii")):
+        return private
+    return load_or_make_key(path.parent, path.name)[0]
 
 
 class Pins:
@@ -126,18 +102,25 @@ class Pins:
         """Pin `public` for `label` (replacing any other), durably, keeping what another
         program sharing the data folder pinned meanwhile. Raises OSError."""
         self._keys = {**self._read(), **self._keys, label: key_text(public)}
-        data = json.dumps(self._keys, indent=2, sort_keys=True) + "\n"
-        _write_own(self.path, data.encode("utf-8"))
-        os.replace(_own_tmp(self.path), self.path)
-        fsync_dir(self.path.parent)
+        self._save()
 
     def forget(self, label: str) -> None:
         """Unpin `label`, durably. Raises OSError."""
         self._keys = {**self._read(), **self._keys}
         self._keys.pop(label, None)
+        self._save()
+
+    def _save(self) -> None:
+        """Write the keys pinned, durably, under a name of this process's first: two
+        programs sharing the data folder never write into one file. Raises OSError."""
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         data = json.dumps(self._keys, indent=2, sort_keys=True) + "\n"
-        _write_own(self.path, data.encode("utf-8"))
-        os.replace(_own_tmp(self.path), self.path)
+        fd = open_regular(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
         fsync_dir(self.path.parent)
 
     def _read(self) -> dict[str, str]:

@@ -78,7 +78,8 @@ class LinePrompt:
     an empty line (and SIGINT) calls `on_interrupt`: true means it dealt with the key, and
     the prompt goes on; false ends the prompt. Ctrl-D on an empty line calls `on_eof` the
     same way (without one, it ends the prompt). `keys` are key bindings of the caller's
-    own, `completer` what Tab offers.
+    own, `completer` what Tab offers. With `ctrl_c_ends` set, Ctrl-C ends the prompt
+    whatever the line holds, and a prompt ended by a key stays on the screen as it stood.
 
     To be specialised by overriding: `prompt_text` (the prompt's look), `remember` (which
     history a line goes to), `next_line` (what the input holds for the next line)."""
@@ -98,6 +99,8 @@ class LinePrompt:
         self._keys = keys
         self._on_interrupt = on_interrupt
         self._on_eof = on_eof
+        #: Set before `start` by a program where Ctrl-C is leaving (the help-desk clients).
+        self.ctrl_c_ends = False
         self.session: PromptSession[str] = PromptSession(
             history=history if history is not None else InMemoryHistory(),
             completer=completer,
@@ -173,6 +176,7 @@ class LinePrompt:
             await asyncio.wait(set(self._printing), timeout=STOP_WAIT)
         self._stopping = True
         app = self.session.app
+        app.erase_when_done = True
         if app.is_running and not app.is_done:
             with contextlib.suppress(Exception):  # it may be ending by itself right now
                 app.exit()
@@ -189,6 +193,13 @@ class LinePrompt:
     def next_line(self, buffer: Buffer) -> None:
         """Empty the input for the next line."""
         buffer.reset()
+
+    def put_back(self, text: str) -> None:
+        """Put `text` into the prompt, cursor at its end, for Enter to send again; nothing
+        happens when something new is typed there already (it is the user's too)."""
+        buffer = self.session.default_buffer
+        if not buffer.text:
+            buffer.insert_text(text)
 
     def _text_changed(self, buffer: Buffer) -> None:
         """A first key into an empty prompt begins a line; a prompt cleared begins none yet."""
@@ -277,7 +288,7 @@ class LinePrompt:
 
         @own.add("c-c")
         def _clear_or_interrupt(event: KeyPressEvent) -> None:
-            if event.current_buffer.text:
+            if event.current_buffer.text and not self.ctrl_c_ends:
                 event.current_buffer.reset()  # as shells do: the line goes, nothing else
                 return
             _interrupt(event)
@@ -319,6 +330,7 @@ class LinePrompt:
         for text in ahead.lines:
             self._entered(text, on_line)
         if not ahead.ended:
+            self.session.app.erase_when_done = not self.ctrl_c_ends  # `stop` always erases
             with (
                 patch_stdout(raw=True),
                 redrawn_on_continue(lambda: self.session.app),  # after kill -STOP and fg

@@ -7,7 +7,7 @@ the terminal stays so: every key is echoed by the terminal itself, lines arrive 
 Enter and are shown twice, and the answers to the prompt's cursor-position requests
 (`^[[23;1R`) are printed as text. Continued, the prompt puts the terminal back in the mode
 it needs and draws itself anew. Shared by every ChatApp prompt: the one of terminal.prompt (the
-chat peer's and the registry console's) and the help-desk clients' (peer.adapter.desk.terminal).
+chat peer's, the registry console's and the help-desk clients').
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, NotRequired, Protocol, TypedDict, Unpack
 
@@ -182,10 +183,18 @@ class PlainConsole:
         self._out = StdoutLines(lambda reason: self._output_gone())
         self._on_end: Callable[[], None] | None = None  # until `start`, and once called
         self._ended = False
+        #: When the line being handed to `on_line` was read (monotonic seconds), as
+        #: LinePrompt.begun: taken on the reading thread, so a line that was there before
+        #: something shown meanwhile is stamped before it.
+        self.begun = 0.0
 
     def show(self, line: Print) -> None:
         # cleaned like the terminal's lines: the output of a pipe often ends up on one
-        self._out.write(PREFIX + clean(line.text))
+        self.write(PREFIX + clean(line.text))
+
+    def write(self, text: str) -> None:
+        """Print `text` as it is, as one line, flushed."""
+        self._out.write(text)
 
     def _output_gone(self) -> None:
         # Soon rather than now: `show` is called in the middle of carrying out the core's
@@ -228,14 +237,15 @@ class PlainConsole:
             loop.call_soon(self._end)
         self._out.watch_reader(loop)
 
-        def typed(text: str) -> None:
+        def typed(text: str, begun: float) -> None:
             if not self._ended:  # after the output went away, nothing more is carried out
+                self.begun = begun
                 on_line(text)
 
         def reader() -> None:
             try:
                 for raw in sys.stdin:
-                    loop.call_soon_threadsafe(typed, raw.rstrip("\r\n"))
+                    loop.call_soon_threadsafe(typed, raw.rstrip("\r\n"), time.monotonic())
             except (OSError, ValueError, UnicodeDecodeError):
                 pass
             with contextlib.suppress(RuntimeError):  # the loop may be closed already

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from peer.core.desk.actions import Action, FindPlace, KeptPlace, Send, Show
 from peer.core.desk.person import PersonCore
-from wire.desk.messages import EST_TYPICAL, DeskQueued
+from wire.desk.messages import EST_TYPICAL, DeskQueued, WaitEstimate
 from wire.reliable import IdMaker
 
 PHONE = "07700900606"
@@ -33,7 +33,9 @@ def through_form(core: PersonCore, topic: str = "5", kept: KeptPlace | None = No
 
 
 def queued(position: int = 2, *, restored: bool = False, grace: int = 120) -> DeskQueued:
-    return DeskQueued("d1", "p-1", "tok", 5, position, 1, grace, restored, EST_TYPICAL, 0, 0)
+    return DeskQueued(
+        "d1", "p-1", "tok", 5, position, 1, grace, restored, WaitEstimate(EST_TYPICAL, 0, 0)
+    )
 
 
 def waiting(now: float = 0.0) -> PersonCore:

@@ -38,6 +38,7 @@ from wire.desk.messages import (
     DeskRefused,
     DeskServed,
     DeskSession,
+    WaitEstimate,
 )
 from wire.desk.text import ALL_TOPICS
 from wire.refusals import RefusalCode
@@ -65,11 +66,11 @@ LINES = [
 ]
 TO_PERSON: list[DeskMessage] = [
     DeskCrisis("d", "Call 116 123."),
-    DeskQueued("d", "p", "tok", 5, 2, 1, 3, False, EST_TYPICAL, 0, 0),
-    DeskQueued("d", "p", "tok", 5, 0, 0, 120, True, EST_TYPICAL, 0, 0),
-    DeskPosition("d", 1, 0, EST_TYPICAL, 0, 0),
-    DeskPosition("d", 1, 2, EST_TYPICAL, 0, 0),
-    DeskQueueInfo("d", "p", 1, 30, 1, EST_TYPICAL, 0, 0),
+    DeskQueued("d", "p", "tok", 5, 2, 1, 3, False, WaitEstimate(EST_TYPICAL, 0, 0)),
+    DeskQueued("d", "p", "tok", 5, 0, 0, 120, True, WaitEstimate(EST_TYPICAL, 0, 0)),
+    DeskPosition("d", 1, 0, WaitEstimate(EST_TYPICAL, 0, 0)),
+    DeskPosition("d", 1, 2, WaitEstimate(EST_TYPICAL, 0, 0)),
+    DeskQueueInfo("d", "p", 1, 30, 1, WaitEstimate(EST_TYPICAL, 0, 0)),
     DeskServed("d", "ann", "s"),
     DeskLine("d", "ann", "hello", "s"),
     DeskEnded("d", "Take care.", False, -1),

@@ -25,6 +25,7 @@ from wire.desk.messages import (
     DeskRoom,
     DeskServed,
     DeskSession,
+    WaitEstimate,
 )
 from wire.desk.text import ALL_TOPICS
 from wire.reliable import IdMaker
@@ -188,7 +189,7 @@ def person_waiting() -> PersonCore:
     core.typed("5", 0.0)
     [join] = sent(core.connected(0.0))
     assert isinstance(join, DeskJoin)
-    queued = DeskQueued("d", join.id, "tok", 5, 2, 1, 120, False, EST_TYPICAL, 0, 0)
+    queued = DeskQueued("d", join.id, "tok", 5, 2, 1, 120, False, WaitEstimate(EST_TYPICAL, 0, 0))
     core.received(queued, 0.0)
     return core
 

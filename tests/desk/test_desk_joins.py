@@ -129,7 +129,7 @@ def test_without_an_operator_the_person_is_told_and_keeps_the_place() -> None:
     desk.join("a", "Alice")
     desk.join("b", "Bob")
     queued = desk.last("a", DeskQueued)
-    assert queued.operators == 0 and queued.est_kind == EST_NOBODY
+    assert queued.operators == 0 and queued.estimate.kind == EST_NOBODY
     desk.advance(1)
     desk.operator("op", "ann")
     assert desk.last("a", DeskServed)

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from disk.operator_key import key_path, read_key
-from registry.adapter.desk import key as desk_key
 from registry.adapter.desk.key import DeskKeyError, load_or_create_key
 from registry.core.credentials import same_secret
 
@@ -57,7 +56,7 @@ def test_a_key_another_start_made_meanwhile_is_the_one_used(
         key_path(tmp_path).write_text("theirs\n")  # the other start links first
         real_link(src, dst)
 
-    monkeypatch.setattr(desk_key.os, "link", theirs_first)
+    monkeypatch.setattr(os, "link", theirs_first)
     assert load_or_create_key(tmp_path) == "theirs"
     assert [p.name for p in tmp_path.iterdir()] == ["desk-key"]
 

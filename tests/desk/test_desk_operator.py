@@ -118,7 +118,7 @@ def test_an_operator_refused_as_already_on_duty_while_reconnecting_tries_again()
         )
         run = asyncio.create_task(runner.run())
         await asyncio.wait_for(term.until("On duty as ann", times=2), 5)
-        runner.events.put_nowait(EndOfInput(interrupted=False))
+        runner.events.put_nowait(EndOfInput())
         code = await asyncio.wait_for(run, 5)
         server.close()
         return code, term.lines, received

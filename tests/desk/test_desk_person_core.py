@@ -39,6 +39,7 @@ from wire.desk.messages import (
     DeskQueueRequest,
     DeskRefused,
     DeskServed,
+    WaitEstimate,
 )
 from wire.desk.text import DEFAULT_CRISIS_NOTICE, MAX_DESK_LINE
 from wire.reliable import IdMaker
@@ -132,14 +133,14 @@ def test_a_line_too_long_is_put_back_in_the_prompt_or_quoted() -> None:
 
 def test_the_position_is_shown_when_it_changes_and_operators_coming_and_going() -> None:
     core = waiting()
-    assert shown(core.received(DeskPosition("d", 2, 1, EST_TYPICAL, 0, 0), 0.0)) == []
-    gone = shown(core.received(DeskPosition("d", 2, 0, EST_TYPICAL, 0, 0), 0.0))
+    assert shown(core.received(DeskPosition("d", 2, 1, WaitEstimate(EST_TYPICAL, 0, 0)), 0.0)) == []
+    gone = shown(core.received(DeskPosition("d", 2, 0, WaitEstimate(EST_TYPICAL, 0, 0)), 0.0))
     assert gone == ["[No operator for your topic is on duty any more; you keep your place.]"]
-    back = shown(core.received(DeskPosition("d", 1, 1, EST_TYPICAL, 0, 0), 0.0))
+    back = shown(core.received(DeskPosition("d", 1, 1, WaitEstimate(EST_TYPICAL, 0, 0)), 0.0))
     assert back[0] == "[An operator for your topic is on duty now.]" and len(back) > 1
-    core.received(DeskPosition("d", 1, 0, EST_TYPICAL, 0, 0), 0.0)
+    core.received(DeskPosition("d", 1, 0, WaitEstimate(EST_TYPICAL, 0, 0)), 0.0)
     # the position stays: the on-duty line itself gives the new estimate
-    back = shown(core.received(DeskPosition("d", 1, 1, EST_MEASURED, 120, 300), 0.0))
+    back = shown(core.received(DeskPosition("d", 1, 1, WaitEstimate(EST_MEASURED, 120, 300)), 0.0))
     assert back == [
         "[An operator for your topic is on duty now; estimated wait: 2-5 min, measured from "
         "recent sessions.]"

@@ -83,7 +83,7 @@ def test_queue_answers_ahead_waited_and_estimate() -> None:
     assert (info.ahead, info.waited, info.operators) == (1, 42, 1)
     # a fresh desk: sessions of a typical 10 min, half to one and a half of it each; ann's
     # has 558 s to go, then Alice's
-    assert (info.est_kind, info.est_low, info.est_high) == (EST_TYPICAL, 558, 1758)
+    assert (info.estimate.kind, info.estimate.low, info.estimate.high) == (EST_TYPICAL, 558, 1758)
     assert render_person(info) == [
         "[1 person is ahead of you; you have waited 42 s; estimated wait: 9-29 min, from a "
         "typical session length.]"

@@ -303,16 +303,16 @@ def test_estimates_are_measured_after_three_sessions_and_update_as_the_queue_mov
     desk.join("b", "Bob")
     desk.ask("b")
     first = desk.last("b", DeskQueueInfo)
-    assert first.est_kind == EST_MEASURED
+    assert first.estimate.kind == EST_MEASURED
     # One ahead, one operator, sessions of 60 s: the current one (60 s left) + 1 x 60 s.
-    assert first.est_low <= 120 <= first.est_high
+    assert first.estimate.low <= 120 <= first.estimate.high
     desk.advance(30)
     desk.ask("b")
     later = desk.last("b", DeskQueueInfo)
-    assert later.est_high < first.est_high  # the session in progress has 30 s less to go
+    assert later.estimate.high < first.estimate.high  # the session in progress has 30 s less to go
     desk.advance(40)  # the session runs past the average: its remaining time is 0, not < 0
     desk.ask("b")
-    assert desk.last("b", DeskQueueInfo).est_low >= 0
+    assert desk.last("b", DeskQueueInfo).estimate.low >= 0
     desk.end("op")
     desk.advance(1)
     assert desk.last("b", DeskPosition).position == 1

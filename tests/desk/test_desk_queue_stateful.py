@@ -264,7 +264,7 @@ class DeskMachine(RuleBasedStateMachine):
 
 def check_estimate(message: DeskMessage) -> None:
     if isinstance(message, DeskQueued | DeskPosition | DeskQueueInfo):
-        assert 0 <= message.est_low <= message.est_high
+        assert 0 <= message.estimate.low <= message.estimate.high
 
 
 DeskMachine.TestCase.settings = settings(

@@ -11,6 +11,7 @@ from wire.desk.messages import (
     DeskQueued,
     DeskRoom,
     DeskSession,
+    WaitEstimate,
 )
 from wire.desk.render import render_operator, render_person
 from wire.desk.text import clean_crisis_notice, topic_label
@@ -25,13 +26,13 @@ def test_control_characters_cannot_reach_the_terminal() -> None:
 
 
 def test_what_the_person_and_operator_see() -> None:
-    queued = DeskQueued("", "", "tok", 2, 2, 0, 120, False, EST_NOBODY, 0, 0)
+    queued = DeskQueued("", "", "tok", 2, 2, 0, 120, False, WaitEstimate(EST_NOBODY, 0, 0))
     lines = render_person(queued)
     assert lines[0].startswith("[No operator is on duty")
     assert "number 2 in the queue" in lines[1]
     assert (
         "number 1 in the queue: you are next"
-        in render_person(DeskPosition("", 1, 1, EST_TYPICAL, 0, 0))[0]
+        in render_person(DeskPosition("", 1, 1, WaitEstimate(EST_TYPICAL, 0, 0)))[0]
     )
     session = DeskSession("", "s1", "Alice", "+447700900123", 3, "maths", 65, "", ())
     shown = "\n".join(render_operator(session))

@@ -239,8 +239,12 @@ def test_places_kept_for_an_absent_operator_are_not_counted_shown_or_estimated_a
     back(after, "dan", "Dan", tokens["dan"])
     back(after, "eve", "Eve", tokens["eve"])
     queued = after.last("dan", DeskQueued)
-    assert (queued.operators, queued.est_kind, queued.est_high) == (1, EST_KEPT, int(GRACE))
-    assert format_estimate(queued.est_kind, queued.est_low, queued.est_high) == (
+    assert (queued.operators, queued.estimate.kind, queued.estimate.high) == (
+        1,
+        EST_KEPT,
+        int(GRACE),
+    )
+    assert format_estimate(*queued.estimate) == (
         "your conversation resumes as soon as the operator who was serving you is back "
         "(kept for you for up to 2 min 00 s)"
     )

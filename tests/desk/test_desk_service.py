@@ -164,7 +164,7 @@ def test_the_history_of_session_lengths_survives_a_restart(tmp_path: Path) -> No
         await first.next(DeskServed)
         second.send(join("Second", phones[3]))
         queued = await second.next(DeskQueued)
-        assert queued.est_kind == EST_MEASURED  # type: ignore[attr-defined]
+        assert queued.estimate.kind == EST_MEASURED  # type: ignore[attr-defined]
 
     run(tmp_path, serve_three)
     kept = json.loads((tmp_path / HISTORY_FILE).read_text())
@@ -181,7 +181,7 @@ def test_a_damaged_history_is_one_log_line_and_the_desk_runs(tmp_path: Path) -> 
         _alice = await joined(connect, join("Alice"), DeskServed)  # held: dropped, it closes
         bob = await connect()
         bob.send(join("Bob", "+1 202 555 0147"))
-        assert (await bob.next(DeskQueued)).est_kind == EST_TYPICAL  # type: ignore[attr-defined]
+        assert (await bob.next(DeskQueued)).estimate.kind == EST_TYPICAL  # type: ignore[attr-defined]
 
     logs = run(tmp_path, scenario)
     said = [line for line in logs if HISTORY_FILE in line]

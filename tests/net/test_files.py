@@ -12,6 +12,7 @@ import pytest
 from disk.files import (
     NotRegularFile,
     append_durably,
+    create_once,
     hold_lock,
     open_regular,
     os_reason,
@@ -110,3 +111,14 @@ def test_a_data_folder_is_made_private_and_one_others_read_is_tightened(tmp_path
     said = private_folder(old)
     assert stat.S_IMODE(old.stat().st_mode) == 0o700
     assert said == f"{old} could be read by others (mode 755); it is now yours alone (mode 700)."
+
+
+def test_a_file_created_once_keeps_the_first_content_and_leaves_nothing_else(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "new" / "secret"
+    assert create_once(path, b"first\n")  # its folder is made too
+    assert not create_once(path, b"second\n")  # there already: the caller reads it
+    assert path.read_bytes() == b"first\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["secret"]

@@ -8,17 +8,28 @@ which imports it to add `DeskMessage` to the closed set.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from wire.base import Id, Int, Items, WireMessage, types_by_name
 from wire.refusals import RefusalCode
 
-#: `est_kind`, an estimate's three flat fields with `est_low` and `est_high`: a range in
-#: seconds from the typical session length, or from the sessions measured; nobody on duty
-#: for the topic; kept after a restart for the operator who was serving the person, for up
-#: to `est_high` seconds more.
+#: A `WaitEstimate`'s kind: a range in seconds from the typical session length, or from the
+#: sessions measured; nobody on duty for the topic; kept after a restart for the operator
+#: who was serving the person, for up to `high` seconds more.
 EST_TYPICAL = "typical"
 EST_MEASURED = "measured"
 EST_NOBODY = "nobody"
 EST_KEPT = "kept"
+
+
+class WaitEstimate(NamedTuple):
+    """How long a waiting person may still wait: `kind` (one of EST_*) and a range of whole
+    seconds, `low` to `high` (0 and 0 for a kind with no figure)."""
+
+    kind: str
+    low: Int
+    high: Int
+
 
 #: Seconds of silence after which either end asks the other for a sign of life
 #: (`DeskPing`); as long again with nothing heard, and it takes the connection as lost. A
@@ -118,9 +129,7 @@ class DeskQueued(WireMessage, frozen=True):
     operators: Int
     grace: Int
     restored: bool
-    est_kind: str
-    est_low: Int
-    est_high: Int
+    estimate: WaitEstimate
 
 
 class DeskPosition(WireMessage, frozen=True):
@@ -130,9 +139,7 @@ class DeskPosition(WireMessage, frozen=True):
     id: Id
     position: Int
     operators: Int
-    est_kind: str
-    est_low: Int
-    est_high: Int
+    estimate: WaitEstimate
 
 
 class DeskQueueInfo(WireMessage, frozen=True):
@@ -143,9 +150,7 @@ class DeskQueueInfo(WireMessage, frozen=True):
     ahead: Int
     waited: Int
     operators: Int
-    est_kind: str
-    est_low: Int
-    est_high: Int
+    estimate: WaitEstimate
 
 
 class DeskServed(WireMessage, frozen=True):

@@ -151,11 +151,11 @@ def render_person(message: DeskMessage) -> list[str]:
                 lines.append(kept_place(q.topic, where))
             else:
                 lines.append(f"[You are in the waiting room: {where}.]")
-            lines.append(f"[Estimated wait: {format_estimate(q.est_kind, q.est_low, q.est_high)}.]")
+            lines.append(f"[Estimated wait: {format_estimate(*q.estimate)}.]")
             lines.append("[Type .queue to see where you stand, .quit to leave.]")
             return lines
         case DeskPosition() as p:
-            estimate = format_estimate(p.est_kind, p.est_low, p.est_high)
+            estimate = format_estimate(*p.estimate)
             next_ = ": you are next" if p.position == 1 else ""
             return [
                 f"[You are now number {p.position} in the queue{next_} (estimated wait: "
@@ -167,7 +167,7 @@ def render_person(message: DeskMessage) -> list[str]:
                 if i.ahead == 0
                 else f"{i.ahead} {'person is' if i.ahead == 1 else 'people are'}"
             )
-            estimate = format_estimate(i.est_kind, i.est_low, i.est_high)
+            estimate = format_estimate(*i.estimate)
             return [
                 f"[{ahead} ahead of you; you have waited {format_duration(i.waited)}; "
                 f"estimated wait: {estimate}.]"

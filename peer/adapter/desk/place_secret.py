@@ -11,11 +11,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import os
 import secrets
 from pathlib import Path
 
-from disk.files import fsync_dir, open_regular, read_text
+from disk.files import create_once, read_text, replace_durably
 
 #: The secret's file in `<state dir>/desk`.
 SECRET_FILE = "place-secret"
@@ -26,39 +25,26 @@ SECRET_BYTES = 32
 def load_or_make_secret(folder: Path) -> bytes:
     """The secret kept in `folder`, made (mode 0600) when there is none, or when the file
     holds no secret (it only names place files: a new one loses the places held under the
-    old, which the desk gives up in time). Written whole to a file of this process's, then
-    linked in place, so two clients starting at once never use different secrets. Raises
-    OSError when the folder cannot be used."""
+    old, which the desk gives up in time). Two clients starting at once never use different
+    secrets (disk.files.create_once). Raises OSError when the folder cannot be used."""
     path = folder / SECRET_FILE
+    secret = secrets.token_bytes(SECRET_BYTES)
+    data = (secret.hex() + "\n").encode("ascii")
+    kept = _kept(path)
+    if kept is None and not create_once(path, data):
+        kept = _kept(path)  # another start made it meanwhile
+        if kept is None:
+            replace_durably(path, data)  # a damaged one: ours replaces it
+    return secret if kept is None else kept
+
+
+def _kept(path: Path) -> bytes | None:
+    """The secret in `path`, if it holds one."""
     with contextlib.suppress(FileNotFoundError, ValueError):
         raw = bytes.fromhex(read_text(path).strip())
         if len(raw) == SECRET_BYTES:
             return raw
-    folder.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_bytes(SECRET_BYTES)
-    tmp = folder / f"{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    fd = open_regular(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write((secret.hex() + "\n").encode("ascii"))
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            if _usable(path):
-                return load_or_make_secret(folder)  # another start made it meanwhile
-            os.replace(tmp, path)  # a damaged one: ours replaces it
-        fsync_dir(folder)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return secret
-
-
-def _usable(path: Path) -> bool:
-    with contextlib.suppress(OSError, ValueError):
-        return len(bytes.fromhex(read_text(path).strip())) == SECRET_BYTES
-    return False
+    return None
 
 
 def place_name(secret: bytes, label: str) -> str:

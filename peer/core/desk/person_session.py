@@ -204,7 +204,7 @@ class PersonSession:
         if s.operators == 0 and update.operators > 0:
             line = "[An operator for your topic is on duty now.]"
             if update.position == s.position:  # else the new position says it
-                estimate = format_estimate(update.est_kind, update.est_low, update.est_high)
+                estimate = format_estimate(*update.estimate)
                 line = f"[An operator for your topic is on duty now; estimated wait: {estimate}.]"
             emit(Show(line))
         elif s.operators > 0 and update.operators == 0:

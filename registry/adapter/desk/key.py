@@ -4,13 +4,11 @@ first start, which `ChatApp -o` must show (the operator sees the full number).
 
 from __future__ import annotations
 
-import contextlib
-import os
 import secrets
 from pathlib import Path
 
-from disk.files import fsync_dir
-from disk.operator_key import KEY_FILE, key_path, read_key_strictly
+from disk.files import create_once
+from disk.operator_key import key_path, read_key_strictly
 
 #: Random bytes in a new key (shown as 22 URL-safe characters): far beyond guessing.
 KEY_BYTES = 16
@@ -38,25 +36,7 @@ def load_or_create_key(data_dir: Path) -> str:
             "help desk is closed (chat works): delete the file to have a new key made, or put "
             "a key in it (one line), then restart the registry."
         ) from None
-    data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(KEY_BYTES)
-    # Written whole under another name, then linked into place: a crash never leaves a
-    # file without a key, and a link, unlike a rename, does not replace a key another
-    # start made meanwhile.
-    tmp = path.with_name(f"{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        try:
-            os.write(fd, (key + "\n").encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:  # another start made it meanwhile: theirs counts
-            return load_or_create_key(data_dir)
-        fsync_dir(data_dir)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-    return key
+    if create_once(path, (key + "\n").encode()):
+        return key
+    return load_or_create_key(data_dir)  # another start made it meanwhile: theirs counts

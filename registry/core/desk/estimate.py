@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from msgspec import Struct
 
 from registry.core.desk.limits import TYPICAL_SESSION
-from wire.desk.messages import EST_MEASURED, EST_NOBODY, EST_TYPICAL
+from wire.desk.messages import EST_MEASURED, EST_NOBODY, EST_TYPICAL, WaitEstimate
 
 #: Weight of the newest session length in the moving average: a quarter, so that the
 #: last few sessions say most and one odd session does not swing the estimate.
@@ -66,12 +66,12 @@ class Estimate(Struct, frozen=True):
     low: float = 0.0
     high: float = 0.0
 
-    def wire(self) -> tuple[str, int, int]:
-        """(est_kind, est_low, est_high) as the desk messages carry them: whole seconds,
+    def wire(self) -> WaitEstimate:
+        """The estimate as the desk messages carry it: whole seconds,
         the low end rounded down and the high end up, never negative."""
         low = max(0, int(self.low))
         high = max(low, int(-(-self.high // 1)))
-        return self.kind, low, high
+        return WaitEstimate(self.kind, low, high)
 
 
 #: What an operator able to serve the person is doing: None when idle, else the topic of

@@ -151,11 +151,10 @@ class Line:
             est = self.estimate(person.topic, position - 1, now, person)
         else:  # served at once
             position, k, est = 0, 1, Estimate(EST_MEASURED)  # (position 0: not shown)
-        kind, low, high = est.wire()
         s = self._s
         queued = DeskQueued(
             s.make_id(), reply_to, person.token, person.topic, position, k, int(s.grace),
-            restored, kind, low, high,
+            restored, est.wire(),
         )  # fmt: skip
         return Send(person.conn, queued)
 
@@ -174,8 +173,8 @@ class Line:
             person.shown = (position, k)
             person.pushed_at = now
             person.due = None
-            kind, low, high = self.estimate(person.topic, position - 1, now, person).wire()
-            message = DeskPosition(self._s.make_id(), position, k, kind, low, high)
+            est = self.estimate(person.topic, position - 1, now, person)
+            message = DeskPosition(self._s.make_id(), position, k, est.wire())
             emit(Send(person.conn, message))
 
     def on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:

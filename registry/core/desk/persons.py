@@ -34,9 +34,9 @@ class Persons:
             emit(s.notice(person.conn, said))
             return
         position, k = self._line.position(person)
-        kind, low, high = self._line.estimate(person.topic, position - 1, now, person).wire()
+        est = self._line.estimate(person.topic, position - 1, now, person).wire()
         waited = int(person.waited(now))
-        info = DeskQueueInfo(s.make_id(), msg.id, position - 1, waited, k, kind, low, high)
+        info = DeskQueueInfo(s.make_id(), msg.id, position - 1, waited, k, est)
         emit(Send(person.conn, info))
 
     def line(self, person: Person, msg: DeskLine, now: float, emit: Emit) -> None:
