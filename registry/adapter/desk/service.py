@@ -102,18 +102,7 @@ class DeskService:
         self._clock = options.get("clock", time.monotonic)
         self._files = DeskFiles(data_dir, self._clock, log, self._key, options.get("shelf"))
         self._after_kept = AfterKept(self._files.shelf, self._carry_out)
-        self.queue = DeskQueue(
-            authorised=self._files.authorised,
-            make_id=self._new_id,
-            make_token=lambda: secrets.token_urlsafe(18),
-            operator_key=self._key,
-            crisis_notice=notice,
-            grace=options.get("grace", GRACE),
-            reclaim_window=options.get("reclaim_window", RECLAIM_WINDOW),
-            max_waiting=options.get("max_waiting", MAX_WAITING),
-            heartbeat=options.get("heartbeat", HEARTBEAT),
-            estimator=Estimator(typical=options.get("typical_session", TYPICAL_SESSION)),
-        )
+        self.queue = self._queue(notice, options)
         desk = ConsoleDesk(
             self.queue, self._key, self._clock, self._new_id, log, self._hold_handovers, self._apply
         )
@@ -131,6 +120,22 @@ class DeskService:
         #: to each client before anything else (DeskRegistries), so that it can move when
         #: this registry stops; none for a registry on its own, which tells nothing.
         self.registries: Callable[[], Sequence[str]] = tuple
+
+    def _queue(self, crisis_notice: str, options: DeskOptions) -> DeskQueue:
+        """The waiting room, with the operators its files authorise and `options`'
+        timings, room and typical session."""
+        return DeskQueue(
+            authorised=self._files.authorised,
+            make_id=self._new_id,
+            make_token=lambda: secrets.token_urlsafe(18),
+            operator_key=self._key,
+            crisis_notice=crisis_notice,
+            grace=options.get("grace", GRACE),
+            reclaim_window=options.get("reclaim_window", RECLAIM_WINDOW),
+            max_waiting=options.get("max_waiting", MAX_WAITING),
+            heartbeat=options.get("heartbeat", HEARTBEAT),
+            estimator=Estimator(typical=options.get("typical_session", TYPICAL_SESSION)),
+        )
 
     # -- life cycle -----------------------------------------------------------------------
 
