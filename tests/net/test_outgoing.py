@@ -220,12 +220,12 @@ def test_a_datagrams_acks_leave_as_few_datagrams_or_wait_with_the_rest(
 def test_what_waits_for_two_keys_at_one_address_leaves_sealed_for_each_its_own() -> None:
     # a new key at the address of one not yet counted gone: an answer to the new key and a
     # push to the old one in the same pass are never packed for the same key
-    old, new = (A, b"o" * 32), (A, b"n" * 32)
+    old, new = (A[0], b"o" * 32), (A[0], b"n" * 32)
     out = outgoing()
     assert out.datagram(notice(0), old) is When.NOW_THEN_FLUSH
     assert out.datagram(notice(1), new) is When.NOW
     assert out.datagram(notice(2), old) is When.LATER
     assert out.datagram(notice(3), new) is When.LATER
     sent = out.flush()
-    assert messages(sent, old) == [decode_datagram_batch(notice(2))[0]]  # type: ignore[arg-type]
-    assert messages(sent, new) == [decode_datagram_batch(notice(3))[0]]  # type: ignore[arg-type]
+    assert messages(sent, old) == [decode_datagram_batch(notice(2))[0]]
+    assert messages(sent, new) == [decode_datagram_batch(notice(3))[0]]
