@@ -10,6 +10,7 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from net.arrival import ANCILLARY_SIZE, arrived
 from net.drop_log import DropLog, Rejections
 from net.outgoing import Datagram, Outgoing
 from net.served_stream import fmt_addr, why_bad
@@ -70,7 +71,14 @@ class ReceivingDatagrams:
     bad_frames: int
     _sock: socket.socket | None
     _clock: Callable[[], float]
-    _behind_since: float | None
+    #: The wall clock, as the kernel's stamps are (net/arrival.py).
+    _wall: Callable[[], float]
+    #: Whether the socket's datagrams come stamped with their arrival (net/arrival.py).
+    _stamped: bool
+    #: The wall-clock time the datagram last read arrived (its stamp), or, unstamped, the
+    #: start of the first drain that stopped at DRAIN_BATCH with more waiting since the
+    #: socket was last empty: what `behind` counts from. None once a drain empties it.
+    _arrived: float | None
     #: The time the drain being handled began: the `now` of each datagram it reads (one
     #: clock read per wake-up, not per datagram; a drain lasts milliseconds at most).
     _drain_now: float = 0.0
@@ -96,23 +104,23 @@ class ReceivingDatagrams:
         raise NotImplementedError
 
     def behind(self) -> float:
-        """Seconds since the endpoint last caught up with what arrives: 0 when its last
-        drain emptied the socket, else how long its drains have each stopped at
-        DRAIN_BATCH with more waiting (a datagram read now may have waited that long)."""
-        since = self._behind_since
-        return 0.0 if since is None else self._clock() - since
+        """Seconds the datagram being handled (or last read) has waited since it reached
+        the host, by the kernel's stamp: 0 when the last drain emptied the socket. Without
+        stamps, the time since the first drain that stopped at DRAIN_BATCH with more
+        waiting (the longest a datagram read now may have waited)."""
+        since = self._arrived
+        return 0.0 if since is None else max(0.0, self._wall() - since)
 
     def _readable(self) -> None:
         self._outgoing.drain_begins()
-        started, emptied = self._clock(), False
-        self._drain_now = started
+        self._drain_now, started, emptied = self._clock(), self._wall(), False
         try:
             for _ in range(DRAIN_BATCH):
                 sock = self._sock
                 if sock is None:  # closed by a handler
                     return
                 try:
-                    data, peer = sock.recvfrom(RECV_SIZE)
+                    data, peer = self._read(sock)
                 except (BlockingIOError, InterruptedError):
                     emptied = True
                     break
@@ -123,14 +131,25 @@ class ReceivingDatagrams:
                 self._datagram(data, peer)  # (host, port): the socket is IPv4
         finally:
             if emptied:
-                self._behind_since = None
-            elif self._behind_since is None:
-                self._behind_since = started
+                self._arrived = None
+            elif self._arrived is None:  # unstamped: see `_arrived`
+                self._arrived = started
             answers = self._outgoing.drain_ends()
             if answers:
                 self._sendto_each(answers)
             if self._on_drained is not None:
                 self._on_drained()
+
+    def _read(self, sock: socket.socket) -> tuple[bytes, Addr]:
+        """One datagram waiting in `sock`, and who sent it; its arrival noted if stamped."""
+        if not self._stamped:
+            data, peer = sock.recvfrom(RECV_SIZE)
+            return data, peer
+        data, ancillary, _, peer = sock.recvmsg(RECV_SIZE, ANCILLARY_SIZE)
+        stamp = arrived(ancillary)
+        if stamp is not None:
+            self._arrived = stamp
+        return data, peer
 
     def ask_key(self, addr: Addr) -> None:
         """Ask `addr` for its public key in clear (a registry, first met); the answer comes
