@@ -125,3 +125,45 @@ def test_only_an_initiation_without_a_cookie_is_a_new_initiation() -> None:
     assert not new_initiation(initiation[:-1] + b"\x01")  # a mac2: a cookie was given
     assert not new_initiation(_DATA_HEADER.pack(DATA, 1, 7) + bytes(40))
     assert not new_initiation(b"")
+
+
+def test_a_proven_initiation_takes_the_place_of_one_waiting_from_its_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a join storm of 5,000: a peer that had its cookie retried while its initiation
+    # waited, and the registry made a handshake of each (five Diffie-Hellmans a peer)
+    monkeypatch.setattr(datagram_in, "DRAIN_BATCH", 1)
+
+    async def main() -> None:
+        far_channel = SecureChannel(X25519PrivateKey.generate())
+        far = Endpoint(ignore, channel=far_channel, session="f")
+        far_addr = await far.open("127.0.0.1", 0)
+        far._clock = lambda: 1.0
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.4", 0))
+        near_addr = sock.getsockname()
+        try:
+            stranger = SecureChannel(X25519PrivateKey.generate())
+            [(captured, _)] = stranger.seal(b"", far_addr, far_channel.public, 0.0)
+            for i in range(200):  # replays from many sources: the far side is under load
+                far_channel.open(captured, (f"10.0.0.{i}", 1000 + i), 0.0)
+            near = SecureChannel(X25519PrivateKey.generate())
+            [(first, _)] = near.seal(b"hi", far_addr, far_channel.public, 0.0)
+            [(reply, _)] = far_channel.open(first, near_addr, 0.0).send
+            near.open(reply, far_addr, 0.0)  # near has its cookie
+            [(retry, _)] = near.seal(b"hi", far_addr, far_channel.public, 2.0)
+            [(again, _)] = near.seal(b"hi", far_addr, far_channel.public, 10.0)
+            assert not new_initiation(retry) and not new_initiation(again)
+            spoof = again[:-1] + bytes([again[-1] ^ 1])  # its mac2 does not hold
+            for datagram in (_DATA_HEADER.pack(DATA, 1000, 7) + bytes(40), retry, again, spoof):
+                sock.sendto(datagram, far_addr)
+            assert far._sock is not None
+            select.select([far._sock], [], [], 5)
+            far._readable()  # all four read, the first handled
+            assert [waiting.data for waiting in far._backlog] == [again, spoof]
+            assert far.initiations_replaced == 1
+        finally:
+            sock.close()
+            await far.close()
+
+    asyncio.run(main())
