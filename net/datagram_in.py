@@ -15,7 +15,7 @@ from net.arrival import ANCILLARY_SIZE, arrived
 from net.drop_log import DropLog, Rejections
 from net.outgoing import Datagram, Outgoing
 from net.served_stream import fmt_addr, why_bad
-from secure.channel import INITIATION, Opened, SecureChannel, new_initiation
+from secure.channel import Opened, SecureChannel, new_initiation
 from wire.codec import clear_request, decode_datagram_batch, encode
 from wire.errors import DecodeError, OtherVersion
 from wire.messages import Message, Refused, TooBig, version_refusal
@@ -42,17 +42,6 @@ RECV_SIZE = 65536
 #: comes from a sender that makes a new session by itself, as WireGuard's does; nothing in
 #: it is for a person to act on, and its line every few minutes looked like an alarm.
 QUIET_DROPS = frozenset({"no such session"})
-_INITIATION_KIND = bytes((INITIATION,))
-
-
-class Waiting:
-    """A datagram read and not yet handled: its bytes, who sent it, and when it arrived
-    (wall clock, by the kernel's stamp, if given)."""
-
-    __slots__ = ("data", "peer", "stamp")
-
-    def __init__(self, data: bytes, peer: Addr, stamp: float | None) -> None:
-        self.data, self.peer, self.stamp = data, peer, stamp
 
 
 class AsyncioDatagrams(asyncio.DatagramProtocol):
@@ -95,12 +84,8 @@ class ReceivingDatagrams:
     #: start of the first drain that stopped at DRAIN_BATCH with more waiting since the
     #: socket was last empty: what `behind` counts from. None once a drain empties it.
     _arrived: float | None
-    #: Datagrams read and not yet handled, oldest first.
-    _backlog: collections.deque[Waiting]
-    #: The initiation waiting in the backlog from each address that has one.
-    _initiating: dict[Addr, Waiting]
-    #: Initiations that took the place of an earlier one from their address (`_hold`).
-    initiations_replaced: int = 0
+    #: Datagrams read and not yet handled, oldest first, each with its arrival stamp.
+    _backlog: collections.deque[tuple[bytes, Addr, float | None]]
     #: Whether a pass over the backlog is scheduled (`_readable` with nothing new to read).
     _pass_due: bool = False
     _loop: asyncio.AbstractEventLoop | None
@@ -148,14 +133,11 @@ class ReceivingDatagrams:
             for _ in range(min(DRAIN_BATCH, len(backlog))):
                 if self._sock is None:  # closed by a handler
                     backlog.clear()
-                    self._initiating.clear()
                     return
-                waiting = backlog.popleft()
-                if self._initiating.get(waiting.peer) is waiting:
-                    del self._initiating[waiting.peer]
-                if waiting.stamp is not None:
-                    self._arrived = waiting.stamp
-                self._datagram(waiting.data, waiting.peer)
+                data, peer, stamp = backlog.popleft()
+                if stamp is not None:
+                    self._arrived = stamp
+                self._datagram(data, peer)
         finally:
             self._drained(emptied and not backlog, started)
 
@@ -198,25 +180,8 @@ class ReceivingDatagrams:
                     self._arrived = stamp
                 self._datagram(data, peer)
             else:
-                self._hold(data, peer, stamp)
+                backlog.append((data, peer, stamp))
         return False
-
-    def _hold(self, data: bytes, peer: Addr, stamp: float | None) -> None:
-        """Put a datagram read from `peer` in the backlog. An initiation proven to come from
-        its address (its cookie's mac2) takes the place of one from there still waiting: its
-        sender retried, having heard nothing, and keeps only its last few; answering each
-        would cost a Diffie-Hellman apiece (five a peer in a storm of 5,000), answering the
-        newest in the place of the oldest costs one. (Unproven, it could be a spoof.)"""
-        if data[:1] == _INITIATION_KIND:
-            earlier = self._initiating.get(peer)
-            if earlier is not None and self.channel.proven_initiation(data, peer, self._drain_now):
-                earlier.data = data
-                self.initiations_replaced += 1
-                return
-            waiting = self._initiating[peer] = Waiting(data, peer, stamp)
-        else:
-            waiting = Waiting(data, peer, stamp)
-        self._backlog.append(waiting)
 
     def _read(self, sock: socket.socket) -> tuple[bytes, Addr, float | None]:
         """One datagram waiting in `sock`, who sent it (the socket is IPv4: host, port),

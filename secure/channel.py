@@ -287,15 +287,6 @@ class SecureChannel:
 
     # -- receiving ----------------------------------------------------------------------
 
-    def proven_initiation(self, datagram: bytes, addr: Addr, now: float) -> bool:
-        """Whether `datagram` is an initiation whose mac1 and mac2 hold for `addr`: it comes
-        from whoever receives there (who got our cookie), checked by hashes only."""
-        return (
-            datagram[:1] == _INITIATION_KIND
-            and self._cookies.mac1_ok(datagram)
-            and self._cookies.mac2_ok(datagram, cookie.source_bytes(addr), now)
-        )
-
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         """What `datagram`, from `addr`, carries: see Opened. Never raises for any bytes."""
         if datagram[:1] != _DATA_KIND:

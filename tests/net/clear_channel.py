@@ -33,9 +33,6 @@ class ClearChannel:
     def open(self, datagram: bytes, addr: Addr, now: float) -> Opened:
         return Opened(data=datagram, key=PUBLIC)
 
-    def proven_initiation(self, datagram: bytes, addr: Addr, now: float) -> bool:
-        return False
-
     def ask_key(self, addr: Addr) -> bytes:
         return b""
 
