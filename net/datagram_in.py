@@ -6,7 +6,6 @@ version of ChatApp before the secure channel, is answered in clear if it asked.
 from __future__ import annotations
 
 import asyncio
-import collections
 import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -15,7 +14,7 @@ from net.arrival import ANCILLARY_SIZE, arrived
 from net.drop_log import DropLog, Rejections
 from net.outgoing import Datagram, Outgoing
 from net.served_stream import fmt_addr, why_bad
-from secure.channel import Opened, SecureChannel, new_initiation
+from secure.channel import Opened, SecureChannel
 from wire.codec import clear_request, decode_datagram_batch, encode
 from wire.errors import DecodeError, OtherVersion
 from wire.messages import Message, Refused, TooBig, version_refusal
@@ -26,14 +25,10 @@ from wire.version import wire_refusal
 if TYPE_CHECKING:
     from net.endpoint import Addr, OnBatch, OnMessage
 
-#: Datagrams handled per wake-up of the event loop. asyncio's DatagramProtocol reads one per
+#: Datagrams read per wake-up of the event loop. asyncio's DatagramProtocol reads one per
 #: loop pass, so a burst (the acks of a broadcast) overflows the kernel buffer; reading all
 #: that is waiting, up to this many, keeps up. Bounded so TCP and timers still get their turn.
 DRAIN_BATCH = 512
-#: Datagrams read ahead of their handling, at most: what waits in the socket is read at
-#: each wake-up, the first initiations among it answered at once (see `_read_ahead`), and
-#: the rest held here, oldest first. Past it, datagrams wait in the kernel's buffer.
-BACKLOG = 8 * DRAIN_BATCH
 #: Largest datagram read: above MAX_DATAGRAM, so an oversized one is seen and counted.
 RECV_SIZE = 65536
 
@@ -84,11 +79,6 @@ class ReceivingDatagrams:
     #: start of the first drain that stopped at DRAIN_BATCH with more waiting since the
     #: socket was last empty: what `behind` counts from. None once a drain empties it.
     _arrived: float | None
-    #: Datagrams read and not yet handled, oldest first, each with its arrival stamp.
-    _backlog: collections.deque[tuple[bytes, Addr, float | None]]
-    #: Whether a pass over the backlog is scheduled (`_readable` with nothing new to read).
-    _pass_due: bool = False
-    _loop: asyncio.AbstractEventLoop | None
     #: The time the drain being handled began: the `now` of each datagram it reads (one
     #: clock read per wake-up, not per datagram; a drain lasts milliseconds at most).
     _drain_now: float = 0.0
@@ -122,75 +112,44 @@ class ReceivingDatagrams:
         return 0.0 if since is None else max(0.0, self._wall() - since)
 
     def _readable(self) -> None:
-        """A wake-up: read what waits in the socket (see `_read_ahead`), then handle up
-        to DRAIN_BATCH datagrams of the backlog, oldest first."""
-        self._pass_due = False
         self._outgoing.drain_begins()
-        self._drain_now, started = self._clock(), self._wall()
-        backlog, emptied = self._backlog, False
+        self._drain_now, started, emptied = self._clock(), self._wall(), False
         try:
-            emptied = self._read_ahead()
-            for _ in range(min(DRAIN_BATCH, len(backlog))):
-                if self._sock is None:  # closed by a handler
-                    backlog.clear()
+            for _ in range(DRAIN_BATCH):
+                sock = self._sock
+                if sock is None:  # closed by a handler
                     return
-                data, peer, stamp = backlog.popleft()
-                if stamp is not None:
-                    self._arrived = stamp
-                self._datagram(data, peer)
+                try:
+                    data, peer = self._read(sock)
+                except (BlockingIOError, InterruptedError):
+                    emptied = True
+                    break
+                except OSError:
+                    # ICMP port unreachable and the like: the retry logic copes.
+                    self.errors += 1
+                    continue
+                self._datagram(data, peer)  # (host, port): the socket is IPv4
         finally:
-            self._drained(emptied and not backlog, started)
+            if emptied:
+                self._arrived = None
+            elif self._arrived is None:  # unstamped: see `_arrived`
+                self._arrived = started
+            answers = self._outgoing.drain_ends()
+            if answers:
+                self._sendto_each(answers)
+            if self._on_drained is not None:
+                self._on_drained()
 
-    def _drained(self, caught_up: bool, started: float) -> None:
-        """A wake-up's datagrams were handled, begun at wall-clock time `started`: its
-        answers leave, and another pass is due if a backlog is left."""
-        if caught_up:
-            self._arrived = None
-        elif self._arrived is None:  # unstamped: see `_arrived`
-            self._arrived = started
-        if self._backlog and not self._pass_due and self._loop is not None:
-            self._pass_due = True
-            self._loop.call_soon(self._readable)
-        answers = self._outgoing.drain_ends()
-        if answers:
-            self._sendto_each(answers)
-        if self._on_drained is not None:
-            self._on_drained()
-
-    def _read_ahead(self) -> bool:
-        """Read what waits in the socket into the backlog, up to BACKLOG held; the first
-        initiation of a handshake is handled at once instead. Under load its answer is a
-        cookie reply, which costs next to nothing, so that in a storm each sender hears
-        soon that this side runs, however much work waits. Whether the socket was emptied."""
-        backlog = self._backlog
-        for _ in range(BACKLOG):
-            sock = self._sock
-            if sock is None or len(backlog) >= BACKLOG:
-                return sock is None
-            try:
-                data, peer, stamp = self._read(sock)
-            except (BlockingIOError, InterruptedError):
-                return True
-            except OSError:
-                # ICMP port unreachable and the like: the retry logic copes.
-                self.errors += 1
-                continue
-            if new_initiation(data):
-                if stamp is not None:
-                    self._arrived = stamp
-                self._datagram(data, peer)
-            else:
-                backlog.append((data, peer, stamp))
-        return False
-
-    def _read(self, sock: socket.socket) -> tuple[bytes, Addr, float | None]:
-        """One datagram waiting in `sock`, who sent it (the socket is IPv4: host, port),
-        and when it arrived (wall clock), if stamped."""
+    def _read(self, sock: socket.socket) -> tuple[bytes, Addr]:
+        """One datagram waiting in `sock`, and who sent it; its arrival noted if stamped."""
         if not self._stamped:
             data, peer = sock.recvfrom(RECV_SIZE)
-            return data, peer, None
+            return data, peer
         data, ancillary, _, peer = sock.recvmsg(RECV_SIZE, ANCILLARY_SIZE)
-        return data, peer, arrived(ancillary)
+        stamp = arrived(ancillary)
+        if stamp is not None:
+            self._arrived = stamp
+        return data, peer
 
     def ask_key(self, addr: Addr) -> None:
         """Ask `addr` for its public key in clear (a registry, first met); the answer comes

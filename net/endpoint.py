@@ -149,7 +149,6 @@ class Endpoint(ReceivingDatagrams):
         self._streams: dict[asyncio.StreamWriter, SecureStream] = {}
         self._clock = time.monotonic
         self._wall = time.time
-        self._backlog = collections.deque()
         self._on_drained = options.get("on_drained")
         self._handoff = options.get("handoff")
         self._log = log = options.get("log", _no_log)

@@ -106,7 +106,6 @@ KEY_REQUEST_SIZE = 64
 _DATA_HEADER = struct.Struct("<BIQ")
 _HEADER_SIZE = _DATA_HEADER.size
 _DATA_KIND = bytes((DATA,))
-_INITIATION_KIND = bytes((INITIATION,))
 #: The longest DATA datagram: a Noise transport message (at most 65535 bytes) after its
 #: header. Longer ones are dropped unopened.
 _DATA_MAX = _HEADER_SIZE + MAX_MESSAGE
@@ -121,13 +120,6 @@ _INDEX = struct.Struct("<I")
 INITIATION_SIZE = 1 + 4 + DHLEN + (DHLEN + TAGLEN) + (12 + TAGLEN) + MACS_SIZE
 RESPONSE_SIZE = 1 + 4 + DHLEN + (4 + TAGLEN) + cookie.MAC_SIZE
 COOKIE_REPLY_SIZE = 1 + cookie.COOKIE_REPLY_BODY
-
-
-def new_initiation(datagram: bytes) -> bool:
-    """Whether `datagram` is an initiation bearing no cookie's mac2: the first of a
-    handshake. Under load it is answered with a cookie reply only, which costs a responder
-    a hash and a seal (no Diffie-Hellman), so that it can be answered ahead of other work."""
-    return datagram[:1] == _INITIATION_KIND and datagram.endswith(cookie.NO_MAC2)
 
 
 class Opened(msgspec.Struct):

@@ -43,8 +43,7 @@ COOKIE_REFRESH = 120.0
 #: A cookie reply's body: the initiation's index, a random 24-byte nonce, the sealed cookie.
 NONCE_SIZE = 24
 COOKIE_REPLY_BODY = 4 + NONCE_SIZE + MAC_SIZE + 16
-#: The mac2 of a message sent without a cookie.
-NO_MAC2 = bytes(MAC_SIZE)
+_NO_MAC2 = bytes(MAC_SIZE)
 
 
 def _hash(label: bytes, public: bytes) -> bytes:
@@ -77,7 +76,7 @@ def add_macs(message: bytes, mac1: bytes, cookie: bytes | None) -> bytes:
     """`message` with its mac1 (keyed by `mac1`, a `mac1_key`) and its mac2 (keyed by
     `cookie`, zeros without one) after it."""
     with_mac1 = message + mac(mac1, message)
-    return with_mac1 + (NO_MAC2 if cookie is None else mac(cookie, with_mac1))
+    return with_mac1 + (_NO_MAC2 if cookie is None else mac(cookie, with_mac1))
 
 
 def mac1_of(datagram: bytes) -> bytes:
