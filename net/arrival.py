@@ -12,19 +12,17 @@ import os
 import socket
 import struct
 import sys
-from collections.abc import Sequence
 
 #: Linux's SO_TIMESTAMPNS (also the type of its control message), which Python does not
 #: name. The number differs on a few rare machines (alpha, mips, parisc, sparc): those,
 #: and any machine not listed, go without the stamp rather than set the wrong option.
 SO_TIMESTAMPNS = 35
 _MACHINES = ("x86_64", "i386", "i486", "i586", "i686", "aarch64", "arm", "riscv", "ppc", "s390")
-#: The stamp: a struct timespec (seconds and nanoseconds of the wall clock), two C longs.
-_TIMESPEC = struct.Struct("@ll")
+#: The stamp, the only control message asked for (so the first): a struct timespec
+#: (seconds and nanoseconds of the wall clock), two C longs.
+TIMESPEC = struct.Struct("@ll")
 #: Room for the stamp's control message, for recvmsg.
-ANCILLARY_SIZE = socket.CMSG_SPACE(_TIMESPEC.size) if hasattr(socket, "CMSG_SPACE") else 0
-
-Ancillary = Sequence[tuple[int, int, bytes]]
+ANCILLARY_SIZE = socket.CMSG_SPACE(TIMESPEC.size) if hasattr(socket, "CMSG_SPACE") else 0
 
 
 def stamp_arrivals(sock: socket.socket) -> bool:
@@ -39,13 +37,3 @@ def stamp_arrivals(sock: socket.socket) -> bool:
     except OSError:
         return False
     return True
-
-
-def arrived(ancillary: Ancillary) -> float | None:
-    """The wall-clock time (as time.time) a datagram arrived, from the control messages
-    recvmsg gave with it; None when they hold no stamp."""
-    for level, kind, data in ancillary:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
-            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
-            return float(seconds + nanoseconds * 1e-9)
-    return None

@@ -10,7 +10,7 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from net.arrival import ANCILLARY_SIZE, arrived
+from net.arrival import ANCILLARY_SIZE, SO_TIMESTAMPNS, TIMESPEC
 from net.drop_log import DropLog, Rejections
 from net.outgoing import Datagram, Outgoing
 from net.served_stream import fmt_addr, why_bad
@@ -114,13 +114,20 @@ class ReceivingDatagrams:
     def _readable(self) -> None:
         self._outgoing.drain_begins()
         self._drain_now, started, emptied = self._clock(), self._wall(), False
+        stamped = self._stamped
         try:
             for _ in range(DRAIN_BATCH):
                 sock = self._sock
                 if sock is None:  # closed by a handler
                     return
                 try:
-                    data, peer = self._read(sock)
+                    if stamped:  # read here, not in a call: this is every datagram's path
+                        data, ancillary, _, peer = sock.recvmsg(RECV_SIZE, ANCILLARY_SIZE)
+                        if ancillary and ancillary[0][1] == SO_TIMESTAMPNS:
+                            seconds, nanoseconds = TIMESPEC.unpack_from(ancillary[0][2])
+                            self._arrived = seconds + nanoseconds * 1e-9
+                    else:
+                        data, peer = sock.recvfrom(RECV_SIZE)
                 except (BlockingIOError, InterruptedError):
                     emptied = True
                     break
@@ -139,17 +146,6 @@ class ReceivingDatagrams:
                 self._sendto_each(answers)
             if self._on_drained is not None:
                 self._on_drained()
-
-    def _read(self, sock: socket.socket) -> tuple[bytes, Addr]:
-        """One datagram waiting in `sock`, and who sent it; its arrival noted if stamped."""
-        if not self._stamped:
-            data, peer = sock.recvfrom(RECV_SIZE)
-            return data, peer
-        data, ancillary, _, peer = sock.recvmsg(RECV_SIZE, ANCILLARY_SIZE)
-        stamp = arrived(ancillary)
-        if stamp is not None:
-            self._arrived = stamp
-        return data, peer
 
     def ask_key(self, addr: Addr) -> None:
         """Ask `addr` for its public key in clear (a registry, first met); the answer comes
