@@ -11,6 +11,7 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from net.arrival import ANCILLARY_SIZE, SO_TIMESTAMPNS, TIMESPEC
 from net.drop_log import DropLog, Rejections
 from net.outgoing import Datagram, Outgoing
 from net.served_stream import fmt_addr, why_bad
@@ -71,7 +72,14 @@ class ReceivingDatagrams:
     bad_frames: int
     _sock: socket.socket | None
     _clock: Callable[[], float]
-    _behind_since: float | None
+    #: The wall clock, as the kernel's stamps are (net/arrival.py).
+    _wall: Callable[[], float]
+    #: Whether the socket's datagrams come stamped with their arrival (net/arrival.py).
+    _stamped: bool
+    #: The wall-clock time the datagram last read arrived (its stamp), or, unstamped, the
+    #: start of the first drain that stopped at DRAIN_BATCH with more waiting since the
+    #: socket was last empty: what `behind` counts from. None once a drain empties it.
+    _arrived: float | None
     #: The time the drain being handled began: the `now` of each datagram it reads (one
     #: clock read per wake-up, not per datagram; a drain lasts milliseconds at most).
     _drain_now: float = 0.0
@@ -97,11 +105,12 @@ class ReceivingDatagrams:
         raise NotImplementedError
 
     def behind(self) -> float:
-        """Seconds since the endpoint last caught up with what arrives: 0 when its last
-        drain emptied the socket, else how long its drains have each stopped at
-        DRAIN_BATCH with more waiting (a datagram read now may have waited that long)."""
-        since = self._behind_since
-        return 0.0 if since is None else self._clock() - since
+        """Seconds the datagram being handled (or last read) has waited since it reached
+        the host, by the kernel's stamp: 0 when the last drain emptied the socket. Without
+        stamps, the time since the first drain that stopped at DRAIN_BATCH with more
+        waiting (the longest a datagram read now may have waited)."""
+        since = self._arrived
+        return 0.0 if since is None else max(0.0, self._wall() - since)
 
     def wait_readable(self, timeout: float) -> bool:
         """Whether a datagram waits on the socket, waiting up to `timeout` seconds for one
@@ -114,15 +123,21 @@ class ReceivingDatagrams:
         most, then send what answers them: what the event loop runs when the socket is
         readable."""
         self._outgoing.drain_begins()
-        started, emptied = self._clock(), False
-        self._drain_now = started
+        self._drain_now, started, emptied = self._clock(), self._wall(), False
+        stamped = self._stamped
         try:
             for _ in range(DRAIN_BATCH):
                 sock = self._sock
                 if sock is None:  # closed by a handler
                     return
                 try:
-                    data, peer = sock.recvfrom(RECV_SIZE)
+                    if stamped:  # read here, not in a call: this is every datagram's path
+                        data, ancillary, _, peer = sock.recvmsg(RECV_SIZE, ANCILLARY_SIZE)
+                        if ancillary and ancillary[0][1] == SO_TIMESTAMPNS:
+                            seconds, nanoseconds = TIMESPEC.unpack_from(ancillary[0][2])
+                            self._arrived = seconds + nanoseconds * 1e-9
+                    else:
+                        data, peer = sock.recvfrom(RECV_SIZE)
                 except (BlockingIOError, InterruptedError):
                     emptied = True
                     break
@@ -133,9 +148,9 @@ class ReceivingDatagrams:
                 self._datagram(data, peer)  # (host, port): the socket is IPv4
         finally:
             if emptied:
-                self._behind_since = None
-            elif self._behind_since is None:
-                self._behind_since = started
+                self._arrived = None
+            elif self._arrived is None:  # unstamped: see `_arrived`
+                self._arrived = started
             answers = self._outgoing.drain_ends()
             if answers:
                 self._sendto_each(answers)

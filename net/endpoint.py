@@ -29,6 +29,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Protocol, TypedDict, Unpack
 
+from net.arrival import stamp_arrivals
 from net.datagram_in import AsyncioDatagrams, ReceivingDatagrams
 from net.drop_log import Rejections
 from net.listener import Listener
@@ -126,8 +127,9 @@ class Endpoint(ReceivingDatagrams):
     slow_frames = 0  # connections closed for FRAME_DEADLINE
     errors = 0
     address: Addr = ("", 0)
-    # when the drains began to stop at DRAIN_BATCH with more waiting (see `behind`)
-    _behind_since: float | None = None
+    # when the datagram last read arrived, if the socket is not empty (see `behind`)
+    _arrived: float | None = None
+    _stamped = False
     _udp: asyncio.DatagramTransport | None = None
     _sock: socket.socket | None = None
     # the loop the sockets were opened in: kept, as asking asyncio for it makes a system
@@ -150,6 +152,7 @@ class Endpoint(ReceivingDatagrams):
         # each connection's secure session
         self._streams: dict[asyncio.StreamWriter, SecureStream] = {}
         self._clock = options.get("clock", time.monotonic)
+        self._wall = time.time
         self._on_drained = options.get("on_drained")
         self._handoff = options.get("handoff")
         self._log = log = options.get("log", _no_log)
@@ -214,6 +217,7 @@ class Endpoint(ReceivingDatagrams):
             # Read every waiting datagram per wake-up (see DRAIN_BATCH).
             loop.add_reader(sock.fileno(), self.drain)
             self._sock = sock
+            self._stamped = stamp_arrivals(sock)
         except NotImplementedError:  # a loop without add_reader (Windows' proactor)
             transport, _ = await loop.create_datagram_endpoint(
                 lambda: AsyncioDatagrams(self), sock=sock

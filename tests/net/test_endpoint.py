@@ -7,6 +7,7 @@ import asyncio
 import errno
 import select
 import socket
+import time
 from collections.abc import Callable
 
 import pytest
@@ -14,6 +15,7 @@ from clear_channel import PUBLIC, clear_endpoint, session_of, with_keys
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from net import datagram_in, served_stream
+from net import endpoint as endpoint_module
 from net.endpoint import Endpoint
 from net.listener import Listener
 from secure.channel import _DATA_HEADER, DATA, SecureChannel
@@ -202,7 +204,7 @@ def test_sends_in_one_pass_share_datagrams_in_order_and_an_idle_send_goes_at_onc
 async def acking_endpoint() -> tuple[Endpoint, socket.socket, int]:
     """An open Endpoint that acks every message (as a peer does), a blocking client socket
     (5 s timeout) to talk to it from, and the endpoint's port. The loop itself is not run:
-    a test calls `_readable` as the loop would."""
+    a test calls `drain` as the loop would."""
     endpoint: Endpoint
 
     def ack_it(message: Message, addr: tuple[str, int]) -> None:
@@ -679,16 +681,57 @@ def test_a_connection_made_for_a_long_message_closes_when_idle_unanswered(
     asyncio.run(main())
 
 
-def test_behind_says_how_long_the_drains_have_left_datagrams_waiting(
+def test_behind_is_the_age_of_the_datagram_read_by_its_arrival_stamp(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """What a registry answers Busy by: 0 once a drain empties the socket, else the time
-    since the first drain that did not."""
+    """What a registry answers Busy by: how long the datagram it reads waited since it
+    reached the host (the kernel's stamp), not how long the socket has not been empty. A
+    registry whose drains each stop short while what it reads is fresh is not behind."""
     monkeypatch.setattr(datagram_in, "DRAIN_BATCH", 2)
 
     async def main() -> None:
         now = [100.0]
         endpoint = clear_endpoint(lambda message, addr: None, session="e", clock=lambda: now[0])
+        port = (await endpoint.open("127.0.0.1", 0))[1]
+        assert endpoint._stamped  # Linux, where the suite runs
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        assert endpoint._sock is not None
+        for i in range(3):
+            sock.sendto(encode(Notice(f"n-{i}", "hi")), ("127.0.0.1", port))
+        select.select([endpoint._sock], [], [], 5)
+        endpoint.drain()  # two read, one waits
+        assert 0.0 <= endpoint.behind() < 1.0
+        for i in range(3):  # a storm that goes on: each drain stops short, one waits
+            now[0] += 5.0
+            for j in range(2):
+                sock.sendto(encode(Notice(f"m-{i}-{j}", "hi")), ("127.0.0.1", port))
+            select.select([endpoint._sock], [], [], 5)
+            endpoint.drain()
+            assert endpoint._arrived is not None  # not emptied
+            assert 0.0 <= endpoint.behind() < 1.0  # was 5, 10, 15 s by the monotonic clock
+        endpoint._wall = lambda: time.time() + 3.0  # what was read waited 3 s more
+        assert 3.0 <= endpoint.behind() < 4.0
+        endpoint.drain()  # the rest: the socket is empty
+        assert endpoint.behind() == 0.0
+        await endpoint.close()
+        sock.close()
+
+    asyncio.run(main())
+
+
+def test_behind_without_arrival_stamps_counts_from_the_first_drain_that_stopped_short(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the system stamps no arrivals: 0 once a drain empties the socket, else the
+    time since the first drain that did not (the longest a datagram read may have waited)."""
+    monkeypatch.setattr(datagram_in, "DRAIN_BATCH", 2)
+    monkeypatch.setattr(endpoint_module, "stamp_arrivals", lambda sock: False)
+
+    async def main() -> None:
+        endpoint = clear_endpoint(lambda message, addr: None, session="e")
+        now = [100.0]
+        endpoint._clock = endpoint._wall = lambda: now[0]
         port = (await endpoint.open("127.0.0.1", 0))[1]
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.bind(("127.0.0.1", 0))
