@@ -97,12 +97,10 @@ class RegistryServer:
         self.rejections = Rejections(self.log)
         # made first, as its user's alone; said once the registry is listening (`start`)
         self._tightened = private(data_dir)
-        files = FileStore(data_dir, self.log) if backend is None else None
         self._lock = lock(data_dir)
         try:
             if backend is None:
-                assert files is not None
-                backend = Backend.from_files(files, data_dir)
+                backend = Backend.from_files(FileStore(data_dir, self.log), data_dir)
             self._store = backend.store
             self._set_up(load(data_dir, backend, self.rejections, settings))
         except BaseException:
