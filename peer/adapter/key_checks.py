@@ -42,8 +42,9 @@ class KeyChecks:
         self._peers_pinned = any(
             label.startswith("peer ") and label.endswith(at) for label in self._pins.labels()
         )
-        #: The key each name was last seen talking with, this run (its pin checked then).
-        self._talked: dict[str, bytes] = {}
+        # the key each name was last seen talking with, this run (its pin checked then):
+        # the core's record, which asks for a pin (PinKey) only for a pair not in it
+        self._talked = trust.talked
         self._contact: KeyContact | None = None  # the first contact under way, if any
         self._key_changed_said = False
         # the lines to show right after the next Welcome (see `registry_key`)

@@ -56,7 +56,7 @@ from secure.noise import NoiseError
 from terminal.yes_no import ask_yes_no
 from wire.codec import encode
 from wire.keys import fingerprint
-from wire.messages import Chat, MailTaken, Message, SaveMessage, for_log
+from wire.messages import MailTaken, Message, SaveMessage, for_log
 
 
 class PeerNode:
@@ -424,15 +424,7 @@ class PeerNode:
         elif type(message) is MailTaken and not stream:
             self._console.after_printed(functools.partial(self.endpoint.send, addr, message, key))
             return
-        # a peer's chat pins the key it is sent to
-        pin = message.to if type(message) is Chat and addr != self.core.server and key else ""
-        if pin and self.keys.changed(pin, key):
-            self.keys.pinned(pin, key)  # said before it goes (if the table did not)
         self.endpoint.send(addr, message, key, stream=stream)
-        # after the datagram has left, as the user waits for it (a first pin is a write):
-        # its ack is read in a later pass of the event loop, never before this returns
-        if pin:
-            self.keys.pinned(pin, key)
 
     def _send_file(self, addr: Addr, key: bytes, message: Message) -> None:  # (a FileHost's)
         self.endpoint.send(addr, message, key)

@@ -6,7 +6,7 @@ Print actions; what goes to the registry goes through peer.core.registry_link.
 
 from __future__ import annotations
 
-from peer.core.actions import Addr, Emit, Print, Send
+from peer.core.actions import Addr, Emit, PinKey, Print, Send
 from peer.core.inbox import Inbox
 from peer.core.registry_link import RegistryLink
 from peer.core.shared import Shared, text_ok
@@ -83,12 +83,18 @@ class DirectChats:
             self._behind[key] = []
 
     def _send_chat(self, chat: Chat, emit: Emit, entry: Entry | None) -> None:
-        """Send `chat` to its recipient's `entry` in the table (none: not sent)."""
+        """Send `chat` to its recipient's `entry` in the table (none: not sent), and pin
+        the key it is sealed for, the first time this run: after it has left, as the user
+        waits for it (a first pin is a write; a key changed since was said as the table
+        listed it: KeysListed)."""
         if entry is not None:
             key = key_from_text(entry.key) or b""
             emit(Send((entry.ip, entry.port), chat, key))
             if key:
-                self._shared.trust.sent(chat, key)  # only its key may ack it
+                trust = self._shared.trust
+                trust.sent(chat, key)  # only its key may ack it
+                if trust.talked.get(chat.to) != key:
+                    emit(PinKey(chat.to, key))
 
     def _chat_over(self, chat: Chat, now: float, emit: Emit, *, gave_up: bool) -> None:
         """`chat` was acked or given up: send what waited behind it, in order. After a

@@ -293,7 +293,7 @@ class PeerCore:
     ) -> Message | None:
         """`message` as far as `key` may say it, for the core to take (None: none of it, or
         a file datagram, handed on). The registry's is opened (the direct messages it
-        delivers, sealed to us); a peer's chat pins its sender's key."""
+        delivers, sealed to us); a peer's chat pins its sender's key, the first time this run."""
         trust = self.trust
         one = trust.believed(message, key)
         if one is None:
@@ -307,7 +307,7 @@ class PeerCore:
             return None
         if from_registry:
             return self.open_mail(one)
-        if isinstance(one, Chat):
+        if isinstance(one, Chat) and trust.talked.get(one.sender) != key:
             emit(PinKey(one.sender, key))
         return one
 

@@ -82,6 +82,10 @@ class Trust:
     def __init__(self, registry: bytes, entry: Callable[[str], Entry | None]) -> None:
         self.registry = registry
         self._entry = entry
+        #: The key each name was last seen talking with, this run, its pin checked then (by
+        #: the adapter, which keeps the pins: peer/adapter/key_checks.py); the core asks for
+        #: a pin (PinKey) only for a name and key not in it.
+        self.talked: dict[str, bytes] = {}
         self._owed: collections.OrderedDict[str, bytes] = collections.OrderedDict()
         #: Messages dropped, by why.
         self.dropped: collections.Counter[str] = collections.Counter()

@@ -20,8 +20,17 @@ def test_a_message_to_someone_online_goes_to_them_then_is_kept_until_settled() -
     direct, out = chats()
     direct.send("bob", "hi", T0, out.append)
     chat = Chat("a-1", "alice", "bob", "hi")
-    assert out == [pa.Send(BOB, chat, BOB_KEY), pa.Sending(chat)]  # the datagram first
+    # the datagram first; its key pinned the first time this run, then the record kept
+    assert out == [pa.Send(BOB, chat, BOB_KEY), pa.PinKey("bob", BOB_KEY), pa.Sending(chat)]
     assert direct.awaiting_ack("a-1") and direct.waiting()
+
+
+def test_a_key_already_talked_with_this_run_is_not_pinned_again() -> None:
+    made, out = shared(), list[pa.Action]()
+    direct = DirectChats(made, inbox(made), link(made), TIMEOUT, ATTEMPTS)
+    made.trust.talked["bob"] = BOB_KEY  # (as the adapter records a pin checked)
+    direct.send("bob", "hi", T0, out.append)
+    assert [type(a) for a in out] == [pa.Send, pa.Sending]
 
 
 def test_an_ack_says_received_and_ends_the_wait() -> None:

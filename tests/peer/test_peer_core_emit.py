@@ -30,7 +30,7 @@ def test_a_typed_line_hands_each_action_over_as_it_is_decided() -> None:
             assert not any(isinstance(a, pa.Sending) for a in handed)
 
     assert core.line("send bob hi", T0, emit) == []  # handed over, none returned
-    assert [type(a) for a in handed][:2] == [pa.Send, pa.Sending]
+    assert [type(a) for a in handed][:3] == [pa.Send, pa.PinKey, pa.Sending]
 
 
 @given(st.lists(st.one_of(st.sampled_from(LINES), st.integers(0, len(ARRIVALS) - 1)), max_size=8))
