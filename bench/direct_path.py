@@ -34,7 +34,6 @@ from bench.bare_direct import BareReceiver
 from bench.common import HOST, Table, median, run, scratch_folder, us
 from bench.harness import BenchPeer, start_registry
 from net.endpoint import Endpoint
-from net.outgoing import Dest
 from peer.core.actions import Print
 from wire.codec import encode, json_value
 from wire.messages import Chat
@@ -80,17 +79,13 @@ class Marks:
 def _watch(endpoint: Endpoint, marks: Marks, sent: str, read: str) -> None:
     """Mark `sent` at `endpoint`'s first datagram handed to the kernel, `read` as its first
     datagram read is handed on (instance attributes over the methods it calls itself)."""
-    real_sendto, real_datagram = endpoint._sendto, endpoint._datagram
-
-    def sendto(data: bytes, dest: Dest) -> None:
-        real_sendto(data, dest)
-        marks.mark(sent)
+    real_datagram = endpoint._datagram
+    endpoint.on_sent = lambda data, addr: marks.mark(sent)
 
     def datagram(data: bytes, addr: Addr) -> None:
         marks.mark(read)
         real_datagram(data, addr)
 
-    endpoint._sendto = sendto  # type: ignore[method-assign]
     endpoint._datagram = datagram  # type: ignore[method-assign]
 
 

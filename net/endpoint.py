@@ -43,6 +43,7 @@ from secure.buffer_budget import BufferBudget
 from secure.channel import SecureChannel
 from secure.stream import SecureStream
 from wire.codec import encode, fits_datagram
+from wire.limits import MAX_DATAGRAM
 from wire.messages import Ack, Acks, Message, TooBig
 from wire.reliable import IdMaker
 
@@ -132,6 +133,9 @@ class Endpoint(ReceivingDatagrams):
     _stamped = False
     _udp: asyncio.DatagramTransport | None = None
     _sock: socket.socket | None = None
+    #: Told each datagram as it leaves, before it is sealed: its bytes and the address it
+    #: goes to (None: nobody). What a log, a test or a benchmark watches of what is sent.
+    on_sent: Callable[[bytes, Addr], None] | None = None
     # the loop the sockets were opened in: kept, as asking asyncio for it makes a system
     # call (getpid), and `_queue` needs it for every first datagram of a pass
     _loop: asyncio.AbstractEventLoop | None = None
@@ -284,13 +288,13 @@ class Endpoint(ReceivingDatagrams):
                 self._queue(data, dest)
             return
         data = encode(message)
-        if fits_datagram(data):
+        if len(data) <= MAX_DATAGRAM:  # (`fits_datagram`, written out: every message)
             self._queue(data, dest)
             return
         reply_to: object = getattr(message, "reply_to", "")
         if reply_to:
             # A reply that does not fit: say so in a small datagram; they ask again over TCP.
-            self._sendto(encode(TooBig(self._new_id(), str(reply_to))), dest)
+            self._sendto_each([(encode(TooBig(self._new_id(), str(reply_to))), dest)])
             return
         self._spawn(self._connect_and_send(dest, message))
 
@@ -341,12 +345,16 @@ class Endpoint(ReceivingDatagrams):
                 self._queue(data, dest)
 
     def _queue(self, data: bytes, dest: Dest) -> None:
-        """Send `data`, a datagram-sized message for `dest`, when `Outgoing` says: now, or
-        packed with what follows it (net/outgoing.py)."""
+        """Seal and send `data`, a datagram-sized message for `dest`, when `Outgoing` says:
+        now, or packed with what follows it (net/outgoing.py)."""
         when = self._outgoing.datagram(data, dest)
         if when is When.LATER:
             return
-        self._sendto(data, dest)
+        addr, key = dest
+        for packet, to in self.channel.seal(data, addr, key, self._clock()):
+            self._transmit(packet, to)
+        if self.on_sent is not None:
+            self.on_sent(data, addr)
         if when is When.NOW_THEN_FLUSH:
             (self._loop or asyncio.get_running_loop()).call_soon(self._flush)
 
@@ -355,12 +363,6 @@ class Endpoint(ReceivingDatagrams):
         waiting = self._outgoing.flush()
         if waiting:  # (mostly nothing: the pass's first datagram to each address left)
             self._sendto_each(waiting)
-
-    def _sendto(self, data: bytes, dest: Dest) -> None:
-        """Seal `data` for the key at the address of `dest` and send what that takes."""
-        addr, key = dest
-        for packet, to in self.channel.seal(data, addr, key, self._clock()):
-            self._transmit(packet, to)
 
     def _transmit(self, data: bytes, addr: Addr) -> None:
         if self._udp is not None:
@@ -383,12 +385,16 @@ class Endpoint(ReceivingDatagrams):
             self.errors += 1
 
     def _sendto_each(self, datagrams: Iterable[Datagram]) -> None:
-        """`_sendto(data, dest)` for each (data, dest) of `datagrams`, in order, at one
-        reading of the clock: what a relay, or the end of a drain, sends to many."""
+        """Seal each (data, dest) of `datagrams` for the key at its address and send what
+        that takes, in order, at one reading of the clock: what a relay, or the end of a
+        drain, sends to many."""
         seal, transmit, now = self.channel.seal, self._transmit, self._clock()
+        on_sent = self.on_sent
         for data, (addr, key) in datagrams:
             for packet, to in seal(data, addr, key, now):
                 transmit(packet, to)
+            if on_sent is not None:
+                on_sent(data, addr)
 
     def _writable(self) -> None:
         sock = self._sock

@@ -4,7 +4,6 @@ caused have left, and lines keep their order."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,11 @@ from secure_peer import SecurePeer
 from registry.adapter.server import RegistryServer
 from registry.adapter.storage import Storage
 from registry.core.table import Record, Table
-from wire.codec import encode
 from wire.desk.messages import DeskJoin
 from wire.messages import (
     ChannelPost,
     Deregister,
     Keepalive,
-    Message,
     Refused,
     Register,
     StoredMessage,
@@ -60,27 +57,8 @@ class Console:
 async def _serve(tmp_path: Path, console: Console) -> tuple[RegistryServer, Addr]:
     server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=console.add)
     addr = await server.start()
-    endpoint = server.endpoint
-    real_sendto, real_sendto_each = endpoint._sendto, endpoint._sendto_each
-    real_write = endpoint._write
-
-    def write(writer: asyncio.StreamWriter, message: Message) -> None:
-        console.add(f"sent {encode(message).decode()}")
-        real_write(writer, message)
-
-    def sendto(data: bytes, to: Addr) -> None:
-        console.add(f"sent {data.decode()}")
-        real_sendto(data, to)
-
-    def sendto_each(datagrams: Iterable[tuple[bytes, Addr]]) -> None:
-        datagrams = list(datagrams)
-        for data, _ in datagrams:
-            console.add(f"sent {data.decode()}")
-        real_sendto_each(datagrams)
-
-    endpoint._sendto = sendto  # type: ignore[method-assign]
-    endpoint._sendto_each = sendto_each  # type: ignore[method-assign]
-    endpoint._write = write  # type: ignore[method-assign]
+    # every datagram the registry sends, as it leaves (the test's peers use UDP only)
+    server.endpoint.on_sent = lambda data, to: console.add(f"sent {data.decode()}")
     return server, addr
 
 
