@@ -21,17 +21,19 @@ class WakeTimer:
     def __init__(self, tick: Callable[[], None]) -> None:
         self._tick = tick
         self._handle: asyncio.TimerHandle | None = None
-        self._at: float | None = None
+        #: The time it is set to wake at, or None (read-only outside): an owner whose
+        #: deadline is this already need not call `set`.
+        self.at: float | None = None
 
     def set(self, wake: float | None) -> None:
         """Be woken at `wake` (or before it), or not at all for None."""
         if wake is None:
             self.cancel()
             return
-        if self._handle is not None and self._at is not None and self._at <= wake:
+        if self._handle is not None and self.at is not None and self.at <= wake:
             return  # armed for no later than that already
         self.cancel()
-        self._at = wake
+        self.at = wake
         delay = max(0.0, wake - time.monotonic())
         self._handle = asyncio.get_running_loop().call_later(delay, self._fire)
 
@@ -40,9 +42,9 @@ class WakeTimer:
         if self._handle is not None:
             self._handle.cancel()
         self._handle = None
-        self._at = None
+        self.at = None
 
     def _fire(self) -> None:
         self._handle = None
-        self._at = None
+        self.at = None
         self._tick()

@@ -396,7 +396,9 @@ class PeerNode:
                         exc,
                         "a message on its way when ChatApp is killed may be lost",
                     )
-        self._timer.set(None if self._done.done() else self.core.alarm.at)
+        at = None if self._done.done() else self.core.alarm.at
+        if at != self._timer.at:  # mostly the deadline it is set for already
+            self._timer.set(at)
 
     def _write_shown(self, shown: Shown) -> None:
         """Write one Shown record (see `carry_out`)."""
