@@ -243,7 +243,13 @@ def parse(line: str, *, in_room: bool = False) -> Command | None:
         return None
     if in_room:
         return _parse_in_room(line, text)
-    return _parse_outside(line.lstrip(), text)
+    typed = line.lstrip()
+    if typed.startswith("/"):
+        return _command(typed[1:], slash=True)
+    command = _command(typed, slash=False)  # no command word holds the colon of `server:`
+    if command is not None:
+        return command
+    return _no_command_word(typed, text)
 
 
 def _parse_in_room(line: str, text: str) -> Command | None:
@@ -267,13 +273,9 @@ def _parse_in_room(line: str, text: str) -> Command | None:
     return RoomSay(line)
 
 
-def _parse_outside(typed: str, text: str) -> Command | None:
-    """`typed` outside a room (`text`: stripped): a command, bare or with its /."""
-    if typed.startswith("/"):
-        return _command(typed[1:], slash=True)
-    command = _command(typed, slash=False)  # no command word holds the colon of `server:`
-    if command is not None:
-        return command
+def _no_command_word(typed: str, text: str) -> Command:
+    """`typed` outside a room (`text`: stripped), which starts with no command word:
+    `server:who`, `server:exit`, `name:text`, or a mistake."""
     server = _server_command(typed)
     if server is not None:
         word, _, rest = server.partition(" ")
