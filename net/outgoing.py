@@ -104,8 +104,12 @@ class Outgoing:
         (a process serving many sockets, or busy with much else, would otherwise hold every
         ack back until all of them are done, and the senders would time out)."""
         self._holding = self._in_drain = False
-        if self._batches or self._acks or self._relay is not None:
+        if self._acks or self._relay is not None or any(self._batches.values()):
             return self.flush()
+        # nothing waits: a peer's drain, its answers sent at once; the pass's first
+        # datagram to each address is behind us (as `flush` would leave it)
+        self._batches.clear()
+        self._flush_asked = False
         return []
 
     def packed_begins(self) -> bool:
