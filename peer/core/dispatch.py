@@ -477,7 +477,7 @@ class PeerCore:
             self._parts.direct.holds(msg_id)
             or self._shared.requests.holds(msg_id)
             or msg_id in outbox.unanswered
-            or any(m.id == msg_id for m in outbox.held)
+            or (bool(outbox.held) and any(m.id == msg_id for m in outbox.held))
         )
 
     def _update_prompt(self, emit: Emit) -> None:
