@@ -32,12 +32,9 @@ from peer.core.actions import (
     Action,
     Addr,
     Emit,
-    FileDatagram,
     KeysListed,
-    PinKey,
     Print,
     Prompt,
-    Rejected,
 )
 from peer.core.answers import Answers
 from peer.core.asking import Asking
@@ -66,8 +63,7 @@ from peer.core.table import Table
 from peer.core.table_news import TableNews
 from peer.core.typed_commands import Commands
 from peer.core.typed_input import TypedInput
-from wire.file_messages import FILE_DATAGRAMS
-from wire.messages import Chat, Message, TableSnapshot, TableUpdate, Welcome
+from wire.messages import Message, TableSnapshot, TableUpdate, Welcome
 from wire.reliable import ATTEMPTS, TIMEOUT, Alarm, IdMaker
 
 
@@ -269,15 +265,17 @@ class PeerCore:
         actions: list[Action] = []
         if emit is None:
             emit = actions.append
-        life, receive, believed = self._life, self._received.receive, self._believed
+        life, receive, believed = self._life, self._received.receive, self.trust.believed
         inbox = self._parts.inbox
         from_registry = self.trust.from_registry(key)
         taken = False
         for message in messages:
             if life.phase is Phase.LEFT:
                 break  # (what left a moment ago takes nothing more)
-            one = believed(message, addr, key, from_registry, emit)
+            one = believed(message, key, addr, emit)
             if one is not None:
+                if from_registry:  # the direct messages it delivers, sealed to us: opened
+                    one = self.open_mail(one)
                 receive(one, addr, from_registry, now, emit)
                 if type(one) in _LISTS_KEYS:
                     emit(KeysListed(one))
@@ -287,29 +285,6 @@ class PeerCore:
                 inbox.ack_owed(key, emit)
             self._settle(now, emit)
         return actions
-
-    def _believed(
-        self, message: Message, addr: Addr, key: bytes, from_registry: bool, emit: Emit
-    ) -> Message | None:
-        """`message` as far as `key` may say it, for the core to take (None: none of it, or
-        a file datagram, handed on). The registry's is opened (the direct messages it
-        delivers, sealed to us); a peer's chat pins its sender's key, the first time this run."""
-        trust = self.trust
-        one = trust.believed(message, key)
-        if one is None:
-            why = trust.why
-            line = f"dropped {type(message).__name__} from {addr[0]}:{addr[1]}: {why}"
-            emit(Rejected(why, line))
-            return None
-        kind = type(one)
-        if kind in FILE_DATAGRAMS:
-            emit(FileDatagram(one, key))
-            return None
-        if from_registry:
-            return self.open_mail(one)
-        if isinstance(one, Chat) and trust.talked.get(one.sender) != key:
-            emit(PinKey(one.sender, key))
-        return one
 
     def registry_answered(self, now: float) -> None:
         """The registry answered below the protocol at `now` (a handshake of the secure

@@ -15,6 +15,7 @@ import collections
 import enum
 from collections.abc import Callable
 
+from peer.core.actions import Addr, Emit, FileDatagram, PinKey, Rejected
 from wire.file_messages import FILE_DATAGRAMS
 from wire.keys import key_from_text
 from wire.messages import (
@@ -102,38 +103,46 @@ class Trust:
         """Whether `key` is the registry's: what it seals is the service's, from anywhere."""
         return bool(key) and key == self.registry
 
-    def believed(self, message: Message, key: bytes) -> Message | None:
-        """`message` as far as `key` may say it (an Acks keeps only the acks owed by `key`),
-        or None when it may say none of it (`why` says why)."""
+    def believed(self, message: Message, key: bytes, addr: Addr, emit: Emit) -> Message | None:
+        """`message`, from `addr`, as far as `key` may say it, for the core to take (an Acks
+        keeps only the acks owed by `key`); None when it may say none of it (a Rejected
+        says why, as `why` does) or it is a file datagram (handed to the file transfers as
+        a FileDatagram). A peer's chat asks for its sender's key to be pinned, the first
+        time this run (PinKey)."""
         rule = RULES.get(type(message))
+        one: Message | None = None
         if rule is None:
-            self._drop(NEVER_SENT)
-            return None
-        if key and key == self.registry:  # (`from_registry`, written out: every message)
-            return message
-        if isinstance(message, (Chat, *FILE_DATAGRAMS)):
+            pass
+        elif key and key == self.registry:  # (`from_registry`, written out: every message)
+            one = message
+        elif isinstance(message, (Chat, *FILE_DATAGRAMS)):
             entry = self._entry(message.sender)
             if entry is not None and key_from_text(entry.key) == key:
-                return message
+                one = message
+                if type(message) is Chat and self.talked.get(message.sender) != key:
+                    emit(PinKey(message.sender, key))
         elif isinstance(message, (Ack, TooBig)):
             if self._owed.get(message.reply_to) == key:
-                return message
+                one = message
         elif isinstance(message, Acks):
-            return self._owed_acks(message, key)
-        self._drop(rule.value)
-        return None
+            one = self._owed_acks(message, key)
+        if one is None:
+            self._drop(rule.value if rule is not None else NEVER_SENT, message, addr, emit)
+        elif type(one) in FILE_DATAGRAMS:
+            emit(FileDatagram(one, key))
+            return None
+        return one
 
     def _owed_acks(self, acks: Acks, key: bytes) -> Acks | None:
-        """What of `acks` was owed by `key`."""
+        """What of `acks` was owed by `key` (None: nothing)."""
         owed = self._owed
         replies = tuple(r for r in acks.replies if owed.get(r) == key)
         if len(replies) == len(acks.replies):
             return acks
-        if replies:
-            return Acks(acks.id, replies)
-        self._drop(Rule.OWED.value)
-        return None
+        return Acks(acks.id, replies) if replies else None
 
-    def _drop(self, why: str) -> None:
+    def _drop(self, why: str, message: Message, addr: Addr, emit: Emit) -> None:
+        """Drop `message`, from `addr`, for `why` (a constant): counted, and said."""
         self.dropped[why] += 1
         self.why = why
+        emit(Rejected(why, f"dropped {type(message).__name__} from {addr[0]}:{addr[1]}: {why}"))

@@ -69,7 +69,7 @@ def blank(cls: type[Any]) -> Any:
 def test_trust_lets_a_peers_key_say_only_what_any_key_may_send(cls: type[Any]) -> None:
     trust = Trust(b"r" * 32, lambda name: None)
     message = Acks("b-1", ("a-1",)) if cls is Acks else blank(cls)  # (an empty Acks acks nothing)
-    assert trust.believed(message, b"p" * 32) is None
+    assert trust.believed(message, b"p" * 32, ("10.0.0.9", 9), [].append) is None
     expected = RULES[cls].value if cls in RULES else NEVER_SENT
     assert trust.why == expected
     assert (trust.why == Rule.REGISTRY.value) is (RULES.get(cls) is Rule.REGISTRY)

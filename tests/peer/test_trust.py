@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from peer.core.trust import Trust
+from peer.core.actions import PinKey, Rejected
+from peer.core.trust import Rule, Trust
 from wire.keys import key_text
-from wire.messages import Ack, Acks, Chat, Entry, Notice, TableUpdate
+from wire.messages import Ack, Acks, Chat, Entry, Message, Notice, TableUpdate
 
 REGISTRY, ALICE, BOB, MALLORY = b"r" * 32, b"a" * 32, b"b" * 32, b"m" * 32
 ROWS = {
@@ -17,33 +18,52 @@ def trust() -> Trust:
     return Trust(REGISTRY, ROWS.get)
 
 
+def believed(t: Trust, message: Message, key: bytes) -> Message | None:
+    """What `t` believes of `message`, sealed by `key` (what it says of it left aside)."""
+    return t.believed(message, key, ("10.0.0.9", 9), [].append)
+
+
 def test_the_registry_is_believed_in_everything() -> None:
     t = trust()
     update = TableUpdate("u", 2, ())
-    assert t.believed(update, REGISTRY) is update
-    assert t.believed(Notice("n", "hi"), REGISTRY) is not None
+    assert believed(t, update, REGISTRY) is update
+    assert believed(t, Notice("n", "hi"), REGISTRY) is not None
 
 
 def test_registry_messages_from_any_other_key_are_dropped() -> None:
     t = trust()
-    assert t.believed(TableUpdate("u", 2, ()), MALLORY) is None
-    assert t.believed(Notice("n", "hi"), ALICE) is None
+    assert believed(t, TableUpdate("u", 2, ()), MALLORY) is None
+    assert believed(t, Notice("n", "hi"), ALICE) is None
     assert sum(t.dropped.values()) == 2
 
 
 def test_a_chat_is_believed_only_from_its_senders_key() -> None:
     t = trust()
     chat = Chat("c", "alice", "bob", "hi")
-    assert t.believed(chat, ALICE) is chat
-    assert t.believed(chat, MALLORY) is None
-    assert t.believed(Chat("c", "carol", "bob", "hi"), MALLORY) is None  # no such row
+    assert believed(t, chat, ALICE) is chat
+    assert believed(t, chat, MALLORY) is None
+    assert believed(t, Chat("c", "carol", "bob", "hi"), MALLORY) is None  # no such row
 
 
 def test_an_ack_counts_only_from_the_key_it_was_owed_by() -> None:
     t = trust()
     t.sent(Chat("me-1", "alice", "bob", "hi"), BOB)
     t.sent(Chat("me-2", "alice", "bob", "again"), BOB)
-    assert t.believed(Ack("x", "me-1"), MALLORY) is None
-    assert t.believed(Ack("x", "me-1"), BOB) is not None
-    assert t.believed(Acks("x", ("me-1", "me-2", "other")), BOB) == Acks("x", ("me-1", "me-2"))
-    assert t.believed(Acks("x", ("other",)), BOB) is None
+    assert believed(t, Ack("x", "me-1"), MALLORY) is None
+    assert believed(t, Ack("x", "me-1"), BOB) is not None
+    assert believed(t, Acks("x", ("me-1", "me-2", "other")), BOB) == Acks("x", ("me-1", "me-2"))
+    assert believed(t, Acks("x", ("other",)), BOB) is None
+
+
+def test_a_chat_asks_for_its_senders_key_to_be_pinned_the_first_time_this_run() -> None:
+    t, said = trust(), list[object]()
+    chat = Chat("c", "alice", "bob", "hi")
+    assert t.believed(chat, ALICE, ("10.0.0.1", 1), said.append) is chat
+    assert said == [PinKey("alice", ALICE)]
+    t.talked["alice"] = ALICE  # (as the adapter records a pin checked)
+    said.clear()
+    assert t.believed(chat, ALICE, ("10.0.0.1", 1), said.append) is chat and said == []
+    assert t.believed(chat, MALLORY, ("10.0.0.7", 7), said.append) is None
+    assert said == [
+        Rejected(Rule.SENDER.value, f"dropped Chat from 10.0.0.7:7: {Rule.SENDER.value}")
+    ]
