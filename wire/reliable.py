@@ -77,6 +77,9 @@ class Retransmitter(Generic[T]):
         self.timeout = timeout
         self.attempts = attempts
         self._pending: dict[str, Pending[T]] = {}
+        #: The keys waiting, as a live view (read-only): `key in ids` and `not ids` ask
+        #: what `get` and `len` would, as values (the peer asks them of every message).
+        self.ids = self._pending.keys()
         self._queue: deque[tuple[float, Pending[T]]] = deque()
         self._seq = itertools.count()
         self._given_up: dict[str, int] = {}  # the order of those the last `due` gave up
@@ -148,7 +151,9 @@ class Retransmitter(Generic[T]):
             return
         pending = Pending(key, item, 1, now + self.timeout, seq)
         self._pending[key] = pending
-        self._pending = dict(sorted(self._pending.items(), key=lambda kv: kv[1].seq))
+        ordered = sorted(self._pending.items(), key=lambda kv: kv[1].seq)
+        self._pending.clear()  # the same dict, reordered: `ids` views it
+        self._pending.update(ordered)
         self._arm(pending)
 
     def renew(self, now: float, *, every: bool = False) -> list[T]:

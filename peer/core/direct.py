@@ -190,7 +190,7 @@ class DirectChats:
         return bool(self._chats) or bool(self._behind)
 
     def awaiting_ack(self, msg_id: str) -> bool:
-        return self._chats.get(msg_id) is not None
+        return msg_id in self._chats.ids
 
     def undelivered(self) -> list[SaveMessage]:
         """Every direct message not acked, as the save it would become, oldest first."""
@@ -199,7 +199,7 @@ class DirectChats:
 
     def holds(self, msg_id: str) -> bool:
         """Whether direct message `msg_id` awaits its ack or is held behind a long one."""
-        if self._chats.get(msg_id) is not None:
+        if msg_id in self._chats.ids:
             return True
         return bool(self._behind) and any(
             c.id == msg_id for waiting in self._behind.values() for c in waiting

@@ -445,7 +445,7 @@ class Requests:
         counted by kind, not looked through."""
         if self._paced_kinds and any(issubclass(kind, kinds) for kind in self._paced_kinds):
             return True
-        if not self._sent and not self._held and not (streamed and self._streamed):
+        if not self._sent.ids and not self._held and not (streamed and self._streamed):
             return False  # asked for every line typed: mostly nothing is on its way
         waiting = self.messages(streamed=streamed)
         if self._held:
@@ -457,7 +457,7 @@ class Requests:
         pace, or behind the one waited for), or a save or post awaiting its
         outcome."""
         return (
-            self._sent.get(msg_id) is not None
+            msg_id in self._sent.ids
             or msg_id in self._streamed
             or msg_id in self._paced
             or msg_id in self._held
