@@ -335,6 +335,24 @@ class SimNet:
                     self.log.append(line)
 
     def _peer_actions(self, host: Host, actions: list[pa.Action]) -> None:
+        self._peer_action_list(host, actions)
+        if host.core is not None:  # after the event, as the adapter writes them
+            self._peer_records(host, host.core)
+
+    def _peer_records(self, host: Host, core: PeerCore) -> None:
+        """The core's records of what is on its way (Sending, Settled), taken."""
+        for record in core.records:
+            if isinstance(record, pa.Sending):
+                host.sending[record.message.id] = record.message
+                self.typed[record.message.id] = (host.name, record.message)
+            else:
+                del host.sending[record.id]
+                # settled means delivered: the core's two views of that must agree
+                undelivered = {m.id for m in core.undelivered()}
+                assert record.id not in undelivered, f"{record.id} settled while on its way"
+        core.records.clear()
+
+    def _peer_action_list(self, host: Host, actions: list[pa.Action]) -> None:
         for action in actions:
             match action:
                 case pa.Send(addr, Ack(_, reply_to)):
@@ -353,15 +371,6 @@ class SimNet:
                     host.outbox_writes.append(messages)
                 case pa.KeepRoom(room):
                     host.room = room
-                case pa.Sending(message):
-                    host.sending[message.id] = message
-                    self.typed[message.id] = (host.name, message)
-                case pa.Settled(msg_id):
-                    del host.sending[msg_id]
-                    # settled means delivered: the core's two views of that must agree
-                    assert host.core is not None
-                    undelivered = {m.id for m in host.core.undelivered()}
-                    assert msg_id not in undelivered, f"{msg_id} settled while on its way"
                 case pa.Shown(sender, msg_id):
                     host.seen.append((sender, msg_id))
                 case pa.Prompt(text):

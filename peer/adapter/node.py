@@ -45,7 +45,6 @@ from peer.core.actions import (
     Send,
     Sending,
     SendStream,
-    Settled,
     Shown,
 )
 from peer.core.dispatch import PeerCore
@@ -139,8 +138,6 @@ class PeerNode:
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._ending = False  # the user asked to quit (Ctrl-C, Ctrl-D, end of input)
         self._failed_writes: set[str] = set()  # see `_on_disk`
-        # the Sending and Settled records of the event being carried out (see `carry_out`)
-        self._logged: list[Sending | Settled] = []
         self._carriers = self._carrier_table()
 
     def _file_service(
@@ -335,13 +332,7 @@ class PeerNode:
         """Carry out one action of the core, now; the one way the peer's actions are carried
         out: by the carrier of its type (`_carriers`). A Shown record is written at once:
         the core decides it before the message's ack and line, so a killed peer never shows
-        a message twice. Sending and Settled wait: they are written by `_event_done`, once
-        the event's sends have left and its lines are shown, so that neither the message
-        typed nor its receipt waits for the log of what is on its way. A peer killed after
-        its first datagram left but before its Sending was written is one killed as the
-        line was typed (the message reaches its recipient, or not, as one not yet sent
-        would not); one killed before a Settled was written sends that message again at its
-        next start, and the recipient shows it once."""
+        a message twice. The core's records of what is on its way wait (`_event_done`)."""
         self._carriers[type(action)](action)
 
     def _carrier_table(self) -> dict[type, Callable[[Any], None]]:
@@ -351,8 +342,6 @@ class PeerNode:
             Shown: self._write_shown,
             Send: self._send,
             Print: console.show,
-            Sending: self._logged.append,
-            Settled: self._logged.append,
             OnceShown: lambda a: console.after_printed(functools.partial(self._run, list(a.then))),
             SendStream: self._send,
             Remember: lambda a: self._remember(a.name, a.token),
@@ -378,11 +367,17 @@ class PeerNode:
             self._on_disk("the room you are in", lambda: self._state.save_room(room))
 
     def _event_done(self) -> None:
-        """After the actions of one event: write its Sending and Settled records, in order
-        (see `carry_out`), and set the timer for the core's next deadline."""
-        if self._logged:
-            logged = self._logged[:]
-            self._logged.clear()  # the same list: its `append` is the records' carrier
+        """After the actions of one event: write the core's records of what is on its way
+        (Sending, Settled), in order, and set the timer for the core's next deadline. The
+        records wait for this, so that neither the message typed nor its receipt waits for
+        the log. A peer killed after its first datagram left but before its Sending was
+        written is one killed as the line was typed (the message reaches its recipient, or
+        not, as one not yet sent would not); one killed before a Settled was written sends
+        that message again at its next start, and the recipient shows it once."""
+        records = self.core.records
+        if records:
+            logged = records[:]
+            records.clear()  # the core's list: it appends to the same one
             log = self._state.sending
             for record in logged:
                 try:  # as `_on_disk` does, without its calls: this comes after every send

@@ -66,19 +66,19 @@ class Shown(Struct, frozen=True):
 
 
 class Sending(Struct, frozen=True):
-    """`message`, typed by the user, is sent for the first time in this event (or waits
-    its turn): keep it until it is Settled, so that a peer killed meanwhile sends it on at
-    its next start. A direct message's Send comes before it (the first thing decided). The
-    adapter writes it once the event's Sends have left (see PeerNode._carry_out): the first
-    copy does not wait for the disk. A direct message is kept as the Chat it is sent as;
-    the restart sends it to the registry as a save."""
+    """A record, not an action (see `PeerCore.records`): `message`, typed by the user, is
+    sent for the first time in this event (or waits its turn): keep it until it is
+    Settled, so that a peer killed meanwhile sends it on at its next start. The adapter
+    writes it once the event's Sends have left: the first copy does not wait for the disk.
+    A direct message is kept as the Chat it is sent as; the restart sends it to the
+    registry as a save."""
 
     message: Message
 
 
 class Settled(Struct, frozen=True):
-    """The message `id` (see Sending) needs no keeping any more: it was delivered, saved
-    by the registry, or refused and the user told."""
+    """A record, not an action (see Sending): the message `id` needs no keeping any more:
+    it was delivered, saved by the registry, or refused and the user told."""
 
     id: str
 
@@ -161,8 +161,6 @@ Action = (
     | Remember
     | Prompt
     | Shown
-    | Sending
-    | Settled
     | KeepOutbox
     | KeepRoom
     | Exit

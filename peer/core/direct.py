@@ -52,11 +52,10 @@ class DirectChats:
         if entry.name != to:
             self._say_renamed(to, entry.name, emit)
         chat = Chat(shared.new_id(), shared.state.name, entry.name, text)
+        shared.settling.keep(chat)  # first: a save held in the outbox takes its place
         if entry.online:
-            self._send_in_order(chat, entry, now, emit)  # before the records: the user waits for it
-            shared.settling.keep(chat, emit)
+            self._send_in_order(chat, entry, now, emit)
         else:
-            shared.settling.keep(chat, emit)  # first: a save held in the outbox takes its place
             self._link.request(shared.save_of(chat), now, emit)
 
     def _say_renamed(self, typed: str, name: str, emit: Emit) -> None:

@@ -19,8 +19,8 @@ and nothing appended is ever read back or taken out. So `line` and `receive` let
 adapter pass a list of its own that carries each action out the moment it is appended
 (PeerNode does, for a typed line and for a datagram of one message): the datagram a user
 waits for then leaves before the bookkeeping that follows its decision. What must come
-first is decided first: a message's Shown before its ack and its line, a typed message's
-Send before the records kept of it.
+first is decided first: a message's Shown before its ack and its line. The records of
+what is on its way are no actions: a value read after the event (`records`).
 """
 
 from __future__ import annotations
@@ -136,6 +136,10 @@ class PeerCore:
         #: read after every event: `next_wake` or earlier, without asking each part (an
         #: early `tick` finds nothing due, and sets it to `next_wake` again).
         self.alarm = alarm
+        #: The records of what the user sent and is not known delivered (Sending, Settled),
+        #: in order: the adapter writes them after every event, once its sends have left,
+        #: and clears the list (the same list for the life of the core).
+        self.records = shared.settling.records
         self._build_parts(timeout, attempts)
         self._prompt = ""
         # what the prompt was made of (see `_settle`): it is made again when that changes
@@ -442,7 +446,7 @@ class PeerCore:
         if state.room != room_return.room_was:
             room_return.keep(state.room, life.for_good, emit)
         if shared.settling.maybe_settled:
-            shared.settling.settle(self._on_its_way, emit)
+            shared.settling.settle(self._on_its_way)
 
     def _on_its_way(self, msg_id: str) -> bool:
         """Whether message `msg_id`, sent by this peer, is still between being typed and

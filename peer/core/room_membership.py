@@ -73,7 +73,7 @@ class Membership:
         joining = shared.room_return.join_after_kept
         room = joining.room if joining is not None else state.room
         said = RoomPost(shared.new_id(), state.name, state.token, room, text)
-        shared.settling.keep(said, emit)
+        shared.settling.keep(said)
         if joining is None:
             self._link.request(said, now, emit)
         else:

@@ -1,4 +1,5 @@
-"""Settling: a Sending when a message is typed, a Settled once nothing of it is on its way."""
+"""Settling: a Sending record when a message is typed, a Settled once nothing of it is on
+its way."""
 
 from __future__ import annotations
 
@@ -12,26 +13,25 @@ def test_a_typed_message_is_settled_once_no_longer_on_its_way() -> None:
     outbox = Outbox()
     settling = Settling(outbox)
     post = ChannelPost("a-1", "alice", "tok", "hi")
-    out: list[pa.Action] = []
-    settling.keep(post, out.append)
+    out = settling.records
+    settling.keep(post)
     assert out == [pa.Sending(post)]
     settling.maybe("a-1")
-    settling.settle(lambda msg_id: True, out.append)  # still on its way: kept
+    settling.settle(lambda msg_id: True)  # still on its way: kept
     assert out == [pa.Sending(post)]
     settling.maybe("a-1")
-    settling.settle(lambda msg_id: False, out.append)
+    settling.settle(lambda msg_id: False)
     assert out[-1] == pa.Settled("a-1")
     settling.maybe("a-1")
-    settling.settle(lambda msg_id: False, out.append)  # settled once
+    settling.settle(lambda msg_id: False)  # settled once
     assert out.count(pa.Settled("a-1")) == 1
 
 
 def test_an_answer_about_a_message_never_typed_settles_nothing() -> None:
     settling = Settling(Outbox())
-    out: list[pa.Action] = []
     settling.maybe("r-9")
-    settling.settle(lambda msg_id: False, out.append)
-    assert out == []
+    settling.settle(lambda msg_id: False)
+    assert settling.records == []
 
 
 def test_dropping_from_the_outbox_says_whether_it_was_kept() -> None:
