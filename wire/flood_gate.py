@@ -47,8 +47,7 @@ class FloodGate:
     def admit(self, addr: Key, now: float) -> tuple[bool, bool]:
         """Return (admitted, warn): whether to handle this message, and whether to tell the
         sender now that it is being slowed (at most once per WARN_EVERY seconds)."""
-        taken, _ = self._take(addr, now)
-        if taken:
+        if self.take(addr, now):
             return True, False
         self.dropped += 1
         warn = now - self._warned.get(addr, float("-inf")) >= WARN_EVERY
@@ -59,8 +58,9 @@ class FloodGate:
     def wait(self, key: Key, now: float) -> float:
         """0 when `key` is within its rate (and this use is counted); else the seconds until
         it will be, and nothing is counted."""
-        taken, due = self._take(key, now)
-        return 0.0 if taken else self._rule.wait(due, now)
+        if self.take(key, now):
+            return 0.0
+        return self._rule.wait(self._dues[key], now)
 
     def ready_in(self, key: Key, now: float) -> float:
         """The seconds until `key` is within its rate (0: it is now, as `wait` would say);
@@ -79,9 +79,9 @@ class FloodGate:
         due = self._dues.get(key)
         return self.burst if due is None else self._rule.level(due, now)
 
-    def _take(self, key: Key, now: float) -> tuple[bool, float]:
-        """Whether `key` may make one use at `now` (counted if so), and its bucket's due
-        time afterwards; `key` becomes the most recently heard."""
+    def take(self, key: Key, now: float) -> bool:
+        """Whether `key` may make one use at `now` (counted if so; a use refused is not
+        counted in `dropped`: `admit` counts it); `key` becomes the most recently heard."""
         dues = self._dues
         due = dues.get(key)
         if due is None:
@@ -93,4 +93,4 @@ class FloodGate:
         if len(dues) > MAX_TRACKED:
             forgotten, _ = dues.popitem(last=False)
             self._warned.pop(forgotten, None)
-        return taken, due
+        return taken

@@ -46,17 +46,15 @@ class PeerGate:
         self._rejected = rejected
         self._gate = FloodGate(PEER_RATE, PEER_BURST)
         self._clock = clock
+        #: Messages dropped so far.
+        self.dropped = 0
 
     def __call__(self, addr: Addr) -> bool:
         """Whether to open what just came from `addr` (each message counts one)."""
         if addr == self._peer.server:
             return True
-        admitted, _ = self._gate.admit(addr, self._clock())
-        if not admitted:
-            self._rejected("flood", f"flood from {addr[0]}:{addr[1]}: dropped")
-        return admitted
-
-    @property
-    def dropped(self) -> int:
-        """Messages dropped so far."""
-        return self._gate.dropped
+        if self._gate.take(addr, self._clock()):
+            return True
+        self.dropped += 1
+        self._rejected("flood", f"flood from {addr[0]}:{addr[1]}: dropped")
+        return False
