@@ -109,6 +109,9 @@ class EndpointOptions(TypedDict, total=False):
     #: The monotonic clock it reads, for the secure channel and `behind` (a stand-in in
     #: tests).
     clock: Callable[[], float]
+    #: The wall clock, which the kernel's arrival stamps are read against (`behind`; a
+    #: stand-in in tests).
+    wall: Callable[[], float]
 
 
 def _no_log(line: str) -> None:
@@ -156,7 +159,7 @@ class Endpoint(ReceivingDatagrams):
         # each connection's secure session
         self._streams: dict[asyncio.StreamWriter, SecureStream] = {}
         self._clock = options.get("clock", time.monotonic)
-        self._wall = time.time
+        self._wall = options.get("wall", time.time)
         self._on_drained = options.get("on_drained")
         self._handoff = options.get("handoff")
         self._log = log = options.get("log", _no_log)
@@ -187,6 +190,27 @@ class Endpoint(ReceivingDatagrams):
     def stream_slots(self) -> StreamSlots:
         """The places of the TCP connections accepted (net/stream_slots.py): read-only."""
         return self._listener.slots
+
+    @property
+    def sent_streams(self) -> SentStreams:
+        """The TCP connections opened to send, bounded per address (net/sent_streams.py):
+        read-only."""
+        return self._sent_streams
+
+    @property
+    def connections(self) -> int:
+        """The TCP connections served or opened now, each with a task of its own."""
+        return len(self._tasks)
+
+    async def connections_ended(self) -> None:
+        """Wait until the TCP connections served or opened now have ended."""
+        await asyncio.gather(*self._tasks)
+
+    @property
+    def arrival_stamped(self) -> bool:
+        """Whether the system stamps each datagram's arrival (net/arrival.py), which
+        `behind` then counts from; known once open."""
+        return self._stamped
 
     def dropped(self, kind: str, line: str) -> None:
         """Log one rejection of input of `kind` (a constant): at once if it is the first of

@@ -42,12 +42,17 @@ pytestmark = pytest.mark.timeout(10)
 BIG = tuple(Entry(f"name{i}", "127.0.0.1", 6000 + i, True) for i in range(100))
 
 
-async def pair() -> tuple[Endpoint, list[tuple[Message, tuple[str, int]]]]:
+async def pair(
+    arrived: asyncio.Event | None = None,
+) -> tuple[Endpoint, list[tuple[Message, tuple[str, int]]]]:
+    """A server endpoint, and what it got; `arrived` is set as each message comes."""
     got: list[tuple[Message, tuple[str, int]]] = []
     server: Endpoint
 
     def on_message(message: Message, addr: tuple[str, int]) -> None:
         got.append((message, addr))
+        if arrived is not None:
+            arrived.set()
         if isinstance(message, TableRequest):
             server.send(addr, TableSnapshot("s-1", message.id, 1, BIG, ()), PUBLIC)
 
@@ -91,7 +96,8 @@ def test_a_reply_too_big_for_a_datagram_becomes_toobig_then_comes_over_tcp() -> 
 
 def test_junk_is_counted_and_dropped_and_a_bad_frame_closes_only_its_connection() -> None:
     async def main() -> None:
-        server, got = await pair()
+        arrived = asyncio.Event()
+        server, got = await pair(arrived)
         port = server.address[1]
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         for junk in (b"", b"\x00" * 10, b"{", b'{"t":"Nope","id":"1"}', b"\xff" * 2000):
@@ -102,8 +108,7 @@ def test_junk_is_counted_and_dropped_and_a_bad_frame_closes_only_its_connection(
         closing = await asyncio.wait_for(reader.read(), 5)
         assert closing == b""  # closed, and nothing said: no answer to what does not open
         writer.close()
-        arrived = asyncio.Event()
-        server._on_message = lambda message, addr, key: (got.append((message, addr)), arrived.set())
+        arrived.clear()
         chat = Chat("c-1", "a", "b", "still served")
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.sendto(encode(chat), ("127.0.0.1", port))
@@ -655,11 +660,12 @@ def test_a_connection_made_for_a_long_message_closes_once_its_answer_is_in() -> 
     async def main() -> None:
         server, client, got = await long_chat_sent(answer=True)
         # closed at once, well within SENT_IDLE_CLOSE: the connection's task ends
-        await asyncio.wait_for(asyncio.gather(*client._tasks), 2.0)
-        assert got == [Ack("s-1", "c-1")]
+        await asyncio.wait_for(client.connections_ended(), 2.0)
+        assert got == [Ack("s-1", "c-1")] and client.connections == 0
         # and its far end sees it close: its place among the listener's is free again
-        await asyncio.wait_for(asyncio.gather(*server._tasks), 2.0)
-        assert len(server._listener.slots) == 0 and not server._routes
+        await asyncio.wait_for(server.connections_ended(), 2.0)
+        # (its route goes as its task ends: net/served_stream.py)
+        assert len(server.stream_slots) == 0 and server.connections == 0
         await client.close()
         await server.close()
 
@@ -673,7 +679,7 @@ def test_a_connection_made_for_a_long_message_closes_when_idle_unanswered(
 
     async def main() -> None:
         server, client, got = await long_chat_sent(answer=False)
-        await asyncio.wait_for(asyncio.gather(*client._tasks), 3.0)
+        await asyncio.wait_for(client.connections_ended(), 3.0)
         assert got == []
         await client.close()
         await server.close()
@@ -690,27 +696,31 @@ def test_behind_is_the_age_of_the_datagram_read_by_its_arrival_stamp(
     monkeypatch.setattr(datagram_in, "DRAIN_BATCH", 2)
 
     async def main() -> None:
-        now = [100.0]
-        endpoint = clear_endpoint(lambda message, addr: None, session="e", clock=lambda: now[0])
+        now, late = [100.0], [0.0]
+        endpoint = clear_endpoint(
+            lambda message, addr: None,
+            session="e",
+            clock=lambda: now[0],
+            wall=lambda: time.time() + late[0],
+        )
         port = (await endpoint.open("127.0.0.1", 0))[1]
-        assert endpoint._stamped  # Linux, where the suite runs
+        assert endpoint.arrival_stamped  # Linux, where the suite runs
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.bind(("127.0.0.1", 0))
-        assert endpoint._sock is not None
         for i in range(3):
             sock.sendto(encode(Notice(f"n-{i}", "hi")), ("127.0.0.1", port))
-        select.select([endpoint._sock], [], [], 5)
+        assert endpoint.wait_readable(5)
         endpoint.drain()  # two read, one waits
         assert 0.0 <= endpoint.behind() < 1.0
         for i in range(3):  # a storm that goes on: each drain stops short, one waits
             now[0] += 5.0
             for j in range(2):
                 sock.sendto(encode(Notice(f"m-{i}-{j}", "hi")), ("127.0.0.1", port))
-            select.select([endpoint._sock], [], [], 5)
+            assert endpoint.wait_readable(5)
             endpoint.drain()
-            assert endpoint._arrived is not None  # not emptied
+            assert endpoint.wait_readable(0)  # not emptied
             assert 0.0 <= endpoint.behind() < 1.0  # was 5, 10, 15 s by the monotonic clock
-        endpoint._wall = lambda: time.time() + 3.0  # what was read waited 3 s more
+        late[0] = 3.0  # what was read waited 3 s more
         assert 3.0 <= endpoint.behind() < 4.0
         endpoint.drain()  # the rest: the socket is empty
         assert endpoint.behind() == 0.0
@@ -729,9 +739,10 @@ def test_behind_without_arrival_stamps_counts_from_the_first_drain_that_stopped_
     monkeypatch.setattr(endpoint_module, "stamp_arrivals", lambda sock: False)
 
     async def main() -> None:
-        endpoint = clear_endpoint(lambda message, addr: None, session="e")
         now = [100.0]
-        endpoint._clock = endpoint._wall = lambda: now[0]
+        endpoint = clear_endpoint(
+            lambda message, addr: None, session="e", clock=lambda: now[0], wall=lambda: now[0]
+        )
         port = (await endpoint.open("127.0.0.1", 0))[1]
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.bind(("127.0.0.1", 0))
