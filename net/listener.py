@@ -109,6 +109,8 @@ class Listener:
         self._sock: socket.socket | None = None
         self._server: asyncio.Server | None = None
         self.errors = 0
+        #: Accepting is paused: descriptors or memory ran out (see `accept_waiting`).
+        self.paused = False
 
     async def open(self, host: str, port: int) -> None:
         """Listen on `host`:`port`. Raises OSError."""
@@ -123,7 +125,7 @@ class Listener:
             sock.close()
             raise
         try:
-            loop.add_reader(sock.fileno(), self._acceptable)
+            loop.add_reader(sock.fileno(), self.accept_waiting, sock)
             self._sock = sock
         except NotImplementedError:  # a loop without add_reader (Windows' proactor)
             self._server = await asyncio.start_server(self._accepted, sock=sock)
@@ -138,11 +140,12 @@ class Listener:
             self._server.close()
             self._server = None
 
-    def _acceptable(self) -> None:
-        listener = self._sock
+    def accept_waiting(self, listener: socket.socket) -> None:
+        """Accept the connections waiting on `listener`, the listening socket (what the
+        event loop runs when it is readable), ACCEPT_BATCH at most. One reset before it
+        was taken is passed over; any other failure is counted (`errors`) and told, and
+        when descriptors or memory ran out, accepting is `paused` for PAUSE_ON_EXHAUSTION."""
         for _ in range(ACCEPT_BATCH):
-            if listener is None:
-                return
             try:
                 conn, peer = listener.accept()
             except (BlockingIOError, InterruptedError):
@@ -170,10 +173,12 @@ class Listener:
     def _pause(self, listener: socket.socket) -> None:
         loop = asyncio.get_running_loop()
         loop.remove_reader(listener.fileno())
+        self.paused = True
 
         def resume() -> None:
+            self.paused = False
             if self._sock is listener:
-                loop.add_reader(listener.fileno(), self._acceptable)
+                loop.add_reader(listener.fileno(), self.accept_waiting, listener)
 
         loop.call_later(PAUSE_ON_EXHAUSTION, resume)
 

@@ -132,22 +132,17 @@ class Refusing:
         return 99_999
 
 
-def test_a_connection_reset_before_accept_does_not_pause_accepting(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_connection_reset_before_accept_does_not_pause_accepting() -> None:
     async def main() -> None:
-        paused: list[object] = []
-        monkeypatch.setattr(Listener, "_pause", lambda self, sock: paused.append(sock))
         logs: list[str] = []
         listener = Listener(
             lambda *args: asyncio.sleep(0), lambda coro: None, lambda kind, line: logs.append(line)
         )
-        listener._sock = Refusing(ConnectionAbortedError())  # type: ignore[assignment]
-        listener._acceptable()
-        assert paused == [] and listener.errors == 0 and logs == []
-        listener._sock = Refusing(OSError(errno.EMFILE, "Too many open files"))  # type: ignore[assignment]
-        listener._acceptable()
-        assert len(paused) == 1 and listener.errors == 1
+        listener.accept_waiting(Refusing(ConnectionAbortedError()))  # type: ignore[arg-type]
+        assert not listener.paused and listener.errors == 0 and logs == []
+        exhausted = Refusing(OSError(errno.EMFILE, "Too many open files"))
+        listener.accept_waiting(exhausted)  # type: ignore[arg-type]
+        assert listener.paused and listener.errors == 1
         assert "could not accept a TCP connection (#1): [Errno 24]" in logs[0]
         assert listener_module.PAUSE_ON_EXHAUSTION > 0
 
