@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from net.arrival import ANCILLARY_SIZE, SO_TIMESTAMPNS, TIMESPEC
+from net.datagram_out import DatagramOut
 from net.drop_log import DropLog, Rejections
 from net.outgoing import Datagram, Outgoing
 from net.served_stream import fmt_addr, why_bad
@@ -71,6 +72,8 @@ class ReceivingDatagrams:
     bad_datagrams: int
     bad_frames: int
     _sock: socket.socket | None
+    #: What sends each datagram, sealed or in clear (net/datagram_out.py).
+    _out: DatagramOut
     _clock: Callable[[], float]
     #: The wall clock, as the kernel's stamps are (net/arrival.py).
     _wall: Callable[[], float]
@@ -99,9 +102,6 @@ class ReceivingDatagrams:
         raise NotImplementedError
 
     def _sendto_each(self, datagrams: list[Datagram]) -> None:
-        raise NotImplementedError
-
-    def _transmit(self, data: bytes, addr: Addr) -> None:
         raise NotImplementedError
 
     def behind(self) -> float:
@@ -160,7 +160,7 @@ class ReceivingDatagrams:
     def ask_key(self, addr: Addr) -> None:
         """Ask `addr` for its public key in clear (a registry, first met); the answer comes
         to `on_key`."""
-        self._transmit(self.channel.ask_key(addr), addr)
+        self._out.send(self.channel.ask_key(addr), addr)
 
     #: Told of a key a registry answered with (see `ask_key`).
     on_key: Callable[[Addr, bytes], None] = staticmethod(lambda addr, key: None)
@@ -201,7 +201,7 @@ class ReceivingDatagrams:
         answer, a key learned, a datagram in clear, a drop, a handshake answered. The data
         it holds too, to hand over, or None."""
         for packet, to in opened.send:
-            self._transmit(packet, to)
+            self._out.send(packet, to)
         if opened.learned:
             self.on_key(addr, opened.learned)
         if opened.clear:
@@ -246,7 +246,7 @@ class ReceivingDatagrams:
         if len(reply) > len(data):
             reply = encode(TooBig(self._new_id(), refused.reply_to))
         if len(reply) <= len(data):
-            self._transmit(reply, addr)
+            self._out.send(reply, addr)
 
     def _clear_refusal(self, data: bytes, addr: Addr) -> Refused | None:
         """The answer, in clear, to a message in clear: a request of a version of ChatApp

@@ -21,7 +21,6 @@ Receiving datagrams is `net.datagram_in`'s part; serving a TCP connection's fram
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import errno
 import socket
@@ -31,6 +30,7 @@ from typing import Protocol, TypedDict, Unpack
 
 from net.arrival import stamp_arrivals
 from net.datagram_in import AsyncioDatagrams, ReceivingDatagrams
+from net.datagram_out import DatagramOut
 from net.drop_log import Rejections
 from net.listener import Listener
 from net.outgoing import Datagram, Dest, Outgoing, When
@@ -73,9 +73,6 @@ class Handoff(Protocol):
 RECEIVE_BUFFER = 4 * 1024 * 1024
 #: Ports tried when any port will do (port 0), should the one UDP got be taken for TCP.
 ANY_PORT_TRIES = 20
-#: Datagrams queued while the kernel's send buffer is full; beyond this they are dropped
-#: (the sender's retries cope, as for any lost datagram).
-SEND_QUEUE = 10_000
 
 
 class EndpointOptions(TypedDict, total=False):
@@ -129,7 +126,7 @@ class Endpoint(ReceivingDatagrams):
     no_key = 0  # datagrams not sent: no key known for their address
     bad_frames = 0
     slow_frames = 0  # connections closed for FRAME_DEADLINE
-    errors = 0
+    errors = 0  # reads the socket failed (ICMP errors and the like; sends: DatagramOut)
     address: Addr = ("", 0)
     # when the datagram last read arrived, if the socket is not empty (see `behind`)
     _arrived: float | None = None
@@ -176,7 +173,8 @@ class Endpoint(ReceivingDatagrams):
         # which datagrams leave now and which wait to leave packed (net/outgoing.py)
         coalesce = options.get("coalesce_drains", False)
         self._outgoing = Outgoing(self._new_id, coalesce_drains=coalesce)
-        self._unsent: collections.deque[tuple[bytes, Addr]] = collections.deque()
+        # what sends each sealed datagram: nowhere until open
+        self._out = DatagramOut()
         self._routes: dict[Addr, asyncio.StreamWriter] = {}
         # each accepted connection's place among the listener's, told when it is answered
         self._slot_of: dict[asyncio.StreamWriter, Closable] = {}
@@ -245,12 +243,14 @@ class Endpoint(ReceivingDatagrams):
             # Read every waiting datagram per wake-up (see DRAIN_BATCH).
             loop.add_reader(sock.fileno(), self.drain)
             self._sock = sock
+            self._out = DatagramOut(sock)
             self._stamped = stamp_arrivals(sock)
         except NotImplementedError:  # a loop without add_reader (Windows' proactor)
             transport, _ = await loop.create_datagram_endpoint(
                 lambda: AsyncioDatagrams(self), sock=sock
             )
             self._udp = transport
+            self._out = DatagramOut(transport=transport)
         self.address = sock.getsockname()[:2]
         try:
             await self._listener.open(host, self.address[1])
@@ -260,15 +260,13 @@ class Endpoint(ReceivingDatagrams):
         return self.address
 
     def _close_udp(self) -> None:
+        self._out.close()
+        self._out = DatagramOut()
         if self._udp is not None:
             self._udp.close()
             self._udp = None
         if self._sock is not None:
-            loop = asyncio.get_running_loop()
-            loop.remove_reader(self._sock.fileno())
-            if self._unsent:
-                loop.remove_writer(self._sock.fileno())
-                self._unsent.clear()
+            asyncio.get_running_loop().remove_reader(self._sock.fileno())
             self._sock.close()
             self._sock = None
 
@@ -376,7 +374,7 @@ class Endpoint(ReceivingDatagrams):
             return
         addr, key = dest
         for packet, to in self.channel.seal(data, addr, key, self._clock()):
-            self._transmit(packet, to)
+            self._out.send(packet, to)
         if self.on_sent is not None:
             self.on_sent(data, addr)
         if when is When.NOW_THEN_FLUSH:
@@ -388,51 +386,17 @@ class Endpoint(ReceivingDatagrams):
         if waiting:  # (mostly nothing: the pass's first datagram to each address left)
             self._sendto_each(waiting)
 
-    def _transmit(self, data: bytes, addr: Addr) -> None:
-        if self._udp is not None:
-            self._udp.sendto(data, addr)
-            return
-        if self._sock is None:
-            return
-        if not self._unsent:
-            try:
-                self._sock.sendto(data, addr)
-                return
-            except (BlockingIOError, InterruptedError):
-                asyncio.get_running_loop().add_writer(self._sock.fileno(), self._writable)
-            except OSError:
-                self.errors += 1
-                return
-        if len(self._unsent) < SEND_QUEUE:
-            self._unsent.append((data, addr))
-        else:
-            self.errors += 1
-
     def _sendto_each(self, datagrams: Iterable[Datagram]) -> None:
         """Seal each (data, dest) of `datagrams` for the key at its address and send what
         that takes, in order, at one reading of the clock: what a relay, or the end of a
         drain, sends to many."""
-        seal, transmit, now = self.channel.seal, self._transmit, self._clock()
+        seal, transmit, now = self.channel.seal, self._out.send, self._clock()
         on_sent = self.on_sent
         for data, (addr, key) in datagrams:
             for packet, to in seal(data, addr, key, now):
                 transmit(packet, to)
             if on_sent is not None:
                 on_sent(data, addr)
-
-    def _writable(self) -> None:
-        sock = self._sock
-        while self._unsent and sock is not None:
-            data, addr = self._unsent[0]
-            try:
-                sock.sendto(data, addr)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                self.errors += 1
-            self._unsent.popleft()
-        if sock is not None:
-            asyncio.get_running_loop().remove_writer(sock.fileno())
 
     async def _connect_and_send(self, dest: Dest, message: Message) -> None:
         addr = dest[0]

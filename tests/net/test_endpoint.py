@@ -556,52 +556,6 @@ def test_relays_to_different_members_in_one_drain_each_reach_their_own() -> None
     assert got[2] == [Notice("r-p-2", "relayed")]
 
 
-def test_a_relay_that_fills_the_send_buffer_reaches_every_member_later() -> None:
-    """The tight send loop of a relay hands what the kernel refused, and everything after
-    it, to the queue that waits for the socket to be writable."""
-
-    class Refusing:
-        def __init__(self, sock: socket.socket) -> None:
-            self.sock, self.calls = sock, 0
-
-        def sendto(self, data: bytes, addr: tuple[str, int]) -> int:
-            self.calls += 1
-            if self.calls == 2:
-                raise BlockingIOError
-            return self.sock.sendto(data, addr)
-
-        def __getattr__(self, name: str) -> object:
-            return getattr(self.sock, name)
-
-    async def main() -> list[list[Message]]:
-        endpoint = clear_endpoint(lambda m, a: None, session="e", coalesce_drains=True)
-        await endpoint.open("127.0.0.1", 0)
-        real = endpoint._sock
-        assert real is not None
-        endpoint._sock = Refusing(real)  # type: ignore[assignment]
-        socks = []
-        for _ in range(4):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.bind(("127.0.0.1", 0))
-            socks.append(sock)
-        addrs = tuple(s.getsockname() for s in socks)
-        relayed = encode(Notice("r-1", "relayed"))
-        endpoint._sendto_each([(relayed, (addr, PUBLIC)) for addr in addrs])
-        loop = asyncio.get_running_loop()
-        got = [
-            decode_datagram_batch(await asyncio.wait_for(loop.sock_recv(s, 65536), 5))
-            for s in socks
-        ]
-        endpoint._sock = real
-        await endpoint.close()
-        for s in socks:
-            s.close()
-        return got
-
-    for messages in asyncio.run(main()):
-        assert messages == [Notice("r-1", "relayed")]
-
-
 def test_any_port_is_tried_again_when_its_number_is_taken_for_tcp(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
