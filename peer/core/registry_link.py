@@ -26,7 +26,6 @@ from wire.messages import (
     Rename,
     RoomPost,
     SaveMessage,
-    TableRequest,
 )
 from wire.refusals import RefusalCode
 
@@ -301,18 +300,6 @@ class RegistryLink:
         """Whether a request of `kind` is on its way and not answered: sent as a datagram,
         or again over TCP."""
         return self._requests.any_of(kind, streamed=True)
-
-    def changing(self) -> bool:
-        """Whether a change that the next typed line depends on is on its way: a join (is
-        a line room text?), a rename (who sends?), a dereg or a reg (may it be sent at
-        all?), a leave (a /join after it must reach the registry after it: were the join
-        to overtake it, or the leave be lost and sent again, the registry would answer the
-        join as one for the room we are in, and then take us out), the whole table (a
-        name typed may be in it: after a Welcome into a big table, which has none). Lines
-        typed meanwhile, by a quick hand or a script, wait for its answer, so that they are
-        carried out in the order typed."""
-        changes = (Join, Leave, Rename, Deregister, Register, TableRequest)
-        return self._requests.any_of(changes, streamed=True)
 
     def renames_asked(self) -> list[Rename]:
         """Renames we asked for that are on their way, or were given up on lately."""

@@ -14,9 +14,14 @@ from peer.core import commands as cmd
 from peer.core.actions import Emit, ForFiles, Print
 from peer.core.lifecycle import Event, Phase
 from peer.core.parts import Parts
+from wire.messages import Deregister, Join, Leave, Register, Rename, TableRequest
 
 #: A handler of a typed command: the command, `now`, the actions.
 _Typed = Callable[[Any, float, Emit], None]
+
+
+#: The requests a typed line may depend on the answer to (see `TypedInput._changing`).
+_CHANGES = (Join, Leave, Rename, Deregister, Register, TableRequest)
 
 
 class TypedInput:
@@ -27,6 +32,7 @@ class TypedInput:
         self._shared = parts.shared
         self._lines = parts.shared.lines
         self._life = parts.shared.life
+        self._requests = parts.shared.requests
         self._commands = self._command_table()
 
     @property
@@ -64,7 +70,7 @@ class TypedInput:
         if not self._life.started:
             self._lines.hold_early(text)
             return
-        if self._lines.after_change or self._parts.link.changing():
+        if self._lines.after_change or self._changing():
             self._lines.hold(text)
             return
         self._carry_out(text, now, emit)
@@ -111,8 +117,8 @@ class TypedInput:
 
     def _input_ended(self, now: float, emit: Emit) -> None:
         """Quit, once the lines that wait for a change are carried out (see
-        RegistryLink.changing)."""
-        if self._lines.waiting or self._parts.link.changing():
+        TypedInput._changing)."""
+        if self._lines.waiting or self._changing():
             self._lines.hold(None)
         else:
             self._parts.leaving.quit("", now, emit)
@@ -120,13 +126,24 @@ class TypedInput:
     def carry_out_waiting(self, now: float, emit: Emit) -> None:
         """Carry out the lines that waited for a change, in order, until one of them
         starts another change (the rest wait for that one)."""
-        lines, link = self._lines, self._parts.link
-        while lines.after_change and not link.changing():
+        lines = self._lines
+        while lines.after_change and not self._changing():
             text = lines.next()
             if text is None:
                 self._parts.leaving.quit("", now, emit)
             else:
                 self._carry_out(text, now, emit)
+
+    def _changing(self) -> bool:
+        """Whether a change that the next typed line depends on is on its way: a join (is
+        a line room text?), a rename (who sends?), a dereg or a reg (may it be sent at
+        all?), a leave (a /join after it must reach the registry after it: were the join
+        to overtake it, or the leave be lost and sent again, the registry would answer the
+        join as one for the room we are in, and then take us out), the whole table (a
+        name typed may be in it: after a Welcome into a big table, which has none). Lines
+        typed meanwhile, by a quick hand or a script, wait for its answer, so that they are
+        carried out in the order typed."""
+        return self._requests.any_of(_CHANGES, streamed=True)
 
     def register_again(self, emit: Emit) -> None:
         """The first registration was sent again: its answer is late."""
