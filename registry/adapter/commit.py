@@ -99,11 +99,16 @@ class GroupCommit:
             await asyncio.sleep(wait)
         await self.commit()
 
+    async def made(self) -> None:
+        """Wait until the commits opened or being made are over (a failed one is not tried
+        again)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
     async def settle(self) -> None:
         """Wait for the commits opened or being made (a registry closing), and try once
         more for data that still waits (a commit failed)."""
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
+        await self.made()
         if self._held is not None or self._store.dirty:
             await self.commit()
 

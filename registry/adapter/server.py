@@ -145,9 +145,12 @@ class RegistryServer:
         # whether datagrams were handled since the timer was last re-armed (see _drained)
         self._wake_stale = False
         self._stopped = asyncio.Event()
-        self._group = GroupCommit(self._store, lambda: self.core.table, self._release, self.log)
+        #: The group commit: sends wait for the fsync that covers them (read-only outside).
+        self.commits = GroupCommit(self._store, lambda: self.core.table, self._release, self.log)
         self._checks = PasswordChecks(
-            lambda ticket, kept: self._run(self.core.password_checked(ticket, kept, self._now()))
+            lambda ticket, kept: self.run_actions(
+                self.core.password_checked(ticket, kept, self._now())
+            )
         )
 
     def log(self, line: str) -> None:
@@ -162,7 +165,7 @@ class RegistryServer:
                 self._write_logs()
 
     def _write_logs(self) -> None:
-        if self._group.is_open:
+        if self.commits.is_open:
             return  # the commit in progress has them written after its sends (see `_release`)
         logs, self._logs = self._logs, []
         for line, is_log in logs:
@@ -173,7 +176,7 @@ class RegistryServer:
     async def start(self) -> Addr:
         """Bind the sockets; return the address bound."""
         addr = await self.endpoint.open(self.bind, self.port)
-        self._run(self.core.start(self._now()))  # sweeps for the peers of the table read
+        self.run_actions(self.core.start(self._now()))  # sweeps for the peers of the table read
         await self.desk.start()
         kept = self.data_dir if self.elsewhere is None else "the service's NATS JetStream"
         for line in listening_lines(addr, str(kept), self.core):
@@ -227,7 +230,7 @@ class RegistryServer:
                 loop.add_signal_handler(sig, self.stop)
 
     async def close(self) -> None:
-        await self._group.settle()
+        await self.commits.settle()
         self._timer.cancel()
         self._checks.close()
         await self.desk.close()
@@ -301,7 +304,7 @@ class RegistryServer:
         """Carry out the console's command `words` (see registry.adapter.console_commands)."""
         word = words[0].lower()
         if word == "release" and len(words) == 2:
-            self._run(self.core.release(words[1], self._now()))
+            self.run_actions(self.core.release(words[1], self._now()))
         elif word == "revoke" and len(words) == 2:
             self._say(self.desk.revoke(words[1]))
         elif word in ("quit", "exit"):
@@ -359,7 +362,7 @@ class RegistryServer:
         """One line of the console's answer, after the log lines still to be written: a
         `who` typed after `release alice` answers below the line saying alice was released
         (that line waits for the end of the pass, or for the table to be on disk)."""
-        if not self._logs and not self._group.is_open:
+        if not self._logs and not self.commits.is_open:
             self._out(line)
             return
         self._logs.append((line, False))
@@ -374,7 +377,7 @@ class RegistryServer:
     def _admit(self, addr: Addr) -> bool:
         admitted, actions = self.core.admit(addr, self._now())
         if actions:
-            self._run(actions)  # its line is a rejection: many addresses make one line
+            self.run_actions(actions)  # its line is a rejection: many addresses make one line
         return admitted
 
     def _received(self, message: Message, addr: Addr, key: bytes) -> None:
@@ -384,7 +387,7 @@ class RegistryServer:
         if self._verbose:
             self.log(f"<- {addr[0]}:{addr[1]} {for_log(message)}")
         now, behind = self._now(), self.endpoint.behind()
-        self._run(self.core.receive(message, addr, now, key=key, behind=behind))
+        self.run_actions(self.core.receive(message, addr, now, key=key, behind=behind))
 
     def _received_batch(self, messages: list[Message], addr: Addr, key: bytes) -> None:
         if self.elsewhere is not None:
@@ -399,7 +402,7 @@ class RegistryServer:
     def handle(self, event: Callable[[RegistryCore, float], list[Action]]) -> None:
         """Carry out what the core answers to `event` at now: one of registry/adapter/cluster/'s
         (a message handed over by another registry of the service, a registry gone)."""
-        self._run(event(self.core, self._now()))
+        self.run_actions(event(self.core, self._now()))
 
     def _drained(self) -> None:
         if self._wake_stale:
@@ -413,7 +416,7 @@ class RegistryServer:
         return self.core.receive(message, addr, now, datagram=True, key=key, behind=behind)
 
     def _tick(self) -> None:
-        self._run(self.core.tick(self._now(), self.endpoint.behind()))
+        self.run_actions(self.core.tick(self._now(), self.endpoint.behind()))
 
     def _now(self) -> float:
         """The `now` of an event for the core: the monotonic clock, on which its retries,
@@ -424,8 +427,9 @@ class RegistryServer:
         self.core.wall_offset = time.time() - now
         return now
 
-    def _run(self, actions: list[Action]) -> None:
-        """Carry out the actions of one event (`_carry_out_all`), then re-arm the timer."""
+    def run_actions(self, actions: list[Action]) -> None:
+        """Carry out the actions of one event (`_carry_out_all`), then re-arm the timer:
+        how every event ends (a test may hand it actions of its own)."""
         self._carry_out_all(actions)
         self._schedule()
 
@@ -445,12 +449,12 @@ class RegistryServer:
         out (a Send waits for the commit in progress: see registry.adapter.commit). Raises OSError
         or StorageError for a write that fails."""
         if isinstance(action, Send | SendMany):
-            if not self._group.holds(action):
+            if not self.commits.holds(action):
                 self._send(action)
         elif isinstance(action, STORE_ACTIONS):
             self._store.carry_out(action)
             if self._store.dirty:
-                self._group.open()
+                self.commits.open()
         elif isinstance(action, CheckPassword):
             self._checks.start(action)  # off this thread: its outcome comes back later
         elif isinstance(action, Log):

@@ -6,6 +6,7 @@ import asyncio
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -80,12 +81,13 @@ def test_a_drop_sees_appends_still_waiting(tmp_path: Path) -> None:
 async def commits_made(server: RegistryServer) -> None:
     """Wait until the commits opened or being made are over (they run in a thread)."""
     async with asyncio.timeout(10):
-        while server._group._tasks:
-            await asyncio.wait(set(server._group._tasks))
+        await server.commits.made()
 
 
-def _server(tmp_path: Path, sent: list[object]) -> RegistryServer:
-    server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lambda line: None)
+def _server(
+    tmp_path: Path, sent: list[object], out: Callable[[str], None] = lambda line: None
+) -> RegistryServer:
+    server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=out)
     server.endpoint.send = lambda addr, message, *key, **kw: sent.append(message)  # type: ignore[method-assign]
     return server
 
@@ -105,7 +107,7 @@ def test_ack_leaves_only_after_the_fsync(tmp_path: Path, monkeypatch: pytest.Mon
         events.clear()  # the help desk's operator key, made and synced as the server starts
         acks = [Ack(f"r-{i}", f"s-{i}") for i in range(3)]
         for i, ack in enumerate(acks):  # three saves handled in the same loop pass
-            server._run([StoreMail("bob", stored(i)), Send(PEER, ack, PEER_KEY)])
+            server.run_actions([StoreMail("bob", stored(i)), Send(PEER, ack, PEER_KEY)])
         assert events == []  # written, not yet durable: nothing may leave
         await commits_made(server)  # after the pass: one commit for all three
         assert "fsync" in events
@@ -138,12 +140,12 @@ def test_saves_read_while_the_disk_syncs_share_the_next_fsync(
     async def scenario() -> None:
         server = _server(tmp_path, sent)
         monkeypatch.setattr(os, "fsync", fsync)
-        server._run([StoreMail("bob", stored(0)), Send(PEER, Ack("r-0", "s-0"), PEER_KEY)])
+        server.run_actions([StoreMail("bob", stored(0)), Send(PEER, Ack("r-0", "s-0"), PEER_KEY)])
         async with asyncio.timeout(10):
             while not mail_fsyncs:
                 await asyncio.sleep(0.001)
         for i in (1, 2, 3):  # read while the first fsync is under way
-            server._run(
+            server.run_actions(
                 [StoreMail("bob", stored(i)), Send(PEER, Ack(f"r-{i}", f"s-{i}"), PEER_KEY)]
             )
             await asyncio.sleep(0)
@@ -176,28 +178,29 @@ def test_while_a_failed_commit_waits_nothing_is_answered_until_it_is_on_disk(
     logs: list[str] = []
 
     async def scenario() -> None:
-        server = _server(tmp_path, sent)
-        server._out = logs.append
+        server = _server(tmp_path, sent, logs.append)
         monkeypatch.setattr(os, "fsync", fsync)
-        server._run([StoreMail("bob", stored(1)), Send(PEER, Ack("r-1", "s-1"), PEER_KEY)])
+        server.run_actions([StoreMail("bob", stored(1)), Send(PEER, Ack("r-1", "s-1"), PEER_KEY)])
         await commits_made(server)
         assert sent == []
         for retry in range(3):  # the sender's retries, each answered from the core's record
-            server._run([Send(PEER, Ack(f"r-{retry + 2}", "s-1"), PEER_KEY)])
+            server.run_actions([Send(PEER, Ack(f"r-{retry + 2}", "s-1"), PEER_KEY)])
             await commits_made(server)
         assert sent == []
         await asyncio.sleep(0)  # log lines are written after the pass's sends
         errors = [line for line in logs if "ERROR storing data" in line]
         assert len(errors) == 1 and "Input/output error" in errors[0]  # said once, not per retry
         disk_broken[0] = False
-        server._run([Send(PEER, Ack("r-9", "s-1"), PEER_KEY)])
+        server.run_actions([Send(PEER, Ack("r-9", "s-1"), PEER_KEY)])
         assert sent == []  # not before the commit that makes it durable
         await commits_made(server)
         assert sent == [Ack("r-9", "s-1")]
         await asyncio.sleep(0)
         assert Storage(tmp_path).load_mail() == {"bob": [stored(1)]}
         assert any("storing data works again" in line for line in logs)
-        server._run([Send(PEER, Ack("r-10", "x-1"), PEER_KEY)])  # nothing waits: at once again
+        server.run_actions(
+            [Send(PEER, Ack("r-10", "x-1"), PEER_KEY)]
+        )  # nothing waits: at once again
         assert sent[-1] == Ack("r-10", "x-1")
         await server.close()
 
@@ -209,7 +212,7 @@ def test_sends_before_any_store_leave_at_once(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         server = _server(tmp_path, sent)
-        server._run(
+        server.run_actions(
             [
                 Send(PEER, Ack("r-1", "x-1"), PEER_KEY),
                 StoreMail("bob", stored(1)),
@@ -230,11 +233,11 @@ def test_what_waited_for_a_commit_leaves_packed_one_datagram_per_peer(tmp_path: 
 
     async def scenario() -> None:
         server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lambda line: None)
-        server.endpoint._sendto_each = lambda sent: datagrams.extend(  # type: ignore[method-assign]
-            (list(decode_datagram_batch(data)), addr) for data, (addr, _) in sent
+        server.endpoint.on_sent = lambda data, addr: datagrams.append(
+            (list(decode_datagram_batch(data)), addr)
         )
         saved = Saved("r-2", "s-1", "bob", False, "")
-        server._run(
+        server.run_actions(
             [
                 StoreMail("bob", stored(1)),
                 Send(PEER, Ack("r-1", "s-1"), PEER_KEY),
@@ -270,11 +273,11 @@ def test_after_a_slow_commit_the_next_waits_as_long_and_takes_all_that_came_mean
 
     async def scenario() -> None:
         server = _server(tmp_path, sent)
-        server._run([SaveTable(), Send(PEER, Ack("r-1", "s-1"), PEER_KEY)])
+        server.run_actions([SaveTable(), Send(PEER, Ack("r-1", "s-1"), PEER_KEY)])
         while not sent:
             await asyncio.sleep(0.001)
         for i in range(2, 6):  # four passes, each with a change of the table and an answer
-            server._run([SaveTable(), Send(PEER, Ack(f"r-{i}", f"s-{i}"), PEER_KEY)])
+            server.run_actions([SaveTable(), Send(PEER, Ack(f"r-{i}", f"s-{i}"), PEER_KEY)])
             await asyncio.sleep(0)
         assert len(sent) == 1  # they wait for the next commit, paced by the last
         while len(sent) < 5:
