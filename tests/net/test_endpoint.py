@@ -744,11 +744,14 @@ def test_a_cookie_reply_is_told_as_a_handshake_answered() -> None:
     # heard nothing, and said "is the registry running?" (a third of a storm of 2,000)
     async def main() -> None:
         far_channel = SecureChannel(X25519PrivateKey.generate())
-        far_addr = ("127.0.0.1", 9)  # nothing listens there: its answers are made here
+        far = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # its answers are made here
+        far.bind(("127.0.0.1", 0))
+        far_addr = far.getsockname()
         near_channel = SecureChannel(X25519PrivateKey.generate())
         near = Endpoint(ignore, channel=near_channel, session="n")
         told: list[tuple[tuple[str, int], bytes]] = []
-        near.on_handshake = lambda addr, key: told.append((addr, key))
+        answered = asyncio.Event()
+        near.on_handshake = lambda addr, key: (told.append((addr, key)), answered.set())
         near_addr = await near.open("127.0.0.1", 0)
         try:
             stranger = SecureChannel(X25519PrivateKey.generate())
@@ -758,9 +761,11 @@ def test_a_cookie_reply_is_told_as_a_handshake_answered() -> None:
             [(initiation, _)] = near_channel.seal(b"hi", far_addr, far_channel.public, 0.0)
             [(reply, _)] = far_channel.open(initiation, near_addr, 0.0).send
             assert far_channel.open(initiation, near_addr, 0.0).key == b""  # no handshake
-            near._datagram(reply, far_addr)
+            far.sendto(reply, near_addr)
+            await asyncio.wait_for(answered.wait(), 5)
             assert told == [(far_addr, far_channel.public)]
         finally:
+            far.close()
             await near.close()
 
     asyncio.run(main())
