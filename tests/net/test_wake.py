@@ -19,9 +19,8 @@ def test_fires_once_at_the_time_asked_and_keeps_an_unchanged_timer() -> None:
         timer = WakeTimer(lambda: (calls.append(time.monotonic()), fired.set()))
         wake = time.monotonic() + 0.05
         timer.set(wake)
-        handle = timer._handle
-        timer.set(wake)  # unchanged: the same timer stays armed
-        assert timer._handle is handle
+        timer.set(wake)  # unchanged: the timer stays armed for it
+        assert timer.at == wake
         await asyncio.wait_for(fired.wait(), 5)
         assert len(calls) == 1 and calls[0] >= wake - 0.01
 
@@ -36,6 +35,7 @@ def test_none_and_cancel_forget_the_wake_up() -> None:
         timer.set(None)
         timer.set(time.monotonic())
         timer.cancel()
+        assert timer.at is None
         done = asyncio.get_running_loop().create_future()
         asyncio.get_running_loop().call_later(0.05, done.set_result, None)
         await done
@@ -51,11 +51,10 @@ def test_an_earlier_timer_is_kept_and_a_sooner_wake_up_re_arms() -> None:
         timer = WakeTimer(lambda: (calls.append(time.monotonic()), fired.set()))
         soon = time.monotonic() + 0.05
         timer.set(soon)
-        handle = timer._handle
         timer.set(soon + 60)  # later: the armed timer fires early, and the tick is harmless
-        assert timer._handle is handle
+        assert timer.at == soon
         timer.set(soon - 0.04)  # sooner: re-armed for it
-        assert timer._handle is not handle
+        assert timer.at == soon - 0.04
         await asyncio.wait_for(fired.wait(), 5)
         assert len(calls) == 1 and calls[0] < soon
 
