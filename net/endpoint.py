@@ -103,8 +103,8 @@ class EndpointOptions(TypedDict, total=False):
     #: one, where the event loop hands them over one by one): what the owner does once per
     #: event, re-arming its timer, it can do once per drain instead.
     on_drained: Callable[[], None] | None
-    #: The monotonic clock it reads, for the secure channel and `behind` (a stand-in in
-    #: tests).
+    #: The monotonic clock it reads, for the secure channel, `behind` and the activity of
+    #: the TCP connections accepted (a stand-in in tests).
     clock: Callable[[], float]
     #: The wall clock, which the kernel's arrival stamps are read against (`behind`; a
     #: stand-in in tests).
@@ -182,7 +182,7 @@ class Endpoint(ReceivingDatagrams):
         # the connections opened to send a message, bounded per address (net/sent_streams.py)
         self._sent_streams = SentStreams()
         # accepted connections, bounded so that they leave file descriptors for files
-        self._listener = Listener(self._serve_stream, self._spawn, self.dropped)
+        self._listener = Listener(self._serve_stream, self._spawn, self.dropped, self._clock)
 
     @property
     def stream_slots(self) -> StreamSlots:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import errno
 import socket
+import time
 from collections.abc import Awaitable, Callable
 
 from disk.open_files import raise_open_file_limit
@@ -100,9 +101,11 @@ class Listener:
         serve: Serve,
         spawn: Callable[[Awaitable[None]], None],
         dropped: Dropped,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`clock`: the monotonic clock the slots keep activity by."""
         raise_open_file_limit()
-        self.slots = StreamSlots(stream_limit())
+        self.slots = StreamSlots(stream_limit(), clock)
         self._serve = serve
         self._spawn = spawn
         self._dropped = dropped

@@ -42,11 +42,10 @@ async def answering_endpoint(
             endpoint.send(addr, TableSnapshot("s-1", message.id, 1, (), ()), PUBLIC)
 
     log = (logs if logs is not None else []).append
-    endpoint = clear_endpoint(on_message, session="s", log=log)
-    port = (await endpoint.open("127.0.0.1", 0))[1]
     clock = Clock()
-    slots = endpoint.stream_slots
-    slots.limit, slots._clock = limit, clock
+    endpoint = clear_endpoint(on_message, session="s", log=log, clock=clock)
+    port = (await endpoint.open("127.0.0.1", 0))[1]
+    endpoint.stream_slots.limit = limit
     return endpoint, port, clock
 
 
@@ -233,10 +232,14 @@ def test_one_address_cannot_take_every_place_and_is_said_once() -> None:
 def test_a_connection_waiting_for_its_answer_is_not_closed_for_one_more_from_its_address() -> None:
     async def main() -> None:
         asked: asyncio.Queue[tuple[Message, tuple[str, int]]] = asyncio.Queue()
-        endpoint = clear_endpoint(lambda m, a: asked.put_nowait((m, a)), session="s", log=[].append)
+        endpoint = clear_endpoint(
+            lambda m, a: asked.put_nowait((m, a)),
+            session="s",
+            log=[].append,
+            clock=Clock(),  # one moment: the order is that of activity alone
+        )
         port = (await endpoint.open("127.0.0.1", 0))[1]
         slots = endpoint.stream_slots
-        slots._clock = Clock()  # one moment: the order is that of activity alone
         slots.per_address = 2
         waiting = await asyncio.open_connection("127.0.0.1", port)
         waiting_session = await handshaken(*waiting)
