@@ -13,6 +13,7 @@ from peer.adapter.desk.runner import Connected, DeskRunner, Lost, NotConnected, 
 from peer.adapter.desk.terminal import Typed
 from peer.core.desk.actions import (
     Action,
+    Drop,
     Exit,
     FindPlace,
     ForgetPlace,
@@ -118,7 +119,7 @@ def test_events_of_an_older_connection_never_reach_the_core() -> None:
     async def scenario() -> tuple[Recorder, Writer]:
         core = Recorder()
         run = runner(core)
-        run._gen = 2  # two Connects so far: connection 1 is an older one
+        run.carry_out([Drop(), Drop()])  # connection 2 is the current one; 1 is older
         stale = Writer()
         notice = DeskNotice("d", "hello")
         for event in (
@@ -127,10 +128,10 @@ def test_events_of_an_older_connection_never_reach_the_core() -> None:
             NotConnected(1, "refused"),
             Connected(1, asyncio.StreamReader(), stale, None),  # type: ignore[arg-type]
         ):
-            assert run._handle(event, 0.0) == []
-        run._handle(Received(2, notice), 0.0)
-        run._handle(Received(2, Ack("a", "b")), 0.0)  # not a desk message: dropped
-        run._handle(Lost(2, "reset"), 0.0)
+            assert run.handle(event, 0.0) == []
+        run.handle(Received(2, notice), 0.0)
+        run.handle(Received(2, Ack("a", "b")), 0.0)  # not a desk message: dropped
+        run.handle(Lost(2, "reset"), 0.0)
         return core, stale
 
     core, stale = asyncio.run(scenario())
@@ -142,18 +143,18 @@ def test_the_held_place_actions_go_to_the_file(tmp_path: Path) -> None:
     core = Recorder()
     run = runner(core, places=tmp_path)
     HeldPlace(tmp_path, "127.0.0.1", 4000, PHONE).save("tok", 3, "Maths", 120.0)
-    run._apply([FindPlace(PHONE)])
+    run.carry_out([FindPlace(PHONE)])
     assert core.heard == [("place_found", KeptPlace("tok", 3, "Maths", 120.0))]
-    run._apply([KeepPlace("new", 5, "", 60.0)])
+    run.carry_out([KeepPlace("new", 5, "", 60.0)])
     assert HeldPlace(tmp_path, "127.0.0.1", 4000, PHONE).load() == KeptPlace("new", 5, "", 60.0)
-    run._apply([ForgetPlace()])
+    run.carry_out([ForgetPlace()])
     assert HeldPlace(tmp_path, "127.0.0.1", 4000, PHONE).load() is None
 
 
 def test_the_operators_runner_keeps_no_place(tmp_path: Path) -> None:
     core = Recorder()
     run = runner(core)  # no places directory
-    run._apply([FindPlace(PHONE), KeepPlace("tok", 3, "", 120.0), ForgetPlace()])
+    run.carry_out([FindPlace(PHONE), KeepPlace("tok", 3, "", 120.0), ForgetPlace()])
     assert core.heard == [("place_found", None)]
     assert not list(tmp_path.iterdir())
 
@@ -165,16 +166,16 @@ def test_a_line_goes_to_the_core_as_begun_and_an_exit_ends_the_actions() -> None
     screen = run.term
     assert isinstance(screen, Screen)
     core.answers = [Show("answer"), Exit(0), Show("never shown")]
-    run._apply(run._handle(Typed("hello", 3.0), 5.0))
+    run.carry_out(run.handle(Typed("hello", 3.0), 5.0))
     assert core.heard == [("typed", ("hello", 3.0))]
-    assert screen.lines == ["answer"] and run._code == 0
+    assert screen.lines == ["answer"] and run.exited == 0
 
 
 def test_a_held_line_is_put_back_where_it_is_typed() -> None:
     run = runner(Recorder())
     screen = run.term
     assert isinstance(screen, Screen)
-    run._apply([PutTyped("thanks, bye")])
+    run.carry_out([PutTyped("thanks, bye")])
     assert screen.typed == "thanks, bye"
 
 

@@ -137,21 +137,26 @@ class DeskRunner:
         self._tasks: set[asyncio.Task[None]] = set()
         self._code: int | None = None
 
+    @property
+    def exited(self) -> int | None:
+        """The exit status the core gave (its Exit), or None while it runs."""
+        return self._code
+
     async def run(self) -> int:
         """Carry out the core's actions until it exits; return its exit status. Never
         raises: an unexpected error is shown and ends the run with status 1."""
         self.term.start()
         try:
-            self._apply(self.core.start(time.monotonic()))
+            self.carry_out(self.core.start(time.monotonic()))
             while self._code is None:
                 wake = self.core.next_wake()
                 timeout = None if wake is None else max(0.0, wake - time.monotonic())
                 try:
                     event = await asyncio.wait_for(self.events.get(), timeout)
                 except TimeoutError:
-                    self._apply(self.core.tick(time.monotonic()))
+                    self.carry_out(self.core.tick(time.monotonic()))
                 else:
-                    self._apply(self._handle(event, time.monotonic()))
+                    self.carry_out(self.handle(event, time.monotonic()))
             return self._code
         except Exception as exc:  # no traceback ever reaches the user
             self.term.show(f"[The {self._client} stopped on an unexpected error: {exc!r}]", "error")
@@ -162,7 +167,9 @@ class DeskRunner:
                 task.cancel()
             await self.term.close()
 
-    def _handle(self, event: Event, now: float) -> list[Action]:
+    def handle(self, event: Event, now: float) -> list[Action]:
+        """Hand `event` to the core at `now`: what it answers, for `carry_out` (nothing for
+        an event of a connection older than the current one, which it never sees)."""
         core = self.core
         if isinstance(event, Typed):
             return core.typed(event.text, now, event.begun)
@@ -187,7 +194,8 @@ class DeskRunner:
             return core.connected(now)
         return core.not_connected(event.why, now)
 
-    def _apply(self, actions: list[Action]) -> None:
+    def carry_out(self, actions: list[Action]) -> None:
+        """Carry out the core's `actions` in order, up to an Exit (see `exited`)."""
         for action in actions:
             if self._code is not None:
                 return  # the core exited in an answer to an earlier action
@@ -233,7 +241,7 @@ class DeskRunner:
                         self._places, self.core.link.ip, self.core.link.port, phone
                     )
                 kept = self._place.load() if self._place is not None else None
-                self._apply(self.core.place_found(kept, time.monotonic()))
+                self.carry_out(self.core.place_found(kept, time.monotonic()))
             case KeepPlace(token, topic, description, grace):
                 if self._place is not None:
                     self._place.save(token, topic, description, grace)
