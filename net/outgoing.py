@@ -15,9 +15,11 @@ The rules (docs/PROTOCOL.md, "Ids, acks and retries"):
   and share datagrams (`wire.codec.pack_datagrams`), in order;
 - acks that wait are merged into one Acks per address, after what else waits for it;
 - with `coalesce_drains` (a relay), everything sent while a drain is handled waits for
-  the end of the drain, except the drain's first relay to many members, which leaves at
-  once; a relay to the same members again in that drain is kept as one entry for all,
-  not an entry per member, and leaves packed to each.
+  the end of the drain, except what the drain's first datagram to relay anything relays
+  to many members: that leaves packed as soon as the datagram is handled
+  (`datagram_ends`), as one datagram (or as few as hold it) per member; a relay to the
+  same members again in that drain is kept as one entry for all, not an entry per member,
+  and leaves packed to each.
 """
 
 from __future__ import annotations
@@ -47,13 +49,15 @@ class When(enum.Enum):
 
 
 class _Relay:
-    """Datagram-sized messages for the same members (`dests`), queued during one drain."""
+    """Datagram-sized messages for the same members (`dests`), queued during one drain;
+    `early` while they are those of the drain's first relaying datagram (`datagram_ends`)."""
 
-    __slots__ = ("_members", "datas", "dests")
+    __slots__ = ("_members", "datas", "dests", "early")
 
     def __init__(self, dests: Sequence[Dest], datas: list[bytes]) -> None:
         self.dests = dests
         self.datas = datas
+        self.early = True
         self._members: set[Dest] | None = None
 
     def _set(self) -> set[Dest]:
@@ -122,6 +126,22 @@ class Outgoing:
         if was or not (self._batches or self._acks or self._relay is not None):
             return []
         return self.flush()
+
+    def datagram_ends(self) -> list[Datagram]:
+        """A datagram read in a drain has been handled: what it relayed, if it is the
+        drain's first relaying datagram, to leave now, packed for each member. What later
+        datagrams of the drain relay to the same members waits for the drain's end."""
+        relay = self._relay
+        if relay is None or not relay.early:
+            return []
+        relay.early = False
+        packets, relay.datas = pack_datagrams(relay.datas), []
+        return [(packet, dest) for dest in relay.dests for packet in packets]
+
+    @property
+    def relaying_early(self) -> bool:
+        """Whether `datagram_ends` has something to send (read after every datagram)."""
+        return self._relay is not None and self._relay.early
 
     def flush(self) -> list[Datagram]:
         """Everything that waits, to leave now: at the end of the pass of the event loop
@@ -195,20 +215,22 @@ class Outgoing:
     def relay(self, dests: Sequence[Dest], data: bytes) -> When | None:
         """While sends wait (for the end of a drain, or of a `packed` block), when `data`
         goes to each of `dests` (a relay to many members): with no relay entry yet and
-        nothing waiting for any of them, it leaves now (`When.NOW`: the caller sends it to
-        each) and the entry is opened, empty, for what follows; an entry for the same
-        members (a burst) keeps it, to leave packed with the rest (`When.LATER`).
-        Otherwise None: the caller gives it to `datagram` for each member (and any entry
-        becomes per-address batches)."""
+        nothing waiting for any of them, an entry is opened with it, to leave at the end of
+        the datagram being handled (`datagram_ends`), or of the drain or block, whichever
+        comes first; an entry for the same members (a burst) keeps it, to leave packed
+        with the rest. Both `When.LATER`. Otherwise None: the caller gives it to
+        `datagram` for each member (and any entry becomes per-address batches)."""
         if not self._holding:
             return None
         relay = self._relay
         if relay is None:
             if not self._batches or self._batches.keys().isdisjoint(dests):
-                # The first relay of a drain leaves at once, as a peer's first answer does:
-                # the members of an idle registry never wait for the rest of the drain.
-                self._relay = _Relay(dests, [])
-                return When.NOW
+                # The first relaying datagram of a drain is relayed as soon as it is handled,
+                # as a peer's first answer leaves: the members of an idle registry never
+                # wait for the rest of the drain, and what one datagram relays (the lines
+                # typed together) reaches each member in one datagram.
+                self._relay = _Relay(dests, [data])
+                return When.LATER
             return None
         if relay.dests == dests:
             relay.datas.append(data)

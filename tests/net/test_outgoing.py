@@ -95,17 +95,25 @@ def test_a_relay_waits_for_the_end_of_its_drain_packed_acks_merged() -> None:
     assert messages(sent, B) == [Ack("o-2", "y-1")]
 
 
-def test_the_first_relay_of_a_drain_leaves_at_once_and_a_burst_to_the_same_members_waits() -> None:
+def test_the_first_relaying_datagram_of_a_drain_is_relayed_packed_once_it_is_handled() -> None:
     out = outgoing(coalesce_drains=True)
     members = (A, B, C)
     out.drain_begins()
-    assert out.relay(members, notice(0)) is When.NOW
+    assert out.relay(members, notice(0)) is When.LATER
     assert out.relay(members, notice(1)) is When.LATER
-    assert out.relay(members, notice(2)) is When.LATER
-    sent = out.drain_ends()
-    assert len(sent) == 3  # one packed datagram to each member
+    assert out.relaying_early
+    first = out.datagram_ends()  # the datagram that relayed both is handled
+    assert len(first) == 3  # one packed datagram to each member
     for member in members:
-        assert [m.id for m in messages(sent, member)] == ["n-1", "n-2"]
+        assert [m.id for m in messages(first, member)] == ["n-0", "n-1"]
+    assert not out.relaying_early and out.datagram_ends() == []
+    assert out.relay(members, notice(2)) is When.LATER  # a later datagram's: the drain's end
+    assert out.relay(members, notice(3)) is When.LATER
+    assert out.datagram_ends() == []
+    sent = out.drain_ends()
+    assert len(sent) == 3
+    for member in members:
+        assert [m.id for m in messages(sent, member)] == ["n-2", "n-3"]
 
 
 def test_a_relay_outside_a_drain_or_behind_waiting_datagrams_is_sent_per_member() -> None:
@@ -119,7 +127,8 @@ def test_a_relay_outside_a_drain_or_behind_waiting_datagrams_is_sent_per_member(
 def test_a_members_other_messages_and_acks_follow_the_relay_in_order() -> None:
     out = outgoing(coalesce_drains=True)
     out.drain_begins()
-    assert out.relay((A, B), notice(0)) is When.NOW
+    assert out.relay((A, B), notice(0)) is When.LATER
+    out.datagram_ends()
     assert out.relay((A, B), notice(1)) is When.LATER
     assert out.datagram(notice(2), A) is When.LATER  # the entry becomes per-member batches
     assert out.relay((A, B), notice(3)) is None
@@ -133,6 +142,7 @@ def test_a_members_ack_unpacks_the_relay_entry_so_it_comes_after_the_relay() -> 
     out = outgoing(coalesce_drains=True)
     out.drain_begins()
     out.relay((A, B), notice(0))
+    out.datagram_ends()
     out.relay((A, B), notice(1))
     assert out.ack(A, "x-1")
     sent = out.drain_ends()
