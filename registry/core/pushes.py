@@ -163,12 +163,15 @@ class Pushes:
         room, no window is blocked, fewer flights are in flight than the smallest window
         holds (so no address can be at its window: a peer's window shrunk after retries
         in a join storm does not hold back every relay to the others), and this id is new."""
-        return (
-            not self._queued
-            and not self._blocked
-            and len(self._retry) < self._floor
-            and msg_id not in self._live_ids
-        )
+        if self._queued or self._blocked or msg_id in self._live_ids:
+            return False
+        flights = len(self._retry)
+        if flights < self._floor:
+            return True
+        if flights >= self._window or not self._shrunk:
+            return False
+        self._floor = min(self._shrunk.values())  # the windows grew back since: look again
+        return flights < self._floor
 
     def _add(
         self, flight: Flight, targets: Iterable[tuple[str, Addr]], now: float, streamed: bool
