@@ -49,15 +49,13 @@ class When(enum.Enum):
 
 
 class _Relay:
-    """Datagram-sized messages for the same members (`dests`), queued during one drain;
-    `early` while they are those of the drain's first relaying datagram (`datagram_ends`)."""
+    """Datagram-sized messages for the same members (`dests`), queued during one drain."""
 
-    __slots__ = ("_members", "datas", "dests", "early")
+    __slots__ = ("_members", "datas", "dests")
 
     def __init__(self, dests: Sequence[Dest], datas: list[bytes]) -> None:
         self.dests = dests
         self.datas = datas
-        self.early = True
         self._members: set[Dest] | None = None
 
     def _set(self) -> set[Dest]:
@@ -89,6 +87,9 @@ class Outgoing:
         # with coalesce_drains: what a drain relays to the same members, kept as one entry
         # rather than an entry per member (see `relay`)
         self._relay: _Relay | None = None
+        #: the relay entry holds what the datagram being handled, the drain's first to
+        #: relay, relays: `datagram_ends` sends it (an attribute, read after every datagram)
+        self.relaying_early = False
         # a `flush` at the end of this pass was asked for
         self._flush_asked = False
         # sends wait for the end of the drain, or of the `packed` block, being handled
@@ -132,16 +133,11 @@ class Outgoing:
         drain's first relaying datagram, to leave now, packed for each member. What later
         datagrams of the drain relay to the same members waits for the drain's end."""
         relay = self._relay
-        if relay is None or not relay.early:
+        if relay is None or not self.relaying_early:
             return []
-        relay.early = False
+        self.relaying_early = False
         packets, relay.datas = pack_datagrams(relay.datas), []
         return [(packet, dest) for dest in relay.dests for packet in packets]
-
-    @property
-    def relaying_early(self) -> bool:
-        """Whether `datagram_ends` has something to send (read after every datagram)."""
-        return self._relay is not None and self._relay.early
 
     def flush(self) -> list[Datagram]:
         """Everything that waits, to leave now: at the end of the pass of the event loop
@@ -154,7 +150,7 @@ class Outgoing:
             if self._acks and not relay.excludes(self._acks):
                 self._unpack_relay()  # its members' acks follow its messages
             else:
-                self._relay = None
+                self._relay, self.relaying_early = None, False
                 for packet in pack_datagrams(relay.datas):
                     out += [(packet, dest) for dest in relay.dests]
         batches, self._batches = self._batches, {}
@@ -229,7 +225,7 @@ class Outgoing:
                 # as a peer's first answer leaves: the members of an idle registry never
                 # wait for the rest of the drain, and what one datagram relays (the lines
                 # typed together) reaches each member in one datagram.
-                self._relay = _Relay(dests, [data])
+                self._relay, self.relaying_early = _Relay(dests, [data]), True
                 return When.LATER
             return None
         if relay.dests == dests:
@@ -243,7 +239,7 @@ class Outgoing:
     def _unpack_relay(self) -> None:
         """The relay entry as per-address batches (before anything else queued for one of
         its members, which must follow it)."""
-        relay, self._relay = self._relay, None
+        relay, self._relay, self.relaying_early = self._relay, None, False
         if relay is not None:
             batches = self._batches
             for dest in relay.dests:
