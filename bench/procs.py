@@ -294,10 +294,15 @@ async def registry(args: argparse.Namespace) -> None:
         import pyinstrument
 
         profiler = pyinstrument.Profiler(interval=0.0005, async_mode="disabled")
-        profiler.start()
+        # BENCH_PROFILE_ON_ASK: from the command `profile` on (say, once the members have
+        # joined), so that the profile is of the relay alone
+        if not os.environ.get("BENCH_PROFILE_ON_ASK"):
+            profiler.start()
 
     def on_command(cmd: str) -> None:
         def answer() -> None:
+            if cmd == "profile" and profiler is not None and not profiler.is_running:
+                profiler.start()
             report = counter.report(addr[1])
             report["online"] = len(server.core.table.online())
             report["pending"] = server.core.pending_pushes()

@@ -122,7 +122,8 @@ class ReceivingDatagrams:
         """Read, open and hand over what waits on the socket, DRAIN_BATCH datagrams at
         most, then send what answers them: what the event loop runs when the socket is
         readable."""
-        self._outgoing.drain_begins()
+        outgoing = self._outgoing
+        outgoing.drain_begins()
         self._drain_now, started, emptied = self._clock(), self._wall(), False
         stamped = self._stamped
         try:
@@ -146,6 +147,8 @@ class ReceivingDatagrams:
                     self.errors += 1
                     continue
                 self._datagram(data, peer)  # (host, port): the socket is IPv4
+                if outgoing.relaying_early:  # what it relayed leaves now, not after the drain
+                    self._sendto_each(outgoing.datagram_ends())
         finally:
             if emptied:
                 self._arrived = None

@@ -353,12 +353,8 @@ class Endpoint(ReceivingDatagrams):
             return
         routes = self._routes
         dests = list(zip(addrs, keys, strict=True))
-        if not routes:
-            when = self._outgoing.relay(dests, data)
-            if when is When.NOW:
-                self._sendto_each([(data, dest) for dest in dests])
-            if when is not None:
-                return  # sent, or waiting in the drain's relay entry
+        if not routes and self._outgoing.relay(dests, data) is not None:
+            return  # waiting in the drain's relay entry
         for dest in dests:
             writer = routes.get(dest[0]) if routes else None
             if writer is not None and not writer.is_closing():

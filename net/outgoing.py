@@ -15,9 +15,11 @@ The rules (docs/PROTOCOL.md, "Ids, acks and retries"):
   and share datagrams (`wire.codec.pack_datagrams`), in order;
 - acks that wait are merged into one Acks per address, after what else waits for it;
 - with `coalesce_drains` (a relay), everything sent while a drain is handled waits for
-  the end of the drain, except the drain's first relay to many members, which leaves at
-  once; a relay to the same members again in that drain is kept as one entry for all,
-  not an entry per member, and leaves packed to each.
+  the end of the drain, except what the drain's first datagram to relay anything relays
+  to many members: that leaves packed as soon as the datagram is handled
+  (`datagram_ends`), as one datagram (or as few as hold it) per member; a relay to the
+  same members again in that drain is kept as one entry for all, not an entry per member,
+  and leaves packed to each.
 """
 
 from __future__ import annotations
@@ -85,6 +87,9 @@ class Outgoing:
         # with coalesce_drains: what a drain relays to the same members, kept as one entry
         # rather than an entry per member (see `relay`)
         self._relay: _Relay | None = None
+        #: the relay entry holds what the datagram being handled, the drain's first to
+        #: relay, relays: `datagram_ends` sends it (an attribute, read after every datagram)
+        self.relaying_early = False
         # a `flush` at the end of this pass was asked for
         self._flush_asked = False
         # sends wait for the end of the drain, or of the `packed` block, being handled
@@ -127,6 +132,17 @@ class Outgoing:
             return []
         return self.flush()
 
+    def datagram_ends(self) -> list[Datagram]:
+        """A datagram read in a drain has been handled: what it relayed, if it is the
+        drain's first relaying datagram, to leave now, packed for each member. What later
+        datagrams of the drain relay to the same members waits for the drain's end."""
+        relay = self._relay
+        if relay is None or not self.relaying_early:
+            return []
+        self.relaying_early = False
+        packets, relay.datas = pack_datagrams(relay.datas), []
+        return [(packet, dest) for dest in relay.dests for packet in packets]
+
     def flush(self) -> list[Datagram]:
         """Everything that waits, to leave now: at the end of the pass of the event loop
         (when `When.NOW_THEN_FLUSH` asked for it), or as the endpoint closes. Acks merged,
@@ -138,7 +154,7 @@ class Outgoing:
             if self._acks and not relay.excludes(self._acks):
                 self._unpack_relay()  # its members' acks follow its messages
             else:
-                self._relay = None
+                self._relay, self.relaying_early = None, False
                 for packet in pack_datagrams(relay.datas):
                     out += [(packet, dest) for dest in relay.dests]
         batches, self._batches = self._batches, {}
@@ -199,20 +215,22 @@ class Outgoing:
     def relay(self, dests: Sequence[Dest], data: bytes) -> When | None:
         """While sends wait (for the end of a drain, or of a `packed` block), when `data`
         goes to each of `dests` (a relay to many members): with no relay entry yet and
-        nothing waiting for any of them, it leaves now (`When.NOW`: the caller sends it to
-        each) and the entry is opened, empty, for what follows; an entry for the same
-        members (a burst) keeps it, to leave packed with the rest (`When.LATER`).
-        Otherwise None: the caller gives it to `datagram` for each member (and any entry
-        becomes per-address batches)."""
+        nothing waiting for any of them, an entry is opened with it, to leave at the end of
+        the datagram being handled (`datagram_ends`), or of the drain or block, whichever
+        comes first; an entry for the same members (a burst) keeps it, to leave packed
+        with the rest. Both `When.LATER`. Otherwise None: the caller gives it to
+        `datagram` for each member (and any entry becomes per-address batches)."""
         if not self._holding:
             return None
         relay = self._relay
         if relay is None:
             if not self._batches or self._batches.keys().isdisjoint(dests):
-                # The first relay of a drain leaves at once, as a peer's first answer does:
-                # the members of an idle registry never wait for the rest of the drain.
-                self._relay = _Relay(dests, [])
-                return When.NOW
+                # The first relaying datagram of a drain is relayed as soon as it is handled,
+                # as a peer's first answer leaves: the members of an idle registry never
+                # wait for the rest of the drain, and what one datagram relays (the lines
+                # typed together) reaches each member in one datagram.
+                self._relay, self.relaying_early = _Relay(dests, [data]), True
+                return When.LATER
             return None
         if relay.dests == dests:
             relay.datas.append(data)
@@ -225,7 +243,7 @@ class Outgoing:
     def _unpack_relay(self) -> None:
         """The relay entry as per-address batches (before anything else queued for one of
         its members, which must follow it)."""
-        relay, self._relay = self._relay, None
+        relay, self._relay, self.relaying_early = self._relay, None, False
         if relay is not None:
             batches = self._batches
             for dest in relay.dests:

@@ -110,6 +110,9 @@ class Pushes:
         # last halved
         self._shrunk: dict[Addr, int] = {}
         self._halved: dict[Addr, float] = {}
+        # at most the least of `_shrunk` (windows only grow between halvings): with fewer
+        # flights than this in flight, no address is at its window
+        self._floor = window
         self._streamed = streamed
         # addresses with a streamed push in flight: its message id
         self._blocked: dict[Addr, str] = {}
@@ -157,15 +160,18 @@ class Pushes:
 
     def _unlimited(self, msg_id: str) -> bool:
         """Whether a new push of `msg_id` reaches every target at once: nobody waits for
-        room, no window is shrunk or blocked, fewer flights are in flight than a window
-        holds (so no address can be at its window), and this id is new."""
-        return (
-            not self._queued
-            and not self._shrunk
-            and not self._blocked
-            and len(self._retry) < self._window
-            and msg_id not in self._live_ids
-        )
+        room, no window is blocked, fewer flights are in flight than the smallest window
+        holds (so no address can be at its window: a peer's window shrunk after retries
+        in a join storm does not hold back every relay to the others), and this id is new."""
+        if self._queued or self._blocked or msg_id in self._live_ids:
+            return False
+        flights = len(self._retry)
+        if flights < self._floor:
+            return True
+        if flights >= self._window or not self._shrunk:
+            return False
+        self._floor = min(self._shrunk.values())  # the windows grew back since: look again
+        return flights < self._floor
 
     def _add(
         self, flight: Flight, targets: Iterable[tuple[str, Addr]], now: float, streamed: bool
@@ -229,20 +235,20 @@ class Pushes:
         if flying is None:
             return [], []
         answered: list[tuple[Flight, str]] = []
+        pop = flying.pop
         for msg_id in msg_ids:
-            flight = flying.pop(msg_id, None)
+            flight = pop(msg_id, None)
             if flight is None:
                 continue
-            answered.append((flight, self._take(flight, addr)))
+            owners = flight.owners  # (`_take`, inline: this is every delivery's path)
+            answered.append((flight, owners.pop(addr)))
+            if not owners:
+                self._retry.answer(flight.key)
+                self._ended(flight)
         if not answered:
             return answered, []
         if self._shrunk:
-            shrunk = self._shrunk.get(addr)
-            if shrunk is not None:
-                if shrunk + len(answered) >= self._window:
-                    del self._shrunk[addr], self._halved[addr]
-                else:
-                    self._shrunk[addr] = shrunk + len(answered)
+            self._grow(addr, len(answered))
         if addr in self._blocked:
             self._unblock(addr)
         if addr in self._queued:
@@ -286,6 +292,8 @@ class Pushes:
         self._blocked.pop(addr, None)
         self._shrunk.pop(addr, None)
         self._halved.pop(addr, None)
+        if not self._shrunk:
+            self._floor = self._window
         return dropped
 
     def pending(self, msg_id: str) -> bool:
@@ -377,13 +385,26 @@ class Pushes:
         """How many pushes may be in flight to `addr` now."""
         return self._shrunk.get(addr, self._window)
 
+    def _grow(self, addr: Addr, acks: int) -> None:
+        """`addr` acked `acks` pushes: its window, if shrunk, grows by as many."""
+        shrunk = self._shrunk.get(addr)
+        if shrunk is None:
+            return
+        if shrunk + acks < self._window:
+            self._shrunk[addr] = shrunk + acks
+            return
+        del self._shrunk[addr], self._halved[addr]
+        if not self._shrunk:
+            self._floor = self._window
+
     def _halve(self, addr: Addr, now: float) -> None:
         """`addr` needed a retry: halve its window, once per timeout (the retries of one
         burst come due together and are one sign of one overload)."""
         if now - self._halved.get(addr, float("-inf")) < self._timeout:
             return
-        self._shrunk[addr] = max(self._min_window, self.window_of(addr) // 2)
+        self._shrunk[addr] = shrunk = max(self._min_window, self.window_of(addr) // 2)
         self._halved[addr] = now
+        self._floor = min(self._floor, shrunk)
 
     def _unblock(self, addr: Addr) -> None:
         """Let pushes go to `addr` again once its streamed push is no longer in flight."""

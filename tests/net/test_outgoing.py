@@ -95,17 +95,25 @@ def test_a_relay_waits_for_the_end_of_its_drain_packed_acks_merged() -> None:
     assert messages(sent, B) == [Ack("o-2", "y-1")]
 
 
-def test_the_first_relay_of_a_drain_leaves_at_once_and_a_burst_to_the_same_members_waits() -> None:
+def test_the_first_relaying_datagram_of_a_drain_is_relayed_packed_once_it_is_handled() -> None:
     out = outgoing(coalesce_drains=True)
     members = (A, B, C)
     out.drain_begins()
-    assert out.relay(members, notice(0)) is When.NOW
+    assert out.relay(members, notice(0)) is When.LATER
     assert out.relay(members, notice(1)) is When.LATER
-    assert out.relay(members, notice(2)) is When.LATER
-    sent = out.drain_ends()
-    assert len(sent) == 3  # one packed datagram to each member
+    assert out.relaying_early
+    first = out.datagram_ends()  # the datagram that relayed both is handled
+    assert len(first) == 3  # one packed datagram to each member
     for member in members:
-        assert [m.id for m in messages(sent, member)] == ["n-1", "n-2"]
+        assert [m.id for m in messages(first, member)] == ["n-0", "n-1"]
+    assert not out.relaying_early and out.datagram_ends() == []
+    assert out.relay(members, notice(2)) is When.LATER  # a later datagram's: the drain's end
+    assert out.relay(members, notice(3)) is When.LATER
+    assert out.datagram_ends() == []
+    sent = out.drain_ends()
+    assert len(sent) == 3
+    for member in members:
+        assert [m.id for m in messages(sent, member)] == ["n-2", "n-3"]
 
 
 def test_a_relay_outside_a_drain_or_behind_waiting_datagrams_is_sent_per_member() -> None:
@@ -119,7 +127,8 @@ def test_a_relay_outside_a_drain_or_behind_waiting_datagrams_is_sent_per_member(
 def test_a_members_other_messages_and_acks_follow_the_relay_in_order() -> None:
     out = outgoing(coalesce_drains=True)
     out.drain_begins()
-    assert out.relay((A, B), notice(0)) is When.NOW
+    assert out.relay((A, B), notice(0)) is When.LATER
+    out.datagram_ends()
     assert out.relay((A, B), notice(1)) is When.LATER
     assert out.datagram(notice(2), A) is When.LATER  # the entry becomes per-member batches
     assert out.relay((A, B), notice(3)) is None
@@ -133,6 +142,7 @@ def test_a_members_ack_unpacks_the_relay_entry_so_it_comes_after_the_relay() -> 
     out = outgoing(coalesce_drains=True)
     out.drain_begins()
     out.relay((A, B), notice(0))
+    out.datagram_ends()
     out.relay((A, B), notice(1))
     assert out.ack(A, "x-1")
     sent = out.drain_ends()
@@ -191,6 +201,44 @@ def test_each_address_gets_everything_once_in_order_the_acks_that_waited_last(
             else:
                 got.append(message.reply_to if isinstance(message, Ack) else message.id)
         assert got == given_[addr] + merged[addr]
+
+
+DRAIN_STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("relay"), st.sampled_from([(A, B), (A, B, C), (B, C)])),
+        st.tuples(st.just("message"), st.sampled_from([(A,), (B,), (C,)])),
+        st.tuples(st.just("datagram ends"), st.just(())),
+    ),
+    max_size=40,
+)
+
+
+@given(DRAIN_STEPS)
+def test_in_a_relays_drain_each_member_gets_everything_once_in_order(
+    steps: list[tuple[str, tuple[Dest, ...]]],
+) -> None:
+    """Relays to many members, messages to one, and the ends of the datagrams that asked
+    for them, in one drain of a relay: each member gets what was sent to it once, in the
+    order sent, whether it left at a datagram's end or at the drain's."""
+    out = outgoing(coalesce_drains=True)
+    out.drain_begins()
+    sent: list[Datagram] = []
+    given_: dict[Dest, list[str]] = {A: [], B: [], C: []}
+    for n, (kind, dests) in enumerate(steps):
+        if kind == "datagram ends":
+            sent += out.datagram_ends()
+            continue
+        data = notice(n)
+        for dest in dests:
+            given_[dest].append(f"n-{n}")
+        if kind == "relay" and out.relay(dests, data) is When.LATER:
+            continue
+        for dest in dests:  # (a relay `relay` declined: to each member, as the endpoint does)
+            assert out.datagram(data, dest) is When.LATER  # everything waits in a drain
+    sent += out.drain_ends()
+    assert all(len(data) <= MAX_DATAGRAM for data, _ in sent)
+    for dest in (A, B, C):
+        assert [m.id for m in messages(sent, dest)] == given_[dest]
 
 
 @given(st.integers(1, 400), st.booleans())

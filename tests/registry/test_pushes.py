@@ -233,6 +233,19 @@ def test_a_peer_that_needs_retries_gets_a_halved_window_that_grows_back_with_ack
     assert pushes.window_of(A) == 64  # a new peer at that address starts afresh
 
 
+def test_a_window_shrunk_for_one_peer_holds_it_alone() -> None:
+    pushes = Pushes(timeout=0.5, attempts=5, window=64)
+    pushes.add(note(0), "relay", to(A), T0)
+    pushes.due(T0 + 0.5)  # A needed a retry: its window is halved to 32
+    pushes.answer(["r-0"], A, T0 + 0.6)
+    assert pushes.window_of(A) == 33 and pushes.in_flight() == 0
+    sent: list[Addr] = []
+    for n in range(1, 41):
+        sent += pushes.add_many(note(n), "relay", ([owner(A), owner(B)], [A, B]), T0 + 1)
+    assert sent.count(B) == 40  # B's window is whole
+    assert sent.count(A) == 33 and pushes.queued() == 7  # A's holds its 33, the rest wait
+
+
 def test_what_follows_a_streamed_push_to_an_address_waits_until_it_ends() -> None:
     # A push too big for a datagram goes over TCP and would arrive after the datagrams
     # pushed after it: a long channel message and the short one after it, swapped.
