@@ -19,8 +19,13 @@ from net.drop_log import Rejections
 from net.endpoint import Endpoint, Handoff
 from net.wake import WakeTimer
 from registry.adapter.commit import GroupCommit
-from registry.adapter.console import is_registry_command, printable, read_lines, typed_ahead
-from registry.adapter.console_commands import LOG_COMMAND, LogShown, answer
+from registry.adapter.console import printable, read_lines, typed_ahead
+from registry.adapter.console_commands import (
+    LOG_COMMAND,
+    LogShown,
+    is_registry_command,
+    run_command,
+)
 from registry.adapter.console_stop import StopQuestion, serving
 from registry.adapter.desk.closed import ClosedDesk
 from registry.adapter.desk.service import CONSOLE_NAME
@@ -298,22 +303,13 @@ class RegistryServer:
             )
 
     def _console_command(self, words: list[str]) -> None:
-        """Carry out the console's command `words` (see registry.adapter.console_commands)."""
-        word = words[0].lower()
-        if word == "release" and len(words) == 2:
-            self._run(self.core.release(words[1], self._now()))
-        elif word == "revoke" and len(words) == 2:
-            self._say(self.desk.revoke(words[1]))
-        elif word in ("quit", "exit"):
-            self.stop()
-        else:
-            for line in self.console_answer(words):
-                self._say(line)
+        """Carry out the console's command `words` (registry.adapter.console_commands)."""
+        for line in run_command(words, self):
+            self._say(line)
 
-    def console_answer(self, words: list[str]) -> list[str]:
-        """The lines that answer the console's command `words`
-        (registry.adapter.console_commands)."""
-        return answer(words, self.core, self.endpoint, self.desk)
+    def release(self, name: str) -> None:
+        """The console's `release`: forget `name`, so that anyone may take it."""
+        self._run(self.core.release(name, self._now()))
 
     def _prompt_says(self) -> str:
         """The console's prompt: where a line typed there goes (or the question asked)."""

@@ -15,7 +15,8 @@ from typing import TextIO
 
 import pytest
 
-from registry.adapter.console import LineSplitter, is_registry_command, typed_ahead
+from registry.adapter.console import LineSplitter, typed_ahead
+from registry.adapter.console_commands import is_registry_command
 from registry.adapter.server import RegistryServer
 
 pytestmark = pytest.mark.timeout(10)

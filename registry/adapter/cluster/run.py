@@ -43,6 +43,7 @@ from registry.adapter.cluster.link import (
 )
 from registry.adapter.cluster.store import JetStreamStore
 from registry.adapter.console import printable, read_lines, typed_ahead
+from registry.adapter.console_commands import run_command
 from registry.adapter.desk.service import DeskService
 from registry.adapter.loading import Backend, RegistryOptions
 from registry.adapter.run import advertise
@@ -323,7 +324,8 @@ class ClusterRegistry:
         server = self._server
         if server is not None and msg.reply:
             with contextlib.suppress(*ERRORS):
-                await msg.respond(answer_asked(msg.data, server.console_answer))
+                answer = functools.partial(run_command, registry=server)
+                await msg.respond(answer_asked(msg.data, answer))
 
 
 async def _open_service(
