@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO, Unpack
+from typing import TYPE_CHECKING, TextIO
 
 from net.batch import receive_batch
 from net.drop_log import Rejections
@@ -29,16 +29,9 @@ from registry.adapter.console_commands import (
 from registry.adapter.console_stop import StopQuestion, serving
 from registry.adapter.desk.closed import ClosedDesk
 from registry.adapter.desk.service import CONSOLE_NAME
-from registry.adapter.loading import (
-    Backend,
-    Loaded,
-    RegistrySettings,
-    ServerOptions,
-    load,
-    lock,
-    private,
-)
+from registry.adapter.loading import Backend, Loaded, load, lock, private
 from registry.adapter.password_checks import PasswordChecks
+from registry.adapter.settings import RegistrySettings
 from registry.adapter.start_lines import key_lines, listening_lines
 from registry.adapter.storage import StorageError
 from registry.adapter.store import STORE_ACTIONS, FileStore
@@ -70,22 +63,20 @@ class RegistryServer:
         self,
         *,
         data_dir: Path,
-        bind: str,
-        port: int,
+        listen: tuple[str, int],
         out: Callable[[str], None],
         backend: Backend | None = None,
-        **options: Unpack[ServerOptions],
+        settings: RegistrySettings | None = None,
     ) -> None:
-        """A registry on `data_dir`, to listen on `bind`:`port`; `out` prints one line on
+        """A registry on `data_dir`, to listen on `listen` (address, port); `out` prints one line on
         its console (log lines included), unless the console is a prompt (see
-        RegistrySettings), which prints every line above it instead; `options` are its
-        settings (see RegistrySettings). Its state is kept in `backend` (loaded by the
+        RegistrySettings), which prints every line above it instead; `settings` are its
+        settings (None: the defaults). Its state is kept in `backend` (loaded by the
         caller: registry/adapter/cluster/), or else in files in `data_dir`. StorageError when the
         data directory cannot be used."""
-        settings = RegistrySettings(**options)
+        settings = settings or RegistrySettings()
         self.data_dir = data_dir
-        self.bind = bind
-        self.port = port
+        self.bind, self.port = listen
         self._stop_question = StopQuestion(self._serves, self.stop)
         prompt = settings.prompt
         self._prompt = (
