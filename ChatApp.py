@@ -207,6 +207,7 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
     port = check_port(port_text, "client-port") if port_text else 0  # 0: a free one
     from disk.files import default_dir
     from peer.adapter.run import run_peer
+    from peer.adapter.startup import PeerSettings
     from peer.adapter.state import token_path
 
     data_dir = settings.data_dir or default_dir("peer")
@@ -214,25 +215,21 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
     new_here = not token_path(data_dir, name).exists()
     secret = read_password(name, confirm=new_here) if line.password else ""
 
-    return _run(
-        run_peer(
-            name=name,
-            server=server,
-            port=port,
-            bind=settings.bind,
-            data_dir=data_dir,
-            keepalive=settings.keepalive,
-            password=secret,
-            colour=not line.no_color,
-            bell=line.bell,
-            verbose=line.verbose,
-            accept_new_key=line.accept_new_key,
-            registry_code=settings.registry_code,
-            advertised=advertised,
-            trust_first_key=line.trust_first_key,
-            downloads=line.downloads,
-        )
+    peer = PeerSettings(
+        port=port,
+        bind=settings.bind,
+        keepalive=settings.keepalive,
+        password=secret,
+        verbose=line.verbose,
+        accept_new_key=line.accept_new_key,
+        registry_code=settings.registry_code,
+        advertised=advertised,
+        trust_first_key=line.trust_first_key,
+        downloads=line.downloads,
+        colour=not line.no_color,
+        bell=line.bell,
     )
+    return _run(run_peer(name=name, server=server, data_dir=data_dir, settings=peer))
 
 
 def _start_desk(values: tuple[str, str], line: CommandLine, settings: Settings) -> int:
