@@ -239,7 +239,7 @@ def _start_desk(values: tuple[str, str], line: CommandLine, settings: Settings) 
 
     tty = sys.stdin.isatty()
     trust = _contact_rule(line, settings, tty, secret="", advertised=advertised)
-    client = run_desk_client(ip, port, stdin_is_tty=tty, state_dir=settings.data_dir, trust=trust)
+    client = run_desk_client((ip, port), stdin_is_tty=tty, state_dir=settings.data_dir, trust=trust)
     return _run(client)
 
 
@@ -262,7 +262,7 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
         raise UsageProblem(NO_KEY)
     secret = "the operator key" if key else ""
     trust = _contact_rule(line, settings, tty, secret=secret, advertised=advertised)
-    return _run(run_operator(name, ip, port, key=key, stdin_is_tty=tty, trust=trust))
+    return _run(run_operator(name, (ip, port), key=key, stdin_is_tty=tty, trust=trust))
 
 
 def _contact_rule(
