@@ -143,7 +143,7 @@ class DeskWorld:
         self.server = self._start_server()
 
     def _start_server(self) -> Proc:
-        args = ["-m", "registry.adapter.desk.service", "--port", str(self.port)]
+        args = [str(ROOT / "tests" / "desk" / "standalone_desk.py"), "--port", str(self.port)]
         server = self.start([*args, "--data-dir", str(self.data_dir), *self._extra], "desk")
         self.port = int(server.expect(r"desk listening on 127\.0\.0\.1:(\d+)").group(1))
         return server

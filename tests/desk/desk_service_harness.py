@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from standalone_desk import accept_secure
 
 from registry.adapter.desk.frames import READ_CHUNK
 from registry.adapter.desk.service import DeskService
-from registry.adapter.desk.standalone import accept_secure
 from secure.noise import public_bytes
 from secure.stream import SecureStream
 from wire.desk.messages import DeskJoin

@@ -1,5 +1,5 @@
 """The help desk end to end, with real processes on loopback: a standalone desk
-(`python -m registry.adapter.desk.service`), people (`python -m peer.adapter.desk.client`) and an
+(tests/desk/standalone_desk.py), people (`python -m peer.adapter.desk.client`) and an
 operator (`python -m peer.adapter.desk.operator`), all in line mode through pipes."""
 
 from __future__ import annotations

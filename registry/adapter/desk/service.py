@@ -1,7 +1,6 @@
 """The help desk's asyncio adapter around the sans-IO `DeskQueue`: TCP connections, the
 clock, the timer, the files (`registry.adapter.desk.files`) and the console
-(`registry.adapter.desk.console`). `python -m registry.adapter.desk.service` runs a desk alone
-(`registry.adapter.desk.standalone`).
+(`registry.adapter.desk.console`).
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ import asyncio
 import contextlib
 import itertools
 import secrets
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -399,9 +397,3 @@ def _fingerprint(key: str) -> str:
 
 def _is_desk(message: Message) -> TypeGuard[DeskMessage]:
     return type(message).__name__ in DESK_TYPES
-
-
-if __name__ == "__main__":
-    from registry.adapter.desk.standalone import main
-
-    sys.exit(main())

@@ -1,5 +1,5 @@
-"""A help desk on its own, without the rest of the registry, for tests and trials: run as
-`python -m registry.adapter.desk.service --port 0 --data-dir DIR`, it prints `desk listening on
+"""A help desk on its own, without the rest of the registry, for the desk's tests: run as
+`python tests/desk/standalone_desk.py --port 0 --data-dir DIR`, it prints `desk listening on
 HOST:PORT` and serves until stopped (SIGINT, SIGTERM). With `--console`, standard input is
 the console operator's.
 """
@@ -60,9 +60,8 @@ async def accept_secure(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m registry.adapter.desk.service`: a desk on its own, without the rest of the
-    registry, for tests and trials."""
-    parser = argparse.ArgumentParser(prog="python -m registry.adapter.desk.service")
+    """A desk on its own, without the rest of the registry (see the module's docstring)."""
+    parser = argparse.ArgumentParser(prog="standalone_desk.py")
     parser.add_argument("--bind", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--data-dir", type=Path, required=True)
@@ -164,3 +163,7 @@ def _serve_console(desk: DeskService, loop: asyncio.AbstractEventLoop) -> None:
         loop.call_soon_threadsafe(desk.console.ended)
 
     threading.Thread(target=read_console, name="console", daemon=True).start()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
