@@ -21,6 +21,7 @@ from registry.adapter.desk.shelf import Shelf
 from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
 from registry.adapter.store import FileStore, Kept, Store
+from registry.core.desk.limits import DeskSettings
 from registry.core.dispatch import RegistryCore
 from secure.channel import SecureChannel
 from secure.keys import KeyFileError, load_or_make_key
@@ -79,10 +80,12 @@ def load(
         desk = DeskService(
             data_dir,
             rejections.drops.log,
-            settings.crisis_notice,
+            DeskSettings(
+                crisis_notice=settings.crisis_notice or "",
+                heartbeat=settings.keepalive,
+                typical_session=settings.typical_session,
+            ),
             rejected=rejections,
-            heartbeat=settings.keepalive,
-            typical_session=settings.typical_session,
             shelf=backend.desk,
         )
     except DeskKeyError as exc:

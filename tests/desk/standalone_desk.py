@@ -21,7 +21,13 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from registry.adapter.desk.frames import READ_CHUNK
 from registry.adapter.desk.key import DeskKeyError
 from registry.adapter.desk.service import DeskService
-from registry.core.desk.limits import GRACE, MAX_WAITING, RECLAIM_WINDOW, TYPICAL_SESSION
+from registry.core.desk.limits import (
+    GRACE,
+    MAX_WAITING,
+    RECLAIM_WINDOW,
+    TYPICAL_SESSION,
+    DeskSettings,
+)
 from secure.keys import load_or_make_key
 from secure.stream import KeyGiven, SecureStream
 from wire.desk.messages import HEARTBEAT
@@ -105,12 +111,14 @@ async def _serve(args: argparse.Namespace) -> int:
         desk = DeskService(
             data_dir,
             _log_to(data_dir / "desk.log"),
-            args.crisis_notice,
-            grace=args.grace,
-            max_waiting=args.max_waiting,
-            heartbeat=args.heartbeat,
-            typical_session=args.typical_session,
-            reclaim_window=args.reclaim_window,
+            DeskSettings(
+                crisis_notice=args.crisis_notice or "",
+                grace=args.grace,
+                max_waiting=args.max_waiting,
+                heartbeat=args.heartbeat,
+                typical_session=args.typical_session,
+                reclaim_window=args.reclaim_window,
+            ),
         )
     except DeskKeyError as exc:  # a desk alone has nothing else to run: say why and stop
         print(exc, file=sys.stderr, flush=True)
