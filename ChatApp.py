@@ -221,10 +221,9 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
         keepalive=settings.keepalive,
         password=secret,
         verbose=line.verbose,
-        accept_new_key=line.accept_new_key,
-        registry_code=settings.registry_code,
-        advertised=advertised,
-        trust_first_key=line.trust_first_key,
+        trust=_contact_rule(
+            line, settings, tty=False, secret=secret and "your password", advertised=advertised
+        ),
         downloads=line.downloads,
         colour=not line.no_color,
         bell=line.bell,
@@ -268,9 +267,9 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
 def _contact_rule(
     line: CommandLine, settings: Settings, tty: bool, *, secret: str, advertised: str | None
 ) -> ContactRule:
-    """How a help-desk client's first contact with the registry goes: `secret`, what it
-    would send ("" for nothing secret); `advertised`, the join code of the registry found
-    on the network (None: its address was given)."""
+    """How first contact with the registry goes: `secret`, what the client would send ("" for
+    nothing secret); `advertised`, the join code of the registry found on the network (None:
+    its address was given); with `tty`, its question is asked."""
     from peer.adapter.key_contact import ContactRule
     from terminal.yes_no import ask_yes_no
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.common import HOST, Helper
+from peer.adapter.key_contact import ContactRule
 from peer.adapter.node import PeerNode
 from peer.adapter.startup import PeerSettings
 from peer.core.actions import Print
@@ -66,7 +67,7 @@ class BenchPeer:
             settings=PeerSettings(
                 bind=host,
                 keepalive=keepalive,
-                registry_code=code_from_text(registry_code) if registry_code else None,
+                trust=ContactRule(code=code_from_text(registry_code) if registry_code else None),
             ),
         )
         self.port = 0

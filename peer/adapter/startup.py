@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 
 from disk.files import InUse, hold_lock, os_reason
-from peer.adapter.key_contact import Confirm, ContactRule
+from peer.adapter.key_contact import ContactRule
 from peer.adapter.state import PeerStateFile
 from secure.keys import KEY_FILE, KeyFileError, load_or_make_key
 from wire.names import name_key
@@ -20,12 +20,9 @@ from wire.names import name_key
 class PeerSettings(Struct, frozen=True):
     """The settings of one peer: the UDP `port` and address (`bind`) it listens on, the
     `keepalive` period (seconds), its `password` ("" for none), whether it logs each
-    datagram (`verbose`), and how the registry's key is trusted (docs/SECURITY.md, "First
-    contact"): `accept_new_key`, its pinned key set aside (its owner made a new one);
-    `registry_code`, the digits of its join code (--registry-key); `advertised`, those of
-    the code it advertised where it was found on the network (a hint, not trust);
-    `trust_first_key`, a script with a password may trust the first key that answers.
-    `downloads`: where received files go ("": the user's downloads folder). On a terminal,
+    datagram (`verbose`), and how the registry's key is trusted (`trust`; docs/SECURITY.md,
+    "First contact"; its question is asked on a terminal only). `downloads`: where received
+    files go ("": the user's downloads folder). On a terminal,
     the screen shows names in `colour` and rings its `bell` on messages to the user."""
 
     port: int = 0
@@ -33,24 +30,10 @@ class PeerSettings(Struct, frozen=True):
     keepalive: float = 10.0
     password: str = ""
     verbose: bool = False
-    accept_new_key: bool = False
-    registry_code: str | None = None
-    advertised: str | None = None
-    trust_first_key: bool = False
+    trust: ContactRule = ContactRule()
     downloads: str = ""
     colour: bool = True
     bell: bool = False
-
-    def contact_rule(self, confirm: Confirm | None) -> ContactRule:
-        """How first contact goes with these settings, asking with `confirm` if given."""
-        return ContactRule(
-            code=self.registry_code,
-            trust_first=self.trust_first_key,
-            accept_new=self.accept_new_key,
-            secret="your password" if self.password else "",
-            advertised=self.advertised,
-            confirm=confirm,
-        )
 
 
 class StartRefused(Exception):
