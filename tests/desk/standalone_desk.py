@@ -32,6 +32,7 @@ from secure.keys import load_or_make_key
 from secure.stream import KeyGiven, SecureStream
 from wire.desk.messages import HEARTBEAT
 from wire.errors import DecodeError
+from wire.keys import join_code
 from wire.messages import Message
 
 
@@ -132,7 +133,8 @@ async def _serve(args: argparse.Namespace) -> int:
 
     server = await asyncio.start_server(accept, args.bind, args.port)
     host, port = server.sockets[0].getsockname()[:2]
-    print(f"desk listening on {host}:{port}; operator key in {desk.key_path}", flush=True)
+    code = join_code(static.public_key().public_bytes_raw())
+    print(f"desk listening on {host}:{port}; join code {code}; operator key in {desk.key_path}")
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

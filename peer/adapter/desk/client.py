@@ -5,9 +5,7 @@ under the per-user state directory, so that a restarted client takes its place b
 
 from __future__ import annotations
 
-import asyncio
 import os
-import sys
 from pathlib import Path
 
 from peer.adapter.desk.held_place import ANY_TRUST, PERSON_LOCK, run_locked, state_root
@@ -56,16 +54,3 @@ async def run_desk_client(
         return await runner.run()
 
     return await run_locked(root, PERSON_LOCK, BUSY, desk, trust, run)
-
-
-if __name__ == "__main__":
-    if len(sys.argv) != 3 or not sys.argv[2].isdigit():
-        print(
-            "usage: python -m peer.adapter.desk.client <server-ip> <server-port>", file=sys.stderr
-        )
-        sys.exit(2)
-    tty = sys.stdin.isatty()
-    try:
-        sys.exit(asyncio.run(run_desk_client((sys.argv[1], int(sys.argv[2])), stdin_is_tty=tty)))
-    except KeyboardInterrupt:
-        sys.exit(130)

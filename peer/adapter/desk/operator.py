@@ -5,11 +5,9 @@ the operator key and starts the run.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import getpass
 import os
-import sys
 from pathlib import Path
 
 from disk.files import default_dir
@@ -120,22 +118,3 @@ async def run_operator(
 
     busy = BUSY.replace("{name}", name.replace("{", "{{").replace("}", "}}"))
     return await run_locked(root, operator_lock(name), busy, desk, trust, run)
-
-
-if __name__ == "__main__":
-    if len(sys.argv) != 4 or not sys.argv[3].isdigit():
-        print(
-            "usage: python -m peer.adapter.desk.operator <name> <server-ip> <server-port>",
-            file=sys.stderr,
-        )
-        sys.exit(2)
-    tty = sys.stdin.isatty()
-    key = find_operator_key(tty)
-    if key is None:
-        print(f"python -m peer.adapter.desk.operator: {NO_KEY}", file=sys.stderr)
-        sys.exit(2)
-    name, ip, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    try:
-        sys.exit(asyncio.run(run_operator(name, (ip, port), key=key, stdin_is_tty=tty)))
-    except KeyboardInterrupt:
-        sys.exit(130)
