@@ -221,9 +221,7 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
         keepalive=settings.keepalive,
         password=secret,
         verbose=line.verbose,
-        trust=_contact_rule(
-            line, settings, tty=False, secret=secret and "your password", advertised=advertised
-        ),
+        trust=_contact_rule(line, settings, tty=False, secret="", advertised=advertised),
         downloads=line.downloads,
         colour=not line.no_color,
         bell=line.bell,

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from disk.files import os_reason, private_folder
@@ -118,7 +117,7 @@ class PeerNode:
         entry = self.core.table.entry
         # the question of first contact is asked before the console takes the terminal
         confirm = ask_yes_no if isinstance(console, TerminalConsole) else None
-        rule = msgspec.structs.replace(settings.trust, confirm=confirm)
+        rule = settings.contact_rule(confirm)
         self.keys = KeyChecks(self._data_dir, server, self.core.trust, console.show, rule=rule)
         self.mail = SealedMail(static, entry, self.keys.pinned_key, changed=self.keys.pinned)
         self.core.open_mail = self.mail.opened

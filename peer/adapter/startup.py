@@ -7,11 +7,12 @@ import os
 import secrets
 from pathlib import Path
 
+import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 
 from disk.files import InUse, hold_lock, os_reason
-from peer.adapter.key_contact import ContactRule
+from peer.adapter.key_contact import Confirm, ContactRule
 from peer.adapter.state import PeerStateFile
 from secure.keys import KEY_FILE, KeyFileError, load_or_make_key
 from wire.names import name_key
@@ -21,9 +22,9 @@ class PeerSettings(Struct, frozen=True):
     """The settings of one peer: the UDP `port` and address (`bind`) it listens on, the
     `keepalive` period (seconds), its `password` ("" for none), whether it logs each
     datagram (`verbose`), and how the registry's key is trusted (`trust`; docs/SECURITY.md,
-    "First contact"; its question is asked on a terminal only). `downloads`: where received
-    files go ("": the user's downloads folder). On a terminal,
-    the screen shows names in `colour` and rings its `bell` on messages to the user."""
+    "First contact"). `downloads`: where received files go ("": the user's downloads
+    folder). On a terminal, the screen shows names in `colour` and rings its `bell` on
+    messages to the user."""
 
     port: int = 0
     bind: str = "0.0.0.0"
@@ -34,6 +35,11 @@ class PeerSettings(Struct, frozen=True):
     downloads: str = ""
     colour: bool = True
     bell: bool = False
+
+    def contact_rule(self, confirm: Confirm | None) -> ContactRule:
+        """`trust`, with the password as the secret it guards, asking with `confirm`."""
+        secret = "your password" if self.password else ""
+        return msgspec.structs.replace(self.trust, secret=secret, confirm=confirm)
 
 
 class StartRefused(Exception):
