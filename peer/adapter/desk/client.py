@@ -33,9 +33,9 @@ async def run_desk_client(
     trust: ContactRule = ANY_TRUST,
 ) -> int:
     """Ask the help desk at `desk` (ip, port) for help, first contact with its registry as
-    `trust` says; the exit status (0 after leaving or a finished session,
-    1 when the desk could not be reached, refused, was lost while serving, no valid topic
-    was chosen, or another client runs with the same `state_dir`). Never raises."""
+    `trust` says; the exit status (0 after leaving or a finished session, 1 when the desk
+    could not be reached, refused, was lost while serving, no valid topic was chosen, or
+    another client runs with the same `state_dir`). Never raises."""
     root = state_dir or state_root()
 
     async def run(key: bytes | None) -> int:

@@ -92,10 +92,9 @@ async def run_operator(
     trust: ContactRule = ANY_TRUST,
 ) -> int:
     """Serve at the help desk at `desk` (ip, port) as `name`, with the operator `key`, first
-    contact with its registry as `trust` says; the exit status (0 after
-    going off duty, 1 when the desk could not be reached, refused, was lost before going on
-    duty, or an operator client for `name` runs with the same data directory). Never
-    raises."""
+    contact with its registry as `trust` says; the exit status (0 after going off duty, 1
+    when the desk could not be reached, refused, was lost before going on duty, or an
+    operator client for `name` runs with the same data directory). Never raises."""
     root = state_root()
 
     async def run(registry_key: bytes | None) -> int:
