@@ -76,7 +76,7 @@ from launcher.mode_help import EXAMPLES, asked_mode_help
 
 if TYPE_CHECKING:
     from peer.adapter.key_contact import ContactRule
-    from registry.adapter.loading import RegistryOptions
+    from registry.adapter.settings import RegistrySettings
 
 from launcher.command_line import CommandLine
 
@@ -107,7 +107,7 @@ class Settings:
     data_dir: Path | None
     bind: str
     registry_code: str | None
-    registry: RegistryOptions
+    registry: RegistrySettings
 
 
 def _start(line: CommandLine) -> int:
@@ -130,24 +130,24 @@ def _checked_settings(line: CommandLine) -> Settings:
     """`line`'s values for every mode, checked in the order a user is told of mistakes."""
     data_dir = check_data_dir(line.data_dir_text, os.environ.get("CHATAPP_DATA_DIR"))
     keepalive = check_seconds(line.keepalive_text, "--keepalive", MIN_KEEPALIVE)
-    registry: RegistryOptions = {  # checked in this order: a user is told of the first mistake
-        "verbose": line.verbose,
-        "keepalive": keepalive,
-        "crisis_notice": line.crisis_notice,
-        "mailbox_limit": check_whole(
-            line.mailbox_limit_text, "--mailbox-limit", 1, MAX_MAILBOX_LIMIT
-        ),
-        "new_names": check_whole(line.new_names_text, "--new-names", 1, MAX_NEW_NAMES),
-        "forget_after": check_length(
+    from registry.adapter.settings import RegistrySettings  # here: --help needs no registry
+
+    registry = RegistrySettings(  # checked in this order: a user is told of the first mistake
+        verbose=line.verbose,
+        keepalive=keepalive,
+        crisis_notice=line.crisis_notice,
+        console_operator=line.desk_console,
+        discovery=not line.no_discovery,
+        mailbox_limit=check_whole(line.mailbox_limit_text, "--mailbox-limit", 1, MAX_MAILBOX_LIMIT),
+        new_names=check_whole(line.new_names_text, "--new-names", 1, MAX_NEW_NAMES),
+        forget_after=check_length(
             line.forget_after_text, "--forget-names-after", *FORGET_AFTER_RANGE
         ),
-        "newcomer_names": check_whole(
-            line.newcomer_names_text, "--newcomer-names", 1, MAX_NEW_NAMES
-        ),
-        "typical_session": check_length(
+        newcomer_names=check_whole(line.newcomer_names_text, "--newcomer-names", 1, MAX_NEW_NAMES),
+        typical_session=check_length(
             line.typical_session_text, "--typical-session", *TYPICAL_SESSION_RANGE
         ),
-    }
+    )
     return Settings(
         keepalive=keepalive,
         data_dir=data_dir,
@@ -165,7 +165,7 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
     from disk.files import default_dir
 
     listen, out = (settings.bind, port), _registry_output()
-    data_dir, discovery = settings.data_dir or default_dir("registry"), not line.no_discovery
+    data_dir = settings.data_dir or default_dir("registry")
     if line.cluster is None:
         from registry.adapter.run import run_registry
 
@@ -174,9 +174,7 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
                 listen=listen,
                 data_dir=data_dir,
                 out=out,
-                discovery=discovery,
-                desk_console=line.desk_console,
-                **settings.registry,
+                settings=settings.registry,
             )
         )
     from registry.adapter.cluster.connect import ClusterSettings, default_advertise, parse_urls
@@ -193,9 +191,8 @@ def _start_registry(port_text: str, line: CommandLine, settings: Settings) -> in
             listen=listen,
             data_dir=data_dir,
             out=out,
-            discovery=discovery,
             cluster=cluster,
-            **settings.registry,
+            settings=settings.registry,
         )
     )
 
@@ -210,6 +207,7 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
     port = check_port(port_text, "client-port") if port_text else 0  # 0: a free one
     from disk.files import default_dir
     from peer.adapter.run import run_peer
+    from peer.adapter.startup import PeerSettings
     from peer.adapter.state import token_path
 
     data_dir = settings.data_dir or default_dir("peer")
@@ -217,25 +215,18 @@ def _start_peer(values: tuple[str, str, str, str], line: CommandLine, settings: 
     new_here = not token_path(data_dir, name).exists()
     secret = read_password(name, confirm=new_here) if line.password else ""
 
-    return _run(
-        run_peer(
-            name=name,
-            server=server,
-            port=port,
-            bind=settings.bind,
-            data_dir=data_dir,
-            keepalive=settings.keepalive,
-            password=secret,
-            colour=not line.no_color,
-            bell=line.bell,
-            verbose=line.verbose,
-            accept_new_key=line.accept_new_key,
-            registry_code=settings.registry_code,
-            advertised=advertised,
-            trust_first_key=line.trust_first_key,
-            downloads=line.downloads,
-        )
+    peer = PeerSettings(
+        port=port,
+        bind=settings.bind,
+        keepalive=settings.keepalive,
+        password=secret,
+        verbose=line.verbose,
+        trust=_contact_rule(line, settings, tty=False, secret="", advertised=advertised),
+        downloads=line.downloads,
+        colour=not line.no_color,
+        bell=line.bell,
     )
+    return _run(run_peer(name=name, server=server, data_dir=data_dir, settings=peer))
 
 
 def _start_desk(values: tuple[str, str], line: CommandLine, settings: Settings) -> int:
@@ -245,7 +236,7 @@ def _start_desk(values: tuple[str, str], line: CommandLine, settings: Settings) 
 
     tty = sys.stdin.isatty()
     trust = _contact_rule(line, settings, tty, secret="", advertised=advertised)
-    client = run_desk_client(ip, port, stdin_is_tty=tty, state_dir=settings.data_dir, trust=trust)
+    client = run_desk_client((ip, port), stdin_is_tty=tty, state_dir=settings.data_dir, trust=trust)
     return _run(client)
 
 
@@ -268,15 +259,15 @@ def _start_operator(values: tuple[str, str, str], line: CommandLine, settings: S
         raise UsageProblem(NO_KEY)
     secret = "the operator key" if key else ""
     trust = _contact_rule(line, settings, tty, secret=secret, advertised=advertised)
-    return _run(run_operator(name, ip, port, key=key, stdin_is_tty=tty, trust=trust))
+    return _run(run_operator(name, (ip, port), key=key, stdin_is_tty=tty, trust=trust))
 
 
 def _contact_rule(
     line: CommandLine, settings: Settings, tty: bool, *, secret: str, advertised: str | None
 ) -> ContactRule:
-    """How a help-desk client's first contact with the registry goes: `secret`, what it
-    would send ("" for nothing secret); `advertised`, the join code of the registry found
-    on the network (None: its address was given)."""
+    """How first contact with the registry goes: `secret`, what the client would send ("" for
+    nothing secret); `advertised`, the join code of the registry found on the network (None:
+    its address was given); with `tty`, its question is asked."""
     from peer.adapter.key_contact import ContactRule
     from terminal.yes_no import ask_yes_no
 

@@ -14,7 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.common import HOST, Helper
+from peer.adapter.key_contact import ContactRule
 from peer.adapter.node import PeerNode
+from peer.adapter.startup import PeerSettings
 from peer.core.actions import Print
 from wire.keys import code_from_text
 
@@ -60,13 +62,13 @@ class BenchPeer:
         self.node = PeerNode(
             name=name,
             server=server,
-            port=0,
-            bind=host,
             data_dir=data_dir,
-            keepalive=keepalive,
-            password="",
             console=_Console(self),
-            registry_code=code_from_text(registry_code) if registry_code else None,
+            settings=PeerSettings(
+                bind=host,
+                keepalive=keepalive,
+                trust=ContactRule(code=code_from_text(registry_code) if registry_code else None),
+            ),
         )
         self.port = 0
         self.shown = 0

@@ -253,6 +253,7 @@ async def bare_relay(rcvbuf: int) -> None:
 async def registry(args: argparse.Namespace) -> None:
     import net.endpoint
     from registry.adapter.server import RegistryServer
+    from registry.adapter.settings import RegistrySettings
     from wire.keys import join_code
 
     if args.rcvbuf:
@@ -263,12 +264,13 @@ async def registry(args: argparse.Namespace) -> None:
     port = args.port or free_port()
     server = RegistryServer(
         data_dir=data_dir,
-        bind=HOST,
-        port=port,
+        listen=(HOST, port),
         out=log_to(os.environ.get("BENCH_REGISTRY_LOG", "")),
-        keepalive=args.keepalive,
-        mailbox_limit=args.mailbox_limit,
-        new_names=10**9,  # every benchmark peer registers from 127.0.0.1
+        settings=RegistrySettings(
+            keepalive=args.keepalive,
+            mailbox_limit=args.mailbox_limit,
+            new_names=10**9,  # every benchmark peer registers from 127.0.0.1
+        ),
     )
     counter = Counter()
     if args.count:

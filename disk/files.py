@@ -12,7 +12,7 @@ import os
 import secrets
 import stat
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
 #: Environment variable that overrides every default data directory.
 DATA_DIR_ENV = "CHATAPP_DATA_DIR"
@@ -131,17 +131,6 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{text[:40]} is too large a number")
     return value
-
-
-def is_finite_number(value: object) -> TypeGuard[float]:
-    """Whether `value`, read by `parse_json`, is a number fit for a time or a period: an int
-    or a float (not a bool), and finite (an int too large for a float is not)."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:
-        return False
 
 
 def replace_durably(path: Path, data: bytes) -> None:

@@ -23,9 +23,7 @@ _MODES = {
     "-s": (
         "ChatApp -s PORT: a registry, listening on PORT (UDP and TCP).",
         "  ChatApp -s 5000",
-        "Its console takes: who, rooms, release <name>, stats, operators, revoke <name>,\n"
-        ".log off, .log on, help, quit (Ctrl-C or Ctrl-D on an empty line too; they ask\n"
-        "first while it serves anyone). On a terminal it also serves at the help desk.",
+        "",  # the console's commands, from registry.adapter.console_commands
     ),
     "-c": (
         "ChatApp -c NAME SERVER-IP SERVER-PORT CLIENT-PORT: a peer called NAME, listening on\n"
@@ -49,6 +47,8 @@ _MODES = {
         ".quit; ..text sends a line that starts with a dot; any other line goes to the person.",
     ),
 }
+#: How a registry is stopped from its console besides `quit`.
+_STOPPING = "Ctrl-C or Ctrl-D on an empty line stops it too (it asks first while it serves anyone)."
 _SPELLINGS = {long: short for short, long in MODE_VALUES}
 
 
@@ -67,4 +67,15 @@ def asked_mode_help(argv: list[str]) -> str | None:
         from peer.core.commands import help_lines  # the peer's own /help, as it shows it
 
         commands = "\n".join(help_lines())
+    if mode == "-s":
+        from registry.adapter.console_commands import HELP  # the console's own help
+
+        commands = "\n".join(
+            (
+                "Its console takes:",
+                *HELP,
+                _STOPPING,
+                "On a terminal it also serves at the help desk.",
+            )
+        )
     return f"{what}\n\nExample:\n{example}\n\n{commands}\n\nChatApp --help lists every option."

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Unpack
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -23,7 +23,7 @@ from net.wake import WakeTimer
 from peer.adapter.files.service import FileHost, FileService, downloads_folder
 from peer.adapter.flood_gate import PeerGate
 from peer.adapter.key_checks import KeyChecks
-from peer.adapter.startup import PeerOptions, PeerSettings, StartRefused, lock, own_key, own_token
+from peer.adapter.startup import PeerSettings, StartRefused, lock, own_key, own_token
 from peer.adapter.state import PeerStateFile, follow_renames
 from peer.adapter.terminal import Console, TerminalConsole
 from peer.core.actions import (
@@ -68,12 +68,11 @@ class PeerNode:
         server: Addr,
         data_dir: Path,
         console: Console,
-        **options: Unpack[PeerOptions],
+        settings: PeerSettings,
     ) -> None:
-        """Peer `name` of the registry at `server`, its kept state in `data_dir`, talking
-        with the user through `console`; `options` are its settings (see PeerSettings).
-        StartRefused when it cannot start."""
-        settings = PeerSettings(**options)
+        """Peer `name` of the registry at `server` with `settings`, its kept state in
+        `data_dir`, talking with the user through `console`. StartRefused when it cannot
+        start."""
         self._data_dir = data_dir
         # what to say before registering (a start under a name given up by a rename)
         self._start_lines: list[Print] = []

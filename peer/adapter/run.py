@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Unpack
 
 from peer.adapter.node import PeerNode
-from peer.adapter.startup import PeerOptions, StartRefused
+from peer.adapter.startup import PeerSettings, StartRefused
 from peer.adapter.terminal import TerminalConsole, make_console
 from peer.core.actions import Addr, Print
 
@@ -16,15 +15,14 @@ async def run_peer(
     name: str,
     server: Addr,
     data_dir: Path,
-    colour: bool,
-    bell: bool,
-    **options: Unpack[PeerOptions],
+    settings: PeerSettings,
 ) -> int:
-    """Run a peer until the user quits; return the exit status. `options` are its settings
-    (see PeerSettings)."""
-    console = make_console(colour=colour, bell=bell)
+    """Run a peer with `settings` until the user quits; return the exit status."""
+    console = make_console(colour=settings.colour, bell=settings.bell)
     try:
-        node = PeerNode(name=name, server=server, data_dir=data_dir, console=console, **options)
+        node = PeerNode(
+            name=name, server=server, data_dir=data_dir, console=console, settings=settings
+        )
     except StartRefused as refused:
         console.show(Print(str(refused), "error"))
         return 1
@@ -39,6 +37,6 @@ async def run_peer(
             in_room=lambda: bool(core.state.room),
             cancel=node.cancel_question,
             question=core.question,
-            kept=KeptHistory(node.history_path, secret=options.get("password", "")),
+            kept=KeptHistory(node.history_path, secret=settings.password),
         )
     return await node.run()

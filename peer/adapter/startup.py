@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import NotRequired, TypedDict
 
+import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
 
@@ -18,52 +18,28 @@ from secure.keys import KEY_FILE, KeyFileError, load_or_make_key
 from wire.names import name_key
 
 
-class PeerOptions(TypedDict):
-    """The settings of one peer, as keywords (see PeerSettings)."""
-
-    port: int
-    bind: str
-    keepalive: float
-    password: str
-    verbose: NotRequired[bool]
-    accept_new_key: NotRequired[bool]
-    registry_code: NotRequired[str | None]
-    advertised: NotRequired[str | None]
-    trust_first_key: NotRequired[bool]
-    downloads: NotRequired[str]
-
-
 class PeerSettings(Struct, frozen=True):
     """The settings of one peer: the UDP `port` and address (`bind`) it listens on, the
     `keepalive` period (seconds), its `password` ("" for none), whether it logs each
-    datagram (`verbose`), and how the registry's key is trusted (docs/SECURITY.md, "First
-    contact"): `accept_new_key`, its pinned key set aside (its owner made a new one);
-    `registry_code`, the digits of its join code (--registry-key); `advertised`, those of
-    the code it advertised where it was found on the network (a hint, not trust);
-    `trust_first_key`, a script with a password may trust the first key that answers.
-    `downloads`: where received files go ("": the user's downloads folder)."""
+    datagram (`verbose`), and how the registry's key is trusted (`trust`; docs/SECURITY.md,
+    "First contact"). `downloads`: where received files go ("": the user's downloads
+    folder). On a terminal, the screen shows names in `colour` and rings its `bell` on
+    messages to the user."""
 
-    port: int
-    bind: str
-    keepalive: float
-    password: str
+    port: int = 0
+    bind: str = "0.0.0.0"
+    keepalive: float = 10.0
+    password: str = ""
     verbose: bool = False
-    accept_new_key: bool = False
-    registry_code: str | None = None
-    advertised: str | None = None
-    trust_first_key: bool = False
+    trust: ContactRule = ContactRule()
     downloads: str = ""
+    colour: bool = True
+    bell: bool = False
 
     def contact_rule(self, confirm: Confirm | None) -> ContactRule:
-        """How first contact goes with these settings, asking with `confirm` if given."""
-        return ContactRule(
-            code=self.registry_code,
-            trust_first=self.trust_first_key,
-            accept_new=self.accept_new_key,
-            secret="your password" if self.password else "",
-            advertised=self.advertised,
-            confirm=confirm,
-        )
+        """`trust`, with the password as the secret it guards, asking with `confirm`."""
+        secret = "your password" if self.password else ""
+        return msgspec.structs.replace(self.trust, secret=secret, confirm=confirm)
 
 
 class StartRefused(Exception):

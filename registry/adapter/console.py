@@ -25,18 +25,6 @@ from typing import TextIO
 from terminal.typed_ahead import LineSplitter
 from wire.shown_text import clean
 
-#: The registry console's own commands (see `RegistryServer.console_line`).
-CONSOLE_COMMANDS = frozenset(
-    {"who", "rooms", "release", "stats", "help", "quit", "exit", "operators", "revoke", "desk"}
-)
-
-
-def is_registry_command(line: str) -> bool:
-    """Whether `line` reads as one of the registry console's own commands (with or without
-    a leading "/"), whatever follows its first word."""
-    words = line.split(maxsplit=1)
-    return bool(words) and words[0].removeprefix("/").lower() in CONSOLE_COMMANDS
-
 
 def typed_ahead(stdin: TextIO) -> tuple[list[str], str]:
     """What waits in the terminal `stdin` before anything reads it, taken at once: the

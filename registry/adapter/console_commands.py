@@ -1,11 +1,11 @@
-"""The answers of the registry console's own commands (see `RegistryServer.console_line`):
-`who`, `rooms`, `operators`, `desk`, `stats`, `help`, the usage of a command typed wrong,
-and `.log`, which hides or shows the log lines. `release`, `revoke` and `quit` act on the
-running registry: its adapter carries them out."""
+"""The registry console's own commands, in one table (`COMMANDS`): each with what it
+takes, what `help` says of it, and what carries it out on the running registry. Beside them,
+`.log`, which hides or shows the log lines (`LogShown`)."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import NamedTuple, Protocol
 
 from net.endpoint import Endpoint
 from registry.core.dispatch import RegistryCore
@@ -14,17 +14,99 @@ from wire.words import counted
 #: The console's command that hides or shows the log lines (see `LogShown`).
 LOG_COMMAND = ".log"
 
+
+class DeskViews(Protocol):
+    """What the console reads of the help desk, or asks of it (registry/adapter/desk/)."""
+
+    def operators(self) -> list[str]: ...
+    def waiting_room(self) -> list[str]: ...
+    def revoke(self, name: str) -> str: ...
+
+
+class Registry(Protocol):
+    """The running registry a console command reads or acts on (registry/adapter/server.py)."""
+
+    core: RegistryCore
+    endpoint: Endpoint
+
+    @property
+    def desk(self) -> DeskViews: ...
+    def release(self, name: str) -> None: ...
+    def stop(self) -> None: ...
+
+
+class Command(NamedTuple):
+    """One console command: `argument`, what it takes after its name ("" for nothing);
+    `says`, its lines in `help` (none: not shown there); `run`, which carries it out on a
+    registry with its argument and gives the lines that answer; `reads`, whether it only
+    reads (a registry that relays for a service asks the one that decides:
+    registry/adapter/cluster/console.py)."""
+
+    argument: str
+    says: tuple[str, ...]
+    run: Callable[[Registry, str], list[str]]
+    reads: bool = False
+
+
+def _stop(registry: Registry, _: str) -> list[str]:
+    registry.stop()
+    return []
+
+
+def _release(registry: Registry, name: str) -> list[str]:
+    registry.release(name)
+    return []
+
+
+#: Every command of the console, in the order `help` lists them.
+COMMANDS: dict[str, Command] = {
+    "who": Command(
+        "", ("every name, status, address, waiting mail, room",), lambda r, _: _who(r.core), True
+    ),
+    "rooms": Command("", ("every room with its members",), lambda r, _: _rooms(r.core), True),
+    "release": Command("<name>", ("forget a name so that anyone may take it",), _release),
+    "operators": Command(
+        "",
+        ("the help-desk operators' keys authorised, by name",),
+        lambda r, _: r.desk.operators(),
+        True,
+    ),
+    "revoke": Command(
+        "<name>",
+        ("revoke operator <name>'s key: it must show the operator key again",),
+        lambda r, name: [r.desk.revoke(name)],
+    ),
+    "desk": Command(
+        "", ("the help desk's waiting room, in order",), lambda r, _: r.desk.waiting_room(), True
+    ),
+    "stats": Command(
+        "",
+        (
+            "counters of rejected input, of refusals, and of",
+            "registrations asked to wait (a join storm)",
+        ),
+        lambda r, _: _stats(r.core, r.endpoint),
+    ),
+    "quit": Command("", ("stop the registry (Ctrl-C works too)",), _stop),
+    "exit": Command("", (), _stop),
+    "help": Command("", (), lambda r, _: _help()),
+}
+
+
+def help_lines(names: list[str]) -> list[str]:
+    """The lines `help` shows for the commands `names`: each with what it takes, then what
+    it does in a column."""
+    lines = []
+    for name in names:
+        command = COMMANDS[name]
+        for n, line in enumerate(command.says):
+            lines.append(f"  {f'{name} {command.argument}' if n == 0 else '':<16} {line}")
+    return lines
+
+
 #: What `help` answers.
 HELP = (
-    "  who              every name, status, address, waiting mail, room",
-    "  rooms            every room with its members",
-    "  release <name>   forget a name so that anyone may take it",
-    "  operators        the help-desk operators' keys authorised, by name",
-    "  revoke <name>    revoke operator <name>'s key (it shows the operator key again)",
-    "  desk             the help desk's waiting room, in order",
-    "  stats            counters of rejected input, of refusals, and of",
-    "                   registrations asked to wait (a join storm)",
-    "  quit             stop the registry (Ctrl-C works too)",
+    *help_lines(list(COMMANDS)),
     "  .log off|on      hide or show the log lines on this console",
     "  .help            the help-desk operator commands (.room, .end, ...)",
     "  While the console serves someone at the help desk, what you type goes",
@@ -33,43 +115,29 @@ HELP = (
 )
 
 
-class DeskViews(Protocol):
-    """What the console reads of the help desk (registry/adapter/desk/service.py, closed.py)."""
-
-    def operators(self) -> list[str]: ...
-    def waiting_room(self) -> list[str]: ...
+def _help() -> list[str]:
+    return list(HELP)
 
 
-#: The console's commands that only read, which a registry that relays for a service
-#: asks of the one that decides (registry/adapter/cluster/console.py).
-READING = frozenset({"who", "rooms", "operators", "desk"})
+def is_registry_command(line: str) -> bool:
+    """Whether `line` reads as one of the console's commands (with or without a leading
+    "/"), whatever follows its first word."""
+    words = line.split(maxsplit=1)
+    return bool(words) and words[0].removeprefix("/").lower() in COMMANDS
 
 
-def answer(words: list[str], core: RegistryCore, endpoint: Endpoint, desk: DeskViews) -> list[str]:
-    """The lines that answer the console's command `words` (a command that only answers;
-    see the module's docstring), or that say it is unknown."""
-    match words[0].lower():
-        case "who" | "rooms" | "stats" | "help" | "operators" | "desk" as word if len(words) > 1:
-            # a word more is a slip (`who alice`?), not to be passed over in silence
-            return [f"  usage: {word}   (it takes nothing more)"]
-        case "who":
-            return _who(core)
-        case "rooms":
-            return _rooms(core)
-        case "operators":
-            return desk.operators()
-        case "desk":
-            return desk.waiting_room()
-        case "release":
-            return ["  usage: release <name>   (forget one name so that anyone may take it)"]
-        case "revoke":
-            return ["  usage: revoke <name>   (revoke one help-desk operator's key)"]
-        case "stats":
-            return _stats(core, endpoint)
-        case "help":
-            return list(HELP)
-        case _:
-            return [f"  unknown command {words[0]!r}; type help"]
+def run_command(words: list[str], registry: Registry) -> list[str]:
+    """Carry out the console's command `words` on `registry`: the lines that answer it, or
+    that say how it is typed, or that it is unknown."""
+    name = words[0].lower()
+    command = COMMANDS.get(name)
+    if command is None:
+        return [f"  unknown command {words[0]!r}; type help"]
+    if len(words) != (2 if command.argument else 1):
+        # a word more or less is a slip (`who alice`?), not to be passed over in silence
+        what = f"({command.says[0]})" if command.argument else "(it takes nothing more)"
+        return [f"  usage: {name} {command.argument}".rstrip() + f"   {what}"]
+    return command.run(registry, words[1] if command.argument else "")
 
 
 def _who(core: RegistryCore) -> list[str]:

@@ -1,4 +1,4 @@
-"""What the registry adapter settles before it serves: its settings, its data directory
+"""What the registry adapter settles before it serves: its data directory
 locked for it alone, and what it loads from there (the help desk, the kept table, mail,
 owners and room histories, and its own key)."""
 
@@ -7,7 +7,6 @@ from __future__ import annotations
 import secrets
 import time
 from pathlib import Path
-from typing import TypedDict
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
@@ -19,65 +18,13 @@ from registry.adapter.desk.closed import ClosedDesk
 from registry.adapter.desk.key import DeskKeyError
 from registry.adapter.desk.service import DeskService
 from registry.adapter.desk.shelf import Shelf
+from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
 from registry.adapter.store import FileStore, Kept, Store
-from registry.core.desk.limits import TYPICAL_SESSION
+from registry.core.desk.limits import DeskSettings
 from registry.core.dispatch import RegistryCore
-from registry.core.flood import NEW_NAMES
-from registry.core.forgetting import FORGET_AFTER, NEWCOMER_NAMES
-from registry.core.mailbox import MAILBOX_MESSAGES
 from secure.channel import SecureChannel
 from secure.keys import KeyFileError, load_or_make_key
-
-
-class RegistryOptions(TypedDict, total=False):
-    """The settings of one registry that its command line gives, as keywords, each
-    optional (see RegistrySettings)."""
-
-    verbose: bool
-    keepalive: float
-    crisis_notice: str | None
-    mailbox_limit: int
-    new_names: int
-    forget_after: float
-    newcomer_names: int
-    typical_session: float
-
-
-class ServerOptions(RegistryOptions, total=False):
-    """The settings of one registry, as keywords, each optional: those of its command
-    line, and those of its console (see RegistrySettings)."""
-
-    console_operator: bool
-    prompt: bool
-    log_on_screen: bool
-
-
-class RegistrySettings(Struct, frozen=True):
-    """The settings of one registry: whether it logs each datagram (`verbose`); the
-    `keepalive` period (seconds) its peers, and the desk's connections, are watched on;
-    `crisis_notice` replaces the desk's default text for topic 1; with `console_operator`
-    the console serves at the help desk; a mailbox holds at most `mailbox_limit`
-    messages; one IP address registers at most `new_names` new names an hour; a name
-    unused for `forget_after` seconds is forgotten, and at most `newcomer_names` names of
-    owners that never came back are kept (registry/core/forgetting.py); the desk's
-    wait estimates take a session to last `typical_session` seconds until enough have
-    been measured. With `prompt` (standard input and output a terminal) the console is a
-    prompt (terminal.prompt), and every line is printed above it. `log_on_screen` says that
-    the log goes to a screen, which `.log off` may hide it from; a log that goes to a
-    file or a pipe is never hidden."""
-
-    verbose: bool = False
-    keepalive: float = 10.0
-    crisis_notice: str | None = None
-    console_operator: bool = False
-    mailbox_limit: int = MAILBOX_MESSAGES
-    new_names: int = NEW_NAMES
-    forget_after: float = FORGET_AFTER
-    newcomer_names: int = NEWCOMER_NAMES
-    typical_session: float = TYPICAL_SESSION
-    prompt: bool = False
-    log_on_screen: bool = False
 
 
 class Backend(Struct, frozen=True):
@@ -133,10 +80,12 @@ def load(
         desk = DeskService(
             data_dir,
             rejections.drops.log,
-            settings.crisis_notice,
+            DeskSettings(
+                crisis_notice=settings.crisis_notice or "",
+                heartbeat=settings.keepalive,
+                typical_session=settings.typical_session,
+            ),
             rejected=rejections,
-            heartbeat=settings.keepalive,
-            typical_session=settings.typical_session,
             shelf=backend.desk,
         )
     except DeskKeyError as exc:

@@ -7,12 +7,13 @@ import ipaddress
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Unpack
+
+import msgspec
 
 from net.discovery import Advertisement, DiscoveryError
 from registry.adapter.console import printable, typed_ahead
-from registry.adapter.loading import RegistryOptions
 from registry.adapter.server import RegistryServer
+from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import StorageError
 from terminal.prompt import is_terminal, on_a_terminal
 from wire.keys import join_code
@@ -23,28 +24,26 @@ async def run_registry(
     listen: tuple[str, int],
     data_dir: Path,
     out: Callable[[str], None],
-    desk_console: bool = True,
-    discovery: bool = True,
-    **options: Unpack[RegistryOptions],
+    settings: RegistrySettings,
 ) -> int:
     """Start a registry listening on `listen` (address, port) and serve until Ctrl-C,
-    SIGTERM or `quit`; return the exit status. The console serves at the help desk when it
-    is a terminal, unless `desk_console` is false (nobody may be at it: people would be
-    given to an operator who never answers). With `discovery`, it is advertised on the
-    network (see `advertise`). `options` are its settings (see RegistrySettings)."""
+    SIGTERM or `quit`; return the exit status. The console serves at the help desk when
+    `settings` say so and it is a terminal (else nobody may be at it: people would be given
+    to an operator who never answers)."""
     out = printable(out)
     bind, port = listen
     try:
         server = RegistryServer(
             data_dir=data_dir,
-            bind=bind,
-            port=port,
+            listen=(bind, port),
             out=out,
-            **options,
             # The registry's console serves at the help desk, as its administrator (docs/DESK.md).
-            console_operator=desk_console and sys.stdin.isatty(),
-            prompt=on_a_terminal(),
-            log_on_screen=is_terminal(sys.stdout),
+            settings=msgspec.structs.replace(
+                settings,
+                console_operator=settings.console_operator and sys.stdin.isatty(),
+                prompt=on_a_terminal(),
+                log_on_screen=is_terminal(sys.stdout),
+            ),
         )
     except StorageError as exc:
         out(f"ChatApp: error: {exc}")
@@ -59,7 +58,7 @@ async def run_registry(
     server.catch_signals()
     server.read_console()
     public = server.endpoint.channel.public
-    advert = advertise(bind, port, public, server.log) if discovery else None
+    advert = advertise(bind, port, public, server.log) if settings.discovery else None
     try:
         await server.serve_forever()
     finally:

@@ -12,28 +12,26 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO, Unpack
+from typing import TYPE_CHECKING, TextIO
 
 from net.batch import receive_batch
 from net.drop_log import Rejections
 from net.endpoint import Endpoint, Handoff
 from net.wake import WakeTimer
 from registry.adapter.commit import GroupCommit
-from registry.adapter.console import is_registry_command, printable, read_lines, typed_ahead
-from registry.adapter.console_commands import LOG_COMMAND, LogShown, answer
+from registry.adapter.console import printable, read_lines, typed_ahead
+from registry.adapter.console_commands import (
+    LOG_COMMAND,
+    LogShown,
+    is_registry_command,
+    run_command,
+)
 from registry.adapter.console_stop import StopQuestion, serving
 from registry.adapter.desk.closed import ClosedDesk
 from registry.adapter.desk.service import CONSOLE_NAME
-from registry.adapter.loading import (
-    Backend,
-    Loaded,
-    RegistrySettings,
-    ServerOptions,
-    load,
-    lock,
-    private,
-)
+from registry.adapter.loading import Backend, Loaded, load, lock, private
 from registry.adapter.password_checks import PasswordChecks
+from registry.adapter.settings import RegistrySettings
 from registry.adapter.start_lines import key_lines, listening_lines
 from registry.adapter.storage import StorageError
 from registry.adapter.store import STORE_ACTIONS, FileStore
@@ -65,22 +63,20 @@ class RegistryServer:
         self,
         *,
         data_dir: Path,
-        bind: str,
-        port: int,
+        listen: tuple[str, int],
         out: Callable[[str], None],
         backend: Backend | None = None,
-        **options: Unpack[ServerOptions],
+        settings: RegistrySettings | None = None,
     ) -> None:
-        """A registry on `data_dir`, to listen on `bind`:`port`; `out` prints one line on
+        """A registry on `data_dir`, to listen on `listen` (address, port); `out` prints one line on
         its console (log lines included), unless the console is a prompt (see
-        RegistrySettings), which prints every line above it instead; `options` are its
-        settings (see RegistrySettings). Its state is kept in `backend` (loaded by the
+        RegistrySettings), which prints every line above it instead; `settings` are its
+        settings (None: the defaults). Its state is kept in `backend` (loaded by the
         caller: registry/adapter/cluster/), or else in files in `data_dir`. StorageError when the
         data directory cannot be used."""
-        settings = RegistrySettings(**options)
+        settings = settings or RegistrySettings()
         self.data_dir = data_dir
-        self.bind = bind
-        self.port = port
+        self.bind, self.port = listen
         self._stop_question = StopQuestion(self._serves, self.stop)
         prompt = settings.prompt
         self._prompt = (
@@ -301,22 +297,13 @@ class RegistryServer:
             )
 
     def _console_command(self, words: list[str]) -> None:
-        """Carry out the console's command `words` (see registry.adapter.console_commands)."""
-        word = words[0].lower()
-        if word == "release" and len(words) == 2:
-            self.run_actions(self.core.release(words[1], self._now()))
-        elif word == "revoke" and len(words) == 2:
-            self._say(self.desk.revoke(words[1]))
-        elif word in ("quit", "exit"):
-            self.stop()
-        else:
-            for line in self.console_answer(words):
-                self._say(line)
+        """Carry out the console's command `words` (registry.adapter.console_commands)."""
+        for line in run_command(words, self):
+            self._say(line)
 
-    def console_answer(self, words: list[str]) -> list[str]:
-        """The lines that answer the console's command `words`
-        (registry.adapter.console_commands)."""
-        return answer(words, self.core, self.endpoint, self.desk)
+    def release(self, name: str) -> None:
+        """The console's `release`: forget `name`, so that anyone may take it."""
+        self.run_actions(self.core.release(name, self._now()))
 
     def _prompt_says(self) -> str:
         """The console's prompt: where a line typed there goes (or the question asked)."""

@@ -24,6 +24,7 @@ from registry.core.desk.actions import (
     SessionLine,
     SessionStarted,
 )
+from registry.core.desk.limits import DeskSettings
 from registry.core.desk.queue import DeskQueue
 from wire.desk.messages import (
     DeskEnd,
@@ -68,7 +69,8 @@ class Desk:
             make_id=lambda: f"r-{next(ids)}",
             make_token=lambda: f"token-{next(tokens)}",
             operator_key=KEY,
-            **options,
+            authorised=options.pop("authorised", None),
+            settings=DeskSettings(**options),
         )
         self.now = 0.0
         self.inbox: dict[str, list[DeskMessage]] = defaultdict(list)

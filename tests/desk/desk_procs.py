@@ -143,9 +143,10 @@ class DeskWorld:
         self.server = self._start_server()
 
     def _start_server(self) -> Proc:
-        args = ["-m", "registry.adapter.desk.service", "--port", str(self.port)]
+        args = [str(ROOT / "tests" / "desk" / "standalone_desk.py"), "--port", str(self.port)]
         server = self.start([*args, "--data-dir", str(self.data_dir), *self._extra], "desk")
-        self.port = int(server.expect(r"desk listening on 127\.0\.0\.1:(\d+)").group(1))
+        listening = server.expect(r"desk listening on 127\.0\.0\.1:(\d+); join code ([\d-]+)")
+        self.port, self.code = int(listening.group(1)), listening.group(2)
         return server
 
     def crash_and_restart(self) -> None:
@@ -158,6 +159,11 @@ class DeskWorld:
         """Start the desk again (after `self.server.kill()`) on the same port and data
         directory."""
         self.server = self._start_server()
+
+    def chatapp(self, *args: str, trusting: bool = False) -> list[str]:
+        """`ChatApp <args>`; `trusting` this desk's key alone (as an operator must, to send
+        the operator key without a terminal, and anyone on a terminal, not to be asked)."""
+        return [str(ROOT / "ChatApp.py"), *args, *(["--registry-key", self.code] * trusting)]
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -179,7 +185,7 @@ class DeskWorld:
         """`ChatApp -d` typing `name`, `phone`, `topic` (None: none, a kept place is taken
         back) and `more`. Each person has a state directory of their own, as people on
         computers of their own do (one client runs per directory), kept across restarts."""
-        args = ["-m", "peer.adapter.desk.client", "127.0.0.1", str(self.port)]
+        args = self.chatapp("-d", "127.0.0.1", str(self.port))
         proc = self.start(args, name, CHATAPP_DATA_DIR=str(self.tmp / "state" / name))
         lines = [name, phone] + ([str(topic)] if topic is not None else []) + list(more)
         proc.send(*lines)
@@ -188,7 +194,7 @@ class DeskWorld:
     def operator(self, name: str, port: int | None = None) -> Proc:
         """An operator serving every topic (at `port`, the desk's unless given): its input
         is a pipe, so it takes nobody until it says `.serve` (docs/DESK.md)."""
-        args = ["-m", "peer.adapter.desk.operator", name, "127.0.0.1", str(port or self.port)]
+        args = self.chatapp("-o", name, "127.0.0.1", str(port or self.port), trusting=True)
         proc = self.start(args, name)
         proc.send(".serve all")
         return proc

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import select
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from standalone_desk import accept_secure
 
 from registry.adapter.desk.frames import READ_CHUNK
 from registry.adapter.desk.service import DeskService
-from registry.adapter.desk.standalone import accept_secure
+from registry.core.desk.limits import DeskSettings
 from secure.noise import public_bytes
 from secure.stream import SecureStream
 from wire.desk.messages import DeskJoin
@@ -100,7 +103,8 @@ def run(tmp_path: Path, scenario: Scenario, **options: object) -> list[str]:
     logs: list[str] = []
 
     async def main() -> None:
-        desk = DeskService(tmp_path, logs.append, **options)  # type: ignore[arg-type]
+        clock: Any = options.pop("clock", time.monotonic)
+        desk = DeskService(tmp_path, logs.append, DeskSettings(**options), clock=clock)
         await desk.start()
         desk_sides: dict[int, int] = {}
 

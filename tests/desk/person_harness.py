@@ -4,6 +4,7 @@ through the form, queued, or taking a place back, and what its actions show and 
 from __future__ import annotations
 
 from peer.core.desk.actions import Action, FindPlace, KeptPlace, Send, Show
+from peer.core.desk.link import ClientSettings
 from peer.core.desk.person import PersonCore
 from wire.desk.messages import EST_TYPICAL, DeskQueued, WaitEstimate
 from wire.reliable import IdMaker
@@ -20,7 +21,9 @@ def sent(actions: list[Action]) -> list[object]:
 
 
 def person() -> PersonCore:
-    return PersonCore("127.0.0.1", 4000, IdMaker("p"), retry=(0.5, 4.0), leave_timeout=2.0)
+    return PersonCore(
+        ("127.0.0.1", 4000), IdMaker("p"), ClientSettings(retry=(0.5, 4.0), leave_timeout=2.0)
+    )
 
 
 def through_form(core: PersonCore, topic: str = "5", kept: KeptPlace | None = None) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from peer.core.desk.actions import (
     ANSWER_TIMEOUT,
     Action,
@@ -15,6 +13,7 @@ from peer.core.desk.actions import (
     Show,
 )
 from peer.core.desk.duty import OperatorCore
+from peer.core.desk.link import ClientSettings
 from wire.desk.messages import (
     DeskEnd,
     DeskEnded,
@@ -45,9 +44,8 @@ def sent(actions: list[Action]) -> list[object]:
 
 
 def operator(name: str = "ann", *, prompt: bool = False) -> OperatorCore:
-    return OperatorCore(
-        name, "127.0.0.1", 4000, "key", IdMaker("o"), leave_timeout=2.0, prompt=prompt
-    )
+    settings = ClientSettings(leave_timeout=2.0, prompt=prompt)
+    return OperatorCore(name, ("127.0.0.1", 4000), "key", IdMaker("o"), settings)
 
 
 def lines(actions: list[Action]) -> list[tuple[str, str]]:
@@ -324,7 +322,9 @@ def test_a_line_too_long_is_put_back_in_the_prompt_or_quoted() -> None:
 
 def piped() -> OperatorCore:
     """An operator whose input is a pipe or a file (`ChatApp -o ... < script`)."""
-    core = OperatorCore("ann", "127.0.0.1", 4000, "key", IdMaker("o"), serve_when_asked=True)
+    core = OperatorCore(
+        "ann", ("127.0.0.1", 4000), "key", IdMaker("o"), ClientSettings(serve_when_asked=True)
+    )
     core.start(0.0)
     return core
 
@@ -447,15 +447,3 @@ def test_an_operator_reconnecting_to_a_silent_desk_tries_again() -> None:
     out = core.tick(20.6 + ANSWER_TIMEOUT)
     assert Exit(1) not in out and core.next_wake() is not None
     assert core.tick(core.next_wake() or 0.0) == [Connect()]
-
-
-def test_an_option_the_operator_client_does_not_know_is_refused() -> None:
-    with pytest.raises(TypeError, match="serve_when_askd"):
-        OperatorCore(
-            "ann",
-            "127.0.0.1",
-            4000,
-            "key",
-            IdMaker("o"),
-            serve_when_askd=True,  # type: ignore[call-arg]
-        )

@@ -1,6 +1,6 @@
 """The help desk end to end, with real processes on loopback: a standalone desk
-(`python -m registry.adapter.desk.service`), people (`python -m peer.adapter.desk.client`) and an
-operator (`python -m peer.adapter.desk.operator`), all in line mode through pipes."""
+(tests/desk/standalone_desk.py), people (`ChatApp -d`) and an operator (`ChatApp -o`), all in
+line mode through pipes."""
 
 from __future__ import annotations
 
@@ -246,7 +246,7 @@ def test_no_desk_to_reach_is_said_before_the_form(tmp_path: Path) -> None:
     port = desk.port
     desk.server.stop()
     try:
-        person = desk.start(["-m", "peer.adapter.desk.client", "127.0.0.1", str(port)], "Alice")
+        person = desk.start(desk.chatapp("-d", "127.0.0.1", str(port)), "Alice")
         person.expect(rf"Cannot reach the help desk at 127\.0\.0\.1:{port}")  # nothing typed
         person.expect(r"Start ChatApp -d again once the help desk is running")
         person.expect(r"!!! If you are in danger")
@@ -260,9 +260,7 @@ def test_a_dropped_connection_reconnects_by_itself_and_keeps_the_place(
 ) -> None:
     proxy = CuttableProxy(world.port)
     try:
-        alice = world.start(
-            ["-m", "peer.adapter.desk.client", "127.0.0.1", str(proxy.port)], "Alice"
-        )
+        alice = world.start(world.chatapp("-d", "127.0.0.1", str(proxy.port)), "Alice")
         alice.send("Alice", PHONES["Alice"], "2")
         alice.expect(r"number 1 in the queue, you are next")
         bob = world.person("Bob", PHONES["Bob"], 2)
@@ -288,9 +286,7 @@ def test_a_connection_dropped_while_served_reconnects_to_a_place_at_the_front(
     try:
         ann = world.operator("ann")
         ann.expect(r"On duty as ann")
-        alice = world.start(
-            ["-m", "peer.adapter.desk.client", "127.0.0.1", str(proxy.port)], "Alice"
-        )
+        alice = world.start(world.chatapp("-d", "127.0.0.1", str(proxy.port)), "Alice")
         alice.send("Alice", PHONES["Alice"], "2")
         alice.expect(r"It is your turn: you are talking to ann")
         ann.expect(r"Now serving Alice")
@@ -456,7 +452,7 @@ def test_a_piped_operator_takes_nobody_until_its_input_says_serve(world: DeskWor
     alice = world.person("Alice", PHONES["Alice"], 2)
     alice.expect(r"number 1 in the queue, you are next")
     script = world.start(
-        ["-m", "peer.adapter.desk.operator", "ann", "127.0.0.1", str(world.port)], "ann"
+        world.chatapp("-o", "ann", "127.0.0.1", str(world.port), trusting=True), "ann"
     )
     script.send(".room")
     script.expect(r"Your input is not a terminal, so you take nobody until it says")
@@ -479,7 +475,7 @@ def test_one_desk_client_per_data_directory_and_one_operator_per_name(world: Des
     take back the other's place; two operators of one name took turns at the desk. The
     second start is refused with one line naming the first, which goes on."""
     shared = str(world.tmp / "state" / "shared")
-    args = ["-m", "peer.adapter.desk.client", "127.0.0.1", str(world.port)]
+    args = world.chatapp("-d", "127.0.0.1", str(world.port))
     first = world.start(args, "first", CHATAPP_DATA_DIR=shared)
     first.send("Alice", PHONES["Alice"], "2")
     first.expect(r"number 1 in the queue")

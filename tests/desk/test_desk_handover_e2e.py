@@ -15,7 +15,7 @@ def test_a_piped_reply_after_the_hand_over_and_a_join_reaches_the_person(world: 
     olga = world.operator("olga")
     olga.expect(r"On duty as olga, serving all topics")
     tom = world.start(
-        ["-m", "peer.adapter.desk.client", "127.0.0.1", str(world.port)],
+        world.chatapp("-d", "127.0.0.1", str(world.port)),
         "Tom Baker",
         CHATAPP_DATA_DIR=str(world.tmp / "state" / "tom"),
     )

@@ -172,7 +172,7 @@ def sent(actions: list[Action]) -> list[object]:
 
 
 def operator_on_duty() -> OperatorCore:
-    core = OperatorCore("ann", "127.0.0.1", 4000, "key", IdMaker("o"))
+    core = OperatorCore("ann", ("127.0.0.1", 4000), "key", IdMaker("o"))
     core.start(0.0)
     core.connected(0.0)
     core.received(DeskOnDuty("d", "o-1", "ann", ALL_TOPICS, 0, 0), 0.0)
@@ -181,7 +181,7 @@ def operator_on_duty() -> OperatorCore:
 
 
 def person_waiting() -> PersonCore:
-    core = PersonCore("127.0.0.1", 4000, IdMaker("p"))
+    core = PersonCore(("127.0.0.1", 4000), IdMaker("p"))
     core.start(0.0)
     core.typed("Maria", 0.0)
     core.typed("07700 900606", 0.0)

@@ -8,9 +8,10 @@ import asyncio
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from peer.adapter.desk.runner import DeskRunner
+from peer.adapter.desk.runner import DeskRunner, RunnerSettings
 from peer.adapter.desk.terminal import EndOfInput
 from peer.core.desk.duty import OperatorCore
+from peer.core.desk.link import ClientSettings
 from secure.noise import public_bytes
 from secure.stream import SecureStream
 from wire.desk.messages import DeskEnded, DeskLeave, DeskOnDuty, DeskOperator, DeskRefused
@@ -107,14 +108,13 @@ def test_an_operator_refused_as_already_on_duty_while_reconnecting_tries_again()
         server, received = await _scripted_desk(["duty", "refused", "refused", "stay"])
         port = server.sockets[0].getsockname()[1]
         term = FakeScreen()
-        core = OperatorCore("ann", "127.0.0.1", port, "key", IdMaker("t"), retry=(0.01, 0.02))
+        settings = ClientSettings(retry=(0.01, 0.02))
+        core = OperatorCore("ann", ("127.0.0.1", port), "key", IdMaker("t"), settings)
         runner = DeskRunner(
             core,
-            client="operator client",
-            tty=False,
-            colour=False,
-            screen=term,
-            registry_key=public_bytes(DESK_KEY),
+            RunnerSettings(
+                client="operator client", screen=term, registry_key=public_bytes(DESK_KEY)
+            ),
         )
         run = asyncio.create_task(runner.run())
         await asyncio.wait_for(term.until("On duty as ann", times=2), 5)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from person_harness import (
     alerts,
     alerts_of,
@@ -25,6 +24,7 @@ from peer.core.desk.actions import (
     PutTyped,
     Show,
 )
+from peer.core.desk.link import ClientSettings
 from peer.core.desk.person import REFRESH, PersonCore
 from peer.core.desk.person_session import CRISIS_NOTICE_WAIT
 from wire.desk.messages import (
@@ -121,7 +121,7 @@ def test_a_line_too_long_is_put_back_in_the_prompt_or_quoted() -> None:
         f"[Not sent: the line has {len(long)} characters, and at most 2000 go in one. It "
         "began: I have been trying very very very very very very very very v...]"
     ]
-    on_terminal = PersonCore("127.0.0.1", 4000, IdMaker("p"), prompt=True)
+    on_terminal = PersonCore(("127.0.0.1", 4000), IdMaker("p"), ClientSettings(prompt=True))
     through_form(on_terminal)
     on_terminal.connected(0.0)
     on_terminal.received(queued(), 0.0)
@@ -318,8 +318,3 @@ def test_the_desks_own_crisis_notice_is_shown_unless_it_is_the_one_just_shown() 
     assert shown(same) == []
     local = core.received(DeskCrisis("d", "Call 112 or the Samaritans: 116 123"), 1.2)
     assert shown(local) == ["!!! Call 112 or the Samaritans: 116 123"]
-
-
-def test_an_option_the_client_does_not_know_is_refused() -> None:
-    with pytest.raises(TypeError, match="promt"):
-        PersonCore("127.0.0.1", 4000, IdMaker("p"), promt=True)  # type: ignore[call-arg]

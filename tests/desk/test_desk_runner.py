@@ -6,10 +6,15 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
-
 from peer.adapter.desk.held_place import HeldPlace
-from peer.adapter.desk.runner import Connected, DeskRunner, Lost, NotConnected, Received
+from peer.adapter.desk.runner import (
+    Connected,
+    DeskRunner,
+    Lost,
+    NotConnected,
+    Received,
+    RunnerSettings,
+)
 from peer.adapter.desk.terminal import Typed
 from peer.core.desk.actions import (
     Action,
@@ -22,8 +27,7 @@ from peer.core.desk.actions import (
     PutTyped,
     Show,
 )
-from peer.core.desk.link import DeskLink
-from peer.core.desk.person import PersonCore
+from peer.core.desk.link import ClientSettings, DeskLink
 from wire.desk.messages import DeskNotice
 from wire.messages import Ack
 from wire.reliable import IdMaker
@@ -60,7 +64,7 @@ class Recorder:
     `answers`."""
 
     def __init__(self) -> None:
-        self.link = DeskLink("127.0.0.1", 4000, IdMaker("r"), {})
+        self.link = DeskLink(("127.0.0.1", 4000), IdMaker("r"), ClientSettings())
         self.heard: list[tuple[str, object]] = []
         self.answers: list[Action] = []
 
@@ -112,7 +116,7 @@ class Writer:
 
 
 def runner(core: Recorder, places: Path | None = None) -> DeskRunner:
-    return DeskRunner(core, client="test", tty=False, colour=False, places=places, screen=Screen())
+    return DeskRunner(core, RunnerSettings(client="test", places=places, screen=Screen()))
 
 
 def test_events_of_an_older_connection_never_reach_the_core() -> None:
@@ -177,9 +181,3 @@ def test_a_held_line_is_put_back_where_it_is_typed() -> None:
     assert isinstance(screen, Screen)
     run.carry_out([PutTyped("thanks, bye")])
     assert screen.typed == "thanks, bye"
-
-
-def test_an_option_the_runner_does_not_know_is_refused() -> None:
-    core = PersonCore("127.0.0.1", 4000, IdMaker("p"))
-    with pytest.raises(TypeError, match="place"):
-        DeskRunner(core, client="test", tty=False, colour=False, place=None)  # type: ignore[call-arg]

@@ -23,11 +23,11 @@ def pty_env(world: DeskWorld) -> dict[str, str]:
     return env
 
 
-def on_a_terminal(env: dict[str, str], *args: str) -> pexpect.spawn:
-    """`python -m <args>` on a pty of 40 rows of 200 columns, from the repository."""
+def on_a_terminal(env: dict[str, str], args: list[str]) -> pexpect.spawn:
+    """`python <args>` on a pty of 40 rows of 200 columns, from the repository."""
     return pexpect.spawn(
         sys.executable,
-        ["-m", *args],
+        args,
         cwd=str(ROOT),
         env=env,
         encoding="utf-8",
@@ -38,7 +38,9 @@ def on_a_terminal(env: dict[str, str], *args: str) -> pexpect.spawn:
 
 def person_on_a_terminal(world: DeskWorld) -> pexpect.spawn:
     """`ChatApp -d` against `world`'s desk, on a terminal."""
-    return on_a_terminal(pty_env(world), "peer.adapter.desk.client", "127.0.0.1", str(world.port))
+    return on_a_terminal(
+        pty_env(world), world.chatapp("-d", "127.0.0.1", str(world.port), trusting=True)
+    )
 
 
 def test_person_and_operator_on_a_terminal(tmp_path: Path) -> None:
@@ -47,8 +49,8 @@ def test_person_and_operator_on_a_terminal(tmp_path: Path) -> None:
     env.pop("NO_COLOR", None)
     key = env.pop("CHATAPP_DESK_KEY")  # on a terminal the operator is asked for it
     port = str(world.port)
-    op = on_a_terminal(env, "peer.adapter.desk.operator", "ann", "127.0.0.1", port)
-    person = on_a_terminal(env, "peer.adapter.desk.client", "127.0.0.1", port)
+    op = on_a_terminal(env, world.chatapp("-o", "ann", "127.0.0.1", port, trusting=True))
+    person = on_a_terminal(env, world.chatapp("-d", "127.0.0.1", port, trusting=True))
     try:
         op.expect("Operator key: ")
         op.sendline(key)
@@ -128,7 +130,7 @@ def test_the_registry_console_serves_unless_started_with_no_desk_console(
     )
     try:
         registry.expect("need the key in")
-        person = world.start(["-m", "peer.adapter.desk.client", "127.0.0.1", port], "Alice")
+        person = world.start([str(ROOT / "ChatApp.py"), "-d", "127.0.0.1", port], "Alice")
         person.send("Alice", "+44 7700 900123", "2")
         if serves:
             registry.expect("This console is the help desk.s operator admin")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from peer.adapter.node import PeerNode
+from peer.adapter.startup import PeerSettings
 from peer.core.actions import Print
 from peer.core.sealed_mail import NOT_SEALED
 from wire.keys import key_text
@@ -70,11 +71,8 @@ def started_node(tmp_path: Path, events: list[object], *, slow: bool = False) ->
     node = PeerNode(
         name="alice",
         server=SERVER,
-        port=6001,
-        bind="127.0.0.1",
         data_dir=tmp_path,
-        keepalive=10.0,
-        password="",
+        settings=PeerSettings(port=6001, bind="127.0.0.1"),
         console=console,
     )
 

@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from peer.adapter.node import PeerNode
+from peer.adapter.startup import PeerSettings
 from peer.core.actions import Print
 from secure.keys import public_of
 from wire.keys import key_text
@@ -104,11 +105,8 @@ def retried_node(
     node = PeerNode(
         name="alice",
         server=server,
-        port=0,
-        bind="127.0.0.1",
         data_dir=tmp_path,
-        keepalive=10.0,
-        password="",
+        settings=PeerSettings(port=0, bind="127.0.0.1"),
         console=console,
     )
     node.core.trust.registry = public_of(X25519PrivateKey.generate())  # as pinned

@@ -1,5 +1,5 @@
 """Every command of the registry console has its handler and its place in `help`: each
-word the console takes as its own (registry.adapter.console.CONSOLE_COMMANDS) is carried out, and
+word the console takes as its own (registry.adapter.console_commands.COMMANDS) is carried out, and
 `help` shows each."""
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.adapter.console import CONSOLE_COMMANDS
-from registry.adapter.console_commands import HELP, LOG_COMMAND
+from registry.adapter.console_commands import COMMANDS, HELP, LOG_COMMAND
 from registry.adapter.server import RegistryServer
 
 pytestmark = pytest.mark.timeout(10)
@@ -24,18 +23,18 @@ UNSHOWN = {"help", "exit"}
 
 
 def test_help_shows_every_console_command() -> None:
-    assert CONSOLE_COMMANDS - UNSHOWN <= SHOWN
+    assert set(COMMANDS) - UNSHOWN <= SHOWN
     # and the rest it shows are the console's own `.log` and the help desk's `.help`
-    others = SHOWN - CONSOLE_COMMANDS
+    others = SHOWN - set(COMMANDS)
     assert others == {LOG_COMMAND, ".help"}
 
 
-@pytest.mark.parametrize("word", sorted(CONSOLE_COMMANDS))
+@pytest.mark.parametrize("word", sorted(set(COMMANDS)))
 def test_every_console_command_is_carried_out(word: str, tmp_path: Path) -> None:
     printed: list[str] = []
 
     async def typed() -> bool:
-        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=printed.append)
+        server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=printed.append)
         server.console_line(f"{word}\n")
         try:  # a command that stops the registry: it stops at once
             await asyncio.wait_for(server.serve_forever(), 0.01)
@@ -54,7 +53,7 @@ def test_desk_shows_the_waiting_room_and_takes_nothing_more(tmp_path: Path) -> N
     printed: list[str] = []
 
     async def typed() -> None:
-        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=printed.append)
+        server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=printed.append)
         server.console_line("desk\n")
         server.console_line("desk now\n")
         await asyncio.sleep(0)

@@ -15,7 +15,8 @@ from typing import TextIO
 
 import pytest
 
-from registry.adapter.console import LineSplitter, is_registry_command, typed_ahead
+from registry.adapter.console import LineSplitter, typed_ahead
+from registry.adapter.console_commands import is_registry_command
 from registry.adapter.server import RegistryServer
 
 pytestmark = pytest.mark.timeout(10)
@@ -97,7 +98,7 @@ def test_a_line_typed_ahead_in_the_shell_is_carried_out_when_the_registry_is_rea
             if "refusals and failed checks" in line:  # the last line of stats
                 answered.set()
 
-        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=out)
+        server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=out)
         await server.start()
         typed_while_the_shell_was_raw(typist, stdin.fileno(), b"release alice\rrooms\r")
         server.read_console(stdin)
@@ -127,7 +128,7 @@ def test_a_desk_command_on_a_console_off_the_desk_is_answered(tmp_path: Path) ->
     printed: list[str] = []
 
     async def scenario() -> None:
-        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=printed.append)
+        server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=printed.append)
         await server.start()
         server.console_line(".room")
         await server.close()

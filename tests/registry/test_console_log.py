@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from registry.adapter.server import RegistryServer
+from registry.adapter.settings import RegistrySettings
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -21,10 +22,9 @@ def console(tmp_path: Path, *, log_on_screen: bool, lines: list[str]) -> list[st
     async def scenario() -> None:
         server = RegistryServer(
             data_dir=tmp_path,
-            bind="127.0.0.1",
-            port=0,
+            listen=("127.0.0.1", 0),
             out=printed.append,
-            log_on_screen=log_on_screen,
+            settings=RegistrySettings(log_on_screen=log_on_screen),
         )
         await server.start()
         printed.clear()

@@ -50,7 +50,7 @@ class Desk:
 
     def person(self, name: str, phone: str = "+44 7700 900123") -> Proc:
         """`ChatApp -d` for `name`, through the form (topic 5: no description asked)."""
-        args = ["-m", "peer.adapter.desk.client", "127.0.0.1", self.port]
+        args = [str(ROOT / "ChatApp.py"), "-d", "127.0.0.1", self.port]
         env = self.env | {"CHATAPP_DATA_DIR": str(self.tmp / "people" / name)}
         person = Proc(args, env, name)
         self.people.append(person)

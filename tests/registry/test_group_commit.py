@@ -87,7 +87,7 @@ async def commits_made(server: RegistryServer) -> None:
 def _server(
     tmp_path: Path, sent: list[object], out: Callable[[str], None] = lambda line: None
 ) -> RegistryServer:
-    server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=out)
+    server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=out)
     server.endpoint.send = lambda addr, message, *key, **kw: sent.append(message)  # type: ignore[method-assign]
     return server
 
@@ -232,7 +232,7 @@ def test_what_waited_for_a_commit_leaves_packed_one_datagram_per_peer(tmp_path: 
     datagrams: list[tuple[list[object], tuple[str, int]]] = []
 
     async def scenario() -> None:
-        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lambda line: None)
+        server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=lambda line: None)
         server.endpoint.on_sent = lambda data, addr: datagrams.append(
             (list(decode_datagram_batch(data)), addr)
         )

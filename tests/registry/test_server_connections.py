@@ -30,7 +30,7 @@ def test_a_desk_frame_that_trickles_in_after_the_first_message_is_cut_off(
     printed: list[str] = []
 
     async def scenario() -> None:
-        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=printed.append)
+        server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=printed.append)
         host, port = await server.start()
         key = server.endpoint.channel.public
         waiting = Client(*await asyncio.open_connection(host, port), key=key)

@@ -21,7 +21,7 @@ def test_registry_commands_with_a_slash_reach_the_registry_while_serving(
     printed: list[str] = []
 
     async def scenario() -> None:
-        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=printed.append)
+        server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=printed.append)
         host, port = await server.start()
         server.desk.console.set_output(printed.append)
         reader, writer = await asyncio.open_connection(host, port)
@@ -60,7 +60,7 @@ def test_outside_a_session_both_spellings_work(tmp_path: Path) -> None:
     printed: list[str] = []
 
     async def scenario() -> None:
-        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=printed.append)
+        server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=printed.append)
         await server.start()
         server.console_line("rooms\n")
         assert printed[-1] == "  no rooms"
@@ -77,7 +77,7 @@ def test_release_without_a_name_gives_its_usage(tmp_path: Path) -> None:
     printed: list[str] = []
 
     async def scenario() -> None:
-        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=printed.append)
+        server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=printed.append)
         await server.start()
         for typed in ("release\n", "/release\n", "release a b\n"):
             server.console_line(typed)
@@ -91,7 +91,7 @@ def test_a_command_that_takes_nothing_says_so_when_given_more(tmp_path: Path) ->
     printed: list[str] = []
 
     async def scenario() -> None:
-        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=printed.append)
+        server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=printed.append)
         await server.start()
         for typed in ("who alice", "/rooms all", "stats now", "HELP me"):
             server.console_line(typed + "\n")

@@ -10,6 +10,7 @@ import pytest
 from secure_peer import SecurePeer
 
 from registry.adapter.server import RegistryServer
+from registry.adapter.settings import RegistrySettings
 from registry.adapter.storage import Storage
 from registry.core.table import Record, Table
 from wire.desk.messages import DeskJoin
@@ -55,7 +56,7 @@ class Console:
 
 
 async def _serve(tmp_path: Path, console: Console) -> tuple[RegistryServer, Addr]:
-    server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=console.add)
+    server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=console.add)
     addr = await server.start()
     # every datagram the registry sends, as it leaves (the test's peers use UDP only)
     server.endpoint.on_sent = lambda data, to: console.add(f"sent {data.decode()}")
@@ -111,7 +112,7 @@ def test_the_first_line_counts_in_words_that_agree(tmp_path: Path) -> None:
     Storage(tmp_path).save_table(table)
 
     async def scenario() -> None:
-        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lines.append)
+        server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=lines.append)
         await server.start()
         await server.close()
 
@@ -123,7 +124,7 @@ def test_log_lines_keep_their_order_and_are_written_by_close(tmp_path: Path) -> 
     lines: list[str] = []
 
     async def scenario() -> None:
-        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lines.append)
+        server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=lines.append)
         server.log("first")
         server.log("second")
         assert lines == []  # written at the end of the pass
@@ -153,7 +154,7 @@ def test_an_unusable_operator_key_file_closes_the_desk_not_the_registry(
 
     async def scenario() -> None:
         lines: list[str] = []
-        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lines.append)
+        server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=lines.append)
         await server.start()
         said = [line for line in lines if "operator key file" in line]
         assert said == [
@@ -204,7 +205,10 @@ def test_the_console_operator_reads_a_join_logged_before_serving_it(tmp_path: Pa
     async def scenario() -> None:
         console = Console()
         server = RegistryServer(
-            data_dir=tmp_path, bind="127.0.0.1", port=0, out=console.add, console_operator=True
+            data_dir=tmp_path,
+            listen=("127.0.0.1", 0),
+            out=console.add,
+            settings=RegistrySettings(console_operator=True),
         )
         _, port = await server.start()
         with _peer(server) as dan:

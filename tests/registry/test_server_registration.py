@@ -23,7 +23,7 @@ def test_a_big_tables_registration_is_welcomed_by_datagram_and_the_table_comes_b
     tmp_path: Path,
 ) -> None:
     async def scenario() -> None:
-        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lambda _: None)
+        server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=lambda _: None)
         rows = pacing.WELCOME_ROWS + 1
         for i in range(rows):
             record = Record(f"p{i}", "10.0.0.1", 7000 + i, False, f"{i:032x}")

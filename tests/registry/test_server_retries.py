@@ -24,7 +24,7 @@ def test_a_relay_to_a_silent_member_is_sent_again_after_the_retry_timeout(
     tmp_path: Path,
 ) -> None:
     async def scenario() -> None:
-        server = RegistryServer(data_dir=tmp_path, bind="127.0.0.1", port=0, out=lambda _: None)
+        server = RegistryServer(data_dir=tmp_path, listen=("127.0.0.1", 0), out=lambda _: None)
         key = server.endpoint.channel.public
         sender, member = SecurePeer(key), SecurePeer(key)
         for name, peer in (("ann", sender), ("bob", member)):

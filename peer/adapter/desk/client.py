@@ -5,16 +5,15 @@ under the per-user state directory, so that a restarted client takes its place b
 
 from __future__ import annotations
 
-import asyncio
 import os
-import sys
 from pathlib import Path
-from typing import Unpack
 
-from peer.adapter.desk.held_place import PERSON_LOCK, ClientRun, run_locked, state_root
-from peer.adapter.desk.runner import DeskRunner
+from peer.adapter.desk.held_place import ANY_TRUST, PERSON_LOCK, run_locked, state_root
+from peer.adapter.desk.runner import DeskRunner, RunnerSettings
 from peer.adapter.desk.terminal import use_colour
 from peer.adapter.key_contact import ContactRule
+from peer.core.desk.actions import Addr
+from peer.core.desk.link import ClientSettings
 from peer.core.desk.person import PersonCore
 from wire.reliable import IdMaker
 
@@ -27,39 +26,31 @@ BUSY = (
 
 
 async def run_desk_client(
-    server_ip: str,
-    server_port: int,
+    desk: Addr,
     *,
     stdin_is_tty: bool,
     state_dir: Path | None = None,
-    **options: Unpack[ClientRun],
+    trust: ContactRule = ANY_TRUST,
 ) -> int:
-    """Ask the help desk for help; the exit status (0 after leaving or a finished session,
-    1 when the desk could not be reached, refused, was lost while serving, no valid topic
-    was chosen, or another client runs with the same `state_dir`). Never raises."""
+    """Ask the help desk at `desk` (ip, port) for help, first contact with its registry as
+    `trust` says; the exit status (0 after leaving or a finished session, 1 when the desk
+    could not be reached, refused, was lost while serving, no valid topic was chosen, or
+    another client runs with the same `state_dir`). Never raises."""
     root = state_dir or state_root()
 
     async def run(key: bytes | None) -> int:
-        core = PersonCore(server_ip, server_port, IdMaker(os.urandom(4).hex()), prompt=stdin_is_tty)
-        colour = use_colour(options.get("colour"))
+        core = PersonCore(desk, IdMaker(os.urandom(4).hex()), ClientSettings(prompt=stdin_is_tty))
         runner = DeskRunner(
-            core, client="help desk client", tty=stdin_is_tty, colour=colour, places=root,
-            keys=root, registry_key=key,
-        )  # fmt: skip
+            core,
+            RunnerSettings(
+                client="help desk client",
+                tty=stdin_is_tty,
+                colour=use_colour(),
+                places=root,
+                keys=root,
+                registry_key=key,
+            ),
+        )
         return await runner.run()
 
-    where, trust = (server_ip, server_port), options.get("trust", ContactRule())
-    return await run_locked(root, PERSON_LOCK, BUSY, where, trust, run)
-
-
-if __name__ == "__main__":
-    if len(sys.argv) != 3 or not sys.argv[2].isdigit():
-        print(
-            "usage: python -m peer.adapter.desk.client <server-ip> <server-port>", file=sys.stderr
-        )
-        sys.exit(2)
-    tty = sys.stdin.isatty()
-    try:
-        sys.exit(asyncio.run(run_desk_client(sys.argv[1], int(sys.argv[2]), stdin_is_tty=tty)))
-    except KeyboardInterrupt:
-        sys.exit(130)
+    return await run_locked(root, PERSON_LOCK, BUSY, desk, trust, run)

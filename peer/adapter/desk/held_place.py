@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypedDict
+from typing import Annotated
 
 import msgspec
 from msgspec import Meta, Struct
@@ -141,13 +141,8 @@ def hold_client_lock(root: Path, lock: str) -> int | None:
         return None
 
 
-class ClientRun(TypedDict, total=False):
-    """How a desk client (`ChatApp -d`, `ChatApp -o`) runs: `colour` (None: as the terminal
-    says); `trust`, how first contact with the registry goes (by default, a script's: the
-    first key)."""
-
-    colour: bool | None
-    trust: ContactRule
+#: How a desk client's first contact with the registry goes when nothing is said of it.
+ANY_TRUST = ContactRule()
 
 
 async def run_locked(  # noqa: PLR0913 (where, which lock, what it says, whom, how, what)

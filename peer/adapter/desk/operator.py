@@ -5,21 +5,20 @@ the operator key and starts the run.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import getpass
 import os
-import sys
 from pathlib import Path
-from typing import Unpack
 
 from disk.files import default_dir
 from disk.operator_key import key_path, read_key
-from peer.adapter.desk.held_place import ClientRun, operator_lock, run_locked, state_root
-from peer.adapter.desk.runner import DeskRunner
+from peer.adapter.desk.held_place import ANY_TRUST, operator_lock, run_locked, state_root
+from peer.adapter.desk.runner import DeskRunner, RunnerSettings
 from peer.adapter.desk.terminal import use_colour
 from peer.adapter.key_contact import ContactRule
+from peer.core.desk.actions import Addr
 from peer.core.desk.duty import OperatorCore
+from peer.core.desk.link import ClientSettings
 from secure.keys import Pins
 from wire.names import name_key
 from wire.refusals import RefusalCode
@@ -86,52 +85,35 @@ BUSY = (
 
 async def run_operator(
     name: str,
-    server_ip: str,
-    server_port: int,
+    desk: Addr,
     *,
     key: str,
     stdin_is_tty: bool,
-    **options: Unpack[ClientRun],
+    trust: ContactRule = ANY_TRUST,
 ) -> int:
-    """Serve at the help desk as `name`, with the operator `key`; the exit status (0 after
-    going off duty, 1 when the desk could not be reached, refused, was lost before going on
-    duty, or an operator client for `name` runs with the same data directory). Never
-    raises."""
+    """Serve at the help desk at `desk` (ip, port) as `name`, with the operator `key`, first
+    contact with its registry as `trust` says; the exit status (0 after going off duty, 1
+    when the desk could not be reached, refused, was lost before going on duty, or an
+    operator client for `name` runs with the same data directory). Never raises."""
     root = state_root()
 
     async def run(registry_key: bytes | None) -> int:
-        core = OperatorCore(
-            name, server_ip, server_port, key, IdMaker(os.urandom(4).hex()), prompt=stdin_is_tty,
-            serve_when_asked=not stdin_is_tty,  # see OperatorLines.early_topics
-        )  # fmt: skip
-        colour = use_colour(options.get("colour"))
+        # serve_when_asked: see OperatorLines.early_topics
+        settings = ClientSettings(prompt=stdin_is_tty, serve_when_asked=not stdin_is_tty)
+        core = OperatorCore(name, desk, key, IdMaker(os.urandom(4).hex()), settings)
         runner = DeskRunner(
-            core, client="operator client", tty=stdin_is_tty, colour=colour, keys=root,
-            registry_key=registry_key,
-        )  # fmt: skip
+            core,
+            RunnerSettings(
+                client="operator client",
+                tty=stdin_is_tty,
+                colour=use_colour(),
+                keys=root,
+                registry_key=registry_key,
+            ),
+        )
         code = await runner.run()
         _remember_authorised(root, key, core, runner)
         return code
 
     busy = BUSY.replace("{name}", name.replace("{", "{{").replace("}", "}}"))
-    where, trust = (server_ip, server_port), options.get("trust", ContactRule())
-    return await run_locked(root, operator_lock(name), busy, where, trust, run)
-
-
-if __name__ == "__main__":
-    if len(sys.argv) != 4 or not sys.argv[3].isdigit():
-        print(
-            "usage: python -m peer.adapter.desk.operator <name> <server-ip> <server-port>",
-            file=sys.stderr,
-        )
-        sys.exit(2)
-    tty = sys.stdin.isatty()
-    key = find_operator_key(tty)
-    if key is None:
-        print(f"python -m peer.adapter.desk.operator: {NO_KEY}", file=sys.stderr)
-        sys.exit(2)
-    name, ip, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    try:
-        sys.exit(asyncio.run(run_operator(name, ip, port, key=key, stdin_is_tty=tty)))
-    except KeyboardInterrupt:
-        sys.exit(130)
+    return await run_locked(root, operator_lock(name), busy, desk, trust, run)

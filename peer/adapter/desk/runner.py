@@ -10,7 +10,7 @@ import contextlib
 import time
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from msgspec import Struct
@@ -41,7 +41,6 @@ from secure.stream import SecureStream
 from wire.desk.messages import DeskMessage
 from wire.errors import DecodeError, OtherVersion
 from wire.messages import Message
-from wire.options import check_options
 
 #: Seconds to wait for the desk to accept a TCP connection.
 CONNECT_TIMEOUT = 5.0
@@ -87,45 +86,37 @@ class Unreachable(Struct, frozen=True):
 Event = Typed | EndOfInput | Received | Lost | Connected | NotConnected | Unreachable
 
 
-class RunnerOptions(TypedDict, total=False):
-    """Where a runner keeps and finds things, each None by default: `places`, the directory
-    of held-place files (the person's client; the operator's keeps none); `screen`, what
-    stands in for the terminal (tests put what is typed on `events`); `keys`, the directory
-    of our key pair and of the registry's pinned key (None: a key of this run's, and the
-    registry's key asked at each connection); `registry_key`, the registry's key, when
-    known (then not asked for)."""
+class RunnerSettings(Struct, frozen=True, kw_only=True):
+    """How a runner runs: `client` names the program in the line shown should it fail;
+    `tty`, whether standard input is a terminal; `colour`, whether what is shown is
+    coloured; `places`, the directory of held-place files (the person's client; the
+    operator's keeps none); `screen`, what stands in for the terminal (tests put what is
+    typed on `events`); `keys`, the directory of our key pair and of the registry's pinned
+    key (None: a key of this run's, and the registry's key asked at each connection);
+    `registry_key`, the registry's key, when known (then not asked for)."""
 
-    places: Path | None
-    screen: Screen | None
-    keys: Path | None
-    registry_key: bytes | None
+    client: str
+    tty: bool = False
+    colour: bool = False
+    places: Path | None = None
+    screen: Screen | None = None
+    keys: Path | None = None
+    registry_key: bytes | None = None
 
 
 class DeskRunner:
-    """Runs one core until it exits. `client` names the program in the line shown should it
-    fail; `places` is the directory of held-place files (the person's client; the
-    operator's keeps none)."""
+    """Runs one core until it exits."""
 
-    def __init__(
-        self,
-        core: DeskClient,
-        *,
-        client: str,
-        tty: bool,
-        colour: bool,
-        **options: Unpack[RunnerOptions],
-    ) -> None:
-        """`tty`: whether standard input is a terminal; `colour`: whether what is shown is
-        coloured; `options`: see RunnerOptions."""
-        check_options("DeskRunner", options, RunnerOptions)
-        places, keys = options.get("places"), options.get("keys")
+    def __init__(self, core: DeskClient, settings: RunnerSettings) -> None:
+        """A runner of `core` with `settings`."""
+        keys = settings.keys
         self.core = core
-        self._client = client
+        self._client = settings.client
         self.events: asyncio.Queue[Event] = asyncio.Queue()
-        self.term: Screen = options.get("screen") or Terminal(
-            self.events.put_nowait, tty=tty, colour=colour
+        self.term: Screen = settings.screen or Terminal(
+            self.events.put_nowait, tty=settings.tty, colour=settings.colour
         )
-        self._places = places
+        self._places = settings.places
         self._place: HeldPlace | None = None
         self._gen = 0  # the number of the current connection
         self._writer: asyncio.StreamWriter | None = None
@@ -133,7 +124,7 @@ class DeskRunner:
         self._keys = keys
         self._static = load_or_make_key(keys)[0] if keys is not None else None
         self._pins = Pins(keys) if keys is not None else None
-        self._registry = options.get("registry_key")  # its key, once known
+        self._registry = settings.registry_key  # its key, once known
         self._tasks: set[asyncio.Task[None]] = set()
         self._code: int | None = None
 

@@ -7,10 +7,9 @@ hands it to its parts: what the operator types (`duty_lines`), what the desk say
 
 from __future__ import annotations
 
-from typing import Unpack
-
 from peer.core.desk.actions import (
     Action,
+    Addr,
     Connect,
     Emit,
     Exit,
@@ -21,8 +20,8 @@ from peer.core.desk.actions import (
 )
 from peer.core.desk.duty_desk import DeskSays, cut_short, show
 from peer.core.desk.duty_lines import OperatorLines
-from peer.core.desk.duty_state import IDLE_PROMPT, OperatorOptions, OperatorState
-from peer.core.desk.link import DeskLink
+from peer.core.desk.duty_state import IDLE_PROMPT, OperatorState
+from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink
 from wire.desk.messages import (
     DeskEnded,
     DeskMessage,
@@ -32,7 +31,6 @@ from wire.desk.messages import (
     DeskRegistries,
 )
 from wire.names import name_problem
-from wire.options import check_options
 from wire.reliable import IdMaker
 from wire.shown_text import clean
 from wire.version import WIRE_VERSION
@@ -47,18 +45,16 @@ class OperatorCore:
     def __init__(
         self,
         name: str,
-        ip: str,
-        port: int,
+        desk: Addr,
         key: str,
         new_id: IdMaker,
-        **options: Unpack[OperatorOptions],
+        settings: ClientSettings = DEFAULTS,
     ) -> None:
-        """An operator on duty as `name` at the desk at `ip`:`port`, with the registry's
-        operator `key`, its messages' ids from `new_id`; `options`: see OperatorOptions."""
-        check_options("OperatorCore", options, OperatorOptions)
-        self.link = link = DeskLink(ip, port, new_id, options)
+        """An operator on duty as `name` at the desk at `desk` (ip, port), with the
+        registry's operator `key`, its messages' ids from `new_id`."""
+        self.link = link = DeskLink(desk, new_id, settings)
         #: What the run knows: whether it went on duty, why it was refused, the topics...
-        self.state = s = OperatorState(link, name, key, options)
+        self.state = s = OperatorState(link, name, key, settings)
         self._lines = OperatorLines(s)
         self._desk = DeskSays(s)
 

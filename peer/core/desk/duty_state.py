@@ -5,7 +5,7 @@ object, given to each of its parts (`peer.core.desk.duty_lines`, what the operat
 from __future__ import annotations
 
 from peer.core.desk.actions import Emit, SetPrompt, Show
-from peer.core.desk.link import DeskLink, LinkOptions
+from peer.core.desk.link import ClientSettings, DeskLink
 from wire.desk.messages import DeskServe
 from wire.desk.text import ALL_TOPICS
 from wire.refusals import RefusalCode
@@ -14,26 +14,16 @@ from wire.refusals import RefusalCode
 IDLE_PROMPT = "desk> "
 
 
-class OperatorOptions(LinkOptions, total=False):
-    """How an operator's client runs: those of its link (`LinkOptions`); `prompt` (False),
-    whether lines are typed at a prompt, into which a line held back is put back
-    (`OperatorLines.held_back`); `serve_when_asked` (False), whether it takes nobody until
-    its input says `.serve` (`OperatorLines.early_topics`)."""
-
-    prompt: bool
-    serve_when_asked: bool
-
-
 class OperatorState:
     """The operator's client's data, given to every part of its core."""
 
-    def __init__(self, link: DeskLink, name: str, key: str, options: OperatorOptions) -> None:
+    def __init__(self, link: DeskLink, name: str, key: str, settings: ClientSettings) -> None:
         self.link = link
         link.phase = "connecting"
         self.name = name
         self.key = key
-        self.prompt = options.get("prompt", False)
-        self.serve_when_asked = options.get("serve_when_asked", False)
+        self.prompt = settings.prompt
+        self.serve_when_asked = settings.serve_when_asked
         self.topics: tuple[int, ...] = ALL_TOPICS
         self.on_duty = False  # went on duty in this run (the first DeskOnDuty came)
         self.refused_code: RefusalCode | None = None  # what the desk's last refusal meant

@@ -5,7 +5,7 @@ before the first connection, the waits between attempts, and the wait for a leav
 
 from __future__ import annotations
 
-from typing import TypedDict
+from msgspec import Struct
 
 from peer.core.desk.actions import (
     ANSWER_TIMEOUT,
@@ -29,16 +29,24 @@ from wire.heartbeat import Beat, Heartbeat
 from wire.reliable import IdMaker
 
 
-class LinkOptions(TypedDict, total=False):
-    """How a client's link runs, each with its default: `retry` (RETRY_FIRST, RETRY_MAX),
-    the first and the longest wait between reconnection attempts; `leave_timeout`
-    (LEAVE_TIMEOUT), how long a leave waits for the desk to confirm it; `heartbeat`
-    (HEARTBEAT), the seconds of silence after which the desk is asked for a sign of life,
-    and taken as lost after twice that."""
+class ClientSettings(Struct, frozen=True, kw_only=True):
+    """How a desk client runs (a person's or an operator's): `retry`, the first and the
+    longest wait between reconnection attempts; `leave_timeout`, how long a leave waits for
+    the desk to confirm it; `heartbeat`, the seconds of silence after which the desk is
+    asked for a sign of life, and taken as lost after twice that; `prompt`, whether lines
+    are typed at a prompt (a terminal), into which a line held back or too long to send is
+    put back; `serve_when_asked` (an operator's), whether it takes nobody until its input
+    says `.serve` (`OperatorLines.early_topics`)."""
 
-    retry: tuple[float, float]
-    leave_timeout: float
-    heartbeat: float
+    retry: tuple[float, float] = (RETRY_FIRST, RETRY_MAX)
+    leave_timeout: float = LEAVE_TIMEOUT
+    heartbeat: float = HEARTBEAT
+    prompt: bool = False
+    serve_when_asked: bool = False
+
+
+#: A client's settings when it is given none.
+DEFAULTS = ClientSettings()
 
 
 def address(text: str) -> Addr | None:
@@ -55,18 +63,16 @@ class DeskLink:
 
     def __init__(
         self,
-        ip: str,
-        port: int,
+        desk: Addr,
         new_id: IdMaker,
-        options: LinkOptions,
+        settings: ClientSettings,
     ) -> None:
-        """The desk at `ip`:`port`, messages' ids from `new_id`; `options`: see
-        LinkOptions (a client's own options may hold more)."""
-        self.ip, self.port = ip, port
+        """The desk at `desk` (ip, port), messages' ids from `new_id`, run with `settings`."""
+        self.ip, self.port = desk
         self.new_id = new_id
-        self.retry_first, self.retry_max = options.get("retry", (RETRY_FIRST, RETRY_MAX))
-        self.leave_timeout = options.get("leave_timeout", LEAVE_TIMEOUT)
-        self.heartbeat = options.get("heartbeat", HEARTBEAT)
+        self.retry_first, self.retry_max = settings.retry
+        self.leave_timeout = settings.leave_timeout
+        self.heartbeat = settings.heartbeat
         self.phase = ""  # each client's own; "leaving" and "done" are common to both
         self.up = False  # the connection asked for is up
         #: Lines typed (None: the end of input) before the first connection is up, each

@@ -7,10 +7,9 @@ again and left (`person_reconnect`).
 
 from __future__ import annotations
 
-from typing import Unpack
-
 from peer.core.desk.actions import (
     Action,
+    Addr,
     Ask,
     Connect,
     Drop,
@@ -22,11 +21,11 @@ from peer.core.desk.actions import (
     collect,
     unreachable,
 )
-from peer.core.desk.link import DeskLink
+from peer.core.desk.link import DEFAULTS, ClientSettings, DeskLink
 from peer.core.desk.person_form import QUESTIONS, PersonForm
 from peer.core.desk.person_reconnect import Reconnect
 from peer.core.desk.person_session import PersonSession
-from peer.core.desk.person_state import PersonOptions, PersonState, show_rendered
+from peer.core.desk.person_state import PersonState, show_rendered
 from wire.desk.messages import (
     DeskEnded,
     DeskGiveUp,
@@ -36,7 +35,6 @@ from wire.desk.messages import (
     DeskWork,
 )
 from wire.desk.text import DEFAULT_CRISIS_NOTICE, crisis_lines
-from wire.options import check_options
 from wire.reliable import IdMaker
 from wire.version import WIRE_VERSION
 
@@ -48,15 +46,11 @@ REFRESH = 5.0
 class PersonCore:
     """One run of the desk client: the form, then the wait, then the session."""
 
-    def __init__(
-        self, ip: str, port: int, new_id: IdMaker, **options: Unpack[PersonOptions]
-    ) -> None:
-        """A run for the desk at `ip`:`port`, its messages' ids from `new_id`; `options`:
-        see PersonOptions."""
-        check_options("PersonCore", options, PersonOptions)
-        self.link = link = DeskLink(ip, port, new_id, options)
+    def __init__(self, desk: Addr, new_id: IdMaker, settings: ClientSettings = DEFAULTS) -> None:
+        """A run for the desk at `desk` (ip, port), its messages' ids from `new_id`."""
+        self.link = link = DeskLink(desk, new_id, settings)
         #: What the run knows: the form's answers, the place, the session...
-        self.state = s = PersonState(link, options.get("prompt", False))
+        self.state = s = PersonState(link, settings.prompt)
         self._form = PersonForm(s)
         self._reconnect = Reconnect(s)
         self._session = PersonSession(s, self._form, self._reconnect)

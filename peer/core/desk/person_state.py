@@ -8,19 +8,10 @@ connection lost, made again and left (`peer.core.desk.person_reconnect`).
 from __future__ import annotations
 
 from peer.core.desk.actions import Connect, Emit, ForgetPlace, KeepPlace, SetPrompt, Show, style_of
-from peer.core.desk.link import DeskLink, LinkOptions
+from peer.core.desk.link import DeskLink
 from wire.desk.messages import DeskMessage
 from wire.desk.render import render_person
 from wire.desk.text import CRISIS_TOPICS, DEFAULT_CRISIS_NOTICE, crisis_lines, speaks_of_crisis
-
-
-class PersonOptions(LinkOptions, total=False):
-    """How a person's client runs: those of its link (`LinkOptions`: the waits between
-    reconnection attempts, how long a `.quit` waits for the desk's goodbye, the
-    heartbeat), and `prompt` (False), whether lines are typed at a prompt (a terminal),
-    into which a line too long to send is put back."""
-
-    prompt: bool
 
 
 def show_rendered(message: DeskMessage, emit: Emit) -> None:

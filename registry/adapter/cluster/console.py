@@ -1,11 +1,12 @@
 """The console of a registry that relays for a service (registry/adapter/cluster/follower.py).
 
 It holds no table, rooms or desk of its own: the one that decides does. So the console's
-commands that only read (registry.adapter.console_commands.READING: `who`, `rooms`, `operators`,
-`desk`) are asked of that one over NATS (a request on CONSOLE_SUBJECT, its lines the reply),
-and their answers printed here as they come, in the order typed. The commands that act
-(`release`, `revoke`) or count one registry's own input (`stats`) are typed at the one that
-decides: one line says so, naming it. `help` and `quit` are answered here.
+commands that only read (`who`, `rooms`, `operators`, `desk`: those marked so in
+registry.adapter.console_commands.COMMANDS) are asked of that one over NATS (a request on
+CONSOLE_SUBJECT, its lines the reply), and their answers printed here as they come, in the
+order typed. The commands that act (`release`, `revoke`) or count one registry's own input
+(`stats`) are typed at the one that decides: one line says so, naming it. `help` and `quit`
+are answered here.
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ from collections.abc import Awaitable, Callable
 import msgspec
 
 from registry.adapter.cluster.lead import ERRORS
-from registry.adapter.console import CONSOLE_COMMANDS
-from registry.adapter.console_commands import HELP, READING
+from registry.adapter.console_commands import COMMANDS, help_lines
 
 #: Where the registry that decides takes the console commands asked by the others.
 CONSOLE_SUBJECT = "chatapp.lead.console"
 #: Seconds a relaying registry's console waits for the answer of the one that decides.
 ASK_WAIT = 2.0
+#: The console's commands that only read, asked of the registry that decides.
+READING = frozenset(name for name, command in COMMANDS.items() if command.reads)
 #: What `help` answers on a relaying registry's console.
 RELAY_HELP = (
-    *(line for line in HELP if line.split()[0] in READING | {"quit"}),
+    *help_lines([name for name in COMMANDS if name in READING or name == "quit"]),
     "  release, revoke and stats are typed at the registry that decides for the service",
 )
 
@@ -95,7 +97,7 @@ class RelayConsole:
                 lines = await self._asked(words)
             elif word == "help":
                 lines = list(RELAY_HELP)
-            elif word in CONSOLE_COMMANDS:
+            elif word in COMMANDS:
                 lines = [
                     f"  {word} is typed at the registry that decides for the service "
                     f"({self._deciding() or 'none yet'}); this one relays to it"

@@ -14,7 +14,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Unpack
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -43,10 +42,12 @@ from registry.adapter.cluster.link import (
 )
 from registry.adapter.cluster.store import JetStreamStore
 from registry.adapter.console import printable, read_lines, typed_ahead
+from registry.adapter.console_commands import run_command
 from registry.adapter.desk.service import DeskService
-from registry.adapter.loading import Backend, RegistryOptions
+from registry.adapter.loading import Backend
 from registry.adapter.run import advertise
 from registry.adapter.server import RegistryServer
+from registry.adapter.settings import RegistrySettings
 from registry.adapter.start_lines import key_lines
 from registry.adapter.storage import StorageError
 from registry.core.actions import Action
@@ -91,10 +92,10 @@ class ClusterRegistry:
         listen: tuple[str, int],
         out: Callable[[str], None],
         data_dir: Path,
-        options: RegistryOptions,
+        settings: RegistrySettings,
     ) -> None:
-        """`listen`: where this registry listens; `options` are its settings (see
-        RegistrySettings)."""
+        """`listen`: where this registry listens; `settings`, its settings (its console
+        is never a help-desk operator's, nor a prompt)."""
         self._nc = service.nc
         self._keeper = service.keeper
         self._store = service.store
@@ -103,8 +104,8 @@ class ClusterRegistry:
         self._listen = listen
         self._out = out
         self._data_dir = data_dir
-        self._options = options
-        self._verbose = options.get("verbose", False)
+        self._settings = msgspec.structs.replace(settings, console_operator=False, prompt=False)
+        self._verbose = settings.verbose
         self._stopped = asyncio.Event()
         self._server: RegistryServer | None = None
         self._elsewhere: Elsewhere | None = None
@@ -160,13 +161,10 @@ class ClusterRegistry:
                 return False
             server = self._server = RegistryServer(
                 data_dir=self._data_dir,
-                bind=self._listen[0],
-                port=self._listen[1],
+                listen=self._listen,
                 out=self._out,
                 backend=Backend(self._store, kept, *self._key, channel, shelf),
-                console_operator=False,
-                prompt=False,
-                **self._options,
+                settings=self._settings,
             )
             try:
                 await self._serve(server, elsewhere, term)
@@ -323,7 +321,8 @@ class ClusterRegistry:
         server = self._server
         if server is not None and msg.reply:
             with contextlib.suppress(*ERRORS):
-                await msg.respond(answer_asked(msg.data, server.console_answer))
+                answer = functools.partial(run_command, registry=server)
+                await msg.respond(answer_asked(msg.data, answer))
 
 
 async def _open_service(
@@ -370,12 +369,10 @@ async def run_cluster_registry(
     data_dir: Path,
     out: Callable[[str], None],
     cluster: ClusterSettings,
-    discovery: bool = True,
-    **options: Unpack[RegistryOptions],
+    settings: RegistrySettings,
 ) -> int:
     """Run one registry of the service `cluster` names until Ctrl-C, SIGTERM or `quit`,
-    listening on `listen` (address, port), advertised on the network with `discovery`
-    (registry/adapter/run.py, `advertise`). The exit status."""
+    listening on `listen` (address, port), with `settings`. The exit status."""
     out = printable(out)
     bind, port = listen
     try:
@@ -387,10 +384,10 @@ async def run_cluster_registry(
     service = await _open_service(cluster, port, data_dir, out, stopping)
     if service is None:
         return 1
-    registry = ClusterRegistry(service, (bind, port), out, data_dir, options)
+    registry = ClusterRegistry(service, (bind, port), out, data_dir, settings)
     registry.take_console()
     public = service.key[0].public_key().public_bytes_raw()
-    advert = advertise(bind, port, public, registry.log) if discovery else None
+    advert = advertise(bind, port, public, registry.log) if settings.discovery else None
     try:
         await registry.run()
     except OSError as exc:

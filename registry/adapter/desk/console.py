@@ -13,7 +13,7 @@ from pathlib import Path
 
 from msgspec import Struct
 
-from registry.adapter.console import CONSOLE_COMMANDS
+from registry.adapter.console_commands import COMMANDS
 from registry.adapter.desk.console_topics import ConsoleTopics
 from registry.core.desk.actions import Action, ConnId, SessionLine
 from registry.core.desk.people import Operator
@@ -174,7 +174,7 @@ class DeskConsole:
         if isinstance(parsed.message, DeskLine | DeskEnd) and self._holds(begun):
             self._hold_line(parsed.message)
             return
-        if isinstance(parsed.message, DeskLine) and line.strip().lower() in CONSOLE_COMMANDS:
+        if isinstance(parsed.message, DeskLine) and line.strip().lower() in COMMANDS:
             self._hold_command(parsed.message)
             return
         if parsed.quit:

@@ -1,7 +1,6 @@
 """The help desk's asyncio adapter around the sans-IO `DeskQueue`: TCP connections, the
 clock, the timer, the files (`registry.adapter.desk.files`) and the console
-(`registry.adapter.desk.console`). `python -m registry.adapter.desk.service` runs a desk alone
-(`registry.adapter.desk.standalone`).
+(`registry.adapter.desk.console`).
 """
 
 from __future__ import annotations
@@ -10,11 +9,12 @@ import asyncio
 import contextlib
 import itertools
 import secrets
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypedDict, TypeGuard, Unpack
+from typing import TypeGuard
+
+import msgspec
 
 from disk.operator_key import key_path
 from net.endpoint import FRAME_DEADLINE
@@ -28,13 +28,11 @@ from registry.adapter.desk.frames import FrameReader, FrameRefused
 from registry.adapter.desk.key import load_or_create_key
 from registry.adapter.desk.shelf import AfterKept, Shelf
 from registry.core.desk.actions import Action, Close, ConnId, Log, Send
-from registry.core.desk.estimate import Estimator
-from registry.core.desk.limits import GRACE, MAX_WAITING, RECLAIM_WINDOW, TYPICAL_SESSION
+from registry.core.desk.limits import DEFAULTS, DeskSettings
 from registry.core.desk.queue import HANDS_OVER, DeskQueue
 from secure.stream import SecureStream
 from wire.desk.messages import (
     DESK_TYPES,
-    HEARTBEAT,
     DeskJoin,
     DeskMessage,
     DeskNotice,
@@ -45,7 +43,6 @@ from wire.desk.render import room_lines
 from wire.desk.text import DEFAULT_CRISIS_NOTICE, clean_crisis_notice
 from wire.keys import fingerprint, key_from_text, key_text
 from wire.messages import Message
-from wire.options import check_options
 from wire.reliable import IdMaker
 from wire.shown_text import clean
 
@@ -60,54 +57,46 @@ HOLD_TURNS = 3
 CLOSE_FLUSH = 2.0
 
 
-class DeskOptions(TypedDict, total=False):
-    """What a `DeskService` may be given, each with its default: the queue's own (as
-    QueueOptions); `console_name` (CONSOLE_NAME); `clock` (time.monotonic);
-    `typical_session` (TYPICAL_SESSION); `rejected` (the log's), where refusals go, as
-    (kind, line); `shelf` (the data directory's files)."""
-
-    grace: float
-    reclaim_window: float
-    max_waiting: int
-    console_name: str
-    clock: Callable[[], float]
-    heartbeat: float
-    typical_session: float
-    rejected: Callable[[str, str], None]
-    shelf: Shelf | None
-
-
 class DeskService:
     """The help desk inside the registry: one DeskQueue, its connections and timers."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 (where, its log, how; then its wiring: refusals, shelf, clock)
         self,
         data_dir: Path,
         log: Callable[[str], None],
-        crisis_notice: str | None = None,
-        **options: Unpack[DeskOptions],
+        settings: DeskSettings = DEFAULTS,
+        *,
+        rejected: Callable[[str, str], None] | None = None,
+        shelf: Shelf | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """The desk of the registry whose data directory is `data_dir`, logging to `log`.
-        Nothing runs until `start`. Raises DeskKeyError when the operator key file holds
-        no usable key, OSError when none can be made, ValueError or TypeError for options."""
-        check_options("DeskService", options, DeskOptions)
-        notice = clean_crisis_notice(crisis_notice or "") or DEFAULT_CRISIS_NOTICE
+        """The desk of the registry whose data directory is `data_dir`, logging to `log`,
+        run with `settings`; refusals go to `rejected` as (kind, line) (None: to `log`); its
+        places, history and keys are kept on `shelf` (None: files in `data_dir`). Nothing
+        runs until `start`. Raises DeskKeyError when the operator key file holds no usable
+        key, OSError when none can be made, ValueError for settings out of bounds."""
+        notice = clean_crisis_notice(settings.crisis_notice) or DEFAULT_CRISIS_NOTICE
         self._new_id = IdMaker(secrets.token_hex(4))
         self.key_path = key_path(data_dir)
         self._key = load_or_create_key(data_dir)
         self.log = log
-        self.rejected: Callable[[str, str], None] = options.get(
-            "rejected", lambda kind, line: log(line)
-        )
-        self._clock = options.get("clock", time.monotonic)
-        self._files = DeskFiles(data_dir, self._clock, log, self._key, options.get("shelf"))
+        self.rejected = rejected or (lambda kind, line: log(line))
+        self._clock = clock
+        self._files = DeskFiles(data_dir, clock, log, self._key, shelf)
         self._after_kept = AfterKept(self._files.shelf, self._carry_out)
-        self.queue = self._queue(notice, options)
+        #: The waiting room, with the operators its files authorise.
+        self.queue = DeskQueue(
+            make_id=self._new_id,
+            make_token=lambda: secrets.token_urlsafe(18),
+            operator_key=self._key,
+            authorised=self._files.authorised,
+            settings=msgspec.structs.replace(settings, crisis_notice=notice),
+        )
         desk = ConsoleDesk(
             self.queue, self._key, self._clock, self._new_id, log, self._hold_handovers, self._apply
         )
         #: The registry's console as an operator (`set_output` puts it on duty).
-        self.console = DeskConsole(desk, data_dir, options.get("console_name", CONSOLE_NAME))
+        self.console = DeskConsole(desk, data_dir, CONSOLE_NAME)
         self._writers: dict[ConnId, asyncio.StreamWriter] = {}
         # each connection's secure session (secure/stream.py): what is written goes in it
         self._streams: dict[ConnId, SecureStream] = {}
@@ -120,22 +109,6 @@ class DeskService:
         #: to each client before anything else (DeskRegistries), so that it can move when
         #: this registry stops; none for a registry on its own, which tells nothing.
         self.registries: Callable[[], Sequence[str]] = tuple
-
-    def _queue(self, crisis_notice: str, options: DeskOptions) -> DeskQueue:
-        """The waiting room, with the operators its files authorise and `options`'
-        timings, room and typical session."""
-        return DeskQueue(
-            authorised=self._files.authorised,
-            make_id=self._new_id,
-            make_token=lambda: secrets.token_urlsafe(18),
-            operator_key=self._key,
-            crisis_notice=crisis_notice,
-            grace=options.get("grace", GRACE),
-            reclaim_window=options.get("reclaim_window", RECLAIM_WINDOW),
-            max_waiting=options.get("max_waiting", MAX_WAITING),
-            heartbeat=options.get("heartbeat", HEARTBEAT),
-            estimator=Estimator(typical=options.get("typical_session", TYPICAL_SESSION)),
-        )
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -399,9 +372,3 @@ def _fingerprint(key: str) -> str:
 
 def _is_desk(message: Message) -> TypeGuard[DeskMessage]:
     return type(message).__name__ in DESK_TYPES
-
-
-if __name__ == "__main__":
-    from registry.adapter.desk.standalone import main
-
-    sys.exit(main())

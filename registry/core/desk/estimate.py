@@ -58,20 +58,11 @@ class Average(Struct):
         self.count += 1
 
 
-class Estimate(Struct, frozen=True):
-    """A wait estimate: `kind` is EST_TYPICAL or EST_MEASURED (low..high seconds), or
-    EST_NOBODY (no figure)."""
-
-    kind: str
-    low: float = 0.0
-    high: float = 0.0
-
-    def wire(self) -> WaitEstimate:
-        """The estimate as the desk messages carry it: whole seconds,
-        the low end rounded down and the high end up, never negative."""
-        low = max(0, int(self.low))
-        high = max(low, int(-(-self.high // 1)))
-        return WaitEstimate(self.kind, low, high)
+def whole(kind: str, low: float = 0.0, high: float = 0.0) -> WaitEstimate:
+    """A wait estimate of `kind` from `low` to `high` seconds, in whole seconds as the desk
+    messages carry it: the low end rounded down and the high end up, never negative."""
+    low_whole = max(0, int(low))
+    return WaitEstimate(kind, low_whole, max(low_whole, int(-(-high // 1))))
 
 
 #: What an operator able to serve the person is doing: None when idle, else the topic of
@@ -80,7 +71,7 @@ Busy = tuple[int, float] | None
 
 
 class Estimator:
-    """Keeps the averages and turns a person's situation into an Estimate."""
+    """Keeps the averages and turns a person's situation into a WaitEstimate."""
 
     def __init__(
         self,
@@ -119,12 +110,12 @@ class Estimator:
             return own
         return self.overall if self.measured else self.typical
 
-    def estimate(self, topic: int, ahead: int, operators: Sequence[Busy]) -> Estimate:
+    def estimate(self, topic: int, ahead: int, operators: Sequence[Busy]) -> WaitEstimate:
         """The wait of a person of `topic` with `ahead` people before them, given one
         entry per operator able to serve them (see Busy). Never negative."""
         k = len(operators)
         if k == 0:
-            return Estimate(EST_NOBODY)
+            return whole(EST_NOBODY)
         average = self.average(topic)
         remaining = min(self._remaining(busy) for busy in operators)
         share = max(0, ahead) / k
@@ -133,7 +124,7 @@ class Estimator:
         # wider than the mean must not pull the low end below that of someone ahead
         spread = average.dev + share * min(average.dev, average.mean)
         kind = EST_MEASURED if self.measured else EST_TYPICAL
-        return Estimate(kind, max(0.0, point - spread), point + spread)
+        return whole(kind, point - spread, point + spread)
 
     def _remaining(self, busy: Busy) -> float:
         if busy is None:

@@ -113,7 +113,7 @@ class Joins:
             reason = (
                 f"The waiting room is full ({size} people); please try again "
                 f"later. The current estimated wait is "
-                f"{format_estimate(*estimate.wire())}."
+                f"{format_estimate(*estimate)}."
             )
             line = f"desk: waiting room full; refused a newcomer for topic {msg.topic}"
             s.refuse(conn, msg.id, reason, emit, log=Log(line, "desk: waiting room full"))

@@ -3,6 +3,11 @@ is."""
 
 from __future__ import annotations
 
+from msgspec import Struct
+
+from wire.desk.messages import HEARTBEAT
+from wire.desk.text import DEFAULT_CRISIS_NOTICE
+
 #: Most people in the waiting room, places held after a lost connection included. A
 #: newcomer beyond it is refused with the reason and the current estimate; the bound keeps
 #: a flood of connections from growing the registry's memory and everyone's wait.
@@ -65,3 +70,34 @@ TYPICAL_SESSION = 600.0
 #: The shortest and longest typical session the registry may be given: shorter than ten
 #: seconds is no conversation, and a typical length of hours would be a mistake of unit.
 TYPICAL_SESSION_RANGE = (10.0, 4 * 3600.0)
+
+
+class DeskSettings(Struct, frozen=True, kw_only=True):
+    """How one desk runs, each setting named and defaulted as above (`heartbeat`:
+    wire.desk.messages.HEARTBEAT); `crisis_notice`, what people who may be in danger are
+    shown first. ValueError for a setting out of bounds."""
+
+    crisis_notice: str = DEFAULT_CRISIS_NOTICE
+    grace: float = GRACE
+    max_waiting: int = MAX_WAITING
+    max_per_address: int = MAX_PER_ADDRESS
+    max_per_key: int = MAX_PER_KEY
+    danger_room: int = DANGER_ROOM
+    push_interval: float = PUSH_INTERVAL
+    reclaim_window: float = RECLAIM_WINDOW
+    heartbeat: float = HEARTBEAT
+    typical_session: float = TYPICAL_SESSION
+
+    def __post_init__(self) -> None:
+        if self.grace < 0 or self.push_interval < 0:
+            raise ValueError("grace and push_interval must be >= 0")
+        if not self.heartbeat > 0:
+            raise ValueError("heartbeat must be > 0")
+        if self.danger_room < 0:
+            raise ValueError("danger_room must be >= 0")
+        if min(self.max_waiting, self.max_per_address, self.max_per_key) < 1:
+            raise ValueError("max_waiting, max_per_address and max_per_key must be >= 1")
+
+
+#: A desk's settings when it is given none.
+DEFAULTS = DeskSettings()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from registry.core.desk.actions import Emit, Send
-from registry.core.desk.estimate import Busy, Estimate
+from registry.core.desk.estimate import Busy, whole
 from registry.core.desk.people import Operator, Person, sorted_topics
 from registry.core.desk.state import DeskState
 from wire.desk.messages import (
@@ -17,6 +17,7 @@ from wire.desk.messages import (
     DeskPosition,
     DeskQueued,
     DeskRoom,
+    WaitEstimate,
 )
 from wire.desk.text import TOPICS
 from wire.names import name_key
@@ -82,11 +83,11 @@ class Line:
 
     def estimate(
         self, topic: int, ahead: int, now: float, person: Person | None = None
-    ) -> Estimate:
+    ) -> WaitEstimate:
         """The wait for `topic` with `ahead` people before; for `person` kept for their
         operator after a restart, what they wait for is its return."""
         if person is not None and person.awaits:
-            return Estimate(EST_KEPT, 0.0, max(0.0, person.awaits_until - now))
+            return whole(EST_KEPT, 0.0, person.awaits_until - now)
         busy: list[Busy] = [
             None if o.session is None else (o.session.person.topic, now - o.session.started)
             for o in self._s.operators.values()
@@ -150,11 +151,11 @@ class Line:
             person.due = None
             est = self.estimate(person.topic, position - 1, now, person)
         else:  # served at once
-            position, k, est = 0, 1, Estimate(EST_MEASURED)  # (position 0: not shown)
+            position, k, est = 0, 1, whole(EST_MEASURED)  # (position 0: not shown)
         s = self._s
         queued = DeskQueued(
             s.make_id(), reply_to, person.token, person.topic, position, k, int(s.grace),
-            restored, est.wire(),
+            restored, est,
         )  # fmt: skip
         return Send(person.conn, queued)
 
@@ -174,7 +175,7 @@ class Line:
             person.pushed_at = now
             person.due = None
             est = self.estimate(person.topic, position - 1, now, person)
-            message = DeskPosition(self._s.make_id(), position, k, est.wire())
+            message = DeskPosition(self._s.make_id(), position, k, est)
             emit(Send(person.conn, message))
 
     def on_duty(self, operator: Operator, reply_to: str) -> DeskOnDuty:

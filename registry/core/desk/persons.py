@@ -34,7 +34,7 @@ class Persons:
             emit(s.notice(person.conn, said))
             return
         position, k = self._line.position(person)
-        est = self._line.estimate(person.topic, position - 1, now, person).wire()
+        est = self._line.estimate(person.topic, position - 1, now, person)
         waited = int(person.waited(now))
         info = DeskQueueInfo(s.make_id(), msg.id, position - 1, waited, k, est)
         emit(Send(person.conn, info))

@@ -9,11 +9,12 @@ are docs/DESK.md's.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Unpack
+from typing import Any
 
 from registry.core.desk.actions import Action, Close, ConnId, Emit, KeptPlace, Send, collect
 from registry.core.desk.danger import Danger
 from registry.core.desk.joins import Joins
+from registry.core.desk.limits import DEFAULTS, DeskSettings
 from registry.core.desk.line import Line
 from registry.core.desk.notices import Notices
 from registry.core.desk.operators import NOBODY_WAITING, Duty
@@ -21,7 +22,7 @@ from registry.core.desk.people import Operator, Person, Session
 from registry.core.desk.persons import Persons
 from registry.core.desk.restart import HeldPlaces
 from registry.core.desk.sessions import Ending, Sessions
-from registry.core.desk.state import DeskState, Link, QueueOptions
+from registry.core.desk.state import DeskState, Link
 from wire.desk.messages import (
     DeskEnd,
     DeskFirst,
@@ -62,12 +63,15 @@ class DeskQueue:
         make_id: Callable[[], str],
         make_token: Callable[[], str],
         operator_key: str,
-        **options: Unpack[QueueOptions],
+        authorised: dict[str, str] | None = None,
+        settings: DeskSettings = DEFAULTS,
     ) -> None:
-        """Only a `DeskOperator` carrying `operator_key`, or from a key in `authorised`,
-        goes on duty. Raises as `DeskState` does for options out of bounds or unknown."""
-        #: The data every part shares; its settings are read here (QueueOptions).
-        self.state = self._s = s = DeskState(make_id, make_token, operator_key, options)
+        """A desk run with `settings`. Only a `DeskOperator` carrying `operator_key`, or
+        from a key `authorised` (key text -> name), goes on duty. Raises as `DeskState`
+        does."""
+        #: The data every part shares; its settings are read here.
+        s = DeskState(make_id, make_token, operator_key, authorised, settings)
+        self.state = self._s = s
         #: Operators' public keys authorised by the operator key, shown once (key -> name).
         self.authorised = s.authorised
         #: The wait estimates, which the adapter keeps on disk.

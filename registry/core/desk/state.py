@@ -6,25 +6,15 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import TypedDict
 
 from msgspec import Struct
 
 from registry.core.desk.actions import Close, ConnId, Emit, KeptPlace, Log, Send
 from registry.core.desk.admission import Limits
 from registry.core.desk.estimate import Estimator
-from registry.core.desk.limits import (
-    DANGER_ROOM,
-    GRACE,
-    MAX_PER_ADDRESS,
-    MAX_PER_KEY,
-    MAX_WAITING,
-    PUSH_INTERVAL,
-    RECLAIM_WINDOW,
-)
+from registry.core.desk.limits import DeskSettings
 from registry.core.desk.people import Operator, Person, Session
 from wire.desk.messages import (
-    HEARTBEAT,
     DeskEnded,
     DeskJoin,
     DeskNotice,
@@ -32,30 +22,10 @@ from wire.desk.messages import (
     DeskRefused,
 )
 from wire.desk.phone import phone_key, scrub_phone
-from wire.desk.text import DEFAULT_CRISIS_NOTICE
 from wire.heartbeat import Heartbeat
-from wire.options import check_options
 from wire.refusals import RefusalCode
 from wire.shown_text import clean
 from wire.version import wire_refusal
-
-
-class QueueOptions(TypedDict, total=False):
-    """What a desk may be given, each with its default: DEFAULT_CRISIS_NOTICE, the limits
-    of registry.core.desk.limits by their names, a new `Estimator`, HEARTBEAT, and no operators'
-    keys `authorised` (key text -> name)."""
-
-    crisis_notice: str
-    grace: float
-    max_waiting: int
-    max_per_address: int
-    max_per_key: int
-    danger_room: int
-    push_interval: float
-    reclaim_window: float
-    estimator: Estimator | None
-    heartbeat: float
-    authorised: dict[str, str] | None
 
 
 class Link(Struct):
@@ -66,21 +36,6 @@ class Link(Struct):
     beat: Heartbeat | None = None
 
 
-def _limits(options: QueueOptions) -> Limits:
-    """The waiting room's bounds in `options`; ValueError for one out of bounds."""
-    limits = Limits(
-        options.get("max_per_key", MAX_PER_KEY),
-        options.get("max_per_address", MAX_PER_ADDRESS),
-        options.get("max_waiting", MAX_WAITING),
-        options.get("danger_room", DANGER_ROOM),
-    )
-    if limits.danger_room < 0:
-        raise ValueError("danger_room must be >= 0")
-    if min(limits.room, limits.per_address, limits.per_key) < 1:
-        raise ValueError("max_waiting, max_per_address and max_per_key must be >= 1")
-    return limits
-
-
 class DeskState:
     """The desk's data, given to every part of its core."""
 
@@ -89,29 +44,28 @@ class DeskState:
         make_id: Callable[[], str],
         make_token: Callable[[], str],
         operator_key: str,
-        options: QueueOptions,
+        authorised: dict[str, str] | None,
+        settings: DeskSettings,
     ) -> None:
-        """Raises ValueError for an option out of bounds, TypeError for one unknown."""
-        check_options("DeskQueue", options, QueueOptions)
-        grace = options.get("grace", GRACE)
-        push_interval = options.get("push_interval", PUSH_INTERVAL)
-        heartbeat = options.get("heartbeat", HEARTBEAT)
-        if grace < 0 or push_interval < 0:
-            raise ValueError("grace and push_interval must be >= 0")
-        if not heartbeat > 0:
-            raise ValueError("heartbeat must be > 0")
+        """Operators' keys `authorised` (key text -> name) go on duty as the operator key
+        does; ValueError for a typical session out of bounds (see Estimator)."""
         # -- the settings
         self.make_id = make_id
         self.make_token = make_token
         self.operator_key = operator_key
-        self.authorised: dict[str, str] = dict(options.get("authorised") or {})
-        self.crisis_notice = options.get("crisis_notice", DEFAULT_CRISIS_NOTICE)
-        self.grace = grace
-        self.limits = _limits(options)
-        self.push_interval = push_interval
-        self.reclaim_window = options.get("reclaim_window", RECLAIM_WINDOW)
-        self.estimator = options.get("estimator") or Estimator()
-        self.heartbeat = heartbeat
+        self.authorised: dict[str, str] = dict(authorised or {})
+        self.crisis_notice = settings.crisis_notice
+        self.grace = settings.grace
+        self.limits = Limits(
+            settings.max_per_key,
+            settings.max_per_address,
+            settings.max_waiting,
+            settings.danger_room,
+        )
+        self.push_interval = settings.push_interval
+        self.reclaim_window = settings.reclaim_window
+        self.estimator = Estimator(typical=settings.typical_session)
+        self.heartbeat = settings.heartbeat
         # -- who is here
         self.waiting: list[Person] = []  # in order, held places included (each its token)
         self.operators: dict[ConnId, Operator] = {}  # on duty, in the order they came

@@ -1,5 +1,5 @@
-"""A help desk on its own, without the rest of the registry, for tests and trials: run as
-`python -m registry.adapter.desk.service --port 0 --data-dir DIR`, it prints `desk listening on
+"""A help desk on its own, without the rest of the registry, for the desk's tests: run as
+`python tests/desk/standalone_desk.py --port 0 --data-dir DIR`, it prints `desk listening on
 HOST:PORT` and serves until stopped (SIGINT, SIGTERM). With `--console`, standard input is
 the console operator's.
 """
@@ -21,11 +21,18 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from registry.adapter.desk.frames import READ_CHUNK
 from registry.adapter.desk.key import DeskKeyError
 from registry.adapter.desk.service import DeskService
-from registry.core.desk.limits import GRACE, MAX_WAITING, RECLAIM_WINDOW, TYPICAL_SESSION
+from registry.core.desk.limits import (
+    GRACE,
+    MAX_WAITING,
+    RECLAIM_WINDOW,
+    TYPICAL_SESSION,
+    DeskSettings,
+)
 from secure.keys import load_or_make_key
 from secure.stream import KeyGiven, SecureStream
 from wire.desk.messages import HEARTBEAT
 from wire.errors import DecodeError
+from wire.keys import join_code
 from wire.messages import Message
 
 
@@ -60,9 +67,8 @@ async def accept_secure(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m registry.adapter.desk.service`: a desk on its own, without the rest of the
-    registry, for tests and trials."""
-    parser = argparse.ArgumentParser(prog="python -m registry.adapter.desk.service")
+    """A desk on its own, without the rest of the registry (see the module's docstring)."""
+    parser = argparse.ArgumentParser(prog="standalone_desk.py")
     parser.add_argument("--bind", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--data-dir", type=Path, required=True)
@@ -106,12 +112,14 @@ async def _serve(args: argparse.Namespace) -> int:
         desk = DeskService(
             data_dir,
             _log_to(data_dir / "desk.log"),
-            args.crisis_notice,
-            grace=args.grace,
-            max_waiting=args.max_waiting,
-            heartbeat=args.heartbeat,
-            typical_session=args.typical_session,
-            reclaim_window=args.reclaim_window,
+            DeskSettings(
+                crisis_notice=args.crisis_notice or "",
+                grace=args.grace,
+                max_waiting=args.max_waiting,
+                heartbeat=args.heartbeat,
+                typical_session=args.typical_session,
+                reclaim_window=args.reclaim_window,
+            ),
         )
     except DeskKeyError as exc:  # a desk alone has nothing else to run: say why and stop
         print(exc, file=sys.stderr, flush=True)
@@ -125,7 +133,8 @@ async def _serve(args: argparse.Namespace) -> int:
 
     server = await asyncio.start_server(accept, args.bind, args.port)
     host, port = server.sockets[0].getsockname()[:2]
-    print(f"desk listening on {host}:{port}; operator key in {desk.key_path}", flush=True)
+    code = join_code(static.public_key().public_bytes_raw())
+    print(f"desk listening on {host}:{port}; join code {code}; operator key in {desk.key_path}")
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -164,3 +173,7 @@ def _serve_console(desk: DeskService, loop: asyncio.AbstractEventLoop) -> None:
         loop.call_soon_threadsafe(desk.console.ended)
 
     threading.Thread(target=read_console, name="console", daemon=True).start()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
