@@ -132,13 +132,11 @@ class PeerCore:
         #: The peer's copy of the registry's table (read-only outside the core).
         self.table = shared.table
         self._life = shared.life
-        #: When to call `tick` at the latest (`alarm.at`; None: not until another event),
-        #: read after every event: `next_wake` or earlier, without asking each part (an
-        #: early `tick` finds nothing due, and sets it to `next_wake` again).
+        #: When to call `tick` at the latest (`alarm.at`; None: not until another event), read
+        #: after every event without asking each part (an early `tick` finds nothing due).
         self.alarm = alarm
-        #: The records of what the user sent and is not known delivered (Sending, Settled),
-        #: in order: the adapter writes them after every event, once its sends have left,
-        #: and clears the list (the same list for the life of the core).
+        #: What the user sent and is not known delivered (Sending, Settled), in order: the
+        #: adapter writes them after every event, once its sends have left, and clears the list.
         self.records = shared.settling.records
         self._build_parts(timeout, attempts)
         self._prompt = ""
