@@ -13,6 +13,9 @@ commit (registry/adapter/commit.py) claim nothing JetStream does not have.
 A row is written only with the revision this store last read or wrote of it
 (compare-and-set): a registry that no longer decides for the service cannot overwrite
 what the one that does wrote. It finds out as its commit fails with `Superseded`.
+A write that JetStream did not acknowledge in time may have been stored all the same: the
+row is then found with the text this store tried to write, and taken as written, not as
+another registry's.
 """
 
 from __future__ import annotations
@@ -81,6 +84,8 @@ class JetStreamStore:
         self._table_dirty = False
         # what this store last read or wrote: each row's revision and text, by its key
         self._rows: dict[str, tuple[int, bytes]] = {}
+        # the text of each row whose last write was not acknowledged (it may be stored)
+        self._unsure: dict[str, bytes | None] = {}
         # the mailboxes as stored: each message with its stream sequence, by owner
         self._boxes: dict[str, list[tuple[int, StoredMessage]]] = {}
 
@@ -241,15 +246,51 @@ class JetStreamStore:
 
     async def _write_row(self, key: str, value: bytes) -> None:
         known = self._rows.get(key)
-        if known is None:
-            revision = await self._table.create(key, value)
-        else:
-            revision = await self._table.update(key, value, last=known[0])
+        try:
+            try:
+                if known is None:
+                    revision = await self._table.create(key, value)
+                else:
+                    revision = await self._table.update(key, value, last=known[0])
+            except nats.js.errors.KeyWrongLastSequenceError:
+                last = await self._landed(key)
+                revision = await self._table.update(key, value, last=last)
+        except WRITE_ERRORS:
+            self._unsure[key] = value
+            raise
+        self._unsure.pop(key, None)
         self._rows[key] = (revision, value)
 
     async def _delete_row(self, key: str) -> None:
-        await self._table.delete(key, last=self._rows[key][0])
+        try:
+            try:
+                await self._table.delete(key, last=self._rows[key][0])
+            except nats.js.errors.KeyWrongLastSequenceError:
+                last = await self._landed(key)
+                if last:
+                    await self._table.delete(key, last=last)
+        except WRITE_ERRORS:
+            self._unsure[key] = None
+            raise
+        self._unsure.pop(key, None)
         del self._rows[key]
+
+    async def _landed(self, key: str) -> int:
+        """A write of row `key` found another revision than this store knows: the revision
+        of the write this store tried last and was not told of (0 for a row it deleted so),
+        else KeyWrongLastSequenceError (another registry wrote it)."""
+        if key not in self._unsure:
+            raise nats.js.errors.KeyWrongLastSequenceError
+        tried = self._unsure[key]
+        try:
+            entry = await self._table.get(key)
+        except nats.js.errors.KeyNotFoundError:  # (KeyDeletedError too)
+            if tried is None:
+                return 0
+            raise nats.js.errors.KeyWrongLastSequenceError from None
+        if entry.value != tried or entry.revision is None:
+            raise nats.js.errors.KeyWrongLastSequenceError
+        return entry.revision
 
 
 def _independent_run(actions: list[StoreAction]) -> list[StoreAction]:
