@@ -167,9 +167,11 @@ class JetStreamStore:
 
     async def commit(self, table: Table) -> float:
         """Write what waits, in order (a run of appends and kept lines at once), then the
-        table's changed rows; anything not acknowledged waits for the next commit. Its
-        whole time is returned as the time it kept the registry busy (registry/adapter/store.py)."""
-        started = time.monotonic()
+        table's changed rows; anything not acknowledged waits for the next commit. The time
+        it took to find the changed rows is returned as the time it kept the registry busy
+        (registry/adapter/store.py): while JetStream answers, the registry goes on, and a commit
+        that waits longer for it is no reason to wait as long again before the next."""
+        busy = 0.0
         if self.fence is not None and self.dirty:
             try:
                 await self.fence()
@@ -185,11 +187,11 @@ class JetStreamStore:
         if self._table_dirty:
             self._table_dirty = False
             try:
-                await self._write_table(table)
+                busy = await self._write_table(table)
             except BaseException:
                 self._table_dirty = True
                 raise
-        return time.monotonic() - started
+        return busy
 
     async def _write(self, action: StoreAction) -> None:
         """Carry out one action (each may be carried out again after a failure)."""
@@ -220,9 +222,11 @@ class JetStreamStore:
         with contextlib.suppress(nats.js.errors.NotFoundError):  # (deleted by a failed commit)
             await self._js.delete_msg(MAIL, seq)
 
-    async def _write_table(self, table: Table) -> None:
+    async def _write_table(self, table: Table) -> float:
         """Write the rows that changed since last written, each only over the revision
-        this store knows of it; raise Superseded when another registry wrote one since."""
+        this store knows of it; raise Superseded when another registry wrote one since.
+        The seconds taken to find them."""
+        started = time.monotonic()
         data = table.to_json()
         rows = {
             f"row.{hex_key(name_key(row['name']))}": json.dumps(row).encode()
@@ -234,6 +238,7 @@ class JetStreamStore:
                 writes.append(self._write_row(key, value))
         for key in [key for key in self._rows if key not in rows]:
             writes.append(self._delete_row(key))
+        busy = time.monotonic() - started
         try:
             await asyncio.gather(*writes)
             await self._table.put("version", str(data["version"]).encode())
@@ -243,6 +248,7 @@ class JetStreamStore:
             ) from None
         except WRITE_ERRORS as exc:
             raise StorageError(f"JetStream did not store the table ({_reason(exc)})") from None
+        return busy
 
     async def _write_row(self, key: str, value: bytes) -> None:
         known = self._rows.get(key)
