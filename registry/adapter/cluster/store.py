@@ -58,6 +58,8 @@ TABLE, OWNERS, ROOMS, MAIL = "CHATAPP_TABLE", "CHATAPP_OWNERS", "CHATAPP_ROOMS",
 MAIL_SUBJECT = "chatapp.mail"
 #: Errors of a write that JetStream did not acknowledge (it is kept for the next commit).
 WRITE_ERRORS = (nats.errors.Error, nats.js.errors.Error, TimeoutError, OSError)
+#: JetStream's codes for a write over another revision than the one it expected.
+WRONG_LAST = (10071, 10164)
 
 
 class Superseded(StorageError):
@@ -84,8 +86,9 @@ class JetStreamStore:
         self._table_dirty = False
         # what this store last read or wrote: each row's revision and text, by its key
         self._rows: dict[str, tuple[int, bytes]] = {}
-        # the text of each row whose last write was not acknowledged (it may be stored)
-        self._unsure: dict[str, bytes | None] = {}
+        # the texts of each row written since its last acknowledged write, without an
+        # acknowledgement (any may be stored; None: deleted)
+        self._unsure: dict[str, set[bytes | None]] = {}
         # the mailboxes as stored: each message with its stream sequence, by owner
         self._boxes: dict[str, list[tuple[int, StoredMessage]]] = {}
 
@@ -262,7 +265,7 @@ class JetStreamStore:
                 last = await self._landed(key)
                 revision = await self._table.update(key, value, last=last)
         except WRITE_ERRORS:
-            self._unsure[key] = value
+            self._unsure.setdefault(key, set()).add(value)
             raise
         self._unsure.pop(key, None)
         self._rows[key] = (revision, value)
@@ -271,30 +274,30 @@ class JetStreamStore:
         try:
             try:
                 await self._table.delete(key, last=self._rows[key][0])
-            except nats.js.errors.KeyWrongLastSequenceError:
+            except nats.js.errors.APIError as exc:
+                if exc.err_code not in WRONG_LAST:
+                    raise
                 last = await self._landed(key)
                 if last:
                     await self._table.delete(key, last=last)
         except WRITE_ERRORS:
-            self._unsure[key] = None
+            self._unsure.setdefault(key, set()).add(None)
             raise
         self._unsure.pop(key, None)
         del self._rows[key]
 
     async def _landed(self, key: str) -> int:
         """A write of row `key` found another revision than this store knows: the revision
-        of the write this store tried last and was not told of (0 for a row it deleted so),
-        else KeyWrongLastSequenceError (another registry wrote it)."""
-        if key not in self._unsure:
-            raise nats.js.errors.KeyWrongLastSequenceError
-        tried = self._unsure[key]
+        of a write this store tried and was not told of (0 for a row it deleted so), else
+        KeyWrongLastSequenceError (another registry wrote it)."""
+        tried = self._unsure.get(key, set())
         try:
             entry = await self._table.get(key)
         except nats.js.errors.KeyNotFoundError:  # (KeyDeletedError too)
-            if tried is None:
+            if None in tried:
                 return 0
             raise nats.js.errors.KeyWrongLastSequenceError from None
-        if entry.value != tried or entry.revision is None:
+        if entry.value not in tried or entry.revision is None:
             raise nats.js.errors.KeyWrongLastSequenceError
         return entry.revision
 
