@@ -86,6 +86,7 @@ class JetStreamStore:
         self._table_dirty = False
         # what this store last read or wrote: each row's revision and text, by its key
         self._rows: dict[str, tuple[int, bytes]] = {}
+        self._version = b""  # the table's version as this store last read or wrote it
         # the texts of each row written since its last acknowledged write, without an
         # acknowledgement (any may be stored; None: deleted)
         self._unsure: dict[str, set[bytes | None]] = {}
@@ -119,7 +120,7 @@ class JetStreamStore:
     async def load(self, now: float) -> Kept:
         """Everything kept, as a registry that starts to decide for the service needs it."""
         rows = await entries(self._table)
-        version = rows.pop("version", (0, b"0"))[1]
+        version = self._version = rows.pop("version", (0, b"0"))[1]
         self._rows = {key: value for key, value in rows.items() if key.startswith("row.")}
         data = {"version": int(version), "names": [json.loads(v) for _, v in self._rows.values()]}
         try:
@@ -241,10 +242,14 @@ class JetStreamStore:
                 writes.append(self._write_row(key, value))
         for key in [key for key in self._rows if key not in rows]:
             writes.append(self._delete_row(key))
+        version = str(data["version"]).encode()
+        if version != self._version:
+            writes.append(self._write_version(version))
         busy = time.monotonic() - started
         try:
+            # (with the rows, not after them: an answer leaves once all are stored, and a
+            # round trip more held every answer in a join storm)
             await asyncio.gather(*writes)
-            await self._table.put("version", str(data["version"]).encode())
         except nats.js.errors.KeyWrongLastSequenceError:
             raise Superseded(
                 "another registry of the service changed the table: it decides for the service now"
@@ -252,6 +257,10 @@ class JetStreamStore:
         except WRITE_ERRORS as exc:
             raise StorageError(f"JetStream did not store the table ({_reason(exc)})") from None
         return busy
+
+    async def _write_version(self, version: bytes) -> None:
+        await self._table.put("version", version)
+        self._version = version
 
     async def _write_row(self, key: str, value: bytes) -> None:
         known = self._rows.get(key)
