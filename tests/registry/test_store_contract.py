@@ -216,6 +216,36 @@ def test_a_row_stored_whose_ack_was_lost_is_taken_as_written(tmp_path: Path) -> 
     run(scenario())
 
 
+def test_a_big_commit_waits_for_few_answers_at_once(tmp_path: Path) -> None:
+    # A join storm's commit of hundreds of rows: sent all at once, the last answers came
+    # after JetStream's timeout, and the commit failed again and again.
+    from registry.adapter.cluster.store import IN_FLIGHT
+
+    async def scenario() -> None:
+        with nats_cluster(tmp_path) as servers:
+            async with opened(servers[0]) as store:
+                await store.load(0.0)
+                bucket, most, now = store._table, [0], [0]
+                real = bucket.create
+
+                async def counted(*args: Any, **kw: Any) -> Any:
+                    now[0] += 1
+                    most[0] = max(most[0], now[0])
+                    try:
+                        return await real(*args, **kw)
+                    finally:
+                        now[0] -= 1
+
+                bucket.create = counted
+                store.carry_out(SaveTable())
+                await store.commit(table_of(*(f"p{i}" for i in range(3 * IN_FLIGHT))))
+                assert most[0] == IN_FLIGHT
+            async with opened(servers[0]) as again:
+                assert len((await again.load(0.0)).table.records) == 3 * IN_FLIGHT
+
+    run(scenario())
+
+
 def test_a_commit_while_nats_is_down_fails_and_keeps_everything_for_the_next(
     tmp_path: Path,
 ) -> None:

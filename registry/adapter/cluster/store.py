@@ -54,6 +54,11 @@ from wire.names import name_key
 
 #: Reads of a bucket that gave fewer keys than it holds, before the last is taken as it is.
 WATCH_TRIES = 5
+#: Writes of one commit waiting for JetStream's answer at once. Sent all at once, a thousand
+#: rows of a join storm waited longer for their answers than JetStream's timeout: the commit
+#: failed, and was sent again, for half a minute; a few dozen at a time keep each answer near
+#: a round trip, and the whole as fast.
+IN_FLIGHT = 64
 TABLE, OWNERS, ROOMS, MAIL = "CHATAPP_TABLE", "CHATAPP_OWNERS", "CHATAPP_ROOMS", "CHATAPP_MAIL"
 MAIL_SUBJECT = "chatapp.mail"
 #: Errors of a write that JetStream did not acknowledge (it is kept for the next commit).
@@ -184,7 +189,7 @@ class JetStreamStore:
         while self._actions:
             run = _independent_run(self._actions)
             try:
-                await asyncio.gather(*(self._write(action) for action in run))
+                await _at_most(IN_FLIGHT, [self._write(action) for action in run])
             except WRITE_ERRORS as exc:
                 raise StorageError(f"JetStream did not store it ({_reason(exc)})") from None
             del self._actions[: len(run)]
@@ -249,7 +254,7 @@ class JetStreamStore:
         try:
             # (with the rows, not after them: an answer leaves once all are stored, and a
             # round trip more held every answer in a join storm)
-            await asyncio.gather(*writes)
+            await _at_most(IN_FLIGHT, writes)
         except nats.js.errors.KeyWrongLastSequenceError:
             raise Superseded(
                 "another registry of the service changed the table: it decides for the service now"
@@ -309,6 +314,21 @@ class JetStreamStore:
         if entry.value not in tried or entry.revision is None:
             raise nats.js.errors.KeyWrongLastSequenceError
         return entry.revision
+
+
+async def _at_most(count: int, writes: list[Awaitable[None]]) -> None:
+    """Await `writes`, `count` at most at a time; the first error is raised once all are
+    over (each may have been stored: see JetStreamStore._landed)."""
+    gate = asyncio.Semaphore(count)
+
+    async def gated(write: Awaitable[None]) -> None:
+        async with gate:
+            await write
+
+    outcomes = await asyncio.gather(*(gated(write) for write in writes), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 def _independent_run(actions: list[StoreAction]) -> list[StoreAction]:
