@@ -104,10 +104,16 @@ def service(count: int, procs: int, registries: int, limit: float) -> tuple[Stor
     the storm (their own was only busy)."""
     root = Path(tempfile.mkdtemp(prefix="chatapp-bench-cluster-"))
     nats, url = nats_server(root / "nats")
-    members = []
-    for i in range(registries):
-        members.append(registry_of_service(root / f"r{i}", url))
-        time.sleep(0.3)  # the first decides
+    members: list[tuple[subprocess.Popen[bytes], int]] = []
+    try:
+        for i in range(registries):
+            members.append(registry_of_service(root / f"r{i}", url))
+            time.sleep(0.3)  # the first decides
+    except BaseException:  # (a port taken meanwhile: nothing started is left running)
+        for proc in [nats, *(proc for proc, _ in members)]:
+            proc.kill()
+            proc.wait()
+        raise
     shares = [count // procs + (1 if i < count % procs else 0) for i in range(procs)]
     # crowd i starts at registry i + 1: where the crowds do not divide evenly, the one that
     # decides (the first) has the fewest peers of its own, as it has the most work besides
